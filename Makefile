@@ -1,0 +1,32 @@
+# goairbyte's build targets. The one-line build of both connector images:
+#
+#   make images
+#
+# Images are FROM scratch around static binaries, so no base image and no
+# container registry are needed.
+
+VERSION ?= 0.1.0
+GO      ?= go
+DOCKER  ?= docker
+CONNECTORS := source-faker destination-local-json
+
+.PHONY: all bin images test clean
+
+all: bin
+
+# Static binaries of both connectors in build/.
+bin:
+	@mkdir -p build
+	$(foreach c,$(CONNECTORS),CGO_ENABLED=0 $(GO) build -trimpath -o build/$(c)/$(c) ./cmd/$(c) &&) true
+
+# goairbyte/source-faker:$(VERSION) and goairbyte/destination-local-json:$(VERSION).
+# Each build context is the directory holding only that binary.
+images: bin
+	$(foreach c,$(CONNECTORS),$(DOCKER) build -f docker/$(c).Dockerfile -t goairbyte/$(c):$(VERSION) build/$(c) &&) true
+
+# The README's test command (what .ci/run runs after provisioning).
+test:
+	$(GO) test ./...
+
+clean:
+	rm -rf build

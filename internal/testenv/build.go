@@ -1,0 +1,294 @@
+package testenv
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+)
+
+// Image names and the version of our two connectors' images. The version
+// is the connectors' own (faker.Version, localjson.Version); it is repeated
+// here so that testenv does not depend on the packages it builds.
+const (
+	ConnectorVersion   = "0.1.0"
+	FakerImageName     = "goairbyte/source-faker:" + ConnectorVersion
+	LocalJSONImageName = "goairbyte/destination-local-json:" + ConnectorVersion
+)
+
+// ModuleRoot returns the directory of this module's go.mod, found by
+// walking up from the test's working directory.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return root
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory; run the tests from inside the goairbyte module")
+		}
+		dir = parent
+	}
+}
+
+// once runs an expensive step at most once per key per test binary and
+// remembers its result (or error) for every later caller; different keys
+// run concurrently.
+type once[T any] struct {
+	mu sync.Mutex
+	m  map[string]*onceEntry[T]
+}
+
+type onceEntry[T any] struct {
+	once sync.Once
+	val  T
+	err  error
+}
+
+func (o *once[T]) do(key string, f func() (T, error)) (T, error) {
+	o.mu.Lock()
+	if o.m == nil {
+		o.m = map[string]*onceEntry[T]{}
+	}
+	e := o.m[key]
+	if e == nil {
+		e = &onceEntry[T]{}
+		o.m[key] = e
+	}
+	o.mu.Unlock()
+	e.once.Do(func() { e.val, e.err = f() })
+	return e.val, e.err
+}
+
+var (
+	binaries once[string]
+	images   once[struct{}]
+
+	binDirOnce sync.Once
+	binDir     string
+	binDirErr  error
+)
+
+// BuildBinary builds the main package pkg of this module (a path relative to
+// the module root, such as "./cmd/source-faker") as a static executable
+// (CGO_ENABLED=0) and returns its path. It builds once per test binary;
+// later calls return the same file. A build failure fails the test with the
+// compiler's output.
+func BuildBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	p, err := binaries.do(pkg, func() (string, error) { return buildBinary(pkg) })
+	if err != nil {
+		t.Fatalf("testenv: building %s: %v", pkg, err)
+	}
+	return p
+}
+
+func buildBinary(pkg string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	binDirOnce.Do(func() {
+		binDir, binDirErr = os.MkdirTemp("", "goairbyte-bin-")
+		if binDirErr == nil {
+			atExit(func() { os.RemoveAll(binDir) })
+			// Also when the binary has no TestMain or is killed.
+			binDirErr = afterExit(`rm -rf "$0"`, binDir)
+		}
+	})
+	if binDirErr != nil {
+		return "", binDirErr
+	}
+	dir, err := os.MkdirTemp(binDir, "")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, path.Base(pkg))
+	cmd := exec.Command(goTool(), "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	if err := touchSources(root, pkg); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// touchSources stats every file of the module's packages that pkg is built
+// from. go test caches a passing result and reruns it only when the test's
+// own dependencies or the files and environment it touched change; a binary
+// built by a child `go build` is invisible to it. Statting the sources from
+// the test process records them, so editing the connector reruns the test.
+func touchSources(root, pkg string) error {
+	cmd := exec.Command(goTool(), "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go list -deps %s: %v", pkg, err)
+	}
+	for _, dir := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if !strings.HasPrefix(dir, root+string(filepath.Separator)) {
+			continue // other modules are pinned by go.sum
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				if _, err := os.Stat(filepath.Join(dir, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// goTool finds the go command: the toolchain running these tests first.
+func goTool() string {
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); runtime.GOROOT() != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "go"
+}
+
+// BuildImage builds the Docker image named image (e.g.
+// "goairbyte/source-faker:0.1.0") from the main package pkg: a FROM scratch
+// image holding the static binary as its entrypoint. It uses the engine's
+// build API with an in-memory context, so no docker CLI is needed. When the
+// module has docker/<name>.Dockerfile (name = the package's last element),
+// that Dockerfile is used, so tests cover the files `make images` uses;
+// otherwise an equivalent one is generated. Each tag is built once per test
+// binary.
+func BuildImage(t testing.TB, cli *client.Client, pkg, image string) {
+	t.Helper()
+	bin := BuildBinary(t, pkg)
+	_, err := images.do(image, func() (struct{}, error) { return struct{}{}, buildImage(cli, bin, image) })
+	if err != nil {
+		t.Fatalf("testenv: building image %s from %s: %v", image, pkg, err)
+	}
+}
+
+// FakerImage builds goairbyte/source-faker:0.1.0 from ./cmd/source-faker and
+// returns its name.
+func FakerImage(t testing.TB, cli *client.Client) string {
+	t.Helper()
+	BuildImage(t, cli, "./cmd/source-faker", FakerImageName)
+	return FakerImageName
+}
+
+// LocalJSONImage builds goairbyte/destination-local-json:0.1.0 from
+// ./cmd/destination-local-json and returns its name.
+func LocalJSONImage(t testing.TB, cli *client.Client) string {
+	t.Helper()
+	BuildImage(t, cli, "./cmd/destination-local-json", LocalJSONImageName)
+	return LocalJSONImageName
+}
+
+func dockerfileFor(name string) ([]byte, error) {
+	if root, err := moduleRoot(); err == nil {
+		b, err := os.ReadFile(filepath.Join(root, "docker", name+".Dockerfile"))
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return []byte(fmt.Sprintf("FROM scratch\nCOPY %s /%s\nENTRYPOINT [\"/%s\"]\n", name, name, name)), nil
+}
+
+func buildImage(cli *client.Client, bin, image string) error {
+	name := filepath.Base(bin)
+	dockerfile, err := dockerfileFor(name)
+	if err != nil {
+		return err
+	}
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		body []byte
+	}{{"Dockerfile", 0o644, dockerfile}, {name, 0o755, exe}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
+		Tags:        []string{image},
+		Dockerfile:  "Dockerfile",
+		Remove:      true,
+		ForceRemove: true,
+	})
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	return readJSONStream(res.Body)
+}
+
+// readJSONStream drains a build/push/pull progress stream and returns the
+// first error it reports, with the stream's text so far for context.
+func readJSONStream(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	var log strings.Builder
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reading the engine's progress stream: %w", err)
+		}
+		log.WriteString(m.Stream)
+		if m.Error != nil {
+			return fmt.Errorf("%s\n%s", m.Error.Message, log.String())
+		}
+	}
+}

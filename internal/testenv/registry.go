@@ -1,0 +1,118 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// RegistryBinary is where Debian's docker-registry package (the CNCF
+// distribution registry) installs its server.
+const RegistryBinary = "/usr/bin/docker-registry"
+
+// Registry starts a private container registry for t alone — Debian's
+// docker-registry, storing in a temporary directory and listening on a free
+// 127.0.0.1 port — and returns its address "127.0.0.1:PORT". The Docker
+// engine treats registries on 127.0.0.0/8 as insecure (plain HTTP) without
+// any configuration, so images tagged "127.0.0.1:PORT/name:tag" can be
+// pushed and pulled at once. The registry is stopped when t ends.
+//
+// Without docker-registry the test is skipped — or fails when
+// GOAIRBYTE_REQUIRE_DOCKER=1 (the registry is part of the Docker setup that
+// .ci/run installs).
+func Registry(t testing.TB) string {
+	t.Helper()
+	bin := RegistryBinary
+	if _, err := os.Stat(bin); err != nil {
+		p, lerr := exec.LookPath("docker-registry")
+		if lerr != nil {
+			unavailable(t, RequireDockerEnv, "testenv: no container registry server: %s not found; apt-get install docker-registry (or run .ci/run)", RegistryBinary)
+		}
+		bin = p
+	}
+	dir := t.TempDir()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, filepath.Join(dir, "storage"), addr)
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	var logs lockedBuffer
+	cmd := exec.Command(bin, "serve", cfgPath)
+	cmd.Stdout = &logs
+	cmd.Stderr = &logs
+	// Killed with the test binary even if Cleanup never runs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testenv: starting %s: %v", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+
+	// Ready when the v2 API answers.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v2/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("testenv: the registry exited before it was ready: %v\n%s", err, logs.String())
+		case <-ctx.Done():
+			t.Fatalf("testenv: the registry at %s did not answer within 30s\n%s", addr, logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// lockedBuffer collects a process's output while the test may read it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
