@@ -1,0 +1,47 @@
+package goairbyte
+
+import (
+	"context"
+
+	"github.com/x/goairbyte/registry"
+)
+
+// InstallType selects connectors by how they install; see
+// [AvailableConnectors].
+type InstallType = registry.InstallType
+
+// The install types.
+const (
+	InstallDocker = registry.InstallDocker
+	InstallPython = registry.InstallPython
+	InstallYAML   = registry.InstallYAML
+	InstallJava   = registry.InstallJava
+	InstallAny    = registry.InstallAny
+)
+
+// ConnectorInfo is a connector's registry entry.
+type ConnectorInfo = registry.Connector
+
+// AvailableConnectors returns the names of the connectors that install the
+// way t says (docker, python, yaml, java or any), sorted. It reads Airbyte's
+// registry (cached on disk for a day; see package registry for
+// AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE) plus goairbyte's
+// built-in connectors.
+func AvailableConnectors(ctx context.Context, t InstallType) ([]string, error) {
+	cs, err := registry.Available(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names, nil
+}
+
+// ConnectorMetadata returns the registry entry of the connector called name
+// ("source-github" or "airbyte/source-github"). An unknown name is a
+// *registry.NotFoundError with close matches.
+func ConnectorMetadata(ctx context.Context, name string) (*ConnectorInfo, error) {
+	return registry.Lookup(ctx, name)
+}

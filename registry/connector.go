@@ -1,0 +1,364 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Kind says whether a connector reads (source) or writes (destination).
+type Kind string
+
+// The connector kinds.
+const (
+	KindSource      Kind = "source"
+	KindDestination Kind = "destination"
+)
+
+// InstallType is a way a connector can be installed, as used by [Available].
+type InstallType string
+
+// The install types.
+const (
+	InstallDocker InstallType = "docker" // every connector with a Docker image
+	InstallPython InstallType = "python" // an enabled PyPI package
+	InstallYAML   InstallType = "yaml"   // a declarative (low-code / manifest-only) connector
+	InstallJava   InstallType = "java"   // written in Java (Docker only in practice)
+	InstallAny    InstallType = "any"    // every connector
+)
+
+// ParseInstallType accepts the install type names, "manifest" as a synonym
+// of "yaml" and "" as "any".
+func ParseInstallType(s string) (InstallType, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "any", "all":
+		return InstallAny, nil
+	case "docker":
+		return InstallDocker, nil
+	case "python", "pypi":
+		return InstallPython, nil
+	case "yaml", "manifest", "manifest-only", "low-code":
+		return InstallYAML, nil
+	case "java":
+		return InstallJava, nil
+	}
+	return "", fmt.Errorf("registry: unknown install type %q; use docker, python, yaml (manifest), java or any", s)
+}
+
+// Connector is one registry entry.
+type Connector struct {
+	Name             string   // "source-faker", the last part of DockerRepository
+	Kind             Kind     // source or destination
+	DisplayName      string   // "Sample Data (Faker)"
+	DefinitionID     string   // sourceDefinitionId or destinationDefinitionId
+	DockerRepository string   // "airbyte/source-faker"
+	DockerImageTag   string   // the current version, "6.2.10"
+	Language         string   // "python", "java", "manifest-only", "go", ...
+	PyPIPackage      string   // "airbyte-source-faker", when published to PyPI
+	PyPIEnabled      bool     // whether the PyPI package is meant to be installed
+	DocumentationURL string   // the connector's documentation page
+	ReleaseStage     string   // "alpha", "beta", "generally_available", "custom"
+	SupportLevel     string   // "community", "certified", "archived"
+	Tags             []string // "language:python", "cdk:low-code", ...
+	Tombstone        bool     // deprecated and removed from Airbyte's catalogue
+	BuiltIn          bool     // one of goairbyte's own connectors
+}
+
+// DockerImage is the image for version: the registry's tag when version is
+// "", otherwise version itself ("latest" or a pinned "1.2.3").
+func (c *Connector) DockerImage(version string) string {
+	if version == "" {
+		version = c.DockerImageTag
+	}
+	if version == "" {
+		version = "latest"
+	}
+	return c.DockerRepository + ":" + version
+}
+
+// PipRequirement is the pip requirement for version: the bare package for ""
+// or "latest", "pkg==version" otherwise. It is "" when the connector has no
+// PyPI package.
+func (c *Connector) PipRequirement(version string) string {
+	if c.PyPIPackage == "" {
+		return ""
+	}
+	if version == "" || version == "latest" {
+		return c.PyPIPackage
+	}
+	return c.PyPIPackage + "==" + version
+}
+
+// HasTag reports whether the entry carries tag, such as "cdk:low-code".
+func (c *Connector) HasTag(tag string) bool { return slices.Contains(c.Tags, tag) }
+
+// Supports reports whether the connector can be installed the way t says.
+func (c *Connector) Supports(t InstallType) bool {
+	switch t {
+	case InstallAny, "":
+		return true
+	case InstallDocker:
+		return c.DockerRepository != ""
+	case InstallPython:
+		return c.PyPIEnabled && c.PyPIPackage != "" && c.Language == "python"
+	case InstallYAML:
+		return c.Language == "manifest-only" || c.HasTag("cdk:low-code") || c.HasTag("language:manifest-only")
+	case InstallJava:
+		return c.Language == "java"
+	}
+	return false
+}
+
+// Registry is a parsed registry: every connector by name.
+type Registry struct {
+	// Source is where the registry came from (a URL, a file, "built-in"),
+	// for messages.
+	Source string
+	byName map[string]*Connector
+	byRepo map[string]*Connector
+}
+
+// Lookup returns the connector called name, or nil. name is a connector
+// name ("source-faker") or a Docker repository ("airbyte/source-faker").
+func (r *Registry) Lookup(name string) *Connector {
+	if r == nil {
+		return nil
+	}
+	if c, ok := r.byName[name]; ok {
+		return c
+	}
+	return r.byRepo[name]
+}
+
+// Connectors returns the connectors that support t, sorted by name.
+// Tombstoned (removed) connectors are left out.
+func (r *Registry) Connectors(t InstallType) []*Connector {
+	if r == nil {
+		return nil
+	}
+	var out []*Connector
+	for _, c := range r.byName {
+		if !c.Tombstone && c.Supports(t) {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Connector) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Names returns every connector name, sorted, tombstoned ones included.
+func (r *Registry) Names() []string {
+	if r == nil {
+		return nil
+	}
+	names := make([]string, 0, len(r.byName))
+	for n := range r.byName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// add inserts c. The first entry of a name wins, which is how built-ins take
+// precedence: they are added first.
+func (r *Registry) add(c *Connector) {
+	if r.byName == nil {
+		r.byName = map[string]*Connector{}
+		r.byRepo = map[string]*Connector{}
+	}
+	if _, ok := r.byName[c.Name]; !ok {
+		r.byName[c.Name] = c
+	}
+	if _, ok := r.byRepo[c.DockerRepository]; !ok {
+		r.byRepo[c.DockerRepository] = c
+	}
+}
+
+// merge returns a registry with the entries of r, then those of others that
+// r does not have.
+func merge(source string, regs ...*Registry) *Registry {
+	out := &Registry{Source: source}
+	for _, r := range regs {
+		if r == nil {
+			continue
+		}
+		for _, n := range r.Names() {
+			out.add(r.byName[n])
+		}
+		for repo, c := range r.byRepo {
+			if _, ok := out.byRepo[repo]; !ok {
+				out.byRepo[repo] = c
+			}
+		}
+	}
+	return out
+}
+
+// MalformedRegistryError says that a registry document could not be read.
+type MalformedRegistryError struct {
+	Source string // the URL or file
+	Line   int    // 1-based position of the problem, 0 when unknown
+	Column int
+	Detail string
+	Err    error
+}
+
+// Error names the source, the position and what is wrong.
+func (e *MalformedRegistryError) Error() string {
+	pos := ""
+	if e.Line > 0 {
+		pos = fmt.Sprintf(" at line %d, column %d", e.Line, e.Column)
+	}
+	return fmt.Sprintf("registry %s is malformed%s: %s; check the file or AIRBYTE_LOCAL_REGISTRY, or delete the cached copy to fetch it again",
+		e.Source, pos, e.Detail)
+}
+
+// Unwrap returns the JSON error, when there is one.
+func (e *MalformedRegistryError) Unwrap() error { return e.Err }
+
+// The wire format: only what we use; encoding/json skips the rest (the
+// large spec objects included) without building values for it.
+type wireRegistry struct {
+	Sources      *[]wireEntry `json:"sources"`
+	Destinations *[]wireEntry `json:"destinations"`
+}
+
+type wireEntry struct {
+	SourceDefinitionID      string   `json:"sourceDefinitionId,omitempty"`
+	DestinationDefinitionID string   `json:"destinationDefinitionId,omitempty"`
+	Name                    string   `json:"name,omitempty"`
+	DockerRepository        string   `json:"dockerRepository"`
+	DockerImageTag          string   `json:"dockerImageTag,omitempty"`
+	DocumentationURL        string   `json:"documentationUrl,omitempty"`
+	ReleaseStage            string   `json:"releaseStage,omitempty"`
+	SupportLevel            string   `json:"supportLevel,omitempty"`
+	Language                string   `json:"language,omitempty"`
+	Tags                    []string `json:"tags,omitempty"`
+	Tombstone               bool     `json:"tombstone,omitempty"`
+	RemoteRegistries        struct {
+		PyPI struct {
+			Enabled     bool   `json:"enabled,omitempty"`
+			PackageName string `json:"packageName,omitempty"`
+		} `json:"pypi"`
+	} `json:"remoteRegistries"`
+}
+
+// Parse reads a registry document in the Airbyte OSS registry format.
+// source names where it came from, for error messages.
+func Parse(r io.Reader, source string) (*Registry, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("registry: reading %s: %w", source, err)
+	}
+	return ParseBytes(data, source)
+}
+
+// ParseBytes is [Parse] for a document in memory.
+func ParseBytes(data []byte, source string) (*Registry, error) {
+	reg, _, err := parseWire(data, source)
+	return reg, err
+}
+
+// parseWire parses data and also returns its wire form, which the disk
+// cache stores: the same format without the fields we skip (specs, icons),
+// a few percent of the size and as much faster to read back.
+func parseWire(data []byte, source string) (*Registry, *wireRegistry, error) {
+	var w wireRegistry
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, nil, malformed(data, source, err)
+	}
+	if w.Sources == nil && w.Destinations == nil {
+		return nil, nil, &MalformedRegistryError{Source: source,
+			Detail: `it has neither a "sources" nor a "destinations" array; is it an Airbyte registry?`}
+	}
+	reg := &Registry{Source: source}
+	for _, part := range []struct {
+		kind    Kind
+		key     string
+		entries *[]wireEntry
+	}{{KindSource, "sources", w.Sources}, {KindDestination, "destinations", w.Destinations}} {
+		if part.entries == nil {
+			continue
+		}
+		for i, e := range *part.entries {
+			c, err := e.connector(part.kind)
+			if err != nil {
+				return nil, nil, &MalformedRegistryError{Source: source,
+					Detail: fmt.Sprintf("%s[%d] (%q): %v", part.key, i, e.Name, err)}
+			}
+			reg.add(c)
+		}
+	}
+	return reg, &w, nil
+}
+
+func (e *wireEntry) connector(kind Kind) (*Connector, error) {
+	repo := strings.TrimSpace(e.DockerRepository)
+	if repo == "" {
+		return nil, errors.New("dockerRepository is missing")
+	}
+	name := repo[strings.LastIndexByte(repo, '/')+1:]
+	if name == "" {
+		return nil, fmt.Errorf("dockerRepository %q has no connector name", repo)
+	}
+	id := e.SourceDefinitionID
+	if kind == KindDestination {
+		id = e.DestinationDefinitionID
+	}
+	lang := e.Language
+	if lang == "" {
+		// Older registries only carry the language as a tag.
+		for _, t := range e.Tags {
+			if l, ok := strings.CutPrefix(t, "language:"); ok {
+				lang = l
+				break
+			}
+		}
+	}
+	return &Connector{
+		Name:             name,
+		Kind:             kind,
+		DisplayName:      e.Name,
+		DefinitionID:     id,
+		DockerRepository: repo,
+		DockerImageTag:   e.DockerImageTag,
+		Language:         lang,
+		PyPIPackage:      e.RemoteRegistries.PyPI.PackageName,
+		PyPIEnabled:      e.RemoteRegistries.PyPI.Enabled,
+		DocumentationURL: e.DocumentationURL,
+		ReleaseStage:     e.ReleaseStage,
+		SupportLevel:     e.SupportLevel,
+		Tags:             e.Tags,
+		Tombstone:        e.Tombstone,
+	}, nil
+}
+
+// malformed turns a JSON error into a MalformedRegistryError with a line
+// and column.
+func malformed(data []byte, source string, err error) error {
+	var offset int64 = -1
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	detail := err.Error()
+	switch {
+	case errors.As(err, &syn):
+		offset = syn.Offset
+	case errors.As(err, &typ):
+		offset = typ.Offset
+		detail = fmt.Sprintf("field %s should be %s, found JSON %s", typ.Field, typ.Type, typ.Value)
+	}
+	me := &MalformedRegistryError{Source: source, Detail: detail, Err: err}
+	if offset >= 0 && offset <= int64(len(data)) {
+		before := data[:offset]
+		me.Line = bytes.Count(before, []byte("\n")) + 1
+		me.Column = int(offset) - (bytes.LastIndexByte(before, '\n') + 1)
+		if me.Column == 0 {
+			me.Column = 1
+		}
+	}
+	return me
+}

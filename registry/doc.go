@@ -1,0 +1,33 @@
+// Package registry answers "what is connector X and how can it run?" from
+// Airbyte's connector registry.
+//
+// The registry is the JSON document Airbyte publishes at
+// https://connectors.airbyte.com/files/registries/v0/oss_registry.json: two
+// arrays, sources and destinations, one entry per connector with its Docker
+// repository and tag, language, PyPI package, documentation URL and tags.
+// [Parse] reads that format (unknown fields are ignored); a connector's
+// name is the last part of its Docker repository (airbyte/source-faker →
+// source-faker).
+//
+// A [Loader] fetches the registry with a timeout and keeps a copy on disk
+// (under os.UserCacheDir()/goairbyte/registry) for a TTL of 24 hours. When
+// the network fails, a stale copy is used and a warning logged. Two
+// environment variables, the same as PyAirbyte's, change where it comes
+// from:
+//
+//   - AIRBYTE_LOCAL_REGISTRY: a file path or URL to read instead of the
+//     standard registry;
+//   - AIRBYTE_OFFLINE_MODE (1, true, yes): no network access at all; only
+//     the built-in entries, a local registry file and the disk cache.
+//
+// Built-in entries describe goairbyte's own connectors, source-faker and
+// destination-local-json, so they resolve with no network and no cache.
+// Airbyte's registry has a source-faker too (airbyte/source-faker, a Python
+// connector); the built-in one wins for the bare name, because goairbyte's
+// tests, examples and documentation are written against it. Airbyte's entry
+// stays reachable by its Docker repository: Lookup(ctx, "airbyte/source-faker").
+//
+// [Lookup] and [Available] use a process-wide default Loader built from the
+// environment on first use. [ChooseMethod] turns a [Connector] into a way to
+// run it: a local executable, a Python package or a Docker image.
+package registry

@@ -1,0 +1,297 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultURL is Airbyte's public OSS connector registry.
+const DefaultURL = "https://connectors.airbyte.com/files/registries/v0/oss_registry.json"
+
+// The defaults of a [Loader].
+const (
+	DefaultTimeout = 10 * time.Second
+	DefaultTTL     = 24 * time.Hour
+)
+
+// The environment variables a Loader reads (PyAirbyte's names).
+const (
+	EnvLocalRegistry = "AIRBYTE_LOCAL_REGISTRY"
+	EnvOfflineMode   = "AIRBYTE_OFFLINE_MODE"
+)
+
+// Loader loads the registry and keeps it: in memory and on disk, each for
+// the TTL. It is safe for concurrent use. Create one with [NewLoader].
+type Loader struct {
+	url      string
+	local    string
+	cacheDir string
+	client   *http.Client
+	timeout  time.Duration
+	ttl      time.Duration
+	offline  bool
+	logger   *slog.Logger
+	now      func() time.Time
+
+	mu       sync.Mutex
+	loaded   *Registry
+	loadedAt time.Time
+}
+
+// Option configures a [Loader].
+type Option func(*Loader)
+
+// WithURL fetches the registry from u instead of [DefaultURL].
+func WithURL(u string) Option { return func(l *Loader) { l.url = u } }
+
+// WithLocalRegistry reads the registry from a file path or URL, with no
+// disk cache, as AIRBYTE_LOCAL_REGISTRY does. It overrides the variable.
+func WithLocalRegistry(pathOrURL string) Option { return func(l *Loader) { l.local = pathOrURL } }
+
+// WithCacheDir keeps the disk cache in dir. An empty dir disables the disk
+// cache.
+func WithCacheDir(dir string) Option { return func(l *Loader) { l.cacheDir = dir } }
+
+// WithHTTPClient fetches with c instead of http.DefaultClient.
+func WithHTTPClient(c *http.Client) Option { return func(l *Loader) { l.client = c } }
+
+// WithTimeout bounds each fetch (default [DefaultTimeout]).
+func WithTimeout(d time.Duration) Option { return func(l *Loader) { l.timeout = d } }
+
+// WithTTL sets how long a loaded registry is reused, in memory and on disk,
+// before it is fetched again (default [DefaultTTL]).
+func WithTTL(d time.Duration) Option { return func(l *Loader) { l.ttl = d } }
+
+// WithOffline forbids (true) or allows (false) network access, overriding
+// AIRBYTE_OFFLINE_MODE.
+func WithOffline(offline bool) Option { return func(l *Loader) { l.offline = offline } }
+
+// WithLogger logs warnings (a stale cache in use) to logger instead of
+// slog.Default().
+func WithLogger(logger *slog.Logger) Option { return func(l *Loader) { l.logger = logger } }
+
+// NewLoader returns a Loader configured from the environment
+// (AIRBYTE_LOCAL_REGISTRY, AIRBYTE_OFFLINE_MODE, os.UserCacheDir) and then
+// from opts.
+func NewLoader(opts ...Option) *Loader {
+	l := &Loader{
+		url:     DefaultURL,
+		local:   os.Getenv(EnvLocalRegistry),
+		client:  http.DefaultClient,
+		timeout: DefaultTimeout,
+		ttl:     DefaultTTL,
+		offline: truthy(os.Getenv(EnvOfflineMode)),
+		now:     time.Now,
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		l.cacheDir = filepath.Join(dir, "goairbyte", "registry")
+	}
+	for _, opt := range opts {
+		opt(l)
+	}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	return l
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on", "y", "t":
+		return true
+	}
+	return false
+}
+
+// UnavailableError says that the registry could be neither fetched nor
+// read from the disk cache. The built-in connectors still resolve.
+type UnavailableError struct {
+	URL string
+	Err error
+}
+
+// Error says what failed and how to work offline.
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("connector registry %s is unavailable and there is no cached copy: %v; check the network, set %s to a registry file, or set %s=1 to use only the built-in connectors",
+		e.URL, e.Err, EnvLocalRegistry, EnvOfflineMode)
+}
+
+// Unwrap returns the fetch error.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Load returns the registry: the built-in entries merged with the local
+// registry, or with the standard registry from memory, the fresh disk
+// cache, the network or a stale disk cache, in that order. In offline mode
+// with no local registry and no cache it returns the built-ins alone.
+func (l *Loader) Load(ctx context.Context) (*Registry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.loaded != nil && l.now().Sub(l.loadedAt) < l.ttl {
+		return l.loaded, nil
+	}
+	reg, err := l.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.loaded, l.loadedAt = merge(reg.Source, Builtins(), reg), l.now()
+	return l.loaded, nil
+}
+
+func (l *Loader) load(ctx context.Context) (*Registry, error) {
+	if l.local != "" {
+		return l.loadLocal(ctx)
+	}
+	cache := l.cachePath()
+	if cache != "" {
+		if st, err := os.Stat(cache); err == nil && l.now().Sub(st.ModTime()) < l.ttl {
+			if reg, err := readFile(cache); err == nil {
+				return reg, nil
+			} else {
+				l.logger.Warn("ignoring a corrupt registry cache", "file", cache, "error", err)
+			}
+		}
+	}
+	if l.offline {
+		if reg, err := l.stale(cache); err == nil {
+			l.logger.Info("offline mode: using the cached connector registry", "file", cache)
+			return reg, nil
+		}
+		l.logger.Warn("offline mode and no cached connector registry: only built-in connectors are available",
+			"variable", EnvOfflineMode)
+		return &Registry{Source: BuiltinSource}, nil
+	}
+	data, err := l.fetch(ctx, l.url)
+	if err == nil {
+		var reg *Registry
+		var w *wireRegistry
+		if reg, w, err = parseWire(data, l.url); err == nil {
+			if slim, merr := json.Marshal(w); merr == nil {
+				l.writeCache(cache, slim)
+			}
+			return reg, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	if reg, serr := l.stale(cache); serr == nil {
+		l.logger.Warn("connector registry unreachable, using a stale cached copy", "url", l.url, "file", cache, "error", err)
+		return reg, nil
+	}
+	return nil, &UnavailableError{URL: l.url, Err: err}
+}
+
+func (l *Loader) loadLocal(ctx context.Context) (*Registry, error) {
+	if isURL(l.local) {
+		if l.offline {
+			return nil, fmt.Errorf("registry: %s is the URL %s but %s forbids network access; point it at a file instead",
+				EnvLocalRegistry, l.local, EnvOfflineMode)
+		}
+		data, err := l.fetch(ctx, l.local)
+		if err != nil {
+			return nil, err
+		}
+		return ParseBytes(data, l.local)
+	}
+	reg, err := readFile(l.local)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %s=%s: %w", EnvLocalRegistry, l.local, err)
+	}
+	return reg, nil
+}
+
+func isURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
+}
+
+func readFile(path string) (*Registry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBytes(data, path)
+}
+
+// stale reads the disk cache whatever its age.
+func (l *Loader) stale(cache string) (*Registry, error) {
+	if cache == "" {
+		return nil, errors.New("no disk cache")
+	}
+	return readFile(cache)
+}
+
+func (l *Loader) fetch(ctx context.Context, u string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("registry: bad URL %q: %w", u, err)
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("registry: fetching %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("registry: fetching %s: HTTP %s", u, resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("registry: reading %s: %w", u, err)
+	}
+	return data, nil
+}
+
+// cachePath is the disk cache file for the loader's URL; one file per URL
+// so that switching URLs never serves another registry's copy.
+func (l *Loader) cachePath() string {
+	if l.cacheDir == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(l.url))
+	return filepath.Join(l.cacheDir, "registry-"+hex.EncodeToString(sum[:6])+".json")
+}
+
+// writeCache stores data atomically (temp file + rename) so that a
+// concurrent reader never sees half a registry. Failing to cache is only
+// worth a warning.
+func (l *Loader) writeCache(path string, data []byte) {
+	if path == "" {
+		return
+	}
+	err := func() error {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.CreateTemp(filepath.Dir(path), ".registry-*.tmp")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return os.Rename(f.Name(), path)
+	}()
+	if err != nil {
+		l.logger.Warn("could not cache the connector registry", "file", path, "error", err)
+	}
+}

@@ -1,0 +1,148 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+var (
+	defaultMu     sync.Mutex
+	defaultLoader *Loader
+)
+
+// Default returns the process-wide Loader that [Lookup] and [Available]
+// use: the one given to [SetDefault], or one built from the environment on
+// first use.
+func Default() *Loader {
+	defaultMu.Lock()
+	defer defaultMu.Unlock()
+	if defaultLoader == nil {
+		defaultLoader = NewLoader()
+	}
+	return defaultLoader
+}
+
+// SetDefault makes l the process-wide Loader (nil: build a new one from the
+// environment on next use), for programs that configure the cache
+// directory, HTTP client or URL in code.
+func SetDefault(l *Loader) {
+	defaultMu.Lock()
+	defer defaultMu.Unlock()
+	defaultLoader = l
+}
+
+// Lookup finds a connector by name in the default registry (see [Default]).
+func Lookup(ctx context.Context, name string) (*Connector, error) {
+	return Default().Lookup(ctx, name)
+}
+
+// Available lists the default registry's connectors that support t, sorted
+// by name.
+func Available(ctx context.Context, t InstallType) ([]*Connector, error) {
+	return Default().Available(ctx, t)
+}
+
+// Lookup finds a connector by name ("source-github") or Docker repository
+// ("airbyte/source-github"). Built-in connectors resolve without loading
+// anything. An unknown name is a *[NotFoundError] with close matches.
+func (l *Loader) Lookup(ctx context.Context, name string) (*Connector, error) {
+	name = strings.TrimSpace(name)
+	if c := Builtins().Lookup(name); c != nil {
+		return c, nil
+	}
+	reg, err := l.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c := reg.Lookup(name); c != nil {
+		return c, nil
+	}
+	return nil, &NotFoundError{Name: name, Registry: reg.Source, Suggestions: closeMatches(name, reg.Names())}
+}
+
+// Available lists the connectors that support t, sorted by name.
+func (l *Loader) Available(ctx context.Context, t InstallType) ([]*Connector, error) {
+	if _, err := ParseInstallType(string(t)); err != nil {
+		return nil, err
+	}
+	reg, err := l.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Connectors(t), nil
+}
+
+// NotFoundError says that no connector has the name asked for.
+type NotFoundError struct {
+	Name        string
+	Registry    string   // where the registry came from
+	Suggestions []string // close names, best first
+}
+
+// Error names the connector and suggests close names.
+func (e *NotFoundError) Error() string {
+	msg := fmt.Sprintf("connector %q is not in the registry (%s)", e.Name, e.Registry)
+	if len(e.Suggestions) > 0 {
+		msg += "; did you mean " + strings.Join(e.Suggestions, ", ") + "?"
+	} else {
+		msg += "; list the known connectors with AvailableConnectors, or give the connector an explicit executable or Docker image"
+	}
+	return msg
+}
+
+// closeMatches returns up to five names close to name: by edit distance, or
+// containing it ("github" → "source-github").
+func closeMatches(name string, names []string) []string {
+	type scored struct {
+		name string
+		d    int
+	}
+	var out []scored
+	lower := strings.ToLower(name)
+	limit := max(2, len(name)/3)
+	for _, n := range names {
+		ln := strings.ToLower(n)
+		d := distance(lower, ln)
+		if d > limit && len(lower) >= 3 && strings.Contains(ln, lower) {
+			d = limit // a fragment of the name is a good guess
+		}
+		if d <= limit {
+			out = append(out, scored{n, d})
+		}
+	}
+	slices.SortFunc(out, func(a, b scored) int {
+		if a.d != b.d {
+			return a.d - b.d
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	var res []string
+	for i := 0; i < len(out) && i < 5; i++ {
+		res = append(res, out[i].name)
+	}
+	return res
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

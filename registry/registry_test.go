@@ -1,0 +1,462 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const fixture = "testdata/oss_registry.json"
+
+func readFixture(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// registryServer serves the fixture on 127.0.0.1 and counts requests.
+type registryServer struct {
+	*httptest.Server
+	hits atomic.Int64
+	body atomic.Pointer[[]byte]
+	code atomic.Int64
+}
+
+func newRegistryServer(t *testing.T, body []byte) *registryServer {
+	t.Helper()
+	s := &registryServer{}
+	s.body.Store(&body)
+	s.code.Store(http.StatusOK)
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		if r.URL.Path != "/files/registries/v0/oss_registry.json" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(int(s.code.Load()))
+		w.Write(*s.body.Load())
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *registryServer) registryURL() string {
+	return s.URL + "/files/registries/v0/oss_registry.json"
+}
+
+func logTo(buf *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(buf, nil)) }
+
+// isolate keeps a test away from the user's environment and cache.
+func isolate(t *testing.T) {
+	t.Setenv(EnvLocalRegistry, "")
+	t.Setenv(EnvOfflineMode, "")
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+}
+
+func TestParseFixture(t *testing.T) {
+	reg, err := Parse(bytes.NewReader(readFixture(t)), fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"destination-duckdb", "destination-postgres", "source-cockroachdb", "source-facebook-pages",
+		"source-faker", "source-file", "source-github", "source-pokeapi", "source-postgres"}
+	if got := reg.Names(); !slices.Equal(got, want) {
+		t.Fatalf("names = %v, want %v", got, want)
+	}
+	gh := reg.Lookup("source-github")
+	if gh == nil || gh.Kind != KindSource || gh.DefinitionID != "ef69ef6e-aa7f-4af1-a01d-ef775033524e" ||
+		gh.DockerRepository != "airbyte/source-github" || gh.DockerImageTag != "1.8.31" || gh.Language != "python" ||
+		gh.PyPIPackage != "airbyte-source-github" || !gh.PyPIEnabled || gh.DisplayName != "GitHub" ||
+		gh.ReleaseStage != "generally_available" || gh.SupportLevel != "certified" ||
+		gh.DocumentationURL != "https://docs.airbyte.com/integrations/sources/github" || !gh.HasTag("cdk:python") {
+		t.Fatalf("source-github parsed as %+v", gh)
+	}
+	duck := reg.Lookup("airbyte/destination-duckdb")
+	if duck == nil || duck.Name != "destination-duckdb" || duck.Kind != KindDestination ||
+		duck.DefinitionID != "94bd199c-2ff0-4aa2-b98e-17f0acb72610" || duck.PyPIPackage != "destination-duckdb" {
+		t.Fatalf("destination-duckdb parsed as %+v", duck)
+	}
+	// The language comes from the tags when the field is missing.
+	if fb := reg.Lookup("source-facebook-pages"); fb.Language != "python" {
+		t.Fatalf("facebook-pages language = %q", fb.Language)
+	}
+	if !reg.Lookup("source-cockroachdb").Tombstone {
+		t.Fatal("tombstone not parsed")
+	}
+	if img := gh.DockerImage(""); img != "airbyte/source-github:1.8.31" {
+		t.Fatal(img)
+	}
+	if img := gh.DockerImage("latest"); img != "airbyte/source-github:latest" {
+		t.Fatal(img)
+	}
+	if req := gh.PipRequirement("1.2.3"); req != "airbyte-source-github==1.2.3" {
+		t.Fatal(req)
+	}
+	if req := gh.PipRequirement("latest"); req != "airbyte-source-github" {
+		t.Fatal(req)
+	}
+}
+
+func TestConnectorsByInstallType(t *testing.T) {
+	reg, err := ParseBytes(readFixture(t), fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg = merge(reg.Source, Builtins(), reg)
+	names := func(t InstallType) []string {
+		var out []string
+		for _, c := range reg.Connectors(t) {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	cases := map[InstallType][]string{
+		InstallPython: {"destination-duckdb", "source-facebook-pages", "source-github"},
+		InstallYAML:   {"source-facebook-pages", "source-pokeapi"},
+		InstallJava:   {"destination-postgres", "source-postgres"},
+		InstallDocker: {"destination-duckdb", "destination-local-json", "destination-postgres", "source-facebook-pages",
+			"source-faker", "source-file", "source-github", "source-pokeapi", "source-postgres"},
+	}
+	cases[InstallAny] = cases[InstallDocker]
+	for typ, want := range cases {
+		if got := names(typ); !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", typ, got, want)
+		}
+	}
+	for in, want := range map[string]InstallType{"": InstallAny, "manifest": InstallYAML, "Docker": InstallDocker, "pypi": InstallPython} {
+		if got, err := ParseInstallType(in); err != nil || got != want {
+			t.Errorf("ParseInstallType(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseInstallType("rust"); err == nil {
+		t.Error("unknown install type accepted")
+	}
+}
+
+func TestMalformedRegistry(t *testing.T) {
+	cases := []struct {
+		name, doc, want string
+		line            int
+	}{
+		{"syntax", "{\n  \"sources\": [\n    {\"dockerRepository\": \"airbyte/source-x\",}\n  ]\n}", "invalid character", 3},
+		{"type", "{\"sources\": [\n {\"dockerRepository\": \"airbyte/source-x\",\n  \"dockerImageTag\": 12}]}", "dockerImageTag", 3},
+		{"not a registry", `{"connectors": []}`, "neither", 0},
+		{"no repository", `{"sources": [{"name": "X"}], "destinations": []}`, `sources[0] ("X"): dockerRepository is missing`, 0},
+		{"truncated", `{"sources": [{"dockerRepository": "airbyte/sou`, "unexpected end", 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseBytes([]byte(c.doc), "/tmp/reg.json")
+			var me *MalformedRegistryError
+			if !errors.As(err, &me) {
+				t.Fatalf("error %v is not a *MalformedRegistryError", err)
+			}
+			if me.Source != "/tmp/reg.json" || me.Line != c.line || !strings.Contains(err.Error(), c.want) ||
+				!strings.Contains(err.Error(), "/tmp/reg.json") {
+				t.Fatalf("got line %d: %v", me.Line, err)
+			}
+		})
+	}
+}
+
+func TestLoaderFetchesAndCaches(t *testing.T) {
+	isolate(t)
+	srv := newRegistryServer(t, readFixture(t))
+	dir := t.TempDir()
+	ctx := context.Background()
+
+	l := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir))
+	reg, err := l.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.Lookup("source-github") == nil || reg.Lookup("destination-local-json") == nil {
+		t.Fatalf("loaded registry lacks entries: %v", reg.Names())
+	}
+	if srv.hits.Load() != 1 {
+		t.Fatalf("hits = %d", srv.hits.Load())
+	}
+	// The same loader reuses its in-memory copy; a new loader the disk cache.
+	if _, err := l.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if srv.hits.Load() != 1 {
+		t.Fatalf("cache not used: hits = %d", srv.hits.Load())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "registry-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	// The cache holds the same entries in a slimmer registry document.
+	cached, err := readFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, _ := ParseBytes(readFixture(t), fixture)
+	if !slices.Equal(cached.Names(), direct.Names()) {
+		t.Fatalf("cached names %v", cached.Names())
+	}
+	for _, n := range direct.Names() {
+		if !reflect.DeepEqual(*cached.Lookup(n), *direct.Lookup(n)) {
+			t.Errorf("cached %s = %+v, want %+v", n, *cached.Lookup(n), *direct.Lookup(n))
+		}
+	}
+	if st, _ := os.Stat(files[0]); st.Size() >= int64(len(readFixture(t))) {
+		t.Errorf("cache file is %d bytes, not slimmer than the document", st.Size())
+	}
+
+	// Past the TTL, the registry is fetched again.
+	old := time.Now().Add(-25 * time.Hour)
+	if err := os.Chtimes(files[0], old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if srv.hits.Load() != 2 {
+		t.Fatalf("stale cache not refreshed: hits = %d", srv.hits.Load())
+	}
+	if st, _ := os.Stat(files[0]); st.ModTime().Before(time.Now().Add(-time.Hour)) {
+		t.Fatal("cache file not rewritten")
+	}
+
+	// A shorter TTL applies to the disk cache too.
+	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithTTL(time.Nanosecond)).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if srv.hits.Load() != 3 {
+		t.Fatalf("TTL ignored: hits = %d", srv.hits.Load())
+	}
+}
+
+func TestLoaderNetworkFailure(t *testing.T) {
+	isolate(t)
+	srv := newRegistryServer(t, readFixture(t))
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "registry-*.json"))
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(files[0], old, old)
+
+	// The server fails: the stale copy is used, with a warning.
+	srv.code.Store(http.StatusInternalServerError)
+	var logs bytes.Buffer
+	reg, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithLogger(logTo(&logs))).Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.Lookup("source-pokeapi") == nil {
+		t.Fatal("stale cache not used")
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "stale") ||
+		!strings.Contains(logs.String(), "500") {
+		t.Fatalf("no warning logged: %s", logs.String())
+	}
+
+	// With no cache at all the failure is an UnavailableError naming the URL.
+	_, err = NewLoader(WithURL(srv.registryURL()), WithCacheDir(t.TempDir())).Load(ctx)
+	var ue *UnavailableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), srv.registryURL()) || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("got %v", err)
+	}
+	// ... but built-in connectors still resolve.
+	c, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(t.TempDir())).Lookup(ctx, "destination-local-json")
+	if err != nil || !c.BuiltIn {
+		t.Fatalf("built-in lookup: %v %v", c, err)
+	}
+
+	// A server that never answers is cut off by the timeout.
+	block := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-block:
+		}
+	}))
+	defer slow.Close()
+	defer close(block)
+	_, err = NewLoader(WithURL(slow.URL), WithCacheDir(t.TempDir()), WithTimeout(100*time.Millisecond)).Load(ctx)
+	if !errors.As(err, &ue) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("timeout: got %v", err)
+	}
+
+	// A malformed download is not cached and names the URL.
+	srv.code.Store(http.StatusOK)
+	bad := []byte(`{"sources": [}`)
+	srv.body.Store(&bad)
+	emptyDir := t.TempDir()
+	_, err = NewLoader(WithURL(srv.registryURL()), WithCacheDir(emptyDir)).Load(ctx)
+	var me *MalformedRegistryError
+	if !errors.As(err, &me) || me.Source != srv.registryURL() {
+		t.Fatalf("malformed download: %v", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(emptyDir, "*")); len(files) != 0 {
+		t.Fatalf("malformed registry cached: %v", files)
+	}
+}
+
+func TestOfflineMode(t *testing.T) {
+	isolate(t)
+	srv := newRegistryServer(t, readFixture(t))
+	ctx := context.Background()
+	t.Setenv(EnvOfflineMode, "true")
+
+	// No cache: only the built-ins, and no request.
+	var logs bytes.Buffer
+	l := NewLoader(WithURL(srv.registryURL()), WithCacheDir(t.TempDir()), WithLogger(logTo(&logs)))
+	cs, err := l.Available(ctx, InstallAny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != "destination-local-json" || cs[1].Name != "source-faker" {
+		t.Fatalf("offline connectors: %v", cs)
+	}
+	if !strings.Contains(logs.String(), EnvOfflineMode) {
+		t.Fatalf("no offline warning: %s", logs.String())
+	}
+	_, err = l.Lookup(ctx, "source-github")
+	var nf *NotFoundError
+	if !errors.As(err, &nf) || nf.Registry != BuiltinSource {
+		t.Fatalf("offline lookup: %v", err)
+	}
+
+	// A stale disk cache is used offline.
+	dir := t.TempDir()
+	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithOffline(false)).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hits := srv.hits.Load()
+	files, _ := filepath.Glob(filepath.Join(dir, "registry-*.json"))
+	old := time.Now().Add(-100 * time.Hour)
+	os.Chtimes(files[0], old, old)
+	c, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Lookup(ctx, "source-github")
+	if err != nil || c.DockerImageTag != "1.8.31" {
+		t.Fatalf("offline with cache: %v %v", c, err)
+	}
+	// A local registry URL is refused offline.
+	_, err = NewLoader(WithLocalRegistry(srv.registryURL())).Load(ctx)
+	if err == nil || !strings.Contains(err.Error(), EnvOfflineMode) {
+		t.Fatalf("offline local URL: %v", err)
+	}
+	if srv.hits.Load() != hits {
+		t.Fatal("offline mode made a request")
+	}
+}
+
+func TestLocalRegistry(t *testing.T) {
+	isolate(t)
+	ctx := context.Background()
+	srv := newRegistryServer(t, readFixture(t))
+	// The standard URL points at a server that must not be asked.
+	never := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("standard registry fetched while a local one is set: %s", r.URL)
+	}))
+	defer never.Close()
+
+	abs, _ := filepath.Abs(fixture)
+	for _, local := range []string{abs, srv.registryURL()} {
+		t.Setenv(EnvLocalRegistry, local)
+		dir := t.TempDir()
+		l := NewLoader(WithURL(never.URL), WithCacheDir(dir))
+		reg, err := l.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reg.Source != local || reg.Lookup("source-postgres") == nil || reg.Lookup("source-faker") == nil {
+			t.Fatalf("local %s: %s %v", local, reg.Source, reg.Names())
+		}
+		if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+			t.Fatalf("local registry cached: %v", files)
+		}
+	}
+
+	t.Setenv(EnvLocalRegistry, filepath.Join(t.TempDir(), "missing.json"))
+	if _, err := NewLoader(WithURL(never.URL)).Load(ctx); err == nil || !strings.Contains(err.Error(), EnvLocalRegistry) {
+		t.Fatalf("missing local registry: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{\"sources\": [\n  {\"dockerRepository\": 7}\n]}"), 0o644)
+	t.Setenv(EnvLocalRegistry, bad)
+	_, err := NewLoader(WithURL(never.URL)).Load(ctx)
+	var me *MalformedRegistryError
+	if !errors.As(err, &me) || me.Source != bad || me.Line != 2 {
+		t.Fatalf("malformed local registry: %v", err)
+	}
+}
+
+func TestLookupBuiltinsAndSuggestions(t *testing.T) {
+	isolate(t)
+	ctx := context.Background()
+	abs, _ := filepath.Abs(fixture)
+	l := NewLoader(WithLocalRegistry(abs))
+
+	// Our faker wins the bare name; Airbyte's stays reachable by repository.
+	ours, err := l.Lookup(ctx, "source-faker")
+	if err != nil || !ours.BuiltIn || ours.DockerImage("") != "goairbyte/source-faker:0.1.0" || ours.Language != "go" {
+		t.Fatalf("source-faker: %+v %v", ours, err)
+	}
+	theirs, err := l.Lookup(ctx, "airbyte/source-faker")
+	if err != nil || theirs.BuiltIn || theirs.PyPIPackage != "airbyte-source-faker" {
+		t.Fatalf("airbyte/source-faker: %+v %v", theirs, err)
+	}
+	reg, _ := l.Load(ctx)
+	if reg.Lookup("source-faker") != ours {
+		t.Fatal("built-in does not win in the merged registry")
+	}
+	if d, err := l.Lookup(ctx, "destination-local-json"); err != nil || d.Kind != KindDestination ||
+		d.DockerImage("") != "goairbyte/destination-local-json:0.1.0" {
+		t.Fatalf("destination-local-json: %+v %v", d, err)
+	}
+
+	for name, want := range map[string]string{"source-githib": "source-github", "github": "source-github", "source-postgre": "source-postgres"} {
+		_, err := l.Lookup(ctx, name)
+		var nf *NotFoundError
+		if !errors.As(err, &nf) || len(nf.Suggestions) == 0 || nf.Suggestions[0] != want || !strings.Contains(err.Error(), want) {
+			t.Errorf("Lookup(%q): %v", name, err)
+		}
+	}
+	_, err = l.Lookup(ctx, "zzzzzzzzzzzzzz")
+	var nf *NotFoundError
+	if !errors.As(err, &nf) || len(nf.Suggestions) != 0 || !strings.Contains(err.Error(), "AvailableConnectors") {
+		t.Errorf("no suggestions expected: %v", err)
+	}
+}
+
+func TestDefaultLoaderFromEnvironment(t *testing.T) {
+	isolate(t)
+	abs, _ := filepath.Abs(fixture)
+	t.Setenv(EnvLocalRegistry, abs)
+	SetDefault(nil)
+	t.Cleanup(func() { SetDefault(nil) })
+	cs, err := Available(context.Background(), InstallJava)
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("Available: %v %v", cs, err)
+	}
+	c, err := Lookup(context.Background(), "source-pokeapi")
+	if err != nil || !c.Supports(InstallYAML) {
+		t.Fatalf("Lookup: %v %v", c, err)
+	}
+	if _, err := Available(context.Background(), "rust"); err == nil {
+		t.Fatal("bad install type accepted")
+	}
+}

@@ -1,0 +1,23 @@
+package goairbyte
+
+import (
+	"context"
+
+	"github.com/x/goairbyte/secrets"
+)
+
+// SecretString holds a credential that prints as **** everywhere; see
+// [secrets.SecretString].
+type SecretString = secrets.SecretString
+
+// SecretNotFoundError says that no secret source had the secret asked for.
+type SecretNotFoundError = secrets.SecretNotFoundError
+
+// GetSecret returns the secret called name from, in order: custom managers
+// (secrets.WithManager, secrets.RegisterManager), environment variables, a
+// .env file in the working directory and an interactive prompt (only on a
+// terminal, never when CI is set). The value is registered for masking.
+// Not found is a *[SecretNotFoundError] listing the sources tried.
+func GetSecret(ctx context.Context, name string, opts ...secrets.Option) (SecretString, error) {
+	return secrets.GetSecret(ctx, name, opts...)
+}

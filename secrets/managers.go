@@ -1,0 +1,254 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/term"
+)
+
+// SecretManager is one source of secrets.
+type SecretManager interface {
+	// Name says which source this is, for error messages ("vault",
+	// "environment variables").
+	Name() string
+	// Get looks name up. found=false with a nil error means "not here, ask
+	// the next source"; a non-nil error stops the search (the source exists
+	// but failed) and is returned to the caller.
+	Get(ctx context.Context, name string) (value SecretString, found bool, err error)
+}
+
+var (
+	managersMu sync.RWMutex
+	managers   []SecretManager
+)
+
+// RegisterManager adds m to the process-wide list of custom managers that
+// [GetSecret] asks before the built-in sources, in registration order.
+func RegisterManager(m SecretManager) {
+	managersMu.Lock()
+	defer managersMu.Unlock()
+	managers = append(managers, m)
+}
+
+// Option configures one [GetSecret] or [ResolveReferences] call.
+type Option func(*options)
+
+type options struct {
+	managers   []SecretManager
+	dotenvPath string
+	prompt     bool
+	promptIn   *os.File
+	promptOut  io.Writer
+}
+
+// WithManager asks m first, before the managers registered with
+// [RegisterManager].
+func WithManager(m SecretManager) Option {
+	return func(o *options) { o.managers = append(o.managers, m) }
+}
+
+// WithDotenvFile reads secrets from path instead of .env in the working
+// directory.
+func WithDotenvFile(path string) Option {
+	return func(o *options) { o.dotenvPath = path }
+}
+
+// WithPrompt enables (the default) or disables the interactive prompt.
+func WithPrompt(enabled bool) Option {
+	return func(o *options) { o.prompt = enabled }
+}
+
+// WithPromptTerminal prompts on in (which must be a terminal) and writes the
+// question to out, instead of os.Stdin and os.Stderr.
+func WithPromptTerminal(in *os.File, out io.Writer) Option {
+	return func(o *options) { o.promptIn, o.promptOut = in, out }
+}
+
+func buildOptions(opts []Option) *options {
+	o := &options{dotenvPath: ".env", prompt: true, promptIn: os.Stdin, promptOut: os.Stderr}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// chain is the ordered list of sources one call asks.
+func (o *options) chain() []SecretManager {
+	managersMu.RLock()
+	chain := append(append([]SecretManager(nil), o.managers...), managers...)
+	managersMu.RUnlock()
+	chain = append(chain, EnvManager{}, DotenvManager{Path: o.dotenvPath})
+	if o.prompt {
+		chain = append(chain, PromptManager{In: o.promptIn, Out: o.promptOut})
+	}
+	return chain
+}
+
+// GetSecret returns the secret called name from the first source that has
+// it: custom managers, environment variables, the .env file, then an
+// interactive prompt (see the package documentation). When none has it, the
+// error is a *[SecretNotFoundError].
+func GetSecret(ctx context.Context, name string, opts ...Option) (SecretString, error) {
+	return buildOptions(opts).get(ctx, name)
+}
+
+func (o *options) get(ctx context.Context, name string) (SecretString, error) {
+	if name == "" {
+		return SecretString{}, errors.New("secrets: empty secret name")
+	}
+	var tried []string
+	for _, m := range o.chain() {
+		if err := ctx.Err(); err != nil {
+			return SecretString{}, err
+		}
+		v, found, err := m.Get(ctx, name)
+		if err != nil {
+			return SecretString{}, MaskError(fmt.Errorf("secrets: %s failed to look up %q: %w", m.Name(), name, err))
+		}
+		if found {
+			return v, nil
+		}
+		tried = append(tried, m.Name())
+	}
+	return SecretString{}, &SecretNotFoundError{Name: name, Tried: tried}
+}
+
+// SecretNotFoundError says that no source had the secret.
+type SecretNotFoundError struct {
+	Name  string
+	Tried []string // the sources asked, in order, with why a source was skipped
+}
+
+// Error lists the sources tried and how to provide the secret.
+func (e *SecretNotFoundError) Error() string {
+	return fmt.Sprintf("secret %q not found; tried: %s. Set the environment variable %s, add %s=... to a .env file in the working directory, or register a SecretManager that has it",
+		e.Name, strings.Join(e.Tried, "; "), e.Name, e.Name)
+}
+
+// EnvManager reads secrets from environment variables of the same name.
+type EnvManager struct{}
+
+// Name implements [SecretManager].
+func (EnvManager) Name() string { return "environment variables" }
+
+// Get implements [SecretManager]. An empty variable counts as not set.
+func (EnvManager) Get(_ context.Context, name string) (SecretString, bool, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return SecretString{}, false, nil
+	}
+	return NewSecretString(v), true, nil
+}
+
+// DotenvManager reads secrets from a dotenv file (see [ParseDotenv] for the
+// syntax). A missing file is not an error: it simply has no secrets.
+type DotenvManager struct {
+	Path string // ".env" when empty, relative to the working directory
+}
+
+func (d DotenvManager) path() string {
+	if d.Path == "" {
+		return ".env"
+	}
+	return d.Path
+}
+
+// Name implements [SecretManager].
+func (d DotenvManager) Name() string { return fmt.Sprintf("dotenv file %s", d.path()) }
+
+// Get implements [SecretManager]. The file is read on each call, so edits
+// are seen without restarting.
+func (d DotenvManager) Get(_ context.Context, name string) (SecretString, bool, error) {
+	f, err := os.Open(d.path())
+	if errors.Is(err, os.ErrNotExist) {
+		return SecretString{}, false, nil
+	}
+	if err != nil {
+		return SecretString{}, false, err
+	}
+	defer f.Close()
+	vars, err := ParseDotenv(f)
+	if err != nil {
+		return SecretString{}, false, fmt.Errorf("%s: %w", d.path(), err)
+	}
+	v, ok := vars[name]
+	if !ok || v == "" {
+		return SecretString{}, false, nil
+	}
+	return NewSecretString(v), true, nil
+}
+
+// PromptManager asks the user, without echo. It only prompts when In is a
+// terminal and the CI environment variable is unset: a prompt in a pipeline
+// or under a test runner would hang forever.
+type PromptManager struct {
+	In  *os.File  // os.Stdin when nil
+	Out io.Writer // os.Stderr when nil; receives the question
+}
+
+// Name implements [SecretManager].
+func (p PromptManager) Name() string {
+	if reason := p.skipReason(); reason != "" {
+		return "interactive prompt (skipped: " + reason + ")"
+	}
+	return "interactive prompt"
+}
+
+func (p PromptManager) in() *os.File {
+	if p.In == nil {
+		return os.Stdin
+	}
+	return p.In
+}
+
+func (p PromptManager) skipReason() string {
+	if ci, ok := os.LookupEnv("CI"); ok && ci != "" && ci != "0" && !strings.EqualFold(ci, "false") {
+		return "CI is set"
+	}
+	if !term.IsTerminal(int(p.in().Fd())) {
+		return "standard input is not a terminal"
+	}
+	return ""
+}
+
+// Get implements [SecretManager]. An empty answer counts as not found.
+func (p PromptManager) Get(ctx context.Context, name string) (SecretString, bool, error) {
+	if p.skipReason() != "" {
+		return SecretString{}, false, nil
+	}
+	out := p.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	fmt.Fprintf(out, "Enter secret %s: ", name)
+	type answer struct {
+		b   []byte
+		err error
+	}
+	// term.ReadPassword cannot be interrupted; the goroutine ends when the
+	// user presses enter, but the caller is not kept waiting after ctx ends.
+	ch := make(chan answer, 1)
+	go func() {
+		b, err := term.ReadPassword(int(p.in().Fd()))
+		ch <- answer{b, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return SecretString{}, false, ctx.Err()
+	case a := <-ch:
+		fmt.Fprintln(out)
+		if a.err != nil {
+			return SecretString{}, false, fmt.Errorf("reading from the terminal: %w", a.err)
+		}
+		if len(a.b) == 0 {
+			return SecretString{}, false, nil
+		}
+		return NewSecretString(string(a.b)), true, nil
+	}
+}

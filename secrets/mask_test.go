@@ -1,0 +1,118 @@
+package secrets
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// leak fails the test when any of secrets appears in out.
+func leak(t *testing.T, what, out string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("%s leaks %q: %s", what, s, out)
+		}
+	}
+}
+
+func TestMaskRegisteredValues(t *testing.T) {
+	Register("mask-test-short-key", "mask-test-short-key-and-more", "abc")
+	got := Mask("a=mask-test-short-key-and-more b=mask-test-short-key c=abc")
+	if got != "a=**** b=**** c=abc" {
+		t.Fatalf("Mask = %q", got)
+	}
+	if b := []byte("plain text"); &MaskBytes(b)[0] != &b[0] {
+		t.Fatal("MaskBytes copied a line with nothing to mask")
+	}
+	if got := string(MaskBytes([]byte("x mask-test-short-key x"))); got != "x **** x" {
+		t.Fatalf("MaskBytes = %q", got)
+	}
+}
+
+func TestMaskJSONEscapedForms(t *testing.T) {
+	secret := `pa"ss\word<&>` + "\n"
+	Register(secret)
+	for _, html := range []bool{true, false} {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(html)
+		enc.Encode(map[string]string{"password": secret})
+		got := Mask(buf.String())
+		if got != `{"password":"****"}`+"\n" {
+			t.Errorf("html=%v: %q masked to %q", html, buf.String(), got)
+		}
+	}
+}
+
+func TestMaskError(t *testing.T) {
+	s := NewSecretString("mask-error-secret-1")
+	base := fmt.Errorf("connector said: token=%s: %w", s.Reveal(), fs.ErrPermission)
+	err := MaskError(fmt.Errorf("check failed: %w", base))
+	if err.Error() != "check failed: connector said: token=****: permission denied" {
+		t.Fatalf("masked error = %q", err)
+	}
+	if !errors.Is(err, fs.ErrPermission) || errors.Unwrap(err) == nil {
+		t.Fatal("MaskError broke the error chain")
+	}
+	if MaskError(err) != err || MaskError(nil) != nil {
+		t.Fatal("MaskError is not idempotent")
+	}
+	leak(t, "%v of masked error", fmt.Sprintf("%v %+v %s %q", err, err, err, err), s.Reveal())
+}
+
+func TestMaskConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			Register(fmt.Sprintf("concurrent-secret-%d", i))
+		}()
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				Mask("concurrent-secret-1 and concurrent-secret-2")
+			}
+		}()
+	}
+	wg.Wait()
+	if got := Mask("concurrent-secret-7"); got != Masked {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestMaskingHandler(t *testing.T) {
+	s := NewSecretString("handler-secret-1234")
+	raw := s.Reveal()
+	type config struct {
+		Host     string
+		Password string
+	}
+	for name, mk := range map[string]func(*bytes.Buffer) slog.Handler{
+		"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+		"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+	} {
+		var buf bytes.Buffer
+		log := slog.New(NewMaskingHandler(mk(&buf))).With("preset", "k="+raw)
+		log.Info("connector stderr: password="+raw,
+			"line", raw,
+			"bytes", []byte(raw),
+			"err", fmt.Errorf("auth with %s failed", raw),
+			"config", config{Host: "db", Password: raw},
+			slog.Group("g", "inner", raw),
+			"secret", s)
+		log.WithGroup("grp").Warn("again", "v", raw)
+		out := buf.String()
+		leak(t, name+" handler", out, raw)
+		if strings.Count(out, Masked) < 8 || !strings.Contains(out, "db") {
+			t.Errorf("%s: unexpected output %s", name, out)
+		}
+	}
+}

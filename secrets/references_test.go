@@ -1,0 +1,154 @@
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestResolveReferences(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("CI", "true")
+	t.Setenv("REF_TOKEN", "resolved-token-value")
+	t.Setenv("REF_PASSWORD", "resolved-password-value")
+	ctx := context.Background()
+
+	config := map[string]any{
+		"host": "db.example.com",
+		"port": float64(5432),
+		"credentials": map[string]any{
+			"auth_type": "token",
+			"token":     "secret_reference::REF_TOKEN",
+		},
+		"replicas": []any{
+			map[string]any{"password": "secret_reference::REF_PASSWORD"},
+			"secret_reference::REF_TOKEN",
+			[]any{"plain", "secret_reference:: REF_PASSWORD"},
+		},
+		"note": "mentions secret_reference::REF_TOKEN but is not one",
+	}
+	before, _ := json.Marshal(config)
+	got, err := ResolveReferences(ctx, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := json.Marshal(config)
+	if string(before) != string(after) {
+		t.Fatalf("input modified:\n%s\n%s", before, after)
+	}
+	want := map[string]any{
+		"host": "db.example.com",
+		"port": float64(5432),
+		"credentials": map[string]any{
+			"auth_type": "token",
+			"token":     "resolved-token-value",
+		},
+		"replicas": []any{
+			map[string]any{"password": "resolved-password-value"},
+			"resolved-token-value",
+			[]any{"plain", "resolved-password-value"},
+		},
+		"note": "mentions secret_reference::REF_TOKEN but is not one",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v", got)
+	}
+	if Mask("resolved-password-value") != Masked || Mask("resolved-token-value") != Masked {
+		t.Fatal("resolved values not registered")
+	}
+
+	// Raw JSON in, raw JSON out; big integers stay exact.
+	raw := json.RawMessage(`{"id": 12345678901234567890, "key": "secret_reference::REF_TOKEN", "list": ["secret_reference::REF_PASSWORD"]}`)
+	rawCopy := append(json.RawMessage(nil), raw...)
+	out, err := ResolveConfigJSON(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(raw) != string(rawCopy) {
+		t.Fatal("raw input modified")
+	}
+	if string(out) != `{"id":12345678901234567890,"key":"resolved-token-value","list":["resolved-password-value"]}` {
+		t.Fatalf("raw out = %s", out)
+	}
+	if v, err := ResolveReferences(ctx, raw); err != nil || string(v.(json.RawMessage)) != string(out) {
+		t.Fatalf("ResolveReferences(RawMessage) = %s, %v", v, err)
+	}
+
+	// A struct goes through JSON.
+	type cfg struct {
+		User  string   `json:"user"`
+		Token string   `json:"token"`
+		Keys  []string `json:"keys"`
+	}
+	in := cfg{"me", "secret_reference::REF_TOKEN", []string{"secret_reference::REF_PASSWORD"}}
+	v, err := ResolveReferences(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := v.(map[string]any); m["token"] != "resolved-token-value" || m["keys"].([]any)[0] != "resolved-password-value" ||
+		in.Token != "secret_reference::REF_TOKEN" {
+		t.Fatalf("struct: %v", v)
+	}
+
+	// A missing secret names the config field and the secret.
+	_, err = ResolveReferences(ctx, map[string]any{"a": []any{map[string]any{"b": "secret_reference::REF_MISSING"}}})
+	var nf *SecretNotFoundError
+	if !errors.As(err, &nf) || nf.Name != "REF_MISSING" || !strings.Contains(err.Error(), "a[0].b") {
+		t.Fatalf("missing: %v", err)
+	}
+	// Custom managers take part.
+	v, err = ResolveReferences(ctx, map[string]any{"k": "secret_reference::REF_VAULT"},
+		WithManager(&mapManager{name: "vault", values: map[string]string{"REF_VAULT": "from-the-vault-1"}}))
+	if err != nil || v.(map[string]any)["k"] != "from-the-vault-1" {
+		t.Fatalf("vault: %v %v", v, err)
+	}
+}
+
+func TestMaskSpecSecrets(t *testing.T) {
+	spec := json.RawMessage(`{
+	  "type": "object",
+	  "properties": {
+	    "host": {"type": "string"},
+	    "pin": {"type": "integer", "airbyte_secret": true},
+	    "credentials": {
+	      "type": "object",
+	      "oneOf": [
+	        {"properties": {"auth_type": {"const": "pat"}, "personal_access_token": {"type": "string", "airbyte_secret": true}}},
+	        {"properties": {"auth_type": {"const": "oauth"}, "client_secret": {"type": "string", "airbyte_secret": true}}}
+	      ]
+	    },
+	    "tunnel": {"anyOf": [{"type": "object", "properties": {"ssh_key": {"type": "string", "airbyte_secret": true}}}]},
+	    "accounts": {"type": "array", "items": {"type": "object", "properties": {"api_key": {"type": "string", "airbyte_secret": true}, "name": {"type": "string"}}}},
+	    "headers": {"type": "object", "airbyte_secret": true}
+	  }
+	}`)
+	config := json.RawMessage(`{
+	  "host": "spec-host-not-secret",
+	  "pin": 98765432,
+	  "credentials": {"auth_type": "pat", "personal_access_token": "spec-pat-value"},
+	  "tunnel": {"ssh_key": "spec-ssh-key-value"},
+	  "accounts": [{"api_key": "spec-account-key-1", "name": "spec-account-name"}, {"api_key": "spec-account-key-2"}],
+	  "headers": {"Authorization": "spec-header-value", "list": ["spec-header-list"]},
+	  "unknown": "spec-unknown-field"
+	}`)
+	if err := MaskSpecSecrets(config, spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"98765432", "spec-pat-value", "spec-ssh-key-value", "spec-account-key-1", "spec-account-key-2",
+		"spec-header-value", "spec-header-list"} {
+		if Mask(s) != Masked {
+			t.Errorf("%s not registered", s)
+		}
+	}
+	for _, s := range []string{"spec-host-not-secret", "spec-account-name", "spec-unknown-field"} {
+		if Mask(s) != s {
+			t.Errorf("%s registered though not secret", s)
+		}
+	}
+	if err := MaskSpecSecrets(json.RawMessage(`{`), spec); err == nil {
+		t.Fatal("bad config accepted")
+	}
+}
