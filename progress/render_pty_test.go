@@ -1,0 +1,144 @@
+package progress
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/creack/pty"
+)
+
+// ptyOutput opens a pseudo-terminal of the given width and collects what is
+// written to its terminal side. wait returns the collected output once the
+// summary line (the first newline, which the terminal turns into \r\n) has
+// arrived.
+func ptyOutput(t *testing.T, cols uint16) (tty *os.File, wait func() string) {
+	t.Helper()
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal on this machine: %v", err)
+	}
+	if err := pty.Setsize(tty, &pty.Winsize{Rows: 24, Cols: cols}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close(); tty.Close() })
+
+	var (
+		mu   sync.Mutex
+		buf  bytes.Buffer
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		chunk := make([]byte, 4096)
+		for {
+			n, err := master.Read(chunk)
+			mu.Lock()
+			buf.Write(chunk[:n])
+			complete := bytes.Contains(buf.Bytes(), []byte("\n"))
+			mu.Unlock()
+			if complete || err != nil {
+				return
+			}
+		}
+	}()
+	return tty, func() string {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+			t.Fatal("no summary line arrived on the terminal")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.String()
+	}
+}
+
+func TestRendererOnTerminalRedrawsOneLine(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	tty, wait := ptyOutput(t, 200)
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))
+	products, users := h.tr.Stream("products"), h.tr.Stream("users")
+	h.tr.Stream("purchases")
+	products.Read(100, 10_000)
+	products.SetStatus("COMPLETE")
+	for range 3 {
+		users.Read(250, 75_000)
+		h.tick(t, 500*time.Millisecond)
+	}
+	h.tr.Finish(nil)
+	out := wait()
+
+	summary := "Read 850 records from source-faker in 1.50 s (567 rec/s, 0.2 MB/s): products 100, users 750, purchases 0\r\n"
+	if !strings.HasSuffix(out, clearLine+summary) {
+		t.Fatalf("terminal output does not end with the cleared line and the summary:\n%q", out)
+	}
+	if strings.Count(out, "\n") != 1 {
+		t.Fatalf("want exactly one line break (after the summary), got:\n%q", out)
+	}
+	// Three redraws in place, then the erase before the summary.
+	if n := strings.Count(out, clearLine); n != 4 {
+		t.Fatalf("want 4 carriage-return-and-erase sequences, got %d:\n%q", n, out)
+	}
+	want := clearLine + "Reading source-faker: products 100 · users 500 rec (500 rec/s, 0.1 MB/s) · purchases 0 · 1.0 s"
+	if !strings.Contains(out, want) {
+		t.Fatalf("live line %q missing from:\n%q", want, out)
+	}
+}
+
+func TestRendererOnTerminalFitsTheWidth(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	tty, wait := ptyOutput(t, 40)
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))
+	for _, name := range []string{"products", "users", "purchases"} {
+		h.tr.Stream(name).Read(1000, 1000)
+	}
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	out := wait()
+
+	live := strings.Split(out, clearLine)[1]
+	if n := utf8.RuneCountInString(live); n != 39 || !strings.HasSuffix(live, "…") {
+		t.Fatalf("live line %q has %d runes, want it cut to 39 for a 40-column terminal", live, n)
+	}
+}
+
+func TestRendererOnTerminalWithoutLiveProgress(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "yes")
+	tty, wait := ptyOutput(t, 200)
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))
+	h.tr.Stream("users").Read(10, 10)
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	out := wait()
+	if want := "Read 10 records from source-faker in 1.00 s (10 rec/s, 0.0 MB/s): users 10\r\n"; out != want {
+		t.Fatalf("output %q, want only the summary %q", out, want)
+	}
+}
+
+// The renderer must not take a pipe or a file for a terminal.
+func TestRendererOnPipeIsPlain(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, OpRead, "source-faker", WithOutput(w), WithPlainInterval(time.Second))
+	h.tr.Stream("users").Read(10, 10)
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	w.Close()
+	out, err := io.ReadAll(r)
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "\r") || strings.Count(string(out), "\n") != 2 {
+		t.Fatalf("pipe output %q, want one plain progress line and the summary", out)
+	}
+}

@@ -1,0 +1,277 @@
+package progress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// Snapshot is the state of an operation at one moment. It is a plain value:
+// listeners may keep it.
+type Snapshot struct {
+	Operation Operation
+	Connector string
+	// Elapsed is the time since the tracker was created.
+	Elapsed time.Duration
+	// Streams holds one entry per stream, in the order they first appeared.
+	Streams []StreamSnapshot
+	// Total sums the streams. Its rates are over Elapsed; its recent rates
+	// are the sum of the streams'; its TimeToFirstRecord is the earliest.
+	// StatesCommitted also counts GLOBAL and LEGACY states.
+	Total Stats
+	// Done is set on the final snapshot, the one Finish returns.
+	Done bool
+	// Err is the error Finish was given; nil on success.
+	Err error
+}
+
+// StreamSnapshot is one stream's part of a [Snapshot].
+type StreamSnapshot struct {
+	Name string
+	// Status is the last status reported, or "" if none was.
+	Status protocol.StreamStatus
+	Stats
+}
+
+// Stats are the counts and rates of a stream, or of all of them.
+//
+// Rates measure what enters the pipeline — records and bytes read — which,
+// for a write, are the records taken from the source or the cache. The
+// average rates run from the stream's start (its Start, STARTED status or
+// first record) to its end (COMPLETE or INCOMPLETE status, or Finish); the
+// recent rates cover the last sampling interval and equal the averages until
+// the first interval has passed.
+type Stats struct {
+	RecordsRead      int64
+	BytesRead        int64
+	RecordsWritten   int64
+	RecordsConfirmed int64
+	StatesCommitted  int64
+
+	RecordsPerSec       float64
+	BytesPerSec         float64
+	RecentRecordsPerSec float64
+	RecentBytesPerSec   float64
+
+	// TimeToFirstRecord is the time from the tracker's creation to the
+	// first record read; it means something only when RecordsRead > 0.
+	TimeToFirstRecord time.Duration
+}
+
+// snapshotLocked builds a snapshot at time now (since the start). t.mu is held.
+func (t *Tracker) snapshotLocked(now time.Duration, done bool) Snapshot {
+	snap := Snapshot{
+		Operation: t.op,
+		Connector: t.connector,
+		Elapsed:   now,
+		Streams:   make([]StreamSnapshot, 0, len(t.streams)),
+		Done:      done,
+	}
+	tot := &snap.Total
+	tot.StatesCommitted = t.globalStates.Load()
+	first := time.Duration(-1)
+	for _, s := range t.streams {
+		ss := StreamSnapshot{Name: s.name}
+		if st := s.status.Load(); st != nil {
+			ss.Status = *st
+		}
+		ss.RecordsRead = s.records.Load()
+		ss.BytesRead = s.bytes.Load()
+		ss.RecordsWritten = s.written.Load()
+		ss.RecordsConfirmed = s.confirmed.Load()
+		ss.StatesCommitted = s.states.Load()
+		if f := s.firstAt.Load(); f != unset {
+			ss.TimeToFirstRecord = time.Duration(f)
+			if first < 0 || ss.TimeToFirstRecord < first {
+				first = ss.TimeToFirstRecord
+			}
+		}
+		if start := s.startAt.Load(); start != unset {
+			end := int64(now)
+			if e := s.endAt.Load(); e != unset {
+				end = e
+			}
+			if secs := time.Duration(end - start).Seconds(); secs > 0 {
+				ss.RecordsPerSec = float64(ss.RecordsRead) / secs
+				ss.BytesPerSec = float64(ss.BytesRead) / secs
+			}
+		}
+		ss.RecentRecordsPerSec, ss.RecentBytesPerSec = ss.RecordsPerSec, ss.BytesPerSec
+		if s.haveRecent {
+			ss.RecentRecordsPerSec, ss.RecentBytesPerSec = s.recentRec, s.recentBytes
+		}
+
+		tot.RecordsRead += ss.RecordsRead
+		tot.BytesRead += ss.BytesRead
+		tot.RecordsWritten += ss.RecordsWritten
+		tot.RecordsConfirmed += ss.RecordsConfirmed
+		tot.StatesCommitted += ss.StatesCommitted
+		tot.RecentRecordsPerSec += ss.RecentRecordsPerSec
+		tot.RecentBytesPerSec += ss.RecentBytesPerSec
+		snap.Streams = append(snap.Streams, ss)
+	}
+	if first >= 0 {
+		tot.TimeToFirstRecord = first
+	}
+	if secs := now.Seconds(); secs > 0 {
+		tot.RecordsPerSec = float64(tot.RecordsRead) / secs
+		tot.BytesPerSec = float64(tot.BytesRead) / secs
+	}
+	return snap
+}
+
+// count is the number an operation is about: records read for a read,
+// records written for a write.
+func (s *Stats) count(op Operation) int64 {
+	if op == OpWrite {
+		return s.RecordsWritten
+	}
+	return s.RecordsRead
+}
+
+// Summary returns the one line that ends every operation, for example
+//
+//	Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000
+//	Wrote 1,000 records to destination-local-json in 0.52 s (1,923 rec/s, 1,000 confirmed): users 1,000
+//	Read from source-faker failed after 1.07 s: 12,000 records (11,215 rec/s, 3.6 MB/s): users 12,000
+//
+// The rate is the average over the whole operation. It does not include the
+// error's text, which the caller reports.
+func (s Snapshot) Summary() string {
+	var b strings.Builder
+	n := s.Total.count(s.Operation)
+	secs := s.Elapsed.Seconds()
+	verb, noun, prep := "Read", "Read", "from"
+	if s.Operation == OpWrite {
+		verb, noun, prep = "Wrote", "Write", "to"
+	}
+	if s.Err == nil {
+		fmt.Fprintf(&b, "%s %s %s %s %s in %s", verb, commas(n), plural(n, "record"), prep, s.Connector, formatDuration(s.Elapsed, true))
+	} else {
+		how := "failed"
+		if errors.Is(s.Err, context.Canceled) || errors.Is(s.Err, context.DeadlineExceeded) {
+			how = "was cancelled"
+		}
+		fmt.Fprintf(&b, "%s %s %s %s after %s: %s %s", noun, prep, s.Connector, how, formatDuration(s.Elapsed, true), commas(n), plural(n, "record"))
+		if s.Operation == OpWrite {
+			b.WriteString(" written")
+		}
+	}
+	var rate []string
+	if secs > 0 {
+		rate = append(rate, formatRate(float64(n)/secs)+" rec/s")
+		if s.Operation == OpRead && s.Total.BytesRead > 0 {
+			rate = append(rate, formatMB(float64(s.Total.BytesRead)/secs))
+		}
+	}
+	if s.Operation == OpWrite {
+		rate = append(rate, commas(s.Total.RecordsConfirmed)+" confirmed")
+	}
+	if len(rate) > 0 {
+		b.WriteString(" (" + strings.Join(rate, ", ") + ")")
+	}
+	for i, st := range s.Streams {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(st.Name + " " + commas(st.count(s.Operation)))
+	}
+	return b.String()
+}
+
+// progressLine is the line the renderer draws while the operation runs, e.g.
+//
+//	Reading source-faker: users 412,344 rec (301,210 rec/s, 98.1 MB/s) · purchases 0 · 1.4 s
+//
+// Streams still receiving records show their recent rate; the others only
+// their count.
+func (s Snapshot) progressLine() string {
+	var b strings.Builder
+	if s.Operation == OpWrite {
+		b.WriteString("Writing " + s.Connector + ":")
+	} else {
+		b.WriteString("Reading " + s.Connector + ":")
+	}
+	for i, st := range s.Streams {
+		if i > 0 {
+			b.WriteString(" ·")
+		}
+		b.WriteString(" " + st.Name + " " + commas(st.count(s.Operation)))
+		active := st.RecordsRead > 0 && st.Status != protocol.StatusComplete && st.Status != protocol.StatusIncomplete
+		if s.Operation == OpWrite {
+			b.WriteString(" written")
+			if active {
+				b.WriteString(" (" + formatRate(st.RecentRecordsPerSec) + " rec/s)")
+			}
+			if st.RecordsConfirmed > 0 {
+				b.WriteString(", " + commas(st.RecordsConfirmed) + " confirmed")
+			}
+		} else if active {
+			b.WriteString(" rec (" + formatRate(st.RecentRecordsPerSec) + " rec/s, " + formatMB(st.RecentBytesPerSec) + ")")
+		}
+		if st.Status == protocol.StatusIncomplete {
+			b.WriteString(" (incomplete)")
+		}
+	}
+	if len(s.Streams) > 0 {
+		b.WriteString(" ·")
+	}
+	b.WriteString(" " + formatDuration(s.Elapsed, false))
+	return b.String()
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// commas formats n with thousands separators: 2,000,100.
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func formatRate(perSec float64) string { return commas(int64(math.Round(perSec))) }
+
+func formatMB(bytesPerSec float64) string { return fmt.Sprintf("%.1f MB/s", bytesPerSec/1e6) }
+
+// formatDuration writes seconds below a minute ("4.21 s", or "4.2 s" when not
+// precise), then minutes and seconds ("2 min 05 s"), then hours and minutes.
+func formatDuration(d time.Duration, precise bool) string {
+	switch {
+	case d < time.Minute && precise:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%d min %02d s", int(d/time.Minute), int(d%time.Minute/time.Second))
+	default:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%d h %02d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+}
