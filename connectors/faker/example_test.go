@@ -1,0 +1,26 @@
+package faker_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/x/goairbyte/connectors/faker"
+)
+
+// Run is the whole connector: here a check of a config whose count is out
+// of range answers FAILED, naming the field, with exit code 0 as Airbyte
+// connectors do.
+func ExampleRun() {
+	dir, _ := os.MkdirTemp("", "faker-example-")
+	defer os.RemoveAll(dir)
+	config := filepath.Join(dir, "config.json")
+	_ = os.WriteFile(config, []byte(`{"count": 0}`), 0o600)
+
+	code := faker.Run(context.Background(), []string{"check", "--config", config}, nil, os.Stdout, os.Stderr)
+	fmt.Println("exit code", code)
+	// Output:
+	// {"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid source-faker config: field \"count\": minimum: got 0, want 1 (fix the config; run `spec` to see the options)"}}
+	// exit code 0
+}
