@@ -8,6 +8,29 @@
 // feeding, decoding stdout as it arrives, keeping stderr for errors and the
 // per-connector log file, masking secrets, cancellation (SIGTERM, a short
 // grace period, then SIGKILL; containers removed) and clean-up.
+//
+// Pick an implementation with NewLocal (an executable, run in its own
+// process group), NewDocker (a container per command, files copied in,
+// logging off, always removed) or NewPython (a venv at
+// <install root>/.venv-<name>), then range over Run:
+//
+//	l, err := executor.NewLocal("source-faker", "source-faker")
+//	...
+//	for msg, err := range l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: cat}) {
+//		if err != nil {
+//			return err // a *ConnectorError, a cancellation, ...
+//		}
+//		... // msg.Record, msg.State, msg.Unparsed ...
+//	}
+//
+// A connector fails the Airbyte way in more than one: a non-zero exit, or a
+// TRACE ERROR with exit status 0. Both end the sequence with a
+// *ConnectorError holding the failure type, the messages, the last stderr
+// lines and the path of the log file that keeps all of the connector's
+// stderr and LOG messages. Every text that leaves the package has been
+// through the WithMask function. A missing connector is a
+// *NotInstalledError and an unreachable Docker engine a
+// *DockerUnavailableError.
 package executor
 
 import (
@@ -65,3 +88,16 @@ type Executor interface {
 	// Uninstall removes what Install created, where that means anything.
 	Uninstall(ctx context.Context) error
 }
+
+// Versioner is implemented by executors that can tell which version of the
+// connector they run: the image tag (Docker), the installed package's
+// version (Python), the version given with WithVersion (Local).
+type Versioner interface {
+	InstalledVersion(ctx context.Context) (string, error)
+}
+
+var (
+	_ Versioner = (*Local)(nil)
+	_ Versioner = (*Docker)(nil)
+	_ Versioner = (*Python)(nil)
+)

@@ -1,0 +1,64 @@
+package executor_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+var (
+	fakerConfig  = json.RawMessage(`{"count":1000000,"seed":1}`)
+	usersCatalog = json.RawMessage(`{"streams":[{"stream":{"name":"users","json_schema":{"type":"object"},"supported_sync_modes":["full_refresh","incremental"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`)
+)
+
+// BenchmarkRunFakerUsers reads the faker's 1,000,000 users through each
+// executor and reports records per second (the issue asks for at least
+// 600k/s locally and 250k/s in Docker).
+func BenchmarkRunFakerUsers(b *testing.B) {
+	quiet := executor.WithLogger(slog.New(slog.DiscardHandler))
+	b.Run("local", func(b *testing.B) {
+		bin := testenv.BuildBinary(b, "./cmd/source-faker")
+		l, err := executor.NewLocal("source-faker", bin, quiet, executor.WithLogDir(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchRead(b, l)
+	})
+	b.Run("docker", func(b *testing.B) {
+		cli := testenv.Docker(b)
+		d, err := executor.NewDocker("source-faker", testenv.FakerImage(b, cli), quiet, executor.WithDockerClient(cli), executor.WithLogDir(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchRead(b, d)
+	})
+}
+
+func benchRead(b *testing.B, e executor.Executor) {
+	var records int
+	var elapsed time.Duration
+	for b.Loop() {
+		start := time.Now()
+		n := 0
+		for m, err := range e.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: fakerConfig, Catalog: usersCatalog}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Record != nil {
+				n++
+			}
+		}
+		if n != 1_000_000 {
+			b.Fatal(fmt.Sprintf("got %d records, want 1,000,000", n))
+		}
+		records += n
+		elapsed += time.Since(start)
+	}
+	b.ReportMetric(float64(records)/elapsed.Seconds(), "records/s")
+}

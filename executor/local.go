@@ -1,0 +1,172 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// Local runs a connector that is an executable on this machine.
+type Local struct {
+	runner
+	path string
+}
+
+var _ Executor = (*Local)(nil)
+
+// NewLocal returns an executor for the executable at path, or for the
+// executable of that name on PATH when path has no slash. It is a
+// *NotInstalledError when there is no such executable.
+func NewLocal(name, path string, opts ...Option) (*Local, error) {
+	o := buildOptions(opts)
+	resolved, err := resolveExecutable(path)
+	if err != nil {
+		return nil, &NotInstalledError{
+			Connector: name,
+			Missing:   "executable " + path,
+			Hint:      "install it, put it on PATH or pass its full path",
+			Err:       err,
+		}
+	}
+	return &Local{runner: newRunner(name, o), path: resolved}, nil
+}
+
+func resolveExecutable(p string) (string, error) {
+	if !strings.ContainsRune(p, os.PathSeparator) {
+		return exec.LookPath(p)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", err
+	}
+	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		return "", fmt.Errorf("%s is not an executable file", p)
+	}
+	return filepath.Abs(p)
+}
+
+// Path is the executable's absolute path.
+func (l *Local) Path() string { return l.path }
+
+// String says how the connector runs.
+func (l *Local) String() string { return l.name + " (local executable " + l.path + ")" }
+
+// Run runs the executable; see Executor.
+func (l *Local) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
+	return l.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
+		st, err := startProcess(l.path, ln.args(ln.hostDir), l.o.env, ln.stdin)
+		if err != nil {
+			return started{}, fmt.Errorf("connector %s: starting %s: %w", l.name, l.path, err)
+		}
+		return st, nil
+	})
+}
+
+// Install checks that the executable is still there; there is nothing to
+// install.
+func (l *Local) Install(ctx context.Context) error {
+	if _, err := resolveExecutable(l.path); err != nil {
+		return &NotInstalledError{Connector: l.name, Missing: "executable " + l.path, Hint: "install it again", Err: err}
+	}
+	return nil
+}
+
+// Uninstall does nothing: the executable is not ours to remove.
+func (l *Local) Uninstall(ctx context.Context) error { return nil }
+
+// InstalledVersion is the version given with WithVersion, or "" when none
+// was: an executable does not say which version it is.
+func (l *Local) InstalledVersion(ctx context.Context) (string, error) { return l.o.version, nil }
+
+// localProcess is a child process in its own process group, so that
+// signals reach everything it started.
+type localProcess struct {
+	cmd              *exec.Cmd
+	stdoutR, stderrR *os.File
+	stdinW           *os.File
+}
+
+// startProcess starts path with args; its stdout, stderr (and stdin) are
+// pipes of our own, read without exec's copying goroutines.
+func startProcess(path string, args, env []string, withStdin bool) (started, error) {
+	var closeOnErr []*os.File
+	fail := func(err error) (started, error) {
+		for _, f := range closeOnErr {
+			f.Close()
+		}
+		return started{}, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	closeOnErr = append(closeOnErr, outR, outW)
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	closeOnErr = append(closeOnErr, errR, errW)
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p := &localProcess{cmd: cmd, stdoutR: outR, stderrR: errR}
+	var inR *os.File
+	if withStdin {
+		if inR, p.stdinW, err = os.Pipe(); err != nil {
+			return fail(err)
+		}
+		closeOnErr = append(closeOnErr, inR, p.stdinW)
+		cmd.Stdin = inR
+	}
+	if err := cmd.Start(); err != nil {
+		return fail(err)
+	}
+	// The child has its copies; ours of its ends would keep the pipes open.
+	outW.Close()
+	errW.Close()
+	if inR != nil {
+		inR.Close()
+	}
+	st := started{proc: p, stdout: outR, stderr: errR}
+	if p.stdinW != nil {
+		st.stdin = p.stdinW
+	}
+	return st, nil
+}
+
+func (p *localProcess) wait() (int, error) {
+	err := p.cmd.Wait()
+	// Whatever the connector started and left behind dies with it (and
+	// releases the pipes it inherited).
+	p.signal(syscall.SIGKILL)
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return -1, err
+	}
+	return p.cmd.ProcessState.ExitCode(), nil
+}
+
+func (p *localProcess) signal(sig syscall.Signal) {
+	// A negative pid is the whole process group.
+	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+}
+
+func (p *localProcess) terminate() { p.signal(syscall.SIGTERM) }
+func (p *localProcess) kill()      { p.signal(syscall.SIGKILL) }
+
+func (p *localProcess) release() {
+	p.stdoutR.Close()
+	p.stderrR.Close()
+	if p.stdinW != nil {
+		p.stdinW.Close()
+	}
+}

@@ -1,0 +1,317 @@
+package executor_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+func newLocal(t *testing.T, connector string, opts ...executor.Option) *executor.Local {
+	t.Helper()
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/"+connector)
+	opts = append([]executor.Option{executor.WithLogDir(t.TempDir())}, opts...)
+	l, err := executor.NewLocal("source-"+connector, bin, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestLocalSpecCheckDiscover(t *testing.T) {
+	l := newLocal(t, "echo")
+	tmp := privateTemp(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		verb executor.Verb
+		want protocol.Type
+	}{
+		{executor.VerbSpec, protocol.TypeSpec},
+		{executor.VerbCheck, protocol.TypeConnectionStatus},
+		{executor.VerbDiscover, protocol.TypeCatalog},
+	} {
+		msgs, err := collect(l.Run(ctx, executor.Invocation{Verb: tc.verb, Config: json.RawMessage(`{}`)}))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.verb, err)
+		}
+		if len(msgs) != 1 || msgs[0].Type != tc.want {
+			t.Fatalf("%s: want one %s message, got %+v", tc.verb, tc.want, msgs)
+		}
+	}
+	if left := leftovers(t, tmp); len(left) > 0 {
+		t.Fatalf("temp files left behind: %v", left)
+	}
+}
+
+func TestLocalNotFound(t *testing.T) {
+	for _, p := range []string{"goairbyte-no-such-connector", "/no/such/dir/source-x"} {
+		_, err := executor.NewLocal("source-x", p)
+		var nie *executor.NotInstalledError
+		if !errors.As(err, &nie) || !strings.Contains(err.Error(), p) {
+			t.Fatalf("%s: want a *NotInstalledError naming it, got %v", p, err)
+		}
+	}
+}
+
+func TestLocalGarbageAndMasking(t *testing.T) {
+	const secret = "hunter2-s3cret"
+	rec := &logRecorder{}
+	mask := func(s string) string { return strings.ReplaceAll(s, secret, "****") }
+	l := newLocal(t, "garbage", executor.WithLogger(slog.New(rec)), executor.WithMask(mask))
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{
+		Verb: executor.VerbRead, Config: json.RawMessage(`{"count":6,"password":"` + secret + `"}`), Catalog: itemsCatalog,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 6 records plus two with "type" last and an unknown field.
+	if n := count(msgs, protocol.TypeRecord); n != 8 {
+		t.Errorf("records: got %d, want 8", n)
+	}
+	unparsed := 0
+	for _, m := range msgs {
+		if m.Unparsed != nil {
+			unparsed++
+		}
+	}
+	// The banner, two broken lines, two unknown types.
+	if unparsed != 5 {
+		t.Errorf("unparsed lines: got %d, want 5", unparsed)
+	}
+	if count(msgs, protocol.TypeState) != 1 || count(msgs, protocol.TypeLog) != 1 {
+		t.Errorf("want one STATE and one LOG, got %+v", msgs)
+	}
+	logText := rec.text()
+	for _, want := range []string{"using password ****", "Starting source-garbage", "connecting with password=****"} {
+		if !strings.Contains(logText, want) {
+			t.Errorf("slog output lacks %q:\n%s", want, logText)
+		}
+	}
+	file, err := os.ReadFile(l.LogFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stderr: connecting with password=****", "INFO: using password ****"} {
+		if !strings.Contains(string(file), want) {
+			t.Errorf("log file lacks %q:\n%s", want, file)
+		}
+	}
+	if strings.Contains(logText, secret) || strings.Contains(string(file), secret) {
+		t.Errorf("the secret leaked into the logs")
+	}
+}
+
+func TestLocalStderrExit(t *testing.T) {
+	l := newLocal(t, "stderrexit")
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	ce := asConnectorError(t, err)
+	if ce.ExitCode != 1 || ce.Command != executor.VerbRead || ce.Connector != "source-stderrexit" {
+		t.Errorf("unexpected error fields: %+v", ce)
+	}
+	if len(ce.StderrTail) != 3 || !strings.Contains(ce.StderrTail[2], "connection refused") {
+		t.Errorf("stderr tail: %q", ce.StderrTail)
+	}
+	if !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), ce.LogFile) || ce.LogFile == "" {
+		t.Errorf("error text should carry the last stderr line and the log file: %v", err)
+	}
+	if count(msgs, protocol.TypeRecord) != 3 {
+		t.Errorf("the records before the failure must still be yielded, got %d messages", len(msgs))
+	}
+}
+
+func TestLocalCheckFailedExitZero(t *testing.T) {
+	l := newLocal(t, "checkfailed")
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbCheck}))
+	if err != nil {
+		t.Fatalf("a FAILED check with exit 0 is the source's business, not an executor error: %v", err)
+	}
+	if len(msgs) != 1 || msgs[0].ConnectionStatus == nil || msgs[0].ConnectionStatus.Status != "FAILED" {
+		t.Fatalf("want the FAILED status, got %+v", msgs)
+	}
+}
+
+func TestLocalTraceErrorExitZero(t *testing.T) {
+	l := newLocal(t, "traceerror")
+	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	ce := asConnectorError(t, err)
+	if ce.ExitCode != 0 || ce.FailureType != protocol.FailureConfig || ce.Message != "the start date is in the future" || ce.InternalMessage != "ValueError: start_date" {
+		t.Fatalf("unexpected error fields: %+v", ce)
+	}
+}
+
+func TestLocalEmittedAtSeconds(t *testing.T) {
+	l := newLocal(t, "seconds")
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Record != nil && m.Record.EmittedAt < 1e12 {
+			t.Fatalf("emitted_at not in milliseconds: %d", m.Record.EmittedAt)
+		}
+	}
+	if count(msgs, protocol.TypeRecord) != 3 {
+		t.Fatalf("want 3 records, got %+v", msgs)
+	}
+}
+
+func TestLocalFilesAndArgs(t *testing.T) {
+	l := newLocal(t, "jsononly")
+	tmp := privateTemp(t)
+	ctx := context.Background()
+	config := `{"password":"x","count":1}`
+	state := `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"items"},"stream_state":{"cursor":7}}}]`
+	for _, withState := range []bool{false, true} {
+		inv := executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(config), Catalog: itemsCatalog}
+		if withState {
+			inv.State = json.RawMessage(state)
+		}
+		msgs, err := collect(l.Run(ctx, inv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].Record == nil {
+			t.Fatalf("want the echo record, got %+v", msgs)
+		}
+		var got struct {
+			Args                   []string
+			Config, Catalog, State json.RawMessage
+		}
+		if err := json.Unmarshal(msgs[0].Record.Data, &got); err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Config) != config || string(got.Catalog) != string(itemsCatalog) {
+			t.Errorf("files do not hold what was given: %s", msgs[0].Record.Data)
+		}
+		if withState != (string(got.State) == state) || (len(got.Args) == 7) != withState {
+			t.Errorf("state: got args %v state %s", got.Args, got.State)
+		}
+	}
+	for _, verb := range []executor.Verb{executor.VerbCheck, executor.VerbDiscover, executor.VerbSpec} {
+		if _, err := collect(l.Run(ctx, executor.Invocation{Verb: verb, Config: json.RawMessage(config)})); err != nil {
+			t.Errorf("%s: %v", verb, err)
+		}
+	}
+	if left := leftovers(t, tmp); len(left) > 0 {
+		t.Fatalf("temp files left behind: %v", left)
+	}
+}
+
+func TestLocalStdinAndStdoutTogether(t *testing.T) {
+	// 40 MB in while 40 MB come out: without concurrent copying both pipes
+	// fill up and everything blocks.
+	l := newLocal(t, "echo")
+	var in bytes.Buffer
+	const n = 100_000
+	pad := strings.Repeat("y", 400)
+	for i := range n {
+		fmt.Fprintf(&in, `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"items"},"stream_state":{"i":%d,"pad":"%s"}}}}`+"\n", i, pad)
+	}
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbWrite, Catalog: itemsCatalog, Stdin: &in}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(msgs, protocol.TypeState) != n {
+		t.Fatalf("want %d states echoed, got %d", n, count(msgs, protocol.TypeState))
+	}
+}
+
+func TestLocalLargeRead(t *testing.T) {
+	l := newLocal(t, "echo")
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":200000,"size":200}`), Catalog: itemsCatalog}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(msgs, protocol.TypeRecord) != 200000 || count(msgs, protocol.TypeState) != 21 {
+		t.Fatalf("got %d records, %d states", count(msgs, protocol.TypeRecord), count(msgs, protocol.TypeState))
+	}
+}
+
+// hangPids reads the pids the hang connector reports.
+func hangPids(t *testing.T, m *protocol.Message) []int {
+	t.Helper()
+	var a, b int
+	if m.Log == nil {
+		t.Fatalf("want the LOG with the pids first, got %+v", m)
+	}
+	if _, err := fmt.Sscanf(m.Log.Message, "pids %d %d", &a, &b); err != nil {
+		t.Fatalf("LOG %q: %v", m.Log.Message, err)
+	}
+	return []int{a, b}
+}
+
+func TestLocalHangCancelAndBreak(t *testing.T) {
+	for _, how := range []string{"cancel", "break"} {
+		t.Run(how, func(t *testing.T) {
+			l := newLocal(t, "hang", executor.WithGracePeriod(500*time.Millisecond))
+			tmp := privateTemp(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var pids []int
+			var last error
+			records := 0
+			for m, err := range l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}) {
+				if err != nil {
+					last = err
+					break
+				}
+				if pids == nil {
+					pids = hangPids(t, m)
+					for _, p := range pids {
+						if !alive(p) {
+							t.Fatalf("pid %d should be running", p)
+						}
+					}
+					continue
+				}
+				records++
+				if how == "break" {
+					break
+				}
+				cancel()
+			}
+			if how == "cancel" && !errors.Is(last, context.Canceled) {
+				t.Fatalf("want context.Canceled at the end, got %v", last)
+			}
+			if records != 1 {
+				t.Fatalf("want the one record, got %d", records)
+			}
+			for _, p := range pids {
+				if alive(p) {
+					t.Errorf("pid %d (connector or its child) is still alive", p)
+				}
+			}
+			if left := leftovers(t, tmp); len(left) > 0 {
+				t.Errorf("temp files left behind: %v", left)
+			}
+		})
+	}
+}
+
+func TestLocalCancelledBeforeStart(t *testing.T) {
+	l := newLocal(t, "echo")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := collect(l.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
+
+func TestLocalMissingCatalog(t *testing.T) {
+	l := newLocal(t, "echo")
+	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead}))
+	if err == nil || !strings.Contains(err.Error(), "catalog") {
+		t.Fatalf("want an error about the missing catalog, got %v", err)
+	}
+}

@@ -1,0 +1,195 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// Python runs a connector published as a Python package, from a virtualenv
+// of its own at <install root>/.venv-<name> (the install root is the
+// current directory unless WithInstallRoot says otherwise, as in PyAirbyte).
+//
+// The venv is created with the interpreter's -m venv --system-site-packages,
+// so that what the system already has (setuptools, for one) need not be
+// downloaded; then pip installs the pip URL, or airbyte-<name>[==version].
+// A pip URL that is a local path is installed with --no-build-isolation,
+// which works offline. The connector's entry point is <venv>/bin/<name>.
+type Python struct {
+	runner
+	venv      string
+	installMu sync.Mutex
+}
+
+var _ Executor = (*Python)(nil)
+
+// NewPython returns an executor for the Python connector name. Nothing is
+// installed yet: Install does that, or Run when installing if missing is on
+// (the default).
+func NewPython(name string, opts ...Option) (*Python, error) {
+	o := buildOptions(opts)
+	root, err := filepath.Abs(o.installRoot)
+	if err != nil {
+		return nil, fmt.Errorf("executor: connector %s: install root %s: %w", name, o.installRoot, err)
+	}
+	return &Python{runner: newRunner(name, o), venv: filepath.Join(root, ".venv-"+name)}, nil
+}
+
+// Venv is the virtualenv's directory.
+func (p *Python) Venv() string { return p.venv }
+
+// EntryPoint is the connector's executable inside the venv.
+func (p *Python) EntryPoint() string { return filepath.Join(p.venv, "bin", p.name) }
+
+// String says how the connector runs.
+func (p *Python) String() string { return p.name + " (Python venv " + p.venv + ")" }
+
+// pipTarget is what pip installs.
+func (p *Python) pipTarget() string {
+	if p.o.pipURL != "" {
+		return p.o.pipURL
+	}
+	t := "airbyte-" + p.name
+	if p.o.version != "" {
+		t += "==" + p.o.version
+	}
+	return t
+}
+
+// Run runs the venv's entry point, installing the connector first when it is
+// missing and that is allowed; see Executor.
+func (p *Python) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
+	return p.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
+		if err := p.ready(ctx); err != nil {
+			return started{}, err
+		}
+		st, err := startProcess(p.EntryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin)
+		if err != nil {
+			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.EntryPoint(), err)
+		}
+		return st, nil
+	})
+}
+
+// ready makes sure the entry point exists.
+func (p *Python) ready(ctx context.Context) error {
+	if _, err := os.Stat(p.EntryPoint()); err == nil {
+		return nil
+	}
+	if !p.o.installIfMissing {
+		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.EntryPoint(),
+			Hint: "call Install or allow WithInstallIfMissing(true); it runs pip install " + p.pipTarget()}
+	}
+	return p.Install(ctx)
+}
+
+// Install creates the venv and pip-installs the connector into it. It does
+// nothing when the connector is installed, in the requested version if one
+// was set; another version is replaced.
+func (p *Python) Install(ctx context.Context) error {
+	p.installMu.Lock()
+	defer p.installMu.Unlock()
+	if _, err := os.Stat(p.EntryPoint()); err == nil {
+		if p.o.version == "" {
+			return nil
+		}
+		v, err := p.InstalledVersion(ctx)
+		if err == nil && v == p.o.version {
+			return nil
+		}
+		p.o.logger.Info("installed connector version differs from the requested one; reinstalling",
+			"connector", p.name, "installed", v, "requested", p.o.version)
+	}
+	notInstalled := func(err error) error {
+		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.EntryPoint(),
+			Hint: "check the pip URL (WithPipURL) and the interpreter (WithPython)", Err: err}
+	}
+	if _, err := os.Stat(filepath.Join(p.venv, "bin", "python")); err != nil {
+		p.o.logger.Info("creating virtualenv", "connector", p.name, "venv", p.venv, "python", p.o.python)
+		if err := p.command(ctx, p.o.python, "-m", "venv", "--system-site-packages", p.venv); err != nil {
+			return notInstalled(fmt.Errorf("creating the venv: %w", err))
+		}
+	}
+	args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-input"}
+	target := p.pipTarget()
+	if _, err := os.Stat(target); err == nil {
+		// A local path needs no index: building without isolation uses the
+		// setuptools the venv sees instead of downloading one.
+		args = append(args, "--no-build-isolation")
+	}
+	if p.o.version != "" {
+		args = append(args, "--upgrade")
+	}
+	args = append(args, target)
+	p.o.logger.Info("pip install", "connector", p.name, "target", target)
+	if err := p.command(ctx, filepath.Join(p.venv, "bin", "python"), args...); err != nil {
+		return notInstalled(fmt.Errorf("pip install %s: %w", target, err))
+	}
+	if _, err := os.Stat(p.EntryPoint()); err != nil {
+		return notInstalled(fmt.Errorf("pip installed %s but it has no console script %q", target, p.name))
+	}
+	if p.o.version != "" {
+		if v, err := p.InstalledVersion(ctx); err != nil || v != p.o.version {
+			return notInstalled(fmt.Errorf("version %s was requested but %q is installed (%v)", p.o.version, v, err))
+		}
+	}
+	return nil
+}
+
+// command runs an installation step; its output goes to the debug log and,
+// when it fails, its last lines into the error.
+func (p *Python) command(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), p.o.env...)
+	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1")
+	out, err := cmd.CombinedOutput()
+	for line := range strings.Lines(string(out)) {
+		p.o.logger.Debug("install output", "connector", p.name, "line", p.o.mask(strings.TrimRight(line, "\n")))
+	}
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("%w: %s", err, p.o.mask(strings.Join(lines[max(0, len(lines)-5):], " | ")))
+	}
+	return nil
+}
+
+// Uninstall removes the venv.
+func (p *Python) Uninstall(ctx context.Context) error {
+	p.installMu.Lock()
+	defer p.installMu.Unlock()
+	return os.RemoveAll(p.venv)
+}
+
+// versionScript prints the version of the distribution that provides the
+// console script named by its argument, and exits 3 when there is none.
+const versionScript = `import sys, importlib.metadata as m
+for d in m.distributions():
+    for ep in d.entry_points:
+        if ep.group == "console_scripts" and ep.name == sys.argv[1]:
+            print(d.version); sys.exit(0)
+sys.exit(3)`
+
+// InstalledVersion is the version of the installed package that provides
+// the connector's entry point; it is a *NotInstalledError when there is
+// none.
+func (p *Python) InstalledVersion(ctx context.Context) (string, error) {
+	py := filepath.Join(p.venv, "bin", "python")
+	out, err := exec.CommandContext(ctx, py, "-c", versionScript, p.name).Output()
+	if err != nil {
+		var exitErr *exec.ExitError
+		if errors.Is(err, os.ErrNotExist) || errors.As(err, &exitErr) {
+			return "", &NotInstalledError{Connector: p.name, Missing: "package providing " + p.name + " in " + p.venv, Hint: "call Install", Err: err}
+		}
+		return "", err
+	}
+	return string(bytes.TrimSpace(out)), nil
+}

@@ -1,0 +1,109 @@
+package executor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+const systemPython = "/usr/bin/python3"
+
+// pythonPackage copies the test connector package to a fresh directory
+// (pip builds in place and would litter the source tree) and sets its
+// version.
+func pythonPackage(t *testing.T, version string) string {
+	t.Helper()
+	src := filepath.Join(testenv.ModuleRoot(t), "internal", "testconnectors", "python")
+	dst := filepath.Join(t.TempDir(), "source-pytest")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	pp := filepath.Join(dst, "pyproject.toml")
+	b, err := os.ReadFile(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pp, []byte(strings.Replace(string(b), `version = "0.1.0"`, `version = "`+version+`"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestPython(t *testing.T) {
+	if _, err := os.Stat(systemPython); err != nil {
+		t.Skip("no " + systemPython)
+	}
+	if err := exec.Command(systemPython, "-c", "import venv, ensurepip, setuptools").Run(); err != nil {
+		t.Skip(systemPython + " lacks venv, ensurepip or setuptools (apt-get install python3-venv python3-setuptools)")
+	}
+	ctx := context.Background()
+	root := t.TempDir()
+	opts := func(version string) []executor.Option {
+		return []executor.Option{
+			executor.WithInstallRoot(root), executor.WithPython(systemPython), executor.WithLogDir(t.TempDir()),
+			executor.WithPipURL(pythonPackage(t, version)), executor.WithVersion(version),
+		}
+	}
+
+	// Not installed, and not allowed to install.
+	p, err := executor.NewPython("source-pytest", append(opts("0.1.0"), executor.WithInstallIfMissing(false))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Venv() != filepath.Join(root, ".venv-source-pytest") {
+		t.Fatalf("venv at %s", p.Venv())
+	}
+	_, err = collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) {
+		t.Fatalf("want a *NotInstalledError, got %v", err)
+	}
+
+	// Installed on first use.
+	p, err = executor.NewPython("source-pytest", opts("0.1.0")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":5}`), Catalog: itemsCatalog}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(msgs, protocol.TypeRecord) != 5 || count(msgs, protocol.TypeState) != 1 {
+		t.Fatalf("got %+v", msgs)
+	}
+	if v, err := p.InstalledVersion(ctx); err != nil || v != "0.1.0" {
+		t.Fatalf("installed version %q, %v", v, err)
+	}
+
+	// Another version requested: detected and reinstalled.
+	p2, err := executor.NewPython("source-pytest", opts("0.2.0")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.Install(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := p2.InstalledVersion(ctx); err != nil || v != "0.2.0" {
+		t.Fatalf("after reinstall: version %q, %v", v, err)
+	}
+	msgs, err = collect(p2.Run(ctx, executor.Invocation{Verb: executor.VerbCheck, Config: json.RawMessage(`{"fail":true}`)}))
+	if err != nil || len(msgs) != 1 || msgs[0].ConnectionStatus == nil || msgs[0].ConnectionStatus.Status != "FAILED" {
+		t.Fatalf("check: %+v, %v", msgs, err)
+	}
+
+	if err := p2.Uninstall(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p2.Venv()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the venv is still there: %v", err)
+	}
+}

@@ -1,0 +1,20 @@
+// Package testconnectors holds small misbehaving Airbyte connectors, one
+// main package each, that reproduce the quirks of real third-party
+// connectors (see DESIGN.md) so that the executors and sources can be tested
+// against real processes:
+//
+//   - garbage: non-JSON lines, unknown types and fields on stdout between
+//     records; echoes the config's "password" to stderr and a LOG message
+//     (masking tests)
+//   - stderrexit: exits 1 mid-stream with only plain text on stderr
+//   - checkfailed: check reports FAILED and exits 0
+//   - traceerror: read reports a TRACE ERROR and exits 0
+//   - seconds: emitted_at in seconds instead of milliseconds
+//   - jsononly: refuses files not ending in .json, flags out of canonical
+//     order, run files that are not private; echoes config and state back
+//   - hang: starts a child, then both ignore SIGTERM and hang forever
+//   - echo: read emits "count" records; write echoes stdin to stdout
+//
+// Package kit has what they share; python/ is a stdlib-only Python
+// connector package (console script source-pytest) for the venv executor.
+package testconnectors
