@@ -1,0 +1,104 @@
+package cache
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// Backend is what one SQL database contributes to the shared processor: its
+// dialect, a write transaction with a fast bulk path, and the database/sql
+// handle users query through. cache/duckdb and cache/postgres implement it;
+// everything else (names, types, strategies, state) is written once here.
+type Backend interface {
+	Dialect
+	// DB is the database/sql handle behind ExecSQL, Query and datasets.
+	DB() *sql.DB
+	// Begin starts a write transaction.
+	Begin(ctx context.Context) (Tx, error)
+	// NewBatch starts an empty batch of records bound for table t.
+	NewBatch(t *Table) (Batch, error)
+	// Close releases the database.
+	Close() error
+}
+
+// Dialect is the small part of SQL that differs between backends.
+type Dialect interface {
+	// Schema is the schema (DuckDB, Postgres) that holds every table.
+	Schema() string
+	// MaxIdentifierLength is the longest identifier in bytes, 0 if unlimited.
+	MaxIdentifierLength() int
+	// SQLType is the column type the backend uses for t.
+	SQLType(t Type) string
+	// ParseSQLType maps a data_type of information_schema.columns back to
+	// a Type, so that existing columns keep their type.
+	ParseSQLType(dataType string) Type
+	// Placeholder is the n-th (1-based) bind parameter: "?" or "$n".
+	Placeholder(n int) string
+	// JSONText is an expression extracting the text at path inside the
+	// JSON expression expr (for nested primary keys and cursors).
+	JSONText(expr string, path []string) string
+	// DDLLock is a statement run first in every transaction that changes
+	// tables, so that concurrent loads into one database serialise their
+	// DDL; "" when the database has a single writer anyway.
+	DDLLock() string
+}
+
+// Tx is a write transaction of a Backend.
+type Tx interface {
+	// Exec runs a statement. Placeholders are the dialect's.
+	Exec(ctx context.Context, query string, args ...any) error
+	// Insert bulk-loads batch b into the table named table (unqualified,
+	// in the dialect's schema), whose columns are b's table's columns plus
+	// the internal ones.
+	Insert(ctx context.Context, table string, b Batch) error
+	// Commit commits the transaction.
+	Commit(ctx context.Context) error
+	// Rollback abandons the transaction; it is a no-op after Commit.
+	Rollback(ctx context.Context) error
+}
+
+// Batch collects the records of one stream between two flushes, in the
+// form the backend loads fastest (DuckDB: a JSONL spool file; Postgres:
+// COPY text).
+type Batch interface {
+	// Add appends one record with its _airbyte_raw_id.
+	Add(rawID string, rec *protocol.Record) error
+	// Len is the number of records added.
+	Len() int
+	// Close releases the batch's resources.
+	Close() error
+}
+
+// Internal column names, present in every stream table.
+const (
+	ColumnRawID       = "_airbyte_raw_id"       // ULID, increasing in arrival order
+	ColumnExtractedAt = "_airbyte_extracted_at" // timestamptz, from the record's emitted_at
+	ColumnMeta        = "_airbyte_meta"         // JSON {"changes":[...]}: fields nulled and why
+)
+
+// Column is one user column of a stream table.
+type Column struct {
+	// Name is the normalised SQL identifier.
+	Name string
+	// Field is the top-level property name in the record's data.
+	Field string
+	// Type is the column's type: the existing column's when the table
+	// existed already (schema evolution), else the JSON schema's.
+	Type Type
+}
+
+// Table describes where one stream is written.
+type Table struct {
+	// Stream is the stream's name as the connector spells it.
+	Stream string
+	// Name is the table's normalised, prefixed, unqualified name.
+	Name string
+	// Columns are the user columns in schema order.
+	Columns []Column
+	// PrimaryKey holds the key's field paths (composite and nested keys).
+	PrimaryKey [][]string
+	// Cursor is the cursor field path, empty if none.
+	Cursor []string
+}

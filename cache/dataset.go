@@ -1,0 +1,149 @@
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"iter"
+	"strings"
+)
+
+// Dataset is one stream's table in a cache, optionally filtered. Datasets
+// are immutable: Where and After return new ones, so they chain.
+type Dataset struct {
+	c      *SQL
+	stream string
+	table  string
+	where  []string
+	args   []any
+	order  string
+}
+
+// Stream is the stream's name.
+func (d *Dataset) Stream() string { return d.stream }
+
+// TableName is the unqualified SQL table name.
+func (d *Dataset) TableName() string { return d.table }
+
+// QualifiedTableName is the quoted, schema-qualified table name, ready to
+// paste into SQL.
+func (d *Dataset) QualifiedTableName() string { return d.c.qual(d.table) }
+
+// Where returns the dataset filtered by a SQL condition with "?"
+// placeholders, such as Where("age > ?", 30). Conditions chain with AND.
+// The condition is SQL written by the caller: never build it from
+// untrusted input, pass values as arguments.
+func (d *Dataset) Where(cond string, args ...any) *Dataset {
+	n := *d
+	n.where = append(append([]string(nil), d.where...), "("+cond+")")
+	n.args = append(append([]any(nil), d.args...), args...)
+	return &n
+}
+
+// After returns the rows loaded after the one whose _airbyte_raw_id is
+// rawID, in arrival order: what a destination has not confirmed yet. An
+// empty rawID means every row.
+func (d *Dataset) After(rawID string) *Dataset {
+	n := d
+	if rawID != "" {
+		n = d.Where(Quote(ColumnRawID)+" > ?", rawID)
+	} else {
+		c := *d
+		n = &c
+	}
+	n.order = Quote(ColumnRawID)
+	return n
+}
+
+func (d *Dataset) whereSQL() string {
+	if len(d.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(d.where, " AND ")
+}
+
+// Count is the number of rows.
+func (d *Dataset) Count(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.c.DB().QueryRowContext(ctx, d.c.rebind("SELECT count(*) FROM "+d.c.qual(d.table)+d.whereSQL()), d.args...).Scan(&n)
+	return n, err
+}
+
+// ColumnInfo is a column of a dataset: its SQL name and database type.
+type ColumnInfo struct {
+	Name string
+	Type string
+}
+
+// Columns lists the table's columns, internal ones included.
+func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
+	cols, err := d.c.columns(ctx, d.table)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ColumnInfo, len(cols))
+	for i, c := range cols {
+		out[i] = ColumnInfo{Name: c.name, Type: c.dataType}
+	}
+	return out, nil
+}
+
+// ColumnNames lists the table's column names, internal ones included.
+func (d *Dataset) ColumnNames(ctx context.Context) ([]string, error) {
+	cols, err := d.Columns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Name
+	}
+	return out, nil
+}
+
+// Rows runs SELECT * over the dataset; the caller closes the rows.
+func (d *Dataset) Rows(ctx context.Context) (*sql.Rows, error) {
+	q := "SELECT * FROM " + d.c.qual(d.table) + d.whereSQL()
+	if d.order != "" {
+		q += " ORDER BY " + d.order
+	}
+	return d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
+}
+
+// Records yields each row as a map from column name to value, as the
+// database driver returns it. Breaking out of the loop closes the rows.
+func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
+	return func(yield func(map[string]any, error) bool) {
+		rows, err := d.Rows(ctx)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer rows.Close()
+		names, err := rows.Columns()
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		vals := make([]any, len(names))
+		ptrs := make([]any, len(names))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				yield(nil, err)
+				return
+			}
+			m := make(map[string]any, len(names))
+			for i, n := range names {
+				m[n] = vals[i]
+			}
+			if !yield(m, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}

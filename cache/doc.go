@@ -1,0 +1,77 @@
+// Package cache stores synced streams in a SQL database — DuckDB (package
+// cache/duckdb) or PostgreSQL (cache/postgres) — with one shared processor
+// written once for every backend.
+//
+// # Loading
+//
+// [Load] consumes a connector's messages and writes them into a [Cache]:
+//
+//	state, _ := c.SourceState(ctx, "source-faker", nil) // pass as --state
+//	res, err := cache.Load(ctx, c, cache.LoadRequest{
+//		SourceName: "source-faker", Catalog: catalog, Messages: msgs,
+//	})
+//
+// RECORDs are buffered per stream (never unmarshalled into maps on the hot
+// path) and written in batches of [DefaultBatchSize] records, one
+// transaction each, while the next batch fills. A STATE is written in the
+// same transaction as every record that arrived before it, so a committed
+// state never covers a record that is not durable; for a replace stream the
+// state waits for the final swap. If the process is killed, the next load
+// passes the last committed state and loses nothing before it (append
+// streams may then see the records after it twice; merge removes them).
+//
+// # Strategies
+//
+// [StrategyAuto] merges streams with a primary key, appends streams with a
+// cursor and replaces the others. [StrategyMerge] keeps one row per primary
+// key (composite and nested keys work) — the newest by cursor, then by
+// arrival (_airbyte_raw_id), duplicates within one sync included; rows
+// whose key is NULL are kept as they are. [StrategyReplace] loads into a
+// staging table and swaps it in with the states in one transaction, so
+// readers never see a half table; it is refused for an incremental stream
+// unless LoadRequest.FullRefresh is set.
+//
+// # Tables, names and types
+//
+// Each stream gets a table named by [NormalizeName] (PyAirbyte's rule:
+// lower case, [a-z0-9_] kept, everything else "_", a leading digit
+// prefixed), after an optional table prefix and shortened with a hash
+// suffix to the backend's identifier limit (63 bytes on PostgreSQL). Two
+// streams or two fields that normalise alike are a [*CollisionError];
+// identifiers are always quoted. Columns follow the JSON schema's
+// top-level properties (see [ColumnType]: date-time is a timestamp with
+// time zone, objects and arrays JSON/JSONB, unions and unknown types JSON),
+// plus _airbyte_raw_id (a ULID, increasing in arrival order),
+// _airbyte_extracted_at (from emitted_at) and _airbyte_meta
+// ({"changes": [...]}). Record fields the schema does not declare are not
+// stored.
+//
+// A value that does not fit its column (text in an integer column, a
+// malformed timestamp) never fails the load: the column is NULL and the
+// field is listed in _airbyte_meta.changes as NULLED with reason
+// DESTINATION_TYPECAST_ERROR, after any change the source reported itself.
+//
+// Schema evolution: a property that is new in the catalog adds a column.
+// An existing column keeps its type when the schema changes it; values are
+// converted to the existing type, and those that do not convert are kept
+// as NULL with a note, as above. Properties that disappear keep their
+// column, NULL for new rows. Replace streams always get the current
+// schema, since their table is rebuilt.
+//
+// # State and metadata
+//
+// The internal table _airbyte_state holds state messages keyed by source
+// name, destination name and stream ([StateKey]): the source's state as
+// loaded into the cache under an empty destination name, and each
+// destination's own state (what it has confirmed) under its name, apart.
+// _airbyte_streams records each stream table's source and the merge and
+// staging bookkeeping that makes a killed load recoverable.
+//
+// # Reading
+//
+// [Cache.Dataset] gives a [Dataset] per stream: Records, Count, Columns,
+// chainable Where("age > ?", 30) and After(rawID), which yields the rows
+// after a watermark in arrival order — what a destination has not yet
+// confirmed. DB, ExecSQL and Query give plain SQL access ("?" placeholders
+// on every backend).
+package cache

@@ -1,0 +1,366 @@
+// Package duckdb is the DuckDB backend of the cache: a single database file,
+// the embedded default. Records are spooled per batch to a JSONL file and
+// loaded with DuckDB's own read_json in one INSERT … SELECT — several times
+// faster than the appender — with every typed column read as text and
+// converted with TRY_CAST, so a value that does not fit becomes NULL with a
+// note in _airbyte_meta instead of failing the load.
+//
+//	c, err := duckdb.New(ctx, "./.cache/default_cache/default_cache.duckdb")
+//	defer c.Close()
+//	res, err := cache.Load(ctx, c, cache.LoadRequest{...})
+//
+// A DuckDB file has one writer process: a second process opening a file in
+// use gets an *InUseError.
+package duckdb
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/protocol"
+
+	duckdbdriver "github.com/duckdb/duckdb-go/v2"
+)
+
+// DefaultPath is where the default cache lives, relative to the working
+// directory.
+var DefaultPath = filepath.Join(".cache", "default_cache", "default_cache.duckdb")
+
+// Cache is a DuckDB cache.
+type Cache struct {
+	*cache.SQL
+	backend *backend
+}
+
+type options struct {
+	schema      string
+	prefix      string
+	memoryLimit string
+}
+
+// DefaultMemoryLimit bounds DuckDB's own memory (its buffer pool, sorts and
+// window functions spill to disk beyond it), so that a load's footprint
+// does not grow with the data. DuckDB's default is 80% of RAM.
+const DefaultMemoryLimit = "192MB"
+
+// WithMemoryLimit sets DuckDB's memory_limit, such as "1GB".
+func WithMemoryLimit(limit string) Option { return func(o *options) { o.memoryLimit = limit } }
+
+// Option configures a DuckDB cache.
+type Option func(*options)
+
+// WithSchema sets the schema of every table ("main" by default).
+func WithSchema(schema string) Option { return func(o *options) { o.schema = schema } }
+
+// WithTablePrefix puts prefix before every stream table's name.
+func WithTablePrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+
+// InUseError reports a database file another process has open.
+type InUseError struct {
+	Path string
+	Err  error
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("duckdb: the cache file %s is in use by another process (%v); close that program or use another cache", e.Path, e.Err)
+}
+
+func (e *InUseError) Unwrap() error { return e.Err }
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+// ValidateName checks a cache name for NewLocalCache-style helpers: letters,
+// digits and underscores only. An empty name is valid (callers then use
+// NewName).
+func ValidateName(name string) error {
+	if name != "" && !validName.MatchString(name) {
+		return fmt.Errorf("duckdb: cache name %q is not valid: use only letters, digits and underscores", name)
+	}
+	return nil
+}
+
+// NewName returns a fresh cache name (a lower-case ULID) for callers that
+// were given none.
+func NewName() string { return "cache_" + strings.ToLower(ulid.Make().String()) }
+
+// PathFor is the database file of a named cache in dir:
+// dir/name/name.duckdb, the layout of the default cache.
+func PathFor(dir, name string) string { return filepath.Join(dir, name, name+".duckdb") }
+
+// New opens (creating if needed) the DuckDB cache file at path, with its
+// parent directories.
+func New(ctx context.Context, path string, opts ...Option) (*Cache, error) {
+	o := options{schema: "main", memoryLimit: DefaultMemoryLimit}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("duckdb: creating the cache directory: %w", err)
+	}
+	conn, err := duckdbdriver.NewConnector(path, func(ex driver.ExecerContext) error {
+		_, err := ex.ExecContext(context.Background(), "SET memory_limit = "+literal(o.memoryLimit), nil)
+		return err
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, &InUseError{Path: path, Err: err}
+		}
+		return nil, fmt.Errorf("duckdb: opening %s: %w", path, err)
+	}
+	db := sql.OpenDB(conn)
+	spool, err := os.MkdirTemp("", "goairbyte-duckdb-*")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	b := &backend{db: db, schema: o.schema, spool: spool}
+	if o.schema != "main" {
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+cache.Quote(o.schema)); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	var copts []cache.Option
+	if o.prefix != "" {
+		copts = append(copts, cache.WithTablePrefix(o.prefix))
+	}
+	s, err := cache.New(ctx, b, copts...)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &Cache{SQL: s, backend: b}, nil
+}
+
+// Path is not kept: DuckDB knows it. backend implements cache.Backend.
+type backend struct {
+	db     *sql.DB
+	schema string
+	spool  string
+	seq    int
+}
+
+func (b *backend) DB() *sql.DB { return b.db }
+
+func (b *backend) Close() error {
+	err := b.db.Close()
+	os.RemoveAll(b.spool)
+	return err
+}
+
+func (b *backend) Schema() string              { return b.schema }
+func (b *backend) MaxIdentifierLength() int    { return 0 }
+func (b *backend) Placeholder(int) string      { return "?" }
+func (b *backend) DDLLock() string             { return "" }
+func (b *backend) SQLType(t cache.Type) string { return sqlTypes[t] }
+
+var sqlTypes = map[cache.Type]string{
+	cache.TypeJSON: "JSON", cache.TypeString: "VARCHAR", cache.TypeInteger: "BIGINT",
+	cache.TypeNumber: "DOUBLE", cache.TypeBoolean: "BOOLEAN", cache.TypeDate: "DATE",
+	cache.TypeTimestamp: "TIMESTAMP", cache.TypeTimestampTZ: "TIMESTAMPTZ",
+	cache.TypeTime: "TIME", cache.TypeTimeTZ: "TIMETZ",
+}
+
+func (b *backend) ParseSQLType(dt string) cache.Type {
+	switch strings.ToUpper(dt) {
+	case "JSON":
+		return cache.TypeJSON
+	case "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT":
+		return cache.TypeInteger
+	case "DOUBLE", "FLOAT", "REAL":
+		return cache.TypeNumber
+	case "BOOLEAN":
+		return cache.TypeBoolean
+	case "DATE":
+		return cache.TypeDate
+	case "TIMESTAMP":
+		return cache.TypeTimestamp
+	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ":
+		return cache.TypeTimestampTZ
+	case "TIME":
+		return cache.TypeTime
+	case "TIME WITH TIME ZONE", "TIMETZ":
+		return cache.TypeTimeTZ
+	}
+	return cache.TypeString
+}
+
+func (b *backend) JSONText(expr string, path []string) string {
+	p := "$"
+	for _, k := range path {
+		p += "." + strconv.Quote(k)
+	}
+	return "json_extract_string(" + expr + ", " + literal(p) + ")"
+}
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func (b *backend) Begin(ctx context.Context) (cache.Tx, error) {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &txn{tx: tx}, nil
+}
+
+type txn struct{ tx *sql.Tx }
+
+func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, q, args...)
+	return err
+}
+func (t *txn) Commit(context.Context) error { return t.tx.Commit() }
+func (t *txn) Rollback(context.Context) error {
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return err
+	}
+	return nil
+}
+
+// Insert loads the batch's spool file with read_json. Every typed column
+// is read as VARCHAR and converted with TRY_CAST, so no value can fail the
+// load; a value that was present but did not convert is NULL in its column
+// and listed in _airbyte_meta.changes with reason DESTINATION_TYPECAST_ERROR,
+// after any changes the source itself reported.
+func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
+	bt := cb.(*batch)
+	if err := bt.w.Flush(); err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, bt.insertSQL(table)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// batch is a JSONL spool file: each line is the record's data object with
+// the internal fields spliced in front, so the data is never parsed in Go.
+type batch struct {
+	b    *backend
+	t    *cache.Table
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	n    int
+	line []byte
+	max  int // longest line, to size read_json's buffer
+}
+
+func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
+	b.seq++
+	path := filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", b.seq))
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &batch{b: b, t: t, path: path, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// Spliced keys; a declared field of the same name is refused as a
+// collision with the internal columns, and these keys are read first.
+const (
+	keyID   = cache.ColumnRawID
+	keyAt   = cache.ColumnExtractedAt
+	keyMeta = "_airbyte_source_meta"
+)
+
+func (bt *batch) Add(rawID string, rec *protocol.Record) error {
+	l := append(bt.line[:0], `{"`+keyID+`":"`...)
+	l = append(l, rawID...)
+	l = append(l, `","`+keyAt+`":`...)
+	l = strconv.AppendInt(l, rec.EmittedAt, 10)
+	if rec.Meta != nil && len(rec.Meta.Changes) > 0 {
+		l = append(l, `,"`+keyMeta+`":[`...)
+		for i, c := range rec.Meta.Changes {
+			if i > 0 {
+				l = append(l, ',')
+			}
+			l = append(l, `{"field":`...)
+			l = strconv.AppendQuote(l, c.Field)
+			l = append(l, `,"change":`...)
+			l = strconv.AppendQuote(l, string(c.Change))
+			l = append(l, `,"reason":`...)
+			l = strconv.AppendQuote(l, string(c.Reason))
+			l = append(l, '}')
+		}
+		l = append(l, ']')
+	}
+	d := rec.Data
+	i := 1
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	if i < len(d) && d[i] != '}' {
+		l = append(l, ',')
+	}
+	l = append(l, d[i:]...)
+	l = append(l, '\n')
+	bt.line = l
+	bt.n++
+	bt.max = max(bt.max, len(l))
+	_, err := bt.w.Write(l)
+	return err
+}
+
+func (bt *batch) Len() int { return bt.n }
+
+func (bt *batch) Close() error {
+	err := bt.f.Close()
+	os.Remove(bt.path)
+	return err
+}
+
+// insertSQL is INSERT INTO table SELECT … FROM read_json(spool file).
+func (bt *batch) insertSQL(table string) string {
+	var cols, reads, inner, outer, notes []string
+	cols = append(cols, cache.Quote(cache.ColumnRawID), cache.Quote(cache.ColumnExtractedAt), cache.Quote(cache.ColumnMeta))
+	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(keyMeta)+": 'STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[]'")
+	inner = append(inner, cache.Quote(keyID), cache.Quote(keyAt), cache.Quote(keyMeta))
+	for i, c := range bt.t.Columns {
+		cols = append(cols, cache.Quote(c.Name))
+		src := cache.Quote(c.Field)
+		conv := fmt.Sprintf("c%d", i)
+		switch c.Type {
+		case cache.TypeJSON:
+			reads = append(reads, literal(c.Field)+": 'JSON'")
+			inner = append(inner, src+" AS "+conv)
+		case cache.TypeString:
+			reads = append(reads, literal(c.Field)+": 'VARCHAR'")
+			inner = append(inner, src+" AS "+conv)
+		default:
+			reads = append(reads, literal(c.Field)+": 'VARCHAR'")
+			cast := "TRY_CAST(" + src + " AS " + sqlTypes[c.Type] + ")"
+			if c.Type == cache.TypeInteger {
+				// A cast to BIGINT would round 6.5 to 7: refuse fractions.
+				cast = "CASE WHEN strpos(" + src + ", '.') = 0 THEN " + cast + " END"
+			}
+			inner = append(inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
+			notes = append(notes, fmt.Sprintf("CASE WHEN r%d IS NOT NULL AND %s IS NULL THEN %s END", i, conv, literal(c.Field)))
+		}
+		outer = append(outer, conv)
+	}
+	meta := "to_json({'changes': coalesce(" + cache.Quote(keyMeta) + ", [])})"
+	if len(notes) > 0 {
+		meta = "to_json({'changes': list_concat(coalesce(" + cache.Quote(keyMeta) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
+			"], x -> x IS NOT NULL), f -> {'field': f, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}))})"
+	}
+	q := "INSERT INTO " + cache.Quote(bt.b.schema) + "." + cache.Quote(table) + " (" + strings.Join(cols, ", ") + ") SELECT " +
+		cache.Quote(keyID) + ", to_timestamp(" + cache.Quote(keyAt) + " / 1000), " + meta
+	for _, o := range outer {
+		q += ", " + o
+	}
+	q += " FROM (SELECT " + strings.Join(inner, ", ") + " FROM read_json(" + literal(bt.path) +
+		", format = 'newline_delimited', maximum_object_size = " + strconv.Itoa(max(1<<20, 2*bt.max)) + ", columns = {" + strings.Join(reads, ", ") + "}))"
+	return q
+}

@@ -1,0 +1,493 @@
+package cache
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/x/goairbyte/protocol"
+)
+
+// DefaultBatchSize is how many records a load buffers (across all streams)
+// before writing them in one transaction. It bounds memory: at most two
+// batches exist at once, one being written while the next fills.
+const DefaultBatchSize = 200_000
+
+// LoadRequest is one sync of a source into a cache.
+type LoadRequest struct {
+	// SourceName keys the state and stream metadata, e.g. "source-faker".
+	SourceName string
+	// Catalog is the configured catalog the source reads.
+	Catalog *protocol.ConfiguredCatalog
+	// Strategy applies to every stream; empty means auto.
+	Strategy Strategy
+	// FullRefresh says no state was passed to the source: replace is
+	// allowed for incremental streams.
+	FullRefresh bool
+	// Messages is the connector's output. Messages other than RECORD and
+	// STATE go to OnMessage; an error ends the load (see Load).
+	Messages iter.Seq2[*protocol.Message, error]
+	// BatchSize overrides DefaultBatchSize.
+	BatchSize int
+	// OnMessage, when set, receives every message that is not a RECORD or
+	// STATE (LOG, TRACE, CONTROL, unparsed lines…), for logging and progress.
+	OnMessage func(*protocol.Message)
+}
+
+// LoadResult counts what a load wrote.
+type LoadResult struct {
+	// Records is the number of records loaded per stream.
+	Records map[string]int64
+	// Total is the number of records loaded.
+	Total int64
+	// States is the number of STATE messages committed.
+	States int64
+	// UnknownStreamRecords counts records of streams that are not in the
+	// catalog; they are not loaded.
+	UnknownStreamRecords int64
+}
+
+// unit is what one write transaction carries: every record buffered since
+// the last one, and the states those records cover.
+type unit struct {
+	batches map[*streamPlan]Batch
+	order   []*streamPlan
+	states  map[StateKey]*protocol.State
+	n       int
+}
+
+func (u *unit) close() {
+	for _, b := range u.batches {
+		b.Close()
+	}
+}
+
+// Load reads req.Messages into the cache c. Records go to per-stream
+// batches; a batch is written, together with every STATE that arrived
+// after its records, in one transaction, so a committed state never
+// covers a record that is not durable. Replace streams load into a staging
+// table, and their states are committed only with the final swap. At the
+// end each stream is finalised: merge streams are deduplicated, replace
+// streams swapped in atomically.
+//
+// If Messages yields an error, what arrived before it is still written and
+// its states committed, replace streams are left as they were, and the
+// error is returned with the partial result. A load killed at any moment
+// leaves the cache consistent: the next load resumes from the last
+// committed state.
+func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
+	s := c.base()
+	if req.SourceName == "" || req.Catalog == nil || req.Messages == nil {
+		return nil, errors.New("cache: Load needs a source name, a configured catalog and messages")
+	}
+	plans, err := s.planStreams(&req)
+	if err != nil {
+		return nil, err
+	}
+	ids := newIDGen()
+	syncStart := ids.next()
+	if err := s.prepare(ctx, req.SourceName, plans, syncStart); err != nil {
+		return nil, err
+	}
+	byName := map[string]*streamPlan{}
+	anyReplace := false
+	for _, p := range plans {
+		byName[p.table.Stream] = p
+		anyReplace = anyReplace || p.strategy == StrategyReplace
+	}
+	size := req.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	res := &LoadResult{Records: map[string]int64{}}
+	deferred := map[StateKey]*protocol.State{}
+
+	// The writer goroutine commits units in order while the next fills.
+	units := make(chan *unit)
+	var wg sync.WaitGroup
+	var writeErr error
+	var committedStates int64
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for u := range units {
+			if writeErr == nil {
+				writeErr = s.writeUnit(wctx, u)
+				if writeErr == nil {
+					committedStates += int64(len(u.states))
+				} else {
+					cancel()
+				}
+			}
+			u.close()
+		}
+	}()
+	// failed reports (without a race) whether the writer has failed; the
+	// error itself is read after wg.Wait.
+	failed := func() bool { return wctx.Err() != nil }
+
+	cur := &unit{batches: map[*streamPlan]Batch{}, states: map[StateKey]*protocol.State{}}
+	dispatch := func() {
+		if cur.n == 0 && len(cur.states) == 0 {
+			return
+		}
+		select {
+		case units <- cur:
+		case <-wctx.Done():
+			cur.close()
+		}
+		cur = &unit{batches: map[*streamPlan]Batch{}, states: map[StateKey]*protocol.State{}}
+	}
+
+	var srcErr error
+	for m, err := range req.Messages {
+		if err != nil {
+			srcErr = err
+			break
+		}
+		if failed() {
+			break
+		}
+		switch {
+		case m.Type == protocol.TypeRecord && m.Record != nil:
+			p := byName[m.Record.Stream]
+			if p == nil {
+				res.UnknownStreamRecords++
+				continue
+			}
+			b := cur.batches[p]
+			if b == nil {
+				b, err = s.b.NewBatch(&p.table)
+				if err != nil {
+					srcErr = err
+					break
+				}
+				cur.batches[p] = b
+				cur.order = append(cur.order, p)
+			}
+			if err := b.Add(ids.next(), m.Record); err != nil {
+				srcErr = fmt.Errorf("cache: buffering a record of stream %q: %w", p.table.Stream, err)
+				break
+			}
+			p.records++
+			cur.n++
+			if cur.n >= size {
+				dispatch()
+			}
+		case m.Type == protocol.TypeState && m.State != nil:
+			key := StateKey{Source: req.SourceName}
+			defer_ := anyReplace
+			if m.State.EffectiveType() == protocol.StateStream && m.State.Stream != nil {
+				key.Stream = m.State.Stream.StreamDescriptor.Name
+				p := byName[key.Stream]
+				defer_ = p != nil && p.strategy == StrategyReplace
+			}
+			if defer_ {
+				deferred[key] = m.State
+			} else {
+				cur.states[key] = m.State
+			}
+		default:
+			if req.OnMessage != nil {
+				req.OnMessage(m)
+			}
+		}
+		if srcErr != nil {
+			break
+		}
+	}
+	if ctx.Err() == nil {
+		dispatch()
+	} else {
+		cur.close()
+	}
+	close(units)
+	wg.Wait()
+	for _, p := range plans {
+		if p.records > 0 {
+			res.Records[p.table.Stream] = p.records
+		}
+		res.Total += p.records
+	}
+	res.States = committedStates
+	if writeErr != nil {
+		return res, fmt.Errorf("cache: writing records: %w", writeErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	finErr := s.finalize(ctx, req.SourceName, plans, deferred, srcErr == nil)
+	if srcErr != nil {
+		return res, srcErr
+	}
+	if finErr != nil {
+		return res, fmt.Errorf("cache: finalising streams: %w", finErr)
+	}
+	res.States += int64(len(deferred))
+	return res, nil
+}
+
+// writeUnit writes one unit in one transaction.
+func (s *SQL) writeUnit(ctx context.Context, u *unit) error {
+	tx, err := s.b.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, p := range u.order {
+		if err := tx.Insert(ctx, p.target, u.batches[p]); err != nil {
+			return fmt.Errorf("stream %q: %w", p.table.Stream, err)
+		}
+	}
+	for k, st := range u.states {
+		if err := s.putState(ctx, tx, k, st); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// prepare creates or evolves every table before the first record: new
+// tables, new columns (schema evolution), staging tables for replace, and
+// the merge watermark. Existing columns keep their type; the columns of
+// each plan's table then carry the types the database really has.
+func (s *SQL) prepare(ctx context.Context, source string, plans []*streamPlan, syncStart string) error {
+	// Staging tables left by a killed load of this source are dropped.
+	var leftovers []string
+	rows, err := s.Query(ctx, `SELECT staging_table FROM `+s.qual(streamsTable)+` WHERE source_name = ? AND staging_table IS NOT NULL`, source)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		leftovers = append(leftovers, t)
+	}
+	rows.Close()
+	existing := map[string][]columnInfo{}
+	for _, p := range plans {
+		cols, err := s.columns(ctx, p.table.Name)
+		if err != nil {
+			return err
+		}
+		existing[p.table.Name] = cols
+	}
+
+	tx, err := s.b.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if l := s.b.DDLLock(); l != "" {
+		if err := tx.Exec(ctx, l); err != nil {
+			return err
+		}
+	}
+	for _, t := range leftovers {
+		if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+s.qual(t)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Exec(ctx, s.rebind(`UPDATE `+s.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
+		return err
+	}
+	for i, p := range plans {
+		t := &p.table
+		if p.strategy == StrategyReplace {
+			p.target = fmt.Sprintf("%s%s_%d", stagingPrefix, strings.ToLower(syncStart), i)
+			if err := tx.Exec(ctx, s.createTable(p.target, t)); err != nil {
+				return err
+			}
+		} else {
+			if err := tx.Exec(ctx, s.createTable(t.Name, t)); err != nil {
+				return err
+			}
+			have := map[string]bool{}
+			for _, c := range existing[t.Name] {
+				have[c.name] = true
+			}
+			for _, c := range t.Columns {
+				if !have[c.Name] && len(existing[t.Name]) > 0 {
+					if err := tx.Exec(ctx, `ALTER TABLE `+s.qual(t.Name)+` ADD COLUMN IF NOT EXISTS `+Quote(c.Name)+` `+s.b.SQLType(c.Type)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		dedupe := ""
+		if p.strategy == StrategyMerge {
+			dedupe = syncStart
+		}
+		var staging any
+		if p.strategy == StrategyReplace {
+			staging = p.target
+		}
+		if err := tx.Exec(ctx, s.rebind(`INSERT INTO `+s.qual(streamsTable)+` (table_name, stream_name, source_name) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM `+s.qual(streamsTable)+` WHERE table_name = ?)`),
+			t.Name, t.Stream, source, t.Name); err != nil {
+			return err
+		}
+		if err := tx.Exec(ctx, s.rebind(`UPDATE `+s.qual(streamsTable)+` SET stream_name = ?, source_name = ?, dedupe_from = CASE WHEN dedupe_from IS NULL OR dedupe_from = '' THEN ? ELSE dedupe_from END, staging_table = ?, updated_at = CURRENT_TIMESTAMP WHERE table_name = ?`),
+			t.Stream, source, dedupe, staging, t.Name); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	// The database's own column types win over the schema's.
+	for _, p := range plans {
+		if p.strategy == StrategyReplace {
+			continue
+		}
+		cols, err := s.columns(ctx, p.table.Name)
+		if err != nil {
+			return err
+		}
+		for _, ci := range cols {
+			for i := range p.table.Columns {
+				if p.table.Columns[i].Name == ci.name {
+					p.table.Columns[i].Type = s.b.ParseSQLType(ci.dataType)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// createTable is the CREATE TABLE IF NOT EXISTS statement of a stream table.
+func (s *SQL) createTable(name string, t *Table) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + s.qual(name) + " (")
+	b.WriteString(Quote(ColumnRawID) + " VARCHAR NOT NULL, ")
+	b.WriteString(Quote(ColumnExtractedAt) + " " + s.b.SQLType(TypeTimestampTZ) + ", ")
+	b.WriteString(Quote(ColumnMeta) + " " + s.b.SQLType(TypeJSON))
+	for _, c := range t.Columns {
+		b.WriteString(", " + Quote(c.Name) + " " + s.b.SQLType(c.Type))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// finalize deduplicates merge streams, swaps replace streams in (only when
+// complete is true; else their staging tables are dropped) and commits the
+// deferred states, all in one transaction.
+func (s *SQL) finalize(ctx context.Context, source string, plans []*streamPlan, deferred map[StateKey]*protocol.State, complete bool) error {
+	tx, err := s.b.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if l := s.b.DDLLock(); l != "" {
+		if err := tx.Exec(ctx, l); err != nil {
+			return err
+		}
+	}
+	for _, p := range plans {
+		t := &p.table
+		switch p.strategy {
+		case StrategyMerge:
+			var from string
+			if err := s.b.DB().QueryRowContext(ctx, s.rebind(`SELECT COALESCE(dedupe_from, '') FROM `+s.qual(streamsTable)+` WHERE table_name = ?`), t.Name).Scan(&from); err != nil {
+				return err
+			}
+			// With no older rows every key is new: skip the semi-join.
+			var older int
+			if from != "" {
+				if err := s.b.DB().QueryRowContext(ctx, s.rebind(`SELECT count(*) FROM (SELECT 1 FROM `+s.qual(t.Name)+` WHERE `+Quote(ColumnRawID)+` < ? LIMIT 1) x`), from).Scan(&older); err != nil {
+					return err
+				}
+			}
+			if err := tx.Exec(ctx, s.dedupeSQL(t, older > 0), from); err != nil {
+				return fmt.Errorf("deduplicating stream %q: %w", t.Stream, err)
+			}
+			if err := tx.Exec(ctx, s.rebind(`UPDATE `+s.qual(streamsTable)+` SET dedupe_from = NULL WHERE table_name = ?`), t.Name); err != nil {
+				return err
+			}
+		case StrategyReplace:
+			if complete {
+				if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+s.qual(t.Name)); err != nil {
+					return err
+				}
+				if err := tx.Exec(ctx, `ALTER TABLE `+s.qual(p.target)+` RENAME TO `+Quote(t.Name)); err != nil {
+					return fmt.Errorf("swapping in stream %q: %w", t.Stream, err)
+				}
+			} else if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+s.qual(p.target)); err != nil {
+				return err
+			}
+			if err := tx.Exec(ctx, s.rebind(`UPDATE `+s.qual(streamsTable)+` SET staging_table = NULL WHERE table_name = ?`), t.Name); err != nil {
+				return err
+			}
+		}
+	}
+	if complete {
+		for k, st := range deferred {
+			if err := s.putState(ctx, tx, k, st); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// dedupeSQL deletes every row of a merge table but the newest per primary
+// key (by cursor, then by arrival), looking only at keys loaded since the
+// watermark (its one bind parameter). Rows whose key is NULL are kept.
+func (s *SQL) dedupeSQL(t *Table, scoped bool) string {
+	var part, match []string
+	for _, k := range t.PrimaryKey {
+		part = append(part, s.keyExpr(t, "o", k))
+		match = append(match, s.keyExpr(t, "n", k)+" = "+s.keyExpr(t, "o", k))
+	}
+	order := ""
+	if len(t.Cursor) > 0 {
+		order = s.keyExpr(t, "o", t.Cursor) + " DESC NULLS LAST, "
+	}
+	raw := Quote(ColumnRawID)
+	// The watermark is always bound so that both forms take one argument.
+	where := ` WHERE CAST(` + s.b.Placeholder(1) + ` AS VARCHAR) IS NOT NULL`
+	if scoped {
+		where = ` WHERE EXISTS (SELECT 1 FROM ` + s.qual(t.Name) + ` n WHERE n.` + raw + ` >= ` + s.b.Placeholder(1) + ` AND ` + strings.Join(match, " AND ") + `)`
+	}
+	return `DELETE FROM ` + s.qual(t.Name) + ` WHERE ` + raw + ` IN (SELECT rid FROM (SELECT o.` + raw + ` AS rid, row_number() OVER (PARTITION BY ` +
+		strings.Join(part, ", ") + ` ORDER BY ` + order + `o.` + raw + ` DESC) AS rn FROM ` + s.qual(t.Name) + ` o` + where + `) x WHERE rn > 1)`
+}
+
+// idGen makes _airbyte_raw_id values: ULIDs that increase strictly in
+// the order records arrive, even within one millisecond or if the clock
+// steps back, so they double as arrival order.
+type idGen struct {
+	ms      uint64
+	entropy *ulid.MonotonicEntropy
+}
+
+func newIDGen() *idGen {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	return &idGen{entropy: ulid.Monotonic(rand.NewChaCha8(seed), 0)}
+}
+
+func (g *idGen) next() string {
+	ms := ulid.Timestamp(time.Now())
+	if ms < g.ms {
+		ms = g.ms
+	}
+	g.ms = ms
+	id, err := ulid.New(ms, g.entropy)
+	if err != nil { // entropy exhausted within one millisecond: move on
+		g.ms++
+		return g.next()
+	}
+	return id.String()
+}

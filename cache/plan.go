@@ -1,0 +1,182 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// Strategy is how a load writes a stream into its table.
+type Strategy string
+
+// The write strategies.
+const (
+	// StrategyAuto merges when the stream has a primary key, appends when
+	// it has a cursor, and replaces otherwise.
+	StrategyAuto Strategy = "auto"
+	// StrategyAppend adds every record as a new row.
+	StrategyAppend Strategy = "append"
+	// StrategyMerge keeps one row per primary key: the newest by cursor,
+	// then by arrival, duplicates within one sync included.
+	StrategyMerge Strategy = "merge"
+	// StrategyReplace loads into a new table and swaps it in atomically at
+	// the end; readers never see a half table.
+	StrategyReplace Strategy = "replace"
+)
+
+// stagingPrefix starts the name of every staging table of a replace.
+const stagingPrefix = "_airbyte_tmp_"
+
+// StrategyError reports a write strategy that cannot apply to a stream.
+type StrategyError struct {
+	Stream   string
+	Strategy Strategy
+	Reason   string
+}
+
+func (e *StrategyError) Error() string {
+	return fmt.Sprintf("cache: stream %q cannot be written with strategy %q: %s", e.Stream, e.Strategy, e.Reason)
+}
+
+// streamPlan is how one stream of a load is written.
+type streamPlan struct {
+	table    Table
+	strategy Strategy
+	target   string // the table records go into: the stream's, or a staging table
+	records  int64
+}
+
+// orderedProperties returns a JSON schema's top-level properties in the
+// order they appear, so tables get columns in schema order.
+func orderedProperties(schema json.RawMessage) ([]string, map[string]json.RawMessage, error) {
+	var s struct {
+		Properties json.RawMessage `json:"properties"`
+	}
+	if len(schema) == 0 {
+		return nil, nil, nil
+	}
+	if err := json.Unmarshal(schema, &s); err != nil {
+		return nil, nil, err
+	}
+	if len(s.Properties) == 0 || string(s.Properties) == "null" {
+		return nil, nil, nil
+	}
+	props := map[string]json.RawMessage{}
+	if err := json.Unmarshal(s.Properties, &props); err != nil {
+		return nil, nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(s.Properties))
+	var order []string
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		order = append(order, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, nil, err
+		}
+	}
+	return order, props, nil
+}
+
+// planStreams turns a configured catalog into tables and strategies,
+// refusing name collisions and strategies that cannot apply.
+func (s *SQL) planStreams(req *LoadRequest) ([]*streamPlan, error) {
+	var plans []*streamPlan
+	tables := map[string]string{}
+	for _, cs := range req.Catalog.Streams {
+		name := cs.Stream.Name
+		tn, err := s.TableName(name)
+		if err != nil {
+			return nil, err
+		}
+		if prev, ok := tables[tn]; ok {
+			return nil, &CollisionError{Kind: "stream", First: prev, Second: name, Identifier: tn}
+		}
+		tables[tn] = name
+		order, props, err := orderedProperties(cs.Stream.JSONSchema)
+		if err != nil {
+			return nil, fmt.Errorf("cache: the JSON schema of stream %q is not valid: %w", name, err)
+		}
+		t := Table{Stream: name, Name: tn}
+		seen := map[string]string{ColumnRawID: ColumnRawID, ColumnExtractedAt: ColumnExtractedAt, ColumnMeta: ColumnMeta}
+		for _, f := range order {
+			cn, err := NormalizeName(f)
+			if err != nil {
+				return nil, fmt.Errorf("stream %q: %w", name, err)
+			}
+			cn = fitName(cn, s.b.MaxIdentifierLength())
+			if prev, ok := seen[cn]; ok {
+				return nil, &CollisionError{Kind: "field", First: prev, Second: f, Identifier: cn}
+			}
+			seen[cn] = f
+			t.Columns = append(t.Columns, Column{Name: cn, Field: f, Type: ColumnType(props[f])})
+		}
+		t.PrimaryKey = cs.PrimaryKey
+		if len(t.PrimaryKey) == 0 {
+			t.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
+		}
+		t.Cursor = cs.CursorField
+		if len(t.Cursor) == 0 {
+			t.Cursor = cs.Stream.DefaultCursorField
+		}
+		for _, path := range append(append([][]string(nil), t.PrimaryKey...), t.Cursor) {
+			if len(path) > 0 && t.column(path[0]) == nil {
+				return nil, fmt.Errorf("cache: stream %q: key or cursor field %q is not a property of its JSON schema", name, path[0])
+			}
+		}
+		st := req.Strategy
+		if st == "" || st == StrategyAuto {
+			switch {
+			case len(t.PrimaryKey) > 0:
+				st = StrategyMerge
+			case len(t.Cursor) > 0:
+				st = StrategyAppend
+			default:
+				st = StrategyReplace
+			}
+		}
+		switch st {
+		case StrategyMerge:
+			if len(t.PrimaryKey) == 0 {
+				return nil, &StrategyError{Stream: name, Strategy: st, Reason: "it has no primary key; set one in the catalog or use append or replace"}
+			}
+		case StrategyReplace:
+			if cs.SyncMode == protocol.SyncIncremental && !req.FullRefresh {
+				return nil, &StrategyError{Stream: name, Strategy: st, Reason: "replacing the table with an incremental read would keep only the new records; ask for a full refresh or use merge or append"}
+			}
+		case StrategyAppend:
+		default:
+			return nil, &StrategyError{Stream: name, Strategy: st, Reason: "unknown strategy; use auto, append, merge or replace"}
+		}
+		plans = append(plans, &streamPlan{table: t, strategy: st, target: tn})
+	}
+	return plans, nil
+}
+
+// column returns the column of a top-level field, nil if none.
+func (t *Table) column(field string) *Column {
+	for i := range t.Columns {
+		if t.Columns[i].Field == field {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// keyExpr is the SQL expression of a field path on table alias a.
+func (s *SQL) keyExpr(t *Table, alias string, path []string) string {
+	c := t.column(path[0])
+	e := alias + "." + Quote(c.Name)
+	if len(path) > 1 {
+		return s.b.JSONText(e, path[1:])
+	}
+	return e
+}

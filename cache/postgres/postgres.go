@@ -1,0 +1,456 @@
+// Package postgres is the PostgreSQL backend of the cache, for caches
+// shared by several programs or machines. It uses a pgx pool; records are
+// parsed in Go (valyala/fastjson) into COPY text rows and bulk-loaded with
+// COPY … FROM STDIN on the transaction's connection.
+//
+// Values are checked against their column's type in Go before COPY, so one
+// bad value never fails a batch: it is sent as NULL and noted in
+// _airbyte_meta. Because the COPY statement names its columns itself and
+// general queries run in pgx's "exec" mode, nothing depends on pgx's cache
+// of statement and table descriptions, which goes stale when a replace
+// drops and re-creates a table of the same name.
+//
+//	c, err := postgres.New(ctx, "postgres://user:pw@localhost:5432/db", postgres.WithSchema("airbyte"))
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/valyala/fastjson"
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/protocol"
+)
+
+// Cache is a PostgreSQL cache.
+type Cache struct {
+	*cache.SQL
+}
+
+// Config names a PostgreSQL database by parts; DSN turns it into a URL.
+type Config struct {
+	Host     string
+	Port     int // 5432 when zero
+	User     string
+	Password string
+	Database string
+	// Params are extra connection parameters, such as sslmode.
+	Params map[string]string
+}
+
+// DSN is the config as a postgres:// URL.
+func (c Config) DSN() string {
+	port := c.Port
+	if port == 0 {
+		port = 5432
+	}
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(c.Host, strconv.Itoa(port)), Path: "/" + c.Database}
+	if c.User != "" {
+		u.User = url.UserPassword(c.User, c.Password)
+	}
+	q := url.Values{}
+	for k, v := range c.Params {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+type options struct {
+	schema string
+	prefix string
+}
+
+// Option configures a PostgreSQL cache.
+type Option func(*options)
+
+// WithSchema sets the schema of every table ("public" by default); it is
+// created if missing.
+func WithSchema(schema string) Option { return func(o *options) { o.schema = schema } }
+
+// WithTablePrefix puts prefix before every stream table's name.
+func WithTablePrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+
+// Open connects to the database cfg names.
+func Open(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
+	return New(ctx, cfg.DSN(), opts...)
+}
+
+// New connects to the database at dsn (a URL or key=value string).
+func New(ctx context.Context, dsn string, opts ...Option) (*Cache, error) {
+	o := options{schema: "public"}
+	for _, f := range opts {
+		f(&o)
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: the connection string is not valid: %w", err)
+	}
+	// Unnamed statements: no cached description can outlive a table that a
+	// replace dropped and re-created.
+	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connecting: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err)
+	}
+	b := &backend{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: o.schema}
+	if o.schema != "public" {
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+cache.Quote(o.schema)); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("postgres: creating schema %q: %w", o.schema, err)
+		}
+	}
+	var copts []cache.Option
+	if o.prefix != "" {
+		copts = append(copts, cache.WithTablePrefix(o.prefix))
+	}
+	s, err := cache.New(ctx, b, copts...)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &Cache{SQL: s}, nil
+}
+
+// Pool is the pgx pool, for callers who want pgx's own API.
+func (c *Cache) Pool() *pgxpool.Pool { return c.Backend().(*backend).pool }
+
+type backend struct {
+	pool   *pgxpool.Pool
+	db     *sql.DB
+	schema string
+}
+
+func (b *backend) DB() *sql.DB { return b.db }
+func (b *backend) Close() error {
+	err := b.db.Close()
+	b.pool.Close()
+	return err
+}
+func (b *backend) Schema() string           { return b.schema }
+func (b *backend) MaxIdentifierLength() int { return 63 }
+func (b *backend) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// DDLLock serialises the DDL of concurrent loads into one database.
+func (b *backend) DDLLock() string { return "SELECT pg_advisory_xact_lock(7271930001)" }
+
+var sqlTypes = map[cache.Type]string{
+	cache.TypeJSON: "jsonb", cache.TypeString: "text", cache.TypeInteger: "bigint",
+	cache.TypeNumber: "double precision", cache.TypeBoolean: "boolean", cache.TypeDate: "date",
+	cache.TypeTimestamp: "timestamp", cache.TypeTimestampTZ: "timestamptz",
+	cache.TypeTime: "time", cache.TypeTimeTZ: "timetz",
+}
+
+func (b *backend) SQLType(t cache.Type) string { return sqlTypes[t] }
+
+func (b *backend) ParseSQLType(dt string) cache.Type {
+	switch strings.ToLower(dt) {
+	case "jsonb", "json":
+		return cache.TypeJSON
+	case "bigint", "integer", "smallint":
+		return cache.TypeInteger
+	case "double precision", "real", "numeric":
+		return cache.TypeNumber
+	case "boolean":
+		return cache.TypeBoolean
+	case "date":
+		return cache.TypeDate
+	case "timestamp without time zone":
+		return cache.TypeTimestamp
+	case "timestamp with time zone":
+		return cache.TypeTimestampTZ
+	case "time without time zone":
+		return cache.TypeTime
+	case "time with time zone":
+		return cache.TypeTimeTZ
+	}
+	return cache.TypeString
+}
+
+func (b *backend) JSONText(expr string, path []string) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
+	}
+	return "(" + expr + " #>> ARRAY[" + strings.Join(parts, ", ") + "]::text[])"
+}
+
+func (b *backend) Begin(ctx context.Context) (cache.Tx, error) {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &txn{tx: tx, schema: b.schema}, nil
+}
+
+type txn struct {
+	tx     pgx.Tx
+	schema string
+}
+
+func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := t.tx.Exec(ctx, q, args...)
+	return err
+}
+func (t *txn) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
+func (t *txn) Rollback(ctx context.Context) error {
+	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return err
+	}
+	return nil
+}
+
+// Insert sends the batch with COPY on the transaction's connection.
+func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
+	bt := cb.(*batch)
+	cols := []string{cache.Quote(cache.ColumnRawID), cache.Quote(cache.ColumnExtractedAt), cache.Quote(cache.ColumnMeta)}
+	for _, c := range bt.t.Columns {
+		cols = append(cols, cache.Quote(c.Name))
+	}
+	q := "COPY " + cache.Quote(t.schema) + "." + cache.Quote(table) + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
+	_, err := t.tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(bt.buf), q)
+	return err
+}
+
+// batch holds COPY text rows.
+type batch struct {
+	t      *cache.Table
+	index  map[string]int // field → column
+	buf    []byte
+	n      int
+	p      fastjson.Parser
+	vals   []*fastjson.Value
+	notes  []string
+	lastMS int64
+	lastAt []byte
+	tmp    []byte
+}
+
+func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
+	idx := make(map[string]int, len(t.Columns))
+	for i, c := range t.Columns {
+		idx[c.Field] = i
+	}
+	return &batch{t: t, index: idx, vals: make([]*fastjson.Value, len(t.Columns))}, nil
+}
+
+func (bt *batch) Len() int     { return bt.n }
+func (bt *batch) Close() error { bt.buf = nil; return nil }
+
+func (bt *batch) Add(rawID string, rec *protocol.Record) error {
+	v, err := bt.p.ParseBytes(rec.Data)
+	if err != nil {
+		return fmt.Errorf("record data is not valid JSON: %w", err)
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return fmt.Errorf("record data is not a JSON object")
+	}
+	clear(bt.vals)
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		if i, ok := bt.index[string(k)]; ok {
+			bt.vals[i] = v
+		}
+	})
+	bt.notes = bt.notes[:0]
+	// Columns first into tmp, so notes are known before the meta column.
+	row := bt.tmp[:0]
+	for i, c := range bt.t.Columns {
+		row = append(row, '\t')
+		var ok bool
+		row, ok = appendValue(row, c.Type, bt.vals[i])
+		if !ok {
+			bt.notes = append(bt.notes, c.Field)
+		}
+	}
+	bt.tmp = row
+	out := append(bt.buf, rawID...)
+	out = append(out, '\t')
+	if rec.EmittedAt != bt.lastMS || bt.lastAt == nil {
+		bt.lastMS = rec.EmittedAt
+		bt.lastAt = time.UnixMilli(rec.EmittedAt).UTC().AppendFormat(bt.lastAt[:0], "2006-01-02 15:04:05.000Z07:00")
+	}
+	out = append(out, bt.lastAt...)
+	out = append(out, '\t')
+	out = appendMeta(out, rec.Meta, bt.notes)
+	out = append(out, row...)
+	out = append(out, '\n')
+	bt.buf = out
+	bt.n++
+	return nil
+}
+
+// appendMeta writes the _airbyte_meta JSON (COPY-escaped): the source's own
+// changes, then one NULLED change per field that did not fit.
+func appendMeta(out []byte, meta *protocol.RecordMeta, notes []string) []byte {
+	out = append(out, `{"changes":[`...)
+	first := true
+	add := func(field, change, reason string) {
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		var tmp []byte
+		tmp = append(tmp, `{"field":`...)
+		tmp = strconv.AppendQuote(tmp, field)
+		tmp = append(tmp, `,"change":`...)
+		tmp = strconv.AppendQuote(tmp, change)
+		tmp = append(tmp, `,"reason":`...)
+		tmp = strconv.AppendQuote(tmp, reason)
+		tmp = append(tmp, '}')
+		out = appendCopyText(out, tmp)
+	}
+	if meta != nil {
+		for _, c := range meta.Changes {
+			add(c.Field, string(c.Change), string(c.Reason))
+		}
+	}
+	for _, f := range notes {
+		add(f, string(protocol.ChangeNulled), string(protocol.ReasonDestinationTypecastError))
+	}
+	return append(out, "]}"...)
+}
+
+// appendCopyText escapes s for COPY's text format.
+func appendCopyText(out, s []byte) []byte {
+	for _, c := range s {
+		switch c {
+		case '\\':
+			out = append(out, '\\', '\\')
+		case '\n':
+			out = append(out, '\\', 'n')
+		case '\r':
+			out = append(out, '\\', 'r')
+		case '\t':
+			out = append(out, '\\', 't')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+var (
+	tsLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04Z07:00"}
+)
+
+func parseTimestamp(s string) (time.Time, bool) {
+	for _, l := range tsLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// appendValue writes one COPY field for a value of a column of type t. It
+// reports false when a present value did not fit and \N was written.
+func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return append(out, '\\', 'N'), true
+	}
+	null := func() ([]byte, bool) { return append(out, '\\', 'N'), false }
+	var str []byte
+	isStr := v.Type() == fastjson.TypeString
+	if isStr {
+		str = v.GetStringBytes()
+	}
+	switch t {
+	case cache.TypeJSON:
+		raw := v.MarshalTo(nil)
+		if bytes.Contains(raw, []byte(`\u0000`)) { // jsonb cannot hold NUL
+			return null()
+		}
+		return appendCopyText(out, raw), true
+	case cache.TypeString:
+		if !isStr {
+			str = v.MarshalTo(nil)
+		}
+		if bytes.IndexByte(str, 0) >= 0 {
+			return null()
+		}
+		return appendCopyText(out, str), true
+	case cache.TypeInteger:
+		s := str
+		if !isStr {
+			if v.Type() != fastjson.TypeNumber {
+				return null()
+			}
+			s = v.MarshalTo(nil)
+		}
+		if _, err := strconv.ParseInt(string(s), 10, 64); err != nil {
+			return null()
+		}
+		return append(out, s...), true
+	case cache.TypeNumber:
+		s := str
+		if !isStr {
+			if v.Type() != fastjson.TypeNumber {
+				return null()
+			}
+			s = v.MarshalTo(nil)
+		}
+		f, err := strconv.ParseFloat(string(s), 64)
+		if err != nil || f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 {
+			return null()
+		}
+		return strconv.AppendFloat(out, f, 'g', -1, 64), true
+	case cache.TypeBoolean:
+		switch {
+		case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(string(str), "true"):
+			return append(out, 't'), true
+		case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(string(str), "false"):
+			return append(out, 'f'), true
+		}
+		return null()
+	}
+	if !isStr {
+		return null()
+	}
+	s := string(str)
+	switch t {
+	case cache.TypeDate:
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return null()
+		}
+		return d.AppendFormat(out, "2006-01-02"), true
+	case cache.TypeTimestampTZ:
+		ts, ok := parseTimestamp(s)
+		if !ok {
+			return null()
+		}
+		return ts.AppendFormat(out, time.RFC3339Nano), true
+	case cache.TypeTimestamp:
+		ts, ok := parseTimestamp(s)
+		if !ok {
+			return null()
+		}
+		return ts.AppendFormat(out, "2006-01-02T15:04:05.999999999"), true
+	case cache.TypeTime, cache.TypeTimeTZ:
+		for _, l := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999"} {
+			if tm, err := time.Parse(l, s); err == nil {
+				if t == cache.TypeTime {
+					return tm.AppendFormat(out, "15:04:05.999999999"), true
+				}
+				return tm.AppendFormat(out, "15:04:05.999999999Z07:00"), true
+			}
+		}
+	}
+	return null()
+}

@@ -1,0 +1,118 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/cachetest"
+	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+func TestMain(m *testing.M) {
+	cachetest.ChildMain(openDSN)
+	testenv.Main(m)
+}
+
+func openDSN(ctx context.Context, dsn string) (cache.Cache, error) { return postgres.New(ctx, dsn) }
+
+func open(t *testing.T) cache.Cache {
+	c, err := postgres.New(context.Background(), testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestSuite(t *testing.T) { cachetest.Run(t, open) }
+
+func TestFaker(t *testing.T) {
+	cachetest.RunFaker(t, open, &cachetest.Faker{Bin: testenv.BuildBinary(t, "./cmd/source-faker"), Dir: t.TempDir()})
+}
+
+func TestKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test is long")
+	}
+	cachetest.Kill(t, testenv.Postgres(t), openDSN, testenv.BuildBinary(t, "./cmd/source-faker"))
+}
+
+func TestSchemaAndPrefix(t *testing.T) {
+	ctx := context.Background()
+	c, err := postgres.New(ctx, testenv.Postgres(t), postgres.WithSchema("Air Byte"), postgres.WithTablePrefix("pre"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)), cache.StrategyAppend, cachetest.Rec("users", `{"id":1}`))
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT CAST(id AS VARCHAR) FROM "Air Byte".pre_users`), []string{"1"})
+	ds, err := c.Dataset(ctx, "users")
+	if err != nil || ds.TableName() != "pre_users" {
+		t.Fatalf("dataset %v, %v", ds, err)
+	}
+}
+
+// Several sources load into one Postgres cache at the same time.
+func TestConcurrentSources(t *testing.T) {
+	c := open(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("s%d_users", i)
+			var msgs []*protocol.Message
+			for j := range 3000 {
+				msgs = append(msgs, cachetest.Rec(stream, fmt.Sprintf(`{"id":%d,"v":%d}`, j%1000, j)))
+				if j%500 == 499 {
+					msgs = append(msgs, cachetest.StreamState(stream, fmt.Sprintf(`{"n":%d}`, j)))
+				}
+			}
+			cat := cachetest.Catalog(cachetest.Stream(stream, `{"id":{"type":"integer"},"v":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "v"))
+			_, errs[i] = cache.Load(ctx, c, cache.LoadRequest{SourceName: fmt.Sprintf("source-%d", i), Catalog: cat, BatchSize: 700, Messages: cachetest.Messages(msgs...)})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("source %d: %v", i, err)
+		}
+		cachetest.Equal(t, "rows", cachetest.Strings(t, c, fmt.Sprintf(`SELECT CAST(count(*) AS VARCHAR), CAST(min(v) AS VARCHAR) FROM s%d_users`, i)), []string{"1000|2000"})
+		st, err := c.SourceState(ctx, fmt.Sprintf("source-%d", i), nil)
+		if err != nil || string(st) == "" || !contains(string(st), `{"n":2999}`) {
+			t.Fatalf("state of source %d = %s, %v", i, st, err)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(s) >= len(sub) && (s == sub || len(sub) == 0 || indexOf(s, sub) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func BenchmarkLoadFakerPostgres(b *testing.B) {
+	bin := testenv.BuildBinary(b, "./cmd/source-faker")
+	open := func(b *testing.B) cache.Cache {
+		c, err := postgres.New(context.Background(), testenv.Postgres(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	cachetest.BenchmarkFaker(b, open, &cachetest.Faker{Bin: bin, Dir: b.TempDir()}, 1_000_000)
+}
