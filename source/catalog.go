@@ -1,0 +1,123 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// CatalogOption adjusts how [Source.ConfiguredCatalog] configures streams.
+type CatalogOption func(*catalogSettings)
+
+type catalogSettings struct {
+	fullRefresh bool
+	cursor      map[string][]string
+	primaryKey  map[string][][]string
+}
+
+// FullRefresh reads every stream in full, even those that support
+// incremental reads.
+func FullRefresh() CatalogOption {
+	return func(c *catalogSettings) { c.fullRefresh = true }
+}
+
+// CursorField overrides the cursor of a stream (a path into its records,
+// usually one field name).
+func CursorField(stream string, path ...string) CatalogOption {
+	return func(c *catalogSettings) {
+		if c.cursor == nil {
+			c.cursor = map[string][]string{}
+		}
+		c.cursor[stream] = path
+	}
+}
+
+// PrimaryKey overrides the primary key of a stream: one path per key
+// column, usually []string{"id"}.
+func PrimaryKey(stream string, key ...[]string) CatalogOption {
+	return func(c *catalogSettings) {
+		if c.primaryKey == nil {
+			c.primaryKey = map[string][][]string{}
+		}
+		c.primaryKey[stream] = key
+	}
+}
+
+// NoStreamsSelectedError says that a read was asked for with no stream
+// selected.
+type NoStreamsSelectedError struct {
+	Connector string
+	Available []string
+}
+
+func (e *NoStreamsSelectedError) Error() string {
+	return fmt.Sprintf("%s: no streams selected; call SelectStreams or SelectAllStreams (available: %v)", e.Connector, e.Available)
+}
+
+// ConfiguredCatalog builds the catalog a read passes to the connector for
+// the given streams, or the selected ones when streams is empty. A stream is
+// read incrementally when it supports that and FullRefresh is not given,
+// in full otherwise; cursor and primary key are the source's defaults unless
+// overridden.
+func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts ...CatalogOption) (*protocol.ConfiguredCatalog, error) {
+	var cs catalogSettings
+	for _, o := range opts {
+		o(&cs)
+	}
+	c, err := s.DiscoveredCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(streams) == 0 {
+		if streams, err = s.SelectedStreams(ctx); err != nil {
+			return nil, err
+		}
+		if len(streams) == 0 {
+			return nil, &NoStreamsSelectedError{Connector: s.name, Available: streamNames(c)}
+		}
+	}
+	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}
+	for _, name := range streams {
+		st, err := s.stream(c, name)
+		if err != nil {
+			return nil, err
+		}
+		cfg := protocol.ConfiguredStream{
+			Stream:              *st,
+			SyncMode:            protocol.SyncFullRefresh,
+			DestinationSyncMode: protocol.DestinationOverwrite,
+			PrimaryKey:          st.SourceDefinedPrimaryKey,
+		}
+		if !cs.fullRefresh && st.Supports(protocol.SyncIncremental) || !st.Supports(protocol.SyncFullRefresh) {
+			cfg.SyncMode = protocol.SyncIncremental
+			cfg.DestinationSyncMode = protocol.DestinationAppend
+			cfg.CursorField = st.DefaultCursorField
+		}
+		if cur, ok := cs.cursor[name]; ok {
+			cfg.CursorField = cur
+		}
+		if pk, ok := cs.primaryKey[name]; ok {
+			cfg.PrimaryKey = pk
+		}
+		if cfg.SyncMode == protocol.SyncIncremental && len(cfg.PrimaryKey) > 0 {
+			cfg.DestinationSyncMode = protocol.DestinationAppendDedup
+		}
+		out.Streams = append(out.Streams, cfg)
+	}
+	return out, nil
+}
+
+// StreamJSONSchema returns the JSON schema of a stream's records.
+func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawMessage, error) {
+	c, err := s.DiscoveredCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.stream(c, stream)
+	if err != nil {
+		return nil, err
+	}
+	return st.JSONSchema, nil
+}

@@ -1,0 +1,143 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/source"
+)
+
+func openDuckDB(t *testing.T) *duckdb.Cache {
+	t.Helper()
+	c, err := duckdb.New(context.Background(), filepath.Join(t.TempDir(), "read.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func fakerSource(t *testing.T, config map[string]any, opts ...source.Option) *source.Source {
+	t.Helper()
+	opts = append([]source.Option{source.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")), source.WithConfig(config)}, opts...)
+	src, err := source.New(context.Background(), "source-faker", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func count(t *testing.T, ctx context.Context, res *source.ReadResult, stream string) int64 {
+	t.Helper()
+	ds, err := res.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ds.Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestReadIncrementalTwice reads users and purchases into DuckDB, then
+// reads again with a larger count: the second read passes the committed
+// state and adds only the new rows.
+func TestReadIncrementalTwice(t *testing.T) {
+	ctx := context.Background()
+	c := openDuckDB(t)
+	src := fakerSource(t, map[string]any{"count": 300, "seed": 7, "records_per_slice": 50, "always_updated": false},
+		source.WithStreams("users", "purchases"))
+
+	res, err := src.Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.ProcessedStreams(); len(got) != 2 || got[0] != "users" || got[1] != "purchases" {
+		t.Fatalf("processed streams %v, want [users purchases]", got)
+	}
+	if res.StreamRecords()["users"] != 300 || res.RecordsProcessed() != 300+res.StreamRecords()["purchases"] {
+		t.Fatalf("records processed %d %v", res.RecordsProcessed(), res.StreamRecords())
+	}
+	if n := count(t, ctx, res, "users"); n != 300 {
+		t.Fatalf("users in the cache: %d, want 300", n)
+	}
+	if res.SourceName() != "source-faker" || res.Cache() != cache.Cache(c) {
+		t.Fatalf("result names %q and cache %v", res.SourceName(), res.Cache())
+	}
+	var nf *source.StreamNotFoundError
+	if _, err := res.Stream(ctx, "products"); !errors.As(err, &nf) {
+		t.Fatalf("a stream that was not read: got %v, want a *StreamNotFoundError", err)
+	}
+	state, err := c.SourceState(ctx, "source-faker", nil)
+	if err != nil || state == nil {
+		t.Fatalf("no state committed after the first read: %s, %v", state, err)
+	}
+
+	if err := src.SetConfig(map[string]any{"count": 500, "seed": 7, "records_per_slice": 50, "always_updated": false}); err != nil {
+		t.Fatal(err)
+	}
+	res2, err := src.Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res2.StreamRecords()["users"]; got != 200 {
+		t.Fatalf("second read loaded %d users, want only the 200 new ones", got)
+	}
+	if n := count(t, ctx, res2, "users"); n != 500 {
+		t.Fatalf("users in the cache after the second read: %d, want 500", n)
+	}
+	ds, _ := res2.Stream(ctx, "users")
+	if n, err := ds.Where("id > ?", 300).Count(ctx); err != nil || n != 200 {
+		t.Fatalf("users with id > 300: %d, %v", n, err)
+	}
+
+	// A full refresh reads everything again; merge keeps one row per id.
+	res3, err := src.Read(ctx, source.UseCache(c), source.ForceFullRefresh(), source.Streams("users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res3.StreamRecords()["users"] != 500 || count(t, ctx, res3, "users") != 500 {
+		t.Fatalf("full refresh: read %v, want 500 users and 500 rows", res3.StreamRecords())
+	}
+}
+
+// TestReadAllStreamsByDefault reads with nothing selected: every stream of
+// the catalog, into the default cache under the working directory.
+func TestReadAllStreamsByDefault(t *testing.T) {
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 20, "seed": 1}) // builds before leaving the module
+	t.Chdir(t.TempDir())
+	res, err := src.Read(ctx, source.Strategy(cache.StrategyAppend))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.ProcessedStreams(); len(got) != 3 {
+		t.Fatalf("processed %v, want all three faker streams", got)
+	}
+	def, err := source.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cache() != def {
+		t.Fatal("Read without a cache did not use the default cache")
+	}
+	dss, err := res.Streams(ctx)
+	if err != nil || len(dss) != 3 {
+		t.Fatalf("datasets %v, %v", dss, err)
+	}
+	for name, ds := range dss {
+		n, err := ds.Count(ctx)
+		if err != nil || n != 20 {
+			t.Errorf("stream %s: %d rows, %v; want 20", name, n, err)
+		}
+	}
+	if _, err := src.Read(ctx, source.Streams("nope")); !errors.As(err, new(*source.StreamNotFoundError)) {
+		t.Fatalf("unknown stream: %v", err)
+	}
+}

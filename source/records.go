@@ -1,0 +1,313 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"iter"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
+)
+
+// RecordOption adjusts [Source.Records].
+type RecordOption func(*recordSettings)
+
+type recordSettings struct {
+	normalise bool
+	keepAll   bool
+	limit     int
+}
+
+// NormaliseNames lower-cases field names and replaces every character other
+// than a-z, 0-9 and _ by _, as the caches name their columns.
+func NormaliseNames() RecordOption { return func(r *recordSettings) { r.normalise = true } }
+
+// KeepUndeclaredFields keeps fields the stream's JSON schema does not
+// declare; by default Map and Get leave them out, as caches do.
+func KeepUndeclaredFields() RecordOption { return func(r *recordSettings) { r.keepAll = true } }
+
+// Limit stops after n records (n <= 0: no limit). The connector is stopped
+// as soon as the limit is reached.
+func Limit(n int) RecordOption { return func(r *recordSettings) { r.limit = n } }
+
+// Record is one record of a stream. Its data stays raw JSON until Get or
+// Map needs it; then it is decoded once and kept in the Record (so the
+// methods have pointer receivers: call them on a variable). Building a
+// Record costs no allocation, which keeps Records fast. A Record is not
+// safe for concurrent use.
+type Record struct {
+	rec   *protocol.Record
+	shape *recordShape
+	m     map[string]any
+}
+
+// recordShape is what every record of a stream shares: the declared fields
+// and how names are treated.
+type recordShape struct {
+	normalise bool
+	// declared holds the normalised names of the fields the schema
+	// declares; nil means keep every field.
+	declared map[string]bool
+}
+
+func newRecordShape(schema json.RawMessage, rs recordSettings) *recordShape {
+	sh := &recordShape{normalise: rs.normalise}
+	if rs.keepAll {
+		return sh
+	}
+	var sc struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal(schema, &sc) != nil || len(sc.Properties) == 0 {
+		return sh // nothing declared: nothing to prune against
+	}
+	sh.declared = make(map[string]bool, len(sc.Properties))
+	for k := range sc.Properties {
+		sh.declared[normaliseName(k)] = true
+	}
+	return sh
+}
+
+// Stream is the name of the record's stream.
+func (r *Record) Stream() string {
+	if r.rec == nil {
+		return ""
+	}
+	return r.rec.Stream
+}
+
+// EmittedAt is when the connector emitted the record.
+func (r *Record) EmittedAt() time.Time {
+	if r.rec == nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(r.rec.EmittedAt)
+}
+
+// Raw is the record's data exactly as the connector wrote it, before any
+// pruning or name normalisation.
+func (r *Record) Raw() json.RawMessage {
+	if r.rec == nil {
+		return nil
+	}
+	return r.rec.Data
+}
+
+// Map returns the record's fields as a new map: JSON numbers that are
+// integers as int64, others as float64; undeclared fields pruned and names
+// normalised as the Records options say.
+func (r *Record) Map() map[string]any {
+	return maps.Clone(r.fields())
+}
+
+// Get returns a field's value, matching the name case-insensitively (and
+// ignoring the difference between a name and its normalised form), as
+// PyAirbyte's StreamRecord does.
+func (r *Record) Get(field string) (any, bool) {
+	m := r.fields()
+	if v, ok := m[field]; ok {
+		return v, true
+	}
+	want := normaliseName(field)
+	for k, v := range m {
+		if normaliseName(k) == want {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// String returns the record's data as JSON.
+func (r *Record) String() string { return string(r.Raw()) }
+
+func (r *Record) fields() map[string]any {
+	if r.rec == nil {
+		return nil
+	}
+	if r.m != nil {
+		return r.m
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.rec.Data))
+	dec.UseNumber()
+	var raw map[string]any
+	_ = dec.Decode(&raw) // the decoder only passes records whose data is an object
+	m := make(map[string]any, len(raw))
+	sh := r.shape
+	for k, v := range raw {
+		n := normaliseName(k)
+		if sh.declared != nil && !sh.declared[n] {
+			continue
+		}
+		if sh.normalise {
+			k = n
+		}
+		m[k] = numbers(v)
+	}
+	r.m = m
+	return m
+}
+
+// numbers turns json.Number values into int64 or float64, recursively.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
+}
+
+// normaliseName is the caches' column naming: lower case, and _ for every
+// character other than a-z, 0-9 and _.
+func normaliseName(name string) string {
+	clean := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return name
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '_'
+	}, name)
+}
+
+// Records reads one stream in full, with no cache, and yields its records
+// as they arrive. Breaking out of the loop, reaching the Limit or cancelling
+// ctx stops the connector at once and removes what it left behind.
+//
+// The config is validated against the spec first. A connector failure is
+// the last pair yielded. When the connector exits cleanly but announced the
+// stream and never reported it COMPLETE (or reported INCOMPLETE), the last
+// pair carries an *IncompleteStreamError; a connector that reports neither
+// status nor state for the stream gets a warning in the log only, since
+// older connectors never do.
+func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOption) iter.Seq2[Record, error] {
+	var rs recordSettings
+	for _, o := range opts {
+		o(&rs)
+	}
+	return func(yield func(Record, error) bool) {
+		catalog, err := s.ConfiguredCatalog(ctx, []string{stream}, FullRefresh())
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		catJSON, err := json.Marshal(catalog)
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		cfg, err := s.prepare(ctx)
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		shape := newRecordShape(catalog.Streams[0].Stream.JSONSchema, rs)
+		track := newStreamTracker(s.name, []string{stream})
+		n := 0
+		for msg, err := range s.run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: catJSON}) {
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if msg.Type == protocol.TypeRecord {
+				if msg.Record.Stream != stream {
+					continue
+				}
+				if !yield(Record{rec: msg.Record, shape: shape}, nil) {
+					return
+				}
+				if n++; rs.limit > 0 && n >= rs.limit {
+					return
+				}
+				continue
+			}
+			track.observe(msg)
+		}
+		if err := ctx.Err(); err != nil {
+			yield(Record{}, err)
+			return
+		}
+		if err := track.finish(s.logger); err != nil {
+			yield(Record{}, err)
+		}
+	}
+}
+
+// streamTracker follows the statuses and states a read reports for its
+// streams, to tell a finished stream from one cut short.
+type streamTracker struct {
+	connector string
+	streams   []string
+	status    map[string]protocol.StreamStatus
+	stated    map[string]bool
+}
+
+func newStreamTracker(connector string, streams []string) *streamTracker {
+	return &streamTracker{connector: connector, streams: streams,
+		status: map[string]protocol.StreamStatus{}, stated: map[string]bool{}}
+}
+
+// observe notes a STREAM_STATUS trace or a STATE message.
+func (t *streamTracker) observe(msg *protocol.Message) {
+	switch {
+	case msg.Type == protocol.TypeTrace && msg.Trace != nil && msg.Trace.StreamStatus != nil:
+		st := msg.Trace.StreamStatus
+		t.status[st.StreamDescriptor.Name] = st.Status
+	case msg.Type == protocol.TypeState && msg.State != nil:
+		switch msg.State.EffectiveType() {
+		case protocol.StateStream:
+			if msg.State.Stream != nil {
+				t.stated[msg.State.Stream.StreamDescriptor.Name] = true
+			}
+		default: // GLOBAL and LEGACY state covers every stream
+			for _, s := range t.streams {
+				t.stated[s] = true
+			}
+		}
+	}
+}
+
+// finish returns an *IncompleteStreamError for the first stream announced
+// and not completed, and logs a warning for streams nothing was said about.
+func (t *streamTracker) finish(logger interface {
+	Warn(msg string, args ...any)
+}) error {
+	for _, s := range t.streams {
+		st, ok := t.status[s]
+		switch {
+		case ok && st != protocol.StatusComplete:
+			return &IncompleteStreamError{Connector: t.connector, Stream: s, Status: string(st)}
+		case !ok && !t.stated[s]:
+			logger.Warn("the connector reported neither a status nor a state for the stream; it cannot be told complete",
+				"connector", t.connector, "stream", s)
+		}
+	}
+	return nil
+}

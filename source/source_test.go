@@ -1,0 +1,442 @@
+package source_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/protocoltest"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/source"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// dockerName is the connector name of the Docker-run faker in these tests:
+// the executor labels containers with it, so leftovers can be found
+// without confusing them with other packages' tests.
+const dockerName = "srctest-faker"
+
+// runner builds a faker Source one way (local executable or Docker) and
+// lists what of it is still alive.
+type runner struct {
+	name      string
+	newSource func(t testing.TB, opts ...source.Option) *source.Source
+	leftovers func(t testing.TB) []string
+}
+
+func localRunner(t testing.TB) runner {
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	return runner{
+		name: "local",
+		newSource: func(t testing.TB, opts ...source.Option) *source.Source {
+			return newSource(t, "source-faker", append([]source.Option{source.WithLocalExecutable(bin)}, opts...)...)
+		},
+		leftovers: func(t testing.TB) []string { return processesOf(t, bin) },
+	}
+}
+
+func dockerRunner(t testing.TB) runner {
+	cli := testenv.Docker(t)
+	image := testenv.FakerImage(t, cli)
+	return runner{
+		name: "docker",
+		newSource: func(t testing.TB, opts ...source.Option) *source.Source {
+			return newSource(t, dockerName, append([]source.Option{source.WithDockerImage(image)}, opts...)...)
+		},
+		leftovers: func(t testing.TB) []string { return containersOf(t, cli) },
+	}
+}
+
+// eachRunner runs f with the faker as a local executable and as a Docker
+// image.
+func eachRunner(t *testing.T, f func(t *testing.T, r runner)) {
+	t.Run("local", func(t *testing.T) { f(t, localRunner(t)) })
+	t.Run("docker", func(t *testing.T) { f(t, dockerRunner(t)) })
+}
+
+func newSource(t testing.TB, name string, opts ...source.Option) *source.Source {
+	t.Helper()
+	opts = append([]source.Option{source.WithLogDir(t.TempDir())}, opts...)
+	src, err := source.New(context.Background(), name, opts...)
+	if err != nil {
+		t.Fatalf("source.New: %v", err)
+	}
+	return src
+}
+
+// processesOf lists the running processes started from the executable bin.
+func processesOf(t testing.TB, bin string) []string {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var out []string
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if arg0, _, _ := bytes.Cut(b, []byte{0}); string(arg0) == bin {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// containersOf lists the containers (running or not) of dockerName.
+func containersOf(t testing.TB, cli *client.Client) []string {
+	t.Helper()
+	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
+		All: true, Filters: make(client.Filters).Add("label", executor.LabelConnector+"="+dockerName)})
+	if err != nil {
+		t.Fatalf("listing containers: %v", err)
+	}
+	var out []string
+	for _, c := range res.Items {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func fakerConfig(count int) map[string]any {
+	return map[string]any{"count": count, "seed": 42}
+}
+
+func TestSpecAndConfigSpec(t *testing.T) {
+	eachRunner(t, func(t *testing.T, r runner) {
+		ctx := context.Background()
+		src := r.newSource(t)
+		spec, err := src.Spec(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(spec.ConnectionSpecification, []byte(`"count"`)) {
+			t.Fatalf("spec has no count property: %s", spec.ConnectionSpecification)
+		}
+		var y bytes.Buffer
+		if err := src.PrintConfigSpec(ctx, &y, "yaml"); err != nil {
+			t.Fatal(err)
+		}
+		// Key order is the spec's, and the style is block YAML.
+		if !strings.Contains(y.String(), "properties:\n") || strings.Index(y.String(), "count:") > strings.Index(y.String(), "seed:") {
+			t.Fatalf("YAML spec not as expected:\n%s", y.String())
+		}
+		path := filepath.Join(t.TempDir(), "spec.json")
+		if err := src.WriteConfigSpecFile(ctx, path, ""); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil || m["properties"] == nil {
+			t.Fatalf("spec file is not the JSON schema: %v\n%s", err, b)
+		}
+		if got := src.DocsURL(); !strings.HasPrefix(got, "https://") {
+			t.Fatalf("DocsURL = %q", got)
+		}
+	})
+}
+
+func TestCheck(t *testing.T) {
+	eachRunner(t, func(t *testing.T, r runner) {
+		ctx := context.Background()
+		good := r.newSource(t, source.WithConfig(fakerConfig(10)))
+		if err := good.Check(ctx); err != nil {
+			t.Fatalf("Check with a good config: %v", err)
+		}
+		bad := r.newSource(t, source.WithConfig(map[string]any{"count": 0}))
+		err := bad.Check(ctx)
+		var cf *source.CheckFailedError
+		if !errors.As(err, &cf) || !strings.Contains(cf.Message, "count") {
+			t.Fatalf("Check with count 0: want *CheckFailedError about count, got %v", err)
+		}
+		none := r.newSource(t)
+		var nc *source.NoConfigError
+		if err := none.Check(ctx); !errors.As(err, &nc) {
+			t.Fatalf("Check without config: want *NoConfigError, got %v", err)
+		}
+	})
+}
+
+func TestDiscoverAndSelect(t *testing.T) {
+	eachRunner(t, func(t *testing.T, r runner) {
+		ctx := context.Background()
+		src := r.newSource(t, source.WithConfig(fakerConfig(10)))
+		names, err := src.AvailableStreams(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, []string{"products", "purchases", "users"}) {
+			t.Fatalf("streams = %v", names)
+		}
+		schema, err := src.StreamJSONSchema(ctx, "users")
+		if err != nil || !bytes.Contains(schema, []byte(`"email"`)) {
+			t.Fatalf("users schema: %v %s", err, schema)
+		}
+
+		err = src.SelectStreams(ctx, "users", "nope")
+		var nf *source.StreamNotFoundError
+		if !errors.As(err, &nf) || nf.Stream != "nope" || !slices.Contains(nf.Available, "users") {
+			t.Fatalf("selecting an unknown stream: want *StreamNotFoundError listing users, got %v", err)
+		}
+		if err := src.SelectStreams(ctx, "users", "products"); err != nil {
+			t.Fatal(err)
+		}
+		sel, err := src.SelectedStreams(ctx)
+		if err != nil || !slices.Equal(sel, []string{"users", "products"}) {
+			t.Fatalf("SelectedStreams = %v, %v", sel, err)
+		}
+		src.SelectAllStreams()
+		if sel, _ := src.SelectedStreams(ctx); len(sel) != 3 {
+			t.Fatalf("after SelectAllStreams: %v", sel)
+		}
+
+		cat, err := src.ConfiguredCatalog(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(cat)
+		if err := protocoltest.ValidateConfiguredCatalog(raw); err != nil {
+			t.Fatalf("configured catalog does not match the protocol: %v\n%s", err, raw)
+		}
+		for _, cs := range cat.Streams {
+			if want := cs.Stream.Supports("incremental"); (cs.SyncMode == "incremental") != want {
+				t.Errorf("stream %s: sync mode %s, supports incremental %v", cs.Stream.Name, cs.SyncMode, want)
+			}
+		}
+		full, err := src.ConfiguredCatalog(ctx, []string{"users"}, source.FullRefresh(),
+			source.PrimaryKey("users", []string{"email"}), source.CursorField("users", "created_at"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := full.Streams[0]
+		if u.SyncMode != "full_refresh" || !slices.Equal(u.PrimaryKey[0], []string{"email"}) || !slices.Equal(u.CursorField, []string{"created_at"}) {
+			t.Fatalf("overrides not applied: %+v", u)
+		}
+	})
+}
+
+func TestSelectBeforeConfig(t *testing.T) {
+	ctx := context.Background()
+	r := localRunner(t)
+	src := r.newSource(t, source.WithStreams("users", "nope"))
+	var nc *source.NoConfigError
+	if _, err := src.SelectedStreams(ctx); !errors.As(err, &nc) {
+		t.Fatalf("SelectedStreams without config: want *NoConfigError, got %v", err)
+	}
+	if err := src.SelectStreams(ctx, "users", "nope"); err != nil {
+		t.Fatalf("selecting before the config is known must be remembered, got %v", err)
+	}
+	if err := src.SetConfig(fakerConfig(5)); err != nil {
+		t.Fatal(err)
+	}
+	var nf *source.StreamNotFoundError
+	if _, err := src.SelectedStreams(ctx); !errors.As(err, &nf) || nf.Stream != "nope" {
+		t.Fatalf("remembered unknown stream: want *StreamNotFoundError, got %v", err)
+	}
+	if _, err := src.ConfiguredCatalog(ctx, nil); !errors.As(err, &nf) {
+		t.Fatalf("ConfiguredCatalog with a bad remembered selection: got %v", err)
+	}
+	// Records names its stream and is not held up by the selection.
+	n := 0
+	for _, err := range src.Records(ctx, "users") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 5 {
+		t.Fatalf("read %d users, want 5", n)
+	}
+}
+
+func TestRecords(t *testing.T) {
+	eachRunner(t, func(t *testing.T, r runner) {
+		ctx := context.Background()
+		src := r.newSource(t, source.WithConfig(fakerConfig(25)))
+		var ids []int64
+		for rec, err := range src.Records(ctx, "users") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Stream() != "users" || rec.EmittedAt().IsZero() {
+				t.Fatalf("record stream %q emitted at %v", rec.Stream(), rec.EmittedAt())
+			}
+			id, ok := rec.Get("ID") // case-insensitive
+			if !ok {
+				t.Fatalf("record without id: %s", rec.Raw())
+			}
+			ids = append(ids, id.(int64))
+			if email, ok := rec.Get("email"); !ok || !strings.Contains(email.(string), "@") {
+				t.Fatalf("email = %v in %s", email, rec.Raw())
+			}
+		}
+		if len(ids) != 25 || ids[0] != 1 || ids[24] != 25 {
+			t.Fatalf("ids = %v", ids)
+		}
+
+		n := 0
+		for _, err := range src.Records(ctx, "users", source.Limit(7)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != 7 {
+			t.Fatalf("Limit(7) gave %d records", n)
+		}
+		if left := r.leftovers(t); len(left) > 0 {
+			t.Fatalf("after a limited read, left behind: %v", left)
+		}
+
+		var nf *source.StreamNotFoundError
+		for _, err := range src.Records(ctx, "nope") {
+			if !errors.As(err, &nf) {
+				t.Fatalf("unknown stream: want *StreamNotFoundError, got %v", err)
+			}
+		}
+	})
+}
+
+func TestRecordsEarlyBreakAndCancel(t *testing.T) {
+	eachRunner(t, func(t *testing.T, r runner) {
+		src := r.newSource(t, source.WithConfig(fakerConfig(1_000_000)))
+		n := 0
+		for _, err := range src.Records(context.Background(), "users") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 3 {
+				break
+			}
+		}
+		if left := r.leftovers(t); len(left) > 0 {
+			t.Fatalf("after breaking out of Records, left behind: %v", left)
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		n = 0
+		var last error
+		for _, err := range src.Records(ctx, "users") {
+			if err != nil {
+				last = err
+				break
+			}
+			if n++; n == 1000 {
+				cancel()
+			}
+		}
+		if !errors.Is(last, context.Canceled) {
+			t.Fatalf("cancelled read: want context.Canceled, got %v after %d records", last, n)
+		}
+		if n >= 1_000_000 {
+			t.Fatalf("cancel did not stop the read")
+		}
+		if left := r.leftovers(t); len(left) > 0 {
+			t.Fatalf("after cancelling Records, left behind: %v", left)
+		}
+	})
+}
+
+func TestDocuments(t *testing.T) {
+	ctx := context.Background()
+	src := localRunner(t).newSource(t, source.WithConfig(fakerConfig(3)))
+	var docs []source.Document
+	for d, err := range src.Documents(ctx, "users", source.TitleProperty("name"),
+		source.ContentProperties("occupation", "language"), source.MetadataProperties("id", "email"), source.RenderMetadata()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	if len(docs) != 3 {
+		t.Fatalf("%d documents", len(docs))
+	}
+	d := docs[0]
+	if d.ID != "1" || d.Metadata["id"] != int64(1) || len(d.Metadata) != 2 {
+		t.Fatalf("document ID %q metadata %v", d.ID, d.Metadata)
+	}
+	for _, want := range []string{"# ", "```yaml\n", "email: ", "## Occupation\n\n", "## Language\n\n"} {
+		if !strings.Contains(d.Content, want) {
+			t.Fatalf("content lacks %q:\n%s", want, d.Content)
+		}
+	}
+	if d.LastModified.IsZero() {
+		t.Fatalf("no LastModified from the cursor updated_at")
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	ctx := context.Background()
+	src := localRunner(t).newSource(t, source.WithConfig(map[string]any{"count": "many", "records_per_slice": 0}))
+	err := src.ValidateConfig(ctx)
+	var ve *source.ConfigValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want *ConfigValidationError, got %v", err)
+	}
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	slices.Sort(paths)
+	if !slices.Equal(paths, []string{"/count", "/records_per_slice"}) {
+		t.Fatalf("problems at %v, want /count and /records_per_slice: %v", paths, err)
+	}
+	// Discover validates first.
+	if _, err := src.Discover(ctx); !errors.As(err, &ve) {
+		t.Fatalf("Discover with a bad config: %v", err)
+	}
+	if err := src.SetConfig(fakerConfig(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.ValidateConfig(ctx); err != nil {
+		t.Fatalf("a good config: %v", err)
+	}
+}
+
+func TestExecutionMethods(t *testing.T) {
+	ctx := context.Background()
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	_, err := source.New(ctx, "source-faker", source.WithLocalExecutable(bin), source.WithDockerImage(""))
+	var em *source.ExecutionMethodError
+	if !errors.As(err, &em) || !strings.Contains(err.Error(), "WithLocalExecutable") || !strings.Contains(err.Error(), "WithDockerImage") {
+		t.Fatalf("two methods: want *ExecutionMethodError naming both, got %v", err)
+	}
+	if _, err := source.New(ctx, "source-not-on-path-xyz"); !errors.As(err, &em) {
+		t.Fatalf("no method: want *ExecutionMethodError, got %v", err)
+	}
+	// An executable of that name on PATH wins.
+	t.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	src, err := source.New(ctx, "source-faker", source.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Spec(ctx); err != nil {
+		t.Fatalf("spec of the faker found on PATH: %v", err)
+	}
+
+	// Docker image names: the version becomes the tag when there is none.
+	for _, c := range []struct{ image, version, want string }{
+		{"", "1.2.3", "airbyte/source-faker:1.2.3"},
+		{"", "", "airbyte/source-faker:latest"},
+		{"localhost:5000/faker", "", "localhost:5000/faker:latest"},
+		{"me/faker:dev", "9.9", "me/faker:dev"},
+	} {
+		src, err := source.New(ctx, "source-faker", source.WithDockerImage(c.image), source.WithVersion(c.version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := src.Executor().(*executor.Docker).Image(); got != c.want {
+			t.Errorf("image %q version %q: got %q, want %q", c.image, c.version, got, c.want)
+		}
+	}
+}
