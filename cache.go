@@ -1,0 +1,43 @@
+package goairbyte
+
+import (
+	"context"
+	"os"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/source"
+)
+
+// Cache is a SQL database holding synced streams and their state; see
+// package cache.
+type Cache = cache.Cache
+
+// ReadResult is what Source.Read loaded; see [source.ReadResult].
+type ReadResult = source.ReadResult
+
+// DefaultCache returns the default cache, the DuckDB file
+// ./.cache/default_cache/default_cache.duckdb under the working directory,
+// as PyAirbyte's get_default_cache. It is opened once per process and
+// shared by every Read and Write that is given no cache.
+func DefaultCache(ctx context.Context) (Cache, error) { return source.DefaultCache(ctx) }
+
+// NewLocalCache opens (creating it if needed) a DuckDB cache called name in
+// dir: the file dir/name/name.duckdb. The name may hold only letters,
+// digits and underscores; an empty name gets a fresh unique one (a ULID).
+// An empty dir means ./.cache. The caller closes the cache.
+func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*duckdb.Cache, error) {
+	if err := duckdb.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = duckdb.NewName()
+	}
+	if dir == "" {
+		dir = ".cache"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return duckdb.New(ctx, duckdb.PathFor(dir, name), opts...)
+}

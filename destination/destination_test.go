@@ -1,0 +1,333 @@
+package destination_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/source"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func fakerConfig(count int) map[string]any {
+	return map[string]any{"count": count, "seed": 3, "records_per_slice": 100, "always_updated": false}
+}
+
+func newFaker(t *testing.T, count int, streams ...string) *source.Source {
+	t.Helper()
+	src, err := source.New(context.Background(), "source-faker",
+		source.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		source.WithConfig(fakerConfig(count)), source.WithStreams(streams...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func newLocalJSON(t *testing.T, dir string, extra map[string]any) *destination.Destination {
+	t.Helper()
+	cfg := map[string]any{"destination_path": dir}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	d, err := destination.New(context.Background(), "destination-local-json",
+		destination.WithLocalExecutable(testenv.BuildBinary(t, "./destination/internal/dieafter")),
+		destination.WithConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func openCache(t testing.TB) *duckdb.Cache {
+	t.Helper()
+	c, err := duckdb.New(context.Background(), filepath.Join(t.TempDir(), "c.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// fileIDs reads the local-JSON file of a stream: the number of lines, and
+// how many times each record id occurs.
+func fileIDs(t *testing.T, dir, stream string) (int, map[int64]int) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "_airbyte_raw_"+stream+".jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ids := map[int64]int{}
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Data struct {
+				ID   int64  `json:"id"`
+				Name string `json:"name"`
+			} `json:"_airbyte_data"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("line %d of %s: %v", n+1, stream, err)
+		}
+		if line.Data.ID == 0 || line.Data.Name == "" {
+			t.Fatalf("line %d of %s lacks id or name: %s", n+1, stream, sc.Text())
+		}
+		ids[line.Data.ID]++
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n, ids
+}
+
+func wantOnce(t *testing.T, ids map[int64]int, n int) {
+	t.Helper()
+	for i := int64(1); i <= int64(n); i++ {
+		if ids[i] != 1 {
+			t.Fatalf("user %d is in the file %d times, want once", i, ids[i])
+		}
+	}
+	if len(ids) != n {
+		t.Fatalf("%d distinct users in the file, want %d", len(ids), n)
+	}
+}
+
+// TestWriteFromSourceDefaultCache writes a Source through the default
+// cache (under a temporary working directory), then again with a larger
+// count: the second Write sends only the new users.
+func TestWriteFromSourceDefaultCache(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	src := newFaker(t, 300, "users") // builds before the working directory leaves the module
+	dst := newLocalJSON(t, out, nil)
+	t.Chdir(t.TempDir())
+
+	res, err := dst.Write(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsSent["users"] != 300 || res.RecordsConfirmed["users"] != 300 {
+		t.Fatalf("first write: sent %v confirmed %v, want 300 users each", res.RecordsSent, res.RecordsConfirmed)
+	}
+	n, ids := fileIDs(t, out, "users")
+	if n != 300 {
+		t.Fatalf("%d lines after the first write, want 300", n)
+	}
+	wantOnce(t, ids, 300)
+	if _, err := os.Stat(filepath.Join(".cache", "default_cache", "default_cache.duckdb")); err != nil {
+		t.Fatalf("the default cache was not used: %v", err)
+	}
+	wm, err := res.State.Watermark(ctx, "users")
+	if err != nil || wm == "" {
+		t.Fatalf("no watermark stored: %q, %v", wm, err)
+	}
+
+	src.SetConfig(fakerConfig(500))
+	res, err = dst.Write(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsSent["users"] != 200 || res.RecordsConfirmed["users"] != 200 {
+		t.Fatalf("second write: sent %v confirmed %v, want only the 200 new users", res.RecordsSent, res.RecordsConfirmed)
+	}
+	n, ids = fileIDs(t, out, "users")
+	if n != 500 {
+		t.Fatalf("%d lines after the second write, want 500", n)
+	}
+	wantOnce(t, ids, 500)
+	wm2, _ := res.State.Watermark(ctx, "users")
+	if wm2 <= wm {
+		t.Fatalf("the watermark did not advance: %q then %q", wm, wm2)
+	}
+
+	// Nothing new: nothing is sent.
+	res, err = dst.Write(ctx, src)
+	if err != nil || res.TotalSent() != 0 {
+		t.Fatalf("third write sent %v, %v; want nothing", res.RecordsSent, err)
+	}
+}
+
+// TestWriteStrategiesFromReadResult writes one ReadResult with each
+// strategy and full refresh, and looks at the files.
+func TestWriteStrategiesFromReadResult(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t)
+	rr, err := newFaker(t, 120, "users").Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		strategy cache.Strategy
+		lines    int // after two full-refresh writes
+	}{
+		{cache.StrategyAppend, 240},
+		{cache.StrategyReplace, 120},
+		{cache.StrategyMerge, 120},
+	} {
+		t.Run(string(tc.strategy), func(t *testing.T) {
+			out := t.TempDir()
+			dst := newLocalJSON(t, out, nil)
+			for i := 0; i < 2; i++ {
+				res, err := dst.Write(ctx, rr, destination.Strategy(tc.strategy), destination.ForceFullRefresh(), destination.StateCache(openCache(t)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.RecordsSent["users"] != 120 {
+					t.Fatalf("write %d sent %v, want 120 users", i+1, res.RecordsSent)
+				}
+			}
+			n, ids := fileIDs(t, out, "users")
+			if n != tc.lines {
+				t.Fatalf("%d lines, want %d", n, tc.lines)
+			}
+			if tc.strategy != cache.StrategyAppend {
+				wantOnce(t, ids, 120)
+			}
+		})
+	}
+	// Without full refresh a second append write sends nothing new.
+	out := t.TempDir()
+	dst := newLocalJSON(t, out, nil)
+	for i, want := range []int64{120, 0} {
+		res, err := dst.Write(ctx, rr, destination.Strategy(cache.StrategyAppend))
+		if err != nil || res.TotalSent() != want {
+			t.Fatalf("append write %d sent %d (%v), want %d", i+1, res.TotalSent(), err, want)
+		}
+	}
+	if n, _ := fileIDs(t, out, "users"); n != 120 {
+		t.Fatalf("%d lines after two incremental appends, want 120", n)
+	}
+}
+
+// TestWriteNoCache streams the source straight into the destination; the
+// echoed states are the source's, so the second Write reads only what is
+// new.
+func TestWriteNoCache(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	states := openCache(t)
+	src := newFaker(t, 250, "users", "purchases")
+	dst := newLocalJSON(t, out, nil)
+	res, err := dst.Write(ctx, src, destination.NoCache(), destination.StateCache(states))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsSent["users"] != 250 || res.RecordsConfirmed["users"] != 250 || res.RecordsSent["purchases"] == 0 {
+		t.Fatalf("sent %v confirmed %v", res.RecordsSent, res.RecordsConfirmed)
+	}
+	st, err := res.State.State(ctx, "users")
+	if err != nil || st == nil || st.Stream == nil {
+		t.Fatalf("no source state stored for users: %v, %v", st, err)
+	}
+	src.SetConfig(fakerConfig(400))
+	res, err = dst.Write(ctx, src, destination.NoCache(), destination.StateCache(states))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsSent["users"] != 150 {
+		t.Fatalf("second write sent %v, want 150 new users", res.RecordsSent)
+	}
+	n, ids := fileIDs(t, out, "users")
+	if n != 400 {
+		t.Fatalf("%d lines, want 400", n)
+	}
+	wantOnce(t, ids, 400)
+}
+
+// TestWriteKilledThenRetried kills the destination mid-stream; the retry
+// sends what was not confirmed and, under merge, the file ends with every
+// user exactly once.
+func TestWriteKilledThenRetried(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t)
+	out := t.TempDir()
+	const users = 35_000
+	rr, err := newFaker(t, users, "users").Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dying := newLocalJSON(t, out, map[string]any{"die_after_records": 25_000})
+	res, err := dying.Write(ctx, rr, destination.Strategy(cache.StrategyMerge))
+	var we *destination.WriteError
+	var ce *executor.ConnectorError
+	if !errors.As(err, &we) || !errors.As(err, &ce) {
+		t.Fatalf("the killed destination returned %v, want a *WriteError wrapping an *executor.ConnectorError", err)
+	}
+	if ce.ExitCode == 0 {
+		t.Fatalf("exit code %d of a killed destination", ce.ExitCode)
+	}
+	if res.TotalConfirmed() > 25_000 {
+		t.Fatalf("%d records confirmed by a destination that got 25,000", res.TotalConfirmed())
+	}
+	wm, _ := res.State.Watermark(ctx, "users")
+	t.Logf("killed after %d confirmed, watermark %q", res.TotalConfirmed(), wm)
+
+	retry := newLocalJSON(t, out, nil)
+	res2, err := retry.Write(ctx, rr, destination.Strategy(cache.StrategyMerge))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res2.RecordsSent["users"], users-res.RecordsConfirmed["users"]; got != want {
+		t.Fatalf("retry sent %d, want the %d not confirmed", got, want)
+	}
+	n, ids := fileIDs(t, out, "users")
+	if n != users {
+		t.Fatalf("%d lines after the retry, want %d", n, users)
+	}
+	wantOnce(t, ids, users)
+}
+
+// TestWriteDocker runs the local-JSON destination as a Docker image with
+// the host directory mounted at /local.
+func TestWriteDocker(t *testing.T) {
+	cli := testenv.Docker(t)
+	image := testenv.LocalJSONImage(t, cli)
+	ctx := context.Background()
+	host := t.TempDir()
+	dst, err := destination.New(ctx, "destination-local-json", destination.WithDockerImage(image), destination.WithLocalMount(host),
+		destination.WithConfig(map[string]any{"destination_path": "/local/json"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := dst.Write(ctx, newFaker(t, 80, "users"), destination.UseCache(openCache(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsConfirmed["users"] != 80 {
+		t.Fatalf("confirmed %v", res.RecordsConfirmed)
+	}
+	n, ids := fileIDs(t, filepath.Join(host, "json"), "users")
+	if n != 80 {
+		t.Fatalf("%d lines, want 80", n)
+	}
+	wantOnce(t, ids, 80)
+}
+
+// TestNoop confirms everything it is sent.
+func TestNoop(t *testing.T) {
+	ctx := context.Background()
+	res, err := destination.Noop().Write(ctx, newFaker(t, 30_000, "users"), destination.NoCache(), destination.NoStateCache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsSent["users"] != 30_000 || res.RecordsConfirmed["users"] != 30_000 {
+		t.Fatalf("sent %v confirmed %v", res.RecordsSent, res.RecordsConfirmed)
+	}
+}

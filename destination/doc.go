@@ -1,0 +1,50 @@
+// Package destination runs an Airbyte destination connector and writes
+// records into it — from a source read into a cache first, or streamed
+// straight from the source.
+//
+//	dst, err := destination.New(ctx, "destination-local-json",
+//		destination.WithLocalExecutable("./destination-local-json"),
+//		destination.WithConfig(map[string]any{"destination_path": "/tmp/out"}))
+//	res, err := dst.Write(ctx, src)        // src is a *source.Source: read into the default cache, then written
+//	res, err = dst.Write(ctx, readResult)  // or a *source.ReadResult already in a cache
+//	res, err = dst.Write(ctx, src, destination.NoCache()) // or streamed with no cache at all
+//
+// A destination runs exactly as a source does (local executable, Docker
+// image, Python package; the options are the source package's, under the
+// same names here), and has the same Spec, Check, Config and
+// ValidateConfig.
+//
+// # Incremental writes
+//
+// The destination's own state — what it has confirmed — is kept in a state
+// cache (by default the cache the records come from) under the source's,
+// the destination's and the stream's names, apart from the source's state.
+// A STATE message echoed by the destination is the only commit point: the
+// stored state advances when, and only when, the destination echoes it.
+//
+// From a cache, Write sends the rows the destination has not confirmed yet:
+// each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in
+// arrival order), a STATE carrying the last row's id follows every
+// [StateInterval] rows, and the echoed id is the stream's watermark. The next
+// Write sends only rows after it — new rows and rows the cache's merge
+// rewrote — for the append and merge strategies; replace and
+// ForceFullRefresh send everything. PyAirbyte replays the whole table every
+// time. A destination that dies mid-stream costs only what it had not
+// confirmed: the next Write sends that again, and under merge
+// (append_dedup) nothing ends up lost or duplicated.
+//
+// With NoCache the source's messages are piped into the destination as they
+// come; the echoed states are the source's own, and the next Write passes
+// them back to the source as --state.
+//
+// # Docker and local paths
+//
+// A destination in a container sees the host only where a directory is
+// mounted. By PyAirbyte's convention, WithLocalMount(dir) mounts the host
+// directory dir at /local in the container, so a config that says
+// "destination_path": "/local/out" writes into dir/out on the host.
+//
+// Feeding the destination's stdin and reading its stdout run concurrently
+// through a pipe of bounded size, so a slow destination slows the feed down
+// instead of growing memory, and no size of input can deadlock.
+package destination

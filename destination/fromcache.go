@@ -1,0 +1,172 @@
+package destination
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/source"
+)
+
+// cachedStream is one stream fed from a cache.
+type cachedStream struct {
+	cs    *protocol.ConfiguredStream
+	ds    *cache.Dataset
+	after string // the destination's watermark; "" sends every row
+}
+
+// writeFromCache feeds the destination the rows of res's cache it has not
+// confirmed.
+func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult, ws *writeSettings, out *WriteResult) error {
+	picked, err := pick(res.SourceName(), res.Catalog().Streams, ws.streams)
+	if err != nil {
+		return err
+	}
+	catalog, err := destCatalog(picked, ws.strategy)
+	if err != nil {
+		return err
+	}
+	var feeds []cachedStream
+	for i := range catalog.Streams {
+		cs := &catalog.Streams[i]
+		ds, err := res.Stream(ctx, cs.Stream.Name)
+		if err != nil {
+			return err
+		}
+		f := cachedStream{cs: cs, ds: ds}
+		if out.State != nil && !ws.fullRefresh && cs.DestinationSyncMode != protocol.DestinationOverwrite {
+			if f.after, err = out.State.Watermark(ctx, cs.Stream.Name); err != nil {
+				return fmt.Errorf("destination %s: reading its stored state: %w", d.name, err)
+			}
+		}
+		feeds = append(feeds, f)
+	}
+
+	// sentAt[stream][id] is how many rows of the stream had been sent when
+	// the state carrying id was: what its echo confirms when the
+	// destination gives no count of its own.
+	var mu sync.Mutex
+	sentAt := map[string]map[string]int64{}
+	produce := func(ctx context.Context, w *bufio.Writer) error {
+		for _, f := range feeds {
+			name := f.cs.Stream.Name
+			n, err := feedStream(ctx, f, w, func(id string, sent int64) {
+				mu.Lock()
+				if sentAt[name] == nil {
+					sentAt[name] = map[string]int64{}
+				}
+				sentAt[name][id] = sent
+				out.RecordsSent[name] = sent
+				mu.Unlock()
+			})
+			if n > 0 {
+				mu.Lock()
+				out.RecordsSent[name] = n
+				mu.Unlock()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	onEcho := func(st *protocol.State) error {
+		id, ok := watermarkOf(st)
+		if !ok {
+			d.logger.Warn("the destination echoed a state Write did not send; ignored", "destination", d.name)
+			return nil
+		}
+		name := st.Stream.StreamDescriptor.Name
+		if out.State != nil {
+			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: d.name, Stream: name}, st); err != nil {
+				return err
+			}
+		}
+		if rc, ok := recordCount(st); ok {
+			out.RecordsConfirmed[name] += rc
+		} else {
+			mu.Lock()
+			out.RecordsConfirmed[name] = sentAt[name][id]
+			mu.Unlock()
+		}
+		return nil
+	}
+	return d.pipeline(ctx, catalog, out, produce, onEcho)
+}
+
+// feedStream writes the rows of one stream after its watermark as RECORD
+// messages, with a STATE carrying the last row's id every StateInterval
+// rows and after the last one. It returns the number of rows sent. The
+// cache builds each RECORD line (Dataset.RecordLines), so the rows are
+// copied, not decoded and re-encoded.
+func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated func(id string, sent int64)) (int64, error) {
+	stream := appendString(nil, f.cs.Stream.Name)
+	var line []byte
+	var n int64
+	var id string
+	state := func() error {
+		line = append(line[:0], `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":`...)
+		line = append(line, stream...)
+		line = append(line, `},"stream_state":{"`+watermarkKey+`":`...)
+		line = appendString(line, id)
+		line = append(line, "}}}}\n"...)
+		stated(id, n)
+		_, err := w.Write(line)
+		return err
+	}
+	for r, err := range f.ds.After(f.after).RecordLines(ctx, fieldNames(f.cs.Stream.JSONSchema)) {
+		if err != nil {
+			return n, fmt.Errorf("reading stream %q from the cache: %w", f.cs.Stream.Name, err)
+		}
+		if _, err := w.Write(r.Line); err != nil {
+			return n, err
+		}
+		id = r.RawID
+		n++
+		if n%StateInterval == 0 {
+			if err := state(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if n%StateInterval != 0 {
+		if err := state(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// fieldNames maps the column names of a stream's table back to the field
+// names of its JSON schema, so records leave with the source's spelling.
+func fieldNames(schema json.RawMessage) map[string]string {
+	var s struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	_ = json.Unmarshal(schema, &s)
+	out := make(map[string]string, len(s.Properties))
+	for f := range s.Properties {
+		if n, err := cache.NormalizeName(f); err == nil {
+			out[n] = f
+		}
+	}
+	return out
+}
+
+// appendString writes s as a JSON string.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
