@@ -1,0 +1,152 @@
+// Package goairbyte runs Airbyte connectors from Go: it starts a connector
+// — a Docker image, a local executable or a Python package in its own
+// virtualenv — speaks the Airbyte protocol with it over stdio, and loads
+// the records into a SQL cache (DuckDB by default, PostgreSQL for shared
+// use) with incremental state, or on into an Airbyte destination
+// connector. It is the Go counterpart of PyAirbyte.
+//
+// This package is the front door: GetSource, GetDestination,
+// NewLocalCache, DefaultCache, GetSecret, AvailableConnectors and the
+// error types, as thin wrappers over the packages that do the work
+// (source, destination, cache, cache/duckdb, cache/postgres, secrets,
+// registry, executor, progress).
+//
+// # Start
+//
+//	src, err := goairbyte.GetSource(ctx, "source-faker",
+//		source.WithDockerImage(""), source.WithConfig(map[string]any{"count": 1000}))
+//	res, err := src.Read(ctx) // every stream into ./.cache/default_cache/default_cache.duckdb
+//	users, err := res.Stream(ctx, "users")
+//
+// In the repository, go run ./examples/quickstart does the same with the
+// faker built from source and run as a local executable; examples/ has the
+// rest of this guide as programs.
+//
+// # Sources and how a connector runs
+//
+// [GetSource] builds a [Source] for a connector name; nothing runs until a
+// method needs the connector. At most one execution method may be chosen:
+//
+//   - source.WithDockerImage(image): a container per command, removed when
+//     it ends; "" means airbyte/<name>, tagged with source.WithVersion or
+//     "latest". source.WithHostNetwork lets it reach services on localhost.
+//   - source.WithLocalExecutable(path): an executable, by path or name on
+//     PATH.
+//   - source.WithPipURL(url) or source.WithPython(interpreter): a virtualenv
+//     at <install root>/.venv-<name> (source.WithInstallRoot, the working
+//     directory by default) with the pip requirement, or
+//     airbyte-<name>[==version], installed into it.
+//   - source.WithExecutor: an executor.Executor of your own.
+//
+// With none of them, an executable called name on PATH runs; when there is
+// none, GetSource returns a *source.ExecutionMethodError that says which
+// option to add. A missing image or virtualenv is installed on first use
+// (pulled, created) unless source.WithInstallIfMissing(false), which
+// makes it a [NotInstalledError] instead. [AvailableConnectors] and
+// [ConnectorMetadata] read Airbyte's connector registry (plus goairbyte's
+// built-in faker and local-JSON connectors); see package registry for
+// AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE.
+//
+// The config (source.WithConfig or Source.SetConfig) is a map, a struct, a
+// json.RawMessage or JSON bytes. Spec, Check, Discover, ValidateConfig,
+// AvailableStreams and SelectStreams work as in PyAirbyte; the spec and the
+// discovered catalog are remembered.
+//
+// # Records or Read
+//
+// Source.Records streams one stream with no cache, as an
+// iter.Seq2[Record, error]: a loop that breaks stops the connector at once,
+// and a Record keeps its data as raw JSON until Get or Map asks for a
+// field. Use it to look at data, or to feed your own sink.
+//
+// Source.Read loads streams into a cache and returns a [ReadResult]: the
+// records per stream and a cache.Dataset per stream (Count, Where,
+// Records, Columns, plain SQL through the cache). Read is incremental:
+// it passes the connector the state the cache committed for this source
+// last time, so only new records come (source.ForceFullRefresh reads
+// everything). A state is committed only in the transaction that makes the
+// records before it durable, so a read that fails or is killed resumes
+// where it stopped.
+//
+// # Caches
+//
+// [DefaultCache] is the DuckDB file ./.cache/default_cache/default_cache.duckdb,
+// opened once per process and used by every Read and Write given no cache.
+// [NewLocalCache] opens a named DuckDB cache elsewhere; postgres.New (package
+// cache/postgres) a PostgreSQL one, for caches that several programs or
+// machines share. Pass either with source.UseCache. Each stream is a
+// table named after it (lower case, [a-z0-9_]), with a column per
+// top-level property of its JSON schema plus _airbyte_raw_id,
+// _airbyte_extracted_at and _airbyte_meta; the state lives in
+// _airbyte_state.
+//
+// # Write strategies and state
+//
+// source.Strategy picks how a stream lands in its table.
+// cache.StrategyAuto, the default, merges streams that have a primary key
+// (one row per key, the newest by cursor), appends streams that have only a
+// cursor and replaces the others. StrategyAppend, StrategyMerge and
+// StrategyReplace force one; replace builds a new table and swaps it in
+// atomically. See package cache.
+//
+// # Destinations
+//
+// [GetDestination] builds a [Destination], run the way sources are (the
+// destination package has the same options, plus WithLocalMount, which
+// mounts a host directory at /local in the container). Destination.Write
+// takes a Source — read into a cache first (destination.UseCache, else the
+// default cache), or piped straight through with destination.NoCache — or
+// a ReadResult already in a cache, and returns a [WriteResult]: records
+// sent and confirmed per stream, states confirmed. The destination's own
+// state, what it confirmed by echoing STATE messages, is kept in the cache
+// apart from the source's, so the next Write sends only what it has not
+// confirmed. [NoopDestination] discards everything, to measure a source.
+//
+// # Secrets
+//
+// [GetSecret] finds a secret in custom managers, the environment, a .env
+// file, then (on a terminal, never when CI is set) a prompt, and returns a
+// [SecretString] that prints as ****. A config value
+// "secret_reference::NAME" is replaced by that secret with
+// secrets.ResolveReferences (goab does this for every --config). The
+// values of config fields that a connector's spec marks airbyte_secret are
+// masked as **** in the errors, log lines and log files of that connector.
+// Every secret found by GetSecret or ResolveReferences is registered with
+// package secrets, whose Mask, MaskError and NewMaskingHandler (a
+// log/slog handler; goab logs through one) replace it wherever it appears.
+//
+// # Errors
+//
+// Errors are typed; use errors.As with a pointer to one of this package's
+// aliases: [ConnectorError] (a connector that failed: exit code, failure
+// type, its last stderr lines and the path of its log file),
+// [NotInstalledError], [DockerUnavailableError], [CheckFailedError],
+// [ConfigValidationError] (every field that breaks the spec),
+// [StreamNotFoundError] (with the streams there are),
+// [IncompleteStreamError] and [SecretNotFoundError].
+//
+//	var ce *goairbyte.ConnectorError
+//	if errors.As(err, &ce) {
+//		log.Printf("%s failed with exit code %d; log: %s", ce.Connector, ce.ExitCode, ce.LogFile)
+//	}
+//
+// # Logs and progress
+//
+// Connector LOG messages go to the source's logger (source.WithLogger,
+// slog.Default() by default) at their own level. Each connector run keeps
+// its stderr and LOG messages in a log file under source.WithLogDir, else
+// $GOAIRBYTE_LOG_DIR, else goairbyte/logs in the system temp directory;
+// a ConnectorError names that file. Package progress counts records, bytes,
+// rates and states per stream for a pipeline that reports to it, and
+// renders them as a live line on a terminal or periodic lines elsewhere
+// (NO_LIVE_PROGRESS turns the live line off), ending with one summary line.
+//
+// # The goab command
+//
+// cmd/goab runs all of this from a shell: spec, check, discover, records,
+// read (into a DuckDB file or a Postgres DSN), sync (source → destination),
+// validate, benchmark, connectors and version, with the same connector
+// flags everywhere (--docker-image, --local-executable, --pip-url,
+// --version, --use-host-network, --config). go run ./cmd/goab help lists
+// them.
+package goairbyte

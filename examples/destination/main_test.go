@@ -1,0 +1,34 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+// TestDestination runs the example with 120 users: the second sync must
+// send only users 121-240 and their purchases, and the files must hold each
+// record once.
+func TestDestination(t *testing.T) {
+	faker := testenv.BuildBinary(t, "./cmd/source-faker")
+	localJSON := testenv.BuildBinary(t, "./cmd/destination-local-json")
+	t.Chdir(t.TempDir())
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, faker, localJSON, t.TempDir(), 120); err != nil {
+		t.Fatalf("destination example: %v\n%s", err, out.String())
+	}
+	want := `sync 1 (count 120): sent 340 records, the destination confirmed 340
+  products  sent 100    100 lines in _airbyte_raw_products.jsonl
+  users     sent 120    120 lines in _airbyte_raw_users.jsonl
+  purchases sent 120    120 lines in _airbyte_raw_purchases.jsonl
+sync 2 (count 240): sent 240 records, the destination confirmed 240
+  products  sent 0      100 lines in _airbyte_raw_products.jsonl
+  users     sent 120    240 lines in _airbyte_raw_users.jsonl
+  purchases sent 120    240 lines in _airbyte_raw_purchases.jsonl
+`
+	if got := out.String(); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+}
