@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/x/goairbyte/secrets"
+	"github.com/x/goairbyte/source"
+)
+
+// newFlagSet returns the flag set of command c. It prints nothing itself:
+// parse turns its errors into usage errors and --help into the help text.
+func newFlagSet(c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet("goab "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args with fs, allowing flags and positional arguments in any
+// order ("goab check source-faker --config c.json" and "goab check --config
+// c.json source-faker" both work), and returns the positional arguments. A
+// --help prints the command's help on stdout and returns errHelpShown.
+func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printUsage(e.stdout, c, fs)
+				return nil, errHelpShown
+			}
+			msg := strings.Replace(err.Error(), "flag provided but not defined: -", "unknown flag --", 1)
+			return nil, usagef(c.name, "%s", msg)
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// printUsage writes command c's help: synopsis, summary, flags, example.
+func printUsage(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: goab %s\n\n%s\n", c.synopsis, c.summary)
+	if fs != nil {
+		first := true
+		fs.VisitAll(func(f *flag.Flag) {
+			if first {
+				fmt.Fprintf(w, "\nFlags:\n")
+				first = false
+			}
+			typ, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(w, "  --%s\n", strings.TrimSpace(f.Name+" "+typ))
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(w, "        %s\n", usage)
+		})
+	}
+	fmt.Fprintf(w, "\nExample:\n%s\n", indent(c.example))
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// connectorFlags are the flags that choose and configure one connector,
+// the same on every command. For the destination of sync they carry the
+// prefix "destination-".
+type connectorFlags struct {
+	prefix      string
+	name        string // --destination only; a source's name is positional
+	dockerImage string
+	dockerSet   bool
+	local       string
+	pipURL      string
+	version     string
+	hostNetwork bool
+	config      string
+}
+
+// addConnectorFlags registers the connector flags on fs; what is "source"
+// or "destination", for the help text.
+func addConnectorFlags(fs *flag.FlagSet, prefix, what string) *connectorFlags {
+	f := &connectorFlags{prefix: prefix}
+	fs.StringVar(&f.local, prefix+"local-executable", "", "run the "+what+" as this executable (a path, or a name on PATH)")
+	fs.StringVar(&f.dockerImage, prefix+"docker-image", "", "run the "+what+" in Docker with this image; '' means airbyte/<name>")
+	fs.StringVar(&f.pipURL, prefix+"pip-url", "", "run the "+what+" from a Python virtualenv with this pip requirement (name, URL or path)")
+	fs.StringVar(&f.version, prefix+"version", "", "the "+what+"'s version: the Docker tag or the Python package version")
+	fs.BoolVar(&f.hostNetwork, prefix+"use-host-network", false, "run the "+what+"'s container on the host network (to reach services on localhost)")
+	fs.StringVar(&f.config, prefix+"config", "", "the "+what+"'s config: a JSON or YAML file, or inline JSON or YAML; values \"secret_reference::NAME\" are looked up as secrets")
+	return f
+}
+
+// visited records which flags were given, since an empty --docker-image is
+// meaningful.
+func (f *connectorFlags) visited(fs *flag.FlagSet) {
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == f.prefix+"docker-image" {
+			f.dockerSet = true
+		}
+	})
+}
+
+// connectorName picks the connector's name: given, or derived from the
+// executable or the image.
+func (f *connectorFlags) connectorName(cmd, given string) (string, error) {
+	switch {
+	case given != "":
+		return given, nil
+	case f.local != "":
+		return filepath.Base(f.local), nil
+	case f.dockerImage != "":
+		img := f.dockerImage
+		if i := strings.IndexByte(img, '@'); i >= 0 {
+			img = img[:i]
+		}
+		img = img[strings.LastIndexByte(img, '/')+1:]
+		if i := strings.IndexByte(img, ':'); i >= 0 {
+			img = img[:i]
+		}
+		return img, nil
+	}
+	what := "a connector name (such as source-faker)"
+	if f.prefix != "" {
+		what = "--destination (such as destination-local-json)"
+	}
+	return "", usagef(cmd, "%s is required, or one of --%slocal-executable or --%sdocker-image to derive it from", what, f.prefix, f.prefix)
+}
+
+// sourceOptions turns the flags into source options, config included.
+func (f *connectorFlags) sourceOptions(ctx context.Context, cmd string) ([]source.Option, error) {
+	var opts []source.Option
+	if f.local != "" {
+		opts = append(opts, source.WithLocalExecutable(f.local))
+	}
+	if f.dockerSet {
+		opts = append(opts, source.WithDockerImage(f.dockerImage))
+	}
+	if f.pipURL != "" {
+		opts = append(opts, source.WithPipURL(f.pipURL))
+	}
+	if f.version != "" {
+		opts = append(opts, source.WithVersion(f.version))
+	}
+	if f.hostNetwork {
+		opts = append(opts, source.WithHostNetwork(true))
+	}
+	cfg, err := loadConfig(ctx, cmd, f.prefix+"config", f.config)
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil {
+		opts = append(opts, source.WithConfig(cfg))
+	}
+	return opts, nil
+}
+
+// loadConfig reads a --config value: a file holding JSON or YAML, or the
+// JSON or YAML itself. A value that is neither an existing file nor an
+// inline mapping is a usage error. secret_reference::NAME values are
+// resolved through the secrets package.
+func loadConfig(ctx context.Context, cmd, flagName, value string) (map[string]any, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	text, origin := []byte(value), "inline --"+flagName
+	trimmed := strings.TrimSpace(value)
+	if !strings.HasPrefix(trimmed, "{") && !strings.Contains(trimmed, "\n") {
+		b, err := os.ReadFile(value)
+		switch {
+		case err == nil:
+			text, origin = b, "config file "+value
+		case !strings.Contains(trimmed, ": "):
+			// Not a file, and not "key: value" YAML either.
+			return nil, usagef(cmd, "cannot read the --%s file %s: %v; pass a JSON or YAML file or inline JSON such as '{\"count\": 100}'", flagName, value, errors.Unwrap(err))
+		}
+	}
+	var cfg map[string]any
+	var err error
+	if t := bytes.TrimSpace(text); len(t) > 0 && t[0] == '{' {
+		// JSON first, keeping numbers exact; YAML would also parse it, but
+		// JSON's error messages are clearer for JSON.
+		d := json.NewDecoder(bytes.NewReader(t))
+		d.UseNumber()
+		err = d.Decode(&cfg)
+	} else {
+		err = yaml.Unmarshal(text, &cfg)
+	}
+	if err != nil {
+		return nil, usagef(cmd, "the %s is not a JSON or YAML object: %v", origin, err)
+	}
+	if cfg == nil {
+		return nil, usagef(cmd, "the %s is empty; it must be a JSON or YAML object", origin)
+	}
+	resolved, err := secrets.ResolveReferences(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := resolved.(map[string]any); ok {
+		return m, nil
+	}
+	return cfg, nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sourceCommand holds what every command that runs a source parses.
+type sourceCommand struct {
+	conn    *connectorFlags
+	streams string
+}
+
+// addSourceFlags registers the connector flags and --streams.
+func addSourceFlags(fs *flag.FlagSet) *sourceCommand {
+	sc := &sourceCommand{conn: addConnectorFlags(fs, "", "source")}
+	fs.StringVar(&sc.streams, "streams", "", "comma-separated streams to use, such as users,purchases (default: all)")
+	return sc
+}
+
+// newSource parses args and builds the source they describe. check, when
+// not nil, validates the command's own flags first, so that a usage error
+// is reported before anything is looked up.
+func newSource(ctx context.Context, c *command, e *env, fs *flag.FlagSet, sc *sourceCommand, args []string, check func() error) (*source.Source, error) {
+	pos, err := parse(c, e, fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	return sourceFromFlags(ctx, c, fs, sc, pos)
+}
+
+// sourceFromFlags builds the source that parsed flags and positional
+// arguments (at most the connector's name) describe.
+func sourceFromFlags(ctx context.Context, c *command, fs *flag.FlagSet, sc *sourceCommand, pos []string) (*source.Source, error) {
+	sc.conn.visited(fs)
+	if len(pos) > 1 {
+		return nil, usagef(c.name, "unexpected arguments %q after the connector name %q", strings.Join(pos[1:], " "), pos[0])
+	}
+	var given string
+	if len(pos) == 1 {
+		given = pos[0]
+	}
+	name, err := sc.conn.connectorName(c.name, given)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := sc.conn.sourceOptions(ctx, c.name)
+	if err != nil {
+		return nil, err
+	}
+	if s := splitList(sc.streams); len(s) > 0 {
+		opts = append(opts, source.WithStreams(s...))
+	}
+	src, err := source.New(ctx, name, opts...)
+	var me *source.ExecutionMethodError
+	if errors.As(err, &me) {
+		if len(me.Conflicting) > 1 {
+			return nil, usagef(c.name, "choose one of --local-executable, --docker-image (or --use-host-network) and --pip-url, not several")
+		}
+		return nil, usagef(c.name, "no executable named %s on PATH; say how to run the connector with --local-executable PATH, --docker-image '' (airbyte/%s) or --pip-url REQUIREMENT", name, name)
+	}
+	return src, err
+}

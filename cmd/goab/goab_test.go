@@ -1,0 +1,507 @@
+package main_test
+
+// These tests run goab as users do: a binary built once in TestMain, run in
+// a temporary working directory against real connectors (our faker and
+// local-JSON destination built by testenv), real DuckDB files, a real
+// PostgreSQL and a real Docker engine.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+// goabBin is the goab binary built by TestMain.
+var goabBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "goab-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	goabBin = filepath.Join(dir, "goab")
+	// cgo stays on: the DuckDB cache needs it.
+	if out, err := exec.Command("go", "build", "-o", goabBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building goab: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	testenv.Teardown()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// goab runs the binary in a fresh temporary working directory (so nothing,
+// not even the default cache, lands in the repository), offline, with its
+// logs in a temporary directory. extraEnv entries are KEY=VALUE.
+func goab(t *testing.T, extraEnv []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(goabBin, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "NO_LIVE_PROGRESS=1",
+		"GOAIRBYTE_LOG_DIR="+t.TempDir(), "CI=1")
+	cmd.Env = append(cmd.Env, extraEnv...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running goab %v: %v", args, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func (r result) want(t *testing.T, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+}
+
+// errorParagraph returns the one paragraph goab printed as its error: the
+// last non-empty line of stderr, which must be the only line that starts
+// with "goab" (log lines start with "time=").
+func errorParagraph(t *testing.T, r result) string {
+	t.Helper()
+	var paras []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if strings.HasPrefix(l, "goab") {
+			paras = append(paras, l)
+		}
+	}
+	if len(paras) != 1 {
+		t.Fatalf("want exactly one error paragraph on stderr, got %d:\n%s", len(paras), r.stderr)
+	}
+	return paras[0]
+}
+
+func faker(t *testing.T) string { return testenv.BuildBinary(t, "./cmd/source-faker") }
+
+func localJSON(t *testing.T) string { return testenv.BuildBinary(t, "./cmd/destination-local-json") }
+
+var commandNames = []string{"spec", "check", "discover", "records", "read", "sync", "validate", "benchmark", "connectors", "version"}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, name := range commandNames {
+		t.Run(name, func(t *testing.T) {
+			for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}} {
+				r := goab(t, nil, args...)
+				r.want(t, 0)
+				if !strings.Contains(r.stdout, "Usage: goab "+name) || !strings.Contains(r.stdout, "Example:\n  goab ") {
+					t.Errorf("goab %v: help lacks the usage line or an example:\n%s", args, r.stdout)
+				}
+			}
+		})
+	}
+	r := goab(t, nil, "help")
+	r.want(t, 0)
+	for _, name := range commandNames {
+		if !strings.Contains(r.stdout, "\n  "+name+" ") {
+			t.Errorf("goab help does not list %s:\n%s", name, r.stdout)
+		}
+	}
+	goab(t, nil).want(t, 2)
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"check", "source-faker", "--no-such-flag"}, "unknown flag --no-such-flag"},
+		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
+		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
+		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
+		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
+		{[]string{"check", "source-faker", "--config", "{not json"}, "is not a JSON or YAML object"},
+		{[]string{"spec", "source-faker", "--format", "xml"}, "--format must be yaml or json"},
+		{[]string{"discover", "source-faker", "--format", "xml"}, "--format must be json or table"},
+		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},
+		{[]string{"sync", "source-faker", "--local-executable", "/bin/true"}, "--destination is required"},
+		{[]string{"check", "source-faker", "--local-executable", "/bin/true", "--pip-url", "airbyte-source-faker"}, "choose one of"},
+		{[]string{"connectors", "--install-type", "rpm"}, "rpm"},
+		{[]string{"validate", "source-faker", "--local-executable", "/bin/true", "--limit", "0"}, "--limit must be at least 1"},
+		{[]string{"benchmark", "--count", "0"}, "--count must be at least 1"},
+		{[]string{"benchmark", "--cache", "x.duckdb", "--destination", "destination-local-json"}, "choose --cache or --destination"},
+		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "no-such-destination-anywhere"}, "no executable named no-such-destination-anywhere"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			r := goab(t, nil, c.args...)
+			r.want(t, 2)
+			p := errorParagraph(t, r)
+			if !strings.Contains(p, c.want) {
+				t.Errorf("error %q does not say %q", p, c.want)
+			}
+			if !strings.Contains(p, "--help") && !strings.Contains(p, "goab help") {
+				t.Errorf("error %q does not point to the help", p)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := goab(t, nil, "version")
+	r.want(t, 0)
+	if !strings.HasPrefix(r.stdout, "goab ") || !strings.Contains(r.stdout, runtime.Version()) {
+		t.Errorf("version output %q", r.stdout)
+	}
+	if r2 := goab(t, nil, "--version"); r2.stdout != r.stdout {
+		t.Errorf("goab --version printed %q, goab version %q", r2.stdout, r.stdout)
+	}
+}
+
+func TestConnectorsOffline(t *testing.T) {
+	r := goab(t, nil, "connectors")
+	r.want(t, 0)
+	names := strings.Fields(r.stdout)
+	for _, want := range []string{"source-faker", "destination-local-json"} {
+		if !contains(names, want) {
+			t.Errorf("connectors does not list the built-in %s:\n%s", want, r.stdout)
+		}
+	}
+	r = goab(t, nil, "connectors", "--kind", "destination")
+	r.want(t, 0)
+	if names := strings.Fields(r.stdout); contains(names, "source-faker") || !contains(names, "destination-local-json") {
+		t.Errorf("--kind destination listed:\n%s", r.stdout)
+	}
+	r = goab(t, nil, "connectors", "--long", "--install-type", "any")
+	r.want(t, 0)
+	if !regexp.MustCompile(`(?m)^source-faker\s+source\s+\S+\s+go \(built-in\)`).MatchString(r.stdout) {
+		t.Errorf("--long table lacks the built-in faker:\n%s", r.stdout)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSpecCheckDiscover(t *testing.T) {
+	fk := faker(t)
+	r := goab(t, nil, "spec", "source-faker", "--local-executable", fk, "--format", "json")
+	r.want(t, 0)
+	var spec struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &spec); err != nil || spec.Properties["count"] == nil {
+		t.Fatalf("spec --format json: %v\n%s", err, r.stdout)
+	}
+	// The name comes from the executable when none is given; YAML by default.
+	r = goab(t, nil, "spec", "--local-executable", fk)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "count:") {
+		t.Errorf("spec as YAML:\n%s", r.stdout)
+	}
+
+	r = goab(t, nil, "check", "source-faker", "--local-executable", fk, "--config", `{"count": 10}`)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "source-faker: connection check succeeded") {
+		t.Errorf("check: %q", r.stdout)
+	}
+
+	r = goab(t, nil, "discover", "source-faker", "--local-executable", fk, "--config", "count: 10")
+	r.want(t, 0)
+	var cat struct {
+		Streams []struct {
+			Name string `json:"name"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &cat); err != nil {
+		t.Fatalf("discover output is not a catalog: %v\n%s", err, r.stdout)
+	}
+	var names []string
+	for _, s := range cat.Streams {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, ",") != "products,users,purchases" {
+		t.Errorf("discovered streams %v", names)
+	}
+	r = goab(t, nil, "discover", "source-faker", "--local-executable", fk, "--config", "{}", "--format", "table")
+	r.want(t, 0)
+	if !regexp.MustCompile(`(?m)^users\s+full_refresh,incremental\s+updated_at\s+id$`).MatchString(r.stdout) {
+		t.Errorf("discover table:\n%s", r.stdout)
+	}
+}
+
+func TestCheckFailsNamingTheField(t *testing.T) {
+	r := goab(t, nil, "check", "source-faker", "--local-executable", faker(t), "--config", `{"count": -5}`)
+	r.want(t, 1)
+	p := errorParagraph(t, r)
+	if !strings.HasPrefix(p, "goab check failed: ") || !strings.Contains(p, `"count"`) {
+		t.Errorf("error paragraph %q does not name the count field", p)
+	}
+}
+
+// A connector that crashes with a traceback on stderr: the paragraph says
+// why (its last stderr line) and where the full log is, and that file holds
+// the traceback.
+func TestConnectorFailureNamesTheLogFile(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
+	r := goab(t, nil, "records", "stderrexit", "--local-executable", bin, "--config", "{}", "--stream", "items")
+	r.want(t, 1)
+	p := errorParagraph(t, r)
+	if !strings.Contains(p, "connection refused by api.example.com") {
+		t.Errorf("paragraph %q does not give the connector's reason", p)
+	}
+	m := regexp.MustCompile(`log is in (\S+?)\.?$`).FindStringSubmatch(p)
+	if m == nil {
+		t.Fatalf("paragraph %q does not name the log file", p)
+	}
+	b, err := os.ReadFile(m[1])
+	if err != nil || !bytes.Contains(b, []byte("Traceback")) {
+		t.Errorf("log file %s: %v\n%s", m[1], err, b)
+	}
+}
+
+func TestRecords(t *testing.T) {
+	fk := faker(t)
+	r := goab(t, nil, "records", "source-faker", "--local-executable", fk, "--config", `{"count": 20}`, "--stream", "users", "--limit", "3")
+	r.want(t, 0)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 records, got %d:\n%s", len(lines), r.stdout)
+	}
+	for i, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["id"] != float64(i+1) || rec["name"] == nil {
+			t.Errorf("record %d: %v %q", i, err, l)
+		}
+	}
+
+	// A config file in YAML, and --streams naming the one stream.
+	cfgFile := filepath.Join(t.TempDir(), "faker.yaml")
+	os.WriteFile(cfgFile, []byte("count: 7\nseed: 3\n"), 0o600)
+	r = goab(t, nil, "records", "--local-executable", fk, "--config", cfgFile, "--streams", "users")
+	r.want(t, 0)
+	if n := strings.Count(r.stdout, "\n"); n != 7 {
+		t.Errorf("want 7 users, got %d", n)
+	}
+
+	r = goab(t, nil, "records", "source-faker", "--local-executable", fk, "--config", "{}", "--stream", "nope")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, `no stream "nope"`) || !strings.Contains(p, "users") {
+		t.Errorf("paragraph %q", p)
+	}
+}
+
+// secret_reference::NAME values are resolved from the environment; a
+// missing secret fails with its name.
+func TestSecretReference(t *testing.T) {
+	fk := faker(t)
+	cfg := `{"count": 3, "api_key": "secret_reference::GOAB_TEST_API_KEY"}`
+	r := goab(t, []string{"GOAB_TEST_API_KEY=s3cr3t-value-for-goab"}, "check", "source-faker", "--local-executable", fk, "--config", cfg)
+	r.want(t, 0)
+	r = goab(t, nil, "check", "source-faker", "--local-executable", fk, "--config", cfg)
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "GOAB_TEST_API_KEY") {
+		t.Errorf("paragraph %q does not name the missing secret", p)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	fk := faker(t)
+	r := goab(t, nil, "validate", "source-faker", "--local-executable", fk, "--config", `{"count": 20}`, "--limit", "4")
+	r.want(t, 0)
+	for _, want := range []string{"ok  spec", "ok  config", "ok  check", "ok  discover", "products 4, users 4, purchases 4", "source-faker is valid."} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = goab(t, nil, "validate", "source-faker", "--local-executable", fk, "--config", `{"count": "many"}`)
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, `validation step "config"`) || !strings.Contains(p, "/count") {
+		t.Errorf("paragraph %q", p)
+	}
+}
+
+// tableRows parses the summary table goab prints into first column →
+// the other columns.
+func tableRows(out string) map[string][]string {
+	rows := map[string][]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) > 1 {
+			rows[f[0]] = f[1:]
+		}
+	}
+	return rows
+}
+
+func wantCount(t *testing.T, rows map[string][]string, stream string, col int, want int64) {
+	t.Helper()
+	if len(rows[stream]) <= col {
+		t.Errorf("no column %d for stream %s in %v", col, stream, rows)
+		return
+	}
+	got, err := strconv.ParseInt(rows[stream][col], 10, 64)
+	if err != nil || got != want {
+		t.Errorf("stream %s column %d = %q, want %d", stream, col, rows[stream][col], want)
+	}
+}
+
+// read into a DuckDB file, twice: the faker with always_updated off emits
+// nothing new the second time, because the state in the cache is passed
+// back to it.
+func TestReadIntoDuckDB(t *testing.T) {
+	fk := faker(t)
+	db := filepath.Join(t.TempDir(), "sub", "faker.duckdb")
+	cfg := `{"count": 50, "always_updated": false, "records_per_slice": 10}`
+	r := goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", cfg, "--cache", db)
+	r.want(t, 0)
+	rows := tableRows(r.stdout)
+	wantCount(t, rows, "users", 0, 50)
+	wantCount(t, rows, "users", 1, 50)
+	wantCount(t, rows, "purchases", 1, 50)
+	wantCount(t, rows, "products", 1, 50) // the faker makes min(count, 100) products
+	if !strings.Contains(r.stdout, "Read 150 records from source-faker") {
+		t.Errorf("summary:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatal(err)
+	}
+
+	r = goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", cfg, "--cache", db, "--streams", "users")
+	r.want(t, 0)
+	rows = tableRows(r.stdout)
+	wantCount(t, rows, "users", 0, 0)
+	wantCount(t, rows, "users", 1, 50)
+	if _, ok := rows["purchases"]; ok {
+		t.Errorf("--streams users also read purchases:\n%s", r.stdout)
+	}
+}
+
+func TestReadIntoPostgres(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	r := goab(t, nil, "read", "source-faker", "--local-executable", faker(t), "--config", `{"count": 30}`,
+		"--cache", dsn, "--schema", "goab", "--streams", "users,purchases")
+	r.want(t, 0)
+	rows := tableRows(r.stdout)
+	wantCount(t, rows, "users", 1, 30)
+	wantCount(t, rows, "purchases", 1, 30)
+	if !strings.Contains(r.stdout, `"goab"."users"`) {
+		t.Errorf("table not in schema goab:\n%s", r.stdout)
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+func TestSync(t *testing.T) {
+	fk, lj := faker(t), localJSON(t)
+	for _, mode := range []string{"cache", "no-cache"} {
+		t.Run(mode, func(t *testing.T) {
+			out := t.TempDir()
+			args := []string{"sync", "source-faker", "--local-executable", fk, "--config", `{"count": 40}`,
+				"--destination", "destination-local-json", "--destination-local-executable", lj,
+				"--destination-config", fmt.Sprintf(`{"destination_path": %q}`, out),
+				"--cache", filepath.Join(t.TempDir(), "sync.duckdb")}
+			if mode == "no-cache" {
+				args = append(args, "--no-cache")
+			}
+			r := goab(t, nil, args...)
+			r.want(t, 0)
+			rows := tableRows(r.stdout)
+			wantCount(t, rows, "users", 0, 40)
+			wantCount(t, rows, "users", 1, 40)
+			if n := countLines(t, filepath.Join(out, "_airbyte_raw_users.jsonl")); n != 40 {
+				t.Errorf("destination has %d users, want 40", n)
+			}
+			if n := countLines(t, filepath.Join(out, "_airbyte_raw_purchases.jsonl")); n != 40 {
+				t.Errorf("destination has %d purchases, want 40", n)
+			}
+		})
+	}
+}
+
+func TestBenchmark(t *testing.T) {
+	fk, lj := faker(t), localJSON(t)
+	cases := map[string][]string{
+		"noop":        nil,
+		"cache":       {"--cache", filepath.Join(t.TempDir(), "bench.duckdb")},
+		"destination": {"--destination-local-executable", lj, "--destination-config", fmt.Sprintf(`{"destination_path": %q}`, t.TempDir())},
+	}
+	for name, extra := range cases {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"benchmark", "--local-executable", fk, "--count", "500"}, extra...)
+			r := goab(t, nil, args...)
+			r.want(t, 0)
+			rows := tableRows(r.stdout)
+			wantCount(t, rows, "users", 0, 500)
+			wantCount(t, rows, "purchases", 0, 500)
+			if !regexp.MustCompile(`1100 records in [0-9.]+ s, [0-9]+ rec/s`).MatchString(r.stdout) {
+				t.Errorf("benchmark output:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// The faker as a Docker image, chosen with --docker-image.
+func TestCheckWithDockerImage(t *testing.T) {
+	image := testenv.FakerImage(t, testenv.Docker(t))
+	r := goab(t, nil, "check", "--docker-image", image, "--config", `{"count": 5}`)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "source-faker: connection check succeeded") {
+		t.Errorf("check: %q", r.stdout)
+	}
+}
+
+// goab records | head: a reader that goes away ends goab cleanly (status 0)
+// and stops the connector, instead of killing goab with SIGPIPE.
+func TestRecordsReaderGoesAway(t *testing.T) {
+	cmd := exec.Command(goabBin, "records", "source-faker", "--local-executable", faker(t),
+		"--config", `{"count": 1000000}`, "--stream", "users")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOAIRBYTE_LOG_DIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, `{"id":1,`) {
+		t.Fatalf("first line %q: %v", line, err)
+	}
+	out.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("goab records after its reader went away: %v\n%s", err, stderr.String())
+	}
+}

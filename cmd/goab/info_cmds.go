@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"github.com/x/goairbyte/registry"
+)
+
+var connectorsCommand = &command{
+	name:     "connectors",
+	synopsis: "connectors [--install-type docker|python|yaml|java|any] [--kind source|destination] [--long]",
+	summary:  "List the connectors of the registry (Airbyte's plus goairbyte's built-ins) that install a given way.",
+	example: "goab connectors --install-type python --kind source\n" +
+		"AIRBYTE_OFFLINE_MODE=1 goab connectors --long   # no network: built-ins and the disk cache only",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		installType := fs.String("install-type", "any", "docker, python, yaml (manifest), java or any")
+		kind := fs.String("kind", "", "source or destination (default: both)")
+		long := fs.Bool("long", false, "print a table: name, kind, version, language, Docker image, PyPI package")
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) > 0 {
+			return usagef("connectors", "unexpected arguments %q", pos)
+		}
+		t, err := registry.ParseInstallType(*installType)
+		if err != nil {
+			return usagef("connectors", "%v", err)
+		}
+		if *kind != "" && *kind != string(registry.KindSource) && *kind != string(registry.KindDestination) {
+			return usagef("connectors", "--kind must be source or destination, not %q", *kind)
+		}
+		cs, err := registry.Available(ctx, t)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		if *long {
+			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tLANGUAGE\tDOCKER IMAGE\tPYPI PACKAGE")
+		}
+		for _, c := range cs {
+			if *kind != "" && string(c.Kind) != *kind {
+				continue
+			}
+			if !*long {
+				fmt.Fprintln(tw, c.Name)
+				continue
+			}
+			lang := c.Language
+			if c.BuiltIn {
+				lang += " (built-in)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, orDash(c.DockerImageTag),
+				orDash(lang), orDash(c.DockerRepository), orDash(c.PyPIPackage))
+		}
+		return tw.Flush()
+	},
+}
+
+var versionCommand = &command{
+	name:     "version",
+	synopsis: "version",
+	summary:  "Print goab's version, the goairbyte module's, and the Go toolchain's.",
+	example:  "goab version",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) > 0 {
+			return usagef("version", "unexpected arguments %q", pos)
+		}
+		version, revision := "(devel)", ""
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			if bi.Main.Version != "" {
+				version = bi.Main.Version
+			}
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					revision = " " + s.Value[:12]
+				}
+			}
+		}
+		fmt.Fprintf(e.stdout, "goab %s%s (github.com/x/goairbyte, %s, %s/%s)\n", version, revision, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	},
+}

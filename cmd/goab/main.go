@@ -1,0 +1,151 @@
+// Command goab runs Airbyte connectors from a shell: the Go counterpart of
+// PyAirbyte's pyab, built on the goairbyte library.
+//
+//	goab spec      source-faker --local-executable ./source-faker
+//	goab check     source-faker --config '{"count": 100}'
+//	goab discover  source-faker --config config.yaml
+//	goab records   source-faker --config '{"count": 10}' --stream users
+//	goab read      source-faker --config '{"count": 1000}' --cache ./faker.duckdb
+//	goab sync      source-faker --config '{"count": 1000}' --destination destination-local-json --destination-config '{"destination_path": "/tmp/out"}'
+//	goab validate  source-faker --config '{"count": 10}'
+//	goab benchmark source-faker --config '{"count": 100000}'
+//	goab connectors --install-type docker
+//	goab version
+//
+// Every command that runs a connector picks it the same way: a name, then at
+// most one of --local-executable, --docker-image (with --version and
+// --use-host-network) or --pip-url; with none, an executable of that name on
+// PATH. The config comes from --config, a file or inline JSON or YAML, in
+// which "secret_reference::NAME" values are looked up with the secrets
+// package (environment, .env file, prompt).
+//
+// goab prints warnings and errors of the library and the connectors on
+// stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's full
+// output is kept in a log file under $GOAIRBYTE_LOG_DIR (default: goairbyte/logs
+// in the system temp directory), which error messages name.
+//
+// Exit status: 0 on success, 1 when a connector, a check or a sync fails,
+// 2 on a usage error. Errors are printed on stderr as one paragraph that says
+// what failed, why, and where the connector's log file is.
+//
+// The commands are thin: each parses its flags, calls the library and
+// prints. Anything more belongs in the library.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/x/goairbyte/secrets"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	slog.SetDefault(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(os.Stderr,
+		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
+	// A reader that goes away (goab records ... | head) makes writes fail
+	// with EPIPE instead of killing goab, so that the connector is stopped
+	// and cleaned up as on any early end.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// logLevel is the level of the messages goab shows on stderr: warnings and
+// errors unless GOAB_LOG_LEVEL says debug or info. Connectors' own LOG
+// messages are all kept in their log files whatever the level.
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelWarn
+	}
+	return l
+}
+
+// env is what a command writes to.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one goab subcommand.
+type command struct {
+	name     string
+	synopsis string // the usage line after "goab "
+	summary  string // one line for the command list
+	example  string // shown by --help; every command has one
+	run      func(ctx context.Context, c *command, e *env, args []string) error
+}
+
+// commands lists the subcommands in the order goab help shows them.
+func commands() []*command {
+	return []*command{
+		specCommand, checkCommand, discoverCommand, recordsCommand, readCommand,
+		syncCommand, validateCommand, benchmarkCommand, connectorsCommand, versionCommand,
+	}
+}
+
+// run executes goab with args (without the program name) and returns the
+// exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		printMainUsage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && name == "help" {
+			if c := lookup(args[1]); c != nil {
+				return report(stderr, "goab "+c.name, c.run(ctx, c, e, []string{"--help"}))
+			}
+		}
+		printMainUsage(stdout)
+		return exitOK
+	case "-version", "--version":
+		name = "version"
+	}
+	c := lookup(name)
+	if c == nil {
+		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are spec, check, discover, records, read, sync, validate, benchmark, connectors and version (goab help lists them)", name)})
+	}
+	return report(stderr, "goab "+c.name, c.run(ctx, c, e, args[1:]))
+}
+
+func lookup(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printMainUsage(w io.Writer) {
+	fmt.Fprintf(w, "goab runs Airbyte connectors: inspect them, read them into a DuckDB or Postgres cache, sync them into destinations.\n\nUsage:\n  goab <command> [connector] [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'goab <command> --help' for a command's flags and an example.\n"+
+		"Exit status: 0 success, 1 connector or sync failure, 2 usage error.\n\n"+
+		"Environment:\n"+
+		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
+		"  GOAIRBYTE_LOG_DIR       where connector log files go (default: goairbyte/logs in the temp directory)\n"+
+		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
+		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
+		"  NO_LIVE_PROGRESS        set: no live progress line\n")
+}

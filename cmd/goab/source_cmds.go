@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/source"
+)
+
+// flagGiven reports whether the flag called name was on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			given = true
+		}
+	})
+	return given
+}
+
+var specCommand = &command{
+	name:     "spec",
+	synopsis: "spec <connector> [connector flags] [--format yaml|json] [--output file]",
+	summary:  "Print the JSON schema of a connector's config, to see which config to write.",
+	example:  "goab spec source-faker --local-executable ./source-faker --format json",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		sc := addSourceFlags(fs)
+		format := fs.String("format", "yaml", "yaml or json")
+		output := fs.String("output", "", "write the spec to this file instead of stdout (in the format its extension says, unless --format is given)")
+		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
+			if *format != "yaml" && *format != "json" {
+				return usagef(c.name, "--format must be yaml or json, not %q", *format)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if *output != "" {
+			f := ""
+			if flagGiven(fs, "format") {
+				f = *format
+			}
+			return src.WriteConfigSpecFile(ctx, *output, f)
+		}
+		return src.PrintConfigSpec(ctx, e.stdout, *format)
+	},
+}
+
+var checkCommand = &command{
+	name:     "check",
+	synopsis: "check <connector> --config CONFIG [connector flags]",
+	summary:  "Ask a connector whether it can connect with a config.",
+	example:  "goab check source-faker --local-executable ./source-faker --config '{\"count\": 100}'",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		sc := addSourceFlags(fs)
+		src, err := newSource(ctx, c, e, fs, sc, args, nil)
+		if err != nil {
+			return err
+		}
+		if err := src.Check(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: connection check succeeded.\n", src.Name())
+		return nil
+	},
+}
+
+var discoverCommand = &command{
+	name:     "discover",
+	synopsis: "discover <connector> --config CONFIG [connector flags] [--format json|table]",
+	summary:  "Print a connector's catalog: its streams, sync modes, cursors and primary keys.",
+	example:  "goab discover source-faker --local-executable ./source-faker --config config.yaml --format table",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		sc := addSourceFlags(fs)
+		format := fs.String("format", "json", "json (the catalog as the connector sent it) or table (one line per stream)")
+		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
+			if *format != "json" && *format != "table" {
+				return usagef(c.name, "--format must be json or table, not %q", *format)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		cat, err := src.Discover(ctx)
+		if err != nil {
+			return err
+		}
+		if *format == "table" {
+			return printCatalogTable(e, cat)
+		}
+		out, err := json.MarshalIndent(cat, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n", out)
+		return err
+	},
+}
+
+func printCatalogTable(e *env, cat *protocol.Catalog) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tSYNC MODES\tCURSOR\tPRIMARY KEY")
+	for _, s := range cat.Streams {
+		modes := make([]string, len(s.SupportedSyncModes))
+		for i, m := range s.SupportedSyncModes {
+			modes[i] = string(m)
+		}
+		var keys []string
+		for _, k := range s.SourceDefinedPrimaryKey {
+			keys = append(keys, strings.Join(k, "."))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, strings.Join(modes, ","),
+			orDash(strings.Join(s.DefaultCursorField, ".")), orDash(strings.Join(keys, ",")))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+var recordsCommand = &command{
+	name:     "records",
+	synopsis: "records <connector> --config CONFIG --stream NAME [--limit N] [connector flags]",
+	summary:  "Read one stream, with no cache, and print its records as JSON lines on stdout.",
+	example:  "goab records source-faker --local-executable ./source-faker --config '{\"count\": 10}' --stream users --limit 5 | jq .name",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		sc := addSourceFlags(fs)
+		stream := fs.String("stream", "", "the stream to print (required unless --streams names exactly one)")
+		limit := fs.Int("limit", 0, "stop after this many records (0: all)")
+		var name string
+		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
+			if name = *stream; name != "" {
+				return nil
+			}
+			if s := splitList(sc.streams); len(s) == 1 {
+				name = s[0]
+				return nil
+			}
+			return usagef(c.name, "--stream is required: name the one stream to print")
+		})
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(e.stdout, 64<<10)
+		for rec, err := range src.Records(ctx, name, source.Limit(*limit)) {
+			if err != nil {
+				w.Flush()
+				return err
+			}
+			w.Write(rec.Raw())
+			if err := w.WriteByte('\n'); err != nil {
+				return quietEPIPE(err)
+			}
+		}
+		return quietEPIPE(w.Flush())
+	},
+}
+
+// quietEPIPE treats a reader that stopped reading (EPIPE) as the end the
+// user wanted, not as a failure.
+func quietEPIPE(err error) error {
+	if errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
+}
+
+var validateCommand = &command{
+	name:     "validate",
+	synopsis: "validate <connector> --config CONFIG [--limit N] [connector flags]",
+	summary:  "Validate a connector as pyab validate does: spec, config against the spec, check, discover and a small read of every selected stream.",
+	example:  "goab validate source-faker --local-executable ./source-faker --config '{\"count\": 10}' --limit 5",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		sc := addSourceFlags(fs)
+		limit := fs.Int("limit", 10, "records to read from each stream")
+		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
+			if *limit < 1 {
+				return usagef(c.name, "--limit must be at least 1")
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		step := func(name string, f func() (string, error)) error {
+			detail, err := f()
+			if err != nil {
+				return fmt.Errorf("validation step %q: %w", name, err)
+			}
+			fmt.Fprintf(e.stdout, "ok  %-9s %s\n", name, detail)
+			return nil
+		}
+		steps := []struct {
+			name string
+			f    func() (string, error)
+		}{
+			{"spec", func() (string, error) {
+				spec, err := src.Spec(ctx)
+				if err != nil {
+					return "", err
+				}
+				return "documentation: " + orDash(spec.DocumentationURL), nil
+			}},
+			{"config", func() (string, error) { return "matches the spec", src.ValidateConfig(ctx) }},
+			{"check", func() (string, error) { return "connection succeeded", src.Check(ctx) }},
+			{"discover", func() (string, error) {
+				cat, err := src.Discover(ctx)
+				if err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%d streams", len(cat.Streams)), nil
+			}},
+			{"read", func() (string, error) {
+				streams, err := src.SelectedStreams(ctx)
+				if err != nil {
+					return "", err
+				}
+				if len(streams) == 0 {
+					if streams, err = src.AvailableStreams(ctx); err != nil {
+						return "", err
+					}
+				}
+				var parts []string
+				for _, s := range streams {
+					n := 0
+					for _, err := range src.Records(ctx, s, source.Limit(*limit)) {
+						if err != nil {
+							return "", err
+						}
+						n++
+					}
+					parts = append(parts, fmt.Sprintf("%s %d", s, n))
+				}
+				return "records: " + strings.Join(parts, ", "), nil
+			}},
+		}
+		for _, s := range steps {
+			if err := step(s.name, s.f); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(e.stdout, "%s is valid.\n", src.Name())
+		return nil
+	},
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/source"
+)
+
+// destinationFlags choose the destination of sync and benchmark: the
+// connector flags with the prefix "destination-", plus its name.
+type destinationFlags struct {
+	conn       *connectorFlags
+	localMount string
+}
+
+func addDestinationFlags(fs *flag.FlagSet) *destinationFlags {
+	df := &destinationFlags{conn: addConnectorFlags(fs, "destination-", "destination")}
+	fs.StringVar(&df.conn.name, "destination", "", "the destination connector's name, such as destination-local-json")
+	fs.StringVar(&df.localMount, "destination-local-mount", "", "mount this host directory at /local in the destination's container")
+	return df
+}
+
+// given reports whether any destination flag was used.
+func (df *destinationFlags) given(fs *flag.FlagSet) bool {
+	used := false
+	fs.Visit(func(f *flag.Flag) {
+		if len(f.Name) >= len("destination") && f.Name[:len("destination")] == "destination" {
+			used = true
+		}
+	})
+	return used
+}
+
+// build makes the destination the flags describe.
+func (df *destinationFlags) build(ctx context.Context, cmd string, fs *flag.FlagSet) (*destination.Destination, error) {
+	f := df.conn
+	f.visited(fs)
+	name, err := f.connectorName(cmd, f.name)
+	if err != nil {
+		return nil, err
+	}
+	var opts []destination.Option
+	if f.local != "" {
+		opts = append(opts, destination.WithLocalExecutable(f.local))
+	}
+	if f.dockerSet {
+		opts = append(opts, destination.WithDockerImage(f.dockerImage))
+	}
+	if f.pipURL != "" {
+		opts = append(opts, destination.WithPipURL(f.pipURL))
+	}
+	if f.version != "" {
+		opts = append(opts, destination.WithVersion(f.version))
+	}
+	if f.hostNetwork {
+		opts = append(opts, destination.WithHostNetwork(true))
+	}
+	if df.localMount != "" {
+		opts = append(opts, destination.WithLocalMount(df.localMount))
+	}
+	cfg, err := loadConfig(ctx, cmd, "destination-config", f.config)
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil {
+		opts = append(opts, destination.WithConfig(cfg))
+	}
+	d, err := destination.New(ctx, name, opts...)
+	var me *source.ExecutionMethodError
+	if errors.As(err, &me) {
+		if len(me.Conflicting) > 1 {
+			return nil, usagef(cmd, "choose one of --destination-local-executable, --destination-docker-image and --destination-pip-url, not several")
+		}
+		return nil, usagef(cmd, "no executable named %s on PATH; say how to run the destination with --destination-local-executable PATH, --destination-docker-image '' or --destination-pip-url REQUIREMENT", name)
+	}
+	return d, err
+}
+
+// writeOptions turns the read flags into write options.
+func (rf *readFlags) writeOptions(cmd string) ([]destination.WriteOption, error) {
+	var opts []destination.WriteOption
+	switch s := cache.Strategy(rf.strategy); s {
+	case cache.StrategyAuto, cache.StrategyAppend, cache.StrategyMerge, cache.StrategyReplace:
+		opts = append(opts, destination.Strategy(s))
+	default:
+		return nil, usagef(cmd, "--strategy must be auto, append, merge or replace, not %q", rf.strategy)
+	}
+	if rf.fullRefresh {
+		opts = append(opts, destination.ForceFullRefresh())
+	}
+	return opts, nil
+}
+
+var syncCommand = &command{
+	name: "sync",
+	synopsis: "sync <source> --config CONFIG [source flags] --destination NAME --destination-config CONFIG [destination flags]\n" +
+		"                 [--cache PATH|DSN | --no-cache] [--streams a,b] [--full-refresh] [--strategy S]",
+	summary: "Sync a source into a destination connector: read into a cache first (incrementally, so a failed write resumes) or, with --no-cache, " +
+		"piped straight through. Only what the destination has not confirmed is sent.",
+	example: "goab sync source-faker --local-executable ./source-faker --config '{\"count\": 1000}' \\\n" +
+		"    --destination destination-local-json --destination-local-executable ./destination-local-json \\\n" +
+		"    --destination-config '{\"destination_path\": \"/tmp/out\"}' --cache ./sync.duckdb",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		sc := addSourceFlags(fs)
+		df := addDestinationFlags(fs)
+		cf := addCacheFlags(fs, "the cache the source is read into and the destination's state is kept in: a DuckDB file path or a postgres:// DSN (default: ./.cache/default_cache/default_cache.duckdb)")
+		rf := addReadFlags(fs)
+		noCache := fs.Bool("no-cache", false, "pipe the source's records straight into the destination (the state is still kept in the cache)")
+		var opts []destination.WriteOption
+		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
+			if !df.given(fs) {
+				return usagef(c.name, "--destination is required (such as destination-local-json), or --destination-local-executable or --destination-docker-image")
+			}
+			var err error
+			opts, err = rf.writeOptions(c.name)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		dst, err := df.build(ctx, c.name, fs)
+		if err != nil {
+			return err
+		}
+		cc, err := cf.open(ctx, c.name)
+		if err != nil {
+			return err
+		}
+		if cc != nil {
+			defer cc.Close()
+		}
+		switch {
+		case *noCache && cc != nil:
+			opts = append(opts, destination.NoCache(), destination.StateCache(cc))
+		case *noCache:
+			opts = append(opts, destination.NoCache())
+		case cc != nil:
+			opts = append(opts, destination.UseCache(cc))
+		}
+		start := time.Now()
+		res, err := dst.Write(ctx, src, opts...)
+		if err != nil {
+			return err
+		}
+		return printWriteSummary(e, res, time.Since(start))
+	},
+}
+
+// printWriteSummary prints one line per stream written: records sent and
+// confirmed by the destination.
+func printWriteSummary(e *env, res *destination.WriteResult, took time.Duration) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tRECORDS SENT\tCONFIRMED")
+	for _, name := range sortedKeys(res.RecordsSent, res.RecordsConfirmed) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", name, res.RecordsSent[name], res.RecordsConfirmed[name])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(e.stdout, "Synced %s into %s: %d records sent, %d confirmed, in %.2f s.\n",
+		res.SourceName, res.DestinationName, res.TotalSent(), res.TotalConfirmed(), took.Seconds())
+	return err
+}
+
+// sortedKeys returns the keys of the maps, sorted.
+func sortedKeys(ms ...map[string]int64) []string {
+	var keys []string
+	for _, m := range ms {
+		for k := range m {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
