@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	crand "crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"iter"
@@ -17,8 +18,9 @@ import (
 
 // DefaultBatchSize is how many records a load buffers (across all streams)
 // before writing them in one transaction. It bounds memory: at most two
-// batches exist at once, one being written while the next fills.
-const DefaultBatchSize = 200_000
+// batches exist at once, one being written while the next fills. Larger
+// batches did not load faster.
+const DefaultBatchSize = 100_000
 
 // LoadRequest is one sync of a source into a cache.
 type LoadRequest struct {
@@ -409,8 +411,17 @@ func (s *SQL) finalize(ctx context.Context, source string, plans []*streamPlan, 
 					return err
 				}
 			}
-			if err := tx.Exec(ctx, s.dedupeSQL(t, older > 0), from); err != nil {
-				return fmt.Errorf("deduplicating stream %q: %w", t.Stream, err)
+			// Finding a duplicate key is a hash aggregate; removing them
+			// is a sort of the table. Most syncs have none: skip the sort.
+			var dup int
+			err := s.b.DB().QueryRowContext(ctx, s.dupCheckSQL(t, older > 0), from).Scan(&dup)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("looking for duplicates in stream %q: %w", t.Stream, err)
+			}
+			if err == nil {
+				if err := tx.Exec(ctx, s.dedupeSQL(t, older > 0), from); err != nil {
+					return fmt.Errorf("deduplicating stream %q: %w", t.Stream, err)
+				}
 			}
 			if err := tx.Exec(ctx, s.rebind(`UPDATE `+s.qual(streamsTable)+` SET dedupe_from = NULL WHERE table_name = ?`), t.Name); err != nil {
 				return err
@@ -441,27 +452,43 @@ func (s *SQL) finalize(ctx context.Context, source string, plans []*streamPlan, 
 	return tx.Commit(ctx)
 }
 
-// dedupeSQL deletes every row of a merge table but the newest per primary
-// key (by cursor, then by arrival), looking only at keys loaded since the
-// watermark (its one bind parameter). Rows whose key is NULL are kept.
-func (s *SQL) dedupeSQL(t *Table, scoped bool) string {
-	var part, match []string
+// dedupeScope is the FROM … WHERE of the rows a merge deduplicates: rows
+// with a non-NULL key (rows whose key is NULL are kept as they are) and,
+// when scoped, only keys loaded since the watermark (its one bind
+// parameter). It also returns the key expressions on alias o.
+func (s *SQL) dedupeScope(t *Table, scoped bool) (from string, keys []string) {
+	var match, notNull []string
 	for _, k := range t.PrimaryKey {
-		part = append(part, s.keyExpr(t, "o", k))
+		keys = append(keys, s.keyExpr(t, "o", k))
+		notNull = append(notNull, s.keyExpr(t, "o", k)+" IS NOT NULL")
 		match = append(match, s.keyExpr(t, "n", k)+" = "+s.keyExpr(t, "o", k))
 	}
+	// The watermark is always bound so that both forms take one argument.
+	where := ` WHERE CAST(` + s.b.Placeholder(1) + ` AS VARCHAR) IS NOT NULL`
+	if scoped {
+		where = ` WHERE EXISTS (SELECT 1 FROM ` + s.qual(t.Name) + ` n WHERE n.` + Quote(ColumnRawID) + ` >= ` + s.b.Placeholder(1) + ` AND ` + strings.Join(match, " AND ") + `)`
+	}
+	return ` FROM ` + s.qual(t.Name) + ` o` + where + ` AND ` + strings.Join(notNull, " AND "), keys
+}
+
+// dupCheckSQL selects a row if the rows in the dedupe scope hold a key
+// twice, none otherwise.
+func (s *SQL) dupCheckSQL(t *Table, scoped bool) string {
+	from, keys := s.dedupeScope(t, scoped)
+	return `SELECT 1` + from + ` GROUP BY ` + strings.Join(keys, ", ") + ` HAVING count(*) > 1 LIMIT 1`
+}
+
+// dedupeSQL deletes every row of a merge table but the newest per primary
+// key (by cursor, then by arrival) within the dedupe scope.
+func (s *SQL) dedupeSQL(t *Table, scoped bool) string {
+	from, keys := s.dedupeScope(t, scoped)
 	order := ""
 	if len(t.Cursor) > 0 {
 		order = s.keyExpr(t, "o", t.Cursor) + " DESC NULLS LAST, "
 	}
 	raw := Quote(ColumnRawID)
-	// The watermark is always bound so that both forms take one argument.
-	where := ` WHERE CAST(` + s.b.Placeholder(1) + ` AS VARCHAR) IS NOT NULL`
-	if scoped {
-		where = ` WHERE EXISTS (SELECT 1 FROM ` + s.qual(t.Name) + ` n WHERE n.` + raw + ` >= ` + s.b.Placeholder(1) + ` AND ` + strings.Join(match, " AND ") + `)`
-	}
 	return `DELETE FROM ` + s.qual(t.Name) + ` WHERE ` + raw + ` IN (SELECT rid FROM (SELECT o.` + raw + ` AS rid, row_number() OVER (PARTITION BY ` +
-		strings.Join(part, ", ") + ` ORDER BY ` + order + `o.` + raw + ` DESC) AS rn FROM ` + s.qual(t.Name) + ` o` + where + `) x WHERE rn > 1)`
+		strings.Join(keys, ", ") + ` ORDER BY ` + order + `o.` + raw + ` DESC) AS rn` + from + `) x WHERE rn > 1)`
 }
 
 // idGen makes _airbyte_raw_id values: ULIDs that increase strictly in

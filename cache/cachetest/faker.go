@@ -292,4 +292,23 @@ func BenchmarkFaker(b *testing.B, open func(b *testing.B) cache.Cache, f *Faker,
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "records/s")
+	if mb := peakRSSMB(); mb > 0 {
+		b.ReportMetric(mb, "peak-RSS-MB")
+	}
+}
+
+// peakRSSMB is this process's peak resident set size (VmHWM) in MB, 0 if
+// unknown. The connector runs in its own process and is not included.
+func peakRSSMB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }

@@ -120,6 +120,17 @@ func Run(t *testing.T, open Opener) {
 		Equal(t, "second sync", Strings(t, c, q), []string{"1|a2", "2|b3", "3|c"})
 	})
 
+	t.Run("merge keeps rows whose key is NULL", func(t *testing.T) {
+		c := open(t)
+		nul := func(name string) *protocol.Message {
+			return Rec("users", fmt.Sprintf(`{"id":null,"name":%q,"updated_at":"2024-01-01T00:00:00Z"}`, name))
+		}
+		MustLoad(t, c, users(inc), cache.StrategyMerge, nul("x"), u(1, "a", "2024-01-01T00:00:00Z"), nul("y"))
+		Equal(t, "first sync", Strings(t, c, `SELECT name FROM users ORDER BY name`), []string{"a", "x", "y"})
+		MustLoad(t, c, users(inc), cache.StrategyMerge, nul("z"), u(1, "a2", "2024-01-02T00:00:00Z"))
+		Equal(t, "second sync", Strings(t, c, `SELECT name FROM users ORDER BY name`), []string{"a2", "x", "y", "z"})
+	})
+
 	t.Run("merge composite and nested keys", func(t *testing.T) {
 		c := open(t)
 		cat := Catalog(

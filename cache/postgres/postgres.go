@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -223,15 +224,24 @@ func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
 		cols = append(cols, cache.Quote(c.Name))
 	}
 	q := "COPY " + cache.Quote(t.schema) + "." + cache.Quote(table) + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
-	_, err := t.tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(bt.buf), q)
+	bufs := net.Buffers(append(append([][]byte(nil), bt.chunks...), bt.buf))
+	_, err := t.tx.Conn().PgConn().CopyFrom(ctx, &bufs, q)
 	return err
 }
+
+// chunkSize is the size of the blocks COPY text is kept in: a batch grows
+// by whole blocks instead of re-copying one ever larger slice, and blocks
+// are reused by the next batch.
+const chunkSize = 1 << 20
+
+var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
 
 // batch holds COPY text rows.
 type batch struct {
 	t      *cache.Table
 	index  map[string]int // field → column
-	buf    []byte
+	chunks [][]byte       // full blocks of COPY text
+	buf    []byte         // the block being filled
 	n      int
 	p      fastjson.Parser
 	vals   []*fastjson.Value
@@ -239,6 +249,7 @@ type batch struct {
 	lastMS int64
 	lastAt []byte
 	tmp    []byte
+	line   []byte
 }
 
 func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
@@ -249,8 +260,32 @@ func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 	return &batch{t: t, index: idx, vals: make([]*fastjson.Value, len(t.Columns))}, nil
 }
 
-func (bt *batch) Len() int     { return bt.n }
-func (bt *batch) Close() error { bt.buf = nil; return nil }
+func (bt *batch) Len() int { return bt.n }
+func (bt *batch) Close() error {
+	for _, c := range append(bt.chunks, bt.buf) {
+		if cap(c) == chunkSize {
+			c = c[:0]
+			chunks.Put(&c)
+		}
+	}
+	bt.chunks, bt.buf = nil, nil
+	return nil
+}
+
+// write appends one COPY row, starting a new block when it does not fit.
+func (bt *batch) write(row []byte) {
+	if len(bt.buf)+len(row) > cap(bt.buf) {
+		if len(bt.buf) > 0 {
+			bt.chunks = append(bt.chunks, bt.buf)
+		}
+		if len(row) > chunkSize {
+			bt.buf = make([]byte, 0, len(row))
+		} else {
+			bt.buf = *chunks.Get().(*[]byte)
+		}
+	}
+	bt.buf = append(bt.buf, row...)
+}
 
 func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 	v, err := bt.p.ParseBytes(rec.Data)
@@ -279,7 +314,7 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 		}
 	}
 	bt.tmp = row
-	out := append(bt.buf, rawID...)
+	out := append(bt.line[:0], rawID...)
 	out = append(out, '\t')
 	if rec.EmittedAt != bt.lastMS || bt.lastAt == nil {
 		bt.lastMS = rec.EmittedAt
@@ -290,7 +325,8 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 	out = appendMeta(out, rec.Meta, bt.notes)
 	out = append(out, row...)
 	out = append(out, '\n')
-	bt.buf = out
+	bt.line = out
+	bt.write(out)
 	bt.n++
 	return nil
 }
