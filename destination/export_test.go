@@ -1,0 +1,204 @@
+package destination_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/internal/protocoltest"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+// exportSchema has a column of every type, with field names that are not
+// normalised: the lines must carry the source's spelling.
+const exportSchema = `{"type":"object","properties":{
+	"Id":{"type":"integer"},"Name":{"type":["null","string"]},"score":{"type":"number"},
+	"ok":{"type":"boolean"},"born":{"type":"string","format":"date"},
+	"At":{"type":"string","format":"date-time"},
+	"local":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},
+	"obj":{"type":"object"},"arr":{"type":"array"}}}`
+
+func exportCatalog(stream string) *protocol.ConfiguredCatalog {
+	return &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{
+		Stream:   protocol.Stream{Name: stream, JSONSchema: json.RawMessage(exportSchema), SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}},
+		SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationAppend,
+	}}}
+}
+
+func recordsOf(stream string, datas ...string) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		for i, d := range datas {
+			m := &protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: stream, Data: json.RawMessage(d), EmittedAt: 1700000000000 + int64(i)}}
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
+
+// exportKeys maps the normalised columns back to the schema's field names,
+// as Write does.
+var exportKeys = map[string]string{"id": "Id", "name": "Name", "at": "At"}
+
+// testRecordLines loads records of every type into c and checks the lines
+// RecordLines makes of them: valid protocol messages, the same values, NULL
+// fields left out, in arrival order.
+func testRecordLines(t *testing.T, c cache.Cache) {
+	ctx := context.Background()
+	const stream = "Mixed Stream"
+	in := []string{
+		`{"Id":1,"Name":"quote \" backslash \\ newline \n tab \t é \u2028","score":1.5,"ok":true,"born":"2020-02-29","At":"2024-01-02T03:04:05.123+02:00","local":"2024-01-02T03:04:05","obj":{"a":[1,{"b":null}],"c":"x"},"arr":[1,"two",null]}`,
+		`{"Id":2,"Name":null,"score":-0.25,"ok":false}`,
+		`{"Id":3}`,
+	}
+	if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: exportCatalog(stream), FullRefresh: true, Messages: recordsOf(stream, in...)}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Dataset(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	var ids []string
+	for r, err := range ds.After("").RecordLines(ctx, exportKeys) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := r.Line
+		if line[len(line)-1] != '\n' {
+			t.Fatalf("line does not end in a newline: %q", line)
+		}
+		if err := protocoltest.ValidateMessage(line[:len(line)-1]); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		m := protocol.ParseMessage(line)
+		if m.Type != protocol.TypeRecord || m.Record.Stream != stream || m.Record.EmittedAt != 1700000000000+int64(len(got)) {
+			t.Fatalf("unexpected message %s", line)
+		}
+		var data map[string]any
+		if err := json.Unmarshal(m.Record.Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, data)
+		ids = append(ids, r.RawID)
+	}
+	if len(got) != len(in) {
+		t.Fatalf("%d lines, want %d", len(got), len(in))
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("raw ids out of order: %v", ids)
+		}
+	}
+	// Timestamps may be spelled differently; they must be the same instant.
+	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(got[0]["At"]))
+	if err != nil || !at.Equal(time.Date(2024, 1, 2, 1, 4, 5, 123e6, time.UTC)) {
+		t.Errorf("At = %v (%v), want 2024-01-02T01:04:05.123Z", got[0]["At"], err)
+	}
+	local, err := time.Parse("2006-01-02T15:04:05.999999", fmt.Sprint(got[0]["local"]))
+	if err != nil || !local.Equal(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Errorf("local = %v (%v), want 2024-01-02T03:04:05", got[0]["local"], err)
+	}
+	delete(got[0], "At")
+	delete(got[0], "local")
+	var want []map[string]any
+	for _, s := range []string{
+		`{"Id":1,"Name":"quote \" backslash \\ newline \n tab \t é \u2028","score":1.5,"ok":true,"born":"2020-02-29","obj":{"a":[1,{"b":null}],"c":"x"},"arr":[1,"two",null]}`,
+		`{"Id":2,"score":-0.25,"ok":false}`,
+		`{"Id":3}`,
+	} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("data\n got %v\nwant %v", got, want)
+	}
+	// After a watermark: only the rows after it.
+	n := 0
+	for r, err := range ds.After(ids[0]).RecordLines(ctx, exportKeys) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.RawID != ids[n+1] {
+			t.Fatalf("after %s: row %d is %s, want %s", ids[0], n, r.RawID, ids[n+1])
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("after the first row: %d rows, want 2", n)
+	}
+}
+
+func TestRecordLinesDuckDB(t *testing.T) { testRecordLines(t, openCache(t)) }
+
+func TestRecordLinesPostgres(t *testing.T) {
+	c, err := postgres.New(context.Background(), testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	testRecordLines(t, c)
+}
+
+// TestRecordLinesPages exports more rows than several pages hold: every row
+// once, in order, across page bounds, also after a watermark that is a
+// page bound; breaking out early ends cleanly.
+func TestRecordLinesPages(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t)
+	const stream = "many"
+	total := 2*cache.ExportPageSize + 7
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for i := range total {
+			if !yield(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: stream,
+				Data: json.RawMessage(fmt.Sprintf(`{"Id":%d}`, i+1)), EmittedAt: 1700000000000}}, nil) {
+				return
+			}
+		}
+	}
+	if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: exportCatalog(stream), FullRefresh: true, Messages: msgs}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Dataset(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(after string, from int) (ids []string) {
+		t.Helper()
+		want := from
+		for r, err := range ds.After(after).RecordLines(ctx, exportKeys) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			want++
+			if exp := fmt.Sprintf(`"data":{"Id":%d}`, want); !bytes.Contains(r.Line, []byte(exp)) {
+				t.Fatalf("row %d: %s, want %s", want, r.Line, exp)
+			}
+			ids = append(ids, r.RawID)
+		}
+		if want != total {
+			t.Fatalf("after %q: rows up to %d, want %d", after, want, total)
+		}
+		return ids
+	}
+	ids := check("", 0)
+	check(ids[cache.ExportPageSize-1], cache.ExportPageSize)
+	check(ids[cache.ExportPageSize+3], cache.ExportPageSize+4)
+	n := 0
+	for range ds.After("").RecordLines(ctx, nil) {
+		if n++; n == cache.ExportPageSize+1 {
+			break
+		}
+	}
+}
