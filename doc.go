@@ -38,11 +38,17 @@
 //     airbyte-<name>[==version], installed into it.
 //   - source.WithExecutor: an executor.Executor of your own.
 //
-// With none of them, an executable called name on PATH runs; when there is
-// none, GetSource returns a *source.ExecutionMethodError that says which
-// option to add. A missing image or virtualenv is installed on first use
-// (pulled, created) unless source.WithInstallIfMissing(false), which
-// makes it a [NotInstalledError] instead. [AvailableConnectors] and
+// With none of them, GetSource decides as PyAirbyte does: an executable
+// called name on PATH; otherwise, from the connector's registry entry, its
+// PyPI package when it has an enabled one and Python is available, else its
+// Docker image when a Docker engine answers; otherwise a
+// *registry.NoMethodError lists what would be needed (a name the registry
+// does not know is a *source.ExecutionMethodError that says which option to
+// add). source.WithVersion pins the image tag or the pip requirement. A
+// missing image or virtualenv is installed on first use (pulled, created)
+// unless source.WithInstallIfMissing(false), which makes it a
+// [NotInstalledError] instead; a Python package of another version than the
+// one pinned is replaced. [AvailableConnectors] and
 // [ConnectorMetadata] read Airbyte's connector registry (plus goairbyte's
 // built-in faker and local-JSON connectors); see package registry for
 // AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE.
@@ -107,13 +113,14 @@
 // [GetSecret] finds a secret in custom managers, the environment, a .env
 // file, then (on a terminal, never when CI is set) a prompt, and returns a
 // [SecretString] that prints as ****. A config value
-// "secret_reference::NAME" is replaced by that secret with
-// secrets.ResolveReferences (goab does this for every --config). The
-// values of config fields that a connector's spec marks airbyte_secret are
-// masked as **** in the errors, log lines and log files of that connector.
-// Every secret found by GetSecret or ResolveReferences is registered with
-// package secrets, whose Mask, MaskError and NewMaskingHandler (a
-// log/slog handler; goab logs through one) replace it wherever it appears.
+// "secret_reference::NAME", at any depth, is resolved the same way each
+// time the connector runs and never stored: Source.Config returns the
+// reference. Every resolved value, every config field that a connector's
+// spec marks airbyte_secret and every SecretString is registered with
+// package secrets and masked as **** in errors, log lines and the
+// per-connector log files, even when a connector echoes its config; the
+// secrets package's Mask, MaskError and NewMaskingHandler (a log/slog
+// handler; goab logs through one) do the same for your own output.
 //
 // # Errors
 //

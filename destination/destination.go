@@ -8,6 +8,7 @@ import (
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/source"
 )
 
@@ -34,6 +35,7 @@ type settings struct {
 	localMount string
 	docker     bool
 	image      string
+	imageSet   bool // WithDockerImage was given, even with ""
 	version    string
 }
 
@@ -63,7 +65,7 @@ func WithLocalExecutable(pathOrName string) Option {
 // WithDockerImage runs the connector in Docker; "" means airbyte/<name>.
 func WithDockerImage(image string) Option {
 	return func(s *settings) {
-		s.docker, s.image = true, image
+		s.docker, s.image, s.imageSet = true, image, true
 		s.src = append(s.src, source.WithDockerImage(image))
 	}
 }
@@ -105,7 +107,11 @@ func WithLocalMount(dir string) Option {
 }
 
 // New builds a Destination for the connector name (such as
-// "destination-duckdb"). It starts no process.
+// "destination-duckdb"). It starts no process. With no execution method it
+// resolves as source.New does: an executable on PATH, else the connector's
+// registry entry (PyPI package or Docker image). WithLocalMount without
+// WithDockerImage runs the registry's image for the name (airbyte/<name>
+// when the registry does not know it).
 func New(ctx context.Context, name string, opts ...Option) (*Destination, error) {
 	var st settings
 	for _, o := range opts {
@@ -119,7 +125,13 @@ func New(ctx context.Context, name string, opts ...Option) (*Destination, error)
 	if st.localMount != "" {
 		// The mount is an executor option no source option carries: build
 		// the Docker executor here, masking through the connector's config.
-		ex, err := executor.NewDocker(name, dockerImage(name, st.image, st.version),
+		image := dockerImage(name, st.image, st.version)
+		if !st.imageSet {
+			if c, err := registry.Lookup(ctx, name); err == nil && c.DockerRepository != "" {
+				image = c.DockerImage(st.version)
+			}
+		}
+		ex, err := executor.NewDocker(name, image,
 			executor.WithBindMount(st.localMount, "/local"),
 			executor.WithMask(d.mask),
 			executor.WithLogger(d.logger))

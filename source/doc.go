@@ -30,6 +30,13 @@
 // [*StreamNotFoundError], [*IncompleteStreamError], [*NoConfigError],
 // [*ExecutionMethodError], and from the executor package
 // *executor.ConnectorError, *executor.NotInstalledError and
-// *executor.DockerUnavailableError. Secret config values (the fields the
-// spec marks airbyte_secret) are masked in all of them.
+// *executor.DockerUnavailableError, and *registry.NoMethodError when New
+// finds no way to run a connector.
+//
+// Config values of the form secret_reference::NAME are resolved (package
+// secrets) each time the connector runs, never stored: Config returns the
+// references. Every secret value — resolved references, the fields the
+// spec marks airbyte_secret, SecretStrings — is masked as **** in every
+// error, log line and connector log file (the one place that does it is
+// secrets.go).
 package source

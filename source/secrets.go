@@ -1,25 +1,35 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
+
+	"github.com/x/goairbyte/secrets"
 )
 
-// This file is the one place where a Source deals with secrets: turning the
-// config the user gave into the JSON object it stores (resolveConfig), then
-// into the JSON the connector gets (prepare), and hiding secret values from
-// every error and log line (Source.mask, handed to the executor). The
-// secrets package plugs in here: secret_reference::NAME resolution in
-// prepare (so the stored config keeps references, never secrets),
-// process-wide masking in Source.mask and registration in
-// Source.learnSecrets.
+// This file is the one place where a Source deals with secrets:
+//
+//   - resolveConfig turns the config the user gave into the JSON object the
+//     Source stores and Config returns. It may hold secret_reference::NAME
+//     values; they stay references there, never secrets.
+//   - prepare turns the stored config into the JSON the connector gets, at
+//     execution time, for every command: references are resolved through
+//     secrets.ResolveConfigJSON (nested objects and arrays too, every value
+//     registered for masking) and the values of the fields the spec marks
+//     airbyte_secret are registered with secrets.MaskSpecSecrets — before
+//     the connector sees the config, so that nothing it prints escapes.
+//   - mask is the process-wide secrets.Mask; the executor applies it to
+//     every stderr line, LOG message, log file line and error text, and the
+//     Source to the errors and messages it makes itself.
+//   - rereference puts the references back into a config the connector
+//     sends in a CONTROL message, so that Config and the config-change
+//     callback never hold a resolved secret either.
 
 // resolveConfig turns a config given as a map, struct, json.RawMessage or
-// []byte into the JSON object passed to the connector.
+// []byte into the JSON object the Source stores.
 func resolveConfig(config any) (json.RawMessage, error) {
 	var raw []byte
 	switch c := config.(type) {
@@ -39,7 +49,7 @@ func resolveConfig(config any) (json.RawMessage, error) {
 		raw = b
 	}
 	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+	if err := decodeJSON(raw, &obj); err != nil || obj == nil {
 		return nil, fmt.Errorf("source: the config must be a JSON object")
 	}
 	// Re-encode so the connector gets compact JSON and the caller's buffer is
@@ -47,54 +57,157 @@ func resolveConfig(config any) (json.RawMessage, error) {
 	return json.Marshal(obj)
 }
 
+// decodeJSON decodes with json.Number, so that big integers in a config
+// survive the round trip exactly.
+func decodeJSON(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("data after the JSON value")
+	}
+	return nil
+}
+
 // prepare returns the config to hand to the connector for a command that
 // needs one, or a *NoConfigError. Every command gets its config here. It
-// fetches the spec first (once), so that the config's secrets are known to
-// the masking of logs and errors before the connector sees them.
+// fetches the spec first (once), resolves the secret references of the
+// stored config and registers every secret value for masking before the
+// connector runs.
 func (s *Source) prepare(ctx context.Context) (json.RawMessage, error) {
-	if _, err := s.configJSON(); err != nil {
+	stored, err := s.storedConfig()
+	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Spec(ctx); err != nil {
+	spec, err := s.Spec(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return s.configJSON()
-}
-
-// secretMask is the placeholder written where a secret value was.
-const secretMask = "****"
-
-// mask hides the secret values of this source's config in s. The executor
-// applies it to stderr, log lines and error messages.
-func (s *Source) mask(text string) string {
+	resolved, err := secrets.ResolveConfigJSON(ctx, stored)
+	if err != nil {
+		return nil, secrets.MaskError(fmt.Errorf("%s: %w", s.name, err))
+	}
+	s.registerSecrets(spec.ConnectionSpecification, resolved)
 	s.mu.Lock()
-	vals := s.secretValues
+	// A SetConfig that ran meanwhile wins; its own prepare resolves it.
+	if bytes.Equal(s.config, stored) {
+		s.resolved = resolved
+		s.refs = referencedValues(stored, resolved)
+	}
 	s.mu.Unlock()
-	for _, v := range vals {
-		text = strings.ReplaceAll(text, v, secretMask)
-	}
-	return text
+	return resolved, nil
 }
 
-// learnSecrets adds the values of the config fields the spec marks
-// airbyte_secret to those mask hides. Called whenever the config or the spec
-// changes; values are never forgotten, since a replaced secret (an old
-// OAuth token) is still a secret in the connector's output. Longest first,
-// so that a secret containing another is masked whole.
-func (s *Source) learnSecrets(spec json.RawMessage, config json.RawMessage) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Copy on write: mask reads the slice without the lock.
-	vals := slices.Clone(s.secretValues)
-	for _, f := range secretFields(spec, config) {
-		// Short values occur everywhere in ordinary text; masking them would
-		// garble logs and hide nothing (the secrets package agrees).
-		if len(f.value) >= 4 && !slices.Contains(vals, f.value) {
-			vals = append(vals, f.value)
+// mask hides every secret value known to the process in text: resolved
+// references, the config fields specs mark airbyte_secret (of this source
+// and every other) and SecretStrings. The executor applies it to stderr,
+// log lines and error messages.
+func (s *Source) mask(text string) string { return secrets.Mask(text) }
+
+// maskErr returns err with its text masked, keeping its type when nothing
+// needed masking (the usual case), so that callers' errors.As and type
+// switches see the error as the executor made it. A masked error still
+// unwraps to it.
+func maskErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); secrets.Mask(msg) != msg {
+		return secrets.MaskError(err)
+	}
+	return err
+}
+
+// registerSecrets registers for masking the values of the config fields
+// the spec marks airbyte_secret. Values are never forgotten, since a
+// replaced secret (an old OAuth token) is still a secret in the connector's
+// output. config must be resolved: a field holding a reference would
+// register the reference's text instead of the secret.
+func (s *Source) registerSecrets(spec, config json.RawMessage) {
+	if len(spec) == 0 || len(config) == 0 {
+		return
+	}
+	if err := secrets.MaskSpecSecrets(config, spec); err != nil {
+		// Both came through encoding/json already; say so and go on, since
+		// the connector would reject them too.
+		s.logger.Warn("cannot find the secret fields of the config", "connector", s.name, "error", secrets.MaskError(err))
+	}
+}
+
+// referencedValues maps each secret value that resolution put into resolved
+// to the reference it came from ("secret_reference::NAME"), by walking the
+// stored config and the resolved one side by side.
+func referencedValues(stored, resolved json.RawMessage) map[string]string {
+	if !bytes.Contains(stored, []byte(secrets.ReferencePrefix)) {
+		return nil
+	}
+	var a, b any
+	if decodeJSON(stored, &a) != nil || decodeJSON(resolved, &b) != nil {
+		return nil
+	}
+	refs := map[string]string{}
+	var walk func(a, b any)
+	walk = func(a, b any) {
+		switch x := a.(type) {
+		case string:
+			if y, ok := b.(string); ok && strings.HasPrefix(x, secrets.ReferencePrefix) && y != x {
+				refs[y] = x
+			}
+		case map[string]any:
+			if y, ok := b.(map[string]any); ok {
+				for k, v := range x {
+					walk(v, y[k])
+				}
+			}
+		case []any:
+			if y, ok := b.([]any); ok && len(y) == len(x) {
+				for i := range x {
+					walk(x[i], y[i])
+				}
+			}
 		}
 	}
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	s.secretValues = vals
+	walk(a, b)
+	return refs
+}
+
+// rereference returns config with every string that equals a value resolved
+// from a reference replaced by that reference again. A connector that sends
+// its config back (CONTROL CONNECTOR_CONFIG) sends the resolved secrets;
+// what it changed (a refreshed token) is new and stays as sent.
+func rereference(config json.RawMessage, refs map[string]string) json.RawMessage {
+	if len(refs) == 0 {
+		return config
+	}
+	var v any
+	if decodeJSON(config, &v) != nil {
+		return config
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			if ref, ok := refs[x]; ok {
+				return ref
+			}
+		case map[string]any:
+			for k, e := range x {
+				x[k] = walk(e)
+			}
+		case []any:
+			for i, e := range x {
+				x[i] = walk(e)
+			}
+		}
+		return v
+	}
+	out, err := json.Marshal(walk(v))
+	if err != nil {
+		return config
+	}
+	return out
 }
 
 // secretField is a config field the spec marks airbyte_secret.

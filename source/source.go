@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,9 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/registry"
+	"github.com/x/goairbyte/secrets"
 )
 
 // Source is one Airbyte source connector with its config and stream
@@ -25,20 +29,43 @@ type Source struct {
 	logger         *slog.Logger
 	onConfigChange func(map[string]any)
 
-	mu           sync.Mutex
-	config       json.RawMessage // resolved config, nil until set
-	spec         *protocol.ConnectorSpecification
-	catalog      *protocol.Catalog
-	selectAll    bool
-	selected     []string
-	secretValues []string
+	mu sync.Mutex
+	// config is the config as given (or as the connector changed it),
+	// secret references unresolved; nil until set.
+	config json.RawMessage
+	// resolved is config with its references resolved by the latest
+	// prepare, nil until then; refs maps each resolved value back to its
+	// reference (see secrets.go).
+	resolved  json.RawMessage
+	refs      map[string]string
+	spec      *protocol.ConnectorSpecification
+	catalog   *protocol.Catalog
+	selectAll bool
+	selected  []string
+
+	// pinned is set for a Python connector pinned to a version: the first
+	// command installs it (Install replaces another installed version).
+	// pinMu serialises that; pinDone records that it succeeded.
+	pinned  bool
+	pinMu   sync.Mutex
+	pinDone bool
 }
 
 // New builds a Source for the connector name (such as "source-faker"). It
 // starts no process: the connector runs when a method needs it. At most one
 // execution method may be given (WithLocalExecutable, WithDockerImage or
-// WithHostNetwork, WithPipURL or WithPython, WithExecutor); with none, an
-// executable called name on PATH is used.
+// WithHostNetwork, WithPipURL or WithPython, WithExecutor). With none, New
+// decides as PyAirbyte does: an executable called name on PATH; otherwise,
+// from the connector's registry entry (see package registry), its PyPI
+// package when it has an enabled one and Python is available, or its
+// Docker image when a Docker engine answers. When nothing fits, the error
+// is a *registry.NoMethodError that lists what would be needed; a name the
+// registry does not know is an *ExecutionMethodError that also unwraps to
+// the registry's error.
+//
+// Config values of the form secret_reference::NAME are resolved each time
+// the connector runs (see package secrets) and never stored: Config returns
+// the references.
 func New(ctx context.Context, name string, opts ...Option) (*Source, error) {
 	var st settings
 	for _, o := range opts {
@@ -55,11 +82,15 @@ func New(ctx context.Context, name string, opts ...Option) (*Source, error) {
 		}
 		s.config = cfg
 	}
-	ex, version, err := newExecutor(name, &st, s.mask)
+	ex, version, err := newExecutor(ctx, name, &st, s.mask)
 	if err != nil {
 		return nil, err
 	}
 	s.exec, s.version = ex, version
+	if _, ok := ex.(*executor.Python); ok && st.exec == nil && st.version != "" && st.version != "latest" &&
+		(st.installIfMissing == nil || *st.installIfMissing) {
+		s.pinned = true
+	}
 	if len(st.streams) > 0 {
 		s.setSelection(st.streams)
 	}
@@ -68,7 +99,7 @@ func New(ctx context.Context, name string, opts ...Option) (*Source, error) {
 
 // newExecutor builds the executor the settings ask for and returns it with
 // the connector version it implies.
-func newExecutor(name string, st *settings, mask func(string) string) (executor.Executor, string, error) {
+func newExecutor(ctx context.Context, name string, st *settings, mask func(string) string) (executor.Executor, string, error) {
 	var methods []string
 	if st.exec != nil {
 		methods = append(methods, "WithExecutor")
@@ -99,32 +130,9 @@ func newExecutor(name string, st *settings, mask func(string) string) (executor.
 	case st.exec != nil:
 		return st.exec, st.version, nil
 	case st.useDocker || st.hostNetwork:
-		image := dockerImage(name, st.dockerImage, st.version)
-		opts := append(common, executor.WithHostNetwork(st.hostNetwork))
-		ex, err := executor.NewDocker(name, image, opts...)
-		if err != nil {
-			return nil, "", err
-		}
-		return ex, imageTag(image), nil
+		return newDocker(name, dockerImage(name, st.dockerImage, st.version), st, common)
 	case st.usePython:
-		opts := common
-		if st.pipURL != "" {
-			opts = append(opts, executor.WithPipURL(st.pipURL))
-		}
-		if st.python != "" {
-			opts = append(opts, executor.WithPython(st.python))
-		}
-		if st.installRoot != "" {
-			opts = append(opts, executor.WithInstallRoot(st.installRoot))
-		}
-		if st.version != "" {
-			opts = append(opts, executor.WithVersion(st.version))
-		}
-		ex, err := executor.NewPython(name, opts...)
-		if err != nil {
-			return nil, "", err
-		}
-		return ex, st.version, nil
+		return newPython(name, st.pipURL, st.python, st, common)
 	case st.useLocal:
 		path := st.localPath
 		if !strings.ContainsRune(path, '/') {
@@ -132,19 +140,79 @@ func newExecutor(name string, st *settings, mask func(string) string) (executor.
 				path = found
 			}
 		}
-		ex, err := executor.NewLocal(name, path, common...)
-		if err != nil {
-			return nil, "", err
-		}
-		return ex, st.version, nil
+		return newLocal(name, path, st, common)
 	}
-	// No explicit method: an executable of that name on PATH wins. The
-	// registry will decide here once it exists.
-	path, err := exec.LookPath(name)
+	// No explicit method. An executable of that name on PATH wins before
+	// the registry is even loaded, so that a local connector needs no
+	// network.
+	if path, err := exec.LookPath(name); err == nil {
+		return newLocal(name, path, st, common)
+	}
+	conn, err := registry.Lookup(ctx, name)
 	if err != nil {
-		return nil, "", &ExecutionMethodError{Connector: name}
+		// Both errors are errors.As-able: the missing method is the
+		// caller's to fix, the registry's reason says why it did not help.
+		return nil, "", fmt.Errorf("%w; the connector registry cannot say how to run it either: %w", &ExecutionMethodError{Connector: name}, err)
 	}
-	ex, err := executor.NewLocal(name, path, common...)
+	m, err := registry.ChooseMethod(ctx, conn, st.version, registry.Environment{})
+	if err != nil {
+		return nil, "", err
+	}
+	if st.logger != nil {
+		st.logger.Debug("execution method chosen from the registry", "connector", name, "method", m.String())
+	}
+	switch m.Kind {
+	case registry.MethodExecutable:
+		return newLocal(name, m.Executable, st, common)
+	case registry.MethodPython:
+		return newPython(name, m.PipRequirement, m.Python, st, common)
+	default: // registry.MethodDocker
+		return newDocker(name, m.DockerImage, st, common)
+	}
+}
+
+// newDocker builds a Docker executor for a complete image reference.
+func newDocker(name, image string, st *settings, common []executor.Option) (executor.Executor, string, error) {
+	opts := append(common, executor.WithHostNetwork(st.hostNetwork))
+	ex, err := executor.NewDocker(name, image, opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	return ex, imageTag(image), nil
+}
+
+// newPython builds a Python executor installing pipURL ("" for the
+// executor's default, airbyte-<name>) with the interpreter python ("" for
+// the default). A pinned version is checked against what is installed;
+// "latest" pins nothing.
+func newPython(name, pipURL, python string, st *settings, common []executor.Option) (executor.Executor, string, error) {
+	opts := common
+	if pipURL != "" {
+		opts = append(opts, executor.WithPipURL(pipURL))
+	}
+	if python != "" {
+		opts = append(opts, executor.WithPython(python))
+	}
+	if st.installRoot != "" {
+		opts = append(opts, executor.WithInstallRoot(st.installRoot))
+	}
+	if st.version != "" && st.version != "latest" {
+		opts = append(opts, executor.WithVersion(st.version))
+	}
+	ex, err := executor.NewPython(name, opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	return ex, st.version, nil
+}
+
+// newLocal builds a local-executable executor.
+func newLocal(name, path string, st *settings, common []executor.Option) (executor.Executor, string, error) {
+	opts := common
+	if st.version != "" {
+		opts = append(opts, executor.WithVersion(st.version))
+	}
+	ex, err := executor.NewLocal(name, path, opts...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -188,10 +256,25 @@ func (s *Source) Executor() executor.Executor { return s.exec }
 // String describes the source for messages.
 func (s *Source) String() string { return s.exec.String() }
 
-// ConnectorVersion is the connector version this source was set up with:
-// the version asked for, or the Docker image's tag. It is "" when unknown
-// (a local executable without WithVersion).
-func (s *Source) ConnectorVersion() string { return s.version }
+// ConnectorVersion is the connector's version: what the executor reports
+// when it can tell (executor.Versioner: the Docker image's tag, the version
+// of the installed Python package, which costs one Python process), else
+// the version asked for with WithVersion. It is "" when unknown (a local
+// executable without WithVersion, a Python connector not yet installed and
+// not pinned).
+func (s *Source) ConnectorVersion() string {
+	if v, ok := s.exec.(executor.Versioner); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), versionTimeout)
+		defer cancel()
+		if iv, err := v.InstalledVersion(ctx); err == nil && iv != "" {
+			return iv
+		}
+	}
+	return s.version
+}
+
+// versionTimeout bounds ConnectorVersion's question to the executor.
+const versionTimeout = 30 * time.Second
 
 // DocsURL is the connector's documentation: the spec's documentationUrl
 // once the spec is known, Airbyte's page for the connector otherwise.
@@ -205,12 +288,22 @@ func (s *Source) DocsURL() string {
 	return "https://docs.airbyte.com/integrations/sources/" + strings.TrimPrefix(strings.ToLower(s.name), "source-")
 }
 
-// Install makes the connector runnable: pulls the Docker image or creates
-// the virtualenv. It does nothing for what is already installed.
-func (s *Source) Install(ctx context.Context) error { return s.exec.Install(ctx) }
+// Install makes the connector runnable: pulls the Docker image (logging the
+// pull's progress) or creates the virtualenv and installs the package. It
+// does nothing for what is already installed, in the version asked for; a
+// Python package of another version is replaced. A failure is an
+// *executor.NotInstalledError that names the image (with its registry) or
+// the pip requirement.
+func (s *Source) Install(ctx context.Context) error { return maskErr(s.exec.Install(ctx)) }
 
-// Uninstall removes what Install created.
-func (s *Source) Uninstall(ctx context.Context) error { return s.exec.Uninstall(ctx) }
+// Uninstall removes what Install created: the virtualenv. Docker images
+// are shared with other tools and stay.
+func (s *Source) Uninstall(ctx context.Context) error {
+	s.pinMu.Lock()
+	s.pinDone = false // the next command installs the pinned version again
+	s.pinMu.Unlock()
+	return maskErr(s.exec.Uninstall(ctx))
+}
 
 // SetConfig replaces the config (a map[string]any, a struct, a
 // json.RawMessage or JSON bytes). The discovered catalog is forgotten, since
@@ -221,18 +314,15 @@ func (s *Source) SetConfig(config any) error {
 		return err
 	}
 	s.mu.Lock()
-	s.config = cfg
+	s.config, s.resolved, s.refs = cfg, nil, nil
 	s.catalog = nil
-	spec := s.spec
 	s.mu.Unlock()
-	if spec != nil {
-		s.learnSecrets(spec.ConnectionSpecification, cfg)
-	}
 	return nil
 }
 
 // Config returns a copy of the config, nil when none is set. It includes the
-// changes the connector made through CONTROL messages.
+// changes the connector made through CONTROL messages. Secret references
+// (secret_reference::NAME) are returned as references, never resolved.
 func (s *Source) Config() map[string]any {
 	s.mu.Lock()
 	raw := s.config
@@ -245,8 +335,9 @@ func (s *Source) Config() map[string]any {
 	return m
 }
 
-// configJSON returns the config, or a *NoConfigError.
-func (s *Source) configJSON() (json.RawMessage, error) {
+// storedConfig returns the config as stored (references unresolved), or a
+// *NoConfigError.
+func (s *Source) storedConfig() (json.RawMessage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.config == nil {
@@ -255,13 +346,39 @@ func (s *Source) configJSON() (json.RawMessage, error) {
 	return s.config, nil
 }
 
+// configJSON returns the config as the connector gets it — resolved by the
+// latest prepare — or a *NoConfigError. Commands get their config from
+// prepare; this is for a caller that ran prepare (or ValidateConfig) just
+// before. A config with references that no prepare resolved is an error,
+// never handed over unresolved.
+func (s *Source) configJSON() (json.RawMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.config == nil:
+		return nil, &NoConfigError{Connector: s.name}
+	case s.resolved != nil:
+		return s.resolved, nil
+	case !bytes.Contains(s.config, []byte(secrets.ReferencePrefix)):
+		return s.config, nil
+	}
+	return nil, fmt.Errorf("%s: the config's secret references were not resolved before the command; this is a bug in goairbyte", s.name)
+}
+
 // run runs one connector command and yields its messages. It is the one
 // message loop every command goes through, so that a CONTROL
 // CONNECTOR_CONFIG message updates the config (and calls the callback)
 // whatever the command.
 func (s *Source) run(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
+		if err := s.installPinned(ctx); err != nil {
+			yield(nil, err)
+			return
+		}
 		for msg, err := range s.exec.Run(ctx, inv) {
+			// The executor masks what it makes; an executor given with
+			// WithExecutor might not.
+			err = maskErr(err)
 			if err == nil && msg != nil && msg.Type == protocol.TypeControl && msg.Control != nil &&
 				msg.Control.Type == protocol.ControlConnectorConfig && msg.Control.ConnectorConfig != nil {
 				s.applyConfigChange(msg.Control.ConnectorConfig.Config)
@@ -273,22 +390,48 @@ func (s *Source) run(ctx context.Context, inv executor.Invocation) iter.Seq2[*pr
 	}
 }
 
+// installPinned makes sure, before the first command, that a Python
+// connector pinned with WithVersion is installed in that version: the
+// executor only installs a missing connector on Run, while Install also
+// detects another installed version and replaces it. A success is
+// remembered; a failure is tried again by the next command.
+func (s *Source) installPinned(ctx context.Context) error {
+	if !s.pinned {
+		return nil
+	}
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	if s.pinDone {
+		return nil
+	}
+	if err := s.exec.Install(ctx); err != nil {
+		return maskErr(err)
+	}
+	s.pinDone = true
+	return nil
+}
+
 // applyConfigChange stores a config the connector sent and tells the
 // callback. Unlike SetConfig it keeps the catalog: the connector only
-// refreshed its credentials.
+// refreshed its credentials. The connector sends resolved secrets: their
+// references are put back (see rereference), and the new config's secret
+// fields are registered for masking first.
 func (s *Source) applyConfigChange(raw json.RawMessage) {
-	cfg, err := resolveConfig(raw)
+	sent, err := resolveConfig(raw)
 	if err != nil {
 		s.logger.Warn("ignoring a CONTROL config from the connector that is not a JSON object", "connector", s.name)
 		return
 	}
 	s.mu.Lock()
-	s.config = cfg
-	spec := s.spec
+	spec, refs := s.spec, s.refs
 	s.mu.Unlock()
 	if spec != nil {
-		s.learnSecrets(spec.ConnectionSpecification, cfg)
+		s.registerSecrets(spec.ConnectionSpecification, sent)
 	}
+	cfg := rereference(sent, refs)
+	s.mu.Lock()
+	s.config, s.resolved = cfg, sent
+	s.mu.Unlock()
 	s.logger.Info("the connector updated its config", "connector", s.name)
 	if s.onConfigChange != nil {
 		var m map[string]any
@@ -324,9 +467,7 @@ func (s *Source) Spec(ctx context.Context) (*protocol.ConnectorSpecification, er
 	}
 	s.mu.Lock()
 	s.spec = spec
-	cfg := s.config
 	s.mu.Unlock()
-	s.learnSecrets(spec.ConnectionSpecification, cfg)
 	return spec, nil
 }
 

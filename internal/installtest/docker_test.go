@@ -1,0 +1,173 @@
+package installtest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/registry"
+	"github.com/x/goairbyte/source"
+)
+
+// pushed pushes the local image to the registry at reg under the name
+// repo:tag, then removes that reference locally (the image itself stays
+// under its own name), and returns the remote reference.
+func pushed(t *testing.T, cli *client.Client, image, reg, repo, tag string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	remote := reg + "/" + repo + ":" + tag
+	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: image, Target: remote}); err != nil {
+		t.Fatal(err)
+	}
+	push, err := cli.ImagePush(ctx, remote, client.ImagePushOptions{RegistryAuth: "e30="})
+	if err != nil {
+		t.Fatalf("push %s: %v", remote, err)
+	}
+	if err := push.Wait(ctx); err != nil {
+		t.Fatalf("push %s: %v", remote, err)
+	}
+	removeLocal(t, cli, remote)
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), remote, client.ImageRemoveOptions{Force: true}) })
+	return remote
+}
+
+func removeLocal(t *testing.T, cli *client.Client, ref string) {
+	t.Helper()
+	if _, err := cli.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	if present(t, cli, ref) {
+		t.Fatalf("%s is still present locally", ref)
+	}
+}
+
+func present(t *testing.T, cli *client.Client, ref string) bool {
+	t.Helper()
+	_, err := cli.ImageInspect(context.Background(), ref)
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+var fakerConfig = map[string]any{"count": 7, "seed": 3}
+
+// TestDockerPullExplicitImage: source.New with an image that is only in the
+// private registry pulls it (logging the pull) and reads records.
+func TestDockerPullExplicitImage(t *testing.T) {
+	cli := testenv.Docker(t)
+	reg := testenv.Registry(t)
+	remote := pushed(t, cli, testenv.FakerImage(t, cli), reg, "goairbyte/source-faker", "0.1.0")
+
+	var logs logBuffer
+	src, err := source.New(context.Background(), "source-faker", source.WithDockerImage(remote), source.WithInstallIfMissing(true),
+		source.WithConfig(fakerConfig), source.WithLogger(logs.logger()), source.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRecords(t, src, "users"); n != 7 {
+		t.Fatalf("read %d users, want 7", n)
+	}
+	if !present(t, cli, remote) {
+		t.Fatalf("%s was not pulled", remote)
+	}
+	text := logs.String()
+	if !strings.Contains(text, "pulling Docker image") || !strings.Contains(text, "pull: ") || !strings.Contains(text, remote) {
+		t.Errorf("the pull and its progress were not logged:\n%s", text)
+	}
+	if v := src.ConnectorVersion(); v != "0.1.0" {
+		t.Errorf("ConnectorVersion = %q, want 0.1.0", v)
+	}
+}
+
+// TestDockerThroughRegistryEntry: with no execution method and nothing on
+// PATH, a connector whose registry entry points at the private registry is
+// run from there; "latest" and a pinned version shape the tag; an image the
+// registry does not have fails naming the image and the registry.
+func TestDockerThroughRegistryEntry(t *testing.T) {
+	cli := testenv.Docker(t)
+	reg := testenv.Registry(t)
+	repo := reg + "/goairbyte/source-regfaker"
+	remote := pushed(t, cli, testenv.FakerImage(t, cli), reg, "goairbyte/source-regfaker", "0.1.0")
+	useRegistry(t, entry{kind: "source", repo: repo, tag: "0.1.0", language: "go"})
+	cleanPath(t)
+	ctx := context.Background()
+
+	var logs logBuffer
+	src, err := source.New(ctx, "source-regfaker", source.WithConfig(fakerConfig),
+		source.WithLogger(logs.logger()), source.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := src.Executor().(*executor.Docker)
+	if !ok || d.Image() != remote {
+		t.Fatalf("resolved to %s, want the Docker image %s", src, remote)
+	}
+	if n := countRecords(t, src, "users"); n != 7 {
+		t.Fatalf("read %d users, want 7", n)
+	}
+	if !strings.Contains(logs.String(), "pulling Docker image") {
+		t.Errorf("no pull logged:\n%s", logs.String())
+	}
+
+	for version, want := range map[string]string{"0.1.0": repo + ":0.1.0", "latest": repo + ":latest", "9.9.9": repo + ":9.9.9"} {
+		src, err := source.New(ctx, "source-regfaker", source.WithVersion(version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := src.Executor().(*executor.Docker); !ok || d.Image() != want {
+			t.Errorf("version %q resolved to %s, want %s", version, src, want)
+		}
+	}
+
+	// The registry has no 9.9.9: installing fails, naming image and registry.
+	missing, err := source.New(ctx, "source-regfaker", source.WithVersion("9.9.9"), source.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = missing.Install(ctx)
+	var ni *executor.NotInstalledError
+	if !errors.As(err, &ni) || !strings.Contains(err.Error(), repo+":9.9.9") || !strings.Contains(err.Error(), reg) {
+		t.Fatalf("want a *NotInstalledError naming %s:9.9.9 and the registry %s, got %v", repo, reg, err)
+	}
+	t.Logf("pull failure: %v", err)
+
+	// Our built-in source-faker resolves to our image, here present.
+	testenv.FakerImage(t, cli)
+	builtin, err := source.New(ctx, "source-faker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := builtin.Executor().(*executor.Docker); !ok || d.Image() != testenv.FakerImageName {
+		t.Errorf("the built-in source-faker resolved to %s, want %s", builtin, testenv.FakerImageName)
+	}
+}
+
+// TestNoMethod: with no executable, no Python and no Docker engine, the
+// error lists what would be needed; a name no registry knows says so.
+func TestNoMethod(t *testing.T) {
+	useRegistry(t, entry{kind: "source", repo: "airbyte/source-nowhere", tag: "1.0.0", language: "python", pypi: "airbyte-source-nowhere"})
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	ctx := context.Background()
+	_, err := source.New(ctx, "source-nowhere", source.WithVersion("1.2.3"))
+	var nm *registry.NoMethodError
+	if !errors.As(err, &nm) || len(nm.Needs) != 3 ||
+		!strings.Contains(err.Error(), "airbyte-source-nowhere==1.2.3") || !strings.Contains(err.Error(), "airbyte/source-nowhere:1.2.3") {
+		t.Fatalf("want a *registry.NoMethodError listing an executable, Python and Docker, got %v", err)
+	}
+	_, err = source.New(ctx, "source-unheard-of")
+	var em *source.ExecutionMethodError
+	var nf *registry.NotFoundError
+	if !errors.As(err, &em) || !errors.As(err, &nf) {
+		t.Fatalf("want an *ExecutionMethodError and a *registry.NotFoundError, got %v", err)
+	}
+}

@@ -1,0 +1,172 @@
+package installtest
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/source"
+)
+
+// systemPython has venv and setuptools, which this machine's pip (with no
+// package index) needs to build the test connector offline.
+const systemPython = "/usr/bin/python3"
+
+func needPython(t *testing.T) {
+	t.Helper()
+	if err := exec.Command(systemPython, "-c", "import venv, ensurepip, setuptools").Run(); err != nil {
+		t.Skip(systemPython + " with venv, ensurepip and setuptools is needed (apt-get install python3-venv python3-setuptools)")
+	}
+}
+
+// pythonPackage copies the stdlib-only test connector package (console
+// script source-pytest) to a fresh directory with the given version; pip
+// builds in place and would litter the source tree.
+func pythonPackage(t *testing.T, version string) string {
+	t.Helper()
+	src := filepath.Join(testenv.ModuleRoot(t), "internal", "testconnectors", "python")
+	dst := filepath.Join(t.TempDir(), "source-pytest")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	pp := filepath.Join(dst, "pyproject.toml")
+	b, err := os.ReadFile(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pp, []byte(strings.Replace(string(b), `version = "0.1.0"`, `version = "`+version+`"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestPythonInstallVersionUninstall: Install creates the venv and installs
+// the package from a local path; another pinned version is detected and
+// installed (by Install, and by the first command of a Source); Uninstall
+// removes the venv; ConnectorVersion says what is installed.
+func TestPythonInstallVersionUninstall(t *testing.T) {
+	needPython(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	logs := t.TempDir()
+	v1, v2 := pythonPackage(t, "0.1.0"), pythonPackage(t, "0.2.0")
+	newSrc := func(pipURL string, opts ...source.Option) *source.Source {
+		t.Helper()
+		src, err := source.New(ctx, "source-pytest", append([]source.Option{source.WithPipURL(pipURL), source.WithPython(systemPython),
+			source.WithInstallRoot(root), source.WithLogDir(logs), source.WithConfig(map[string]any{"count": 4})}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	venv := filepath.Join(root, ".venv-source-pytest")
+
+	src := newSrc(v1, source.WithInstallIfMissing(false))
+	var ni *executor.NotInstalledError
+	if _, err := src.Spec(ctx); !errors.As(err, &ni) {
+		t.Fatalf("before Install, with installing off: want *NotInstalledError, got %v", err)
+	}
+	if err := src.Install(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(venv, "bin", "source-pytest")); err != nil {
+		t.Fatalf("Install made no entry point: %v", err)
+	}
+	if v := src.ConnectorVersion(); v != "0.1.0" {
+		t.Fatalf("ConnectorVersion after installing 0.1.0 = %q", v)
+	}
+	if n := countRecords(t, src, "items"); n != 4 {
+		t.Fatalf("read %d items, want 4", n)
+	}
+
+	// Version 0.2.0 asked for while 0.1.0 is installed: the first command
+	// replaces it.
+	src2 := newSrc(v2, source.WithVersion("0.2.0"))
+	if v := src2.ConnectorVersion(); v != "0.1.0" {
+		t.Fatalf("ConnectorVersion before the mismatch is fixed = %q, want the installed 0.1.0", v)
+	}
+	if n := countRecords(t, src2, "items"); n != 4 {
+		t.Fatalf("read %d items, want 4", n)
+	}
+	if v := src2.ConnectorVersion(); v != "0.2.0" {
+		t.Fatalf("ConnectorVersion after a command pinned to 0.2.0 = %q", v)
+	}
+	// And back with Install.
+	src3 := newSrc(v1, source.WithVersion("0.1.0"))
+	if err := src3.Install(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := src3.ConnectorVersion(); v != "0.1.0" {
+		t.Fatalf("ConnectorVersion after Install of 0.1.0 = %q", v)
+	}
+
+	if err := src3.Uninstall(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(venv); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Uninstall left %s: %v", venv, err)
+	}
+	// Not installed and pinned: the version asked for.
+	if v := src3.ConnectorVersion(); v != "0.1.0" {
+		t.Fatalf("ConnectorVersion when uninstalled = %q, want the requested 0.1.0", v)
+	}
+	if v := src.ConnectorVersion(); v != "" {
+		t.Fatalf("ConnectorVersion when uninstalled and not pinned = %q, want \"\"", v)
+	}
+}
+
+// TestPythonThroughRegistryEntry: with no execution method, a connector
+// whose registry entry has an enabled PyPI package is installed with pip
+// into a venv — from a local wheel directory standing in for PyPI — in the
+// pinned version.
+func TestPythonThroughRegistryEntry(t *testing.T) {
+	needPython(t)
+	ctx := context.Background()
+	wheels := t.TempDir()
+	for _, v := range []string{"0.1.0", "0.2.0"} {
+		out, err := exec.Command(systemPython, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
+			"--disable-pip-version-check", "-w", wheels, pythonPackage(t, v)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("building the %s wheel: %v\n%s", v, err, out)
+		}
+	}
+	t.Setenv("PIP_NO_INDEX", "1")
+	t.Setenv("PIP_FIND_LINKS", wheels)
+	useRegistry(t, entry{kind: "source", repo: "airbyte/source-pytest", tag: "0.2.0", language: "python", pypi: "source-pytest"})
+	cleanPath(t) // python3 is then /usr/bin/python3
+	root := t.TempDir()
+
+	src, err := source.New(ctx, "source-pytest", source.WithVersion("0.1.0"), source.WithInstallRoot(root),
+		source.WithConfig(map[string]any{"count": 2}), source.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := src.Executor().(*executor.Python)
+	if !ok || p.Venv() != filepath.Join(root, ".venv-source-pytest") {
+		t.Fatalf("resolved to %s, want a Python venv under %s", src, root)
+	}
+	if n := countRecords(t, src, "items"); n != 2 {
+		t.Fatalf("read %d items, want 2", n)
+	}
+	if v := src.ConnectorVersion(); v != "0.1.0" {
+		t.Fatalf("ConnectorVersion = %q, want the pinned 0.1.0", v)
+	}
+	// "latest" pins nothing: what is installed is used.
+	latest, err := source.New(ctx, "source-pytest", source.WithVersion("latest"), source.WithInstallRoot(root), source.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := latest.Spec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := latest.ConnectorVersion(); v != "0.1.0" {
+		t.Fatalf("ConnectorVersion with latest = %q, want the installed 0.1.0", v)
+	}
+}
