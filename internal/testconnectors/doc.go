@@ -14,6 +14,8 @@
 //     order, run files that are not private; echoes config and state back
 //   - hang: starts a child, then both ignore SIGTERM and hang forever
 //   - echo: read emits "count" records; write echoes stdin to stdout
+//   - leaky: prints its whole config to stderr and in LOG messages, then
+//     fails with an error that quotes a secret (end-to-end masking tests)
 //
 // Package kit has what they share; python/ is a stdlib-only Python
 // connector package (console script source-pytest) for the venv executor.
