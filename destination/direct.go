@@ -9,6 +9,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -16,7 +17,10 @@ import (
 // writeDirect pipes the source's read straight into the destination. The
 // states the destination echoes are the source's; they are stored as the
 // destination's state and passed back to the source by the next Write.
-func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *writeSettings, out *WriteResult) error {
+//
+// On tr, each record counts as read (with its bytes) and written (sent);
+// the source's STREAM_STATUS traces set the streams' statuses.
+func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	if err := src.ValidateConfig(ctx); err != nil {
 		return err
 	}
@@ -64,8 +68,14 @@ func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *w
 	}
 	var mu sync.Mutex
 	var pending []forwarded
+	handles := make(map[string]*progress.Stream, len(names))
+	for _, n := range names {
+		handles[n] = tr.Stream(n)
+	}
 	produce := func(ctx context.Context, w *bufio.Writer) error {
 		var line []byte
+		var lastName string
+		var last *progress.Stream
 		sent := map[string]int64{}
 		defer func() {
 			mu.Lock()
@@ -82,6 +92,11 @@ func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *w
 			case m.Type == protocol.TypeRecord && m.Record != nil:
 				line = protocol.AppendRecord(line[:0], m.Record)
 				sent[m.Record.Stream]++
+				if m.Record.Stream != lastName || last == nil {
+					lastName, last = m.Record.Stream, handles[m.Record.Stream]
+				}
+				last.Read(1, len(m.Record.Data))
+				last.Written(1)
 			case m.Type == protocol.TypeState && m.State != nil:
 				if line, err = protocol.AppendMessage(line[:0], m); err != nil {
 					return err
@@ -90,6 +105,12 @@ func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *w
 				mu.Lock()
 				pending = append(pending, forwarded{st, sent[st]})
 				mu.Unlock()
+			case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
+				st := m.Trace.StreamStatus
+				if h := handles[st.StreamDescriptor.Name]; h != nil {
+					h.SetStatus(st.Status)
+				}
+				continue
 			default:
 				continue
 			}
@@ -101,13 +122,23 @@ func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *w
 	}
 	onEcho := func(st *protocol.State) error {
 		name := stateStream(st)
+		// A GLOBAL or LEGACY state ("") belongs to no one stream: it counts
+		// in the totals only.
+		h := handles[name]
 		if out.State != nil {
 			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: d.name, Stream: name}, st); err != nil {
 				return err
 			}
+			if h != nil {
+				h.StateCommitted()
+			} else {
+				tr.StateCommitted()
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		before := out.RecordsConfirmed[name]
+		defer func() { confirmDelta(h, before, out.RecordsConfirmed[name]) }()
 		var at int64 = -1
 		for len(pending) > 0 {
 			f := pending[0]

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -18,11 +19,17 @@ type cachedStream struct {
 	cs    *protocol.ConfiguredStream
 	ds    *cache.Dataset
 	after string // the destination's watermark; "" sends every row
+
+	prog       *progress.Stream
+	countReads bool // count rows taken from the cache as read, too
 }
 
 // writeFromCache feeds the destination the rows of res's cache it has not
 // confirmed.
-func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult, ws *writeSettings, out *WriteResult) error {
+// Rows sent count as written on tr; with countReads also as read (a Write
+// of a ReadResult, whose records no source read counted).
+func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult, ws *writeSettings, out *WriteResult,
+	tr *progress.Tracker, countReads bool) error {
 	picked, err := pick(res.SourceName(), res.Catalog().Streams, ws.streams)
 	if err != nil {
 		return err
@@ -38,7 +45,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult
 		if err != nil {
 			return err
 		}
-		f := cachedStream{cs: cs, ds: ds}
+		f := cachedStream{cs: cs, ds: ds, prog: tr.Stream(cs.Stream.Name), countReads: countReads}
 		if out.State != nil && !ws.fullRefresh && cs.DestinationSyncMode != protocol.DestinationOverwrite {
 			if f.after, err = out.State.Watermark(ctx, cs.Stream.Name); err != nil {
 				return fmt.Errorf("destination %s: reading its stored state: %w", d.name, err)
@@ -82,11 +89,14 @@ func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult
 			return nil
 		}
 		name := st.Stream.StreamDescriptor.Name
+		h := tr.Stream(name)
 		if out.State != nil {
 			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: d.name, Stream: name}, st); err != nil {
 				return err
 			}
+			h.StateCommitted()
 		}
+		before := out.RecordsConfirmed[name]
 		if rc, ok := recordCount(st); ok {
 			out.RecordsConfirmed[name] += rc
 		} else {
@@ -94,6 +104,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult
 			out.RecordsConfirmed[name] = sentAt[name][id]
 			mu.Unlock()
 		}
+		confirmDelta(h, before, out.RecordsConfirmed[name])
 		return nil
 	}
 	return d.pipeline(ctx, catalog, out, produce, onEcho)
@@ -126,6 +137,10 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		if _, err := w.Write(r.Line); err != nil {
 			return n, err
 		}
+		if f.countReads {
+			f.prog.Read(1, len(r.Line))
+		}
+		f.prog.Written(1)
 		id = r.RawID
 		n++
 		if n%StateInterval == 0 {
@@ -138,6 +153,10 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		if err := state(); err != nil {
 			return n, err
 		}
+	}
+	if f.countReads {
+		// Its rows are all taken: its read rate ends here.
+		f.prog.SetStatus(protocol.StatusComplete)
 	}
 	return n, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -40,6 +41,8 @@ type writeSettings struct {
 	noStateCache bool
 	strategy     cache.Strategy
 	fullRefresh  bool
+	progress     []progress.Option
+	tracker      *progress.Tracker
 }
 
 // Streams writes these streams; the default is the source's selection (or
@@ -66,8 +69,7 @@ func StateCache(c cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.stateCache, w.noStateCache = c, false }
 }
 
-// NoStateCache keeps no destination state: every Write sends everything
-// (a warning says so).
+// NoStateCache keeps no destination state: every Write sends everything.
 func NoStateCache() WriteOption {
 	return func(w *writeSettings) { w.stateCache, w.noStateCache = nil, true }
 }
@@ -171,7 +173,11 @@ func (e *WriteError) Unwrap() error { return e.Err }
 //
 // Only what the destination has not confirmed is sent (see the package
 // documentation), and its state advances only with the states it echoes.
-func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption) (*WriteResult, error) {
+//
+// One progress tracker follows the whole Write, the read into the cache
+// included (see WithProgress); by default it draws on os.Stderr and ends
+// with one summary line.
+func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption) (_ *WriteResult, err error) {
 	var ws writeSettings
 	for _, o := range opts {
 		o(&ws)
@@ -180,7 +186,15 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if o.Source == nil {
 		return nil, errors.New("destination: Write needs a *source.Source or a *source.ReadResult")
 	}
+	tr := ws.tracker
+	if tr == nil {
+		tr = progress.New(progress.OpWrite, d.name, append([]progress.Option{progress.WithMask(d.mask)}, ws.progress...)...)
+		defer func() { tr.Finish(err) }()
+	}
 	res := o.Result
+	// Records taken from a cache count as read only when no source read
+	// counted them already.
+	countCacheReads := res != nil
 	if res == nil && !ws.noCache {
 		c := ws.cache
 		if c == nil {
@@ -189,7 +203,7 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 				return nil, err
 			}
 		}
-		ropts := []source.ReadOption{source.UseCache(c), source.Strategy(ws.strategy)}
+		ropts := []source.ReadOption{source.UseCache(c), source.Strategy(ws.strategy), source.WithTracker(tr)}
 		if ws.fullRefresh {
 			ropts = append(ropts, source.ForceFullRefresh())
 		}
@@ -213,17 +227,26 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 		}
 	}
 	if stateCache == nil {
-		d.logger.Warn("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.name)
+		// Only NoStateCache gets here (without it the default cache keeps
+		// the state): a choice, not a surprise, so no warning.
+		d.logger.Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.name)
 	}
 	out := &WriteResult{SourceName: o.Source.Name(), DestinationName: d.name,
 		RecordsSent: map[string]int64{}, RecordsConfirmed: map[string]int64{}}
 	if stateCache != nil {
 		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: d.name}
 	}
+	d.logger.Info("write started", "destination", d.name, "source", out.SourceName, "cached", res != nil)
 	if res != nil {
-		return out, d.writeFromCache(ctx, res, &ws, out)
+		err = d.writeFromCache(ctx, res, &ws, out, tr, countCacheReads)
+	} else {
+		err = d.writeDirect(ctx, o.Source, &ws, out, tr)
 	}
-	return out, d.writeDirect(ctx, o.Source, &ws, out)
+	if err == nil {
+		d.logger.Info("write finished", "destination", d.name, "source", out.SourceName,
+			"sent", out.TotalSent(), "confirmed", out.TotalConfirmed(), "states", out.StatesConfirmed)
+	}
+	return out, err
 }
 
 // syncMode maps a write strategy onto a stream's destination sync mode,

@@ -7,9 +7,11 @@ import (
 	"iter"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -22,6 +24,8 @@ type readSettings struct {
 	strategy       cache.Strategy
 	fullRefresh    bool
 	skipValidation bool
+	progress       []progress.Option
+	tracker        *progress.Tracker
 }
 
 // UseCache makes Read load into c instead of the default DuckDB cache
@@ -134,10 +138,24 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 // A connector failure is returned after what arrived before it has been
 // kept; a stream the connector started and never reported complete is an
 // *IncompleteStreamError.
-func (s *Source) Read(ctx context.Context, opts ...ReadOption) (*ReadResult, error) {
+//
+// Progress goes to a tracker (see WithProgress, NoProgress, WithTracker):
+// by default a live line on a terminal, and one summary line at the end.
+// The Source's logger gets "read started" and "read finished" at info
+// level, the states committed at debug level, and the connector's LOG
+// messages at their own level.
+func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult, err error) {
 	var rs readSettings
 	for _, o := range opts {
 		o(&rs)
+	}
+	tr := rs.tracker
+	if tr == nil {
+		// The tracker starts before validation and discovery, so that the
+		// time to the first record is what the caller waits for, and a read
+		// that fails early still ends with its summary line.
+		tr = progress.New(progress.OpRead, s.name, append([]progress.Option{progress.WithMask(s.mask)}, rs.progress...)...)
+		defer func() { tr.Finish(err) }()
 	}
 	if rs.cache == nil {
 		c, err := DefaultCache(ctx)
@@ -180,21 +198,30 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (*ReadResult, err
 		return nil, err
 	}
 	track := newStreamTracker(s.name, streams)
+	prog := newReadProgress(tr, streams)
+	start := time.Now()
+	s.logger.Info("read started", "connector", s.name, slog.Any("streams", streams), "incremental", state != nil)
 	msgs := s.run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: catJSON, State: state})
 	lr, err := cache.Load(ctx, rs.cache, cache.LoadRequest{
 		SourceName:  s.name,
 		Catalog:     catalog,
 		Strategy:    rs.strategy,
 		FullRefresh: rs.fullRefresh,
-		Messages:    observed(msgs, track),
+		Messages:    prog.observe(observed(msgs, track)),
 	})
-	res := &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{}}
+	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{}}
 	if lr != nil {
 		res.records, res.total = lr.Records, lr.Total
 		if lr.UnknownStreamRecords > 0 {
 			s.logger.Warn("the connector sent records of streams that were not asked for; they were skipped",
 				"connector", s.name, "records", lr.UnknownStreamRecords)
 		}
+		// For a write, the rows landing in the cache are not what the
+		// tracker counts as written (see WithTracker).
+		if rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead {
+			prog.finish(lr.Records, lr.States, err == nil)
+		}
+		s.logger.Debug("states committed", "connector", s.name, "states", lr.States)
 	}
 	if err != nil {
 		return res, err
@@ -202,7 +229,8 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (*ReadResult, err
 	if err := track.finish(s.logger); err != nil {
 		return res, err
 	}
-	s.logger.Debug("read finished", "connector", s.name, "records", res.total, slog.Any("streams", res.records))
+	s.logger.Info("read finished", "connector", s.name, "records", res.total, slog.Any("streams", res.records),
+		"duration", time.Since(start).Round(time.Millisecond))
 	return res, nil
 }
 

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/source"
 )
 
@@ -16,8 +16,9 @@ var benchmarkCommand = &command{
 		"                 [--cache PATH|DSN | --destination NAME --destination-config CONFIG [destination flags]]",
 	summary: "Measure how fast records move: a source into the no-op destination (the default: the source and the pipeline alone), " +
 		"into a cache (--cache), or a destination fed by a source (--destination). The source defaults to source-faker " +
-		"with --count users. Every run reads in full. It prints the records of each stream and the run's records per second over " +
-		"its wall-clock time, process start-up included.",
+		"with --count users. Every run reads in full. It prints, per stream, the records, records and megabytes per second " +
+		"(from the stream's start to its end) and the time to its first record; then the run's totals over its wall-clock time, " +
+		"process start-up included.",
 	example: "goab benchmark --local-executable ./source-faker --count 100000\n" +
 		"goab benchmark --local-executable ./source-faker --count 100000 --cache ./bench.duckdb\n" +
 		"goab benchmark --local-executable ./source-faker --count 100000 \\\n" +
@@ -28,6 +29,7 @@ var benchmarkCommand = &command{
 		df := addDestinationFlags(fs)
 		cf := addCacheFlags(fs, "benchmark a read into this cache: a DuckDB file path or a postgres:// DSN")
 		count := fs.Int("count", 100_000, "the faker's count, used when --config is not given")
+		pf := addProgressFlag(fs)
 		pos, err := parse(c, e, fs, args)
 		if err != nil {
 			return err
@@ -49,9 +51,16 @@ var benchmarkCommand = &command{
 		if err != nil {
 			return err
 		}
+		// The final progress snapshot carries the per-stream rates and
+		// times to first record.
+		var final progress.Snapshot
+		popts := pf.options(e, progress.WithListener(func(s progress.Snapshot) {
+			if s.Done {
+				final = s
+			}
+		}))
 		var (
 			counts map[string]int64
-			took   time.Duration
 			target string
 		)
 		switch {
@@ -60,51 +69,59 @@ var benchmarkCommand = &command{
 			if err != nil {
 				return err
 			}
-			start := time.Now()
-			res, err := dst.Write(ctx, src, destination.NoCache(), destination.NoStateCache(), destination.ForceFullRefresh())
+			res, err := dst.Write(ctx, src, destination.NoCache(), destination.NoStateCache(), destination.ForceFullRefresh(),
+				destination.WithProgress(popts...))
 			if err != nil {
 				return err
 			}
-			counts, took, target = res.RecordsSent, time.Since(start), dst.Name()
+			counts, target = res.RecordsSent, dst.Name()
 		case cf.target != "":
 			cc, err := cf.open(ctx, c.name)
 			if err != nil {
 				return err
 			}
 			defer cc.Close()
-			start := time.Now()
-			res, err := src.Read(ctx, source.UseCache(cc), source.ForceFullRefresh())
+			res, err := src.Read(ctx, source.UseCache(cc), source.ForceFullRefresh(), source.WithProgress(popts...))
 			if err != nil {
 				return err
 			}
-			counts, took, target = res.StreamRecords(), time.Since(start), "cache "+cf.target
+			counts, target = res.StreamRecords(), "cache "+cf.target
 		default:
-			start := time.Now()
-			res, err := destination.Noop().Write(ctx, src, destination.NoCache(), destination.NoStateCache(), destination.ForceFullRefresh())
+			res, err := destination.Noop().Write(ctx, src, destination.NoCache(), destination.NoStateCache(), destination.ForceFullRefresh(),
+				destination.WithProgress(popts...))
 			if err != nil {
 				return err
 			}
-			counts, took, target = res.RecordsSent, time.Since(start), "the no-op destination"
+			counts, target = res.RecordsSent, "the no-op destination"
 		}
-		return printBenchmark(e, src.Name(), target, counts, took)
+		return printBenchmark(e, src.Name(), target, counts, final)
 	},
 }
 
-// printBenchmark prints records and rates per stream and in total. The
-// rates are over the whole run (process start-up included), since the
-// library does not yet report per-stream timings.
-func printBenchmark(e *env, from, to string, counts map[string]int64, took time.Duration) error {
+// printBenchmark prints, per stream, the records moved, the rates and the
+// time to its first record, from the final progress snapshot; then the
+// totals. A stream's rates run from its start (its STARTED status or first
+// record) to its end (COMPLETE status); the total rate is over the whole
+// run, process start-up included, as is the time to the first record
+// (from the call into the library).
+func printBenchmark(e *env, from, to string, counts map[string]int64, final progress.Snapshot) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tRECORDS")
+	fmt.Fprintln(tw, "STREAM\tRECORDS\tREC/S\tMB/S\tFIRST RECORD")
 	var total int64
-	for _, name := range sortedKeys(counts) {
-		fmt.Fprintf(tw, "%s\t%d\n", name, counts[name])
-		total += counts[name]
+	for _, st := range final.Streams {
+		n := counts[st.Name]
+		total += n
+		first := "-"
+		if st.RecordsRead > 0 {
+			first = fmt.Sprintf("%.3f s", st.TimeToFirstRecord.Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%s\n", st.Name, n, st.RecordsPerSec, st.BytesPerSec/1e6, first)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(e.stdout, "%s → %s: %d records in %.2f s, %.0f rec/s.\n",
-		from, to, total, took.Seconds(), float64(total)/took.Seconds())
+	secs := final.Elapsed.Seconds()
+	_, err := fmt.Fprintf(e.stdout, "%s → %s: %d records in %.2f s, %.0f rec/s, %.2f MB/s, first record after %.3f s.\n",
+		from, to, total, secs, float64(total)/secs, float64(final.Total.BytesRead)/1e6/secs, final.Total.TimeToFirstRecord.Seconds())
 	return err
 }

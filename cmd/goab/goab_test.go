@@ -385,12 +385,19 @@ func TestReadIntoDuckDB(t *testing.T) {
 	if !strings.Contains(r.stdout, "Read 150 records from source-faker") {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
+	// Progress on stderr (NO_LIVE_PROGRESS is set: the summary line only).
+	if strings.Count(r.stderr, "Read 150 records from source-faker in ") != 1 || strings.Count(r.stderr, "records") != 1 {
+		t.Errorf("want one progress summary line on stderr, got:\n%s", r.stderr)
+	}
 	if _, err := os.Stat(db); err != nil {
 		t.Fatal(err)
 	}
 
-	r = goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", cfg, "--cache", db, "--streams", "users")
+	r = goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", cfg, "--cache", db, "--streams", "users", "--no-progress")
 	r.want(t, 0)
+	if strings.Contains(r.stderr, "records") {
+		t.Errorf("--no-progress, yet stderr has:\n%s", r.stderr)
+	}
 	rows = tableRows(r.stdout)
 	wantCount(t, rows, "users", 0, 0)
 	wantCount(t, rows, "users", 1, 50)
@@ -463,8 +470,33 @@ func TestBenchmark(t *testing.T) {
 			rows := tableRows(r.stdout)
 			wantCount(t, rows, "users", 0, 500)
 			wantCount(t, rows, "purchases", 0, 500)
-			if !regexp.MustCompile(`1100 records in [0-9.]+ s, [0-9]+ rec/s`).MatchString(r.stdout) {
+			if !regexp.MustCompile(`1100 records in [0-9.]+ s, [0-9]+ rec/s, [0-9.]+ MB/s, first record after [0-9.]+ s`).MatchString(r.stdout) {
 				t.Errorf("benchmark output:\n%s", r.stdout)
+			}
+			// Per stream: records, rec/s, MB/s and the time to the first
+			// record, from the final progress snapshot.
+			if !regexp.MustCompile(`(?m)^STREAM +RECORDS +REC/S +MB/S +FIRST RECORD$`).MatchString(r.stdout) {
+				t.Errorf("no per-stream header in:\n%s", r.stdout)
+			}
+			for _, stream := range []string{"products", "users", "purchases"} {
+				cols := rows[stream]
+				if len(cols) != 5 || cols[4] != "s" {
+					t.Errorf("stream %s: columns %q, want records, rec/s, MB/s, first record", stream, cols)
+					continue
+				}
+				for i, col := range cols[1:4] {
+					if v, err := strconv.ParseFloat(col, 64); err != nil || (i != 1 && v <= 0) {
+						t.Errorf("stream %s: column %d is %q, want a positive number", stream, i+1, col)
+					}
+				}
+			}
+			// The library's summary line, once; no warning about the state
+			// cache the benchmark chose not to keep.
+			if n := strings.Count(r.stderr, "records"); n != 1 || !strings.Contains(r.stderr, "1,100 records") {
+				t.Errorf("want one summary line on stderr, got:\n%s", r.stderr)
+			}
+			if strings.Contains(r.stderr, "state cache") {
+				t.Errorf("warning about the state cache:\n%s", r.stderr)
 			}
 		})
 	}

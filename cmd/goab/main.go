@@ -19,6 +19,11 @@
 // which "secret_reference::NAME" values are looked up with the secrets
 // package (environment, .env file, prompt).
 //
+// read, sync and benchmark show their progress on stderr — one live line on
+// a terminal, a plain line every few seconds elsewhere — and end with one
+// summary line there; --no-progress turns all of it off and NO_LIVE_PROGRESS
+// keeps only the summary line.
+//
 // goab prints warnings and errors of the library and the connectors on
 // stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's full
 // output is kept in a log file under $GOAIRBYTE_LOG_DIR (default: goairbyte/logs
@@ -41,6 +46,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -52,7 +58,9 @@ const (
 )
 
 func main() {
-	slog.SetDefault(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(os.Stderr,
+	// Log records erase the live progress line before they are written
+	// (progress.LogWriter), so that a warning never runs on from it.
+	slog.SetDefault(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(os.Stderr),
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
 	// A reader that goes away (goab records ... | head) makes writes fail
 	// with EPIPE instead of killing goab, so that the connector is stopped

@@ -90,7 +90,7 @@ func (rf *readFlags) options(cmd string, c cache.Cache) ([]source.ReadOption, er
 
 var readCommand = &command{
 	name:     "read",
-	synopsis: "read <connector> --config CONFIG [--cache PATH|DSN] [--streams a,b] [--full-refresh] [--strategy S] [connector flags]",
+	synopsis: "read <connector> --config CONFIG [--cache PATH|DSN] [--streams a,b] [--full-refresh] [--strategy S] [--no-progress] [connector flags]",
 	summary:  "Read a source into a cache (a DuckDB file or a Postgres database) and print what each stream loaded. Streams that support it are read incrementally.",
 	example: "goab read source-faker --local-executable ./source-faker --config '{\"count\": 1000}' --cache ./faker.duckdb\n" +
 		"goab read source-faker --config config.yaml --cache postgres://user:pw@localhost:5432/db --schema airbyte",
@@ -99,6 +99,7 @@ var readCommand = &command{
 		sc := addSourceFlags(fs)
 		cf := addCacheFlags(fs, "the cache: a DuckDB file path or a postgres:// DSN (default: ./.cache/default_cache/default_cache.duckdb)")
 		rf := addReadFlags(fs)
+		pf := addProgressFlag(fs)
 		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
 			_, err := rf.options(c.name, nil)
 			return err
@@ -114,6 +115,7 @@ var readCommand = &command{
 			defer cc.Close()
 		}
 		opts, _ := rf.options(c.name, cc)
+		opts = append(opts, source.WithProgress(pf.options(e)...))
 		start := time.Now()
 		res, err := src.Read(ctx, opts...)
 		if err != nil {

@@ -102,7 +102,7 @@ func (rf *readFlags) writeOptions(cmd string) ([]destination.WriteOption, error)
 var syncCommand = &command{
 	name: "sync",
 	synopsis: "sync <source> --config CONFIG [source flags] --destination NAME --destination-config CONFIG [destination flags]\n" +
-		"                 [--cache PATH|DSN | --no-cache] [--streams a,b] [--full-refresh] [--strategy S]",
+		"                 [--cache PATH|DSN | --no-cache] [--streams a,b] [--full-refresh] [--strategy S] [--no-progress]",
 	summary: "Sync a source into a destination connector: read into a cache first (incrementally, so a failed write resumes) or, with --no-cache, " +
 		"piped straight through. Only what the destination has not confirmed is sent.",
 	example: "goab sync source-faker --local-executable ./source-faker --config '{\"count\": 1000}' \\\n" +
@@ -115,6 +115,7 @@ var syncCommand = &command{
 		cf := addCacheFlags(fs, "the cache the source is read into and the destination's state is kept in: a DuckDB file path or a postgres:// DSN (default: ./.cache/default_cache/default_cache.duckdb)")
 		rf := addReadFlags(fs)
 		noCache := fs.Bool("no-cache", false, "pipe the source's records straight into the destination (the state is still kept in the cache)")
+		pf := addProgressFlag(fs)
 		var opts []destination.WriteOption
 		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
 			if !df.given(fs) {
@@ -146,6 +147,7 @@ var syncCommand = &command{
 		case cc != nil:
 			opts = append(opts, destination.UseCache(cc))
 		}
+		opts = append(opts, destination.WithProgress(pf.options(e)...))
 		start := time.Now()
 		res, err := dst.Write(ctx, src, opts...)
 		if err != nil {

@@ -1,0 +1,129 @@
+package source
+
+import (
+	"iter"
+
+	"github.com/x/goairbyte/progress"
+	"github.com/x/goairbyte/protocol"
+)
+
+// WithProgress passes options to the progress tracker Read creates (see
+// package progress): progress.WithListener to subscribe to snapshots,
+// progress.WithOutput, progress.WithLiveProgress(false) for the summary line
+// only, progress.WithRenderer(nil) for no output at all. Without it, Read
+// draws its progress on os.Stderr — a live line on a terminal, a plain line
+// every few seconds elsewhere, none when NO_LIVE_PROGRESS is set — and ends
+// with one summary line. Secrets are masked in every line. A logger that
+// writes to the same terminal should write through progress.LogWriter, so
+// that its records do not run on from the live line.
+func WithProgress(opts ...progress.Option) ReadOption {
+	return func(r *readSettings) { r.progress = append(r.progress, opts...) }
+}
+
+// NoProgress makes Read write no progress and no summary line. Listeners
+// given with WithProgress still receive every snapshot.
+func NoProgress() ReadOption {
+	return WithProgress(progress.WithRenderer(nil))
+}
+
+// WithTracker makes Read report into t instead of a tracker of its own, for
+// a caller that follows a larger operation (package destination does, so
+// that a write through a cache has one progress line and one summary). The
+// caller finishes t; WithProgress options are then ignored. Read reports
+// the records and bytes it reads, stream statuses and the time to the
+// first record; the rows written into the cache and the states committed
+// only when t follows a read (progress.OpRead), since for a write those
+// counts belong to the destination.
+func WithTracker(t *progress.Tracker) ReadOption {
+	return func(r *readSettings) { r.tracker = t }
+}
+
+// readProgress reports one read to a tracker: per record on the message
+// iterator (a few atomic additions), the rest as messages go by.
+type readProgress struct {
+	tr      *progress.Tracker
+	streams map[string]*progress.Stream
+	// states counts the STATE messages per stream ("" for GLOBAL and
+	// LEGACY) handed to the cache; they are reported committed when the
+	// load succeeds (see finish).
+	states map[string]int64
+}
+
+func newReadProgress(tr *progress.Tracker, streams []string) *readProgress {
+	p := &readProgress{tr: tr, streams: make(map[string]*progress.Stream, len(streams)), states: map[string]int64{}}
+	// Handles are made up front so that every stream shows from the start,
+	// in catalog order, even before its first record.
+	for _, n := range streams {
+		p.streams[n] = tr.Stream(n)
+	}
+	return p
+}
+
+// observe wraps msgs, counting records and bytes per stream and following
+// STREAM_STATUS traces and STATE messages. Records of streams that were not
+// asked for are not counted: the cache skips them.
+func (p *readProgress) observe(msgs iter.Seq2[*protocol.Message, error]) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		var lastName string
+		var last *progress.Stream
+		for m, err := range msgs {
+			if err == nil && m != nil {
+				switch {
+				case m.Type == protocol.TypeRecord && m.Record != nil:
+					// Records come in runs of one stream: remember the last
+					// handle rather than look it up every time.
+					if m.Record.Stream != lastName || last == nil {
+						lastName, last = m.Record.Stream, p.streams[m.Record.Stream]
+					}
+					last.Read(1, len(m.Record.Data))
+				case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
+					st := m.Trace.StreamStatus
+					if h := p.streams[st.StreamDescriptor.Name]; h != nil {
+						h.SetStatus(st.Status)
+					}
+				case m.Type == protocol.TypeState && m.State != nil:
+					if m.State.EffectiveType() == protocol.StateStream && m.State.Stream != nil {
+						p.states[m.State.Stream.StreamDescriptor.Name]++
+					} else {
+						p.states[""]++
+					}
+				}
+			}
+			if !yield(m, err) {
+				return
+			}
+		}
+	}
+}
+
+// finish reports what the cache loaded: rows written per stream and the
+// states committed. After a successful load every STATE handed to the cache
+// was committed, and is counted on its stream; after a failure only the
+// cache's total is known, and it is counted in the totals.
+//
+// TODO(cache): with a per-transaction commit hook in cache.LoadRequest
+// (records and state keys per committed unit), written rows and committed
+// states could be reported as they land instead of at the end.
+func (p *readProgress) finish(records map[string]int64, committed int64, ok bool) {
+	for name, n := range records {
+		if h := p.streams[name]; h != nil {
+			h.Written(int(n))
+		}
+	}
+	if !ok {
+		for range committed {
+			p.tr.StateCommitted()
+		}
+		return
+	}
+	for name, n := range p.states {
+		h := p.streams[name]
+		for range n {
+			if h != nil {
+				h.StateCommitted()
+			} else {
+				p.tr.StateCommitted()
+			}
+		}
+	}
+}
