@@ -164,12 +164,14 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		}
 		rs.cache = c
 	}
-	if rs.skipValidation {
-		if _, err := s.prepare(ctx); err != nil {
+	cfg, err := s.prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !rs.skipValidation {
+		if err := s.validate(ctx, cfg); err != nil {
 			return nil, err
 		}
-	} else if err := s.ValidateConfig(ctx); err != nil {
-		return nil, err
 	}
 	streams, err := s.readStreams(ctx, rs.streams)
 	if err != nil {
@@ -192,10 +194,6 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		if state, err = rs.cache.SourceState(ctx, s.name, streams); err != nil {
 			return nil, fmt.Errorf("%s: reading the cache's state: %w", s.name, err)
 		}
-	}
-	cfg, err := s.configJSON()
-	if err != nil {
-		return nil, err
 	}
 	track := newStreamTracker(s.name, streams)
 	prog := newReadProgress(tr, streams)

@@ -93,7 +93,6 @@ func (s *Source) prepare(ctx context.Context) (json.RawMessage, error) {
 	s.mu.Lock()
 	// A SetConfig that ran meanwhile wins; its own prepare resolves it.
 	if bytes.Equal(s.config, stored) {
-		s.resolved = resolved
 		s.refs = referencedValues(stored, resolved)
 	}
 	s.mu.Unlock()

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/registry"
-	"github.com/x/goairbyte/secrets"
 )
 
 // Source is one Airbyte source connector with its config and stream
@@ -33,10 +31,8 @@ type Source struct {
 	// config is the config as given (or as the connector changed it),
 	// secret references unresolved; nil until set.
 	config json.RawMessage
-	// resolved is config with its references resolved by the latest
-	// prepare, nil until then; refs maps each resolved value back to its
+	// refs maps each value the latest prepare resolved back to its
 	// reference (see secrets.go).
-	resolved  json.RawMessage
 	refs      map[string]string
 	spec      *protocol.ConnectorSpecification
 	catalog   *protocol.Catalog
@@ -314,7 +310,7 @@ func (s *Source) SetConfig(config any) error {
 		return err
 	}
 	s.mu.Lock()
-	s.config, s.resolved, s.refs = cfg, nil, nil
+	s.config, s.refs = cfg, nil
 	s.catalog = nil
 	s.mu.Unlock()
 	return nil
@@ -344,25 +340,6 @@ func (s *Source) storedConfig() (json.RawMessage, error) {
 		return nil, &NoConfigError{Connector: s.name}
 	}
 	return s.config, nil
-}
-
-// configJSON returns the config as the connector gets it — resolved by the
-// latest prepare — or a *NoConfigError. Commands get their config from
-// prepare; this is for a caller that ran prepare (or ValidateConfig) just
-// before. A config with references that no prepare resolved is an error,
-// never handed over unresolved.
-func (s *Source) configJSON() (json.RawMessage, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.config == nil:
-		return nil, &NoConfigError{Connector: s.name}
-	case s.resolved != nil:
-		return s.resolved, nil
-	case !bytes.Contains(s.config, []byte(secrets.ReferencePrefix)):
-		return s.config, nil
-	}
-	return nil, fmt.Errorf("%s: the config's secret references were not resolved before the command; this is a bug in goairbyte", s.name)
 }
 
 // run runs one connector command and yields its messages. It is the one
@@ -430,7 +407,7 @@ func (s *Source) applyConfigChange(raw json.RawMessage) {
 	}
 	cfg := rereference(sent, refs)
 	s.mu.Lock()
-	s.config, s.resolved = cfg, sent
+	s.config = cfg
 	s.mu.Unlock()
 	s.logger.Info("the connector updated its config", "connector", s.name)
 	if s.onConfigChange != nil {
@@ -593,7 +570,7 @@ func (s *Source) stream(c *protocol.Catalog, name string) (*protocol.Stream, err
 // that leaves the selection unchanged. Before the config is set, the
 // selection is remembered and checked once the catalog is known.
 func (s *Source) SelectStreams(ctx context.Context, names ...string) error {
-	if _, err := s.configJSON(); err == nil {
+	if _, err := s.storedConfig(); err == nil {
 		c, err := s.DiscoveredCatalog(ctx)
 		if err != nil {
 			return err

@@ -24,6 +24,11 @@ func (s *Source) ValidateConfig(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.validate(ctx, cfg)
+}
+
+// validate checks cfg, a config as prepare returns it, against the spec.
+func (s *Source) validate(ctx context.Context, cfg json.RawMessage) error {
 	spec, err := s.Spec(ctx)
 	if err != nil {
 		return err
