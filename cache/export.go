@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/x/goairbyte/protocol"
 )
 
 // ExportPageSize is how many rows one query of [Dataset.RecordLines] reads.
@@ -273,12 +274,12 @@ func appendJSONValue(dst []byte, v any, t Type) []byte {
 		if t == TypeJSON {
 			return append(dst, x...)
 		}
-		return appendJSONString(dst, x)
+		return protocol.AppendString(dst, x)
 	case []byte:
 		if t == TypeJSON {
 			return append(dst, x...)
 		}
-		return appendJSONString(dst, string(x))
+		return protocol.AppendString(dst, string(x))
 	case int64:
 		return strconv.AppendInt(dst, x, 10)
 	case int32:
@@ -327,19 +328,5 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
 }
 
-// appendJSONString writes s as a JSON string; plain ASCII, the usual case,
-// is copied as it is.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			b, _ := json.Marshal(s)
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
-}
-
 // jsonString quotes s as a JSON string.
-func jsonString(s string) string { return string(appendJSONString(nil, s)) }
+func jsonString(s string) string { return string(protocol.AppendString(nil, s)) }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/progress"
@@ -116,7 +115,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult
 // cache builds each RECORD line (Dataset.RecordLines), so the rows are
 // copied, not decoded and re-encoded.
 func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated func(id string, sent int64)) (int64, error) {
-	stream := appendString(nil, f.cs.Stream.Name)
+	stream := protocol.AppendString(nil, f.cs.Stream.Name)
 	var line []byte
 	var n int64
 	var id string
@@ -124,7 +123,7 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		line = append(line[:0], `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":`...)
 		line = append(line, stream...)
 		line = append(line, `},"stream_state":{"`+watermarkKey+`":`...)
-		line = appendString(line, id)
+		line = protocol.AppendString(line, id)
 		line = append(line, "}}}}\n"...)
 		stated(id, n)
 		_, err := w.Write(line)
@@ -175,17 +174,4 @@ func fieldNames(schema json.RawMessage) map[string]string {
 		}
 	}
 	return out
-}
-
-// appendString writes s as a JSON string.
-func appendString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			b, _ := json.Marshal(s)
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

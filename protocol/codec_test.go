@@ -451,8 +451,8 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		if err := enc.Encode(s); err != nil {
 			t.Fatal(err)
 		}
-		if got := appendString(nil, s); string(got) != strings.TrimSuffix(want.String(), "\n") {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want.String())
+		if got := AppendString(nil, s); string(got) != strings.TrimSuffix(want.String(), "\n") {
+			t.Errorf("AppendString(%q) = %s, want %s", s, got, want.String())
 		}
 	}
 }

@@ -49,11 +49,11 @@ func AppendRecord(dst []byte, r *Record) []byte {
 	dst = append(dst, `{"type":"RECORD","record":{`...)
 	if r.Namespace != "" {
 		dst = append(dst, `"namespace":`...)
-		dst = appendString(dst, r.Namespace)
+		dst = AppendString(dst, r.Namespace)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"stream":`...)
-	dst = appendString(dst, r.Stream)
+	dst = AppendString(dst, r.Stream)
 	dst = append(dst, `,"data":`...)
 	if len(r.Data) == 0 {
 		dst = append(dst, "null"...)
@@ -142,7 +142,7 @@ func appendValue(dst []byte, v reflect.Value, validate bool) ([]byte, error) {
 		}
 		return appendValue(dst, v.Elem(), validate)
 	case reflect.String:
-		return appendString(dst, v.String()), nil
+		return AppendString(dst, v.String()), nil
 	case reflect.Bool:
 		return strconv.AppendBool(dst, v.Bool()), nil
 	case reflect.Int, reflect.Int64, reflect.Int32:
@@ -188,7 +188,7 @@ func appendStruct(dst []byte, v reflect.Value, validate bool) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendString(dst, name)
+		dst = AppendString(dst, name)
 		dst = append(dst, ':')
 		var err error
 		if dst, err = appendValue(dst, fv, validate); err != nil {
@@ -238,10 +238,10 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string the way encoding/json does with
+// AppendString appends s as a JSON string the way encoding/json does with
 // HTML escaping off: control characters escaped, invalid UTF-8 replaced by
 // U+FFFD, U+2028 and U+2029 escaped for JavaScript's sake.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
