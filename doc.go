@@ -143,10 +143,15 @@
 // slog.Default() by default) at their own level. Each connector run keeps
 // its stderr and LOG messages in a log file under source.WithLogDir, else
 // $GOAIRBYTE_LOG_DIR, else goairbyte/logs in the system temp directory;
-// a ConnectorError names that file. Package progress counts records, bytes,
-// rates and states per stream for a pipeline that reports to it, and
-// renders them as a live line on a terminal or periodic lines elsewhere
-// (NO_LIVE_PROGRESS turns the live line off), ending with one summary line.
+// a ConnectorError names that file.
+//
+// Read and Write report to package progress: records, bytes, rates, time to
+// the first record and states per stream, drawn on stderr as a live line on
+// a terminal or as periodic lines elsewhere (NO_LIVE_PROGRESS turns the
+// live line off), and ending with one summary line. source.WithProgress and
+// destination.WithProgress subscribe a listener to the same snapshots or
+// change the output; source.NoProgress and destination.NoProgress silence
+// it.
 //
 // # The goab command
 //
