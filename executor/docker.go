@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -177,7 +178,7 @@ func (d *Docker) start(ctx context.Context, ln launch) (started, error) {
 	if err != nil {
 		return started{}, d.engineErr(err)
 	}
-	p := &dockerProcess{cli: d.cli, id: created.ID, logger: d.o.logger}
+	p := newDockerProcess(d.cli, created.ID, d.o.logger)
 	ok := false
 	defer func() {
 		if !ok {
@@ -199,16 +200,18 @@ func (d *Docker) start(ctx context.Context, ln launch) (started, error) {
 		return started{}, d.engineErr(err)
 	}
 	p.att = &att.HijackedResponse
-	// Waiting for the next exit is registered before the start, so that a
-	// quick exit cannot be missed; it is not tied to ctx, because
-	// cancellation stops the container and the wait must still see it go.
-	p.waited = d.cli.ContainerWait(context.WithoutCancel(ctx), p.id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	// Waiting for the next exit is registered before the start (the call
+	// returns once the engine has acknowledged it), so that a quick exit
+	// cannot be missed. It is not tied to ctx, because cancellation stops
+	// the container and the wait must still see it go; release ends it.
+	waitCtx, cancelWait := context.WithCancel(context.WithoutCancel(ctx))
+	p.cancelWait = cancelWait
+	p.waited = d.cli.ContainerWait(waitCtx, p.id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := d.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
 		return started{}, d.engineErr(err)
 	}
-	p.errR, p.errW = io.Pipe()
 	ok = true
-	st := started{proc: p, stdout: &demux{r: p.att.Reader, stderr: p.errW}, stderr: p.errR}
+	st := started{proc: p, stdout: &demux{r: p.att.Reader, stderr: p.errW, ended: p.outputEnded}, stderr: p.errR}
 	if ln.stdin {
 		st.stdin = attachedStdin{p.att}
 	}
@@ -238,26 +241,102 @@ type attachedStdin struct{ h *client.HijackedResponse }
 func (s attachedStdin) Write(b []byte) (int, error) { return s.h.Conn.Write(b) }
 func (s attachedStdin) Close() error                { return s.h.CloseWrite() }
 
+// waitPoll is how often a container whose output has ended is inspected,
+// in case the engine's wait does not report its exit.
+const waitPoll = time.Second
+
 type dockerProcess struct {
-	cli    *client.Client
-	logger *slog.Logger
-	id     string
-	att    *client.HijackedResponse
-	waited client.ContainerWaitResult
-	errR   *io.PipeReader
-	errW   *io.PipeWriter
+	cli        *client.Client
+	logger     *slog.Logger
+	id         string
+	att        *client.HijackedResponse
+	waited     client.ContainerWaitResult
+	cancelWait context.CancelFunc
+	errR       *io.PipeReader
+	errW       *io.PipeWriter
+	// outputDone is closed when the attach stream has ended; gone when a
+	// forced removal has been attempted (the container is then dead or
+	// beyond our reach).
+	outputDone, gone                   chan struct{}
+	outputOnce, goneOnce, attCloseOnce sync.Once
 }
 
+func newDockerProcess(cli *client.Client, id string, logger *slog.Logger) *dockerProcess {
+	p := &dockerProcess{cli: cli, id: id, logger: logger, outputDone: make(chan struct{}), gone: make(chan struct{}),
+		cancelWait: func() {}}
+	p.errR, p.errW = io.Pipe()
+	return p
+}
+
+func (p *dockerProcess) outputEnded() { p.outputOnce.Do(func() { close(p.outputDone) }) }
+
+// wait returns the container's exit status. The engine's wait is the
+// normal way, but it must not be the only one: an engine may never report
+// an exit (seen with a container force-removed while its attach stream was
+// not read), so wait also returns once we have removed the container
+// (status -1, as for a killed process) and, after the output has ended,
+// asks the engine every waitPoll.
 func (p *dockerProcess) wait() (int, error) {
-	select {
-	case r := <-p.waited.Result:
-		if r.Error != nil && r.Error.Message != "" {
-			return int(r.StatusCode), errors.New(r.Error.Message)
+	outputDone := p.outputDone
+	var poll <-chan time.Time
+	for {
+		select {
+		case r := <-p.waited.Result:
+			if r.Error != nil && r.Error.Message != "" {
+				return int(r.StatusCode), errors.New(r.Error.Message)
+			}
+			return int(r.StatusCode), nil
+		case err := <-p.waited.Error:
+			if code, ok := p.exitStatus(); ok {
+				return code, nil
+			}
+			select {
+			case <-p.gone:
+				return -1, nil
+			default:
+			}
+			return -1, err
+		case <-p.gone:
+			return -1, nil
+		case <-outputDone:
+			outputDone = nil
+			t := time.NewTicker(waitPoll)
+			defer t.Stop()
+			poll = t.C
+		case <-poll:
+			if code, ok := p.exitStatus(); ok {
+				return code, nil
+			}
 		}
-		return int(r.StatusCode), nil
-	case err := <-p.waited.Error:
-		return -1, err
 	}
+}
+
+// exitStatus asks the engine whether the container has exited, and with
+// which status. A container already removed counts as killed.
+func (p *dockerProcess) exitStatus() (int, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	res, err := p.cli.ContainerInspect(ctx, p.id, client.ContainerInspectOptions{})
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return -1, true
+	case err != nil || res.Container.State == nil:
+		return 0, false
+	case res.Container.State.Running || res.Container.State.Restarting:
+		return 0, false
+	}
+	return res.Container.State.ExitCode, true
+}
+
+// stopOutput closes the attach connection. The engine cannot finish a
+// container's exit (nor its removal) while it is blocked writing output
+// nobody reads; closed, the container's later output goes nowhere.
+func (p *dockerProcess) stopOutput() {
+	p.attCloseOnce.Do(func() {
+		if p.att != nil {
+			p.att.Close()
+		}
+	})
 }
 
 func (p *dockerProcess) terminate() {
@@ -267,6 +346,7 @@ func (p *dockerProcess) terminate() {
 }
 
 func (p *dockerProcess) kill() {
+	p.stopOutput()
 	p.remove()
 	// Nobody may read stdout any more, and with it the stderr frames: end
 	// the stderr stream here.
@@ -274,24 +354,22 @@ func (p *dockerProcess) kill() {
 }
 
 // remove kills and removes the container; a container already gone is
-// fine.
+// fine. Once it has been tried, wait no longer waits for the engine.
 func (p *dockerProcess) remove() {
+	defer p.goneOnce.Do(func() { close(p.gone) })
 	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 	defer cancel()
 	_, err := p.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
-		p.logger.Warn("cannot remove the connector's container", "container", p.id, "error", err)
+		p.logger.Warn("cannot remove the connector's container; remove it with docker rm -f", "container", p.id, "error", err)
 	}
 }
 
 func (p *dockerProcess) release() {
-	if p.att != nil {
-		p.att.Close()
-	}
+	p.stopOutput()
 	p.remove()
-	if p.errR != nil {
-		p.errR.Close()
-	}
+	p.cancelWait()
+	p.errR.Close()
 }
 
 // demux reads the stdout of an attach stream, in which the engine
@@ -303,7 +381,8 @@ func (p *dockerProcess) release() {
 type demux struct {
 	r      io.Reader
 	stderr *io.PipeWriter
-	left   int // stdout bytes left in the current frame
+	ended  func() // called when the stream has ended, however
+	left   int    // stdout bytes left in the current frame
 	hdr    [8]byte
 }
 
@@ -313,7 +392,7 @@ func (d *demux) Read(b []byte) (int, error) {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				err = io.EOF // a torn header at the end is the end
 			}
-			d.stderr.CloseWithError(err)
+			d.end(err)
 			return 0, err
 		}
 		size := int(binary.BigEndian.Uint32(d.hdr[4:]))
@@ -322,12 +401,12 @@ func (d *demux) Read(b []byte) (int, error) {
 			d.left = size
 		case 2: // stderr
 			if _, err := io.CopyN(d.stderr, d.r, int64(size)); err != nil {
-				d.stderr.CloseWithError(err)
+				d.end(err)
 				return 0, err
 			}
 		default: // stdin echo or an engine message: not the connector's output
 			if _, err := io.CopyN(io.Discard, d.r, int64(size)); err != nil {
-				d.stderr.CloseWithError(err)
+				d.end(err)
 				return 0, err
 			}
 		}
@@ -335,8 +414,16 @@ func (d *demux) Read(b []byte) (int, error) {
 	n, err := d.r.Read(b[:min(len(b), d.left)])
 	d.left -= n
 	if err != nil && (d.left > 0 || !errors.Is(err, io.EOF)) {
-		d.stderr.CloseWithError(err)
+		d.end(err)
 		return n, err
 	}
 	return n, nil
+}
+
+// end ends the stderr stream with the attach stream's end.
+func (d *demux) end(err error) {
+	d.stderr.CloseWithError(err)
+	if d.ended != nil {
+		d.ended()
+	}
 }

@@ -109,6 +109,7 @@ func startProcess(path string, args, env []string, withStdin bool) (started, err
 		return fail(err)
 	}
 	closeOnErr = append(closeOnErr, outR, outW)
+	growPipe(outW)
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		return fail(err)
@@ -159,6 +160,10 @@ func (p *localProcess) signal(sig syscall.Signal) {
 	// A negative pid is the whole process group.
 	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
 }
+
+// stopOutput closes our read end of stdout: the connector's next write
+// fails with EPIPE (a SIGPIPE that ends most programs at once).
+func (p *localProcess) stopOutput() { p.stdoutR.Close() }
 
 func (p *localProcess) terminate() { p.signal(syscall.SIGTERM) }
 func (p *localProcess) kill()      { p.signal(syscall.SIGKILL) }

@@ -29,12 +29,21 @@ const stderrTailLines = 50
 // dropped (a connector dumping megabytes on one stderr line is not useful).
 const maxStderrLine = 64 << 10
 
+// stderrDrain is how long stderr may stay open after the connector exited
+// (something it started still holds it) before we stop reading it.
+const stderrDrain = 2 * time.Second
+
 // process is one started connector, however it runs. Output readers are
 // returned beside it by a launcher.
 type process interface {
 	// wait blocks until the connector has exited and returns its exit
 	// status (-1 when a signal killed it).
 	wait() (int, error)
+	// stopOutput closes our end of the connector's stdout. A connector
+	// blocked writing to it then fails at once (EPIPE) instead of waiting
+	// out the grace period, and the Docker engine, which cannot finish a
+	// container's exit while its attach stream is not read, lets go.
+	stopOutput()
 	// terminate asks the connector to stop (SIGTERM).
 	terminate()
 	// kill stops the connector and everything it started at once.
@@ -48,7 +57,7 @@ type process interface {
 type started struct {
 	proc   process
 	stdout io.Reader
-	stderr io.Reader
+	stderr io.ReadCloser
 	stdin  io.WriteCloser // nil unless the Invocation has Stdin
 }
 
@@ -198,11 +207,18 @@ func (r *runner) runOnce(ctx context.Context, inv Invocation, start launcher, yi
 		close(exited)
 	}()
 
-	// stop is the one way a connector is stopped early: SIGTERM, the grace
-	// period, then SIGKILL for whatever is left.
-	var stopOnce sync.Once
+	// stop is the one way a connector is stopped early: our end of its
+	// output closed, SIGTERM, the grace period, then SIGKILL for whatever
+	// is left. Closing the output first matters: a connector blocked
+	// writing to a pipe nobody reads would never see its SIGTERM.
+	var (
+		stopOnce sync.Once
+		stopped  = make(chan struct{})
+	)
 	stop := func() {
 		stopOnce.Do(func() {
+			close(stopped)
+			st.proc.stopOutput()
 			st.proc.terminate()
 			t := time.NewTimer(r.o.grace)
 			defer t.Stop()
@@ -236,6 +252,8 @@ func (r *runner) runOnce(ctx context.Context, inv Invocation, start launcher, yi
 		}()
 	}
 
+	dec := startDecoding(st.stdout, stopped)
+
 	// finish waits for the connector and everything around it; after it
 	// nothing of the run is left but the temp dir, removed by the defer.
 	finished := false
@@ -250,58 +268,68 @@ func (r *runner) runOnce(ctx context.Context, inv Invocation, start launcher, yi
 			stop()
 		}
 		<-exited
-		<-stderrDone
+		dec.wait()
+		// Whatever inherited stderr from the connector and outlived it
+		// must not keep us here: give the last lines a moment, then cut.
+		t := time.NewTimer(stderrDrain)
+		select {
+		case <-stderrDone:
+		case <-t.C:
+			st.stderr.Close()
+			<-stderrDone
+		}
+		t.Stop()
 		st.proc.release()
 	}
 	defer finish(true) // also when yield panics
 
 	var trace *protocol.ErrorTrace
-	dec := protocol.NewDecoder(st.stdout)
-	var readErr error
-	for {
-		m, err := dec.Decode()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
+	for batch := range dec.batches {
+		for i, m := range batch {
+			batch[i] = nil // the batch is reused; do not keep messages alive
+			switch {
+			case m.Unparsed != nil:
+				line := r.o.mask(string(m.Unparsed))
+				m.Unparsed = []byte(line)
+				lg.line("stdout", line)
+				r.o.logger.Info("connector output", "connector", r.name, "line", line)
+			case m.Type == protocol.TypeLog && m.Log != nil:
+				m.Log.Message = r.o.mask(m.Log.Message)
+				m.Log.StackTrace = r.o.mask(m.Log.StackTrace)
+				lg.line(string(m.Log.Level), m.Log.Message)
+				if m.Log.StackTrace != "" {
+					lg.line(string(m.Log.Level), m.Log.StackTrace)
+				}
+				r.o.logger.Log(ctx, slogLevel(m.Log.Level), m.Log.Message, "connector", r.name)
+			case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
+				e := m.Trace.Error
+				e.Message, e.InternalMessage, e.StackTrace = r.o.mask(e.Message), r.o.mask(e.InternalMessage), r.o.mask(e.StackTrace)
+				lg.line("TRACE ERROR", e.Message+" "+e.InternalMessage)
+				if trace == nil {
+					trace = e // the first one is usually the cause
+				}
 			}
-			break
-		}
-		switch {
-		case m.Unparsed != nil:
-			line := r.o.mask(string(m.Unparsed))
-			m.Unparsed = []byte(line)
-			lg.line("stdout", line)
-			r.o.logger.Info("connector output", "connector", r.name, "line", line)
-		case m.Type == protocol.TypeLog && m.Log != nil:
-			m.Log.Message = r.o.mask(m.Log.Message)
-			m.Log.StackTrace = r.o.mask(m.Log.StackTrace)
-			lg.line(string(m.Log.Level), m.Log.Message)
-			if m.Log.StackTrace != "" {
-				lg.line(string(m.Log.Level), m.Log.StackTrace)
-			}
-			r.o.logger.Log(ctx, slogLevel(m.Log.Level), m.Log.Message, "connector", r.name)
-		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
-			e := m.Trace.Error
-			e.Message, e.InternalMessage, e.StackTrace = r.o.mask(e.Message), r.o.mask(e.InternalMessage), r.o.mask(e.StackTrace)
-			lg.line("TRACE ERROR", e.Message+" "+e.InternalMessage)
-			if trace == nil {
-				trace = e // the first one is usually the cause
+			if !yield(m, nil) {
+				return nil // the deferred finish stops the connector
 			}
 		}
-		if !yield(m, nil) {
-			return nil // the deferred finish stops the connector
+		dec.recycle(batch)
+		if ctx.Err() != nil {
+			// Cancelled: what is still buffered is not wanted any more.
+			finish(true)
+			return r.stoppedErr(ctx, inv.Verb)
 		}
 	}
-	if readErr != nil && ctx.Err() == nil {
-		readErr = fmt.Errorf("connector %s: reading its output: %w", r.name, readErr)
+	// The output has ended (dec.err may be read now).
+	if ctx.Err() != nil {
 		finish(true)
-		return readErr
+		return r.stoppedErr(ctx, inv.Verb)
+	}
+	if dec.err != nil {
+		finish(true)
+		return fmt.Errorf("connector %s: reading its output: %w", r.name, dec.err)
 	}
 	finish(false)
-
-	if ctx.Err() != nil {
-		return fmt.Errorf("connector %s: %s stopped: %w", r.name, inv.Verb, context.Cause(ctx))
-	}
 	if waitErr != nil {
 		return fmt.Errorf("connector %s: %s: waiting for it to exit: %w", r.name, inv.Verb, r.maskErr(waitErr))
 	}
@@ -319,6 +347,10 @@ func (r *runner) runOnce(ctx context.Context, inv Invocation, start launcher, yi
 		return ce
 	}
 	return nil
+}
+
+func (r *runner) stoppedErr(ctx context.Context, verb Verb) error {
+	return fmt.Errorf("connector %s: %s stopped: %w", r.name, verb, context.Cause(ctx))
 }
 
 func (r *runner) maskErr(err error) error { return errors.New(r.o.mask(err.Error())) }

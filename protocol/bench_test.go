@@ -3,6 +3,7 @@ package protocol
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"testing"
@@ -29,12 +30,23 @@ func sampleRecordLines(tb testing.TB, stream string) [][]byte {
 	return lines
 }
 
-// recordCorpus is 10,000 faker RECORD lines of one stream.
-func recordCorpus(tb testing.TB, stream string) []byte {
+// recordCorpus is 10,000 faker RECORD lines of one stream, as the Python
+// faker writes them (with spaces).
+func recordCorpus(tb testing.TB, stream string) []byte { return corpusOf(tb, stream, false) }
+
+// corpusOf is recordCorpus, or with compact the same lines without spaces,
+// as our faker writes them.
+func corpusOf(tb testing.TB, stream string, compact bool) []byte {
 	lines := sampleRecordLines(tb, stream)
 	var buf bytes.Buffer
 	for i := 0; i < 10000; i++ {
-		buf.Write(lines[i%len(lines)])
+		if compact {
+			if err := json.Compact(&buf, lines[i%len(lines)]); err != nil {
+				tb.Fatal(err)
+			}
+		} else {
+			buf.Write(lines[i%len(lines)])
+		}
 		buf.WriteByte('\n')
 	}
 	return buf.Bytes()
@@ -44,7 +56,8 @@ func recordCorpus(tb testing.TB, stream string) []byte {
 // from a bytes.Reader; one op is one record.
 func BenchmarkDecodeRecords(b *testing.B) {
 	for _, stream := range []string{"purchases", "users"} {
-		b.Run(stream, func(b *testing.B) { benchmarkDecode(b, recordCorpus(b, stream)) })
+		b.Run(stream, func(b *testing.B) { benchmarkDecode(b, corpusOf(b, stream, false)) })
+		b.Run(stream+"-compact", func(b *testing.B) { benchmarkDecode(b, corpusOf(b, stream, true)) })
 	}
 }
 

@@ -178,7 +178,7 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 			if b[v] != '{' {
 				return -1
 			}
-			if i = skipObject(b, v, 2); i < 0 {
+			if i = skipNested(b, v, 2); i < 0 {
 				return -1
 			}
 			f, fr.data = fData, b[v:i]

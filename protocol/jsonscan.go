@@ -6,12 +6,17 @@ import (
 	"unicode/utf8"
 )
 
-// This file is a small recursive-descent JSON validator. It is the part of
-// the fast RECORD path that decides whether bytes may be kept: record data
-// goes straight into databases, so it must be JSON by the grammar of RFC 8259
-// and valid UTF-8. It is deliberately stricter than encoding/json, which lets
-// invalid UTF-8 through inside strings; whatever it rejects the caller hands
-// to the encoding/json path instead.
+// This file is a small JSON validator. It is the part of the fast RECORD
+// path that decides whether bytes may be kept: record data goes straight
+// into databases, so it must be JSON by the grammar of RFC 8259 and valid
+// UTF-8. It is deliberately stricter than encoding/json, which lets invalid
+// UTF-8 through inside strings; whatever it rejects the caller hands to the
+// encoding/json path instead.
+//
+// It is also the hottest code of a read (a record is mostly short strings),
+// hence its shape: nested values are walked in one loop with the open
+// containers kept as bits rather than by recursion, and strings are scanned
+// eight bytes at a time.
 
 // maxDepth bounds nesting so that a hostile line cannot exhaust the stack.
 // encoding/json stops at the same depth.
@@ -27,10 +32,12 @@ const (
 // byte of x that ends a plain run of string bytes: '"', '\\', a control
 // character or a byte >= 0x80. Bytes above the first special one may be
 // flagged spuriously (borrows), which the caller never looks at.
+//
+// A byte b < 0x80 gets its high bit from b-0x20 only when b < 0x20, and from
+// (b^'"')-1 or (b^'\\')-1 only when it is that character; bytes >= 0x80 are
+// flagged by x itself, which is why no "& ^x" terms are needed.
 func specialInWord(x uint64) uint64 {
-	q := x ^ (lsb * '"')
-	s := x ^ (lsb * '\\')
-	return (((x - lsb*0x20) & ^x) | ((q - lsb) & ^q) | ((s - lsb) & ^s) | x) & msb
+	return ((x - lsb*0x20) | ((x ^ (lsb * '"')) - lsb) | ((x ^ (lsb * '\\')) - lsb) | x) & msb
 }
 
 // skipWS returns the index of the first byte at or after i that is not JSON
@@ -51,11 +58,15 @@ func skipWS(b []byte, i int) int {
 // the index just after its closing quote, whether it contained an escape, and
 // ok=false if it is not a valid JSON string.
 func skipString(b []byte, i int) (end int, escaped, ok bool) {
-	i++ // opening quote
+	return stringBody(b, i+1, false)
+}
+
+// stringBody is skipString from b[i] inside the string.
+func stringBody(b []byte, i int, escaped bool) (end int, _, ok bool) {
 	for {
 		// Plain bytes, eight at a time while there is room.
 		for i+8 <= len(b) {
-			m := specialInWord(binary.LittleEndian.Uint64(b[i:]))
+			m := specialInWord(binary.LittleEndian.Uint64(b[i : i+8]))
 			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
@@ -98,6 +109,35 @@ func skipString(b []byte, i int) (end int, escaped, ok bool) {
 			i++
 		}
 	}
+}
+
+// stringEnd validates the string whose opening quote is at b[i] and returns
+// the index after its closing quote, or -1. It is skipString for the common
+// case, a short plain string: the word that holds the closing quote is
+// recognised from the masks alone, without going back to the byte.
+func stringEnd(b []byte, i int) int {
+	i++
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i : i+8])
+		q := x ^ (lsb * '"')
+		m := ((x - lsb*0x20) | (q - lsb) | ((x ^ (lsb * '\\')) - lsb) | x) & msb
+		if m == 0 {
+			i += 8
+			continue
+		}
+		// The lowest flagged byte is exact (see specialInWord); it is the
+		// closing quote when q has a zero byte there.
+		if first := m & -m; (q-lsb)&^q&first != 0 {
+			return i + bits.TrailingZeros64(m)>>3 + 1
+		}
+		i += bits.TrailingZeros64(m) >> 3
+		break
+	}
+	end, _, ok := stringBody(b, i, false)
+	if !ok {
+		return -1
+	}
+	return end
 }
 
 func isHex(c byte) bool {
@@ -155,21 +195,16 @@ func skipLiteral(b []byte, i int, lit string) int {
 
 // skipValue validates the JSON value starting at b[i] (no leading
 // whitespace) and returns the index just after it, or -1 if it is not valid.
+// depth is the number of objects and arrays around the value.
 func skipValue(b []byte, i, depth int) int {
 	if i >= len(b) {
 		return -1
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, _, ok := skipString(b, i)
-		if !ok {
-			return -1
-		}
-		return end
-	case c == '{':
-		return skipObject(b, i, depth+1)
-	case c == '[':
-		return skipArray(b, i, depth+1)
+		return stringEnd(b, i)
+	case c == '{' || c == '[':
+		return skipNested(b, i, depth)
 	case c == '-' || isDigit(c):
 		return skipNumber(b, i)
 	case c == 't':
@@ -182,67 +217,121 @@ func skipValue(b []byte, i, depth int) int {
 	return -1
 }
 
-func skipObject(b []byte, i, depth int) int {
-	if depth > maxDepth {
+// skipKey validates an object key and the colon after it, starting at b[i],
+// and returns the index of the value, or -1.
+func skipKey(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
 		return -1
 	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1
+	if i = stringEnd(b, i); i < 0 {
+		return -1
 	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return -1
-		}
-		end, _, ok := skipString(b, i)
-		if !ok {
-			return -1
-		}
-		i = skipWS(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return -1
-		}
-		if i = skipValue(b, skipWS(b, i+1), depth); i < 0 {
-			return -1
-		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
-		}
+	if i < len(b) && b[i] == ':' { // the compact form, without whitespace
+		i++
+	} else if i = skipWS(b, i); i < len(b) && b[i] == ':' {
+		i++
+	} else {
+		return -1
 	}
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipWS(b, i)
 }
 
-func skipArray(b []byte, i, depth int) int {
-	if depth > maxDepth {
-		return -1
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1
-	}
+// stackBits is how many levels of nesting skipNested tracks in one word;
+// deeper levels are validated by a nested call.
+const stackBits = 64
+
+// skipNested validates the object or array that opens at b[i] and returns
+// the index just after it, or -1. depth is the number of objects and arrays
+// around it.
+func skipNested(b []byte, i, depth int) int {
+	var objects uint64 // bit l is set when the container at level l is an object
+	level := 0         // containers open in this call
 	for {
-		if i = skipValue(b, i, depth); i < 0 {
-			return -1
-		}
-		i = skipWS(b, i)
+		// b[i] should start a value.
 		if i >= len(b) {
 			return -1
 		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case ']':
-			return i + 1
+		switch c := b[i]; c {
+		case '{', '[':
+			if depth+level >= maxDepth {
+				return -1
+			}
+			if level == stackBits {
+				if i = skipNested(b, i, depth+level); i < 0 {
+					return -1
+				}
+				break
+			}
+			end := byte(']')
+			if c == '{' {
+				end = '}'
+			}
+			if i = skipWS(b, i+1); i < len(b) && b[i] == end {
+				i++ // empty: a complete value
+				break
+			}
+			if c == '{' {
+				objects |= 1 << level
+				if i = skipKey(b, i); i < 0 {
+					return -1
+				}
+			} else {
+				objects &^= 1 << level
+			}
+			level++
+			continue // the first member's value
+		case '"':
+			if i = stringEnd(b, i); i < 0 {
+				return -1
+			}
+		case 't':
+			if i = skipLiteral(b, i, "true"); i < 0 {
+				return -1
+			}
+		case 'f':
+			if i = skipLiteral(b, i, "false"); i < 0 {
+				return -1
+			}
+		case 'n':
+			if i = skipLiteral(b, i, "null"); i < 0 {
+				return -1
+			}
 		default:
-			return -1
+			if i = skipNumber(b, i); i < 0 {
+				return -1
+			}
+		}
+		// A value has ended: close containers until one goes on.
+		for {
+			if level == 0 {
+				return i
+			}
+			if i >= len(b) || b[i] <= ' ' {
+				if i = skipWS(b, i); i >= len(b) {
+					return -1
+				}
+			}
+			inObject := objects&(1<<(level-1)) != 0
+			c := b[i]
+			if c == ',' {
+				if i++; i < len(b) && b[i] <= ' ' {
+					i = skipWS(b, i)
+				}
+				if inObject {
+					if i = skipKey(b, i); i < 0 {
+						return -1
+					}
+				}
+				break // the next member's value
+			}
+			if inObject && c != '}' || !inObject && c != ']' {
+				return -1
+			}
+			i++
+			level--
 		}
 	}
 }
