@@ -23,6 +23,14 @@ type Backend interface {
 	Close() error
 }
 
+// BatchSizer is implemented by a Backend whose bulk path wants another
+// batch size than [DefaultBatchSize] (DuckDB writes large transactions
+// straight to its file). LoadRequest.BatchSize still overrides it.
+type BatchSizer interface {
+	// BatchSize is how many records a load buffers per transaction.
+	BatchSize() int
+}
+
 // Dialect is the small part of SQL that differs between backends.
 type Dialect interface {
 	// Schema is the schema (DuckDB, Postgres) that holds every table.

@@ -36,7 +36,8 @@ type LoadRequest struct {
 	// Messages is the connector's output. Messages other than RECORD and
 	// STATE go to OnMessage; an error ends the load (see Load).
 	Messages iter.Seq2[*protocol.Message, error]
-	// BatchSize overrides DefaultBatchSize.
+	// BatchSize overrides the backend's batch size (DefaultBatchSize
+	// unless the backend is a BatchSizer).
 	BatchSize int
 	// OnMessage, when set, receives every message that is not a RECORD or
 	// STATE (LOG, TRACE, CONTROL, unparsed lines…), for logging and progress.
@@ -105,6 +106,9 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 		anyReplace = anyReplace || p.strategy == StrategyReplace
 	}
 	size := req.BatchSize
+	if bs, ok := s.b.(BatchSizer); ok && size <= 0 {
+		size = bs.BatchSize()
+	}
 	if size <= 0 {
 		size = DefaultBatchSize
 	}

@@ -52,7 +52,40 @@ type options struct {
 	prefix       string
 	memoryLimit  string
 	writeThreads int
+	batchSize    int
+	compress     bool
 }
+
+// DefaultBatchSize is how many records a load into DuckDB writes per
+// transaction. DuckDB writes the rows of a transaction straight into the
+// database file only in full row groups (122,880 rows per table); the rest
+// it keeps in memory and, at commit, appends to the table a second time and
+// checkpoints a third. With 100,000-record transactions that second and
+// third pass cost as much CPU as the insert itself; at 500,000 the commit
+// is nearly free (measured on faker users + purchases: commit CPU 2.1 s →
+// 0.07 s for 2M records). Memory does not grow: the batch is spooled to a
+// temporary file, not held in memory.
+const DefaultBatchSize = 500_000
+
+// WithBatchSize sets how many records a load writes per transaction
+// (LoadRequest.BatchSize overrides it per load). States are committed with
+// the records they cover, so smaller batches commit states more often.
+func WithBatchSize(n int) Option { return func(o *options) { o.batchSize = n } }
+
+// DefaultStringCompression is whether DuckDB compresses string columns
+// (FSST and dictionary compression) as loads write them. Off by default,
+// for load speed: measured on faker users + purchases, 2M records, string
+// compression took 2 of 10 CPU-seconds (263k → 352k records/s) — and the
+// file was 2.9 times larger without it (434 MB instead of 148 MB). Numbers,
+// dates and timestamps are always compressed.
+const DefaultStringCompression = false
+
+// WithStringCompression turns DuckDB's string compression (FSST and
+// dictionary) on or off for what this cache writes: on makes the file
+// about a third the size and loads about a quarter slower. Rows written
+// while it was off stay uncompressed even after a CHECKPOINT, until they
+// are rewritten (for example by a replace load or CREATE TABLE … AS).
+func WithStringCompression(on bool) Option { return func(o *options) { o.compress = on } }
 
 // DefaultWriteThreads is how many threads DuckDB uses inside a write
 // transaction (a batch's INSERT … SELECT read_json, the final dedupe).
@@ -123,15 +156,20 @@ func PathFor(dir, name string) string { return filepath.Join(dir, name, name+".d
 // New opens (creating if needed) the DuckDB cache file at path, with its
 // parent directories.
 func New(ctx context.Context, path string, opts ...Option) (*Cache, error) {
-	o := options{schema: "main", memoryLimit: DefaultMemoryLimit, writeThreads: DefaultWriteThreads}
+	o := options{schema: "main", memoryLimit: DefaultMemoryLimit, writeThreads: DefaultWriteThreads,
+		batchSize: DefaultBatchSize, compress: DefaultStringCompression}
 	for _, f := range opts {
 		f(&o)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("duckdb: creating the cache directory: %w", err)
 	}
+	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1"
+	if !o.compress {
+		init += "; SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'"
+	}
 	conn, err := duckdbdriver.NewConnector(path, func(ex driver.ExecerContext) error {
-		_, err := ex.ExecContext(context.Background(), "SET memory_limit = "+literal(o.memoryLimit)+"; SET write_buffer_row_group_count = 1", nil)
+		_, err := ex.ExecContext(context.Background(), init, nil)
 		return err
 	})
 	if err != nil {
@@ -146,7 +184,7 @@ func New(ctx context.Context, path string, opts ...Option) (*Cache, error) {
 		db.Close()
 		return nil, err
 	}
-	b := &backend{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads}
+	b := &backend{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize}
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&b.readThreads); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("duckdb: reading settings: %w", err)
@@ -176,6 +214,8 @@ type backend struct {
 	spool  string
 	seq    int
 
+	batchSize int
+
 	// DuckDB's threads setting is global: the first open write
 	// transaction lowers it to writeThreads, the last one restores
 	// readThreads.
@@ -186,6 +226,9 @@ type backend struct {
 }
 
 func (b *backend) DB() *sql.DB { return b.db }
+
+// BatchSize makes the backend a cache.BatchSizer.
+func (b *backend) BatchSize() int { return b.batchSize }
 
 func (b *backend) Close() error {
 	err := b.db.Close()
