@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -83,12 +85,18 @@ func WithSchema(schema string) Option { return func(o *options) { o.schema = sch
 // WithTablePrefix puts prefix before every stream table's name.
 func WithTablePrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
 
+// defaultWorkMem is the work_mem of the cache's connections unless the DSN
+// sets one (e.g. "?work_mem=16MB").
+const defaultWorkMem = "64MB"
+
 // Open connects to the database cfg names.
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	return New(ctx, cfg.DSN(), opts...)
 }
 
-// New connects to the database at dsn (a URL or key=value string).
+// New connects to the database at dsn (a URL or key=value string). Its
+// connections use work_mem 64MB unless dsn sets work_mem, so that the
+// duplicate check at the end of a merge does not spill to disk.
 func New(ctx context.Context, dsn string, opts ...Option) (*Cache, error) {
 	o := options{schema: "public"}
 	for _, f := range opts {
@@ -101,6 +109,12 @@ func New(ctx context.Context, dsn string, opts ...Option) (*Cache, error) {
 	// Unnamed statements: no cached description can outlive a table that a
 	// replace dropped and re-created.
 	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	// The end-of-load duplicate check of a merge groups the whole table
+	// by key; at PostgreSQL's default 4MB it spills to disk (a million
+	// keys take ~40MB). A work_mem in the DSN wins.
+	if _, ok := pc.ConnConfig.RuntimeParams["work_mem"]; !ok {
+		pc.ConnConfig.RuntimeParams["work_mem"] = defaultWorkMem
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connecting: %w", err)
@@ -245,11 +259,18 @@ type batch struct {
 	n      int
 	p      fastjson.Parser
 	vals   []*fastjson.Value
-	notes  []string
-	lastMS int64
-	lastAt []byte
-	tmp    []byte
-	line   []byte
+	// keys and slots remember the previous record's keys in order and
+	// their columns (-1: not stored): records of one stream nearly always
+	// list their fields in the same order, so a key is matched by one
+	// comparison instead of a map lookup.
+	keys    []string
+	slots   []int
+	notes   []string
+	lastMS  int64
+	lastAt  []byte
+	tmp     []byte
+	line    []byte
+	scratch []byte
 }
 
 func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
@@ -287,6 +308,23 @@ func (bt *batch) write(row []byte) {
 	bt.buf = append(bt.buf, row...)
 }
 
+// slot is the column of the j-th key k of a record, -1 if none.
+func (bt *batch) slot(j int, k []byte) int {
+	if j < len(bt.keys) && bt.keys[j] == string(k) {
+		return bt.slots[j]
+	}
+	i, ok := bt.index[string(k)]
+	if !ok {
+		i = -1
+	}
+	if j < len(bt.keys) {
+		bt.keys[j], bt.slots[j] = string(k), i
+	} else {
+		bt.keys, bt.slots = append(bt.keys, string(k)), append(bt.slots, i)
+	}
+	return i
+}
+
 func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 	v, err := bt.p.ParseBytes(rec.Data)
 	if err != nil {
@@ -297,10 +335,12 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 		return fmt.Errorf("record data is not a JSON object")
 	}
 	clear(bt.vals)
+	j := 0
 	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if i, ok := bt.index[string(k)]; ok {
+		if i := bt.slot(j, k); i >= 0 {
 			bt.vals[i] = v
 		}
+		j++
 	})
 	bt.notes = bt.notes[:0]
 	// Columns first into tmp, so notes are known before the meta column.
@@ -308,7 +348,7 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 	for i, c := range bt.t.Columns {
 		row = append(row, '\t')
 		var ok bool
-		row, ok = appendValue(row, c.Type, bt.vals[i])
+		row, ok = bt.appendValue(row, c.Type, bt.vals[i])
 		if !ok {
 			bt.notes = append(bt.notes, c.Field)
 		}
@@ -334,22 +374,21 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 // appendMeta writes the _airbyte_meta JSON (COPY-escaped): the source's own
 // changes, then one NULLED change per field that did not fit.
 func appendMeta(out []byte, meta *protocol.RecordMeta, notes []string) []byte {
-	out = append(out, `{"changes":[`...)
-	first := true
+	if (meta == nil || len(meta.Changes) == 0) && len(notes) == 0 {
+		return append(out, `{"changes":[]}`...)
+	}
+	var js []byte
 	add := func(field, change, reason string) {
-		if !first {
-			out = append(out, ',')
+		if len(js) > 0 {
+			js = append(js, ',')
 		}
-		first = false
-		var tmp []byte
-		tmp = append(tmp, `{"field":`...)
-		tmp = strconv.AppendQuote(tmp, field)
-		tmp = append(tmp, `,"change":`...)
-		tmp = strconv.AppendQuote(tmp, change)
-		tmp = append(tmp, `,"reason":`...)
-		tmp = strconv.AppendQuote(tmp, reason)
-		tmp = append(tmp, '}')
-		out = appendCopyText(out, tmp)
+		js = append(js, `{"field":`...)
+		js = appendJSONString(js, field)
+		js = append(js, `,"change":`...)
+		js = appendJSONString(js, change)
+		js = append(js, `,"reason":`...)
+		js = appendJSONString(js, reason)
+		js = append(js, '}')
 	}
 	if meta != nil {
 		for _, c := range meta.Changes {
@@ -359,12 +398,43 @@ func appendMeta(out []byte, meta *protocol.RecordMeta, notes []string) []byte {
 	for _, f := range notes {
 		add(f, string(protocol.ChangeNulled), string(protocol.ReasonDestinationTypecastError))
 	}
+	out = append(out, `{"changes":[`...)
+	out = appendCopyText(out, js)
 	return append(out, "]}"...)
 }
 
-// appendCopyText escapes s for COPY's text format.
+// appendJSONString writes s as a JSON string. A NUL becomes U+FFFD, since
+// jsonb cannot hold it and one odd field name must not fail the batch.
+func appendJSONString(out []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	out = append(out, '"')
+	for _, r := range s {
+		switch {
+		case r == 0:
+			out = append(out, `\ufffd`...)
+		case r == '"' || r == '\\':
+			out = append(out, '\\', byte(r))
+		case r < 0x20:
+			out = append(out, '\\', 'u', '0', '0', hex[r>>4], hex[r&15])
+		default:
+			out = utf8.AppendRune(out, r)
+		}
+	}
+	return append(out, '"')
+}
+
+// copySpecial marks the bytes COPY's text format escapes.
+var copySpecial = [256]bool{'\\': true, '\n': true, '\r': true, '\t': true}
+
+// appendCopyText escapes s for COPY's text format, copying the runs
+// between special bytes whole.
 func appendCopyText(out, s []byte) []byte {
-	for _, c := range s {
+	start := 0
+	for i, c := range s {
+		if !copySpecial[c] {
+			continue
+		}
+		out = append(out, s[start:i]...)
 		switch c {
 		case '\\':
 			out = append(out, '\\', '\\')
@@ -374,11 +444,10 @@ func appendCopyText(out, s []byte) []byte {
 			out = append(out, '\\', 'r')
 		case '\t':
 			out = append(out, '\\', 't')
-		default:
-			out = append(out, c)
 		}
+		start = i + 1
 	}
-	return out
+	return append(out, s[start:]...)
 }
 
 var (
@@ -396,7 +465,7 @@ func parseTimestamp(s string) (time.Time, bool) {
 
 // appendValue writes one COPY field for a value of a column of type t. It
 // reports false when a present value did not fit and \N was written.
-func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
+func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
 	if v == nil || v.Type() == fastjson.TypeNull {
 		return append(out, '\\', 'N'), true
 	}
@@ -408,14 +477,16 @@ func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
 	}
 	switch t {
 	case cache.TypeJSON:
-		raw := v.MarshalTo(nil)
-		if bytes.Contains(raw, []byte(`\u0000`)) { // jsonb cannot hold NUL
+		raw := v.MarshalTo(bt.scratch[:0])
+		bt.scratch = raw
+		if bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) { // jsonb cannot hold NUL
 			return null()
 		}
 		return appendCopyText(out, raw), true
 	case cache.TypeString:
 		if !isStr {
-			str = v.MarshalTo(nil)
+			str = v.MarshalTo(bt.scratch[:0])
+			bt.scratch = str
 		}
 		if bytes.IndexByte(str, 0) >= 0 {
 			return null()
@@ -427,9 +498,10 @@ func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
 			if v.Type() != fastjson.TypeNumber {
 				return null()
 			}
-			s = v.MarshalTo(nil)
+			s = v.MarshalTo(bt.scratch[:0])
+			bt.scratch = s
 		}
-		if _, err := strconv.ParseInt(string(s), 10, 64); err != nil {
+		if _, err := strconv.ParseInt(unsafeString(s), 10, 64); err != nil {
 			return null()
 		}
 		return append(out, s...), true
@@ -439,18 +511,19 @@ func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
 			if v.Type() != fastjson.TypeNumber {
 				return null()
 			}
-			s = v.MarshalTo(nil)
+			s = v.MarshalTo(bt.scratch[:0])
+			bt.scratch = s
 		}
-		f, err := strconv.ParseFloat(string(s), 64)
+		f, err := strconv.ParseFloat(unsafeString(s), 64)
 		if err != nil || f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 {
 			return null()
 		}
 		return strconv.AppendFloat(out, f, 'g', -1, 64), true
 	case cache.TypeBoolean:
 		switch {
-		case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(string(str), "true"):
+		case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(unsafeString(str), "true"):
 			return append(out, 't'), true
-		case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(string(str), "false"):
+		case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(unsafeString(str), "false"):
 			return append(out, 'f'), true
 		}
 		return null()
@@ -458,7 +531,9 @@ func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
 	if !isStr {
 		return null()
 	}
-	s := string(str)
+	// Only valid until the next parse; time.Parse keeps it only in errors,
+	// which are dropped.
+	s := unsafeString(str)
 	switch t {
 	case cache.TypeDate:
 		d, err := time.Parse("2006-01-02", s)
@@ -467,11 +542,19 @@ func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
 		}
 		return d.AppendFormat(out, "2006-01-02"), true
 	case cache.TypeTimestampTZ:
+		// The usual RFC 3339 text is valid PostgreSQL input as it is:
+		// checked, not re-formatted. PostgreSQL refuses offsets beyond
+		// 15:59, which Go accepts: those are written in UTC.
+		if ts, err := time.Parse(time.RFC3339, s); err == nil {
+			if _, off := ts.Zone(); off < 16*3600 && off > -16*3600 {
+				return append(out, str...), true
+			}
+		}
 		ts, ok := parseTimestamp(s)
 		if !ok {
 			return null()
 		}
-		return ts.AppendFormat(out, time.RFC3339Nano), true
+		return ts.UTC().AppendFormat(out, time.RFC3339Nano), true
 	case cache.TypeTimestamp:
 		ts, ok := parseTimestamp(s)
 		if !ok {
@@ -490,3 +573,7 @@ func appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
 	}
 	return null()
 }
+
+// unsafeString views b as a string without copying, for parsers that do not
+// keep their input.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

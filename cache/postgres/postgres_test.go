@@ -116,3 +116,16 @@ func BenchmarkLoadFakerPostgres(b *testing.B) {
 	}
 	cachetest.BenchmarkFaker(b, open, &cachetest.Faker{Bin: bin, Dir: b.TempDir()}, 1_000_000)
 }
+
+// Values the COPY encoder special-cases: field names in _airbyte_meta that
+// need JSON escaping (a NUL, which jsonb refuses, becomes U+FFFD), offsets
+// PostgreSQL refuses (written in UTC), and text with COPY's special bytes.
+func TestEncoding(t *testing.T) {
+	c := open(t)
+	rec := cachetest.Rec("odd", `{"id":1,"ts":"2024-01-02T03:04:05+20:00","s":"a\tb\\c\nd","n":"x"}`)
+	rec.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "q\"\x01\x00", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceRecordSizeLimitation}}}
+	props := `{"id":{"type":"integer"},"ts":{"type":"string","format":"date-time","airbyte_type":"timestamp_with_timezone"},"s":{"type":"string"},"n":{"type":"integer"}}`
+	cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("odd", props, protocol.SyncFullRefresh, nil)), cache.StrategyAppend, rec)
+	cachetest.Equal(t, "values", cachetest.Strings(t, c, `SELECT CAST(ts = '2024-01-01T07:04:05Z' AS VARCHAR), s, CAST(n IS NULL AS VARCHAR) FROM odd`), []string{"true|a\tb\\c\nd|true"})
+	cachetest.Equal(t, "meta", cachetest.Strings(t, c, `SELECT _airbyte_meta->'changes'->0->>'field', _airbyte_meta->'changes'->1->>'field' FROM odd`), []string{"q\"\x01\uFFFD|n"})
+}
