@@ -393,7 +393,7 @@ func TestConfigErrorsAreTraceErrors(t *testing.T) {
 }
 
 func TestArguments(t *testing.T) {
-	cfg := writeJSON(t, "c.json", `{"count":3,"seed":1}`)
+	cfg := writeJSON(t, "c.json", `{"count":3,"seed":1,"always_updated":false}`)
 	cat := catalogFile(t, protocol.SyncFullRefresh, "users")
 	orders := [][]string{
 		{"read", "--config", cfg, "--catalog", cat},
