@@ -236,14 +236,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if stateCache != nil {
 		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: d.name}
 	}
-	d.logger.Info("write started", "destination", d.name, "source", out.SourceName, "cached", res != nil)
+	d.logger.Debug("write started", "destination", d.name, "source", out.SourceName, "cached", res != nil)
 	if res != nil {
 		err = d.writeFromCache(ctx, res, &ws, out, tr, countCacheReads)
 	} else {
 		err = d.writeDirect(ctx, o.Source, &ws, out, tr)
 	}
 	if err == nil {
-		d.logger.Info("write finished", "destination", d.name, "source", out.SourceName,
+		d.logger.Debug("write finished", "destination", d.name, "source", out.SourceName,
 			"sent", out.TotalSent(), "confirmed", out.TotalConfirmed(), "states", out.StatesConfirmed)
 	}
 	return out, err

@@ -198,7 +198,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	track := newStreamTracker(s.name, streams)
 	prog := newReadProgress(tr, streams)
 	start := time.Now()
-	s.logger.Info("read started", "connector", s.name, slog.Any("streams", streams), "incremental", state != nil)
+	s.logger.Debug("read started", "connector", s.name, slog.Any("streams", streams), "incremental", state != nil)
 	msgs := s.run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: catJSON, State: state})
 	lr, err := cache.Load(ctx, rs.cache, cache.LoadRequest{
 		SourceName:  s.name,
@@ -227,7 +227,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	if err := track.finish(s.logger); err != nil {
 		return res, err
 	}
-	s.logger.Info("read finished", "connector", s.name, "records", res.total, slog.Any("streams", res.records),
+	s.logger.Debug("read finished", "connector", s.name, "records", res.total, slog.Any("streams", res.records),
 		"duration", time.Since(start).Round(time.Millisecond))
 	return res, nil
 }
