@@ -6,6 +6,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/source"
 )
 
@@ -40,4 +41,13 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 		return nil, err
 	}
 	return duckdb.New(ctx, duckdb.PathFor(dir, name), opts...)
+}
+
+// NewPostgresCache opens a PostgreSQL cache from a DSN
+// ("postgres://user:password@host:5432/db" or "host=… user=…"), in the
+// schema public unless postgres.WithSchema says otherwise; postgres.Open
+// takes the parts of the connection one by one instead. Several programs may
+// share one such cache. The caller closes it.
+func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*postgres.Cache, error) {
+	return postgres.New(ctx, dsn, opts...)
 }

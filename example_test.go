@@ -12,6 +12,7 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/exampleutil"
+	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -26,6 +27,7 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	defer testenv.Teardown()
 	ctx := context.Background()
 	for _, name := range []string{"source-faker", "destination-local-json"} {
 		bin, cleanup, err := exampleutil.Build(ctx, name)
