@@ -2,11 +2,14 @@ package destination_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -329,5 +332,58 @@ func TestNoop(t *testing.T) {
 	}
 	if res.RecordsSent["users"] != 30_000 || res.RecordsConfirmed["users"] != 30_000 {
 		t.Fatalf("sent %v confirmed %v", res.RecordsSent, res.RecordsConfirmed)
+	}
+}
+
+// TestWriteToOddDestinations uses the echo test connector as a destination:
+// one that copies every RECORD it is sent back onto its output (tolerated
+// and counted), and one that swallows the STATEs (the write completes, with
+// a warning, and nothing is confirmed, so the next write sends it all again).
+func TestWriteToOddDestinations(t *testing.T) {
+	ctx := context.Background()
+	c := openCache(t)
+	rr, err := newFaker(t, 120, "users").Read(ctx, source.UseCache(c), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two names, since a destination's confirmed state is kept by name.
+	newEcho := func(name string, dropStates bool, logs *bytes.Buffer) *destination.Destination {
+		d, err := destination.New(ctx, name,
+			destination.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/echo")),
+			destination.WithConfig(map[string]any{"drop_states": dropStates}),
+			destination.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	var logs bytes.Buffer
+	res, err := newEcho("destination-echo", false, &logs).Write(ctx, rr, destination.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DestinationRecords != 120 || res.RecordsSent["users"] != 120 || res.RecordsConfirmed["users"] != 120 {
+		t.Fatalf("echoing destination: %d records out, sent %v, confirmed %v; want 120 each",
+			res.DestinationRecords, res.RecordsSent, res.RecordsConfirmed)
+	}
+	if !strings.Contains(logs.String(), "RECORD messages on its output") {
+		t.Errorf("no warning about the destination's RECORDs:\n%s", logs.String())
+	}
+
+	logs.Reset()
+	silent := newEcho("destination-silent", true, &logs)
+	for range 2 {
+		res, err = silent.Write(ctx, rr, destination.NoProgress())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RecordsSent["users"] != 120 || res.TotalConfirmed() != 0 || res.StatesConfirmed != 0 {
+			t.Fatalf("silent destination: sent %v, confirmed %v, %d states; want 120 sent again and nothing confirmed",
+				res.RecordsSent, res.RecordsConfirmed, res.StatesConfirmed)
+		}
+	}
+	if !strings.Contains(logs.String(), "echoed no state") {
+		t.Errorf("no warning that nothing was confirmed:\n%s", logs.String())
 	}
 }

@@ -34,6 +34,9 @@ func main() {
 		sc := bufio.NewScanner(os.Stdin)
 		sc.Buffer(make([]byte, 1<<20), 64<<20)
 		for sc.Scan() {
+			if c.DropStates && strings.Contains(sc.Text(), `"type":"STATE"`) {
+				continue
+			}
 			kit.Out.Write(sc.Bytes())
 			kit.Out.WriteByte('\n')
 		}

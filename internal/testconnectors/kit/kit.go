@@ -150,6 +150,9 @@ type Config struct {
 	Count    int    `json:"count"`
 	Size     int    `json:"size"`
 	Password string `json:"password"`
+	// DropStates makes echo's write swallow STATE lines: a destination
+	// that never confirms anything.
+	DropStates bool `json:"drop_states"`
 }
 
 // Common handles spec, check and discover the ordinary way and returns the
