@@ -79,6 +79,20 @@ type Batch interface {
 	Close() error
 }
 
+// KeyOrderer is implemented by a Batch that watches its stream's primary
+// key while it encodes records. When a merge stream's keys arrived
+// strictly increasing into a table that was empty, no key can be there
+// twice, and the load skips the duplicate check, which costs a pass over
+// the whole table.
+type KeyOrderer interface {
+	// KeyOrder returns the first and the last non-NULL primary key of the
+	// batch, encoded so that comparing the strings compares the keys (""
+	// when every key was NULL), and whether each non-NULL key was greater
+	// than the one before it. It returns false when the batch cannot
+	// tell, e.g. for composite or nested keys.
+	KeyOrder() (first, last string, increasing bool)
+}
+
 // Internal column names, present in every stream table.
 const (
 	ColumnRawID       = "_airbyte_raw_id"       // ULID, increasing in arrival order

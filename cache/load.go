@@ -146,6 +146,9 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 		if cur.n == 0 && len(cur.states) == 0 {
 			return
 		}
+		for _, p := range cur.order {
+			p.noteKeys(cur.batches[p])
+		}
 		select {
 		case units <- cur:
 		case <-wctx.Done():
@@ -290,6 +293,13 @@ func (s *SQL) prepare(ctx context.Context, source string, plans []*streamPlan, s
 		}
 		existing[p.table.Name] = cols
 	}
+	for _, p := range plans {
+		if p.strategy == StrategyMerge {
+			if err := s.prepareMerge(ctx, p, len(existing[p.table.Name]) > 0, syncStart); err != nil {
+				return err
+			}
+		}
+	}
 
 	tx, err := s.b.Begin(ctx)
 	if err != nil {
@@ -332,19 +342,18 @@ func (s *SQL) prepare(ctx context.Context, source string, plans []*streamPlan, s
 				}
 			}
 		}
-		dedupe := ""
-		if p.strategy == StrategyMerge {
-			dedupe = syncStart
-		}
-		var staging any
+		var staging, dedupe any // NULL: dedupe_from is kept
 		if p.strategy == StrategyReplace {
 			staging = p.target
+		}
+		if p.strategy == StrategyMerge {
+			dedupe = p.dedupeFrom
 		}
 		if err := tx.Exec(ctx, s.rebind(`INSERT INTO `+s.qual(streamsTable)+` (table_name, stream_name, source_name) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM `+s.qual(streamsTable)+` WHERE table_name = ?)`),
 			t.Name, t.Stream, source, t.Name); err != nil {
 			return err
 		}
-		if err := tx.Exec(ctx, s.rebind(`UPDATE `+s.qual(streamsTable)+` SET stream_name = ?, source_name = ?, dedupe_from = CASE WHEN dedupe_from IS NULL OR dedupe_from = '' THEN ? ELSE dedupe_from END, staging_table = ?, updated_at = CURRENT_TIMESTAMP WHERE table_name = ?`),
+		if err := tx.Exec(ctx, s.rebind(`UPDATE `+s.qual(streamsTable)+` SET stream_name = ?, source_name = ?, dedupe_from = COALESCE(?, dedupe_from), staging_table = ?, updated_at = CURRENT_TIMESTAMP WHERE table_name = ?`),
 			t.Stream, source, dedupe, staging, t.Name); err != nil {
 			return err
 		}
@@ -372,6 +381,36 @@ func (s *SQL) prepare(ctx context.Context, source string, plans []*streamPlan, s
 	return nil
 }
 
+// prepareMerge sets a merge plan's watermark and finds out, while the
+// table is still small, whether it has rows. A killed load leaves its
+// watermark behind: the resumed load keeps it, so that the rows the killed
+// one wrote are deduplicated too, and only then scans for older rows.
+func (s *SQL) prepareMerge(ctx context.Context, p *streamPlan, exists bool, syncStart string) error {
+	var from string
+	err := s.b.DB().QueryRowContext(ctx, s.rebind(`SELECT COALESCE(dedupe_from, '') FROM `+s.qual(streamsTable)+` WHERE table_name = ?`), p.table.Name).Scan(&from)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	p.dedupeFrom, p.wasEmpty = syncStart, true
+	if !exists {
+		return nil
+	}
+	var n int
+	if err := s.b.DB().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+s.qual(p.table.Name)+` LIMIT 1) x`).Scan(&n); err != nil {
+		return err
+	}
+	p.wasEmpty = n == 0
+	p.older = n > 0
+	if from != "" && n > 0 {
+		p.dedupeFrom = from
+		if err := s.b.DB().QueryRowContext(ctx, s.rebind(`SELECT count(*) FROM (SELECT 1 FROM `+s.qual(p.table.Name)+` WHERE `+Quote(ColumnRawID)+` < ? LIMIT 1) x`), from).Scan(&n); err != nil {
+			return err
+		}
+		p.older = n > 0
+	}
+	return nil
+}
+
 // createTable is the CREATE TABLE IF NOT EXISTS statement of a stream table.
 func (s *SQL) createTable(name string, t *Table) string {
 	var b strings.Builder
@@ -390,6 +429,18 @@ func (s *SQL) createTable(name string, t *Table) string {
 // complete is true; else their staging tables are dropped) and commits the
 // deferred states, all in one transaction.
 func (s *SQL) finalize(ctx context.Context, source string, plans []*streamPlan, deferred map[StateKey]*protocol.State, complete bool) error {
+	// The duplicate checks only read: they run before the transaction, so
+	// that no connection is held while another is awaited.
+	dups := map[*streamPlan]bool{}
+	for _, p := range plans {
+		if p.strategy == StrategyMerge {
+			d, err := s.hasDuplicates(ctx, p)
+			if err != nil {
+				return err
+			}
+			dups[p] = d
+		}
+	}
 	tx, err := s.b.Begin(ctx)
 	if err != nil {
 		return err
@@ -404,26 +455,8 @@ func (s *SQL) finalize(ctx context.Context, source string, plans []*streamPlan, 
 		t := &p.table
 		switch p.strategy {
 		case StrategyMerge:
-			var from string
-			if err := s.b.DB().QueryRowContext(ctx, s.rebind(`SELECT COALESCE(dedupe_from, '') FROM `+s.qual(streamsTable)+` WHERE table_name = ?`), t.Name).Scan(&from); err != nil {
-				return err
-			}
-			// With no older rows every key is new: skip the semi-join.
-			var older int
-			if from != "" {
-				if err := s.b.DB().QueryRowContext(ctx, s.rebind(`SELECT count(*) FROM (SELECT 1 FROM `+s.qual(t.Name)+` WHERE `+Quote(ColumnRawID)+` < ? LIMIT 1) x`), from).Scan(&older); err != nil {
-					return err
-				}
-			}
-			// Finding a duplicate key is a hash aggregate; removing them
-			// is a sort of the table. Most syncs have none: skip the sort.
-			var dup int
-			err := s.b.DB().QueryRowContext(ctx, s.dupCheckSQL(t, older > 0), from).Scan(&dup)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("looking for duplicates in stream %q: %w", t.Stream, err)
-			}
-			if err == nil {
-				if err := tx.Exec(ctx, s.dedupeSQL(t, older > 0), from); err != nil {
+			if dups[p] {
+				if err := tx.Exec(ctx, s.dedupeSQL(t, p.older), p.dedupeFrom); err != nil {
 					return fmt.Errorf("deduplicating stream %q: %w", t.Stream, err)
 				}
 			}
@@ -454,6 +487,26 @@ func (s *SQL) finalize(ctx context.Context, source string, plans []*streamPlan, 
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// hasDuplicates reports whether a merge stream holds a key twice in its
+// dedupe scope, so that the delete (a sort of the table) runs only when
+// needed; most syncs have no duplicates. Into an empty table, keys that
+// arrived strictly increasing cannot repeat: not even the check (a hash
+// aggregate over the table) is needed.
+func (s *SQL) hasDuplicates(ctx context.Context, p *streamPlan) (bool, error) {
+	if p.wasEmpty && !p.keysUnordered {
+		return false, nil
+	}
+	var one int
+	err := s.b.DB().QueryRowContext(ctx, s.dupCheckSQL(&p.table, p.older), p.dedupeFrom).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking for duplicates in stream %q: %w", p.table.Stream, err)
+	}
+	return true, nil
 }
 
 // dedupeScope is the FROM … WHERE of the rows a merge deduplicates: rows

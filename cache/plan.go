@@ -46,6 +46,35 @@ type streamPlan struct {
 	strategy Strategy
 	target   string // the table records go into: the stream's, or a staging table
 	records  int64
+
+	// Merge bookkeeping, set by prepare: the watermark of the rows this
+	// load deduplicates, whether rows older than it exist, and whether
+	// the table was empty before the load.
+	dedupeFrom string
+	older      bool
+	wasEmpty   bool
+	// keysUnordered is set once a record's primary key did not exceed the
+	// one before it (or a batch could not tell); lastKey is the last key
+	// seen (see KeyOrderer).
+	keysUnordered bool
+	lastKey       string
+}
+
+// noteKeys folds the key order of one batch, in arrival order, into the
+// plan's.
+func (p *streamPlan) noteKeys(b Batch) {
+	ko, ok := b.(KeyOrderer)
+	if !ok {
+		p.keysUnordered = true
+		return
+	}
+	first, last, increasing := ko.KeyOrder()
+	if !increasing || (first != "" && p.lastKey != "" && first <= p.lastKey) {
+		p.keysUnordered = true
+	}
+	if last != "" {
+		p.lastKey = last
+	}
 }
 
 // orderedProperties returns a JSON schema's top-level properties in the

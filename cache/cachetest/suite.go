@@ -131,6 +131,31 @@ func Run(t *testing.T, open Opener) {
 		Equal(t, "second sync", Strings(t, c, `SELECT name FROM users ORDER BY name`), []string{"a2", "x", "y", "z"})
 	})
 
+	// A backend may watch key order to skip the duplicate check (see
+	// cache.KeyOrderer): keys increasing within each batch but repeated
+	// across batches, decreasing keys, text keys, and a sync into a table
+	// that has rows must all still be merged.
+	t.Run("merge across batches", func(t *testing.T) {
+		c := open(t)
+		load := func(cat *protocol.ConfiguredCatalog, msgs ...*protocol.Message) {
+			t.Helper()
+			if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyMerge, BatchSize: 2, Messages: Messages(msgs...)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ts := "2024-01-01T00:00:00Z"
+		load(users(inc), u(1, "a", ts), u(2, "b", ts), u(2, "b2", ts), u(3, "c", ts))
+		Equal(t, "repeated across batches", Strings(t, c, q), []string{"1|a", "2|b2", "3|c"})
+		load(users(inc), u(3, "c2", ts), u(4, "d", ts))
+		Equal(t, "into a table with rows", Strings(t, c, q), []string{"1|a", "2|b2", "3|c2", "4|d"})
+		names := Catalog(Stream("names", `{"k":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"k"}}))
+		load(names, Rec("names", `{"k":"b","v":1}`), Rec("names", `{"k":"a","v":2}`), Rec("names", `{"k":"c","v":3}`), Rec("names", `{"k":"b","v":4}`), Rec("names", `{"k":"d","v":5}`))
+		Equal(t, "text keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM names ORDER BY k`), []string{"a|2", "b|4", "c|3", "d|5"})
+		desc := Catalog(Stream("desc", `{"id":{"type":"integer"},"v":{"type":"integer"}}`, inc, [][]string{{"id"}}))
+		load(desc, Rec("desc", `{"id":-1,"v":1}`), Rec("desc", `{"id":-2,"v":2}`), Rec("desc", `{"id":-1,"v":3}`))
+		Equal(t, "decreasing keys", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(v AS VARCHAR) FROM "desc" ORDER BY v`), []string{"-2|2", "-1|3"})
+	})
+
 	t.Run("merge composite and nested keys", func(t *testing.T) {
 		c := open(t)
 		cat := Catalog(

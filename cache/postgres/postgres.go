@@ -1,14 +1,16 @@
 // Package postgres is the PostgreSQL backend of the cache, for caches
 // shared by several programs or machines. It uses a pgx pool; records are
-// parsed in Go (valyala/fastjson) into COPY text rows and bulk-loaded with
-// COPY … FROM STDIN on the transaction's connection.
+// parsed in Go (valyala/fastjson) into binary COPY rows and bulk-loaded
+// with COPY … FROM STDIN (FORMAT binary) on the transaction's connection,
+// so the server parses no integers, floats or timestamps.
 //
-// Values are checked against their column's type in Go before COPY, so one
+// Values are converted to their column's type in Go before COPY, so one
 // bad value never fails a batch: it is sent as NULL and noted in
-// _airbyte_meta. Because the COPY statement names its columns itself and
-// general queries run in pgx's "exec" mode, nothing depends on pgx's cache
-// of statement and table descriptions, which goes stale when a replace
-// drops and re-creates a table of the same name.
+// _airbyte_meta. The column types come from the catalog, read in the
+// writing transaction; because the COPY statement names its columns itself
+// and general queries run in pgx's "exec" mode, nothing depends on pgx's
+// cache of statement and table descriptions, which goes stale when a
+// replace drops and re-creates a table of the same name.
 //
 //	c, err := postgres.New(ctx, "postgres://user:pw@localhost:5432/db", postgres.WithSchema("airbyte"))
 package postgres
@@ -17,8 +19,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -230,31 +234,146 @@ func (t *txn) Rollback(ctx context.Context) error {
 	return nil
 }
 
-// Insert sends the batch with COPY on the transaction's connection.
+// Insert sends the batch with binary COPY on the transaction's connection.
+// Binary COPY needs every column to have exactly the type the batch
+// encoded; the target's types are read from the catalog, in this
+// transaction and never from a cache, since a replace drops and re-creates
+// tables of the same name. Columns of other types (a table created by
+// someone else) are loaded through a temporary table and converted by
+// their text form, as a text COPY would.
 func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
 	bt := cb.(*batch)
-	cols := []string{cache.Quote(cache.ColumnRawID), cache.Quote(cache.ColumnExtractedAt), cache.Quote(cache.ColumnMeta)}
-	for _, c := range bt.t.Columns {
-		cols = append(cols, cache.Quote(c.Name))
+	qual := cache.Quote(t.schema) + "." + cache.Quote(table)
+	rows, err := t.tx.Query(ctx, `SELECT attname, atttypid::int8, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, qual)
+	if err != nil {
+		return err
 	}
-	q := "COPY " + cache.Quote(t.schema) + "." + cache.Quote(table) + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
-	bufs := net.Buffers(append(append([][]byte(nil), bt.chunks...), bt.buf))
-	_, err := t.tx.Conn().PgConn().CopyFrom(ctx, &bufs, q)
+	have := map[string]colType{}
+	for rows.Next() {
+		var name string
+		var ct colType
+		if err := rows.Scan(&name, &ct.oid, &ct.name); err != nil {
+			return err
+		}
+		have[name] = ct
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	names, types := bt.columns()
+	exact := true
+	for i, n := range names {
+		if ct, ok := have[n]; ok && !sendsAs(types[i], ct.oid) {
+			exact = false
+		}
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = cache.Quote(n)
+	}
+	cols := strings.Join(quoted, ", ")
+	target := qual
+	if !exact {
+		target = cache.Quote("_airbyte_copy")
+		defs := make([]string, len(names))
+		for i := range names {
+			defs[i] = quoted[i] + " " + sqlTypes[types[i]]
+		}
+		if _, err := t.tx.Exec(ctx, "CREATE TEMPORARY TABLE "+target+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
+			return err
+		}
+	}
+	bufs := net.Buffers(append(append([][]byte{copyHeader}, bt.chunks...), bt.buf, copyTrailer))
+	if _, err := t.tx.Conn().PgConn().CopyFrom(ctx, &bufs, "COPY "+target+" ("+cols+") FROM STDIN WITH (FORMAT binary)"); err != nil {
+		return err
+	}
+	if exact {
+		return nil
+	}
+	sel := make([]string, len(names))
+	for i, n := range names {
+		sel[i] = quoted[i]
+		if ct, ok := have[n]; ok && !sendsAs(types[i], ct.oid) {
+			sel[i] = "CAST(CAST(" + quoted[i] + " AS text) AS " + ct.name + ")"
+		}
+	}
+	if _, err := t.tx.Exec(ctx, "INSERT INTO "+qual+" ("+cols+") SELECT "+strings.Join(sel, ", ")+" FROM "+target); err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, "DROP TABLE "+target)
 	return err
 }
 
-// chunkSize is the size of the blocks COPY text is kept in: a batch grows
+// colType is a column's type in the catalog.
+type colType struct {
+	oid  int64
+	name string
+}
+
+// PostgreSQL type OIDs.
+const (
+	oidBool        = 16
+	oidInt8        = 20
+	oidText        = 25
+	oidFloat8      = 701
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTime        = 1083
+	oidTimestamp   = 1114
+	oidTimestampTZ = 1184
+	oidTimeTZ      = 1266
+	oidJSONB       = 3802
+)
+
+// sendsAs reports whether the binary form the batch writes for t is what a
+// column of type oid reads.
+func sendsAs(t cache.Type, oid int64) bool {
+	switch t {
+	case cache.TypeString:
+		return oid == oidText || oid == oidVarchar
+	case cache.TypeJSON:
+		return oid == oidJSONB
+	case cache.TypeInteger:
+		return oid == oidInt8
+	case cache.TypeNumber:
+		return oid == oidFloat8
+	case cache.TypeBoolean:
+		return oid == oidBool
+	case cache.TypeDate:
+		return oid == oidDate
+	case cache.TypeTimestamp:
+		return oid == oidTimestamp
+	case cache.TypeTimestampTZ:
+		return oid == oidTimestampTZ
+	case cache.TypeTime:
+		return oid == oidTime
+	case cache.TypeTimeTZ:
+		return oid == oidTimeTZ
+	}
+	return false
+}
+
+// The start and end of a binary COPY stream: signature, flags and header
+// extension length; a field count of -1.
+var (
+	copyHeader  = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+	copyTrailer = []byte{0xff, 0xff}
+)
+
+// chunkSize is the size of the blocks COPY data is kept in: a batch grows
 // by whole blocks instead of re-copying one ever larger slice, and blocks
 // are reused by the next batch.
 const chunkSize = 1 << 20
 
 var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
 
-// batch holds COPY text rows.
+// batch holds binary COPY rows: the user columns in order, then
+// _airbyte_raw_id, _airbyte_extracted_at and _airbyte_meta, so that the
+// meta column, which lists the values that did not fit, comes last.
 type batch struct {
 	t      *cache.Table
 	index  map[string]int // field → column
-	chunks [][]byte       // full blocks of COPY text
+	chunks [][]byte       // full blocks of COPY data
 	buf    []byte         // the block being filled
 	n      int
 	p      fastjson.Parser
@@ -266,11 +385,16 @@ type batch struct {
 	keys    []string
 	slots   []int
 	notes   []string
-	lastMS  int64
-	lastAt  []byte
-	tmp     []byte
 	line    []byte
+	meta    []byte
 	scratch []byte
+	// key is the column of a single top-level integer or text primary
+	// key, -1 if the key is another kind; firstKey and lastKey are its
+	// first and latest non-NULL values (see cache.KeyOrderer).
+	key                int
+	firstKey, lastKey  []byte
+	curKey             []byte
+	haveKey, unordered bool
 }
 
 func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
@@ -278,7 +402,27 @@ func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 	for i, c := range t.Columns {
 		idx[c.Field] = i
 	}
-	return &batch{t: t, index: idx, vals: make([]*fastjson.Value, len(t.Columns))}, nil
+	bt := &batch{t: t, index: idx, vals: make([]*fastjson.Value, len(t.Columns)), key: -1}
+	if len(t.PrimaryKey) == 1 && len(t.PrimaryKey[0]) == 1 {
+		for i, c := range t.Columns {
+			if c.Field == t.PrimaryKey[0][0] && (c.Type == cache.TypeInteger || c.Type == cache.TypeString) {
+				bt.key = i
+			}
+		}
+	}
+	return bt, nil
+}
+
+// columns are the batch's columns in COPY order, with their types.
+func (bt *batch) columns() ([]string, []cache.Type) {
+	names := make([]string, 0, len(bt.t.Columns)+3)
+	types := make([]cache.Type, 0, len(bt.t.Columns)+3)
+	for _, c := range bt.t.Columns {
+		names, types = append(names, c.Name), append(types, c.Type)
+	}
+	names = append(names, cache.ColumnRawID, cache.ColumnExtractedAt, cache.ColumnMeta)
+	types = append(types, cache.TypeString, cache.TypeTimestampTZ, cache.TypeJSON)
+	return names, types
 }
 
 func (bt *batch) Len() int { return bt.n }
@@ -291,6 +435,14 @@ func (bt *batch) Close() error {
 	}
 	bt.chunks, bt.buf = nil, nil
 	return nil
+}
+
+// KeyOrder implements cache.KeyOrderer.
+func (bt *batch) KeyOrder() (first, last string, increasing bool) {
+	if bt.key < 0 {
+		return "", "", false
+	}
+	return string(bt.firstKey), string(bt.lastKey), !bt.unordered
 }
 
 // write appends one COPY row, starting a new block when it does not fit.
@@ -343,52 +495,87 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 		j++
 	})
 	bt.notes = bt.notes[:0]
-	// Columns first into tmp, so notes are known before the meta column.
-	row := bt.tmp[:0]
+	n := len(bt.t.Columns) + 3
+	out := append(bt.line[:0], byte(n>>8), byte(n))
 	for i, c := range bt.t.Columns {
-		row = append(row, '\t')
-		var ok bool
-		row, ok = bt.appendValue(row, c.Type, bt.vals[i])
-		if !ok {
+		at := len(out)
+		var st status
+		out, st = bt.appendValue(append(out, 0, 0, 0, 0), c.Type, bt.vals[i])
+		switch st {
+		case valid:
+			binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
+			if i == bt.key {
+				bt.noteKey(c.Type, out[at+4:])
+			}
+		case misfit:
 			bt.notes = append(bt.notes, c.Field)
+			fallthrough
+		case null:
+			out = append(out[:at], 0xff, 0xff, 0xff, 0xff) // length -1
 		}
 	}
-	bt.tmp = row
-	out := append(bt.line[:0], rawID...)
-	out = append(out, '\t')
-	if rec.EmittedAt != bt.lastMS || bt.lastAt == nil {
-		bt.lastMS = rec.EmittedAt
-		bt.lastAt = time.UnixMilli(rec.EmittedAt).UTC().AppendFormat(bt.lastAt[:0], "2006-01-02 15:04:05.000Z07:00")
-	}
-	out = append(out, bt.lastAt...)
-	out = append(out, '\t')
-	out = appendMeta(out, rec.Meta, bt.notes)
-	out = append(out, row...)
-	out = append(out, '\n')
+	out = binary.BigEndian.AppendUint32(out, uint32(len(rawID)))
+	out = append(out, rawID...)
+	out = binary.BigEndian.AppendUint32(out, 8)
+	out = binary.BigEndian.AppendUint64(out, uint64((rec.EmittedAt-pgEpochMS)*1000))
+	bt.meta = appendMeta(bt.meta[:0], rec.Meta, bt.notes)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(bt.meta)+1))
+	out = append(out, 1) // jsonb version
+	out = append(out, bt.meta...)
 	bt.line = out
 	bt.write(out)
 	bt.n++
 	return nil
 }
 
-// appendMeta writes the _airbyte_meta JSON (COPY-escaped): the source's own
-// changes, then one NULLED change per field that did not fit.
+// noteKey follows the order of the key column's values, given in their
+// binary form: text compares as bytes (PostgreSQL's deterministic
+// collations call two texts equal only when their bytes are), a bigint
+// as its big-endian bytes with the sign bit flipped.
+func (bt *batch) noteKey(t cache.Type, val []byte) {
+	k := append(bt.curKey[:0], val...)
+	if t == cache.TypeInteger {
+		k[0] ^= 0x80
+	}
+	bt.curKey = k
+	if !bt.haveKey {
+		bt.firstKey = append(bt.firstKey[:0], k...)
+		bt.haveKey = true
+	} else if bytes.Compare(k, bt.lastKey) <= 0 {
+		bt.unordered = true
+	}
+	bt.lastKey = append(bt.lastKey[:0], k...)
+}
+
+// numberText is the text of a JSON number, valid until the next call.
+func (bt *batch) numberText(v *fastjson.Value) string {
+	bt.scratch = v.MarshalTo(bt.scratch[:0])
+	return unsafeString(bt.scratch)
+}
+
+// pgEpochMS is PostgreSQL's epoch, 2000-01-01 UTC, in Unix milliseconds.
+const pgEpochMS = 946_684_800_000
+
+// appendMeta writes the _airbyte_meta JSON: the source's own changes, then
+// one NULLED change per field that did not fit.
 func appendMeta(out []byte, meta *protocol.RecordMeta, notes []string) []byte {
 	if (meta == nil || len(meta.Changes) == 0) && len(notes) == 0 {
 		return append(out, `{"changes":[]}`...)
 	}
-	var js []byte
+	out = append(out, `{"changes":[`...)
+	first := true
 	add := func(field, change, reason string) {
-		if len(js) > 0 {
-			js = append(js, ',')
+		if !first {
+			out = append(out, ',')
 		}
-		js = append(js, `{"field":`...)
-		js = appendJSONString(js, field)
-		js = append(js, `,"change":`...)
-		js = appendJSONString(js, change)
-		js = append(js, `,"reason":`...)
-		js = appendJSONString(js, reason)
-		js = append(js, '}')
+		first = false
+		out = append(out, `{"field":`...)
+		out = appendJSONString(out, field)
+		out = append(out, `,"change":`...)
+		out = appendJSONString(out, change)
+		out = append(out, `,"reason":`...)
+		out = appendJSONString(out, reason)
+		out = append(out, '}')
 	}
 	if meta != nil {
 		for _, c := range meta.Changes {
@@ -398,8 +585,6 @@ func appendMeta(out []byte, meta *protocol.RecordMeta, notes []string) []byte {
 	for _, f := range notes {
 		add(f, string(protocol.ChangeNulled), string(protocol.ReasonDestinationTypecastError))
 	}
-	out = append(out, `{"changes":[`...)
-	out = appendCopyText(out, js)
 	return append(out, "]}"...)
 }
 
@@ -423,33 +608,6 @@ func appendJSONString(out []byte, s string) []byte {
 	return append(out, '"')
 }
 
-// copySpecial marks the bytes COPY's text format escapes.
-var copySpecial = [256]bool{'\\': true, '\n': true, '\r': true, '\t': true}
-
-// appendCopyText escapes s for COPY's text format, copying the runs
-// between special bytes whole.
-func appendCopyText(out, s []byte) []byte {
-	start := 0
-	for i, c := range s {
-		if !copySpecial[c] {
-			continue
-		}
-		out = append(out, s[start:i]...)
-		switch c {
-		case '\\':
-			out = append(out, '\\', '\\')
-		case '\n':
-			out = append(out, '\\', 'n')
-		case '\r':
-			out = append(out, '\\', 'r')
-		case '\t':
-			out = append(out, '\\', 't')
-		}
-		start = i + 1
-	}
-	return append(out, s[start:]...)
-}
-
 var (
 	tsLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04Z07:00"}
 )
@@ -463,13 +621,42 @@ func parseTimestamp(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// appendValue writes one COPY field for a value of a column of type t. It
-// reports false when a present value did not fit and \N was written.
-func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, bool) {
-	if v == nil || v.Type() == fastjson.TypeNull {
-		return append(out, '\\', 'N'), true
+// micros is the number of microseconds in the wall-clock time of t since
+// 2000-01-01 00:00 (t's own zone when wall, else UTC), rounded as
+// PostgreSQL rounds text input.
+func micros(t time.Time, wall bool) int64 {
+	sec := t.Unix()
+	if wall {
+		_, off := t.Zone()
+		sec += int64(off)
 	}
-	null := func() ([]byte, bool) { return append(out, '\\', 'N'), false }
+	return (sec-pgEpochMS/1000)*1_000_000 + int64(t.Nanosecond()+500)/1000
+}
+
+// timeOfDay is the microseconds since midnight of t's wall clock.
+func timeOfDay(t time.Time) int64 {
+	h, m, s := t.Clock()
+	return int64(h*3600+m*60+s)*1_000_000 + int64(t.Nanosecond()+500)/1000
+}
+
+// maxTimeZoneSecs is the largest UTC offset a timetz holds (15:59).
+const maxTimeZoneSecs = (15*60 + 59) * 60
+
+// status is what became of one value.
+type status int
+
+const (
+	valid  status = iota // written
+	null                 // absent or JSON null
+	misfit               // does not fit its column: NULL, with a note
+)
+
+// appendValue appends the binary form of one value of a column of type t.
+// Unless the value is valid, what it appended is to be dropped.
+func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, status) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return out, null
+	}
 	var str []byte
 	isStr := v.Type() == fastjson.TypeString
 	if isStr {
@@ -477,59 +664,65 @@ func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byt
 	}
 	switch t {
 	case cache.TypeJSON:
-		raw := v.MarshalTo(bt.scratch[:0])
-		bt.scratch = raw
-		if bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) { // jsonb cannot hold NUL
-			return null()
+		out = append(out, 1) // jsonb version
+		start := len(out)
+		out = v.MarshalTo(out)
+		if raw := out[start:]; bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) { // jsonb cannot hold NUL
+			return out, misfit
 		}
-		return appendCopyText(out, raw), true
+		return out, valid
 	case cache.TypeString:
-		if !isStr {
-			str = v.MarshalTo(bt.scratch[:0])
-			bt.scratch = str
+		start := len(out)
+		if isStr {
+			out = append(out, str...)
+		} else {
+			out = v.MarshalTo(out)
 		}
-		if bytes.IndexByte(str, 0) >= 0 {
-			return null()
+		if bytes.IndexByte(out[start:], 0) >= 0 {
+			return out, misfit
 		}
-		return appendCopyText(out, str), true
+		return out, valid
 	case cache.TypeInteger:
-		s := str
-		if !isStr {
-			if v.Type() != fastjson.TypeNumber {
-				return null()
-			}
-			s = v.MarshalTo(bt.scratch[:0])
-			bt.scratch = s
+		var n int64
+		var err error
+		switch {
+		case isStr:
+			n, err = strconv.ParseInt(unsafeString(str), 10, 64)
+		case v.Type() == fastjson.TypeNumber:
+			n, err = strconv.ParseInt(bt.numberText(v), 10, 64)
+		default:
+			return out, misfit
 		}
-		if _, err := strconv.ParseInt(unsafeString(s), 10, 64); err != nil {
-			return null()
+		if err != nil {
+			return out, misfit
 		}
-		return append(out, s...), true
+		return binary.BigEndian.AppendUint64(out, uint64(n)), valid
 	case cache.TypeNumber:
-		s := str
-		if !isStr {
-			if v.Type() != fastjson.TypeNumber {
-				return null()
-			}
-			s = v.MarshalTo(bt.scratch[:0])
-			bt.scratch = s
+		var f float64
+		var err error
+		switch {
+		case isStr:
+			f, err = strconv.ParseFloat(unsafeString(str), 64)
+		case v.Type() == fastjson.TypeNumber:
+			f, err = strconv.ParseFloat(bt.numberText(v), 64)
+		default:
+			return out, misfit
 		}
-		f, err := strconv.ParseFloat(unsafeString(s), 64)
-		if err != nil || f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308 {
-			return null()
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return out, misfit
 		}
-		return strconv.AppendFloat(out, f, 'g', -1, 64), true
+		return binary.BigEndian.AppendUint64(out, math.Float64bits(f)), valid
 	case cache.TypeBoolean:
 		switch {
 		case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(unsafeString(str), "true"):
-			return append(out, 't'), true
+			return append(out, 1), valid
 		case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(unsafeString(str), "false"):
-			return append(out, 'f'), true
+			return append(out, 0), valid
 		}
-		return null()
+		return out, misfit
 	}
 	if !isStr {
-		return null()
+		return out, misfit
 	}
 	// Only valid until the next parse; time.Parse keeps it only in errors,
 	// which are dropped.
@@ -538,40 +731,43 @@ func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byt
 	case cache.TypeDate:
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			return null()
+			return out, misfit
 		}
-		return d.AppendFormat(out, "2006-01-02"), true
+		return binary.BigEndian.AppendUint32(out, uint32(int32(d.Unix()/86400-pgEpochMS/86_400_000))), valid
 	case cache.TypeTimestampTZ:
-		// The usual RFC 3339 text is valid PostgreSQL input as it is:
-		// checked, not re-formatted. PostgreSQL refuses offsets beyond
-		// 15:59, which Go accepts: those are written in UTC.
-		if ts, err := time.Parse(time.RFC3339, s); err == nil {
-			if _, off := ts.Zone(); off < 16*3600 && off > -16*3600 {
-				return append(out, str...), true
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			var ok bool
+			if ts, ok = parseTimestamp(s); !ok {
+				return out, misfit
 			}
 		}
-		ts, ok := parseTimestamp(s)
-		if !ok {
-			return null()
-		}
-		return ts.UTC().AppendFormat(out, time.RFC3339Nano), true
+		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, false))), valid
 	case cache.TypeTimestamp:
 		ts, ok := parseTimestamp(s)
 		if !ok {
-			return null()
+			return out, misfit
 		}
-		return ts.AppendFormat(out, "2006-01-02T15:04:05.999999999"), true
+		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, true))), valid
 	case cache.TypeTime, cache.TypeTimeTZ:
 		for _, l := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999"} {
-			if tm, err := time.Parse(l, s); err == nil {
-				if t == cache.TypeTime {
-					return tm.AppendFormat(out, "15:04:05.999999999"), true
-				}
-				return tm.AppendFormat(out, "15:04:05.999999999Z07:00"), true
+			tm, err := time.Parse(l, s)
+			if err != nil {
+				continue
 			}
+			out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
+			if t == cache.TypeTime {
+				return out, valid
+			}
+			_, off := tm.Zone()
+			if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
+				return out, misfit
+			}
+			// timetz counts its zone in seconds west of UTC.
+			return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
 		}
 	}
-	return null()
+	return out, misfit
 }
 
 // unsafeString views b as a string without copying, for parsers that do not
