@@ -38,6 +38,7 @@ import (
 	"github.com/valyala/fastjson"
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/secrets"
 )
 
 // Cache is a PostgreSQL cache.
@@ -46,17 +47,20 @@ type Cache struct {
 }
 
 // Config names a PostgreSQL database by parts; DSN turns it into a URL.
+// The password is a SecretString, so printing or logging a Config never
+// shows it.
 type Config struct {
 	Host     string
 	Port     int // 5432 when zero
 	User     string
-	Password string
+	Password secrets.SecretString
 	Database string
 	// Params are extra connection parameters, such as sslmode.
 	Params map[string]string
 }
 
-// DSN is the config as a postgres:// URL.
+// DSN is the config as a postgres:// URL. It holds the password in clear
+// text: hand it to New, do not print it.
 func (c Config) DSN() string {
 	port := c.Port
 	if port == 0 {
@@ -64,7 +68,7 @@ func (c Config) DSN() string {
 	}
 	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(c.Host, strconv.Itoa(port)), Path: "/" + c.Database}
 	if c.User != "" {
-		u.User = url.UserPassword(c.User, c.Password)
+		u.User = url.UserPassword(c.User, c.Password.Reveal())
 	}
 	q := url.Values{}
 	for k, v := range c.Params {
@@ -110,6 +114,9 @@ func New(ctx context.Context, dsn string, opts ...Option) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: the connection string is not valid: %w", err)
 	}
+	// From here on the password is masked wherever goairbyte writes text:
+	// errors, logs, progress lines.
+	secrets.Register(pc.ConnConfig.Password)
 	// Unnamed statements: no cached description can outlive a table that a
 	// replace dropped and re-created.
 	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec

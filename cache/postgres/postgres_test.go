@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/secrets"
 )
 
 func TestMain(m *testing.M) {
@@ -177,4 +179,27 @@ func TestForeignColumnTypes(t *testing.T) {
 		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}`,
 		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}`,
 	})
+}
+
+// TestPasswordMasked: a Config prints without its password, and a password
+// given in a DSN is masked in goairbyte's output from New on — even when
+// the connection then fails.
+func TestPasswordMasked(t *testing.T) {
+	cfg := postgres.Config{Host: "127.0.0.1", Port: 1, User: "u", Password: secrets.NewSecretString("pg-Config-pw-7f3a"), Database: "d"}
+	if s := fmt.Sprintf("%v %+v", cfg, cfg); strings.Contains(s, "pg-Config-pw-7f3a") {
+		t.Fatalf("the config prints its password: %s", s)
+	}
+	if !strings.Contains(cfg.DSN(), "pg-Config-pw-7f3a") {
+		t.Fatalf("the DSN lacks the password: %s", cfg.DSN())
+	}
+	dsn := "postgres://u:pg-dsn-pw-91c2@127.0.0.1:1/d?connect_timeout=1"
+	_, err := postgres.New(context.Background(), dsn)
+	if err == nil {
+		t.Fatal("connecting to port 1 succeeded")
+	}
+	for _, s := range []string{secrets.Mask(dsn), secrets.Mask(err.Error())} {
+		if strings.Contains(s, "pg-dsn-pw-91c2") {
+			t.Fatalf("the DSN's password is not masked: %s", s)
+		}
+	}
 }
