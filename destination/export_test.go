@@ -52,20 +52,37 @@ var exportKeys = map[string]string{"id": "Id", "name": "Name", "at": "At"}
 // RecordLines makes of them: valid protocol messages, the same values, NULL
 // fields left out, in arrival order.
 func testRecordLines(t *testing.T, c cache.Cache) {
-	ctx := context.Background()
 	const stream = "Mixed Stream"
-	in := []string{
-		`{"Id":1,"Name":"quote \" backslash \\ newline \n tab \t é \u2028","score":1.5,"ok":true,"born":"2020-02-29","At":"2024-01-02T03:04:05.123+02:00","local":"2024-01-02T03:04:05","obj":{"a":[1,{"b":null}],"c":"x"},"arr":[1,"two",null]}`,
-		`{"Id":2,"Name":null,"score":-0.25,"ok":false}`,
-		`{"Id":3}`,
-	}
-	if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: exportCatalog(stream), FullRefresh: true, Messages: recordsOf(stream, in...)}); err != nil {
+	ds := loadMixed(t, c, stream)
+	checkRecordLines(t, ds, stream)
+	// Stored out of order: the lines still come in raw id order.
+	reverseRows(t, c, ds)
+	checkRecordLines(t, ds, stream)
+}
+
+var mixedRecords = []string{
+	`{"Id":1,"Name":"quote \" backslash \\ newline \n tab \t é \u2028","score":1.5,"ok":true,"born":"2020-02-29","At":"2024-01-02T03:04:05.123+02:00","local":"2024-01-02T03:04:05","obj":{"a":[1,{"b":null}],"c":"x"},"arr":[1,"two",null]}`,
+	`{"Id":2,"Name":null,"score":-0.25,"ok":false}`,
+	`{"Id":3,"Name":"","obj":"-8:x:"}`,
+}
+
+func loadMixed(t *testing.T, c cache.Cache, stream string) *cache.Dataset {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: exportCatalog(stream), FullRefresh: true, Messages: recordsOf(stream, mixedRecords...)}); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := c.Dataset(ctx, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ds
+}
+
+func checkRecordLines(t *testing.T, ds *cache.Dataset, stream string) {
+	t.Helper()
+	ctx := context.Background()
+	in := mixedRecords
 	var got []map[string]any
 	var ids []string
 	for r, err := range ds.After("").RecordLines(ctx, exportKeys) {
@@ -113,7 +130,7 @@ func testRecordLines(t *testing.T, c cache.Cache) {
 	for _, s := range []string{
 		`{"Id":1,"Name":"quote \" backslash \\ newline \n tab \t é \u2028","score":1.5,"ok":true,"born":"2020-02-29","obj":{"a":[1,{"b":null}],"c":"x"},"arr":[1,"two",null]}`,
 		`{"Id":2,"score":-0.25,"ok":false}`,
-		`{"Id":3}`,
+		`{"Id":3,"Name":"","obj":"-8:x:"}`,
 	} {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(s), &m); err != nil {
@@ -137,6 +154,35 @@ func testRecordLines(t *testing.T, c cache.Cache) {
 	}
 	if n != 2 {
 		t.Fatalf("after the first row: %d rows, want 2", n)
+	}
+}
+
+// reverseRows rewrites a dataset's table with its rows stored in reverse
+// raw id order, so that a query without ORDER BY returns them out of order.
+func reverseRows(t *testing.T, c cache.Cache, ds *cache.Dataset) {
+	t.Helper()
+	ctx := context.Background()
+	tbl := ds.QualifiedTableName()
+	for _, q := range []string{
+		"CREATE TEMPORARY TABLE reversed AS SELECT * FROM " + tbl + " ORDER BY _airbyte_raw_id DESC",
+		"DELETE FROM " + tbl,
+		"INSERT INTO " + tbl + " SELECT * FROM reversed",
+		"DROP TABLE reversed",
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first string
+	if err := c.DB().QueryRowContext(ctx, "SELECT _airbyte_raw_id FROM "+tbl+" LIMIT 1").Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	var max string
+	if err := c.DB().QueryRowContext(ctx, "SELECT max(_airbyte_raw_id) FROM "+tbl).Scan(&max); err != nil {
+		t.Fatal(err)
+	}
+	if first != max {
+		t.Fatalf("the table's first stored row is %s, not the last one %s: the test cannot reverse the order", first, max)
 	}
 }
 
@@ -194,6 +240,11 @@ func TestRecordLinesPages(t *testing.T) {
 	}
 	ids := check("", 0)
 	check(ids[cache.ExportPageSize-1], cache.ExportPageSize)
+	check(ids[cache.ExportPageSize+3], cache.ExportPageSize+4)
+
+	// Stored in reverse: the lines still come in raw id order.
+	reverseRows(t, c, ds)
+	check("", 0)
 	check(ids[cache.ExportPageSize+3], cache.ExportPageSize+4)
 	n := 0
 	for range ds.After("").RecordLines(ctx, nil) {
