@@ -1,62 +1,25 @@
 package progress
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/creack/pty"
+	"github.com/x/goairbyte/internal/ptytest"
 )
 
-// ptyOutput opens a pseudo-terminal of the given width and collects what is
-// written to its terminal side. wait returns the collected output once the
-// summary line (the first newline, which the terminal turns into \r\n) has
-// arrived.
+// ptyOutput opens a pseudo-terminal of the given width. wait returns what
+// was written to it once the summary line (the first newline, which the
+// terminal turns into \r\n) has arrived.
 func ptyOutput(t *testing.T, cols uint16) (tty *os.File, wait func() string) {
 	t.Helper()
-	master, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal on this machine: %v", err)
-	}
-	if err := pty.Setsize(tty, &pty.Winsize{Rows: 24, Cols: cols}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close(); tty.Close() })
-
-	var (
-		mu   sync.Mutex
-		buf  bytes.Buffer
-		done = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		chunk := make([]byte, 4096)
-		for {
-			n, err := master.Read(chunk)
-			mu.Lock()
-			buf.Write(chunk[:n])
-			complete := bytes.Contains(buf.Bytes(), []byte("\n"))
-			mu.Unlock()
-			if complete || err != nil {
-				return
-			}
-		}
-	}()
-	return tty, func() string {
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
-			t.Fatal("no summary line arrived on the terminal")
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.String()
+	term := ptytest.Open(t, cols)
+	return term.TTY, func() string {
+		return term.Wait(t, func(out string) bool { return strings.Contains(out, "\n") })
 	}
 }
 
