@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/executor"
@@ -15,42 +13,14 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-const systemPython = "/usr/bin/python3"
-
-// pythonPackage copies the test connector package to a fresh directory
-// (pip builds in place and would litter the source tree) and sets its
-// version.
-func pythonPackage(t *testing.T, version string) string {
-	t.Helper()
-	src := filepath.Join(testenv.ModuleRoot(t), "internal", "testconnectors", "python")
-	dst := filepath.Join(t.TempDir(), "source-pytest")
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
-	pp := filepath.Join(dst, "pyproject.toml")
-	b, err := os.ReadFile(pp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pp, []byte(strings.Replace(string(b), `version = "0.1.0"`, `version = "`+version+`"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 func TestPython(t *testing.T) {
-	if _, err := os.Stat(systemPython); err != nil {
-		t.Skip("no " + systemPython)
-	}
-	if err := exec.Command(systemPython, "-c", "import venv, ensurepip, setuptools").Run(); err != nil {
-		t.Skip(systemPython + " lacks venv, ensurepip or setuptools (apt-get install python3-venv python3-setuptools)")
-	}
+	testenv.NeedPython(t)
 	ctx := context.Background()
 	root := t.TempDir()
 	opts := func(version string) []executor.Option {
 		return []executor.Option{
-			executor.WithInstallRoot(root), executor.WithPython(systemPython), executor.WithLogDir(t.TempDir()),
-			executor.WithPipURL(pythonPackage(t, version)), executor.WithVersion(version),
+			executor.WithInstallRoot(root), executor.WithPython(testenv.SystemPython), executor.WithLogDir(t.TempDir()),
+			executor.WithPipURL(testenv.PythonPackage(t, version)), executor.WithVersion(version),
 		}
 	}
 

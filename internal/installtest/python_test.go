@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/executor"
@@ -15,51 +14,19 @@ import (
 	"github.com/x/goairbyte/source"
 )
 
-// systemPython has venv and setuptools, which this machine's pip (with no
-// package index) needs to build the test connector offline.
-const systemPython = "/usr/bin/python3"
-
-func needPython(t *testing.T) {
-	t.Helper()
-	if err := exec.Command(systemPython, "-c", "import venv, ensurepip, setuptools").Run(); err != nil {
-		t.Skip(systemPython + " with venv, ensurepip and setuptools is needed (apt-get install python3-venv python3-setuptools)")
-	}
-}
-
-// pythonPackage copies the stdlib-only test connector package (console
-// script source-pytest) to a fresh directory with the given version; pip
-// builds in place and would litter the source tree.
-func pythonPackage(t *testing.T, version string) string {
-	t.Helper()
-	src := filepath.Join(testenv.ModuleRoot(t), "internal", "testconnectors", "python")
-	dst := filepath.Join(t.TempDir(), "source-pytest")
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
-	pp := filepath.Join(dst, "pyproject.toml")
-	b, err := os.ReadFile(pp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pp, []byte(strings.Replace(string(b), `version = "0.1.0"`, `version = "`+version+`"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // TestPythonInstallVersionUninstall: Install creates the venv and installs
 // the package from a local path; another pinned version is detected and
 // installed (by Install, and by the first command of a Source); Uninstall
 // removes the venv; ConnectorVersion says what is installed.
 func TestPythonInstallVersionUninstall(t *testing.T) {
-	needPython(t)
+	testenv.NeedPython(t)
 	ctx := context.Background()
 	root := t.TempDir()
 	logs := t.TempDir()
-	v1, v2 := pythonPackage(t, "0.1.0"), pythonPackage(t, "0.2.0")
+	v1, v2 := testenv.PythonPackage(t, "0.1.0"), testenv.PythonPackage(t, "0.2.0")
 	newSrc := func(pipURL string, opts ...source.Option) *source.Source {
 		t.Helper()
-		src, err := source.New(ctx, "source-pytest", append([]source.Option{source.WithPipURL(pipURL), source.WithPython(systemPython),
+		src, err := source.New(ctx, "source-pytest", append([]source.Option{source.WithPipURL(pipURL), source.WithPython(testenv.SystemPython),
 			source.WithInstallRoot(root), source.WithLogDir(logs), source.WithConfig(map[string]any{"count": 4})}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
@@ -127,12 +94,12 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 // into a venv — from a local wheel directory standing in for PyPI — in the
 // pinned version.
 func TestPythonThroughRegistryEntry(t *testing.T) {
-	needPython(t)
+	testenv.NeedPython(t)
 	ctx := context.Background()
 	wheels := t.TempDir()
 	for _, v := range []string{"0.1.0", "0.2.0"} {
-		out, err := exec.Command(systemPython, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
-			"--disable-pip-version-check", "-w", wheels, pythonPackage(t, v)).CombinedOutput()
+		out, err := exec.Command(testenv.SystemPython, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
+			"--disable-pip-version-check", "-w", wheels, testenv.PythonPackage(t, v)).CombinedOutput()
 		if err != nil {
 			t.Fatalf("building the %s wheel: %v\n%s", v, err, out)
 		}

@@ -1,0 +1,44 @@
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// SystemPython is Debian's interpreter. With venv, ensurepip and
+// setuptools it builds the test connector's venv offline (pip install
+// --no-build-isolation from a local path); .ci/run makes sure it has them.
+const SystemPython = "/usr/bin/python3"
+
+// NeedPython skips the test when SystemPython cannot build venvs offline.
+func NeedPython(t testing.TB) {
+	t.Helper()
+	if err := exec.Command(SystemPython, "-c", "import venv, ensurepip, setuptools").Run(); err != nil {
+		t.Skip(SystemPython + " with venv, ensurepip and setuptools is needed (apt-get install python3-venv python3-setuptools)")
+	}
+}
+
+// PythonPackage copies the stdlib-only test connector package
+// (internal/testconnectors/python, console script source-pytest) to a fresh
+// directory with the given version, and returns that directory: pip builds
+// in place and would litter the source tree.
+func PythonPackage(t testing.TB, version string) string {
+	t.Helper()
+	src := filepath.Join(ModuleRoot(t), "internal", "testconnectors", "python")
+	dst := filepath.Join(t.TempDir(), "source-pytest")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	pp := filepath.Join(dst, "pyproject.toml")
+	b, err := os.ReadFile(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pp, []byte(strings.Replace(string(b), `version = "0.1.0"`, `version = "`+version+`"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
