@@ -87,16 +87,11 @@ func New(ctx context.Context, b Backend, opts ...Option) (*SQL, error) {
 		}
 		s.prefix = p
 	}
-	tx, err := b.Begin(ctx)
+	tx, err := beginDDL(ctx, b)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	if l := b.DDLLock(); l != "" {
-		if err := tx.Exec(ctx, l); err != nil {
-			return nil, err
-		}
-	}
 	tz := b.SQLType(TypeTimestampTZ)
 	for _, q := range []string{
 		`CREATE TABLE IF NOT EXISTS ` + s.qual(stateTable) + ` (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (source_name, destination_name, stream_name))`,
@@ -113,6 +108,22 @@ func New(ctx context.Context, b Backend, opts ...Option) (*SQL, error) {
 }
 
 func (s *SQL) base() *SQL { return s }
+
+// beginDDL begins a transaction that may change tables: it takes the
+// backend's DDL lock first, so that concurrent loads serialise their DDL.
+func beginDDL(ctx context.Context, b Backend) (Tx, error) {
+	tx, err := b.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l := b.DDLLock(); l != "" {
+		if err := tx.Exec(ctx, l); err != nil {
+			tx.Rollback(ctx)
+			return nil, err
+		}
+	}
+	return tx, nil
+}
 
 // Backend returns the backend the cache runs on.
 func (s *SQL) Backend() Backend { return s.b }

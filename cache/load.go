@@ -301,16 +301,11 @@ func (s *SQL) prepare(ctx context.Context, source string, plans []*streamPlan, s
 		}
 	}
 
-	tx, err := s.b.Begin(ctx)
+	tx, err := beginDDL(ctx, s.b)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if l := s.b.DDLLock(); l != "" {
-		if err := tx.Exec(ctx, l); err != nil {
-			return err
-		}
-	}
 	for _, t := range leftovers {
 		if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+s.qual(t)); err != nil {
 			return err
@@ -441,16 +436,11 @@ func (s *SQL) finalize(ctx context.Context, source string, plans []*streamPlan, 
 			dups[p] = d
 		}
 	}
-	tx, err := s.b.Begin(ctx)
+	tx, err := beginDDL(ctx, s.b)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if l := s.b.DDLLock(); l != "" {
-		if err := tx.Exec(ctx, l); err != nil {
-			return err
-		}
-	}
 	for _, p := range plans {
 		t := &p.table
 		switch p.strategy {

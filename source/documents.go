@@ -172,8 +172,9 @@ func lookupPath(rec Record, path []string) (any, bool) {
 	return v, ok
 }
 
-// text renders a value as document text: strings as they are, the rest as
-// JSON, null as nothing.
+// text renders a value as text — in documents, and as the form a secret
+// value takes in logs: strings as they are, the rest as JSON, null as
+// nothing.
 func text(v any) string {
 	switch x := v.(type) {
 	case nil:

@@ -229,7 +229,7 @@ func secretFields(specJSON, configJSON json.RawMessage) []secretField {
 		schemas = expandBranches(schemas)
 		for _, sc := range schemas {
 			if b, _ := sc["airbyte_secret"].(bool); b {
-				out = append(out, secretField{path: append([]string(nil), path...), value: secretText(v)})
+				out = append(out, secretField{path: append([]string(nil), path...), value: text(v)})
 				return
 			}
 		}
@@ -289,17 +289,4 @@ func expandBranches(schemas []map[string]any) []map[string]any {
 		add(sc)
 	}
 	return out
-}
-
-// secretText is the text a secret value appears as in logs.
-func secretText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
 }
