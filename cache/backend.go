@@ -31,6 +31,17 @@ type BatchSizer interface {
 	BatchSize() int
 }
 
+// ChunkSizer is implemented by a Backend that wants a transaction's
+// records handed to Insert in several smaller batches of at most
+// ChunkSize records, so that the database starts on the first of them
+// while the load buffers the next (DuckDB, whose transactions are large).
+// Memory is bounded by the chunk: at most three exist at once, one being
+// inserted, one waiting and one filling.
+type ChunkSizer interface {
+	// ChunkSize is how many records a load buffers per Insert.
+	ChunkSize() int
+}
+
 // Dialect is the small part of SQL that differs between backends.
 type Dialect interface {
 	// Schema is the schema (DuckDB, Postgres) that holds every table.
@@ -59,7 +70,8 @@ type Tx interface {
 	Exec(ctx context.Context, query string, args ...any) error
 	// Insert bulk-loads batch b into the table named table (unqualified,
 	// in the dialect's schema), whose columns are b's table's columns plus
-	// the internal ones.
+	// the internal ones. A transaction may insert several batches into
+	// one table.
 	Insert(ctx context.Context, table string, b Batch) error
 	// Commit commits the transaction.
 	Commit(ctx context.Context) error
@@ -67,9 +79,9 @@ type Tx interface {
 	Rollback(ctx context.Context) error
 }
 
-// Batch collects the records of one stream between two flushes, in the
-// form the backend loads fastest (DuckDB: a JSONL spool file; Postgres:
-// COPY text).
+// Batch collects the records of one stream for one Insert, in the form
+// the backend loads fastest (DuckDB: a JSONL spool file; Postgres: COPY
+// data).
 type Batch interface {
 	// Add appends one record with its _airbyte_raw_id.
 	Add(rawID string, rec *protocol.Record) error

@@ -12,10 +12,12 @@
 //	})
 //
 // RECORDs are buffered per stream (never unmarshalled into maps on the hot
-// path) and written in batches, one transaction each, while the next batch
-// fills: LoadRequest.BatchSize records, else the backend's own size (a
-// [BatchSizer]; DuckDB writes 500,000 so that each transaction fills whole
-// row groups), else [DefaultBatchSize]. A STATE is written in the
+// path) and written in transactions of LoadRequest.BatchSize records, else
+// the backend's own size (a [BatchSizer]; DuckDB writes 500,000 so that
+// each transaction fills whole row groups), else [DefaultBatchSize]. A
+// writer goroutine inserts them while the next records are buffered, in
+// chunks of at most the backend's [ChunkSizer] size, so that the database
+// starts on the first chunk at once. A STATE is written in the
 // same transaction as every record that arrived before it, so a committed
 // state never covers a record that is not durable; for a replace stream the
 // state waits for the final swap. If the process is killed, the next load

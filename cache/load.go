@@ -16,10 +16,9 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// DefaultBatchSize is how many records a load buffers (across all streams)
-// before writing them in one transaction. It bounds memory: at most two
-// batches exist at once, one being written while the next fills. Larger
-// batches did not load faster.
+// DefaultBatchSize is how many records (across all streams) a load writes
+// per transaction, unless the backend is a [BatchSizer]. Larger
+// transactions did not load faster into PostgreSQL.
 const DefaultBatchSize = 100_000
 
 // LoadRequest is one sync of a source into a cache.
@@ -57,17 +56,24 @@ type LoadResult struct {
 	UnknownStreamRecords int64
 }
 
-// unit is what one write transaction carries: every record buffered since
-// the last one, and the states those records cover.
-type unit struct {
+// chunk is what the writer inserts in one go: the records buffered since
+// the last chunk, one batch per stream, and the states that arrived with
+// them. A write transaction holds one or more chunks and commits after the
+// one marked commit, with every state its chunks carried.
+type chunk struct {
 	batches map[*streamPlan]Batch
 	order   []*streamPlan
 	states  map[StateKey]*protocol.State
 	n       int
+	commit  bool
 }
 
-func (u *unit) close() {
-	for _, b := range u.batches {
+func newChunk() *chunk {
+	return &chunk{batches: map[*streamPlan]Batch{}, states: map[StateKey]*protocol.State{}}
+}
+
+func (c *chunk) close() {
+	for _, b := range c.batches {
 		b.Close()
 	}
 }
@@ -105,56 +111,62 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 		byName[p.table.Stream] = p
 		anyReplace = anyReplace || p.strategy == StrategyReplace
 	}
-	size := req.BatchSize
-	if bs, ok := s.b.(BatchSizer); ok && size <= 0 {
-		size = bs.BatchSize()
+	txSize := req.BatchSize
+	if bs, ok := s.b.(BatchSizer); ok && txSize <= 0 {
+		txSize = bs.BatchSize()
 	}
-	if size <= 0 {
-		size = DefaultBatchSize
+	if txSize <= 0 {
+		txSize = DefaultBatchSize
+	}
+	chunkSize := txSize
+	if cs, ok := s.b.(ChunkSizer); ok && cs.ChunkSize() > 0 {
+		chunkSize = min(chunkSize, cs.ChunkSize())
 	}
 	res := &LoadResult{Records: map[string]int64{}}
 	deferred := map[StateKey]*protocol.State{}
 
-	// The writer goroutine commits units in order while the next fills.
-	units := make(chan *unit)
+	// The writer goroutine inserts chunks in order while the next fills.
+	chunks := make(chan *chunk)
 	var wg sync.WaitGroup
 	var writeErr error
-	var committedStates int64
+	w := &writer{s: s, states: map[StateKey]*protocol.State{}}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for u := range units {
+		for c := range chunks {
 			if writeErr == nil {
-				writeErr = s.writeUnit(wctx, u)
-				if writeErr == nil {
-					committedStates += int64(len(u.states))
-				} else {
+				if writeErr = w.write(wctx, c); writeErr != nil {
 					cancel()
 				}
 			}
-			u.close()
+			c.close()
 		}
+		w.abandon(ctx)
 	}()
 	// failed reports (without a race) whether the writer has failed; the
 	// error itself is read after wg.Wait.
 	failed := func() bool { return wctx.Err() != nil }
 
-	cur := &unit{batches: map[*streamPlan]Batch{}, states: map[StateKey]*protocol.State{}}
-	dispatch := func() {
-		if cur.n == 0 && len(cur.states) == 0 {
+	cur := newChunk()
+	inTx := 0     // records of the transaction being filled
+	open := false // a chunk of that transaction was sent
+	send := func(commit bool) {
+		if cur.n == 0 && len(cur.states) == 0 && !(commit && open) {
 			return
 		}
 		for _, p := range cur.order {
 			p.noteKeys(cur.batches[p])
 		}
+		cur.commit = commit
 		select {
-		case units <- cur:
+		case chunks <- cur:
+			open = !commit
 		case <-wctx.Done():
 			cur.close()
 		}
-		cur = &unit{batches: map[*streamPlan]Batch{}, states: map[StateKey]*protocol.State{}}
+		cur = newChunk()
 	}
 
 	var srcErr error
@@ -189,8 +201,11 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 			}
 			p.records++
 			cur.n++
-			if cur.n >= size {
-				dispatch()
+			if inTx++; inTx >= txSize {
+				send(true)
+				inTx = 0
+			} else if cur.n >= chunkSize {
+				send(false)
 			}
 		case m.Type == protocol.TypeState && m.State != nil:
 			key := StateKey{Source: req.SourceName}
@@ -215,11 +230,11 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 		}
 	}
 	if ctx.Err() == nil {
-		dispatch()
+		send(true)
 	} else {
 		cur.close()
 	}
-	close(units)
+	close(chunks)
 	wg.Wait()
 	for _, p := range plans {
 		if p.records > 0 {
@@ -227,7 +242,7 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 		}
 		res.Total += p.records
 	}
-	res.States = committedStates
+	res.States = w.committed
 	if writeErr != nil {
 		return res, fmt.Errorf("cache: writing records: %w", writeErr)
 	}
@@ -245,24 +260,56 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 	return res, nil
 }
 
-// writeUnit writes one unit in one transaction.
-func (s *SQL) writeUnit(ctx context.Context, u *unit) error {
-	tx, err := s.b.Begin(ctx)
-	if err != nil {
-		return err
+// writer inserts chunks into one open write transaction at a time and
+// commits it after a chunk marked commit, together with the latest state
+// per key that its chunks carried.
+type writer struct {
+	s         *SQL
+	tx        Tx
+	states    map[StateKey]*protocol.State
+	committed int64 // states committed
+}
+
+func (w *writer) write(ctx context.Context, c *chunk) error {
+	if w.tx == nil {
+		tx, err := w.s.b.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		w.tx = tx
 	}
-	defer tx.Rollback(ctx)
-	for _, p := range u.order {
-		if err := tx.Insert(ctx, p.target, u.batches[p]); err != nil {
+	for _, p := range c.order {
+		if err := w.tx.Insert(ctx, p.target, c.batches[p]); err != nil {
 			return fmt.Errorf("stream %q: %w", p.table.Stream, err)
 		}
 	}
-	for k, st := range u.states {
-		if err := s.putState(ctx, tx, k, st); err != nil {
+	for k, st := range c.states {
+		w.states[k] = st
+	}
+	if !c.commit {
+		return nil
+	}
+	for k, st := range w.states {
+		if err := w.s.putState(ctx, w.tx, k, st); err != nil {
 			return err
 		}
 	}
-	return tx.Commit(ctx)
+	err := w.tx.Commit(ctx)
+	w.tx = nil
+	if err == nil {
+		w.committed += int64(len(w.states))
+	}
+	clear(w.states)
+	return err
+}
+
+// abandon rolls back a transaction left open by a failure or a cancelled
+// load; its records and states were never committed.
+func (w *writer) abandon(ctx context.Context) {
+	if w.tx != nil {
+		_ = w.tx.Rollback(context.WithoutCancel(ctx))
+		w.tx = nil
+	}
 }
 
 // prepare creates or evolves every table before the first record: new

@@ -23,6 +23,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,6 +67,18 @@ type options struct {
 // 0.07 s for 2M records). Memory does not grow: the batch is spooled to a
 // temporary file, not held in memory.
 const DefaultBatchSize = 500_000
+
+// insertChunk is how many records each INSERT of a transaction reads from
+// one spool file. DuckDB starts on the first chunk while the next is
+// spooled, instead of idling until a whole transaction's records are
+// there, and the spool files stay small enough to be rewritten in place
+// (see spoolPool). Measured on faker users + purchases, 2M records: ten
+// 50,000-record INSERTs per transaction cost DuckDB under 10% more than one
+// 500,000-record INSERT.
+const insertChunk = 50_000
+
+// ChunkSize makes the backend a cache.ChunkSizer.
+func (b *backend) ChunkSize() int { return insertChunk }
 
 // WithBatchSize sets how many records a load writes per transaction
 // (LoadRequest.BatchSize overrides it per load). States are committed with
@@ -223,6 +236,7 @@ type backend struct {
 	readThreads  int64
 	mu           sync.Mutex
 	writers      int
+	spare        []*os.File // spool files to reuse
 }
 
 func (b *backend) DB() *sql.DB { return b.db }
@@ -230,8 +244,58 @@ func (b *backend) DB() *sql.DB { return b.db }
 // BatchSize makes the backend a cache.BatchSizer.
 func (b *backend) BatchSize() int { return b.batchSize }
 
+// keptSpoolFiles is how many spool files a cache keeps for reuse: a load
+// has at most three chunks at once, each with a file per stream it holds.
+const keptSpoolFiles = 8
+
+// spoolFile returns a spool file to write a batch into, from the end,
+// reusing one a finished batch gave back. Rewriting a file in place reuses
+// its pages in the kernel's page cache; a fresh file needs new pages for
+// every byte, which cost this machine's kernel about as much CPU as DuckDB
+// spends parsing the records.
+func (b *backend) spoolFile() (*os.File, error) {
+	b.mu.Lock()
+	var f *os.File
+	if n := len(b.spare); n > 0 {
+		f, b.spare = b.spare[n-1], b.spare[:n-1]
+	}
+	b.mu.Unlock()
+	if f != nil {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	b.mu.Lock()
+	b.seq++
+	path := filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", b.seq))
+	b.mu.Unlock()
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+}
+
+// releaseSpool gives a batch's file back for reuse, or removes it when
+// enough are kept.
+func (b *backend) releaseSpool(f *os.File) error {
+	b.mu.Lock()
+	if len(b.spare) < keptSpoolFiles {
+		b.spare = append(b.spare, f)
+		f = nil
+	}
+	b.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	err := f.Close()
+	os.Remove(f.Name())
+	return err
+}
+
 func (b *backend) Close() error {
 	err := b.db.Close()
+	for _, f := range b.spare {
+		f.Close()
+	}
 	os.RemoveAll(b.spool)
 	return err
 }
@@ -366,6 +430,10 @@ func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
 	if err := bt.w.Flush(); err != nil {
 		return err
 	}
+	// A reused file may be longer than this batch.
+	if err := bt.f.Truncate(bt.size); err != nil {
+		return err
+	}
 	if _, err := t.tx.ExecContext(ctx, bt.insertSQL(table)); err != nil {
 		return err
 	}
@@ -377,22 +445,20 @@ func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
 type batch struct {
 	b    *backend
 	t    *cache.Table
-	path string
 	f    *os.File
 	w    *bufio.Writer
 	n    int
+	size int64 // bytes written
 	line []byte
 	max  int // longest line, to size read_json's buffer
 }
 
 func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
-	b.seq++
-	path := filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", b.seq))
-	f, err := os.Create(path)
+	f, err := b.spoolFile()
 	if err != nil {
 		return nil, err
 	}
-	return &batch{b: b, t: t, path: path, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &batch{b: b, t: t, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
 }
 
 // Spliced keys; a declared field of the same name is refused as a
@@ -437,21 +503,18 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 	bt.line = l
 	bt.n++
 	bt.max = max(bt.max, len(l))
+	bt.size += int64(len(l))
 	_, err := bt.w.Write(l)
 	return err
 }
 
 func (bt *batch) Len() int { return bt.n }
 
-func (bt *batch) Close() error {
-	err := bt.f.Close()
-	os.Remove(bt.path)
-	return err
-}
+func (bt *batch) Close() error { return bt.b.releaseSpool(bt.f) }
 
 // insertSQL is INSERT INTO table SELECT … FROM read_json(spool file).
 func (bt *batch) insertSQL(table string) string {
-	var cols, reads, inner, outer, notes []string
+	var cols, reads, inner, outer, notes, failed []string
 	cols = append(cols, cache.Quote(cache.ColumnRawID), cache.Quote(cache.ColumnExtractedAt), cache.Quote(cache.ColumnMeta))
 	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(keyMeta)+": 'STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[]'")
 	inner = append(inner, cache.Quote(keyID), cache.Quote(keyAt), cache.Quote(keyMeta))
@@ -474,21 +537,29 @@ func (bt *batch) insertSQL(table string) string {
 				cast = "CASE WHEN strpos(" + src + ", '.') = 0 THEN " + cast + " END"
 			}
 			inner = append(inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
-			notes = append(notes, fmt.Sprintf("CASE WHEN r%d IS NOT NULL AND %s IS NULL THEN %s END", i, conv, literal(c.Field)))
+			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)
+			failed = append(failed, fail)
+			notes = append(notes, "CASE WHEN "+fail+" THEN "+literal(c.Field)+" END")
 		}
 		outer = append(outer, conv)
 	}
+	// Nearly every row has no change to note: those get a constant, and
+	// only the others build their list (CASE evaluates a branch for the
+	// rows that take it only).
 	meta := "to_json({'changes': coalesce(" + cache.Quote(keyMeta) + ", [])})"
+	clean := cache.Quote(keyMeta) + " IS NULL"
 	if len(notes) > 0 {
 		meta = "to_json({'changes': list_concat(coalesce(" + cache.Quote(keyMeta) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
 			"], x -> x IS NOT NULL), f -> {'field': f, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}))})"
+		clean += " AND NOT (" + strings.Join(failed, " OR ") + ")"
 	}
+	meta = "CASE WHEN " + clean + ` THEN '{"changes":[]}'::JSON ELSE ` + meta + " END"
 	q := "INSERT INTO " + cache.Quote(bt.b.schema) + "." + cache.Quote(table) + " (" + strings.Join(cols, ", ") + ") SELECT " +
 		cache.Quote(keyID) + ", to_timestamp(" + cache.Quote(keyAt) + " / 1000), " + meta
 	for _, o := range outer {
 		q += ", " + o
 	}
-	q += " FROM (SELECT " + strings.Join(inner, ", ") + " FROM read_json(" + literal(bt.path) +
+	q += " FROM (SELECT " + strings.Join(inner, ", ") + " FROM read_json(" + literal(bt.f.Name()) +
 		", format = 'newline_delimited', maximum_object_size = " + strconv.Itoa(max(1<<20, 2*bt.max)) + ", columns = {" + strings.Join(reads, ", ") + "}))"
 	return q
 }
