@@ -342,3 +342,51 @@ func validJSON(b []byte) bool {
 	i := skipValue(b, skipWS(b, 0), 0)
 	return i >= 0 && skipWS(b, i) == len(b)
 }
+
+// FieldScan is the outcome of [Field].
+type FieldScan int
+
+// The outcomes of [Field].
+const (
+	FieldFound   FieldScan = iota // the member is there; value is its raw JSON
+	FieldAbsent                   // obj is an object without the member
+	FieldUnknown                  // not decided: malformed JSON, an escaped key, or the member limit reached
+)
+
+// Field finds the first top-level member called name in the JSON object
+// obj (a Record's Data, say) and returns its raw JSON value. It looks at
+// no more than limit members (limit <= 0: all of them), so that a caller
+// on a hot path bounds its cost, and it compares keys as they are written:
+// an escaped key makes the answer FieldUnknown.
+func Field(obj []byte, name string, limit int) (value []byte, scan FieldScan) {
+	i := skipWS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, FieldUnknown
+	}
+	i = skipWS(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return nil, FieldAbsent
+	}
+	for n := 0; limit <= 0 || n < limit; n++ {
+		key, v, ok := scanKey(obj, i)
+		if !ok {
+			return nil, FieldUnknown
+		}
+		end := skipValue(obj, v, 1)
+		if end < 0 {
+			return nil, FieldUnknown
+		}
+		if string(key) == name {
+			return obj[v:end], FieldFound
+		}
+		next, done, ok := afterMember(obj, end)
+		if !ok {
+			return nil, FieldUnknown
+		}
+		if done {
+			return nil, FieldAbsent
+		}
+		i = next
+	}
+	return nil, FieldUnknown
+}

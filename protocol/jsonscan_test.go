@@ -55,3 +55,29 @@ func TestValidatorNesting(t *testing.T) {
 		}
 	}
 }
+
+func TestField(t *testing.T) {
+	for _, c := range []struct {
+		obj, name string
+		limit     int
+		want      string
+		scan      FieldScan
+	}{
+		{`{"id":1,"name":"a"}`, "id", 0, "1", FieldFound},
+		{` { "a" : [1,{"id":2}] , "id" : "x\"y" } `, "id", 0, `"x\"y"`, FieldFound},
+		{`{"a":1,"id":2,"id":3}`, "id", 0, "2", FieldFound},
+		{`{"a":1}`, "id", 0, "", FieldAbsent},
+		{`{}`, "id", 0, "", FieldAbsent},
+		{`{"a":1,"b":2,"id":3}`, "id", 2, "", FieldUnknown},
+		{`{"a":1,"b":2,"id":3}`, "id", 3, "3", FieldFound},
+		{`{"i\u0064":1}`, "id", 0, "", FieldUnknown},
+		{`{"a":tru,"id":1}`, "id", 0, "", FieldUnknown},
+		{`[1]`, "id", 0, "", FieldUnknown},
+		{`{"id":nul}`, "id", 0, "", FieldUnknown},
+	} {
+		v, scan := Field([]byte(c.obj), c.name, c.limit)
+		if string(v) != c.want || scan != c.scan {
+			t.Errorf("Field(%s, %q, %d) = %q, %v; want %q, %v", c.obj, c.name, c.limit, v, scan, c.want, c.scan)
+		}
+	}
+}

@@ -151,6 +151,13 @@ func Run(t *testing.T, open Opener) {
 		names := Catalog(Stream("names", `{"k":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"k"}}))
 		load(names, Rec("names", `{"k":"b","v":1}`), Rec("names", `{"k":"a","v":2}`), Rec("names", `{"k":"c","v":3}`), Rec("names", `{"k":"b","v":4}`), Rec("names", `{"k":"d","v":5}`))
 		Equal(t, "text keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM names ORDER BY k`), []string{"a|2", "b|4", "c|3", "d|5"})
+		// An empty text key is a key like any other, and a key written
+		// with escapes is compared as the database reads it.
+		odd := Catalog(Stream("odd", `{"k":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"k"}}))
+		load(odd, Rec("odd", `{"k":"","v":1}`), Rec("odd", `{"k":"b","v":2}`), Rec("odd", `{"k":"","v":3}`), Rec("odd", `{"k":"c","v":4}`))
+		Equal(t, "empty keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM odd ORDER BY k`), []string{"|3", "b|2", "c|4"})
+		load(odd, Rec("odd", `{"k":"a\u0062","v":5}`), Rec("odd", `{"k":"ab","v":6}`))
+		Equal(t, "escaped keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM odd WHERE k = 'ab'`), []string{"ab|6"})
 		desc := Catalog(Stream("desc", `{"id":{"type":"integer"},"v":{"type":"integer"}}`, inc, [][]string{{"id"}}))
 		load(desc, Rec("desc", `{"id":-1,"v":1}`), Rec("desc", `{"id":-2,"v":2}`), Rec("desc", `{"id":-1,"v":3}`))
 		Equal(t, "decreasing keys", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(v AS VARCHAR) FROM "desc" ORDER BY v`), []string{"-2|2", "-1|3"})

@@ -18,9 +18,11 @@ package duckdb
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -451,6 +453,74 @@ type batch struct {
 	size int64 // bytes written
 	line []byte
 	max  int // longest line, to size read_json's buffer
+	keys keyOrder
+}
+
+// keyOrder follows the order of a single top-level primary key while a
+// batch is spooled, for cache.KeyOrderer, without parsing the records: the
+// key is found among the first keyScanLimit members of the data; a key
+// further on, or one DuckDB could convert in another way than it is
+// written (an integer that is not a plain literal, a string with escapes,
+// a value of another JSON type), makes the batch unordered, and the load
+// then checks for duplicates in the database.
+type keyOrder struct {
+	field            string // "" when the key is not a single top-level integer or text column
+	typ              cache.Type
+	first, last, cur []byte
+	have, unordered  bool
+}
+
+// keyScanLimit is how many members of a record's data are looked at for
+// its primary key.
+const keyScanLimit = 16
+
+func (k *keyOrder) note(data []byte) {
+	if k.field == "" || k.unordered {
+		return
+	}
+	v, scan := protocol.Field(data, k.field, keyScanLimit)
+	switch {
+	case scan == protocol.FieldAbsent || (scan == protocol.FieldFound && string(v) == "null"):
+		return // a NULL key: never deduplicated
+	case scan != protocol.FieldFound:
+		k.unordered = true
+		return
+	}
+	cur := k.cur[:0]
+	switch k.typ {
+	case cache.TypeInteger:
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			k.unordered = true
+			return
+		}
+		// Big-endian with the sign bit flipped: bytes compare as numbers.
+		cur = binary.BigEndian.AppendUint64(cur, uint64(n)^(1<<63))
+	default:
+		if len(v) < 2 || v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+			k.unordered = true
+			return
+		}
+		// VARCHAR compares bytes; the leading byte keeps an empty key
+		// apart from "no key" in KeyOrder.
+		cur = append(append(cur, 1), v[1:len(v)-1]...)
+	}
+	k.cur = cur
+	if !k.have {
+		k.first, k.have = append(k.first[:0], cur...), true
+	} else if bytes.Compare(cur, k.last) <= 0 {
+		k.unordered = true
+	}
+	k.last = append(k.last[:0], cur...)
+}
+
+// KeyOrder implements cache.KeyOrderer.
+func (bt *batch) KeyOrder() (first, last string, increasing bool) {
+	k := &bt.keys
+	if k.field == "" || k.unordered {
+		return "", "", false
+	}
+	return string(k.first), string(k.last), true
 }
 
 func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
@@ -458,7 +528,15 @@ func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &batch{b: b, t: t, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	bt := &batch{b: b, t: t, f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	if len(t.PrimaryKey) == 1 && len(t.PrimaryKey[0]) == 1 {
+		for _, c := range t.Columns {
+			if c.Field == t.PrimaryKey[0][0] && (c.Type == cache.TypeInteger || c.Type == cache.TypeString) {
+				bt.keys.field, bt.keys.typ = c.Field, c.Type
+			}
+		}
+	}
+	return bt, nil
 }
 
 // Spliced keys; a declared field of the same name is refused as a
@@ -501,6 +579,7 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 	l = append(l, d[i:]...)
 	l = append(l, '\n')
 	bt.line = l
+	bt.keys.note(rec.Data)
 	bt.n++
 	bt.max = max(bt.max, len(l))
 	bt.size += int64(len(l))

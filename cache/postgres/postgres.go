@@ -540,9 +540,11 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 // collations call two texts equal only when their bytes are), a bigint
 // as its big-endian bytes with the sign bit flipped.
 func (bt *batch) noteKey(t cache.Type, val []byte) {
-	k := append(bt.curKey[:0], val...)
+	// The leading byte keeps an empty text key apart from "no key" in
+	// KeyOrder.
+	k := append(append(bt.curKey[:0], 1), val...)
 	if t == cache.TypeInteger {
-		k[0] ^= 0x80
+		k[1] ^= 0x80
 	}
 	bt.curKey = k
 	if !bt.haveKey {
