@@ -54,6 +54,7 @@
 // malformed timestamp) never fails the load: the column is NULL and the
 // field is listed in _airbyte_meta.changes as NULLED with reason
 // DESTINATION_TYPECAST_ERROR, after any change the source reported itself.
+// A field given twice in one record's data keeps its first value.
 //
 // Schema evolution: a property that is new in the catalog adds a column.
 // An existing column keeps its type when the schema changes it; values are

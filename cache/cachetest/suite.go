@@ -286,6 +286,15 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 
+	// JSON leaves repeated member names to the reader: every backend keeps
+	// the first, and the sync goes on.
+	t.Run("a member given twice", func(t *testing.T) {
+		c := open(t)
+		cat := Catalog(Stream("twice", `{"a":{"type":"integer"},"b":{"type":"string"}}`, full, nil))
+		MustLoad(t, c, cat, cache.StrategyAppend, Rec("twice", `{"a":1,"b":"x","a":2}`), Rec("twice", `{"b":"y","a":3,"b":"z"}`))
+		Equal(t, "rows", Strings(t, c, `SELECT CAST(a AS VARCHAR), b FROM twice ORDER BY a`), []string{"1|x", "3|y"})
+	})
+
 	t.Run("values that do not fit are kept as notes", func(t *testing.T) {
 		c := open(t)
 		props := `{"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"},"d":{"type":"string","format":"date"},"ts":{"type":"string","format":"date-time"},"o":{"type":"object"},"u":{"type":["string","integer"]},"x":{}}`

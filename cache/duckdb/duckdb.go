@@ -638,7 +638,11 @@ func (bt *batch) insertSQL(table string) string {
 	for _, o := range outer {
 		q += ", " + o
 	}
+	// ignore_errors lets a record whose data gives a field twice load with
+	// the first value, which would otherwise fail the whole batch; the
+	// spool holds only valid JSON objects, so it hides nothing else (a line
+	// DuckDB could not read would break the NOT NULL raw id).
 	q += " FROM (SELECT " + strings.Join(inner, ", ") + " FROM read_json(" + literal(bt.f.Name()) +
-		", format = 'newline_delimited', maximum_object_size = " + strconv.Itoa(max(1<<20, 2*bt.max)) + ", columns = {" + strings.Join(reads, ", ") + "}))"
+		", format = 'newline_delimited', ignore_errors = true, maximum_object_size = " + strconv.Itoa(max(1<<20, 2*bt.max)) + ", columns = {" + strings.Join(reads, ", ") + "}))"
 	return q
 }

@@ -496,7 +496,8 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 	clear(bt.vals)
 	j := 0
 	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if i := bt.slot(j, k); i >= 0 {
+		// A member given twice: the first is kept, as DuckDB does.
+		if i := bt.slot(j, k); i >= 0 && bt.vals[i] == nil {
 			bt.vals[i] = v
 		}
 		j++
