@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -135,6 +136,13 @@ func Load(ctx context.Context, c Cache, req LoadRequest) (*LoadResult, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// One OS thread for all of a load's inserts: DuckDB works in the
+		// calling thread, and its allocations spread over a malloc arena
+		// per thread that ran a statement, each keeping its freed memory.
+		// Measured on faker users + purchases, 2M records: peak RSS
+		// 264–314 MB unlocked, about 210 MB locked.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		for c := range chunks {
 			if writeErr == nil {
 				if writeErr = w.write(wctx, c); writeErr != nil {
