@@ -404,6 +404,17 @@ type batch struct {
 	haveKey, unordered bool
 }
 
+// copyChunk is how many records each COPY of a transaction carries. A
+// batch holds its COPY data in memory, so the chunk bounds the load's
+// memory, and the server starts on the first chunk while the next fills.
+// Measured on faker users + purchases, 2M records, against one COPY per
+// 100,000-record transaction: peak RSS 63 MB instead of 180 MB, and
+// 255–264k records/s instead of 229–259k.
+const copyChunk = 25_000
+
+// ChunkSize makes the backend a cache.ChunkSizer.
+func (b *backend) ChunkSize() int { return copyChunk }
+
 func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 	idx := make(map[string]int, len(t.Columns))
 	for i, c := range t.Columns {
