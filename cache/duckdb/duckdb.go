@@ -1,11 +1,12 @@
 // Package duckdb is the DuckDB backend of the cache: a single database file,
-// the embedded default. Records are spooled per batch to a JSONL file and
-// loaded with DuckDB's own read_json in one INSERT … SELECT — several times
-// faster than the appender — with every typed column read as text and
-// converted with TRY_CAST, so a value that does not fit becomes NULL with a
-// note in _airbyte_meta instead of failing the load. Write transactions
-// run with one DuckDB thread (see [WithWriteThreads]) while the Go side
-// spools the next batch, and DuckDB's memory is bounded
+// the embedded default. Records are spooled in chunks of 50,000 to JSONL
+// files (rewritten in place, chunk after chunk) and loaded with DuckDB's
+// own read_json, one INSERT … SELECT per chunk — several times faster than
+// the appender — with every typed column read as text and converted with
+// TRY_CAST, so a value that does not fit becomes NULL with a note in
+// _airbyte_meta instead of failing the load. Write transactions run with
+// one DuckDB thread (see [WithWriteThreads]) while the Go side spools the
+// next chunk, and DuckDB's memory is bounded
 // ([DefaultMemoryLimit]), so a load's footprint does not grow with the data.
 //
 //	c, err := duckdb.New(ctx, "./.cache/default_cache/default_cache.duckdb")
