@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 
@@ -103,6 +104,44 @@ type KeyOrderer interface {
 	// than the one before it. It returns false when the batch cannot
 	// tell, e.g. for composite or nested keys.
 	KeyOrder() (first, last string, increasing bool)
+}
+
+// KeyTracker follows the order of one batch's primary keys for a
+// [KeyOrderer], so that each backend only encodes its keys. The zero
+// value is ready to use.
+type KeyTracker struct {
+	first, last     []byte
+	have, unordered bool
+}
+
+// Note records the next non-NULL key, encoded so that comparing the bytes
+// compares the keys as the database does.
+func (k *KeyTracker) Note(key []byte) {
+	if k.unordered {
+		return
+	}
+	if k.have && bytes.Compare(key, k.last[1:]) <= 0 {
+		k.unordered = true
+		return
+	}
+	// The leading byte keeps an empty key apart from "no key".
+	if !k.have {
+		k.first, k.have = append(append(k.first[:0], 1), key...), true
+	}
+	k.last = append(append(k.last[:0], 1), key...)
+}
+
+// Unknown records a key the backend cannot encode: the batch is then
+// treated as unordered.
+func (k *KeyTracker) Unknown() { k.unordered = true }
+
+// Unordered reports whether the order is already lost, so that a backend
+// can stop encoding keys.
+func (k *KeyTracker) Unordered() bool { return k.unordered }
+
+// KeyOrder is [KeyOrderer.KeyOrder] for the keys noted.
+func (k *KeyTracker) KeyOrder() (first, last string, increasing bool) {
+	return string(k.first), string(k.last), !k.unordered
 }
 
 // Internal column names, present in every stream table.

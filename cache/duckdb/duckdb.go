@@ -261,20 +261,19 @@ func (b *backend) spoolFile() (*os.File, error) {
 	var f *os.File
 	if n := len(b.spare); n > 0 {
 		f, b.spare = b.spare[n-1], b.spare[:n-1]
+	} else {
+		b.seq++
 	}
+	seq := b.seq
 	b.mu.Unlock()
-	if f != nil {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return f, nil
+	if f == nil {
+		return os.OpenFile(filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", seq)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	}
-	b.mu.Lock()
-	b.seq++
-	path := filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", b.seq))
-	b.mu.Unlock()
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // releaseSpool gives a batch's file back for reuse, or removes it when
@@ -458,17 +457,17 @@ type batch struct {
 }
 
 // keyOrder follows the order of a single top-level primary key while a
-// batch is spooled, for cache.KeyOrderer, without parsing the records: the
-// key is found among the first keyScanLimit members of the data; a key
-// further on, or one DuckDB could convert in another way than it is
-// written (an integer that is not a plain literal, a string with escapes,
-// a value of another JSON type), makes the batch unordered, and the load
-// then checks for duplicates in the database.
+// batch is spooled, without parsing the records: the key is found among
+// the first keyScanLimit members of the data; a key further on, or one
+// DuckDB could convert in another way than it is written (an integer that
+// is not a plain literal, a string with escapes, a value of another JSON
+// type), makes the batch unordered, and the load then checks for
+// duplicates in the database.
 type keyOrder struct {
-	field            string // "" when the key is not a single top-level integer or text column
-	typ              cache.Type
-	first, last, cur []byte
-	have, unordered  bool
+	field string // "" when the key is not a single top-level integer or text column
+	typ   cache.Type
+	cur   []byte
+	cache.KeyTracker
 }
 
 // keyScanLimit is how many members of a record's data are looked at for
@@ -476,7 +475,7 @@ type keyOrder struct {
 const keyScanLimit = 16
 
 func (k *keyOrder) note(data []byte) {
-	if k.field == "" || k.unordered {
+	if k.field == "" || k.Unordered() {
 		return
 	}
 	v, scan := protocol.Field(data, k.field, keyScanLimit)
@@ -484,44 +483,34 @@ func (k *keyOrder) note(data []byte) {
 	case scan == protocol.FieldAbsent || (scan == protocol.FieldFound && string(v) == "null"):
 		return // a NULL key: never deduplicated
 	case scan != protocol.FieldFound:
-		k.unordered = true
+		k.Unknown()
 		return
 	}
-	cur := k.cur[:0]
 	switch k.typ {
 	case cache.TypeInteger:
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {
-			k.unordered = true
+			k.Unknown()
 			return
 		}
 		// Big-endian with the sign bit flipped: bytes compare as numbers.
-		cur = binary.BigEndian.AppendUint64(cur, uint64(n)^(1<<63))
+		k.cur = binary.BigEndian.AppendUint64(k.cur[:0], uint64(n)^(1<<63))
+		k.Note(k.cur)
 	default:
 		if len(v) < 2 || v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 {
-			k.unordered = true
+			k.Unknown()
 			return
 		}
-		// VARCHAR compares bytes; the leading byte keeps an empty key
-		// apart from "no key" in KeyOrder.
-		cur = append(append(cur, 1), v[1:len(v)-1]...)
+		k.Note(v[1 : len(v)-1]) // VARCHAR compares bytes
 	}
-	k.cur = cur
-	if !k.have {
-		k.first, k.have = append(k.first[:0], cur...), true
-	} else if bytes.Compare(cur, k.last) <= 0 {
-		k.unordered = true
-	}
-	k.last = append(k.last[:0], cur...)
 }
 
 // KeyOrder implements cache.KeyOrderer.
 func (bt *batch) KeyOrder() (first, last string, increasing bool) {
-	k := &bt.keys
-	if k.field == "" || k.unordered {
+	if bt.keys.field == "" {
 		return "", "", false
 	}
-	return string(k.first), string(k.last), true
+	return bt.keys.KeyTracker.KeyOrder()
 }
 
 func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {

@@ -396,12 +396,11 @@ type batch struct {
 	meta    []byte
 	scratch []byte
 	// key is the column of a single top-level integer or text primary
-	// key, -1 if the key is another kind; firstKey and lastKey are its
-	// first and latest non-NULL values (see cache.KeyOrderer).
-	key                int
-	firstKey, lastKey  []byte
-	curKey             []byte
-	haveKey, unordered bool
+	// key, -1 if the key is another kind; keyOrder follows its non-NULL
+	// values (see cache.KeyOrderer).
+	key      int
+	curKey   []byte
+	keyOrder cache.KeyTracker
 }
 
 // copyChunk is how many records each COPY of a transaction carries. A
@@ -460,7 +459,7 @@ func (bt *batch) KeyOrder() (first, last string, increasing bool) {
 	if bt.key < 0 {
 		return "", "", false
 	}
-	return string(bt.firstKey), string(bt.lastKey), !bt.unordered
+	return bt.keyOrder.KeyOrder()
 }
 
 // write appends one COPY row, starting a new block when it does not fit.
@@ -552,20 +551,12 @@ func (bt *batch) Add(rawID string, rec *protocol.Record) error {
 // collations call two texts equal only when their bytes are), a bigint
 // as its big-endian bytes with the sign bit flipped.
 func (bt *batch) noteKey(t cache.Type, val []byte) {
-	// The leading byte keeps an empty text key apart from "no key" in
-	// KeyOrder.
-	k := append(append(bt.curKey[:0], 1), val...)
 	if t == cache.TypeInteger {
-		k[1] ^= 0x80
+		bt.curKey = append(bt.curKey[:0], val...)
+		bt.curKey[0] ^= 0x80
+		val = bt.curKey
 	}
-	bt.curKey = k
-	if !bt.haveKey {
-		bt.firstKey = append(bt.firstKey[:0], k...)
-		bt.haveKey = true
-	} else if bytes.Compare(k, bt.lastKey) <= 0 {
-		bt.unordered = true
-	}
-	bt.lastKey = append(bt.lastKey[:0], k...)
+	bt.keyOrder.Note(val)
 }
 
 // numberText is the text of a JSON number, valid until the next call.
