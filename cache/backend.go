@@ -84,8 +84,9 @@ type Tx interface {
 // the backend loads fastest (DuckDB: a JSONL spool file; Postgres: COPY
 // data).
 type Batch interface {
-	// Add appends one record with its _airbyte_raw_id.
-	Add(rawID string, rec *protocol.Record) error
+	// Add appends one record with its _airbyte_raw_id; rawID is valid only
+	// until Add returns.
+	Add(rawID []byte, rec *protocol.Record) error
 	// Len is the number of records added.
 	Len() int
 	// Close releases the batch's resources.

@@ -537,7 +537,7 @@ const (
 	keyMeta = "_airbyte_source_meta"
 )
 
-func (bt *batch) Add(rawID string, rec *protocol.Record) error {
+func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	l := append(bt.line[:0], `{"`+keyID+`":"`...)
 	l = append(l, rawID...)
 	l = append(l, `","`+keyAt+`":`...)

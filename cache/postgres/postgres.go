@@ -494,7 +494,7 @@ func (bt *batch) slot(j int, k []byte) int {
 	return i
 }
 
-func (bt *batch) Add(rawID string, rec *protocol.Record) error {
+func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	v, err := bt.p.ParseBytes(rec.Data)
 	if err != nil {
 		return fmt.Errorf("record data is not valid JSON: %w", err)
