@@ -126,6 +126,7 @@ func startProcess(path string, args, env []string, withStdin bool) (started, err
 			return fail(err)
 		}
 		closeOnErr = append(closeOnErr, inR, p.stdinW)
+		growPipe(p.stdinW)
 		cmd.Stdin = inR
 	}
 	if err := cmd.Start(); err != nil {

@@ -33,6 +33,12 @@ const maxStderrLine = 64 << 10
 // (something it started still holds it) before we stop reading it.
 const stderrDrain = 2 * time.Second
 
+// stdinCopySize is the buffer that copies an Invocation's Stdin to the
+// connector: large enough to take a producer's buffered write whole (a
+// destination's feed writes 256 KiB at a time), where 32 KiB made eight
+// handoffs and writes of each.
+const stdinCopySize = 256 << 10
+
 // process is one started connector, however it runs. Output readers are
 // returned beside it by a launcher.
 type process interface {
@@ -244,7 +250,9 @@ func (r *runner) runOnce(ctx context.Context, inv Invocation, start launcher, yi
 		// writes while it reads never blocks on us. It ends when the input
 		// does or when the connector is gone (writes then fail).
 		go func() {
-			_, err := io.Copy(st.stdin, inv.Stdin)
+			// The buffer is used as given only when the destination's
+			// ReadFrom is hidden (an *os.File's copies 32 KiB at a time).
+			_, err := io.CopyBuffer(struct{ io.Writer }{st.stdin}, inv.Stdin, make([]byte, stdinCopySize))
 			st.stdin.Close()
 			if err != nil && ctx.Err() == nil {
 				r.o.logger.Debug("connector stopped reading its input", "connector", r.name, "error", err)
