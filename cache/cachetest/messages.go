@@ -73,6 +73,18 @@ func Messages(msgs ...*protocol.Message) iter.Seq2[*protocol.Message, error] {
 	return Decode(bytes.NewReader(Encode(msgs...)))
 }
 
+// AsBuilt yields msgs as they are, without the round trip through the
+// decoder that Messages makes (and that validates record data).
+func AsBuilt(msgs ...*protocol.Message) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		for _, m := range msgs {
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
+
 // FailAfter yields msgs, then err.
 func FailAfter(err error, msgs ...*protocol.Message) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {

@@ -295,6 +295,22 @@ func Run(t *testing.T, open Opener) {
 		Equal(t, "rows", Strings(t, c, `SELECT CAST(a AS VARCHAR), b FROM twice ORDER BY a`), []string{"1|x", "3|y"})
 	})
 
+	// Records that did not come through the protocol decoder (which
+	// validates them) can carry anything: the load fails and says why.
+	t.Run("data that is not a JSON object", func(t *testing.T) {
+		for _, data := range []string{`{"id":2, oops}`, `[2]`, `{"id":2,"name":"cut`} {
+			c := open(t)
+			_, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyAppend,
+				Messages: AsBuilt(u(1, "one", "2024-01-01T00:00:00Z"), Rec("users", data))})
+			if err == nil || !strings.Contains(err.Error(), "not a valid JSON object") || !strings.Contains(err.Error(), `"users"`) {
+				t.Fatalf("data %s: err = %v", data, err)
+			}
+			if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM users WHERE id = 2`); got[0] != "0" {
+				t.Fatalf("data %s: the bad record was stored", data)
+			}
+		}
+	})
+
 	t.Run("values that do not fit are kept as notes", func(t *testing.T) {
 		c := open(t)
 		props := `{"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"},"d":{"type":"string","format":"date"},"ts":{"type":"string","format":"date-time"},"o":{"type":"object"},"u":{"type":["string","integer"]},"x":{}}`

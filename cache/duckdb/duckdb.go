@@ -24,6 +24,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -437,9 +438,34 @@ func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
 		return err
 	}
 	if _, err := t.tx.ExecContext(ctx, bt.insertSQL(table)); err != nil {
+		if n, ok := bt.firstInvalidLine(); ok {
+			// read_json leaves a line it cannot read all NULL, which
+			// DuckDB reports as the NOT NULL raw id: say what it was.
+			return fmt.Errorf("the data of record %d of the batch (counting from 1) is not a valid JSON object: %w", n, err)
+		}
 		return err
 	}
 	return nil
+}
+
+// firstInvalidLine finds, after a failed insert, the first spooled line
+// that is not a JSON object: record data that never went through the
+// protocol decoder (which validates it) can be anything.
+func (bt *batch) firstInvalidLine() (int, bool) {
+	r := bufio.NewReaderSize(io.NewSectionReader(bt.f, 0, bt.size), 1<<20)
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if len(line) == 0 {
+			return 0, false
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(line, &obj) != nil {
+			return n, true
+		}
+		if err != nil {
+			return 0, false
+		}
+	}
 }
 
 // batch is a JSONL spool file: each line is the record's data object with

@@ -497,11 +497,11 @@ func (bt *batch) slot(j int, k []byte) int {
 func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	v, err := bt.p.ParseBytes(rec.Data)
 	if err != nil {
-		return fmt.Errorf("record data is not valid JSON: %w", err)
+		return fmt.Errorf("record data is not a valid JSON object: %w", err)
 	}
 	obj, err := v.Object()
 	if err != nil {
-		return fmt.Errorf("record data is not a JSON object")
+		return fmt.Errorf("record data is not a valid JSON object: it is %s", v.Type())
 	}
 	clear(bt.vals)
 	j := 0
