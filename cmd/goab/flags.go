@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -42,11 +43,42 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 			return nil, usagef(c.name, "%s", msg)
 		}
 		if fs.NArg() == 0 {
-			return positional, nil
+			return positional, checkChoices(c, fs)
 		}
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// choice is a string flag limited to a few values; parse refuses any
+// other, so commands read it without checking.
+type choice struct {
+	value   string
+	allowed []string
+}
+
+func (ch *choice) String() string     { return ch.value }
+func (ch *choice) Set(s string) error { ch.value = s; return nil }
+
+// choiceFlag defines a flag whose value must be one of allowed (or its
+// default def, which may be "" for "not given").
+func choiceFlag(fs *flag.FlagSet, name, def, usage string, allowed ...string) *choice {
+	ch := &choice{value: def, allowed: allowed}
+	fs.Var(ch, name, usage)
+	return ch
+}
+
+// checkChoices fails on the first choice flag given a value it does not
+// allow.
+func checkChoices(c *command, fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if ch, ok := f.Value.(*choice); ok && err == nil && !slices.Contains(ch.allowed, ch.value) {
+			list := strings.Join(ch.allowed[:len(ch.allowed)-1], ", ") + " or " + ch.allowed[len(ch.allowed)-1]
+			err = usagef(c.name, "--%s must be %s, not %q", f.Name, list, ch.value)
+		}
+	})
+	return err
 }
 
 // printUsage writes command c's help: synopsis, summary, flags, example.
@@ -60,6 +92,9 @@ func printUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 				first = false
 			}
 			typ, usage := flag.UnquoteUsage(f)
+			if ch, ok := f.Value.(*choice); ok {
+				typ = strings.Join(ch.allowed, "|")
+			}
 			fmt.Fprintf(w, "  --%s\n", strings.TrimSpace(f.Name+" "+typ))
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 				usage += fmt.Sprintf(" (default %s)", f.DefValue)

@@ -141,6 +141,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true"}, "--destination is required"},
+		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "d", "--strategy", "x"}, "--strategy must be auto, append, merge or replace"},
+		{[]string{"connectors", "--kind", "x"}, `--kind must be source or destination, not "x"`},
 		{[]string{"check", "source-faker", "--local-executable", "/bin/true", "--pip-url", "airbyte-source-faker"}, "choose one of"},
 		{[]string{"connectors", "--install-type", "rpm"}, "rpm"},
 		{[]string{"validate", "source-faker", "--local-executable", "/bin/true", "--limit", "0"}, "--limit must be at least 1"},

@@ -19,7 +19,7 @@ var connectorsCommand = &command{
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		installType := fs.String("install-type", "any", "docker, python, yaml (manifest), java or any")
-		kind := fs.String("kind", "", "source or destination (default: both)")
+		kind := choiceFlag(fs, "kind", "", "which connectors (default: both)", string(registry.KindSource), string(registry.KindDestination))
 		long := fs.Bool("long", false, "print a table: name, kind, version, language, Docker image, PyPI package")
 		pos, err := parse(c, e, fs, args)
 		if err != nil {
@@ -32,9 +32,6 @@ var connectorsCommand = &command{
 		if err != nil {
 			return usagef("connectors", "%v", err)
 		}
-		if *kind != "" && *kind != string(registry.KindSource) && *kind != string(registry.KindDestination) {
-			return usagef("connectors", "--kind must be source or destination, not %q", *kind)
-		}
 		cs, err := registry.Available(ctx, t)
 		if err != nil {
 			return err
@@ -44,7 +41,7 @@ var connectorsCommand = &command{
 			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tLANGUAGE\tDOCKER IMAGE\tPYPI PACKAGE")
 		}
 		for _, c := range cs {
-			if *kind != "" && string(c.Kind) != *kind {
+			if kind.value != "" && string(c.Kind) != kind.value {
 				continue
 			}
 			if !*long {

@@ -61,31 +61,28 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (cache.Cache, error)
 // readFlags are read's own flags, shared with sync through a cache.
 type readFlags struct {
 	fullRefresh bool
-	strategy    string
+	strategy    *choice
 }
 
 func addReadFlags(fs *flag.FlagSet) *readFlags {
 	rf := &readFlags{}
 	fs.BoolVar(&rf.fullRefresh, "full-refresh", false, "read every stream in full, ignoring the state the cache keeps")
-	fs.StringVar(&rf.strategy, "strategy", "auto", "how streams are written into their tables: auto, append, merge or replace")
+	rf.strategy = choiceFlag(fs, "strategy", string(cache.StrategyAuto), "how streams are written into their tables",
+		string(cache.StrategyAuto), string(cache.StrategyAppend), string(cache.StrategyMerge), string(cache.StrategyReplace))
 	return rf
 }
 
-func (rf *readFlags) options(cmd string, c cache.Cache) ([]source.ReadOption, error) {
-	var opts []source.ReadOption
-	switch s := cache.Strategy(rf.strategy); s {
-	case cache.StrategyAuto, cache.StrategyAppend, cache.StrategyMerge, cache.StrategyReplace:
-		opts = append(opts, source.Strategy(s))
-	default:
-		return nil, usagef(cmd, "--strategy must be auto, append, merge or replace, not %q", rf.strategy)
-	}
+// options turns the read flags into read options, with the cache c
+// unless it is nil.
+func (rf *readFlags) options(c cache.Cache) []source.ReadOption {
+	opts := []source.ReadOption{source.Strategy(cache.Strategy(rf.strategy.value))}
 	if rf.fullRefresh {
 		opts = append(opts, source.ForceFullRefresh())
 	}
 	if c != nil {
 		opts = append(opts, source.UseCache(c))
 	}
-	return opts, nil
+	return opts
 }
 
 var readCommand = &command{
@@ -100,10 +97,7 @@ var readCommand = &command{
 		cf := addCacheFlags(fs, "the cache: a DuckDB file path or a postgres:// DSN (default: ./.cache/default_cache/default_cache.duckdb)")
 		rf := addReadFlags(fs)
 		pf := addProgressFlag(fs)
-		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
-			_, err := rf.options(c.name, nil)
-			return err
-		})
+		src, err := newSource(ctx, c, e, fs, sc, args, nil)
 		if err != nil {
 			return err
 		}
@@ -114,8 +108,7 @@ var readCommand = &command{
 		if cc != nil {
 			defer cc.Close()
 		}
-		opts, _ := rf.options(c.name, cc)
-		opts = append(opts, source.WithProgress(pf.options(e)...))
+		opts := append(rf.options(cc), source.WithProgress(pf.options(e)...))
 		start := time.Now()
 		res, err := src.Read(ctx, opts...)
 		if err != nil {

@@ -34,25 +34,20 @@ var specCommand = &command{
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
-		format := fs.String("format", "yaml", "yaml or json")
+		format := choiceFlag(fs, "format", "yaml", "the format of the spec", "yaml", "json")
 		output := fs.String("output", "", "write the spec to this file instead of stdout (in the format its extension says, unless --format is given)")
-		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
-			if *format != "yaml" && *format != "json" {
-				return usagef(c.name, "--format must be yaml or json, not %q", *format)
-			}
-			return nil
-		})
+		src, err := newSource(ctx, c, e, fs, sc, args, nil)
 		if err != nil {
 			return err
 		}
 		if *output != "" {
 			f := ""
 			if flagGiven(fs, "format") {
-				f = *format
+				f = format.value
 			}
 			return src.WriteConfigSpecFile(ctx, *output, f)
 		}
-		return src.PrintConfigSpec(ctx, e.stdout, *format)
+		return src.PrintConfigSpec(ctx, e.stdout, format.value)
 	},
 }
 
@@ -84,13 +79,8 @@ var discoverCommand = &command{
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
-		format := fs.String("format", "json", "json (the catalog as the connector sent it) or table (one line per stream)")
-		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
-			if *format != "json" && *format != "table" {
-				return usagef(c.name, "--format must be json or table, not %q", *format)
-			}
-			return nil
-		})
+		format := choiceFlag(fs, "format", "json", "json (the catalog as the connector sent it) or table (one line per stream)", "json", "table")
+		src, err := newSource(ctx, c, e, fs, sc, args, nil)
 		if err != nil {
 			return err
 		}
@@ -98,7 +88,7 @@ var discoverCommand = &command{
 		if err != nil {
 			return err
 		}
-		if *format == "table" {
+		if format.value == "table" {
 			return printCatalogTable(e, cat)
 		}
 		out, err := json.MarshalIndent(cat, "", "  ")

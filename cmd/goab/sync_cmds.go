@@ -85,18 +85,12 @@ func (df *destinationFlags) build(ctx context.Context, cmd string, fs *flag.Flag
 }
 
 // writeOptions turns the read flags into write options.
-func (rf *readFlags) writeOptions(cmd string) ([]destination.WriteOption, error) {
-	var opts []destination.WriteOption
-	switch s := cache.Strategy(rf.strategy); s {
-	case cache.StrategyAuto, cache.StrategyAppend, cache.StrategyMerge, cache.StrategyReplace:
-		opts = append(opts, destination.Strategy(s))
-	default:
-		return nil, usagef(cmd, "--strategy must be auto, append, merge or replace, not %q", rf.strategy)
-	}
+func (rf *readFlags) writeOptions() []destination.WriteOption {
+	opts := []destination.WriteOption{destination.Strategy(cache.Strategy(rf.strategy.value))}
 	if rf.fullRefresh {
 		opts = append(opts, destination.ForceFullRefresh())
 	}
-	return opts, nil
+	return opts
 }
 
 var syncCommand = &command{
@@ -116,14 +110,11 @@ var syncCommand = &command{
 		rf := addReadFlags(fs)
 		noCache := fs.Bool("no-cache", false, "pipe the source's records straight into the destination (the state is still kept in the cache)")
 		pf := addProgressFlag(fs)
-		var opts []destination.WriteOption
 		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
 			if !df.given(fs) {
 				return usagef(c.name, "--destination is required (such as destination-local-json), or --destination-local-executable or --destination-docker-image")
 			}
-			var err error
-			opts, err = rf.writeOptions(c.name)
-			return err
+			return nil
 		})
 		if err != nil {
 			return err
@@ -139,6 +130,7 @@ var syncCommand = &command{
 		if cc != nil {
 			defer cc.Close()
 		}
+		opts := rf.writeOptions()
 		switch {
 		case *noCache && cc != nil:
 			opts = append(opts, destination.NoCache(), destination.StateCache(cc))
