@@ -219,6 +219,7 @@ type StreamNotFoundError struct {
 	Available []string
 }
 
+// Error names the stream and the streams the cache has.
 func (e *StreamNotFoundError) Error() string {
 	return fmt.Sprintf("cache: stream %q is not in the cache (streams available: %s); read it first", e.Stream, strings.Join(e.Available, ", "))
 }

@@ -63,6 +63,7 @@ type NameError struct {
 	Reason string
 }
 
+// Error says which name cannot be used and why.
 func (e *NameError) Error() string {
 	return fmt.Sprintf("cache: name %q cannot be used as a SQL identifier: %s; rename it in the connector or exclude it", e.Name, e.Reason)
 }
@@ -76,6 +77,7 @@ type CollisionError struct {
 	Identifier string
 }
 
+// Error names both colliding names and their identifier.
 func (e *CollisionError) Error() string {
 	return fmt.Sprintf("cache: %s names %q and %q both normalise to the identifier %q; deselect one of them or use a table prefix/another cache", e.Kind, e.First, e.Second, e.Identifier)
 }

@@ -36,6 +36,7 @@ type StrategyError struct {
 	Reason   string
 }
 
+// Error says which strategy cannot apply to which stream, and why.
 func (e *StrategyError) Error() string {
 	return fmt.Sprintf("cache: stream %q cannot be written with strategy %q: %s", e.Stream, e.Strategy, e.Reason)
 }

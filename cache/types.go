@@ -26,6 +26,7 @@ const (
 
 var typeNames = [...]string{"json", "string", "integer", "number", "boolean", "date", "timestamp", "timestamptz", "time", "timetz"}
 
+// String is the type's name, as used in error messages.
 func (t Type) String() string {
 	if int(t) < len(typeNames) {
 		return typeNames[t]

@@ -155,6 +155,7 @@ type WriteError struct {
 	Err         error
 }
 
+// Error says what was sent and confirmed before the failure, and its cause.
 func (e *WriteError) Error() string {
 	return fmt.Sprintf("destination %s: write failed after %d records sent and %d confirmed: %v; what was not confirmed is sent again by the next Write",
 		e.Destination, e.Result.TotalSent(), e.Result.TotalConfirmed(), e.Err)

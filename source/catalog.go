@@ -52,6 +52,7 @@ type NoStreamsSelectedError struct {
 	Available []string
 }
 
+// Error says that no stream is selected and how to select some.
 func (e *NoStreamsSelectedError) Error() string {
 	return fmt.Sprintf("%s: no streams selected; call SelectStreams or SelectAllStreams (available: %v)", e.Connector, e.Available)
 }

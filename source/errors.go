@@ -15,6 +15,7 @@ type CheckFailedError struct {
 	Err     error
 }
 
+// Error gives the connector's reason for failing the check.
 func (e *CheckFailedError) Error() string {
 	msg := e.Message
 	if msg == "" {
@@ -34,6 +35,7 @@ type StreamNotFoundError struct {
 	Available []string
 }
 
+// Error names the stream and the streams the connector offers.
 func (e *StreamNotFoundError) Error() string {
 	return fmt.Sprintf("%s: no stream %q; available streams: %s", e.Connector, e.Stream, strings.Join(e.Available, ", "))
 }
@@ -54,6 +56,7 @@ type ConfigValidationError struct {
 	Problems  []ConfigProblem
 }
 
+// Error lists the config's problems.
 func (e *ConfigValidationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: the config does not match the connector's spec (print it with PrintConfigSpec):", e.Connector)
@@ -73,6 +76,7 @@ type NoConfigError struct {
 	Connector string
 }
 
+// Error says that the connector needs a config.
 func (e *NoConfigError) Error() string {
 	return fmt.Sprintf("%s: no config set; pass source.WithConfig or call SetConfig first", e.Connector)
 }
@@ -85,6 +89,8 @@ type ExecutionMethodError struct {
 	Conflicting []string
 }
 
+// Error names the conflicting execution methods, or says that none was
+// found.
 func (e *ExecutionMethodError) Error() string {
 	if len(e.Conflicting) > 1 {
 		return fmt.Sprintf("%s: conflicting execution methods %s; choose one", e.Connector, strings.Join(e.Conflicting, " and "))
@@ -104,6 +110,7 @@ type IncompleteStreamError struct {
 	Status string
 }
 
+// Error names the stream and the last status it was reported with.
 func (e *IncompleteStreamError) Error() string {
 	return fmt.Sprintf("%s: stream %q ended without being reported complete (last status %s); the data may be partial, read again",
 		e.Connector, e.Stream, e.Status)

@@ -146,10 +146,12 @@ type InUseError struct {
 	Err  error
 }
 
+// Error says which file is in use.
 func (e *InUseError) Error() string {
 	return fmt.Sprintf("duckdb: the cache file %s is in use by another process (%v); close that program or use another cache", e.Path, e.Err)
 }
 
+// Unwrap returns DuckDB's own error.
 func (e *InUseError) Unwrap() error { return e.Err }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
