@@ -41,8 +41,9 @@
 // lower case, [a-z0-9_] kept, everything else "_", a leading digit
 // prefixed), after an optional table prefix and shortened with a hash
 // suffix to the backend's identifier limit (63 bytes on PostgreSQL). Two
-// streams or two fields that normalise alike are a [*CollisionError];
-// identifiers are always quoted. Columns follow the JSON schema's
+// streams or two fields that normalise alike are a [*CollisionError], and
+// so are two streams of the same name in different namespaces (tables are
+// keyed by stream name, as in PyAirbyte); identifiers are always quoted. Columns follow the JSON schema's
 // top-level properties (see [ColumnType]: date-time is a timestamp with
 // time zone, objects and arrays JSON/JSONB, unions and unknown types JSON),
 // plus _airbyte_raw_id (a ULID, increasing in arrival order),

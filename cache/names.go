@@ -79,5 +79,10 @@ type CollisionError struct {
 
 // Error names both colliding names and their identifier.
 func (e *CollisionError) Error() string {
+	if e.Kind == "stream" && e.First == e.Second {
+		// Only namespaces tell such streams apart, and neither stream
+		// selection nor the cache's tables look at namespaces.
+		return fmt.Sprintf("cache: the catalog has two streams named %q (in different namespaces); a cache keeps one table per stream name and cannot hold both", e.First)
+	}
 	return fmt.Sprintf("cache: %s names %q and %q both normalise to the identifier %q; deselect one of them or use a table prefix/another cache", e.Kind, e.First, e.Second, e.Identifier)
 }

@@ -378,6 +378,12 @@ func Run(t *testing.T, open Opener) {
 		if !errors.As(err, &ce) {
 			t.Fatalf("stream collision: %v", err)
 		}
+		east, west := Stream("users", `{}`, full, nil), Stream("users", `{}`, full, nil)
+		east.Stream.Namespace, west.Stream.Namespace = "east", "west"
+		_, err = cache.Load(ctx, c, cache.LoadRequest{SourceName: "s", Catalog: Catalog(east, west), Messages: Messages()})
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), `two streams named "users"`) {
+			t.Fatalf("same name in two namespaces: %v", err)
+		}
 		_, err = cache.Load(ctx, c, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("x", `{"Name":{},"name":{}}`, full, nil)), Messages: Messages()})
 		if !errors.As(err, &ce) {
 			t.Fatalf("field collision: %v", err)
