@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -177,30 +178,45 @@ func (f *connectorFlags) connectorName(cmd, given string) (string, error) {
 	return "", usagef(cmd, "%s is required, or one of --%slocal-executable or --%sdocker-image to derive it from", what, f.prefix, f.prefix)
 }
 
-// sourceOptions turns the flags into source options, config included.
-func (f *connectorFlags) sourceOptions(ctx context.Context, cmd string) ([]source.Option, error) {
-	var opts []source.Option
+// optionMakers are one package's constructors for the options the
+// connector flags set: source's or destination's, which share their names.
+type optionMakers[O any] struct {
+	local, docker, pipURL, version func(string) O
+	hostNetwork                    func(bool) O
+	config                         func(any) O
+}
+
+var (
+	sourceMakers = optionMakers[source.Option]{source.WithLocalExecutable, source.WithDockerImage,
+		source.WithPipURL, source.WithVersion, source.WithHostNetwork, source.WithConfig}
+	destinationMakers = optionMakers[destination.Option]{destination.WithLocalExecutable, destination.WithDockerImage,
+		destination.WithPipURL, destination.WithVersion, destination.WithHostNetwork, destination.WithConfig}
+)
+
+// connectorOptions turns the flags into options made by m, config included.
+func connectorOptions[O any](ctx context.Context, cmd string, f *connectorFlags, m optionMakers[O]) ([]O, error) {
+	var opts []O
 	if f.local != "" {
-		opts = append(opts, source.WithLocalExecutable(f.local))
+		opts = append(opts, m.local(f.local))
 	}
 	if f.dockerSet {
-		opts = append(opts, source.WithDockerImage(f.dockerImage))
+		opts = append(opts, m.docker(f.dockerImage))
 	}
 	if f.pipURL != "" {
-		opts = append(opts, source.WithPipURL(f.pipURL))
+		opts = append(opts, m.pipURL(f.pipURL))
 	}
 	if f.version != "" {
-		opts = append(opts, source.WithVersion(f.version))
+		opts = append(opts, m.version(f.version))
 	}
 	if f.hostNetwork {
-		opts = append(opts, source.WithHostNetwork(true))
+		opts = append(opts, m.hostNetwork(true))
 	}
 	cfg, err := loadConfig(ctx, cmd, f.prefix+"config", f.config)
 	if err != nil {
 		return nil, err
 	}
 	if cfg != nil {
-		opts = append(opts, source.WithConfig(cfg))
+		opts = append(opts, m.config(cfg))
 	}
 	return opts, nil
 }
@@ -307,7 +323,7 @@ func sourceFromFlags(ctx context.Context, c *command, fs *flag.FlagSet, sc *sour
 	if err != nil {
 		return nil, err
 	}
-	opts, err := sc.conn.sourceOptions(ctx, c.name)
+	opts, err := connectorOptions(ctx, c.name, sc.conn, sourceMakers)
 	if err != nil {
 		return nil, err
 	}

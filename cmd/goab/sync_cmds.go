@@ -47,31 +47,12 @@ func (df *destinationFlags) build(ctx context.Context, cmd string, fs *flag.Flag
 	if err != nil {
 		return nil, err
 	}
-	var opts []destination.Option
-	if f.local != "" {
-		opts = append(opts, destination.WithLocalExecutable(f.local))
-	}
-	if f.dockerSet {
-		opts = append(opts, destination.WithDockerImage(f.dockerImage))
-	}
-	if f.pipURL != "" {
-		opts = append(opts, destination.WithPipURL(f.pipURL))
-	}
-	if f.version != "" {
-		opts = append(opts, destination.WithVersion(f.version))
-	}
-	if f.hostNetwork {
-		opts = append(opts, destination.WithHostNetwork(true))
-	}
-	if df.localMount != "" {
-		opts = append(opts, destination.WithLocalMount(df.localMount))
-	}
-	cfg, err := loadConfig(ctx, cmd, "destination-config", f.config)
+	opts, err := connectorOptions(ctx, cmd, f, destinationMakers)
 	if err != nil {
 		return nil, err
 	}
-	if cfg != nil {
-		opts = append(opts, destination.WithConfig(cfg))
+	if df.localMount != "" {
+		opts = append(opts, destination.WithLocalMount(df.localMount))
 	}
 	d, err := destination.New(ctx, name, opts...)
 	var me *source.ExecutionMethodError
