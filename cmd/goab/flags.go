@@ -145,11 +145,7 @@ func addConnectorFlags(fs *flag.FlagSet, prefix, what string) *connectorFlags {
 // visited records which flags were given, since an empty --docker-image is
 // meaningful.
 func (f *connectorFlags) visited(fs *flag.FlagSet) {
-	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name == f.prefix+"docker-image" {
-			f.dockerSet = true
-		}
-	})
+	f.dockerSet = flagGiven(fs, f.prefix+"docker-image")
 }
 
 // connectorName picks the connector's name: given, or derived from the
