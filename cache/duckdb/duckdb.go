@@ -453,8 +453,10 @@ func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
 }
 
 // firstInvalidLine finds, after a failed insert, the first spooled line
-// that is not a JSON object: record data that never went through the
-// protocol decoder (which validates it) can be anything.
+// that is not valid JSON: record data that never went through the protocol
+// decoder (which validates it) can be anything. Every line opens as an
+// object (Add writes the internal fields first), so data that is valid JSON
+// but no object, such as [2], also leaves its line invalid.
 func (bt *batch) firstInvalidLine() (int, bool) {
 	r := bufio.NewReaderSize(io.NewSectionReader(bt.f, 0, bt.size), 1<<20)
 	for n := 1; ; n++ {
@@ -462,8 +464,7 @@ func (bt *batch) firstInvalidLine() (int, bool) {
 		if len(line) == 0 {
 			return 0, false
 		}
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(line, &obj) != nil {
+		if !json.Valid(line) {
 			return n, true
 		}
 		if err != nil {
