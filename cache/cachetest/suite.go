@@ -298,7 +298,7 @@ func Run(t *testing.T, open Opener) {
 	// Records that did not come through the protocol decoder (which
 	// validates them) can carry anything: the load fails and says why.
 	t.Run("data that is not a JSON object", func(t *testing.T) {
-		for _, data := range []string{`{"id":2, oops}`, `[2]`, `{"id":2,"name":"cut`} {
+		for _, data := range []string{`{"id":2, oops}`, `[2]`, `{"id":2,"name":"cut`, `2}`} {
 			c := open(t)
 			_, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyAppend,
 				Messages: AsBuilt(u(1, "one", "2024-01-01T00:00:00Z"), Rec("users", data))})

@@ -589,12 +589,15 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 		}
 		l = append(l, ']')
 	}
+	// The data's opening brace is replaced by the internal fields: anything
+	// else must not be spliced (the decoder only passes objects, but a
+	// hand-built record may hold anything).
 	d := rec.Data
-	i := 1
-	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
-		i++
+	i := skipSpace(d, 0)
+	if i == len(d) || d[i] != '{' {
+		return errors.New("record data is not a valid JSON object")
 	}
-	if i < len(d) && d[i] != '}' {
+	if i = skipSpace(d, i+1); i < len(d) && d[i] != '}' {
 		l = append(l, ',')
 	}
 	l = append(l, d[i:]...)
@@ -606,6 +609,15 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	bt.size += int64(len(l))
 	_, err := bt.w.Write(l)
 	return err
+}
+
+// skipSpace returns the index of the first byte of d at or after i that
+// is not JSON whitespace.
+func skipSpace(d []byte, i int) int {
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 func (bt *batch) Len() int { return bt.n }
