@@ -3,6 +3,7 @@ package executor
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -74,9 +75,14 @@ func (d *Docker) Image() string { return d.image }
 func (d *Docker) String() string { return d.name + " (Docker image " + d.image + ")" }
 
 // InstalledVersion is the image's tag ("latest" when it has none).
-func (d *Docker) InstalledVersion(ctx context.Context) (string, error) { return imageTag(d.image), nil }
+func (d *Docker) InstalledVersion(ctx context.Context) (string, error) {
+	return cmp.Or(ImageTag(d.image), "latest"), nil
+}
 
-func imageTag(image string) string {
+// ImageTag returns the tag of an image reference, "" when it has none. A
+// colon before the last slash belongs to a registry host:port, and a
+// digest (@sha256:…) is not a tag.
+func ImageTag(image string) string {
 	if i := strings.IndexByte(image, '@'); i >= 0 {
 		image = image[:i]
 	}
@@ -84,7 +90,7 @@ func imageTag(image string) string {
 	if i := strings.LastIndexByte(last, ':'); i >= 0 {
 		return last[i+1:]
 	}
-	return "latest"
+	return ""
 }
 
 // Install pulls the image unless it is present.

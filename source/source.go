@@ -174,7 +174,7 @@ func newDocker(name, image string, st *settings, common []executor.Option) (exec
 	if err != nil {
 		return nil, "", err
 	}
-	return ex, imageTag(image), nil
+	return ex, executor.ImageTag(image), nil
 }
 
 // newPython builds a Python executor installing pipURL ("" for the
@@ -221,26 +221,13 @@ func dockerImage(name, image, version string) string {
 	if image == "" {
 		image = "airbyte/" + name
 	}
-	if imageTag(image) != "" || strings.Contains(image, "@") {
+	if executor.ImageTag(image) != "" || strings.Contains(image, "@") {
 		return image
 	}
 	if version == "" {
 		version = "latest"
 	}
 	return image + ":" + version
-}
-
-// imageTag returns the tag of an image reference, "" when it has none. A
-// colon before the last slash belongs to a registry host:port.
-func imageTag(image string) string {
-	if i := strings.IndexByte(image, '@'); i >= 0 {
-		image = image[:i]
-	}
-	last := image[strings.LastIndexByte(image, '/')+1:]
-	if i := strings.LastIndexByte(last, ':'); i >= 0 {
-		return last[i+1:]
-	}
-	return ""
 }
 
 // Name is the connector's name.
