@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/x/goairbyte/protocol"
 )
@@ -41,6 +42,34 @@ type BatchSizer interface {
 type ChunkSizer interface {
 	// ChunkSize is how many records a load buffers per Insert.
 	ChunkSize() int
+}
+
+// RowReader is implemented by a Backend that reads query results faster
+// than database/sql, which copies and boxes every value. The export
+// ([Dataset.RecordLines]) reads through it when the backend has one, and
+// through database/sql otherwise or when it answers ErrUnsupported; both
+// give the same lines.
+type RowReader interface {
+	// ReadRows runs query with args and calls fn with each row of the
+	// result, in order. types are the Types of the result's columns (as
+	// ParseSQLType gives them; TypeJSON columns selected as text). It
+	// returns an error wrapping errors.ErrUnsupported, before calling fn,
+	// when it cannot bind an argument or read a column as its Type.
+	ReadRows(ctx context.Context, query string, args []any, types []Type, fn func(Row) error) error
+}
+
+// Row is the current row of a [RowReader]. Each column is read with the
+// accessor of its Type, and only when it is not Null: Text for TypeString
+// and TypeJSON, Int for TypeInteger, Float for TypeNumber, Bool for
+// TypeBoolean, Time for TypeDate, TypeTimestamp, TypeTimestampTZ and
+// TypeTime. The string Text returns is valid only until fn returns.
+type Row interface {
+	Null(col int) bool
+	Text(col int) string
+	Int(col int) int64
+	Float(col int) float64
+	Bool(col int) bool
+	Time(col int) time.Time
 }
 
 // Dialect is the small part of SQL that differs between backends.

@@ -1,0 +1,235 @@
+package duckdb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/cache"
+)
+
+// mixedRows is how many rows the tests' table has: several chunks of 2048
+// rows, so that validity masks and strings are read past the first.
+const mixedRows = 5000
+
+// openMixed opens a cache with a table "mixed" of every column type the
+// direct reads handle, and NULLs in each column at a different rhythm.
+func openMixed(t *testing.T) *Cache {
+	t.Helper()
+	ctx := context.Background()
+	c, err := New(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if c.backend.rows == nil {
+		t.Fatal("a file cache has no direct reads")
+	}
+	q := `CREATE TABLE mixed AS SELECT
+		lpad(i::VARCHAR, 8, '0') AS _airbyte_raw_id,
+		TIMESTAMPTZ '2024-03-01 12:00:00.123456+00' + i * INTERVAL 1 SECOND AS _airbyte_extracted_at,
+		'{}'::JSON AS _airbyte_meta,
+		CASE WHEN i % 3 = 0 THEN NULL ELSE repeat('é"\', i % 15) || i::VARCHAR END AS text,
+		CASE WHEN i % 5 = 0 THEN NULL ELSE ('{"n":' || i || ',"a":[1,"x"]}')::JSON END AS doc,
+		CASE WHEN i % 7 = 0 THEN NULL ELSE i * 1000003 - 2500000000 END AS big,
+		(i - 2500)::INTEGER AS int32,
+		(i % 30000)::SMALLINT AS int16,
+		(i % 100 - 50)::TINYINT AS int8,
+		CASE WHEN i % 11 = 0 THEN NULL ELSE i / 7.0 - 300 END AS num,
+		(i / 3.0)::FLOAT AS num32,
+		CASE WHEN i % 13 = 0 THEN NULL ELSE i % 2 = 0 END AS flag,
+		DATE '1969-12-25' + i::INTEGER AS day,
+		TIMESTAMP '1965-06-01 00:00:00' + i * INTERVAL 61 MINUTE + i * INTERVAL 7 MICROSECOND AS local,
+		TIMESTAMPTZ '2001-02-03 04:05:06+00' + i * INTERVAL 1 HOUR AS at,
+		TIME '00:00:00' + i * INTERVAL 17 SECOND + i * INTERVAL 3 MICROSECOND AS clock
+		FROM range(` + strconv.Itoa(mixedRows) + `) AS r(i)`
+	if _, err := c.ExecSQL(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	// Two non-finite numbers, which JSON cannot hold.
+	if _, err := c.ExecSQL(ctx, `UPDATE mixed SET num = 'NaN'::DOUBLE WHERE _airbyte_raw_id = '00000001'; UPDATE mixed SET num = 'Infinity'::DOUBLE WHERE _airbyte_raw_id = '00000002'`); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// exportLines is every line RecordLines makes of the table mixed.
+func exportLines(t *testing.T, c *Cache) []byte {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := c.Dataset(ctx, "mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	n := 0
+	for r, err := range ds.After("").RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r.Line...)
+		n++
+	}
+	if n != mixedRows {
+		t.Fatalf("%d lines, want %d", n, mixedRows)
+	}
+	return out
+}
+
+// TestDirectReadsMatchDriver: the export reads the same lines directly as
+// through database/sql, byte for byte.
+func TestDirectReadsMatchDriver(t *testing.T) {
+	c := openMixed(t)
+	direct := exportLines(t, c)
+	rows := c.backend.rows
+	c.backend.rows = nil // the export now goes through database/sql
+	viaDriver := exportLines(t, c)
+	c.backend.rows = rows
+	if !bytes.Equal(direct, viaDriver) {
+		d, v := strings.Split(string(direct), "\n"), strings.Split(string(viaDriver), "\n")
+		for i := range min(len(d), len(v)) {
+			if d[i] != v[i] {
+				t.Fatalf("line %d differs:\ndirect %s\ndriver %s", i, d[i], v[i])
+			}
+		}
+		t.Fatalf("%d lines directly, %d through the driver", len(d), len(v))
+	}
+	if !bytes.Contains(direct, []byte(`"num":null`)) || !bytes.Contains(direct, []byte(`"doc":{"n":4,"a":[1,"x"]}`)) {
+		t.Fatalf("unexpected lines: %.600s", direct)
+	}
+}
+
+// TestNoDirectReadsInMemory: an in-memory database is not in the driver's
+// instance cache, so a second handle would be another database; the export
+// goes through database/sql.
+func TestNoDirectReadsInMemory(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.backend.rows != nil {
+		t.Fatal("an in-memory cache reads through a second handle")
+	}
+	if _, err := c.ExecSQL(ctx, `CREATE TABLE t AS SELECT 'a' AS _airbyte_raw_id, now() AS _airbyte_extracted_at, 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Dataset(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r, err := range ds.After("").RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(r.Line, []byte(`"data":{"x":1}`)) {
+			t.Fatalf("line %s", r.Line)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("%d lines, want 1", n)
+	}
+}
+
+// TestReadRows reads the table's columns directly, as the export does:
+// every row once, in order, with its values.
+func TestReadRows(t *testing.T) {
+	c := openMixed(t)
+	ctx := context.Background()
+	types := []cache.Type{cache.TypeString, cache.TypeTimestampTZ, cache.TypeString, cache.TypeJSON, cache.TypeInteger, cache.TypeInteger,
+		cache.TypeNumber, cache.TypeBoolean, cache.TypeDate, cache.TypeTime}
+	q := `SELECT _airbyte_raw_id, _airbyte_extracted_at, text, CAST(doc AS VARCHAR), big, int8, num32, flag, day, clock
+		FROM mixed WHERE _airbyte_raw_id > ? ORDER BY _airbyte_raw_id`
+	n := 0
+	err := c.backend.ReadRows(ctx, q, []any{"00000009"}, types, func(r cache.Row) error {
+		i := n + 10
+		if got := r.Text(0); got != fmt.Sprintf("%08d", i) {
+			t.Fatalf("row %d: raw id %q", i, got)
+		}
+		if got, want := r.Time(1), time.Date(2024, 3, 1, 12, 0, i, 123456000, time.UTC); !got.Equal(want) {
+			t.Fatalf("row %d: extracted at %v, want %v", i, got, want)
+		}
+		if r.Null(2) != (i%3 == 0) || !r.Null(2) && r.Text(2) != strings.Repeat(`é"\`, i%15)+strconv.Itoa(i) {
+			t.Fatalf("row %d: text %v %q", i, r.Null(2), r.Text(2))
+		}
+		if r.Null(4) != (i%7 == 0) || !r.Null(4) && r.Int(4) != int64(i)*1000003-2500000000 {
+			t.Fatalf("row %d: big %v %d", i, r.Null(4), r.Int(4))
+		}
+		if r.Int(5) != int64(i%100-50) || r.Float(6) != float64(float32(float64(i)/3)) {
+			t.Fatalf("row %d: int8 %d, num32 %v", i, r.Int(5), r.Float(6))
+		}
+		if r.Null(7) != (i%13 == 0) || !r.Null(7) && r.Bool(7) != (i%2 == 0) {
+			t.Fatalf("row %d: flag %v %v", i, r.Null(7), r.Bool(7))
+		}
+		if got, want := r.Time(8), time.Date(1969, 12, 25+i, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Fatalf("row %d: day %v, want %v", i, got, want)
+		}
+		if got, want := r.Time(9).Format("15:04:05.999999"), time.Date(1970, 1, 1, 0, 0, i*17%86400, i*3000, time.UTC).Format("15:04:05.999999"); got != want {
+			t.Fatalf("row %d: clock %v, want %v", i, got, want)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != mixedRows-10 {
+		t.Fatalf("%d rows, want %d", n, mixedRows-10)
+	}
+
+	// fn's error stops the read and is returned.
+	stop := errors.New("enough")
+	n = 0
+	if err := c.backend.ReadRows(ctx, q, []any{""}, types, func(cache.Row) error { n++; return stop }); err != stop || n != 1 {
+		t.Fatalf("got %v after %d rows, want %v after 1", err, n, stop)
+	}
+}
+
+// TestReadRowsUnsupported: what the direct reads cannot read is refused
+// before any row, as errors.ErrUnsupported, so that the export falls back
+// to database/sql; a bad query is a plain error.
+func TestReadRowsUnsupported(t *testing.T) {
+	c := openMixed(t)
+	ctx := context.Background()
+	never := func(cache.Row) error { t.Fatal("fn called"); return nil }
+	for name, call := range map[string]func() error{
+		"a DECIMAL column": func() error {
+			return c.backend.ReadRows(ctx, "SELECT 1.5::DECIMAL(4,1)", nil, []cache.Type{cache.TypeNumber}, never)
+		},
+		"a TIMETZ column": func() error {
+			return c.backend.ReadRows(ctx, "SELECT TIMETZ '10:00:00+02'", nil, []cache.Type{cache.TypeTimeTZ}, never)
+		},
+		"a column read as another type": func() error {
+			return c.backend.ReadRows(ctx, "SELECT big FROM mixed", nil, []cache.Type{cache.TypeString}, never)
+		},
+		"another number of columns": func() error {
+			return c.backend.ReadRows(ctx, "SELECT big, text FROM mixed", nil, []cache.Type{cache.TypeInteger}, never)
+		},
+		"an argument of another type": func() error {
+			return c.backend.ReadRows(ctx, "SELECT big FROM mixed WHERE day > ?", []any{time.Now()}, []cache.Type{cache.TypeInteger}, never)
+		},
+	} {
+		if err := call(); !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("%s: got %v, want errors.ErrUnsupported", name, err)
+		}
+	}
+	err := c.backend.ReadRows(ctx, "SELECT nothing FROM mixed", nil, []cache.Type{cache.TypeString}, never)
+	if err == nil || errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "nothing") {
+		t.Errorf("a bad query: got %v, want DuckDB's error", err)
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	cancel()
+	err = c.backend.ReadRows(ctx2, "SELECT big FROM mixed", nil, []cache.Type{cache.TypeInteger}, func(cache.Row) error { return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a canceled context: got %v, want context.Canceled", err)
+	}
+}
