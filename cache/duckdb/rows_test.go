@@ -52,8 +52,12 @@ func openMixed(t *testing.T) *Cache {
 	if _, err := c.ExecSQL(ctx, q); err != nil {
 		t.Fatal(err)
 	}
-	// Two non-finite numbers, which JSON cannot hold.
+	// Two non-finite numbers, which JSON cannot hold (null).
 	if _, err := c.ExecSQL(ctx, `UPDATE mixed SET num = 'NaN'::DOUBLE WHERE _airbyte_raw_id = '00000001'; UPDATE mixed SET num = 'Infinity'::DOUBLE WHERE _airbyte_raw_id = '00000002'`); err != nil {
+		t.Fatal(err)
+	}
+	// And DuckDB's infinite dates and times, which both paths spell alike.
+	if _, err := c.ExecSQL(ctx, `UPDATE mixed SET day = 'infinity'::DATE, local = 'infinity'::TIMESTAMP, "at" = '-infinity'::TIMESTAMPTZ WHERE _airbyte_raw_id = '00000003'; UPDATE mixed SET day = '-infinity'::DATE WHERE _airbyte_raw_id = '00000004'`); err != nil {
 		t.Fatal(err)
 	}
 	return c
