@@ -220,7 +220,11 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 	p.reset()
 	if rr, ok := d.c.b.(RowReader); ok && !enc.noRowReader {
 		err := rr.ReadRows(ctx, q, args, enc.types, func(r Row) error {
-			p.add(strings.Clone(r.Text(0)))
+			id := "" // as a NULL scans through database/sql
+			if !r.Null(0) {
+				id = strings.Clone(r.Text(0))
+			}
+			p.add(id)
 			p.buf = enc.appendRow(p.buf, r)
 			p.ends = append(p.ends, len(p.buf))
 			return nil
