@@ -56,6 +56,10 @@ func openMixed(t *testing.T) *Cache {
 	if _, err := c.ExecSQL(ctx, `UPDATE mixed SET num = 'NaN'::DOUBLE WHERE _airbyte_raw_id = '00000001'; UPDATE mixed SET num = 'Infinity'::DOUBLE WHERE _airbyte_raw_id = '00000002'`); err != nil {
 		t.Fatal(err)
 	}
+	// A table made outside a load may lack a raw id.
+	if _, err := c.ExecSQL(ctx, `UPDATE mixed SET _airbyte_raw_id = NULL WHERE _airbyte_raw_id = '00000005'`); err != nil {
+		t.Fatal(err)
+	}
 	// And DuckDB's infinite dates and times, which both paths spell alike.
 	if _, err := c.ExecSQL(ctx, `UPDATE mixed SET day = 'infinity'::DATE, local = 'infinity'::TIMESTAMP, "at" = '-infinity'::TIMESTAMPTZ WHERE _airbyte_raw_id = '00000003'; UPDATE mixed SET day = '-infinity'::DATE WHERE _airbyte_raw_id = '00000004'`); err != nil {
 		t.Fatal(err)
