@@ -71,7 +71,7 @@ type SQL struct {
 type Option func(*SQL)
 
 // WithTablePrefix puts prefix before every stream table's name. It is
-// normalised like a stream name.
+// normalised like a stream name; "" means no prefix.
 func WithTablePrefix(prefix string) Option { return func(s *SQL) { s.prefix = prefix } }
 
 // New wraps a backend into a Cache and creates the internal tables.

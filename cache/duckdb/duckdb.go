@@ -222,11 +222,7 @@ func New(ctx context.Context, path string, opts ...Option) (*Cache, error) {
 			return nil, err
 		}
 	}
-	var copts []cache.Option
-	if o.prefix != "" {
-		copts = append(copts, cache.WithTablePrefix(o.prefix))
-	}
-	s, err := cache.New(ctx, b, copts...)
+	s, err := cache.New(ctx, b, cache.WithTablePrefix(o.prefix))
 	if err != nil {
 		b.Close()
 		return nil, err

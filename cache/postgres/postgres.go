@@ -141,11 +141,7 @@ func New(ctx context.Context, dsn string, opts ...Option) (*Cache, error) {
 			return nil, fmt.Errorf("postgres: creating schema %q: %w", o.schema, err)
 		}
 	}
-	var copts []cache.Option
-	if o.prefix != "" {
-		copts = append(copts, cache.WithTablePrefix(o.prefix))
-	}
-	s, err := cache.New(ctx, b, copts...)
+	s, err := cache.New(ctx, b, cache.WithTablePrefix(o.prefix))
 	if err != nil {
 		b.Close()
 		return nil, err
