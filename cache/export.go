@@ -234,10 +234,9 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 			p.finish()
 			return nil
 		case errors.Is(err, errors.ErrUnsupported):
-			// A column it cannot read: this encoder's pages go through
-			// database/sql from now on.
+			// A column it cannot read, said before any row: this
+			// encoder's pages go through database/sql from now on.
 			enc.noRowReader = true
-			p.reset()
 		default:
 			return fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
 		}
@@ -411,10 +410,7 @@ func appendJSONValue(dst []byte, v any, t Type) []byte {
 	case string:
 		return appendText(dst, x, t)
 	case []byte:
-		if t == TypeJSON {
-			return append(dst, x...)
-		}
-		return protocol.AppendString(dst, string(x))
+		return appendText(dst, string(x), t)
 	case int64:
 		return strconv.AppendInt(dst, x, 10)
 	case int32:
