@@ -7,6 +7,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/source"
 )
 
@@ -17,11 +18,13 @@ type Cache = cache.Cache
 // ReadResult is what Source.Read loaded; see [source.ReadResult].
 type ReadResult = source.ReadResult
 
-// DefaultCache returns the default cache, the DuckDB file
-// ./.cache/default_cache/default_cache.duckdb under the working directory,
-// as PyAirbyte's get_default_cache. It is opened once per process and
-// shared by every Read and Write that is given no cache.
-func DefaultCache(ctx context.Context) (Cache, error) { return source.DefaultCache(ctx) }
+// DefaultCache returns the default Environment's default cache, the DuckDB
+// file ./.cache/default_cache/default_cache.duckdb under the working
+// directory, as PyAirbyte's get_default_cache. It is opened once per
+// process and shared by every Read and Write that is given no cache.
+func DefaultCache(ctx context.Context) (Cache, error) {
+	return connector.DefaultEnvironment().DefaultCache(ctx)
+}
 
 // NewLocalCache opens (creating it if needed) a DuckDB cache called name in
 // dir: the file dir/name/name.duckdb. The name may hold only letters,
@@ -35,7 +38,7 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 		name = duckdb.NewName()
 	}
 	if dir == "" {
-		dir = ".cache"
+		dir = connector.DefaultCacheDir
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

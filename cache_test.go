@@ -6,6 +6,7 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )
@@ -20,7 +21,7 @@ func TestNewPostgresCache(t *testing.T) {
 	}
 	defer c.Close()
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithConfig(map[string]any{"count": 30, "seed": 1}), source.WithStreams("users"))
+		connector.WithConfig(map[string]any{"count": 30, "seed": 1}), connector.WithStreams("users"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package goairbyte
 import (
 	"context"
 
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/destination"
 )
 
@@ -18,14 +20,18 @@ type WriteResult = destination.WriteResult
 // sources do:
 //
 //	dst, err := goairbyte.GetDestination(ctx, "destination-local-json",
-//		destination.WithDockerImage(""),
-//		destination.WithLocalMount("./out"), // host ./out is /local in the container
-//		destination.WithConfig(map[string]any{"destination_path": "/local/json"}))
+//		connector.WithDockerImage(""),
+//		connector.WithLocalMount("./out"), // host ./out is /local in the container
+//		connector.WithConfig(map[string]any{"destination_path": "/local/json"}))
 //	res, err := dst.Write(ctx, src)
-func GetDestination(ctx context.Context, name string, opts ...destination.Option) (*Destination, error) {
+func GetDestination(ctx context.Context, name string, opts ...connector.Option) (*Destination, error) {
 	return destination.New(ctx, name, opts...)
 }
 
-// NoopDestination returns a destination that discards every record and
-// confirms every state, in process — for measuring sources.
-func NoopDestination() *Destination { return destination.Noop() }
+// NoopDestination returns the destination that discards every record and
+// confirms every state, in process — for measuring sources. It is
+// GetDestination(ctx, "destination-noop") with an empty config; opts may add
+// WithEnvironment.
+func NoopDestination(ctx context.Context, opts ...connector.Option) (*Destination, error) {
+	return destination.New(ctx, noop.Name, append([]connector.Option{connector.WithConfig(map[string]any{})}, opts...)...)
+}

@@ -14,7 +14,7 @@
 // # Start
 //
 //	src, err := goairbyte.GetSource(ctx, "source-faker",
-//		source.WithDockerImage(""), source.WithConfig(map[string]any{"count": 1000}))
+//		connector.WithDockerImage(""), connector.WithConfig(map[string]any{"count": 1000}))
 //	res, err := src.Read(ctx) // every stream into ./.cache/default_cache/default_cache.duckdb
 //	users, err := res.Stream(ctx, "users")
 //
@@ -27,16 +27,16 @@
 // [GetSource] builds a [Source] for a connector name; nothing runs until a
 // method needs the connector. At most one execution method may be chosen:
 //
-//   - source.WithDockerImage(image): a container per command, removed when
-//     it ends; "" means airbyte/<name>, tagged with source.WithVersion or
-//     "latest". source.WithHostNetwork lets it reach services on localhost.
-//   - source.WithLocalExecutable(path): an executable, by path or name on
+//   - connector.WithDockerImage(image): a container per command, removed when
+//     it ends; "" means airbyte/<name>, tagged with connector.WithVersion or
+//     "latest". connector.WithHostNetwork lets it reach services on localhost.
+//   - connector.WithLocalExecutable(path): an executable, by path or name on
 //     PATH.
-//   - source.WithPipURL(url) or source.WithPython(interpreter): a virtualenv
-//     at <install root>/.venv-<name> (source.WithInstallRoot, the working
+//   - connector.WithPipURL(url) or connector.WithPython(interpreter): a virtualenv
+//     at <install root>/.venv-<name> (connector.WithInstallRoot, the working
 //     directory by default) with the pip requirement, or
 //     airbyte-<name>[==version], installed into it.
-//   - source.WithExecutor: an executor.Executor of your own.
+//   - connector.WithExecutor: an executor.Executor of your own.
 //
 // With none of them, GetSource decides as PyAirbyte does: an executable
 // called name on PATH; otherwise, from the connector's registry entry, its
@@ -44,16 +44,16 @@
 // Docker image when a Docker engine answers; otherwise a
 // *registry.NoMethodError lists what would be needed (a name the registry
 // does not know is a *source.ExecutionMethodError that says which option to
-// add). source.WithVersion pins the image tag or the pip requirement. A
+// add). connector.WithVersion pins the image tag or the pip requirement. A
 // missing image or virtualenv is installed on first use (pulled, created)
-// unless source.WithInstallIfMissing(false), which makes it a
+// unless connector.WithInstallIfMissing(false), which makes it a
 // [NotInstalledError] instead; a Python package of another version than the
 // one pinned is replaced. [AvailableConnectors] and
 // [ConnectorMetadata] read Airbyte's connector registry (plus goairbyte's
 // built-in faker and local-JSON connectors); see package registry for
 // AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE.
 //
-// The config (source.WithConfig or Source.SetConfig) is a map, a struct, a
+// The config (connector.WithConfig or Source.SetConfig) is a map, a struct, a
 // json.RawMessage or JSON bytes. Spec, Check, Discover, ValidateConfig,
 // AvailableStreams and SelectStreams work as in PyAirbyte; the spec and the
 // discovered catalog are remembered.
@@ -139,9 +139,9 @@
 //
 // # Logs and progress
 //
-// Connector LOG messages go to the source's logger (source.WithLogger,
+// Connector LOG messages go to the source's logger (connector.WithLogger,
 // slog.Default() by default) at their own level. Each connector run keeps
-// its stderr and LOG messages in a log file under source.WithLogDir, else
+// its stderr and LOG messages in a log file under connector.WithLogDir, else
 // $GOAIRBYTE_LOG_DIR, else goairbyte/logs in the system temp directory;
 // a ConnectorError names that file.
 //

@@ -1,12 +1,50 @@
 package goairbyte
 
 import (
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
 
-// The error types a newcomer meets, under one roof; use errors.As with a
-// pointer to one of them.
+// The sentinels of goairbyte's errors, under one roof: every typed error of
+// the library matches one with errors.Is, whichever package made it.
+//
+//	if errors.Is(err, goairbyte.ErrStreamNotFound) { ... }
+var (
+	// ErrStreamNotFound: a stream that a catalog, a read or a cache does
+	// not have (*StreamNotFoundError).
+	ErrStreamNotFound = protocol.ErrStreamNotFound
+	// ErrNotInstalled: a connector that cannot run because something is
+	// missing (*NotInstalledError), or that nothing found a way to run.
+	ErrNotInstalled = executor.ErrNotInstalled
+	// ErrDockerUnavailable: no Docker engine answers
+	// (*DockerUnavailableError).
+	ErrDockerUnavailable = executor.ErrDockerUnavailable
+	// ErrConnectorFailed: a connector run failed (*ConnectorError).
+	ErrConnectorFailed = executor.ErrConnectorFailed
+	// ErrCheckFailed: the connector says it cannot connect
+	// (*CheckFailedError).
+	ErrCheckFailed = connector.ErrCheckFailed
+	// ErrConfigInvalid: the config does not satisfy the connector's spec
+	// (*ConfigValidationError).
+	ErrConfigInvalid = connector.ErrConfigInvalid
+	// ErrNoConfig: a command that needs a config ran before one was set.
+	ErrNoConfig = connector.ErrNoConfig
+	// ErrInvalidOption: options that do not fit the connector or each
+	// other (*connector.OptionError).
+	ErrInvalidOption = connector.ErrInvalidOption
+	// ErrIncompleteStream: a read ended before a stream was reported
+	// complete (*IncompleteStreamError).
+	ErrIncompleteStream = source.ErrIncompleteStream
+	// ErrSecretNotFound: no secret source had the secret
+	// (*SecretNotFoundError).
+	ErrSecretNotFound = secrets.ErrSecretNotFound
+)
+
+// The error types a newcomer meets; use errors.As with a pointer to one of
+// them to read their fields.
 type (
 	// ConnectorError is a connector run that failed (non-zero exit or TRACE
 	// ERROR), with the connector's message and its last stderr lines.
@@ -17,11 +55,12 @@ type (
 	// DockerUnavailableError is a Docker engine that does not answer.
 	DockerUnavailableError = executor.DockerUnavailableError
 	// CheckFailedError is a connection check the connector reported FAILED.
-	CheckFailedError = source.CheckFailedError
+	CheckFailedError = connector.CheckFailedError
 	// ConfigValidationError lists the config fields that break the spec.
-	ConfigValidationError = source.ConfigValidationError
-	// StreamNotFoundError is a stream name the connector does not have.
-	StreamNotFoundError = source.StreamNotFoundError
+	ConfigValidationError = connector.ConfigValidationError
+	// StreamNotFoundError is a stream name that is not there, with the
+	// streams there are.
+	StreamNotFoundError = protocol.StreamNotFoundError
 	// IncompleteStreamError is a read that ended before a stream completed.
 	IncompleteStreamError = source.IncompleteStreamError
 )

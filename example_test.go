@@ -9,8 +9,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte"
-	"github.com/x/goairbyte/cache/duckdb"
-	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/secrets"
@@ -47,16 +46,16 @@ func testMain(m *testing.M) int {
 	// The default cache is ./.cache/default_cache/default_cache.duckdb
 	// under the working directory; the other tests of this package need
 	// the working directory to stay the repository's, so the default moves.
-	duckdb.DefaultPath = duckdb.PathFor(work, "default_cache")
+	goairbyte.DefaultEnvironment().SetCacheDir(work)
 	return m.Run()
 }
 
 func ExampleGetSource() {
 	ctx := context.Background()
 	// No execution method given: the executable source-faker on PATH runs.
-	// source.WithDockerImage, WithLocalExecutable or WithPipURL choose one.
+	// connector.WithDockerImage, WithLocalExecutable or WithPipURL choose one.
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithConfig(map[string]any{"count": 100, "seed": 42}))
+		connector.WithConfig(map[string]any{"count": 100, "seed": 42}))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -77,7 +76,7 @@ func ExampleGetSource() {
 func ExampleSource_Records() {
 	ctx := context.Background()
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithConfig(map[string]any{"count": 100, "seed": 42}))
+		connector.WithConfig(map[string]any{"count": 100, "seed": 42}))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -102,7 +101,7 @@ func ExampleSource_Records() {
 func ExampleSource_Read() {
 	ctx := context.Background()
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithConfig(map[string]any{"count": 100, "seed": 42}))
+		connector.WithConfig(map[string]any{"count": 100, "seed": 42}))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -148,14 +147,14 @@ func ExampleDestination_Write() {
 	defer c.Close()
 
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithConfig(map[string]any{"count": 50, "seed": 42}),
-		source.WithStreams("users"))
+		connector.WithConfig(map[string]any{"count": 50, "seed": 42}),
+		connector.WithStreams("users"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	dst, err := goairbyte.GetDestination(ctx, "destination-local-json",
-		destination.WithConfig(map[string]any{"destination_path": filepath.Join(dir, "out")}))
+		connector.WithConfig(map[string]any{"destination_path": filepath.Join(dir, "out")}))
 	if err != nil {
 		fmt.Println(err)
 		return

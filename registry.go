@@ -23,12 +23,12 @@ const (
 type ConnectorInfo = registry.Connector
 
 // AvailableConnectors returns the names of the connectors that install the
-// way t says (docker, python, yaml, java or any), sorted. It reads Airbyte's
-// registry (cached on disk for a day; see package registry for
-// AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE) plus goairbyte's
-// built-in connectors.
+// way t says (docker, python, yaml, java or any), sorted. It reads the
+// default Environment's registry: Airbyte's (cached on disk for a day; see
+// package registry for AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE)
+// plus goairbyte's built-in connectors.
 func AvailableConnectors(ctx context.Context, t InstallType) ([]string, error) {
-	cs, err := registry.Available(ctx, t)
+	cs, err := DefaultEnvironment().Registry().Available(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -43,5 +43,5 @@ func AvailableConnectors(ctx context.Context, t InstallType) ([]string, error) {
 // ("source-github" or "airbyte/source-github"). An unknown name is a
 // *registry.NotFoundError with close matches.
 func ConnectorMetadata(ctx context.Context, name string) (*ConnectorInfo, error) {
-	return registry.Lookup(ctx, name)
+	return DefaultEnvironment().Registry().Lookup(ctx, name)
 }

@@ -31,9 +31,12 @@ func TestConnectorMetadataBuiltins(t *testing.T) {
 
 func TestAvailableConnectorsFromLocalRegistry(t *testing.T) {
 	fixture, _ := filepath.Abs("registry/testdata/oss_registry.json")
-	prev := registry.Default()
-	registry.SetDefault(registry.NewLoader(registry.WithLocalRegistry(fixture), registry.WithCacheDir("")))
-	t.Cleanup(func() { registry.SetDefault(prev) })
+	// The default Environment is the process's: give it this registry for
+	// the test and put the real one back after.
+	env := goairbyte.DefaultEnvironment()
+	prev := env.Registry()
+	env.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(fixture), registry.WithCacheDir("")))
+	t.Cleanup(func() { env.SetRegistry(prev) })
 	ctx := context.Background()
 
 	names, err := goairbyte.AvailableConnectors(ctx, goairbyte.InstallPython)

@@ -14,10 +14,11 @@ type SecretString = secrets.SecretString
 type SecretNotFoundError = secrets.SecretNotFoundError
 
 // GetSecret returns the secret called name from, in order: custom managers
-// (secrets.WithManager, secrets.RegisterManager), environment variables, a
+// (secrets.WithManager, then the default Environment's AddSecretManager),
+// environment variables, a
 // .env file in the working directory and an interactive prompt (only on a
 // terminal, never when CI is set). The value is registered for masking.
 // Not found is a *[SecretNotFoundError] listing the sources tried.
 func GetSecret(ctx context.Context, name string, opts ...secrets.Option) (SecretString, error) {
-	return secrets.GetSecret(ctx, name, opts...)
+	return secrets.GetSecret(ctx, name, append(opts, DefaultEnvironment().SecretOptions()...)...)
 }

@@ -3,6 +3,7 @@ package goairbyte
 import (
 	"context"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/source"
 )
 
@@ -14,15 +15,17 @@ type Source = source.Source
 type Record = source.Record
 
 // GetSource builds a Source for the connector name (such as
-// "source-faker"), as PyAirbyte's get_source. The options are the source
-// package's:
+// "source-faker"), as PyAirbyte's get_source. The options are package
+// connector's, shared by sources and destinations:
 //
 //	src, err := goairbyte.GetSource(ctx, "source-faker",
-//		source.WithDockerImage(""),
-//		source.WithConfig(map[string]any{"count": 1000}),
-//		source.WithStreams("users"))
+//		connector.WithConfig(map[string]any{"count": 1000}),
+//		connector.WithStreams("users"))
 //
-// Nothing runs until a method needs the connector.
-func GetSource(ctx context.Context, name string, opts ...source.Option) (*Source, error) {
+// With no way of running it given, our own connectors (source-faker,
+// destination-local-json, destination-noop) run in process, with nothing
+// to install; other connectors run as PyAirbyte would run them. Nothing
+// runs until a method needs the connector.
+func GetSource(ctx context.Context, name string, opts ...connector.Option) (*Source, error) {
 	return source.New(ctx, name, opts...)
 }

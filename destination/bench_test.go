@@ -3,8 +3,10 @@ package destination_test
 import (
 	"context"
 
-	"github.com/x/goairbyte/cache"
 	"testing"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/connector"
 
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/testenv"
@@ -18,14 +20,14 @@ func benchWrite(b *testing.B, opts func(b *testing.B) []destination.WriteOption)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		src, err := source.New(ctx, "source-faker",
-			source.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/source-faker")),
-			source.WithConfig(map[string]any{"count": benchUsers, "seed": 1, "records_per_slice": 1000}), source.WithStreams("users"))
+			connector.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/source-faker")),
+			connector.WithConfig(map[string]any{"count": benchUsers, "seed": 1, "records_per_slice": 1000}), connector.WithStreams("users"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		dst, err := destination.New(ctx, "destination-local-json",
-			destination.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/destination-local-json")),
-			destination.WithConfig(map[string]any{"destination_path": b.TempDir()}))
+			connector.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/destination-local-json")),
+			connector.WithConfig(map[string]any{"destination_path": b.TempDir()}))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -66,12 +68,12 @@ func BenchmarkNoopNoCache(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		src, err := source.New(ctx, "source-faker",
-			source.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/source-faker")),
-			source.WithConfig(map[string]any{"count": benchUsers, "seed": 1, "records_per_slice": 1000}), source.WithStreams("users"))
+			connector.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/source-faker")),
+			connector.WithConfig(map[string]any{"count": benchUsers, "seed": 1, "records_per_slice": 1000}), connector.WithStreams("users"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := destination.Noop().Write(ctx, src, destination.NoCache(), destination.NoStateCache())
+		res, err := noop(b).Write(ctx, src, destination.NoCache(), destination.NoStateCache())
 		if err != nil || res.RecordsConfirmed["users"] != benchUsers {
 			b.Fatalf("%v %v", res.RecordsConfirmed, err)
 		}
@@ -85,8 +87,8 @@ func cachedUsers(b *testing.B) *source.ReadResult {
 	b.Helper()
 	ctx := context.Background()
 	src, err := source.New(ctx, "source-faker",
-		source.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/source-faker")),
-		source.WithConfig(map[string]any{"count": benchUsers, "seed": 1, "records_per_slice": 1000}), source.WithStreams("users"))
+		connector.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/source-faker")),
+		connector.WithConfig(map[string]any{"count": benchUsers, "seed": 1, "records_per_slice": 1000}), connector.WithStreams("users"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,8 +105,8 @@ func BenchmarkWriteFromCache(b *testing.B) {
 	ctx := context.Background()
 	res := cachedUsers(b)
 	dst, err := destination.New(ctx, "destination-local-json",
-		destination.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/destination-local-json")),
-		destination.WithConfig(map[string]any{"destination_path": b.TempDir()}))
+		connector.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/destination-local-json")),
+		connector.WithConfig(map[string]any{"destination_path": b.TempDir()}))
 	if err != nil {
 		b.Fatal(err)
 	}

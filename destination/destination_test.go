@@ -12,10 +12,14 @@ import (
 	"strings"
 	"testing"
 
+	nooppkg "github.com/x/goairbyte/connectors/noop"
+
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )
@@ -28,24 +32,29 @@ func fakerConfig(count int) map[string]any {
 
 func newFaker(t *testing.T, count int, streams ...string) *source.Source {
 	t.Helper()
-	src, err := source.New(context.Background(), "source-faker",
-		source.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
-		source.WithConfig(fakerConfig(count)), source.WithStreams(streams...))
+	return newFakerIn(t, connector.DefaultEnvironment(), count, streams...)
+}
+
+func newFakerIn(t *testing.T, env *connector.Environment, count int, streams ...string) *source.Source {
+	t.Helper()
+	src, err := source.New(context.Background(), "source-faker", connector.WithEnvironment(env),
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(fakerConfig(count)), connector.WithStreams(streams...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return src
 }
 
-func newLocalJSON(t *testing.T, dir string, extra map[string]any) *destination.Destination {
+func newLocalJSON(t *testing.T, dir string, extra map[string]any, opts ...connector.Option) *destination.Destination {
 	t.Helper()
 	cfg := map[string]any{"destination_path": dir}
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	d, err := destination.New(context.Background(), "destination-local-json",
-		destination.WithLocalExecutable(testenv.BuildBinary(t, "./destination/internal/dieafter")),
-		destination.WithConfig(cfg))
+	d, err := destination.New(context.Background(), "destination-local-json", append(opts,
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./destination/internal/dieafter")),
+		connector.WithConfig(cfg))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,14 +119,15 @@ func wantOnce(t *testing.T, ids map[int64]int, n int) {
 }
 
 // TestWriteFromSourceDefaultCache writes a Source through the default
-// cache (under a temporary working directory), then again with a larger
+// cache (of an Environment of the test's own), then again with a larger
 // count: the second Write sends only the new users.
 func TestWriteFromSourceDefaultCache(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := t.TempDir()
-	src := newFaker(t, 300, "users") // builds before the working directory leaves the module
-	dst := newLocalJSON(t, out, nil)
-	t.Chdir(t.TempDir())
+	env := envtest.New(t)
+	src := newFakerIn(t, env, 300, "users")
+	dst := newLocalJSON(t, out, nil, connector.WithEnvironment(env))
 
 	res, err := dst.Write(ctx, src)
 	if err != nil {
@@ -131,8 +141,10 @@ func TestWriteFromSourceDefaultCache(t *testing.T) {
 		t.Fatalf("%d lines after the first write, want 300", n)
 	}
 	wantOnce(t, ids, 300)
-	if _, err := os.Stat(filepath.Join(".cache", "default_cache", "default_cache.duckdb")); err != nil {
+	if def, err := env.DefaultCache(ctx); err != nil || res.State == nil {
 		t.Fatalf("the default cache was not used: %v", err)
+	} else if st, _ := def.State(ctx, cache.StateKey{Source: "source-faker", Destination: dst.Name(), Stream: "users"}); st == nil {
+		t.Fatal("the destination's state is not in the default cache")
 	}
 	wm, err := res.State.Watermark(ctx, "users")
 	if err != nil || wm == "" {
@@ -301,8 +313,8 @@ func TestWriteDocker(t *testing.T) {
 	image := testenv.LocalJSONImage(t, cli)
 	ctx := context.Background()
 	host := t.TempDir()
-	dst, err := destination.New(ctx, "destination-local-json", destination.WithDockerImage(image), destination.WithLocalMount(host),
-		destination.WithConfig(map[string]any{"destination_path": "/local/json"}))
+	dst, err := destination.New(ctx, "destination-local-json", connector.WithDockerImage(image), connector.WithLocalMount(host),
+		connector.WithConfig(map[string]any{"destination_path": "/local/json"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,10 +335,23 @@ func TestWriteDocker(t *testing.T) {
 	wantOnce(t, ids, 80)
 }
 
+// noop is the in-process no-op destination, registered in an Environment
+// of the test's own as the root package registers it.
+func noop(t testing.TB) *destination.Destination {
+	t.Helper()
+	env := connector.NewEnvironment()
+	env.RegisterConnector(nooppkg.Name, func() any { return nooppkg.Destination{} })
+	d, err := destination.New(context.Background(), nooppkg.Name, connector.WithEnvironment(env), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // TestNoop confirms everything it is sent.
 func TestNoop(t *testing.T) {
 	ctx := context.Background()
-	res, err := destination.Noop().Write(ctx, newFaker(t, 30_000, "users"), destination.NoCache(), destination.NoStateCache())
+	res, err := noop(t).Write(ctx, newFaker(t, 30_000, "users"), destination.NoCache(), destination.NoStateCache())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,9 +374,9 @@ func TestWriteToOddDestinations(t *testing.T) {
 	// Two names, since a destination's confirmed state is kept by name.
 	newEcho := func(name string, dropStates bool, logs *bytes.Buffer) *destination.Destination {
 		d, err := destination.New(ctx, name,
-			destination.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/echo")),
-			destination.WithConfig(map[string]any{"drop_states": dropStates}),
-			destination.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+			connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/echo")),
+			connector.WithConfig(map[string]any{"drop_states": dropStates}),
+			connector.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 		if err != nil {
 			t.Fatal(err)
 		}

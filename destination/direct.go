@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"slices"
+	"iter"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
-	"github.com/x/goairbyte/source"
 )
 
 // writeDirect pipes the source's read straight into the destination. The
@@ -20,27 +18,17 @@ import (
 //
 // On tr, each record counts as read (with its bytes) and written (sent);
 // the source's STREAM_STATUS traces set the streams' statuses.
-func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
-	if err := src.ValidateConfig(ctx); err != nil {
-		return err
-	}
-	names := ws.streams
-	var err error
-	if len(names) == 0 {
-		if names, err = src.SelectedStreams(ctx); err != nil {
-			return err
+func (d *Destination) writeDirect(ctx context.Context, src Readable, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
+	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}}
+	scat, msgs, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
+		for _, n := range streams {
+			w.handles[n] = tr.Stream(n)
 		}
-	}
-	if len(names) == 0 || slices.Contains(names, "*") {
-		if names, err = src.AvailableStreams(ctx); err != nil {
-			return err
+		if out.State == nil {
+			return nil, nil
 		}
-	}
-	var copts []source.CatalogOption
-	if ws.fullRefresh {
-		copts = append(copts, source.FullRefresh())
-	}
-	scat, err := src.ConfiguredCatalog(ctx, names, copts...)
+		return out.State.sourceState(ctx, streams)
+	})
 	if err != nil {
 		return err
 	}
@@ -48,114 +36,125 @@ func (d *Destination) writeDirect(ctx context.Context, src *source.Source, ws *w
 	if err != nil {
 		return err
 	}
-	scatJSON, err := json.Marshal(scat)
-	if err != nil {
-		return err
-	}
-	var state json.RawMessage
-	if out.State != nil && !ws.fullRefresh {
-		if state, err = out.State.sourceState(ctx, names); err != nil {
+	w.msgs = msgs
+	return d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) error { return w.echoed(ctx, st) })
+}
+
+// directWrite is one Write with no cache: the producer forwards the
+// source's records and states, and each state the destination echoes
+// confirms the records sent before the state it echoes.
+type directWrite struct {
+	d       *Destination
+	out     *WriteResult
+	tr      *progress.Tracker
+	msgs    iter.Seq2[*protocol.Message, error]
+	handles map[string]*progress.Stream
+
+	// sent counts the records sent per stream; the producer owns it and
+	// publishes it into out when it ends.
+	sent map[string]int64
+
+	mu sync.Mutex
+	// pending lists, in order, the states forwarded and how many records
+	// of their stream had been sent then: what an echo without a count of
+	// its own confirms.
+	pending []forwarded
+}
+
+type forwarded struct {
+	stream string
+	sent   int64
+}
+
+// produce forwards the source's RECORD and STATE messages to the
+// destination's input, as lines.
+func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
+	defer w.publishSent()
+	var line []byte
+	var lastName string
+	var last *progress.Stream
+	for m, err := range w.msgs {
+		if err != nil {
+			return err
+		}
+		switch {
+		case m.Type == protocol.TypeRecord && m.Record != nil:
+			line = protocol.AppendRecord(line[:0], m.Record)
+			w.sent[m.Record.Stream]++
+			if m.Record.Stream != lastName || last == nil {
+				lastName, last = m.Record.Stream, w.handles[m.Record.Stream]
+			}
+			last.Read(1, len(m.Record.Data))
+			last.Written(1)
+		case m.Type == protocol.TypeState && m.State != nil:
+			if line, err = protocol.AppendMessage(line[:0], m); err != nil {
+				return err
+			}
+			st := stateStream(m.State)
+			w.mu.Lock()
+			w.pending = append(w.pending, forwarded{st, w.sent[st]})
+			w.mu.Unlock()
+		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
+			st := m.Trace.StreamStatus
+			if h := w.handles[st.StreamDescriptor.Name]; h != nil {
+				h.SetStatus(st.Status)
+			}
+			continue
+		default:
+			continue
+		}
+		if _, err := bw.Write(line); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
-	// pending lists, in order, the states forwarded and how many records of
-	// their stream had been sent then: what an echo without a count of its
-	// own confirms.
-	type forwarded struct {
-		stream string
-		sent   int64
+func (w *directWrite) publishSent() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, v := range w.sent {
+		w.out.RecordsSent[k] = v
 	}
-	var mu sync.Mutex
-	var pending []forwarded
-	handles := make(map[string]*progress.Stream, len(names))
-	for _, n := range names {
-		handles[n] = tr.Stream(n)
+}
+
+// echoed stores a state the destination echoed and counts what it
+// confirms.
+func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
+	name := stateStream(st)
+	// A GLOBAL or LEGACY state ("") belongs to no one stream: it counts in
+	// the totals only.
+	h := w.handles[name]
+	if w.out.State != nil {
+		key := cache.StateKey{Source: w.out.SourceName, Destination: w.d.Name(), Stream: name}
+		if err := w.out.State.c.PutState(ctx, key, st); err != nil {
+			return err
+		}
+		if h != nil {
+			h.StateCommitted()
+		} else {
+			w.tr.StateCommitted()
+		}
 	}
-	produce := func(ctx context.Context, w *bufio.Writer) error {
-		var line []byte
-		var lastName string
-		var last *progress.Stream
-		sent := map[string]int64{}
-		defer func() {
-			mu.Lock()
-			for k, v := range sent {
-				out.RecordsSent[k] = v
-			}
-			mu.Unlock()
-		}()
-		for m, err := range src.RunCommand(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: scatJSON, State: state}) {
-			if err != nil {
-				return err
-			}
-			switch {
-			case m.Type == protocol.TypeRecord && m.Record != nil:
-				line = protocol.AppendRecord(line[:0], m.Record)
-				sent[m.Record.Stream]++
-				if m.Record.Stream != lastName || last == nil {
-					lastName, last = m.Record.Stream, handles[m.Record.Stream]
-				}
-				last.Read(1, len(m.Record.Data))
-				last.Written(1)
-			case m.Type == protocol.TypeState && m.State != nil:
-				if line, err = protocol.AppendMessage(line[:0], m); err != nil {
-					return err
-				}
-				st := stateStream(m.State)
-				mu.Lock()
-				pending = append(pending, forwarded{st, sent[st]})
-				mu.Unlock()
-			case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
-				st := m.Trace.StreamStatus
-				if h := handles[st.StreamDescriptor.Name]; h != nil {
-					h.SetStatus(st.Status)
-				}
-				continue
-			default:
-				continue
-			}
-			if _, err := w.Write(line); err != nil {
-				return err
-			}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	before := w.out.RecordsConfirmed[name]
+	var at int64 = -1
+	for len(w.pending) > 0 {
+		f := w.pending[0]
+		w.pending = w.pending[1:]
+		if f.stream == name {
+			at = f.sent
+			break
 		}
-		return nil
 	}
-	onEcho := func(st *protocol.State) error {
-		name := stateStream(st)
-		// A GLOBAL or LEGACY state ("") belongs to no one stream: it counts
-		// in the totals only.
-		h := handles[name]
-		if out.State != nil {
-			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: d.name, Stream: name}, st); err != nil {
-				return err
-			}
-			if h != nil {
-				h.StateCommitted()
-			} else {
-				tr.StateCommitted()
-			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		before := out.RecordsConfirmed[name]
-		defer func() { confirmDelta(h, before, out.RecordsConfirmed[name]) }()
-		var at int64 = -1
-		for len(pending) > 0 {
-			f := pending[0]
-			pending = pending[1:]
-			if f.stream == name {
-				at = f.sent
-				break
-			}
-		}
-		if rc, ok := recordCount(st); ok {
-			out.RecordsConfirmed[name] += rc
-		} else if at >= 0 {
-			out.RecordsConfirmed[name] = at
-		}
-		return nil
+	if rc, ok := recordCount(st); ok {
+		w.out.RecordsConfirmed[name] += rc
+	} else if at >= 0 {
+		w.out.RecordsConfirmed[name] = at
 	}
-	return d.pipeline(ctx, catalog, out, produce, onEcho)
+	confirmDelta(h, before, w.out.RecordsConfirmed[name])
+	return nil
 }
 
 // stateStream is the stream a state is about; "" for GLOBAL and LEGACY.

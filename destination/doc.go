@@ -3,8 +3,8 @@
 // straight from the source.
 //
 //	dst, err := destination.New(ctx, "destination-local-json",
-//		destination.WithLocalExecutable("./destination-local-json"),
-//		destination.WithConfig(map[string]any{"destination_path": "/tmp/out"}))
+//		connector.WithLocalExecutable("./destination-local-json"),
+//		connector.WithConfig(map[string]any{"destination_path": "/tmp/out"}))
 //	res, err := dst.Write(ctx, src)        // src is a *source.Source: read into the default cache, then written
 //	res, err = dst.Write(ctx, readResult)  // or a *source.ReadResult already in a cache
 //	res, err = dst.Write(ctx, src, destination.NoCache()) // or streamed with no cache at all

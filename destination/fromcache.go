@@ -10,7 +10,6 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
-	"github.com/x/goairbyte/source"
 )
 
 // cachedStream is one stream fed from a cache.
@@ -27,7 +26,7 @@ type cachedStream struct {
 // confirmed.
 // Rows sent count as written on tr; with countReads also as read (a Write
 // of a ReadResult, whose records no source read counted).
-func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult, ws *writeSettings, out *WriteResult,
+func (d *Destination) writeFromCache(ctx context.Context, res Cached, ws *writeSettings, out *WriteResult,
 	tr *progress.Tracker, countReads bool) error {
 	picked, err := pick(res.SourceName(), res.Catalog().Streams, ws.streams)
 	if err != nil {
@@ -40,14 +39,14 @@ func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult
 	var feeds []cachedStream
 	for i := range catalog.Streams {
 		cs := &catalog.Streams[i]
-		ds, err := res.Stream(ctx, cs.Stream.Name)
+		ds, err := res.Cache().Dataset(ctx, cs.Stream.Name)
 		if err != nil {
 			return err
 		}
 		f := cachedStream{cs: cs, ds: ds, prog: tr.Stream(cs.Stream.Name), countReads: countReads}
 		if out.State != nil && !ws.fullRefresh && cs.DestinationSyncMode != protocol.DestinationOverwrite {
 			if f.after, err = out.State.Watermark(ctx, cs.Stream.Name); err != nil {
-				return fmt.Errorf("destination %s: reading its stored state: %w", d.name, err)
+				return fmt.Errorf("destination %s: reading its stored state: %w", d.Name(), err)
 			}
 		}
 		feeds = append(feeds, f)
@@ -84,13 +83,13 @@ func (d *Destination) writeFromCache(ctx context.Context, res *source.ReadResult
 	onEcho := func(st *protocol.State) error {
 		id, ok := watermarkOf(st)
 		if !ok {
-			d.logger.Warn("the destination echoed a state Write did not send; ignored", "destination", d.name)
+			d.Logger().Warn("the destination echoed a state Write did not send; ignored", "destination", d.Name())
 			return nil
 		}
 		name := st.Stream.StreamDescriptor.Name
 		h := tr.Stream(name)
 		if out.State != nil {
-			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: d.name, Stream: name}, st); err != nil {
+			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: d.Name(), Stream: name}, st); err != nil {
 				return err
 			}
 			h.StateCommitted()

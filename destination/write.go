@@ -15,7 +15,6 @@ import (
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
-	"github.com/x/goairbyte/source"
 )
 
 // StateInterval is how many rows of a stream Write sends from a cache
@@ -23,12 +22,54 @@ import (
 // makes the next Write send again.
 const StateInterval = 10_000
 
-// Input is what Write takes: a *source.Source (read first, or streamed
-// with NoCache) or a *source.ReadResult (already in a cache). Both have an
-// Origin method; nothing else needs one.
+// Input is what Write takes: a [Cached] input such as *source.ReadResult,
+// whose records are in a cache already, or a [Readable] one such as
+// *source.Source, read into a cache first (or streamed with NoCache).
 type Input interface {
-	Origin() source.Origin
+	// SourceName names the source; it keys the destination's state.
+	SourceName() string
 }
+
+// Cached is an Input whose records are in a cache: *source.ReadResult.
+type Cached interface {
+	Input
+	// Cache holds the records.
+	Cache() cache.Cache
+	// Catalog is the configured catalog they were read with.
+	Catalog() *protocol.ConfiguredCatalog
+	// ProcessedStreams lists the streams in the cache, in catalog order.
+	ProcessedStreams() []string
+}
+
+// Readable is an Input that still has to be read: *source.Source.
+type Readable interface {
+	Input
+	// LoadIntoCache reads streams (the selected ones when empty) into c as
+	// source.Source.Read does, incrementally unless fullRefresh, reporting
+	// to tr, and returns the configured catalog and the streams read.
+	LoadIntoCache(ctx context.Context, c cache.Cache, streams []string, strategy cache.Strategy, fullRefresh bool,
+		tr *progress.Tracker) (*protocol.ConfiguredCatalog, []string, error)
+	// StreamMessages validates the config, configures streams (the
+	// selected ones when empty, all when none is selected), asks state for
+	// the --state of the streams chosen (unless fullRefresh, which reads
+	// everything) and starts the read: it returns the configured catalog
+	// and the connector's messages.
+	StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
+		state func(streams []string) (json.RawMessage, error)) (*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], error)
+}
+
+// cachedInput is a Cached made by LoadIntoCache.
+type cachedInput struct {
+	source  string
+	c       cache.Cache
+	catalog *protocol.ConfiguredCatalog
+	streams []string
+}
+
+func (r *cachedInput) SourceName() string                   { return r.source }
+func (r *cachedInput) Cache() cache.Cache                   { return r.c }
+func (r *cachedInput) Catalog() *protocol.ConfiguredCatalog { return r.catalog }
+func (r *cachedInput) ProcessedStreams() []string           { return r.streams }
 
 // WriteOption adjusts [Destination.Write].
 type WriteOption func(*writeSettings)
@@ -166,85 +207,75 @@ func (e *WriteError) Unwrap() error { return e.Err }
 
 // Write writes the input's records into the destination.
 //
-// From a *source.Source, the source is read into the cache first (the
-// default DuckDB cache unless UseCache says otherwise; incrementally, as
-// Source.Read does) and then written from there; with NoCache its messages
-// go straight to the destination. From a *source.ReadResult, the records
-// already in its cache are written.
+// From a Readable input (a *source.Source), the source is read into the
+// cache first (the Environment's default cache unless UseCache says
+// otherwise; incrementally, as Source.Read does) and then written from
+// there; with NoCache its messages go straight to the destination. From a
+// Cached input (a *source.ReadResult), the records already in its cache are
+// written.
 //
 // Only what the destination has not confirmed is sent (see the package
 // documentation), and its state advances only with the states it echoes.
 //
 // One progress tracker follows the whole Write, the read into the cache
-// included (see WithProgress); by default it draws on os.Stderr and ends
-// with one summary line.
+// included; it draws only when the Environment or WithProgress asks.
 func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption) (_ *WriteResult, err error) {
 	var ws writeSettings
 	for _, o := range opts {
 		o(&ws)
 	}
-	o := from.Origin()
-	if o.Source == nil {
-		return nil, errors.New("destination: Write needs a *source.Source or a *source.ReadResult")
+	cached, isCached := from.(Cached)
+	readable, isReadable := from.(Readable)
+	if !isCached && !isReadable {
+		return nil, fmt.Errorf("destination %s: Write needs a *source.Source or a *source.ReadResult (a destination.Readable or Cached), not %T", d.Name(), from)
 	}
 	tr := ws.tracker
 	if tr == nil {
-		tr = progress.New(progress.OpWrite, d.name, append([]progress.Option{progress.WithMask(d.mask)}, ws.progress...)...)
+		tr = progress.New(progress.OpWrite, d.Name(), d.ProgressOptions(ws.progress)...)
 		defer func() { tr.Finish(err) }()
 	}
-	res := o.Result
 	// Records taken from a cache count as read only when no source read
 	// counted them already.
-	countCacheReads := res != nil
-	if res == nil && !ws.noCache {
+	countCacheReads := isCached
+	if !isCached && !ws.noCache {
 		c := ws.cache
 		if c == nil {
-			var err error
-			if c, err = source.DefaultCache(ctx); err != nil {
+			if c, err = d.Environment().DefaultCache(ctx); err != nil {
 				return nil, err
 			}
 		}
-		ropts := []source.ReadOption{source.UseCache(c), source.Strategy(ws.strategy), source.WithTracker(tr)}
-		if ws.fullRefresh {
-			ropts = append(ropts, source.ForceFullRefresh())
-		}
-		if len(ws.streams) > 0 {
-			ropts = append(ropts, source.Streams(ws.streams...))
-		}
-		var err error
-		if res, err = o.Source.Read(ctx, ropts...); err != nil {
+		catalog, streams, err := readable.LoadIntoCache(ctx, c, ws.streams, ws.strategy, ws.fullRefresh, tr)
+		if err != nil {
 			return nil, err
 		}
+		cached = &cachedInput{source: from.SourceName(), c: c, catalog: catalog, streams: streams}
 	}
 	stateCache := ws.stateCache
 	if stateCache == nil && !ws.noStateCache {
-		if res != nil {
-			stateCache = res.Cache()
-		} else {
-			var err error
-			if stateCache, err = source.DefaultCache(ctx); err != nil {
-				return nil, err
-			}
+		if cached != nil {
+			stateCache = cached.Cache()
+		} else if stateCache, err = d.Environment().DefaultCache(ctx); err != nil {
+			return nil, err
 		}
 	}
 	if stateCache == nil {
 		// Only NoStateCache gets here (without it the default cache keeps
 		// the state): a choice, not a surprise, so no warning.
-		d.logger.Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.name)
+		d.Logger().Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.Name())
 	}
-	out := &WriteResult{SourceName: o.Source.Name(), DestinationName: d.name,
+	out := &WriteResult{SourceName: from.SourceName(), DestinationName: d.Name(),
 		RecordsSent: map[string]int64{}, RecordsConfirmed: map[string]int64{}}
 	if stateCache != nil {
-		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: d.name}
+		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: d.Name()}
 	}
-	d.logger.Debug("write started", "destination", d.name, "source", out.SourceName, "cached", res != nil)
-	if res != nil {
-		err = d.writeFromCache(ctx, res, &ws, out, tr, countCacheReads)
+	d.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
+	if cached != nil {
+		err = d.writeFromCache(ctx, cached, &ws, out, tr, countCacheReads)
 	} else {
-		err = d.writeDirect(ctx, o.Source, &ws, out, tr)
+		err = d.writeDirect(ctx, readable, &ws, out, tr)
 	}
 	if err == nil {
-		d.logger.Debug("write finished", "destination", d.name, "source", out.SourceName,
+		d.Logger().Debug("write finished", "destination", d.Name(), "source", out.SourceName,
 			"sent", out.TotalSent(), "confirmed", out.TotalConfirmed(), "states", out.StatesConfirmed)
 	}
 	return out, err
@@ -317,7 +348,7 @@ func pick(connector string, all []protocol.ConfiguredStream, names []string) ([]
 			for _, cs := range all {
 				avail = append(avail, cs.Stream.Name)
 			}
-			return nil, &source.StreamNotFoundError{Connector: connector, Stream: n, Available: avail}
+			return nil, &protocol.StreamNotFoundError{Where: connector, Stream: n, Available: avail}
 		}
 		out = append(out, all[i])
 	}
@@ -376,7 +407,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		pw.CloseWithError(err)
 	}()
 	var runErr, echoErr error
-	for m, err := range d.messages(dctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catJSON, Stdin: pr}) {
+	for m, err := range d.Run(dctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catJSON, Stdin: pr}) {
 		if err != nil {
 			runErr = err
 			break
@@ -392,7 +423,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 			}
 		case protocol.TypeRecord:
 			if out.DestinationRecords == 0 {
-				d.logger.Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.name)
+				d.Logger().Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.Name())
 			}
 			out.DestinationRecords++
 		}
@@ -404,28 +435,20 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	wg.Wait()
 	switch {
 	case prodErr != nil:
-		return &WriteError{Destination: d.name, Result: out, Err: prodErr}
+		return &WriteError{Destination: d.Name(), Result: out, Err: prodErr}
 	case echoErr != nil:
-		return &WriteError{Destination: d.name, Result: out, Err: fmt.Errorf("storing the destination's state: %w", echoErr)}
+		return &WriteError{Destination: d.Name(), Result: out, Err: fmt.Errorf("storing the destination's state: %w", echoErr)}
 	case runErr != nil:
-		return &WriteError{Destination: d.name, Result: out, Err: runErr}
+		return &WriteError{Destination: d.Name(), Result: out, Err: runErr}
 	}
 	if out.StatesConfirmed == 0 && out.TotalSent() > 0 {
-		d.logger.Warn("the destination echoed no state: none of the records sent could be confirmed, and the next Write sends them again",
-			"destination", d.name, "records", out.TotalSent())
+		d.Logger().Warn("the destination echoed no state: none of the records sent could be confirmed, and the next Write sends them again",
+			"destination", d.Name(), "records", out.TotalSent())
 	}
 	return nil
 }
 
 var errDestinationGone = errors.New("the destination stopped reading its input")
-
-// messages runs the write command: the connector, or the in-process no-op.
-func (d *Destination) messages(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
-	if d.noop {
-		return noopWrite(inv.Stdin)
-	}
-	return d.core.RunCommand(ctx, inv)
-}
 
 // recordCount is a state's destinationStats.recordCount, if it has one.
 func recordCount(st *protocol.State) (int64, bool) {

@@ -50,14 +50,11 @@ type Docker struct {
 
 var _ Executor = (*Docker)(nil)
 
-// NewDocker returns an executor for a complete image reference (with its
-// tag). The client comes from WithDockerClient or from the environment
-// (DOCKER_HOST etc.); the engine is first contacted by Run or Install.
-func NewDocker(name, image string, opts ...Option) (*Docker, error) {
-	if image == "" {
-		return nil, fmt.Errorf("executor: connector %s: no Docker image given", name)
-	}
-	o := buildOptions(opts)
+// newDocker returns an executor for a complete image reference (with its
+// tag). The client is the Method's DockerClient or one built from the
+// environment (DOCKER_HOST etc.); the engine is first contacted by Run or
+// Install.
+func newDocker(name, image string, o *options) (*Docker, error) {
 	cli := o.dockerClient
 	if cli == nil {
 		var err error

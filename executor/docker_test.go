@@ -22,17 +22,14 @@ import (
 // newDocker builds a FROM scratch image of a test connector and returns an
 // executor for it, under a connector name unique to the test so that its
 // containers can be counted by label.
-func newDocker(t *testing.T, connector string, opts ...executor.Option) (*executor.Docker, *client.Client) {
+func newDocker(t *testing.T, connector string, tweaks ...tweak) (*executor.Docker, *client.Client) {
 	t.Helper()
 	cli := testenv.Docker(t)
 	image := "goairbyte-test/" + connector + ":0.1.0"
 	testenv.BuildImage(t, cli, "./internal/testconnectors/"+connector, image)
 	name := fmt.Sprintf("source-%s-%d", connector, time.Now().UnixNano())
-	opts = append([]executor.Option{executor.WithDockerClient(cli), executor.WithLogDir(t.TempDir()), executor.WithInstallIfMissing(false)}, opts...)
-	d, err := executor.NewDocker(name, image, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := build[*executor.Docker](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true}, tweaks...)
 	return d, cli
 }
 
@@ -127,7 +124,7 @@ func TestDockerConnectorErrors(t *testing.T) {
 func TestDockerHangCancelAndBreak(t *testing.T) {
 	for _, how := range []string{"cancel", "break"} {
 		t.Run(how, func(t *testing.T) {
-			d, cli := newDocker(t, "hang", executor.WithGracePeriod(500*time.Millisecond))
+			d, cli := newDocker(t, "hang", withGrace(500*time.Millisecond))
 			tmp := privateTemp(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -173,7 +170,8 @@ func TestDockerMissingImage(t *testing.T) {
 	// Nothing listens on port 1: a pull fails at once, offline or not.
 	const image = "127.0.0.1:1/goairbyte/no-such-connector:9.9.9"
 	for _, install := range []bool{false, true} {
-		d, err := executor.NewDocker("source-missing", image, executor.WithDockerClient(cli), executor.WithInstallIfMissing(install), executor.WithLogDir(t.TempDir()))
+		d, err := executor.New("source-missing", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+			executor.Runtime{NoInstall: !install, LogDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +192,8 @@ func TestDockerUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	d, err := executor.NewDocker("source-x", "goairbyte-test/echo:0.1.0", executor.WithDockerClient(cli), executor.WithLogDir(t.TempDir()))
+	d, err := executor.New("source-x", executor.Method{Kind: executor.KindDocker, Image: "goairbyte-test/echo:0.1.0", DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +209,7 @@ func TestDockerEnvBindMountHostNetwork(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "probe.txt"), []byte("from the host"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := newDocker(t, "jsononly", executor.WithEnv("TEST_ECHO_ENV=hello"), executor.WithBindMount(dir, "/local"), executor.WithHostNetwork(true))
+	d, _ := newDocker(t, "jsononly", withEnv("TEST_ECHO_ENV=hello"), withMount(dir, "/local"), withHostNetwork())
 	msgs, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -97,3 +98,25 @@ func (e *DockerUnavailableError) Error() string {
 
 // Unwrap returns what the client reported.
 func (e *DockerUnavailableError) Unwrap() error { return e.Err }
+
+// Sentinels of the executor's errors, for errors.Is across packages; the
+// root package goairbyte re-exports them.
+var (
+	// ErrNotInstalled: the connector cannot run because something is
+	// missing (an executable, an image, a virtualenv).
+	ErrNotInstalled = errors.New("connector not installed")
+	// ErrDockerUnavailable: no Docker engine answers.
+	ErrDockerUnavailable = errors.New("docker engine unavailable")
+	// ErrConnectorFailed: a connector run failed (non-zero exit or TRACE
+	// ERROR).
+	ErrConnectorFailed = errors.New("connector failed")
+)
+
+// Is matches ErrConnectorFailed.
+func (e *ConnectorError) Is(target error) bool { return target == ErrConnectorFailed }
+
+// Is matches ErrNotInstalled.
+func (e *NotInstalledError) Is(target error) bool { return target == ErrNotInstalled }
+
+// Is matches ErrDockerUnavailable.
+func (e *DockerUnavailableError) Is(target error) bool { return target == ErrDockerUnavailable }

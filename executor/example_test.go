@@ -13,7 +13,7 @@ import (
 // stop it at once.
 func Example() {
 	ctx := context.Background()
-	src, err := executor.NewLocal("source-faker", "source-faker")
+	src, err := executor.New("source-faker", executor.Method{Kind: executor.KindLocal, Path: "source-faker"}, executor.Runtime{})
 	if err != nil {
 		fmt.Println(err) // a *NotInstalledError when it is not on PATH
 		return

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
@@ -126,3 +127,44 @@ func asConnectorError(t *testing.T, err error) *executor.ConnectorError {
 	}
 	return ce
 }
+
+// tweak adjusts the Method and Runtime a test builds an executor with.
+type tweak func(*executor.Method, *executor.Runtime)
+
+func build[E executor.Executor](t testing.TB, name string, m executor.Method, rt executor.Runtime, tweaks ...tweak) E {
+	t.Helper()
+	for _, tw := range tweaks {
+		tw(&m, &rt)
+	}
+	ex, err := executor.New(name, m, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex.(E)
+}
+
+func withGrace(d time.Duration) tweak {
+	return func(_ *executor.Method, rt *executor.Runtime) { rt.Grace = d }
+}
+func withLogger(l *slog.Logger) tweak {
+	return func(_ *executor.Method, rt *executor.Runtime) { rt.Logger = l }
+}
+func withMask(f func(string) string) tweak {
+	return func(_ *executor.Method, rt *executor.Runtime) { rt.Mask = f }
+}
+func withNoInstall(off bool) tweak {
+	return func(_ *executor.Method, rt *executor.Runtime) { rt.NoInstall = off }
+}
+func withEnv(vars ...string) tweak {
+	return func(m *executor.Method, _ *executor.Runtime) { m.Env = append(m.Env, vars...) }
+}
+func withMount(host, container string) tweak {
+	return func(m *executor.Method, _ *executor.Runtime) {
+		m.Mounts = append(m.Mounts, executor.Mount{HostDir: host, ContainerDir: container})
+	}
+}
+func withHostNetwork() tweak {
+	return func(m *executor.Method, _ *executor.Runtime) { m.HostNetwork = true }
+}
+
+func slogOf(l *logRecorder) *slog.Logger { return slog.New(l) }

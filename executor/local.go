@@ -22,11 +22,10 @@ type Local struct {
 
 var _ Executor = (*Local)(nil)
 
-// NewLocal returns an executor for the executable at path, or for the
+// newLocal returns an executor for the executable at path, or for the
 // executable of that name on PATH when path has no slash. It is a
 // *NotInstalledError when there is no such executable.
-func NewLocal(name, path string, opts ...Option) (*Local, error) {
-	o := buildOptions(opts)
+func newLocal(name, path string, o *options) (*Local, error) {
 	resolved, err := resolveExecutable(path)
 	if err != nil {
 		return nil, &NotInstalledError{
@@ -82,8 +81,8 @@ func (l *Local) Install(ctx context.Context) error {
 // Uninstall does nothing: the executable is not ours to remove.
 func (l *Local) Uninstall(ctx context.Context) error { return nil }
 
-// InstalledVersion is the version given with WithVersion, or "" when none
-// was: an executable does not say which version it is.
+// InstalledVersion is the Method's Version, or "" when it has none: an
+// executable does not say which version it is.
 func (l *Local) InstalledVersion(ctx context.Context) (string, error) { return l.o.version, nil }
 
 // localProcess is a child process in its own process group, so that

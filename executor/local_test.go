@@ -17,15 +17,11 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-func newLocal(t *testing.T, connector string, opts ...executor.Option) *executor.Local {
+func newLocal(t *testing.T, connector string, tweaks ...tweak) *executor.Local {
 	t.Helper()
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/"+connector)
-	opts = append([]executor.Option{executor.WithLogDir(t.TempDir())}, opts...)
-	l, err := executor.NewLocal("source-"+connector, bin, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return build[*executor.Local](t, "source-"+connector, executor.Method{Kind: executor.KindLocal, Path: bin},
+		executor.Runtime{LogDir: t.TempDir()}, tweaks...)
 }
 
 func TestLocalSpecCheckDiscover(t *testing.T) {
@@ -55,7 +51,7 @@ func TestLocalSpecCheckDiscover(t *testing.T) {
 
 func TestLocalNotFound(t *testing.T) {
 	for _, p := range []string{"goairbyte-no-such-connector", "/no/such/dir/source-x"} {
-		_, err := executor.NewLocal("source-x", p)
+		_, err := executor.New("source-x", executor.Method{Kind: executor.KindLocal, Path: p}, executor.Runtime{})
 		var nie *executor.NotInstalledError
 		if !errors.As(err, &nie) || !strings.Contains(err.Error(), p) {
 			t.Fatalf("%s: want a *NotInstalledError naming it, got %v", p, err)
@@ -67,7 +63,7 @@ func TestLocalGarbageAndMasking(t *testing.T) {
 	const secret = "hunter2-s3cret"
 	rec := &logRecorder{}
 	mask := func(s string) string { return strings.ReplaceAll(s, secret, "****") }
-	l := newLocal(t, "garbage", executor.WithLogger(slog.New(rec)), executor.WithMask(mask))
+	l := newLocal(t, "garbage", withLogger(slog.New(rec)), withMask(mask))
 	msgs, err := collect(l.Run(context.Background(), executor.Invocation{
 		Verb: executor.VerbRead, Config: json.RawMessage(`{"count":6,"password":"` + secret + `"}`), Catalog: itemsCatalog,
 	}))
@@ -253,7 +249,7 @@ func hangPids(t *testing.T, m *protocol.Message) []int {
 func TestLocalHangCancelAndBreak(t *testing.T) {
 	for _, how := range []string{"cancel", "break"} {
 		t.Run(how, func(t *testing.T) {
-			l := newLocal(t, "hang", executor.WithGracePeriod(500*time.Millisecond))
+			l := newLocal(t, "hang", withGrace(500*time.Millisecond))
 			tmp := privateTemp(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

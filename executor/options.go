@@ -1,9 +1,12 @@
 package executor
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -17,10 +20,195 @@ const LogDirEnv = "GOAIRBYTE_LOG_DIR"
 // it is killed.
 const DefaultGracePeriod = 2 * time.Second
 
-// Option configures an executor. Options that do not apply to an executor
-// (a Docker image option for a local executable, say) are ignored by it.
-type Option func(*options)
+// Kind is a way of running a connector.
+type Kind int
 
+// The ways a connector runs.
+const (
+	// KindLocal runs an executable of this machine.
+	KindLocal Kind = iota + 1
+	// KindDocker runs a container per command.
+	KindDocker
+	// KindPython runs the entry point of a Python package installed in a
+	// virtualenv of its own.
+	KindPython
+	// KindInProcess calls a connector written in Go (a kit.Source or
+	// kit.Destination) in this process: no process, no encoding.
+	KindInProcess
+)
+
+// String names the kind as messages do.
+func (k Kind) String() string {
+	switch k {
+	case KindLocal:
+		return "local executable"
+	case KindDocker:
+		return "Docker image"
+	case KindPython:
+		return "Python package"
+	case KindInProcess:
+		return "in process"
+	}
+	return "unknown way"
+}
+
+// Method is the one value that says how a connector runs: its Kind and the
+// knobs of that kind. A knob set for another kind makes New fail: nothing is
+// silently ignored.
+type Method struct {
+	Kind Kind
+
+	// Path is the executable (KindLocal): a path, or a name looked up on
+	// PATH.
+	Path string
+
+	// Image is the complete image reference, with its tag (KindDocker).
+	Image string
+	// Mounts are host directories bind-mounted into the container
+	// (KindDocker).
+	Mounts []Mount
+	// HostNetwork runs the container in the host's network namespace, so
+	// that it reaches services on 127.0.0.1 (KindDocker).
+	HostNetwork bool
+	// DockerClient is the engine client to use instead of one built from
+	// the environment (DOCKER_HOST etc.) (KindDocker).
+	DockerClient *client.Client
+
+	// Interpreter creates the virtualenv; "" means python3 from PATH
+	// (KindPython).
+	Interpreter string
+	// Requirement is what pip installs: a package spec, a URL or a local
+	// path; "" means airbyte-<name>, with ==Version when Version is set
+	// (KindPython).
+	Requirement string
+	// InstallRoot is the directory holding the virtualenvs
+	// (.venv-<name>); "" means the working directory, as in PyAirbyte
+	// (KindPython).
+	InstallRoot string
+
+	// Connector is the connector value itself, a kit.Source or a
+	// kit.Destination (KindInProcess).
+	Connector any
+
+	// Version is the version pip installs and keeps installed (KindPython),
+	// or the version a local executable reports itself as (KindLocal).
+	// Docker versions are the image's tag.
+	Version string
+	// Env adds "KEY=VALUE" variables to the connector's environment
+	// (KindLocal, KindDocker, KindPython).
+	Env []string
+}
+
+// Mount is a host directory mounted into a connector's container.
+type Mount struct {
+	HostDir      string
+	ContainerDir string
+}
+
+// String says how the connector runs, as messages show it.
+func (m Method) String() string {
+	switch m.Kind {
+	case KindLocal:
+		return "local executable " + m.Path
+	case KindDocker:
+		return "Docker image " + m.Image
+	case KindPython:
+		return "Python package " + m.Requirement
+	}
+	return m.Kind.String()
+}
+
+// Validate reports a Method that cannot run: no kind, a missing required
+// knob, or a knob of another kind.
+func (m Method) Validate() error {
+	var misfits []string
+	misfit := func(set bool, field string, kinds ...Kind) {
+		if set && !containsKind(kinds, m.Kind) {
+			misfits = append(misfits, field)
+		}
+	}
+	misfit(m.Path != "", "Path", KindLocal)
+	misfit(m.Image != "", "Image", KindDocker)
+	misfit(len(m.Mounts) > 0, "Mounts", KindDocker)
+	misfit(m.HostNetwork, "HostNetwork", KindDocker)
+	misfit(m.DockerClient != nil, "DockerClient", KindDocker)
+	misfit(m.Interpreter != "", "Interpreter", KindPython)
+	misfit(m.Requirement != "", "Requirement", KindPython)
+	misfit(m.InstallRoot != "", "InstallRoot", KindPython)
+	misfit(m.Connector != nil, "Connector", KindInProcess)
+	misfit(m.Version != "", "Version", KindPython, KindLocal)
+	misfit(len(m.Env) > 0, "Env", KindLocal, KindDocker, KindPython)
+	switch len(misfits) {
+	case 0:
+	case 1:
+		return fmt.Errorf("executor: %s does not apply to a connector run as %s", misfits[0], m.Kind)
+	default:
+		return fmt.Errorf("executor: %s and %s do not apply to a connector run as %s",
+			strings.Join(misfits[:len(misfits)-1], ", "), misfits[len(misfits)-1], m.Kind)
+	}
+	switch m.Kind {
+	case KindLocal:
+		if m.Path == "" {
+			return errors.New("executor: a local connector needs the executable's Path")
+		}
+	case KindDocker:
+		if m.Image == "" {
+			return errors.New("executor: a Docker connector needs its Image")
+		}
+	case KindPython:
+	case KindInProcess:
+		if m.Connector == nil {
+			return errors.New("executor: an in-process connector needs its Connector value")
+		}
+	default:
+		return errors.New("executor: the Method has no Kind; say how the connector runs")
+	}
+	return nil
+}
+
+func containsKind(ks []Kind, k Kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Runtime is what every run of a connector shares whatever its Method: who
+// hears about it, where its log file goes, how its text is masked, and
+// whether a missing connector may be installed.
+type Runtime struct {
+	// Logger receives the connector's LOG messages (at their level), its
+	// unparsed output lines and the executor's own events; nil discards
+	// them.
+	Logger *slog.Logger
+	// LogDir is the directory of the per-connector log file; "" means
+	// DefaultLogDir().
+	LogDir string
+	// Mask is applied to every stderr line, log line and error text before
+	// it leaves the executor, so that secrets never do; nil masks nothing.
+	Mask func(string) string
+	// Grace is how long a stopped connector has between SIGTERM and
+	// SIGKILL; 0 means DefaultGracePeriod.
+	Grace time.Duration
+	// NoInstall makes a missing image or virtualenv a *NotInstalledError
+	// instead of installing it on first use (the default, as in PyAirbyte).
+	NoInstall bool
+}
+
+// DefaultLogDir is where connector log files go unless Runtime.LogDir says
+// otherwise: $GOAIRBYTE_LOG_DIR, or goairbyte/logs under the system temp
+// directory.
+func DefaultLogDir() string {
+	if d := os.Getenv(LogDirEnv); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "goairbyte", "logs")
+}
+
+// options is a Method and a Runtime with the defaults filled in, as the
+// executors read them.
 type options struct {
 	logger           *slog.Logger
 	logDir           string
@@ -37,105 +225,65 @@ type options struct {
 	grace            time.Duration
 }
 
-func buildOptions(opts []Option) *options {
+func buildOptions(m Method, rt Runtime) *options {
 	o := &options{
-		logger:           slog.Default(),
-		mask:             func(s string) string { return s },
-		installIfMissing: true,
-		python:           "python3",
-		installRoot:      ".",
-		grace:            DefaultGracePeriod,
+		logger:           rt.Logger,
+		logDir:           rt.LogDir,
+		mask:             rt.Mask,
+		env:              m.Env,
+		hostNetwork:      m.HostNetwork,
+		installIfMissing: !rt.NoInstall,
+		pipURL:           m.Requirement,
+		python:           m.Interpreter,
+		installRoot:      m.InstallRoot,
+		version:          m.Version,
+		dockerClient:     m.DockerClient,
+		grace:            rt.Grace,
 	}
-	for _, opt := range opts {
-		opt(o)
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
 	}
 	if o.logDir == "" {
 		o.logDir = DefaultLogDir()
 	}
+	if o.mask == nil {
+		o.mask = func(s string) string { return s }
+	}
+	if o.python == "" {
+		o.python = "python3"
+	}
+	if o.installRoot == "" {
+		o.installRoot = "."
+	}
+	if o.grace <= 0 {
+		o.grace = DefaultGracePeriod
+	}
+	for _, mt := range m.Mounts {
+		host := mt.HostDir
+		if abs, err := filepath.Abs(host); err == nil {
+			host = abs
+		}
+		o.binds = append(o.binds, host+":"+mt.ContainerDir)
+	}
 	return o
 }
 
-// DefaultLogDir is where connector log files go unless WithLogDir says
-// otherwise: $GOAIRBYTE_LOG_DIR, or goairbyte/logs under the system temp
-// directory.
-func DefaultLogDir() string {
-	if d := os.Getenv(LogDirEnv); d != "" {
-		return d
+// New returns the executor for the connector name run as m says, with rt.
+// A Method that does not validate is an error; a local executable that
+// does not exist is a *NotInstalledError.
+func New(name string, m Method, rt Runtime) (Executor, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("connector %s: %w", name, err)
 	}
-	return filepath.Join(os.TempDir(), "goairbyte", "logs")
-}
-
-// WithLogger sends the connector's LOG messages (at their level), its
-// unparsed output lines and the executor's own events to l. The default is
-// slog.Default().
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) {
-		if l != nil {
-			o.logger = l
-		}
-	}
-}
-
-// WithLogDir sets the directory of the per-connector log file, which keeps
-// all of the connector's stderr and LOG messages (masked).
-func WithLogDir(dir string) Option { return func(o *options) { o.logDir = dir } }
-
-// WithMask sets the function applied to every stderr line, log line and
-// error text before it leaves the executor, so that secrets never do.
-func WithMask(mask func(string) string) Option {
-	return func(o *options) {
-		if mask != nil {
-			o.mask = mask
-		}
+	o := buildOptions(m, rt)
+	switch m.Kind {
+	case KindLocal:
+		return newLocal(name, m.Path, o)
+	case KindDocker:
+		return newDocker(name, m.Image, o)
+	case KindPython:
+		return newPython(name, o)
+	default: // KindInProcess
+		return newInProcess(name, m.Connector, o)
 	}
 }
-
-// WithEnv adds "KEY=VALUE" variables to the connector's environment (the
-// process's or the container's).
-func WithEnv(env ...string) Option { return func(o *options) { o.env = append(o.env, env...) } }
-
-// WithHostNetwork runs a Docker connector in the host's network namespace,
-// so that it can reach services on 127.0.0.1.
-func WithHostNetwork(on bool) Option { return func(o *options) { o.hostNetwork = on } }
-
-// WithInstallIfMissing says whether Run may install a missing connector
-// (docker pull, pip install into the venv) before running it. It is on by
-// default, as in PyAirbyte; when off, a missing connector is a
-// *NotInstalledError.
-func WithInstallIfMissing(on bool) Option { return func(o *options) { o.installIfMissing = on } }
-
-// WithBindMount mounts hostDir at containerDir in a Docker connector's
-// container (destinations write under /local by convention).
-func WithBindMount(hostDir, containerDir string) Option {
-	return func(o *options) {
-		if abs, err := filepath.Abs(hostDir); err == nil {
-			hostDir = abs
-		}
-		o.binds = append(o.binds, hostDir+":"+containerDir)
-	}
-}
-
-// WithPipURL sets what pip installs for a Python connector: a package spec,
-// a URL or a local path. The default is airbyte-<name>, with ==version when
-// a version is set.
-func WithPipURL(u string) Option { return func(o *options) { o.pipURL = u } }
-
-// WithPython sets the interpreter that creates a Python connector's venv
-// (default "python3" from PATH).
-func WithPython(interpreter string) Option { return func(o *options) { o.python = interpreter } }
-
-// WithInstallRoot sets the directory holding Python connectors' venvs
-// (.venv-<name>); the default is the current directory, as in PyAirbyte.
-func WithInstallRoot(dir string) Option { return func(o *options) { o.installRoot = dir } }
-
-// WithVersion sets the connector version a Python executor installs (and
-// reinstalls when another one is installed).
-func WithVersion(v string) Option { return func(o *options) { o.version = v } }
-
-// WithDockerClient makes a Docker executor use c instead of a client built
-// from the environment (DOCKER_HOST etc.).
-func WithDockerClient(c *client.Client) Option { return func(o *options) { o.dockerClient = c } }
-
-// WithGracePeriod sets how long a connector has between SIGTERM and SIGKILL
-// when it is stopped (default DefaultGracePeriod).
-func WithGracePeriod(d time.Duration) Option { return func(o *options) { o.grace = d } }

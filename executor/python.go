@@ -17,7 +17,8 @@ import (
 
 // Python runs a connector published as a Python package, from a virtualenv
 // of its own at <install root>/.venv-<name> (the install root is the
-// current directory unless WithInstallRoot says otherwise, as in PyAirbyte).
+// current directory unless the Method's InstallRoot says otherwise, as in
+// PyAirbyte).
 //
 // The venv is created with the interpreter's -m venv --system-site-packages,
 // so that what the system already has (setuptools, for one) need not be
@@ -32,11 +33,9 @@ type Python struct {
 
 var _ Executor = (*Python)(nil)
 
-// NewPython returns an executor for the Python connector name. Nothing is
-// installed yet: Install does that, or Run when installing if missing is on
-// (the default).
-func NewPython(name string, opts ...Option) (*Python, error) {
-	o := buildOptions(opts)
+// newPython returns an executor for the Python connector name. Nothing is
+// installed yet: Install does that, or Run unless Runtime.NoInstall.
+func newPython(name string, o *options) (*Python, error) {
 	root, err := filepath.Abs(o.installRoot)
 	if err != nil {
 		return nil, fmt.Errorf("executor: connector %s: install root %s: %w", name, o.installRoot, err)

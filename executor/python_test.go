@@ -17,32 +17,25 @@ func TestPython(t *testing.T) {
 	testenv.NeedPython(t)
 	ctx := context.Background()
 	root := t.TempDir()
-	opts := func(version string) []executor.Option {
-		return []executor.Option{
-			executor.WithInstallRoot(root), executor.WithPython(testenv.SystemPython), executor.WithLogDir(t.TempDir()),
-			executor.WithPipURL(testenv.PythonPackage(t, version)), executor.WithVersion(version),
-		}
+	python := func(version string, rt executor.Runtime) *executor.Python {
+		rt.LogDir = t.TempDir()
+		return build[*executor.Python](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+			Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, version), Version: version}, rt)
 	}
 
 	// Not installed, and not allowed to install.
-	p, err := executor.NewPython("source-pytest", append(opts("0.1.0"), executor.WithInstallIfMissing(false))...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := python("0.1.0", executor.Runtime{NoInstall: true})
 	if p.Venv() != filepath.Join(root, ".venv-source-pytest") {
 		t.Fatalf("venv at %s", p.Venv())
 	}
-	_, err = collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+	_, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
 	var nie *executor.NotInstalledError
 	if !errors.As(err, &nie) {
 		t.Fatalf("want a *NotInstalledError, got %v", err)
 	}
 
 	// Installed on first use.
-	p, err = executor.NewPython("source-pytest", opts("0.1.0")...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = python("0.1.0", executor.Runtime{})
 	msgs, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":5}`), Catalog: itemsCatalog}))
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +48,7 @@ func TestPython(t *testing.T) {
 	}
 
 	// Another version requested: detected and reinstalled.
-	p2, err := executor.NewPython("source-pytest", opts("0.2.0")...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p2 := python("0.2.0", executor.Runtime{})
 	if err := p2.Install(ctx); err != nil {
 		t.Fatal(err)
 	}

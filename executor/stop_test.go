@@ -29,11 +29,8 @@ func TestStopFakerEarly(t *testing.T) {
 	t.Run("local", func(t *testing.T) {
 		bin := testenv.BuildBinary(t, "./cmd/source-faker")
 		logs := &logRecorder{}
-		l, err := executor.NewLocal("source-faker", bin, executor.WithLogger(slog.New(logs)),
-			executor.WithLogDir(t.TempDir()), executor.WithGracePeriod(grace))
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := build[*executor.Local](t, "source-faker", executor.Method{Kind: executor.KindLocal, Path: bin},
+			executor.Runtime{Logger: slog.New(logs), LogDir: t.TempDir(), Grace: grace})
 		tmp := privateTemp(t)
 		stopRepeatedly(t, l, logs)
 		if left := leftovers(t, tmp); len(left) > 0 {
@@ -45,11 +42,8 @@ func TestStopFakerEarly(t *testing.T) {
 		image := testenv.FakerImage(t, cli)
 		logs := &logRecorder{}
 		name := fmt.Sprintf("source-faker-stop-%d", time.Now().UnixNano())
-		d, err := executor.NewDocker(name, image, executor.WithDockerClient(cli), executor.WithLogger(slog.New(logs)),
-			executor.WithLogDir(t.TempDir()), executor.WithGracePeriod(grace), executor.WithInstallIfMissing(false))
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := build[*executor.Docker](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+			executor.Runtime{Logger: slog.New(logs), LogDir: t.TempDir(), Grace: grace, NoInstall: true})
 		tmp := privateTemp(t)
 		stopRepeatedly(t, d, logs)
 		if n := containers(t, cli, d); n != 0 {

@@ -28,7 +28,7 @@ func ExampleParse() {
 func ExampleChooseMethod() {
 	faker := registry.Builtins().Lookup("source-faker")
 	// A machine with Docker but without a source-faker executable.
-	env := registry.Environment{
+	env := registry.Probes{
 		LookPath:        func(string) (string, error) { return "", exec.ErrNotFound },
 		FindPython:      func(context.Context) (string, error) { return "", errors.New("no python") },
 		DockerAvailable: func(context.Context) error { return nil },

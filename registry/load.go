@@ -79,8 +79,8 @@ func WithTTL(d time.Duration) Option { return func(l *Loader) { l.ttl = d } }
 // AIRBYTE_OFFLINE_MODE.
 func WithOffline(offline bool) Option { return func(l *Loader) { l.offline = offline } }
 
-// WithLogger logs warnings (a stale cache in use) to logger instead of
-// slog.Default().
+// WithLogger logs warnings (a stale cache in use) to logger; by default
+// they are discarded.
 func WithLogger(logger *slog.Logger) Option { return func(l *Loader) { l.logger = logger } }
 
 // NewLoader returns a Loader configured from the environment
@@ -103,7 +103,7 @@ func NewLoader(opts ...Option) *Loader {
 		opt(l)
 	}
 	if l.logger == nil {
-		l.logger = slog.Default()
+		l.logger = slog.New(slog.DiscardHandler)
 	}
 	return l
 }

@@ -5,45 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 )
-
-var (
-	defaultMu     sync.Mutex
-	defaultLoader *Loader
-)
-
-// Default returns the process-wide Loader that [Lookup] and [Available]
-// use: the one given to [SetDefault], or one built from the environment on
-// first use.
-func Default() *Loader {
-	defaultMu.Lock()
-	defer defaultMu.Unlock()
-	if defaultLoader == nil {
-		defaultLoader = NewLoader()
-	}
-	return defaultLoader
-}
-
-// SetDefault makes l the process-wide Loader (nil: build a new one from the
-// environment on next use), for programs that configure the cache
-// directory, HTTP client or URL in code.
-func SetDefault(l *Loader) {
-	defaultMu.Lock()
-	defer defaultMu.Unlock()
-	defaultLoader = l
-}
-
-// Lookup finds a connector by name in the default registry (see [Default]).
-func Lookup(ctx context.Context, name string) (*Connector, error) {
-	return Default().Lookup(ctx, name)
-}
-
-// Available lists the default registry's connectors that support t, sorted
-// by name.
-func Available(ctx context.Context, t InstallType) ([]*Connector, error) {
-	return Default().Available(ctx, t)
-}
 
 // Lookup finds a connector by name ("source-github") or Docker repository
 // ("airbyte/source-github"). Built-in connectors resolve without loading

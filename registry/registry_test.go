@@ -446,17 +446,16 @@ func TestDefaultLoaderFromEnvironment(t *testing.T) {
 	isolate(t)
 	abs, _ := filepath.Abs(fixture)
 	t.Setenv(EnvLocalRegistry, abs)
-	SetDefault(nil)
-	t.Cleanup(func() { SetDefault(nil) })
-	cs, err := Available(context.Background(), InstallJava)
+	l := NewLoader()
+	cs, err := l.Available(context.Background(), InstallJava)
 	if err != nil || len(cs) != 2 {
 		t.Fatalf("Available: %v %v", cs, err)
 	}
-	c, err := Lookup(context.Background(), "source-pokeapi")
+	c, err := l.Lookup(context.Background(), "source-pokeapi")
 	if err != nil || !c.Supports(InstallYAML) {
 		t.Fatalf("Lookup: %v %v", c, err)
 	}
-	if _, err := Available(context.Background(), "rust"); err == nil {
+	if _, err := l.Available(context.Background(), "rust"); err == nil {
 		t.Fatal("bad install type accepted")
 	}
 }

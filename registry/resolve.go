@@ -50,10 +50,10 @@ func (m Method) String() string {
 	return "no method"
 }
 
-// Environment holds the checks ChooseMethod makes of the machine. A nil
-// field uses the real check ([DetectEnvironment]); tests and programs with
+// Probes holds the checks ChooseMethod makes of the machine. A nil
+// field uses the real check ([DetectProbes]); tests and programs with
 // their own policy replace them.
-type Environment struct {
+type Probes struct {
 	// LookPath finds an executable, like exec.LookPath.
 	LookPath func(file string) (string, error)
 	// FindPython returns a Python interpreter able to create virtualenvs.
@@ -62,15 +62,15 @@ type Environment struct {
 	DockerAvailable func(ctx context.Context) error
 }
 
-// DetectEnvironment returns the real checks: exec.LookPath, a python3 (or
+// DetectProbes returns the real checks: exec.LookPath, a python3 (or
 // python) of version 3.10 or later with the venv module, and a ping of the
 // Docker engine at DOCKER_HOST (default unix:///var/run/docker.sock).
-func DetectEnvironment() Environment {
-	return Environment{LookPath: exec.LookPath, FindPython: FindPython, DockerAvailable: PingDocker}
+func DetectProbes() Probes {
+	return Probes{LookPath: exec.LookPath, FindPython: FindPython, DockerAvailable: PingDocker}
 }
 
-func (e Environment) withDefaults() Environment {
-	d := DetectEnvironment()
+func (e Probes) withDefaults() Probes {
+	d := DetectProbes()
 	if e.LookPath == nil {
 		e.LookPath = d.LookPath
 	}
@@ -102,7 +102,7 @@ func (e *NoMethodError) Error() string {
 // registry's, "latest", or a pinned "1.2.3") shapes the pip requirement and
 // the image tag; a local executable is used as it is. When nothing fits,
 // the error is a *[NoMethodError] that lists what would be needed.
-func ChooseMethod(ctx context.Context, c *Connector, version string, env Environment) (Method, error) {
+func ChooseMethod(ctx context.Context, c *Connector, version string, env Probes) (Method, error) {
 	if c == nil {
 		return Method{}, errors.New("registry: ChooseMethod needs a connector")
 	}

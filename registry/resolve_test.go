@@ -21,9 +21,9 @@ func fixtureRegistry(t *testing.T) *Registry {
 	return merge(reg.Source, Builtins(), reg)
 }
 
-// env builds an Environment in which only the named facilities exist.
-func env(executables []string, python string, docker bool) Environment {
-	return Environment{
+// env builds Probes in which only the named facilities exist.
+func env(executables []string, python string, docker bool) Probes {
+	return Probes{
 		LookPath: func(file string) (string, error) {
 			for _, e := range executables {
 				if e == file {
@@ -52,7 +52,7 @@ func TestChooseMethod(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		connector, version string
-		env                Environment
+		env                Probes
 		want               Method
 	}{
 		{"source-github", "", env([]string{"source-github"}, "/usr/bin/python3", true),
@@ -126,19 +126,19 @@ func TestChooseMethodRealEnvironment(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	faker := Builtins().Lookup("source-faker")
-	m, err := ChooseMethod(ctx, faker, "", Environment{})
+	m, err := ChooseMethod(ctx, faker, "", Probes{})
 	if err != nil || m.Kind != MethodExecutable || m.Executable != exe {
 		t.Fatalf("with %s on PATH: %+v %v", exe, m, err)
 	}
 	// Without it, our faker (no PyPI package) runs on Docker.
 	t.Setenv("PATH", filepath.Dir(realPython))
-	m, err = ChooseMethod(ctx, faker, "", Environment{})
+	m, err = ChooseMethod(ctx, faker, "", Probes{})
 	if err != nil || m.Kind != MethodDocker || m.DockerImage != "goairbyte/source-faker:0.1.0" {
 		t.Fatalf("without an executable: %+v %v", m, err)
 	}
 	// A Python connector uses the real interpreter.
 	gh := fixtureRegistry(t).Lookup("source-github")
-	m, err = ChooseMethod(ctx, gh, "", Environment{})
+	m, err = ChooseMethod(ctx, gh, "", Probes{})
 	if err != nil || m.Kind != MethodPython || m.Python == "" {
 		t.Fatalf("python connector: %+v %v", m, err)
 	}
@@ -148,7 +148,7 @@ func TestChooseMethodRealEnvironment(t *testing.T) {
 		t.Fatalf("ping of a missing socket: %v", err)
 	}
 	t.Setenv("PATH", t.TempDir())
-	_, err = ChooseMethod(ctx, faker, "", Environment{})
+	_, err = ChooseMethod(ctx, faker, "", Probes{})
 	var nm *NoMethodError
 	if !errors.As(err, &nm) {
 		t.Fatalf("nothing available: %v", err)

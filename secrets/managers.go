@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"golang.org/x/term"
 )
@@ -23,19 +22,6 @@ type SecretManager interface {
 	Get(ctx context.Context, name string) (value SecretString, found bool, err error)
 }
 
-var (
-	managersMu sync.RWMutex
-	managers   []SecretManager
-)
-
-// RegisterManager adds m to the process-wide list of custom managers that
-// [GetSecret] asks before the built-in sources, in registration order.
-func RegisterManager(m SecretManager) {
-	managersMu.Lock()
-	defer managersMu.Unlock()
-	managers = append(managers, m)
-}
-
 // Option configures one [GetSecret] or [ResolveReferences] call.
 type Option func(*options)
 
@@ -47,8 +33,9 @@ type options struct {
 	promptOut  io.Writer
 }
 
-// WithManager asks m first, before the managers registered with
-// [RegisterManager].
+// WithManager asks m before the built-in sources (environment variables,
+// the .env file, the prompt), after the managers given before it. A
+// connector.Environment passes its managers this way.
 func WithManager(m SecretManager) Option {
 	return func(o *options) { o.managers = append(o.managers, m) }
 }
@@ -80,10 +67,7 @@ func buildOptions(opts []Option) *options {
 
 // chain is the ordered list of sources one call asks.
 func (o *options) chain() []SecretManager {
-	managersMu.RLock()
-	chain := append(append([]SecretManager(nil), o.managers...), managers...)
-	managersMu.RUnlock()
-	chain = append(chain, EnvManager{}, DotenvManager{Path: o.dotenvPath})
+	chain := append(append([]SecretManager(nil), o.managers...), EnvManager{}, DotenvManager{Path: o.dotenvPath})
 	if o.prompt {
 		chain = append(chain, PromptManager{In: o.promptIn, Out: o.promptOut})
 	}
@@ -119,11 +103,17 @@ func (o *options) get(ctx context.Context, name string) (SecretString, error) {
 	return SecretString{}, &SecretNotFoundError{Name: name, Tried: tried}
 }
 
+// ErrSecretNotFound is the sentinel [SecretNotFoundError] matches.
+var ErrSecretNotFound = errors.New("secret not found")
+
 // SecretNotFoundError says that no source had the secret.
 type SecretNotFoundError struct {
 	Name  string
 	Tried []string // the sources asked, in order, with why a source was skipped
 }
+
+// Is matches ErrSecretNotFound.
+func (e *SecretNotFoundError) Is(target error) bool { return target == ErrSecretNotFound }
 
 // Error lists the sources tried and how to provide the secret.
 func (e *SecretNotFoundError) Error() string {

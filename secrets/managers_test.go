@@ -92,9 +92,9 @@ func TestGetSecretOrder(t *testing.T) {
 	}
 	t.Setenv("ORDER_ENV", "from-environment")
 	t.Setenv("ORDER_ALL", "environment-loses")
-	registered := &mapManager{name: "registered vault", values: map[string]string{"ORDER_ALL": "registered-loses", "ORDER_REG": "from-registered"}}
-	RegisterManager(registered)
 	perCall := &mapManager{name: "per-call vault", values: map[string]string{"ORDER_ALL": "from-per-call"}}
+	// An Environment's managers come after the caller's, in order.
+	registered := &mapManager{name: "registered vault", values: map[string]string{"ORDER_ALL": "registered-loses", "ORDER_REG": "from-registered"}}
 	ctx := context.Background()
 
 	for name, want := range map[string]string{
@@ -103,7 +103,7 @@ func TestGetSecretOrder(t *testing.T) {
 		"ORDER_ENV":    "from-environment",
 		"ORDER_DOTENV": "from-dotenv-file",
 	} {
-		got, err := GetSecret(ctx, name, WithManager(perCall))
+		got, err := GetSecret(ctx, name, WithManager(perCall), WithManager(registered))
 		if err != nil || got.Reveal() != want {
 			t.Errorf("%s = %q, %v; want %q", name, got.Reveal(), err, want)
 		}

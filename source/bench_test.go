@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/source"
 )
 
@@ -36,7 +37,7 @@ func BenchmarkRecordsFakerUsers(b *testing.B) {
 		}
 		b.ReportMetric(float64(total)/time.Since(start).Seconds(), "rec/s")
 	}
-	cfg := source.WithConfig(map[string]any{"count": count, "seed": 1})
+	cfg := connector.WithConfig(map[string]any{"count": count, "seed": 1})
 	b.Run("local", func(b *testing.B) { bench(b, localRunner(b).newSource(b, cfg)) })
 	b.Run("docker", func(b *testing.B) { bench(b, dockerRunner(b).newSource(b, cfg)) })
 }

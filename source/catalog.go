@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/x/goairbyte/protocol"
 )
@@ -45,18 +44,6 @@ func PrimaryKey(stream string, key ...[]string) CatalogOption {
 	}
 }
 
-// NoStreamsSelectedError says that a read was asked for with no stream
-// selected.
-type NoStreamsSelectedError struct {
-	Connector string
-	Available []string
-}
-
-// Error says that no stream is selected and how to select some.
-func (e *NoStreamsSelectedError) Error() string {
-	return fmt.Sprintf("%s: no streams selected; call SelectStreams or SelectAllStreams (available: %v)", e.Connector, e.Available)
-}
-
 // ConfiguredCatalog builds the catalog a read passes to the connector for
 // the given streams, or the selected ones when streams is empty. A stream is
 // read incrementally when it supports that and FullRefresh is not given,
@@ -76,12 +63,12 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 			return nil, err
 		}
 		if len(streams) == 0 {
-			return nil, &NoStreamsSelectedError{Connector: s.name, Available: streamNames(c)}
+			return nil, &NoStreamsSelectedError{Connector: s.Name(), Available: c.StreamNames()}
 		}
 	}
 	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}
 	for _, name := range streams {
-		st, err := s.stream(c, name)
+		st, err := c.Find(s.Name(), name)
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +103,7 @@ func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawM
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.stream(c, stream)
+	st, err := c.Find(s.Name(), stream)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
@@ -16,31 +17,31 @@ import (
 
 const apiKey = "sk-live-0123456789"
 
-func controlSource(t *testing.T, mode string, count int, opts ...source.Option) *source.Source {
+func controlSource(t *testing.T, mode string, count int, opts ...connector.Option) *source.Source {
 	t.Helper()
 	bin := testenv.BuildBinary(t, "./source/internal/controlsource")
 	cfg := map[string]any{"api_key": apiKey, "mode": mode, "count": count}
-	return newSource(t, "source-control", append([]source.Option{source.WithLocalExecutable(bin), source.WithConfig(cfg)}, opts...)...)
+	return newSource(t, "source-control", append([]connector.Option{connector.WithLocalExecutable(bin), connector.WithConfig(cfg)}, opts...)...)
 }
 
 func TestConfigChangeCallback(t *testing.T) {
 	t.Run("local", func(t *testing.T) {
-		testConfigChangeCallback(t, func(opts ...source.Option) *source.Source { return controlSource(t, "ok", 3, opts...) })
+		testConfigChangeCallback(t, func(opts ...connector.Option) *source.Source { return controlSource(t, "ok", 3, opts...) })
 	})
 	t.Run("docker", func(t *testing.T) {
 		cli := testenv.Docker(t)
 		const image = "goairbyte/srctest-controlsource:dev"
 		testenv.BuildImage(t, cli, "./source/internal/controlsource", image)
-		testConfigChangeCallback(t, func(opts ...source.Option) *source.Source {
+		testConfigChangeCallback(t, func(opts ...connector.Option) *source.Source {
 			cfg := map[string]any{"api_key": apiKey, "mode": "ok", "count": 3}
-			return newSource(t, "srctest-control", append([]source.Option{source.WithDockerImage(image), source.WithConfig(cfg)}, opts...)...)
+			return newSource(t, "srctest-control", append([]connector.Option{connector.WithDockerImage(image), connector.WithConfig(cfg)}, opts...)...)
 		})
 	})
 }
 
-func testConfigChangeCallback(t *testing.T, build func(...source.Option) *source.Source) {
+func testConfigChangeCallback(t *testing.T, build func(...connector.Option) *source.Source) {
 	var got []map[string]any
-	src := build(source.WithConfigChangeCallback(func(c map[string]any) { got = append(got, c) }))
+	src := build(connector.WithConfigChangeCallback(func(c map[string]any) { got = append(got, c) }))
 	n := 0
 	for rec, err := range src.Records(context.Background(), "items") {
 		if err != nil {
@@ -104,7 +105,7 @@ func TestSecretsMasked(t *testing.T) {
 	// Check FAILED: the connector's message quotes the key.
 	src := controlSource(t, "fail", 1)
 	err := src.Check(ctx)
-	var cf *source.CheckFailedError
+	var cf *connector.CheckFailedError
 	if !errors.As(err, &cf) || strings.Contains(err.Error(), apiKey) || !strings.Contains(err.Error(), "****") {
 		t.Fatalf("want a masked *CheckFailedError, got %v", err)
 	}
@@ -127,10 +128,10 @@ func TestSecretsMasked(t *testing.T) {
 
 	// ValidateConfig never echoes a secret field's value, not even one too
 	// short for text masking (the pattern rule's message would quote it).
-	bad := newSource(t, "source-control", source.WithLocalExecutable(testenv.BuildBinary(t, "./source/internal/controlsource")),
-		source.WithConfig(map[string]any{"api_key": "xy1", "mode": "nope"}))
+	bad := newSource(t, "source-control", connector.WithLocalExecutable(testenv.BuildBinary(t, "./source/internal/controlsource")),
+		connector.WithConfig(map[string]any{"api_key": "xy1", "mode": "nope"}))
 	err = bad.ValidateConfig(ctx)
-	var ve *source.ConfigValidationError
+	var ve *connector.ConfigValidationError
 	if !errors.As(err, &ve) || len(ve.Problems) != 3 {
 		t.Fatalf("want 3 problems (api_key too short and not matching, mode not in enum), got %v", err)
 	}

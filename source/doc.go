@@ -6,8 +6,8 @@
 // selected to read. Nothing runs until a method needs the connector:
 //
 //	src, err := source.New(ctx, "source-faker",
-//		source.WithDockerImage(""), // airbyte/source-faker:latest
-//		source.WithConfig(map[string]any{"count": 100}))
+//		connector.WithDockerImage(""), // airbyte/source-faker:latest
+//		connector.WithConfig(map[string]any{"count": 100}))
 //	if err != nil { ... }
 //	if err := src.Check(ctx); err != nil { ... } // *CheckFailedError on a bad config
 //	for rec, err := range src.Records(ctx, "users", source.Limit(10)) {

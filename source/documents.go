@@ -83,7 +83,7 @@ func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentO
 			yield(Document{}, err)
 			return
 		}
-		st, err := s.stream(c, stream)
+		st, err := c.Find(s.Name(), stream)
 		if err != nil {
 			yield(Document{}, err)
 			return

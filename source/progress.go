@@ -7,21 +7,23 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// WithProgress passes options to the progress tracker Read creates (see
-// package progress): progress.WithListener to subscribe to snapshots,
-// progress.WithOutput, progress.WithLiveProgress(false) for the summary line
-// only, progress.WithRenderer(nil) for no output at all. Without it, Read
-// draws its progress on os.Stderr — a live line on a terminal, a plain line
-// every few seconds elsewhere, none when NO_LIVE_PROGRESS is set — and ends
-// with one summary line. Secrets are masked in every line. A logger that
-// writes to the same terminal should write through progress.LogWriter, so
-// that its records do not run on from the live line.
+// WithProgress makes this Read report progress with these options instead
+// of the Environment's (see package progress): WithProgress() alone draws
+// on os.Stderr — a live line on a terminal, a plain line every few seconds
+// elsewhere, none when NO_LIVE_PROGRESS is set — and ends with one summary
+// line; progress.WithOutput draws elsewhere; progress.WithListener
+// subscribes to the snapshots (add progress.WithRenderer(nil) to draw
+// nothing). Without it, Read draws only when the Environment asks
+// (connector.Environment.SetProgress): a library is silent by default.
+// Secrets are masked in every line. A logger that writes to the same
+// terminal should write through progress.LogWriter, so that its records do
+// not run on from the live line.
 func WithProgress(opts ...progress.Option) ReadOption {
-	return func(r *readSettings) { r.progress = append(r.progress, opts...) }
+	return func(r *readSettings) { r.progress = append(append([]progress.Option{}, r.progress...), opts...) }
 }
 
-// NoProgress makes Read write no progress and no summary line. Listeners
-// given with WithProgress still receive every snapshot.
+// NoProgress makes Read write no progress and no summary line, whatever the
+// Environment asks.
 func NoProgress() ReadOption {
 	return WithProgress(progress.WithRenderer(nil))
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
@@ -37,7 +38,7 @@ func TestReadReportsProgress(t *testing.T) {
 	ctx := context.Background()
 	c := openDuckDB(t)
 	src := fakerSource(t, map[string]any{"count": 250, "seed": 3, "records_per_slice": 100},
-		source.WithStreams("users", "purchases"))
+		connector.WithStreams("users", "purchases"))
 	var snaps snapshots
 	var out bytes.Buffer
 	res, err := src.Read(ctx, source.UseCache(c), source.WithProgress(
@@ -116,7 +117,7 @@ func TestReadIntoCallersTracker(t *testing.T) {
 	ctx := context.Background()
 	var out bytes.Buffer
 	tr := progress.New(progress.OpRead, "my-pipeline", progress.WithOutput(&out), progress.WithLiveProgress(false))
-	src := fakerSource(t, map[string]any{"count": 40}, source.WithStreams("users"))
+	src := fakerSource(t, map[string]any{"count": 40}, connector.WithStreams("users"))
 	res, err := src.Read(ctx, source.UseCache(openDuckDB(t)), source.WithTracker(tr))
 	if err != nil {
 		t.Fatal(err)

@@ -28,8 +28,9 @@ type readSettings struct {
 	tracker        *progress.Tracker
 }
 
-// UseCache makes Read load into c instead of the default DuckDB cache
-// ([DefaultCache]).
+// UseCache makes Read load into c instead of the Environment's default
+// cache (the DuckDB file ./.cache/default_cache/default_cache.duckdb when
+// the root package goairbyte is imported).
 func UseCache(c cache.Cache) ReadOption { return func(r *readSettings) { r.cache = c } }
 
 // Streams reads these streams instead of the selected ones; "*" reads all.
@@ -50,21 +51,6 @@ func ForceFullRefresh() ReadOption { return func(r *readSettings) { r.fullRefres
 // read. (Discovering the catalog, when it is not known yet, still does.)
 func SkipValidation() ReadOption { return func(r *readSettings) { r.skipValidation = true } }
 
-// Origin is where a destination's records come from: a Source that still
-// has to be read (Result nil), or the ReadResult of a read already in a
-// cache. [Source.Origin] and [ReadResult.Origin] make one; package
-// destination takes anything that has an Origin method.
-type Origin struct {
-	Source *Source
-	Result *ReadResult
-}
-
-// Origin returns an Origin for reading s.
-func (s *Source) Origin() Origin { return Origin{Source: s} }
-
-// Origin returns an Origin for the records r loaded.
-func (r *ReadResult) Origin() Origin { return Origin{Source: r.source, Result: r} }
-
 // ReadResult is what [Source.Read] loaded: the streams, how many records
 // each got, and the cache that holds them.
 type ReadResult struct {
@@ -77,7 +63,7 @@ type ReadResult struct {
 }
 
 // SourceName is the name of the source that was read.
-func (r *ReadResult) SourceName() string { return r.source.name }
+func (r *ReadResult) SourceName() string { return r.source.Name() }
 
 // ProcessedStreams lists the streams read, in catalog order.
 func (r *ReadResult) ProcessedStreams() []string { return slices.Clone(r.streams) }
@@ -103,10 +89,10 @@ func (r *ReadResult) Catalog() *protocol.ConfiguredCatalog { return r.catalog }
 
 // Stream returns the dataset of a processed stream: everything its table
 // holds, this read's records and earlier ones. A stream that was not part
-// of the read is a *StreamNotFoundError.
+// of the read is a *protocol.StreamNotFoundError.
 func (r *ReadResult) Stream(ctx context.Context, name string) (*cache.Dataset, error) {
 	if !slices.Contains(r.streams, name) {
-		return nil, &StreamNotFoundError{Connector: r.source.name, Stream: name, Available: r.ProcessedStreams()}
+		return nil, &protocol.StreamNotFoundError{Where: r.source.Name(), Stream: name, Available: r.ProcessedStreams()}
 	}
 	return r.cache.Dataset(ctx, name)
 }
@@ -124,8 +110,8 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 	return out, nil
 }
 
-// Read reads streams into a cache (the default DuckDB cache unless UseCache
-// says otherwise) and returns what it loaded.
+// Read reads streams into a cache (the Environment's default cache unless
+// UseCache says otherwise) and returns what it loaded.
 //
 // It reads the streams named with Streams, else the selected ones, else —
 // when nothing is selected — every stream of the catalog. Streams that
@@ -139,11 +125,10 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 // kept; a stream the connector started and never reported complete is an
 // *IncompleteStreamError.
 //
-// Progress goes to a tracker (see WithProgress, NoProgress, WithTracker):
-// by default a live line on a terminal, and one summary line at the end.
-// The Source's logger gets "read started" and "read finished" at info
-// level, the states committed at debug level, and the connector's LOG
-// messages at their own level.
+// Read writes nothing on its own: progress is drawn when the Environment
+// asks for it (connector.Environment.SetProgress) or this call does
+// (WithProgress). The logger gets "read started" and "read finished" at
+// debug level, and the connector's LOG messages at their own level.
 func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult, err error) {
 	var rs readSettings
 	for _, o := range opts {
@@ -154,24 +139,15 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		// The tracker starts before validation and discovery, so that the
 		// time to the first record is what the caller waits for, and a read
 		// that fails early still ends with its summary line.
-		tr = progress.New(progress.OpRead, s.name, append([]progress.Option{progress.WithMask(s.mask)}, rs.progress...)...)
+		tr = progress.New(progress.OpRead, s.Name(), s.ProgressOptions(rs.progress)...)
 		defer func() { tr.Finish(err) }()
 	}
 	if rs.cache == nil {
-		c, err := DefaultCache(ctx)
+		c, err := s.Environment().DefaultCache(ctx)
 		if err != nil {
 			return nil, err
 		}
 		rs.cache = c
-	}
-	cfg, err := s.prepare(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !rs.skipValidation {
-		if err := s.validate(ctx, cfg); err != nil {
-			return nil, err
-		}
 	}
 	streams, err := s.readStreams(ctx, rs.streams)
 	if err != nil {
@@ -191,17 +167,22 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	}
 	var state json.RawMessage
 	if !rs.fullRefresh {
-		if state, err = rs.cache.SourceState(ctx, s.name, streams); err != nil {
-			return nil, fmt.Errorf("%s: reading the cache's state: %w", s.name, err)
+		if state, err = rs.cache.SourceState(ctx, s.Name(), streams); err != nil {
+			return nil, fmt.Errorf("%s: reading the cache's state: %w", s.Name(), err)
 		}
 	}
-	track := newStreamTracker(s.name, streams)
+	track := newStreamTracker(s.Name(), streams)
 	prog := newReadProgress(tr, streams)
 	start := time.Now()
-	s.logger.Debug("read started", "connector", s.name, slog.Any("streams", streams), "incremental", state != nil)
-	msgs := s.run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: catJSON, State: state})
+	log := s.Logger()
+	log.Debug("read started", "connector", s.Name(), slog.Any("streams", streams), "incremental", state != nil)
+	run := s.RunValidated
+	if rs.skipValidation {
+		run = s.Run
+	}
+	msgs := run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: state})
 	lr, err := cache.Load(ctx, rs.cache, cache.LoadRequest{
-		SourceName:  s.name,
+		SourceName:  s.Name(),
 		Catalog:     catalog,
 		Strategy:    rs.strategy,
 		FullRefresh: rs.fullRefresh,
@@ -211,23 +192,23 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	if lr != nil {
 		res.records, res.total = lr.Records, lr.Total
 		if lr.UnknownStreamRecords > 0 {
-			s.logger.Warn("the connector sent records of streams that were not asked for; they were skipped",
-				"connector", s.name, "records", lr.UnknownStreamRecords)
+			log.Warn("the connector sent records of streams that were not asked for; they were skipped",
+				"connector", s.Name(), "records", lr.UnknownStreamRecords)
 		}
 		// For a write, the rows landing in the cache are not what the
 		// tracker counts as written (see WithTracker).
 		if rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead {
 			prog.finish(lr.Records, lr.States, err == nil)
 		}
-		s.logger.Debug("states committed", "connector", s.name, "states", lr.States)
+		log.Debug("states committed", "connector", s.Name(), "states", lr.States)
 	}
 	if err != nil {
 		return res, err
 	}
-	if err := track.finish(s.logger); err != nil {
+	if err := track.finish(log); err != nil {
 		return res, err
 	}
-	s.logger.Debug("read finished", "connector", s.name, "records", res.total, slog.Any("streams", res.records),
+	log.Debug("read finished", "connector", s.Name(), "records", res.total, slog.Any("streams", res.records),
 		"duration", time.Since(start).Round(time.Millisecond))
 	return res, nil
 }
@@ -245,11 +226,11 @@ func (s *Source) readStreams(ctx context.Context, names []string) ([]string, err
 		}
 	}
 	if len(names) == 0 || slices.Contains(names, "*") {
-		return streamNames(c), nil
+		return c.StreamNames(), nil
 	}
 	names = slices.Compact(slices.Clone(names))
 	for _, n := range names {
-		if _, err := s.stream(c, n); err != nil {
+		if _, err := c.Find(s.Name(), n); err != nil {
 			return nil, err
 		}
 	}

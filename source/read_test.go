@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -22,9 +26,9 @@ func openDuckDB(t *testing.T) *duckdb.Cache {
 	return c
 }
 
-func fakerSource(t *testing.T, config map[string]any, opts ...source.Option) *source.Source {
+func fakerSource(t *testing.T, config map[string]any, opts ...connector.Option) *source.Source {
 	t.Helper()
-	opts = append([]source.Option{source.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")), source.WithConfig(config)}, opts...)
+	opts = append([]connector.Option{connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")), connector.WithConfig(config)}, opts...)
 	src, err := source.New(context.Background(), "source-faker", opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +56,7 @@ func TestReadIncrementalTwice(t *testing.T) {
 	ctx := context.Background()
 	c := openDuckDB(t)
 	src := fakerSource(t, map[string]any{"count": 300, "seed": 7, "records_per_slice": 50, "always_updated": false},
-		source.WithStreams("users", "purchases"))
+		connector.WithStreams("users", "purchases"))
 
 	res, err := src.Read(ctx, source.UseCache(c))
 	if err != nil {
@@ -70,7 +74,7 @@ func TestReadIncrementalTwice(t *testing.T) {
 	if res.SourceName() != "source-faker" || res.Cache() != cache.Cache(c) {
 		t.Fatalf("result names %q and cache %v", res.SourceName(), res.Cache())
 	}
-	var nf *source.StreamNotFoundError
+	var nf *protocol.StreamNotFoundError
 	if _, err := res.Stream(ctx, "products"); !errors.As(err, &nf) {
 		t.Fatalf("a stream that was not read: got %v, want a *StreamNotFoundError", err)
 	}
@@ -110,9 +114,10 @@ func TestReadIncrementalTwice(t *testing.T) {
 // TestReadAllStreamsByDefault reads with nothing selected: every stream of
 // the catalog, into the default cache under the working directory.
 func TestReadAllStreamsByDefault(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	src := fakerSource(t, map[string]any{"count": 20, "seed": 1}) // builds before leaving the module
-	t.Chdir(t.TempDir())
+	env := envtest.New(t)
+	src := fakerSource(t, map[string]any{"count": 20, "seed": 1}, connector.WithEnvironment(env))
 	res, err := src.Read(ctx, source.Strategy(cache.StrategyAppend))
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +125,7 @@ func TestReadAllStreamsByDefault(t *testing.T) {
 	if got := res.ProcessedStreams(); len(got) != 3 {
 		t.Fatalf("processed %v, want all three faker streams", got)
 	}
-	def, err := source.DefaultCache(ctx)
+	def, err := env.DefaultCache(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +142,20 @@ func TestReadAllStreamsByDefault(t *testing.T) {
 			t.Errorf("stream %s: %d rows, %v; want 20", name, n, err)
 		}
 	}
-	if _, err := src.Read(ctx, source.Streams("nope")); !errors.As(err, new(*source.StreamNotFoundError)) {
+	if _, err := src.Read(ctx, source.Streams("nope")); !errors.As(err, new(*protocol.StreamNotFoundError)) {
 		t.Fatalf("unknown stream: %v", err)
+	}
+}
+
+// TestReadWithoutDefaultCache reads in an Environment that has no default
+// cache (no package registered one): the error says which import adds it,
+// and nothing runs.
+func TestReadWithoutDefaultCache(t *testing.T) {
+	t.Parallel()
+	src := fakerSource(t, map[string]any{"count": 5}, connector.WithEnvironment(connector.NewEnvironment()))
+	_, err := src.Read(context.Background())
+	if !errors.Is(err, connector.ErrNoDefaultCache) || !strings.Contains(err.Error(), `github.com/x/goairbyte`) ||
+		!strings.Contains(err.Error(), "source.UseCache") {
+		t.Fatalf("want ErrNoDefaultCache naming the import and UseCache, got %v", err)
 	}
 }

@@ -223,15 +223,10 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 			yield(Record{}, err)
 			return
 		}
-		cfg, err := s.prepare(ctx)
-		if err != nil {
-			yield(Record{}, err)
-			return
-		}
 		shape := newRecordShape(catalog.Streams[0].Stream.JSONSchema, rs)
-		track := newStreamTracker(s.name, []string{stream})
+		track := newStreamTracker(s.Name(), []string{stream})
 		n := 0
-		for msg, err := range s.run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: catJSON}) {
+		for msg, err := range s.RunValidated(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON}) {
 			if err != nil {
 				yield(Record{}, err)
 				return
@@ -254,7 +249,7 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 			yield(Record{}, err)
 			return
 		}
-		if err := track.finish(s.logger); err != nil {
+		if err := track.finish(s.Logger()); err != nil {
 			yield(Record{}, err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
@@ -30,7 +31,7 @@ import (
 // No test of this package may reach the real connector registry: New
 // without an execution method consults it for names not on PATH.
 func init() {
-	registry.SetDefault(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir("")))
+	connector.DefaultEnvironment().SetRegistry(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir("")))
 }
 
 // unique returns a value no other test (and no other run) uses, so that the
@@ -171,7 +172,7 @@ func errorTexts(name string, err error, texts map[string]string) {
 		texts[name+" ConnectorError fields"] = strings.Join(append(ce.StderrTail, ce.Message, ce.InternalMessage), "\n")
 		texts[name+" %#v ConnectorError"] = fmt.Sprintf("%#v", *ce)
 	}
-	var cf *source.CheckFailedError
+	var cf *connector.CheckFailedError
 	if errors.As(err, &cf) {
 		texts[name+" CheckFailedError message"] = cf.Message
 	}
@@ -205,8 +206,8 @@ func TestLeakyConnectorNoSecretEscapes(t *testing.T) {
 	cfg, secretValues := leakyConfig(t)
 	h, jsonLog := newCapture()
 	logDir := t.TempDir()
-	src, err := source.New(ctx, "source-leaky", source.WithLocalExecutable(bin), source.WithConfig(cfg),
-		source.WithLogger(slog.New(h)), source.WithLogDir(logDir))
+	src, err := source.New(ctx, "source-leaky", connector.WithLocalExecutable(bin), connector.WithConfig(cfg),
+		connector.WithLogger(slog.New(h)), connector.WithLogDir(logDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestLeakyConnectorNoSecretEscapes(t *testing.T) {
 
 	// check: FAILED, with the whole config in the connector's message.
 	checkErr := src.Check(ctx)
-	var cf *source.CheckFailedError
+	var cf *connector.CheckFailedError
 	if !errors.As(checkErr, &cf) {
 		t.Fatalf("check: want *CheckFailedError, got %v", checkErr)
 	}
@@ -296,8 +297,8 @@ func TestLeakyDestinationNoSecretEscapes(t *testing.T) {
 	cfg, secretValues := leakyConfig(t)
 	h, jsonLog := newCapture()
 	logDir := t.TempDir()
-	dst, err := destination.New(ctx, "destination-leaky", destination.WithLocalExecutable(bin), destination.WithConfig(cfg),
-		destination.WithLogger(slog.New(h)), destination.WithLogDir(logDir))
+	dst, err := destination.New(ctx, "destination-leaky", connector.WithLocalExecutable(bin), connector.WithConfig(cfg),
+		connector.WithLogger(slog.New(h)), connector.WithLogDir(logDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +309,8 @@ func TestLeakyDestinationNoSecretEscapes(t *testing.T) {
 	}
 	errorTexts("check", checkErr, texts)
 
-	src := newSource(t, "source-faker", source.WithLocalExecutable(faker),
-		source.WithConfig(map[string]any{"count": 5, "seed": 1}), source.WithStreams("users"))
+	src := newSource(t, "source-faker", connector.WithLocalExecutable(faker),
+		connector.WithConfig(map[string]any{"count": 5, "seed": 1}), connector.WithStreams("users"))
 	res, writeErr := dst.Write(ctx, src, destination.NoCache(), destination.NoStateCache())
 	var ce *executor.ConnectorError
 	if !errors.As(writeErr, &ce) {
@@ -338,12 +339,12 @@ func TestTempConfigFilesPrivateAndRemovedOnCancel(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/leaky")
 	cfg, _ := leakyConfig(t)
 	cfg["mode"] = "hang"
-	src := newSource(t, "source-leaky", source.WithLocalExecutable(bin), source.WithConfig(cfg))
+	src := newSource(t, "source-leaky", connector.WithLocalExecutable(bin), connector.WithConfig(cfg))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var path, report string
 	var last error
-	for msg, err := range src.RunCommand(ctx, executor.Invocation{Verb: executor.VerbCheck}) {
+	for msg, err := range src.Run(ctx, executor.Invocation{Verb: executor.VerbCheck}) {
 		if err != nil {
 			last = err
 			continue
@@ -393,12 +394,12 @@ func TestReferencesResolvedAtRunTimeNotStored(t *testing.T) {
 	t.Setenv(modeVar, "fail")
 	cfg := map[string]any{"api_key": secrets.ReferencePrefix + keyVar, "mode": secrets.ReferencePrefix + modeVar, "count": 2}
 	var got []map[string]any
-	src := newSource(t, "source-control", source.WithLocalExecutable(bin), source.WithConfig(cfg),
-		source.WithConfigChangeCallback(func(c map[string]any) { got = append(got, c) }))
+	src := newSource(t, "source-control", connector.WithLocalExecutable(bin), connector.WithConfig(cfg),
+		connector.WithConfigChangeCallback(func(c map[string]any) { got = append(got, c) }))
 
 	// mode resolves to "fail": check fails quoting the (masked) key.
 	err := src.Check(ctx)
-	var cf *source.CheckFailedError
+	var cf *connector.CheckFailedError
 	if !errors.As(err, &cf) || strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "****") {
 		t.Fatalf("want a masked *CheckFailedError, got %v", err)
 	}
@@ -424,7 +425,7 @@ func TestReferencesResolvedAtRunTimeNotStored(t *testing.T) {
 			t.Errorf("%s after CONTROL: %v", name, c)
 		}
 	}
-	if m := src.Mask("token " + key + "-refreshed"); m != "token ****" {
+	if m := secrets.Mask("token " + key + "-refreshed"); m != "token ****" {
 		t.Errorf("the refreshed key is not masked: %q", m)
 	}
 	// The next run resolves again and gets the refreshed key.

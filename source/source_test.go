@@ -13,9 +13,11 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -30,7 +32,7 @@ const dockerName = "srctest-faker"
 // lists what of it is still alive.
 type runner struct {
 	name      string
-	newSource func(t testing.TB, opts ...source.Option) *source.Source
+	newSource func(t testing.TB, opts ...connector.Option) *source.Source
 	leftovers func(t testing.TB) []string
 }
 
@@ -38,8 +40,8 @@ func localRunner(t testing.TB) runner {
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
 	return runner{
 		name: "local",
-		newSource: func(t testing.TB, opts ...source.Option) *source.Source {
-			return newSource(t, "source-faker", append([]source.Option{source.WithLocalExecutable(bin)}, opts...)...)
+		newSource: func(t testing.TB, opts ...connector.Option) *source.Source {
+			return newSource(t, "source-faker", append([]connector.Option{connector.WithLocalExecutable(bin)}, opts...)...)
 		},
 		leftovers: func(t testing.TB) []string { return processesOf(t, bin) },
 	}
@@ -50,8 +52,8 @@ func dockerRunner(t testing.TB) runner {
 	image := testenv.FakerImage(t, cli)
 	return runner{
 		name: "docker",
-		newSource: func(t testing.TB, opts ...source.Option) *source.Source {
-			return newSource(t, dockerName, append([]source.Option{source.WithDockerImage(image)}, opts...)...)
+		newSource: func(t testing.TB, opts ...connector.Option) *source.Source {
+			return newSource(t, dockerName, append([]connector.Option{connector.WithDockerImage(image)}, opts...)...)
 		},
 		leftovers: func(t testing.TB) []string { return containersOf(t, cli) },
 	}
@@ -64,9 +66,9 @@ func eachRunner(t *testing.T, f func(t *testing.T, r runner)) {
 	t.Run("docker", func(t *testing.T) { f(t, dockerRunner(t)) })
 }
 
-func newSource(t testing.TB, name string, opts ...source.Option) *source.Source {
+func newSource(t testing.TB, name string, opts ...connector.Option) *source.Source {
 	t.Helper()
-	opts = append([]source.Option{source.WithLogDir(t.TempDir())}, opts...)
+	opts = append([]connector.Option{connector.WithLogDir(t.TempDir())}, opts...)
 	src, err := source.New(context.Background(), name, opts...)
 	if err != nil {
 		t.Fatalf("source.New: %v", err)
@@ -147,18 +149,18 @@ func TestSpecAndConfigSpec(t *testing.T) {
 func TestCheck(t *testing.T) {
 	eachRunner(t, func(t *testing.T, r runner) {
 		ctx := context.Background()
-		good := r.newSource(t, source.WithConfig(fakerConfig(10)))
+		good := r.newSource(t, connector.WithConfig(fakerConfig(10)))
 		if err := good.Check(ctx); err != nil {
 			t.Fatalf("Check with a good config: %v", err)
 		}
-		bad := r.newSource(t, source.WithConfig(map[string]any{"count": 0}))
+		bad := r.newSource(t, connector.WithConfig(map[string]any{"count": 0}))
 		err := bad.Check(ctx)
-		var cf *source.CheckFailedError
+		var cf *connector.CheckFailedError
 		if !errors.As(err, &cf) || !strings.Contains(cf.Message, "count") {
 			t.Fatalf("Check with count 0: want *CheckFailedError about count, got %v", err)
 		}
 		none := r.newSource(t)
-		var nc *source.NoConfigError
+		var nc *connector.NoConfigError
 		if err := none.Check(ctx); !errors.As(err, &nc) {
 			t.Fatalf("Check without config: want *NoConfigError, got %v", err)
 		}
@@ -168,7 +170,7 @@ func TestCheck(t *testing.T) {
 func TestDiscoverAndSelect(t *testing.T) {
 	eachRunner(t, func(t *testing.T, r runner) {
 		ctx := context.Background()
-		src := r.newSource(t, source.WithConfig(fakerConfig(10)))
+		src := r.newSource(t, connector.WithConfig(fakerConfig(10)))
 		names, err := src.AvailableStreams(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -183,7 +185,7 @@ func TestDiscoverAndSelect(t *testing.T) {
 		}
 
 		err = src.SelectStreams(ctx, "users", "nope")
-		var nf *source.StreamNotFoundError
+		var nf *protocol.StreamNotFoundError
 		if !errors.As(err, &nf) || nf.Stream != "nope" || !slices.Contains(nf.Available, "users") {
 			t.Fatalf("selecting an unknown stream: want *StreamNotFoundError listing users, got %v", err)
 		}
@@ -227,8 +229,8 @@ func TestDiscoverAndSelect(t *testing.T) {
 func TestSelectBeforeConfig(t *testing.T) {
 	ctx := context.Background()
 	r := localRunner(t)
-	src := r.newSource(t, source.WithStreams("users", "nope"))
-	var nc *source.NoConfigError
+	src := r.newSource(t, connector.WithStreams("users", "nope"))
+	var nc *connector.NoConfigError
 	if _, err := src.SelectedStreams(ctx); !errors.As(err, &nc) {
 		t.Fatalf("SelectedStreams without config: want *NoConfigError, got %v", err)
 	}
@@ -238,7 +240,7 @@ func TestSelectBeforeConfig(t *testing.T) {
 	if err := src.SetConfig(fakerConfig(5)); err != nil {
 		t.Fatal(err)
 	}
-	var nf *source.StreamNotFoundError
+	var nf *protocol.StreamNotFoundError
 	if _, err := src.SelectedStreams(ctx); !errors.As(err, &nf) || nf.Stream != "nope" {
 		t.Fatalf("remembered unknown stream: want *StreamNotFoundError, got %v", err)
 	}
@@ -261,7 +263,7 @@ func TestSelectBeforeConfig(t *testing.T) {
 func TestRecords(t *testing.T) {
 	eachRunner(t, func(t *testing.T, r runner) {
 		ctx := context.Background()
-		src := r.newSource(t, source.WithConfig(fakerConfig(25)))
+		src := r.newSource(t, connector.WithConfig(fakerConfig(25)))
 		var ids []int64
 		for rec, err := range src.Records(ctx, "users") {
 			if err != nil {
@@ -297,7 +299,7 @@ func TestRecords(t *testing.T) {
 			t.Fatalf("after a limited read, left behind: %v", left)
 		}
 
-		var nf *source.StreamNotFoundError
+		var nf *protocol.StreamNotFoundError
 		for _, err := range src.Records(ctx, "nope") {
 			if !errors.As(err, &nf) {
 				t.Fatalf("unknown stream: want *StreamNotFoundError, got %v", err)
@@ -308,7 +310,7 @@ func TestRecords(t *testing.T) {
 
 func TestRecordsEarlyBreakAndCancel(t *testing.T) {
 	eachRunner(t, func(t *testing.T, r runner) {
-		src := r.newSource(t, source.WithConfig(fakerConfig(1_000_000)))
+		src := r.newSource(t, connector.WithConfig(fakerConfig(1_000_000)))
 		n := 0
 		for _, err := range src.Records(context.Background(), "users") {
 			if err != nil {
@@ -349,7 +351,7 @@ func TestRecordsEarlyBreakAndCancel(t *testing.T) {
 
 func TestDocuments(t *testing.T) {
 	ctx := context.Background()
-	src := localRunner(t).newSource(t, source.WithConfig(fakerConfig(3)))
+	src := localRunner(t).newSource(t, connector.WithConfig(fakerConfig(3)))
 	var docs []source.Document
 	for d, err := range src.Documents(ctx, "users", source.TitleProperty("name"),
 		source.ContentProperties("occupation", "language"), source.MetadataProperties("id", "email"), source.RenderMetadata()) {
@@ -377,9 +379,9 @@ func TestDocuments(t *testing.T) {
 
 func TestValidateConfig(t *testing.T) {
 	ctx := context.Background()
-	src := localRunner(t).newSource(t, source.WithConfig(map[string]any{"count": "many", "records_per_slice": 0}))
+	src := localRunner(t).newSource(t, connector.WithConfig(map[string]any{"count": "many", "records_per_slice": 0}))
 	err := src.ValidateConfig(ctx)
-	var ve *source.ConfigValidationError
+	var ve *connector.ConfigValidationError
 	if !errors.As(err, &ve) {
 		t.Fatalf("want *ConfigValidationError, got %v", err)
 	}
@@ -406,17 +408,19 @@ func TestValidateConfig(t *testing.T) {
 func TestExecutionMethods(t *testing.T) {
 	ctx := context.Background()
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
-	_, err := source.New(ctx, "source-faker", source.WithLocalExecutable(bin), source.WithDockerImage(""))
-	var em *source.ExecutionMethodError
-	if !errors.As(err, &em) || !strings.Contains(err.Error(), "WithLocalExecutable") || !strings.Contains(err.Error(), "WithDockerImage") {
-		t.Fatalf("two methods: want *ExecutionMethodError naming both, got %v", err)
+	_, err := source.New(ctx, "source-faker", connector.WithLocalExecutable(bin), connector.WithDockerImage(""))
+	var oe *connector.OptionError
+	if !errors.As(err, &oe) || !errors.Is(err, connector.ErrInvalidOption) ||
+		!strings.Contains(err.Error(), "WithLocalExecutable") || !strings.Contains(err.Error(), "WithDockerImage") {
+		t.Fatalf("two methods: want an *OptionError naming both, got %v", err)
 	}
-	if _, err := source.New(ctx, "source-not-on-path-xyz"); !errors.As(err, &em) {
-		t.Fatalf("no method: want *ExecutionMethodError, got %v", err)
+	var nm *connector.NoMethodError
+	if _, err := source.New(ctx, "source-not-on-path-xyz"); !errors.As(err, &nm) || !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("no method: want a *NoMethodError matching ErrNotInstalled, got %v", err)
 	}
 	// An executable of that name on PATH wins.
 	t.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	src, err := source.New(ctx, "source-faker", source.WithLogDir(t.TempDir()))
+	src, err := source.New(ctx, "source-faker", connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,14 +428,18 @@ func TestExecutionMethods(t *testing.T) {
 		t.Fatalf("spec of the faker found on PATH: %v", err)
 	}
 
-	// Docker image names: the version becomes the tag when there is none.
-	for _, c := range []struct{ image, version, want string }{
-		{"", "1.2.3", "airbyte/source-faker:1.2.3"},
-		{"", "", "airbyte/source-faker:latest"},
-		{"localhost:5000/faker", "", "localhost:5000/faker:latest"},
-		{"me/faker:dev", "9.9", "me/faker:dev"},
+	// Docker image names: "" is the registry's image (the built-in entry of
+	// source-faker names goairbyte's), else airbyte/<name>; the version
+	// becomes the tag when there is none.
+	for _, c := range []struct{ name, image, version, want string }{
+		{"source-faker", "", "1.2.3", "goairbyte/source-faker:1.2.3"},
+		{"source-faker", "", "", "goairbyte/source-faker:0.1.0"},
+		{"source-unregistered", "", "1.2.3", "airbyte/source-unregistered:1.2.3"},
+		{"source-unregistered", "", "", "airbyte/source-unregistered:latest"},
+		{"source-faker", "localhost:5000/faker", "", "localhost:5000/faker:latest"},
+		{"source-faker", "me/faker:dev", "9.9", "me/faker:dev"},
 	} {
-		src, err := source.New(ctx, "source-faker", source.WithDockerImage(c.image), source.WithVersion(c.version))
+		src, err := source.New(ctx, c.name, connector.WithDockerImage(c.image), connector.WithVersion(c.version))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/source"
@@ -47,7 +49,7 @@ var benchmarkCommand = &command{
 		if toDestination && cf.target != "" {
 			return usagef(c.name, "choose --cache or --destination, not both")
 		}
-		src, err := sourceFromFlags(ctx, c, fs, sc, pos)
+		src, err := sourceFromFlags(ctx, c, e, fs, sc, pos)
 		if err != nil {
 			return err
 		}
@@ -65,7 +67,7 @@ var benchmarkCommand = &command{
 		)
 		switch {
 		case toDestination:
-			dst, err := df.build(ctx, c.name, fs)
+			dst, err := df.build(ctx, e, c.name, fs)
 			if err != nil {
 				return err
 			}
@@ -87,7 +89,11 @@ var benchmarkCommand = &command{
 			}
 			counts, target = res.StreamRecords(), "cache "+cf.target
 		default:
-			res, err := destination.Noop().Write(ctx, src, destination.NoCache(), destination.NoStateCache(), destination.ForceFullRefresh(),
+			noop, err := goairbyte.NoopDestination(ctx, connector.WithEnvironment(e.conns))
+			if err != nil {
+				return err
+			}
+			res, err := noop.Write(ctx, src, destination.NoCache(), destination.NoStateCache(), destination.ForceFullRefresh(),
 				destination.WithProgress(popts...))
 			if err != nil {
 				return err

@@ -15,7 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -174,54 +174,54 @@ func (f *connectorFlags) connectorName(cmd, given string) (string, error) {
 	return "", usagef(cmd, "%s is required, or one of --%slocal-executable or --%sdocker-image to derive it from", what, f.prefix, f.prefix)
 }
 
-// optionMakers are one package's constructors for the options the
-// connector flags set: source's or destination's, which share their names.
-type optionMakers[O any] struct {
-	local, docker, pipURL, version func(string) O
-	hostNetwork                    func(bool) O
-	config                         func(any) O
-}
-
-var (
-	sourceMakers = optionMakers[source.Option]{source.WithLocalExecutable, source.WithDockerImage,
-		source.WithPipURL, source.WithVersion, source.WithHostNetwork, source.WithConfig}
-	destinationMakers = optionMakers[destination.Option]{destination.WithLocalExecutable, destination.WithDockerImage,
-		destination.WithPipURL, destination.WithVersion, destination.WithHostNetwork, destination.WithConfig}
-)
-
-// connectorOptions turns the flags into options made by m, config included.
-func connectorOptions[O any](ctx context.Context, cmd string, f *connectorFlags, m optionMakers[O]) ([]O, error) {
-	var opts []O
+// connectorOptions turns the flags into connector options, config
+// included; the connector belongs to goab's Environment.
+func connectorOptions(ctx context.Context, e *env, cmd string, f *connectorFlags) ([]connector.Option, error) {
+	opts := []connector.Option{connector.WithEnvironment(e.conns)}
 	if f.local != "" {
-		opts = append(opts, m.local(f.local))
+		opts = append(opts, connector.WithLocalExecutable(f.local))
 	}
 	if f.dockerSet {
-		opts = append(opts, m.docker(f.dockerImage))
+		opts = append(opts, connector.WithDockerImage(f.dockerImage))
 	}
 	if f.pipURL != "" {
-		opts = append(opts, m.pipURL(f.pipURL))
+		opts = append(opts, connector.WithPipURL(f.pipURL))
 	}
 	if f.version != "" {
-		opts = append(opts, m.version(f.version))
+		opts = append(opts, connector.WithVersion(f.version))
 	}
 	if f.hostNetwork {
-		opts = append(opts, m.hostNetwork(true))
+		opts = append(opts, connector.WithHostNetwork(true))
 	}
-	cfg, err := loadConfig(ctx, cmd, f.prefix+"config", f.config)
+	cfg, err := loadConfig(ctx, e, cmd, f.prefix+"config", f.config)
 	if err != nil {
 		return nil, err
 	}
 	if cfg != nil {
-		opts = append(opts, m.config(cfg))
+		opts = append(opts, connector.WithConfig(cfg))
 	}
 	return opts, nil
+}
+
+// connectorError turns the library's "cannot tell how to run it" errors
+// into usage errors that name goab's flags (prefix is "" or "destination-").
+func connectorError(cmd, name, prefix string, err error) error {
+	var oe *connector.OptionError
+	var nm *connector.NoMethodError
+	switch {
+	case errors.As(err, &oe) && strings.Contains(oe.Option, " and "):
+		return usagef(cmd, "choose one of --%[1]slocal-executable, --%[1]sdocker-image (or --%[1]suse-host-network) and --%[1]spip-url, not several", prefix)
+	case errors.As(err, &nm):
+		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, nm.Err)
+	}
+	return err
 }
 
 // loadConfig reads a --config value: a file holding JSON or YAML, or the
 // JSON or YAML itself. A value that is neither an existing file nor an
 // inline mapping is a usage error. secret_reference::NAME values are
 // resolved through the secrets package.
-func loadConfig(ctx context.Context, cmd, flagName, value string) (map[string]any, error) {
+func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[string]any, error) {
 	if strings.TrimSpace(value) == "" {
 		return nil, nil
 	}
@@ -254,7 +254,7 @@ func loadConfig(ctx context.Context, cmd, flagName, value string) (map[string]an
 	if cfg == nil {
 		return nil, usagef(cmd, "the %s is empty; it must be a JSON or YAML object", origin)
 	}
-	resolved, err := secrets.ResolveReferences(ctx, cfg)
+	resolved, err := secrets.ResolveReferences(ctx, cfg, e.conns.SecretOptions()...)
 	if err != nil {
 		return nil, err
 	}
@@ -301,12 +301,12 @@ func newSource(ctx context.Context, c *command, e *env, fs *flag.FlagSet, sc *so
 			return nil, err
 		}
 	}
-	return sourceFromFlags(ctx, c, fs, sc, pos)
+	return sourceFromFlags(ctx, c, e, fs, sc, pos)
 }
 
 // sourceFromFlags builds the source that parsed flags and positional
 // arguments (at most the connector's name) describe.
-func sourceFromFlags(ctx context.Context, c *command, fs *flag.FlagSet, sc *sourceCommand, pos []string) (*source.Source, error) {
+func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, sc *sourceCommand, pos []string) (*source.Source, error) {
 	sc.conn.visited(fs)
 	if len(pos) > 1 {
 		return nil, usagef(c.name, "unexpected arguments %q after the connector name %q", strings.Join(pos[1:], " "), pos[0])
@@ -319,20 +319,16 @@ func sourceFromFlags(ctx context.Context, c *command, fs *flag.FlagSet, sc *sour
 	if err != nil {
 		return nil, err
 	}
-	opts, err := connectorOptions(ctx, c.name, sc.conn, sourceMakers)
+	opts, err := connectorOptions(ctx, e, c.name, sc.conn)
 	if err != nil {
 		return nil, err
 	}
 	if s := splitList(sc.streams); len(s) > 0 {
-		opts = append(opts, source.WithStreams(s...))
+		opts = append(opts, connector.WithStreams(s...))
 	}
 	src, err := source.New(ctx, name, opts...)
-	var me *source.ExecutionMethodError
-	if errors.As(err, &me) {
-		if len(me.Conflicting) > 1 {
-			return nil, usagef(c.name, "choose one of --local-executable, --docker-image (or --use-host-network) and --pip-url, not several")
-		}
-		return nil, usagef(c.name, "no executable named %s on PATH; say how to run the connector with --local-executable PATH, --docker-image '' (airbyte/%s) or --pip-url REQUIREMENT", name, name)
+	if err != nil {
+		return nil, connectorError(c.name, name, "", err)
 	}
 	return src, err
 }

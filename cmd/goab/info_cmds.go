@@ -32,7 +32,7 @@ var connectorsCommand = &command{
 		if err != nil {
 			return usagef("connectors", "%v", err)
 		}
-		cs, err := registry.Available(ctx, t)
+		cs, err := e.conns.Registry().Available(ctx, t)
 		if err != nil {
 			return err
 		}

@@ -46,6 +46,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/secrets"
 )
@@ -58,10 +59,6 @@ const (
 )
 
 func main() {
-	// Log records erase the live progress line before they are written
-	// (progress.LogWriter), so that a warning never runs on from it.
-	slog.SetDefault(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(os.Stderr),
-		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
 	// A reader that goes away (goab records ... | head) makes writes fail
 	// with EPIPE instead of killing goab, so that the connector is stopped
 	// and cleaned up as on any early end.
@@ -83,10 +80,22 @@ func logLevel(s string) slog.Level {
 	return l
 }
 
-// env is what a command writes to.
+// env is what a command writes to, and the goairbyte Environment its
+// connectors belong to.
 type env struct {
 	stdout io.Writer
 	stderr io.Writer
+	conns  *goairbyte.Environment
+}
+
+// newEnv makes the Environment of one goab run: the library's logger writes
+// masked records to stderr at GOAB_LOG_LEVEL, erasing the live progress
+// line first (progress.LogWriter) so that a warning never runs on from it.
+func newEnv(stdout, stderr io.Writer) *env {
+	conns := goairbyte.NewEnvironment()
+	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(stderr),
+		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
+	return &env{stdout: stdout, stderr: stderr, conns: conns}
 }
 
 // command is one goab subcommand.
@@ -109,7 +118,7 @@ func commands() []*command {
 // run executes goab with args (without the program name) and returns the
 // exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	e := newEnv(stdout, stderr)
 	if len(args) == 0 {
 		printMainUsage(stderr)
 		return exitUsage

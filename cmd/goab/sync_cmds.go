@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -10,8 +9,8 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
-	"github.com/x/goairbyte/source"
 )
 
 // destinationFlags choose the destination of sync and benchmark: the
@@ -40,27 +39,23 @@ func (df *destinationFlags) given(fs *flag.FlagSet) bool {
 }
 
 // build makes the destination the flags describe.
-func (df *destinationFlags) build(ctx context.Context, cmd string, fs *flag.FlagSet) (*destination.Destination, error) {
+func (df *destinationFlags) build(ctx context.Context, e *env, cmd string, fs *flag.FlagSet) (*destination.Destination, error) {
 	f := df.conn
 	f.visited(fs)
 	name, err := f.connectorName(cmd, f.name)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := connectorOptions(ctx, cmd, f, destinationMakers)
+	opts, err := connectorOptions(ctx, e, cmd, f)
 	if err != nil {
 		return nil, err
 	}
 	if df.localMount != "" {
-		opts = append(opts, destination.WithLocalMount(df.localMount))
+		opts = append(opts, connector.WithLocalMount(df.localMount))
 	}
 	d, err := destination.New(ctx, name, opts...)
-	var me *source.ExecutionMethodError
-	if errors.As(err, &me) {
-		if len(me.Conflicting) > 1 {
-			return nil, usagef(cmd, "choose one of --destination-local-executable, --destination-docker-image and --destination-pip-url, not several")
-		}
-		return nil, usagef(cmd, "no executable named %s on PATH; say how to run the destination with --destination-local-executable PATH, --destination-docker-image '' or --destination-pip-url REQUIREMENT", name)
+	if err != nil {
+		return nil, connectorError(cmd, name, "destination-", err)
 	}
 	return d, err
 }
@@ -100,7 +95,7 @@ var syncCommand = &command{
 		if err != nil {
 			return err
 		}
-		dst, err := df.build(ctx, c.name, fs)
+		dst, err := df.build(ctx, e, c.name, fs)
 		if err != nil {
 			return err
 		}

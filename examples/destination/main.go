@@ -16,8 +16,8 @@
 //
 // The destination writes <destination_path>/_airbyte_raw_<stream>.jsonl.
 // Both connectors are built from this checkout (see internal/exampleutil);
-// with Docker they would be destination.WithDockerImage plus
-// destination.WithLocalMount(dir), which mounts dir at /local in the
+// with Docker they would be connector.WithDockerImage plus
+// connector.WithLocalMount(dir), which mounts dir at /local in the
 // container.
 package main
 
@@ -33,14 +33,17 @@ import (
 	"path/filepath"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/exampleutil"
-	"github.com/x/goairbyte/source"
 )
 
 func main() {
 	count := flag.Int("count", 1000, "number of users the first sync sends; the second has twice as many")
 	flag.Parse()
+	// A library is silent unless asked: show the live progress line and
+	// the summary of every read and write on stderr.
+	goairbyte.DefaultEnvironment().SetProgress()
 	if err := mainErr(*count); err != nil {
 		log.Fatal(err)
 	}
@@ -78,8 +81,8 @@ func run(ctx context.Context, w io.Writer, faker, localJSON, dir string, count i
 	out := filepath.Join(dir, "out")
 
 	dst, err := goairbyte.GetDestination(ctx, "destination-local-json",
-		destination.WithLocalExecutable(localJSON),
-		destination.WithConfig(map[string]any{"destination_path": out}))
+		connector.WithLocalExecutable(localJSON),
+		connector.WithConfig(map[string]any{"destination_path": out}))
 	if err != nil {
 		return err
 	}
@@ -88,8 +91,8 @@ func run(ctx context.Context, w io.Writer, faker, localJSON, dir string, count i
 	}
 	for i, n := range []int{count, 2 * count} {
 		src, err := goairbyte.GetSource(ctx, "source-faker",
-			source.WithLocalExecutable(faker),
-			source.WithConfig(map[string]any{"count": n, "seed": 42, "always_updated": false}))
+			connector.WithLocalExecutable(faker),
+			connector.WithConfig(map[string]any{"count": n, "seed": 42, "always_updated": false}))
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,7 @@
 //	go run ./examples/docker
 //	go run ./examples/docker -count 100 -image airbyte/source-faker:6.2.21
 //
-// source.WithDockerImage(image) runs every connector command (spec, check,
+// connector.WithDockerImage(image) runs every connector command (spec, check,
 // discover, read) in a fresh container that is removed when it ends; the
 // config and catalog are copied in as files and the records come out on
 // the container's stdout. goairbyte's own faker image is built locally by
@@ -26,6 +26,7 @@ import (
 	"os/signal"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/source"
 )
 
@@ -33,6 +34,9 @@ func main() {
 	image := flag.String("image", "goairbyte/source-faker:0.1.0", "Docker image of the faker source")
 	count := flag.Int("count", 1000, "number of users (and purchases) the faker generates")
 	flag.Parse()
+	// A library is silent unless asked: show the live progress line and
+	// the summary of every read and write on stderr.
+	goairbyte.DefaultEnvironment().SetProgress()
 	if err := mainErr(*image, *count); err != nil {
 		log.Fatal(err)
 	}
@@ -62,9 +66,9 @@ func mainErr(image string, count int) error {
 // container, then reads every stream into a DuckDB cache under dir.
 func run(ctx context.Context, w io.Writer, image, dir string, count int) error {
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithDockerImage(image),
-		source.WithInstallIfMissing(false),
-		source.WithConfig(map[string]any{"count": count, "seed": 42}))
+		connector.WithDockerImage(image),
+		connector.WithInstallIfMissing(false),
+		connector.WithConfig(map[string]any{"count": count, "seed": 42}))
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"os/signal"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/source"
 )
@@ -35,6 +36,9 @@ import (
 func main() {
 	count := flag.Int("count", 1000, "number of users the first read gets; the second gets twice as many")
 	flag.Parse()
+	// A library is silent unless asked: show the live progress line and
+	// the summary of every read and write on stderr.
+	goairbyte.DefaultEnvironment().SetProgress()
 	if err := mainErr(*count); err != nil {
 		log.Fatal(err)
 	}
@@ -66,8 +70,8 @@ func run(ctx context.Context, w io.Writer, faker, dir string, count int) error {
 	defer c.Close()
 
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithLocalExecutable(faker),
-		source.WithConfig(map[string]any{"count": count, "seed": 42, "always_updated": false}))
+		connector.WithLocalExecutable(faker),
+		connector.WithConfig(map[string]any{"count": count, "seed": 42, "always_updated": false}))
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/source"
 )
@@ -42,6 +43,9 @@ func main() {
 	schema := flag.String("schema", "goairbyte_example", "schema of the cache's tables")
 	count := flag.Int("count", 1000, "number of users (and purchases) the faker generates in all")
 	flag.Parse()
+	// A library is silent unless asked: show the live progress line and
+	// the summary of every read and write on stderr.
+	goairbyte.DefaultEnvironment().SetProgress()
 	if *dsn == "" {
 		fmt.Fprintf(os.Stderr, "postgres: no database to sync into: pass -dsn postgres://user:password@host:5432/db or set %s\n", dsnEnv)
 		os.Exit(2)
@@ -72,8 +76,8 @@ func run(ctx context.Context, w io.Writer, faker, dsn, schema string, count int)
 	defer c.Close()
 
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithLocalExecutable(faker),
-		source.WithConfig(map[string]any{"count": count, "seed": 42, "always_updated": false}))
+		connector.WithLocalExecutable(faker),
+		connector.WithConfig(map[string]any{"count": count, "seed": 42, "always_updated": false}))
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@
 // Go source and the Go toolchain that runs this example: so the example
 // builds ./cmd/source-faker into a temporary directory (a second or two,
 // cached by Go after the first time; see internal/exampleutil) and runs it with
-// source.WithLocalExecutable. Any other connector works the same way, with
+// connector.WithLocalExecutable. Any other connector works the same way, with
 // WithDockerImage or WithPipURL instead.
 //
 // The cache is ./.cache/default_cache/default_cache.duckdb. Run it twice and
@@ -30,14 +30,17 @@ import (
 	"os"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/exampleutil"
-	"github.com/x/goairbyte/source"
 )
 
 func main() {
 	count := flag.Int("count", 10_000, "number of users (and purchases) the faker generates")
 	faker := flag.String("faker", "", "path of a source-faker executable to use instead of building ./cmd/source-faker")
 	flag.Parse()
+	// A library is silent unless asked: show the live progress line and
+	// the summary of every read and write on stderr.
+	goairbyte.DefaultEnvironment().SetProgress()
 	if err := mainErr(*faker, *count); err != nil {
 		log.Fatal(err)
 	}
@@ -62,8 +65,8 @@ func mainErr(faker string, count int) error {
 // faker executable into the default cache and prints a summary to w.
 func run(ctx context.Context, w io.Writer, faker string, count int) error {
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithLocalExecutable(faker),
-		source.WithConfig(map[string]any{"count": count, "seed": 42}),
+		connector.WithLocalExecutable(faker),
+		connector.WithConfig(map[string]any{"count": count, "seed": 42}),
 	)
 	if err != nil {
 		return err

@@ -28,13 +28,16 @@ import (
 	"os/signal"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/secrets"
-	"github.com/x/goairbyte/source"
 )
 
 func main() {
 	flag.Parse()
+	// A library is silent unless asked: show the live progress line and
+	// the summary of every read and write on stderr.
+	goairbyte.DefaultEnvironment().SetProgress()
 	if err := mainErr(); err != nil {
 		log.Fatal(err)
 	}
@@ -60,8 +63,8 @@ func run(ctx context.Context, w io.Writer, faker string) error {
 		return err // a *secrets.SecretNotFoundError says where it looked
 	}
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		source.WithLocalExecutable(faker),
-		source.WithConfig(resolved))
+		connector.WithLocalExecutable(faker),
+		connector.WithConfig(resolved))
 	if err != nil {
 		return err
 	}

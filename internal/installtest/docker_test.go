@@ -10,6 +10,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/registry"
@@ -68,8 +69,8 @@ func TestDockerPullExplicitImage(t *testing.T) {
 	remote := pushed(t, cli, testenv.FakerImage(t, cli), reg, "goairbyte/source-faker", "0.1.0")
 
 	var logs logBuffer
-	src, err := source.New(context.Background(), "source-faker", source.WithDockerImage(remote), source.WithInstallIfMissing(true),
-		source.WithConfig(fakerConfig), source.WithLogger(logs.logger()), source.WithLogDir(t.TempDir()))
+	src, err := source.New(context.Background(), "source-faker", connector.WithDockerImage(remote), connector.WithInstallIfMissing(true),
+		connector.WithConfig(fakerConfig), connector.WithLogger(logs.logger()), connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +84,8 @@ func TestDockerPullExplicitImage(t *testing.T) {
 	if !strings.Contains(text, "pulling Docker image") || !strings.Contains(text, "pull: ") || !strings.Contains(text, remote) {
 		t.Errorf("the pull and its progress were not logged:\n%s", text)
 	}
-	if v := src.ConnectorVersion(); v != "0.1.0" {
-		t.Errorf("ConnectorVersion = %q, want 0.1.0", v)
+	if v := src.Version(context.Background()); v != "0.1.0" {
+		t.Errorf("Version = %q, want 0.1.0", v)
 	}
 }
 
@@ -102,8 +103,8 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	ctx := context.Background()
 
 	var logs logBuffer
-	src, err := source.New(ctx, "source-regfaker", source.WithConfig(fakerConfig),
-		source.WithLogger(logs.logger()), source.WithLogDir(t.TempDir()))
+	src, err := source.New(ctx, "source-regfaker", connector.WithConfig(fakerConfig),
+		connector.WithLogger(logs.logger()), connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	}
 
 	for version, want := range map[string]string{"0.1.0": repo + ":0.1.0", "latest": repo + ":latest", "9.9.9": repo + ":9.9.9"} {
-		src, err := source.New(ctx, "source-regfaker", source.WithVersion(version))
+		src, err := source.New(ctx, "source-regfaker", connector.WithVersion(version))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +130,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	}
 
 	// The registry has no 9.9.9: installing fails, naming image and registry.
-	missing, err := source.New(ctx, "source-regfaker", source.WithVersion("9.9.9"), source.WithLogDir(t.TempDir()))
+	missing, err := source.New(ctx, "source-regfaker", connector.WithVersion("9.9.9"), connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,16 +159,16 @@ func TestNoMethod(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	ctx := context.Background()
-	_, err := source.New(ctx, "source-nowhere", source.WithVersion("1.2.3"))
+	_, err := source.New(ctx, "source-nowhere", connector.WithVersion("1.2.3"))
 	var nm *registry.NoMethodError
 	if !errors.As(err, &nm) || len(nm.Needs) != 3 ||
 		!strings.Contains(err.Error(), "airbyte-source-nowhere==1.2.3") || !strings.Contains(err.Error(), "airbyte/source-nowhere:1.2.3") {
 		t.Fatalf("want a *registry.NoMethodError listing an executable, Python and Docker, got %v", err)
 	}
 	_, err = source.New(ctx, "source-unheard-of")
-	var em *source.ExecutionMethodError
+	var cnm *connector.NoMethodError
 	var nf *registry.NotFoundError
-	if !errors.As(err, &em) || !errors.As(err, &nf) {
-		t.Fatalf("want an *ExecutionMethodError and a *registry.NotFoundError, got %v", err)
+	if !errors.As(err, &cnm) || !errors.As(err, &nf) {
+		t.Fatalf("want a *connector.NoMethodError and a *registry.NotFoundError, got %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/source"
@@ -20,7 +21,7 @@ import (
 func TestMain(m *testing.M) {
 	// Nothing here may reach the real connector registry; each test that
 	// needs entries installs its own loader.
-	registry.SetDefault(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir("")))
+	connector.DefaultEnvironment().SetRegistry(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir("")))
 	testenv.Main(m)
 }
 
@@ -57,9 +58,9 @@ func useRegistry(t *testing.T, entries ...entry) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	registry.SetDefault(registry.NewLoader(registry.WithLocalRegistry(path), registry.WithOffline(true), registry.WithCacheDir("")))
+	connector.DefaultEnvironment().SetRegistry(registry.NewLoader(registry.WithLocalRegistry(path), registry.WithOffline(true), registry.WithCacheDir("")))
 	t.Cleanup(func() {
-		registry.SetDefault(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir("")))
+		connector.DefaultEnvironment().SetRegistry(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir("")))
 	})
 }
 

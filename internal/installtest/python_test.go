@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
@@ -17,17 +18,17 @@ import (
 // TestPythonInstallVersionUninstall: Install creates the venv and installs
 // the package from a local path; another pinned version is detected and
 // installed (by Install, and by the first command of a Source); Uninstall
-// removes the venv; ConnectorVersion says what is installed.
+// removes the venv; Version says what is installed.
 func TestPythonInstallVersionUninstall(t *testing.T) {
 	testenv.NeedPython(t)
 	ctx := context.Background()
 	root := t.TempDir()
 	logs := t.TempDir()
 	v1, v2 := testenv.PythonPackage(t, "0.1.0"), testenv.PythonPackage(t, "0.2.0")
-	newSrc := func(pipURL string, opts ...source.Option) *source.Source {
+	newSrc := func(pipURL string, opts ...connector.Option) *source.Source {
 		t.Helper()
-		src, err := source.New(ctx, "source-pytest", append([]source.Option{source.WithPipURL(pipURL), source.WithPython(testenv.SystemPython),
-			source.WithInstallRoot(root), source.WithLogDir(logs), source.WithConfig(map[string]any{"count": 4})}, opts...)...)
+		src, err := source.New(ctx, "source-pytest", append([]connector.Option{connector.WithPipURL(pipURL), connector.WithPython(testenv.SystemPython),
+			connector.WithInstallRoot(root), connector.WithLogDir(logs), connector.WithConfig(map[string]any{"count": 4})}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +36,7 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 	}
 	venv := filepath.Join(root, ".venv-source-pytest")
 
-	src := newSrc(v1, source.WithInstallIfMissing(false))
+	src := newSrc(v1, connector.WithInstallIfMissing(false))
 	var ni *executor.NotInstalledError
 	if _, err := src.Spec(ctx); !errors.As(err, &ni) {
 		t.Fatalf("before Install, with installing off: want *NotInstalledError, got %v", err)
@@ -46,8 +47,8 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(venv, "bin", "source-pytest")); err != nil {
 		t.Fatalf("Install made no entry point: %v", err)
 	}
-	if v := src.ConnectorVersion(); v != "0.1.0" {
-		t.Fatalf("ConnectorVersion after installing 0.1.0 = %q", v)
+	if v := src.Version(ctx); v != "0.1.0" {
+		t.Fatalf("Version after installing 0.1.0 = %q", v)
 	}
 	if n := countRecords(t, src, "items"); n != 4 {
 		t.Fatalf("read %d items, want 4", n)
@@ -55,23 +56,23 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 
 	// Version 0.2.0 asked for while 0.1.0 is installed: the first command
 	// replaces it.
-	src2 := newSrc(v2, source.WithVersion("0.2.0"))
-	if v := src2.ConnectorVersion(); v != "0.1.0" {
-		t.Fatalf("ConnectorVersion before the mismatch is fixed = %q, want the installed 0.1.0", v)
+	src2 := newSrc(v2, connector.WithVersion("0.2.0"))
+	if v := src2.Version(ctx); v != "0.1.0" {
+		t.Fatalf("Version before the mismatch is fixed = %q, want the installed 0.1.0", v)
 	}
 	if n := countRecords(t, src2, "items"); n != 4 {
 		t.Fatalf("read %d items, want 4", n)
 	}
-	if v := src2.ConnectorVersion(); v != "0.2.0" {
-		t.Fatalf("ConnectorVersion after a command pinned to 0.2.0 = %q", v)
+	if v := src2.Version(ctx); v != "0.2.0" {
+		t.Fatalf("Version after a command pinned to 0.2.0 = %q", v)
 	}
 	// And back with Install.
-	src3 := newSrc(v1, source.WithVersion("0.1.0"))
+	src3 := newSrc(v1, connector.WithVersion("0.1.0"))
 	if err := src3.Install(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := src3.ConnectorVersion(); v != "0.1.0" {
-		t.Fatalf("ConnectorVersion after Install of 0.1.0 = %q", v)
+	if v := src3.Version(ctx); v != "0.1.0" {
+		t.Fatalf("Version after Install of 0.1.0 = %q", v)
 	}
 
 	if err := src3.Uninstall(ctx); err != nil {
@@ -81,11 +82,11 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 		t.Fatalf("Uninstall left %s: %v", venv, err)
 	}
 	// Not installed and pinned: the version asked for.
-	if v := src3.ConnectorVersion(); v != "0.1.0" {
-		t.Fatalf("ConnectorVersion when uninstalled = %q, want the requested 0.1.0", v)
+	if v := src3.Version(ctx); v != "0.1.0" {
+		t.Fatalf("Version when uninstalled = %q, want the requested 0.1.0", v)
 	}
-	if v := src.ConnectorVersion(); v != "" {
-		t.Fatalf("ConnectorVersion when uninstalled and not pinned = %q, want \"\"", v)
+	if v := src.Version(ctx); v != "" {
+		t.Fatalf("Version when uninstalled and not pinned = %q, want \"\"", v)
 	}
 }
 
@@ -110,8 +111,8 @@ func TestPythonThroughRegistryEntry(t *testing.T) {
 	cleanPath(t) // python3 is then /usr/bin/python3
 	root := t.TempDir()
 
-	src, err := source.New(ctx, "source-pytest", source.WithVersion("0.1.0"), source.WithInstallRoot(root),
-		source.WithConfig(map[string]any{"count": 2}), source.WithLogDir(t.TempDir()))
+	src, err := source.New(ctx, "source-pytest", connector.WithVersion("0.1.0"), connector.WithInstallRoot(root),
+		connector.WithConfig(map[string]any{"count": 2}), connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,18 +123,18 @@ func TestPythonThroughRegistryEntry(t *testing.T) {
 	if n := countRecords(t, src, "items"); n != 2 {
 		t.Fatalf("read %d items, want 2", n)
 	}
-	if v := src.ConnectorVersion(); v != "0.1.0" {
-		t.Fatalf("ConnectorVersion = %q, want the pinned 0.1.0", v)
+	if v := src.Version(ctx); v != "0.1.0" {
+		t.Fatalf("Version = %q, want the pinned 0.1.0", v)
 	}
 	// "latest" pins nothing: what is installed is used.
-	latest, err := source.New(ctx, "source-pytest", source.WithVersion("latest"), source.WithInstallRoot(root), source.WithLogDir(t.TempDir()))
+	latest, err := source.New(ctx, "source-pytest", connector.WithVersion("latest"), connector.WithInstallRoot(root), connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := latest.Spec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := latest.ConnectorVersion(); v != "0.1.0" {
-		t.Fatalf("ConnectorVersion with latest = %q, want the installed 0.1.0", v)
+	if v := latest.Version(ctx); v != "0.1.0" {
+		t.Fatalf("Version with latest = %q, want the installed 0.1.0", v)
 	}
 }

@@ -1,4 +1,4 @@
-package source
+package connector
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 // PrintConfigSpec writes the JSON schema of the connector's config to w as
 // "yaml" (the default when format is "") or "json", keeping the spec's
 // property order, so that a user can see which config to write.
-func (s *Source) PrintConfigSpec(ctx context.Context, w io.Writer, format string) error {
-	spec, err := s.ConfigSpec(ctx)
+func (c *Connector) PrintConfigSpec(ctx context.Context, w io.Writer, format string) error {
+	spec, err := c.ConfigSpec(ctx)
 	if err != nil {
 		return err
 	}
@@ -32,12 +32,12 @@ func (s *Source) PrintConfigSpec(ctx context.Context, w io.Writer, format string
 // WriteConfigSpecFile writes the config spec to a file, as YAML or JSON; an
 // empty format follows the file's extension (.json is JSON, anything else
 // YAML).
-func (s *Source) WriteConfigSpecFile(ctx context.Context, path, format string) error {
+func (c *Connector) WriteConfigSpecFile(ctx context.Context, path, format string) error {
 	if format == "" && strings.EqualFold(filepath.Ext(path), ".json") {
 		format = "json"
 	}
 	var buf bytes.Buffer
-	if err := s.PrintConfigSpec(ctx, &buf, format); err != nil {
+	if err := c.PrintConfigSpec(ctx, &buf, format); err != nil {
 		return err
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)

@@ -1,4 +1,4 @@
-package source
+package connector
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/x/goairbyte/secrets"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -19,17 +21,17 @@ var printer = message.NewPrinter(language.English)
 // schema) and returns a *ConfigValidationError listing every failing field,
 // or a *NoConfigError. A failing field the spec marks airbyte_secret is
 // named with the rule it breaks, never with its value.
-func (s *Source) ValidateConfig(ctx context.Context) error {
-	cfg, err := s.prepare(ctx)
+func (c *Connector) ValidateConfig(ctx context.Context) error {
+	cfg, err := c.prepare(ctx)
 	if err != nil {
 		return err
 	}
-	return s.validate(ctx, cfg)
+	return c.validate(ctx, cfg)
 }
 
 // validate checks cfg, a config as prepare returns it, against the spec.
-func (s *Source) validate(ctx context.Context, cfg json.RawMessage) error {
-	spec, err := s.Spec(ctx)
+func (c *Connector) validate(ctx context.Context, cfg json.RawMessage) error {
+	spec, err := c.Spec(ctx)
 	if err != nil {
 		return err
 	}
@@ -37,16 +39,16 @@ func (s *Source) validate(ctx context.Context, cfg json.RawMessage) error {
 	if err != nil {
 		// A spec that is not a valid schema is the connector's bug: say so,
 		// but do not block the user on it.
-		s.logger.Warn("cannot validate the config: the connector's spec is not a valid JSON schema", "connector", s.name, "error", err)
+		c.logger.Warn("cannot validate the config: the connector's spec is not a valid JSON schema", "connector", c.name, "error", err)
 		return nil
 	}
 	if len(problems) == 0 {
 		return nil
 	}
 	for i := range problems {
-		problems[i].Reason = s.mask(problems[i].Reason)
+		problems[i].Reason = secrets.Mask(problems[i].Reason)
 	}
-	return &ConfigValidationError{Connector: s.name, Problems: problems}
+	return &ConfigValidationError{Connector: c.name, Problems: problems}
 }
 
 // validateAgainst validates config against schema. The error is about the
@@ -74,7 +76,7 @@ func validateAgainst(schemaJSON, config json.RawMessage) ([]ConfigProblem, error
 	if !ok || verr == nil {
 		return nil, nil
 	}
-	secrets := secretFields(schemaJSON, config)
+	secretPaths := secretFields(schemaJSON, config)
 	var problems []ConfigProblem
 	var leaves func(e *jsonschema.ValidationError)
 	leaves = func(e *jsonschema.ValidationError) {
@@ -85,7 +87,7 @@ func validateAgainst(schemaJSON, config json.RawMessage) ([]ConfigProblem, error
 			return
 		}
 		p := ConfigProblem{Path: jsonPointer(e.InstanceLocation), Reason: e.ErrorKind.LocalizedString(printer)}
-		if isSecretPath(secrets, e.InstanceLocation) {
+		if isSecretPath(secretPaths, e.InstanceLocation) {
 			// The library's messages quote values ("minLength: got 3, want
 			// 8", "'x' does not match pattern"): say only which rule failed.
 			p.Reason = fmt.Sprintf("the secret value does not satisfy %q (value hidden)", strings.Join(e.ErrorKind.KeywordPath(), "/"))

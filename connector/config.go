@@ -1,4 +1,4 @@
-package source
+package connector
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 	"github.com/x/goairbyte/secrets"
 )
 
-// This file is the one place where a Source deals with secrets:
+// This file is the one place where a connector deals with secrets:
 //
-//   - resolveConfig turns the config the user gave into the JSON object the
-//     Source stores and Config returns. It may hold secret_reference::NAME
+//   - normalizeConfig turns the config the user gave into the JSON object
+//     the Connector stores and Config returns. It may hold secret_reference::NAME
 //     values; they stay references there, never secrets.
 //   - prepare turns the stored config into the JSON the connector gets, at
 //     execution time, for every command: references are resolved through
@@ -21,16 +21,16 @@ import (
 //     registered for masking) and the values of the fields the spec marks
 //     airbyte_secret are registered with secrets.MaskSpecSecrets — before
 //     the connector sees the config, so that nothing it prints escapes.
-//   - mask is the process-wide secrets.Mask; the executor applies it to
-//     every stderr line, LOG message, log file line and error text, and the
-//     Source to the errors and messages it makes itself.
+//   - secrets.Mask is process-wide; the executor applies it to every
+//     stderr line, LOG message, log file line and error text, and the
+//     Connector to the errors and messages it makes itself.
 //   - rereference puts the references back into a config the connector
 //     sends in a CONTROL message, so that Config and the config-change
 //     callback never hold a resolved secret either.
 
-// resolveConfig turns a config given as a map, struct, json.RawMessage or
-// []byte into the JSON object the Source stores.
-func resolveConfig(config any) (json.RawMessage, error) {
+// normalizeConfig turns a config given as a map, struct, json.RawMessage,
+// []byte or string into the JSON object the Connector stores.
+func normalizeConfig(config any) (json.RawMessage, error) {
 	var raw []byte
 	switch c := config.(type) {
 	case nil:
@@ -44,13 +44,13 @@ func resolveConfig(config any) (json.RawMessage, error) {
 	default:
 		b, err := json.Marshal(c)
 		if err != nil {
-			return nil, fmt.Errorf("source: config cannot be encoded as JSON: %w", err)
+			return nil, fmt.Errorf("the config cannot be encoded as JSON: %w", err)
 		}
 		raw = b
 	}
 	var obj map[string]any
 	if err := decodeJSON(raw, &obj); err != nil || obj == nil {
-		return nil, fmt.Errorf("source: the config must be a JSON object")
+		return nil, fmt.Errorf("%w: the config must be a JSON object, such as {\"count\": 10}", ErrConfigInvalid)
 	}
 	// Re-encode so the connector gets compact JSON and the caller's buffer is
 	// never shared.
@@ -76,34 +76,28 @@ func decodeJSON(raw []byte, v any) error {
 // fetches the spec first (once), resolves the secret references of the
 // stored config and registers every secret value for masking before the
 // connector runs.
-func (s *Source) prepare(ctx context.Context) (json.RawMessage, error) {
-	stored, err := s.storedConfig()
+func (c *Connector) prepare(ctx context.Context) (json.RawMessage, error) {
+	stored, err := c.storedConfig()
 	if err != nil {
 		return nil, err
 	}
-	spec, err := s.Spec(ctx)
+	spec, err := c.Spec(ctx)
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := secrets.ResolveConfigJSON(ctx, stored)
+	resolved, err := secrets.ResolveConfigJSON(ctx, stored, c.env.SecretOptions()...)
 	if err != nil {
-		return nil, secrets.MaskError(fmt.Errorf("%s: %w", s.name, err))
+		return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
 	}
-	s.registerSecrets(spec.ConnectionSpecification, resolved)
-	s.mu.Lock()
+	c.registerSecrets(spec.ConnectionSpecification, resolved)
+	c.mu.Lock()
 	// A SetConfig that ran meanwhile wins; its own prepare resolves it.
-	if bytes.Equal(s.config, stored) {
-		s.refs = referencedValues(stored, resolved)
+	if bytes.Equal(c.config, stored) {
+		c.refs = referencedValues(stored, resolved)
 	}
-	s.mu.Unlock()
+	c.mu.Unlock()
 	return resolved, nil
 }
-
-// mask hides every secret value known to the process in text: resolved
-// references, the config fields specs mark airbyte_secret (of this source
-// and every other) and SecretStrings. The executor applies it to stderr,
-// log lines and error messages.
-func (s *Source) mask(text string) string { return secrets.Mask(text) }
 
 // maskErr returns err with its text masked, keeping its type when nothing
 // needed masking (the usual case), so that callers' errors.As and type
@@ -124,14 +118,14 @@ func maskErr(err error) error {
 // replaced secret (an old OAuth token) is still a secret in the connector's
 // output. config must be resolved: a field holding a reference would
 // register the reference's text instead of the secret.
-func (s *Source) registerSecrets(spec, config json.RawMessage) {
+func (c *Connector) registerSecrets(spec, config json.RawMessage) {
 	if len(spec) == 0 || len(config) == 0 {
 		return
 	}
 	if err := secrets.MaskSpecSecrets(config, spec); err != nil {
 		// Both came through encoding/json already; say so and go on, since
 		// the connector would reject them too.
-		s.logger.Warn("cannot find the secret fields of the config", "connector", s.name, "error", secrets.MaskError(err))
+		c.logger.Warn("cannot find the secret fields of the config", "connector", c.name, "error", secrets.MaskError(err))
 	}
 }
 
@@ -211,8 +205,7 @@ func rereference(config json.RawMessage, refs map[string]string) json.RawMessage
 
 // secretField is a config field the spec marks airbyte_secret.
 type secretField struct {
-	path  []string // instance location, as JSON-pointer tokens
-	value string   // its value as text, "" when absent
+	path []string // instance location, as JSON-pointer tokens
 }
 
 // secretFields walks the config alongside its JSON schema and returns the
@@ -229,7 +222,7 @@ func secretFields(specJSON, configJSON json.RawMessage) []secretField {
 		schemas = expandBranches(schemas)
 		for _, sc := range schemas {
 			if b, _ := sc["airbyte_secret"].(bool); b {
-				out = append(out, secretField{path: append([]string(nil), path...), value: text(v)})
+				out = append(out, secretField{path: append([]string(nil), path...)})
 				return
 			}
 		}

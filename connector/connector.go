@@ -1,0 +1,404 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/secrets"
+)
+
+// Kind is what a connector is: a source or a destination.
+type Kind int
+
+// The kinds of connector.
+const (
+	KindSource Kind = iota + 1
+	KindDestination
+)
+
+func (k Kind) String() string {
+	if k == KindDestination {
+		return "destination"
+	}
+	return "source"
+}
+
+// Connector is one Airbyte connector with its config: what sources and
+// destinations share. It knows how the connector runs, keeps the config
+// (secret references unresolved), resolves and masks secrets for every run,
+// remembers the spec, and runs any command through one message loop that
+// applies the connector's CONTROL config updates. Its methods are safe for
+// concurrent use; each command is its own run.
+//
+// source.Source and destination.Destination embed a *Connector, so its
+// methods are theirs.
+type Connector struct {
+	kind           Kind
+	name           string
+	exec           executor.Executor
+	version        string
+	env            *Environment
+	logger         *slog.Logger
+	onConfigChange func(map[string]any)
+	streams        []string
+
+	mu sync.Mutex
+	// config is the config as given (or as the connector changed it),
+	// secret references unresolved; nil until set.
+	config json.RawMessage
+	// refs maps each value the latest prepare resolved back to its
+	// reference (see config.go).
+	refs map[string]string
+	spec *protocol.ConnectorSpecification
+
+	// pinned is set for a Python connector pinned to a version: the first
+	// command installs it (Install replaces another installed version).
+	// pinMu serialises that; pinDone records that it succeeded.
+	pinned  bool
+	pinMu   sync.Mutex
+	pinDone bool
+}
+
+// New builds the connector called name (such as "source-faker"). It starts
+// nothing: the connector runs when a command needs it. How it runs is what
+// the options say — at most one of WithLocalExecutable, WithDockerImage (or
+// the Docker knobs WithHostNetwork and WithLocalMount), WithPipURL /
+// WithPython, WithGoConnector and WithExecutor — and otherwise what
+// PyAirbyte would choose: a connector registered in the Environment runs
+// in process, then an executable called name on PATH, then, from the
+// connector's registry entry, its PyPI package when Python is available or
+// its Docker image when a Docker engine answers. Options that do not fit
+// are an *OptionError; a connector nothing can run is a *NoMethodError or a
+// *registry.NoMethodError listing what would be needed.
+func New(ctx context.Context, kind Kind, name string, opts ...Option) (*Connector, error) {
+	var st settings
+	for _, o := range opts {
+		o(&st)
+	}
+	if err := st.check(kind, name); err != nil {
+		return nil, err
+	}
+	env := st.env
+	if env == nil {
+		env = DefaultEnvironment()
+	}
+	c := &Connector{kind: kind, name: name, env: env, logger: st.logger, onConfigChange: st.onConfigChange,
+		streams: st.streams}
+	if c.logger == nil {
+		c.logger = env.Logger()
+	}
+	if st.configSet {
+		cfg, err := normalizeConfig(st.config)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c.config = cfg
+	}
+	rt := executor.Runtime{Logger: c.logger, LogDir: st.logDir, Mask: secrets.Mask}
+	if st.installIfMissing != nil {
+		rt.NoInstall = !*st.installIfMissing
+	}
+	r, err := st.resolve(ctx, name, env, rt)
+	if err != nil {
+		return nil, err
+	}
+	c.exec, c.version, c.pinned = r.exec, r.version, r.pinned
+	return c, nil
+}
+
+// Name is the connector's name.
+func (c *Connector) Name() string { return c.name }
+
+// Kind says whether the connector is a source or a destination.
+func (c *Connector) Kind() Kind { return c.kind }
+
+// Executor is how the connector runs.
+func (c *Connector) Executor() executor.Executor { return c.exec }
+
+// Environment is the Environment the connector belongs to.
+func (c *Connector) Environment() *Environment { return c.env }
+
+// Logger is the logger the connector reports to.
+func (c *Connector) Logger() *slog.Logger { return c.logger }
+
+// Streams returns the stream selection WithStreams made, for the source
+// face.
+func (c *Connector) Streams() []string { return c.streams }
+
+// String says how the connector runs, for messages.
+func (c *Connector) String() string { return c.exec.String() }
+
+// Version is the connector's version: what the executor reports when it
+// can tell (the Docker image's tag, the version of the installed Python
+// package, which costs one Python process), else the version asked for
+// with WithVersion; "" when unknown.
+func (c *Connector) Version(ctx context.Context) string {
+	if v, ok := c.exec.(executor.Versioner); ok {
+		if iv, err := v.InstalledVersion(ctx); err == nil && iv != "" {
+			return iv
+		}
+	}
+	return c.version
+}
+
+// DocsURL is the connector's documentation: the spec's documentationUrl
+// once the spec is known, Airbyte's page for the connector otherwise.
+func (c *Connector) DocsURL() string {
+	c.mu.Lock()
+	spec := c.spec
+	c.mu.Unlock()
+	if spec != nil && spec.DocumentationURL != "" {
+		return spec.DocumentationURL
+	}
+	dir := "sources"
+	if c.kind == KindDestination {
+		dir = "destinations"
+	}
+	short := strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(c.name), "source-"), "destination-")
+	return "https://docs.airbyte.com/integrations/" + dir + "/" + short
+}
+
+// Install makes the connector runnable: pulls the Docker image or creates
+// the virtualenv and installs the package. It does nothing for what is
+// already installed in the version asked for; a Python package of another
+// version is replaced. A failure wraps executor.ErrNotInstalled.
+func (c *Connector) Install(ctx context.Context) error { return maskErr(c.exec.Install(ctx)) }
+
+// Uninstall removes what Install created: the virtualenv. Docker images are
+// shared with other tools and stay.
+func (c *Connector) Uninstall(ctx context.Context) error {
+	c.pinMu.Lock()
+	c.pinDone = false // the next command installs the pinned version again
+	c.pinMu.Unlock()
+	return maskErr(c.exec.Uninstall(ctx))
+}
+
+// SetConfig replaces the config (a map[string]any, a struct, a
+// json.RawMessage, a []byte or a string of JSON).
+func (c *Connector) SetConfig(config any) error {
+	cfg, err := normalizeConfig(config)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	c.mu.Lock()
+	c.config, c.refs = cfg, nil
+	c.mu.Unlock()
+	return nil
+}
+
+// Config returns a copy of the config, nil when none is set. It includes the
+// changes the connector made through CONTROL messages. Secret references
+// (secret_reference::NAME) are returned as references, never resolved.
+func (c *Connector) Config() map[string]any {
+	c.mu.Lock()
+	raw := c.config
+	c.mu.Unlock()
+	if raw == nil {
+		return nil
+	}
+	var m map[string]any
+	_ = decodeJSON(raw, &m) // normalizeConfig made it a valid object
+	return m
+}
+
+// HasConfig reports whether a config is set.
+func (c *Connector) HasConfig() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.config != nil
+}
+
+// storedConfig returns the config as stored (references unresolved), or a
+// *NoConfigError.
+func (c *Connector) storedConfig() (json.RawMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.config == nil {
+		return nil, &NoConfigError{Connector: c.name}
+	}
+	return c.config, nil
+}
+
+// Run runs one command of the connector and yields its messages. Every
+// command but spec gets the config, its secret references resolved; a
+// CONTROL CONNECTOR_CONFIG message updates the stored config (and calls the
+// WithConfigChangeCallback function) whatever the command. The other fields
+// of inv are passed on as they are.
+func (c *Connector) Run(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
+	return c.runWithConfig(ctx, inv, false)
+}
+
+// RunValidated is Run with the config validated against the spec first: a
+// config that does not satisfy it is a *ConfigValidationError and the
+// connector does not start. The secrets are resolved once for both.
+func (c *Connector) RunValidated(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
+	return c.runWithConfig(ctx, inv, true)
+}
+
+func (c *Connector) runWithConfig(ctx context.Context, inv executor.Invocation, validate bool) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		if inv.Verb != executor.VerbSpec {
+			cfg, err := c.prepare(ctx)
+			if err == nil && validate {
+				err = c.validate(ctx, cfg)
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			inv.Config = cfg
+		}
+		for m, err := range c.run(ctx, inv) {
+			if !yield(m, err) {
+				return
+			}
+		}
+	}
+}
+
+// run runs inv as it is: the one message loop every command goes through.
+func (c *Connector) run(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		if err := c.installPinned(ctx); err != nil {
+			yield(nil, err)
+			return
+		}
+		for msg, err := range c.exec.Run(ctx, inv) {
+			// The executor masks what it makes; one given with WithExecutor
+			// might not.
+			err = maskErr(err)
+			if err == nil && msg != nil && msg.Type == protocol.TypeControl && msg.Control != nil &&
+				msg.Control.Type == protocol.ControlConnectorConfig && msg.Control.ConnectorConfig != nil {
+				c.applyConfigChange(msg.Control.ConnectorConfig.Config)
+			}
+			if !yield(msg, err) {
+				return
+			}
+		}
+	}
+}
+
+// installPinned makes sure, before the first command, that a Python
+// connector pinned with WithVersion is installed in that version: the
+// executor only installs a missing connector on Run, while Install also
+// detects another installed version and replaces it. A success is
+// remembered; a failure is tried again by the next command.
+func (c *Connector) installPinned(ctx context.Context) error {
+	if !c.pinned {
+		return nil
+	}
+	c.pinMu.Lock()
+	defer c.pinMu.Unlock()
+	if c.pinDone {
+		return nil
+	}
+	if err := c.exec.Install(ctx); err != nil {
+		return maskErr(err)
+	}
+	c.pinDone = true
+	return nil
+}
+
+// applyConfigChange stores a config the connector sent and tells the
+// callback. The connector sends resolved secrets: their references are put
+// back (see rereference), and the new config's secret fields are
+// registered for masking first.
+func (c *Connector) applyConfigChange(raw json.RawMessage) {
+	sent, err := normalizeConfig(raw)
+	if err != nil {
+		c.logger.Warn("ignoring a CONTROL config from the connector that is not a JSON object", "connector", c.name)
+		return
+	}
+	c.mu.Lock()
+	spec, refs := c.spec, c.refs
+	c.mu.Unlock()
+	if spec != nil {
+		c.registerSecrets(spec.ConnectionSpecification, sent)
+	}
+	cfg := rereference(sent, refs)
+	c.mu.Lock()
+	c.config = cfg
+	c.mu.Unlock()
+	c.logger.Info("the connector updated its config", "connector", c.name)
+	if c.onConfigChange != nil {
+		var m map[string]any
+		_ = decodeJSON(cfg, &m)
+		c.onConfigChange(m)
+	}
+}
+
+// Spec returns the connector's specification. It runs the connector once and
+// then answers from memory.
+func (c *Connector) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	c.mu.Lock()
+	spec := c.spec
+	c.mu.Unlock()
+	if spec != nil {
+		return spec, nil
+	}
+	var runErr error
+	for msg, err := range c.run(ctx, executor.Invocation{Verb: executor.VerbSpec}) {
+		if err != nil {
+			runErr = err
+			break
+		}
+		if msg.Type == protocol.TypeSpec && msg.Spec != nil && spec == nil {
+			spec = msg.Spec
+		}
+	}
+	if runErr != nil {
+		return nil, runErr
+	}
+	if spec == nil {
+		return nil, fmt.Errorf("%s: the connector's spec command ended without a SPEC message; is it an Airbyte connector?", c.name)
+	}
+	c.mu.Lock()
+	c.spec = spec
+	c.mu.Unlock()
+	return spec, nil
+}
+
+// ConfigSpec returns the JSON schema of the connector's config.
+func (c *Connector) ConfigSpec(ctx context.Context) (json.RawMessage, error) {
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return spec.ConnectionSpecification, nil
+}
+
+// Check asks the connector whether it can connect with the config. It
+// returns nil when the connector says SUCCEEDED and a *CheckFailedError with
+// the connector's message when it says FAILED, whatever its exit code. The
+// config is not validated against the spec first: the connector judges.
+func (c *Connector) Check(ctx context.Context) error {
+	var status *protocol.ConnectionStatus
+	var runErr error
+	for msg, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbCheck}) {
+		if err != nil {
+			runErr = err
+			break
+		}
+		if msg.Type == protocol.TypeConnectionStatus && msg.ConnectionStatus != nil {
+			status = msg.ConnectionStatus
+		}
+	}
+	switch {
+	case status != nil && status.Status == protocol.StatusFailed:
+		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(status.Message), Err: runErr}
+	case runErr != nil:
+		return runErr
+	case status == nil:
+		return &CheckFailedError{Connector: c.name, Message: "the connector ended without a CONNECTION_STATUS message"}
+	case status.Status != protocol.StatusSucceeded:
+		return &CheckFailedError{Connector: c.name, Message: fmt.Sprintf("unknown status %q: %s", status.Status, secrets.Mask(status.Message))}
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package connector_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/registry"
+	"github.com/x/goairbyte/secrets"
+)
+
+// echoDest is a destination written in Go whose spec requires a token,
+// marked airbyte_secret; check fails unless the token is "good…". A CONTROL
+// message in its write input is sent back to rotate the token.
+type echoDest struct{}
+
+func (echoDest) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(
+		`{"type":"object","required":["token"],"properties":{"token":{"type":"string","airbyte_secret":true,"minLength":8}}}`)}, nil
+}
+
+func (echoDest) Check(ctx context.Context, config json.RawMessage) error {
+	var c struct{ Token string }
+	json.Unmarshal(config, &c)
+	if !strings.HasPrefix(c.Token, "good") {
+		return errors.New("token " + c.Token + " refused")
+	}
+	return nil
+}
+
+func (echoDest) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		if err := emit(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offline is an Environment whose registry never reaches the network.
+func offline(t *testing.T) *connector.Environment {
+	t.Helper()
+	env := connector.NewEnvironment()
+	env.SetRegistry(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir("")))
+	return env
+}
+
+func TestOptionsThatDoNotFit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	for _, c := range []struct {
+		name string
+		kind connector.Kind
+		opts []connector.Option
+		want string
+	}{
+		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithPipURL("x")},
+			"WithLocalExecutable and WithPipURL/WithPython: these are different ways"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithHostNetwork(true)},
+			"WithHostNetwork: it does not apply to a connector run with WithLocalExecutable"},
+		{"destination-x", connector.KindDestination, []connector.Option{connector.WithPipURL("x"), connector.WithLocalMount("/tmp")},
+			"WithLocalMount: it does not apply to a connector run with WithPipURL/WithPython"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithDockerImage(""), connector.WithInstallRoot("/tmp")},
+			"WithInstallRoot: it does not apply"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithVersion("1.0")},
+			"WithVersion: it does not apply to a connector run with WithGoConnector"},
+		{"destination-x", connector.KindDestination, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithStreams("users")},
+			"WithStreams: a destination writes the streams of what it is given"},
+		{"./source-x", connector.KindSource, nil, "not a path or an image"},
+		{"airbyte/source-x", connector.KindSource, nil, "not a path or an image"},
+	} {
+		_, err := connector.New(ctx, c.kind, c.name, append(c.opts, connector.WithEnvironment(env))...)
+		var oe *connector.OptionError
+		if !errors.As(err, &oe) || !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: got %v, want an *OptionError saying %q", c.name, c.opts, err, c.want)
+		}
+	}
+}
+
+// TestEnvironmentsAreSeparate resolves the same name in two Environments:
+// one runs it in process, the other has never heard of it.
+func TestEnvironmentsAreSeparate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := offline(t), offline(t)
+	a.RegisterConnector("destination-echo", func() any { return echoDest{} })
+
+	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Executor().(*executor.InProcess); !ok || d.Environment() != a {
+		t.Fatalf("resolved to %s in %p, want in process in %p", d, d.Environment(), a)
+	}
+	_, err = connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(b))
+	var nm *connector.NoMethodError
+	if !errors.As(err, &nm) || !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("the other Environment resolved it: %v", err)
+	}
+	// A version pin is not the in-process build: it resolves elsewhere.
+	if _, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(a),
+		connector.WithVersion("9.9")); !errors.As(err, &nm) {
+		t.Fatalf("pinned: %v", err)
+	}
+	// The default caches of two Environments are apart too.
+	if _, err := a.DefaultCache(ctx); !errors.Is(err, connector.ErrNoDefaultCache) {
+		t.Fatalf("an Environment with no default cache: %v", err)
+	}
+}
+
+func TestConfigAndSecrets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	secret := "goodtoken-" + strings.Repeat("7", 12)
+	env.AddSecretManager(vault{"CONNECTOR_TEST_TOKEN": secret})
+	var changed map[string]any
+	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env),
+		connector.WithGoConnector(echoDest{}),
+		connector.WithConfig(map[string]any{"token": "secret_reference::CONNECTOR_TEST_TOKEN"}),
+		connector.WithConfigChangeCallback(func(c map[string]any) { changed = c }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check(ctx); err != nil {
+		t.Fatalf("check with the resolved token: %v", err)
+	}
+	if got := d.Config()["token"]; got != "secret_reference::CONNECTOR_TEST_TOKEN" {
+		t.Fatalf("Config holds %v, want the reference", got)
+	}
+	// A CONTROL config from the connector replaces the config; the value
+	// that came from the reference becomes the reference again.
+	rotated := `{"type":"CONTROL","control":{"type":"CONNECTOR_CONFIG","emitted_at":1,"connectorConfig":{"config":{"token":"` + secret + `","extra":"x"}}}}` + "\n"
+	catalog := json.RawMessage(`{"streams":[]}`)
+	for _, err := range d.Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catalog, Stdin: strings.NewReader(rotated)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.Config()["extra"] != "x" || d.Config()["token"] != "secret_reference::CONNECTOR_TEST_TOKEN" || changed["extra"] != "x" {
+		t.Fatalf("after the CONTROL message: config %v, callback %v", d.Config(), changed)
+	}
+
+	// A failed check carries the connector's message, masked.
+	if err := d.SetConfig(`{"token":"badtoken-abcdefgh"}`); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Check(ctx)
+	var cf *connector.CheckFailedError
+	if !errors.As(err, &cf) || !errors.Is(err, connector.ErrCheckFailed) || strings.Contains(err.Error(), "badtoken-abcdefgh") ||
+		!strings.Contains(err.Error(), "token **** refused") {
+		t.Fatalf("failed check: %v", err)
+	}
+	// Validation names the field, never the secret's value.
+	d.SetConfig(map[string]any{"token": "short"})
+	err = d.ValidateConfig(ctx)
+	var ve *connector.ConfigValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, connector.ErrConfigInvalid) || ve.Problems[0].Path != "/token" ||
+		strings.Contains(err.Error(), "short") {
+		t.Fatalf("validation: %v", err)
+	}
+	// No config at all, and a config that is not an object.
+	e, _ := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env), connector.WithGoConnector(echoDest{}))
+	if err := e.Check(ctx); !errors.Is(err, connector.ErrNoConfig) {
+		t.Fatalf("no config: %v", err)
+	}
+	if err := e.SetConfig("[1,2]"); !errors.Is(err, connector.ErrConfigInvalid) || !strings.Contains(err.Error(), "must be a JSON object") {
+		t.Fatalf("an array as config: %v", err)
+	}
+}
+
+// TestResolutionOrder: in process first, then PATH.
+func TestResolutionOrder(t *testing.T) {
+	ctx := context.Background()
+	env := offline(t)
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "destination-echo")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Executor().(*executor.Local); !ok {
+		t.Fatalf("resolved to %s, want the executable on PATH", d)
+	}
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	d, err = connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env),
+		connector.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Executor().(*executor.InProcess); !ok {
+		t.Fatalf("resolved to %s, want in process before PATH", d)
+	}
+}
+
+// vault is a secret manager holding fixed secrets.
+type vault map[string]string
+
+func (vault) Name() string { return "test vault" }
+func (v vault) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
+	s, ok := v[name]
+	return secrets.NewSecretString(s), ok, nil
+}

@@ -1,0 +1,55 @@
+// Package connector is the core that sources and destinations share: how a
+// connector runs, its config, its secrets, and the one message loop every
+// command goes through.
+//
+// A [Connector] is built by [New] from a name and [Option]s. The options
+// are declared once here for sources and destinations alike; each says one
+// thing about the connector — its config (WithConfig), its version, and how
+// it runs:
+//
+//   - WithLocalExecutable(path): an executable of this machine;
+//   - WithDockerImage(image), with the Docker knobs WithHostNetwork and
+//     WithLocalMount: a container per command;
+//   - WithPipURL(requirement) or WithPython(interpreter), with
+//     WithInstallRoot: a Python package in a virtualenv of its own;
+//   - WithGoConnector(c): a connector written in Go (package kit), called in
+//     this process;
+//   - WithExecutor(e): an executor of the caller's.
+//
+// Options that do not fit each other are an *OptionError at construction:
+// nothing is silently ignored. With no way given, New decides as PyAirbyte
+// does: a connector registered in the [Environment] runs in process (the
+// root package goairbyte registers goairbyte's own faker, local-JSON and
+// no-op connectors, so they need nothing installed), else an executable
+// named like the connector on PATH, else what the connector registry offers
+// (its PyPI package when Python is available, its Docker image when a
+// Docker engine answers).
+//
+// # Config and secrets
+//
+// The config is kept as given, with secret_reference::NAME values
+// unresolved; each run resolves them through the Environment's secret
+// managers (package secrets) and registers every secret value — resolved
+// references, the fields the spec marks airbyte_secret — for masking
+// before the connector sees the config, so nothing it prints escapes. A
+// CONTROL CONNECTOR_CONFIG message from the connector (a refreshed OAuth
+// token) replaces the stored config, references put back, and calls the
+// WithConfigChangeCallback function.
+//
+// # Environment
+//
+// An [Environment] holds what connectors share: the registry, the secret
+// managers, the in-process connectors, the default cache, the logger and
+// the progress output. [DefaultEnvironment] is the process's; a server
+// with tenants gives each its own ([NewEnvironment], WithEnvironment). A
+// library is silent: an Environment logs nowhere and draws no progress
+// until SetLogger and SetProgress say otherwise.
+//
+// # Errors
+//
+// Every error type matches a sentinel with errors.Is: *CheckFailedError
+// (ErrCheckFailed), *ConfigValidationError (ErrConfigInvalid),
+// *NoConfigError (ErrNoConfig), *OptionError (ErrInvalidOption),
+// *NoMethodError (executor.ErrNotInstalled); connector runs fail with
+// *executor.ConnectorError (executor.ErrConnectorFailed).
+package connector

@@ -1,0 +1,239 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/progress"
+	"github.com/x/goairbyte/registry"
+	"github.com/x/goairbyte/secrets"
+)
+
+// Environment is what connectors of one program, or of one tenant of a
+// server, share: the connector registry, the secret managers that resolve
+// secret_reference::NAME values, the connectors that run in process, the
+// default cache, the logger and the progress output. Every Source and
+// Destination belongs to one: [DefaultEnvironment] unless WithEnvironment
+// says otherwise, so that two tenants in one process can have separate
+// registries, secrets and default caches.
+//
+// Its setters are safe for concurrent use and take effect for what starts
+// after them. The zero Environment is not usable; call [NewEnvironment].
+//
+// Masking is the one thing not kept per Environment, on purpose: every
+// secret any connector resolved is masked in every text the process writes
+// (package secrets), since hiding a value in one tenant's logs that belongs
+// to another never leaks anything.
+type Environment struct {
+	mu         sync.Mutex
+	logger     *slog.Logger
+	progress   []progress.Option
+	loader     *registry.Loader
+	managers   []secrets.SecretManager
+	connectors map[string]func() any
+	opener     CacheOpener
+	cacheDir   string
+	caches     map[string]cache.Cache // open default caches by absolute directory
+}
+
+// CacheOpener opens the default cache that lives in dir (the Environment's
+// cache directory, ./.cache unless SetCacheDir says otherwise). The root
+// package goairbyte registers one that opens the DuckDB file
+// dir/default_cache/default_cache.duckdb.
+type CacheOpener func(ctx context.Context, dir string) (cache.Cache, error)
+
+// DefaultCacheDir is the default cache directory, relative to the working
+// directory, as in PyAirbyte.
+const DefaultCacheDir = ".cache"
+
+var (
+	defaultEnvOnce sync.Once
+	defaultEnv     *Environment
+)
+
+// DefaultEnvironment returns the process-wide Environment, used by every
+// Source and Destination not given another one with WithEnvironment.
+func DefaultEnvironment() *Environment {
+	defaultEnvOnce.Do(func() { defaultEnv = NewEnvironment() })
+	return defaultEnv
+}
+
+// NewEnvironment returns an Environment of its own: the registry as the
+// process environment configures it (AIRBYTE_LOCAL_REGISTRY,
+// AIRBYTE_OFFLINE_MODE), no custom secret manager, no in-process connector,
+// no default cache, a logger that discards everything and no progress
+// output. A library is silent until the program asks: SetLogger and
+// SetProgress do.
+func NewEnvironment() *Environment {
+	return &Environment{
+		logger:     slog.New(slog.DiscardHandler),
+		connectors: map[string]func() any{},
+		cacheDir:   DefaultCacheDir,
+		caches:     map[string]cache.Cache{},
+	}
+}
+
+// SetLogger sends the connectors' LOG messages and the library's own
+// diagnostics to l; nil discards them again.
+func (e *Environment) SetLogger(l *slog.Logger) {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	e.mu.Lock()
+	e.logger = l
+	e.mu.Unlock()
+}
+
+// Logger is the Environment's logger.
+func (e *Environment) Logger() *slog.Logger {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.logger
+}
+
+// SetProgress makes every Read and Write report progress with these
+// options (see package progress): SetProgress() alone draws on os.Stderr,
+// progress.WithOutput(w) elsewhere. Without it a Read or Write writes
+// nothing unless its own options ask.
+func (e *Environment) SetProgress(opts ...progress.Option) {
+	e.mu.Lock()
+	e.progress = append([]progress.Option{}, opts...)
+	e.mu.Unlock()
+}
+
+// ProgressOptions returns the progress options of SetProgress, with
+// rendering off when progress was never asked for; the listeners and
+// renderers given per call come after them.
+func (e *Environment) ProgressOptions() []progress.Option {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.progress == nil {
+		return []progress.Option{progress.WithRenderer(nil)}
+	}
+	return slices.Clone(e.progress)
+}
+
+// SetRegistry makes the Environment look connectors up with l instead of a
+// loader configured from the process environment.
+func (e *Environment) SetRegistry(l *registry.Loader) {
+	e.mu.Lock()
+	e.loader = l
+	e.mu.Unlock()
+}
+
+// Registry returns the Environment's connector registry.
+func (e *Environment) Registry() *registry.Loader {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.loader == nil {
+		e.loader = registry.NewLoader(registry.WithLogger(e.logger))
+	}
+	return e.loader
+}
+
+// AddSecretManager makes the Environment ask m for secrets, after the
+// managers added before it and before the built-in sources (environment
+// variables, the .env file, the prompt).
+func (e *Environment) AddSecretManager(m secrets.SecretManager) {
+	e.mu.Lock()
+	e.managers = append(e.managers, m)
+	e.mu.Unlock()
+}
+
+// SecretOptions returns the options that make package secrets ask the
+// Environment's managers, for GetSecret and reference resolution.
+func (e *Environment) SecretOptions() []secrets.Option {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	opts := make([]secrets.Option, 0, len(e.managers))
+	for _, m := range e.managers {
+		opts = append(opts, secrets.WithManager(m))
+	}
+	return opts
+}
+
+// RegisterConnector makes the connector called name run in process, with
+// no Docker, Python or executable: newConnector returns a fresh value that
+// implements kit.Source or kit.Destination. A connector given no way of
+// running it resolves to a registered one first.
+func (e *Environment) RegisterConnector(name string, newConnector func() any) {
+	e.mu.Lock()
+	e.connectors[name] = newConnector
+	e.mu.Unlock()
+}
+
+// inProcess returns a new value of the connector registered as name.
+func (e *Environment) inProcess(name string) (any, bool) {
+	e.mu.Lock()
+	f, ok := e.connectors[name]
+	e.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return f(), true
+}
+
+// SetDefaultCache makes open the opener of the default cache.
+func (e *Environment) SetDefaultCache(open CacheOpener) {
+	e.mu.Lock()
+	e.opener = open
+	e.mu.Unlock()
+}
+
+// SetCacheDir sets the directory of the default cache (./.cache by
+// default).
+func (e *Environment) SetCacheDir(dir string) {
+	e.mu.Lock()
+	e.cacheDir = dir
+	e.mu.Unlock()
+}
+
+// ErrNoDefaultCache says that a Read or Write had no cache to use.
+var ErrNoDefaultCache = errors.New("no default cache")
+
+// DefaultCache returns the default cache, opening it on first use and
+// sharing the one handle afterwards (a DuckDB file is open once per
+// process). With no opener registered it is an error wrapping
+// ErrNoDefaultCache that names the import that registers one.
+func (e *Environment) DefaultCache(ctx context.Context) (cache.Cache, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.opener == nil {
+		return nil, fmt.Errorf("%w: import the package github.com/x/goairbyte (it registers the DuckDB default cache), "+
+			"or give the read a cache (source.UseCache)", ErrNoDefaultCache)
+	}
+	dir, err := filepath.Abs(e.cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := e.caches[dir]; ok {
+		if c.DB().PingContext(ctx) == nil {
+			return c, nil
+		}
+		delete(e.caches, dir) // closed by its user: open it again
+	}
+	c, err := e.opener(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	e.caches[dir] = c
+	return c, nil
+}
+
+// ProgressOptions returns the options of a progress tracker for one Read or
+// Write of c: the call's own (from source.WithProgress or
+// destination.WithProgress) when it has some, else the Environment's; every
+// line is masked.
+func (c *Connector) ProgressOptions(call []progress.Option) []progress.Option {
+	opts := []progress.Option{progress.WithMask(secrets.Mask)}
+	if call != nil {
+		return append(opts, call...)
+	}
+	return append(opts, c.env.ProgressOptions()...)
+}

@@ -1,0 +1,138 @@
+package connector
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/x/goairbyte/executor"
+)
+
+// Sentinels of the connector core's errors, for errors.Is. Each error type
+// below matches its sentinel; the root package goairbyte re-exports them.
+var (
+	// ErrCheckFailed: the connector says it cannot connect with the config.
+	ErrCheckFailed = errors.New("connection check failed")
+	// ErrConfigInvalid: the config does not satisfy the connector's spec.
+	ErrConfigInvalid = errors.New("config does not match the connector's spec")
+	// ErrNoConfig: a command that needs a config ran before one was set.
+	ErrNoConfig = errors.New("no config set")
+	// ErrInvalidOption: the options do not fit the connector or each other.
+	ErrInvalidOption = errors.New("invalid connector option")
+)
+
+// CheckFailedError says that the connector reported FAILED for its
+// connection check, whatever its exit code. Err, when set, is the connector
+// error that came with it.
+type CheckFailedError struct {
+	Connector string
+	// Message is the connector's own explanation.
+	Message string
+	Err     error
+}
+
+// Error gives the connector's reason for failing the check.
+func (e *CheckFailedError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = "no reason given"
+	}
+	return fmt.Sprintf("%s: connection check failed: %s; fix the config and check again", e.Connector, msg)
+}
+
+// Is matches ErrCheckFailed.
+func (e *CheckFailedError) Is(target error) bool { return target == ErrCheckFailed }
+
+// Unwrap returns the connector error behind the failure, if any.
+func (e *CheckFailedError) Unwrap() error { return e.Err }
+
+// ConfigProblem is one reason a config does not satisfy the connector's spec.
+type ConfigProblem struct {
+	// Path is the field's location as a JSON pointer ("" is the whole config).
+	Path string
+	// Reason says what is wrong. It never contains the value of a field the
+	// spec marks airbyte_secret.
+	Reason string
+}
+
+// ConfigValidationError lists every field of a config that does not satisfy
+// the connector's spec.
+type ConfigValidationError struct {
+	Connector string
+	Problems  []ConfigProblem
+}
+
+// Error lists the config's problems.
+func (e *ConfigValidationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: the config does not match the connector's spec (print the spec with goab spec %s):", e.Connector, e.Connector)
+	for _, p := range e.Problems {
+		path := p.Path
+		if path == "" {
+			path = "/"
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", path, p.Reason)
+	}
+	return b.String()
+}
+
+// Is matches ErrConfigInvalid.
+func (e *ConfigValidationError) Is(target error) bool { return target == ErrConfigInvalid }
+
+// NoConfigError says that a command needing a config ran before one was
+// set.
+type NoConfigError struct {
+	Connector string
+}
+
+// Error says that the connector needs a config.
+func (e *NoConfigError) Error() string {
+	return fmt.Sprintf("%s: no config set; pass connector.WithConfig or call SetConfig first", e.Connector)
+}
+
+// Is matches ErrNoConfig.
+func (e *NoConfigError) Is(target error) bool { return target == ErrNoConfig }
+
+// OptionError says that an option does not fit the connector or the other
+// options: two ways of running it, a knob of one way given for another, an
+// option of sources given to a destination.
+type OptionError struct {
+	Connector string
+	// Option names the option(s) at fault.
+	Option string
+	Reason string
+}
+
+// Error names the option and why it does not fit.
+func (e *OptionError) Error() string {
+	if e.Option == "" {
+		return fmt.Sprintf("%s: %s", e.Connector, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Connector, e.Option, e.Reason)
+}
+
+// Is matches ErrInvalidOption.
+func (e *OptionError) Is(target error) bool { return target == ErrInvalidOption }
+
+// NoMethodError says that no way of running a connector was given and none
+// was found: nothing is registered in process under its name, no executable
+// of that name is on PATH, and the registry cannot say (Err says why). It
+// matches executor.ErrNotInstalled.
+type NoMethodError struct {
+	Connector string
+	Err       error
+}
+
+// Error says which options would run the connector and why the registry
+// did not help.
+func (e *NoMethodError) Error() string {
+	return fmt.Sprintf("%s: no executable named %q on PATH and no way of running it chosen; "+
+		"use connector.WithLocalExecutable(path), connector.WithDockerImage(\"\") or connector.WithPipURL(url). "+
+		"The connector registry cannot say how to run it either: %v", e.Connector, e.Connector, e.Err)
+}
+
+// Is matches executor.ErrNotInstalled.
+func (e *NoMethodError) Is(target error) bool { return target == executor.ErrNotInstalled }
+
+// Unwrap returns the registry's reason.
+func (e *NoMethodError) Unwrap() error { return e.Err }

@@ -1,0 +1,183 @@
+package connector
+
+import (
+	"log/slog"
+
+	"github.com/x/goairbyte/executor"
+)
+
+// Option configures a connector built by [New] (and so a source.Source or a
+// destination.Destination). Each knob of how a connector runs is declared
+// here once, for sources and destinations alike. An option that does not
+// fit the connector — a Docker knob for a local executable, two ways of
+// running it, stream selection for a destination — makes New fail with an
+// *OptionError; nothing is silently ignored.
+type Option func(*settings)
+
+// settings is what the options say. New checks it and turns it into a
+// Connector.
+type settings struct {
+	given []string // the options given, by name, in order (for messages)
+
+	config         any
+	configSet      bool
+	onConfigChange func(map[string]any)
+	streams        []string
+	version        string
+	env            *Environment
+	logger         *slog.Logger
+	logDir         string
+
+	// Explicit ways of running the connector; at most one may be chosen.
+	localPath   string
+	useLocal    bool
+	dockerImage string
+	useDocker   bool
+	pipURL      string
+	python      string
+	usePython   bool
+	goConnector any
+	custom      executor.Executor
+
+	// Knobs of one way.
+	hostNetwork      bool
+	mounts           []executor.Mount
+	installRoot      string
+	procEnv          []string
+	installIfMissing *bool
+}
+
+func (s *settings) note(option string) { s.given = append(s.given, option) }
+
+// WithConfig sets the connector's config: a map[string]any, a struct that
+// marshals to a JSON object, a json.RawMessage, a []byte or a string of
+// JSON. Values of the form secret_reference::NAME are resolved each time the
+// connector runs (see package secrets) and never stored.
+func WithConfig(config any) Option {
+	return func(s *settings) { s.note("WithConfig"); s.config, s.configSet = config, true }
+}
+
+// WithConfigChangeCallback sets a function called with the new config
+// whenever the connector emits a CONTROL CONNECTOR_CONFIG message (for
+// example after refreshing an OAuth token). Persist it there: the next run
+// needs it.
+func WithConfigChangeCallback(fn func(newConfig map[string]any)) Option {
+	return func(s *settings) { s.note("WithConfigChangeCallback"); s.onConfigChange = fn }
+}
+
+// WithStreams selects a source's streams, as source.Source.SelectStreams
+// does; "*" selects all. The names are checked once the catalog is known.
+// It does not apply to destinations.
+func WithStreams(names ...string) Option {
+	return func(s *settings) { s.note("WithStreams"); s.streams = append(s.streams, names...) }
+}
+
+// WithVersion pins the connector version: the image tag for Docker (when
+// the image has none), the package version for Python, the version a local
+// executable is reported as. A connector that runs in process is the
+// version built into the program, so a pin makes it resolve elsewhere.
+func WithVersion(version string) Option {
+	return func(s *settings) { s.note("WithVersion"); s.version = version }
+}
+
+// WithEnvironment makes the connector belong to env instead of
+// [DefaultEnvironment]: its registry, secret managers, in-process
+// connectors, default cache, logger and progress output.
+func WithEnvironment(env *Environment) Option {
+	return func(s *settings) { s.note("WithEnvironment"); s.env = env }
+}
+
+// WithLogger sends this connector's LOG messages and diagnostics to l
+// instead of the Environment's logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) { s.note("WithLogger"); s.logger = l }
+}
+
+// WithLogDir sets the directory of the per-run log files that keep a
+// connector process's stderr and LOG messages ($GOAIRBYTE_LOG_DIR, else
+// goairbyte/logs in the system temp directory).
+func WithLogDir(dir string) Option {
+	return func(s *settings) { s.note("WithLogDir"); s.logDir = dir }
+}
+
+// WithLocalExecutable runs the connector as an executable of this machine:
+// a path, or a name looked up on PATH.
+func WithLocalExecutable(pathOrName string) Option {
+	return func(s *settings) {
+		s.note("WithLocalExecutable")
+		s.localPath, s.useLocal = pathOrName, true
+	}
+}
+
+// WithDockerImage runs the connector in Docker, a container per command.
+// An empty image means the connector's registry image, else
+// airbyte/<name>; an image without a tag gets the version (or "latest").
+func WithDockerImage(image string) Option {
+	return func(s *settings) {
+		s.note("WithDockerImage")
+		s.dockerImage, s.useDocker = image, true
+	}
+}
+
+// WithHostNetwork runs the Docker container in the host's network, so that
+// the connector reaches services on localhost. It implies Docker (the
+// default image unless WithDockerImage says otherwise).
+func WithHostNetwork(on bool) Option {
+	return func(s *settings) { s.note("WithHostNetwork"); s.hostNetwork = on }
+}
+
+// WithLocalMount mounts the host directory dir at /local in the Docker
+// container (PyAirbyte's convention), so that a destination_path under
+// /local lands in dir. It implies Docker.
+func WithLocalMount(dir string) Option {
+	return func(s *settings) {
+		s.note("WithLocalMount")
+		s.mounts = append(s.mounts, executor.Mount{HostDir: dir, ContainerDir: "/local"})
+	}
+}
+
+// WithPipURL runs the connector from a Python virtualenv into which this
+// pip requirement (a package name, a URL or a local path) is installed
+// instead of airbyte-<name>.
+func WithPipURL(pipURL string) Option {
+	return func(s *settings) { s.note("WithPipURL"); s.pipURL, s.usePython = pipURL, true }
+}
+
+// WithPython runs the connector from a Python virtualenv created with this
+// interpreter (a path or a name on PATH).
+func WithPython(interpreter string) Option {
+	return func(s *settings) { s.note("WithPython"); s.python, s.usePython = interpreter, true }
+}
+
+// WithInstallRoot sets the directory under which Python virtualenvs are
+// created (.venv-<name>); the working directory by default.
+func WithInstallRoot(dir string) Option {
+	return func(s *settings) { s.note("WithInstallRoot"); s.installRoot = dir }
+}
+
+// WithEnv adds "KEY=VALUE" variables to the environment of the connector's
+// process or container.
+func WithEnv(vars ...string) Option {
+	return func(s *settings) { s.note("WithEnv"); s.procEnv = append(s.procEnv, vars...) }
+}
+
+// WithInstallIfMissing says whether what is missing (the image, the
+// virtualenv) is installed on first use; it is on by default, as in
+// PyAirbyte. Off, a missing connector is an error wrapping ErrNotInstalled.
+func WithInstallIfMissing(on bool) Option {
+	return func(s *settings) { s.note("WithInstallIfMissing"); s.installIfMissing = &on }
+}
+
+// WithGoConnector runs c in this process: c implements kit.Source or
+// kit.Destination (a connector written in Go with package kit, or the
+// declarative-manifest engine). No process, container or encoding is
+// involved.
+func WithGoConnector(c any) Option {
+	return func(s *settings) { s.note("WithGoConnector"); s.goConnector = c }
+}
+
+// WithExecutor runs the connector with an executor built by the caller,
+// for ways of running it the other options do not cover.
+func WithExecutor(e executor.Executor) Option {
+	return func(s *settings) { s.note("WithExecutor"); s.custom = e }
+}

@@ -1,0 +1,192 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/registry"
+)
+
+// This file decides how a connector runs: from the options when they say,
+// else as PyAirbyte does — a connector registered in the Environment runs in
+// process, then an executable named like the connector on PATH, then what
+// its registry entry offers (its PyPI package when Python is available, its
+// Docker image when an engine answers).
+
+// resolved is how one connector runs.
+type resolved struct {
+	exec    executor.Executor
+	version string // the version it runs, "" when unknown
+	pinned  bool   // a Python package pinned to a version: install it before the first command
+}
+
+// explicitMethods names the ways of running the connector the options chose.
+func (s *settings) explicitMethods() []string {
+	var m []string
+	if s.useLocal {
+		m = append(m, "WithLocalExecutable")
+	}
+	if s.useDocker {
+		m = append(m, "WithDockerImage")
+	}
+	if s.usePython {
+		m = append(m, "WithPipURL/WithPython")
+	}
+	if s.goConnector != nil {
+		m = append(m, "WithGoConnector")
+	}
+	if s.custom != nil {
+		m = append(m, "WithExecutor")
+	}
+	return m
+}
+
+// check reports the options that do not fit each other or the kind of
+// connector, before anything is resolved.
+func (s *settings) check(kind Kind, name string) error {
+	if strings.ContainsAny(name, `/\`) || strings.TrimSpace(name) == "" || strings.ContainsRune(name, 0) {
+		return &OptionError{Connector: name, Reason: "a connector name is a single word such as source-faker, " +
+			"not a path or an image; run a path with WithLocalExecutable(path) and an image with WithDockerImage(image)"}
+	}
+	methods := s.explicitMethods()
+	if len(methods) > 1 {
+		return &OptionError{Connector: name, Option: strings.Join(methods, " and "),
+			Reason: "these are different ways of running the connector; choose one"}
+	}
+	way := ""
+	if len(methods) == 1 {
+		way = methods[0]
+	}
+	misfit := func(option string, set bool, fits ...string) error {
+		if !set || way == "" {
+			return nil
+		}
+		for _, f := range fits {
+			if f == way {
+				return nil
+			}
+		}
+		return &OptionError{Connector: name, Option: option,
+			Reason: fmt.Sprintf("it does not apply to a connector run with %s", way)}
+	}
+	for _, err := range []error{
+		misfit("WithHostNetwork", s.hostNetwork, "WithDockerImage"),
+		misfit("WithLocalMount", len(s.mounts) > 0, "WithDockerImage"),
+		misfit("WithInstallRoot", s.installRoot != "", "WithPipURL/WithPython"),
+		misfit("WithEnv", len(s.procEnv) > 0, "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"),
+		misfit("WithVersion", s.version != "", "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"),
+		misfit("WithInstallIfMissing", s.installIfMissing != nil, "WithDockerImage", "WithPipURL/WithPython"),
+		misfit("WithLogDir", s.logDir != "", "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if kind == KindDestination && len(s.streams) > 0 {
+		return &OptionError{Connector: name, Option: "WithStreams",
+			Reason: "a destination writes the streams of what it is given; select streams on the source, or pass destination.Streams to Write"}
+	}
+	return nil
+}
+
+// resolve decides how the connector runs and builds its executor.
+func (s *settings) resolve(ctx context.Context, name string, env *Environment, rt executor.Runtime) (resolved, error) {
+	build := func(m executor.Method, version string) (resolved, error) {
+		ex, err := executor.New(name, m, rt)
+		if err != nil {
+			return resolved{}, err
+		}
+		r := resolved{exec: ex, version: version}
+		if m.Kind == executor.KindPython && m.Version != "" && !rt.NoInstall {
+			r.pinned = true
+		}
+		return r, nil
+	}
+	docker := func(image string) executor.Method {
+		return executor.Method{Kind: executor.KindDocker, Image: image, HostNetwork: s.hostNetwork, Mounts: s.mounts, Env: s.procEnv}
+	}
+	switch {
+	case s.custom != nil:
+		return resolved{exec: s.custom, version: s.version}, nil
+	case s.goConnector != nil:
+		return build(executor.Method{Kind: executor.KindInProcess, Connector: s.goConnector}, "")
+	case s.useLocal:
+		return build(s.local(s.localPath), s.version)
+	case s.usePython:
+		return build(s.pythonMethod(s.pipURL, s.python), s.version)
+	case s.useDocker || s.hostNetwork || len(s.mounts) > 0:
+		image := s.dockerImage
+		if image == "" {
+			image = defaultImage(ctx, env, name, s.version)
+		} else if executor.ImageTag(image) == "" && !strings.Contains(image, "@") {
+			image += ":" + orLatest(s.version)
+		}
+		return build(docker(image), executor.ImageTag(image))
+	}
+
+	// No way chosen: decide as PyAirbyte does.
+	if s.version == "" {
+		if c, ok := env.inProcess(name); ok {
+			env.Logger().Debug("connector runs in process", "connector", name)
+			return build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
+		}
+	}
+	if path, err := exec.LookPath(name); err == nil {
+		return build(s.local(path), s.version)
+	}
+	entry, err := env.Registry().Lookup(ctx, name)
+	if err != nil {
+		return resolved{}, &NoMethodError{Connector: name, Err: err}
+	}
+	m, err := registry.ChooseMethod(ctx, entry, s.version, registry.Probes{})
+	if err != nil {
+		return resolved{}, err
+	}
+	env.Logger().Debug("execution method chosen from the registry", "connector", name, "method", m.String())
+	switch m.Kind {
+	case registry.MethodExecutable:
+		return build(s.local(m.Executable), s.version)
+	case registry.MethodPython:
+		return build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
+	default: // registry.MethodDocker
+		return build(docker(m.DockerImage), executor.ImageTag(m.DockerImage))
+	}
+}
+
+func (s *settings) local(path string) executor.Method {
+	if !strings.ContainsRune(path, '/') {
+		if found, err := exec.LookPath(path); err == nil {
+			path = found
+		}
+	}
+	return executor.Method{Kind: executor.KindLocal, Path: path, Version: s.version, Env: s.procEnv}
+}
+
+func (s *settings) pythonMethod(requirement, interpreter string) executor.Method {
+	m := executor.Method{Kind: executor.KindPython, Requirement: requirement, Interpreter: interpreter,
+		InstallRoot: s.installRoot, Env: s.procEnv}
+	if s.version != "latest" {
+		m.Version = s.version
+	}
+	return m
+}
+
+// defaultImage is the connector's image when none is named: its registry
+// image, or airbyte/<name> when the registry does not know it or cannot be
+// read; tagged with the version, else the registry's, else "latest".
+func defaultImage(ctx context.Context, env *Environment, name, version string) string {
+	if c, err := env.Registry().Lookup(ctx, name); err == nil && c.DockerRepository != "" {
+		return c.DockerImage(version)
+	}
+	return "airbyte/" + name + ":" + orLatest(version)
+}
+
+func orLatest(version string) string {
+	if version == "" {
+		return "latest"
+	}
+	return version
+}

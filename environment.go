@@ -1,0 +1,46 @@
+package goairbyte
+
+import (
+	"context"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/noop"
+)
+
+// Environment is what the connectors of a program (or of one tenant of a
+// server) share: registry, secret managers, in-process connectors, default
+// cache, logger and progress output; see [connector.Environment]. Pass one
+// to GetSource and GetDestination with connector.WithEnvironment.
+type Environment = connector.Environment
+
+// DefaultCacheName is the name of the default DuckDB cache, as in
+// PyAirbyte: the file <cache dir>/default_cache/default_cache.duckdb.
+const DefaultCacheName = "default_cache"
+
+func init() { wire(connector.DefaultEnvironment()) }
+
+// DefaultEnvironment returns the process-wide Environment, which every
+// Source and Destination uses unless given another one. This package
+// wires into it what needs cgo or our own connectors: the DuckDB default
+// cache and the connectors that run in process (destination-noop).
+func DefaultEnvironment() *Environment { return connector.DefaultEnvironment() }
+
+// NewEnvironment returns an Environment of its own, wired as the default
+// one is (DuckDB default cache, in-process connectors) but sharing nothing
+// with it: its own registry, secret managers, default cache handle, a
+// silent logger and no progress output until its setters say otherwise.
+func NewEnvironment() *Environment {
+	env := connector.NewEnvironment()
+	wire(env)
+	return env
+}
+
+// wire registers the DuckDB default cache and the built-in connectors.
+func wire(env *Environment) {
+	env.SetDefaultCache(func(ctx context.Context, dir string) (cache.Cache, error) {
+		return duckdb.New(ctx, duckdb.PathFor(dir, DefaultCacheName))
+	})
+	env.RegisterConnector(noop.Name, func() any { return noop.Destination{} })
+}

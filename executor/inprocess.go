@@ -1,0 +1,368 @@
+package executor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// goSource and goDestination are the method sets of kit.Source and
+// kit.Destination: a connector written in Go, or the declarative engine,
+// satisfies them without this package knowing its type.
+type goSource interface {
+	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
+	Check(ctx context.Context, config json.RawMessage) error
+	Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error)
+	Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+		emit func(*protocol.Message) error) error
+}
+
+type goDestination interface {
+	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
+	Check(ctx context.Context, config json.RawMessage) error
+	Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+		input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
+}
+
+// InProcess runs a connector written in Go in this process: each command
+// is a method call, and the messages it emits reach the caller as they are,
+// with no encoding, no pipe and no temp files. The connector runs on a
+// goroutine of its own, a batch of messages ahead of the caller, so that
+// producing records overlaps with loading them as it does for a process.
+type InProcess struct {
+	name string
+	conn any
+	o    *options
+}
+
+var _ Executor = (*InProcess)(nil)
+
+func newInProcess(name string, conn any, o *options) (*InProcess, error) {
+	_, src := conn.(goSource)
+	_, dst := conn.(goDestination)
+	if !src && !dst {
+		return nil, fmt.Errorf("executor: connector %s: %T is neither a kit.Source nor a kit.Destination", name, conn)
+	}
+	return &InProcess{name: name, conn: conn, o: o}, nil
+}
+
+// Name is the connector's name.
+func (p *InProcess) Name() string { return p.name }
+
+// String says how the connector runs.
+func (p *InProcess) String() string { return p.name + " (in process)" }
+
+// Install does nothing: the connector is part of this program.
+func (p *InProcess) Install(ctx context.Context) error { return nil }
+
+// Uninstall does nothing.
+func (p *InProcess) Uninstall(ctx context.Context) error { return nil }
+
+// errCallerGone is what emit returns once the caller stopped listening.
+var errCallerGone = errors.New("the caller stopped reading the connector's messages")
+
+// Run calls the connector's method for the command and yields what it
+// emits; see Executor. A panic in the connector is its failure, reported as
+// a *ConnectorError, not the caller's crash.
+func (p *InProcess) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(nil, fmt.Errorf("connector %s: %s not started: %w", p.name, inv.Verb, err))
+			return
+		}
+		call, err := p.call(inv)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		r := &inProcessRun{p: p, verb: inv.Verb, batches: make(chan []*protocol.Message, 4), done: make(chan struct{})}
+		if err := r.run(ctx, call, yield); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// call turns an invocation into the method call that runs it, given the
+// context and emit.
+func (p *InProcess) call(inv Invocation) (func(ctx context.Context, emit func(*protocol.Message) error) error, error) {
+	src, _ := p.conn.(goSource)
+	dst, _ := p.conn.(goDestination)
+	var spec func(context.Context) (*protocol.ConnectorSpecification, error)
+	var check func(context.Context, json.RawMessage) error
+	if src != nil {
+		spec, check = src.Spec, src.Check
+	} else {
+		spec, check = dst.Spec, dst.Check
+	}
+	config := inv.Config
+	if len(config) == 0 {
+		config = json0
+	}
+	switch inv.Verb {
+	case VerbSpec:
+		return func(ctx context.Context, emit func(*protocol.Message) error) error {
+			s, err := spec(ctx)
+			if err != nil {
+				return err
+			}
+			return emit(&protocol.Message{Type: protocol.TypeSpec, Spec: s})
+		}, nil
+	case VerbCheck:
+		return func(ctx context.Context, emit func(*protocol.Message) error) error {
+			st := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
+			if err := check(ctx, config); err != nil {
+				if ctx.Err() != nil {
+					return err
+				}
+				st = &protocol.ConnectionStatus{Status: protocol.StatusFailed, Message: err.Error()}
+			}
+			return emit(&protocol.Message{Type: protocol.TypeConnectionStatus, ConnectionStatus: st})
+		}, nil
+	case VerbDiscover:
+		if src == nil {
+			return nil, p.notA("source", inv.Verb)
+		}
+		return func(ctx context.Context, emit func(*protocol.Message) error) error {
+			c, err := src.Discover(ctx, config)
+			if err != nil {
+				return err
+			}
+			return emit(&protocol.Message{Type: protocol.TypeCatalog, Catalog: c})
+		}, nil
+	case VerbRead:
+		if src == nil {
+			return nil, p.notA("source", inv.Verb)
+		}
+		cat, err := configuredCatalog(inv)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, emit func(*protocol.Message) error) error {
+			return src.Read(ctx, config, cat, inv.State, emit)
+		}, nil
+	case VerbWrite:
+		if dst == nil {
+			return nil, p.notA("destination", inv.Verb)
+		}
+		cat, err := configuredCatalog(inv)
+		if err != nil {
+			return nil, err
+		}
+		in := inv.Stdin
+		if in == nil {
+			return nil, fmt.Errorf("executor: connector %s: write needs its input (Invocation.Stdin)", p.name)
+		}
+		return func(ctx context.Context, emit func(*protocol.Message) error) error {
+			return dst.Write(ctx, config, cat, decodeAll(in), emit)
+		}, nil
+	}
+	return nil, fmt.Errorf("executor: unknown command %q; use one of spec, check, discover, read, write", inv.Verb)
+}
+
+func (p *InProcess) notA(kind string, verb Verb) error {
+	return fmt.Errorf("executor: connector %s runs in process and is not a %s: it has no %s command", p.name, kind, verb)
+}
+
+func configuredCatalog(inv Invocation) (*protocol.ConfiguredCatalog, error) {
+	if len(inv.Catalog) == 0 {
+		return nil, fmt.Errorf("executor: %s needs a configured catalog (Invocation.Catalog)", inv.Verb)
+	}
+	var cat protocol.ConfiguredCatalog
+	if err := json.Unmarshal(inv.Catalog, &cat); err != nil {
+		return nil, fmt.Errorf("executor: the configured catalog is not valid JSON: %w", err)
+	}
+	return &cat, nil
+}
+
+// decodeAll yields the messages written to r, as a destination process
+// would read them from its stdin.
+func decodeAll(r io.Reader) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		dec := protocol.NewDecoder(r)
+		for {
+			m, err := dec.Decode()
+			if err == io.EOF {
+				return
+			}
+			if !yield(m, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// inProcessRun is one command of an in-process connector: the connector's
+// goroutine fills batches, the caller's drains them.
+type inProcessRun struct {
+	p    *InProcess
+	verb Verb
+
+	batches chan []*protocol.Message
+	done    chan struct{} // closed when the connector's method returned
+	err     error         // what it returned; read after done
+	panic   string        // set when it panicked
+
+	// Owned by the connector's goroutine.
+	batch []*protocol.Message
+	trace *protocol.ErrorTrace
+}
+
+// maxInProcessBatch caps a batch; a batch is handed over earlier whenever
+// the caller is waiting for one, so batching never delays a message.
+const maxInProcessBatch = 256
+
+func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(*protocol.Message) error) error,
+	yield func(*protocol.Message, error) bool) error {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stopped sync.Once
+	stop := make(chan struct{})
+	go func() {
+		defer close(r.done)
+		defer close(r.batches)
+		defer func() {
+			if v := recover(); v != nil {
+				r.panic = fmt.Sprintf("%v\n%s", v, debug.Stack())
+			}
+		}()
+		r.err = call(cctx, func(m *protocol.Message) error { return r.emit(m, stop) })
+		if len(r.batch) > 0 {
+			select {
+			case r.batches <- r.batch:
+			case <-stop:
+			}
+		}
+	}()
+	quit := func() {
+		stopped.Do(func() { close(stop) })
+		cancel()
+		r.wait()
+	}
+	// A connector that ignores its cancelled context cannot be killed in
+	// process: after the grace period the caller stops waiting for it.
+	ctxDone := ctx.Done()
+	var grace <-chan time.Time
+	for {
+		select {
+		case batch, ok := <-r.batches:
+			if !ok {
+				goto finished
+			}
+			for _, m := range batch {
+				r.observe(m)
+				if !yield(m, nil) {
+					quit()
+					return nil
+				}
+			}
+			if ctx.Err() != nil {
+				quit()
+				return fmt.Errorf("connector %s: %s stopped: %w", r.p.name, r.verb, context.Cause(ctx))
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			t := time.NewTimer(r.p.o.grace)
+			defer t.Stop()
+			grace = t.C
+		case <-grace:
+			quit()
+			return fmt.Errorf("connector %s: %s stopped: %w", r.p.name, r.verb, context.Cause(ctx))
+		}
+	}
+finished:
+	<-r.done
+	switch {
+	case r.panic != "":
+		return &ConnectorError{Connector: r.p.name, Command: r.verb, ExitCode: -1, FailureType: protocol.FailureSystem,
+			Message: r.p.o.mask("the connector panicked: " + r.panic)}
+	case ctx.Err() != nil:
+		return fmt.Errorf("connector %s: %s stopped: %w", r.p.name, r.verb, context.Cause(ctx))
+	case r.err != nil:
+		ce := &ConnectorError{Connector: r.p.name, Command: r.verb, ExitCode: 1, FailureType: protocol.FailureSystem,
+			Message: r.p.o.mask(r.err.Error())}
+		if r.trace != nil {
+			ce.FailureType, ce.Message, ce.InternalMessage = r.trace.FailureType, r.trace.Message, r.trace.InternalMessage
+		}
+		return ce
+	case r.trace != nil:
+		return &ConnectorError{Connector: r.p.name, Command: r.verb, FailureType: r.trace.FailureType,
+			Message: r.trace.Message, InternalMessage: r.trace.InternalMessage}
+	}
+	return nil
+}
+
+// wait waits for the connector's method to return after a stop, a grace
+// period at most: a connector that ignores its context cannot be killed in
+// process, so it is left to finish on its own.
+func (r *inProcessRun) wait() {
+	// Drain what is still queued so that a blocked emit sees the stop.
+	go func() {
+		for range r.batches {
+		}
+	}()
+	t := time.NewTimer(r.p.o.grace)
+	defer t.Stop()
+	select {
+	case <-r.done:
+	case <-t.C:
+		r.p.o.logger.Warn("in-process connector ignored its cancelled context; leaving it to finish on its own",
+			"connector", r.p.name, "grace", r.p.o.grace)
+	}
+}
+
+// emit is the connector's emit function: it queues m in the current batch
+// and hands the batch over when it is full or the caller is idle.
+func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
+	if m == nil {
+		return nil
+	}
+	r.batch = append(r.batch, m)
+	if len(r.batch) < maxInProcessBatch {
+		// An empty queue means the caller is waiting: hand over now.
+		if len(r.batches) > 0 {
+			return nil
+		}
+		select {
+		case r.batches <- r.batch:
+			r.batch = make([]*protocol.Message, 0, 16)
+		case <-stop:
+			return errCallerGone
+		default:
+		}
+		return nil
+	}
+	select {
+	case r.batches <- r.batch:
+		r.batch = make([]*protocol.Message, 0, maxInProcessBatch)
+		return nil
+	case <-stop:
+		return errCallerGone
+	}
+}
+
+// observe masks what a connector says and logs it, as for a process.
+func (r *inProcessRun) observe(m *protocol.Message) {
+	o := r.p.o
+	switch {
+	case m.Type == protocol.TypeLog && m.Log != nil:
+		m.Log.Message = o.mask(m.Log.Message)
+		m.Log.StackTrace = o.mask(m.Log.StackTrace)
+		o.logger.Log(context.Background(), slogLevel(m.Log.Level), m.Log.Message, "connector", r.p.name)
+	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
+		e := m.Trace.Error
+		e.Message, e.InternalMessage, e.StackTrace = o.mask(e.Message), o.mask(e.InternalMessage), o.mask(e.StackTrace)
+		if r.trace == nil {
+			r.trace = e
+		}
+	case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil:
+		m.ConnectionStatus.Message = o.mask(m.ConnectionStatus.Message)
+	}
+}

@@ -1,0 +1,265 @@
+package executor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
+)
+
+// goSource is a small source written in Go, as a kit.Source: read emits
+// count records then a state, or misbehaves as told.
+type goSource struct {
+	count    int
+	mode     string // "", "fail", "trace", "panic", "ignore-cancel", "block"
+	returned atomic.Bool
+}
+
+func (s *goSource) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+
+func (s *goSource) Check(ctx context.Context, config json.RawMessage) error {
+	if strings.Contains(string(config), "bad") {
+		return errors.New("the config says bad")
+	}
+	return nil
+}
+
+func (s *goSource) Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error) {
+	return &protocol.Catalog{Streams: []protocol.Stream{{Name: "items", JSONSchema: json.RawMessage(`{}`),
+		SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}}}}, nil
+}
+
+func (s *goSource) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	defer s.returned.Store(true)
+	switch s.mode {
+	case "panic":
+		panic("boom with secret-value-1234")
+	case "block":
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	for i := 0; i < s.count; i++ {
+		if s.mode == "ignore-cancel" && i == 10 {
+			time.Sleep(time.Hour) // never looks at ctx
+		}
+		data := json.RawMessage(fmt.Sprintf(`{"id":%d}`, i))
+		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: data}}); err != nil {
+			return err
+		}
+	}
+	switch s.mode {
+	case "fail":
+		return errors.New("the API said no to secret-value-1234")
+	case "trace":
+		emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceError,
+			Error: &protocol.ErrorTrace{Message: "stream items failed", FailureType: protocol.FailureConfig}}})
+		return errors.New("read failed")
+	}
+	return emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+		Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: "items"}, StreamState: json.RawMessage(`{"n":1}`)}}})
+}
+
+var itemsCatalogInProcess = json.RawMessage(`{"streams":[{"stream":{"name":"items","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`)
+
+func inProcess(t *testing.T, c any, rt executor.Runtime) executor.Executor {
+	t.Helper()
+	ex, err := executor.New("source-go", executor.Method{Kind: executor.KindInProcess, Connector: c}, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
+func TestInProcessCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ex := inProcess(t, &goSource{count: 1000}, executor.Runtime{})
+
+	msgs, err := collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+	if err != nil || len(msgs) != 1 || msgs[0].Spec == nil {
+		t.Fatalf("spec: %v %v", msgs, err)
+	}
+	msgs, err = collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbCheck, Config: json.RawMessage(`{"x":"bad"}`)}))
+	if err != nil || len(msgs) != 1 || msgs[0].ConnectionStatus.Status != protocol.StatusFailed ||
+		msgs[0].ConnectionStatus.Message != "the config says bad" {
+		t.Fatalf("failed check: %+v %v", msgs, err)
+	}
+	msgs, err = collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbDiscover}))
+	if err != nil || msgs[0].Catalog == nil || msgs[0].Catalog.Streams[0].Name != "items" {
+		t.Fatalf("discover: %v %v", msgs, err)
+	}
+	msgs, err = collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+	if err != nil || count(msgs, protocol.TypeRecord) != 1000 || count(msgs, protocol.TypeState) != 1 {
+		t.Fatalf("read: %d records, %d states, %v", count(msgs, protocol.TypeRecord), count(msgs, protocol.TypeState), err)
+	}
+	// In order, and the state after every record.
+	for i, m := range msgs[:1000] {
+		if string(m.Record.Data) != fmt.Sprintf(`{"id":%d}`, i) {
+			t.Fatalf("record %d is %s", i, m.Record.Data)
+		}
+	}
+	if msgs[1000].Type != protocol.TypeState {
+		t.Fatal("the state is not last")
+	}
+	// A source has no write command.
+	if _, err := collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: itemsCatalogInProcess, Stdin: strings.NewReader("")})); err == nil ||
+		!strings.Contains(err.Error(), "not a destination") {
+		t.Fatalf("write on a source: %v", err)
+	}
+}
+
+func TestInProcessFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mask := func(s string) string { return strings.ReplaceAll(s, "secret-value-1234", "****") }
+	for _, c := range []struct {
+		mode, want string
+		ft         protocol.FailureType
+	}{
+		{"fail", "the API said no to ****", protocol.FailureSystem},
+		{"trace", "stream items failed", protocol.FailureConfig},
+		{"panic", "the connector panicked: boom with ****", protocol.FailureSystem},
+	} {
+		ex := inProcess(t, &goSource{count: 3, mode: c.mode}, executor.Runtime{Mask: mask})
+		msgs, err := collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+		ce := asConnectorError(t, err)
+		if !strings.HasPrefix(ce.Message, c.want) || ce.FailureType != c.ft || strings.Contains(err.Error(), "secret-value-1234") {
+			t.Errorf("%s: got %q (%s), want %q (%s)", c.mode, ce.Message, ce.FailureType, c.want, c.ft)
+		}
+		if !errors.Is(err, executor.ErrConnectorFailed) {
+			t.Errorf("%s: does not match ErrConnectorFailed", c.mode)
+		}
+		if c.mode != "panic" && count(msgs, protocol.TypeRecord) != 3 {
+			t.Errorf("%s: %d records before the failure, want 3", c.mode, count(msgs, protocol.TypeRecord))
+		}
+	}
+}
+
+func TestInProcessStops(t *testing.T) {
+	t.Parallel()
+	// Breaking out of the loop stops the connector: its emit fails and it
+	// returns.
+	src := &goSource{count: 1_000_000}
+	ex := inProcess(t, src, executor.Runtime{})
+	n := 0
+	for m, err := range ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == protocol.TypeRecord {
+			if n++; n == 10 {
+				break
+			}
+		}
+	}
+	if !src.returned.Load() {
+		t.Fatal("the connector was still running after the loop ended")
+	}
+
+	// Cancelling stops a connector waiting on its context.
+	ctx, cancel := context.WithCancel(context.Background())
+	blocked := &goSource{mode: "block"}
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, err := collect(inProcess(t, blocked, executor.Runtime{}).Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+	if !errors.Is(err, context.Canceled) || !blocked.returned.Load() {
+		t.Fatalf("cancelled read: %v (returned %v)", err, blocked.returned.Load())
+	}
+
+	// One that ignores its context is left behind after the grace period,
+	// with a warning, instead of hanging the caller.
+	ctx, cancel = context.WithCancel(context.Background())
+	rude := &goSource{count: 100, mode: "ignore-cancel"}
+	logs := &logRecorder{}
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, err = collect(inProcess(t, rude, executor.Runtime{Grace: 100 * time.Millisecond, Logger: slogOf(logs)}).Run(ctx,
+		executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+	if !errors.Is(err, context.Canceled) || !strings.Contains(logs.text(), "ignored its cancelled context") {
+		t.Fatalf("a connector ignoring cancellation: %v; logs %q", err, logs.text())
+	}
+}
+
+// goDestination echoes each state it is written, with the records before it.
+type goDestination struct{}
+
+func (goDestination) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{}`)}, nil
+}
+func (goDestination) Check(ctx context.Context, config json.RawMessage) error { return nil }
+func (goDestination) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	var n float64
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		if m.Type == protocol.TypeRecord {
+			n++
+		}
+		if m.Type == protocol.TypeState {
+			c := n
+			m.State.DestinationStats = &protocol.StateStats{RecordCount: &c}
+			if err := emit(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func TestInProcessDestination(t *testing.T) {
+	t.Parallel()
+	in := `{"type":"RECORD","record":{"stream":"items","data":{"id":1},"emitted_at":1}}
+not json at all
+{"type":"RECORD","record":{"stream":"items","data":{"id":2},"emitted_at":1}}
+{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"items"},"stream_state":{"n":2}}}}
+`
+	ex := inProcess(t, goDestination{}, executor.Runtime{})
+	msgs, err := collect(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbWrite, Catalog: itemsCatalogInProcess,
+		Stdin: strings.NewReader(in)}))
+	if err != nil || len(msgs) != 1 || *msgs[0].State.DestinationStats.RecordCount != 2 {
+		t.Fatalf("echo: %+v %v", msgs, err)
+	}
+	if _, err := collect(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbDiscover})); err == nil {
+		t.Fatal("discover on a destination accepted")
+	}
+}
+
+func TestMethodValidate(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		m    executor.Method
+		want string
+	}{
+		{executor.Method{}, "has no Kind"},
+		{executor.Method{Kind: executor.KindLocal}, "needs the executable's Path"},
+		{executor.Method{Kind: executor.KindDocker}, "needs its Image"},
+		{executor.Method{Kind: executor.KindInProcess}, "needs its Connector"},
+		{executor.Method{Kind: executor.KindLocal, Path: "x", HostNetwork: true, Mounts: []executor.Mount{{HostDir: "a", ContainerDir: "/b"}}},
+			"Mounts and HostNetwork do not apply to a connector run as local executable"},
+		{executor.Method{Kind: executor.KindDocker, Image: "x:1", Interpreter: "python3"}, "Interpreter does not apply"},
+		{executor.Method{Kind: executor.KindInProcess, Connector: goDestination{}, Env: []string{"A=1"}}, "Env does not apply"},
+	} {
+		err := c.m.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want %q", c.m, err, c.want)
+		}
+		if _, err := executor.New("x", c.m, executor.Runtime{}); err == nil {
+			t.Errorf("%+v: New accepted it", c.m)
+		}
+	}
+	if _, err := executor.New("x", executor.Method{Kind: executor.KindInProcess, Connector: 42}, executor.Runtime{}); err == nil ||
+		!strings.Contains(err.Error(), "neither a kit.Source nor a kit.Destination") {
+		t.Errorf("a non-connector accepted: %v", err)
+	}
+}

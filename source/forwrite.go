@@ -1,0 +1,86 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"slices"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/progress"
+	"github.com/x/goairbyte/protocol"
+)
+
+// This file is what package destination asks of a Source and a ReadResult
+// (its Readable and Cached interfaces), so that destinations take sources
+// without importing this package.
+
+// SourceName is the source's connector name; it keys a destination's state.
+func (s *Source) SourceName() string { return s.Name() }
+
+// LoadIntoCache reads streams (the selected ones when empty) into c, as
+// Read does with UseCache(c), Strategy(strategy), WithTracker(tr) and, when
+// fullRefresh, ForceFullRefresh; it returns the configured catalog and the
+// streams read. Package destination calls it to write through a cache.
+func (s *Source) LoadIntoCache(ctx context.Context, c cache.Cache, streams []string, strategy cache.Strategy,
+	fullRefresh bool, tr *progress.Tracker) (*protocol.ConfiguredCatalog, []string, error) {
+	opts := []ReadOption{UseCache(c), Strategy(strategy), WithTracker(tr)}
+	if fullRefresh {
+		opts = append(opts, ForceFullRefresh())
+	}
+	if len(streams) > 0 {
+		opts = append(opts, Streams(streams...))
+	}
+	res, err := s.Read(ctx, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.Catalog(), res.ProcessedStreams(), nil
+}
+
+// StreamMessages validates the config, configures streams (the selected
+// ones when empty, every stream when none is selected), asks state for the
+// --state of those streams unless fullRefresh, and starts the read: it
+// returns the configured catalog and the connector's messages. Package
+// destination calls it to write with no cache.
+func (s *Source) StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
+	state func(streams []string) (json.RawMessage, error)) (*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], error) {
+	if err := s.ValidateConfig(ctx); err != nil {
+		return nil, nil, err
+	}
+	names := streams
+	var err error
+	if len(names) == 0 {
+		if names, err = s.SelectedStreams(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(names) == 0 || slices.Contains(names, "*") {
+		if names, err = s.AvailableStreams(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	var copts []CatalogOption
+	if fullRefresh {
+		copts = append(copts, FullRefresh())
+	}
+	catalog, err := s.ConfiguredCatalog(ctx, names, copts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	catJSON, err := json.Marshal(catalog)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st json.RawMessage
+	if state != nil {
+		if st, err = state(names); err != nil {
+			return nil, nil, err
+		}
+	}
+	if fullRefresh {
+		st = nil
+	}
+	return catalog, s.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: st}), nil
+}
