@@ -168,3 +168,6 @@ func withHostNetwork() tweak {
 }
 
 func slogOf(l *logRecorder) *slog.Logger { return slog.New(l) }
+func withLinger(d time.Duration) tweak {
+	return func(_ *executor.Method, rt *executor.Runtime) { rt.LingerGrace = d }
+}

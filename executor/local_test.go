@@ -311,3 +311,28 @@ func TestLocalMissingCatalog(t *testing.T) {
 		t.Fatalf("want an error about the missing catalog, got %v", err)
 	}
 }
+
+// TestLingeringConnector: a connector that closed its output and keeps
+// running (ignoring SIGTERM) is stopped after the linger grace with a
+// warning, and what it sent counts; a cancelled context stops it at once.
+func TestLingeringConnector(t *testing.T) {
+	t.Parallel()
+	logs := &logRecorder{}
+	l := newLocal(t, "lingering", withLinger(200*time.Millisecond), withGrace(200*time.Millisecond), withLogger(slog.New(logs)))
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	if err != nil || count(msgs, protocol.TypeRecord) != 1 || count(msgs, protocol.TypeState) != 1 {
+		t.Fatalf("read: %d records, %d states, %v", count(msgs, protocol.TypeRecord), count(msgs, protocol.TypeState), err)
+	}
+	if !strings.Contains(logs.text(), "closed its output but kept running") {
+		t.Fatalf("no warning: %q", logs.text())
+	}
+
+	// With a long linger grace, cancelling is what ends the wait.
+	l = newLocal(t, "lingering", withLinger(time.Hour), withGrace(200*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	_, err = collect(l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled while lingering: %v", err)
+	}
+}

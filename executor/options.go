@@ -195,7 +195,16 @@ type Runtime struct {
 	// NoInstall makes a missing image or virtualenv a *NotInstalledError
 	// instead of installing it on first use (the default, as in PyAirbyte).
 	NoInstall bool
+	// LingerGrace is how long a connector that closed its output may keep
+	// running before it is stopped; 0 means DefaultLingerGrace. A connector
+	// is done when its output ends, but one that closed stdout and kept
+	// running (seen in real connectors) would otherwise hold the caller
+	// forever.
+	LingerGrace time.Duration
 }
+
+// DefaultLingerGrace is Runtime.LingerGrace's default.
+const DefaultLingerGrace = 10 * time.Second
 
 // DefaultLogDir is where connector log files go unless Runtime.LogDir says
 // otherwise: $GOAIRBYTE_LOG_DIR, or goairbyte/logs under the system temp
@@ -223,6 +232,7 @@ type options struct {
 	version          string
 	dockerClient     *client.Client
 	grace            time.Duration
+	linger           time.Duration
 }
 
 func buildOptions(m Method, rt Runtime) *options {
@@ -239,6 +249,7 @@ func buildOptions(m Method, rt Runtime) *options {
 		version:          m.Version,
 		dockerClient:     m.DockerClient,
 		grace:            rt.Grace,
+		linger:           rt.LingerGrace,
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
@@ -257,6 +268,9 @@ func buildOptions(m Method, rt Runtime) *options {
 	}
 	if o.grace <= 0 {
 		o.grace = DefaultGracePeriod
+	}
+	if o.linger <= 0 {
+		o.linger = DefaultLingerGrace
 	}
 	for _, mt := range m.Mounts {
 		host := mt.HostDir

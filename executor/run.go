@@ -160,201 +160,270 @@ var json0 = []byte("{}")
 // differs between executors.
 func (r *runner) run(ctx context.Context, inv Invocation, start launcher) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
-		if err := r.runOnce(ctx, inv, start, yield); err != nil {
+		p := &procRun{r: r, inv: inv}
+		if err := p.run(ctx, start, yield); err != nil {
 			yield(nil, err)
 		}
 	}
 }
 
-// runOnce runs the connector, yielding its messages. It returns the error to
+// procRun is one run of a connector process: its fields are the state of
+// the run, its methods the steps (prepare, start, stream, finish).
+type procRun struct {
+	r   *runner
+	inv Invocation
+
+	dir string  // the private temp dir with the run files
+	lg  *runLog // this run's share of the log file
+	st  started // the process and its pipes
+	dec *decoding
+
+	exited   chan struct{} // closed when the process has exited
+	exitCode int
+	waitErr  error
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when a stop began
+	unwatch  func() bool   // stops watching ctx; false once the stop began
+
+	stderrDone chan struct{}
+	finished   bool
+	lingered   bool                 // stopped because it outlived its output
+	trace      *protocol.ErrorTrace // the first TRACE ERROR
+}
+
+// run runs the connector, yielding its messages. It returns the error to
 // yield last, after everything has been cleaned up, or nil when the run
 // succeeded or the caller stopped iterating.
-func (r *runner) runOnce(ctx context.Context, inv Invocation, start launcher, yield func(*protocol.Message, error) bool) error {
+func (p *procRun) run(ctx context.Context, start launcher, yield func(*protocol.Message, error) bool) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("connector %s: %s not started: %w", r.name, inv.Verb, err)
+		return fmt.Errorf("connector %s: %s not started: %w", p.r.name, p.inv.Verb, err)
 	}
-	files, err := runFiles(inv)
+	files, err := p.prepare()
+	if p.dir != "" {
+		defer os.RemoveAll(p.dir)
+	}
 	if err != nil {
 		return err
 	}
-	// os.MkdirTemp creates the directory 0700: only we can read the secrets.
-	dir, err := os.MkdirTemp("", "goairbyte-"+r.name+"-")
-	if err != nil {
-		return fmt.Errorf("connector %s: creating the temp directory for its files: %w", r.name, err)
+	p.lg = p.r.openLog(p.inv.Verb)
+	defer p.lg.close()
+	if err := p.start(ctx, start, files); err != nil {
+		return err
 	}
-	defer os.RemoveAll(dir)
+	defer p.finish(ctx, true) // also when yield panics
+	if !p.stream(ctx, yield) {
+		return nil // the caller stopped; the deferred finish stops the connector
+	}
+	return p.result(ctx)
+}
+
+// prepare writes the run files into a private temp dir.
+func (p *procRun) prepare() ([]runFile, error) {
+	files, err := runFiles(p.inv)
+	if err != nil {
+		return nil, err
+	}
+	// os.MkdirTemp creates the directory 0700: only we can read the secrets.
+	if p.dir, err = os.MkdirTemp("", "goairbyte-"+p.r.name+"-"); err != nil {
+		return nil, fmt.Errorf("connector %s: creating the temp directory for its files: %w", p.r.name, err)
+	}
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
-			return fmt.Errorf("connector %s: writing %s: %w", r.name, f.name, err)
+		if err := os.WriteFile(filepath.Join(p.dir, f.name), f.data, 0o600); err != nil {
+			return nil, fmt.Errorf("connector %s: writing %s: %w", p.r.name, f.name, err)
 		}
 	}
+	return files, nil
+}
 
-	lg := r.openLog(inv.Verb)
-	defer lg.close()
-
+// start launches the connector and everything that runs beside it: the
+// exit watcher, the stop on cancellation, the stderr reader, the stdin
+// feed and the output decoder.
+func (p *procRun) start(ctx context.Context, start launcher, files []runFile) error {
 	st, err := start(ctx, launch{
-		hostDir: dir,
+		hostDir: p.dir,
 		files:   files,
-		args:    func(d string) []string { return commandArgs(inv, d) },
-		stdin:   inv.Stdin != nil,
+		args:    func(d string) []string { return commandArgs(p.inv, d) },
+		stdin:   p.inv.Stdin != nil,
 	})
 	if err != nil {
 		return err
 	}
-	r.o.logger.Debug("connector started", "connector", r.name, "command", string(inv.Verb))
-
-	var (
-		exitCode int
-		waitErr  error
-		exited   = make(chan struct{})
-	)
+	p.st = st
+	p.r.o.logger.Debug("connector started", "connector", p.r.name, "command", string(p.inv.Verb))
+	p.exited, p.stopped, p.stderrDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
-		exitCode, waitErr = st.proc.wait()
-		close(exited)
+		p.exitCode, p.waitErr = st.proc.wait()
+		close(p.exited)
 	}()
-
-	// stop is the one way a connector is stopped early: our end of its
-	// output closed, SIGTERM, the grace period, then SIGKILL for whatever
-	// is left. Closing the output first matters: a connector blocked
-	// writing to a pipe nobody reads would never see its SIGTERM.
-	var (
-		stopOnce sync.Once
-		stopped  = make(chan struct{})
-	)
-	stop := func() {
-		stopOnce.Do(func() {
-			close(stopped)
-			st.proc.stopOutput()
-			st.proc.terminate()
-			t := time.NewTimer(r.o.grace)
-			defer t.Stop()
-			select {
-			case <-exited:
-			case <-t.C:
-				r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", r.name, "grace", r.o.grace)
-			}
-			st.proc.kill()
-		})
-	}
-	unwatch := context.AfterFunc(ctx, stop)
-	defer unwatch()
-
-	stderrDone := make(chan struct{})
+	p.unwatch = context.AfterFunc(ctx, p.stop)
 	go func() {
-		defer close(stderrDone)
-		r.readStderr(st.stderr, lg)
+		defer close(p.stderrDone)
+		p.r.readStderr(st.stderr, p.lg)
 	}()
-
 	if st.stdin != nil {
-		// Copying runs beside the decoding below, so that a connector that
-		// writes while it reads never blocks on us. It ends when the input
-		// does or when the connector is gone (writes then fail).
+		// Copying runs beside the decoding, so that a connector that writes
+		// while it reads never blocks on us. It ends when the input does or
+		// when the connector is gone (writes then fail).
 		go func() {
 			// The buffer is used as given only when the destination's
 			// ReadFrom is hidden (an *os.File's copies 32 KiB at a time).
-			_, err := io.CopyBuffer(struct{ io.Writer }{st.stdin}, inv.Stdin, make([]byte, stdinCopySize))
+			_, err := io.CopyBuffer(struct{ io.Writer }{st.stdin}, p.inv.Stdin, make([]byte, stdinCopySize))
 			st.stdin.Close()
 			if err != nil && ctx.Err() == nil {
-				r.o.logger.Debug("connector stopped reading its input", "connector", r.name, "error", err)
+				p.r.o.logger.Debug("connector stopped reading its input", "connector", p.r.name, "error", err)
 			}
 		}()
 	}
+	p.dec = startDecoding(st.stdout, p.stopped)
+	return nil
+}
 
-	dec := startDecoding(st.stdout, stopped)
-
-	// finish waits for the connector and everything around it; after it
-	// nothing of the run is left but the temp dir, removed by the defer.
-	finished := false
-	finish := func(early bool) {
-		if finished {
-			return
-		}
-		finished = true
-		// A stop begun by cancellation must complete (the container
-		// removed) before we go on; unwatch reports false once it began.
-		if !unwatch() || early {
-			stop()
-		}
-		<-exited
-		dec.wait()
-		// Whatever inherited stderr from the connector and outlived it
-		// must not keep us here: give the last lines a moment, then cut.
-		t := time.NewTimer(stderrDrain)
+// stop is the one way a connector is stopped early: our end of its output
+// closed, SIGTERM, the grace period, then SIGKILL for whatever is left.
+// Closing the output first matters: a connector blocked writing to a pipe
+// nobody reads would never see its SIGTERM.
+func (p *procRun) stop() {
+	p.stopOnce.Do(func() {
+		close(p.stopped)
+		p.st.proc.stopOutput()
+		p.st.proc.terminate()
+		t := time.NewTimer(p.r.o.grace)
+		defer t.Stop()
 		select {
-		case <-stderrDone:
+		case <-p.exited:
 		case <-t.C:
-			st.stderr.Close()
-			<-stderrDone
+			p.r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", p.r.name, "grace", p.r.o.grace)
 		}
-		t.Stop()
-		st.proc.release()
-	}
-	defer finish(true) // also when yield panics
+		p.st.proc.kill()
+	})
+}
 
-	var trace *protocol.ErrorTrace
-	for batch := range dec.batches {
+// stream yields the connector's messages until its output ends, the
+// caller stops (false) or ctx is cancelled.
+func (p *procRun) stream(ctx context.Context, yield func(*protocol.Message, error) bool) bool {
+	for batch := range p.dec.batches {
 		for i, m := range batch {
 			batch[i] = nil // the batch is reused; do not keep messages alive
-			switch {
-			case m.Unparsed != nil:
-				line := r.o.mask(string(m.Unparsed))
-				m.Unparsed = []byte(line)
-				lg.line("stdout", line)
-				r.o.logger.Info("connector output", "connector", r.name, "line", line)
-			case m.Type == protocol.TypeLog && m.Log != nil:
-				m.Log.Message = r.o.mask(m.Log.Message)
-				m.Log.StackTrace = r.o.mask(m.Log.StackTrace)
-				lg.line(string(m.Log.Level), m.Log.Message)
-				if m.Log.StackTrace != "" {
-					lg.line(string(m.Log.Level), m.Log.StackTrace)
-				}
-				r.o.logger.Log(ctx, slogLevel(m.Log.Level), m.Log.Message, "connector", r.name)
-			case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
-				e := m.Trace.Error
-				e.Message, e.InternalMessage, e.StackTrace = r.o.mask(e.Message), r.o.mask(e.InternalMessage), r.o.mask(e.StackTrace)
-				lg.line("TRACE ERROR", e.Message+" "+e.InternalMessage)
-				if trace == nil {
-					trace = e // the first one is usually the cause
-				}
-			}
+			p.observe(ctx, m)
 			if !yield(m, nil) {
-				return nil // the deferred finish stops the connector
+				return false
 			}
 		}
-		dec.recycle(batch)
+		p.dec.recycle(batch)
 		if ctx.Err() != nil {
-			// Cancelled: what is still buffered is not wanted any more.
-			finish(true)
-			return r.stoppedErr(ctx, inv.Verb)
+			return true // cancelled: what is still buffered is not wanted
 		}
 	}
-	// The output has ended (dec.err may be read now).
+	return true
+}
+
+// observe masks what the connector says and logs it.
+func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
+	o := p.r.o
+	switch {
+	case m.Unparsed != nil:
+		line := o.mask(string(m.Unparsed))
+		m.Unparsed = []byte(line)
+		p.lg.line("stdout", line)
+		o.logger.Info("connector output", "connector", p.r.name, "line", line)
+	case m.Type == protocol.TypeLog && m.Log != nil:
+		m.Log.Message = o.mask(m.Log.Message)
+		m.Log.StackTrace = o.mask(m.Log.StackTrace)
+		p.lg.line(string(m.Log.Level), m.Log.Message)
+		if m.Log.StackTrace != "" {
+			p.lg.line(string(m.Log.Level), m.Log.StackTrace)
+		}
+		o.logger.Log(ctx, slogLevel(m.Log.Level), m.Log.Message, "connector", p.r.name)
+	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
+		e := m.Trace.Error
+		e.Message, e.InternalMessage, e.StackTrace = o.mask(e.Message), o.mask(e.InternalMessage), o.mask(e.StackTrace)
+		p.lg.line("TRACE ERROR", e.Message+" "+e.InternalMessage)
+		if p.trace == nil {
+			p.trace = e // the first one is usually the cause
+		}
+	}
+}
+
+// result finishes a run whose output has ended and says how it ended.
+func (p *procRun) result(ctx context.Context) error {
 	if ctx.Err() != nil {
-		finish(true)
-		return r.stoppedErr(ctx, inv.Verb)
+		p.finish(ctx, true)
+		return p.r.stoppedErr(ctx, p.inv.Verb)
 	}
-	if dec.err != nil {
-		finish(true)
-		return fmt.Errorf("connector %s: reading its output: %w", r.name, dec.err)
+	if p.dec.err != nil {
+		p.finish(ctx, true)
+		return fmt.Errorf("connector %s: reading its output: %w", p.r.name, p.dec.err)
 	}
-	finish(false)
-	if waitErr != nil {
-		return fmt.Errorf("connector %s: %s: waiting for it to exit: %w", r.name, inv.Verb, r.maskErr(waitErr))
+	p.finish(ctx, false)
+	if ctx.Err() != nil {
+		return p.r.stoppedErr(ctx, p.inv.Verb) // cancelled while it lingered
 	}
-	if exitCode != 0 || trace != nil {
+	if p.waitErr != nil {
+		return fmt.Errorf("connector %s: %s: waiting for it to exit: %w", p.r.name, p.inv.Verb, p.r.maskErr(p.waitErr))
+	}
+	if p.lingered {
+		// Its output had ended: how it died of our stop says nothing about
+		// the run. What it sent decides (a TRACE ERROR, stream statuses).
+		p.exitCode = 0
+	}
+	if p.exitCode != 0 || p.trace != nil {
 		ce := &ConnectorError{
-			Connector:  r.name,
-			Command:    inv.Verb,
-			ExitCode:   exitCode,
-			StderrTail: lg.tail(),
-			LogFile:    lg.path,
+			Connector:  p.r.name,
+			Command:    p.inv.Verb,
+			ExitCode:   p.exitCode,
+			StderrTail: p.lg.tail(),
+			LogFile:    p.lg.path,
 		}
-		if trace != nil {
-			ce.FailureType, ce.Message, ce.InternalMessage = trace.FailureType, trace.Message, trace.InternalMessage
+		if p.trace != nil {
+			ce.FailureType, ce.Message, ce.InternalMessage = p.trace.FailureType, p.trace.Message, p.trace.InternalMessage
 		}
 		return ce
 	}
 	return nil
+}
+
+// finish waits for the connector and everything around it; after it nothing
+// of the run is left but the temp dir, removed by run. early stops the
+// connector first. A connector whose output ended but that keeps running
+// gets the Runtime's LingerGrace, or until ctx is cancelled, before it is
+// stopped.
+func (p *procRun) finish(ctx context.Context, early bool) {
+	if p.finished {
+		return
+	}
+	p.finished = true
+	// A stop begun by cancellation must complete (the container removed)
+	// before we go on; unwatch reports false once it began.
+	if !p.unwatch() || early {
+		p.stop()
+	} else {
+		t := time.NewTimer(p.r.o.linger)
+		select {
+		case <-p.exited:
+		case <-ctx.Done():
+			p.stop()
+		case <-t.C:
+			p.r.o.logger.Warn("connector closed its output but kept running; stopping it",
+				"connector", p.r.name, "grace", p.r.o.linger)
+			p.lingered = true
+			p.stop()
+		}
+		t.Stop()
+	}
+	<-p.exited
+	p.dec.wait()
+	// Whatever inherited stderr from the connector and outlived it must not
+	// keep us here: give the last lines a moment, then cut.
+	t := time.NewTimer(stderrDrain)
+	select {
+	case <-p.stderrDone:
+	case <-t.C:
+		p.st.stderr.Close()
+		<-p.stderrDone
+	}
+	t.Stop()
+	p.st.proc.release()
 }
 
 func (r *runner) stoppedErr(ctx context.Context, verb Verb) error {
