@@ -1,11 +1,16 @@
 package secrets
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Masked is what every secret value is replaced by.
@@ -36,14 +41,15 @@ type maskState struct {
 // running the replacer, whose trie walk costs ~5 ns per byte. Lines that
 // contain no secret — almost all — are then returned untouched. With many
 // secrets the replacer alone is cheaper.
-const precheckLimit = 48
+const precheckLimit = 128
 
 var defaultMasker = &masker{values: map[string]struct{}{}}
 
 // Register adds values to the process-wide set of secrets that [Mask]
-// replaces. Values shorter than [MinMaskLength] are ignored. Each value's
-// JSON-escaped form is registered too, because configs and protocol messages
-// carry secrets inside JSON strings.
+// replaces. Values shorter than [MinMaskLength] are ignored. The forms in
+// which connectors print a secret are registered too (see encodedForms):
+// JSON-escaped (Go's and Python's, which escapes non-ASCII as \uXXXX and
+// may escape / as \/), URL-encoded (query and path) and base64.
 func Register(values ...string) {
 	defaultMasker.register(values)
 }
@@ -62,12 +68,11 @@ func (m *masker) register(values []string) {
 		}
 	}
 	for _, v := range values {
-		add(v)
-		if esc := jsonEscaped(v, true); esc != v {
-			add(esc)
+		if len(v) < MinMaskLength {
+			continue
 		}
-		if esc := jsonEscaped(v, false); esc != v {
-			add(esc)
+		for _, f := range encodedForms(v) {
+			add(f)
 		}
 	}
 	if !added {
@@ -91,6 +96,41 @@ func (m *masker) register(values []string) {
 		pairs = append(pairs, v, Masked)
 	}
 	m.state.Store(&maskState{values: all, replacer: strings.NewReplacer(pairs...)})
+}
+
+// encodedForms are v and the forms in which a connector may print it:
+// inside a JSON string (Go's escaping with and without HTML escapes,
+// Python's json.dumps with its default ensure_ascii, and with / escaped as
+// \/), URL-encoded as a query value or a path segment, and base64 (standard
+// and URL-safe, padded or not).
+func encodedForms(v string) []string {
+	forms := []string{v, jsonEscaped(v, true), jsonEscaped(v, false), asciiJSONEscaped(v),
+		url.QueryEscape(v), url.PathEscape(v),
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v)),
+		base64.RawStdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))}
+	for _, f := range forms[1:4] {
+		if strings.Contains(f, "/") {
+			forms = append(forms, strings.ReplaceAll(f, "/", `\/`))
+		}
+	}
+	return forms
+}
+
+// asciiJSONEscaped is v inside a JSON string as Python's json.dumps writes
+// it by default: every non-ASCII character as \uXXXX (UTF-16 surrogate
+// pairs beyond the BMP), lower-case hex.
+func asciiJSONEscaped(v string) string {
+	var b strings.Builder
+	for _, r := range jsonEscaped(v, false) {
+		if r < utf8.RuneSelf {
+			b.WriteRune(r)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&b, `\u%04x`, u)
+		}
+	}
+	return b.String()
 }
 
 // jsonEscaped is v as it appears between the quotes of a JSON string, with
