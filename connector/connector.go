@@ -381,7 +381,8 @@ func (c *Connector) ConfigSpec(ctx context.Context) (json.RawMessage, error) {
 func (c *Connector) Check(ctx context.Context) error {
 	var status *protocol.ConnectionStatus
 	var runErr error
-	for msg, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbCheck}) {
+	var report executor.RunReport
+	for msg, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbCheck, Report: &report}) {
 		if err != nil {
 			runErr = err
 			break
@@ -392,7 +393,12 @@ func (c *Connector) Check(ctx context.Context) error {
 	}
 	switch {
 	case status != nil && status.Status == protocol.StatusFailed:
-		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(status.Message), Err: runErr}
+		msg := status.Message
+		if strings.TrimSpace(msg) == "" {
+			// Some connectors leave the reason to their log or stderr.
+			msg = report.Reason()
+		}
+		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr}
 	case runErr != nil:
 		return runErr
 	case status == nil:

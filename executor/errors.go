@@ -9,8 +9,10 @@ import (
 )
 
 // ConnectorError is a connector run that failed: it exited with a non-zero
-// status, or it reported a TRACE ERROR (even with exit status 0). Every text
-// in it has been through the executor's mask, so it carries no secrets.
+// status, it reported a TRACE ERROR (even with exit status 0), it answered
+// read with CONNECTION_STATUS FAILED, or it ended spec, check or discover
+// without the answer (Missing). Every text in it has been through the
+// executor's mask, so it carries no secrets.
 type ConnectorError struct {
 	// Connector is the connector's name, such as "source-faker".
 	Connector string
@@ -24,6 +26,12 @@ type ConnectorError struct {
 	FailureType     protocol.FailureType
 	Message         string
 	InternalMessage string
+	// Missing is the answer the command ended without (SPEC,
+	// CONNECTION_STATUS or CATALOG), when that is what failed.
+	Missing protocol.Type
+	// ErrorLog is the last LOG message at level ERROR or FATAL, where many
+	// connectors put the reason they failed.
+	ErrorLog string
 	// StderrTail holds the last lines the connector wrote to stderr.
 	StderrTail []string
 	// LogFile is the file that keeps all of the connector's stderr and LOG
@@ -31,28 +39,44 @@ type ConnectorError struct {
 	LogFile string
 }
 
-// Error says what failed, the connector's own message or last stderr line,
-// and where the full log is.
+// Error says what failed and the best reason there is — the connector's
+// own message (TRACE ERROR), else its last ERROR log message, else its last
+// stderr line — and where the full log is.
 func (e *ConnectorError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "connector %s: %s failed", e.Connector, e.Command)
 	if e.ExitCode != 0 {
 		fmt.Fprintf(&b, " (exit status %d)", e.ExitCode)
 	}
-	switch {
-	case e.Message != "":
+	if e.Missing != "" {
+		fmt.Fprintf(&b, ": it ended without a %s message", e.Missing)
+	}
+	if reason := e.Reason(); reason != "" {
 		b.WriteString(": ")
-		if e.FailureType != "" {
+		if e.Message != "" && e.FailureType != "" {
 			fmt.Fprintf(&b, "%s: ", e.FailureType)
 		}
-		b.WriteString(e.Message)
-	case len(e.StderrTail) > 0:
-		fmt.Fprintf(&b, ": %s", e.StderrTail[len(e.StderrTail)-1])
+		b.WriteString(reason)
 	}
 	if e.LogFile != "" {
 		fmt.Fprintf(&b, "; the connector's full log is in %s", e.LogFile)
 	}
 	return b.String()
+}
+
+// Reason is the best explanation the connector gave: its TRACE ERROR
+// message, else its last ERROR log message, else its last stderr line; ""
+// when it gave none.
+func (e *ConnectorError) Reason() string {
+	switch {
+	case e.Message != "":
+		return e.Message
+	case e.ErrorLog != "":
+		return e.ErrorLog
+	case len(e.StderrTail) > 0:
+		return e.StderrTail[len(e.StderrTail)-1]
+	}
+	return ""
 }
 
 // NotInstalledError is a connector that cannot run because something is

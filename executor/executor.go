@@ -67,6 +67,91 @@ type Invocation struct {
 	// Stdin, when set, is copied to the connector's standard input
 	// concurrently with reading its output (write).
 	Stdin io.Reader
+	// Report, when set, is filled when the run ends, whether it failed or
+	// not, with what the connector left to explain itself.
+	Report *RunReport
+}
+
+// RunReport is what a run leaves to explain itself, for a caller that needs
+// the reason of an answer that carries none (a check FAILED with no
+// message).
+type RunReport struct {
+	// ErrorLog is the last LOG message at level ERROR or FATAL.
+	ErrorLog string
+	// StderrTail holds the last lines the connector wrote to stderr.
+	StderrTail []string
+	// LogFile keeps all of the connector's stderr and LOG messages.
+	LogFile string
+}
+
+// Reason is the last ERROR log message, else the last stderr line, else "".
+func (r *RunReport) Reason() string {
+	switch {
+	case r.ErrorLog != "":
+		return r.ErrorLog
+	case len(r.StderrTail) > 0:
+		return r.StderrTail[len(r.StderrTail)-1]
+	}
+	return ""
+}
+
+// answers are the messages that answer a command: one of them must come,
+// or the command failed whatever the exit status.
+var answers = map[Verb]protocol.Type{
+	VerbSpec:     protocol.TypeSpec,
+	VerbCheck:    protocol.TypeConnectionStatus,
+	VerbDiscover: protocol.TypeCatalog,
+}
+
+// outcome follows what a run's messages say about how it went: the first
+// TRACE ERROR, a CONNECTION_STATUS FAILED during read, the last ERROR log
+// message, and whether the command's answer came. Every executor keeps one.
+type outcome struct {
+	verb     Verb
+	trace    *protocol.ErrorTrace
+	errorLog string
+	answered bool
+}
+
+// observe notes m, which is already masked.
+func (o *outcome) observe(m *protocol.Message) {
+	if m.Type == answers[o.verb] {
+		o.answered = true
+	}
+	switch {
+	case m.Type == protocol.TypeLog && m.Log != nil:
+		if m.Log.Level == protocol.LevelError || m.Log.Level == protocol.LevelFatal {
+			o.errorLog = m.Log.Message
+		}
+	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
+		if o.trace == nil {
+			o.trace = m.Trace.Error // the first one is usually the cause
+		}
+	case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil && o.verb == VerbRead &&
+		m.ConnectionStatus.Status == protocol.StatusFailed && o.trace == nil:
+		// Some connectors answer a read with a bad config this way, and
+		// exit 0 having sent nothing else.
+		o.trace = &protocol.ErrorTrace{Message: m.ConnectionStatus.Message, FailureType: protocol.FailureConfig,
+			InternalMessage: "the connector answered read with CONNECTION_STATUS FAILED"}
+	}
+}
+
+// failure returns the *ConnectorError the run ends with, nil when it went
+// well, given its exit code and what it left.
+func (o *outcome) failure(name string, exitCode int, report RunReport) error {
+	ce := &ConnectorError{Connector: name, Command: o.verb, ExitCode: exitCode, ErrorLog: report.ErrorLog,
+		StderrTail: report.StderrTail, LogFile: report.LogFile}
+	if o.trace != nil {
+		ce.FailureType, ce.Message, ce.InternalMessage = o.trace.FailureType, o.trace.Message, o.trace.InternalMessage
+	}
+	if want, ok := answers[o.verb]; ok && !o.answered && exitCode == 0 && o.trace == nil {
+		ce.Missing = want
+		return ce
+	}
+	if exitCode != 0 || o.trace != nil {
+		return ce
+	}
+	return nil
 }
 
 // Executor runs one connector.

@@ -83,7 +83,8 @@ func (p *InProcess) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol
 			yield(nil, err)
 			return
 		}
-		r := &inProcessRun{p: p, verb: inv.Verb, batches: make(chan []*protocol.Message, 4), done: make(chan struct{})}
+		r := &inProcessRun{p: p, verb: inv.Verb, report: inv.Report, out: outcome{verb: inv.Verb},
+			batches: make(chan []*protocol.Message, 4), done: make(chan struct{})}
 		if err := r.run(ctx, call, yield); err != nil {
 			yield(nil, err)
 		}
@@ -212,7 +213,10 @@ type inProcessRun struct {
 
 	// Owned by the connector's goroutine.
 	batch []*protocol.Message
-	trace *protocol.ErrorTrace
+
+	// Owned by the caller's goroutine.
+	out    outcome
+	report *RunReport
 }
 
 // maxInProcessBatch caps a batch; a batch is handed over earlier whenever
@@ -279,6 +283,9 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 	}
 finished:
 	<-r.done
+	if r.report != nil {
+		*r.report = RunReport{ErrorLog: r.out.errorLog}
+	}
 	switch {
 	case r.panic != "":
 		return &ConnectorError{Connector: r.p.name, Command: r.verb, ExitCode: -1, FailureType: protocol.FailureSystem,
@@ -286,17 +293,12 @@ finished:
 	case ctx.Err() != nil:
 		return fmt.Errorf("connector %s: %s stopped: %w", r.p.name, r.verb, context.Cause(ctx))
 	case r.err != nil:
-		ce := &ConnectorError{Connector: r.p.name, Command: r.verb, ExitCode: 1, FailureType: protocol.FailureSystem,
-			Message: r.p.o.mask(r.err.Error())}
-		if r.trace != nil {
-			ce.FailureType, ce.Message, ce.InternalMessage = r.trace.FailureType, r.trace.Message, r.trace.InternalMessage
+		if r.out.trace == nil {
+			r.out.trace = &protocol.ErrorTrace{Message: r.p.o.mask(r.err.Error()), FailureType: protocol.FailureSystem}
 		}
-		return ce
-	case r.trace != nil:
-		return &ConnectorError{Connector: r.p.name, Command: r.verb, FailureType: r.trace.FailureType,
-			Message: r.trace.Message, InternalMessage: r.trace.InternalMessage}
+		return r.out.failure(r.p.name, 1, RunReport{ErrorLog: r.out.errorLog})
 	}
-	return nil
+	return r.out.failure(r.p.name, 0, RunReport{ErrorLog: r.out.errorLog})
 }
 
 // wait waits for the connector's method to return after a stop, a grace
@@ -359,10 +361,8 @@ func (r *inProcessRun) observe(m *protocol.Message) {
 	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
 		e := m.Trace.Error
 		e.Message, e.InternalMessage, e.StackTrace = o.mask(e.Message), o.mask(e.InternalMessage), o.mask(e.StackTrace)
-		if r.trace == nil {
-			r.trace = e
-		}
 	case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil:
 		m.ConnectionStatus.Message = o.mask(m.ConnectionStatus.Message)
 	}
+	r.out.observe(m)
 }

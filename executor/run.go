@@ -160,7 +160,7 @@ var json0 = []byte("{}")
 // differs between executors.
 func (r *runner) run(ctx context.Context, inv Invocation, start launcher) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
-		p := &procRun{r: r, inv: inv}
+		p := &procRun{r: r, inv: inv, out: outcome{verb: inv.Verb}}
 		if err := p.run(ctx, start, yield); err != nil {
 			yield(nil, err)
 		}
@@ -188,8 +188,8 @@ type procRun struct {
 
 	stderrDone chan struct{}
 	finished   bool
-	lingered   bool                 // stopped because it outlived its output
-	trace      *protocol.ErrorTrace // the first TRACE ERROR
+	lingered   bool // stopped because it outlived its output
+	out        outcome
 }
 
 // run runs the connector, yielding its messages. It returns the error to
@@ -339,10 +339,10 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 		e := m.Trace.Error
 		e.Message, e.InternalMessage, e.StackTrace = o.mask(e.Message), o.mask(e.InternalMessage), o.mask(e.StackTrace)
 		p.lg.line("TRACE ERROR", e.Message+" "+e.InternalMessage)
-		if p.trace == nil {
-			p.trace = e // the first one is usually the cause
-		}
+	case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil:
+		m.ConnectionStatus.Message = o.mask(m.ConnectionStatus.Message)
 	}
+	p.out.observe(m)
 }
 
 // result finishes a run whose output has ended and says how it ended.
@@ -367,20 +367,11 @@ func (p *procRun) result(ctx context.Context) error {
 		// the run. What it sent decides (a TRACE ERROR, stream statuses).
 		p.exitCode = 0
 	}
-	if p.exitCode != 0 || p.trace != nil {
-		ce := &ConnectorError{
-			Connector:  p.r.name,
-			Command:    p.inv.Verb,
-			ExitCode:   p.exitCode,
-			StderrTail: p.lg.tail(),
-			LogFile:    p.lg.path,
-		}
-		if p.trace != nil {
-			ce.FailureType, ce.Message, ce.InternalMessage = p.trace.FailureType, p.trace.Message, p.trace.InternalMessage
-		}
-		return ce
+	report := RunReport{ErrorLog: p.out.errorLog, StderrTail: p.lg.tail(), LogFile: p.lg.path}
+	if p.inv.Report != nil {
+		*p.inv.Report = report
 	}
-	return nil
+	return p.out.failure(p.r.name, p.exitCode, report)
 }
 
 // finish waits for the connector and everything around it; after it nothing

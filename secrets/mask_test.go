@@ -125,12 +125,12 @@ func TestMaskEncodedForms(t *testing.T) {
 	Register(secret)
 	for _, form := range []string{
 		"https://api.example.com/v1?token=p%C3%A4%24%24%2Fw%C3%B6rd%2B%F0%9F%94%91+key&x=1", // url.QueryEscape
-		"GET /v1/keys/p%C3%A4$$%2Fw%C3%B6rd+%F0%9F%94%91%20key",                           // url.PathEscape
-		`{"token": "p\u00e4$$/w\u00f6rd+\ud83d\udd11 key"}`,                                  // Python json.dumps
+		"GET /v1/keys/p%C3%A4$$%2Fw%C3%B6rd+%F0%9F%94%91%20key",                             // url.PathEscape
+		`{"token": "p\u00e4$$/w\u00f6rd+\ud83d\udd11 key"}`,                                 // Python json.dumps
 		`{"token":"pä$$\/wörd+🔑 key"}`,                                                      // / escaped
-		`{"token": "p\u00e4$$\/w\u00f6rd+\ud83d\udd11 key"}`,                                 // both
-		"Authorization: Basic cMOkJCQvd8O2cmQr8J+UkSBrZXk=",                                   // base64
-		"cMOkJCQvd8O2cmQr8J-UkSBrZXk",                                                         // base64 URL, unpadded
+		`{"token": "p\u00e4$$\/w\u00f6rd+\ud83d\udd11 key"}`,                                // both
+		"Authorization: Basic cMOkJCQvd8O2cmQr8J+UkSBrZXk=",                                 // base64
+		"cMOkJCQvd8O2cmQr8J-UkSBrZXk",                                                       // base64 URL, unpadded
 	} {
 		if got := Mask(form); strings.Contains(got, "w\\u00f6rd") || strings.Contains(got, "w%C3%B6rd") ||
 			strings.Contains(got, "wörd") || strings.Contains(got, "cMOkJCQvd8O2cmQr8J") {

@@ -46,11 +46,20 @@ func PrimaryKey(stream string, key ...[]string) CatalogOption {
 
 // ConfiguredCatalog builds the catalog a read passes to the connector for
 // the given streams, or the selected ones when streams is empty. A stream is
-// read incrementally when it supports that and FullRefresh is not given,
-// in full otherwise; cursor and primary key are the source's defaults unless
-// overridden.
+// read incrementally when it supports that, has a cursor or a primary key,
+// and FullRefresh is not given; in full otherwise. Cursor and primary key
+// are the source's defaults unless overridden, by SetPrimaryKey and
+// SetCursorField or by the options.
 func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts ...CatalogOption) (*protocol.ConfiguredCatalog, error) {
 	var cs catalogSettings
+	s.mu.Lock()
+	for stream, key := range s.primaryKeys {
+		PrimaryKey(stream, key...)(&cs)
+	}
+	for stream, path := range s.cursors {
+		CursorField(stream, path...)(&cs)
+	}
+	s.mu.Unlock()
 	for _, o := range opts {
 		o(&cs)
 	}
@@ -78,7 +87,15 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 			DestinationSyncMode: protocol.DestinationOverwrite,
 			PrimaryKey:          st.SourceDefinedPrimaryKey,
 		}
-		if !cs.fullRefresh && st.Supports(protocol.SyncIncremental) || !st.Supports(protocol.SyncFullRefresh) {
+		// A stream read incrementally needs something to go by: a cursor,
+		// or at least a primary key to merge on. One that offers incremental
+		// reads with neither is read in full (a cache could neither append
+		// its records once nor replace them for an incremental read).
+		_, pkOverride := cs.primaryKey[name]
+		_, curOverride := cs.cursor[name]
+		tracked := len(st.DefaultCursorField) > 0 || (st.SourceDefinedCursor != nil && *st.SourceDefinedCursor) ||
+			len(st.SourceDefinedPrimaryKey) > 0 || pkOverride || curOverride
+		if !cs.fullRefresh && st.Supports(protocol.SyncIncremental) && tracked || !st.Supports(protocol.SyncFullRefresh) {
 			cfg.SyncMode = protocol.SyncIncremental
 			cfg.DestinationSyncMode = protocol.DestinationAppend
 			cfg.CursorField = st.DefaultCursorField

@@ -23,6 +23,41 @@ type Source struct {
 	catalog   *protocol.Catalog
 	selectAll bool
 	selected  []string
+	// Overrides of the catalog's primary keys and cursors, by stream.
+	primaryKeys map[string][][]string
+	cursors     map[string][]string
+}
+
+// SetPrimaryKey overrides the primary key of a stream for every read and
+// write of this Source (PyAirbyte's set_primary_key): one path per key
+// column, usually []string{"id"}. No key clears the override.
+func (s *Source) SetPrimaryKey(stream string, key ...[]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.primaryKeys == nil {
+		s.primaryKeys = map[string][][]string{}
+	}
+	if len(key) == 0 {
+		delete(s.primaryKeys, stream)
+		return
+	}
+	s.primaryKeys[stream] = key
+}
+
+// SetCursorField overrides the cursor of a stream for every read and write
+// of this Source (PyAirbyte's set_cursor_key): a path into its records,
+// usually one field name. No path clears the override.
+func (s *Source) SetCursorField(stream string, path ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cursors == nil {
+		s.cursors = map[string][]string{}
+	}
+	if len(path) == 0 {
+		delete(s.cursors, stream)
+		return
+	}
+	s.cursors[stream] = path
 }
 
 // New builds a Source for the connector name (such as "source-faker"); see
