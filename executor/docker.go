@@ -157,6 +157,9 @@ func (d *Docker) start(ctx context.Context, ln launch) (started, error) {
 	if err := d.ensureImage(ctx, d.o.installIfMissing); err != nil {
 		return started{}, err
 	}
+	if n := sweepContainers(ctx, d.cli); n > 0 {
+		d.o.logger.Info("removed containers that killed goairbyte processes left behind", "containers", n)
+	}
 	cfg := &container.Config{
 		Image:        d.image,
 		Cmd:          ln.args(containerRunDir),
@@ -166,7 +169,7 @@ func (d *Docker) start(ctx context.Context, ln launch) (started, error) {
 		StdinOnce:    ln.stdin,
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels:       map[string]string{LabelConnector: d.name, LabelRun: ulid.Make().String()},
+		Labels:       map[string]string{LabelConnector: d.name, LabelRun: ulid.Make().String(), LabelOwner: ownerLabel()},
 	}
 	host := &container.HostConfig{
 		// The default json-file driver copies every line to disk and caps

@@ -117,7 +117,7 @@ func startProcess(path string, args, env []string, withStdin bool) (started, err
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	p := &localProcess{cmd: cmd, stdoutR: outR, stderrR: errR}
 	var inR *os.File
 	if withStdin {
@@ -128,7 +128,7 @@ func startProcess(path string, args, env []string, withStdin bool) (started, err
 		growPipe(p.stdinW)
 		cmd.Stdin = inR
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startCommand(cmd); err != nil {
 		return fail(err)
 	}
 	// The child has its copies; ours of its ends would keep the pipes open.
@@ -155,6 +155,9 @@ func (p *localProcess) wait() (int, error) {
 	}
 	return p.cmd.ProcessState.ExitCode(), nil
 }
+
+// group is the connector's process group (its pid: it leads the group).
+func (p *localProcess) group() int { return p.cmd.Process.Pid }
 
 func (p *localProcess) signal(sig syscall.Signal) {
 	// A negative pid is the whole process group.

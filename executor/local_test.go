@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -334,5 +335,53 @@ func TestLingeringConnector(t *testing.T) {
 	_, err = collect(l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled while lingering: %v", err)
+	}
+}
+
+// TestLogFileCapped: a connector that writes 20 MB on stderr leaves a log
+// of about 4 MB that keeps the first and the last lines and says what it
+// dropped.
+func TestLogFileCapped(t *testing.T) {
+	t.Parallel()
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/reticent")
+	dir := t.TempDir()
+	l := build[*executor.Local](t, "source-noisy", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: dir})
+	if _, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbCheck,
+		Config: json.RawMessage(`{"mode":"check-noisy"}`)})); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(l.LogFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if len(b) > 4<<20+4096 || !strings.Contains(text, "noise line 000000 ") || !strings.Contains(text, "noise line 199999 ") ||
+		!strings.Contains(text, "of this run's log dropped here") {
+		t.Fatalf("log of %d bytes; first line %v, last line %v, drop note %v", len(b),
+			strings.Contains(text, "noise line 000000 "), strings.Contains(text, "noise line 199999 "), strings.Contains(text, "dropped here"))
+	}
+}
+
+// TestOldLogsPruned: log files older than a week are removed when a
+// connector first logs into their directory; newer ones stay.
+func TestOldLogsPruned(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old, recent := filepath.Join(dir, "source-x-old.log"), filepath.Join(dir, "source-x-recent.log")
+	for _, f := range []string{old, recent} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	weekAgo := time.Now().Add(-8 * 24 * time.Hour)
+	os.Chtimes(old, weekAgo, weekAgo)
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/reticent")
+	l := build[*executor.Local](t, "source-x", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: dir})
+	collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old log is still there: %v", err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Fatalf("the recent log is gone: %v", err)
 	}
 }

@@ -2,6 +2,10 @@ package executor
 
 import (
 	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,4 +26,36 @@ func growPipe(f *os.File) {
 	_ = rc.Control(func(fd uintptr) {
 		_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
 	})
+}
+
+// procAttr puts a connector in its own process group, so that signals reach
+// everything it started, and kills it when this process dies (even of
+// SIGKILL), so that no connector is left running with parent 1.
+func procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// Linux sends Pdeathsig when the thread that forked the child ends, not the
+// process; Go may end a thread (one locked with LockOSThread whose
+// goroutine returns, as the cache's writer does). So connectors are forked
+// from one thread that never ends.
+var (
+	spawnOnce sync.Once
+	spawnJobs chan func()
+)
+
+// startCommand starts cmd from the spawning thread.
+func startCommand(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		spawnJobs = make(chan func())
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			for job := range spawnJobs {
+				job()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	spawnJobs <- func() { done <- cmd.Start() }
+	return <-done
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -224,8 +225,10 @@ func (p *procRun) prepare() ([]runFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Whatever a killed process left behind goes first (see reaper.go).
+	sweepTempDirs()
 	// os.MkdirTemp creates the directory 0700: only we can read the secrets.
-	if p.dir, err = os.MkdirTemp("", "goairbyte-"+p.r.name+"-"); err != nil {
+	if p.dir, err = os.MkdirTemp("", runDirPattern(p.r.name)); err != nil {
 		return nil, fmt.Errorf("connector %s: creating the temp directory for its files: %w", p.r.name, err)
 	}
 	for _, f := range files {
@@ -250,6 +253,10 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 		return err
 	}
 	p.st = st
+	if g, ok := st.proc.(interface{ group() int }); ok {
+		// Best effort: without it a crash leaves the group to Pdeathsig.
+		_ = os.WriteFile(filepath.Join(p.dir, pgidFile), []byte(strconv.Itoa(g.group())), 0o600)
+	}
 	p.r.o.logger.Debug("connector started", "connector", p.r.name, "command", string(p.inv.Verb))
 	p.exited, p.stopped, p.stderrDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
@@ -367,7 +374,7 @@ func (p *procRun) result(ctx context.Context) error {
 		// the run. What it sent decides (a TRACE ERROR, stream statuses).
 		p.exitCode = 0
 	}
-	report := RunReport{ErrorLog: p.out.errorLog, StderrTail: p.lg.tail(), LogFile: p.lg.path}
+	report := RunReport{ErrorLog: p.out.errorLog, StderrTail: p.lg.stderrTail(), LogFile: p.lg.path}
 	if p.inv.Report != nil {
 		*p.inv.Report = report
 	}
@@ -459,6 +466,20 @@ func slogLevel(l protocol.Level) slog.Level {
 	return slog.LevelInfo
 }
 
+// A run's log is capped: the first logHeadBytes are written as they come,
+// then only the last logTailBytes are kept (in memory) and written when the
+// run ends, after a line that says how much was dropped. A connector that
+// writes a gigabyte to stderr leaves a log of a few megabytes that still
+// shows how it started and how it ended.
+const (
+	logHeadBytes = 2 << 20
+	logTailBytes = 2 << 20
+)
+
+// logRetention is how long connector log files are kept: older ones in the
+// log directory are removed when a process first opens a log there.
+const logRetention = 7 * 24 * time.Hour
+
 // runLog is one run's share of the connector's log file plus the stderr
 // tail kept for errors.
 type runLog struct {
@@ -468,6 +489,12 @@ type runLog struct {
 	w    *bufio.Writer
 	ring [stderrTailLines]string
 	n    int // lines ever put in ring
+
+	written      int      // bytes written to the file for this run
+	tail         []string // lines kept for the end once the head is full
+	tailBytes    int
+	droppedLines int
+	droppedBytes int
 }
 
 // openLog opens (appending) the connector's log file and writes a header for
@@ -478,6 +505,7 @@ func (r *runner) openLog(verb Verb) *runLog {
 		r.o.logger.Warn("cannot create the connector log directory; its stderr is only kept in errors", "dir", r.o.logDir, "error", err)
 		return lg
 	}
+	pruneLogs(r.o.logDir)
 	f, err := os.OpenFile(r.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		r.o.logger.Warn("cannot open the connector log file; its stderr is only kept in errors", "file", r.logFile, "error", err)
@@ -486,6 +514,29 @@ func (r *runner) openLog(verb Verb) *runLog {
 	lg.path, lg.f, lg.w = r.logFile, f, bufio.NewWriter(f)
 	fmt.Fprintf(lg.w, "==== %s %s %s\n", time.Now().Format(time.RFC3339), r.name, verb)
 	return lg
+}
+
+var prunedDirs sync.Map
+
+// pruneLogs removes the log files in dir older than logRetention, once per
+// directory and process.
+func pruneLogs(dir string) {
+	if _, done := prunedDirs.LoadOrStore(dir, true); done {
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-logRetention)
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".log") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func (lg *runLog) stderr(line string) {
@@ -499,15 +550,30 @@ func (lg *runLog) stderr(line string) {
 func (lg *runLog) line(kind, text string) {
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
-	if lg.w != nil {
+	if lg.w == nil {
+		return
+	}
+	size := len(kind) + 2 + len(text) + 1
+	if lg.written+size <= logHeadBytes && lg.droppedLines == 0 && len(lg.tail) == 0 {
+		lg.written += size
 		lg.w.WriteString(kind)
 		lg.w.WriteString(": ")
 		lg.w.WriteString(text)
 		lg.w.WriteByte('\n')
+		return
+	}
+	lg.tail = append(lg.tail, kind+": "+text)
+	lg.tailBytes += size
+	for lg.tailBytes > logTailBytes && len(lg.tail) > 1 {
+		lg.droppedLines++
+		lg.droppedBytes += len(lg.tail[0]) + 1
+		lg.tailBytes -= len(lg.tail[0]) + 1
+		lg.tail[0] = ""
+		lg.tail = lg.tail[1:]
 	}
 }
 
-func (lg *runLog) tail() []string {
+func (lg *runLog) stderrTail() []string {
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
 	k := min(lg.n, stderrTailLines)
@@ -521,9 +587,18 @@ func (lg *runLog) tail() []string {
 func (lg *runLog) close() {
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
-	if lg.f != nil {
-		lg.w.Flush()
-		lg.f.Close()
-		lg.f, lg.w = nil, nil
+	if lg.f == nil {
+		return
 	}
+	if lg.droppedLines > 0 {
+		fmt.Fprintf(lg.w, "==== %d lines (%d bytes) of this run's log dropped here: each run keeps its first %d and last %d MiB\n",
+			lg.droppedLines, lg.droppedBytes, logHeadBytes>>20, logTailBytes>>20)
+	}
+	for _, l := range lg.tail {
+		lg.w.WriteString(l)
+		lg.w.WriteByte('\n')
+	}
+	lg.w.Flush()
+	lg.f.Close()
+	lg.f, lg.w, lg.tail = nil, nil, nil
 }

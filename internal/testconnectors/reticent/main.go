@@ -9,7 +9,9 @@
 //     stderr and exits 1;
 //   - read-status-failed: read answers CONNECTION_STATUS FAILED, exits 0;
 //   - check-empty: check answers FAILED with no message, the reason on
-//     stderr, exits 0.
+//     stderr, exits 0;
+//   - check-noisy: check writes 20 MB on stderr (200,000 numbered lines),
+//     then succeeds.
 //
 // Otherwise it behaves: discover has a stream "items" (full refresh only)
 // and "events" (incremental too, with neither cursor nor primary key), and
@@ -17,10 +19,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -55,6 +59,13 @@ func main() {
 		os.Exit(1)
 	case verb == "read" && cfg.Mode == "read-status-failed":
 		out(`{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid api key"}}`)
+	case verb == "check" && cfg.Mode == "check-noisy":
+		w := bufio.NewWriter(os.Stderr)
+		for i := 0; i < 200_000; i++ {
+			fmt.Fprintf(w, "noise line %06d %s\n", i, strings.Repeat("x", 80))
+		}
+		w.Flush()
+		out(`{"type":"CONNECTION_STATUS","connectionStatus":{"status":"SUCCEEDED"}}`)
 	case verb == "check" && cfg.Mode == "check-empty":
 		fmt.Fprintln(os.Stderr, "401 Unauthorized: the token expired on 2024-01-01")
 		out(`{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED"}}`)

@@ -1,0 +1,190 @@
+package executor_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+// TestKilledOwnerLeavesNothing kills -9 a process in the middle of reading
+// from a local connector (the hang connector, which starts a child and
+// ignores SIGTERM) and, when Docker is there, from a container; then a new
+// process runs one connector command. Afterwards no connector process, no
+// run temp dir (which held the resolved config) and no container of the
+// dead process is left.
+func TestKilledOwnerLeavesNothing(t *testing.T) {
+	switch os.Getenv("GOAIRBYTE_CRASH_CHILD") {
+	case "owner":
+		crashOwner(t)
+		return
+	case "next":
+		crashNext(t)
+		return
+	}
+	t.Run("local", func(t *testing.T) { crashScenario(t, "", nil) })
+	t.Run("docker", func(t *testing.T) {
+		cli := testenv.Docker(t)
+		image := "goairbyte-test/hang:0.1.0"
+		testenv.BuildImage(t, cli, "./internal/testconnectors/hang", image)
+		crashScenario(t, image, cli)
+	})
+}
+
+func crashScenario(t *testing.T, image string, cli *client.Client) {
+	hang := testenv.BuildBinary(t, "./internal/testconnectors/hang")
+	tmp := t.TempDir()
+
+	owner := exec.Command(os.Args[0], "-test.run=^TestKilledOwnerLeavesNothing$", "-test.count=1")
+	owner.Env = append(os.Environ(), "GOAIRBYTE_CRASH_CHILD=owner", "TMPDIR="+tmp, "CRASH_HANG="+hang, "CRASH_IMAGE="+image)
+	out, err := owner.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.Stderr = os.Stderr
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The owner says "ready pid pid" once its connectors run.
+	var pids []int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "ready" {
+			for _, p := range f[1:] {
+				n, _ := strconv.Atoi(p)
+				pids = append(pids, n)
+			}
+			break
+		}
+	}
+	if len(pids) != 2 {
+		owner.Process.Kill()
+		owner.Wait()
+		t.Fatalf("the owner did not get its connectors running (%v)", sc.Err())
+	}
+	if err := owner.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	owner.Wait()
+
+	// The connector itself dies with its parent (Pdeathsig).
+	waitDead(t, pids[0])
+	if len(leftovers(t, tmp)) == 0 {
+		t.Fatal("the killed owner left no run temp dir: the test proves nothing")
+	}
+	if cli != nil && ownedContainers(t, cli, owner.Process.Pid) == 0 {
+		t.Fatal("the killed owner left no container: the test proves nothing")
+	}
+
+	next := exec.Command(os.Args[0], "-test.run=^TestKilledOwnerLeavesNothing$", "-test.count=1")
+	next.Env = append(os.Environ(), "GOAIRBYTE_CRASH_CHILD=next", "TMPDIR="+tmp, "CRASH_IMAGE="+image)
+	if b, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("the next process failed: %v\n%s", err, b)
+	}
+	// What the connector started in its group was killed by the sweep.
+	waitDead(t, pids[1])
+	if left := leftovers(t, tmp); len(left) > 0 {
+		t.Fatalf("run temp dirs left behind: %v", left)
+	}
+	if cli != nil {
+		if n := ownedContainers(t, cli, owner.Process.Pid); n != 0 {
+			t.Fatalf("%d containers of the killed owner left behind", n)
+		}
+	}
+}
+
+// crashOwner runs the hang connector locally and, given an image, in
+// Docker, says "ready" with the local connector's pids, and waits to be
+// killed.
+func crashOwner(t *testing.T) {
+	ctx := context.Background()
+	l, err := executor.New("source-hang", executor.Method{Kind: executor.KindLocal, Path: os.Getenv("CRASH_HANG")},
+		executor.Runtime{LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := make(chan string, 1)
+	go func() {
+		for m, err := range l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}) {
+			if err == nil && m.Type == protocol.TypeLog && strings.HasPrefix(m.Log.Message, "pids ") {
+				pids <- strings.TrimPrefix(m.Log.Message, "pids ")
+			}
+		}
+	}()
+	ready := <-pids
+	if image := os.Getenv("CRASH_IMAGE"); image != "" {
+		d, err := executor.New("source-hang", executor.Method{Kind: executor.KindDocker, Image: image}, executor.Runtime{NoInstall: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		started := make(chan bool)
+		go func() {
+			for m, err := range d.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}) {
+				if err == nil && m.Type == protocol.TypeRecord {
+					started <- true
+				}
+			}
+		}()
+		<-started
+	}
+	fmt.Println("ready", ready)
+	time.Sleep(time.Hour)
+}
+
+// crashNext runs one command of a local connector and one in Docker, which
+// sweep what the dead owner left.
+func crashNext(t *testing.T) {
+	ctx := context.Background()
+	l, err := executor.New("source-true", executor.Method{Kind: executor.KindLocal, Path: "/bin/true"}, executor.Runtime{LogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range l.Run(ctx, executor.Invocation{Verb: executor.VerbCheck, Config: json.RawMessage(`{}`)}) {
+	}
+	if image := os.Getenv("CRASH_IMAGE"); image != "" {
+		d, err := executor.New("source-hang", executor.Method{Kind: executor.KindDocker, Image: image}, executor.Runtime{NoInstall: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range d.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}) {
+			break
+		}
+	}
+}
+
+// waitDead waits until pid is gone; a process that outlives a generous
+// limit is a leak.
+func waitDead(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if !alive(pid) {
+			return
+		}
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("process %d is still running", pid)
+}
+
+func ownedContainers(t *testing.T, cli *client.Client, pid int) int {
+	t.Helper()
+	host, _ := os.Hostname()
+	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
+		All: true, Filters: make(client.Filters).Add("label", fmt.Sprintf("%s=%s:%d", executor.LabelOwner, host, pid))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(res.Items)
+}
