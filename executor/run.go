@@ -333,7 +333,12 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 		line := o.mask(string(m.Unparsed))
 		m.Unparsed = []byte(line)
 		p.lg.line("stdout", line)
-		o.logger.Info("connector output", "connector", p.r.name, "line", line)
+		if bad := m.Malformed; bad != nil {
+			o.logger.Warn("the connector sent a "+string(bad.Type)+" message that does not parse; it is left out",
+				"connector", p.r.name, "stream", bad.Stream, "line", bad.Line, "error", o.mask(bad.Err.Error()))
+		} else {
+			o.logger.Info("connector output", "connector", p.r.name, "line", line)
+		}
 	case m.Type == protocol.TypeLog && m.Log != nil:
 		m.Log.Message = o.mask(m.Log.Message)
 		m.Log.StackTrace = o.mask(m.Log.StackTrace)

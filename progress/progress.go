@@ -185,7 +185,8 @@ type Tracker struct {
 	start     time.Time
 	render    Listener
 
-	globalStates atomic.Int64 // GLOBAL and LEGACY states, which belong to no one stream
+	globalStates    atomic.Int64 // GLOBAL and LEGACY states, which belong to no one stream
+	globalMalformed atomic.Int64 // malformed lines that name no known stream
 
 	mu      sync.Mutex
 	streams []*Stream
@@ -280,6 +281,15 @@ func (t *Tracker) Stream(name string) *Stream {
 func (t *Tracker) StateCommitted() {
 	if t != nil {
 		t.globalStates.Add(1)
+	}
+}
+
+// Malformed counts a line of the connector's output that claimed to be a
+// RECORD or STATE message of no stream the operation knows and did not
+// parse.
+func (t *Tracker) Malformed() {
+	if t != nil {
+		t.globalMalformed.Add(1)
 	}
 }
 
@@ -384,7 +394,7 @@ type Stream struct {
 	t    *Tracker
 	name string
 
-	records, bytes, written, confirmed, states atomic.Int64
+	records, bytes, written, confirmed, states, malformed atomic.Int64
 	// Times since the tracker started, in nanoseconds, or unset.
 	startAt, firstAt, endAt atomic.Int64
 	status                  atomic.Pointer[protocol.StreamStatus]
@@ -451,6 +461,14 @@ func (s *Stream) Confirmed(records int) {
 func (s *Stream) StateCommitted() {
 	if s != nil {
 		s.states.Add(1)
+	}
+}
+
+// Malformed counts a line of the connector's output that claimed to be a
+// RECORD or STATE message of this stream and did not parse.
+func (s *Stream) Malformed() {
+	if s != nil {
+		s.malformed.Add(1)
 	}
 }
 

@@ -240,6 +240,9 @@ func TestSummary(t *testing.T) {
 	cancelled := write
 	cancelled.Err = context.Canceled
 	long := Snapshot{Operation: OpRead, Connector: "source-x", Elapsed: 125 * time.Second, Total: Stats{RecordsRead: 1}}
+	malformed := Snapshot{Operation: OpRead, Connector: "source-x", Elapsed: time.Second,
+		Streams: []StreamSnapshot{{Name: "items", Stats: Stats{RecordsRead: 2, MalformedLines: 3}}},
+		Total:   Stats{RecordsRead: 2, MalformedLines: 3}}
 
 	for _, tc := range []struct {
 		snap Snapshot
@@ -250,6 +253,7 @@ func TestSummary(t *testing.T) {
 		{failed, "Read from source-faker failed after 4.21 s: 2,000,100 records (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000"},
 		{cancelled, "Write to destination-local-json was cancelled after 2.00 s: 1,000 records written (500 rec/s, 900 confirmed): users 1,000"},
 		{long, "Read 1 record from source-x in 2 min 05 s (0 rec/s)"},
+		{malformed, "Read 2 records from source-x in 1.00 s (2 rec/s): items 2; 3 protocol lines did not parse and were left out"},
 		{Snapshot{Connector: "source-empty"}, "Read 0 records from source-empty in 0.00 s"},
 	} {
 		if got := tc.snap.Summary(); got != tc.want {

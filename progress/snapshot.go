@@ -53,6 +53,9 @@ type Stats struct {
 	RecordsWritten   int64
 	RecordsConfirmed int64
 	StatesCommitted  int64
+	// MalformedLines counts lines of the connector's output that claimed
+	// to be a RECORD or STATE message and did not parse.
+	MalformedLines int64
 
 	RecordsPerSec       float64
 	BytesPerSec         float64
@@ -75,6 +78,7 @@ func (t *Tracker) snapshotLocked(now time.Duration, done bool) Snapshot {
 	}
 	tot := &snap.Total
 	tot.StatesCommitted = t.globalStates.Load()
+	tot.MalformedLines = t.globalMalformed.Load()
 	first := time.Duration(-1)
 	for _, s := range t.streams {
 		ss := StreamSnapshot{Name: s.name}
@@ -86,6 +90,7 @@ func (t *Tracker) snapshotLocked(now time.Duration, done bool) Snapshot {
 		ss.RecordsWritten = s.written.Load()
 		ss.RecordsConfirmed = s.confirmed.Load()
 		ss.StatesCommitted = s.states.Load()
+		ss.MalformedLines = s.malformed.Load()
 		if f := s.firstAt.Load(); f != unset {
 			ss.TimeToFirstRecord = time.Duration(f)
 			if first < 0 || ss.TimeToFirstRecord < first {
@@ -112,6 +117,7 @@ func (t *Tracker) snapshotLocked(now time.Duration, done bool) Snapshot {
 		tot.RecordsWritten += ss.RecordsWritten
 		tot.RecordsConfirmed += ss.RecordsConfirmed
 		tot.StatesCommitted += ss.StatesCommitted
+		tot.MalformedLines += ss.MalformedLines
 		tot.RecentRecordsPerSec += ss.RecentRecordsPerSec
 		tot.RecentBytesPerSec += ss.RecentBytesPerSec
 		snap.Streams = append(snap.Streams, ss)
@@ -183,6 +189,9 @@ func (s Snapshot) Summary() string {
 			b.WriteString(", ")
 		}
 		b.WriteString(st.Name + " " + commas(st.count(s.Operation)))
+	}
+	if m := s.Total.MalformedLines; m > 0 {
+		fmt.Fprintf(&b, "; %s %s did not parse and %s left out", commas(m), plural(m, "protocol line"), map[bool]string{true: "was", false: "were"}[m == 1])
 	}
 	return b.String()
 }

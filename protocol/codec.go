@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -81,7 +82,11 @@ func (d *Decoder) Decode() (*Message, error) {
 		if len(line) == 0 {
 			continue
 		}
-		return d.p.parse(line), nil
+		m := d.p.parse(line)
+		if m.Malformed != nil {
+			m.Malformed.Line = d.lines
+		}
+		return m, nil
 	}
 }
 
@@ -252,11 +257,52 @@ func (p *parser) intern(b []byte) string {
 // parseSlow parses any message with encoding/json.
 func parseSlow(line []byte) *Message {
 	m := new(Message)
-	if err := json.Unmarshal(line, m); err != nil || !m.Type.Known() || !m.payloadPresent() {
-		return &Message{Unparsed: bytes.Clone(line)}
+	err := json.Unmarshal(line, m)
+	if err != nil || !m.Type.Known() || !m.payloadPresent() {
+		u := &Message{Unparsed: bytes.Clone(line)}
+		if t := claimedType(line); t != "" {
+			if err == nil {
+				err = fmt.Errorf("the %s message has no valid %s", t, strings.ToLower(string(t)))
+			}
+			u.Malformed = &MalformedLine{Type: t, Stream: claimedStream(line), Err: err}
+		}
+		return u
 	}
 	m.normalise()
 	return m
+}
+
+// claimedType is RECORD or STATE when line is a JSON object whose "type"
+// says so (in any key position), "" otherwise: what separates a broken
+// protocol message from a connector's plain chatter.
+func claimedType(line []byte) Type {
+	if len(line) == 0 || line[0] != '{' {
+		return ""
+	}
+	for _, t := range []Type{TypeRecord, TypeState} {
+		for _, sep := range claimSeps {
+			if bytes.Contains(line, []byte(`"type"`+sep+`"`+string(t)+`"`)) {
+				return t
+			}
+		}
+	}
+	return ""
+}
+
+var claimSeps = []string{":", ": ", " : ", " :"}
+
+// claimedStream is the first "stream" or "name" string value in a line
+// that does not parse, for messages about it.
+func claimedStream(line []byte) string {
+	for _, key := range []string{`"stream":"`, `"stream": "`, `"name":"`, `"name": "`} {
+		if i := bytes.Index(line, []byte(key)); i >= 0 {
+			rest := line[i+len(key):]
+			if j := bytes.IndexByte(rest, '"'); j > 0 && j <= 256 {
+				return string(rest[:j])
+			}
+		}
+	}
+	return ""
 }
 
 // payloadPresent reports whether the payload field that Type names is set.

@@ -46,6 +46,25 @@ type Message struct {
 	// message (plain text, malformed JSON, an unknown type). Type is empty
 	// then. The Decoder never fails on such lines; callers usually log them.
 	Unparsed []byte `json:"-"`
+	// Malformed is set on an Unparsed line that begins like a RECORD or a
+	// STATE message but does not parse: a protocol error, not chatter.
+	Malformed *MalformedLine `json:"-"`
+}
+
+// MalformedLine describes a line of connector output that looks like a
+// RECORD or STATE message and does not parse (nested beyond the decoder's
+// depth, a raw control byte in a string, bytes after the JSON, ...).
+type MalformedLine struct {
+	// Type is the message type the line claims (RECORD or STATE).
+	Type Type
+	// Stream is the stream the line names, "" when it names none that can
+	// be read.
+	Stream string
+	// Line is the line's number in the connector's output (1-based), 0
+	// when the line was parsed on its own.
+	Line int64
+	// Err is why it does not parse.
+	Err error
 }
 
 // IsProtocol reports whether m is a protocol message rather than an

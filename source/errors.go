@@ -16,18 +16,28 @@ var (
 )
 
 // IncompleteStreamError says that a read ended, without any other error,
-// before the connector reported a stream as complete: it announced the
-// stream (STARTED/RUNNING) and never said COMPLETE, or said INCOMPLETE. The
-// records seen so far may be a part of the stream only.
+// before a stream was complete: the connector announced the stream
+// (STARTED/RUNNING) and never said COMPLETE, or said INCOMPLETE, or lines
+// of its output that claimed to be the stream's RECORD or STATE messages
+// did not parse (Malformed). The records seen so far may be a part of the
+// stream only.
 type IncompleteStreamError struct {
 	Connector string
 	Stream    string
 	// Status is the last status the connector reported for the stream.
 	Status string
+	// Malformed counts the stream's lines that did not parse (and the
+	// lines that named no stream).
+	Malformed int64
 }
 
-// Error names the stream and the last status it was reported with.
+// Error names the stream and why it is incomplete.
 func (e *IncompleteStreamError) Error() string {
+	if e.Malformed > 0 {
+		return fmt.Sprintf("%s: stream %q is incomplete: %d line(s) of the connector's output claimed to be its RECORD or STATE messages "+
+			"and did not parse (the connector's log file has them); no state was committed after them, so the next read asks for those records again "+
+			"(source.TolerateMalformed accepts such a read)", e.Connector, e.Stream, e.Malformed)
+	}
 	return fmt.Sprintf("%s: stream %q ended without being reported complete (last status %s); the data may be partial, read again",
 		e.Connector, e.Stream, e.Status)
 }

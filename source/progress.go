@@ -89,6 +89,12 @@ func (p *readProgress) observe(msgs iter.Seq2[*protocol.Message, error]) iter.Se
 					} else {
 						p.states[""]++
 					}
+				case m.Malformed != nil:
+					if h := p.streams[m.Malformed.Stream]; h != nil {
+						h.Malformed()
+					} else {
+						p.tr.Malformed()
+					}
 				}
 			}
 			if !yield(m, err) {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -19,13 +19,14 @@ import (
 type ReadOption func(*readSettings)
 
 type readSettings struct {
-	cache          cache.Cache
-	streams        []string
-	strategy       cache.Strategy
-	fullRefresh    bool
-	skipValidation bool
-	progress       []progress.Option
-	tracker        *progress.Tracker
+	cache             cache.Cache
+	streams           []string
+	strategy          cache.Strategy
+	fullRefresh       bool
+	skipValidation    bool
+	tolerateMalformed bool
+	progress          []progress.Option
+	tracker           *progress.Tracker
 }
 
 // UseCache makes Read load into c instead of the Environment's default
@@ -51,16 +52,30 @@ func ForceFullRefresh() ReadOption { return func(r *readSettings) { r.fullRefres
 // read. (Discovering the catalog, when it is not known yet, still does.)
 func SkipValidation() ReadOption { return func(r *readSettings) { r.skipValidation = true } }
 
+// TolerateMalformed accepts a read in which lines of the connector's output
+// claimed to be RECORD or STATE messages and did not parse: they are still
+// left out and counted (ReadResult.MalformedLines), but the streams they
+// name complete and their later states are committed. Without it those
+// streams end incomplete, with no state committed after the bad line, so
+// that the next read asks for the lost records again.
+func TolerateMalformed() ReadOption { return func(r *readSettings) { r.tolerateMalformed = true } }
+
 // ReadResult is what [Source.Read] loaded: the streams, how many records
 // each got, and the cache that holds them.
 type ReadResult struct {
-	source  *Source
-	catalog *protocol.ConfiguredCatalog
-	cache   cache.Cache
-	streams []string
-	records map[string]int64
-	total   int64
+	source    *Source
+	catalog   *protocol.ConfiguredCatalog
+	cache     cache.Cache
+	streams   []string
+	records   map[string]int64
+	total     int64
+	malformed map[string]int64
 }
+
+// MalformedLines counts, per stream ("" when the line named no stream),
+// the lines of the connector's output that claimed to be RECORD or STATE
+// messages and did not parse; they were left out.
+func (r *ReadResult) MalformedLines() map[string]int64 { return maps.Clone(r.malformed) }
 
 // SourceName is the name of the source that was read.
 func (r *ReadResult) SourceName() string { return r.source.Name() }
@@ -172,6 +187,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		}
 	}
 	track := newStreamTracker(s.Name(), streams)
+	track.tolerate = rs.tolerateMalformed
 	prog := newReadProgress(tr, streams)
 	start := time.Now()
 	log := s.Logger()
@@ -186,9 +202,10 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		Catalog:     catalog,
 		Strategy:    rs.strategy,
 		FullRefresh: rs.fullRefresh,
-		Messages:    prog.observe(observed(msgs, track)),
+		Messages:    prog.observe(track.guard(msgs, log)),
 	})
-	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{}}
+	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{},
+		malformed: maps.Clone(track.malformed)}
 	if lr != nil {
 		res.records, res.total = lr.Records, lr.Total
 		if lr.UnknownStreamRecords > 0 {
@@ -235,19 +252,4 @@ func (s *Source) readStreams(ctx context.Context, names []string) ([]string, err
 		}
 	}
 	return names, nil
-}
-
-// observed passes msgs through, showing the tracker every message that is
-// not a record (records are the hot path and tell it nothing).
-func observed(msgs iter.Seq2[*protocol.Message, error], t *streamTracker) iter.Seq2[*protocol.Message, error] {
-	return func(yield func(*protocol.Message, error) bool) {
-		for m, err := range msgs {
-			if err == nil && m.Type != protocol.TypeRecord {
-				t.observe(m)
-			}
-			if !yield(m, err) {
-				return
-			}
-		}
-	}
 }

@@ -100,3 +100,33 @@ func TestKeyOverridesReachRead(t *testing.T) {
 		t.Fatalf("cleared overrides still apply: %+v", cat.Streams[0])
 	}
 }
+
+// TestMalformedLines: RECORD lines that do not parse are counted, the stream
+// ends incomplete and no state after them is committed, so the next read
+// asks for the lost records again; TolerateMalformed accepts such a read.
+func TestMalformedLines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := reticent(t, "read-malformed")
+	c := openDuckDB(t)
+	res, err := src.Read(ctx, source.UseCache(c), source.Streams("items"))
+	var ie *source.IncompleteStreamError
+	if !errors.As(err, &ie) || ie.Stream != "items" || ie.Malformed != 3 || !errors.Is(err, source.ErrIncompleteStream) {
+		t.Fatalf("got %v, want the stream incomplete with 3 malformed lines", err)
+	}
+	if res.MalformedLines()["items"] != 3 || res.StreamRecords()["items"] != 2 {
+		t.Fatalf("malformed %v, records %v", res.MalformedLines(), res.StreamRecords())
+	}
+	state, err := c.SourceState(ctx, src.Name(), []string{"items"})
+	if err != nil || !strings.Contains(string(state), `"n":1`) {
+		t.Fatalf("committed state %s (%v); want the one before the malformed lines", state, err)
+	}
+
+	res, err = src.Read(ctx, source.UseCache(c), source.Streams("items"), source.TolerateMalformed())
+	if err != nil || res.MalformedLines()["items"] != 3 {
+		t.Fatalf("tolerated: %v %v", res.MalformedLines(), err)
+	}
+	if state, _ := c.SourceState(ctx, src.Name(), []string{"items"}); !strings.Contains(string(state), `"n":5`) {
+		t.Fatalf("tolerated read committed %s, want the last state", state)
+	}
+}

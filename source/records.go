@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"iter"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -262,16 +263,64 @@ type streamTracker struct {
 	streams   []string
 	status    map[string]protocol.StreamStatus
 	stated    map[string]bool
+	// malformed counts the lines that claimed to be RECORD or STATE
+	// messages of a stream ("" for none known) and did not parse.
+	malformed map[string]int64
+	tolerate  bool // TolerateMalformed
 }
 
 func newStreamTracker(connector string, streams []string) *streamTracker {
 	return &streamTracker{connector: connector, streams: streams,
-		status: map[string]protocol.StreamStatus{}, stated: map[string]bool{}}
+		status: map[string]protocol.StreamStatus{}, stated: map[string]bool{}, malformed: map[string]int64{}}
 }
 
-// observe notes a STREAM_STATUS trace or a STATE message.
+// guard passes msgs on, showing the tracker every message that is not a
+// record (records are the hot path and tell it nothing). After a malformed
+// RECORD or STATE line, and unless malformed lines are tolerated, the
+// states that would cover what the line lost are held back: the stream's,
+// or every state when the line names no stream the read knows. The cache
+// then keeps the last good state, and the next read asks again.
+func (t *streamTracker) guard(msgs iter.Seq2[*protocol.Message, error], log interface {
+	Debug(msg string, args ...any)
+}) iter.Seq2[*protocol.Message, error] {
+	return func(yield func(*protocol.Message, error) bool) {
+		for m, err := range msgs {
+			if err == nil && m.Type != protocol.TypeRecord {
+				t.observe(m)
+				if m.Type == protocol.TypeState && m.State != nil && t.holdsBack(m.State) {
+					log.Debug("a state after a malformed line is not committed", "connector", t.connector)
+					continue
+				}
+			}
+			if !yield(m, err) {
+				return
+			}
+		}
+	}
+}
+
+// holdsBack reports whether a state comes after a malformed line it might
+// cover.
+func (t *streamTracker) holdsBack(st *protocol.State) bool {
+	if t.tolerate || len(t.malformed) == 0 {
+		return false
+	}
+	if st.EffectiveType() != protocol.StateStream || st.Stream == nil || t.malformed[""] > 0 {
+		return true
+	}
+	return t.malformed[st.Stream.StreamDescriptor.Name] > 0
+}
+
+// observe notes a STREAM_STATUS trace, a STATE message or a malformed
+// line.
 func (t *streamTracker) observe(msg *protocol.Message) {
 	switch {
+	case msg.Malformed != nil:
+		name := msg.Malformed.Stream
+		if !slices.Contains(t.streams, name) {
+			name = ""
+		}
+		t.malformed[name]++
 	case msg.Type == protocol.TypeTrace && msg.Trace != nil && msg.Trace.StreamStatus != nil:
 		st := msg.Trace.StreamStatus
 		t.status[st.StreamDescriptor.Name] = st.Status
@@ -296,7 +345,10 @@ func (t *streamTracker) finish(logger interface {
 }) error {
 	for _, s := range t.streams {
 		st, ok := t.status[s]
+		bad := t.malformed[s] + t.malformed[""]
 		switch {
+		case bad > 0 && !t.tolerate:
+			return &IncompleteStreamError{Connector: t.connector, Stream: s, Status: string(st), Malformed: bad}
 		case ok && st != protocol.StatusComplete:
 			return &IncompleteStreamError{Connector: t.connector, Stream: s, Status: string(st)}
 		case !ok && !t.stated[s]:

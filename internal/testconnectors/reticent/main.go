@@ -11,7 +11,10 @@
 //   - check-empty: check answers FAILED with no message, the reason on
 //     stderr, exits 0;
 //   - check-noisy: check writes 20 MB on stderr (200,000 numbered lines),
-//     then succeeds.
+//     then succeeds;
+//   - read-malformed: read sends, for stream items, a record, a state, three
+//     RECORD lines that do not parse (a raw control byte in a string, 10,000
+//     levels of nesting, bytes after the JSON), a record and a state.
 //
 // Otherwise it behaves: discover has a stream "items" (full refresh only)
 // and "events" (incremental too, with neither cursor nor primary key), and
@@ -57,6 +60,17 @@ func main() {
 		logError("the bucket s3://reports does not exist")
 		fmt.Fprintln(os.Stderr, "}")
 		os.Exit(1)
+	case verb == "read" && cfg.Mode == "read-malformed":
+		state := func(n int) string {
+			return fmt.Sprintf(`{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"items"},"stream_state":{"n":%d}}}}`, n)
+		}
+		out(`{"type":"RECORD","record":{"stream":"items","data":{"id":1},"emitted_at":1}}`)
+		out(state(1))
+		out("{\"type\":\"RECORD\",\"record\":{\"stream\":\"items\",\"data\":{\"id\":2,\"s\":\"a\x01b\"},\"emitted_at\":1}}")
+		out(`{"type":"RECORD","record":{"stream":"items","data":{"id":3,"deep":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `},"emitted_at":1}}`)
+		out(`{"type":"RECORD","record":{"stream":"items","data":{"id":4},"emitted_at":1}} trailing`)
+		out(`{"type":"RECORD","record":{"stream":"items","data":{"id":5},"emitted_at":1}}`)
+		out(state(5))
 	case verb == "read" && cfg.Mode == "read-status-failed":
 		out(`{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid api key"}}`)
 	case verb == "check" && cfg.Mode == "check-noisy":
