@@ -3,8 +3,11 @@ package connector
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/x/goairbyte/secrets"
@@ -282,4 +285,59 @@ func expandBranches(schemas []map[string]any) []map[string]any {
 		add(sc)
 	}
 	return out
+}
+
+// ConfigFingerprint is a short hash of the config without its secrets: the
+// fields the spec marks airbyte_secret are left out (a secret reference in
+// another field is hashed as the reference, never resolved). Two configs
+// that differ only in secrets have the same fingerprint. It is "" when no
+// config is set.
+func (c *Connector) ConfigFingerprint(ctx context.Context) (string, error) {
+	stored, err := c.storedConfig()
+	if err != nil {
+		return "", nil
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return "", err
+	}
+	var cfg any
+	if err := decodeJSON(stored, &cfg); err != nil {
+		return "", err
+	}
+	for _, f := range secretFields(spec.ConnectionSpecification, stored) {
+		removePath(cfg, f.path)
+	}
+	canon, err := json.Marshal(cfg) // maps marshal with sorted keys
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(canon)
+	return hex.EncodeToString(sum[:6]), nil
+}
+
+// removePath deletes the value at path (JSON-pointer tokens) from v.
+func removePath(v any, path []string) {
+	for i, key := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			if i == len(path)-1 {
+				delete(x, key)
+				return
+			}
+			v = x[key]
+		case []any:
+			n, err := strconv.Atoi(key)
+			if err != nil || n < 0 || n >= len(x) {
+				return
+			}
+			if i == len(path)-1 {
+				x[n] = nil
+				return
+			}
+			v = x[n]
+		default:
+			return
+		}
+	}
 }

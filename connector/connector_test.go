@@ -219,3 +219,27 @@ func (v vault) Get(_ context.Context, name string) (secrets.SecretString, bool, 
 	s, ok := v[name]
 	return secrets.NewSecretString(s), ok, nil
 }
+
+func TestConfigFingerprint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fp := func(cfg map[string]any) string {
+		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+			connector.WithGoConnector(echoDest{}), connector.WithConfig(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.ConfigFingerprint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	a := fp(map[string]any{"token": "goodtoken-1", "path": "/a"})
+	if b := fp(map[string]any{"token": "goodtoken-2", "path": "/a"}); a != b {
+		t.Errorf("a change of secret changed the fingerprint: %s %s", a, b)
+	}
+	if c := fp(map[string]any{"token": "goodtoken-1", "path": "/b"}); a == c || len(a) != 12 {
+		t.Errorf("another path, same fingerprint %s (or a bad one)", a)
+	}
+}

@@ -143,7 +143,7 @@ func TestWriteFromSourceDefaultCache(t *testing.T) {
 	wantOnce(t, ids, 300)
 	if def, err := env.DefaultCache(ctx); err != nil || res.State == nil {
 		t.Fatalf("the default cache was not used: %v", err)
-	} else if st, _ := def.State(ctx, cache.StateKey{Source: "source-faker", Destination: dst.Name(), Stream: "users"}); st == nil {
+	} else if st, _ := def.State(ctx, cache.StateKey{Source: "source-faker", Destination: res.DestinationKey, Stream: "users"}); st == nil {
 		t.Fatal("the destination's state is not in the default cache")
 	}
 	wm, err := res.State.Watermark(ctx, "users")
@@ -276,7 +276,10 @@ func TestWriteKilledThenRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	dying := newLocalJSON(t, out, map[string]any{"die_after_records": 25_000})
-	res, err := dying.Write(ctx, rr, destination.Strategy(cache.StrategyMerge))
+	// The retry's config lacks the test's die_after_records, so the two are
+	// one destination only by an explicit state key.
+	key := destination.StateKey("local-json-under-test")
+	res, err := dying.Write(ctx, rr, destination.Strategy(cache.StrategyMerge), key)
 	var we *destination.WriteError
 	var ce *executor.ConnectorError
 	if !errors.As(err, &we) || !errors.As(err, &ce) {
@@ -292,7 +295,7 @@ func TestWriteKilledThenRetried(t *testing.T) {
 	t.Logf("killed after %d confirmed, watermark %q", res.TotalConfirmed(), wm)
 
 	retry := newLocalJSON(t, out, nil)
-	res2, err := retry.Write(ctx, rr, destination.Strategy(cache.StrategyMerge))
+	res2, err := retry.Write(ctx, rr, destination.Strategy(cache.StrategyMerge), key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
+	"maps"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
@@ -64,6 +65,27 @@ type directWrite struct {
 type forwarded struct {
 	stream string
 	sent   int64
+	// all holds every stream's count, for a GLOBAL or LEGACY state
+	// (stream ""), which covers them all.
+	all map[string]int64
+}
+
+// forwarding notes a state of stream ("" for GLOBAL or LEGACY) as it is
+// forwarded.
+func (w *directWrite) forwarding(stream string) forwarded {
+	if stream == "" {
+		return forwarded{all: maps.Clone(w.sent)}
+	}
+	return forwarded{stream: stream, sent: w.sent[stream]}
+}
+
+// forwardedLine is a RECORD as the source sent it when it carries fields
+// goairbyte does not model (a destination may rely on them), else encoded.
+func forwardedLine(dst []byte, m *protocol.Message) []byte {
+	if m.Raw != nil {
+		return append(append(dst, m.Raw...), '\n')
+	}
+	return protocol.AppendRecord(dst, m.Record)
 }
 
 // produce forwards the source's RECORD and STATE messages to the
@@ -79,7 +101,7 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 		}
 		switch {
 		case m.Type == protocol.TypeRecord && m.Record != nil:
-			line = protocol.AppendRecord(line[:0], m.Record)
+			line = forwardedLine(line[:0], m)
 			w.sent[m.Record.Stream]++
 			if m.Record.Stream != lastName || last == nil {
 				lastName, last = m.Record.Stream, w.handles[m.Record.Stream]
@@ -87,12 +109,13 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 			last.Read(1, len(m.Record.Data))
 			last.Written(1)
 		case m.Type == protocol.TypeState && m.State != nil:
-			if line, err = protocol.AppendMessage(line[:0], m); err != nil {
+			if m.Raw != nil {
+				line = append(append(line[:0], m.Raw...), '\n')
+			} else if line, err = protocol.AppendMessage(line[:0], m); err != nil {
 				return err
 			}
-			st := stateStream(m.State)
 			w.mu.Lock()
-			w.pending = append(w.pending, forwarded{st, w.sent[st]})
+			w.pending = append(w.pending, w.forwarding(stateStream(m.State)))
 			w.mu.Unlock()
 		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
 			st := m.Trace.StreamStatus
@@ -126,7 +149,7 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
 	// the totals only.
 	h := w.handles[name]
 	if w.out.State != nil {
-		key := cache.StateKey{Source: w.out.SourceName, Destination: w.d.Name(), Stream: name}
+		key := cache.StateKey{Source: w.out.SourceName, Destination: w.out.DestinationKey, Stream: name}
 		if err := w.out.State.c.PutState(ctx, key, st); err != nil {
 			return err
 		}
@@ -138,20 +161,32 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	before := w.out.RecordsConfirmed[name]
-	var at int64 = -1
+	var f *forwarded
 	for len(w.pending) > 0 {
-		f := w.pending[0]
+		p := w.pending[0]
 		w.pending = w.pending[1:]
-		if f.stream == name {
-			at = f.sent
+		if p.stream == name {
+			f = &p
 			break
 		}
 	}
+	if name == "" {
+		// A GLOBAL or LEGACY state confirms every stream's records sent
+		// before it: count them per stream.
+		if f != nil {
+			for stream, n := range f.all {
+				before := w.out.RecordsConfirmed[stream]
+				w.out.RecordsConfirmed[stream] = max(before, n)
+				confirmDelta(w.handles[stream], before, w.out.RecordsConfirmed[stream])
+			}
+		}
+		return nil
+	}
+	before := w.out.RecordsConfirmed[name]
 	if rc, ok := recordCount(st); ok {
 		w.out.RecordsConfirmed[name] += rc
-	} else if at >= 0 {
-		w.out.RecordsConfirmed[name] = at
+	} else if f != nil {
+		w.out.RecordsConfirmed[name] = f.sent
 	}
 	confirmDelta(h, before, w.out.RecordsConfirmed[name])
 	return nil

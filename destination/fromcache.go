@@ -89,7 +89,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res Cached, ws *writeS
 		name := st.Stream.StreamDescriptor.Name
 		h := tr.Stream(name)
 		if out.State != nil {
-			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: d.Name(), Stream: name}, st); err != nil {
+			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: out.DestinationKey, Stream: name}, st); err != nil {
 				return err
 			}
 			h.StateCommitted()

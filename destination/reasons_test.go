@@ -2,7 +2,9 @@ package destination_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"iter"
 	"strings"
 	"testing"
 
@@ -10,6 +12,8 @@ import (
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/source"
 )
 
 // TestDestinationErrorLogFirst: a destination that fails with its reason in
@@ -29,5 +33,103 @@ func TestDestinationErrorLogFirst(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Reason() != "the bucket s3://reports does not exist" ||
 		!strings.Contains(err.Error(), "the bucket s3://reports does not exist") || strings.Contains(err.Error(), ": }") {
 		t.Fatalf("got %v, want the ERROR log message as the reason", err)
+	}
+}
+
+// capture is an in-process destination that keeps the messages it is given
+// and echoes the states.
+type capture struct{ got []*protocol.Message }
+
+func (c *capture) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+func (c *capture) Check(ctx context.Context, config json.RawMessage) error { return nil }
+func (c *capture) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		c.got = append(c.got, m)
+		if m.Type == protocol.TypeState {
+			if err := emit(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestNoCacheForwardsAsSent: with no cache, messages reach the destination
+// with the fields the protocol does not define (a real destination relies
+// on one), and a GLOBAL state it echoes confirms each stream's records
+// under the stream's name (they were counted under "").
+func TestNoCacheForwardsAsSent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, err := source.New(ctx, "source-reticent",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/reticent")),
+		connector.WithConfig(map[string]any{"mode": "read-global"}), connector.WithStreams("items", "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &capture{}
+	dst, err := destination.New(ctx, "destination-capture", connector.WithGoConnector(c), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dst.Write(ctx, src, destination.NoCache(), destination.NoStateCache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := 0
+	for _, m := range c.got {
+		if m.Type == protocol.TypeRecord {
+			records++
+			if !strings.Contains(string(m.Raw), `"_ab_extra":"keep me"`) || !strings.Contains(string(m.Raw), `"partition":7`) {
+				t.Fatalf("the destination got %s (raw %q): the extra fields are gone", m.Record.Data, m.Raw)
+			}
+		}
+	}
+	if records != 5 {
+		t.Fatalf("the destination got %d records, want 5", records)
+	}
+	if _, blank := res.RecordsConfirmed[""]; blank || res.RecordsConfirmed["items"] != 3 || res.RecordsConfirmed["events"] != 2 {
+		t.Fatalf("confirmed %v, want items 3 and events 2", res.RecordsConfirmed)
+	}
+}
+
+// TestDestinationIdentity: one destination connector writing to two
+// directories from one cache keeps two states (the second used to receive
+// nothing), keyed by its name and a fingerprint of its config without
+// secrets.
+func TestDestinationIdentity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := openCache(t)
+	rr, err := newFaker(t, 50, "users").Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := t.TempDir(), t.TempDir()
+	resA, err := newLocalJSON(t, a, nil).Write(ctx, rr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resB, err := newLocalJSON(t, b, nil).Write(ctx, rr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resB.RecordsSent["users"] != 50 || resA.DestinationKey == resB.DestinationKey ||
+		!strings.HasPrefix(resA.DestinationKey, "destination-local-json@") {
+		t.Fatalf("second directory: sent %v, keys %q and %q", resB.RecordsSent, resA.DestinationKey, resB.DestinationKey)
+	}
+	if n, _ := fileIDs(t, b, "users"); n != 50 {
+		t.Fatalf("%d lines in the second directory, want 50", n)
+	}
+	// The same config again is the same destination: nothing new to send.
+	again, err := newLocalJSON(t, a, nil).Write(ctx, rr)
+	if err != nil || again.TotalSent() != 0 || again.DestinationKey != resA.DestinationKey {
+		t.Fatalf("same config: sent %v, key %q, %v", again.RecordsSent, again.DestinationKey, err)
 	}
 }

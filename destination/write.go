@@ -82,6 +82,7 @@ type writeSettings struct {
 	noStateCache bool
 	strategy     cache.Strategy
 	fullRefresh  bool
+	stateKey     string
 	progress     []progress.Option
 	tracker      *progress.Tracker
 }
@@ -125,10 +126,23 @@ func Strategy(s cache.Strategy) WriteOption { return func(w *writeSettings) { w.
 // whatever the destination confirmed before.
 func ForceFullRefresh() WriteOption { return func(w *writeSettings) { w.fullRefresh = true } }
 
+// StateKey names the destination's state in the state cache instead of its
+// identity (see WriteResult.DestinationKey): give it to keep the state of a
+// destination across a change of its config, or to keep two destinations
+// with the same config apart.
+func StateKey(key string) WriteOption { return func(w *writeSettings) { w.stateKey = key } }
+
 // WriteResult is what a Write did.
 type WriteResult struct {
-	// SourceName and DestinationName key the destination's state.
+	// SourceName is the source's name; DestinationName the destination
+	// connector's.
 	SourceName, DestinationName string
+	// DestinationKey keys the destination's state (with SourceName): its
+	// name and a fingerprint of its config without secrets
+	// ("destination-local-json@1f2e3d4c5b6a"), so that one connector
+	// writing to two places from one cache keeps two states; or the
+	// StateKey given.
+	DestinationKey string
 	// RecordsSent counts the records sent per stream.
 	RecordsSent map[string]int64
 	// RecordsConfirmed counts the records the destination confirmed per
@@ -263,10 +277,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 		// the state): a choice, not a surprise, so no warning.
 		d.Logger().Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.Name())
 	}
-	out := &WriteResult{SourceName: from.SourceName(), DestinationName: d.Name(),
+	key, err := d.stateKey(ctx, ws.stateKey)
+	if err != nil {
+		return nil, err
+	}
+	out := &WriteResult{SourceName: from.SourceName(), DestinationName: d.Name(), DestinationKey: key,
 		RecordsSent: map[string]int64{}, RecordsConfirmed: map[string]int64{}}
 	if stateCache != nil {
-		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: d.Name()}
+		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
 	d.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
 	if cached != nil {
@@ -279,6 +297,19 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 			"sent", out.TotalSent(), "confirmed", out.TotalConfirmed(), "states", out.StatesConfirmed)
 	}
 	return out, err
+}
+
+// stateKey is the key of the destination's state: the one given, else its
+// name and the fingerprint of its config without secrets.
+func (d *Destination) stateKey(ctx context.Context, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	fp, err := d.ConfigFingerprint(ctx)
+	if err != nil || fp == "" {
+		return d.Name(), err
+	}
+	return d.Name() + "@" + fp, nil
 }
 
 // syncMode maps a write strategy onto a stream's destination sync mode,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -176,6 +177,9 @@ func (p *parser) parse(line []byte) *Message {
 	p.fr = fastRecord{}
 	if scanRecordLine(line, &p.fr) {
 		if m := p.record(&p.fr); m != nil {
+			if p.fr.extra {
+				m.Raw = bytes.Clone(line)
+			}
 			return m
 		}
 	}
@@ -269,7 +273,34 @@ func parseSlow(line []byte) *Message {
 		return u
 	}
 	m.normalise()
+	if hasUnknownKeys(line) {
+		m.Raw = bytes.Clone(line)
+	}
 	return m
+}
+
+// hasUnknownKeys reports whether a message line has top-level keys (or
+// record keys) this package does not model, which a destination may rely
+// on.
+func hasUnknownKeys(line []byte) bool {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(line, &keys) != nil {
+		return false
+	}
+	for k := range keys {
+		if !slices.Contains(messageKeys, k) {
+			return true
+		}
+	}
+	var rec map[string]json.RawMessage
+	if r, ok := keys["record"]; ok && json.Unmarshal(r, &rec) == nil {
+		for k := range rec {
+			if !slices.Contains(recordKeys, k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // claimedType is RECORD or STATE when line is a JSON object whose "type"

@@ -81,6 +81,7 @@ type fastRecord struct {
 	data              []byte
 	emittedAt         int64
 	meta, fileRef     []byte
+	extra             bool // the line has keys this package does not model
 }
 
 // scanRecordLine scans a whole line that should be a RECORD message. ok is
@@ -125,6 +126,7 @@ func scanRecordLine(b []byte, fr *fastRecord) (ok bool) {
 			if i = skipValue(b, v, 1); i < 0 {
 				return false
 			}
+			fr.extra = true
 		}
 		next, done, ok := afterMember(b, i)
 		if !ok {
@@ -207,6 +209,7 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 			if i = skipValue(b, v, 2); i < 0 {
 				return -1
 			}
+			fr.extra = true
 		}
 		if seen&f != 0 {
 			return -1 // duplicate field: encoding/json's rules decide

@@ -49,6 +49,11 @@ type Message struct {
 	// Malformed is set on an Unparsed line that begins like a RECORD or a
 	// STATE message but does not parse: a protocol error, not chatter.
 	Malformed *MalformedLine `json:"-"`
+	// Raw is the line the message was decoded from, kept only when it has
+	// fields this package does not model (unknown top-level fields, or
+	// unknown fields of a record), so that forwarding the message to a
+	// destination keeps them. Raw is not updated when the message is.
+	Raw []byte `json:"-"`
 }
 
 // MalformedLine describes a line of connector output that looks like a

@@ -12,6 +12,9 @@
 //     stderr, exits 0;
 //   - check-noisy: check writes 20 MB on stderr (200,000 numbered lines),
 //     then succeeds;
+//   - read-global: read sends three records of items and two of events
+//     that carry fields the protocol does not define (top-level
+//     "_ab_extra" and record-level "partition"), then a GLOBAL state;
 //   - read-malformed: read sends, for stream items, a record, a state, three
 //     RECORD lines that do not parse (a raw control byte in a string, 10,000
 //     levels of nesting, bytes after the JSON), a record and a state.
@@ -71,6 +74,11 @@ func main() {
 		out(`{"type":"RECORD","record":{"stream":"items","data":{"id":4},"emitted_at":1}} trailing`)
 		out(`{"type":"RECORD","record":{"stream":"items","data":{"id":5},"emitted_at":1}}`)
 		out(state(5))
+	case verb == "read" && cfg.Mode == "read-global":
+		for i, stream := range []string{"items", "items", "items", "events", "events"} {
+			out(fmt.Sprintf(`{"type":"RECORD","_ab_extra":"keep me","record":{"stream":"%s","data":{"id":%d},"emitted_at":1,"partition":7}}`, stream, i))
+		}
+		out(`{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":42},"stream_states":[]}}}`)
 	case verb == "read" && cfg.Mode == "read-status-failed":
 		out(`{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid api key"}}`)
 	case verb == "check" && cfg.Mode == "check-noisy":
