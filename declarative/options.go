@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,9 @@ type options struct {
 	client *http.Client
 	now    func() time.Time
 	logger *slog.Logger
+	// sleep waits between retries; tests replace it to keep the recorded
+	// backoffs from taking real time.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // WithHTTPClient sets the client used for every request the connector
@@ -55,7 +59,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 func buildOptions(opts []Option) (options, error) {
-	o := options{now: time.Now}
+	o := options{now: time.Now, sleep: sleepCtx}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err

@@ -124,6 +124,8 @@ type Component struct {
 	Type string
 	// ClassName is the Python class a custom component names, if any.
 	ClassName string
+	// Node is the component's mapping in the resolved manifest.
+	Node *Map
 }
 
 // builtSections are the top-level keys of a manifest the CDK builds
@@ -146,7 +148,7 @@ func (m *Manifest) Components() []Component {
 			ts, _ := t.(string)
 			cls := v.String("class_name")
 			if cls != "" || (ts != "" && IsComponentType(ts)) {
-				out = append(out, Component{Path: jsonPath(path), Type: ts, ClassName: cls})
+				out = append(out, Component{Path: jsonPath(path), Type: ts, ClassName: cls, Node: v})
 			} else if ts != "" && len(path) > 0 {
 				// A JSON schema or plain data: not a component tree.
 				return
