@@ -44,11 +44,12 @@ func (p templateToken) token(_ context.Context, _ *readContext, v *vars) (string
 type apiKeyAuth struct {
 	option   *requestOption
 	provider tokenProvider
+	fetches  int // how many times the CDK asks for the token per request
 }
 
 func (a *apiKeyAuth) options(ctx context.Context, rc *readContext, v *vars) (requestOptions, error) {
 	var o requestOptions
-	tok, err := a.provider.token(ctx, rc, v)
+	tok, err := fetchToken(ctx, rc, v, a.provider, a.fetches)
 	if err != nil {
 		return o, err
 	}
@@ -56,11 +57,26 @@ func (a *apiKeyAuth) options(ctx context.Context, rc *readContext, v *vars) (req
 	return o, err
 }
 
+// fetchToken asks the provider n times, keeping the last token.
+func fetchToken(ctx context.Context, rc *readContext, v *vars, p tokenProvider, n int) (string, error) {
+	var tok string
+	var err error
+	for i := 0; i < max(n, 1); i++ {
+		if tok, err = p.token(ctx, rc, v); err != nil {
+			return "", err
+		}
+	}
+	return tok, nil
+}
+
 // bearerAuth is BearerAuthenticator.
-type bearerAuth struct{ provider tokenProvider }
+type bearerAuth struct {
+	provider tokenProvider
+	fetches  int
+}
 
 func (a *bearerAuth) options(ctx context.Context, rc *readContext, v *vars) (requestOptions, error) {
-	tok, err := a.provider.token(ctx, rc, v)
+	tok, err := fetchToken(ctx, rc, v, a.provider, a.fetches)
 	if err != nil {
 		return requestOptions{}, err
 	}

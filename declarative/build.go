@@ -326,7 +326,7 @@ func (b *builder) authenticator(n *manifest.Map) (authenticator, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &bearerAuth{provider: templateToken{t}}, nil
+		return &bearerAuth{provider: templateToken{t}, fetches: 1}, nil
 	case "BasicHttpAuthenticator":
 		a := &basicAuth{}
 		if a.username, err = b.requireTemplate(n, "username"); err != nil {
@@ -337,7 +337,7 @@ func (b *builder) authenticator(n *manifest.Map) (authenticator, error) {
 		}
 		return a, nil
 	case "ApiKeyAuthenticator":
-		a := &apiKeyAuth{}
+		a := &apiKeyAuth{fetches: 1}
 		tok, err := b.template(n, "api_token")
 		if err != nil {
 			return nil, err
@@ -384,8 +384,136 @@ func (b *builder) authenticator(n *manifest.Map) (authenticator, error) {
 			a.choices[k] = sub
 		}
 		return a, nil
+	case "OAuthAuthenticator":
+		return b.oauth(n)
+	case "SessionTokenAuthenticator":
+		return b.sessionToken(n)
 	}
 	return nil, fmt.Errorf("unsupported authenticator %q", n.String("type"))
+}
+
+// templateOr compiles field k of n, or def when it is absent.
+func (b *builder) templateOr(n *manifest.Map, k, def string) (*tmpl, error) {
+	t, err := b.template(n, k)
+	if err == nil && t == nil {
+		t, err = b.compile(def, paramsOf(n))
+	}
+	return t, err
+}
+
+func (b *builder) oauth(n *manifest.Map) (authenticator, error) {
+	a := &oauthAuth{expiryDateFormat: n.String("token_expiry_date_format")}
+	var err error
+	for _, f := range []struct {
+		dst      **tmpl
+		key, def string
+	}{
+		{&a.clientIDName, "client_id_name", "client_id"},
+		{&a.clientSecretName, "client_secret_name", "client_secret"},
+		{&a.refreshTokenName, "refresh_token_name", "refresh_token"},
+		{&a.accessTokenName, "access_token_name", "access_token"},
+		{&a.expiresInName, "expires_in_name", "expires_in"},
+		{&a.grantTypeName, "grant_type_name", "grant_type"},
+		{&a.grantType, "grant_type", "refresh_token"},
+	} {
+		if *f.dst, err = b.templateOr(n, f.key, f.def); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []struct {
+		dst *(*tmpl)
+		key string
+	}{
+		{&a.endpoint, "token_refresh_endpoint"}, {&a.clientID, "client_id"}, {&a.clientSecret, "client_secret"},
+		{&a.refreshToken, "refresh_token"}, {&a.accessTokenValue, "access_token_value"}, {&a.tokenExpiryDate, "token_expiry_date"},
+	} {
+		if *f.dst, err = b.template(n, f.key); err != nil {
+			return nil, err
+		}
+	}
+	if a.clientID == nil || a.clientSecret == nil {
+		return nil, fmt.Errorf("OAuthAuthenticator configuration error: Both 'client_id' and 'client_secret' are required for the basic OAuth flow.")
+	}
+	if a.grantType.src == "refresh_token" && a.refreshToken == nil {
+		return nil, fmt.Errorf("OAuthAuthenticator configuration error: A 'refresh_token' is required when the 'grant_type' is set to 'refresh_token'.")
+	}
+	if a.grantType.src != "refresh_token" {
+		// Only the refresh_token grant sends a refresh token.
+		a.refreshToken = a.refreshTokenOnlyIfSet(n)
+	}
+	for _, s := range n.List("scopes") {
+		a.scopes = append(a.scopes, interpolation.Str(fromManifest(s)))
+	}
+	if a.body, err = b.mapping(n, "refresh_request_body"); err != nil {
+		return nil, err
+	}
+	if a.headers, err = b.mapping(n, "refresh_request_headers"); err != nil {
+		return nil, err
+	}
+	handler, err := b.errorHandler(defaultErrorHandlerNode())
+	if err != nil {
+		return nil, err
+	}
+	a.send = &sender{client: b.src.opts.client, now: b.src.opts.now, sleep: b.src.opts.sleep, handler: handler}
+	return a, nil
+}
+
+// refreshTokenOnlyIfSet keeps a refresh_token of another grant when the
+// manifest sets one (the CDK sends it whenever it is not None).
+func (a *oauthAuth) refreshTokenOnlyIfSet(n *manifest.Map) *tmpl {
+	if v, ok := n.Get("refresh_token"); ok && v != nil {
+		return a.refreshToken
+	}
+	return nil
+}
+
+func defaultErrorHandlerNode() *manifest.Map {
+	m := manifest.NewMap()
+	m.Set("type", "DefaultErrorHandler")
+	return m
+}
+
+func (b *builder) sessionToken(n *manifest.Map) (authenticator, error) {
+	login, err := b.requester(n.Map("login_requester"), "")
+	if err != nil {
+		return nil, fmt.Errorf("login_requester: %w", err)
+	}
+	p := &sessionTokenProvider{login: login}
+	for _, e := range n.List("session_token_path") {
+		p.path = append(p.path, interpolation.Str(fromManifest(e)))
+	}
+	if d := n.String("expiration_duration"); d != "" {
+		dur, err := interpolation.ParseDuration(d)
+		if err != nil {
+			return nil, fmt.Errorf("expiration_duration: %w", err)
+		}
+		p.duration = &dur
+	}
+	ra := n.Map("request_authentication")
+	if ra.String("type") == "Bearer" {
+		return &bearerAuth{provider: p, fetches: sessionFetches(p, 2)}, nil
+	}
+	ro, err := b.requestOption(ra.Map("inject_into"))
+	if err != nil {
+		return nil, err
+	}
+	fetches := 1
+	if ro.into == injectHeader {
+		fetches = 4
+	}
+	return &apiKeyAuth{option: ro, provider: p, fetches: sessionFetches(p, fetches)}, nil
+}
+
+// sessionFetches is how many times the CDK asks a session token provider
+// for its token per request: without an expiration_duration every ask is a
+// login, and the recorded traffic shows each. A Bearer header is computed
+// twice (request headers, then the session's auth hook); an ApiKey header
+// four times (its name and value, twice); other injections once.
+func sessionFetches(p *sessionTokenProvider, n int) int {
+	if p.duration != nil {
+		return 1
+	}
+	return n
 }
 
 func (b *builder) errorHandler(n *manifest.Map) (errorHandler, error) {

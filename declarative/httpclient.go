@@ -187,7 +187,7 @@ func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *
 			return nil, false, s.failure(rc.mask, req, resp, terr, res)
 		}
 		// RETRY or RATE_LIMITED.
-		if res.action == actRateLimited && rc != nil {
+		if res.action == actRateLimited && s.stream != "" {
 			if err := rc.rateLimited(s.stream); err != nil {
 				return nil, false, err
 			}

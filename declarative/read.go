@@ -27,6 +27,24 @@ type readContext struct {
 	// counts are the records per stream since its last STATE.
 	counts  map[string]int
 	running map[string]bool
+
+	tokensMu sync.Mutex
+	tokens   map[any]*tokenState
+}
+
+// tokenState is the token an authenticator holds during this call.
+func (rc *readContext) tokenState(owner any) *tokenState {
+	rc.tokensMu.Lock()
+	defer rc.tokensMu.Unlock()
+	if rc.tokens == nil {
+		rc.tokens = map[any]*tokenState{}
+	}
+	st, ok := rc.tokens[owner]
+	if !ok {
+		st = &tokenState{}
+		rc.tokens[owner] = st
+	}
+	return st
 }
 
 func (s *Source) newReadContext(config json.RawMessage) (*readContext, error) {
@@ -169,6 +187,10 @@ func (rc *readContext) traceError(stream string, ft protocol.FailureType, messag
 // failureOf gives the message, internal message and failure type the CDK
 // reports for an error.
 func failureOf(err error) (string, string, protocol.FailureType) {
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		return err.Error(), err.Error(), oe.failureType()
+	}
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return he.Message, he.Internal, he.FailureType

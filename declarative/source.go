@@ -107,6 +107,9 @@ func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
 		case c.Type == "RecordSelector" && c.Node.String("schema_normalization") == "Default":
 			// The TypeTransformer's default normalisation is not built.
 			out = append(out, manifest.Component{Path: c.Path + ".schema_normalization", Type: "RecordSelector schema_normalization Default", Node: c.Node})
+		case c.Type == "OAuthAuthenticator" && (c.Node.Has("refresh_token_updater") || truthyField(c.Node, "use_profile_assertion")):
+			// Refresh-token rotation and the JWT profile assertion are not built.
+			out = append(out, manifest.Component{Path: c.Path + ".refresh_token_updater", Type: "OAuthAuthenticator refresh_token_updater", Node: c.Node})
 		}
 	}
 	return out
@@ -129,6 +132,13 @@ var supportedTypes = map[string]bool{
 	"ListPartitionRouter": true, "SubstreamPartitionRouter": true, "ParentStreamConfig": true,
 	"DatetimeBasedCursor": true, "MinMaxDatetime": true,
 	"AddFields": true, "AddedFieldDefinition": true, "RemoveFields": true, "KeysToLower": true,
+	"OAuthAuthenticator": true, "SessionTokenAuthenticator": true,
+	"SessionTokenRequestApiKeyAuthenticator": true, "SessionTokenRequestBearerAuthenticator": true,
+}
+
+func truthyField(n *manifest.Map, k string) bool {
+	v, _ := n.Get(k)
+	return v != nil && v != false && v != ""
 }
 
 // concurrencyLevel is the ConcurrencyLevel component.
