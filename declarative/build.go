@@ -17,7 +17,6 @@ import (
 // that use them are refused before a request.
 type builder struct {
 	src   *Source
-	cache map[string]*interpolation.Template
 }
 
 // paramsOf returns a component's $parameters as a dict.
@@ -28,22 +27,33 @@ func paramsOf(n *manifest.Map) *dict {
 	return interpolation.NewDict(0)
 }
 
-// compile compiles a template string, sharing identical sources.
+// compile compiles a template string (an InterpolatedString).
 func (b *builder) compile(src string, params *dict) (*tmpl, error) {
-	t := &tmpl{src: src, params: params}
-	if !strings.Contains(src, "{{") && !strings.Contains(src, "{%") {
-		t.plain = true
-		return t, nil
+	s, err := interpolation.NewString(src, "")
+	if err != nil {
+		return nil, fmt.Errorf("template %q: %w", src, err)
 	}
-	ct, ok := b.cache[src]
-	if !ok {
-		var err error
-		if ct, err = interpolation.Compile(src); err != nil {
-			return nil, fmt.Errorf("template %q: %w", src, err)
-		}
-		b.cache[src] = ct
+	return &tmpl{src: src, s: s, params: params}, nil
+}
+
+// condition compiles field k of n as an InterpolatedBoolean (nil when
+// absent or empty).
+func (b *builder) condition(n *manifest.Map, k string) (*tmpl, error) {
+	v, ok := n.Get(k)
+	if !ok || v == nil || v == "" {
+		return nil, nil
 	}
-	t.t = ct
+	src := interpolation.Str(fromManifest(v))
+	if bv, isBool := v.(bool); isBool {
+		src = map[bool]string{true: "True", false: "False"}[bv]
+	}
+	t, err := b.compile(src, paramsOf(n))
+	if err != nil {
+		return nil, err
+	}
+	if t.b, err = interpolation.NewBoolean(src); err != nil {
+		return nil, fmt.Errorf("condition %q: %w", src, err)
+	}
 	return t, nil
 }
 
@@ -121,7 +131,9 @@ func (b *builder) buildStreams(root *manifest.Map, unsupported []manifest.Compon
 		}
 		st, err := b.stream(n, path, own)
 		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", path, n.String("name"), err)
+			// The CDK builds streams only for check, discover and read; so
+			// does the error.
+			st = &stream{name: n.String("name"), path: path, buildErr: fmt.Errorf("%s (%s): %w", path, n.String("name"), err)}
 		}
 		out = append(out, st)
 	}
@@ -558,9 +570,6 @@ func (b *builder) errorHandler(n *manifest.Map) (errorHandler, error) {
 			}
 			h.filters = append(h.filters, f)
 		}
-		if len(h.filters) == 0 {
-			h.filters = []*responseFilter{{}}
-		}
 		for _, e := range n.List("backoff_strategies") {
 			s, err := b.backoff(e.(*manifest.Map))
 			if err != nil {
@@ -589,18 +598,12 @@ func (b *builder) responseFilter(n *manifest.Map) (*responseFilter, error) {
 		}
 	}
 	var err error
-	if f.predicate, err = b.template(n, "predicate"); err != nil {
+	if f.predicate, err = b.condition(n, "predicate"); err != nil {
 		return nil, err
-	}
-	if f.predicate != nil && f.predicate.src == "" {
-		f.predicate = nil
 	}
 	f.errorContains = n.String("error_message_contains")
 	if f.errorMessage, err = b.template(n, "error_message"); err != nil {
 		return nil, err
-	}
-	if f.hasAction && len(f.httpCodes) == 0 && f.predicate == nil && f.errorContains == "" {
-		return nil, fmt.Errorf("HttpResponseFilter requires a filter condition if an action is specified")
 	}
 	return f, nil
 }
@@ -682,7 +685,7 @@ func (b *builder) paginator(n *manifest.Map, urlBase *tmpl) (paginator, error) {
 		if c.cursorValue, err = b.requireTemplate(s, "cursor_value"); err != nil {
 			return nil, err
 		}
-		if c.stop, err = b.template(s, "stop_condition"); err != nil {
+		if c.stop, err = b.condition(s, "stop_condition"); err != nil {
 			return nil, err
 		}
 		if size, ok := s.Get("page_size"); ok && size != nil {
@@ -697,23 +700,9 @@ func (b *builder) paginator(n *manifest.Map, urlBase *tmpl) (paginator, error) {
 		if v, _ := s.Get("inject_on_first_request"); v == true {
 			c.injectFirst = true
 		}
-		if size, ok := s.Get("page_size"); ok && size != nil {
-			if str, isStr := size.(string); isStr {
-				t, err := b.compile(str, paramsOf(s))
-				if err != nil {
-					return nil, err
-				}
-				val, err := t.eval(b.configFreeVars())
-				if err != nil {
-					return nil, fmt.Errorf("page_size: %w", err)
-				}
-				n, ok := val.(int64)
-				if !ok {
-					return nil, fmt.Errorf("%s is of type %s. Expected <class 'int'>", interpolation.Str(val), pyTypeName(val))
-				}
-				c.size, c.hasSize = n, true
-			} else {
-				c.size, c.hasSize = toInt(size)
+		if size, ok := s.Get("page_size"); ok && size != nil && size != "" {
+			if c.size, err = b.compileValue(size, paramsOf(s), "page_size"); err != nil {
+				return nil, err
 			}
 		}
 		p.strategy = c
@@ -732,22 +721,11 @@ func (b *builder) paginator(n *manifest.Map, urlBase *tmpl) (paginator, error) {
 		return nil, fmt.Errorf("unsupported pagination strategy %q", s.String("type"))
 	}
 	if p.sizeOption != nil {
-		if _, ok, _ := p.strategy.pageSize(b.configFreeVars()); !ok {
-			if _, isOffset := p.strategy.(*offsetIncrement); !isOffset {
-				return nil, fmt.Errorf("page_size_option cannot be set if the pagination strategy does not have a page_size")
-			}
+		if c, ok := p.strategy.(*cursorPagination); ok && !c.hasSize {
+			return nil, fmt.Errorf("page_size_option cannot be set if the pagination strategy does not have a page_size")
 		}
 	}
 	return p, nil
-}
-
-// configFreeVars are variables for the few values the CDK evaluates while
-// building, before any config is known to the component.
-func (b *builder) configFreeVars() *vars {
-	v := &vars{}
-	v.Now = b.src.opts.now
-	v.Set(interpolation.VarConfig, interpolation.NewDict(0))
-	return v
 }
 
 func toInt(v any) (int64, bool) {
@@ -782,11 +760,13 @@ func (b *builder) selector(n *manifest.Map, ts []transformation) (*recordSelecto
 	}
 	s.extractor = de
 	if f := n.Map("record_filter"); f != nil {
-		c, err := b.requireTemplate(f, "condition")
+		c, err := b.condition(f, "condition")
 		if err != nil {
 			return nil, err
 		}
-		s.filter = &recordFilter{condition: c}
+		if c != nil {
+			s.filter = &recordFilter{condition: c}
+		}
 	}
 	return s, nil
 }
@@ -825,11 +805,8 @@ func (b *builder) transformation(n *manifest.Map) (transformation, error) {
 			r.pointers = append(r.pointers, ptr)
 		}
 		var err error
-		if r.condition, err = b.template(n, "condition"); err != nil {
+		if r.condition, err = b.condition(n, "condition"); err != nil {
 			return nil, err
-		}
-		if r.condition != nil && r.condition.src == "" {
-			r.condition = nil
 		}
 		return r, nil
 	case "KeysToLower":

@@ -37,6 +37,9 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 	}
 	cat := &protocol.Catalog{Streams: []protocol.Stream{}}
 	for _, st := range s.streams {
+		if st.buildErr != nil {
+			return nil, st.buildErr
+		}
 		as, err := st.airbyteStream(rc)
 		if err != nil {
 			return nil, err

@@ -239,10 +239,6 @@ func (f *responseFilter) matches(r *response, err error, v *vars) (resolution, b
 		}
 		return resolution{action: f.action, failureType: ft, message: msg}, true, nil
 	}
-	// A filter without any condition falls back to the default mapping.
-	if len(f.httpCodes) == 0 && f.predicate == nil && f.errorContains == "" && def != nil {
-		return *def, true, nil
-	}
 	return resolution{}, false, nil
 }
 

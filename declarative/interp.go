@@ -27,24 +27,36 @@ func (v *vars) with(f func(*vars)) *vars {
 func (v *vars) set(k interpolation.Var, val Value) { v.Vars.Set(k, val) }
 
 // tmpl is a manifest string compiled once, bound to its component's
-// $parameters (what the template sees as parameters).
+// $parameters (what the template sees as parameters). It evaluates as the
+// CDK's InterpolatedString (eval), InterpolatedBoolean (evalBool) or a raw
+// JinjaInterpolation.eval without default (evalRaw, for mappings).
 type tmpl struct {
 	src    string
-	t      *interpolation.Template
+	s      *interpolation.String
+	b      *interpolation.Boolean
 	params *dict
-	plain  bool
 }
 
-// eval is the CDK's InterpolatedString.eval: a string without template
-// tags is returned as is; otherwise the rendered text is parsed back into a
-// value (literal_eval).
-func (t *tmpl) eval(v *vars) (Value, error) {
-	if t.plain {
-		return t.src, nil
-	}
+func (t *tmpl) ctx(v *vars) interpolation.Vars {
 	vs := v.Vars
 	vs.Set(interpolation.VarParameters, t.params)
-	return t.t.Eval(&vs)
+	return vs
+}
+
+// eval is the CDK's InterpolatedString.eval: render, then parse the text
+// back into a value (literal_eval); an empty result evaluates the string
+// itself as the default.
+func (t *tmpl) eval(v *vars) (Value, error) {
+	vs := t.ctx(v)
+	return t.s.Eval(&vs)
+}
+
+// validTypes maps AddFields' value_type to the CDK's valid_types.
+var validTypes = map[string]interpolation.Types{
+	"string":  interpolation.TypeStr,
+	"number":  interpolation.TypeFloat,
+	"integer": interpolation.TypeInt,
+	"boolean": interpolation.TypeBool,
 }
 
 // evalTyped is eval with the CDK's valid_types: a value of another type
@@ -53,12 +65,15 @@ func (t *tmpl) evalTyped(v *vars, typ string) (Value, error) {
 	if typ == "" {
 		return t.eval(v)
 	}
-	if t.plain {
-		return t.src, nil
-	}
-	vs := v.Vars
-	vs.Set(interpolation.VarParameters, t.params)
-	return t.t.EvalAs(&vs, typ)
+	vs := t.ctx(v)
+	return t.s.Template().EvalWith(&vs, interpolation.EvalOptions{Default: t.s.Template(), ValidTypes: validTypes[typ]})
+}
+
+// evalRaw is JinjaInterpolation.eval without a default, as mappings of
+// request options use it.
+func (t *tmpl) evalRaw(v *vars, valid interpolation.Types) (Value, error) {
+	vs := t.ctx(v)
+	return t.s.Template().EvalWith(&vs, interpolation.EvalOptions{ValidTypes: valid})
 }
 
 // evalStr is str() of eval, what the CDK does for URLs, paths, header
@@ -74,11 +89,11 @@ func (t *tmpl) evalStr(v *vars) (string, error) {
 	return interpolation.Str(val), nil
 }
 
-// evalBool is InterpolatedBoolean.eval.
+// evalBool is InterpolatedBoolean.eval; the template must have been
+// compiled as a condition (builder.condition).
 func (t *tmpl) evalBool(v *vars) (bool, error) {
-	vs := v.Vars
-	vs.Set(interpolation.VarParameters, t.params)
-	return t.t.EvalBool(&vs)
+	vs := t.ctx(v)
+	return t.b.Eval(&vs)
 }
 
 // mentions reports whether the template's text contains s, the test the
@@ -100,13 +115,13 @@ func (m *tmplMapping) evalNonNull(v *vars) ([]entry, error) {
 	}
 	out := make([]entry, 0, len(m.keys))
 	for i, kt := range m.keys {
-		kv, err := kt.evalTyped(v, "string")
+		kv, err := kt.evalRaw(v, interpolation.TypeStr)
 		if err != nil {
 			return nil, err
 		}
 		var val Value
 		if t, ok := m.vals[i].(*tmpl); ok {
-			if val, err = t.eval(v); err != nil {
+			if val, err = t.evalRaw(v, 0); err != nil {
 				return nil, err
 			}
 		} else {
@@ -155,13 +170,17 @@ func (n *tmplNested) eval(v *vars) (Value, error) { return evalNested(n.root, v)
 func evalNested(node any, v *vars) (Value, error) {
 	switch x := node.(type) {
 	case *tmpl:
-		return x.eval(v)
+		return x.evalRaw(v, 0)
 	case *nestedDict:
 		d := interpolation.NewDict(len(x.keys))
 		for i, k := range x.keys {
-			kv, err := k.evalStr(v)
+			kval, err := k.evalRaw(v, interpolation.TypeStr)
 			if err != nil {
 				return nil, err
+			}
+			kv, ok := kval.(string)
+			if !ok {
+				kv = interpolation.Str(kval)
 			}
 			val, err := evalNested(x.vals[i], v)
 			if err != nil {

@@ -155,20 +155,7 @@ func (o *offsetIncrement) initialToken(*vars) (Value, error) {
 	return nil, nil
 }
 
-func (o *offsetIncrement) pageSize(v *vars) (int64, bool, error) {
-	if o.size == nil {
-		return 0, false, nil
-	}
-	val, err := o.size.eval(v)
-	if err != nil {
-		return 0, false, err
-	}
-	n, ok := val.(int64)
-	if !ok {
-		return 0, false, fmt.Errorf("%s is of type %s. Expected <class 'int'>", interpolation.Str(val), pyTypeName(val))
-	}
-	return n, true, nil
-}
+func (o *offsetIncrement) pageSize(v *vars) (int64, bool, error) { return intTemplate(o.size, v) }
 
 func (o *offsetIncrement) next(pg *page, v *vars) (Value, error) {
 	if o.size != nil {
@@ -192,10 +179,10 @@ func (o *offsetIncrement) next(pg *page, v *vars) (Value, error) {
 	return nil, fmt.Errorf("Last page token value %s for OffsetIncrement pagination strategy was not an integer", interpolation.Str(pg.lastToken))
 }
 
-// pageIncrement is PageIncrement.
+// pageIncrement is PageIncrement. Its page size, when a template, is
+// evaluated with the config (the CDK does it when building).
 type pageIncrement struct {
-	size        int64
-	hasSize     bool
+	size        *tmpl
 	startFrom   int64
 	injectFirst bool
 }
@@ -207,10 +194,30 @@ func (p *pageIncrement) initialToken(*vars) (Value, error) {
 	return nil, nil
 }
 
-func (p *pageIncrement) pageSize(*vars) (int64, bool, error) { return p.size, p.hasSize, nil }
+func (p *pageIncrement) pageSize(v *vars) (int64, bool, error) { return intTemplate(p.size, v) }
 
-func (p *pageIncrement) next(pg *page, _ *vars) (Value, error) {
-	if (p.hasSize && p.size != 0 && int64(pg.size) < p.size) || pg.size == 0 {
+// intTemplate evaluates a page size, which must be an int.
+func intTemplate(t *tmpl, v *vars) (int64, bool, error) {
+	if t == nil {
+		return 0, false, nil
+	}
+	val, err := t.eval(v)
+	if err != nil {
+		return 0, false, err
+	}
+	n, ok := val.(int64)
+	if !ok {
+		return 0, false, fmt.Errorf("%s is of type %s. Expected <class 'int'>", interpolation.Str(val), pyTypeName(val))
+	}
+	return n, true, nil
+}
+
+func (p *pageIncrement) next(pg *page, v *vars) (Value, error) {
+	size, ok, err := p.pageSize(v)
+	if err != nil {
+		return nil, err
+	}
+	if (ok && size != 0 && int64(pg.size) < size) || pg.size == 0 {
 		return nil, nil
 	}
 	switch last := pg.lastToken.(type) {

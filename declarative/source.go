@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
 	"github.com/x/goairbyte/declarative/manifest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -49,7 +48,7 @@ func New(manifestText []byte, opts ...Option) (*Source, error) {
 		s.secretPaths = secretPaths(cs)
 	}
 	s.unsupported = unsupportedComponents(m)
-	b := &builder{src: s, cache: map[string]*interpolation.Template{}}
+	b := &builder{src: s}
 	if s.streams, err = b.buildStreams(m.Root, s.unsupported); err != nil {
 		return nil, fmt.Errorf("declarative: %w", err)
 	}
@@ -91,6 +90,11 @@ func (s *Source) unsupportedFor(streams []*stream) error {
 		comps = append(comps, st.unsupported...)
 	}
 	if len(comps) == 0 {
+		for _, st := range streams {
+			if st.buildErr != nil {
+				return st.buildErr
+			}
+		}
 		return nil
 	}
 	return &UnsupportedError{Components: comps}

@@ -18,6 +18,9 @@ type stream struct {
 	router      partitionRouter // nil: a single partition
 	cursor      *datetimeCursor // nil: full refresh only
 	unsupported []manifest.Component
+	// buildErr is why the stream could not be built; calls that need it
+	// return it.
+	buildErr error
 	// synchronous is set when the CDK would not read the stream with its
 	// concurrent engine (a template reads stream_state).
 	synchronous bool
