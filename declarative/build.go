@@ -16,7 +16,36 @@ import (
 // this stage: they were listed by the unsupported scan, and the streams
 // that use them are refused before a request.
 type builder struct {
-	src   *Source
+	src *Source
+	// parents are the names of streams other streams read as parents;
+	// their requesters cache responses, as the CDK sets use_cache on them.
+	parents map[string]bool
+}
+
+// parentNames lists the streams read as parents of a partition router.
+func parentNames(root *manifest.Map) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range root.List("streams") {
+		n, ok := e.(*manifest.Map)
+		if !ok {
+			continue
+		}
+		pr, _ := n.Map("retriever").Get("partition_router")
+		routers := []any{pr}
+		if l, ok := pr.([]any); ok {
+			routers = l
+		}
+		for _, r := range routers {
+			if rm, ok := r.(*manifest.Map); ok {
+				for _, pc := range rm.List("parent_stream_configs") {
+					if pm, ok := pc.(*manifest.Map); ok {
+						out[pm.Map("stream").String("name")] = true
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // paramsOf returns a component's $parameters as a dict.
@@ -240,6 +269,9 @@ func (b *builder) retriever(n *manifest.Map, streamName string, streamNode *mani
 	var err error
 	if r.requester, err = b.requester(n.Map("requester"), streamName); err != nil {
 		return nil, fmt.Errorf("requester: %w", err)
+	}
+	if v, _ := n.Map("requester").Get("use_cache"); v == true || b.parents[streamName] {
+		r.requester.send.useCache = true
 	}
 	if r.paginator, err = b.paginator(n.Map("paginator"), r.requester.urlBase); err != nil {
 		return nil, fmt.Errorf("paginator: %w", err)

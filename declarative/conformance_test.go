@@ -395,9 +395,12 @@ func compareRequests(t *testing.T, got, want []replay.Request) {
 		if r.Body != nil {
 			b = *r.Body
 		}
+		// Header names are compared canonicalised: they are
+		// case-insensitive in HTTP, and Go's server canonicalises what it
+		// receives (the engine sends them in the manifest's case).
 		var hs []string
 		for k, v := range r.Headers {
-			hs = append(hs, k+": "+v)
+			hs = append(hs, http.CanonicalHeaderKey(k)+": "+v)
 		}
 		sort.Strings(hs)
 		return r.Method + " " + r.URL + " [" + strings.Join(hs, "; ") + "] " + b

@@ -158,12 +158,20 @@ type sender struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 	handler errorHandler
 	stream  string
+	// useCache serves repeated GETs from the call's response cache, as the
+	// CDK's requests-cache session does for parent streams.
+	useCache bool
 }
 
 // send sends req, retrying as the error handler says. It returns the
 // response (nil for an IGNOREd one is not possible: an ignored response is
 // returned with ignored=true) or an *HTTPError.
 func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
+	if s.useCache && req.method == "GET" {
+		if resp := rc.cached(req); resp != nil {
+			return resp, false, nil
+		}
+	}
 	started := s.now()
 	for attempt := 1; ; attempt++ {
 		resp, terr := s.do(ctx, rc, req, v)
@@ -177,6 +185,9 @@ func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *
 		switch res.action {
 		case actSuccess:
 			if resp.ok() {
+				if s.useCache && req.method == "GET" && resp.status == 200 {
+					rc.cache(req, resp)
+				}
 				return resp, false, nil
 			}
 			return nil, false, s.failure(rc.mask, req, resp, terr, res)

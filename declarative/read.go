@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,39 @@ type readContext struct {
 
 	tokensMu sync.Mutex
 	tokens   map[any]*tokenState
+
+	cacheMu   sync.Mutex
+	responses map[string]*response
+}
+
+// cacheKey identifies a request in the response cache: method, URL, body
+// and headers (the CDK's cache matches headers).
+func cacheKey(req *outRequest) string {
+	var b strings.Builder
+	b.WriteString(req.method + " " + req.url + "\x00")
+	b.Write(req.body)
+	hs := make([]string, 0, len(req.headers))
+	for _, h := range req.headers {
+		hs = append(hs, h.key+": "+interpolation.Str(h.val))
+	}
+	sort.Strings(hs)
+	b.WriteString("\x00" + strings.Join(hs, "\n"))
+	return b.String()
+}
+
+func (rc *readContext) cached(req *outRequest) *response {
+	rc.cacheMu.Lock()
+	defer rc.cacheMu.Unlock()
+	return rc.responses[cacheKey(req)]
+}
+
+func (rc *readContext) cache(req *outRequest, resp *response) {
+	rc.cacheMu.Lock()
+	defer rc.cacheMu.Unlock()
+	if rc.responses == nil {
+		rc.responses = map[string]*response{}
+	}
+	rc.responses[cacheKey(req)] = resp
 }
 
 // tokenState is the token an authenticator holds during this call.

@@ -44,6 +44,7 @@ func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, stream
 			v.set(interpolation.VarNextPageToken, npt)
 		} else {
 			tok = nil
+			v.set(interpolation.VarNextPageToken, nil)
 		}
 		extra, err := r.paginator.options(tok, &v)
 		if err != nil {

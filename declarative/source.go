@@ -48,7 +48,7 @@ func New(manifestText []byte, opts ...Option) (*Source, error) {
 		s.secretPaths = secretPaths(cs)
 	}
 	s.unsupported = unsupportedComponents(m)
-	b := &builder{src: s}
+	b := &builder{src: s, parents: parentNames(m.Root)}
 	if s.streams, err = b.buildStreams(m.Root, s.unsupported); err != nil {
 		return nil, fmt.Errorf("declarative: %w", err)
 	}
