@@ -725,7 +725,7 @@ func (b *builder) paginator(n *manifest.Map, urlBase *tmpl) (paginator, error) {
 		}
 		p.strategy = c
 	case "PageIncrement":
-		c := &pageIncrement{startFrom: 1}
+		c := &pageIncrement{}
 		if v, ok := s.Get("start_from_page"); ok && v != nil {
 			c.startFrom, _ = toInt(v)
 		}

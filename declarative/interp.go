@@ -172,19 +172,23 @@ func evalNested(node any, v *vars) (Value, error) {
 	case *tmpl:
 		return x.evalRaw(v, 0)
 	case *nestedDict:
+		// Entries whose value is None are dropped, at every level.
 		d := interpolation.NewDict(len(x.keys))
 		for i, k := range x.keys {
-			kval, err := k.evalRaw(v, interpolation.TypeStr)
+			val, err := evalNested(x.vals[i], v)
+			if err != nil {
+				return nil, err
+			}
+			if val == nil {
+				continue
+			}
+			kval, err := k.evalRaw(v, 0)
 			if err != nil {
 				return nil, err
 			}
 			kv, ok := kval.(string)
 			if !ok {
-				kv = interpolation.Str(kval)
-			}
-			val, err := evalNested(x.vals[i], v)
-			if err != nil {
-				return nil, err
+				kv = pyJSONKey(kval)
 			}
 			d.Set(kv, val)
 		}
