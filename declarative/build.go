@@ -158,7 +158,7 @@ func (b *builder) buildStreams(root *manifest.Map, unsupported []manifest.Compon
 				own = append(own, c)
 			}
 		}
-		st, err := b.stream(n, path, own)
+		st, err := b.stream(n, path, own, 0)
 		if err != nil {
 			// The CDK builds streams only for check, discover and read; so
 			// does the error.
@@ -169,9 +169,10 @@ func (b *builder) buildStreams(root *manifest.Map, unsupported []manifest.Compon
 	return out, nil
 }
 
-// stream builds a DeclarativeStream. With unsupported components, only
-// what the catalog needs is built.
-func (b *builder) stream(n *manifest.Map, path string, unsupported []manifest.Component) (*stream, error) {
+// stream builds a DeclarativeStream at a nesting level (0: a stream of
+// the manifest, 1: the parent of one, 2: a parent's parent...). With
+// unsupported components, only what the catalog needs is built.
+func (b *builder) stream(n *manifest.Map, path string, unsupported []manifest.Component, level int) (*stream, error) {
 	st := &stream{name: n.String("name"), path: path, unsupported: unsupported}
 	pk, err := primaryKey(mustGet(n, "primary_key"))
 	if err != nil {
@@ -196,11 +197,11 @@ func (b *builder) stream(n *manifest.Map, path string, unsupported []manifest.Co
 		return st, nil
 	}
 	ret := n.Map("retriever")
-	if st.retriever, err = b.retriever(ret, st.name, n); err != nil {
+	if st.retriever, err = b.retriever(ret, st.name, n, level); err != nil {
 		return nil, fmt.Errorf("retriever: %w", err)
 	}
 	if pr, ok := ret.Get("partition_router"); ok && pr != nil {
-		if st.router, err = b.router(pr); err != nil {
+		if st.router, err = b.router(pr, level); err != nil {
 			return nil, fmt.Errorf("partition_router: %w", err)
 		}
 	}
@@ -261,7 +262,7 @@ func primaryKey(v any) ([][]string, error) {
 	return nil, fmt.Errorf("primary_key: unexpected %T", v)
 }
 
-func (b *builder) retriever(n *manifest.Map, streamName string, streamNode *manifest.Map) (*simpleRetriever, error) {
+func (b *builder) retriever(n *manifest.Map, streamName string, streamNode *manifest.Map, level int) (*simpleRetriever, error) {
 	r := &simpleRetriever{}
 	if v, _ := n.Get("ignore_stream_slicer_parameters_on_paginated_requests"); v == true {
 		r.ignoreSlicerOnPaginated = true
@@ -270,7 +271,9 @@ func (b *builder) retriever(n *manifest.Map, streamName string, streamNode *mani
 	if r.requester, err = b.requester(n.Map("requester"), streamName); err != nil {
 		return nil, fmt.Errorf("requester: %w", err)
 	}
-	if v, _ := n.Map("requester").Get("use_cache"); v == true || b.parents[streamName] {
+	// The CDK turns the cache on for the manifest's streams that are
+	// parents and for the parents they name, not for deeper ancestors.
+	if v, _ := n.Map("requester").Get("use_cache"); v == true || (level == 0 && b.parents[streamName]) || level == 1 {
 		r.requester.send.useCache = true
 	}
 	if r.paginator, err = b.paginator(n.Map("paginator"), r.requester.urlBase); err != nil {
@@ -847,11 +850,11 @@ func (b *builder) transformation(n *manifest.Map) (transformation, error) {
 	return nil, fmt.Errorf("unsupported transformation %q", n.String("type"))
 }
 
-func (b *builder) router(v any) (partitionRouter, error) {
+func (b *builder) router(v any, level int) (partitionRouter, error) {
 	if l, ok := v.([]any); ok {
 		c := &cartesianRouter{}
 		for _, e := range l {
-			r, err := b.router(e)
+			r, err := b.router(e, level)
 			if err != nil {
 				return nil, err
 			}
@@ -892,7 +895,7 @@ func (b *builder) router(v any) (partitionRouter, error) {
 			pn := e.(*manifest.Map)
 			pc := &parentConfig{}
 			sn := pn.Map("stream")
-			if pc.stream, err = b.stream(sn, "", nil); err != nil {
+			if pc.stream, err = b.stream(sn, "", nil, level+1); err != nil {
 				return nil, fmt.Errorf("parent stream %s: %w", sn.String("name"), err)
 			}
 			if pc.parentKey, err = b.requireTemplate(pn, "parent_key"); err != nil {

@@ -168,10 +168,22 @@ type sender struct {
 // returned with ignored=true) or an *HTTPError.
 func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
 	if s.useCache && req.method == "GET" {
-		if resp := rc.cached(req); resp != nil {
+		resp, release := rc.cachedOrClaim(ctx, req)
+		if resp != nil {
 			return resp, false, nil
 		}
+		var result *response
+		defer func() { release(result) }()
+		resp, ignored, err := s.sendUncached(ctx, rc, req, v)
+		if err == nil && !ignored && resp.status == 200 {
+			result = resp
+		}
+		return resp, ignored, err
 	}
+	return s.sendUncached(ctx, rc, req, v)
+}
+
+func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
 	started := s.now()
 	for attempt := 1; ; attempt++ {
 		resp, terr := s.do(ctx, rc, req, v)
@@ -185,9 +197,6 @@ func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *
 		switch res.action {
 		case actSuccess:
 			if resp.ok() {
-				if s.useCache && req.method == "GET" && resp.status == 200 {
-					rc.cache(req, resp)
-				}
 				return resp, false, nil
 			}
 			return nil, false, s.failure(rc.mask, req, resp, terr, res)

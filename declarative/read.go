@@ -34,7 +34,7 @@ type readContext struct {
 	tokens   map[any]*tokenState
 
 	cacheMu   sync.Mutex
-	responses map[string]*response
+	responses map[string]*cacheEntry
 }
 
 // cacheKey identifies a request in the response cache: method, URL, body
@@ -52,19 +52,48 @@ func cacheKey(req *outRequest) string {
 	return b.String()
 }
 
-func (rc *readContext) cached(req *outRequest) *response {
-	rc.cacheMu.Lock()
-	defer rc.cacheMu.Unlock()
-	return rc.responses[cacheKey(req)]
+// cachedOrClaim returns the cached response of req, waiting for an
+// identical request in flight; when there is none, it claims the key and
+// returns a release function to call with the response (nil: not cached).
+func (rc *readContext) cachedOrClaim(ctx context.Context, req *outRequest) (*response, func(*response)) {
+	key := cacheKey(req)
+	for {
+		rc.cacheMu.Lock()
+		if rc.responses == nil {
+			rc.responses = map[string]*cacheEntry{}
+		}
+		e, ok := rc.responses[key]
+		if !ok {
+			e = &cacheEntry{done: make(chan struct{})}
+			rc.responses[key] = e
+			rc.cacheMu.Unlock()
+			return nil, func(resp *response) {
+				rc.cacheMu.Lock()
+				if resp == nil {
+					delete(rc.responses, key)
+				} else {
+					e.resp = resp
+				}
+				rc.cacheMu.Unlock()
+				close(e.done)
+			}
+		}
+		rc.cacheMu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, func(*response) {}
+		}
+		if e.resp != nil {
+			return e.resp, nil
+		}
+	}
 }
 
-func (rc *readContext) cache(req *outRequest, resp *response) {
-	rc.cacheMu.Lock()
-	defer rc.cacheMu.Unlock()
-	if rc.responses == nil {
-		rc.responses = map[string]*response{}
-	}
-	rc.responses[cacheKey(req)] = resp
+// cacheEntry is a cached response, or a request in flight (done open).
+type cacheEntry struct {
+	done chan struct{}
+	resp *response
 }
 
 // tokenState is the token an authenticator holds during this call.
