@@ -170,7 +170,8 @@ func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *
 	if s.useCache && req.method == "GET" {
 		resp, release := rc.cachedOrClaim(ctx, req)
 		if resp != nil {
-			return resp, false, nil
+			// A fresh copy: records are decoded and transformed in place.
+			return &response{method: resp.method, url: resp.url, maskedURL: resp.maskedURL, status: resp.status, header: resp.header, body: resp.body}, false, nil
 		}
 		var result *response
 		defer func() { release(result) }()

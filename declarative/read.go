@@ -271,13 +271,17 @@ type partitionJob struct {
 	run    *streamRun
 	slice  *streamSlice
 	window *window
+	// pc is the partition's cursor of a per-partition incremental stream.
+	pc *partitionCursor
 }
 
 // streamRun is a stream during one read.
 type streamRun struct {
 	st     *stream
 	cursor *cursorRun
-	state  Value // the stream_state templates see
+	// pp replaces cursor for an incremental stream with partitions.
+	pp    *perPartitionRun
+	state Value // the stream_state templates see
 
 	mu         sync.Mutex
 	pending    int
@@ -347,7 +351,13 @@ streams:
 			if v, ok := states[st.name]; ok {
 				sst, _ = v.(*dict)
 			}
-			cr, err := st.cursor.run(sst, rc.vars(), s.opts.now)
+			var cr *cursorRun
+			var err error
+			if st.router != nil {
+				run.pp, err = newPerPartitionRun(st.cursor, st.router, sst, rc.vars(), s.opts.now)
+			} else {
+				cr, err = st.cursor.run(sst, rc.vars(), s.opts.now)
+			}
 			if err != nil {
 				if e := r.fail(run, err); e != nil {
 					return e
@@ -398,12 +408,12 @@ streams:
 // generate enumerates a stream's partitions and windows and queues them.
 func (r *reader) generate(ctx context.Context, run *streamRun) {
 	st := run.st
-	submit := func(slice *streamSlice, w *window) error {
+	submit := func(slice *streamSlice, w *window, pc *partitionCursor) error {
 		run.mu.Lock()
 		run.pending++
 		run.mu.Unlock()
 		select {
-		case r.jobs <- partitionJob{run: run, slice: slice, window: w}:
+		case r.jobs <- partitionJob{run: run, slice: slice, window: w, pc: pc}:
 			return nil
 		case <-ctx.Done():
 			run.mu.Lock()
@@ -420,12 +430,26 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 		}
 	}
 	perPartition := func(p *dict) error {
+		if run.pp != nil {
+			pc, ws, err := run.pp.windows(p)
+			if err != nil {
+				return err
+			}
+			for i := range ws {
+				w := ws[i]
+				if err := submit(pc.run.windowSlice(p, w), &w, pc); err != nil {
+					return err
+				}
+			}
+			run.pp.generated(pc)
+			return nil
+		}
 		if run.cursor == nil {
-			return submit(newSlice(p, nil), nil)
+			return submit(newSlice(p, nil), nil, nil)
 		}
 		for i := range windows {
 			w := windows[i]
-			if err := submit(run.cursor.windowSlice(p, w), &w); err != nil {
+			if err := submit(run.cursor.windowSlice(p, w), &w, nil); err != nil {
 				return err
 			}
 		}
@@ -470,12 +494,16 @@ func (r *reader) work(ctx context.Context) {
 
 func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	run, st := job.run, job.run.st
-	err := st.retriever.readSlice(ctx, r.rc, st.name, job.slice, run.state, st.sliceOptions(job.slice, run.cursor), func(rec *dict) error {
+	cr := run.cursor
+	if job.pc != nil {
+		cr = job.pc.run
+	}
+	err := st.retriever.readSlice(ctx, r.rc, st.name, job.slice, run.state, st.sliceOptions(job.slice, cr), func(rec *dict) error {
 		if err := r.rc.record(st.name, rec); err != nil {
 			return err
 		}
-		if run.cursor != nil && job.window != nil {
-			run.cursor.observe(*job.window, rec)
+		if cr != nil && job.window != nil {
+			cr.observe(*job.window, rec)
 		}
 		return nil
 	})
@@ -484,6 +512,17 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 			return
 		}
 		r.fail(run, err)
+		return
+	}
+	if job.pc != nil {
+		state, err := run.pp.closeWindow(job.pc, *job.window)
+		if err != nil {
+			r.fail(run, err)
+			return
+		}
+		if state != nil {
+			r.rc.state(st.name, state)
+		}
 		return
 	}
 	if run.cursor != nil && job.window != nil {
@@ -526,9 +565,12 @@ func (r *reader) finishStream(run *streamRun) error {
 	failed := run.failed
 	run.mu.Unlock()
 	var st Value
-	if run.cursor != nil {
+	switch {
+	case run.pp != nil:
+		st = run.pp.finalState()
+	case run.cursor != nil:
 		st = run.cursor.state()
-	} else {
+	default:
 		d := interpolation.NewDict(1)
 		d.Set("__ab_no_cursor_state_message", true)
 		st = d
