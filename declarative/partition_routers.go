@@ -203,13 +203,7 @@ func (c *cartesianRouter) partitions(ctx context.Context, rc *readContext, v *va
 	var rec func(i int, acc []*dict) error
 	rec = func(i int, acc []*dict) error {
 		if i == len(lists) {
-			m := interpolation.NewDict(len(acc))
-			for _, p := range acc {
-				for k, e := range p.All() {
-					setAny(m, k, e)
-				}
-			}
-			return yield(m)
+			return yield(chainMap(acc))
 		}
 		for _, p := range lists[i] {
 			if err := rec(i+1, append(acc, p)); err != nil {
@@ -219,6 +213,31 @@ func (c *cartesianRouter) partitions(ctx context.Context, rc *readContext, v *va
 		return nil
 	}
 	return rec(0, nil)
+}
+
+// chainMap merges partitions as Python's dict(ChainMap(*partitions)): the
+// first partition holding a key gives its value; keys come in the order
+// ChainMap lists them (the last partition's first).
+func chainMap(parts []*dict) *dict {
+	m := interpolation.NewDict(4)
+	for i := len(parts) - 1; i >= 0; i-- {
+		for k := range parts[i].All() {
+			ks := interpolation.Str(k)
+			if s, ok := k.(string); ok {
+				ks = s
+			}
+			if _, seen := m.Get(ks); seen {
+				continue
+			}
+			for _, p := range parts {
+				if v, ok := p.Get(ks); ok {
+					m.Set(ks, v)
+					break
+				}
+			}
+		}
+	}
+	return m
 }
 
 // options merges the routers' options as the CDK's ChainMap does: the
