@@ -287,7 +287,7 @@ func (b *builder) retriever(n *manifest.Map, streamName string, streamNode *mani
 		}
 		ts = append(ts, t)
 	}
-	if r.selector, err = b.selector(n.Map("record_selector"), ts); err != nil {
+	if r.selector, err = b.selector(n.Map("record_selector"), ts, streamNode); err != nil {
 		return nil, fmt.Errorf("record_selector: %w", err)
 	}
 	return r, nil
@@ -776,7 +776,7 @@ func toInt(v any) (int64, bool) {
 	return 0, false
 }
 
-func (b *builder) selector(n *manifest.Map, ts []transformation) (*recordSelector, error) {
+func (b *builder) selector(n *manifest.Map, ts []transformation, streamNode *manifest.Map) (*recordSelector, error) {
 	if n == nil {
 		return nil, fmt.Errorf("missing")
 	}
@@ -794,6 +794,12 @@ func (b *builder) selector(n *manifest.Map, ts []transformation) (*recordSelecto
 		de.path = append(de.path, t)
 	}
 	s.extractor = de
+	if n.String("schema_normalization") == "Default" {
+		if sl := streamNode.Map("schema_loader"); sl != nil {
+			schema, _ := sl.Get("schema")
+			s.normalize = newSchemaNormalizer(fromManifest(schema))
+		}
+	}
 	if f := n.Map("record_filter"); f != nil {
 		c, err := b.condition(f, "condition")
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -454,7 +455,7 @@ func compareRequests(t *testing.T, got, want []replay.Request, relaxed map[strin
 	missing, extra := multisetDiff(g, w)
 	var keep []string
 	for _, m := range missing {
-		if !relaxedKeys[m] || !contains(g, m) {
+		if !relaxedKeys[m] || !slices.Contains(g, m) {
 			keep = append(keep, m)
 		}
 	}
@@ -462,15 +463,6 @@ func compareRequests(t *testing.T, got, want []replay.Request, relaxed map[strin
 	if len(missing)+len(extra) > 0 {
 		t.Errorf("requests differ (%d sent, %d expected):\n  not sent: %s\n  not expected: %s", len(g), len(w), trim(strings.Join(missing, "\n    ")), trim(strings.Join(extra, "\n    ")))
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // multisetDiff returns what want has more than got, and got more than want.

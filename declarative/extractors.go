@@ -121,6 +121,7 @@ type recordSelector struct {
 	extractor       extractor
 	filter          *recordFilter
 	transformations []transformation
+	normalize       *schemaNormalizer
 }
 
 // selectRecords extracts, filters, transforms and normalises the records
@@ -153,6 +154,9 @@ func (s *recordSelector) selectRecords(bodies []Value, v *vars) ([]*dict, error)
 				if err := t.transform(d, v); err != nil {
 					return nil, err
 				}
+			}
+			if s.normalize != nil {
+				s.normalize.apply(d)
 			}
 			out = append(out, d)
 		}

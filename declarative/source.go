@@ -108,9 +108,6 @@ func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
 		switch {
 		case c.ClassName != "" || !supportedTypes[c.Type]:
 			out = append(out, c)
-		case c.Type == "RecordSelector" && c.Node.String("schema_normalization") == "Default":
-			// The TypeTransformer's default normalisation is not built.
-			out = append(out, manifest.Component{Path: c.Path + ".schema_normalization", Type: "RecordSelector schema_normalization Default", Node: c.Node})
 		case c.Type == "OAuthAuthenticator" && (c.Node.Has("refresh_token_updater") || truthyField(c.Node, "use_profile_assertion")):
 			// Refresh-token rotation and the JWT profile assertion are not built.
 			out = append(out, manifest.Component{Path: c.Path + ".refresh_token_updater", Type: "OAuthAuthenticator refresh_token_updater", Node: c.Node})

@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// templateRef is Jinja's "self", the reference to the template's blocks; templates here have
+// none, so its attributes are undefined.
+type templateRef struct{}
+
 // undefined is Jinja's Undefined: what a missing name, key or attribute evaluates to. It prints
 // as nothing, is falsy and iterates as empty; most other operations raise UndefinedError.
 type undefined struct {
@@ -239,6 +243,9 @@ func (e *nameExpr) eval(f *frame) (Value, error) {
 	}
 	if g := globals[e.name]; g != nil {
 		return g, nil
+	}
+	if e.name == "self" {
+		return templateRef{}, nil
 	}
 	return undefinedName(e.name), nil
 }

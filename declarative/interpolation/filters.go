@@ -331,6 +331,10 @@ func pyIntBase(s string, base int) (Value, bool) {
 	if t != "" && (t[0] == '+' || t[0] == '-') {
 		neg, t = t[0] == '-', t[1:]
 	}
+	prefix := map[int]string{16: "0x", 8: "0o", 2: "0b"}[base]
+	if prefix != "" && len(t) > 1 && strings.EqualFold(t[:2], prefix) {
+		t = strings.TrimPrefix(t[2:], "_")
+	}
 	if base == 0 {
 		switch {
 		case len(t) > 1 && (t[:2] == "0x" || t[:2] == "0X"):
@@ -706,8 +710,13 @@ func roundFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) 
 			}
 			return i, nil
 		}
-		p := math.Pow(10, float64(prec))
-		return math.RoundToEven(fv*p) / p, nil
+		// Python rounds the exact binary value, which strconv's formatting does too.
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(fv, 'f', int(max(prec, 0)), 64), 64)
+		if prec < 0 {
+			p := math.Pow(10, float64(-prec))
+			r = math.RoundToEven(fv/p) * p
+		}
+		return r, nil
 	}
 	if k == 1 {
 		fv = intToFloat(i, b)
@@ -851,7 +860,14 @@ func init() {
 			if !ok {
 				return nil, typeErrorf("attribute name must be string, not '%s'", typeName(args[0]))
 			}
-			return getattr(v, name)
+			// Jinja's attr filter reads attributes only, never items.
+			if x, ok := attribute(v, name); ok {
+				return x, nil
+			}
+			if m := findMethod(v, name); m != nil {
+				return getattr(v, name)
+			}
+			return undefinedOf(v, name), nil
 		},
 		"replace": func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			a, given, err := bindArgs("do_replace", []string{"old", "new", "count"}, 2, args, kws)

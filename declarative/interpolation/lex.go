@@ -190,7 +190,7 @@ func lexTag(s string, isVar bool, line int) ([]token, int, bool, error) {
 				toks = append(toks, token{kind: endTok, line: line})
 				return toks, i + 3, true, nil
 			}
-			if strings.HasPrefix(rest, "+"+end) {
+			if !isVar && strings.HasPrefix(rest, "+"+end) {
 				toks = append(toks, token{kind: endTok, line: line})
 				return toks, i + 3, false, nil
 			}

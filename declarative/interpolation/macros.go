@@ -199,6 +199,10 @@ func pyIntFromFloat(f float64) Value {
 // strToDatetime is the CDK's _str_to_datetime: dateutil's isoparse, UTC when naive, converted
 // to UTC.
 func strToDatetime(v Value) (dateTime, error) {
+	if u, ok := v.(*undefined); ok {
+		// dateutil first looks for a read attribute, which an undefined value refuses.
+		return dateTime{}, u.fail()
+	}
 	s, ok := v.(string)
 	if !ok {
 		if _, isBytes := v.([]byte); !isBytes {

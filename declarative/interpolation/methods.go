@@ -1,6 +1,7 @@
 package interpolation
 
 import (
+	"math/big"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -250,6 +251,19 @@ func findMethod(obj Value, name string) method {
 // attribute returns a data attribute of obj (datetime.year, timedelta.days, ...).
 func attribute(obj Value, name string) (Value, bool) {
 	switch o := obj.(type) {
+	case bool, int64, *big.Int, float64:
+		switch name {
+		case "real":
+			if b, ok := o.(bool); ok {
+				return boolToInt(b), true
+			}
+			return o, true
+		case "imag":
+			if _, ok := o.(float64); ok {
+				return 0.0, true
+			}
+			return int64(0), true
+		}
 	case dateTime:
 		y, mo, d := o.t.Date()
 		h, mi, s := o.t.Clock()

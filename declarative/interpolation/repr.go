@@ -107,6 +107,8 @@ func appendRepr(b []byte, v Value, quote bool) []byte {
 		return append(b, "<function "+v.name+">"...)
 	case *generator:
 		return append(b, "<generator object>"...)
+	case templateRef:
+		return append(b, "<TemplateReference None>"...)
 	case dictView:
 		b = append(b, "dict_"+v.kind+"("...)
 		b = appendRepr(b, v.items(), true)

@@ -152,7 +152,7 @@ type scopeAnalysis struct {
 }
 
 func (a *scopeAnalysis) load(name string) {
-	if !a.stored[name] {
+	if !a.stored[name] && name != "self" {
 		a.found[name] = true
 	}
 }

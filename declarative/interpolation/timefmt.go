@@ -680,7 +680,7 @@ func digitValue(c rune) int {
 func isoInt(s string) (int, error) {
 	n, ok := pyInt(s)
 	if !ok {
-		return 0, valueErrorf("invalid literal for int() with base 10: %s", Repr("b"+Repr(s)))
+		return 0, valueErrorf("invalid literal for int() with base 10: b%s", Repr(s))
 	}
 	return int(n), nil
 }

@@ -441,6 +441,8 @@ func typeName(v Value) string {
 		return "Namespace"
 	case *generator:
 		return "generator"
+	case templateRef:
+		return "TemplateReference"
 	case dictView:
 		return "dict_" + v.(dictView).kind
 	case pySlice:
