@@ -24,10 +24,7 @@ import (
 // given paginator and error handler YAML.
 func faultManifest(paginator, errorHandler, auth string) []byte {
 	if auth == "" {
-		auth = `
-        type: ApiKeyAuthenticator
-        api_token: "{{ config['api_key'] }}"
-        inject_into: {type: RequestOption, inject_into: request_parameter, field_name: key}`
+		auth = `{type: ApiKeyAuthenticator, api_token: "{{ config['api_key'] }}", inject_into: {type: RequestOption, inject_into: request_parameter, field_name: key}}`
 	}
 	return []byte(`
 version: 6.7.0
@@ -45,7 +42,7 @@ streams:
         url_base: https://api.example.com
         path: /items
         http_method: GET
-        authenticator:` + auth + `
+        authenticator: ` + auth + `
 ` + indent(errorHandler, "        ") + `
       record_selector:
         type: RecordSelector
@@ -326,12 +323,7 @@ func TestFaultRepeatedPageToken(t *testing.T) {
 }
 
 func TestFaultOAuthRefreshFails(t *testing.T) {
-	auth := `
-        type: OAuthAuthenticator
-        token_refresh_endpoint: https://api.example.com/oauth/token
-        grant_type: client_credentials
-        client_id: my-client
-        client_secret: "{{ config['client_secret'] }}"`
+	auth := `{type: OAuthAuthenticator, token_refresh_endpoint: "https://api.example.com/oauth/token", grant_type: client_credentials, client_id: my-client, client_secret: "{{ config['client_secret'] }}"}`
 	run := runFault(t, faultManifest("", "", auth), func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/oauth/token" {
 			w.WriteHeader(http.StatusUnauthorized)

@@ -248,6 +248,33 @@ func (rc *readContext) traceError(stream string, ft protocol.FailureType, messag
 	}})
 }
 
+// masked returns err with its text masked. The engine's own error types
+// are masked when made and stay in the chain for errors.As; others (an
+// interpolation error prints its context, config included) are replaced by
+// their masked text.
+func (rc *readContext) masked(err error) error {
+	var (
+		he *HTTPError
+		de *DecodeError
+		pe *PaginationError
+		oe *OAuthError
+	)
+	if errors.As(err, &he) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &oe) {
+		return &maskedError{msg: rc.mask.text(err.Error()), err: err}
+	}
+	return errors.New(rc.mask.text(err.Error()))
+}
+
+// maskedError is an error whose text was masked; it unwraps to the
+// original, which the engine masked when it made it.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
 // failureOf gives the message, internal message and failure type the CDK
 // reports for an error.
 func failureOf(err error) (string, string, protocol.FailureType) {
@@ -543,7 +570,7 @@ func (r *reader) fail(run *streamRun, err error) error {
 	run.mu.Lock()
 	run.failed = true
 	run.mu.Unlock()
-	se := &StreamError{Stream: run.st.name, FailureType: ft, Err: errors.New(r.rc.mask.text(err.Error()))}
+	se := &StreamError{Stream: run.st.name, FailureType: ft, Err: r.rc.masked(err)}
 	r.mu.Lock()
 	r.failures = append(r.failures, se)
 	r.mu.Unlock()

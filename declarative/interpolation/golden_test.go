@@ -30,7 +30,17 @@ type goldenCase struct {
 }
 
 // goldenKnown lists the cases this evaluator does not reproduce, each with its reason.
-var goldenKnown = map[string]string{}
+var goldenKnown = map[string]string{
+	"{{ config.get }}":                          "Python prints a bound method with its memory address",
+	"{{ record.items }}":                        "Python prints a bound method with its memory address",
+	"{{ response.data | map(attribute='id') }}": "Python prints a generator with its memory address",
+	"{{ today_with_timezone('Nowhere/City') }}": "golden.py uses zoneinfo; the CDK's pytz raises UnknownTimeZoneError('Nowhere/City'), as this evaluator does",
+	"{{ '1j' }}":                                "complex numbers have no place in the value model: the text stays a string",
+	"{{ '{1, 2}' }}":                            "sets have no place in the value model: the text stays a string",
+	"{{ 'set()' }}":                             "sets have no place in the value model: the text stays a string",
+	"{{ \"b'x'\" }}":                            "bytes have no place in the value model: the text stays a string",
+	"{{ '...' }}":                               "Ellipsis has no place in the value model: the text stays a string",
+}
 
 func TestGolden(t *testing.T) {
 	data, err := os.ReadFile("testdata/golden.json")
@@ -51,8 +61,8 @@ func TestGolden(t *testing.T) {
 			t.Logf("#%d %q: not compared: %s", i, c.Template, reason)
 			continue
 		}
-		vs := vectorVars(t, gf.Context, now)
-		if msg := checkGolden(c, vs); msg != "" {
+		fresh := func() *Vars { return vectorVars(t, gf.Context, now) }
+		if msg := checkGolden(c, fresh); msg != "" {
 			failed++
 			if failed <= 60 {
 				t.Errorf("#%d %q: %s", i, c.Template, msg)
@@ -64,7 +74,8 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func checkGolden(c goldenCase, vs *Vars) string {
+func checkGolden(c goldenCase, fresh func() *Vars) string {
+	vs := fresh()
 	tmpl, cerr := Compile(c.Template)
 	if c.Error != nil {
 		err := error(cerr)
@@ -101,7 +112,7 @@ func checkGolden(c goldenCase, vs *Vars) string {
 	case got != *c.Rendered:
 		return "rendered " + Repr(got) + "\n\twant     " + Repr(*c.Rendered)
 	}
-	v, err := tmpl.Eval(vs)
+	v, err := tmpl.Eval(fresh())
 	if err != nil {
 		return "eval: " + err.Error()
 	}

@@ -125,7 +125,7 @@ func lex(src string) ([]segment, error) {
 				continue
 			}
 		}
-		toks, n, strip, err := lexTag(src[j:], kind == '{', line)
+		toks, n, strip, err := lexTag(src[j:], kind == '{', line, j)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +158,7 @@ var rawEnd = regexp.MustCompile(`\{%(-?)\s*endraw\s*(-?)%\}`)
 // lexTag tokenizes the inside of a tag up to its end delimiter. It returns the tokens, the
 // bytes consumed (end delimiter included) and whether the end asked to strip the whitespace
 // that follows ("-}}", "-%}").
-func lexTag(s string, isVar bool, line int) ([]token, int, bool, error) {
+func lexTag(s string, isVar bool, line, base int) ([]token, int, bool, error) {
 	var toks []token
 	var stack []byte
 	endTok, end := tVarEnd, "}}"
@@ -204,6 +204,9 @@ func lexTag(s string, isVar bool, line int) ([]token, int, bool, error) {
 		case c == '\'' || c == '"':
 			str, n, err := lexString(rest)
 			if err != nil {
+				if n < 0 {
+					err = syntaxErrorf("unexpected char %s at %d", Repr(string(c)), base+i)
+				}
 				return nil, 0, false, err
 			}
 			toks = append(toks, token{kind: tString, s: str, line: line})
@@ -253,7 +256,7 @@ func lexTag(s string, isVar bool, line int) ([]token, int, bool, error) {
 		}
 		if op == "" {
 			r, _ := utf8.DecodeRuneInString(rest)
-			return nil, 0, false, syntaxErrorf("unexpected char %s at %d", Repr(string(r)), i)
+			return nil, 0, false, syntaxErrorf("unexpected char %s at %d", Repr(string(r)), base+i)
 		}
 		switch op {
 		case "(", "[", "{":
@@ -289,7 +292,7 @@ func lexString(s string) (string, int, error) {
 		}
 		i++
 	}
-	return "", 0, syntaxErrorf("unexpected char %s at 0", Repr(string(q)))
+	return "", -1, syntaxErrorf("unterminated string")
 }
 
 // unicodeEscape decodes a string token as Jinja does, with Python's unicode-escape codec: the

@@ -232,7 +232,7 @@ func (p *litParser) value() (Value, bool, error) {
 	case c >= '0' && c <= '9' || c == '.':
 		n, ok := p.number()
 		return n, ok, nil
-	case c == '\'' || c == '"' || strings.IndexByte("rRuUbBfF", c) >= 0:
+	case c == '\'' || c == '"' || stringPrefixAt(p.src, p.pos):
 		return p.strings()
 	}
 	for _, kw := range []struct {
@@ -245,6 +245,20 @@ func (p *litParser) value() (Value, bool, error) {
 		}
 	}
 	return nil, false, nil
+}
+
+// stringPrefixAt reports whether a string prefix (r, u, b, f and their pairs) and a quote
+// start at s[i].
+func stringPrefixAt(s string, i int) bool {
+	for j := i; j < len(s) && j < i+3; j++ {
+		switch {
+		case s[j] == '\'' || s[j] == '"':
+			return j > i
+		case strings.IndexByte("rRuUbBfF", s[j]) < 0:
+			return false
+		}
+	}
+	return false
 }
 
 func identAt(s string, i int) bool {
@@ -346,7 +360,7 @@ func (p *litParser) strings() (Value, bool, error) {
 	n := 0
 	for {
 		c := p.peek()
-		if !(c == '\'' || c == '"' || strings.IndexByte("rRuUbBfF", c) >= 0) {
+		if !(c == '\'' || c == '"' || stringPrefixAt(p.src, p.pos)) {
 			break
 		}
 		s, ok := p.stringLit()
