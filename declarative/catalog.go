@@ -36,7 +36,17 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 		return nil, err
 	}
 	cat := &protocol.Catalog{Streams: []protocol.Stream{}}
-	for _, st := range s.streams {
+	// The CDK lists the streams it reads concurrently first, then those it
+	// reads synchronously.
+	ordered := make([]*stream, 0, len(s.streams))
+	for _, sync := range []bool{false, true} {
+		for _, st := range s.streams {
+			if st.synchronous == sync {
+				ordered = append(ordered, st)
+			}
+		}
+	}
+	for _, st := range ordered {
 		if st.buildErr != nil {
 			return nil, st.buildErr
 		}

@@ -3,9 +3,12 @@ package declarative
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -111,4 +114,124 @@ func trim(s string) string {
 		return s[:600] + "…"
 	}
 	return strings.TrimSpace(s)
+}
+
+// needsPython reports whether a corpus connector ships Python code.
+func needsPython(dir string) bool { return fileExists(filepath.Join(dir, "components.py")) }
+
+func TestCorpusDiscoverAndRefusals(t *testing.T) {
+	var discovered, matched, refusedDiscover, refusedRead, python, pythonRefused int
+	for _, c := range corpus(t) {
+		text, err := os.ReadFile(filepath.Join(c.dir, "manifest.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := New(text)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		config, _ := os.ReadFile(filepath.Join(c.dir, "config.json"))
+		if needsPython(c.dir) {
+			python++
+			// Refused before any request: the client has no transport.
+			err := src.Read(context.Background(), config, allStreams(src), nil, func(*protocol.Message) error { return nil })
+			var ue *UnsupportedError
+			if !errors.As(err, &ue) || !errors.Is(err, ErrUnsupported) {
+				t.Errorf("%s needs Python but Read gave %v", c.name, err)
+				continue
+			}
+			custom := false
+			for _, comp := range ue.Components {
+				if comp.ClassName != "" || strings.HasPrefix(comp.Type, "Custom") {
+					custom = true
+					if !strings.Contains(ue.Error(), comp.Path) {
+						t.Errorf("%s: the error does not name %s", c.name, comp.Path)
+					}
+				}
+			}
+			if !custom {
+				t.Errorf("%s: refused without naming its custom components: %v", c.name, err)
+				continue
+			}
+			pythonRefused++
+		}
+		want := filepath.Join(c.dir, "expected", "catalog.json")
+		if !fileExists(want) {
+			continue
+		}
+		cat, err := src.Discover(context.Background(), config)
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			refusedDiscover++
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: discover: %v", c.name, err)
+			continue
+		}
+		discovered++
+		got := asJSON(t, &protocol.Message{Type: protocol.TypeCatalog, Catalog: cat})
+		if exp := readJSONFile(t, want); !reflect.DeepEqual(got, exp) {
+			t.Errorf("%s: catalog differs at %s", c.name, jsonDiff("$", got, exp))
+			continue
+		}
+		matched++
+		if err := src.unsupportedFor(src.streams); err != nil {
+			refusedRead++
+		}
+	}
+	t.Logf("discover: %d catalogs equal the CDK's of %d discovered (%d refused as unsupported); %d of those connectors have streams the engine refuses to read", matched, discovered, refusedDiscover, refusedRead)
+	t.Logf("python: %d of %d connectors with components.py refused, naming their custom components", pythonRefused, python)
+}
+
+// allStreams is a configured catalog of every stream of src.
+func allStreams(src *Source) *protocol.ConfiguredCatalog {
+	cat := &protocol.ConfiguredCatalog{}
+	for _, st := range src.streams {
+		cat.Streams = append(cat.Streams, protocol.ConfiguredStream{Stream: protocol.Stream{Name: st.name}, SyncMode: protocol.SyncFullRefresh})
+	}
+	return cat
+}
+
+// jsonDiff names the first path where two decoded JSON values differ.
+func jsonDiff(path string, got, want any) string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return fmt.Sprintf("%s: got %v, want an object", path, got)
+		}
+		keys := make([]string, 0, len(w)+len(g))
+		for k := range w {
+			keys = append(keys, k)
+		}
+		for k := range g {
+			if _, ok := w[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if d := jsonDiff(path+"."+k, g[k], w[k]); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Sprintf("%s: got %v, want %v", path, trim(fmt.Sprint(got)), trim(fmt.Sprint(want)))
+		}
+		for i := range w {
+			if d := jsonDiff(fmt.Sprintf("%s[%d]", path, i), g[i], w[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	if !reflect.DeepEqual(got, want) {
+		return fmt.Sprintf("%s: got %v, want %v", path, got, want)
+	}
+	return ""
 }

@@ -207,9 +207,62 @@ def corpus_templates(root):
 
 PROBES = [line for line in open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "probes.txt")).read().split("\n") if line and not line.startswith("##")]
 
+# DatetimeParser of the CDK, for the cursor's datetime_format and cursor_datetime_formats.
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+def dt_parse(date, format):
+    if format == "%s":
+        return datetime.datetime.fromtimestamp(int(date), tz=datetime.timezone.utc)
+    if format == "%s_as_float":
+        return datetime.datetime.fromtimestamp(float(date), tz=datetime.timezone.utc)
+    if format == "%ms":
+        return EPOCH + datetime.timedelta(milliseconds=int(date))
+    d = datetime.datetime.strptime(str(date), format)
+    if d.tzinfo is None or d.tzinfo.utcoffset(d) is None:
+        return d.replace(tzinfo=datetime.timezone.utc)
+    return d
+
+def dt_format(d, format):
+    if format == "%s":
+        return str(int(d.timestamp()))
+    if format == "%s_as_float":
+        return str(float(d.timestamp()))
+    if format == "%ms":
+        return str(int(d.timestamp() * 1000))
+    return d.strftime(format)
+
+DT_FORMATS = ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%s", "%ms",
+              "%s_as_float", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f+00:00",
+              "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S+00:00", "%Y%m%d", "%d/%m/%Y %H:%M", "%d-%m-%Y",
+              "%Y-%m", "%Y%m%dT%H", "modified_on:gt:%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.000Z",
+              "%Y-%m-%dT%H:%M:%S+0000", "%Y-%m-%dT%H:%M:%S.%f", "%epoch_microseconds", "%b %d %Y %I:%M %p",
+              "%A %j %U %W %y", "%G-W%V-%u"]
+DT_INPUTS = ["2024-01-02T03:04:05Z", "2024-01-02", "2024-01-02T03:04:05.123456Z", "2024-01-02T03:04:05.5+02:00",
+             "2024-01-02T03:04:05.123+0000", "1704164645", "1704164645123", "1704164645.25", "-1", "1_000",
+             " 42 ", "2024-01-02T03:04:05+05:30", "2024-01-02 03:04:05", "2024-01-02 03:04:05.000001+00:00",
+             "2024-01-02T03:04:05", "2024-01-02T03:04:05+00:00", "20240102", "02/01/2024 03:04", "02-01-2024",
+             "2024-01", "20240102T03", "modified_on:gt:2024-01-02T03:04:05+0000", "2024-01-02T03:04:05.000Z",
+             "2024-01-02T03:04:05+0000", "2024-01-02T03:04:05.7", "2024-1-2", "2024-02-30", "2024-01-02T03:04:05Zjunk",
+             "Jan 02 2024 03:04 PM", "Tuesday 002 00 01 24", "2024-W01-2", "2024-01-02T03:04:05Z ", "x"]
+
+def datetime_cases():
+    cases = []
+    for f in DT_FORMATS:
+        for s in DT_INPUTS:
+            e = {"format": f, "input": s}
+            try:
+                d = dt_parse(s, f)
+                e["parsed"] = d.isoformat()
+                e["formatted"] = dt_format(d, f)
+            except Exception as ex:
+                e["error"] = {"type": type(ex).__name__, "message": str(ex)}
+            cases.append(e)
+    return cases
+
 if __name__ == "__main__":
     import copy
     out = {"now": NOW.isoformat(), "context": copy.deepcopy(CONTEXT), "cases": []}
     for s in corpus_templates(sys.argv[1]) + [p.replace("\\n", "\n") for p in PROBES]:
         out["cases"].append(entry(s, with_aliases(copy.deepcopy(CONTEXT))))
+    out["datetimes"] = datetime_cases()
     json.dump(out, sys.stdout, indent=0, ensure_ascii=False)
