@@ -121,3 +121,44 @@ func checkGolden(c goldenCase, fresh func() *Vars) string {
 	}
 	return ""
 }
+
+// TestGoldenDatetimes checks ParseDatetime and FormatDatetime against the CDK's DatetimeParser
+// over the cursor formats of the corpus and assorted inputs.
+func TestGoldenDatetimes(t *testing.T) {
+	data, err := os.ReadFile("testdata/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gf struct {
+		Datetimes []struct {
+			Format, Input, Parsed, Formatted string
+			Error                            *struct{ Type, Message string }
+		}
+	}
+	if err := json.Unmarshal(data, &gf); err != nil {
+		t.Fatal(err)
+	}
+	if len(gf.Datetimes) == 0 {
+		t.Fatal("no datetime cases")
+	}
+	for _, c := range gf.Datetimes {
+		got, err := ParseDatetime(c.Format, c.Input)
+		if c.Error != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Type != c.Error.Type && !(c.Error.Type == "ValueError" && e.Type == "ValueError") || e.Message != c.Error.Message {
+				t.Errorf("ParseDatetime(%q, %q) = %v, %v; want %s: %s", c.Format, c.Input, got, err, c.Error.Type, c.Error.Message)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseDatetime(%q, %q): %v", c.Format, c.Input, err)
+			continue
+		}
+		if iso := string(newAware(got).appendISO(nil, 'T')); iso != c.Parsed {
+			t.Errorf("ParseDatetime(%q, %q) = %s, want %s", c.Format, c.Input, iso, c.Parsed)
+		}
+		if f := FormatDatetime(c.Format, got); f != c.Formatted {
+			t.Errorf("FormatDatetime(%q, %s) = %q, want %q", c.Format, c.Parsed, f, c.Formatted)
+		}
+	}
+}

@@ -917,7 +917,7 @@ func ParseDatetime(format, s string) (time.Time, error) {
 		if !ok {
 			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
 		}
-		return time.Unix(n, 0).In(utcZone), nil
+		return checkYear(time.Unix(n, 0).In(utcZone))
 	case "%s_as_float":
 		f, err := pyFloat(s)
 		if err != nil {
@@ -925,13 +925,17 @@ func ParseDatetime(format, s string) (time.Time, error) {
 		}
 		sec := math.Floor(f)
 		us := math.RoundToEven((f - sec) * 1e6)
-		return time.Unix(int64(sec), int64(us)*1000).In(utcZone), nil
+		return checkYear(time.Unix(int64(sec), int64(us)*1000).In(utcZone))
 	case "%ms":
 		n, ok := pyInt(s)
 		if !ok {
 			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
 		}
-		return time.UnixMilli(n).In(utcZone), nil
+		t := time.UnixMilli(n).In(utcZone)
+		if t.Year() < 1 || t.Year() > 9999 {
+			return time.Time{}, newError("OverflowError", "date value out of range")
+		}
+		return t, nil
 	}
 	dt, err := strptime(s, format)
 	if err != nil {
@@ -943,6 +947,14 @@ func ParseDatetime(format, s string) (time.Time, error) {
 		return time.Date(y, mo, d, h, mi, sec, dt.t.Nanosecond(), utcZone), nil
 	}
 	return dt.t, nil
+}
+
+// checkYear refuses a datetime outside Python's years 1 to 9999, as fromtimestamp does.
+func checkYear(t time.Time) (time.Time, error) {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, valueErrorf("year %d is out of range", y)
+	}
+	return t, nil
 }
 
 // FormatDatetime formats t with a cursor datetime format as the CDK's DatetimeParser.format
