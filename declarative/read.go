@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/manifest"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -349,6 +350,17 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	}
 	if err := s.unsupportedFor(selected); err != nil {
 		return err
+	}
+	var syncRead []manifest.Component
+	for _, st := range selected {
+		if st.synchronous {
+			// The CDK reads these with its synchronous DeclarativeStream,
+			// whose per-slice states differ; that path is not built.
+			syncRead = append(syncRead, manifest.Component{Path: st.path, Type: "DeclarativeStream read synchronously by the CDK (a template reads stream_state)"})
+		}
+	}
+	if len(syncRead) > 0 {
+		return &UnsupportedError{Components: syncRead}
 	}
 	rc, err := s.newReadContext(config)
 	if err != nil {

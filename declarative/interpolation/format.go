@@ -109,6 +109,9 @@ func percentFormat(format string, args Value) (Value, error) {
 		if spec.width, err = readNum(); err != nil {
 			return nil, err
 		}
+		if spec.width > maxWidth || spec.precision > maxWidth {
+			return nil, newError("MemoryError", "field width too large for this evaluator")
+		}
 		if spec.width < 0 && spec.width != -1 {
 			spec.left, spec.width = true, -spec.width
 		}
@@ -119,6 +122,9 @@ func percentFormat(format string, args Value) (Value, error) {
 			}
 			if spec.precision < 0 {
 				spec.precision = 0
+			}
+			if spec.precision > maxWidth {
+				return nil, newError("MemoryError", "precision too large for this evaluator")
 			}
 		}
 		for i < len(format) && strings.IndexByte("hlL", format[i]) >= 0 {
@@ -153,6 +159,10 @@ func percentFormat(format string, args Value) (Value, error) {
 	}
 	return b.String(), nil
 }
+
+// maxWidth bounds field widths and precisions (Python would allocate gigabytes for a width of
+// 10**9).
+const maxWidth = 1 << 20
 
 // numSpec is a parsed printf-style conversion.
 type numSpec struct {
@@ -511,6 +521,9 @@ func formatSpec(v Value, spec string) (string, error) {
 	}
 	if j > 0 {
 		ns.width, _ = strconv.Atoi(s[:j])
+		if ns.width > maxWidth || j > 7 {
+			return "", newError("MemoryError", "field width too large for this evaluator")
+		}
 	}
 	s = s[j:]
 	grouping := ""
@@ -523,6 +536,9 @@ func formatSpec(v Value, spec string) (string, error) {
 			j++
 		}
 		ns.precision, _ = strconv.Atoi(s[1:j])
+		if ns.precision > maxWidth || j > 8 {
+			return "", newError("MemoryError", "precision too large for this evaluator")
+		}
 		s = s[j:]
 	}
 	typ := byte(0)

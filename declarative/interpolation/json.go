@@ -322,16 +322,19 @@ func EncodeJSON(v Value) ([]byte, error) { return AppendJSON(nil, v) }
 
 // AppendJSON appends the encoding of v (see EncodeJSON) to dst.
 func AppendJSON(dst []byte, v Value) ([]byte, error) {
-	return appendJSON(dst, v, false, false, false)
+	return appendJSON(dst, v, false, false, false, 0, nil)
 }
 
 // appendPyJSON writes what Python's json.dumps(v) writes: ", " and ": " separators, non-ASCII
 // escaped, optionally sorted keys.
 func appendPyJSON(dst []byte, v Value, sortKeys, _ bool) ([]byte, error) {
-	return appendJSON(dst, v, true, sortKeys, true)
+	return appendJSON(dst, v, true, sortKeys, true, 0, nil)
 }
 
-func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool) ([]byte, error) {
+func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool, depth int, path []*Dict) ([]byte, error) {
+	if depth > maxDepth {
+		return nil, valueErrorf("Circular reference detected")
+	}
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
@@ -362,19 +365,25 @@ func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool) ([]byte, err
 	case string:
 		return appendJSONString(b, x, pretty), nil
 	case []Value:
-		return appendJSONList(b, x, pretty, sortKeys, allowNaN)
+		return appendJSONList(b, x, pretty, sortKeys, allowNaN, depth, path)
 	case Tuple:
-		return appendJSONList(b, x, pretty, sortKeys, allowNaN)
+		return appendJSONList(b, x, pretty, sortKeys, allowNaN, depth, path)
 	case *generator:
-		return appendJSONList(b, x.items, pretty, sortKeys, allowNaN)
+		return appendJSONList(b, x.items, pretty, sortKeys, allowNaN, depth, path)
 	case *Dict:
+		for _, p := range path {
+			if p == x {
+				return nil, valueErrorf("Circular reference detected")
+			}
+		}
+		path = append(path, x)
 		keys := make([]string, x.Len())
 		for i, k := range x.keys {
 			switch kk := k.(type) {
 			case string:
 				keys[i] = kk
 			case nil, bool, int64, *big.Int, float64:
-				kb, _ := appendJSON(nil, kk, false, false, true)
+				kb, _ := appendJSON(nil, kk, false, false, true, depth, nil)
 				keys[i] = string(kb)
 			default:
 				return nil, typeErrorf("keys must be str, int, float, bool or None, not %s", typeName(k))
@@ -401,7 +410,7 @@ func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool) ([]byte, err
 			if pretty {
 				b = append(b, ' ')
 			}
-			if b, err = appendJSON(b, x.vals[i], pretty, sortKeys, allowNaN); err != nil {
+			if b, err = appendJSON(b, x.vals[i], pretty, sortKeys, allowNaN, depth+1, path); err != nil {
 				return nil, err
 			}
 		}
@@ -410,7 +419,7 @@ func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool) ([]byte, err
 	return nil, typeErrorf("Object of type %s is not JSON serializable", typeName(v))
 }
 
-func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool) ([]byte, error) {
+func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool, depth int, path []*Dict) ([]byte, error) {
 	b = append(b, '[')
 	var err error
 	for i, e := range l {
@@ -420,7 +429,7 @@ func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool) ([]byt
 				b = append(b, ' ')
 			}
 		}
-		if b, err = appendJSON(b, e, pretty, sortKeys, allowNaN); err != nil {
+		if b, err = appendJSON(b, e, pretty, sortKeys, allowNaN, depth+1, path); err != nil {
 			return nil, err
 		}
 	}

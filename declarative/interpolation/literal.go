@@ -144,6 +144,10 @@ func (p *litParser) tupleOrExpr(top bool) (Value, bool, error) {
 }
 
 func (p *litParser) value() (Value, bool, error) {
+	if p.depth >= 200 {
+		// Python's parser refuses 200 nested brackets ("too many nested parentheses").
+		return nil, false, nil
+	}
 	c := p.peek()
 	switch {
 	case c == '(':

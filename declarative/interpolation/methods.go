@@ -565,6 +565,7 @@ func init() {
 			}
 			s := recv.(string)
 			n := len([]rune(s))
+			w = min(w, maxWidth)
 			if n >= w {
 				return s, nil
 			}
@@ -659,6 +660,7 @@ func justMethod(name string, side int) method {
 // justify pads s to width w with fill: side -1 left-justifies, 1 right-justifies, 0 centers
 // as Python's str.center does.
 func justify(s string, w int, fill string, side int) string {
+	w = min(w, maxWidth)
 	n := len([]rune(s))
 	if n >= w {
 		return s

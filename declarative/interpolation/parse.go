@@ -108,7 +108,12 @@ type parser struct {
 	toks   []token
 	ti     int
 	locals map[string]bool // names assigned anywhere, for name resolution
+	nest   int             // expression nesting, bounded as Python's recursion is
 }
+
+// maxNesting bounds how deeply expressions nest; Jinja's parser hits Python's recursion limit
+// not far beyond.
+const maxNesting = 200
 
 func (p *parser) cur() token {
 	if p.ti < len(p.toks) {
@@ -462,6 +467,11 @@ func (p *parser) tupleEnd(stopAtIf bool) bool {
 }
 
 func (p *parser) parseExpression(withCondExpr bool) (expr, error) {
+	p.nest++
+	defer func() { p.nest-- }()
+	if p.nest > maxNesting {
+		return nil, p.fail("expression nested too deeply")
+	}
 	if withCondExpr {
 		return p.parseCondExpr()
 	}
@@ -623,6 +633,11 @@ func (p *parser) parsePow() (expr, error) {
 }
 
 func (p *parser) parseUnary(withFilter bool) (expr, error) {
+	p.nest++
+	defer func() { p.nest-- }()
+	if p.nest > maxNesting {
+		return nil, p.fail("expression nested too deeply")
+	}
 	var e expr
 	var err error
 	switch {

@@ -25,8 +25,12 @@ func Str(v Value) string {
 // Repr returns Python's repr(v).
 func Repr(v Value) string { return string(appendRepr(nil, v, true)) }
 
-// appendRepr appends repr(v), or str(v) when top is false (strings then print bare).
-func appendRepr(b []byte, v Value, quote bool) []byte {
+// appendRepr appends repr(v), or str(v) when quote is false (strings then print bare).
+func appendRepr(b []byte, v Value, quote bool) []byte { return reprInto(b, v, quote, nil) }
+
+// reprInto is appendRepr with the dicts being printed, to print a dict that contains itself
+// as Python does ({...}).
+func reprInto(b []byte, v Value, quote bool, path []*Dict) []byte {
 	switch v := v.(type) {
 	case nil:
 		return append(b, "None"...)
@@ -52,7 +56,7 @@ func appendRepr(b []byte, v Value, quote bool) []byte {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			b = appendRepr(b, e, true)
+			b = reprInto(b, e, true, path)
 		}
 		return append(b, ']')
 	case Tuple:
@@ -61,21 +65,27 @@ func appendRepr(b []byte, v Value, quote bool) []byte {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			b = appendRepr(b, e, true)
+			b = reprInto(b, e, true, path)
 		}
 		if len(v) == 1 {
 			b = append(b, ',')
 		}
 		return append(b, ')')
 	case *Dict:
+		for _, p := range path {
+			if p == v {
+				return append(b, "{...}"...)
+			}
+		}
+		path = append(path, v)
 		b = append(b, '{')
 		for i := range v.Len() {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			b = appendRepr(b, v.keys[i], true)
+			b = reprInto(b, v.keys[i], true, path)
 			b = append(b, ": "...)
-			b = appendRepr(b, v.vals[i], true)
+			b = reprInto(b, v.vals[i], true, path)
 		}
 		return append(b, '}')
 	case *undefined:

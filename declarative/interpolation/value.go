@@ -203,17 +203,36 @@ func (d *Dict) getAny(k Value) (Value, bool, error) {
 	return d.vals[i], true, nil
 }
 
+// maxDepth bounds the recursion of Copy, Equal and the JSON encoder, which a dict containing
+// itself (made by a template with setdefault) would otherwise never end.
+const maxDepth = 10000
+
 // Copy returns a deep copy of v: dicts, lists and tuples are copied, scalars shared.
-func Copy(v Value) Value {
+func Copy(v Value) Value { return copyDepth(v, 0, nil) }
+
+// copying is a dict being copied and its copy: a dict met again inside itself becomes its
+// copy, as Python's deepcopy does.
+type copying struct{ from, to *Dict }
+
+func copyDepth(v Value, depth int, path []copying) Value {
+	if depth > maxDepth {
+		return nil
+	}
 	switch v := v.(type) {
 	case *Dict:
 		if v == nil {
 			return v
 		}
+		for _, p := range path {
+			if p.from == v {
+				return p.to
+			}
+		}
 		c := &Dict{keys: make([]Value, len(v.keys)), vals: make([]Value, len(v.vals))}
+		path = append(path, copying{v, c})
 		for i := range v.keys {
-			c.keys[i] = Copy(v.keys[i])
-			c.vals[i] = Copy(v.vals[i])
+			c.keys[i] = copyDepth(v.keys[i], depth+1, path)
+			c.vals[i] = copyDepth(v.vals[i], depth+1, path)
 		}
 		if v.idx != nil {
 			c.buildIndex()
@@ -222,13 +241,13 @@ func Copy(v Value) Value {
 	case []Value:
 		c := make([]Value, len(v))
 		for i, e := range v {
-			c[i] = Copy(e)
+			c[i] = copyDepth(e, depth+1, path)
 		}
 		return c
 	case Tuple:
 		c := make(Tuple, len(v))
 		for i, e := range v {
-			c[i] = Copy(e)
+			c[i] = copyDepth(e, depth+1, path)
 		}
 		return c
 	}
@@ -309,7 +328,12 @@ func normInt(b *big.Int) Value {
 
 // Equal reports Python's a == b (1 == 1.0 == True, lists and dicts by content, dict order
 // ignored).
-func Equal(a, b Value) bool {
+func Equal(a, b Value) bool { return equalDepth(a, b, 0) }
+
+func equalDepth(a, b Value, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
 	ka, ia, ba, fa := numeric(a)
 	kb, ib, bb, fb := numeric(b)
 	if ka != 0 && kb != 0 {
@@ -335,18 +359,21 @@ func Equal(a, b Value) bool {
 		return ok && s == a
 	case []Value:
 		l, ok := b.([]Value)
-		return ok && seqEqual(a, l)
+		return ok && seqEqual(a, l, depth)
 	case Tuple:
 		l, ok := b.(Tuple)
-		return ok && seqEqual(a, l)
+		return ok && seqEqual(a, l, depth)
 	case *Dict:
 		o, ok := b.(*Dict)
+		if ok && a == o {
+			return true
+		}
 		if !ok || a.Len() != o.Len() {
 			return false
 		}
 		for i, k := range a.keys {
 			v, found, err := o.getAny(k)
-			if err != nil || !found || !Equal(a.vals[i], v) {
+			if err != nil || !found || !equalDepth(a.vals[i], v, depth+1) {
 				return false
 			}
 		}
@@ -373,12 +400,12 @@ func Equal(a, b Value) bool {
 	return a == b
 }
 
-func seqEqual(a, b []Value) bool {
+func seqEqual(a, b []Value, depth int) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if !Equal(a[i], b[i]) {
+		if !equalDepth(a[i], b[i], depth+1) {
 			return false
 		}
 	}
