@@ -266,6 +266,8 @@ type window struct {
 
 // windows computes the windows to read (ConcurrentCursor.stream_slices).
 func (r *cursorRun) windows() ([]window, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.merge()
 	end, err := r.end()
 	if err != nil {
