@@ -38,11 +38,11 @@ func Load(data []byte) (*Manifest, error) {
 	if !ok {
 		return nil, &Error{Message: "the manifest is not a YAML mapping"}
 	}
-	return FromMap(root)
+	return fromMap(root)
 }
 
-// FromMap prepares an already parsed manifest, like Load.
-func FromMap(root *Map) (*Manifest, error) {
+// fromMap prepares an already parsed manifest, like Load.
+func fromMap(root *Map) (*Manifest, error) {
 	root = Clone(root).(*Map)
 	if !root.Has("type") {
 		root.Set("type", "DeclarativeSource")
@@ -147,7 +147,7 @@ func (m *Manifest) Components() []Component {
 			t, _ := v.Get("type")
 			ts, _ := t.(string)
 			cls := v.String("class_name")
-			if cls != "" || (ts != "" && IsComponentType(ts)) {
+			if cls != "" || (ts != "" && isComponentType(ts)) {
 				out = append(out, Component{Path: jsonPath(path), Type: ts, ClassName: cls, Node: v})
 			} else if ts != "" && len(path) > 0 {
 				// A JSON schema or plain data: not a component tree.

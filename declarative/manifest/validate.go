@@ -51,10 +51,10 @@ type componentSchemaSet struct {
 	types  map[string]bool
 }
 
-// IsComponentType reports whether name is a component type of the schema
+// isComponentType reports whether name is a component type of the schema
 // (a definition such as "HttpRequester"), as opposed to a JSON-schema type
 // word like "object".
-func IsComponentType(name string) bool {
+func isComponentType(name string) bool {
 	set, err := componentSchema()
 	return err == nil && set.types[name]
 }
