@@ -1,0 +1,99 @@
+package declarative
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/protocol"
+)
+
+// Discover returns the catalog as the CDK's concurrent source does: each
+// stream with its inline schema, full_refresh (and incremental with its
+// cursor field when it has a DatetimeBasedCursor), its primary key, and
+// is_resumable set for incremental streams. It makes no request. Streams
+// whose schema loader or cursor the engine does not run make it return an
+// *UnsupportedError.
+func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error) {
+	var blocking []manifest.Component
+	for _, st := range s.streams {
+		for _, c := range st.unsupported {
+			if isCatalogComponent(c, st.path) {
+				blocking = append(blocking, c)
+			}
+		}
+	}
+	for _, c := range s.unsupported {
+		if len(c.Path) >= 17 && c.Path[:17] == "$.dynamic_streams" {
+			blocking = append(blocking, c)
+		}
+	}
+	if len(blocking) > 0 {
+		return nil, &UnsupportedError{Components: blocking}
+	}
+	rc, err := s.newReadContext(config)
+	if err != nil {
+		return nil, err
+	}
+	cat := &protocol.Catalog{Streams: []protocol.Stream{}}
+	// The CDK lists the streams it reads concurrently first, then those it
+	// reads synchronously.
+	ordered := make([]*stream, 0, len(s.streams))
+	for _, sync := range []bool{false, true} {
+		for _, st := range s.streams {
+			if st.synchronous == sync {
+				ordered = append(ordered, st)
+			}
+		}
+	}
+	for _, st := range ordered {
+		if st.buildErr != nil {
+			return nil, st.buildErr
+		}
+		as, err := st.airbyteStream(rc)
+		if err != nil {
+			return nil, err
+		}
+		cat.Streams = append(cat.Streams, as)
+	}
+	return cat, nil
+}
+
+// isCatalogComponent reports whether an unsupported component is one the
+// catalog needs: the stream's schema loader or incremental sync.
+func isCatalogComponent(c manifest.Component, streamPath string) bool {
+	for _, p := range []string{streamPath + ".schema_loader", streamPath + ".incremental_sync"} {
+		if len(c.Path) >= len(p) && c.Path[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *stream) airbyteStream(rc *readContext) (protocol.Stream, error) {
+	no, yes := false, true
+	schema := st.schema
+	if schema == nil {
+		schema = json.RawMessage(`{}`)
+	}
+	as := protocol.Stream{
+		Name:               st.name,
+		JSONSchema:         append(json.RawMessage(nil), schema...),
+		SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh},
+		IsResumable:        &no,
+	}
+	if st.cursor != nil {
+		field, err := st.cursorFieldName(rc.vars())
+		if err != nil {
+			return as, err
+		}
+		as.SourceDefinedCursor = &yes
+		as.IsResumable = &yes
+		as.SupportedSyncModes = append(as.SupportedSyncModes, protocol.SyncIncremental)
+		as.DefaultCursorField = []string{field}
+	}
+	if len(st.primaryKey) > 0 {
+		as.SourceDefinedPrimaryKey = st.primaryKey
+	}
+	return as, nil
+}

@@ -1,0 +1,149 @@
+package declarative
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/manifest"
+)
+
+// checkStream is the CheckStream component: the connection is good when
+// the first slice of each named stream can be read (checks in the CDK).
+type checkStream struct {
+	names []string
+}
+
+func (b *builder) checkStream(n *manifest.Map) (*checkStream, error) {
+	if n == nil {
+		return nil, errors.New("the manifest has no check")
+	}
+	if t := n.String("type"); t != "CheckStream" {
+		return nil, nil // refused by the unsupported scan
+	}
+	c := &checkStream{}
+	for _, e := range n.List("stream_names") {
+		s, _ := e.(string)
+		c.names = append(c.names, s)
+	}
+	return c, nil
+}
+
+// CheckError is a failed check. Its message is the CONNECTION_STATUS
+// message the CDK gives, masked.
+type CheckError struct {
+	// Message is the CONNECTION_STATUS message.
+	Message string
+	// Err is the underlying failure, if any.
+	Err error
+}
+
+// Error returns the CONNECTION_STATUS message.
+func (e *CheckError) Error() string { return e.Message }
+
+// Unwrap returns the underlying failure.
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// errStop ends an iteration early.
+var errStop = errors.New("stop")
+
+// Check tries the connection as the CDK's CheckStream does: it reads the
+// first record of the first slice of each check stream. nil means
+// SUCCEEDED; a *CheckError carries the CDK's FAILED message. An
+// *UnsupportedError comes before any request.
+func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
+	if s.check == nil {
+		return s.unsupportedFor(nil)
+	}
+	var streams []*stream
+	for _, name := range s.check.names {
+		st := s.streamByName(name)
+		if st == nil {
+			var names []string
+			for _, x := range s.streams {
+				names = append(names, "'"+x.name+"'")
+			}
+			return &CheckError{Message: fmt.Sprintf("%s is not part of the catalog. Expected one of dict_keys([%s]).", name, strings.Join(names, ", "))}
+		}
+		streams = append(streams, st)
+	}
+	if err := s.unsupportedFor(streams); err != nil {
+		return err
+	}
+	rc, err := s.newReadContext(config)
+	if err != nil {
+		return err
+	}
+	if len(s.streams) == 0 {
+		return &CheckError{Message: interpolation.Repr("No streams to connect to from source")}
+	}
+	for _, st := range streams {
+		if err := s.checkOne(ctx, rc, st); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOne reads the first record of the first slice of st.
+func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) error {
+	var first *streamSlice
+	var cr *cursorRun
+	if st.cursor != nil {
+		var err error
+		if cr, err = st.cursor.run(nil, rc.vars(), s.opts.now); err != nil {
+			return s.checkFailure(rc, st, err)
+		}
+	}
+	pick := func(p *dict) error {
+		if cr == nil {
+			first = newSlice(p, nil)
+			return errStop
+		}
+		ws, err := cr.windows()
+		if err != nil {
+			return err
+		}
+		if len(ws) > 0 {
+			first = cr.windowSlice(p, ws[0])
+			return errStop
+		}
+		return nil
+	}
+	var err error
+	if st.router == nil {
+		err = pick(nil)
+	} else {
+		err = st.router.partitions(ctx, rc, rc.vars(), pick)
+	}
+	if err != nil && !errors.Is(err, errStop) {
+		return s.checkFailure(rc, st, err)
+	}
+	if first == nil {
+		return &CheckError{Message: interpolation.Repr(fmt.Sprintf("Cannot attempt to connect to stream %s - no stream slices were found, likely because the parent stream is empty.", st.name))}
+	}
+	err = st.retriever.readSlice(ctx, rc, st.name, first, interpolation.NewDict(0), st.sliceOptions(first, cr), func(*dict) error { return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return s.checkFailure(rc, st, err)
+	}
+	return nil
+}
+
+// checkFailure words a failed check as the CDK: the traced message of an
+// HTTP failure, else "Unable to connect to stream ...", as Python's repr.
+func (s *Source) checkFailure(rc *readContext, st *stream, err error) error {
+	var he *HTTPError
+	msg := ""
+	if errors.As(err, &he) && he.Message != "" {
+		msg = he.Message
+	} else {
+		msg = fmt.Sprintf("Unable to connect to stream %s - %s", st.name, err.Error())
+	}
+	return &CheckError{Message: rc.mask.text(interpolation.Repr(msg)), Err: err}
+}

@@ -1,0 +1,237 @@
+package declarative
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// sharedManifests is the data set of real manifests and what the Python
+// CDK 6.31.1 did with them (see its README.md).
+const sharedManifests = "../../shared/manifests"
+
+type corpusEntry struct {
+	name string
+	dir  string
+}
+
+func corpus(t testing.TB) []corpusEntry {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(sharedManifests, "corpus", "*"))
+	if len(dirs) == 0 {
+		t.Skip("no manifest corpus in " + sharedManifests)
+	}
+	var out []corpusEntry
+	for _, d := range dirs {
+		out = append(out, corpusEntry{name: filepath.Base(d), dir: d})
+	}
+	return out
+}
+
+func readJSONFile(t testing.TB, path string) any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
+}
+
+// asJSON round-trips v through encoding/json into generic values.
+func asJSON(t testing.TB, v any) any {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func TestCorpusSpec(t *testing.T) {
+	var ok, total int
+	for _, c := range corpus(t) {
+		want := filepath.Join(c.dir, "expected", "spec.json")
+		if !fileExists(want) {
+			continue
+		}
+		total++
+		text, err := os.ReadFile(filepath.Join(c.dir, "manifest.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := New(text)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		spec, err := src.Spec(context.Background())
+		if err != nil {
+			t.Errorf("%s: spec: %v", c.name, err)
+			continue
+		}
+		got := asJSON(t, &protocol.Message{Type: protocol.TypeSpec, Spec: spec})
+		if exp := readJSONFile(t, want); !reflect.DeepEqual(got, exp) {
+			t.Errorf("%s: spec differs:\n got %s\nwant %s", c.name, trim(asText(t, got)), trim(asText(t, exp)))
+			continue
+		}
+		ok++
+	}
+	t.Logf("spec: %d of %d corpus manifests give the CDK's SPEC", ok, total)
+}
+
+func asText(t testing.TB, v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func trim(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "…"
+	}
+	return strings.TrimSpace(s)
+}
+
+// needsPython reports whether a corpus connector ships Python code.
+func needsPython(dir string) bool { return fileExists(filepath.Join(dir, "components.py")) }
+
+func TestCorpusDiscoverAndRefusals(t *testing.T) {
+	var discovered, matched, refusedDiscover, refusedRead, python, pythonRefused int
+	for _, c := range corpus(t) {
+		text, err := os.ReadFile(filepath.Join(c.dir, "manifest.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := New(text)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		config, _ := os.ReadFile(filepath.Join(c.dir, "config.json"))
+		if needsPython(c.dir) {
+			python++
+			// Refused before any request: the client has no transport.
+			err := src.Read(context.Background(), config, allStreams(src), nil, func(*protocol.Message) error { return nil })
+			var ue *UnsupportedError
+			if !errors.As(err, &ue) || !errors.Is(err, ErrUnsupported) {
+				t.Errorf("%s needs Python but Read gave %v", c.name, err)
+				continue
+			}
+			custom := false
+			for _, comp := range ue.Components {
+				if comp.ClassName != "" || strings.HasPrefix(comp.Type, "Custom") {
+					custom = true
+					if !strings.Contains(ue.Error(), comp.Path) {
+						t.Errorf("%s: the error does not name %s", c.name, comp.Path)
+					}
+				}
+			}
+			if !custom {
+				t.Errorf("%s: refused without naming its custom components: %v", c.name, err)
+				continue
+			}
+			pythonRefused++
+		}
+		want := filepath.Join(c.dir, "expected", "catalog.json")
+		if !fileExists(want) {
+			continue
+		}
+		cat, err := src.Discover(context.Background(), config)
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			refusedDiscover++
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: discover: %v", c.name, err)
+			continue
+		}
+		discovered++
+		got := asJSON(t, &protocol.Message{Type: protocol.TypeCatalog, Catalog: cat})
+		if exp := readJSONFile(t, want); !reflect.DeepEqual(got, exp) {
+			t.Errorf("%s: catalog differs at %s", c.name, jsonDiff("$", got, exp))
+			continue
+		}
+		matched++
+		if err := src.unsupportedFor(src.streams); err != nil {
+			refusedRead++
+		}
+	}
+	t.Logf("discover: %d catalogs equal the CDK's of %d discovered (%d refused as unsupported); %d of those connectors have streams the engine refuses to read", matched, discovered, refusedDiscover, refusedRead)
+	t.Logf("python: %d of %d connectors with components.py refused, naming their custom components", pythonRefused, python)
+}
+
+// allStreams is a configured catalog of every stream of src.
+func allStreams(src *Source) *protocol.ConfiguredCatalog {
+	cat := &protocol.ConfiguredCatalog{}
+	for _, st := range src.streams {
+		cat.Streams = append(cat.Streams, protocol.ConfiguredStream{Stream: protocol.Stream{Name: st.name}, SyncMode: protocol.SyncFullRefresh})
+	}
+	return cat
+}
+
+// jsonDiff names the first path where two decoded JSON values differ.
+func jsonDiff(path string, got, want any) string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return fmt.Sprintf("%s: got %v, want an object", path, got)
+		}
+		keys := make([]string, 0, len(w)+len(g))
+		for k := range w {
+			keys = append(keys, k)
+		}
+		for k := range g {
+			if _, ok := w[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if d := jsonDiff(path+"."+k, g[k], w[k]); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Sprintf("%s: got %v, want %v", path, trim(fmt.Sprint(got)), trim(fmt.Sprint(want)))
+		}
+		for i := range w {
+			if d := jsonDiff(fmt.Sprintf("%s[%d]", path, i), g[i], w[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	if !reflect.DeepEqual(got, want) {
+		return fmt.Sprintf("%s: got %v, want %v", path, got, want)
+	}
+	return ""
+}

@@ -1,0 +1,120 @@
+package declarative
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/protocol"
+)
+
+// ErrUnsupported is wrapped by every *UnsupportedError.
+var ErrUnsupported = errors.New("declarative: the manifest needs components this engine does not run")
+
+// UnsupportedError is a manifest that uses components the engine does not
+// run natively: Python code (a components.py, Custom* components) or a
+// component type not built here. It is returned before any request.
+type UnsupportedError struct {
+	// Components lists each unsupported component with its path.
+	Components []manifest.Component
+}
+
+// Error lists the unsupported components and where they are.
+func (e *UnsupportedError) Error() string {
+	var b strings.Builder
+	b.WriteString("declarative: the manifest needs components this engine does not run natively: ")
+	for i, c := range e.Components {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.Type)
+		if c.ClassName != "" {
+			b.WriteString(" (Python class " + c.ClassName + ")")
+		}
+		b.WriteString(" at " + c.Path)
+	}
+	b.WriteString("; run this connector with its Docker image or Python package instead")
+	return b.String()
+}
+
+// Unwrap returns ErrUnsupported.
+func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
+
+// DecodeError is a response whose body is not the JSON the manifest
+// expects. URL is masked.
+type DecodeError struct {
+	// Method and URL are the request's.
+	Method, URL string
+	// Status is the response's status code.
+	Status int
+	// Err is the JSON syntax error.
+	Err error
+}
+
+// Error names the request and what is wrong with the body.
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("the response to '%s' request to '%s' (status %d) is not valid JSON: %v", e.Method, e.URL, e.Status, e.Err)
+}
+
+// Unwrap returns the JSON error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// PaginationError is a paginator that asked for the page it just read
+// again; the CDK would loop forever, the engine stops the stream.
+type PaginationError struct {
+	// Stream is the stream being read.
+	Stream string
+	// Token is the repeated page token (masked).
+	Token string
+}
+
+// Error names the stream and the repeated token.
+func (e *PaginationError) Error() string {
+	return fmt.Sprintf("stream %s: the paginator returned the page token %q again; stopping instead of requesting the same page forever", e.Stream, e.Token)
+}
+
+// StreamError is a stream that failed during a read.
+type StreamError struct {
+	// Stream is the stream's name.
+	Stream string
+	// FailureType is the failure type reported in its TRACE ERROR.
+	FailureType protocol.FailureType
+	// Err is what failed.
+	Err error
+}
+
+// Error names the stream and the failure.
+func (e *StreamError) Error() string { return "stream " + e.Stream + ": " + e.Err.Error() }
+
+// Unwrap returns the failure.
+func (e *StreamError) Unwrap() error { return e.Err }
+
+// ReadError is a read in which streams failed. Read has emitted the TRACE
+// ERROR messages already when it returns one.
+type ReadError struct {
+	// Streams are the failures, one per failed stream and partition.
+	Streams []*StreamError
+}
+
+// Error is the CDK's summary of the failed streams.
+func (e *ReadError) Error() string {
+	var b strings.Builder
+	b.WriteString("During the sync, the following streams did not sync successfully: ")
+	for i, s := range e.Streams {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(s.Stream + ": " + s.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the stream failures.
+func (e *ReadError) Unwrap() []error {
+	out := make([]error, len(e.Streams))
+	for i, s := range e.Streams {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,165 @@
+package declarative
+
+import (
+	"bytes"
+
+	"github.com/x/goairbyte/declarative/interpolation"
+)
+
+// Extractors and the record selector turn a response into records
+// (extractors in the CDK). The contract of an extractor: extract yields the
+// records of one decoded response body in order; it does not modify the
+// body. The record selector then filters, transforms and normalises each
+// record, in that order, and owns the records it returns.
+type extractor interface {
+	extract(body Value, v *vars) ([]Value, error)
+}
+
+// decodeBody is the JsonDecoder: a list body yields its elements (an empty
+// list yields one empty dict), anything else yields itself; an empty body
+// yields one empty dict. A body that is not JSON is an error here (the CDK
+// logs it and reads nothing, which hides broken responses).
+func decodeBody(r *response) ([]Value, error) {
+	if len(bytes.TrimSpace(r.body)) == 0 {
+		return []Value{interpolation.NewDict(0)}, nil
+	}
+	v, err := r.decode()
+	if err != nil {
+		return nil, &DecodeError{Method: r.method, URL: r.maskedURL, Status: r.status, Err: err}
+	}
+	if l, ok := v.([]Value); ok {
+		if len(l) == 0 {
+			return []Value{interpolation.NewDict(0)}, nil
+		}
+		return l, nil
+	}
+	return []Value{v}, nil
+}
+
+// dpathExtractor is DpathExtractor: the value at field_path (templates over
+// the config; "*" matches every key or index) of each decoded body; a list
+// yields its elements, a truthy value itself.
+type dpathExtractor struct {
+	path     []*tmpl
+	wildcard bool
+}
+
+func (e *dpathExtractor) extract(body Value, v *vars) ([]Value, error) {
+	var extracted Value
+	if len(e.path) == 0 {
+		extracted = body
+	} else {
+		keys := make([]string, len(e.path))
+		glob := false
+		for i, p := range e.path {
+			k, err := p.evalStr(v)
+			if err != nil {
+				return nil, err
+			}
+			keys[i] = k
+			glob = glob || k == "*"
+		}
+		if glob {
+			var found []Value
+			globValues(body, keys, &found)
+			extracted = found
+		} else if got, ok := pathGet(body, keys); ok {
+			extracted = got
+		} else {
+			extracted = []Value{}
+		}
+	}
+	switch x := extracted.(type) {
+	case []Value:
+		return x, nil
+	case nil:
+		return nil, nil
+	}
+	if interpolation.Truthy(extracted) {
+		return []Value{extracted}, nil
+	}
+	return nil, nil
+}
+
+// globValues collects the values matching a path with "*" segments, in
+// document order (dpath.values).
+func globValues(v Value, path []string, out *[]Value) {
+	if len(path) == 0 {
+		*out = append(*out, v)
+		return
+	}
+	head, rest := path[0], path[1:]
+	switch c := v.(type) {
+	case *dict:
+		if head == "*" {
+			for _, e := range c.All() {
+				globValues(e, rest, out)
+			}
+			return
+		}
+		if next, ok := c.Get(head); ok {
+			globValues(next, rest, out)
+		}
+	case []Value:
+		if head == "*" {
+			for _, e := range c {
+				globValues(e, rest, out)
+			}
+			return
+		}
+		if i, ok := listIndex(head, len(c)); ok {
+			globValues(c[i], rest, out)
+		}
+	}
+}
+
+// recordFilter is RecordFilter: a boolean template over each record.
+type recordFilter struct{ condition *tmpl }
+
+// recordSelector is RecordSelector (with the stream's transformations).
+type recordSelector struct {
+	extractor       extractor
+	filter          *recordFilter
+	transformations []transformation
+	normalize       *schemaNormalizer
+}
+
+// selectRecords extracts, filters, transforms and normalises the records
+// of one response.
+func (s *recordSelector) selectRecords(bodies []Value, v *vars) ([]*dict, error) {
+	var out []*dict
+	rv := *v
+	for _, body := range bodies {
+		recs, err := s.extractor.extract(body, v)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			d, ok := rec.(*dict)
+			if !ok {
+				// The CDK only emits mappings as records.
+				continue
+			}
+			if s.filter != nil {
+				rv.set(interpolation.VarRecord, d)
+				keep, err := s.filter.condition.evalBool(&rv)
+				if err != nil {
+					return nil, err
+				}
+				if !keep {
+					continue
+				}
+			}
+			for _, t := range s.transformations {
+				if err := t.transform(d, v); err != nil {
+					return nil, err
+				}
+			}
+			if s.normalize != nil {
+				s.normalize.apply(d)
+			}
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

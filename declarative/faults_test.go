@@ -1,0 +1,342 @@
+package declarative
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/declarative/internal/replay"
+	"github.com/x/goairbyte/protocol"
+)
+
+// faultManifest is a one-stream manifest against https://api.example.com,
+// with an API key in a query parameter (a secret of the spec) and the
+// given paginator and error handler YAML.
+func faultManifest(paginator, errorHandler, auth string) []byte {
+	if auth == "" {
+		auth = `{type: ApiKeyAuthenticator, api_token: "{{ config['api_key'] }}", inject_into: {type: RequestOption, inject_into: request_parameter, field_name: key}}`
+	}
+	return []byte(`
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: https://api.example.com
+        path: /items
+        http_method: GET
+        authenticator: ` + auth + `
+` + indent(errorHandler, "        ") + `
+      record_selector:
+        type: RecordSelector
+        extractor: {type: DpathExtractor, field_path: [data]}
+` + indent(paginator, "      ") + `
+spec:
+  type: Spec
+  connection_specification:
+    type: object
+    properties:
+      api_key: {type: string, airbyte_secret: true}
+      client_secret: {type: string, airbyte_secret: true}
+`)
+}
+
+func indent(s, prefix string) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.Trim(s, "\n"), "\n") {
+		b.WriteString(prefix + l + "\n")
+	}
+	return b.String()
+}
+
+const faultSecret = "sk-very-secret-key"
+
+var faultConfig = json.RawMessage(`{"api_key": "` + faultSecret + `", "client_secret": "cs-very-secret"}`)
+
+// faultRun is one read against a fault-injecting handler.
+type faultRun struct {
+	messages []*protocol.Message
+	err      error
+	sleeps   []time.Duration
+	logs     bytes.Buffer
+}
+
+func runFault(t *testing.T, text []byte, handler http.HandlerFunc, clientTimeout time.Duration) *faultRun {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	target := srv.URL
+	run := &faultRun{}
+	var mu sync.Mutex
+	tr := &replay.Transport{Target: mustURL(t, target)}
+	src, err := New(text,
+		WithHTTPClient(&http.Client{Transport: tr, Timeout: clientTimeout}),
+		WithClock(func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }),
+		WithLogger(slog.New(slog.NewTextHandler(&run.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		withSleep(func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			run.sleeps = append(run.sleeps, d)
+			mu.Unlock()
+			return ctx.Err()
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := src.Discover(context.Background(), faultConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &protocol.ConfiguredCatalog{}
+	for _, s := range cat.Streams {
+		cc.Streams = append(cc.Streams, protocol.ConfiguredStream{Stream: s, SyncMode: protocol.SyncFullRefresh})
+	}
+	run.err = src.Read(context.Background(), faultConfig, cc, nil, func(m *protocol.Message) error {
+		run.messages = append(run.messages, m)
+		return nil
+	})
+	run.assertNoSecret(t)
+	return run
+}
+
+// assertNoSecret checks that no secret reached a message, the error or a
+// log line.
+func (r *faultRun) assertNoSecret(t *testing.T) {
+	t.Helper()
+	var all bytes.Buffer
+	for _, m := range r.messages {
+		b, _ := json.Marshal(m)
+		all.Write(b)
+	}
+	if r.err != nil {
+		all.WriteString(r.err.Error())
+	}
+	all.Write(r.logs.Bytes())
+	for _, s := range []string{faultSecret, "cs-very-secret", "tok-oauth-secret"} {
+		if bytes.Contains(all.Bytes(), []byte(s)) {
+			t.Errorf("secret %q leaked into messages, errors or logs", s)
+		}
+	}
+}
+
+func (r *faultRun) records() int {
+	n := 0
+	for _, m := range r.messages {
+		if m.Type == protocol.TypeRecord {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *faultRun) traceErrors() []*protocol.ErrorTrace {
+	var out []*protocol.ErrorTrace
+	for _, m := range r.messages {
+		if m.Trace != nil && m.Trace.Error != nil {
+			out = append(out, m.Trace.Error)
+		}
+	}
+	return out
+}
+
+func (r *faultRun) status(want protocol.StreamStatus, reason string) bool {
+	for _, m := range r.messages {
+		if m.Trace != nil && m.Trace.StreamStatus != nil && m.Trace.StreamStatus.Status == want {
+			if reason == "" || (len(m.Trace.StreamStatus.Reasons) > 0 && m.Trace.StreamStatus.Reasons[0].Type == reason) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// counter answers with fn(n) for the n-th request (from 1).
+func counter(fn func(n int, w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+	var mu sync.Mutex
+	n := 0
+	return func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		i := n
+		mu.Unlock()
+		fn(i, w, r)
+	}
+}
+
+func okPage(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, `{"data": [{"id": 1}, {"id": 2}]}`)
+}
+
+func TestFault429RetryAfter(t *testing.T) {
+	run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		okPage(w)
+	}), 5*time.Second)
+	if run.err != nil || run.records() != 2 {
+		t.Fatalf("err %v, %d records", run.err, run.records())
+	}
+	if len(run.sleeps) != 1 || run.sleeps[0] != 3*time.Second {
+		t.Errorf("waits %v, want the Retry-After of 3s", run.sleeps)
+	}
+	if !run.status(protocol.StatusRunning, "RATE_LIMITED") {
+		t.Error("no RUNNING status with reason RATE_LIMITED")
+	}
+}
+
+func TestFault5xxThenSuccess(t *testing.T) {
+	run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+		if n <= 2 {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		okPage(w)
+	}), 5*time.Second)
+	if run.err != nil || run.records() != 2 {
+		t.Fatalf("err %v, %d records", run.err, run.records())
+	}
+	if len(run.sleeps) != 2 || run.sleeps[0] != 5*time.Second || run.sleeps[1] != 10*time.Second {
+		t.Errorf("waits %v, want the CDK's exponential 5s, 10s", run.sleeps)
+	}
+}
+
+func TestFaultIgnore(t *testing.T) {
+	eh := `error_handler:
+  type: DefaultErrorHandler
+  response_filters:
+    - {type: HttpResponseFilter, action: IGNORE, http_codes: [404]}`
+	run := runFault(t, faultManifest("", eh, ""), func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+	}, 5*time.Second)
+	if run.err != nil || run.records() != 0 || !run.status(protocol.StatusComplete, "") {
+		t.Fatalf("err %v, %d records, messages %d", run.err, run.records(), len(run.messages))
+	}
+}
+
+func TestFaultFailWithManifestMessage(t *testing.T) {
+	eh := `error_handler:
+  type: DefaultErrorHandler
+  response_filters:
+    - type: HttpResponseFilter
+      action: FAIL
+      http_codes: [403]
+      failure_type: config_error
+      error_message: "Your plan does not include items: {{ response.detail }}"`
+	run := runFault(t, faultManifest("", eh, ""), func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"detail": "upgrade needed"}`)
+	}, 5*time.Second)
+	var he *HTTPError
+	if !errors.As(run.err, &he) || he.Message != "Your plan does not include items: upgrade needed" || he.FailureType != protocol.FailureConfig {
+		t.Fatalf("err = %#v, want an *HTTPError with the manifest's message", run.err)
+	}
+	var re *ReadError
+	if !errors.As(run.err, &re) {
+		t.Errorf("err is not a *ReadError: %v", run.err)
+	}
+	traces := run.traceErrors()
+	if len(traces) != 2 || traces[0].Message != he.Message || traces[0].FailureType != protocol.FailureConfig {
+		t.Errorf("trace errors %+v", traces)
+	}
+	if !run.status(protocol.StatusIncomplete, "") {
+		t.Error("no INCOMPLETE status")
+	}
+}
+
+func TestFaultTimeout(t *testing.T) {
+	eh := `error_handler: {type: DefaultErrorHandler, max_retries: 1}`
+	run := runFault(t, faultManifest("", eh, ""), func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}, 150*time.Millisecond)
+	var he *HTTPError
+	if !errors.As(run.err, &he) || he.Status != 0 || he.Err == nil {
+		t.Fatalf("err = %v, want an *HTTPError after the timeouts", run.err)
+	}
+	if len(run.sleeps) != 1 {
+		t.Errorf("waits %v, want one retry", run.sleeps)
+	}
+}
+
+func TestFaultMalformedJSON(t *testing.T) {
+	run := runFault(t, faultManifest("", "", ""), func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": 1},`)
+	}, 5*time.Second)
+	var de *DecodeError
+	if !errors.As(run.err, &de) {
+		t.Fatalf("err = %v, want a *DecodeError", run.err)
+	}
+	if !strings.Contains(de.URL, "https://api.example.com/items?key=****") {
+		t.Errorf("the error names %q, want the masked URL", de.URL)
+	}
+}
+
+func TestFaultRepeatedPageToken(t *testing.T) {
+	pg := `paginator:
+  type: DefaultPaginator
+  page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: cursor}
+  pagination_strategy: {type: CursorPagination, cursor_value: "{{ response.next }}"}`
+	run := runFault(t, faultManifest(pg, "", ""), func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": 1}], "next": "same"}`)
+	}, 5*time.Second)
+	var pe *PaginationError
+	if !errors.As(run.err, &pe) || pe.Token != "same" {
+		t.Fatalf("err = %v, want a *PaginationError", run.err)
+	}
+	if run.records() != 2 {
+		t.Errorf("%d records, want the two pages read before the repeat", run.records())
+	}
+}
+
+func TestFaultOAuthRefreshFails(t *testing.T) {
+	auth := `{type: OAuthAuthenticator, token_refresh_endpoint: "https://api.example.com/oauth/token", grant_type: client_credentials, client_id: my-client, client_secret: "{{ config['client_secret'] }}"}`
+	run := runFault(t, faultManifest("", "", auth), func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error": "invalid_client", "echo": "cs-very-secret"}`)
+			return
+		}
+		okPage(w)
+	}, 5*time.Second)
+	var oe *OAuthError
+	if !errors.As(run.err, &oe) {
+		t.Fatalf("err = %v, want an *OAuthError", run.err)
+	}
+	if traces := run.traceErrors(); len(traces) == 0 || traces[0].FailureType != protocol.FailureConfig {
+		t.Errorf("trace errors %+v, want a config_error", traces)
+	}
+}

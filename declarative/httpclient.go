@@ -1,0 +1,368 @@
+package declarative
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/protocol"
+)
+
+// maxResponseBody bounds how much of one response the engine reads.
+const maxResponseBody = 512 << 20
+
+// defaultMaxRetries is the CDK's default number of retries of a request.
+const defaultMaxRetries = 5
+
+// defaultBackoffFactor is the CDK's exponential backoff factor, in seconds,
+// used when no strategy of the manifest answers and the response has no
+// Retry-After header.
+const defaultBackoffFactor = 5.0
+
+// maxRetryTime bounds the time spent retrying one request (the CDK's
+// default max_time, 10 minutes).
+const maxRetryTime = 10 * time.Minute
+
+// outRequest is a request ready to send, encoded as the CDK encodes it.
+type outRequest struct {
+	method  string
+	url     string
+	headers []entry // header name → string value, in order
+	body    []byte
+	ctype   string
+}
+
+// response is a received response with its body read.
+type response struct {
+	method    string
+	url       string
+	maskedURL string
+	status    int
+	header    http.Header
+	body      []byte
+
+	decoded    bool
+	json       Value
+	jsonErr    error
+	headersVal *dict
+}
+
+func (r *response) ok() bool { return r.status < 400 }
+
+// decode parses the body as JSON once.
+func (r *response) decode() (Value, error) {
+	if !r.decoded {
+		r.decoded = true
+		r.json, r.jsonErr = decodeJSON(r.body)
+	}
+	return r.json, r.jsonErr
+}
+
+// jsonOrEmpty is the body as JSON, or an empty dict when it is not JSON
+// (the CDK's _safe_response_json).
+func (r *response) jsonOrEmpty() Value {
+	v, err := r.decode()
+	if err != nil {
+		return interpolation.NewDict(0)
+	}
+	return v
+}
+
+// headersValue is the response headers as a dict (names as received).
+func (r *response) headersValue() Value {
+	if r.headersVal == nil {
+		d := interpolation.NewDict(len(r.header))
+		for k, vs := range r.header {
+			d.Set(k, strings.Join(vs, ", "))
+		}
+		r.headersVal = d
+	}
+	return r.headersVal
+}
+
+// errorMessage extracts an error message from a JSON body the way the
+// CDK's JsonErrorMessageParser does, or returns the body text.
+func (r *response) errorMessage() string {
+	v, err := r.decode()
+	if err != nil {
+		return string(r.body)
+	}
+	s, _ := errorFromJSON(v)
+	return s
+}
+
+func errorFromJSON(v Value) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case []Value:
+		var parts []string
+		for _, e := range v {
+			if s, ok := errorFromJSON(e); ok {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, ", "), true
+	case *dict:
+		for _, k := range []string{"message", "messages", "error", "errors", "failures", "failure", "detail", "err", "error_message", "msg", "reason", "status_message"} {
+			if e, ok := v.Get(k); ok && interpolation.Truthy(e) {
+				return errorFromJSON(e)
+			}
+		}
+	}
+	return "", false
+}
+
+// HTTPError is a request the error handler failed, or one that could not
+// be completed after its retries. Its texts are masked: no secret of the
+// config appears in them.
+type HTTPError struct {
+	// Method and URL are the request's (URL masked).
+	Method, URL string
+	// Status is the last response's status code, 0 when there was none.
+	Status int
+	// Message is what the CDK reports to the user: the manifest's
+	// error_message when its filter set one, else the default for the status.
+	Message string
+	// FailureType is the failure type the error handler chose.
+	FailureType protocol.FailureType
+	// Internal is the detailed message (request, status, response body).
+	Internal string
+	// Err is the transport error, if the request never got a response.
+	Err error
+}
+
+// Error returns the detailed message.
+func (e *HTTPError) Error() string {
+	if e.Internal != "" {
+		return e.Internal
+	}
+	return e.Message
+}
+
+// Unwrap returns the transport error, if any.
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// sender sends requests with the error handler's retries and backoffs. One
+// sender serves one requester; it is safe for concurrent use.
+type sender struct {
+	client  *http.Client
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	handler errorHandler
+	stream  string
+	// useCache serves repeated GETs from the call's response cache, as the
+	// CDK's requests-cache session does for parent streams.
+	useCache bool
+}
+
+// send sends req, retrying as the error handler says. It returns the
+// response (nil for an IGNOREd one is not possible: an ignored response is
+// returned with ignored=true) or an *HTTPError.
+func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
+	if s.useCache && req.method == "GET" {
+		resp, release := rc.cachedOrClaim(ctx, req)
+		if resp != nil {
+			// A fresh copy: records are decoded and transformed in place.
+			return &response{method: resp.method, url: resp.url, maskedURL: resp.maskedURL, status: resp.status, header: resp.header, body: resp.body}, false, nil
+		}
+		var result *response
+		defer func() { release(result) }()
+		resp, ignored, err := s.sendUncached(ctx, rc, req, v)
+		if err == nil && !ignored && resp.status == 200 {
+			result = resp
+		}
+		return resp, ignored, err
+	}
+	return s.sendUncached(ctx, rc, req, v)
+}
+
+func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
+	started := s.now()
+	for attempt := 1; ; attempt++ {
+		resp, terr := s.do(ctx, rc, req, v)
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		res, err := s.handler.interpret(resp, terr, v)
+		if err != nil {
+			return nil, false, err
+		}
+		switch res.action {
+		case actSuccess:
+			if resp.ok() {
+				return resp, false, nil
+			}
+			return nil, false, s.failure(rc.mask, req, resp, terr, res)
+		case actIgnore:
+			rc.logf("ignoring response for '%s' request to '%s' with response code '%d'", req.method, req.url, statusOf(resp))
+			return resp, true, nil
+		case actFail:
+			return nil, false, s.failure(rc.mask, req, resp, terr, res)
+		}
+		// RETRY or RATE_LIMITED.
+		if res.action == actRateLimited && s.stream != "" {
+			if err := rc.rateLimited(s.stream); err != nil {
+				return nil, false, err
+			}
+		}
+		if attempt > s.handler.maxRetries() && res.action != actRateLimited || attempt > 1000 {
+			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
+		}
+		wait, ok, berr := s.handler.backoff(resp, attempt, v)
+		if berr != nil {
+			return nil, false, berr
+		}
+		if !ok {
+			if resp != nil {
+				wait, ok = retryAfter(resp.header, s.now())
+			}
+			if !ok {
+				wait = seconds(defaultBackoffFactor * float64(int64(1)<<min(attempt-1, 20)))
+			}
+		}
+		if s.now().Add(wait).Sub(started) > maxRetryTime {
+			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
+		}
+		if err := s.sleep(ctx, wait); err != nil {
+			return nil, false, err
+		}
+	}
+}
+
+func statusOf(r *response) int {
+	if r == nil {
+		return 0
+	}
+	return r.status
+}
+
+func (s *sender) failure(mask *masker, req *outRequest, resp *response, terr error, res resolution) error {
+	e := &HTTPError{Method: req.method, URL: mask.text(req.url), Message: mask.text(res.message), FailureType: res.failureType, Err: terr}
+	if resp != nil {
+		e.Status = resp.status
+		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with status code '%d' and error message: '%s'. Response (body): '%s'.",
+			req.method, req.url, resp.status, resp.errorMessage(), truncate(string(resp.body), 2000)))
+	} else {
+		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with exception: '%v'", req.method, req.url, terr))
+	}
+	if e.Message == "" {
+		e.Message = e.Internal
+	}
+	if e.FailureType == "" {
+		e.FailureType = protocol.FailureSystem
+	}
+	return e
+}
+
+func (s *sender) giveUp(mask *masker, req *outRequest, resp *response, terr error, res resolution, retries int) error {
+	e := &HTTPError{Method: req.method, URL: mask.text(req.url), FailureType: res.failureType, Err: terr}
+	if e.FailureType == "" {
+		e.FailureType = protocol.FailureTransient
+	}
+	if resp != nil {
+		e.Status = resp.status
+		e.Message = mask.text(fmt.Sprintf("'%s' request to '%s' failed after %d retries with status code %d: %s", req.method, req.url, retries, resp.status, res.message))
+		e.Internal = e.Message + mask.text(fmt.Sprintf(". Response (body): '%s'.", truncate(string(resp.body), 2000)))
+	} else {
+		e.Message = mask.text(fmt.Sprintf("'%s' request to '%s' failed after %d retries: %v", req.method, req.url, retries, terr))
+	}
+	return e
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// do sends one attempt. Authentication is applied per attempt, so that a
+// token refreshed between retries is used.
+func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, error) {
+	hreq, err := buildHTTPRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	rc.logRequest(req)
+	hresp, err := s.client.Do(hreq)
+	if err != nil {
+		return nil, errors.New(rc.mask.text(err.Error()))
+	}
+	defer hresp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody))
+	if err != nil {
+		return nil, errors.New(rc.mask.text(err.Error()))
+	}
+	return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header, body: body}, nil
+}
+
+// buildHTTPRequest makes the net/http request, keeping the URL's bytes and
+// the header names' case exactly as encoded.
+func buildHTTPRequest(ctx context.Context, req *outRequest) (*http.Request, error) {
+	schemeEnd := strings.Index(req.url, "://")
+	if schemeEnd < 0 {
+		return nil, fmt.Errorf("invalid URL %q: no scheme", req.url)
+	}
+	rest := req.url[schemeEnd+3:]
+	hostEnd := strings.IndexAny(rest, "/?#")
+	host, pathQuery := rest, "/"
+	if hostEnd >= 0 {
+		host, pathQuery = rest[:hostEnd], rest[hostEnd:]
+		if !strings.HasPrefix(pathQuery, "/") {
+			pathQuery = "/" + pathQuery
+		}
+	}
+	if i := strings.IndexByte(pathQuery, '#'); i >= 0 {
+		pathQuery = pathQuery[:i]
+	}
+	path, query, _ := strings.Cut(pathQuery, "?")
+	u := &url.URL{Scheme: req.url[:schemeEnd], Host: host, Opaque: "//" + host + path, RawQuery: query}
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	hreq.URL = u
+	for _, h := range req.headers {
+		hreq.Header[h.key] = []string{interpolation.Str(h.val)}
+	}
+	if req.ctype != "" && !hasHeader(req.headers, "Content-Type") {
+		hreq.Header["Content-Type"] = []string{req.ctype}
+	}
+	return hreq, nil
+}
+
+func hasHeader(hs []entry, name string) bool {
+	for _, h := range hs {
+		if strings.EqualFold(h.key, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,444 @@
+package declarative
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/x/goairbyte/declarative/interpolation"
+)
+
+// Incremental sync (incremental in the CDK): the DatetimeBasedCursor
+// component, run as the CDK's ConcurrentCursor does. The contract of a
+// cursor during a read (one cursorRun per stream and read):
+//
+//   - slices yields the date windows to read, from the stream's state, the
+//     start and end datetimes, the step and the lookback window;
+//   - observe sees every emitted record of a window (it keeps the newest
+//     cursor value per window);
+//   - closeWindow is called once a window's records are all emitted and
+//     returns the state to emit then (nil: none);
+//   - finalState is the state emitted when the stream is done, always;
+//   - options injects a window's bounds into its requests.
+
+// datetimeCursor is a built DatetimeBasedCursor.
+type datetimeCursor struct {
+	cursorField    *tmpl
+	startField     *tmpl
+	endField       *tmpl
+	datetimeFormat string
+	cursorFormats  []string
+	start          *minMaxDatetime
+	end            *minMaxDatetime
+	step           *tmpl
+	granularity    string
+	lookback       *tmpl
+	startOption    *requestOption
+	endOption      *requestOption
+}
+
+// minMaxDatetime is MinMaxDatetime: a datetime template bounded by
+// optional min and max templates, parsed with a format.
+type minMaxDatetime struct {
+	datetime, min, max *tmpl
+	format             string
+}
+
+const defaultDatetimeFormat = "%Y-%m-%dT%H:%M:%S.%f%z"
+
+func (m *minMaxDatetime) get(v *vars, fallbackFormat string) (time.Time, error) {
+	format := m.format
+	if format == "" {
+		format = fallbackFormat
+	}
+	if format == "" {
+		format = defaultDatetimeFormat
+	}
+	s, err := m.datetime.evalStr(v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := parseDatetime(s, format)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t, err = bound(t, m.min, format, v, true); err != nil {
+		return time.Time{}, err
+	}
+	return bound(t, m.max, format, v, false)
+}
+
+// bound clamps t to the datetime of a min (later=true) or max template;
+// an empty rendering leaves t as it is.
+func bound(t time.Time, b *tmpl, format string, v *vars, later bool) (time.Time, error) {
+	if b == nil {
+		return t, nil
+	}
+	s, err := b.evalStr(v)
+	if err != nil || s == "" {
+		return t, err
+	}
+	bt, err := parseDatetime(s, format)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if (later && bt.After(t)) || (!later && bt.Before(t)) {
+		return bt, nil
+	}
+	return t, nil
+}
+
+// interval is one closed date window of the cursor's state.
+type interval struct {
+	start, end time.Time
+	mostRecent *time.Time
+}
+
+// cursorRun is a datetimeCursor during one read of one stream (the CDK's
+// ConcurrentCursor with its CustomFormatConcurrentStreamStateConverter).
+type cursorRun struct {
+	c          *datetimeCursor
+	field      string
+	startKey   string
+	endKey     string
+	formats    []string
+	start      time.Time
+	end        func() (time.Time, error)
+	step       *interpolation.Duration
+	lookback   *interpolation.Duration
+	gran       *interpolation.Duration
+	legacy     *dict // the stream state's other keys, kept in the output
+	mu         sync.Mutex
+	slices     []interval
+	mostRecent map[string]time.Time
+}
+
+func (c *datetimeCursor) run(state *dict, v *vars, now func() time.Time) (*cursorRun, error) {
+	r := &cursorRun{c: c, mostRecent: map[string]time.Time{}}
+	var err error
+	if r.field, err = c.cursorField.evalStr(v); err != nil {
+		return nil, err
+	}
+	if r.startKey, err = c.startField.evalStr(v); err != nil {
+		return nil, err
+	}
+	if r.endKey, err = c.endField.evalStr(v); err != nil {
+		return nil, err
+	}
+	r.formats = append(append([]string(nil), c.cursorFormats...), c.datetimeFormat)
+	if r.start, err = c.start.get(v, c.datetimeFormat); err != nil {
+		return nil, fmt.Errorf("start_datetime: %w", err)
+	}
+	if c.end != nil {
+		end := c.end
+		r.end = func() (time.Time, error) { return end.get(v, c.datetimeFormat) }
+	} else {
+		r.end = func() (time.Time, error) { return now().UTC(), nil }
+	}
+	if r.step, err = durationOf(c.step, v); err != nil {
+		return nil, fmt.Errorf("step: %w", err)
+	}
+	if r.lookback, err = durationOf(c.lookback, v); err != nil {
+		return nil, fmt.Errorf("lookback_window: %w", err)
+	}
+	if c.granularity != "" {
+		d, err := interpolation.ParseDuration(c.granularity)
+		if err != nil {
+			return nil, fmt.Errorf("cursor_granularity: %w", err)
+		}
+		r.gran = &d
+	}
+	if (r.step == nil) != (c.granularity == "") && c.step != nil {
+		return nil, errors.New("if step is defined, cursor_granularity should be as well and vice-versa")
+	}
+	// convert_from_sequential_state: the state's cursor value, when later
+	// than the start, is where this sync starts.
+	syncStart := r.start
+	r.legacy = interpolation.NewDict(0)
+	if state != nil {
+		r.legacy = interpolation.Copy(state).(*dict)
+		if sv, ok := state.Get(r.field); ok {
+			t, err := r.parse(sv)
+			if err != nil {
+				return nil, err
+			}
+			if !t.Before(syncStart) {
+				syncStart = t
+			}
+		}
+	}
+	r.slices = []interval{{start: r.start, end: syncStart, mostRecent: &syncStart}}
+	return r, nil
+}
+
+func durationOf(t *tmpl, v *vars) (*interpolation.Duration, error) {
+	if t == nil {
+		return nil, nil
+	}
+	s, err := t.evalStr(v)
+	if err != nil || s == "" || s == "None" {
+		return nil, err
+	}
+	d, err := interpolation.ParseDuration(s)
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// parse reads a cursor value with the cursor's formats, the first that
+// fits.
+func (r *cursorRun) parse(v Value) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		s = interpolation.Str(v)
+	}
+	for _, f := range r.formats {
+		if t, err := parseDatetime(s, f); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("No format in %s matching %s", pyList(r.formats), s)
+}
+
+func pyList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = "'" + s + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func (r *cursorRun) format(t time.Time) string {
+	return formatDatetime(t, r.c.datetimeFormat)
+}
+
+func (r *cursorRun) increment(t time.Time) time.Time {
+	if r.gran != nil {
+		if u, err := r.gran.AddTo(t); err == nil {
+			return u
+		}
+	}
+	return t.Add(time.Millisecond)
+}
+
+// merge sorts and merges the closed windows (merge_intervals).
+func (r *cursorRun) merge() {
+	if len(r.slices) == 0 {
+		return
+	}
+	sort.SliceStable(r.slices, func(i, j int) bool {
+		a, b := r.slices[i], r.slices[j]
+		if !a.start.Equal(b.start) {
+			return a.start.Before(b.start)
+		}
+		return a.end.Before(b.end)
+	})
+	out := []interval{r.slices[0]}
+	for _, cur := range r.slices[1:] {
+		last := &out[len(out)-1]
+		if !r.increment(last.end).Before(cur.start) {
+			if cur.end.After(last.end) {
+				last.end = cur.end
+			}
+			switch {
+			case cur.mostRecent != nil && last.mostRecent != nil:
+				if cur.mostRecent.After(*last.mostRecent) {
+					last.mostRecent = cur.mostRecent
+				}
+			case cur.mostRecent != nil:
+				last.mostRecent = cur.mostRecent
+			}
+		} else {
+			out = append(out, cur)
+		}
+	}
+	r.slices = out
+}
+
+// window is one date window to read.
+type window struct {
+	start, end string // formatted bounds
+}
+
+// windows computes the windows to read (ConcurrentCursor.stream_slices).
+func (r *cursorRun) windows() ([]window, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.merge()
+	end, err := r.end()
+	if err != nil {
+		return nil, fmt.Errorf("end_datetime: %w", err)
+	}
+	var out []window
+	split := func(lower, upper time.Time, upperIsEnd bool) error {
+		if !lower.Before(upper) {
+			return nil
+		}
+		if upper.Before(r.start) {
+			return nil
+		}
+		if lower.Before(r.start) {
+			lower = r.start
+		}
+		next := func(t time.Time) time.Time {
+			if r.step == nil {
+				return upper
+			}
+			u, err := r.step.AddTo(t)
+			if err != nil {
+				return upper
+			}
+			return u
+		}
+		minusGran := func(t time.Time) time.Time {
+			if r.gran == nil {
+				return t
+			}
+			u, err := r.gran.SubFrom(t)
+			if err != nil {
+				return t
+			}
+			return u
+		}
+		if r.step == nil || !next(lower).Before(upper) {
+			e := upper
+			if r.gran != nil && !upperIsEnd {
+				e = minusGran(upper)
+			}
+			out = append(out, window{r.format(lower), r.format(e)})
+			return nil
+		}
+		cur := lower
+		for {
+			hi := next(cur)
+			if hi.After(upper) {
+				hi = upper
+			}
+			reached := !hi.Before(upper)
+			if !cur.Before(hi) {
+				break
+			}
+			e := hi
+			if r.gran != nil && (!upperIsEnd || !reached) {
+				e = minusGran(hi)
+			}
+			out = append(out, window{r.format(cur), r.format(e)})
+			cur = hi
+			if reached {
+				break
+			}
+		}
+		return nil
+	}
+	lastLower := func(t time.Time) time.Time {
+		if r.lookback == nil {
+			return t
+		}
+		u, err := r.lookback.SubFrom(t)
+		if err != nil {
+			return t
+		}
+		return u
+	}
+	if r.start.Before(r.slices[0].start) {
+		if err := split(r.start, r.slices[0].start, false); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i+1 < len(r.slices); i++ {
+		lo := r.slices[i].end
+		if r.gran != nil {
+			lo, _ = r.gran.AddTo(lo)
+		}
+		if err := split(lo, r.slices[i+1].start, false); err != nil {
+			return nil, err
+		}
+	}
+	if err := split(lastLower(r.slices[len(r.slices)-1].end), end, true); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// observe notes a record's cursor value for its window.
+func (r *cursorRun) observe(w window, rec *dict) {
+	val, ok := rec.Get(r.field)
+	if !ok {
+		return
+	}
+	t, err := r.parse(val)
+	if err != nil {
+		return
+	}
+	k := w.start + "\x00" + w.end
+	r.mu.Lock()
+	if cur, ok := r.mostRecent[k]; !ok || cur.Before(t) {
+		r.mostRecent[k] = t
+	}
+	r.mu.Unlock()
+}
+
+// closeWindow records a window as read and returns the stream state to
+// emit.
+func (r *cursorRun) closeWindow(w window) (*dict, error) {
+	start, err := r.parse(w.start)
+	if err != nil {
+		return nil, err
+	}
+	end, err := r.parse(w.end)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	iv := interval{start: start, end: end}
+	if t, ok := r.mostRecent[w.start+"\x00"+w.end]; ok {
+		iv.mostRecent = &t
+	}
+	r.slices = append(r.slices, iv)
+	r.merge()
+	return r.stateLocked(), nil
+}
+
+// state is the stream state now (convert_to_state_message).
+func (r *cursorRun) state() *dict {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stateLocked()
+}
+
+func (r *cursorRun) stateLocked() *dict {
+	out := interpolation.Copy(r.legacy).(*dict)
+	r.merge()
+	first := r.slices[0]
+	latest := first.start
+	if first.mostRecent != nil {
+		latest = *first.mostRecent
+	}
+	out.Set(r.field, r.format(latest))
+	return out
+}
+
+// options injects a window's bounds into its requests.
+func (c *datetimeCursor) options(slice *dict, r *cursorRun, v *vars) (requestOptions, error) {
+	var o requestOptions
+	if c.startOption != nil {
+		if val, ok := slice.Get(r.startKey); ok {
+			if err := c.startOption.injectInto(&o, val, v); err != nil {
+				return o, err
+			}
+		}
+	}
+	if c.endOption != nil {
+		if val, ok := slice.Get(r.endKey); ok {
+			if err := c.endOption.injectInto(&o, val, v); err != nil {
+				return o, err
+			}
+		}
+	}
+	return o, nil
+}

@@ -1,0 +1,367 @@
+package interpolation
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dateTime is a Python datetime.datetime with microsecond precision. A naive datetime keeps its
+// wall clock in t with the UTC location; an aware one carries its offset and tzname in t's
+// location.
+type dateTime struct {
+	t     time.Time
+	aware bool
+}
+
+// date is a Python datetime.date.
+type date struct {
+	y int
+	m time.Month
+	d int
+}
+
+// timeDelta is a Python datetime.timedelta, in microseconds.
+type timeDelta struct{ us int64 }
+
+const (
+	usPerSecond = int64(1_000_000)
+	usPerDay    = 86400 * usPerSecond
+)
+
+// utcZone is the tzinfo of now_utc() and of the CDK's parsed datetimes; its tzname is "UTC".
+var utcZone = time.FixedZone("UTC", 0)
+
+func newAware(t time.Time) dateTime {
+	return dateTime{t: t.Truncate(time.Microsecond), aware: true}
+}
+
+func newNaive(t time.Time) dateTime {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	return dateTime{t: time.Date(y, mo, d, h, mi, s, t.Nanosecond()/1000*1000, time.UTC)}
+}
+
+// offsetZone is Python's datetime.timezone(timedelta(seconds=off)): named "UTC" or "UTC+hh:mm".
+func offsetZone(off int) *time.Location {
+	if off == 0 {
+		return utcZone
+	}
+	sign := '+'
+	a := off
+	if a < 0 {
+		sign, a = '-', -a
+	}
+	name := fmt.Sprintf("UTC%c%02d:%02d", sign, a/3600, a/60%60)
+	if a%60 != 0 {
+		name += fmt.Sprintf(":%02d", a%60)
+	}
+	return time.FixedZone(name, off)
+}
+
+func (dt dateTime) micro() int { return dt.t.Nanosecond() / 1000 }
+
+func (dt dateTime) offset() int {
+	_, off := dt.t.Zone()
+	return off
+}
+
+func (dt dateTime) zoneName() string {
+	if !dt.aware {
+		return ""
+	}
+	name, _ := dt.t.Zone()
+	return name
+}
+
+// unixMicro is the POSIX timestamp in microseconds; a naive datetime counts as UTC (the CDK
+// runs with TZ=UTC).
+func (dt dateTime) unixMicro() int64 {
+	return dt.t.Unix()*usPerSecond + int64(dt.micro())
+}
+
+// timestamp is Python's dt.timestamp().
+func (dt dateTime) timestamp() float64 { return float64(dt.unixMicro()) / 1e6 }
+
+// appendISO appends dt.isoformat(sep).
+func (dt dateTime) appendISO(b []byte, sep byte) []byte {
+	y, mo, d := dt.t.Date()
+	h, mi, s := dt.t.Clock()
+	b = fmt.Appendf(b, "%04d-%02d-%02d%c%02d:%02d:%02d", y, int(mo), d, sep, h, mi, s)
+	if us := dt.micro(); us != 0 {
+		b = fmt.Appendf(b, ".%06d", us)
+	}
+	if dt.aware {
+		b = appendOffset(b, dt.offset(), true)
+	}
+	return b
+}
+
+func appendOffset(b []byte, off int, colon bool) []byte {
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	b = append(b, sign)
+	b = fmt.Appendf(b, "%02d", off/3600)
+	if colon {
+		b = append(b, ':')
+	}
+	b = fmt.Appendf(b, "%02d", off/60%60)
+	if off%60 != 0 {
+		if colon {
+			b = append(b, ':')
+		}
+		b = fmt.Appendf(b, "%02d", off%60)
+	}
+	return b
+}
+
+func (dt dateTime) appendRepr(b []byte) []byte {
+	y, mo, d := dt.t.Date()
+	h, mi, s := dt.t.Clock()
+	b = fmt.Appendf(b, "datetime.datetime(%d, %d, %d, %d, %d", y, int(mo), d, h, mi)
+	if s != 0 || dt.micro() != 0 {
+		b = fmt.Appendf(b, ", %d", s)
+	}
+	if dt.micro() != 0 {
+		b = fmt.Appendf(b, ", %d", dt.micro())
+	}
+	if dt.aware {
+		if dt.offset() == 0 {
+			b = append(b, ", tzinfo=datetime.timezone.utc"...)
+		} else {
+			b = append(b, ", tzinfo=datetime.timezone("...)
+			b = timeDelta{int64(dt.offset()) * usPerSecond}.appendRepr(b)
+			b = append(b, ')')
+		}
+	}
+	return append(b, ')')
+}
+
+func (d date) appendISO(b []byte) []byte {
+	return fmt.Appendf(b, "%04d-%02d-%02d", d.y, int(d.m), d.d)
+}
+
+func (d date) time() time.Time { return time.Date(d.y, d.m, d.d, 0, 0, 0, 0, time.UTC) }
+
+func dateOf(t time.Time) date {
+	y, m, d := t.Date()
+	return date{y, m, d}
+}
+
+// parts splits a timedelta as Python stores it: days (any sign), seconds and microseconds
+// (non-negative).
+func (td timeDelta) parts() (days, secs, us int64) {
+	days = floorDiv(td.us, usPerDay)
+	rest := td.us - days*usPerDay
+	return days, rest / usPerSecond, rest % usPerSecond
+}
+
+func (td timeDelta) appendStr(b []byte) []byte {
+	days, secs, us := td.parts()
+	if days != 0 {
+		b = strconv.AppendInt(b, days, 10)
+		b = append(b, " day"...)
+		if days != 1 && days != -1 {
+			b = append(b, 's')
+		}
+		b = append(b, ", "...)
+	}
+	b = fmt.Appendf(b, "%d:%02d:%02d", secs/3600, secs/60%60, secs%60)
+	if us != 0 {
+		b = fmt.Appendf(b, ".%06d", us)
+	}
+	return b
+}
+
+func (td timeDelta) appendRepr(b []byte) []byte {
+	days, secs, us := td.parts()
+	b = append(b, "datetime.timedelta("...)
+	var parts []string
+	if days != 0 {
+		parts = append(parts, "days="+strconv.FormatInt(days, 10))
+	}
+	if secs != 0 {
+		parts = append(parts, "seconds="+strconv.FormatInt(secs, 10))
+	}
+	if us != 0 {
+		parts = append(parts, "microseconds="+strconv.FormatInt(us, 10))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "0")
+	}
+	b = append(b, strings.Join(parts, ", ")...)
+	return append(b, ')')
+}
+
+func (td timeDelta) totalSeconds() float64 { return float64(td.us) / 1e6 }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// Duration is an ISO-8601 duration as Python's isodate parses it: a calendar part (years and
+// months, applied to a date the way isodate does, clamping the day to the month's last day) and
+// an exact part. isodate returns a plain timedelta when the calendar part is zero.
+type Duration struct {
+	Years, Months float64       // calendar part; isodate keeps them as decimals
+	Exact         time.Duration // weeks, days, hours, minutes and seconds, to the microsecond
+}
+
+type isoDuration struct {
+	years, months float64
+	td            timeDelta
+}
+
+func (d isoDuration) appendStr(b []byte) []byte {
+	if d.years != 0 {
+		b = fmt.Appendf(b, "%d years, ", int64(d.years))
+	}
+	if d.months != 0 {
+		if d.months <= 1 {
+			b = fmt.Appendf(b, "%d month, ", int64(d.months))
+		} else {
+			b = fmt.Appendf(b, "%d months, ", int64(d.months))
+		}
+	}
+	return d.td.appendStr(b)
+}
+
+func (d isoDuration) appendRepr(b []byte) []byte {
+	days, secs, us := d.td.parts()
+	return fmt.Appendf(b, "isodate.duration.Duration(%d, %d, %d, years=%d, months=%d)", days, secs, us, int64(d.years), int64(d.months))
+}
+
+// String returns Python's str() of the duration ("1 month, 0:00:00", "1 day, 0:00:00").
+func (d Duration) String() string {
+	if d.Years == 0 && d.Months == 0 {
+		return string(timeDelta{d.Exact.Microseconds()}.appendStr(nil))
+	}
+	return string(isoDuration{d.Years, d.Months, timeDelta{d.Exact.Microseconds()}}.appendStr(nil))
+}
+
+// AddTo returns t + d with isodate's arithmetic: years and months move the calendar date (the
+// day clamped to the new month's length: Jan 31 + P1M is Feb 29 in a leap year), then the exact
+// part is added. It fails for fractional years or months, as isodate does.
+func (d Duration) AddTo(t time.Time) (time.Time, error) {
+	if d.Years == 0 && d.Months == 0 {
+		return t.Add(d.Exact), nil
+	}
+	if d.Years != math.Trunc(d.Years) || d.Months != math.Trunc(d.Months) {
+		return time.Time{}, valueErrorf("fractional years or months not supported for date calculations")
+	}
+	t, err := addMonths(t, int64(d.Years), int64(d.Months))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.Add(d.Exact), nil
+}
+
+// SubFrom returns t - d: isodate adds the negated duration.
+func (d Duration) SubFrom(t time.Time) (time.Time, error) {
+	return Duration{-d.Years, -d.Months, -d.Exact}.AddTo(t)
+}
+
+// addMonths moves t by years and months on the calendar, clamping the day as isodate does.
+func addMonths(t time.Time, years, months int64) (time.Time, error) {
+	y, mo, day := t.Date()
+	m := int64(mo) + months
+	carry := floorDiv(m-1, 12)
+	m -= carry * 12
+	ny := int64(y) + years + carry
+	if ny < 1 || ny > 9999 {
+		return time.Time{}, valueErrorf("year %d is out of range", ny)
+	}
+	if md := daysIn(int(ny), time.Month(m)); day > md {
+		day = md
+	}
+	h, mi, s := t.Clock()
+	return time.Date(int(ny), time.Month(m), day, h, mi, s, t.Nanosecond(), t.Location()), nil
+}
+
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+// ParseDuration parses an ISO-8601 duration as isodate.parse_duration does ("P1D", "PT0.5S",
+// "P1Y2M", "-P3W"). Years and months go to the calendar part, the rest to Exact.
+func ParseDuration(s string) (Duration, error) {
+	v, err := parseISODuration(s)
+	if err != nil {
+		return Duration{}, err
+	}
+	switch v := v.(type) {
+	case timeDelta:
+		return Duration{Exact: time.Duration(v.us) * time.Microsecond}, nil
+	case isoDuration:
+		return Duration{v.years, v.months, time.Duration(v.td.us) * time.Microsecond}, nil
+	}
+	return Duration{}, nil
+}
+
+// isoPeriod is isodate's ISO8601_PERIOD_REGEX, less its "(?!\b)" after P, which only refuses a
+// bare "P" (checked apart).
+var isoPeriod = regexp.MustCompile(`^([+-])?P([0-9]+(?:[,.][0-9]+)?Y)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?W)?([0-9]+(?:[,.][0-9]+)?D)?(T([0-9]+(?:[,.][0-9]+)?H)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?S)?)?$`)
+
+// parseISODuration returns a timeDelta or, with years or months, an isoDuration, as
+// isodate.parse_duration does.
+func parseISODuration(s string) (Value, error) {
+	m := isoPeriod.FindStringSubmatch(s)
+	if m == nil || strings.TrimLeft(s, "+-") == "P" {
+		if rest, ok := strings.CutPrefix(s, "P"); ok && !strings.Contains(rest, "T") {
+			return nil, newError("ISO8601Error", "ISO 8601 time designator 'T' missing. Unable to parse datetime string %s", Repr(rest))
+		}
+		return nil, newError("ISO8601Error", "Unable to parse duration string %s", Repr(s))
+	}
+	num := func(g string) string {
+		if g == "" {
+			return "0"
+		}
+		return strings.ReplaceAll(g[:len(g)-1], ",", ".")
+	}
+	years, _ := strconv.ParseFloat(num(m[2]), 64)
+	months, _ := strconv.ParseFloat(num(m[3]), 64)
+	us := decimalMicros(num(m[4]), 7*usPerDay) + decimalMicros(num(m[5]), usPerDay) +
+		decimalMicros(num(m[7]), 3600*usPerSecond) + decimalMicros(num(m[8]), 60*usPerSecond) +
+		decimalMicros(num(m[9]), usPerSecond)
+	if m[1] == "-" {
+		years, months, us = -years, -months, -us
+	}
+	if years == 0 && months == 0 {
+		return timeDelta{us}, nil
+	}
+	return isoDuration{years: years + 0, months: months + 0, td: timeDelta{us}}, nil
+}
+
+// decimalMicros returns the decimal number s (digits, optionally a point and digits) times
+// unit microseconds, rounded half to even as Python's timedelta rounds.
+func decimalMicros(s string, unit int64) int64 {
+	whole, frac, _ := strings.Cut(s, ".")
+	w, _ := strconv.ParseInt(whole, 10, 64)
+	total := w * unit
+	if frac == "" {
+		return total
+	}
+	// frac * unit / 10^len(frac), exactly, with half-even rounding.
+	num := new(big.Int)
+	num.SetString(frac, 10)
+	num.Mul(num, big.NewInt(unit))
+	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil)
+	q, r := new(big.Int).QuoRem(num, den, new(big.Int))
+	r2 := new(big.Int).Mul(r, big.NewInt(2))
+	if c := r2.Cmp(den); c > 0 || c == 0 && q.Bit(0) == 1 {
+		q.Add(q, big.NewInt(1))
+	}
+	return total + q.Int64()
+}

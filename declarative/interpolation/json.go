@@ -1,0 +1,557 @@
+package interpolation
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// DecodeJSON parses one JSON document into the value model as Python's json.loads does:
+// objects become *Dict with their key order (a repeated key keeps its first position and its
+// last value), integers int64 (*big.Int beyond), numbers with a fraction or exponent float64.
+func DecodeJSON(data []byte) (Value, error) {
+	d := jsonDecoder{data: data}
+	d.ws()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.ws()
+	if d.pos != len(d.data) {
+		return nil, d.errorf("extra data")
+	}
+	return v, nil
+}
+
+// maxJSONDepth bounds nesting, as Python's recursion limit does.
+const maxJSONDepth = 10000
+
+type jsonDecoder struct {
+	data []byte
+	pos  int
+}
+
+// JSONError is a malformed JSON document: what is wrong and at which byte offset.
+type JSONError struct {
+	Msg    string
+	Offset int
+}
+
+// Error describes the problem and where it is.
+func (e *JSONError) Error() string {
+	return fmt.Sprintf("invalid JSON: %s at offset %d", e.Msg, e.Offset)
+}
+
+func (d *jsonDecoder) errorf(format string, args ...any) error {
+	return &JSONError{Msg: fmt.Sprintf(format, args...), Offset: d.pos}
+}
+
+func (d *jsonDecoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) value(depth int) (Value, error) {
+	if depth > maxJSONDepth {
+		return nil, d.errorf("nesting too deep")
+	}
+	if d.pos >= len(d.data) {
+		return nil, d.errorf("unexpected end of input")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		d.pos++
+		obj := NewDict(8)
+		d.ws()
+		if d.pos < len(d.data) && d.data[d.pos] == '}' {
+			d.pos++
+			return obj, nil
+		}
+		for {
+			d.ws()
+			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+				return nil, d.errorf("expecting property name enclosed in double quotes")
+			}
+			k, err := d.str()
+			if err != nil {
+				return nil, err
+			}
+			d.ws()
+			if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+				return nil, d.errorf("expecting ':' delimiter")
+			}
+			d.pos++
+			d.ws()
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if i := obj.find(k); i >= 0 {
+				obj.vals[i] = v
+			} else {
+				obj.appendEntry(k, v)
+			}
+			d.ws()
+			if d.pos >= len(d.data) {
+				return nil, d.errorf("unexpected end of input")
+			}
+			if d.data[d.pos] == ',' {
+				d.pos++
+				continue
+			}
+			if d.data[d.pos] == '}' {
+				d.pos++
+				return obj, nil
+			}
+			return nil, d.errorf("expecting ',' delimiter")
+		}
+	case c == '[':
+		d.pos++
+		list := make([]Value, 0, 4)
+		d.ws()
+		if d.pos < len(d.data) && d.data[d.pos] == ']' {
+			d.pos++
+			return list, nil
+		}
+		for {
+			d.ws()
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+			d.ws()
+			if d.pos >= len(d.data) {
+				return nil, d.errorf("unexpected end of input")
+			}
+			if d.data[d.pos] == ',' {
+				d.pos++
+				continue
+			}
+			if d.data[d.pos] == ']' {
+				d.pos++
+				return list, nil
+			}
+			return nil, d.errorf("expecting ',' delimiter")
+		}
+	case c == '"':
+		return d.str()
+	case c == 't':
+		return d.literal("true", true)
+	case c == 'f':
+		return d.literal("false", false)
+	case c == 'n':
+		return d.literal("null", nil)
+	case c == 'N':
+		return d.literal("NaN", math.NaN())
+	case c == 'I':
+		return d.literal("Infinity", math.Inf(1))
+	case c == '-' || c >= '0' && c <= '9':
+		if c == '-' && d.pos+1 < len(d.data) && d.data[d.pos+1] == 'I' {
+			d.pos++
+			return d.literal("Infinity", math.Inf(-1))
+		}
+		return d.number()
+	}
+	return nil, d.errorf("expecting value")
+}
+
+func (d *jsonDecoder) literal(word string, v Value) (Value, error) {
+	if len(d.data)-d.pos >= len(word) && string(d.data[d.pos:d.pos+len(word)]) == word {
+		d.pos += len(word)
+		return v, nil
+	}
+	return nil, d.errorf("expecting value")
+}
+
+func (d *jsonDecoder) number() (Value, error) {
+	start := d.pos
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	digitsFrom := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+		d.pos++
+	}
+	if d.pos == digitsFrom || d.data[digitsFrom] == '0' && d.pos-digitsFrom > 1 {
+		if d.pos == digitsFrom {
+			return nil, d.errorf("expecting value")
+		}
+		// JSON forbids leading zeros: Python reads "0" and fails on what follows.
+		d.pos = digitsFrom + 1
+		return int64(0), nil
+	}
+	isFloat := false
+	if d.pos+1 < len(d.data) && d.data[d.pos] == '.' && d.data[d.pos+1] >= '0' && d.data[d.pos+1] <= '9' {
+		isFloat = true
+		d.pos++
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		j := d.pos + 1
+		if j < len(d.data) && (d.data[j] == '+' || d.data[j] == '-') {
+			j++
+		}
+		if j < len(d.data) && d.data[j] >= '0' && d.data[j] <= '9' {
+			isFloat = true
+			d.pos = j
+			for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+				d.pos++
+			}
+		}
+	}
+	tok := string(d.data[start:d.pos])
+	if isFloat {
+		f, err := strconv.ParseFloat(tok, 64)
+		if err != nil && !isRangeErr(err) {
+			return nil, d.errorf("invalid number %s", tok)
+		}
+		return f, nil
+	}
+	if len(tok) <= 18 {
+		n, _ := strconv.ParseInt(tok, 10, 64)
+		return n, nil
+	}
+	b, _ := new(big.Int).SetString(tok, 10)
+	return normInt(b), nil
+}
+
+func (d *jsonDecoder) str() (string, error) {
+	d.pos++ // opening quote
+	start := d.pos
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c == '"' {
+			s := string(d.data[start:d.pos])
+			d.pos++
+			return s, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", d.errorf("invalid control character")
+		}
+		d.pos++
+	}
+	buf := append([]byte(nil), d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return string(buf), nil
+		case c < 0x20:
+			return "", d.errorf("invalid control character")
+		case c != '\\':
+			buf = append(buf, c)
+			d.pos++
+			continue
+		}
+		if d.pos+1 >= len(d.data) {
+			break
+		}
+		e := d.data[d.pos+1]
+		d.pos += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return "", d.errorf("invalid \\uXXXX escape")
+			}
+			if utf16.IsSurrogate(r) && r < 0xdc00 && d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+				save := d.pos
+				d.pos += 2
+				if r2, ok := d.hex4(); ok && r2 >= 0xdc00 && r2 <= 0xdfff {
+					r = utf16.DecodeRune(r, r2)
+				} else {
+					d.pos = save
+				}
+			}
+			// A lone surrogate has no UTF-8 form: it becomes U+FFFD.
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", d.errorf("invalid \\escape")
+		}
+	}
+	return "", d.errorf("unterminated string")
+}
+
+func (d *jsonDecoder) hex4() (rune, bool) {
+	if d.pos+4 > len(d.data) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	d.pos += 4
+	return rune(n), true
+}
+
+// EncodeJSON writes v as compact JSON: dict keys in order, floats as Python's repr writes them
+// (1.0, 1e+16), non-ASCII characters as UTF-8. Keys that are not strings are written as
+// Python's json module writes them (1 → "1", True → "true", None → "null"). It fails for values
+// JSON cannot hold (NaN and infinities included, as the CDK's serializer does).
+func EncodeJSON(v Value) ([]byte, error) { return AppendJSON(nil, v) }
+
+// AppendJSON appends the encoding of v (see EncodeJSON) to dst.
+func AppendJSON(dst []byte, v Value) ([]byte, error) {
+	return appendJSON(dst, v, false, false, false, 0, nil)
+}
+
+// appendPyJSON writes what Python's json.dumps(v) writes: ", " and ": " separators, non-ASCII
+// escaped, optionally sorted keys.
+func appendPyJSON(dst []byte, v Value, sortKeys, _ bool) ([]byte, error) {
+	return appendJSON(dst, v, true, sortKeys, true, 0, nil)
+}
+
+func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool, depth int, path []*Dict) ([]byte, error) {
+	if depth > maxDepth {
+		return nil, valueErrorf("Circular reference detected")
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		if x {
+			return append(b, "true"...), nil
+		}
+		return append(b, "false"...), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case *big.Int:
+		return x.Append(b, 10), nil
+	case float64:
+		switch {
+		case math.IsNaN(x) || math.IsInf(x, 0):
+			if !allowNaN {
+				return nil, valueErrorf("Out of range float values are not JSON compliant")
+			}
+			if math.IsNaN(x) {
+				return append(b, "NaN"...), nil
+			}
+			if x > 0 {
+				return append(b, "Infinity"...), nil
+			}
+			return append(b, "-Infinity"...), nil
+		}
+		return appendFloatRepr(b, x), nil
+	case string:
+		return appendJSONString(b, x, pretty), nil
+	case []Value:
+		return appendJSONList(b, x, pretty, sortKeys, allowNaN, depth, path)
+	case Tuple:
+		return appendJSONList(b, x, pretty, sortKeys, allowNaN, depth, path)
+	case *generator:
+		return appendJSONList(b, x.items, pretty, sortKeys, allowNaN, depth, path)
+	case *Dict:
+		for _, p := range path {
+			if p == x {
+				return nil, valueErrorf("Circular reference detected")
+			}
+		}
+		path = append(path, x)
+		keys := make([]string, x.Len())
+		for i, k := range x.keys {
+			switch kk := k.(type) {
+			case string:
+				keys[i] = kk
+			case nil, bool, int64, *big.Int, float64:
+				kb, _ := appendJSON(nil, kk, false, false, true, depth, nil)
+				keys[i] = string(kb)
+			default:
+				return nil, typeErrorf("keys must be str, int, float, bool or None, not %s", typeName(k))
+			}
+		}
+		order := make([]int, len(keys))
+		for i := range order {
+			order[i] = i
+		}
+		if sortKeys {
+			sort.SliceStable(order, func(i, j int) bool { return keys[order[i]] < keys[order[j]] })
+		}
+		b = append(b, '{')
+		var err error
+		for n, i := range order {
+			if n > 0 {
+				b = append(b, ',')
+				if pretty {
+					b = append(b, ' ')
+				}
+			}
+			b = appendJSONString(b, keys[i], pretty)
+			b = append(b, ':')
+			if pretty {
+				b = append(b, ' ')
+			}
+			if b, err = appendJSON(b, x.vals[i], pretty, sortKeys, allowNaN, depth+1, path); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	}
+	return nil, typeErrorf("Object of type %s is not JSON serializable", typeName(v))
+}
+
+func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool, depth int, path []*Dict) ([]byte, error) {
+	b = append(b, '[')
+	var err error
+	for i, e := range l {
+		if i > 0 {
+			b = append(b, ',')
+			if pretty {
+				b = append(b, ' ')
+			}
+		}
+		if b, err = appendJSON(b, e, pretty, sortKeys, allowNaN, depth+1, path); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// appendJSONString writes a JSON string; asciiOnly escapes every non-ASCII character as
+// Python's json.dumps does by default.
+func appendJSONString(b []byte, s string, asciiOnly bool) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			case c < 0x20 || (asciiOnly && c == 0x7f):
+				b = append(b, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&15])
+			default:
+				b = append(b, c)
+			}
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !asciiOnly {
+			if r == utf8.RuneError && n == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		i += n
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			b = append(b, '\\', 'u')
+			b = appendHex(b, uint32(r1), 4)
+			b = append(b, '\\', 'u')
+			b = appendHex(b, uint32(r2), 4)
+			continue
+		}
+		b = append(b, '\\', 'u')
+		b = appendHex(b, uint32(r), 4)
+	}
+	return append(b, '"')
+}
+
+// FromGo converts ordinary Go data into the value model: map[string]any (keys sorted, since a
+// Go map has no order; decode with DecodeJSON to keep a document's order), []any, strings,
+// bools, nil, json.Number, json.RawMessage, all integer kinds, and floats. A float64 with an
+// integral value becomes an int, because that is what Python's json.loads makes of the number
+// encoding/json decoded into it ("5" → 5); use json.Number or DecodeJSON to keep 5.0 a float.
+func FromGo(v any) (Value, error) {
+	switch x := v.(type) {
+	case nil, bool, string, int64, *big.Int, *Dict, Tuple:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case uint8:
+		return int64(x), nil
+	case uint16:
+		return int64(x), nil
+	case uint32:
+		return int64(x), nil
+	case uint:
+		return normInt(new(big.Int).SetUint64(uint64(x))), nil
+	case uint64:
+		return normInt(new(big.Int).SetUint64(x)), nil
+	case float32:
+		return FromGo(float64(x))
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), nil
+		}
+		return x, nil
+	case json.Number:
+		return DecodeJSON([]byte(x))
+	case json.RawMessage:
+		return DecodeJSON(x)
+	case []any:
+		out := make([]Value, len(x))
+		for i, e := range x {
+			c, err := FromGo(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		d := NewDict(len(keys))
+		for _, k := range keys {
+			c, err := FromGo(x[k])
+			if err != nil {
+				return nil, err
+			}
+			d.Set(k, c)
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("interpolation: cannot convert %T to a value", v)
+}

@@ -1,0 +1,539 @@
+package interpolation
+
+import (
+	"math"
+	"math/big"
+	"strings"
+	"time"
+)
+
+var opNames = map[string]string{"+": "+", "-": "-", "*": "*", "/": "/", "//": "//", "%": "%", "**": "** or pow()"}
+
+func unsupported(op string, a, b Value) error {
+	return typeErrorf("unsupported operand type(s) for %s: '%s' and '%s'", opNames[op], typeName(a), typeName(b))
+}
+
+// binop is Python's a <op> b for + - * / // % **.
+func binop(op string, a, b Value) (Value, error) {
+	if u, ok := a.(*undefined); ok {
+		return nil, u.fail()
+	}
+	if u, ok := b.(*undefined); ok {
+		return nil, u.fail()
+	}
+	ka, ia, ba, fa := numeric(a)
+	kb, ib, bb, fb := numeric(b)
+	if ka != 0 && kb != 0 {
+		if ka == 1 && kb == 1 {
+			if ba == nil && bb == nil {
+				return intOp(op, ia, ib)
+			}
+			return bigOp(op, toBig(ia, ba), toBig(ib, bb))
+		}
+		x, y := fa, fb
+		if ka == 1 {
+			x = intToFloat(ia, ba)
+		}
+		if kb == 1 {
+			y = intToFloat(ib, bb)
+		}
+		return floatOp(op, x, y)
+	}
+	switch op {
+	case "+":
+		switch x := a.(type) {
+		case string:
+			if y, ok := b.(string); ok {
+				return x + y, nil
+			}
+			return nil, typeErrorf("can only concatenate str (not \"%s\") to str", typeName(b))
+		case []Value:
+			if y, ok := b.([]Value); ok {
+				return append(append(make([]Value, 0, len(x)+len(y)), x...), y...), nil
+			}
+			return nil, typeErrorf("can only concatenate list (not \"%s\") to list", typeName(b))
+		case Tuple:
+			if y, ok := b.(Tuple); ok {
+				return append(append(make(Tuple, 0, len(x)+len(y)), x...), y...), nil
+			}
+			return nil, typeErrorf("can only concatenate tuple (not \"%s\") to tuple", typeName(b))
+		}
+		return dateArith(op, a, b)
+	case "-":
+		return dateArith(op, a, b)
+	case "*":
+		if kb == 1 && bb == nil {
+			if r, ok := repeat(a, ib); ok {
+				return r, nil
+			}
+		}
+		if ka == 1 && ba == nil {
+			if r, ok := repeat(b, ia); ok {
+				return r, nil
+			}
+		}
+		if td, ok := a.(timeDelta); ok && kb != 0 {
+			return scaleDelta(td, kb, ib, fb)
+		}
+		if td, ok := b.(timeDelta); ok && ka != 0 {
+			return scaleDelta(td, ka, ia, fa)
+		}
+	case "%":
+		if s, ok := a.(string); ok {
+			return percentFormat(s, b)
+		}
+	case "/", "//":
+		if td, ok := a.(timeDelta); ok {
+			if other, ok := b.(timeDelta); ok {
+				if other.us == 0 {
+					return nil, newError("ZeroDivisionError", "division by zero")
+				}
+				if op == "/" {
+					return float64(td.us) / float64(other.us), nil
+				}
+				return floorDiv(td.us, other.us), nil
+			}
+			if kb == 1 && bb == nil {
+				if ib == 0 {
+					return nil, newError("ZeroDivisionError", "integer division or modulo by zero")
+				}
+				return timeDelta{floorDiv(td.us, ib)}, nil
+			}
+		}
+	}
+	return nil, unsupported(op, a, b)
+}
+
+func intToFloat(i int64, b *big.Int) float64 {
+	if b != nil {
+		return bigToFloat(b)
+	}
+	return float64(i)
+}
+
+func repeat(v Value, n int64) (Value, bool) {
+	if n < 0 {
+		n = 0
+	}
+	switch x := v.(type) {
+	case string:
+		if int64(len(x))*n > 1<<24 {
+			return nil, false
+		}
+		return strings.Repeat(x, int(n)), true
+	case []Value:
+		if int64(len(x))*n > 1<<20 {
+			return nil, false
+		}
+		out := make([]Value, 0, len(x)*int(n))
+		for range n {
+			out = append(out, x...)
+		}
+		return out, true
+	case Tuple:
+		if int64(len(x))*n > 1<<20 {
+			return nil, false
+		}
+		out := make(Tuple, 0, len(x)*int(n))
+		for range n {
+			out = append(out, x...)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func scaleDelta(td timeDelta, kind int, i int64, f float64) (Value, error) {
+	if kind == 1 {
+		return timeDelta{td.us * i}, nil
+	}
+	return timeDelta{int64(math.RoundToEven(float64(td.us) * f))}, nil
+}
+
+func intOp(op string, a, b int64) (Value, error) {
+	switch op {
+	case "+":
+		if s := a + b; (s > a) == (b > 0) {
+			return s, nil
+		}
+	case "-":
+		if s := a - b; (s < a) == (b > 0) {
+			return s, nil
+		}
+	case "*":
+		if a == 0 || b == 0 {
+			return int64(0), nil
+		}
+		if p := a * b; p/b == a && !(a == -1 && b == math.MinInt64) && !(b == -1 && a == math.MinInt64) {
+			return p, nil
+		}
+	case "/":
+		if b == 0 {
+			return nil, newError("ZeroDivisionError", "division by zero")
+		}
+		return trueDivInt(big.NewInt(a), big.NewInt(b)), nil
+	case "//":
+		if b == 0 {
+			return nil, newError("ZeroDivisionError", "integer division or modulo by zero")
+		}
+		if !(a == math.MinInt64 && b == -1) {
+			return floorDiv(a, b), nil
+		}
+	case "%":
+		if b == 0 {
+			return nil, newError("ZeroDivisionError", "integer modulo by zero")
+		}
+		if b == -1 {
+			return int64(0), nil
+		}
+		return a - floorDiv(a, b)*b, nil
+	case "**":
+		if b < 0 {
+			return floatOp("**", float64(a), float64(b))
+		}
+	}
+	return bigOp(op, big.NewInt(a), big.NewInt(b))
+}
+
+// trueDivInt is Python's int / int: the correctly rounded quotient.
+func trueDivInt(a, b *big.Int) Value {
+	q := new(big.Rat).SetFrac(a, b)
+	f, _ := q.Float64()
+	return f
+}
+
+func bigOp(op string, a, b *big.Int) (Value, error) {
+	r := new(big.Int)
+	switch op {
+	case "+":
+		r.Add(a, b)
+	case "-":
+		r.Sub(a, b)
+	case "*":
+		r.Mul(a, b)
+	case "/":
+		if b.Sign() == 0 {
+			return nil, newError("ZeroDivisionError", "division by zero")
+		}
+		return trueDivInt(a, b), nil
+	case "//", "%":
+		if b.Sign() == 0 {
+			if op == "%" {
+				return nil, newError("ZeroDivisionError", "integer modulo by zero")
+			}
+			return nil, newError("ZeroDivisionError", "integer division or modulo by zero")
+		}
+		q, m := new(big.Int).DivMod(a, b, new(big.Int))
+		// DivMod is Euclidean; Python floors toward negative infinity.
+		if m.Sign() != 0 && b.Sign() < 0 {
+			q.Add(q, big.NewInt(1))
+			m.Add(m, b)
+		}
+		if op == "//" {
+			return normInt(q), nil
+		}
+		return normInt(m), nil
+	case "**":
+		if b.Sign() < 0 {
+			return floatOp("**", bigToFloat(a), bigToFloat(b))
+		}
+		if b.BitLen() > 20 || a.BitLen()*int(b.Int64()) > 1<<16 {
+			return nil, newError("OverflowError", "exponent too large for this evaluator")
+		}
+		r.Exp(a, b, nil)
+	}
+	return normInt(r), nil
+}
+
+func floatOp(op string, a, b float64) (Value, error) {
+	switch op {
+	case "+":
+		return a + b, nil
+	case "-":
+		return a - b, nil
+	case "*":
+		return a * b, nil
+	case "/":
+		if b == 0 {
+			return nil, newError("ZeroDivisionError", "float division by zero")
+		}
+		return a / b, nil
+	case "//":
+		if b == 0 {
+			return nil, newError("ZeroDivisionError", "float floor division by zero")
+		}
+		return math.Floor(a / b), nil
+	case "%":
+		if b == 0 {
+			return nil, newError("ZeroDivisionError", "float modulo")
+		}
+		m := math.Mod(a, b)
+		if m != 0 && (m < 0) != (b < 0) {
+			m += b
+		}
+		return m, nil
+	case "**":
+		if a == 0 && b < 0 {
+			return nil, newError("ZeroDivisionError", "0.0 cannot be raised to a negative power")
+		}
+		if a < 0 && b != math.Trunc(b) {
+			return nil, valueErrorf("complex results are not supported by this evaluator")
+		}
+		r := math.Pow(a, b)
+		if math.IsInf(r, 0) && !math.IsInf(a, 0) {
+			return nil, newError("OverflowError", "(34, 'Numerical result out of range')")
+		}
+		return r, nil
+	}
+	return nil, unsupported(op, a, b)
+}
+
+// dateArith handles + and - between datetimes, dates, timedeltas and isodate durations.
+func dateArith(op string, a, b Value) (Value, error) {
+	switch x := a.(type) {
+	case dateTime:
+		switch y := b.(type) {
+		case timeDelta:
+			if op == "-" {
+				y.us = -y.us
+			}
+			return dateTime{t: x.t.Add(microDuration(y.us)), aware: x.aware}, nil
+		case isoDuration:
+			if op == "-" {
+				y = isoDuration{-y.years, -y.months, timeDelta{-y.td.us}}
+			}
+			t, err := Duration{y.years, y.months, microDuration(y.td.us)}.AddTo(x.t)
+			if err != nil {
+				return nil, err
+			}
+			return dateTime{t: t, aware: x.aware}, nil
+		case dateTime:
+			if op == "-" {
+				if x.aware != y.aware {
+					return nil, typeErrorf("can't subtract offset-naive and offset-aware datetimes")
+				}
+				return timeDelta{x.t.Sub(y.t).Microseconds()}, nil
+			}
+		}
+	case date:
+		switch y := b.(type) {
+		case timeDelta:
+			days := floorDiv(y.us, usPerDay)
+			if op == "-" {
+				days = -days
+			}
+			return dateOf(x.time().AddDate(0, 0, int(days))), nil
+		case isoDuration:
+			if op == "-" {
+				y = isoDuration{-y.years, -y.months, timeDelta{-y.td.us}}
+			}
+			t, err := addMonths(x.time(), int64(y.years), int64(y.months))
+			if err != nil {
+				return nil, err
+			}
+			return dateOf(t.AddDate(0, 0, int(floorDiv(y.td.us, usPerDay)))), nil
+		case date:
+			if op == "-" {
+				return timeDelta{int64(x.time().Sub(y.time()).Hours()/24) * usPerDay}, nil
+			}
+		}
+	case timeDelta:
+		switch y := b.(type) {
+		case timeDelta:
+			if op == "-" {
+				return timeDelta{x.us - y.us}, nil
+			}
+			return timeDelta{x.us + y.us}, nil
+		case dateTime, date:
+			if op == "+" {
+				return dateArith(op, b, a)
+			}
+		}
+	case isoDuration:
+		switch b.(type) {
+		case dateTime, date:
+			if op == "+" {
+				return dateArith(op, b, a)
+			}
+		}
+	}
+	return nil, unsupported(op, a, b)
+}
+
+func microDuration(us int64) time.Duration { return time.Duration(us) * 1000 }
+
+// compare is Python's a <op> b for == != < <= > >= in notin.
+func compare(op string, a, b Value) (bool, error) {
+	switch op {
+	case "==":
+		return Equal(a, b), nil
+	case "!=":
+		return !Equal(a, b), nil
+	case "in", "notin":
+		ok, err := contains(b, a)
+		if op == "notin" {
+			ok = !ok
+		}
+		return ok, err
+	}
+	c, err := order(op, a, b)
+	if err != nil {
+		return false, err
+	}
+	switch op {
+	case "<":
+		return c < 0, nil
+	case "<=":
+		return c <= 0, nil
+	case ">":
+		return c > 0, nil
+	}
+	return c >= 0, nil
+}
+
+// order compares two values for <, <=, >, >= (a NaN compares false both ways: result 2).
+func order(op string, a, b Value) (int, error) {
+	if u, ok := a.(*undefined); ok {
+		return 0, u.fail()
+	}
+	if u, ok := b.(*undefined); ok {
+		return 0, u.fail()
+	}
+	ka, ia, ba, fa := numeric(a)
+	kb, ib, bb, fb := numeric(b)
+	if ka != 0 && kb != 0 {
+		switch {
+		case ka == 1 && kb == 1:
+			if ba == nil && bb == nil {
+				return cmpInt(ia, ib), nil
+			}
+			return toBig(ia, ba).Cmp(toBig(ib, bb)), nil
+		case ka == 2 && kb == 2:
+			if math.IsNaN(fa) || math.IsNaN(fb) {
+				return nanOrder(op), nil
+			}
+			return cmpFloat(fa, fb), nil
+		case ka == 2:
+			if math.IsNaN(fa) {
+				return nanOrder(op), nil
+			}
+			return floatIntCmp(fa, ib, bb), nil
+		default:
+			if math.IsNaN(fb) {
+				return nanOrder(op), nil
+			}
+			return -floatIntCmp(fb, ia, ba), nil
+		}
+	}
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y), nil
+		}
+	case []Value:
+		if y, ok := b.([]Value); ok {
+			return seqOrder(op, x, y)
+		}
+	case Tuple:
+		if y, ok := b.(Tuple); ok {
+			return seqOrder(op, x, y)
+		}
+	case dateTime:
+		if y, ok := b.(dateTime); ok {
+			if x.aware != y.aware {
+				return 0, typeErrorf("can't compare offset-naive and offset-aware datetimes")
+			}
+			return x.t.Compare(y.t), nil
+		}
+		if _, ok := b.(date); ok {
+			return 0, typeErrorf("can't compare datetime.datetime to datetime.date")
+		}
+	case date:
+		if y, ok := b.(date); ok {
+			return x.time().Compare(y.time()), nil
+		}
+		if _, ok := b.(dateTime); ok {
+			return 0, typeErrorf("can't compare datetime.date to datetime.datetime")
+		}
+	case timeDelta:
+		if y, ok := b.(timeDelta); ok {
+			return cmpInt(x.us, y.us), nil
+		}
+	}
+	return 0, typeErrorf("'%s' not supported between instances of '%s' and '%s'", op, typeName(a), typeName(b))
+}
+
+// nanOrder makes every ordering comparison with NaN false.
+func nanOrder(op string) int {
+	switch op {
+	case "<", "<=":
+		return 1
+	}
+	return -1
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func seqOrder(op string, a, b []Value) (int, error) {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if Equal(a[i], b[i]) {
+			continue
+		}
+		return order(op, a[i], b[i])
+	}
+	return cmpInt(int64(len(a)), int64(len(b))), nil
+}
+
+// contains is Python's item in container.
+func contains(container, item Value) (bool, error) {
+	switch c := container.(type) {
+	case string:
+		s, ok := item.(string)
+		if !ok {
+			return false, typeErrorf("'in <string>' requires string as left operand, not %s", typeName(item))
+		}
+		return strings.Contains(c, s), nil
+	case []Value:
+		return seqContains(c, item), nil
+	case Tuple:
+		return seqContains(c, item), nil
+	case *Dict:
+		_, found, err := c.getAny(item)
+		return found, err
+	case *undefined:
+		return false, nil
+	case *generator, dictView:
+		items, _ := iterate(c)
+		return seqContains(items, item), nil
+	case *namespace:
+		return false, typeErrorf("argument of type 'Namespace' is not iterable")
+	}
+	return false, typeErrorf("argument of type '%s' is not iterable", typeName(container))
+}
+
+func seqContains(s []Value, item Value) bool {
+	for _, e := range s {
+		if Equal(e, item) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,974 @@
+package interpolation
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+)
+
+var (
+	shortDays   = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+	longDays    = [...]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+	shortMonths = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+	longMonths  = [...]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+)
+
+// strftime formats dt as Python's datetime.strftime does on Linux: Python itself expands %f,
+// %z and %Z, glibc the rest in the C locale (with its flags - _ 0 ^ # and field widths).
+// Unknown directives are copied as they are. %s is the wall clock read as UTC (TZ=UTC).
+func strftime(dt dateTime, format string) string {
+	var b []byte
+	for i := 0; i < len(format); i++ {
+		c := format[i]
+		if c != '%' || i+1 >= len(format) {
+			b = append(b, c)
+			continue
+		}
+		switch format[i+1] {
+		case 'f':
+			b = append(b, pad(int64(dt.micro()), 6, '0')...)
+			i++
+			continue
+		case 'z':
+			if dt.aware {
+				b = appendPyOffset(b, dt.offset())
+			}
+			i++
+			continue
+		case 'Z':
+			b = append(b, dt.zoneName()...)
+			i++
+			continue
+		}
+		n, out := glibcDirective(dt, format[i:])
+		b = append(b, out...)
+		i += n - 1
+	}
+	return string(b)
+}
+
+// appendPyOffset writes %z as Python does: +HHMM, then SS if any.
+func appendPyOffset(b []byte, off int) []byte { return appendOffset(b, off, false) }
+
+func pad(v int64, width int, c byte) string {
+	s := strconv.FormatInt(v, 10)
+	neg := false
+	if v < 0 {
+		neg, s = true, s[1:]
+	}
+	for len(s) < width-boolInt(neg) {
+		s = string(c) + s
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// glibcDirective formats the directive at the start of f (which begins with '%') and returns
+// how many bytes it used.
+func glibcDirective(dt dateTime, f string) (int, string) {
+	i := 1
+	var flag byte
+	for i < len(f) && strings.IndexByte("-_0^#", f[i]) >= 0 {
+		flag = f[i]
+		if f[i] == '^' || f[i] == '#' {
+			if flag == '^' || flag == '#' {
+				// keep the last case flag, padding flags apply too
+			}
+		}
+		i++
+	}
+	upper, swap := strings.Contains(f[1:i], "^"), strings.Contains(f[1:i], "#")
+	padFlag := byte(0)
+	for _, c := range []byte(f[1:i]) {
+		if c == '-' || c == '_' || c == '0' {
+			padFlag = c
+		}
+	}
+	_ = flag
+	width := -1
+	ws := i
+	for i < len(f) && f[i] >= '0' && f[i] <= '9' {
+		i++
+	}
+	if i > ws {
+		width, _ = strconv.Atoi(f[ws:i])
+	}
+	if i < len(f) && (f[i] == 'E' || f[i] == 'O') {
+		i++
+	}
+	if i >= len(f) {
+		return i, f[:i]
+	}
+	conv := f[i]
+	i++
+	t := dt.t
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	num := func(v int64, defWidth int, defPad byte) string {
+		p := defPad
+		switch padFlag {
+		case '-':
+			p = 0
+		case '_':
+			p = ' '
+		case '0':
+			p = '0'
+		}
+		w := defWidth
+		if width >= 0 {
+			w = width
+		}
+		if p == 0 {
+			out := strconv.FormatInt(v, 10)
+			if width > len(out) {
+				out = strings.Repeat(" ", width-len(out)) + out
+			}
+			return out
+		}
+		return pad(v, w, p)
+	}
+	str := func(v string, caseChange bool) string {
+		if upper || (swap && caseChange) {
+			v = strings.ToUpper(v)
+		}
+		if width > len(v) {
+			p := " "
+			if padFlag == '0' {
+				p = "0"
+			}
+			v = strings.Repeat(p, width-len(v)) + v
+		}
+		return v
+	}
+	wday := int(t.Weekday())
+	yday := t.YearDay() - 1
+	h12 := h % 12
+	if h12 == 0 {
+		h12 = 12
+	}
+	ampm := "AM"
+	if h >= 12 {
+		ampm = "PM"
+	}
+	sub := func(format string) string { return str(strftime(dateTime{t: t, aware: dt.aware}, format), false) }
+	switch conv {
+	case 'a':
+		return i, str(shortDays[wday], true)
+	case 'A':
+		return i, str(longDays[wday], true)
+	case 'b', 'h':
+		return i, str(shortMonths[mo-1], true)
+	case 'B':
+		return i, str(longMonths[mo-1], true)
+	case 'c':
+		return i, sub("%a %b %e %H:%M:%S %Y")
+	case 'C':
+		return i, num(int64(y/100), 2, '0')
+	case 'd':
+		return i, num(int64(d), 2, '0')
+	case 'D', 'x':
+		return i, sub("%m/%d/%y")
+	case 'e':
+		return i, num(int64(d), 2, ' ')
+	case 'F':
+		return i, sub("%Y-%m-%d")
+	case 'g':
+		iy, _ := t.ISOWeek()
+		return i, num(int64(iy%100), 2, '0')
+	case 'G':
+		iy, _ := t.ISOWeek()
+		return i, num(int64(iy), 1, '0')
+	case 'H':
+		return i, num(int64(h), 2, '0')
+	case 'I':
+		return i, num(int64(h12), 2, '0')
+	case 'j':
+		return i, num(int64(yday+1), 3, '0')
+	case 'k':
+		return i, num(int64(h), 2, ' ')
+	case 'l':
+		return i, num(int64(h12), 2, ' ')
+	case 'm':
+		return i, num(int64(mo), 2, '0')
+	case 'M':
+		return i, num(int64(mi), 2, '0')
+	case 'n':
+		return i, "\n"
+	case 'p':
+		if swap {
+			return i, str(strings.ToLower(ampm), false)
+		}
+		return i, str(ampm, false)
+	case 'P':
+		return i, str(strings.ToLower(ampm), false)
+	case 'r':
+		return i, sub("%I:%M:%S %p")
+	case 'R':
+		return i, sub("%H:%M")
+	case 's':
+		wall := time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+		return i, num(wall.Unix(), 1, '0')
+	case 'S':
+		return i, num(int64(s), 2, '0')
+	case 't':
+		return i, "\t"
+	case 'T', 'X':
+		return i, sub("%H:%M:%S")
+	case 'u':
+		return i, num(int64((wday+6)%7+1), 1, '0')
+	case 'U':
+		return i, num(int64((yday+7-wday)/7), 2, '0')
+	case 'V':
+		_, w := t.ISOWeek()
+		return i, num(int64(w), 2, '0')
+	case 'w':
+		return i, num(int64(wday), 1, '0')
+	case 'W':
+		return i, num(int64((yday+7-(wday+6)%7)/7), 2, '0')
+	case 'y':
+		return i, num(int64(y%100), 2, '0')
+	case 'Y':
+		return i, num(int64(y), 1, '0')
+	case 'z', 'Z':
+		// Reached only with flags or a width: Python hands these to glibc with tm_isdst = -1,
+		// which prints nothing.
+		return i, ""
+	case '%':
+		return i, str("%", false)
+	}
+	return i, f[:i]
+}
+
+// strptimeFields is what strptime read.
+type strptimeFields struct {
+	re     *regexp.Regexp
+	groups []string
+}
+
+var (
+	strptimeCache sync.Map // format → *strptimeFields or *Error
+)
+
+// strptimeDirectives are the regular expressions of Python's _strptime.TimeRE in the C locale.
+var strptimeDirectives = map[byte]string{
+	'd': `(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])`,
+	'f': `(?P<f>[0-9]{1,6})`,
+	'H': `(?P<H>2[0-3]|[0-1]\d|\d)`,
+	'I': `(?P<I>1[0-2]|0[1-9]|[1-9])`,
+	'G': `(?P<G>\d\d\d\d)`,
+	'j': `(?P<j>36[0-6]|3[0-5]\d|[1-2]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])`,
+	'm': `(?P<m>1[0-2]|0[1-9]|[1-9])`,
+	'M': `(?P<M>[0-5]\d|\d)`,
+	'S': `(?P<S>6[0-1]|[0-5]\d|\d)`,
+	'U': `(?P<U>5[0-3]|[0-4]\d|\d)`,
+	'W': `(?P<W>5[0-3]|[0-4]\d|\d)`,
+	'w': `(?P<w>[0-6])`,
+	'u': `(?P<u>[1-7])`,
+	'V': `(?P<V>5[0-3]|0[1-9]|[1-4]\d|\d)`,
+	'y': `(?P<y>\d\d)`,
+	'Y': `(?P<Y>\d\d\d\d)`,
+	'z': `(?P<z>[+-]\d\d:?[0-5]\d(:?[0-5]\d(\.\d{1,6})?)?|(?-i:Z))`,
+	'A': `(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)`,
+	'a': `(?P<a>mon|tue|wed|thu|fri|sat|sun)`,
+	'B': `(?P<B>september|february|december|november|january|october|august|march|april|june|july|may)`,
+	'b': `(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)`,
+	'p': `(?P<p>am|pm)`,
+	'Z': `(?P<Z>utc|gmt)`,
+	'%': `%`,
+}
+
+// compileStrptime builds the regular expression _strptime builds for format.
+func compileStrptime(format string) (*strptimeFields, error) {
+	if c, ok := strptimeCache.Load(format); ok {
+		if e, isErr := c.(*Error); isErr {
+			return nil, e
+		}
+		return c.(*strptimeFields), nil
+	}
+	f, err := buildStrptime(format)
+	if err != nil {
+		strptimeCache.Store(format, err)
+		return nil, err
+	}
+	strptimeCache.Store(format, f)
+	return f, nil
+}
+
+func buildStrptime(format string) (*strptimeFields, *Error) {
+	expand := map[byte]string{'c': "%a %b %d %H:%M:%S %Y", 'x': "%m/%d/%y", 'X': "%H:%M:%S"}
+	var sb strings.Builder
+	sb.WriteString(`(?i)^`)
+	seen := map[byte]bool{}
+	var walk func(f string) *Error
+	walk = func(f string) *Error {
+		for i := 0; i < len(f); i++ {
+			c := f[i]
+			switch {
+			case c == '%':
+				if i+1 >= len(f) {
+					return valueErrorf("stray %% in format '%s'", format)
+				}
+				i++
+				d := f[i]
+				if e, ok := expand[d]; ok {
+					if err := walk(e); err != nil {
+						return err
+					}
+					continue
+				}
+				re, ok := strptimeDirectives[d]
+				if !ok {
+					bad := string(d)
+					if unicode.IsSpace(rune(d)) {
+						bad = "%"
+					}
+					return valueErrorf("'%s' is a bad directive in format '%s'", bad, format)
+				}
+				if seen[d] && d != '%' {
+					return newError("error", "redefinition of group name %s", Repr(string(d)))
+				}
+				seen[d] = true
+				sb.WriteString(re)
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+				for i+1 < len(f) && strings.IndexByte(" \t\n\r\v\f", f[i+1]) >= 0 {
+					i++
+				}
+				sb.WriteString(`\s+`)
+			default:
+				sb.WriteString(regexp.QuoteMeta(string(c)))
+			}
+		}
+		return nil
+	}
+	if err := walk(format); err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(sb.String())
+	if err != nil {
+		return nil, valueErrorf("'%s' is a bad directive in format '%s'", "%", format)
+	}
+	return &strptimeFields{re: re, groups: re.SubexpNames()}, nil
+}
+
+// strptime parses s as Python's datetime.strptime(s, format) does.
+func strptime(s, format string) (dateTime, error) {
+	f, err := compileStrptime(format)
+	if err != nil {
+		return dateTime{}, err
+	}
+	loc := f.re.FindStringSubmatchIndex(s)
+	if loc == nil {
+		return dateTime{}, valueErrorf("time data %s does not match format %s", Repr(s), Repr(format))
+	}
+	if loc[1] != len(s) {
+		return dateTime{}, valueErrorf("unconverted data remains: %s", s[loc[1]:])
+	}
+	found := map[string]string{}
+	for i, name := range f.groups {
+		if name != "" && loc[2*i] >= 0 {
+			found[name] = s[loc[2*i]:loc[2*i+1]]
+		}
+	}
+	atoi := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(found[k])); return n }
+	year, haveYear := 1900, false
+	month, day, hour, minute, second, fraction := 1, 1, 0, 0, 0, 0
+	isoYear, isoWeek, weekOfYear, weekday, julian := -1, -1, -1, -1, -1 // -1: not read
+	weekStartsMonday := false
+	var gmtoff *int
+	gmtFrac := 0
+	for name, v := range found {
+		switch name {
+		case "y":
+			year, haveYear = atoi("y"), true
+			if year <= 68 {
+				year += 2000
+			} else {
+				year += 1900
+			}
+		case "Y":
+			year, haveYear = atoi("Y"), true
+		case "G":
+			isoYear = atoi("G")
+		case "m":
+			month = atoi("m")
+		case "B":
+			month = indexFold(longMonths[:], v) + 1
+		case "b":
+			month = indexFold(shortMonths[:], v) + 1
+		case "d":
+			day = atoi("d")
+		case "H":
+			hour = atoi("H")
+		case "M":
+			minute = atoi("M")
+		case "S":
+			second = atoi("S")
+		case "f":
+			fs := v + strings.Repeat("0", 6-len(v))
+			fraction, _ = strconv.Atoi(fs)
+		case "A":
+			weekday = (indexFold(longDays[:], v) + 6) % 7
+		case "a":
+			weekday = (indexFold(shortDays[:], v) + 6) % 7
+		case "w":
+			weekday = (atoi("w") + 6) % 7
+		case "u":
+			weekday = atoi("u") - 1
+		case "j":
+			julian = atoi("j")
+		case "U", "W":
+			weekOfYear = atoi(name)
+			weekStartsMonday = name == "W"
+		case "V":
+			isoWeek = atoi("V")
+		case "z":
+			off, frac, err := parseStrptimeOffset(v)
+			if err != nil {
+				return dateTime{}, err
+			}
+			gmtoff, gmtFrac = &off, frac
+		}
+	}
+	if v, ok := found["I"]; ok {
+		hour, _ = strconv.Atoi(v)
+		switch strings.ToLower(found["p"]) {
+		case "", "am":
+			if hour == 12 {
+				hour = 0
+			}
+		case "pm":
+			if hour != 12 {
+				hour += 12
+			}
+		}
+	}
+	if isoYear >= 0 || isoWeek >= 0 {
+		if isoYear >= 0 && julian < 0 {
+			if isoWeek < 0 || weekday < 0 {
+				return dateTime{}, valueErrorf("ISO year directive '%%G' must be used with the ISO week directive '%%V' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
+			}
+		} else if isoYear < 0 && isoWeek >= 0 {
+			if year < 0 || weekday < 0 {
+				return dateTime{}, valueErrorf("ISO week directive '%%V' must be used with the ISO year directive '%%G' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
+			}
+			return dateTime{}, valueErrorf("ISO week directive '%%V' is incompatible with the year directive '%%Y'. Use the ISO year '%%G' instead.")
+		}
+	}
+	if !haveYear && month == 2 && day == 29 && isoYear < 0 {
+		// Python parses with a leap year then puts 1900 back: February 29 1900 does not exist.
+		year = 1900
+	}
+	if julian < 0 && weekday >= 0 {
+		switch {
+		case weekOfYear >= 0:
+			first := int(time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Weekday()+6) % 7
+			julian = dayOfWeekJulian(first, weekOfYear, weekday, weekStartsMonday)
+		case isoYear >= 0 && isoWeek >= 0:
+			jan4 := time.Date(isoYear, 1, 4, 0, 0, 0, 0, time.UTC)
+			wk1 := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
+			t := wk1.AddDate(0, 0, (isoWeek-1)*7+weekday)
+			year, julian = t.Year(), t.YearDay()
+		}
+		if julian != -1 && julian <= 0 {
+			year--
+			julian += 365 + boolInt(isLeap(year))
+		}
+	}
+	if julian != -1 {
+		t := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, julian-1)
+		year, month, day = t.Year(), int(t.Month()), t.Day()
+	}
+	loc2 := time.UTC
+	if gmtoff != nil {
+		if gmtFrac != 0 {
+			return dateTime{}, valueErrorf("offset must be a timedelta representing a whole number of seconds")
+		}
+		loc2 = offsetZone(*gmtoff)
+	}
+	dt, err := makeDateTime(year, month, day, hour, minute, second, fraction, loc2)
+	if err != nil {
+		return dateTime{}, err
+	}
+	dt.aware = gmtoff != nil
+	return dt, nil
+}
+
+// dayOfWeekJulian is _strptime's _calc_julian_from_U_or_W; firstWeekday and dayOfWeek count
+// from Monday = 0.
+func dayOfWeekJulian(firstWeekday, weekOfYear, dayOfWeek int, weekStartsMonday bool) int {
+	if !weekStartsMonday {
+		firstWeekday = (firstWeekday + 1) % 7
+		dayOfWeek = (dayOfWeek + 1) % 7
+	}
+	week0 := (7 - firstWeekday) % 7
+	if weekOfYear == 0 {
+		return 1 + dayOfWeek - firstWeekday
+	}
+	return 1 + week0 + 7*(weekOfYear-1) + dayOfWeek
+}
+
+func indexFold(list []string, v string) int {
+	for i, s := range list {
+		if strings.EqualFold(s, v) {
+			return i
+		}
+	}
+	return 0
+}
+
+func parseStrptimeOffset(z string) (off, frac int, err error) {
+	if z == "Z" {
+		return 0, 0, nil
+	}
+	orig := z
+	if z[3] == ':' {
+		z = z[:3] + z[4:]
+		if len(z) > 5 {
+			if z[5] != ':' {
+				return 0, 0, valueErrorf("Inconsistent use of : in %s", orig)
+			}
+			z = z[:5] + z[6:]
+		}
+	}
+	hours, _ := strconv.Atoi(z[1:3])
+	minutes, _ := strconv.Atoi(z[3:5])
+	seconds := 0
+	if len(z) >= 7 {
+		seconds, _ = strconv.Atoi(z[5:7])
+	}
+	off = hours*3600 + minutes*60 + seconds
+	if len(z) > 8 {
+		r := z[8:]
+		frac, _ = strconv.Atoi(r + strings.Repeat("0", 6-len(r)))
+	}
+	if z[0] == '-' {
+		off, frac = -off, -frac
+	}
+	return off, frac, nil
+}
+
+// makeDateTime builds a datetime with Python's range checks and messages.
+func makeDateTime(y, mo, d, h, mi, s, us int, loc *time.Location) (dateTime, error) {
+	switch {
+	case y < 1 || y > 9999:
+		return dateTime{}, valueErrorf("year %d is out of range", y)
+	case mo < 1 || mo > 12:
+		return dateTime{}, valueErrorf("month must be in 1..12")
+	case d < 1 || d > daysIn(y, time.Month(mo)):
+		return dateTime{}, valueErrorf("day is out of range for month")
+	case h < 0 || h > 23:
+		return dateTime{}, valueErrorf("hour must be in 0..23")
+	case mi < 0 || mi > 59:
+		return dateTime{}, valueErrorf("minute must be in 0..59")
+	case s < 0 || s > 59:
+		return dateTime{}, valueErrorf("second must be in 0..59")
+	case us < 0 || us > 999999:
+		return dateTime{}, valueErrorf("microsecond must be in 0..999999")
+	}
+	return dateTime{t: time.Date(y, time.Month(mo), d, h, mi, s, us*1000, loc), aware: loc != time.UTC}, nil
+}
+
+// isoparse parses s as dateutil.parser.isoparse does; the result is naive unless s has an
+// offset.
+func isoparse(s string) (dateTime, error) {
+	for _, r := range s {
+		if r > 0x7f {
+			return dateTime{}, valueErrorf("ISO-8601 strings should contain only ASCII characters")
+		}
+	}
+	comps, pos, err := isoDateCommon(s)
+	if err != nil {
+		comps, pos, err = isoDateUncommon(s)
+		if err != nil {
+			return dateTime{}, err
+		}
+	}
+	tm := [4]int{}
+	var off *int
+	if len(s) > pos {
+		tm, off, err = isoTime(s[pos+1:])
+		if err != nil {
+			return dateTime{}, err
+		}
+	}
+	loc := time.UTC
+	if off != nil {
+		loc = offsetZone(*off)
+		if *off == 0 {
+			loc = utcZone
+		}
+	}
+	extraDay := false
+	if tm[0] == 24 {
+		tm[0] = 0
+		extraDay = true
+	}
+	dt, err := makeDateTime(comps[0], comps[1], comps[2], tm[0], tm[1], tm[2], tm[3], loc)
+	if err != nil {
+		return dateTime{}, err
+	}
+	dt.aware = off != nil
+	if extraDay {
+		dt.t = dt.t.AddDate(0, 0, 1)
+	}
+	return dt, nil
+}
+
+// pyInt parses s as Python's int(s): surrounding whitespace, a sign, digits with single
+// underscores between them.
+func pyInt(s string) (int64, bool) {
+	s = strings.TrimFunc(s, isSpace)
+	if s == "" {
+		return 0, false
+	}
+	neg := false
+	if s[0] == '+' || s[0] == '-' {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return 0, false
+	}
+	var n int64
+	for _, c := range s {
+		if c == '_' {
+			continue
+		}
+		d := digitValue(c)
+		if d < 0 {
+			return 0, false
+		}
+		if n > (math.MaxInt64-int64(d))/10 {
+			return 0, false
+		}
+		n = n*10 + int64(d)
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// digitValue is the value of a Unicode decimal digit, or -1.
+func digitValue(c rune) int {
+	if c >= '0' && c <= '9' {
+		return int(c - '0')
+	}
+	if unicode.Is(unicode.Nd, c) {
+		for base := c; base >= c-9; base-- {
+			if !unicode.Is(unicode.Nd, base-1) {
+				return int(c - base)
+			}
+		}
+	}
+	return -1
+}
+
+func isoInt(s string) (int, error) {
+	n, ok := pyInt(s)
+	if !ok {
+		return 0, valueErrorf("invalid literal for int() with base 10: b%s", Repr(s))
+	}
+	return int(n), nil
+}
+
+func sub(s string, i, j int) string {
+	if i > len(s) {
+		return ""
+	}
+	if j > len(s) {
+		j = len(s)
+	}
+	return s[i:j]
+}
+
+func isoDateCommon(s string) ([3]int, int, error) {
+	c := [3]int{1, 1, 1}
+	if len(s) < 4 {
+		return c, 0, valueErrorf("ISO string too short")
+	}
+	var err error
+	if c[0], err = isoInt(s[:4]); err != nil {
+		return c, 0, err
+	}
+	pos := 4
+	if pos >= len(s) {
+		return c, pos, nil
+	}
+	hasSep := s[pos] == '-'
+	if hasSep {
+		pos++
+	}
+	if len(s)-pos < 2 {
+		return c, 0, valueErrorf("Invalid common month")
+	}
+	if c[1], err = isoInt(s[pos : pos+2]); err != nil {
+		return c, 0, err
+	}
+	pos += 2
+	if pos >= len(s) {
+		if hasSep {
+			return c, pos, nil
+		}
+		return c, 0, valueErrorf("Invalid ISO format")
+	}
+	if hasSep {
+		if s[pos] != '-' {
+			return c, 0, valueErrorf("Invalid separator in ISO string")
+		}
+		pos++
+	}
+	if len(s)-pos < 2 {
+		return c, 0, valueErrorf("Invalid common day")
+	}
+	if c[2], err = isoInt(s[pos : pos+2]); err != nil {
+		return c, 0, err
+	}
+	return c, pos + 2, nil
+}
+
+func isoDateUncommon(s string) ([3]int, int, error) {
+	var c [3]int
+	if len(s) < 4 {
+		return c, 0, valueErrorf("ISO string too short")
+	}
+	year, err := isoInt(s[:4])
+	if err != nil {
+		return c, 0, err
+	}
+	hasSep := sub(s, 4, 5) == "-"
+	pos := 4 + boolInt(hasSep)
+	var t time.Time
+	if sub(s, pos, pos+1) == "W" {
+		pos++
+		week, err := isoInt(sub(s, pos, pos+2))
+		if err != nil {
+			return c, 0, err
+		}
+		pos += 2
+		day := 1
+		if len(s) > pos {
+			if (sub(s, pos, pos+1) == "-") != hasSep {
+				return c, 0, valueErrorf("Inconsistent use of dash separator")
+			}
+			pos += boolInt(hasSep)
+			if day, err = isoInt(sub(s, pos, pos+1)); err != nil {
+				return c, 0, err
+			}
+			pos++
+		}
+		if week <= 0 || week >= 54 {
+			return c, 0, valueErrorf("Invalid week: %d", week)
+		}
+		if day <= 0 || day >= 8 {
+			return c, 0, valueErrorf("Invalid weekday: %d", day)
+		}
+		if year < 1 {
+			return c, 0, valueErrorf("year %d is out of range", year)
+		}
+		jan4 := time.Date(year, 1, 4, 0, 0, 0, 0, time.UTC)
+		wk1 := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
+		t = wk1.AddDate(0, 0, (week-1)*7+day-1)
+	} else {
+		if len(s)-pos < 3 {
+			return c, 0, valueErrorf("Invalid ordinal day")
+		}
+		od, err := isoInt(s[pos : pos+3])
+		if err != nil {
+			return c, 0, err
+		}
+		pos += 3
+		if od < 1 || od > 365+boolInt(isLeap(year)) {
+			return c, 0, valueErrorf("Invalid ordinal day %d for year %d", od, year)
+		}
+		if year < 1 {
+			return c, 0, valueErrorf("year %d is out of range", year)
+		}
+		t = time.Date(year, 1, od, 0, 0, 0, 0, time.UTC)
+	}
+	return [3]int{t.Year(), int(t.Month()), t.Day()}, pos, nil
+}
+
+var isoFraction = regexp.MustCompile(`^[.,]([0-9]+)`)
+
+func isoTime(s string) ([4]int, *int, error) {
+	var c [4]int
+	var off *int
+	if len(s) < 2 {
+		return c, nil, valueErrorf("ISO time too short")
+	}
+	pos, comp := 0, -1
+	hasSep := false
+	for pos < len(s) && comp < 5 {
+		comp++
+		if strings.IndexByte("-+Zz", s[pos]) >= 0 {
+			o, err := isoTZ(s[pos:])
+			if err != nil {
+				return c, nil, err
+			}
+			off = &o
+			pos = len(s)
+			break
+		}
+		if comp == 1 && s[pos] == ':' {
+			hasSep = true
+			pos++
+		} else if comp == 2 && hasSep {
+			if s[pos] != ':' {
+				return c, nil, valueErrorf("Inconsistent use of colon separator")
+			}
+			pos++
+		}
+		if comp < 3 {
+			n, err := isoInt(sub(s, pos, pos+2))
+			if err != nil {
+				return c, nil, err
+			}
+			c[comp] = n
+			pos += 2
+		}
+		if comp == 3 {
+			m := isoFraction.FindStringSubmatch(s[pos:])
+			if m == nil {
+				continue
+			}
+			us := m[1]
+			if len(us) > 6 {
+				us = us[:6]
+			}
+			n, _ := strconv.Atoi(us)
+			for range 6 - len(us) {
+				n *= 10
+			}
+			c[3] = n
+			pos += len(m[0])
+		}
+	}
+	if pos < len(s) {
+		return c, nil, valueErrorf("Unused components in ISO string")
+	}
+	if c[0] == 24 && (c[1] != 0 || c[2] != 0 || c[3] != 0) {
+		return c, nil, valueErrorf("Hour may only be 24 at 24:00:00.000")
+	}
+	return c, off, nil
+}
+
+func isoTZ(s string) (int, error) {
+	if s == "Z" || s == "z" {
+		return 0, nil
+	}
+	if len(s) != 3 && len(s) != 5 && len(s) != 6 {
+		return 0, valueErrorf("Time zone offset must be 1, 3, 5 or 6 characters")
+	}
+	mult := 1
+	switch s[0] {
+	case '-':
+		mult = -1
+	case '+':
+	default:
+		return 0, valueErrorf("Time zone offset requires sign")
+	}
+	hours, err := isoInt(s[1:3])
+	if err != nil {
+		return 0, err
+	}
+	minutes := 0
+	if len(s) > 3 {
+		from := 3
+		if s[3] == ':' {
+			from = 4
+		}
+		if minutes, err = isoInt(s[from:]); err != nil {
+			return 0, err
+		}
+	}
+	if hours == 0 && minutes == 0 {
+		return 0, nil
+	}
+	if minutes > 59 {
+		return 0, valueErrorf("Invalid minutes in time zone offset")
+	}
+	if hours > 23 {
+		return 0, valueErrorf("Invalid hours in time zone offset")
+	}
+	return mult * (hours*60 + minutes) * 60, nil
+}
+
+// ParseDatetime parses s with a cursor datetime format as the CDK's DatetimeParser.parse does:
+// "%s" (epoch seconds), "%s_as_float" (epoch seconds with a fraction), "%ms" (epoch
+// milliseconds), otherwise Python's strptime; a result without an offset is UTC.
+func ParseDatetime(format, s string) (time.Time, error) {
+	switch format {
+	case "%s":
+		n, ok := pyInt(s)
+		if !ok {
+			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
+		}
+		return checkYear(time.Unix(n, 0).In(utcZone))
+	case "%s_as_float":
+		f, err := pyFloat(s)
+		if err != nil {
+			return time.Time{}, err
+		}
+		sec := math.Floor(f)
+		us := math.RoundToEven((f - sec) * 1e6)
+		return checkYear(time.Unix(int64(sec), int64(us)*1000).In(utcZone))
+	case "%ms":
+		n, ok := pyInt(s)
+		if !ok {
+			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
+		}
+		t := time.UnixMilli(n).In(utcZone)
+		if t.Year() < 1 || t.Year() > 9999 {
+			return time.Time{}, newError("OverflowError", "date value out of range")
+		}
+		return t, nil
+	}
+	dt, err := strptime(s, format)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !dt.aware {
+		y, mo, d := dt.t.Date()
+		h, mi, sec := dt.t.Clock()
+		return time.Date(y, mo, d, h, mi, sec, dt.t.Nanosecond(), utcZone), nil
+	}
+	return dt.t, nil
+}
+
+// checkYear refuses a datetime outside Python's years 1 to 9999, as fromtimestamp does.
+func checkYear(t time.Time) (time.Time, error) {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, valueErrorf("year %d is out of range", y)
+	}
+	return t, nil
+}
+
+// FormatDatetime formats t with a cursor datetime format as the CDK's DatetimeParser.format
+// does: "%s", "%s_as_float" and "%ms" from the timestamp, otherwise Python's strftime (t's
+// offset is the datetime's; %f is microseconds, %z "+0000").
+func FormatDatetime(format string, t time.Time) string {
+	dt := newAware(t)
+	switch format {
+	case "%s":
+		return strconv.FormatInt(int64(math.Trunc(dt.timestamp())), 10)
+	case "%s_as_float":
+		return string(appendFloatRepr(nil, dt.timestamp()))
+	case "%ms":
+		return strconv.FormatInt(int64(math.Trunc(dt.timestamp()*1000)), 10)
+	}
+	return strftime(dt, format)
+}

@@ -1,0 +1,25 @@
+// Package manifest loads Airbyte low-code (declarative) manifests exactly as
+// the Python CDK 6.31.1 prepares them, before any component is built.
+//
+// [Load] takes the manifest.yaml text and
+//
+//   - parses YAML into ordered values ([Map] keeps key order, as Python's
+//     dict does; values are nil, bool, int64, float64, string, []any, *Map);
+//   - resolves references: a string "#/a/b" anywhere is replaced by what it
+//     points at, and a mapping with "$ref" is the referenced mapping updated
+//     with its own keys (the CDK's ManifestReferenceResolver, including its
+//     rule that "a/b" is tried as a whole key before as a path);
+//   - fills in the type the CDK assumes for a component that leaves it out
+//     (a requester's error_handler is a DefaultErrorHandler, a record
+//     selector's extractor a DpathExtractor, ...);
+//   - pushes $parameters down into every nested component, where they fill
+//     fields that are absent or falsy (the CDK's ManifestComponentTransformer);
+//   - validates the result against the CDK's component schema (embedded,
+//     declarative_component_schema.yaml of CDK 6.31.1) and checks the
+//     manifest version, with errors naming the JSON path at fault.
+//
+// The result, [Manifest].Root, is what the engine in package declarative
+// builds its components from. [Manifest.Components] lists every component
+// with its path, which is how unsupported components (Custom*, Python
+// class names) are found before the first request.
+package manifest

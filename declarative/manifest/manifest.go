@@ -1,0 +1,215 @@
+package manifest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+var printer = message.NewPrinter(language.English)
+
+// cdkVersion is the version of the Python CDK whose behaviour this package
+// reproduces; a manifest newer than it is refused as the CDK refuses it.
+const cdkMajor, cdkMinor = 6, 31
+
+// Manifest is a loaded manifest: references resolved, default component
+// types filled in, $parameters pushed down into every component, and
+// validated against the component schema. Root must not be modified.
+type Manifest struct {
+	// Root is the resolved manifest, the document the CDK builds from.
+	Root *Map
+}
+
+// Load parses a manifest (YAML or JSON) and prepares it as the Python CDK's
+// ManifestDeclarativeSource does before building any component: it resolves
+// "#/..." references and $ref, fills in default types, pushes $parameters
+// down, checks that there is a stream, validates against the component
+// schema and checks the manifest's version. Errors are *Error or
+// *ValidationError.
+func Load(data []byte) (*Manifest, error) {
+	doc, err := parseYAML(data)
+	if err != nil {
+		return nil, &Error{Message: "the manifest is not valid YAML: " + err.Error()}
+	}
+	root, ok := doc.(*Map)
+	if !ok {
+		return nil, &Error{Message: "the manifest is not a YAML mapping"}
+	}
+	return fromMap(root)
+}
+
+// fromMap prepares an already parsed manifest, like Load.
+func fromMap(root *Map) (*Manifest, error) {
+	root = Clone(root).(*Map)
+	if !root.Has("type") {
+		root.Set("type", "DeclarativeSource")
+	}
+	resolved, err := resolveRefs(root)
+	if err != nil {
+		return nil, err
+	}
+	prepared := propagate("", resolved, NewMap())
+	if !truthy(mustGet(prepared, "streams")) && !truthy(mustGet(prepared, "dynamic_streams")) {
+		return nil, &ValidationError{Problems: []Problem{{Path: "$", Message: "a valid manifest should have at least one stream defined"}}}
+	}
+	if err := validate(prepared); err != nil {
+		return nil, err
+	}
+	if err := checkVersion(prepared); err != nil {
+		return nil, err
+	}
+	return &Manifest{Root: prepared}, nil
+}
+
+func mustGet(m *Map, k string) any {
+	v, _ := m.Get(k)
+	return v
+}
+
+func checkVersion(root *Map) error {
+	v, ok := root.Get("version")
+	s, isStr := v.(string)
+	if !ok || !isStr {
+		return &Error{Message: "the manifest has no version"}
+	}
+	major, minor, ok := parseVersion(s)
+	if !ok {
+		return &Error{Message: fmt.Sprintf("the manifest version %q is not a valid version", s)}
+	}
+	if major > cdkMajor || (major == cdkMajor && minor > cdkMinor) {
+		return &Error{Message: fmt.Sprintf("the manifest version %s is greater than the CDK version this engine follows (%d.%d): the manifest may use features that are not supported", s, cdkMajor, cdkMinor)}
+	}
+	if major == 0 && minor < 29 {
+		return &Error{Message: fmt.Sprintf("the manifest version %s predates the low-code framework's beta (0.29.0) and is incompatible", s)}
+	}
+	return nil
+}
+
+// parseVersion reads the major and minor numbers of a PEP 440 version.
+func parseVersion(s string) (major, minor int, ok bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
+	parts := strings.SplitN(s, ".", 3)
+	digits := func(p string) (int, bool) {
+		end := 0
+		for end < len(p) && p[end] >= '0' && p[end] <= '9' {
+			end++
+		}
+		if end == 0 {
+			return 0, false
+		}
+		n, err := strconv.Atoi(p[:end])
+		return n, err == nil
+	}
+	if major, ok = digits(parts[0]); !ok {
+		return 0, 0, false
+	}
+	if len(parts) > 1 {
+		if minor, ok = digits(parts[1]); !ok {
+			return 0, 0, false
+		}
+	}
+	return major, minor, true
+}
+
+// Component is one component of a manifest: a mapping with a type that
+// names a definition of the component schema, or a class_name (Python).
+type Component struct {
+	// Path is where the component sits in the resolved manifest, as a
+	// JSONPath such as $.streams[0].retriever.requester.authenticator.
+	Path string
+	// Type is the component's type, e.g. "HttpRequester" or "CustomRequester".
+	Type string
+	// ClassName is the Python class a custom component names, if any.
+	ClassName string
+	// Node is the component's mapping in the resolved manifest.
+	Node *Map
+}
+
+// builtSections are the top-level keys of a manifest the CDK builds
+// components from; definitions, schemas and metadata are only data.
+var builtSections = map[string]bool{
+	"check": true, "streams": true, "dynamic_streams": true, "spec": true,
+	"concurrency_level": true, "api_budget": true,
+}
+
+// Components lists every component the CDK would build from the resolved
+// manifest, in document order (definitions that nothing uses are not
+// built). JSON schemas inside the manifest are not descended into.
+func (m *Manifest) Components() []Component {
+	var out []Component
+	var walk func(v any, path []string)
+	walk = func(v any, path []string) {
+		switch v := v.(type) {
+		case *Map:
+			t, _ := v.Get("type")
+			ts, _ := t.(string)
+			cls := v.String("class_name")
+			if cls != "" || (ts != "" && isComponentType(ts)) {
+				out = append(out, Component{Path: jsonPath(path), Type: ts, ClassName: cls, Node: v})
+			} else if ts != "" && len(path) > 0 {
+				// A JSON schema or plain data: not a component tree.
+				return
+			}
+			for _, k := range v.Keys() {
+				if k == parametersKey {
+					continue
+				}
+				e, _ := v.Get(k)
+				walk(e, append(path, k))
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, append(path, strconv.Itoa(i)))
+			}
+		}
+	}
+	for _, k := range m.Root.Keys() {
+		if builtSections[k] {
+			v, _ := m.Root.Get(k)
+			walk(v, []string{k})
+		}
+	}
+	return out
+}
+
+// Error is a manifest that cannot be loaded: bad YAML, a broken reference,
+// an unsupported version.
+type Error struct {
+	// Message says what is wrong.
+	Message string
+}
+
+// Error returns the message, prefixed with the package.
+func (e *Error) Error() string { return "manifest: " + e.Message }
+
+// ValidationError is a manifest that does not match the component schema.
+type ValidationError struct {
+	// Problems are the deepest failures found, each naming its JSON path.
+	Problems []Problem
+}
+
+// Problem is one way a manifest fails the component schema.
+type Problem struct {
+	// Path is the JSONPath of the offending value, e.g. $.streams[0].name.
+	Path string
+	// Message says what is wrong with it.
+	Message string
+}
+
+// Error lists the problems, one per line after the first.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("manifest: validation against the component schema failed")
+	for i, p := range e.Problems {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.Path + ": " + p.Message)
+	}
+	return b.String()
+}

@@ -1,0 +1,156 @@
+package manifest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// corpusDir is the shared data set of real manifests (see its README).
+const corpusDir = "../../../shared/manifests/corpus"
+
+func corpusManifests(t testing.TB) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(corpusDir, "*", "manifest.yaml"))
+	if err != nil || len(paths) == 0 {
+		t.Skipf("no corpus at %s", corpusDir)
+	}
+	return paths
+}
+
+func TestCorpusLoads(t *testing.T) {
+	for _, p := range corpusManifests(t) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(filepath.Dir(p))
+		if _, err := Load(data); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := JSON(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestReferencesAndParameters(t *testing.T) {
+	src := `
+version: 6.7.0
+definitions:
+  requester:
+    type: HttpRequester
+    url_base: https://api.example.com
+    http_method: GET
+  base:
+    type: DeclarativeStream
+    retriever:
+      requester:
+        $ref: "#/definitions/requester"
+        path: "/{{ parameters.path }}"
+      record_selector:
+        extractor:
+          field_path: []
+    schema_loader:
+      type: InlineSchemaLoader
+      schema:
+        type: object
+        $parameters: {kept: true}
+  nested/key: direct
+  nested:
+    key: via-path
+streams:
+  - $ref: "#/definitions/base"
+    name: users
+    $parameters:
+      path: users
+      primary_key: id
+check:
+  stream_names: ["#/streams/0/name"]
+metadata: {x_direct: "#/definitions/nested/key"}
+`
+	m, err := Load([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := m.Root.List("streams")[0].(*Map)
+	if got := stream.String("primary_key"); got != "id" {
+		t.Errorf("primary_key from $parameters = %q", got)
+	}
+	req := stream.Map("retriever").Map("requester")
+	if got := req.String("url_base"); got != "https://api.example.com" {
+		t.Errorf("url_base through $ref = %q", got)
+	}
+	if got := req.String("type"); got != "HttpRequester" {
+		t.Errorf("requester type = %q", got)
+	}
+	if got, _ := json.Marshal(req.Keys()); string(got) != `["type","url_base","http_method","path","primary_key","$parameters"]` {
+		t.Errorf("requester keys = %s", got)
+	}
+	ext := stream.Map("retriever").Map("record_selector").Map("extractor")
+	if got := ext.String("type"); got != "DpathExtractor" {
+		t.Errorf("default extractor type = %q", got)
+	}
+	if got := mustJSON(t, ext.Map("$parameters")); got != `{"path":"users","primary_key":"id"}` {
+		t.Errorf("extractor $parameters = %s", got)
+	}
+	schema := stream.Map("schema_loader").Map("schema")
+	if got := mustJSON(t, schema); got != `{"type":"object","$parameters":{"kept":true}}` {
+		t.Errorf("a JSON schema must be left alone: %s", got)
+	}
+	if got := m.Root.Map("metadata").String("x_direct"); got != "direct" {
+		t.Errorf("a whole-path key wins over a nested path: %q", got)
+	}
+	if got := mustJSON(t, m.Root.Map("check")); got != `{"stream_names":["users"],"type":"CheckStream"}` {
+		t.Errorf("check = %s", got)
+	}
+}
+
+func TestValidationNamesThePath(t *testing.T) {
+	src := `
+version: 6.7.0
+check: {stream_names: [a]}
+streams:
+  - type: DeclarativeStream
+    name: a
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://x", http_method: TELEPORT}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: []}}
+`
+	_, err := Load([]byte(src))
+	ve, ok := err.(*ValidationError)
+	if !ok {
+		t.Fatalf("err = %v, want a *ValidationError", err)
+	}
+	found := false
+	for _, p := range ve.Problems {
+		if p.Path == "$.streams[0].retriever.requester.http_method" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no problem names the http_method path: %v", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for name, src := range map[string]string{
+		"circular":   "version: 6.0.0\na: '#/b'\nb: '#/a'\nstreams: [{$ref: '#/a'}]\ncheck: {stream_names: []}",
+		"undefined":  "version: 6.0.0\nstreams: ['#/nope']\ncheck: {stream_names: []}",
+		"no streams": "version: 6.0.0\ncheck: {stream_names: []}\nstreams: []",
+		"too new":    "version: 7.0.0\ncheck: {stream_names: [a]}\nstreams: [{type: DeclarativeStream, name: a, retriever: {type: SimpleRetriever, requester: {type: HttpRequester, url_base: x}, record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: []}}}}]",
+		"not yaml":   "a: [",
+	} {
+		if _, err := Load([]byte(src)); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+}

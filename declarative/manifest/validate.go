@@ -1,0 +1,164 @@
+package manifest
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// componentSchemaYAML is declarative_component_schema.yaml of the Python CDK
+// 6.31.1 (MIT licence, see LICENSE.txt beside it), the schema every manifest
+// is validated against.
+//
+//go:embed declarative_component_schema.yaml
+var componentSchemaYAML []byte
+
+var componentSchema = sync.OnceValues(func() (*componentSchemaSet, error) {
+	doc, err := parseYAML(componentSchemaYAML)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: the embedded component schema does not parse: %w", err)
+	}
+	root, ok := doc.(*Map)
+	if !ok {
+		return nil, errors.New("manifest: the embedded component schema is not a mapping")
+	}
+	c := jsonschema.NewCompiler()
+	const url = "declarative_component_schema.json"
+	if err := c.AddResource(url, plain(root)); err != nil {
+		return nil, fmt.Errorf("manifest: the embedded component schema: %w", err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: the embedded component schema does not compile: %w", err)
+	}
+	set := &componentSchemaSet{schema: sch, types: map[string]bool{}}
+	for _, name := range root.Map("definitions").Keys() {
+		set.types[name] = true
+	}
+	return set, nil
+})
+
+// componentSchemaSet is the compiled schema and the names of its component
+// definitions.
+type componentSchemaSet struct {
+	schema *jsonschema.Schema
+	types  map[string]bool
+}
+
+// isComponentType reports whether name is a component type of the schema
+// (a definition such as "HttpRequester"), as opposed to a JSON-schema type
+// word like "object".
+func isComponentType(name string) bool {
+	set, err := componentSchema()
+	return err == nil && set.types[name]
+}
+
+// validate checks the resolved manifest against the component schema.
+func validate(root *Map) error {
+	set, err := componentSchema()
+	if err != nil {
+		return err
+	}
+	err = set.schema.Validate(plain(root))
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return &Error{Message: "validation against the component schema failed: " + err.Error()}
+	}
+	return &ValidationError{Problems: leafProblems(ve)}
+}
+
+// leafProblems flattens a validation error tree into its deepest causes,
+// which name the JSON path that is wrong. When alternatives (anyOf) all
+// fail, the alternatives that got furthest into the document are kept.
+func leafProblems(ve *jsonschema.ValidationError) []Problem {
+	var leaves []*jsonschema.ValidationError
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			leaves = append(leaves, e)
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	deepest := 0
+	for _, l := range leaves {
+		deepest = max(deepest, len(l.InstanceLocation))
+	}
+	seen := map[string]bool{}
+	var out []Problem
+	for _, l := range leaves {
+		if len(l.InstanceLocation) < deepest {
+			continue
+		}
+		p := Problem{Path: jsonPath(l.InstanceLocation), Message: leafMessage(l)}
+		key := p.Path + "\x00" + p.Message
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func leafMessage(e *jsonschema.ValidationError) string {
+	var b strings.Builder
+	// Error() renders "jsonschema validation failed with ...\n- at '...': msg";
+	// the kind alone reads better beside our own path.
+	b.WriteString(e.ErrorKind.LocalizedString(printer))
+	return b.String()
+}
+
+// jsonPath renders an instance location as a JSONPath such as
+// $.streams[2].retriever.requester.
+func jsonPath(loc []string) string {
+	var b bytes.Buffer
+	b.WriteString("$")
+	for _, seg := range loc {
+		if isIndex(seg) {
+			b.WriteString("[" + seg + "]")
+		} else if isIdent(seg) {
+			b.WriteString("." + seg)
+		} else {
+			fmt.Fprintf(&b, "[%q]", seg)
+		}
+	}
+	return b.String()
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		ok := r == '_' || r == '$' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

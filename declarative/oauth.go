@@ -1,0 +1,275 @@
+package declarative
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/protocol"
+)
+
+// oauthAuth is OAuthAuthenticator: a Bearer token obtained from a token
+// endpoint (refresh_token or client_credentials grant) and kept until it
+// expires. Each authenticator keeps its own token per read, as each CDK
+// component instance does.
+type oauthAuth struct {
+	endpoint                          *tmpl
+	clientIDName, clientID            *tmpl
+	clientSecretName, clientSecret    *tmpl
+	refreshTokenName, refreshToken    *tmpl
+	accessTokenName, expiresInName    *tmpl
+	grantTypeName, grantType          *tmpl
+	scopes                            []string
+	body, headers                     *tmplMapping
+	accessTokenValue, tokenExpiryDate *tmpl
+	expiryDateFormat                  string
+	send                              *sender
+}
+
+// tokenState is one authenticator's token during one read.
+type tokenState struct {
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+func (a *oauthAuth) options(ctx context.Context, rc *readContext, v *vars) (requestOptions, error) {
+	tok, err := a.token(ctx, rc, v)
+	if err != nil {
+		return requestOptions{}, err
+	}
+	return requestOptions{headers: []entry{{"Authorization", "Bearer " + tok}}}, nil
+}
+
+func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string, error) {
+	if a.endpoint == nil && a.accessTokenValue != nil {
+		return a.accessTokenValue.evalStr(v)
+	}
+	st := rc.tokenState(a)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := rc.src.opts.now()
+	if st.token != "" && !now.After(st.expires) {
+		return st.token, nil
+	}
+	tok, expires, err := a.refresh(ctx, rc, v, now)
+	if err != nil {
+		return "", err
+	}
+	st.token, st.expires = tok, expires
+	return tok, nil
+}
+
+// refresh posts the token request and reads the token and its expiry.
+func (a *oauthAuth) refresh(ctx context.Context, rc *readContext, v *vars, now time.Time) (string, time.Time, error) {
+	endpoint, err := a.endpoint.evalStr(v)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if endpoint == "" {
+		return "", time.Time{}, errString("OAuthAuthenticator was unable to evaluate token_refresh_endpoint parameter")
+	}
+	var form []entry
+	add := func(name *tmpl, value *tmpl, required string) error {
+		n, err := name.evalStr(v)
+		if err != nil {
+			return err
+		}
+		if value == nil {
+			return nil
+		}
+		val, err := value.evalStr(v)
+		if err != nil {
+			return err
+		}
+		if val == "" && required != "" {
+			return errString("OAuthAuthenticator was unable to evaluate " + required + " parameter")
+		}
+		form = append(form, entry{n, val})
+		return nil
+	}
+	for _, f := range []struct {
+		name, value *tmpl
+		required    string
+	}{
+		{a.grantTypeName, a.grantType, ""},
+		{a.clientIDName, a.clientID, "client_id"},
+		{a.clientSecretName, a.clientSecret, "client_secret"},
+		{a.refreshTokenName, a.refreshToken, ""},
+	} {
+		if err := add(f.name, f.value, f.required); err != nil {
+			return "", time.Time{}, err
+		}
+	}
+	for _, e := range form {
+		rc.addSecret(interpolation.Str(e.val))
+	}
+	if len(a.scopes) > 0 {
+		l := make([]Value, len(a.scopes))
+		for i, s := range a.scopes {
+			l[i] = s
+		}
+		form = append(form, entry{"scopes", l})
+	}
+	extra, err := a.body.evalNonNull(v)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	for _, e := range extra {
+		if !hasKey(form, e.key) {
+			form = append(form, e)
+		}
+	}
+	headers, err := a.headers.evalNonNull(v)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	req := &outRequest{method: "POST", url: requoteURI(endpoint), headers: headers,
+		body: []byte(urlencode(form)), ctype: "application/x-www-form-urlencoded"}
+	resp, _, err := a.send.send(ctx, rc, req, v)
+	if err != nil {
+		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+	}
+	body, err := resp.decode()
+	if err != nil {
+		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+	}
+	name, err := a.accessTokenName.evalStr(v)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	tokVal, ok := findKey(body, name, 0)
+	if !ok || !interpolation.Truthy(tokVal) {
+		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: fmt.Errorf("Token refresh API response was missing access token %s", name)}
+	}
+	tok := interpolation.Str(tokVal)
+	rc.addSecret(tok)
+	expName, err := a.expiresInName.evalStr(v)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	expVal, _ := findKey(body, expName, 0)
+	expires, err := a.expiry(expVal, now)
+	if err != nil {
+		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+	}
+	return tok, expires, nil
+}
+
+// expiry reads expires_in (seconds) or, with a token_expiry_date_format,
+// the time of expiration.
+func (a *oauthAuth) expiry(v Value, now time.Time) (time.Time, error) {
+	s := interpolation.Str(v)
+	if a.expiryDateFormat != "" {
+		return parseDatetime(s, a.expiryDateFormat)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("Invalid expires_in value: %s. Expected number of seconds when no format specified.", s)
+	}
+	return now.Add(time.Duration(int64(f)) * time.Second), nil
+}
+
+func hasKey(es []entry, k string) bool {
+	for _, e := range es {
+		if e.key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// findKey finds a key in a response, at the top or nested up to five
+// levels (the CDK's _find_and_get_value_from_response).
+func findKey(v Value, key string, depth int) (Value, bool) {
+	if depth > 5 {
+		return nil, false
+	}
+	switch x := v.(type) {
+	case *dict:
+		if val, ok := x.Get(key); ok {
+			return val, true
+		}
+		for _, e := range x.All() {
+			if val, ok := findKey(e, key, depth+1); ok {
+				return val, true
+			}
+		}
+	case []Value:
+		for _, e := range x {
+			if val, ok := findKey(e, key, depth+1); ok {
+				return val, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// OAuthError is a failed OAuth token refresh.
+type OAuthError struct {
+	// Endpoint is the token endpoint (masked).
+	Endpoint string
+	// Err is what failed.
+	Err error
+}
+
+// Error names the endpoint and the failure.
+func (e *OAuthError) Error() string {
+	return "Error while refreshing access token at " + e.Endpoint + ": " + e.Err.Error()
+}
+
+// Unwrap returns the failure.
+func (e *OAuthError) Unwrap() error { return e.Err }
+
+// failureType is config_error: the credentials are wrong or expired.
+func (e *OAuthError) failureType() protocol.FailureType { return protocol.FailureConfig }
+
+// sessionTokenProvider is SessionTokenProvider: a token read from the
+// response of a login request, kept for expiration_duration (without one,
+// the CDK logs in again every time it needs the token).
+type sessionTokenProvider struct {
+	login    *httpRequester
+	path     []string
+	duration *interpolation.Duration
+}
+
+func (p *sessionTokenProvider) token(ctx context.Context, rc *readContext, v *vars) (string, error) {
+	st := rc.tokenState(p)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := rc.src.opts.now()
+	if st.token != "" && p.duration != nil && !st.expires.Before(now) {
+		return st.token, nil
+	}
+	lv := rc.vars()
+	req, err := p.login.build(ctx, rc, lv, nil, requestOptions{})
+	if err != nil {
+		return "", err
+	}
+	resp, ignored, err := p.login.send.send(ctx, rc, req, lv)
+	if err != nil {
+		return "", err
+	}
+	if ignored {
+		return "", errString("Failed to get session token, response got ignored by requester")
+	}
+	bodies, err := decodeBody(resp)
+	if err != nil {
+		return "", err
+	}
+	tok, ok := pathGet(bodies[0], p.path)
+	if !ok || tok == nil {
+		return "", errString("Failed to get session token, token is None")
+	}
+	st.token = interpolation.Str(tok)
+	rc.addSecret(st.token)
+	if p.duration != nil {
+		if st.expires, err = p.duration.AddTo(now); err != nil {
+			return "", err
+		}
+	}
+	return st.token, nil
+}

@@ -1,0 +1,75 @@
+package declarative
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Option configures a Source at construction.
+type Option func(*options) error
+
+type options struct {
+	client *http.Client
+	now    func() time.Time
+	logger *slog.Logger
+	// sleep waits between retries; tests replace it to keep the recorded
+	// backoffs from taking real time.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// WithHTTPClient sets the client used for every request the connector
+// makes, OAuth token refreshes and session logins included. The default is
+// a client over a transport like http.DefaultTransport (HTTPS_PROXY and the
+// system's CAs honoured).
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("declarative: WithHTTPClient(nil)")
+		}
+		o.client = c
+		return nil
+	}
+}
+
+// WithClock sets the clock behind now_utc(), today_utc() and every date
+// window. The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("declarative: WithClock(nil)")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// WithLogger sets where the engine logs (requests, retries, slices). The
+// default discards everything: the library is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("declarative: WithLogger(nil)")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+func buildOptions(opts []Option) (options, error) {
+	o := options{now: time.Now, sleep: sleepCtx}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	if o.client == nil {
+		o.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
+}

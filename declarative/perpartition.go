@@ -1,0 +1,291 @@
+package declarative
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/x/goairbyte/declarative/interpolation"
+)
+
+// perPartitionRun is a DatetimeBasedCursor over a partitioned stream during
+// one read, as the CDK's ConcurrentPerPartitionCursor: one date cursor per
+// partition, a global cursor (the newest state of the partitions read to
+// the end) for partitions seen for the first time, and a state of the form
+//
+//	{"use_global_cursor": false, "states": [{"partition": {...}, "cursor": {...}}],
+//	 "state": {...}, "lookback_window": 0, "parent_state": {...}}
+//
+// emitted after each window of each partition and at the end of the stream.
+type perPartitionRun struct {
+	c       *datetimeCursor
+	vars    *vars
+	now     func() time.Time
+	field   string
+	started time.Time
+	// hasParentState is set for substream routers (the CDK writes their
+	// parent state, {} without incremental_dependency).
+	hasParentState bool
+
+	mu          sync.Mutex
+	order       []string
+	entries     map[string]*partitionCursor
+	global      *dict
+	newGlobal   *dict
+	lookback    int64
+	parentState Value
+	useGlobal   bool
+}
+
+// partitionCursor is the cursor of one partition.
+type partitionCursor struct {
+	partition *dict // with keys sorted, as the CDK writes it back
+	run       *cursorRun
+	pending   int
+	generated bool
+}
+
+func newPerPartitionRun(c *datetimeCursor, router partitionRouter, state *dict, v *vars, now func() time.Time) (*perPartitionRun, error) {
+	field, err := c.cursorField.evalStr(v)
+	if err != nil {
+		return nil, err
+	}
+	_, isSubstream := router.(*substreamRouter)
+	p := &perPartitionRun{c: c, vars: v, now: now, field: field, started: now(),
+		entries: map[string]*partitionCursor{}, hasParentState: isSubstream}
+	if state == nil || state.Len() == 0 {
+		return p, nil
+	}
+	_, hasStates := state.Get("states")
+	_, hasGlobal := state.Get("state")
+	if !hasStates && !hasGlobal {
+		return p, p.setGlobal(state)
+	}
+	if b, ok := state.Get("use_global_cursor"); ok {
+		p.useGlobal = interpolation.Truthy(b)
+	}
+	if lb, ok := state.Get("lookback_window"); ok {
+		if n, ok := lb.(int64); ok {
+			p.lookback = n
+		}
+	}
+	if l, ok := state.Get("states"); ok {
+		list, _ := l.([]Value)
+		for _, e := range list {
+			part, _ := dictGet(e, "partition")
+			cur, _ := dictGet(e, "cursor")
+			pd, ok := part.(*dict)
+			if !ok {
+				continue
+			}
+			cd, _ := cur.(*dict)
+			run, err := c.run(cd, v, now)
+			if err != nil {
+				return nil, err
+			}
+			p.add(sortedDict(pd), run)
+		}
+	}
+	if g, ok := state.Get("state"); ok {
+		if gd, ok := g.(*dict); ok {
+			if err := p.setGlobal(gd); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if ps, ok := state.Get("parent_state"); ok && interpolation.Truthy(ps) {
+		p.parentState = ps
+	}
+	return p, nil
+}
+
+// setGlobal reads a global state, reformatting its value with the cursor's
+// format.
+func (p *perPartitionRun) setGlobal(state *dict) error {
+	val, ok := state.Get(p.field)
+	if !ok {
+		return nil
+	}
+	probe, err := p.c.run(nil, p.vars, p.now)
+	if err != nil {
+		return err
+	}
+	t, err := probe.parse(val)
+	if err != nil {
+		return err
+	}
+	g := interpolation.NewDict(1)
+	g.Set(p.field, probe.format(t))
+	p.global = g
+	p.newGlobal = interpolation.Copy(g).(*dict)
+	return nil
+}
+
+func (p *perPartitionRun) add(partition *dict, run *cursorRun) *partitionCursor {
+	key := partitionKey(partition)
+	e := &partitionCursor{partition: partition, run: run}
+	if _, ok := p.entries[key]; !ok {
+		p.order = append(p.order, key)
+	}
+	p.entries[key] = e
+	return e
+}
+
+// partitionKey is the CDK's PerPartitionKeySerializer key: the partition
+// as JSON with sorted keys.
+func partitionKey(partition *dict) string {
+	b, _ := pyJSON(nil, sortedDict(partition))
+	return string(b)
+}
+
+// sortedDict copies a dict with its keys sorted, recursively.
+func sortedDict(d *dict) *dict {
+	es := entries(d)
+	sort.Slice(es, func(i, j int) bool { return es[i].key < es[j].key })
+	out := interpolation.NewDict(len(es))
+	for _, e := range es {
+		if sub, ok := e.val.(*dict); ok {
+			out.Set(e.key, sortedDict(sub))
+		} else {
+			out.Set(e.key, e.val)
+		}
+	}
+	return out
+}
+
+// windows returns the cursor of a partition (created from the global state
+// when new) and its windows; the caller submits them all, then calls
+// generated.
+func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, []window, error) {
+	key := partitionKey(partition)
+	p.mu.Lock()
+	e, ok := p.entries[key]
+	p.mu.Unlock()
+	if !ok {
+		var state *dict
+		if p.global != nil {
+			state = interpolation.Copy(p.global).(*dict)
+			if p.lookback > 0 {
+				if err := p.applyLookback(state); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		run, err := p.c.run(state, p.vars, p.now)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.mu.Lock()
+		e = p.add(sortedDict(partition), run)
+		p.mu.Unlock()
+	}
+	ws, err := e.run.windows()
+	if err != nil {
+		return nil, nil, err
+	}
+	p.mu.Lock()
+	e.pending += len(ws)
+	p.mu.Unlock()
+	return e, ws, nil
+}
+
+// applyLookback moves a state's cursor value back by the lookback window
+// in seconds (the CDK's runtime_lookback_window).
+func (p *perPartitionRun) applyLookback(state *dict) error {
+	val, ok := state.Get(p.field)
+	if !ok {
+		return nil
+	}
+	probe, err := p.c.run(nil, p.vars, p.now)
+	if err != nil {
+		return err
+	}
+	t, err := probe.parse(val)
+	if err != nil {
+		return err
+	}
+	state.Set(p.field, probe.format(t.Add(-time.Duration(p.lookback)*time.Second)))
+	return nil
+}
+
+// generated marks that every window of a partition was submitted.
+func (p *perPartitionRun) generated(e *partitionCursor) {
+	p.mu.Lock()
+	e.generated = true
+	p.mu.Unlock()
+}
+
+// closeWindow records a read window and returns the state to emit (nil
+// when the global cursor is used).
+func (p *perPartitionRun) closeWindow(e *partitionCursor, w window) (*dict, error) {
+	if _, err := e.run.closeWindow(w); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e.pending--
+	if e.generated && e.pending == 0 {
+		st := e.run.state()
+		cur, _ := st.Get(p.field)
+		var best Value
+		if p.newGlobal != nil {
+			best, _ = p.newGlobal.Get(p.field)
+		}
+		if p.newGlobal == nil || interpolation.Str(best) < interpolation.Str(cur) {
+			p.newGlobal = interpolation.Copy(st).(*dict)
+		}
+	}
+	if p.useGlobal {
+		return nil, nil
+	}
+	return p.stateLocked(), nil
+}
+
+// finalState is the state emitted when the stream is done; the global
+// cursor and lookback advance only when every partition was read to the
+// end.
+func (p *perPartitionRun) finalState() *dict {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	done := true
+	for _, e := range p.entries {
+		if e.pending != 0 {
+			done = false
+		}
+	}
+	if done {
+		p.global = p.newGlobal
+		p.lookback = int64(p.now().Sub(p.started) / time.Second)
+		if p.hasParentState {
+			p.parentState = interpolation.NewDict(0)
+		}
+	}
+	return p.stateLocked()
+}
+
+func (p *perPartitionRun) stateLocked() *dict {
+	out := interpolation.NewDict(5)
+	out.Set("use_global_cursor", p.useGlobal)
+	if !p.useGlobal {
+		var states []Value
+		for _, k := range p.order {
+			e := p.entries[k]
+			s := interpolation.NewDict(2)
+			s.Set("partition", interpolation.Copy(e.partition))
+			s.Set("cursor", e.run.state())
+			states = append(states, s)
+		}
+		if states == nil {
+			states = []Value{}
+		}
+		out.Set("states", states)
+	}
+	if p.global != nil && p.global.Len() > 0 {
+		out.Set("state", interpolation.Copy(p.global))
+	}
+	out.Set("lookback_window", p.lookback)
+	if p.parentState != nil {
+		out.Set("parent_state", p.parentState)
+	}
+	return out
+}

@@ -1,0 +1,723 @@
+package declarative
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/protocol"
+)
+
+// readContext is what one call of Check, Discover or Read shares: the
+// config, the clock, the masker, and the serialised emit.
+type readContext struct {
+	src    *Source
+	config Value
+	mask   *masker
+	log    *slog.Logger
+
+	emitMu  sync.Mutex
+	emitFn  func(*protocol.Message) error
+	emitErr error
+	// counts are the records per stream since its last STATE.
+	counts  map[string]int
+	running map[string]bool
+
+	tokensMu sync.Mutex
+	tokens   map[any]*tokenState
+
+	cacheMu   sync.Mutex
+	responses map[string]*cacheEntry
+}
+
+// cacheKey identifies a request in the response cache: method, URL, body
+// and headers (the CDK's cache matches headers).
+func cacheKey(req *outRequest) string {
+	var b strings.Builder
+	b.WriteString(req.method + " " + req.url + "\x00")
+	b.Write(req.body)
+	hs := make([]string, 0, len(req.headers))
+	for _, h := range req.headers {
+		hs = append(hs, h.key+": "+interpolation.Str(h.val))
+	}
+	sort.Strings(hs)
+	b.WriteString("\x00" + strings.Join(hs, "\n"))
+	return b.String()
+}
+
+// cachedOrClaim returns the cached response of req, waiting for an
+// identical request in flight; when there is none, it claims the key and
+// returns a release function to call with the response (nil: not cached).
+func (rc *readContext) cachedOrClaim(ctx context.Context, req *outRequest) (*response, func(*response)) {
+	key := cacheKey(req)
+	for {
+		rc.cacheMu.Lock()
+		if rc.responses == nil {
+			rc.responses = map[string]*cacheEntry{}
+		}
+		e, ok := rc.responses[key]
+		if !ok {
+			e = &cacheEntry{done: make(chan struct{})}
+			rc.responses[key] = e
+			rc.cacheMu.Unlock()
+			return nil, func(resp *response) {
+				rc.cacheMu.Lock()
+				if resp == nil {
+					delete(rc.responses, key)
+				} else {
+					e.resp = resp
+				}
+				rc.cacheMu.Unlock()
+				close(e.done)
+			}
+		}
+		rc.cacheMu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, func(*response) {}
+		}
+		if e.resp != nil {
+			return e.resp, nil
+		}
+	}
+}
+
+// cacheEntry is a cached response, or a request in flight (done open).
+type cacheEntry struct {
+	done chan struct{}
+	resp *response
+}
+
+// tokenState is the token an authenticator holds during this call.
+func (rc *readContext) tokenState(owner any) *tokenState {
+	rc.tokensMu.Lock()
+	defer rc.tokensMu.Unlock()
+	if rc.tokens == nil {
+		rc.tokens = map[any]*tokenState{}
+	}
+	st, ok := rc.tokens[owner]
+	if !ok {
+		st = &tokenState{}
+		rc.tokens[owner] = st
+	}
+	return st
+}
+
+func (s *Source) newReadContext(config json.RawMessage) (*readContext, error) {
+	cfg := Value(interpolation.NewDict(0))
+	if len(config) > 0 {
+		v, err := decodeJSON(config)
+		if err != nil {
+			return nil, fmt.Errorf("declarative: the config is not valid JSON: %w", err)
+		}
+		if _, ok := v.(*dict); !ok {
+			return nil, errors.New("declarative: the config is not a JSON object")
+		}
+		cfg = v
+	}
+	rc := &readContext{src: s, config: cfg, mask: &masker{}, log: s.opts.logger,
+		counts: map[string]int{}, running: map[string]bool{}}
+	rc.mask.addConfigSecrets(cfg, s.secretPaths)
+	return rc, nil
+}
+
+// vars returns fresh template variables holding the config.
+func (rc *readContext) vars() *vars {
+	v := &vars{config: rc.config}
+	v.Now = rc.src.opts.now
+	v.Set(interpolation.VarConfig, rc.config)
+	return v
+}
+
+func (rc *readContext) addSecret(s string) { rc.mask.add(s) }
+
+func (rc *readContext) logf(format string, args ...any) {
+	if rc == nil || !rc.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	rc.log.Debug(rc.mask.text(fmt.Sprintf(format, args...)))
+}
+
+func (rc *readContext) logRequest(req *outRequest) {
+	if !rc.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	rc.log.Debug("request", "method", req.method, "url", rc.mask.text(req.url))
+}
+
+// emit sends one message to the caller, serialised; after the caller
+// failed once, every emit returns that error.
+func (rc *readContext) emit(m *protocol.Message) error {
+	rc.emitMu.Lock()
+	defer rc.emitMu.Unlock()
+	return rc.emitLocked(m)
+}
+
+func (rc *readContext) emitLocked(m *protocol.Message) error {
+	if rc.emitErr != nil {
+		return rc.emitErr
+	}
+	if rc.emitFn == nil {
+		return nil
+	}
+	if err := rc.emitFn(m); err != nil {
+		rc.emitErr = err
+		return err
+	}
+	return nil
+}
+
+func (rc *readContext) nowMillis() float64 {
+	return float64(rc.src.opts.now().UnixMilli())
+}
+
+func (rc *readContext) status(stream string, st protocol.StreamStatus, reasons ...protocol.StreamStatusReason) error {
+	return rc.emit(rc.statusMessage(stream, st, reasons...))
+}
+
+func (rc *readContext) statusMessage(stream string, st protocol.StreamStatus, reasons ...protocol.StreamStatusReason) *protocol.Message {
+	return &protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+		Type: protocol.TraceStreamStatus, EmittedAt: rc.nowMillis(),
+		StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: protocol.StreamDescriptor{Name: stream}, Status: st, Reasons: reasons},
+	}}
+}
+
+// rateLimited reports a rate-limited response as the CDK does: a RUNNING
+// status with reason RATE_LIMITED.
+func (rc *readContext) rateLimited(stream string) error {
+	if rc == nil || rc.emitFn == nil {
+		return nil
+	}
+	return rc.status(stream, protocol.StatusRunning, protocol.StreamStatusReason{Type: "RATE_LIMITED"})
+}
+
+// record emits a record, preceded by the stream's RUNNING status when it
+// is the first.
+func (rc *readContext) record(stream string, rec *dict) error {
+	data, err := encodeJSON(rec)
+	if err != nil {
+		return fmt.Errorf("stream %s: a record does not encode as JSON: %w", stream, err)
+	}
+	msg := &protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: stream, Data: data, EmittedAt: rc.src.opts.now().UnixMilli()}}
+	rc.emitMu.Lock()
+	defer rc.emitMu.Unlock()
+	if !rc.running[stream] {
+		rc.running[stream] = true
+		if err := rc.emitLocked(rc.statusMessage(stream, protocol.StatusRunning)); err != nil {
+			return err
+		}
+	}
+	rc.counts[stream]++
+	return rc.emitLocked(msg)
+}
+
+// state emits a stream STATE with the count of records since the last one.
+func (rc *readContext) state(stream string, st Value) error {
+	data, err := encodeJSON(st)
+	if err != nil {
+		return err
+	}
+	rc.emitMu.Lock()
+	defer rc.emitMu.Unlock()
+	n := float64(rc.counts[stream])
+	rc.counts[stream] = 0
+	return rc.emitLocked(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{
+		Type:        protocol.StateStream,
+		Stream:      &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: stream}, StreamState: data},
+		SourceStats: &protocol.StateStats{RecordCount: &n},
+	}})
+}
+
+// traceError emits a TRACE ERROR, masked.
+func (rc *readContext) traceError(stream string, ft protocol.FailureType, message, internal string) error {
+	var sd *protocol.StreamDescriptor
+	if stream != "" {
+		sd = &protocol.StreamDescriptor{Name: stream}
+	}
+	return rc.emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+		Type: protocol.TraceError, EmittedAt: rc.nowMillis(),
+		Error: &protocol.ErrorTrace{Message: rc.mask.text(message), InternalMessage: rc.mask.text(internal), FailureType: ft, StreamDescriptor: sd},
+	}})
+}
+
+// masked returns err with its text masked. The engine's own error types
+// are masked when made and stay in the chain for errors.As; others (an
+// interpolation error prints its context, config included) are replaced by
+// their masked text.
+func (rc *readContext) masked(err error) error {
+	var (
+		he *HTTPError
+		de *DecodeError
+		pe *PaginationError
+		oe *OAuthError
+	)
+	if errors.As(err, &he) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &oe) {
+		return &maskedError{msg: rc.mask.text(err.Error()), err: err}
+	}
+	return errors.New(rc.mask.text(err.Error()))
+}
+
+// maskedError is an error whose text was masked; it unwraps to the
+// original, which the engine masked when it made it.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// failureOf gives the message, internal message and failure type the CDK
+// reports for an error.
+func failureOf(err error) (string, string, protocol.FailureType) {
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		return err.Error(), err.Error(), oe.failureType()
+	}
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Message, he.Internal, he.FailureType
+	}
+	var ie *interpolation.Error
+	if errors.As(err, &ie) {
+		return "", err.Error(), protocol.FailureSystem
+	}
+	return "", err.Error(), protocol.FailureSystem
+}
+
+// partitionJob is one partition (and date window) of a stream to read.
+type partitionJob struct {
+	run    *streamRun
+	slice  *streamSlice
+	window *window
+	// pc is the partition's cursor of a per-partition incremental stream.
+	pc *partitionCursor
+}
+
+// streamRun is a stream during one read.
+type streamRun struct {
+	st     *stream
+	cursor *cursorRun
+	// pp replaces cursor for an incremental stream with partitions.
+	pp    *perPartitionRun
+	state Value // the stream_state templates see
+
+	mu         sync.Mutex
+	pending    int
+	generating bool
+	failed     bool
+	done       bool
+}
+
+// reader runs the streams of a read: each stream's partitions are
+// generated in order by one goroutine and read by a pool of workers, up to
+// the manifest's concurrency level; records of one partition keep their
+// order; a partition's state is emitted after all of its records.
+type reader struct {
+	rc      *readContext
+	workers int
+	jobs    chan partitionJob
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	failures []*StreamError
+}
+
+// Read reads the configured streams, emitting what the CDK prints: stream
+// statuses, records, states (per stream, after each slice or partition and
+// at the end of each stream) and TRACE ERRORs. state is the --state file's
+// content (an array of STREAM states, or nil). The returned error is a
+// *ReadError when streams failed (their TRACE ERRORs were emitted), an
+// *UnsupportedError before any request, or the error emit returned.
+func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage, emit func(*protocol.Message) error) error {
+	if catalog == nil {
+		return errors.New("declarative: Read needs a configured catalog")
+	}
+	var selected []*stream
+	for _, cs := range catalog.Streams {
+		if st := s.streamByName(cs.Stream.Name); st != nil {
+			selected = append(selected, st)
+		}
+	}
+	if err := s.unsupportedFor(selected); err != nil {
+		return err
+	}
+	var syncRead []manifest.Component
+	for _, st := range selected {
+		if st.synchronous {
+			// The CDK reads these with its synchronous DeclarativeStream,
+			// whose per-slice states differ; that path is not built.
+			syncRead = append(syncRead, manifest.Component{Path: st.path, Type: "DeclarativeStream read synchronously by the CDK (a template reads stream_state)"})
+		}
+	}
+	if len(syncRead) > 0 {
+		return &UnsupportedError{Components: syncRead}
+	}
+	rc, err := s.newReadContext(config)
+	if err != nil {
+		return err
+	}
+	rc.emitFn = emit
+	states, err := parseState(state)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &reader{rc: rc, workers: s.concurrency(rc), jobs: make(chan partitionJob)}
+	for i := 0; i < r.workers; i++ {
+		r.wg.Add(1)
+		go r.work(ctx)
+	}
+	// Streams generate their partitions a few at a time, in catalog order,
+	// as the CDK's partition enqueuer does.
+	gen := make(chan struct{}, max(r.workers/2, 1))
+	var genWG sync.WaitGroup
+streams:
+	for _, st := range selected {
+		run := &streamRun{st: st, generating: true, state: interpolation.NewDict(0)}
+		if st.cursor != nil {
+			var sst *dict
+			if v, ok := states[st.name]; ok {
+				sst, _ = v.(*dict)
+			}
+			var cr *cursorRun
+			var err error
+			if st.router != nil {
+				run.pp, err = newPerPartitionRun(st.cursor, st.router, sst, rc.vars(), s.opts.now)
+			} else {
+				cr, err = st.cursor.run(sst, rc.vars(), s.opts.now)
+			}
+			if err != nil {
+				if e := r.fail(run, err); e != nil {
+					return e
+				}
+				if e := r.finishStream(run); e != nil {
+					return e
+				}
+				continue
+			}
+			run.cursor = cr
+		}
+		select {
+		case gen <- struct{}{}:
+		case <-ctx.Done():
+			break streams
+		}
+		if err := rc.status(st.name, protocol.StatusStarted); err != nil {
+			<-gen
+			cancel()
+			break streams
+		}
+		genWG.Add(1)
+		go func() {
+			defer genWG.Done()
+			defer func() { <-gen }()
+			r.generate(ctx, run)
+		}()
+	}
+	genWG.Wait()
+	close(r.jobs)
+	r.wg.Wait()
+	if rc.emitErr != nil {
+		return rc.emitErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(r.failures) > 0 {
+		re := &ReadError{Streams: r.failures}
+		if err := rc.traceError("", protocol.FailureConfig, re.Error(), "Concurrent read failure"); err != nil {
+			return err
+		}
+		return re
+	}
+	return nil
+}
+
+// generate enumerates a stream's partitions and windows and queues them.
+func (r *reader) generate(ctx context.Context, run *streamRun) {
+	st := run.st
+	submit := func(slice *streamSlice, w *window, pc *partitionCursor) error {
+		run.mu.Lock()
+		run.pending++
+		run.mu.Unlock()
+		select {
+		case r.jobs <- partitionJob{run: run, slice: slice, window: w, pc: pc}:
+			return nil
+		case <-ctx.Done():
+			run.mu.Lock()
+			run.pending--
+			run.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+	var windows []window
+	if run.cursor != nil {
+		var err error
+		if windows, err = run.cursor.windows(); err != nil {
+			r.fail(run, err)
+		}
+	}
+	perPartition := func(p *dict) error {
+		if run.pp != nil {
+			pc, ws, err := run.pp.windows(p)
+			if err != nil {
+				return err
+			}
+			for i := range ws {
+				w := ws[i]
+				if err := submit(pc.run.windowSlice(p, w), &w, pc); err != nil {
+					return err
+				}
+			}
+			run.pp.generated(pc)
+			return nil
+		}
+		if run.cursor == nil {
+			return submit(newSlice(p, nil), nil, nil)
+		}
+		for i := range windows {
+			w := windows[i]
+			if err := submit(run.cursor.windowSlice(p, w), &w, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	if !run.failed {
+		if st.router == nil {
+			err = perPartition(nil)
+		} else {
+			err = st.router.partitions(ctx, r.rc, r.rc.vars(), perPartition)
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		r.fail(run, err)
+	}
+	run.mu.Lock()
+	run.generating = false
+	last := run.pending == 0
+	run.mu.Unlock()
+	if last && ctx.Err() == nil {
+		r.finishStream(run)
+	}
+}
+
+func (r *reader) work(ctx context.Context) {
+	defer r.wg.Done()
+	for job := range r.jobs {
+		if ctx.Err() == nil {
+			r.readPartition(ctx, job)
+		}
+		run := job.run
+		run.mu.Lock()
+		run.pending--
+		last := run.pending == 0 && !run.generating
+		run.mu.Unlock()
+		if last && ctx.Err() == nil {
+			r.finishStream(run)
+		}
+	}
+}
+
+func (r *reader) readPartition(ctx context.Context, job partitionJob) {
+	run, st := job.run, job.run.st
+	cr := run.cursor
+	if job.pc != nil {
+		cr = job.pc.run
+	}
+	err := st.retriever.readSlice(ctx, r.rc, st.name, job.slice, run.state, st.sliceOptions(job.slice, cr), func(rec *dict) error {
+		if err := r.rc.record(st.name, rec); err != nil {
+			return err
+		}
+		if cr != nil && job.window != nil {
+			cr.observe(*job.window, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		if r.rc.emitErr != nil || ctx.Err() != nil {
+			return
+		}
+		r.fail(run, err)
+		return
+	}
+	if job.pc != nil {
+		state, err := run.pp.closeWindow(job.pc, *job.window)
+		if err != nil {
+			r.fail(run, err)
+			return
+		}
+		if state != nil {
+			r.rc.state(st.name, state)
+		}
+		return
+	}
+	if run.cursor != nil && job.window != nil {
+		state, err := run.cursor.closeWindow(*job.window)
+		if err != nil {
+			r.fail(run, err)
+			return
+		}
+		if state != nil {
+			r.rc.state(st.name, state)
+		}
+	}
+}
+
+// fail records a stream's failure and emits its TRACE ERROR.
+func (r *reader) fail(run *streamRun, err error) error {
+	msg, internal, ft := failureOf(err)
+	run.mu.Lock()
+	run.failed = true
+	run.mu.Unlock()
+	se := &StreamError{Stream: run.st.name, FailureType: ft, Err: r.rc.masked(err)}
+	r.mu.Lock()
+	r.failures = append(r.failures, se)
+	r.mu.Unlock()
+	if msg == "" {
+		msg = "Something went wrong in the connector. See the logs for more details."
+	}
+	return r.rc.traceError(run.st.name, ft, msg, internal)
+}
+
+// finishStream emits the stream's final state and its COMPLETE or
+// INCOMPLETE status (the CDK emits the state even for a failed stream).
+func (r *reader) finishStream(run *streamRun) error {
+	run.mu.Lock()
+	if run.done {
+		run.mu.Unlock()
+		return nil
+	}
+	run.done = true
+	failed := run.failed
+	run.mu.Unlock()
+	var st Value
+	switch {
+	case run.pp != nil:
+		st = run.pp.finalState()
+	case run.cursor != nil:
+		st = run.cursor.state()
+	default:
+		d := interpolation.NewDict(1)
+		d.Set("__ab_no_cursor_state_message", true)
+		st = d
+	}
+	if err := r.rc.state(run.st.name, st); err != nil {
+		return err
+	}
+	status := protocol.StatusComplete
+	if failed {
+		status = protocol.StatusIncomplete
+	}
+	return r.rc.status(run.st.name, status)
+}
+
+// parseState reads the --state content: an array of AirbyteStateMessages
+// (STREAM states; GLOBAL states give their stream states), or a legacy
+// object keyed by stream name.
+func parseState(raw json.RawMessage) (map[string]Value, error) {
+	out := map[string]Value{}
+	if len(raw) == 0 || string(raw) == "null" {
+		return out, nil
+	}
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("declarative: the state is not valid JSON: %w", err)
+	}
+	switch x := v.(type) {
+	case []Value:
+		for _, e := range x {
+			m, ok := e.(*dict)
+			if !ok {
+				continue
+			}
+			if s, ok := dictGet(m, "stream"); ok {
+				name, _ := pathGet(s, []string{"stream_descriptor", "name"})
+				ss, _ := dictGet(s, "stream_state")
+				if n, ok := name.(string); ok {
+					out[n] = ss
+				}
+			}
+			if g, ok := dictGet(m, "global"); ok {
+				list, _ := dictGet(g, "stream_states")
+				if l, ok := list.([]Value); ok {
+					for _, s := range l {
+						name, _ := pathGet(s, []string{"stream_descriptor", "name"})
+						ss, _ := dictGet(s, "stream_state")
+						if n, ok := name.(string); ok {
+							out[n] = ss
+						}
+					}
+				}
+			}
+			if d, ok := dictGet(m, "data"); ok {
+				for _, e := range entries(asDict(d)) {
+					out[e.key] = e.val
+				}
+			}
+		}
+	case *dict:
+		for _, e := range entries(x) {
+			out[e.key] = e.val
+		}
+	}
+	return out, nil
+}
+
+func asDict(v Value) *dict {
+	d, _ := v.(*dict)
+	return d
+}
+
+// readParent reads every record of a parent stream, with the slice each
+// came from, for a substream partition router.
+func (rc *readContext) readParent(ctx context.Context, parent *stream, yield func(rec *dict, slice *streamSlice) error) error {
+	var cr *cursorRun
+	if parent.cursor != nil {
+		var err error
+		if cr, err = parent.cursor.run(nil, rc.vars(), rc.src.opts.now); err != nil {
+			return err
+		}
+	}
+	readOne := func(slice *streamSlice) error {
+		return parent.retriever.readSlice(ctx, rc, parent.name, slice, interpolation.NewDict(0), parent.sliceOptions(slice, cr), func(rec *dict) error {
+			return yield(rec, slice)
+		})
+	}
+	perPartition := func(p *dict) error {
+		if cr == nil {
+			return readOne(newSlice(p, nil))
+		}
+		ws, err := cr.windows()
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			if err := readOne(cr.windowSlice(p, w)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if parent.router == nil {
+		return perPartition(nil)
+	}
+	return parent.router.partitions(ctx, rc, rc.vars(), perPartition)
+}
+
+// sleep waits between retries.
+func (s *Source) sleep(ctx context.Context, d time.Duration) error {
+	return s.opts.sleep(ctx, d)
+}

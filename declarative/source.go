@@ -1,0 +1,200 @@
+package declarative
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/protocol"
+)
+
+// Source is a declarative connector: a manifest loaded, validated and built
+// into components once, ready to answer spec, check, discover and read. It
+// is safe for concurrent use; each call works on its own config and state.
+type Source struct {
+	opts        options
+	manifest    *manifest.Manifest
+	spec        *protocol.ConnectorSpecification
+	secretPaths [][]string
+	unsupported []manifest.Component
+	streams     []*stream
+	check       *checkStream
+	level       *concurrencyLevel
+}
+
+// New loads a manifest (the text of a manifest.yaml) and builds the
+// connector: every component and template is built here, before any
+// request. A manifest that does not load or validate is an error
+// (*manifest.Error, *manifest.ValidationError). A manifest that needs
+// components the engine does not run still builds, so that Spec works; the
+// calls that would use those components return an *UnsupportedError
+// before any request.
+func New(manifestText []byte, opts ...Option) (*Source, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := manifest.Load(manifestText)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{opts: o, manifest: m}
+	if s.spec, err = buildSpec(m.Root); err != nil {
+		return nil, err
+	}
+	if cs := m.Root.Map("spec").Map("connection_specification"); cs != nil {
+		s.secretPaths = secretPaths(cs)
+	}
+	s.unsupported = unsupportedComponents(m)
+	b := &builder{src: s, parents: parentNames(m.Root)}
+	if s.streams, err = b.buildStreams(m.Root, s.unsupported); err != nil {
+		return nil, fmt.Errorf("declarative: %w", err)
+	}
+	if s.check, err = b.checkStream(m.Root.Map("check")); err != nil {
+		return nil, fmt.Errorf("declarative: check: %w", err)
+	}
+	if s.level, err = b.concurrencyLevel(m.Root.Map("concurrency_level")); err != nil {
+		return nil, fmt.Errorf("declarative: concurrency_level: %w", err)
+	}
+	return s, nil
+}
+
+// Spec returns the connector's specification, the manifest's spec block.
+func (s *Source) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	cp := *s.spec
+	cp.ConnectionSpecification = append(json.RawMessage(nil), s.spec.ConnectionSpecification...)
+	return &cp, nil
+}
+
+func (s *Source) streamByName(name string) *stream {
+	for _, st := range s.streams {
+		if st.name == name {
+			return st
+		}
+	}
+	return nil
+}
+
+// unsupportedFor returns an *UnsupportedError when any of the streams, or
+// a component outside the streams, is not run by the engine.
+func (s *Source) unsupportedFor(streams []*stream) error {
+	var comps []manifest.Component
+	for _, c := range s.unsupported {
+		if !strings.HasPrefix(c.Path, "$.streams[") {
+			comps = append(comps, c)
+		}
+	}
+	for _, st := range streams {
+		comps = append(comps, st.unsupported...)
+	}
+	if len(comps) == 0 {
+		for _, st := range streams {
+			if st.buildErr != nil {
+				return st.buildErr
+			}
+		}
+		return nil
+	}
+	return &UnsupportedError{Components: comps}
+}
+
+// unsupportedComponents lists the components of m that name Python code or
+// that this engine does not build.
+func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
+	var out []manifest.Component
+	for _, c := range m.Components() {
+		switch {
+		case c.ClassName != "" || !supportedTypes[c.Type]:
+			out = append(out, c)
+		case c.Type == "OAuthAuthenticator" && (c.Node.Has("refresh_token_updater") || truthyField(c.Node, "use_profile_assertion")):
+			// Refresh-token rotation and the JWT profile assertion are not built.
+			out = append(out, manifest.Component{Path: c.Path + ".refresh_token_updater", Type: "OAuthAuthenticator refresh_token_updater", Node: c.Node})
+		}
+	}
+	return out
+}
+
+// supportedTypes are the component types the engine builds. A manifest
+// using any other is refused before its first request.
+var supportedTypes = map[string]bool{
+	"Spec": true, "CheckStream": true, "ConcurrencyLevel": true,
+	"DeclarativeStream": true, "SimpleRetriever": true, "HttpRequester": true,
+	"InlineSchemaLoader": true, "RecordSelector": true, "DpathExtractor": true,
+	"RecordFilter": true, "JsonDecoder": true,
+	"NoAuth": true, "ApiKeyAuthenticator": true, "BearerAuthenticator": true,
+	"BasicHttpAuthenticator": true, "SelectiveAuthenticator": true,
+	"DefaultPaginator": true, "NoPagination": true, "CursorPagination": true,
+	"PageIncrement": true, "OffsetIncrement": true, "RequestOption": true, "RequestPath": true,
+	"DefaultErrorHandler": true, "CompositeErrorHandler": true, "HttpResponseFilter": true,
+	"ConstantBackoffStrategy": true, "ExponentialBackoffStrategy": true,
+	"WaitTimeFromHeader": true, "WaitUntilTimeFromHeader": true,
+	"ListPartitionRouter": true, "SubstreamPartitionRouter": true, "ParentStreamConfig": true,
+	"DatetimeBasedCursor": true, "MinMaxDatetime": true,
+	"AddFields": true, "AddedFieldDefinition": true, "RemoveFields": true, "KeysToLower": true,
+	"OAuthAuthenticator": true, "SessionTokenAuthenticator": true,
+	"SessionTokenRequestApiKeyAuthenticator": true, "SessionTokenRequestBearerAuthenticator": true,
+}
+
+func truthyField(n *manifest.Map, k string) bool {
+	v, _ := n.Get(k)
+	return v != nil && v != false && v != ""
+}
+
+// concurrencyLevel is the ConcurrencyLevel component.
+type concurrencyLevel struct {
+	fixed   int
+	tmpl    *tmpl
+	maximum int
+}
+
+// defaultConcurrency is the CDK's concurrency without a concurrency_level
+// (its lowest safe level).
+const defaultConcurrency = 2
+
+func (b *builder) concurrencyLevel(n *manifest.Map) (*concurrencyLevel, error) {
+	if n == nil {
+		return nil, nil
+	}
+	c := &concurrencyLevel{}
+	if m, ok := n.Get("max_concurrency"); ok {
+		if i, ok := toInt(m); ok {
+			c.maximum = int(i)
+		}
+	}
+	switch d := mustGet(n, "default_concurrency").(type) {
+	case int64:
+		c.fixed = int(d)
+	case string:
+		if strings.Contains(d, "config") && c.maximum == 0 {
+			return nil, fmt.Errorf("ConcurrencyLevel requires that max_concurrency be defined if the default_concurrency can be used-specified")
+		}
+		t, err := b.compile(d, paramsOf(n))
+		if err != nil {
+			return nil, err
+		}
+		c.tmpl = t
+	}
+	return c, nil
+}
+
+// concurrency is the number of partitions read at once.
+func (s *Source) concurrency(rc *readContext) int {
+	c := s.level
+	if c == nil {
+		return defaultConcurrency
+	}
+	if c.tmpl == nil {
+		return max(c.fixed, 1)
+	}
+	v, err := c.tmpl.eval(rc.vars())
+	n, ok := v.(int64)
+	if err != nil || !ok {
+		return defaultConcurrency
+	}
+	if c.maximum > 0 && int(n) > c.maximum {
+		n = int64(c.maximum)
+	}
+	return max(int(n), 1)
+}
