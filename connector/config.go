@@ -60,6 +60,19 @@ func normalizeConfig(config any) (json.RawMessage, error) {
 	return json.Marshal(obj)
 }
 
+// normalize is normalizeConfig after the config's SecretStrings were put in
+// the Connector's vault, replaced by references to it.
+func (c *Connector) normalize(config any) (json.RawMessage, error) {
+	tree, ok, err := referenceSecretStrings(config, &c.vault)
+	if err != nil {
+		return nil, fmt.Errorf("the config cannot be encoded as JSON: %w", err)
+	}
+	if ok {
+		config = tree
+	}
+	return normalizeConfig(config)
+}
+
 // decodeJSON decodes with json.Number, so that big integers in a config
 // survive the round trip exactly.
 func decodeJSON(raw []byte, v any) error {
@@ -88,7 +101,9 @@ func (c *Connector) prepare(ctx context.Context) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := secrets.ResolveConfigJSON(ctx, stored, c.env.SecretOptions()...)
+	// The config's own SecretStrings first, then the Environment's managers.
+	opts := append([]secrets.Option{secrets.WithManager(&c.vault)}, c.env.SecretOptions()...)
+	resolved, err := secrets.ResolveConfigJSON(ctx, stored, opts...)
 	if err != nil {
 		return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
 	}

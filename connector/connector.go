@@ -58,6 +58,10 @@ type Connector struct {
 	refs map[string]string
 	spec *protocol.ConnectorSpecification
 
+	// vault keeps the SecretStrings of a config given as a Go value (see
+	// secretstrings.go).
+	vault vault
+
 	// pinned is set for a Python connector pinned to a version: the first
 	// command installs it (Install replaces another installed version).
 	// pinMu serialises that; pinDone records that it succeeded.
@@ -95,7 +99,7 @@ func New(ctx context.Context, kind Kind, name string, opts ...Option) (*Connecto
 		c.logger = env.Logger()
 	}
 	if st.configSet {
-		cfg, err := normalizeConfig(st.config)
+		cfg, err := c.normalize(st.config)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -181,9 +185,11 @@ func (c *Connector) Uninstall(ctx context.Context) error {
 }
 
 // SetConfig replaces the config (a map[string]any, a struct, a
-// json.RawMessage, a []byte or a string of JSON).
+// json.RawMessage, a []byte or a string of JSON). A secrets.SecretString in
+// a map or struct reaches the connector as its value, and Config shows it
+// as a secret reference.
 func (c *Connector) SetConfig(config any) error {
-	cfg, err := normalizeConfig(config)
+	cfg, err := c.normalize(config)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.name, err)
 	}

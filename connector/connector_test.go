@@ -243,3 +243,43 @@ func TestConfigFingerprint(t *testing.T) {
 		t.Errorf("another path, same fingerprint %s (or a bad one)", a)
 	}
 }
+
+// TestSecretStringInConfig: a secrets.SecretString in a config struct or
+// map reaches the connector as its value (its MarshalJSON prints ****),
+// and nowhere else: Config shows a reference.
+func TestSecretStringInConfig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	token := secrets.NewSecretString("goodtoken-" + strings.Repeat("9", 10))
+	type Extra struct {
+		Note string `json:"note"`
+	}
+	type config struct {
+		Extra
+		Token  secrets.SecretString `json:"token"`
+		Unused secrets.SecretString `json:"unused,omitempty"`
+		Path   string               `json:"path"`
+		hidden string
+	}
+	for _, cfg := range []any{
+		config{Extra: Extra{Note: "x"}, Token: token, Path: "/a", hidden: "no"},
+		&config{Token: token},
+		map[string]any{"token": token, "nested": []any{map[string]secrets.SecretString{"k": token}}},
+	} {
+		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+			connector.WithGoConnector(echoDest{}), connector.WithConfig(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Check(ctx); err != nil {
+			t.Fatalf("%T: the connector did not get the token: %v", cfg, err)
+		}
+		b, _ := json.Marshal(d.Config())
+		if strings.Contains(string(b), token.Reveal()) || !strings.Contains(string(b), "secret_reference::") {
+			t.Fatalf("%T: Config shows %s", cfg, b)
+		}
+		if _, has := d.Config()["unused"]; has {
+			t.Fatalf("%T: omitempty ignored: %s", cfg, b)
+		}
+	}
+}
