@@ -111,7 +111,7 @@ func (d *Docker) ensureImage(ctx context.Context, pull bool) error {
 		}
 	case cerrdefs.IsNotFound(err):
 		return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image,
-			Hint: "pull it with docker pull " + d.image + ", call Install, or allow WithInstallIfMissing(true)"}
+			Hint: "pull it with docker pull " + d.image + ", call Install, or allow connector.WithInstallIfMissing(true)"}
 	default:
 		return d.engineErr(err)
 	}

@@ -86,7 +86,7 @@ func (p *Python) ready(ctx context.Context) error {
 	}
 	if !p.o.installIfMissing {
 		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.EntryPoint(),
-			Hint: "call Install or allow WithInstallIfMissing(true); it runs pip install " + p.pipTarget()}
+			Hint: "call Install or allow connector.WithInstallIfMissing(true); it runs pip install " + p.pipTarget()}
 	}
 	return p.Install(ctx)
 }
@@ -110,7 +110,7 @@ func (p *Python) Install(ctx context.Context) error {
 	}
 	notInstalled := func(err error) error {
 		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.EntryPoint(),
-			Hint: "check the pip URL (WithPipURL) and the interpreter (WithPython)", Err: err}
+			Hint: "check the pip requirement (connector.WithPipURL) and the interpreter (connector.WithPython)", Err: err}
 	}
 	if _, err := os.Stat(filepath.Join(p.venv, "bin", "python")); err != nil {
 		p.o.logger.Info("creating virtualenv", "connector", p.name, "venv", p.venv, "python", p.o.python)
@@ -131,7 +131,8 @@ func (p *Python) Install(ctx context.Context) error {
 	args = append(args, target)
 	p.o.logger.Info("pip install", "connector", p.name, "target", target)
 	if err := p.command(ctx, filepath.Join(p.venv, "bin", "python"), args...); err != nil {
-		return notInstalled(fmt.Errorf("pip install %s: %w", target, err))
+		return notInstalled(fmt.Errorf("pip install %s with %s (the venv made by %s): %w%s",
+			target, filepath.Join(p.venv, "bin", "python"), p.o.python, err, p.missingBuildModules(ctx, target)))
 	}
 	if _, err := os.Stat(p.EntryPoint()); err != nil {
 		return notInstalled(fmt.Errorf("pip installed %s but it has no console script %q", target, p.name))
@@ -142,6 +143,27 @@ func (p *Python) Install(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// missingBuildModules explains a failed install of a local path whose
+// cause is the usual one offline: the venv's Python lacks the modules that
+// build a wheel (pip says only "See above"). It returns "" otherwise.
+func (p *Python) missingBuildModules(ctx context.Context, target string) string {
+	if _, err := os.Stat(target); err != nil {
+		return ""
+	}
+	var missing []string
+	for _, mod := range []string{"setuptools", "wheel"} {
+		if exec.CommandContext(ctx, filepath.Join(p.venv, "bin", "python"), "-c", "import "+mod).Run() != nil {
+			missing = append(missing, mod)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the venv's Python has no %s module, which building a local package without network access needs: "+
+		"install it for %s (on Debian: apt-get install python3-%s), or choose another interpreter (connector.WithPython, goab --use-python)",
+		strings.Join(missing, " and no "), p.o.python, missing[len(missing)-1])
 }
 
 // command runs an installation step; its output goes to the debug log and,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/executor"
@@ -65,5 +66,29 @@ func TestPython(t *testing.T) {
 	}
 	if _, err := os.Stat(p2.Venv()); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the venv is still there: %v", err)
+	}
+}
+
+// TestPythonWithoutWheel: installing a local package with an interpreter
+// whose venv has no wheel module fails with pip's "See above" only; the
+// error now says what is missing and which interpreter made the venv.
+func TestPythonWithoutWheel(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	dir := t.TempDir()
+	// An interpreter that makes venvs without the system's packages, so
+	// that the venv has setuptools (from ensurepip) but no wheel.
+	py := filepath.Join(dir, "python-nowheel")
+	script := "#!/bin/bash\nargs=()\nfor a in \"$@\"; do [[ $a == --system-site-packages ]] || args+=(\"$a\"); done\nexec " +
+		testenv.SystemPython + " \"${args[@]}\"\n"
+	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := build[*executor.Python](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: dir,
+		Interpreter: py, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) || !strings.Contains(err.Error(), "has no wheel module") || !strings.Contains(err.Error(), py) {
+		t.Fatalf("got %v, want a *NotInstalledError naming the missing wheel module and %s", err, py)
 	}
 }

@@ -124,10 +124,31 @@ type connectorFlags struct {
 	dockerSet   bool
 	local       string
 	pipURL      string
+	python      pythonFlag
 	version     string
 	hostNetwork bool
 	config      string
 }
+
+// pythonFlag is --use-python: alone, python3 from PATH; with a value, that
+// interpreter (PyAirbyte's use_python).
+type pythonFlag struct{ interpreter string }
+
+func (p *pythonFlag) String() string { return p.interpreter }
+func (p *pythonFlag) Set(v string) error {
+	switch v {
+	case "true":
+		p.interpreter = "python3"
+	case "false", "":
+		p.interpreter = ""
+	default:
+		p.interpreter = v
+	}
+	return nil
+}
+
+// IsBoolFlag lets --use-python stand alone.
+func (p *pythonFlag) IsBoolFlag() bool { return true }
 
 // addConnectorFlags registers the connector flags on fs; what is "source"
 // or "destination", for the help text.
@@ -136,6 +157,7 @@ func addConnectorFlags(fs *flag.FlagSet, prefix, what string) *connectorFlags {
 	fs.StringVar(&f.local, prefix+"local-executable", "", "run the "+what+" as this executable (a path, or a name on PATH)")
 	fs.StringVar(&f.dockerImage, prefix+"docker-image", "", "run the "+what+" in Docker with this image; '' means airbyte/<name>")
 	fs.StringVar(&f.pipURL, prefix+"pip-url", "", "run the "+what+" from a Python virtualenv with this pip requirement (name, URL or path)")
+	fs.Var(&f.python, prefix+"use-python", "run the "+what+" from a Python virtualenv made with python3, or with --"+prefix+"use-python=INTERPRETER with that one (installs airbyte-<name>, or the --"+prefix+"pip-url)")
 	fs.StringVar(&f.version, prefix+"version", "", "the "+what+"'s version: the Docker tag or the Python package version")
 	fs.BoolVar(&f.hostNetwork, prefix+"use-host-network", false, "run the "+what+"'s container on the host network (to reach services on localhost)")
 	fs.StringVar(&f.config, prefix+"config", "", "the "+what+"'s config: a JSON or YAML file, or inline JSON or YAML; values \"secret_reference::NAME\" are looked up as secrets")
@@ -187,6 +209,9 @@ func connectorOptions(ctx context.Context, e *env, cmd string, f *connectorFlags
 	if f.pipURL != "" {
 		opts = append(opts, connector.WithPipURL(f.pipURL))
 	}
+	if f.python.interpreter != "" {
+		opts = append(opts, connector.WithPython(f.python.interpreter))
+	}
 	if f.version != "" {
 		opts = append(opts, connector.WithVersion(f.version))
 	}
@@ -210,7 +235,7 @@ func connectorError(cmd, name, prefix string, err error) error {
 	var nm *connector.NoMethodError
 	switch {
 	case errors.As(err, &oe) && strings.Contains(oe.Option, " and "):
-		return usagef(cmd, "choose one of --%[1]slocal-executable, --%[1]sdocker-image (or --%[1]suse-host-network) and --%[1]spip-url, not several", prefix)
+		return usagef(cmd, "choose one of --%[1]slocal-executable, --%[1]sdocker-image (or --%[1]suse-host-network) and --%[1]spip-url (or --%[1]suse-python), not several", prefix)
 	case errors.As(err, &nm):
 		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, nm.Err)
 	}

@@ -539,3 +539,45 @@ func TestRecordsReaderGoesAway(t *testing.T) {
 		t.Fatalf("goab records after its reader went away: %v\n%s", err, stderr.String())
 	}
 }
+
+// TestValidateDestination validates a destination as pyab does: spec,
+// config, check, and with --write-sample a write of faker records (the
+// built-in faker; here the one on PATH stands in for it).
+func TestValidateDestination(t *testing.T) {
+	lj, fk := localJSON(t), faker(t)
+	out := t.TempDir()
+	path := []string{"PATH=" + filepath.Dir(fk) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	r := goab(t, path, "validate", "destination-local-json", "--local-executable", lj,
+		"--config", `{"destination_path": "`+out+`"}`, "--write-sample", "--limit", "3")
+	r.want(t, 0)
+	for _, want := range []string{"ok  spec", "ok  config", "ok  check", "ok  write", "9 faker records sent, 9 confirmed", "destination-local-json is valid."} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "discover") {
+		t.Errorf("a destination was discovered:\n%s", r.stdout)
+	}
+	r = goab(t, nil, "validate", "destination-local-json", "--local-executable", lj, "--config", `{"destination_path": 3}`)
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, `validation step "config"`) {
+		t.Errorf("paragraph %q", p)
+	}
+}
+
+// TestUsePython runs a Python connector with --use-python (PyAirbyte's
+// use_python), alone or naming the interpreter.
+func TestUsePython(t *testing.T) {
+	testenv.NeedPython(t)
+	pkg := testenv.PythonPackage(t, "0.1.0")
+	r := goab(t, nil, "spec", "source-pytest", "--use-python="+testenv.SystemPython, "--pip-url", pkg)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "connectionSpecification") && !strings.Contains(r.stdout, "properties") {
+		t.Errorf("no spec printed:\n%s", r.stdout)
+	}
+	r = goab(t, nil, "check", "source-pytest", "--use-python", "--local-executable", "/bin/true")
+	r.want(t, 2)
+	if !strings.Contains(r.stderr, "choose one of") || !strings.Contains(r.stderr, "--use-python") {
+		t.Errorf("conflict not reported:\n%s", r.stderr)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -175,80 +177,136 @@ func quietEPIPE(err error) error {
 
 var validateCommand = &command{
 	name:     "validate",
-	synopsis: "validate <connector> --config CONFIG [--limit N] [connector flags]",
-	summary:  "Validate a connector as pyab validate does: spec, config against the spec, check, discover and a small read of every selected stream.",
+	synopsis: "validate <connector> --config CONFIG [--limit N] [--write-sample] [connector flags]",
+	summary:  "Validate a connector as pyab validate does: spec, config against the spec, check, then for a source discover and a small read of every selected stream, for a destination (a name starting with destination-) a write of a few faker records when --write-sample says so.",
 	example:  "goab validate source-faker --local-executable ./source-faker --config '{\"count\": 10}' --limit 5",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
-		limit := fs.Int("limit", 10, "records to read from each stream")
-		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
-			if *limit < 1 {
-				return usagef(c.name, "--limit must be at least 1")
-			}
-			return nil
-		})
+		limit := fs.Int("limit", 10, "records to read from each stream of a source, or to write into a destination")
+		sample := fs.Bool("write-sample", false, "for a destination: write --limit records of each stream of the built-in faker into it")
+		pos, err := parse(c, e, fs, args)
 		if err != nil {
 			return err
 		}
-		step := func(name string, f func() (string, error)) error {
-			detail, err := f()
-			if err != nil {
-				return fmt.Errorf("validation step %q: %w", name, err)
+		if *limit < 1 {
+			return usagef(c.name, "--limit must be at least 1")
+		}
+		if len(pos) > 0 && strings.HasPrefix(pos[0], "destination-") {
+			if sc.streams != "" {
+				return usagef(c.name, "--streams selects a source's streams; %s is a destination", pos[0])
 			}
-			fmt.Fprintf(e.stdout, "ok  %-9s %s\n", name, detail)
-			return nil
-		}
-		steps := []struct {
-			name string
-			f    func() (string, error)
-		}{
-			{"spec", func() (string, error) {
-				spec, err := src.Spec(ctx)
-				if err != nil {
-					return "", err
-				}
-				return "documentation: " + orDash(spec.DocumentationURL), nil
-			}},
-			{"config", func() (string, error) { return "matches the spec", src.ValidateConfig(ctx) }},
-			{"check", func() (string, error) { return "connection succeeded", src.Check(ctx) }},
-			{"discover", func() (string, error) {
-				cat, err := src.Discover(ctx)
-				if err != nil {
-					return "", err
-				}
-				return fmt.Sprintf("%d streams", len(cat.Streams)), nil
-			}},
-			{"read", func() (string, error) {
-				streams, err := src.SelectedStreams(ctx)
-				if err != nil {
-					return "", err
-				}
-				if len(streams) == 0 {
-					if streams, err = src.AvailableStreams(ctx); err != nil {
-						return "", err
-					}
-				}
-				var parts []string
-				for _, s := range streams {
-					n := 0
-					for _, err := range src.Records(ctx, s, source.Limit(*limit)) {
-						if err != nil {
-							return "", err
-						}
-						n++
-					}
-					parts = append(parts, fmt.Sprintf("%s %d", s, n))
-				}
-				return "records: " + strings.Join(parts, ", "), nil
-			}},
-		}
-		for _, s := range steps {
-			if err := step(s.name, s.f); err != nil {
+			dst, err := destinationFromFlags(ctx, c, e, fs, sc.conn, pos)
+			if err != nil {
 				return err
 			}
+			return validateDestination(ctx, e, dst, *limit, *sample)
 		}
-		fmt.Fprintf(e.stdout, "%s is valid.\n", src.Name())
-		return nil
+		if *sample {
+			return usagef(c.name, "--write-sample is for destinations (names starting with destination-)")
+		}
+		src, err := sourceFromFlags(ctx, c, e, fs, sc, pos)
+		if err != nil {
+			return err
+		}
+		return validateSource(ctx, e, src, *limit)
 	},
+}
+
+// validationStep runs one step of validate and prints its line.
+func validationStep(e *env, name string, f func() (string, error)) error {
+	detail, err := f()
+	if err != nil {
+		return fmt.Errorf("validation step %q: %w", name, err)
+	}
+	fmt.Fprintf(e.stdout, "ok  %-9s %s\n", name, detail)
+	return nil
+}
+
+// connectorSteps are the steps sources and destinations share: spec,
+// config, check.
+func connectorSteps(ctx context.Context, c *connector.Connector) []validation {
+	return []validation{
+		{"spec", func() (string, error) {
+			spec, err := c.Spec(ctx)
+			if err != nil {
+				return "", err
+			}
+			return "documentation: " + orDash(spec.DocumentationURL), nil
+		}},
+		{"config", func() (string, error) { return "matches the spec", c.ValidateConfig(ctx) }},
+		{"check", func() (string, error) { return "connection succeeded", c.Check(ctx) }},
+	}
+}
+
+type validation struct {
+	name string
+	f    func() (string, error)
+}
+
+func runValidation(e *env, name string, steps []validation) error {
+	for _, s := range steps {
+		if err := validationStep(e, s.name, s.f); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "%s is valid.\n", name)
+	return nil
+}
+
+func validateSource(ctx context.Context, e *env, src *source.Source, limit int) error {
+	steps := append(connectorSteps(ctx, src.Connector),
+		validation{"discover", func() (string, error) {
+			cat, err := src.Discover(ctx)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d streams", len(cat.Streams)), nil
+		}},
+		validation{"read", func() (string, error) {
+			streams, err := src.SelectedStreams(ctx)
+			if err != nil {
+				return "", err
+			}
+			if len(streams) == 0 {
+				if streams, err = src.AvailableStreams(ctx); err != nil {
+					return "", err
+				}
+			}
+			var parts []string
+			for _, s := range streams {
+				n := 0
+				for _, err := range src.Records(ctx, s, source.Limit(limit)) {
+					if err != nil {
+						return "", err
+					}
+					n++
+				}
+				parts = append(parts, fmt.Sprintf("%s %d", s, n))
+			}
+			return "records: " + strings.Join(parts, ", "), nil
+		}})
+	return runValidation(e, src.Name(), steps)
+}
+
+// validateDestination checks a destination as pyab validate does: spec,
+// config and check, then, when asked, a write of a few records of the
+// built-in faker, streamed with no cache and no state kept.
+func validateDestination(ctx context.Context, e *env, dst *destination.Destination, limit int, sample bool) error {
+	steps := connectorSteps(ctx, dst.Connector)
+	if sample {
+		steps = append(steps, validation{"write", func() (string, error) {
+			faker, err := source.New(ctx, "source-faker", connector.WithEnvironment(e.conns),
+				connector.WithConfig(map[string]any{"count": limit, "seed": 1}))
+			if err != nil {
+				return "", err
+			}
+			res, err := dst.Write(ctx, faker, destination.NoCache(), destination.NoStateCache())
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d faker records sent, %d confirmed", res.TotalSent(), res.TotalConfirmed()), nil
+		}})
+	}
+	return runValidation(e, dst.Name(), steps)
 }

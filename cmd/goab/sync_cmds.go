@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -46,16 +47,31 @@ func (df *destinationFlags) build(ctx context.Context, e *env, cmd string, fs *f
 	if err != nil {
 		return nil, err
 	}
+	return newDestination(ctx, e, cmd, name, f, df.localMount)
+}
+
+// destinationFromFlags builds a destination from the unprefixed connector
+// flags (goab validate destination-x ...).
+func destinationFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, f *connectorFlags, pos []string) (*destination.Destination, error) {
+	f.visited(fs)
+	if len(pos) > 1 {
+		return nil, usagef(c.name, "unexpected arguments %q after the connector name %q", strings.Join(pos[1:], " "), pos[0])
+	}
+	return newDestination(ctx, e, c.name, pos[0], f, "")
+}
+
+// newDestination builds the destination name with the options f says.
+func newDestination(ctx context.Context, e *env, cmd, name string, f *connectorFlags, localMount string) (*destination.Destination, error) {
 	opts, err := connectorOptions(ctx, e, cmd, f)
 	if err != nil {
 		return nil, err
 	}
-	if df.localMount != "" {
-		opts = append(opts, connector.WithLocalMount(df.localMount))
+	if localMount != "" {
+		opts = append(opts, connector.WithLocalMount(localMount))
 	}
 	d, err := destination.New(ctx, name, opts...)
 	if err != nil {
-		return nil, connectorError(cmd, name, "destination-", err)
+		return nil, connectorError(cmd, name, f.prefix, err)
 	}
 	return d, err
 }
