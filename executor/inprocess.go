@@ -75,7 +75,7 @@ var errCallerGone = errors.New("the caller stopped reading the connector's messa
 func (p *InProcess) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
 		if err := ctx.Err(); err != nil {
-			yield(nil, fmt.Errorf("connector %s: %s not started: %w", p.name, inv.Verb, err))
+			yield(nil, fmt.Errorf("connector %s: %s not started, %s: %w", p.name, inv.Verb, cancelWord(err), err))
 			return
 		}
 		call, err := p.call(inv)
@@ -269,7 +269,7 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 			}
 			if ctx.Err() != nil {
 				quit()
-				return fmt.Errorf("connector %s: %s stopped: %w", r.p.name, r.verb, context.Cause(ctx))
+				return stoppedErr(r.p.name, r.verb, ctx)
 			}
 		case <-ctxDone:
 			ctxDone = nil
@@ -278,7 +278,7 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 			grace = t.C
 		case <-grace:
 			quit()
-			return fmt.Errorf("connector %s: %s stopped: %w", r.p.name, r.verb, context.Cause(ctx))
+			return stoppedErr(r.p.name, r.verb, ctx)
 		}
 	}
 finished:
@@ -291,7 +291,7 @@ finished:
 		return &ConnectorError{Connector: r.p.name, Command: r.verb, ExitCode: -1, FailureType: protocol.FailureSystem,
 			Message: r.p.o.mask("the connector panicked: " + r.panic)}
 	case ctx.Err() != nil:
-		return fmt.Errorf("connector %s: %s stopped: %w", r.p.name, r.verb, context.Cause(ctx))
+		return stoppedErr(r.p.name, r.verb, ctx)
 	case r.err != nil:
 		if r.out.trace == nil {
 			r.out.trace = &protocol.ErrorTrace{Message: r.p.o.mask(r.err.Error()), FailureType: protocol.FailureSystem}

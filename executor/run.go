@@ -198,7 +198,7 @@ type procRun struct {
 // succeeded or the caller stopped iterating.
 func (p *procRun) run(ctx context.Context, start launcher, yield func(*protocol.Message, error) bool) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("connector %s: %s not started: %w", p.r.name, p.inv.Verb, err)
+		return fmt.Errorf("connector %s: %s not started, %s: %w", p.r.name, p.inv.Verb, cancelWord(err), err)
 	}
 	files, err := p.prepare()
 	if p.dir != "" {
@@ -430,7 +430,7 @@ func (p *procRun) finish(ctx context.Context, early bool) {
 }
 
 func (r *runner) stoppedErr(ctx context.Context, verb Verb) error {
-	return fmt.Errorf("connector %s: %s stopped: %w", r.name, verb, context.Cause(ctx))
+	return stoppedErr(r.name, verb, ctx)
 }
 
 func (r *runner) maskErr(err error) error { return errors.New(r.o.mask(err.Error())) }
@@ -606,4 +606,19 @@ func (lg *runLog) close() {
 	lg.w.Flush()
 	lg.f.Close()
 	lg.f, lg.w, lg.tail = nil, nil, nil
+}
+
+// stoppedErr is the error of a run that ctx stopped: it says which command
+// of which connector was cancelled (or timed out), and wraps the cause.
+func stoppedErr(name string, verb Verb, ctx context.Context) error {
+	cause := context.Cause(ctx)
+	return fmt.Errorf("connector %s: %s %s: %w", name, verb, cancelWord(cause), cause)
+}
+
+// cancelWord is how a context ended, as messages say it.
+func cancelWord(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return "cancelled"
 }

@@ -204,6 +204,14 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		FullRefresh: rs.fullRefresh,
 		Messages:    prog.observe(track.guard(msgs, log)),
 	})
+	if err != nil && (err == context.Canceled || err == context.DeadlineExceeded) {
+		// The cache saw the cancellation first: say what was cancelled.
+		how := "cancelled"
+		if err == context.DeadlineExceeded {
+			how = "timed out"
+		}
+		err = fmt.Errorf("%s: read into the cache %s; what was committed before stays, and the next read resumes from it: %w", s.Name(), how, err)
+	}
 	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{},
 		malformed: maps.Clone(track.malformed)}
 	if lr != nil {

@@ -252,7 +252,7 @@ func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[s
 	}
 	text, origin := []byte(value), "inline --"+flagName
 	trimmed := strings.TrimSpace(value)
-	if !strings.HasPrefix(trimmed, "{") && !strings.Contains(trimmed, "\n") {
+	if !strings.HasPrefix(trimmed, "{") && !strings.HasPrefix(trimmed, "[") && !strings.Contains(trimmed, "\n") {
 		b, err := os.ReadFile(value)
 		switch {
 		case err == nil:
@@ -274,6 +274,11 @@ func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[s
 		err = yaml.Unmarshal(text, &cfg)
 	}
 	if err != nil {
+		var any any
+		if yaml.Unmarshal(text, &any) == nil && any != nil {
+			// Valid, but a list or a plain value.
+			return nil, usagef(cmd, "the %s must be an object of config fields, such as '{\"count\": 100}', not %s", origin, kindOf(any))
+		}
 		return nil, usagef(cmd, "the %s is not a JSON or YAML object: %v", origin, err)
 	}
 	if cfg == nil {
@@ -287,6 +292,20 @@ func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[s
 		return m, nil
 	}
 	return cfg, nil
+}
+
+// kindOf names the kind of a decoded JSON or YAML value for messages.
+func kindOf(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
 
 // splitList splits a comma-separated flag value, dropping blanks.

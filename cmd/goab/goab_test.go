@@ -135,6 +135,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
 		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
 		{[]string{"check", "source-faker", "--config", "{not json"}, "is not a JSON or YAML object"},
+		{[]string{"check", "source-faker", "--config", "[1,2]"}, "must be an object of config fields, such as '{\"count\": 100}', not a list"},
 		{[]string{"spec", "source-faker", "--format", "xml"}, "--format must be yaml or json"},
 		{[]string{"discover", "source-faker", "--format", "xml"}, "--format must be json or table"},
 		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
