@@ -207,7 +207,7 @@ type authenticator interface {
 type staticAuth string
 
 func (a staticAuth) header(context.Context) (string, error) { return string(a), nil }
-func (a staticAuth) invalidate(string) bool                { return false }
+func (a staticAuth) invalidate(string) bool                 { return false }
 
 // tokenSource exchanges client credentials for bearer tokens and renews
 // them: RenewBefore ahead of their expiry, or when the server refuses one.
