@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -27,6 +26,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// Reporter receives the violations; *testing.T is one.
+type Reporter interface {
+	Errorf(format string, args ...any)
+}
+
 // Spec is one loaded description with its router.
 type Spec struct {
 	name   string
@@ -34,9 +38,9 @@ type Spec struct {
 	router routers.Router
 }
 
-// SpecsDirEnv names a directory to read the descriptions from instead of
-// the shared/remote-specs folder found above the module.
-const SpecsDirEnv = "GOAIRBYTE_REMOTE_SPECS"
+// SharedDirEnv names the shared data folder (holding remote-specs/,
+// faker/, manifests/) when it is not ../shared beside the module.
+const SharedDirEnv = "GOAIRBYTE_SHARED_DIR"
 
 type loaded struct {
 	once sync.Once
@@ -48,9 +52,8 @@ var airbyte, airbyteConfig, fivetran loaded
 
 // Airbyte returns Airbyte's public API (api.yaml with api.overlay.yaml
 // merged in), with paths under prefix (such as "/api/public/v1").
-func Airbyte(t testing.TB, prefix string) *Spec {
-	t.Helper()
-	return load(t, &airbyte, prefix, func() (*openapi3.T, error) {
+func Airbyte(prefix string) (*Spec, error) {
+	return load(&airbyte, prefix, func() (*openapi3.T, error) {
 		base, err := readYAML("airbyte/api.yaml")
 		if err != nil {
 			return nil, err
@@ -66,9 +69,8 @@ func Airbyte(t testing.TB, prefix string) *Spec {
 
 // AirbyteConfig returns Airbyte's Configuration API (config.yaml), with
 // paths under prefix (such as "/api"; its paths start with /v1).
-func AirbyteConfig(t testing.TB, prefix string) *Spec {
-	t.Helper()
-	return load(t, &airbyteConfig, prefix, func() (*openapi3.T, error) {
+func AirbyteConfig(prefix string) (*Spec, error) {
+	return load(&airbyteConfig, prefix, func() (*openapi3.T, error) {
 		m, err := readYAML("airbyte/config.yaml")
 		if err != nil {
 			return nil, err
@@ -79,10 +81,9 @@ func AirbyteConfig(t testing.TB, prefix string) *Spec {
 
 // Fivetran returns Fivetran's REST API, pruned to the paths orchestration
 // needs, with paths under prefix ("" for a server at the root).
-func Fivetran(t testing.TB, prefix string) *Spec {
-	t.Helper()
-	return load(t, &fivetran, prefix, func() (*openapi3.T, error) {
-		path, err := specPath("fivetran/fivetran-pruned.json")
+func Fivetran(prefix string) (*Spec, error) {
+	return load(&fivetran, prefix, func() (*openapi3.T, error) {
+		path, err := SharedPath("remote-specs/fivetran/fivetran-pruned.json")
 		if err != nil {
 			return nil, err
 		}
@@ -117,8 +118,7 @@ func patchFivetran(doc *openapi3.T) {
 	}
 }
 
-func load(t testing.TB, l *loaded, prefix string, f func() (*openapi3.T, error)) *Spec {
-	t.Helper()
+func load(l *loaded, prefix string, f func() (*openapi3.T, error)) (*Spec, error) {
 	l.once.Do(func() {
 		doc, err := f()
 		if err != nil {
@@ -138,15 +138,17 @@ func load(t testing.TB, l *loaded, prefix string, f func() (*openapi3.T, error))
 		l.spec = &Spec{name: doc.Info.Title, router: r}
 	})
 	if l.err != nil {
-		t.Fatalf("openapitest: loading the API description: %v", l.err)
+		return nil, fmt.Errorf("openapitest: loading the API description: %w", l.err)
 	}
 	s := *l.spec
 	s.prefix = strings.TrimRight(prefix, "/")
-	return &s
+	return &s, nil
 }
 
-func specPath(rel string) (string, error) {
-	if dir := os.Getenv(SpecsDirEnv); dir != "" {
+// SharedPath returns the path of rel inside the shared data folder
+// (../shared beside the module, or the folder above SpecsDirEnv's).
+func SharedPath(rel string) (string, error) {
+	if dir := os.Getenv(SharedDirEnv); dir != "" {
 		return filepath.Join(dir, rel), nil
 	}
 	dir, err := os.Getwd()
@@ -154,21 +156,21 @@ func specPath(rel string) (string, error) {
 		return "", err
 	}
 	for {
-		for _, cand := range []string{filepath.Join(dir, "shared", "remote-specs"), filepath.Join(dir, "..", "shared", "remote-specs")} {
-			if _, err := os.Stat(filepath.Join(cand, "README.md")); err == nil {
+		for _, cand := range []string{filepath.Join(dir, "shared"), filepath.Join(dir, "..", "shared")} {
+			if _, err := os.Stat(filepath.Join(cand, "remote-specs", "README.md")); err == nil {
 				return filepath.Join(cand, rel), nil
 			}
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("no shared/remote-specs folder above the working directory; set %s", SpecsDirEnv)
+			return "", fmt.Errorf("no shared/remote-specs folder above the working directory; set %s", SharedDirEnv)
 		}
 		dir = parent
 	}
 }
 
 func readYAML(rel string) (map[string]any, error) {
-	path, err := specPath(rel)
+	path, err := SharedPath("remote-specs/" + rel)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +229,7 @@ func loadMap(what string, m map[string]any) (*openapi3.T, error) {
 // the operation does not document passes only when undocumented allows it
 // (a service's real answers the description omits, such as Airbyte's 409 on
 // a second sync, or an injected fault), and then its body is not checked.
-func (s *Spec) Middleware(t testing.TB, next http.Handler, undocumented func(r *http.Request, status int) bool) http.Handler {
+func (s *Spec) Middleware(t Reporter, next http.Handler, undocumented func(r *http.Request, status int) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, s.prefix+"/") {
 			next.ServeHTTP(w, r)
@@ -258,6 +260,9 @@ func (s *Spec) Middleware(t testing.TB, next http.Handler, undocumented func(r *
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
+		if r.Context().Err() != nil {
+			return // the client went away: nothing was answered
+		}
 		res := rec.Result()
 		documented := route.Operation.Responses.Status(res.StatusCode) != nil || route.Operation.Responses.Default() != nil
 		if !documented && (undocumented == nil || !undocumented(r, res.StatusCode)) {
