@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
@@ -47,7 +48,12 @@ func (r *SyncResult) Cache(ctx context.Context, opts ...CacheOption) (cache.Cach
 	if r.conn.info.NamespaceDefinition == "custom_format" && r.conn.info.NamespaceFormat != "" {
 		schema = r.conn.info.NamespaceFormat
 	}
-	prefix := r.conn.info.Prefix
+	// Airbyte prepends the prefix as it is; the cache joins its prefix
+	// with "_". The two agree for the usual prefixes ending in "_".
+	prefix := strings.TrimSuffix(r.conn.info.Prefix, "_")
+	if prefix == r.conn.info.Prefix && prefix != "" {
+		return nil, fmt.Errorf("cloud: connection prefix %q does not end in \"_\"; a goairbyte cache cannot name its tables as Airbyte does", prefix)
+	}
 	switch d.DestinationType {
 	case "duckdb":
 		path := cs.path
