@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // page is one page of a listing.
@@ -375,4 +376,23 @@ func findByName[T any](ctx context.Context, seq iter.Seq2[T, error], name func(T
 		}
 	}
 	return found, nil
+}
+
+// FindDefinition returns the workspace's definition of a connector given by
+// its registry name ("source-faker", "destination-duckdb") or its docker
+// repository ("airbyte/source-faker").
+func (c *Client) FindDefinition(ctx context.Context, workspaceID, connector string) (*Definition, error) {
+	seq := c.SourceDefinitions(ctx, workspaceID)
+	if strings.HasPrefix(connector, "destination-") || strings.Contains(connector, "/destination-") {
+		seq = c.DestinationDefinitions(ctx, workspaceID)
+	}
+	for d, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		if d.DockerRepository == connector || strings.HasSuffix(d.DockerRepository, "/"+connector) {
+			return &d, nil
+		}
+	}
+	return nil, fmt.Errorf("airbyteapi: workspace %s has no connector %q (names look like source-faker or destination-duckdb): %w", workspaceID, connector, ErrNotFound)
 }

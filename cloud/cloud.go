@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
@@ -116,22 +115,13 @@ func (w *Workspace) PermanentlyDeleteConnection(ctx context.Context, id string, 
 	return nil
 }
 
-// definitionID finds the definition of a connector by its registry name
-// ("source-faker", "destination-duckdb") among the workspace's.
+// definitionID finds the definition of a connector by its registry name.
 func (w *Workspace) definitionID(ctx context.Context, connector string) (string, error) {
-	seq := w.client.SourceDefinitions(ctx, w.id)
-	if strings.HasPrefix(connector, "destination-") {
-		seq = w.client.DestinationDefinitions(ctx, w.id)
+	d, err := w.client.FindDefinition(ctx, w.id, connector)
+	if err != nil {
+		return "", err
 	}
-	for d, err := range seq {
-		if err != nil {
-			return "", err
-		}
-		if d.DockerRepository == connector || strings.HasSuffix(d.DockerRepository, "/"+connector) {
-			return d.ID, nil
-		}
-	}
-	return "", fmt.Errorf("cloud: workspace %s has no connector %q (names look like source-faker or destination-duckdb)", w.id, connector)
+	return d.ID, nil
 }
 
 // DeployDestination creates a destination of the connector type (such as

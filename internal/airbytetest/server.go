@@ -81,6 +81,7 @@ type Server struct {
 	retryPause   time.Duration
 	maxAttempts  int
 	calls        map[string]int // "METHOD /path-pattern" → count
+	bodies       map[string][][]byte
 	seq          int
 }
 
@@ -105,7 +106,7 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 	s := &Server{
 		rep: rep, faker: fakerPath, Clock: &Clock{}, tokens: map[string]time.Time{},
 		failNext: map[string]int{}, retryPause: 300 * time.Millisecond, maxAttempts: 3,
-		calls: map[string]int{}, release: make(chan struct{}),
+		calls: map[string]int{}, bodies: map[string][][]byte{}, release: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -160,6 +161,14 @@ func (s *Server) Calls(pattern string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[pattern]
+}
+
+// Bodies returns the request bodies the server received for a route
+// pattern such as "PATCH /sources/{id}", oldest first.
+func (s *Server) Bodies(pattern string) [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.bodies[pattern]...)
 }
 
 // Clock is the server's time: the real time plus an offset tests advance.

@@ -1,9 +1,11 @@
 package airbytetest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -57,8 +59,13 @@ func (s *Server) routes(m *http.ServeMux) {
 	handle := func(pattern string, h http.HandlerFunc) {
 		method, path, _ := strings.Cut(pattern, " ")
 		m.HandleFunc(method+" "+p+path, func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			s.mu.Lock()
 			s.calls[pattern]++
+			if len(body) > 0 {
+				s.bodies[pattern] = append(s.bodies[pattern], body)
+			}
 			s.mu.Unlock()
 			h(w, r)
 		})
