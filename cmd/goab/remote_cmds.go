@@ -1,0 +1,275 @@
+package main
+
+// The commands that talk to remote services: connections as code (plan,
+// apply) and remote syncs on Airbyte (airbyte sync, airbyte jobs).
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/cloud"
+	"github.com/x/goairbyte/connections"
+	"github.com/x/goairbyte/secrets"
+)
+
+// airbyteFlags are the credentials of an Airbyte instance, with the
+// environment variables PyAirbyte reads as defaults. Every value may be a
+// secret_reference::NAME.
+type airbyteFlags struct {
+	url, clientID, clientSecret, bearer, workspace *string
+}
+
+func addAirbyteFlags(fs *flag.FlagSet) *airbyteFlags {
+	return &airbyteFlags{
+		url:          fs.String("api-url", "", "the Airbyte API root (default $AIRBYTE_CLOUD_API_URL, else Airbyte Cloud's); http://host:8000/api/public/v1 for self-managed"),
+		clientID:     fs.String("client-id", "", "the application's client id (default $AIRBYTE_CLOUD_CLIENT_ID)"),
+		clientSecret: fs.String("client-secret", "", "the application's client secret (default $AIRBYTE_CLOUD_CLIENT_SECRET)"),
+		bearer:       fs.String("bearer-token", "", "a bearer token instead of client credentials (default $AIRBYTE_CLOUD_BEARER_TOKEN)"),
+		workspace:    fs.String("workspace", "", "the workspace id (default $AIRBYTE_CLOUD_WORKSPACE_ID)"),
+	}
+}
+
+// credential returns a flag's value, else the environment variable's, with
+// a secret reference resolved.
+func credential(ctx context.Context, flagValue, env string) (string, error) {
+	v := flagValue
+	if v == "" {
+		v = os.Getenv(env)
+	}
+	if name, ok := strings.CutPrefix(v, "secret_reference::"); ok {
+		s, err := secrets.GetSecret(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		return s.Reveal(), nil
+	}
+	if v != "" && env != "AIRBYTE_CLOUD_API_URL" && env != "AIRBYTE_CLOUD_WORKSPACE_ID" {
+		secrets.Register(v)
+	}
+	return v, nil
+}
+
+// client builds the API client the flags describe.
+func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Client, error) {
+	vals := map[string]string{}
+	for env, p := range map[string]*string{"AIRBYTE_CLOUD_API_URL": f.url, "AIRBYTE_CLOUD_CLIENT_ID": f.clientID,
+		"AIRBYTE_CLOUD_CLIENT_SECRET": f.clientSecret, "AIRBYTE_CLOUD_BEARER_TOKEN": f.bearer} {
+		v, err := credential(ctx, *p, env)
+		if err != nil {
+			return nil, err
+		}
+		vals[env] = v
+	}
+	url := vals["AIRBYTE_CLOUD_API_URL"]
+	if url == "" {
+		url = airbyteapi.CloudURL
+	}
+	var opts []airbyteapi.Option
+	switch id, secret, bearer := vals["AIRBYTE_CLOUD_CLIENT_ID"], vals["AIRBYTE_CLOUD_CLIENT_SECRET"], vals["AIRBYTE_CLOUD_BEARER_TOKEN"]; {
+	case bearer != "":
+		opts = append(opts, airbyteapi.WithBearerToken(bearer))
+	case id != "" || secret != "":
+		if id == "" || secret == "" {
+			return nil, usagef(cmd, "client credentials need both --client-id and --client-secret (or AIRBYTE_CLOUD_CLIENT_ID and AIRBYTE_CLOUD_CLIENT_SECRET)")
+		}
+		opts = append(opts, airbyteapi.WithClientCredentials(id, secret))
+	}
+	c, err := airbyteapi.New(url, opts...)
+	if err != nil {
+		return nil, usagef(cmd, "%v", err)
+	}
+	return c, nil
+}
+
+func (f *airbyteFlags) workspaceID(ctx context.Context) (string, error) {
+	return credential(ctx, *f.workspace, "AIRBYTE_CLOUD_WORKSPACE_ID")
+}
+
+// errChanges makes plan exit with exitChanges when there are changes, like
+// terraform plan -detailed-exitcode.
+var errChanges = errors.New("changes pending")
+
+// exitChanges is plan's exit status when the workspace differs from the
+// file.
+const exitChanges = 2
+
+var planCommand = &command{
+	name:     "plan",
+	synopsis: "plan -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
+	summary:  "Show how an Airbyte workspace differs from a connections file (exit 2 when it does).",
+	example: "AIRBYTE_CLOUD_CLIENT_ID=... AIRBYTE_CLOUD_CLIENT_SECRET=secret_reference::AB_SECRET \\\n" +
+		"  goab plan -f connections.yaml --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		r, _, err := reconcilerFromFlags(ctx, c, e, args)
+		if err != nil {
+			return err
+		}
+		p, err := r.Plan(ctx)
+		if err != nil {
+			return err
+		}
+		if p.Empty() {
+			fmt.Fprintln(e.stdout, "No changes: the workspace matches the file.")
+			return nil
+		}
+		fmt.Fprint(e.stdout, p)
+		return errChanges
+	},
+}
+
+var applyCommand = &command{
+	name:     "apply",
+	synopsis: "apply -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
+	summary:  "Make an Airbyte workspace match a connections file, printing what it changes.",
+	example:  "goab apply -f connections.yaml --api-url http://localhost:8000/api/public/v1 --state .goab-state.json",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		r, _, err := reconcilerFromFlags(ctx, c, e, args)
+		if err != nil {
+			return err
+		}
+		p, err := r.Plan(ctx)
+		if err != nil {
+			return err
+		}
+		if p.Empty() {
+			fmt.Fprintln(e.stdout, "No changes: the workspace matches the file.")
+			return nil
+		}
+		fmt.Fprint(e.stdout, p)
+		if err := r.Apply(ctx, p); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Applied %d change(s).\n", len(p.Changes))
+		return nil
+	},
+}
+
+func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string) (*connections.Reconciler, string, error) {
+	fs := newFlagSet(c)
+	file := fs.String("f", "", "the connections YAML file")
+	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's name + .state.json)")
+	del := fs.Bool("delete-unmentioned", false, "also delete the workspace's sources, destinations and connections the file does not declare")
+	af := addAirbyteFlags(fs)
+	pos, err := parse(c, e, fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pos) > 0 {
+		return nil, "", usagef(c.name, "unexpected arguments %q", pos)
+	}
+	if *file == "" {
+		return nil, "", usagef(c.name, "-f connections.yaml is required")
+	}
+	cfg, err := connections.Load(*file)
+	if err != nil {
+		return nil, "", usagef(c.name, "%v", err)
+	}
+	client, err := af.client(ctx, c.name)
+	if err != nil {
+		return nil, "", err
+	}
+	ws, err := af.workspaceID(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if ws == "" && cfg.WorkspaceID == "" {
+		return nil, "", usagef(c.name, "no workspace: pass --workspace, set AIRBYTE_CLOUD_WORKSPACE_ID or workspace_id in the file")
+	}
+	if *state == "" {
+		*state = strings.TrimSuffix(*file, ".yaml") + ".state.json"
+	}
+	opts := []connections.Option{connections.WithStateFile(*state)}
+	if *del {
+		opts = append(opts, connections.DeleteUnmentioned())
+	}
+	r, err := connections.New(client, ws, cfg, opts...)
+	return r, ws, err
+}
+
+var airbyteCommand = &command{
+	name:     "airbyte",
+	synopsis: "airbyte sync CONNECTION [--wait] [--timeout D] | airbyte jobs [--connection ID] [--limit N] [credentials]",
+	summary:  "Run a sync of an Airbyte connection and wait for it, or list jobs.",
+	example: "goab airbyte sync 9924bcd0-99be-453d-ba47-c2c9766f7da5 --wait --timeout 30m\n" +
+		"goab airbyte jobs --connection 9924bcd0-99be-453d-ba47-c2c9766f7da5 --limit 5",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		wait := fs.Bool("wait", false, "sync: wait until the job ends; exit 1 when it fails")
+		timeout := fs.Duration("timeout", 0, "sync --wait: give up (and cancel the job) after this long; 0 waits as long as it takes")
+		connection := fs.String("connection", "", "jobs: only this connection's")
+		limit := fs.Int("limit", 20, "jobs: at most this many, newest first")
+		af := addAirbyteFlags(fs)
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) == 0 {
+			return usagef(c.name, "say sync CONNECTION or jobs")
+		}
+		client, err := af.client(ctx, c.name)
+		if err != nil {
+			return err
+		}
+		switch pos[0] {
+		case "jobs":
+			if len(pos) > 1 {
+				return usagef(c.name, "unexpected arguments %q", pos[1:])
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "JOB\tTYPE\tSTATUS\tCONNECTION\tSTARTED\tROWS")
+			n := 0
+			for j, err := range client.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: *connection}) {
+				if err != nil {
+					return err
+				}
+				if n++; n > *limit {
+					break
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", j.ID, j.JobType, j.Status, j.ConnectionID, j.StartTime, j.RowsSynced)
+			}
+			return tw.Flush()
+		case "sync":
+			if len(pos) != 2 {
+				return usagef(c.name, "sync takes one connection id")
+			}
+			conn, err := client.Connection(ctx, pos[1])
+			if err != nil {
+				return err
+			}
+			res, err := cloud.NewWorkspace(client, conn.WorkspaceID).Connection(ctx, conn.ID)
+			if err != nil {
+				return err
+			}
+			sr, err := res.RunSync(ctx)
+			if err != nil {
+				return err
+			}
+			verb := "started"
+			if sr.Attached {
+				verb = "was already running"
+			}
+			fmt.Fprintf(e.stdout, "Job %d %s for connection %s.\n", sr.JobID, verb, conn.Name)
+			if !*wait {
+				return nil
+			}
+			if *timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, *timeout)
+				defer cancel()
+			}
+			job, err := sr.Wait(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Job %d succeeded: %d rows in %s.\n", job.ID, job.RowsSynced, orDash(job.Duration))
+			return nil
+		}
+		return usagef(c.name, "unknown subcommand %q; say sync or jobs", pos[0])
+	},
+}
