@@ -103,24 +103,9 @@ var planCommand = &command{
 	name:     "plan",
 	synopsis: "plan -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
 	summary:  "Show how an Airbyte workspace differs from a connections file (exit 2 when it does).",
-	example: "AIRBYTE_CLOUD_CLIENT_ID=... AIRBYTE_CLOUD_CLIENT_SECRET=secret_reference::AB_SECRET \\\n" +
-		"  goab plan -f connections.yaml --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6",
-	run: func(ctx context.Context, c *command, e *env, args []string) error {
-		r, _, err := reconcilerFromFlags(ctx, c, e, args)
-		if err != nil {
-			return err
-		}
-		p, err := r.Plan(ctx)
-		if err != nil {
-			return err
-		}
-		if p.Empty() {
-			fmt.Fprintln(e.stdout, "No changes: the workspace matches the file.")
-			return nil
-		}
-		fmt.Fprint(e.stdout, p)
-		return errChanges
-	},
+	example: "goab plan -f connections.yaml --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6\n" +
+		"# credentials from AIRBYTE_CLOUD_CLIENT_ID and AIRBYTE_CLOUD_CLIENT_SECRET (a secret_reference::NAME works too)",
+	run: func(ctx context.Context, c *command, e *env, args []string) error { return planOrApply(ctx, c, e, args, false) },
 }
 
 var applyCommand = &command{
@@ -128,26 +113,33 @@ var applyCommand = &command{
 	synopsis: "apply -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
 	summary:  "Make an Airbyte workspace match a connections file, printing what it changes.",
 	example:  "goab apply -f connections.yaml --api-url http://localhost:8000/api/public/v1 --state .goab-state.json",
-	run: func(ctx context.Context, c *command, e *env, args []string) error {
-		r, _, err := reconcilerFromFlags(ctx, c, e, args)
-		if err != nil {
-			return err
-		}
-		p, err := r.Plan(ctx)
-		if err != nil {
-			return err
-		}
-		if p.Empty() {
-			fmt.Fprintln(e.stdout, "No changes: the workspace matches the file.")
-			return nil
-		}
-		fmt.Fprint(e.stdout, p)
-		if err := r.Apply(ctx, p); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "Applied %d change(s).\n", len(p.Changes))
+	run: func(ctx context.Context, c *command, e *env, args []string) error { return planOrApply(ctx, c, e, args, true) },
+}
+
+// planOrApply prints the plan and, for apply, applies it; a plan with
+// changes ends plan with errChanges.
+func planOrApply(ctx context.Context, c *command, e *env, args []string, apply bool) error {
+	r, _, err := reconcilerFromFlags(ctx, c, e, args)
+	if err != nil {
+		return err
+	}
+	p, err := r.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	if p.Empty() {
+		fmt.Fprintln(e.stdout, "No changes: the workspace matches the file.")
 		return nil
-	},
+	}
+	fmt.Fprint(e.stdout, p)
+	if !apply {
+		return errChanges
+	}
+	if err := r.Apply(ctx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Applied %d change(s).\n", len(p.Changes))
+	return nil
 }
 
 func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string) (*connections.Reconciler, string, error) {
