@@ -105,7 +105,9 @@ var planCommand = &command{
 	summary:  "Show how an Airbyte workspace differs from a connections file (exit 2 when it does).",
 	example: "goab plan -f connections.yaml --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6\n" +
 		"# credentials from AIRBYTE_CLOUD_CLIENT_ID and AIRBYTE_CLOUD_CLIENT_SECRET (a secret_reference::NAME works too)",
-	run: func(ctx context.Context, c *command, e *env, args []string) error { return planOrApply(ctx, c, e, args, false) },
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		return planOrApply(ctx, c, e, args, false)
+	},
 }
 
 var applyCommand = &command{
@@ -113,7 +115,9 @@ var applyCommand = &command{
 	synopsis: "apply -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
 	summary:  "Make an Airbyte workspace match a connections file, printing what it changes.",
 	example:  "goab apply -f connections.yaml --api-url http://localhost:8000/api/public/v1 --state .goab-state.json",
-	run: func(ctx context.Context, c *command, e *env, args []string) error { return planOrApply(ctx, c, e, args, true) },
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		return planOrApply(ctx, c, e, args, true)
+	},
 }
 
 // planOrApply prints the plan and, for apply, applies it; a plan with
