@@ -7,15 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/internal/httpretry"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -107,11 +105,12 @@ func WithConfigAPIURL(root string) Option {
 	}
 }
 
-// WithRetry sets the retry policy (default: DefaultRetryPolicy).
+// WithRetry sets the retry policy (default: five retries over about half
+// a minute).
 func WithRetry(p RetryPolicy) Option {
 	return func(s *settings) error {
-		if p.MaxAttempts < 1 || p.BaseDelay <= 0 || p.MaxDelay < p.BaseDelay {
-			return fmt.Errorf("airbyteapi: retry policy needs MaxAttempts >= 1 and 0 < BaseDelay <= MaxDelay, got %+v", p)
+		if err := p.Check(); err != nil {
+			return fmt.Errorf("airbyteapi: %w", err)
 		}
 		s.retry = &p
 		return nil
@@ -131,14 +130,7 @@ func WithPageSize(n int) Option {
 }
 
 // RetryPolicy says how often and how patiently a failed request is retried.
-type RetryPolicy struct {
-	MaxAttempts int           // attempts in all, the first included
-	BaseDelay   time.Duration // the first backoff; it doubles per attempt
-	MaxDelay    time.Duration // backoff ceiling, Retry-After included
-}
-
-// DefaultRetryPolicy retries five times over about half a minute.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 6, BaseDelay: 500 * time.Millisecond, MaxDelay: 15 * time.Second}
+type RetryPolicy = httpretry.Policy
 
 // New returns a client for the public API rooted at baseURL (CloudURL, or
 // http://host:8000/api/public/v1 for a self-managed instance). Exactly one
@@ -158,7 +150,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if len(s.auth) > 1 {
 		return nil, errors.New("airbyteapi: give at most one of WithClientCredentials, WithBearerToken and WithBasicAuth")
 	}
-	c := &Client{base: strings.TrimRight(baseURL, "/"), hc: s.hc, retry: DefaultRetryPolicy, pageSize: 100}
+	c := &Client{base: strings.TrimRight(baseURL, "/"), hc: s.hc, retry: httpretry.Default, pageSize: 100}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: 60 * time.Second}
 	}
@@ -299,7 +291,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 				return ctx.Err()
 			}
 			err = &NetworkError{Method: cl.method, URL: u, Err: err}
-			retry = cl.idempotent || refusedBeforeSending(err)
+			retry = cl.idempotent || httpretry.RefusedBeforeSending(err)
 			if !retry && cl.recover != nil {
 				if found, rerr := cl.recover(ctx); rerr == nil && found {
 					return nil
@@ -315,7 +307,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			}
 			err = c.apiError(cl.method, u, resp)
 		case resp.StatusCode == http.StatusTooManyRequests:
-			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+			retryAfter = httpretry.RetryAfter(resp.Header.Get("Retry-After"))
 			err = c.apiError(cl.method, u, resp)
 			retry = true // refused before it was acted on
 		case resp.StatusCode >= 500:
@@ -343,7 +335,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		if !retry || attempt >= c.retry.MaxAttempts {
 			return secrets.MaskError(err)
 		}
-		if err := sleep(ctx, c.backoff(attempt, retryAfter)); err != nil {
+		if err := httpretry.Sleep(ctx, c.retry.Backoff(attempt, retryAfter)); err != nil {
 			return err
 		}
 	}
@@ -371,51 +363,6 @@ func (c *Client) send(ctx context.Context, cl call, u string, body []byte) (*htt
 		req.Header.Set("Authorization", h)
 	}
 	return c.hc.Do(req)
-}
-
-// backoff is the wait before attempt+1: exponential with full jitter, at
-// least what Retry-After asked, never above MaxDelay.
-func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	ceil := c.retry.BaseDelay << min(attempt-1, 20)
-	if ceil > c.retry.MaxDelay || ceil <= 0 {
-		ceil = c.retry.MaxDelay
-	}
-	d := time.Duration(rand.Int64N(int64(ceil)) + 1)
-	if retryAfter > d {
-		d = min(retryAfter, c.retry.MaxDelay)
-	}
-	return d
-}
-
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
-}
-
-// refusedBeforeSending reports whether a network error happened before the
-// request could reach the server (a refused or failed dial).
-func refusedBeforeSending(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // apiError reads a non-2xx answer into an *APIError and closes its body.

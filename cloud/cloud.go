@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/internal/httpretry"
 )
 
 // Workspace is one Airbyte workspace.
@@ -337,12 +338,5 @@ func (p *poller) wait(ctx context.Context) error {
 	} else {
 		p.cur = min(2*p.cur, p.max)
 	}
-	t := time.NewTimer(p.cur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return httpretry.Sleep(ctx, p.cur)
 }

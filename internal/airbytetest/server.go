@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/internal/openapitest"
+	"github.com/x/goairbyte/internal/servertest"
 )
 
 // Paths of the two APIs on the server.
@@ -74,14 +75,13 @@ type Server struct {
 	conns        []*connRec
 	jobs         []*jobRec
 	tokens       map[string]time.Time
-	faults       []*Fault
+	faults       *servertest.Faults
+	routes       *servertest.Routes
 	holdJobs     bool
 	release      chan struct{}
 	failNext     map[string]int // connection id → attempts to fail
 	retryPause   time.Duration
 	maxAttempts  int
-	calls        map[string]int // "METHOD /path-pattern" → count
-	bodies       map[string][][]byte
 	seq          int
 }
 
@@ -106,7 +106,7 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 	s := &Server{
 		rep: rep, faker: fakerPath, Clock: &Clock{}, tokens: map[string]time.Time{},
 		failNext: map[string]int{}, retryPause: 300 * time.Millisecond, maxAttempts: 3,
-		calls: map[string]int{}, bodies: map[string][][]byte{}, release: make(chan struct{}),
+		release: make(chan struct{}), faults: servertest.NewFaults(PublicPrefix, ConfigPrefix), routes: servertest.NewRoutes(PublicPrefix),
 	}
 	for _, o := range opts {
 		o(s)
@@ -117,8 +117,7 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 	}
 	s.WorkspaceID = s.newWorkspace("Test workspace").ID
 
-	api := http.NewServeMux()
-	s.routes(api)
+	s.register()
 	undocumented := func(r *http.Request, status int) bool {
 		switch status {
 		case http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusInternalServerError,
@@ -131,7 +130,7 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 		}
 		return false
 	}
-	inner := s.withFaults(s.withAuth(api))
+	inner := s.faults.Middleware(s.withAuth(s.routes.Mux))
 	pubH, cfgH := pub.Middleware(rep, inner, undocumented), cfg.Middleware(rep, inner, undocumented)
 	s.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, ConfigPrefix+"/v1/") {
@@ -153,42 +152,6 @@ func (s *Server) Close() {
 	s.cancel()
 	s.http.Close()
 	s.wg.Wait()
-}
-
-// Calls returns how many requests the server handled for a route pattern
-// such as "POST /sources" (after faults, before answers).
-func (s *Server) Calls(pattern string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[pattern]
-}
-
-// Bodies returns the request bodies the server received for a route
-// pattern such as "PATCH /sources/{id}", oldest first.
-func (s *Server) Bodies(pattern string) [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([][]byte(nil), s.bodies[pattern]...)
-}
-
-// Clock is the server's time: the real time plus an offset tests advance.
-type Clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-// Now returns the server's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset).UTC()
-}
-
-// Advance moves the server's time forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
 }
 
 // withAuth accepts a live bearer token or the basic credentials; the token
@@ -239,90 +202,26 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int64(TokenLifetime / time.Second)})
 }
 
-// Fault is a failure the server injects into matching requests.
-type Fault struct {
-	Method string // "" for any
-	Path   string // a path below the API root ("/jobs"); it matches by prefix; "" for any
-	// Status answers with this status instead (500, 503, 429, ...).
-	Status int
-	// RetryAfter goes with a 429.
-	RetryAfter time.Duration
-	// Drop closes the connection without an answer.
-	Drop bool
-	// Delay holds the answer back this long.
-	Delay time.Duration
-	// After acts on the request first and then fails the answer: the
-	// client cannot know whether it was acted on.
-	After bool
-	// Times is how many requests it hits (0 means 1).
-	Times int
-}
-
-// Inject adds a fault; faults apply in the order injected.
-func (s *Server) Inject(f Fault) {
-	if f.Times == 0 {
-		f.Times = 1
-	}
-	s.mu.Lock()
-	s.faults = append(s.faults, &f)
-	s.mu.Unlock()
-}
-
-func (s *Server) takeFault(r *http.Request) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		p := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, PublicPrefix), ConfigPrefix)
-		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(p, f.Path) {
-			f.Times--
-			if f.Times == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			return f
-		}
-	}
-	return nil
-}
-
-func (s *Server) withFaults(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f := s.takeFault(r)
-		if f == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if f.After {
-			next.ServeHTTP(httptest.NewRecorder(), r)
-		}
-		switch {
-		case f.Drop:
-			panic(http.ErrAbortHandler) // net/http closes the connection
-		case f.Status != 0:
-			if f.RetryAfter > 0 {
-				w.Header().Set("Retry-After", fmt.Sprint(int(f.RetryAfter.Seconds())))
-			}
-			writeJSON(w, f.Status, map[string]string{"message": "injected fault"})
-		default:
-			if !f.After {
-				next.ServeHTTP(w, r)
-			}
-		}
-	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, map[string]string{"message": fmt.Sprintf(format, args...)})
 }
+
+var writeJSON = servertest.WriteJSON
+
+// Fault is a failure to inject; see Inject.
+type Fault = servertest.Fault
+
+// Clock is the server's time.
+type Clock = servertest.Clock
+
+// Inject adds a fault; faults apply in the order injected. A Fault's Path
+// is below the API root ("/jobs", "/sources").
+func (s *Server) Inject(f Fault) { s.faults.Inject(f) }
+
+// Calls returns how many requests the server handled for a route pattern
+// such as "POST /sources" (after faults, before answers).
+func (s *Server) Calls(pattern string) int { return s.routes.Calls(pattern) }
+
+// Bodies returns the request bodies the server received for a route
+// pattern such as "PATCH /sources/{id}", oldest first.
+func (s *Server) Bodies(pattern string) [][]byte { return s.routes.Bodies(pattern) }

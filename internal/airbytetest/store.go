@@ -1,11 +1,9 @@
 package airbytetest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,23 +51,10 @@ func (s *Server) newWorkspace(name string) *workspaceRec {
 	return w
 }
 
-// routes registers the handlers of both APIs.
-func (s *Server) routes(m *http.ServeMux) {
-	p := PublicPrefix
-	handle := func(pattern string, h http.HandlerFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
-		m.HandleFunc(method+" "+p+path, func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			s.mu.Lock()
-			s.calls[pattern]++
-			if len(body) > 0 {
-				s.bodies[pattern] = append(s.bodies[pattern], body)
-			}
-			s.mu.Unlock()
-			h(w, r)
-		})
-	}
+// register registers the handlers of both APIs.
+func (s *Server) register() {
+	m := s.routes.Mux
+	handle := s.routes.Handle
 	handle("POST /applications/token", s.token)
 	handle("GET /workspaces", s.listWorkspaces)
 	handle("GET /workspaces/{id}", s.getWorkspace)
