@@ -126,7 +126,9 @@ func (e *APIError) Error() string {
 }
 
 // Is matches ErrNotFound for 404.
-func (e *APIError) Is(target error) bool { return target == ErrNotFound && e.Status == http.StatusNotFound }
+func (e *APIError) Is(target error) bool {
+	return target == ErrNotFound && e.Status == http.StatusNotFound
+}
 
 // ErrNotFound: the connection (or schema, table) does not exist.
 var ErrNotFound = errors.New("not found")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/x/goairbyte/internal/fakersync"
 	"github.com/x/goairbyte/internal/openapitest"
 )
 
@@ -97,21 +98,13 @@ func readShared(rel string) ([]byte, error) {
 func fakerCatalog() ([]streamInfo, error) {
 	var out []streamInfo
 	for _, name := range []string{"products", "purchases", "users"} {
-		b, err := readShared("faker/schemas/" + name + ".json")
+		props, err := fakersync.Properties(name)
 		if err != nil {
 			return nil, err
 		}
-		var sch struct {
-			Properties map[string]json.RawMessage `json:"properties"`
-		}
-		if err := json.Unmarshal(b, &sch); err != nil {
-			return nil, fmt.Errorf("faker schema %s: %w", name, err)
-		}
 		si := streamInfo{Name: name, SyncModes: []string{"full_refresh", "incremental"}, DefaultCursor: []string{"updated_at"},
 			SourceDefinedCursor: true, PrimaryKey: [][]string{{"id"}}}
-		for p := range sch.Properties {
-			si.Properties = append(si.Properties, p)
-		}
+		si.Properties = props
 		out = append(out, si)
 	}
 	return out, nil

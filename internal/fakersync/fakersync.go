@@ -7,15 +7,19 @@ package fakersync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"slices"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/openapitest"
 	"github.com/x/goairbyte/source"
 )
 
@@ -151,4 +155,29 @@ func PostgresDSN(host string, port int, database, user, password, sslmode string
 		u.User = url.User(user)
 	}
 	return u.String()
+}
+
+// Properties lists the top-level properties of a faker stream's JSON
+// schema, from shared/faker/schemas (the files the faker embeds), sorted.
+func Properties(stream string) ([]string, error) {
+	p, err := openapitest.SharedPath("faker/schemas/" + stream + ".json")
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var sch struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &sch); err != nil {
+		return nil, fmt.Errorf("faker schema %s: %w", stream, err)
+	}
+	out := make([]string, 0, len(sch.Properties))
+	for name := range sch.Properties {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out, nil
 }
