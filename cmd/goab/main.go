@@ -103,7 +103,7 @@ func commands() []*command {
 	return []*command{
 		specCommand, checkCommand, discoverCommand, recordsCommand, readCommand,
 		syncCommand, validateCommand, benchmarkCommand, connectorsCommand, versionCommand,
-		planCommand, applyCommand, airbyteCommand,
+		planCommand, applyCommand, airbyteCommand, fivetranCommand, watchCommand,
 	}
 }
 

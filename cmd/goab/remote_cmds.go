@@ -1,21 +1,27 @@
 package main
 
 // The commands that talk to remote services: connections as code (plan,
-// apply) and remote syncs on Airbyte (airbyte sync, airbyte jobs).
+// apply), remote syncs on Airbyte (airbyte sync, airbyte jobs) and Fivetran
+// (fivetran sync, fivetran resync), and the sensor (watch).
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/connections"
+	"github.com/x/goairbyte/fivetran"
 	"github.com/x/goairbyte/secrets"
+	"github.com/x/goairbyte/watch"
 )
 
 // airbyteFlags are the credentials of an Airbyte instance, with the
@@ -267,5 +273,199 @@ var airbyteCommand = &command{
 			return nil
 		}
 		return usagef(c.name, "unknown subcommand %q; say sync or jobs", pos[0])
+	},
+}
+
+// fivetranFlags are Fivetran's credentials; values may be
+// secret_reference::NAME.
+type fivetranFlags struct{ url, key, secret *string }
+
+func addFivetranFlags(fs *flag.FlagSet) *fivetranFlags {
+	return &fivetranFlags{
+		url:    fs.String("fivetran-url", "", "Fivetran's API root (default $FIVETRAN_API_URL, else "+fivetran.DefaultURL+")"),
+		key:    fs.String("api-key", "", "the Fivetran API key (default $FIVETRAN_API_KEY)"),
+		secret: fs.String("api-secret", "", "the Fivetran API secret (default $FIVETRAN_API_SECRET)"),
+	}
+}
+
+func (f *fivetranFlags) client(ctx context.Context, cmd string) (*fivetran.Client, error) {
+	key, err := credential(ctx, *f.key, "FIVETRAN_API_KEY")
+	if err != nil {
+		return nil, err
+	}
+	secret, err := credential(ctx, *f.secret, "FIVETRAN_API_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	if key == "" || secret == "" {
+		return nil, usagef(cmd, "Fivetran needs --api-key and --api-secret (or FIVETRAN_API_KEY and FIVETRAN_API_SECRET)")
+	}
+	url := *f.url
+	if url == "" {
+		url = os.Getenv("FIVETRAN_API_URL")
+	}
+	var opts []fivetran.Option
+	if url != "" {
+		opts = append(opts, fivetran.WithBaseURL(url))
+	}
+	c, err := fivetran.New(key, secret, opts...)
+	if err != nil {
+		return nil, usagef(cmd, "%v", err)
+	}
+	return c, nil
+}
+
+var fivetranCommand = &command{
+	name:     "fivetran",
+	synopsis: "fivetran sync|resync CONNECTION [--tables schema.table,...] [--manual] [--fail-on-reschedule] [--timeout D] [credentials]",
+	summary:  "Sync or resync a Fivetran connection and wait for it, re-triggering after quota reschedules.",
+	example: "goab fivetran sync dominion_lamp --timeout 1h   # credentials from FIVETRAN_API_KEY and FIVETRAN_API_SECRET\n" +
+		"goab fivetran resync dominion_lamp --tables public.users,public.orders",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		tables := fs.String("tables", "", "resync: only these tables, as schema.table separated by commas")
+		manual := fs.Bool("manual", false, "put the connection on the manual schedule before triggering")
+		failResched := fs.Bool("fail-on-reschedule", false, "end with an error naming the time to retry at when Fivetran reschedules the sync for lack of quota, instead of waiting")
+		timeout := fs.Duration("timeout", 0, "give up after this long; 0 waits as long as it takes")
+		poll := fs.Duration("poll", 2*time.Second, "the first wait between polls (it grows to 30 s)")
+		ff := addFivetranFlags(fs)
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 2 || (pos[0] != "sync" && pos[0] != "resync") {
+			return usagef(c.name, "say sync CONNECTION or resync CONNECTION")
+		}
+		if *tables != "" && pos[0] != "resync" {
+			return usagef(c.name, "--tables goes with resync")
+		}
+		var scope map[string][]string
+		for _, t := range splitList(*tables) {
+			schema, table, ok := strings.Cut(t, ".")
+			if !ok || schema == "" || table == "" {
+				return usagef(c.name, "--tables: %q is not schema.table", t)
+			}
+			if scope == nil {
+				scope = map[string][]string{}
+			}
+			scope[schema] = append(scope[schema], table)
+		}
+		client, err := ff.client(ctx, c.name)
+		if err != nil {
+			return err
+		}
+		opts := []fivetran.PollOption{fivetran.PollInterval(*poll, max(*poll, 30*time.Second))}
+		if *manual {
+			opts = append(opts, fivetran.SwitchToManual())
+		}
+		if *failResched {
+			opts = append(opts, fivetran.FailOnReschedule())
+		}
+		if *timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, *timeout)
+			defer cancel()
+		}
+		var res *fivetran.SyncResult
+		if pos[0] == "sync" {
+			res, err = client.SyncAndPoll(ctx, pos[1], opts...)
+		} else {
+			res, err = client.ResyncAndPoll(ctx, pos[1], scope, opts...)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "The %s of %s succeeded at %s after %d trigger(s).\n", pos[0], pos[1], res.Connection.SucceededAt.Format(time.RFC3339), res.Triggers)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TABLE\tIN DESTINATION\tCOLUMNS\tPRIMARY KEY")
+		for _, t := range res.Tables {
+			var pk []string
+			for _, col := range t.Columns {
+				if col.PrimaryKey {
+					pk = append(pk, col.Name)
+				}
+			}
+			fmt.Fprintf(tw, "%s.%s\t%s.%s\t%d\t%s\n", t.Schema, t.Name, t.SchemaInDestination, t.NameInDestination, len(t.Columns), orDash(strings.Join(pk, ",")))
+		}
+		return tw.Flush()
+	},
+}
+
+var watchCommand = &command{
+	name:     "watch",
+	synopsis: "watch [--airbyte CONNECTION,...] [--fivetran CONNECTION,...] --cursor FILE [--interval D] [--count N] [--for D] [credentials]",
+	summary:  "Print each finished sync of Airbyte or Fivetran connections as a JSON line, once, resuming from a cursor file.",
+	example:  "goab watch --airbyte 9924bcd0-99be-453d-ba47-c2c9766f7da5 --fivetran dominion_lamp --cursor watch.json --interval 1m",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		abConns := fs.String("airbyte", "", "Airbyte connection ids, separated by commas")
+		ftConns := fs.String("fivetran", "", "Fivetran connection ids, separated by commas")
+		cursorFile := fs.String("cursor", "", "the file that keeps how far the watch has reported (created if missing)")
+		interval := fs.Duration("interval", 30*time.Second, "the pause between two polls")
+		count := fs.Int("count", 0, "stop after this many events (0: no limit)")
+		runFor := fs.Duration("for", 0, "stop after this long, as a sensor run from cron does (0: run until interrupted)")
+		af := addAirbyteFlags(fs)
+		ff := addFivetranFlags(fs)
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) > 0 {
+			return usagef(c.name, "unexpected arguments %q", pos)
+		}
+		if *cursorFile == "" {
+			return usagef(c.name, "--cursor FILE is required, so that no event is printed twice")
+		}
+		var opts []watch.Option
+		if ids := splitList(*abConns); len(ids) > 0 {
+			client, err := af.client(ctx, c.name)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, watch.Airbyte(client, ids...))
+		}
+		if ids := splitList(*ftConns); len(ids) > 0 {
+			client, err := ff.client(ctx, c.name)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, watch.Fivetran(client, ids...))
+		}
+		if len(opts) == 0 {
+			return usagef(c.name, "give --airbyte or --fivetran connections to watch")
+		}
+		w, err := watch.New(append(opts, watch.Interval(*interval))...)
+		if err != nil {
+			return usagef(c.name, "%v", err)
+		}
+		cur, err := watch.LoadCursor(*cursorFile)
+		if err != nil {
+			return err
+		}
+		if *runFor > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, *runFor)
+			defer cancel()
+		}
+		enc := json.NewEncoder(e.stdout)
+		n := 0
+		for ev, err := range w.Events(ctx, cur) {
+			if err != nil {
+				slog.Warn("watch: a poll failed; the next one retries", "err", err)
+				continue
+			}
+			if err := enc.Encode(ev); err != nil {
+				return err
+			}
+			if err := cur.Save(*cursorFile); err != nil {
+				return err
+			}
+			if n++; *count > 0 && n >= *count {
+				return nil
+			}
+		}
+		// Only the end of --for or an interrupt ends the loop: a normal
+		// end, with the cursor saved.
+		return cur.Save(*cursorFile)
 	},
 }

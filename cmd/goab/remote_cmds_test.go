@@ -2,17 +2,21 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/fakersync"
+	"github.com/x/goairbyte/internal/fivetrantest"
 )
 
 // remoteCommands are the commands of remote_cmds.go.
-var remoteCommands = []string{"plan", "apply", "airbyte"}
+var remoteCommands = []string{"plan", "apply", "airbyte", "fivetran", "watch"}
 
 // airbyteEnv is what goab needs to reach the test server, the client
 // secret given as a secret reference.
@@ -97,6 +101,12 @@ func TestRemoteUsageErrors(t *testing.T) {
 		{[]string{"airbyte"}, "say sync CONNECTION or jobs"},
 		{[]string{"airbyte", "launch"}, `unknown subcommand "launch"`},
 		{[]string{"airbyte", "jobs", "--client-id", "x"}, "need both --client-id and --client-secret"},
+		{[]string{"fivetran", "sync"}, "say sync CONNECTION or resync CONNECTION"},
+		{[]string{"fivetran", "sync", "c", "--tables", "a.b"}, "--tables goes with resync"},
+		{[]string{"fivetran", "resync", "c", "--tables", "nodot"}, `"nodot" is not schema.table`},
+		{[]string{"fivetran", "sync", "c"}, "Fivetran needs --api-key and --api-secret"},
+		{[]string{"watch", "--airbyte", "c"}, "--cursor FILE is required"},
+		{[]string{"watch", "--cursor", "c.json"}, "give --airbyte or --fivetran"},
 	} {
 		r := goab(t, nil, c.args...)
 		r.want(t, 2)
@@ -113,5 +123,39 @@ func TestRemoteHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, "Usage: goab "+name) || !strings.Contains(r.stdout, "Example:\n  goab ") {
 			t.Errorf("goab %s --help:\n%s", name, r.stdout)
 		}
+	}
+}
+
+func TestFivetranAndWatch(t *testing.T) {
+	srv := fivetrantest.Start(t)
+	dir := t.TempDir()
+	id := srv.AddConnection(fivetrantest.Connection{Schema: "shop", ScheduleType: "manual", FakerConfig: map[string]any{"count": 12},
+		Streams: []string{"users", "purchases"}, Destination: fakersync.Destination{DuckDBPath: filepath.Join(dir, "warehouse.duckdb")}})
+	env := []string{"FIVETRAN_API_URL=" + srv.URL, "FIVETRAN_API_KEY=" + fivetrantest.APIKey,
+		"FIVETRAN_API_SECRET=secret_reference::FT_SECRET", "FT_SECRET=" + fivetrantest.APISecret}
+	cursor := filepath.Join(dir, "cursor.json")
+
+	// The first watch round learns where the connection is; nothing yet.
+	r := goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--for", "300ms")
+	r.want(t, 0)
+	if r.stdout != "" {
+		t.Fatalf("the first watch printed %q", r.stdout)
+	}
+	r = goab(t, env, "fivetran", "sync", id, "--poll", "20ms")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "after 1 trigger(s)") || !strings.Contains(r.stdout, "shop.users") {
+		t.Fatalf("fivetran sync printed:\n%s", r.stdout)
+	}
+	srv.Quota(id, 300*time.Millisecond)
+	r = goab(t, env, "fivetran", "resync", id, "--tables", "shop.users", "--poll", "20ms")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "after 2 trigger(s)") {
+		t.Fatalf("resync after a quota reschedule printed:\n%s", r.stdout)
+	}
+	r = goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--count", "1")
+	r.want(t, 0)
+	var ev struct{ Service, Connection, Status string }
+	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil || ev.Connection != id || ev.Status != "succeeded" {
+		t.Fatalf("watch printed %q (%v)", r.stdout, err)
 	}
 }
