@@ -22,14 +22,11 @@ package main
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/connections"
@@ -41,44 +38,7 @@ import (
 var declared string
 
 func main() {
-	ctx := context.Background()
-	faker, cleanup, err := exampleutil.Build(ctx, "source-faker")
-	if err != nil {
-		log.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "connections-as-code-")
-	if err != nil {
-		cleanup()
-		log.Fatal(err)
-	}
-	err = run(ctx, os.Stdout, faker, dir)
-	cleanup()
-	os.RemoveAll(dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-}
-
-// violations collects what the test server found against Airbyte's API
-// description; any is an error of the example.
-type violations struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (v *violations) Errorf(format string, args ...any) {
-	v.mu.Lock()
-	v.list = append(v.list, fmt.Sprintf(format, args...))
-	v.mu.Unlock()
-}
-
-func (v *violations) err() error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.list) > 0 {
-		return errors.New(strings.Join(v.list, "\n"))
-	}
-	return nil
+	exampleutil.MainWithFaker(func(ctx context.Context, faker, dir string) error { return run(ctx, os.Stdout, faker, dir) })
 }
 
 // run plans and applies connections.yaml against a fresh test server,
@@ -87,7 +47,7 @@ func run(ctx context.Context, w io.Writer, faker, dir string) error {
 	if os.Getenv("MOTHERDUCK_API_KEY") == "" {
 		os.Setenv("MOTHERDUCK_API_KEY", "md-made-up-key-for-the-example")
 	}
-	var v violations
+	var v exampleutil.Violations
 	srv, err := airbytetest.New(&v, faker)
 	if err != nil {
 		return err
@@ -139,5 +99,5 @@ func run(ctx context.Context, w io.Writer, faker, dir string) error {
 	if err := step("after editing count and schedule", changed); err != nil {
 		return err
 	}
-	return v.err()
+	return v.Err()
 }
