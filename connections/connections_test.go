@@ -60,7 +60,7 @@ type env struct {
 	state  string
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	t.Setenv("HARVEST_ACCOUNT", harvestAccount)
 	t.Setenv("HARVEST_TOKEN", harvestToken)
@@ -74,7 +74,7 @@ func setup(t *testing.T) *env {
 	return &env{srv: srv, client: c, state: filepath.Join(t.TempDir(), "state.json")}
 }
 
-func (e *env) reconciler(t *testing.T, yaml string, opts ...connections.Option) *connections.Reconciler {
+func (e *env) reconciler(t testing.TB, yaml string, opts ...connections.Option) *connections.Reconciler {
 	t.Helper()
 	cfg, err := connections.Parse([]byte(yaml))
 	if err != nil {
@@ -87,7 +87,7 @@ func (e *env) reconciler(t *testing.T, yaml string, opts ...connections.Option) 
 	return r
 }
 
-func (e *env) plan(t *testing.T, r *connections.Reconciler) *connections.Plan {
+func (e *env) plan(t testing.TB, r *connections.Reconciler) *connections.Plan {
 	t.Helper()
 	p, err := r.Plan(context.Background())
 	if err != nil {
@@ -102,7 +102,7 @@ func (e *env) plan(t *testing.T, r *connections.Reconciler) *connections.Plan {
 	return p
 }
 
-func (e *env) apply(t *testing.T, r *connections.Reconciler, p *connections.Plan) {
+func (e *env) apply(t testing.TB, r *connections.Reconciler, p *connections.Plan) {
 	t.Helper()
 	if err := r.Apply(context.Background(), p); err != nil {
 		t.Fatal(err)

@@ -230,6 +230,7 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 		}
 	}
 	replaced := map[Kind]map[string]bool{KindSource: {}, KindDestination: {}}
+	cat := &catalog{r: r, defs: map[Kind][]airbyteapi.Definition{}, specs: map[string]json.RawMessage{}}
 	for _, kind := range []Kind{KindSource, KindDestination} {
 		decls := r.decl.Sources
 		if kind == KindDestination {
@@ -244,7 +245,7 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 			} else if d, ok := rm.destinations[n]; ok {
 				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
 			}
-			c, err := r.planActor(ctx, st, kind, n, decls[n], have)
+			c, err := r.planActor(ctx, cat, st, kind, n, decls[n], have)
 			if err != nil {
 				return nil, err
 			}
@@ -289,12 +290,12 @@ type actorState struct {
 
 // planActor compares one declared source or destination with the remote
 // one (nil when there is none).
-func (r *Reconciler) planActor(ctx context.Context, st *state, kind Kind, name string, decl Connector, have *actorState) (*Change, error) {
-	def, err := r.client.FindDefinition(ctx, r.workspace, decl.Type)
+func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kind Kind, name string, decl Connector, have *actorState) (*Change, error) {
+	def, err := cat.find(ctx, kind, decl.Type)
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
 	}
-	spec, err := r.spec(ctx, kind, def.ID)
+	spec, err := cat.spec(ctx, kind, def.ID)
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: reading the spec of %s, which says which fields are secret: %w", kind, name, decl.Type, err)
 	}
@@ -326,7 +327,7 @@ func (r *Reconciler) planActor(ctx context.Context, st *state, kind Kind, name s
 		if have != nil {
 			c.Action, c.id = Replace, have.id
 			c.Reason = "its type changed, and Airbyte cannot change a " + string(kind) + "'s type"
-			d.change("type", r.typeName(ctx, kind, have.defID), decl.Type)
+			d.change("type", cat.name(ctx, kind, have.defID), decl.Type)
 		} else {
 			d.add("type", decl.Type)
 		}
@@ -382,28 +383,73 @@ func (r *Reconciler) planActor(ctx context.Context, st *state, kind Kind, name s
 	return c, nil
 }
 
-func (r *Reconciler) spec(ctx context.Context, kind Kind, defID string) (json.RawMessage, error) {
-	if kind == KindSource {
-		return r.client.SourceSpec(ctx, r.workspace, defID)
-	}
-	return r.client.DestinationSpec(ctx, r.workspace, defID)
+// catalog is what one Plan learns about connector types: each kind's
+// definitions, listed once, and each definition's spec, read once.
+type catalog struct {
+	r     *Reconciler
+	defs  map[Kind][]airbyteapi.Definition
+	specs map[string]json.RawMessage
 }
 
-// typeName names a definition by its connector name for the diff.
-func (r *Reconciler) typeName(ctx context.Context, kind Kind, defID string) string {
-	seq := r.client.SourceDefinitions(ctx, r.workspace)
-	if kind == KindDestination {
-		seq = r.client.DestinationDefinitions(ctx, r.workspace)
+func (c *catalog) definitions(ctx context.Context, kind Kind) ([]airbyteapi.Definition, error) {
+	if d, ok := c.defs[kind]; ok {
+		return d, nil
 	}
+	seq := c.r.client.SourceDefinitions(ctx, c.r.workspace)
+	if kind == KindDestination {
+		seq = c.r.client.DestinationDefinitions(ctx, c.r.workspace)
+	}
+	var out []airbyteapi.Definition
 	for d, err := range seq {
 		if err != nil {
-			break
+			return nil, err
 		}
+		out = append(out, d)
+	}
+	c.defs[kind] = out
+	return out, nil
+}
+
+// find returns the definition of a connector name such as source-faker.
+func (c *catalog) find(ctx context.Context, kind Kind, connector string) (*airbyteapi.Definition, error) {
+	defs, err := c.definitions(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if d.DockerRepository == connector || strings.HasSuffix(d.DockerRepository, "/"+connector) {
+			return &d, nil
+		}
+	}
+	return nil, fmt.Errorf("workspace %s has no connector %q: %w", c.r.workspace, connector, airbyteapi.ErrNotFound)
+}
+
+// name is the connector name of a definition id, for the diff.
+func (c *catalog) name(ctx context.Context, kind Kind, defID string) string {
+	defs, _ := c.definitions(ctx, kind)
+	for _, d := range defs {
 		if d.ID == defID {
 			return d.DockerRepository[strings.LastIndex(d.DockerRepository, "/")+1:]
 		}
 	}
 	return defID
+}
+
+func (c *catalog) spec(ctx context.Context, kind Kind, defID string) (json.RawMessage, error) {
+	if s, ok := c.specs[defID]; ok {
+		return s, nil
+	}
+	var s json.RawMessage
+	var err error
+	if kind == KindSource {
+		s, err = c.r.client.SourceSpec(ctx, c.r.workspace, defID)
+	} else {
+		s, err = c.r.client.DestinationSpec(ctx, c.r.workspace, defID)
+	}
+	if err == nil {
+		c.specs[defID] = s
+	}
+	return s, err
 }
 
 // pathSet is a set of secret paths.

@@ -222,6 +222,9 @@ func (s *Server) Inject(f Fault) { s.faults.Inject(f) }
 // such as "POST /sources" (after faults, before answers).
 func (s *Server) Calls(pattern string) int { return s.routes.Calls(pattern) }
 
+// Requests returns how many API requests the server handled.
+func (s *Server) Requests() int { return s.routes.Total() }
+
 // Bodies returns the request bodies the server received for a route
 // pattern such as "PATCH /sources/{id}", oldest first.
 func (s *Server) Bodies(pattern string) [][]byte { return s.routes.Bodies(pattern) }

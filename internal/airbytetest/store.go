@@ -53,7 +53,6 @@ func (s *Server) newWorkspace(name string) *workspaceRec {
 
 // register registers the handlers of both APIs.
 func (s *Server) register() {
-	m := s.routes.Mux
 	handle := s.routes.Handle
 	handle("POST /applications/token", s.token)
 	handle("GET /workspaces", s.listWorkspaces)
@@ -79,9 +78,9 @@ func (s *Server) register() {
 	handle("DELETE /jobs/{id}", s.cancelJob)
 	for _, kind := range []string{"source", "destination"} {
 		k := kind
-		m.HandleFunc("POST "+ConfigPrefix+"/v1/"+k+"_definition_specifications/get", func(w http.ResponseWriter, r *http.Request) { s.definitionSpec(w, r, k) })
+		s.routes.HandleAt(ConfigPrefix, "POST /v1/"+k+"_definition_specifications/get", func(w http.ResponseWriter, r *http.Request) { s.definitionSpec(w, r, k) })
 	}
-	m.HandleFunc("POST "+ConfigPrefix+"/v1/jobs/get_without_logs", s.jobInfo)
+	s.routes.HandleAt(ConfigPrefix, "POST /v1/jobs/get_without_logs", s.jobInfo)
 }
 
 // paged writes one page of items with Airbyte's limit/offset and next link.

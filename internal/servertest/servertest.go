@@ -149,8 +149,19 @@ func NewRoutes(prefix string) *Routes {
 // Handle registers h for a pattern such as "GET /jobs/{id}" (below the
 // prefix).
 func (rt *Routes) Handle(pattern string, h http.HandlerFunc) {
+	rt.handle(rt.Prefix, pattern, h)
+}
+
+// HandleAt registers h for a pattern below another prefix; it is counted
+// under the pattern with that prefix.
+func (rt *Routes) HandleAt(prefix, pattern string, h http.HandlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
-	rt.Mux.HandleFunc(method+" "+rt.Prefix+path, func(w http.ResponseWriter, r *http.Request) {
+	rt.handle("", method+" "+prefix+path, h)
+}
+
+func (rt *Routes) handle(prefix, pattern string, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	rt.Mux.HandleFunc(method+" "+prefix+path, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rt.mu.Lock()
@@ -168,6 +179,17 @@ func (rt *Routes) Calls(pattern string) int {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	return rt.calls[pattern]
+}
+
+// Total returns how many requests all routes handled.
+func (rt *Routes) Total() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	n := 0
+	for _, c := range rt.calls {
+		n += c
+	}
+	return n
 }
 
 // Bodies returns the request bodies a route pattern received, oldest
