@@ -42,4 +42,3 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	b.ReportMetric(float64(e.srv.Requests()-calls)/float64(b.N), "requests/op")
 }
-
