@@ -301,3 +301,50 @@ func TestListAndDelete(t *testing.T) {
 		t.Fatalf("deleted connection: %v", err)
 	}
 }
+
+// TestClearJobDropsTheTables runs a clear job through the API client: the
+// test server drops the synced tables, as Airbyte's clear does.
+func TestClearJobDropsTheTables(t *testing.T) {
+	f := setup(t, map[string]any{"count": 10})
+	conn := f.connection(t)
+	ctx := context.Background()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+	before, err := res.Cache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := before.Dataset(ctx, "users"); err != nil {
+		t.Fatalf("before the clear: %v", err)
+	}
+	before.Close()
+	client := f.ws.Client()
+	job, err := client.CreateJob(ctx, conn.ID(), airbyteapi.JobTypeClear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !job.Status.Terminal() {
+		time.Sleep(20 * time.Millisecond)
+		if job, err = client.Job(ctx, job.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if job.Status != airbyteapi.JobSucceeded || job.JobType != airbyteapi.JobTypeClear {
+		t.Fatalf("clear job %+v", job)
+	}
+	c, err := res.Cache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Dataset(ctx, "users"); err == nil {
+		t.Fatal("the users table survived the clear")
+	} else {
+		t.Log(err)
+	}
+}
