@@ -62,8 +62,7 @@ func (c *Client) delete(ctx context.Context, path string) error {
 	return err
 }
 
-// DeleteMissingOK reports whether err is nil or says the object was already
-// gone, which a retried DELETE can see.
+// deleteMissingOK turns the 404 a retried DELETE can see into success.
 func deleteMissingOK(err error) error {
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -209,14 +208,6 @@ func (c *Client) PatchConnection(ctx context.Context, id string, req ConnectionP
 // DeleteConnection deletes a connection; one already gone is not an error.
 func (c *Client) DeleteConnection(ctx context.Context, id string) error {
 	return deleteMissingOK(c.delete(ctx, "/connections/"+url.PathEscape(id)))
-}
-
-// StreamProperties lists the streams a source offers, with their sync modes
-// and source-defined cursor and primary key.
-func (c *Client) StreamProperties(ctx context.Context, sourceID string) ([]StreamProperties, error) {
-	var out []StreamProperties
-	q := url.Values{"sourceId": {sourceID}}
-	return out, c.get(ctx, "/streams", q, &out)
 }
 
 // CreateJob starts a job on a connection. A sync while another job runs

@@ -185,9 +185,6 @@ func deriveConfigURL(base string) string {
 	return ""
 }
 
-// URL returns the public API root the client talks to.
-func (c *Client) URL() string { return c.base }
-
 // authenticator sets the Authorization header of a request.
 type authenticator interface {
 	header(ctx context.Context) (string, error)

@@ -103,7 +103,9 @@ type StreamConfigurations struct {
 	Streams []StreamConfiguration `json:"streams"`
 }
 
-// StreamConfiguration is one stream of a connection.
+// StreamConfiguration is one stream of a connection. SyncMode is one of
+// Airbyte's: full_refresh_overwrite, full_refresh_append,
+// incremental_append, incremental_deduped_history, ...
 type StreamConfiguration struct {
 	Name           string          `json:"name"`
 	Namespace      string          `json:"namespace,omitempty"`
@@ -117,14 +119,6 @@ type StreamConfiguration struct {
 type SelectedField struct {
 	FieldPath []string `json:"fieldPath"`
 }
-
-// Sync modes of a stream.
-const (
-	FullRefreshOverwrite     = "full_refresh_overwrite"
-	FullRefreshAppend        = "full_refresh_append"
-	IncrementalAppend        = "incremental_append"
-	IncrementalDedupeHistory = "incremental_deduped_history"
-)
 
 // ConnectionCreate is the body that creates a connection.
 type ConnectionCreate struct {
@@ -149,16 +143,6 @@ type ConnectionPatch struct {
 	NamespaceFormat     *string               `json:"namespaceFormat,omitempty"`
 	Prefix              *string               `json:"prefix,omitempty"`
 	Status              *string               `json:"status,omitempty"`
-}
-
-// StreamProperties is what a source offers for one stream.
-type StreamProperties struct {
-	StreamName               string     `json:"streamName"`
-	SyncModes                []string   `json:"syncModes"`
-	DefaultCursorField       []string   `json:"defaultCursorField,omitempty"`
-	SourceDefinedCursorField bool       `json:"sourceDefinedCursorField,omitempty"`
-	SourceDefinedPrimaryKey  [][]string `json:"sourceDefinedPrimaryKey,omitempty"`
-	PropertyFields           [][]string `json:"propertyFields,omitempty"`
 }
 
 // Job is a sync, reset, refresh or clear of a connection.

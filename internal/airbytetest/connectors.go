@@ -18,18 +18,16 @@ type definition struct {
 	Tag        string
 	Kind       string // "source" or "destination"
 	Spec       json.RawMessage
-	// Streams is the catalog a source offers (name → sync modes, cursor,
-	// primary key, properties).
+	// Streams is the catalog a source offers: names, sync modes, cursor,
+	// primary key.
 	Streams []streamInfo
 }
 
 type streamInfo struct {
-	Name                string
-	SyncModes           []string // full_refresh, incremental
-	DefaultCursor       []string
-	SourceDefinedCursor bool
-	PrimaryKey          [][]string
-	Properties          []string
+	Name          string
+	SyncModes     []string // full_refresh, incremental
+	DefaultCursor []string
+	PrimaryKey    [][]string
 }
 
 //go:embed testdata/*.json
@@ -93,19 +91,17 @@ func readShared(rel string) ([]byte, error) {
 	return os.ReadFile(p)
 }
 
-// fakerCatalog is the faker's catalog, from the stream schemas in
-// shared/faker/schemas (the same files the faker embeds).
+// fakerCatalog is the faker's catalog: its three streams (whose schemas
+// shared/faker/schemas holds), each with the source-defined cursor
+// updated_at and primary key id.
 func fakerCatalog() ([]streamInfo, error) {
 	var out []streamInfo
 	for _, name := range []string{"products", "purchases", "users"} {
-		props, err := fakersync.Properties(name)
-		if err != nil {
-			return nil, err
+		if _, err := fakersync.Properties(name); err != nil {
+			return nil, err // the stream's schema must be there
 		}
-		si := streamInfo{Name: name, SyncModes: []string{"full_refresh", "incremental"}, DefaultCursor: []string{"updated_at"},
-			SourceDefinedCursor: true, PrimaryKey: [][]string{{"id"}}}
-		si.Properties = props
-		out = append(out, si)
+		out = append(out, streamInfo{Name: name, SyncModes: []string{"full_refresh", "incremental"},
+			DefaultCursor: []string{"updated_at"}, PrimaryKey: [][]string{{"id"}}})
 	}
 	return out, nil
 }

@@ -66,7 +66,6 @@ func (s *Server) register() {
 		handle("PATCH /"+kind+"s/{id}", s.patchActor(kind))
 		handle("DELETE /"+kind+"s/{id}", s.deleteActor(kind))
 	}
-	handle("GET /streams", s.streamProperties)
 	handle("GET /connections", s.listConnections)
 	handle("POST /connections", s.createConnection)
 	handle("GET /connections/{id}", s.getConnection)
@@ -303,40 +302,6 @@ func (s *Server) deleteActor(kind string) http.HandlerFunc {
 		})
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-func (s *Server) streamProperties(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.findActor("source", r.URL.Query().Get("sourceId"))
-	if a == nil {
-		writeError(w, http.StatusNotFound, "no source %s", r.URL.Query().Get("sourceId"))
-		return
-	}
-	out := []map[string]any{}
-	for _, st := range a.Def.Streams {
-		var modes []string
-		for _, m := range st.SyncModes {
-			if m == "incremental" {
-				modes = append(modes, "incremental_append", "incremental_deduped_history")
-			} else {
-				modes = append(modes, "full_refresh_overwrite", "full_refresh_append")
-			}
-		}
-		props := [][]string{}
-		for _, p := range st.Properties {
-			props = append(props, []string{p})
-		}
-		e := map[string]any{"streamName": st.Name, "syncModes": modes, "sourceDefinedCursorField": st.SourceDefinedCursor, "propertyFields": props}
-		if st.DefaultCursor != nil {
-			e["defaultCursorField"] = st.DefaultCursor
-		}
-		if st.PrimaryKey != nil {
-			e["sourceDefinedPrimaryKey"] = st.PrimaryKey
-		}
-		out = append(out, e)
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func connJSON(c *connRec) map[string]any {
