@@ -60,6 +60,26 @@ func TestTokenRenewedWhenTheServerRefusesIt(t *testing.T) {
 	}
 }
 
+// TestTokenRenewedBeforeItExpires: a token is renewed when less than 30 s
+// of its life are left, so no request is refused.
+func TestTokenRenewedBeforeItExpires(t *testing.T) {
+	srv := airbytetest.Start(t, airbytetest.WithTokenLifetime(31*time.Second))
+	c := newClient(t, srv)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.Workspace(ctx, srv.WorkspaceID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+	}
+	if n := srv.Calls("POST /applications/token"); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+	if n := srv.Refused(); n != 0 {
+		t.Errorf("%d requests refused", n)
+	}
+}
+
 func TestBadCredentialsAreUnauthorized(t *testing.T) {
 	srv := airbytetest.Start(t)
 	c, _ := airbyteapi.New(srv.URL, airbyteapi.WithBasicAuth("airbyte", "wrong"), fastRetry)

@@ -75,6 +75,8 @@ type Server struct {
 	conns        []*connRec
 	jobs         []*jobRec
 	tokens       map[string]time.Time
+	tokenLife    time.Duration
+	refused      int
 	faults       *servertest.Faults
 	routes       *servertest.Routes
 	holdJobs     bool
@@ -87,6 +89,10 @@ type Server struct {
 
 // Option configures a Server.
 type Option func(*Server)
+
+// WithTokenLifetime sets how long an access token lives (default
+// TokenLifetime).
+func WithTokenLifetime(d time.Duration) Option { return func(s *Server) { s.tokenLife = d } }
 
 // WithRetryPause sets how long a job stays incomplete between a failed
 // attempt and the next (default 300 ms).
@@ -105,7 +111,7 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 	}
 	s := &Server{
 		rep: rep, faker: fakerPath, Clock: &Clock{}, tokens: map[string]time.Time{},
-		failNext: map[string]int{}, retryPause: 300 * time.Millisecond, maxAttempts: 3,
+		failNext: map[string]int{}, retryPause: 300 * time.Millisecond, tokenLife: TokenLifetime, maxAttempts: 3,
 		release: make(chan struct{}), faults: servertest.NewFaults(PublicPrefix, ConfigPrefix), routes: servertest.NewRoutes(PublicPrefix),
 	}
 	for _, o := range opts {
@@ -174,6 +180,9 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 			ok = h == "Basic "+base64.StdEncoding.EncodeToString([]byte(BasicUser+":"+BasicPass))
 		}
 		if !ok {
+			s.mu.Lock()
+			s.refused++
+			s.mu.Unlock()
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "missing, unknown or expired credentials"})
 			return
 		}
@@ -197,9 +206,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.seq++
 	tok := fmt.Sprintf("tok-%d-%d", s.seq, time.Now().UnixNano())
-	s.tokens[tok] = s.Clock.Now().Add(TokenLifetime)
+	s.tokens[tok] = s.Clock.Now().Add(s.tokenLife)
+	life := int64(s.tokenLife / time.Second)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int64(TokenLifetime / time.Second)})
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": life})
 }
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
@@ -221,6 +231,13 @@ func (s *Server) Inject(f Fault) { s.faults.Inject(f) }
 // Calls returns how many requests the server handled for a route pattern
 // such as "POST /sources" (after faults, before answers).
 func (s *Server) Calls(pattern string) int { return s.routes.Calls(pattern) }
+
+// Refused returns how many requests the server refused as unauthorized.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
 
 // Requests returns how many API requests the server handled.
 func (s *Server) Requests() int { return s.routes.Total() }
