@@ -65,3 +65,23 @@ func TestMiddlewareCatchesViolations(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMiddleware is the cost of checking one request and its answer
+// (a job, as Wait polls it) against Airbyte's description.
+func BenchmarkMiddleware(b *testing.B) {
+	spec, err := Airbyte("/api/public/v1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := &recorder{}
+	h := spec.Middleware(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"jobId":7,"status":"running","jobType":"sync","startTime":"2026-01-01T00:00:00Z","connectionId":"c"}`))
+	}), nil)
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/public/v1/jobs/7", nil))
+	}
+	if len(rec.errs) > 0 {
+		b.Fatal(rec.errs)
+	}
+}
