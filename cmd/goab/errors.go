@@ -31,6 +31,9 @@ func report(w io.Writer, prefix string, err error) int {
 	if err == nil || errors.Is(err, errHelpShown) {
 		return exitOK
 	}
+	if errors.Is(err, errChanges) {
+		return exitChanges
+	}
 	var ue *usageError
 	if errors.As(err, &ue) {
 		hint := "Run 'goab help' for the commands."

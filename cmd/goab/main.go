@@ -44,6 +44,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/x/goairbyte"
@@ -112,6 +113,7 @@ func commands() []*command {
 	return []*command{
 		specCommand, checkCommand, discoverCommand, recordsCommand, readCommand,
 		syncCommand, validateCommand, benchmarkCommand, connectorsCommand, versionCommand,
+		planCommand, applyCommand, airbyteCommand, fivetranCommand, watchCommand,
 	}
 }
 
@@ -138,9 +140,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c := lookup(name)
 	if c == nil {
-		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are spec, check, discover, records, read, sync, validate, benchmark, connectors and version (goab help lists them)", name)})
+		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
 	return report(stderr, "goab "+c.name, c.run(ctx, c, e, args[1:]))
+}
+
+// commandList names the commands for messages: "spec, check, ... and version".
+func commandList() string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 func lookup(name string) *command {

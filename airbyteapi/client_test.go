@@ -1,0 +1,232 @@
+package airbyteapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const (
+	fakerDef   = "dfd88b22-b603-4c3d-aad7-3701784586b1"
+	harvestDef = "fe2b4084-3386-4d3b-9ad6-308f61a6f1e6"
+)
+
+// fastRetry keeps the tests quick while still backing off.
+var fastRetry = airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 4, BaseDelay: 10 * time.Millisecond, MaxDelay: 1500 * time.Millisecond})
+
+func newClient(t *testing.T, srv *airbytetest.Server, opts ...airbyteapi.Option) *airbyteapi.Client {
+	t.Helper()
+	opts = append([]airbyteapi.Option{airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret), fastRetry}, opts...)
+	c, err := airbyteapi.New(srv.URL, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func count[T any](t *testing.T, seq func(yield func(T, error) bool)) int {
+	t.Helper()
+	n := 0
+	for _, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+func TestTokenRenewedWhenTheServerRefusesIt(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv)
+	ctx := context.Background()
+	if _, err := c.Workspace(ctx, srv.WorkspaceID); err != nil {
+		t.Fatal(err)
+	}
+	srv.Clock.Advance(airbytetest.TokenLifetime + time.Second) // the token expires on the server
+	if _, err := c.Workspace(ctx, srv.WorkspaceID); err != nil {
+		t.Fatalf("after the token expired: %v", err)
+	}
+	if n := srv.Calls("POST /applications/token"); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+}
+
+// TestTokenRenewedBeforeItExpires: a token is renewed when less than 30 s
+// of its life are left, so no request is refused.
+func TestTokenRenewedBeforeItExpires(t *testing.T) {
+	srv := airbytetest.Start(t, airbytetest.WithTokenLifetime(31*time.Second))
+	c := newClient(t, srv)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.Workspace(ctx, srv.WorkspaceID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+	}
+	if n := srv.Calls("POST /applications/token"); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+	if n := srv.Refused(); n != 0 {
+		t.Errorf("%d requests refused", n)
+	}
+}
+
+func TestBadCredentialsAreUnauthorized(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c, _ := airbyteapi.New(srv.URL, airbyteapi.WithBasicAuth("airbyte", "wrong"), fastRetry)
+	_, err := c.Workspace(context.Background(), srv.WorkspaceID)
+	if !errors.Is(err, airbyteapi.ErrUnauthorized) {
+		t.Fatalf("err = %v, want ErrUnauthorized", err)
+	}
+	c, _ = airbyteapi.New(srv.URL, airbyteapi.WithBasicAuth(airbytetest.BasicUser, airbytetest.BasicPass), fastRetry)
+	if _, err := c.Workspace(context.Background(), srv.WorkspaceID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOptionsThatDoNotFitFailAtConstruction(t *testing.T) {
+	for name, opts := range map[string][]airbyteapi.Option{
+		"two auths":  {airbyteapi.WithBearerToken("x"), airbyteapi.WithBasicAuth("a", "b")},
+		"page size":  {airbyteapi.WithPageSize(101)},
+		"retry":      {airbyteapi.WithRetry(airbyteapi.RetryPolicy{})},
+		"half creds": {airbyteapi.WithClientCredentials("id", "")},
+		"not a URL":  nil,
+	} {
+		base := "http://127.0.0.1:1/api/public/v1"
+		if name == "not a URL" {
+			base = "localhost"
+		}
+		if _, err := airbyteapi.New(base, opts...); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestRetriesTransientFailures(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv, airbyteapi.WithHTTPClient(&http.Client{Timeout: 300 * time.Millisecond}))
+	ctx := context.Background()
+	srv.Inject(airbytetest.Fault{Path: "/workspaces", Status: 503, Times: 2})
+	srv.Inject(airbytetest.Fault{Path: "/workspaces", Status: 429, RetryAfter: time.Second})
+	srv.Inject(airbytetest.Fault{Path: "/workspaces", Drop: true})
+	srv.Inject(airbytetest.Fault{Path: "/workspaces", Delay: time.Second}) // longer than the client's timeout
+	start := time.Now()
+	// Five faults, four attempts per call: the first call gives up.
+	if _, err := c.Workspace(ctx, srv.WorkspaceID); err == nil {
+		t.Fatal("four attempts got through five faults")
+	}
+	if _, err := c.Workspace(ctx, srv.WorkspaceID); err != nil {
+		t.Fatalf("second call: %v", err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("finished in %v: Retry-After (1 s) was not honoured", d)
+	}
+}
+
+// TestCreateIsNeverRepeatedBlind: the server creates the source but the
+// answer is lost; the client must find it rather than create a second.
+func TestCreateIsNeverRepeatedBlind(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv)
+	ctx := context.Background()
+	for _, f := range []airbytetest.Fault{
+		{Method: "POST", Path: "/sources", Drop: true, After: true},
+		{Method: "POST", Path: "/sources", Status: 502, After: true},
+		{Method: "POST", Path: "/sources", Status: 503}, // refused before acting: sent again
+	} {
+		srv.Inject(f)
+		name := "faker " + time.Now().Format(time.RFC3339Nano)
+		s, err := c.CreateSource(ctx, airbyteapi.ActorCreate{Name: name, DefinitionID: fakerDef, WorkspaceID: srv.WorkspaceID, Configuration: map[string]any{"count": 5}})
+		if err != nil {
+			t.Fatalf("%+v: %v", f, err)
+		}
+		if s.ID == "" || s.Name != name {
+			t.Fatalf("%+v: got %+v", f, s)
+		}
+	}
+	if n := count(t, c.Sources(ctx, srv.WorkspaceID)); n != 3 {
+		t.Fatalf("%d sources after three creates, want 3", n)
+	}
+}
+
+func TestListingsArePaged(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv, airbyteapi.WithPageSize(3))
+	ctx := context.Background()
+	for i := range 7 {
+		srv.AddSource("s"+string(rune('a'+i)), fakerDef, map[string]any{"count": i + 1})
+	}
+	if n := count(t, c.Sources(ctx, srv.WorkspaceID)); n != 7 {
+		t.Fatalf("%d sources, want 7", n)
+	}
+	if n := srv.Calls("GET /sources"); n != 3 {
+		t.Errorf("%d pages fetched, want 3", n)
+	}
+	// Breaking out of the loop stops fetching.
+	for range c.Sources(ctx, srv.WorkspaceID) {
+		break
+	}
+	if n := srv.Calls("GET /sources"); n != 4 {
+		t.Errorf("%d pages fetched after an early break, want 4", n)
+	}
+}
+
+// TestSecretsMaskedAndKept uses source-harvest's real spec: account_id is
+// secret, and so is credentials.api_token inside a oneOf branch.
+func TestSecretsMaskedAndKept(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv)
+	ctx := context.Background()
+	cfg := map[string]any{"account_id": "acct-1", "replication_start_date": "2024-01-01T00:00:00Z",
+		"credentials": map[string]any{"auth_type": "Token", "api_token": "tok-1"}}
+	s, err := c.CreateSource(ctx, airbyteapi.ActorCreate{Name: "harvest", DefinitionID: harvestDef, WorkspaceID: srv.WorkspaceID, Configuration: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.Source(ctx, s.ID)
+	if got.Configuration["account_id"] != airbyteapi.Mask || got.Configuration["credentials"].(map[string]any)["api_token"] != airbyteapi.Mask {
+		t.Fatalf("secrets not masked: %v", got.Configuration)
+	}
+	if got.Configuration["replication_start_date"] != "2024-01-01T00:00:00Z" {
+		t.Fatalf("a plain field was masked: %v", got.Configuration)
+	}
+	// Sending the masked config back keeps both secrets.
+	if _, err := c.PatchSource(ctx, s.ID, airbyteapi.ActorPatch{Configuration: got.Configuration}); err != nil {
+		t.Fatal(err)
+	}
+	stored := srv.StoredConfig(s.ID)
+	if stored["account_id"] != "acct-1" || stored["credentials"].(map[string]any)["api_token"] != "tok-1" {
+		t.Fatalf("the mask overwrote a secret: %v", stored)
+	}
+	got.Configuration["account_id"] = "acct-2"
+	if _, err := c.PatchSource(ctx, s.ID, airbyteapi.ActorPatch{Configuration: got.Configuration}); err != nil {
+		t.Fatal(err)
+	}
+	if stored := srv.StoredConfig(s.ID); stored["account_id"] != "acct-2" || stored["credentials"].(map[string]any)["api_token"] != "tok-1" {
+		t.Fatalf("after changing one secret: %v", stored)
+	}
+}
+
+func TestSpecsFromTheConfigurationAPI(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv)
+	spec, err := c.SourceSpec(context.Background(), srv.WorkspaceID, harvestDef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spec) < 100 {
+		t.Fatalf("spec %s", spec)
+	}
+	if _, err := c.SourceSpec(context.Background(), srv.WorkspaceID, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, airbyteapi.ErrNotFound) {
+		t.Fatalf("unknown definition: %v", err)
+	}
+}

@@ -1,0 +1,69 @@
+package airbyteapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Sentinel errors an *APIError matches with errors.Is.
+var (
+	// ErrNotFound: the object does not exist (HTTP 404).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the request conflicts with the object's state, such as
+	// a sync started while another runs (HTTP 409).
+	ErrConflict = errors.New("conflict")
+	// ErrUnauthorized: the credentials were refused (HTTP 401 or 403).
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// APIError is an answer of the server with a status other than 2xx.
+type APIError struct {
+	Method  string
+	URL     string
+	Status  int
+	Message string // the server's message, secrets masked
+}
+
+// Error says which request failed, with what status and message.
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("airbyteapi: %s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	switch e.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		s += " (check the credentials and that they may use this workspace)"
+	case http.StatusTooManyRequests:
+		s += " (rate limited; retried until the retry policy gave up)"
+	}
+	return s
+}
+
+// Is matches the sentinel that corresponds to the status.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrConflict:
+		return e.Status == http.StatusConflict
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	}
+	return false
+}
+
+// NetworkError is a request that got no answer (refused, reset, timed out).
+type NetworkError struct {
+	Method string
+	URL    string
+	Err    error
+}
+
+// Error says which request got no answer and why.
+func (e *NetworkError) Error() string {
+	return fmt.Sprintf("airbyteapi: %s %s: no answer: %v", e.Method, e.URL, e.Err)
+}
+
+// Unwrap returns the transport's error.
+func (e *NetworkError) Unwrap() error { return e.Err }

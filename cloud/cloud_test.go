@@ -1,0 +1,351 @@
+package cloud_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/cloud"
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/source"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const fakerDef = "dfd88b22-b603-4c3d-aad7-3701784586b1"
+
+var fast = cloud.PollInterval(20*time.Millisecond, 200*time.Millisecond)
+
+type fixture struct {
+	srv  *airbytetest.Server
+	ws   *cloud.Workspace
+	src  *cloud.DeployedSource
+	path string
+}
+
+// setup deploys a faker source (the given config, users and products) and
+// a DuckDB destination.
+func setup(t *testing.T, fakerConfig map[string]any) *fixture {
+	t.Helper()
+	srv := airbytetest.Start(t)
+	client, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret),
+		airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	ctx := context.Background()
+	faker, err := source.New(ctx, "source-faker", connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(fakerConfig), connector.WithStreams("users", "products"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := ws.DeploySource(ctx, "faker", faker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{srv: srv, ws: ws, src: src, path: filepath.Join(t.TempDir(), "warehouse.duckdb")}
+}
+
+func (f *fixture) connection(t *testing.T, opts ...cloud.ConnectionOption) *cloud.Connection {
+	t.Helper()
+	ctx := context.Background()
+	dst, err := f.ws.DeployDestination(ctx, "warehouse "+t.Name(), "destination-duckdb", map[string]any{"destination_path": f.path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := f.ws.DeployConnection(ctx, "faker to duckdb", f.src, dst, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func TestSyncRunsAndReadsBack(t *testing.T) {
+	f := setup(t, map[string]any{"count": 40, "seed": 1})
+	conn := f.connection(t, cloud.WithPrefix("faker_"))
+	ctx := context.Background()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := res.Wait(ctx, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status != airbyteapi.JobSucceeded {
+		t.Fatalf("job %+v", job)
+	}
+	if got := res.Streams(); !slices.Equal(got, []string{"products", "users"}) {
+		t.Fatalf("streams %v", got)
+	}
+	c, err := res.Cache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The faker makes as many products as users, up to its 100.
+	for stream, want := range map[string]int64{"users": 40, "products": 40} {
+		ds, err := c.Dataset(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := ds.Count(ctx); err != nil || n != want {
+			t.Errorf("%s: %d rows (%v), want %d", stream, n, err, want)
+		}
+		if ds.TableName() != "faker_"+stream {
+			t.Errorf("table %s, want the prefix", ds.TableName())
+		}
+		cols, _ := ds.ColumnNames(ctx)
+		if !slices.Contains(cols, "id") || !slices.Contains(cols, "updated_at") {
+			t.Errorf("%s: columns %v", stream, cols)
+		}
+	}
+	if job.RowsSynced != 80 {
+		t.Errorf("rowsSynced %d, want the 80 rows read back", job.RowsSynced)
+	}
+}
+
+func TestFailedSyncCarriesTheReason(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	// A source made in the UI whose config the faker refuses:
+	// records_per_slice must be at least 1.
+	f.src = &cloud.DeployedSource{Source: airbyteapi.Source{ID: f.srv.AddSource("bad faker", fakerDef, map[string]any{"records_per_slice": 0})}}
+	conn := f.connection(t)
+	ctx := context.Background()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = res.Wait(ctx, fast)
+	var se *cloud.SyncError
+	if !errors.As(err, &se) || !errors.Is(err, cloud.ErrSyncFailed) {
+		t.Fatalf("err = %v, want a failed *SyncError", err)
+	}
+	if len(se.Failures) != 1 || se.Failures[0].Type != "config_error" || se.Attempts != 1 {
+		t.Fatalf("failure %+v (%d attempts), want one config_error and no retry", se.Failures, se.Attempts)
+	}
+	t.Log(err)
+}
+
+func TestIncompleteIsNotAFailure(t *testing.T) {
+	f := setup(t, map[string]any{"count": 20})
+	conn := f.connection(t)
+	f.srv.FailAttempts(conn.ID(), 2) // the third and last attempt succeeds
+	ctx := context.Background()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := res.Wait(ctx, fast)
+	if err != nil {
+		t.Fatalf("two lost attempts then success: %v", err)
+	}
+	atts, err := f.ws.Client().Attempts(ctx, job.ID)
+	if err != nil || len(atts) != 3 || atts[0].Failures[0].Type != "transient_error" || atts[2].Status != "succeeded" {
+		t.Fatalf("attempts %+v, %v", atts, err)
+	}
+	// Three lost attempts fail the job.
+	f.srv.FailAttempts(conn.ID(), 3)
+	res, _ = conn.RunSync(ctx)
+	if _, err := res.Wait(ctx, fast); !errors.Is(err, cloud.ErrSyncFailed) {
+		t.Fatalf("three lost attempts: %v", err)
+	}
+}
+
+func TestWaitCancelsTheJobWhenItsContextEnds(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	f.srv.HoldJobs() // the job stays queued
+	res, err := conn.RunSync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := res.Wait(ctx, fast); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if res.Job().Status != airbyteapi.JobQueued {
+		t.Errorf("the job was %s while held, want queued", res.Job().Status)
+	}
+	j, err := f.ws.Client().Job(context.Background(), res.JobID)
+	if err != nil || j.Status != airbyteapi.JobCancelled {
+		t.Fatalf("job after Wait's timeout: %+v %v", j, err)
+	}
+	// With LeaveRunning the job goes on; the next sync attaches to it.
+	res, _ = conn.RunSync(context.Background())
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	if _, err := res.Wait(ctx2, fast, cloud.LeaveRunning()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	again, err := conn.RunSync(context.Background())
+	if err != nil || !again.Attached || again.JobID != res.JobID {
+		t.Fatalf("second RunSync: %+v %v; want attached to job %d", again, err, res.JobID)
+	}
+	f.srv.ReleaseJobs()
+	if _, err := again.Wait(context.Background(), fast); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunSyncAttachesToASyncStartedElsewhere(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	f.srv.HoldJobs()
+	id, err := f.srv.StartSync(conn.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.RunSync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Attached || res.JobID != id {
+		t.Fatalf("RunSync started job %d (attached %v), want to follow job %d", res.JobID, res.Attached, id)
+	}
+	f.srv.ReleaseJobs()
+	if _, err := res.Wait(context.Background(), fast); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.srv.Calls("POST /jobs"); n != 1 {
+		t.Errorf("%d job creations, want 1 (answered 409)", n)
+	}
+}
+
+func TestSyncIntoPostgres(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := setup(t, map[string]any{"count": 30, "seed": 3})
+	ctx := context.Background()
+	port, _ := strconv.Atoi(u.Port())
+	pw, _ := u.User.Password()
+	if pw == "" {
+		pw = "unused-by-trust-auth"
+	}
+	dst, err := f.ws.DeployDestination(ctx, "pg", "destination-postgres", map[string]any{
+		"host": u.Hostname(), "port": port, "database": u.Path[1:], "schema": "analytics",
+		"username": u.User.Username(), "password": pw, "ssl_mode": map[string]any{"mode": "disable"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dst.Configuration["password"] != airbyteapi.Mask {
+		t.Fatalf("password not masked: %v", dst.Configuration)
+	}
+	conn, err := f.ws.DeployConnection(ctx, "faker to pg", f.src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Cache(ctx); err == nil {
+		t.Fatal("opened a PostgreSQL destination without its password")
+	}
+	c, err := res.Cache(ctx, cloud.WithPassword(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ds, err := c.Dataset(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ds.Count(ctx); n != 30 {
+		t.Fatalf("%d users in PostgreSQL, want 30", n)
+	}
+	if ds.QualifiedTableName() != `"analytics"."users"` {
+		t.Errorf("table %s, want it in the destination's schema", ds.QualifiedTableName())
+	}
+}
+
+func TestListAndDelete(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	ctx := context.Background()
+	n := 0
+	for c, err := range f.ws.Connections(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ID() == conn.ID() {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("connection listed %d times", n)
+	}
+	if err := f.ws.PermanentlyDeleteConnection(ctx, conn.ID(), true, true); err != nil {
+		t.Fatal(err)
+	}
+	for range f.ws.Sources(ctx) {
+		t.Fatal("the source is still there")
+	}
+	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, airbyteapi.ErrNotFound) {
+		t.Fatalf("deleted connection: %v", err)
+	}
+}
+
+// TestClearJobDropsTheTables runs a clear job through the API client: the
+// test server drops the synced tables, as Airbyte's clear does.
+func TestClearJobDropsTheTables(t *testing.T) {
+	f := setup(t, map[string]any{"count": 10})
+	conn := f.connection(t)
+	ctx := context.Background()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+	before, err := res.Cache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := before.Dataset(ctx, "users"); err != nil {
+		t.Fatalf("before the clear: %v", err)
+	}
+	before.Close()
+	client := f.ws.Client()
+	job, err := client.CreateJob(ctx, conn.ID(), airbyteapi.JobTypeClear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !job.Status.Terminal() {
+		time.Sleep(20 * time.Millisecond)
+		if job, err = client.Job(ctx, job.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if job.Status != airbyteapi.JobSucceeded || job.JobType != airbyteapi.JobTypeClear {
+		t.Fatalf("clear job %+v", job)
+	}
+	c, err := res.Cache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Dataset(ctx, "users"); err == nil {
+		t.Fatal("the users table survived the clear")
+	} else {
+		t.Log(err)
+	}
+}

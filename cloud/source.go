@@ -1,0 +1,36 @@
+package cloud
+
+// This file is the package's one use of package source: deploying a
+// goairbyte Source uses only its Name, Config and SelectedStreams.
+
+import (
+	"context"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/secrets"
+	"github.com/x/goairbyte/source"
+)
+
+// DeploySource creates, under name, a source of src's connector type with
+// src's config (secret references resolved) and remembers src's selected
+// streams for DeployConnection.
+func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.Source) (*DeployedSource, error) {
+	def, err := w.definitionID(ctx, src.Name())
+	if err != nil {
+		return nil, err
+	}
+	streams, err := src.SelectedStreams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := secrets.ResolveReferences(ctx, src.Config())
+	if err != nil {
+		return nil, err
+	}
+	m, _ := cfg.(map[string]any)
+	s, err := w.client.CreateSource(ctx, airbyteapi.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: m})
+	if err != nil {
+		return nil, err
+	}
+	return &DeployedSource{Source: *s, Streams: streams}, nil
+}

@@ -1,0 +1,471 @@
+package main
+
+// The commands that talk to remote services: connections as code (plan,
+// apply), remote syncs on Airbyte (airbyte sync, airbyte jobs) and Fivetran
+// (fivetran sync, fivetran resync), and the sensor (watch).
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/cloud"
+	"github.com/x/goairbyte/connections"
+	"github.com/x/goairbyte/fivetran"
+	"github.com/x/goairbyte/secrets"
+	"github.com/x/goairbyte/watch"
+)
+
+// airbyteFlags are the credentials of an Airbyte instance, with the
+// environment variables PyAirbyte reads as defaults. Every value may be a
+// secret_reference::NAME.
+type airbyteFlags struct {
+	url, clientID, clientSecret, bearer, workspace *string
+}
+
+func addAirbyteFlags(fs *flag.FlagSet) *airbyteFlags {
+	return &airbyteFlags{
+		url:          fs.String("api-url", "", "the Airbyte API root (default $AIRBYTE_CLOUD_API_URL, else Airbyte Cloud's); http://host:8000/api/public/v1 for self-managed"),
+		clientID:     fs.String("client-id", "", "the application's client id (default $AIRBYTE_CLOUD_CLIENT_ID)"),
+		clientSecret: fs.String("client-secret", "", "the application's client secret (default $AIRBYTE_CLOUD_CLIENT_SECRET)"),
+		bearer:       fs.String("bearer-token", "", "a bearer token instead of client credentials (default $AIRBYTE_CLOUD_BEARER_TOKEN)"),
+		workspace:    fs.String("workspace", "", "the workspace id (default $AIRBYTE_CLOUD_WORKSPACE_ID)"),
+	}
+}
+
+// credential returns a flag's value, else the environment variable's, with
+// a secret reference resolved.
+func credential(ctx context.Context, flagValue, env string) (string, error) {
+	v := flagValue
+	if v == "" {
+		v = os.Getenv(env)
+	}
+	if name, ok := strings.CutPrefix(v, "secret_reference::"); ok {
+		s, err := secrets.GetSecret(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		return s.Reveal(), nil
+	}
+	if v != "" && env != "AIRBYTE_CLOUD_API_URL" && env != "AIRBYTE_CLOUD_WORKSPACE_ID" {
+		secrets.Register(v)
+	}
+	return v, nil
+}
+
+// client builds the API client the flags describe.
+func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Client, error) {
+	vals := map[string]string{}
+	for env, p := range map[string]*string{"AIRBYTE_CLOUD_API_URL": f.url, "AIRBYTE_CLOUD_CLIENT_ID": f.clientID,
+		"AIRBYTE_CLOUD_CLIENT_SECRET": f.clientSecret, "AIRBYTE_CLOUD_BEARER_TOKEN": f.bearer} {
+		v, err := credential(ctx, *p, env)
+		if err != nil {
+			return nil, err
+		}
+		vals[env] = v
+	}
+	url := vals["AIRBYTE_CLOUD_API_URL"]
+	if url == "" {
+		url = airbyteapi.CloudURL
+	}
+	var opts []airbyteapi.Option
+	switch id, secret, bearer := vals["AIRBYTE_CLOUD_CLIENT_ID"], vals["AIRBYTE_CLOUD_CLIENT_SECRET"], vals["AIRBYTE_CLOUD_BEARER_TOKEN"]; {
+	case bearer != "":
+		opts = append(opts, airbyteapi.WithBearerToken(bearer))
+	case id != "" || secret != "":
+		if id == "" || secret == "" {
+			return nil, usagef(cmd, "client credentials need both --client-id and --client-secret (or AIRBYTE_CLOUD_CLIENT_ID and AIRBYTE_CLOUD_CLIENT_SECRET)")
+		}
+		opts = append(opts, airbyteapi.WithClientCredentials(id, secret))
+	}
+	c, err := airbyteapi.New(url, opts...)
+	if err != nil {
+		return nil, usagef(cmd, "%v", err)
+	}
+	return c, nil
+}
+
+func (f *airbyteFlags) workspaceID(ctx context.Context) (string, error) {
+	return credential(ctx, *f.workspace, "AIRBYTE_CLOUD_WORKSPACE_ID")
+}
+
+// errChanges makes plan exit with exitChanges when there are changes, like
+// terraform plan -detailed-exitcode.
+var errChanges = errors.New("changes pending")
+
+// exitChanges is plan's exit status when the workspace differs from the
+// file.
+const exitChanges = 2
+
+var planCommand = &command{
+	name:     "plan",
+	synopsis: "plan -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
+	summary:  "Show how an Airbyte workspace differs from a connections file (exit 2 when it does).",
+	example: "goab plan -f connections.yaml --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6\n" +
+		"# credentials from AIRBYTE_CLOUD_CLIENT_ID and AIRBYTE_CLOUD_CLIENT_SECRET (a secret_reference::NAME works too)",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		return planOrApply(ctx, c, e, args, false)
+	},
+}
+
+var applyCommand = &command{
+	name:     "apply",
+	synopsis: "apply -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
+	summary:  "Make an Airbyte workspace match a connections file, printing what it changes.",
+	example:  "goab apply -f connections.yaml --api-url http://localhost:8000/api/public/v1 --state .goab-state.json",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		return planOrApply(ctx, c, e, args, true)
+	},
+}
+
+// planOrApply prints the plan and, for apply, applies it; a plan with
+// changes ends plan with errChanges.
+func planOrApply(ctx context.Context, c *command, e *env, args []string, apply bool) error {
+	r, _, err := reconcilerFromFlags(ctx, c, e, args)
+	if err != nil {
+		return err
+	}
+	p, err := r.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	if p.Empty() {
+		fmt.Fprintln(e.stdout, "No changes: the workspace matches the file.")
+		return nil
+	}
+	fmt.Fprint(e.stdout, p)
+	if !apply {
+		return errChanges
+	}
+	if err := r.Apply(ctx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Applied %d change(s).\n", len(p.Changes))
+	return nil
+}
+
+func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string) (*connections.Reconciler, string, error) {
+	fs := newFlagSet(c)
+	file := fs.String("f", "", "the connections YAML file")
+	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's name + .state.json)")
+	del := fs.Bool("delete-unmentioned", false, "also delete the workspace's sources, destinations and connections the file does not declare")
+	af := addAirbyteFlags(fs)
+	pos, err := parse(c, e, fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pos) > 0 {
+		return nil, "", usagef(c.name, "unexpected arguments %q", pos)
+	}
+	if *file == "" {
+		return nil, "", usagef(c.name, "-f connections.yaml is required")
+	}
+	cfg, err := connections.Load(*file)
+	if err != nil {
+		return nil, "", usagef(c.name, "%v", err)
+	}
+	client, err := af.client(ctx, c.name)
+	if err != nil {
+		return nil, "", err
+	}
+	ws, err := af.workspaceID(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if ws == "" && cfg.WorkspaceID == "" {
+		return nil, "", usagef(c.name, "no workspace: pass --workspace, set AIRBYTE_CLOUD_WORKSPACE_ID or workspace_id in the file")
+	}
+	if *state == "" {
+		*state = strings.TrimSuffix(*file, ".yaml") + ".state.json"
+	}
+	opts := []connections.Option{connections.WithStateFile(*state)}
+	if *del {
+		opts = append(opts, connections.DeleteUnmentioned())
+	}
+	r, err := connections.New(client, ws, cfg, opts...)
+	return r, ws, err
+}
+
+var airbyteCommand = &command{
+	name:     "airbyte",
+	synopsis: "airbyte sync CONNECTION [--wait] [--timeout D] | airbyte jobs [--connection ID] [--limit N] [credentials]",
+	summary:  "Run a sync of an Airbyte connection and wait for it, or list jobs.",
+	example: "goab airbyte sync 9924bcd0-99be-453d-ba47-c2c9766f7da5 --wait --timeout 30m\n" +
+		"goab airbyte jobs --connection 9924bcd0-99be-453d-ba47-c2c9766f7da5 --limit 5",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		wait := fs.Bool("wait", false, "sync: wait until the job ends; exit 1 when it fails")
+		timeout := fs.Duration("timeout", 0, "sync --wait: give up (and cancel the job) after this long; 0 waits as long as it takes")
+		connection := fs.String("connection", "", "jobs: only this connection's")
+		limit := fs.Int("limit", 20, "jobs: at most this many, newest first")
+		af := addAirbyteFlags(fs)
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) == 0 {
+			return usagef(c.name, "say sync CONNECTION or jobs")
+		}
+		client, err := af.client(ctx, c.name)
+		if err != nil {
+			return err
+		}
+		switch pos[0] {
+		case "jobs":
+			if len(pos) > 1 {
+				return usagef(c.name, "unexpected arguments %q", pos[1:])
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "JOB\tTYPE\tSTATUS\tCONNECTION\tSTARTED\tROWS")
+			n := 0
+			for j, err := range client.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: *connection}) {
+				if err != nil {
+					return err
+				}
+				if n++; n > *limit {
+					break
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", j.ID, j.JobType, j.Status, j.ConnectionID, j.StartTime, j.RowsSynced)
+			}
+			return tw.Flush()
+		case "sync":
+			if len(pos) != 2 {
+				return usagef(c.name, "sync takes one connection id")
+			}
+			conn, err := client.Connection(ctx, pos[1])
+			if err != nil {
+				return err
+			}
+			res, err := cloud.NewWorkspace(client, conn.WorkspaceID).Connection(ctx, conn.ID)
+			if err != nil {
+				return err
+			}
+			sr, err := res.RunSync(ctx)
+			if err != nil {
+				return err
+			}
+			verb := "started"
+			if sr.Attached {
+				verb = "was already running"
+			}
+			fmt.Fprintf(e.stdout, "Job %d %s for connection %s.\n", sr.JobID, verb, conn.Name)
+			if !*wait {
+				return nil
+			}
+			if *timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, *timeout)
+				defer cancel()
+			}
+			job, err := sr.Wait(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Job %d succeeded: %d rows in %s.\n", job.ID, job.RowsSynced, orDash(job.Duration))
+			return nil
+		}
+		return usagef(c.name, "unknown subcommand %q; say sync or jobs", pos[0])
+	},
+}
+
+// fivetranFlags are Fivetran's credentials; values may be
+// secret_reference::NAME.
+type fivetranFlags struct{ url, key, secret *string }
+
+func addFivetranFlags(fs *flag.FlagSet) *fivetranFlags {
+	return &fivetranFlags{
+		url:    fs.String("fivetran-url", "", "Fivetran's API root (default $FIVETRAN_API_URL, else "+fivetran.DefaultURL+")"),
+		key:    fs.String("api-key", "", "the Fivetran API key (default $FIVETRAN_API_KEY)"),
+		secret: fs.String("api-secret", "", "the Fivetran API secret (default $FIVETRAN_API_SECRET)"),
+	}
+}
+
+func (f *fivetranFlags) client(ctx context.Context, cmd string) (*fivetran.Client, error) {
+	key, err := credential(ctx, *f.key, "FIVETRAN_API_KEY")
+	if err != nil {
+		return nil, err
+	}
+	secret, err := credential(ctx, *f.secret, "FIVETRAN_API_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	if key == "" || secret == "" {
+		return nil, usagef(cmd, "Fivetran needs --api-key and --api-secret (or FIVETRAN_API_KEY and FIVETRAN_API_SECRET)")
+	}
+	url := *f.url
+	if url == "" {
+		url = os.Getenv("FIVETRAN_API_URL")
+	}
+	var opts []fivetran.Option
+	if url != "" {
+		opts = append(opts, fivetran.WithBaseURL(url))
+	}
+	c, err := fivetran.New(key, secret, opts...)
+	if err != nil {
+		return nil, usagef(cmd, "%v", err)
+	}
+	return c, nil
+}
+
+var fivetranCommand = &command{
+	name:     "fivetran",
+	synopsis: "fivetran sync|resync CONNECTION [--tables schema.table,...] [--manual] [--fail-on-reschedule] [--timeout D] [credentials]",
+	summary:  "Sync or resync a Fivetran connection and wait for it, re-triggering after quota reschedules.",
+	example: "goab fivetran sync dominion_lamp --timeout 1h   # credentials from FIVETRAN_API_KEY and FIVETRAN_API_SECRET\n" +
+		"goab fivetran resync dominion_lamp --tables public.users,public.orders",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		tables := fs.String("tables", "", "resync: only these tables, as schema.table separated by commas")
+		manual := fs.Bool("manual", false, "put the connection on the manual schedule before triggering")
+		failResched := fs.Bool("fail-on-reschedule", false, "end with an error naming the time to retry at when Fivetran reschedules the sync for lack of quota, instead of waiting")
+		timeout := fs.Duration("timeout", 0, "give up after this long; 0 waits as long as it takes")
+		poll := fs.Duration("poll", 2*time.Second, "the first wait between polls (it grows to 30 s)")
+		ff := addFivetranFlags(fs)
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 2 || (pos[0] != "sync" && pos[0] != "resync") {
+			return usagef(c.name, "say sync CONNECTION or resync CONNECTION")
+		}
+		if *tables != "" && pos[0] != "resync" {
+			return usagef(c.name, "--tables goes with resync")
+		}
+		var scope map[string][]string
+		for _, t := range splitList(*tables) {
+			schema, table, ok := strings.Cut(t, ".")
+			if !ok || schema == "" || table == "" {
+				return usagef(c.name, "--tables: %q is not schema.table", t)
+			}
+			if scope == nil {
+				scope = map[string][]string{}
+			}
+			scope[schema] = append(scope[schema], table)
+		}
+		client, err := ff.client(ctx, c.name)
+		if err != nil {
+			return err
+		}
+		opts := []fivetran.PollOption{fivetran.PollInterval(*poll, max(*poll, 30*time.Second))}
+		if *manual {
+			opts = append(opts, fivetran.SwitchToManual())
+		}
+		if *failResched {
+			opts = append(opts, fivetran.FailOnReschedule())
+		}
+		if *timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, *timeout)
+			defer cancel()
+		}
+		var res *fivetran.SyncResult
+		if pos[0] == "sync" {
+			res, err = client.SyncAndPoll(ctx, pos[1], opts...)
+		} else {
+			res, err = client.ResyncAndPoll(ctx, pos[1], scope, opts...)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "The %s of %s succeeded at %s after %d trigger(s).\n", pos[0], pos[1], res.Connection.SucceededAt.Format(time.RFC3339), res.Triggers)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TABLE\tIN DESTINATION\tCOLUMNS\tPRIMARY KEY")
+		for _, t := range res.Tables {
+			var pk []string
+			for _, col := range t.Columns {
+				if col.PrimaryKey {
+					pk = append(pk, col.Name)
+				}
+			}
+			fmt.Fprintf(tw, "%s.%s\t%s.%s\t%d\t%s\n", t.Schema, t.Name, t.SchemaInDestination, t.NameInDestination, len(t.Columns), orDash(strings.Join(pk, ",")))
+		}
+		return tw.Flush()
+	},
+}
+
+var watchCommand = &command{
+	name:     "watch",
+	synopsis: "watch [--airbyte CONNECTION,...] [--fivetran CONNECTION,...] --cursor FILE [--interval D] [--count N] [--for D] [credentials]",
+	summary:  "Print each finished sync of Airbyte or Fivetran connections as a JSON line, once, resuming from a cursor file.",
+	example:  "goab watch --airbyte 9924bcd0-99be-453d-ba47-c2c9766f7da5 --fivetran dominion_lamp --cursor watch.json --interval 1m",
+	run: func(ctx context.Context, c *command, e *env, args []string) error {
+		fs := newFlagSet(c)
+		abConns := fs.String("airbyte", "", "Airbyte connection ids, separated by commas")
+		ftConns := fs.String("fivetran", "", "Fivetran connection ids, separated by commas")
+		cursorFile := fs.String("cursor", "", "the file that keeps how far the watch has reported (created if missing)")
+		interval := fs.Duration("interval", 30*time.Second, "the pause between two polls")
+		count := fs.Int("count", 0, "stop after this many events (0: no limit)")
+		runFor := fs.Duration("for", 0, "stop after this long, as a sensor run from cron does (0: run until interrupted)")
+		af := addAirbyteFlags(fs)
+		ff := addFivetranFlags(fs)
+		pos, err := parse(c, e, fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) > 0 {
+			return usagef(c.name, "unexpected arguments %q", pos)
+		}
+		if *cursorFile == "" {
+			return usagef(c.name, "--cursor FILE is required, so that no event is printed twice")
+		}
+		var opts []watch.Option
+		if ids := splitList(*abConns); len(ids) > 0 {
+			client, err := af.client(ctx, c.name)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, watch.Airbyte(client, ids...))
+		}
+		if ids := splitList(*ftConns); len(ids) > 0 {
+			client, err := ff.client(ctx, c.name)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, watch.Fivetran(client, ids...))
+		}
+		if len(opts) == 0 {
+			return usagef(c.name, "give --airbyte or --fivetran connections to watch")
+		}
+		w, err := watch.New(append(opts, watch.Interval(*interval))...)
+		if err != nil {
+			return usagef(c.name, "%v", err)
+		}
+		cur, err := watch.LoadCursor(*cursorFile)
+		if err != nil {
+			return err
+		}
+		if *runFor > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, *runFor)
+			defer cancel()
+		}
+		enc := json.NewEncoder(e.stdout)
+		n := 0
+		for ev, err := range w.Events(ctx, cur) {
+			if err != nil {
+				slog.Warn("watch: a poll failed; the next one retries", "err", err)
+				continue
+			}
+			if err := enc.Encode(ev); err != nil {
+				return err
+			}
+			if err := cur.Save(*cursorFile); err != nil {
+				return err
+			}
+			if n++; *count > 0 && n >= *count {
+				return nil
+			}
+		}
+		// Only the end of --for or an interrupt ends the loop: a normal
+		// end, with the cursor saved.
+		return cur.Save(*cursorFile)
+	},
+}

@@ -1,0 +1,161 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/fakersync"
+	"github.com/x/goairbyte/internal/fivetrantest"
+)
+
+// remoteCommands are the commands of remote_cmds.go.
+var remoteCommands = []string{"plan", "apply", "airbyte", "fivetran", "watch"}
+
+// airbyteEnv is what goab needs to reach the test server, the client
+// secret given as a secret reference.
+func airbyteEnv(srv *airbytetest.Server) []string {
+	return []string{
+		"AIRBYTE_CLOUD_API_URL=" + srv.URL,
+		"AIRBYTE_CLOUD_CLIENT_ID=" + airbytetest.ClientID,
+		"AIRBYTE_CLOUD_CLIENT_SECRET=secret_reference::TEST_AB_SECRET",
+		"TEST_AB_SECRET=" + airbytetest.ClientSecret,
+		"AIRBYTE_CLOUD_WORKSPACE_ID=" + srv.WorkspaceID,
+	}
+}
+
+func TestPlanApplyAndSync(t *testing.T) {
+	srv := airbytetest.Start(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "connections.yaml")
+	warehouse := filepath.Join(dir, "warehouse.duckdb")
+	yaml := `sources:
+  faker: {type: source-faker, config: {count: 25, seed: 2}}
+destinations:
+  warehouse: {type: destination-duckdb, config: {destination_path: ` + warehouse + `}}
+connections:
+  faker-to-warehouse:
+    source: faker
+    destination: warehouse
+    streams: {users: {sync_mode: full_refresh_overwrite}}
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := airbyteEnv(srv)
+
+	r := goab(t, env, "plan", "-f", file)
+	r.want(t, 2)
+	if !strings.HasPrefix(r.stdout, "+ source: faker\n") || !strings.Contains(r.stdout, "+ connection: faker-to-warehouse") {
+		t.Fatalf("plan printed:\n%s", r.stdout)
+	}
+	goab(t, env, "apply", "-f", file).want(t, 0)
+	r = goab(t, env, "plan", "-f", file)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "No changes") {
+		t.Fatalf("plan after apply:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "connections.state.json")); err != nil {
+		t.Fatalf("no state file: %v", err)
+	}
+
+	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	var id string
+	for c, err := range client.Connections(context.Background(), srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = c.ID
+	}
+	r = goab(t, env, "airbyte", "sync", id, "--wait", "--timeout", "2m")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "succeeded: 25 rows") {
+		t.Fatalf("sync printed:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = goab(t, env, "airbyte", "jobs", "--connection", id)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "succeeded") || strings.Count(r.stdout, "\n") != 2 {
+		t.Fatalf("jobs printed:\n%s", r.stdout)
+	}
+	// The client secret never shows, even in an error.
+	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs")
+	r.want(t, 1)
+	if strings.Contains(r.stderr, airbytetest.ClientSecret) {
+		t.Fatalf("the secret leaked: %s", r.stderr)
+	}
+}
+
+func TestRemoteUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan"}, "-f connections.yaml is required"},
+		{[]string{"apply", "-f", "/no/such/file.yaml"}, "no such file"},
+		{[]string{"airbyte"}, "say sync CONNECTION or jobs"},
+		{[]string{"airbyte", "launch"}, `unknown subcommand "launch"`},
+		{[]string{"airbyte", "jobs", "--client-id", "x"}, "need both --client-id and --client-secret"},
+		{[]string{"fivetran", "sync"}, "say sync CONNECTION or resync CONNECTION"},
+		{[]string{"fivetran", "sync", "c", "--tables", "a.b"}, "--tables goes with resync"},
+		{[]string{"fivetran", "resync", "c", "--tables", "nodot"}, `"nodot" is not schema.table`},
+		{[]string{"fivetran", "sync", "c"}, "Fivetran needs --api-key and --api-secret"},
+		{[]string{"watch", "--airbyte", "c"}, "--cursor FILE is required"},
+		{[]string{"watch", "--cursor", "c.json"}, "give --airbyte or --fivetran"},
+	} {
+		r := goab(t, nil, c.args...)
+		r.want(t, 2)
+		if p := errorParagraph(t, r); !strings.Contains(p, c.want) {
+			t.Errorf("goab %v: %q does not say %q", c.args, p, c.want)
+		}
+	}
+}
+
+func TestRemoteHelp(t *testing.T) {
+	for _, name := range remoteCommands {
+		r := goab(t, nil, name, "--help")
+		r.want(t, 0)
+		if !strings.Contains(r.stdout, "Usage: goab "+name) || !strings.Contains(r.stdout, "Example:\n  goab ") {
+			t.Errorf("goab %s --help:\n%s", name, r.stdout)
+		}
+	}
+}
+
+func TestFivetranAndWatch(t *testing.T) {
+	srv := fivetrantest.Start(t)
+	dir := t.TempDir()
+	id := srv.AddConnection(fivetrantest.Connection{Schema: "shop", ScheduleType: "manual", FakerConfig: map[string]any{"count": 12},
+		Streams: []string{"users", "purchases"}, Destination: fakersync.Destination{DuckDBPath: filepath.Join(dir, "warehouse.duckdb")}})
+	env := []string{"FIVETRAN_API_URL=" + srv.URL, "FIVETRAN_API_KEY=" + fivetrantest.APIKey,
+		"FIVETRAN_API_SECRET=secret_reference::FT_SECRET", "FT_SECRET=" + fivetrantest.APISecret}
+	cursor := filepath.Join(dir, "cursor.json")
+
+	// The first watch round learns where the connection is; nothing yet.
+	r := goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--for", "300ms")
+	r.want(t, 0)
+	if r.stdout != "" {
+		t.Fatalf("the first watch printed %q", r.stdout)
+	}
+	r = goab(t, env, "fivetran", "sync", id, "--poll", "20ms")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "after 1 trigger(s)") || !strings.Contains(r.stdout, "shop.users") {
+		t.Fatalf("fivetran sync printed:\n%s", r.stdout)
+	}
+	srv.Quota(id, 300*time.Millisecond)
+	r = goab(t, env, "fivetran", "resync", id, "--tables", "shop.users", "--poll", "20ms")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "after 2 trigger(s)") {
+		t.Fatalf("resync after a quota reschedule printed:\n%s", r.stdout)
+	}
+	r = goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--count", "1")
+	r.want(t, 0)
+	var ev struct{ Service, Connection, Status string }
+	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil || ev.Connection != id || ev.Status != "succeeded" {
+		t.Fatalf("watch printed %q (%v)", r.stdout, err)
+	}
+}

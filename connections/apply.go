@@ -1,0 +1,157 @@
+package connections
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/x/goairbyte/airbyteapi"
+)
+
+// ApplyError is a change Apply could not make; the changes before it were
+// made (and their secrets' fingerprints saved), the ones after it were not.
+type ApplyError struct {
+	Change *Change
+	Err    error
+}
+
+// Error says which change failed.
+func (e *ApplyError) Error() string {
+	return fmt.Sprintf("connections: %s %s %q: %v", e.Change.Action, e.Change.Kind, e.Change.Name, e.Err)
+}
+
+// Unwrap returns the API's error.
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// Apply makes the changes of a plan from Plan, in a safe order: deletions
+// and the deleting half of replacements first (connections before what
+// they use), then sources, destinations and connections are created or
+// updated. It saves the secrets' fingerprints to the state file as it
+// goes, so that a failure midway leaves a state that matches what was
+// applied.
+func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
+	// Deletions go from connections to what they use, creations the
+	// other way.
+	kinds := map[Kind]int{KindConnection: 0, KindDestination: 1, KindSource: 2}
+	deletions := slices.Clone(p.Changes)
+	slices.SortStableFunc(deletions, func(a, b *Change) int { return kinds[a.Kind] - kinds[b.Kind] })
+	puts := slices.Clone(p.Changes)
+	slices.SortStableFunc(puts, func(a, b *Change) int { return kinds[b.Kind] - kinds[a.Kind] })
+
+	for _, c := range deletions {
+		if c.Action != Delete && c.Action != Replace {
+			continue
+		}
+		if err := r.delete(ctx, c); err != nil {
+			return p.fail(c, err)
+		}
+		p.st.forget(c.Kind, c.Name)
+		delete(p.ids[c.Kind], c.Name)
+		if c.Action == Delete {
+			if err := p.st.save(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range puts {
+		if c.Action == Delete {
+			continue
+		}
+		if err := r.put(ctx, p, c); err != nil {
+			return p.fail(c, err)
+		}
+		for k, v := range c.secrets {
+			p.st.Fingerprints[k] = p.st.fingerprint(v)
+		}
+		if err := p.st.save(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Plan) fail(c *Change, err error) error {
+	_ = p.st.save()
+	return &ApplyError{Change: c, Err: err}
+}
+
+func (r *Reconciler) delete(ctx context.Context, c *Change) error {
+	switch c.Kind {
+	case KindSource:
+		return r.client.DeleteSource(ctx, c.id)
+	case KindDestination:
+		return r.client.DeleteDestination(ctx, c.id)
+	}
+	return r.client.DeleteConnection(ctx, c.id)
+}
+
+// put creates or updates the object of c.
+func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
+	create := c.Action == Create || c.Action == Replace
+	switch c.Kind {
+	case KindSource:
+		if create {
+			s, err := r.client.CreateSource(ctx, airbyteapi.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
+			if err != nil {
+				return err
+			}
+			p.ids[KindSource][c.Name] = s.ID
+			return nil
+		}
+		_, err := r.client.PatchSource(ctx, c.id, airbyteapi.ActorPatch{Configuration: c.config})
+		return err
+	case KindDestination:
+		if create {
+			d, err := r.client.CreateDestination(ctx, airbyteapi.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
+			if err != nil {
+				return err
+			}
+			p.ids[KindDestination][c.Name] = d.ID
+			return nil
+		}
+		_, err := r.client.PatchDestination(ctx, c.id, airbyteapi.ActorPatch{Configuration: c.config})
+		return err
+	}
+	decl := c.conn
+	sched := &airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleManual}
+	if s := decl.Schedule; s != "" && s != "manual" {
+		sched = &airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleCron, CronExpression: s}
+	}
+	nsDef, nsFormat := "destination", ""
+	switch decl.Namespace {
+	case "", "destination":
+	case "source":
+		nsDef = "source"
+	default:
+		nsDef, nsFormat = "custom_format", decl.Namespace
+	}
+	status := orDefault(decl.Status, airbyteapi.StatusActive)
+	var streams *airbyteapi.StreamConfigurations
+	if len(decl.Streams) > 0 {
+		streams = &airbyteapi.StreamConfigurations{}
+		for _, n := range sortedKeys(decl.Streams) {
+			s := decl.Streams[n]
+			sc := airbyteapi.StreamConfiguration{Name: n, SyncMode: s.SyncMode, CursorField: s.CursorField, PrimaryKey: s.PrimaryKey}
+			for _, f := range s.SelectedFields {
+				sc.SelectedFields = append(sc.SelectedFields, airbyteapi.SelectedField{FieldPath: f})
+			}
+			streams.Streams = append(streams.Streams, sc)
+		}
+	}
+	if create {
+		srcID, dstID := p.ids[KindSource][decl.Source], p.ids[KindDestination][decl.Destination]
+		if srcID == "" || dstID == "" {
+			return fmt.Errorf("its source %q or destination %q does not exist in the workspace", decl.Source, decl.Destination)
+		}
+		x, err := r.client.CreateConnection(ctx, airbyteapi.ConnectionCreate{Name: c.Name, SourceID: srcID, DestinationID: dstID,
+			Configurations: streams, Schedule: sched, NamespaceDefinition: nsDef, NamespaceFormat: nsFormat, Prefix: decl.Prefix, Status: status})
+		if err != nil {
+			return err
+		}
+		p.ids[KindConnection][c.Name] = x.ID
+		return nil
+	}
+	_, err := r.client.PatchConnection(ctx, c.id, airbyteapi.ConnectionPatch{Configurations: streams, Schedule: sched,
+		NamespaceDefinition: &nsDef, NamespaceFormat: &nsFormat, Prefix: &decl.Prefix, Status: &status})
+	return err
+}

@@ -1,0 +1,287 @@
+package connections_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/connections"
+	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var update = flag.Bool("update", false, "rewrite the golden plans")
+
+// The secret values of the declarations: none may ever be printed.
+const (
+	harvestAccount = "acct-7f3e1c"
+	harvestToken   = "tok-a81be6f0"
+	motherduckKey  = "md-key-55d1"
+)
+
+const declared = `
+sources:
+  faker:
+    type: source-faker
+    config: {count: 100, seed: 5}
+  harvest:
+    type: source-harvest
+    config:
+      account_id: secret_reference::HARVEST_ACCOUNT
+      replication_start_date: "2024-01-01T00:00:00Z"
+      credentials: {auth_type: Token, api_token: secret_reference::HARVEST_TOKEN}
+destinations:
+  warehouse:
+    type: destination-duckdb
+    config:
+      destination_path: /tmp/goairbyte-connections-test.duckdb
+      motherduck_api_key: secret_reference::MOTHERDUCK_KEY
+connections:
+  faker-to-warehouse:
+    source: faker
+    destination: warehouse
+    schedule: "0 0 * * * ?"
+    prefix: faker_
+    streams:
+      users: {sync_mode: incremental_deduped_history, cursor_field: [updated_at], primary_key: [[id]]}
+      products: {sync_mode: full_refresh_overwrite}
+`
+
+type env struct {
+	srv    *airbytetest.Server
+	client *airbyteapi.Client
+	state  string
+}
+
+func setup(t testing.TB) *env {
+	t.Helper()
+	t.Setenv("HARVEST_ACCOUNT", harvestAccount)
+	t.Setenv("HARVEST_TOKEN", harvestToken)
+	t.Setenv("MOTHERDUCK_KEY", motherduckKey)
+	srv := airbytetest.Start(t)
+	c, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret),
+		airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{srv: srv, client: c, state: filepath.Join(t.TempDir(), "state.json")}
+}
+
+func (e *env) reconciler(t testing.TB, yaml string, opts ...connections.Option) *connections.Reconciler {
+	t.Helper()
+	cfg, err := connections.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := connections.New(e.client, e.srv.WorkspaceID, cfg, append([]connections.Option{connections.WithStateFile(e.state)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (e *env) plan(t testing.TB, r *connections.Reconciler) *connections.Plan {
+	t.Helper()
+	p, err := r.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := p.String()
+	for _, s := range []string{harvestAccount, harvestToken, motherduckKey} {
+		if strings.Contains(text, s) {
+			t.Fatalf("the plan prints a secret:\n%s", text)
+		}
+	}
+	return p
+}
+
+func (e *env) apply(t testing.TB, r *connections.Reconciler, p *connections.Plan) {
+	t.Helper()
+	if err := r.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.plan(t, r); !again.Empty() {
+		t.Fatalf("the plan after Apply is not empty:\n%s", again)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("plan %s differs from %s:\n--- got\n%s--- want\n%s", name, path, got, want)
+	}
+}
+
+func TestCreateThenNothingToDo(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	p := e.plan(t, r)
+	golden(t, "create", p.String())
+	e.apply(t, r, p)
+	// The same state prints the same plan: plan twice more.
+	if e.plan(t, r).String() != "" {
+		t.Fatal("a second plan differs")
+	}
+	stored := storedByName(t, e, "harvest")
+	if stored["account_id"] != harvestAccount {
+		t.Fatalf("the source got %v", stored)
+	}
+}
+
+func storedByName(t *testing.T, e *env, name string) map[string]any {
+	t.Helper()
+	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Name == name {
+			return e.srv.StoredConfig(s.ID)
+		}
+	}
+	for d, err := range e.client.Destinations(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Name == name {
+			return e.srv.StoredConfig(d.ID)
+		}
+	}
+	t.Fatalf("no object %q", name)
+	return nil
+}
+
+func TestChanges(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	changed := strings.NewReplacer(
+		"count: 100", "count: 200",
+		`schedule: "0 0 * * * ?"`, "schedule: manual",
+		"products: {sync_mode: full_refresh_overwrite}", "purchases: {sync_mode: full_refresh_append}",
+		"users: {sync_mode: incremental_deduped_history", "users: {sync_mode: incremental_append",
+	).Replace(declared)
+	t.Setenv("HARVEST_TOKEN", "tok-rotated")
+	r = e.reconciler(t, changed)
+	p := e.plan(t, r)
+	golden(t, "change", p.String())
+	if strings.Contains(p.String(), "tok-rotated") {
+		t.Fatal("the new secret is printed")
+	}
+	e.apply(t, r, p)
+	got := storedByName(t, e, "harvest")
+	if got["account_id"] != harvestAccount || got["credentials"].(map[string]any)["api_token"] != "tok-rotated" {
+		t.Fatalf("after rotating one secret the source holds %v", got)
+	}
+	// The unchanged secret went as the mask; the rotated one in clear.
+	bodies := e.srv.Bodies("PATCH /sources/{id}")
+	last := string(bodies[len(bodies)-1])
+	if !strings.Contains(last, `"account_id":"**********"`) || !strings.Contains(last, `"api_token":"tok-rotated"`) {
+		t.Fatalf("the update sent %s", last)
+	}
+}
+
+func TestSecretsWithoutStateAreNotComparable(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	cfg, _ := connections.Parse([]byte(declared))
+	fresh, err := connections.New(e.client, e.srv.WorkspaceID, cfg) // no state file
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.plan(t, fresh)
+	golden(t, "nostate", p.String())
+}
+
+func TestTypeChangeReplacesAndDependents(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)
+	swapped = strings.Replace(swapped, `      destination_path: /tmp/goairbyte-connections-test.duckdb
+      motherduck_api_key: secret_reference::MOTHERDUCK_KEY`, `      host: 127.0.0.1
+      port: 5432
+      database: analytics
+      schema: raw
+      username: airbyte
+      password: secret_reference::MOTHERDUCK_KEY`, 1)
+	r = e.reconciler(t, swapped)
+	p := e.plan(t, r)
+	golden(t, "replace", p.String())
+	e.apply(t, r, p)
+	n := 0
+	for c, err := range e.client.Connections(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if c.Name != "faker-to-warehouse" {
+			t.Errorf("connection %q", c.Name)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d connections after the replacement, want 1", n)
+	}
+}
+
+func TestDeleteUnmentioned(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	e.srv.AddSource("made-in-the-ui", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
+	fewer := declared[:strings.Index(declared, "connections:")]
+	fewer = strings.Replace(fewer, "  faker:\n    type: source-faker\n    config: {count: 100, seed: 5}\n", "", 1)
+	// Without the flag, what is not declared stays and is not listed.
+	if p := e.plan(t, e.reconciler(t, fewer)); !p.Empty() {
+		t.Fatalf("without DeleteUnmentioned the plan is:\n%s", p)
+	}
+	r = e.reconciler(t, fewer, connections.DeleteUnmentioned())
+	p := e.plan(t, r)
+	golden(t, "delete", p.String())
+	e.apply(t, r, p)
+}
+
+func TestDuplicateNamesAreAnError(t *testing.T) {
+	e := setup(t)
+	e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
+	e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 2})
+	_, err := e.reconciler(t, declared).Plan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "source faker") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestInvalidDeclarations(t *testing.T) {
+	for name, y := range map[string]string{
+		"unknown key":       "sorces: {}",
+		"undeclared source": "connections: {c: {source: nope, destination: nope}}",
+		"bad type":          "sources: {a: {type: faker}}",
+		"bad sync mode":     "sources: {a: {type: source-faker}}\ndestinations: {b: {type: destination-duckdb}}\nconnections: {c: {source: a, destination: b, streams: {users: {sync_mode: fast}}}}",
+		"bad schedule":      "sources: {a: {type: source-faker}}\ndestinations: {b: {type: destination-duckdb}}\nconnections: {c: {source: a, destination: b, schedule: hourly}}",
+	} {
+		if _, err := connections.Parse([]byte(y)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := connections.New(nil, "", &connections.Config{}); err == nil {
+		t.Error("no workspace: no error")
+	}
+}

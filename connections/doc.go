@@ -1,0 +1,55 @@
+// Package connections manages Airbyte sources, destinations and connections
+// as code, as Dagster's managed elements and Airbyte's Terraform provider
+// do: a [Config] (Go values, or a YAML file read by [Load]) declares them
+// by name; [Reconciler.Plan] compares the declaration with a workspace and
+// returns what differs; [Reconciler.Apply] makes the workspace match.
+//
+//	workspace_id: 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6
+//	sources:
+//	  faker:
+//	    type: source-faker
+//	    config: {count: 1000, seed: 7}
+//	destinations:
+//	  warehouse:
+//	    type: destination-postgres
+//	    config:
+//	      host: db.internal
+//	      port: 5432
+//	      database: analytics
+//	      schema: raw
+//	      username: airbyte
+//	      password: secret_reference::WAREHOUSE_PASSWORD
+//	connections:
+//	  faker-to-warehouse:
+//	    source: faker
+//	    destination: warehouse
+//	    schedule: "0 0 * * * ?"      # or manual (the default)
+//	    prefix: faker_
+//	    streams:
+//	      users: {sync_mode: incremental_deduped_history, cursor_field: [updated_at], primary_key: [[id]]}
+//	      products: {sync_mode: full_refresh_overwrite}
+//
+// Objects are matched by name within the workspace; two objects of one name
+// there are an error. The plan prints like Dagster's: "+ key: value" for an
+// addition, "- key: value" for a deletion, "~ key: old -> new" for a change,
+// nested groups indented by two, at each level additions, then deletions,
+// then changes — sorted by key and with streams diffed by name, so that
+// the same state always prints the same plan.
+//
+// Rules:
+//   - Which fields are secret comes from the connector's spec (fields
+//     marked airbyte_secret, inside oneOf branches too), from the server's
+//     masking and from secret_reference values — never from key names.
+//     A secret is never printed. Since the server returns secrets masked,
+//     one cannot be compared; it shows as "(secret: not comparable)" unless
+//     the state file (WithStateFile) holds an HMAC of the last applied
+//     value, which tells "(secret: changed)" from unchanged. An unchanged
+//     secret is sent as the mask, so that the server keeps it.
+//   - A change of a source's or destination's type replaces it (delete,
+//     then create), and with it every connection that uses it.
+//   - Objects the Config does not declare are left alone unless
+//     [DeleteUnmentioned] is given; their deletions come first in the plan.
+//   - Schedules are managed: an undeclared schedule means manual.
+//   - Stream fields left empty (a cursor, a primary key) are the server's to
+//     choose and are not compared.
+package connections

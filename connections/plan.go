@@ -1,0 +1,647 @@
+package connections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/internal/specsecret"
+	"github.com/x/goairbyte/secrets"
+)
+
+// Kind is the kind of an object.
+type Kind string
+
+// Kinds of objects, in the order they are created.
+const (
+	KindSource      Kind = "source"
+	KindDestination Kind = "destination"
+	KindConnection  Kind = "connection"
+)
+
+// Action is what Apply does to one object.
+type Action string
+
+// Actions.
+const (
+	Create  Action = "create"
+	Update  Action = "update"
+	Replace Action = "replace" // delete, then create
+	Delete  Action = "delete"
+)
+
+// Reconciler compares a declared Config with a workspace and makes the
+// workspace match it.
+type Reconciler struct {
+	client            *airbyteapi.Client
+	workspace         string
+	decl              *Config
+	statePath         string
+	deleteUnmentioned bool
+	secretOpts        []secrets.Option
+}
+
+// Option configures a Reconciler.
+type Option func(*Reconciler) error
+
+// WithStateFile keeps the fingerprints of applied secrets in path (created
+// on the first Apply). Without it, every declared secret is "not
+// comparable" and is sent on every Apply.
+func WithStateFile(path string) Option {
+	return func(r *Reconciler) error {
+		if path == "" {
+			return errors.New("connections: WithStateFile needs a path")
+		}
+		r.statePath = path
+		return nil
+	}
+}
+
+// DeleteUnmentioned makes the plan delete the workspace's sources,
+// destinations and connections that the Config does not declare.
+func DeleteUnmentioned() Option {
+	return func(r *Reconciler) error { r.deleteUnmentioned = true; return nil }
+}
+
+// WithSecretOptions passes options to the secret lookups of
+// "secret_reference::NAME" values (a .env file, a manager, no prompt).
+func WithSecretOptions(opts ...secrets.Option) Option {
+	return func(r *Reconciler) error { r.secretOpts = append(r.secretOpts, opts...); return nil }
+}
+
+// New returns a reconciler of decl against the workspace (decl.WorkspaceID
+// when workspaceID is ""). It makes no request.
+func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Option) (*Reconciler, error) {
+	if workspaceID == "" {
+		workspaceID = decl.WorkspaceID
+	}
+	if workspaceID == "" {
+		return nil, errors.New("connections: no workspace: pass one or set workspace_id in the file")
+	}
+	if err := decl.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Reconciler{client: client, workspace: workspaceID, decl: decl}
+	for _, o := range opts {
+		if err := o(r); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Plan is what Apply would do, in the order it would do it.
+type Plan struct {
+	Changes []*Change
+	st      *state
+	// ids of the remote objects by kind and name.
+	ids map[Kind]map[string]string
+}
+
+// Change is one object Apply creates, updates, replaces or deletes.
+type Change struct {
+	Action Action
+	Kind   Kind
+	Name   string
+	// Reason says why an object is replaced.
+	Reason string
+	// Diff is what differs (all of it for a creation).
+	Diff *Diff
+
+	id      string         // remote id, for update, replace and delete
+	defID   string         // definition, for sources and destinations
+	config  map[string]any // what to send, secrets in clear or masked
+	secrets map[string]any // state key → applied secret value
+	conn    *Connection    // declared connection
+}
+
+// Empty reports whether there is nothing to do.
+func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// String prints the plan: deletions of undeclared objects first, then
+// additions, then changes and replacements, each object with its nested
+// diff (additions, deletions, changes at every level, sorted by key).
+// Secrets never appear: they show as "(secret)", "(secret: changed)" or
+// "(secret: not comparable)".
+func (p *Plan) String() string {
+	var b strings.Builder
+	for _, c := range p.Changes {
+		sign := map[Action]string{Create: "+", Delete: "-", Update: "~", Replace: "~"}[c.Action]
+		fmt.Fprintf(&b, "%s %s: %s", sign, c.Kind, c.Name)
+		if c.Action == Replace {
+			fmt.Fprintf(&b, " (replace: %s)", c.Reason)
+		}
+		b.WriteByte('\n')
+		if !c.Diff.Empty() {
+			c.Diff.write(&b, 1)
+		}
+	}
+	return b.String()
+}
+
+// remote is the workspace as listed.
+type remote struct {
+	sources      map[string]airbyteapi.Source
+	destinations map[string]airbyteapi.Destination
+	connections  map[string]airbyteapi.Connection
+	nameOf       map[string]string // source or destination id → name
+}
+
+func (r *Reconciler) listRemote(ctx context.Context) (*remote, error) {
+	rm := &remote{sources: map[string]airbyteapi.Source{}, destinations: map[string]airbyteapi.Destination{},
+		connections: map[string]airbyteapi.Connection{}, nameOf: map[string]string{}}
+	var dups []string
+	for s, err := range r.client.Sources(ctx, r.workspace) {
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := rm.sources[s.Name]; ok {
+			dups = append(dups, "source "+s.Name)
+		}
+		rm.sources[s.Name], rm.nameOf[s.ID] = s, s.Name
+	}
+	for d, err := range r.client.Destinations(ctx, r.workspace) {
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := rm.destinations[d.Name]; ok {
+			dups = append(dups, "destination "+d.Name)
+		}
+		rm.destinations[d.Name], rm.nameOf[d.ID] = d, d.Name
+	}
+	for c, err := range r.client.Connections(ctx, r.workspace) {
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := rm.connections[c.Name]; ok {
+			dups = append(dups, "connection "+c.Name)
+		}
+		rm.connections[c.Name] = c
+	}
+	if len(dups) > 0 {
+		slices.Sort(dups)
+		return nil, fmt.Errorf("connections: workspace %s has several objects of one name, which cannot be matched by name: %s; rename or delete them first",
+			r.workspace, strings.Join(slices.Compact(dups), ", "))
+	}
+	return rm, nil
+}
+
+// Plan compares the declared config with the workspace.
+func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
+	st, err := loadState(r.statePath)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := r.listRemote(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{st: st, ids: map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}}
+	for n, s := range rm.sources {
+		p.ids[KindSource][n] = s.ID
+	}
+	for n, d := range rm.destinations {
+		p.ids[KindDestination][n] = d.ID
+	}
+	for n, c := range rm.connections {
+		p.ids[KindConnection][n] = c.ID
+	}
+
+	var dels, adds, changes []*Change
+	if r.deleteUnmentioned {
+		for _, n := range sortedKeys(rm.connections) {
+			if _, ok := r.decl.Connections[n]; !ok {
+				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: n, id: rm.connections[n].ID})
+			}
+		}
+		for _, n := range sortedKeys(rm.destinations) {
+			if _, ok := r.decl.Destinations[n]; !ok {
+				dels = append(dels, &Change{Action: Delete, Kind: KindDestination, Name: n, id: rm.destinations[n].ID})
+			}
+		}
+		for _, n := range sortedKeys(rm.sources) {
+			if _, ok := r.decl.Sources[n]; !ok {
+				dels = append(dels, &Change{Action: Delete, Kind: KindSource, Name: n, id: rm.sources[n].ID})
+			}
+		}
+	}
+	replaced := map[Kind]map[string]bool{KindSource: {}, KindDestination: {}}
+	cat := &catalog{r: r, defs: map[Kind][]airbyteapi.Definition{}, specs: map[string]json.RawMessage{}}
+	for _, kind := range []Kind{KindSource, KindDestination} {
+		decls := r.decl.Sources
+		if kind == KindDestination {
+			decls = r.decl.Destinations
+		}
+		for _, n := range sortedKeys(decls) {
+			var have *actorState
+			if kind == KindSource {
+				if s, ok := rm.sources[n]; ok {
+					have = &actorState{id: s.ID, defID: s.DefinitionID, config: s.Configuration}
+				}
+			} else if d, ok := rm.destinations[n]; ok {
+				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
+			}
+			c, err := r.planActor(ctx, cat, st, kind, n, decls[n], have)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case c == nil:
+			case c.Action == Create:
+				adds = append(adds, c)
+			default:
+				if c.Action == Replace {
+					replaced[kind][n] = true
+				}
+				changes = append(changes, c)
+			}
+		}
+	}
+	for _, n := range sortedKeys(r.decl.Connections) {
+		var have *airbyteapi.Connection
+		if c, ok := rm.connections[n]; ok {
+			have = &c
+		}
+		c := r.planConnection(n, r.decl.Connections[n], have, rm, replaced)
+		switch {
+		case c == nil:
+		case c.Action == Create:
+			adds = append(adds, c)
+		default:
+			changes = append(changes, c)
+		}
+	}
+	p.Changes = slices.Concat(dels, adds, changes)
+	for _, c := range p.Changes {
+		c.Diff.sort()
+	}
+	return p, nil
+}
+
+// actorState is a remote source or destination.
+type actorState struct {
+	id, defID string
+	config    map[string]any
+}
+
+// planActor compares one declared source or destination with the remote
+// one (nil when there is none).
+func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kind Kind, name string, decl Connector, have *actorState) (*Change, error) {
+	def, err := cat.find(ctx, kind, decl.Type)
+	if err != nil {
+		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
+	}
+	spec, err := cat.spec(ctx, kind, def.ID)
+	if err != nil {
+		return nil, fmt.Errorf("connections: %s %q: reading the spec of %s, which says which fields are secret: %w", kind, name, decl.Type, err)
+	}
+	refs := referencePaths(decl.Config, nil)
+	resolved, err := secrets.ResolveReferences(ctx, decl.Config, r.secretOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
+	}
+	cfg, _ := resolved.(map[string]any)
+	cfg = specsecret.Clone(cfg)
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	var remoteCfg map[string]any
+	if have != nil {
+		remoteCfg = have.config
+	}
+	isSecret := secretSet(spec, cfg, remoteCfg, refs)
+
+	c := &Change{Kind: kind, Name: name, defID: def.ID, config: specsecret.Clone(cfg), secrets: map[string]any{}}
+	for _, p := range isSecret.paths {
+		if v, ok := specsecret.Get(cfg, p); ok {
+			c.secrets[secretKey(kind, name, p)] = v
+		}
+	}
+	d := &Diff{}
+	if have == nil || have.defID != def.ID {
+		c.Action = Create
+		if have != nil {
+			c.Action, c.id = Replace, have.id
+			c.Reason = "its type changed, and Airbyte cannot change a " + string(kind) + "'s type"
+			d.change("type", cat.name(ctx, kind, have.defID), decl.Type)
+		} else {
+			d.add("type", decl.Type)
+		}
+		// A new object: its secrets are all sent, and shown as such.
+		judge := func(p []string, ov, nv any) (bool, byte, string) {
+			switch {
+			case !isSecret.has(p) || (ov == nil && nv == nil):
+				return isSecret.has(p), 0, ""
+			case nv == nil:
+				return true, '-', "(secret)"
+			case ov == nil:
+				return true, '+', "(secret)"
+			}
+			return true, '~', "(secret)"
+		}
+		if have == nil {
+			d.group('+', "config", objectDiff(nil, cfg, nil, judge))
+		} else {
+			d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
+		}
+		c.Diff = d
+		return c, nil
+	}
+	c.Action, c.id = Update, have.id
+	judge := func(p []string, ov, nv any) (bool, byte, string) {
+		if !isSecret.has(p) {
+			return false, 0, ""
+		}
+		switch {
+		case nv == nil && ov == nil:
+			return true, 0, ""
+		case nv == nil:
+			return true, '-', "(secret)"
+		case ov == nil:
+			return true, '+', "(secret)"
+		}
+		fp, known := st.Fingerprints[secretKey(kind, name, p)]
+		switch {
+		case !known:
+			return true, '~', "(secret: not comparable)"
+		case fp != st.fingerprint(nv):
+			return true, '~', "(secret: changed)"
+		}
+		// Unchanged: send the mask so that the server keeps it.
+		setPath(c.config, p, specsecret.Mask)
+		return true, 0, ""
+	}
+	d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
+	if d.Empty() {
+		return nil, nil
+	}
+	c.Diff = d
+	return c, nil
+}
+
+// catalog is what one Plan learns about connector types: each kind's
+// definitions, listed once, and each definition's spec, read once.
+type catalog struct {
+	r     *Reconciler
+	defs  map[Kind][]airbyteapi.Definition
+	specs map[string]json.RawMessage
+}
+
+func (c *catalog) definitions(ctx context.Context, kind Kind) ([]airbyteapi.Definition, error) {
+	if d, ok := c.defs[kind]; ok {
+		return d, nil
+	}
+	seq := c.r.client.SourceDefinitions(ctx, c.r.workspace)
+	if kind == KindDestination {
+		seq = c.r.client.DestinationDefinitions(ctx, c.r.workspace)
+	}
+	var out []airbyteapi.Definition
+	for d, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	c.defs[kind] = out
+	return out, nil
+}
+
+// find returns the definition of a connector name such as source-faker.
+func (c *catalog) find(ctx context.Context, kind Kind, connector string) (*airbyteapi.Definition, error) {
+	defs, err := c.definitions(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if d.DockerRepository == connector || strings.HasSuffix(d.DockerRepository, "/"+connector) {
+			return &d, nil
+		}
+	}
+	return nil, fmt.Errorf("workspace %s has no connector %q: %w", c.r.workspace, connector, airbyteapi.ErrNotFound)
+}
+
+// name is the connector name of a definition id, for the diff.
+func (c *catalog) name(ctx context.Context, kind Kind, defID string) string {
+	defs, _ := c.definitions(ctx, kind)
+	for _, d := range defs {
+		if d.ID == defID {
+			return d.DockerRepository[strings.LastIndex(d.DockerRepository, "/")+1:]
+		}
+	}
+	return defID
+}
+
+func (c *catalog) spec(ctx context.Context, kind Kind, defID string) (json.RawMessage, error) {
+	if s, ok := c.specs[defID]; ok {
+		return s, nil
+	}
+	var s json.RawMessage
+	var err error
+	if kind == KindSource {
+		s, err = c.r.client.SourceSpec(ctx, c.r.workspace, defID)
+	} else {
+		s, err = c.r.client.DestinationSpec(ctx, c.r.workspace, defID)
+	}
+	if err == nil {
+		c.specs[defID] = s
+	}
+	return s, err
+}
+
+// pathSet is a set of secret paths.
+type pathSet struct{ paths [][]string }
+
+func (s pathSet) has(p []string) bool {
+	return slices.ContainsFunc(s.paths, func(q []string) bool { return slices.Equal(p, q) })
+}
+
+// secretSet is every path that holds a secret: what the spec marks (in the
+// declared or the remote config), what the server masked, and what the
+// declaration takes from a secret reference.
+func secretSet(spec json.RawMessage, decl, remote map[string]any, refs [][]string) pathSet {
+	var s pathSet
+	add := func(p []string) {
+		if !s.has(p) {
+			s.paths = append(s.paths, p)
+		}
+	}
+	for _, p := range specsecret.Paths(spec, decl) {
+		add(p)
+	}
+	for _, p := range specsecret.Paths(spec, remote) {
+		add(p)
+	}
+	for _, p := range maskedPaths(remote, nil) {
+		add(p)
+	}
+	for _, p := range refs {
+		add(p)
+	}
+	return s
+}
+
+func maskedPaths(v any, path []string) [][]string {
+	var out [][]string
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			out = append(out, maskedPaths(x[k], append(slices.Clone(path), k))...)
+		}
+	case string:
+		if x == specsecret.Mask {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+// referencePaths lists the paths of "secret_reference::" values.
+func referencePaths(v any, path []string) [][]string {
+	var out [][]string
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			out = append(out, referencePaths(x[k], append(slices.Clone(path), k))...)
+		}
+	case string:
+		if strings.HasPrefix(x, "secret_reference::") {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+func setPath(m map[string]any, path []string, v any) {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+// connView is a connection as the diff shows it: names instead of ids,
+// one value per managed field.
+func connView(c Connection) map[string]any {
+	m := map[string]any{
+		"source": c.Source, "destination": c.Destination, "schedule": orDefault(c.Schedule, "manual"),
+		"prefix": c.Prefix, "namespace": orDefault(c.Namespace, "destination"), "status": orDefault(c.Status, "active"),
+	}
+	if len(c.Streams) > 0 {
+		sts := map[string]any{}
+		for n, s := range c.Streams {
+			sts[n] = streamView(s)
+		}
+		m["streams"] = sts
+	}
+	return m
+}
+
+func streamView(s Stream) map[string]any {
+	m := map[string]any{}
+	if s.SyncMode != "" {
+		m["sync_mode"] = s.SyncMode
+	}
+	if s.CursorField != nil {
+		m["cursor_field"] = s.CursorField
+	}
+	if s.PrimaryKey != nil {
+		m["primary_key"] = s.PrimaryKey
+	}
+	if s.SelectedFields != nil {
+		m["selected_fields"] = s.SelectedFields
+	}
+	return m
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// remoteConnView is a remote connection in connView's shape, limited to
+// what the declaration manages.
+func remoteConnView(c airbyteapi.Connection, decl Connection, rm *remote) map[string]any {
+	sched := c.Schedule.ScheduleType
+	switch c.Schedule.ScheduleType {
+	case airbyteapi.ScheduleCron:
+		sched = c.Schedule.CronExpression
+	case "basic":
+		sched = "basic " + c.Schedule.BasicTiming
+	}
+	ns := orDefault(c.NamespaceDefinition, "destination")
+	if ns == "custom_format" {
+		ns = c.NamespaceFormat
+	}
+	m := map[string]any{
+		"source": rm.nameOf[c.SourceID], "destination": rm.nameOf[c.DestinationID], "schedule": sched,
+		"prefix": c.Prefix, "namespace": ns, "status": c.Status,
+	}
+	if len(decl.Streams) > 0 {
+		sts := map[string]any{}
+		for _, s := range c.Configurations.Streams {
+			view := map[string]any{}
+			want, declared := decl.Streams[s.Name]
+			if !declared {
+				// A stream to remove shows what it was.
+				want = Stream{SyncMode: s.SyncMode}
+			}
+			if want.SyncMode != "" {
+				view["sync_mode"] = s.SyncMode
+			}
+			if want.CursorField != nil {
+				view["cursor_field"] = s.CursorField
+			}
+			if want.PrimaryKey != nil {
+				view["primary_key"] = s.PrimaryKey
+			}
+			if want.SelectedFields != nil {
+				var f [][]string
+				for _, sf := range s.SelectedFields {
+					f = append(f, sf.FieldPath)
+				}
+				view["selected_fields"] = f
+			}
+			sts[s.Name] = view
+		}
+		m["streams"] = sts
+	}
+	return m
+}
+
+var noSecrets secretJudge = func([]string, any, any) (bool, byte, string) { return false, 0, "" }
+
+// planConnection compares one declared connection with the remote one.
+func (r *Reconciler) planConnection(name string, decl Connection, have *airbyteapi.Connection, rm *remote, replaced map[Kind]map[string]bool) *Change {
+	c := &Change{Kind: KindConnection, Name: name, conn: &decl}
+	want := connView(decl)
+	if have == nil {
+		c.Action, c.Diff = Create, objectDiff(nil, want, nil, noSecrets)
+		return c
+	}
+	c.id = have.ID
+	got := remoteConnView(*have, decl, rm)
+	d := objectDiff(got, want, nil, noSecrets)
+	switch {
+	case replaced[KindSource][decl.Source]:
+		c.Action, c.Reason = Replace, "its source "+decl.Source+" is replaced"
+	case replaced[KindDestination][decl.Destination]:
+		c.Action, c.Reason = Replace, "its destination "+decl.Destination+" is replaced"
+	case got["source"] != want["source"] || got["destination"] != want["destination"]:
+		c.Action, c.Reason = Replace, "Airbyte cannot move a connection to another source or destination"
+	case d.Empty():
+		return nil
+	default:
+		c.Action = Update
+	}
+	c.Diff = d
+	return c
+}

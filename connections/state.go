@@ -1,0 +1,108 @@
+package connections
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// state is what the reconciler keeps between runs: for each secret it
+// applied, an HMAC-SHA256 of the value under a random key kept in the same
+// file. A fingerprint tells whether a declared secret differs from the one
+// last applied without keeping the secret; the file should still be kept
+// private (it is written 0600), since a fingerprint lets whoever has the
+// key test guesses of a weak secret.
+type state struct {
+	path         string
+	Key          string            `json:"key"`
+	Fingerprints map[string]string `json:"fingerprints"`
+}
+
+func loadState(path string) (*state, error) {
+	st := &state{path: path, Fingerprints: map[string]string{}}
+	if path == "" {
+		return st, st.newKey()
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, st.newKey()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("connections: state file %s: %w", path, err)
+	}
+	if st.Fingerprints == nil {
+		st.Fingerprints = map[string]string{}
+	}
+	if _, err := base64.StdEncoding.DecodeString(st.Key); err != nil || st.Key == "" {
+		return nil, fmt.Errorf("connections: state file %s has no valid key", path)
+	}
+	return st, nil
+}
+
+func (st *state) newKey() error {
+	var k [32]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		return err
+	}
+	st.Key = base64.StdEncoding.EncodeToString(k[:])
+	return nil
+}
+
+// fingerprint is the HMAC of a secret value.
+func (st *state) fingerprint(value any) string {
+	key, _ := base64.StdEncoding.DecodeString(st.Key)
+	m := hmac.New(sha256.New, key)
+	b, _ := json.Marshal(value)
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// secretKey names a secret in the state: kind/name/path.
+func secretKey(kind Kind, name string, path []string) string {
+	return string(kind) + "/" + name + "/" + strings.Join(path, ".")
+}
+
+// forget drops the fingerprints of an object.
+func (st *state) forget(kind Kind, name string) {
+	prefix := string(kind) + "/" + name + "/"
+	for k := range st.Fingerprints {
+		if strings.HasPrefix(k, prefix) {
+			delete(st.Fingerprints, k)
+		}
+	}
+}
+
+// save writes the state atomically.
+func (st *state) save() error {
+	if st.path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(st.path), ".connections-state-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), st.path)
+}

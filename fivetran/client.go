@@ -1,0 +1,321 @@
+// Package fivetran triggers and watches syncs of Fivetran connections
+// through Fivetran's REST API, as dagster-fivetran does, and better where
+// Fivetran makes it hard.
+//
+//	c, err := fivetran.New(apiKey, apiSecret)
+//	res, err := c.SyncAndPoll(ctx, "connection_id")
+//	for _, t := range res.Tables { fmt.Println(t.Schema, t.Name, len(t.Columns)) }
+//
+// Fivetran has no job ids: a sync is known to be over when
+// max(succeeded_at, failed_at) of the connection grows past the value it
+// had before the trigger; it failed when failed_at is the one that grew.
+//
+// When the source's API quota runs out, Fivetran reschedules the sync
+// (sync_state "rescheduled", with rescheduled_for). A connection on the
+// auto schedule resumes by itself then; one on the manual schedule never
+// does — it must be triggered again once rescheduled_for has passed.
+// SyncAndPoll does that: it waits until rescheduled_for and triggers the
+// sync again (or, with FailOnReschedule, returns a *RescheduledError with
+// the time to retry at), where polling alone would wait forever.
+//
+// Requests are retried on 429 (honouring Retry-After), 5xx and network
+// errors with backoff and jitter; triggering a sync is safe to repeat.
+package fivetran
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/x/goairbyte/internal/httpretry"
+	"github.com/x/goairbyte/secrets"
+)
+
+// DefaultURL is Fivetran's API root.
+const DefaultURL = "https://api.fivetran.com"
+
+// Client talks to Fivetran's REST API. It is safe for concurrent use.
+type Client struct {
+	base  string
+	auth  string
+	hc    *http.Client
+	retry httpretry.Policy
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithBaseURL sets the API root (default DefaultURL).
+func WithBaseURL(u string) Option {
+	return func(c *Client) error {
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme == "" || p.Host == "" {
+			return fmt.Errorf("fivetran: %q is not an absolute URL", u)
+		}
+		c.base = strings.TrimRight(u, "/")
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client (default: one with a 60 s timeout).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("fivetran: WithHTTPClient(nil)")
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// RetryPolicy says how often and how patiently a failed request is retried.
+type RetryPolicy = httpretry.Policy
+
+// WithRetry sets the retry policy (default: five retries over about half
+// a minute).
+func WithRetry(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if err := p.Check(); err != nil {
+			return fmt.Errorf("fivetran: %w", err)
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// New returns a client authenticating with an API key and secret.
+func New(apiKey, apiSecret string, opts ...Option) (*Client, error) {
+	if apiKey == "" || apiSecret == "" {
+		return nil, errors.New("fivetran: an API key and an API secret are both needed")
+	}
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	r.SetBasicAuth(apiKey, apiSecret)
+	c := &Client{base: DefaultURL, auth: r.Header.Get("Authorization"), hc: &http.Client{Timeout: 60 * time.Second}, retry: httpretry.Default}
+	secrets.Register(apiSecret, strings.TrimPrefix(c.auth, "Basic "))
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// APIError is an answer with a status other than 2xx.
+type APIError struct {
+	Method, URL string
+	Status      int
+	Code        string // Fivetran's code, such as "NotFound_Connection"
+	Message     string
+}
+
+// Error says which request failed and how.
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("fivetran: %s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Is matches ErrNotFound for 404.
+func (e *APIError) Is(target error) bool {
+	return target == ErrNotFound && e.Status == http.StatusNotFound
+}
+
+// ErrNotFound: the connection (or schema, table) does not exist.
+var ErrNotFound = errors.New("not found")
+
+// envelope is Fivetran's answer: {code, message, data}.
+type envelope struct {
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// do sends one request with retries and decodes the envelope's data into
+// out. Every call here is safe to repeat: reads, PATCHes that set values,
+// and sync triggers (a second trigger of a syncing connection is a no-op).
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	for attempt := 1; ; attempt++ {
+		retryAfter, retry, err := c.once(ctx, method, u, b, out)
+		if err == nil || !retry || attempt >= c.retry.MaxAttempts {
+			return secrets.MaskError(err)
+		}
+		if err := httpretry.Sleep(ctx, c.retry.Backoff(attempt, retryAfter)); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, method, u string, body []byte, out any) (retryAfter time.Duration, retry bool, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, false, err
+	}
+	req.Header.Set("Authorization", c.auth)
+	req.Header.Set("Accept", "application/json;version=2")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+		return 0, true, fmt.Errorf("fivetran: %s %s: no answer: %w", method, u, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	var env envelope
+	_ = json.Unmarshal(raw, &env)
+	if resp.StatusCode >= 300 {
+		e := &APIError{Method: method, URL: u, Status: resp.StatusCode, Code: env.Code, Message: secrets.Mask(env.Message)}
+		if e.Message == "" {
+			e.Message = secrets.Mask(strings.TrimSpace(string(raw)))
+		}
+		return httpretry.RetryAfter(resp.Header.Get("Retry-After")), resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, e
+	}
+	if out != nil && len(env.Data) > 0 {
+		if err := json.Unmarshal(env.Data, out); err != nil {
+			return 0, false, fmt.Errorf("fivetran: decoding the answer to %s %s: %w", method, u, err)
+		}
+	}
+	return 0, false, nil
+}
+
+// Connection is a Fivetran connection (formerly "connector").
+type Connection struct {
+	ID            string     `json:"id"`
+	Service       string     `json:"service"`
+	Schema        string     `json:"schema"`
+	GroupID       string     `json:"group_id"`
+	Paused        bool       `json:"paused"`
+	ScheduleType  string     `json:"schedule_type"` // "auto" or "manual"
+	SyncFrequency int        `json:"sync_frequency"`
+	SucceededAt   *time.Time `json:"succeeded_at,omitempty"`
+	FailedAt      *time.Time `json:"failed_at,omitempty"`
+	Status        Status     `json:"status"`
+}
+
+// Status is a connection's state.
+type Status struct {
+	SetupState       string     `json:"setup_state"`
+	SyncState        string     `json:"sync_state"` // scheduled, syncing, paused, rescheduled
+	UpdateState      string     `json:"update_state"`
+	IsHistoricalSync bool       `json:"is_historical_sync"`
+	RescheduledFor   *time.Time `json:"rescheduled_for,omitempty"`
+	Tasks            []Notice   `json:"tasks,omitempty"`
+	Warnings         []Notice   `json:"warnings,omitempty"`
+}
+
+// Notice is a task or warning Fivetran attaches to a connection.
+type Notice struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details string `json:"details,omitempty"`
+}
+
+// Sync states.
+const (
+	StateScheduled   = "scheduled"
+	StateSyncing     = "syncing"
+	StatePaused      = "paused"
+	StateRescheduled = "rescheduled"
+)
+
+// LastCompletion is when the connection last finished a sync, failed or
+// not (zero when it never did), and whether that sync failed.
+func (c *Connection) LastCompletion() (at time.Time, failed bool) {
+	if c.SucceededAt != nil {
+		at = *c.SucceededAt
+	}
+	if c.FailedAt != nil && c.FailedAt.After(at) {
+		return *c.FailedAt, true
+	}
+	return at, false
+}
+
+// Connection returns one connection.
+func (c *Client) Connection(ctx context.Context, id string) (*Connection, error) {
+	var x Connection
+	return &x, c.do(ctx, http.MethodGet, "/v1/connections/"+url.PathEscape(id), nil, nil, &x)
+}
+
+// Connections lists the connections of a group ("" for all), page by page.
+func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Connection, error] {
+	return func(yield func(Connection, error) bool) {
+		q := url.Values{"limit": {"100"}}
+		if groupID != "" {
+			q.Set("group_id", groupID)
+		}
+		for {
+			var page struct {
+				Items      []Connection `json:"items"`
+				NextCursor string       `json:"next_cursor"`
+			}
+			if err := c.do(ctx, http.MethodGet, "/v1/connections", q, nil, &page); err != nil {
+				yield(Connection{}, err)
+				return
+			}
+			for _, x := range page.Items {
+				if !yield(x, nil) {
+					return
+				}
+			}
+			if page.NextCursor == "" {
+				return
+			}
+			q.Set("cursor", page.NextCursor)
+		}
+	}
+}
+
+// Sync triggers a sync; with force, a running sync is restarted.
+func (c *Client) Sync(ctx context.Context, id string, force bool) error {
+	return c.do(ctx, http.MethodPost, "/v1/connections/"+url.PathEscape(id)+"/sync", nil, map[string]bool{"force": force}, nil)
+}
+
+// Resync triggers a historical sync of the whole connection (tables nil)
+// or of the listed tables, by schema.
+func (c *Client) Resync(ctx context.Context, id string, tables map[string][]string) error {
+	body := map[string]any{}
+	if tables != nil {
+		body["scope"] = tables
+	}
+	return c.do(ctx, http.MethodPost, "/v1/connections/"+url.PathEscape(id)+"/resync", nil, body, nil)
+}
+
+// SetScheduleType sets the schedule: "auto" or "manual".
+func (c *Client) SetScheduleType(ctx context.Context, id, scheduleType string) (*Connection, error) {
+	var x Connection
+	return &x, c.do(ctx, http.MethodPatch, "/v1/connections/"+url.PathEscape(id), nil, map[string]string{"schedule_type": scheduleType}, &x)
+}
+
+// SetPaused pauses or resumes a connection.
+func (c *Client) SetPaused(ctx context.Context, id string, paused bool) (*Connection, error) {
+	var x Connection
+	return &x, c.do(ctx, http.MethodPatch, "/v1/connections/"+url.PathEscape(id), nil, map[string]bool{"paused": paused}, &x)
+}

@@ -1,0 +1,234 @@
+package fivetran_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/fivetran"
+	"github.com/x/goairbyte/internal/fakersync"
+	"github.com/x/goairbyte/internal/fivetrantest"
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var fast = fivetran.PollInterval(20*time.Millisecond, 100*time.Millisecond)
+
+func setup(t *testing.T) (*fivetrantest.Server, *fivetran.Client) {
+	t.Helper()
+	srv := fivetrantest.Start(t)
+	c, err := fivetran.New(fivetrantest.APIKey, fivetrantest.APISecret, fivetran.WithBaseURL(srv.URL),
+		fivetran.WithRetry(fivetran.RetryPolicy{MaxAttempts: 4, BaseDelay: 10 * time.Millisecond, MaxDelay: 1500 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+func add(t *testing.T, srv *fivetrantest.Server, schedule string, cfg map[string]any) (string, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fivetran.duckdb")
+	id := srv.AddConnection(fivetrantest.Connection{GroupID: "group_1", Schema: "faker_data", ScheduleType: schedule,
+		FakerConfig: cfg, Streams: []string{"users", "products"}, Destination: fakersync.Destination{DuckDBPath: path}})
+	return id, path
+}
+
+func rows(t *testing.T, path, stream string) int64 {
+	t.Helper()
+	c, err := fakersync.Open(context.Background(), fakersync.Destination{DuckDBPath: path, Schema: "faker_data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ds, err := c.Dataset(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ds.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSyncAndPoll(t *testing.T) {
+	srv, c := setup(t)
+	id, path := add(t, srv, "auto", map[string]any{"count": 30, "seed": 4})
+	res, err := c.SyncAndPoll(context.Background(), id, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Triggers != 1 || res.Connection.SucceededAt == nil || len(res.Tables) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	users := res.Tables[1]
+	if users.Schema != "faker_data" || users.Name != "users" || len(users.Columns) < 10 {
+		t.Fatalf("users table %+v", users)
+	}
+	pk := 0
+	for _, col := range users.Columns {
+		if col.PrimaryKey {
+			pk++
+			if col.Name != "id" {
+				t.Errorf("primary key %q", col.Name)
+			}
+		}
+	}
+	if pk != 1 {
+		t.Errorf("%d primary key columns", pk)
+	}
+	if n := rows(t, path, "users"); n != 30 {
+		t.Fatalf("%d users in the destination, want 30", n)
+	}
+	// A second sync is told from the first by max(succeeded_at, failed_at).
+	if _, err := c.SyncAndPoll(context.Background(), id, fast); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Calls("POST /v1/connections/{id}/sync"); n != 2 {
+		t.Errorf("%d triggers, want 2", n)
+	}
+}
+
+func TestFailedSync(t *testing.T) {
+	srv, c := setup(t)
+	id, _ := add(t, srv, "auto", map[string]any{"records_per_slice": 0})
+	_, err := c.SyncAndPoll(context.Background(), id, fast)
+	var fe *fivetran.SyncFailedError
+	if !errors.As(err, &fe) || len(fe.Tasks) != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	t.Log(err)
+}
+
+// TestManualRescheduleIsTriggeredAgain: a manual connection rescheduled
+// for lack of quota never resumes by itself; SyncAndPoll triggers it again
+// once rescheduled_for has passed.
+func TestManualRescheduleIsTriggeredAgain(t *testing.T) {
+	srv, c := setup(t)
+	id, path := add(t, srv, "manual", map[string]any{"count": 10})
+	srv.Quota(id, 700*time.Millisecond)
+	start := time.Now()
+	res, err := c.SyncAndPoll(context.Background(), id, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Triggers != 2 {
+		t.Fatalf("%d triggers, want 2", res.Triggers)
+	}
+	if d := time.Since(start); d < 700*time.Millisecond {
+		t.Fatalf("finished after %v, before rescheduled_for", d)
+	}
+	if n := rows(t, path, "users"); n != 10 {
+		t.Fatalf("%d users", n)
+	}
+}
+
+func TestAutoRescheduleResumesByItself(t *testing.T) {
+	srv, c := setup(t)
+	id, _ := add(t, srv, "auto", map[string]any{"count": 10})
+	srv.Quota(id, 500*time.Millisecond)
+	res, err := c.SyncAndPoll(context.Background(), id, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Triggers != 1 {
+		t.Fatalf("%d triggers on the auto schedule, want 1", res.Triggers)
+	}
+}
+
+func TestRescheduledErrorWhenAsked(t *testing.T) {
+	srv, c := setup(t)
+	id, _ := add(t, srv, "manual", map[string]any{"count": 10})
+	srv.Quota(id, time.Hour)
+	_, err := c.SyncAndPoll(context.Background(), id, fast, fivetran.FailOnReschedule())
+	var re *fivetran.RescheduledError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Until(re.RetryAt); d < 59*time.Minute || d > time.Hour {
+		t.Fatalf("RetryAt in %v, want about an hour", d)
+	}
+	if srv.SyncState(id) != fivetran.StateRescheduled {
+		t.Fatal("not rescheduled")
+	}
+	// An hour later (on the server's clock) a trigger runs it.
+	srv.Clock.Advance(time.Hour)
+	if _, err := c.SyncAndPoll(context.Background(), id, fast); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResyncTables(t *testing.T) {
+	srv, c := setup(t)
+	id, path := add(t, srv, "auto", map[string]any{"count": 20})
+	ctx := context.Background()
+	if _, err := c.SyncAndPoll(ctx, id, fast); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ResyncAndPoll(ctx, id, map[string][]string{"faker_data": {"users"}}, fast); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(t, path, "users"); n != 20 {
+		t.Fatalf("%d users after the table resync", n)
+	}
+	if _, err := c.ResyncAndPoll(ctx, id, nil, fast); err != nil {
+		t.Fatal(err)
+	}
+	var ae *fivetran.APIError
+	if _, err := c.ResyncAndPoll(ctx, id, map[string][]string{"faker_data": {"orders"}}, fast); !errors.As(err, &ae) || ae.Status != 400 {
+		t.Fatalf("resync of an unknown table: %v", err)
+	}
+}
+
+func TestPausedAndSwitchToManual(t *testing.T) {
+	srv, c := setup(t)
+	id, _ := add(t, srv, "auto", map[string]any{"count": 5})
+	ctx := context.Background()
+	if _, err := c.SetPaused(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SyncAndPoll(ctx, id, fast); !errors.Is(err, fivetran.ErrPaused) {
+		t.Fatalf("paused: %v", err)
+	}
+	if _, err := c.SetPaused(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.SyncAndPoll(ctx, id, fast, fivetran.SwitchToManual())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connection.ScheduleType != "manual" {
+		t.Fatalf("schedule %q", res.Connection.ScheduleType)
+	}
+}
+
+func TestRetriesAndPaging(t *testing.T) {
+	srv, c := setup(t)
+	for range 130 {
+		add(t, srv, "auto", nil)
+	}
+	srv.Inject(fivetrantest.Fault{Path: "/v1/connections", Status: 503})
+	srv.Inject(fivetrantest.Fault{Path: "/v1/connections", Status: 429, RetryAfter: time.Second})
+	srv.Inject(fivetrantest.Fault{Path: "/v1/connections", Drop: true})
+	n := 0
+	for _, err := range c.Connections(context.Background(), "group_1") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 130 {
+		t.Fatalf("%d connections listed, want 130", n)
+	}
+	if _, err := fivetran.New("key", ""); err == nil {
+		t.Fatal("no secret: no error")
+	}
+	bad, _ := fivetran.New("key", "wrong", fivetran.WithBaseURL(srv.URL))
+	var ae *fivetran.APIError
+	if _, err := bad.Connection(context.Background(), "x"); !errors.As(err, &ae) || ae.Status != 401 {
+		t.Fatalf("bad credentials: %v", err)
+	}
+}

@@ -1,0 +1,537 @@
+package airbytetest
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/x/goairbyte/internal/specsecret"
+)
+
+type workspaceRec struct {
+	ID   string
+	Name string
+}
+
+// actor is a source or a destination; Config holds the secrets in clear.
+type actor struct {
+	ID          string
+	Name        string
+	Def         *definition
+	WorkspaceID string
+	Config      map[string]any
+	CreatedAt   int64
+}
+
+type connRec struct {
+	ID, Name, SourceID, DestinationID, WorkspaceID string
+	Status                                         string
+	Schedule                                       map[string]any
+	NamespaceDefinition, NamespaceFormat, Prefix   string
+	Streams                                        []map[string]any
+	CreatedAt                                      int64
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func (s *Server) newWorkspace(name string) *workspaceRec {
+	w := &workspaceRec{ID: newUUID(), Name: name}
+	s.workspaces = append(s.workspaces, w)
+	return w
+}
+
+// register registers the handlers of both APIs.
+func (s *Server) register() {
+	handle := s.routes.Handle
+	handle("POST /applications/token", s.token)
+	handle("GET /workspaces", s.listWorkspaces)
+	handle("GET /workspaces/{id}", s.getWorkspace)
+	handle("GET /workspaces/{id}/definitions/sources", s.listDefinitions("source"))
+	handle("GET /workspaces/{id}/definitions/destinations", s.listDefinitions("destination"))
+	for _, kind := range []string{"source", "destination"} {
+		handle("GET /"+kind+"s", s.listActors(kind))
+		handle("POST /"+kind+"s", s.createActor(kind))
+		handle("GET /"+kind+"s/{id}", s.getActor(kind))
+		handle("PATCH /"+kind+"s/{id}", s.patchActor(kind))
+		handle("DELETE /"+kind+"s/{id}", s.deleteActor(kind))
+	}
+	handle("GET /connections", s.listConnections)
+	handle("POST /connections", s.createConnection)
+	handle("GET /connections/{id}", s.getConnection)
+	handle("PATCH /connections/{id}", s.patchConnection)
+	handle("DELETE /connections/{id}", s.deleteConnection)
+	handle("GET /jobs", s.listJobs)
+	handle("POST /jobs", s.createJob)
+	handle("GET /jobs/{id}", s.getJob)
+	handle("DELETE /jobs/{id}", s.cancelJob)
+	for _, kind := range []string{"source", "destination"} {
+		k := kind
+		s.routes.HandleAt(ConfigPrefix, "POST /v1/"+k+"_definition_specifications/get", func(w http.ResponseWriter, r *http.Request) { s.definitionSpec(w, r, k) })
+	}
+	s.routes.HandleAt(ConfigPrefix, "POST /v1/jobs/get_without_logs", s.jobInfo)
+}
+
+// paged writes one page of items with Airbyte's limit/offset and next link.
+func paged[T any](w http.ResponseWriter, r *http.Request, items []T) {
+	q := r.URL.Query()
+	limit, offset := 20, 0
+	if v, err := strconv.Atoi(q.Get("limit")); err == nil {
+		limit = v
+	}
+	if v, err := strconv.Atoi(q.Get("offset")); err == nil {
+		offset = v
+	}
+	page := []T{}
+	if offset < len(items) {
+		page = items[offset:min(offset+limit, len(items))]
+	}
+	out := map[string]any{"data": page}
+	link := func(off int) string {
+		q2 := url.Values{}
+		for k, v := range q {
+			q2[k] = v
+		}
+		q2.Set("offset", strconv.Itoa(off))
+		q2.Set("limit", strconv.Itoa(limit))
+		return "http://" + r.Host + r.URL.Path + "?" + q2.Encode()
+	}
+	if offset+limit < len(items) {
+		out["next"] = link(offset + limit)
+	}
+	if offset > 0 {
+		out["previous"] = link(max(0, offset-limit))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func inWorkspaces(r *http.Request, ws string) bool {
+	ids := r.URL.Query()["workspaceIds"]
+	var all []string
+	for _, v := range ids {
+		all = append(all, strings.Split(v, ",")...)
+	}
+	return len(all) == 0 || slices.Contains(all, ws)
+}
+
+// listIn answers a listing of the items in the workspaces the request
+// names.
+func listIn[T any](s *Server, w http.ResponseWriter, r *http.Request, items func() []T, ws func(T) string, js func(T) map[string]any) {
+	s.mu.Lock()
+	var out []map[string]any
+	for _, it := range items() {
+		if inWorkspaces(r, ws(it)) {
+			out = append(out, js(it))
+		}
+	}
+	s.mu.Unlock()
+	paged(w, r, out)
+}
+
+func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
+	listIn(s, w, r, func() []*workspaceRec { return s.workspaces }, func(x *workspaceRec) string { return x.ID }, workspaceJSON)
+}
+
+func workspaceJSON(ws *workspaceRec) map[string]any {
+	return map[string]any{"workspaceId": ws.ID, "name": ws.Name, "dataResidency": "auto", "notifications": map[string]any{}}
+}
+
+func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ws := range s.workspaces {
+		if ws.ID == r.PathValue("id") {
+			writeJSON(w, http.StatusOK, workspaceJSON(ws))
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "no workspace %s", r.PathValue("id"))
+}
+
+func (s *Server) listDefinitions(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		var out []map[string]any
+		for _, d := range s.defs {
+			if d.Kind == kind {
+				out = append(out, map[string]any{"id": d.ID, "name": d.Name, "dockerRepository": d.Repository, "dockerImageTag": d.Tag})
+			}
+		}
+		s.mu.Unlock()
+		paged(w, r, out)
+	}
+}
+
+func (s *Server) actors(kind string) *[]*actor {
+	if kind == "source" {
+		return &s.sources
+	}
+	return &s.destinations
+}
+
+// actorJSON is a source or destination as the API shows it: secrets
+// masked.
+func actorJSON(kind string, a *actor) map[string]any {
+	typ := strings.TrimPrefix(a.Def.Repository[strings.LastIndex(a.Def.Repository, "/")+1:], kind+"-")
+	return map[string]any{
+		kind + "Id": a.ID, "name": a.Name, kind + "Type": typ, "definitionId": a.Def.ID,
+		"workspaceId": a.WorkspaceID, "configuration": specsecret.Masked(a.Def.Spec, a.Config), "createdAt": a.CreatedAt,
+	}
+}
+
+func (s *Server) listActors(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		listIn(s, w, r, func() []*actor { return *s.actors(kind) }, func(x *actor) string { return x.WorkspaceID },
+			func(a *actor) map[string]any { return actorJSON(kind, a) })
+	}
+}
+
+func (s *Server) findActor(kind, id string) *actor {
+	for _, a := range *s.actors(kind) {
+		if a.ID == id {
+			return a
+		}
+	}
+	return nil
+}
+
+func (s *Server) getActor(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		a := s.findActor(kind, r.PathValue("id"))
+		if a == nil {
+			writeError(w, http.StatusNotFound, "no %s %s", kind, r.PathValue("id"))
+			return
+		}
+		writeJSON(w, http.StatusOK, actorJSON(kind, a))
+	}
+}
+
+func (s *Server) createActor(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name          string         `json:"name"`
+			DefinitionID  string         `json:"definitionId"`
+			WorkspaceID   string         `json:"workspaceId"`
+			Configuration map[string]any `json:"configuration"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		d := s.definition(req.DefinitionID)
+		if d == nil || d.Kind != kind {
+			writeError(w, http.StatusBadRequest, "no %s definition %q", kind, req.DefinitionID)
+			return
+		}
+		if !slices.ContainsFunc(s.workspaces, func(ws *workspaceRec) bool { return ws.ID == req.WorkspaceID }) {
+			writeError(w, http.StatusNotFound, "no workspace %s", req.WorkspaceID)
+			return
+		}
+		if slices.ContainsFunc(specsecret.Paths(d.Spec, req.Configuration), func(p []string) bool {
+			v, _ := specsecret.Get(req.Configuration, p)
+			return v == specsecret.Mask
+		}) {
+			writeError(w, http.StatusBadRequest, "a new %s cannot keep a masked secret: there is no stored value", kind)
+			return
+		}
+		a := &actor{ID: newUUID(), Name: req.Name, Def: d, WorkspaceID: req.WorkspaceID, Config: specsecret.Clone(req.Configuration), CreatedAt: s.Clock.Now().Unix()}
+		*s.actors(kind) = append(*s.actors(kind), a)
+		writeJSON(w, http.StatusOK, actorJSON(kind, a))
+	}
+}
+
+func (s *Server) patchActor(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name          *string        `json:"name"`
+			Configuration map[string]any `json:"configuration"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		a := s.findActor(kind, r.PathValue("id"))
+		if a == nil {
+			writeError(w, http.StatusNotFound, "no %s %s", kind, r.PathValue("id"))
+			return
+		}
+		if req.Name != nil {
+			a.Name = *req.Name
+		}
+		if req.Configuration != nil {
+			// Copy-on-mask: a secret sent back as the mask keeps its
+			// stored value.
+			a.Config = specsecret.KeepMasked(a.Def.Spec, req.Configuration, a.Config)
+		}
+		writeJSON(w, http.StatusOK, actorJSON(kind, a))
+	}
+}
+
+func (s *Server) deleteActor(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		id := r.PathValue("id")
+		list := s.actors(kind)
+		i := slices.IndexFunc(*list, func(a *actor) bool { return a.ID == id })
+		if i < 0 {
+			writeError(w, http.StatusNotFound, "no %s %s", kind, id)
+			return
+		}
+		*list = slices.Delete(*list, i, i+1)
+		// Airbyte deletes the connections of a deleted source or
+		// destination with it.
+		s.conns = slices.DeleteFunc(s.conns, func(c *connRec) bool {
+			return (kind == "source" && c.SourceID == id) || (kind == "destination" && c.DestinationID == id)
+		})
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func connJSON(c *connRec) map[string]any {
+	m := map[string]any{
+		"connectionId": c.ID, "name": c.Name, "sourceId": c.SourceID, "destinationId": c.DestinationID,
+		"workspaceId": c.WorkspaceID, "status": c.Status, "schedule": c.Schedule,
+		"configurations": map[string]any{"streams": c.Streams}, "createdAt": c.CreatedAt, "tags": []any{},
+		"namespaceDefinition": c.NamespaceDefinition, "nonBreakingSchemaUpdatesBehavior": "ignore", "prefix": c.Prefix,
+	}
+	if c.NamespaceFormat != "" {
+		m["namespaceFormat"] = c.NamespaceFormat
+	}
+	return m
+}
+
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
+	listIn(s, w, r, func() []*connRec { return s.conns }, func(x *connRec) string { return x.WorkspaceID }, connJSON)
+}
+
+func (s *Server) findConn(id string) *connRec {
+	for _, c := range s.conns {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.findConn(r.PathValue("id"))
+	if c == nil {
+		writeError(w, http.StatusNotFound, "no connection %s", r.PathValue("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, connJSON(c))
+}
+
+// connBody is the body of a connection create or patch.
+type connBody struct {
+	Name           *string `json:"name"`
+	SourceID       string  `json:"sourceId"`
+	DestinationID  string  `json:"destinationId"`
+	Configurations *struct {
+		Streams []map[string]any `json:"streams"`
+	} `json:"configurations"`
+	Schedule            map[string]any `json:"schedule"`
+	NamespaceDefinition *string        `json:"namespaceDefinition"`
+	NamespaceFormat     *string        `json:"namespaceFormat"`
+	Prefix              *string        `json:"prefix"`
+	Status              *string        `json:"status"`
+}
+
+// streams checks a connection's streams against the source's catalog and
+// fills in what Airbyte fills in (sync mode, the source's cursor and
+// primary key).
+func streams(src *actor, in []map[string]any) ([]map[string]any, error) {
+	if in == nil {
+		for _, st := range src.Def.Streams {
+			in = append(in, map[string]any{"name": st.Name})
+		}
+	}
+	var out []map[string]any
+	for _, st := range in {
+		name, _ := st["name"].(string)
+		i := slices.IndexFunc(src.Def.Streams, func(si streamInfo) bool { return si.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("the source has no stream %q", name)
+		}
+		info := src.Def.Streams[i]
+		c := map[string]any{}
+		for k, v := range st {
+			c[k] = v
+		}
+		mode, _ := c["syncMode"].(string)
+		if mode == "" {
+			mode = "full_refresh_overwrite"
+			c["syncMode"] = mode
+		}
+		if strings.HasPrefix(mode, "incremental") && !slices.Contains(info.SyncModes, "incremental") {
+			return nil, fmt.Errorf("stream %q does not support %s", name, mode)
+		}
+		if strings.HasPrefix(mode, "incremental") && c["cursorField"] == nil && info.DefaultCursor != nil {
+			c["cursorField"] = info.DefaultCursor
+		}
+		if c["primaryKey"] == nil && info.PrimaryKey != nil {
+			c["primaryKey"] = info.PrimaryKey
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b map[string]any) int { return strings.Compare(a["name"].(string), b["name"].(string)) })
+	return out, nil
+}
+
+func scheduleOrManual(sch map[string]any) map[string]any {
+	if sch == nil {
+		return map[string]any{"scheduleType": "manual"}
+	}
+	return sch
+}
+
+func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
+	var req connBody
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, dst := s.findActor("source", req.SourceID), s.findActor("destination", req.DestinationID)
+	if src == nil || dst == nil {
+		writeError(w, http.StatusBadRequest, "no source %s or no destination %s", req.SourceID, req.DestinationID)
+		return
+	}
+	var in []map[string]any
+	if req.Configurations != nil {
+		in = req.Configurations.Streams
+	}
+	sts, err := streams(src, in)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	c := &connRec{ID: newUUID(), SourceID: src.ID, DestinationID: dst.ID, WorkspaceID: src.WorkspaceID, Status: "active",
+		Schedule: scheduleOrManual(req.Schedule), NamespaceDefinition: "destination", Streams: sts, CreatedAt: s.Clock.Now().Unix()}
+	c.Name = src.Name + " → " + dst.Name
+	applyConn(c, &req)
+	s.conns = append(s.conns, c)
+	writeJSON(w, http.StatusOK, connJSON(c))
+}
+
+func applyConn(c *connRec, req *connBody) {
+	if req.Name != nil {
+		c.Name = *req.Name
+	}
+	if req.Schedule != nil {
+		c.Schedule = req.Schedule
+	}
+	if req.NamespaceDefinition != nil {
+		c.NamespaceDefinition = *req.NamespaceDefinition
+	}
+	if req.NamespaceFormat != nil {
+		c.NamespaceFormat = *req.NamespaceFormat
+	}
+	if req.Prefix != nil {
+		c.Prefix = *req.Prefix
+	}
+	if req.Status != nil {
+		c.Status = *req.Status
+	}
+}
+
+func (s *Server) patchConnection(w http.ResponseWriter, r *http.Request) {
+	var req connBody
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.findConn(r.PathValue("id"))
+	if c == nil {
+		writeError(w, http.StatusNotFound, "no connection %s", r.PathValue("id"))
+		return
+	}
+	if req.Configurations != nil {
+		sts, err := streams(s.findActor("source", c.SourceID), req.Configurations.Streams)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		c.Streams = sts
+	}
+	applyConn(c, &req)
+	writeJSON(w, http.StatusOK, connJSON(c))
+}
+
+func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.conns, func(c *connRec) bool { return c.ID == r.PathValue("id") })
+	if i < 0 {
+		writeError(w, http.StatusNotFound, "no connection %s", r.PathValue("id"))
+		return
+	}
+	s.conns = slices.Delete(s.conns, i, i+1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) definitionSpec(w http.ResponseWriter, r *http.Request, kind string) {
+	var req map[string]string
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	key := kind + "DefinitionId"
+	s.mu.Lock()
+	d := s.definition(req[key])
+	s.mu.Unlock()
+	if d == nil || d.Kind != kind {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such definition"})
+		return
+	}
+	now := s.Clock.Now().UnixMilli()
+	writeJSON(w, http.StatusOK, map[string]any{
+		key: d.ID, "connectionSpecification": d.Spec,
+		"jobInfo": map[string]any{"id": newUUID(), "configType": "get_spec", "createdAt": now, "endedAt": now, "succeeded": true},
+	})
+}
+
+// AddSource stores a source directly, as if made in the UI: for tests of
+// what the clients find.
+func (s *Server) AddSource(name, definitionID string, config map[string]any) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := &actor{ID: newUUID(), Name: name, Def: s.definition(definitionID), WorkspaceID: s.WorkspaceID, Config: specsecret.Clone(config), CreatedAt: s.Clock.Now().Unix()}
+	s.sources = append(s.sources, a)
+	return a.ID
+}
+
+// StoredConfig returns the stored (unmasked) config of a source or
+// destination, nil when there is none: what the server would run with.
+func (s *Server) StoredConfig(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, kind := range []string{"source", "destination"} {
+		if a := s.findActor(kind, id); a != nil {
+			return specsecret.Clone(a.Config)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package specsecret
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// harvestSpec is the spec of Airbyte's source-harvest, recorded from the
+// Python CDK: an account_id secret at the top and secrets in both branches
+// of its credentials oneOf.
+func harvestSpec(t *testing.T) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "manifests", "corpus", "source-harvest", "expected", "spec.json"))
+	if err != nil {
+		t.Skipf("shared/ not beside the module: %v", err)
+	}
+	var msg struct {
+		Spec struct {
+			ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil {
+		t.Fatal(err)
+	}
+	return msg.Spec.ConnectionSpecification
+}
+
+func TestPathsFollowTheSpecIntoOneOf(t *testing.T) {
+	spec := harvestSpec(t)
+	cfg := map[string]any{
+		"account_id":             "123",
+		"replication_start_date": "2021-01-01T00:00:00Z",
+		"credentials":            map[string]any{"auth_type": "Token", "api_token": "tok"},
+		"password":               "not secret here: the spec does not mark it",
+	}
+	got := Paths(spec, cfg)
+	want := [][]string{{"account_id"}, {"credentials", "api_token"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Paths = %v, want %v", got, want)
+	}
+	m := Masked(spec, cfg)
+	if m["account_id"] != Mask || m["credentials"].(map[string]any)["api_token"] != Mask || m["password"] == Mask {
+		t.Fatalf("Masked = %v", m)
+	}
+	if cfg["account_id"] != "123" {
+		t.Fatal("Masked changed its input")
+	}
+	upd := map[string]any{"account_id": Mask, "credentials": map[string]any{"auth_type": "Token", "api_token": "new"}}
+	kept := KeepMasked(spec, upd, cfg)
+	if kept["account_id"] != "123" || kept["credentials"].(map[string]any)["api_token"] != "new" {
+		t.Fatalf("KeepMasked = %v", kept)
+	}
+}

@@ -1,0 +1,255 @@
+// Package watch is a polling sensor for remote syncs: an iterator of
+// sync-completion events for a set of Airbyte connections and Fivetran
+// connections, as Dagster's sensors do, resumable from a cursor the caller
+// keeps.
+//
+//	w, _ := watch.New(watch.Airbyte(client, connectionID), watch.Interval(time.Minute))
+//	cur, _ := watch.LoadCursor("watch-cursor.json")
+//	for ev, err := range w.Events(ctx, cur) {
+//		if err != nil { log.Print(err); continue } // the next round retries
+//		handle(ev)
+//		cur.Save("watch-cursor.json") // ev is never reported again
+//	}
+//
+// An Airbyte sync is identified by its job id: job ids grow, and a
+// connection runs one job at a time, so the cursor keeps per connection the
+// highest job id reported. Fivetran has no job ids: the cursor keeps per
+// connection the completion time (max of succeeded_at and failed_at)
+// reported last, and Fivetran shows only the latest, so two syncs that
+// both end between two polls are seen as one. Either way no sync is
+// reported twice, whoever started it — this library, a schedule or a user
+// — and a connection the cursor does not know yet starts at its latest
+// finished sync, which is not reported.
+package watch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/fivetran"
+	"github.com/x/goairbyte/internal/httpretry"
+)
+
+// Event is one finished sync.
+type Event struct {
+	Service     string    `json:"service"` // "airbyte" or "fivetran"
+	Connection  string    `json:"connection"`
+	JobID       int64     `json:"job_id,omitempty"`   // Airbyte's
+	JobType     string    `json:"job_type,omitempty"` // Airbyte's: sync, reset, refresh, clear
+	Status      string    `json:"status"`             // succeeded, failed or cancelled
+	CompletedAt time.Time `json:"completed_at"`
+	Rows        int64     `json:"rows,omitempty"`
+}
+
+// Cursor is how far a watch has reported, per connection. Persist it (it
+// marshals as JSON) to resume without repeating or missing events.
+type Cursor struct {
+	Airbyte  map[string]int64     `json:"airbyte,omitempty"`
+	Fivetran map[string]time.Time `json:"fivetran,omitempty"`
+}
+
+// LoadCursor reads a cursor file; a missing file is an empty cursor.
+func LoadCursor(path string) (*Cursor, error) {
+	c := &Cursor{}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("watch: cursor file %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Save writes the cursor to path atomically.
+func (c *Cursor) Save(path string) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Watcher polls the connections it was given.
+type Watcher struct {
+	ab       *airbyteapi.Client
+	abConns  []string
+	ft       *fivetran.Client
+	ftConns  []string
+	interval time.Duration
+}
+
+// Option configures a Watcher.
+type Option func(*Watcher) error
+
+// Airbyte watches Airbyte connections by id.
+func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
+	return func(w *Watcher) error {
+		if c == nil || len(connectionIDs) == 0 {
+			return errors.New("watch: Airbyte needs a client and at least one connection id")
+		}
+		w.ab, w.abConns = c, append(w.abConns, connectionIDs...)
+		return nil
+	}
+}
+
+// Fivetran watches Fivetran connections by id.
+func Fivetran(c *fivetran.Client, connectionIDs ...string) Option {
+	return func(w *Watcher) error {
+		if c == nil || len(connectionIDs) == 0 {
+			return errors.New("watch: Fivetran needs a client and at least one connection id")
+		}
+		w.ft, w.ftConns = c, append(w.ftConns, connectionIDs...)
+		return nil
+	}
+}
+
+// Interval sets the pause between two polls of every connection (default
+// 30 s).
+func Interval(d time.Duration) Option {
+	return func(w *Watcher) error {
+		if d <= 0 {
+			return fmt.Errorf("watch: interval %v must be positive", d)
+		}
+		w.interval = d
+		return nil
+	}
+}
+
+// New returns a watcher; give it at least one of Airbyte and Fivetran.
+func New(opts ...Option) (*Watcher, error) {
+	w := &Watcher{interval: 30 * time.Second}
+	for _, o := range opts {
+		if err := o(w); err != nil {
+			return nil, err
+		}
+	}
+	if len(w.abConns)+len(w.ftConns) == 0 {
+		return nil, errors.New("watch: nothing to watch: give Airbyte or Fivetran connections")
+	}
+	return w, nil
+}
+
+// Events polls until ctx ends or the loop stops, yielding each finished
+// sync once, oldest first per connection, and advancing cur before it
+// yields. A failed poll yields an error; the next round tries again.
+func (w *Watcher) Events(ctx context.Context, cur *Cursor) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if cur.Airbyte == nil {
+			cur.Airbyte = map[string]int64{}
+		}
+		if cur.Fivetran == nil {
+			cur.Fivetran = map[string]time.Time{}
+		}
+		for {
+			if !w.round(ctx, cur, yield) {
+				return
+			}
+			if httpretry.Sleep(ctx, w.interval) != nil {
+				return
+			}
+		}
+	}
+}
+
+// round polls every connection once; false means stop.
+func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, error) bool) bool {
+	for _, id := range w.abConns {
+		evs, err := w.airbyteEvents(ctx, id, cur)
+		if err != nil {
+			if ctx.Err() != nil || !yield(Event{}, err) {
+				return false
+			}
+			continue
+		}
+		for _, ev := range evs {
+			cur.Airbyte[id] = ev.JobID
+			if !yield(ev, nil) {
+				return false
+			}
+		}
+	}
+	for _, id := range w.ftConns {
+		conn, err := w.ft.Connection(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil || !yield(Event{}, err) {
+				return false
+			}
+			continue
+		}
+		at, failed := conn.LastCompletion()
+		last, known := cur.Fivetran[id]
+		cur.Fivetran[id] = maxTime(last, at)
+		if !known || !at.After(last) {
+			continue
+		}
+		ev := Event{Service: "fivetran", Connection: id, Status: "succeeded", CompletedAt: at}
+		if failed {
+			ev.Status = "failed"
+		}
+		if !yield(ev, nil) {
+			return false
+		}
+	}
+	return ctx.Err() == nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// airbyteEvents lists the jobs of a connection that ended after the
+// cursor's, oldest first, stopping before the first still running. A
+// connection new to the cursor starts at its newest finished job.
+func (w *Watcher) airbyteEvents(ctx context.Context, id string, cur *Cursor) ([]Event, error) {
+	last, known := cur.Airbyte[id]
+	var jobs []airbyteapi.Job
+	for j, err := range w.ab.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: id, OrderBy: "createdAt|DESC"}) {
+		if err != nil {
+			return nil, err
+		}
+		if j.ID <= last || (!known && j.Status.Terminal()) {
+			if !known {
+				cur.Airbyte[id] = j.ID
+			}
+			break
+		}
+		jobs = append(jobs, j)
+	}
+	if !known {
+		if _, set := cur.Airbyte[id]; !set {
+			cur.Airbyte[id] = 0
+		}
+		if len(jobs) == 0 {
+			return nil, nil
+		}
+	}
+	slices.Reverse(jobs)
+	var out []Event
+	for _, j := range jobs {
+		if !j.Status.Terminal() {
+			break
+		}
+		at, _ := time.Parse(time.RFC3339, j.LastUpdatedAt)
+		out = append(out, Event{Service: "airbyte", Connection: id, JobID: j.ID, JobType: string(j.JobType),
+			Status: string(j.Status), CompletedAt: at, Rows: j.RowsSynced})
+	}
+	return out, nil
+}

@@ -1,0 +1,152 @@
+package watch_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/cloud"
+	"github.com/x/goairbyte/fivetran"
+	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/fakersync"
+	"github.com/x/goairbyte/internal/fivetrantest"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/watch"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const fakerDef = "dfd88b22-b603-4c3d-aad7-3701784586b1"
+
+// collect reads events until n have come or the timeout passes.
+func collect(t *testing.T, w *watch.Watcher, cur *watch.Cursor, n int, timeout time.Duration) []watch.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out []watch.Event
+	if n == 0 {
+		for ev, err := range w.Events(ctx, cur) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ev)
+		}
+		return out
+	}
+	for ev, err := range w.Events(ctx, cur) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+		if len(out) == n {
+			break
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("%d events in %v, want %d: %+v", len(out), timeout, n, out)
+	}
+	return out
+}
+
+func TestAirbyteEventsOnceEach(t *testing.T) {
+	srv := airbytetest.Start(t)
+	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	ctx := context.Background()
+	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
+	conn, err := ws.DeployConnection(ctx, "watched", good, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := cloud.PollInterval(10*time.Millisecond, 50*time.Millisecond)
+	run := func() int64 {
+		res, err := conn.RunSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := res.Wait(ctx, fast); err != nil {
+			t.Fatal(err)
+		}
+		return res.JobID
+	}
+	history := run() // before the watch started: not reported
+
+	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := &watch.Cursor{}
+	if evs := collect(t, w, cur, 0, 200*time.Millisecond); len(evs) != 0 || cur.Airbyte[conn.ID()] != history {
+		t.Fatalf("history reported: %+v, cursor %+v", evs, cur)
+	}
+	mine := run() // triggered by this library
+	elsewhere, err := srv.StartSync(conn.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := collect(t, w, cur, 2, 10*time.Second)
+	if evs[0].JobID != mine || evs[1].JobID != elsewhere || evs[0].Status != "succeeded" || evs[1].Rows == 0 || evs[1].Rows != evs[0].Rows {
+		t.Fatalf("events %+v, want jobs %d and %d", evs, mine, elsewhere)
+	}
+	// Resume from the persisted cursor: nothing again.
+	b, _ := json.Marshal(cur)
+	var resumed watch.Cursor
+	if err := json.Unmarshal(b, &resumed); err != nil {
+		t.Fatal(err)
+	}
+	if evs := collect(t, w, &resumed, 0, 200*time.Millisecond); len(evs) != 0 {
+		t.Fatalf("reported again after resuming: %+v", evs)
+	}
+	next := run()
+	if evs := collect(t, w, &resumed, 1, 10*time.Second); evs[0].JobID != next {
+		t.Fatalf("after resuming: %+v", evs)
+	}
+}
+
+func TestFivetranEventsOnceEach(t *testing.T) {
+	srv := fivetrantest.Start(t)
+	client, _ := fivetran.New(fivetrantest.APIKey, fivetrantest.APISecret, fivetran.WithBaseURL(srv.URL))
+	path := filepath.Join(t.TempDir(), "f.duckdb")
+	ok := srv.AddConnection(fivetrantest.Connection{Schema: "ok", FakerConfig: map[string]any{"count": 5}, Streams: []string{"users"},
+		Destination: fakersync.Destination{DuckDBPath: path}})
+	bad := srv.AddConnection(fivetrantest.Connection{Schema: "bad", FakerConfig: map[string]any{"records_per_slice": 0}, Streams: []string{"users"},
+		Destination: fakersync.Destination{DuckDBPath: filepath.Join(t.TempDir(), "g.duckdb")}})
+	w, err := watch.New(watch.Fivetran(client, ok, bad), watch.Interval(30*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := &watch.Cursor{}
+	collect(t, w, cur, 0, 100*time.Millisecond)
+	ctx := context.Background()
+	if _, err := client.SyncAndPoll(ctx, ok, fivetran.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	srv.StartSync(bad)
+	evs := collect(t, w, cur, 2, 10*time.Second)
+	got := map[string]string{}
+	for _, ev := range evs {
+		got[ev.Connection] = ev.Status
+	}
+	if got[ok] != "succeeded" || got[bad] != "failed" {
+		t.Fatalf("events %+v", evs)
+	}
+	if evs := collect(t, w, cur, 0, 200*time.Millisecond); len(evs) != 0 {
+		t.Fatalf("reported twice: %+v", evs)
+	}
+}
+
+func TestNeedsSomethingToWatch(t *testing.T) {
+	if _, err := watch.New(); err == nil {
+		t.Fatal("no error")
+	}
+	if _, err := watch.New(watch.Interval(0)); err == nil {
+		t.Fatal("no error for a zero interval")
+	}
+}
