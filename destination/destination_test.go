@@ -179,6 +179,7 @@ func TestWriteFromSourceDefaultCache(t *testing.T) {
 // TestWriteStrategiesFromReadResult writes one ReadResult with each
 // strategy and full refresh, and looks at the files.
 func TestWriteStrategiesFromReadResult(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := openCache(t)
 	rr, err := newFaker(t, 120, "users").Read(ctx, source.UseCache(c))
@@ -232,6 +233,7 @@ func TestWriteStrategiesFromReadResult(t *testing.T) {
 // echoed states are the source's, so the second Write reads only what is
 // new.
 func TestWriteNoCache(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	out := t.TempDir()
 	states := openCache(t)
@@ -267,6 +269,7 @@ func TestWriteNoCache(t *testing.T) {
 // sends what was not confirmed and, under merge, the file ends with every
 // user exactly once.
 func TestWriteKilledThenRetried(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := openCache(t)
 	out := t.TempDir()
@@ -312,6 +315,7 @@ func TestWriteKilledThenRetried(t *testing.T) {
 // TestWriteDocker runs the local-JSON destination as a Docker image with
 // the host directory mounted at /local.
 func TestWriteDocker(t *testing.T) {
+	t.Parallel()
 	cli := testenv.Docker(t)
 	image := testenv.LocalJSONImage(t, cli)
 	ctx := context.Background()
@@ -353,6 +357,7 @@ func noop(t testing.TB) *destination.Destination {
 
 // TestNoop confirms everything it is sent.
 func TestNoop(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	res, err := noop(t).Write(ctx, newFaker(t, 30_000, "users"), destination.NoCache(), destination.NoStateCache())
 	if err != nil {
@@ -368,6 +373,7 @@ func TestNoop(t *testing.T) {
 // and counted), and one that swallows the STATEs (the write completes, with
 // a warning, and nothing is confirmed, so the next write sends it all again).
 func TestWriteToOddDestinations(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := openCache(t)
 	rr, err := newFaker(t, 120, "users").Read(ctx, source.UseCache(c), source.NoProgress())

@@ -189,6 +189,7 @@ func reverseRows(t *testing.T, c cache.Cache, ds *cache.Dataset) {
 func TestRecordLinesDuckDB(t *testing.T) { testRecordLines(t, openCache(t)) }
 
 func TestRecordLinesPostgres(t *testing.T) {
+	t.Parallel()
 	c, err := postgres.New(context.Background(), testenv.Postgres(t))
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +202,7 @@ func TestRecordLinesPostgres(t *testing.T) {
 // once, in order, across page bounds, also after a watermark that is a
 // page bound; breaking out early ends cleanly.
 func TestRecordLinesPages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := openCache(t)
 	const stream = "many"

@@ -95,6 +95,7 @@ func TestWriteProgress(t *testing.T) {
 
 // A Write of a ReadResult counts the rows it takes from the cache as read.
 func TestWriteProgressFromReadResult(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rr, err := newFaker(t, 150, "users", "purchases").Read(ctx, source.UseCache(openCache(t)), source.NoProgress())
 	if err != nil {

@@ -77,6 +77,7 @@ func TestDockerReadAndFiles(t *testing.T) {
 }
 
 func TestDockerVolumeAndStdin(t *testing.T) {
+	t.Parallel()
 	d, cli := newDocker(t, "echo")
 	ctx := context.Background()
 	msgs, err := collect(d.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":50000,"size":100}`), Catalog: itemsCatalog}))
@@ -104,6 +105,7 @@ func TestDockerVolumeAndStdin(t *testing.T) {
 }
 
 func TestDockerConnectorErrors(t *testing.T) {
+	t.Parallel()
 	d, cli := newDocker(t, "stderrexit")
 	_, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
 	ce := asConnectorError(t, err)
@@ -165,6 +167,7 @@ func TestDockerHangCancelAndBreak(t *testing.T) {
 }
 
 func TestDockerMissingImage(t *testing.T) {
+	t.Parallel()
 	cli := testenv.Docker(t)
 	ctx := context.Background()
 	// Nothing listens on port 1: a pull fails at once, offline or not.
@@ -187,6 +190,7 @@ func TestDockerMissingImage(t *testing.T) {
 }
 
 func TestDockerUnavailable(t *testing.T) {
+	t.Parallel()
 	cli, err := client.New(client.WithHost("unix://" + t.TempDir() + "/no-docker.sock"))
 	if err != nil {
 		t.Fatal(err)
@@ -205,6 +209,7 @@ func TestDockerUnavailable(t *testing.T) {
 }
 
 func TestDockerEnvBindMountHostNetwork(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "probe.txt"), []byte("from the host"), 0o644); err != nil {
 		t.Fatal(err)

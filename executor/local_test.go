@@ -51,6 +51,7 @@ func TestLocalSpecCheckDiscover(t *testing.T) {
 }
 
 func TestLocalNotFound(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{"goairbyte-no-such-connector", "/no/such/dir/source-x"} {
 		_, err := executor.New("source-x", executor.Method{Kind: executor.KindLocal, Path: p}, executor.Runtime{})
 		var nie *executor.NotInstalledError
@@ -61,6 +62,7 @@ func TestLocalNotFound(t *testing.T) {
 }
 
 func TestLocalGarbageAndMasking(t *testing.T) {
+	t.Parallel()
 	const secret = "hunter2-s3cret"
 	rec := &logRecorder{}
 	mask := func(s string) string { return strings.ReplaceAll(s, secret, "****") }
@@ -109,6 +111,7 @@ func TestLocalGarbageAndMasking(t *testing.T) {
 }
 
 func TestLocalStderrExit(t *testing.T) {
+	t.Parallel()
 	l := newLocal(t, "stderrexit")
 	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
 	ce := asConnectorError(t, err)
@@ -127,6 +130,7 @@ func TestLocalStderrExit(t *testing.T) {
 }
 
 func TestLocalCheckFailedExitZero(t *testing.T) {
+	t.Parallel()
 	l := newLocal(t, "checkfailed")
 	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbCheck}))
 	if err != nil {
@@ -138,6 +142,7 @@ func TestLocalCheckFailedExitZero(t *testing.T) {
 }
 
 func TestLocalTraceErrorExitZero(t *testing.T) {
+	t.Parallel()
 	l := newLocal(t, "traceerror")
 	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
 	ce := asConnectorError(t, err)
@@ -147,6 +152,7 @@ func TestLocalTraceErrorExitZero(t *testing.T) {
 }
 
 func TestLocalEmittedAtSeconds(t *testing.T) {
+	t.Parallel()
 	l := newLocal(t, "seconds")
 	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
 	if err != nil {
@@ -205,6 +211,7 @@ func TestLocalFilesAndArgs(t *testing.T) {
 }
 
 func TestLocalStdinAndStdoutTogether(t *testing.T) {
+	t.Parallel()
 	// 40 MB in while 40 MB come out: without concurrent copying both pipes
 	// fill up and everything blocks.
 	l := newLocal(t, "echo")
@@ -224,6 +231,7 @@ func TestLocalStdinAndStdoutTogether(t *testing.T) {
 }
 
 func TestLocalLargeRead(t *testing.T) {
+	t.Parallel()
 	l := newLocal(t, "echo")
 	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":200000,"size":200}`), Catalog: itemsCatalog}))
 	if err != nil {
@@ -296,6 +304,7 @@ func TestLocalHangCancelAndBreak(t *testing.T) {
 }
 
 func TestLocalCancelledBeforeStart(t *testing.T) {
+	t.Parallel()
 	l := newLocal(t, "echo")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -306,6 +315,7 @@ func TestLocalCancelledBeforeStart(t *testing.T) {
 }
 
 func TestLocalMissingCatalog(t *testing.T) {
+	t.Parallel()
 	l := newLocal(t, "echo")
 	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead}))
 	if err == nil || !strings.Contains(err.Error(), "catalog") {

@@ -15,6 +15,7 @@ import (
 )
 
 func TestPython(t *testing.T) {
+	t.Parallel()
 	testenv.NeedPython(t)
 	ctx := context.Background()
 	root := t.TempDir()

@@ -25,6 +25,7 @@ func controlSource(t *testing.T, mode string, count int, opts ...connector.Optio
 }
 
 func TestConfigChangeCallback(t *testing.T) {
+	t.Parallel()
 	t.Run("local", func(t *testing.T) {
 		testConfigChangeCallback(t, func(opts ...connector.Option) *source.Source { return controlSource(t, "ok", 3, opts...) })
 	})
@@ -68,6 +69,7 @@ func testConfigChangeCallback(t *testing.T, build func(...connector.Option) *sou
 }
 
 func TestRecordOptions(t *testing.T) {
+	t.Parallel()
 	src := controlSource(t, "ok", 1)
 	for rec, err := range src.Records(context.Background(), "items", source.KeepUndeclaredFields(), source.NormaliseNames()) {
 		if err != nil {
@@ -84,6 +86,7 @@ func TestRecordOptions(t *testing.T) {
 }
 
 func TestIncompleteStream(t *testing.T) {
+	t.Parallel()
 	src := controlSource(t, "incomplete", 2)
 	n := 0
 	var last error
@@ -101,6 +104,8 @@ func TestIncompleteStream(t *testing.T) {
 }
 
 func TestSecretsMasked(t *testing.T) {
+	// Not parallel: masking is process-wide, and a secret another test
+	// registers could mask a word this test looks for.
 	ctx := context.Background()
 	// Check FAILED: the connector's message quotes the key.
 	src := controlSource(t, "fail", 1)

@@ -98,6 +98,7 @@ func TestReadReportsProgress(t *testing.T) {
 // NoProgress writes nothing; a listener still gets every snapshot. A read
 // that fails still ends with a final snapshot carrying the error.
 func TestReadNoProgressAndFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := fakerSource(t, map[string]any{"count": 10})
 	var snaps snapshots
@@ -114,6 +115,7 @@ func TestReadNoProgressAndFailure(t *testing.T) {
 // With WithTracker the caller's tracker gets the counts and Read finishes
 // nothing: the caller does.
 func TestReadIntoCallersTracker(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var out bytes.Buffer
 	tr := progress.New(progress.OpRead, "my-pipeline", progress.WithOutput(&out), progress.WithLiveProgress(false))

@@ -53,6 +53,7 @@ func count(t *testing.T, ctx context.Context, res *source.ReadResult, stream str
 // reads again with a larger count: the second read passes the committed
 // state and adds only the new rows.
 func TestReadIncrementalTwice(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := openDuckDB(t)
 	src := fakerSource(t, map[string]any{"count": 300, "seed": 7, "records_per_slice": 50, "always_updated": false},

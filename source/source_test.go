@@ -113,6 +113,7 @@ func fakerConfig(count int) map[string]any {
 }
 
 func TestSpecAndConfigSpec(t *testing.T) {
+	t.Parallel()
 	eachRunner(t, func(t *testing.T, r runner) {
 		ctx := context.Background()
 		src := r.newSource(t)
@@ -147,6 +148,7 @@ func TestSpecAndConfigSpec(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	eachRunner(t, func(t *testing.T, r runner) {
 		ctx := context.Background()
 		good := r.newSource(t, connector.WithConfig(fakerConfig(10)))
@@ -168,6 +170,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestDiscoverAndSelect(t *testing.T) {
+	t.Parallel()
 	eachRunner(t, func(t *testing.T, r runner) {
 		ctx := context.Background()
 		src := r.newSource(t, connector.WithConfig(fakerConfig(10)))
@@ -227,6 +230,7 @@ func TestDiscoverAndSelect(t *testing.T) {
 }
 
 func TestSelectBeforeConfig(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	r := localRunner(t)
 	src := r.newSource(t, connector.WithStreams("users", "nope"))
@@ -261,6 +265,7 @@ func TestSelectBeforeConfig(t *testing.T) {
 }
 
 func TestRecords(t *testing.T) {
+	// Not parallel: its Docker case counts the containers of one connector name.
 	eachRunner(t, func(t *testing.T, r runner) {
 		ctx := context.Background()
 		src := r.newSource(t, connector.WithConfig(fakerConfig(25)))
@@ -309,6 +314,7 @@ func TestRecords(t *testing.T) {
 }
 
 func TestRecordsEarlyBreakAndCancel(t *testing.T) {
+	// Not parallel: its Docker case counts the containers of one connector name.
 	eachRunner(t, func(t *testing.T, r runner) {
 		src := r.newSource(t, connector.WithConfig(fakerConfig(1_000_000)))
 		n := 0
@@ -350,6 +356,7 @@ func TestRecordsEarlyBreakAndCancel(t *testing.T) {
 }
 
 func TestDocuments(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := localRunner(t).newSource(t, connector.WithConfig(fakerConfig(3)))
 	var docs []source.Document
@@ -378,6 +385,7 @@ func TestDocuments(t *testing.T) {
 }
 
 func TestValidateConfig(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := localRunner(t).newSource(t, connector.WithConfig(map[string]any{"count": "many", "records_per_slice": 0}))
 	err := src.ValidateConfig(ctx)
