@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -366,5 +367,42 @@ func TestStateBlobVerbatim(t *testing.T) {
 	}
 	if string(st[0].Stream.StreamState) != blob || *st[0].DestinationStats.RecordCount != 1 || *st[0].SourceStats.RecordCount != 1 {
 		t.Errorf("echoed %s", r.lines[0])
+	}
+}
+
+// TestWriteInProcess calls Write directly, as an in-process runner does:
+// messages in through an iterator, the echoed state out through emit, as
+// the very message that came in.
+func TestWriteInProcess(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "dest")
+	cat := &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{configured("a", protocol.DestinationAppend)}}
+	state := protocol.ParseMessage([]byte(stateMsg("a", 7)))
+	input := func(yield func(*protocol.Message, error) bool) {
+		for _, m := range []*protocol.Message{protocol.ParseMessage([]byte(recordMsg("a", `{"id":1}`))), protocol.ParseMessage([]byte(recordMsg("a", `{"id":2}`))), state} {
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+	var out []*protocol.Message
+	err := localjson.New().Write(context.Background(), []byte(`{"destination_path":"`+dest+`"}`), cat, input, func(m *protocol.Message) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0] != state || *out[0].State.DestinationStats.RecordCount != 2 {
+		t.Fatalf("emitted %+v, want the input state with recordCount 2", out)
+	}
+	if lines, _ := readStream(t, dest, "a"); len(lines) != 2 {
+		t.Errorf("%d lines written, want 2", len(lines))
+	}
+
+	// An input that fails ends the write with its error, nothing committed.
+	failing := func(yield func(*protocol.Message, error) bool) { yield(nil, errors.New("source died")) }
+	err = localjson.New().Write(context.Background(), []byte(`{"destination_path":"`+dest+`"}`), cat, failing, func(*protocol.Message) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "source died") {
+		t.Errorf("failing input: %v", err)
 	}
 }
