@@ -52,8 +52,8 @@ type ConfigProblem struct {
 	// Field is the path of the config key at fault, dot-separated
 	// ("credentials.client_id"), "" for the config as a whole.
 	Field string
-	// Reason says what is wrong with it. It never quotes a string value of
-	// the config, which may be a secret.
+	// Reason says what is wrong with it. It never quotes a string of the
+	// config nor the value of a field marked airbyte_secret.
 	Reason string
 }
 

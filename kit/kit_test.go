@@ -27,6 +27,8 @@ import (
 // pattern.
 const testSpec = `{"type":"object","required":["count"],"properties":{
 	"count":{"type":"integer","minimum":1},
+	"pin":{"type":"integer","maximum":9999,"airbyte_secret":true},
+	"credentials":{"type":"object","oneOf":[{"properties":{"token":{"type":"string","minLength":8,"airbyte_secret":true}}}]},
 	"password":{"type":"string","airbyte_secret":true,"pattern":"^[a-z]+$"},
 	"nested":{"type":"object","required":["inner"],"properties":{"inner":{"type":"string"}}}}}`
 
@@ -290,7 +292,9 @@ func TestCheck(t *testing.T) {
 		{"below minimum", &source{}, `{"count":0}`, false, []string{`field "count": minimum: got 0, want 1`}, ""},
 		{"nested", &source{}, `{"count":1,"nested":{}}`, false, []string{`field "nested.inner": is required`}, ""},
 		{"two fields", &source{}, `{"count":"x","nested":{"inner":1}}`, false, []string{`field "count": got string, want integer`, `field "nested.inner": got number, want string`}, ""},
-		{"secret never quoted", &source{}, `{"count":1,"password":"` + secret + `"}`, false, []string{`field "password": does not match the pattern`}, secret},
+		{"secret never quoted", &source{}, `{"count":1,"password":"` + secret + `"}`, false, []string{`field "password": the secret value does not satisfy "pattern" (value hidden)`}, secret},
+		{"secret number never quoted", &source{}, `{"count":1,"pin":123456}`, false, []string{`field "pin": the secret value does not satisfy "maximum"`}, "123456"},
+		{"secret in a oneOf", &source{}, `{"count":1,"credentials":{"token":"short"}}`, false, []string{`field "credentials.token": the secret value does not satisfy "minLength"`}, "got 5"},
 		{"not JSON", &source{}, `{"count":`, false, []string{"the config is not valid JSON"}, ""},
 		{"not an object", &source{}, `[1]`, false, []string{"the config must be a JSON object"}, ""},
 	} {

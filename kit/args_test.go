@@ -122,11 +122,16 @@ func TestParseCatalog(t *testing.T) {
 func TestValidateConfig(t *testing.T) {
 	t.Parallel()
 	spec := &protocol.ConnectorSpecification{ConnectionSpecification: compact(`{"type":"object","additionalProperties":false,
-		"properties":{"a":{"type":"string","format":"email"},"b":{"type":"integer"}}}`)}
-	err := kit.ValidateConfig(spec, []byte(`{"a":"x","c":1}`))
+		"properties":{"a":{"type":"string","pattern":"^a"},"b":{"type":"integer"}}}`)}
+	err := kit.ValidateConfig(spec, []byte(`{"a":"ax","c":1}`))
 	var ice *kit.InvalidConfigError
 	if !errors.As(err, &ice) || len(ice.Problems) != 1 || ice.Problems[0] != (kit.ConfigProblem{Field: "c", Reason: "is not an option of this connector"}) {
 		t.Errorf("additional property: %#v", err)
+	}
+	// A value that is not secret is not quoted either.
+	err = kit.ValidateConfig(spec, []byte(`{"a":"xyz"}`))
+	if !errors.As(err, &ice) || len(ice.Problems) != 1 || ice.Problems[0] != (kit.ConfigProblem{Field: "a", Reason: `does not match the pattern "^a"`}) {
+		t.Errorf("pattern: %#v", err)
 	}
 	if err := kit.ValidateConfig(spec, []byte(`{"b":2}`)); err != nil {
 		t.Errorf("valid config: %v", err)
