@@ -17,10 +17,11 @@
 //     others a TRACE ERROR with failure_type config_error;
 //   - stdout: protocol messages only, through a buffered encoder (a record
 //     costs no system call; nothing waits in the buffer more than 10 ms);
-//   - failure: an error returned by the connector becomes a line on stderr
-//     and a TRACE ERROR (unless the connector emitted one itself) with exit
-//     code 1; a failed check is a CONNECTION_STATUS FAILED with exit code 0,
-//     as real connectors do;
+//   - failure: an error returned by the connector (or a panic of the
+//     method, with its stack) becomes a line on stderr and a TRACE ERROR
+//     (unless the connector emitted one itself) with exit code 1; a failed
+//     check is a CONNECTION_STATUS FAILED with exit code 0, as real
+//     connectors do;
 //   - signals: SIGINT and SIGTERM cancel the context the connector was
 //     given; what it emitted is flushed and it exits; one that does not
 //     return within a grace period (blocked on a silent stdin, say) is

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -194,14 +195,35 @@ func (s *server) report(err error) {
 	if s.out.failed() != nil || s.out.sawTraceError() {
 		return
 	}
+	trace := &protocol.ErrorTrace{Message: err.Error(), FailureType: FailureType(err)}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		trace.StackTrace = pe.stack
+		fmt.Fprintf(s.stderr, "%s\n", pe.stack)
+	}
 	_ = s.out.emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
-		Type: protocol.TraceError, EmittedAt: float64(time.Now().UnixMilli()),
-		Error: &protocol.ErrorTrace{Message: err.Error(), FailureType: FailureType(err)},
+		Type: protocol.TraceError, EmittedAt: float64(time.Now().UnixMilli()), Error: trace,
 	}})
 }
 
-// command runs one command and emits its answer.
-func (s *server) command(ctx context.Context, inv invocation) error {
+// panicError is a panic of the connector's method, recovered so that it is
+// reported like any failure (as the Python CDK reports an uncaught
+// exception), with the stack.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// command runs one command and emits its answer. A panic of the connector
+// on this goroutine is its error.
+func (s *server) command(ctx context.Context, inv invocation) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicError{value: v, stack: string(debug.Stack())}
+		}
+	}()
 	spec, err := s.conn.Spec(ctx)
 	if err == nil && spec == nil {
 		err = errors.New("the connector's Spec returned no specification")

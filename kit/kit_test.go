@@ -39,6 +39,7 @@ type source struct {
 	emitTrace  bool  // emit a TRACE ERROR before returning readErr
 	waitCancel bool  // after the records, wait for the context
 	block      bool  // after the records, block forever
+	panics     bool  // after the records, panic
 	checkErr   error
 	copies     *bool // set to EmitCopies(emit)
 }
@@ -83,6 +84,10 @@ func (s *source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	}
 	if s.block {
 		select {}
+	}
+	if s.panics {
+		var m map[string]int
+		m["boom"]++
 	}
 	return s.readErr
 }
@@ -352,6 +357,7 @@ func TestFailures(t *testing.T) {
 		{"catalog not an object", &source{}, []string{"read", "--config", good, "--catalog", file(t, "k.json", `[]`)}, 0, protocol.FailureConfig, "invalid configured catalog", 1},
 		{"catalog unreadable", &source{}, []string{"read", "--config", good, "--catalog", filepath.Join(t.TempDir(), "none")}, 0, protocol.FailureConfig, "cannot read the catalog file", 1},
 		{"state unreadable", &source{}, []string{"read", "--config", good, "--catalog", cat, "--state", filepath.Join(t.TempDir(), "none")}, 0, protocol.FailureConfig, "cannot read the state file", 1},
+		{"panic", &source{panics: true}, read, 2, protocol.FailureSystem, "panic: assignment to entry in nil map", 1},
 		{"stream without a name", &source{}, []string{"read", "--config", good, "--catalog", file(t, "k.json", `{"streams":[{"stream":{}}]}`)}, 0, protocol.FailureConfig, "has no stream name", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,7 +370,11 @@ func TestFailures(t *testing.T) {
 			if e.FailureType != tc.failure || !strings.Contains(e.Message, tc.inMsg) {
 				t.Errorf("trace %s %q, want %s mentioning %q", e.FailureType, e.Message, tc.failure, tc.inMsg)
 			}
-			if r.stderr == "" || strings.Count(r.stderr, "\n") != 1 {
+			if e.FailureType == protocol.FailureSystem && strings.HasPrefix(e.Message, "panic") {
+				if !strings.Contains(e.StackTrace, "kit_test.(*source).Read") || !strings.Contains(r.stderr, "kit_test.(*source).Read") {
+					t.Errorf("no stack of the panic in the trace or on stderr: %q", e.StackTrace)
+				}
+			} else if r.stderr == "" || strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("stderr %q, want one line", r.stderr)
 			}
 		})
