@@ -6,20 +6,23 @@
 // over a million records per second) that it never hides the speed of what
 // reads from it.
 //
-// # Using it as a connector
+// # Using it
 //
-// The cmd/source-faker binary is a thin wrapper around [Run] and accepts the
-// canonical Airbyte command line:
+// [New] returns the connector, a kit.Source. The cmd/source-faker binary is
+// kit.Serve(faker.New()) and accepts the canonical Airbyte command line:
 //
 //	source-faker spec
 //	source-faker check --config config.json
 //	source-faker discover --config config.json
 //	source-faker read --config config.json --catalog catalog.json [--state state.json]
 //
+// In process, a runner calls its methods directly and gets each record as
+// a *protocol.Message of its own, to keep as long as it likes.
+//
 // The config has the same options, defaults and meaning as Airbyte's
-// source-faker ([Spec] returns the specification): count (users to generate,
-// default 1000), seed (-1 for random), records_per_slice (records between two
-// STATE messages), always_updated and parallelism.
+// source-faker ([Connector.Spec] returns the specification): count (users
+// to generate, default 1000), seed (-1 for random), records_per_slice
+// (records between two STATE messages), always_updated and parallelism.
 //
 // # What a read produces
 //
@@ -40,5 +43,7 @@
 // new users and purchases.
 //
 // Records are rendered by appending bytes to large buffers (no encoding/json
-// on the hot path): that is where the speed comes from.
+// on the hot path): that is where the speed comes from. Served as a
+// process, the buffers are recycled from chunk to chunk (kit.EmitCopies);
+// in process, each chunk's records are copied into memory of their own.
 package faker

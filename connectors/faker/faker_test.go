@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/internal/protocoltest"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -108,7 +108,7 @@ func run(t *testing.T, mode string, args ...string) *result {
 	r := &result{}
 	switch mode {
 	case "func":
-		r.code = faker.Run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+		r.code = kit.Run(context.Background(), faker.New(), args, strings.NewReader(""), &stdout, &stderr)
 	case "binary":
 		cmd := exec.Command(binary, args...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -261,22 +261,6 @@ func TestCheck(t *testing.T) {
 			t.Fatalf("got exit %d, %+v", r.code, r.msgs[0].ConnectionStatus)
 		}
 	})
-}
-
-func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := faker.ParseConfig([]byte(`{"count": 5.0}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := faker.Config{Count: 5, Seed: -1, RecordsPerSlice: 1000, AlwaysUpdated: true, Parallelism: 4}
-	if cfg != want {
-		t.Errorf("got %+v, want %+v", cfg, want)
-	}
-	_, err = faker.ParseConfig([]byte(`{"count": 0}`))
-	var ce *faker.ConfigError
-	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Field != "count" {
-		t.Fatalf("want a *ConfigError naming count, got %v", err)
-	}
 }
 
 // compiledSchemas compiles the discovered streams' JSON schemas.
@@ -489,7 +473,7 @@ func wantPurchases(count int) int {
 }
 
 func TestReadCounts(t *testing.T) {
-	schemas := compiledSchemas(t, &protocol.Catalog{Streams: faker.Catalog().Streams})
+	schemas := compiledSchemas(t, faker.Catalog())
 	for _, mode := range modes {
 		for _, count := range []int{1, 6, 7, 25, 27, 28, 29, 150, 1000} {
 			t.Run(fmt.Sprintf("%s/count%d", mode, count), func(t *testing.T) {
@@ -810,44 +794,90 @@ func TestAlwaysUpdatedReemitsWithFreshUpdatedAt(t *testing.T) {
 	}
 }
 
-// cancelWriter cancels a context on its first write, and fails after it.
-type cancelWriter struct {
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	writes int
-	fail   bool
-}
+// failingWriter fails every write: stdout is gone.
+type failingWriter struct{}
 
-func (w *cancelWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.writes++
-	if w.writes == 2 {
-		w.cancel()
-	}
-	if w.fail && w.writes > 2 {
-		return 0, errors.New("broken pipe")
-	}
-	return len(p), nil
-}
+func (failingWriter) Write(p []byte) (int, error) { return 0, errors.New("broken pipe") }
 
 func TestReadStopsOnCancelAndWriteErrors(t *testing.T) {
-	cfg, _ := faker.ParseConfig([]byte(`{"count":100000000,"parallelism":4,"seed":1}`))
-	for _, fail := range []bool{false, true} {
-		ctx, cancel := context.WithCancel(context.Background())
-		w := &cancelWriter{cancel: cancel, fail: fail}
-		if !fail {
-			err := faker.Read(ctx, w, cfg, faker.ConfiguredCatalog(protocol.SyncFullRefresh, "users"), nil)
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Read after cancel: %v, want context.Canceled", err)
-			}
-		} else {
-			code := faker.Run(context.Background(), []string{"read", "--config", writeJSON(t, "c.json", `{"count":100000000}`),
-				"--catalog", catalogFile(t, protocol.SyncFullRefresh, "users")}, nil, w, &bytes.Buffer{})
-			if code != 1 {
-				t.Errorf("Run with a failing stdout: exit %d, want 1", code)
-			}
+	config := []byte(`{"count":100000000,"parallelism":4,"seed":1}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	err := faker.New().Read(ctx, config, faker.ConfiguredCatalog(protocol.SyncFullRefresh, "users"), nil, func(m *protocol.Message) error {
+		if n++; n == 2 {
+			cancel()
 		}
-		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Read after cancel: %v, want context.Canceled", err)
+	}
+	if n > 10_000_000 {
+		t.Errorf("Read went on for %d messages after the cancel", n)
+	}
+
+	// emit's error stops the read and is returned.
+	stop := errors.New("receiver gone")
+	n = 0
+	err = faker.New().Read(context.Background(), config, faker.ConfiguredCatalog(protocol.SyncFullRefresh, "users"), nil, func(m *protocol.Message) error {
+		if n++; n >= 5000 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 5000 {
+		t.Errorf("Read after emit failed: %v after %d messages, want the emit error after 5000", err, n)
+	}
+
+	var stderr bytes.Buffer
+	code := kit.Run(context.Background(), faker.New(), []string{"read", "--config", writeJSON(t, "c.json", `{"count":100000000}`),
+		"--catalog", catalogFile(t, protocol.SyncFullRefresh, "users")}, nil, failingWriter{}, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "broken pipe") {
+		t.Errorf("Run with a failing stdout: exit %d, stderr %q; want 1 and the write error", code, stderr.String())
+	}
+}
+
+// TestInProcessRecordsCanBeKept reads in process, keeping every message as
+// an in-process runner may, and checks that what was kept is, at the end,
+// byte for byte what the binary writes: no record's memory was reused.
+func TestInProcessRecordsCanBeKept(t *testing.T) {
+	for _, p := range []int{1, 3} {
+		t.Run(fmt.Sprintf("parallelism=%d", p), func(t *testing.T) {
+			cfg := map[string]any{"count": 5003, "seed": 77, "records_per_slice": 777, "parallelism": p, "always_updated": false}
+			want := read(t, "binary", cfg, protocol.SyncIncremental, nil)
+			raw, _ := json.Marshal(cfg)
+			var kept []*protocol.Message
+			err := faker.New().Read(context.Background(), raw, faker.ConfiguredCatalog(protocol.SyncIncremental), nil, func(m *protocol.Message) error {
+				kept = append(kept, m)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range kept {
+				if m.Type == protocol.TypeRecord {
+					got = append(got, m.Record.Stream+" "+string(m.Record.Data))
+				}
+			}
+			var exp []string
+			for _, m := range want.msgs {
+				if m.Type == protocol.TypeRecord {
+					exp = append(exp, m.Record.Stream+" "+string(m.Record.Data))
+				}
+			}
+			if len(got) != len(exp) || len(got) != 100+5003+wantPurchases(5003) {
+				t.Fatalf("%d records kept, the binary wrote %d", len(got), len(exp))
+			}
+			for i := range got {
+				if got[i] != exp[i] {
+					t.Fatalf("record %d kept as %s, the binary wrote %s", i, got[i], exp[i])
+				}
+			}
+			if len(kept) != len(want.msgs) {
+				t.Errorf("%d messages in process, %d from the binary", len(kept), len(want.msgs))
+			}
+		})
 	}
 }

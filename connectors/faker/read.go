@@ -4,35 +4,35 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
-// StreamNotFoundError reports a catalog naming a stream the faker does not
-// have.
-type StreamNotFoundError struct {
-	Stream    string
-	Available []string
+// streamNotFoundError reports a catalog naming a stream the faker does not
+// have: the caller's to fix, so a config_error.
+type streamNotFoundError struct {
+	stream string
 }
 
-// Error names the unknown stream and the available ones.
-func (e *StreamNotFoundError) Error() string {
-	return fmt.Sprintf("source-faker has no stream %q (available: %v); fix the configured catalog", e.Stream, e.Available)
+func (e *streamNotFoundError) Error() string {
+	return fmt.Sprintf("source-faker has no stream %q (available: %v); fix the configured catalog", e.stream, streamNames)
 }
 
-// ConfiguredCatalog returns a configured catalog selecting the named streams
-// (all of them when none is named) with the given sync mode, as a caller of
-// read would build it.
-func ConfiguredCatalog(mode protocol.SyncMode, streams ...string) protocol.ConfiguredCatalog {
+// FailureType makes the TRACE ERROR a config_error (see kit.FailureType).
+func (e *streamNotFoundError) FailureType() protocol.FailureType { return protocol.FailureConfig }
+
+// configuredCatalog returns a configured catalog selecting the named
+// streams (all of them when none is named) with the given sync mode, as a
+// caller of read would build it.
+func configuredCatalog(mode protocol.SyncMode, streams ...string) *protocol.ConfiguredCatalog {
 	var cc protocol.ConfiguredCatalog
-	for _, s := range Catalog().Streams {
+	for _, s := range catalog().Streams {
 		if len(streams) > 0 && !slices.Contains(streams, s.Name) {
 			continue
 		}
@@ -45,7 +45,7 @@ func ConfiguredCatalog(mode protocol.SyncMode, streams ...string) protocol.Confi
 			DestinationSyncMode: dest, PrimaryKey: s.SourceDefinedPrimaryKey,
 		})
 	}
-	return cc
+	return &cc
 }
 
 // chunkSize is how many records one rendering job covers: large enough that
@@ -53,13 +53,9 @@ func ConfiguredCatalog(mode protocol.SyncMode, streams ...string) protocol.Confi
 // chunks per worker in flight stay a few MiB.
 const chunkSize = 1024
 
-// The bufio buffer in front of the output; whole chunks bypass it.
-const writeBuffer = 256 << 10
-
 type streamDef struct {
 	name     string
-	prefix   []byte // the record line up to the data object
-	avgBytes int64  // for the ESTIMATE trace
+	avgBytes int64 // for the ESTIMATE trace
 	total    func(count int64) int64
 	render   func(g *gen, b []byte, id int64) ([]byte, int64)
 }
@@ -76,60 +72,109 @@ var streamDefs = map[string]*streamDef{
 		render: (*gen).purchase},
 }
 
-func init() {
-	for _, s := range streamDefs {
-		s.prefix = []byte(`{"type":"RECORD","record":{"stream":"` + s.name + `","data":`)
+// recordBox puts a RECORD message and its record in one allocation; a chunk
+// allocates them all at once.
+type recordBox struct {
+	m protocol.Message
+	r protocol.Record
+}
+
+// chunkBuf is the memory a chunk is rendered into, recycled from chunk to
+// chunk.
+type chunkBuf struct {
+	data  []byte      // the records' data, back to back
+	ends  []int       // where each record's data ends in data
+	boxes []recordBox // the messages, when they can be reused
+}
+
+// renderChunk renders the records of ids c.from..c.to into c.buf and
+// notes the updated_at of the last one. When fresh, whoever receives a
+// record may keep it, so the messages and their data are then copied into
+// memory of their own (copying the rendered bytes costs less than rendering
+// into new memory, which the allocator would first zero); otherwise they
+// live in c.buf until it is recycled.
+func (s *streamDef) renderChunk(g *gen, c *chunk, fresh bool) {
+	b := c.buf
+	if b.data == nil {
+		b.data = make([]byte, 0, chunkSize*(s.avgBytes+160)) // room for long values
 	}
-}
-
-// chunkBytes is a buffer size that holds a chunk without growing.
-func (s *streamDef) chunkBytes() int {
-	return int(chunkSize * (s.avgBytes + 160)) // room for the envelope and long values
-}
-
-// renderChunk appends the record lines of ids from..to and returns the
-// updated_at of the last one.
-func (s *streamDef) renderChunk(g *gen, b []byte, from, to int64) ([]byte, int64) {
+	b.data, b.ends = b.data[:0], b.ends[:0]
+	for id := c.from; id <= c.to; id++ {
+		b.data, c.upd = s.render(g, b.data, id)
+		b.ends = append(b.ends, len(b.data))
+	}
 	ms := time.Now().UnixMilli()
-	var upd int64
-	for id := from; id <= to; id++ {
-		b = append(b, s.prefix...)
-		b, upd = s.render(g, b, id)
-		b = append(b, `,"emitted_at":`...)
-		b = strconv.AppendInt(b, ms, 10)
-		b = append(b, "}}\n"...)
+	c.slabs = c.slabs[:0]
+	if !fresh {
+		if cap(b.boxes) < len(b.ends) {
+			b.boxes = make([]recordBox, chunkSize)
+		}
+		boxes := b.boxes[:len(b.ends)]
+		s.fill(boxes, b.data, 0, b.ends, ms)
+		c.slabs = append(c.slabs, boxes)
+		return
 	}
-	return b, upd
+	// Blocks of at most freshBlock bytes and slabs of at most boxSlab
+	// messages are small objects to the allocator, much cheaper than large
+	// ones; and a record kept alive keeps only its block alive.
+	for first, start := 0, 0; first < len(b.ends); {
+		last := first
+		for last+1 < len(b.ends) && last+1-first < boxSlab && b.ends[last+1]-start <= freshBlock {
+			last++
+		}
+		end := b.ends[last]
+		data := append([]byte(nil), b.data[start:end]...) // no zeroing: append copies
+		boxes := make([]recordBox, last-first+1)
+		s.fill(boxes, data, start, b.ends[first:last+1], ms)
+		c.slabs = append(c.slabs, boxes)
+		first, start = last+1, end
+	}
 }
 
-// Read writes the messages of a read to w, for cfg as ParseConfig returns
-// it: for each stream of the catalog, in the order products, users,
-// purchases, its STREAM_STATUS and ESTIMATE traces, its records and a STATE
-// after every cfg.RecordsPerSlice records and at its end. state is the
-// --state file's content (nil for none); it is honoured for streams the
-// catalog reads incrementally. Errors are *StreamNotFoundError, *StateError,
-// the context's or the writer's.
-func Read(ctx context.Context, w io.Writer, cfg Config, catalog protocol.ConfiguredCatalog, state []byte) error {
-	cursors, err := parseState(state)
-	if err != nil {
-		return err
+// Sizes of the memory given to records that their receiver may keep.
+const (
+	freshBlock = 32 << 10 // the largest small object of Go's allocator
+	boxSlab    = 128      // 24 KiB of messages
+)
+
+// fill makes boxes the RECORD messages whose data are the pieces of data
+// ending at ends (offsets from base, the offset of data[0]).
+func (s *streamDef) fill(boxes []recordBox, data []byte, base int, ends []int, ms int64) {
+	start := 0
+	for i, end := range ends {
+		end -= base
+		box := &boxes[i]
+		box.r.Stream, box.r.Data, box.r.EmittedAt = s.name, data[start:end:end], ms
+		box.m.Type, box.m.Record = protocol.TypeRecord, &box.r
+		start = end
 	}
+}
+
+// read emits the messages of a read, for cfg as parseConfig returns it:
+// a LOG saying what is read, then for each stream of the catalog, in the
+// order products, users, purchases, its STREAM_STATUS and ESTIMATE traces,
+// its records and a STATE after every cfg.recordsPerSlice records and at
+// its end. cursors (from parseState) are honoured for streams the catalog
+// reads incrementally.
+func read(ctx context.Context, cfg config, cat *protocol.ConfiguredCatalog, cursors map[string]cursor, emit func(*protocol.Message) error) error {
 	modes := map[string]protocol.SyncMode{}
-	for _, cs := range catalog.Streams {
+	for _, cs := range cat.Streams {
 		if streamDefs[cs.Stream.Name] == nil {
-			return &StreamNotFoundError{Stream: cs.Stream.Name, Available: slices.Clone(streamNames)}
+			return &streamNotFoundError{stream: cs.Stream.Name}
 		}
 		modes[cs.Stream.Name] = cs.SyncMode
 	}
-	seed := cfg.Seed
+	seed := cfg.seed
 	if seed == -1 {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
-	out := &output{w: w, buf: make([]byte, 0, writeBuffer)}
+	// Serve's encoder is done with a record when emit returns: the
+	// chunks' memory can then be recycled, which doubles the speed.
+	out := messages{emit: emit, fresh: !kit.EmitCopies(emit)}
 	out.log(fmt.Sprintf("source-faker %s: count %d, seed %d, records_per_slice %d, always_updated %t, parallelism %d",
-		Version, cfg.Count, seed, cfg.RecordsPerSlice, cfg.AlwaysUpdated, cfg.Parallelism))
+		Version, cfg.count, seed, cfg.recordsPerSlice, cfg.alwaysUpdated, cfg.parallelism))
 	for _, name := range streamNames {
 		mode, ok := modes[name]
 		if !ok {
@@ -139,17 +184,17 @@ func Read(ctx context.Context, w io.Writer, cfg Config, catalog protocol.Configu
 		if mode != protocol.SyncIncremental {
 			cur, hasCursor = cursor{}, false
 		}
-		if err := readStream(ctx, out, cfg, uint64(seed), streamDefs[name], cur, hasCursor); err != nil {
+		if err := readStream(ctx, &out, cfg, uint64(seed), streamDefs[name], cur, hasCursor); err != nil {
 			return err
 		}
 	}
-	return out.flush()
+	return out.err
 }
 
-func readStream(ctx context.Context, out *output, cfg Config, seed uint64, s *streamDef, cur cursor, hasCursor bool) error {
-	g := &gen{seed: seed, nProducts: min(cfg.Count, int64(len(products)))}
-	from, to := int64(1), s.total(cfg.Count)
-	if cfg.AlwaysUpdated {
+func readStream(ctx context.Context, out *messages, cfg config, seed uint64, s *streamDef, cur cursor, hasCursor bool) error {
+	g := &gen{seed: seed, nProducts: min(cfg.count, int64(len(products)))}
+	from, to := int64(1), s.total(cfg.count)
+	if cfg.alwaysUpdated {
 		// Fresh means later than anything emitted before, even within the
 		// same second as the previous read.
 		g.freshUnix = max(time.Now().Unix(), cur.updatedUnix()+1)
@@ -162,17 +207,22 @@ func readStream(ctx context.Context, out *output, cfg Config, seed uint64, s *st
 	out.status(s.name, protocol.StatusStarted)
 	out.estimate(s.name, n, n*s.avgBytes)
 	out.status(s.name, protocol.StatusRunning)
+	if out.err != nil {
+		return out.err
+	}
 
 	st := &stateTracker{name: s.name, id: from - 1}
-	if hasCursor {
-		if cur.UpdatedAt != "" {
-			st.updated, _ = json.Marshal(cur.UpdatedAt)
-		}
+	if hasCursor && cur.UpdatedAt != "" {
+		st.updated = string(protocol.AppendString(nil, cur.UpdatedAt))
 	}
-	rps := max(1, min(cfg.RecordsPerSlice, n))
-	err := produce(ctx, s, g, cfg.Parallelism, from, to, rps, func(c *chunk) error {
-		if err := out.write(c.buf); err != nil {
-			return err
+	rps := max(1, min(cfg.recordsPerSlice, n))
+	err := produce(ctx, s, g, cfg.parallelism, out.fresh, from, to, rps, func(c *chunk) error {
+		for _, slab := range c.slabs {
+			for i := range slab {
+				if err := out.emit(&slab[i].m); err != nil {
+					return err
+				}
+			}
 		}
 		st.advance(c.to, c.to-c.from+1, c.upd)
 		if c.endsSlice {
@@ -197,21 +247,22 @@ func readStream(ctx context.Context, out *output, cfg Config, seed uint64, s *st
 type stateTracker struct {
 	name    string
 	id      int64
-	updated []byte // quoted; nil when unknown
+	updated string // quoted; "" when unknown
 	pending int64  // records since the last STATE
 }
 
 func (st *stateTracker) advance(id, n, upd int64) {
 	st.id = id
 	st.pending += n
-	st.updated = append(appendTime(append(st.updated[:0], '"'), upd), '"')
+	st.updated = string(append(appendTime([]byte{'"'}, upd), '"'))
 }
 
-// chunk is one rendering job: the lines of ids from..to.
+// chunk is one rendering job: the records of ids from..to.
 type chunk struct {
 	from, to  int64
 	endsSlice bool // a STATE follows this chunk
-	buf       []byte
+	buf       *chunkBuf
+	slabs     [][]recordBox // the records' messages, in id order
 	upd       int64
 	done      chan struct{}
 }
@@ -232,16 +283,18 @@ func plan(from, to, rps int64, yield func(from, to int64, endsSlice bool) bool) 
 // produce renders from..to in chunks and hands them to emit in order. With
 // parallelism > 1, workers render chunks concurrently while emit receives
 // them strictly in id order; at most a few chunks per worker are in flight.
-func produce(ctx context.Context, s *streamDef, g *gen, parallelism int, from, to, rps int64, emit func(*chunk) error) error {
+// fresh is renderChunk's: whether the messages may be kept by their
+// receiver. A chunk's buffers are recycled once emit returns.
+func produce(ctx context.Context, s *streamDef, g *gen, parallelism int, fresh bool, from, to, rps int64, emit func(*chunk) error) error {
 	if parallelism <= 1 {
-		c := &chunk{buf: make([]byte, 0, s.chunkBytes())}
 		var err error
+		buf := &chunkBuf{}
 		plan(from, to, rps, func(f, t int64, ends bool) bool {
 			if err = ctx.Err(); err != nil {
 				return false
 			}
-			c.from, c.to, c.endsSlice = f, t, ends
-			c.buf, c.upd = s.renderChunk(g, c.buf[:0], f, t)
+			c := &chunk{from: f, to: t, endsSlice: ends, buf: buf}
+			s.renderChunk(g, c, fresh)
 			err = emit(c)
 			return err == nil
 		})
@@ -251,12 +304,12 @@ func produce(ctx context.Context, s *streamDef, g *gen, parallelism int, from, t
 	defer cancel()
 	jobs := make(chan *chunk, parallelism)
 	order := make(chan *chunk, 2*parallelism)
-	free := make(chan []byte, 3*parallelism+2) // recycled buffers
+	free := make(chan *chunkBuf, 3*parallelism+2) // recycled buffers
 	var wg sync.WaitGroup
 	for range parallelism {
 		wg.Go(func() {
 			for c := range jobs {
-				c.buf, c.upd = s.renderChunk(g, c.buf, c.from, c.to)
+				s.renderChunk(g, c, fresh)
 				close(c.done)
 			}
 		})
@@ -265,13 +318,13 @@ func produce(ctx context.Context, s *streamDef, g *gen, parallelism int, from, t
 		defer close(order)
 		defer close(jobs)
 		plan(from, to, rps, func(f, t int64, ends bool) bool {
-			var buf []byte
+			var buf *chunkBuf
 			select {
 			case buf = <-free:
 			default:
-				buf = make([]byte, 0, s.chunkBytes())
+				buf = &chunkBuf{}
 			}
-			c := &chunk{from: f, to: t, endsSlice: ends, buf: buf[:0], done: make(chan struct{})}
+			c := &chunk{from: f, to: t, endsSlice: ends, buf: buf, done: make(chan struct{})}
 			// order first: the writer learns the sequence before workers
 			// can finish out of it.
 			select {
@@ -314,90 +367,56 @@ func produce(ctx context.Context, s *streamDef, g *gen, parallelism int, from, t
 	return err
 }
 
-// output writes the non-record messages and passes record chunks through.
-// It remembers the first write error so callers can check once.
-type output struct {
-	w   io.Writer
-	buf []byte
-	err error
+// messages emits the non-record messages of a read. It remembers the
+// first error of emit so callers can check once.
+type messages struct {
+	emit  func(*protocol.Message) error
+	fresh bool // emit may keep the messages: records get memory of their own
+	err   error
 }
 
-func (o *output) flush() error {
-	if o.err == nil && len(o.buf) > 0 {
-		_, o.err = o.w.Write(o.buf)
+func (o *messages) send(m *protocol.Message) error {
+	if o.err == nil {
+		o.err = o.emit(m)
 	}
-	o.buf = o.buf[:0]
 	return o.err
-}
-
-func (o *output) write(p []byte) error {
-	if len(o.buf)+len(p) > cap(o.buf) {
-		if o.flush() != nil {
-			return o.err
-		}
-		if len(p) >= cap(o.buf) {
-			_, o.err = o.w.Write(p)
-			return o.err
-		}
-	}
-	o.buf = append(o.buf, p...)
-	return o.err
-}
-
-func (o *output) message(m *protocol.Message) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic("faker: marshalling a protocol message: " + err.Error()) // our own types; cannot happen
-	}
-	_ = o.write(append(b, '\n'))
 }
 
 func nowMillis() float64 { return float64(time.Now().UnixMilli()) }
 
-func (o *output) log(msg string) {
-	o.message(&protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelInfo, Message: msg}})
+func (o *messages) log(msg string) {
+	o.send(&protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelInfo, Message: msg}})
 }
 
-func (o *output) status(stream string, s protocol.StreamStatus) {
-	o.message(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+func (o *messages) status(stream string, s protocol.StreamStatus) {
+	o.send(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
 		Type: protocol.TraceStreamStatus, EmittedAt: nowMillis(),
 		StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: protocol.StreamDescriptor{Name: stream}, Status: s},
 	}})
 }
 
-func (o *output) estimate(stream string, rows, bytes int64) {
-	o.message(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+func (o *messages) estimate(stream string, rows, bytes int64) {
+	o.send(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
 		Type: protocol.TraceEstimate, EmittedAt: nowMillis(),
 		Estimate: &protocol.EstimateTrace{Name: stream, Type: protocol.EstimateStream, RowEstimate: &rows, ByteEstimate: &bytes},
 	}})
 }
 
-// state writes a STREAM state for st covering the records since the last
-// one. Written by hand: with records_per_slice 1 there is one per record.
-func (o *output) state(st *stateTracker) error {
-	b := append(o.scratch(), `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"`...)
-	b = append(b, st.name...)
-	b = append(b, `"},"stream_state":{"id":`...)
+// state emits a STREAM state for st covering the records since the last
+// one: {"id": last id, "updated_at": its updated_at}.
+func (o *messages) state(st *stateTracker) error {
+	b := append(make([]byte, 0, 64), `{"id":`...)
 	b = strconv.AppendInt(b, st.id, 10)
-	if st.updated != nil {
+	if st.updated != "" {
 		b = append(b, `,"updated_at":`...)
 		b = append(b, st.updated...)
 	}
-	b = append(b, `}},"sourceStats":{"recordCount":`...)
-	b = strconv.AppendInt(b, st.pending, 10)
-	b = append(b, "}}}\n"...)
+	b = append(b, '}')
+	count := float64(st.pending)
 	st.pending = 0
-	o.buf = b
-	if len(o.buf) > cap(o.buf)-1024 {
-		return o.flush()
-	}
-	return o.err
-}
-
-// scratch makes room for one small message at the end of buf.
-func (o *output) scratch() []byte {
-	if cap(o.buf)-len(o.buf) < 1024 {
-		_ = o.flush()
-	}
-	return o.buf
+	return o.send(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{
+		Type:        protocol.StateStream,
+		Stream:      &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: st.name}, StreamState: b},
+		SourceStats: &protocol.StateStats{RecordCount: &count},
+	}})
 }

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/x/goairbyte/kit"
+	"github.com/x/goairbyte/protocol"
 )
 
 // cursor is how far a previous read got in one stream: our state shape,
@@ -23,117 +26,38 @@ func (c cursor) updatedUnix() int64 {
 	return t.Unix()
 }
 
-// StateError reports a state file that cannot be understood.
-type StateError struct {
-	Reason string
+// stateHint says what to pass instead of a state the faker cannot use.
+const stateHint = " (pass the STATE messages of a previous read, or no --state for a full read)"
+
+// stateError reports a stream state the faker cannot understand: the
+// caller's to fix, so a config_error.
+type stateError struct {
+	reason string
 }
 
-// Error says what is wrong with the state and what to pass instead.
-func (e *StateError) Error() string {
-	return "invalid source-faker state: " + e.Reason + " (pass the STATE messages of a previous read, or no --state for a full read)"
-}
+func (e *stateError) Error() string { return "invalid source-faker state: " + e.reason + stateHint }
 
-// parseState accepts every input state form of the protocol: an array of
-// STREAM, GLOBAL or LEGACY state messages (optionally wrapped as
-// {"type":"STATE","state":...}), a single such message, or a LEGACY object
-// mapping stream names to their state.
+// FailureType makes the TRACE ERROR a config_error (see kit.FailureType).
+func (e *stateError) FailureType() protocol.FailureType { return protocol.FailureConfig }
+
+// parseState reads the --state file in every form kit.ParseState accepts
+// and returns each stream's cursor.
 func parseState(raw []byte) (map[string]cursor, error) {
+	states, err := kit.ParseState(raw)
+	if err != nil {
+		return nil, fmt.Errorf("source-faker: %w%s", err, stateHint)
+	}
+	streams, err := kit.StreamStates(states)
+	if err != nil {
+		return nil, fmt.Errorf("source-faker: %w%s", err, stateHint)
+	}
 	out := map[string]cursor{}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return out, nil
-	}
-	var msgs []json.RawMessage
-	if raw[0] == '[' {
-		if err := json.Unmarshal(raw, &msgs); err != nil {
-			return nil, &StateError{"not a JSON array of state messages: " + err.Error()}
-		}
-	} else {
-		msgs = []json.RawMessage{raw}
-	}
-	for i, m := range msgs {
-		if err := addStateMessage(out, m); err != nil {
-			return nil, &StateError{fmt.Sprintf("state message %d: %v", i+1, err)}
+	for d, s := range streams {
+		if err := addCursor(out, d.Name, s); err != nil {
+			return nil, &stateError{err.Error()}
 		}
 	}
 	return out, nil
-}
-
-type stateMessage struct {
-	Type   string          `json:"type"`
-	State  json.RawMessage `json:"state"`
-	Stream *struct {
-		Descriptor struct {
-			Name string `json:"name"`
-		} `json:"stream_descriptor"`
-		State json.RawMessage `json:"stream_state"`
-	} `json:"stream"`
-	Global *struct {
-		Streams []struct {
-			Descriptor struct {
-				Name string `json:"name"`
-			} `json:"stream_descriptor"`
-			State json.RawMessage `json:"stream_state"`
-		} `json:"stream_states"`
-	} `json:"global"`
-	Data json.RawMessage `json:"data"`
-}
-
-func addStateMessage(out map[string]cursor, raw json.RawMessage) error {
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &keys); err != nil {
-		return fmt.Errorf("not a JSON object: %v", err)
-	}
-	_, hasType := keys["type"]
-	_, hasStream := keys["stream"]
-	_, hasGlobal := keys["global"]
-	_, hasData := keys["data"]
-	if !hasType && !hasStream && !hasGlobal && !(hasData && len(keys) == 1) {
-		return addLegacy(out, raw) // a bare LEGACY object: {"users": {...}, ...}
-	}
-	var m stateMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return err
-	}
-	if m.Type == "STATE" && m.State != nil { // a whole AirbyteMessage
-		return addStateMessage(out, m.State)
-	}
-	switch {
-	case m.Type == "STREAM" || (m.Type == "" && m.Stream != nil):
-		if m.Stream == nil {
-			return fmt.Errorf("STREAM state without a stream")
-		}
-		return addCursor(out, m.Stream.Descriptor.Name, m.Stream.State)
-	case m.Type == "GLOBAL" || (m.Type == "" && m.Global != nil):
-		if m.Global == nil {
-			return fmt.Errorf("GLOBAL state without global")
-		}
-		for _, s := range m.Global.Streams {
-			if err := addCursor(out, s.Descriptor.Name, s.State); err != nil {
-				return err
-			}
-		}
-		return nil
-	case m.Type == "LEGACY" || m.Type == "":
-		return addLegacy(out, m.Data)
-	}
-	return fmt.Errorf("unknown state type %q", m.Type)
-}
-
-func addLegacy(out map[string]cursor, data json.RawMessage) error {
-	if len(data) == 0 || string(data) == "null" {
-		return nil
-	}
-	var streams map[string]json.RawMessage
-	if err := json.Unmarshal(data, &streams); err != nil {
-		return fmt.Errorf("LEGACY data is not an object of stream states: %v", err)
-	}
-	for name, s := range streams {
-		if err := addCursor(out, name, s); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // addCursor reads one stream's state: ours ({"id", "updated_at"}) or

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/connectors/localjson"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkWrite(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		var errb bytes.Buffer
-		if code := localjson.Run(context.Background(), []string{"write", "--config", cfg, "--catalog", cat}, bytes.NewReader(in.Bytes()), io.Discard, &errb); code != 0 {
+		if code := kit.Run(context.Background(), localjson.New(), []string{"write", "--config", cfg, "--catalog", cat}, bytes.NewReader(in.Bytes()), io.Discard, &errb); code != 0 {
 			b.Fatalf("write: %d %s", code, errb.String())
 		}
 	}

@@ -1,6 +1,7 @@
 // Package localjson is goairbyte's own "Local JSON" destination: Airbyte's
-// destination-local-json, written in Go, runnable in-process ([Run]) or as the
-// executable cmd/destination-local-json.
+// destination-local-json, written in Go. [New] returns it as a
+// kit.Destination, to call in process or to serve: the executable
+// cmd/destination-local-json is kit.Serve(localjson.New()).
 //
 // # Commands
 //
@@ -8,8 +9,9 @@
 //	check --config C
 //	write --config C --catalog K      (messages on stdin)
 //
-// Flags may come in any order and as --flag value or --flag=value. The config
-// is {"destination_path": "/some/dir"}; the directory is created if needed.
+// Flags may come in any order and as --flag value or --flag=value (package
+// kit owns the command line). The config is {"destination_path":
+// "/some/dir"}; the directory is created if needed.
 //
 // # Files
 //

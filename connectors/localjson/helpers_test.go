@@ -15,6 +15,7 @@ import (
 
 	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/internal/protocoltest"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -119,7 +120,7 @@ type result struct {
 func run(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := localjson.Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	code := kit.Run(context.Background(), localjson.New(), args, strings.NewReader(stdin), &out, &errb)
 	r := result{code: code, stderr: errb.String()}
 	for _, l := range bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n")) {
 		if len(l) == 0 {

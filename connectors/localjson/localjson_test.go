@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/connectors/localjson"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -45,13 +47,18 @@ func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name, config string
 		ok           bool
-		wantMsg      []string
+		// wantMsg is what the message says through kit.Run, which
+		// validates the config against the spec first; wantDirect what
+		// Connector.Check says when called in process with no validation.
+		wantMsg, wantDirect []string
 	}{
-		{"new nested directory", `{"destination_path":"` + filepath.Join(tmp, "out", "deeper") + `"}`, true, nil},
-		{"path under a regular file", `{"destination_path":"` + filepath.Join(blocker, "sub") + `"}`, false, []string{filepath.Join(blocker, "sub"), "not a directory"}},
-		{"missing destination_path", `{}`, false, []string{"destination_path is required"}},
-		{"destination_path not a string", `{"destination_path": 3}`, false, []string{"destination_path must be a string"}},
-		{"config not JSON", `nope`, false, []string{"not a JSON object"}},
+		{"new nested directory", `{"destination_path":"` + filepath.Join(tmp, "out", "deeper") + `"}`, true, nil, nil},
+		{"path under a regular file", `{"destination_path":"` + filepath.Join(blocker, "sub") + `"}`, false,
+			[]string{filepath.Join(blocker, "sub"), "not a directory"}, []string{filepath.Join(blocker, "sub"), "not a directory"}},
+		{"missing destination_path", `{}`, false, []string{`"destination_path"`, "required"}, []string{"destination_path is required"}},
+		{"destination_path not a string", `{"destination_path": 3}`, false, []string{`"destination_path"`, "want string"}, []string{"destination_path must be a string"}},
+		{"destination_path empty", `{"destination_path": ""}`, false, []string{"must not be empty"}, []string{"must not be empty"}},
+		{"config not JSON", `nope`, false, []string{"not valid JSON"}, []string{"not a JSON object"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -67,6 +74,15 @@ func TestCheck(t *testing.T) {
 			for _, w := range tc.wantMsg {
 				if !strings.Contains(st.Message, w) {
 					t.Errorf("message %q does not mention %q", st.Message, w)
+				}
+			}
+			err := localjson.New().Check(context.Background(), []byte(tc.config))
+			if tc.ok != (err == nil) {
+				t.Fatalf("Check in process: %v, want success %v", err, tc.ok)
+			}
+			for _, w := range tc.wantDirect {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Check in process: %q does not mention %q", err, w)
 				}
 			}
 		})
@@ -328,7 +344,7 @@ func TestCancelledWriteCommitsNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errb bytes.Buffer
-	code := localjson.Run(ctx, []string{"write", "--config", cfg, "--catalog", cat}, strings.NewReader(recordMsg("o", `{"v":"new"}`)+stateMsg("o", 1)), &out, &errb)
+	code := kit.Run(ctx, localjson.New(), []string{"write", "--config", cfg, "--catalog", cat}, strings.NewReader(recordMsg("o", `{"v":"new"}`)+stateMsg("o", 1)), &out, &errb)
 	if code != 1 || !strings.Contains(out.String(), "cancelled") || strings.Contains(out.String(), `"STATE"`) {
 		t.Errorf("cancelled write: code %d, stdout %s", code, out.String())
 	}
@@ -351,5 +367,42 @@ func TestStateBlobVerbatim(t *testing.T) {
 	}
 	if string(st[0].Stream.StreamState) != blob || *st[0].DestinationStats.RecordCount != 1 || *st[0].SourceStats.RecordCount != 1 {
 		t.Errorf("echoed %s", r.lines[0])
+	}
+}
+
+// TestWriteInProcess calls Write directly, as an in-process runner does:
+// messages in through an iterator, the echoed state out through emit, as
+// the very message that came in.
+func TestWriteInProcess(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "dest")
+	cat := &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{configured("a", protocol.DestinationAppend)}}
+	state := protocol.ParseMessage([]byte(stateMsg("a", 7)))
+	input := func(yield func(*protocol.Message, error) bool) {
+		for _, m := range []*protocol.Message{protocol.ParseMessage([]byte(recordMsg("a", `{"id":1}`))), protocol.ParseMessage([]byte(recordMsg("a", `{"id":2}`))), state} {
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+	var out []*protocol.Message
+	err := localjson.New().Write(context.Background(), []byte(`{"destination_path":"`+dest+`"}`), cat, input, func(m *protocol.Message) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0] != state || *out[0].State.DestinationStats.RecordCount != 2 {
+		t.Fatalf("emitted %+v, want the input state with recordCount 2", out)
+	}
+	if lines, _ := readStream(t, dest, "a"); len(lines) != 2 {
+		t.Errorf("%d lines written, want 2", len(lines))
+	}
+
+	// An input that fails ends the write with its error, nothing committed.
+	failing := func(yield func(*protocol.Message, error) bool) { yield(nil, errors.New("source died")) }
+	err = localjson.New().Write(context.Background(), []byte(`{"destination_path":"`+dest+`"}`), cat, failing, func(*protocol.Message) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "source died") {
+		t.Errorf("failing input: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/x/goairbyte/protocol"
 )
 
 // syncer echoes states once the files holding their records are fsynced. It
@@ -13,7 +15,7 @@ import (
 // pays one fsync per disk round trip, not one per state. States come out in
 // the order they were queued.
 type syncer struct {
-	out   *output
+	emit  func(*protocol.Message) error
 	queue chan syncItem
 	done  chan struct{}
 
@@ -21,19 +23,19 @@ type syncer struct {
 	err error
 }
 
-// syncItem is an encoded line (newline included) and the files whose fsync must precede its echo.
+// syncItem is a message and the files whose fsync must precede its echo.
 // The records it covers were already written to them (flushed from the
 // streams' buffers) before it was queued.
 type syncItem struct {
-	line  []byte
+	msg   *protocol.Message
 	files []*os.File
 }
 
 // syncerQueue bounds how far the write loop may run ahead of the disk.
 const syncerQueue = 256
 
-func newSyncer(out *output) *syncer {
-	s := &syncer{out: out, queue: make(chan syncItem, syncerQueue), done: make(chan struct{})}
+func newSyncer(emit func(*protocol.Message) error) *syncer {
+	s := &syncer{emit: emit, queue: make(chan syncItem, syncerQueue), done: make(chan struct{})}
 	go s.run(s.queue)
 	return s
 }
@@ -108,7 +110,7 @@ func (s *syncer) commit(batch []syncItem) error {
 		}
 	}
 	for _, it := range batch {
-		if err := s.out.line(it.line); err != nil {
+		if err := s.emit(it.msg); err != nil {
 			return err
 		}
 	}

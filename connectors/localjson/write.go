@@ -4,16 +4,17 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -72,16 +73,16 @@ type descriptor struct{ namespace, name string }
 // writer is the state of one write command.
 type writer struct {
 	dir     string
-	out     *output
+	emit    func(*protocol.Message) error // after the syncer has stopped
 	streams []*stream
 	byDesc  map[descriptor]*stream
 	byName  map[string][]*stream
 
 	last *stream // the stream of the previous record: records come in runs
 
-	syncer  *syncer  // echoes states once their records are fsynced
-	pending [][]byte // encoded states held back until the commit at the end
-	global  int64    // records since the last GLOBAL or LEGACY state
+	syncer  *syncer             // echoes states once their records are fsynced
+	pending []*protocol.Message // states held back until the commit at the end
+	global  int64               // records since the last GLOBAL or LEGACY state
 
 	entropy  *ulid.MonotonicEntropy
 	skipped  map[string]int64 // records of streams not in the catalog
@@ -89,18 +90,10 @@ type writer struct {
 }
 
 // write runs the write command.
-func write(ctx context.Context, inv invocation, stdin io.Reader, out *output) error {
-	c, err := loadConfig(inv.config)
-	if err != nil {
-		return err
-	}
-	cat, err := loadCatalog(inv.catalog)
-	if err != nil {
-		return err
-	}
+func write(ctx context.Context, c config, cat *protocol.ConfiguredCatalog, input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
 	w := &writer{
 		dir:     c.DestinationPath,
-		out:     out,
+		emit:    emit,
 		byDesc:  map[descriptor]*stream{},
 		byName:  map[string][]*stream{},
 		skipped: map[string]int64{},
@@ -112,30 +105,17 @@ func write(ctx context.Context, inv invocation, stdin io.Reader, out *output) er
 		return err
 	}
 	if err := probe(w.dir); err != nil {
-		return &configError{msg: err.Error()}
+		return kit.ConfigError(err)
 	}
-	w.syncer = newSyncer(out)
+	w.syncer = newSyncer(emit)
 	defer w.closeFiles()
 	if err := w.open(); err != nil {
 		return err
 	}
-	if err := w.consume(ctx, stdin); err != nil {
+	if err := w.consume(ctx, input); err != nil {
 		return err
 	}
 	return w.commit()
-}
-
-// loadCatalog reads the configured catalog.
-func loadCatalog(path string) (*protocol.ConfiguredCatalog, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, configErrorf("cannot read the catalog file: %v", err)
-	}
-	var cat protocol.ConfiguredCatalog
-	if err := json.Unmarshal(raw, &cat); err != nil {
-		return nil, configErrorf("catalog file %s is not a configured catalog: %v", path, err)
-	}
-	return &cat, nil
 }
 
 // plan checks the catalog and decides every stream's files.
@@ -306,21 +286,16 @@ func (w *writer) syncDir() error {
 }
 
 // consume reads the input until it ends.
-func (w *writer) consume(ctx context.Context, stdin io.Reader) error {
-	dec := protocol.NewDecoder(stdin)
+func (w *writer) consume(ctx context.Context, input iter.Seq2[*protocol.Message, error]) error {
 	done := ctx.Done()
-	for {
+	for m, err := range input {
 		select {
 		case <-done:
-			return fmt.Errorf("write cancelled before the input ended, nothing committed: %w", context.Cause(ctx))
+			return cancelled(ctx)
 		default:
 		}
-		m, err := dec.Decode()
-		if err == io.EOF {
-			return nil
-		}
 		if err != nil {
-			return fmt.Errorf("reading stdin: %w", err)
+			return fmt.Errorf("reading the input: %w", err)
 		}
 		switch {
 		case m.Record != nil && m.Type == protocol.TypeRecord:
@@ -334,6 +309,15 @@ func (w *writer) consume(ctx context.Context, stdin io.Reader) error {
 			return err
 		}
 	}
+	if ctx.Err() != nil {
+		return cancelled(ctx)
+	}
+	return nil
+}
+
+// cancelled is the error of a write whose context ended first.
+func cancelled(ctx context.Context) error {
+	return fmt.Errorf("write cancelled before the input ended, nothing committed: %w", context.Cause(ctx))
 }
 
 // lookup finds the configured stream of a record: by namespace and name, or
@@ -409,11 +393,16 @@ func (w *writer) skip(r *protocol.Record) error {
 // syncer's queue, so stdout keeps the order of the input: a warning about a
 // line comes after every state echoed for the lines before it.
 func (w *writer) logInOrder(level protocol.Level, format string, a ...any) error {
-	line, err := protocol.AppendMessage(nil, &protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: level, Message: fmt.Sprintf(format, a...)}})
-	if err != nil {
-		return err
-	}
-	return w.syncer.enqueue(syncItem{line: line})
+	return w.syncer.enqueue(syncItem{msg: logMessage(level, format, a...)})
+}
+
+// log emits a LOG message once the syncer has stopped.
+func (w *writer) log(level protocol.Level, format string, a ...any) error {
+	return w.emit(logMessage(level, format, a...))
+}
+
+func logMessage(level protocol.Level, format string, a ...any) *protocol.Message {
+	return &protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: level, Message: fmt.Sprintf(format, a...)}}
 }
 
 // unparsedLine reports a line of input that is not a protocol message.
@@ -467,18 +456,12 @@ func (w *writer) state(m *protocol.Message) error {
 	}
 	n := float64(count)
 	st.DestinationStats = &protocol.StateStats{RecordCount: &n}
-	// AppendMessage keeps the state blobs byte for byte (encoding/json
-	// would re-compact them).
-	line, err := protocol.AppendMessage(nil, m)
-	if err != nil {
-		return fmt.Errorf("echoing a state: %w", err)
-	}
 	if hold {
-		w.pending = append(w.pending, line)
+		w.pending = append(w.pending, m)
 		return nil
 	}
 	// The records are in the file now; the syncer fsyncs it, then echoes.
-	return w.syncer.enqueue(syncItem{line: line, files: files})
+	return w.syncer.enqueue(syncItem{msg: m, files: files})
 }
 
 // flush writes the stream's buffer to its file.
@@ -521,7 +504,7 @@ func (w *writer) commit() error {
 				return fmt.Errorf("stream %q: replacing %s: %w", s.name, s.final, err)
 			}
 			if dropped > 0 {
-				if err := w.out.log(protocol.LevelInfo, "stream %q: %d records kept, %d superseded by a later record with the same primary key", s.name, kept, dropped); err != nil {
+				if err := w.log(protocol.LevelInfo, "stream %q: %d records kept, %d superseded by a later record with the same primary key", s.name, kept, dropped); err != nil {
 					return err
 				}
 			}
@@ -540,19 +523,19 @@ func (w *writer) commit() error {
 			}
 		}
 	}
-	for _, line := range w.pending {
-		if err := w.out.line(line); err != nil {
+	for _, m := range w.pending {
+		if err := w.emit(m); err != nil {
 			return err
 		}
 	}
 	w.pending = nil
 	for name, n := range w.skipped {
-		if err := w.out.log(protocol.LevelWarn, "skipped %d records of stream %q, which is not in the configured catalog", n, name); err != nil {
+		if err := w.log(protocol.LevelWarn, "skipped %d records of stream %q, which is not in the configured catalog", n, name); err != nil {
 			return err
 		}
 	}
 	if w.unparsed > maxUnparsedLogs {
-		if err := w.out.log(protocol.LevelWarn, "ignored %d input lines that are not Airbyte messages", w.unparsed); err != nil {
+		if err := w.log(protocol.LevelWarn, "ignored %d input lines that are not Airbyte messages", w.unparsed); err != nil {
 			return err
 		}
 	}

@@ -13,10 +13,17 @@
 //   - jsononly: refuses files not ending in .json, flags out of canonical
 //     order, run files that are not private; echoes config and state back
 //   - hang: starts a child, then both ignore SIGTERM and hang forever
-//   - echo: read emits "count" records; write echoes stdin to stdout
+//   - echo: read emits "count" records; write echoes its input messages
+//     (RECORDs too), or all but the STATEs with "drop_states"
 //   - leaky: prints its whole config to stderr and in LOG messages, then
 //     fails with an error that quotes a secret (end-to-end masking tests)
 //
-// Package kit has what they share; python/ is a stdlib-only Python
-// connector package (console script source-pytest) for the venv executor.
+// They are written on package kit like our real connectors, so they answer
+// the command line, validate their config and report failures the same
+// way; where the kit would prevent a misbehaviour (garbage and leaky's
+// non-JSON lines, stderrexit's exit without a TRACE, jsononly's strictness,
+// hang's deafness to SIGTERM) the connector does it itself, around or
+// instead of the kit. Package base has the well-behaved part they share;
+// python/ is a stdlib-only Python connector package (console script
+// source-pytest) for the venv executor.
 package testconnectors

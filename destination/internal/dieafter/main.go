@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/x/goairbyte/connectors/localjson"
+	"github.com/x/goairbyte/kit"
 )
 
 func main() {
@@ -40,7 +41,7 @@ func main() {
 		}()
 		in = pr
 	}
-	os.Exit(localjson.Run(context.Background(), os.Args[1:], in, os.Stdout, os.Stderr))
+	os.Exit(kit.Run(context.Background(), localjson.New(), os.Args[1:], in, os.Stdout, os.Stderr))
 }
 
 // dieAfter reads die_after_records from the --config file, 0 if none.

@@ -3,18 +3,18 @@
 package main
 
 import (
-	"github.com/x/goairbyte/internal/testconnectors/kit"
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/x/goairbyte/internal/testconnectors/base"
+	"github.com/x/goairbyte/kit"
 )
 
-func main() {
-	a := kit.Parse()
-	switch a.Verb {
-	case "check":
-		kit.Status(false, "invalid api key")
-	case "spec":
-		kit.Spec()
-	case "discover":
-		kit.Catalog()
-	}
-	kit.Flush()
+type checkFailed struct{ base.Items }
+
+func (checkFailed) Check(context.Context, json.RawMessage) error {
+	return errors.New("invalid api key")
 }
+
+func main() { kit.Serve(checkFailed{}) }

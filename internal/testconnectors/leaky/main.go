@@ -5,115 +5,171 @@
 // check reports FAILED with the config in the message; discover succeeds;
 // read and write fail with a TRACE ERROR and a fatal stderr line that quote
 // the secrets, then exit 1. Its spec marks password, api_key and
-// credentials.client_secret airbyte_secret.
+// credentials.client_secret airbyte_secret. The kit would not write a
+// non-JSON line, so the leaks on stdout are written directly, before the
+// kit writes anything.
 //
 // With "mode": "hang" it reports where its config file is and the file's
-// and directory's permissions in a LOG message, then waits to be killed
-// (the temp-file clean-up test).
+// and directory's permissions in a LOG message, then waits until it is
+// stopped (the temp-file clean-up test).
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
-	"github.com/x/goairbyte/internal/testconnectors/kit"
+	"github.com/x/goairbyte/internal/testconnectors/base"
+	"github.com/x/goairbyte/kit"
+	"github.com/x/goairbyte/protocol"
 )
 
-func main() {
-	a := kit.Parse()
-	if a.Verb == "spec" {
-		kit.Emit(kit.M{"type": "SPEC", "spec": kit.M{"connectionSpecification": kit.M{
-			"type": "object",
-			"properties": kit.M{
-				"count":    kit.M{"type": "integer"},
-				"mode":     kit.M{"type": "string"},
-				"note":     kit.M{"type": "string"},
-				"password": kit.M{"type": "string", "airbyte_secret": true},
-				"api_key":  kit.M{"type": "string", "airbyte_secret": true},
-				"tokens":   kit.M{"type": "array", "items": kit.M{"type": "string"}},
-				"credentials": kit.M{"type": "object", "oneOf": []kit.M{{
-					"properties": kit.M{
-						"auth_type":     kit.M{"type": "string", "const": "oauth"},
-						"client_secret": kit.M{"type": "string", "airbyte_secret": true},
-					},
-				}}},
-			},
-		}}})
-		kit.Flush()
-		return
-	}
-	raw, err := os.ReadFile(a.Config)
-	if err != nil {
-		kit.Fail(2, "reading %s: %v", a.Config, err)
-	}
+const spec = `{"type":"object","properties":{
+	"count":{"type":"integer"},
+	"mode":{"type":"string"},
+	"note":{"type":"string"},
+	"password":{"type":"string","airbyte_secret":true},
+	"api_key":{"type":"string","airbyte_secret":true},
+	"tokens":{"type":"array","items":{"type":"string"}},
+	"credentials":{"type":"object","oneOf":[{"properties":{
+		"auth_type":{"type":"string","const":"oauth"},
+		"client_secret":{"type":"string","airbyte_secret":true}}}]}}}`
+
+type leaky struct{ base.Items }
+
+func (leaky) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	var b bytes.Buffer
+	err := json.Compact(&b, []byte(spec))
+	return &protocol.ConnectorSpecification{ConnectionSpecification: b.Bytes()}, err
+}
+
+// leak prints the config everywhere a connector can print, or hangs in
+// mode "hang". It returns the config's string values.
+func leak(ctx context.Context, raw json.RawMessage) ([]string, error) {
 	var cfg map[string]any
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		kit.Fail(2, "parsing %s: %v", a.Config, err)
+		return nil, err
 	}
 	if cfg["mode"] == "hang" {
-		hang(a.Config)
+		return nil, hang(ctx)
 	}
 	values := stringsIn(cfg)
-
-	// Leak everywhere a connector can print.
 	fmt.Fprintf(os.Stderr, "leaky stderr: my config is %s\n", raw)
 	for _, v := range values {
 		fmt.Fprintf(os.Stderr, "leaky stderr value: %s\n", v)
 	}
-	kit.Line("leaky stdout: my config is " + string(raw))
-	kit.Log("INFO", "leaky log: my config is "+string(raw))
+	out := []byte("leaky stdout: my config is " + string(raw) + "\n")
+	msgs := []*protocol.Message{base.Log(protocol.LevelInfo, "leaky log: my config is "+string(raw))}
 	for _, v := range values {
-		kit.Log("ERROR", "leaky log value: "+v)
+		msgs = append(msgs, base.Log(protocol.LevelError, "leaky log value: "+v))
 	}
-	kit.Emit(kit.M{"type": "LOG", "log": kit.M{"level": "WARN", "message": "leaky log with a stack trace",
-		"stack_trace": "Traceback: config=" + string(raw)}})
-
-	switch a.Verb {
-	case "check":
-		kit.Status(false, "leaky check: cannot connect with "+string(raw))
-		kit.Flush()
-		return
-	case "discover":
-		kit.Catalog()
-		kit.Flush()
-		return
-	case "write":
-		_, _ = io.Copy(io.Discard, os.Stdin)
+	msgs = append(msgs, &protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelWarn,
+		Message: "leaky log with a stack trace", StackTrace: "Traceback: config=" + string(raw)}})
+	for _, m := range msgs {
+		var err error
+		if out, err = protocol.AppendMessage(out, m); err != nil {
+			return nil, err
+		}
 	}
-	kit.Record(kit.M{"id": 1})
-	kit.Emit(kit.M{"type": "TRACE", "trace": kit.M{
-		"type": "ERROR", "emitted_at": time.Now().UnixMilli(),
-		"error": kit.M{
-			"message":          fmt.Sprintf("leaky trace: authentication failed for %v", values),
-			"internal_message": "leaky internal: config " + string(raw),
-			"stack_trace":      "leaky stack: " + string(raw),
-			"failure_type":     "config_error",
-		},
-	}})
-	kit.Fail(1, "leaky fatal: authentication failed with %v (config %s)", values, raw)
+	_, err := os.Stdout.Write(out)
+	return values, err
 }
 
-// hang reports the config file's location and permissions, then waits.
-func hang(path string) {
+func (leaky) Check(ctx context.Context, config json.RawMessage) error {
+	if _, err := leak(ctx, config); err != nil {
+		return err
+	}
+	return fmt.Errorf("leaky check: cannot connect with %s", config)
+}
+
+func (leaky) Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error) {
+	if _, err := leak(ctx, config); err != nil {
+		return nil, err
+	}
+	return base.Items{}.Discover(ctx, config)
+}
+
+func (leaky) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	values, err := leak(ctx, config)
+	if err != nil {
+		return err
+	}
+	return fail(config, values, emit)
+}
+
+func (leaky) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	values, err := leak(ctx, config)
+	if err != nil {
+		return err
+	}
+	for _, err := range input {
+		if err != nil {
+			return err
+		}
+	}
+	return fail(config, values, emit)
+}
+
+// fail emits a record and a TRACE ERROR quoting the secrets and returns a
+// fatal error quoting them too: the kit prints it on stderr, exits 1 and,
+// as a TRACE ERROR was emitted, sends no second one.
+func fail(raw json.RawMessage, values []string, emit func(*protocol.Message) error) error {
+	if err := emit(base.Record(`{"id":1}`)); err != nil {
+		return err
+	}
+	if err := emit(base.ErrorTrace(protocol.ErrorTrace{
+		Message:         fmt.Sprintf("leaky trace: authentication failed for %v", values),
+		InternalMessage: "leaky internal: config " + string(raw),
+		StackTrace:      "leaky stack: " + string(raw),
+		FailureType:     protocol.FailureConfig,
+	})); err != nil {
+		return err
+	}
+	return fmt.Errorf("leaky fatal: authentication failed with %v (config %s)", values, raw)
+}
+
+// hang reports the config file's location and permissions, then waits
+// until it is stopped.
+func hang(ctx context.Context) error {
+	path := configPath()
 	fi, err := os.Stat(path)
 	if err != nil {
-		kit.Fail(2, "stat %s: %v", path, err)
+		return err
 	}
 	di, err := os.Stat(filepath.Dir(path))
 	if err != nil {
-		kit.Fail(2, "stat %s: %v", filepath.Dir(path), err)
+		return err
 	}
-	kit.Emit(kit.M{"type": "LOG", "log": kit.M{"level": "INFO",
-		"message": fmt.Sprintf("leaky config-file %s mode %#o dir-mode %#o", path, fi.Mode().Perm(), di.Mode().Perm())}})
-	kit.Flush()
-	for {
-		time.Sleep(time.Hour)
+	line, err := protocol.AppendMessage(nil, base.Log(protocol.LevelInfo,
+		fmt.Sprintf("leaky config-file %s mode %#o dir-mode %#o", path, fi.Mode().Perm(), di.Mode().Perm())))
+	if err != nil {
+		return err
 	}
+	if _, err := os.Stdout.Write(line); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return context.Cause(ctx)
+}
+
+// configPath is the --config argument.
+func configPath() string {
+	for i, a := range os.Args {
+		if a == "--config" && i+1 < len(os.Args) {
+			return os.Args[i+1]
+		}
+		if len(a) > len("--config=") && a[:len("--config=")] == "--config=" {
+			return a[len("--config="):]
+		}
+	}
+	return ""
 }
 
 // stringsIn returns every string in v, sorted.
@@ -138,3 +194,5 @@ func stringsIn(v any) []string {
 	sort.Strings(out)
 	return out
 }
+
+func main() { kit.Serve(leaky{}) }

@@ -3,15 +3,24 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"time"
 
-	"github.com/x/goairbyte/internal/testconnectors/kit"
+	"github.com/x/goairbyte/internal/testconnectors/base"
+	"github.com/x/goairbyte/kit"
+	"github.com/x/goairbyte/protocol"
 )
 
-func main() {
-	kit.Common()
+func read(ctx context.Context, c base.Config, emit func(*protocol.Message) error) error {
 	for i := range 3 {
-		kit.Emit(kit.M{"type": "RECORD", "record": kit.M{"stream": "items", "data": kit.M{"id": i}, "emitted_at": time.Now().Unix()}})
+		m := base.Record(fmt.Sprintf(`{"id":%d}`, i))
+		m.Record.EmittedAt = time.Now().Unix()
+		if err := emit(m); err != nil {
+			return err
+		}
 	}
-	kit.Flush()
+	return nil
 }
+
+func main() { kit.Serve(base.Reader(read)) }

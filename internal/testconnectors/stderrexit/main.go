@@ -1,23 +1,30 @@
 // Command stderrexit is a test connector that fails the way many real ones
 // do: a few records, then a traceback as plain text on stderr and exit 1,
-// with no TRACE message.
+// with no TRACE message. The kit would report the failure properly, so its
+// read writes the records itself and exits on its own.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
-	"github.com/x/goairbyte/internal/testconnectors/kit"
+	"github.com/x/goairbyte/internal/testconnectors/base"
+	"github.com/x/goairbyte/kit"
+	"github.com/x/goairbyte/protocol"
 )
 
-func main() {
-	kit.Common()
+func read(ctx context.Context, c base.Config, emit func(*protocol.Message) error) error {
+	var out []byte
 	for i := range 3 {
-		kit.Record(kit.M{"id": i})
+		out = protocol.AppendRecord(out, base.Record(fmt.Sprintf(`{"id":%d}`, i)).Record)
 	}
-	kit.Flush()
+	os.Stdout.Write(out)
 	fmt.Fprintln(os.Stderr, "Traceback (most recent call last):")
 	fmt.Fprintln(os.Stderr, `  File "source.py", line 42, in read`)
 	fmt.Fprintln(os.Stderr, "requests.exceptions.ConnectionError: connection refused by api.example.com")
 	os.Exit(1)
+	return nil
 }
+
+func main() { kit.Serve(base.Reader(read)) }

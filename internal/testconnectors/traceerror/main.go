@@ -3,17 +3,20 @@
 package main
 
 import (
-	"time"
+	"context"
 
-	"github.com/x/goairbyte/internal/testconnectors/kit"
+	"github.com/x/goairbyte/internal/testconnectors/base"
+	"github.com/x/goairbyte/kit"
+	"github.com/x/goairbyte/protocol"
 )
 
-func main() {
-	kit.Common()
-	kit.Record(kit.M{"id": 1})
-	kit.Emit(kit.M{"type": "TRACE", "trace": kit.M{
-		"type": "ERROR", "emitted_at": time.Now().UnixMilli(),
-		"error": kit.M{"message": "the start date is in the future", "internal_message": "ValueError: start_date", "failure_type": "config_error"},
-	}})
-	kit.Flush()
+func read(ctx context.Context, c base.Config, emit func(*protocol.Message) error) error {
+	if err := emit(base.Record(`{"id":1}`)); err != nil {
+		return err
+	}
+	// Reported, yet the read returns nil: exit 0.
+	return emit(base.ErrorTrace(protocol.ErrorTrace{Message: "the start date is in the future",
+		InternalMessage: "ValueError: start_date", FailureType: protocol.FailureConfig}))
 }
+
+func main() { kit.Serve(base.Reader(read)) }

@@ -1,0 +1,7 @@
+package faker
+
+// Internals the external tests use.
+var (
+	ConfiguredCatalog = configuredCatalog
+	Catalog           = catalog
+)

@@ -1,0 +1,66 @@
+// Package kit is for writing Airbyte connectors in Go. A connector
+// implements [Source] (Spec, Check, Discover, Read) or [Destination] (Spec,
+// Check, Write) with plain protocol types, and its main is one line:
+//
+//	func main() { kit.Serve(myconnector.New()) }
+//
+// [Serve] owns everything that makes a program an Airbyte connector:
+//
+//   - the command line, in one place: spec | check --config C | discover
+//     --config C | read --config C --catalog K [--state S] | write --config C
+//     --catalog K, flags in any order as --flag value or --flag=value; a
+//     wrong command line exits 2 with a usage text that lists the commands
+//     of the connector's kind;
+//   - the config, read and validated against the spec's
+//     connectionSpecification before check, discover, read and write
+//     ([ValidateConfig]); check then answers FAILED naming the fields, the
+//     others a TRACE ERROR with failure_type config_error;
+//   - stdout: protocol messages only, through a buffered encoder (a record
+//     costs no system call; nothing waits in the buffer more than 10 ms);
+//   - failure: an error returned by the connector (or a panic of the
+//     method, with its stack) becomes a line on stderr and a TRACE ERROR
+//     (unless the connector emitted one itself) with exit code 1; a failed
+//     check is a CONNECTION_STATUS FAILED with exit code 0, as real
+//     connectors do;
+//   - signals: SIGINT and SIGTERM cancel the context the connector was
+//     given; what it emitted is flushed and it exits; one that does not
+//     return within a grace period (blocked on a silent stdin, say) is
+//     ended anyway.
+//
+// [Run] is the same without the process (arguments, stdin, stdout and
+// stderr passed in, the exit code returned): what tests and wrappers call.
+//
+// # The emit function
+//
+// Read and Write hand their messages to emit, in order. emit is called from
+// one goroutine at a time; when it returns an error (stdout is gone, the
+// receiver stopped) the connector stops and returns that error. The
+// receiver may keep the message and everything it points to: a runner in
+// the same process (no encoding at all) gets the very *protocol.Message the
+// connector made and may hold it in a batch. So a connector never reuses a
+// Message, a Record or its Data after emitting it, unless [EmitCopies]
+// says the emit at hand is Serve's encoder, which is done with a message
+// when it returns. The interfaces use only standard and protocol types on
+// purpose: a connector satisfies them without importing kit, and a runner
+// calls the methods directly.
+//
+// A RECORD's Data must be one JSON object: Serve writes it as it is (not
+// validated, for speed). Every other message is validated when encoded; one
+// that cannot be is an error of emit.
+//
+// # Errors
+//
+// An error's failure type is chosen by [FailureType]: an error anywhere in
+// the chain with a method FailureType() protocol.FailureType says which;
+// [ConfigError] marks an error as the user's to fix (config_error), and so
+// do [InvalidConfigError] and the errors of [ParseCatalog] and
+// [ParseState]. Everything else is a system_error.
+//
+// # Helpers
+//
+// [ParseCatalog] and [ParseState] read the catalog and state arguments the
+// way Serve does (the state in all the forms runners use: an array of state
+// messages, one message, AirbyteMessage-wrapped, LEGACY), and
+// [StreamStates] gives each stream's state; an in-process runner uses them
+// to prepare the same arguments.
+package kit

@@ -1,0 +1,346 @@
+package kit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// Source is a source connector written in Go.
+type Source interface {
+	// Spec returns the connector's specification; its
+	// connectionSpecification is the JSON schema of the config.
+	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
+	// Check returns nil when the connector can connect with config; an
+	// error means CONNECTION_STATUS FAILED with err.Error() as the message
+	// (exit 0, as real connectors do).
+	Check(ctx context.Context, config json.RawMessage) error
+	// Discover returns the streams the connector can read with config.
+	Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error)
+	// Read emits the messages of a read (RECORD, STATE, TRACE, LOG,
+	// CONTROL) through emit, in order. state is the raw --state file (nil
+	// when none; see ParseState).
+	Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+		emit func(*protocol.Message) error) error
+}
+
+// Destination is a destination connector written in Go.
+type Destination interface {
+	// Spec returns the connector's specification.
+	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
+	// Check returns nil when the connector can write with config; an error
+	// means CONNECTION_STATUS FAILED with err.Error() as the message.
+	Check(ctx context.Context, config json.RawMessage) error
+	// Write consumes the messages on input (decoded from stdin by Serve)
+	// and emits what it confirms (STATE echoes, LOG, TRACE) through emit.
+	Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+		input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
+}
+
+// connector is what sources and destinations share.
+type connector interface {
+	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
+	Check(ctx context.Context, config json.RawMessage) error
+}
+
+// cancelGrace is how long Serve lets a connector run on after SIGINT or
+// SIGTERM cancelled its context. A connector notices between two messages;
+// one blocked on a silent stdin or a hung call never does, and is ended
+// after this (with what it emitted flushed). Runners wait longer than this
+// before they kill.
+const cancelGrace = 5 * time.Second
+
+// Serve runs c, a [Source] or a [Destination] (or both), as the program:
+// it answers the command line in os.Args, reads stdin, writes protocol
+// messages on stdout and diagnostics on stderr, and exits with the code
+// [Run] returns. SIGINT and SIGTERM cancel the context given to c; a
+// connector that has not returned cancelGrace later is ended, after what it
+// emitted is flushed (a second signal ends it at once), with exit code
+// 128+signal. Serve never returns; main is one line:
+//
+//	func main() { kit.Serve(faker.New()) }
+func Serve(c any) {
+	s, err := newServer(c, filepath.Base(os.Args[0]), os.Stdin, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go s.stopOnSignal(sigs, cancel)
+	code := s.run(ctx, os.Args[1:])
+	signal.Stop(sigs)
+	os.Exit(code)
+}
+
+// stopOnSignal cancels the run on the first signal and exits the process
+// when the connector has not returned within the grace period.
+func (s *server) stopOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseFunc) {
+	sig := <-sigs
+	cancel(fmt.Errorf("received %v: %w", sig, context.Canceled))
+	t := time.NewTimer(cancelGrace)
+	select {
+	case <-t.C:
+	case <-sigs:
+	}
+	s.out.tryFlush()
+	fmt.Fprintf(s.stderr, "%s: still running after %v: exiting\n", s.program, sig)
+	code := 1
+	if n, ok := sig.(syscall.Signal); ok {
+		code = 128 + int(n)
+	}
+	os.Exit(code)
+}
+
+// Run runs c, a [Source] or a [Destination] (or a value that is both), for
+// the command line args (without the program name, e.g. {"read", "--config",
+// "c.json", "--catalog", "k.json"}) and returns the process exit code; it
+// is Serve without the process: what tests and wrappers call.
+//
+// The command line is spec | check --config C | discover --config C | read
+// --config C --catalog K [--state S] | write --config C --catalog K, flags
+// in any order as --flag value or --flag=value; a wrong one exits 2 with
+// the usage text on stderr. Before check, discover, read and write the
+// config is validated against the spec ([ValidateConfig]). Exit codes are
+// those of real connectors: 0 on success and on a failed check (a
+// CONNECTION_STATUS FAILED says why), 1 when the command failed (a TRACE
+// ERROR says why, with failure_type from [FailureType], unless the
+// connector emitted one itself), 2 for a bad command line. stdout gets
+// protocol messages only, buffered (see emit's rules in the package doc);
+// stderr gets one line per failure.
+func Run(ctx context.Context, c any, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	s, err := newServer(c, "", stdin, stdout, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return s.run(ctx, args)
+}
+
+// server is one run of a connector on a command line.
+type server struct {
+	program  string
+	conn     connector
+	src      Source
+	dst      Destination
+	commands []string
+	stdin    io.Reader
+	stderr   io.Writer
+	out      *output
+}
+
+func newServer(c any, program string, stdin io.Reader, stdout, stderr io.Writer) (*server, error) {
+	s := &server{program: program, stdin: stdin, stderr: stderr, out: newOutput(stdout)}
+	s.src, _ = c.(Source)
+	s.dst, _ = c.(Destination)
+	kind := "connector"
+	switch {
+	case s.src != nil && s.dst != nil:
+		s.conn = s.src
+		s.commands = []string{cmdSpec, cmdCheck, cmdDiscover, cmdRead, cmdWrite}
+	case s.src != nil:
+		s.conn, kind = s.src, "source"
+		s.commands = []string{cmdSpec, cmdCheck, cmdDiscover, cmdRead}
+	case s.dst != nil:
+		s.conn, kind = s.dst, "destination"
+		s.commands = []string{cmdSpec, cmdCheck, cmdWrite}
+	default:
+		return nil, fmt.Errorf("kit: %T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", c)
+	}
+	if s.program == "" {
+		s.program = kind
+	}
+	return s, nil
+}
+
+func (s *server) run(ctx context.Context, args []string) int {
+	inv, err := parseArgs(args, s.commands)
+	if err == errHelp {
+		fmt.Fprint(s.stderr, usage(s.program, s.commands))
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(s.stderr, "%s: %v\n%s", s.program, err, usage(s.program, s.commands))
+		return 2
+	}
+	code := 0
+	if err := s.command(ctx, inv); err != nil {
+		s.report(err)
+		code = 1
+	}
+	if err := s.out.close(); err != nil && code == 0 {
+		fmt.Fprintf(s.stderr, "%s: writing to stdout: %v\n", s.program, err)
+		code = 1
+	}
+	return code
+}
+
+// report says why the command failed: a line on stderr and, unless the
+// connector already said it or stdout is gone, a TRACE ERROR.
+func (s *server) report(err error) {
+	fmt.Fprintf(s.stderr, "%s: %v\n", s.program, err)
+	if s.out.failed() != nil || s.out.sawTraceError() {
+		return
+	}
+	trace := &protocol.ErrorTrace{Message: err.Error(), FailureType: FailureType(err)}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		trace.StackTrace = pe.stack
+		fmt.Fprintf(s.stderr, "%s\n", pe.stack)
+	}
+	_ = s.out.emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+		Type: protocol.TraceError, EmittedAt: float64(time.Now().UnixMilli()), Error: trace,
+	}})
+}
+
+// panicError is a panic of the connector's method, recovered so that it is
+// reported like any failure (as the Python CDK reports an uncaught
+// exception), with the stack.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// command runs one command and emits its answer. A panic of the connector
+// on this goroutine is its error.
+func (s *server) command(ctx context.Context, inv invocation) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicError{value: v, stack: string(debug.Stack())}
+		}
+	}()
+	spec, err := s.conn.Spec(ctx)
+	if err == nil && spec == nil {
+		err = errors.New("the connector's Spec returned no specification")
+	}
+	if err != nil {
+		return fmt.Errorf("spec: %w", err)
+	}
+	if inv.command == cmdSpec {
+		return s.out.emit(&protocol.Message{Type: protocol.TypeSpec, Spec: spec})
+	}
+	config, err := os.ReadFile(inv.config)
+	if err != nil {
+		err = ConfigError(fmt.Errorf("cannot read the config file: %w", err))
+	} else {
+		err = ValidateConfig(spec, config)
+	}
+	if inv.command == cmdCheck {
+		return s.check(ctx, config, err)
+	}
+	if err != nil {
+		return err
+	}
+	switch inv.command {
+	case cmdDiscover:
+		cat, err := s.src.Discover(ctx, config)
+		if err == nil && cat == nil {
+			err = errors.New("the connector's Discover returned no catalog")
+		}
+		if err != nil {
+			return err
+		}
+		return s.out.emit(&protocol.Message{Type: protocol.TypeCatalog, Catalog: cat})
+	case cmdRead:
+		cat, err := readCatalog(inv.catalog)
+		if err != nil {
+			return err
+		}
+		var state []byte
+		if inv.state != "" {
+			if state, err = os.ReadFile(inv.state); err != nil {
+				return ConfigError(fmt.Errorf("cannot read the state file: %w", err))
+			}
+		}
+		return s.src.Read(ctx, config, cat, state, s.out.emit)
+	case cmdWrite:
+		cat, err := readCatalog(inv.catalog)
+		if err != nil {
+			return err
+		}
+		return s.dst.Write(ctx, config, cat, s.input(ctx), s.out.emit)
+	}
+	return fmt.Errorf("kit: command %q has no handler", inv.command) // parseArgs lets none through
+}
+
+// check answers the check command: CONNECTION_STATUS, FAILED when the
+// config is unreadable or invalid (configErr) or Check fails.
+func (s *server) check(ctx context.Context, config []byte, configErr error) error {
+	var ice *InvalidConfigError
+	if configErr != nil && !errors.As(configErr, &ice) && FailureType(configErr) != protocol.FailureConfig {
+		return configErr // the spec itself is broken: not the user's config
+	}
+	err := configErr
+	if err == nil {
+		err = s.conn.Check(ctx, config)
+	}
+	status := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
+	if err != nil {
+		status = &protocol.ConnectionStatus{Status: protocol.StatusFailed, Message: err.Error()}
+	}
+	return s.out.emit(&protocol.Message{Type: protocol.TypeConnectionStatus, ConnectionStatus: status})
+}
+
+func readCatalog(path string) (*protocol.ConfiguredCatalog, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, ConfigError(fmt.Errorf("cannot read the catalog file: %w", err))
+	}
+	return ParseCatalog(raw)
+}
+
+// input decodes stdin into messages for a destination's Write. Lines that
+// are not protocol messages come as messages with Unparsed set. When ctx is
+// cancelled the sequence ends with an error wrapping its cause (checked
+// between messages: a read blocked on a silent stdin is ended by Serve's
+// grace period). It can be ranged over once.
+func (s *server) input(ctx context.Context) iter.Seq2[*protocol.Message, error] {
+	used := false
+	return func(yield func(*protocol.Message, error) bool) {
+		if used {
+			yield(nil, errors.New("kit: the input of a write can be read only once"))
+			return
+		}
+		used = true
+		stdin := s.stdin
+		if stdin == nil {
+			stdin = strings.NewReader("") // no stdin: an empty input
+		}
+		dec := protocol.NewDecoder(stdin)
+		done := ctx.Done()
+		for {
+			select {
+			case <-done:
+				yield(nil, fmt.Errorf("input stopped: %w", context.Cause(ctx)))
+				return
+			default:
+			}
+			m, err := dec.Decode()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, fmt.Errorf("reading stdin: %w", err))
+				return
+			}
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
