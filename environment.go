@@ -6,6 +6,8 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/faker"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/connectors/noop"
 )
 
@@ -24,7 +26,8 @@ func init() { wire(connector.DefaultEnvironment()) }
 // DefaultEnvironment returns the process-wide Environment, which every
 // Source and Destination uses unless given another one. This package
 // wires into it what needs cgo or our own connectors: the DuckDB default
-// cache and the connectors that run in process (destination-noop).
+// cache and the connectors that run in process (source-faker,
+// destination-local-json, destination-noop).
 func DefaultEnvironment() *Environment { return connector.DefaultEnvironment() }
 
 // NewEnvironment returns an Environment of its own, wired as the default
@@ -37,10 +40,14 @@ func NewEnvironment() *Environment {
 	return env
 }
 
-// wire registers the DuckDB default cache and the built-in connectors.
+// wire registers the DuckDB default cache and goairbyte's own connectors,
+// which then run in process with nothing to install: source-faker,
+// destination-local-json and destination-noop.
 func wire(env *Environment) {
 	env.SetDefaultCache(func(ctx context.Context, dir string) (cache.Cache, error) {
 		return duckdb.New(ctx, duckdb.PathFor(dir, DefaultCacheName))
 	})
+	env.RegisterConnector("source-faker", func() any { return faker.New() })
+	env.RegisterConnector("destination-local-json", func() any { return localjson.New() })
 	env.RegisterConnector(noop.Name, func() any { return noop.Destination{} })
 }

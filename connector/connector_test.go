@@ -169,7 +169,7 @@ func TestConfigAndSecrets(t *testing.T) {
 	d.SetConfig(map[string]any{"token": "short"})
 	err = d.ValidateConfig(ctx)
 	var ve *connector.ConfigValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, connector.ErrConfigInvalid) || ve.Problems[0].Path != "/token" ||
+	if !errors.As(err, &ve) || !errors.Is(err, connector.ErrConfigInvalid) || ve.Problems[0].Field != "token" ||
 		strings.Contains(err.Error(), "short") {
 		t.Fatalf("validation: %v", err)
 	}

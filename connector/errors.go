@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/kit"
 )
 
 // Sentinels of the connector core's errors, for errors.Is. Each error type
@@ -46,32 +47,24 @@ func (e *CheckFailedError) Is(target error) bool { return target == ErrCheckFail
 // Unwrap returns the connector error behind the failure, if any.
 func (e *CheckFailedError) Unwrap() error { return e.Err }
 
-// ConfigProblem is one reason a config does not satisfy the connector's spec.
-type ConfigProblem struct {
-	// Path is the field's location as a JSON pointer ("" is the whole config).
-	Path string
-	// Reason says what is wrong. It never contains the value of a field the
-	// spec marks airbyte_secret.
-	Reason string
-}
-
 // ConfigValidationError lists every field of a config that does not satisfy
-// the connector's spec.
+// the connector's spec. Its problems are kit's: a dotted field path and a
+// reason that never quotes a string of the config nor a secret.
 type ConfigValidationError struct {
 	Connector string
-	Problems  []ConfigProblem
+	Problems  []kit.ConfigProblem
 }
 
-// Error lists the config's problems.
+// Error lists the config's problems, field by field.
 func (e *ConfigValidationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: the config does not match the connector's spec (print the spec with goab spec %s):", e.Connector, e.Connector)
 	for _, p := range e.Problems {
-		path := p.Path
-		if path == "" {
-			path = "/"
+		field := p.Field
+		if field == "" {
+			field = "(the config)"
 		}
-		fmt.Fprintf(&b, "\n  %s: %s", path, p.Reason)
+		fmt.Fprintf(&b, "\n  %s: %s", field, p.Reason)
 	}
 	return b.String()
 }

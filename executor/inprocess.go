@@ -11,26 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
-
-// goSource and goDestination are the method sets of kit.Source and
-// kit.Destination: a connector written in Go, or the declarative engine,
-// satisfies them without this package knowing its type.
-type goSource interface {
-	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
-	Check(ctx context.Context, config json.RawMessage) error
-	Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error)
-	Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
-		emit func(*protocol.Message) error) error
-}
-
-type goDestination interface {
-	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
-	Check(ctx context.Context, config json.RawMessage) error
-	Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
-		input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
-}
 
 // InProcess runs a connector written in Go in this process: each command
 // is a method call, and the messages it emits reach the caller as they are,
@@ -46,8 +29,8 @@ type InProcess struct {
 var _ Executor = (*InProcess)(nil)
 
 func newInProcess(name string, conn any, o *options) (*InProcess, error) {
-	_, src := conn.(goSource)
-	_, dst := conn.(goDestination)
+	_, src := conn.(kit.Source)
+	_, dst := conn.(kit.Destination)
 	if !src && !dst {
 		return nil, fmt.Errorf("executor: connector %s: %T is neither a kit.Source nor a kit.Destination", name, conn)
 	}
@@ -94,8 +77,8 @@ func (p *InProcess) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol
 // call turns an invocation into the method call that runs it, given the
 // context and emit.
 func (p *InProcess) call(inv Invocation) (func(ctx context.Context, emit func(*protocol.Message) error) error, error) {
-	src, _ := p.conn.(goSource)
-	dst, _ := p.conn.(goDestination)
+	src, _ := p.conn.(kit.Source)
+	dst, _ := p.conn.(kit.Destination)
 	var spec func(context.Context) (*protocol.ConnectorSpecification, error)
 	var check func(context.Context, json.RawMessage) error
 	if src != nil {
@@ -294,7 +277,8 @@ finished:
 		return stoppedErr(r.p.name, r.verb, ctx)
 	case r.err != nil:
 		if r.out.trace == nil {
-			r.out.trace = &protocol.ErrorTrace{Message: r.p.o.mask(r.err.Error()), FailureType: protocol.FailureSystem}
+			// kit.FailureType: an error may say it is the user's to fix.
+			r.out.trace = &protocol.ErrorTrace{Message: r.p.o.mask(r.err.Error()), FailureType: kit.FailureType(r.err)}
 		}
 		return r.out.failure(r.p.name, 1, RunReport{ErrorLog: r.out.errorLog})
 	}

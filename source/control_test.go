@@ -140,7 +140,7 @@ func TestSecretsMasked(t *testing.T) {
 	if !errors.As(err, &ve) || len(ve.Problems) != 3 {
 		t.Fatalf("want 3 problems (api_key too short and not matching, mode not in enum), got %v", err)
 	}
-	if strings.Contains(err.Error(), "xy1") || !strings.Contains(err.Error(), "/api_key") || !strings.Contains(err.Error(), "/mode") {
+	if strings.Contains(err.Error(), "xy1") || !strings.Contains(err.Error(), "api_key:") || !strings.Contains(err.Error(), "mode:") {
 		t.Fatalf("validation error echoes the secret or misses a field: %v", err)
 	}
 }

@@ -395,11 +395,11 @@ func TestValidateConfig(t *testing.T) {
 	}
 	var paths []string
 	for _, p := range ve.Problems {
-		paths = append(paths, p.Path)
+		paths = append(paths, p.Field)
 	}
 	slices.Sort(paths)
-	if !slices.Equal(paths, []string{"/count", "/records_per_slice"}) {
-		t.Fatalf("problems at %v, want /count and /records_per_slice: %v", paths, err)
+	if !slices.Equal(paths, []string{"count", "records_per_slice"}) {
+		t.Fatalf("problems at %v, want count and records_per_slice: %v", paths, err)
 	}
 	// Discover validates first.
 	if _, err := src.Discover(ctx); !errors.As(err, &ve) {

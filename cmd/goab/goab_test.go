@@ -340,7 +340,7 @@ func TestValidate(t *testing.T) {
 	}
 	r = goab(t, nil, "validate", "source-faker", "--local-executable", fk, "--config", `{"count": "many"}`)
 	r.want(t, 1)
-	if p := errorParagraph(t, r); !strings.Contains(p, `validation step "config"`) || !strings.Contains(p, "/count") {
+	if p := errorParagraph(t, r); !strings.Contains(p, `validation step "config"`) || !strings.Contains(p, "count:") {
 		t.Errorf("paragraph %q", p)
 	}
 }

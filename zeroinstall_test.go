@@ -1,0 +1,91 @@
+package goairbyte_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+// zeroInstallProgram is a newcomer's first program: GetSource with a
+// config and no way of running the connector, then Records and a Read into
+// the default cache.
+const zeroInstallProgram = `package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
+)
+
+func main() {
+	ctx := context.Background()
+	src, err := goairbyte.GetSource(ctx, "source-faker", connector.WithConfig(map[string]any{"count": 50}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	n := 0
+	for _, err := range src.Records(ctx, "users") {
+		if err != nil {
+			log.Fatal(err)
+		}
+		n++
+	}
+	res, err := src.Read(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("records", n, "read", res.RecordsProcessed(), "via", src.String())
+}
+`
+
+// TestZeroInstallFirstRun builds the program above in a module of its own
+// outside the checkout (a replace directive points at it) and runs it with
+// no Docker engine and no source-faker on PATH: the faker runs in process.
+func TestZeroInstallFirstRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module of its own; skipped with -short")
+	}
+	t.Parallel()
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	gomod := "module example.com/firstrun\n\ngo 1.26\n\nrequire github.com/x/goairbyte v0.0.0\n\nreplace github.com/x/goairbyte => " + root + "\n"
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(zeroInstallProgram)} {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "firstrun")
+	build := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the program: %v\n%s", err, out)
+	}
+	run := exec.Command(bin)
+	run.Dir = t.TempDir() // the default cache lands under ./.cache here
+	// No connector anywhere: an empty PATH, no Docker engine, no registry.
+	run.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "DOCKER_HOST=unix:///nonexistent.sock",
+		"AIRBYTE_OFFLINE_MODE=1", "TMPDIR=" + t.TempDir()}
+	var stdout, stderr bytes.Buffer
+	run.Stdout, run.Stderr = &stdout, &stderr
+	if err := run.Run(); err != nil {
+		t.Fatalf("the program failed: %v\n%s", err, stderr.String())
+	}
+	if got := strings.TrimSpace(stdout.String()); got != "records 50 read 150 via source-faker (in process)" {
+		t.Fatalf("the program printed %q (stderr %q)", got, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(run.Dir, ".cache", "default_cache", "default_cache.duckdb")); err != nil {
+		t.Fatalf("the default cache is not where PyAirbyte puts it: %v", err)
+	}
+}
