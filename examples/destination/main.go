@@ -15,8 +15,8 @@
 // purchases and sends just those.
 //
 // The destination writes <destination_path>/_airbyte_raw_<stream>.jsonl.
-// Both connectors are built from this checkout (see internal/exampleutil);
-// with Docker they would be connector.WithDockerImage plus
+// Both connectors are goairbyte's own and run in process; run as Docker
+// images they would take connector.WithDockerImage plus
 // connector.WithLocalMount(dir), which mounts dir at /local in the
 // container.
 package main
@@ -35,7 +35,6 @@ import (
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
-	"github.com/x/goairbyte/internal/exampleutil"
 )
 
 func main() {
@@ -52,27 +51,17 @@ func main() {
 func mainErr(count int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	faker, cleanFaker, err := exampleutil.Build(ctx, "source-faker")
-	if err != nil {
-		return err
-	}
-	defer cleanFaker()
-	localJSON, cleanDest, err := exampleutil.Build(ctx, "destination-local-json")
-	if err != nil {
-		return err
-	}
-	defer cleanDest()
 	dir, err := os.MkdirTemp("", "goairbyte-destination-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	return run(ctx, os.Stdout, faker, localJSON, dir, count)
+	return run(ctx, os.Stdout, dir, count)
 }
 
 // run syncs the faker into the local-JSON destination twice, with the cache
 // and the output files under dir, and prints what each sync sent.
-func run(ctx context.Context, w io.Writer, faker, localJSON, dir string, count int) error {
+func run(ctx context.Context, w io.Writer, dir string, count int) error {
 	c, err := goairbyte.NewLocalCache(ctx, "destination_example", dir)
 	if err != nil {
 		return err
@@ -80,8 +69,9 @@ func run(ctx context.Context, w io.Writer, faker, localJSON, dir string, count i
 	defer c.Close()
 	out := filepath.Join(dir, "out")
 
+	// goairbyte's own connectors run in process; any other takes a way of
+	// running it (connector.WithDockerImage, WithPipURL, ...).
 	dst, err := goairbyte.GetDestination(ctx, "destination-local-json",
-		connector.WithLocalExecutable(localJSON),
 		connector.WithConfig(map[string]any{"destination_path": out}))
 	if err != nil {
 		return err
@@ -91,7 +81,6 @@ func run(ctx context.Context, w io.Writer, faker, localJSON, dir string, count i
 	}
 	for i, n := range []int{count, 2 * count} {
 		src, err := goairbyte.GetSource(ctx, "source-faker",
-			connector.WithLocalExecutable(faker),
 			connector.WithConfig(map[string]any{"count": n, "seed": 42, "always_updated": false}))
 		if err != nil {
 			return err

@@ -4,19 +4,15 @@ import (
 	"bytes"
 	"context"
 	"testing"
-
-	"github.com/x/goairbyte/internal/testenv"
 )
 
 // TestDestination runs the example with 120 users: the second sync must
 // send only users 121-240 and their purchases, and the files must hold each
 // record once.
 func TestDestination(t *testing.T) {
-	faker := testenv.BuildBinary(t, "./cmd/source-faker")
-	localJSON := testenv.BuildBinary(t, "./cmd/destination-local-json")
-	t.Chdir(t.TempDir())
+	t.Parallel()
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, faker, localJSON, t.TempDir(), 120); err != nil {
+	if err := run(context.Background(), &out, t.TempDir(), 120); err != nil {
 		t.Fatalf("destination example: %v\n%s", err, out.String())
 	}
 	want := `sync 1 (count 120): sent 340 records, the destination confirmed 340

@@ -29,7 +29,6 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/source"
 )
 
@@ -47,30 +46,24 @@ func main() {
 func mainErr(count int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	faker, cleanup, err := exampleutil.Build(ctx, "source-faker")
-	if err != nil {
-		return err
-	}
-	defer cleanup()
 	dir, err := os.MkdirTemp("", "goairbyte-incremental-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	return run(ctx, os.Stdout, faker, dir, count)
+	return run(ctx, os.Stdout, dir, count)
 }
 
 // run reads the faker twice into a cache under dir, the second time with
 // twice the count, and prints what each read added.
-func run(ctx context.Context, w io.Writer, faker, dir string, count int) error {
+func run(ctx context.Context, w io.Writer, dir string, count int) error {
 	c, err := goairbyte.NewLocalCache(ctx, "incremental", dir)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
-	src, err := goairbyte.GetSource(ctx, "source-faker",
-		connector.WithLocalExecutable(faker),
+	src, err := goairbyte.GetSource(ctx, "source-faker", // our faker: runs in process
 		connector.WithConfig(map[string]any{"count": count, "seed": 42, "always_updated": false}))
 	if err != nil {
 		return err

@@ -31,7 +31,6 @@ import (
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/source"
 )
 
@@ -58,17 +57,12 @@ func main() {
 func mainErr(dsn, schema string, count int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	faker, cleanup, err := exampleutil.Build(ctx, "source-faker")
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	return run(ctx, os.Stdout, faker, dsn, schema, count)
+	return run(ctx, os.Stdout, dsn, schema, count)
 }
 
 // run reads the faker into the PostgreSQL cache at dsn and prints what the
 // read added and what the tables hold.
-func run(ctx context.Context, w io.Writer, faker, dsn, schema string, count int) error {
+func run(ctx context.Context, w io.Writer, dsn, schema string, count int) error {
 	c, err := postgres.New(ctx, dsn, postgres.WithSchema(schema))
 	if err != nil {
 		return err
@@ -76,7 +70,6 @@ func run(ctx context.Context, w io.Writer, faker, dsn, schema string, count int)
 	defer c.Close()
 
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		connector.WithLocalExecutable(faker),
 		connector.WithConfig(map[string]any{"count": count, "seed": 42, "always_updated": false}))
 	if err != nil {
 		return err

@@ -17,14 +17,13 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // with a larger count that adds only the new users and purchases.
 func TestPostgres(t *testing.T) {
 	dsn := testenv.Postgres(t)
-	faker := testenv.BuildBinary(t, "./cmd/source-faker")
 	t.Chdir(t.TempDir())
 	ctx := context.Background()
 
 	sync := func(count int) []string {
 		t.Helper()
 		var out bytes.Buffer
-		if err := run(ctx, &out, faker, dsn, "goairbyte_example", count); err != nil {
+		if err := run(ctx, &out, dsn, "goairbyte_example", count); err != nil {
 			t.Fatalf("postgres example, count %d: %v\n%s", count, err, out.String())
 		}
 		return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")

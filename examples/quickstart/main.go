@@ -5,14 +5,11 @@
 //	go run ./examples/quickstart            # 10,000 users
 //	go run ./examples/quickstart -count 500
 //
-// Connectors run as separate processes that speak the Airbyte protocol, so
-// the faker has to be an executable somewhere. A fresh clone has no Docker
-// image of it and no registry to fetch one from, but it does have the faker's
-// Go source and the Go toolchain that runs this example: so the example
-// builds ./cmd/source-faker into a temporary directory (a second or two,
-// cached by Go after the first time; see internal/exampleutil) and runs it with
-// connector.WithLocalExecutable. Any other connector works the same way, with
-// WithDockerImage or WithPipURL instead.
+// Nothing needs installing: goairbyte's own connectors (the faker, the
+// local-JSON and no-op destinations) run in process when no other way of
+// running them is given, as PyAirbyte installs its faker by itself. Any
+// other connector takes one option more: connector.WithDockerImage,
+// WithPipURL or WithLocalExecutable.
 //
 // The cache is ./.cache/default_cache/default_cache.duckdb. Run it twice and
 // the second read is incremental: the faker gets back the state the first one
@@ -31,43 +28,24 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/internal/exampleutil"
 )
 
 func main() {
 	count := flag.Int("count", 10_000, "number of users (and purchases) the faker generates")
-	faker := flag.String("faker", "", "path of a source-faker executable to use instead of building ./cmd/source-faker")
 	flag.Parse()
 	// A library is silent unless asked: show the live progress line and
 	// the summary of every read and write on stderr.
 	goairbyte.DefaultEnvironment().SetProgress()
-	if err := mainErr(*faker, *count); err != nil {
+	if err := run(context.Background(), os.Stdout, *count); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// mainErr builds the faker when no executable is given, so that its
-// clean-up runs before main exits.
-func mainErr(faker string, count int) error {
-	ctx := context.Background()
-	if faker == "" {
-		bin, cleanup, err := exampleutil.Build(ctx, "source-faker")
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		faker = bin
-	}
-	return run(ctx, os.Stdout, faker, count)
-}
-
 // run reads count users (and purchases, and the 100 products) from the
-// faker executable into the default cache and prints a summary to w.
-func run(ctx context.Context, w io.Writer, faker string, count int) error {
+// faker into the default cache and prints a summary to w.
+func run(ctx context.Context, w io.Writer, count int) error {
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		connector.WithLocalExecutable(faker),
-		connector.WithConfig(map[string]any{"count": count, "seed": 42}),
-	)
+		connector.WithConfig(map[string]any{"count": count, "seed": 42}))
 	if err != nil {
 		return err
 	}

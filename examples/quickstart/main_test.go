@@ -8,20 +8,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/x/goairbyte/internal/testenv"
 )
 
-// TestQuickstart runs the example against a freshly built faker in a
-// temporary working directory (so the default cache lands there) and checks
-// every line it prints.
+// TestQuickstart runs the example in a temporary working directory (so the
+// default cache lands there) and checks every line it prints.
 func TestQuickstart(t *testing.T) {
-	faker := testenv.BuildBinary(t, "./cmd/source-faker")
 	t.Chdir(t.TempDir())
 	ctx := context.Background()
 
 	var out bytes.Buffer
-	if err := run(ctx, &out, faker, 50); err != nil {
+	if err := run(ctx, &out, 50); err != nil {
 		t.Fatalf("quickstart: %v\n%s", err, out.String())
 	}
 	got := out.String()

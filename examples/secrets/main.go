@@ -29,7 +29,6 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -46,24 +45,18 @@ func main() {
 func mainErr() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	faker, cleanup, err := exampleutil.Build(ctx, "source-faker")
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	return run(ctx, os.Stdout, faker)
+	return run(ctx, os.Stdout)
 }
 
 // run resolves a config with a secret reference, runs the faker with it and
 // prints the config, a log line and the secret, all masked.
-func run(ctx context.Context, w io.Writer, faker string) error {
+func run(ctx context.Context, w io.Writer) error {
 	config := map[string]any{"count": 10, "seed": 42, "api_key": "secret_reference::FAKER_API_KEY"}
 	resolved, err := secrets.ResolveReferences(ctx, config)
 	if err != nil {
 		return err // a *secrets.SecretNotFoundError says where it looked
 	}
 	src, err := goairbyte.GetSource(ctx, "source-faker",
-		connector.WithLocalExecutable(faker),
 		connector.WithConfig(resolved))
 	if err != nil {
 		return err

@@ -8,19 +8,17 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte"
-	"github.com/x/goairbyte/internal/testenv"
 )
 
 // TestSecrets runs the example with the secret in the environment: the
 // connector gets it, and nothing the example prints contains it.
 func TestSecrets(t *testing.T) {
-	faker := testenv.BuildBinary(t, "./cmd/source-faker")
 	t.Chdir(t.TempDir())
 	t.Setenv("CI", "true") // never prompt
 	const secret = "example-secret-value-4711"
 	t.Setenv("FAKER_API_KEY", secret)
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, faker); err != nil {
+	if err := run(context.Background(), &out); err != nil {
 		t.Fatalf("secrets example: %v\n%s", err, out.String())
 	}
 	got := out.String()
@@ -41,11 +39,10 @@ an error message that quotes ****
 // TestSecretsMissing checks that a missing secret is a
 // *SecretNotFoundError naming it.
 func TestSecretsMissing(t *testing.T) {
-	faker := testenv.BuildBinary(t, "./cmd/source-faker")
 	t.Chdir(t.TempDir())
 	t.Setenv("CI", "true")
 	t.Setenv("FAKER_API_KEY", "")
-	err := run(context.Background(), &bytes.Buffer{}, faker)
+	err := run(context.Background(), &bytes.Buffer{})
 	var nf *goairbyte.SecretNotFoundError
 	if !errors.As(err, &nf) || nf.Name != "FAKER_API_KEY" {
 		t.Fatalf("err = %v, want a *SecretNotFoundError for FAKER_API_KEY", err)
