@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte"
-	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/exampleutil"
 	"github.com/x/goairbyte/internal/testenv"
@@ -20,11 +19,15 @@ import (
 // TestMain prepares what the examples below take for granted: goairbyte's
 // own connectors, source-faker and destination-local-json, built from this
 // checkout and put on PATH (where GetSource finds a connector when no
-// execution method is given), and a scratch directory for the default
-// cache, so that nothing is written into the repository.
+// execution method is given), and a scratch working directory for the
+// default cache, so that nothing is written into the repository.
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
+
+// repoDir is the repository's directory, the tests' working directory
+// before TestMain moves it.
+var repoDir string
 
 func testMain(m *testing.M) int {
 	defer testenv.Teardown()
@@ -45,9 +48,15 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(work)
 	// The default cache is ./.cache/default_cache/default_cache.duckdb
-	// under the working directory; the other tests of this package need
-	// the working directory to stay the repository's, so the default moves.
-	duckdb.DefaultPath = duckdb.PathFor(work, "default_cache")
+	// under the working directory: the tests run in the scratch directory,
+	// and find the repository's files under repoDir.
+	if repoDir, err = os.Getwd(); err == nil {
+		err = os.Chdir(work)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }
 
@@ -109,7 +118,7 @@ func ExampleSource_Read() {
 	}
 	// Read loads every stream into the default cache,
 	// ./.cache/default_cache/default_cache.duckdb; source.UseCache picks
-	// another (goairbyte.NewLocalCache, postgres.New).
+	// another (goairbyte.NewLocalCache, cache.Open).
 	res, err := src.Read(ctx)
 	if err != nil {
 		fmt.Println(err)

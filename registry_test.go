@@ -30,7 +30,7 @@ func TestConnectorMetadataBuiltins(t *testing.T) {
 }
 
 func TestAvailableConnectorsFromLocalRegistry(t *testing.T) {
-	fixture, _ := filepath.Abs("registry/testdata/oss_registry.json")
+	fixture := filepath.Join(repoDir, "registry", "testdata", "oss_registry.json")
 	prev := registry.Default()
 	registry.SetDefault(registry.NewLoader(registry.WithLocalRegistry(fixture), registry.WithCacheDir("")))
 	t.Cleanup(func() { registry.SetDefault(prev) })

@@ -35,9 +35,9 @@ type WriteOption func(*writeSettings)
 
 type writeSettings struct {
 	streams      []string
-	cache        cache.Cache
+	cache        *cache.Cache
 	noCache      bool
-	stateCache   cache.Cache
+	stateCache   *cache.Cache
 	noStateCache bool
 	strategy     cache.Strategy
 	fullRefresh  bool
@@ -55,7 +55,7 @@ func Streams(names ...string) WriteOption {
 // UseCache reads a Source into c before writing (the default is the
 // default DuckDB cache). It has no effect on a ReadResult, whose records
 // are already in its cache.
-func UseCache(c cache.Cache) WriteOption {
+func UseCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.cache, w.noCache = c, false }
 }
 
@@ -65,7 +65,7 @@ func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache 
 
 // StateCache keeps the destination's state in c instead of the cache the
 // records come from.
-func StateCache(c cache.Cache) WriteOption {
+func StateCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.stateCache, w.noStateCache = c, false }
 }
 
@@ -123,7 +123,7 @@ func sum(m map[string]int64) int64 {
 // StateProvider reads a destination's stored state: what it confirmed, per
 // stream, for one source.
 type StateProvider struct {
-	c                   cache.Cache
+	c                   *cache.Cache
 	source, destination string
 }
 

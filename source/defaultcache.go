@@ -15,15 +15,20 @@ import (
 // process.
 var (
 	defaultMu     sync.Mutex
-	defaultCaches = map[string]*duckdb.Cache{}
+	defaultCaches = map[string]*cache.Cache{}
 )
 
 // DefaultCache returns the default cache: the DuckDB file
 // ./.cache/default_cache/default_cache.duckdb under the working directory,
 // created if needed. It is opened once per process and shared; closing it
 // is allowed (the next call opens it again).
-func DefaultCache(ctx context.Context) (cache.Cache, error) {
-	path, err := filepath.Abs(duckdb.DefaultPath)
+func DefaultCache(ctx context.Context) (*cache.Cache, error) {
+	return sharedCache(ctx, duckdb.PathFor(".cache", "default_cache"))
+}
+
+// sharedCache opens the DuckDB cache at path once per process.
+func sharedCache(ctx context.Context, path string) (*cache.Cache, error) {
+	path, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +40,7 @@ func DefaultCache(ctx context.Context) (cache.Cache, error) {
 		}
 		delete(defaultCaches, path)
 	}
-	c, err := duckdb.New(ctx, path)
+	c, err := cache.New(ctx, duckdb.NewConnector(path))
 	if err != nil {
 		return nil, err
 	}

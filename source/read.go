@@ -19,7 +19,7 @@ import (
 type ReadOption func(*readSettings)
 
 type readSettings struct {
-	cache          cache.Cache
+	cache          *cache.Cache
 	streams        []string
 	strategy       cache.Strategy
 	fullRefresh    bool
@@ -30,7 +30,7 @@ type readSettings struct {
 
 // UseCache makes Read load into c instead of the default DuckDB cache
 // ([DefaultCache]).
-func UseCache(c cache.Cache) ReadOption { return func(r *readSettings) { r.cache = c } }
+func UseCache(c *cache.Cache) ReadOption { return func(r *readSettings) { r.cache = c } }
 
 // Streams reads these streams instead of the selected ones; "*" reads all.
 func Streams(names ...string) ReadOption {
@@ -70,7 +70,7 @@ func (r *ReadResult) Origin() Origin { return Origin{Source: r.source, Result: r
 type ReadResult struct {
 	source  *Source
 	catalog *protocol.ConfiguredCatalog
-	cache   cache.Cache
+	cache   *cache.Cache
 	streams []string
 	records map[string]int64
 	total   int64
@@ -96,7 +96,7 @@ func (r *ReadResult) StreamRecords() map[string]int64 {
 }
 
 // Cache is the cache the records were loaded into.
-func (r *ReadResult) Cache() cache.Cache { return r.cache }
+func (r *ReadResult) Cache() *cache.Cache { return r.cache }
 
 // Catalog is the configured catalog the read used.
 func (r *ReadResult) Catalog() *protocol.ConfiguredCatalog { return r.catalog }
@@ -200,7 +200,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	start := time.Now()
 	s.logger.Debug("read started", "connector", s.name, slog.Any("streams", streams), "incremental", state != nil)
 	msgs := s.run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: catJSON, State: state})
-	lr, err := cache.Load(ctx, rs.cache, cache.LoadRequest{
+	lr, err := rs.cache.Load(ctx, cache.LoadRequest{
 		SourceName:  s.name,
 		Catalog:     catalog,
 		Strategy:    rs.strategy,
