@@ -53,11 +53,12 @@ func reopenFile(t *testing.T, path, schema, table string) {
 	cachetest.Equal(t, "rows in the file", cachetest.Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM `+schema+`.`+table), []string{"1"})
 }
 
+// TestOpenDuckDBAbsolute: a path with characters that URLs escape round
+// trips through url.URL.
 func TestOpenDuckDBAbsolute(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "a dir")
-	path := filepath.Join(dir, "c.duckdb")
-	c := openURL(t, "duckdb://"+(&url.URL{Path: path}).EscapedPath())
+	path := filepath.Join(t.TempDir(), "a dir#x%41", "c.duckdb")
+	c := openURL(t, (&url.URL{Scheme: "duckdb", Path: path}).String())
 	loadOne(t, c, "1")
 	c.Close()
 	reopenFile(t, path, "main", "users")
@@ -149,6 +150,8 @@ func TestOpenErrors(t *testing.T) {
 		{url: "duckdb:", want: []string{"names no file"}},
 		{url: "duckdb://" + dir + "/", want: []string{"names no file"}},
 		{url: "duckdb:x.duckdb#frag", want: []string{"fragment"}},
+		{url: (&url.URL{Scheme: "duckdb", Path: dir + "/what?.duckdb"}).String(), want: []string{`holds a "?"`}},
+		{url: (&url.URL{Scheme: "duckdb", Path: dir + "/100%.duckdb"}).String(), want: []string{"cannot read the path", "invalid URL escape"}},
 		{url: "duckdb:x.duckdb?cache_size=1", want: []string{`"cache_size" is not known`, "batch_size, memory_limit, string_compression, write_threads, schema, table_prefix"}},
 		{url: "duckdb:x.duckdb?batch_size=many", want: []string{"batch_size=many is not valid"}},
 		{url: "duckdb:x.duckdb?batch_size=1&batch_size=2", want: []string{"batch_size 2 times"}},

@@ -179,7 +179,7 @@ func WithSchema(schema string) Option {
 }
 
 func (o *options) fail(err error) {
-	if o.err == nil {
+	if o.err == nil && err != nil {
 		o.err = err
 	}
 }
@@ -236,10 +236,26 @@ func NewConnector(path string, opts ...Option) backend.Connector {
 	for _, f := range opts {
 		f(&c.o)
 	}
-	if path == "" {
-		c.o.fail(errors.New("duckdb: no database file given; name one, or \":memory:\" for an in-memory database"))
-	}
+	c.o.fail(checkPath(path))
 	return c
+}
+
+// checkPath refuses a path that DuckDB's driver would misread: it takes
+// what follows a "?" as its own options, and parses the path as a URL.
+func checkPath(path string) error {
+	switch path {
+	case "":
+		return errors.New("duckdb: no database file given; name one, or \":memory:\" for an in-memory database")
+	case memoryPath:
+		return nil
+	}
+	if strings.Contains(path, "?") {
+		return fmt.Errorf("duckdb: the path %q holds a \"?\", which DuckDB's driver reads as the start of its options; use another file name", path)
+	}
+	if _, err := url.Parse(path); err != nil {
+		return fmt.Errorf("duckdb: DuckDB's driver cannot read the path %q (%v); use another file name", path, errors.Unwrap(err))
+	}
+	return nil
 }
 
 // urlParams are the query parameters a duckdb: URL may carry, each
