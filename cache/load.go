@@ -27,17 +27,16 @@ type LoadRequest struct {
 	// FullRefresh says no state was passed to the source: replace is
 	// allowed for incremental streams.
 	FullRefresh bool
-	// Messages is the connector's output. Messages other than RECORD and
-	// STATE go to OnMessage; an error ends the load (see Cache.Load).
+	// Messages is the connector's output. Load writes the RECORD and
+	// STATE messages and passes over the others (LOG, TRACE, CONTROL…):
+	// wrap the sequence to see them. An error ends the load (see
+	// Cache.Load).
 	Messages iter.Seq2[*protocol.Message, error]
 	// BatchSize is how many records a load writes per transaction; 0 means
 	// the backend's own size (500,000 on DuckDB), else 100,000. States are
 	// committed with the records they cover, so smaller batches commit
 	// states more often.
 	BatchSize int
-	// OnMessage, when set, receives every message that is not a RECORD or
-	// STATE (LOG, TRACE, CONTROL, unparsed lines…), for logging and progress.
-	OnMessage func(*protocol.Message)
 }
 
 // LoadResult counts what a load wrote.
@@ -161,10 +160,6 @@ func (l *load) consume(ctx context.Context) error {
 			}
 		case m.Type == protocol.TypeState && m.State != nil:
 			l.state(m.State)
-		default:
-			if l.req.OnMessage != nil {
-				l.req.OnMessage(m)
-			}
 		}
 	}
 	return nil
