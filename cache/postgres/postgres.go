@@ -697,7 +697,19 @@ func (bt *batch) appendValue(out []byte, t backend.Type, v *fastjson.Value) ([]b
 	case backend.TypeJSON:
 		return appendJSONB(out, v)
 	case backend.TypeString:
-		return appendText(out, v)
+		// A string as it is, another value as its JSON text; text cannot
+		// hold a NUL. Here rather than in a function of its own: most
+		// values are text, and the call showed in the encoder's time.
+		start := len(out)
+		if v.Type() == fastjson.TypeString {
+			out = append(out, v.GetStringBytes()...)
+		} else {
+			out = v.MarshalTo(out)
+		}
+		if bytes.IndexByte(out[start:], 0) >= 0 {
+			return out, misfit
+		}
+		return out, valid
 	case backend.TypeInteger:
 		return bt.appendInt8(out, v)
 	case backend.TypeNumber:
@@ -719,21 +731,6 @@ func appendJSONB(out []byte, v *fastjson.Value) ([]byte, status) {
 	start := len(out)
 	out = v.MarshalTo(out)
 	if raw := out[start:]; bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) {
-		return out, misfit
-	}
-	return out, valid
-}
-
-// appendText appends a string as it is, another value as its JSON text;
-// text cannot hold a NUL.
-func appendText(out []byte, v *fastjson.Value) ([]byte, status) {
-	start := len(out)
-	if v.Type() == fastjson.TypeString {
-		out = append(out, v.GetStringBytes()...)
-	} else {
-		out = v.MarshalTo(out)
-	}
-	if bytes.IndexByte(out[start:], 0) >= 0 {
 		return out, misfit
 	}
 	return out, valid
