@@ -22,7 +22,7 @@ type ReadResult = source.ReadResult
 // file ./.cache/default_cache/default_cache.duckdb under the working
 // directory, as PyAirbyte's get_default_cache. It is opened once per
 // process and shared by every Read and Write that is given no cache.
-func DefaultCache(ctx context.Context) (Cache, error) {
+func DefaultCache(ctx context.Context) (*Cache, error) {
 	return connector.DefaultEnvironment().DefaultCache(ctx)
 }
 
@@ -30,7 +30,7 @@ func DefaultCache(ctx context.Context) (Cache, error) {
 // dir: the file dir/name/name.duckdb. The name may hold only letters,
 // digits and underscores; an empty name gets a fresh unique one (a ULID).
 // An empty dir means ./.cache. The caller closes the cache.
-func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*duckdb.Cache, error) {
+func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*Cache, error) {
 	if err := duckdb.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -43,14 +43,14 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return duckdb.New(ctx, duckdb.PathFor(dir, name), opts...)
+	return cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, name), opts...))
 }
 
 // NewPostgresCache opens a PostgreSQL cache from a DSN
 // ("postgres://user:password@host:5432/db" or "host=… user=…"), in the
-// schema public unless postgres.WithSchema says otherwise; postgres.Open
-// takes the parts of the connection one by one instead. Several programs may
+// schema public unless postgres.WithSchema says otherwise; postgres.Config
+// builds the DSN from the parts of the connection. Several programs may
 // share one such cache. The caller closes it.
-func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*postgres.Cache, error) {
-	return postgres.New(ctx, dsn, opts...)
+func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*Cache, error) {
+	return cache.New(ctx, postgres.NewConnector(dsn, opts...))
 }

@@ -78,9 +78,9 @@
 //
 // [DefaultCache] is the DuckDB file ./.cache/default_cache/default_cache.duckdb,
 // opened once per process and used by every Read and Write given no cache.
-// [NewLocalCache] opens a named DuckDB cache elsewhere; postgres.New (package
-// cache/postgres) a PostgreSQL one, for caches that several programs or
-// machines share. Pass either with source.UseCache. Each stream is a
+// [NewLocalCache] opens a named DuckDB cache elsewhere; [NewPostgresCache]
+// (or cache.Open with a postgres:// URL) a PostgreSQL one, for caches that
+// several programs or machines share. Pass either with source.UseCache. Each stream is a
 // table named after it (lower case, [a-z0-9_]), with a column per
 // top-level property of its JSON schema plus _airbyte_raw_id,
 // _airbyte_extracted_at and _airbyte_meta; the state lives in

@@ -44,8 +44,8 @@ func NewEnvironment() *Environment {
 // which then run in process with nothing to install: source-faker,
 // destination-local-json and destination-noop.
 func wire(env *Environment) {
-	env.SetDefaultCache(func(ctx context.Context, dir string) (cache.Cache, error) {
-		return duckdb.New(ctx, duckdb.PathFor(dir, DefaultCacheName))
+	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+		return cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, DefaultCacheName)))
 	})
 	env.RegisterConnector("source-faker", func() any { return faker.New() })
 	env.RegisterConnector("destination-local-json", func() any { return localjson.New() })

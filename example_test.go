@@ -22,6 +22,10 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
+// repoDir is the repository's directory, the tests' working directory
+// before TestMain moves it.
+var repoDir string
+
 func testMain(m *testing.M) int {
 	defer testenv.Teardown()
 	work, err := os.MkdirTemp("", "goairbyte-examples-")
@@ -95,7 +99,7 @@ func ExampleSource_Read() {
 	}
 	// Read loads every stream into the default cache,
 	// ./.cache/default_cache/default_cache.duckdb; source.UseCache picks
-	// another (goairbyte.NewLocalCache, postgres.New).
+	// another (goairbyte.NewLocalCache, cache.Open).
 	res, err := src.Read(ctx)
 	if err != nil {
 		fmt.Println(err)

@@ -8,40 +8,19 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
 )
 
 // Cache is a SQL database that holds synced streams, one table per stream,
-// plus the state of every source and destination that used it. Source.Read
-// loads into a Cache with [Load]; destinations read it back through datasets
-// and keep their own state in it.
-type Cache interface {
-	// DB is the database/sql handle, for anything the cache does not wrap.
-	DB() *sql.DB
-	// ExecSQL runs a statement (PyAirbyte's execute_sql). Placeholders are
-	// "?" on every backend.
-	ExecSQL(ctx context.Context, query string, args ...any) (sql.Result, error)
-	// Query runs a query. Placeholders are "?" on every backend.
-	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	// Dataset returns the dataset of a stream already in the cache.
-	Dataset(ctx context.Context, stream string) (*Dataset, error)
-	// Streams lists the streams with a table in the cache.
-	Streams(ctx context.Context) ([]string, error)
-	// TableName is the unqualified SQL table name a stream is written to.
-	TableName(stream string) (string, error)
-	// SourceState is what to pass to a source as --state: nil when nothing
-	// is stored; else the stored GLOBAL message, the LEGACY data blob, or
-	// a JSON array of the STREAM state messages of the named streams (all
-	// streams when none are named).
-	SourceState(ctx context.Context, source string, streams []string) (json.RawMessage, error)
-	// State returns the state message stored under key, nil if none.
-	State(ctx context.Context, key StateKey) (*protocol.State, error)
-	// PutState stores a state message under key.
-	PutState(ctx context.Context, key StateKey, st *protocol.State) error
-	// Close closes the database.
-	Close() error
-
-	base() *SQL
+// plus the state of every source and destination that used it. A source's
+// read loads into it with [Cache.Load]; destinations read it back through
+// datasets and keep their own state in it. A Cache is safe for concurrent
+// use; several loads may run at once (on PostgreSQL, from several
+// processes too).
+type Cache struct {
+	b      backend.Backend
+	prefix string
 }
 
 // StateKey names one stored state. Destination is empty for the state a
@@ -49,9 +28,12 @@ type Cache interface {
 // state (what it has confirmed) apart under its name. Stream is empty for a
 // GLOBAL or LEGACY state.
 type StateKey struct {
-	Source      string
+	// Source is the source's name, e.g. "source-faker".
+	Source string
+	// Destination is the destination's name, "" for the source's state.
 	Destination string
-	Stream      string
+	// Stream is the stream's name, "" for a GLOBAL or LEGACY state.
+	Stream string
 }
 
 // Names of the cache's internal tables.
@@ -60,63 +42,93 @@ const (
 	streamsTable = "_airbyte_streams"
 )
 
-// SQL is the Cache written once for every backend. Backends return a type
-// that embeds it.
-type SQL struct {
-	b      Backend
-	prefix string
+// settings are what the options set.
+type settings struct {
+	prefix, schema       string
+	prefixSet, schemaSet bool
 }
 
-// Option configures a cache.
-type Option func(*SQL)
+// Option configures a cache at [Open] or [New].
+type Option func(*settings)
 
 // WithTablePrefix puts prefix before every stream table's name. It is
 // normalised like a stream name; "" means no prefix.
-func WithTablePrefix(prefix string) Option { return func(s *SQL) { s.prefix = prefix } }
+func WithTablePrefix(prefix string) Option {
+	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
+}
 
-// New wraps a backend into a Cache and creates the internal tables.
-func New(ctx context.Context, b Backend, opts ...Option) (*SQL, error) {
-	s := &SQL{b: b}
+// WithSchema puts the cache's tables into schema (created if missing)
+// instead of the backend's default ("main" on DuckDB, "public" on
+// PostgreSQL). It applies to [Open] only: [New] gets a connector that
+// names its schema itself, and refuses it.
+func WithSchema(schema string) Option {
+	return func(s *settings) { s.schema, s.schemaSet = schema, true }
+}
+
+// New opens a cache on the backend that conn connects to, such as
+// duckdb.NewConnector(path, opts...) or postgres.NewConnector(dsn,
+// opts...), and creates the cache's internal tables. The cache owns the
+// backend: Close closes it, and so does a failing New.
+func New(ctx context.Context, conn backend.Connector, opts ...Option) (*Cache, error) {
+	var s settings
 	for _, o := range opts {
-		o(s)
+		o(&s)
 	}
-	if s.prefix != "" {
-		p, err := NormalizeName(s.prefix)
+	if s.schemaSet {
+		return nil, errors.New("cache: WithSchema applies to Open; give the schema to the backend's connector instead (duckdb.WithSchema, postgres.WithSchema)")
+	}
+	return newCache(ctx, conn, s.prefix)
+}
+
+// newCache connects conn and readies the cache.
+func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cache, error) {
+	if prefix != "" {
+		p, err := NormalizeName(prefix)
 		if err != nil {
 			return nil, err
 		}
-		s.prefix = p
+		prefix = p
 	}
-	tx, err := beginDDL(ctx, b)
+	b, err := conn.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback(ctx)
-	tz := b.SQLType(TypeTimestampTZ)
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS ` + s.qual(stateTable) + ` (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (source_name, destination_name, stream_name))`,
-		`CREATE TABLE IF NOT EXISTS ` + s.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
-	} {
-		if err := tx.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("cache: creating internal tables: %w", err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
+	c := &Cache{b: b, prefix: prefix}
+	if err := c.createInternalTables(ctx); err != nil {
+		b.Close()
 		return nil, err
 	}
-	return s, nil
+	return c, nil
 }
 
-func (s *SQL) base() *SQL { return s }
+// createInternalTables creates the state and stream bookkeeping tables if
+// they are missing.
+func (c *Cache) createInternalTables(ctx context.Context) error {
+	tx, err := c.beginDDL(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	tz := c.b.SQLType(backend.TypeTimestampTZ)
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS ` + c.qual(stateTable) + ` (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (source_name, destination_name, stream_name))`,
+		`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
+	} {
+		if err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("cache: creating internal tables: %w", err)
+		}
+	}
+	return tx.Commit(ctx)
+}
 
 // beginDDL begins a transaction that may change tables: it takes the
 // backend's DDL lock first, so that concurrent loads serialise their DDL.
-func beginDDL(ctx context.Context, b Backend) (Tx, error) {
-	tx, err := b.Begin(ctx)
+func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
+	tx, err := c.b.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if l := b.DDLLock(); l != "" {
+	if l := c.b.DDLLock(); l != "" {
 		if err := tx.Exec(ctx, l); err != nil {
 			tx.Rollback(ctx)
 			return nil, err
@@ -125,120 +137,116 @@ func beginDDL(ctx context.Context, b Backend) (Tx, error) {
 	return tx, nil
 }
 
-// Backend returns the backend the cache runs on.
-func (s *SQL) Backend() Backend { return s.b }
-
-// DB is the database/sql handle.
-func (s *SQL) DB() *sql.DB { return s.b.DB() }
+// DB is the database/sql handle, for anything the cache does not wrap.
+func (c *Cache) DB() *sql.DB { return c.b.DB() }
 
 // Close closes the database.
-func (s *SQL) Close() error { return s.b.Close() }
+func (c *Cache) Close() error { return c.b.Close() }
 
 // qual is the quoted, schema-qualified name of a table.
-func (s *SQL) qual(table string) string { return Quote(s.b.Schema()) + "." + Quote(table) }
-
-// QualifiedName is the quoted, schema-qualified name of table, ready to
-// paste into SQL.
-func (s *SQL) QualifiedName(table string) string { return s.qual(table) }
+func (c *Cache) qual(table string) string {
+	return backend.Quote(c.b.Schema()) + "." + backend.Quote(table)
+}
 
 // rebind turns "?" placeholders into the dialect's, leaving quoted text alone.
-func (s *SQL) rebind(q string) string {
-	if s.b.Placeholder(1) == "?" || !strings.Contains(q, "?") {
+func (c *Cache) rebind(q string) string {
+	if c.b.Placeholder(1) == "?" || !strings.Contains(q, "?") {
 		return q
 	}
 	var b strings.Builder
 	n := 0
 	var quote byte
 	for i := 0; i < len(q); i++ {
-		c := q[i]
+		ch := q[i]
 		switch {
 		case quote != 0:
-			if c == quote {
+			if ch == quote {
 				quote = 0
 			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '?':
+		case ch == '\'' || ch == '"':
+			quote = ch
+		case ch == '?':
 			n++
-			b.WriteString(s.b.Placeholder(n))
+			b.WriteString(c.b.Placeholder(n))
 			continue
 		}
-		b.WriteByte(c)
+		b.WriteByte(ch)
 	}
 	return b.String()
 }
 
-// ExecSQL runs a statement with "?" placeholders.
-func (s *SQL) ExecSQL(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.b.DB().ExecContext(ctx, s.rebind(query), args...)
+// ExecSQL runs a statement (PyAirbyte's execute_sql). Placeholders are "?"
+// on every backend.
+func (c *Cache) ExecSQL(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.b.DB().ExecContext(ctx, c.rebind(query), args...)
 }
 
-// Query runs a query with "?" placeholders.
-func (s *SQL) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.b.DB().QueryContext(ctx, s.rebind(query), args...)
+// Query runs a query. Placeholders are "?" on every backend.
+func (c *Cache) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.b.DB().QueryContext(ctx, c.rebind(query), args...)
 }
 
-// TableName is the unqualified table name of a stream: the prefix and the
+// queryRow runs a query that returns at most one row.
+func (c *Cache) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.b.DB().QueryRowContext(ctx, c.rebind(query), args...)
+}
+
+// tableName is the unqualified table name of a stream: the prefix and the
 // normalised stream name, shortened to the backend's identifier limit.
-func (s *SQL) TableName(stream string) (string, error) {
+func (c *Cache) tableName(stream string) (string, error) {
 	n, err := NormalizeName(stream)
 	if err != nil {
 		return "", err
 	}
-	if s.prefix != "" {
-		n = s.prefix + "_" + n
+	if c.prefix != "" {
+		n = c.prefix + "_" + n
 	}
 	if n == stateTable || n == streamsTable || strings.HasPrefix(n, stagingPrefix) {
 		return "", &NameError{Name: stream, Reason: "it is the name of one of the cache's internal tables"}
 	}
-	return fitName(n, s.b.MaxIdentifierLength()), nil
+	return fitName(n, c.b.MaxIdentifierLength()), nil
 }
 
 // Streams lists the streams that have a table in the cache.
-func (s *SQL) Streams(ctx context.Context) ([]string, error) {
-	rows, err := s.Query(ctx, `SELECT DISTINCT stream_name FROM `+s.qual(streamsTable)+` ORDER BY stream_name`)
+func (c *Cache) Streams(ctx context.Context) ([]string, error) {
+	return c.queryStrings(ctx, `SELECT DISTINCT stream_name FROM `+c.qual(streamsTable)+` ORDER BY stream_name`)
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func (c *Cache) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := c.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, n)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
 
-// StreamNotFoundError is returned for a stream that has no table in the
-// cache.
-type StreamNotFoundError struct {
-	Stream    string
-	Available []string
-}
-
-// Error names the stream and the streams the cache has.
-func (e *StreamNotFoundError) Error() string {
-	return fmt.Sprintf("cache: stream %q is not in the cache (streams available: %s); read it first", e.Stream, strings.Join(e.Available, ", "))
-}
-
-// Dataset returns the dataset of a stream in the cache.
-func (s *SQL) Dataset(ctx context.Context, stream string) (*Dataset, error) {
-	t, err := s.TableName(stream)
+// Dataset returns the dataset of a stream in the cache; a stream that has
+// no table is a [*protocol.StreamNotFoundError] (errors.Is
+// protocol.ErrStreamNotFound).
+func (c *Cache) Dataset(ctx context.Context, stream string) (*Dataset, error) {
+	t, err := c.tableName(stream)
 	if err != nil {
 		return nil, err
 	}
-	cols, err := s.columns(ctx, t)
+	cols, err := c.columns(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	if len(cols) == 0 {
-		avail, _ := s.Streams(ctx)
-		return nil, &StreamNotFoundError{Stream: stream, Available: avail}
+		avail, _ := c.Streams(ctx)
+		return nil, &protocol.StreamNotFoundError{Where: "cache", Stream: stream, Available: avail}
 	}
-	return &Dataset{c: s, stream: stream, table: t}, nil
+	return &Dataset{c: c, stream: stream, table: t}, nil
 }
 
 // columnInfo is a column as information_schema describes it.
@@ -247,27 +255,27 @@ type columnInfo struct {
 }
 
 // columns lists a table's columns in order; none if it does not exist.
-func (s *SQL) columns(ctx context.Context, table string) ([]columnInfo, error) {
-	rows, err := s.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`, s.b.Schema(), table)
+func (c *Cache) columns(ctx context.Context, table string) ([]columnInfo, error) {
+	rows, err := c.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`, c.b.Schema(), table)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []columnInfo
 	for rows.Next() {
-		var c columnInfo
-		if err := rows.Scan(&c.name, &c.dataType); err != nil {
+		var ci columnInfo
+		if err := rows.Scan(&ci.name, &ci.dataType); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, ci)
 	}
 	return out, rows.Err()
 }
 
-// State returns the state stored under key, nil if none.
-func (s *SQL) State(ctx context.Context, key StateKey) (*protocol.State, error) {
+// State returns the state message stored under key, nil if none.
+func (c *Cache) State(ctx context.Context, key StateKey) (*protocol.State, error) {
 	var raw string
-	err := s.b.DB().QueryRowContext(ctx, s.rebind(`SELECT state_json FROM `+s.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`),
+	err := c.queryRow(ctx, `SELECT state_json FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`,
 		key.Source, key.Destination, key.Stream).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -283,33 +291,36 @@ func (s *SQL) State(ctx context.Context, key StateKey) (*protocol.State, error) 
 }
 
 // PutState stores a state message under key, replacing what was there.
-func (s *SQL) PutState(ctx context.Context, key StateKey, st *protocol.State) error {
-	tx, err := s.b.Begin(ctx)
+func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) error {
+	tx, err := c.b.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if err := s.putState(ctx, tx, key, st); err != nil {
+	if err := c.putState(ctx, tx, key, st); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
 }
 
-func (s *SQL) putState(ctx context.Context, tx Tx, key StateKey, st *protocol.State) error {
+func (c *Cache) putState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	if err := tx.Exec(ctx, s.rebind(`DELETE FROM `+s.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`), key.Source, key.Destination, key.Stream); err != nil {
+	if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`), key.Source, key.Destination, key.Stream); err != nil {
 		return err
 	}
-	return tx.Exec(ctx, s.rebind(`INSERT INTO `+s.qual(stateTable)+` (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)`),
+	return tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)`),
 		key.Source, key.Destination, key.Stream, string(st.EffectiveType()), string(raw))
 }
 
-// SourceState is the state to pass to the source as --state, nil if none.
-func (s *SQL) SourceState(ctx context.Context, source string, streams []string) (json.RawMessage, error) {
-	rows, err := s.Query(ctx, `SELECT stream_name, state_json FROM `+s.qual(stateTable)+` WHERE source_name = ? AND destination_name = '' ORDER BY stream_name`, source)
+// SourceState is what to pass to a source as --state: nil when nothing is
+// stored; else the stored GLOBAL message, the LEGACY data blob, or a JSON
+// array of the STREAM state messages of the named streams (all streams
+// when none are named).
+func (c *Cache) SourceState(ctx context.Context, source string, streams []string) (json.RawMessage, error) {
+	rows, err := c.Query(ctx, `SELECT stream_name, state_json FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = '' ORDER BY stream_name`, source)
 	if err != nil {
 		return nil, err
 	}

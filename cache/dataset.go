@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"iter"
 	"strings"
+
+	"github.com/x/goairbyte/cache/backend"
 )
 
 // Dataset is one stream's table in a cache, optionally filtered. Datasets
 // are immutable: Where and After return new ones, so they chain.
 type Dataset struct {
-	c      *SQL
+	c      *Cache
 	stream string
 	table  string
 	where  []string
@@ -45,12 +47,12 @@ func (d *Dataset) Where(cond string, args ...any) *Dataset {
 func (d *Dataset) After(rawID string) *Dataset {
 	n := d
 	if rawID != "" {
-		n = d.Where(Quote(ColumnRawID)+" > ?", rawID)
+		n = d.Where(backend.Quote(backend.ColumnRawID)+" > ?", rawID)
 	} else {
 		c := *d
 		n = &c
 	}
-	n.order = Quote(ColumnRawID)
+	n.order = backend.Quote(backend.ColumnRawID)
 	return n
 }
 
@@ -64,13 +66,16 @@ func (d *Dataset) whereSQL() string {
 // Count is the number of rows.
 func (d *Dataset) Count(ctx context.Context) (int64, error) {
 	var n int64
-	err := d.c.DB().QueryRowContext(ctx, d.c.rebind("SELECT count(*) FROM "+d.c.qual(d.table)+d.whereSQL()), d.args...).Scan(&n)
+	err := d.c.queryRow(ctx, "SELECT count(*) FROM "+d.c.qual(d.table)+d.whereSQL(), d.args...).Scan(&n)
 	return n, err
 }
 
-// ColumnInfo is a column of a dataset: its SQL name and database type.
+// ColumnInfo is a column of a dataset.
 type ColumnInfo struct {
+	// Name is the column's SQL name.
 	Name string
+	// Type is its type as the database names it (information_schema's
+	// data_type), such as "BIGINT" or "timestamp with time zone".
 	Type string
 }
 
@@ -87,21 +92,8 @@ func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
 	return out, nil
 }
 
-// ColumnNames lists the table's column names, internal ones included.
-func (d *Dataset) ColumnNames(ctx context.Context) ([]string, error) {
-	cols, err := d.Columns(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(cols))
-	for i, c := range cols {
-		out[i] = c.Name
-	}
-	return out, nil
-}
-
-// Rows runs SELECT * over the dataset; the caller closes the rows.
-func (d *Dataset) Rows(ctx context.Context) (*sql.Rows, error) {
+// rows runs SELECT * over the dataset; the caller closes the rows.
+func (d *Dataset) rows(ctx context.Context) (*sql.Rows, error) {
 	q := "SELECT * FROM " + d.c.qual(d.table) + d.whereSQL()
 	if d.order != "" {
 		q += " ORDER BY " + d.order
@@ -110,10 +102,11 @@ func (d *Dataset) Rows(ctx context.Context) (*sql.Rows, error) {
 }
 
 // Records yields each row as a map from column name to value, as the
-// database driver returns it. Breaking out of the loop closes the rows.
+// database driver returns it, internal columns included; After orders
+// the rows by arrival. Breaking out of the loop closes the rows.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		rows, err := d.Rows(ctx)
+		rows, err := d.rows(ctx)
 		if err != nil {
 			yield(nil, err)
 			return

@@ -1,28 +1,48 @@
-// Package cache stores synced streams in a SQL database — DuckDB (package
-// cache/duckdb) or PostgreSQL (cache/postgres) — with one shared processor
-// written once for every backend.
+// Package cache stores synced streams in a SQL database — DuckDB or
+// PostgreSQL — with one processor (names, types, strategies, state,
+// datasets, the export) written once for every database. It is shaped like
+// database/sql: this package is what programs use, and a backend (package
+// cache/duckdb, which needs cgo, or cache/postgres, pure Go) registers
+// itself for URL schemes when it is imported. What a backend implements is
+// package cache/backend.
+//
+// # Opening
+//
+// [Open] takes a URL and finds the backend registered for its scheme:
+//
+//	import _ "github.com/x/goairbyte/cache/duckdb"
+//
+//	c, err := cache.Open(ctx, "duckdb:.cache/mycache/mycache.duckdb")
+//	c, err := cache.Open(ctx, "duckdb::memory:")
+//	c, err := cache.Open(ctx, "postgres://user:pw@host/db?schema=airbyte") // with cache/postgres
+//	defer c.Close()
+//
+// [New] takes a backend's connector instead, for its typed options:
+//
+//	c, err := cache.New(ctx, duckdb.NewConnector(path, duckdb.WithMemoryLimit("1GB")))
 //
 // # Loading
 //
-// [Load] consumes a connector's messages and writes them into a [Cache]:
+// [Cache.Load] consumes a connector's messages and writes them into the
+// cache:
 //
 //	state, _ := c.SourceState(ctx, "source-faker", nil) // pass as --state
-//	res, err := cache.Load(ctx, c, cache.LoadRequest{
+//	res, err := c.Load(ctx, cache.LoadRequest{
 //		SourceName: "source-faker", Catalog: catalog, Messages: msgs,
 //	})
 //
 // RECORDs are buffered per stream (never unmarshalled into maps on the hot
 // path) and written in transactions of LoadRequest.BatchSize records, else
-// the backend's own size (a [BatchSizer]; DuckDB writes 500,000 so that
-// each transaction fills whole row groups), else [DefaultBatchSize]. A
-// writer goroutine inserts them while the next records are buffered, in
-// chunks of at most the backend's [ChunkSizer] size, so that the database
-// starts on the first chunk at once. A STATE is written in the
-// same transaction as every record that arrived before it, so a committed
-// state never covers a record that is not durable; for a replace stream the
-// state waits for the final swap. If the process is killed, the next load
-// passes the last committed state and loses nothing before it (append
-// streams may then see the records after it twice; merge removes them).
+// the backend's own size (DuckDB writes 500,000 so that each transaction
+// fills whole row groups), else 100,000. A writer goroutine inserts them
+// while the next records are buffered, in chunks of at most the backend's
+// chunk size, so that the database starts on the first chunk at once. A
+// STATE is written in the same transaction as every record that arrived
+// before it, so a committed state never covers a record that is not
+// durable; for a replace stream the state waits for the final swap. If the
+// process is killed, the next load passes the last committed state and
+// loses nothing before it (append streams may then see the records after
+// it twice; merge removes them).
 //
 // # Strategies
 //
@@ -43,11 +63,11 @@
 // suffix to the backend's identifier limit (63 bytes on PostgreSQL). Two
 // streams or two fields that normalise alike are a [*CollisionError], and
 // so are two streams of the same name in different namespaces (tables are
-// keyed by stream name, as in PyAirbyte); identifiers are always quoted. Columns follow the JSON schema's
-// top-level properties (see [ColumnType]: date-time is a timestamp with
-// time zone, objects and arrays JSON/JSONB, unions and unknown types JSON),
-// plus _airbyte_raw_id (a ULID, increasing in arrival order),
-// _airbyte_extracted_at (from emitted_at) and _airbyte_meta
+// keyed by stream name, as in PyAirbyte); identifiers are always quoted.
+// Columns follow the JSON schema's top-level properties (date-time is a
+// timestamp with time zone, objects and arrays JSON/JSONB, unions and
+// unknown types JSON), plus _airbyte_raw_id (a ULID, increasing in arrival
+// order), _airbyte_extracted_at (from emitted_at) and _airbyte_meta
 // ({"changes": [...]}). Record fields the schema does not declare are not
 // stored.
 //
@@ -78,6 +98,9 @@
 // [Cache.Dataset] gives a [Dataset] per stream: Records, Count, Columns,
 // chainable Where("age > ?", 30) and After(rawID), which yields the rows
 // after a watermark in arrival order — what a destination has not yet
-// confirmed. DB, ExecSQL and Query give plain SQL access ("?" placeholders
-// on every backend).
+// confirmed — and RecordLines, the rows as RECORD messages. A stream the
+// cache does not hold is a *protocol.StreamNotFoundError, which matches
+// protocol.ErrStreamNotFound (goairbyte.ErrStreamNotFound) as every
+// not-found error of the library does. DB, ExecSQL and Query give plain SQL access ("?"
+// placeholders on every backend).
 package cache

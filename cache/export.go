@@ -13,14 +13,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
 )
 
-// ExportPageSize is how many rows one query of [Dataset.RecordLines] reads.
-// The export pages through the table by ranges of raw ids because DuckDB's
-// driver holds a whole query result in memory: memory stays bounded by a
-// few pages whatever the table's size and however slow the consumer.
-const ExportPageSize = 50_000
+// exportPageSize is how many rows one query of [Dataset.RecordLines]
+// reads. The export pages through the table by ranges of raw ids because
+// DuckDB's driver holds a whole query result in memory: memory stays
+// bounded by a few pages whatever the table's size and however slow the
+// consumer.
+const exportPageSize = 50_000
+
+// exportReaders is how many pages of a RecordLines export are read at
+// once.
+const exportReaders = 2
 
 // RecordLine is one row of a dataset as an Airbyte RECORD message.
 type RecordLine struct {
@@ -37,106 +43,132 @@ type RecordLine struct {
 // non-NULL user columns (internal columns are left out). keys maps a column
 // name to the key it gets in data; columns not in keys keep their name.
 //
-// Rows are read in pages of ExportPageSize by ranges of raw ids, the next
-// pages while the current one is consumed, so memory stays bounded (DuckDB's
+// Rows are read in pages of 50,000 by ranges of raw ids, the next pages
+// while the current one is consumed, so memory stays bounded (DuckDB's
 // driver holds a whole query result in memory) and the database works while
 // the consumer does. Breaking out of the loop releases the queries.
 func (d *Dataset) RecordLines(ctx context.Context, keys map[string]string) iter.Seq2[RecordLine, error] {
 	return func(yield func(RecordLine, error) bool) {
-		cols, err := d.c.columns(ctx, d.table)
+		x, err := d.startExport(ctx, keys, exportPageSize)
 		if err != nil {
 			yield(RecordLine{}, err)
 			return
 		}
-		// Pages are (bounds[i], bounds[i+1]], the last one open-ended.
-		more, err := d.pageBounds(ctx, ExportPageSize)
-		if err != nil {
-			yield(RecordLine{}, err)
-			return
-		}
-		bounds := append([]string{""}, more...)
+		defer x.stop()
+		x.yieldLines(yield)
+	}
+}
 
-		// exportReaders goroutines read pages i, i+n, i+2n… each on its own
-		// connection, while the consumer writes the page before: the
-		// database's work and the encoding overlap the consumer's. A
-		// reader hands a page over unbuffered, so at most one page per
-		// reader and the one being written exist.
-		type result struct {
-			p   *linePage
-			err error
+// export is one RecordLines in progress. Its readers (goroutines) read
+// pages i, i+n, i+2n… each on its own connection, while the consumer takes
+// the page before: the database's work and the encoding overlap the
+// consumer's. A reader hands a page over unbuffered, so at most one page
+// per reader and the one being consumed exist.
+type export struct {
+	d      *Dataset
+	ctx    context.Context // cancelled when the consumer stops
+	cancel context.CancelFunc
+	bounds []string // pages are (bounds[i], bounds[i+1]], the last one open-ended
+	outs   []chan pageResult
+	// free takes pages back once consumed: their buffers, grown to a
+	// page's size once, are reused rather than grown again.
+	free chan *linePage
+}
+
+// pageResult is one page a reader read, or why it could not.
+type pageResult struct {
+	p   *linePage
+	err error
+}
+
+// startExport finds the pages of the dataset and starts the readers.
+func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageSize int) (*export, error) {
+	cols, err := d.c.columns(ctx, d.table)
+	if err != nil {
+		return nil, err
+	}
+	more, err := d.pageBounds(ctx, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	x := &export{d: d, bounds: append([]string{""}, more...)}
+	x.ctx, x.cancel = context.WithCancel(ctx)
+	x.outs = make([]chan pageResult, min(exportReaders, len(x.bounds)))
+	x.free = make(chan *linePage, len(x.outs))
+	for r := range x.outs {
+		x.outs[r] = make(chan pageResult)
+		go x.read(r, newLineEncoder(d, cols, keys))
+	}
+	return x, nil
+}
+
+// read is reader r: it reads its pages in order until they are done, one
+// fails, or the consumer stops.
+func (x *export) read(r int, enc *lineEncoder) {
+	out := x.outs[r]
+	defer close(out)
+	for i := r; i < len(x.bounds); i += len(x.outs) {
+		hi := ""
+		if i+1 < len(x.bounds) {
+			hi = x.bounds[i+1]
 		}
-		ctx, cancel := context.WithCancel(ctx)
-		outs := make([]chan result, min(exportReaders, len(bounds)))
-		// Pages go back to the readers once written: their buffers, grown
-		// to a page's size once, are reused rather than grown again.
-		free := make(chan *linePage, len(outs))
-		defer func() {
-			cancel()
-			for _, out := range outs { // wait for the readers: their queries end before we return
-				for range out {
-				}
-			}
-		}()
-		for r := range outs {
-			outs[r] = make(chan result)
-			enc := newLineEncoder(d, cols, keys)
-			go func(out chan<- result) {
-				defer close(out)
-				for i := r; i < len(bounds); i += len(outs) {
-					hi := ""
-					if i+1 < len(bounds) {
-						hi = bounds[i+1]
-					}
-					var p *linePage
-					select {
-					case p = <-free:
-					default:
-						p = &linePage{}
-					}
-					err := d.readPage(ctx, p, enc, bounds[i], hi)
-					select {
-					case out <- result{p, err}:
-					case <-ctx.Done():
-						return
-					}
-					if err != nil {
-						return
-					}
-				}
-			}(outs[r])
+		var p *linePage
+		select {
+		case p = <-x.free:
+		default:
+			p = &linePage{}
 		}
-		for i := range bounds {
-			r, ok := <-outs[i%len(outs)]
-			if !ok { // the reader stopped: ctx is done
-				yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", d.stream, context.Cause(ctx)))
-				return
-			}
-			if r.err != nil {
-				yield(RecordLine{}, r.err)
-				return
-			}
-			for j := range r.p.ids {
-				if !yield(r.p.row(j), nil) {
-					return
-				}
-			}
-			select {
-			case free <- r.p:
-			default: // the readers have enough; let this one go
-			}
+		err := x.d.readPage(x.ctx, p, enc, x.bounds[i], hi)
+		select {
+		case out <- pageResult{p, err}:
+		case <-x.ctx.Done():
+			return
+		}
+		if err != nil {
+			return
 		}
 	}
 }
 
-// exportReaders is how many pages of a RecordLines export are read at
-// once.
-const exportReaders = 2
+// yieldLines yields the pages' lines in order.
+func (x *export) yieldLines(yield func(RecordLine, error) bool) {
+	for i := range x.bounds {
+		r, ok := <-x.outs[i%len(x.outs)]
+		if !ok { // the reader stopped: ctx is done
+			yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx)))
+			return
+		}
+		if r.err != nil {
+			yield(RecordLine{}, r.err)
+			return
+		}
+		for j := range r.p.ids {
+			if !yield(r.p.row(j), nil) {
+				return
+			}
+		}
+		select {
+		case x.free <- r.p:
+		default: // the readers have enough; let this one go
+		}
+	}
+}
+
+// stop ends the readers and waits for them: their queries end before
+// RecordLines returns.
+func (x *export) stop() {
+	x.cancel()
+	for _, out := range x.outs {
+		for range out {
+		}
+	}
+}
 
 // pageBounds returns the raw id of every size-th row of the dataset, in
 // order: the upper bounds of all pages but the last. Only the ids are
 // sorted; the lines are built page by page.
 func (d *Dataset) pageBounds(ctx context.Context, size int) ([]string, error) {
-	q := "SELECT id FROM (SELECT " + Quote(ColumnRawID) + " AS id, row_number() OVER (ORDER BY " + Quote(ColumnRawID) + ") AS rn FROM " +
+	q := "SELECT id FROM (SELECT " + backend.Quote(backend.ColumnRawID) + " AS id, row_number() OVER (ORDER BY " + backend.Quote(backend.ColumnRawID) + ") AS rn FROM " +
 		d.c.qual(d.table) + d.whereSQL() + fmt.Sprintf(") AS numbered WHERE rn %% %d = 0 ORDER BY id", size)
 	rows, err := d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
 	if err != nil {
@@ -200,11 +232,11 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 	where := d.where[:len(d.where):len(d.where)]
 	args := d.args[:len(d.args):len(d.args)]
 	if lo != "" {
-		where = append(where, "("+Quote(ColumnRawID)+" > ?)")
+		where = append(where, "("+backend.Quote(backend.ColumnRawID)+" > ?)")
 		args = append(args, lo)
 	}
 	if hi != "" {
-		where = append(where, "("+Quote(ColumnRawID)+" <= ?)")
+		where = append(where, "("+backend.Quote(backend.ColumnRawID)+" <= ?)")
 		args = append(args, hi)
 	}
 	// No ORDER BY: the page's rows are the right ones whatever their
@@ -218,8 +250,8 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 	}
 	q = d.c.rebind(q)
 	p.reset()
-	if rr, ok := d.c.b.(RowReader); ok && !enc.noRowReader {
-		err := rr.ReadRows(ctx, q, args, enc.types, func(r Row) error {
+	if rr, ok := d.c.b.(backend.RowReader); ok && !enc.noRowReader {
+		err := rr.ReadRows(ctx, q, args, enc.types, func(r backend.Row) error {
 			id := "" // as a NULL scans through database/sql
 			if !r.Null(0) {
 				id = strings.Clone(r.Text(0))
@@ -289,7 +321,7 @@ type lineEncoder struct {
 	sel   string // SELECT raw id, extracted at, user columns…
 	head  []byte // {"type":"RECORD","record":{"stream":…,"data":{
 	cols  []exportColumn
-	types []Type // of every selected column, for a RowReader
+	types []backend.Type // of every selected column, for a RowReader
 
 	// noRowReader: the backend's RowReader cannot read this query, so
 	// pages go through database/sql and the scan targets below.
@@ -302,15 +334,15 @@ type lineEncoder struct {
 
 type exportColumn struct {
 	key  []byte // "key":
-	kind Type
+	kind backend.Type
 }
 
 func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *lineEncoder {
 	e := &lineEncoder{head: []byte(`{"type":"RECORD","record":{"stream":` + jsonString(d.stream) + `,"data":{`)}
-	sel := []string{Quote(ColumnRawID), Quote(ColumnExtractedAt)}
-	e.types = []Type{TypeString, TypeTimestampTZ}
+	sel := []string{backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt)}
+	e.types = []backend.Type{backend.TypeString, backend.TypeTimestampTZ}
 	for _, c := range cols {
-		if c.name == ColumnRawID || c.name == ColumnExtractedAt || c.name == ColumnMeta {
+		if c.name == backend.ColumnRawID || c.name == backend.ColumnExtractedAt || c.name == backend.ColumnMeta {
 			continue
 		}
 		key := keys[c.name]
@@ -318,8 +350,8 @@ func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *line
 			key = c.name
 		}
 		t := d.c.b.ParseSQLType(c.dataType)
-		expr := Quote(c.name)
-		if t == TypeJSON {
+		expr := backend.Quote(c.name)
+		if t == backend.TypeJSON {
 			// Its text, not the driver's decoded value: it is JSON already.
 			expr = "CAST(" + expr + " AS VARCHAR)"
 		}
@@ -360,7 +392,7 @@ func (e *lineEncoder) appendLine(dst []byte) []byte {
 
 // appendRow appends a RowReader's row as a RECORD line, the same line
 // appendLine makes of it.
-func (e *lineEncoder) appendRow(dst []byte, r Row) []byte {
+func (e *lineEncoder) appendRow(dst []byte, r backend.Row) []byte {
 	dst = append(dst, e.head...)
 	first := true
 	for i, c := range e.cols {
@@ -371,13 +403,13 @@ func (e *lineEncoder) appendRow(dst []byte, r Row) []byte {
 		dst = appendKey(dst, c.key, first)
 		first = false
 		switch c.kind {
-		case TypeString, TypeJSON:
+		case backend.TypeString, backend.TypeJSON:
 			dst = appendText(dst, r.Text(col), c.kind)
-		case TypeInteger:
+		case backend.TypeInteger:
 			dst = strconv.AppendInt(dst, r.Int(col), 10)
-		case TypeNumber:
+		case backend.TypeNumber:
 			dst = appendJSONFloat(dst, r.Float(col))
-		case TypeBoolean:
+		case backend.TypeBoolean:
 			dst = strconv.AppendBool(dst, r.Bool(col))
 		default:
 			dst = appendTime(dst, r.Time(col), c.kind)
@@ -405,7 +437,7 @@ func appendTail(dst []byte, ms int64) []byte {
 }
 
 // appendJSONValue writes a value scanned from a column of type t as JSON.
-func appendJSONValue(dst []byte, v any, t Type) []byte {
+func appendJSONValue(dst []byte, v any, t backend.Type) []byte {
 	switch x := v.(type) {
 	case string:
 		return appendText(dst, x, t)
@@ -443,8 +475,8 @@ func appendJSONValue(dst []byte, v any, t Type) []byte {
 
 // appendText writes a text column's value: as it is for JSON, which is
 // JSON already, quoted otherwise.
-func appendText(dst []byte, s string, t Type) []byte {
-	if t == TypeJSON {
+func appendText(dst []byte, s string, t backend.Type) []byte {
+	if t == backend.TypeJSON {
 		return append(dst, s...)
 	}
 	return protocol.AppendString(dst, s)
@@ -452,14 +484,14 @@ func appendText(dst []byte, s string, t Type) []byte {
 
 // appendTime writes a date or time column's value as a JSON string in the
 // format of its type.
-func appendTime(dst []byte, x time.Time, t Type) []byte {
+func appendTime(dst []byte, x time.Time, t backend.Type) []byte {
 	dst = append(dst, '"')
 	switch t {
-	case TypeDate:
+	case backend.TypeDate:
 		dst = x.AppendFormat(dst, time.DateOnly)
-	case TypeTime, TypeTimeTZ:
+	case backend.TypeTime, backend.TypeTimeTZ:
 		dst = x.AppendFormat(dst, "15:04:05.999999")
-	case TypeTimestamp:
+	case backend.TypeTimestamp:
 		dst = x.AppendFormat(dst, "2006-01-02T15:04:05.999999")
 	default:
 		dst = x.AppendFormat(dst, time.RFC3339Nano)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -29,21 +30,9 @@ const (
 // stagingPrefix starts the name of every staging table of a replace.
 const stagingPrefix = "_airbyte_tmp_"
 
-// StrategyError reports a write strategy that cannot apply to a stream.
-type StrategyError struct {
-	Stream   string
-	Strategy Strategy
-	Reason   string
-}
-
-// Error says which strategy cannot apply to which stream, and why.
-func (e *StrategyError) Error() string {
-	return fmt.Sprintf("cache: stream %q cannot be written with strategy %q: %s", e.Stream, e.Strategy, e.Reason)
-}
-
 // streamPlan is how one stream of a load is written.
 type streamPlan struct {
-	table    Table
+	table    backend.Table
 	strategy Strategy
 	target   string // the table records go into: the stream's, or a staging table
 	records  int64
@@ -56,15 +45,15 @@ type streamPlan struct {
 	wasEmpty   bool
 	// keysUnordered is set once a record's primary key did not exceed the
 	// one before it (or a batch could not tell); lastKey is the last key
-	// seen (see KeyOrderer).
+	// seen (see backend.KeyOrderer).
 	keysUnordered bool
 	lastKey       string
 }
 
 // noteKeys folds the key order of one batch, in arrival order, into the
 // plan's.
-func (p *streamPlan) noteKeys(b Batch) {
-	ko, ok := b.(KeyOrderer)
+func (p *streamPlan) noteKeys(b backend.Batch) {
+	ko, ok := b.(backend.KeyOrderer)
 	if !ok {
 		p.keysUnordered = true
 		return
@@ -118,81 +107,102 @@ func orderedProperties(schema json.RawMessage) ([]string, map[string]json.RawMes
 
 // planStreams turns a configured catalog into tables and strategies,
 // refusing name collisions and strategies that cannot apply.
-func (s *SQL) planStreams(req *LoadRequest) ([]*streamPlan, error) {
+func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 	var plans []*streamPlan
 	tables := map[string]string{}
-	for _, cs := range req.Catalog.Streams {
-		name := cs.Stream.Name
-		tn, err := s.TableName(name)
+	for i := range req.Catalog.Streams {
+		cs := &req.Catalog.Streams[i]
+		t, err := c.planTable(cs)
 		if err != nil {
 			return nil, err
 		}
-		if prev, ok := tables[tn]; ok {
-			return nil, &CollisionError{Kind: "stream", First: prev, Second: name, Identifier: tn}
+		if prev, ok := tables[t.Name]; ok {
+			return nil, &CollisionError{Kind: "stream", First: prev, Second: t.Stream, Identifier: t.Name}
 		}
-		tables[tn] = name
-		order, props, err := orderedProperties(cs.Stream.JSONSchema)
+		tables[t.Name] = t.Stream
+		st, err := chooseStrategy(req, cs, &t)
 		if err != nil {
-			return nil, fmt.Errorf("cache: the JSON schema of stream %q is not valid: %w", name, err)
+			return nil, err
 		}
-		t := Table{Stream: name, Name: tn}
-		seen := map[string]string{ColumnRawID: ColumnRawID, ColumnExtractedAt: ColumnExtractedAt, ColumnMeta: ColumnMeta}
-		for _, f := range order {
-			cn, err := NormalizeName(f)
-			if err != nil {
-				return nil, fmt.Errorf("stream %q: %w", name, err)
-			}
-			cn = fitName(cn, s.b.MaxIdentifierLength())
-			if prev, ok := seen[cn]; ok {
-				return nil, &CollisionError{Kind: "field", First: prev, Second: f, Identifier: cn}
-			}
-			seen[cn] = f
-			t.Columns = append(t.Columns, Column{Name: cn, Field: f, Type: ColumnType(props[f])})
-		}
-		t.PrimaryKey = cs.PrimaryKey
-		if len(t.PrimaryKey) == 0 {
-			t.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
-		}
-		t.Cursor = cs.CursorField
-		if len(t.Cursor) == 0 {
-			t.Cursor = cs.Stream.DefaultCursorField
-		}
-		for _, path := range append(append([][]string(nil), t.PrimaryKey...), t.Cursor) {
-			if len(path) > 0 && t.column(path[0]) == nil {
-				return nil, fmt.Errorf("cache: stream %q: key or cursor field %q is not a property of its JSON schema", name, path[0])
-			}
-		}
-		st := req.Strategy
-		if st == "" || st == StrategyAuto {
-			switch {
-			case len(t.PrimaryKey) > 0:
-				st = StrategyMerge
-			case len(t.Cursor) > 0:
-				st = StrategyAppend
-			default:
-				st = StrategyReplace
-			}
-		}
-		switch st {
-		case StrategyMerge:
-			if len(t.PrimaryKey) == 0 {
-				return nil, &StrategyError{Stream: name, Strategy: st, Reason: "it has no primary key; set one in the catalog or use append or replace"}
-			}
-		case StrategyReplace:
-			if cs.SyncMode == protocol.SyncIncremental && !req.FullRefresh {
-				return nil, &StrategyError{Stream: name, Strategy: st, Reason: "replacing the table with an incremental read would keep only the new records; ask for a full refresh or use merge or append"}
-			}
-		case StrategyAppend:
-		default:
-			return nil, &StrategyError{Stream: name, Strategy: st, Reason: "unknown strategy; use auto, append, merge or replace"}
-		}
-		plans = append(plans, &streamPlan{table: t, strategy: st, target: tn})
+		plans = append(plans, &streamPlan{table: t, strategy: st, target: t.Name})
 	}
 	return plans, nil
 }
 
-// column returns the column of a top-level field, nil if none.
-func (t *Table) column(field string) *Column {
+// planTable is the table of one configured stream: its name, its columns
+// in schema order, its key and cursor.
+func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) {
+	name := cs.Stream.Name
+	tn, err := c.tableName(name)
+	if err != nil {
+		return backend.Table{}, err
+	}
+	order, props, err := orderedProperties(cs.Stream.JSONSchema)
+	if err != nil {
+		return backend.Table{}, fmt.Errorf("cache: the JSON schema of stream %q is not valid: %w", name, err)
+	}
+	t := backend.Table{Stream: name, Name: tn}
+	seen := map[string]string{backend.ColumnRawID: backend.ColumnRawID, backend.ColumnExtractedAt: backend.ColumnExtractedAt, backend.ColumnMeta: backend.ColumnMeta}
+	for _, f := range order {
+		cn, err := NormalizeName(f)
+		if err != nil {
+			return backend.Table{}, fmt.Errorf("stream %q: %w", name, err)
+		}
+		cn = fitName(cn, c.b.MaxIdentifierLength())
+		if prev, ok := seen[cn]; ok {
+			return backend.Table{}, &CollisionError{Kind: "field", First: prev, Second: f, Identifier: cn}
+		}
+		seen[cn] = f
+		t.Columns = append(t.Columns, backend.Column{Name: cn, Field: f, Type: columnType(props[f])})
+	}
+	t.PrimaryKey = cs.PrimaryKey
+	if len(t.PrimaryKey) == 0 {
+		t.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
+	}
+	t.Cursor = cs.CursorField
+	if len(t.Cursor) == 0 {
+		t.Cursor = cs.Stream.DefaultCursorField
+	}
+	for _, path := range append(append([][]string(nil), t.PrimaryKey...), t.Cursor) {
+		if len(path) > 0 && columnOf(&t, path[0]) == nil {
+			return backend.Table{}, fmt.Errorf("cache: stream %q: key or cursor field %q is not a property of its JSON schema", name, path[0])
+		}
+	}
+	return t, nil
+}
+
+// chooseStrategy resolves auto for one stream and refuses a strategy that
+// cannot apply to it.
+func chooseStrategy(req *LoadRequest, cs *protocol.ConfiguredStream, t *backend.Table) (Strategy, error) {
+	st := req.Strategy
+	if st == "" || st == StrategyAuto {
+		switch {
+		case len(t.PrimaryKey) > 0:
+			st = StrategyMerge
+		case len(t.Cursor) > 0:
+			st = StrategyAppend
+		default:
+			st = StrategyReplace
+		}
+	}
+	switch st {
+	case StrategyMerge:
+		if len(t.PrimaryKey) == 0 {
+			return "", &StrategyError{Stream: t.Stream, Strategy: st, Reason: "it has no primary key; set one in the catalog or use append or replace"}
+		}
+	case StrategyReplace:
+		if cs.SyncMode == protocol.SyncIncremental && !req.FullRefresh {
+			return "", &StrategyError{Stream: t.Stream, Strategy: st, Reason: "replacing the table with an incremental read would keep only the new records; ask for a full refresh or use merge or append"}
+		}
+	case StrategyAppend:
+	default:
+		return "", &StrategyError{Stream: t.Stream, Strategy: st, Reason: "unknown strategy; use auto, append, merge or replace"}
+	}
+	return st, nil
+}
+
+// columnOf returns the column of a top-level field, nil if none.
+func columnOf(t *backend.Table, field string) *backend.Column {
 	for i := range t.Columns {
 		if t.Columns[i].Field == field {
 			return &t.Columns[i]
@@ -202,11 +212,11 @@ func (t *Table) column(field string) *Column {
 }
 
 // keyExpr is the SQL expression of a field path on table alias a.
-func (s *SQL) keyExpr(t *Table, alias string, path []string) string {
-	c := t.column(path[0])
-	e := alias + "." + Quote(c.Name)
+func (c *Cache) keyExpr(t *backend.Table, alias string, path []string) string {
+	col := columnOf(t, path[0])
+	e := alias + "." + backend.Quote(col.Name)
 	if len(path) > 1 {
-		return s.b.JSONText(e, path[1:])
+		return c.b.JSONText(e, path[1:])
 	}
 	return e
 }

@@ -2,37 +2,10 @@ package cache
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
+
+	"github.com/x/goairbyte/cache/backend"
 )
-
-// Type is the SQL-independent type of a cache column. Each backend maps it to
-// its own SQL type.
-type Type int
-
-// The column types, derived from a stream's JSON schema by [ColumnType].
-const (
-	TypeJSON        Type = iota // objects, arrays, unions and anything unknown
-	TypeString                  // "string"
-	TypeInteger                 // "integer", or number with airbyte_type integer
-	TypeNumber                  // "number"
-	TypeBoolean                 // "boolean"
-	TypeDate                    // string with format date
-	TypeTimestamp               // date-time with airbyte_type timestamp_without_timezone
-	TypeTimestampTZ             // date-time: time zone aware (PyAirbyte drops the zone; we keep it)
-	TypeTime                    // string with format time
-	TypeTimeTZ                  // time with airbyte_type time_with_timezone
-)
-
-var typeNames = [...]string{"json", "string", "integer", "number", "boolean", "date", "timestamp", "timestamptz", "time", "timetz"}
-
-// String is the type's name, as used in error messages.
-func (t Type) String() string {
-	if int(t) < len(typeNames) {
-		return typeNames[t]
-	}
-	return fmt.Sprintf("Type(%d)", int(t))
-}
 
 // propSchema is the part of a JSON schema property the type mapping reads.
 type propSchema struct {
@@ -43,15 +16,27 @@ type propSchema struct {
 	AnyOf       []json.RawMessage `json:"anyOf"`
 }
 
-// ColumnType maps one property of a JSON schema to a column type. Nullable
+// columnType maps one property of a JSON schema to a column type. Nullable
 // types ("type": ["null","integer"]) map like their non-null type; unions of
 // several types, oneOf/anyOf of different types and anything unknown become
 // JSON so that no value is ever dropped.
-func ColumnType(prop json.RawMessage) Type {
+func columnType(prop json.RawMessage) backend.Type {
 	var p propSchema
 	if len(prop) == 0 || json.Unmarshal(prop, &p) != nil {
-		return TypeJSON
+		return backend.TypeJSON
 	}
+	switch types := p.nonNullTypes(); len(types) {
+	case 0:
+		return p.untypedColumnType()
+	case 1:
+		return p.namedColumnType(types[0])
+	}
+	return backend.TypeJSON
+}
+
+// nonNullTypes lists the property's "type", one name or several, without
+// "null".
+func (p *propSchema) nonNullTypes() []string {
 	var types []string
 	if len(p.Type) > 0 {
 		var one string
@@ -67,76 +52,90 @@ func ColumnType(prop json.RawMessage) Type {
 			nonNull = append(nonNull, t)
 		}
 	}
-	if len(nonNull) == 0 {
-		// No usable "type": a oneOf/anyOf whose branches all agree still
-		// has a type; airbyte_type alone is a hint too.
-		alts := append(p.OneOf, p.AnyOf...)
-		if len(alts) > 0 {
-			var first Type = -1
-			for _, a := range alts {
-				var ap propSchema
-				if json.Unmarshal(a, &ap) == nil && string(ap.Type) == `"null"` {
-					continue
-				}
-				t := ColumnType(a)
-				if first == -1 {
-					first = t
-				} else if t != first {
-					return TypeJSON
-				}
-			}
-			if first != -1 {
-				return first
-			}
+	return nonNull
+}
+
+// untypedColumnType is the type of a property with no usable "type": a
+// oneOf/anyOf whose branches all agree still has one; airbyte_type alone
+// is a hint too.
+func (p *propSchema) untypedColumnType() backend.Type {
+	var first backend.Type = -1
+	for _, a := range append(p.OneOf, p.AnyOf...) {
+		var ap propSchema
+		if json.Unmarshal(a, &ap) == nil && string(ap.Type) == `"null"` {
+			continue
 		}
-		switch p.AirbyteType {
-		case "integer":
-			return TypeInteger
-		case "timestamp_with_timezone":
-			return TypeTimestampTZ
-		case "timestamp_without_timezone":
-			return TypeTimestamp
+		t := columnType(a)
+		if first == -1 {
+			first = t
+		} else if t != first {
+			return backend.TypeJSON
 		}
-		return TypeJSON
 	}
-	if len(nonNull) > 1 {
-		return TypeJSON
+	if first != -1 {
+		return first
 	}
-	switch nonNull[0] {
+	if p.AirbyteType == "integer" {
+		return backend.TypeInteger
+	}
+	if t, ok := p.airbyteTimestamp(); ok {
+		return t
+	}
+	return backend.TypeJSON
+}
+
+// airbyteTimestamp is the type of a property whose airbyte_type says it is
+// a timestamp, with or without a time zone.
+func (p *propSchema) airbyteTimestamp() (backend.Type, bool) {
+	switch p.AirbyteType {
+	case "timestamp_with_timezone":
+		return backend.TypeTimestampTZ, true
+	case "timestamp_without_timezone":
+		return backend.TypeTimestamp, true
+	}
+	return 0, false
+}
+
+// namedColumnType is the type of a property of the one JSON type name.
+func (p *propSchema) namedColumnType(name string) backend.Type {
+	switch name {
 	case "string":
-		switch strings.ToLower(p.Format) {
-		case "date-time":
-			if p.AirbyteType == "timestamp_without_timezone" {
-				return TypeTimestamp
-			}
-			return TypeTimestampTZ
-		case "date":
-			return TypeDate
-		case "time":
-			if p.AirbyteType == "time_with_timezone" {
-				return TypeTimeTZ
-			}
-			return TypeTime
-		}
-		switch p.AirbyteType {
-		case "timestamp_with_timezone":
-			return TypeTimestampTZ
-		case "timestamp_without_timezone":
-			return TypeTimestamp
-		}
-		return TypeString
+		return p.stringColumnType()
 	case "integer":
 		if p.AirbyteType == "big_integer" {
-			return TypeString // may exceed 64 bits; kept exact as text
+			return backend.TypeString // may exceed 64 bits; kept exact as text
 		}
-		return TypeInteger
+		return backend.TypeInteger
 	case "number":
 		if p.AirbyteType == "integer" {
-			return TypeInteger
+			return backend.TypeInteger
 		}
-		return TypeNumber
+		return backend.TypeNumber
 	case "boolean":
-		return TypeBoolean
+		return backend.TypeBoolean
 	}
-	return TypeJSON
+	return backend.TypeJSON
+}
+
+// stringColumnType is the type of a string property: by its format, then
+// by its airbyte_type.
+func (p *propSchema) stringColumnType() backend.Type {
+	switch strings.ToLower(p.Format) {
+	case "date-time":
+		if p.AirbyteType == "timestamp_without_timezone" {
+			return backend.TypeTimestamp
+		}
+		return backend.TypeTimestampTZ
+	case "date":
+		return backend.TypeDate
+	case "time":
+		if p.AirbyteType == "time_with_timezone" {
+			return backend.TypeTimeTZ
+		}
+		return backend.TypeTime
+	}
+	if t, ok := p.airbyteTimestamp(); ok {
+		return t
+	}
+	return backend.TypeString
 }

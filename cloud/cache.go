@@ -35,7 +35,7 @@ func WithDuckDBPath(path string) CacheOption { return func(c *cacheSettings) { c
 // Cache opens the destination the sync wrote to — a DuckDB file or a
 // PostgreSQL schema — as a goairbyte cache whose datasets are the synced
 // tables (with the connection's prefix). The caller closes it.
-func (r *SyncResult) Cache(ctx context.Context, opts ...CacheOption) (cache.Cache, error) {
+func (r *SyncResult) Cache(ctx context.Context, opts ...CacheOption) (*cache.Cache, error) {
 	var cs cacheSettings
 	for _, o := range opts {
 		o(&cs)
@@ -60,11 +60,11 @@ func (r *SyncResult) Cache(ctx context.Context, opts ...CacheOption) (cache.Cach
 		if path == "" {
 			path, _ = d.Configuration["destination_path"].(string)
 		}
-		opts := []duckdb.Option{duckdb.WithTablePrefix(prefix)}
+		var opts []duckdb.Option
 		if schema != "" {
 			opts = append(opts, duckdb.WithSchema(schema))
 		}
-		return duckdb.New(ctx, path, opts...)
+		return cache.New(ctx, duckdb.NewConnector(path, opts...), cache.WithTablePrefix(prefix))
 	case "postgres":
 		if cs.password == "" {
 			return nil, fmt.Errorf("cloud: the PostgreSQL destination %q needs its password: pass WithPassword", d.Name)
@@ -72,11 +72,11 @@ func (r *SyncResult) Cache(ctx context.Context, opts ...CacheOption) (cache.Cach
 		u := url.URL{Scheme: "postgres", User: url.UserPassword(fmt.Sprint(d.Configuration["username"]), cs.password),
 			Host: fmt.Sprintf("%v:%v", d.Configuration["host"], jsonInt(d.Configuration["port"], 5432)),
 			Path: "/" + fmt.Sprint(d.Configuration["database"]), RawQuery: "sslmode=" + sslMode(d.Configuration)}
-		opts := []postgres.Option{postgres.WithTablePrefix(prefix)}
+		var opts []postgres.Option
 		if schema != "" {
 			opts = append(opts, postgres.WithSchema(schema))
 		}
-		return postgres.New(ctx, u.String(), opts...)
+		return cache.New(ctx, postgres.NewConnector(u.String(), opts...), cache.WithTablePrefix(prefix))
 	}
 	return nil, fmt.Errorf("cloud: destination %q is %s; only duckdb and postgres destinations open as a cache", d.Name, d.DestinationType)
 }

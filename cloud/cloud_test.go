@@ -104,7 +104,11 @@ func TestSyncRunsAndReadsBack(t *testing.T) {
 		if ds.TableName() != "faker_"+stream {
 			t.Errorf("table %s, want the prefix", ds.TableName())
 		}
-		cols, _ := ds.ColumnNames(ctx)
+		info, _ := ds.Columns(ctx)
+		var cols []string
+		for _, c := range info {
+			cols = append(cols, c.Name)
+		}
 		if !slices.Contains(cols, "id") || !slices.Contains(cols, "updated_at") {
 			t.Errorf("%s: columns %v", stream, cols)
 		}

@@ -39,14 +39,14 @@ type Environment struct {
 	connectors map[string]func() any
 	opener     CacheOpener
 	cacheDir   string
-	caches     map[string]cache.Cache // open default caches by absolute directory
+	caches     map[string]*cache.Cache // open default caches by absolute directory
 }
 
 // CacheOpener opens the default cache that lives in dir (the Environment's
 // cache directory, ./.cache unless SetCacheDir says otherwise). The root
 // package goairbyte registers one that opens the DuckDB file
 // dir/default_cache/default_cache.duckdb.
-type CacheOpener func(ctx context.Context, dir string) (cache.Cache, error)
+type CacheOpener func(ctx context.Context, dir string) (*cache.Cache, error)
 
 // DefaultCacheDir is the default cache directory, relative to the working
 // directory, as in PyAirbyte.
@@ -75,7 +75,7 @@ func NewEnvironment() *Environment {
 		logger:     slog.New(slog.DiscardHandler),
 		connectors: map[string]func() any{},
 		cacheDir:   DefaultCacheDir,
-		caches:     map[string]cache.Cache{},
+		caches:     map[string]*cache.Cache{},
 	}
 }
 
@@ -201,7 +201,7 @@ var ErrNoDefaultCache = errors.New("no default cache")
 // sharing the one handle afterwards (a DuckDB file is open once per
 // process). With no opener registered it is an error wrapping
 // ErrNoDefaultCache that names the import that registers one.
-func (e *Environment) DefaultCache(ctx context.Context) (cache.Cache, error) {
+func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.opener == nil {

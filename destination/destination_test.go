@@ -61,9 +61,9 @@ func newLocalJSON(t *testing.T, dir string, extra map[string]any, opts ...connec
 	return d
 }
 
-func openCache(t testing.TB) *duckdb.Cache {
+func openCache(t testing.TB) *cache.Cache {
 	t.Helper()
-	c, err := duckdb.New(context.Background(), filepath.Join(t.TempDir(), "c.duckdb"))
+	c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ type Input interface {
 type Cached interface {
 	Input
 	// Cache holds the records.
-	Cache() cache.Cache
+	Cache() *cache.Cache
 	// Catalog is the configured catalog they were read with.
 	Catalog() *protocol.ConfiguredCatalog
 	// ProcessedStreams lists the streams in the cache, in catalog order.
@@ -47,7 +47,7 @@ type Readable interface {
 	// LoadIntoCache reads streams (the selected ones when empty) into c as
 	// source.Source.Read does, incrementally unless fullRefresh, reporting
 	// to tr, and returns the configured catalog and the streams read.
-	LoadIntoCache(ctx context.Context, c cache.Cache, streams []string, strategy cache.Strategy, fullRefresh bool,
+	LoadIntoCache(ctx context.Context, c *cache.Cache, streams []string, strategy cache.Strategy, fullRefresh bool,
 		tr *progress.Tracker) (*protocol.ConfiguredCatalog, []string, error)
 	// StreamMessages validates the config, configures streams (the
 	// selected ones when empty, all when none is selected), asks state for
@@ -61,13 +61,13 @@ type Readable interface {
 // cachedInput is a Cached made by LoadIntoCache.
 type cachedInput struct {
 	source  string
-	c       cache.Cache
+	c       *cache.Cache
 	catalog *protocol.ConfiguredCatalog
 	streams []string
 }
 
 func (r *cachedInput) SourceName() string                   { return r.source }
-func (r *cachedInput) Cache() cache.Cache                   { return r.c }
+func (r *cachedInput) Cache() *cache.Cache                  { return r.c }
 func (r *cachedInput) Catalog() *protocol.ConfiguredCatalog { return r.catalog }
 func (r *cachedInput) ProcessedStreams() []string           { return r.streams }
 
@@ -76,9 +76,9 @@ type WriteOption func(*writeSettings)
 
 type writeSettings struct {
 	streams      []string
-	cache        cache.Cache
+	cache        *cache.Cache
 	noCache      bool
-	stateCache   cache.Cache
+	stateCache   *cache.Cache
 	noStateCache bool
 	strategy     cache.Strategy
 	fullRefresh  bool
@@ -97,7 +97,7 @@ func Streams(names ...string) WriteOption {
 // UseCache reads a Source into c before writing (the default is the
 // default DuckDB cache). It has no effect on a ReadResult, whose records
 // are already in its cache.
-func UseCache(c cache.Cache) WriteOption {
+func UseCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.cache, w.noCache = c, false }
 }
 
@@ -107,7 +107,7 @@ func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache 
 
 // StateCache keeps the destination's state in c instead of the cache the
 // records come from.
-func StateCache(c cache.Cache) WriteOption {
+func StateCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.stateCache, w.noStateCache = c, false }
 }
 
@@ -178,7 +178,7 @@ func sum(m map[string]int64) int64 {
 // StateProvider reads a destination's stored state: what it confirmed, per
 // stream, for one source.
 type StateProvider struct {
-	c                   cache.Cache
+	c                   *cache.Cache
 	source, destination string
 }
 

@@ -23,7 +23,7 @@ func (s *Source) SourceName() string { return s.Name() }
 // Read does with UseCache(c), Strategy(strategy), WithTracker(tr) and, when
 // fullRefresh, ForceFullRefresh; it returns the configured catalog and the
 // streams read. Package destination calls it to write through a cache.
-func (s *Source) LoadIntoCache(ctx context.Context, c cache.Cache, streams []string, strategy cache.Strategy,
+func (s *Source) LoadIntoCache(ctx context.Context, c *cache.Cache, streams []string, strategy cache.Strategy,
 	fullRefresh bool, tr *progress.Tracker) (*protocol.ConfiguredCatalog, []string, error) {
 	opts := []ReadOption{UseCache(c), Strategy(strategy), WithTracker(tr)}
 	if fullRefresh {

@@ -19,7 +19,7 @@ import (
 type ReadOption func(*readSettings)
 
 type readSettings struct {
-	cache             cache.Cache
+	cache             *cache.Cache
 	streams           []string
 	strategy          cache.Strategy
 	fullRefresh       bool
@@ -32,7 +32,7 @@ type readSettings struct {
 // UseCache makes Read load into c instead of the Environment's default
 // cache (the DuckDB file ./.cache/default_cache/default_cache.duckdb when
 // the root package goairbyte is imported).
-func UseCache(c cache.Cache) ReadOption { return func(r *readSettings) { r.cache = c } }
+func UseCache(c *cache.Cache) ReadOption { return func(r *readSettings) { r.cache = c } }
 
 // Streams reads these streams instead of the selected ones; "*" reads all.
 func Streams(names ...string) ReadOption {
@@ -65,7 +65,7 @@ func TolerateMalformed() ReadOption { return func(r *readSettings) { r.tolerateM
 type ReadResult struct {
 	source    *Source
 	catalog   *protocol.ConfiguredCatalog
-	cache     cache.Cache
+	cache     *cache.Cache
 	streams   []string
 	records   map[string]int64
 	total     int64
@@ -97,7 +97,7 @@ func (r *ReadResult) StreamRecords() map[string]int64 {
 }
 
 // Cache is the cache the records were loaded into.
-func (r *ReadResult) Cache() cache.Cache { return r.cache }
+func (r *ReadResult) Cache() *cache.Cache { return r.cache }
 
 // Catalog is the configured catalog the read used.
 func (r *ReadResult) Catalog() *protocol.ConfiguredCatalog { return r.catalog }
@@ -197,7 +197,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		run = s.Run
 	}
 	msgs := run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: state})
-	lr, err := cache.Load(ctx, rs.cache, cache.LoadRequest{
+	lr, err := rs.cache.Load(ctx, cache.LoadRequest{
 		SourceName:  s.Name(),
 		Catalog:     catalog,
 		Strategy:    rs.strategy,

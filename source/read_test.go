@@ -16,9 +16,9 @@ import (
 	"github.com/x/goairbyte/source"
 )
 
-func openDuckDB(t *testing.T) *duckdb.Cache {
+func openDuckDB(t *testing.T) *cache.Cache {
 	t.Helper()
-	c, err := duckdb.New(context.Background(), filepath.Join(t.TempDir(), "read.duckdb"))
+	c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "read.duckdb")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestReadIncrementalTwice(t *testing.T) {
 	if n := count(t, ctx, res, "users"); n != 300 {
 		t.Fatalf("users in the cache: %d, want 300", n)
 	}
-	if res.SourceName() != "source-faker" || res.Cache() != cache.Cache(c) {
+	if res.SourceName() != "source-faker" || res.Cache() != c {
 		t.Fatalf("result names %q and cache %v", res.SourceName(), res.Cache())
 	}
 	var nf *protocol.StreamNotFoundError

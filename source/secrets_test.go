@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
@@ -240,7 +241,7 @@ func TestLeakyConnectorNoSecretEscapes(t *testing.T) {
 	errorTexts("records", recErr, texts)
 
 	// Read into a cache: the same failure through the cache's path.
-	c, err := duckdb.New(ctx, filepath.Join(t.TempDir(), "leaky.duckdb"))
+	c, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "leaky.duckdb")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,11 @@ import (
 
 // Faker runs the faker connector binary: discover, then read.
 type Faker struct {
-	Bin string
+	Bin string // the faker's executable
 	Dir string // where config, catalog and state files go
 }
 
-// Config is a faker config.
+// FakerConfig is a faker config.
 func FakerConfig(count, recordsPerSlice int) string {
 	return fmt.Sprintf(`{"count":%d,"seed":1,"records_per_slice":%d,"always_updated":false}`, count, recordsPerSlice)
 }
@@ -88,7 +88,7 @@ func (f *Faker) Read(ctx context.Context, config string, cat *protocol.Configure
 
 // LoadFaker reads the faker into c incrementally (with the cache's state
 // unless fullRefresh).
-func LoadFaker(ctx context.Context, c cache.Cache, f *Faker, config string, cat *protocol.ConfiguredCatalog, fullRefresh bool, batch int) (*cache.LoadResult, error) {
+func LoadFaker(ctx context.Context, c *cache.Cache, f *Faker, config string, cat *protocol.ConfiguredCatalog, fullRefresh bool, batch int) (*cache.LoadResult, error) {
 	var state json.RawMessage
 	if !fullRefresh {
 		var names []string
@@ -100,7 +100,7 @@ func LoadFaker(ctx context.Context, c cache.Cache, f *Faker, config string, cat 
 			return nil, err
 		}
 	}
-	return cache.Load(ctx, c, cache.LoadRequest{SourceName: "source-faker", Catalog: cat, FullRefresh: fullRefresh, BatchSize: batch,
+	return c.Load(ctx, cache.LoadRequest{SourceName: "source-faker", Catalog: cat, FullRefresh: fullRefresh, BatchSize: batch,
 		Messages: f.Read(ctx, config, cat, state)})
 }
 
@@ -152,7 +152,7 @@ const killCount = 300_000
 // ChildMain runs the child of the kill test when the test binary was
 // started as one, and then exits; otherwise it returns. Call it first in
 // TestMain.
-func ChildMain(open func(ctx context.Context, target string) (cache.Cache, error)) {
+func ChildMain(open func(ctx context.Context, target string) (*cache.Cache, error)) {
 	target := os.Getenv(childTarget)
 	if target == "" {
 		return
@@ -202,7 +202,7 @@ func (fatalTB) Fatalf(format string, args ...any) {
 // the cache must be consistent: every user up to the committed state's id
 // is there, products is empty or complete (never half replaced); a final
 // uninterrupted run resumes from the state and completes the data.
-func Kill(t *testing.T, target string, open func(ctx context.Context, target string) (cache.Cache, error), fakerBin string) {
+func Kill(t *testing.T, target string, open func(ctx context.Context, target string) (*cache.Cache, error), fakerBin string) {
 	ctx := context.Background()
 	run := func(kill time.Duration) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -268,7 +268,7 @@ func Kill(t *testing.T, target string, open func(ctx context.Context, target str
 // reports records/s.
 // CACHE_BENCH_COUNT overrides count (for memory measurements at 10M),
 // CACHE_BENCH_BATCH the batch size.
-func BenchmarkFaker(b *testing.B, open func(b *testing.B) cache.Cache, f *Faker, count int) {
+func BenchmarkFaker(b *testing.B, open func(b *testing.B) *cache.Cache, f *Faker, count int) {
 	if n, err := strconv.Atoi(os.Getenv("CACHE_BENCH_COUNT")); err == nil {
 		count = n
 	}

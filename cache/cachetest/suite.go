@@ -13,7 +13,7 @@ import (
 )
 
 // Opener returns a fresh, empty cache for one test.
-type Opener func(t *testing.T) cache.Cache
+type Opener func(t *testing.T) *cache.Cache
 
 // Stream is a configured stream with a JSON schema given as properties.
 func Stream(name, properties string, mode protocol.SyncMode, pk [][]string, cursor ...string) protocol.ConfiguredStream {
@@ -31,7 +31,7 @@ func Catalog(streams ...protocol.ConfiguredStream) *protocol.ConfiguredCatalog {
 
 // Strings runs a query and returns each row as its columns cast to text
 // joined by "|", NULL as "NULL".
-func Strings(t testing.TB, c cache.Cache, query string, args ...any) []string {
+func Strings(t testing.TB, c *cache.Cache, query string, args ...any) []string {
 	t.Helper()
 	rows, err := c.Query(context.Background(), query, args...)
 	if err != nil {
@@ -74,9 +74,9 @@ func Equal(t testing.TB, what string, got, want []string) {
 }
 
 // MustLoad loads messages and fails the test on error.
-func MustLoad(t testing.TB, c cache.Cache, cat *protocol.ConfiguredCatalog, st cache.Strategy, msgs ...*protocol.Message) *cache.LoadResult {
+func MustLoad(t testing.TB, c *cache.Cache, cat *protocol.ConfiguredCatalog, st cache.Strategy, msgs ...*protocol.Message) *cache.LoadResult {
 	t.Helper()
-	res, err := cache.Load(context.Background(), c, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: st, Messages: Messages(msgs...)})
+	res, err := c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: st, Messages: Messages(msgs...)})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -85,377 +85,455 @@ func MustLoad(t testing.TB, c cache.Cache, cat *protocol.ConfiguredCatalog, st c
 
 const usersProps = `{"id":{"type":"integer"},"name":{"type":["null","string"]},"updated_at":{"type":"string","format":"date-time","airbyte_type":"timestamp_with_timezone"}}`
 
-// Run runs the backend-independent suite.
+// Run runs the backend-independent suite. Each test opens its own cache
+// and runs in parallel with the others.
 func Run(t *testing.T, open Opener) {
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, Opener)
+	}{
+		{"append", testAppend},
+		{"merge", testMerge},
+		{"merge keeps rows whose key is NULL", testMergeKeepsRowsWhoseKeyIsNULL},
+		{"merge across batches", testMergeAcrossBatches},
+		{"merge composite and nested keys", testMergeCompositeAndNestedKeys},
+		{"replace", testReplace},
+		{"replace incremental refused", testReplaceIncrementalRefused},
+		{"auto", testAuto},
+		{"state", testState},
+		{"global and legacy state", testGlobalAndLegacyState},
+		{"schema evolution", testSchemaEvolution},
+		{"a member given twice", testAMemberGivenTwice},
+		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
+		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
+		{"large record", testLargeRecord},
+		{"hostile names", testHostileNames},
+		{"datasets", testDatasets},
+		{"source error", testSourceError},
+		{"record lines", testRecordLines},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, open)
+		})
+	}
+}
+
+const (
+	inc  = protocol.SyncIncremental
+	full = protocol.SyncFullRefresh
+)
+
+// users is the catalog of the suite's users stream, read in mode.
+func users(mode protocol.SyncMode) *protocol.ConfiguredCatalog {
+	return Catalog(Stream("users", usersProps, mode, [][]string{{"id"}}, "updated_at"))
+}
+
+// u is a RECORD of the users stream.
+func u(id int, name, ts string) *protocol.Message {
+	return Rec("users", fmt.Sprintf(`{"id":%d,"name":%q,"updated_at":%q}`, id, name, ts))
+}
+
+// usersQuery lists the users by id, then arrival, as id|name.
+const usersQuery = `SELECT CAST(id AS VARCHAR), name FROM users ORDER BY id, _airbyte_raw_id`
+
+// testAppend: append adds every record as a row, across loads.
+func testAppend(t *testing.T, open Opener) {
+	c := open(t)
+	res := MustLoad(t, c, users(inc), cache.StrategyAppend, u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"), u(1, "a2", "2024-01-02T00:00:00Z"))
+	if res.Total != 3 || res.Records["users"] != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	MustLoad(t, c, users(inc), cache.StrategyAppend, u(3, "c", "2024-01-03T00:00:00Z"))
+	Equal(t, "rows", Strings(t, c, usersQuery), []string{"1|a", "1|a2", "2|b", "3|c"})
+}
+
+// testMerge: merge keeps the newest row per key, by cursor then by
+// arrival, duplicates within one sync included.
+func testMerge(t *testing.T, open Opener) {
+	c := open(t)
+	// Duplicates within one sync; an older cursor arriving later loses;
+	// an equal cursor is decided by arrival.
+	MustLoad(t, c, users(inc), cache.StrategyMerge,
+		u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"), u(1, "a2", "2024-01-02T00:00:00Z"),
+		u(1, "old", "2023-01-01T00:00:00Z"), u(2, "b2", "2024-01-01T00:00:00Z"))
+	Equal(t, "first sync", Strings(t, c, usersQuery), []string{"1|a2", "2|b2"})
+	MustLoad(t, c, users(inc), cache.StrategyMerge, u(2, "b3", "2024-02-01T00:00:00Z"), u(3, "c", "2024-01-01T00:00:00Z"), u(1, "stale", "2020-01-01T00:00:00Z"))
+	Equal(t, "second sync", Strings(t, c, usersQuery), []string{"1|a2", "2|b3", "3|c"})
+}
+
+// testMergeKeepsRowsWhoseKeyIsNULL: rows whose key is NULL are never
+// deduplicated.
+func testMergeKeepsRowsWhoseKeyIsNULL(t *testing.T, open Opener) {
+	c := open(t)
+	nul := func(name string) *protocol.Message {
+		return Rec("users", fmt.Sprintf(`{"id":null,"name":%q,"updated_at":"2024-01-01T00:00:00Z"}`, name))
+	}
+	MustLoad(t, c, users(inc), cache.StrategyMerge, nul("x"), u(1, "a", "2024-01-01T00:00:00Z"), nul("y"))
+	Equal(t, "first sync", Strings(t, c, `SELECT name FROM users ORDER BY name`), []string{"a", "x", "y"})
+	MustLoad(t, c, users(inc), cache.StrategyMerge, nul("z"), u(1, "a2", "2024-01-02T00:00:00Z"))
+	Equal(t, "second sync", Strings(t, c, `SELECT name FROM users ORDER BY name`), []string{"a2", "x", "y", "z"})
+}
+
+// A backend may watch key order to skip the duplicate check (see
+// backend.KeyOrderer): keys increasing within each batch but repeated
+// across batches, decreasing keys, text keys, and a sync into a table
+// that has rows must all still be merged.
+func testMergeAcrossBatches(t *testing.T, open Opener) {
 	ctx := context.Background()
-	inc := protocol.SyncIncremental
-	full := protocol.SyncFullRefresh
-	users := func(mode protocol.SyncMode) *protocol.ConfiguredCatalog {
-		return Catalog(Stream("users", usersProps, mode, [][]string{{"id"}}, "updated_at"))
+	c := open(t)
+	load := func(cat *protocol.ConfiguredCatalog, msgs ...*protocol.Message) {
+		t.Helper()
+		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyMerge, BatchSize: 2, Messages: Messages(msgs...)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	u := func(id int, name, ts string) *protocol.Message {
-		return Rec("users", fmt.Sprintf(`{"id":%d,"name":%q,"updated_at":%q}`, id, name, ts))
+	ts := "2024-01-01T00:00:00Z"
+	load(users(inc), u(1, "a", ts), u(2, "b", ts), u(2, "b2", ts), u(3, "c", ts))
+	Equal(t, "repeated across batches", Strings(t, c, usersQuery), []string{"1|a", "2|b2", "3|c"})
+	load(users(inc), u(3, "c2", ts), u(4, "d", ts))
+	Equal(t, "into a table with rows", Strings(t, c, usersQuery), []string{"1|a", "2|b2", "3|c2", "4|d"})
+	names := Catalog(Stream("names", `{"k":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"k"}}))
+	load(names, Rec("names", `{"k":"b","v":1}`), Rec("names", `{"k":"a","v":2}`), Rec("names", `{"k":"c","v":3}`), Rec("names", `{"k":"b","v":4}`), Rec("names", `{"k":"d","v":5}`))
+	Equal(t, "text keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM names ORDER BY k`), []string{"a|2", "b|4", "c|3", "d|5"})
+	// An empty text key is a key like any other, and a key written
+	// with escapes is compared as the database reads it.
+	odd := Catalog(Stream("odd", `{"k":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"k"}}))
+	load(odd, Rec("odd", `{"k":"","v":1}`), Rec("odd", `{"k":"b","v":2}`), Rec("odd", `{"k":"","v":3}`), Rec("odd", `{"k":"c","v":4}`))
+	Equal(t, "empty keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM odd ORDER BY k`), []string{"|3", "b|2", "c|4"})
+	load(odd, Rec("odd", `{"k":"a\u0062","v":5}`), Rec("odd", `{"k":"ab","v":6}`))
+	Equal(t, "escaped keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM odd WHERE k = 'ab'`), []string{"ab|6"})
+	desc := Catalog(Stream("desc", `{"id":{"type":"integer"},"v":{"type":"integer"}}`, inc, [][]string{{"id"}}))
+	load(desc, Rec("desc", `{"id":-1,"v":1}`), Rec("desc", `{"id":-2,"v":2}`), Rec("desc", `{"id":-1,"v":3}`))
+	Equal(t, "decreasing keys", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(v AS VARCHAR) FROM "desc" ORDER BY v`), []string{"-2|2", "-1|3"})
+}
+
+// testMergeCompositeAndNestedKeys: keys of several fields, and a key
+// inside an object, merge too.
+func testMergeCompositeAndNestedKeys(t *testing.T, open Opener) {
+	c := open(t)
+	cat := Catalog(
+		Stream("pairs", `{"a":{"type":"integer"},"b":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"a"}, {"b"}}),
+		Stream("nested", `{"k":{"type":"object","properties":{"id":{"type":"string"}}},"v":{"type":"integer"}}`, inc, [][]string{{"k", "id"}}),
+	)
+	MustLoad(t, c, cat, cache.StrategyMerge,
+		Rec("pairs", `{"a":1,"b":"x","v":1}`), Rec("pairs", `{"a":1,"b":"y","v":2}`), Rec("pairs", `{"a":1,"b":"x","v":3}`),
+		Rec("nested", `{"k":{"id":"p"},"v":1}`), Rec("nested", `{"k":{"id":"q"},"v":2}`), Rec("nested", `{"k":{"id":"p"},"v":3}`))
+	Equal(t, "composite", Strings(t, c, `SELECT CAST(a AS VARCHAR), b, CAST(v AS VARCHAR) FROM pairs ORDER BY a, b`), []string{"1|x|3", "1|y|2"})
+	Equal(t, "nested", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM nested ORDER BY v`), []string{"2", "3"})
+}
+
+// testReplace: replace swaps in the new rows and leaves no staging table.
+func testReplace(t *testing.T, open Opener) {
+	c := open(t)
+	MustLoad(t, c, users(full), cache.StrategyReplace, u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"))
+	MustLoad(t, c, users(full), cache.StrategyReplace, u(3, "c", "2024-01-01T00:00:00Z"))
+	Equal(t, "rows", Strings(t, c, usersQuery), []string{"3|c"})
+	// No staging table is left behind.
+	Equal(t, "tables", Strings(t, c, `SELECT table_name FROM information_schema.tables WHERE table_name LIKE '_airbyte_tmp%'`), nil)
+}
+
+// testReplaceIncrementalRefused: replace on an incremental read would
+// lose rows; it needs a full refresh.
+func testReplaceIncrementalRefused(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyReplace, Messages: Messages(u(1, "a", "2024-01-01T00:00:00Z"))})
+	var se *cache.StrategyError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a StrategyError, got %v", err)
 	}
-	q := `SELECT CAST(id AS VARCHAR), name FROM users ORDER BY id, _airbyte_raw_id`
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyReplace, FullRefresh: true, Messages: Messages(u(1, "a", "2024-01-01T00:00:00Z"))})
+	if err != nil {
+		t.Fatalf("replace with full refresh: %v", err)
+	}
+}
 
-	t.Run("append", func(t *testing.T) {
+// testAuto: auto merges keyed streams, appends cursored ones, replaces
+// the others; merge without a key is refused.
+func testAuto(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	cat := Catalog(
+		Stream("keyed", `{"id":{"type":"integer"}}`, inc, [][]string{{"id"}}),
+		Stream("cursored", `{"id":{"type":"integer"},"ts":{"type":"integer"}}`, inc, nil, "ts"),
+		Stream("plain", `{"id":{"type":"integer"}}`, full, nil),
+	)
+	for range 2 {
+		MustLoad(t, c, cat, cache.StrategyAuto, Rec("keyed", `{"id":1}`), Rec("keyed", `{"id":1}`), Rec("cursored", `{"id":1,"ts":1}`), Rec("plain", `{"id":1}`), Rec("plain", `{"id":2}`))
+	}
+	Equal(t, "counts", Strings(t, c, `SELECT (SELECT CAST(count(*) AS VARCHAR) FROM keyed), (SELECT CAST(count(*) AS VARCHAR) FROM cursored), (SELECT CAST(count(*) AS VARCHAR) FROM plain)`), []string{"1|2|2"})
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: Catalog(Stream("plain", `{"id":{"type":"integer"}}`, full, nil)), Strategy: cache.StrategyMerge, Messages: Messages()})
+	var se *cache.StrategyError
+	if !errors.As(err, &se) {
+		t.Fatalf("merge without a key: want a StrategyError, got %v", err)
+	}
+}
+
+// testState: the latest state per stream is kept per source, and a
+// destination's state apart from the source's.
+func testState(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	if st, err := c.SourceState(ctx, "src", nil); err != nil || st != nil {
+		t.Fatalf("empty cache state = %s, %v", st, err)
+	}
+	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("other", `{"id":{"type":"integer"}}`, inc, nil, "id"))
+	res := MustLoad(t, c, cat, cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":1}`), StreamState("users", `{"c":1}`),
+		u(2, "b", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":2}`), Rec("other", `{"id":5}`), StreamState("other", `{"c":5}`))
+	if res.States != 2 { // the latest per stream in each transaction
+		t.Logf("states committed: %d", res.States)
+	}
+	got, err := c.SourceState(ctx, "src", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []protocol.State
+	if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 2 {
+		t.Fatalf("state %s: %v", got, err)
+	}
+	only, _ := c.SourceState(ctx, "src", []string{"users"})
+	if !strings.Contains(string(only), `{"c":2}`) || strings.Contains(string(only), "other") {
+		t.Fatalf("users state = %s", only)
+	}
+	if st, _ := c.SourceState(ctx, "another-source", nil); st != nil {
+		t.Fatalf("state leaks across sources: %s", st)
+	}
+	// Destination state is kept apart from the cache's.
+	key := cache.StateKey{Source: "src", Destination: "dest", Stream: "users"}
+	if err := c.PutState(ctx, key, StreamState("users", `{"confirmed":"x"}`).State); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.State(ctx, key)
+	if err != nil || ds == nil || string(ds.Stream.StreamState) != `{"confirmed":"x"}` {
+		t.Fatalf("destination state = %+v, %v", ds, err)
+	}
+	again, _ := c.SourceState(ctx, "src", nil)
+	if string(again) != string(got) {
+		t.Fatalf("destination state changed source state: %s", again)
+	}
+}
+
+// testGlobalAndLegacyState: a GLOBAL state comes back as one message, a
+// LEGACY one as its data blob.
+func testGlobalAndLegacyState(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	MustLoad(t, c, users(inc), cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), GlobalState(`{"lsn":7}`, "users", `{"c":1}`))
+	got, _ := c.SourceState(ctx, "src", nil)
+	var msgs []protocol.State
+	if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 1 || msgs[0].Type != protocol.StateGlobal || string(msgs[0].Global.SharedState) != `{"lsn":7}` {
+		t.Fatalf("global state = %s (%v)", got, err)
+	}
+	c2 := open(t)
+	MustLoad(t, c2, users(inc), cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), LegacyState(`{"users":{"c":1}}`))
+	got, _ = c2.SourceState(ctx, "src", nil)
+	if string(got) != `{"users":{"c":1}}` {
+		t.Fatalf("legacy state = %s", got)
+	}
+}
+
+// testSchemaEvolution: a new property adds a column; a changed type keeps
+// the column's, and values that do not convert are noted.
+func testSchemaEvolution(t *testing.T, open Opener) {
+	c := open(t)
+	v1 := Catalog(Stream("people", `{"id":{"type":"integer"},"age":{"type":"integer"}}`, inc, nil, "id"))
+	MustLoad(t, c, v1, cache.StrategyAppend, Rec("people", `{"id":1,"age":30}`))
+	v2 := Catalog(Stream("people", `{"id":{"type":"integer"},"age":{"type":"string"},"city":{"type":"string"}}`, inc, nil, "id"))
+	MustLoad(t, c, v2, cache.StrategyAppend, Rec("people", `{"id":2,"age":"31","city":"Oslo"}`), Rec("people", `{"id":3,"age":"old","city":"Rome"}`))
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(age AS VARCHAR), city FROM people ORDER BY id`), []string{"1|30|NULL", "2|31|Oslo", "3|NULL|Rome"})
+	notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM people WHERE id = 3`))
+	if len(notes) != 1 || !strings.Contains(notes[0], `"field":"age"`) || !strings.Contains(notes[0], "DESTINATION_TYPECAST_ERROR") {
+		t.Fatalf("meta = %q", notes)
+	}
+}
+
+// JSON leaves repeated member names to the reader: every backend keeps
+// the first, and the sync goes on.
+func testAMemberGivenTwice(t *testing.T, open Opener) {
+	c := open(t)
+	cat := Catalog(Stream("twice", `{"a":{"type":"integer"},"b":{"type":"string"}}`, full, nil))
+	MustLoad(t, c, cat, cache.StrategyAppend, Rec("twice", `{"a":1,"b":"x","a":2}`), Rec("twice", `{"b":"y","a":3,"b":"z"}`))
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(a AS VARCHAR), b FROM twice ORDER BY a`), []string{"1|x", "3|y"})
+}
+
+// Records that did not come through the protocol decoder (which
+// validates them) can carry anything: the load fails and says why.
+func testDataThatIsNotAJSONObject(t *testing.T, open Opener) {
+	ctx := context.Background()
+	for _, data := range []string{`{"id":2, oops}`, `[2]`, `{"id":2,"name":"cut`, `2}`} {
 		c := open(t)
-		res := MustLoad(t, c, users(inc), cache.StrategyAppend, u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"), u(1, "a2", "2024-01-02T00:00:00Z"))
-		if res.Total != 3 || res.Records["users"] != 3 {
-			t.Fatalf("result %+v", res)
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyAppend,
+			Messages: AsBuilt(u(1, "one", "2024-01-01T00:00:00Z"), Rec("users", data))})
+		if err == nil || !strings.Contains(err.Error(), "not a valid JSON object") || !strings.Contains(err.Error(), `"users"`) {
+			t.Fatalf("data %s: err = %v", data, err)
 		}
-		MustLoad(t, c, users(inc), cache.StrategyAppend, u(3, "c", "2024-01-03T00:00:00Z"))
-		Equal(t, "rows", Strings(t, c, q), []string{"1|a", "1|a2", "2|b", "3|c"})
-	})
-
-	t.Run("merge", func(t *testing.T) {
-		c := open(t)
-		// Duplicates within one sync; an older cursor arriving later loses;
-		// an equal cursor is decided by arrival.
-		MustLoad(t, c, users(inc), cache.StrategyMerge,
-			u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"), u(1, "a2", "2024-01-02T00:00:00Z"),
-			u(1, "old", "2023-01-01T00:00:00Z"), u(2, "b2", "2024-01-01T00:00:00Z"))
-		Equal(t, "first sync", Strings(t, c, q), []string{"1|a2", "2|b2"})
-		MustLoad(t, c, users(inc), cache.StrategyMerge, u(2, "b3", "2024-02-01T00:00:00Z"), u(3, "c", "2024-01-01T00:00:00Z"), u(1, "stale", "2020-01-01T00:00:00Z"))
-		Equal(t, "second sync", Strings(t, c, q), []string{"1|a2", "2|b3", "3|c"})
-	})
-
-	t.Run("merge keeps rows whose key is NULL", func(t *testing.T) {
-		c := open(t)
-		nul := func(name string) *protocol.Message {
-			return Rec("users", fmt.Sprintf(`{"id":null,"name":%q,"updated_at":"2024-01-01T00:00:00Z"}`, name))
+		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM users WHERE id = 2`); got[0] != "0" {
+			t.Fatalf("data %s: the bad record was stored", data)
 		}
-		MustLoad(t, c, users(inc), cache.StrategyMerge, nul("x"), u(1, "a", "2024-01-01T00:00:00Z"), nul("y"))
-		Equal(t, "first sync", Strings(t, c, `SELECT name FROM users ORDER BY name`), []string{"a", "x", "y"})
-		MustLoad(t, c, users(inc), cache.StrategyMerge, nul("z"), u(1, "a2", "2024-01-02T00:00:00Z"))
-		Equal(t, "second sync", Strings(t, c, `SELECT name FROM users ORDER BY name`), []string{"a2", "x", "y", "z"})
-	})
+	}
+}
 
-	// A backend may watch key order to skip the duplicate check (see
-	// cache.KeyOrderer): keys increasing within each batch but repeated
-	// across batches, decreasing keys, text keys, and a sync into a table
-	// that has rows must all still be merged.
-	t.Run("merge across batches", func(t *testing.T) {
-		c := open(t)
-		load := func(cat *protocol.ConfiguredCatalog, msgs ...*protocol.Message) {
-			t.Helper()
-			if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyMerge, BatchSize: 2, Messages: Messages(msgs...)}); err != nil {
-				t.Fatal(err)
-			}
+// testValuesThatDoNotFitAreKeptAsNotes: a value that does not fit its
+// column is NULL, with a note in _airbyte_meta; the load goes on.
+func testValuesThatDoNotFitAreKeptAsNotes(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"},"d":{"type":"string","format":"date"},"ts":{"type":"string","format":"date-time"},"o":{"type":"object"},"u":{"type":["string","integer"]},"x":{}}`
+	cat := Catalog(Stream("vals", props, full, nil))
+	MustLoad(t, c, cat, cache.StrategyAppend,
+		Rec("vals", `{"i":5,"n":1.5,"b":true,"d":"2024-02-29","ts":"2024-01-01T10:00:00+02:00","o":{"a":[1,2]},"u":"s","x":[1]}`),
+		Rec("vals", `{"i":6.5,"n":"many","b":"maybe","d":"yesterday","ts":"nope","o":"str","u":7,"x":"y"}`),
+		Rec("vals", `{}`))
+	Equal(t, "good", Strings(t, c, `SELECT CAST(i AS VARCHAR), CAST(n AS VARCHAR), CAST(b AS VARCHAR), CAST(d AS VARCHAR) FROM vals WHERE i = 5`), []string{"5|1.5|true|2024-02-29"})
+	Equal(t, "instant", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM vals WHERE ts = CAST('2024-01-01T08:00:00Z' AS TIMESTAMPTZ)`), []string{"1"})
+	Equal(t, "count", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM vals`), []string{"3"})
+	notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM vals WHERE i IS NULL AND n IS NULL`))
+	if len(notes) != 2 {
+		t.Fatalf("rows with NULLs: %q", notes)
+	}
+	bad := notes[0] + notes[1]
+	for _, f := range []string{"i", "n", "b", "d", "ts"} {
+		if !strings.Contains(bad, `"field":"`+f+`"`) {
+			t.Errorf("no note for field %s in %s", f, bad)
 		}
-		ts := "2024-01-01T00:00:00Z"
-		load(users(inc), u(1, "a", ts), u(2, "b", ts), u(2, "b2", ts), u(3, "c", ts))
-		Equal(t, "repeated across batches", Strings(t, c, q), []string{"1|a", "2|b2", "3|c"})
-		load(users(inc), u(3, "c2", ts), u(4, "d", ts))
-		Equal(t, "into a table with rows", Strings(t, c, q), []string{"1|a", "2|b2", "3|c2", "4|d"})
-		names := Catalog(Stream("names", `{"k":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"k"}}))
-		load(names, Rec("names", `{"k":"b","v":1}`), Rec("names", `{"k":"a","v":2}`), Rec("names", `{"k":"c","v":3}`), Rec("names", `{"k":"b","v":4}`), Rec("names", `{"k":"d","v":5}`))
-		Equal(t, "text keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM names ORDER BY k`), []string{"a|2", "b|4", "c|3", "d|5"})
-		// An empty text key is a key like any other, and a key written
-		// with escapes is compared as the database reads it.
-		odd := Catalog(Stream("odd", `{"k":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"k"}}))
-		load(odd, Rec("odd", `{"k":"","v":1}`), Rec("odd", `{"k":"b","v":2}`), Rec("odd", `{"k":"","v":3}`), Rec("odd", `{"k":"c","v":4}`))
-		Equal(t, "empty keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM odd ORDER BY k`), []string{"|3", "b|2", "c|4"})
-		load(odd, Rec("odd", `{"k":"a\u0062","v":5}`), Rec("odd", `{"k":"ab","v":6}`))
-		Equal(t, "escaped keys", Strings(t, c, `SELECT k, CAST(v AS VARCHAR) FROM odd WHERE k = 'ab'`), []string{"ab|6"})
-		desc := Catalog(Stream("desc", `{"id":{"type":"integer"},"v":{"type":"integer"}}`, inc, [][]string{{"id"}}))
-		load(desc, Rec("desc", `{"id":-1,"v":1}`), Rec("desc", `{"id":-2,"v":2}`), Rec("desc", `{"id":-1,"v":3}`))
-		Equal(t, "decreasing keys", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(v AS VARCHAR) FROM "desc" ORDER BY v`), []string{"-2|2", "-1|3"})
-	})
+	}
+	if strings.Count(bad, "DESTINATION_TYPECAST_ERROR") != 5 {
+		t.Errorf("want exactly 5 notes (missing fields are not notes): %s", bad)
+	}
+}
 
-	t.Run("merge composite and nested keys", func(t *testing.T) {
-		c := open(t)
-		cat := Catalog(
-			Stream("pairs", `{"a":{"type":"integer"},"b":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"a"}, {"b"}}),
-			Stream("nested", `{"k":{"type":"object","properties":{"id":{"type":"string"}}},"v":{"type":"integer"}}`, inc, [][]string{{"k", "id"}}),
-		)
-		MustLoad(t, c, cat, cache.StrategyMerge,
-			Rec("pairs", `{"a":1,"b":"x","v":1}`), Rec("pairs", `{"a":1,"b":"y","v":2}`), Rec("pairs", `{"a":1,"b":"x","v":3}`),
-			Rec("nested", `{"k":{"id":"p"},"v":1}`), Rec("nested", `{"k":{"id":"q"},"v":2}`), Rec("nested", `{"k":{"id":"p"},"v":3}`))
-		Equal(t, "composite", Strings(t, c, `SELECT CAST(a AS VARCHAR), b, CAST(v AS VARCHAR) FROM pairs ORDER BY a, b`), []string{"1|x|3", "1|y|2"})
-		Equal(t, "nested", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM nested ORDER BY v`), []string{"2", "3"})
-	})
+// testLargeRecord: a 20 MB field loads whole.
+func testLargeRecord(t *testing.T, open Opener) {
+	c := open(t)
+	big := strings.Repeat("x", 20<<20)
+	MustLoad(t, c, Catalog(Stream("blobs", `{"id":{"type":"integer"},"s":{"type":"string"}}`, full, nil)), cache.StrategyAppend,
+		Rec("blobs", `{"id":1,"s":"small"}`), Rec("blobs", `{"id":2,"s":"`+big+`"}`))
+	Equal(t, "lengths", Strings(t, c, `SELECT CAST(length(s) AS VARCHAR) FROM blobs ORDER BY id`), []string{"5", fmt.Sprint(len(big))})
+}
 
-	t.Run("replace", func(t *testing.T) {
-		c := open(t)
-		MustLoad(t, c, users(full), cache.StrategyReplace, u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"))
-		MustLoad(t, c, users(full), cache.StrategyReplace, u(3, "c", "2024-01-01T00:00:00Z"))
-		Equal(t, "rows", Strings(t, c, q), []string{"3|c"})
-		// No staging table is left behind.
-		Equal(t, "tables", Strings(t, c, `SELECT table_name FROM information_schema.tables WHERE table_name LIKE '_airbyte_tmp%'`), nil)
-	})
-
-	t.Run("replace incremental refused", func(t *testing.T) {
-		c := open(t)
-		_, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyReplace, Messages: Messages(u(1, "a", "2024-01-01T00:00:00Z"))})
-		var se *cache.StrategyError
-		if !errors.As(err, &se) {
-			t.Fatalf("want a StrategyError, got %v", err)
-		}
-		_, err = cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyReplace, FullRefresh: true, Messages: Messages(u(1, "a", "2024-01-01T00:00:00Z"))})
+// testHostileNames: names that are SQL, quotes, keywords, non-ASCII or
+// too long still load and read back; collisions are refused.
+func testHostileNames(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	long := strings.Repeat("Long name ", 20)
+	names := []string{`we"ird'; DROP TABLE x;--`, "select", "héllo wörld", long, "1st"}
+	var streams []protocol.ConfiguredStream
+	var msgs []*protocol.Message
+	for _, n := range names {
+		props := fmt.Sprintf(`{%q:{"type":"integer"},"from":{"type":"string"},"sp ace":{"type":"string"},"ünï":{"type":"string"},%q:{"type":"string"}}`, `"quoted"`, long)
+		streams = append(streams, Stream(n, props, full, nil))
+		msgs = append(msgs, Rec(n, fmt.Sprintf(`{%q:1,"from":"f","sp ace":"s","ünï":"u",%q:"l"}`, `"quoted"`, long)))
+	}
+	MustLoad(t, c, Catalog(streams...), cache.StrategyAuto, msgs...)
+	for _, n := range names {
+		ds, err := c.Dataset(ctx, n)
 		if err != nil {
-			t.Fatalf("replace with full refresh: %v", err)
+			t.Fatalf("dataset %q: %v", n, err)
 		}
-	})
-
-	t.Run("auto", func(t *testing.T) {
-		c := open(t)
-		cat := Catalog(
-			Stream("keyed", `{"id":{"type":"integer"}}`, inc, [][]string{{"id"}}),
-			Stream("cursored", `{"id":{"type":"integer"},"ts":{"type":"integer"}}`, inc, nil, "ts"),
-			Stream("plain", `{"id":{"type":"integer"}}`, full, nil),
-		)
-		for range 2 {
-			MustLoad(t, c, cat, cache.StrategyAuto, Rec("keyed", `{"id":1}`), Rec("keyed", `{"id":1}`), Rec("cursored", `{"id":1,"ts":1}`), Rec("plain", `{"id":1}`), Rec("plain", `{"id":2}`))
-		}
-		Equal(t, "counts", Strings(t, c, `SELECT (SELECT CAST(count(*) AS VARCHAR) FROM keyed), (SELECT CAST(count(*) AS VARCHAR) FROM cursored), (SELECT CAST(count(*) AS VARCHAR) FROM plain)`), []string{"1|2|2"})
-		_, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: Catalog(Stream("plain", `{"id":{"type":"integer"}}`, full, nil)), Strategy: cache.StrategyMerge, Messages: Messages()})
-		var se *cache.StrategyError
-		if !errors.As(err, &se) {
-			t.Fatalf("merge without a key: want a StrategyError, got %v", err)
-		}
-	})
-
-	t.Run("state", func(t *testing.T) {
-		c := open(t)
-		if st, err := c.SourceState(ctx, "src", nil); err != nil || st != nil {
-			t.Fatalf("empty cache state = %s, %v", st, err)
-		}
-		cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("other", `{"id":{"type":"integer"}}`, inc, nil, "id"))
-		res := MustLoad(t, c, cat, cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":1}`), StreamState("users", `{"c":1}`),
-			u(2, "b", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":2}`), Rec("other", `{"id":5}`), StreamState("other", `{"c":5}`))
-		if res.States != 2 { // the latest per stream in each transaction
-			t.Logf("states committed: %d", res.States)
-		}
-		got, err := c.SourceState(ctx, "src", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var msgs []protocol.State
-		if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 2 {
-			t.Fatalf("state %s: %v", got, err)
-		}
-		only, _ := c.SourceState(ctx, "src", []string{"users"})
-		if !strings.Contains(string(only), `{"c":2}`) || strings.Contains(string(only), "other") {
-			t.Fatalf("users state = %s", only)
-		}
-		if st, _ := c.SourceState(ctx, "another-source", nil); st != nil {
-			t.Fatalf("state leaks across sources: %s", st)
-		}
-		// Destination state is kept apart from the cache's.
-		key := cache.StateKey{Source: "src", Destination: "dest", Stream: "users"}
-		if err := c.PutState(ctx, key, StreamState("users", `{"confirmed":"x"}`).State); err != nil {
-			t.Fatal(err)
-		}
-		ds, err := c.State(ctx, key)
-		if err != nil || ds == nil || string(ds.Stream.StreamState) != `{"confirmed":"x"}` {
-			t.Fatalf("destination state = %+v, %v", ds, err)
-		}
-		again, _ := c.SourceState(ctx, "src", nil)
-		if string(again) != string(got) {
-			t.Fatalf("destination state changed source state: %s", again)
-		}
-	})
-
-	t.Run("global and legacy state", func(t *testing.T) {
-		c := open(t)
-		MustLoad(t, c, users(inc), cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), GlobalState(`{"lsn":7}`, "users", `{"c":1}`))
-		got, _ := c.SourceState(ctx, "src", nil)
-		var msgs []protocol.State
-		if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 1 || msgs[0].Type != protocol.StateGlobal || string(msgs[0].Global.SharedState) != `{"lsn":7}` {
-			t.Fatalf("global state = %s (%v)", got, err)
-		}
-		c2 := open(t)
-		MustLoad(t, c2, users(inc), cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), LegacyState(`{"users":{"c":1}}`))
-		got, _ = c2.SourceState(ctx, "src", nil)
-		if string(got) != `{"users":{"c":1}}` {
-			t.Fatalf("legacy state = %s", got)
-		}
-	})
-
-	t.Run("schema evolution", func(t *testing.T) {
-		c := open(t)
-		v1 := Catalog(Stream("people", `{"id":{"type":"integer"},"age":{"type":"integer"}}`, inc, nil, "id"))
-		MustLoad(t, c, v1, cache.StrategyAppend, Rec("people", `{"id":1,"age":30}`))
-		v2 := Catalog(Stream("people", `{"id":{"type":"integer"},"age":{"type":"string"},"city":{"type":"string"}}`, inc, nil, "id"))
-		MustLoad(t, c, v2, cache.StrategyAppend, Rec("people", `{"id":2,"age":"31","city":"Oslo"}`), Rec("people", `{"id":3,"age":"old","city":"Rome"}`))
-		Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(age AS VARCHAR), city FROM people ORDER BY id`), []string{"1|30|NULL", "2|31|Oslo", "3|NULL|Rome"})
-		notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM people WHERE id = 3`))
-		if len(notes) != 1 || !strings.Contains(notes[0], `"field":"age"`) || !strings.Contains(notes[0], "DESTINATION_TYPECAST_ERROR") {
-			t.Fatalf("meta = %q", notes)
-		}
-	})
-
-	// JSON leaves repeated member names to the reader: every backend keeps
-	// the first, and the sync goes on.
-	t.Run("a member given twice", func(t *testing.T) {
-		c := open(t)
-		cat := Catalog(Stream("twice", `{"a":{"type":"integer"},"b":{"type":"string"}}`, full, nil))
-		MustLoad(t, c, cat, cache.StrategyAppend, Rec("twice", `{"a":1,"b":"x","a":2}`), Rec("twice", `{"b":"y","a":3,"b":"z"}`))
-		Equal(t, "rows", Strings(t, c, `SELECT CAST(a AS VARCHAR), b FROM twice ORDER BY a`), []string{"1|x", "3|y"})
-	})
-
-	// Records that did not come through the protocol decoder (which
-	// validates them) can carry anything: the load fails and says why.
-	t.Run("data that is not a JSON object", func(t *testing.T) {
-		for _, data := range []string{`{"id":2, oops}`, `[2]`, `{"id":2,"name":"cut`, `2}`} {
-			c := open(t)
-			_, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyAppend,
-				Messages: AsBuilt(u(1, "one", "2024-01-01T00:00:00Z"), Rec("users", data))})
-			if err == nil || !strings.Contains(err.Error(), "not a valid JSON object") || !strings.Contains(err.Error(), `"users"`) {
-				t.Fatalf("data %s: err = %v", data, err)
-			}
-			if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM users WHERE id = 2`); got[0] != "0" {
-				t.Fatalf("data %s: the bad record was stored", data)
-			}
-		}
-	})
-
-	t.Run("values that do not fit are kept as notes", func(t *testing.T) {
-		c := open(t)
-		props := `{"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"},"d":{"type":"string","format":"date"},"ts":{"type":"string","format":"date-time"},"o":{"type":"object"},"u":{"type":["string","integer"]},"x":{}}`
-		cat := Catalog(Stream("vals", props, full, nil))
-		MustLoad(t, c, cat, cache.StrategyAppend,
-			Rec("vals", `{"i":5,"n":1.5,"b":true,"d":"2024-02-29","ts":"2024-01-01T10:00:00+02:00","o":{"a":[1,2]},"u":"s","x":[1]}`),
-			Rec("vals", `{"i":6.5,"n":"many","b":"maybe","d":"yesterday","ts":"nope","o":"str","u":7,"x":"y"}`),
-			Rec("vals", `{}`))
-		Equal(t, "good", Strings(t, c, `SELECT CAST(i AS VARCHAR), CAST(n AS VARCHAR), CAST(b AS VARCHAR), CAST(d AS VARCHAR) FROM vals WHERE i = 5`), []string{"5|1.5|true|2024-02-29"})
-		Equal(t, "instant", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM vals WHERE ts = CAST('2024-01-01T08:00:00Z' AS TIMESTAMPTZ)`), []string{"1"})
-		Equal(t, "count", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM vals`), []string{"3"})
-		notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM vals WHERE i IS NULL AND n IS NULL`))
-		if len(notes) != 2 {
-			t.Fatalf("rows with NULLs: %q", notes)
-		}
-		bad := notes[0] + notes[1]
-		for _, f := range []string{"i", "n", "b", "d", "ts"} {
-			if !strings.Contains(bad, `"field":"`+f+`"`) {
-				t.Errorf("no note for field %s in %s", f, bad)
-			}
-		}
-		if strings.Count(bad, "DESTINATION_TYPECAST_ERROR") != 5 {
-			t.Errorf("want exactly 5 notes (missing fields are not notes): %s", bad)
-		}
-	})
-
-	t.Run("large record", func(t *testing.T) {
-		c := open(t)
-		big := strings.Repeat("x", 20<<20)
-		MustLoad(t, c, Catalog(Stream("blobs", `{"id":{"type":"integer"},"s":{"type":"string"}}`, full, nil)), cache.StrategyAppend,
-			Rec("blobs", `{"id":1,"s":"small"}`), Rec("blobs", `{"id":2,"s":"`+big+`"}`))
-		Equal(t, "lengths", Strings(t, c, `SELECT CAST(length(s) AS VARCHAR) FROM blobs ORDER BY id`), []string{"5", fmt.Sprint(len(big))})
-	})
-
-	t.Run("hostile names", func(t *testing.T) {
-		c := open(t)
-		long := strings.Repeat("Long name ", 20)
-		names := []string{`we"ird'; DROP TABLE x;--`, "select", "héllo wörld", long, "1st"}
-		var streams []protocol.ConfiguredStream
-		var msgs []*protocol.Message
-		for _, n := range names {
-			props := fmt.Sprintf(`{%q:{"type":"integer"},"from":{"type":"string"},"sp ace":{"type":"string"},"ünï":{"type":"string"},%q:{"type":"string"}}`, `"quoted"`, long)
-			streams = append(streams, Stream(n, props, full, nil))
-			msgs = append(msgs, Rec(n, fmt.Sprintf(`{%q:1,"from":"f","sp ace":"s","ünï":"u",%q:"l"}`, `"quoted"`, long)))
-		}
-		MustLoad(t, c, Catalog(streams...), cache.StrategyAuto, msgs...)
-		for _, n := range names {
-			ds, err := c.Dataset(ctx, n)
-			if err != nil {
-				t.Fatalf("dataset %q: %v", n, err)
-			}
-			var got []map[string]any
-			for r, err := range ds.Records(ctx) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, r)
-			}
-			if len(got) != 1 || fmt.Sprint(got[0]["_quoted_"]) != "1" || got[0]["from"] != "f" || got[0]["sp_ace"] != "s" || got[0]["_n_"] != "u" {
-				t.Fatalf("stream %q rows %v", n, got)
-			}
-		}
-		var ce *cache.CollisionError
-		_, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("A b", `{}`, full, nil), Stream("a_b", `{}`, full, nil)), Messages: Messages()})
-		if !errors.As(err, &ce) {
-			t.Fatalf("stream collision: %v", err)
-		}
-		east, west := Stream("users", `{}`, full, nil), Stream("users", `{}`, full, nil)
-		east.Stream.Namespace, west.Stream.Namespace = "east", "west"
-		_, err = cache.Load(ctx, c, cache.LoadRequest{SourceName: "s", Catalog: Catalog(east, west), Messages: Messages()})
-		if !errors.As(err, &ce) || !strings.Contains(err.Error(), `two streams named "users"`) {
-			t.Fatalf("same name in two namespaces: %v", err)
-		}
-		_, err = cache.Load(ctx, c, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("x", `{"Name":{},"name":{}}`, full, nil)), Messages: Messages()})
-		if !errors.As(err, &ce) {
-			t.Fatalf("field collision: %v", err)
-		}
-		var ne *cache.NameError
-		_, err = cache.Load(ctx, c, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
-		if !errors.As(err, &ne) {
-			t.Fatalf("underscore-only name: %v", err)
-		}
-	})
-
-	t.Run("datasets", func(t *testing.T) {
-		c := open(t)
-		cat := Catalog(Stream("people", `{"id":{"type":"integer"},"age":{"type":"integer"}}`, full, nil))
-		MustLoad(t, c, cat, cache.StrategyAppend, Rec("people", `{"id":1,"age":20}`), Rec("people", `{"id":2,"age":40}`), Rec("people", `{"id":3,"age":50}`))
-		ds, err := c.Dataset(ctx, "people")
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := ds.Where("age > ?", 30).Where("id < ?", 3).Count(ctx)
-		if err != nil || n != 1 {
-			t.Fatalf("filtered count = %d, %v", n, err)
-		}
-		if all, _ := ds.Count(ctx); all != 3 {
-			t.Fatalf("Where changed the dataset: %d", all)
-		}
-		names, _ := ds.ColumnNames(ctx)
-		if strings.Join(names, ",") != "_airbyte_raw_id,_airbyte_extracted_at,_airbyte_meta,id,age" {
-			t.Fatalf("columns %v", names)
-		}
-		var ids []string
-		for r, err := range ds.After("").Records(ctx) {
+		var got []map[string]any
+		for r, err := range ds.Records(ctx) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids = append(ids, r[cache.ColumnRawID].(string))
+			got = append(got, r)
 		}
-		if len(ids) != 3 || !(ids[0] < ids[1] && ids[1] < ids[2]) {
-			t.Fatalf("raw ids %v", ids)
+		if len(got) != 1 || fmt.Sprint(got[0]["_quoted_"]) != "1" || got[0]["from"] != "f" || got[0]["sp_ace"] != "s" || got[0]["_n_"] != "u" {
+			t.Fatalf("stream %q rows %v", n, got)
 		}
-		if n, _ := ds.After(ids[0]).Count(ctx); n != 2 {
-			t.Fatalf("after first: %d", n)
-		}
-		var nf *cache.StreamNotFoundError
-		if _, err := c.Dataset(ctx, "nope"); !errors.As(err, &nf) {
-			t.Fatalf("missing stream: %v", err)
-		}
-	})
+	}
+	var ce *cache.CollisionError
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("A b", `{}`, full, nil), Stream("a_b", `{}`, full, nil)), Messages: Messages()})
+	if !errors.As(err, &ce) {
+		t.Fatalf("stream collision: %v", err)
+	}
+	east, west := Stream("users", `{}`, full, nil), Stream("users", `{}`, full, nil)
+	east.Stream.Namespace, west.Stream.Namespace = "east", "west"
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(east, west), Messages: Messages()})
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `two streams named "users"`) {
+		t.Fatalf("same name in two namespaces: %v", err)
+	}
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("x", `{"Name":{},"name":{}}`, full, nil)), Messages: Messages()})
+	if !errors.As(err, &ce) {
+		t.Fatalf("field collision: %v", err)
+	}
+	var ne *cache.NameError
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
+	if !errors.As(err, &ne) {
+		t.Fatalf("underscore-only name: %v", err)
+	}
+}
 
-	t.Run("source error", func(t *testing.T) {
-		c := open(t)
-		MustLoad(t, c, users(full), cache.StrategyReplace, u(1, "kept", "2024-01-01T00:00:00Z"))
-		boom := errors.New("connector died")
-		_, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyReplace, FullRefresh: true,
-			Messages: FailAfter(boom, u(2, "half", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":2}`))})
-		if !errors.Is(err, boom) {
-			t.Fatalf("err = %v", err)
+// testDatasets: Where, Count, Columns, After and Records over a stream;
+// a missing stream is a StreamNotFoundError.
+func testDatasets(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	cat := Catalog(Stream("people", `{"id":{"type":"integer"},"age":{"type":"integer"}}`, full, nil))
+	MustLoad(t, c, cat, cache.StrategyAppend, Rec("people", `{"id":1,"age":20}`), Rec("people", `{"id":2,"age":40}`), Rec("people", `{"id":3,"age":50}`))
+	ds, err := c.Dataset(ctx, "people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ds.Where("age > ?", 30).Where("id < ?", 3).Count(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("filtered count = %d, %v", n, err)
+	}
+	if all, _ := ds.Count(ctx); all != 3 {
+		t.Fatalf("Where changed the dataset: %d", all)
+	}
+	cols, err := ds.Columns(ctx)
+	var names []string
+	for _, col := range cols {
+		names = append(names, col.Name)
+	}
+	if err != nil || strings.Join(names, ",") != "_airbyte_raw_id,_airbyte_extracted_at,_airbyte_meta,id,age" {
+		t.Fatalf("columns %v, %v", names, err)
+	}
+	var ids []string
+	for r, err := range ds.After("").Records(ctx) {
+		if err != nil {
+			t.Fatal(err)
 		}
-		Equal(t, "replace untouched", Strings(t, c, q), []string{"1|kept"})
-		if st, _ := c.SourceState(ctx, "src", nil); st != nil {
-			t.Fatalf("state of a failed replace committed: %s", st)
-		}
-		_, err = cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyAppend,
-			Messages: FailAfter(boom, u(2, "two", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":2}`), u(3, "three", "2024-01-01T00:00:00Z"))})
-		if !errors.Is(err, boom) {
-			t.Fatalf("err = %v", err)
-		}
-		Equal(t, "append keeps what arrived", Strings(t, c, q), []string{"1|kept", "2|two", "3|three"})
-		if st, _ := c.SourceState(ctx, "src", nil); !strings.Contains(string(st), `{"c":2}`) {
-			t.Fatalf("state = %s", st)
-		}
-	})
+		ids = append(ids, r["_airbyte_raw_id"].(string))
+	}
+	if len(ids) != 3 || !(ids[0] < ids[1] && ids[1] < ids[2]) {
+		t.Fatalf("raw ids %v", ids)
+	}
+	if n, _ := ds.After(ids[0]).Count(ctx); n != 2 {
+		t.Fatalf("after first: %d", n)
+	}
+	var nf *protocol.StreamNotFoundError
+	if _, err := c.Dataset(ctx, "nope"); !errors.As(err, &nf) || !errors.Is(err, protocol.ErrStreamNotFound) || nf.Stream != "nope" {
+		t.Fatalf("missing stream: %v", err)
+	}
+}
+
+// testSourceError: a source that fails leaves a replace untouched, and
+// keeps what arrived (and its state) for the others.
+func testSourceError(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	MustLoad(t, c, users(full), cache.StrategyReplace, u(1, "kept", "2024-01-01T00:00:00Z"))
+	boom := errors.New("connector died")
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyReplace, FullRefresh: true,
+		Messages: FailAfter(boom, u(2, "half", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":2}`))})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	Equal(t, "replace untouched", Strings(t, c, usersQuery), []string{"1|kept"})
+	if st, _ := c.SourceState(ctx, "src", nil); st != nil {
+		t.Fatalf("state of a failed replace committed: %s", st)
+	}
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyAppend,
+		Messages: FailAfter(boom, u(2, "two", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":2}`), u(3, "three", "2024-01-01T00:00:00Z"))})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	Equal(t, "append keeps what arrived", Strings(t, c, usersQuery), []string{"1|kept", "2|two", "3|three"})
+	if st, _ := c.SourceState(ctx, "src", nil); !strings.Contains(string(st), `{"c":2}`) {
+		t.Fatalf("state = %s", st)
+	}
 }
 
 // compact removes the spaces jsonb puts into its text form.

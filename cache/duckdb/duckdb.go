@@ -1,23 +1,39 @@
-// Package duckdb is the DuckDB backend of the cache: a single database file,
-// the embedded default. Records are spooled in chunks of 50,000 to JSONL
-// files (rewritten in place, chunk after chunk) and loaded with DuckDB's
-// own read_json, one INSERT … SELECT per chunk — several times faster than
-// the appender — with every typed column read as text and converted with
-// TRY_CAST, so a value that does not fit becomes NULL with a note in
-// _airbyte_meta instead of failing the load. Write transactions run with
-// one DuckDB thread (see [WithWriteThreads]) while the Go side spools the
-// next chunk, and DuckDB's memory is bounded
-// ([DefaultMemoryLimit]), so a load's footprint does not grow with the data.
-// A destination fed from the cache reads the rows through DuckDB's C API,
-// in place, rather than through database/sql, which copies and boxes every
-// value: that halves the export's CPU (in-memory databases excepted).
+// Package duckdb is the DuckDB backend of the cache: a single database
+// file, the embedded default. It needs cgo. Import it for its side effect
+// to open caches by URL, or call [NewConnector] for typed options:
 //
-//	c, err := duckdb.New(ctx, "./.cache/default_cache/default_cache.duckdb")
-//	defer c.Close()
-//	res, err := cache.Load(ctx, c, cache.LoadRequest{...})
+//	import _ "github.com/x/goairbyte/cache/duckdb"
+//	c, err := cache.Open(ctx, "duckdb:.cache/mycache/mycache.duckdb?memory_limit=1GB")
+//
+//	c, err := cache.New(ctx, duckdb.NewConnector(path, duckdb.WithMemoryLimit("1GB")))
+//
+// # URLs
+//
+// duckdb:///abs/path/file.duckdb names a file by absolute path,
+// duckdb:rel/path/file.duckdb one relative to the working directory, and
+// duckdb::memory: an in-memory database, gone when the cache is closed.
+// The file and its directories are created if needed. Query parameters:
+// schema and table_prefix (see cache.Open), and memory_limit (such as
+// 1GB), write_threads, batch_size and string_compression (true or false),
+// as the options of the same names below.
+//
+// # How it loads
+//
+// Records are spooled in chunks of 50,000 to JSONL files (rewritten in
+// place, chunk after chunk) and loaded with DuckDB's own read_json, one
+// INSERT … SELECT per chunk — several times faster than the appender —
+// with every typed column read as text and converted with TRY_CAST, so a
+// value that does not fit becomes NULL with a note in _airbyte_meta instead
+// of failing the load. Write transactions run with one DuckDB thread (see
+// [WithWriteThreads]) while the Go side spools the next chunk, and
+// DuckDB's memory is bounded ([WithMemoryLimit]), so a load's footprint
+// does not grow with the data. A destination fed from the cache reads the
+// rows through DuckDB's C API, in place, rather than through database/sql,
+// which copies and boxes every value: that halves the export's CPU
+// (in-memory databases excepted).
 //
 // A DuckDB file has one writer process: a second process opening a file in
-// use gets an *InUseError.
+// use gets an [*InUseError].
 package duckdb
 
 import (
@@ -31,40 +47,41 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/oklog/ulid/v2"
-	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
 
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 )
 
-// DefaultPath is where the default cache lives, relative to the working
-// directory.
-var DefaultPath = filepath.Join(".cache", "default_cache", "default_cache.duckdb")
+func init() { backend.Register("duckdb", openURL) }
 
-// Cache is a DuckDB cache.
-type Cache struct {
-	*cache.SQL
-	backend *backend
-}
+// memoryPath is the path DuckDB takes for an in-memory database.
+const memoryPath = ":memory:"
 
 type options struct {
 	schema       string
-	prefix       string
 	memoryLimit  string
 	writeThreads int
 	batchSize    int
 	compress     bool
+	err          error // the first option that does not fit
 }
 
-// DefaultBatchSize is how many records a load into DuckDB writes per
+// Option configures a DuckDB cache.
+type Option func(*options)
+
+// defaultBatchSize is how many records a load into DuckDB writes per
 // transaction. DuckDB writes the rows of a transaction straight into the
 // database file only in full row groups (122,880 rows per table); the rest
 // it keeps in memory and, at commit, appends to the table a second time and
@@ -73,41 +90,50 @@ type options struct {
 // is nearly free (measured on faker users + purchases: commit CPU 2.1 s →
 // 0.07 s for 2M records). Memory does not grow: the batch is spooled to a
 // temporary file, not held in memory.
-const DefaultBatchSize = 500_000
+const defaultBatchSize = 500_000
 
 // insertChunk is how many records each INSERT of a transaction reads from
 // one spool file. DuckDB starts on the first chunk while the next is
 // spooled, instead of idling until a whole transaction's records are
 // there, and the spool files stay small enough to be rewritten in place
-// (see spoolPool). Measured on faker users + purchases, 2M records: ten
+// (see spoolFile). Measured on faker users + purchases, 2M records: ten
 // 50,000-record INSERTs per transaction cost DuckDB under 10% more than one
 // 500,000-record INSERT.
 const insertChunk = 50_000
 
-// ChunkSize makes the backend a cache.ChunkSizer.
-func (b *backend) ChunkSize() int { return insertChunk }
+// ChunkSize makes the backend a backend.ChunkSizer.
+func (b *database) ChunkSize() int { return insertChunk }
 
 // WithBatchSize sets how many records a load writes per transaction
-// (LoadRequest.BatchSize overrides it per load). States are committed with
-// the records they cover, so smaller batches commit states more often.
-func WithBatchSize(n int) Option { return func(o *options) { o.batchSize = n } }
+// (default 500,000; a load's own LoadRequest.BatchSize overrides it).
+// States are committed with the records they cover, so smaller batches
+// commit states more often. n must be positive.
+func WithBatchSize(n int) Option {
+	return func(o *options) {
+		if n <= 0 {
+			o.fail(fmt.Errorf("duckdb: WithBatchSize(%d): the batch size must be positive", n))
+		}
+		o.batchSize = n
+	}
+}
 
-// DefaultStringCompression is whether DuckDB compresses string columns
+// defaultStringCompression is whether DuckDB compresses string columns
 // (FSST and dictionary compression) as loads write them. Off by default,
 // for load speed: measured on faker users + purchases, 2M records, string
 // compression took 2 of 10 CPU-seconds (263k → 352k records/s) — and the
 // file was 2.9 times larger without it (434 MB instead of 148 MB). Numbers,
 // dates and timestamps are always compressed.
-const DefaultStringCompression = false
+const defaultStringCompression = false
 
 // WithStringCompression turns DuckDB's string compression (FSST and
-// dictionary) on or off for what this cache writes: on makes the file
-// about a third the size and loads about a quarter slower. Rows written
-// while it was off stay uncompressed even after a CHECKPOINT, until they
-// are rewritten (for example by a replace load or CREATE TABLE … AS).
+// dictionary) on or off for what this cache writes (default off): on makes
+// the file about a third the size and loads about a quarter slower. Rows
+// written while it was off stay uncompressed even after a CHECKPOINT,
+// until they are rewritten (for example by a replace load or CREATE TABLE
+// … AS).
 func WithStringCompression(on bool) Option { return func(o *options) { o.compress = on } }
 
-// DefaultWriteThreads is how many threads DuckDB uses inside a write
+// defaultWriteThreads is how many threads DuckDB uses inside a write
 // transaction (a batch's INSERT … SELECT read_json, the final dedupe).
 // DuckDB's calling thread busy-waits for its workers, so on a small machine
 // more threads cost CPU without saving time, and the connector and the
@@ -115,38 +141,55 @@ func WithStringCompression(on bool) Option { return func(o *options) { o.compres
 // took 1.5–2x the CPU of 1 for the same or a longer load. Even alone (the
 // spooled chunks of 1M faker users replayed with nothing else running),
 // DuckDB took 4.3–4.5 s with 2 threads against 3.0–3.7 s with 1.
-const DefaultWriteThreads = 1
+const defaultWriteThreads = 1
 
-// WithWriteThreads sets DuckDB's threads during write transactions; n <= 0
-// keeps DuckDB's own setting (one per core). Queries outside write
-// transactions always use DuckDB's own setting.
+// WithWriteThreads sets DuckDB's threads during write transactions
+// (default 1); n <= 0 keeps DuckDB's own setting (one per core). Queries
+// outside write transactions always use DuckDB's own setting.
 func WithWriteThreads(n int) Option { return func(o *options) { o.writeThreads = n } }
 
-// DefaultMemoryLimit bounds DuckDB's own memory (its buffer pool, sorts and
+// defaultMemoryLimit bounds DuckDB's own memory (its buffer pool, sorts and
 // window functions spill to disk beyond it), so that a load's footprint
 // does not grow with the data. DuckDB's default is 80% of RAM. Bulk inserts
 // also buffer a single row group (write_buffer_row_group_count = 1, not
 // 5) before writing it. Measured: faker users + purchases, 10M records,
 // peak RSS of the loading process 277 MB (482 MB with 192MB and DuckDB's
 // row-group buffering).
-const DefaultMemoryLimit = "128MB"
+const defaultMemoryLimit = "128MB"
 
-// WithMemoryLimit sets DuckDB's memory_limit, such as "1GB".
-func WithMemoryLimit(limit string) Option { return func(o *options) { o.memoryLimit = limit } }
+// WithMemoryLimit sets DuckDB's memory_limit, such as "1GB" (default
+// 128MB).
+func WithMemoryLimit(limit string) Option {
+	return func(o *options) {
+		if limit == "" {
+			o.fail(errors.New("duckdb: WithMemoryLimit(\"\"): give a limit such as 1GB"))
+		}
+		o.memoryLimit = limit
+	}
+}
 
-// Option configures a DuckDB cache.
-type Option func(*options)
+// WithSchema sets the schema of every table ("main" by default); it is
+// created if missing.
+func WithSchema(schema string) Option {
+	return func(o *options) {
+		if schema != "" {
+			o.schema = schema
+		}
+	}
+}
 
-// WithSchema sets the schema of every table ("main" by default).
-func WithSchema(schema string) Option { return func(o *options) { o.schema = schema } }
-
-// WithTablePrefix puts prefix before every stream table's name.
-func WithTablePrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+func (o *options) fail(err error) {
+	if o.err == nil && err != nil {
+		o.err = err
+	}
+}
 
 // InUseError reports a database file another process has open.
 type InUseError struct {
+	// Path is the database file.
 	Path string
-	Err  error
+	// Err is DuckDB's own error.
+	Err error
 }
 
 // Error says which file is in use.
@@ -159,9 +202,9 @@ func (e *InUseError) Unwrap() error { return e.Err }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
-// ValidateName checks a cache name for NewLocalCache-style helpers: letters,
-// digits and underscores only. An empty name is valid (callers then use
-// NewName).
+// ValidateName checks the name of a named local cache (see [PathFor]):
+// letters, digits and underscores only. An empty name is valid (callers
+// then use [NewName]).
 func ValidateName(name string) error {
 	if name != "" && !validName.MatchString(name) {
 		return fmt.Errorf("duckdb: cache name %q is not valid: use only letters, digits and underscores", name)
@@ -173,20 +216,124 @@ func ValidateName(name string) error {
 // were given none.
 func NewName() string { return "cache_" + strings.ToLower(ulid.Make().String()) }
 
-// PathFor is the database file of a named cache in dir:
-// dir/name/name.duckdb, the layout of the default cache.
+// PathFor is the database file of a named cache in dir: dir/name/name.duckdb,
+// the layout of the default cache (PathFor(".cache", "default_cache")).
 func PathFor(dir, name string) string { return filepath.Join(dir, name, name+".duckdb") }
 
-// New opens (creating if needed) the DuckDB cache file at path, with its
-// parent directories.
-func New(ctx context.Context, path string, opts ...Option) (*Cache, error) {
-	o := options{schema: "main", memoryLimit: DefaultMemoryLimit, writeThreads: DefaultWriteThreads,
-		batchSize: DefaultBatchSize, compress: DefaultStringCompression}
+// connector opens one DuckDB database file.
+type connector struct {
+	path string
+	o    options
+}
+
+// NewConnector returns the connector of the DuckDB file at path (":memory:"
+// for an in-memory database), for cache.New. The file and its parent
+// directories are created when the cache opens; an option that does not
+// fit fails it then.
+func NewConnector(path string, opts ...Option) backend.Connector {
+	c := &connector{path: path, o: options{schema: "main", memoryLimit: defaultMemoryLimit, writeThreads: defaultWriteThreads,
+		batchSize: defaultBatchSize, compress: defaultStringCompression}}
 	for _, f := range opts {
-		f(&o)
+		f(&c.o)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("duckdb: creating the cache directory: %w", err)
+	c.o.fail(checkPath(path))
+	return c
+}
+
+// checkPath refuses a path that DuckDB's driver would misread: it takes
+// what follows a "?" as its own options, and parses the path as a URL.
+func checkPath(path string) error {
+	switch path {
+	case "":
+		return errors.New("duckdb: no database file given; name one, or \":memory:\" for an in-memory database")
+	case memoryPath:
+		return nil
+	}
+	if strings.Contains(path, "?") {
+		return fmt.Errorf("duckdb: the path %q holds a \"?\", which DuckDB's driver reads as the start of its options; use another file name", path)
+	}
+	if _, err := url.Parse(path); err != nil {
+		return fmt.Errorf("duckdb: DuckDB's driver cannot read the path %q (%v); use another file name", path, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// urlParams are the query parameters a duckdb: URL may carry, each
+// turned into its option.
+var urlParams = map[string]func(v string) (Option, error){
+	"memory_limit": func(v string) (Option, error) { return WithMemoryLimit(v), nil },
+	"write_threads": func(v string) (Option, error) {
+		n, err := strconv.Atoi(v)
+		return WithWriteThreads(n), err
+	},
+	"batch_size": func(v string) (Option, error) {
+		n, err := strconv.Atoi(v)
+		return WithBatchSize(n), err
+	},
+	"string_compression": func(v string) (Option, error) {
+		on, err := strconv.ParseBool(v)
+		return WithStringCompression(on), err
+	},
+}
+
+// openURL is the backend.Opener of duckdb: URLs.
+func openURL(u *url.URL, schema string) (backend.Connector, error) {
+	path, err := urlPath(u)
+	if err != nil {
+		return nil, err
+	}
+	opts := []Option{WithSchema(schema)}
+	for k, vs := range u.Query() {
+		param, ok := urlParams[k]
+		if !ok {
+			known := append(slices.Sorted(maps.Keys(urlParams)), "schema", "table_prefix")
+			return nil, fmt.Errorf("duckdb: the URL parameter %q is not known; use %s", k, strings.Join(known, ", "))
+		}
+		if len(vs) > 1 {
+			return nil, fmt.Errorf("duckdb: the URL gives %s %d times", k, len(vs))
+		}
+		o, err := param(vs[0])
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: the URL parameter %s=%s is not valid: %w", k, vs[0], err)
+		}
+		opts = append(opts, o)
+	}
+	return NewConnector(path, opts...), nil
+}
+
+// urlPath is the database file a duckdb: URL names.
+func urlPath(u *url.URL) (string, error) {
+	const forms = "write duckdb:///abs/path.duckdb, duckdb:rel/path.duckdb or duckdb::memory:"
+	if u.User != nil || u.Host != "" {
+		return "", fmt.Errorf("duckdb: the URL %s names a host; DuckDB files are local: %s", u.Redacted(), forms)
+	}
+	if u.Fragment != "" {
+		return "", fmt.Errorf("duckdb: the URL %s has a fragment (#%s); %s", u.Redacted(), u.Fragment, forms)
+	}
+	path := u.Path
+	if u.Opaque != "" {
+		p, err := url.PathUnescape(u.Opaque)
+		if err != nil {
+			return "", fmt.Errorf("duckdb: the path of URL %s is not valid: %w", u.Redacted(), err)
+		}
+		path = p
+	}
+	if path == "" || strings.HasSuffix(path, "/") {
+		return "", fmt.Errorf("duckdb: the URL %s names no file; %s", u.Redacted(), forms)
+	}
+	return path, nil
+}
+
+// Connect opens (creating if needed) the database file and readies it.
+func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
+	if c.o.err != nil {
+		return nil, c.o.err
+	}
+	o, path := &c.o, c.path
+	if path != memoryPath {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("duckdb: creating the cache directory: %w", err)
+		}
 	}
 	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1"
 	if !o.compress {
@@ -208,7 +355,7 @@ func New(ctx context.Context, path string, opts ...Option) (*Cache, error) {
 		db.Close()
 		return nil, err
 	}
-	b := &backend{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize}
+	b := &database{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize}
 	// Without it the export reads through database/sql: slower, the same
 	// lines.
 	b.rows, _ = openRowReader(path)
@@ -217,21 +364,17 @@ func New(ctx context.Context, path string, opts ...Option) (*Cache, error) {
 		return nil, fmt.Errorf("duckdb: reading settings: %w", err)
 	}
 	if o.schema != "main" {
-		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+cache.Quote(o.schema)); err != nil {
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+backend.Quote(o.schema)); err != nil {
 			b.Close()
 			return nil, err
 		}
 	}
-	s, err := cache.New(ctx, b, cache.WithTablePrefix(o.prefix))
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	return &Cache{SQL: s, backend: b}, nil
+	return b, nil
 }
 
-// Path is not kept: DuckDB knows it. backend implements cache.Backend.
-type backend struct {
+// database is a DuckDB database holding a cache; it implements
+// backend.Backend. Its path is not kept: DuckDB knows it.
+type database struct {
 	db     *sql.DB
 	rows   *rowReader // nil when the database cannot be read directly
 	schema string
@@ -250,10 +393,10 @@ type backend struct {
 	spare        []*os.File // spool files to reuse
 }
 
-func (b *backend) DB() *sql.DB { return b.db }
+func (b *database) DB() *sql.DB { return b.db }
 
-// BatchSize makes the backend a cache.BatchSizer.
-func (b *backend) BatchSize() int { return b.batchSize }
+// BatchSize makes the backend a backend.BatchSizer.
+func (b *database) BatchSize() int { return b.batchSize }
 
 // keptSpoolFiles is how many spool files a cache keeps for reuse: a load
 // has at most three chunks at once, each with a file per stream it holds.
@@ -264,7 +407,7 @@ const keptSpoolFiles = 8
 // its pages in the kernel's page cache; a fresh file needs new pages for
 // every byte, which cost this machine's kernel about as much CPU as DuckDB
 // spends parsing the records.
-func (b *backend) spoolFile() (*os.File, error) {
+func (b *database) spoolFile() (*os.File, error) {
 	b.mu.Lock()
 	var f *os.File
 	if n := len(b.spare); n > 0 {
@@ -286,7 +429,7 @@ func (b *backend) spoolFile() (*os.File, error) {
 
 // releaseSpool gives a batch's file back for reuse, or removes it when
 // enough are kept.
-func (b *backend) releaseSpool(f *os.File) error {
+func (b *database) releaseSpool(f *os.File) error {
 	b.mu.Lock()
 	if len(b.spare) < keptSpoolFiles {
 		b.spare = append(b.spare, f)
@@ -301,7 +444,7 @@ func (b *backend) releaseSpool(f *os.File) error {
 	return err
 }
 
-func (b *backend) Close() error {
+func (b *database) Close() error {
 	if b.rows != nil {
 		b.rows.close()
 	}
@@ -313,44 +456,44 @@ func (b *backend) Close() error {
 	return err
 }
 
-func (b *backend) Schema() string              { return b.schema }
-func (b *backend) MaxIdentifierLength() int    { return 0 }
-func (b *backend) Placeholder(int) string      { return "?" }
-func (b *backend) DDLLock() string             { return "" }
-func (b *backend) SQLType(t cache.Type) string { return sqlTypes[t] }
+func (b *database) Schema() string                { return b.schema }
+func (b *database) MaxIdentifierLength() int      { return 0 }
+func (b *database) Placeholder(int) string        { return "?" }
+func (b *database) DDLLock() string               { return "" }
+func (b *database) SQLType(t backend.Type) string { return sqlTypes[t] }
 
-var sqlTypes = map[cache.Type]string{
-	cache.TypeJSON: "JSON", cache.TypeString: "VARCHAR", cache.TypeInteger: "BIGINT",
-	cache.TypeNumber: "DOUBLE", cache.TypeBoolean: "BOOLEAN", cache.TypeDate: "DATE",
-	cache.TypeTimestamp: "TIMESTAMP", cache.TypeTimestampTZ: "TIMESTAMPTZ",
-	cache.TypeTime: "TIME", cache.TypeTimeTZ: "TIMETZ",
+var sqlTypes = map[backend.Type]string{
+	backend.TypeJSON: "JSON", backend.TypeString: "VARCHAR", backend.TypeInteger: "BIGINT",
+	backend.TypeNumber: "DOUBLE", backend.TypeBoolean: "BOOLEAN", backend.TypeDate: "DATE",
+	backend.TypeTimestamp: "TIMESTAMP", backend.TypeTimestampTZ: "TIMESTAMPTZ",
+	backend.TypeTime: "TIME", backend.TypeTimeTZ: "TIMETZ",
 }
 
-func (b *backend) ParseSQLType(dt string) cache.Type {
+func (b *database) ParseSQLType(dt string) backend.Type {
 	switch strings.ToUpper(dt) {
 	case "JSON":
-		return cache.TypeJSON
+		return backend.TypeJSON
 	case "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT":
-		return cache.TypeInteger
+		return backend.TypeInteger
 	case "DOUBLE", "FLOAT", "REAL":
-		return cache.TypeNumber
+		return backend.TypeNumber
 	case "BOOLEAN":
-		return cache.TypeBoolean
+		return backend.TypeBoolean
 	case "DATE":
-		return cache.TypeDate
+		return backend.TypeDate
 	case "TIMESTAMP":
-		return cache.TypeTimestamp
+		return backend.TypeTimestamp
 	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ":
-		return cache.TypeTimestampTZ
+		return backend.TypeTimestampTZ
 	case "TIME":
-		return cache.TypeTime
+		return backend.TypeTime
 	case "TIME WITH TIME ZONE", "TIMETZ":
-		return cache.TypeTimeTZ
+		return backend.TypeTimeTZ
 	}
-	return cache.TypeString
+	return backend.TypeString
 }
 
-func (b *backend) JSONText(expr string, path []string) string {
+func (b *database) JSONText(expr string, path []string) string {
 	p := "$"
 	for _, k := range path {
 		p += "." + strconv.Quote(k)
@@ -360,7 +503,7 @@ func (b *backend) JSONText(expr string, path []string) string {
 
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func (b *backend) Begin(ctx context.Context) (cache.Tx, error) {
+func (b *database) Begin(ctx context.Context) (backend.Tx, error) {
 	if err := b.enterWrite(ctx); err != nil {
 		return nil, err
 	}
@@ -373,7 +516,7 @@ func (b *backend) Begin(ctx context.Context) (cache.Tx, error) {
 }
 
 // enterWrite lowers DuckDB's threads for the first open write transaction.
-func (b *backend) enterWrite(ctx context.Context) error {
+func (b *database) enterWrite(ctx context.Context) error {
 	if b.writeThreads <= 0 {
 		return nil
 	}
@@ -389,7 +532,7 @@ func (b *backend) enterWrite(ctx context.Context) error {
 }
 
 // leaveWrite restores DuckDB's threads when the last write transaction ends.
-func (b *backend) leaveWrite() {
+func (b *database) leaveWrite() {
 	if b.writeThreads <= 0 {
 		return
 	}
@@ -405,7 +548,7 @@ func (b *backend) leaveWrite() {
 
 type txn struct {
 	tx   *sql.Tx
-	b    *backend
+	b    *database
 	done bool
 }
 
@@ -438,7 +581,7 @@ func (t *txn) Rollback(context.Context) error {
 // load; a value that was present but did not convert is NULL in its column
 // and listed in _airbyte_meta.changes with reason DESTINATION_TYPECAST_ERROR,
 // after any changes the source itself reported.
-func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
+func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
 	bt := cb.(*batch)
 	if err := bt.w.Flush(); err != nil {
 		return err
@@ -482,8 +625,8 @@ func (bt *batch) firstInvalidLine() (int, bool) {
 // batch is a JSONL spool file: each line is the record's data object with
 // the internal fields spliced in front, so the data is never parsed in Go.
 type batch struct {
-	b    *backend
-	t    *cache.Table
+	b    *database
+	t    *backend.Table
 	f    *os.File
 	w    *bufio.Writer
 	n    int
@@ -502,9 +645,9 @@ type batch struct {
 // duplicates in the database.
 type keyOrder struct {
 	field string // "" when the key is not a single top-level integer or text column
-	typ   cache.Type
+	typ   backend.Type
 	cur   []byte
-	cache.KeyTracker
+	backend.KeyTracker
 }
 
 // keyScanLimit is how many members of a record's data are looked at for
@@ -524,7 +667,7 @@ func (k *keyOrder) note(data []byte) {
 		return
 	}
 	switch k.typ {
-	case cache.TypeInteger:
+	case backend.TypeInteger:
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {
 			k.Unknown()
@@ -542,7 +685,7 @@ func (k *keyOrder) note(data []byte) {
 	}
 }
 
-// KeyOrder implements cache.KeyOrderer.
+// KeyOrder implements backend.KeyOrderer.
 func (bt *batch) KeyOrder() (first, last string, increasing bool) {
 	if bt.keys.field == "" {
 		return "", "", false
@@ -550,7 +693,7 @@ func (bt *batch) KeyOrder() (first, last string, increasing bool) {
 	return bt.keys.KeyTracker.KeyOrder()
 }
 
-func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
+func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	f, err := b.spoolFile()
 	if err != nil {
 		return nil, err
@@ -558,7 +701,7 @@ func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 	bt := &batch{b: b, t: t, f: f, w: bufio.NewWriterSize(f, 1<<20)}
 	if len(t.PrimaryKey) == 1 && len(t.PrimaryKey[0]) == 1 {
 		for _, c := range t.Columns {
-			if c.Field == t.PrimaryKey[0][0] && (c.Type == cache.TypeInteger || c.Type == cache.TypeString) {
+			if c.Field == t.PrimaryKey[0][0] && (c.Type == backend.TypeInteger || c.Type == backend.TypeString) {
 				bt.keys.field, bt.keys.typ = c.Field, c.Type
 			}
 		}
@@ -569,8 +712,8 @@ func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 // Spliced keys; a declared field of the same name is refused as a
 // collision with the internal columns, and these keys are read first.
 const (
-	keyID   = cache.ColumnRawID
-	keyAt   = cache.ColumnExtractedAt
+	keyID   = backend.ColumnRawID
+	keyAt   = backend.ColumnExtractedAt
 	keyMeta = "_airbyte_source_meta"
 )
 
@@ -633,24 +776,24 @@ func (bt *batch) Close() error { return bt.b.releaseSpool(bt.f) }
 // insertSQL is INSERT INTO table SELECT … FROM read_json(spool file).
 func (bt *batch) insertSQL(table string) string {
 	var cols, reads, inner, outer, notes, failed []string
-	cols = append(cols, cache.Quote(cache.ColumnRawID), cache.Quote(cache.ColumnExtractedAt), cache.Quote(cache.ColumnMeta))
+	cols = append(cols, backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt), backend.Quote(backend.ColumnMeta))
 	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(keyMeta)+": 'STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[]'")
-	inner = append(inner, cache.Quote(keyID), cache.Quote(keyAt), cache.Quote(keyMeta))
+	inner = append(inner, backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(keyMeta))
 	for i, c := range bt.t.Columns {
-		cols = append(cols, cache.Quote(c.Name))
-		src := cache.Quote(c.Field)
+		cols = append(cols, backend.Quote(c.Name))
+		src := backend.Quote(c.Field)
 		conv := fmt.Sprintf("c%d", i)
 		switch c.Type {
-		case cache.TypeJSON:
+		case backend.TypeJSON:
 			reads = append(reads, literal(c.Field)+": 'JSON'")
 			inner = append(inner, src+" AS "+conv)
-		case cache.TypeString:
+		case backend.TypeString:
 			reads = append(reads, literal(c.Field)+": 'VARCHAR'")
 			inner = append(inner, src+" AS "+conv)
 		default:
 			reads = append(reads, literal(c.Field)+": 'VARCHAR'")
 			cast := "TRY_CAST(" + src + " AS " + sqlTypes[c.Type] + ")"
-			if c.Type == cache.TypeInteger {
+			if c.Type == backend.TypeInteger {
 				// A cast to BIGINT would round 6.5 to 7: refuse fractions.
 				cast = "CASE WHEN strpos(" + src + ", '.') = 0 THEN " + cast + " END"
 			}
@@ -664,16 +807,16 @@ func (bt *batch) insertSQL(table string) string {
 	// Nearly every row has no change to note: those get a constant, and
 	// only the others build their list (CASE evaluates a branch for the
 	// rows that take it only).
-	meta := "to_json({'changes': coalesce(" + cache.Quote(keyMeta) + ", [])})"
-	clean := cache.Quote(keyMeta) + " IS NULL"
+	meta := "to_json({'changes': coalesce(" + backend.Quote(keyMeta) + ", [])})"
+	clean := backend.Quote(keyMeta) + " IS NULL"
 	if len(notes) > 0 {
-		meta = "to_json({'changes': list_concat(coalesce(" + cache.Quote(keyMeta) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
+		meta = "to_json({'changes': list_concat(coalesce(" + backend.Quote(keyMeta) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
 			"], x -> x IS NOT NULL), f -> {'field': f, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}))})"
 		clean += " AND NOT (" + strings.Join(failed, " OR ") + ")"
 	}
 	meta = "CASE WHEN " + clean + ` THEN '{"changes":[]}'::JSON ELSE ` + meta + " END"
-	q := "INSERT INTO " + cache.Quote(bt.b.schema) + "." + cache.Quote(table) + " (" + strings.Join(cols, ", ") + ") SELECT " +
-		cache.Quote(keyID) + ", to_timestamp(" + cache.Quote(keyAt) + " / 1000), " + meta
+	q := "INSERT INTO " + backend.Quote(bt.b.schema) + "." + backend.Quote(table) + " (" + strings.Join(cols, ", ") + ") SELECT " +
+		backend.Quote(keyID) + ", to_timestamp(" + backend.Quote(keyAt) + " / 1000), " + meta
 	for _, o := range outer {
 		q += ", " + o
 	}

@@ -3,15 +3,18 @@ package duckdb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/cachetest"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 )
 
 func TestMain(m *testing.M) {
@@ -19,10 +22,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func openPath(ctx context.Context, path string) (cache.Cache, error) { return duckdb.New(ctx, path) }
+func openPath(ctx context.Context, path string) (*cache.Cache, error) {
+	return cache.New(ctx, duckdb.NewConnector(path))
+}
 
-func open(t *testing.T) cache.Cache {
-	c, err := duckdb.New(context.Background(), filepath.Join(t.TempDir(), "c.duckdb"))
+func open(t *testing.T) *cache.Cache {
+	c, err := openPath(context.Background(), filepath.Join(t.TempDir(), "c.duckdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +35,13 @@ func open(t *testing.T) cache.Cache {
 	return c
 }
 
-func TestSuite(t *testing.T) { cachetest.Run(t, open) }
+func TestSuite(t *testing.T) {
+	t.Parallel()
+	cachetest.Run(t, open)
+}
 
 func TestFaker(t *testing.T) {
+	t.Parallel()
 	cachetest.RunFaker(t, open, &cachetest.Faker{Bin: testenv.BuildBinary(t, "./cmd/source-faker"), Dir: t.TempDir()})
 }
 
@@ -40,20 +49,19 @@ func TestKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test is long")
 	}
+	t.Parallel()
 	cachetest.Kill(t, filepath.Join(t.TempDir(), "k.duckdb"), openPath, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
 
 // A second process opening a file in use gets a clear, typed error.
 func TestInUse(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "locked.duckdb")
-	c, err := duckdb.New(context.Background(), path)
+	c, err := openPath(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if os.Getenv("DUCKDB_INUSE_CHILD") != "" {
-		return
-	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestInUseChild$")
 	cmd.Env = append(os.Environ(), "DUCKDB_INUSE_PATH="+path)
 	out, err := cmd.CombinedOutput()
@@ -67,7 +75,7 @@ func TestInUseChild(t *testing.T) {
 	if path == "" {
 		t.Skip("run by TestInUse")
 	}
-	_, err := duckdb.New(context.Background(), path)
+	_, err := openPath(context.Background(), path)
 	var iu *duckdb.InUseError
 	if !errors.As(err, &iu) {
 		t.Fatalf("want an InUseError, got %v", err)
@@ -85,12 +93,53 @@ func TestNames(t *testing.T) {
 	if n := duckdb.NewName(); duckdb.ValidateName(n) != nil {
 		t.Fatalf("generated name %q is not valid", n)
 	}
+	if got, want := duckdb.PathFor(".cache", "default_cache"), filepath.Join(".cache", "default_cache", "default_cache.duckdb"); got != want {
+		t.Fatalf("PathFor = %s, want %s", got, want)
+	}
+}
+
+// TestOptions: the typed options reach DuckDB, and one that does not fit
+// fails cache.New.
+func TestOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "opts.duckdb")
+	c, err := cache.New(ctx, duckdb.NewConnector(path, duckdb.WithMemoryLimit("256MB"), duckdb.WithSchema("raw"), duckdb.WithBatchSize(3)),
+		cache.WithTablePrefix("Pre"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cachetest.Equal(t, "memory limit", cachetest.Strings(t, c, `SELECT current_setting('memory_limit')`), []string{"244.1 MiB"})
+	var msgs []*protocol.Message
+	for i := range 7 {
+		msgs = append(msgs, cachetest.Rec("users", `{"id":1}`), cachetest.StreamState("users", fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	res := cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id")), cache.StrategyAppend, msgs...)
+	// A transaction of 3 records commits the latest state it covers: after
+	// records 3 and 6, and at the end.
+	if res.States != 3 {
+		t.Errorf("states committed: %d, want 3 (one per transaction of 3 records)", res.States)
+	}
+	cachetest.Equal(t, "table", cachetest.Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM raw.pre_users`), []string{"7"})
+
+	for name, opt := range map[string]duckdb.Option{
+		"batch size": duckdb.WithBatchSize(0),
+		"memory":     duckdb.WithMemoryLimit(""),
+	} {
+		if _, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "bad.duckdb"), opt)); err == nil || !strings.HasPrefix(err.Error(), "duckdb: With") {
+			t.Errorf("%s: got %v, want the option's error", name, err)
+		}
+	}
+	if _, err := cache.New(ctx, duckdb.NewConnector(path), cache.WithSchema("raw")); err == nil || !strings.Contains(err.Error(), "duckdb.WithSchema") {
+		t.Errorf("cache.WithSchema given to New: got %v", err)
+	}
 }
 
 func BenchmarkLoadFakerDuckDB(b *testing.B) {
 	bin := testenv.BuildBinary(b, "./cmd/source-faker")
-	open := func(b *testing.B) cache.Cache {
-		c, err := duckdb.New(context.Background(), filepath.Join(b.TempDir(), "bench.duckdb"))
+	open := func(b *testing.B) *cache.Cache {
+		c, err := openPath(context.Background(), filepath.Join(b.TempDir(), "bench.duckdb"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,7 +12,7 @@ import (
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
-	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/backend"
 )
 
 // rowReader reads query results through DuckDB's C API, on connections of
@@ -107,22 +107,22 @@ func (rr *rowReader) close() {
 	mapping.Close(&rr.db)
 }
 
-// readable says which DuckDB types a column of each cache.Type may have
+// readable says which DuckDB types a column of each backend.Type may have
 // for a vectorRow to read it; any other pairing is left to database/sql.
-var readable = map[cache.Type][]mapping.Type{
-	cache.TypeString:      {mapping.TypeVarchar},
-	cache.TypeJSON:        {mapping.TypeVarchar},
-	cache.TypeInteger:     {mapping.TypeBigInt, mapping.TypeInteger, mapping.TypeSmallInt, mapping.TypeTinyInt},
-	cache.TypeNumber:      {mapping.TypeDouble, mapping.TypeFloat},
-	cache.TypeBoolean:     {mapping.TypeBoolean},
-	cache.TypeDate:        {mapping.TypeDate},
-	cache.TypeTimestamp:   {mapping.TypeTimestamp},
-	cache.TypeTimestampTZ: {mapping.TypeTimestampTZ},
-	cache.TypeTime:        {mapping.TypeTime},
+var readable = map[backend.Type][]mapping.Type{
+	backend.TypeString:      {mapping.TypeVarchar},
+	backend.TypeJSON:        {mapping.TypeVarchar},
+	backend.TypeInteger:     {mapping.TypeBigInt, mapping.TypeInteger, mapping.TypeSmallInt, mapping.TypeTinyInt},
+	backend.TypeNumber:      {mapping.TypeDouble, mapping.TypeFloat},
+	backend.TypeBoolean:     {mapping.TypeBoolean},
+	backend.TypeDate:        {mapping.TypeDate},
+	backend.TypeTimestamp:   {mapping.TypeTimestamp},
+	backend.TypeTimestampTZ: {mapping.TypeTimestampTZ},
+	backend.TypeTime:        {mapping.TypeTime},
 }
 
-// ReadRows makes the backend a cache.RowReader.
-func (b *backend) ReadRows(ctx context.Context, query string, args []any, types []cache.Type, fn func(cache.Row) error) error {
+// ReadRows makes the backend a backend.RowReader.
+func (b *database) ReadRows(ctx context.Context, query string, args []any, types []backend.Type, fn func(backend.Row) error) error {
 	if b.rows == nil {
 		return fmt.Errorf("duckdb: no direct reads on this database: %w", errors.ErrUnsupported)
 	}
@@ -191,7 +191,7 @@ func (b *backend) ReadRows(ctx context.Context, query string, args []any, types 
 	}
 }
 
-func canRead(t cache.Type, dt mapping.Type) bool {
+func canRead(t backend.Type, dt mapping.Type) bool {
 	for _, ok := range readable[t] {
 		if dt == ok {
 			return true

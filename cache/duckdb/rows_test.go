@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/backend"
 )
 
 // mixedRows is how many rows the tests' table has: several chunks of 2048
@@ -20,15 +21,11 @@ const mixedRows = 5000
 
 // openMixed opens a cache with a table "mixed" of every column type the
 // direct reads handle, and NULLs in each column at a different rhythm.
-func openMixed(t *testing.T) *Cache {
+func openMixed(t *testing.T) (*cache.Cache, *database) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := New(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if c.backend.rows == nil {
+	c, b := openCache(t, filepath.Join(t.TempDir(), "c.duckdb"))
+	if b.rows == nil {
 		t.Fatal("a file cache has no direct reads")
 	}
 	q := `CREATE TABLE mixed AS SELECT
@@ -64,11 +61,34 @@ func openMixed(t *testing.T) *Cache {
 	if _, err := c.ExecSQL(ctx, `UPDATE mixed SET day = 'infinity'::DATE, local = 'infinity'::TIMESTAMP, "at" = '-infinity'::TIMESTAMPTZ WHERE _airbyte_raw_id = '00000003'; UPDATE mixed SET day = '-infinity'::DATE WHERE _airbyte_raw_id = '00000004'`); err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c, b
+}
+
+// connected is a Connector of a backend connected already, so that a test
+// holds both the cache and its backend.
+type connected struct{ b backend.Backend }
+
+func (c connected) Connect(context.Context) (backend.Backend, error) { return c.b, nil }
+
+// openCache opens a cache on the DuckDB database at path and returns its
+// backend too.
+func openCache(t *testing.T, path string) (*cache.Cache, *database) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := NewConnector(path).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.New(ctx, connected{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, b.(*database)
 }
 
 // exportLines is every line RecordLines makes of the table mixed.
-func exportLines(t *testing.T, c *Cache) []byte {
+func exportLines(t *testing.T, c *cache.Cache) []byte {
 	t.Helper()
 	ctx := context.Background()
 	ds, err := c.Dataset(ctx, "mixed")
@@ -93,12 +113,13 @@ func exportLines(t *testing.T, c *Cache) []byte {
 // TestDirectReadsMatchDriver: the export reads the same lines directly as
 // through database/sql, byte for byte.
 func TestDirectReadsMatchDriver(t *testing.T) {
-	c := openMixed(t)
+	t.Parallel()
+	c, b := openMixed(t)
 	direct := exportLines(t, c)
-	rows := c.backend.rows
-	c.backend.rows = nil // the export now goes through database/sql
+	rows := b.rows
+	b.rows = nil // the export now goes through database/sql
 	viaDriver := exportLines(t, c)
-	c.backend.rows = rows
+	b.rows = rows
 	if !bytes.Equal(direct, viaDriver) {
 		d, v := strings.Split(string(direct), "\n"), strings.Split(string(viaDriver), "\n")
 		for i := range min(len(d), len(v)) {
@@ -117,13 +138,10 @@ func TestDirectReadsMatchDriver(t *testing.T) {
 // instance cache, so a second handle would be another database; the export
 // goes through database/sql.
 func TestNoDirectReadsInMemory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	c, err := New(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if c.backend.rows != nil {
+	c, b := openCache(t, memoryPath)
+	if b.rows != nil {
 		t.Fatal("an in-memory cache reads through a second handle")
 	}
 	if _, err := c.ExecSQL(ctx, `CREATE TABLE t AS SELECT 'a' AS _airbyte_raw_id, now() AS _airbyte_extracted_at, 1 AS x`); err != nil {
@@ -151,14 +169,15 @@ func TestNoDirectReadsInMemory(t *testing.T) {
 // TestReadRows reads the table's columns directly, as the export does:
 // every row once, in order, with its values.
 func TestReadRows(t *testing.T) {
-	c := openMixed(t)
+	t.Parallel()
+	_, b := openMixed(t)
 	ctx := context.Background()
-	types := []cache.Type{cache.TypeString, cache.TypeTimestampTZ, cache.TypeString, cache.TypeJSON, cache.TypeInteger, cache.TypeInteger,
-		cache.TypeNumber, cache.TypeBoolean, cache.TypeDate, cache.TypeTime}
+	types := []backend.Type{backend.TypeString, backend.TypeTimestampTZ, backend.TypeString, backend.TypeJSON, backend.TypeInteger, backend.TypeInteger,
+		backend.TypeNumber, backend.TypeBoolean, backend.TypeDate, backend.TypeTime}
 	q := `SELECT _airbyte_raw_id, _airbyte_extracted_at, text, CAST(doc AS VARCHAR), big, int8, num32, flag, day, clock
 		FROM mixed WHERE _airbyte_raw_id > ? ORDER BY _airbyte_raw_id`
 	n := 0
-	err := c.backend.ReadRows(ctx, q, []any{"00000009"}, types, func(r cache.Row) error {
+	err := b.ReadRows(ctx, q, []any{"00000009"}, types, func(r backend.Row) error {
 		i := n + 10
 		if got := r.Text(0); got != fmt.Sprintf("%08d", i) {
 			t.Fatalf("row %d: raw id %q", i, got)
@@ -197,7 +216,7 @@ func TestReadRows(t *testing.T) {
 	// fn's error stops the read and is returned.
 	stop := errors.New("enough")
 	n = 0
-	if err := c.backend.ReadRows(ctx, q, []any{""}, types, func(cache.Row) error { n++; return stop }); err != stop || n != 1 {
+	if err := b.ReadRows(ctx, q, []any{""}, types, func(backend.Row) error { n++; return stop }); err != stop || n != 1 {
 		t.Fatalf("got %v after %d rows, want %v after 1", err, n, stop)
 	}
 }
@@ -206,37 +225,38 @@ func TestReadRows(t *testing.T) {
 // before any row, as errors.ErrUnsupported, so that the export falls back
 // to database/sql; a bad query is a plain error.
 func TestReadRowsUnsupported(t *testing.T) {
-	c := openMixed(t)
+	t.Parallel()
+	_, b := openMixed(t)
 	ctx := context.Background()
-	never := func(cache.Row) error { t.Fatal("fn called"); return nil }
+	never := func(backend.Row) error { t.Fatal("fn called"); return nil }
 	for name, call := range map[string]func() error{
 		"a DECIMAL column": func() error {
-			return c.backend.ReadRows(ctx, "SELECT 1.5::DECIMAL(4,1)", nil, []cache.Type{cache.TypeNumber}, never)
+			return b.ReadRows(ctx, "SELECT 1.5::DECIMAL(4,1)", nil, []backend.Type{backend.TypeNumber}, never)
 		},
 		"a TIMETZ column": func() error {
-			return c.backend.ReadRows(ctx, "SELECT TIMETZ '10:00:00+02'", nil, []cache.Type{cache.TypeTimeTZ}, never)
+			return b.ReadRows(ctx, "SELECT TIMETZ '10:00:00+02'", nil, []backend.Type{backend.TypeTimeTZ}, never)
 		},
 		"a column read as another type": func() error {
-			return c.backend.ReadRows(ctx, "SELECT big FROM mixed", nil, []cache.Type{cache.TypeString}, never)
+			return b.ReadRows(ctx, "SELECT big FROM mixed", nil, []backend.Type{backend.TypeString}, never)
 		},
 		"another number of columns": func() error {
-			return c.backend.ReadRows(ctx, "SELECT big, text FROM mixed", nil, []cache.Type{cache.TypeInteger}, never)
+			return b.ReadRows(ctx, "SELECT big, text FROM mixed", nil, []backend.Type{backend.TypeInteger}, never)
 		},
 		"an argument of another type": func() error {
-			return c.backend.ReadRows(ctx, "SELECT big FROM mixed WHERE day > ?", []any{time.Now()}, []cache.Type{cache.TypeInteger}, never)
+			return b.ReadRows(ctx, "SELECT big FROM mixed WHERE day > ?", []any{time.Now()}, []backend.Type{backend.TypeInteger}, never)
 		},
 	} {
 		if err := call(); !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("%s: got %v, want errors.ErrUnsupported", name, err)
 		}
 	}
-	err := c.backend.ReadRows(ctx, "SELECT nothing FROM mixed", nil, []cache.Type{cache.TypeString}, never)
+	err := b.ReadRows(ctx, "SELECT nothing FROM mixed", nil, []backend.Type{backend.TypeString}, never)
 	if err == nil || errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "nothing") {
 		t.Errorf("a bad query: got %v, want DuckDB's error", err)
 	}
 	ctx2, cancel := context.WithCancel(ctx)
 	cancel()
-	err = c.backend.ReadRows(ctx2, "SELECT big FROM mixed", nil, []cache.Type{cache.TypeInteger}, func(cache.Row) error { return nil })
+	err = b.ReadRows(ctx2, "SELECT big FROM mixed", nil, []backend.Type{backend.TypeInteger}, func(backend.Row) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a canceled context: got %v, want context.Canceled", err)
 	}

@@ -1,9 +1,24 @@
 // Package postgres is the PostgreSQL backend of the cache, for caches
-// shared by several programs or machines. It uses a pgx pool; records are
-// parsed in Go (valyala/fastjson) into binary COPY rows and bulk-loaded
-// with COPY … FROM STDIN (FORMAT binary) on the transaction's connection,
-// so the server parses no integers, floats or timestamps.
+// shared by several programs or machines. It is pure Go (pgx). Import it
+// for its side effect to open caches by URL, or call [NewConnector] for
+// typed options or a key=value connection string:
 //
+//	import _ "github.com/x/goairbyte/cache/postgres"
+//	c, err := cache.Open(ctx, "postgres://user:pw@localhost:5432/db?schema=airbyte")
+//
+//	c, err := cache.New(ctx, postgres.NewConnector("host=localhost dbname=db", postgres.WithSchema("airbyte")))
+//
+// Both postgres:// and postgresql:// URLs work; besides schema and
+// table_prefix (see cache.Open), their query parameters are pgx's
+// connection parameters (sslmode, connect_timeout, …) and server settings
+// such as work_mem. The password is masked in goairbyte's output from the
+// moment the cache is opened.
+//
+// # How it loads
+//
+// Records are parsed in Go (valyala/fastjson) into binary COPY rows and
+// bulk-loaded with COPY … FROM STDIN (FORMAT binary) on the transaction's
+// connection, so the server parses no integers, floats or timestamps.
 // Values are converted to their column's type in Go before COPY, so one
 // bad value never fails a batch: it is sent as NULL and noted in
 // _airbyte_meta. The column types come from the catalog, read in the
@@ -11,8 +26,6 @@
 // and general queries run in pgx's "exec" mode, nothing depends on pgx's
 // cache of statement and table descriptions, which goes stale when a
 // replace drops and re-creates a table of the same name.
-//
-//	c, err := postgres.New(ctx, "postgres://user:pw@localhost:5432/db", postgres.WithSchema("airbyte"))
 package postgres
 
 import (
@@ -36,31 +49,36 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/valyala/fastjson"
-	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
 
-// Cache is a PostgreSQL cache.
-type Cache struct {
-	*cache.SQL
+func init() {
+	backend.Register("postgres", openURL)
+	backend.Register("postgresql", openURL)
 }
 
 // Config names a PostgreSQL database by parts; DSN turns it into a URL.
 // The password is a SecretString, so printing or logging a Config never
 // shows it.
 type Config struct {
-	Host     string
-	Port     int // 5432 when zero
-	User     string
+	// Host is the server's host name or address.
+	Host string
+	// Port is the server's port, 5432 when zero.
+	Port int
+	// User is the role to connect as.
+	User string
+	// Password is the role's password, if it needs one.
 	Password secrets.SecretString
+	// Database is the database's name.
 	Database string
 	// Params are extra connection parameters, such as sslmode.
 	Params map[string]string
 }
 
 // DSN is the config as a postgres:// URL. It holds the password in clear
-// text: hand it to New, do not print it.
+// text: hand it to NewConnector or cache.Open, do not print it.
 func (c Config) DSN() string {
 	port := c.Port
 	if port == 0 {
@@ -80,7 +98,6 @@ func (c Config) DSN() string {
 
 type options struct {
 	schema string
-	prefix string
 }
 
 // Option configures a PostgreSQL cache.
@@ -88,29 +105,45 @@ type Option func(*options)
 
 // WithSchema sets the schema of every table ("public" by default); it is
 // created if missing.
-func WithSchema(schema string) Option { return func(o *options) { o.schema = schema } }
-
-// WithTablePrefix puts prefix before every stream table's name.
-func WithTablePrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+func WithSchema(schema string) Option {
+	return func(o *options) {
+		if schema != "" {
+			o.schema = schema
+		}
+	}
+}
 
 // defaultWorkMem is the work_mem of the cache's connections unless the DSN
 // sets one (e.g. "?work_mem=16MB").
 const defaultWorkMem = "64MB"
 
-// Open connects to the database cfg names.
-func Open(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
-	return New(ctx, cfg.DSN(), opts...)
+// connector connects to one PostgreSQL database.
+type connector struct {
+	dsn string
+	o   options
 }
 
-// New connects to the database at dsn (a URL or key=value string). Its
+// NewConnector returns the connector of the database at dsn (a postgres://
+// URL or a key=value string, as pgx takes them), for cache.New. Its
 // connections use work_mem 64MB unless dsn sets work_mem, so that the
 // duplicate check at the end of a merge does not spill to disk.
-func New(ctx context.Context, dsn string, opts ...Option) (*Cache, error) {
-	o := options{schema: "public"}
+func NewConnector(dsn string, opts ...Option) backend.Connector {
+	c := &connector{dsn: dsn, o: options{schema: "public"}}
 	for _, f := range opts {
-		f(&o)
+		f(&c.o)
 	}
-	pc, err := pgxpool.ParseConfig(dsn)
+	return c
+}
+
+// openURL is the backend.Opener of postgres:// and postgresql:// URLs:
+// every parameter left goes to pgx.
+func openURL(u *url.URL, schema string) (backend.Connector, error) {
+	return NewConnector(u.String(), WithSchema(schema)), nil
+}
+
+// Connect connects to the database and creates the schema if needed.
+func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
+	pc, err := pgxpool.ParseConfig(c.dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: the connection string is not valid: %w", err)
 	}
@@ -134,77 +167,72 @@ func New(ctx context.Context, dsn string, opts ...Option) (*Cache, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err)
 	}
-	b := &backend{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: o.schema}
-	if o.schema != "public" {
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+cache.Quote(o.schema)); err != nil {
+	schema := c.o.schema
+	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema}
+	if schema != "public" {
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+backend.Quote(schema)); err != nil {
 			b.Close()
-			return nil, fmt.Errorf("postgres: creating schema %q: %w", o.schema, err)
+			return nil, fmt.Errorf("postgres: creating schema %q: %w", schema, err)
 		}
 	}
-	s, err := cache.New(ctx, b, cache.WithTablePrefix(o.prefix))
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	return &Cache{SQL: s}, nil
+	return b, nil
 }
 
-// Pool is the pgx pool, for callers who want pgx's own API.
-func (c *Cache) Pool() *pgxpool.Pool { return c.Backend().(*backend).pool }
-
-type backend struct {
+// database is a PostgreSQL database holding a cache, through a pgx pool;
+// it implements backend.Backend.
+type database struct {
 	pool   *pgxpool.Pool
 	db     *sql.DB
 	schema string
 }
 
-func (b *backend) DB() *sql.DB { return b.db }
-func (b *backend) Close() error {
+func (b *database) DB() *sql.DB { return b.db }
+func (b *database) Close() error {
 	err := b.db.Close()
 	b.pool.Close()
 	return err
 }
-func (b *backend) Schema() string           { return b.schema }
-func (b *backend) MaxIdentifierLength() int { return 63 }
-func (b *backend) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
+func (b *database) Schema() string           { return b.schema }
+func (b *database) MaxIdentifierLength() int { return 63 }
+func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
 // DDLLock serialises the DDL of concurrent loads into one database.
-func (b *backend) DDLLock() string { return "SELECT pg_advisory_xact_lock(7271930001)" }
+func (b *database) DDLLock() string { return "SELECT pg_advisory_xact_lock(7271930001)" }
 
-var sqlTypes = map[cache.Type]string{
-	cache.TypeJSON: "jsonb", cache.TypeString: "text", cache.TypeInteger: "bigint",
-	cache.TypeNumber: "double precision", cache.TypeBoolean: "boolean", cache.TypeDate: "date",
-	cache.TypeTimestamp: "timestamp", cache.TypeTimestampTZ: "timestamptz",
-	cache.TypeTime: "time", cache.TypeTimeTZ: "timetz",
+var sqlTypes = map[backend.Type]string{
+	backend.TypeJSON: "jsonb", backend.TypeString: "text", backend.TypeInteger: "bigint",
+	backend.TypeNumber: "double precision", backend.TypeBoolean: "boolean", backend.TypeDate: "date",
+	backend.TypeTimestamp: "timestamp", backend.TypeTimestampTZ: "timestamptz",
+	backend.TypeTime: "time", backend.TypeTimeTZ: "timetz",
 }
 
-func (b *backend) SQLType(t cache.Type) string { return sqlTypes[t] }
+func (b *database) SQLType(t backend.Type) string { return sqlTypes[t] }
 
-func (b *backend) ParseSQLType(dt string) cache.Type {
+func (b *database) ParseSQLType(dt string) backend.Type {
 	switch strings.ToLower(dt) {
 	case "jsonb", "json":
-		return cache.TypeJSON
+		return backend.TypeJSON
 	case "bigint", "integer", "smallint":
-		return cache.TypeInteger
+		return backend.TypeInteger
 	case "double precision", "real", "numeric":
-		return cache.TypeNumber
+		return backend.TypeNumber
 	case "boolean":
-		return cache.TypeBoolean
+		return backend.TypeBoolean
 	case "date":
-		return cache.TypeDate
+		return backend.TypeDate
 	case "timestamp without time zone":
-		return cache.TypeTimestamp
+		return backend.TypeTimestamp
 	case "timestamp with time zone":
-		return cache.TypeTimestampTZ
+		return backend.TypeTimestampTZ
 	case "time without time zone":
-		return cache.TypeTime
+		return backend.TypeTime
 	case "time with time zone":
-		return cache.TypeTimeTZ
+		return backend.TypeTimeTZ
 	}
-	return cache.TypeString
+	return backend.TypeString
 }
 
-func (b *backend) JSONText(expr string, path []string) string {
+func (b *database) JSONText(expr string, path []string) string {
 	parts := make([]string, len(path))
 	for i, p := range path {
 		parts[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
@@ -212,7 +240,7 @@ func (b *backend) JSONText(expr string, path []string) string {
 	return "(" + expr + " #>> ARRAY[" + strings.Join(parts, ", ") + "]::text[])"
 }
 
-func (b *backend) Begin(ctx context.Context) (cache.Tx, error) {
+func (b *database) Begin(ctx context.Context) (backend.Tx, error) {
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -244,9 +272,9 @@ func (t *txn) Rollback(ctx context.Context) error {
 // tables of the same name. Columns of other types (a table created by
 // someone else) are loaded through a temporary table and converted by
 // their text form, as a text COPY would.
-func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
+func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
 	bt := cb.(*batch)
-	qual := cache.Quote(t.schema) + "." + cache.Quote(table)
+	qual := backend.Quote(t.schema) + "." + backend.Quote(table)
 	rows, err := t.tx.Query(ctx, `SELECT attname, atttypid::int8, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, qual)
 	if err != nil {
 		return err
@@ -272,12 +300,12 @@ func (t *txn) Insert(ctx context.Context, table string, cb cache.Batch) error {
 	}
 	quoted := make([]string, len(names))
 	for i, n := range names {
-		quoted[i] = cache.Quote(n)
+		quoted[i] = backend.Quote(n)
 	}
 	cols := strings.Join(quoted, ", ")
 	target := qual
 	if !exact {
-		target = cache.Quote("_airbyte_copy")
+		target = backend.Quote("_airbyte_copy")
 		defs := make([]string, len(names))
 		for i := range names {
 			defs[i] = quoted[i] + " " + sqlTypes[types[i]]
@@ -330,27 +358,27 @@ const (
 
 // sendsAs reports whether the binary form the batch writes for t is what a
 // column of type oid reads.
-func sendsAs(t cache.Type, oid int64) bool {
+func sendsAs(t backend.Type, oid int64) bool {
 	switch t {
-	case cache.TypeString:
+	case backend.TypeString:
 		return oid == oidText || oid == oidVarchar
-	case cache.TypeJSON:
+	case backend.TypeJSON:
 		return oid == oidJSONB
-	case cache.TypeInteger:
+	case backend.TypeInteger:
 		return oid == oidInt8
-	case cache.TypeNumber:
+	case backend.TypeNumber:
 		return oid == oidFloat8
-	case cache.TypeBoolean:
+	case backend.TypeBoolean:
 		return oid == oidBool
-	case cache.TypeDate:
+	case backend.TypeDate:
 		return oid == oidDate
-	case cache.TypeTimestamp:
+	case backend.TypeTimestamp:
 		return oid == oidTimestamp
-	case cache.TypeTimestampTZ:
+	case backend.TypeTimestampTZ:
 		return oid == oidTimestampTZ
-	case cache.TypeTime:
+	case backend.TypeTime:
 		return oid == oidTime
-	case cache.TypeTimeTZ:
+	case backend.TypeTimeTZ:
 		return oid == oidTimeTZ
 	}
 	return false
@@ -374,7 +402,7 @@ var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return
 // _airbyte_raw_id, _airbyte_extracted_at and _airbyte_meta, so that the
 // meta column, which lists the values that did not fit, comes last.
 type batch struct {
-	t      *cache.Table
+	t      *backend.Table
 	index  map[string]int // field → column
 	chunks [][]byte       // full blocks of COPY data
 	buf    []byte         // the block being filled
@@ -393,10 +421,10 @@ type batch struct {
 	scratch []byte
 	// key is the column of a single top-level integer or text primary
 	// key, -1 if the key is another kind; keyOrder follows its non-NULL
-	// values (see cache.KeyOrderer).
+	// values (see backend.KeyOrderer).
 	key      int
 	curKey   []byte
-	keyOrder cache.KeyTracker
+	keyOrder backend.KeyTracker
 }
 
 // copyChunk is how many records each COPY of a transaction carries. A
@@ -407,10 +435,10 @@ type batch struct {
 // 255–264k records/s instead of 229–259k.
 const copyChunk = 25_000
 
-// ChunkSize makes the backend a cache.ChunkSizer.
-func (b *backend) ChunkSize() int { return copyChunk }
+// ChunkSize makes the backend a backend.ChunkSizer.
+func (b *database) ChunkSize() int { return copyChunk }
 
-func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
+func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	idx := make(map[string]int, len(t.Columns))
 	for i, c := range t.Columns {
 		idx[c.Field] = i
@@ -418,7 +446,7 @@ func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 	bt := &batch{t: t, index: idx, vals: make([]*fastjson.Value, len(t.Columns)), key: -1}
 	if len(t.PrimaryKey) == 1 && len(t.PrimaryKey[0]) == 1 {
 		for i, c := range t.Columns {
-			if c.Field == t.PrimaryKey[0][0] && (c.Type == cache.TypeInteger || c.Type == cache.TypeString) {
+			if c.Field == t.PrimaryKey[0][0] && (c.Type == backend.TypeInteger || c.Type == backend.TypeString) {
 				bt.key = i
 			}
 		}
@@ -427,14 +455,14 @@ func (b *backend) NewBatch(t *cache.Table) (cache.Batch, error) {
 }
 
 // columns are the batch's columns in COPY order, with their types.
-func (bt *batch) columns() ([]string, []cache.Type) {
+func (bt *batch) columns() ([]string, []backend.Type) {
 	names := make([]string, 0, len(bt.t.Columns)+3)
-	types := make([]cache.Type, 0, len(bt.t.Columns)+3)
+	types := make([]backend.Type, 0, len(bt.t.Columns)+3)
 	for _, c := range bt.t.Columns {
 		names, types = append(names, c.Name), append(types, c.Type)
 	}
-	names = append(names, cache.ColumnRawID, cache.ColumnExtractedAt, cache.ColumnMeta)
-	types = append(types, cache.TypeString, cache.TypeTimestampTZ, cache.TypeJSON)
+	names = append(names, backend.ColumnRawID, backend.ColumnExtractedAt, backend.ColumnMeta)
+	types = append(types, backend.TypeString, backend.TypeTimestampTZ, backend.TypeJSON)
 	return names, types
 }
 
@@ -450,7 +478,7 @@ func (bt *batch) Close() error {
 	return nil
 }
 
-// KeyOrder implements cache.KeyOrderer.
+// KeyOrder implements backend.KeyOrderer.
 func (bt *batch) KeyOrder() (first, last string, increasing bool) {
 	if bt.key < 0 {
 		return "", "", false
@@ -546,8 +574,8 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 // binary form: text compares as bytes (PostgreSQL's deterministic
 // collations call two texts equal only when their bytes are), a bigint
 // as its big-endian bytes with the sign bit flipped.
-func (bt *batch) noteKey(t cache.Type, val []byte) {
-	if t == cache.TypeInteger {
+func (bt *batch) noteKey(t backend.Type, val []byte) {
+	if t == backend.TypeInteger {
 		bt.curKey = append(bt.curKey[:0], val...)
 		bt.curKey[0] ^= 0x80
 		val = bt.curKey
@@ -661,28 +689,20 @@ const (
 
 // appendValue appends the binary form of one value of a column of type t.
 // Unless the value is valid, what it appended is to be dropped.
-func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byte, status) {
+func (bt *batch) appendValue(out []byte, t backend.Type, v *fastjson.Value) ([]byte, status) {
 	if v == nil || v.Type() == fastjson.TypeNull {
 		return out, null
 	}
-	var str []byte
-	isStr := v.Type() == fastjson.TypeString
-	if isStr {
-		str = v.GetStringBytes()
-	}
 	switch t {
-	case cache.TypeJSON:
-		out = append(out, 1) // jsonb version
+	case backend.TypeJSON:
+		return appendJSONB(out, v)
+	case backend.TypeString:
+		// A string as it is, another value as its JSON text; text cannot
+		// hold a NUL. Here rather than in a function of its own: most
+		// values are text, and the call showed in the encoder's time.
 		start := len(out)
-		out = v.MarshalTo(out)
-		if raw := out[start:]; bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) { // jsonb cannot hold NUL
-			return out, misfit
-		}
-		return out, valid
-	case cache.TypeString:
-		start := len(out)
-		if isStr {
-			out = append(out, str...)
+		if v.Type() == fastjson.TypeString {
+			out = append(out, v.GetStringBytes()...)
 		} else {
 			out = v.MarshalTo(out)
 		}
@@ -690,59 +710,92 @@ func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byt
 			return out, misfit
 		}
 		return out, valid
-	case cache.TypeInteger:
-		var n int64
-		var err error
-		switch {
-		case isStr:
-			n, err = strconv.ParseInt(unsafeString(str), 10, 64)
-		case v.Type() == fastjson.TypeNumber:
-			n, err = strconv.ParseInt(bt.numberText(v), 10, 64)
-		default:
-			return out, misfit
-		}
-		if err != nil {
-			return out, misfit
-		}
-		return binary.BigEndian.AppendUint64(out, uint64(n)), valid
-	case cache.TypeNumber:
-		var f float64
-		var err error
-		switch {
-		case isStr:
-			f, err = strconv.ParseFloat(unsafeString(str), 64)
-		case v.Type() == fastjson.TypeNumber:
-			f, err = strconv.ParseFloat(bt.numberText(v), 64)
-		default:
-			return out, misfit
-		}
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return out, misfit
-		}
-		return binary.BigEndian.AppendUint64(out, math.Float64bits(f)), valid
-	case cache.TypeBoolean:
-		switch {
-		case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(unsafeString(str), "true"):
-			return append(out, 1), valid
-		case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(unsafeString(str), "false"):
-			return append(out, 0), valid
-		}
-		return out, misfit
+	case backend.TypeInteger:
+		return bt.appendInt8(out, v)
+	case backend.TypeNumber:
+		return bt.appendFloat8(out, v)
+	case backend.TypeBoolean:
+		return appendBool(out, v)
 	}
-	if !isStr {
+	if v.Type() != fastjson.TypeString {
 		return out, misfit
 	}
 	// Only valid until the next parse; time.Parse keeps it only in errors,
 	// which are dropped.
-	s := unsafeString(str)
+	return appendTemporal(out, t, unsafeString(v.GetStringBytes()))
+}
+
+// appendJSONB appends any JSON value as jsonb, which cannot hold a NUL.
+func appendJSONB(out []byte, v *fastjson.Value) ([]byte, status) {
+	out = append(out, 1) // jsonb version
+	start := len(out)
+	out = v.MarshalTo(out)
+	if raw := out[start:]; bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) {
+		return out, misfit
+	}
+	return out, valid
+}
+
+// appendInt8 appends a number, or a string holding one, as a bigint.
+func (bt *batch) appendInt8(out []byte, v *fastjson.Value) ([]byte, status) {
+	var n int64
+	var err error
+	switch v.Type() {
+	case fastjson.TypeString:
+		n, err = strconv.ParseInt(unsafeString(v.GetStringBytes()), 10, 64)
+	case fastjson.TypeNumber:
+		n, err = strconv.ParseInt(bt.numberText(v), 10, 64)
+	default:
+		return out, misfit
+	}
+	if err != nil {
+		return out, misfit
+	}
+	return binary.BigEndian.AppendUint64(out, uint64(n)), valid
+}
+
+// appendFloat8 appends a finite number, or a string holding one, as a
+// double precision.
+func (bt *batch) appendFloat8(out []byte, v *fastjson.Value) ([]byte, status) {
+	var f float64
+	var err error
+	switch v.Type() {
+	case fastjson.TypeString:
+		f, err = strconv.ParseFloat(unsafeString(v.GetStringBytes()), 64)
+	case fastjson.TypeNumber:
+		f, err = strconv.ParseFloat(bt.numberText(v), 64)
+	default:
+		return out, misfit
+	}
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return out, misfit
+	}
+	return binary.BigEndian.AppendUint64(out, math.Float64bits(f)), valid
+}
+
+// appendBool appends true or false, or a string spelling one in any case.
+func appendBool(out []byte, v *fastjson.Value) ([]byte, status) {
+	isStr := v.Type() == fastjson.TypeString
+	switch {
+	case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(unsafeString(v.GetStringBytes()), "true"):
+		return append(out, 1), valid
+	case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(unsafeString(v.GetStringBytes()), "false"):
+		return append(out, 0), valid
+	}
+	return out, misfit
+}
+
+// appendTemporal appends the date, timestamp or time column value that s
+// spells.
+func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	switch t {
-	case cache.TypeDate:
+	case backend.TypeDate:
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
 			return out, misfit
 		}
 		return binary.BigEndian.AppendUint32(out, uint32(int32(d.Unix()/86400-pgEpochMS/86_400_000))), valid
-	case cache.TypeTimestampTZ:
+	case backend.TypeTimestampTZ:
 		ts, err := time.Parse(time.RFC3339, s)
 		if err != nil {
 			var ok bool
@@ -751,29 +804,35 @@ func (bt *batch) appendValue(out []byte, t cache.Type, v *fastjson.Value) ([]byt
 			}
 		}
 		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, false))), valid
-	case cache.TypeTimestamp:
+	case backend.TypeTimestamp:
 		ts, ok := parseTimestamp(s)
 		if !ok {
 			return out, misfit
 		}
 		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, true))), valid
-	case cache.TypeTime, cache.TypeTimeTZ:
-		for _, l := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999"} {
-			tm, err := time.Parse(l, s)
-			if err != nil {
-				continue
-			}
-			out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
-			if t == cache.TypeTime {
-				return out, valid
-			}
-			_, off := tm.Zone()
-			if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
-				return out, misfit
-			}
-			// timetz counts its zone in seconds west of UTC.
-			return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
+	case backend.TypeTime, backend.TypeTimeTZ:
+		return appendTime(out, t, s)
+	}
+	return out, misfit
+}
+
+// appendTime appends a time, or a timetz with its zone.
+func appendTime(out []byte, t backend.Type, s string) ([]byte, status) {
+	for _, l := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999"} {
+		tm, err := time.Parse(l, s)
+		if err != nil {
+			continue
 		}
+		out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
+		if t == backend.TypeTime {
+			return out, valid
+		}
+		_, off := tm.Zone()
+		if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
+			return out, misfit
+		}
+		// timetz counts its zone in seconds west of UTC.
+		return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
 	}
 	return out, misfit
 }

@@ -20,10 +20,12 @@ func TestMain(m *testing.M) {
 	testenv.Main(m)
 }
 
-func openDSN(ctx context.Context, dsn string) (cache.Cache, error) { return postgres.New(ctx, dsn) }
+func openDSN(ctx context.Context, dsn string) (*cache.Cache, error) {
+	return cache.New(ctx, postgres.NewConnector(dsn))
+}
 
-func open(t *testing.T) cache.Cache {
-	c, err := postgres.New(context.Background(), testenv.Postgres(t))
+func open(t *testing.T) *cache.Cache {
+	c, err := openDSN(context.Background(), testenv.Postgres(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,9 +33,13 @@ func open(t *testing.T) cache.Cache {
 	return c
 }
 
-func TestSuite(t *testing.T) { cachetest.Run(t, open) }
+func TestSuite(t *testing.T) {
+	t.Parallel()
+	cachetest.Run(t, open)
+}
 
 func TestFaker(t *testing.T) {
+	t.Parallel()
 	cachetest.RunFaker(t, open, &cachetest.Faker{Bin: testenv.BuildBinary(t, "./cmd/source-faker"), Dir: t.TempDir()})
 }
 
@@ -41,12 +47,14 @@ func TestKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test is long")
 	}
+	t.Parallel()
 	cachetest.Kill(t, testenv.Postgres(t), openDSN, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
 
 func TestSchemaAndPrefix(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	c, err := postgres.New(ctx, testenv.Postgres(t), postgres.WithSchema("Air Byte"), postgres.WithTablePrefix("pre"))
+	c, err := cache.New(ctx, postgres.NewConnector(testenv.Postgres(t), postgres.WithSchema("Air Byte")), cache.WithTablePrefix("pre"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +69,7 @@ func TestSchemaAndPrefix(t *testing.T) {
 
 // Several sources load into one Postgres cache at the same time.
 func TestConcurrentSources(t *testing.T) {
+	t.Parallel()
 	c := open(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -78,7 +87,7 @@ func TestConcurrentSources(t *testing.T) {
 				}
 			}
 			cat := cachetest.Catalog(cachetest.Stream(stream, `{"id":{"type":"integer"},"v":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "v"))
-			_, errs[i] = cache.Load(ctx, c, cache.LoadRequest{SourceName: fmt.Sprintf("source-%d", i), Catalog: cat, BatchSize: 700, Messages: cachetest.Messages(msgs...)})
+			_, errs[i] = c.Load(ctx, cache.LoadRequest{SourceName: fmt.Sprintf("source-%d", i), Catalog: cat, BatchSize: 700, Messages: cachetest.Messages(msgs...)})
 		}()
 	}
 	wg.Wait()
@@ -88,29 +97,16 @@ func TestConcurrentSources(t *testing.T) {
 		}
 		cachetest.Equal(t, "rows", cachetest.Strings(t, c, fmt.Sprintf(`SELECT CAST(count(*) AS VARCHAR), CAST(min(v) AS VARCHAR) FROM s%d_users`, i)), []string{"1000|2000"})
 		st, err := c.SourceState(ctx, fmt.Sprintf("source-%d", i), nil)
-		if err != nil || string(st) == "" || !contains(string(st), `{"n":2999}`) {
+		if err != nil || string(st) == "" || !strings.Contains(string(st), `{"n":2999}`) {
 			t.Fatalf("state of source %d = %s, %v", i, st, err)
 		}
 	}
 }
 
-func contains(s, sub string) bool {
-	return len(s) >= len(sub) && (s == sub || len(sub) == 0 || indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
 func BenchmarkLoadFakerPostgres(b *testing.B) {
 	bin := testenv.BuildBinary(b, "./cmd/source-faker")
-	open := func(b *testing.B) cache.Cache {
-		c, err := postgres.New(context.Background(), testenv.Postgres(b))
+	open := func(b *testing.B) *cache.Cache {
+		c, err := openDSN(context.Background(), testenv.Postgres(b))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -123,6 +119,7 @@ func BenchmarkLoadFakerPostgres(b *testing.B) {
 // need JSON escaping (a NUL, which jsonb refuses, becomes U+FFFD), offsets
 // PostgreSQL refuses (written in UTC), and text with COPY's special bytes.
 func TestEncoding(t *testing.T) {
+	t.Parallel()
 	c := open(t)
 	rec := cachetest.Rec("odd", `{"id":1,"ts":"2024-01-02T03:04:05+20:00","s":"a\tb\\c\nd","n":"x"}`)
 	rec.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "q\"\x01\x00", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceRecordSizeLimitation}}}
@@ -136,6 +133,7 @@ func TestEncoding(t *testing.T) {
 // back are the ones the JSON held, and those that do not fit are NULL with
 // a note.
 func TestBinaryTypes(t *testing.T) {
+	t.Parallel()
 	c := open(t)
 	props := `{"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"},"d":{"type":"string","format":"date"},` +
 		`"tz":{"type":"string","format":"date-time"},"ts":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},` +
@@ -161,6 +159,7 @@ func TestBinaryTypes(t *testing.T) {
 // batch goes through a temporary table and the values are converted by
 // their text form, as text COPY would.
 func TestForeignColumnTypes(t *testing.T) {
+	t.Parallel()
 	c := open(t)
 	ctx := context.Background()
 	if _, err := c.ExecSQL(ctx, `CREATE TABLE items (_airbyte_raw_id varchar(26) NOT NULL, _airbyte_extracted_at timestamp, _airbyte_meta json, id integer, price numeric(10,2), tags json, code varchar(5), ref uuid)`); err != nil {
@@ -185,6 +184,7 @@ func TestForeignColumnTypes(t *testing.T) {
 // given in a DSN is masked in goairbyte's output from New on — even when
 // the connection then fails.
 func TestPasswordMasked(t *testing.T) {
+	t.Parallel()
 	cfg := postgres.Config{Host: "127.0.0.1", Port: 1, User: "u", Password: secrets.NewSecretString("pg-Config-pw-7f3a"), Database: "d"}
 	if s := fmt.Sprintf("%v %+v", cfg, cfg); strings.Contains(s, "pg-Config-pw-7f3a") {
 		t.Fatalf("the config prints its password: %s", s)
@@ -193,7 +193,7 @@ func TestPasswordMasked(t *testing.T) {
 		t.Fatalf("the DSN lacks the password: %s", cfg.DSN())
 	}
 	dsn := "postgres://u:pg-dsn-pw-91c2@127.0.0.1:1/d?connect_timeout=1"
-	_, err := postgres.New(context.Background(), dsn)
+	_, err := openDSN(context.Background(), dsn)
 	if err == nil {
 		t.Fatal("connecting to port 1 succeeded")
 	}

@@ -36,7 +36,7 @@ func isPostgres(target string) bool {
 
 // open opens the cache the flags name; nil with no --cache (the library's
 // default cache then applies). The caller closes a non-nil cache.
-func (cf *cacheFlags) open(ctx context.Context, cmd string) (cache.Cache, error) {
+func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error) {
 	switch {
 	case cf.target == "":
 		if cf.schema != "" {
@@ -48,13 +48,13 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (cache.Cache, error)
 		if cf.schema != "" {
 			opts = append(opts, postgres.WithSchema(cf.schema))
 		}
-		return postgres.New(ctx, cf.target, opts...)
+		return cache.New(ctx, postgres.NewConnector(cf.target, opts...))
 	default:
 		var opts []duckdb.Option
 		if cf.schema != "" {
 			opts = append(opts, duckdb.WithSchema(cf.schema))
 		}
-		return duckdb.New(ctx, cf.target, opts...)
+		return cache.New(ctx, duckdb.NewConnector(cf.target, opts...))
 	}
 }
 
@@ -74,7 +74,7 @@ func addReadFlags(fs *flag.FlagSet) *readFlags {
 
 // options turns the read flags into read options, with the cache c
 // unless it is nil.
-func (rf *readFlags) options(c cache.Cache) []source.ReadOption {
+func (rf *readFlags) options(c *cache.Cache) []source.ReadOption {
 	opts := []source.ReadOption{source.Strategy(cache.Strategy(rf.strategy.value))}
 	if rf.fullRefresh {
 		opts = append(opts, source.ForceFullRefresh())

@@ -29,6 +29,7 @@ import (
 	"os/signal"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/source"
@@ -63,7 +64,7 @@ func mainErr(dsn, schema string, count int) error {
 // run reads the faker into the PostgreSQL cache at dsn and prints what the
 // read added and what the tables hold.
 func run(ctx context.Context, w io.Writer, dsn, schema string, count int) error {
-	c, err := postgres.New(ctx, dsn, postgres.WithSchema(schema))
+	c, err := cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema(schema)))
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func run(ctx context.Context, w io.Writer, dsn, schema string, count int) error 
 	}
 
 	// The cache is a plain database: query it with SQL ("?" placeholders
-	// work on every backend), or with c.DB() / c.Pool() directly.
+	// work on every backend), or with c.DB() directly.
 	purchases, err := res.Stream(ctx, "purchases")
 	if err != nil {
 		return err

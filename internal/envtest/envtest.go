@@ -18,8 +18,8 @@ func New(t testing.TB) *connector.Environment {
 	t.Helper()
 	env := connector.NewEnvironment()
 	env.SetCacheDir(t.TempDir())
-	env.SetDefaultCache(func(ctx context.Context, dir string) (cache.Cache, error) {
-		c, err := duckdb.New(ctx, duckdb.PathFor(dir, "default_cache"))
+	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+		c, err := cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, "default_cache")))
 		if err == nil {
 			t.Cleanup(func() { c.Close() })
 		}

@@ -66,20 +66,20 @@ func (e *DestinationError) Error() string { return "the destination failed: " + 
 func (e *DestinationError) Unwrap() error { return e.Err }
 
 // Open opens a destination as a cache.
-func Open(ctx context.Context, d Destination) (cache.Cache, error) {
+func Open(ctx context.Context, d Destination) (*cache.Cache, error) {
 	switch {
 	case d.DuckDBPath != "":
-		opts := []duckdb.Option{duckdb.WithTablePrefix(d.Prefix)}
+		var opts []duckdb.Option
 		if d.Schema != "" {
 			opts = append(opts, duckdb.WithSchema(d.Schema))
 		}
-		return duckdb.New(ctx, d.DuckDBPath, opts...)
+		return cache.New(ctx, duckdb.NewConnector(d.DuckDBPath, opts...), cache.WithTablePrefix(d.Prefix))
 	case d.PostgresDSN != "":
-		opts := []postgres.Option{postgres.WithTablePrefix(d.Prefix)}
+		var opts []postgres.Option
 		if d.Schema != "" {
 			opts = append(opts, postgres.WithSchema(d.Schema))
 		}
-		return postgres.New(ctx, d.PostgresDSN, opts...)
+		return cache.New(ctx, postgres.NewConnector(d.PostgresDSN, opts...), cache.WithTablePrefix(d.Prefix))
 	}
 	return nil, errors.New("no DuckDB path or PostgreSQL DSN")
 }
@@ -93,15 +93,11 @@ func Run(ctx context.Context, r Request) (int64, error) {
 	defer c.Close()
 	if r.Clear {
 		for _, st := range r.Streams {
-			t, err := c.TableName(st)
+			ds, err := c.Dataset(ctx, st)
 			if err != nil {
-				continue
+				continue // no table: nothing to clear
 			}
-			name := cache.Quote(t)
-			if q, ok := c.(interface{ QualifiedName(string) string }); ok {
-				name = q.QualifiedName(t)
-			}
-			if _, err := c.ExecSQL(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+			if _, err := c.ExecSQL(ctx, "DROP TABLE IF EXISTS "+ds.QualifiedTableName()); err != nil {
 				return 0, &DestinationError{err}
 			}
 		}

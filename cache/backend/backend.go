@@ -1,4 +1,37 @@
-package cache
+// Package backend is what a SQL database implements to hold a goairbyte
+// cache, and how it makes itself known — the cache's equivalent of
+// database/sql/driver. Users do not import it; they use package cache and
+// import a backend for its side effect:
+//
+//	import _ "github.com/x/goairbyte/cache/duckdb"   // duckdb:… URLs
+//	import _ "github.com/x/goairbyte/cache/postgres" // postgres://… URLs
+//
+// A backend contributes only what differs between databases: a [Dialect]
+// (types, placeholders, identifier limits, JSON paths, a DDL lock), a write
+// transaction [Tx] with a fast bulk path fed by [Batch]es, and the
+// database/sql handle queries go through. Everything else — table names,
+// column types, strategies, state, datasets, the export — is written once
+// in package cache, on top of this interface.
+//
+// # Optional capabilities
+//
+// A backend may do more than the interface asks; package cache finds out by
+// type assertion, as database/sql does with its drivers:
+//
+//   - [BatchSizer]: another number of records per transaction;
+//   - [ChunkSizer]: a transaction's records handed over in several chunks;
+//   - [RowReader]: query results read faster than through database/sql;
+//   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
+//     so a merge may skip its duplicate check. [KeyTracker] does the
+//     bookkeeping.
+//
+// # Registering
+//
+// A backend package calls [Register] in its init function with the URL
+// schemes it serves; cache.Open then finds it by the scheme of the URL it
+// is given. A backend also exports a constructor returning a [Connector]
+// (with typed options), which cache.New takes directly.
+package backend
 
 import (
 	"bytes"
@@ -9,13 +42,13 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// Backend is what one SQL database contributes to the shared processor: its
-// dialect, a write transaction with a fast bulk path, and the database/sql
-// handle users query through. cache/duckdb and cache/postgres implement it;
-// everything else (names, types, strategies, state) is written once here.
+// Backend is what one SQL database contributes to the cache: its dialect,
+// a write transaction with a fast bulk path, and the database/sql handle
+// users query through.
 type Backend interface {
 	Dialect
-	// DB is the database/sql handle behind ExecSQL, Query and datasets.
+	// DB is the database/sql handle behind the cache's queries and
+	// datasets.
 	DB() *sql.DB
 	// Begin starts a write transaction.
 	Begin(ctx context.Context) (Tx, error)
@@ -26,8 +59,9 @@ type Backend interface {
 }
 
 // BatchSizer is implemented by a Backend whose bulk path wants another
-// batch size than [DefaultBatchSize] (DuckDB writes large transactions
-// straight to its file). LoadRequest.BatchSize still overrides it.
+// number of records per transaction than the cache's default of 100,000
+// (DuckDB writes large transactions straight to its file). A load's own
+// batch size still overrides it.
 type BatchSizer interface {
 	// BatchSize is how many records a load buffers per transaction.
 	BatchSize() int
@@ -46,9 +80,9 @@ type ChunkSizer interface {
 
 // RowReader is implemented by a Backend that reads query results faster
 // than database/sql, which copies and boxes every value. The export
-// ([Dataset.RecordLines]) reads through it when the backend has one, and
-// through database/sql otherwise or when it answers ErrUnsupported; both
-// give the same lines.
+// (cache's Dataset.RecordLines) reads through it when the backend has one,
+// and through database/sql otherwise or when it answers
+// errors.ErrUnsupported; both give the same lines.
 type RowReader interface {
 	// ReadRows runs query with args and calls fn with each row of the
 	// result, in order. types are the Types of the result's columns (as
@@ -64,11 +98,17 @@ type RowReader interface {
 // TypeBoolean, Time for TypeDate, TypeTimestamp, TypeTimestampTZ and
 // TypeTime. The string Text returns is valid only until fn returns.
 type Row interface {
+	// Null reports whether column col is NULL.
 	Null(col int) bool
+	// Text reads a TypeString or TypeJSON column.
 	Text(col int) string
+	// Int reads a TypeInteger column.
 	Int(col int) int64
+	// Float reads a TypeNumber column.
 	Float(col int) float64
+	// Bool reads a TypeBoolean column.
 	Bool(col int) bool
+	// Time reads a date, timestamp or time column, in UTC.
 	Time(col int) time.Time
 }
 
@@ -114,7 +154,7 @@ type Tx interface {
 // data).
 type Batch interface {
 	// Add appends one record with its _airbyte_raw_id; rawID is valid only
-	// until Add returns.
+	// until Add returns. Data that is not a JSON object is an error.
 	Add(rawID []byte, rec *protocol.Record) error
 	// Len is the number of records added.
 	Len() int
@@ -172,36 +212,4 @@ func (k *KeyTracker) Unordered() bool { return k.unordered }
 // KeyOrder is [KeyOrderer.KeyOrder] for the keys noted.
 func (k *KeyTracker) KeyOrder() (first, last string, increasing bool) {
 	return string(k.first), string(k.last), !k.unordered
-}
-
-// Internal column names, present in every stream table.
-const (
-	ColumnRawID       = "_airbyte_raw_id"       // ULID, increasing in arrival order
-	ColumnExtractedAt = "_airbyte_extracted_at" // timestamptz, from the record's emitted_at
-	ColumnMeta        = "_airbyte_meta"         // JSON {"changes":[...]}: fields nulled and why
-)
-
-// Column is one user column of a stream table.
-type Column struct {
-	// Name is the normalised SQL identifier.
-	Name string
-	// Field is the top-level property name in the record's data.
-	Field string
-	// Type is the column's type: the existing column's when the table
-	// existed already (schema evolution), else the JSON schema's.
-	Type Type
-}
-
-// Table describes where one stream is written.
-type Table struct {
-	// Stream is the stream's name as the connector spells it.
-	Stream string
-	// Name is the table's normalised, prefixed, unqualified name.
-	Name string
-	// Columns are the user columns in schema order.
-	Columns []Column
-	// PrimaryKey holds the key's field paths (composite and nested keys).
-	PrimaryKey [][]string
-	// Cursor is the cursor field path, empty if none.
-	Cursor []string
 }

@@ -1,7 +1,6 @@
-package destination_test
+package cachetest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,14 +10,13 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/protocoltest"
-	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
 
 // exportSchema has a column of every type, with field names that are not
-// normalised: the lines must carry the source's spelling.
+// normalised: the lines RecordLines makes must carry the source's
+// spelling.
 const exportSchema = `{"type":"object","properties":{
 	"Id":{"type":"integer"},"Name":{"type":["null","string"]},"score":{"type":"number"},
 	"ok":{"type":"boolean"},"born":{"type":"string","format":"date"},
@@ -26,13 +24,19 @@ const exportSchema = `{"type":"object","properties":{
 	"local":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},
 	"obj":{"type":"object"},"arr":{"type":"array"}}}`
 
-func exportCatalog(stream string) *protocol.ConfiguredCatalog {
+// ExportCatalog is a full-refresh catalog of stream with exportSchema.
+func ExportCatalog(stream string) *protocol.ConfiguredCatalog {
 	return &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{
 		Stream:   protocol.Stream{Name: stream, JSONSchema: json.RawMessage(exportSchema), SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}},
 		SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationAppend,
 	}}}
 }
 
+// ExportKeys maps the normalised columns of exportSchema back to its
+// field names, as a destination's Write does.
+var ExportKeys = map[string]string{"id": "Id", "name": "Name", "at": "At"}
+
+// recordsOf yields RECORDs of stream with datas, one millisecond apart.
 func recordsOf(stream string, datas ...string) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
 		for i, d := range datas {
@@ -44,19 +48,24 @@ func recordsOf(stream string, datas ...string) iter.Seq2[*protocol.Message, erro
 	}
 }
 
-// exportKeys maps the normalised columns back to the schema's field names,
-// as Write does.
-var exportKeys = map[string]string{"id": "Id", "name": "Name", "at": "At"}
-
-// testRecordLines loads records of every type into c and checks the lines
-// RecordLines makes of them: valid protocol messages, the same values, NULL
-// fields left out, in arrival order.
-func testRecordLines(t *testing.T, c cache.Cache) {
+// testRecordLines loads records of every type and checks the lines
+// RecordLines makes of them: valid protocol messages, the same values,
+// NULL fields left out, in arrival order — also when the table stores
+// them out of order.
+func testRecordLines(t *testing.T, open Opener) {
+	c := open(t)
 	const stream = "Mixed Stream"
-	ds := loadMixed(t, c, stream)
+	ctx := context.Background()
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: ExportCatalog(stream), FullRefresh: true, Messages: recordsOf(stream, mixedRecords...)}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Dataset(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkRecordLines(t, ds, stream)
 	// Stored out of order: the lines still come in raw id order.
-	reverseRows(t, c, ds)
+	ReverseRows(t, c, ds)
 	checkRecordLines(t, ds, stream)
 }
 
@@ -66,26 +75,13 @@ var mixedRecords = []string{
 	`{"Id":3,"Name":"","obj":"-8:x:"}`,
 }
 
-func loadMixed(t *testing.T, c cache.Cache, stream string) *cache.Dataset {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: exportCatalog(stream), FullRefresh: true, Messages: recordsOf(stream, mixedRecords...)}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := c.Dataset(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
-
 func checkRecordLines(t *testing.T, ds *cache.Dataset, stream string) {
 	t.Helper()
 	ctx := context.Background()
 	in := mixedRecords
 	var got []map[string]any
 	var ids []string
-	for r, err := range ds.After("").RecordLines(ctx, exportKeys) {
+	for r, err := range ds.After("").RecordLines(ctx, ExportKeys) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +139,7 @@ func checkRecordLines(t *testing.T, ds *cache.Dataset, stream string) {
 	}
 	// After a watermark: only the rows after it.
 	n := 0
-	for r, err := range ds.After(ids[0]).RecordLines(ctx, exportKeys) {
+	for r, err := range ds.After(ids[0]).RecordLines(ctx, ExportKeys) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,9 +153,9 @@ func checkRecordLines(t *testing.T, ds *cache.Dataset, stream string) {
 	}
 }
 
-// reverseRows rewrites a dataset's table with its rows stored in reverse
+// ReverseRows rewrites a dataset's table with its rows stored in reverse
 // raw id order, so that a query without ORDER BY returns them out of order.
-func reverseRows(t *testing.T, c cache.Cache, ds *cache.Dataset) {
+func ReverseRows(t testing.TB, c *cache.Cache, ds *cache.Dataset) {
 	t.Helper()
 	ctx := context.Background()
 	tbl := ds.QualifiedTableName()
@@ -183,75 +179,5 @@ func reverseRows(t *testing.T, c cache.Cache, ds *cache.Dataset) {
 	}
 	if first != max {
 		t.Fatalf("the table's first stored row is %s, not the last one %s: the test cannot reverse the order", first, max)
-	}
-}
-
-func TestRecordLinesDuckDB(t *testing.T) { testRecordLines(t, openCache(t)) }
-
-func TestRecordLinesPostgres(t *testing.T) {
-	t.Parallel()
-	c, err := postgres.New(context.Background(), testenv.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	testRecordLines(t, c)
-}
-
-// TestRecordLinesPages exports more rows than several pages hold: every row
-// once, in order, across page bounds, also after a watermark that is a
-// page bound; breaking out early ends cleanly.
-func TestRecordLinesPages(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	c := openCache(t)
-	const stream = "many"
-	total := 2*cache.ExportPageSize + 7
-	msgs := func(yield func(*protocol.Message, error) bool) {
-		for i := range total {
-			if !yield(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: stream,
-				Data: json.RawMessage(fmt.Sprintf(`{"Id":%d}`, i+1)), EmittedAt: 1700000000000}}, nil) {
-				return
-			}
-		}
-	}
-	if _, err := cache.Load(ctx, c, cache.LoadRequest{SourceName: "src", Catalog: exportCatalog(stream), FullRefresh: true, Messages: msgs}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := c.Dataset(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(after string, from int) (ids []string) {
-		t.Helper()
-		want := from
-		for r, err := range ds.After(after).RecordLines(ctx, exportKeys) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			want++
-			if exp := fmt.Sprintf(`"data":{"Id":%d}`, want); !bytes.Contains(r.Line, []byte(exp)) {
-				t.Fatalf("row %d: %s, want %s", want, r.Line, exp)
-			}
-			ids = append(ids, r.RawID)
-		}
-		if want != total {
-			t.Fatalf("after %q: rows up to %d, want %d", after, want, total)
-		}
-		return ids
-	}
-	ids := check("", 0)
-	check(ids[cache.ExportPageSize-1], cache.ExportPageSize)
-	check(ids[cache.ExportPageSize+3], cache.ExportPageSize+4)
-
-	// Stored in reverse: the lines still come in raw id order.
-	reverseRows(t, c, ds)
-	check("", 0)
-	check(ids[cache.ExportPageSize+3], cache.ExportPageSize+4)
-	n := 0
-	for range ds.After("").RecordLines(ctx, nil) {
-		if n++; n == cache.ExportPageSize+1 {
-			break
-		}
 	}
 }

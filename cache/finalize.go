@@ -1,0 +1,130 @@
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/protocol"
+)
+
+// finalize deduplicates merge streams, swaps replace streams in (only when
+// complete is true; else their staging tables are dropped) and commits the
+// deferred states, all in one transaction.
+func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan, deferred map[StateKey]*protocol.State, complete bool) error {
+	// The duplicate checks only read: they run before the transaction, so
+	// that no connection is held while another is awaited.
+	dups := map[*streamPlan]bool{}
+	for _, p := range plans {
+		if p.strategy == StrategyMerge {
+			d, err := c.hasDuplicates(ctx, p)
+			if err != nil {
+				return err
+			}
+			dups[p] = d
+		}
+	}
+	tx, err := c.beginDDL(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, p := range plans {
+		t := &p.table
+		switch p.strategy {
+		case StrategyMerge:
+			if dups[p] {
+				if err := tx.Exec(ctx, c.dedupeSQL(t, p.older), p.dedupeFrom); err != nil {
+					return fmt.Errorf("deduplicating stream %q: %w", t.Stream, err)
+				}
+			}
+			if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET dedupe_from = NULL WHERE table_name = ?`), t.Name); err != nil {
+				return err
+			}
+		case StrategyReplace:
+			if complete {
+				if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(t.Name)); err != nil {
+					return err
+				}
+				if err := tx.Exec(ctx, `ALTER TABLE `+c.qual(p.target)+` RENAME TO `+backend.Quote(t.Name)); err != nil {
+					return fmt.Errorf("swapping in stream %q: %w", t.Stream, err)
+				}
+			} else if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(p.target)); err != nil {
+				return err
+			}
+			if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE table_name = ?`), t.Name); err != nil {
+				return err
+			}
+		}
+	}
+	if complete {
+		for k, st := range deferred {
+			if err := c.putState(ctx, tx, k, st); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// hasDuplicates reports whether a merge stream holds a key twice in its
+// dedupe scope, so that the delete (a sort of the table) runs only when
+// needed; most syncs have no duplicates. Into an empty table, keys that
+// arrived strictly increasing cannot repeat: not even the check (a hash
+// aggregate over the table) is needed.
+func (c *Cache) hasDuplicates(ctx context.Context, p *streamPlan) (bool, error) {
+	if p.wasEmpty && !p.keysUnordered {
+		return false, nil
+	}
+	var one int
+	err := c.b.DB().QueryRowContext(ctx, c.dupCheckSQL(&p.table, p.older), p.dedupeFrom).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking for duplicates in stream %q: %w", p.table.Stream, err)
+	}
+	return true, nil
+}
+
+// dedupeScope is the FROM … WHERE of the rows a merge deduplicates: rows
+// with a non-NULL key (rows whose key is NULL are kept as they are) and,
+// when scoped, only keys loaded since the watermark (its one bind
+// parameter). It also returns the key expressions on alias o.
+func (c *Cache) dedupeScope(t *backend.Table, scoped bool) (from string, keys []string) {
+	var match, notNull []string
+	for _, k := range t.PrimaryKey {
+		keys = append(keys, c.keyExpr(t, "o", k))
+		notNull = append(notNull, c.keyExpr(t, "o", k)+" IS NOT NULL")
+		match = append(match, c.keyExpr(t, "n", k)+" = "+c.keyExpr(t, "o", k))
+	}
+	// The watermark is always bound so that both forms take one argument.
+	where := ` WHERE CAST(` + c.b.Placeholder(1) + ` AS VARCHAR) IS NOT NULL`
+	if scoped {
+		where = ` WHERE EXISTS (SELECT 1 FROM ` + c.qual(t.Name) + ` n WHERE n.` + backend.Quote(backend.ColumnRawID) + ` >= ` + c.b.Placeholder(1) + ` AND ` + strings.Join(match, " AND ") + `)`
+	}
+	return ` FROM ` + c.qual(t.Name) + ` o` + where + ` AND ` + strings.Join(notNull, " AND "), keys
+}
+
+// dupCheckSQL selects a row if the rows in the dedupe scope hold a key
+// twice, none otherwise.
+func (c *Cache) dupCheckSQL(t *backend.Table, scoped bool) string {
+	from, keys := c.dedupeScope(t, scoped)
+	return `SELECT 1` + from + ` GROUP BY ` + strings.Join(keys, ", ") + ` HAVING count(*) > 1 LIMIT 1`
+}
+
+// dedupeSQL deletes every row of a merge table but the newest per primary
+// key (by cursor, then by arrival) within the dedupe scope.
+func (c *Cache) dedupeSQL(t *backend.Table, scoped bool) string {
+	from, keys := c.dedupeScope(t, scoped)
+	order := ""
+	if len(t.Cursor) > 0 {
+		order = c.keyExpr(t, "o", t.Cursor) + " DESC NULLS LAST, "
+	}
+	raw := backend.Quote(backend.ColumnRawID)
+	return `DELETE FROM ` + c.qual(t.Name) + ` WHERE ` + raw + ` IN (SELECT rid FROM (SELECT o.` + raw + ` AS rid, row_number() OVER (PARTITION BY ` +
+		strings.Join(keys, ", ") + ` ORDER BY ` + order + `o.` + raw + ` DESC) AS rn` + from + `) x WHERE rn > 1)`
+}

@@ -1,0 +1,191 @@
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/x/goairbyte/cache/backend"
+)
+
+// prepare creates or evolves every table before the first record: new
+// tables, new columns (schema evolution), staging tables for replace, and
+// the merge watermark. Existing columns keep their type; the columns of
+// each plan's table then carry the types the database really has.
+func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan, syncStart string) error {
+	leftovers, err := c.stagingLeftovers(ctx, source)
+	if err != nil {
+		return err
+	}
+	existing := map[string][]columnInfo{}
+	for _, p := range plans {
+		cols, err := c.columns(ctx, p.table.Name)
+		if err != nil {
+			return err
+		}
+		existing[p.table.Name] = cols
+	}
+	for _, p := range plans {
+		if p.strategy == StrategyMerge {
+			if err := c.prepareMerge(ctx, p, len(existing[p.table.Name]) > 0, syncStart); err != nil {
+				return err
+			}
+		}
+	}
+
+	tx, err := c.beginDDL(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, t := range leftovers {
+		if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(t)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
+		return err
+	}
+	for i, p := range plans {
+		if p.strategy == StrategyReplace {
+			p.target = fmt.Sprintf("%s%s_%d", stagingPrefix, strings.ToLower(syncStart), i)
+			if err := tx.Exec(ctx, c.createTable(p.target, &p.table)); err != nil {
+				return err
+			}
+		} else if err := c.evolveTable(ctx, tx, &p.table, existing[p.table.Name]); err != nil {
+			return err
+		}
+		if err := c.recordStream(ctx, tx, p, source); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	return c.adoptColumnTypes(ctx, plans)
+}
+
+// stagingLeftovers lists the staging tables a killed load of source left
+// behind, to be dropped.
+func (c *Cache) stagingLeftovers(ctx context.Context, source string) ([]string, error) {
+	return c.queryStrings(ctx, `SELECT staging_table FROM `+c.qual(streamsTable)+` WHERE source_name = ? AND staging_table IS NOT NULL`, source)
+}
+
+// evolveTable creates a stream's table, or adds the columns that are new
+// in the schema to the table as it exists.
+func (c *Cache) evolveTable(ctx context.Context, tx backend.Tx, t *backend.Table, existing []columnInfo) error {
+	if err := tx.Exec(ctx, c.createTable(t.Name, t)); err != nil {
+		return err
+	}
+	if len(existing) == 0 {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, ci := range existing {
+		have[ci.name] = true
+	}
+	for _, col := range t.Columns {
+		if !have[col.Name] {
+			if err := tx.Exec(ctx, `ALTER TABLE `+c.qual(t.Name)+` ADD COLUMN IF NOT EXISTS `+backend.Quote(col.Name)+` `+c.b.SQLType(col.Type)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// recordStream notes a stream's table in _airbyte_streams with the
+// bookkeeping a killed load needs: the staging table of a replace, the
+// watermark of a merge.
+func (c *Cache) recordStream(ctx context.Context, tx backend.Tx, p *streamPlan, source string) error {
+	t := &p.table
+	var staging, dedupe any // NULL: dedupe_from is kept
+	if p.strategy == StrategyReplace {
+		staging = p.target
+	}
+	if p.strategy == StrategyMerge {
+		dedupe = p.dedupeFrom
+	}
+	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(streamsTable)+` (table_name, stream_name, source_name) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM `+c.qual(streamsTable)+` WHERE table_name = ?)`),
+		t.Name, t.Stream, source, t.Name); err != nil {
+		return err
+	}
+	return tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET stream_name = ?, source_name = ?, dedupe_from = COALESCE(?, dedupe_from), staging_table = ?, updated_at = CURRENT_TIMESTAMP WHERE table_name = ?`),
+		t.Stream, source, dedupe, staging, t.Name)
+}
+
+// adoptColumnTypes gives the columns of every plan that writes into an
+// existing table the types the database has: they win over the schema's.
+func (c *Cache) adoptColumnTypes(ctx context.Context, plans []*streamPlan) error {
+	for _, p := range plans {
+		if p.strategy == StrategyReplace {
+			continue
+		}
+		cols, err := c.columns(ctx, p.table.Name)
+		if err != nil {
+			return err
+		}
+		for _, ci := range cols {
+			if col := columnNamed(&p.table, ci.name); col != nil {
+				col.Type = c.b.ParseSQLType(ci.dataType)
+			}
+		}
+	}
+	return nil
+}
+
+// columnNamed returns the user column called name, nil if none.
+func columnNamed(t *backend.Table, name string) *backend.Column {
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// prepareMerge sets a merge plan's watermark and finds out, while the
+// table is still small, whether it has rows. A killed load leaves its
+// watermark behind: the resumed load keeps it, so that the rows the killed
+// one wrote are deduplicated too, and only then scans for older rows.
+func (c *Cache) prepareMerge(ctx context.Context, p *streamPlan, exists bool, syncStart string) error {
+	var from string
+	err := c.queryRow(ctx, `SELECT COALESCE(dedupe_from, '') FROM `+c.qual(streamsTable)+` WHERE table_name = ?`, p.table.Name).Scan(&from)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	p.dedupeFrom, p.wasEmpty = syncStart, true
+	if !exists {
+		return nil
+	}
+	var n int
+	if err := c.b.DB().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+c.qual(p.table.Name)+` LIMIT 1) x`).Scan(&n); err != nil {
+		return err
+	}
+	p.wasEmpty = n == 0
+	p.older = n > 0
+	if from != "" && n > 0 {
+		p.dedupeFrom = from
+		if err := c.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+c.qual(p.table.Name)+` WHERE `+backend.Quote(backend.ColumnRawID)+` < ? LIMIT 1) x`, from).Scan(&n); err != nil {
+			return err
+		}
+		p.older = n > 0
+	}
+	return nil
+}
+
+// createTable is the CREATE TABLE IF NOT EXISTS statement of a stream table.
+func (c *Cache) createTable(name string, t *backend.Table) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + c.qual(name) + " (")
+	b.WriteString(backend.Quote(backend.ColumnRawID) + " VARCHAR NOT NULL, ")
+	b.WriteString(backend.Quote(backend.ColumnExtractedAt) + " " + c.b.SQLType(backend.TypeTimestampTZ) + ", ")
+	b.WriteString(backend.Quote(backend.ColumnMeta) + " " + c.b.SQLType(backend.TypeJSON))
+	for _, col := range t.Columns {
+		b.WriteString(", " + backend.Quote(col.Name) + " " + c.b.SQLType(col.Type))
+	}
+	b.WriteString(")")
+	return b.String()
+}
