@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -278,7 +279,23 @@ func bytesCount(b []byte, c byte) int {
 	return n
 }
 
+// str reads a JSON string. Bytes that are not UTF-8 become U+FFFD, as requests decodes a body
+// it cannot read as UTF-8 (errors="replace") before json.loads sees it.
 func (d *jsonDecoder) str() (string, error) {
+	s, err := d.rawStr()
+	if err != nil || utf8.ValidString(s) {
+		return s, err
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String(), nil
+}
+
+func (d *jsonDecoder) rawStr() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	for d.pos < len(d.data) {
