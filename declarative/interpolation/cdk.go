@@ -246,7 +246,7 @@ func (s *String) Eval(vs *Vars) (Value, error) {
 }
 
 // falseTemplate is InterpolatedBoolean's default.
-var falseTemplate = MustCompile("False")
+var falseTemplate = mustCompile("False")
 
 // Boolean is the CDK's InterpolatedBoolean: a condition whose evaluated value is false only
 // when it equals one of "False", "false", "{}", "[]", "()", "", "0", "0.0", {}, False, [], ()

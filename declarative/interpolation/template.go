@@ -63,8 +63,8 @@ func Compile(src string) (*Template, error) {
 	return t, nil
 }
 
-// MustCompile is Compile for templates known to be valid; it panics on a syntax error.
-func MustCompile(src string) *Template {
+// mustCompile is Compile for templates known to be valid; it panics on a syntax error.
+func mustCompile(src string) *Template {
 	t, err := Compile(src)
 	if err != nil {
 		panic("interpolation: " + err.Error())
@@ -74,9 +74,6 @@ func MustCompile(src string) *Template {
 
 // Source returns the template's text.
 func (t *Template) Source() string { return t.src }
-
-// Reads reports whether the template reads the context variable v.
-func (t *Template) Reads(v Var) bool { return t.needMask&(1<<v) != 0 }
 
 // frame is the state of one evaluation. It holds a copy of the caller's Vars, so that the
 // caller's Vars (usually on its stack) does not escape to the heap; frames are pooled.
