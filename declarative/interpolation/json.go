@@ -20,6 +20,7 @@ func DecodeJSON(data []byte) (Value, error) {
 	d := jsonDecoder{data: data, src: string(data)}
 	// About one string per two quotes: size the string slab once.
 	d.strs = make([]string, 0, bytesCount(data, '"')/2+1)
+	d.stack = make([]Value, 0, 64)
 	d.ws()
 	v, err := d.value(0)
 	if err != nil {
@@ -178,7 +179,10 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 func (d *jsonDecoder) popObject(base int) *Dict {
 	entries := d.stack[base:]
 	n := len(entries) / 2
-	obj := &Dict{keys: make([]Value, 0, n), vals: make([]Value, 0, n)}
+	// Keys and values share one allocation; the three-index slices keep an append to the keys
+	// from running into the values.
+	both := make([]Value, 2*n)
+	obj := &Dict{keys: both[:0:n], vals: both[n:n:2*n]}
 	defer func() {
 		if len(obj.keys) > indexFrom {
 			obj.buildIndex()

@@ -356,3 +356,32 @@ func TestDatetimeHelpers(t *testing.T) {
 		t.Errorf("Feb 30: %v", err)
 	}
 }
+
+// TestConcurrentEval evaluates shared templates from several goroutines (run with -race).
+func TestConcurrentEval(t *testing.T) {
+	filter, _ := NewBoolean("{% set x = record.id %}{{ x > 5 and record.updated_at >= stream_slice.start_time }}")
+	s, _ := NewString("{{ format_datetime(config.start_date, '%Y') ~ '-' ~ ('ab' | regex_search('(b)')) }}", "")
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 200 {
+				vs := testVars(t)
+				ok, err := filter.Eval(vs)
+				if err != nil || !ok {
+					done <- errors.New("filter")
+					return
+				}
+				if v, err := s.Eval(vs); err != nil || v != "2024-b" {
+					done <- errors.New("string")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
