@@ -352,7 +352,7 @@ func (b *builder) requester(n *manifest.Map, streamName string) (*httpRequester,
 	if err != nil {
 		return nil, fmt.Errorf("error_handler: %w", err)
 	}
-	r.send = &sender{client: b.src.opts.client, now: b.src.opts.now, sleep: b.src.opts.sleep, handler: handler, stream: streamName}
+	r.send = &sender{client: b.src.opts.client, now: b.src.opts.now, sleep: b.src.opts.sleep, handler: handler, stream: streamName, auth: r.auth}
 	return r, nil
 }
 

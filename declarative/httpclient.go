@@ -157,7 +157,10 @@ type sender struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	handler errorHandler
-	stream  string
+	// auth is the requester's authenticator, whose headers are set again
+	// before each retry (nil: none).
+	auth   authenticator
+	stream string
 	// useCache serves repeated GETs from the call's response cache, as the
 	// CDK's requests-cache session does for parent streams.
 	useCache bool
@@ -234,7 +237,35 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 		if err := s.sleep(ctx, wait); err != nil {
 			return nil, false, err
 		}
+		if s.auth != nil {
+			hs, err := s.auth.retryHeaders(ctx, rc, v)
+			if err != nil {
+				return nil, false, err
+			}
+			req = req.withHeaders(hs)
+		}
 	}
+}
+
+// withHeaders returns a copy of r with headers set, replacing those of the
+// same name in any case (requests' CaseInsensitiveDict.update).
+func (r *outRequest) withHeaders(hs []entry) *outRequest {
+	if len(hs) == 0 {
+		return r
+	}
+	c := *r
+	c.headers = append([]entry(nil), r.headers...)
+next:
+	for _, h := range hs {
+		for i := range c.headers {
+			if strings.EqualFold(c.headers[i].key, h.key) {
+				c.headers[i].val = h.val
+				continue next
+			}
+		}
+		c.headers = append(c.headers, h)
+	}
+	return &c
 }
 
 func statusOf(r *response) int {
@@ -284,8 +315,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// do sends one attempt. Authentication is applied per attempt, so that a
-// token refreshed between retries is used.
+// do sends one attempt.
 func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, error) {
 	hreq, err := buildHTTPRequest(ctx, req)
 	if err != nil {

@@ -44,6 +44,11 @@ func (a *oauthAuth) options(ctx context.Context, rc *readContext, v *vars) (requ
 	return requestOptions{headers: []entry{{"Authorization", "Bearer " + tok}}}, nil
 }
 
+func (a *oauthAuth) retryHeaders(ctx context.Context, rc *readContext, v *vars) ([]entry, error) {
+	o, err := a.options(ctx, rc, v)
+	return o.headers, err
+}
+
 func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string, error) {
 	if a.endpoint == nil && a.accessTokenValue != nil {
 		return a.accessTokenValue.evalStr(v)
