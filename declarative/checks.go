@@ -120,7 +120,7 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 	if st.router == nil {
 		err = pick(nil)
 	} else {
-		err = st.router.partitions(ctx, rc, rc.vars(), pick)
+		err = st.router.partitions(rc.labelled(ctx, st.name, nil), rc, rc.vars(), pick)
 	}
 	if err != nil && !errors.Is(err, errStop) {
 		return s.checkFailure(rc, st, err)
@@ -128,7 +128,7 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 	if first == nil {
 		return &CheckError{Message: interpolation.Repr(fmt.Sprintf("Cannot attempt to connect to stream %s - no stream slices were found, likely because the parent stream is empty.", st.name))}
 	}
-	err = st.retriever.readSlice(ctx, rc, st.name, first, interpolation.NewDict(0), st.sliceOptions(first, cr), func(*dict) error { return errStop })
+	err = st.retriever.readSlice(rc.labelled(ctx, st.name, first), rc, st.name, first, interpolation.NewDict(0), st.sliceOptions(first, cr), func(*dict) error { return errStop })
 	if err != nil && !errors.Is(err, errStop) {
 		return s.checkFailure(rc, st, err)
 	}

@@ -18,6 +18,8 @@ type options struct {
 	// sleep waits between retries; tests replace it to keep the recorded
 	// backoffs from taking real time.
 	sleep func(ctx context.Context, d time.Duration) error
+	// tracer, when set, sees every record with its partition's label.
+	tracer tracer
 }
 
 // WithHTTPClient sets the client used for every request the connector

@@ -202,7 +202,7 @@ func (rc *readContext) rateLimited(stream string) error {
 
 // record emits a record, preceded by the stream's RUNNING status when it
 // is the first.
-func (rc *readContext) record(stream string, rec *dict) error {
+func (rc *readContext) record(ctx context.Context, stream string, rec *dict) error {
 	data, err := encodeJSON(rec)
 	if err != nil {
 		return fmt.Errorf("stream %s: a record does not encode as JSON: %w", stream, err)
@@ -217,6 +217,7 @@ func (rc *readContext) record(stream string, rec *dict) error {
 		}
 	}
 	rc.counts[stream]++
+	rc.trace(ctx, msg)
 	return rc.emitLocked(msg)
 }
 
@@ -499,7 +500,7 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 		if st.router == nil {
 			err = perPartition(nil)
 		} else {
-			err = st.router.partitions(ctx, r.rc, r.rc.vars(), perPartition)
+			err = st.router.partitions(r.rc.labelled(ctx, st.name, nil), r.rc, r.rc.vars(), perPartition)
 		}
 	}
 	if err != nil && ctx.Err() == nil {
@@ -537,8 +538,10 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	if job.pc != nil {
 		cr = job.pc.run
 	}
+	ctx = r.rc.labelled(ctx, st.name, job.slice)
+	r.rc.trace(ctx, nil)
 	err := st.retriever.readSlice(ctx, r.rc, st.name, job.slice, run.state, st.sliceOptions(job.slice, cr), func(rec *dict) error {
-		if err := r.rc.record(st.name, rec); err != nil {
+		if err := r.rc.record(ctx, st.name, rec); err != nil {
 			return err
 		}
 		if cr != nil && job.window != nil {
@@ -692,7 +695,7 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, yield fun
 		}
 	}
 	readOne := func(slice *streamSlice) error {
-		return parent.retriever.readSlice(ctx, rc, parent.name, slice, interpolation.NewDict(0), parent.sliceOptions(slice, cr), func(rec *dict) error {
+		return parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, parent.name, slice, interpolation.NewDict(0), parent.sliceOptions(slice, cr), func(rec *dict) error {
 			return yield(rec, slice)
 		})
 	}
