@@ -467,6 +467,9 @@ func attrGetter(attr Value) func(Value) (Value, error) {
 }
 
 func mapFilter(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
+	if !Truthy(v) {
+		return &generator{}, nil // Jinja maps nothing over a falsy value, None included
+	}
 	items, err := iterItems(v)
 	if err != nil {
 		return nil, err
@@ -507,6 +510,9 @@ func mapFilter(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 
 func selectFilter(byAttr, keep bool) filterFunc {
 	return func(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
+		if !Truthy(v) {
+			return &generator{}, nil // Jinja selects nothing from a falsy value, None included
+		}
 		items, err := iterItems(v)
 		if err != nil {
 			return nil, err
