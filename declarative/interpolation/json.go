@@ -182,7 +182,7 @@ func (d *jsonDecoder) popObject(base int) *Dict {
 	// Keys and values share one allocation; the three-index slices keep an append to the keys
 	// from running into the values.
 	both := make([]Value, 2*n)
-	obj := &Dict{keys: both[:0:n], vals: both[n:n:2*n]}
+	obj := &Dict{keys: both[:0:n], vals: both[n : n : 2*n]}
 	defer func() {
 		if len(obj.keys) > indexFrom {
 			obj.buildIndex()
@@ -260,9 +260,15 @@ func (d *jsonDecoder) number() (Value, error) {
 		n, _ := strconv.ParseInt(tok, 10, 64)
 		return d.slabs.int(n), nil
 	}
+	if digits := len(strings.TrimPrefix(tok, "-")); digits > maxIntDigits {
+		return nil, d.errorf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits", maxIntDigits, digits)
+	}
 	b, _ := new(big.Int).SetString(tok, 10)
 	return normInt(b), nil
 }
+
+// maxIntDigits is Python's default limit on the digits of an int read from text.
+const maxIntDigits = 4300
 
 // strValue reads a string into the string slab.
 func (d *jsonDecoder) strValue() (Value, error) {
