@@ -83,3 +83,24 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseDatetime parses a cursor value, as the cursor does for every record.
+func BenchmarkParseDatetime(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseDatetime("%Y-%m-%dT%H:%M:%S.%f%z", "2024-02-05T08:09:10.123456+0000"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFormatDatetime formats a cursor value.
+func BenchmarkFormatDatetime(b *testing.B) {
+	t := time.Date(2024, 2, 5, 8, 9, 10, 123456000, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		if s := FormatDatetime("%Y-%m-%dT%H:%M:%SZ", t); len(s) != 20 {
+			b.Fatal(s)
+		}
+	}
+}

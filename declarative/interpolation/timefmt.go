@@ -21,18 +21,35 @@ var (
 // %z and %Z, glibc the rest in the C locale (with its flags - _ 0 ^ # and field widths).
 // Unknown directives are copied as they are. %s is the wall clock read as UTC (TZ=UTC).
 func strftime(dt dateTime, format string) string {
-	var b []byte
+	b := make([]byte, 0, len(format)+16)
+	y, mo, d := dt.t.Date()
+	h, mi, sec := dt.t.Clock()
 	for i := 0; i < len(format); i++ {
 		c := format[i]
 		if c != '%' || i+1 >= len(format) {
 			b = append(b, c)
 			continue
 		}
+		// The fields cursors use most, without glibc's flags and widths; Python itself expands
+		// %f, %z and %Z.
+		field, width := -1, 2
 		switch format[i+1] {
+		case 'Y':
+			if y >= 1000 {
+				field, width = y, 4
+			}
+		case 'm':
+			field = int(mo)
+		case 'd':
+			field = d
+		case 'H':
+			field = h
+		case 'M':
+			field = mi
+		case 'S':
+			field = sec
 		case 'f':
-			b = append(b, pad(int64(dt.micro()), 6, '0')...)
-			i++
-			continue
+			field, width = dt.micro(), 6
 		case 'z':
 			if dt.aware {
 				b = appendPyOffset(b, dt.offset())
@@ -44,11 +61,31 @@ func strftime(dt dateTime, format string) string {
 			i++
 			continue
 		}
+		if field >= 0 {
+			b = appendZeroPadded(b, field, width)
+			i++
+			continue
+		}
 		n, out := glibcDirective(dt, format[i:])
 		b = append(b, out...)
 		i += n - 1
 	}
 	return string(b)
+}
+
+// appendZeroPadded appends a non-negative v with at least width digits.
+func appendZeroPadded(b []byte, v, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for v >= 10 || width > 1 {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	i--
+	buf[i] = byte('0' + v)
+	return append(b, buf[i:]...)
 }
 
 // appendPyOffset writes %z as Python does: +HHMM, then SS if any.
@@ -365,6 +402,11 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 
 // strptime parses s as Python's datetime.strptime(s, format) does.
 func strptime(s, format string) (dateTime, error) {
+	if p := fastProgramFor(format); p != nil {
+		if dt, ok := p.run(s); ok {
+			return dt, nil
+		}
+	}
 	f, err := compileStrptime(format)
 	if err != nil {
 		return dateTime{}, err
@@ -495,6 +537,9 @@ func strptime(s, format string) (dateTime, error) {
 	if gmtoff != nil {
 		if gmtFrac != 0 {
 			return dateTime{}, valueErrorf("offset must be a timedelta representing a whole number of seconds")
+		}
+		if *gmtoff <= -86400 || *gmtoff >= 86400 {
+			return dateTime{}, valueErrorf("offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), not %s.", Repr(timeDelta{int64(*gmtoff) * usPerSecond}))
 		}
 		loc2 = offsetZone(*gmtoff)
 	}
