@@ -101,3 +101,29 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStrptimeFastPath keeps strptime's fast path honest: wherever it parses a text, the regular
+// expression that decides otherwise must read the same datetime.
+func FuzzStrptimeFastPath(f *testing.F) {
+	for _, c := range [][2]string{
+		{"%Y-%m-%dT%H:%M:%S.%f%z", "2024-01-02T03:04:05.123+0000"}, {"%Y-%m-%d", "2024-1-2"},
+		{"%d/%m/%Y %H:%M", " 2/01/2024  3:04"}, {"%Y%m%d", "20240102"}, {"%y-%m-%dT%H:%M:%S%z", "24-12-31T23:59:61-05:30"},
+		{"%Y-%m-%dT%H:%M:%SZ", "2024-02-29T00:00:00z"}, {"%Y-%m-%d %H:%M:%S.%f+00:00", "2024-01-02 03:04:05.000001+00:00"},
+	} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, format, s string) {
+		p := fastProgramFor(format)
+		if p == nil {
+			return
+		}
+		fast, ok := p.run(s)
+		if !ok {
+			return
+		}
+		slow, err := strptimeRegexp(s, format)
+		if err != nil || !slow.t.Equal(fast.t) || slow.aware != fast.aware || slow.t.Location().String() != fast.t.Location().String() {
+			t.Fatalf("%q with %q: fast %v (%v), regular expression %v (%v) %v", s, format, fast.t, fast.aware, slow.t, slow.aware, err)
+		}
+	})
+}

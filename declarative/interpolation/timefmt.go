@@ -327,6 +327,10 @@ var strptimeDirectives = map[byte]string{
 	'%': `%`,
 }
 
+// pySpaces is Python's \s+ for str patterns: Unicode whitespace, \v and \x1c-\x1f included
+// (Go's \s is ASCII and lacks \v).
+const pySpaces = `[\t\n\v\f\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+`
+
 // compileStrptime builds the regular expression _strptime builds for format.
 func compileStrptime(format string) (*strptimeFields, error) {
 	if c, ok := strptimeCache.Load(format); ok {
@@ -383,7 +387,7 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 				for i+1 < len(f) && strings.IndexByte(" \t\n\r\v\f", f[i+1]) >= 0 {
 					i++
 				}
-				sb.WriteString(`\s+`)
+				sb.WriteString(pySpaces)
 			default:
 				sb.WriteString(regexp.QuoteMeta(string(c)))
 			}
@@ -407,6 +411,11 @@ func strptime(s, format string) (dateTime, error) {
 			return dt, nil
 		}
 	}
+	return strptimeRegexp(s, format)
+}
+
+// strptimeRegexp is strptime by the regular expression Python's _strptime builds.
+func strptimeRegexp(s, format string) (dateTime, error) {
 	f, err := compileStrptime(format)
 	if err != nil {
 		return dateTime{}, err
@@ -419,9 +428,11 @@ func strptime(s, format string) (dateTime, error) {
 		return dateTime{}, valueErrorf("unconverted data remains: %s", s[loc[1]:])
 	}
 	found := map[string]string{}
+	var order []string // the groups in the format's order, as Python's groupdict() gives them
 	for i, name := range f.groups {
 		if name != "" && loc[2*i] >= 0 {
 			found[name] = s[loc[2*i]:loc[2*i+1]]
+			order = append(order, name)
 		}
 	}
 	atoi := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(found[k])); return n }
@@ -431,7 +442,8 @@ func strptime(s, format string) (dateTime, error) {
 	weekStartsMonday := false
 	var gmtoff *int
 	gmtFrac := 0
-	for name, v := range found {
+	for _, name := range order {
+		v := found[name]
 		switch name {
 		case "y":
 			year, haveYear = atoi("y"), true
