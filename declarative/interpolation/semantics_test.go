@@ -56,6 +56,7 @@ func TestEvalPythonSemantics(t *testing.T) {
 		{"{{ 'None' }}", "None"},
 		{"{{ (now_utc() - duration('P1M')).isoformat() }}", "'2024-12-15T12:00:00+00:00'"},
 		{"{{ format_datetime(config.start_date, '%s') }}", "1704164645"},
+		{`{{ 'n=\u0663\x0b;' | regex_search('=(\d)\s') }}`, "'\u0663'"}, // Python's \d and \s are Unicode
 	} {
 		if got := Repr(mustEval(t, c.src, testVars(t))); got != c.want {
 			t.Errorf("%s = %s, want %s", c.src, got, c.want)
