@@ -977,6 +977,15 @@ func (b *builder) datetimeCursor(n *manifest.Map) (*datetimeCursor, error) {
 			return nil, err
 		}
 	}
+	c.compareStrictly = truthyField(n, "is_compare_strictly")
+	c.dataFeed = truthyField(n, "is_data_feed")
+	c.clientSide = truthyField(n, "is_client_side_incremental")
+	if c.dataFeed && c.end != nil {
+		return nil, fmt.Errorf("Data feed does not support end_datetime")
+	}
+	if c.dataFeed && c.clientSide {
+		return nil, fmt.Errorf("`Client side incremental` cannot be applied with `data feed`. Choose only 1 from them.")
+	}
 	return c, nil
 }
 

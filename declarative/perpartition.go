@@ -23,9 +23,10 @@ type perPartitionRun struct {
 	now     func() time.Time
 	field   string
 	started time.Time
-	// hasParentState is set for substream routers (the CDK writes their
-	// parent state, {} without incremental_dependency).
-	hasParentState bool
+	// parents is the state of a substream router's parents (nil for
+	// other routers, which have none: the CDK writes no parent_state for
+	// them once the stream is done).
+	parents *parentStates
 
 	mu          sync.Mutex
 	order       []string
@@ -45,14 +46,13 @@ type partitionCursor struct {
 	generated bool
 }
 
-func newPerPartitionRun(c *datetimeCursor, router partitionRouter, state *dict, v *vars, now func() time.Time) (*perPartitionRun, error) {
+func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time) (*perPartitionRun, error) {
 	field, err := c.cursorField.evalStr(v)
 	if err != nil {
 		return nil, err
 	}
-	_, isSubstream := router.(*substreamRouter)
 	p := &perPartitionRun{c: c, vars: v, now: now, field: field, started: now(),
-		entries: map[string]*partitionCursor{}, hasParentState: isSubstream}
+		entries: map[string]*partitionCursor{}, parents: parents}
 	if state == nil || state.Len() == 0 {
 		return p, nil
 	}
@@ -256,8 +256,9 @@ func (p *perPartitionRun) finalState() *dict {
 	if done {
 		p.global = p.newGlobal
 		p.lookback = int64(p.now().Sub(p.started) / time.Second)
-		if p.hasParentState {
-			p.parentState = interpolation.NewDict(0)
+		p.parentState = nil
+		if p.parents != nil {
+			p.parentState = p.parents.state()
 		}
 	}
 	return p.stateLocked()

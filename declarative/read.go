@@ -309,8 +309,14 @@ type streamRun struct {
 	st     *stream
 	cursor *cursorRun
 	// pp replaces cursor for an incremental stream with partitions.
-	pp    *perPartitionRun
-	state Value // the stream_state templates see
+	pp *perPartitionRun
+	// parents is the state of the parents a substream router reads with
+	// incremental_dependency (nil: none kept).
+	parents *parentStates
+	// feed and keep are the cursor's is_data_feed and
+	// is_client_side_incremental windows (nil: not asked).
+	feed, keep syncWindow
+	state      Value // the stream_state templates see
 
 	mu         sync.Mutex
 	pending    int
@@ -394,9 +400,18 @@ streams:
 			var cr *cursorRun
 			var err error
 			if st.router != nil {
-				run.pp, err = newPerPartitionRun(st.cursor, st.router, sst, rc.vars(), s.opts.now)
+				if sr, ok := st.router.(*substreamRouter); ok {
+					run.parents, err = sr.newParentStates(sst, rc.vars())
+				}
+				if err == nil {
+					run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now)
+				}
 			} else {
 				cr, err = st.cursor.run(sst, rc.vars(), s.opts.now)
+			}
+			run.cursor = cr
+			if err == nil {
+				run.feed, run.keep, err = st.cursor.syncWindows(st.router != nil, sst, rc.vars(), s.opts.now)
 			}
 			if err != nil {
 				if e := r.fail(run, err); e != nil {
@@ -407,7 +422,6 @@ streams:
 				}
 				continue
 			}
-			run.cursor = cr
 		}
 		select {
 		case gen <- struct{}{}:
@@ -500,7 +514,7 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 		if st.router == nil {
 			err = perPartition(nil)
 		} else {
-			err = st.router.partitions(r.rc.labelled(ctx, st.name, nil), r.rc, r.rc.vars(), perPartition)
+			err = st.router.partitions(r.rc.labelled(ctx, st.name, nil), r.rc, r.rc.vars(), run.parents, perPartition)
 		}
 	}
 	if err != nil && ctx.Err() == nil {
@@ -540,7 +554,8 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	}
 	ctx = r.rc.labelled(ctx, st.name, job.slice)
 	r.rc.trace(ctx, nil)
-	err := st.retriever.readSlice(ctx, r.rc, st.name, job.slice, run.state, st.sliceOptions(job.slice, cr), func(rec *dict) error {
+	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep}
+	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict) error {
 		if err := r.rc.record(ctx, st.name, rec); err != nil {
 			return err
 		}
@@ -685,39 +700,91 @@ func asDict(v Value) *dict {
 }
 
 // readParent reads every record of a parent stream, with the slice each
-// came from, for a substream partition router.
-func (rc *readContext) readParent(ctx context.Context, parent *stream, yield func(rec *dict, slice *streamSlice) error) error {
-	var cr *cursorRun
-	if parent.cursor != nil {
-		var err error
-		if cr, err = parent.cursor.run(nil, rc.vars(), rc.src.opts.now); err != nil {
-			return err
+// came from, for a substream partition router, as the CDK's
+// read_only_records does: a parent with a DatetimeBasedCursor is read with
+// the synchronous cursor (legacyCursor) from state (nil: none), which moves
+// forward slice by slice; its state at the end is returned (nil for a
+// parent without a cursor, or with partitions of its own, whose state is
+// not kept).
+func (rc *readContext) readParent(ctx context.Context, parent *stream, state *dict, yield func(rec *dict, slice *streamSlice) error) (*dict, error) {
+	readOne := func(slice *streamSlice, lc *legacyCursor, w *window) error {
+		sr := &sliceRead{stream: parent.name, slice: slice, state: interpolation.NewDict(0), options: parent.sliceOptions(slice)}
+		if lc != nil {
+			sr.state = lc.state()
+			if parent.cursor.dataFeed {
+				sr.feed = lc
+			}
+			if parent.cursor.clientSide {
+				// Without partitions, the CDK's filter has a cursor of
+				// its own that never gets a state.
+				sr.keep = lc
+				if parent.router == nil {
+					_, keep, err := parent.cursor.syncWindows(false, nil, rc.vars(), rc.src.opts.now)
+					if err != nil {
+						return err
+					}
+					sr.keep = keep
+				}
+			}
 		}
-	}
-	readOne := func(slice *streamSlice) error {
-		return parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, parent.name, slice, interpolation.NewDict(0), parent.sliceOptions(slice, cr), func(rec *dict) error {
+		err := parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, sr, func(rec *dict) error {
+			if lc != nil {
+				if err := lc.observe(*w, rec); err != nil {
+					return err
+				}
+			}
 			return yield(rec, slice)
 		})
-	}
-	perPartition := func(p *dict) error {
-		if cr == nil {
-			return readOne(newSlice(p, nil))
+		if err != nil || lc == nil {
+			return err
 		}
-		ws, err := cr.windows()
+		return lc.closeSlice()
+	}
+	perPartition := func(p *dict, lc *legacyCursor) error {
+		if lc == nil {
+			return readOne(newSlice(p, nil), nil, nil)
+		}
+		ws, err := lc.slices()
 		if err != nil {
 			return err
 		}
-		for _, w := range ws {
-			if err := readOne(cr.windowSlice(p, w)); err != nil {
+		for i := range ws {
+			if err := readOne(parent.windowSlice(lc, p, ws[i]), lc, &ws[i]); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if parent.router == nil {
-		return perPartition(nil)
+	newCursor := func() (*legacyCursor, error) {
+		if parent.cursor == nil {
+			return nil, nil
+		}
+		return parent.cursor.legacy(rc.vars(), rc.src.opts.now)
 	}
-	return parent.router.partitions(ctx, rc, rc.vars(), perPartition)
+	if parent.router == nil {
+		lc, err := newCursor()
+		if err != nil {
+			return nil, err
+		}
+		if lc != nil {
+			lc.setState(state)
+		}
+		if err := perPartition(nil, lc); err != nil {
+			return nil, err
+		}
+		if lc == nil {
+			return nil, nil
+		}
+		return lc.state(), nil
+	}
+	// Each partition of a partitioned parent has a cursor of its own.
+	return nil, parent.router.partitions(ctx, rc, rc.vars(), nil, func(p *dict) error {
+		lc, err := newCursor()
+		if err != nil {
+			return err
+		}
+		return perPartition(p, lc)
+	})
 }
 
 // sleep waits between retries.
