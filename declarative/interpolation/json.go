@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,7 +21,16 @@ func DecodeJSON(data []byte) (Value, error) {
 	d := jsonDecoder{data: data, src: string(data)}
 	// About one string per two quotes: size the string slab once.
 	d.strs = make([]string, 0, bytesCount(data, '"')/2+1)
-	d.stack = make([]Value, 0, 64)
+	sp := stackPool.Get().(*[]Value)
+	d.stack = (*sp)[:0]
+	defer func() {
+		if cap(d.stack) > 1<<12 {
+			return // an outsized stack is left to the collector
+		}
+		clear(d.stack[:cap(d.stack)]) // an error leaves entries behind
+		*sp = d.stack[:0]
+		stackPool.Put(sp)
+	}()
 	d.ws()
 	v, err := d.value(0)
 	if err != nil {
@@ -32,6 +42,9 @@ func DecodeJSON(data []byte) (Value, error) {
 	}
 	return v, nil
 }
+
+// stackPool holds the decoders' scratch stacks: the entries of open objects and arrays.
+var stackPool = sync.Pool{New: func() any { s := make([]Value, 0, 64); return &s }}
 
 // maxJSONDepth bounds nesting, as Python's recursion limit does.
 const maxJSONDepth = 10000
