@@ -3,6 +3,7 @@ package declarative
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -398,4 +399,107 @@ func TestIncrementalDependency(t *testing.T) {
 	}
 	sameStrings(t, "migrated state's requests", run.requests, []string{
 		"GET /conversations?since=2024-03-15T00%3A00%3A00Z", "GET /conversations/8/threads"})
+}
+
+// syncManifest has two streams the CDK reads synchronously (their path
+// reads stream_state) and one it reads concurrently, listed last.
+const syncManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [rates]}
+definitions:
+  daily:
+    type: DeclarativeStream
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: "https://api.example.com"
+        path: "/{{ parameters.name }}/{{ stream_state.get('day', 'none') }}"
+        http_method: GET
+        error_handler: {type: DefaultErrorHandler, max_retries: 0}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: day
+      datetime_format: "%Y-%m-%d"
+      start_datetime: "{{ config['start'] }}"
+      end_datetime: "2024-01-03"
+      step: P1D
+      cursor_granularity: P1D
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}
+streams:
+  - {$ref: "#/definitions/daily", name: rates, $parameters: {name: rates}}
+  - {$ref: "#/definitions/daily", name: broken, $parameters: {name: broken}}
+  - type: DeclarativeStream
+    name: other
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/other", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+func syncAPI(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/broken/2024-01-01"):
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"message": "no such day"}`)
+	case r.URL.Path == "/other":
+		fmt.Fprint(w, `{"data": [{"id": "o1"}]}`)
+	default:
+		from := r.URL.Query().Get("from")
+		fmt.Fprintf(w, `{"data": [{"id": %q, "day": %q}]}`, from, from)
+	}
+}
+
+// TestSynchronousStreams follows ConcurrentDeclarativeSource._group_streams
+// and AbstractSource.read: a stream whose templates read stream_state is
+// read after the concurrent ones, slice by slice, each slice's requests
+// seeing the state the previous slices reached, a STATE after each slice
+// whose state changed; a failed one is INCOMPLETE, then its TRACE ERROR,
+// and the read goes on with the next stream before the summary error.
+func TestSynchronousStreams(t *testing.T) {
+	run := runFeature(t, syncManifest, `{"start": "2024-01-01"}`, "", syncAPI)
+	var re *ReadError
+	if !errors.As(run.err, &re) || len(re.Streams) != 1 || re.Streams[0].Stream != "broken" {
+		t.Fatalf("err = %v, want a *ReadError for broken", run.err)
+	}
+	var order []string
+	for _, m := range run.messages {
+		if m.Trace != nil && m.Trace.StreamStatus != nil && m.Trace.StreamStatus.Status == protocol.StatusStarted {
+			order = append(order, m.Trace.StreamStatus.StreamDescriptor.Name)
+		}
+	}
+	sameStrings(t, "streams started", order, []string{"other", "rates", "broken"})
+	var rates []string
+	for _, r := range run.requests {
+		if strings.HasPrefix(r, "GET /rates") {
+			rates = append(rates, r)
+		}
+	}
+	sameStrings(t, "rates requests", rates, []string{"GET /rates/none?from=2024-01-01", "GET /rates/2024-01-01?from=2024-01-02", "GET /rates/2024-01-02?from=2024-01-03"})
+	sameStrings(t, "rates messages", run.kinds("rates"), []string{"STARTED", "RUNNING", "RECORD", "STATE", "RECORD", "STATE", "RECORD", "STATE", "COMPLETE"})
+	sameStrings(t, "rates states", run.states("rates"), []string{`{"day":"2024-01-01"}`, `{"day":"2024-01-02"}`, `{"day":"2024-01-03"}`})
+	sameStrings(t, "broken messages", run.kinds("broken"), []string{"STARTED", "RUNNING", "RECORD", "STATE", "INCOMPLETE", "ERROR"})
+	last := run.messages[len(run.messages)-1]
+	if last.Trace == nil || last.Trace.Error == nil || last.Trace.Error.StreamDescriptor != nil || last.Trace.Error.FailureType != protocol.FailureConfig {
+		t.Errorf("last message %+v, want the summary TRACE ERROR", last)
+	}
+
+	// From a state, the first slice starts at the state's day.
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "rates"}, "stream_state": {"day": "2024-01-02"}}}]`
+	run = runFeature(t, syncManifest, `{"start": "2024-01-01"}`, state, syncAPI)
+	rates = nil
+	for _, r := range run.requests {
+		if strings.HasPrefix(r, "GET /rates") {
+			rates = append(rates, r)
+		}
+	}
+	sameStrings(t, "rates requests from state", rates, []string{"GET /rates/2024-01-02?from=2024-01-02", "GET /rates/2024-01-02?from=2024-01-03"})
+	sameStrings(t, "rates states from state", run.states("rates"), []string{`{"day":"2024-01-02"}`, `{"day":"2024-01-03"}`})
 }

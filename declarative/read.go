@@ -359,11 +359,18 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 		return err
 	}
 	var syncRead []manifest.Component
+	var concurrent, synchronous []*stream
 	for _, st := range selected {
-		if st.synchronous {
-			// The CDK reads these with its synchronous DeclarativeStream,
-			// whose per-slice states differ; that path is not built.
-			syncRead = append(syncRead, manifest.Component{Path: st.path, Type: "DeclarativeStream read synchronously by the CDK (a template reads stream_state)"})
+		switch {
+		case st.synchronous && st.router != nil:
+			// The CDK reads these with its synchronous DeclarativeStream
+			// over a PerPartitionWithGlobalCursor; that path is not built
+			// (no manifest of the corpus has one).
+			syncRead = append(syncRead, manifest.Component{Path: st.path, Type: "DeclarativeStream with a partition router read synchronously by the CDK (a template reads stream_state)"})
+		case st.synchronous:
+			synchronous = append(synchronous, st)
+		default:
+			concurrent = append(concurrent, st)
 		}
 	}
 	if len(syncRead) > 0 {
@@ -378,6 +385,18 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	if err != nil {
 		return err
 	}
+	// The CDK reads its concurrent streams first; a failure among them
+	// ends the read before the synchronous ones.
+	if len(concurrent) > 0 {
+		if err := s.readConcurrent(ctx, rc, concurrent, states); err != nil {
+			return err
+		}
+	}
+	return s.readSynchronous(ctx, rc, synchronous, states)
+}
+
+// readConcurrent reads streams as the CDK's ConcurrentSource does.
+func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected []*stream, states map[string]Value) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &reader{rc: rc, workers: s.concurrency(rc), jobs: make(chan partitionJob)}
@@ -605,7 +624,7 @@ func (r *reader) fail(run *streamRun, err error) error {
 	r.failures = append(r.failures, se)
 	r.mu.Unlock()
 	if msg == "" {
-		msg = "Something went wrong in the connector. See the logs for more details."
+		msg = genericFailure
 	}
 	return r.rc.traceError(run.st.name, ft, msg, internal)
 }
