@@ -480,16 +480,6 @@ func (b *builder) oauth(n *manifest.Map) (authenticator, error) {
 			return nil, err
 		}
 	}
-	if a.clientID == nil || a.clientSecret == nil {
-		return nil, fmt.Errorf("OAuthAuthenticator configuration error: Both 'client_id' and 'client_secret' are required for the basic OAuth flow.")
-	}
-	if a.grantType.src == "refresh_token" && a.refreshToken == nil {
-		return nil, fmt.Errorf("OAuthAuthenticator configuration error: A 'refresh_token' is required when the 'grant_type' is set to 'refresh_token'.")
-	}
-	if a.grantType.src != "refresh_token" {
-		// Only the refresh_token grant sends a refresh token.
-		a.refreshToken = a.refreshTokenOnlyIfSet(n)
-	}
 	for _, s := range n.List("scopes") {
 		a.scopes = append(a.scopes, interpolation.Str(fromManifest(s)))
 	}
@@ -504,7 +494,52 @@ func (b *builder) oauth(n *manifest.Map) (authenticator, error) {
 		return nil, err
 	}
 	a.send = &sender{client: b.src.opts.client, now: b.src.opts.now, sleep: b.src.opts.sleep, handler: handler}
-	return a, nil
+	if u := n.Map("refresh_token_updater"); u != nil {
+		return &bearerAuth{provider: b.rotatingOAuth(a, u), fetches: 2}, nil
+	}
+	if a.clientID == nil || a.clientSecret == nil {
+		return nil, fmt.Errorf("OAuthAuthenticator configuration error: Both 'client_id' and 'client_secret' are required for the basic OAuth flow.")
+	}
+	if a.grantType.src == "refresh_token" && a.refreshToken == nil {
+		return nil, fmt.Errorf("OAuthAuthenticator configuration error: A 'refresh_token' is required when the 'grant_type' is set to 'refresh_token'.")
+	}
+	if a.grantType.src != "refresh_token" {
+		// Only the refresh_token grant sends a refresh token.
+		a.refreshToken = a.refreshTokenOnlyIfSet(n)
+	}
+	return &bearerAuth{provider: a, fetches: 2}, nil
+}
+
+// rotatingOAuth finishes an OAuthAuthenticator with a
+// refresh_token_updater (the CDK's
+// DeclarativeSingleUseRefreshTokenOauth2Authenticator, which skips the
+// basic flow's checks).
+func (b *builder) rotatingOAuth(a *oauthAuth, u *manifest.Map) *rotatingOAuth {
+	r := &rotatingOAuth{oauthAuth: a, refreshName: "refresh_token",
+		accessPath:  []string{"credentials", "access_token"},
+		refreshPath: []string{"credentials", "refresh_token"},
+		expiryPath:  []string{"credentials", "token_expiry_date"},
+		errCodes:    map[int]bool{}, errValues: map[string]bool{}, errKey: u.String("refresh_token_error_key")}
+	if s := u.String("refresh_token_name"); s != "" {
+		r.refreshName = s
+	}
+	for k, dst := range map[string]*[]string{"access_token_config_path": &r.accessPath, "refresh_token_config_path": &r.refreshPath, "token_expiry_date_config_path": &r.expiryPath} {
+		if l, ok := u.Get(k); ok && l != nil {
+			*dst = nil
+			for _, e := range u.List(k) {
+				*dst = append(*dst, interpolation.Str(fromManifest(e)))
+			}
+		}
+	}
+	for _, c := range u.List("refresh_token_error_status_codes") {
+		if i, ok := toInt(c); ok {
+			r.errCodes[int(i)] = true
+		}
+	}
+	for _, e := range u.List("refresh_token_error_values") {
+		r.errValues[interpolation.Str(fromManifest(e))] = true
+	}
+	return r
 }
 
 // refreshTokenOnlyIfSet keeps a refresh_token of another grant when the

@@ -137,6 +137,8 @@ type HTTPError struct {
 	Internal string
 	// Err is the transport error, if the request never got a response.
 	Err error
+	// body is the last response's body.
+	body []byte
 }
 
 // Error returns the detailed message.
@@ -278,7 +280,7 @@ func statusOf(r *response) int {
 func (s *sender) failure(mask *masker, req *outRequest, resp *response, terr error, res resolution) error {
 	e := &HTTPError{Method: req.method, URL: mask.text(req.url), Message: mask.text(res.message), FailureType: res.failureType, Err: terr}
 	if resp != nil {
-		e.Status = resp.status
+		e.Status, e.body = resp.status, resp.body
 		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with status code '%d' and error message: '%s'. Response (body): '%s'.",
 			req.method, req.url, resp.status, resp.errorMessage(), truncate(string(resp.body), 2000)))
 	} else {
@@ -299,7 +301,7 @@ func (s *sender) giveUp(mask *masker, req *outRequest, resp *response, terr erro
 		e.FailureType = protocol.FailureTransient
 	}
 	if resp != nil {
-		e.Status = resp.status
+		e.Status, e.body = resp.status, resp.body
 		e.Message = mask.text(fmt.Sprintf("'%s' request to '%s' failed after %d retries with status code %d: %s", req.method, req.url, retries, resp.status, res.message))
 		e.Internal = e.Message + mask.text(fmt.Sprintf(". Response (body): '%s'.", truncate(string(resp.body), 2000)))
 	} else {

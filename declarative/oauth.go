@@ -14,7 +14,10 @@ import (
 // oauthAuth is OAuthAuthenticator: a Bearer token obtained from a token
 // endpoint (refresh_token or client_credentials grant) and kept until it
 // expires. Each authenticator keeps its own token per read, as each CDK
-// component instance does.
+// component instance does. It is the token provider of a bearerAuth that
+// asks for the token twice per request, as the CDK does (the requester's
+// headers, then the session's auth hook): an expired token is refreshed
+// at each ask.
 type oauthAuth struct {
 	endpoint                          *tmpl
 	clientIDName, clientID            *tmpl
@@ -34,19 +37,6 @@ type tokenState struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
-}
-
-func (a *oauthAuth) options(ctx context.Context, rc *readContext, v *vars) (requestOptions, error) {
-	tok, err := a.token(ctx, rc, v)
-	if err != nil {
-		return requestOptions{}, err
-	}
-	return requestOptions{headers: []entry{{"Authorization", "Bearer " + tok}}}, nil
-}
-
-func (a *oauthAuth) retryHeaders(ctx context.Context, rc *readContext, v *vars) ([]entry, error) {
-	o, err := a.options(ctx, rc, v)
-	return o.headers, err
 }
 
 func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string, error) {
@@ -109,38 +99,13 @@ func (a *oauthAuth) refresh(ctx context.Context, rc *readContext, v *vars, now t
 			return "", time.Time{}, err
 		}
 	}
-	for _, e := range form {
-		rc.addSecret(interpolation.Str(e.val))
-	}
-	if len(a.scopes) > 0 {
-		l := make([]Value, len(a.scopes))
-		for i, s := range a.scopes {
-			l[i] = s
-		}
-		form = append(form, entry{"scopes", l})
-	}
-	extra, err := a.body.evalNonNull(v)
+	form, err = a.finishForm(rc, form, v)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	for _, e := range extra {
-		if !hasKey(form, e.key) {
-			form = append(form, e)
-		}
-	}
-	headers, err := a.headers.evalNonNull(v)
+	body, err := a.post(ctx, rc, v, endpoint, form)
 	if err != nil {
 		return "", time.Time{}, err
-	}
-	req := &outRequest{method: "POST", url: requoteURI(endpoint), headers: headers,
-		body: []byte(urlencode(form)), ctype: "application/x-www-form-urlencoded"}
-	resp, _, err := a.send.send(ctx, rc, req, v)
-	if err != nil {
-		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
-	}
-	body, err := resp.decode()
-	if err != nil {
-		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	name, err := a.accessTokenName.evalStr(v)
 	if err != nil {
@@ -162,6 +127,52 @@ func (a *oauthAuth) refresh(ctx context.Context, rc *readContext, v *vars, now t
 		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	return tok, expires, nil
+}
+
+// finishForm adds the scopes and refresh_request_body to the OAuth fields
+// of a refresh request (build_refresh_request_body: a body key the OAuth
+// fields already set is not overridden). The OAuth fields' values are
+// secrets.
+func (a *oauthAuth) finishForm(rc *readContext, form []entry, v *vars) ([]entry, error) {
+	for _, e := range form {
+		rc.addSecret(interpolation.Str(e.val))
+	}
+	if len(a.scopes) > 0 {
+		l := make([]Value, len(a.scopes))
+		for i, s := range a.scopes {
+			l[i] = s
+		}
+		form = append(form, entry{"scopes", l})
+	}
+	extra, err := a.body.evalNonNull(v)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range extra {
+		if !hasKey(form, e.key) {
+			form = append(form, e)
+		}
+	}
+	return form, nil
+}
+
+// post sends a refresh request and returns its decoded body.
+func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint string, form []entry) (Value, error) {
+	headers, err := a.headers.evalNonNull(v)
+	if err != nil {
+		return nil, err
+	}
+	req := &outRequest{method: "POST", url: requoteURI(endpoint), headers: headers,
+		body: []byte(urlencode(form)), ctype: "application/x-www-form-urlencoded"}
+	resp, _, err := a.send.send(ctx, rc, req, v)
+	if err != nil {
+		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+	}
+	body, err := resp.decode()
+	if err != nil {
+		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+	}
+	return body, nil
 }
 
 // expiry reads expires_in (seconds) or, with a token_expiry_date_format,

@@ -19,10 +19,15 @@ import (
 // readContext is what one call of Check, Discover or Read shares: the
 // config, the clock, the masker, and the serialised emit.
 type readContext struct {
-	src    *Source
-	config Value
-	mask   *masker
-	log    *slog.Logger
+	src  *Source
+	mask *masker
+	log  *slog.Logger
+
+	// config is the call's config; a refresh_token_updater replaces it
+	// with an updated copy (rotationMu serialises the rotations).
+	configMu   sync.RWMutex
+	config     Value
+	rotationMu sync.Mutex
 
 	emitMu  sync.Mutex
 	emitFn  func(*protocol.Message) error
@@ -132,10 +137,25 @@ func (s *Source) newReadContext(config json.RawMessage) (*readContext, error) {
 
 // vars returns fresh template variables holding the config.
 func (rc *readContext) vars() *vars {
-	v := &vars{config: rc.config}
+	cfg := rc.currentConfig()
+	v := &vars{config: cfg}
 	v.Now = rc.src.opts.now
-	v.Set(interpolation.VarConfig, rc.config)
+	v.Set(interpolation.VarConfig, cfg)
 	return v
+}
+
+// currentConfig is the config as it is now.
+func (rc *readContext) currentConfig() Value {
+	rc.configMu.RLock()
+	defer rc.configMu.RUnlock()
+	return rc.config
+}
+
+// setConfig replaces the config (templates evaluated from then on see it).
+func (rc *readContext) setConfig(cfg Value) {
+	rc.configMu.Lock()
+	defer rc.configMu.Unlock()
+	rc.config = cfg
 }
 
 func (rc *readContext) addSecret(s string) { rc.mask.add(s) }
@@ -280,6 +300,9 @@ func (e *maskedError) Unwrap() error { return e.err }
 // failureOf gives the message, internal message and failure type the CDK
 // reports for an error.
 func failureOf(err error) (string, string, protocol.FailureType) {
+	if errors.Is(err, errRevoked) {
+		return errRevoked.Error(), errRevoked.Error(), protocol.FailureConfig
+	}
 	var oe *OAuthError
 	if errors.As(err, &oe) {
 		return err.Error(), err.Error(), oe.failureType()

@@ -108,9 +108,9 @@ func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
 		switch {
 		case c.ClassName != "" || !supportedTypes[c.Type]:
 			out = append(out, c)
-		case c.Type == "OAuthAuthenticator" && (c.Node.Has("refresh_token_updater") || truthyField(c.Node, "use_profile_assertion")):
-			// Refresh-token rotation and the JWT profile assertion are not built.
-			out = append(out, manifest.Component{Path: c.Path + ".refresh_token_updater", Type: "OAuthAuthenticator refresh_token_updater", Node: c.Node})
+		case c.Type == "OAuthAuthenticator" && truthyField(c.Node, "use_profile_assertion"):
+			// The JWT profile assertion is not built.
+			out = append(out, manifest.Component{Path: c.Path + ".use_profile_assertion", Type: "OAuthAuthenticator use_profile_assertion", Node: c.Node})
 		}
 	}
 	return out
