@@ -503,3 +503,43 @@ func TestSynchronousStreams(t *testing.T) {
 	sameStrings(t, "rates requests from state", rates, []string{"GET /rates/2024-01-02?from=2024-01-02", "GET /rates/2024-01-02?from=2024-01-03"})
 	sameStrings(t, "rates states from state", run.states("rates"), []string{`{"day":"2024-01-02"}`, `{"day":"2024-01-03"}`})
 }
+
+// TestUnbuiltFieldsRefused: a field of a built component whose behaviour
+// the engine lacks makes the stream refused before any request, naming
+// the field.
+func TestUnbuiltFieldsRefused(t *testing.T) {
+	for _, c := range []struct{ extra, want string }{
+		{"global_substream_cursor: true", "$.streams[0].incremental_sync.global_substream_cursor"},
+		{"clamping: {target: DAY}", "$.streams[0].incremental_sync.clamping"},
+	} {
+		src, err := New([]byte(feedManifest(c.extra, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = src.Read(context.Background(), json.RawMessage(`{"start": "2024-01-01"}`), allStreams(src), nil, func(*protocol.Message) error { return nil })
+		var ue *UnsupportedError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want an *UnsupportedError naming %s", c.extra, err, c.want)
+		}
+	}
+}
+
+// TestOAuthInitialToken follows DeclarativeOauth2Authenticator's
+// __post_init__: access_token_value and token_expiry_date are the token to
+// use until that date; only then is it refreshed.
+func TestOAuthInitialToken(t *testing.T) {
+	manifest := func(expiry string) string {
+		return strings.Replace(feedManifest("", ""), `http_method: GET}`, `http_method: GET, authenticator: {type: OAuthAuthenticator, client_id: c, client_secret: s, grant_type: client_credentials, token_refresh_endpoint: "https://api.example.com/token", access_token_value: "{{ config['token'] }}", token_expiry_date: "`+expiry+`"}}`, 1)
+	}
+	api := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			fmt.Fprint(w, `{"access_token": "fresh", "expires_in": 3600}`)
+			return
+		}
+		fmt.Fprintf(w, `{"data": [{"id": %q, "updated": "2024-06-01"}]}`, r.Header.Get("Authorization"))
+	}
+	run := runFeature(t, manifest("2025-02-01T00:00:00Z"), `{"start": "2024-01-01", "token": "given"}`, "", api)
+	sameStrings(t, "records with a valid given token", run.recordIDs("events"), []string{"Bearer given"})
+	run = runFeature(t, manifest("2025-01-01T00:00:00Z"), `{"start": "2024-01-01", "token": "given"}`, "", api)
+	sameStrings(t, "records with an expired given token", run.recordIDs("events"), []string{"Bearer fresh"})
+}

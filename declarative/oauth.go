@@ -35,6 +35,7 @@ type oauthAuth struct {
 // tokenState is one authenticator's token during one read.
 type tokenState struct {
 	mu      sync.Mutex
+	started bool
 	token   string
 	expires time.Time
 }
@@ -47,6 +48,14 @@ func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	now := rc.src.opts.now()
+	if !st.started {
+		// The manifest's access_token_value and token_expiry_date are the
+		// token to use until that date (by default, a day ago: expired).
+		st.started = true
+		if err := a.initialToken(st, v, now); err != nil {
+			return "", err
+		}
+	}
 	if st.token != "" && !now.After(st.expires) {
 		return st.token, nil
 	}
@@ -56,6 +65,32 @@ func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string
 	}
 	st.token, st.expires = tok, expires
 	return tok, nil
+}
+
+// initialToken sets the token an authenticator starts with.
+func (a *oauthAuth) initialToken(st *tokenState, v *vars, now time.Time) error {
+	st.expires = now.Add(-24 * time.Hour)
+	if a.accessTokenValue != nil {
+		tok, err := a.accessTokenValue.evalStr(v)
+		if err != nil {
+			return err
+		}
+		st.token = tok
+	}
+	if a.tokenExpiryDate != nil {
+		s, err := a.tokenExpiryDate.evalStr(v)
+		if err != nil {
+			return err
+		}
+		if s != "" {
+			t, err := parseAirbyteDatetime(s)
+			if err != nil {
+				return fmt.Errorf("Invalid token expiry date format: %w", err)
+			}
+			st.expires = t
+		}
+	}
+	return nil
 }
 
 // refresh posts the token request and reads the token and its expiry.
