@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/x/goairbyte/declarative/interpolation"
@@ -166,6 +167,8 @@ type sender struct {
 	// useCache serves repeated GETs from the call's response cache, as the
 	// CDK's requests-cache session does for parent streams.
 	useCache bool
+	// sizeHint is the size of the last body read, to size the next.
+	sizeHint atomic.Int64
 }
 
 // send sends req, retrying as the error handler says. It returns the
@@ -329,11 +332,38 @@ func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *va
 		return nil, errors.New(rc.mask.text(err.Error()))
 	}
 	defer hresp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody))
+	body, err := readBody(hresp, &s.sizeHint)
 	if err != nil {
 		return nil, errors.New(rc.mask.text(err.Error()))
 	}
 	return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header, body: body}, nil
+}
+
+// readBody reads a response's body (at most maxResponseBody) into one
+// buffer sized from its Content-Length, or else from hint, the size of the
+// previous body this sender read (pages of an API are alike), which it
+// updates.
+func readBody(resp *http.Response, hint *atomic.Int64) ([]byte, error) {
+	size := resp.ContentLength
+	if size < 0 || size > maxResponseBody {
+		size = hint.Load() + 512
+	}
+	buf := make([]byte, 0, min(size+1, maxResponseBody))
+	r := io.LimitReader(resp.Body, maxResponseBody)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			hint.Store(int64(len(buf)))
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // buildHTTPRequest makes the net/http request, keeping the URL's bytes and

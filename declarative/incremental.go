@@ -111,13 +111,12 @@ type interval struct {
 type cursorRun struct {
 	c *datetimeCursor
 	cursorParams
-	formats    []string
-	start      time.Time
-	end        func() (time.Time, error)
-	legacy     *dict // the stream state's other keys, kept in the output
-	mu         sync.Mutex
-	slices     []interval
-	mostRecent map[string]time.Time
+	formats []string
+	start   time.Time
+	end     func() (time.Time, error)
+	legacy  *dict // the stream state's other keys, kept in the output
+	mu      sync.Mutex
+	slices  []interval
 }
 
 // cursorParams are the cursor's templates evaluated for one read.
@@ -159,7 +158,7 @@ func (c *datetimeCursor) params(v *vars) (cursorParams, error) {
 }
 
 func (c *datetimeCursor) run(state *dict, v *vars, now func() time.Time) (*cursorRun, error) {
-	r := &cursorRun{c: c, mostRecent: map[string]time.Time{}}
+	r := &cursorRun{c: c}
 	var err error
 	if r.cursorParams, err = c.params(v); err != nil {
 		return nil, err
@@ -395,8 +394,16 @@ func (r *cursorRun) windows() ([]window, error) {
 	return out, nil
 }
 
-// observe notes a record's cursor value for its window.
-func (r *cursorRun) observe(w window, rec *dict) {
+// newest is the newest cursor value of the records of one window. It is
+// kept by the partition reading the window, without a lock.
+type newest struct {
+	t  time.Time
+	ok bool
+}
+
+// observe notes a record's cursor value (a value that does not parse is
+// passed over, as the CDK logs and skips it).
+func (r *cursorRun) observe(n *newest, rec *dict) {
 	val, ok := rec.Get(r.field)
 	if !ok {
 		return
@@ -405,17 +412,14 @@ func (r *cursorRun) observe(w window, rec *dict) {
 	if err != nil {
 		return
 	}
-	k := w.start + "\x00" + w.end
-	r.mu.Lock()
-	if cur, ok := r.mostRecent[k]; !ok || cur.Before(t) {
-		r.mostRecent[k] = t
+	if !n.ok || n.t.Before(t) {
+		n.t, n.ok = t, true
 	}
-	r.mu.Unlock()
 }
 
-// closeWindow records a window as read and returns the stream state to
-// emit.
-func (r *cursorRun) closeWindow(w window) (*dict, error) {
+// closeWindow records a window as read, with the newest cursor value of
+// its records, and returns the stream state to emit.
+func (r *cursorRun) closeWindow(w window, n newest) (*dict, error) {
 	start, err := r.parse(w.start)
 	if err != nil {
 		return nil, err
@@ -427,8 +431,8 @@ func (r *cursorRun) closeWindow(w window) (*dict, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	iv := interval{start: start, end: end}
-	if t, ok := r.mostRecent[w.start+"\x00"+w.end]; ok {
-		iv.mostRecent = &t
+	if n.ok {
+		iv.mostRecent = &n.t
 	}
 	r.slices = append(r.slices, iv)
 	r.merge()

@@ -217,8 +217,8 @@ func (p *perPartitionRun) generated(e *partitionCursor) {
 
 // closeWindow records a read window and returns the state to emit (nil
 // when the global cursor is used).
-func (p *perPartitionRun) closeWindow(e *partitionCursor, w window) (*dict, error) {
-	if _, err := e.run.closeWindow(w); err != nil {
+func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) (*dict, error) {
+	if _, err := e.run.closeWindow(w, n); err != nil {
 		return nil, err
 	}
 	p.mu.Lock()

@@ -223,11 +223,13 @@ func (rc *readContext) rateLimited(stream string) error {
 // record emits a record, preceded by the stream's RUNNING status when it
 // is the first.
 func (rc *readContext) record(ctx context.Context, stream string, rec *dict) error {
-	data, err := encodeJSON(rec)
+	data, err := encodeRecord(rec)
 	if err != nil {
 		return fmt.Errorf("stream %s: a record does not encode as JSON: %w", stream, err)
 	}
-	msg := &protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: stream, Data: data, EmittedAt: rc.src.opts.now().UnixMilli()}}
+	rm := &recordMessage{rec: protocol.Record{Stream: stream, Data: data, EmittedAt: rc.src.opts.now().UnixMilli()}}
+	rm.msg = protocol.Message{Type: protocol.TypeRecord, Record: &rm.rec}
+	msg := &rm.msg
 	rc.emitMu.Lock()
 	defer rc.emitMu.Unlock()
 	if !rc.running[stream] {
@@ -240,6 +242,36 @@ func (rc *readContext) record(ctx context.Context, stream string, rec *dict) err
 	rc.trace(ctx, msg)
 	return rc.emitLocked(msg)
 }
+
+// recordMessage is a RECORD message and its record in one allocation.
+type recordMessage struct {
+	msg protocol.Message
+	rec protocol.Record
+}
+
+// encodeRecord encodes a record into a buffer of its exact size, through a
+// pooled scratch buffer: appending to a nil slice would grow it several
+// times per record.
+func encodeRecord(rec *dict) ([]byte, error) {
+	p := scratchPool.Get().(*[]byte)
+	b, err := interpolation.AppendJSON((*p)[:0], rec)
+	var out []byte
+	if err == nil {
+		out = make([]byte, len(b))
+		copy(out, b)
+	}
+	if cap(b) <= maxScratch {
+		*p = b[:0]
+		scratchPool.Put(p)
+	}
+	return out, err
+}
+
+// maxScratch bounds the scratch buffers kept for reuse: a rare huge record
+// does not stay in the pool.
+const maxScratch = 64 << 10
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // state emits a stream STATE with the count of records since the last one.
 func (rc *readContext) state(stream string, st Value) error {
@@ -597,12 +629,13 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	ctx = r.rc.labelled(ctx, st.name, job.slice)
 	r.rc.trace(ctx, nil)
 	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep}
+	var latest newest
 	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict) error {
 		if err := r.rc.record(ctx, st.name, rec); err != nil {
 			return err
 		}
 		if cr != nil && job.window != nil {
-			cr.observe(*job.window, rec)
+			cr.observe(&latest, rec)
 		}
 		return nil
 	})
@@ -614,7 +647,7 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 		return
 	}
 	if job.pc != nil {
-		state, err := run.pp.closeWindow(job.pc, *job.window)
+		state, err := run.pp.closeWindow(job.pc, *job.window, latest)
 		if err != nil {
 			r.fail(run, err)
 			return
@@ -625,7 +658,7 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 		return
 	}
 	if run.cursor != nil && job.window != nil {
-		state, err := run.cursor.closeWindow(*job.window)
+		state, err := run.cursor.closeWindow(*job.window, latest)
 		if err != nil {
 			r.fail(run, err)
 			return
