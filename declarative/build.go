@@ -889,6 +889,32 @@ func (b *builder) transformation(n *manifest.Map) (transformation, error) {
 		return r, nil
 	case "KeysToLower":
 		return keysToLower{}, nil
+	case "KeysReplace":
+		k := &keysReplace{}
+		var err error
+		if k.old, err = b.requireTemplate(n, "old"); err != nil {
+			return nil, err
+		}
+		if k.new, err = b.requireTemplate(n, "new"); err != nil {
+			return nil, err
+		}
+		return k, nil
+	case "FlattenFields":
+		f := flattenFields{lists: true}
+		if v, ok := n.Get("flatten_lists"); ok && v == false {
+			f.lists = false
+		}
+		return f, nil
+	case "DpathFlattenFields":
+		f := &dpathFlattenFields{deleteOrigin: truthyField(n, "delete_origin_value")}
+		for _, p := range n.List("field_path") {
+			t, err := b.compileValue(p, paramsOf(n), "field_path")
+			if err != nil {
+				return nil, err
+			}
+			f.path = append(f.path, t)
+		}
+		return f, nil
 	}
 	return nil, fmt.Errorf("unsupported transformation %q", n.String("type"))
 }

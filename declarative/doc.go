@@ -34,7 +34,8 @@
 // DatetimeBasedCursor (windows, step and granularity, lookback, formats,
 // is_data_feed, is_client_side_incremental; per partition on substreams);
 // DefaultErrorHandler and CompositeErrorHandler with every action and the
-// four backoff strategies; AddFields, RemoveFields and KeysToLower.
+// four backoff strategies; AddFields, RemoveFields, KeysToLower,
+// KeysReplace, FlattenFields and DpathFlattenFields.
 // Anything else (components.py, Custom* components, AsyncRetriever and its
 // decoders) is listed by New and refused with an *UnsupportedError before
 // the first request, naming each component and its path.

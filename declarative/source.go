@@ -138,6 +138,7 @@ var supportedTypes = map[string]bool{
 	"ListPartitionRouter": true, "SubstreamPartitionRouter": true, "ParentStreamConfig": true,
 	"DatetimeBasedCursor": true, "MinMaxDatetime": true,
 	"AddFields": true, "AddedFieldDefinition": true, "RemoveFields": true, "KeysToLower": true,
+	"KeysReplace": true, "FlattenFields": true, "DpathFlattenFields": true,
 	"OAuthAuthenticator": true, "SessionTokenAuthenticator": true,
 	"SessionTokenRequestApiKeyAuthenticator": true, "SessionTokenRequestBearerAuthenticator": true,
 }
