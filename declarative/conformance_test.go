@@ -86,6 +86,9 @@ type allowedDifference struct {
 	kind      diffKind
 	what      string // a prefix of the difference's what
 	reason    string
+	// sometimes is set when the difference depends on timing, in the
+	// CDK's runs as in the engine's: a run without it is no stale entry.
+	sometimes bool
 }
 
 // cacheRace is why the CDK sends some successful requests of parent
@@ -99,29 +102,38 @@ const cacheRace = "the CDK's response cache is filled by whichever identical req
 // threads that find no valid token each refresh it.
 const tokenRace = "the CDK's threads that find the OAuth token missing or expired each refresh it at once; the engine refreshes once under a lock and the others use that token"
 
+// firstAsks is why which stream gets a recorded error response can vary:
+// several streams request the same URL at once, and the replay answers the
+// recording's one 429 to whichever asks first, as the CDK's mock did.
+const firstAsks = "two streams request the same URL at the same time; the recording's one 429 for it goes to whichever request arrives first, so the RATE_LIMITED status belongs to one stream or the other, in the CDK's runs as in the engine's"
+
 // allowedDifferences is every difference the engine is allowed, per
 // connector. Keep it short: each entry is a place where the CDK's own runs
 // vary and the engine takes one of the CDK's possible behaviours.
 var allowedDifferences = []allowedDifference{
-	{"source-blogger", "read", diffFewerRepeats, "POST https://oauth2.googleapis.com/token", tokenRace},
-	{"source-blogger", "read", diffFewerRepeats, "GET https://www.googleapis.com/blogger/v3/users/self/blogs", cacheRace},
-	{"source-breezy-hr", "read", diffFewerRepeats, "GET https://api.breezy.hr/v3/company/company123/positions", cacheRace},
-	{"source-buildkite", "read", diffFewerRepeats, "GET https://api.buildkite.com/v2/organizations?", cacheRace},
-	{"source-castor-edc", "read", diffFewerRepeats, "POST https://uk.castoredc.com/oauth/token", tokenRace},
-	{"source-castor-edc", "read_incremental", diffFewerRepeats, "POST https://uk.castoredc.com/oauth/token", tokenRace},
-	{"source-free-agent-connector", "read", diffFewerRepeats, "POST https://api.freeagent.com/v2/token_endpoint", tokenRace},
-	{"source-free-agent-connector", "read_incremental", diffFewerRepeats, "POST https://api.freeagent.com/v2/token_endpoint", tokenRace},
-	{"source-free-agent-connector", "read", diffFewerRepeats, "GET https://api.freeagent.com/v2/payroll/2024", cacheRace},
-	{"source-guru", "read", diffFewerRepeats, "GET https://api.getguru.com/api/v1/folders", cacheRace},
-	{"source-guru", "read_incremental", diffFewerRepeats, "GET https://api.getguru.com/api/v1/groups", cacheRace},
-	{"source-piwik", "read", diffFewerRepeats, "POST https://testorg.piwik.pro/auth/token", tokenRace},
-	{"source-piwik", "read", diffFewerRepeats, "GET https://testorg.piwik.pro/api/meta-sites/v1", cacheRace},
-	{"source-productboard", "read", diffFewerRepeats, "GET https://api.productboard.com/notes?", cacheRace},
-	{"source-shortcut", "read", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/categories", cacheRace},
-	{"source-shortcut", "read_incremental", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/categories", cacheRace},
-	{"source-shortcut", "read_incremental", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/epics?", cacheRace},
-	{"source-shortcut", "read_incremental", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/objectives", cacheRace},
-	{"source-teamwork", "read_incremental", diffFewerRepeats, "GET https://testsite.teamwork.com/projects/api/v3/notebooks.json?", cacheRace},
+	{"source-blogger", "read", diffFewerRepeats, "POST https://oauth2.googleapis.com/token", tokenRace, false},
+	{"source-blogger", "read", diffFewerRepeats, "GET https://www.googleapis.com/blogger/v3/users/self/blogs", cacheRace, false},
+	{"source-breezy-hr", "read", diffFewerRepeats, "GET https://api.breezy.hr/v3/company/company123/positions", cacheRace, false},
+	{"source-buildkite", "read", diffFewerRepeats, "GET https://api.buildkite.com/v2/organizations?", cacheRace, false},
+	{"source-castor-edc", "read", diffFewerRepeats, "POST https://uk.castoredc.com/oauth/token", tokenRace, false},
+	{"source-castor-edc", "read_incremental", diffFewerRepeats, "POST https://uk.castoredc.com/oauth/token", tokenRace, false},
+	{"source-free-agent-connector", "read", diffFewerRepeats, "POST https://api.freeagent.com/v2/token_endpoint", tokenRace, false},
+	{"source-free-agent-connector", "read_incremental", diffFewerRepeats, "POST https://api.freeagent.com/v2/token_endpoint", tokenRace, false},
+	{"source-free-agent-connector", "read", diffFewerRepeats, "GET https://api.freeagent.com/v2/payroll/2024", cacheRace, false},
+	{"source-free-agent-connector", "read", diffStreamSeq, "Admin Expenses Categories", firstAsks, true},
+	{"source-free-agent-connector", "read", diffStreamSeq, "Cost of Sales Categories", firstAsks, true},
+	{"source-free-agent-connector", "read", diffTraces, "Admin Expenses Categories", firstAsks, true},
+	{"source-free-agent-connector", "read", diffTraces, "Cost of Sales Categories", firstAsks, true},
+	{"source-guru", "read", diffFewerRepeats, "GET https://api.getguru.com/api/v1/folders", cacheRace, false},
+	{"source-guru", "read_incremental", diffFewerRepeats, "GET https://api.getguru.com/api/v1/groups", cacheRace, false},
+	{"source-piwik", "read", diffFewerRepeats, "POST https://testorg.piwik.pro/auth/token", tokenRace, false},
+	{"source-piwik", "read", diffFewerRepeats, "GET https://testorg.piwik.pro/api/meta-sites/v1", cacheRace, false},
+	{"source-productboard", "read", diffFewerRepeats, "GET https://api.productboard.com/notes?", cacheRace, false},
+	{"source-shortcut", "read", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/categories", cacheRace, false},
+	{"source-shortcut", "read_incremental", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/categories", cacheRace, false},
+	{"source-shortcut", "read_incremental", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/epics?", cacheRace, false},
+	{"source-shortcut", "read_incremental", diffFewerRepeats, "GET https://api.app.shortcut.com/api/v3/objectives", cacheRace, false},
+	{"source-teamwork", "read_incremental", diffFewerRepeats, "GET https://testsite.teamwork.com/projects/api/v3/notebooks.json?", cacheRace, false},
 }
 
 // conformanceCase is one recorded connector.
@@ -195,7 +207,7 @@ func TestConformance(t *testing.T) {
 		}
 	}
 	for i, a := range allowedDifferences {
-		if _, ran := results[a.connector]; ran && !used[i] {
+		if _, ran := results[a.connector]; ran && !used[i] && !a.sometimes {
 			t.Errorf("allowed difference no longer seen, remove it: %s %s %s %q", a.connector, a.phase, a.kind, a.what)
 		}
 	}
@@ -525,10 +537,23 @@ func compareMessages(t *testing.T, got, want []json.RawMessage, partitions map[s
 			report(diffLastState, stream, fmt.Sprintf("got  %s\nwant %s", g.lastState[stream], w.lastState[stream]))
 		}
 	}
-	if !reflect.DeepEqual(g.traces, w.traces) {
-		missing, extra := multisetDiff(g.traces, w.traces)
-		report(diffTraces, "", fmt.Sprintf("  not emitted: %s\n  not expected: %s", trim(strings.Join(missing, "\n    ")), trim(strings.Join(extra, "\n    "))))
+	// Each trace that differs is reported under its stream's name.
+	missing, extra := multisetDiff(g.traces, w.traces)
+	for _, m := range missing {
+		report(diffTraces, traceStream(m), "not emitted: "+trim(m))
 	}
+	for _, e := range extra {
+		report(diffTraces, traceStream(e), "not expected: "+trim(e))
+	}
+}
+
+// traceStream is the stream a TRACE message names ("" for none).
+func traceStream(text string) string {
+	var m protocol.Message
+	if json.Unmarshal([]byte(text), &m) != nil {
+		return ""
+	}
+	return streamOf(&m)
 }
 
 // subsequenceMismatch returns -1 when part is a subsequence of all, else

@@ -154,8 +154,8 @@ func sortedDict(d *dict) *dict {
 }
 
 // windows returns the cursor of a partition (created from the global state
-// when new) and its windows; the caller submits them all, then calls
-// generated.
+// when new) and its windows; the caller submits them all, calling
+// generated before it submits the last.
 func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, []window, error) {
 	key := partitionKey(partition)
 	p.mu.Lock()
@@ -208,7 +208,8 @@ func (p *perPartitionRun) applyLookback(state *dict) error {
 	return nil
 }
 
-// generated marks that every window of a partition was submitted.
+// generated marks that a partition's windows are all submitted but the
+// last (the CDK's _finished_partitions).
 func (p *perPartitionRun) generated(e *partitionCursor) {
 	p.mu.Lock()
 	e.generated = true

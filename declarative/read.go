@@ -565,11 +565,17 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 			}
 			for i := range ws {
 				w := ws[i]
+				if i == len(ws)-1 {
+					// As the CDK, the partition is marked finished before
+					// its last window is handed out: that window may close
+					// before this loop goes on, and must then count the
+					// partition for the global cursor.
+					run.pp.generated(pc)
+				}
 				if err := submit(pc.run.windowSlice(p, w), &w, pc); err != nil {
 					return err
 				}
 			}
-			run.pp.generated(pc)
 			return nil
 		}
 		if run.cursor == nil {
