@@ -91,27 +91,29 @@ func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
 	return nil
 }
 
-// checkOne reads the first record of the first slice of st.
+// checkOne reads the first record of the first slice of st, its slices
+// made by the synchronous cursor as the CDK's availability check makes
+// them.
 func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) error {
 	var first *streamSlice
-	var cr *cursorRun
+	var lc *legacyCursor
 	if st.cursor != nil {
 		var err error
-		if cr, err = st.cursor.run(nil, rc.vars(), s.opts.now); err != nil {
+		if lc, err = st.cursor.legacy(rc.vars(), s.opts.now); err != nil {
 			return s.checkFailure(rc, st, err)
 		}
 	}
 	pick := func(p *dict) error {
-		if cr == nil {
+		if lc == nil {
 			first = newSlice(p, nil)
 			return errStop
 		}
-		ws, err := cr.windows()
+		ws, err := lc.slices()
 		if err != nil {
 			return err
 		}
 		if len(ws) > 0 {
-			first = cr.windowSlice(p, ws[0])
+			first = st.windowSlice(lc, p, ws[0])
 			return errStop
 		}
 		return nil
@@ -120,7 +122,7 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 	if st.router == nil {
 		err = pick(nil)
 	} else {
-		err = st.router.partitions(ctx, rc, rc.vars(), pick)
+		err = st.router.partitions(rc.labelled(ctx, st.name, nil), rc, rc.vars(), nil, pick)
 	}
 	if err != nil && !errors.Is(err, errStop) {
 		return s.checkFailure(rc, st, err)
@@ -128,7 +130,13 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 	if first == nil {
 		return &CheckError{Message: interpolation.Repr(fmt.Sprintf("Cannot attempt to connect to stream %s - no stream slices were found, likely because the parent stream is empty.", st.name))}
 	}
-	err = st.retriever.readSlice(ctx, rc, st.name, first, interpolation.NewDict(0), st.sliceOptions(first, cr), func(*dict) error { return errStop })
+	sr := &sliceRead{stream: st.name, slice: first, state: interpolation.NewDict(0), options: st.sliceOptions(first)}
+	if st.cursor != nil {
+		if sr.feed, sr.keep, err = st.cursor.syncWindows(st.router != nil, nil, rc.vars(), s.opts.now); err != nil {
+			return s.checkFailure(rc, st, err)
+		}
+	}
+	err = st.retriever.readSlice(rc.labelled(ctx, st.name, first), rc, sr, func(*dict) error { return errStop })
 	if err != nil && !errors.Is(err, errStop) {
 		return s.checkFailure(rc, st, err)
 	}

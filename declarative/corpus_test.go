@@ -235,3 +235,80 @@ func jsonDiff(path string, got, want any) string {
 	}
 	return ""
 }
+
+// stillRefused are the component types the engine refuses in manifests
+// that need no Python: a refusal of any other type in the corpus is a
+// regression.
+var stillRefused = map[string]string{
+	"AsyncRetriever":          "asynchronous report jobs (creation, polling, download) are not built",
+	"ResponseToFileExtractor": "part of an AsyncRetriever",
+	"ZipfileDecoder":          "part of an AsyncRetriever's download",
+	"GzipParser":              "part of an AsyncRetriever's download",
+	"JsonLineParser":          "part of an AsyncRetriever's download",
+}
+
+// TestCorpusRefusals counts the corpus manifests the engine builds with no
+// refusal at all, and lists what it still refuses.
+func TestCorpusRefusals(t *testing.T) {
+	byType := map[string]int{}
+	connectors := map[string]int{}
+	clean, total := 0, 0
+	for _, c := range corpus(t) {
+		text, err := os.ReadFile(filepath.Join(c.dir, "manifest.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total++
+		src, err := New(text)
+		if err != nil {
+			byType["(does not load: "+err.Error()+")"]++
+			connectors["(does not load: "+err.Error()+")"]++
+			continue
+		}
+		seen := map[string]bool{}
+		refused := false
+		note := func(typ string) {
+			refused = true
+			byType[typ]++
+			if !seen[typ] {
+				seen[typ] = true
+				connectors[typ]++
+			}
+		}
+		for _, u := range src.unsupported {
+			typ := u.Type
+			if u.ClassName != "" || strings.HasPrefix(typ, "Custom") {
+				typ = "custom Python component (" + typ + ")"
+			} else if _, ok := stillRefused[typ]; !ok && !needsPython(c.dir) {
+				t.Errorf("%s: %s at %s is refused", c.name, u.Type, u.Path)
+			}
+			note(typ)
+		}
+		for _, st := range src.streams {
+			if st.buildErr != nil {
+				note("stream that does not build")
+				if !needsPython(c.dir) {
+					t.Errorf("%s: %v", c.name, st.buildErr)
+				}
+			}
+			if st.synchronous && st.router != nil {
+				note("synchronous stream with a partition router")
+			}
+		}
+		if !refused {
+			clean++
+		}
+	}
+	var types []string
+	for k := range byType {
+		types = append(types, k)
+	}
+	sort.Slice(types, func(i, j int) bool {
+		return connectors[types[i]] > connectors[types[j]] || connectors[types[i]] == connectors[types[j]] && types[i] < types[j]
+	})
+	var b strings.Builder
+	for _, k := range types {
+		fmt.Fprintf(&b, "\n  %3d connectors, %3d components: %s", connectors[k], byType[k], k)
+	}
+	t.Logf("refusals: %d of %d corpus manifests build with no refusal at all; still refused:%s", clean, total, b.String())
+}

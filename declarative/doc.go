@@ -25,18 +25,41 @@
 // bodies, path templates), RecordSelector with DpathExtractor ("*"
 // wildcards), RecordFilter and schema_normalization, InlineSchemaLoader;
 // NoAuth, ApiKey, Bearer, BasicHttp, Selective, OAuth (refresh_token and
-// client_credentials grants) and SessionToken authenticators;
+// client_credentials grants, and single-use refresh tokens rotated through
+// the config with refresh_token_updater) and SessionToken authenticators;
 // DefaultPaginator with CursorPagination, PageIncrement and
 // OffsetIncrement (tokens in query, headers, bodies, path or next URL);
-// ListPartitionRouter, SubstreamPartitionRouter and their cartesian
-// product; DatetimeBasedCursor (windows, step and granularity, lookback,
-// formats; per partition on substreams); DefaultErrorHandler and
-// CompositeErrorHandler with every action and the four backoff strategies;
-// AddFields, RemoveFields and KeysToLower. Anything else (components.py,
-// Custom* components, AsyncRetriever, other decoders, refresh-token
-// rotation, streams the CDK reads synchronously) is listed by New and
-// refused with an *UnsupportedError before the first request, naming each
-// component and its path.
+// ListPartitionRouter, SubstreamPartitionRouter (with
+// incremental_dependency) and their cartesian product;
+// DatetimeBasedCursor (windows, step and granularity, lookback, formats,
+// is_data_feed, is_client_side_incremental; per partition on substreams);
+// DefaultErrorHandler and CompositeErrorHandler with every action and the
+// four backoff strategies; AddFields, RemoveFields, KeysToLower,
+// KeysReplace, FlattenFields and DpathFlattenFields.
+// Anything else (components.py, Custom* components, AsyncRetriever and its
+// decoders) is listed by New and refused with an *UnsupportedError before
+// the first request, naming each component and its path.
+//
+// # Two engines, as in the CDK
+//
+// The CDK's ConcurrentDeclarativeSource reads most streams concurrently,
+// and falls back to its older synchronous engine for an incremental stream
+// whose templates read stream_state. So does Read: concurrent streams
+// first (partitions and date windows on a pool of workers), then the
+// synchronous ones, one after the other, window by window, each window's
+// requests seeing the state the previous ones reached. The synchronous
+// DatetimeBasedCursor also runs where the CDK still runs it: to read the
+// parents of a substream, to pick a check's first slice, and behind
+// is_data_feed and is_client_side_incremental.
+//
+// # Token rotation
+//
+// An OAuthAuthenticator with refresh_token_updater keeps its tokens in the
+// config. When the access token has expired, the engine refreshes it with
+// the config's refresh token, writes the new tokens and expiry date into
+// the config and reports the whole config: a CONTROL CONNECTOR_CONFIG
+// message during Read, the function given WithConfigUpdates during Check.
+// The caller must store it: the old refresh token no longer works.
 //
 // # The CDK's behaviour, kept
 //

@@ -86,3 +86,69 @@ spec:
 	// status COMPLETE
 	// read: <nil>
 }
+
+// ExampleWithConfigUpdates keeps the config a token rotation updates: the
+// API's refresh tokens work once, so the config holding the new one must
+// replace the stored one.
+func ExampleWithConfigUpdates() {
+	refresh := "r1"
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			if r.PostFormValue("refresh_token") != refresh {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			refresh = "r2"
+			fmt.Fprint(w, `{"access_token": "a1", "expires_in": 3600, "refresh_token": "r2"}`)
+			return
+		}
+		fmt.Fprint(w, `{"users": [{"id": 1}]}`)
+	}))
+	defer api.Close()
+	manifest := `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [users]}
+streams:
+  - type: DeclarativeStream
+    name: users
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: "{{ config['base_url'] }}"
+        path: /users
+        authenticator:
+          type: OAuthAuthenticator
+          token_refresh_endpoint: "{{ config['base_url'] }}/token"
+          client_id: "{{ config['client_id'] }}"
+          client_secret: "{{ config['client_secret'] }}"
+          refresh_token: "{{ config['credentials']['refresh_token'] }}"
+          refresh_token_updater: {}
+      record_selector:
+        type: RecordSelector
+        extractor: {type: DpathExtractor, field_path: [users]}
+spec: {type: Spec, connection_specification: {type: object}}
+`
+	stored := json.RawMessage(`{"base_url": "` + api.URL + `", "client_id": "c", "client_secret": "s", "credentials": {"refresh_token": "r1"}}`)
+	src, err := declarative.New([]byte(manifest),
+		declarative.WithClock(func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }),
+		declarative.WithConfigUpdates(func(config json.RawMessage) { stored = config }))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("check:", src.Check(context.Background(), stored))
+	var cfg struct {
+		Credentials map[string]string `json:"credentials"`
+	}
+	_ = json.Unmarshal(stored, &cfg)
+	fmt.Println("refresh token:", cfg.Credentials["refresh_token"])
+	fmt.Println("expires:", cfg.Credentials["token_expiry_date"])
+	// Output:
+	// check: <nil>
+	// refresh token: r2
+	// expires: 2025-01-15T13:00:00+00:00
+}

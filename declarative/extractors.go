@@ -125,8 +125,9 @@ type recordSelector struct {
 }
 
 // selectRecords extracts, filters, transforms and normalises the records
-// of one response.
-func (s *recordSelector) selectRecords(bodies []Value, v *vars) ([]*dict, error) {
+// of one response. keep, when set, is the client-side incremental filter,
+// applied before the record filter's condition.
+func (s *recordSelector) selectRecords(bodies []Value, v *vars, keep func(*dict) (bool, error)) ([]*dict, error) {
 	var out []*dict
 	rv := *v
 	for _, body := range bodies {
@@ -139,6 +140,15 @@ func (s *recordSelector) selectRecords(bodies []Value, v *vars) ([]*dict, error)
 			if !ok {
 				// The CDK only emits mappings as records.
 				continue
+			}
+			if keep != nil {
+				ok, err := keep(d)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					continue
+				}
 			}
 			if s.filter != nil {
 				rv.set(interpolation.VarRecord, d)

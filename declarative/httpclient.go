@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/x/goairbyte/declarative/interpolation"
@@ -137,6 +138,8 @@ type HTTPError struct {
 	Internal string
 	// Err is the transport error, if the request never got a response.
 	Err error
+	// body is the last response's body.
+	body []byte
 }
 
 // Error returns the detailed message.
@@ -157,10 +160,15 @@ type sender struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	handler errorHandler
-	stream  string
+	// auth is the requester's authenticator, whose headers are set again
+	// before each retry (nil: none).
+	auth   authenticator
+	stream string
 	// useCache serves repeated GETs from the call's response cache, as the
 	// CDK's requests-cache session does for parent streams.
 	useCache bool
+	// sizeHint is the size of the last body read, to size the next.
+	sizeHint atomic.Int64
 }
 
 // send sends req, retrying as the error handler says. It returns the
@@ -234,7 +242,35 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 		if err := s.sleep(ctx, wait); err != nil {
 			return nil, false, err
 		}
+		if s.auth != nil {
+			hs, err := s.auth.retryHeaders(ctx, rc, v)
+			if err != nil {
+				return nil, false, err
+			}
+			req = req.withHeaders(hs)
+		}
 	}
+}
+
+// withHeaders returns a copy of r with headers set, replacing those of the
+// same name in any case (requests' CaseInsensitiveDict.update).
+func (r *outRequest) withHeaders(hs []entry) *outRequest {
+	if len(hs) == 0 {
+		return r
+	}
+	c := *r
+	c.headers = append([]entry(nil), r.headers...)
+next:
+	for _, h := range hs {
+		for i := range c.headers {
+			if strings.EqualFold(c.headers[i].key, h.key) {
+				c.headers[i].val = h.val
+				continue next
+			}
+		}
+		c.headers = append(c.headers, h)
+	}
+	return &c
 }
 
 func statusOf(r *response) int {
@@ -247,7 +283,7 @@ func statusOf(r *response) int {
 func (s *sender) failure(mask *masker, req *outRequest, resp *response, terr error, res resolution) error {
 	e := &HTTPError{Method: req.method, URL: mask.text(req.url), Message: mask.text(res.message), FailureType: res.failureType, Err: terr}
 	if resp != nil {
-		e.Status = resp.status
+		e.Status, e.body = resp.status, resp.body
 		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with status code '%d' and error message: '%s'. Response (body): '%s'.",
 			req.method, req.url, resp.status, resp.errorMessage(), truncate(string(resp.body), 2000)))
 	} else {
@@ -268,7 +304,7 @@ func (s *sender) giveUp(mask *masker, req *outRequest, resp *response, terr erro
 		e.FailureType = protocol.FailureTransient
 	}
 	if resp != nil {
-		e.Status = resp.status
+		e.Status, e.body = resp.status, resp.body
 		e.Message = mask.text(fmt.Sprintf("'%s' request to '%s' failed after %d retries with status code %d: %s", req.method, req.url, retries, resp.status, res.message))
 		e.Internal = e.Message + mask.text(fmt.Sprintf(". Response (body): '%s'.", truncate(string(resp.body), 2000)))
 	} else {
@@ -284,8 +320,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// do sends one attempt. Authentication is applied per attempt, so that a
-// token refreshed between retries is used.
+// do sends one attempt.
 func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, error) {
 	hreq, err := buildHTTPRequest(ctx, req)
 	if err != nil {
@@ -297,11 +332,38 @@ func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *va
 		return nil, errors.New(rc.mask.text(err.Error()))
 	}
 	defer hresp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody))
+	body, err := readBody(hresp, &s.sizeHint)
 	if err != nil {
 		return nil, errors.New(rc.mask.text(err.Error()))
 	}
 	return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header, body: body}, nil
+}
+
+// readBody reads a response's body (at most maxResponseBody) into one
+// buffer sized from its Content-Length, or else from hint, the size of the
+// previous body this sender read (pages of an API are alike), which it
+// updates.
+func readBody(resp *http.Response, hint *atomic.Int64) ([]byte, error) {
+	size := resp.ContentLength
+	if size < 0 || size > maxResponseBody {
+		size = hint.Load() + 512
+	}
+	buf := make([]byte, 0, min(size+1, maxResponseBody))
+	r := io.LimitReader(resp.Body, maxResponseBody)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			hint.Store(int64(len(buf)))
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // buildHTTPRequest makes the net/http request, keeping the URL's bytes and

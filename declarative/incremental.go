@@ -38,6 +38,15 @@ type datetimeCursor struct {
 	lookback       *tmpl
 	startOption    *requestOption
 	endOption      *requestOption
+	// compareStrictly is is_compare_strictly: the synchronous cursor makes
+	// no window that starts at its end.
+	compareStrictly bool
+	// dataFeed is is_data_feed: the API returns records newest first, and
+	// pagination stops at the first record older than the window.
+	dataFeed bool
+	// clientSide is is_client_side_incremental: the API does not filter by
+	// date, and records outside the window are dropped.
+	clientSide bool
 }
 
 // minMaxDatetime is MinMaxDatetime: a datetime template bounded by
@@ -100,32 +109,58 @@ type interval struct {
 // cursorRun is a datetimeCursor during one read of one stream (the CDK's
 // ConcurrentCursor with its CustomFormatConcurrentStreamStateConverter).
 type cursorRun struct {
-	c          *datetimeCursor
-	field      string
-	startKey   string
-	endKey     string
-	formats    []string
-	start      time.Time
-	end        func() (time.Time, error)
-	step       *interpolation.Duration
-	lookback   *interpolation.Duration
-	gran       *interpolation.Duration
-	legacy     *dict // the stream state's other keys, kept in the output
-	mu         sync.Mutex
-	slices     []interval
-	mostRecent map[string]time.Time
+	c *datetimeCursor
+	cursorParams
+	formats []string
+	start   time.Time
+	end     func() (time.Time, error)
+	legacy  *dict // the stream state's other keys, kept in the output
+	mu      sync.Mutex
+	slices  []interval
+}
+
+// cursorParams are the cursor's templates evaluated for one read.
+type cursorParams struct {
+	field    string
+	startKey string
+	endKey   string
+	step     *interpolation.Duration // nil: one window
+	gran     *interpolation.Duration // nil: no granularity
+	lookback *interpolation.Duration
+}
+
+func (c *datetimeCursor) params(v *vars) (cursorParams, error) {
+	var p cursorParams
+	var err error
+	if p.field, err = c.cursorField.evalStr(v); err != nil {
+		return p, err
+	}
+	if p.startKey, err = c.startField.evalStr(v); err != nil {
+		return p, err
+	}
+	if p.endKey, err = c.endField.evalStr(v); err != nil {
+		return p, err
+	}
+	if p.step, err = durationOf(c.step, v); err != nil {
+		return p, fmt.Errorf("step: %w", err)
+	}
+	if p.lookback, err = durationOf(c.lookback, v); err != nil {
+		return p, fmt.Errorf("lookback_window: %w", err)
+	}
+	if c.granularity != "" {
+		d, err := interpolation.ParseDuration(c.granularity)
+		if err != nil {
+			return p, fmt.Errorf("cursor_granularity: %w", err)
+		}
+		p.gran = &d
+	}
+	return p, nil
 }
 
 func (c *datetimeCursor) run(state *dict, v *vars, now func() time.Time) (*cursorRun, error) {
-	r := &cursorRun{c: c, mostRecent: map[string]time.Time{}}
+	r := &cursorRun{c: c}
 	var err error
-	if r.field, err = c.cursorField.evalStr(v); err != nil {
-		return nil, err
-	}
-	if r.startKey, err = c.startField.evalStr(v); err != nil {
-		return nil, err
-	}
-	if r.endKey, err = c.endField.evalStr(v); err != nil {
+	if r.cursorParams, err = c.params(v); err != nil {
 		return nil, err
 	}
 	r.formats = append(append([]string(nil), c.cursorFormats...), c.datetimeFormat)
@@ -137,19 +172,6 @@ func (c *datetimeCursor) run(state *dict, v *vars, now func() time.Time) (*curso
 		r.end = func() (time.Time, error) { return end.get(v, c.datetimeFormat) }
 	} else {
 		r.end = func() (time.Time, error) { return now().UTC(), nil }
-	}
-	if r.step, err = durationOf(c.step, v); err != nil {
-		return nil, fmt.Errorf("step: %w", err)
-	}
-	if r.lookback, err = durationOf(c.lookback, v); err != nil {
-		return nil, fmt.Errorf("lookback_window: %w", err)
-	}
-	if c.granularity != "" {
-		d, err := interpolation.ParseDuration(c.granularity)
-		if err != nil {
-			return nil, fmt.Errorf("cursor_granularity: %w", err)
-		}
-		r.gran = &d
 	}
 	if (r.step == nil) != (c.granularity == "") && c.step != nil {
 		return nil, errors.New("if step is defined, cursor_granularity should be as well and vice-versa")
@@ -192,16 +214,24 @@ func durationOf(t *tmpl, v *vars) (*interpolation.Duration, error) {
 // parse reads a cursor value with the cursor's formats, the first that
 // fits.
 func (r *cursorRun) parse(v Value) (time.Time, error) {
+	if t, ok := parseFirst(v, r.formats); ok {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("No format in %s matching %s", pyList(r.formats), interpolation.Str(v))
+}
+
+// parseFirst parses str() of v with the first of formats that fits.
+func parseFirst(v Value, formats []string) (time.Time, bool) {
 	s, ok := v.(string)
 	if !ok {
 		s = interpolation.Str(v)
 	}
-	for _, f := range r.formats {
+	for _, f := range formats {
 		if t, err := parseDatetime(s, f); err == nil {
-			return t, nil
+			return t, true
 		}
 	}
-	return time.Time{}, fmt.Errorf("No format in %s matching %s", pyList(r.formats), s)
+	return time.Time{}, false
 }
 
 func pyList(ss []string) string {
@@ -364,8 +394,16 @@ func (r *cursorRun) windows() ([]window, error) {
 	return out, nil
 }
 
-// observe notes a record's cursor value for its window.
-func (r *cursorRun) observe(w window, rec *dict) {
+// newest is the newest cursor value of the records of one window. It is
+// kept by the partition reading the window, without a lock.
+type newest struct {
+	t  time.Time
+	ok bool
+}
+
+// observe notes a record's cursor value (a value that does not parse is
+// passed over, as the CDK logs and skips it).
+func (r *cursorRun) observe(n *newest, rec *dict) {
 	val, ok := rec.Get(r.field)
 	if !ok {
 		return
@@ -374,17 +412,14 @@ func (r *cursorRun) observe(w window, rec *dict) {
 	if err != nil {
 		return
 	}
-	k := w.start + "\x00" + w.end
-	r.mu.Lock()
-	if cur, ok := r.mostRecent[k]; !ok || cur.Before(t) {
-		r.mostRecent[k] = t
+	if !n.ok || n.t.Before(t) {
+		n.t, n.ok = t, true
 	}
-	r.mu.Unlock()
 }
 
-// closeWindow records a window as read and returns the stream state to
-// emit.
-func (r *cursorRun) closeWindow(w window) (*dict, error) {
+// closeWindow records a window as read, with the newest cursor value of
+// its records, and returns the stream state to emit.
+func (r *cursorRun) closeWindow(w window, n newest) (*dict, error) {
 	start, err := r.parse(w.start)
 	if err != nil {
 		return nil, err
@@ -396,8 +431,8 @@ func (r *cursorRun) closeWindow(w window) (*dict, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	iv := interval{start: start, end: end}
-	if t, ok := r.mostRecent[w.start+"\x00"+w.end]; ok {
-		iv.mostRecent = &t
+	if n.ok {
+		iv.mostRecent = &n.t
 	}
 	r.slices = append(r.slices, iv)
 	r.merge()
@@ -424,17 +459,17 @@ func (r *cursorRun) stateLocked() *dict {
 }
 
 // options injects a window's bounds into its requests.
-func (c *datetimeCursor) options(slice *dict, r *cursorRun, v *vars) (requestOptions, error) {
+func (c *datetimeCursor) options(slice *streamSlice, v *vars) (requestOptions, error) {
 	var o requestOptions
 	if c.startOption != nil {
-		if val, ok := slice.Get(r.startKey); ok {
+		if val, ok := slice.cursor.Get(slice.window.start); ok {
 			if err := c.startOption.injectInto(&o, val, v); err != nil {
 				return o, err
 			}
 		}
 	}
 	if c.endOption != nil {
-		if val, ok := slice.Get(r.endKey); ok {
+		if val, ok := slice.cursor.Get(slice.window.end); ok {
 			if err := c.endOption.injectInto(&o, val, v); err != nil {
 				return o, err
 			}

@@ -207,28 +207,20 @@ func evalNested(node any, v *vars) (Value, error) {
 	return node, nil
 }
 
-func (n *tmplNested) mentions(s string) bool {
-	var walk func(node any) bool
-	walk = func(node any) bool {
-		switch x := node.(type) {
-		case *tmpl:
-			return x.mentions(s)
-		case *nestedDict:
-			for i, k := range x.keys {
-				if k.mentions(s) || walk(x.vals[i]) {
-					return true
-				}
-			}
-		case []any:
-			for _, e := range x {
-				if walk(e) {
-					return true
-				}
+// topMentions reports whether the text of a top-level key or string value
+// contains s.
+func (n *tmplNested) topMentions(s string) bool {
+	switch x := n.root.(type) {
+	case *tmpl:
+		return x.mentions(s)
+	case *nestedDict:
+		for i, k := range x.keys {
+			if t, ok := x.vals[i].(*tmpl); k.mentions(s) || (ok && t.mentions(s)) {
+				return true
 			}
 		}
-		return false
 	}
-	return walk(n.root)
+	return false
 }
 
 // compileNested compiles a manifest value for an InterpolatedNestedMapping.

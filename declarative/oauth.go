@@ -14,7 +14,10 @@ import (
 // oauthAuth is OAuthAuthenticator: a Bearer token obtained from a token
 // endpoint (refresh_token or client_credentials grant) and kept until it
 // expires. Each authenticator keeps its own token per read, as each CDK
-// component instance does.
+// component instance does. It is the token provider of a bearerAuth that
+// asks for the token twice per request, as the CDK does (the requester's
+// headers, then the session's auth hook): an expired token is refreshed
+// at each ask.
 type oauthAuth struct {
 	endpoint                          *tmpl
 	clientIDName, clientID            *tmpl
@@ -32,16 +35,9 @@ type oauthAuth struct {
 // tokenState is one authenticator's token during one read.
 type tokenState struct {
 	mu      sync.Mutex
+	started bool
 	token   string
 	expires time.Time
-}
-
-func (a *oauthAuth) options(ctx context.Context, rc *readContext, v *vars) (requestOptions, error) {
-	tok, err := a.token(ctx, rc, v)
-	if err != nil {
-		return requestOptions{}, err
-	}
-	return requestOptions{headers: []entry{{"Authorization", "Bearer " + tok}}}, nil
 }
 
 func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string, error) {
@@ -52,6 +48,14 @@ func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	now := rc.src.opts.now()
+	if !st.started {
+		// The manifest's access_token_value and token_expiry_date are the
+		// token to use until that date (by default, a day ago: expired).
+		st.started = true
+		if err := a.initialToken(st, v, now); err != nil {
+			return "", err
+		}
+	}
 	if st.token != "" && !now.After(st.expires) {
 		return st.token, nil
 	}
@@ -61,6 +65,32 @@ func (a *oauthAuth) token(ctx context.Context, rc *readContext, v *vars) (string
 	}
 	st.token, st.expires = tok, expires
 	return tok, nil
+}
+
+// initialToken sets the token an authenticator starts with.
+func (a *oauthAuth) initialToken(st *tokenState, v *vars, now time.Time) error {
+	st.expires = now.Add(-24 * time.Hour)
+	if a.accessTokenValue != nil {
+		tok, err := a.accessTokenValue.evalStr(v)
+		if err != nil {
+			return err
+		}
+		st.token = tok
+	}
+	if a.tokenExpiryDate != nil {
+		s, err := a.tokenExpiryDate.evalStr(v)
+		if err != nil {
+			return err
+		}
+		if s != "" {
+			t, err := parseAirbyteDatetime(s)
+			if err != nil {
+				return fmt.Errorf("Invalid token expiry date format: %w", err)
+			}
+			st.expires = t
+		}
+	}
+	return nil
 }
 
 // refresh posts the token request and reads the token and its expiry.
@@ -104,38 +134,13 @@ func (a *oauthAuth) refresh(ctx context.Context, rc *readContext, v *vars, now t
 			return "", time.Time{}, err
 		}
 	}
-	for _, e := range form {
-		rc.addSecret(interpolation.Str(e.val))
-	}
-	if len(a.scopes) > 0 {
-		l := make([]Value, len(a.scopes))
-		for i, s := range a.scopes {
-			l[i] = s
-		}
-		form = append(form, entry{"scopes", l})
-	}
-	extra, err := a.body.evalNonNull(v)
+	form, err = a.finishForm(rc, form, v)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	for _, e := range extra {
-		if !hasKey(form, e.key) {
-			form = append(form, e)
-		}
-	}
-	headers, err := a.headers.evalNonNull(v)
+	body, err := a.post(ctx, rc, v, endpoint, form)
 	if err != nil {
 		return "", time.Time{}, err
-	}
-	req := &outRequest{method: "POST", url: requoteURI(endpoint), headers: headers,
-		body: []byte(urlencode(form)), ctype: "application/x-www-form-urlencoded"}
-	resp, _, err := a.send.send(ctx, rc, req, v)
-	if err != nil {
-		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
-	}
-	body, err := resp.decode()
-	if err != nil {
-		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	name, err := a.accessTokenName.evalStr(v)
 	if err != nil {
@@ -157,6 +162,52 @@ func (a *oauthAuth) refresh(ctx context.Context, rc *readContext, v *vars, now t
 		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	return tok, expires, nil
+}
+
+// finishForm adds the scopes and refresh_request_body to the OAuth fields
+// of a refresh request (build_refresh_request_body: a body key the OAuth
+// fields already set is not overridden). The OAuth fields' values are
+// secrets.
+func (a *oauthAuth) finishForm(rc *readContext, form []entry, v *vars) ([]entry, error) {
+	for _, e := range form {
+		rc.addSecret(interpolation.Str(e.val))
+	}
+	if len(a.scopes) > 0 {
+		l := make([]Value, len(a.scopes))
+		for i, s := range a.scopes {
+			l[i] = s
+		}
+		form = append(form, entry{"scopes", l})
+	}
+	extra, err := a.body.evalNonNull(v)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range extra {
+		if !hasKey(form, e.key) {
+			form = append(form, e)
+		}
+	}
+	return form, nil
+}
+
+// post sends a refresh request and returns its decoded body.
+func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint string, form []entry) (Value, error) {
+	headers, err := a.headers.evalNonNull(v)
+	if err != nil {
+		return nil, err
+	}
+	req := &outRequest{method: "POST", url: requoteURI(endpoint), headers: headers,
+		body: []byte(urlencode(form)), ctype: "application/x-www-form-urlencoded"}
+	resp, _, err := a.send.send(ctx, rc, req, v)
+	if err != nil {
+		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+	}
+	body, err := resp.decode()
+	if err != nil {
+		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+	}
+	return body, nil
 }
 
 // expiry reads expires_in (seconds) or, with a token_expiry_date_format,

@@ -2,6 +2,7 @@ package declarative
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,11 @@ type options struct {
 	// sleep waits between retries; tests replace it to keep the recorded
 	// backoffs from taking real time.
 	sleep func(ctx context.Context, d time.Duration) error
+	// tracer, when set, sees every record with its partition's label.
+	tracer tracer
+	// configUpdates receives the config a token rotation updated outside
+	// Read.
+	configUpdates func(config json.RawMessage)
 }
 
 // WithHTTPClient sets the client used for every request the connector
@@ -54,6 +60,22 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("declarative: WithLogger(nil)")
 		}
 		o.logger = l
+		return nil
+	}
+}
+
+// WithConfigUpdates sets a function that receives the whole updated config
+// each time Check rotates a refresh token (an OAuthAuthenticator with a
+// refresh_token_updater): the API has invalidated the old refresh token,
+// so the caller must store the new config, as a runner does with the
+// CONTROL CONNECTOR_CONFIG messages Read emits for the same event. The
+// config holds secrets.
+func WithConfigUpdates(f func(config json.RawMessage)) Option {
+	return func(o *options) error {
+		if f == nil {
+			return errors.New("declarative: WithConfigUpdates(nil)")
+		}
+		o.configUpdates = f
 		return nil
 	}
 }

@@ -3,6 +3,7 @@ package declarative
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/x/goairbyte/declarative/interpolation"
 )
@@ -14,9 +15,11 @@ import (
 //     values (a substream partition also holds "parent_slice"); it may read
 //     parent streams through rc and must stop when yield returns an error;
 //   - options is what a partition injects into the requests made for it;
-//   - routers hold no per-read state.
+//   - routers hold no per-read state: what a read keeps (the state of the
+//     parents read with incremental_dependency) is a *parentStates the
+//     caller passes, nil when the read keeps none.
 type partitionRouter interface {
-	partitions(ctx context.Context, rc *readContext, v *vars, yield func(partition *dict) error) error
+	partitions(ctx context.Context, rc *readContext, v *vars, ps *parentStates, yield func(partition *dict) error) error
 	options(partition *dict, v *vars) (requestOptions, error)
 }
 
@@ -26,10 +29,16 @@ type streamSlice struct {
 	partition *dict
 	cursor    *dict
 	extra     *dict
+	// window names the cursor's keys in a slice of a date window (nil:
+	// not a window).
+	window *windowKeys
 	// value is the mapping templates see as stream_slice: partition
 	// values then cursor values.
 	value *dict
 }
+
+// windowKeys are the keys of a window's bounds in a slice.
+type windowKeys struct{ start, end string }
 
 func newSlice(partition, cursor *dict) *streamSlice {
 	if partition == nil {
@@ -64,7 +73,7 @@ type listRouter struct {
 	option    *requestOption
 }
 
-func (l *listRouter) partitions(_ context.Context, _ *readContext, v *vars, yield func(*dict) error) error {
+func (l *listRouter) partitions(_ context.Context, _ *readContext, v *vars, _ *parentStates, yield func(*dict) error) error {
 	values := l.literal
 	if l.values != nil {
 		val, err := l.values.eval(v)
@@ -130,8 +139,8 @@ type substreamRouter struct {
 	parents []*parentConfig
 }
 
-func (s *substreamRouter) partitions(ctx context.Context, rc *readContext, v *vars, yield func(*dict) error) error {
-	for _, pc := range s.parents {
+func (s *substreamRouter) partitions(ctx context.Context, rc *readContext, v *vars, ps *parentStates, yield func(*dict) error) error {
+	for i, pc := range s.parents {
 		parentKey, err := pc.parentKey.evalStr(v)
 		if err != nil {
 			return err
@@ -141,25 +150,129 @@ func (s *substreamRouter) partitions(ctx context.Context, rc *readContext, v *va
 			return err
 		}
 		keyPath := strings.Split(parentKey, "/")
-		err = rc.readParent(ctx, pc.stream, func(rec *dict, parentSlice *streamSlice) error {
+		var state *dict
+		if ps != nil && pc.incrementalDep {
+			state = ps.initialFor(pc.stream.name)
+		}
+		final, err := rc.readParent(ctx, pc.stream, state, func(rec *dict, parentSlice *streamSlice) error {
 			val, ok := pathGet(rec, keyPath)
 			if !ok {
 				return nil
 			}
 			p := interpolation.NewDict(2)
 			p.Set(field, val)
-			ps := interpolation.NewDict(0)
+			from := interpolation.NewDict(0)
 			if parentSlice != nil && parentSlice.partition != nil {
-				ps = parentSlice.partition
+				from = parentSlice.partition
 			}
-			p.Set("parent_slice", ps)
+			p.Set("parent_slice", from)
 			return yield(p)
 		})
 		if err != nil {
 			return err
 		}
+		if ps != nil && pc.incrementalDep {
+			ps.read(i, final)
+		}
 	}
 	return nil
+}
+
+// parentStates is what a substream router keeps during one read of an
+// incremental child stream: the state its parents with
+// incremental_dependency start from (the child state's parent_state) and
+// the state each reached (the CDK's parent stream .state, read by the
+// router's get_stream_state).
+type parentStates struct {
+	router  *substreamRouter
+	initial *dict // parent name → state
+
+	mu    sync.Mutex
+	final []*dict // per parent config; nil until read
+}
+
+// newParentStates is set_initial_state of a substream router for a child
+// state: its parent_state, or, when there is none and a parent has an
+// incremental dependency, the child's single cursor value moved under each
+// such parent's cursor field (_migrate_child_state_to_parent_state).
+func (s *substreamRouter) newParentStates(state *dict, v *vars) (*parentStates, error) {
+	ps := &parentStates{router: s, initial: interpolation.NewDict(0), final: make([]*dict, len(s.parents))}
+	if state == nil || state.Len() == 0 {
+		return ps, nil
+	}
+	dep := false
+	for _, pc := range s.parents {
+		dep = dep || pc.incrementalDep
+	}
+	if p, ok := state.Get("parent_state"); ok && interpolation.Truthy(p) {
+		if d, ok := p.(*dict); ok {
+			ps.initial = d
+		}
+		return ps, nil
+	}
+	if !dep || state.Len() != 1 {
+		return ps, nil
+	}
+	var only Value
+	for _, e := range state.All() {
+		only = e
+	}
+	switch only.(type) {
+	case *dict, []Value:
+		return ps, nil
+	}
+	if !interpolation.Truthy(only) {
+		return ps, nil
+	}
+	for _, pc := range s.parents {
+		if !pc.incrementalDep || pc.stream.cursor == nil {
+			continue
+		}
+		field, err := pc.stream.cursorFieldName(v)
+		if err != nil {
+			return nil, err
+		}
+		d := interpolation.NewDict(1)
+		d.Set(field, only)
+		ps.initial.Set(pc.stream.name, d)
+	}
+	return ps, nil
+}
+
+// initialFor is the state a parent starts from ({} when none).
+func (ps *parentStates) initialFor(parent string) *dict {
+	v, _ := ps.initial.Get(parent)
+	d, _ := v.(*dict)
+	return d
+}
+
+// read records the state parent config i reached.
+func (ps *parentStates) read(i int, state *dict) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.final[i] = state
+}
+
+// state is get_stream_state: each parent with incremental_dependency and
+// its state, in the router's order.
+func (ps *parentStates) state() *dict {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := interpolation.NewDict(len(ps.router.parents))
+	for i, pc := range ps.router.parents {
+		if !pc.incrementalDep {
+			continue
+		}
+		st := ps.final[i]
+		if st == nil {
+			st = ps.initialFor(pc.stream.name)
+		}
+		if st == nil {
+			st = interpolation.NewDict(0)
+		}
+		out.Set(pc.stream.name, interpolation.Copy(st))
+	}
+	return out
 }
 
 func (s *substreamRouter) options(p *dict, v *vars) (requestOptions, error) {
@@ -188,11 +301,13 @@ func (s *substreamRouter) options(p *dict, v *vars) (requestOptions, error) {
 // makes: every combination of their partitions, merged in order.
 type cartesianRouter struct{ routers []partitionRouter }
 
-func (c *cartesianRouter) partitions(ctx context.Context, rc *readContext, v *vars, yield func(*dict) error) error {
+// partitions gives every combination; a cartesian product keeps no parent
+// state (the CDK's does not support it).
+func (c *cartesianRouter) partitions(ctx context.Context, rc *readContext, v *vars, _ *parentStates, yield func(*dict) error) error {
 	// Python's itertools.product materialises each router's partitions.
 	lists := make([][]*dict, len(c.routers))
 	for i, r := range c.routers {
-		err := r.partitions(ctx, rc, v, func(p *dict) error {
+		err := r.partitions(ctx, rc, v, nil, func(p *dict) error {
 			lists[i] = append(lists[i], p)
 			return nil
 		})

@@ -23,9 +23,10 @@ type perPartitionRun struct {
 	now     func() time.Time
 	field   string
 	started time.Time
-	// hasParentState is set for substream routers (the CDK writes their
-	// parent state, {} without incremental_dependency).
-	hasParentState bool
+	// parents is the state of a substream router's parents (nil for
+	// other routers, which have none: the CDK writes no parent_state for
+	// them once the stream is done).
+	parents *parentStates
 
 	mu          sync.Mutex
 	order       []string
@@ -45,14 +46,13 @@ type partitionCursor struct {
 	generated bool
 }
 
-func newPerPartitionRun(c *datetimeCursor, router partitionRouter, state *dict, v *vars, now func() time.Time) (*perPartitionRun, error) {
+func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time) (*perPartitionRun, error) {
 	field, err := c.cursorField.evalStr(v)
 	if err != nil {
 		return nil, err
 	}
-	_, isSubstream := router.(*substreamRouter)
 	p := &perPartitionRun{c: c, vars: v, now: now, field: field, started: now(),
-		entries: map[string]*partitionCursor{}, hasParentState: isSubstream}
+		entries: map[string]*partitionCursor{}, parents: parents}
 	if state == nil || state.Len() == 0 {
 		return p, nil
 	}
@@ -154,8 +154,8 @@ func sortedDict(d *dict) *dict {
 }
 
 // windows returns the cursor of a partition (created from the global state
-// when new) and its windows; the caller submits them all, then calls
-// generated.
+// when new) and its windows; the caller submits them all, calling
+// generated before it submits the last.
 func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, []window, error) {
 	key := partitionKey(partition)
 	p.mu.Lock()
@@ -208,7 +208,8 @@ func (p *perPartitionRun) applyLookback(state *dict) error {
 	return nil
 }
 
-// generated marks that every window of a partition was submitted.
+// generated marks that a partition's windows are all submitted but the
+// last (the CDK's _finished_partitions).
 func (p *perPartitionRun) generated(e *partitionCursor) {
 	p.mu.Lock()
 	e.generated = true
@@ -217,8 +218,8 @@ func (p *perPartitionRun) generated(e *partitionCursor) {
 
 // closeWindow records a read window and returns the state to emit (nil
 // when the global cursor is used).
-func (p *perPartitionRun) closeWindow(e *partitionCursor, w window) (*dict, error) {
-	if _, err := e.run.closeWindow(w); err != nil {
+func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) (*dict, error) {
+	if _, err := e.run.closeWindow(w, n); err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
@@ -256,8 +257,9 @@ func (p *perPartitionRun) finalState() *dict {
 	if done {
 		p.global = p.newGlobal
 		p.lookback = int64(p.now().Sub(p.started) / time.Second)
-		if p.hasParentState {
-			p.parentState = interpolation.NewDict(0)
+		p.parentState = nil
+		if p.parents != nil {
+			p.parentState = p.parents.state()
 		}
 	}
 	return p.stateLocked()

@@ -19,10 +19,15 @@ import (
 // readContext is what one call of Check, Discover or Read shares: the
 // config, the clock, the masker, and the serialised emit.
 type readContext struct {
-	src    *Source
-	config Value
-	mask   *masker
-	log    *slog.Logger
+	src  *Source
+	mask *masker
+	log  *slog.Logger
+
+	// config is the call's config; a refresh_token_updater replaces it
+	// with an updated copy (rotationMu serialises the rotations).
+	configMu   sync.RWMutex
+	config     Value
+	rotationMu sync.Mutex
 
 	emitMu  sync.Mutex
 	emitFn  func(*protocol.Message) error
@@ -132,10 +137,25 @@ func (s *Source) newReadContext(config json.RawMessage) (*readContext, error) {
 
 // vars returns fresh template variables holding the config.
 func (rc *readContext) vars() *vars {
-	v := &vars{config: rc.config}
+	cfg := rc.currentConfig()
+	v := &vars{config: cfg}
 	v.Now = rc.src.opts.now
-	v.Set(interpolation.VarConfig, rc.config)
+	v.Set(interpolation.VarConfig, cfg)
 	return v
+}
+
+// currentConfig is the config as it is now.
+func (rc *readContext) currentConfig() Value {
+	rc.configMu.RLock()
+	defer rc.configMu.RUnlock()
+	return rc.config
+}
+
+// setConfig replaces the config (templates evaluated from then on see it).
+func (rc *readContext) setConfig(cfg Value) {
+	rc.configMu.Lock()
+	defer rc.configMu.Unlock()
+	rc.config = cfg
 }
 
 func (rc *readContext) addSecret(s string) { rc.mask.add(s) }
@@ -202,12 +222,14 @@ func (rc *readContext) rateLimited(stream string) error {
 
 // record emits a record, preceded by the stream's RUNNING status when it
 // is the first.
-func (rc *readContext) record(stream string, rec *dict) error {
-	data, err := encodeJSON(rec)
+func (rc *readContext) record(ctx context.Context, stream string, rec *dict) error {
+	data, err := encodeRecord(rec)
 	if err != nil {
 		return fmt.Errorf("stream %s: a record does not encode as JSON: %w", stream, err)
 	}
-	msg := &protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: stream, Data: data, EmittedAt: rc.src.opts.now().UnixMilli()}}
+	rm := &recordMessage{rec: protocol.Record{Stream: stream, Data: data, EmittedAt: rc.src.opts.now().UnixMilli()}}
+	rm.msg = protocol.Message{Type: protocol.TypeRecord, Record: &rm.rec}
+	msg := &rm.msg
 	rc.emitMu.Lock()
 	defer rc.emitMu.Unlock()
 	if !rc.running[stream] {
@@ -217,8 +239,39 @@ func (rc *readContext) record(stream string, rec *dict) error {
 		}
 	}
 	rc.counts[stream]++
+	rc.trace(ctx, msg)
 	return rc.emitLocked(msg)
 }
+
+// recordMessage is a RECORD message and its record in one allocation.
+type recordMessage struct {
+	msg protocol.Message
+	rec protocol.Record
+}
+
+// encodeRecord encodes a record into a buffer of its exact size, through a
+// pooled scratch buffer: appending to a nil slice would grow it several
+// times per record.
+func encodeRecord(rec *dict) ([]byte, error) {
+	p := scratchPool.Get().(*[]byte)
+	b, err := interpolation.AppendJSON((*p)[:0], rec)
+	var out []byte
+	if err == nil {
+		out = make([]byte, len(b))
+		copy(out, b)
+	}
+	if cap(b) <= maxScratch {
+		*p = b[:0]
+		scratchPool.Put(p)
+	}
+	return out, err
+}
+
+// maxScratch bounds the scratch buffers kept for reuse: a rare huge record
+// does not stay in the pool.
+const maxScratch = 64 << 10
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // state emits a stream STATE with the count of records since the last one.
 func (rc *readContext) state(stream string, st Value) error {
@@ -279,6 +332,9 @@ func (e *maskedError) Unwrap() error { return e.err }
 // failureOf gives the message, internal message and failure type the CDK
 // reports for an error.
 func failureOf(err error) (string, string, protocol.FailureType) {
+	if errors.Is(err, errRevoked) {
+		return errRevoked.Error(), errRevoked.Error(), protocol.FailureConfig
+	}
 	var oe *OAuthError
 	if errors.As(err, &oe) {
 		return err.Error(), err.Error(), oe.failureType()
@@ -308,8 +364,14 @@ type streamRun struct {
 	st     *stream
 	cursor *cursorRun
 	// pp replaces cursor for an incremental stream with partitions.
-	pp    *perPartitionRun
-	state Value // the stream_state templates see
+	pp *perPartitionRun
+	// parents is the state of the parents a substream router reads with
+	// incremental_dependency (nil: none kept).
+	parents *parentStates
+	// feed and keep are the cursor's is_data_feed and
+	// is_client_side_incremental windows (nil: not asked).
+	feed, keep syncWindow
+	state      Value // the stream_state templates see
 
 	mu         sync.Mutex
 	pending    int
@@ -352,11 +414,18 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 		return err
 	}
 	var syncRead []manifest.Component
+	var concurrent, synchronous []*stream
 	for _, st := range selected {
-		if st.synchronous {
-			// The CDK reads these with its synchronous DeclarativeStream,
-			// whose per-slice states differ; that path is not built.
-			syncRead = append(syncRead, manifest.Component{Path: st.path, Type: "DeclarativeStream read synchronously by the CDK (a template reads stream_state)"})
+		switch {
+		case st.synchronous && st.router != nil:
+			// The CDK reads these with its synchronous DeclarativeStream
+			// over a PerPartitionWithGlobalCursor; that path is not built
+			// (no manifest of the corpus has one).
+			syncRead = append(syncRead, manifest.Component{Path: st.path, Type: "DeclarativeStream with a partition router read synchronously by the CDK (a template reads stream_state)"})
+		case st.synchronous:
+			synchronous = append(synchronous, st)
+		default:
+			concurrent = append(concurrent, st)
 		}
 	}
 	if len(syncRead) > 0 {
@@ -371,6 +440,18 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	if err != nil {
 		return err
 	}
+	// The CDK reads its concurrent streams first; a failure among them
+	// ends the read before the synchronous ones.
+	if len(concurrent) > 0 {
+		if err := s.readConcurrent(ctx, rc, concurrent, states); err != nil {
+			return err
+		}
+	}
+	return s.readSynchronous(ctx, rc, synchronous, states)
+}
+
+// readConcurrent reads streams as the CDK's ConcurrentSource does.
+func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected []*stream, states map[string]Value) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &reader{rc: rc, workers: s.concurrency(rc), jobs: make(chan partitionJob)}
@@ -393,9 +474,18 @@ streams:
 			var cr *cursorRun
 			var err error
 			if st.router != nil {
-				run.pp, err = newPerPartitionRun(st.cursor, st.router, sst, rc.vars(), s.opts.now)
+				if sr, ok := st.router.(*substreamRouter); ok {
+					run.parents, err = sr.newParentStates(sst, rc.vars())
+				}
+				if err == nil {
+					run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now)
+				}
 			} else {
 				cr, err = st.cursor.run(sst, rc.vars(), s.opts.now)
+			}
+			run.cursor = cr
+			if err == nil {
+				run.feed, run.keep, err = st.cursor.syncWindows(st.router != nil, sst, rc.vars(), s.opts.now)
 			}
 			if err != nil {
 				if e := r.fail(run, err); e != nil {
@@ -406,7 +496,6 @@ streams:
 				}
 				continue
 			}
-			run.cursor = cr
 		}
 		select {
 		case gen <- struct{}{}:
@@ -476,11 +565,17 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 			}
 			for i := range ws {
 				w := ws[i]
+				if i == len(ws)-1 {
+					// As the CDK, the partition is marked finished before
+					// its last window is handed out: that window may close
+					// before this loop goes on, and must then count the
+					// partition for the global cursor.
+					run.pp.generated(pc)
+				}
 				if err := submit(pc.run.windowSlice(p, w), &w, pc); err != nil {
 					return err
 				}
 			}
-			run.pp.generated(pc)
 			return nil
 		}
 		if run.cursor == nil {
@@ -499,7 +594,7 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 		if st.router == nil {
 			err = perPartition(nil)
 		} else {
-			err = st.router.partitions(ctx, r.rc, r.rc.vars(), perPartition)
+			err = st.router.partitions(r.rc.labelled(ctx, st.name, nil), r.rc, r.rc.vars(), run.parents, perPartition)
 		}
 	}
 	if err != nil && ctx.Err() == nil {
@@ -537,12 +632,16 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	if job.pc != nil {
 		cr = job.pc.run
 	}
-	err := st.retriever.readSlice(ctx, r.rc, st.name, job.slice, run.state, st.sliceOptions(job.slice, cr), func(rec *dict) error {
-		if err := r.rc.record(st.name, rec); err != nil {
+	ctx = r.rc.labelled(ctx, st.name, job.slice)
+	r.rc.trace(ctx, nil)
+	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep}
+	var latest newest
+	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict) error {
+		if err := r.rc.record(ctx, st.name, rec); err != nil {
 			return err
 		}
 		if cr != nil && job.window != nil {
-			cr.observe(*job.window, rec)
+			cr.observe(&latest, rec)
 		}
 		return nil
 	})
@@ -554,7 +653,7 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 		return
 	}
 	if job.pc != nil {
-		state, err := run.pp.closeWindow(job.pc, *job.window)
+		state, err := run.pp.closeWindow(job.pc, *job.window, latest)
 		if err != nil {
 			r.fail(run, err)
 			return
@@ -565,7 +664,7 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 		return
 	}
 	if run.cursor != nil && job.window != nil {
-		state, err := run.cursor.closeWindow(*job.window)
+		state, err := run.cursor.closeWindow(*job.window, latest)
 		if err != nil {
 			r.fail(run, err)
 			return
@@ -587,7 +686,7 @@ func (r *reader) fail(run *streamRun, err error) error {
 	r.failures = append(r.failures, se)
 	r.mu.Unlock()
 	if msg == "" {
-		msg = "Something went wrong in the connector. See the logs for more details."
+		msg = genericFailure
 	}
 	return r.rc.traceError(run.st.name, ft, msg, internal)
 }
@@ -682,39 +781,91 @@ func asDict(v Value) *dict {
 }
 
 // readParent reads every record of a parent stream, with the slice each
-// came from, for a substream partition router.
-func (rc *readContext) readParent(ctx context.Context, parent *stream, yield func(rec *dict, slice *streamSlice) error) error {
-	var cr *cursorRun
-	if parent.cursor != nil {
-		var err error
-		if cr, err = parent.cursor.run(nil, rc.vars(), rc.src.opts.now); err != nil {
-			return err
+// came from, for a substream partition router, as the CDK's
+// read_only_records does: a parent with a DatetimeBasedCursor is read with
+// the synchronous cursor (legacyCursor) from state (nil: none), which moves
+// forward slice by slice; its state at the end is returned (nil for a
+// parent without a cursor, or with partitions of its own, whose state is
+// not kept).
+func (rc *readContext) readParent(ctx context.Context, parent *stream, state *dict, yield func(rec *dict, slice *streamSlice) error) (*dict, error) {
+	readOne := func(slice *streamSlice, lc *legacyCursor, w *window) error {
+		sr := &sliceRead{stream: parent.name, slice: slice, state: interpolation.NewDict(0), options: parent.sliceOptions(slice)}
+		if lc != nil {
+			sr.state = lc.state()
+			if parent.cursor.dataFeed {
+				sr.feed = lc
+			}
+			if parent.cursor.clientSide {
+				// Without partitions, the CDK's filter has a cursor of
+				// its own that never gets a state.
+				sr.keep = lc
+				if parent.router == nil {
+					_, keep, err := parent.cursor.syncWindows(false, nil, rc.vars(), rc.src.opts.now)
+					if err != nil {
+						return err
+					}
+					sr.keep = keep
+				}
+			}
 		}
-	}
-	readOne := func(slice *streamSlice) error {
-		return parent.retriever.readSlice(ctx, rc, parent.name, slice, interpolation.NewDict(0), parent.sliceOptions(slice, cr), func(rec *dict) error {
+		err := parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, sr, func(rec *dict) error {
+			if lc != nil {
+				if err := lc.observe(*w, rec); err != nil {
+					return err
+				}
+			}
 			return yield(rec, slice)
 		})
-	}
-	perPartition := func(p *dict) error {
-		if cr == nil {
-			return readOne(newSlice(p, nil))
+		if err != nil || lc == nil {
+			return err
 		}
-		ws, err := cr.windows()
+		return lc.closeSlice()
+	}
+	perPartition := func(p *dict, lc *legacyCursor) error {
+		if lc == nil {
+			return readOne(newSlice(p, nil), nil, nil)
+		}
+		ws, err := lc.slices()
 		if err != nil {
 			return err
 		}
-		for _, w := range ws {
-			if err := readOne(cr.windowSlice(p, w)); err != nil {
+		for i := range ws {
+			if err := readOne(parent.windowSlice(lc, p, ws[i]), lc, &ws[i]); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if parent.router == nil {
-		return perPartition(nil)
+	newCursor := func() (*legacyCursor, error) {
+		if parent.cursor == nil {
+			return nil, nil
+		}
+		return parent.cursor.legacy(rc.vars(), rc.src.opts.now)
 	}
-	return parent.router.partitions(ctx, rc, rc.vars(), perPartition)
+	if parent.router == nil {
+		lc, err := newCursor()
+		if err != nil {
+			return nil, err
+		}
+		if lc != nil {
+			lc.setState(state)
+		}
+		if err := perPartition(nil, lc); err != nil {
+			return nil, err
+		}
+		if lc == nil {
+			return nil, nil
+		}
+		return lc.state(), nil
+	}
+	// Each partition of a partitioned parent has a cursor of its own.
+	return nil, parent.router.partitions(ctx, rc, rc.vars(), nil, func(p *dict) error {
+		lc, err := newCursor()
+		if err != nil {
+			return err
+		}
+		return perPartition(p, lc)
+	})
 }
 
 // sleep waits between retries.

@@ -123,12 +123,14 @@ func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 	return o, nil
 }
 
-// usesStreamState reports whether any option template reads stream_state,
-// which makes the CDK read the stream synchronously.
+// usesStreamState reports whether an option template reads stream_state,
+// which makes the CDK read the stream synchronously. As the CDK's
+// request_options_contain_stream_state, it looks at the keys and string
+// values of each mapping, not deeper into a nested JSON body.
 func (p *optionsProvider) usesStreamState() bool {
 	return p.params.mentions("stream_state") || p.headers.mentions("stream_state") ||
 		p.bodyData.mentions("stream_state") || (p.bodyDataText != nil && p.bodyDataText.mentions("stream_state")) ||
-		(p.bodyJSON != nil && p.bodyJSON.mentions("stream_state"))
+		(p.bodyJSON != nil && p.bodyJSON.topMentions("stream_state"))
 }
 
 // mergeOptions combines the options of several components, refusing a key

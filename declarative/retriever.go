@@ -22,12 +22,32 @@ type simpleRetriever struct {
 // cursor) injects for a slice.
 type sliceOptions func(v *vars) (requestOptions, error)
 
+// sliceRead is one slice to read and what the read of it depends on.
+type sliceRead struct {
+	stream string
+	slice  *streamSlice
+	// state is what templates see as stream_state.
+	state Value
+	// options are what the stream's partition router and cursor inject.
+	options sliceOptions
+	// feed stops the pagination at a page whose last record is outside
+	// the cursor's window (is_data_feed); keep drops the records outside
+	// it (is_client_side_incremental). Nil when the cursor asks neither.
+	feed, keep syncWindow
+}
+
+// syncWindow is the CDK's should_be_synced for the records of a slice.
+type syncWindow interface {
+	shouldSync(slice *streamSlice, rec *dict) (bool, error)
+}
+
 // readSlice reads every page of one slice, calling emit with each record in
-// order. state is what templates see as stream_state.
-func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, stream string, slice *streamSlice, state Value, slicer sliceOptions, emit func(*dict) error) error {
+// order.
+func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sliceRead, emit func(*dict) error) error {
+	stream, slice, slicer := sr.stream, sr.slice, sr.options
 	base := rc.vars()
 	base.set(interpolation.VarStreamSlice, slice.value)
-	base.set(interpolation.VarStreamState, state)
+	base.set(interpolation.VarStreamState, sr.state)
 	tok, err := r.paginator.initialToken(base)
 	if err != nil {
 		return err
@@ -81,11 +101,15 @@ func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, stream
 		if err != nil {
 			return err
 		}
-		recs, err := r.selector.selectRecords(bodies, &v)
+		var keep func(*dict) (bool, error)
+		if sr.keep != nil {
+			keep = func(rec *dict) (bool, error) { return sr.keep.shouldSync(slice, rec) }
+		}
+		recs, err := r.selector.selectRecords(bodies, &v, keep)
 		if err != nil {
 			return err
 		}
-		var last Value
+		var last *dict
 		for _, rec := range recs {
 			if err := emit(rec); err != nil {
 				return err
@@ -93,7 +117,21 @@ func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, stream
 			last = rec
 		}
 		lastToken = tok
-		next, err := r.paginator.next(&page{resp: resp, body: bodies[0], size: len(recs), lastRecord: last, lastToken: lastToken}, &v)
+		if sr.feed != nil && last != nil && last.Len() > 0 {
+			ok, err := sr.feed.shouldSync(slice, last)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				// The API returns the newest records first: the rest are older.
+				return nil
+			}
+		}
+		pg := &page{resp: resp, body: bodies[0], size: len(recs), lastToken: lastToken}
+		if last != nil {
+			pg.lastRecord = last
+		}
+		next, err := r.paginator.next(pg, &v)
 		if err != nil {
 			return err
 		}

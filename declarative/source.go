@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/x/goairbyte/declarative/interpolation"
 	"github.com/x/goairbyte/declarative/manifest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -108,9 +109,13 @@ func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
 		switch {
 		case c.ClassName != "" || !supportedTypes[c.Type]:
 			out = append(out, c)
-		case c.Type == "OAuthAuthenticator" && (c.Node.Has("refresh_token_updater") || truthyField(c.Node, "use_profile_assertion")):
-			// Refresh-token rotation and the JWT profile assertion are not built.
-			out = append(out, manifest.Component{Path: c.Path + ".refresh_token_updater", Type: "OAuthAuthenticator refresh_token_updater", Node: c.Node})
+		default:
+			// Fields of built components whose behaviour is not built.
+			for _, f := range unbuiltFields[c.Type] {
+				if truthyField(c.Node, f) {
+					out = append(out, manifest.Component{Path: c.Path + "." + f, Type: c.Type + " " + f, Node: c.Node})
+				}
+			}
 		}
 	}
 	return out
@@ -133,13 +138,31 @@ var supportedTypes = map[string]bool{
 	"ListPartitionRouter": true, "SubstreamPartitionRouter": true, "ParentStreamConfig": true,
 	"DatetimeBasedCursor": true, "MinMaxDatetime": true,
 	"AddFields": true, "AddedFieldDefinition": true, "RemoveFields": true, "KeysToLower": true,
+	"KeysReplace": true, "FlattenFields": true, "DpathFlattenFields": true,
 	"OAuthAuthenticator": true, "SessionTokenAuthenticator": true,
 	"SessionTokenRequestApiKeyAuthenticator": true, "SessionTokenRequestBearerAuthenticator": true,
 }
 
+// unbuiltFields are the fields of built component types whose behaviour
+// the engine does not have; a manifest setting one is refused rather than
+// read without it. None of them is used by the corpus.
+var unbuiltFields = map[string][]string{
+	// The JWT profile assertion grant.
+	"OAuthAuthenticator": {"use_profile_assertion"},
+	// A GlobalSubstreamCursor (the CDK reads such streams synchronously)
+	// and the concurrent cursor's clamping of windows to days, weeks or
+	// months.
+	"DatetimeBasedCursor": {"global_substream_cursor", "clamping"},
+	// stream_slice.extra_fields needs a slice value with an attribute
+	// that is not a key, which package interpolation does not have.
+	"ParentStreamConfig": {"extra_fields"},
+}
+
+// truthyField reports whether field k of n is set to a value Python
+// holds true.
 func truthyField(n *manifest.Map, k string) bool {
 	v, _ := n.Get(k)
-	return v != nil && v != false && v != ""
+	return interpolation.Truthy(fromManifest(v))
 }
 
 // concurrencyLevel is the ConcurrencyLevel component.

@@ -36,7 +36,7 @@ func (s *stream) cursorFieldName(v *vars) (string, error) {
 
 // sliceOptions returns what the stream's partition router and cursor
 // inject into the requests of a slice.
-func (s *stream) sliceOptions(slice *streamSlice, cr *cursorRun) sliceOptions {
+func (s *stream) sliceOptions(slice *streamSlice) sliceOptions {
 	return func(v *vars) (requestOptions, error) {
 		var parts []requestOptions
 		if s.router != nil {
@@ -46,8 +46,8 @@ func (s *stream) sliceOptions(slice *streamSlice, cr *cursorRun) sliceOptions {
 			}
 			parts = append(parts, o)
 		}
-		if cr != nil {
-			o, err := s.cursor.options(slice.cursor, cr, v)
+		if s.cursor != nil && slice.window != nil {
+			o, err := s.cursor.options(slice, v)
 			if err != nil {
 				return o, err
 			}
@@ -57,10 +57,24 @@ func (s *stream) sliceOptions(slice *streamSlice, cr *cursorRun) sliceOptions {
 	}
 }
 
-// windowSlice is the slice of a partition within a date window.
-func (r *cursorRun) windowSlice(partition *dict, w window) *streamSlice {
+// windowSlice is the slice of a partition within a date window, its
+// bounds under the cursor's partition_field_start and _end.
+func windowSlice(partition *dict, startKey, endKey string, w window) *streamSlice {
 	c := interpolation.NewDict(2)
-	c.Set(r.startKey, w.start)
-	c.Set(r.endKey, w.end)
-	return newSlice(partition, c)
+	c.Set(startKey, w.start)
+	c.Set(endKey, w.end)
+	s := newSlice(partition, c)
+	s.window = &windowKeys{startKey, endKey}
+	return s
+}
+
+// windowSlice is the slice of a partition within one of the run's windows.
+func (r *cursorRun) windowSlice(partition *dict, w window) *streamSlice {
+	return windowSlice(partition, r.startKey, r.endKey, w)
+}
+
+// windowSlice is the slice of a partition within one of the synchronous
+// cursor's windows.
+func (s *stream) windowSlice(l *legacyCursor, partition *dict, w window) *streamSlice {
+	return windowSlice(partition, l.startKey, l.endKey, w)
 }

@@ -148,3 +148,147 @@ func (keysToLower) transform(record *dict, _ *vars) error {
 	}
 	return nil
 }
+
+// keysReplace is KeysReplace: old replaced by new in every key of the
+// record and of the dicts nested in it (not in lists), old and new being
+// templates over the config, the record, stream_state and stream_slice.
+type keysReplace struct{ old, new *tmpl }
+
+func (k *keysReplace) transform(record *dict, v *vars) error {
+	rv := v.with(func(x *vars) { x.set(interpolation.VarRecord, record) })
+	old, err := k.old.evalStr(rv)
+	if err != nil {
+		return err
+	}
+	repl, err := k.new.evalStr(rv)
+	if err != nil {
+		return err
+	}
+	replaceKeys(record, old, repl)
+	return nil
+}
+
+// replaceKeys rewrites d's keys in place, keeping their order.
+func replaceKeys(d *dict, old, repl string) {
+	es := entries(d)
+	for _, e := range es {
+		d.Delete(e.key)
+	}
+	for _, e := range es {
+		if sub, ok := e.val.(*dict); ok {
+			replaceKeys(sub, old, repl)
+		}
+		d.Set(strings.ReplaceAll(e.key, old, repl), e.val)
+	}
+}
+
+// flattenFields is FlattenFields: nested dicts (and lists, with
+// flatten_lists) become top-level keys. As the CDK, it walks with a stack,
+// so keys come out in its order, and a nested key takes its parent's name
+// as a prefix ("parent.key") only when the name is taken already, or once
+// any list was met.
+type flattenFields struct{ lists bool }
+
+func (f flattenFields) transform(record *dict, _ *vars) error {
+	type item struct {
+		v   Value
+		key string
+	}
+	out := interpolation.NewDict(record.Len())
+	stack := []item{{record, "_"}}
+	withParent := false
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch x := cur.v.(type) {
+		case *dict:
+			for _, e := range entries(x) {
+				key := e.key
+				if _, taken := out.Get(key); taken || withParent {
+					key = cur.key + "." + e.key
+				}
+				stack = append(stack, item{e.val, key})
+			}
+		case []Value:
+			if !f.lists {
+				out.Set(cur.key, x)
+				continue
+			}
+			for i, e := range x {
+				withParent = true
+				stack = append(stack, item{e, cur.key + "." + itoa(i)})
+			}
+		default:
+			out.Set(cur.key, cur.v)
+		}
+	}
+	for _, e := range entries(record) {
+		record.Delete(e.key)
+	}
+	for _, e := range entries(out) {
+		record.Set(e.key, e.val)
+	}
+	return nil
+}
+
+// dpathFlattenFields is DpathFlattenFields: the dict at field_path (the
+// first match of a "*" path) is merged into the record when none of its
+// keys is in the record already, and deleted from its place with
+// delete_origin_value.
+type dpathFlattenFields struct {
+	path         []*tmpl
+	deleteOrigin bool
+}
+
+func (f *dpathFlattenFields) transform(record *dict, v *vars) error {
+	keys := make([]string, len(f.path))
+	glob := false
+	for i, p := range f.path {
+		k, err := p.evalStr(v)
+		if err != nil {
+			return err
+		}
+		keys[i] = k
+		glob = glob || k == "*"
+	}
+	var extracted Value
+	if glob {
+		var found []Value
+		globValues(record, keys, &found)
+		if len(found) > 0 {
+			extracted = found[0]
+		}
+	} else {
+		extracted, _ = pathGet(record, keys)
+	}
+	d, ok := extracted.(*dict)
+	if !ok {
+		return nil
+	}
+	for _, e := range entries(d) {
+		if _, conflict := record.Get(e.key); conflict {
+			return nil
+		}
+	}
+	if f.deleteOrigin {
+		deletePath(record, keys)
+	}
+	for _, e := range entries(d) {
+		record.Set(e.key, e.val)
+	}
+	return nil
+}
+
+// deletePath deletes what path leads to (dpath.delete of a plain path).
+func deletePath(d *dict, path []string) {
+	if len(path) == 0 {
+		return
+	}
+	parent, ok := pathGet(d, path[:len(path)-1])
+	if !ok {
+		return
+	}
+	if pd, ok := parent.(*dict); ok {
+		pd.Delete(path[len(path)-1])
+	}
+}

@@ -102,7 +102,9 @@ func (t *Template) evalOnce(vs *Vars, valid Types) (Value, bool, error) {
 		return nil, true, err
 	}
 	if t.single != nil {
-		v, err := t.single.eval(&frame{vars: vs})
+		f := newFrame(vs)
+		v, err := t.single.eval(f)
+		f.release()
 		if err != nil {
 			if isType(err, "TypeError") {
 				v, err := finishLiteral(t.src, valid)
@@ -133,8 +135,14 @@ func finishValue(v Value, valid Types) (Value, bool, error) {
 		if x == "" {
 			return nil, false, nil
 		}
-		r, err := finishLiteral(x, valid)
-		return r, true, err
+		r, ok, err := literalEval(x)
+		if err != nil {
+			return nil, true, err
+		}
+		if !ok || !valid.admits(r) {
+			return v, true, nil // v itself: no new interface for the same string
+		}
+		return r, true, nil
 	case bool, int64, *big.Int, nil:
 		if valid.admits(v) {
 			return v, true, nil
@@ -177,7 +185,9 @@ func (t *Template) cdkRender(vs *Vars) (string, error) {
 }
 
 func (t *Template) cdkRenderChecked(vs *Vars) (string, error) {
-	b, err := t.renderNodes(&frame{vars: vs}, nil)
+	f := newFrame(vs)
+	b, err := t.renderNodes(f, nil)
+	f.release()
 	if err != nil {
 		if isType(err, "TypeError") {
 			return t.src, nil
@@ -236,7 +246,7 @@ func (s *String) Eval(vs *Vars) (Value, error) {
 }
 
 // falseTemplate is InterpolatedBoolean's default.
-var falseTemplate = MustCompile("False")
+var falseTemplate = mustCompile("False")
 
 // Boolean is the CDK's InterpolatedBoolean: a condition whose evaluated value is false only
 // when it equals one of "False", "false", "{}", "[]", "()", "", "0", "0.0", {}, False, [], ()

@@ -71,3 +71,30 @@ func ExampleDuration_AddTo() {
 	fmt.Println(t.Format("2006-01-02"), d)
 	// Output: 2024-02-29 1 month, 0:00:00
 }
+
+// Render is Jinja's rendering alone, without the CDK's literal_eval.
+func ExampleTemplate_Render() {
+	tmpl, _ := interpolation.Compile("{% if config.flag %}{{ config.n * 2 }}{% else %}none{% endif %}")
+	config, _ := interpolation.FromGo(map[string]any{"flag": true, "n": 21})
+	var vs interpolation.Vars
+	vs.Set(interpolation.VarConfig, config)
+	s, _ := tmpl.Render(&vs)
+	fmt.Printf("%q\n", s)
+	// Output: "42"
+}
+
+// Request parameters: keys and values are templates; values evaluating to None are kept by
+// Mapping (the caller drops them), dropped by NestedMapping.
+func ExampleNestedMapping() {
+	body, _ := interpolation.DecodeJSON([]byte(`{"page_size": "{{ parameters.size }}", "cursor": "{{ next_page_token.get('cursor') }}", "filter": {"since": "{{ config.start }}"}}`))
+	m, _ := interpolation.NewNestedMapping(body)
+	var vs interpolation.Vars
+	config, _ := interpolation.FromGo(map[string]any{"start": "2024-01-01"})
+	params, _ := interpolation.FromGo(map[string]any{"size": 100})
+	vs.Set(interpolation.VarConfig, config)
+	vs.Set(interpolation.VarParameters, params)
+	vs.Set(interpolation.VarNextPageToken, interpolation.NewDict(0))
+	v, _ := m.Eval(&vs)
+	fmt.Println(interpolation.Str(v))
+	// Output: {'page_size': 100, 'filter': {'since': '2024-01-01'}}
+}

@@ -94,12 +94,13 @@ func param(args []Value, kws []kwValue, i int, name string, def Value) Value {
 var regexCache sync.Map
 
 // pyRegexp compiles a Python regular expression with Go's engine; the constructs the two share
-// (classes, groups, quantifiers, anchors) behave alike.
+// (classes, groups, quantifiers, anchors) behave alike once \d, \s, \w and \Z are given
+// their Python (Unicode) meaning. Lookarounds and backreferences fail to compile.
 func pyRegexp(pattern string) (*regexp.Regexp, error) {
 	if re, ok := regexCache.Load(pattern); ok {
 		return re.(*regexp.Regexp), nil
 	}
-	re, err := regexp.Compile(pattern)
+	re, err := regexp.Compile(translateRegexp(pattern))
 	if err != nil {
 		return nil, newError("error", "%s", err.Error())
 	}
@@ -113,6 +114,59 @@ var hashes = map[string]func() hash.Hash{
 	"sha384": sha512.New384, "sha512": sha512.New,
 	"sha3_224": func() hash.Hash { return sha3.New224() }, "sha3_256": func() hash.Hash { return sha3.New256() },
 	"sha3_384": func() hash.Hash { return sha3.New384() }, "sha3_512": func() hash.Hash { return sha3.New512() },
+}
+
+// pyClasses are Python's meanings of the class escapes, as Go class members.
+var pyClasses = map[byte]string{
+	'd': `\p{Nd}`,
+	's': `\t\n\v\f\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`,
+	'w': `\p{L}\p{N}_`,
+}
+
+// translateRegexp rewrites the escapes whose meaning differs between Python and Go.
+func translateRegexp(p string) string {
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			e := p[i+1]
+			i++
+			lower := e | 0x20
+			members, known := pyClasses[lower]
+			switch {
+			case e == 'Z':
+				b.WriteString(`\z`)
+			case known && inClass && e == lower:
+				b.WriteString(members)
+			case known && !inClass && e == lower:
+				b.WriteString("[" + members + "]")
+			case known && !inClass:
+				b.WriteString("[^" + members + "]")
+			default:
+				b.WriteByte('\\')
+				b.WriteByte(e)
+			}
+		case c == '[' && !inClass:
+			inClass = true
+			b.WriteByte(c)
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteString(`\]`)
+				i++
+			}
+		case c == ']' && inClass:
+			inClass = false
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func hashFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
@@ -467,6 +521,9 @@ func attrGetter(attr Value) func(Value) (Value, error) {
 }
 
 func mapFilter(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
+	if !Truthy(v) {
+		return &generator{}, nil // Jinja maps nothing over a falsy value, None included
+	}
 	items, err := iterItems(v)
 	if err != nil {
 		return nil, err
@@ -507,6 +564,9 @@ func mapFilter(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 
 func selectFilter(byAttr, keep bool) filterFunc {
 	return func(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
+		if !Truthy(v) {
+			return &generator{}, nil // Jinja selects nothing from a falsy value, None included
+		}
 		items, err := iterItems(v)
 		if err != nil {
 			return nil, err

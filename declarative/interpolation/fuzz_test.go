@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // fuzzSeeds are the templates of golden.json: every template of the corpus and the probes.
@@ -62,6 +63,9 @@ func FuzzLiteralEval(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return // a Python str is always text; rendered templates are valid UTF-8
+		}
 		v, ok, err := literalEval(s)
 		if err != nil || !ok {
 			return
@@ -94,6 +98,32 @@ func FuzzDecodeJSON(f *testing.F) {
 		again, err := DecodeJSON(out)
 		if err != nil || !Equal(v, again) {
 			t.Fatalf("DecodeJSON(%q) = %s, encoded %s, decoded again %s (%v)", data, Repr(v), out, Repr(again), err)
+		}
+	})
+}
+
+// FuzzStrptimeFastPath keeps strptime's fast path honest: wherever it parses a text, the regular
+// expression that decides otherwise must read the same datetime.
+func FuzzStrptimeFastPath(f *testing.F) {
+	for _, c := range [][2]string{
+		{"%Y-%m-%dT%H:%M:%S.%f%z", "2024-01-02T03:04:05.123+0000"}, {"%Y-%m-%d", "2024-1-2"},
+		{"%d/%m/%Y %H:%M", " 2/01/2024  3:04"}, {"%Y%m%d", "20240102"}, {"%y-%m-%dT%H:%M:%S%z", "24-12-31T23:59:61-05:30"},
+		{"%Y-%m-%dT%H:%M:%SZ", "2024-02-29T00:00:00z"}, {"%Y-%m-%d %H:%M:%S.%f+00:00", "2024-01-02 03:04:05.000001+00:00"},
+	} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, format, s string) {
+		p := fastProgramFor(format)
+		if p == nil {
+			return
+		}
+		fast, ok := p.run(s)
+		if !ok {
+			return
+		}
+		slow, err := strptimeRegexp(s, format)
+		if err != nil || !slow.t.Equal(fast.t) || slow.aware != fast.aware || slow.t.Location().String() != fast.t.Location().String() {
+			t.Fatalf("%q with %q: fast %v (%v), regular expression %v (%v) %v", s, format, fast.t, fast.aware, slow.t, slow.aware, err)
 		}
 	})
 }

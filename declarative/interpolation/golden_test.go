@@ -13,9 +13,11 @@ import (
 // of the probes in testdata/probes.txt, evaluated the way the CDK evaluates them (see
 // testdata/golden.py, which wrote it).
 type goldenFile struct {
-	Now     string          `json:"now"`
-	Context json.RawMessage `json:"context"`
-	Cases   []goldenCase    `json:"cases"`
+	Now        string          `json:"now"`
+	Context    json.RawMessage `json:"context"`
+	Cases      []goldenCase    `json:"cases"`
+	ContextOdd json.RawMessage `json:"context_odd"` // None, empty and oddly typed values
+	CasesOdd   []goldenCase    `json:"cases_odd"`   // the corpus templates in that context
 }
 
 type goldenCase struct {
@@ -55,22 +57,31 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := 0
-	for i, c := range gf.Cases {
-		if reason, ok := goldenKnown[c.Template]; ok {
-			t.Logf("#%d %q: not compared: %s", i, c.Template, reason)
-			continue
-		}
-		fresh := func() *Vars { return vectorVars(t, gf.Context, now) }
-		if msg := checkGolden(c, fresh); msg != "" {
-			failed++
-			if failed <= 60 {
-				t.Errorf("#%d %q: %s", i, c.Template, msg)
+	if len(gf.Cases) < 2000 || len(gf.CasesOdd) < 1000 {
+		t.Fatalf("golden.json has %d + %d cases", len(gf.Cases), len(gf.CasesOdd))
+	}
+	for _, set := range []struct {
+		name  string
+		ctx   json.RawMessage
+		cases []goldenCase
+	}{{"cases", gf.Context, gf.Cases}, {"cases_odd", gf.ContextOdd, gf.CasesOdd}} {
+		failed := 0
+		for i, c := range set.cases {
+			if reason, ok := goldenKnown[c.Template]; ok {
+				t.Logf("%s #%d %q: not compared: %s", set.name, i, c.Template, reason)
+				continue
+			}
+			fresh := func() *Vars { return vectorVars(t, set.ctx, now) }
+			if msg := checkGolden(c, fresh); msg != "" {
+				failed++
+				if failed <= 60 {
+					t.Errorf("%s #%d %q: %s", set.name, i, c.Template, msg)
+				}
 			}
 		}
-	}
-	if failed > 0 {
-		t.Errorf("%d of %d cases differ", failed, len(gf.Cases))
+		if failed > 0 {
+			t.Errorf("%s: %d of %d cases differ", set.name, failed, len(set.cases))
+		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -15,7 +17,20 @@ import (
 // objects become *Dict with their key order (a repeated key keeps its first position and its
 // last value), integers int64 (*big.Int beyond), numbers with a fraction or exponent float64.
 func DecodeJSON(data []byte) (Value, error) {
-	d := jsonDecoder{data: data}
+	// One copy of the document as a string: strings without escapes are substrings of it.
+	d := jsonDecoder{data: data, src: string(data)}
+	// About one string per two quotes: size the string slab once.
+	d.strs = make([]string, 0, bytesCount(data, '"')/2+1)
+	sp := stackPool.Get().(*[]Value)
+	d.stack = (*sp)[:0]
+	defer func() {
+		if cap(d.stack) > 1<<12 {
+			return // an outsized stack is left to the collector
+		}
+		clear(d.stack[:cap(d.stack)]) // an error leaves entries behind
+		*sp = d.stack[:0]
+		stackPool.Put(sp)
+	}()
 	d.ws()
 	v, err := d.value(0)
 	if err != nil {
@@ -28,12 +43,18 @@ func DecodeJSON(data []byte) (Value, error) {
 	return v, nil
 }
 
+// stackPool holds the decoders' scratch stacks: the entries of open objects and arrays.
+var stackPool = sync.Pool{New: func() any { s := make([]Value, 0, 64); return &s }}
+
 // maxJSONDepth bounds nesting, as Python's recursion limit does.
 const maxJSONDepth = 10000
 
 type jsonDecoder struct {
-	data []byte
-	pos  int
+	data  []byte
+	src   string // data as a string
+	pos   int
+	stack []Value // the entries of the objects and arrays being read (key, value, key, ...)
+	slabs
 }
 
 // JSONError is a malformed JSON document: what is wrong and at which byte offset.
@@ -72,18 +93,18 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 	switch c := d.data[d.pos]; {
 	case c == '{':
 		d.pos++
-		obj := NewDict(8)
+		base := len(d.stack)
 		d.ws()
 		if d.pos < len(d.data) && d.data[d.pos] == '}' {
 			d.pos++
-			return obj, nil
+			return NewDict(0), nil
 		}
 		for {
 			d.ws()
 			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 				return nil, d.errorf("expecting property name enclosed in double quotes")
 			}
-			k, err := d.str()
+			k, err := d.strValue()
 			if err != nil {
 				return nil, err
 			}
@@ -97,11 +118,7 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			if i := obj.find(k); i >= 0 {
-				obj.vals[i] = v
-			} else {
-				obj.appendEntry(k, v)
-			}
+			d.stack = append(d.stack, k, v)
 			d.ws()
 			if d.pos >= len(d.data) {
 				return nil, d.errorf("unexpected end of input")
@@ -112,17 +129,17 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			}
 			if d.data[d.pos] == '}' {
 				d.pos++
-				return obj, nil
+				return d.popObject(base), nil
 			}
 			return nil, d.errorf("expecting ',' delimiter")
 		}
 	case c == '[':
 		d.pos++
-		list := make([]Value, 0, 4)
+		base := len(d.stack)
 		d.ws()
 		if d.pos < len(d.data) && d.data[d.pos] == ']' {
 			d.pos++
-			return list, nil
+			return []Value{}, nil
 		}
 		for {
 			d.ws()
@@ -130,7 +147,7 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			list = append(list, v)
+			d.stack = append(d.stack, v)
 			d.ws()
 			if d.pos >= len(d.data) {
 				return nil, d.errorf("unexpected end of input")
@@ -141,12 +158,15 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			}
 			if d.data[d.pos] == ']' {
 				d.pos++
+				list := append([]Value(nil), d.stack[base:]...)
+				clear(d.stack[base:])
+				d.stack = d.stack[:base]
 				return list, nil
 			}
 			return nil, d.errorf("expecting ',' delimiter")
 		}
 	case c == '"':
-		return d.str()
+		return d.strValue()
 	case c == 't':
 		return d.literal("true", true)
 	case c == 'f':
@@ -165,6 +185,34 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 		return d.number()
 	}
 	return nil, d.errorf("expecting value")
+}
+
+// popObject builds the dict of the entries pushed since base: slices of the exact size, a
+// repeated key keeping its first position and its last value, as json.loads does.
+func (d *jsonDecoder) popObject(base int) *Dict {
+	entries := d.stack[base:]
+	n := len(entries) / 2
+	// Keys and values share one allocation; the three-index slices keep an append to the keys
+	// from running into the values.
+	both := make([]Value, 2*n)
+	obj := &Dict{keys: both[:0:n], vals: both[n : n : 2*n]}
+	defer func() {
+		if len(obj.keys) > indexFrom {
+			obj.buildIndex()
+		}
+	}()
+	for i := 0; i < len(entries); i += 2 {
+		k := entries[i].(string)
+		if j := obj.find(k); j >= 0 {
+			obj.vals[j] = entries[i+1]
+			continue
+		}
+		obj.keys = append(obj.keys, entries[i])
+		obj.vals = append(obj.vals, entries[i+1])
+	}
+	clear(entries)
+	d.stack = d.stack[:base]
+	return obj
 }
 
 func (d *jsonDecoder) literal(word string, v Value) (Value, error) {
@@ -213,29 +261,70 @@ func (d *jsonDecoder) number() (Value, error) {
 			}
 		}
 	}
-	tok := string(d.data[start:d.pos])
+	tok := d.src[start:d.pos]
 	if isFloat {
 		f, err := strconv.ParseFloat(tok, 64)
 		if err != nil && !isRangeErr(err) {
 			return nil, d.errorf("invalid number %s", tok)
 		}
-		return f, nil
+		return d.slabs.float(f), nil
 	}
 	if len(tok) <= 18 {
 		n, _ := strconv.ParseInt(tok, 10, 64)
-		return n, nil
+		return d.slabs.int(n), nil
+	}
+	if digits := len(strings.TrimPrefix(tok, "-")); digits > maxIntDigits {
+		return nil, d.errorf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits", maxIntDigits, digits)
 	}
 	b, _ := new(big.Int).SetString(tok, 10)
 	return normInt(b), nil
 }
 
+// maxIntDigits is Python's default limit on the digits of an int read from text.
+const maxIntDigits = 4300
+
+// strValue reads a string into the string slab.
+func (d *jsonDecoder) strValue() (Value, error) {
+	s, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	return d.slabs.str(s), nil
+}
+
+func bytesCount(b []byte, c byte) int {
+	n := 0
+	for _, x := range b {
+		if x == c {
+			n++
+		}
+	}
+	return n
+}
+
+// str reads a JSON string. Bytes that are not UTF-8 become U+FFFD, as requests decodes a body
+// it cannot read as UTF-8 (errors="replace") before json.loads sees it.
 func (d *jsonDecoder) str() (string, error) {
+	s, err := d.rawStr()
+	if err != nil || utf8.ValidString(s) {
+		return s, err
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String(), nil
+}
+
+func (d *jsonDecoder) rawStr() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		if c == '"' {
-			s := string(d.data[start:d.pos])
+			s := d.src[start:d.pos]
 			d.pos++
 			return s, nil
 		}
@@ -371,6 +460,9 @@ func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool, depth int, p
 	case *generator:
 		return appendJSONList(b, x.items, pretty, sortKeys, allowNaN, depth, path)
 	case *Dict:
+		if !sortKeys && !pretty {
+			return appendJSONDictInOrder(b, x, allowNaN, depth, path)
+		}
 		for _, p := range path {
 			if p == x {
 				return nil, valueErrorf("Circular reference detected")
@@ -419,6 +511,38 @@ func appendJSON(b []byte, v Value, pretty, sortKeys, allowNaN bool, depth int, p
 	return nil, typeErrorf("Object of type %s is not JSON serializable", typeName(v))
 }
 
+// appendJSONDictInOrder writes a dict compactly in its own order, without building the key list
+// the sorted form needs.
+func appendJSONDictInOrder(b []byte, x *Dict, allowNaN bool, depth int, path []*Dict) ([]byte, error) {
+	for _, p := range path {
+		if p == x {
+			return nil, valueErrorf("Circular reference detected")
+		}
+	}
+	path = append(path, x)
+	b = append(b, '{')
+	var err error
+	for i, k := range x.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch kk := k.(type) {
+		case string:
+			b = appendJSONString(b, kk, false)
+		case nil, bool, int64, *big.Int, float64:
+			kb, _ := appendJSON(nil, kk, false, false, true, depth, nil)
+			b = appendJSONString(b, string(kb), false)
+		default:
+			return nil, typeErrorf("keys must be str, int, float, bool or None, not %s", typeName(k))
+		}
+		b = append(b, ':')
+		if b, err = appendJSON(b, x.vals[i], false, false, allowNaN, depth+1, path); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
 func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool, depth int, path []*Dict) ([]byte, error) {
 	b = append(b, '[')
 	var err error
@@ -440,52 +564,59 @@ func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool, depth 
 // Python's json.dumps does by default.
 func appendJSONString(b []byte, s string, asciiOnly bool) []byte {
 	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c < utf8.RuneSelf {
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf && !(asciiOnly && c == 0x7f) {
 			i++
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c == '\b':
-				b = append(b, '\\', 'b')
-			case c == '\f':
-				b = append(b, '\\', 'f')
-			case c < 0x20 || (asciiOnly && c == 0x7f):
-				b = append(b, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&15])
-			default:
-				b = append(b, c)
-			}
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if !asciiOnly {
-			if r == utf8.RuneError && n == 1 {
-				b = append(b, `\ufffd`...)
-			} else {
-				b = append(b, s[i:i+n]...)
+		if c >= utf8.RuneSelf && !asciiOnly {
+			if r, n := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || n > 1 {
+				i += n
+				continue
 			}
+		}
+		b = append(b, s[start:i]...)
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
 			i += n
+			start = i
+			switch {
+			case r == utf8.RuneError && n == 1:
+				b = append(b, `\ufffd`...)
+			case r >= 0x10000:
+				r1, r2 := utf16.EncodeRune(r)
+				b = append(b, '\\', 'u')
+				b = appendHex(b, uint32(r1), 4)
+				b = append(b, '\\', 'u')
+				b = appendHex(b, uint32(r2), 4)
+			default:
+				b = append(b, '\\', 'u')
+				b = appendHex(b, uint32(r), 4)
+			}
 			continue
 		}
-		i += n
-		if r >= 0x10000 {
-			r1, r2 := utf16.EncodeRune(r)
-			b = append(b, '\\', 'u')
-			b = appendHex(b, uint32(r1), 4)
-			b = append(b, '\\', 'u')
-			b = appendHex(b, uint32(r2), 4)
-			continue
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&15])
 		}
-		b = append(b, '\\', 'u')
-		b = appendHex(b, uint32(r), 4)
+		i++
+		start = i
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

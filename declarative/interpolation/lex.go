@@ -70,7 +70,7 @@ func lex(src string) ([]segment, error) {
 			text = src[pos:i]
 		}
 		if lstripNext {
-			text = strings.TrimLeftFunc(text, unicode.IsSpace)
+			text = strings.TrimLeftFunc(text, isSpace)
 		}
 		if i < 0 {
 			if text != "" {
@@ -81,7 +81,7 @@ func lex(src string) ([]segment, error) {
 		kind := src[i+1]
 		j := i + 2
 		if j < len(src) && src[j] == '-' {
-			text = strings.TrimRightFunc(text, unicode.IsSpace)
+			text = strings.TrimRightFunc(text, isSpace)
 			j++
 		} else if j < len(src) && src[j] == '+' {
 			j++
@@ -111,10 +111,10 @@ func lex(src string) ([]segment, error) {
 				}
 				body := src[bodyStart : bodyStart+e[0]]
 				if m[3]-m[2] > 2 {
-					body = strings.TrimLeftFunc(body, unicode.IsSpace)
+					body = strings.TrimLeftFunc(body, isSpace)
 				}
 				if e[3] > e[2] {
-					body = strings.TrimRightFunc(body, unicode.IsSpace)
+					body = strings.TrimRightFunc(body, isSpace)
 				}
 				if body != "" {
 					segs = append(segs, segment{text: body, line: line})
@@ -169,7 +169,7 @@ func lexTag(s string, isVar bool, line, base int) ([]token, int, bool, error) {
 	for {
 		for i < len(s) {
 			r, n := utf8.DecodeRuneInString(s[i:])
-			if !unicode.IsSpace(r) {
+			if !isSpace(r) {
 				break
 			}
 			if r == '\n' {

@@ -338,6 +338,9 @@ func (p *litParser) number() (Value, bool) {
 		if len(tok) > 1 && tok[0] == '0' && strings.TrimLeft(tok, "0") != "" {
 			return nil, false
 		}
+		if len(tok) > maxIntDigits {
+			return nil, false // Python refuses to convert it (sys.get_int_max_str_digits)
+		}
 		n, _ := new(big.Int).SetString(tok, 10)
 		return normInt(n), true
 	}

@@ -62,14 +62,14 @@ func binop(op string, a, b Value) (Value, error) {
 	case "-":
 		return dateArith(op, a, b)
 	case "*":
-		if kb == 1 && bb == nil {
-			if r, ok := repeat(a, ib); ok {
-				return r, nil
+		if kb == 1 {
+			if r, ok, err := repeat(a, ib, bb); ok {
+				return r, err
 			}
 		}
-		if ka == 1 && ba == nil {
-			if r, ok := repeat(b, ia); ok {
-				return r, nil
+		if ka == 1 {
+			if r, ok, err := repeat(b, ia, ba); ok {
+				return r, err
 			}
 		}
 		if td, ok := a.(timeDelta); ok && kb != 0 {
@@ -111,36 +111,43 @@ func intToFloat(i int64, b *big.Int) float64 {
 	return float64(i)
 }
 
-func repeat(v Value, n int64) (Value, bool) {
-	if n < 0 {
+// maxRepeat bounds the size of a repeated string or list (Python would fill the memory).
+const maxRepeat = 1 << 20
+
+// repeat is Python's sequence * n; ok is false when v is no sequence.
+func repeat(v Value, n int64, big *big.Int) (Value, bool, error) {
+	var size int
+	switch x := v.(type) {
+	case string:
+		size = len(x)
+	case []Value:
+		size = len(x)
+	case Tuple:
+		size = len(x)
+	default:
+		return nil, false, nil
+	}
+	if n < 0 || big != nil && big.Sign() < 0 {
 		n = 0
+	} else if big != nil || size > 0 && n > maxRepeat/int64(size) {
+		return nil, true, newError("MemoryError", "repeated sequence too large for this evaluator")
 	}
 	switch x := v.(type) {
 	case string:
-		if int64(len(x))*n > 1<<24 {
-			return nil, false
-		}
-		return strings.Repeat(x, int(n)), true
+		return strings.Repeat(x, int(n)), true, nil
 	case []Value:
-		if int64(len(x))*n > 1<<20 {
-			return nil, false
-		}
 		out := make([]Value, 0, len(x)*int(n))
 		for range n {
 			out = append(out, x...)
 		}
-		return out, true
-	case Tuple:
-		if int64(len(x))*n > 1<<20 {
-			return nil, false
-		}
-		out := make(Tuple, 0, len(x)*int(n))
-		for range n {
-			out = append(out, x...)
-		}
-		return out, true
+		return out, true, nil
 	}
-	return nil, false
+	x := v.(Tuple)
+	out := make(Tuple, 0, len(x)*int(n))
+	for range n {
+		out = append(out, x...)
+	}
+	return out, true, nil
 }
 
 func scaleDelta(td timeDelta, kind int, i int64, f float64) (Value, error) {

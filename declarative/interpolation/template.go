@@ -2,6 +2,7 @@ package interpolation
 
 import (
 	"strings"
+	"sync"
 )
 
 // Template is a compiled template: parsed once, evaluated many times, safe for concurrent use.
@@ -62,8 +63,8 @@ func Compile(src string) (*Template, error) {
 	return t, nil
 }
 
-// MustCompile is Compile for templates known to be valid; it panics on a syntax error.
-func MustCompile(src string) *Template {
+// mustCompile is Compile for templates known to be valid; it panics on a syntax error.
+func mustCompile(src string) *Template {
 	t, err := Compile(src)
 	if err != nil {
 		panic("interpolation: " + err.Error())
@@ -74,13 +75,27 @@ func MustCompile(src string) *Template {
 // Source returns the template's text.
 func (t *Template) Source() string { return t.src }
 
-// Reads reports whether the template reads the context variable v.
-func (t *Template) Reads(v Var) bool { return t.needMask&(1<<v) != 0 }
-
-// frame is the state of one evaluation.
+// frame is the state of one evaluation. It holds a copy of the caller's Vars, so that the
+// caller's Vars (usually on its stack) does not escape to the heap; frames are pooled.
 type frame struct {
-	vars   *Vars
+	vars   Vars
 	locals []namedValue
+}
+
+var framePool = sync.Pool{New: func() any { return new(frame) }}
+
+func newFrame(vs *Vars) *frame {
+	f := framePool.Get().(*frame)
+	f.vars = *vs
+	return f
+}
+
+// release returns the frame to the pool, dropping what it referenced.
+func (f *frame) release() {
+	f.vars = Vars{}
+	clear(f.locals)
+	f.locals = f.locals[:0]
+	framePool.Put(f)
 }
 
 func (f *frame) lookupLocal(name string) (Value, bool) {
@@ -129,7 +144,9 @@ func (t *Template) Render(vs *Vars) (string, error) {
 	if err := t.checkDeclared(vs); err != nil {
 		return "", err
 	}
-	b, err := t.renderNodes(&frame{vars: vs}, nil)
+	f := newFrame(vs)
+	b, err := t.renderNodes(f, nil)
+	f.release()
 	return string(b), err
 }
 

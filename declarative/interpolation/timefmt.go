@@ -21,18 +21,35 @@ var (
 // %z and %Z, glibc the rest in the C locale (with its flags - _ 0 ^ # and field widths).
 // Unknown directives are copied as they are. %s is the wall clock read as UTC (TZ=UTC).
 func strftime(dt dateTime, format string) string {
-	var b []byte
+	b := make([]byte, 0, len(format)+16)
+	y, mo, d := dt.t.Date()
+	h, mi, sec := dt.t.Clock()
 	for i := 0; i < len(format); i++ {
 		c := format[i]
 		if c != '%' || i+1 >= len(format) {
 			b = append(b, c)
 			continue
 		}
+		// The fields cursors use most, without glibc's flags and widths; Python itself expands
+		// %f, %z and %Z.
+		field, width := -1, 2
 		switch format[i+1] {
+		case 'Y':
+			if y >= 1000 {
+				field, width = y, 4
+			}
+		case 'm':
+			field = int(mo)
+		case 'd':
+			field = d
+		case 'H':
+			field = h
+		case 'M':
+			field = mi
+		case 'S':
+			field = sec
 		case 'f':
-			b = append(b, pad(int64(dt.micro()), 6, '0')...)
-			i++
-			continue
+			field, width = dt.micro(), 6
 		case 'z':
 			if dt.aware {
 				b = appendPyOffset(b, dt.offset())
@@ -44,11 +61,31 @@ func strftime(dt dateTime, format string) string {
 			i++
 			continue
 		}
+		if field >= 0 {
+			b = appendZeroPadded(b, field, width)
+			i++
+			continue
+		}
 		n, out := glibcDirective(dt, format[i:])
 		b = append(b, out...)
 		i += n - 1
 	}
 	return string(b)
+}
+
+// appendZeroPadded appends a non-negative v with at least width digits.
+func appendZeroPadded(b []byte, v, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for v >= 10 || width > 1 {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	i--
+	buf[i] = byte('0' + v)
+	return append(b, buf[i:]...)
 }
 
 // appendPyOffset writes %z as Python does: +HHMM, then SS if any.
@@ -290,6 +327,10 @@ var strptimeDirectives = map[byte]string{
 	'%': `%`,
 }
 
+// pySpaces is Python's \s+ for str patterns: Unicode whitespace, \v and \x1c-\x1f included
+// (Go's \s is ASCII and lacks \v).
+const pySpaces = `[\t\n\v\f\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+`
+
 // compileStrptime builds the regular expression _strptime builds for format.
 func compileStrptime(format string) (*strptimeFields, error) {
 	if c, ok := strptimeCache.Load(format); ok {
@@ -346,7 +387,7 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 				for i+1 < len(f) && strings.IndexByte(" \t\n\r\v\f", f[i+1]) >= 0 {
 					i++
 				}
-				sb.WriteString(`\s+`)
+				sb.WriteString(pySpaces)
 			default:
 				sb.WriteString(regexp.QuoteMeta(string(c)))
 			}
@@ -365,6 +406,16 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 
 // strptime parses s as Python's datetime.strptime(s, format) does.
 func strptime(s, format string) (dateTime, error) {
+	if p := fastProgramFor(format); p != nil {
+		if dt, ok := p.run(s); ok {
+			return dt, nil
+		}
+	}
+	return strptimeRegexp(s, format)
+}
+
+// strptimeRegexp is strptime by the regular expression Python's _strptime builds.
+func strptimeRegexp(s, format string) (dateTime, error) {
 	f, err := compileStrptime(format)
 	if err != nil {
 		return dateTime{}, err
@@ -377,9 +428,11 @@ func strptime(s, format string) (dateTime, error) {
 		return dateTime{}, valueErrorf("unconverted data remains: %s", s[loc[1]:])
 	}
 	found := map[string]string{}
+	var order []string // the groups in the format's order, as Python's groupdict() gives them
 	for i, name := range f.groups {
 		if name != "" && loc[2*i] >= 0 {
 			found[name] = s[loc[2*i]:loc[2*i+1]]
+			order = append(order, name)
 		}
 	}
 	atoi := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(found[k])); return n }
@@ -389,7 +442,8 @@ func strptime(s, format string) (dateTime, error) {
 	weekStartsMonday := false
 	var gmtoff *int
 	gmtFrac := 0
-	for name, v := range found {
+	for _, name := range order {
+		v := found[name]
 		switch name {
 		case "y":
 			year, haveYear = atoi("y"), true
@@ -495,6 +549,9 @@ func strptime(s, format string) (dateTime, error) {
 	if gmtoff != nil {
 		if gmtFrac != 0 {
 			return dateTime{}, valueErrorf("offset must be a timedelta representing a whole number of seconds")
+		}
+		if *gmtoff <= -86400 || *gmtoff >= 86400 {
+			return dateTime{}, valueErrorf("offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), not %s.", Repr(timeDelta{int64(*gmtoff) * usPerSecond}))
 		}
 		loc2 = offsetZone(*gmtoff)
 	}

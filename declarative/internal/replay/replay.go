@@ -39,6 +39,9 @@ type Request struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers"`
 	Body    *string           `json:"body"`
+	// Label is the partition the client said the request was made for
+	// (Transport.Label); it is not part of the recording.
+	Label string `json:"-"`
 }
 
 // Response is a recorded response.
@@ -61,8 +64,12 @@ func ReadExchanges(path string) ([]Exchange, error) {
 	return out, nil
 }
 
-// originalURLHeader carries the URL the engine built across the rewrite.
-const originalURLHeader = "X-Replay-Original-Url"
+// originalURLHeader carries the URL the engine built across the rewrite,
+// labelHeader the request's label.
+const (
+	originalURLHeader = "X-Replay-Original-Url"
+	labelHeader       = "X-Replay-Label"
+)
 
 // Server answers requests from recorded exchanges of one phase at a time.
 type Server struct {
@@ -119,7 +126,7 @@ func (s *Server) Misses() []string {
 
 // Transport returns a RoundTripper that sends every request to the server,
 // keeping the original URL for matching and recording.
-func (s *Server) Transport() http.RoundTripper {
+func (s *Server) Transport() *Transport {
 	target, _ := url.Parse(s.srv.URL)
 	return &Transport{Target: target, Base: s.srv.Client().Transport}
 }
@@ -135,7 +142,7 @@ func key(method, u string, body *string) string {
 // ignoredHeaders are set by Go's HTTP client, not by the connector.
 var ignoredHeaders = map[string]bool{
 	"User-Agent": true, "Accept-Encoding": true, "Content-Length": true, "Connection": true,
-	http.CanonicalHeaderKey(originalURLHeader): true,
+	http.CanonicalHeaderKey(originalURLHeader): true, http.CanonicalHeaderKey(labelHeader): true,
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +161,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	k := key(r.Method, orig, bp)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, URL: orig, Headers: headers, Body: bp})
+	s.requests = append(s.requests, Request{Method: r.Method, URL: orig, Headers: headers, Body: bp, Label: r.Header.Get(labelHeader)})
 	q := s.queues[k]
 	var resp *Response
 	if len(q) > 0 {
@@ -188,6 +195,9 @@ type Transport struct {
 	Target *url.URL
 	// Base sends the rewritten request; nil means http.DefaultTransport.
 	Base http.RoundTripper
+	// Label, when set, names what each request was made for; the server
+	// records it in Request.Label.
+	Label func(*http.Request) string
 }
 
 // RoundTrip sends r to Target.
@@ -195,6 +205,9 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	out := r.Clone(r.Context())
 	out.Header = r.Header.Clone()
 	out.Header[originalURLHeader] = []string{r.URL.String()}
+	if t.Label != nil {
+		out.Header[labelHeader] = []string{t.Label(r)}
+	}
 	u := *r.URL
 	u.Scheme = t.Target.Scheme
 	u.Host = t.Target.Host

@@ -184,6 +184,25 @@ CONTEXT = {
     "last_page_size": 2,
 }
 
+# The same names with other shapes: None and empty values, numbers where strings were, so
+# that the corpus templates also take their undefined, None and TypeError paths.
+CONTEXT_ODD = {
+    "config": {"start_date": None, "end_date": "", "api_key": 12345, "region": None, "targets": [],
+               "flag": "false", "n": "5", "page_size": None, "credentials": {}, "survey_ids": None,
+               "start": "2024", "lookback_window": "2", "domain_region": "US", "environment": "Production"},
+    "parameters": {},
+    "stream_slice": {"start_time": 1704067200, "end_time": None, "id": None},
+    "stream_state": {},
+    "next_page_token": None,
+    "record": {"id": "7", "updated_at": "2024-01-05T00:00:00Z", "email": None, "name": 5, "stats": None,
+               "items": [], "tags": None, "modified_on": "", "created_on": None, "type": None},
+    "response": {"data": None, "meta": None, "next": "", "has_more": "true", "pagination": {},
+                 "links": None, "paging": None, "error": "x", "count": "1", "items": None},
+    "headers": {},
+    "last_record": None,
+    "last_page_size": 0,
+}
+
 def with_aliases(ctx):
     c = dict(ctx)
     c["stream_interval"] = c["stream_partition"] = c["stream_slice"]
@@ -264,5 +283,7 @@ if __name__ == "__main__":
     out = {"now": NOW.isoformat(), "context": copy.deepcopy(CONTEXT), "cases": []}
     for s in corpus_templates(sys.argv[1]) + [p.replace("\\n", "\n") for p in PROBES]:
         out["cases"].append(entry(s, with_aliases(copy.deepcopy(CONTEXT))))
+    out["context_odd"] = copy.deepcopy(CONTEXT_ODD)
+    out["cases_odd"] = [entry(s, with_aliases(copy.deepcopy(CONTEXT_ODD))) for s in corpus_templates(sys.argv[1])]
     out["datetimes"] = datetime_cases()
     json.dump(out, sys.stdout, indent=0, ensure_ascii=False)

@@ -1,0 +1,545 @@
+package declarative
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/declarative/internal/replay"
+	"github.com/x/goairbyte/protocol"
+)
+
+// These tests pin behaviours of the CDK 6.31.1 that the conformance data
+// does not exercise. Each test's comment names the CDK code it follows.
+
+// featureNow is the frozen clock of these tests.
+var featureNow = time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
+
+// featureRun is one read of a manifest against a local handler.
+type featureRun struct {
+	messages []*protocol.Message
+	requests []string // "METHOD path?query body", in order
+	err      error
+}
+
+// runFeature reads every stream of text (incremental when it can) with
+// the given config and state, the API answered by handler.
+func runFeature(t *testing.T, text string, config string, state string, handler http.HandlerFunc) *featureRun {
+	t.Helper()
+	run := &featureRun{}
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := ""
+		if r.Body != nil {
+			b := new(strings.Builder)
+			_, _ = fmt.Fprint(b, readAllString(r))
+			body = b.String()
+		}
+		mu.Lock()
+		line := r.Method + " " + r.URL.RequestURI()
+		if body != "" {
+			line += " " + body
+		}
+		run.requests = append(run.requests, line)
+		mu.Unlock()
+		handler(w, r)
+	}))
+	defer srv.Close()
+	src, err := New([]byte(text),
+		WithHTTPClient(&http.Client{Transport: &replay.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
+		WithClock(func() time.Time { return featureNow }),
+		withSleep(noSleep))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	cat, err := src.Discover(context.Background(), json.RawMessage(config))
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	cc := &protocol.ConfiguredCatalog{}
+	for _, s := range cat.Streams {
+		mode := protocol.SyncFullRefresh
+		if s.Supports(protocol.SyncIncremental) {
+			mode = protocol.SyncIncremental
+		}
+		cc.Streams = append(cc.Streams, protocol.ConfiguredStream{Stream: s, SyncMode: mode, DestinationSyncMode: protocol.DestinationAppend})
+	}
+	var st json.RawMessage
+	if state != "" {
+		st = json.RawMessage(state)
+	}
+	run.err = src.Read(context.Background(), json.RawMessage(config), cc, st, func(m *protocol.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		run.messages = append(run.messages, m)
+		return nil
+	})
+	return run
+}
+
+func readAllString(r *http.Request) string {
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return b.String()
+		}
+	}
+}
+
+// recordIDs lists the "id" of each record of stream, in order.
+func (r *featureRun) recordIDs(stream string) []string {
+	var out []string
+	for _, m := range r.messages {
+		if m.Record != nil && m.Record.Stream == stream {
+			var v map[string]any
+			_ = json.Unmarshal(m.Record.Data, &v)
+			out = append(out, fmt.Sprint(v["id"]))
+		}
+	}
+	return out
+}
+
+// states lists the stream states of stream, in order, as JSON.
+func (r *featureRun) states(stream string) []string {
+	var out []string
+	for _, m := range r.messages {
+		if m.State != nil && m.State.Stream != nil && m.State.Stream.StreamDescriptor.Name == stream {
+			out = append(out, compactJSON(m.State.Stream.StreamState))
+		}
+	}
+	return out
+}
+
+// kinds is the sequence of message kinds of stream ("STARTED", "RECORD",
+// "STATE", ...).
+func (r *featureRun) kinds(stream string) []string {
+	var out []string
+	for _, m := range r.messages {
+		switch {
+		case m.Record != nil && m.Record.Stream == stream:
+			out = append(out, "RECORD")
+		case m.State != nil && m.State.Stream != nil && m.State.Stream.StreamDescriptor.Name == stream:
+			out = append(out, "STATE")
+		case m.Trace != nil && m.Trace.StreamStatus != nil && m.Trace.StreamStatus.StreamDescriptor.Name == stream:
+			out = append(out, string(m.Trace.StreamStatus.Status))
+		case m.Trace != nil && m.Trace.Error != nil && m.Trace.Error.StreamDescriptor != nil && m.Trace.Error.StreamDescriptor.Name == stream:
+			out = append(out, "ERROR")
+		}
+	}
+	return out
+}
+
+// sameStrings compares two lists in order.
+func sameStrings(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s:\n got  %q\n want %q", what, got, want)
+	}
+}
+
+// feedManifest is an incremental stream over pages of records, newest
+// first, paginated by page number; cursorExtra is added to its
+// DatetimeBasedCursor, router (if any) to its retriever.
+func feedManifest(cursorExtra, router string) string {
+	return `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [events]}
+streams:
+  - type: DeclarativeStream
+    name: events
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/events", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+        pagination_strategy: {type: PageIncrement, start_from_page: 1, page_size: 2}
+` + indent(router, "      ") + `
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%d"
+      start_datetime: "{{ config['start'] }}"
+` + indent(cursorExtra, "      ") + `
+spec: {type: Spec, connection_specification: {type: object}}
+`
+}
+
+// feedPages serves three full pages of two records, newest first, then an
+// empty page: ids 1..6 dated 2024-06-01, 2024-05-01, ... 2024-01-01.
+func feedPages(w http.ResponseWriter, r *http.Request) {
+	dates := []string{"2024-06-01", "2024-05-01", "2024-04-01", "2024-03-01", "2024-02-01", "2024-01-01"}
+	page := 1
+	fmt.Sscan(r.URL.Query().Get("page"), &page)
+	var recs []string
+	for i := (page - 1) * 2; i < page*2 && i < len(dates); i++ {
+		recs = append(recs, fmt.Sprintf(`{"id": %d, "updated": %q, "p": %q}`, i+1, dates[i], r.URL.Query().Get("p")))
+	}
+	fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
+}
+
+// TestDataFeedStopsAtOldRecord follows StopConditionPaginationStrategyDecorator
+// with CursorStopCondition (paginators/strategies/stop_condition.py): after
+// a page whose last record the cursor would not sync (older than the start,
+// or than the state's cursor minus the lookback), no next page is asked for.
+// The records of the pages read are all emitted.
+func TestDataFeedStopsAtOldRecord(t *testing.T) {
+	text := feedManifest("is_data_feed: true", "")
+	run := runFeature(t, text, `{"start": "2024-04-15"}`, "", feedPages)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	// Page 2 ends with 2024-04-01, before the start: the read stops there.
+	sameStrings(t, "requests", run.requests, []string{"GET /events", "GET /events?page=2"})
+	sameStrings(t, "records", run.recordIDs("events"), []string{"1", "2", "3", "4"})
+
+	// From a state, the bound is the state's cursor (the retriever's
+	// cursor is given the incoming state: _get_retriever).
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {"updated": "2024-05-15"}}}]`
+	run = runFeature(t, text, `{"start": "2024-01-01"}`, state, feedPages)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests from state", run.requests, []string{"GET /events"})
+
+	// Without is_data_feed every page is read.
+	run = runFeature(t, feedManifest("", ""), `{"start": "2024-04-15"}`, "", feedPages)
+	sameStrings(t, "requests without data feed", run.requests, []string{"GET /events", "GET /events?page=2", "GET /events?page=3", "GET /events?page=4"})
+}
+
+// TestDataFeedRefusesEndDatetime follows create_datetime_based_cursor: a
+// data feed has no end, and is not client-side incremental as well.
+func TestDataFeedRefusesEndDatetime(t *testing.T) {
+	for _, extra := range []string{"is_data_feed: true\nend_datetime: \"2024-12-01\"", "is_data_feed: true\nis_client_side_incremental: true"} {
+		src, err := New([]byte(feedManifest(extra, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Discover(context.Background(), json.RawMessage(`{"start": "2024-01-01"}`))
+		if err == nil {
+			t.Errorf("%q: discover succeeded, want the CDK's ValueError", extra)
+		}
+	}
+}
+
+// TestClientSideIncremental follows ClientSideIncrementalRecordFilterDecorator
+// (extractors/record_filter.py) as the concurrent source builds it
+// (create_declarative_stream): records outside the cursor's window are
+// dropped before the record filter runs. For a stream without partitions
+// the filter's cursor is a second DatetimeBasedCursor that never receives
+// the state, so only the start and end datetimes bound it; with partitions
+// it is the retriever's PerPartitionWithGlobalCursor, which gets the state.
+func TestClientSideIncremental(t *testing.T) {
+	text := feedManifest("is_client_side_incremental: true\nend_datetime: \"2024-06-15\"", "")
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {"updated": "2024-04-15"}}}]`
+	run := runFeature(t, text, `{"start": "2024-02-15"}`, state, feedPages)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	// 2024-02-01 and 2024-01-01 are before the start; the state
+	// (2024-04-15) does not bound this filter. The page size the paginator
+	// sees counts the records kept (SimpleRetriever._read_pages), so the
+	// third page, with none kept, is the last.
+	sameStrings(t, "records", run.recordIDs("events"), []string{"1", "2", "3", "4"})
+	sameStrings(t, "requests", run.requests, []string{"GET /events", "GET /events?page=2", "GET /events?page=3"})
+
+	// The end bounds it too: 2024-06-01 is dropped, so the first page
+	// keeps one record, fewer than the page size, and is the last.
+	run = runFeature(t, feedManifest("is_client_side_incremental: true\nend_datetime: \"2024-05-15\"", ""), `{"start": "2024-02-15"}`, "", feedPages)
+	sameStrings(t, "records before the end", run.recordIDs("events"), []string{"2"})
+
+	router := `partition_router:
+  type: ListPartitionRouter
+  cursor_field: p
+  values: ["a", "b"]
+  request_option: {type: RequestOption, inject_into: request_parameter, field_name: p}`
+	text = feedManifest("is_client_side_incremental: true", router)
+	state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {
+		"states": [{"partition": {"p": "a"}, "cursor": {"updated": "2024-04-15"}}],
+		"state": {"updated": "2024-02-15"}}}}]`
+	run = runFeature(t, text, `{"start": "2024-01-01"}`, state, feedPages)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	// Partition a from its own state, b from the global state.
+	var a, b []string
+	for _, m := range run.messages {
+		if m.Record != nil {
+			var v map[string]any
+			_ = json.Unmarshal(m.Record.Data, &v)
+			if v["p"] == "a" {
+				a = append(a, fmt.Sprint(v["id"]))
+			} else {
+				b = append(b, fmt.Sprint(v["id"]))
+			}
+		}
+	}
+	sameStrings(t, "partition a", a, []string{"1", "2"})
+	sameStrings(t, "partition b", b, []string{"1", "2", "3", "4"})
+}
+
+// dependencyManifest has a child stream partitioned by the records of an
+// incremental parent read with incremental_dependency.
+const dependencyManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [threads]}
+definitions:
+  conversations:
+    type: DeclarativeStream
+    name: conversations
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/conversations", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated_at
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "{{ config['start'] }}"
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}
+streams:
+  - type: DeclarativeStream
+    name: threads
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/conversations/{{ stream_partition.conversation }}/threads", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      partition_router:
+        type: SubstreamPartitionRouter
+        parent_stream_configs:
+          - type: ParentStreamConfig
+            stream: {$ref: "#/definitions/conversations"}
+            parent_key: id
+            partition_field: conversation
+            incremental_dependency: true
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: created_at
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "{{ config['start'] }}"
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+// dependencyAPI serves two conversations updated after ?since, each with
+// one thread.
+func dependencyAPI(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/conversations" {
+		var recs []string
+		for _, c := range []struct{ id, at string }{{"7", "2024-03-01T10:00:00Z"}, {"8", "2024-04-02T00:00:00Z"}} {
+			if c.at >= r.URL.Query().Get("since") {
+				recs = append(recs, fmt.Sprintf(`{"id": %s, "updated_at": %q}`, c.id, c.at))
+			}
+		}
+		fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
+		return
+	}
+	fmt.Fprintf(w, `{"data": [{"id": "t%s", "created_at": "2024-04-01T00:00:00Z"}]}`, strings.Split(r.URL.Path, "/")[2])
+}
+
+// TestIncrementalDependency follows SubstreamPartitionRouter with
+// incremental_dependency under ConcurrentPerPartitionCursor: the parent is
+// read from the child state's parent_state (set_initial_state), its state
+// moves forward as it is read (the synchronous DatetimeBasedCursor's
+// observe and close_slice), and the child's final state carries it
+// (ensure_at_least_one_state_emitted → get_stream_state). A child state
+// without parent_state but with a single cursor value is migrated to the
+// parent (_migrate_child_state_to_parent_state).
+func TestIncrementalDependency(t *testing.T) {
+	run := runFeature(t, dependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, "", dependencyAPI)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	// Partitions are read concurrently: compare their requests as a set.
+	sameStrings(t, "first read requests", sortedCopy(run.requests), []string{
+		"GET /conversations/7/threads", "GET /conversations/8/threads", "GET /conversations?since=2024-01-01T00%3A00%3A00Z"})
+	states := run.states("threads")
+	final := states[len(states)-1]
+	want := `{"use_global_cursor":false,"states":[{"partition":{"conversation":7,"parent_slice":{}},"cursor":{"created_at":"2024-04-01T00:00:00Z"}},{"partition":{"conversation":8,"parent_slice":{}},"cursor":{"created_at":"2024-04-01T00:00:00Z"}}],"state":{"created_at":"2024-04-01T00:00:00Z"},"lookback_window":0,"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}}`
+	if final != want {
+		t.Errorf("final state\n got  %s\n want %s", final, want)
+	}
+
+	// The next read starts the parent at its state.
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + final + `}}]`
+	run = runFeature(t, dependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, dependencyAPI)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "second read requests", run.requests, []string{
+		"GET /conversations?since=2024-04-02T00%3A00%3A00Z", "GET /conversations/8/threads"})
+	states = run.states("threads")
+	if got := states[len(states)-1]; !strings.Contains(got, `"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}`) {
+		t.Errorf("second read's final state %s", got)
+	}
+
+	// A legacy child state moves to the parent.
+	state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"created_at": "2024-03-15T00:00:00Z"}}}]`
+	run = runFeature(t, dependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, dependencyAPI)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "migrated state's requests", run.requests, []string{
+		"GET /conversations?since=2024-03-15T00%3A00%3A00Z", "GET /conversations/8/threads"})
+}
+
+// syncManifest has two streams the CDK reads synchronously (their path
+// reads stream_state) and one it reads concurrently, listed last.
+const syncManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [rates]}
+definitions:
+  daily:
+    type: DeclarativeStream
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: "https://api.example.com"
+        path: "/{{ parameters.name }}/{{ stream_state.get('day', 'none') }}"
+        http_method: GET
+        error_handler: {type: DefaultErrorHandler, max_retries: 0}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: day
+      datetime_format: "%Y-%m-%d"
+      start_datetime: "{{ config['start'] }}"
+      end_datetime: "2024-01-03"
+      step: P1D
+      cursor_granularity: P1D
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}
+streams:
+  - {$ref: "#/definitions/daily", name: rates, $parameters: {name: rates}}
+  - {$ref: "#/definitions/daily", name: broken, $parameters: {name: broken}}
+  - type: DeclarativeStream
+    name: other
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/other", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+func syncAPI(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/broken/2024-01-01"):
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"message": "no such day"}`)
+	case r.URL.Path == "/other":
+		fmt.Fprint(w, `{"data": [{"id": "o1"}]}`)
+	default:
+		from := r.URL.Query().Get("from")
+		fmt.Fprintf(w, `{"data": [{"id": %q, "day": %q}]}`, from, from)
+	}
+}
+
+// TestSynchronousStreams follows ConcurrentDeclarativeSource._group_streams
+// and AbstractSource.read: a stream whose templates read stream_state is
+// read after the concurrent ones, slice by slice, each slice's requests
+// seeing the state the previous slices reached, a STATE after each slice
+// whose state changed; a failed one is INCOMPLETE, then its TRACE ERROR,
+// and the read goes on with the next stream before the summary error.
+func TestSynchronousStreams(t *testing.T) {
+	run := runFeature(t, syncManifest, `{"start": "2024-01-01"}`, "", syncAPI)
+	var re *ReadError
+	if !errors.As(run.err, &re) || len(re.Streams) != 1 || re.Streams[0].Stream != "broken" {
+		t.Fatalf("err = %v, want a *ReadError for broken", run.err)
+	}
+	var order []string
+	for _, m := range run.messages {
+		if m.Trace != nil && m.Trace.StreamStatus != nil && m.Trace.StreamStatus.Status == protocol.StatusStarted {
+			order = append(order, m.Trace.StreamStatus.StreamDescriptor.Name)
+		}
+	}
+	sameStrings(t, "streams started", order, []string{"other", "rates", "broken"})
+	var rates []string
+	for _, r := range run.requests {
+		if strings.HasPrefix(r, "GET /rates") {
+			rates = append(rates, r)
+		}
+	}
+	sameStrings(t, "rates requests", rates, []string{"GET /rates/none?from=2024-01-01", "GET /rates/2024-01-01?from=2024-01-02", "GET /rates/2024-01-02?from=2024-01-03"})
+	sameStrings(t, "rates messages", run.kinds("rates"), []string{"STARTED", "RUNNING", "RECORD", "STATE", "RECORD", "STATE", "RECORD", "STATE", "COMPLETE"})
+	sameStrings(t, "rates states", run.states("rates"), []string{`{"day":"2024-01-01"}`, `{"day":"2024-01-02"}`, `{"day":"2024-01-03"}`})
+	sameStrings(t, "broken messages", run.kinds("broken"), []string{"STARTED", "RUNNING", "RECORD", "STATE", "INCOMPLETE", "ERROR"})
+	last := run.messages[len(run.messages)-1]
+	if last.Trace == nil || last.Trace.Error == nil || last.Trace.Error.StreamDescriptor != nil || last.Trace.Error.FailureType != protocol.FailureConfig {
+		t.Errorf("last message %+v, want the summary TRACE ERROR", last)
+	}
+
+	// From a state, the first slice starts at the state's day.
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "rates"}, "stream_state": {"day": "2024-01-02"}}}]`
+	run = runFeature(t, syncManifest, `{"start": "2024-01-01"}`, state, syncAPI)
+	rates = nil
+	for _, r := range run.requests {
+		if strings.HasPrefix(r, "GET /rates") {
+			rates = append(rates, r)
+		}
+	}
+	sameStrings(t, "rates requests from state", rates, []string{"GET /rates/2024-01-02?from=2024-01-02", "GET /rates/2024-01-02?from=2024-01-03"})
+	sameStrings(t, "rates states from state", run.states("rates"), []string{`{"day":"2024-01-02"}`, `{"day":"2024-01-03"}`})
+}
+
+// TestUnbuiltFieldsRefused: a field of a built component whose behaviour
+// the engine lacks makes the stream refused before any request, naming
+// the field.
+func TestUnbuiltFieldsRefused(t *testing.T) {
+	for _, c := range []struct{ extra, want string }{
+		{"global_substream_cursor: true", "$.streams[0].incremental_sync.global_substream_cursor"},
+		{"clamping: {target: DAY}", "$.streams[0].incremental_sync.clamping"},
+	} {
+		src, err := New([]byte(feedManifest(c.extra, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = src.Read(context.Background(), json.RawMessage(`{"start": "2024-01-01"}`), allStreams(src), nil, func(*protocol.Message) error { return nil })
+		var ue *UnsupportedError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want an *UnsupportedError naming %s", c.extra, err, c.want)
+		}
+	}
+}
+
+// TestOAuthInitialToken follows DeclarativeOauth2Authenticator's
+// __post_init__: access_token_value and token_expiry_date are the token to
+// use until that date; only then is it refreshed.
+func TestOAuthInitialToken(t *testing.T) {
+	manifest := func(expiry string) string {
+		return strings.Replace(feedManifest("", ""), `http_method: GET}`, `http_method: GET, authenticator: {type: OAuthAuthenticator, client_id: c, client_secret: s, grant_type: client_credentials, token_refresh_endpoint: "https://api.example.com/token", access_token_value: "{{ config['token'] }}", token_expiry_date: "`+expiry+`"}}`, 1)
+	}
+	api := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			fmt.Fprint(w, `{"access_token": "fresh", "expires_in": 3600}`)
+			return
+		}
+		fmt.Fprintf(w, `{"data": [{"id": %q, "updated": "2024-06-01"}]}`, r.Header.Get("Authorization"))
+	}
+	run := runFeature(t, manifest("2025-02-01T00:00:00Z"), `{"start": "2024-01-01", "token": "given"}`, "", api)
+	sameStrings(t, "records with a valid given token", run.recordIDs("events"), []string{"Bearer given"})
+	run = runFeature(t, manifest("2025-01-01T00:00:00Z"), `{"start": "2024-01-01", "token": "given"}`, "", api)
+	sameStrings(t, "records with an expired given token", run.recordIDs("events"), []string{"Bearer fresh"})
+}
