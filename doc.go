@@ -1,60 +1,65 @@
-// Package goairbyte runs Airbyte connectors from Go: it starts a connector
-// — a Docker image, a local executable or a Python package in its own
-// virtualenv — speaks the Airbyte protocol with it over stdio, and loads
-// the records into a SQL cache (DuckDB by default, PostgreSQL for shared
-// use) with incremental state, or on into an Airbyte destination
-// connector. It is the Go counterpart of PyAirbyte.
+// Package goairbyte moves data with Airbyte connectors from Go: it runs a
+// connector — goairbyte's own in process, Airbyte's low-code connectors
+// natively, others as a Docker image, a local executable or a Python package
+// in its own virtualenv — speaks the Airbyte protocol with it, and loads the
+// records into a SQL cache (DuckDB by default, PostgreSQL for shared use)
+// with incremental state, or on into an Airbyte destination connector. It is
+// the Go counterpart of PyAirbyte.
 //
-// This package is the front door: GetSource, GetDestination,
-// NewLocalCache, DefaultCache, GetSecret, AvailableConnectors and the
-// error types, as thin wrappers over the packages that do the work
-// (source, destination, cache, cache/duckdb, cache/postgres, secrets,
-// registry, executor, progress).
+// This package is the front door: GetSource, GetDestination, the default
+// cache, GetSecret, AvailableConnectors, the Environment and the errors, as
+// thin wrappers over the packages that do the work (connector, source,
+// destination, cache, secrets, registry, executor, progress). It is also
+// where DuckDB is wired in as the default cache and goairbyte's own
+// connectors as in-process ones: a program that imports only source and a
+// PostgreSQL cache builds without cgo.
 //
 // # Start
 //
 //	src, err := goairbyte.GetSource(ctx, "source-faker",
-//		connector.WithDockerImage(""), connector.WithConfig(map[string]any{"count": 1000}))
+//		connector.WithConfig(map[string]any{"count": 1000}))
 //	res, err := src.Read(ctx) // every stream into ./.cache/default_cache/default_cache.duckdb
 //	users, err := res.Stream(ctx, "users")
 //
-// In the repository, go run ./examples/quickstart does the same with the
-// faker built from source and run as a local executable; examples/ has the
-// rest of this guide as programs.
+// The faker runs in process: nothing to install. go run ./examples/quickstart
+// does the same; examples/ has the rest of this guide as programs.
 //
 // # Sources and how a connector runs
 //
 // [GetSource] builds a [Source] for a connector name; nothing runs until a
-// method needs the connector. At most one execution method may be chosen:
+// method needs the connector. Its options are package connector's, declared
+// once for sources and destinations; at most one way of running the
+// connector may be chosen:
 //
-//   - connector.WithDockerImage(image): a container per command, removed when
-//     it ends; "" means airbyte/<name>, tagged with connector.WithVersion or
-//     "latest". connector.WithHostNetwork lets it reach services on localhost.
+//   - connector.WithDockerImage(image): a container per command, removed
+//     when it ends; "" means the registry's image (else airbyte/<name>),
+//     tagged with connector.WithVersion or "latest". WithHostNetwork lets it
+//     reach services on localhost, WithLocalMount(dir) mounts dir at /local.
 //   - connector.WithLocalExecutable(path): an executable, by path or name on
 //     PATH.
-//   - connector.WithPipURL(url) or connector.WithPython(interpreter): a virtualenv
-//     at <install root>/.venv-<name> (connector.WithInstallRoot, the working
-//     directory by default) with the pip requirement, or
+//   - connector.WithPipURL(url) or WithPython(interpreter): a virtualenv at
+//     <install root>/.venv-<name> with the pip requirement, or
 //     airbyte-<name>[==version], installed into it.
+//   - connector.WithGoConnector(c): a connector written in Go (package kit),
+//     or Airbyte's low-code engine (package declarative), in process.
 //   - connector.WithExecutor: an executor.Executor of your own.
 //
-// With none of them, GetSource decides as PyAirbyte does: an executable
-// called name on PATH; otherwise, from the connector's registry entry, its
-// PyPI package when it has an enabled one and Python is available, else its
-// Docker image when a Docker engine answers; otherwise a
-// *registry.NoMethodError lists what would be needed (a name the registry
-// does not know is a *source.ExecutionMethodError that says which option to
-// add). connector.WithVersion pins the image tag or the pip requirement. A
-// missing image or virtualenv is installed on first use (pulled, created)
-// unless connector.WithInstallIfMissing(false), which makes it a
-// [NotInstalledError] instead; a Python package of another version than the
-// one pinned is replaced. [AvailableConnectors] and
+// A knob of one way given with another, or two ways, fail at construction
+// with a *connector.OptionError. With none, GetSource decides as PyAirbyte
+// does: a connector registered in the [Environment] runs in process (this
+// package registers source-faker, destination-local-json and
+// destination-noop), then an executable called name on PATH; otherwise,
+// from the connector's registry entry, its PyPI package when it has an
+// enabled one and Python is available, else its Docker image when a Docker
+// engine answers; otherwise an error that lists what would be needed. A
+// missing image or virtualenv is installed on first use unless
+// connector.WithInstallIfMissing(false). [AvailableConnectors] and
 // [ConnectorMetadata] read Airbyte's connector registry (plus goairbyte's
-// built-in faker and local-JSON connectors); see package registry for
-// AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE.
+// built-in entries); see package registry for AIRBYTE_LOCAL_REGISTRY and
+// AIRBYTE_OFFLINE_MODE.
 //
-// The config (connector.WithConfig or Source.SetConfig) is a map, a struct, a
-// json.RawMessage or JSON bytes. Spec, Check, Discover, ValidateConfig,
+// The config (connector.WithConfig or Source.SetConfig) is a map, a struct,
+// a json.RawMessage or JSON bytes. Spec, Check, Discover, ValidateConfig,
 // AvailableStreams and SelectStreams work as in PyAirbyte; the spec and the
 // discovered catalog are remembered.
 //
@@ -67,9 +72,9 @@
 //
 // Source.Read loads streams into a cache and returns a [ReadResult]: the
 // records per stream and a cache.Dataset per stream (Count, Where,
-// Records, Columns, plain SQL through the cache). Read is incremental:
-// it passes the connector the state the cache committed for this source
-// last time, so only new records come (source.ForceFullRefresh reads
+// Records, Columns, plain SQL through the cache). Read is incremental: it
+// passes the connector the state the cache committed for this source last
+// time, so only new records come (source.ForceFullRefresh reads
 // everything). A state is committed only in the transaction that makes the
 // records before it durable, so a read that fails or is killed resumes
 // where it stopped.
@@ -77,14 +82,14 @@
 // # Caches
 //
 // [DefaultCache] is the DuckDB file ./.cache/default_cache/default_cache.duckdb,
-// opened once per process and used by every Read and Write given no cache.
-// [NewLocalCache] opens a named DuckDB cache elsewhere; [NewPostgresCache]
-// (or cache.Open with a postgres:// URL) a PostgreSQL one, for caches that
-// several programs or machines share. Pass either with source.UseCache. Each stream is a
-// table named after it (lower case, [a-z0-9_]), with a column per
-// top-level property of its JSON schema plus _airbyte_raw_id,
-// _airbyte_extracted_at and _airbyte_meta; the state lives in
-// _airbyte_state.
+// opened once per process and used by every Read and Write given no cache
+// (Environment.SetCacheDir moves it). [NewLocalCache] opens a named DuckDB
+// cache elsewhere, [NewPostgresCache] a PostgreSQL one, and cache.Open any
+// cache by URL ("duckdb:///path/file.duckdb", "postgres://…"); pass it with
+// source.UseCache. Each stream is a table named after it (lower case,
+// [a-z0-9_]), with a column per top-level property of its JSON schema plus
+// _airbyte_raw_id, _airbyte_extracted_at and _airbyte_meta; the state lives
+// in _airbyte_state.
 //
 // # Write strategies and state
 //
@@ -97,68 +102,60 @@
 //
 // # Destinations
 //
-// [GetDestination] builds a [Destination], run the way sources are (the
-// destination package has the same options, plus WithLocalMount, which
-// mounts a host directory at /local in the container). Destination.Write
-// takes a Source — read into a cache first (destination.UseCache, else the
-// default cache), or piped straight through with destination.NoCache — or
-// a ReadResult already in a cache, and returns a [WriteResult]: records
-// sent and confirmed per stream, states confirmed. The destination's own
-// state, what it confirmed by echoing STATE messages, is kept in the cache
-// apart from the source's, so the next Write sends only what it has not
-// confirmed. [NoopDestination] discards everything, to measure a source.
+// [GetDestination] builds a [Destination], run the way sources are.
+// Destination.Write takes a Source — read into a cache first
+// (destination.UseCache, else the default cache), or piped straight through
+// with destination.NoCache — or a ReadResult already in a cache, and returns
+// a [WriteResult]: records sent and confirmed per stream, states confirmed.
+// The destination's own state, what it confirmed by echoing STATE messages,
+// is kept in the cache apart from the source's, under its identity, so the
+// next Write sends only what it has not confirmed. [NoopDestination]
+// discards everything, to measure a source.
 //
 // # Secrets
 //
-// [GetSecret] finds a secret in custom managers, the environment, a .env
-// file, then (on a terminal, never when CI is set) a prompt, and returns a
-// [SecretString] that prints as ****. A config value
-// "secret_reference::NAME", at any depth, is resolved the same way each
-// time the connector runs and never stored: Source.Config returns the
-// reference. Every resolved value, every config field that a connector's
-// spec marks airbyte_secret and every SecretString is registered with
-// package secrets and masked as **** in errors, log lines and the
-// per-connector log files, even when a connector echoes its config; the
-// secrets package's Mask, MaskError and NewMaskingHandler (a log/slog
-// handler; goab logs through one) do the same for your own output.
+// [GetSecret] finds a secret in custom managers (the Environment's), the
+// environment, a .env file, then (on a terminal, never when CI is set) a
+// prompt, and returns a [SecretString] that prints as ****. A config value
+// "secret_reference::NAME", at any depth, is resolved the same way each time
+// the connector runs and never stored: Source.Config returns the reference.
+// Every resolved value, every config field that a connector's spec marks
+// airbyte_secret and every SecretString is masked as **** in errors, log
+// lines and the per-connector log files, even when a connector echoes its
+// config; the secrets package's Mask, MaskError and NewMaskingHandler (a
+// log/slog handler) do the same for your own output.
 //
 // # Errors
 //
-// Errors are typed; use errors.As with a pointer to one of this package's
-// aliases: [ConnectorError] (a connector that failed: exit code, failure
-// type, its last stderr lines and the path of its log file),
-// [NotInstalledError], [DockerUnavailableError], [CheckFailedError],
-// [ConfigValidationError] (every field that breaks the spec),
-// [StreamNotFoundError] (with the streams there are),
-// [IncompleteStreamError] and [SecretNotFoundError].
+// Every error of the library matches one of this package's sentinels with
+// errors.Is — [ErrStreamNotFound], [ErrNotInstalled], [ErrCheckFailed],
+// [ErrConfigInvalid], [ErrConnectorFailed], … — whichever package made it,
+// and is of one of the types aliased here for errors.As:
 //
 //	var ce *goairbyte.ConnectorError
 //	if errors.As(err, &ce) {
-//		log.Printf("%s failed with exit code %d; log: %s", ce.Connector, ce.ExitCode, ce.LogFile)
+//		log.Printf("%s failed with exit code %d: %s; log: %s", ce.Connector, ce.ExitCode, ce.Reason(), ce.LogFile)
 //	}
 //
-// # Logs and progress
+// # Environments, logs and progress
 //
-// Connector LOG messages go to the source's logger (connector.WithLogger,
-// slog.Default() by default) at their own level. Each connector run keeps
-// its stderr and LOG messages in a log file under connector.WithLogDir, else
-// $GOAIRBYTE_LOG_DIR, else goairbyte/logs in the system temp directory;
-// a ConnectorError names that file.
-//
-// Read and Write report to package progress: records, bytes, rates, time to
-// the first record and states per stream, drawn on stderr as a live line on
-// a terminal or as periodic lines elsewhere (NO_LIVE_PROGRESS turns the
-// live line off), and ending with one summary line. source.WithProgress and
-// destination.WithProgress subscribe a listener to the same snapshots or
-// change the output; source.NoProgress and destination.NoProgress silence
-// it.
+// An [Environment] holds what connectors share: the registry, the secret
+// managers, the in-process connectors, the default cache, the logger and
+// the progress output. [DefaultEnvironment] is the process's;
+// [NewEnvironment] makes one of its own (a tenant of a server), passed with
+// connector.WithEnvironment. The library is silent: it writes nothing on
+// stderr unless asked — Environment.SetProgress (or source.WithProgress,
+// destination.WithProgress for one call) draws a live line and a summary,
+// Environment.SetLogger receives the connectors' LOG messages. Each
+// connector run keeps its stderr and LOG messages in a log file under
+// $GOAIRBYTE_LOG_DIR (else goairbyte/logs in the system temp directory); a
+// ConnectorError names it.
 //
 // # The goab command
 //
 // cmd/goab runs all of this from a shell: spec, check, discover, records,
 // read (into a DuckDB file or a Postgres DSN), sync (source → destination),
-// validate, benchmark, connectors and version, with the same connector
-// flags everywhere (--docker-image, --local-executable, --pip-url,
-// --version, --use-host-network, --config). go run ./cmd/goab help lists
-// them.
+// validate, benchmark, connectors, version, and the remote commands (plan,
+// apply, airbyte, fivetran, watch), with the same connector flags everywhere.
+// go run ./cmd/goab help lists them.
 package goairbyte

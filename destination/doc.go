@@ -2,23 +2,25 @@
 // records into it — from a source read into a cache first, or streamed
 // straight from the source.
 //
-//	dst, err := destination.New(ctx, "destination-local-json",
-//		connector.WithLocalExecutable("./destination-local-json"),
+//	dst, err := destination.New(ctx, "destination-local-json", // in process, when the root package is imported
 //		connector.WithConfig(map[string]any{"destination_path": "/tmp/out"}))
 //	res, err := dst.Write(ctx, src)        // src is a *source.Source: read into the default cache, then written
 //	res, err = dst.Write(ctx, readResult)  // or a *source.ReadResult already in a cache
 //	res, err = dst.Write(ctx, src, destination.NoCache()) // or streamed with no cache at all
 //
-// A destination runs exactly as a source does (local executable, Docker
-// image, Python package; the options are the source package's, under the
-// same names here), and has the same Spec, Check, Config and
-// ValidateConfig.
+// A destination runs exactly as a source does: it embeds the same
+// *connector.Connector (one option set, package connector's; Spec, Check,
+// Config, ValidateConfig). Write takes any [Cached] input (a
+// *source.ReadResult) or [Readable] one (a *source.Source): this package
+// does not import package source.
 //
 // # Incremental writes
 //
 // The destination's own state — what it has confirmed — is kept in a state
-// cache (by default the cache the records come from) under the source's,
-// the destination's and the stream's names, apart from the source's state.
+// cache (by default the cache the records come from) under the source's
+// name, the destination's identity (its name and a fingerprint of its
+// config without secrets, or [StateKey]) and the stream's name, apart from
+// the source's state.
 // A STATE message echoed by the destination is the only commit point: the
 // stored state advances when, and only when, the destination echoes it.
 //

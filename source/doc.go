@@ -1,42 +1,39 @@
-// Package source runs an Airbyte source connector and gets data out of it
-// without any cache.
+// Package source runs an Airbyte source connector and gets data out of it:
+// as a stream of records with no cache, or read into a cache.
 //
-// A [Source] is one connector (run as a local executable, a Docker image or
-// a Python package, see [New] and its options), its config and the streams
-// selected to read. Nothing runs until a method needs the connector:
+// A [Source] is one connector (built by [New] from a name and
+// connector.Options: how it runs, its config, its streams), its catalog and
+// the streams selected to read. It embeds the *connector.Connector that
+// runs it, so Spec, Check, Config, SetConfig and ValidateConfig are its
+// methods. Nothing runs until a method needs the connector:
 //
 //	src, err := source.New(ctx, "source-faker",
-//		connector.WithDockerImage(""), // airbyte/source-faker:latest
+//		connector.WithDockerImage(""), // goairbyte/source-faker:0.1.0, from the registry
 //		connector.WithConfig(map[string]any{"count": 100}))
 //	if err != nil { ... }
-//	if err := src.Check(ctx); err != nil { ... } // *CheckFailedError on a bad config
+//	if err := src.Check(ctx); err != nil { ... } // *connector.CheckFailedError on a bad config
 //	for rec, err := range src.Records(ctx, "users", source.Limit(10)) {
 //		if err != nil { ... }
 //		name, _ := rec.Get("name")
 //		fmt.Println(name)
 //	}
 //
-// The connector's answers are remembered: [Source.Spec] runs spec once,
+// The connector's answers are remembered: Spec runs spec once,
 // [Source.DiscoveredCatalog] runs discover once per config. Records streams
 // one stream in full refresh; breaking out of the loop stops the connector
 // at once. Records keep their data as raw JSON until a field is asked for,
 // which is what makes Records fast.
 //
-// Every command goes through one message loop, in which a CONTROL
-// CONNECTOR_CONFIG message from the connector (say, a refreshed OAuth token)
-// replaces the config and calls the WithConfigChangeCallback function.
+// [Source.Read] loads the selected streams into a cache (the Environment's
+// default cache unless [UseCache] names one), incrementally: the state the
+// cache committed last time goes back to the connector. A stream the
+// connector did not report complete, or whose lines did not parse, is an
+// [*IncompleteStreamError]; states after such lines are not committed, so
+// the next read asks again. Overrides of the catalog's keys
+// ([Source.SetPrimaryKey], [Source.SetCursorField]) apply to every read.
 //
-// Errors are typed: [*CheckFailedError], [*ConfigValidationError],
-// [*StreamNotFoundError], [*IncompleteStreamError], [*NoConfigError],
-// [*ExecutionMethodError], and from the executor package
-// *executor.ConnectorError, *executor.NotInstalledError and
-// *executor.DockerUnavailableError, and *registry.NoMethodError when New
-// finds no way to run a connector.
-//
-// Config values of the form secret_reference::NAME are resolved (package
-// secrets) each time the connector runs, never stored: Config returns the
-// references. Every secret value — resolved references, the fields the
-// spec marks airbyte_secret, SecretStrings — is masked as **** in every
-// error, log line and connector log file (the one place that does it is
-// secrets.go).
+// Errors match the root package's sentinels: *connector.CheckFailedError,
+// *connector.ConfigValidationError, *protocol.StreamNotFoundError,
+// [*IncompleteStreamError], [*NoStreamsSelectedError],
+// *executor.ConnectorError and the rest.
 package source
