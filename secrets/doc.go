@@ -6,13 +6,13 @@
 // [GetSecret] asks a chain of [SecretManager]s in a fixed order and returns
 // the first hit:
 //
-//  1. managers passed with [WithManager] for this call, then managers the
-//     program registered process-wide with [RegisterManager] (a vault, a
-//     cloud secret store, ...);
-//  2. the environment ([EnvManager]);
-//  3. a .env file in the working directory ([DotenvManager]);
-//  4. an interactive prompt ([PromptManager]) — only when standard input is
-//     a terminal and the CI variable is not set, so a pipeline never hangs.
+//  1. managers passed with [WithManager], in order (a vault, a cloud secret
+//     store, ...; a connector.Environment passes its own this way);
+//  2. environment variables of the same name;
+//  3. a .env file in the working directory ([WithDotenvFile] names
+//     another), in dotenv syntax (export, quotes, comments);
+//  4. an interactive prompt, without echo — only when standard input is a
+//     terminal and the CI variable is not set, so a pipeline never hangs.
 //
 // When no source has the secret, the error is a *[SecretNotFoundError] that
 // lists every source tried.
@@ -25,10 +25,12 @@
 //
 // # Masking
 //
-// The package keeps one process-wide set of known secret values (the
-// documented default; there is no other mutable package state besides the
-// managers registered with [RegisterManager]). [Mask] replaces each of them
-// in a string by ****. Values enter the set through [Register], through every
+// The package keeps one process-wide set of known secret values, its only
+// mutable state, on purpose: a secret is masked in every text the process
+// writes, whichever tenant or Environment resolved it, since masking more
+// never leaks anything. [Mask] replaces each of them in a string by ****,
+// in the forms connectors print them too (JSON-escaped as Go and Python
+// write it, URL-encoded, base64). Values enter the set through [Register], through every
 // SecretString, through [ResolveReferences] (config values of the form
 // secret_reference::NAME) and through [MaskSpecSecrets] (config fields that a
 // connector's spec marks airbyte_secret). [MaskError] and [NewMaskingHandler]

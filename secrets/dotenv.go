@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// ParseDotenv reads dotenv syntax, the format of .env files:
+// parseDotenv reads dotenv syntax, the format of .env files:
 //
 //	# a comment
 //	KEY=value            # unquoted; a " #" starts a comment, spaces trimmed
@@ -18,7 +18,7 @@ import (
 // Variable expansion (${OTHER}) is not performed: secrets are taken exactly
 // as written. A line that is not KEY=value is an error naming its line.
 // When a key repeats, the last value wins.
-func ParseDotenv(r io.Reader) (map[string]string, error) {
+func parseDotenv(r io.Reader) (map[string]string, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err

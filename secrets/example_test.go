@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/x/goairbyte/secrets"
 )
@@ -34,10 +33,4 @@ func ExampleResolveReferences() {
 	// secret_reference::EXAMPLE_DB_PASSWORD
 	// true
 	// password=****
-}
-
-func ExampleParseDotenv() {
-	vars, _ := secrets.ParseDotenv(strings.NewReader("# demo\nexport API_KEY='abc 123' # comment\nURL=https://example.com\n"))
-	fmt.Println(vars["API_KEY"], vars["URL"])
-	// Output: abc 123 https://example.com
 }

@@ -67,9 +67,9 @@ func buildOptions(opts []Option) *options {
 
 // chain is the ordered list of sources one call asks.
 func (o *options) chain() []SecretManager {
-	chain := append(append([]SecretManager(nil), o.managers...), EnvManager{}, DotenvManager{Path: o.dotenvPath})
+	chain := append(append([]SecretManager(nil), o.managers...), envManager{}, dotenvManager{Path: o.dotenvPath})
 	if o.prompt {
-		chain = append(chain, PromptManager{In: o.promptIn, Out: o.promptOut})
+		chain = append(chain, promptManager{In: o.promptIn, Out: o.promptOut})
 	}
 	return chain
 }
@@ -121,14 +121,14 @@ func (e *SecretNotFoundError) Error() string {
 		e.Name, strings.Join(e.Tried, "; "), e.Name, e.Name)
 }
 
-// EnvManager reads secrets from environment variables of the same name.
-type EnvManager struct{}
+// envManager reads secrets from environment variables of the same name.
+type envManager struct{}
 
 // Name implements [SecretManager].
-func (EnvManager) Name() string { return "environment variables" }
+func (envManager) Name() string { return "environment variables" }
 
 // Get implements [SecretManager]. An empty variable counts as not set.
-func (EnvManager) Get(_ context.Context, name string) (SecretString, bool, error) {
+func (envManager) Get(_ context.Context, name string) (SecretString, bool, error) {
 	v, ok := os.LookupEnv(name)
 	if !ok || v == "" {
 		return SecretString{}, false, nil
@@ -136,13 +136,13 @@ func (EnvManager) Get(_ context.Context, name string) (SecretString, bool, error
 	return NewSecretString(v), true, nil
 }
 
-// DotenvManager reads secrets from a dotenv file (see [ParseDotenv] for the
+// dotenvManager reads secrets from a dotenv file (see [parseDotenv] for the
 // syntax). A missing file is not an error: it simply has no secrets.
-type DotenvManager struct {
+type dotenvManager struct {
 	Path string // ".env" when empty, relative to the working directory
 }
 
-func (d DotenvManager) path() string {
+func (d dotenvManager) path() string {
 	if d.Path == "" {
 		return ".env"
 	}
@@ -150,11 +150,11 @@ func (d DotenvManager) path() string {
 }
 
 // Name implements [SecretManager].
-func (d DotenvManager) Name() string { return fmt.Sprintf("dotenv file %s", d.path()) }
+func (d dotenvManager) Name() string { return fmt.Sprintf("dotenv file %s", d.path()) }
 
 // Get implements [SecretManager]. The file is read on each call, so edits
 // are seen without restarting.
-func (d DotenvManager) Get(_ context.Context, name string) (SecretString, bool, error) {
+func (d dotenvManager) Get(_ context.Context, name string) (SecretString, bool, error) {
 	f, err := os.Open(d.path())
 	if errors.Is(err, os.ErrNotExist) {
 		return SecretString{}, false, nil
@@ -163,7 +163,7 @@ func (d DotenvManager) Get(_ context.Context, name string) (SecretString, bool, 
 		return SecretString{}, false, err
 	}
 	defer f.Close()
-	vars, err := ParseDotenv(f)
+	vars, err := parseDotenv(f)
 	if err != nil {
 		return SecretString{}, false, fmt.Errorf("%s: %w", d.path(), err)
 	}
@@ -174,30 +174,30 @@ func (d DotenvManager) Get(_ context.Context, name string) (SecretString, bool, 
 	return NewSecretString(v), true, nil
 }
 
-// PromptManager asks the user, without echo. It only prompts when In is a
+// promptManager asks the user, without echo. It only prompts when In is a
 // terminal and the CI environment variable is unset: a prompt in a pipeline
 // or under a test runner would hang forever.
-type PromptManager struct {
+type promptManager struct {
 	In  *os.File  // os.Stdin when nil
 	Out io.Writer // os.Stderr when nil; receives the question
 }
 
 // Name implements [SecretManager].
-func (p PromptManager) Name() string {
+func (p promptManager) Name() string {
 	if reason := p.skipReason(); reason != "" {
 		return "interactive prompt (skipped: " + reason + ")"
 	}
 	return "interactive prompt"
 }
 
-func (p PromptManager) in() *os.File {
+func (p promptManager) in() *os.File {
 	if p.In == nil {
 		return os.Stdin
 	}
 	return p.In
 }
 
-func (p PromptManager) skipReason() string {
+func (p promptManager) skipReason() string {
 	if ci, ok := os.LookupEnv("CI"); ok && ci != "" && ci != "0" && !strings.EqualFold(ci, "false") {
 		return "CI is set"
 	}
@@ -208,7 +208,7 @@ func (p PromptManager) skipReason() string {
 }
 
 // Get implements [SecretManager]. An empty answer counts as not found.
-func (p PromptManager) Get(ctx context.Context, name string) (SecretString, bool, error) {
+func (p promptManager) Get(ctx context.Context, name string) (SecretString, bool, error) {
 	if p.skipReason() != "" {
 		return SecretString{}, false, nil
 	}

@@ -29,7 +29,7 @@ func TestParseDotenv(t *testing.T) {
 		"WIN=crlf\r\n" +
 		"exportX=not-a-prefix\n" +
 		"PLAIN=last wins\n"
-	got, err := ParseDotenv(strings.NewReader(doc))
+	got, err := parseDotenv(strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestParseDotenv(t *testing.T) {
 		"K='x' y\n":            "unexpected text",
 		"BAD KEY=1\n":          "line 1",
 	} {
-		if _, err := ParseDotenv(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), wantErr) {
+		if _, err := parseDotenv(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%q: got %v, want %q", doc, err, wantErr)
 		}
 	}
