@@ -16,7 +16,7 @@ import (
 	"github.com/x/goairbyte/source"
 )
 
-func openDuckDB(t *testing.T) *cache.Cache {
+func openDuckDB(t testing.TB) *cache.Cache {
 	t.Helper()
 	c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "read.duckdb")))
 	if err != nil {
