@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -29,6 +28,7 @@ import (
 // secret_reference::NAME.
 type airbyteFlags struct {
 	url, clientID, clientSecret, bearer, workspace *string
+	attempts                                       *int
 }
 
 func addAirbyteFlags(fs *flag.FlagSet) *airbyteFlags {
@@ -38,6 +38,7 @@ func addAirbyteFlags(fs *flag.FlagSet) *airbyteFlags {
 		clientSecret: fs.String("client-secret", "", "the application's client secret (default $AIRBYTE_CLOUD_CLIENT_SECRET)"),
 		bearer:       fs.String("bearer-token", "", "a bearer token instead of client credentials (default $AIRBYTE_CLOUD_BEARER_TOKEN)"),
 		workspace:    fs.String("workspace", "", "the workspace id (default $AIRBYTE_CLOUD_WORKSPACE_ID)"),
+		attempts:     fs.Int("attempts", 6, "attempts of each API call, the first included, before giving up on 429, 5xx and network errors"),
 	}
 }
 
@@ -86,6 +87,11 @@ func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Clie
 		}
 		opts = append(opts, airbyteapi.WithClientCredentials(id, secret))
 	}
+	if *f.attempts < 1 {
+		return nil, usagef(cmd, "--attempts must be at least 1")
+	}
+	opts = append(opts, airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: *f.attempts,
+		BaseDelay: 500 * time.Millisecond, MaxDelay: 15 * time.Second}))
 	c, err := airbyteapi.New(url, opts...)
 	if err != nil {
 		return nil, usagef(cmd, "%v", err)
@@ -204,6 +210,7 @@ var airbyteCommand = &command{
 		fs := newFlagSet(c)
 		wait := fs.Bool("wait", false, "sync: wait until the job ends; exit 1 when it fails")
 		timeout := fs.Duration("timeout", 0, "sync --wait: give up (and cancel the job) after this long; 0 waits as long as it takes")
+		poll := fs.Duration("poll", time.Second, "sync --wait: the first wait between polls (it grows to 30 s)")
 		connection := fs.String("connection", "", "jobs: only this connection's")
 		limit := fs.Int("limit", 20, "jobs: at most this many, newest first")
 		af := addAirbyteFlags(fs)
@@ -265,7 +272,7 @@ var airbyteCommand = &command{
 				ctx, cancel = context.WithTimeout(ctx, *timeout)
 				defer cancel()
 			}
-			job, err := sr.Wait(ctx)
+			job, err := sr.Wait(ctx, cloud.PollInterval(*poll, max(*poll, 30*time.Second)))
 			if err != nil {
 				return err
 			}
@@ -451,7 +458,7 @@ var watchCommand = &command{
 		n := 0
 		for ev, err := range w.Events(ctx, cur) {
 			if err != nil {
-				slog.Warn("watch: a poll failed; the next one retries", "err", err)
+				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", err)
 				continue
 			}
 			if err := enc.Encode(ev); err != nil {

@@ -73,7 +73,7 @@ connections:
 		}
 		id = c.ID
 	}
-	r = goab(t, env, "airbyte", "sync", id, "--wait", "--timeout", "2m")
+	r = goab(t, env, "airbyte", "sync", id, "--wait", "--timeout", "2m", "--poll", "50ms")
 	r.want(t, 0)
 	if !strings.Contains(r.stdout, "succeeded: 25 rows") {
 		t.Fatalf("sync printed:\n%s\n%s", r.stdout, r.stderr)
@@ -84,7 +84,7 @@ connections:
 		t.Fatalf("jobs printed:\n%s", r.stdout)
 	}
 	// The client secret never shows, even in an error.
-	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs")
+	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs", "--attempts", "1")
 	r.want(t, 1)
 	if strings.Contains(r.stderr, airbytetest.ClientSecret) {
 		t.Fatalf("the secret leaked: %s", r.stderr)
