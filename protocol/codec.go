@@ -281,26 +281,50 @@ func parseSlow(line []byte) *Message {
 
 // hasUnknownKeys reports whether a message line has top-level keys (or
 // record keys) this package does not model, which a destination may rely
-// on.
+// on. It scans the keys without decoding anything; a line it cannot scan
+// (escaped keys, say) counts as having some, which only keeps its bytes.
 func hasUnknownKeys(line []byte) bool {
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(line, &keys) != nil {
-		return false
-	}
-	for k := range keys {
-		if !slices.Contains(messageKeys, k) {
-			return true
+	unknown, ok := objectKeys(line, skipWS(line, 0), messageKeys, func(key []byte, v int) bool {
+		if string(key) != "record" || v >= len(line) || line[v] != '{' {
+			return false
 		}
+		u, ok := objectKeys(line, v, recordKeys, nil)
+		return u || !ok
+	})
+	return unknown || !ok
+}
+
+// objectKeys walks the keys of the object at b[i] ('{'): it reports whether
+// one is not in known, or inner says so of a known key's value (given its
+// index); ok is false when the object cannot be scanned.
+func objectKeys(b []byte, i int, known []string, inner func(key []byte, v int) bool) (unknown, ok bool) {
+	if i >= len(b) || b[i] != '{' {
+		return false, false
 	}
-	var rec map[string]json.RawMessage
-	if r, ok := keys["record"]; ok && json.Unmarshal(r, &rec) == nil {
-		for k := range rec {
-			if !slices.Contains(recordKeys, k) {
-				return true
-			}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return false, true
+	}
+	for {
+		key, v, ok := scanKey(b, i)
+		if !ok {
+			return false, false
 		}
+		if !slices.Contains(known, string(key)) || (inner != nil && inner(key, v)) {
+			return true, true
+		}
+		if i = skipValue(b, v, 1); i < 0 {
+			return false, false
+		}
+		next, done, ok := afterMember(b, i)
+		if !ok {
+			return false, false
+		}
+		if done {
+			return false, true
+		}
+		i = next
 	}
-	return false
 }
 
 // claimedType is RECORD or STATE when line is a JSON object whose "type"
