@@ -144,6 +144,11 @@ func (p *InProcess) call(inv Invocation) (func(ctx context.Context, emit func(*p
 		if in == nil {
 			return nil, fmt.Errorf("executor: connector %s: write needs its input (Invocation.Stdin)", p.name)
 		}
+		if lw, ok := dst.(kit.LineWriter); ok {
+			return func(ctx context.Context, emit func(*protocol.Message) error) error {
+				return lw.WriteLines(ctx, config, cat, in, emit)
+			}, nil
+		}
 		return func(ctx context.Context, emit func(*protocol.Message) error) error {
 			return dst.Write(ctx, config, cat, decodeAll(in), emit)
 		}, nil

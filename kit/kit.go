@@ -49,6 +49,17 @@ type Destination interface {
 		input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
 }
 
+// LineWriter is a Destination that reads its input itself, as lines of
+// protocol messages, instead of decoded messages: Serve and an in-process
+// runner hand it the raw input and call WriteLines instead of Write. It is
+// for a destination that looks at few of its messages (the no-op
+// destination), where decoding every line would cost more than the
+// destination does.
+type LineWriter interface {
+	WriteLines(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+		input io.Reader, emit func(*protocol.Message) error) error
+}
+
 // connector is what sources and destinations share.
 type connector interface {
 	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
@@ -272,6 +283,13 @@ func (s *server) command(ctx context.Context, inv invocation) (err error) {
 		cat, err := readCatalog(inv.catalog)
 		if err != nil {
 			return err
+		}
+		if lw, ok := s.dst.(LineWriter); ok {
+			stdin := s.stdin
+			if stdin == nil {
+				stdin = strings.NewReader("")
+			}
+			return lw.WriteLines(ctx, config, cat, stdin, s.out.emit)
 		}
 		return s.dst.Write(ctx, config, cat, s.input(ctx), s.out.emit)
 	}

@@ -558,3 +558,27 @@ func TestServeSecondSignalEnds(t *testing.T) {
 		t.Errorf("stderr %q", stderr.String())
 	}
 }
+
+// lineWriter is a destination that reads its input as lines (a
+// kit.LineWriter): it echoes the number of bytes it read.
+type lineWriter struct{ destination }
+
+func (lineWriter) WriteLines(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input io.Reader, emit func(*protocol.Message) error) error {
+	b, err := io.ReadAll(input)
+	if err != nil {
+		return err
+	}
+	return emit(&protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelInfo, Message: fmt.Sprintf("%d bytes", len(b))}})
+}
+
+// TestLineWriter: a LineWriter gets the raw input, not Write's decoded one.
+func TestLineWriter(t *testing.T) {
+	t.Parallel()
+	in := "not even a message\n"
+	args := []string{"write", "--catalog", file(t, "k.json", itemsCatalog), "--config", file(t, "c.json", `{}`)}
+	r := run(t, lineWriter{}, in, args...)
+	if r.code != 0 || len(r.lines) != 1 || r.lines[0] != `{"type":"LOG","log":{"level":"INFO","message":"19 bytes"}}` {
+		t.Fatalf("exit %d, stdout %q", r.code, r.lines)
+	}
+}
