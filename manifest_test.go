@@ -99,7 +99,7 @@ func conformanceIntoCache(t *testing.T, c replaytest.Connector, into cache.Cache
 			t.Errorf("%s: the cache was expected to refuse it (%s): %v; remove the entry from cacheLimits if it is fixed", stream, reason, err)
 		}
 	}
-	streams := without(readStreams(c.Messages(t, "read.jsonl")), limits)
+	streams := without(c.Started(t, "read.jsonl"), limits)
 	res := readReplayed(t, src, srv, into, streams)
 	want := c.Records(t, "read.jsonl")
 	for _, s := range streams {
@@ -153,17 +153,6 @@ func without(names []string, drop map[string]string) []string {
 	for _, n := range names {
 		if _, ok := drop[n]; !ok {
 			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// readStreams names the streams a recorded read started.
-func readStreams(msgs []*protocol.Message) []string {
-	var out []string
-	for _, m := range msgs {
-		if m.Type == protocol.TypeTrace && m.Trace.StreamStatus != nil && m.Trace.StreamStatus.Status == protocol.StatusStarted {
-			out = append(out, m.Trace.StreamStatus.StreamDescriptor.Name)
 		}
 	}
 	return out

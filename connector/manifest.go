@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/declarative"
-	"github.com/x/goairbyte/declarative/manifest"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/registry"
 )
@@ -124,7 +123,7 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 	if err != nil {
 		return resolved{}, err
 	}
-	custom, err := pythonComponents(m.YAML)
+	custom, err := registry.PythonComponents(m.YAML)
 	if err != nil {
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", entry.Name, m.From, err)
 	}
@@ -147,20 +146,4 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 	env.Logger().Debug("manifest-only connector needs Python components: running its Docker image",
 		"connector", entry.Name, "image", image, "components", strings.Join(custom, ", "))
 	return docker(image)
-}
-
-// pythonComponents lists the custom components of a manifest (a
-// class_name naming Python code), as "class at path".
-func pythonComponents(text []byte) ([]string, error) {
-	m, err := manifest.Load(text)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, c := range m.Components() {
-		if c.ClassName != "" {
-			out = append(out, c.ClassName+" at "+c.Path)
-		}
-	}
-	return out, nil
 }

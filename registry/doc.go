@@ -20,8 +20,9 @@
 //   - AIRBYTE_OFFLINE_MODE (1, true, yes): no network access at all; only
 //     the built-in entries, a local registry file and the disk cache.
 //
-// Built-in entries describe goairbyte's own connectors, source-faker and
-// destination-local-json, so they resolve with no network and no cache.
+// Built-in entries describe goairbyte's own connectors, source-faker,
+// destination-local-json and source-declarative-manifest, so they resolve
+// with no network and no cache.
 // Airbyte's registry has a source-faker too (airbyte/source-faker, a Python
 // connector); the built-in one wins for the bare name, because goairbyte's
 // tests, examples and documentation are written against it. Airbyte's entry

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/x/goairbyte/internal/openapitest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -154,4 +156,92 @@ func Canonical(raw []byte) (string, error) {
 	}
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// ManifestJSON returns the connector's manifest as JSON, keys in the
+// manifest's order (which is the order of its request parameters).
+func (c Connector) ManifestJSON(t testing.TB) json.RawMessage {
+	t.Helper()
+	text, err := os.ReadFile(c.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		t.Fatalf("%s: %v", c.Manifest, err)
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, &doc); err != nil {
+		t.Fatalf("%s: %v", c.Manifest, err)
+	}
+	return b.Bytes()
+}
+
+// InjectedConfig returns config.json with the manifest injected under
+// key, as Airbyte's platform sends it to source-declarative-manifest.
+func (c Connector) InjectedConfig(t testing.TB, key string) json.RawMessage {
+	rest := bytes.TrimSpace(c.Config)
+	out := append([]byte(`{"`+key+`":`), c.ManifestJSON(t)...)
+	if inner := bytes.TrimSpace(rest[1 : len(rest)-1]); len(inner) > 0 {
+		out = append(append(out, ','), inner...)
+	}
+	return append(out, '}')
+}
+
+// writeJSON writes a YAML node as JSON, mappings in order.
+func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		return writeJSON(b, n.Content[0])
+	case yaml.AliasNode:
+		return writeJSON(b, n.Alias)
+	case yaml.MappingNode:
+		b.WriteByte('{')
+		for i := 0; i < len(n.Content); i += 2 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(n.Content[i].Value)
+			b.Write(k)
+			b.WriteByte(':')
+			if err := writeJSON(b, n.Content[i+1]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case yaml.SequenceNode:
+		b.WriteByte('[')
+		for i, item := range n.Content {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeJSON(b, item); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	default:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		enc, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		b.Write(enc)
+	}
+	return nil
+}
+
+// Started names the streams a recorded read of a .jsonl file of expected/
+// started (its configured catalog), in order.
+func (c Connector) Started(t testing.TB, file string) []string {
+	var out []string
+	for _, m := range c.Messages(t, file) {
+		if m.Type == protocol.TypeTrace && m.Trace.StreamStatus != nil && m.Trace.StreamStatus.Status == protocol.StatusStarted {
+			out = append(out, m.Trace.StreamStatus.StreamDescriptor.Name)
+		}
+	}
+	return out
 }

@@ -13,7 +13,8 @@
 // Requests match as the data's README says: within the phase loaded, by
 // method, full URL and body; entries sharing a key are served in recorded
 // order, the last one repeated once they are used up. A request that
-// matches nothing is answered 501 and listed by [Server.Misses].
+// matches nothing is answered 418, a status no error handler retries, and
+// listed by [Server.Misses].
 package replaytest
 
 import (
@@ -36,6 +37,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,7 +183,8 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, orig string) {
 	}
 	s.mu.Unlock()
 	if resp == nil {
-		http.Error(w, "replaytest: nothing recorded for "+r.Method+" "+orig, http.StatusNotImplemented)
+		s.t.Logf("replaytest: nothing recorded for %s %s %s", r.Method, orig, body)
+		http.Error(w, "replaytest: nothing recorded for "+r.Method+" "+orig, http.StatusTeapot)
 		return
 	}
 	names := make([]string, 0, len(resp.Headers))
@@ -198,9 +201,9 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, orig string) {
 
 // ProxyEnv returns the environment that makes a process or a container on
 // the host network send its HTTPS requests through the server and trust
-// it: HTTPS_PROXY, and SSL_CERT_FILE naming the CA certificate written
-// into dir as caFileName (dir is where the process or container sees the
-// file: give the container path when dir is mounted).
+// it: HTTPS_PROXY, and SSL_CERT_FILE naming the CA certificate, which it
+// writes into hostDir; seenAsDir is where the process sees that directory
+// (hostDir itself, or the path a container mounts it at).
 func (s *Server) ProxyEnv(hostDir, seenAsDir string) []string {
 	s.t.Helper()
 	s.mu.Lock()
@@ -261,7 +264,7 @@ func (s *Server) tunnel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec := httptest.NewRecorder()
-		s.replay(rec, req, "https://"+r.Host+req.URL.RequestURI())
+		s.replay(rec, req, "https://"+strings.TrimSuffix(r.Host, ":443")+req.URL.RequestURI())
 		req.Body.Close()
 		resp := rec.Result()
 		resp.ContentLength = int64(rec.Body.Len())
