@@ -22,6 +22,7 @@ import (
 // execution method is given), and a scratch directory for the default
 // cache, so that nothing is written into the repository.
 func TestMain(m *testing.M) {
+	killChildMain() // returns unless this process is a child of TestManifestKill
 	os.Exit(testMain(m))
 }
 
