@@ -78,7 +78,9 @@ spec:
 }
 
 // eventAt is the time of event i of a day.
-func eventAt(day, i int) time.Time { return killStart.AddDate(0, 0, day).Add(time.Duration(i) * killEvery) }
+func eventAt(day, i int) time.Time {
+	return killStart.AddDate(0, 0, day).Add(time.Duration(i) * killEvery)
+}
 
 // lastID is the id of the last event at or before at.
 func lastID(at time.Time) int {
