@@ -7,16 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/cachetest"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
@@ -203,23 +202,7 @@ func TestManifestKill(t *testing.T) {
 
 func killRun(t *testing.T, base, target string) {
 	ctx := context.Background()
-	run := func(kill time.Duration) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), killURL+"="+base, killTarget+"="+target)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if kill > 0 {
-			time.Sleep(kill)
-			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
-			return
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("uninterrupted child: %v", err)
-		}
-	}
+	run := func(kill time.Duration) { cachetest.RunChild(t, kill, killURL+"="+base, killTarget+"="+target) }
 	check := func(label string) time.Time {
 		c, err := openKillTarget(ctx, target)
 		if err != nil {
