@@ -1,4 +1,4 @@
-# goairbyte's build targets. The one-line build of both connector images:
+# goairbyte's build targets. The one-line build of the connector images:
 #
 #   make images
 #
@@ -8,18 +8,19 @@
 VERSION ?= 0.1.0
 GO      ?= go
 DOCKER  ?= docker
-CONNECTORS := source-faker destination-local-json
+CONNECTORS := source-faker destination-local-json source-declarative-manifest
 
 .PHONY: all bin images test clean
 
 all: bin
 
-# Static binaries of both connectors in build/.
+# Static binaries of the connectors in build/.
 bin:
 	@mkdir -p build
 	$(foreach c,$(CONNECTORS),CGO_ENABLED=0 $(GO) build -trimpath -o build/$(c)/$(c) ./cmd/$(c) &&) true
 
-# goairbyte/source-faker:$(VERSION) and goairbyte/destination-local-json:$(VERSION).
+# goairbyte/source-faker:$(VERSION), goairbyte/destination-local-json:$(VERSION)
+# and goairbyte/source-declarative-manifest:$(VERSION).
 # Each build context is the directory holding only that binary.
 images: bin
 	$(foreach c,$(CONNECTORS),$(DOCKER) build -f docker/$(c).Dockerfile -t goairbyte/$(c):$(VERSION) build/$(c) &&) true

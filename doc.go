@@ -58,6 +58,20 @@
 // built-in entries); see package registry for AIRBYTE_LOCAL_REGISTRY and
 // AIRBYTE_OFFLINE_MODE.
 //
+// # Manifest-only connectors
+//
+// connector.WithManifest(m) runs a source from an Airbyte declarative
+// manifest (a path, a URL, its text or a map) on goairbyte's native engine
+// (package declarative), in process, with no Python or Docker;
+// connector.WithHTTPClient and connector.WithClock give the engine its
+// HTTP client and clock. With no way given, a source the registry marks
+// manifest-only runs the same way from its published manifest (downloaded
+// and kept in the disk cache; GOAIRBYTE_MANIFEST_DIR reads local ones
+// instead), or from its Docker image when the manifest needs Python
+// components. See package registry and, in the repository, the README's
+// section "Manifest-only connectors without Python or Docker" and
+// examples/manifest.
+//
 // The config (connector.WithConfig or Source.SetConfig) is a map, a struct,
 // a json.RawMessage or JSON bytes. Spec, Check, Discover, ValidateConfig,
 // AvailableStreams and SelectStreams work as in PyAirbyte; the spec and the

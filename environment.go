@@ -8,6 +8,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/connectors/localjson"
+	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/connectors/noop"
 )
 
@@ -42,7 +43,8 @@ func NewEnvironment() *Environment {
 
 // wire registers the DuckDB default cache and goairbyte's own connectors,
 // which then run in process with nothing to install: source-faker,
-// destination-local-json and destination-noop.
+// destination-local-json, destination-noop and source-declarative-manifest
+// (the manifest in its config, as Airbyte's image of that name takes it).
 func wire(env *Environment) {
 	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
 		return cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, DefaultCacheName)))
@@ -50,4 +52,5 @@ func wire(env *Environment) {
 	env.RegisterConnector("source-faker", func() any { return faker.New() })
 	env.RegisterConnector("destination-local-json", func() any { return localjson.New() })
 	env.RegisterConnector(noop.Name, func() any { return noop.Destination{} })
+	env.RegisterConnector("source-declarative-manifest", func() any { return manifestsource.New() })
 }

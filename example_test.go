@@ -19,6 +19,7 @@ import (
 // cache, so that nothing is written into the repository. (goairbyte's own
 // connectors, which they use, run in process.)
 func TestMain(m *testing.M) {
+	killChildMain() // returns unless this process is a child of TestManifestKill
 	os.Exit(testMain(m))
 }
 

@@ -23,9 +23,12 @@ type Record = source.Record
 //		connector.WithStreams("users"))
 //
 // With no way of running it given, our own connectors (source-faker,
-// destination-local-json, destination-noop) run in process, with nothing
-// to install; other connectors run as PyAirbyte would run them. Nothing
-// runs until a method needs the connector.
+// destination-local-json, destination-noop, source-declarative-manifest)
+// run in process, with nothing to install; a manifest-only connector of
+// the registry runs natively from its published manifest; other
+// connectors run as PyAirbyte would run them. connector.WithManifest runs
+// any declarative manifest natively. Nothing runs until a method needs the
+// connector.
 func GetSource(ctx context.Context, name string, opts ...connector.Option) (*Source, error) {
 	return source.New(ctx, name, opts...)
 }

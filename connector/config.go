@@ -55,9 +55,15 @@ func normalizeConfig(config any) (json.RawMessage, error) {
 	if err := decodeJSON(raw, &obj); err != nil || obj == nil {
 		return nil, fmt.Errorf("%w: the config must be a JSON object, such as {\"count\": 10}", ErrConfigInvalid)
 	}
-	// Re-encode so the connector gets compact JSON and the caller's buffer is
-	// never shared.
-	return json.Marshal(obj)
+	// Compact into a buffer of our own, so the connector gets compact JSON
+	// and the caller's buffer is never shared. The keys keep their order:
+	// a manifest injected in the config (source-declarative-manifest)
+	// builds query strings and bodies in that order.
+	var out bytes.Buffer
+	if err := json.Compact(&out, raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfigInvalid, err)
+	}
+	return out.Bytes(), nil
 }
 
 // normalize is normalizeConfig after the config's SecretStrings were put in

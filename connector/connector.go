@@ -110,6 +110,9 @@ func New(ctx context.Context, kind Kind, name string, opts ...Option) (*Connecto
 		rt.NoInstall = !*st.installIfMissing
 	}
 	r, err := st.resolve(ctx, name, env, rt)
+	if err == nil {
+		err = st.checkResolved(name, r)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,9 @@
 //     WithInstallRoot: a Python package in a virtualenv of its own;
 //   - WithGoConnector(c): a connector written in Go (package kit), called in
 //     this process;
+//   - WithManifest(m): a source from a declarative manifest (a path, a URL,
+//     its text or a map), run in this process by package declarative, with
+//     the engine's knobs WithHTTPClient and WithClock;
 //   - WithExecutor(e): an executor of the caller's.
 //
 // Options that do not fit each other are an *OptionError at construction:
@@ -21,9 +24,13 @@
 // does: a connector registered in the [Environment] runs in process (the
 // root package goairbyte registers goairbyte's own faker, local-JSON and
 // no-op connectors, so they need nothing installed), else an executable
-// named like the connector on PATH, else what the connector registry offers
-// (its PyPI package when Python is available, its Docker image when a
-// Docker engine answers).
+// named like the connector on PATH, else what the connector registry
+// offers: for a manifest-only source its published manifest, run natively
+// (or its Docker image when the manifest needs Python components, which
+// only the Python CDK runs; with no Docker engine that is a
+// *PythonComponentsError naming them); for the others their PyPI package
+// when Python is available, their Docker image when a Docker engine
+// answers.
 //
 // # Config and secrets
 //
@@ -50,6 +57,8 @@
 // Every error type matches a sentinel with errors.Is: *CheckFailedError
 // (ErrCheckFailed), *ConfigValidationError (ErrConfigInvalid),
 // *NoConfigError (ErrNoConfig), *OptionError (ErrInvalidOption),
-// *NoMethodError (executor.ErrNotInstalled); connector runs fail with
+// *NoMethodError and *PythonComponentsError (executor.ErrNotInstalled); a
+// manifest that cannot be found is a *registry.ManifestError; connector
+// runs fail with
 // *executor.ConnectorError (executor.ErrConnectorFailed).
 package connector

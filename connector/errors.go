@@ -129,3 +129,36 @@ func (e *NoMethodError) Is(target error) bool { return target == executor.ErrNot
 
 // Unwrap returns the registry's reason.
 func (e *NoMethodError) Unwrap() error { return e.Err }
+
+// PythonComponentsError says that a manifest-only connector needs Python
+// code (custom components, from its components.py) that goairbyte's
+// declarative engine cannot run, and that its Docker image, which can, has
+// no Docker engine to run in. It matches executor.ErrNotInstalled.
+type PythonComponentsError struct {
+	Connector string
+	// Components lists each custom component as "class at path".
+	Components []string
+	// HasComponentsPy says whether the connector publishes a components.py.
+	HasComponentsPy bool
+	// Image is the Docker image that would run the connector.
+	Image string
+	// DockerErr is why no Docker engine answered.
+	DockerErr error
+}
+
+// Error names the components and what would run them.
+func (e *PythonComponentsError) Error() string {
+	code := "Python code"
+	if e.HasComponentsPy {
+		code = "Python code (its components.py)"
+	}
+	return fmt.Sprintf("%s: its manifest needs custom components written in %s, which only the Python CDK runs: %s; "+
+		"a Docker engine would run its image %s, but none answers (%v)",
+		e.Connector, code, strings.Join(e.Components, ", "), e.Image, e.DockerErr)
+}
+
+// Is matches executor.ErrNotInstalled.
+func (e *PythonComponentsError) Is(target error) bool { return target == executor.ErrNotInstalled }
+
+// Unwrap returns why no Docker engine answered.
+func (e *PythonComponentsError) Unwrap() error { return e.DockerErr }

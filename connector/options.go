@@ -2,6 +2,8 @@ package connector
 
 import (
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/x/goairbyte/executor"
 )
@@ -38,6 +40,11 @@ type settings struct {
 	usePython   bool
 	goConnector any
 	custom      executor.Executor
+	manifest    any // WithManifest's argument; nil when not given
+
+	// Knobs of the declarative engine (a manifest connector).
+	httpClient *http.Client
+	clock      func() time.Time
 
 	// Knobs of one way.
 	hostNetwork      bool
@@ -180,4 +187,30 @@ func WithGoConnector(c any) Option {
 // for ways of running it the other options do not cover.
 func WithExecutor(e executor.Executor) Option {
 	return func(s *settings) { s.note("WithExecutor"); s.custom = e }
+}
+
+// WithManifest runs the source natively from a declarative manifest
+// (package declarative), in this process, with no Python and no Docker:
+// m is a path to a manifest.yaml, an http(s) URL of one, its text as a
+// []byte (YAML or JSON), or a map[string]any of it (a Go map has no key
+// order, so pass the text when the order of request parameters matters).
+// Without it, a connector whose registry entry says manifest-only runs the
+// same way from its published manifest (see package registry).
+func WithManifest(m any) Option {
+	return func(s *settings) { s.note("WithManifest"); s.manifest = m }
+}
+
+// WithHTTPClient sets the client a manifest connector makes every request
+// with, OAuth and session logins included: a proxy, a corporate CA, or a
+// test server. It applies only to connectors run from a manifest.
+func WithHTTPClient(c *http.Client) Option {
+	return func(s *settings) { s.note("WithHTTPClient"); s.httpClient = c }
+}
+
+// WithClock sets the clock behind a manifest connector's now_utc(),
+// today_utc() and date windows (time.Now by default), to replay recorded
+// traffic at a fixed time. It applies only to connectors run from a
+// manifest.
+func WithClock(now func() time.Time) Option {
+	return func(s *settings) { s.note("WithClock"); s.clock = now }
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/x/goairbyte/executor"
@@ -13,14 +14,18 @@ import (
 // This file decides how a connector runs: from the options when they say,
 // else as PyAirbyte does — a connector registered in the Environment runs in
 // process, then an executable named like the connector on PATH, then what
-// its registry entry offers (its PyPI package when Python is available, its
-// Docker image when an engine answers).
+// its registry entry offers (a manifest-only connector's manifest, run
+// natively; its PyPI package when Python is available, its Docker image
+// when an engine answers).
 
 // resolved is how one connector runs.
 type resolved struct {
 	exec    executor.Executor
 	version string // the version it runs, "" when unknown
 	pinned  bool   // a Python package pinned to a version: install it before the first command
+	// manifest is set for a source run natively from a declarative
+	// manifest.
+	manifest bool
 }
 
 // explicitMethods names the ways of running the connector the options chose.
@@ -41,6 +46,9 @@ func (s *settings) explicitMethods() []string {
 	if s.custom != nil {
 		m = append(m, "WithExecutor")
 	}
+	if s.manifest != nil {
+		m = append(m, wayManifest)
+	}
 	return m
 }
 
@@ -56,38 +64,81 @@ func (s *settings) check(kind Kind, name string) error {
 		return &OptionError{Connector: name, Option: strings.Join(methods, " and "),
 			Reason: "these are different ways of running the connector; choose one"}
 	}
-	way := ""
+	for _, o := range []struct {
+		option string
+		isNil  bool
+	}{{"WithHTTPClient", s.httpClient == nil}, {"WithClock", s.clock == nil}} {
+		if o.isNil && slices.Contains(s.given, o.option) {
+			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
+		}
+	}
+	if s.manifest != nil {
+		if kind == KindDestination {
+			return &OptionError{Connector: name, Option: wayManifest, Reason: "a declarative manifest describes a source, not a destination"}
+		}
+		if err := s.checkManifestArg(name); err != nil {
+			return err
+		}
+	}
 	if len(methods) == 1 {
-		way = methods[0]
-	}
-	misfit := func(option string, set bool, fits ...string) error {
-		if !set || way == "" {
-			return nil
-		}
-		for _, f := range fits {
-			if f == way {
-				return nil
-			}
-		}
-		return &OptionError{Connector: name, Option: option,
-			Reason: fmt.Sprintf("it does not apply to a connector run with %s", way)}
-	}
-	for _, err := range []error{
-		misfit("WithHostNetwork", s.hostNetwork, "WithDockerImage"),
-		misfit("WithLocalMount", len(s.mounts) > 0, "WithDockerImage"),
-		misfit("WithInstallRoot", s.installRoot != "", "WithPipURL/WithPython"),
-		misfit("WithEnv", len(s.procEnv) > 0, "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"),
-		misfit("WithVersion", s.version != "", "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"),
-		misfit("WithInstallIfMissing", s.installIfMissing != nil, "WithDockerImage", "WithPipURL/WithPython"),
-		misfit("WithLogDir", s.logDir != "", "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"),
-	} {
-		if err != nil {
+		if err := s.checkWay(name, methods[0]); err != nil {
 			return err
 		}
 	}
 	if kind == KindDestination && len(s.streams) > 0 {
 		return &OptionError{Connector: name, Option: "WithStreams",
 			Reason: "a destination writes the streams of what it is given; select streams on the source, or pass destination.Streams to Write"}
+	}
+	return nil
+}
+
+// wayRegistryManifest names, in messages, the way a manifest-only
+// connector of the registry runs when no way is chosen.
+const wayRegistryManifest = "its published manifest"
+
+// checkWay reports the first knob given that does not apply to the way
+// the connector runs (an explicit option's name, or wayRegistryManifest).
+func (s *settings) checkWay(name, way string) error {
+	misfit := func(option string, set bool, fits ...string) error {
+		if !set || slices.Contains(fits, way) {
+			return nil
+		}
+		return &OptionError{Connector: name, Option: option,
+			Reason: fmt.Sprintf("it does not apply to a connector run with %s", way)}
+	}
+	const local, docker, python = "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"
+	for _, err := range []error{
+		misfit("WithHostNetwork", s.hostNetwork, docker),
+		misfit("WithLocalMount", len(s.mounts) > 0, docker),
+		misfit("WithInstallRoot", s.installRoot != "", python),
+		misfit("WithEnv", len(s.procEnv) > 0, local, docker, python),
+		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest),
+		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python),
+		misfit("WithLogDir", s.logDir != "", local, docker, python),
+		misfit("WithHTTPClient", s.httpClient != nil, wayManifest, wayRegistryManifest),
+		misfit("WithClock", s.clock != nil, wayManifest, wayRegistryManifest),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkResolved reports the manifest knobs given to a connector that,
+// with no way chosen, resolved to something else than a manifest.
+func (s *settings) checkResolved(name string, r resolved) error {
+	if r.manifest {
+		return nil
+	}
+	for _, o := range []struct {
+		option string
+		set    bool
+	}{{"WithHTTPClient", s.httpClient != nil}, {"WithClock", s.clock != nil}} {
+		if o.set {
+			return &OptionError{Connector: name, Option: o.option, Reason: fmt.Sprintf(
+				"it applies only to a connector run from a declarative manifest, and this one runs as %s", r.exec)}
+		}
 	}
 	return nil
 }
@@ -109,6 +160,12 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 		return executor.Method{Kind: executor.KindDocker, Image: image, HostNetwork: s.hostNetwork, Mounts: s.mounts, Env: s.procEnv}
 	}
 	switch {
+	case s.manifest != nil:
+		text, from, err := s.manifestText(ctx, name)
+		if err != nil {
+			return resolved{}, err
+		}
+		return s.native(name, text, from, rt)
 	case s.custom != nil:
 		return resolved{exec: s.custom, version: s.version}, nil
 	case s.goConnector != nil:
@@ -140,6 +197,11 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 	entry, err := env.Registry().Lookup(ctx, name)
 	if err != nil {
 		return resolved{}, &NoMethodError{Connector: name, Err: err}
+	}
+	if entry.Supports(registry.InstallYAML) {
+		return s.fromRegistryManifest(ctx, entry, env, rt, func(image string) (resolved, error) {
+			return build(docker(image), executor.ImageTag(image))
+		})
 	}
 	m, err := registry.ChooseMethod(ctx, entry, s.version, registry.Probes{})
 	if err != nil {

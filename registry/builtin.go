@@ -40,6 +40,19 @@ func newBuiltins() *Registry {
 			Tags:             []string{"language:go"},
 			BuiltIn:          true,
 		},
+		{
+			Name:             "source-declarative-manifest",
+			Kind:             KindSource,
+			DisplayName:      "Declarative manifest (goairbyte)",
+			DockerRepository: "goairbyte/source-declarative-manifest",
+			DockerImageTag:   "0.1.0",
+			Language:         "go",
+			DocumentationURL: "https://pkg.go.dev/github.com/x/goairbyte/connectors/manifestsource",
+			ReleaseStage:     "generally_available",
+			SupportLevel:     "community",
+			Tags:             []string{"language:go"},
+			BuiltIn:          true,
+		},
 	} {
 		reg.add(c)
 	}

@@ -26,7 +26,7 @@ type InstallType string
 const (
 	InstallDocker InstallType = "docker" // every connector with a Docker image
 	InstallPython InstallType = "python" // an enabled PyPI package
-	InstallYAML   InstallType = "yaml"   // a declarative (low-code / manifest-only) connector
+	InstallYAML   InstallType = "yaml"   // a manifest-only connector: a manifest.yaml, no code of its own
 	InstallJava   InstallType = "java"   // written in Java (Docker only in practice)
 	InstallAny    InstallType = "any"    // every connector
 )
@@ -106,7 +106,10 @@ func (c *Connector) Supports(t InstallType) bool {
 	case InstallPython:
 		return c.PyPIEnabled && c.PyPIPackage != "" && c.Language == "python"
 	case InstallYAML:
-		return c.Language == "manifest-only" || c.HasTag("cdk:low-code") || c.HasTag("language:manifest-only")
+		// As PyAirbyte: only manifest-only connectors. A low-code connector
+		// published as a Python package (tag cdk:low-code, language python)
+		// has code of its own and installs the Python way.
+		return c.Kind == KindSource && c.Language == "manifest-only"
 	case InstallJava:
 		return c.Language == "java"
 	}

@@ -20,12 +20,30 @@
 //   - AIRBYTE_OFFLINE_MODE (1, true, yes): no network access at all; only
 //     the built-in entries, a local registry file and the disk cache.
 //
-// Built-in entries describe goairbyte's own connectors, source-faker and
-// destination-local-json, so they resolve with no network and no cache.
+// Built-in entries describe goairbyte's own connectors, source-faker,
+// destination-local-json and source-declarative-manifest, so they resolve
+// with no network and no cache.
 // Airbyte's registry has a source-faker too (airbyte/source-faker, a Python
 // connector); the built-in one wins for the bare name, because goairbyte's
 // tests, examples and documentation are written against it. Airbyte's entry
 // stays reachable by its Docker repository: Lookup(ctx, "airbyte/source-faker").
+//
+// # Manifest-only connectors
+//
+// About 400 of Airbyte's sources are manifest-only: their registry entry
+// says language manifest-only (the YAML install type) and the whole
+// connector is a manifest.yaml, which goairbyte runs natively (package
+// declarative). [Loader.Manifest] finds one as PyAirbyte does: downloaded
+// from https://connectors.airbyte.com/files/metadata/airbyte/<name>/<version>/manifest.yaml
+// (version latest or a pinned one), then components.zip beside it (a 404
+// means the connector has no Python code), with the loader's timeout, and
+// kept in the disk cache by name and version. AIRBYTE_OFFLINE_MODE reads
+// only that cache; two more variables change where manifests come from:
+//
+//   - GOAIRBYTE_MANIFEST_DIR: a directory of manifests,
+//     <dir>/<name>/manifest.yaml (the layout of Airbyte's monorepo), used
+//     instead of any download;
+//   - GOAIRBYTE_MANIFEST_URL: another base URL for the downloads (a mirror).
 //
 // [Lookup] and [Available] use a process-wide default Loader built from the
 // environment on first use. [ChooseMethod] turns a [Connector] into a way to

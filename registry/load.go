@@ -46,6 +46,9 @@ type Loader struct {
 	logger   *slog.Logger
 	now      func() time.Time
 
+	manifestURL string // where manifests are downloaded from
+	manifestDir string // where they are read from instead, when set
+
 	mu       sync.Mutex
 	loaded   *Registry
 	loadedAt time.Time
@@ -79,13 +82,23 @@ func WithTTL(d time.Duration) Option { return func(l *Loader) { l.ttl = d } }
 // AIRBYTE_OFFLINE_MODE.
 func WithOffline(offline bool) Option { return func(l *Loader) { l.offline = offline } }
 
+// WithManifestURL downloads manifests from base instead of
+// [DefaultManifestURL] (and GOAIRBYTE_MANIFEST_URL): a mirror, or a test
+// server.
+func WithManifestURL(base string) Option { return func(l *Loader) { l.manifestURL = base } }
+
+// WithManifestDir reads manifests from dir (<dir>/<name>/manifest.yaml)
+// instead of downloading them, as GOAIRBYTE_MANIFEST_DIR does; "" downloads
+// again.
+func WithManifestDir(dir string) Option { return func(l *Loader) { l.manifestDir = dir } }
+
 // WithLogger logs warnings (a stale cache in use) to logger; by default
 // they are discarded.
 func WithLogger(logger *slog.Logger) Option { return func(l *Loader) { l.logger = logger } }
 
 // NewLoader returns a Loader configured from the environment
-// (AIRBYTE_LOCAL_REGISTRY, AIRBYTE_OFFLINE_MODE, os.UserCacheDir) and then
-// from opts.
+// (AIRBYTE_LOCAL_REGISTRY, AIRBYTE_OFFLINE_MODE, GOAIRBYTE_MANIFEST_DIR,
+// GOAIRBYTE_MANIFEST_URL, os.UserCacheDir) and then from opts.
 func NewLoader(opts ...Option) *Loader {
 	l := &Loader{
 		url:     DefaultURL,
@@ -95,6 +108,12 @@ func NewLoader(opts ...Option) *Loader {
 		ttl:     DefaultTTL,
 		offline: truthy(os.Getenv(EnvOfflineMode)),
 		now:     time.Now,
+
+		manifestURL: os.Getenv(EnvManifestURL),
+		manifestDir: os.Getenv(EnvManifestDir),
+	}
+	if l.manifestURL == "" {
+		l.manifestURL = DefaultManifestURL
 	}
 	if dir, err := os.UserCacheDir(); err == nil {
 		l.cacheDir = filepath.Join(dir, "goairbyte", "registry")

@@ -64,6 +64,8 @@ func logTo(buf *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler
 func isolate(t *testing.T) {
 	t.Setenv(EnvLocalRegistry, "")
 	t.Setenv(EnvOfflineMode, "")
+	t.Setenv(EnvManifestDir, "")
+	t.Setenv(EnvManifestURL, "")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 }
 
@@ -126,10 +128,10 @@ func TestConnectorsByInstallType(t *testing.T) {
 	}
 	cases := map[InstallType][]string{
 		InstallPython: {"destination-duckdb", "source-facebook-pages", "source-github"},
-		InstallYAML:   {"source-facebook-pages", "source-pokeapi"},
+		InstallYAML:   {"source-pokeapi"}, // facebook-pages is low-code but a Python package
 		InstallJava:   {"destination-postgres", "source-postgres"},
-		InstallDocker: {"destination-duckdb", "destination-local-json", "destination-postgres", "source-facebook-pages",
-			"source-faker", "source-file", "source-github", "source-pokeapi", "source-postgres"},
+		InstallDocker: {"destination-duckdb", "destination-local-json", "destination-postgres", "source-declarative-manifest",
+			"source-facebook-pages", "source-faker", "source-file", "source-github", "source-pokeapi", "source-postgres"},
 	}
 	cases[InstallAny] = cases[InstallDocker]
 	for typ, want := range cases {
@@ -328,7 +330,7 @@ func TestOfflineMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 2 || cs[0].Name != "destination-local-json" || cs[1].Name != "source-faker" {
+	if len(cs) != 3 || cs[0].Name != "destination-local-json" || cs[1].Name != "source-declarative-manifest" || cs[2].Name != "source-faker" {
 		t.Fatalf("offline connectors: %v", cs)
 	}
 	if !strings.Contains(logs.String(), EnvOfflineMode) {

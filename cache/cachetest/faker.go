@@ -197,6 +197,29 @@ func (fatalTB) Fatalf(format string, args ...any) {
 	os.Exit(4)
 }
 
+// RunChild re-executes the test binary, running no test, with env added
+// to its environment (its TestMain sees it and does the child's work), and
+// SIGKILLs it after kill; with kill 0 it waits for it, and fails t unless
+// it succeeds.
+func RunChild(t *testing.T, kill time.Duration, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if kill > 0 {
+		time.Sleep(kill)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		return
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("uninterrupted child: %v", err)
+	}
+}
+
 // Kill re-executes the test binary as a child that loads the faker into
 // the cache at target and SIGKILLs it at several moments. After each kill
 // the cache must be consistent: every user up to the committed state's id
@@ -205,21 +228,7 @@ func (fatalTB) Fatalf(format string, args ...any) {
 func Kill(t *testing.T, target string, open func(ctx context.Context, target string) (*cache.Cache, error), fakerBin string) {
 	ctx := context.Background()
 	run := func(kill time.Duration) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childTarget+"="+target, childFaker+"="+fakerBin, childCount+"="+strconv.Itoa(killCount))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if kill > 0 {
-			time.Sleep(kill)
-			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
-			return
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("uninterrupted child: %v", err)
-		}
+		RunChild(t, kill, childTarget+"="+target, childFaker+"="+fakerBin, childCount+"="+strconv.Itoa(killCount))
 	}
 	check := func(label string) (committed int64) {
 		c, err := open(ctx, target)

@@ -22,6 +22,7 @@ var benchmarkCommand = &command{
 		"(from the stream's start to its end) and the time to its first record; then the run's totals over its wall-clock time, " +
 		"process start-up included.",
 	example: "goab benchmark --local-executable ./source-faker --count 100000\n" +
+		"goab benchmark --manifest ./source-pokeapi/manifest.yaml --config '{\"pokemon_name\": \"ditto\"}' --cache ./bench.duckdb\n" +
 		"goab benchmark --local-executable ./source-faker --count 100000 --cache ./bench.duckdb\n" +
 		"goab benchmark --local-executable ./source-faker --count 100000 \\\n" +
 		"    --destination-local-executable ./destination-local-json --destination-config '{\"destination_path\": \"/tmp/bench\"}'",
@@ -36,8 +37,11 @@ var benchmarkCommand = &command{
 		if err != nil {
 			return err
 		}
-		if len(pos) == 0 && sc.conn.local == "" && sc.conn.dockerImage == "" {
+		if len(pos) == 0 && sc.conn.local == "" && sc.conn.dockerImage == "" && sc.manifest == "" {
 			pos = []string{"source-faker"}
+		}
+		if sc.conn.config == "" && sc.manifest != "" {
+			return usagef(c.name, "--manifest needs the source's --config (--count is the faker's)")
 		}
 		if sc.conn.config == "" {
 			if *count < 1 {

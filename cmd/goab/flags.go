@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -235,7 +237,9 @@ func connectorError(cmd, name, prefix string, err error) error {
 	var nm *connector.NoMethodError
 	switch {
 	case errors.As(err, &oe) && strings.Contains(oe.Option, " and "):
-		return usagef(cmd, "choose one of --%[1]slocal-executable, --%[1]sdocker-image (or --%[1]suse-host-network) and --%[1]spip-url (or --%[1]suse-python), not several", prefix)
+		return usagef(cmd, "choose one of --%[1]slocal-executable, --%[1]sdocker-image (or --%[1]suse-host-network), --%[1]spip-url (or --%[1]suse-python) and --manifest, not several", prefix)
+	case errors.As(err, &oe) && oe.Option == "WithVersion" && strings.Contains(oe.Reason, "WithManifest"):
+		return usagef(cmd, "--version does not apply to --manifest: the manifest is the version")
 	case errors.As(err, &nm):
 		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, nm.Err)
 	}
@@ -321,15 +325,34 @@ func splitList(s string) []string {
 
 // sourceCommand holds what every command that runs a source parses.
 type sourceCommand struct {
-	conn    *connectorFlags
-	streams string
+	conn     *connectorFlags
+	streams  string
+	manifest string
 }
 
-// addSourceFlags registers the connector flags and --streams.
+// addSourceFlags registers the connector flags, --manifest and --streams.
 func addSourceFlags(fs *flag.FlagSet) *sourceCommand {
 	sc := &sourceCommand{conn: addConnectorFlags(fs, "", "source")}
+	fs.StringVar(&sc.manifest, "manifest", "", "run the source natively from this declarative manifest (a manifest.yaml path or URL), with no Python or Docker")
 	fs.StringVar(&sc.streams, "streams", "", "comma-separated streams to use, such as users,purchases (default: all)")
 	return sc
+}
+
+// manifestName is the name of a source run from a manifest when none is
+// given: the manifest's directory (source-pokeapi/manifest.yaml) or file
+// (source-pokeapi.yaml) when it is named like a source, else
+// source-manifest.
+func manifestName(manifest string) string {
+	ref := manifest
+	if u, err := url.Parse(manifest); err == nil && u.Scheme != "" {
+		ref = u.Path
+	}
+	for _, cand := range []string{path.Base(path.Dir(filepath.ToSlash(ref))), strings.TrimSuffix(path.Base(filepath.ToSlash(ref)), path.Ext(ref))} {
+		if strings.HasPrefix(cand, "source-") {
+			return cand
+		}
+	}
+	return "source-manifest"
 }
 
 // newSource parses args and builds the source they describe. check, when
@@ -359,6 +382,9 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 	if len(pos) == 1 {
 		given = pos[0]
 	}
+	if given == "" && sc.manifest != "" {
+		given = manifestName(sc.manifest)
+	}
 	name, err := sc.conn.connectorName(c.name, given)
 	if err != nil {
 		return nil, err
@@ -366,6 +392,9 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 	opts, err := connectorOptions(ctx, e, c.name, sc.conn)
 	if err != nil {
 		return nil, err
+	}
+	if sc.manifest != "" {
+		opts = append(opts, connector.WithManifest(sc.manifest))
 	}
 	if s := splitList(sc.streams); len(s) > 0 {
 		opts = append(opts, connector.WithStreams(s...))

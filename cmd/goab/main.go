@@ -9,13 +9,17 @@
 //	goab sync      source-faker --config '{"count": 1000}' --destination destination-local-json --destination-config '{"destination_path": "/tmp/out"}'
 //	goab validate  source-faker --config '{"count": 10}'
 //	goab benchmark source-faker --config '{"count": 100000}'
+//	goab check     --manifest ./source-pokeapi/manifest.yaml --config '{"pokemon_name": "ditto"}'
 //	goab connectors --install-type docker
 //	goab version
 //
 // Every command that runs a connector picks it the same way: a name, then at
 // most one of --local-executable, --docker-image (with --version and
-// --use-host-network) or --pip-url; with none, an executable of that name on
-// PATH. The config comes from --config, a file or inline JSON or YAML, in
+// --use-host-network), --pip-url or, for a source, --manifest (a declarative
+// manifest's path or URL, run natively with no Python or Docker); with none,
+// what the library resolves: goairbyte's own connectors in process, an
+// executable of that name on PATH, a manifest-only connector of the
+// registry from its published manifest. The config comes from --config, a file or inline JSON or YAML, in
 // which "secret_reference::NAME" values are looked up with the secrets
 // package (environment, .env file, prompt).
 //
@@ -175,5 +179,6 @@ func printMainUsage(w io.Writer) {
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (default: goairbyte/logs in the temp directory)\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
+		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads\n"+
 		"  NO_LIVE_PROGRESS        set: no live progress line\n")
 }

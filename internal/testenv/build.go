@@ -29,6 +29,9 @@ const (
 	ConnectorVersion   = "0.1.0"
 	FakerImageName     = "goairbyte/source-faker:" + ConnectorVersion
 	LocalJSONImageName = "goairbyte/destination-local-json:" + ConnectorVersion
+	// DeclarativeManifestImageName is the image of
+	// ./cmd/source-declarative-manifest.
+	DeclarativeManifestImageName = "goairbyte/source-declarative-manifest:" + ConnectorVersion
 )
 
 // ModuleRoot returns the directory of this module's go.mod, found by
@@ -217,6 +220,14 @@ func LocalJSONImage(t testing.TB, cli *client.Client) string {
 	t.Helper()
 	BuildImage(t, cli, "./cmd/destination-local-json", LocalJSONImageName)
 	return LocalJSONImageName
+}
+
+// DeclarativeManifestImage builds goairbyte/source-declarative-manifest:0.1.0
+// from ./cmd/source-declarative-manifest and returns its name.
+func DeclarativeManifestImage(t testing.TB, cli *client.Client) string {
+	t.Helper()
+	BuildImage(t, cli, "./cmd/source-declarative-manifest", DeclarativeManifestImageName)
+	return DeclarativeManifestImageName
 }
 
 func dockerfileFor(name string) ([]byte, error) {

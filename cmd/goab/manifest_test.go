@@ -1,0 +1,87 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/internal/replaytest"
+)
+
+// TestManifestCommands runs a manifest connector with --manifest through
+// goab's commands, its HTTPS requests answered by the replay server as a
+// proxy goab trusts (SSL_CERT_FILE).
+func TestManifestCommands(t *testing.T) {
+	conns := replaytest.Connectors(t)
+	c := conns[slices.IndexFunc(conns, func(c replaytest.Connector) bool { return c.Name == "source-sendinblue" })]
+	srv := c.Replay(t)
+	dir := t.TempDir()
+	env := srv.ProxyEnv(dir, dir)
+	config := filepath.Join(dir, "config.json")
+	os.WriteFile(config, c.Config, 0o600)
+
+	srv.Phase("check")
+	r := goab(t, env, "check", "--manifest", c.Manifest, "--config", config)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "source-sendinblue: connection check succeeded") {
+		t.Fatalf("check: the name comes from the manifest's directory:\n%s", r.stdout)
+	}
+
+	srv.Phase("read")
+	cachePath := filepath.Join(dir, "cache.duckdb")
+	r = goab(t, env, "read", "--manifest", c.Manifest, "--config", config, "--cache", cachePath, "--no-progress")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "Read 105 records from source-sendinblue") {
+		t.Fatalf("read:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if m := srv.Misses(); len(m) > 0 {
+		t.Fatalf("requests the CDK did not make: %q", m)
+	}
+
+	srv.Phase("read")
+	r = goab(t, env, "benchmark", "--manifest", c.Manifest, "--config", config, "--cache", filepath.Join(dir, "bench.duckdb"), "--no-progress")
+	r.want(t, 0)
+	if !regexp.MustCompile(`(?m)^contacts\s+\d+\s+\d+`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "source-sendinblue → cache") || !strings.Contains(r.stdout, "105 records") {
+		t.Fatalf("benchmark:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	// What does not fit is a usage error.
+	goab(t, nil, "benchmark", "--manifest", c.Manifest).want(t, 2)
+	r = goab(t, nil, "check", "--manifest", c.Manifest, "--docker-image", "x", "--config", config)
+	r.want(t, 2)
+	if !strings.Contains(r.stderr, "--manifest, not several") {
+		t.Fatalf("two ways:\n%s", r.stderr)
+	}
+}
+
+// TestManifestValidateNamesUnsupported: validate on a manifest whose
+// components need Python fails naming them.
+func TestManifestValidateNamesUnsupported(t *testing.T) {
+	conns := replaytest.Connectors(t)
+	gnews := filepath.Join(filepath.Dir(filepath.Dir(conns[0].Manifest)), "source-gnews", "manifest.yaml")
+	r := goab(t, nil, "validate", "--manifest", gnews, "--config", `{"api_key": "k", "query": "q"}`)
+	r.want(t, 1)
+	if !strings.Contains(r.stdout, "ok  spec") || !strings.Contains(r.stderr, "source_declarative_manifest.components.WaitUntilMidnightBackoffStrategy") {
+		t.Fatalf("validate:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+}
+
+// TestConnectorsYAML lists the manifest-only connectors of a registry,
+// and not a low-code connector that is a Python package.
+func TestConnectorsYAML(t *testing.T) {
+	reg := filepath.Join(t.TempDir(), "registry.json")
+	os.WriteFile(reg, []byte(`{"sources": [
+		{"dockerRepository": "airbyte/source-pokeapi", "language": "manifest-only"},
+		{"dockerRepository": "airbyte/source-gnews", "tags": ["language:manifest-only"]},
+		{"dockerRepository": "airbyte/source-facebook-pages", "tags": ["cdk:low-code", "language:python"]}],
+		"destinations": []}`), 0o644)
+	r := goab(t, []string{"AIRBYTE_LOCAL_REGISTRY=" + reg}, "connectors", "--install-type", "yaml")
+	r.want(t, 0)
+	if got := strings.Fields(r.stdout); !slices.Equal(got, []string{"source-gnews", "source-pokeapi"}) {
+		t.Fatalf("connectors --install-type yaml: %q", got)
+	}
+}

@@ -1,0 +1,149 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/x/goairbyte/declarative"
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/registry"
+)
+
+// This file runs sources from declarative manifests: one given with
+// WithManifest, or the published manifest of a connector the registry
+// says is manifest-only. Either runs in process on the declarative engine,
+// unless it needs Python code, which only the connector's Docker image
+// runs.
+
+// wayManifest is how check names the manifest way of running a connector.
+const wayManifest = "WithManifest"
+
+// checkManifestArg reports a WithManifest argument of a type it does not
+// take, before anything runs.
+func (s *settings) checkManifestArg(name string) error {
+	switch m := s.manifest.(type) {
+	case string:
+		if strings.TrimSpace(m) == "" {
+			return &OptionError{Connector: name, Option: wayManifest, Reason: "an empty path; give a path or URL of a manifest.yaml, or its text as []byte"}
+		}
+		return nil
+	case []byte, json.RawMessage, map[string]any:
+		return nil
+	}
+	return &OptionError{Connector: name, Option: wayManifest, Reason: fmt.Sprintf(
+		"it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not %T", s.manifest)}
+}
+
+// manifestText returns the text of the WithManifest argument and where it
+// came from, downloading a URL with the connector's HTTP client.
+func (s *settings) manifestText(ctx context.Context, name string) ([]byte, string, error) {
+	switch m := s.manifest.(type) {
+	case []byte:
+		return m, "the given text", nil
+	case json.RawMessage:
+		return m, "the given text", nil
+	case map[string]any:
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, "", &OptionError{Connector: name, Option: wayManifest, Reason: "the map is not JSON: " + err.Error()}
+		}
+		return b, "the given map", nil
+	}
+	ref := strings.TrimSpace(s.manifest.(string))
+	if u, err := url.Parse(ref); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		text, err := s.download(ctx, ref)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: downloading the manifest %s: %w", name, ref, err)
+		}
+		return text, ref, nil
+	}
+	text, err := os.ReadFile(ref)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: reading the manifest: %w", name, err)
+	}
+	return text, ref, nil
+}
+
+// download fetches a manifest URL within the registry's timeout.
+func (s *settings) download(ctx context.Context, u string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, registry.DefaultTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	client := s.httpClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// native builds the in-process executor of the manifest text: the engine
+// with the connector's HTTP client, clock and logger.
+func (s *settings) native(name string, text []byte, from string, rt executor.Runtime) (resolved, error) {
+	opts := []declarative.Option{declarative.WithLogger(rt.Logger)}
+	if s.httpClient != nil {
+		opts = append(opts, declarative.WithHTTPClient(s.httpClient))
+	}
+	if s.clock != nil {
+		opts = append(opts, declarative.WithClock(s.clock))
+	}
+	src, err := declarative.New(text, opts...)
+	if err != nil {
+		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", name, from, err)
+	}
+	ex, err := executor.New(name, executor.Method{Kind: executor.KindInProcess, Connector: src}, rt)
+	if err != nil {
+		return resolved{}, err
+	}
+	return resolved{exec: ex, version: s.version, manifest: true}, nil
+}
+
+// fromRegistryManifest runs a connector the registry says is manifest-only:
+// natively from its published manifest, or, when the manifest needs Python
+// components, from its Docker image when a Docker engine answers.
+func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Connector, env *Environment,
+	rt executor.Runtime, docker func(image string) (resolved, error)) (resolved, error) {
+	m, err := env.Registry().Manifest(ctx, entry.Name, s.version)
+	if err != nil {
+		return resolved{}, err
+	}
+	custom, err := registry.PythonComponents(m.YAML)
+	if err != nil {
+		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", entry.Name, m.From, err)
+	}
+	if len(custom) == 0 {
+		if err := s.checkWay(entry.Name, wayManifest); err != nil {
+			return resolved{}, err
+		}
+		env.Logger().Debug("manifest-only connector runs natively", "connector", entry.Name, "manifest", m.From)
+		return s.native(entry.Name, m.YAML, m.From, rt)
+	}
+	image := entry.DockerImage(s.version)
+	perr := registry.PingDocker(ctx)
+	if perr != nil {
+		return resolved{}, &PythonComponentsError{Connector: entry.Name, Components: custom,
+			HasComponentsPy: m.ComponentsPy != nil, Image: image, DockerErr: perr}
+	}
+	if err := s.checkWay(entry.Name, "WithDockerImage"); err != nil {
+		return resolved{}, err
+	}
+	env.Logger().Debug("manifest-only connector needs Python components: running its Docker image",
+		"connector", entry.Name, "image", image, "components", strings.Join(custom, ", "))
+	return docker(image)
+}

@@ -1,0 +1,257 @@
+package connector_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
+	"gopkg.in/yaml.v3"
+)
+
+// itemsManifest is a small manifest: one stream of items read from
+// <base>/items with a bearer token, and a date window that ends at
+// now_utc().
+func itemsManifest(base string) string {
+	return `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}, until: {type: string}}}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: ` + base + `
+        path: /items
+        http_method: GET
+        request_parameters: {until: "{{ now_utc().strftime('%Y-%m-%d') }}"}
+        authenticator: {type: BearerAuthenticator, api_token: "{{ config['token'] }}"}
+      record_selector:
+        type: RecordSelector
+        extractor: {type: DpathExtractor, field_path: [items]}
+spec:
+  type: Spec
+  connection_specification:
+    type: object
+    required: [token]
+    properties:
+      token: {type: string, airbyte_secret: true}
+`
+}
+
+// itemsServer answers /items with two items that echo the until
+// parameter, for the token "t0ken" only; it counts the requests.
+func itemsServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if r.Header.Get("Authorization") != "Bearer t0ken" {
+			http.Error(w, `{"error": "unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/manifest.yaml" {
+			return
+		}
+		until := r.URL.Query().Get("until")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"items": [{"id": 1, "until": "` + until + `"}, {"id": 2, "until": "` + until + `"}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// readItems runs a read of the items stream and returns the records.
+func readItems(t *testing.T, c *connector.Connector) []string {
+	t.Helper()
+	ctx := context.Background()
+	spec, err := c.Spec(ctx)
+	if err != nil || !strings.Contains(string(spec.ConnectionSpecification), "token") {
+		t.Fatalf("spec: %v %v", spec, err)
+	}
+	var cat *protocol.Catalog
+	for m, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == protocol.TypeCatalog {
+			cat = m.Catalog
+		}
+	}
+	cc, _ := json.Marshal(protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{Stream: cat.Streams[0],
+		SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationOverwrite}}})
+	var out []string
+	for m, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: cc}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == protocol.TypeRecord {
+			out = append(out, string(m.Record.Data))
+		}
+	}
+	return out
+}
+
+// TestWithManifest runs a manifest given each way WithManifest takes it,
+// in process, with the HTTP client and the clock given.
+func TestWithManifest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, requests := itemsServer(t)
+	text := itemsManifest("https://api.example.com")
+	path := filepath.Join(t.TempDir(), "manifest.yaml")
+	os.WriteFile(path, []byte(text), 0o644)
+	var asMap map[string]any
+	if err := json.Unmarshal(mustJSON(t, text), &asMap); err != nil {
+		t.Fatal(err)
+	}
+	// The manifest's URLs stay as written; the client sends them to srv.
+	client := &http.Client{Transport: redirect{to: srv.URL}}
+	frozen := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
+	for what, m := range map[string]any{"path": path, "bytes": []byte(text), "json": json.RawMessage(mustJSON(t, text)), "map": asMap} {
+		c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+			connector.WithManifest(m), connector.WithHTTPClient(client), connector.WithClock(frozen),
+			connector.WithConfig(map[string]any{"token": "t0ken"}))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if _, ok := c.Executor().(*executor.InProcess); !ok {
+			t.Fatalf("%s: runs as %s, want in process", what, c)
+		}
+		if err := c.Check(ctx); err != nil {
+			t.Fatalf("%s: check: %v", what, err)
+		}
+		got := readItems(t, c)
+		want := []string{`{"id":1,"until":"2025-01-15"}`, `{"id":2,"until":"2025-01-15"}`}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("%s: records %v, want %v (the frozen clock's date)", what, got, want)
+		}
+	}
+	// A bad token is the check's FAILED answer.
+	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+		connector.WithManifest(path), connector.WithHTTPClient(client), connector.WithConfig(map[string]any{"token": "wrong"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(ctx); !errors.Is(err, connector.ErrCheckFailed) {
+		t.Fatalf("check with a bad token: %v", err)
+	}
+	if requests.Load() == 0 {
+		t.Fatal("the client given was not used")
+	}
+}
+
+// TestWithManifestURL downloads the manifest from a URL with the client
+// given.
+func TestWithManifestURL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api, _ := itemsServer(t)
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/source-items/manifest.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(itemsManifest(api.URL)))
+	}))
+	defer site.Close()
+	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+		connector.WithManifest(site.URL+"/source-items/manifest.yaml"), connector.WithConfig(map[string]any{"token": "t0ken"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readItems(t, c); len(got) != 2 {
+		t.Fatalf("records %v", got)
+	}
+	_, err = connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+		connector.WithManifest(site.URL+"/nothing.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "/nothing.yaml") {
+		t.Fatalf("a missing manifest: %v", err)
+	}
+	_, err = connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+		connector.WithManifest([]byte("version: 6.7.0\nstreams: 12\n")))
+	if err == nil || !strings.Contains(err.Error(), "the given text") {
+		t.Fatalf("an invalid manifest: %v", err)
+	}
+}
+
+// TestManifestOptionsThatDoNotFit: the engine's knobs apply to manifests
+// only, and a manifest is a way of running a source of its own.
+func TestManifestOptionsThatDoNotFit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	client := http.DefaultClient
+	for _, c := range []struct {
+		name string
+		kind connector.Kind
+		opts []connector.Option
+		want string
+	}{
+		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithDockerImage("")},
+			"WithDockerImage and WithManifest: these are different ways"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithVersion("1.0")},
+			"WithVersion: it does not apply to a connector run with WithManifest"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithEnv("A=1")},
+			"WithEnv: it does not apply to a connector run with WithManifest"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithHTTPClient(client)},
+			"WithHTTPClient: it does not apply to a connector run with WithLocalExecutable"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithDockerImage(""), connector.WithClock(time.Now)},
+			"WithClock: it does not apply to a connector run with WithDockerImage"},
+		{"destination-echo", connector.KindDestination, []connector.Option{connector.WithClock(time.Now)},
+			"WithClock: it applies only to a connector run from a declarative manifest, and this one runs as destination-echo (in process)"},
+		{"destination-x", connector.KindDestination, []connector.Option{connector.WithManifest("m.yaml")},
+			"WithManifest: a declarative manifest describes a source"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest(42)},
+			"WithManifest: it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not int"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest(" ")}, "WithManifest: an empty path"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithHTTPClient(nil)},
+			"WithHTTPClient: it needs a value, not nil"},
+	} {
+		_, err := connector.New(ctx, c.kind, c.name, append(c.opts, connector.WithEnvironment(env))...)
+		var oe *connector.OptionError
+		if !errors.As(err, &oe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an *OptionError saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+// redirect sends every request to another base URL, keeping the path.
+type redirect struct{ to string }
+
+func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	u := *req.URL
+	u.Scheme, u.Host = "http", strings.TrimPrefix(r.to, "http://")
+	out.URL, out.Host = &u, u.Host
+	return http.DefaultTransport.RoundTrip(out)
+}
+
+// mustJSON converts YAML text to JSON.
+func mustJSON(t *testing.T, yamlText string) []byte {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal([]byte(yamlText), &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,294 @@
+package registry
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/x/goairbyte/declarative/manifest"
+)
+
+// DefaultManifestURL is where Airbyte publishes the files of each
+// manifest-only connector: <base>/<name>/<version>/manifest.yaml, and
+// components.zip beside it when the connector needs Python code.
+const DefaultManifestURL = "https://connectors.airbyte.com/files/metadata/airbyte"
+
+// The environment variables that change where [Loader.Manifest] finds
+// manifests.
+const (
+	// EnvManifestDir names a directory of manifests used instead of any
+	// download: <dir>/<name>/manifest.yaml (with components.py beside it
+	// when the connector has Python code), the layout of Airbyte's
+	// monorepo.
+	EnvManifestDir = "GOAIRBYTE_MANIFEST_DIR"
+	// EnvManifestURL replaces [DefaultManifestURL], for a mirror.
+	EnvManifestURL = "GOAIRBYTE_MANIFEST_URL"
+)
+
+// Manifest is a manifest-only connector's definition, as [Loader.Manifest]
+// found it.
+type Manifest struct {
+	// Connector is the connector's name, such as "source-pokeapi".
+	Connector string
+	// Version is the version asked for: "latest" or a pinned "1.2.3".
+	Version string
+	// YAML is the text of manifest.yaml.
+	YAML []byte
+	// ComponentsPy is the Python code the manifest's custom components
+	// live in (components.py); nil when the connector has none.
+	ComponentsPy []byte
+	// From says where the manifest came from: a URL, a file of the
+	// manifest directory or of the disk cache.
+	From string
+}
+
+// ManifestError says that a connector's manifest could be neither
+// downloaded nor found in the manifest directory or the disk cache.
+type ManifestError struct {
+	Connector string
+	Version   string
+	// URL is the manifest's download URL ("" when no download was tried).
+	URL     string
+	Offline bool
+	Err     error
+}
+
+// Error says what failed and the ways to provide the manifest.
+func (e *ManifestError) Error() string {
+	what := fmt.Sprintf("the manifest of %s (version %s)", e.Connector, e.Version)
+	fix := fmt.Sprintf("set %s to a directory holding %s/manifest.yaml, or give the manifest with connector.WithManifest",
+		EnvManifestDir, e.Connector)
+	if e.Offline {
+		return fmt.Sprintf("%s is not in the disk cache and %s forbids downloading it: %v; run once online to cache it, or %s",
+			what, EnvOfflineMode, e.Err, fix)
+	}
+	return fmt.Sprintf("cannot get %s from %s: %v; check the network and the version, or %s", what, e.URL, e.Err, fix)
+}
+
+// Unwrap returns the cause.
+func (e *ManifestError) Unwrap() error { return e.Err }
+
+// errNotCached is the cause of a ManifestError in offline mode.
+var errNotCached = errors.New("no cached copy")
+
+// Manifest returns the manifest of the manifest-only connector name in
+// version ("" or "latest" for the newest; a leading "v" is dropped), as
+// PyAirbyte finds it: from the manifest directory when one is set
+// (GOAIRBYTE_MANIFEST_DIR or WithManifestDir), else downloaded from
+// <base>/<name>/<version>/manifest.yaml with components.zip beside it (a
+// 404 means no Python code). Downloads are kept in the disk cache, keyed
+// by name and version: a pinned version is never downloaded twice, latest
+// again once the TTL has passed (the stale copy is used when the download
+// fails). In offline mode only the cache is read.
+func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest, error) {
+	version = strings.TrimPrefix(strings.TrimSpace(version), "v")
+	if version == "" {
+		version = "latest"
+	}
+	if l.manifestDir != "" {
+		return readManifestDir(l.manifestDir, name, version)
+	}
+	dir := l.manifestCacheDir(name, version)
+	cached, age, cerr := l.readManifestCache(dir, name, version)
+	if cerr == nil && (version != "latest" || age < l.ttl) {
+		return cached, nil
+	}
+	u := strings.TrimSuffix(l.manifestURL, "/") + "/" + name + "/" + version + "/manifest.yaml"
+	if l.offline {
+		if cerr == nil {
+			l.logger.Info("offline mode: using the cached manifest", "connector", name, "version", version, "file", cached.From)
+			return cached, nil
+		}
+		return nil, &ManifestError{Connector: name, Version: version, Offline: true, Err: errNotCached}
+	}
+	m, err := l.downloadManifest(ctx, name, version, u)
+	if err != nil {
+		if cerr == nil && ctx.Err() == nil {
+			l.logger.Warn("cannot download the manifest, using a stale cached copy", "connector", name, "url", u, "error", err)
+			return cached, nil
+		}
+		return nil, &ManifestError{Connector: name, Version: version, URL: u, Err: err}
+	}
+	if dir != "" {
+		if err := writeManifestCache(dir, m); err != nil {
+			l.logger.Warn("could not cache the manifest", "connector", name, "dir", dir, "error", err)
+		}
+	}
+	return m, nil
+}
+
+// downloadManifest fetches manifest.yaml, then components.zip, whose
+// components.py it keeps.
+func (l *Loader) downloadManifest(ctx context.Context, name, version, u string) (*Manifest, error) {
+	yaml, status, err := l.get(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d %s", status, http.StatusText(status))
+	}
+	m := &Manifest{Connector: name, Version: version, YAML: yaml, From: u}
+	zu := strings.TrimSuffix(u, "manifest.yaml") + "components.zip"
+	archive, status, err := l.get(ctx, zu)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", zu, err)
+	case status == http.StatusNotFound:
+		return m, nil // no custom code
+	case status != http.StatusOK:
+		return nil, fmt.Errorf("%s: HTTP %d %s", zu, status, http.StatusText(status))
+	}
+	if m.ComponentsPy, err = componentsFromZip(archive); err != nil {
+		return nil, fmt.Errorf("%s: %w", zu, err)
+	}
+	return m, nil
+}
+
+// get fetches u within the loader's timeout and returns the body and the
+// status; only a transport failure is an error.
+func (l *Loader) get(ctx context.Context, u string) ([]byte, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("bad URL %q: %w", u, err)
+	}
+	req.Header.Set("User-Agent", "goairbyte")
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading %s: %w", u, err)
+	}
+	return body, resp.StatusCode, nil
+}
+
+// componentsFromZip extracts components.py from a components.zip.
+func componentsFromZip(archive []byte) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		return nil, fmt.Errorf("not a zip archive: %w", err)
+	}
+	f, err := zr.Open("components.py")
+	if err != nil {
+		return nil, errors.New("the archive has no components.py")
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// readManifestDir reads <dir>/<name>/manifest.yaml and its components.py.
+func readManifestDir(dir, name, version string) (*Manifest, error) {
+	path := filepath.Join(dir, name, "manifest.yaml")
+	yaml, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %s=%s has no manifest for %s: %w", EnvManifestDir, dir, name, err)
+	}
+	m := &Manifest{Connector: name, Version: version, YAML: yaml, From: path}
+	py, err := os.ReadFile(filepath.Join(dir, name, "components.py"))
+	switch {
+	case err == nil:
+		m.ComponentsPy = py
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("registry: reading %s's components.py: %w", name, err)
+	}
+	return m, nil
+}
+
+// manifestCacheDir is the cache directory of one name and version, "" when
+// the disk cache is off.
+func (l *Loader) manifestCacheDir(name, version string) string {
+	if l.cacheDir == "" || strings.ContainsAny(name+version, `/\`) || name == ".." || version == ".." {
+		return ""
+	}
+	return filepath.Join(l.cacheDir, "manifests", name, version)
+}
+
+// The files of a cached manifest. noComponents records that the download
+// found no components.zip; manifest.yaml is written last, so a directory
+// without it is incomplete and ignored.
+const (
+	cachedManifest     = "manifest.yaml"
+	cachedComponents   = "components.py"
+	cachedNoComponents = "no-components"
+)
+
+// readManifestCache reads a cached manifest and its age.
+func (l *Loader) readManifestCache(dir, name, version string) (*Manifest, time.Duration, error) {
+	if dir == "" {
+		return nil, 0, errNotCached
+	}
+	path := filepath.Join(dir, cachedManifest)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, errNotCached
+	}
+	yaml, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	m := &Manifest{Connector: name, Version: version, YAML: yaml, From: path}
+	if py, err := os.ReadFile(filepath.Join(dir, cachedComponents)); err == nil {
+		m.ComponentsPy = py
+	} else if _, err := os.Stat(filepath.Join(dir, cachedNoComponents)); err != nil {
+		return nil, 0, errNotCached // written by hand or half written
+	}
+	return m, l.now().Sub(st.ModTime()), nil
+}
+
+// writeManifestCache stores m in dir: a fresh directory renamed into place,
+// so that a reader never sees half of it.
+func writeManifestCache(dir string, m *Manifest) error {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, ".manifest-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	comp, body := cachedNoComponents, []byte{}
+	if m.ComponentsPy != nil {
+		comp, body = cachedComponents, m.ComponentsPy
+	}
+	if err := os.WriteFile(filepath.Join(tmp, comp), body, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, cachedManifest), m.YAML, 0o644); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
+}
+
+// PythonComponents lists the custom components of a manifest's text, the
+// ones that name a Python class (class_name) and so run only on the Python
+// CDK, each as "class at path"; none means the native engine can run it.
+// A manifest that does not load is an error.
+func PythonComponents(manifestText []byte) ([]string, error) {
+	m, err := manifest.Load(manifestText)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range m.Components() {
+		if c.ClassName != "" {
+			out = append(out, c.ClassName+" at "+c.Path)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,201 @@
+package registry
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// manifestServer serves Airbyte's layout of manifest files:
+// /<name>/<version>/manifest.yaml and components.zip, from files, 404 for
+// the rest. It counts the requests per path.
+type manifestServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	files map[string][]byte
+	hits  map[string]int
+	fail  bool // answer 500 to everything
+}
+
+func newManifestServer(t *testing.T) *manifestServer {
+	s := &manifestServer{files: map[string][]byte{}, hits: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hits[r.URL.Path]++
+		if s.fail {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		body, ok := s.files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *manifestServer) set(path string, body []byte) {
+	s.mu.Lock()
+	s.files[path] = body
+	s.mu.Unlock()
+}
+
+func (s *manifestServer) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[path]
+}
+
+func zipOf(t *testing.T, name, body string) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(body))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestManifestDownloadAndCache(t *testing.T) {
+	isolate(t)
+	srv := newManifestServer(t)
+	srv.set("/source-x/latest/manifest.yaml", []byte("version: 6.7.0\n"))
+	srv.set("/source-x/1.2.3/manifest.yaml", []byte("version: 6.1.0\n"))
+	srv.set("/source-x/1.2.3/components.zip", zipOf(t, "components.py", "class C: pass\n"))
+	cache := t.TempDir()
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache))
+	ctx := context.Background()
+
+	m, err := l.Manifest(ctx, "source-x", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.YAML) != "version: 6.7.0\n" || m.ComponentsPy != nil || m.Version != "latest" || !strings.HasPrefix(m.From, srv.URL) {
+		t.Fatalf("latest: %+v", m)
+	}
+	if srv.count("/source-x/latest/components.zip") != 1 {
+		t.Fatal("components.zip was not asked for")
+	}
+	// Within the TTL the disk cache answers.
+	if m, err = l.Manifest(ctx, "source-x", "latest"); err != nil || !strings.HasPrefix(m.From, cache) {
+		t.Fatalf("second latest: %+v %v", m, err)
+	}
+	if n := srv.count("/source-x/latest/manifest.yaml"); n != 1 {
+		t.Fatalf("latest downloaded %d times within the TTL", n)
+	}
+
+	// A pinned version (leading v dropped) with Python code; kept forever.
+	m, err = l.Manifest(ctx, "source-x", "v1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.ComponentsPy) != "class C: pass\n" || m.Version != "1.2.3" {
+		t.Fatalf("pinned: %+v", m)
+	}
+	expired := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithTTL(0))
+	if m, err = expired.Manifest(ctx, "source-x", "1.2.3"); err != nil || string(m.ComponentsPy) != "class C: pass\n" {
+		t.Fatalf("pinned from the cache: %+v %v", m, err)
+	}
+	if n := srv.count("/source-x/1.2.3/manifest.yaml"); n != 1 {
+		t.Fatalf("a pinned version was downloaded %d times", n)
+	}
+
+	// latest past its TTL is downloaded again; when that fails, the stale
+	// copy is used.
+	srv.set("/source-x/latest/manifest.yaml", []byte("version: 6.8.0\n"))
+	if m, err = expired.Manifest(ctx, "source-x", ""); err != nil || string(m.YAML) != "version: 6.8.0\n" {
+		t.Fatalf("expired latest: %+v %v", m, err)
+	}
+	srv.mu.Lock()
+	srv.fail = true
+	srv.mu.Unlock()
+	if m, err = expired.Manifest(ctx, "source-x", ""); err != nil || string(m.YAML) != "version: 6.8.0\n" {
+		t.Fatalf("stale latest: %+v %v", m, err)
+	}
+}
+
+func TestManifestOffline(t *testing.T) {
+	isolate(t)
+	srv := newManifestServer(t)
+	srv.set("/source-x/latest/manifest.yaml", []byte("version: 6.7.0\n"))
+	cache := t.TempDir()
+	ctx := context.Background()
+
+	cold := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithOffline(true))
+	_, err := cold.Manifest(ctx, "source-x", "")
+	var me *ManifestError
+	if !errors.As(err, &me) || !me.Offline || !strings.Contains(err.Error(), EnvOfflineMode) || !strings.Contains(err.Error(), EnvManifestDir) {
+		t.Fatalf("cold offline: %v", err)
+	}
+	if n := srv.count("/source-x/latest/manifest.yaml"); n != 0 {
+		t.Fatal("offline mode downloaded")
+	}
+
+	if _, err := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache)).Manifest(ctx, "source-x", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Warm: the cache answers even past the TTL.
+	warm := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithOffline(true), WithTTL(0))
+	if m, err := warm.Manifest(ctx, "source-x", ""); err != nil || string(m.YAML) != "version: 6.7.0\n" {
+		t.Fatalf("warm offline: %+v %v", m, err)
+	}
+	if n := srv.count("/source-x/latest/manifest.yaml"); n != 1 {
+		t.Fatalf("%d downloads, want the one online", n)
+	}
+}
+
+func TestManifestErrors(t *testing.T) {
+	isolate(t)
+	srv := newManifestServer(t)
+	srv.set("/source-zip/latest/manifest.yaml", []byte("version: 6.7.0\n"))
+	srv.set("/source-zip/latest/components.zip", []byte("not a zip"))
+	srv.set("/source-nopy/latest/manifest.yaml", []byte("version: 6.7.0\n"))
+	srv.set("/source-nopy/latest/components.zip", zipOf(t, "other.py", ""))
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), WithTimeout(5*time.Second))
+	for name, want := range map[string]string{
+		"source-missing": "HTTP 404",
+		"source-zip":     "not a zip archive",
+		"source-nopy":    "no components.py",
+	} {
+		_, err := l.Manifest(context.Background(), name, "")
+		var me *ManifestError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), srv.URL+"/"+name+"/latest/manifest.yaml") {
+			t.Errorf("%s: %v, want a ManifestError with %q and the URL", name, err, want)
+		}
+	}
+}
+
+func TestManifestDir(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "source-a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "source-a", "manifest.yaml"), []byte("version: 6.7.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "source-a", "components.py"), []byte("x = 1\n"), 0o644)
+	t.Setenv(EnvManifestDir, dir)
+	t.Setenv(EnvManifestURL, "http://127.0.0.1:1") // never used
+	l := NewLoader()
+	m, err := l.Manifest(context.Background(), "source-a", "2.0.0")
+	if err != nil || string(m.ComponentsPy) != "x = 1\n" || m.From != filepath.Join(dir, "source-a", "manifest.yaml") {
+		t.Fatalf("%+v %v", m, err)
+	}
+	if _, err := l.Manifest(context.Background(), "source-b", ""); err == nil || !strings.Contains(err.Error(), EnvManifestDir) {
+		t.Fatalf("missing from the directory: %v", err)
+	}
+}
