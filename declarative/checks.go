@@ -9,6 +9,7 @@ import (
 
 	"github.com/x/goairbyte/declarative/interpolation"
 	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/protocol"
 )
 
 // checkStream is the CheckStream component: the connection is good when
@@ -55,6 +56,15 @@ var errStop = errors.New("stop")
 // SUCCEEDED; a *CheckError carries the CDK's FAILED message. An
 // *UnsupportedError comes before any request.
 func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
+	return s.CheckEmit(ctx, config, nil)
+}
+
+// CheckEmit is Check that also emits what the CDK prints during a check
+// besides its verdict: the CONTROL CONNECTOR_CONFIG message of a rotated
+// OAuth refresh token, which the caller must store (the old token is
+// invalid). It makes a Source a kit.CheckEmitter; a nil emit hands such
+// configs to the WithConfigUpdates function instead.
+func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error {
 	if s.check == nil {
 		return s.unsupportedFor(nil)
 	}
@@ -77,6 +87,7 @@ func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
 	if err != nil {
 		return err
 	}
+	rc.emitFn = emit
 	if len(s.streams) == 0 {
 		return &CheckError{Message: interpolation.Repr("No streams to connect to from source")}
 	}

@@ -261,6 +261,21 @@ func TestRefreshTokenExpiry(t *testing.T) {
 	if len(updates) != 1 || !strings.Contains(updates[0], `"oauth_token_expiry_date":"2025-02-01T00:00:00+00:00"`) {
 		t.Errorf("Check reported %q, want the config with the expiry date from the response", updates)
 	}
+
+	// CheckEmit (kit.CheckEmitter) emits the rotated config as a CONTROL
+	// message instead, as the CDK prints it during a check.
+	ts = &tokenServer{refresh: "refresh-1-secret", expiresIn: "3600"}
+	src = rotationSource(t, ts, rotationManifest(""))
+	var emitted []*protocol.Message
+	if err := src.CheckEmit(context.Background(), json.RawMessage(rotationConfig), func(m *protocol.Message) error {
+		emitted = append(emitted, m)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cfgs := controlConfigs(emitted); len(cfgs) != 1 || cfgs[0]["client_refresh_token"] != "refresh-2-secret" {
+		t.Errorf("CheckEmit emitted %d CONTROL messages (%v), want the one rotation", len(cfgs), cfgs)
+	}
 }
 
 // TestRefreshTokenRevoked follows _wrap_refresh_token_exception: a refresh

@@ -100,9 +100,16 @@ func (p *InProcess) call(inv Invocation) (func(ctx context.Context, emit func(*p
 			return emit(&protocol.Message{Type: protocol.TypeSpec, Spec: s})
 		}, nil
 	case VerbCheck:
+		ce, _ := p.conn.(kit.CheckEmitter)
 		return func(ctx context.Context, emit func(*protocol.Message) error) error {
 			st := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
-			if err := check(ctx, config); err != nil {
+			var err error
+			if ce != nil {
+				err = ce.CheckEmit(ctx, config, emit)
+			} else {
+				err = check(ctx, config)
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					return err
 				}

@@ -60,6 +60,15 @@ type LineWriter interface {
 		input io.Reader, emit func(*protocol.Message) error) error
 }
 
+// CheckEmitter is a connector whose check may have more to say than its
+// verdict — an OAuth refresh token rotated by the check, which the platform
+// must store as a CONTROL CONNECTOR_CONFIG message or lose: Serve and an
+// in-process runner call CheckEmit, with the emit function of a read,
+// instead of Check.
+type CheckEmitter interface {
+	CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error
+}
+
 // connector is what sources and destinations share.
 type connector interface {
 	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
@@ -305,7 +314,11 @@ func (s *server) check(ctx context.Context, config []byte, configErr error) erro
 	}
 	err := configErr
 	if err == nil {
-		err = s.conn.Check(ctx, config)
+		if ce, ok := s.conn.(CheckEmitter); ok {
+			err = ce.CheckEmit(ctx, config, s.out.emit)
+		} else {
+			err = s.conn.Check(ctx, config)
+		}
 	}
 	status := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
 	if err != nil {

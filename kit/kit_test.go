@@ -582,3 +582,22 @@ func TestLineWriter(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q", r.code, r.lines)
 	}
 }
+
+// checkEmitter is a source whose check rotates its config.
+type checkEmitter struct{ *source }
+
+func (checkEmitter) CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error {
+	return emit(&protocol.Message{Type: protocol.TypeControl, Control: &protocol.Control{Type: protocol.ControlConnectorConfig,
+		EmittedAt: 1, ConnectorConfig: &protocol.ControlConnectorConfigMessage{Config: json.RawMessage(`{"token":"rotated"}`)}}})
+}
+
+// TestCheckEmitter: a CheckEmitter's check prints what it emits before the
+// CONNECTION_STATUS.
+func TestCheckEmitter(t *testing.T) {
+	t.Parallel()
+	r := run(t, checkEmitter{&source{}}, "", "check", "--config", file(t, "c.json", `{"count":1}`))
+	if r.code != 0 || len(r.msgs) != 2 || r.msgs[0].Type != protocol.TypeControl ||
+		r.msgs[1].ConnectionStatus == nil || r.msgs[1].ConnectionStatus.Status != protocol.StatusSucceeded {
+		t.Fatalf("exit %d, stdout %q", r.code, r.lines)
+	}
+}

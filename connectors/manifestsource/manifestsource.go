@@ -87,11 +87,22 @@ func (s *Source) Spec(ctx context.Context) (*protocol.ConnectorSpecification, er
 
 // Check runs the injected manifest's check.
 func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
+	return s.CheckEmit(ctx, config, nil)
+}
+
+// CheckEmit runs the injected manifest's check, emitting a config the
+// check rotated (a CONTROL message, injected keys put back) through emit:
+// it makes the Source a kit.CheckEmitter, so that Serve prints it before
+// the CONNECTION_STATUS as Airbyte's image does.
+func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error {
 	r, err := s.prepare(ctx, config)
 	if err != nil {
 		return err
 	}
-	return r.engine.Check(ctx, r.config)
+	if emit == nil {
+		return r.engine.Check(ctx, r.config)
+	}
+	return r.engine.CheckEmit(ctx, r.config, r.reinjecting(emit))
 }
 
 // Discover runs the injected manifest's discover.
@@ -111,7 +122,13 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	if err != nil {
 		return err
 	}
-	return r.engine.Read(ctx, r.config, catalog, state, func(m *protocol.Message) error {
+	return r.engine.Read(ctx, r.config, catalog, state, r.reinjecting(emit))
+}
+
+// reinjecting wraps emit so that a config the connector updates (a CONTROL
+// message) goes out with the injected keys put back.
+func (r *run) reinjecting(emit func(*protocol.Message) error) func(*protocol.Message) error {
+	return func(m *protocol.Message) error {
 		if m.Type == protocol.TypeControl && m.Control != nil && m.Control.ConnectorConfig != nil {
 			full, err := r.reinject(m.Control.ConnectorConfig.Config)
 			if err != nil {
@@ -124,7 +141,7 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 			m = &protocol.Message{Type: m.Type, Control: &cp}
 		}
 		return emit(m)
-	})
+	}
 }
 
 // run is one command's engine and config.
