@@ -405,7 +405,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if _, ok := src.Executor().(*executor.InProcess); !ok {
+		if src.Executor().Method().Kind != executor.KindInProcess {
 			t.Fatalf("source-sendinblue runs as %s, want natively in process", src)
 		}
 		return src.Check(ctx)
@@ -459,7 +459,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := src.Executor().(*executor.Docker); !ok || d.Image() != "airbyte/source-gnews:0.2.5" {
+	if m := src.Executor().Method(); m.Kind != executor.KindDocker || m.Image != "airbyte/source-gnews:0.2.5" {
 		t.Fatalf("components with a Docker engine: runs as %s, want the image airbyte/source-gnews:0.2.5", src)
 	}
 }

@@ -103,7 +103,7 @@ func TestEnvironmentsAreSeparate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d.Executor().(*executor.InProcess); !ok || d.Environment() != a {
+	if d.Executor().Method().Kind != executor.KindInProcess || d.Environment() != a {
 		t.Fatalf("resolved to %s in %p, want in process in %p", d, d.Environment(), a)
 	}
 	_, err = connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(b))
@@ -197,7 +197,7 @@ func TestResolutionOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d.Executor().(*executor.Local); !ok {
+	if d.Executor().Method().Kind != executor.KindLocal {
 		t.Fatalf("resolved to %s, want the executable on PATH", d)
 	}
 	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
@@ -206,7 +206,7 @@ func TestResolutionOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d.Executor().(*executor.InProcess); !ok {
+	if d.Executor().Method().Kind != executor.KindInProcess {
 		t.Fatalf("resolved to %s, want in process before PATH", d)
 	}
 }

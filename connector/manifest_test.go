@@ -129,7 +129,7 @@ func TestWithManifest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		if _, ok := c.Executor().(*executor.InProcess); !ok {
+		if c.Executor().Method().Kind != executor.KindInProcess {
 			t.Fatalf("%s: runs as %s, want in process", what, c)
 		}
 		if err := c.Check(ctx); err != nil {

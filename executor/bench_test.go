@@ -22,12 +22,12 @@ var (
 func BenchmarkRunFakerUsers(b *testing.B) {
 	b.Run("local", func(b *testing.B) {
 		bin := testenv.BuildBinary(b, "./cmd/source-faker")
-		l := build[*executor.Local](b, "source-faker", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: b.TempDir()})
+		l := build[executor.Executor](b, "source-faker", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: b.TempDir()})
 		benchRead(b, l)
 	})
 	b.Run("docker", func(b *testing.B) {
 		cli := testenv.Docker(b)
-		d := build[*executor.Docker](b, "source-faker", executor.Method{Kind: executor.KindDocker, Image: testenv.FakerImage(b, cli), DockerClient: cli},
+		d := build[executor.Executor](b, "source-faker", executor.Method{Kind: executor.KindDocker, Image: testenv.FakerImage(b, cli), DockerClient: cli},
 			executor.Runtime{LogDir: b.TempDir()})
 		benchRead(b, d)
 	})

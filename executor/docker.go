@@ -39,22 +39,22 @@ const containerRunDir = "/tmp/goairbyte"
 // a cancelled context.
 const dockerTimeout = 30 * time.Second
 
-// Docker runs a connector as a Docker container, one per command, through
+// dockerExecutor runs a connector as a Docker container, one per command, through
 // the Docker engine API.
-type Docker struct {
+type dockerExecutor struct {
 	runner
 	image string
 	cli   *client.Client
 	ready atomic.Bool // the image is known to be present
 }
 
-var _ Executor = (*Docker)(nil)
+var _ Executor = (*dockerExecutor)(nil)
 
 // newDocker returns an executor for a complete image reference (with its
 // tag). The client is the Method's DockerClient or one built from the
 // environment (DOCKER_HOST etc.); the engine is first contacted by Run or
 // Install.
-func newDocker(name, image string, o *options) (*Docker, error) {
+func newDocker(name, image string, o *options) (*dockerExecutor, error) {
 	cli := o.dockerClient
 	if cli == nil {
 		var err error
@@ -62,17 +62,17 @@ func newDocker(name, image string, o *options) (*Docker, error) {
 			return nil, &DockerUnavailableError{Host: "(from the environment)", Err: err}
 		}
 	}
-	return &Docker{runner: newRunner(name, o), image: image, cli: cli}, nil
+	return &dockerExecutor{runner: newRunner(name, o), image: image, cli: cli}, nil
 }
 
-// Image is the image the connector runs.
-func (d *Docker) Image() string { return d.image }
+// Method says how the connector runs.
+func (d *dockerExecutor) Method() Method { return d.method }
 
 // String says how the connector runs.
-func (d *Docker) String() string { return d.name + " (Docker image " + d.image + ")" }
+func (d *dockerExecutor) String() string { return d.name + " (Docker image " + d.image + ")" }
 
 // InstalledVersion is the image's tag ("latest" when it has none).
-func (d *Docker) InstalledVersion(ctx context.Context) (string, error) {
+func (d *dockerExecutor) InstalledVersion(ctx context.Context) (string, error) {
 	return cmp.Or(ImageTag(d.image), "latest"), nil
 }
 
@@ -91,14 +91,14 @@ func ImageTag(image string) string {
 }
 
 // Install pulls the image unless it is present.
-func (d *Docker) Install(ctx context.Context) error { return d.ensureImage(ctx, true) }
+func (d *dockerExecutor) Install(ctx context.Context) error { return d.ensureImage(ctx, true) }
 
 // Uninstall does nothing: images are shared with other tools and other
 // connectors; remove one with docker image rm.
-func (d *Docker) Uninstall(ctx context.Context) error { return nil }
+func (d *dockerExecutor) Uninstall(ctx context.Context) error { return nil }
 
 // ensureImage checks that the image is present, pulling it when allowed.
-func (d *Docker) ensureImage(ctx context.Context, pull bool) error {
+func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	if d.ready.Load() {
 		return nil
 	}
@@ -119,7 +119,7 @@ func (d *Docker) ensureImage(ctx context.Context, pull bool) error {
 	return nil
 }
 
-func (d *Docker) pull(ctx context.Context) error {
+func (d *dockerExecutor) pull(ctx context.Context) error {
 	d.o.logger.Info("pulling Docker image", "connector", d.name, "image", d.image)
 	resp, err := d.cli.ImagePull(ctx, d.image, client.ImagePullOptions{})
 	if err != nil {
@@ -140,7 +140,7 @@ func (d *Docker) pull(ctx context.Context) error {
 }
 
 // engineErr turns a refused connection into a *DockerUnavailableError.
-func (d *Docker) engineErr(err error) error {
+func (d *dockerExecutor) engineErr(err error) error {
 	if client.IsErrConnectionFailed(err) {
 		return &DockerUnavailableError{Host: d.cli.DaemonHost(), Err: err}
 	}
@@ -149,11 +149,11 @@ func (d *Docker) engineErr(err error) error {
 
 // Run runs the command in a new container; see Executor. The container is
 // always removed, whatever happens.
-func (d *Docker) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
+func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return d.run(ctx, inv, d.start)
 }
 
-func (d *Docker) start(ctx context.Context, ln launch) (started, error) {
+func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) {
 	if err := d.ensureImage(ctx, d.o.installIfMissing); err != nil {
 		return started{}, err
 	}

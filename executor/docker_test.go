@@ -22,19 +22,19 @@ import (
 // newDocker builds a FROM scratch image of a test connector and returns an
 // executor for it, under a connector name unique to the test so that its
 // containers can be counted by label.
-func newDocker(t *testing.T, connector string, tweaks ...tweak) (*executor.Docker, *client.Client) {
+func newDocker(t *testing.T, connector string, tweaks ...tweak) (executor.Executor, *client.Client) {
 	t.Helper()
 	cli := testenv.Docker(t)
 	image := "goairbyte-test/" + connector + ":0.1.0"
 	testenv.BuildImage(t, cli, "./internal/testconnectors/"+connector, image)
 	name := fmt.Sprintf("source-%s-%d", connector, time.Now().UnixNano())
-	d := build[*executor.Docker](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+	d := build[executor.Executor](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
 		executor.Runtime{LogDir: t.TempDir(), NoInstall: true}, tweaks...)
 	return d, cli
 }
 
 // containers lists the containers, running or not, of this connector.
-func containers(t *testing.T, cli *client.Client, d *executor.Docker) int {
+func containers(t *testing.T, cli *client.Client, d executor.Executor) int {
 	t.Helper()
 	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
 		All: true, Filters: make(client.Filters).Add("label", executor.LabelConnector+"="+d.Name()),
@@ -71,7 +71,7 @@ func TestDockerReadAndFiles(t *testing.T) {
 	if left := leftovers(t, tmp); len(left) > 0 {
 		t.Fatalf("temp files left behind: %v", left)
 	}
-	if v, _ := d.InstalledVersion(context.Background()); v != "0.1.0" {
+	if v, _ := installedVersion(t, d); v != "0.1.0" {
 		t.Fatalf("version: got %q", v)
 	}
 }

@@ -1,36 +1,43 @@
 // Package executor runs Airbyte connectors: as a local executable, as a
-// Docker container or from a Python virtualenv, all behind one small
-// interface.
+// Docker container, from a Python virtualenv, or in this process (a
+// connector written in Go), all behind one small interface.
 //
 // Everything about a connector process lives here and nowhere else: the
 // private temp directory with config.json, catalog.json and state.json, the
 // canonical argument order (read --config C --catalog K [--state S]), stdin
 // feeding, decoding stdout as it arrives, keeping stderr for errors and the
 // per-connector log file, masking secrets, cancellation (SIGTERM, a short
-// grace period, then SIGKILL; containers removed) and clean-up.
+// grace period, then SIGKILL; containers removed), clean-up, and what a
+// process killed with kill -9 left behind (see reaper.go).
 //
-// Pick an implementation with NewLocal (an executable, run in its own
-// process group), NewDocker (a container per command, files copied in,
-// logging off, always removed) or NewPython (a venv at
-// <install root>/.venv-<name>), then range over Run:
+// How a connector runs is one value, a [Method] (its Kind and the knobs of
+// that kind: an executable's path; an image, mounts and network; an
+// interpreter and a pip requirement; a Go connector value); what every run
+// shares whatever the method is a [Runtime] (logger, log directory, mask,
+// grace periods, install policy). [New] builds the executor, then range
+// over Run:
 //
-//	l, err := executor.NewLocal("source-faker", "source-faker")
+//	ex, err := executor.New("source-faker",
+//		executor.Method{Kind: executor.KindLocal, Path: "source-faker"}, executor.Runtime{})
 //	...
-//	for msg, err := range l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: cat}) {
+//	for msg, err := range ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: cfg, Catalog: cat}) {
 //		if err != nil {
 //			return err // a *ConnectorError, a cancellation, ...
 //		}
 //		... // msg.Record, msg.State, msg.Unparsed ...
 //	}
 //
-// A connector fails the Airbyte way in more than one: a non-zero exit, or a
-// TRACE ERROR with exit status 0. Both end the sequence with a
-// *ConnectorError holding the failure type, the messages, the last stderr
-// lines and the path of the log file that keeps all of the connector's
-// stderr and LOG messages. Every text that leaves the package has been
-// through the WithMask function. A missing connector is a
-// *NotInstalledError and an unreachable Docker engine a
-// *DockerUnavailableError.
+// Most programs never call this package: package connector builds the
+// Method from its options. A connector fails the Airbyte way in more than
+// one: a non-zero exit, a TRACE ERROR with exit status 0, no answer to
+// spec, check or discover, a CONNECTION_STATUS FAILED in answer to read.
+// Each ends the sequence with a *ConnectorError holding the failure type,
+// the connector's reason, the last stderr lines and the path of the log
+// file that keeps all of its stderr and LOG messages. Every text that
+// leaves the package has been through the Runtime's Mask. A missing
+// connector is a *NotInstalledError and an unreachable Docker engine a
+// *DockerUnavailableError; each matches its sentinel (ErrNotInstalled,
+// ErrDockerUnavailable, ErrConnectorFailed).
 package executor
 
 import (
@@ -160,6 +167,9 @@ type Executor interface {
 	Name() string
 	// String says how the connector runs, for messages and logs.
 	String() string
+	// Method is the way the connector runs, the knobs resolved (absolute
+	// paths, the complete image reference).
+	Method() Method
 	// Run starts the command and yields the connector's messages as they
 	// arrive, unparsed output lines included (Message.Unparsed). LOG
 	// messages are also sent to the logger. When the connector ends with a
@@ -182,7 +192,7 @@ type Versioner interface {
 }
 
 var (
-	_ Versioner = (*Local)(nil)
-	_ Versioner = (*Docker)(nil)
-	_ Versioner = (*Python)(nil)
+	_ Versioner = (*localExecutor)(nil)
+	_ Versioner = (*dockerExecutor)(nil)
+	_ Versioner = (*pythonExecutor)(nil)
 )

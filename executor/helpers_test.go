@@ -171,3 +171,18 @@ func slogOf(l *logRecorder) *slog.Logger { return slog.New(l) }
 func withLinger(d time.Duration) tweak {
 	return func(_ *executor.Method, rt *executor.Runtime) { rt.LingerGrace = d }
 }
+
+// venvOf is the virtualenv of a Python executor.
+func venvOf(e executor.Executor) string {
+	return filepath.Join(e.Method().InstallRoot, ".venv-"+e.Name())
+}
+
+// installedVersion asks an executor which version it runs.
+func installedVersion(t testing.TB, e executor.Executor) (string, error) {
+	t.Helper()
+	v, ok := e.(executor.Versioner)
+	if !ok {
+		t.Fatalf("%s cannot tell its version", e)
+	}
+	return v.InstalledVersion(context.Background())
+}

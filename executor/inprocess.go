@@ -15,39 +15,42 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// InProcess runs a connector written in Go in this process: each command
+// inProcessExecutor runs a connector written in Go in this process: each command
 // is a method call, and the messages it emits reach the caller as they are,
 // with no encoding, no pipe and no temp files. The connector runs on a
 // goroutine of its own, a batch of messages ahead of the caller, so that
 // producing records overlaps with loading them as it does for a process.
-type InProcess struct {
+type inProcessExecutor struct {
 	name string
 	conn any
 	o    *options
 }
 
-var _ Executor = (*InProcess)(nil)
+var _ Executor = (*inProcessExecutor)(nil)
 
-func newInProcess(name string, conn any, o *options) (*InProcess, error) {
+func newInProcess(name string, conn any, o *options) (*inProcessExecutor, error) {
 	_, src := conn.(kit.Source)
 	_, dst := conn.(kit.Destination)
 	if !src && !dst {
 		return nil, fmt.Errorf("executor: connector %s: %T is neither a kit.Source nor a kit.Destination", name, conn)
 	}
-	return &InProcess{name: name, conn: conn, o: o}, nil
+	return &inProcessExecutor{name: name, conn: conn, o: o}, nil
 }
 
 // Name is the connector's name.
-func (p *InProcess) Name() string { return p.name }
+func (p *inProcessExecutor) Name() string { return p.name }
+
+// Method says how the connector runs.
+func (p *inProcessExecutor) Method() Method { return Method{Kind: KindInProcess, Connector: p.conn} }
 
 // String says how the connector runs.
-func (p *InProcess) String() string { return p.name + " (in process)" }
+func (p *inProcessExecutor) String() string { return p.name + " (in process)" }
 
 // Install does nothing: the connector is part of this program.
-func (p *InProcess) Install(ctx context.Context) error { return nil }
+func (p *inProcessExecutor) Install(ctx context.Context) error { return nil }
 
 // Uninstall does nothing.
-func (p *InProcess) Uninstall(ctx context.Context) error { return nil }
+func (p *inProcessExecutor) Uninstall(ctx context.Context) error { return nil }
 
 // errCallerGone is what emit returns once the caller stopped listening.
 var errCallerGone = errors.New("the caller stopped reading the connector's messages")
@@ -55,7 +58,7 @@ var errCallerGone = errors.New("the caller stopped reading the connector's messa
 // Run calls the connector's method for the command and yields what it
 // emits; see Executor. A panic in the connector is its failure, reported as
 // a *ConnectorError, not the caller's crash.
-func (p *InProcess) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
+func (p *inProcessExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
 		if err := ctx.Err(); err != nil {
 			yield(nil, fmt.Errorf("connector %s: %s not started, %s: %w", p.name, inv.Verb, cancelWord(err), err))
@@ -76,7 +79,7 @@ func (p *InProcess) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol
 
 // call turns an invocation into the method call that runs it, given the
 // context and emit.
-func (p *InProcess) call(inv Invocation) (func(ctx context.Context, emit func(*protocol.Message) error) error, error) {
+func (p *inProcessExecutor) call(inv Invocation) (func(ctx context.Context, emit func(*protocol.Message) error) error, error) {
 	src, _ := p.conn.(kit.Source)
 	dst, _ := p.conn.(kit.Destination)
 	var spec func(context.Context) (*protocol.ConnectorSpecification, error)
@@ -163,7 +166,7 @@ func (p *InProcess) call(inv Invocation) (func(ctx context.Context, emit func(*p
 	return nil, fmt.Errorf("executor: unknown command %q; use one of spec, check, discover, read, write", inv.Verb)
 }
 
-func (p *InProcess) notA(kind string, verb Verb) error {
+func (p *inProcessExecutor) notA(kind string, verb Verb) error {
 	return fmt.Errorf("executor: connector %s runs in process and is not a %s: it has no %s command", p.name, kind, verb)
 }
 
@@ -198,7 +201,7 @@ func decodeAll(r io.Reader) iter.Seq2[*protocol.Message, error] {
 // inProcessRun is one command of an in-process connector: the connector's
 // goroutine fills batches, the caller's drains them.
 type inProcessRun struct {
-	p    *InProcess
+	p    *inProcessExecutor
 	verb Verb
 
 	batches chan []*protocol.Message

@@ -14,18 +14,18 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// Local runs a connector that is an executable on this machine.
-type Local struct {
+// localExecutor runs a connector that is an executable on this machine.
+type localExecutor struct {
 	runner
 	path string
 }
 
-var _ Executor = (*Local)(nil)
+var _ Executor = (*localExecutor)(nil)
 
 // newLocal returns an executor for the executable at path, or for the
 // executable of that name on PATH when path has no slash. It is a
 // *NotInstalledError when there is no such executable.
-func newLocal(name, path string, o *options) (*Local, error) {
+func newLocal(name, path string, o *options) (*localExecutor, error) {
 	resolved, err := resolveExecutable(path)
 	if err != nil {
 		return nil, &NotInstalledError{
@@ -35,7 +35,7 @@ func newLocal(name, path string, o *options) (*Local, error) {
 			Err:       err,
 		}
 	}
-	return &Local{runner: newRunner(name, o), path: resolved}, nil
+	return &localExecutor{runner: newRunner(name, o), path: resolved}, nil
 }
 
 func resolveExecutable(p string) (string, error) {
@@ -52,14 +52,19 @@ func resolveExecutable(p string) (string, error) {
 	return filepath.Abs(p)
 }
 
-// Path is the executable's absolute path.
-func (l *Local) Path() string { return l.path }
+// Method says how the connector runs, with the executable's absolute
+// path.
+func (l *localExecutor) Method() Method {
+	m := l.method
+	m.Path = l.path
+	return m
+}
 
 // String says how the connector runs.
-func (l *Local) String() string { return l.name + " (local executable " + l.path + ")" }
+func (l *localExecutor) String() string { return l.name + " (local executable " + l.path + ")" }
 
 // Run runs the executable; see Executor.
-func (l *Local) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
+func (l *localExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return l.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
 		st, err := startProcess(l.path, ln.args(ln.hostDir), l.o.env, ln.stdin)
 		if err != nil {
@@ -71,7 +76,7 @@ func (l *Local) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Mes
 
 // Install checks that the executable is still there; there is nothing to
 // install.
-func (l *Local) Install(ctx context.Context) error {
+func (l *localExecutor) Install(ctx context.Context) error {
 	if _, err := resolveExecutable(l.path); err != nil {
 		return &NotInstalledError{Connector: l.name, Missing: "executable " + l.path, Hint: "install it again", Err: err}
 	}
@@ -79,11 +84,13 @@ func (l *Local) Install(ctx context.Context) error {
 }
 
 // Uninstall does nothing: the executable is not ours to remove.
-func (l *Local) Uninstall(ctx context.Context) error { return nil }
+func (l *localExecutor) Uninstall(ctx context.Context) error { return nil }
 
 // InstalledVersion is the Method's Version, or "" when it has none: an
 // executable does not say which version it is.
-func (l *Local) InstalledVersion(ctx context.Context) (string, error) { return l.o.version, nil }
+func (l *localExecutor) InstalledVersion(ctx context.Context) (string, error) {
+	return l.o.version, nil
+}
 
 // localProcess is a child process in its own process group, so that
 // signals reach everything it started.

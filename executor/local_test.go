@@ -18,10 +18,10 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-func newLocal(t *testing.T, connector string, tweaks ...tweak) *executor.Local {
+func newLocal(t *testing.T, connector string, tweaks ...tweak) executor.Executor {
 	t.Helper()
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/"+connector)
-	return build[*executor.Local](t, "source-"+connector, executor.Method{Kind: executor.KindLocal, Path: bin},
+	return build[executor.Executor](t, "source-"+connector, executor.Method{Kind: executor.KindLocal, Path: bin},
 		executor.Runtime{LogDir: t.TempDir()}, tweaks...)
 }
 
@@ -67,8 +67,10 @@ func TestLocalGarbageAndMasking(t *testing.T) {
 	rec := &logRecorder{}
 	mask := func(s string) string { return strings.ReplaceAll(s, secret, "****") }
 	l := newLocal(t, "garbage", withLogger(slog.New(rec)), withMask(mask))
+	var report executor.RunReport
 	msgs, err := collect(l.Run(context.Background(), executor.Invocation{
 		Verb: executor.VerbRead, Config: json.RawMessage(`{"count":6,"password":"` + secret + `"}`), Catalog: itemsCatalog,
+		Report: &report,
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +98,7 @@ func TestLocalGarbageAndMasking(t *testing.T) {
 			t.Errorf("slog output lacks %q:\n%s", want, logText)
 		}
 	}
-	file, err := os.ReadFile(l.LogFile())
+	file, err := os.ReadFile(report.LogFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,12 +357,13 @@ func TestLogFileCapped(t *testing.T) {
 	t.Parallel()
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/reticent")
 	dir := t.TempDir()
-	l := build[*executor.Local](t, "source-noisy", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: dir})
+	l := build[executor.Executor](t, "source-noisy", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: dir})
+	var report executor.RunReport
 	if _, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbCheck,
-		Config: json.RawMessage(`{"mode":"check-noisy"}`)})); err != nil {
+		Config: json.RawMessage(`{"mode":"check-noisy"}`), Report: &report})); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(l.LogFile())
+	b, err := os.ReadFile(report.LogFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +389,7 @@ func TestOldLogsPruned(t *testing.T) {
 	weekAgo := time.Now().Add(-8 * 24 * time.Hour)
 	os.Chtimes(old, weekAgo, weekAgo)
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/reticent")
-	l := build[*executor.Local](t, "source-x", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: dir})
+	l := build[executor.Executor](t, "source-x", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: dir})
 	collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
 	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the old log is still there: %v", err)

@@ -219,6 +219,7 @@ func DefaultLogDir() string {
 // options is a Method and a Runtime with the defaults filled in, as the
 // executors read them.
 type options struct {
+	method           Method
 	logger           *slog.Logger
 	logDir           string
 	mask             func(string) string
@@ -237,6 +238,7 @@ type options struct {
 
 func buildOptions(m Method, rt Runtime) *options {
 	o := &options{
+		method:           m,
 		logger:           rt.Logger,
 		logDir:           rt.LogDir,
 		mask:             rt.Mask,

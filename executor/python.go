@@ -15,7 +15,7 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// Python runs a connector published as a Python package, from a virtualenv
+// pythonExecutor runs a connector published as a Python package, from a virtualenv
 // of its own at <install root>/.venv-<name> (the install root is the
 // current directory unless the Method's InstallRoot says otherwise, as in
 // PyAirbyte).
@@ -25,35 +25,40 @@ import (
 // downloaded; then pip installs the pip URL, or airbyte-<name>[==version].
 // A pip URL that is a local path is installed with --no-build-isolation,
 // which works offline. The connector's entry point is <venv>/bin/<name>.
-type Python struct {
+type pythonExecutor struct {
 	runner
 	venv      string
 	installMu sync.Mutex
 }
 
-var _ Executor = (*Python)(nil)
+var _ Executor = (*pythonExecutor)(nil)
 
 // newPython returns an executor for the Python connector name. Nothing is
 // installed yet: Install does that, or Run unless Runtime.NoInstall.
-func newPython(name string, o *options) (*Python, error) {
+func newPython(name string, o *options) (*pythonExecutor, error) {
 	root, err := filepath.Abs(o.installRoot)
 	if err != nil {
 		return nil, fmt.Errorf("executor: connector %s: install root %s: %w", name, o.installRoot, err)
 	}
-	return &Python{runner: newRunner(name, o), venv: filepath.Join(root, ".venv-"+name)}, nil
+	return &pythonExecutor{runner: newRunner(name, o), venv: filepath.Join(root, ".venv-"+name)}, nil
 }
 
-// Venv is the virtualenv's directory.
-func (p *Python) Venv() string { return p.venv }
+// Method says how the connector runs, with the absolute install root (the
+// venv is <InstallRoot>/.venv-<name>).
+func (p *pythonExecutor) Method() Method {
+	m := p.method
+	m.InstallRoot = filepath.Dir(p.venv)
+	return m
+}
 
-// EntryPoint is the connector's executable inside the venv.
-func (p *Python) EntryPoint() string { return filepath.Join(p.venv, "bin", p.name) }
+// entryPoint is the connector's executable inside the venv.
+func (p *pythonExecutor) entryPoint() string { return filepath.Join(p.venv, "bin", p.name) }
 
 // String says how the connector runs.
-func (p *Python) String() string { return p.name + " (Python venv " + p.venv + ")" }
+func (p *pythonExecutor) String() string { return p.name + " (Python venv " + p.venv + ")" }
 
 // pipTarget is what pip installs.
-func (p *Python) pipTarget() string {
+func (p *pythonExecutor) pipTarget() string {
 	if p.o.pipURL != "" {
 		return p.o.pipURL
 	}
@@ -66,26 +71,26 @@ func (p *Python) pipTarget() string {
 
 // Run runs the venv's entry point, installing the connector first when it is
 // missing and that is allowed; see Executor.
-func (p *Python) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
+func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return p.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
 		if err := p.ready(ctx); err != nil {
 			return started{}, err
 		}
-		st, err := startProcess(p.EntryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin)
+		st, err := startProcess(p.entryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin)
 		if err != nil {
-			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.EntryPoint(), err)
+			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.entryPoint(), err)
 		}
 		return st, nil
 	})
 }
 
 // ready makes sure the entry point exists.
-func (p *Python) ready(ctx context.Context) error {
-	if _, err := os.Stat(p.EntryPoint()); err == nil {
+func (p *pythonExecutor) ready(ctx context.Context) error {
+	if _, err := os.Stat(p.entryPoint()); err == nil {
 		return nil
 	}
 	if !p.o.installIfMissing {
-		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.EntryPoint(),
+		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
 			Hint: "call Install or allow connector.WithInstallIfMissing(true); it runs pip install " + p.pipTarget()}
 	}
 	return p.Install(ctx)
@@ -94,10 +99,10 @@ func (p *Python) ready(ctx context.Context) error {
 // Install creates the venv and pip-installs the connector into it. It does
 // nothing when the connector is installed, in the requested version if one
 // was set; another version is replaced.
-func (p *Python) Install(ctx context.Context) error {
+func (p *pythonExecutor) Install(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
-	if _, err := os.Stat(p.EntryPoint()); err == nil {
+	if _, err := os.Stat(p.entryPoint()); err == nil {
 		if p.o.version == "" {
 			return nil
 		}
@@ -109,7 +114,7 @@ func (p *Python) Install(ctx context.Context) error {
 			"connector", p.name, "installed", v, "requested", p.o.version)
 	}
 	notInstalled := func(err error) error {
-		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.EntryPoint(),
+		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
 			Hint: "check the pip requirement (connector.WithPipURL) and the interpreter (connector.WithPython)", Err: err}
 	}
 	if _, err := os.Stat(filepath.Join(p.venv, "bin", "python")); err != nil {
@@ -134,7 +139,7 @@ func (p *Python) Install(ctx context.Context) error {
 		return notInstalled(fmt.Errorf("pip install %s with %s (the venv made by %s): %w%s",
 			target, filepath.Join(p.venv, "bin", "python"), p.o.python, err, p.missingBuildModules(ctx, target)))
 	}
-	if _, err := os.Stat(p.EntryPoint()); err != nil {
+	if _, err := os.Stat(p.entryPoint()); err != nil {
 		return notInstalled(fmt.Errorf("pip installed %s but it has no console script %q", target, p.name))
 	}
 	if p.o.version != "" {
@@ -148,7 +153,7 @@ func (p *Python) Install(ctx context.Context) error {
 // missingBuildModules explains a failed install of a local path whose
 // cause is the usual one offline: the venv's Python lacks the modules that
 // build a wheel (pip says only "See above"). It returns "" otherwise.
-func (p *Python) missingBuildModules(ctx context.Context, target string) string {
+func (p *pythonExecutor) missingBuildModules(ctx context.Context, target string) string {
 	if _, err := os.Stat(target); err != nil {
 		return ""
 	}
@@ -168,7 +173,7 @@ func (p *Python) missingBuildModules(ctx context.Context, target string) string 
 
 // command runs an installation step; its output goes to the debug log and,
 // when it fails, its last lines into the error.
-func (p *Python) command(ctx context.Context, name string, args ...string) error {
+func (p *pythonExecutor) command(ctx context.Context, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), p.o.env...)
 	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1")
@@ -184,7 +189,7 @@ func (p *Python) command(ctx context.Context, name string, args ...string) error
 }
 
 // Uninstall removes the venv.
-func (p *Python) Uninstall(ctx context.Context) error {
+func (p *pythonExecutor) Uninstall(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
 	return os.RemoveAll(p.venv)
@@ -202,7 +207,7 @@ sys.exit(3)`
 // InstalledVersion is the version of the installed package that provides
 // the connector's entry point; it is a *NotInstalledError when there is
 // none.
-func (p *Python) InstalledVersion(ctx context.Context) (string, error) {
+func (p *pythonExecutor) InstalledVersion(ctx context.Context) (string, error) {
 	py := filepath.Join(p.venv, "bin", "python")
 	out, err := exec.CommandContext(ctx, py, "-c", versionScript, p.name).Output()
 	if err != nil {

@@ -19,16 +19,16 @@ func TestPython(t *testing.T) {
 	testenv.NeedPython(t)
 	ctx := context.Background()
 	root := t.TempDir()
-	python := func(version string, rt executor.Runtime) *executor.Python {
+	python := func(version string, rt executor.Runtime) executor.Executor {
 		rt.LogDir = t.TempDir()
-		return build[*executor.Python](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		return build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
 			Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, version), Version: version}, rt)
 	}
 
 	// Not installed, and not allowed to install.
 	p := python("0.1.0", executor.Runtime{NoInstall: true})
-	if p.Venv() != filepath.Join(root, ".venv-source-pytest") {
-		t.Fatalf("venv at %s", p.Venv())
+	if venvOf(p) != filepath.Join(root, ".venv-source-pytest") {
+		t.Fatalf("venv at %s", venvOf(p))
 	}
 	_, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
 	var nie *executor.NotInstalledError
@@ -45,7 +45,7 @@ func TestPython(t *testing.T) {
 	if count(msgs, protocol.TypeRecord) != 5 || count(msgs, protocol.TypeState) != 1 {
 		t.Fatalf("got %+v", msgs)
 	}
-	if v, err := p.InstalledVersion(ctx); err != nil || v != "0.1.0" {
+	if v, err := installedVersion(t, p); err != nil || v != "0.1.0" {
 		t.Fatalf("installed version %q, %v", v, err)
 	}
 
@@ -54,7 +54,7 @@ func TestPython(t *testing.T) {
 	if err := p2.Install(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := p2.InstalledVersion(ctx); err != nil || v != "0.2.0" {
+	if v, err := installedVersion(t, p2); err != nil || v != "0.2.0" {
 		t.Fatalf("after reinstall: version %q, %v", v, err)
 	}
 	msgs, err = collect(p2.Run(ctx, executor.Invocation{Verb: executor.VerbCheck, Config: json.RawMessage(`{"fail":true}`)}))
@@ -65,7 +65,7 @@ func TestPython(t *testing.T) {
 	if err := p2.Uninstall(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(p2.Venv()); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(venvOf(p2)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the venv is still there: %v", err)
 	}
 }
@@ -85,7 +85,7 @@ func TestPythonWithoutWheel(t *testing.T) {
 	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := build[*executor.Python](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: dir,
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: dir,
 		Interpreter: py, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
 	err := p.Install(context.Background())
 	var nie *executor.NotInstalledError

@@ -90,6 +90,7 @@ type launcher func(ctx context.Context, l launch) (started, error)
 // and its log file. Executors embed it and give run their launcher.
 type runner struct {
 	name    string
+	method  Method
 	o       *options
 	logFile string
 }
@@ -97,6 +98,7 @@ type runner struct {
 func newRunner(name string, o *options) runner {
 	return runner{
 		name:    name,
+		method:  o.method,
 		o:       o,
 		logFile: filepath.Join(o.logDir, name+"-"+ulid.Make().String()+".log"),
 	}
@@ -104,10 +106,6 @@ func newRunner(name string, o *options) runner {
 
 // Name is the connector's name.
 func (r *runner) Name() string { return r.name }
-
-// LogFile is the file that keeps all of this connector's stderr and LOG
-// messages, masked; it exists once the connector has run.
-func (r *runner) LogFile() string { return r.logFile }
 
 // commandArgs builds the canonical command line, with the run files in dir.
 func commandArgs(inv Invocation, dir string) []string {

@@ -29,7 +29,7 @@ func TestStopFakerEarly(t *testing.T) {
 	t.Run("local", func(t *testing.T) {
 		bin := testenv.BuildBinary(t, "./cmd/source-faker")
 		logs := &logRecorder{}
-		l := build[*executor.Local](t, "source-faker", executor.Method{Kind: executor.KindLocal, Path: bin},
+		l := build[executor.Executor](t, "source-faker", executor.Method{Kind: executor.KindLocal, Path: bin},
 			executor.Runtime{Logger: slog.New(logs), LogDir: t.TempDir(), Grace: grace})
 		tmp := privateTemp(t)
 		stopRepeatedly(t, l, logs)
@@ -42,7 +42,7 @@ func TestStopFakerEarly(t *testing.T) {
 		image := testenv.FakerImage(t, cli)
 		logs := &logRecorder{}
 		name := fmt.Sprintf("source-faker-stop-%d", time.Now().UnixNano())
-		d := build[*executor.Docker](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		d := build[executor.Executor](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
 			executor.Runtime{Logger: slog.New(logs), LogDir: t.TempDir(), Grace: grace, NoInstall: true})
 		tmp := privateTemp(t)
 		stopRepeatedly(t, d, logs)

@@ -451,7 +451,7 @@ func TestExecutionMethods(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := src.Executor().(*executor.Docker).Image(); got != c.want {
+		if got := src.Executor().Method().Image; got != c.want {
 			t.Errorf("image %q version %q: got %q, want %q", c.image, c.version, got, c.want)
 		}
 	}

@@ -108,8 +108,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, ok := src.Executor().(*executor.Docker)
-	if !ok || d.Image() != remote {
+	if m := src.Executor().Method(); m.Kind != executor.KindDocker || m.Image != remote {
 		t.Fatalf("resolved to %s, want the Docker image %s", src, remote)
 	}
 	if n := countRecords(t, src, "users"); n != 7 {
@@ -124,7 +123,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d, ok := src.Executor().(*executor.Docker); !ok || d.Image() != want {
+		if m := src.Executor().Method(); m.Kind != executor.KindDocker || m.Image != want {
 			t.Errorf("version %q resolved to %s, want %s", version, src, want)
 		}
 	}
@@ -147,7 +146,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := builtin.Executor().(*executor.Docker); !ok || d.Image() != testenv.FakerImageName {
+	if m := builtin.Executor().Method(); m.Kind != executor.KindDocker || m.Image != testenv.FakerImageName {
 		t.Errorf("the built-in source-faker resolved to %s, want %s", builtin, testenv.FakerImageName)
 	}
 }

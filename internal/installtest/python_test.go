@@ -116,8 +116,7 @@ func TestPythonThroughRegistryEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, ok := src.Executor().(*executor.Python)
-	if !ok || p.Venv() != filepath.Join(root, ".venv-source-pytest") {
+	if m := src.Executor().Method(); m.Kind != executor.KindPython || m.InstallRoot != root {
 		t.Fatalf("resolved to %s, want a Python venv under %s", src, root)
 	}
 	if n := countRecords(t, src, "items"); n != 2 {
