@@ -145,7 +145,7 @@ func (c *Cache) Close() error { return c.b.Close() }
 
 // qual is the quoted, schema-qualified name of a table.
 func (c *Cache) qual(table string) string {
-	return backend.Quote(c.b.Schema()) + "." + backend.Quote(table)
+	return c.b.Qualify(table)
 }
 
 // rebind turns "?" placeholders into the dialect's, leaving quoted text alone.
@@ -256,7 +256,7 @@ type columnInfo struct {
 
 // columns lists a table's columns in order; none if it does not exist.
 func (c *Cache) columns(ctx context.Context, table string) ([]columnInfo, error) {
-	rows, err := c.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`, c.b.Schema(), table)
+	rows, err := c.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position`, c.b.Schema(), table)
 	if err != nil {
 		return nil, err
 	}

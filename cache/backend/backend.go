@@ -116,6 +116,11 @@ type Row interface {
 type Dialect interface {
 	// Schema is the schema (DuckDB, Postgres) that holds every table.
 	Schema() string
+	// Qualify is the quoted name of table in the schema, qualified as
+	// far as the database needs to find it whatever the schema is called
+	// (DuckDB also names the catalog: a schema called like the file's
+	// stem or like one of DuckDB's own catalogs is otherwise ambiguous).
+	Qualify(table string) string
 	// MaxIdentifierLength is the longest identifier in bytes, 0 if unlimited.
 	MaxIdentifierLength() int
 	// SQLType is the column type the backend uses for t.

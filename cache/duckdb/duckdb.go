@@ -359,12 +359,21 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// Without it the export reads through database/sql: slower, the same
 	// lines.
 	b.rows, _ = openRowReader(path)
-	if err := db.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&b.readThreads); err != nil {
+	// DuckDB reads a two-part name as catalog.schema when it can: a schema
+	// with the name of a catalog (the file's stem, temp, system) needs the
+	// catalog too. Names the user sees stay two-part otherwise.
+	var catalog string
+	var ambiguous bool
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('threads'), current_database(), EXISTS (SELECT 1 FROM duckdb_databases() WHERE lower(database_name) = lower(?))", o.schema).Scan(&b.readThreads, &catalog, &ambiguous); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("duckdb: reading settings: %w", err)
 	}
+	b.qualifier = backend.Quote(o.schema) + "."
+	if ambiguous {
+		b.qualifier = backend.Quote(catalog) + "." + b.qualifier
+	}
 	if o.schema != "main" {
-		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+backend.Quote(o.schema)); err != nil {
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+strings.TrimSuffix(b.qualifier, ".")); err != nil {
 			b.Close()
 			return nil, err
 		}
@@ -378,8 +387,11 @@ type database struct {
 	db     *sql.DB
 	rows   *rowReader // nil when the database cannot be read directly
 	schema string
-	spool  string
-	seq    int
+	// qualifier is what goes before a table's name: the schema, and the
+	// catalog too when the schema has the name of a catalog.
+	qualifier string
+	spool     string
+	seq       int
 
 	batchSize int
 
@@ -457,6 +469,7 @@ func (b *database) Close() error {
 }
 
 func (b *database) Schema() string                { return b.schema }
+func (b *database) Qualify(table string) string   { return b.qualifier + backend.Quote(table) }
 func (b *database) MaxIdentifierLength() int      { return 0 }
 func (b *database) Placeholder(int) string        { return "?" }
 func (b *database) DDLLock() string               { return "" }
@@ -815,7 +828,7 @@ func (bt *batch) insertSQL(table string) string {
 		clean += " AND NOT (" + strings.Join(failed, " OR ") + ")"
 	}
 	meta = "CASE WHEN " + clean + ` THEN '{"changes":[]}'::JSON ELSE ` + meta + " END"
-	q := "INSERT INTO " + backend.Quote(bt.b.schema) + "." + backend.Quote(table) + " (" + strings.Join(cols, ", ") + ") SELECT " +
+	q := "INSERT INTO " + bt.b.Qualify(table) + " (" + strings.Join(cols, ", ") + ") SELECT " +
 		backend.Quote(keyID) + ", to_timestamp(" + backend.Quote(keyAt) + " / 1000), " + meta
 	for _, o := range outer {
 		q += ", " + o

@@ -147,3 +147,42 @@ func BenchmarkLoadFakerDuckDB(b *testing.B) {
 	}
 	cachetest.BenchmarkFaker(b, open, &cachetest.Faker{Bin: bin, Dir: b.TempDir()}, 1_000_000)
 }
+
+// A schema may have the name of the file's stem (shop in shop.duckdb) or
+// of one of DuckDB's own catalogs: DuckDB then cannot tell catalog from
+// schema in a two-part name, and every statement must name both.
+func TestSchemaNamedLikeACatalog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, name := range []string{"shop", "memory", "system", "temp"} {
+		c, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), name+".duckdb"), duckdb.WithSchema(name)))
+		if err != nil {
+			t.Fatalf("schema %s: %v", name, err)
+		}
+		defer c.Close()
+		cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}))
+		for range 2 {
+			cachetest.MustLoad(t, c, cat, cache.StrategyMerge, cachetest.Rec("users", `{"id":1}`), cachetest.Rec("users", `{"id":2}`), cachetest.Rec("users", `{"id":1}`))
+		}
+		full := cachetest.Catalog(cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+		cachetest.MustLoad(t, c, full, cache.StrategyReplace, cachetest.Rec("items", `{"id":1}`))
+		ds, err := c.Dataset(ctx, "users")
+		if err != nil {
+			t.Fatalf("schema %s: %v", name, err)
+		}
+		if n, err := ds.Count(ctx); err != nil || n != 2 {
+			t.Fatalf("schema %s: %d rows, %v", name, n, err)
+		}
+		cachetest.Equal(t, "rows by the qualified name", cachetest.Strings(t, c, "SELECT CAST(count(*) AS VARCHAR) FROM "+ds.QualifiedTableName()), []string{"2"})
+		lines := 0
+		for _, err := range ds.RecordLines(ctx, nil) {
+			if err != nil {
+				t.Fatalf("schema %s: export: %v", name, err)
+			}
+			lines++
+		}
+		if lines != 2 {
+			t.Fatalf("schema %s: exported %d lines", name, lines)
+		}
+	}
+}

@@ -192,7 +192,10 @@ func (b *database) Close() error {
 	b.pool.Close()
 	return err
 }
-func (b *database) Schema() string           { return b.schema }
+func (b *database) Schema() string { return b.schema }
+func (b *database) Qualify(table string) string {
+	return backend.Quote(b.schema) + "." + backend.Quote(table)
+}
 func (b *database) MaxIdentifierLength() int { return 63 }
 func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
@@ -245,12 +248,12 @@ func (b *database) Begin(ctx context.Context) (backend.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &txn{tx: tx, schema: b.schema}, nil
+	return &txn{tx: tx, b: b}, nil
 }
 
 type txn struct {
-	tx     pgx.Tx
-	schema string
+	tx pgx.Tx
+	b  *database
 }
 
 func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
@@ -274,7 +277,7 @@ func (t *txn) Rollback(ctx context.Context) error {
 // their text form, as a text COPY would.
 func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
 	bt := cb.(*batch)
-	qual := backend.Quote(t.schema) + "." + backend.Quote(table)
+	qual := t.b.Qualify(table)
 	rows, err := t.tx.Query(ctx, `SELECT attname, atttypid::int8, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, qual)
 	if err != nil {
 		return err
