@@ -75,7 +75,11 @@
 // malformed timestamp) never fails the load: the column is NULL and the
 // field is listed in _airbyte_meta.changes as NULLED with reason
 // DESTINATION_TYPECAST_ERROR, after any change the source reported itself.
-// A field given twice in one record's data keeps its first value.
+// A field given twice in one record's data keeps its first value. Text is
+// valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
+// escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps
+// writes for a byte it cannot decode) become U+FFFD, in every column and
+// key, so that no single value can fail its batch.
 //
 // Schema evolution: a property that is new in the catalog adds a column.
 // An existing column keeps its type when the schema changes it; values are

@@ -182,6 +182,11 @@ func (l *load) record(rec *protocol.Record) error {
 		l.cur.batches[p] = b
 		l.cur.order = append(l.cur.order, p)
 	}
+	if d := replaceLoneSurrogates(rec.Data); d != nil {
+		fixed := *rec
+		fixed.Data = d
+		rec = &fixed
+	}
 	if err := b.Add(l.ids.next(), rec); err != nil {
 		return fmt.Errorf("cache: buffering a record of stream %q: %w", p.table.Stream, err)
 	}

@@ -107,6 +107,7 @@ func Run(t *testing.T, open Opener) {
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
 		{"large record", testLargeRecord},
+		{"lone surrogates", testLoneSurrogates},
 		{"hostile names", testHostileNames},
 		{"datasets", testDatasets},
 		{"source error", testSourceError},
@@ -409,6 +410,23 @@ func testLargeRecord(t *testing.T, open Opener) {
 	MustLoad(t, c, Catalog(Stream("blobs", `{"id":{"type":"integer"},"s":{"type":"string"}}`, full, nil)), cache.StrategyAppend,
 		Rec("blobs", `{"id":1,"s":"small"}`), Rec("blobs", `{"id":2,"s":"`+big+`"}`))
 	Equal(t, "lengths", Strings(t, c, `SELECT CAST(length(s) AS VARCHAR) FROM blobs ORDER BY id`), []string{"5", fmt.Sprint(len(big))})
+}
+
+// Python's json.dumps writes undecodable bytes as lone surrogate escapes
+// ("\udcff"): like invalid UTF-8 they become U+FFFD, in text and JSON
+// columns and in keys, and one such value never fails its batch.
+func testLoneSurrogates(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"id":{"type":"integer"},"s":{"type":"string"},"j":{"type":"object"}}`
+	MustLoad(t, c, Catalog(Stream("odd", props, full, nil)), cache.StrategyAppend,
+		Rec("odd", `{"id":1,"s":"x\udcff","j":{"k":"\udcff"}}`),
+		Rec("odd", `{"id":2,"s":"\ud800\u0041 \udcff\ud800","j":{"\udcff":1}}`),
+		Rec("odd", `{"id":3,"s":"\ud83d\ude00 a\\udcff","j":{"k":["\ud83d\ude00"]}}`),
+		Rec("odd", `{"\udcff":5,"id":4,"s":"plain","j":{}}`))
+	Equal(t, "text", Strings(t, c, `SELECT CAST(id AS VARCHAR), s FROM odd ORDER BY id`),
+		[]string{"1|x\uFFFD", "2|\uFFFDA \uFFFD\uFFFD", "3|\U0001F600 a\\udcff", "4|plain"})
+	Equal(t, "json", compact(Strings(t, c, `SELECT CAST(j AS VARCHAR) FROM odd ORDER BY id`)),
+		[]string{"{\"k\":\"\uFFFD\"}", "{\"\uFFFD\":1}", "{\"k\":[\"\U0001F600\"]}", "{}"})
 }
 
 // testHostileNames: names that are SQL, quotes, keywords, non-ASCII or
