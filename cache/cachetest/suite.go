@@ -108,6 +108,7 @@ func Run(t *testing.T, open Opener) {
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
+		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
 		{"datasets", testDatasets},
 		{"source error", testSourceError},
@@ -427,6 +428,26 @@ func testLoneSurrogates(t *testing.T, open Opener) {
 		[]string{"1|x\uFFFD", "2|\uFFFDA \uFFFD\uFFFD", "3|\U0001F600 a\\udcff", "4|plain"})
 	Equal(t, "json", compact(Strings(t, c, `SELECT CAST(j AS VARCHAR) FROM odd ORDER BY id`)),
 		[]string{"{\"k\":\"\uFFFD\"}", "{\"\uFFFD\":1}", "{\"k\":[\"\U0001F600\"]}", "{}"})
+}
+
+// Records nested hundreds or thousands of levels deep (Python connectors
+// send them) load whole: JSON columns keep the value, text columns its JSON
+// text, and the other fields load as usual.
+func testDeepRecords(t *testing.T, open Opener) {
+	c := open(t)
+	nest := func(n int) string { return strings.Repeat("[", n) + `"x"` + strings.Repeat("]", n) }
+	props := `{"id":{"type":"integer"},"j":{"type":"array"},"o":{"type":"object"},"s":{"type":"string"},"n":{"type":"integer"}}`
+	MustLoad(t, c, Catalog(Stream("deep", props, full, nil)), cache.StrategyAppend,
+		Rec("deep", `{"id":1,"j":`+nest(400)+`,"s":"a","o":{"k":`+nest(9000)+`},"n":[1]}`),
+		Rec("deep", `{"id":2,"s":`+nest(350)+`,"j":[],"n":7,"extra":`+nest(500)+`}`),
+		Rec("deep", `{"id":3,"s":"flat"}`))
+	brackets := `length(CAST(%s AS VARCHAR)) - length(replace(CAST(%[1]s AS VARCHAR), '[', ''))`
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(`+fmt.Sprintf(brackets, "j")+` AS VARCHAR), CAST(`+fmt.Sprintf(brackets, "o")+` AS VARCHAR), CAST(`+fmt.Sprintf(brackets, "s")+` AS VARCHAR), CAST(n AS VARCHAR) FROM deep ORDER BY id`),
+		[]string{"1|400|9000|0|NULL", "2|1|NULL|350|7", "3|NULL|NULL|0|NULL"})
+	notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM deep ORDER BY id`))
+	if len(notes) != 3 || !strings.Contains(notes[0], `"field":"n"`) || notes[1] != `{"changes":[]}` || notes[2] != `{"changes":[]}` {
+		t.Fatalf("meta = %q", notes)
+	}
 }
 
 // testHostileNames: names that are SQL, quotes, keywords, non-ASCII or

@@ -21,7 +21,11 @@
 // connection, so the server parses no integers, floats or timestamps.
 // Values are converted to their column's type in Go before COPY, so one
 // bad value never fails a batch: it is sent as NULL and noted in
-// _airbyte_meta. The column types come from the catalog, read in the
+// _airbyte_meta. A record nested deeper than fastjson parses (300 levels)
+// takes a slower path that keeps its objects and arrays as JSON text; a
+// jsonb value nested more than 10,000 levels (only a record built by hand
+// gets past the protocol decoder with one) is NULL with a note. The column
+// types come from the catalog, read in the
 // writing transaction; because the COPY statement names its columns itself
 // and general queries run in pgx's "exec" mode, nothing depends on pgx's
 // cache of statement and table descriptions, which goes stale when a
@@ -412,6 +416,10 @@ type batch struct {
 	n      int
 	p      fastjson.Parser
 	vals   []*fastjson.Value
+	// For records too deep for fastjson (see deep.go): the raw JSON of
+	// each column's object or array value, and the arena of the others.
+	raw   [][]byte
+	arena fastjson.Arena
 	// keys and slots remember the previous record's keys in order and
 	// their columns (-1: not stored): records of one stream nearly always
 	// list their fields in the same order, so a key is matched by one
@@ -522,30 +530,39 @@ func (bt *batch) slot(j int, k []byte) int {
 }
 
 func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
-	v, err := bt.p.ParseBytes(rec.Data)
-	if err != nil {
-		return fmt.Errorf("record data is not a valid JSON object: %w", err)
-	}
-	obj, err := v.Object()
-	if err != nil {
-		return fmt.Errorf("record data is not a valid JSON object: it is %s", v.Type())
-	}
 	clear(bt.vals)
-	j := 0
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		// A member given twice: the first is kept, as DuckDB does.
-		if i := bt.slot(j, k); i >= 0 && bt.vals[i] == nil {
-			bt.vals[i] = v
+	deep := false
+	if v, err := bt.p.ParseBytes(rec.Data); err == nil {
+		obj, err := v.Object()
+		if err != nil {
+			return fmt.Errorf("%w: it is %s", errNotObject, v.Type())
 		}
-		j++
-	})
+		j := 0
+		obj.Visit(func(k []byte, v *fastjson.Value) {
+			// A member given twice: the first is kept, as DuckDB does.
+			if i := bt.slot(j, k); i >= 0 && bt.vals[i] == nil {
+				bt.vals[i] = v
+			}
+			j++
+		})
+	} else if !tooDeep(err) {
+		return fmt.Errorf("%w: %s", errNotObject, shorten(err.Error()))
+	} else if err := bt.splitDeep(rec.Data); err != nil {
+		return err
+	} else {
+		deep = true
+	}
 	bt.notes = bt.notes[:0]
 	n := len(bt.t.Columns) + 3
 	out := append(bt.line[:0], byte(n>>8), byte(n))
 	for i, c := range bt.t.Columns {
 		at := len(out)
 		var st status
-		out, st = bt.appendValue(append(out, 0, 0, 0, 0), c.Type, bt.vals[i])
+		if deep && bt.raw[i] != nil {
+			out, st = appendRaw(append(out, 0, 0, 0, 0), c.Type, bt.raw[i])
+		} else {
+			out, st = bt.appendValue(append(out, 0, 0, 0, 0), c.Type, bt.vals[i])
+		}
 		switch st {
 		case valid:
 			binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
