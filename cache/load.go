@@ -50,6 +50,10 @@ type LoadResult struct {
 	// UnknownStreamRecords counts records of streams that are not in the
 	// catalog; they are not loaded.
 	UnknownStreamRecords int64
+	// UnknownStreamStates counts the STREAM states of streams that are not
+	// in the catalog; they are not committed, so that a later read that
+	// selects such a stream gets its records.
+	UnknownStreamStates int64
 }
 
 // Load reads req.Messages into the cache. Records go to per-stream
@@ -99,10 +103,11 @@ type load struct {
 	w          *writer
 
 	cur        *chunk
-	chunkLimit int  // records that make cur full
-	inTx       int  // records of the transaction being filled
-	open       bool // a chunk of that transaction was sent
-	unknown    int64
+	chunkLimit int   // records that make cur full
+	inTx       int   // records of the transaction being filled
+	open       bool  // a chunk of that transaction was sent
+	unknown    int64 // records of streams not in the catalog
+	unknownSt  int64 // their states
 	// deferred are the states of replace streams (of every stream, for a
 	// GLOBAL or LEGACY state when any stream is replaced), committed with
 	// the final swap.
@@ -203,20 +208,53 @@ func (l *load) record(rec *protocol.Record) error {
 
 // state keeps a STATE message for the commit of the records before it:
 // with the current chunk, or until the final swap when it covers a
-// replace stream.
+// replace stream. The state of a stream that is not in the catalog is
+// dropped, as its records are, and so is its part of a GLOBAL state.
 func (l *load) state(st *protocol.State) {
 	key := StateKey{Source: l.req.SourceName}
 	deferred := l.anyReplace
-	if st.EffectiveType() == protocol.StateStream && st.Stream != nil {
+	switch st.EffectiveType() {
+	case protocol.StateStream:
+		if st.Stream == nil {
+			return
+		}
 		key.Stream = st.Stream.StreamDescriptor.Name
 		p := l.byName[key.Stream]
-		deferred = p != nil && p.strategy == StrategyReplace
+		if p == nil {
+			l.unknownSt++
+			return
+		}
+		deferred = p.strategy == StrategyReplace
+	case protocol.StateGlobal:
+		st = l.catalogPart(st)
 	}
 	if deferred {
 		l.deferred[key] = st
 	} else {
 		l.cur.states[key] = st
 	}
+}
+
+// catalogPart is a GLOBAL state without the stream states of streams that
+// are not in the catalog (st itself when there are none).
+func (l *load) catalogPart(st *protocol.State) *protocol.State {
+	if st.Global == nil {
+		return st
+	}
+	keep := st.Global.StreamStates[:0:0]
+	for _, ss := range st.Global.StreamStates {
+		if l.byName[ss.StreamDescriptor.Name] != nil {
+			keep = append(keep, ss)
+		}
+	}
+	if len(keep) == len(st.Global.StreamStates) {
+		return st
+	}
+	g := *st.Global
+	g.StreamStates = keep
+	part := *st
+	part.Global = &g
+	return &part
 }
 
 // send hands the current chunk to the writer, marked to commit its
@@ -239,7 +277,7 @@ func (l *load) send(commit bool) {
 // finish counts what was written and, when every record is, finalises
 // the streams.
 func (l *load) finish(ctx context.Context, writeErr, srcErr error) (*LoadResult, error) {
-	res := &LoadResult{Records: map[string]int64{}, UnknownStreamRecords: l.unknown, States: l.w.committed}
+	res := &LoadResult{Records: map[string]int64{}, UnknownStreamRecords: l.unknown, UnknownStreamStates: l.unknownSt, States: l.w.committed}
 	for _, p := range l.plans {
 		if p.records > 0 {
 			res.Records[p.table.Stream] = p.records

@@ -216,9 +216,9 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		malformed: maps.Clone(track.malformed)}
 	if lr != nil {
 		res.records, res.total = lr.Records, lr.Total
-		if lr.UnknownStreamRecords > 0 {
-			log.Warn("the connector sent records of streams that were not asked for; they were skipped",
-				"connector", s.Name(), "records", lr.UnknownStreamRecords)
+		if lr.UnknownStreamRecords > 0 || lr.UnknownStreamStates > 0 {
+			log.Warn("the connector sent records or states of streams that were not asked for; they were skipped",
+				"connector", s.Name(), "records", lr.UnknownStreamRecords, "states", lr.UnknownStreamStates)
 		}
 		// For a write, the rows landing in the cache are not what the
 		// tracker counts as written (see WithTracker).

@@ -102,6 +102,7 @@ func Run(t *testing.T, open Opener) {
 		{"auto", testAuto},
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
+		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"schema evolution", testSchemaEvolution},
 		{"a member given twice", testAMemberGivenTwice},
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
@@ -332,6 +333,32 @@ func testGlobalAndLegacyState(t *testing.T, open Opener) {
 	got, _ = c2.SourceState(ctx, "src", nil)
 	if string(got) != `{"users":{"c":1}}` {
 		t.Fatalf("legacy state = %s", got)
+	}
+}
+
+// Some connectors ignore the configured catalog. Their records of other
+// streams are dropped, and so are those streams' states: committing one
+// would make a later read that selects the stream skip its records.
+func testStatesOfStreamsNotInTheCatalog(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	res := MustLoad(t, c, users(inc), cache.StrategyAuto,
+		Rec("other", `{"id":1}`), StreamState("other", `{"c":1}`), u(1, "a", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":1}`))
+	if res.UnknownStreamRecords != 1 || res.UnknownStreamStates != 1 {
+		t.Errorf("result %+v, want 1 record and 1 state of another stream", res)
+	}
+	got, _ := c.SourceState(ctx, "src", nil)
+	var msgs []protocol.State
+	if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 1 || msgs[0].Stream.StreamDescriptor.Name != "users" {
+		t.Fatalf("state = %s (%v)", got, err)
+	}
+	// A GLOBAL state keeps the shared part and the catalog's streams.
+	c2 := open(t)
+	MustLoad(t, c2, users(inc), cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), GlobalState(`{"lsn":7}`, "other", `{"c":1}`, "users", `{"c":2}`))
+	got, _ = c2.SourceState(ctx, "src", nil)
+	if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 1 || string(msgs[0].Global.SharedState) != `{"lsn":7}` ||
+		len(msgs[0].Global.StreamStates) != 1 || msgs[0].Global.StreamStates[0].StreamDescriptor.Name != "users" {
+		t.Fatalf("global state = %s (%v)", got, err)
 	}
 }
 
