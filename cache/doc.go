@@ -53,7 +53,16 @@
 // whose key is NULL are kept as they are. [StrategyReplace] loads into a
 // staging table and swaps it in with the states in one transaction, so
 // readers never see a half table; it is refused for an incremental stream
-// unless LoadRequest.FullRefresh is set.
+// unless LoadRequest.FullRefresh is set. A stream is swapped in only when
+// the messages tell it was read to its end: the connector reported it
+// COMPLETE, or reported no status at all and sent a record or a state of
+// it. Otherwise — a connector that exits 0 having sent nothing, or one
+// that reported the stream started and never complete — the table is
+// kept as it was and the stream is listed in LoadResult.Unfinished.
+//
+// LoadResult counts the records the cache holds now (committed, and
+// swapped in) apart from the records read: a cancelled or failed load
+// reads more than it keeps.
 //
 // # Tables, names and types
 //

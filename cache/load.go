@@ -41,12 +41,25 @@ type LoadRequest struct {
 
 // LoadResult counts what a load wrote.
 type LoadResult struct {
-	// Records is the number of records loaded per stream.
+	// Records is the number of records loaded per stream: committed, and
+	// for a replace stream swapped in. Streams that got none are absent.
 	Records map[string]int64
 	// Total is the number of records loaded.
 	Total int64
+	// RecordsRead is the number of records of the catalog's streams the
+	// load received, per stream: more than Records when a failed or
+	// cancelled load rolled some back, or a replace was not swapped in.
+	RecordsRead map[string]int64
+	// TotalRead is the number of records read.
+	TotalRead int64
 	// States is the number of STATE messages committed.
 	States int64
+	// Unfinished lists the replace streams whose table the load kept as it
+	// was, in catalog order, although the messages ended without an error:
+	// the connector sent nothing for the stream (no record, state or
+	// status), or reported it started and never complete. Their staging
+	// tables are dropped and their states not committed.
+	Unfinished []string
 	// UnknownStreamRecords counts records of streams that are not in the
 	// catalog; they are not loaded.
 	UnknownStreamRecords int64
@@ -108,6 +121,7 @@ type load struct {
 	open       bool  // a chunk of that transaction was sent
 	unknown    int64 // records of streams not in the catalog
 	unknownSt  int64 // their states
+	wholeState bool  // a GLOBAL or LEGACY state arrived
 	// deferred are the states of replace streams (of every stream, for a
 	// GLOBAL or LEGACY state when any stream is replaced), committed with
 	// the final swap.
@@ -165,6 +179,10 @@ func (l *load) consume(ctx context.Context) error {
 			}
 		case m.Type == protocol.TypeState && m.State != nil:
 			l.state(m.State)
+		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
+			if p := l.byName[m.Trace.StreamStatus.StreamDescriptor.Name]; p != nil {
+				p.status = m.Trace.StreamStatus.Status
+			}
 		}
 	}
 	return nil
@@ -224,9 +242,13 @@ func (l *load) state(st *protocol.State) {
 			l.unknownSt++
 			return
 		}
+		p.stated = true
 		deferred = p.strategy == StrategyReplace
 	case protocol.StateGlobal:
 		st = l.catalogPart(st)
+		l.wholeState = true
+	default:
+		l.wholeState = true
 	}
 	if deferred {
 		l.deferred[key] = st
@@ -274,31 +296,80 @@ func (l *load) send(commit bool) {
 	l.chunkLimit = l.chunkSize
 }
 
-// finish counts what was written and, when every record is, finalises
-// the streams.
+// finish finalises the streams when every record was written, and counts
+// what the load read and what it committed.
 func (l *load) finish(ctx context.Context, writeErr, srcErr error) (*LoadResult, error) {
-	res := &LoadResult{Records: map[string]int64{}, UnknownStreamRecords: l.unknown, UnknownStreamStates: l.unknownSt, States: l.w.committed}
+	res := &LoadResult{Records: map[string]int64{}, RecordsRead: map[string]int64{},
+		UnknownStreamRecords: l.unknown, UnknownStreamStates: l.unknownSt, States: l.w.states}
+	err := l.finalize(ctx, res, writeErr, srcErr)
 	for _, p := range l.plans {
-		if p.records > 0 {
-			res.Records[p.table.Stream] = p.records
+		n := l.w.committed[p]
+		if p.strategy == StrategyReplace && !p.swapped {
+			n = 0
 		}
-		res.Total += p.records
+		if n > 0 {
+			res.Records[p.table.Stream] = n
+		}
+		if p.records > 0 {
+			res.RecordsRead[p.table.Stream] = p.records
+		}
+		res.Total += n
+		res.TotalRead += p.records
 	}
+	return res, err
+}
+
+// finalize runs the end of a load whose records were all written: merge
+// streams are deduplicated, finished replace streams swapped in, and their
+// deferred states committed.
+func (l *load) finalize(ctx context.Context, res *LoadResult, writeErr, srcErr error) error {
 	if writeErr != nil {
-		return res, fmt.Errorf("cache: writing records: %w", writeErr)
+		return fmt.Errorf("cache: writing records: %w", writeErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return err
 	}
-	finErr := l.c.finalize(ctx, l.req.SourceName, l.plans, l.deferred, srcErr == nil)
+	states := map[StateKey]*protocol.State{}
+	if srcErr == nil {
+		for _, p := range l.plans {
+			if p.strategy != StrategyReplace {
+				continue
+			}
+			if p.swap = l.finished(p); !p.swap {
+				res.Unfinished = append(res.Unfinished, p.table.Stream)
+			}
+		}
+		for k, st := range l.deferred {
+			// A whole-source state covers the unfinished streams too.
+			if p := l.byName[k.Stream]; (p != nil && p.swap) || (k.Stream == "" && len(res.Unfinished) == 0) {
+				states[k] = st
+			}
+		}
+	}
+	finErr := l.c.finalize(ctx, l.req.SourceName, l.plans, states)
 	if srcErr != nil {
-		return res, srcErr
+		return srcErr
 	}
 	if finErr != nil {
-		return res, fmt.Errorf("cache: finalising streams: %w", finErr)
+		return fmt.Errorf("cache: finalising streams: %w", finErr)
 	}
-	res.States += int64(len(l.deferred))
-	return res, nil
+	for _, p := range l.plans {
+		p.swapped = p.swap
+	}
+	res.States += int64(len(states))
+	return nil
+}
+
+// finished reports whether the messages told that a replace stream was
+// read to its end: the connector reported it complete, or, when it
+// reported no status for it at all, sent any of its records or states.
+// Otherwise the load keeps the table it has rather than swap in an empty
+// or partial one.
+func (l *load) finished(p *streamPlan) bool {
+	if p.status != "" {
+		return p.status == protocol.StatusComplete
+	}
+	return p.records > 0 || p.stated || l.wholeState
 }
 
 // chunk is what the writer inserts in one go: the records buffered since
@@ -342,13 +413,16 @@ type writer struct {
 	// Owned by the goroutine until done is closed.
 	err       error
 	tx        backend.Tx
-	states    map[StateKey]*protocol.State
-	committed int64 // states committed
+	pending   map[StateKey]*protocol.State // the states of the open transaction
+	inserted  map[*streamPlan]int64        // its records per stream
+	committed map[*streamPlan]int64        // records committed per stream
+	states    int64                        // states committed
 }
 
 // startWriter starts the writer goroutine of one load.
 func startWriter(ctx context.Context, c *Cache) *writer {
-	w := &writer{c: c, chunks: make(chan *chunk, 1), done: make(chan struct{}), states: map[StateKey]*protocol.State{}}
+	w := &writer{c: c, chunks: make(chan *chunk, 1), done: make(chan struct{}), pending: map[StateKey]*protocol.State{},
+		inserted: map[*streamPlan]int64{}, committed: map[*streamPlan]int64{}}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	go w.run(ctx)
 	return w
@@ -410,14 +484,15 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 		if err := w.tx.Insert(ctx, p.target, ch.batches[p]); err != nil {
 			return fmt.Errorf("stream %q: %w", p.table.Stream, err)
 		}
+		w.inserted[p] += int64(ch.batches[p].Len())
 	}
 	for k, st := range ch.states {
-		w.states[k] = st
+		w.pending[k] = st
 	}
 	if !ch.commit {
 		return nil
 	}
-	for k, st := range w.states {
+	for k, st := range w.pending {
 		if err := w.c.putState(ctx, w.tx, k, st); err != nil {
 			return err
 		}
@@ -425,9 +500,13 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 	err := w.tx.Commit(ctx)
 	w.tx = nil
 	if err == nil {
-		w.committed += int64(len(w.states))
+		w.states += int64(len(w.pending))
+		for p, n := range w.inserted {
+			w.committed[p] += n
+		}
 	}
-	clear(w.states)
+	clear(w.pending)
+	clear(w.inserted)
 	return err
 }
 

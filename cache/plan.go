@@ -35,7 +35,15 @@ type streamPlan struct {
 	table    backend.Table
 	strategy Strategy
 	target   string // the table records go into: the stream's, or a staging table
-	records  int64
+	records  int64  // records received
+
+	// What the messages said of the stream: its last STREAM_STATUS and
+	// whether a STATE of its own arrived. A replace stream is swapped in
+	// (swap, then swapped once committed) only when they tell it was read
+	// to its end (see load.finished).
+	status        protocol.StreamStatus
+	stated        bool
+	swap, swapped bool
 
 	// Merge bookkeeping, set by prepare: the watermark of the rows this
 	// load deduplicates, whether rows older than it exist, and whether

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/protocol"
@@ -99,6 +100,8 @@ func Run(t *testing.T, open Opener) {
 		{"merge composite and nested keys", testMergeCompositeAndNestedKeys},
 		{"replace", testReplace},
 		{"replace incremental refused", testReplaceIncrementalRefused},
+		{"replace keeps the table of a stream that was not read", testReplaceKeepsTheTableOfAStreamThatWasNotRead},
+		{"counts of records rolled back", testCountsOfRecordsRolledBack},
 		{"auto", testAuto},
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
@@ -250,6 +253,99 @@ func testReplaceIncrementalRefused(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatalf("replace with full refresh: %v", err)
 	}
+}
+
+// A connector that exits 0 having sent nothing for a stream (or that
+// reported it started and never complete) must not replace the stream's
+// table with an empty or partial one: the table is kept, and the stream
+// is reported unfinished. A stream reported complete is swapped in, even
+// empty; so is one that got records from a connector that reports no
+// statuses at all.
+func testReplaceKeepsTheTableOfAStreamThatWasNotRead(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	load := func(msgs ...*protocol.Message) *cache.LoadResult {
+		t.Helper()
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyReplace, Messages: Messages(msgs...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	load(u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"))
+	for _, msgs := range [][]*protocol.Message{
+		nil, // nothing at all
+		{Status("users", protocol.StatusStarted), u(3, "c", "2024-01-01T00:00:00Z")},
+		{Status("users", protocol.StatusStarted), u(3, "c", "2024-01-01T00:00:00Z"), Status("users", protocol.StatusIncomplete)},
+	} {
+		res := load(msgs...)
+		if strings.Join(res.Unfinished, ",") != "users" || res.Records["users"] != 0 {
+			t.Errorf("%d messages: result %+v, want users unfinished and nothing loaded", len(msgs), res)
+		}
+		Equal(t, "the table is kept", Strings(t, c, usersQuery), []string{"1|a", "2|b"})
+	}
+	Equal(t, "no staging table is left", Strings(t, c, `SELECT table_name FROM information_schema.tables WHERE table_name LIKE '_airbyte_tmp%'`), nil)
+	if res := load(u(4, "d", "2024-01-01T00:00:00Z")); len(res.Unfinished) != 0 {
+		t.Errorf("records and no status: %+v", res)
+	}
+	Equal(t, "records without statuses replace", Strings(t, c, usersQuery), []string{"4|d"})
+	if res := load(Status("users", protocol.StatusStarted), Status("users", protocol.StatusComplete)); len(res.Unfinished) != 0 {
+		t.Errorf("complete and empty: %+v", res)
+	}
+	Equal(t, "a stream complete and empty is empty", Strings(t, c, usersQuery), nil)
+}
+
+// Counts say what the cache holds: records rolled back by a cancelled load
+// and records of a replace that was not swapped in count as read, not as
+// loaded.
+func testCountsOfRecordsRolledBack(t *testing.T, open Opener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := open(t)
+	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("items", `{"id":{"type":"integer"}}`, full, nil))
+	// A transaction of two records (users 1, items 1) commits with its
+	// state; users 2 is in the next one when the load is cancelled.
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for m, err := range Messages(u(1, "a", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":1}`), Rec("items", `{"id":1}`), u(2, "b", "2024-01-01T00:00:00Z")) {
+			if !yield(m, err) {
+				return
+			}
+		}
+		waitForState(t, c, cache.StateKey{Source: "src", Stream: "users"})
+		cancel()
+		yield(u(3, "c", "2024-01-01T00:00:00Z"), nil)
+	}
+	res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, BatchSize: 2, FullRefresh: true, Messages: msgs})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if res.Records["users"] != 1 || res.Records["items"] != 0 || res.Total != 1 ||
+		res.RecordsRead["users"] != 2 || res.RecordsRead["items"] != 1 || res.TotalRead != 3 {
+		t.Fatalf("cancelled: result %+v", res)
+	}
+	Equal(t, "rows", Strings(t, c, usersQuery), []string{"1|a"})
+	// A source that fails: what arrived is written, but the replace is not.
+	boom := errors.New("connector died")
+	res, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, FullRefresh: true,
+		Messages: FailAfter(boom, u(2, "b", "2024-01-01T00:00:00Z"), Rec("items", `{"id":1}`), Rec("items", `{"id":2}`))})
+	if !errors.Is(err, boom) || res.Records["users"] != 1 || res.Records["items"] != 0 || res.Total != 1 || res.TotalRead != 3 {
+		t.Fatalf("failed: result %+v, %v", res, err)
+	}
+	res = MustLoad(t, c, cat, cache.StrategyAuto, u(3, "c", "2024-01-01T00:00:00Z"), Rec("items", `{"id":1}`), Rec("items", `{"id":2}`))
+	if res.Records["users"] != 1 || res.Records["items"] != 2 || res.Total != 3 || res.TotalRead != 3 {
+		t.Fatalf("complete: result %+v", res)
+	}
+}
+
+// waitForState waits until the cache has committed a state under key.
+func waitForState(t *testing.T, c *cache.Cache, key cache.StateKey) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st, err := c.State(context.Background(), key); err != nil || st != nil {
+			return
+		}
+	}
+	t.Fatalf("no state %+v committed in a minute", key)
 }
 
 // testAuto: auto merges keyed streams, appends cursored ones, replaces
