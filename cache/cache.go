@@ -51,7 +51,8 @@ type settings struct {
 // Option configures a cache at [Open] or [New].
 type Option func(*settings)
 
-// WithTablePrefix puts prefix before every stream table's name. It is
+// WithTablePrefix puts prefix before every stream table's name, joined by
+// "_" unless it ends with one (both "pfx" and "pfx_" make pfx_users). It is
 // normalised like a stream name; "" means no prefix.
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
@@ -198,7 +199,11 @@ func (c *Cache) tableName(stream string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if c.prefix != "" {
+	switch {
+	case c.prefix == "":
+	case strings.HasSuffix(c.prefix, "_"):
+		n = c.prefix + n // pfx_ + users: pfx_users, as in PyAirbyte
+	default:
 		n = c.prefix + "_" + n
 	}
 	if n == stateTable || n == streamsTable || strings.HasPrefix(n, stagingPrefix) {
