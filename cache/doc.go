@@ -84,6 +84,19 @@
 // malformed timestamp) never fails the load: the column is NULL and the
 // field is listed in _airbyte_meta.changes as NULLED with reason
 // DESTINATION_TYPECAST_ERROR, after any change the source reported itself.
+//
+// Numbers and booleans follow one rule on every backend. An integer
+// column takes a whole number written as one — a JSON integer, or a
+// string of digits with an optional minus sign (no "+", leading zero,
+// fraction, exponent or white space) — within 64 bits; 6.5, 1.0, 1e3 and
+// 9223372036854775808 do not fit. A number column takes a JSON number, or
+// a string holding one as DuckDB's cast reads it (white space around it,
+// "_" between digits, "+5", ".5" and "5." are read; hexadecimal is not),
+// rounded to the nearest double; a value beyond the double's range (1e400)
+// or not finite ("NaN", "Infinity") does not fit, one too small to tell
+// from zero (1e-400) is 0. A boolean column takes true and false, the
+// numbers 1 and 0, and the strings true, t, yes, y, 1, false, f, no, n, 0
+// in any case.
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,7 @@ func Run(t *testing.T, open Opener) {
 		{"a member given twice", testAMemberGivenTwice},
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
+		{"numbers and booleans by one rule", testNumbersAndBooleansByOneRule},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
@@ -524,6 +526,50 @@ func testValuesThatDoNotFitAreKeptAsNotes(t *testing.T, open Opener) {
 	}
 	if strings.Count(bad, "DESTINATION_TYPECAST_ERROR") != 5 {
 		t.Errorf("want exactly 5 notes (missing fields are not notes): %s", bad)
+	}
+}
+
+// Every backend converts numbers and booleans by the same rule (see the
+// package doc): an integer column takes a whole number written as one, in
+// 64 bits; a number column any decimal number (also in a string, as
+// DuckDB's cast reads it) that is finite as a double; a boolean column
+// true and false, 1 and 0, and the strings DuckDB reads as booleans.
+// Anything else — an overflow above all — is NULL with a note.
+func testNumbersAndBooleansByOneRule(t *testing.T, open Opener) {
+	c := open(t)
+	type tc struct {
+		field, value string
+		want         any // nil: NULL with a note; int64, float64 or bool
+	}
+	cases := []tc{
+		{"i", `5`, int64(5)}, {"i", `-0`, int64(0)}, {"i", `9223372036854775807`, int64(math.MaxInt64)}, {"i", `-9223372036854775808`, int64(math.MinInt64)},
+		{"i", `9223372036854775808`, nil}, {"i", `18446744073709551615`, nil}, {"i", `1.0`, nil}, {"i", `1e3`, nil}, {"i", `6.5`, nil}, {"i", `1e-1`, nil},
+		{"i", `"42"`, int64(42)}, {"i", `"-7"`, int64(-7)}, {"i", `"007"`, nil}, {"i", `"+5"`, nil}, {"i", `" 5"`, nil}, {"i", `"1e3"`, nil},
+		{"i", `"0x10"`, nil}, {"i", `"0b11"`, nil}, {"i", `"1_000"`, nil}, {"i", `"9223372036854775808"`, nil}, {"i", `""`, nil}, {"i", `"6.5"`, nil},
+		{"n", `1.5`, 1.5}, {"n", `-2`, -2.0}, {"n", `1e400`, nil}, {"n", `-1e400`, nil}, {"n", `1e-400`, 0.0}, {"n", `1e308`, 1e308},
+		{"n", `12345678901234567890`, 12345678901234567890.0}, {"n", `0.1`, 0.1},
+		{"n", `"2.5"`, 2.5}, {"n", `" 3.5\t"`, 3.5}, {"n", `"1_000.5"`, 1000.5}, {"n", `"+.5"`, 0.5}, {"n", `"5."`, 5.0}, {"n", `"00.5"`, 0.5},
+		{"n", `"NaN"`, nil}, {"n", `"Infinity"`, nil}, {"n", `"-inf"`, nil}, {"n", `"0x1p4"`, nil}, {"n", `"1e400"`, nil}, {"n", `"abc"`, nil},
+		{"n", `"1,5"`, nil}, {"n", `"1__0"`, nil}, {"n", `"_1"`, nil}, {"n", `""`, nil}, {"n", `"1e"`, nil}, {"n", `"."`, nil},
+		{"b", `true`, true}, {"b", `false`, false}, {"b", `1`, true}, {"b", `0`, false}, {"b", `2`, nil}, {"b", `1.0`, nil},
+		{"b", `"yes"`, true}, {"b", `"N"`, false}, {"b", `"TRUE"`, true}, {"b", `"f"`, false}, {"b", `"1"`, true}, {"b", `"on"`, nil}, {"b", `" true"`, nil}, {"b", `""`, nil},
+	}
+	var msgs []*protocol.Message
+	for id, k := range cases {
+		msgs = append(msgs, Rec("nums", fmt.Sprintf(`{"id":%d,%q:%s}`, id, k.field, k.value)))
+	}
+	cat := Catalog(Stream("nums", `{"id":{"type":"integer"},"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"}}`, full, nil))
+	MustLoad(t, c, cat, cache.StrategyAppend, msgs...)
+	for id, k := range cases {
+		cond := k.field + " IS NULL AND _airbyte_meta IS NOT NULL AND CAST(_airbyte_meta AS VARCHAR) LIKE ?"
+		args := []any{id, `%"` + k.field + `"%`}
+		if k.want != nil {
+			cond, args = k.field+" = ?", []any{id, k.want}
+		}
+		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM nums WHERE id = ? AND `+cond, args...); got[0] != "1" {
+			row := Strings(t, c, `SELECT CAST(i AS VARCHAR), CAST(n AS VARCHAR), CAST(b AS VARCHAR), CAST(_airbyte_meta AS VARCHAR) FROM nums WHERE id = ?`, id)
+			t.Errorf("%s = %s: got %q, want %v", k.field, k.value, row, k.want)
+		}
 	}
 }
 

@@ -806,9 +806,17 @@ func (bt *batch) insertSQL(table string) string {
 		default:
 			reads = append(reads, literal(c.Field)+": 'VARCHAR'")
 			cast := "TRY_CAST(" + src + " AS " + sqlTypes[c.Type] + ")"
-			if c.Type == backend.TypeInteger {
-				// A cast to BIGINT would round 6.5 to 7: refuse fractions.
-				cast = "CASE WHEN strpos(" + src + ", '.') = 0 THEN " + cast + " END"
+			switch c.Type {
+			case backend.TypeInteger:
+				// The cache's rule (see package cache): a whole number
+				// written as one. A cast to BIGINT also reads 6.5 (as 7),
+				// 1e3, 0x10, "007" and " 5"; only the text it turns back
+				// into is the value as written. (read_json gives a JSON
+				// integer as its digits, and -0 as 0.)
+				cast = "CASE WHEN CAST(" + cast + " AS VARCHAR) = " + src + " THEN " + cast + " END"
+			case backend.TypeNumber:
+				// 1e400 casts to infinity, "NaN" to NaN: neither is a number.
+				cast = "CASE WHEN isfinite(" + cast + ") THEN " + cast + " END"
 			}
 			inner = append(inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
 			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)

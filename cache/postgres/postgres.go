@@ -756,15 +756,29 @@ func appendJSONB(out []byte, v *fastjson.Value) ([]byte, status) {
 	return out, valid
 }
 
-// appendInt8 appends a number, or a string holding one, as a bigint.
+// The conversions below follow the cache's rule for numbers and booleans
+// (see package cache), which DuckDB's casts implement on that backend:
+// the same values load, the same are NULL with a note.
+
+// appendInt8 appends a whole number written as one, a JSON integer or a
+// string holding one, as a bigint.
 func (bt *batch) appendInt8(out []byte, v *fastjson.Value) ([]byte, status) {
 	var n int64
 	var err error
 	switch v.Type() {
 	case fastjson.TypeString:
-		n, err = strconv.ParseInt(unsafeString(v.GetStringBytes()), 10, 64)
+		s := unsafeString(v.GetStringBytes())
+		n, err = strconv.ParseInt(s, 10, 64)
+		// Only the integer's own spelling: not "007" nor "+5".
+		if bt.scratch = strconv.AppendInt(bt.scratch[:0], n, 10); err == nil && string(bt.scratch) != s {
+			return out, misfit
+		}
 	case fastjson.TypeNumber:
-		n, err = strconv.ParseInt(bt.numberText(v), 10, 64)
+		s := bt.numberText(v)
+		if strings.ContainsAny(s, ".eE") { // 1.0 and 1e3 are written as fractions
+			return out, misfit
+		}
+		n, err = strconv.ParseInt(s, 10, 64)
 	default:
 		return out, misfit
 	}
@@ -774,14 +788,14 @@ func (bt *batch) appendInt8(out []byte, v *fastjson.Value) ([]byte, status) {
 	return binary.BigEndian.AppendUint64(out, uint64(n)), valid
 }
 
-// appendFloat8 appends a finite number, or a string holding one, as a
-// double precision.
+// appendFloat8 appends a number, or a string holding one, that is finite
+// as a double precision.
 func (bt *batch) appendFloat8(out []byte, v *fastjson.Value) ([]byte, status) {
 	var f float64
 	var err error
 	switch v.Type() {
 	case fastjson.TypeString:
-		f, err = strconv.ParseFloat(unsafeString(v.GetStringBytes()), 64)
+		f, err = parseDecimal(unsafeString(v.GetStringBytes()))
 	case fastjson.TypeNumber:
 		f, err = strconv.ParseFloat(bt.numberText(v), 64)
 	default:
@@ -793,13 +807,40 @@ func (bt *batch) appendFloat8(out []byte, v *fastjson.Value) ([]byte, status) {
 	return binary.BigEndian.AppendUint64(out, math.Float64bits(f)), valid
 }
 
-// appendBool appends true or false, or a string spelling one in any case.
+// parseDecimal reads a number held in a string as DuckDB's cast to DOUBLE
+// does: white space around it, a sign, digits with single underscores
+// between them, a fraction and an exponent; not Go's hexadecimal floats.
+func parseDecimal(s string) (float64, error) {
+	s = strings.Trim(s, " \t\n\v\f\r")
+	if strings.ContainsAny(s, "xX") {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// appendBool appends true or false: JSON's, 1 and 0, or a string DuckDB
+// reads as a boolean (true, t, yes, y, 1 and false, f, no, n, 0, in any
+// case).
 func appendBool(out []byte, v *fastjson.Value) ([]byte, status) {
-	isStr := v.Type() == fastjson.TypeString
-	switch {
-	case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(unsafeString(v.GetStringBytes()), "true"):
+	var word string
+	switch v.Type() {
+	case fastjson.TypeTrue:
 		return append(out, 1), valid
-	case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(unsafeString(v.GetStringBytes()), "false"):
+	case fastjson.TypeFalse:
+		return append(out, 0), valid
+	case fastjson.TypeString:
+		word = strings.ToLower(unsafeString(v.GetStringBytes()))
+	case fastjson.TypeNumber:
+		// read_json gives DuckDB -0 as 0.
+		if n, err := v.Int64(); err == nil && (n == 0 || n == 1) && !strings.ContainsAny(v.String(), ".eE") {
+			return append(out, byte(n)), valid
+		}
+		return out, misfit
+	}
+	switch word {
+	case "true", "t", "yes", "y", "1":
+		return append(out, 1), valid
+	case "false", "f", "no", "n", "0":
 		return append(out, 0), valid
 	}
 	return out, misfit
