@@ -37,6 +37,11 @@ type LoadRequest struct {
 	// committed with the records they cover, so smaller batches commit
 	// states more often.
 	BatchSize int
+	// ShareTables lets the load write into tables another source loaded:
+	// the tables are shared on purpose. Without it such a load is refused
+	// with a *TableOwnerError. A shared table is recorded as the last
+	// loader's; do not run loads of two sources into it at the same time.
+	ShareTables bool
 }
 
 // LoadResult counts what a load wrote.
@@ -77,6 +82,10 @@ type LoadResult struct {
 // end each stream is finalised: merge streams are deduplicated, replace
 // streams swapped in atomically.
 //
+// Loads of one source into one cache run one at a time: a Load that finds
+// another running (in this process or, on PostgreSQL, in any) returns an
+// *InUseError at once.
+//
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
 // error is returned with the partial result. A load killed at any moment
@@ -86,6 +95,11 @@ func (c *Cache) Load(ctx context.Context, req LoadRequest) (*LoadResult, error) 
 	if req.SourceName == "" || req.Catalog == nil || req.Messages == nil {
 		return nil, errors.New("cache: Load needs a source name, a configured catalog and messages")
 	}
+	unlock, err := c.lockSource(ctx, req.SourceName)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	l, err := c.newLoad(ctx, &req)
 	if err != nil {
 		return nil, err
@@ -116,12 +130,17 @@ type load struct {
 	w          *writer
 
 	cur        *chunk
-	chunkLimit int   // records that make cur full
-	inTx       int   // records of the transaction being filled
-	open       bool  // a chunk of that transaction was sent
-	unknown    int64 // records of streams not in the catalog
-	unknownSt  int64 // their states
-	wholeState bool  // a GLOBAL or LEGACY state arrived
+	chunkLimit int // records that make cur full
+	inTx       int // records of the transaction being filled
+	// The tables the transaction being filled writes into, and what they
+	// hold in the backend (see backend.TxMemory).
+	txTables   map[*streamPlan]bool
+	txMem      int64
+	txMemory   backend.TxMemory // nil: the backend does not say
+	open       bool             // a chunk of that transaction was sent
+	unknown    int64            // records of streams not in the catalog
+	unknownSt  int64            // their states
+	wholeState bool             // a GLOBAL or LEGACY state arrived
 	// deferred are the states of replace streams (of every stream, for a
 	// GLOBAL or LEGACY state when any stream is replaced), committed with
 	// the final swap.
@@ -135,9 +154,10 @@ func (c *Cache) newLoad(ctx context.Context, req *LoadRequest) (*load, error) {
 		return nil, err
 	}
 	l := &load{c: c, req: req, plans: plans, byName: map[string]*streamPlan{}, ids: newIDGen(),
-		cur: newChunk(), deferred: map[StateKey]*protocol.State{}}
+		cur: newChunk(), deferred: map[StateKey]*protocol.State{}, txTables: map[*streamPlan]bool{}}
+	l.txMemory, _ = c.b.(backend.TxMemory)
 	syncStart := string(l.ids.next())
-	if err := c.prepare(ctx, req.SourceName, plans, syncStart); err != nil {
+	if err := c.prepare(ctx, req.SourceName, plans, req.ShareTables, syncStart); err != nil {
 		return nil, err
 	}
 	for _, p := range plans {
@@ -196,6 +216,9 @@ func (l *load) record(rec *protocol.Record) error {
 		l.unknown++
 		return nil
 	}
+	if !l.txTables[p] {
+		l.enterTable(p)
+	}
 	b := l.cur.batches[p]
 	if b == nil {
 		var err error
@@ -216,12 +239,35 @@ func (l *load) record(rec *protocol.Record) error {
 	p.records++
 	l.cur.n++
 	if l.inTx++; l.inTx >= l.txSize {
-		l.send(true)
-		l.inTx = 0
+		l.commit()
 	} else if l.cur.n >= l.chunkLimit {
 		l.send(false)
 	}
 	return nil
+}
+
+// enterTable notes that the transaction being filled writes into p's
+// table, and first commits it if that table would take the tables it
+// writes into beyond the backend's memory budget.
+func (l *load) enterTable(p *streamPlan) {
+	if l.txMemory == nil {
+		l.txTables[p] = true
+		return
+	}
+	cost := l.txMemory.TxTableMemory(&p.table)
+	if len(l.txTables) > 0 && l.txMem+cost > l.txMemory.TxMemoryBudget() {
+		l.cur.release = true
+		l.commit()
+	}
+	l.txTables[p] = true
+	l.txMem += cost
+}
+
+// commit sends the current chunk to be committed with its transaction.
+func (l *load) commit() {
+	l.send(true)
+	l.inTx, l.txMem = 0, 0
+	clear(l.txTables)
 }
 
 // state keeps a STATE message for the commit of the records before it:
@@ -382,6 +428,7 @@ type chunk struct {
 	states  map[StateKey]*protocol.State
 	n       int
 	commit  bool
+	release bool // commit, then release the backend's memory (backend.TxMemory)
 }
 
 func newChunk() *chunk {
@@ -507,6 +554,9 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 	}
 	clear(w.pending)
 	clear(w.inserted)
+	if err == nil && ch.release {
+		err = w.c.b.(backend.TxMemory).ReleaseTxMemory(ctx)
+	}
 	return err
 }
 

@@ -20,6 +20,9 @@
 //
 //   - [BatchSizer]: another number of records per transaction;
 //   - [ChunkSizer]: a transaction's records handed over in several chunks;
+//   - [TxMemory]: transactions committed early when they write into many
+//     tables;
+//   - [Locker]: loads of one source serialised across processes;
 //   - [RowReader]: query results read faster than through database/sql;
 //   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
 //     so a merge may skip its duplicate check. [KeyTracker] does the
@@ -76,6 +79,40 @@ type BatchSizer interface {
 type ChunkSizer interface {
 	// ChunkSize is how many records a load buffers per Insert.
 	ChunkSize() int
+}
+
+// TxMemory is implemented by a Backend whose write transaction holds
+// memory for every table it writes into, until it commits and beyond
+// (DuckDB keeps a buffer for each column of each such table, and the
+// table's last, partial row group until a checkpoint). A load then commits
+// its transaction early rather than let the tables written in it hold more
+// than the budget, and releases what the commit left: a sync of a
+// thousand streams is loaded in several transactions instead of failing
+// out of memory.
+type TxMemory interface {
+	// TxTableMemory is what a transaction holds for table t once it has
+	// written into it, in bytes.
+	TxTableMemory(t *Table) int64
+	// TxMemoryBudget is how much the tables written in one transaction
+	// may hold together, in bytes.
+	TxMemoryBudget() int64
+	// ReleaseTxMemory frees what the committed transactions still hold
+	// for the tables they wrote into. It is called after a transaction
+	// committed early for the budget.
+	ReleaseTxMemory(ctx context.Context) error
+}
+
+// Locker is implemented by a Backend that can hold a named lock for as long
+// as a load runs, across processes (PostgreSQL: a session advisory lock,
+// released by the server when the process dies). Package cache takes one
+// per (cache, source), so that two loads of one source never interleave.
+// Without a Locker the lock holds within the process only, which is
+// enough for a database that one process writes at a time.
+type Locker interface {
+	// Lock takes the lock named key, in the cache's schema, until unlock
+	// is called. When another load holds it, Lock returns at once with an
+	// error that matches ErrInUse and says, when it can, who holds it.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
 // RowReader is implemented by a Backend that reads query results faster

@@ -149,13 +149,16 @@ const (
 // land mid-load.
 const killCount = 300_000
 
-// ChildMain runs the child of the kill test when the test binary was
-// started as one, and then exits; otherwise it returns. Call it first in
-// TestMain.
+// ChildMain runs the child of the kill test or of the concurrent-loads
+// test when the test binary was started as one, and then exits; otherwise
+// it returns. Call it first in TestMain.
 func ChildMain(open func(ctx context.Context, target string) (*cache.Cache, error)) {
 	target := os.Getenv(childTarget)
 	if target == "" {
 		return
+	}
+	if os.Getenv(childMode) == "concurrent" {
+		concurrentChild(open, target)
 	}
 	ctx := context.Background()
 	c, err := open(ctx, target)

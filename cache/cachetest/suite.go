@@ -116,6 +116,8 @@ func Run(t *testing.T, open Opener) {
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
+		{"tables of another source", testTablesOfAnotherSource},
+		{"one load of a source at a time", testOneLoadOfASourceAtATime},
 		{"datasets", testDatasets},
 		{"source error", testSourceError},
 		{"record lines", testRecordLines},
@@ -670,6 +672,72 @@ func testHostileNames(t *testing.T, open Opener) {
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
 	}
+}
+
+// Two sources that both have a stream "users" would mix their records in
+// one table (and a merge their keys): a table belongs to the source that
+// loaded it first, and another source's load into it is refused, unless
+// the caller says the tables are shared on purpose.
+func testTablesOfAnotherSource(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	load := func(source string, share bool, msgs ...*protocol.Message) error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: users(inc), ShareTables: share, Messages: Messages(msgs...)})
+		return err
+	}
+	if err := load("source-a", false, u(1, "a", "2024-01-01T00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	err := load("source-b", false, u(1, "b", "2024-01-01T00:00:00Z"))
+	var oe *cache.TableOwnerError
+	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrTableOwned) || oe.Owner != "source-a" || oe.Source != "source-b" || oe.Table != "users" ||
+		!strings.Contains(err.Error(), "prefix") {
+		t.Fatalf("got %v, want a *TableOwnerError", err)
+	}
+	Equal(t, "the table is untouched", Strings(t, c, usersQuery), []string{"1|a"})
+	if err := load("source-a", false, u(2, "a2", "2024-01-01T00:00:00Z")); err != nil {
+		t.Fatalf("the owner loads again: %v", err)
+	}
+	if err := load("source-b", true, u(3, "b", "2024-01-01T00:00:00Z")); err != nil {
+		t.Fatalf("shared on purpose: %v", err)
+	}
+	Equal(t, "shared", Strings(t, c, usersQuery), []string{"1|a", "2|a2", "3|b"})
+}
+
+// Two loads of one source into one cache would write its records twice
+// and race for its states: the second is refused while the first runs.
+// Another source loads meanwhile.
+func testOneLoadOfASourceAtATime(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	held := func(yield func(*protocol.Message, error) bool) {
+		if yield(u(1, "a", "2024-01-01T00:00:00Z"), nil) {
+			close(started)
+			<-release
+		}
+	}
+	done := make(chan error)
+	go func() {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Messages: held})
+		done <- err
+	}()
+	<-started
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Messages: Messages(u(2, "b", "2024-01-01T00:00:00Z"))})
+	var iu *cache.InUseError
+	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) || iu.Source != "src" {
+		t.Errorf("a second load of the source: got %v, want an *InUseError", err)
+	}
+	other := Catalog(Stream("others", `{"id":{"type":"integer"}}`, inc, nil, "id"))
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "another", Catalog: other, Messages: Messages(Rec("others", `{"id":1}`))}); err != nil {
+		t.Errorf("a load of another source: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	MustLoad(t, c, users(inc), cache.StrategyAuto, u(2, "b", "2024-01-01T00:00:00Z"))
+	Equal(t, "rows", Strings(t, c, usersQuery), []string{"1|a", "2|b"})
 }
 
 // testDatasets: Where, Count, Columns, After and Records over a stream;

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -77,7 +78,7 @@ func TestInUseChild(t *testing.T) {
 	}
 	_, err := openPath(context.Background(), path)
 	var iu *duckdb.InUseError
-	if !errors.As(err, &iu) {
+	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) {
 		t.Fatalf("want an InUseError, got %v", err)
 	}
 	t.Log(err)
@@ -185,4 +186,112 @@ func TestSchemaNamedLikeACatalog(t *testing.T) {
 			t.Fatalf("schema %s: exported %d lines", name, lines)
 		}
 	}
+}
+
+// A sync of 1,000 streams into a cache at the default memory limit: every
+// table an open transaction writes into holds memory until the data is
+// checkpointed, so a single transaction into them all failed out of
+// memory at the 430th table (issue 17). The load commits and checkpoints
+// along the way instead.
+func TestThousandStreams(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	const streams, each = 1000, 5
+	var cat []protocol.ConfiguredStream
+	var msgs []*protocol.Message
+	for i := range streams {
+		name := fmt.Sprintf("s%03d", i)
+		cat = append(cat, cachetest.Stream(name, `{"id":{"type":"integer"},"a":{"type":"string"},"b":{"type":"number"},"c":{"type":"string","format":"date-time"},"d":{"type":"object"}}`,
+			protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		for j := range each {
+			msgs = append(msgs, cachetest.Rec(name, fmt.Sprintf(`{"id":%d,"a":"hello","b":1.5,"c":"2024-01-01T00:00:00Z","d":{"x":%d}}`, j, j)))
+		}
+		msgs = append(msgs, cachetest.StreamState(name, `{"id":4}`))
+	}
+	res := cachetest.MustLoad(t, c, cachetest.Catalog(cat...), cache.StrategyAuto, msgs...)
+	if res.Total != streams*each || len(res.Records) != streams || res.States != streams {
+		t.Fatalf("loaded %d records in %d streams, %d states", res.Total, len(res.Records), res.States)
+	}
+	cachetest.Equal(t, "last table", cachetest.Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM s999`), []string{"5"})
+}
+
+// A record of 100 MB needs about three times that in DuckDB's memory:
+// more than the default limit of 128MB, so its batch failed at every
+// retry (issue 17). The limit is raised for the INSERT of the chunk that
+// holds it, and restored after.
+func TestHundredMegabyteRecord(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	big := strings.Repeat("x", 100<<20)
+	cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("blobs", `{"id":{"type":"integer"},"s":{"type":"string"}}`, protocol.SyncFullRefresh, nil)), cache.StrategyAppend,
+		cachetest.Rec("blobs", `{"id":1,"s":"small"}`), cachetest.Rec("blobs", `{"id":2,"s":"`+big+`"}`))
+	cachetest.Equal(t, "lengths", cachetest.Strings(t, c, `SELECT CAST(length(s) AS VARCHAR) FROM blobs ORDER BY id`), []string{"5", fmt.Sprint(len(big))})
+	cachetest.Equal(t, "the limit is restored", cachetest.Strings(t, c, `SELECT current_setting('memory_limit')`), []string{"122.0 MiB"})
+}
+
+// A limit too low for the work is a typed error that names the options
+// that raise it.
+func TestOutOfMemory(t *testing.T) {
+	t.Parallel()
+	c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "oom.duckdb"), duckdb.WithMemoryLimit("8MB")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyAppend,
+		Catalog:  cachetest.Catalog(cachetest.Stream("t", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)),
+		Messages: cachetest.Messages(cachetest.Rec("t", `{"id":1}`))})
+	var oe *duckdb.OutOfMemoryError
+	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrOutOfMemory) || oe.Limit != "8MB" {
+		t.Fatalf("got %v, want an *OutOfMemoryError", err)
+	}
+	for _, want := range []string{"duckdb.WithMemoryLimit", "memory_limit=", "goab --memory-limit"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s: %v", want, err)
+		}
+	}
+}
+
+// A full disk — under the database file or under the load's spool files —
+// is a typed error that says which. The test mounts a 4 MB tmpfs, which
+// needs root (CAP_SYS_ADMIN).
+func TestDiskFull(t *testing.T) {
+	tiny := filepath.Join(t.TempDir(), "tiny")
+	if err := os.Mkdir(tiny, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", tiny, "tmpfs", 0, "size=4m"); err != nil {
+		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(tiny, syscall.MNT_DETACH) })
+	var msgs []*protocol.Message
+	for i := range 20000 {
+		msgs = append(msgs, cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"s":%q}`, i, strings.Repeat("x", 1000))))
+	}
+	cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"s":{"type":"string"}}`, protocol.SyncFullRefresh, nil))
+	load := func(path, where string) {
+		t.Helper()
+		c, err := openPath(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Catalog: cat, Strategy: cache.StrategyAppend, Messages: cachetest.Messages(msgs...)})
+		var df *cache.DiskFullError
+		if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) || !strings.Contains(df.Where, where) {
+			t.Fatalf("got %v, want a *DiskFullError for %s", err, where)
+		}
+	}
+	load(filepath.Join(tiny, "full.duckdb"), "the DuckDB file")
+	os.Remove(filepath.Join(tiny, "full.duckdb"))
+	os.Remove(filepath.Join(tiny, "full.duckdb.wal"))
+	t.Setenv("TMPDIR", tiny)
+	load(filepath.Join(t.TempDir(), "roomy.duckdb"), "spool files")
+}
+
+// Two processes cannot load one DuckDB file at once: the second is
+// refused as in use.
+func TestConcurrentLoadsOfOneSource(t *testing.T) {
+	t.Parallel()
+	cachetest.ConcurrentLoads(t, filepath.Join(t.TempDir(), "c.duckdb"), openPath)
 }

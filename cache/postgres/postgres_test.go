@@ -225,3 +225,10 @@ func TestTooDeepForJSONB(t *testing.T) {
 		t.Fatalf("got an error of %d bytes: %.500v", len(fmt.Sprint(err)), err)
 	}
 }
+
+// Two processes loading the same source into one cache at once are
+// serialised: the second is refused while the first runs (issue 17).
+func TestConcurrentLoadsOfOneSource(t *testing.T) {
+	t.Parallel()
+	cachetest.ConcurrentLoads(t, testenv.Postgres(t), openDSN)
+}
