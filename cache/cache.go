@@ -101,7 +101,7 @@ func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cach
 	c := &Cache{b: b, prefix: prefix, loading: map[string]bool{}}
 	if err := c.createInternalTables(ctx); err != nil {
 		b.Close()
-		return nil, err
+		return nil, c.classify(err)
 	}
 	return c, nil
 }
@@ -164,6 +164,15 @@ func (c *Cache) lockSource(ctx context.Context, source string) (unlock func(), e
 		delete(c.loading, key)
 		c.mu.Unlock()
 	}, nil
+}
+
+// classify gives err the backend's type when it says that memory or disk
+// ran out (see backend.ErrorClassifier).
+func (c *Cache) classify(err error) error {
+	if ec, ok := c.b.(backend.ErrorClassifier); ok && err != nil {
+		return ec.Classify(err)
+	}
+	return err
 }
 
 // DB is the database/sql handle, for anything the cache does not wrap.

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,6 +93,12 @@ type LoadResult struct {
 // leaves the cache consistent: the next load resumes from the last
 // committed state.
 func (c *Cache) Load(ctx context.Context, req LoadRequest) (*LoadResult, error) {
+	res, err := c.loadUnclassified(ctx, req)
+	return res, c.classify(err)
+}
+
+// loadUnclassified is Load, its errors not yet classified.
+func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadResult, error) {
 	if req.SourceName == "" || req.Catalog == nil || req.Messages == nil {
 		return nil, errors.New("cache: Load needs a source name, a configured catalog and messages")
 	}
@@ -106,14 +113,17 @@ func (c *Cache) Load(ctx context.Context, req LoadRequest) (*LoadResult, error) 
 	}
 	l.w = startWriter(ctx, c)
 	defer l.w.cancel()
-	srcErr := l.consume(ctx)
-	if ctx.Err() == nil {
+	srcErr, bufErr := l.consume(ctx)
+	if ctx.Err() == nil && bufErr == nil {
 		l.send(true)
 	} else {
+		// A record that could not be buffered may have left its batch
+		// half written (a full disk): the chunk is dropped, and with it
+		// the transaction it belongs to.
 		l.cur.close()
 	}
 	writeErr := l.w.wait()
-	return l.finish(ctx, writeErr, srcErr)
+	return l.finish(ctx, writeErr, cmp.Or(bufErr, srcErr))
 }
 
 // load is one Load in progress: the plan, and the chunk being filled
@@ -183,19 +193,19 @@ func (c *Cache) newLoad(ctx context.Context, req *LoadRequest) (*load, error) {
 
 // consume buffers the messages until they end, fail, or the writer fails.
 // It returns the source's error, or the error of a record that could not
-// be buffered.
-func (l *load) consume(ctx context.Context) error {
+// be buffered (bufErr).
+func (l *load) consume(ctx context.Context) (srcErr, bufErr error) {
 	for m, err := range l.req.Messages {
 		if err != nil {
-			return err
+			return err, nil
 		}
 		if l.w.failed() {
-			return nil
+			return nil, nil
 		}
 		switch {
 		case m.Type == protocol.TypeRecord && m.Record != nil:
 			if err := l.record(m.Record); err != nil {
-				return err
+				return nil, err
 			}
 		case m.Type == protocol.TypeState && m.State != nil:
 			l.state(m.State)
@@ -205,7 +215,7 @@ func (l *load) consume(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // record adds a record to its stream's batch in the current chunk, and

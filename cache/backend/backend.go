@@ -23,6 +23,8 @@
 //   - [TxMemory]: transactions committed early when they write into many
 //     tables;
 //   - [Locker]: loads of one source serialised across processes;
+//   - [ErrorClassifier]: a full memory or disk told apart from other
+//     errors;
 //   - [RowReader]: query results read faster than through database/sql;
 //   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
 //     so a merge may skip its duplicate check. [KeyTracker] does the
@@ -113,6 +115,16 @@ type Locker interface {
 	// is called. When another load holds it, Lock returns at once with an
 	// error that matches ErrInUse and says, when it can, who holds it.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// ErrorClassifier is implemented by a Backend whose database tells of a
+// full memory or disk only in its own error messages. Package cache passes
+// the errors of loads (plain queries' too) through it.
+type ErrorClassifier interface {
+	// Classify returns the backend's typed error for err when err is one
+	// of running out of memory or disk (matching ErrOutOfMemory or
+	// ErrDiskFull), else err.
+	Classify(err error) error
 }
 
 // RowReader is implemented by a Backend that reads query results faster

@@ -134,3 +134,18 @@ func ConcurrentLoads(t *testing.T, target string, open func(ctx context.Context,
 	want := fmt.Sprintf("%d|%d", concurrentCount, concurrentCount)
 	Equal(t, "users once each", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR) FROM users`), []string{want})
 }
+
+// FillDisk loads 20 MB of records into a table "users" of c, more than a
+// SmallDisk holds, and returns the load's error.
+func FillDisk(ctx context.Context, c *cache.Cache) error {
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for i := range 20_000 {
+			if !yield(Rec("users", fmt.Sprintf(`{"id":%d,"s":%q}`, i, strings.Repeat("x", 1000))), nil) {
+				return
+			}
+		}
+	}
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyAppend, Messages: msgs,
+		Catalog: Catalog(Stream("users", `{"id":{"type":"integer"},"s":{"type":"string"}}`, protocol.SyncFullRefresh, nil))})
+	return err
+}

@@ -244,13 +244,13 @@ func (e *OutOfMemoryError) Unwrap() error { return e.Err }
 // Is matches cache.ErrOutOfMemory.
 func (e *OutOfMemoryError) Is(target error) bool { return target == backend.ErrOutOfMemory }
 
-// classify turns DuckDB's errors for a full memory or disk into the
-// cache's typed errors.
-func (b *database) classify(err error) error {
+// Classify makes the backend a backend.ErrorClassifier: DuckDB's errors
+// for a full memory or disk become the cache's typed errors.
+func (b *database) Classify(err error) error {
 	var de *duckdbdriver.Error
 	switch {
-	case err == nil:
-		return nil
+	case err == nil || errors.Is(err, backend.ErrOutOfMemory) || errors.Is(err, backend.ErrDiskFull):
+		return err
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
 		return &OutOfMemoryError{Limit: b.limitSetting, Err: err}
 	case backend.IsNoSpace(err):
@@ -684,11 +684,11 @@ func (t *txn) end() {
 
 func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
 	_, err := t.tx.ExecContext(ctx, q, args...)
-	return t.b.classify(err)
+	return t.b.Classify(err)
 }
 func (t *txn) Commit(context.Context) error {
 	defer t.end()
-	return t.b.classify(t.tx.Commit())
+	return t.b.Classify(t.tx.Commit())
 }
 
 // locks are the loads running in this process, by database file, schema
@@ -768,7 +768,7 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 			// DuckDB reports as the NOT NULL raw id: say what it was.
 			return fmt.Errorf("the data of record %d of the batch (counting from 1) is not a valid JSON object: %w", n, err)
 		}
-		return t.b.classify(err)
+		return t.b.Classify(err)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -253,22 +252,9 @@ func TestOutOfMemory(t *testing.T) {
 }
 
 // A full disk — under the database file or under the load's spool files —
-// is a typed error that says which. The test mounts a 4 MB tmpfs, which
-// needs root (CAP_SYS_ADMIN).
+// is a typed error that says which.
 func TestDiskFull(t *testing.T) {
-	tiny := filepath.Join(t.TempDir(), "tiny")
-	if err := os.Mkdir(tiny, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", tiny, "tmpfs", 0, "size=4m"); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(tiny, syscall.MNT_DETACH) })
-	var msgs []*protocol.Message
-	for i := range 20000 {
-		msgs = append(msgs, cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"s":%q}`, i, strings.Repeat("x", 1000))))
-	}
-	cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"s":{"type":"string"}}`, protocol.SyncFullRefresh, nil))
+	tiny := cachetest.SmallDisk(t)
 	load := func(path, where string) {
 		t.Helper()
 		c, err := openPath(context.Background(), path)
@@ -276,7 +262,7 @@ func TestDiskFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Catalog: cat, Strategy: cache.StrategyAppend, Messages: cachetest.Messages(msgs...)})
+		err = cachetest.FillDisk(context.Background(), c)
 		var df *cache.DiskFullError
 		if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) || !strings.Contains(df.Where, where) {
 			t.Fatalf("got %v, want a *DiskFullError for %s", err, where)

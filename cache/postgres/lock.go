@@ -44,8 +44,12 @@ func (b *database) Lock(ctx context.Context, key string) (unlock func(), err err
 		return nil, fmt.Errorf("%w: held by %s", backend.ErrInUse, holder)
 	}
 	return func() {
-		// Closing the session releases the lock, whatever became of it.
-		conn.Close(context.Background())
+		// Unlocked first: the server ends a closed session, and releases
+		// its locks, only after the client has gone on (a next load of the
+		// source found it held). Closing releases it anyway if that fails.
+		ctx := context.Background()
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", id)
+		conn.Close(ctx)
 	}, nil
 }
 

@@ -50,6 +50,7 @@ import (
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/valyala/fastjson"
@@ -197,6 +198,16 @@ func (b *database) Close() error {
 	return err
 }
 func (b *database) Schema() string { return b.schema }
+
+// Classify makes the backend a backend.ErrorClassifier: the server's
+// disk_full error (SQLSTATE 53100) becomes a *cache.DiskFullError.
+func (b *database) Classify(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53100" && !errors.Is(err, backend.ErrDiskFull) {
+		return &backend.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
+	}
+	return err
+}
 func (b *database) Qualify(table string) string {
 	return backend.Quote(b.schema) + "." + backend.Quote(table)
 }
