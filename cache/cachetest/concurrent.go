@@ -74,21 +74,27 @@ func childExit(err error) {
 	os.Exit(exitFailed)
 }
 
+// LoadingChild is a command that re-executes the test binary (whose
+// TestMain calls ChildMain) as a process that loads 20,000 users into the
+// cache at target. With hold it stops halfway, having said "holding" on
+// stdout, until its stdin ends.
+func LoadingChild(target string, hold bool) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	h := "0"
+	if hold {
+		h = "1"
+	}
+	cmd.Env = append(os.Environ(), childTarget+"="+target, childMode+"=concurrent", childHold+"="+h)
+	return cmd
+}
+
 // ConcurrentLoads runs two processes that load the same source into the
 // cache at target at once (the second while the first holds halfway) and
 // checks that the second is refused as in use, that the first completes,
 // and that no key is left twice; then the second runs alone. Before loads
 // were locked, both ran and a merge left keys twice.
 func ConcurrentLoads(t *testing.T, target string, open func(ctx context.Context, target string) (*cache.Cache, error)) {
-	child := func(hold bool) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		h := "0"
-		if hold {
-			h = "1"
-		}
-		cmd.Env = append(os.Environ(), childTarget+"="+target, childMode+"=concurrent", childHold+"="+h)
-		return cmd
-	}
+	child := func(hold bool) *exec.Cmd { return LoadingChild(target, hold) }
 	first := child(true)
 	stdin, _ := first.StdinPipe()
 	stdout, _ := first.StdoutPipe()

@@ -76,6 +76,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
 
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
@@ -409,7 +410,8 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		return nil, fmt.Errorf("duckdb: opening %s: %w", path, err)
 	}
 	db := sql.OpenDB(conn)
-	spool, err := os.MkdirTemp("", "goairbyte-duckdb-*")
+	sweepSpools.Do(func() { owner.Sweep(spoolPrefix, func(dir string) { os.RemoveAll(dir) }) })
+	spool, err := os.MkdirTemp("", owner.Prefix(spoolPrefix)+"*")
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -444,6 +446,15 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	}
 	return b, nil
 }
+
+// spoolPrefix begins the name of every cache's spool directory, in the
+// temporary directory; the owner's pid follows it (see internal/owner).
+const spoolPrefix = "goairbyte-duckdb-"
+
+// sweepSpools removes, once per process, the spool directories of
+// processes that no longer run: a load killed with -9 leaves its spool
+// files (as large as a chunk of records) behind.
+var sweepSpools sync.Once
 
 // database is a DuckDB database holding a cache; it implements
 // backend.Backend. Its path is not kept: DuckDB knows it.

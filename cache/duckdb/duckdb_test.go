@@ -1,6 +1,7 @@
 package duckdb_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -280,4 +282,50 @@ func TestDiskFull(t *testing.T) {
 func TestConcurrentLoadsOfOneSource(t *testing.T) {
 	t.Parallel()
 	cachetest.ConcurrentLoads(t, filepath.Join(t.TempDir(), "c.duckdb"), openPath)
+}
+
+// A loading process killed with -9 leaves its spool files (45–107 MB each
+// in issue 17). Their directory carries the owner's pid, and the next
+// process that opens a cache removes those of owners that no longer run.
+func TestKilledLoadLeavesNoSpool(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	spools := func() (dirs, files int, bytes int64) {
+		matches, _ := filepath.Glob(filepath.Join(tmp, "goairbyte-duckdb-*"))
+		for _, d := range matches {
+			dirs++
+			entries, _ := os.ReadDir(d)
+			for _, e := range entries {
+				if info, err := e.Info(); err == nil {
+					files++
+					bytes += info.Size()
+				}
+			}
+		}
+		return dirs, files, bytes
+	}
+	killed := cachetest.LoadingChild(filepath.Join(t.TempDir(), "killed.duckdb"), true)
+	out, _ := killed.StdoutPipe()
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "holding\n" {
+		killed.Process.Kill()
+		t.Fatalf("the child did not start loading: %q", line)
+	}
+	killed.Process.Signal(syscall.SIGKILL)
+	killed.Wait()
+	dirs, files, bytes := spools()
+	t.Logf("after kill -9 mid-load: %d spool dir(s), %d file(s), %d bytes", dirs, files, bytes)
+	if dirs != 1 || files == 0 {
+		t.Fatalf("the killed load left %d spool dirs with %d files; the test wants one to sweep", dirs, files)
+	}
+	if out, err := cachetest.LoadingChild(filepath.Join(t.TempDir(), "next.duckdb"), false).CombinedOutput(); err != nil {
+		t.Fatalf("the next run: %v\n%s", err, out)
+	}
+	dirs, files, bytes = spools()
+	t.Logf("after the next run: %d spool dir(s), %d file(s), %d bytes", dirs, files, bytes)
+	if dirs != 0 {
+		t.Fatalf("%d spool dirs are left", dirs)
+	}
 }
