@@ -508,16 +508,27 @@ func (bt *batch) KeyOrder() (first, last string, increasing bool) {
 	return bt.keyOrder.KeyOrder()
 }
 
+// firstBlock is the size of a batch's first block of COPY data: the
+// blocks double up to chunkSize, so that the many small batches of a load
+// into hundreds of streams take little memory (with a whole chunk each,
+// 1,000 streams held 1 GB of heap).
+const firstBlock = 16 << 10
+
 // write appends one COPY row, starting a new block when it does not fit.
 func (bt *batch) write(row []byte) {
 	if len(bt.buf)+len(row) > cap(bt.buf) {
+		next := firstBlock
 		if len(bt.buf) > 0 {
 			bt.chunks = append(bt.chunks, bt.buf)
+			next = min(2*cap(bt.buf), chunkSize)
 		}
-		if len(row) > chunkSize {
+		switch {
+		case len(row) > chunkSize:
 			bt.buf = make([]byte, 0, len(row))
-		} else {
+		case next == chunkSize:
 			bt.buf = *chunks.Get().(*[]byte)
+		default:
+			bt.buf = make([]byte, 0, max(next, len(row)))
 		}
 	}
 	bt.buf = append(bt.buf, row...)
