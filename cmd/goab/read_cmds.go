@@ -136,7 +136,7 @@ var readCommand = &command{
 func printReadSummary(ctx context.Context, e *env, res *source.ReadResult, took time.Duration) error {
 	counts := res.StreamRecords()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tRECORDS READ\tROWS IN TABLE\tTABLE")
+	fmt.Fprintln(tw, "STREAM\tRECORDS LOADED\tROWS IN TABLE\tTABLE")
 	for _, name := range res.ProcessedStreams() {
 		ds, err := res.Stream(ctx, name)
 		if err != nil {
