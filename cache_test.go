@@ -2,12 +2,16 @@ package goairbyte_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/cachetest"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -39,5 +43,41 @@ func TestNewPostgresCache(t *testing.T) {
 	n, err := users.Count(ctx)
 	if err != nil || n != 30 {
 		t.Fatalf("users: %d rows, %v; want 30", n, err)
+	}
+}
+
+// The cache's typed errors are caught through the facade's sentinels and
+// aliases, as the README tells users to.
+func TestCacheErrorsThroughTheFacade(t *testing.T) {
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "errors", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	load := func(source string, stream protocol.ConfiguredStream) error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: cachetest.Catalog(stream), Messages: cachetest.Messages()})
+		return err
+	}
+	var ce *goairbyte.CollisionError
+	if err := load("s", cachetest.Stream("users", `{"_airbyte_meta":{}}`, protocol.SyncFullRefresh, nil)); !errors.Is(err, goairbyte.ErrNameCollision) || !errors.As(err, &ce) {
+		t.Errorf("reserved field: %v", err)
+	}
+	var ne *goairbyte.NameError
+	if err := load("s", cachetest.Stream("日本", `{}`, protocol.SyncFullRefresh, nil)); !errors.Is(err, goairbyte.ErrInvalidName) || !errors.As(err, &ne) {
+		t.Errorf("name: %v", err)
+	}
+	var se *goairbyte.StrategyError
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyMerge, Messages: cachetest.Messages(),
+		Catalog: cachetest.Catalog(cachetest.Stream("users", `{}`, protocol.SyncFullRefresh, nil))}); !errors.Is(err, goairbyte.ErrStrategy) || !errors.As(err, &se) {
+		t.Errorf("strategy: %v", err)
+	}
+	users := cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)
+	if err := load("a", users); err != nil {
+		t.Fatal(err)
+	}
+	var oe *goairbyte.TableOwnerError
+	if err := load("b", users); !errors.Is(err, goairbyte.ErrTableOwned) || !errors.As(err, &oe) {
+		t.Errorf("owner: %v", err)
 	}
 }

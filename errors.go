@@ -1,6 +1,8 @@
 package goairbyte
 
 import (
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/protocol"
@@ -41,6 +43,27 @@ var (
 	// ErrSecretNotFound: no secret source had the secret
 	// (*SecretNotFoundError).
 	ErrSecretNotFound = secrets.ErrSecretNotFound
+	// ErrStrategy: a write strategy that cannot apply to a stream
+	// (*StrategyError).
+	ErrStrategy = cache.ErrStrategy
+	// ErrNameCollision: two stream or field names that become one table or
+	// column, or a field named like the cache's own columns
+	// (*CollisionError).
+	ErrNameCollision = cache.ErrNameCollision
+	// ErrInvalidName: a stream or field name that cannot become a SQL
+	// identifier (*NameError).
+	ErrInvalidName = cache.ErrInvalidName
+	// ErrInUse: a cache file another process has open (*DuckDBInUseError),
+	// or a source another load is loading into the cache (*CacheInUseError).
+	ErrInUse = cache.ErrInUse
+	// ErrOutOfMemory: a DuckDB cache ran out of its memory limit
+	// (*OutOfMemoryError).
+	ErrOutOfMemory = cache.ErrOutOfMemory
+	// ErrDiskFull: a disk the cache writes to is full (*DiskFullError).
+	ErrDiskFull = cache.ErrDiskFull
+	// ErrTableOwned: a load into a table another source loaded
+	// (*TableOwnerError).
+	ErrTableOwned = cache.ErrTableOwned
 )
 
 // The error types a newcomer meets; use errors.As with a pointer to one of
@@ -63,4 +86,24 @@ type (
 	StreamNotFoundError = protocol.StreamNotFoundError
 	// IncompleteStreamError is a read that ended before a stream completed.
 	IncompleteStreamError = source.IncompleteStreamError
+	// StrategyError is a write strategy that cannot apply to a stream, and
+	// why.
+	StrategyError = cache.StrategyError
+	// CollisionError names two names that collide, and their identifier.
+	CollisionError = cache.CollisionError
+	// NameError is a name that cannot become a SQL identifier, and why.
+	NameError = cache.NameError
+	// CacheInUseError is a load refused because another load of the same
+	// source into the cache is running.
+	CacheInUseError = cache.InUseError
+	// DuckDBInUseError is a DuckDB cache file another process has open.
+	DuckDBInUseError = duckdb.InUseError
+	// OutOfMemoryError is a DuckDB cache out of its memory limit, with the
+	// options that raise it.
+	OutOfMemoryError = duckdb.OutOfMemoryError
+	// DiskFullError is a write to a full disk, and which.
+	DiskFullError = cache.DiskFullError
+	// TableOwnerError is a load into a table that holds another source's
+	// records.
+	TableOwnerError = cache.TableOwnerError
 )

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
@@ -21,6 +22,9 @@ import (
 type Cache struct {
 	b      backend.Backend
 	prefix string
+
+	mu      sync.Mutex
+	loading map[string]bool // sources being loaded, for a backend without a Locker
 }
 
 // StateKey names one stored state. Destination is empty for the state a
@@ -51,7 +55,8 @@ type settings struct {
 // Option configures a cache at [Open] or [New].
 type Option func(*settings)
 
-// WithTablePrefix puts prefix before every stream table's name. It is
+// WithTablePrefix puts prefix before every stream table's name, joined by
+// "_" unless it ends with one (both "pfx" and "pfx_" make pfx_users). It is
 // normalised like a stream name; "" means no prefix.
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
@@ -93,10 +98,10 @@ func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cach
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{b: b, prefix: prefix}
+	c := &Cache{b: b, prefix: prefix, loading: map[string]bool{}}
 	if err := c.createInternalTables(ctx); err != nil {
 		b.Close()
-		return nil, err
+		return nil, c.classify(err)
 	}
 	return c, nil
 }
@@ -137,6 +142,39 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 	return tx, nil
 }
 
+// lockSource takes the lock of a source's loads into this cache, or
+// returns an *InUseError at once when another load holds it.
+func (c *Cache) lockSource(ctx context.Context, source string) (unlock func(), err error) {
+	key := "load " + source
+	if l, ok := c.b.(backend.Locker); ok {
+		unlock, err := l.Lock(ctx, key)
+		if errors.Is(err, backend.ErrInUse) {
+			return nil, &InUseError{Source: source, Err: err}
+		}
+		return unlock, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loading[key] {
+		return nil, &InUseError{Source: source, Err: fmt.Errorf("%w: by this process", backend.ErrInUse)}
+	}
+	c.loading[key] = true
+	return func() {
+		c.mu.Lock()
+		delete(c.loading, key)
+		c.mu.Unlock()
+	}, nil
+}
+
+// classify gives err the backend's type when it says that memory or disk
+// ran out (see backend.ErrorClassifier).
+func (c *Cache) classify(err error) error {
+	if ec, ok := c.b.(backend.ErrorClassifier); ok && err != nil {
+		return ec.Classify(err)
+	}
+	return err
+}
+
 // DB is the database/sql handle, for anything the cache does not wrap.
 func (c *Cache) DB() *sql.DB { return c.b.DB() }
 
@@ -145,7 +183,7 @@ func (c *Cache) Close() error { return c.b.Close() }
 
 // qual is the quoted, schema-qualified name of a table.
 func (c *Cache) qual(table string) string {
-	return backend.Quote(c.b.Schema()) + "." + backend.Quote(table)
+	return c.b.Qualify(table)
 }
 
 // rebind turns "?" placeholders into the dialect's, leaving quoted text alone.
@@ -198,7 +236,11 @@ func (c *Cache) tableName(stream string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if c.prefix != "" {
+	switch {
+	case c.prefix == "":
+	case strings.HasSuffix(c.prefix, "_"):
+		n = c.prefix + n // pfx_ + users: pfx_users, as in PyAirbyte
+	default:
 		n = c.prefix + "_" + n
 	}
 	if n == stateTable || n == streamsTable || strings.HasPrefix(n, stagingPrefix) {
@@ -254,20 +296,37 @@ type columnInfo struct {
 	name, dataType string
 }
 
+// columnsQuery lists the columns of the cache's schema in order.
+const columnsQuery = `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ?`
+
 // columns lists a table's columns in order; none if it does not exist.
 func (c *Cache) columns(ctx context.Context, table string) ([]columnInfo, error) {
-	rows, err := c.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`, c.b.Schema(), table)
+	cols, err := c.tableColumns(ctx, columnsQuery+` AND table_name = ? ORDER BY ordinal_position`, c.b.Schema(), table)
+	return cols[table], err
+}
+
+// allColumns lists the columns of every table in the cache's schema, by
+// table: one query, where a load into a thousand streams would otherwise
+// ask a thousand times (each a scan of the catalog).
+func (c *Cache) allColumns(ctx context.Context) (map[string][]columnInfo, error) {
+	return c.tableColumns(ctx, columnsQuery+` ORDER BY table_name, ordinal_position`, c.b.Schema())
+}
+
+// tableColumns runs a columns query.
+func (c *Cache) tableColumns(ctx context.Context, query string, args ...any) (map[string][]columnInfo, error) {
+	rows, err := c.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []columnInfo
+	out := map[string][]columnInfo{}
 	for rows.Next() {
+		var table string
 		var ci columnInfo
-		if err := rows.Scan(&ci.name, &ci.dataType); err != nil {
+		if err := rows.Scan(&table, &ci.name, &ci.dataType); err != nil {
 			return nil, err
 		}
-		out = append(out, ci)
+		out[table] = append(out[table], ci)
 	}
 	return out, rows.Err()
 }

@@ -11,10 +11,10 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// finalize deduplicates merge streams, swaps replace streams in (only when
-// complete is true; else their staging tables are dropped) and commits the
-// deferred states, all in one transaction.
-func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan, deferred map[StateKey]*protocol.State, complete bool) error {
+// finalize deduplicates merge streams, swaps in the replace streams marked
+// swap (the staging tables of the others are dropped) and commits states,
+// all in one transaction.
+func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan, states map[StateKey]*protocol.State) error {
 	// The duplicate checks only read: they run before the transaction, so
 	// that no connection is held while another is awaited.
 	dups := map[*streamPlan]bool{}
@@ -45,7 +45,7 @@ func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan
 				return err
 			}
 		case StrategyReplace:
-			if complete {
+			if p.swap {
 				if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(t.Name)); err != nil {
 					return err
 				}
@@ -60,11 +60,9 @@ func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan
 			}
 		}
 	}
-	if complete {
-		for k, st := range deferred {
-			if err := c.putState(ctx, tx, k, st); err != nil {
-				return err
-			}
+	for k, st := range states {
+		if err := c.putState(ctx, tx, k, st); err != nil {
+			return err
 		}
 	}
 	return tx.Commit(ctx)

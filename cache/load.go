@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,19 +38,41 @@ type LoadRequest struct {
 	// committed with the records they cover, so smaller batches commit
 	// states more often.
 	BatchSize int
+	// ShareTables lets the load write into tables another source loaded:
+	// the tables are shared on purpose. Without it such a load is refused
+	// with a *TableOwnerError. A shared table is recorded as the last
+	// loader's; do not run loads of two sources into it at the same time.
+	ShareTables bool
 }
 
 // LoadResult counts what a load wrote.
 type LoadResult struct {
-	// Records is the number of records loaded per stream.
+	// Records is the number of records loaded per stream: committed, and
+	// for a replace stream swapped in. Streams that got none are absent.
 	Records map[string]int64
 	// Total is the number of records loaded.
 	Total int64
+	// RecordsRead is the number of records of the catalog's streams the
+	// load received, per stream: more than Records when a failed or
+	// cancelled load rolled some back, or a replace was not swapped in.
+	RecordsRead map[string]int64
+	// TotalRead is the number of records read.
+	TotalRead int64
 	// States is the number of STATE messages committed.
 	States int64
+	// Unfinished lists the replace streams whose table the load kept as it
+	// was, in catalog order, although the messages ended without an error:
+	// the connector sent nothing for the stream (no record, state or
+	// status), or reported it started and never complete. Their staging
+	// tables are dropped and their states not committed.
+	Unfinished []string
 	// UnknownStreamRecords counts records of streams that are not in the
 	// catalog; they are not loaded.
 	UnknownStreamRecords int64
+	// UnknownStreamStates counts the STREAM states of streams that are not
+	// in the catalog; they are not committed, so that a later read that
+	// selects such a stream gets its records.
+	UnknownStreamStates int64
 }
 
 // Load reads req.Messages into the cache. Records go to per-stream
@@ -60,29 +83,47 @@ type LoadResult struct {
 // end each stream is finalised: merge streams are deduplicated, replace
 // streams swapped in atomically.
 //
+// Loads of one source into one cache run one at a time: a Load that finds
+// another running (in this process or, on PostgreSQL, in any) returns an
+// *InUseError at once.
+//
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
 // error is returned with the partial result. A load killed at any moment
 // leaves the cache consistent: the next load resumes from the last
 // committed state.
 func (c *Cache) Load(ctx context.Context, req LoadRequest) (*LoadResult, error) {
+	res, err := c.loadUnclassified(ctx, req)
+	return res, c.classify(err)
+}
+
+// loadUnclassified is Load, its errors not yet classified.
+func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadResult, error) {
 	if req.SourceName == "" || req.Catalog == nil || req.Messages == nil {
 		return nil, errors.New("cache: Load needs a source name, a configured catalog and messages")
 	}
+	unlock, err := c.lockSource(ctx, req.SourceName)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	l, err := c.newLoad(ctx, &req)
 	if err != nil {
 		return nil, err
 	}
 	l.w = startWriter(ctx, c)
 	defer l.w.cancel()
-	srcErr := l.consume(ctx)
-	if ctx.Err() == nil {
+	srcErr, bufErr := l.consume(ctx)
+	if ctx.Err() == nil && bufErr == nil {
 		l.send(true)
 	} else {
+		// A record that could not be buffered may have left its batch
+		// half written (a full disk): the chunk is dropped, and with it
+		// the transaction it belongs to.
 		l.cur.close()
 	}
 	writeErr := l.w.wait()
-	return l.finish(ctx, writeErr, srcErr)
+	return l.finish(ctx, writeErr, cmp.Or(bufErr, srcErr))
 }
 
 // load is one Load in progress: the plan, and the chunk being filled
@@ -99,10 +140,17 @@ type load struct {
 	w          *writer
 
 	cur        *chunk
-	chunkLimit int  // records that make cur full
-	inTx       int  // records of the transaction being filled
-	open       bool // a chunk of that transaction was sent
-	unknown    int64
+	chunkLimit int // records that make cur full
+	inTx       int // records of the transaction being filled
+	// The tables the transaction being filled writes into, and what they
+	// hold in the backend (see backend.TxMemory).
+	txTables   map[*streamPlan]bool
+	txMem      int64
+	txMemory   backend.TxMemory // nil: the backend does not say
+	open       bool             // a chunk of that transaction was sent
+	unknown    int64            // records of streams not in the catalog
+	unknownSt  int64            // their states
+	wholeState bool             // a GLOBAL or LEGACY state arrived
 	// deferred are the states of replace streams (of every stream, for a
 	// GLOBAL or LEGACY state when any stream is replaced), committed with
 	// the final swap.
@@ -116,9 +164,10 @@ func (c *Cache) newLoad(ctx context.Context, req *LoadRequest) (*load, error) {
 		return nil, err
 	}
 	l := &load{c: c, req: req, plans: plans, byName: map[string]*streamPlan{}, ids: newIDGen(),
-		cur: newChunk(), deferred: map[StateKey]*protocol.State{}}
+		cur: newChunk(), deferred: map[StateKey]*protocol.State{}, txTables: map[*streamPlan]bool{}}
+	l.txMemory, _ = c.b.(backend.TxMemory)
 	syncStart := string(l.ids.next())
-	if err := c.prepare(ctx, req.SourceName, plans, syncStart); err != nil {
+	if err := c.prepare(ctx, req.SourceName, plans, req.ShareTables, syncStart); err != nil {
 		return nil, err
 	}
 	for _, p := range plans {
@@ -144,25 +193,29 @@ func (c *Cache) newLoad(ctx context.Context, req *LoadRequest) (*load, error) {
 
 // consume buffers the messages until they end, fail, or the writer fails.
 // It returns the source's error, or the error of a record that could not
-// be buffered.
-func (l *load) consume(ctx context.Context) error {
+// be buffered (bufErr).
+func (l *load) consume(ctx context.Context) (srcErr, bufErr error) {
 	for m, err := range l.req.Messages {
 		if err != nil {
-			return err
+			return err, nil
 		}
 		if l.w.failed() {
-			return nil
+			return nil, nil
 		}
 		switch {
 		case m.Type == protocol.TypeRecord && m.Record != nil:
 			if err := l.record(m.Record); err != nil {
-				return err
+				return nil, err
 			}
 		case m.Type == protocol.TypeState && m.State != nil:
 			l.state(m.State)
+		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
+			if p := l.byName[m.Trace.StreamStatus.StreamDescriptor.Name]; p != nil {
+				p.status = m.Trace.StreamStatus.Status
+			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // record adds a record to its stream's batch in the current chunk, and
@@ -173,6 +226,9 @@ func (l *load) record(rec *protocol.Record) error {
 		l.unknown++
 		return nil
 	}
+	if !l.txTables[p] {
+		l.enterTable(p)
+	}
 	b := l.cur.batches[p]
 	if b == nil {
 		var err error
@@ -182,36 +238,101 @@ func (l *load) record(rec *protocol.Record) error {
 		l.cur.batches[p] = b
 		l.cur.order = append(l.cur.order, p)
 	}
+	if d := replaceLoneSurrogates(rec.Data); d != nil {
+		fixed := *rec
+		fixed.Data = d
+		rec = &fixed
+	}
 	if err := b.Add(l.ids.next(), rec); err != nil {
 		return fmt.Errorf("cache: buffering a record of stream %q: %w", p.table.Stream, err)
 	}
 	p.records++
 	l.cur.n++
 	if l.inTx++; l.inTx >= l.txSize {
-		l.send(true)
-		l.inTx = 0
+		l.commit()
 	} else if l.cur.n >= l.chunkLimit {
 		l.send(false)
 	}
 	return nil
 }
 
+// enterTable notes that the transaction being filled writes into p's
+// table, and first commits it if that table would take the tables it
+// writes into beyond the backend's memory budget.
+func (l *load) enterTable(p *streamPlan) {
+	if l.txMemory == nil {
+		l.txTables[p] = true
+		return
+	}
+	cost := l.txMemory.TxTableMemory(&p.table)
+	if len(l.txTables) > 0 && l.txMem+cost > l.txMemory.TxMemoryBudget() {
+		l.cur.release = true
+		l.commit()
+	}
+	l.txTables[p] = true
+	l.txMem += cost
+}
+
+// commit sends the current chunk to be committed with its transaction.
+func (l *load) commit() {
+	l.send(true)
+	l.inTx, l.txMem = 0, 0
+	clear(l.txTables)
+}
+
 // state keeps a STATE message for the commit of the records before it:
 // with the current chunk, or until the final swap when it covers a
-// replace stream.
+// replace stream. The state of a stream that is not in the catalog is
+// dropped, as its records are, and so is its part of a GLOBAL state.
 func (l *load) state(st *protocol.State) {
 	key := StateKey{Source: l.req.SourceName}
 	deferred := l.anyReplace
-	if st.EffectiveType() == protocol.StateStream && st.Stream != nil {
+	switch st.EffectiveType() {
+	case protocol.StateStream:
+		if st.Stream == nil {
+			return
+		}
 		key.Stream = st.Stream.StreamDescriptor.Name
 		p := l.byName[key.Stream]
-		deferred = p != nil && p.strategy == StrategyReplace
+		if p == nil {
+			l.unknownSt++
+			return
+		}
+		p.stated = true
+		deferred = p.strategy == StrategyReplace
+	case protocol.StateGlobal:
+		st = l.catalogPart(st)
+		l.wholeState = true
+	default:
+		l.wholeState = true
 	}
 	if deferred {
 		l.deferred[key] = st
 	} else {
 		l.cur.states[key] = st
 	}
+}
+
+// catalogPart is a GLOBAL state without the stream states of streams that
+// are not in the catalog (st itself when there are none).
+func (l *load) catalogPart(st *protocol.State) *protocol.State {
+	if st.Global == nil {
+		return st
+	}
+	keep := st.Global.StreamStates[:0:0]
+	for _, ss := range st.Global.StreamStates {
+		if l.byName[ss.StreamDescriptor.Name] != nil {
+			keep = append(keep, ss)
+		}
+	}
+	if len(keep) == len(st.Global.StreamStates) {
+		return st
+	}
+	g := *st.Global
+	g.StreamStates = keep
+	part := *st
+	part.Global = &g
+	return &part
 }
 
 // send hands the current chunk to the writer, marked to commit its
@@ -231,31 +352,80 @@ func (l *load) send(commit bool) {
 	l.chunkLimit = l.chunkSize
 }
 
-// finish counts what was written and, when every record is, finalises
-// the streams.
+// finish finalises the streams when every record was written, and counts
+// what the load read and what it committed.
 func (l *load) finish(ctx context.Context, writeErr, srcErr error) (*LoadResult, error) {
-	res := &LoadResult{Records: map[string]int64{}, UnknownStreamRecords: l.unknown, States: l.w.committed}
+	res := &LoadResult{Records: map[string]int64{}, RecordsRead: map[string]int64{},
+		UnknownStreamRecords: l.unknown, UnknownStreamStates: l.unknownSt, States: l.w.states}
+	err := l.finalize(ctx, res, writeErr, srcErr)
 	for _, p := range l.plans {
-		if p.records > 0 {
-			res.Records[p.table.Stream] = p.records
+		n := l.w.committed[p]
+		if p.strategy == StrategyReplace && !p.swapped {
+			n = 0
 		}
-		res.Total += p.records
+		if n > 0 {
+			res.Records[p.table.Stream] = n
+		}
+		if p.records > 0 {
+			res.RecordsRead[p.table.Stream] = p.records
+		}
+		res.Total += n
+		res.TotalRead += p.records
 	}
+	return res, err
+}
+
+// finalize runs the end of a load whose records were all written: merge
+// streams are deduplicated, finished replace streams swapped in, and their
+// deferred states committed.
+func (l *load) finalize(ctx context.Context, res *LoadResult, writeErr, srcErr error) error {
 	if writeErr != nil {
-		return res, fmt.Errorf("cache: writing records: %w", writeErr)
+		return fmt.Errorf("cache: writing records: %w", writeErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return err
 	}
-	finErr := l.c.finalize(ctx, l.req.SourceName, l.plans, l.deferred, srcErr == nil)
+	states := map[StateKey]*protocol.State{}
+	if srcErr == nil {
+		for _, p := range l.plans {
+			if p.strategy != StrategyReplace {
+				continue
+			}
+			if p.swap = l.finished(p); !p.swap {
+				res.Unfinished = append(res.Unfinished, p.table.Stream)
+			}
+		}
+		for k, st := range l.deferred {
+			// A whole-source state covers the unfinished streams too.
+			if p := l.byName[k.Stream]; (p != nil && p.swap) || (k.Stream == "" && len(res.Unfinished) == 0) {
+				states[k] = st
+			}
+		}
+	}
+	finErr := l.c.finalize(ctx, l.req.SourceName, l.plans, states)
 	if srcErr != nil {
-		return res, srcErr
+		return srcErr
 	}
 	if finErr != nil {
-		return res, fmt.Errorf("cache: finalising streams: %w", finErr)
+		return fmt.Errorf("cache: finalising streams: %w", finErr)
 	}
-	res.States += int64(len(l.deferred))
-	return res, nil
+	for _, p := range l.plans {
+		p.swapped = p.swap
+	}
+	res.States += int64(len(states))
+	return nil
+}
+
+// finished reports whether the messages told that a replace stream was
+// read to its end: the connector reported it complete, or, when it
+// reported no status for it at all, sent any of its records or states.
+// Otherwise the load keeps the table it has rather than swap in an empty
+// or partial one.
+func (l *load) finished(p *streamPlan) bool {
+	if p.status != "" {
+		return p.status == protocol.StatusComplete
+	}
+	return p.records > 0 || p.stated || l.wholeState
 }
 
 // chunk is what the writer inserts in one go: the records buffered since
@@ -268,6 +438,7 @@ type chunk struct {
 	states  map[StateKey]*protocol.State
 	n       int
 	commit  bool
+	release bool // commit, then release the backend's memory (backend.TxMemory)
 }
 
 func newChunk() *chunk {
@@ -299,13 +470,16 @@ type writer struct {
 	// Owned by the goroutine until done is closed.
 	err       error
 	tx        backend.Tx
-	states    map[StateKey]*protocol.State
-	committed int64 // states committed
+	pending   map[StateKey]*protocol.State // the states of the open transaction
+	inserted  map[*streamPlan]int64        // its records per stream
+	committed map[*streamPlan]int64        // records committed per stream
+	states    int64                        // states committed
 }
 
 // startWriter starts the writer goroutine of one load.
 func startWriter(ctx context.Context, c *Cache) *writer {
-	w := &writer{c: c, chunks: make(chan *chunk, 1), done: make(chan struct{}), states: map[StateKey]*protocol.State{}}
+	w := &writer{c: c, chunks: make(chan *chunk, 1), done: make(chan struct{}), pending: map[StateKey]*protocol.State{},
+		inserted: map[*streamPlan]int64{}, committed: map[*streamPlan]int64{}}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	go w.run(ctx)
 	return w
@@ -367,14 +541,15 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 		if err := w.tx.Insert(ctx, p.target, ch.batches[p]); err != nil {
 			return fmt.Errorf("stream %q: %w", p.table.Stream, err)
 		}
+		w.inserted[p] += int64(ch.batches[p].Len())
 	}
 	for k, st := range ch.states {
-		w.states[k] = st
+		w.pending[k] = st
 	}
 	if !ch.commit {
 		return nil
 	}
-	for k, st := range w.states {
+	for k, st := range w.pending {
 		if err := w.c.putState(ctx, w.tx, k, st); err != nil {
 			return err
 		}
@@ -382,9 +557,16 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 	err := w.tx.Commit(ctx)
 	w.tx = nil
 	if err == nil {
-		w.committed += int64(len(w.states))
+		w.states += int64(len(w.pending))
+		for p, n := range w.inserted {
+			w.committed[p] += n
+		}
 	}
-	clear(w.states)
+	clear(w.pending)
+	clear(w.inserted)
+	if err == nil && ch.release {
+		err = w.c.b.(backend.TxMemory).ReleaseTxMemory(ctx)
+	}
 	return err
 }
 

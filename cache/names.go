@@ -23,7 +23,7 @@ func NormalizeName(name string) (string, error) {
 	}
 	s := b.String()
 	if strings.Trim(s, "_") == "" {
-		return "", &NameError{Name: name, Reason: "it has no letter or digit once normalised"}
+		return "", &NameError{Name: name, Reason: "it has no ASCII letter or digit (every other character becomes \"_\")"}
 	}
 	if s[0] >= '0' && s[0] <= '9' {
 		s = "_" + s

@@ -35,7 +35,15 @@ type streamPlan struct {
 	table    backend.Table
 	strategy Strategy
 	target   string // the table records go into: the stream's, or a staging table
-	records  int64
+	records  int64  // records received
+
+	// What the messages said of the stream: its last STREAM_STATUS and
+	// whether a STATE of its own arrived. A replace stream is swapped in
+	// (swap, then swapped once committed) only when they tell it was read
+	// to its end (see load.finished).
+	status        protocol.StreamStatus
+	stated        bool
+	swap, swapped bool
 
 	// Merge bookkeeping, set by prepare: the watermark of the rows this
 	// load deduplicates, whether rows older than it exist, and whether
@@ -129,6 +137,10 @@ func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 	return plans, nil
 }
 
+// internalColumns are the cache's own columns, before the user columns of
+// every stream table.
+var internalColumns = map[string]bool{backend.ColumnRawID: true, backend.ColumnExtractedAt: true, backend.ColumnMeta: true}
+
 // planTable is the table of one configured stream: its name, its columns
 // in schema order, its key and cursor.
 func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) {
@@ -142,7 +154,10 @@ func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) 
 		return backend.Table{}, fmt.Errorf("cache: the JSON schema of stream %q is not valid: %w", name, err)
 	}
 	t := backend.Table{Stream: name, Name: tn}
-	seen := map[string]string{backend.ColumnRawID: backend.ColumnRawID, backend.ColumnExtractedAt: backend.ColumnExtractedAt, backend.ColumnMeta: backend.ColumnMeta}
+	seen := map[string]string{}
+	for col := range internalColumns {
+		seen[col] = col
+	}
 	for _, f := range order {
 		cn, err := NormalizeName(f)
 		if err != nil {
@@ -150,7 +165,11 @@ func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) 
 		}
 		cn = fitName(cn, c.b.MaxIdentifierLength())
 		if prev, ok := seen[cn]; ok {
-			return backend.Table{}, &CollisionError{Kind: "field", First: prev, Second: f, Identifier: cn}
+			kind := "field"
+			if internalColumns[cn] {
+				kind = "reserved"
+			}
+			return backend.Table{}, &CollisionError{Kind: kind, First: prev, Second: f, Identifier: cn}
 		}
 		seen[cn] = f
 		t.Columns = append(t.Columns, backend.Column{Name: cn, Field: f, Type: columnType(props[f])})

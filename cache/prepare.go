@@ -2,8 +2,6 @@ package cache
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -14,22 +12,27 @@ import (
 // tables, new columns (schema evolution), staging tables for replace, and
 // the merge watermark. Existing columns keep their type; the columns of
 // each plan's table then carry the types the database really has.
-func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan, syncStart string) error {
+func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan, share bool, syncStart string) error {
+	if !share {
+		if err := c.checkOwners(ctx, source, plans); err != nil {
+			return err
+		}
+	}
 	leftovers, err := c.stagingLeftovers(ctx, source)
 	if err != nil {
 		return err
 	}
-	existing := map[string][]columnInfo{}
-	for _, p := range plans {
-		cols, err := c.columns(ctx, p.table.Name)
-		if err != nil {
-			return err
-		}
-		existing[p.table.Name] = cols
+	existing, err := c.allColumns(ctx)
+	if err != nil {
+		return err
+	}
+	watermarks, err := c.watermarks(ctx)
+	if err != nil {
+		return err
 	}
 	for _, p := range plans {
 		if p.strategy == StrategyMerge {
-			if err := c.prepareMerge(ctx, p, len(existing[p.table.Name]) > 0, syncStart); err != nil {
+			if err := c.prepareMerge(ctx, p, len(existing[p.table.Name]) > 0, watermarks[p.table.Name], syncStart); err != nil {
 				return err
 			}
 		}
@@ -65,6 +68,51 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 		return err
 	}
 	return c.adoptColumnTypes(ctx, plans)
+}
+
+// watermarks are the dedupe_from watermarks killed merge loads left, by
+// table.
+func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
+	rows, err := c.Query(ctx, `SELECT table_name, dedupe_from FROM `+c.qual(streamsTable)+` WHERE dedupe_from IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var table, from string
+		if err := rows.Scan(&table, &from); err != nil {
+			return nil, err
+		}
+		out[table] = from
+	}
+	return out, rows.Err()
+}
+
+// checkOwners refuses a load into a table that another source loaded.
+func (c *Cache) checkOwners(ctx context.Context, source string, plans []*streamPlan) error {
+	rows, err := c.Query(ctx, `SELECT table_name, source_name FROM `+c.qual(streamsTable)+` WHERE source_name <> ?`, source)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	owners := map[string]string{}
+	for rows.Next() {
+		var table, owner string
+		if err := rows.Scan(&table, &owner); err != nil {
+			return err
+		}
+		owners[table] = owner
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range plans {
+		if owner, ok := owners[p.table.Name]; ok {
+			return &TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: owner, Source: source}
+		}
+	}
+	return nil
 }
 
 // stagingLeftovers lists the staging tables a killed load of source left
@@ -119,15 +167,15 @@ func (c *Cache) recordStream(ctx context.Context, tx backend.Tx, p *streamPlan, 
 // adoptColumnTypes gives the columns of every plan that writes into an
 // existing table the types the database has: they win over the schema's.
 func (c *Cache) adoptColumnTypes(ctx context.Context, plans []*streamPlan) error {
+	all, err := c.allColumns(ctx)
+	if err != nil {
+		return err
+	}
 	for _, p := range plans {
 		if p.strategy == StrategyReplace {
 			continue
 		}
-		cols, err := c.columns(ctx, p.table.Name)
-		if err != nil {
-			return err
-		}
-		for _, ci := range cols {
+		for _, ci := range all[p.table.Name] {
 			if col := columnNamed(&p.table, ci.name); col != nil {
 				col.Type = c.b.ParseSQLType(ci.dataType)
 			}
@@ -148,14 +196,10 @@ func columnNamed(t *backend.Table, name string) *backend.Column {
 
 // prepareMerge sets a merge plan's watermark and finds out, while the
 // table is still small, whether it has rows. A killed load leaves its
-// watermark behind: the resumed load keeps it, so that the rows the killed
-// one wrote are deduplicated too, and only then scans for older rows.
-func (c *Cache) prepareMerge(ctx context.Context, p *streamPlan, exists bool, syncStart string) error {
-	var from string
-	err := c.queryRow(ctx, `SELECT COALESCE(dedupe_from, '') FROM `+c.qual(streamsTable)+` WHERE table_name = ?`, p.table.Name).Scan(&from)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
+// watermark (from) behind: the resumed load keeps it, so that the rows the
+// killed one wrote are deduplicated too, and only then scans for older
+// rows.
+func (c *Cache) prepareMerge(ctx context.Context, p *streamPlan, exists bool, from, syncStart string) error {
 	p.dedupeFrom, p.wasEmpty = syncStart, true
 	if !exists {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/moby/moby/client"
+	"github.com/x/goairbyte/internal/owner"
 )
 
 // A process that reads from connectors can die with kill -9 at any moment.
@@ -34,30 +35,9 @@ const LabelOwner = "io.goairbyte.owner"
 // tempPrefix begins the name of every run's temp dir.
 const tempPrefix = "goairbyte-"
 
-// ownerTag is this process's part of temp dir names and container labels.
-var ownerTag = strconv.Itoa(os.Getpid())
-
 // runDirPattern is the os.MkdirTemp pattern of a run's temp dir.
 func runDirPattern(connector string) string {
-	return tempPrefix + ownerTag + "-" + connector + "-"
-}
-
-// alive reports whether a process with this pid runs on this host; a
-// zombie (dead, not yet reaped by its parent) does not.
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true // no /proc here: trust kill
-	}
-	// The state follows the command name, which is in parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+	return owner.Prefix(tempPrefix) + connector + "-"
 }
 
 // pgidFile, in a run's temp dir, holds the process group of a local
@@ -80,36 +60,15 @@ var sweepTempOnce sync.Once
 // once per process. Dirs of the old layout (no pid) are left alone.
 func sweepTempDirs() {
 	sweepTempOnce.Do(func() {
-		entries, err := os.ReadDir(os.TempDir())
-		if err != nil {
-			return
-		}
-		for _, e := range entries {
-			if pid, ok := runDirOwner(e.Name()); ok && e.IsDir() && pid != os.Getpid() && !alive(pid) {
-				dir := filepath.Join(os.TempDir(), e.Name())
-				if b, err := os.ReadFile(filepath.Join(dir, pgidFile)); err == nil {
-					if pgid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pgid > 1 {
-						_ = syscall.Kill(-pgid, syscall.SIGKILL)
-					}
+		owner.Sweep(tempPrefix, func(dir string) {
+			if b, err := os.ReadFile(filepath.Join(dir, pgidFile)); err == nil {
+				if pgid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pgid > 1 {
+					_ = syscall.Kill(-pgid, syscall.SIGKILL)
 				}
-				_ = os.RemoveAll(dir)
 			}
-		}
+			_ = os.RemoveAll(dir)
+		})
 	})
-}
-
-// runDirOwner returns the owner pid in a run temp dir's name.
-func runDirOwner(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, tempPrefix)
-	if !ok {
-		return 0, false
-	}
-	digits, _, ok := strings.Cut(rest, "-")
-	if !ok {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(digits)
-	return pid, err == nil && pid > 0
 }
 
 // sweptEngines records the Docker engines whose leftovers this process
@@ -133,10 +92,9 @@ func sweepContainers(ctx context.Context, cli *client.Client) (removed int) {
 	}
 	host := hostName()
 	for _, c := range list.Items {
-		owner := c.Labels[LabelOwner]
-		h, p, ok := strings.Cut(owner, ":")
+		h, p, ok := strings.Cut(c.Labels[LabelOwner], ":")
 		pid, err := strconv.Atoi(p)
-		if !ok || err != nil || h != host || pid == os.Getpid() || alive(pid) {
+		if !ok || err != nil || h != host || pid == os.Getpid() || owner.Alive(pid) {
 			continue
 		}
 		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err == nil {

@@ -19,12 +19,14 @@ var (
 // before a stream was complete: the connector announced the stream
 // (STARTED/RUNNING) and never said COMPLETE, or said INCOMPLETE, or lines
 // of its output that claimed to be the stream's RECORD or STATE messages
-// did not parse (Malformed). The records seen so far may be a part of the
-// stream only.
+// did not parse (Malformed), or sent nothing at all for a stream the cache
+// replaces (Status empty: the cache kept the table it had). The records
+// seen so far may be a part of the stream only.
 type IncompleteStreamError struct {
 	Connector string
 	Stream    string
-	// Status is the last status the connector reported for the stream.
+	// Status is the last status the connector reported for the stream, ""
+	// if none.
 	Status string
 	// Malformed counts the stream's lines that did not parse (and the
 	// lines that named no stream).
@@ -37,6 +39,10 @@ func (e *IncompleteStreamError) Error() string {
 		return fmt.Sprintf("%s: stream %q is incomplete: %d line(s) of the connector's output claimed to be its RECORD or STATE messages "+
 			"and did not parse (the connector's log file has them); no state was committed after them, so the next read asks for those records again "+
 			"(source.TolerateMalformed accepts such a read)", e.Connector, e.Stream, e.Malformed)
+	}
+	if e.Status == "" {
+		return fmt.Sprintf("%s: the connector sent nothing for stream %q (no record, state or status); the cache keeps its table from the last read",
+			e.Connector, e.Stream)
 	}
 	return fmt.Sprintf("%s: stream %q ended without being reported complete (last status %s); the data may be partial, read again",
 		e.Connector, e.Stream, e.Status)

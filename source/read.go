@@ -68,6 +68,7 @@ type ReadResult struct {
 	cache     *cache.Cache
 	streams   []string
 	records   map[string]int64
+	read      map[string]int64
 	total     int64
 	malformed map[string]int64
 }
@@ -83,18 +84,19 @@ func (r *ReadResult) SourceName() string { return r.source.Name() }
 // ProcessedStreams lists the streams read, in catalog order.
 func (r *ReadResult) ProcessedStreams() []string { return slices.Clone(r.streams) }
 
-// RecordsProcessed is the number of records loaded, all streams together.
+// RecordsProcessed is the number of records loaded into the cache (and
+// committed there), all streams together.
 func (r *ReadResult) RecordsProcessed() int64 { return r.total }
 
-// StreamRecords returns the number of records loaded per stream (streams
-// that got none are absent).
-func (r *ReadResult) StreamRecords() map[string]int64 {
-	out := make(map[string]int64, len(r.records))
-	for k, v := range r.records {
-		out[k] = v
-	}
-	return out
-}
+// StreamRecords returns the number of records loaded into the cache per
+// stream (streams that got none are absent). After a failed or cancelled
+// read, records that were read but rolled back are not counted: see
+// StreamRecordsRead.
+func (r *ReadResult) StreamRecords() map[string]int64 { return maps.Clone(r.records) }
+
+// StreamRecordsRead returns the number of records the connector sent per
+// stream, loaded or not.
+func (r *ReadResult) StreamRecordsRead() map[string]int64 { return maps.Clone(r.read) }
 
 // Cache is the cache the records were loaded into.
 func (r *ReadResult) Cache() *cache.Cache { return r.cache }
@@ -212,13 +214,13 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		}
 		err = fmt.Errorf("%s: read into the cache %s; what was committed before stays, and the next read resumes from it: %w", s.Name(), how, err)
 	}
-	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{},
+	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{}, read: map[string]int64{},
 		malformed: maps.Clone(track.malformed)}
 	if lr != nil {
-		res.records, res.total = lr.Records, lr.Total
-		if lr.UnknownStreamRecords > 0 {
-			log.Warn("the connector sent records of streams that were not asked for; they were skipped",
-				"connector", s.Name(), "records", lr.UnknownStreamRecords)
+		res.records, res.read, res.total = lr.Records, lr.RecordsRead, lr.Total
+		if lr.UnknownStreamRecords > 0 || lr.UnknownStreamStates > 0 {
+			log.Warn("the connector sent records or states of streams that were not asked for; they were skipped",
+				"connector", s.Name(), "records", lr.UnknownStreamRecords, "states", lr.UnknownStreamStates)
 		}
 		// For a write, the rows landing in the cache are not what the
 		// tracker counts as written (see WithTracker).
@@ -232,6 +234,9 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	}
 	if err := track.finish(log); err != nil {
 		return res, err
+	}
+	if len(lr.Unfinished) > 0 {
+		return res, &IncompleteStreamError{Connector: s.Name(), Stream: lr.Unfinished[0]}
 	}
 	log.Debug("read finished", "connector", s.Name(), "records", res.total, slog.Any("streams", res.records),
 		"duration", time.Since(start).Round(time.Millisecond))

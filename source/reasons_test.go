@@ -130,3 +130,25 @@ func TestMalformedLines(t *testing.T) {
 		t.Fatalf("tolerated read committed %s, want the last state", state)
 	}
 }
+
+// TestReadOfNothingKeepsTheTables: a connector that exits 0 having sent
+// nothing does not replace the tables of a full refresh with empty ones:
+// the cache keeps them and the read reports the streams incomplete.
+func TestReadOfNothingKeepsTheTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := openDuckDB(t)
+	if _, err := reticent(t, "").Read(ctx, source.UseCache(c)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := reticent(t, "read-nothing").Read(ctx, source.UseCache(c))
+	var ie *source.IncompleteStreamError
+	if !errors.As(err, &ie) || ie.Status != "" || !strings.Contains(err.Error(), "sent nothing") {
+		t.Fatalf("got %v, want an *IncompleteStreamError for a stream that got nothing", err)
+	}
+	for _, stream := range []string{"items", "events"} {
+		if n := count(t, ctx, res, stream); n != 1 {
+			t.Errorf("%s: %d rows, want the 1 row of the first read kept", stream, n)
+		}
+	}
+}

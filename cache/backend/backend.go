@@ -20,6 +20,11 @@
 //
 //   - [BatchSizer]: another number of records per transaction;
 //   - [ChunkSizer]: a transaction's records handed over in several chunks;
+//   - [TxMemory]: transactions committed early when they write into many
+//     tables;
+//   - [Locker]: loads of one source serialised across processes;
+//   - [ErrorClassifier]: a full memory or disk told apart from other
+//     errors;
 //   - [RowReader]: query results read faster than through database/sql;
 //   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
 //     so a merge may skip its duplicate check. [KeyTracker] does the
@@ -78,6 +83,50 @@ type ChunkSizer interface {
 	ChunkSize() int
 }
 
+// TxMemory is implemented by a Backend whose write transaction holds
+// memory for every table it writes into, until it commits and beyond
+// (DuckDB keeps a buffer for each column of each such table, and the
+// table's last, partial row group until a checkpoint). A load then commits
+// its transaction early rather than let the tables written in it hold more
+// than the budget, and releases what the commit left: a sync of a
+// thousand streams is loaded in several transactions instead of failing
+// out of memory.
+type TxMemory interface {
+	// TxTableMemory is what a transaction holds for table t once it has
+	// written into it, in bytes.
+	TxTableMemory(t *Table) int64
+	// TxMemoryBudget is how much the tables written in one transaction
+	// may hold together, in bytes.
+	TxMemoryBudget() int64
+	// ReleaseTxMemory frees what the committed transactions still hold
+	// for the tables they wrote into. It is called after a transaction
+	// committed early for the budget.
+	ReleaseTxMemory(ctx context.Context) error
+}
+
+// Locker is implemented by a Backend that can hold a named lock for as long
+// as a load runs, across processes (PostgreSQL: a session advisory lock,
+// released by the server when the process dies). Package cache takes one
+// per (cache, source), so that two loads of one source never interleave.
+// Without a Locker the lock holds within the process only, which is
+// enough for a database that one process writes at a time.
+type Locker interface {
+	// Lock takes the lock named key, in the cache's schema, until unlock
+	// is called. When another load holds it, Lock returns at once with an
+	// error that matches ErrInUse and says, when it can, who holds it.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// ErrorClassifier is implemented by a Backend whose database tells of a
+// full memory or disk only in its own error messages. Package cache passes
+// the errors of loads (plain queries' too) through it.
+type ErrorClassifier interface {
+	// Classify returns the backend's typed error for err when err is one
+	// of running out of memory or disk (matching ErrOutOfMemory or
+	// ErrDiskFull), else err.
+	Classify(err error) error
+}
+
 // RowReader is implemented by a Backend that reads query results faster
 // than database/sql, which copies and boxes every value. The export
 // (cache's Dataset.RecordLines) reads through it when the backend has one,
@@ -116,6 +165,11 @@ type Row interface {
 type Dialect interface {
 	// Schema is the schema (DuckDB, Postgres) that holds every table.
 	Schema() string
+	// Qualify is the quoted name of table in the schema, qualified as
+	// far as the database needs to find it whatever the schema is called
+	// (DuckDB also names the catalog: a schema called like the file's
+	// stem or like one of DuckDB's own catalogs is otherwise ambiguous).
+	Qualify(table string) string
 	// MaxIdentifierLength is the longest identifier in bytes, 0 if unlimited.
 	MaxIdentifierLength() int
 	// SQLType is the column type the backend uses for t.

@@ -1,9 +1,11 @@
 package cachetest
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"iter"
 	"os"
 	"os/exec"
@@ -149,13 +151,16 @@ const (
 // land mid-load.
 const killCount = 300_000
 
-// ChildMain runs the child of the kill test when the test binary was
-// started as one, and then exits; otherwise it returns. Call it first in
-// TestMain.
+// ChildMain runs the child of the kill test or of the concurrent-loads
+// test when the test binary was started as one, and then exits; otherwise
+// it returns. Call it first in TestMain.
 func ChildMain(open func(ctx context.Context, target string) (*cache.Cache, error)) {
 	target := os.Getenv(childTarget)
 	if target == "" {
 		return
+	}
+	if os.Getenv(childMode) == "concurrent" {
+		concurrentChild(open, target)
 	}
 	ctx := context.Background()
 	c, err := open(ctx, target)
@@ -166,13 +171,52 @@ func ChildMain(open func(ctx context.Context, target string) (*cache.Cache, erro
 	dir, _ := os.MkdirTemp("", "cachetest-child-*")
 	f := &Faker{Bin: os.Getenv(childFaker), Dir: dir}
 	count, _ := strconv.Atoi(os.Getenv(childCount))
-	if _, err := LoadFaker(ctx, c, f, FakerConfig(count, 1000), killCatalog(&fatalTB{}, f), false, 5000); err != nil {
+	cat := killCatalog(&fatalTB{}, f)
+	state, err := c.SourceState(ctx, "source-faker", []string{"users", "purchases", "products"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(3)
+	}
+	go reportCommits(ctx, c)
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for m, err := range f.Read(ctx, FakerConfig(count, 1000), cat, state) {
+			if !yield(m, err) {
+				return
+			}
+		}
+		fmt.Println("sent all")
+	}
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-faker", Catalog: cat, BatchSize: 5000, Messages: msgs}); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
 	}
 	c.Close()
 	os.RemoveAll(dir)
 	os.Exit(0)
+}
+
+// reportCommits prints "committed <id>" on stdout each time the users
+// state the cache holds changes, as long as the process runs: the kill
+// test kills the child on these events.
+func reportCommits(ctx context.Context, c *cache.Cache) {
+	last := int64(-1)
+	for range time.Tick(2 * time.Millisecond) {
+		if id, err := committedUser(ctx, c); err == nil && id != last {
+			fmt.Println("committed", id)
+			last = id
+		}
+	}
+}
+
+// committedUser is the id of the users state the cache holds, 0 if none.
+func committedUser(ctx context.Context, c *cache.Cache) (int64, error) {
+	st, err := c.State(ctx, cache.StateKey{Source: "source-faker", Stream: "users"})
+	if err != nil || st == nil {
+		return 0, err
+	}
+	var cur struct{ ID int64 }
+	err = json.Unmarshal(st.Stream.StreamState, &cur)
+	return cur.ID, err
 }
 
 // killCatalog is users and purchases (merge) plus products stripped of its
@@ -221,29 +265,62 @@ func RunChild(t *testing.T, kill time.Duration, env ...string) {
 }
 
 // Kill re-executes the test binary as a child that loads the faker into
-// the cache at target and SIGKILLs it at several moments. After each kill
-// the cache must be consistent: every user up to the committed state's id
-// is there, products is empty or complete (never half replaced); a final
-// uninterrupted run resumes from the state and completes the data.
+// the cache at target and SIGKILLs it on events the child reports: after
+// its 1st, 3rd and 8th commit of a users state, and once every message was
+// sent (the final swap and deduplication then run). After each kill the
+// cache must hold at least the state the child was seen committing, every
+// user up to that state, and products empty or complete (never half
+// replaced); a final uninterrupted run resumes from the state and
+// completes the data. The children spool in a temp dir of their own: what
+// a kill leaves there is logged, and the next run must sweep it.
 func Kill(t *testing.T, target string, open func(ctx context.Context, target string) (*cache.Cache, error), fakerBin string) {
 	ctx := context.Background()
-	run := func(kill time.Duration) {
-		RunChild(t, kill, childTarget+"="+target, childFaker+"="+fakerBin, childCount+"="+strconv.Itoa(killCount))
+	tmp := t.TempDir()
+	run := func(killAfter int, atEnd bool) (seen int64) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childTarget+"="+target, childFaker+"="+fakerBin, childCount+"="+strconv.Itoa(killCount), "TMPDIR="+tmp)
+		cmd.Stderr = os.Stderr
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		commits, killed := 0, false
+		for lines := bufio.NewScanner(out); lines.Scan(); {
+			id, isCommit := strings.CutPrefix(lines.Text(), "committed ")
+			if isCommit {
+				n, _ := strconv.ParseInt(id, 10, 64)
+				if n > 0 {
+					commits++
+					seen = n
+				}
+			}
+			if !killed && ((isCommit && commits == killAfter && killAfter > 0) || (atEnd && lines.Text() == "sent all")) {
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+		}
+		err := cmd.Wait()
+		if (killAfter > 0 || atEnd) && !killed {
+			t.Fatalf("the child ended (%v) before its kill point (commit %d, at end %v): it committed %d states", err, killAfter, atEnd, commits)
+		}
+		if !killed && err != nil {
+			t.Fatalf("uninterrupted child: %v", err)
+		}
+		return seen
 	}
-	check := func(label string) (committed int64) {
+	check := func(label string, seen int64) (committed int64) {
 		c, err := open(ctx, target)
 		if err != nil {
 			t.Fatalf("%s: reopening the cache: %v", label, err)
 		}
 		defer c.Close()
-		st, err := c.State(ctx, cache.StateKey{Source: "source-faker", Stream: "users"})
-		if err != nil {
+		if committed, err = committedUser(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		if st != nil {
-			var cur struct{ ID int64 }
-			json.Unmarshal(st.Stream.StreamState, &cur)
-			committed = cur.ID
+		if committed < seen {
+			t.Fatalf("%s: the cache holds users state %d, but the child was seen committing %d", label, committed, seen)
+		}
+		if committed > 0 {
 			got := Strings(t, c, `SELECT CAST(count(DISTINCT id) AS VARCHAR) FROM users WHERE id <= ?`, committed)
 			Equal(t, label+": users up to the committed state", got, []string{strconv.FormatInt(committed, 10)})
 		}
@@ -252,16 +329,23 @@ func Kill(t *testing.T, target string, open func(ctx context.Context, target str
 				t.Fatalf("%s: products is half replaced: %d rows", label, n)
 			}
 		}
-		t.Logf("%s: users state id %d", label, committed)
+		dirs, bytes := spoolLeft(tmp)
+		t.Logf("%s: users state %d (seen %d); left in the temp dir: %d spool dir(s), %.1f MB", label, committed, seen, dirs, float64(bytes)/1e6)
 		return committed
 	}
-	for i, d := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1500 * time.Millisecond} {
-		run(d)
-		check(fmt.Sprintf("kill %d after %v", i+1, d))
+	for _, p := range []struct {
+		label string
+		after int
+		atEnd bool
+	}{{"killed after its 1st commit", 1, false}, {"killed after its 3rd commit", 3, false}, {"killed after its 8th commit", 8, false}, {"killed once every message was sent", 0, true}} {
+		check(p.label, run(p.after, p.atEnd))
 	}
-	run(0)
-	if got := check("after the uninterrupted run"); got != killCount {
+	run(0, false)
+	if got := check("after the uninterrupted run", 0); got != killCount {
 		t.Fatalf("final state id = %d, want %d", got, killCount)
+	}
+	if dirs, bytes := spoolLeft(tmp); dirs > 0 {
+		t.Fatalf("the runs left %d spool dirs (%d bytes) behind", dirs, bytes)
 	}
 	c, err := open(ctx, target)
 	if err != nil {
@@ -270,6 +354,22 @@ func Kill(t *testing.T, target string, open func(ctx context.Context, target str
 	defer c.Close()
 	Equal(t, "users complete", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR) FROM users`), []string{fmt.Sprintf("%d|%d", killCount, killCount)})
 	Equal(t, "products complete", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM products`), []string{"100"})
+}
+
+// spoolLeft counts the spool dirs a DuckDB cache's loads left in dir, and
+// their bytes.
+func spoolLeft(dir string) (dirs int, bytes int64) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "goairbyte-duckdb-*"))
+	for _, d := range matches {
+		dirs++
+		filepath.WalkDir(d, func(_ string, e fs.DirEntry, err error) error {
+			if info, ierr := e.Info(); err == nil && ierr == nil && !e.IsDir() {
+				bytes += info.Size()
+			}
+			return nil
+		})
+	}
+	return dirs, bytes
 }
 
 // BenchmarkFaker loads faker users and purchases (count records each) into

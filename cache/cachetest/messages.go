@@ -40,6 +40,12 @@ func LegacyState(data string) *protocol.Message {
 	return &protocol.Message{Type: protocol.TypeState, State: &protocol.State{Data: json.RawMessage(data)}}
 }
 
+// Status is a STREAM_STATUS trace of stream.
+func Status(stream string, status protocol.StreamStatus) *protocol.Message {
+	return &protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus, EmittedAt: 1700000000000,
+		StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: protocol.StreamDescriptor{Name: stream}, Status: status}}}
+}
+
 // Encode writes messages as protocol lines.
 func Encode(msgs ...*protocol.Message) []byte {
 	var buf bytes.Buffer

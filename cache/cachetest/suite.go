@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/protocol"
@@ -99,15 +101,23 @@ func Run(t *testing.T, open Opener) {
 		{"merge composite and nested keys", testMergeCompositeAndNestedKeys},
 		{"replace", testReplace},
 		{"replace incremental refused", testReplaceIncrementalRefused},
+		{"replace keeps the table of a stream that was not read", testReplaceKeepsTheTableOfAStreamThatWasNotRead},
+		{"counts of records rolled back", testCountsOfRecordsRolledBack},
 		{"auto", testAuto},
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
+		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"schema evolution", testSchemaEvolution},
 		{"a member given twice", testAMemberGivenTwice},
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
+		{"numbers and booleans by one rule", testNumbersAndBooleansByOneRule},
 		{"large record", testLargeRecord},
+		{"lone surrogates", testLoneSurrogates},
+		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
+		{"tables of another source", testTablesOfAnotherSource},
+		{"one load of a source at a time", testOneLoadOfASourceAtATime},
 		{"datasets", testDatasets},
 		{"source error", testSourceError},
 		{"record lines", testRecordLines},
@@ -249,6 +259,99 @@ func testReplaceIncrementalRefused(t *testing.T, open Opener) {
 	}
 }
 
+// A connector that exits 0 having sent nothing for a stream (or that
+// reported it started and never complete) must not replace the stream's
+// table with an empty or partial one: the table is kept, and the stream
+// is reported unfinished. A stream reported complete is swapped in, even
+// empty; so is one that got records from a connector that reports no
+// statuses at all.
+func testReplaceKeepsTheTableOfAStreamThatWasNotRead(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	load := func(msgs ...*protocol.Message) *cache.LoadResult {
+		t.Helper()
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(full), Strategy: cache.StrategyReplace, Messages: Messages(msgs...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	load(u(1, "a", "2024-01-01T00:00:00Z"), u(2, "b", "2024-01-01T00:00:00Z"))
+	for _, msgs := range [][]*protocol.Message{
+		nil, // nothing at all
+		{Status("users", protocol.StatusStarted), u(3, "c", "2024-01-01T00:00:00Z")},
+		{Status("users", protocol.StatusStarted), u(3, "c", "2024-01-01T00:00:00Z"), Status("users", protocol.StatusIncomplete)},
+	} {
+		res := load(msgs...)
+		if strings.Join(res.Unfinished, ",") != "users" || res.Records["users"] != 0 {
+			t.Errorf("%d messages: result %+v, want users unfinished and nothing loaded", len(msgs), res)
+		}
+		Equal(t, "the table is kept", Strings(t, c, usersQuery), []string{"1|a", "2|b"})
+	}
+	Equal(t, "no staging table is left", Strings(t, c, `SELECT table_name FROM information_schema.tables WHERE table_name LIKE '_airbyte_tmp%'`), nil)
+	if res := load(u(4, "d", "2024-01-01T00:00:00Z")); len(res.Unfinished) != 0 {
+		t.Errorf("records and no status: %+v", res)
+	}
+	Equal(t, "records without statuses replace", Strings(t, c, usersQuery), []string{"4|d"})
+	if res := load(Status("users", protocol.StatusStarted), Status("users", protocol.StatusComplete)); len(res.Unfinished) != 0 {
+		t.Errorf("complete and empty: %+v", res)
+	}
+	Equal(t, "a stream complete and empty is empty", Strings(t, c, usersQuery), nil)
+}
+
+// Counts say what the cache holds: records rolled back by a cancelled load
+// and records of a replace that was not swapped in count as read, not as
+// loaded.
+func testCountsOfRecordsRolledBack(t *testing.T, open Opener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := open(t)
+	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("items", `{"id":{"type":"integer"}}`, full, nil))
+	// A transaction of two records (users 1, items 1) commits with its
+	// state; users 2 is in the next one when the load is cancelled.
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for m, err := range Messages(u(1, "a", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":1}`), Rec("items", `{"id":1}`), u(2, "b", "2024-01-01T00:00:00Z")) {
+			if !yield(m, err) {
+				return
+			}
+		}
+		waitForState(t, c, cache.StateKey{Source: "src", Stream: "users"})
+		cancel()
+		yield(u(3, "c", "2024-01-01T00:00:00Z"), nil)
+	}
+	res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, BatchSize: 2, FullRefresh: true, Messages: msgs})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if res.Records["users"] != 1 || res.Records["items"] != 0 || res.Total != 1 ||
+		res.RecordsRead["users"] != 2 || res.RecordsRead["items"] != 1 || res.TotalRead != 3 {
+		t.Fatalf("cancelled: result %+v", res)
+	}
+	Equal(t, "rows", Strings(t, c, usersQuery), []string{"1|a"})
+	// A source that fails: what arrived is written, but the replace is not.
+	boom := errors.New("connector died")
+	res, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, FullRefresh: true,
+		Messages: FailAfter(boom, u(2, "b", "2024-01-01T00:00:00Z"), Rec("items", `{"id":1}`), Rec("items", `{"id":2}`))})
+	if !errors.Is(err, boom) || res.Records["users"] != 1 || res.Records["items"] != 0 || res.Total != 1 || res.TotalRead != 3 {
+		t.Fatalf("failed: result %+v, %v", res, err)
+	}
+	res = MustLoad(t, c, cat, cache.StrategyAuto, u(3, "c", "2024-01-01T00:00:00Z"), Rec("items", `{"id":1}`), Rec("items", `{"id":2}`))
+	if res.Records["users"] != 1 || res.Records["items"] != 2 || res.Total != 3 || res.TotalRead != 3 {
+		t.Fatalf("complete: result %+v", res)
+	}
+}
+
+// waitForState waits until the cache has committed a state under key.
+func waitForState(t *testing.T, c *cache.Cache, key cache.StateKey) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st, err := c.State(context.Background(), key); err != nil || st != nil {
+			return
+		}
+	}
+	t.Fatalf("no state %+v committed in a minute", key)
+}
+
 // testAuto: auto merges keyed streams, appends cursored ones, replaces
 // the others; merge without a key is refused.
 func testAuto(t *testing.T, open Opener) {
@@ -333,6 +436,32 @@ func testGlobalAndLegacyState(t *testing.T, open Opener) {
 	}
 }
 
+// Some connectors ignore the configured catalog. Their records of other
+// streams are dropped, and so are those streams' states: committing one
+// would make a later read that selects the stream skip its records.
+func testStatesOfStreamsNotInTheCatalog(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	res := MustLoad(t, c, users(inc), cache.StrategyAuto,
+		Rec("other", `{"id":1}`), StreamState("other", `{"c":1}`), u(1, "a", "2024-01-01T00:00:00Z"), StreamState("users", `{"c":1}`))
+	if res.UnknownStreamRecords != 1 || res.UnknownStreamStates != 1 {
+		t.Errorf("result %+v, want 1 record and 1 state of another stream", res)
+	}
+	got, _ := c.SourceState(ctx, "src", nil)
+	var msgs []protocol.State
+	if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 1 || msgs[0].Stream.StreamDescriptor.Name != "users" {
+		t.Fatalf("state = %s (%v)", got, err)
+	}
+	// A GLOBAL state keeps the shared part and the catalog's streams.
+	c2 := open(t)
+	MustLoad(t, c2, users(inc), cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), GlobalState(`{"lsn":7}`, "other", `{"c":1}`, "users", `{"c":2}`))
+	got, _ = c2.SourceState(ctx, "src", nil)
+	if err := json.Unmarshal(got, &msgs); err != nil || len(msgs) != 1 || string(msgs[0].Global.SharedState) != `{"lsn":7}` ||
+		len(msgs[0].Global.StreamStates) != 1 || msgs[0].Global.StreamStates[0].StreamDescriptor.Name != "users" {
+		t.Fatalf("global state = %s (%v)", got, err)
+	}
+}
+
 // testSchemaEvolution: a new property adds a column; a changed type keeps
 // the column's, and values that do not convert are noted.
 func testSchemaEvolution(t *testing.T, open Opener) {
@@ -402,6 +531,50 @@ func testValuesThatDoNotFitAreKeptAsNotes(t *testing.T, open Opener) {
 	}
 }
 
+// Every backend converts numbers and booleans by the same rule (see the
+// package doc): an integer column takes a whole number written as one, in
+// 64 bits; a number column any decimal number (also in a string, as
+// DuckDB's cast reads it) that is finite as a double; a boolean column
+// true and false, 1 and 0, and the strings DuckDB reads as booleans.
+// Anything else — an overflow above all — is NULL with a note.
+func testNumbersAndBooleansByOneRule(t *testing.T, open Opener) {
+	c := open(t)
+	type tc struct {
+		field, value string
+		want         any // nil: NULL with a note; int64, float64 or bool
+	}
+	cases := []tc{
+		{"i", `5`, int64(5)}, {"i", `-0`, int64(0)}, {"i", `9223372036854775807`, int64(math.MaxInt64)}, {"i", `-9223372036854775808`, int64(math.MinInt64)},
+		{"i", `9223372036854775808`, nil}, {"i", `18446744073709551615`, nil}, {"i", `1.0`, nil}, {"i", `1e3`, nil}, {"i", `6.5`, nil}, {"i", `1e-1`, nil},
+		{"i", `"42"`, int64(42)}, {"i", `"-7"`, int64(-7)}, {"i", `"007"`, nil}, {"i", `"+5"`, nil}, {"i", `" 5"`, nil}, {"i", `"1e3"`, nil},
+		{"i", `"0x10"`, nil}, {"i", `"0b11"`, nil}, {"i", `"1_000"`, nil}, {"i", `"9223372036854775808"`, nil}, {"i", `""`, nil}, {"i", `"6.5"`, nil},
+		{"n", `1.5`, 1.5}, {"n", `-2`, -2.0}, {"n", `1e400`, nil}, {"n", `-1e400`, nil}, {"n", `1e-400`, 0.0}, {"n", `1e308`, 1e308},
+		{"n", `12345678901234567890`, 12345678901234567890.0}, {"n", `0.1`, 0.1},
+		{"n", `"2.5"`, 2.5}, {"n", `" 3.5\t"`, 3.5}, {"n", `"1_000.5"`, 1000.5}, {"n", `"+.5"`, 0.5}, {"n", `"5."`, 5.0}, {"n", `"00.5"`, 0.5},
+		{"n", `"NaN"`, nil}, {"n", `"Infinity"`, nil}, {"n", `"-inf"`, nil}, {"n", `"0x1p4"`, nil}, {"n", `"1e400"`, nil}, {"n", `"abc"`, nil},
+		{"n", `"1,5"`, nil}, {"n", `"1__0"`, nil}, {"n", `"_1"`, nil}, {"n", `""`, nil}, {"n", `"1e"`, nil}, {"n", `"."`, nil},
+		{"b", `true`, true}, {"b", `false`, false}, {"b", `1`, true}, {"b", `0`, false}, {"b", `2`, nil}, {"b", `1.0`, nil},
+		{"b", `"yes"`, true}, {"b", `"N"`, false}, {"b", `"TRUE"`, true}, {"b", `"f"`, false}, {"b", `"1"`, true}, {"b", `"on"`, nil}, {"b", `" true"`, nil}, {"b", `""`, nil},
+	}
+	var msgs []*protocol.Message
+	for id, k := range cases {
+		msgs = append(msgs, Rec("nums", fmt.Sprintf(`{"id":%d,%q:%s}`, id, k.field, k.value)))
+	}
+	cat := Catalog(Stream("nums", `{"id":{"type":"integer"},"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"}}`, full, nil))
+	MustLoad(t, c, cat, cache.StrategyAppend, msgs...)
+	for id, k := range cases {
+		cond := k.field + " IS NULL AND _airbyte_meta IS NOT NULL AND CAST(_airbyte_meta AS VARCHAR) LIKE ?"
+		args := []any{id, `%"` + k.field + `"%`}
+		if k.want != nil {
+			cond, args = k.field+" = ?", []any{id, k.want}
+		}
+		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM nums WHERE id = ? AND `+cond, args...); got[0] != "1" {
+			row := Strings(t, c, `SELECT CAST(i AS VARCHAR), CAST(n AS VARCHAR), CAST(b AS VARCHAR), CAST(_airbyte_meta AS VARCHAR) FROM nums WHERE id = ?`, id)
+			t.Errorf("%s = %s: got %q, want %v", k.field, k.value, row, k.want)
+		}
+	}
+}
+
 // testLargeRecord: a 20 MB field loads whole.
 func testLargeRecord(t *testing.T, open Opener) {
 	c := open(t)
@@ -409,6 +582,43 @@ func testLargeRecord(t *testing.T, open Opener) {
 	MustLoad(t, c, Catalog(Stream("blobs", `{"id":{"type":"integer"},"s":{"type":"string"}}`, full, nil)), cache.StrategyAppend,
 		Rec("blobs", `{"id":1,"s":"small"}`), Rec("blobs", `{"id":2,"s":"`+big+`"}`))
 	Equal(t, "lengths", Strings(t, c, `SELECT CAST(length(s) AS VARCHAR) FROM blobs ORDER BY id`), []string{"5", fmt.Sprint(len(big))})
+}
+
+// Python's json.dumps writes undecodable bytes as lone surrogate escapes
+// ("\udcff"): like invalid UTF-8 they become U+FFFD, in text and JSON
+// columns and in keys, and one such value never fails its batch.
+func testLoneSurrogates(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"id":{"type":"integer"},"s":{"type":"string"},"j":{"type":"object"}}`
+	MustLoad(t, c, Catalog(Stream("odd", props, full, nil)), cache.StrategyAppend,
+		Rec("odd", `{"id":1,"s":"x\udcff","j":{"k":"\udcff"}}`),
+		Rec("odd", `{"id":2,"s":"\ud800\u0041 \udcff\ud800","j":{"\udcff":1}}`),
+		Rec("odd", `{"id":3,"s":"\ud83d\ude00 a\\udcff","j":{"k":["\ud83d\ude00"]}}`),
+		Rec("odd", `{"\udcff":5,"id":4,"s":"plain","j":{}}`))
+	Equal(t, "text", Strings(t, c, `SELECT CAST(id AS VARCHAR), s FROM odd ORDER BY id`),
+		[]string{"1|x\uFFFD", "2|\uFFFDA \uFFFD\uFFFD", "3|\U0001F600 a\\udcff", "4|plain"})
+	Equal(t, "json", compact(Strings(t, c, `SELECT CAST(j AS VARCHAR) FROM odd ORDER BY id`)),
+		[]string{"{\"k\":\"\uFFFD\"}", "{\"\uFFFD\":1}", "{\"k\":[\"\U0001F600\"]}", "{}"})
+}
+
+// Records nested hundreds or thousands of levels deep (Python connectors
+// send them) load whole: JSON columns keep the value, text columns its JSON
+// text, and the other fields load as usual.
+func testDeepRecords(t *testing.T, open Opener) {
+	c := open(t)
+	nest := func(n int) string { return strings.Repeat("[", n) + `"x"` + strings.Repeat("]", n) }
+	props := `{"id":{"type":"integer"},"j":{"type":"array"},"o":{"type":"object"},"s":{"type":"string"},"n":{"type":"integer"}}`
+	MustLoad(t, c, Catalog(Stream("deep", props, full, nil)), cache.StrategyAppend,
+		Rec("deep", `{"id":1,"j":`+nest(400)+`,"s":"a","o":{"k":`+nest(9000)+`},"n":[1]}`),
+		Rec("deep", `{"id":2,"s":`+nest(350)+`,"j":[],"n":7,"extra":`+nest(500)+`}`),
+		Rec("deep", `{"id":3,"s":"flat"}`))
+	brackets := `length(CAST(%s AS VARCHAR)) - length(replace(CAST(%[1]s AS VARCHAR), '[', ''))`
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(`+fmt.Sprintf(brackets, "j")+` AS VARCHAR), CAST(`+fmt.Sprintf(brackets, "o")+` AS VARCHAR), CAST(`+fmt.Sprintf(brackets, "s")+` AS VARCHAR), CAST(n AS VARCHAR) FROM deep ORDER BY id`),
+		[]string{"1|400|9000|0|NULL", "2|1|NULL|350|7", "3|NULL|NULL|0|NULL"})
+	notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM deep ORDER BY id`))
+	if len(notes) != 3 || !strings.Contains(notes[0], `"field":"n"`) || notes[1] != `{"changes":[]}` || notes[2] != `{"changes":[]}` {
+		t.Fatalf("meta = %q", notes)
+	}
 }
 
 // testHostileNames: names that are SQL, quotes, keywords, non-ASCII or
@@ -462,6 +672,72 @@ func testHostileNames(t *testing.T, open Opener) {
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
 	}
+}
+
+// Two sources that both have a stream "users" would mix their records in
+// one table (and a merge their keys): a table belongs to the source that
+// loaded it first, and another source's load into it is refused, unless
+// the caller says the tables are shared on purpose.
+func testTablesOfAnotherSource(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	load := func(source string, share bool, msgs ...*protocol.Message) error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: users(inc), ShareTables: share, Messages: Messages(msgs...)})
+		return err
+	}
+	if err := load("source-a", false, u(1, "a", "2024-01-01T00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	err := load("source-b", false, u(1, "b", "2024-01-01T00:00:00Z"))
+	var oe *cache.TableOwnerError
+	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrTableOwned) || oe.Owner != "source-a" || oe.Source != "source-b" || oe.Table != "users" ||
+		!strings.Contains(err.Error(), "prefix") {
+		t.Fatalf("got %v, want a *TableOwnerError", err)
+	}
+	Equal(t, "the table is untouched", Strings(t, c, usersQuery), []string{"1|a"})
+	if err := load("source-a", false, u(2, "a2", "2024-01-01T00:00:00Z")); err != nil {
+		t.Fatalf("the owner loads again: %v", err)
+	}
+	if err := load("source-b", true, u(3, "b", "2024-01-01T00:00:00Z")); err != nil {
+		t.Fatalf("shared on purpose: %v", err)
+	}
+	Equal(t, "shared", Strings(t, c, usersQuery), []string{"1|a", "2|a2", "3|b"})
+}
+
+// Two loads of one source into one cache would write its records twice
+// and race for its states: the second is refused while the first runs.
+// Another source loads meanwhile.
+func testOneLoadOfASourceAtATime(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	held := func(yield func(*protocol.Message, error) bool) {
+		if yield(u(1, "a", "2024-01-01T00:00:00Z"), nil) {
+			close(started)
+			<-release
+		}
+	}
+	done := make(chan error)
+	go func() {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Messages: held})
+		done <- err
+	}()
+	<-started
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Messages: Messages(u(2, "b", "2024-01-01T00:00:00Z"))})
+	var iu *cache.InUseError
+	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) || iu.Source != "src" {
+		t.Errorf("a second load of the source: got %v, want an *InUseError", err)
+	}
+	other := Catalog(Stream("others", `{"id":{"type":"integer"}}`, inc, nil, "id"))
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "another", Catalog: other, Messages: Messages(Rec("others", `{"id":1}`))}); err != nil {
+		t.Errorf("a load of another source: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	MustLoad(t, c, users(inc), cache.StrategyAuto, u(2, "b", "2024-01-01T00:00:00Z"))
+	Equal(t, "rows", Strings(t, c, usersQuery), []string{"1|a", "2|b"})
 }
 
 // testDatasets: Where, Count, Columns, After and Records over a stream;

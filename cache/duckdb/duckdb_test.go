@@ -1,6 +1,7 @@
 package duckdb_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -77,7 +79,7 @@ func TestInUseChild(t *testing.T) {
 	}
 	_, err := openPath(context.Background(), path)
 	var iu *duckdb.InUseError
-	if !errors.As(err, &iu) {
+	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) {
 		t.Fatalf("want an InUseError, got %v", err)
 	}
 	t.Log(err)
@@ -146,4 +148,184 @@ func BenchmarkLoadFakerDuckDB(b *testing.B) {
 		return c
 	}
 	cachetest.BenchmarkFaker(b, open, &cachetest.Faker{Bin: bin, Dir: b.TempDir()}, 1_000_000)
+}
+
+// A schema may have the name of the file's stem (shop in shop.duckdb) or
+// of one of DuckDB's own catalogs: DuckDB then cannot tell catalog from
+// schema in a two-part name, and every statement must name both.
+func TestSchemaNamedLikeACatalog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, name := range []string{"shop", "memory", "system", "temp"} {
+		c, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), name+".duckdb"), duckdb.WithSchema(name)))
+		if err != nil {
+			t.Fatalf("schema %s: %v", name, err)
+		}
+		defer c.Close()
+		cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}))
+		for range 2 {
+			cachetest.MustLoad(t, c, cat, cache.StrategyMerge, cachetest.Rec("users", `{"id":1}`), cachetest.Rec("users", `{"id":2}`), cachetest.Rec("users", `{"id":1}`))
+		}
+		full := cachetest.Catalog(cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+		cachetest.MustLoad(t, c, full, cache.StrategyReplace, cachetest.Rec("items", `{"id":1}`))
+		ds, err := c.Dataset(ctx, "users")
+		if err != nil {
+			t.Fatalf("schema %s: %v", name, err)
+		}
+		if n, err := ds.Count(ctx); err != nil || n != 2 {
+			t.Fatalf("schema %s: %d rows, %v", name, n, err)
+		}
+		cachetest.Equal(t, "rows by the qualified name", cachetest.Strings(t, c, "SELECT CAST(count(*) AS VARCHAR) FROM "+ds.QualifiedTableName()), []string{"2"})
+		lines := 0
+		for _, err := range ds.RecordLines(ctx, nil) {
+			if err != nil {
+				t.Fatalf("schema %s: export: %v", name, err)
+			}
+			lines++
+		}
+		if lines != 2 {
+			t.Fatalf("schema %s: exported %d lines", name, lines)
+		}
+	}
+}
+
+// A sync of 1,000 streams into a cache at the default memory limit: every
+// table an open transaction writes into holds memory until the data is
+// checkpointed, so a single transaction into them all failed out of
+// memory at the 430th table (issue 17). The load commits and checkpoints
+// along the way instead.
+func TestThousandStreams(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	const streams, each = 1000, 5
+	var cat []protocol.ConfiguredStream
+	var msgs []*protocol.Message
+	for i := range streams {
+		name := fmt.Sprintf("s%03d", i)
+		cat = append(cat, cachetest.Stream(name, `{"id":{"type":"integer"},"a":{"type":"string"},"b":{"type":"number"},"c":{"type":"string","format":"date-time"},"d":{"type":"object"}}`,
+			protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		for j := range each {
+			msgs = append(msgs, cachetest.Rec(name, fmt.Sprintf(`{"id":%d,"a":"hello","b":1.5,"c":"2024-01-01T00:00:00Z","d":{"x":%d}}`, j, j)))
+		}
+		msgs = append(msgs, cachetest.StreamState(name, `{"id":4}`))
+	}
+	res := cachetest.MustLoad(t, c, cachetest.Catalog(cat...), cache.StrategyAuto, msgs...)
+	if res.Total != streams*each || len(res.Records) != streams || res.States != streams {
+		t.Fatalf("loaded %d records in %d streams, %d states", res.Total, len(res.Records), res.States)
+	}
+	cachetest.Equal(t, "last table", cachetest.Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM s999`), []string{"5"})
+}
+
+// A record of 100 MB needs about three times that in DuckDB's memory:
+// more than the default limit of 128MB, so its batch failed at every
+// retry (issue 17). The limit is raised for the INSERT of the chunk that
+// holds it, and restored after.
+func TestHundredMegabyteRecord(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	big := strings.Repeat("x", 100<<20)
+	cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("blobs", `{"id":{"type":"integer"},"s":{"type":"string"}}`, protocol.SyncFullRefresh, nil)), cache.StrategyAppend,
+		cachetest.Rec("blobs", `{"id":1,"s":"small"}`), cachetest.Rec("blobs", `{"id":2,"s":"`+big+`"}`))
+	cachetest.Equal(t, "lengths", cachetest.Strings(t, c, `SELECT CAST(length(s) AS VARCHAR) FROM blobs ORDER BY id`), []string{"5", fmt.Sprint(len(big))})
+	cachetest.Equal(t, "the limit is restored", cachetest.Strings(t, c, `SELECT current_setting('memory_limit')`), []string{"122.0 MiB"})
+}
+
+// A limit too low for the work is a typed error that names the options
+// that raise it.
+func TestOutOfMemory(t *testing.T) {
+	t.Parallel()
+	c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "oom.duckdb"), duckdb.WithMemoryLimit("8MB")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyAppend,
+		Catalog:  cachetest.Catalog(cachetest.Stream("t", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)),
+		Messages: cachetest.Messages(cachetest.Rec("t", `{"id":1}`))})
+	var oe *duckdb.OutOfMemoryError
+	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrOutOfMemory) || oe.Limit != "8MB" {
+		t.Fatalf("got %v, want an *OutOfMemoryError", err)
+	}
+	for _, want := range []string{"duckdb.WithMemoryLimit", "memory_limit=", "goab --memory-limit"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s: %v", want, err)
+		}
+	}
+}
+
+// A full disk — under the database file or under the load's spool files —
+// is a typed error that says which.
+func TestDiskFull(t *testing.T) {
+	tiny := cachetest.SmallDisk(t)
+	load := func(path, where string) {
+		t.Helper()
+		c, err := openPath(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		err = cachetest.FillDisk(context.Background(), c)
+		var df *cache.DiskFullError
+		if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) || !strings.Contains(df.Where, where) {
+			t.Fatalf("got %v, want a *DiskFullError for %s", err, where)
+		}
+	}
+	load(filepath.Join(tiny, "full.duckdb"), "the DuckDB file")
+	os.Remove(filepath.Join(tiny, "full.duckdb"))
+	os.Remove(filepath.Join(tiny, "full.duckdb.wal"))
+	t.Setenv("TMPDIR", tiny)
+	load(filepath.Join(t.TempDir(), "roomy.duckdb"), "spool files")
+}
+
+// Two processes cannot load one DuckDB file at once: the second is
+// refused as in use.
+func TestConcurrentLoadsOfOneSource(t *testing.T) {
+	t.Parallel()
+	cachetest.ConcurrentLoads(t, filepath.Join(t.TempDir(), "c.duckdb"), openPath)
+}
+
+// A loading process killed with -9 leaves its spool files (45–107 MB each
+// in issue 17). Their directory carries the owner's pid, and the next
+// process that opens a cache removes those of owners that no longer run.
+func TestKilledLoadLeavesNoSpool(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	spools := func() (dirs, files int, bytes int64) {
+		matches, _ := filepath.Glob(filepath.Join(tmp, "goairbyte-duckdb-*"))
+		for _, d := range matches {
+			dirs++
+			entries, _ := os.ReadDir(d)
+			for _, e := range entries {
+				if info, err := e.Info(); err == nil {
+					files++
+					bytes += info.Size()
+				}
+			}
+		}
+		return dirs, files, bytes
+	}
+	killed := cachetest.LoadingChild(filepath.Join(t.TempDir(), "killed.duckdb"), true)
+	out, _ := killed.StdoutPipe()
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "holding\n" {
+		killed.Process.Kill()
+		t.Fatalf("the child did not start loading: %q", line)
+	}
+	killed.Process.Signal(syscall.SIGKILL)
+	killed.Wait()
+	dirs, files, bytes := spools()
+	t.Logf("after kill -9 mid-load: %d spool dir(s), %d file(s), %d bytes", dirs, files, bytes)
+	if dirs != 1 || files == 0 {
+		t.Fatalf("the killed load left %d spool dirs with %d files; the test wants one to sweep", dirs, files)
+	}
+	if out, err := cachetest.LoadingChild(filepath.Join(t.TempDir(), "next.duckdb"), false).CombinedOutput(); err != nil {
+		t.Fatalf("the next run: %v\n%s", err, out)
+	}
+	dirs, files, bytes = spools()
+	t.Logf("after the next run: %d spool dir(s), %d file(s), %d bytes", dirs, files, bytes)
+	if dirs != 0 {
+		t.Fatalf("%d spool dirs are left", dirs)
+	}
 }

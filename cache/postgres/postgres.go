@@ -21,7 +21,11 @@
 // connection, so the server parses no integers, floats or timestamps.
 // Values are converted to their column's type in Go before COPY, so one
 // bad value never fails a batch: it is sent as NULL and noted in
-// _airbyte_meta. The column types come from the catalog, read in the
+// _airbyte_meta. A record nested deeper than fastjson parses (300 levels)
+// takes a slower path that keeps its objects and arrays as JSON text; a
+// jsonb value nested more than 10,000 levels (only a record built by hand
+// gets past the protocol decoder with one) is NULL with a note. The column
+// types come from the catalog, read in the
 // writing transaction; because the COPY statement names its columns itself
 // and general queries run in pgx's "exec" mode, nothing depends on pgx's
 // cache of statement and table descriptions, which goes stale when a
@@ -46,6 +50,7 @@ import (
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/valyala/fastjson"
@@ -192,7 +197,20 @@ func (b *database) Close() error {
 	b.pool.Close()
 	return err
 }
-func (b *database) Schema() string           { return b.schema }
+func (b *database) Schema() string { return b.schema }
+
+// Classify makes the backend a backend.ErrorClassifier: the server's
+// disk_full error (SQLSTATE 53100) becomes a *cache.DiskFullError.
+func (b *database) Classify(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53100" && !errors.Is(err, backend.ErrDiskFull) {
+		return &backend.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
+	}
+	return err
+}
+func (b *database) Qualify(table string) string {
+	return backend.Quote(b.schema) + "." + backend.Quote(table)
+}
 func (b *database) MaxIdentifierLength() int { return 63 }
 func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
@@ -245,12 +263,12 @@ func (b *database) Begin(ctx context.Context) (backend.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &txn{tx: tx, schema: b.schema}, nil
+	return &txn{tx: tx, b: b}, nil
 }
 
 type txn struct {
-	tx     pgx.Tx
-	schema string
+	tx pgx.Tx
+	b  *database
 }
 
 func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
@@ -274,7 +292,7 @@ func (t *txn) Rollback(ctx context.Context) error {
 // their text form, as a text COPY would.
 func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
 	bt := cb.(*batch)
-	qual := backend.Quote(t.schema) + "." + backend.Quote(table)
+	qual := t.b.Qualify(table)
 	rows, err := t.tx.Query(ctx, `SELECT attname, atttypid::int8, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, qual)
 	if err != nil {
 		return err
@@ -409,6 +427,10 @@ type batch struct {
 	n      int
 	p      fastjson.Parser
 	vals   []*fastjson.Value
+	// For records too deep for fastjson (see deep.go): the raw JSON of
+	// each column's object or array value, and the arena of the others.
+	raw   [][]byte
+	arena fastjson.Arena
 	// keys and slots remember the previous record's keys in order and
 	// their columns (-1: not stored): records of one stream nearly always
 	// list their fields in the same order, so a key is matched by one
@@ -486,16 +508,27 @@ func (bt *batch) KeyOrder() (first, last string, increasing bool) {
 	return bt.keyOrder.KeyOrder()
 }
 
+// firstBlock is the size of a batch's first block of COPY data: the
+// blocks double up to chunkSize, so that the many small batches of a load
+// into hundreds of streams take little memory (with a whole chunk each,
+// 1,000 streams held 1 GB of heap).
+const firstBlock = 16 << 10
+
 // write appends one COPY row, starting a new block when it does not fit.
 func (bt *batch) write(row []byte) {
 	if len(bt.buf)+len(row) > cap(bt.buf) {
+		next := firstBlock
 		if len(bt.buf) > 0 {
 			bt.chunks = append(bt.chunks, bt.buf)
+			next = min(2*cap(bt.buf), chunkSize)
 		}
-		if len(row) > chunkSize {
+		switch {
+		case len(row) > chunkSize:
 			bt.buf = make([]byte, 0, len(row))
-		} else {
+		case next == chunkSize:
 			bt.buf = *chunks.Get().(*[]byte)
+		default:
+			bt.buf = make([]byte, 0, max(next, len(row)))
 		}
 	}
 	bt.buf = append(bt.buf, row...)
@@ -519,30 +552,39 @@ func (bt *batch) slot(j int, k []byte) int {
 }
 
 func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
-	v, err := bt.p.ParseBytes(rec.Data)
-	if err != nil {
-		return fmt.Errorf("record data is not a valid JSON object: %w", err)
-	}
-	obj, err := v.Object()
-	if err != nil {
-		return fmt.Errorf("record data is not a valid JSON object: it is %s", v.Type())
-	}
 	clear(bt.vals)
-	j := 0
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		// A member given twice: the first is kept, as DuckDB does.
-		if i := bt.slot(j, k); i >= 0 && bt.vals[i] == nil {
-			bt.vals[i] = v
+	deep := false
+	if v, err := bt.p.ParseBytes(rec.Data); err == nil {
+		obj, err := v.Object()
+		if err != nil {
+			return fmt.Errorf("%w: it is %s", errNotObject, v.Type())
 		}
-		j++
-	})
+		j := 0
+		obj.Visit(func(k []byte, v *fastjson.Value) {
+			// A member given twice: the first is kept, as DuckDB does.
+			if i := bt.slot(j, k); i >= 0 && bt.vals[i] == nil {
+				bt.vals[i] = v
+			}
+			j++
+		})
+	} else if !tooDeep(err) {
+		return fmt.Errorf("%w: %s", errNotObject, shorten(err.Error()))
+	} else if err := bt.splitDeep(rec.Data); err != nil {
+		return err
+	} else {
+		deep = true
+	}
 	bt.notes = bt.notes[:0]
 	n := len(bt.t.Columns) + 3
 	out := append(bt.line[:0], byte(n>>8), byte(n))
 	for i, c := range bt.t.Columns {
 		at := len(out)
 		var st status
-		out, st = bt.appendValue(append(out, 0, 0, 0, 0), c.Type, bt.vals[i])
+		if deep && bt.raw[i] != nil {
+			out, st = appendRaw(append(out, 0, 0, 0, 0), c.Type, bt.raw[i])
+		} else {
+			out, st = bt.appendValue(append(out, 0, 0, 0, 0), c.Type, bt.vals[i])
+		}
 		switch st {
 		case valid:
 			binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
@@ -736,15 +778,29 @@ func appendJSONB(out []byte, v *fastjson.Value) ([]byte, status) {
 	return out, valid
 }
 
-// appendInt8 appends a number, or a string holding one, as a bigint.
+// The conversions below follow the cache's rule for numbers and booleans
+// (see package cache), which DuckDB's casts implement on that backend:
+// the same values load, the same are NULL with a note.
+
+// appendInt8 appends a whole number written as one, a JSON integer or a
+// string holding one, as a bigint.
 func (bt *batch) appendInt8(out []byte, v *fastjson.Value) ([]byte, status) {
 	var n int64
 	var err error
 	switch v.Type() {
 	case fastjson.TypeString:
-		n, err = strconv.ParseInt(unsafeString(v.GetStringBytes()), 10, 64)
+		s := unsafeString(v.GetStringBytes())
+		n, err = strconv.ParseInt(s, 10, 64)
+		// Only the integer's own spelling: not "007" nor "+5".
+		if bt.scratch = strconv.AppendInt(bt.scratch[:0], n, 10); err == nil && string(bt.scratch) != s {
+			return out, misfit
+		}
 	case fastjson.TypeNumber:
-		n, err = strconv.ParseInt(bt.numberText(v), 10, 64)
+		s := bt.numberText(v)
+		if strings.ContainsAny(s, ".eE") { // 1.0 and 1e3 are written as fractions
+			return out, misfit
+		}
+		n, err = strconv.ParseInt(s, 10, 64)
 	default:
 		return out, misfit
 	}
@@ -754,14 +810,14 @@ func (bt *batch) appendInt8(out []byte, v *fastjson.Value) ([]byte, status) {
 	return binary.BigEndian.AppendUint64(out, uint64(n)), valid
 }
 
-// appendFloat8 appends a finite number, or a string holding one, as a
-// double precision.
+// appendFloat8 appends a number, or a string holding one, that is finite
+// as a double precision.
 func (bt *batch) appendFloat8(out []byte, v *fastjson.Value) ([]byte, status) {
 	var f float64
 	var err error
 	switch v.Type() {
 	case fastjson.TypeString:
-		f, err = strconv.ParseFloat(unsafeString(v.GetStringBytes()), 64)
+		f, err = parseDecimal(unsafeString(v.GetStringBytes()))
 	case fastjson.TypeNumber:
 		f, err = strconv.ParseFloat(bt.numberText(v), 64)
 	default:
@@ -773,13 +829,40 @@ func (bt *batch) appendFloat8(out []byte, v *fastjson.Value) ([]byte, status) {
 	return binary.BigEndian.AppendUint64(out, math.Float64bits(f)), valid
 }
 
-// appendBool appends true or false, or a string spelling one in any case.
+// parseDecimal reads a number held in a string as DuckDB's cast to DOUBLE
+// does: white space around it, a sign, digits with single underscores
+// between them, a fraction and an exponent; not Go's hexadecimal floats.
+func parseDecimal(s string) (float64, error) {
+	s = strings.Trim(s, " \t\n\v\f\r")
+	if strings.ContainsAny(s, "xX") {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// appendBool appends true or false: JSON's, 1 and 0, or a string DuckDB
+// reads as a boolean (true, t, yes, y, 1 and false, f, no, n, 0, in any
+// case).
 func appendBool(out []byte, v *fastjson.Value) ([]byte, status) {
-	isStr := v.Type() == fastjson.TypeString
-	switch {
-	case v.Type() == fastjson.TypeTrue, isStr && strings.EqualFold(unsafeString(v.GetStringBytes()), "true"):
+	var word string
+	switch v.Type() {
+	case fastjson.TypeTrue:
 		return append(out, 1), valid
-	case v.Type() == fastjson.TypeFalse, isStr && strings.EqualFold(unsafeString(v.GetStringBytes()), "false"):
+	case fastjson.TypeFalse:
+		return append(out, 0), valid
+	case fastjson.TypeString:
+		word = strings.ToLower(unsafeString(v.GetStringBytes()))
+	case fastjson.TypeNumber:
+		// read_json gives DuckDB -0 as 0.
+		if n, err := v.Int64(); err == nil && (n == 0 || n == 1) && !strings.ContainsAny(v.String(), ".eE") {
+			return append(out, byte(n)), valid
+		}
+		return out, misfit
+	}
+	switch word {
+	case "true", "t", "yes", "y", "1":
+		return append(out, 1), valid
+	case "false", "f", "no", "n", "0":
 		return append(out, 0), valid
 	}
 	return out, misfit

@@ -2,7 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -202,4 +207,75 @@ func TestPasswordMasked(t *testing.T) {
 			t.Fatalf("the DSN's password is not masked: %s", s)
 		}
 	}
+}
+
+// A value nested deeper than a jsonb column takes (only a record built by
+// hand gets past the protocol decoder's limit) is NULL with a note, and the
+// other fields and records still load; data that is no JSON object fails
+// with a short message, however long the record.
+func TestTooDeepForJSONB(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	deep := strings.Repeat("[", 30_000) + strings.Repeat("]", 30_000)
+	cat := cachetest.Catalog(cachetest.Stream("deep", `{"id":{"type":"integer"},"j":{"type":"array"}}`, protocol.SyncFullRefresh, nil))
+	_, err := c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend,
+		Messages: cachetest.AsBuilt(cachetest.Rec("deep", `{"id":1,"j":`+deep+`}`), cachetest.Rec("deep", `{"id":2,"j":[1]}`))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT id::text, coalesce(j::text, 'NULL'), _airbyte_meta->'changes'->0->>'field' FROM deep ORDER BY id`), []string{"1|NULL|j", "2|[1]|NULL"})
+	_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend,
+		Messages: cachetest.AsBuilt(cachetest.Rec("deep", `{"id":3,"j":`+deep[:20_000]+`, oops}`))})
+	if err == nil || len(err.Error()) > 400 {
+		t.Fatalf("got an error of %d bytes: %.500v", len(fmt.Sprint(err)), err)
+	}
+}
+
+// Two processes loading the same source into one cache at once are
+// serialised: the second is refused while the first runs (issue 17).
+func TestConcurrentLoadsOfOneSource(t *testing.T) {
+	t.Parallel()
+	cachetest.ConcurrentLoads(t, testenv.Postgres(t), openDSN)
+}
+
+// A full disk on the server is a typed error. The test puts the cache's
+// tables in a tablespace on a 4 MB tmpfs, which needs root on the server's
+// machine (the test server: testenv's).
+func TestDiskFull(t *testing.T) {
+	if os.Getenv(testenv.PostgresDSNEnv) != "" {
+		t.Skip("the PostgreSQL server is not testenv's: its disk cannot be filled from here")
+	}
+	dsn := testenv.Postgres(t)
+	tiny := cachetest.SmallDisk(t)
+	// The server runs as the postgres user: it must reach the directory.
+	os.Chmod(filepath.Dir(tiny), 0o755)
+	os.Chmod(filepath.Dir(filepath.Dir(tiny)), 0o755)
+	if pg, err := user.Lookup("postgres"); err == nil && os.Getuid() == 0 {
+		uid, _ := strconv.Atoi(pg.Uid)
+		gid, _ := strconv.Atoi(pg.Gid)
+		os.Chown(tiny, uid, gid)
+	}
+	ctx := context.Background()
+	admin := open(t)
+	space := fmt.Sprintf("tiny_%d", os.Getpid())
+	if _, err := admin.ExecSQL(ctx, "CREATE TABLESPACE "+space+" LOCATION '"+tiny+"'"); err != nil {
+		t.Skipf("cannot create a tablespace on the tmpfs: %v", err)
+	}
+	t.Cleanup(func() { admin.ExecSQL(context.Background(), "DROP TABLESPACE IF EXISTS "+space) })
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	c, err := openDSN(ctx, dsn+sep+"default_tablespace="+space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cachetest.FillDisk(ctx, c)
+	var df *cache.DiskFullError
+	if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) {
+		t.Fatalf("got %v, want a *DiskFullError", err)
+	}
+	// The tables must go before the tablespace can (at cleanup).
+	c.ExecSQL(ctx, "DROP TABLE IF EXISTS users, _airbyte_state, _airbyte_streams")
+	c.Close()
 }

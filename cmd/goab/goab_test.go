@@ -140,6 +140,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"discover", "source-faker", "--format", "xml"}, "--format must be json or table"},
 		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--cache", "postgres://h/db", "--memory-limit", "1GB"}, "--memory-limit applies to DuckDB caches"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true"}, "--destination is required"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "d", "--strategy", "x"}, "--strategy must be auto, append, merge or replace"},
@@ -396,7 +397,12 @@ func TestReadIntoDuckDB(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r = goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", cfg, "--cache", db, "--streams", "users", "--no-progress")
+	r = goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", cfg, "--cache", db, "--streams", "users", "--no-progress", "--memory-limit", "2MB")
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "--memory-limit") {
+		t.Errorf("a memory limit too low: %s", r.stderr)
+	}
+	r = goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", cfg, "--cache", db, "--streams", "users", "--no-progress", "--memory-limit", "256MB")
 	r.want(t, 0)
 	if strings.Contains(r.stderr, "records") {
 		t.Errorf("--no-progress, yet stderr has:\n%s", r.stderr)

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
@@ -16,14 +17,16 @@ import (
 
 // cacheFlags choose the cache of read, sync and benchmark.
 type cacheFlags struct {
-	target string
-	schema string
+	target      string
+	schema      string
+	memoryLimit string
 }
 
 func addCacheFlags(fs *flag.FlagSet, help string) *cacheFlags {
 	cf := &cacheFlags{}
 	fs.StringVar(&cf.target, "cache", "", help)
 	fs.StringVar(&cf.schema, "schema", "", "the cache's schema (default: main for DuckDB, public for Postgres)")
+	fs.StringVar(&cf.memoryLimit, "memory-limit", "", "the memory limit of a DuckDB cache, such as 1GB (default 128MB)")
 	return cf
 }
 
@@ -37,24 +40,34 @@ func isPostgres(target string) bool {
 // open opens the cache the flags name; nil with no --cache (the library's
 // default cache then applies). The caller closes a non-nil cache.
 func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error) {
+	var dopts []duckdb.Option
+	if cf.memoryLimit != "" {
+		dopts = append(dopts, duckdb.WithMemoryLimit(cf.memoryLimit))
+	}
 	switch {
 	case cf.target == "":
 		if cf.schema != "" {
 			return nil, usagef(cmd, "--schema needs --cache")
 		}
+		if cf.memoryLimit != "" {
+			// The default cache, opened here with the limit.
+			return goairbyte.NewLocalCache(ctx, "default_cache", "", dopts...)
+		}
 		return nil, nil
 	case isPostgres(cf.target):
+		if cf.memoryLimit != "" {
+			return nil, usagef(cmd, "--memory-limit applies to DuckDB caches; PostgreSQL's memory is the server's")
+		}
 		var opts []postgres.Option
 		if cf.schema != "" {
 			opts = append(opts, postgres.WithSchema(cf.schema))
 		}
 		return cache.New(ctx, postgres.NewConnector(cf.target, opts...))
 	default:
-		var opts []duckdb.Option
 		if cf.schema != "" {
-			opts = append(opts, duckdb.WithSchema(cf.schema))
+			dopts = append(dopts, duckdb.WithSchema(cf.schema))
 		}
-		return cache.New(ctx, duckdb.NewConnector(cf.target, opts...))
+		return cache.New(ctx, duckdb.NewConnector(cf.target, dopts...))
 	}
 }
 
@@ -123,7 +136,7 @@ var readCommand = &command{
 func printReadSummary(ctx context.Context, e *env, res *source.ReadResult, took time.Duration) error {
 	counts := res.StreamRecords()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tRECORDS READ\tROWS IN TABLE\tTABLE")
+	fmt.Fprintln(tw, "STREAM\tRECORDS LOADED\tROWS IN TABLE\tTABLE")
 	for _, name := range res.ProcessedStreams() {
 		ds, err := res.Stream(ctx, name)
 		if err != nil {

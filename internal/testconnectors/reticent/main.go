@@ -15,6 +15,7 @@
 //   - read-global: read sends three records of items and two of events
 //     that carry fields the protocol does not define (top-level
 //     "_ab_extra" and record-level "partition"), then a GLOBAL state;
+//   - read-nothing: read sends nothing at all and exits 0;
 //   - read-malformed: read sends, for stream items, a record, a state, three
 //     RECORD lines that do not parse (a raw control byte in a string, 10,000
 //     levels of nesting, bytes after the JSON), a record and a state.
@@ -79,6 +80,7 @@ func main() {
 			out(fmt.Sprintf(`{"type":"RECORD","_ab_extra":"keep me","record":{"stream":"%s","data":{"id":%d},"emitted_at":1,"partition":7}}`, stream, i))
 		}
 		out(`{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":42},"stream_states":[]}}}`)
+	case verb == "read" && cfg.Mode == "read-nothing":
 	case verb == "read" && cfg.Mode == "read-status-failed":
 		out(`{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid api key"}}`)
 	case verb == "check" && cfg.Mode == "check-noisy":
