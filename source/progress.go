@@ -2,7 +2,9 @@ package source
 
 import (
 	"iter"
+	"slices"
 
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -105,32 +107,38 @@ func (p *readProgress) observe(msgs iter.Seq2[*protocol.Message, error]) iter.Se
 }
 
 // finish reports what the cache loaded: rows written per stream and the
-// states committed. After a successful load every STATE handed to the cache
-// was committed, and is counted on its stream; after a failure only the
-// cache's total is known, and it is counted in the totals.
+// states committed. After a successful load every STATE handed to the
+// cache was committed, except those of a replace stream the load left
+// unfinished (not swapped in) and, then, GLOBAL ones; each is counted on
+// its stream, GLOBAL and LEGACY ones in the totals. After a failure only
+// the cache's count of committed state rows is known, and it is counted in
+// the totals.
 //
 // TODO(cache): with a per-transaction commit hook in cache.LoadRequest
 // (records and state keys per committed unit), written rows and committed
 // states could be reported as they land instead of at the end.
-func (p *readProgress) finish(records map[string]int64, committed int64, ok bool) {
-	for name, n := range records {
+func (p *readProgress) finish(lr *cache.LoadResult, ok bool) {
+	for name, n := range lr.Records {
 		if h := p.streams[name]; h != nil {
 			h.Written(int(n))
 		}
 	}
 	if !ok {
-		for range committed {
+		for range lr.States {
 			p.tr.StateCommitted()
 		}
 		return
 	}
 	for name, n := range p.states {
 		h := p.streams[name]
-		for range n {
-			if h != nil {
-				h.StateCommitted()
-			} else {
+		switch {
+		case name == "" && len(lr.Unfinished) == 0:
+			for range n {
 				p.tr.StateCommitted()
+			}
+		case h != nil && !slices.Contains(lr.Unfinished, name):
+			for range n {
+				h.StateCommitted()
 			}
 		}
 	}

@@ -225,7 +225,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		// For a write, the rows landing in the cache are not what the
 		// tracker counts as written (see WithTracker).
 		if rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead {
-			prog.finish(lr.Records, lr.States, err == nil)
+			prog.finish(lr, err == nil)
 		}
 		log.Debug("states committed", "connector", s.Name(), "states", lr.States)
 	}
