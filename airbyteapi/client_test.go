@@ -9,10 +9,14 @@ import (
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	shareddata.RequireForPackage("remote-specs")
+	testenv.Main(m)
+}
 
 const (
 	fakerDef   = "dfd88b22-b603-4c3d-aad7-3701784586b1"

@@ -12,10 +12,14 @@ import (
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/connections"
 	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	shareddata.RequireForPackage("remote-specs")
+	testenv.Main(m)
+}
 
 var update = flag.Bool("update", false, "rewrite the golden plans")
 

@@ -12,12 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/protocol"
 )
 
 // sharedManifests is the data set of real manifests and what the Python
 // CDK 6.31.1 did with them (see its README.md).
-const sharedManifests = "../../shared/manifests"
+func sharedManifests(t testing.TB) string { return shareddata.Need(t, "manifests") }
 
 type corpusEntry struct {
 	name string
@@ -26,9 +27,9 @@ type corpusEntry struct {
 
 func corpus(t testing.TB) []corpusEntry {
 	t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(sharedManifests, "corpus", "*"))
+	dirs, _ := filepath.Glob(filepath.Join(sharedManifests(t), "corpus", "*"))
 	if len(dirs) == 0 {
-		t.Skip("no manifest corpus in " + sharedManifests)
+		t.Fatal("no connectors in the shared manifest corpus")
 	}
 	var out []corpusEntry
 	for _, d := range dirs {

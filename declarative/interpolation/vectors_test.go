@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/internal/shareddata"
 )
 
 // sharedManifests is the data set of real manifests and what the Python CDK made of them.
-const sharedManifests = "../../../shared/manifests"
+func sharedManifests(t testing.TB) string { return shareddata.Need(t, "manifests") }
 
 type vectorFile struct {
 	Now     string          `json:"now"`
@@ -44,7 +46,7 @@ func vectorVars(t testing.TB, raw json.RawMessage, now time.Time) *Vars {
 }
 
 func loadVectors(t testing.TB) *vectorFile {
-	data, err := os.ReadFile(filepath.Join(sharedManifests, "interpolation", "vectors.json"))
+	data, err := os.ReadFile(filepath.Join(sharedManifests(t), "interpolation", "vectors.json"))
 	if err != nil {
 		t.Skipf("no vectors: %v", err)
 	}

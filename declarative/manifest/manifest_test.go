@@ -5,16 +5,18 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/x/goairbyte/internal/shareddata"
 )
 
-// corpusDir is the shared data set of real manifests (see its README).
-const corpusDir = "../../../shared/manifests/corpus"
-
+// corpusManifests lists the manifests of the shared data set of real
+// connectors (see its README).
 func corpusManifests(t testing.TB) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(corpusDir, "*", "manifest.yaml"))
+	dir := shareddata.Need(t, "manifests/corpus")
+	paths, err := filepath.Glob(filepath.Join(dir, "*", "manifest.yaml"))
 	if err != nil || len(paths) == 0 {
-		t.Skipf("no corpus at %s", corpusDir)
+		t.Fatalf("no manifests in %s", dir)
 	}
 	return paths
 }

@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
 )
 
 func TestConnectionsAsCode(t *testing.T) {
+	shareddata.Need(t, "remote-specs") // the test servers check every exchange against it
 	faker := testenv.BuildBinary(t, "./cmd/source-faker")
 	t.Setenv("MOTHERDUCK_API_KEY", "md-key-from-the-test")
 	var out bytes.Buffer

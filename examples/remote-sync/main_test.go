@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
 )
 
 func TestRemoteSync(t *testing.T) {
+	shareddata.Need(t, "remote-specs") // the test servers check every exchange against it
 	faker := testenv.BuildBinary(t, "./cmd/source-faker")
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, faker, t.TempDir()); err != nil {

@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/x/goairbyte/internal/fakersync"
-	"github.com/x/goairbyte/internal/openapitest"
+	"github.com/x/goairbyte/internal/shareddata"
 )
 
 // definition is a connector type the server offers, with its real spec.
@@ -84,7 +84,7 @@ func (s *Server) loadDefinitions() error {
 }
 
 func readShared(rel string) ([]byte, error) {
-	p, err := openapitest.SharedPath(rel)
+	p, err := shareddata.Path(rel)
 	if err != nil {
 		return nil, err
 	}

@@ -27,10 +27,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/x/goairbyte/internal/openapitest"
 	"github.com/x/goairbyte/internal/servertest"
+	"github.com/x/goairbyte/internal/shareddata"
 )
 
 // Paths of the two APIs on the server.
@@ -99,8 +101,13 @@ func WithTokenLifetime(d time.Duration) Option { return func(s *Server) { s.toke
 func WithRetryPause(d time.Duration) Option { return func(s *Server) { s.retryPause = d } }
 
 // New starts a server that runs syncs with the source-faker executable at
-// fakerPath and reports API violations to rep. Close stops it.
+// fakerPath and reports API violations to rep. Close stops it. When rep is
+// a test, a missing shared data folder (the published API descriptions)
+// skips or fails it (see shareddata.Need).
 func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, error) {
+	if t, ok := rep.(testing.TB); ok {
+		shareddata.Need(t, "remote-specs/airbyte")
+	}
 	pub, err := openapitest.Airbyte(PublicPrefix)
 	if err != nil {
 		return nil, err

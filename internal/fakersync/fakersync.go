@@ -20,7 +20,7 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
-	"github.com/x/goairbyte/internal/openapitest"
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/source"
 )
 
@@ -157,7 +157,7 @@ func PostgresDSN(host string, port int, database, user, password, sslmode string
 // Properties lists the top-level properties of a faker stream's JSON
 // schema, from shared/faker/schemas (the files the faker embeds), sorted.
 func Properties(stream string) ([]string, error) {
-	p, err := openapitest.SharedPath("faker/schemas/" + stream + ".json")
+	p, err := shareddata.Path("faker/schemas/" + stream + ".json")
 	if err != nil {
 		return nil, err
 	}

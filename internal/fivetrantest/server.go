@@ -24,11 +24,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/x/goairbyte/internal/fakersync"
 	"github.com/x/goairbyte/internal/openapitest"
 	"github.com/x/goairbyte/internal/servertest"
+	"github.com/x/goairbyte/internal/shareddata"
 )
 
 // The credentials the server accepts.
@@ -87,8 +89,12 @@ type conn struct {
 }
 
 // New starts a server whose syncs run the faker at fakerPath; API
-// violations go to rep.
+// violations go to rep. When rep is a test, a missing shared data folder
+// (the published API description) skips or fails it (see shareddata.Need).
 func New(rep openapitest.Reporter, fakerPath string) (*Server, error) {
+	if t, ok := rep.(testing.TB); ok {
+		shareddata.Need(t, "remote-specs/fivetran")
+	}
 	spec, err := openapitest.Fivetran("")
 	if err != nil {
 		return nil, err

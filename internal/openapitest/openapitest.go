@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/x/goairbyte/internal/shareddata"
 	"gopkg.in/yaml.v3"
 )
 
@@ -37,10 +37,6 @@ type Spec struct {
 	prefix string // the path the description's paths are relative to
 	router routers.Router
 }
-
-// SharedDirEnv names the shared data folder (holding remote-specs/,
-// faker/, manifests/) when it is not ../shared beside the module.
-const SharedDirEnv = "GOAIRBYTE_SHARED_DIR"
 
 type loaded struct {
 	once sync.Once
@@ -83,7 +79,7 @@ func AirbyteConfig(prefix string) (*Spec, error) {
 // needs, with paths under prefix ("" for a server at the root).
 func Fivetran(prefix string) (*Spec, error) {
 	return load(&fivetran, prefix, func() (*openapi3.T, error) {
-		path, err := SharedPath("remote-specs/fivetran/fivetran-pruned.json")
+		path, err := shareddata.Path("remote-specs/fivetran/fivetran-pruned.json")
 		if err != nil {
 			return nil, err
 		}
@@ -145,32 +141,8 @@ func load(l *loaded, prefix string, f func() (*openapi3.T, error)) (*Spec, error
 	return &s, nil
 }
 
-// SharedPath returns the path of rel inside the shared data folder
-// (../shared beside the module, or the folder above SpecsDirEnv's).
-func SharedPath(rel string) (string, error) {
-	if dir := os.Getenv(SharedDirEnv); dir != "" {
-		return filepath.Join(dir, rel), nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		for _, cand := range []string{filepath.Join(dir, "shared"), filepath.Join(dir, "..", "shared")} {
-			if _, err := os.Stat(filepath.Join(cand, "remote-specs", "README.md")); err == nil {
-				return filepath.Join(cand, rel), nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no shared/remote-specs folder above the working directory; set %s", SharedDirEnv)
-		}
-		dir = parent
-	}
-}
-
 func readYAML(rel string) (map[string]any, error) {
-	path, err := SharedPath("remote-specs/" + rel)
+	path, err := shareddata.Path("remote-specs/" + rel)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/internal/shareddata"
 )
 
 // recorder is a testing.TB that keeps the errors instead of failing.
@@ -16,6 +18,7 @@ type recorder struct {
 func (r *recorder) Errorf(format string, args ...any) { r.errs = append(r.errs, format) }
 
 func TestSpecsLoad(t *testing.T) {
+	shareddata.Need(t, "remote-specs")
 	for name, f := range map[string]func() (*Spec, error){
 		"airbyte":  func() (*Spec, error) { return Airbyte("/api/public/v1") },
 		"config":   func() (*Spec, error) { return AirbyteConfig("/api") },
@@ -32,6 +35,7 @@ func TestSpecsLoad(t *testing.T) {
 // TestMiddlewareCatchesViolations shows that a request or a response that
 // breaks the description is reported, and a conforming one is not.
 func TestMiddlewareCatchesViolations(t *testing.T) {
+	shareddata.Need(t, "remote-specs")
 	spec, err := Airbyte("/api/public/v1")
 	if err != nil {
 		t.Fatal(err)

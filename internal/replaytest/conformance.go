@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/x/goairbyte/internal/openapitest"
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -35,10 +35,7 @@ type Connector struct {
 // is skipped when the shared data is not there.
 func Connectors(t testing.TB) []Connector {
 	t.Helper()
-	root, err := openapitest.SharedPath("manifests")
-	if err != nil {
-		t.Skipf("no shared conformance data: %v", err)
-	}
+	root := filepath.Dir(shareddata.Need(t, "manifests/conformance"))
 	dirs, _ := filepath.Glob(filepath.Join(root, "conformance", "*"))
 	if len(dirs) == 0 {
 		t.Skipf("no connectors in %s/conformance", root)
