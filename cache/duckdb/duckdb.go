@@ -36,10 +36,10 @@
 //
 // DuckDB's memory_limit ([WithMemoryLimit], 128MB by default) bounds
 // its buffers. Two kinds of load need more than a limit's share, and get
-// it: a record needs about three times its size while it is loaded, so
-// the INSERT of a chunk holding a record too large for the limit runs with
-// the limit raised to what it needs (a 100 MB record: 332 MB) and
-// restored after; and a transaction holds memory for every table it
+// it: a record needs about five times its size while it is loaded and
+// committed, so the transaction of a chunk holding a record too large for
+// the limit runs with the limit raised to what it needs (a 100 MB record:
+// 532 MB) and restored after; and a transaction holds memory for every table it
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit. What still does not fit is an
@@ -222,7 +222,7 @@ func (e *InUseError) Unwrap() error { return e.Err }
 func (e *InUseError) Is(target error) bool { return target == backend.ErrInUse }
 
 // OutOfMemoryError reports a statement that needed more memory than the
-// cache's memory limit allows. A record needs about three times its size
+// cache's memory limit allows. A record needs about five times its size
 // while it is loaded, and the load raises the limit for a chunk that holds
 // one too large for it: what is left is a limit too low for the work
 // (such as deduplicating hundreds of tables).
@@ -472,8 +472,8 @@ type database struct {
 	path         string
 	memoryLimit  int64  // DuckDB's memory_limit, in bytes
 	limitSetting string // as configured, such as 128MB
-	// raisers count the INSERTs that run with the memory limit raised to
-	// raisedTo for a large record (see raiseMemory).
+	// raisers count the INSERTs whose transactions run with the memory
+	// limit raised to raisedTo for a large record (see raiseMemory).
 	raisers  int
 	raisedTo int64
 
@@ -697,13 +697,21 @@ type txn struct {
 	tx   *sql.Tx
 	b    *database
 	done bool
+	// restores undo the memory limits raised for the transaction's large
+	// records (see raiseMemory).
+	restores []func()
 }
 
-// end releases the transaction's hold on the write threads once.
+// end releases the transaction's hold on the write threads and on any
+// raised memory limit, once.
 func (t *txn) end() {
 	if !t.done {
 		t.done = true
 		t.b.leaveWrite()
+		for _, restore := range t.restores {
+			restore()
+		}
+		t.restores = nil
 	}
 }
 
@@ -782,11 +790,13 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 	if err := bt.f.Truncate(bt.size); err != nil {
 		return err
 	}
+	// The raised limit holds until the transaction ends: DuckDB 2.0
+	// allocates a block as large as the record again when it commits.
 	restore, err := t.b.raiseMemory(ctx, recordMemory(bt.max))
 	if err != nil {
 		return err
 	}
-	defer restore()
+	t.restores = append(t.restores, restore)
 	if _, err := t.tx.ExecContext(ctx, bt.insertSQL(table)); err != nil {
 		if n, ok := bt.firstInvalidLine(); ok {
 			// read_json leaves a line it cannot read all NULL, which
@@ -799,15 +809,16 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 }
 
 // recordMemory is the memory an INSERT needs for a record of n bytes:
-// read_json's buffer holds two of them, and the record's value takes a
-// third. Measured at DuckDB's memory limits: a 100 MB record loads at 305
-// MiB and not at 233 MiB; a 40 MB record at 122 MiB and not at 95 MiB.
-func recordMemory(n int) int64 { return 3*int64(n) + 32<<20 }
+// read_json's buffers hold several copies of it while the record's value
+// takes another. Measured on DuckDB 2.0 at its memory limits: a 100 MB
+// record loads at 532 MB and not at 432 MB; a 40 MB record at 232 MB and
+// not at 192 MB (DuckDB 1.5 needed about three times the record).
+func recordMemory(n int) int64 { return 5*int64(n) + 32<<20 }
 
 // raiseMemory raises DuckDB's memory limit to need bytes, if it is lower,
 // until restore is called: a record larger than the limit allows loads
 // rather than failing its batch at every retry. The limit is the
-// database's (DuckDB has no other), so concurrent INSERTs share the
+// database's (DuckDB has no other), so concurrent transactions share the
 // raised limit, and the last of them restores the configured one.
 func (b *database) raiseMemory(ctx context.Context, need int64) (restore func(), err error) {
 	b.mu.Lock()
@@ -1073,7 +1084,7 @@ func (bt *batch) insertSQL(table string) string {
 	clean := backend.Quote(keyMeta) + " IS NULL"
 	if len(notes) > 0 {
 		meta = "to_json({'changes': list_concat(coalesce(" + backend.Quote(keyMeta) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
-			"], x -> x IS NOT NULL), f -> {'field': f, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}))})"
+			"], lambda x: x IS NOT NULL), lambda f: {'field': f, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}))})"
 		clean += " AND NOT (" + strings.Join(failed, " OR ") + ")"
 	}
 	meta = "CASE WHEN " + clean + ` THEN '{"changes":[]}'::JSON ELSE ` + meta + " END"

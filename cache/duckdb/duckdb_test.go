@@ -216,7 +216,7 @@ func TestThousandStreams(t *testing.T) {
 	cachetest.Equal(t, "last table", cachetest.Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM s999`), []string{"5"})
 }
 
-// A record of 100 MB needs about three times that in DuckDB's memory:
+// A record of 100 MB needs about five times that in DuckDB's memory:
 // more than the default limit of 128MB, so its batch failed at every
 // retry (issue 17). The limit is raised for the INSERT of the chunk that
 // holds it, and restored after.
