@@ -123,7 +123,7 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 	if err != nil {
 		return resolved{}, err
 	}
-	custom, err := registry.PythonComponents(m.YAML)
+	custom, err := declarative.PythonComponents(m.YAML)
 	if err != nil {
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", entry.Name, m.From, err)
 	}

@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -3,7 +3,7 @@ package declarative
 import (
 	"bytes"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // Extractors and the record selector turn a response into records

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // Incremental sync (incremental in the CDK): the DatetimeBasedCursor

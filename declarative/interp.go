@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/x/goairbyte/declarative/interpolation"
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 )
 
 // vars is the interpolation context of one evaluation. Set exactly the

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // legacyCursor is the CDK's declarative DatetimeBasedCursor, the cursor

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/x/goairbyte/declarative/interpolation"
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 )
 
 // masker replaces secrets in text before it reaches an error, a log line or

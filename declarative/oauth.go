@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // Paginators decide the next page (requesters/paginators in the CDK). The

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // Partition routers split a stream into partitions (partition_routers in

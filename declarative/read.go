@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/x/goairbyte/declarative/interpolation"
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 	"github.com/x/goairbyte/protocol"
 )
 

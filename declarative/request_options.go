@@ -3,8 +3,8 @@ package declarative
 import (
 	"fmt"
 
-	"github.com/x/goairbyte/declarative/interpolation"
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 )
 
 // Request options are the parts of a request that components other than

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // httpRequester is the HttpRequester component: it builds one request from

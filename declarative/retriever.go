@@ -3,7 +3,7 @@ package declarative
 import (
 	"context"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // simpleRetriever is the SimpleRetriever component (retrievers in the

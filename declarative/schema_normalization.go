@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // schemaNormalizer is the record selector's schema_normalization "Default"

@@ -3,9 +3,9 @@ package declarative
 import (
 	"encoding/json"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 )
 
 // stream is a built DeclarativeStream.

@@ -3,7 +3,7 @@ package declarative
 import (
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // Transformations change each record after filtering (transformations in

@@ -3,7 +3,7 @@ package declarative
 import (
 	"testing"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // buildTransformation builds one transformation from its YAML.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/x/goairbyte/declarative/interpolation"
-	"github.com/x/goairbyte/declarative/manifest"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/declarative/internal/manifest"
 )
 
 // Value is a Python-like value of the interpolation package: records,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // This file encodes requests byte for byte as Python's requests library

@@ -3,7 +3,7 @@ package declarative
 import (
 	"testing"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // The expected values below were printed by Python 3's urllib, json and

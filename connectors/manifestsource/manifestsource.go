@@ -41,7 +41,6 @@ import (
 	"github.com/x/goairbyte/declarative"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
-	"github.com/x/goairbyte/registry"
 )
 
 // The config keys Airbyte's source-declarative-manifest reads, and the
@@ -251,7 +250,7 @@ func refuseCustomCode(rawManifest json.RawMessage, injected map[string]json.RawM
 			return fmt.Errorf("the %s checksum of %s does not match: the code may have been tampered with", algo, InjectedComponentsPy)
 		}
 	}
-	components, _ := registry.PythonComponents(rawManifest) // a manifest that does not load is reported later
+	components, _ := declarative.PythonComponents(rawManifest) // a manifest that does not load is reported later
 	return &CustomCodeError{Components: components}
 }
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/x/goairbyte/declarative/interpolation"
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // A template is compiled once and evaluated per use; the rendered text is parsed back as the
