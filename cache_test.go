@@ -7,9 +7,9 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/cachetest"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"

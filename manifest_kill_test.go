@@ -15,10 +15,10 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/cachetest"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/cachetest"
+	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/cachetest"
 	"github.com/x/goairbyte/cache/duckdb"
 	_ "github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/cachetest"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
