@@ -122,6 +122,9 @@ type outcome struct {
 
 // observe notes m, which is already masked.
 func (o *outcome) observe(m *protocol.Message) {
+	if m.Type == protocol.TypeRecord {
+		return // most messages: nothing below concerns them
+	}
 	if m.Type == answers[o.verb] {
 		o.answered = true
 	}
@@ -196,3 +199,20 @@ var (
 	_ Versioner = (*dockerExecutor)(nil)
 	_ Versioner = (*pythonExecutor)(nil)
 )
+
+// maskMessage masks, in place, the text fields of m in which a connector
+// may repeat a secret: log messages and stack traces, error traces and
+// the connection status. Both executors call it on every message before
+// anything else sees it.
+func (o *options) maskMessage(m *protocol.Message) {
+	switch {
+	case m.Type == protocol.TypeLog && m.Log != nil:
+		m.Log.Message = o.mask(m.Log.Message)
+		m.Log.StackTrace = o.mask(m.Log.StackTrace)
+	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
+		e := m.Trace.Error
+		e.Message, e.InternalMessage, e.StackTrace = o.mask(e.Message), o.mask(e.InternalMessage), o.mask(e.StackTrace)
+	case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil:
+		m.ConnectionStatus.Message = o.mask(m.ConnectionStatus.Message)
+	}
+}

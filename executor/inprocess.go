@@ -352,16 +352,9 @@ func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
 // observe masks what a connector says and logs it, as for a process.
 func (r *inProcessRun) observe(m *protocol.Message) {
 	o := r.p.o
-	switch {
-	case m.Type == protocol.TypeLog && m.Log != nil:
-		m.Log.Message = o.mask(m.Log.Message)
-		m.Log.StackTrace = o.mask(m.Log.StackTrace)
+	o.maskMessage(m)
+	if m.Type == protocol.TypeLog && m.Log != nil {
 		o.logger.Log(context.Background(), slogLevel(m.Log.Level), m.Log.Message, "connector", r.p.name)
-	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
-		e := m.Trace.Error
-		e.Message, e.InternalMessage, e.StackTrace = o.mask(e.Message), o.mask(e.InternalMessage), o.mask(e.StackTrace)
-	case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil:
-		m.ConnectionStatus.Message = o.mask(m.ConnectionStatus.Message)
 	}
 	r.out.observe(m)
 }

@@ -338,19 +338,17 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 			o.logger.Info("connector output", "connector", p.r.name, "line", line)
 		}
 	case m.Type == protocol.TypeLog && m.Log != nil:
-		m.Log.Message = o.mask(m.Log.Message)
-		m.Log.StackTrace = o.mask(m.Log.StackTrace)
+		o.maskMessage(m)
 		p.lg.line(string(m.Log.Level), m.Log.Message)
 		if m.Log.StackTrace != "" {
 			p.lg.line(string(m.Log.Level), m.Log.StackTrace)
 		}
 		o.logger.Log(ctx, slogLevel(m.Log.Level), m.Log.Message, "connector", p.r.name)
 	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
-		e := m.Trace.Error
-		e.Message, e.InternalMessage, e.StackTrace = o.mask(e.Message), o.mask(e.InternalMessage), o.mask(e.StackTrace)
-		p.lg.line("TRACE ERROR", e.Message+" "+e.InternalMessage)
-	case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil:
-		m.ConnectionStatus.Message = o.mask(m.ConnectionStatus.Message)
+		o.maskMessage(m)
+		p.lg.line("TRACE ERROR", m.Trace.Error.Message+" "+m.Trace.Error.InternalMessage)
+	default:
+		o.maskMessage(m)
 	}
 	p.out.observe(m)
 }
