@@ -226,11 +226,13 @@ func (l *load) record(rec *protocol.Record) error {
 		l.unknown++
 		return nil
 	}
-	if !l.txTables[p] {
-		l.enterTable(p)
-	}
 	b := l.cur.batches[p]
 	if b == nil {
+		// A stream with a batch in the chunk is in its transaction
+		// already: only a new batch can bring a table in.
+		if !l.txTables[p] {
+			l.enterTable(p) // may commit and start a new chunk
+		}
 		var err error
 		if b, err = l.c.b.NewBatch(&p.table); err != nil {
 			return err
