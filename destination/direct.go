@@ -22,9 +22,6 @@ import (
 func (d *Destination) writeDirect(ctx context.Context, src Readable, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}}
 	scat, msgs, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
-		for _, n := range streams {
-			w.handles[n] = tr.Stream(n)
-		}
 		if out.State == nil {
 			return nil, nil
 		}
@@ -32,6 +29,10 @@ func (d *Destination) writeDirect(ctx context.Context, src Readable, ws *writeSe
 	})
 	if err != nil {
 		return err
+	}
+	// The read starts when msgs is iterated: the streams are on tr first.
+	for _, cs := range scat.Streams {
+		w.handles[cs.Stream.Name] = tr.Stream(cs.Stream.Name)
 	}
 	catalog, err := destCatalog(scat.Streams, ws.strategy)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"slices"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
@@ -49,17 +48,9 @@ func (s *Source) StreamMessages(ctx context.Context, streams []string, fullRefre
 	if err := s.ValidateConfig(ctx); err != nil {
 		return nil, nil, err
 	}
-	names := streams
-	var err error
-	if len(names) == 0 {
-		if names, err = s.SelectedStreams(ctx); err != nil {
-			return nil, nil, err
-		}
-	}
-	if len(names) == 0 || slices.Contains(names, "*") {
-		if names, err = s.AvailableStreams(ctx); err != nil {
-			return nil, nil, err
-		}
+	names, err := s.readStreams(ctx, streams)
+	if err != nil {
+		return nil, nil, err
 	}
 	var copts []CatalogOption
 	if fullRefresh {
@@ -74,13 +65,10 @@ func (s *Source) StreamMessages(ctx context.Context, streams []string, fullRefre
 		return nil, nil, err
 	}
 	var st json.RawMessage
-	if state != nil {
+	if state != nil && !fullRefresh {
 		if st, err = state(names); err != nil {
 			return nil, nil, err
 		}
-	}
-	if fullRefresh {
-		st = nil
 	}
 	return catalog, s.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: st}), nil
 }
