@@ -299,7 +299,7 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: reading the spec of %s, which says which fields are secret: %w", kind, name, decl.Type, err)
 	}
-	refs := referencePaths(decl.Config, nil)
+	refs := stringPaths(decl.Config, nil, isReference)
 	resolved, err := secrets.ResolveReferences(ctx, decl.Config, r.secretOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
@@ -475,7 +475,7 @@ func secretSet(spec json.RawMessage, decl, remote map[string]any, refs [][]strin
 	for _, p := range specsecret.Paths(spec, remote) {
 		add(p)
 	}
-	for _, p := range maskedPaths(remote, nil) {
+	for _, p := range stringPaths(remote, nil, isMasked) {
 		add(p)
 	}
 	for _, p := range refs {
@@ -484,36 +484,27 @@ func secretSet(spec json.RawMessage, decl, remote map[string]any, refs [][]strin
 	return s
 }
 
-func maskedPaths(v any, path []string) [][]string {
+// stringPaths lists, in key order, the paths of the string values of v
+// that match: the masked secrets an instance returns, or the
+// "secret_reference::" values of a declaration.
+func stringPaths(v any, path []string, match func(string) bool) [][]string {
 	var out [][]string
 	switch x := v.(type) {
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			out = append(out, maskedPaths(x[k], append(slices.Clone(path), k))...)
+			out = append(out, stringPaths(x[k], append(slices.Clone(path), k), match)...)
 		}
 	case string:
-		if x == specsecret.Mask {
+		if match(x) {
 			out = append(out, path)
 		}
 	}
 	return out
 }
 
-// referencePaths lists the paths of "secret_reference::" values.
-func referencePaths(v any, path []string) [][]string {
-	var out [][]string
-	switch x := v.(type) {
-	case map[string]any:
-		for _, k := range sortedKeys(x) {
-			out = append(out, referencePaths(x[k], append(slices.Clone(path), k))...)
-		}
-	case string:
-		if strings.HasPrefix(x, "secret_reference::") {
-			out = append(out, path)
-		}
-	}
-	return out
-}
+func isMasked(s string) bool { return s == specsecret.Mask }
+
+func isReference(s string) bool { return strings.HasPrefix(s, "secret_reference::") }
 
 func setPath(m map[string]any, path []string, v any) {
 	for _, k := range path[:len(path)-1] {
