@@ -37,6 +37,9 @@ type legacyCursor struct {
 	mu      sync.Mutex
 	cursor  Value // _cursor: nil is None
 	highest Value // _highest_observed_cursor_field_value
+	// highestT is highest parsed, so that each record parses only its own
+	// value.
+	highestT time.Time
 }
 
 // legacy builds the cursor with no state (set_initial_state sets one).
@@ -207,19 +210,20 @@ func (l *legacyCursor) observe(w window, rec *dict) error {
 		return nil
 	}
 	l.mu.Lock()
-	highest := l.highest
+	highest, highestT := l.highest, l.highestT
 	l.mu.Unlock()
+	// The value is parsed once, where the CDK first parses it: before the
+	// window's bounds when there is a highest value to compare with.
+	var t time.Time
+	parsed := false
 	higher := !interpolation.Truthy(highest)
 	if !higher {
-		t, err := l.parse(val)
-		if err != nil {
+		var err error
+		if t, err = l.parse(val); err != nil {
 			return err
 		}
-		h, err := l.parse(highest)
-		if err != nil {
-			return err
-		}
-		higher = t.After(h)
+		parsed = true
+		higher = t.After(highestT)
 	}
 	lo, err := l.parse(w.start)
 	if err != nil {
@@ -229,13 +233,14 @@ func (l *legacyCursor) observe(w window, rec *dict) error {
 	if err != nil {
 		return err
 	}
-	in, err := l.inBounds(rec, lo, hi)
-	if err != nil {
-		return err
+	if !parsed {
+		if t, err = l.parse(val); err != nil {
+			return err
+		}
 	}
-	if in && higher {
+	if in := !t.Before(lo) && !t.After(hi); in && higher {
 		l.mu.Lock()
-		l.highest = val
+		l.highest, l.highestT = val, t
 		l.mu.Unlock()
 	}
 	return nil
