@@ -46,7 +46,10 @@ func (r *SyncResult) Cache(ctx context.Context, opts ...CacheOption) (*cache.Cac
 	}
 	schema, _ := d.Configuration["schema"].(string)
 	if r.conn.info.NamespaceDefinition == "custom_format" && r.conn.info.NamespaceFormat != "" {
-		schema = r.conn.info.NamespaceFormat
+		// Airbyte puts each stream's namespace where the format says
+		// ${SOURCE_NAMESPACE}, and nothing for a stream without one: the
+		// usual case, and the one a cache of one schema can follow.
+		schema = strings.ReplaceAll(r.conn.info.NamespaceFormat, "${SOURCE_NAMESPACE}", "")
 	}
 	// Airbyte prepends the prefix as it is; the cache joins its prefix
 	// with "_". The two agree for the usual prefixes ending in "_".

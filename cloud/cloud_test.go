@@ -140,6 +140,33 @@ func TestFailedSyncCarriesTheReason(t *testing.T) {
 	t.Log(err)
 }
 
+// A namespace format that names the source's namespace is the schema with
+// that part empty for a source without namespaces, as Airbyte writes it.
+func TestCacheFollowsTheNamespaceFormat(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t, cloud.WithNamespace("${SOURCE_NAMESPACE}raw"))
+	ctx := context.Background()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+	c, err := res.Cache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ds, err := c.Dataset(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ds.Count(ctx); err != nil || n != 5 || ds.QualifiedTableName() != `"raw"."users"` {
+		t.Fatalf("%s: %d rows (%v), want 5 in schema raw", ds.QualifiedTableName(), n, err)
+	}
+}
+
 func TestIncompleteIsNotAFailure(t *testing.T) {
 	f := setup(t, map[string]any{"count": 20})
 	conn := f.connection(t)
