@@ -19,6 +19,7 @@ import (
 	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/connections"
 	"github.com/x/goairbyte/fivetran"
+	"github.com/x/goairbyte/internal/httpretry"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/watch"
 )
@@ -90,8 +91,9 @@ func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Clie
 	if *f.attempts < 1 {
 		return nil, usagef(cmd, "--attempts must be at least 1")
 	}
-	opts = append(opts, airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: *f.attempts,
-		BaseDelay: 500 * time.Millisecond, MaxDelay: 15 * time.Second}))
+	retry := httpretry.Default
+	retry.MaxAttempts = *f.attempts
+	opts = append(opts, airbyteapi.WithRetry(retry))
 	c, err := airbyteapi.New(url, opts...)
 	if err != nil {
 		return nil, usagef(cmd, "%v", err)
