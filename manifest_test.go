@@ -413,7 +413,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 	if err := check(envWith()); err != nil {
 		t.Fatalf("natively from the downloaded manifest: %v", err)
 	}
-	if replay.Requests() == 0 {
+	if len(replay.Requests()) == 0 {
 		t.Fatal("the check sent no request")
 	}
 	downloads := hits.Load()

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/x/goairbyte/declarative/internal/replay"
+	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -88,7 +88,7 @@ func runFault(t *testing.T, text []byte, handler http.HandlerFunc, clientTimeout
 	target := srv.URL
 	run := &faultRun{}
 	var mu sync.Mutex
-	tr := &replay.Transport{Target: mustURL(t, target)}
+	tr := &replaytest.Transport{Target: mustURL(t, target)}
 	src, err := New(text,
 		WithHTTPClient(&http.Client{Transport: tr, Timeout: clientTimeout}),
 		WithClock(func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }),

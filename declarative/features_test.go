@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/x/goairbyte/declarative/internal/replay"
+	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -53,7 +53,7 @@ func runFeature(t *testing.T, text string, config string, state string, handler 
 	}))
 	defer srv.Close()
 	src, err := New([]byte(text),
-		WithHTTPClient(&http.Client{Transport: &replay.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
+		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
 		WithClock(func() time.Time { return featureNow }),
 		withSleep(noSleep))
 	if err != nil {

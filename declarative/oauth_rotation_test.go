@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/x/goairbyte/declarative/internal/replay"
+	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -126,7 +126,7 @@ func rotationSource(t *testing.T, ts *tokenServer, manifest string, opts ...Opti
 	srv := httptest.NewServer(ts)
 	t.Cleanup(srv.Close)
 	opts = append([]Option{
-		WithHTTPClient(&http.Client{Transport: &replay.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
+		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
 		WithClock(func() time.Time { return featureNow }), withSleep(noSleep)}, opts...)
 	src, err := New([]byte(manifest), opts...)
 	if err != nil {

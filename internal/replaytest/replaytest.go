@@ -2,7 +2,7 @@
 // exchanges recorded in the conformance data (exchanges.json), on
 // 127.0.0.1, whichever way the connector runs:
 //
-//   - in this process, through [Server.Client]: an *http.Client whose
+//   - in this process, through [Server.Client] or [Server.Transport]: the
 //     transport sends each request to the server, the original https URL
 //     travelling in a header;
 //   - in another process or a container, through [Server.ProxyEnv]: the
@@ -12,9 +12,11 @@
 //
 // Requests match as the data's README says: within the phase loaded, by
 // method, full URL and body; entries sharing a key are served in recorded
-// order, the last one repeated once they are used up. A request that
-// matches nothing is answered 418, a status no error handler retries, and
-// listed by [Server.Misses].
+// order, the last one repeated once they are used up. Every request is
+// recorded as the connector sent it ([Server.Requests]), for comparison
+// with what the Python CDK sent. A request that matches nothing is
+// answered 418, a status no error handler retries (or the status given
+// with [MissStatus]), and listed by [Server.Misses].
 package replaytest
 
 import (
@@ -43,52 +45,97 @@ import (
 	"time"
 )
 
-// exchange is one entry of exchanges.json.
-type exchange struct {
-	Phase   string `json:"phase"`
-	Request struct {
-		Method string  `json:"method"`
-		URL    string  `json:"url"`
-		Body   *string `json:"body"`
-	} `json:"request"`
-	Response response `json:"response"`
+// Exchange is one entry of exchanges.json: a recorded request and the
+// response it got.
+type Exchange struct {
+	Phase    string   `json:"phase"`
+	Request  Request  `json:"request"`
+	Response Response `json:"response"`
 }
 
-type response struct {
+// Request is a request as recorded or as received: method, full original
+// URL, the headers the connector set, and the body (nil when there was
+// none).
+type Request struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    *string           `json:"body"`
+	// Label is the partition the client said the request was made for
+	// (Transport.Label); it is not part of the recording.
+	Label string `json:"-"`
+}
+
+// Response is a recorded response.
+type Response struct {
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers"`
 	Body    string            `json:"body"`
 }
 
-// originalURL carries the URL the connector built across the rewrite of
-// Client's transport.
-const originalURL = "X-Replaytest-Url"
+// ReadExchanges reads an exchanges.json file.
+func ReadExchanges(path string) ([]Exchange, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Exchange
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+// originalURLHeader carries the URL the connector built across the
+// rewrite of Transport, labelHeader the request's label.
+const (
+	originalURLHeader = "X-Replaytest-Url"
+	labelHeader       = "X-Replaytest-Label"
+)
 
 // Server replays one connector's exchanges.
 type Server struct {
-	t         testing.TB
-	exchanges []exchange
-	srv       *httptest.Server
-	ca        *authority
+	t          testing.TB
+	exchanges  []Exchange
+	missStatus int
+	srv        *httptest.Server
+	ca         *authority
 
-	mu     sync.Mutex
-	queues map[string][]response
-	served map[string]int
-	misses []string
-	count  int
+	mu       sync.Mutex
+	queues   map[string][]Response
+	served   map[string]int
+	requests []Request
+	misses   []string
 }
+
+// Option changes how a Server answers.
+type Option func(*Server)
+
+// MissStatus makes the server answer a request that matches no exchange
+// with status instead of 418. The declarative engine's tests pass 501:
+// their connectors retry a 5xx (with a sleep that does not wait), and
+// what a connector does after a miss must stay what those tests have
+// always seen.
+func MissStatus(status int) Option { return func(s *Server) { s.missStatus = status } }
 
 // Start reads exchangesFile and starts the server; it stops when t ends.
 // No phase is loaded: call Phase.
-func Start(t testing.TB, exchangesFile string) *Server {
+func Start(t testing.TB, exchangesFile string, opts ...Option) *Server {
 	t.Helper()
-	raw, err := os.ReadFile(exchangesFile)
+	exchanges, err := ReadExchanges(exchangesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t}
-	if err := json.Unmarshal(raw, &s.exchanges); err != nil {
-		t.Fatalf("%s: %v", exchangesFile, err)
+	return New(t, exchanges, opts...)
+}
+
+// New starts a server of exchanges already read (ReadExchanges), for a
+// test that also looks at them; it stops when t ends. No phase is loaded:
+// call Phase.
+func New(t testing.TB, exchanges []Exchange, opts ...Option) *Server {
+	s := &Server{t: t, exchanges: exchanges, missStatus: http.StatusTeapot}
+	for _, o := range opts {
+		o(s)
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
 	t.Cleanup(s.srv.Close)
@@ -96,11 +143,12 @@ func Start(t testing.TB, exchangesFile string) *Server {
 }
 
 // Phase makes the server answer with the exchanges of phase ("check",
-// "read" or "read_incremental") and forgets the misses so far.
+// "read" or "read_incremental") and forgets the requests and misses so
+// far.
 func (s *Server) Phase(phase string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.queues, s.served, s.misses, s.count = map[string][]response{}, map[string]int{}, nil, 0
+	s.queues, s.served, s.requests, s.misses = map[string][]Response{}, map[string]int{}, nil, nil
 	for _, e := range s.exchanges {
 		if e.Phase == phase {
 			k := key(e.Request.Method, e.Request.URL, e.Request.Body)
@@ -116,11 +164,11 @@ func (s *Server) Misses() []string {
 	return append([]string(nil), s.misses...)
 }
 
-// Requests counts the requests since Phase.
-func (s *Server) Requests() int {
+// Requests returns the requests received since Phase, in order.
+func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.count
+	return append([]Request(nil), s.requests...)
 }
 
 func key(method, u string, body *string) string {
@@ -132,25 +180,45 @@ func key(method, u string, body *string) string {
 }
 
 // Client returns a client that sends every request to the server.
-func (s *Server) Client() *http.Client {
+func (s *Server) Client() *http.Client { return &http.Client{Transport: s.Transport()} }
+
+// Transport returns a RoundTripper that sends every request to the
+// server, for a test that sets its Label or builds its own client.
+func (s *Server) Transport() *Transport {
 	target, _ := url.Parse(s.srv.URL)
-	return &http.Client{Transport: &rewrite{target: target, base: s.srv.Client().Transport}}
+	return &Transport{Target: target, Base: s.srv.Client().Transport}
 }
 
-// rewrite sends requests to target, keeping the original URL in a header.
-type rewrite struct {
-	target *url.URL
-	base   http.RoundTripper
+// Transport rewrites every request to Target (scheme and host), carrying
+// the original URL in a header, so that a connector keeps building its
+// https URLs while a test server answers them. Header names keep the case
+// the caller gave them.
+type Transport struct {
+	// Target is where requests go.
+	Target *url.URL
+	// Base sends the rewritten request; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// Label, when set, names what each request was made for; the server
+	// records it in Request.Label.
+	Label func(*http.Request) string
 }
 
-func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
-	out := req.Clone(req.Context())
-	out.Header = req.Header.Clone()
-	out.Header.Set(originalURL, req.URL.String())
-	u := *req.URL
-	u.Scheme, u.Host = r.target.Scheme, r.target.Host
-	out.URL, out.Host = &u, r.target.Host
-	return r.base.RoundTrip(out)
+// RoundTrip sends r to Target.
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	out := r.Clone(r.Context())
+	out.Header = r.Header.Clone()
+	out.Header[originalURLHeader] = []string{r.URL.String()}
+	if t.Label != nil {
+		out.Header[labelHeader] = []string{t.Label(r)}
+	}
+	u := *r.URL
+	u.Scheme, u.Host = t.Target.Scheme, t.Target.Host
+	out.URL, out.Host = &u, t.Target.Host
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(out)
 }
 
 // handle answers a rewritten request, or tunnels a CONNECT.
@@ -159,7 +227,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.tunnel(w, r)
 		return
 	}
-	s.replay(w, r, r.Header.Get(originalURL))
+	s.replay(w, r, r.Header.Get(originalURLHeader))
+}
+
+// ignoredHeaders are set by Go's HTTP client or by Transport, not by the
+// connector, so Requests leaves them out.
+var ignoredHeaders = map[string]bool{
+	"User-Agent": true, "Accept-Encoding": true, "Content-Length": true, "Connection": true,
+	http.CanonicalHeaderKey(originalURLHeader): true, http.CanonicalHeaderKey(labelHeader): true,
 }
 
 // replay answers r, whose original URL is orig, from the loaded phase.
@@ -170,21 +245,27 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, orig string) {
 		b := string(body)
 		bp = &b
 	}
+	headers := map[string]string{}
+	for k, v := range r.Header {
+		if !ignoredHeaders[http.CanonicalHeaderKey(k)] {
+			headers[k] = strings.Join(v, ", ")
+		}
+	}
 	k := key(r.Method, orig, bp)
 	s.mu.Lock()
-	s.count++
+	s.requests = append(s.requests, Request{Method: r.Method, URL: orig, Headers: headers, Body: bp, Label: r.Header.Get(labelHeader)})
 	q := s.queues[k]
-	var resp *response
+	var resp *Response
 	if len(q) > 0 {
 		resp = &q[min(s.served[k], len(q)-1)]
 		s.served[k]++
 	} else {
-		s.misses = append(s.misses, r.Method+" "+orig+" "+string(body))
+		s.misses = append(s.misses, r.Method+" "+orig+" body="+string(body))
 	}
 	s.mu.Unlock()
 	if resp == nil {
 		s.t.Logf("replaytest: nothing recorded for %s %s %s", r.Method, orig, body)
-		http.Error(w, "replaytest: nothing recorded for "+r.Method+" "+orig, http.StatusTeapot)
+		http.Error(w, "replaytest: nothing recorded for "+r.Method+" "+orig, s.missStatus)
 		return
 	}
 	names := make([]string, 0, len(resp.Headers))
