@@ -18,9 +18,9 @@ import (
 // to GetSource and GetDestination with connector.WithEnvironment.
 type Environment = connector.Environment
 
-// DefaultCacheName is the name of the default DuckDB cache, as in
+// defaultCacheName is the name of the default DuckDB cache, as in
 // PyAirbyte: the file <cache dir>/default_cache/default_cache.duckdb.
-const DefaultCacheName = "default_cache"
+const defaultCacheName = "default_cache"
 
 func init() { wire(connector.DefaultEnvironment()) }
 
@@ -47,7 +47,7 @@ func NewEnvironment() *Environment {
 // (the manifest in its config, as Airbyte's image of that name takes it).
 func wire(env *Environment) {
 	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
-		return cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, DefaultCacheName)))
+		return cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, defaultCacheName)))
 	})
 	env.RegisterConnector("source-faker", func() any { return faker.New() })
 	env.RegisterConnector("destination-local-json", func() any { return localjson.New() })

@@ -11,9 +11,6 @@ import (
 // package source for its methods.
 type Source = source.Source
 
-// Record is one record read by Source.Records.
-type Record = source.Record
-
 // GetSource builds a Source for the connector name (such as
 // "source-faker"), as PyAirbyte's get_source. The options are package
 // connector's, shared by sources and destinations:

@@ -20,8 +20,8 @@ import (
 // CloudURL is the root of Airbyte Cloud's public API.
 const CloudURL = "https://api.airbyte.com/v1"
 
-// CloudConfigURL is the root of Airbyte Cloud's Configuration API.
-const CloudConfigURL = "https://cloud.airbyte.com/api/v1"
+// cloudConfigURL is the root of Airbyte Cloud's Configuration API.
+const cloudConfigURL = "https://cloud.airbyte.com/api/v1"
 
 // Client talks to one Airbyte instance. It is safe for concurrent use.
 type Client struct {
@@ -88,19 +88,6 @@ func WithHTTPClient(hc *http.Client) Option {
 			return errors.New("airbyteapi: WithHTTPClient(nil)")
 		}
 		s.hc = hc
-		return nil
-	}
-}
-
-// WithConfigAPIURL sets the root of the Configuration API. Without it the
-// client derives it: CloudConfigURL for Airbyte Cloud, <host>/api/v1 for a
-// root ending in /api/public/v1.
-func WithConfigAPIURL(root string) Option {
-	return func(s *settings) error {
-		if _, err := url.Parse(root); err != nil || root == "" {
-			return fmt.Errorf("airbyteapi: configuration API URL %q: not a URL", root)
-		}
-		s.configBase = strings.TrimRight(root, "/")
 		return nil
 	}
 }
@@ -178,7 +165,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 func deriveConfigURL(base string) string {
 	switch {
 	case base == CloudURL:
-		return CloudConfigURL
+		return cloudConfigURL
 	case strings.HasSuffix(base, "/api/public/v1"):
 		return strings.TrimSuffix(base, "/public/v1") + "/v1"
 	}
@@ -287,7 +274,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			err = &NetworkError{Method: cl.method, URL: u, Err: err}
+			err = &networkError{Method: cl.method, URL: u, Err: err}
 			retry = cl.idempotent || httpretry.RefusedBeforeSending(err)
 			if !retry && cl.recover != nil {
 				if found, rerr := cl.recover(ctx); rerr == nil && found {

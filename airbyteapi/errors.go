@@ -53,17 +53,17 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// NetworkError is a request that got no answer (refused, reset, timed out).
-type NetworkError struct {
+// networkError is a request that got no answer (refused, reset, timed out).
+type networkError struct {
 	Method string
 	URL    string
 	Err    error
 }
 
 // Error says which request got no answer and why.
-func (e *NetworkError) Error() string {
+func (e *networkError) Error() string {
 	return fmt.Sprintf("airbyteapi: %s %s: no answer: %v", e.Method, e.URL, e.Err)
 }
 
 // Unwrap returns the transport's error.
-func (e *NetworkError) Unwrap() error { return e.Err }
+func (e *networkError) Unwrap() error { return e.Err }

@@ -85,12 +85,12 @@ func Parse(b []byte) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("connections: %w", err)
 	}
-	return &c, c.Validate()
+	return &c, c.validate()
 }
 
-// Validate checks that every connection names declared objects and that
+// validate checks that every connection names declared objects and that
 // values are ones Airbyte takes.
-func (c *Config) Validate() error {
+func (c *Config) validate() error {
 	var errs []error
 	for _, kind := range []struct {
 		what, prefix string

@@ -28,8 +28,8 @@ type Entry struct {
 	Nested *Diff
 }
 
-// Empty reports whether nothing differs.
-func (d *Diff) Empty() bool {
+// empty reports whether nothing differs.
+func (d *Diff) empty() bool {
 	return d == nil || len(d.Additions)+len(d.Deletions)+len(d.Changes) == 0
 }
 
@@ -42,7 +42,7 @@ func (d *Diff) change(key, old, v string) {
 // group adds a nested diff under key when it is not empty; kind says
 // where: '+' additions, '-' deletions, '~' changes.
 func (d *Diff) group(kind byte, key string, nested *Diff) {
-	if nested.Empty() {
+	if nested.empty() {
 		return
 	}
 	d.put(kind, Entry{Key: key, Nested: nested})
@@ -148,13 +148,13 @@ func diffValues(d *Diff, key string, old, new any, path []string, secret secretJ
 	switch {
 	case old == nil && new == nil:
 	case old == nil:
-		if nested := objectDiff(nil, nm, p, secret); nOK && !nested.Empty() {
+		if nested := objectDiff(nil, nm, p, secret); nOK && !nested.empty() {
 			d.group('+', key, nested)
 		} else {
 			d.add(key, show(new))
 		}
 	case new == nil:
-		if nested := objectDiff(om, nil, p, secret); oOK && !nested.Empty() {
+		if nested := objectDiff(om, nil, p, secret); oOK && !nested.empty() {
 			d.group('-', key, nested)
 		} else {
 			d.del(key, show(old))

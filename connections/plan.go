@@ -82,7 +82,7 @@ func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Op
 	if workspaceID == "" {
 		return nil, errors.New("connections: no workspace: pass one or set workspace_id in the file")
 	}
-	if err := decl.Validate(); err != nil {
+	if err := decl.validate(); err != nil {
 		return nil, err
 	}
 	r := &Reconciler{client: client, workspace: workspaceID, decl: decl}
@@ -119,7 +119,7 @@ type Change struct {
 	conn    *Connection    // declared connection
 }
 
-// Empty reports whether there is nothing to do.
+// empty reports whether there is nothing to do.
 func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 
 // String prints the plan: deletions of undeclared objects first, then
@@ -136,7 +136,7 @@ func (p *Plan) String() string {
 			fmt.Fprintf(&b, " (replace: %s)", c.Reason)
 		}
 		b.WriteByte('\n')
-		if !c.Diff.Empty() {
+		if !c.Diff.empty() {
 			c.Diff.write(&b, 1)
 		}
 	}
@@ -376,7 +376,7 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 		return true, 0, ""
 	}
 	d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
-	if d.Empty() {
+	if d.empty() {
 		return nil, nil
 	}
 	c.Diff = d
@@ -628,7 +628,7 @@ func (r *Reconciler) planConnection(name string, decl Connection, have *airbytea
 		c.Action, c.Reason = Replace, "its destination "+decl.Destination+" is replaced"
 	case got["source"] != want["source"] || got["destination"] != want["destination"]:
 		c.Action, c.Reason = Replace, "Airbyte cannot move a connection to another source or destination"
-	case d.Empty():
+	case d.empty():
 		return nil
 	default:
 		c.Action = Update

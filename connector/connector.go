@@ -374,8 +374,8 @@ func (c *Connector) Spec(ctx context.Context) (*protocol.ConnectorSpecification,
 	return spec, nil
 }
 
-// ConfigSpec returns the JSON schema of the connector's config.
-func (c *Connector) ConfigSpec(ctx context.Context) (json.RawMessage, error) {
+// configSpec returns the JSON schema of the connector's config.
+func (c *Connector) configSpec(ctx context.Context) (json.RawMessage, error) {
 	spec, err := c.Spec(ctx)
 	if err != nil {
 		return nil, err

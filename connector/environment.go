@@ -107,10 +107,10 @@ func (e *Environment) SetProgress(opts ...progress.Option) {
 	e.mu.Unlock()
 }
 
-// ProgressOptions returns the progress options of SetProgress, with
+// progressOptions returns the progress options of SetProgress, with
 // rendering off when progress was never asked for; the listeners and
 // renderers given per call come after them.
-func (e *Environment) ProgressOptions() []progress.Option {
+func (e *Environment) progressOptions() []progress.Option {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.progress == nil {
@@ -226,7 +226,7 @@ func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return c, nil
 }
 
-// ProgressOptions returns the options of a progress tracker for one Read or
+// progressOptions returns the options of a progress tracker for one Read or
 // Write of c: the call's own (from source.WithProgress or
 // destination.WithProgress) when it has some, else the Environment's; every
 // line is masked.
@@ -235,5 +235,5 @@ func (c *Connector) ProgressOptions(call []progress.Option) []progress.Option {
 	if call != nil {
 		return append(opts, call...)
 	}
-	return append(opts, c.env.ProgressOptions()...)
+	return append(opts, c.env.progressOptions()...)
 }

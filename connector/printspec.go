@@ -17,7 +17,7 @@ import (
 // "yaml" (the default when format is "") or "json", keeping the spec's
 // property order, so that a user can see which config to write.
 func (c *Connector) PrintConfigSpec(ctx context.Context, w io.Writer, format string) error {
-	spec, err := c.ConfigSpec(ctx)
+	spec, err := c.configSpec(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 //
 // On tr, each record counts as read (with its bytes) and written (sent);
 // the source's STREAM_STATUS traces set the streams' statuses.
-func (d *Destination) writeDirect(ctx context.Context, src Readable, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
+func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}}
 	scat, msgs, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
 		if out.State == nil {

@@ -10,8 +10,8 @@
 //
 // A destination runs exactly as a source does: it embeds the same
 // *connector.Connector (one option set, package connector's; Spec, Check,
-// Config, ValidateConfig). Write takes any [Cached] input (a
-// *source.ReadResult) or [Readable] one (a *source.Source): this package
+// Config, ValidateConfig). Write takes any cached input (a
+// *source.ReadResult) or readable one (a *source.Source): this package
 // does not import package source.
 //
 // # Incremental writes

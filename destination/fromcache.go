@@ -26,7 +26,7 @@ type cachedStream struct {
 // confirmed.
 // Rows sent count as written on tr; with countReads also as read (a Write
 // of a ReadResult, whose records no source read counted).
-func (d *Destination) writeFromCache(ctx context.Context, res Cached, ws *writeSettings, out *WriteResult,
+func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *writeSettings, out *WriteResult,
 	tr *progress.Tracker, countReads bool) error {
 	picked, err := pick(res.SourceName(), res.Catalog().Streams, ws.streams)
 	if err != nil {

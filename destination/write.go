@@ -22,16 +22,16 @@ import (
 // makes the next Write send again.
 const StateInterval = 10_000
 
-// Input is what Write takes: a [Cached] input such as *source.ReadResult,
-// whose records are in a cache already, or a [Readable] one such as
+// Input is what Write takes: a cached input such as *source.ReadResult,
+// whose records are in a cache already, or a readable one such as
 // *source.Source, read into a cache first (or streamed with NoCache).
 type Input interface {
 	// SourceName names the source; it keys the destination's state.
 	SourceName() string
 }
 
-// Cached is an Input whose records are in a cache: *source.ReadResult.
-type Cached interface {
+// cachedSource is an Input whose records are in a cache: *source.ReadResult.
+type cachedSource interface {
 	Input
 	// Cache holds the records.
 	Cache() *cache.Cache
@@ -41,8 +41,8 @@ type Cached interface {
 	ProcessedStreams() []string
 }
 
-// Readable is an Input that still has to be read: *source.Source.
-type Readable interface {
+// readableSource is an Input that still has to be read: *source.Source.
+type readableSource interface {
 	Input
 	// LoadIntoCache reads streams (the selected ones when empty) into c as
 	// source.Source.Read does, incrementally unless fullRefresh, reporting
@@ -58,7 +58,7 @@ type Readable interface {
 		state func(streams []string) (json.RawMessage, error)) (*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], error)
 }
 
-// cachedInput is a Cached made by LoadIntoCache.
+// cachedInput is a cached input made by LoadIntoCache.
 type cachedInput struct {
 	source  string
 	c       *cache.Cache
@@ -221,11 +221,11 @@ func (e *WriteError) Unwrap() error { return e.Err }
 
 // Write writes the input's records into the destination.
 //
-// From a Readable input (a *source.Source), the source is read into the
+// From a readable input (a *source.Source), the source is read into the
 // cache first (the Environment's default cache unless UseCache says
 // otherwise; incrementally, as Source.Read does) and then written from
 // there; with NoCache its messages go straight to the destination. From a
-// Cached input (a *source.ReadResult), the records already in its cache are
+// cached input (a *source.ReadResult), the records already in its cache are
 // written.
 //
 // Only what the destination has not confirmed is sent (see the package
@@ -238,10 +238,10 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	for _, o := range opts {
 		o(&ws)
 	}
-	cached, isCached := from.(Cached)
-	readable, isReadable := from.(Readable)
+	cached, isCached := from.(cachedSource)
+	readable, isReadable := from.(readableSource)
 	if !isCached && !isReadable {
-		return nil, fmt.Errorf("destination %s: Write needs a *source.Source or a *source.ReadResult (a destination.Readable or Cached), not %T", d.Name(), from)
+		return nil, fmt.Errorf("destination %s: Write needs a *source.Source or a *source.ReadResult (or another input that is read or cached), not %T", d.Name(), from)
 	}
 	tr := ws.tracker
 	if tr == nil {

@@ -29,7 +29,7 @@ import (
 // can be found (docker ps -a --filter label=io.goairbyte.connector).
 const (
 	LabelConnector = "io.goairbyte.connector" // the connector's name
-	LabelRun       = "io.goairbyte.run"       // a unique id per run
+	labelRun       = "io.goairbyte.run"       // a unique id per run
 )
 
 // containerRunDir is where the run files are copied inside the container.
@@ -169,7 +169,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		StdinOnce:    ln.stdin,
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels:       map[string]string{LabelConnector: d.name, LabelRun: ulid.Make().String(), LabelOwner: ownerLabel()},
+		Labels:       map[string]string{LabelConnector: d.name, labelRun: ulid.Make().String(), LabelOwner: ownerLabel()},
 	}
 	host := &container.HostConfig{
 		// The default json-file driver copies every line to disk and caps

@@ -12,13 +12,13 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// LogDirEnv names the environment variable that sets the default directory
+// logDirEnv names the environment variable that sets the default directory
 // of the per-connector log files.
-const LogDirEnv = "GOAIRBYTE_LOG_DIR"
+const logDirEnv = "GOAIRBYTE_LOG_DIR"
 
-// DefaultGracePeriod is how long a connector has to exit after SIGTERM before
+// defaultGracePeriod is how long a connector has to exit after SIGTERM before
 // it is killed.
-const DefaultGracePeriod = 2 * time.Second
+const defaultGracePeriod = 2 * time.Second
 
 // Kind is a way of running a connector.
 type Kind int
@@ -184,33 +184,33 @@ type Runtime struct {
 	// them.
 	Logger *slog.Logger
 	// LogDir is the directory of the per-connector log file; "" means
-	// DefaultLogDir().
+	// defaultLogDir().
 	LogDir string
 	// Mask is applied to every stderr line, log line and error text before
 	// it leaves the executor, so that secrets never do; nil masks nothing.
 	Mask func(string) string
 	// Grace is how long a stopped connector has between SIGTERM and
-	// SIGKILL; 0 means DefaultGracePeriod.
+	// SIGKILL; 0 means defaultGracePeriod.
 	Grace time.Duration
 	// NoInstall makes a missing image or virtualenv a *NotInstalledError
 	// instead of installing it on first use (the default, as in PyAirbyte).
 	NoInstall bool
 	// LingerGrace is how long a connector that closed its output may keep
-	// running before it is stopped; 0 means DefaultLingerGrace. A connector
+	// running before it is stopped; 0 means defaultLingerGrace. A connector
 	// is done when its output ends, but one that closed stdout and kept
 	// running (seen in real connectors) would otherwise hold the caller
 	// forever.
 	LingerGrace time.Duration
 }
 
-// DefaultLingerGrace is Runtime.LingerGrace's default.
-const DefaultLingerGrace = 10 * time.Second
+// defaultLingerGrace is Runtime.LingerGrace's default.
+const defaultLingerGrace = 10 * time.Second
 
-// DefaultLogDir is where connector log files go unless Runtime.LogDir says
+// defaultLogDir is where connector log files go unless Runtime.LogDir says
 // otherwise: $GOAIRBYTE_LOG_DIR, or goairbyte/logs under the system temp
 // directory.
-func DefaultLogDir() string {
-	if d := os.Getenv(LogDirEnv); d != "" {
+func defaultLogDir() string {
+	if d := os.Getenv(logDirEnv); d != "" {
 		return d
 	}
 	return filepath.Join(os.TempDir(), "goairbyte", "logs")
@@ -257,7 +257,7 @@ func buildOptions(m Method, rt Runtime) *options {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
 	if o.logDir == "" {
-		o.logDir = DefaultLogDir()
+		o.logDir = defaultLogDir()
 	}
 	if o.mask == nil {
 		o.mask = func(s string) string { return s }
@@ -269,10 +269,10 @@ func buildOptions(m Method, rt Runtime) *options {
 		o.installRoot = "."
 	}
 	if o.grace <= 0 {
-		o.grace = DefaultGracePeriod
+		o.grace = defaultGracePeriod
 	}
 	if o.linger <= 0 {
-		o.linger = DefaultLingerGrace
+		o.linger = defaultLingerGrace
 	}
 	for _, mt := range m.Mounts {
 		host := mt.HostDir

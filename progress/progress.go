@@ -20,7 +20,7 @@
 // need not check whether progress is wanted.
 //
 // Everything else happens on one goroutine per tracker, which wakes every
-// [WithInterval] (250 ms by default), takes a [Snapshot] — counts, average
+// 250 ms, takes a [Snapshot] — counts, average
 // and recent rates, time to first record, states committed and status per
 // stream, plus totals — and hands it to the renderer and then to every
 // [Listener] added with [WithListener]. [Tracker.Finish] hands over one last
@@ -30,7 +30,7 @@
 //
 // The default renderer writes to os.Stderr (see [WithOutput]). On a terminal
 // it keeps one live line that redraws in place; elsewhere (a log file, a CI
-// job) it writes a plain line every 5 s ([WithPlainInterval]). With
+// job) it writes a plain line every 5 s. With
 // WithLiveProgress(false), or when the environment variable NO_LIVE_PROGRESS
 // is set to anything, it writes nothing until the end. In every case the
 // operation ends with exactly one summary line:
@@ -79,9 +79,9 @@ func (op Operation) String() string {
 // snapshot waits for them.
 type Listener func(Snapshot)
 
-// Clock is the tracker's source of time. Tests replace it (see [WithClock])
+// clock is the tracker's source of time. Tests replace it (see withClock)
 // to make snapshots deterministic; the default is the system clock.
-type Clock interface {
+type clock interface {
 	// Now returns the current time.
 	Now() time.Time
 	// NewTicker returns a channel that delivers a tick every d, and a
@@ -105,7 +105,7 @@ type config struct {
 	interval      time.Duration
 	plainInterval time.Duration
 	listeners     []Listener
-	clock         Clock
+	clock         clock
 	out           io.Writer
 	mask          func(string) string
 	live          bool
@@ -122,19 +122,8 @@ func WithListener(l Listener) Option {
 	}
 }
 
-// WithInterval sets how often snapshots are taken and handed to the renderer
-// and listeners. The default, 250 ms, redraws a terminal line four times a
-// second.
-func WithInterval(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.interval = d
-		}
-	}
-}
-
-// WithClock replaces the system clock, for tests.
-func WithClock(clk Clock) Option {
+// withClock replaces the system clock, for tests.
+func withClock(clk clock) Option {
 	return func(c *config) {
 		if clk != nil {
 			c.clock = clk
@@ -146,8 +135,8 @@ func WithClock(clk Clock) Option {
 // os.Stderr. Live redrawing needs w to be an *os.File on a terminal.
 func WithOutput(w io.Writer) Option { return func(c *config) { c.out = w } }
 
-// WithMask routes every line the default renderer writes, and
-// [Tracker.Summary], through mask — typically secrets.Mask — so that no
+// WithMask routes every line the default renderer writes, and the
+// summary line, through mask — typically secrets.Mask — so that no
 // secret reaches the screen or a log.
 func WithMask(mask func(string) string) Option { return func(c *config) { c.mask = mask } }
 
@@ -157,9 +146,9 @@ func WithMask(mask func(string) string) Option { return func(c *config) { c.mask
 // set to a non-empty value; the variable wins over this option.
 func WithLiveProgress(on bool) Option { return func(c *config) { c.live = on } }
 
-// WithPlainInterval sets how often the default renderer writes a progress
+// withPlainInterval sets how often the default renderer writes a progress
 // line when its output is not a terminal; the default is 5 s.
-func WithPlainInterval(d time.Duration) Option {
+func withPlainInterval(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
 			c.plainInterval = d
@@ -307,13 +296,13 @@ func (t *Tracker) Snapshot() Snapshot {
 	return t.snapshotLocked(t.since(), false)
 }
 
-// Summary returns the one-line summary of the operation so far (see
-// [Snapshot.Summary]), masked like the renderer's lines.
-func (t *Tracker) Summary() string {
+// summary returns the one-line summary of the operation so far (see
+// Snapshot.summary), masked like the renderer's lines.
+func (t *Tracker) summary() string {
 	if t == nil {
 		return ""
 	}
-	line := t.Snapshot().Summary()
+	line := t.Snapshot().summary()
 	if t.cfg.mask != nil {
 		line = t.cfg.mask(line)
 	}
@@ -413,10 +402,10 @@ func (s *Stream) Name() string {
 	return s.name
 }
 
-// Start marks the stream as started, which is when its rates begin, and sets
+// start marks the stream as started, which is when its rates begin, and sets
 // its status to STARTED unless a status was already reported. A stream that
 // is never started starts with its first record.
-func (s *Stream) Start() {
+func (s *Stream) start() {
 	if s == nil {
 		return
 	}

@@ -68,7 +68,7 @@ func newHarness(t *testing.T, op Operation, connector string, opts ...Option) *h
 	t.Helper()
 	h := &harness{clock: newManualClock(), snaps: make(chan Snapshot, 1000)}
 	opts = append([]Option{
-		WithClock(h.clock),
+		withClock(h.clock),
 		WithListener(func(s Snapshot) { h.snaps <- s }),
 	}, opts...)
 	h.tr = New(op, connector, opts...)
@@ -256,7 +256,7 @@ func TestSummary(t *testing.T) {
 		{malformed, "Read 2 records from source-x in 1.00 s (2 rec/s): items 2; 3 protocol lines did not parse and were left out"},
 		{Snapshot{Connector: "source-empty"}, "Read 0 records from source-empty in 0.00 s"},
 	} {
-		if got := tc.snap.Summary(); got != tc.want {
+		if got := tc.snap.summary(); got != tc.want {
 			t.Errorf("Summary()\n got  %q\n want %q", got, tc.want)
 		}
 	}
@@ -275,7 +275,7 @@ func TestCommas(t *testing.T) {
 func TestRendererPlainLines(t *testing.T) {
 	t.Setenv("NO_LIVE_PROGRESS", "")
 	var out bytes.Buffer
-	h := newHarness(t, OpRead, "source-faker", WithOutput(&out), WithPlainInterval(5*time.Second))
+	h := newHarness(t, OpRead, "source-faker", WithOutput(&out), withPlainInterval(5*time.Second))
 	users := h.tr.Stream("users")
 	h.tr.Stream("purchases")
 	for range 4 { // 1..4 s: too early for a line
@@ -319,7 +319,7 @@ func TestRendererOff(t *testing.T) {
 				t.Setenv("NO_LIVE_PROGRESS", "")
 			}
 			var out bytes.Buffer
-			h := newHarness(t, OpWrite, "destination-local-json", WithOutput(&out), opt, WithPlainInterval(time.Second))
+			h := newHarness(t, OpWrite, "destination-local-json", WithOutput(&out), opt, withPlainInterval(time.Second))
 			s := h.tr.Stream("users")
 			for range 5 {
 				s.Read(10, 100)
@@ -354,10 +354,10 @@ func TestMask(t *testing.T) {
 	const secret = "hunter2"
 	mask := func(s string) string { return strings.ReplaceAll(s, secret, "****") }
 	var out bytes.Buffer
-	h := newHarness(t, OpRead, "source-"+secret, WithOutput(&out), WithMask(mask), WithPlainInterval(time.Second))
+	h := newHarness(t, OpRead, "source-"+secret, WithOutput(&out), WithMask(mask), withPlainInterval(time.Second))
 	h.tr.Stream("stream_"+secret).Read(3, 30)
 	h.tick(t, time.Second)
-	if got := h.tr.Summary(); strings.Contains(got, secret) || !strings.Contains(got, "source-****") {
+	if got := h.tr.summary(); strings.Contains(got, secret) || !strings.Contains(got, "source-****") {
 		t.Errorf("Summary() = %q, want it masked", got)
 	}
 	h.tr.Finish(errors.New("boom"))
@@ -373,14 +373,14 @@ func TestMask(t *testing.T) {
 func TestNilTrackerAndStreamDoNothing(t *testing.T) {
 	var tr *Tracker
 	s := tr.Stream("users")
-	s.Start()
+	s.start()
 	s.Read(1, 1)
 	s.Written(1)
 	s.Confirmed(1)
 	s.StateCommitted()
 	s.SetStatus(protocol.StatusComplete)
 	tr.StateCommitted()
-	if s.Name() != "" || tr.Summary() != "" || tr.Finish(nil).Done || tr.Snapshot().Done {
+	if s.Name() != "" || tr.summary() != "" || tr.Finish(nil).Done || tr.Snapshot().Done {
 		t.Fatal("nil tracker did something")
 	}
 }
@@ -392,7 +392,7 @@ func TestStartAndStatus(t *testing.T) {
 		t.Fatal("Stream returned a second handle for the same name")
 	}
 	h.clock.Advance(time.Second)
-	s.Start()
+	s.start()
 	h.clock.Advance(time.Second)
 	s.Read(10, 10)
 	s.SetStatus(protocol.StatusRunning)
@@ -405,8 +405,8 @@ func TestStartAndStatus(t *testing.T) {
 	if u.Status != protocol.StatusIncomplete || u.RecordsPerSec != 2.5 || u.TimeToFirstRecord != 2*time.Second {
 		t.Fatalf("users = %+v", u)
 	}
-	if !strings.HasPrefix(snap.Summary(), "Read from source-faker failed after 10.00 s: 10 records") {
-		t.Fatalf("summary = %q", snap.Summary())
+	if !strings.HasPrefix(snap.summary(), "Read from source-faker failed after 10.00 s: 10 records") {
+		t.Fatalf("summary = %q", snap.summary())
 	}
 }
 

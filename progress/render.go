@@ -36,7 +36,7 @@ func newTextRenderer(w io.Writer, mask func(string) string, live bool, plainEver
 // sync.
 func (r *textRenderer) render(s Snapshot) {
 	if s.Done {
-		line := r.masked(s.Summary()) + "\n"
+		line := r.masked(s.summary()) + "\n"
 		if r.drawn {
 			line = clearLine + line
 			r.drawn = false

@@ -92,7 +92,7 @@ func TestRendererOnPipeIsPlain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, OpRead, "source-faker", WithOutput(w), WithPlainInterval(time.Second))
+	h := newHarness(t, OpRead, "source-faker", WithOutput(w), withPlainInterval(time.Second))
 	h.tr.Stream("users").Read(10, 10)
 	h.tick(t, time.Second)
 	h.tr.Finish(nil)

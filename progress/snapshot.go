@@ -141,7 +141,7 @@ func (s *Stats) count(op Operation) int64 {
 	return s.RecordsRead
 }
 
-// Summary returns the one line that ends every operation, for example
+// summary returns the one line that ends every operation, for example
 //
 //	Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000
 //	Wrote 1,000 records to destination-local-json in 0.52 s (1,923 rec/s, 1,000 confirmed): users 1,000
@@ -149,7 +149,7 @@ func (s *Stats) count(op Operation) int64 {
 //
 // The rate is the average over the whole operation. It does not include the
 // error's text, which the caller reports.
-func (s Snapshot) Summary() string {
+func (s Snapshot) summary() string {
 	var b strings.Builder
 	n := s.Total.count(s.Operation)
 	secs := s.Elapsed.Seconds()

@@ -14,9 +14,9 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultMaxLineSize is the longest line a Decoder accepts unless told
+// defaultMaxLineSize is the longest line a Decoder accepts unless told
 // otherwise: 256 MiB. Longer lines are skipped and reported as unparsed.
-const DefaultMaxLineSize = 256 << 20
+const defaultMaxLineSize = 256 << 20
 
 // unparsedHead is how much of an over-long line the Decoder keeps for the
 // caller's log.
@@ -47,23 +47,23 @@ type Decoder struct {
 func NewDecoder(r io.Reader) *Decoder {
 	return &Decoder{
 		r:   bufio.NewReaderSize(r, 1<<20),
-		max: DefaultMaxLineSize,
+		max: defaultMaxLineSize,
 		p:   parser{pooled: true},
 	}
 }
 
-// SetMaxLineSize sets the longest line accepted (at least 64 MiB is
+// setMaxLineSize sets the longest line accepted (at least 64 MiB is
 // recommended; real connectors emit large records). Longer lines come back
 // as unparsed messages holding the line's first 8 KiB.
-func (d *Decoder) SetMaxLineSize(n int) { d.max = n }
+func (d *Decoder) setMaxLineSize(n int) { d.max = n }
 
 // Lines is the number of lines read so far.
 func (d *Decoder) Lines() int64 { return d.lines }
 
-// LastLine returns the raw bytes of the line behind the last message Decode
+// lastLine returns the raw bytes of the line behind the last message Decode
 // returned, without the newline (only the head of an over-long line). It is
 // only valid until the next call to Decode.
-func (d *Decoder) LastLine() []byte { return d.line }
+func (d *Decoder) lastLine() []byte { return d.line }
 
 // Decode returns the next message. It returns io.EOF when the input ends.
 // Blank lines are skipped. Any other error is an error of the reader.
@@ -262,7 +262,7 @@ func (p *parser) intern(b []byte) string {
 func parseSlow(line []byte) *Message {
 	m := new(Message)
 	err := json.Unmarshal(line, m)
-	if err != nil || !m.Type.Known() || !m.payloadPresent() {
+	if err != nil || !m.Type.known() || !m.payloadPresent() {
 		u := &Message{Unparsed: bytes.Clone(line)}
 		if t := claimedType(line); t != "" {
 			if err == nil {
@@ -389,9 +389,9 @@ func (m *Message) payloadPresent() bool {
 // is March 1973, 1e11 s is the year 5138.
 const secondsThreshold = 1e11
 
-// NormaliseEmittedAt turns an epoch timestamp in seconds into milliseconds
+// normaliseEmittedAt turns an epoch timestamp in seconds into milliseconds
 // and leaves one in milliseconds as it is.
-func NormaliseEmittedAt(v float64) float64 {
+func normaliseEmittedAt(v float64) float64 {
 	if v > 0 && v < secondsThreshold {
 		return v * 1000
 	}
@@ -435,7 +435,7 @@ func emittedAtMillis(num []byte) (int64, error) {
 		}
 		return 0, fmt.Errorf("emitted_at %q is not a number", num)
 	}
-	f = NormaliseEmittedAt(f)
+	f = normaliseEmittedAt(f)
 	if f != f || f >= math.MaxInt64 || f < math.MinInt64 {
 		return 0, nil
 	}
@@ -475,8 +475,8 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 func (m *Message) normalise() {
 	switch {
 	case m.Trace != nil:
-		m.Trace.EmittedAt = NormaliseEmittedAt(m.Trace.EmittedAt)
+		m.Trace.EmittedAt = normaliseEmittedAt(m.Trace.EmittedAt)
 	case m.Control != nil:
-		m.Control.EmittedAt = NormaliseEmittedAt(m.Control.EmittedAt)
+		m.Control.EmittedAt = normaliseEmittedAt(m.Control.EmittedAt)
 	}
 }

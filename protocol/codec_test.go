@@ -223,8 +223,8 @@ func TestDecoderStream(t *testing.T) {
 		}
 		if m.Unparsed != nil {
 			got = append(got, "text:"+string(m.Unparsed))
-			if !bytes.Equal(dec.LastLine(), m.Unparsed) {
-				t.Errorf("LastLine %q, want %q", dec.LastLine(), m.Unparsed)
+			if !bytes.Equal(dec.lastLine(), m.Unparsed) {
+				t.Errorf("LastLine %q, want %q", dec.lastLine(), m.Unparsed)
 			}
 			continue
 		}
@@ -265,7 +265,7 @@ func TestDecoderLongLines(t *testing.T) {
 	// Over the limit: reported as unparsed with its head, the stream goes on.
 	for _, tail := range []string{"\n", ""} {
 		dec = NewDecoder(strings.NewReader(line + "\n" + messageLines["log"] + "\n" + line + tail))
-		dec.SetMaxLineSize(3 << 20)
+		dec.setMaxLineSize(3 << 20)
 		for i, want := range []Type{"", TypeLog, ""} {
 			m, err := dec.Decode()
 			if err != nil {

@@ -38,8 +38,8 @@
 // a line over the size limit) comes back with Unparsed set and never ends
 // the stream; unknown fields are ignored and "type" may come in any
 // position; emitted_at may be fractional or in seconds and is normalised to
-// milliseconds ([NormaliseEmittedAt]); a STATE without a type is LEGACY
-// ([State.EffectiveType]). Lines may be up to [DefaultMaxLineSize] long.
+// milliseconds (see Record.UnmarshalJSON); a STATE without a type is LEGACY
+// ([State.EffectiveType]). Lines may be up to 256 MiB long.
 //
 // RECORD lines, nearly all of a sync, take a fast path: a hand-written scan
 // of the envelope that validates the JSON it keeps (grammar and UTF-8,

@@ -33,13 +33,6 @@ func (e *Encoder) Encode(m *Message) error {
 	return err
 }
 
-// EncodeRecord writes r as one RECORD line (see [AppendRecord]).
-func (e *Encoder) EncodeRecord(r *Record) error {
-	e.buf = AppendRecord(e.buf[:0], r)
-	_, err := e.w.Write(e.buf)
-	return err
-}
-
 // AppendRecord appends r to dst as one RECORD message line, newline
 // included, and returns the extended buffer. It is the hot path of
 // connectors that emit records: no reflection, no validation; r.Data is
@@ -85,7 +78,7 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	if m.Unparsed != nil {
 		return dst, errors.New("protocol: cannot encode an unparsed line as a message; write its Unparsed bytes as they are")
 	}
-	if !m.Type.Known() || !m.payloadPresent() {
+	if !m.Type.known() || !m.payloadPresent() {
 		return dst, fmt.Errorf("protocol: cannot encode a message of type %q without its payload; set the field that the type names", m.Type)
 	}
 	if m.Type == TypeRecord && m.payloadOnlyRecord() {

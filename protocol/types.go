@@ -18,8 +18,8 @@ const (
 	TypeDestinationCatalog Type = "DESTINATION_CATALOG"
 )
 
-// Known reports whether t is one of the protocol's message types.
-func (t Type) Known() bool {
+// known reports whether t is one of the protocol's message types.
+func (t Type) known() bool {
 	switch t {
 	case TypeRecord, TypeState, TypeLog, TypeSpec, TypeConnectionStatus, TypeCatalog,
 		TypeTrace, TypeControl, TypeDestinationCatalog:
@@ -74,7 +74,7 @@ type MalformedLine struct {
 
 // IsProtocol reports whether m is a protocol message rather than an
 // unparsed line of connector output.
-func (m *Message) IsProtocol() bool { return m.Unparsed == nil && m.Type.Known() }
+func (m *Message) IsProtocol() bool { return m.Unparsed == nil && m.Type.known() }
 
 // Record is an AirbyteRecordMessage: one row of a stream. Data is kept as raw
 // JSON, byte for byte as the connector wrote it.

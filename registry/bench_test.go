@@ -38,7 +38,7 @@ func BenchmarkParse(b *testing.B) {
 	b.Run("document", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		for b.Loop() {
-			if _, err := ParseBytes(doc, "bench"); err != nil {
+			if _, err := parseBytes(doc, "bench"); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -51,7 +51,7 @@ func BenchmarkParse(b *testing.B) {
 	slim, _ := json.Marshal(w)
 	b.Run("disk-cache", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := ParseBytes(slim, "bench"); err != nil {
+			if _, err := parseBytes(slim, "bench"); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,7 +1,7 @@
 package registry
 
-// BuiltinSource is the name of where built-in entries come from.
-const BuiltinSource = "built-in"
+// builtinSource is the name of where built-in entries come from.
+const builtinSource = "built-in"
 
 // Builtins returns the registry of goairbyte's own connectors. They are
 // always available, online or not, and win over a loaded registry's entry
@@ -12,7 +12,7 @@ func Builtins() *Registry { return builtins }
 var builtins = newBuiltins()
 
 func newBuiltins() *Registry {
-	reg := &Registry{Source: BuiltinSource}
+	reg := &Registry{Source: builtinSource}
 	for _, c := range []*Connector{
 		{
 			Name:             "source-faker",

@@ -93,8 +93,8 @@ func (c *Connector) PipRequirement(version string) string {
 	return c.PyPIPackage + "==" + version
 }
 
-// HasTag reports whether the entry carries tag, such as "cdk:low-code".
-func (c *Connector) HasTag(tag string) bool { return slices.Contains(c.Tags, tag) }
+// hasTag reports whether the entry carries tag, such as "cdk:low-code".
+func (c *Connector) hasTag(tag string) bool { return slices.Contains(c.Tags, tag) }
 
 // Supports reports whether the connector can be installed the way t says.
 func (c *Connector) Supports(t InstallType) bool {
@@ -137,9 +137,9 @@ func (r *Registry) Lookup(name string) *Connector {
 	return r.byRepo[name]
 }
 
-// Connectors returns the connectors that support t, sorted by name.
+// connectors returns the connectors that support t, sorted by name.
 // Tombstoned (removed) connectors are left out.
-func (r *Registry) Connectors(t InstallType) []*Connector {
+func (r *Registry) connectors(t InstallType) []*Connector {
 	if r == nil {
 		return nil
 	}
@@ -153,8 +153,8 @@ func (r *Registry) Connectors(t InstallType) []*Connector {
 	return out
 }
 
-// Names returns every connector name, sorted, tombstoned ones included.
-func (r *Registry) Names() []string {
+// names returns every connector name, sorted, tombstoned ones included.
+func (r *Registry) names() []string {
 	if r == nil {
 		return nil
 	}
@@ -189,7 +189,7 @@ func merge(source string, regs ...*Registry) *Registry {
 		if r == nil {
 			continue
 		}
-		for _, n := range r.Names() {
+		for _, n := range r.names() {
 			out.add(r.byName[n])
 		}
 		for repo, c := range r.byRepo {
@@ -257,11 +257,11 @@ func Parse(r io.Reader, source string) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: reading %s: %w", source, err)
 	}
-	return ParseBytes(data, source)
+	return parseBytes(data, source)
 }
 
-// ParseBytes is [Parse] for a document in memory.
-func ParseBytes(data []byte, source string) (*Registry, error) {
+// parseBytes is [Parse] for a document in memory.
+func parseBytes(data []byte, source string) (*Registry, error) {
 	reg, _, err := parseWire(data, source)
 	return reg, err
 }

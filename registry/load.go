@@ -18,19 +18,19 @@ import (
 	"time"
 )
 
-// DefaultURL is Airbyte's public OSS connector registry.
-const DefaultURL = "https://connectors.airbyte.com/files/registries/v0/oss_registry.json"
+// defaultURL is Airbyte's public OSS connector registry.
+const defaultURL = "https://connectors.airbyte.com/files/registries/v0/oss_registry.json"
 
 // The defaults of a [Loader].
 const (
 	DefaultTimeout = 10 * time.Second
-	DefaultTTL     = 24 * time.Hour
+	defaultTTL     = 24 * time.Hour
 )
 
 // The environment variables a Loader reads (PyAirbyte's names).
 const (
-	EnvLocalRegistry = "AIRBYTE_LOCAL_REGISTRY"
-	EnvOfflineMode   = "AIRBYTE_OFFLINE_MODE"
+	envLocalRegistry = "AIRBYTE_LOCAL_REGISTRY"
+	envOfflineMode   = "AIRBYTE_OFFLINE_MODE"
 )
 
 // Loader loads the registry and keeps it: in memory and on disk, each for
@@ -57,7 +57,7 @@ type Loader struct {
 // Option configures a [Loader].
 type Option func(*Loader)
 
-// WithURL fetches the registry from u instead of [DefaultURL].
+// WithURL fetches the registry from u instead of Airbyte's OSS registry.
 func WithURL(u string) Option { return func(l *Loader) { l.url = u } }
 
 // WithLocalRegistry reads the registry from a file path or URL, with no
@@ -75,7 +75,7 @@ func WithHTTPClient(c *http.Client) Option { return func(l *Loader) { l.client =
 func WithTimeout(d time.Duration) Option { return func(l *Loader) { l.timeout = d } }
 
 // WithTTL sets how long a loaded registry is reused, in memory and on disk,
-// before it is fetched again (default [DefaultTTL]).
+// before it is fetched again (default 24 hours).
 func WithTTL(d time.Duration) Option { return func(l *Loader) { l.ttl = d } }
 
 // WithOffline forbids (true) or allows (false) network access, overriding
@@ -83,7 +83,7 @@ func WithTTL(d time.Duration) Option { return func(l *Loader) { l.ttl = d } }
 func WithOffline(offline bool) Option { return func(l *Loader) { l.offline = offline } }
 
 // WithManifestURL downloads manifests from base instead of
-// [DefaultManifestURL] (and GOAIRBYTE_MANIFEST_URL): a mirror, or a test
+// Airbyte's metadata bucket (and GOAIRBYTE_MANIFEST_URL): a mirror, or a test
 // server.
 func WithManifestURL(base string) Option { return func(l *Loader) { l.manifestURL = base } }
 
@@ -101,19 +101,19 @@ func WithLogger(logger *slog.Logger) Option { return func(l *Loader) { l.logger 
 // GOAIRBYTE_MANIFEST_URL, os.UserCacheDir) and then from opts.
 func NewLoader(opts ...Option) *Loader {
 	l := &Loader{
-		url:     DefaultURL,
-		local:   os.Getenv(EnvLocalRegistry),
+		url:     defaultURL,
+		local:   os.Getenv(envLocalRegistry),
 		client:  http.DefaultClient,
 		timeout: DefaultTimeout,
-		ttl:     DefaultTTL,
-		offline: truthy(os.Getenv(EnvOfflineMode)),
+		ttl:     defaultTTL,
+		offline: truthy(os.Getenv(envOfflineMode)),
 		now:     time.Now,
 
-		manifestURL: os.Getenv(EnvManifestURL),
+		manifestURL: os.Getenv(envManifestURL),
 		manifestDir: os.Getenv(EnvManifestDir),
 	}
 	if l.manifestURL == "" {
-		l.manifestURL = DefaultManifestURL
+		l.manifestURL = defaultManifestURL
 	}
 	if dir, err := os.UserCacheDir(); err == nil {
 		l.cacheDir = filepath.Join(dir, "goairbyte", "registry")
@@ -145,7 +145,7 @@ type UnavailableError struct {
 // Error says what failed and how to work offline.
 func (e *UnavailableError) Error() string {
 	return fmt.Sprintf("connector registry %s is unavailable and there is no cached copy: %v; check the network, set %s to a registry file, or set %s=1 to use only the built-in connectors",
-		e.URL, e.Err, EnvLocalRegistry, EnvOfflineMode)
+		e.URL, e.Err, envLocalRegistry, envOfflineMode)
 }
 
 // Unwrap returns the fetch error.
@@ -189,8 +189,8 @@ func (l *Loader) load(ctx context.Context) (*Registry, error) {
 			return reg, nil
 		}
 		l.logger.Warn("offline mode and no cached connector registry: only built-in connectors are available",
-			"variable", EnvOfflineMode)
-		return &Registry{Source: BuiltinSource}, nil
+			"variable", envOfflineMode)
+		return &Registry{Source: builtinSource}, nil
 	}
 	data, err := l.fetch(ctx, l.url)
 	if err == nil {
@@ -217,17 +217,17 @@ func (l *Loader) loadLocal(ctx context.Context) (*Registry, error) {
 	if isURL(l.local) {
 		if l.offline {
 			return nil, fmt.Errorf("registry: %s is the URL %s but %s forbids network access; point it at a file instead",
-				EnvLocalRegistry, l.local, EnvOfflineMode)
+				envLocalRegistry, l.local, envOfflineMode)
 		}
 		data, err := l.fetch(ctx, l.local)
 		if err != nil {
 			return nil, err
 		}
-		return ParseBytes(data, l.local)
+		return parseBytes(data, l.local)
 	}
 	reg, err := readFile(l.local)
 	if err != nil {
-		return nil, fmt.Errorf("registry: %s=%s: %w", EnvLocalRegistry, l.local, err)
+		return nil, fmt.Errorf("registry: %s=%s: %w", envLocalRegistry, l.local, err)
 	}
 	return reg, nil
 }
@@ -242,7 +242,7 @@ func readFile(path string) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseBytes(data, path)
+	return parseBytes(data, path)
 }
 
 // stale reads the disk cache whatever its age.

@@ -22,7 +22,7 @@ func (l *Loader) Lookup(ctx context.Context, name string) (*Connector, error) {
 	if c := reg.Lookup(name); c != nil {
 		return c, nil
 	}
-	return nil, &NotFoundError{Name: name, Registry: reg.Source, Suggestions: closeMatches(name, reg.Names())}
+	return nil, &NotFoundError{Name: name, Registry: reg.Source, Suggestions: closeMatches(name, reg.names())}
 }
 
 // Available lists the connectors that support t, sorted by name.
@@ -34,7 +34,7 @@ func (l *Loader) Available(ctx context.Context, t InstallType) ([]*Connector, er
 	if err != nil {
 		return nil, err
 	}
-	return reg.Connectors(t), nil
+	return reg.connectors(t), nil
 }
 
 // NotFoundError says that no connector has the name asked for.

@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// DefaultManifestURL is where Airbyte publishes the files of each
+// defaultManifestURL is where Airbyte publishes the files of each
 // manifest-only connector: <base>/<name>/<version>/manifest.yaml, and
 // components.zip beside it when the connector needs Python code.
-const DefaultManifestURL = "https://connectors.airbyte.com/files/metadata/airbyte"
+const defaultManifestURL = "https://connectors.airbyte.com/files/metadata/airbyte"
 
 // The environment variables that change where [Loader.Manifest] finds
 // manifests.
@@ -27,8 +27,8 @@ const (
 	// when the connector has Python code), the layout of Airbyte's
 	// monorepo.
 	EnvManifestDir = "GOAIRBYTE_MANIFEST_DIR"
-	// EnvManifestURL replaces [DefaultManifestURL], for a mirror.
-	EnvManifestURL = "GOAIRBYTE_MANIFEST_URL"
+	// envManifestURL replaces defaultManifestURL, for a mirror.
+	envManifestURL = "GOAIRBYTE_MANIFEST_URL"
 )
 
 // Manifest is a manifest-only connector's definition, as [Loader.Manifest]
@@ -66,7 +66,7 @@ func (e *ManifestError) Error() string {
 		EnvManifestDir, e.Connector)
 	if e.Offline {
 		return fmt.Sprintf("%s is not in the disk cache and %s forbids downloading it: %v; run once online to cache it, or %s",
-			what, EnvOfflineMode, e.Err, fix)
+			what, envOfflineMode, e.Err, fix)
 	}
 	return fmt.Sprintf("cannot get %s from %s: %v; check the network and the version, or %s", what, e.URL, e.Err, fix)
 }

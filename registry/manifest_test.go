@@ -141,7 +141,7 @@ func TestManifestOffline(t *testing.T) {
 	cold := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithOffline(true))
 	_, err := cold.Manifest(ctx, "source-x", "")
 	var me *ManifestError
-	if !errors.As(err, &me) || !me.Offline || !strings.Contains(err.Error(), EnvOfflineMode) || !strings.Contains(err.Error(), EnvManifestDir) {
+	if !errors.As(err, &me) || !me.Offline || !strings.Contains(err.Error(), envOfflineMode) || !strings.Contains(err.Error(), EnvManifestDir) {
 		t.Fatalf("cold offline: %v", err)
 	}
 	if n := srv.count("/source-x/latest/manifest.yaml"); n != 0 {
@@ -189,7 +189,7 @@ func TestManifestDir(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "source-a", "manifest.yaml"), []byte("version: 6.7.0\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "source-a", "components.py"), []byte("x = 1\n"), 0o644)
 	t.Setenv(EnvManifestDir, dir)
-	t.Setenv(EnvManifestURL, "http://127.0.0.1:1") // never used
+	t.Setenv(envManifestURL, "http://127.0.0.1:1") // never used
 	l := NewLoader()
 	m, err := l.Manifest(context.Background(), "source-a", "2.0.0")
 	if err != nil || string(m.ComponentsPy) != "x = 1\n" || m.From != filepath.Join(dir, "source-a", "manifest.yaml") {

@@ -62,10 +62,10 @@ func logTo(buf *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler
 
 // isolate keeps a test away from the user's environment and cache.
 func isolate(t *testing.T) {
-	t.Setenv(EnvLocalRegistry, "")
-	t.Setenv(EnvOfflineMode, "")
+	t.Setenv(envLocalRegistry, "")
+	t.Setenv(envOfflineMode, "")
 	t.Setenv(EnvManifestDir, "")
-	t.Setenv(EnvManifestURL, "")
+	t.Setenv(envManifestURL, "")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 }
 
@@ -76,7 +76,7 @@ func TestParseFixture(t *testing.T) {
 	}
 	want := []string{"destination-duckdb", "destination-postgres", "source-cockroachdb", "source-facebook-pages",
 		"source-faker", "source-file", "source-github", "source-pokeapi", "source-postgres"}
-	if got := reg.Names(); !slices.Equal(got, want) {
+	if got := reg.names(); !slices.Equal(got, want) {
 		t.Fatalf("names = %v, want %v", got, want)
 	}
 	gh := reg.Lookup("source-github")
@@ -84,7 +84,7 @@ func TestParseFixture(t *testing.T) {
 		gh.DockerRepository != "airbyte/source-github" || gh.DockerImageTag != "1.8.31" || gh.Language != "python" ||
 		gh.PyPIPackage != "airbyte-source-github" || !gh.PyPIEnabled || gh.DisplayName != "GitHub" ||
 		gh.ReleaseStage != "generally_available" || gh.SupportLevel != "certified" ||
-		gh.DocumentationURL != "https://docs.airbyte.com/integrations/sources/github" || !gh.HasTag("cdk:python") {
+		gh.DocumentationURL != "https://docs.airbyte.com/integrations/sources/github" || !gh.hasTag("cdk:python") {
 		t.Fatalf("source-github parsed as %+v", gh)
 	}
 	duck := reg.Lookup("airbyte/destination-duckdb")
@@ -114,14 +114,14 @@ func TestParseFixture(t *testing.T) {
 }
 
 func TestConnectorsByInstallType(t *testing.T) {
-	reg, err := ParseBytes(readFixture(t), fixture)
+	reg, err := parseBytes(readFixture(t), fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg = merge(reg.Source, Builtins(), reg)
 	names := func(t InstallType) []string {
 		var out []string
-		for _, c := range reg.Connectors(t) {
+		for _, c := range reg.connectors(t) {
 			out = append(out, c.Name)
 		}
 		return out
@@ -162,7 +162,7 @@ func TestMalformedRegistry(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseBytes([]byte(c.doc), "/tmp/reg.json")
+			_, err := parseBytes([]byte(c.doc), "/tmp/reg.json")
 			var me *MalformedRegistryError
 			if !errors.As(err, &me) {
 				t.Fatalf("error %v is not a *MalformedRegistryError", err)
@@ -187,7 +187,7 @@ func TestLoaderFetchesAndCaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	if reg.Lookup("source-github") == nil || reg.Lookup("destination-local-json") == nil {
-		t.Fatalf("loaded registry lacks entries: %v", reg.Names())
+		t.Fatalf("loaded registry lacks entries: %v", reg.names())
 	}
 	if srv.hits.Load() != 1 {
 		t.Fatalf("hits = %d", srv.hits.Load())
@@ -211,11 +211,11 @@ func TestLoaderFetchesAndCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct, _ := ParseBytes(readFixture(t), fixture)
-	if !slices.Equal(cached.Names(), direct.Names()) {
-		t.Fatalf("cached names %v", cached.Names())
+	direct, _ := parseBytes(readFixture(t), fixture)
+	if !slices.Equal(cached.names(), direct.names()) {
+		t.Fatalf("cached names %v", cached.names())
 	}
-	for _, n := range direct.Names() {
+	for _, n := range direct.names() {
 		if !reflect.DeepEqual(*cached.Lookup(n), *direct.Lookup(n)) {
 			t.Errorf("cached %s = %+v, want %+v", n, *cached.Lookup(n), *direct.Lookup(n))
 		}
@@ -321,7 +321,7 @@ func TestOfflineMode(t *testing.T) {
 	isolate(t)
 	srv := newRegistryServer(t, readFixture(t))
 	ctx := context.Background()
-	t.Setenv(EnvOfflineMode, "true")
+	t.Setenv(envOfflineMode, "true")
 
 	// No cache: only the built-ins, and no request.
 	var logs bytes.Buffer
@@ -333,12 +333,12 @@ func TestOfflineMode(t *testing.T) {
 	if len(cs) != 3 || cs[0].Name != "destination-local-json" || cs[1].Name != "source-declarative-manifest" || cs[2].Name != "source-faker" {
 		t.Fatalf("offline connectors: %v", cs)
 	}
-	if !strings.Contains(logs.String(), EnvOfflineMode) {
+	if !strings.Contains(logs.String(), envOfflineMode) {
 		t.Fatalf("no offline warning: %s", logs.String())
 	}
 	_, err = l.Lookup(ctx, "source-github")
 	var nf *NotFoundError
-	if !errors.As(err, &nf) || nf.Registry != BuiltinSource {
+	if !errors.As(err, &nf) || nf.Registry != builtinSource {
 		t.Fatalf("offline lookup: %v", err)
 	}
 
@@ -357,7 +357,7 @@ func TestOfflineMode(t *testing.T) {
 	}
 	// A local registry URL is refused offline.
 	_, err = NewLoader(WithLocalRegistry(srv.registryURL())).Load(ctx)
-	if err == nil || !strings.Contains(err.Error(), EnvOfflineMode) {
+	if err == nil || !strings.Contains(err.Error(), envOfflineMode) {
 		t.Fatalf("offline local URL: %v", err)
 	}
 	if srv.hits.Load() != hits {
@@ -377,7 +377,7 @@ func TestLocalRegistry(t *testing.T) {
 
 	abs, _ := filepath.Abs(fixture)
 	for _, local := range []string{abs, srv.registryURL()} {
-		t.Setenv(EnvLocalRegistry, local)
+		t.Setenv(envLocalRegistry, local)
 		dir := t.TempDir()
 		l := NewLoader(WithURL(never.URL), WithCacheDir(dir))
 		reg, err := l.Load(ctx)
@@ -385,20 +385,20 @@ func TestLocalRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		if reg.Source != local || reg.Lookup("source-postgres") == nil || reg.Lookup("source-faker") == nil {
-			t.Fatalf("local %s: %s %v", local, reg.Source, reg.Names())
+			t.Fatalf("local %s: %s %v", local, reg.Source, reg.names())
 		}
 		if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
 			t.Fatalf("local registry cached: %v", files)
 		}
 	}
 
-	t.Setenv(EnvLocalRegistry, filepath.Join(t.TempDir(), "missing.json"))
-	if _, err := NewLoader(WithURL(never.URL)).Load(ctx); err == nil || !strings.Contains(err.Error(), EnvLocalRegistry) {
+	t.Setenv(envLocalRegistry, filepath.Join(t.TempDir(), "missing.json"))
+	if _, err := NewLoader(WithURL(never.URL)).Load(ctx); err == nil || !strings.Contains(err.Error(), envLocalRegistry) {
 		t.Fatalf("missing local registry: %v", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{\"sources\": [\n  {\"dockerRepository\": 7}\n]}"), 0o644)
-	t.Setenv(EnvLocalRegistry, bad)
+	t.Setenv(envLocalRegistry, bad)
 	_, err := NewLoader(WithURL(never.URL)).Load(ctx)
 	var me *MalformedRegistryError
 	if !errors.As(err, &me) || me.Source != bad || me.Line != 2 {
@@ -447,7 +447,7 @@ func TestLookupBuiltinsAndSuggestions(t *testing.T) {
 func TestDefaultLoaderFromEnvironment(t *testing.T) {
 	isolate(t)
 	abs, _ := filepath.Abs(fixture)
-	t.Setenv(EnvLocalRegistry, abs)
+	t.Setenv(envLocalRegistry, abs)
 	l := NewLoader()
 	cs, err := l.Available(context.Background(), InstallJava)
 	if err != nil || len(cs) != 2 {

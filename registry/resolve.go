@@ -51,26 +51,26 @@ func (m Method) String() string {
 }
 
 // Probes holds the checks ChooseMethod makes of the machine. A nil
-// field uses the real check ([DetectProbes]); tests and programs with
+// field uses the real check (detectProbes); tests and programs with
 // their own policy replace them.
 type Probes struct {
 	// LookPath finds an executable, like exec.LookPath.
 	LookPath func(file string) (string, error)
-	// FindPython returns a Python interpreter able to create virtualenvs.
+	// findPython returns a Python interpreter able to create virtualenvs.
 	FindPython func(ctx context.Context) (string, error)
 	// DockerAvailable returns nil when a Docker engine answers.
 	DockerAvailable func(ctx context.Context) error
 }
 
-// DetectProbes returns the real checks: exec.LookPath, a python3 (or
+// detectProbes returns the real checks: exec.LookPath, a python3 (or
 // python) of version 3.10 or later with the venv module, and a ping of the
 // Docker engine at DOCKER_HOST (default unix:///var/run/docker.sock).
-func DetectProbes() Probes {
-	return Probes{LookPath: exec.LookPath, FindPython: FindPython, DockerAvailable: PingDocker}
+func detectProbes() Probes {
+	return Probes{LookPath: exec.LookPath, FindPython: findPython, DockerAvailable: PingDocker}
 }
 
 func (e Probes) withDefaults() Probes {
-	d := DetectProbes()
+	d := detectProbes()
 	if e.LookPath == nil {
 		e.LookPath = d.LookPath
 	}
@@ -134,9 +134,9 @@ func ChooseMethod(ctx context.Context, c *Connector, version string, env Probes)
 	return Method{}, &NoMethodError{Connector: c.Name, Needs: needs}
 }
 
-// FindPython looks for python3, then python, on PATH and returns the first
+// findPython looks for python3, then python, on PATH and returns the first
 // that is version 3.10 or later and has the venv module.
-func FindPython(ctx context.Context) (string, error) {
+func findPython(ctx context.Context) (string, error) {
 	var problems []string
 	for _, name := range []string{"python3", "python"} {
 		path, err := exec.LookPath(name)

@@ -14,7 +14,7 @@ import (
 
 func fixtureRegistry(t *testing.T) *Registry {
 	t.Helper()
-	reg, err := ParseBytes(readFixture(t), fixture)
+	reg, err := parseBytes(readFixture(t), fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestChooseMethodRealEnvironment(t *testing.T) {
 	if err := PingDocker(ctx); err != nil {
 		t.Fatalf("the engine answers the test client but not PingDocker: %v", err)
 	}
-	py, err := FindPython(ctx)
+	py, err := findPython(ctx)
 	if err != nil {
 		t.Fatalf("no usable Python found: %v", err)
 	}

@@ -30,7 +30,7 @@ func BenchmarkMask(b *testing.B) {
 		line := []byte(benchLine)
 		b.SetBytes(int64(len(line)))
 		for b.Loop() {
-			MaskBytes(line)
+			maskBytes(line)
 		}
 	})
 }

@@ -107,7 +107,7 @@ func TestGetSecretOrder(t *testing.T) {
 		if err != nil || got.Reveal() != want {
 			t.Errorf("%s = %q, %v; want %q", name, got.Reveal(), err, want)
 		}
-		if Mask(want) != Masked {
+		if Mask(want) != masked {
 			t.Errorf("%s was not registered for masking", name)
 		}
 	}
@@ -182,7 +182,7 @@ func TestPromptOnTerminal(t *testing.T) {
 	if !strings.Contains(question.String(), "Enter secret PROMPTED_SECRET") {
 		t.Fatalf("question: %q", question.String())
 	}
-	if Mask("typed-at-the-prompt") != Masked {
+	if Mask("typed-at-the-prompt") != masked {
 		t.Fatal("prompted value not registered")
 	}
 

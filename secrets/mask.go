@@ -13,14 +13,14 @@ import (
 	"unicode/utf8"
 )
 
-// Masked is what every secret value is replaced by.
-const Masked = "****"
+// masked is what every secret value is replaced by.
+const masked = "****"
 
-// MinMaskLength is the shortest value [Register] accepts for text masking.
+// minMaskLength is the shortest value [Register] accepts for text masking.
 // Shorter values ("1", "yes", "abc") occur everywhere in ordinary output;
 // replacing them would garble every log line and hide nothing an attacker
 // could not guess. A [SecretString] still prints as **** whatever its length.
-const MinMaskLength = 4
+const minMaskLength = 4
 
 // masker is the process-wide set of secret values. Mask is on every log path,
 // so readers only load an immutable replacer; writers rebuild it under a lock.
@@ -46,7 +46,7 @@ const precheckLimit = 128
 var defaultMasker = &masker{values: map[string]struct{}{}}
 
 // Register adds values to the process-wide set of secrets that [Mask]
-// replaces. Values shorter than [MinMaskLength] are ignored. The forms in
+// replaces. Values shorter than 4 bytes are ignored. The forms in
 // which connectors print a secret are registered too (see encodedForms):
 // JSON-escaped (Go's and Python's, which escapes non-ASCII as \uXXXX and
 // may escape / as \/), URL-encoded (query and path) and base64.
@@ -59,7 +59,7 @@ func (m *masker) register(values []string) {
 	defer m.mu.Unlock()
 	added := false
 	add := func(v string) {
-		if len(v) < MinMaskLength {
+		if len(v) < minMaskLength {
 			return
 		}
 		if _, ok := m.values[v]; !ok {
@@ -68,7 +68,7 @@ func (m *masker) register(values []string) {
 		}
 	}
 	for _, v := range values {
-		if len(v) < MinMaskLength {
+		if len(v) < minMaskLength {
 			continue
 		}
 		for _, f := range encodedForms(v) {
@@ -93,7 +93,7 @@ func (m *masker) register(values []string) {
 	})
 	pairs := make([]string, 0, 2*len(all))
 	for _, v := range all {
-		pairs = append(pairs, v, Masked)
+		pairs = append(pairs, v, masked)
 	}
 	m.state.Store(&maskState{values: all, replacer: strings.NewReplacer(pairs...)})
 }
@@ -172,9 +172,9 @@ func (st *maskState) mask(s string) string {
 	return st.replacer.Replace(s)
 }
 
-// MaskBytes is [Mask] for byte slices, such as a connector's stderr line. It
+// maskBytes is [Mask] for byte slices, such as a connector's stderr line. It
 // returns b itself when nothing needed masking.
-func MaskBytes(b []byte) []byte {
+func maskBytes(b []byte) []byte {
 	st := defaultMasker.state.Load()
 	if st == nil {
 		return b

@@ -28,10 +28,10 @@ func TestMaskRegisteredValues(t *testing.T) {
 	if got != "a=**** b=**** c=abc" {
 		t.Fatalf("Mask = %q", got)
 	}
-	if b := []byte("plain text"); &MaskBytes(b)[0] != &b[0] {
+	if b := []byte("plain text"); &maskBytes(b)[0] != &b[0] {
 		t.Fatal("MaskBytes copied a line with nothing to mask")
 	}
-	if got := string(MaskBytes([]byte("x mask-test-short-key x"))); got != "x **** x" {
+	if got := string(maskBytes([]byte("x mask-test-short-key x"))); got != "x **** x" {
 		t.Fatalf("MaskBytes = %q", got)
 	}
 }
@@ -83,7 +83,7 @@ func TestMaskConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := Mask("concurrent-secret-7"); got != Masked {
+	if got := Mask("concurrent-secret-7"); got != masked {
 		t.Fatalf("got %q", got)
 	}
 }
@@ -111,7 +111,7 @@ func TestMaskingHandler(t *testing.T) {
 		log.WithGroup("grp").Warn("again", "v", raw)
 		out := buf.String()
 		leak(t, name+" handler", out, raw)
-		if strings.Count(out, Masked) < 8 || !strings.Contains(out, "db") {
+		if strings.Count(out, masked) < 8 || !strings.Contains(out, "db") {
 			t.Errorf("%s: unexpected output %s", name, out)
 		}
 	}

@@ -56,7 +56,7 @@ func TestResolveReferences(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v", got)
 	}
-	if Mask("resolved-password-value") != Masked || Mask("resolved-token-value") != Masked {
+	if Mask("resolved-password-value") != masked || Mask("resolved-token-value") != masked {
 		t.Fatal("resolved values not registered")
 	}
 
@@ -139,7 +139,7 @@ func TestMaskSpecSecrets(t *testing.T) {
 	}
 	for _, s := range []string{"98765432", "spec-pat-value", "spec-ssh-key-value", "spec-account-key-1", "spec-account-key-2",
 		"spec-header-value", "spec-header-list"} {
-		if Mask(s) != Masked {
+		if Mask(s) != masked {
 			t.Errorf("%s not registered", s)
 		}
 	}

@@ -41,7 +41,7 @@ func (s SecretString) String() string {
 	if s.IsZero() {
 		return ""
 	}
-	return Masked
+	return masked
 }
 
 // GoString returns a masked Go-syntax form, for %#v.

@@ -38,7 +38,7 @@ func TestSecretStringNeverPrints(t *testing.T) {
 		t.Fatalf("formats = %s", got)
 	}
 	leak(t, "Sprint", fmt.Sprint(s, &s)+fmt.Sprintln(s), raw)
-	if s.String() != Masked || s.GoString() != `secrets.SecretString("****")` {
+	if s.String() != masked || s.GoString() != `secrets.SecretString("****")` {
 		t.Fatal("String/GoString")
 	}
 
@@ -64,7 +64,7 @@ func TestSecretStringMarshalling(t *testing.T) {
 		t.Fatalf("json = %s", b)
 	}
 	text, _ := s.MarshalText()
-	if string(text) != Masked {
+	if string(text) != masked {
 		t.Fatalf("text = %s", text)
 	}
 
@@ -83,7 +83,7 @@ func TestSecretStringMarshalling(t *testing.T) {
 	}
 	var fromText SecretString
 	fromText.UnmarshalText([]byte("text-secret-value-1"))
-	if Mask("text-secret-value-1") != Masked {
+	if Mask("text-secret-value-1") != masked {
 		t.Fatal("UnmarshalText did not register the value")
 	}
 }
@@ -102,7 +102,7 @@ func TestSecretStringSlog(t *testing.T) {
 		log.With("secret", s).Error("failed")
 		out := buf.String()
 		leak(t, name, out, raw)
-		if strings.Count(out, Masked) != 4 {
+		if strings.Count(out, masked) != 4 {
 			t.Errorf("%s: %s", name, out)
 		}
 	}

@@ -64,12 +64,6 @@ func RenderMetadata() DocumentOption {
 	return func(d *documentSettings) { d.renderMetadata = true }
 }
 
-// DocumentRecordOptions passes options (such as Limit) to the Records call
-// behind Documents.
-func DocumentRecordOptions(opts ...RecordOption) DocumentOption {
-	return func(d *documentSettings) { d.records = append(d.records, opts...) }
-}
-
 // Documents reads a stream as [Source.Records] does and renders each record
 // as a Document, as PyAirbyte's get_documents.
 func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentOption) iter.Seq2[Document, error] {

@@ -12,7 +12,7 @@ var (
 	// complete.
 	ErrIncompleteStream = errors.New("stream incomplete")
 	// ErrNoStreamsSelected: a read had no stream to read.
-	ErrNoStreamsSelected = errors.New("no streams selected")
+	errNoStreamsSelected = errors.New("no streams selected")
 )
 
 // IncompleteStreamError says that a read ended, without any other error,
@@ -51,17 +51,17 @@ func (e *IncompleteStreamError) Error() string {
 // Is matches ErrIncompleteStream.
 func (e *IncompleteStreamError) Is(target error) bool { return target == ErrIncompleteStream }
 
-// NoStreamsSelectedError says that a read was asked for with no stream
+// noStreamsSelectedError says that a read was asked for with no stream
 // selected.
-type NoStreamsSelectedError struct {
+type noStreamsSelectedError struct {
 	Connector string
 	Available []string
 }
 
 // Error says that no stream is selected and how to select some.
-func (e *NoStreamsSelectedError) Error() string {
+func (e *noStreamsSelectedError) Error() string {
 	return fmt.Sprintf("%s: no streams selected; call SelectStreams or SelectAllStreams (available: %v)", e.Connector, e.Available)
 }
 
 // Is matches ErrNoStreamsSelected.
-func (e *NoStreamsSelectedError) Is(target error) bool { return target == ErrNoStreamsSelected }
+func (e *noStreamsSelectedError) Is(target error) bool { return target == errNoStreamsSelected }

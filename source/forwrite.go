@@ -12,7 +12,7 @@ import (
 )
 
 // This file is what package destination asks of a Source and a ReadResult
-// (its Readable and Cached interfaces), so that destinations take sources
+// (its readableSource and cachedSource interfaces), so that destinations take sources
 // without importing this package.
 
 // SourceName is the source's connector name; it keys a destination's state.

@@ -6,7 +6,7 @@
 //	import _ "github.com/x/goairbyte/cache/duckdb"   // duckdb:… URLs
 //	import _ "github.com/x/goairbyte/cache/postgres" // postgres://… URLs
 //
-// A backend contributes only what differs between databases: a [Dialect]
+// A backend contributes only what differs between databases: a dialect
 // (types, placeholders, identifier limits, JSON paths, a DDL lock), a write
 // transaction [Tx] with a fast bulk path fed by [Batch]es, and the
 // database/sql handle queries go through. Everything else — table names,
@@ -51,7 +51,7 @@ import (
 // a write transaction with a fast bulk path, and the database/sql handle
 // users query through.
 type Backend interface {
-	Dialect
+	dialect
 	// DB is the database/sql handle behind the cache's queries and
 	// datasets.
 	DB() *sql.DB
@@ -161,8 +161,8 @@ type Row interface {
 	Time(col int) time.Time
 }
 
-// Dialect is the small part of SQL that differs between backends.
-type Dialect interface {
+// dialect is the small part of SQL that differs between backends.
+type dialect interface {
 	// Schema is the schema (DuckDB, Postgres) that holds every table.
 	Schema() string
 	// Qualify is the quoted name of table in the schema, qualified as

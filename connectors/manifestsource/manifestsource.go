@@ -251,18 +251,18 @@ func refuseCustomCode(rawManifest json.RawMessage, injected map[string]json.RawM
 		}
 	}
 	components, _ := declarative.PythonComponents(rawManifest) // a manifest that does not load is reported later
-	return &CustomCodeError{Components: components}
+	return &customCodeError{Components: components}
 }
 
-// CustomCodeError says that a manifest comes with Python code, permitted
+// customCodeError says that a manifest comes with Python code, permitted
 // and intact, which this build cannot run.
-type CustomCodeError struct {
+type customCodeError struct {
 	// Components lists the manifest's custom components as "class at path".
 	Components []string
 }
 
 // Error names the components and what runs them.
-func (e *CustomCodeError) Error() string {
+func (e *customCodeError) Error() string {
 	which := "its custom components"
 	if len(e.Components) > 0 {
 		which = strings.Join(e.Components, ", ")

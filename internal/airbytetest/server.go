@@ -156,8 +156,8 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 	return s, nil
 }
 
-// ConfigURL is the Configuration API root to give
-// airbyteapi.WithConfigAPIURL (the client also derives it from URL).
+// ConfigURL is the Configuration API root, which the client derives
+// from URL.
 func (s *Server) ConfigURL() string { return s.http.URL + ConfigPrefix + "/v1" }
 
 // Close stops the server; running syncs are cancelled and waited for.
