@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/cachetest"
@@ -278,4 +280,37 @@ func TestDiskFull(t *testing.T) {
 	// The tables must go before the tablespace can (at cleanup).
 	c.ExecSQL(ctx, "DROP TABLE IF EXISTS users, _airbyte_state, _airbyte_streams")
 	c.Close()
+}
+
+// A server out of memory is a typed error too: a trigger on the table
+// raises SQLSTATE 53200 (out_of_memory), as a server would under
+// pressure, and the load's error matches cache.ErrOutOfMemory while
+// keeping the server's own error in its chain.
+func TestServerOutOfMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	if err := cachetest.FillDisk(ctx, c); err != nil {
+		t.Fatal(err) // creates "users"; the test server's disk is large
+	}
+	for _, q := range []string{
+		`CREATE FUNCTION no_memory() RETURNS trigger LANGUAGE plpgsql AS $$
+		 BEGIN RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory'; END $$`,
+		`CREATE TRIGGER no_memory BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION no_memory()`,
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := cachetest.FillDisk(ctx, c)
+	var pe *pgconn.PgError
+	if !errors.Is(err, cache.ErrOutOfMemory) || !errors.As(err, &pe) || pe.Code != "53200" {
+		t.Fatalf("got %v, want an error matching cache.ErrOutOfMemory around the server's 53200", err)
+	}
+	if !strings.Contains(err.Error(), "PostgreSQL server could not allocate memory") {
+		t.Errorf("the error does not say what ran out: %v", err)
+	}
+	if errors.Is(err, cache.ErrDiskFull) {
+		t.Errorf("an out-of-memory error matches ErrDiskFull: %v", err)
+	}
 }
