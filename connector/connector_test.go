@@ -173,6 +173,10 @@ func TestConfigAndSecrets(t *testing.T) {
 		strings.Contains(err.Error(), "short") {
 		t.Fatalf("validation: %v", err)
 	}
+	// It points at the command that prints the spec, not at a Go function.
+	if !strings.Contains(err.Error(), "goab spec destination-echo") {
+		t.Errorf("validation does not say how to see the spec: %v", err)
+	}
 	// No config at all, and a config that is not an object.
 	e, _ := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env), connector.WithGoConnector(echoDest{}))
 	if err := e.Check(ctx); !errors.Is(err, connector.ErrNoConfig) {

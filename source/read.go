@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -206,13 +207,15 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		FullRefresh: rs.fullRefresh,
 		Messages:    prog.observe(track.guard(msgs, log)),
 	})
-	if err != nil && (err == context.Canceled || err == context.DeadlineExceeded) {
-		// The cache saw the cancellation first: say what was cancelled.
-		how := "cancelled"
-		if err == context.DeadlineExceeded {
+	if err != nil && ctx.Err() != nil {
+		// The cache saw the cancellation first, as a wrapped context error
+		// or as the database's own "interrupted": say what was cancelled,
+		// with the context's cause, not the database's words for it.
+		how, cause := "cancelled", context.Cause(ctx)
+		if errors.Is(cause, context.DeadlineExceeded) {
 			how = "timed out"
 		}
-		err = fmt.Errorf("%s: read into the cache %s; what was committed before stays, and the next read resumes from it: %w", s.Name(), how, err)
+		err = fmt.Errorf("%s: read into the cache %s; what was committed before stays, and the next read resumes from it: %w", s.Name(), how, cause)
 	}
 	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{}, read: map[string]int64{},
 		malformed: maps.Clone(track.malformed)}

@@ -12,6 +12,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -158,5 +159,35 @@ func TestReadWithoutDefaultCache(t *testing.T) {
 	if !errors.Is(err, connector.ErrNoDefaultCache) || !strings.Contains(err.Error(), `github.com/x/goairbyte`) ||
 		!strings.Contains(err.Error(), "source.UseCache") {
 		t.Fatalf("want ErrNoDefaultCache naming the import and UseCache, got %v", err)
+	}
+}
+
+// A Read cancelled while records flow into the cache says so, naming the
+// source, with context.Canceled in its chain; not the pipe or socket error
+// the cancellation caused on the way (item 28 of the hardening round).
+func TestReadCancelledSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := fakerSource(t, map[string]any{"count": 1_000_000, "seed": 1}, connector.WithStreams("users"))
+	_, err := src.Read(ctx, source.UseCache(openDuckDB(t)), source.WithProgress(progress.WithRenderer(nil),
+		progress.WithListener(func(s progress.Snapshot) {
+			if s.Total.RecordsRead > 0 {
+				cancel()
+			}
+		})))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"source-faker", "cancelled"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q: %s", want, msg)
+		}
+	}
+	for _, noise := range []string{"closed network connection", "broken pipe", "file already closed"} {
+		if strings.Contains(msg, noise) {
+			t.Errorf("the error carries %q: %s", noise, msg)
+		}
 	}
 }
