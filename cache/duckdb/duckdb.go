@@ -221,6 +221,15 @@ func (e *InUseError) Unwrap() error { return e.Err }
 // Is matches cache.ErrInUse.
 func (e *InUseError) Is(target error) bool { return target == backend.ErrInUse }
 
+// isLockConflict reports DuckDB's refusal to open a file another process
+// holds: an IO error about the file lock. The type is checked, not only the
+// words, so that a path that happens to contain "lock" is not taken for one.
+func isLockConflict(err error) bool {
+	var de *duckdbdriver.Error
+	return errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeIO &&
+		strings.Contains(de.Msg, "Could not set lock on file")
+}
+
 // OutOfMemoryError reports a statement that needed more memory than the
 // cache's memory limit allows. A record needs about five times its size
 // while it is loaded, and the load raises the limit for a chunk that holds
@@ -404,7 +413,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		return err
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
+		if isLockConflict(err) {
 			return nil, &InUseError{Path: path, Err: err}
 		}
 		return nil, fmt.Errorf("duckdb: opening %s: %w", path, err)

@@ -85,6 +85,20 @@ func TestInUseChild(t *testing.T) {
 	t.Log(err)
 }
 
+// A file DuckDB cannot open for another reason is not "in use", even when
+// its path says "lock".
+func TestOpenFailureIsNotInUse(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "locked", "unlock.duckdb")
+	if err := os.MkdirAll(path, 0o755); err != nil { // a directory where the file should be
+		t.Fatal(err)
+	}
+	_, err := openPath(context.Background(), path)
+	if err == nil || errors.Is(err, cache.ErrInUse) {
+		t.Fatalf("opening a directory as the cache file: got %v, want an error that is not ErrInUse", err)
+	}
+}
+
 func TestNames(t *testing.T) {
 	if err := duckdb.ValidateName("my cache"); err == nil {
 		t.Fatal("a name with a space was accepted")
