@@ -13,7 +13,12 @@ import (
 
 // finalize deduplicates merge streams, swaps in the replace streams marked
 // swap (the staging tables of the others are dropped) and commits states,
-// all in one transaction.
+// all in one transaction — unless the deletes would hold more memory than a
+// transaction may (backend.TxMemory): then groups of them are committed
+// first, as the load commits early. That is safe: a merge table's rows are
+// committed already, a delete only removes what a later read of the same
+// keys would remove again, and a table's dedupe_from is cleared with its
+// delete, so an interrupted finalize leaves nothing half done.
 func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan, states map[StateKey]*protocol.State) error {
 	// The duplicate checks only read: they run before the transaction, so
 	// that no connection is held while another is awaited.
@@ -31,12 +36,25 @@ func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(ctx)
+	defer func() { tx.Rollback(ctx) }() // the transaction open at the end
+	mem, _ := c.b.(backend.TxMemory)
+	var held int64 // what the deletes of this transaction hold
 	for _, p := range plans {
 		t := &p.table
 		switch p.strategy {
 		case StrategyMerge:
 			if dups[p] {
+				if mem != nil {
+					cost := mem.TxTableMemory(t)
+					if held > 0 && held+cost > mem.TxMemoryBudget() {
+						next, err := c.commitEarly(ctx, tx, mem)
+						if err != nil {
+							return err
+						}
+						tx, held = next, 0
+					}
+					held += cost
+				}
 				if err := tx.Exec(ctx, c.dedupeSQL(t, p.older), p.dedupeFrom); err != nil {
 					return fmt.Errorf("deduplicating stream %q: %w", t.Stream, err)
 				}
@@ -66,6 +84,18 @@ func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// commitEarly commits tx, has the backend release what the committed
+// transaction still holds, and begins the next one.
+func (c *Cache) commitEarly(ctx context.Context, tx backend.Tx, mem backend.TxMemory) (backend.Tx, error) {
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	if err := mem.ReleaseTxMemory(ctx); err != nil {
+		return nil, err
+	}
+	return c.beginDDL(ctx)
 }
 
 // hasDuplicates reports whether a merge stream holds a key twice in its

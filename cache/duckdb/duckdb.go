@@ -42,11 +42,9 @@
 // 532 MB) and restored after; and a transaction holds memory for every table it
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
-// than a quarter of the limit. What still does not fit is an
-// [*OutOfMemoryError] that names the options raising the limit. One
-// limit DuckDB keeps until the database is closed: each table that a
-// merge deletes duplicates from pins about 256 KB, so deduplicating
-// several hundred tables in one process needs a higher limit.
+// than a quarter of the limit; the deletes that deduplicate merge streams
+// are committed in groups the same way. What still does not fit is an
+// [*OutOfMemoryError] that names the options raising the limit.
 //
 // A DuckDB file has one writer process: a second process opening a file in
 // use gets an [*InUseError]. A full disk under the file or the spool files

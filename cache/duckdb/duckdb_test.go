@@ -230,6 +230,40 @@ func TestThousandStreams(t *testing.T) {
 	cachetest.Equal(t, "last table", cachetest.Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM s999`), []string{"5"})
 }
 
+// Deduplicating many merge streams at the end of one load: every table
+// DuckDB deletes from holds about 250 KB until a checkpoint, so deleting
+// from them all in the load's final transaction ran out of memory at the
+// 430th table at the default limit (the 215th at 64MB). The deletes are
+// committed and checkpointed in groups instead.
+func TestDedupeManyStreams(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "dedupe.duckdb"), duckdb.WithMemoryLimit("64MB")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const streams = 300
+	var cat []protocol.ConfiguredStream
+	var msgs []*protocol.Message
+	for i := range streams {
+		name := fmt.Sprintf("s%03d", i)
+		cat = append(cat, cachetest.Stream(name, `{"id":{"type":"integer"},"v":{"type":"string"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "v"))
+		// Keys out of order and repeated: every table needs the delete.
+		for _, r := range []string{`{"id":2,"v":"a"}`, `{"id":1,"v":"a"}`, `{"id":2,"v":"b"}`} {
+			msgs = append(msgs, cachetest.Rec(name, r))
+		}
+		msgs = append(msgs, cachetest.StreamState(name, `{"v":"b"}`))
+	}
+	res := cachetest.MustLoad(t, c, cachetest.Catalog(cat...), cache.StrategyMerge, msgs...)
+	if res.States != streams {
+		t.Fatalf("%d states committed, want %d", res.States, streams)
+	}
+	for _, name := range []string{"s000", "s150", "s299"} {
+		cachetest.Equal(t, name, cachetest.Strings(t, c, `SELECT CAST(id AS VARCHAR) || v FROM `+name+` ORDER BY id`), []string{"1a", "2b"})
+	}
+}
+
 // A record of 100 MB needs about five times that in DuckDB's memory:
 // more than the default limit of 128MB, so its batch failed at every
 // retry (issue 17). The limit is raised for the INSERT of the chunk that
