@@ -346,7 +346,7 @@ func TestRecordsEarlyBreakAndCancel(t *testing.T) {
 		if !errors.Is(last, context.Canceled) {
 			t.Fatalf("cancelled read: want context.Canceled, got %v after %d records", last, n)
 		}
-		if msg := last.Error(); !strings.Contains(msg, "source-faker") || !strings.Contains(msg, "cancelled") || strings.Contains(msg, "closed") {
+		if msg := last.Error(); !strings.Contains(msg, src.Name()) || !strings.Contains(msg, "cancelled") || strings.Contains(msg, "closed") {
 			t.Errorf("a cancelled read should say what was cancelled, and only that: %s", msg)
 		}
 		if n >= 1_000_000 {
