@@ -104,6 +104,19 @@ func WithRetry(p RetryPolicy) Option {
 	}
 }
 
+// WithConfigAPIURL sets the root of the Configuration API. Without it the
+// client derives it: Airbyte Cloud's for Airbyte Cloud, <host>/api/v1 for a
+// root ending in /api/public/v1.
+func WithConfigAPIURL(root string) Option {
+	return func(s *settings) error {
+		if _, err := url.Parse(root); err != nil || root == "" {
+			return fmt.Errorf("airbyteapi: configuration API URL %q: not a URL", root)
+		}
+		s.configBase = strings.TrimRight(root, "/")
+		return nil
+	}
+}
+
 // WithPageSize sets how many items a listing asks for per page (1..100,
 // default 100).
 func WithPageSize(n int) Option {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -232,5 +236,42 @@ func TestSpecsFromTheConfigurationAPI(t *testing.T) {
 	}
 	if _, err := c.SourceSpec(context.Background(), srv.WorkspaceID, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, airbyteapi.ErrNotFound) {
 		t.Fatalf("unknown definition: %v", err)
+	}
+}
+
+// Behind a gateway whose path does not end in /api/public/v1, the client
+// cannot derive the Configuration API's root: the calls that need it say
+// so and name the option, and with the option they work.
+func TestConfigurationAPIBehindAGateway(t *testing.T) {
+	srv := airbytetest.Start(t)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target) // target's path prefix, then the request's path
+		r.Out.URL.Path = strings.TrimSuffix(target.Path, "/") + strings.TrimPrefix(r.In.URL.Path, "/gateway/airbyte")
+		r.Out.URL.RawPath = ""
+	}})
+	t.Cleanup(gw.Close)
+	ctx := context.Background()
+	open := func(opts ...airbyteapi.Option) *airbyteapi.Client {
+		opts = append([]airbyteapi.Option{airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret), fastRetry}, opts...)
+		c, err := airbyteapi.New(gw.URL+"/gateway/airbyte", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := open()
+	if _, err := c.Workspace(ctx, srv.WorkspaceID); err != nil {
+		t.Fatalf("the public API through the gateway: %v", err)
+	}
+	if _, err := c.SourceSpec(ctx, srv.WorkspaceID, harvestDef); err == nil || !strings.Contains(err.Error(), "WithConfigAPIURL") {
+		t.Fatalf("without the Configuration API's root: %v", err)
+	}
+	spec, err := open(airbyteapi.WithConfigAPIURL(srv.ConfigURL())).SourceSpec(ctx, srv.WorkspaceID, harvestDef)
+	if err != nil || len(spec) < 100 {
+		t.Fatalf("with WithConfigAPIURL: %v (%d bytes)", err, len(spec))
 	}
 }

@@ -72,7 +72,7 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 			return nil, err
 		}
 		if len(streams) == 0 {
-			return nil, &noStreamsSelectedError{Connector: s.Name(), Available: c.StreamNames()}
+			return nil, &NoStreamsSelectedError{Connector: s.Name(), Available: c.StreamNames()}
 		}
 	}
 	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}

@@ -12,7 +12,7 @@ var (
 	// complete.
 	ErrIncompleteStream = errors.New("stream incomplete")
 	// ErrNoStreamsSelected: a read had no stream to read.
-	errNoStreamsSelected = errors.New("no streams selected")
+	ErrNoStreamsSelected = errors.New("no streams selected")
 )
 
 // IncompleteStreamError says that a read ended, without any other error,
@@ -51,17 +51,17 @@ func (e *IncompleteStreamError) Error() string {
 // Is matches ErrIncompleteStream.
 func (e *IncompleteStreamError) Is(target error) bool { return target == ErrIncompleteStream }
 
-// noStreamsSelectedError says that a read was asked for with no stream
+// NoStreamsSelectedError says that a read was asked for with no stream
 // selected.
-type noStreamsSelectedError struct {
+type NoStreamsSelectedError struct {
 	Connector string
 	Available []string
 }
 
 // Error says that no stream is selected and how to select some.
-func (e *noStreamsSelectedError) Error() string {
+func (e *NoStreamsSelectedError) Error() string {
 	return fmt.Sprintf("%s: no streams selected; call SelectStreams or SelectAllStreams (available: %v)", e.Connector, e.Available)
 }
 
 // Is matches ErrNoStreamsSelected.
-func (e *noStreamsSelectedError) Is(target error) bool { return target == errNoStreamsSelected }
+func (e *NoStreamsSelectedError) Is(target error) bool { return target == ErrNoStreamsSelected }
