@@ -1,6 +1,7 @@
 package interpolation
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -20,7 +21,7 @@ func DecodeJSON(data []byte) (Value, error) {
 	// One copy of the document as a string: strings without escapes are substrings of it.
 	d := jsonDecoder{data: data, src: string(data)}
 	// About one string per two quotes: size the string slab once.
-	d.strs = make([]string, 0, bytesCount(data, '"')/2+1)
+	d.strs = make([]string, 0, bytes.Count(data, quote)/2+1)
 	sp := stackPool.Get().(*[]Value)
 	d.stack = (*sp)[:0]
 	defer func() {
@@ -292,21 +293,13 @@ func (d *jsonDecoder) strValue() (Value, error) {
 	return d.slabs.str(s), nil
 }
 
-func bytesCount(b []byte, c byte) int {
-	n := 0
-	for _, x := range b {
-		if x == c {
-			n++
-		}
-	}
-	return n
-}
+var quote = []byte{'"'}
 
 // str reads a JSON string. Bytes that are not UTF-8 become U+FFFD, as requests decodes a body
 // it cannot read as UTF-8 (errors="replace") before json.loads sees it.
 func (d *jsonDecoder) str() (string, error) {
-	s, err := d.rawStr()
-	if err != nil || utf8.ValidString(s) {
+	s, ascii, err := d.rawStr()
+	if err != nil || ascii || utf8.ValidString(s) {
 		return s, err
 	}
 	var b strings.Builder
@@ -318,23 +311,29 @@ func (d *jsonDecoder) str() (string, error) {
 	return b.String(), nil
 }
 
-func (d *jsonDecoder) rawStr() (string, error) {
+func (d *jsonDecoder) rawStr() (s string, ascii bool, err error) {
 	d.pos++ // opening quote
 	start := d.pos
+	ascii = true
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
-		if c == '"' {
-			s := d.src[start:d.pos]
+		switch strClass[c] {
+		case strPlain:
 			d.pos++
-			return s, nil
+			continue
+		case strHigh:
+			ascii = false
+			d.pos++
+			continue
+		}
+		if c == '"' {
+			d.pos++
+			return d.src[start : d.pos-1], ascii, nil
 		}
 		if c == '\\' {
 			break
 		}
-		if c < 0x20 {
-			return "", d.errorf("invalid control character")
-		}
-		d.pos++
+		return "", false, d.errorf("invalid control character")
 	}
 	buf := append([]byte(nil), d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
@@ -342,9 +341,9 @@ func (d *jsonDecoder) rawStr() (string, error) {
 		switch {
 		case c == '"':
 			d.pos++
-			return string(buf), nil
+			return string(buf), false, nil
 		case c < 0x20:
-			return "", d.errorf("invalid control character")
+			return "", false, d.errorf("invalid control character")
 		case c != '\\':
 			buf = append(buf, c)
 			d.pos++
@@ -371,7 +370,7 @@ func (d *jsonDecoder) rawStr() (string, error) {
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
-				return "", d.errorf("invalid \\uXXXX escape")
+				return "", false, d.errorf("invalid \\uXXXX escape")
 			}
 			if utf16.IsSurrogate(r) && r < 0xdc00 && d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
 				save := d.pos
@@ -385,11 +384,32 @@ func (d *jsonDecoder) rawStr() (string, error) {
 			// A lone surrogate has no UTF-8 form: it becomes U+FFFD.
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", d.errorf("invalid \\escape")
+			return "", false, d.errorf("invalid \\escape")
 		}
 	}
-	return "", d.errorf("unterminated string")
+	return "", false, d.errorf("unterminated string")
 }
+
+// The classes of a string's bytes for rawStr's scan: plain ASCII goes on, a byte with the high
+// bit set goes on but the string needs a UTF-8 check, anything else ('"', '\\', a control
+// character) stops the scan.
+const (
+	strPlain = iota
+	strHigh
+	strStop
+)
+
+var strClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == '"' || c == '\\' || c < 0x20:
+			t[c] = strStop
+		case c >= 0x80:
+			t[c] = strHigh
+		}
+	}
+	return t
+}()
 
 func (d *jsonDecoder) hex4() (rune, bool) {
 	if d.pos+4 > len(d.data) {
