@@ -392,7 +392,7 @@ func (d *jsonDecoder) rawStr() (s string, ascii bool, err error) {
 
 // The classes of a string's bytes for rawStr's scan: plain ASCII goes on, a byte with the high
 // bit set goes on but the string needs a UTF-8 check, anything else ('"', '\\', a control
-// character) stops the scan.
+// character) stops the scan. Plain ASCII is also what the compact encoding writes as it is.
 const (
 	strPlain = iota
 	strHigh
@@ -640,12 +640,44 @@ func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool, depth 
 	return append(b, ']'), nil
 }
 
+// skipPlain returns the index of the first byte of s from i on that is not plain ASCII (see
+// strClass), or len(s).
+func skipPlain(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if !plain8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56) {
+			break
+		}
+	}
+	for i < len(s) && strClass[s[i]] == strPlain {
+		i++
+	}
+	return i
+}
+
+// plain8 reports whether the eight bytes of x are all plain ASCII: none has the high bit set,
+// is below 0x20, or is '"' or '\\' (the bit tricks of "has a zero byte" and "has a byte less
+// than n", which are exact for the question "any?").
+func plain8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(lo*'"'), x^(lo*'\\')
+	return (x|(x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs)&hi == 0
+}
+
 // appendJSONString writes a JSON string; asciiOnly escapes every non-ASCII character as
 // Python's json.dumps does by default.
 func appendJSONString(b []byte, s string, asciiOnly bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if !asciiOnly {
+			// The compact form writes plain ASCII as it is: eight bytes at a time, then one
+			// table look-up per byte.
+			i = skipPlain(s, i)
+			if i == len(s) {
+				break
+			}
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf && !(asciiOnly && c == 0x7f) {
 			i++
