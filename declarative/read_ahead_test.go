@@ -330,3 +330,24 @@ func allStacks() string {
 	buf := make([]byte, 1<<20)
 	return string(buf[:runtime.Stack(buf, true)])
 }
+
+// TestReadAheadGoroutineIsSeen pins the name the tests above find the
+// fetching goroutine by: while the first page's records are emitted, the
+// goroutine that fetches the next one runs. If it were renamed, the leak
+// checks would pass vacuously; this test would fail instead.
+func TestReadAheadGoroutineIsSeen(t *testing.T) {
+	items := &pagedItems{total: 3 * aheadPageSize}
+	seen := false
+	err := readItems(t, context.Background(), items, nil, func(m *protocol.Message) error {
+		if recordID(m) == 0 {
+			seen = fetchingAhead()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seen {
+		t.Fatalf("no goroutine running (*pager).fetchAhead while the first page was emitted:\n%s", allStacks())
+	}
+}
