@@ -72,7 +72,10 @@
 // records they cover; responses of parent streams are cached per call as
 // the CDK's requests-cache does. Streams and partitions are read
 // concurrently up to the manifest's concurrency_level (default 2); records
-// of one partition keep their order.
+// of one partition keep their order. A partition of the concurrent read
+// fetches its next page while the records of the page before are emitted
+// (read_ahead.go): the requests, their order and the messages stay those
+// of a read page by page.
 //
 // # Components and their contracts
 //

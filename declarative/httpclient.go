@@ -217,7 +217,7 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 		}
 		// RETRY or RATE_LIMITED.
 		if res.action == actRateLimited && s.stream != "" {
-			if err := rc.rateLimited(s.stream); err != nil {
+			if err := rc.rateLimited(ctx, s.stream); err != nil {
 				return nil, false, err
 			}
 		}

@@ -116,7 +116,7 @@ func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cf
 	setPathValue(updated, a.refreshPath, newRefresh)
 	setPathValue(updated, a.expiryPath, formatAirbyteDatetime(newExpiry))
 	rc.setConfig(updated)
-	if err := rc.configUpdated(updated); err != nil {
+	if err := rc.configUpdated(ctx, updated); err != nil {
 		return nil, err
 	}
 	return updated, nil
@@ -255,13 +255,13 @@ func formatAirbyteDatetime(t time.Time) string {
 
 // configUpdated reports an updated config: a CONTROL CONNECTOR_CONFIG
 // message during Read, the WithConfigUpdates function otherwise.
-func (rc *readContext) configUpdated(cfg *dict) error {
+func (rc *readContext) configUpdated(ctx context.Context, cfg *dict) error {
 	data, err := encodeJSON(cfg)
 	if err != nil {
 		return err
 	}
 	if rc.emitFn != nil {
-		return rc.emit(&protocol.Message{Type: protocol.TypeControl, Control: &protocol.Control{
+		return rc.emitFor(ctx, &protocol.Message{Type: protocol.TypeControl, Control: &protocol.Control{
 			Type: protocol.ControlConnectorConfig, EmittedAt: rc.nowMillis(),
 			ConnectorConfig: &protocol.ControlConnectorConfigMessage{Config: data},
 		}})

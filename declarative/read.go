@@ -213,11 +213,11 @@ func (rc *readContext) statusMessage(stream string, st protocol.StreamStatus, re
 
 // rateLimited reports a rate-limited response as the CDK does: a RUNNING
 // status with reason RATE_LIMITED.
-func (rc *readContext) rateLimited(stream string) error {
+func (rc *readContext) rateLimited(ctx context.Context, stream string) error {
 	if rc == nil || rc.emitFn == nil {
 		return nil
 	}
-	return rc.status(stream, protocol.StatusRunning, protocol.StreamStatusReason{Type: "RATE_LIMITED"})
+	return rc.emitFor(ctx, rc.statusMessage(stream, protocol.StatusRunning, protocol.StreamStatusReason{Type: "RATE_LIMITED"}))
 }
 
 // record emits a record, preceded by the stream's RUNNING status when it
@@ -225,7 +225,7 @@ func (rc *readContext) rateLimited(stream string) error {
 func (rc *readContext) record(ctx context.Context, stream string, rec *dict) error {
 	data, err := encodeRecord(rec)
 	if err != nil {
-		return fmt.Errorf("stream %s: a record does not encode as JSON: %w", stream, err)
+		return recordEncodeError(stream, err)
 	}
 	rm := &recordMessage{rec: protocol.Record{Stream: stream, Data: data, EmittedAt: rc.src.opts.now().UnixMilli()}}
 	rm.msg = protocol.Message{Type: protocol.TypeRecord, Record: &rm.rec}
@@ -247,6 +247,12 @@ func (rc *readContext) record(ctx context.Context, stream string, rec *dict) err
 type recordMessage struct {
 	msg protocol.Message
 	rec protocol.Record
+}
+
+// recordEncodeError is the error of a record of stream that does not
+// encode.
+func recordEncodeError(stream string, err error) error {
+	return fmt.Errorf("stream %s: a record does not encode as JSON: %w", stream, err)
 }
 
 // encodeRecord encodes a record into a buffer of its exact size, through a
@@ -634,7 +640,10 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	}
 	ctx = r.rc.labelled(ctx, st.name, job.slice)
 	r.rc.trace(ctx, nil)
-	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep}
+	// The callback fails only for a record that does not encode (checked
+	// ahead) or when the read stops, and feed and keep do not move: the
+	// slice may be read a page ahead (read_ahead.go).
+	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep, ahead: true}
 	var latest newest
 	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict) error {
 		if err := r.rc.record(ctx, st.name, rec); err != nil {

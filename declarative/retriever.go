@@ -34,6 +34,10 @@ type sliceRead struct {
 	// the cursor's window (is_data_feed); keep drops the records outside
 	// it (is_client_side_incremental). Nil when the cursor asks neither.
 	feed, keep syncWindow
+	// ahead reads the next page while this one's records are emitted
+	// (read_ahead.go): only for a callback that fails only when the read
+	// stops, and feed and keep windows that do not move during the slice.
+	ahead bool
 }
 
 // syncWindow is the CDK's should_be_synced for the records of a slice.
@@ -44,103 +48,178 @@ type syncWindow interface {
 // readSlice reads every page of one slice, calling emit with each record in
 // order.
 func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sliceRead, emit func(*dict) error) error {
-	stream, slice, slicer := sr.stream, sr.slice, sr.options
 	base := rc.vars()
-	base.set(interpolation.VarStreamSlice, slice.value)
+	base.set(interpolation.VarStreamSlice, sr.slice.value)
 	base.set(interpolation.VarStreamState, sr.state)
 	tok, err := r.paginator.initialToken(base)
 	if err != nil {
 		return err
 	}
-	var lastToken Value
+	p := &pager{r: r, rc: rc, sr: sr, base: base, tok: tok}
+	if sr.ahead {
+		return p.readAhead(ctx, emit)
+	}
 	for {
-		if err := ctx.Err(); err != nil {
+		pg := p.fetch(ctx, false)
+		if err := pg.emitAll(emit); err != nil {
 			return err
 		}
-		v := *base
-		if interpolation.Truthy(tok) {
-			npt := interpolation.NewDict(1)
-			npt.Set("next_page_token", tok)
-			v.set(interpolation.VarNextPageToken, npt)
-		} else {
-			tok = nil
-			v.set(interpolation.VarNextPageToken, nil)
+		if pg.done() {
+			return pg.err
 		}
-		extra, err := r.paginator.options(tok, &v)
+		// After the records: a data feed's cursor moves with them.
+		p.advance(pg)
+		if pg.done() {
+			return pg.err
+		}
+	}
+}
+
+// pager is the pagination of one slice: its fields are where it stands,
+// fetch and advance are its steps (the request of a page, then the token
+// of the next).
+type pager struct {
+	r    *simpleRetriever
+	rc   *readContext
+	sr   *sliceRead
+	base *vars
+	// tok is the next page's token (nil for none).
+	tok Value
+}
+
+// fetchedPage is one page's selected records, with how the slice goes on
+// once they are emitted.
+type fetchedPage struct {
+	recs []*dict
+	// err ends the slice after the records; last ends it without error.
+	err  error
+	last bool
+
+	v    vars // the page's template variables
+	tok  Value
+	resp *response
+	body Value
+}
+
+func (pg *fetchedPage) done() bool { return pg.err != nil || pg.last }
+
+// emitAll emits the page's records in order.
+func (pg *fetchedPage) emitAll(emit func(*dict) error) error {
+	for _, rec := range pg.recs {
+		if err := emit(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetch requests the page of p.tok and selects its records. An error in
+// selecting fails the page before any of its records. check also checks
+// that each record encodes, as emitting it will: the page then fails after
+// the records before the first that does not, with the error emitting it
+// would give.
+func (p *pager) fetch(ctx context.Context, check bool) *fetchedPage {
+	if err := ctx.Err(); err != nil {
+		return &fetchedPage{err: err}
+	}
+	r, rc, sr := p.r, p.rc, p.sr
+	pg := &fetchedPage{v: *p.base, tok: p.tok}
+	v := &pg.v
+	if interpolation.Truthy(pg.tok) {
+		npt := interpolation.NewDict(1)
+		npt.Set("next_page_token", pg.tok)
+		v.set(interpolation.VarNextPageToken, npt)
+	} else {
+		pg.tok = nil
+		v.set(interpolation.VarNextPageToken, nil)
+	}
+	fail := func(err error) *fetchedPage { return &fetchedPage{err: err} }
+	extra, err := r.paginator.options(pg.tok, v)
+	if err != nil {
+		return fail(err)
+	}
+	if pg.tok == nil || !r.ignoreSlicerOnPaginated {
+		so, err := sr.options(v)
 		if err != nil {
-			return err
+			return fail(err)
 		}
-		if tok == nil || !r.ignoreSlicerOnPaginated {
-			so, err := slicer(&v)
-			if err != nil {
-				return err
+		if extra, err = mergeOptions(extra, so); err != nil {
+			return fail(err)
+		}
+	}
+	var override *string
+	if path, ok, err := r.paginator.path(pg.tok, v); err != nil {
+		return fail(err)
+	} else if ok {
+		override = &path
+	}
+	req, err := r.requester.build(ctx, rc, v, override, extra)
+	if err != nil {
+		return fail(err)
+	}
+	resp, _, err := r.requester.send.send(ctx, rc, req, v)
+	if err != nil {
+		return fail(err)
+	}
+	if !resp.ok() {
+		// An ignored error response has no records and ends the slice.
+		return &fetchedPage{last: true}
+	}
+	bodies, err := decodeBody(resp)
+	if err != nil {
+		return fail(err)
+	}
+	var keep func(*dict) (bool, error)
+	if sr.keep != nil {
+		keep = func(rec *dict) (bool, error) { return sr.keep.shouldSync(sr.slice, rec) }
+	}
+	if pg.recs, err = r.selector.selectRecords(bodies, v, keep); err != nil {
+		return fail(err)
+	}
+	pg.resp, pg.body = resp, bodies[0]
+	if check {
+		for i, rec := range pg.recs {
+			if err := interpolation.CheckJSON(rec); err != nil {
+				pg.recs, pg.err = pg.recs[:i], recordEncodeError(sr.stream, err)
+				break
 			}
-			if extra, err = mergeOptions(extra, so); err != nil {
-				return err
-			}
 		}
-		var override *string
-		if p, ok, err := r.paginator.path(tok, &v); err != nil {
-			return err
-		} else if ok {
-			override = &p
-		}
-		req, err := r.requester.build(ctx, rc, &v, override, extra)
+	}
+	return pg
+}
+
+// advance takes the token of the page after pg, or ends the slice at pg
+// (pg.last, or pg.err: the data feed's check or the paginator failed).
+func (p *pager) advance(pg *fetchedPage) {
+	var last *dict
+	if n := len(pg.recs); n > 0 {
+		last = pg.recs[n-1]
+	}
+	if feed := p.sr.feed; feed != nil && last != nil && last.Len() > 0 {
+		ok, err := feed.shouldSync(p.sr.slice, last)
 		if err != nil {
-			return err
+			pg.err = err
+			return
 		}
-		resp, _, err := r.requester.send.send(ctx, rc, req, &v)
-		if err != nil {
-			return err
+		if !ok {
+			// The API returns the newest records first: the rest are older.
+			pg.last = true
+			return
 		}
-		if !resp.ok() {
-			// An ignored error response has no records and ends the slice.
-			return nil
-		}
-		bodies, err := decodeBody(resp)
-		if err != nil {
-			return err
-		}
-		var keep func(*dict) (bool, error)
-		if sr.keep != nil {
-			keep = func(rec *dict) (bool, error) { return sr.keep.shouldSync(slice, rec) }
-		}
-		recs, err := r.selector.selectRecords(bodies, &v, keep)
-		if err != nil {
-			return err
-		}
-		var last *dict
-		for _, rec := range recs {
-			if err := emit(rec); err != nil {
-				return err
-			}
-			last = rec
-		}
-		lastToken = tok
-		if sr.feed != nil && last != nil && last.Len() > 0 {
-			ok, err := sr.feed.shouldSync(slice, last)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				// The API returns the newest records first: the rest are older.
-				return nil
-			}
-		}
-		pg := &page{resp: resp, body: bodies[0], size: len(recs), lastToken: lastToken}
-		if last != nil {
-			pg.lastRecord = last
-		}
-		next, err := r.paginator.next(pg, &v)
-		if err != nil {
-			return err
-		}
-		if next == nil {
-			return nil
-		}
-		if lastToken != nil && interpolation.Equal(next, lastToken) {
-			return &PaginationError{Stream: stream, Token: rc.mask.text(interpolation.Str(next))}
-		}
-		tok = next
+	}
+	info := &page{resp: pg.resp, body: pg.body, size: len(pg.recs), lastToken: pg.tok}
+	if last != nil {
+		info.lastRecord = last
+	}
+	next, err := p.r.paginator.next(info, &pg.v)
+	switch {
+	case err != nil:
+		pg.err = err
+	case next == nil:
+		pg.last = true
+	case pg.tok != nil && interpolation.Equal(next, pg.tok):
+		pg.err = &PaginationError{Stream: p.sr.stream, Token: p.rc.mask.text(interpolation.Str(next))}
+	default:
+		p.tok = next
 	}
 }

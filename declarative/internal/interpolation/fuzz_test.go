@@ -25,7 +25,8 @@ func fuzzSeeds(f *testing.F) (json.RawMessage, []string) {
 	return gf.Context, seeds
 }
 
-// FuzzTemplate compiles and evaluates arbitrary templates: errors are fine, panics are not.
+// FuzzTemplate compiles and evaluates arbitrary templates: errors are fine, panics are not, and
+// CheckJSON agrees with EncodeJSON on every value a template gives.
 func FuzzTemplate(f *testing.F) {
 	ctx, seeds := fuzzSeeds(f)
 	for _, s := range seeds {
@@ -46,7 +47,11 @@ func FuzzTemplate(f *testing.F) {
 		v, err := tmpl.Eval(vs)
 		if err == nil {
 			_ = Repr(v)
-			_, _ = EncodeJSON(v)
+			_, encErr := EncodeJSON(v)
+			// CheckJSON must answer as the encoder does.
+			if checkErr := CheckJSON(v); (encErr == nil) != (checkErr == nil) || encErr != nil && encErr.Error() != checkErr.Error() {
+				t.Fatalf("%q: CheckJSON = %v, EncodeJSON fails with %v", src, checkErr, encErr)
+			}
 		}
 		b, err := NewBoolean(src)
 		if err != nil {
@@ -77,10 +82,10 @@ func FuzzLiteralEval(f *testing.F) {
 	})
 }
 
-// FuzzDecodeJSON checks DecodeJSON against encoding/json's notion of valid JSON and that what it
-// reads encodes back to the same value.
+// FuzzDecodeJSON checks DecodeJSON against encoding/json's notion of valid JSON, that its strings
+// are UTF-8 and that what it reads encodes back to the same value.
 func FuzzDecodeJSON(f *testing.F) {
-	for _, s := range []string{`{"a":1,"b":[1.5,"x",null,true]}`, `[]`, `"\ud83d\ude00"`, `1e400`, `12345678901234567890`, `{"a":1,"a":2}`, `-0`, `0.1`} {
+	for _, s := range []string{`{"a":1,"b":[1.5,"x",null,true]}`, "{\"\xff\": \"a\xc3\"}", "[\"\xe9\\n\"]", `[]`, `"\ud83d\ude00"`, `1e400`, `12345678901234567890`, `{"a":1,"a":2}`, `-0`, `0.1`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -90,6 +95,9 @@ func FuzzDecodeJSON(f *testing.F) {
 				t.Fatalf("DecodeJSON(%q) failed on valid JSON: %v", data, err)
 			}
 			return
+		}
+		if s, ok := invalidUTF8(v); ok {
+			t.Fatalf("DecodeJSON(%q) kept a string that is not UTF-8: %q", data, s)
 		}
 		out, err := EncodeJSON(v)
 		if err != nil {
@@ -126,4 +134,28 @@ func FuzzStrptimeFastPath(f *testing.F) {
 			t.Fatalf("%q with %q: fast %v (%v), regular expression %v (%v) %v", s, format, fast.t, fast.aware, slow.t, slow.aware, err)
 		}
 	})
+}
+
+// invalidUTF8 returns a string of v (keys included) that is not UTF-8.
+func invalidUTF8(v Value) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, !utf8.ValidString(x)
+	case []Value:
+		for _, e := range x {
+			if s, ok := invalidUTF8(e); ok {
+				return s, true
+			}
+		}
+	case *Dict:
+		for i, k := range x.keys {
+			if s, ok := invalidUTF8(k); ok {
+				return s, true
+			}
+			if s, ok := invalidUTF8(x.vals[i]); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
 }

@@ -1,6 +1,7 @@
 package interpolation
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -20,7 +21,7 @@ func DecodeJSON(data []byte) (Value, error) {
 	// One copy of the document as a string: strings without escapes are substrings of it.
 	d := jsonDecoder{data: data, src: string(data)}
 	// About one string per two quotes: size the string slab once.
-	d.strs = make([]string, 0, bytesCount(data, '"')/2+1)
+	d.strs = make([]string, 0, bytes.Count(data, quote)/2+1)
 	sp := stackPool.Get().(*[]Value)
 	d.stack = (*sp)[:0]
 	defer func() {
@@ -292,21 +293,13 @@ func (d *jsonDecoder) strValue() (Value, error) {
 	return d.slabs.str(s), nil
 }
 
-func bytesCount(b []byte, c byte) int {
-	n := 0
-	for _, x := range b {
-		if x == c {
-			n++
-		}
-	}
-	return n
-}
+var quote = []byte{'"'}
 
 // str reads a JSON string. Bytes that are not UTF-8 become U+FFFD, as requests decodes a body
 // it cannot read as UTF-8 (errors="replace") before json.loads sees it.
 func (d *jsonDecoder) str() (string, error) {
-	s, err := d.rawStr()
-	if err != nil || utf8.ValidString(s) {
+	s, ascii, err := d.rawStr()
+	if err != nil || ascii || utf8.ValidString(s) {
 		return s, err
 	}
 	var b strings.Builder
@@ -318,23 +311,29 @@ func (d *jsonDecoder) str() (string, error) {
 	return b.String(), nil
 }
 
-func (d *jsonDecoder) rawStr() (string, error) {
+func (d *jsonDecoder) rawStr() (s string, ascii bool, err error) {
 	d.pos++ // opening quote
 	start := d.pos
+	ascii = true
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
-		if c == '"' {
-			s := d.src[start:d.pos]
+		switch strClass[c] {
+		case strPlain:
 			d.pos++
-			return s, nil
+			continue
+		case strHigh:
+			ascii = false
+			d.pos++
+			continue
+		}
+		if c == '"' {
+			d.pos++
+			return d.src[start : d.pos-1], ascii, nil
 		}
 		if c == '\\' {
 			break
 		}
-		if c < 0x20 {
-			return "", d.errorf("invalid control character")
-		}
-		d.pos++
+		return "", false, d.errorf("invalid control character")
 	}
 	buf := append([]byte(nil), d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
@@ -342,9 +341,9 @@ func (d *jsonDecoder) rawStr() (string, error) {
 		switch {
 		case c == '"':
 			d.pos++
-			return string(buf), nil
+			return string(buf), false, nil
 		case c < 0x20:
-			return "", d.errorf("invalid control character")
+			return "", false, d.errorf("invalid control character")
 		case c != '\\':
 			buf = append(buf, c)
 			d.pos++
@@ -371,7 +370,7 @@ func (d *jsonDecoder) rawStr() (string, error) {
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
-				return "", d.errorf("invalid \\uXXXX escape")
+				return "", false, d.errorf("invalid \\uXXXX escape")
 			}
 			if utf16.IsSurrogate(r) && r < 0xdc00 && d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
 				save := d.pos
@@ -385,11 +384,32 @@ func (d *jsonDecoder) rawStr() (string, error) {
 			// A lone surrogate has no UTF-8 form: it becomes U+FFFD.
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", d.errorf("invalid \\escape")
+			return "", false, d.errorf("invalid \\escape")
 		}
 	}
-	return "", d.errorf("unterminated string")
+	return "", false, d.errorf("unterminated string")
 }
+
+// The classes of a string's bytes for rawStr's scan: plain ASCII goes on, a byte with the high
+// bit set goes on but the string needs a UTF-8 check, anything else ('"', '\\', a control
+// character) stops the scan. Plain ASCII is also what the compact encoding writes as it is.
+const (
+	strPlain = iota
+	strHigh
+	strStop
+)
+
+var strClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == '"' || c == '\\' || c < 0x20:
+			t[c] = strStop
+		case c >= 0x80:
+			t[c] = strHigh
+		}
+	}
+	return t
+}()
 
 func (d *jsonDecoder) hex4() (rune, bool) {
 	if d.pos+4 > len(d.data) {
@@ -412,6 +432,66 @@ func EncodeJSON(v Value) ([]byte, error) { return AppendJSON(nil, v) }
 // AppendJSON appends the encoding of v (see EncodeJSON) to dst.
 func AppendJSON(dst []byte, v Value) ([]byte, error) {
 	return appendJSON(dst, v, false, false, false, 0, nil)
+}
+
+// CheckJSON returns the error EncodeJSON(v) returns, without encoding: a walk over v's
+// containers, numbers and keys, for a caller that must know whether a value encodes before it
+// does the encoding (the declarative engine reading a page ahead). It mirrors appendJSON's
+// compact form; FuzzTemplate and TestCheckJSON hold the two to the same answers.
+func CheckJSON(v Value) error {
+	if err := checkJSON(v, 0, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkJSON(v Value, depth int, path []*Dict) *Error {
+	if depth > maxDepth {
+		return valueErrorf("Circular reference detected")
+	}
+	switch x := v.(type) {
+	case nil, bool, int64, *big.Int, string:
+		return nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return valueErrorf("Out of range float values are not JSON compliant")
+		}
+		return nil
+	case []Value:
+		return checkJSONList(x, depth, path)
+	case Tuple:
+		return checkJSONList(x, depth, path)
+	case *generator:
+		return checkJSONList(x.items, depth, path)
+	case *Dict:
+		for _, p := range path {
+			if p == x {
+				return valueErrorf("Circular reference detected")
+			}
+		}
+		path = append(path, x)
+		for i, k := range x.keys {
+			switch k.(type) {
+			case string, nil, bool, int64, *big.Int, float64:
+			default:
+				return typeErrorf("keys must be str, int, float, bool or None, not %s", typeName(k))
+			}
+			if err := checkJSON(x.vals[i], depth+1, path); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return typeErrorf("Object of type %s is not JSON serializable", typeName(v))
+}
+
+func checkJSONList(l []Value, depth int, path []*Dict) *Error {
+	for _, e := range l {
+		if err := checkJSON(e, depth+1, path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendPyJSON writes what Python's json.dumps(v) writes: ", " and ": " separators, non-ASCII
@@ -560,12 +640,44 @@ func appendJSONList(b []byte, l []Value, pretty, sortKeys, allowNaN bool, depth 
 	return append(b, ']'), nil
 }
 
+// skipPlain returns the index of the first byte of s from i on that is not plain ASCII (see
+// strClass), or len(s).
+func skipPlain(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if !plain8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56) {
+			break
+		}
+	}
+	for i < len(s) && strClass[s[i]] == strPlain {
+		i++
+	}
+	return i
+}
+
+// plain8 reports whether the eight bytes of x are all plain ASCII: none has the high bit set,
+// is below 0x20, or is '"' or '\\' (the bit tricks of "has a zero byte" and "has a byte less
+// than n", which are exact for the question "any?").
+func plain8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(lo*'"'), x^(lo*'\\')
+	return (x|(x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs)&hi == 0
+}
+
 // appendJSONString writes a JSON string; asciiOnly escapes every non-ASCII character as
 // Python's json.dumps does by default.
 func appendJSONString(b []byte, s string, asciiOnly bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if !asciiOnly {
+			// The compact form writes plain ASCII as it is: eight bytes at a time, then one
+			// table look-up per byte.
+			i = skipPlain(s, i)
+			if i == len(s) {
+				break
+			}
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf && !(asciiOnly && c == 0x7f) {
 			i++
