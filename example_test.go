@@ -23,10 +23,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
-// repoDir is the repository's directory, the tests' working directory
-// before TestMain moves it.
-var repoDir string
-
 func testMain(m *testing.M) int {
 	defer testenv.Teardown()
 	work, err := os.MkdirTemp("", "goairbyte-examples-")

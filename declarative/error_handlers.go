@@ -92,10 +92,9 @@ func fallbackResolution(r *response, err error) resolution {
 
 // defaultErrorHandler is the DefaultErrorHandler component.
 type defaultErrorHandler struct {
-	filters    []*responseFilter
-	backoffs   []backoffStrategy
-	maxRetry   int
-	hasFilters bool
+	filters  []*responseFilter
+	backoffs []backoffStrategy
+	maxRetry int
 }
 
 func (h *defaultErrorHandler) maxRetries() int { return h.maxRetry }

@@ -40,8 +40,7 @@ func decodeBody(r *response) ([]Value, error) {
 // the config; "*" matches every key or index) of each decoded body; a list
 // yields its elements, a truthy value itself.
 type dpathExtractor struct {
-	path     []*tmpl
-	wildcard bool
+	path []*tmpl
 }
 
 func (e *dpathExtractor) extract(body Value, v *vars) ([]Value, error) {

@@ -23,12 +23,11 @@ type partitionRouter interface {
 	options(partition *dict, v *vars) (requestOptions, error)
 }
 
-// streamSlice is the CDK's StreamSlice: a partition, the cursor's window
-// within it, and extra fields from a parent record.
+// streamSlice is the CDK's StreamSlice: a partition and the cursor's
+// window within it.
 type streamSlice struct {
 	partition *dict
 	cursor    *dict
-	extra     *dict
 	// window names the cursor's keys in a slice of a date window (nil:
 	// not a window).
 	window *windowKeys
@@ -130,7 +129,6 @@ type parentConfig struct {
 	partitionField *tmpl
 	option         *requestOption
 	incrementalDep bool
-	extraFields    [][]*tmpl
 }
 
 // substreamRouter is SubstreamPartitionRouter: one partition per record of

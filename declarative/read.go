@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/declarative/internal/manifest"
@@ -875,9 +874,4 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 		}
 		return perPartition(p, lc)
 	})
-}
-
-// sleep waits between retries.
-func (s *Source) sleep(ctx context.Context, d time.Duration) error {
-	return s.opts.sleep(ctx, d)
 }

@@ -152,9 +152,6 @@ func withLogger(l *slog.Logger) tweak {
 func withMask(f func(string) string) tweak {
 	return func(_ *executor.Method, rt *executor.Runtime) { rt.Mask = f }
 }
-func withNoInstall(off bool) tweak {
-	return func(_ *executor.Method, rt *executor.Runtime) { rt.NoInstall = off }
-}
 func withEnv(vars ...string) tweak {
 	return func(m *executor.Method, _ *executor.Runtime) { m.Env = append(m.Env, vars...) }
 }
