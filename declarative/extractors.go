@@ -12,28 +12,28 @@ import (
 // body. The record selector then filters, transforms and normalises each
 // record, in that order, and owns the records it returns.
 type extractor interface {
-	extract(body Value, v *vars) ([]Value, error)
+	extract(body value, v *vars) ([]value, error)
 }
 
 // decodeBody is the JsonDecoder: a list body yields its elements (an empty
 // list yields one empty dict), anything else yields itself; an empty body
 // yields one empty dict. A body that is not JSON is an error here (the CDK
 // logs it and reads nothing, which hides broken responses).
-func decodeBody(r *response) ([]Value, error) {
+func decodeBody(r *response) ([]value, error) {
 	if len(bytes.TrimSpace(r.body)) == 0 {
-		return []Value{interpolation.NewDict(0)}, nil
+		return []value{interpolation.NewDict(0)}, nil
 	}
 	v, err := r.decode()
 	if err != nil {
 		return nil, &DecodeError{Method: r.method, URL: r.maskedURL, Status: r.status, Err: err}
 	}
-	if l, ok := v.([]Value); ok {
+	if l, ok := v.([]value); ok {
 		if len(l) == 0 {
-			return []Value{interpolation.NewDict(0)}, nil
+			return []value{interpolation.NewDict(0)}, nil
 		}
 		return l, nil
 	}
-	return []Value{v}, nil
+	return []value{v}, nil
 }
 
 // dpathExtractor is DpathExtractor: the value at field_path (templates over
@@ -43,8 +43,8 @@ type dpathExtractor struct {
 	path []*tmpl
 }
 
-func (e *dpathExtractor) extract(body Value, v *vars) ([]Value, error) {
-	var extracted Value
+func (e *dpathExtractor) extract(body value, v *vars) ([]value, error) {
+	var extracted value
 	if len(e.path) == 0 {
 		extracted = body
 	} else {
@@ -59,30 +59,30 @@ func (e *dpathExtractor) extract(body Value, v *vars) ([]Value, error) {
 			glob = glob || k == "*"
 		}
 		if glob {
-			var found []Value
+			var found []value
 			globValues(body, keys, &found)
 			extracted = found
 		} else if got, ok := pathGet(body, keys); ok {
 			extracted = got
 		} else {
-			extracted = []Value{}
+			extracted = []value{}
 		}
 	}
 	switch x := extracted.(type) {
-	case []Value:
+	case []value:
 		return x, nil
 	case nil:
 		return nil, nil
 	}
 	if interpolation.Truthy(extracted) {
-		return []Value{extracted}, nil
+		return []value{extracted}, nil
 	}
 	return nil, nil
 }
 
 // globValues collects the values matching a path with "*" segments, in
 // document order (dpath.values).
-func globValues(v Value, path []string, out *[]Value) {
+func globValues(v value, path []string, out *[]value) {
 	if len(path) == 0 {
 		*out = append(*out, v)
 		return
@@ -99,7 +99,7 @@ func globValues(v Value, path []string, out *[]Value) {
 		if next, ok := c.Get(head); ok {
 			globValues(next, rest, out)
 		}
-	case []Value:
+	case []value:
 		if head == "*" {
 			for _, e := range c {
 				globValues(e, rest, out)
@@ -126,7 +126,7 @@ type recordSelector struct {
 // selectRecords extracts, filters, transforms and normalises the records
 // of one response. keep, when set, is the client-side incremental filter,
 // applied before the record filter's condition.
-func (s *recordSelector) selectRecords(bodies []Value, v *vars, keep func(*dict) (bool, error)) ([]*dict, error) {
+func (s *recordSelector) selectRecords(bodies []value, v *vars, keep func(*dict) (bool, error)) ([]*dict, error) {
 	var out []*dict
 	rv := *v
 	for _, body := range bodies {

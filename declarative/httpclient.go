@@ -50,7 +50,7 @@ type response struct {
 	body      []byte
 
 	decoded    bool
-	json       Value
+	json       value
 	jsonErr    error
 	headersVal *dict
 }
@@ -58,7 +58,7 @@ type response struct {
 func (r *response) ok() bool { return r.status < 400 }
 
 // decode parses the body as JSON once.
-func (r *response) decode() (Value, error) {
+func (r *response) decode() (value, error) {
 	if !r.decoded {
 		r.decoded = true
 		r.json, r.jsonErr = decodeJSON(r.body)
@@ -68,7 +68,7 @@ func (r *response) decode() (Value, error) {
 
 // jsonOrEmpty is the body as JSON, or an empty dict when it is not JSON
 // (the CDK's _safe_response_json).
-func (r *response) jsonOrEmpty() Value {
+func (r *response) jsonOrEmpty() value {
 	v, err := r.decode()
 	if err != nil {
 		return interpolation.NewDict(0)
@@ -77,7 +77,7 @@ func (r *response) jsonOrEmpty() Value {
 }
 
 // headersValue is the response headers as a dict (names as received).
-func (r *response) headersValue() Value {
+func (r *response) headersValue() value {
 	if r.headersVal == nil {
 		d := interpolation.NewDict(len(r.header))
 		for k, vs := range r.header {
@@ -99,11 +99,11 @@ func (r *response) errorMessage() string {
 	return s
 }
 
-func errorFromJSON(v Value) (string, bool) {
+func errorFromJSON(v value) (string, bool) {
 	switch v := v.(type) {
 	case string:
 		return v, true
-	case []Value:
+	case []value:
 		var parts []string
 		for _, e := range v {
 			if s, ok := errorFromJSON(e); ok {

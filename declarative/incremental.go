@@ -213,7 +213,7 @@ func durationOf(t *tmpl, v *vars) (*interpolation.Duration, error) {
 
 // parse reads a cursor value with the cursor's formats, the first that
 // fits.
-func (r *cursorRun) parse(v Value) (time.Time, error) {
+func (r *cursorRun) parse(v value) (time.Time, error) {
 	if t, ok := parseFirst(v, r.formats); ok {
 		return t, nil
 	}
@@ -221,7 +221,7 @@ func (r *cursorRun) parse(v Value) (time.Time, error) {
 }
 
 // parseFirst parses str() of v with the first of formats that fits.
-func parseFirst(v Value, formats []string) (time.Time, bool) {
+func parseFirst(v value, formats []string) (time.Time, bool) {
 	s, ok := v.(string)
 	if !ok {
 		s = interpolation.Str(v)

@@ -13,7 +13,7 @@ import (
 // is not set fails as in the CDK.
 type vars struct {
 	interpolation.Vars
-	config Value
+	config value
 }
 
 // with returns a copy of v changed by f.
@@ -24,7 +24,7 @@ func (v *vars) with(f func(*vars)) *vars {
 }
 
 // set sets a variable.
-func (v *vars) set(k interpolation.Var, val Value) { v.Vars.Set(k, val) }
+func (v *vars) set(k interpolation.Var, val value) { v.Vars.Set(k, val) }
 
 // tmpl is a manifest string compiled once, bound to its component's
 // $parameters (what the template sees as parameters). It evaluates as the
@@ -46,7 +46,7 @@ func (t *tmpl) ctx(v *vars) interpolation.Vars {
 // eval is the CDK's InterpolatedString.eval: render, then parse the text
 // back into a value (literal_eval); an empty result evaluates the string
 // itself as the default.
-func (t *tmpl) eval(v *vars) (Value, error) {
+func (t *tmpl) eval(v *vars) (value, error) {
 	vs := t.ctx(v)
 	return t.s.Eval(&vs)
 }
@@ -61,7 +61,7 @@ var validTypes = map[string]interpolation.Types{
 
 // evalTyped is eval with the CDK's valid_types: a value of another type
 // stays the rendered string. typ is a JSON-schema type name ("" for any).
-func (t *tmpl) evalTyped(v *vars, typ string) (Value, error) {
+func (t *tmpl) evalTyped(v *vars, typ string) (value, error) {
 	if typ == "" {
 		return t.eval(v)
 	}
@@ -71,7 +71,7 @@ func (t *tmpl) evalTyped(v *vars, typ string) (Value, error) {
 
 // evalRaw is JinjaInterpolation.eval without a default, as mappings of
 // request options use it.
-func (t *tmpl) evalRaw(v *vars, valid interpolation.Types) (Value, error) {
+func (t *tmpl) evalRaw(v *vars, valid interpolation.Types) (value, error) {
 	vs := t.ctx(v)
 	return t.s.Template().EvalWith(&vs, interpolation.EvalOptions{ValidTypes: valid})
 }
@@ -119,7 +119,7 @@ func (m *tmplMapping) evalNonNull(v *vars) ([]entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		var val Value
+		var val value
 		if t, ok := m.vals[i].(*tmpl); ok {
 			if val, err = t.evalRaw(v, 0); err != nil {
 				return nil, err
@@ -165,9 +165,9 @@ type nestedDict struct {
 	vals []any
 }
 
-func (n *tmplNested) eval(v *vars) (Value, error) { return evalNested(n.root, v) }
+func (n *tmplNested) eval(v *vars) (value, error) { return evalNested(n.root, v) }
 
-func evalNested(node any, v *vars) (Value, error) {
+func evalNested(node any, v *vars) (value, error) {
 	switch x := node.(type) {
 	case *tmpl:
 		return x.evalRaw(v, 0)
@@ -194,7 +194,7 @@ func evalNested(node any, v *vars) (Value, error) {
 		}
 		return d, nil
 	case []any:
-		out := make([]Value, len(x))
+		out := make([]value, len(x))
 		for i, e := range x {
 			val, err := evalNested(e, v)
 			if err != nil {
@@ -259,10 +259,10 @@ func (b *builder) compileNested(node any, params *dict) (any, error) {
 }
 
 // decodeJSON parses JSON into values, keeping key order.
-func decodeJSON(b []byte) (Value, error) { return interpolation.DecodeJSON(b) }
+func decodeJSON(b []byte) (value, error) { return interpolation.DecodeJSON(b) }
 
 // encodeJSON writes a record or state as JSON, once.
-func encodeJSON(v Value) ([]byte, error) { return interpolation.AppendJSON(nil, v) }
+func encodeJSON(v value) ([]byte, error) { return interpolation.AppendJSON(nil, v) }
 
 // parseDatetime and formatDatetime follow the CDK's DatetimeParser.
 func parseDatetime(s, format string) (time.Time, error) {

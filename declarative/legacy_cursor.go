@@ -35,8 +35,8 @@ type legacyCursor struct {
 	formats []string
 
 	mu      sync.Mutex
-	cursor  Value // _cursor: nil is None
-	highest Value // _highest_observed_cursor_field_value
+	cursor  value // _cursor: nil is None
+	highest value // _highest_observed_cursor_field_value
 	// highestT is highest parsed, so that each record parses only its own
 	// value.
 	highestT time.Time
@@ -83,7 +83,7 @@ func (l *legacyCursor) stateLocked() *dict {
 }
 
 // parse is parse_date.
-func (l *legacyCursor) parse(v Value) (time.Time, error) {
+func (l *legacyCursor) parse(v value) (time.Time, error) {
 	if t, ok := parseFirst(v, l.formats); ok {
 		return t, nil
 	}
@@ -251,9 +251,9 @@ func (l *legacyCursor) observe(w window, rec *dict) error {
 func (l *legacyCursor) closeSlice() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var best Value
+	var best value
 	var bestT time.Time
-	for _, v := range []Value{l.cursor, l.highest} {
+	for _, v := range []value{l.cursor, l.highest} {
 		if !interpolation.Truthy(v) {
 			continue
 		}
@@ -365,7 +365,7 @@ func newPartitionWindows(c *datetimeCursor, state *dict, v *vars, now func() tim
 		return w, nil
 	}
 	l, _ := state.Get("states")
-	list, _ := l.([]Value)
+	list, _ := l.([]value)
 	for _, e := range list {
 		part, _ := dictGet(e, "partition")
 		cur, _ := dictGet(e, "cursor")
@@ -407,7 +407,7 @@ func (w *partitionWindows) shouldSync(slice *streamSlice, rec *dict) (bool, erro
 
 // runtimeLookback is set_runtime_lookback_window: the previous sync's
 // duration in seconds becomes the lookback window when it is longer.
-func (l *legacyCursor) runtimeLookback(seconds Value) {
+func (l *legacyCursor) runtimeLookback(seconds value) {
 	n, ok := seconds.(int64)
 	if !ok || n <= 0 {
 		return

@@ -91,7 +91,7 @@ func secretPaths(spec *manifest.Map) [][]string {
 }
 
 // addConfigSecrets adds the config's values at the secret paths.
-func (m *masker) addConfigSecrets(config Value, paths [][]string) {
+func (m *masker) addConfigSecrets(config value, paths [][]string) {
 	for _, p := range paths {
 		if v, ok := pathGet(config, p); ok && v != nil {
 			if s, isStr := v.(string); isStr {

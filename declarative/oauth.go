@@ -173,7 +173,7 @@ func (a *oauthAuth) finishForm(rc *readContext, form []entry, v *vars) ([]entry,
 		rc.addSecret(interpolation.Str(e.val))
 	}
 	if len(a.scopes) > 0 {
-		l := make([]Value, len(a.scopes))
+		l := make([]value, len(a.scopes))
 		for i, s := range a.scopes {
 			l[i] = s
 		}
@@ -192,7 +192,7 @@ func (a *oauthAuth) finishForm(rc *readContext, form []entry, v *vars) ([]entry,
 }
 
 // post sends a refresh request and returns its decoded body.
-func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint string, form []entry) (Value, error) {
+func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint string, form []entry) (value, error) {
 	headers, err := a.headers.evalNonNull(v)
 	if err != nil {
 		return nil, err
@@ -212,7 +212,7 @@ func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint
 
 // expiry reads expires_in (seconds) or, with a token_expiry_date_format,
 // the time of expiration.
-func (a *oauthAuth) expiry(v Value, now time.Time) (time.Time, error) {
+func (a *oauthAuth) expiry(v value, now time.Time) (time.Time, error) {
 	s := interpolation.Str(v)
 	if a.expiryDateFormat != "" {
 		return parseDatetime(s, a.expiryDateFormat)
@@ -235,7 +235,7 @@ func hasKey(es []entry, k string) bool {
 
 // findKey finds a key in a response, at the top or nested up to five
 // levels (the CDK's _find_and_get_value_from_response).
-func findKey(v Value, key string, depth int) (Value, bool) {
+func findKey(v value, key string, depth int) (value, bool) {
 	if depth > 5 {
 		return nil, false
 	}
@@ -249,7 +249,7 @@ func findKey(v Value, key string, depth int) (Value, bool) {
 				return val, true
 			}
 		}
-	case []Value:
+	case []value:
 		for _, e := range x {
 			if val, ok := findKey(e, key, depth+1); ok {
 				return val, true

@@ -65,7 +65,7 @@ func (a *rotatingOAuth) token(ctx context.Context, rc *readContext, v *vars) (st
 
 // expiry is get_token_expiry_date: the config's date, or a day ago when it
 // has none.
-func (a *rotatingOAuth) expiry(cfg Value, now time.Time) (time.Time, error) {
+func (a *rotatingOAuth) expiry(cfg value, now time.Time) (time.Time, error) {
 	v, ok := pathGet(cfg, a.expiryPath)
 	if !ok || v == "" {
 		return now.Add(-24 * time.Hour), nil
@@ -75,7 +75,7 @@ func (a *rotatingOAuth) expiry(cfg Value, now time.Time) (time.Time, error) {
 
 // rotate posts the refresh request and writes the new tokens into a copy
 // of the config, which becomes the read's config and is reported.
-func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cfg Value, now time.Time) (Value, error) {
+func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cfg value, now time.Time) (value, error) {
 	endpoint, err := a.endpoint.evalStr(v)
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cf
 		return nil, err
 	}
 	names := map[string]*tmpl{"access": a.accessTokenName, "expires": a.expiresInName}
-	got := map[string]Value{}
+	got := map[string]value{}
 	for k, t := range names {
 		name, err := t.evalStr(v)
 		if err != nil {
@@ -106,7 +106,7 @@ func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cf
 	if err != nil {
 		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
-	for _, s := range []Value{got["access"], newRefresh} {
+	for _, s := range []value{got["access"], newRefresh} {
 		if s != nil {
 			rc.addSecret(interpolation.Str(s))
 		}
@@ -125,8 +125,8 @@ func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cf
 // refreshForm is build_refresh_request_body with the config's refresh
 // token. A client id or secret under "credentials" in the config wins over
 // the manifest's, as the CDK reads them.
-func (a *rotatingOAuth) refreshForm(rc *readContext, cfg Value, v *vars) ([]entry, error) {
-	value := func(t *tmpl, configPath ...string) (Value, error) {
+func (a *rotatingOAuth) refreshForm(rc *readContext, cfg value, v *vars) ([]entry, error) {
+	value := func(t *tmpl, configPath ...string) (value, error) {
 		if len(configPath) > 0 {
 			if c, ok := pathGet(cfg, configPath); ok {
 				return c, nil
@@ -167,7 +167,7 @@ func (a *rotatingOAuth) refreshForm(rc *readContext, cfg Value, v *vars) ([]entr
 
 // newExpiry is get_new_token_expiry_date: a date with
 // token_expiry_date_format, else now plus expires_in seconds.
-func (a *rotatingOAuth) newExpiry(v Value, now time.Time) (time.Time, error) {
+func (a *rotatingOAuth) newExpiry(v value, now time.Time) (time.Time, error) {
 	if a.expiryDateFormat != "" {
 		return parseAirbyteDatetime(v)
 	}
@@ -214,7 +214,7 @@ var errRevoked = errString("Refresh token is invalid or expired. Please re-authe
 
 // setPathValue sets value at a path of keys, creating dicts on the way
 // (dpath.new).
-func setPathValue(d *dict, path []string, value Value) {
+func setPathValue(d *dict, path []string, value value) {
 	if len(path) == 0 {
 		return
 	}
@@ -224,7 +224,7 @@ func setPathValue(d *dict, path []string, value Value) {
 // parseAirbyteDatetime is the CDK's ab_datetime_parse for the forms a
 // config holds: a Unix timestamp, a date, or an ISO-8601 / RFC 3339
 // datetime with "T" or " " (UTC when it has no offset).
-func parseAirbyteDatetime(v Value) (time.Time, error) {
+func parseAirbyteDatetime(v value) (time.Time, error) {
 	s := interpolation.Str(v)
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil && !strings.HasPrefix(s, "+") {
 		if n < 0 || len(strconv.FormatInt(n, 10)) > 10 {

@@ -20,28 +20,28 @@ import (
 //     ("" when none);
 //   - paginators hold no per-read state: the retriever keeps the token.
 type paginator interface {
-	initialToken(v *vars) (Value, error)
-	next(pg *page, v *vars) (Value, error)
-	options(token Value, v *vars) (requestOptions, error)
-	path(token Value, v *vars) (string, bool, error)
+	initialToken(v *vars) (value, error)
+	next(pg *page, v *vars) (value, error)
+	options(token value, v *vars) (requestOptions, error)
+	path(token value, v *vars) (string, bool, error)
 }
 
 // page is what a paginator sees of a fetched page.
 type page struct {
 	resp       *response
-	body       Value // the first element the decoder yields
+	body       value // the first element the decoder yields
 	size       int
-	lastRecord Value
-	lastToken  Value
+	lastRecord value
+	lastToken  value
 }
 
 // noPagination is NoPagination: a single page.
 type noPagination struct{}
 
-func (noPagination) initialToken(*vars) (Value, error)            { return nil, nil }
-func (noPagination) next(*page, *vars) (Value, error)             { return nil, nil }
-func (noPagination) options(Value, *vars) (requestOptions, error) { return requestOptions{}, nil }
-func (noPagination) path(Value, *vars) (string, bool, error)      { return "", false, nil }
+func (noPagination) initialToken(*vars) (value, error)            { return nil, nil }
+func (noPagination) next(*page, *vars) (value, error)             { return nil, nil }
+func (noPagination) options(value, *vars) (requestOptions, error) { return requestOptions{}, nil }
+func (noPagination) path(value, *vars) (string, bool, error)      { return "", false, nil }
 
 // defaultPaginator is DefaultPaginator.
 type defaultPaginator struct {
@@ -52,9 +52,9 @@ type defaultPaginator struct {
 	urlBase    *tmpl
 }
 
-func (p *defaultPaginator) initialToken(v *vars) (Value, error) { return p.strategy.initialToken(v) }
+func (p *defaultPaginator) initialToken(v *vars) (value, error) { return p.strategy.initialToken(v) }
 
-func (p *defaultPaginator) next(pg *page, v *vars) (Value, error) {
+func (p *defaultPaginator) next(pg *page, v *vars) (value, error) {
 	tok, err := p.strategy.next(pg, v)
 	if err != nil || !interpolation.Truthy(tok) {
 		return nil, err
@@ -62,7 +62,7 @@ func (p *defaultPaginator) next(pg *page, v *vars) (Value, error) {
 	return tok, nil
 }
 
-func (p *defaultPaginator) options(token Value, v *vars) (requestOptions, error) {
+func (p *defaultPaginator) options(token value, v *vars) (requestOptions, error) {
 	var o requestOptions
 	if p.tokenOpt != nil && token != nil {
 		if err := p.tokenOpt.injectInto(&o, token, v); err != nil {
@@ -83,7 +83,7 @@ func (p *defaultPaginator) options(token Value, v *vars) (requestOptions, error)
 	return o, nil
 }
 
-func (p *defaultPaginator) path(token Value, v *vars) (string, bool, error) {
+func (p *defaultPaginator) path(token value, v *vars) (string, bool, error) {
 	if !p.tokenPath || !interpolation.Truthy(token) {
 		return "", false, nil
 	}
@@ -97,8 +97,8 @@ func (p *defaultPaginator) path(token Value, v *vars) (string, bool, error) {
 // paginationStrategy is one of CursorPagination, PageIncrement and
 // OffsetIncrement.
 type paginationStrategy interface {
-	initialToken(v *vars) (Value, error)
-	next(pg *page, v *vars) (Value, error)
+	initialToken(v *vars) (value, error)
+	next(pg *page, v *vars) (value, error)
 	pageSize(v *vars) (int64, bool, error)
 }
 
@@ -112,11 +112,11 @@ type cursorPagination struct {
 	hasSize     bool
 }
 
-func (c *cursorPagination) initialToken(*vars) (Value, error) { return nil, nil }
+func (c *cursorPagination) initialToken(*vars) (value, error) { return nil, nil }
 
 func (c *cursorPagination) pageSize(*vars) (int64, bool, error) { return c.size, c.hasSize, nil }
 
-func (c *cursorPagination) next(pg *page, v *vars) (Value, error) {
+func (c *cursorPagination) next(pg *page, v *vars) (value, error) {
 	pv := v.with(func(x *vars) {
 		x.set(interpolation.VarResponse, pg.body)
 		x.set(interpolation.VarHeaders, pg.resp.headersWithLinks())
@@ -148,7 +148,7 @@ type offsetIncrement struct {
 	injectFirst bool
 }
 
-func (o *offsetIncrement) initialToken(*vars) (Value, error) {
+func (o *offsetIncrement) initialToken(*vars) (value, error) {
 	if o.injectFirst {
 		return int64(0), nil
 	}
@@ -157,7 +157,7 @@ func (o *offsetIncrement) initialToken(*vars) (Value, error) {
 
 func (o *offsetIncrement) pageSize(v *vars) (int64, bool, error) { return intTemplate(o.size, v) }
 
-func (o *offsetIncrement) next(pg *page, v *vars) (Value, error) {
+func (o *offsetIncrement) next(pg *page, v *vars) (value, error) {
 	if o.size != nil {
 		val, err := o.size.eval(v.with(func(x *vars) { x.set(interpolation.VarResponse, pg.body) }))
 		if err != nil {
@@ -187,7 +187,7 @@ type pageIncrement struct {
 	injectFirst bool
 }
 
-func (p *pageIncrement) initialToken(*vars) (Value, error) {
+func (p *pageIncrement) initialToken(*vars) (value, error) {
 	if p.injectFirst {
 		return p.startFrom, nil
 	}
@@ -212,7 +212,7 @@ func intTemplate(t *tmpl, v *vars) (int64, bool, error) {
 	return n, true, nil
 }
 
-func (p *pageIncrement) next(pg *page, v *vars) (Value, error) {
+func (p *pageIncrement) next(pg *page, v *vars) (value, error) {
 	size, ok, err := p.pageSize(v)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (p *pageIncrement) next(pg *page, v *vars) (Value, error) {
 }
 
 // lessThan is Python's a < b for an int against a template's value.
-func lessThan(a int64, b Value) bool {
+func lessThan(a int64, b value) bool {
 	switch b := b.(type) {
 	case int64:
 		return a < b
@@ -246,7 +246,7 @@ func lessThan(a int64, b Value) bool {
 }
 
 // pyTypeName is Python's type(v) as printed: <class 'int'>.
-func pyTypeName(v Value) string {
+func pyTypeName(v value) string {
 	n := "NoneType"
 	switch v.(type) {
 	case bool:
@@ -257,7 +257,7 @@ func pyTypeName(v Value) string {
 		n = "float"
 	case string:
 		n = "str"
-	case []Value:
+	case []value:
 		n = "list"
 	case *dict:
 		n = "dict"
@@ -270,7 +270,7 @@ func pyTypeName(v Value) string {
 // headersWithLinks is the headers dict a CursorPagination sees: the
 // response headers plus "link", the parsed Link header (requests'
 // response.links: rel → {"url": ..., "rel": ...}).
-func (r *response) headersWithLinks() Value {
+func (r *response) headersWithLinks() value {
 	d := interpolation.NewDict(len(r.header) + 1)
 	for k, v := range r.header {
 		d.Set(k, strings.Join(v, ", "))

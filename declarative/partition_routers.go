@@ -56,7 +56,7 @@ func newSlice(partition, cursor *dict) *streamSlice {
 	return &streamSlice{partition: partition, cursor: cursor, value: v}
 }
 
-func setAny(d *dict, k Value, v Value) {
+func setAny(d *dict, k value, v value) {
 	if s, ok := k.(string); ok {
 		d.Set(s, v)
 		return
@@ -67,7 +67,7 @@ func setAny(d *dict, k Value, v Value) {
 // listRouter is ListPartitionRouter: one partition per value.
 type listRouter struct {
 	values    *tmpl   // a template evaluating to a list, or nil
-	literal   []Value // the values when given as a list
+	literal   []value // the values when given as a list
 	cursorKey *tmpl
 	option    *requestOption
 }
@@ -80,7 +80,7 @@ func (l *listRouter) partitions(_ context.Context, _ *readContext, v *vars, _ *p
 			return err
 		}
 		switch x := val.(type) {
-		case []Value:
+		case []value:
 			values = x
 		case interpolation.Tuple:
 			values = x
@@ -211,12 +211,12 @@ func (s *substreamRouter) newParentStates(state *dict, v *vars) (*parentStates, 
 	if !dep || state.Len() != 1 {
 		return ps, nil
 	}
-	var only Value
+	var only value
 	for _, e := range state.All() {
 		only = e
 	}
 	switch only.(type) {
-	case *dict, []Value:
+	case *dict, []value:
 		return ps, nil
 	}
 	if !interpolation.Truthy(only) {

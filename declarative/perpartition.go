@@ -34,7 +34,7 @@ type perPartitionRun struct {
 	global      *dict
 	newGlobal   *dict
 	lookback    int64
-	parentState Value
+	parentState value
 	useGlobal   bool
 }
 
@@ -70,7 +70,7 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 		}
 	}
 	if l, ok := state.Get("states"); ok {
-		list, _ := l.([]Value)
+		list, _ := l.([]value)
 		for _, e := range list {
 			part, _ := dictGet(e, "partition")
 			cur, _ := dictGet(e, "cursor")
@@ -228,7 +228,7 @@ func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) (*
 	if e.generated && e.pending == 0 {
 		st := e.run.state()
 		cur, _ := st.Get(p.field)
-		var best Value
+		var best value
 		if p.newGlobal != nil {
 			best, _ = p.newGlobal.Get(p.field)
 		}
@@ -269,7 +269,7 @@ func (p *perPartitionRun) stateLocked() *dict {
 	out := interpolation.NewDict(5)
 	out.Set("use_global_cursor", p.useGlobal)
 	if !p.useGlobal {
-		var states []Value
+		var states []value
 		for _, k := range p.order {
 			e := p.entries[k]
 			s := interpolation.NewDict(2)
@@ -278,7 +278,7 @@ func (p *perPartitionRun) stateLocked() *dict {
 			states = append(states, s)
 		}
 		if states == nil {
-			states = []Value{}
+			states = []value{}
 		}
 		out.Set("states", states)
 	}

@@ -25,7 +25,7 @@ type readContext struct {
 	// config is the call's config; a refresh_token_updater replaces it
 	// with an updated copy (rotationMu serialises the rotations).
 	configMu   sync.RWMutex
-	config     Value
+	config     value
 	rotationMu sync.Mutex
 
 	emitMu  sync.Mutex
@@ -117,7 +117,7 @@ func (rc *readContext) tokenState(owner any) *tokenState {
 }
 
 func (s *Source) newReadContext(config json.RawMessage) (*readContext, error) {
-	cfg := Value(interpolation.NewDict(0))
+	cfg := value(interpolation.NewDict(0))
 	if len(config) > 0 {
 		v, err := decodeJSON(config)
 		if err != nil {
@@ -144,14 +144,14 @@ func (rc *readContext) vars() *vars {
 }
 
 // currentConfig is the config as it is now.
-func (rc *readContext) currentConfig() Value {
+func (rc *readContext) currentConfig() value {
 	rc.configMu.RLock()
 	defer rc.configMu.RUnlock()
 	return rc.config
 }
 
 // setConfig replaces the config (templates evaluated from then on see it).
-func (rc *readContext) setConfig(cfg Value) {
+func (rc *readContext) setConfig(cfg value) {
 	rc.configMu.Lock()
 	defer rc.configMu.Unlock()
 	rc.config = cfg
@@ -279,7 +279,7 @@ const maxScratch = 64 << 10
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // state emits a stream STATE with the count of records since the last one.
-func (rc *readContext) state(stream string, st Value) error {
+func (rc *readContext) state(stream string, st value) error {
 	data, err := encodeJSON(st)
 	if err != nil {
 		return err
@@ -376,7 +376,7 @@ type streamRun struct {
 	// feed and keep are the cursor's is_data_feed and
 	// is_client_side_incremental windows (nil: not asked).
 	feed, keep syncWindow
-	state      Value // the stream_state templates see
+	state      value // the stream_state templates see
 
 	mu         sync.Mutex
 	pending    int
@@ -456,7 +456,7 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 }
 
 // readConcurrent reads streams as the CDK's ConcurrentSource does.
-func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected []*stream, states map[string]Value) error {
+func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected []*stream, states map[string]value) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &reader{rc: rc, workers: s.concurrency(rc), jobs: make(chan partitionJob)}
@@ -710,7 +710,7 @@ func (r *reader) finishStream(run *streamRun) error {
 	run.done = true
 	failed := run.failed
 	run.mu.Unlock()
-	var st Value
+	var st value
 	switch {
 	case run.pp != nil:
 		st = run.pp.finalState()
@@ -734,8 +734,8 @@ func (r *reader) finishStream(run *streamRun) error {
 // parseState reads the --state content: an array of AirbyteStateMessages
 // (STREAM states; GLOBAL states give their stream states), or a legacy
 // object keyed by stream name.
-func parseState(raw json.RawMessage) (map[string]Value, error) {
-	out := map[string]Value{}
+func parseState(raw json.RawMessage) (map[string]value, error) {
+	out := map[string]value{}
 	if len(raw) == 0 || string(raw) == "null" {
 		return out, nil
 	}
@@ -744,7 +744,7 @@ func parseState(raw json.RawMessage) (map[string]Value, error) {
 		return nil, fmt.Errorf("declarative: the state is not valid JSON: %w", err)
 	}
 	switch x := v.(type) {
-	case []Value:
+	case []value:
 		for _, e := range x {
 			m, ok := e.(*dict)
 			if !ok {
@@ -759,7 +759,7 @@ func parseState(raw json.RawMessage) (map[string]Value, error) {
 			}
 			if g, ok := dictGet(m, "global"); ok {
 				list, _ := dictGet(g, "stream_states")
-				if l, ok := list.([]Value); ok {
+				if l, ok := list.([]value); ok {
 					for _, s := range l {
 						name, _ := pathGet(s, []string{"stream_descriptor", "name"})
 						ss, _ := dictGet(s, "stream_state")
@@ -783,7 +783,7 @@ func parseState(raw json.RawMessage) (map[string]Value, error) {
 	return out, nil
 }
 
-func asDict(v Value) *dict {
+func asDict(v value) *dict {
 	d, _ := v.(*dict)
 	return d
 }

@@ -19,7 +19,7 @@ import (
 // and a failure emits INCOMPLETE then the stream's TRACE ERROR.
 
 // readSynchronous reads streams as the CDK's AbstractSource.read does.
-func (s *Source) readSynchronous(ctx context.Context, rc *readContext, streams []*stream, states map[string]Value) error {
+func (s *Source) readSynchronous(ctx context.Context, rc *readContext, streams []*stream, states map[string]value) error {
 	var failures []*StreamError
 	for _, st := range streams {
 		if err := ctx.Err(); err != nil {
@@ -68,7 +68,7 @@ const genericFailure = "Something went wrong in the connector. See the logs for 
 
 // readOneSynchronous reads one stream slice by slice (Stream.read with a
 // CursorBasedCheckpointReader).
-func (s *Source) readOneSynchronous(ctx context.Context, rc *readContext, st *stream, state Value) error {
+func (s *Source) readOneSynchronous(ctx context.Context, rc *readContext, st *stream, state value) error {
 	lc, err := st.cursor.legacy(rc.vars(), s.opts.now)
 	if err != nil {
 		return err

@@ -58,7 +58,7 @@ func (b *builder) requestOption(n *manifest.Map) (*requestOption, error) {
 }
 
 // injectInto adds value under the option's field name.
-func (r *requestOption) injectInto(o *requestOptions, value Value, v *vars) error {
+func (r *requestOption) injectInto(o *requestOptions, value value, v *vars) error {
 	name, err := r.field.evalStr(v)
 	if err != nil {
 		return err

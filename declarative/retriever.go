@@ -27,7 +27,7 @@ type sliceRead struct {
 	stream string
 	slice  *streamSlice
 	// state is what templates see as stream_state.
-	state Value
+	state value
 	// options are what the stream's partition router and cursor inject.
 	options sliceOptions
 	// feed stops the pagination at a page whose last record is outside
@@ -84,7 +84,7 @@ type pager struct {
 	sr   *sliceRead
 	base *vars
 	// tok is the next page's token (nil for none).
-	tok Value
+	tok value
 }
 
 // fetchedPage is one page's selected records, with how the slice goes on
@@ -96,9 +96,9 @@ type fetchedPage struct {
 	last bool
 
 	v    vars // the page's template variables
-	tok  Value
+	tok  value
 	resp *response
-	body Value
+	body value
 }
 
 func (pg *fetchedPage) done() bool { return pg.err != nil || pg.last }

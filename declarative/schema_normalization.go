@@ -18,7 +18,7 @@ type schemaNormalizer struct {
 	root *dict // the stream's JSON schema, for $ref
 }
 
-func newSchemaNormalizer(schema Value) *schemaNormalizer {
+func newSchemaNormalizer(schema value) *schemaNormalizer {
 	d, ok := schema.(*dict)
 	if !ok || d.Len() == 0 {
 		return nil
@@ -38,7 +38,7 @@ func (n *schemaNormalizer) resolve(schema *dict) *dict {
 	if !strings.HasPrefix(s, "#/") {
 		return schema
 	}
-	var cur Value = n.root
+	var cur value = n.root
 	for _, p := range strings.Split(s[2:], "/") {
 		next, ok := dictGet(cur, p)
 		if !ok {
@@ -52,7 +52,7 @@ func (n *schemaNormalizer) resolve(schema *dict) *dict {
 	return schema
 }
 
-func (n *schemaNormalizer) walk(instance Value, schema *dict, depth int) {
+func (n *schemaNormalizer) walk(instance value, schema *dict, depth int) {
 	if schema == nil || depth > 64 {
 		return
 	}
@@ -75,7 +75,7 @@ func (n *schemaNormalizer) walk(instance Value, schema *dict, depth int) {
 		}
 	}
 	if items, ok := schema.Get("items"); ok {
-		if list, isList := instance.([]Value); isList {
+		if list, isList := instance.([]value); isList {
 			if sub, isSchema := items.(*dict); isSchema {
 				sub = n.resolve(sub)
 				for i, e := range list {
@@ -87,7 +87,7 @@ func (n *schemaNormalizer) walk(instance Value, schema *dict, depth int) {
 	}
 	for _, alt := range []string{"allOf", "anyOf", "oneOf"} {
 		if l, ok := schema.Get(alt); ok {
-			branches, _ := l.([]Value)
+			branches, _ := l.([]value)
 			for _, b := range branches {
 				if bd, ok := b.(*dict); ok {
 					n.walk(instance, bd, depth+1)
@@ -98,13 +98,13 @@ func (n *schemaNormalizer) walk(instance Value, schema *dict, depth int) {
 }
 
 // defaultConvert is TypeTransformer.default_convert.
-func defaultConvert(v Value, schema *dict) Value {
+func defaultConvert(v value, schema *dict) value {
 	t, _ := schema.Get("type")
 	var types []string
 	switch x := t.(type) {
 	case string:
 		types = []string{x}
-	case []Value:
+	case []value:
 		for _, e := range x {
 			if s, ok := e.(string); ok {
 				types = append(types, s)
@@ -157,7 +157,7 @@ func defaultConvert(v Value, schema *dict) Value {
 	case "array":
 		items, _ := dictGet(schema, "items")
 		it, _ := dictGet(items, "type")
-		l, isList := it.([]Value)
+		l, isList := it.([]value)
 		if !isList {
 			return v
 		}
@@ -171,14 +171,14 @@ func defaultConvert(v Value, schema *dict) Value {
 		}
 		switch v.(type) {
 		case string, float64, int64, bool, nil:
-			return []Value{v}
+			return []value{v}
 		}
 	}
 	return v
 }
 
 // pyFloat is Python's float(v), reporting whether it succeeds.
-func pyFloat(v Value) (float64, bool) {
+func pyFloat(v value) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, true
@@ -210,7 +210,7 @@ func pyFloat(v Value) (float64, bool) {
 }
 
 // pyInt is Python's int(v), reporting whether it succeeds.
-func pyInt(v Value) (int64, bool) {
+func pyInt(v value) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true

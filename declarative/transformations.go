@@ -41,7 +41,7 @@ func (a *addFields) transform(record *dict, v *vars) error {
 }
 
 // setPath sets value at path, creating dicts on the way (dpath.new).
-func setPath(d *dict, path []string, value Value) {
+func setPath(d *dict, path []string, value value) {
 	for _, p := range path[:len(path)-1] {
 		next, ok := d.Get(p)
 		nd, isDict := next.(*dict)
@@ -70,14 +70,14 @@ func (r *removeFields) transform(record *dict, v *vars) error {
 	return nil
 }
 
-func (r *removeFields) remove(node Value, path []string, v *vars) error {
+func (r *removeFields) remove(node value, path []string, v *vars) error {
 	if len(path) == 0 {
 		return nil
 	}
 	head, rest := path[0], path[1:]
 	d, ok := node.(*dict)
 	if !ok {
-		if l, isList := node.([]Value); isList && len(rest) > 0 {
+		if l, isList := node.([]value); isList && len(rest) > 0 {
 			for i, e := range l {
 				if head == "*" || head == itoa(i) {
 					if err := r.remove(e, rest, v); err != nil {
@@ -191,7 +191,7 @@ type flattenFields struct{ lists bool }
 
 func (f flattenFields) transform(record *dict, _ *vars) error {
 	type item struct {
-		v   Value
+		v   value
 		key string
 	}
 	out := interpolation.NewDict(record.Len())
@@ -209,7 +209,7 @@ func (f flattenFields) transform(record *dict, _ *vars) error {
 				}
 				stack = append(stack, item{e.val, key})
 			}
-		case []Value:
+		case []value:
 			if !f.lists {
 				out.Set(cur.key, x)
 				continue
@@ -251,9 +251,9 @@ func (f *dpathFlattenFields) transform(record *dict, v *vars) error {
 		keys[i] = k
 		glob = glob || k == "*"
 	}
-	var extracted Value
+	var extracted value
 	if glob {
-		var found []Value
+		var found []value
 		globValues(record, keys, &found)
 		if len(found) > 0 {
 			extracted = found[0]

@@ -8,18 +8,18 @@ import (
 	"github.com/x/goairbyte/declarative/internal/manifest"
 )
 
-// Value is a Python-like value of the interpolation package: records,
+// value is a Python-like value of the interpolation package: records,
 // responses, configs, slices and states are all made of them.
-type Value = interpolation.Value
+type value = interpolation.Value
 
 // dict is an ordered Python dict.
 type dict = interpolation.Dict
 
 // fromManifest converts a manifest value into an interpolation value.
-func fromManifest(v any) Value {
+func fromManifest(v any) value {
 	switch v := v.(type) {
 	case []any:
-		out := make([]Value, len(v))
+		out := make([]value, len(v))
 		for i, e := range v {
 			out[i] = fromManifest(e)
 		}
@@ -38,7 +38,7 @@ func fromManifest(v any) Value {
 // entry is one key and value of an ordered mapping the engine builds.
 type entry struct {
 	key string
-	val Value
+	val value
 }
 
 // entries lists a dict's entries with their keys as Python's str() of them.
@@ -80,7 +80,7 @@ func combineMappings(parts ...[]entry) ([]entry, error) {
 }
 
 // dictGet reads key k of v when v is a dict.
-func dictGet(v Value, k string) (Value, bool) {
+func dictGet(v value, k string) (value, bool) {
 	d, ok := v.(*dict)
 	if !ok || d == nil {
 		return nil, false
@@ -90,7 +90,7 @@ func dictGet(v Value, k string) (Value, bool) {
 
 // pathGet follows a path of keys (and list indexes) through dicts and
 // lists, as dpath.get does for the CDK's field paths.
-func pathGet(v Value, path []string) (Value, bool) {
+func pathGet(v value, path []string) (value, bool) {
 	for _, p := range path {
 		switch c := v.(type) {
 		case *dict:
@@ -99,7 +99,7 @@ func pathGet(v Value, path []string) (Value, bool) {
 				return nil, false
 			}
 			v = next
-		case []Value:
+		case []value:
 			i, ok := listIndex(p, len(c))
 			if !ok {
 				return nil, false

@@ -46,7 +46,7 @@ func pct(b *strings.Builder, c byte) {
 }
 
 // formValue is how urlencode writes one value: str() of it, quote_plus'd.
-func formValue(v Value) string {
+func formValue(v value) string {
 	s, ok := v.(string)
 	if !ok {
 		s = interpolation.Str(v)
@@ -58,7 +58,7 @@ func formValue(v Value) string {
 // None values are dropped, lists give one pair per element.
 func urlencode(es []entry) string {
 	var b strings.Builder
-	add := func(k string, v Value) {
+	add := func(k string, v value) {
 		if b.Len() > 0 {
 			b.WriteByte('&')
 		}
@@ -69,7 +69,7 @@ func urlencode(es []entry) string {
 	for _, e := range es {
 		switch v := e.val.(type) {
 		case nil:
-		case []Value:
+		case []value:
 			for _, x := range v {
 				if x != nil {
 					add(e.key, x)
@@ -241,7 +241,7 @@ func removeDotSegments(p string) string {
 
 // pyJSON appends v as Python's json.dumps writes it with its defaults:
 // ", " and ": " separators, non-ASCII escaped, floats as repr.
-func pyJSON(b []byte, v Value) ([]byte, error) {
+func pyJSON(b []byte, v value) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
@@ -261,7 +261,7 @@ func pyJSON(b []byte, v Value) ([]byte, error) {
 		return append(b, interpolation.Repr(v)...), nil
 	case string:
 		return pyJSONString(b, v), nil
-	case []Value:
+	case []value:
 		return pyJSONList(b, v)
 	case interpolation.Tuple:
 		return pyJSONList(b, v)
@@ -290,7 +290,7 @@ func pyJSON(b []byte, v Value) ([]byte, error) {
 }
 
 // pyJSONKey is how json.dumps writes a non-string dict key.
-func pyJSONKey(k Value) string {
+func pyJSONKey(k value) string {
 	switch k := k.(type) {
 	case nil:
 		return "null"
@@ -303,7 +303,7 @@ func pyJSONKey(k Value) string {
 	return interpolation.Str(k)
 }
 
-func pyJSONList(b []byte, l []Value) ([]byte, error) {
+func pyJSONList(b []byte, l []value) ([]byte, error) {
 	b = append(b, '[')
 	for i, e := range l {
 		if i > 0 {

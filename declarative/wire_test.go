@@ -28,7 +28,7 @@ func TestURLJoin(t *testing.T) {
 }
 
 func TestURLEncodeAndRequote(t *testing.T) {
-	got := urlencode([]entry{{"a", "x y/z"}, {"b", "é&=+"}, {"c", true}, {"n", nil}, {"l", []Value{int64(1), int64(2)}}})
+	got := urlencode([]entry{{"a", "x y/z"}, {"b", "é&=+"}, {"c", true}, {"n", nil}, {"l", []value{int64(1), int64(2)}}})
 	if want := "a=x+y%2Fz&b=%C3%A9%26%3D%2B&c=True&l=1&l=2"; got != want {
 		t.Errorf("urlencode = %q, want %q", got, want)
 	}
@@ -43,7 +43,7 @@ func TestURLEncodeAndRequote(t *testing.T) {
 func TestPyJSON(t *testing.T) {
 	d := interpolation.NewDict(5)
 	d.Set("a", int64(1))
-	d.Set("b", []Value{int64(1), 2.5, "é\u2028"})
+	d.Set("b", []value{int64(1), 2.5, "é\u2028"})
 	d.Set("c", nil)
 	d.Set("d", true)
 	d.Set("e", "\U0001F600")
