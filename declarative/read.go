@@ -307,6 +307,32 @@ func (rc *readContext) traceError(stream string, ft protocol.FailureType, messag
 	}})
 }
 
+// genericFailure is the CDK's message for an error it did not word.
+const genericFailure = "Something went wrong in the connector. See the logs for more details."
+
+// streamFailed reports a stream that failed with err as the CDK does: its
+// TRACE ERROR (the CDK's generic words when the error has none of its
+// own). It returns the StreamError the read's ReadError lists, and the
+// error of emitting the trace.
+func (rc *readContext) streamFailed(stream string, err error) (*StreamError, error) {
+	msg, internal, ft := failureOf(err)
+	if msg == "" {
+		msg = genericFailure
+	}
+	se := &StreamError{Stream: stream, FailureType: ft, Err: rc.masked(err)}
+	return se, rc.traceError(stream, ft, msg, internal)
+}
+
+// readFailed ends a read in which streams failed: the read's own TRACE
+// ERROR (internal is the CDK engine's words for it), then the ReadError.
+func (rc *readContext) readFailed(failures []*StreamError, internal string) error {
+	re := &ReadError{Streams: failures}
+	if err := rc.traceError("", protocol.FailureConfig, re.Error(), internal); err != nil {
+		return err
+	}
+	return re
+}
+
 // masked returns err with its text masked. The engine's own error types
 // are masked when made and stay in the chain for errors.As; others (an
 // interpolation error prints its context, config included) are replaced by
@@ -529,11 +555,7 @@ streams:
 		return err
 	}
 	if len(r.failures) > 0 {
-		re := &ReadError{Streams: r.failures}
-		if err := rc.traceError("", protocol.FailureConfig, re.Error(), "Concurrent read failure"); err != nil {
-			return err
-		}
-		return re
+		return rc.readFailed(r.failures, "Concurrent read failure")
 	}
 	return nil
 }
@@ -685,18 +707,14 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 
 // fail records a stream's failure and emits its TRACE ERROR.
 func (r *reader) fail(run *streamRun, err error) error {
-	msg, internal, ft := failureOf(err)
 	run.mu.Lock()
 	run.failed = true
 	run.mu.Unlock()
-	se := &StreamError{Stream: run.st.name, FailureType: ft, Err: r.rc.masked(err)}
+	se, emitErr := r.rc.streamFailed(run.st.name, err)
 	r.mu.Lock()
 	r.failures = append(r.failures, se)
 	r.mu.Unlock()
-	if msg == "" {
-		msg = genericFailure
-	}
-	return r.rc.traceError(run.st.name, ft, msg, internal)
+	return emitErr
 }
 
 // finishStream emits the stream's final state and its COMPLETE or

@@ -39,14 +39,11 @@ func (s *Source) readSynchronous(ctx context.Context, rc *readContext, streams [
 			if e := rc.status(st.name, protocol.StatusIncomplete); e != nil {
 				return e
 			}
-			msg, internal, ft := failureOf(err)
-			if msg == "" {
-				msg = genericFailure
-			}
-			if e := rc.traceError(st.name, ft, msg, internal); e != nil {
+			se, e := rc.streamFailed(st.name, err)
+			if e != nil {
 				return e
 			}
-			failures = append(failures, &StreamError{Stream: st.name, FailureType: ft, Err: rc.masked(err)})
+			failures = append(failures, se)
 			continue
 		}
 		if err := rc.status(st.name, protocol.StatusComplete); err != nil {
@@ -56,15 +53,8 @@ func (s *Source) readSynchronous(ctx context.Context, rc *readContext, streams [
 	if len(failures) == 0 {
 		return nil
 	}
-	re := &ReadError{Streams: failures}
-	if err := rc.traceError("", protocol.FailureConfig, re.Error(), ""); err != nil {
-		return err
-	}
-	return re
+	return rc.readFailed(failures, "")
 }
-
-// genericFailure is the CDK's message for an error it did not word.
-const genericFailure = "Something went wrong in the connector. See the logs for more details."
 
 // readOneSynchronous reads one stream slice by slice (Stream.read with a
 // CursorBasedCheckpointReader).
