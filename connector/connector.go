@@ -23,6 +23,7 @@ const (
 	KindDestination
 )
 
+// String is "source" or "destination", as messages name the kind.
 func (k Kind) String() string {
 	if k == KindDestination {
 		return "destination"
