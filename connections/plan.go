@@ -119,7 +119,7 @@ type Change struct {
 	conn    *Connection    // declared connection
 }
 
-// empty reports whether there is nothing to do.
+// Empty reports whether there is nothing to do.
 func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 
 // String prints the plan: deletions of undeclared objects first, then

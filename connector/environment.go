@@ -226,7 +226,7 @@ func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return c, nil
 }
 
-// progressOptions returns the options of a progress tracker for one Read or
+// ProgressOptions returns the options of a progress tracker for one Read or
 // Write of c: the call's own (from source.WithProgress or
 // destination.WithProgress) when it has some, else the Environment's; every
 // line is masked.

@@ -56,7 +56,7 @@ func (m Method) String() string {
 type Probes struct {
 	// LookPath finds an executable, like exec.LookPath.
 	LookPath func(file string) (string, error)
-	// findPython returns a Python interpreter able to create virtualenvs.
+	// FindPython returns a Python interpreter able to create virtualenvs.
 	FindPython func(ctx context.Context) (string, error)
 	// DockerAvailable returns nil when a Docker engine answers.
 	DockerAvailable func(ctx context.Context) error
