@@ -37,36 +37,55 @@ func (Destination) Spec(ctx context.Context) (*protocol.ConnectorSpecification, 
 // Check always succeeds: there is nothing to connect to.
 func (Destination) Check(ctx context.Context, config json.RawMessage) error { return nil }
 
-// WriteLines is Write on the raw input (kit.LineWriter): it recognises
-// RECORD and STATE lines by their type without decoding records, so that
-// the no-op destination costs next to nothing and measures the rest of the
-// pipeline. Only STATE lines are parsed.
+// WriteLines is Write on the raw input (kit.LineWriter): a line that begins
+// as a RECORD message does ({"type":"RECORD", as every encoder we know
+// writes one) is counted without being decoded, so that the no-op
+// destination costs next to nothing and measures the rest of the pipeline.
+// Every other line is parsed whole, however long: a STATE is echoed
+// exactly as Write echoes it, wherever its "type" key stands and whatever
+// its payload holds, and a record written another way is still counted.
 func (Destination) WriteLines(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 	input io.Reader, emit func(*protocol.Message) error) error {
 	br := bufio.NewReaderSize(input, 1<<20)
-	var n float64
-	start := true // the next fragment begins a line
+	var (
+		n       float64
+		long    []byte // the start of a line longer than the buffer, gathered
+		skipped bool   // the line under way is a record's: skip the rest
+	)
 	for {
 		frag, err := br.ReadSlice('\n')
-		if start && len(frag) > 0 {
-			switch {
-			case bytes.Contains(frag, []byte(`"type":"RECORD"`)):
+		ends := !errors.Is(err, bufio.ErrBufferFull) // frag ends its line, or the input
+		switch {
+		case skipped:
+		case long == nil && recordPrefix(frag):
+			n++
+			skipped = !ends
+		case !ends:
+			long = append(long, frag...)
+		default:
+			line := frag
+			if long != nil {
+				line, long = append(long, frag...), nil
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				break
+			}
+			switch m := protocol.ParseMessage(bytes.Clone(line)); {
+			case m.Type == protocol.TypeRecord:
 				n++
-			case err == nil && bytes.Contains(frag, []byte(`"type":"STATE"`)):
-				if m := protocol.ParseMessage(bytes.Clone(frag)); m.Type == protocol.TypeState && m.State != nil {
-					c := n
-					m.State.DestinationStats = &protocol.StateStats{RecordCount: &c}
-					n = 0
-					if err := emit(m); err != nil {
-						return err
-					}
+			case m.Type == protocol.TypeState && m.State != nil:
+				c := n
+				m.State.DestinationStats = &protocol.StateStats{RecordCount: &c}
+				n = 0
+				if err := emit(m); err != nil {
+					return err
 				}
 			}
 		}
-		// A line longer than the buffer comes in several fragments; only
-		// its first one is looked at.
-		start = !errors.Is(err, bufio.ErrBufferFull)
-		if err != nil && start {
+		if ends {
+			skipped = false
+		}
+		if err != nil && ends {
 			if errors.Is(err, io.EOF) {
 				return ctx.Err()
 			}
@@ -76,6 +95,12 @@ func (Destination) WriteLines(ctx context.Context, config json.RawMessage, catal
 			return ctx.Err()
 		}
 	}
+}
+
+// recordPrefix reports whether a line begins as a RECORD message, with the
+// compact or the spaced separator.
+func recordPrefix(line []byte) bool {
+	return bytes.HasPrefix(line, []byte(`{"type":"RECORD"`)) || bytes.HasPrefix(line, []byte(`{"type": "RECORD"`))
 }
 
 // Write discards the records of input and echoes each STATE with
