@@ -19,8 +19,11 @@ var (
 
 // APIError is an answer of the server with a status other than 2xx.
 type APIError struct {
-	Method  string
-	URL     string
+	// Method is the HTTP method of the request, such as "POST".
+	Method string
+	// URL is the URL the request went to, query string included.
+	URL string
+	// Status is the HTTP status code of the answer, such as 404.
 	Status  int
 	Message string // the server's message, secrets masked
 }

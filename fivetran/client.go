@@ -110,10 +110,15 @@ func New(apiKey, apiSecret string, opts ...Option) (*Client, error) {
 
 // APIError is an answer with a status other than 2xx.
 type APIError struct {
+	// Method and URL are the failed request's HTTP method and full URL,
+	// query string included.
 	Method, URL string
-	Status      int
-	Code        string // Fivetran's code, such as "NotFound_Connection"
-	Message     string
+	// Status is the HTTP status code of the answer, such as 404.
+	Status int
+	Code   string // Fivetran's code, such as "NotFound_Connection"
+	// Message is Fivetran's explanation, or the raw body when the answer
+	// has none; secrets masked.
+	Message string
 }
 
 // Error says which request failed and how.
@@ -208,33 +213,60 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 
 // Connection is a Fivetran connection (formerly "connector").
 type Connection struct {
-	ID            string     `json:"id"`
-	Service       string     `json:"service"`
-	Schema        string     `json:"schema"`
-	GroupID       string     `json:"group_id"`
-	Paused        bool       `json:"paused"`
-	ScheduleType  string     `json:"schedule_type"` // "auto" or "manual"
-	SyncFrequency int        `json:"sync_frequency"`
-	SucceededAt   *time.Time `json:"succeeded_at,omitempty"`
-	FailedAt      *time.Time `json:"failed_at,omitempty"`
-	Status        Status     `json:"status"`
+	// ID is the connection's identifier, what the Client's methods take.
+	ID string `json:"id"`
+	// Service is the connector type, such as "google_sheets".
+	Service string `json:"service"`
+	// Schema is the connection's name in Fivetran, which is also the name
+	// of the schema it writes in the destination.
+	Schema string `json:"schema"`
+	// GroupID identifies the group (the destination) the connection
+	// belongs to; Connections filters on it.
+	GroupID string `json:"group_id"`
+	// Paused is true while the connection is paused and runs no sync;
+	// SetPaused changes it.
+	Paused       bool   `json:"paused"`
+	ScheduleType string `json:"schedule_type"` // "auto" or "manual"
+	// SyncFrequency is the time between two syncs on the auto schedule,
+	// in minutes (360 is every six hours).
+	SyncFrequency int `json:"sync_frequency"`
+	// SucceededAt is when the last successful sync ended; nil if none has.
+	SucceededAt *time.Time `json:"succeeded_at,omitempty"`
+	// FailedAt is when the last failed sync ended; nil if none has.
+	FailedAt *time.Time `json:"failed_at,omitempty"`
+	// Status is the connection's setup and sync state.
+	Status Status `json:"status"`
 }
 
 // Status is a connection's state.
 type Status struct {
-	SetupState       string     `json:"setup_state"`
-	SyncState        string     `json:"sync_state"` // scheduled, syncing, paused, rescheduled
-	UpdateState      string     `json:"update_state"`
-	IsHistoricalSync bool       `json:"is_historical_sync"`
-	RescheduledFor   *time.Time `json:"rescheduled_for,omitempty"`
-	Tasks            []Notice   `json:"tasks,omitempty"`
-	Warnings         []Notice   `json:"warnings,omitempty"`
+	// SetupState is "connected" when the setup works, "incomplete" when it
+	// never passed its tests, or "broken".
+	SetupState string `json:"setup_state"`
+	SyncState  string `json:"sync_state"` // scheduled, syncing, paused, rescheduled
+	// UpdateState is "on_schedule", or "delayed" when the data is later
+	// than the schedule promises.
+	UpdateState string `json:"update_state"`
+	// IsHistoricalSync is true when the running or next sync is a
+	// historical one, re-reading all the source's data (see Resync).
+	IsHistoricalSync bool `json:"is_historical_sync"`
+	// RescheduledFor is when a rescheduled sync may run again (UTC); set
+	// only while SyncState is StateRescheduled.
+	RescheduledFor *time.Time `json:"rescheduled_for,omitempty"`
+	// Tasks are what the user must do to fix the connection, such as
+	// reconnecting; empty when nothing is asked.
+	Tasks []Notice `json:"tasks,omitempty"`
+	// Warnings are problems that do not stop the connection from syncing.
+	Warnings []Notice `json:"warnings,omitempty"`
 }
 
 // Notice is a task or warning Fivetran attaches to a connection.
 type Notice struct {
-	Code    string `json:"code"`
+	// Code identifies the kind of notice, for programs to test.
+	Code string `json:"code"`
+	// Message is a short label for people, such as "Reconnect".
 	Message string `json:"message"`
+	// Details adds context to Message; empty when there is none.
 	Details string `json:"details,omitempty"`
 }
 

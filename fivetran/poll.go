@@ -39,8 +39,10 @@ func FailOnReschedule() PollOption { return func(p *pollSettings) { p.failResche
 
 // SyncFailedError is a sync that ended with failed_at.
 type SyncFailedError struct {
+	// ConnectionID is the connection whose sync failed.
 	ConnectionID string
-	FailedAt     time.Time
+	// FailedAt is the connection's new failed_at, when the sync ended.
+	FailedAt time.Time
 	// Tasks are what Fivetran asks the user to fix, if anything.
 	Tasks []Notice
 }
@@ -60,8 +62,11 @@ func (e *SyncFailedError) Error() string {
 // RescheduledError is a sync Fivetran rescheduled for lack of API quota,
 // returned under FailOnReschedule. RetryAt is rescheduled_for.
 type RescheduledError struct {
+	// ConnectionID is the connection whose sync was rescheduled.
 	ConnectionID string
-	RetryAt      time.Time
+	// RetryAt is when to trigger the sync again; a manual connection does
+	// not resume by itself.
+	RetryAt time.Time
 }
 
 // Error says when to retry.
@@ -171,17 +176,26 @@ func (c *Client) run(ctx context.Context, id string, trigger func(context.Contex
 
 // Table is one table a connection syncs.
 type Table struct {
-	Schema, Name      string
+	// Schema and Name are the table's schema and name in the source, as
+	// the schema config spells them (case matters).
+	Schema, Name string
+	// NameInDestination is the table's name in the destination.
 	NameInDestination string
 	// SchemaInDestination is the destination schema the table is in.
 	SchemaInDestination string
-	Columns             []Column
+	// Columns are the table's enabled columns, sorted by Name.
+	Columns []Column
 }
 
 // Column is one column of a table, as Fivetran's schema config shows it.
 type Column struct {
+	// Name and NameInDestination are the column's names in the source
+	// and in the destination.
 	Name, NameInDestination string
-	Hashed, PrimaryKey      bool
+	// Hashed says Fivetran writes a hash of the column's values instead
+	// of the values; PrimaryKey says the column is part of the table's
+	// primary key.
+	Hashed, PrimaryKey bool
 }
 
 type columnConfig struct {
