@@ -184,6 +184,8 @@ func (w *Workspace) DeployConnection(ctx context.Context, name string, src *Depl
 // its connections sync by default.
 type DeployedSource struct {
 	airbyteapi.Source
+	// Streams names the streams selected on the source when it was
+	// deployed; when empty, DeployConnection leaves the choice to Airbyte.
 	Streams []string
 }
 

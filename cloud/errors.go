@@ -18,9 +18,13 @@ var (
 
 // SyncError is a sync job that ended failed or cancelled.
 type SyncError struct {
-	JobID        int64
+	// JobID is Airbyte's id of the job that ended.
+	JobID int64
+	// ConnectionID is the id of the connection the job synced.
 	ConnectionID string
-	Status       airbyteapi.JobStatus
+	// Status is how the job ended: airbyteapi.JobFailed or
+	// airbyteapi.JobCancelled.
+	Status airbyteapi.JobStatus
 	// Attempts is how many attempts the job made.
 	Attempts int
 	// Failures are the failure reasons of the last attempt (none when the

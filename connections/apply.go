@@ -11,8 +11,11 @@ import (
 // ApplyError is a change Apply could not make; the changes before it were
 // made (and their secrets' fingerprints saved), the ones after it were not.
 type ApplyError struct {
+	// Change is the change that failed.
 	Change *Change
-	Err    error
+	// Err is why: the API's error, or for a connection whose source or
+	// destination does not exist in the workspace, an error saying so.
+	Err error
 }
 
 // Error says which change failed.

@@ -17,23 +17,34 @@ import (
 type Config struct {
 	// WorkspaceID is the workspace the file is for; a command-line flag or
 	// the caller may override it.
-	WorkspaceID  string                `yaml:"workspace_id,omitempty"`
-	Sources      map[string]Connector  `yaml:"sources,omitempty"`
-	Destinations map[string]Connector  `yaml:"destinations,omitempty"`
-	Connections  map[string]Connection `yaml:"connections,omitempty"`
+	WorkspaceID string `yaml:"workspace_id,omitempty"`
+	// Sources are the declared sources by name; each Type must start
+	// with "source-".
+	Sources map[string]Connector `yaml:"sources,omitempty"`
+	// Destinations are the declared destinations by name; each Type must
+	// start with "destination-".
+	Destinations map[string]Connector `yaml:"destinations,omitempty"`
+	// Connections are the declared connections by name.
+	Connections map[string]Connection `yaml:"connections,omitempty"`
 }
 
 // Connector is a source or destination: its type by registry name
 // ("source-faker", "destination-duckdb") and its config, in which
 // "secret_reference::NAME" values are resolved with package secrets.
 type Connector struct {
-	Type   string         `yaml:"type"`
+	// Type is the connector's registry name, matched against the
+	// docker repository of the workspace's connector definitions.
+	Type string `yaml:"type"`
+	// Config is the connector's config as its spec describes it; nil
+	// sends an empty object.
 	Config map[string]any `yaml:"config,omitempty"`
 }
 
 // Connection links a declared source to a declared destination.
 type Connection struct {
-	Source      string `yaml:"source"`
+	// Source names a source of Config.Sources.
+	Source string `yaml:"source"`
+	// Destination names a destination of Config.Destinations.
 	Destination string `yaml:"destination"`
 	// Streams to sync, by name; an empty map syncs every stream with the
 	// server's defaults.
@@ -57,9 +68,15 @@ type Stream struct {
 	// SyncMode is one of Airbyte's: full_refresh_overwrite,
 	// full_refresh_append, incremental_append,
 	// incremental_deduped_history, ...
-	SyncMode       string     `yaml:"sync_mode,omitempty"`
-	CursorField    []string   `yaml:"cursor_field,omitempty"`
-	PrimaryKey     [][]string `yaml:"primary_key,omitempty"`
+	SyncMode string `yaml:"sync_mode,omitempty"`
+	// CursorField is the path to the field whose value marks how far an
+	// incremental sync got, such as ["updated_at"].
+	CursorField []string `yaml:"cursor_field,omitempty"`
+	// PrimaryKey lists the paths of the fields that make up the key, such
+	// as [["id"]], which the deduplicating sync modes use.
+	PrimaryKey [][]string `yaml:"primary_key,omitempty"`
+	// SelectedFields, when set, limits the sync to the fields at these
+	// paths.
 	SelectedFields [][]string `yaml:"selected_fields,omitempty"`
 }
 

@@ -11,13 +11,18 @@ import (
 // managed-elements diff: additions, deletions and changes, a change being
 // either an old and a new value or a nested Diff.
 type Diff struct {
+	// Additions are the keys that only the new side has.
 	Additions []Entry
+	// Deletions are the keys that only the old side has.
 	Deletions []Entry
-	Changes   []Entry
+	// Changes are the keys whose values differ on the two sides.
+	Changes []Entry
 }
 
 // Entry is one line of a Diff (or a nested group).
 type Entry struct {
+	// Key is the field at this level, such as "type", "config", a config
+	// key or a stream's name.
 	Key string
 	// Old and New are the values as printed; secrets never get here.
 	Old, New string

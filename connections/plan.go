@@ -96,6 +96,9 @@ func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Op
 
 // Plan is what Apply would do, in the order it would do it.
 type Plan struct {
+	// Changes are the deletions of undeclared objects, then the
+	// creations, then the updates and replacements; empty when nothing
+	// differs.
 	Changes []*Change
 	st      *state
 	// ids of the remote objects by kind and name.
@@ -104,9 +107,12 @@ type Plan struct {
 
 // Change is one object Apply creates, updates, replaces or deletes.
 type Change struct {
+	// Action is Create, Update, Replace or Delete.
 	Action Action
-	Kind   Kind
-	Name   string
+	// Kind is KindSource, KindDestination or KindConnection.
+	Kind Kind
+	// Name is the object's name in the workspace and in the Config.
+	Name string
 	// Reason says why an object is replaced.
 	Reason string
 	// Diff is what differs (all of it for a creation).

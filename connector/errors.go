@@ -26,10 +26,12 @@ var (
 // connection check, whatever its exit code. Err, when set, is the connector
 // error that came with it.
 type CheckFailedError struct {
+	// Connector is the connector's name as given to New.
 	Connector string
 	// Message is the connector's own explanation.
 	Message string
-	Err     error
+	// Err is the error the run ended with, nil when it ended cleanly.
+	Err error
 }
 
 // Error gives the connector's reason for failing the check.
@@ -51,8 +53,10 @@ func (e *CheckFailedError) Unwrap() error { return e.Err }
 // the connector's spec. Its problems are kit's: a dotted field path and a
 // reason that never quotes a string of the config nor a secret.
 type ConfigValidationError struct {
+	// Connector is the connector's name as given to New.
 	Connector string
-	Problems  []kit.ConfigProblem
+	// Problems are the failing fields, sorted by field; never empty.
+	Problems []kit.ConfigProblem
 }
 
 // Error lists the config's problems, field by field.
@@ -75,6 +79,7 @@ func (e *ConfigValidationError) Is(target error) bool { return target == ErrConf
 // NoConfigError says that a command needing a config ran before one was
 // set.
 type NoConfigError struct {
+	// Connector is the connector's name as given to New.
 	Connector string
 }
 
@@ -90,9 +95,12 @@ func (e *NoConfigError) Is(target error) bool { return target == ErrNoConfig }
 // options: two ways of running it, a knob of one way given for another, an
 // option of sources given to a destination.
 type OptionError struct {
+	// Connector is the connector's name as given to New.
 	Connector string
 	// Option names the option(s) at fault.
 	Option string
+	// Reason says why the option does not fit, and often what to use
+	// instead.
 	Reason string
 }
 
@@ -112,8 +120,11 @@ func (e *OptionError) Is(target error) bool { return target == ErrInvalidOption 
 // of that name is on PATH, and the registry cannot say (Err says why). It
 // matches executor.ErrNotInstalled.
 type NoMethodError struct {
+	// Connector is the connector's name as given to New.
 	Connector string
-	Err       error
+	// Err is why the registry has no entry for it, such as a
+	// *registry.NotFoundError or a *registry.UnavailableError.
+	Err error
 }
 
 // Error says which options would run the connector and why the registry
@@ -135,6 +146,7 @@ func (e *NoMethodError) Unwrap() error { return e.Err }
 // declarative engine cannot run, and that its Docker image, which can, has
 // no Docker engine to run in. It matches executor.ErrNotInstalled.
 type PythonComponentsError struct {
+	// Connector is the connector's name in the registry.
 	Connector string
 	// Components lists each custom component as "class at path".
 	Components []string

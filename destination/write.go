@@ -205,9 +205,13 @@ func (p *StateProvider) Watermark(ctx context.Context, stream string) (string, e
 // next Write sends the rest. Err is usually an *executor.ConnectorError
 // with the destination's last stderr lines.
 type WriteError struct {
+	// Destination is the destination connector's name as given to New.
 	Destination string
-	Result      *WriteResult
-	Err         error
+	// Result counts what was sent and confirmed before the failure.
+	Result *WriteResult
+	// Err is the cause: the destination's run error, the error feeding it
+	// records, or the failure to store a state it echoed.
+	Err error
 }
 
 // Error says what was sent and confirmed before the failure, and its cause.

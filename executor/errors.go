@@ -22,9 +22,12 @@ type ConnectorError struct {
 	// signal).
 	ExitCode int
 	// FailureType, Message and InternalMessage come from the connector's
-	// TRACE ERROR, when it sent one.
-	FailureType     protocol.FailureType
-	Message         string
+	// TRACE ERROR (the first it sent), and are empty when it sent none.
+	FailureType protocol.FailureType
+	// Message is the TRACE ERROR's message, the one meant for the user.
+	Message string
+	// InternalMessage is the TRACE ERROR's internal_message, meant for
+	// the connector's developers.
 	InternalMessage string
 	// Missing is the answer the command ended without (SPEC,
 	// CONNECTION_STATUS or CATALOG), when that is what failed.

@@ -63,6 +63,8 @@ const (
 
 // Invocation is one run of a connector command.
 type Invocation struct {
+	// Verb is the command: VerbSpec, VerbCheck, VerbDiscover, VerbRead or
+	// VerbWrite.
 	Verb Verb
 	// Config is written to config.json and passed as --config (not for spec).
 	Config json.RawMessage
@@ -191,6 +193,8 @@ type Executor interface {
 // connector they run: the image tag (Docker), the installed package's
 // version (Python), the version given with WithVersion (Local).
 type Versioner interface {
+	// InstalledVersion returns the version of the connector it runs, ""
+	// when it cannot tell; connector.Connector.Version calls it each time.
 	InstalledVersion(ctx context.Context) (string, error)
 }
 

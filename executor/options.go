@@ -56,6 +56,8 @@ func (k Kind) String() string {
 // knobs of that kind. A knob set for another kind makes New fail: nothing is
 // silently ignored.
 type Method struct {
+	// Kind is KindLocal, KindDocker, KindPython or KindInProcess; the
+	// zero Kind does not validate.
 	Kind Kind
 
 	// Path is the executable (KindLocal): a path, or a name looked up on
@@ -101,7 +103,10 @@ type Method struct {
 
 // Mount is a host directory mounted into a connector's container.
 type Mount struct {
-	HostDir      string
+	// HostDir is the host directory; a relative one is taken from the
+	// working directory.
+	HostDir string
+	// ContainerDir is where the container sees it, such as "/local".
 	ContainerDir string
 }
 

@@ -61,6 +61,7 @@ type ConfigProblem struct {
 // connectionSpecification, naming every field at fault. Its failure type is
 // config_error.
 type InvalidConfigError struct {
+	// Problems are the faults, sorted by field; never empty.
 	Problems []ConfigProblem
 }
 

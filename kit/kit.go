@@ -56,6 +56,8 @@ type Destination interface {
 // destination), where decoding every line would cost more than the
 // destination does.
 type LineWriter interface {
+	// WriteLines does Write's work on input, the raw protocol lines, and
+	// emits what it confirms through emit; the write command calls it.
 	WriteLines(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 		input io.Reader, emit func(*protocol.Message) error) error
 }
@@ -66,6 +68,8 @@ type LineWriter interface {
 // in-process runner call CheckEmit, with the emit function of a read,
 // instead of Check.
 type CheckEmitter interface {
+	// CheckEmit is Check that may also emit messages, such as a CONTROL
+	// CONNECTOR_CONFIG, through emit; the check command calls it.
 	CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error
 }
 

@@ -15,7 +15,10 @@ import (
 // Snapshot is the state of an operation at one moment. It is a plain value:
 // listeners may keep it.
 type Snapshot struct {
+	// Operation is OpRead or OpWrite, as given to New.
 	Operation Operation
+	// Connector is the name of the connector read or written, as given to
+	// New.
 	Connector string
 	// Elapsed is the time since the tracker was created.
 	Elapsed time.Duration
@@ -33,6 +36,7 @@ type Snapshot struct {
 
 // StreamSnapshot is one stream's part of a [Snapshot].
 type StreamSnapshot struct {
+	// Name is the stream's name, as given to Tracker.Stream.
 	Name string
 	// Status is the last status reported, or "" if none was.
 	Status protocol.StreamStatus
@@ -48,19 +52,37 @@ type StreamSnapshot struct {
 // recent rates cover the last sampling interval and equal the averages until
 // the first interval has passed.
 type Stats struct {
-	RecordsRead      int64
-	BytesRead        int64
-	RecordsWritten   int64
+	// RecordsRead counts the records read from the source, or for a write
+	// from the source or the cache that feeds the destination.
+	RecordsRead int64
+	// BytesRead is the size of those records in bytes: their data's JSON,
+	// or for a write from a cache their whole RECORD lines.
+	BytesRead int64
+	// RecordsWritten counts the records sent to the destination, or for a
+	// read the rows landed in the cache, known only once the load ends.
+	RecordsWritten int64
+	// RecordsConfirmed counts the records the destination confirmed by
+	// echoing the states after them; 0 for a read.
 	RecordsConfirmed int64
-	StatesCommitted  int64
+	// StatesCommitted counts the stream's STATE messages committed after
+	// their records: into the cache for a read, echoed and stored for a
+	// write.
+	StatesCommitted int64
 	// MalformedLines counts lines of the connector's output that claimed
 	// to be a RECORD or STATE message and did not parse.
 	MalformedLines int64
 
-	RecordsPerSec       float64
-	BytesPerSec         float64
+	// RecordsPerSec is RecordsRead per second, averaged from the stream's
+	// start to its end (for Total, over Elapsed).
+	RecordsPerSec float64
+	// BytesPerSec is BytesRead per second over the same span.
+	BytesPerSec float64
+	// RecentRecordsPerSec is RecordsRead per second over the last
+	// sampling interval, 250 ms.
 	RecentRecordsPerSec float64
-	RecentBytesPerSec   float64
+	// RecentBytesPerSec is BytesRead per second over the last sampling
+	// interval.
+	RecentBytesPerSec float64
 
 	// TimeToFirstRecord is the time from the tracker's creation to the
 	// first record read; it means something only when RecordsRead > 0.

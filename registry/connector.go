@@ -205,9 +205,9 @@ func merge(source string, regs ...*Registry) *Registry {
 type MalformedRegistryError struct {
 	Source string // the URL or file
 	Line   int    // 1-based position of the problem, 0 when unknown
-	Column int
-	Detail string
-	Err    error
+	Column int    // 1-based byte column on Line, 0 when Line is
+	Detail string // what is wrong, such as a field of the wrong JSON type
+	Err    error  // the JSON decoding error; nil for a problem found after decoding
 }
 
 // Error names the source, the position and what is wrong.

@@ -138,7 +138,10 @@ func truthy(s string) bool {
 // UnavailableError says that the registry could be neither fetched nor
 // read from the disk cache. The built-in connectors still resolve.
 type UnavailableError struct {
+	// URL is the registry's address (WithURL, or the standard registry).
 	URL string
+	// Err is why the fetched copy cannot be used: the fetch's error, or a
+	// *MalformedRegistryError when it came but could not be read.
 	Err error
 }
 

@@ -39,7 +39,7 @@ func (l *Loader) Available(ctx context.Context, t InstallType) ([]*Connector, er
 
 // NotFoundError says that no connector has the name asked for.
 type NotFoundError struct {
-	Name        string
+	Name        string   // the connector name asked for, trimmed of spaces
 	Registry    string   // where the registry came from
 	Suggestions []string // close names, best first
 }

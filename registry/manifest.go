@@ -51,12 +51,19 @@ type Manifest struct {
 // ManifestError says that a connector's manifest could be neither
 // downloaded nor found in the manifest directory or the disk cache.
 type ManifestError struct {
+	// Connector is the connector's name, such as "source-pokeapi".
 	Connector string
-	Version   string
+	// Version is the version asked for without its leading "v", or
+	// "latest".
+	Version string
 	// URL is the manifest's download URL ("" when no download was tried).
-	URL     string
+	URL string
+	// Offline is true when offline mode forbade the download and the
+	// disk cache had no copy.
 	Offline bool
-	Err     error
+	// Err is the download's error, or when Offline, one saying there is no
+	// cached copy.
+	Err error
 }
 
 // Error says what failed and the ways to provide the manifest.

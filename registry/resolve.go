@@ -26,12 +26,16 @@ const (
 
 // Method is the outcome of [ChooseMethod]: how to run one connector.
 type Method struct {
+	// Kind is MethodExecutable, MethodPython or MethodDocker, and says
+	// which of the fields below is set.
 	Kind MethodKind
 	// Executable is the program's path (MethodExecutable).
 	Executable string
-	// Python is the interpreter that creates the virtualenv and
-	// PipRequirement what to install into it (MethodPython).
-	Python         string
+	// Python is the interpreter that creates the virtualenv
+	// (MethodPython).
+	Python string
+	// PipRequirement is what pip installs into it, "package" or
+	// "package==version" (MethodPython).
 	PipRequirement string
 	// DockerImage is "repository:tag" (MethodDocker).
 	DockerImage string
@@ -86,6 +90,7 @@ func (e Probes) withDefaults() Probes {
 // NoMethodError says that a connector cannot run on this machine and what
 // each way of running it would need.
 type NoMethodError struct {
+	// Connector is the connector's name in the registry.
 	Connector string
 	Needs     []string // one line per method that was considered
 }

@@ -108,7 +108,7 @@ var ErrSecretNotFound = errors.New("secret not found")
 
 // SecretNotFoundError says that no source had the secret.
 type SecretNotFoundError struct {
-	Name  string
+	Name  string   // the secret asked for, also the environment variable looked up
 	Tried []string // the sources asked, in order, with why a source was skipped
 }
 

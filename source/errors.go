@@ -23,8 +23,11 @@ var (
 // replaces (Status empty: the cache kept the table it had). The records
 // seen so far may be a part of the stream only.
 type IncompleteStreamError struct {
+	// Connector is the source connector's name as given to New.
 	Connector string
-	Stream    string
+	// Stream is the stream found incomplete, the first one when several
+	// are.
+	Stream string
 	// Status is the last status the connector reported for the stream, ""
 	// if none.
 	Status string
@@ -54,7 +57,9 @@ func (e *IncompleteStreamError) Is(target error) bool { return target == ErrInco
 // NoStreamsSelectedError says that a read was asked for with no stream
 // selected.
 type NoStreamsSelectedError struct {
+	// Connector is the source connector's name as given to New.
 	Connector string
+	// Available lists the streams of the discovered catalog, in its order.
 	Available []string
 }
 

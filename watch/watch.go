@@ -39,19 +39,23 @@ import (
 
 // Event is one finished sync.
 type Event struct {
-	Service     string    `json:"service"` // "airbyte" or "fivetran"
-	Connection  string    `json:"connection"`
+	Service     string    `json:"service"`            // "airbyte" or "fivetran"
+	Connection  string    `json:"connection"`         // the connection id given to Airbyte or Fivetran
 	JobID       int64     `json:"job_id,omitempty"`   // Airbyte's
 	JobType     string    `json:"job_type,omitempty"` // Airbyte's: sync, reset, refresh, clear
 	Status      string    `json:"status"`             // succeeded, failed or cancelled
-	CompletedAt time.Time `json:"completed_at"`
-	Rows        int64     `json:"rows,omitempty"`
+	CompletedAt time.Time `json:"completed_at"`       // Airbyte's job last update; Fivetran's succeeded_at or failed_at
+	Rows        int64     `json:"rows,omitempty"`     // rows the Airbyte job synced; 0 for Fivetran
 }
 
 // Cursor is how far a watch has reported, per connection. Persist it (it
 // marshals as JSON) to resume without repeating or missing events.
 type Cursor struct {
-	Airbyte  map[string]int64     `json:"airbyte,omitempty"`
+	// Airbyte maps each Airbyte connection id to the highest job id
+	// reported, or passed over as already finished when first seen.
+	Airbyte map[string]int64 `json:"airbyte,omitempty"`
+	// Fivetran maps each Fivetran connection id to the latest completion
+	// time seen.
 	Fivetran map[string]time.Time `json:"fivetran,omitempty"`
 }
 
