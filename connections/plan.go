@@ -94,7 +94,9 @@ func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Op
 	return r, nil
 }
 
-// Plan is what Apply would do, in the order it would do it.
+// Plan is what Apply would do: creations and updates in the order Apply
+// makes them (sources, destinations, connections), deletions after them.
+// Apply makes the deletions, and the deleting half of replacements, first.
 type Plan struct {
 	// Changes are the deletions of undeclared objects, then the
 	// creations, then the updates and replacements; empty when nothing
