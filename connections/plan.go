@@ -94,9 +94,10 @@ func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Op
 	return r, nil
 }
 
-// Plan is what Apply would do: creations and updates in the order Apply
-// makes them (sources, destinations, connections), deletions after them.
-// Apply makes the deletions, and the deleting half of replacements, first.
+// Plan is what Apply would do. Its Changes list deletions, creations, then
+// updates and replacements; Apply makes the deletions and the deleting half
+// of every replacement first, then creates and updates sources,
+// destinations and connections in that order.
 type Plan struct {
 	// Changes are the deletions of undeclared objects, then the
 	// creations, then the updates and replacements; empty when nothing
