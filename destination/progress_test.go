@@ -3,6 +3,7 @@ package destination_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -109,4 +110,46 @@ func TestWriteProgressFromReadResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWriteProgress(t, &f, &out, res, rr.StreamRecords(), true)
+}
+
+// A Write of a ReadResult counts, as bytes read, the data of the records it
+// takes from the cache, as a read counts a record's data, not the RECORD
+// lines it sends: the MB/s of the two mean the same.
+func TestWriteFromCacheCountsDataBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rr, err := newFaker(t, 150, "users", "purchases").Read(ctx, source.UseCache(openCache(t)), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64 // the data of every exported line, decoded
+	for _, name := range rr.ProcessedStreams() {
+		ds, err := rr.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r, err := range ds.After("").RecordLines(ctx, nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m struct {
+				Record struct{ Data json.RawMessage }
+			}
+			if err := json.Unmarshal(r.Line, &m); err != nil {
+				t.Fatal(err)
+			}
+			want += int64(len(m.Record.Data))
+		}
+	}
+	var f finals
+	if _, err := newLocalJSON(t, t.TempDir(), nil).Write(ctx, rr,
+		destination.WithProgress(progress.WithListener(f.listen), progress.WithRenderer(nil))); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.snaps) != 1 {
+		t.Fatalf("%d final snapshots", len(f.snaps))
+	}
+	if got := f.snaps[0].Total.BytesRead; got != want || want == 0 {
+		t.Fatalf("the Write counted %d bytes read from the cache, the records' data is %d bytes", got, want)
+	}
 }
