@@ -145,8 +145,14 @@ type UnavailableError struct {
 	Err error
 }
 
-// Error says what failed and how to work offline.
+// Error says what failed and how to work offline: a registry that came
+// but could not be read is not a network problem.
 func (e *UnavailableError) Error() string {
+	var me *MalformedRegistryError
+	if errors.As(e.Err, &me) {
+		return fmt.Sprintf("connector registry %s cannot be read and there is no cached copy: %v; set %s to a registry file, or set %s=1 to use only the built-in connectors",
+			e.URL, e.Err, envLocalRegistry, envOfflineMode)
+	}
 	return fmt.Sprintf("connector registry %s is unavailable and there is no cached copy: %v; check the network, set %s to a registry file, or set %s=1 to use only the built-in connectors",
 		e.URL, e.Err, envLocalRegistry, envOfflineMode)
 }

@@ -312,6 +312,9 @@ func TestLoaderNetworkFailure(t *testing.T) {
 	if !errors.As(err, &me) || me.Source != srv.registryURL() {
 		t.Fatalf("malformed download: %v", err)
 	}
+	if msg := err.Error(); !strings.Contains(msg, "cannot be read") || strings.Contains(msg, "check the network") {
+		t.Errorf("a registry that came but cannot be read is not a network problem: %v", err)
+	}
 	if files, _ := filepath.Glob(filepath.Join(emptyDir, "*")); len(files) != 0 {
 		t.Fatalf("malformed registry cached: %v", files)
 	}
