@@ -49,7 +49,9 @@ type Manifest struct {
 }
 
 // ManifestError says that a connector's manifest could be neither
-// downloaded nor found in the manifest directory or the disk cache.
+// downloaded nor found in the disk cache. (With a manifest directory set,
+// that directory is the only place looked at, and a manifest missing from
+// it is a plain error naming the file.)
 type ManifestError struct {
 	// Connector is the connector's name, such as "source-pokeapi".
 	Connector string
