@@ -136,6 +136,17 @@ func TestValidateConfig(t *testing.T) {
 	if err := kit.ValidateConfig(spec, []byte(`{"b":2}`)); err != nil {
 		t.Errorf("valid config: %v", err)
 	}
+	// A config that is not JSON says where, not with what: the decoder's
+	// words would quote the first letter of a secret written bare.
+	for raw, want := range map[string]string{
+		`{"password": hunter2}`: "the config is not valid JSON (at byte 14)",
+		`{"password": "hunt`:   "the config is not valid JSON (it ends too early)",
+	} {
+		err := kit.ValidateConfig(spec, []byte(raw))
+		if !errors.As(err, &ice) || len(ice.Problems) != 1 || ice.Problems[0].Reason != want || strings.Contains(err.Error(), "'h'") {
+			t.Errorf("config %s: %v, want %q", raw, err, want)
+		}
+	}
 	// No spec, or no connectionSpecification: only the shape is checked.
 	if err := kit.ValidateConfig(nil, []byte(`{"anything":1}`)); err != nil {
 		t.Errorf("no spec: %v", err)

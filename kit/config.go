@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -27,7 +28,7 @@ import (
 func ValidateConfig(spec *protocol.ConnectorSpecification, config json.RawMessage) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(config))
 	if err != nil {
-		return &InvalidConfigError{Problems: []ConfigProblem{{Reason: "the config is not valid JSON: " + err.Error()}}}
+		return &InvalidConfigError{Problems: []ConfigProblem{{Reason: notJSON(err)}}}
 	}
 	if _, ok := inst.(map[string]any); !ok {
 		return &InvalidConfigError{Problems: []ConfigProblem{{Reason: "the config must be a JSON object"}}}
@@ -175,4 +176,18 @@ func reason(k jsonschema.ErrorKind) string {
 		return "does not satisfy the spec"
 	}
 	return out.Error.String()
+}
+
+// notJSON says where a config stops being JSON without quoting it: the
+// decoder's own words name the offending character, which may be the first
+// of a secret written without quotes.
+func notJSON(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("the config is not valid JSON (at byte %d)", se.Offset)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "the config is not valid JSON (it ends too early)"
+	}
+	return "the config is not valid JSON"
 }
