@@ -103,9 +103,11 @@ func (e *NoMethodError) Error() string {
 // ChooseMethod decides how to run c, as PyAirbyte does: an executable named
 // like the connector on PATH first; otherwise its PyPI package when it has
 // an enabled one and a Python interpreter is available; otherwise its
-// Docker image when a Docker engine answers. version ("" for the
-// registry's, "latest", or a pinned "1.2.3") shapes the pip requirement and
-// the image tag; a local executable is used as it is. When nothing fits,
+// Docker image when a Docker engine answers. version shapes the pip
+// requirement and the image tag: a pinned "1.2.3" pins both; "latest" is
+// the newest package and the latest tag; "" is the newest package too (as
+// PyAirbyte installs it) but the registry's tag for the image, whose latest
+// tag may lag or lead. A local executable is used as it is. When nothing fits,
 // the error is a *[NoMethodError] that lists what would be needed.
 func ChooseMethod(ctx context.Context, c *Connector, version string, env Probes) (Method, error) {
 	if c == nil {
