@@ -140,7 +140,7 @@ func TestValidateConfig(t *testing.T) {
 	// words would quote the first letter of a secret written bare.
 	for raw, want := range map[string]string{
 		`{"password": hunter2}`: "the config is not valid JSON (at byte 14)",
-		`{"password": "hunt`:   "the config is not valid JSON (it ends too early)",
+		`{"password": "hunt`:    "the config is not valid JSON (it ends too early)",
 	} {
 		err := kit.ValidateConfig(spec, []byte(raw))
 		if !errors.As(err, &ice) || len(ice.Problems) != 1 || ice.Problems[0].Reason != want || strings.Contains(err.Error(), "'h'") {
