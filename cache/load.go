@@ -38,6 +38,13 @@ type LoadRequest struct {
 	// committed with the records they cover, so smaller batches commit
 	// states more often.
 	BatchSize int
+	// Committed, when set, is called after each transaction of the load
+	// commits, with the records it committed per stream, on the load's
+	// writer goroutine: it must return quickly. Records of replace streams
+	// are left out (they count only once swapped in, at the end), so the
+	// calls add up to at most LoadResult.Records. Progress uses it to show
+	// rows landing while a long load runs.
+	Committed func(records map[string]int64)
 	// ShareTables lets the load write into tables another source loaded:
 	// the tables are shared on purpose. Without it such a load is refused
 	// with a *TableOwnerError. A shared table is recorded as the last
@@ -111,7 +118,7 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 	if err != nil {
 		return nil, err
 	}
-	l.w = startWriter(ctx, c)
+	l.w = startWriter(ctx, c, req.Committed)
 	defer l.w.cancel()
 	srcErr, bufErr := l.consume(ctx)
 	if ctx.Err() == nil && bufErr == nil {
@@ -476,12 +483,13 @@ type writer struct {
 	inserted  map[*streamPlan]int64        // its records per stream
 	committed map[*streamPlan]int64        // records committed per stream
 	states    int64                        // states committed
+	onCommit  func(map[string]int64)       // LoadRequest.Committed
 }
 
 // startWriter starts the writer goroutine of one load.
-func startWriter(ctx context.Context, c *Cache) *writer {
+func startWriter(ctx context.Context, c *Cache, onCommit func(map[string]int64)) *writer {
 	w := &writer{c: c, chunks: make(chan *chunk, 1), done: make(chan struct{}), pending: map[StateKey]*protocol.State{},
-		inserted: map[*streamPlan]int64{}, committed: map[*streamPlan]int64{}}
+		inserted: map[*streamPlan]int64{}, committed: map[*streamPlan]int64{}, onCommit: onCommit}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	go w.run(ctx)
 	return w
@@ -563,6 +571,7 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 		for p, n := range w.inserted {
 			w.committed[p] += n
 		}
+		w.reportCommit()
 	}
 	clear(w.pending)
 	clear(w.inserted)
@@ -570,6 +579,23 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 		err = w.c.b.(backend.TxMemory).ReleaseTxMemory(ctx)
 	}
 	return err
+}
+
+// reportCommit hands the records of the transaction just committed to
+// LoadRequest.Committed, leaving out replace streams (see there).
+func (w *writer) reportCommit() {
+	if w.onCommit == nil {
+		return
+	}
+	out := make(map[string]int64, len(w.inserted))
+	for p, n := range w.inserted {
+		if p.strategy != StrategyReplace && n > 0 {
+			out[p.table.Stream] += n
+		}
+	}
+	if len(out) > 0 {
+		w.onCommit(out)
+	}
 }
 
 // abandon rolls back a transaction left open by a failure or a cancelled

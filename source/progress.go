@@ -51,10 +51,13 @@ type readProgress struct {
 	// LEGACY) handed to the cache; they are reported committed when the
 	// load succeeds (see finish).
 	states map[string]int64
+	// landed counts the rows reported written as their transactions
+	// committed (see committed); finish reports the rest.
+	landed map[string]int64
 }
 
 func newReadProgress(tr *progress.Tracker, streams []string) *readProgress {
-	p := &readProgress{tr: tr, streams: make(map[string]*progress.Stream, len(streams)), states: map[string]int64{}}
+	p := &readProgress{tr: tr, streams: make(map[string]*progress.Stream, len(streams)), states: map[string]int64{}, landed: map[string]int64{}}
 	// Handles are made up front so that every stream shows from the start,
 	// in catalog order, even before its first record.
 	for _, n := range streams {
@@ -106,21 +109,30 @@ func (p *readProgress) observe(msgs iter.Seq2[*protocol.Message, error]) iter.Se
 	}
 }
 
-// finish reports what the cache loaded: rows written per stream and the
-// states committed. After a successful load every STATE handed to the
+// committed reports the rows of a transaction the cache committed as
+// written (cache.LoadRequest.Committed): a long read shows its rows landing
+// rather than all of them at the end. It runs on the load's writer
+// goroutine; landed is read by finish only after the load returned.
+func (p *readProgress) committed(records map[string]int64) {
+	for name, n := range records {
+		if h := p.streams[name]; h != nil {
+			h.Written(int(n))
+			p.landed[name] += n
+		}
+	}
+}
+
+// finish reports what the cache loaded: the rows written per stream that
+// committed did not report yet, and the states committed. After a successful load every STATE handed to the
 // cache was committed, except those of a replace stream the load left
 // unfinished (not swapped in) and, then, GLOBAL ones; each is counted on
 // its stream, GLOBAL and LEGACY ones in the totals. After a failure only
 // the cache's count of committed state rows is known, and it is counted in
 // the totals.
-//
-// TODO(cache): with a per-transaction commit hook in cache.LoadRequest
-// (records and state keys per committed unit), written rows and committed
-// states could be reported as they land instead of at the end.
 func (p *readProgress) finish(lr *cache.LoadResult, ok bool) {
 	for name, n := range lr.Records {
-		if h := p.streams[name]; h != nil {
-			h.Written(int(n))
+		if h := p.streams[name]; h != nil && n > p.landed[name] {
+			h.Written(int(n - p.landed[name]))
 		}
 	}
 	if !ok {

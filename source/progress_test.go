@@ -3,10 +3,17 @@ package source_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
@@ -133,5 +140,71 @@ func TestReadIntoCallersTracker(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "Read 40 records from my-pipeline") || strings.Count(out.String(), "\n") != 1 {
 		t.Fatalf("summary %q", out.String())
+	}
+}
+
+// landingSource emits records of "items" and, at the sixth, waits until the
+// tracker shows rows of the stream written: a read must report rows as the
+// cache commits them, not all at the end.
+type landingSource struct{ tr *progress.Tracker }
+
+func (landingSource) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+func (landingSource) Check(context.Context, json.RawMessage) error { return nil }
+func (landingSource) Discover(context.Context, json.RawMessage) (*protocol.Catalog, error) {
+	return &protocol.Catalog{Streams: []protocol.Stream{{Name: "items", JSONSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`),
+		SupportedSyncModes:  []protocol.SyncMode{protocol.SyncFullRefresh, protocol.SyncIncremental},
+		SourceDefinedCursor: new(true), DefaultCursorField: []string{"id"}}}}, nil // appended: rows count as they commit
+}
+func (s landingSource) Read(ctx context.Context, _ json.RawMessage, _ *protocol.ConfiguredCatalog, _ json.RawMessage, emit func(*protocol.Message) error) error {
+	for i := 1; i <= 10; i++ {
+		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: json.RawMessage(fmt.Sprintf(`{"id":%d}`, i)), EmittedAt: 1}}); err != nil {
+			return err
+		}
+		if i != 6 {
+			continue
+		}
+		// Batches of two: at least one has committed once the loader
+		// takes the next records. Wait for its report, not for the end.
+		deadline := time.Now().Add(10 * time.Second)
+		for written(s.tr) == 0 {
+			if time.Now().After(deadline) {
+				return errors.New("no rows reported written while the read runs")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func written(tr *progress.Tracker) int64 {
+	for _, st := range tr.Snapshot().Streams {
+		if st.Name == "items" {
+			return st.RecordsWritten
+		}
+	}
+	return 0
+}
+
+func TestReadReportsRowsAsTheyLand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "landing.duckdb"), duckdb.WithBatchSize(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tr := progress.New(progress.OpRead, "source-landing", progress.WithRenderer(nil))
+	src, err := source.New(ctx, "source-landing", connector.WithGoConnector(landingSource{tr}), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Read(ctx, source.UseCache(c), source.WithTracker(tr)); err != nil {
+		t.Fatal(err)
+	}
+	final := tr.Finish(nil)
+	if got := final.Total.RecordsWritten; got != 10 {
+		t.Fatalf("%d rows written in the end, want 10 (reported as they landed, and the rest at the end, once)", got)
 	}
 }

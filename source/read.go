@@ -192,6 +192,13 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	track := newStreamTracker(s.Name(), streams)
 	track.tolerate = rs.tolerateMalformed
 	prog := newReadProgress(tr, streams)
+	// For a write, the rows landing in the cache are not what the tracker
+	// counts as written (see WithTracker): they are reported only for a read.
+	reportsWritten := rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead
+	var committed func(map[string]int64)
+	if reportsWritten {
+		committed = prog.committed
+	}
 	start := time.Now()
 	log := s.Logger()
 	log.Debug("read started", "connector", s.Name(), slog.Any("streams", streams), "incremental", state != nil)
@@ -206,6 +213,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		Strategy:    rs.strategy,
 		FullRefresh: rs.fullRefresh,
 		Messages:    prog.observe(track.guard(msgs, log)),
+		Committed:   committed,
 	})
 	if err != nil && ctx.Err() != nil {
 		// The cache saw the cancellation first, as a wrapped context error
@@ -225,9 +233,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 			log.Warn("the connector sent records or states of streams that were not asked for; they were skipped",
 				"connector", s.Name(), "records", lr.UnknownStreamRecords, "states", lr.UnknownStreamStates)
 		}
-		// For a write, the rows landing in the cache are not what the
-		// tracker counts as written (see WithTracker).
-		if rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead {
+		if reportsWritten {
 			prog.finish(lr, err == nil)
 		}
 		log.Debug("states committed", "connector", s.Name(), "states", lr.States)

@@ -103,6 +103,7 @@ func Run(t *testing.T, open Opener) {
 		{"replace incremental refused", testReplaceIncrementalRefused},
 		{"replace keeps the table of a stream that was not read", testReplaceKeepsTheTableOfAStreamThatWasNotRead},
 		{"counts of records rolled back", testCountsOfRecordsRolledBack},
+		{"commits reported as they land", testCommitsReportedAsTheyLand},
 		{"auto", testAuto},
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
@@ -338,6 +339,42 @@ func testCountsOfRecordsRolledBack(t *testing.T, open Opener) {
 	res = MustLoad(t, c, cat, cache.StrategyAuto, u(3, "c", "2024-01-01T00:00:00Z"), Rec("items", `{"id":1}`), Rec("items", `{"id":2}`))
 	if res.Records["users"] != 1 || res.Records["items"] != 2 || res.Total != 3 || res.TotalRead != 3 {
 		t.Fatalf("complete: result %+v", res)
+	}
+}
+
+// LoadRequest.Committed hears of each committed transaction's records as it
+// commits — before the load ends — except a replace stream's, which count
+// only once swapped in; the calls add up to the result's counts.
+func testCommitsReportedAsTheyLand(t *testing.T, open Opener) {
+	c := open(t)
+	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("items", `{"id":{"type":"integer"}}`, full, nil))
+	var calls []map[string]int64
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for i := 1; i <= 6; i++ {
+			if !yield(u(i, "a", "2024-01-01T00:00:00Z"), nil) || !yield(Rec("items", fmt.Sprintf(`{"id":%d}`, i)), nil) {
+				return
+			}
+			if i == 4 && len(calls) == 0 {
+				// Two batches of two records were sent and one committed
+				// at least: the report of it cannot wait for the end.
+				t.Error("no commit reported while the load runs")
+			}
+		}
+	}
+	res, err := c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, BatchSize: 2, FullRefresh: true, Messages: msgs,
+		Committed: func(records map[string]int64) { calls = append(calls, records) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users int64
+	for _, r := range calls {
+		if r["items"] != 0 {
+			t.Errorf("a commit reported records of the replace stream items: %v", r)
+		}
+		users += r["users"]
+	}
+	if users != res.Records["users"] || users != 6 || res.Records["items"] != 6 {
+		t.Fatalf("commits reported %d users (%v), the load wrote %v", users, calls, res.Records)
 	}
 }
 
