@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"runtime"
+	"slices"
 
 	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
@@ -39,12 +41,14 @@ type LoadRequest struct {
 	// states more often.
 	BatchSize int
 	// Committed, when set, is called after each transaction of the load
-	// commits, with the records it committed per stream, on the load's
-	// writer goroutine: it must return quickly. Records of replace streams
-	// are left out (they count only once swapped in, at the end), so the
-	// calls add up to at most LoadResult.Records. Progress uses it to show
-	// rows landing while a long load runs.
-	Committed func(records map[string]int64)
+	// commits, with the records it committed per stream and the keys of
+	// the states it committed, on the load's writer goroutine: it must
+	// return quickly. Replace streams are left out, their records and
+	// states alike (they count only once swapped in, at the end), so the
+	// calls add up to at most LoadResult.Records and LoadResult.States.
+	// Progress uses it to show rows and states landing while a long load
+	// runs.
+	Committed func(records map[string]int64, states []StateKey)
 	// ShareTables lets the load write into tables another source loaded:
 	// the tables are shared on purpose. Without it such a load is refused
 	// with a *TableOwnerError. A shared table is recorded as the last
@@ -479,15 +483,15 @@ type writer struct {
 	// Owned by the goroutine until done is closed.
 	err       error
 	tx        backend.Tx
-	pending   map[StateKey]*protocol.State // the states of the open transaction
-	inserted  map[*streamPlan]int64        // its records per stream
-	committed map[*streamPlan]int64        // records committed per stream
-	states    int64                        // states committed
-	onCommit  func(map[string]int64)       // LoadRequest.Committed
+	pending   map[StateKey]*protocol.State       // the states of the open transaction
+	inserted  map[*streamPlan]int64              // its records per stream
+	committed map[*streamPlan]int64              // records committed per stream
+	states    int64                              // states committed
+	onCommit  func(map[string]int64, []StateKey) // LoadRequest.Committed
 }
 
 // startWriter starts the writer goroutine of one load.
-func startWriter(ctx context.Context, c *Cache, onCommit func(map[string]int64)) *writer {
+func startWriter(ctx context.Context, c *Cache, onCommit func(map[string]int64, []StateKey)) *writer {
 	w := &writer{c: c, chunks: make(chan *chunk, 1), done: make(chan struct{}), pending: map[StateKey]*protocol.State{},
 		inserted: map[*streamPlan]int64{}, committed: map[*streamPlan]int64{}, onCommit: onCommit}
 	w.ctx, w.cancel = context.WithCancel(ctx)
@@ -581,20 +585,22 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 	return err
 }
 
-// reportCommit hands the records of the transaction just committed to
-// LoadRequest.Committed, leaving out replace streams (see there).
+// reportCommit hands the records and states of the transaction just
+// committed to LoadRequest.Committed, leaving out replace streams (see
+// there; their states are not in pending but deferred to the swap).
 func (w *writer) reportCommit() {
 	if w.onCommit == nil {
 		return
 	}
-	out := make(map[string]int64, len(w.inserted))
+	records := make(map[string]int64, len(w.inserted))
 	for p, n := range w.inserted {
 		if p.strategy != StrategyReplace && n > 0 {
-			out[p.table.Stream] += n
+			records[p.table.Stream] += n
 		}
 	}
-	if len(out) > 0 {
-		w.onCommit(out)
+	states := slices.Collect(maps.Keys(w.pending))
+	if len(records) > 0 || len(states) > 0 {
+		w.onCommit(records, states)
 	}
 }
 

@@ -51,13 +51,14 @@ type readProgress struct {
 	// LEGACY) handed to the cache; they are reported committed when the
 	// load succeeds (see finish).
 	states map[string]int64
-	// landed counts the rows reported written as their transactions
-	// committed (see committed); finish reports the rest.
-	landed map[string]int64
+	// landed and landedStates count the rows and states reported as their
+	// transactions committed (see committed); finish reports the rest.
+	landed, landedStates map[string]int64
 }
 
 func newReadProgress(tr *progress.Tracker, streams []string) *readProgress {
-	p := &readProgress{tr: tr, streams: make(map[string]*progress.Stream, len(streams)), states: map[string]int64{}, landed: map[string]int64{}}
+	p := &readProgress{tr: tr, streams: make(map[string]*progress.Stream, len(streams)), states: map[string]int64{},
+		landed: map[string]int64{}, landedStates: map[string]int64{}}
 	// Handles are made up front so that every stream shows from the start,
 	// in catalog order, even before its first record.
 	for _, n := range streams {
@@ -109,26 +110,36 @@ func (p *readProgress) observe(msgs iter.Seq2[*protocol.Message, error]) iter.Se
 	}
 }
 
-// committed reports the rows of a transaction the cache committed as
-// written (cache.LoadRequest.Committed): a long read shows its rows landing
-// rather than all of them at the end. It runs on the load's writer
-// goroutine; landed is read by finish only after the load returned.
-func (p *readProgress) committed(records map[string]int64) {
+// committed reports what a transaction the cache committed holds
+// (cache.LoadRequest.Committed): its rows as written, its states as
+// committed, so that a long read shows them landing rather than all at the
+// end. It runs on the load's writer goroutine; finish reads what it
+// counted only after the load returned.
+func (p *readProgress) committed(records map[string]int64, states []cache.StateKey) {
 	for name, n := range records {
 		if h := p.streams[name]; h != nil {
 			h.Written(int(n))
 			p.landed[name] += n
 		}
 	}
+	for _, k := range states {
+		if h := p.streams[k.Stream]; h != nil {
+			h.StateCommitted()
+		} else {
+			p.tr.StateCommitted() // GLOBAL or LEGACY: the totals
+		}
+		p.landedStates[k.Stream]++
+	}
 }
 
-// finish reports what the cache loaded: the rows written per stream that
-// committed did not report yet, and the states committed. After a successful load every STATE handed to the
+// finish reports what committed did not: the rows written per stream, and
+// the states committed. After a successful load every STATE handed to the
 // cache was committed, except those of a replace stream the load left
 // unfinished (not swapped in) and, then, GLOBAL ones; each is counted on
-// its stream, GLOBAL and LEGACY ones in the totals. After a failure only
-// the cache's count of committed state rows is known, and it is counted in
-// the totals.
+// its stream, GLOBAL and LEGACY ones in the totals. (A transaction commits
+// a stream's latest state only, so committed may have counted fewer than
+// were handed over; finish counts the rest.) After a failure only what
+// committed reported is known to be committed.
 func (p *readProgress) finish(lr *cache.LoadResult, ok bool) {
 	for name, n := range lr.Records {
 		if h := p.streams[name]; h != nil && n > p.landed[name] {
@@ -136,14 +147,13 @@ func (p *readProgress) finish(lr *cache.LoadResult, ok bool) {
 		}
 	}
 	if !ok {
-		for range lr.States {
-			p.tr.StateCommitted()
-		}
 		return
 	}
 	for name, n := range p.states {
+		n -= p.landedStates[name]
 		h := p.streams[name]
 		switch {
+		case n <= 0:
 		case name == "" && len(lr.Unfinished) == 0:
 			for range n {
 				p.tr.StateCommitted()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -143,9 +142,10 @@ func TestReadIntoCallersTracker(t *testing.T) {
 	}
 }
 
-// landingSource emits records of "items" and, at the sixth, waits until the
-// tracker shows rows of the stream written: a read must report rows as the
-// cache commits them, not all at the end.
+// landingSource emits records of "items", each followed by its state, and
+// at the sixth waits until the tracker shows rows of the stream written and
+// states committed: a read must report them as the cache commits them, not
+// all at the end.
 type landingSource struct{ tr *progress.Tracker }
 
 func (landingSource) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
@@ -162,15 +162,25 @@ func (s landingSource) Read(ctx context.Context, _ json.RawMessage, _ *protocol.
 		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: json.RawMessage(fmt.Sprintf(`{"id":%d}`, i)), EmittedAt: 1}}); err != nil {
 			return err
 		}
+		if err := emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+			Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: "items"}, StreamState: json.RawMessage(fmt.Sprintf(`{"id":%d}`, i))}}}); err != nil {
+			return err
+		}
 		if i != 6 {
 			continue
 		}
-		// Batches of two: at least one has committed once the loader
-		// takes the next records. Wait for its report, not for the end.
+		// Batches of two: some have committed once the loader has taken
+		// these messages. Wait for their report, not for the end. The
+		// in-process executor hands messages over as the connector emits
+		// (a batch at a time, while the caller keeps up), so the wait
+		// emits a LOG line now and then to let the last ones through.
 		deadline := time.Now().Add(10 * time.Second)
-		for written(s.tr) == 0 {
+		for st := items(s.tr); st.RecordsWritten == 0 || st.StatesCommitted == 0; st = items(s.tr) {
 			if time.Now().After(deadline) {
-				return errors.New("no rows reported written while the read runs")
+				return fmt.Errorf("while the read runs, %d rows reported written and %d states committed", st.RecordsWritten, st.StatesCommitted)
+			}
+			if err := emit(&protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelTrace, Message: "waiting"}}); err != nil {
+				return err
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -178,13 +188,13 @@ func (s landingSource) Read(ctx context.Context, _ json.RawMessage, _ *protocol.
 	return nil
 }
 
-func written(tr *progress.Tracker) int64 {
+func items(tr *progress.Tracker) progress.StreamSnapshot {
 	for _, st := range tr.Snapshot().Streams {
 		if st.Name == "items" {
-			return st.RecordsWritten
+			return st
 		}
 	}
-	return 0
+	return progress.StreamSnapshot{}
 }
 
 func TestReadReportsRowsAsTheyLand(t *testing.T) {
@@ -204,7 +214,7 @@ func TestReadReportsRowsAsTheyLand(t *testing.T) {
 		t.Fatal(err)
 	}
 	final := tr.Finish(nil)
-	if got := final.Total.RecordsWritten; got != 10 {
-		t.Fatalf("%d rows written in the end, want 10 (reported as they landed, and the rest at the end, once)", got)
+	if got, states := final.Total.RecordsWritten, final.Total.StatesCommitted; got != 10 || states != 10 {
+		t.Fatalf("%d rows written and %d states committed in the end, want 10 of each (reported as they landed, and the rest at the end, once)", got, states)
 	}
 }

@@ -195,7 +195,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	// For a write, the rows landing in the cache are not what the tracker
 	// counts as written (see WithTracker): they are reported only for a read.
 	reportsWritten := rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead
-	var committed func(map[string]int64)
+	var committed func(map[string]int64, []cache.StateKey)
 	if reportsWritten {
 		committed = prog.committed
 	}

@@ -342,16 +342,19 @@ func testCountsOfRecordsRolledBack(t *testing.T, open Opener) {
 	}
 }
 
-// LoadRequest.Committed hears of each committed transaction's records as it
-// commits — before the load ends — except a replace stream's, which count
-// only once swapped in; the calls add up to the result's counts.
+// LoadRequest.Committed hears of each committed transaction's records and
+// states as it commits — before the load ends — except a replace stream's,
+// which count only once swapped in; the calls add up to the result's
+// counts.
 func testCommitsReportedAsTheyLand(t *testing.T, open Opener) {
 	c := open(t)
 	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("items", `{"id":{"type":"integer"}}`, full, nil))
 	var calls []map[string]int64
+	var states []cache.StateKey
 	msgs := func(yield func(*protocol.Message, error) bool) {
 		for i := 1; i <= 6; i++ {
-			if !yield(u(i, "a", "2024-01-01T00:00:00Z"), nil) || !yield(Rec("items", fmt.Sprintf(`{"id":%d}`, i)), nil) {
+			if !yield(u(i, "a", "2024-01-01T00:00:00Z"), nil) || !yield(Rec("items", fmt.Sprintf(`{"id":%d}`, i)), nil) ||
+				!yield(StreamState("users", fmt.Sprintf(`{"c":%d}`, i)), nil) || !yield(StreamState("items", `{}`), nil) {
 				return
 			}
 			if i == 4 && len(calls) == 0 {
@@ -362,7 +365,10 @@ func testCommitsReportedAsTheyLand(t *testing.T, open Opener) {
 		}
 	}
 	res, err := c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, BatchSize: 2, FullRefresh: true, Messages: msgs,
-		Committed: func(records map[string]int64) { calls = append(calls, records) }})
+		Committed: func(records map[string]int64, keys []cache.StateKey) {
+			calls = append(calls, records)
+			states = append(states, keys...)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,6 +381,16 @@ func testCommitsReportedAsTheyLand(t *testing.T, open Opener) {
 	}
 	if users != res.Records["users"] || users != 6 || res.Records["items"] != 6 {
 		t.Fatalf("commits reported %d users (%v), the load wrote %v", users, calls, res.Records)
+	}
+	// One users state per committed transaction, none of items (deferred
+	// to the swap); the load's count adds the swapped-in one.
+	for _, k := range states {
+		if k != (cache.StateKey{Source: "src", Stream: "users"}) {
+			t.Errorf("a commit reported the state %+v", k)
+		}
+	}
+	if len(states) == 0 || int64(len(states))+1 != res.States {
+		t.Errorf("commits reported %d states, the load committed %d (one of them the replace stream's)", len(states), res.States)
 	}
 }
 
