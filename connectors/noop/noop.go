@@ -47,8 +47,8 @@ func (Destination) Check(ctx context.Context, config json.RawMessage) error { re
 func (Destination) WriteLines(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 	input io.Reader, emit func(*protocol.Message) error) error {
 	br := bufio.NewReaderSize(input, 1<<20)
+	e := echoer{emit: emit}
 	var (
-		n       float64
 		long    []byte // the start of a line longer than the buffer, gathered
 		skipped bool   // the line under way is a record's: skip the rest
 	)
@@ -58,7 +58,7 @@ func (Destination) WriteLines(ctx context.Context, config json.RawMessage, catal
 		switch {
 		case skipped:
 		case long == nil && recordPrefix(frag):
-			n++
+			e.records++
 			skipped = !ends
 		case !ends:
 			long = append(long, frag...)
@@ -70,16 +70,8 @@ func (Destination) WriteLines(ctx context.Context, config json.RawMessage, catal
 			if len(bytes.TrimSpace(line)) == 0 {
 				break
 			}
-			switch m := protocol.ParseMessage(bytes.Clone(line)); {
-			case m.Type == protocol.TypeRecord:
-				n++
-			case m.Type == protocol.TypeState && m.State != nil:
-				c := n
-				m.State.DestinationStats = &protocol.StateStats{RecordCount: &c}
-				n = 0
-				if err := emit(m); err != nil {
-					return err
-				}
+			if err := e.message(protocol.ParseMessage(bytes.Clone(line))); err != nil {
+				return err
 			}
 		}
 		if ends {
@@ -107,22 +99,34 @@ func recordPrefix(line []byte) bool {
 // destinationStats.recordCount set to the records since the previous one.
 func (Destination) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
-	var n float64
+	e := echoer{emit: emit}
 	for m, err := range input {
 		if err != nil {
 			return err
 		}
-		switch {
-		case m.Type == protocol.TypeRecord:
-			n++
-		case m.Type == protocol.TypeState && m.State != nil:
-			c := n
-			m.State.DestinationStats = &protocol.StateStats{RecordCount: &c}
-			n = 0
-			if err := emit(m); err != nil {
-				return err
-			}
+		if err := e.message(m); err != nil {
+			return err
 		}
 	}
 	return ctx.Err()
+}
+
+// echoer counts records and echoes each STATE with
+// destinationStats.recordCount set to the records since the one before.
+type echoer struct {
+	records float64
+	emit    func(*protocol.Message) error
+}
+
+func (e *echoer) message(m *protocol.Message) error {
+	switch {
+	case m.Type == protocol.TypeRecord:
+		e.records++
+	case m.Type == protocol.TypeState && m.State != nil:
+		c := e.records
+		m.State.DestinationStats = &protocol.StateStats{RecordCount: &c}
+		e.records = 0
+		return e.emit(m)
+	}
+	return nil
 }
