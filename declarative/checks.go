@@ -147,7 +147,7 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 			return s.checkFailure(rc, st, err)
 		}
 	}
-	err = st.retriever.readSlice(rc.labelled(ctx, st.name, first), rc, sr, func(*dict) error { return errStop })
+	err = st.retriever.readSlice(rc.labelled(ctx, st.name, first), rc, sr, func(*dict, []byte) error { return errStop })
 	if err != nil && !errors.Is(err, errStop) {
 		return s.checkFailure(rc, st, err)
 	}

@@ -220,11 +220,13 @@ func (rc *readContext) rateLimited(ctx context.Context, stream string) error {
 }
 
 // record emits a record, preceded by the stream's RUNNING status when it
-// is the first.
-func (rc *readContext) record(ctx context.Context, stream string, rec *dict) error {
-	data, err := encodeRecord(rec)
-	if err != nil {
-		return recordEncodeError(stream, err)
+// is the first; data is its JSON when the page was encoded ahead.
+func (rc *readContext) record(ctx context.Context, stream string, rec *dict, data []byte) error {
+	if data == nil {
+		var err error
+		if data, err = encodeRecord(rec); err != nil {
+			return recordEncodeError(stream, err)
+		}
 	}
 	rm := &recordMessage{rec: protocol.Record{Stream: stream, Data: data, EmittedAt: rc.src.opts.now().UnixMilli()}}
 	rm.msg = protocol.Message{Type: protocol.TypeRecord, Record: &rm.rec}
@@ -661,13 +663,13 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	}
 	ctx = r.rc.labelled(ctx, st.name, job.slice)
 	r.rc.trace(ctx, nil)
-	// The callback fails only for a record that does not encode (checked
+	// The callback fails only for a record that does not encode (encoded
 	// ahead) or when the read stops, and feed and keep do not move: the
 	// slice may be read a page ahead (read_ahead.go).
 	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep, ahead: true}
 	var latest newest
-	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict) error {
-		if err := r.rc.record(ctx, st.name, rec); err != nil {
+	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict, data []byte) error {
+		if err := r.rc.record(ctx, st.name, rec, data); err != nil {
 			return err
 		}
 		if cr != nil && job.window != nil {
@@ -834,7 +836,7 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 				}
 			}
 		}
-		err := parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, sr, func(rec *dict) error {
+		err := parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, sr, func(rec *dict, _ []byte) error {
 			if lc != nil {
 				if err := lc.observe(*w, rec); err != nil {
 					return err

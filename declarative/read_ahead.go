@@ -24,9 +24,11 @@ import (
 //     not move during the read. A read that stops has sent at most the one
 //     request ahead, as the in-process executor's batches read ahead too;
 //   - records keep their order, and a page's error (HTTP, selection,
-//     pagination) comes after the records of the pages before it; a record
-//     that will not encode is found ahead (interpolation.CheckJSON), so
-//     that no request follows its page, as none would follow its failure;
+//     pagination) comes after the records of the pages before it; records
+//     are encoded ahead too (which also moves that work off the emitting
+//     goroutine), so a record that will not encode is found before the
+//     next request, and none follows its page, as none would follow its
+//     failure;
 //   - what the fetch of the page ahead emits (a RATE_LIMITED status, a
 //     rotated config) waits for the records before it (emitGate).
 //
@@ -35,7 +37,7 @@ import (
 
 // readAhead reads the slice's pages one ahead of emit. It returns when the
 // slice is read, or at the first error, after the goroutine has stopped.
-func (p *pager) readAhead(ctx context.Context, emit func(*dict) error) error {
+func (p *pager) readAhead(ctx context.Context, emit recordFunc) error {
 	ctx, cancel := context.WithCancel(ctx)
 	gate := &emitGate{rc: p.rc}
 	pages := make(chan *fetchedPage)

@@ -100,8 +100,8 @@ func (s *Source) readOneSynchronous(ctx context.Context, rc *readContext, st *st
 		sr := &sliceRead{stream: st.name, slice: slice, state: lc.state(), options: st.sliceOptions(slice), feed: feed, keep: keep}
 		sctx := rc.labelled(ctx, st.name, slice)
 		rc.trace(sctx, nil)
-		err := st.retriever.readSlice(sctx, rc, sr, func(rec *dict) error {
-			if err := rc.record(sctx, st.name, rec); err != nil {
+		err := st.retriever.readSlice(sctx, rc, sr, func(rec *dict, _ []byte) error {
+			if err := rc.record(sctx, st.name, rec, nil); err != nil {
 				return err
 			}
 			return lc.observe(w, rec)

@@ -47,7 +47,7 @@ type syncWindow interface {
 
 // readSlice reads every page of one slice, calling emit with each record in
 // order.
-func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sliceRead, emit func(*dict) error) error {
+func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sliceRead, emit recordFunc) error {
 	base := rc.vars()
 	base.set(interpolation.VarStreamSlice, sr.slice.value)
 	base.set(interpolation.VarStreamState, sr.state)
@@ -75,6 +75,10 @@ func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sl
 	}
 }
 
+// recordFunc receives a slice's records in order: each with its JSON when
+// the page was encoded ahead (read_ahead.go), nil otherwise.
+type recordFunc func(rec *dict, data []byte) error
+
 // pager is the pagination of one slice: its fields are where it stands,
 // fetch and advance are its steps (the request of a page, then the token
 // of the next).
@@ -91,6 +95,7 @@ type pager struct {
 // once they are emitted.
 type fetchedPage struct {
 	recs []*dict
+	data [][]byte // the records' JSON when the fetch encoded them, else nil
 	// err ends the slice after the records; last ends it without error.
 	err  error
 	last bool
@@ -103,10 +108,15 @@ type fetchedPage struct {
 
 func (pg *fetchedPage) done() bool { return pg.err != nil || pg.last }
 
-// emitAll emits the page's records in order.
-func (pg *fetchedPage) emitAll(emit func(*dict) error) error {
-	for _, rec := range pg.recs {
-		if err := emit(rec); err != nil {
+// emitAll emits the page's records in order, with their JSON when the
+// fetch encoded them.
+func (pg *fetchedPage) emitAll(emit recordFunc) error {
+	for i, rec := range pg.recs {
+		var data []byte
+		if pg.data != nil {
+			data = pg.data[i]
+		}
+		if err := emit(rec, data); err != nil {
 			return err
 		}
 	}
@@ -114,11 +124,11 @@ func (pg *fetchedPage) emitAll(emit func(*dict) error) error {
 }
 
 // fetch requests the page of p.tok and selects its records. An error in
-// selecting fails the page before any of its records. check also checks
-// that each record encodes, as emitting it will: the page then fails after
-// the records before the first that does not, with the error emitting it
-// would give.
-func (p *pager) fetch(ctx context.Context, check bool) *fetchedPage {
+// selecting fails the page before any of its records. encode also encodes
+// each record, as emitting it would (on the goroutine that reads ahead, not
+// the one that emits): the page then fails after the records before the
+// first that does not encode, with the error emitting it would give.
+func (p *pager) fetch(ctx context.Context, encode bool) *fetchedPage {
 	if err := ctx.Err(); err != nil {
 		return &fetchedPage{err: err}
 	}
@@ -177,12 +187,15 @@ func (p *pager) fetch(ctx context.Context, check bool) *fetchedPage {
 		return fail(err)
 	}
 	pg.resp, pg.body = resp, bodies[0]
-	if check {
+	if encode {
+		pg.data = make([][]byte, 0, len(pg.recs))
 		for i, rec := range pg.recs {
-			if err := interpolation.CheckJSON(rec); err != nil {
+			data, err := encodeRecord(rec)
+			if err != nil {
 				pg.recs, pg.err = pg.recs[:i], recordEncodeError(sr.stream, err)
 				break
 			}
+			pg.data = append(pg.data, data)
 		}
 	}
 	return pg

@@ -25,8 +25,7 @@ func fuzzSeeds(f *testing.F) (json.RawMessage, []string) {
 	return gf.Context, seeds
 }
 
-// FuzzTemplate compiles and evaluates arbitrary templates: errors are fine, panics are not, and
-// CheckJSON agrees with EncodeJSON on every value a template gives.
+// FuzzTemplate compiles and evaluates arbitrary templates: errors are fine, panics are not.
 func FuzzTemplate(f *testing.F) {
 	ctx, seeds := fuzzSeeds(f)
 	for _, s := range seeds {
@@ -47,11 +46,7 @@ func FuzzTemplate(f *testing.F) {
 		v, err := tmpl.Eval(vs)
 		if err == nil {
 			_ = Repr(v)
-			_, encErr := EncodeJSON(v)
-			// CheckJSON must answer as the encoder does.
-			if checkErr := CheckJSON(v); (encErr == nil) != (checkErr == nil) || encErr != nil && encErr.Error() != checkErr.Error() {
-				t.Fatalf("%q: CheckJSON = %v, EncodeJSON fails with %v", src, checkErr, encErr)
-			}
+			_, _ = EncodeJSON(v)
 		}
 		b, err := NewBoolean(src)
 		if err != nil {

@@ -434,66 +434,6 @@ func AppendJSON(dst []byte, v Value) ([]byte, error) {
 	return appendJSON(dst, v, false, false, false, 0, nil)
 }
 
-// CheckJSON returns the error EncodeJSON(v) returns, without encoding: a walk over v's
-// containers, numbers and keys, for a caller that must know whether a value encodes before it
-// does the encoding (the declarative engine reading a page ahead). It mirrors appendJSON's
-// compact form; FuzzTemplate and TestCheckJSON hold the two to the same answers.
-func CheckJSON(v Value) error {
-	if err := checkJSON(v, 0, nil); err != nil {
-		return err
-	}
-	return nil
-}
-
-func checkJSON(v Value, depth int, path []*Dict) *Error {
-	if depth > maxDepth {
-		return valueErrorf("Circular reference detected")
-	}
-	switch x := v.(type) {
-	case nil, bool, int64, *big.Int, string:
-		return nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return valueErrorf("Out of range float values are not JSON compliant")
-		}
-		return nil
-	case []Value:
-		return checkJSONList(x, depth, path)
-	case Tuple:
-		return checkJSONList(x, depth, path)
-	case *generator:
-		return checkJSONList(x.items, depth, path)
-	case *Dict:
-		for _, p := range path {
-			if p == x {
-				return valueErrorf("Circular reference detected")
-			}
-		}
-		path = append(path, x)
-		for i, k := range x.keys {
-			switch k.(type) {
-			case string, nil, bool, int64, *big.Int, float64:
-			default:
-				return typeErrorf("keys must be str, int, float, bool or None, not %s", typeName(k))
-			}
-			if err := checkJSON(x.vals[i], depth+1, path); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return typeErrorf("Object of type %s is not JSON serializable", typeName(v))
-}
-
-func checkJSONList(l []Value, depth int, path []*Dict) *Error {
-	for _, e := range l {
-		if err := checkJSON(e, depth+1, path); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // appendPyJSON writes what Python's json.dumps(v) writes: ", " and ": " separators, non-ASCII
 // escaped, optionally sorted keys.
 func appendPyJSON(dst []byte, v Value, sortKeys, _ bool) ([]byte, error) {
