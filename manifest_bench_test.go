@@ -16,6 +16,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/source"
 )
 
@@ -152,7 +153,7 @@ func BenchmarkManifestRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "records/s")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(cachetest.PeakRSSMB(), "peak-RSS-MB")
 	if n != total*b.N {
 		b.Fatalf("%d records, want %d", n, total*b.N)
 	}
@@ -199,21 +200,5 @@ func readDuckDB(b *testing.B, src *goairbyte.Source, stream string, total int) {
 		b.Fatalf("%d records, want %d", n, total*b.N)
 	}
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "records/s")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
-}
-
-// peakRSSMB is this process's peak resident set (VmHWM), in MB: the engine
-// and the cache share it.
-func peakRSSMB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	b.ReportMetric(cachetest.PeakRSSMB(), "peak-RSS-MB")
 }

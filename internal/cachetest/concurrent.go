@@ -58,7 +58,7 @@ func concurrentChild(open func(ctx context.Context, target string) (*cache.Cache
 	}
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "source-concurrent", Catalog: users(protocol.SyncIncremental), BatchSize: 2000, Messages: msgs})
 	c.Close()
-	fmt.Printf("loaded in %v, peak RSS %.0f MB\n", time.Since(start).Round(time.Millisecond), peakRSSMB())
+	fmt.Printf("loaded in %v, peak RSS %.0f MB\n", time.Since(start).Round(time.Millisecond), PeakRSSMB())
 	childExit(err)
 }
 

@@ -401,14 +401,14 @@ func BenchmarkFaker(b *testing.B, open func(b *testing.B) *cache.Cache, f *Faker
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "records/s")
-	if mb := peakRSSMB(); mb > 0 {
+	if mb := PeakRSSMB(); mb > 0 {
 		b.ReportMetric(mb, "peak-RSS-MB")
 	}
 }
 
-// peakRSSMB is this process's peak resident set size (VmHWM) in MB, 0 if
+// PeakRSSMB is this process's peak resident set size (VmHWM) in MB, 0 if
 // unknown. The connector runs in its own process and is not included.
-func peakRSSMB() float64 {
+func PeakRSSMB() float64 {
 	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
