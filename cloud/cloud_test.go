@@ -55,6 +55,20 @@ func setup(t *testing.T, fakerConfig map[string]any) *fixture {
 	return &fixture{srv: srv, ws: ws, src: src, path: filepath.Join(t.TempDir(), "warehouse.duckdb")}
 }
 
+// syncOK runs a sync of conn and waits for it to succeed.
+func syncOK(t *testing.T, conn *cloud.Connection) *cloud.SyncResult {
+	t.Helper()
+	ctx := context.Background()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func (f *fixture) connection(t *testing.T, opts ...cloud.ConnectionOption) *cloud.Connection {
 	t.Helper()
 	ctx := context.Background()
@@ -146,13 +160,7 @@ func TestCacheFollowsTheNamespaceFormat(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	conn := f.connection(t, cloud.WithNamespace("${SOURCE_NAMESPACE}raw"))
 	ctx := context.Background()
-	res, err := conn.RunSync(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := res.Wait(ctx, fast); err != nil {
-		t.Fatal(err)
-	}
+	res := syncOK(t, conn)
 	c, err := res.Cache(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -280,13 +288,7 @@ func TestSyncIntoPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := conn.RunSync(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := res.Wait(ctx, fast); err != nil {
-		t.Fatal(err)
-	}
+	res := syncOK(t, conn)
 	if _, err := res.Cache(ctx); err == nil {
 		t.Fatal("opened a PostgreSQL destination without its password")
 	}
@@ -340,13 +342,7 @@ func TestClearJobDropsTheTables(t *testing.T) {
 	f := setup(t, map[string]any{"count": 10})
 	conn := f.connection(t)
 	ctx := context.Background()
-	res, err := conn.RunSync(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := res.Wait(ctx, fast); err != nil {
-		t.Fatal(err)
-	}
+	res := syncOK(t, conn)
 	before, err := res.Cache(ctx)
 	if err != nil {
 		t.Fatal(err)
