@@ -36,6 +36,9 @@ type RecordLine struct {
 	// {"type":"RECORD","record":{"stream":…,"data":{…},"emitted_at":…}}.
 	// It is only valid until the next iteration.
 	Line []byte
+	// Data is the record's data within Line: the {…} object, valid as
+	// long as Line is.
+	Data []byte
 }
 
 // RecordLines yields the dataset's rows in _airbyte_raw_id order, each as a
@@ -195,13 +198,15 @@ func (d *Dataset) pageBounds(ctx context.Context, size int) ([]string, error) {
 type linePage struct {
 	ids      []string
 	ends     []int
+	dataEnds []int // where each line's data ends in buf
+	dataFrom int   // where data begins in a line: every line has the same head
 	buf      []byte
 	unsorted bool
 	order    []int
 }
 
 func (p *linePage) reset() {
-	p.ids, p.ends, p.buf, p.unsorted, p.order = p.ids[:0], p.ends[:0], p.buf[:0], false, p.order[:0]
+	p.ids, p.ends, p.dataEnds, p.buf, p.unsorted, p.order = p.ids[:0], p.ends[:0], p.dataEnds[:0], p.buf[:0], false, p.order[:0]
 }
 
 // row returns the i-th row in raw id order.
@@ -213,7 +218,8 @@ func (p *linePage) row(i int) RecordLine {
 	if i > 0 {
 		start = p.ends[i-1]
 	}
-	return RecordLine{RawID: p.ids[i], Line: p.buf[start:p.ends[i]:p.ends[i]]}
+	end := p.dataEnds[i]
+	return RecordLine{RawID: p.ids[i], Line: p.buf[start:p.ends[i]:p.ends[i]], Data: p.buf[start+p.dataFrom : end : end]}
 }
 
 // sort orders the page by raw id, through order: the lines stay where
@@ -250,6 +256,7 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 	}
 	q = d.c.rebind(q)
 	p.reset()
+	p.dataFrom = len(enc.head) - 1 // the head ends with data's opening brace
 	if rr, ok := d.c.b.(backend.RowReader); ok && !enc.noRowReader {
 		err := rr.ReadRows(ctx, q, args, enc.types, func(r backend.Row) error {
 			id := "" // as a NULL scans through database/sql
@@ -259,6 +266,7 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 			p.add(id)
 			p.buf = enc.appendRow(p.buf, r)
 			p.ends = append(p.ends, len(p.buf))
+			p.dataEnds = append(p.dataEnds, enc.dataEnd)
 			return nil
 		})
 		switch {
@@ -285,6 +293,7 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 		p.add(enc.id.String)
 		p.buf = enc.appendLine(p.buf)
 		p.ends = append(p.ends, len(p.buf))
+		p.dataEnds = append(p.dataEnds, enc.dataEnd)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
@@ -318,10 +327,12 @@ func (p *linePage) finish() {
 // length-prefixed value per row to save the driver's per-value work, which
 // DuckDB's concatenation cost back.
 type lineEncoder struct {
-	sel   string // SELECT raw id, extracted at, user columns…
-	head  []byte // {"type":"RECORD","record":{"stream":…,"data":{
-	cols  []exportColumn
-	types []backend.Type // of every selected column, for a RowReader
+	sel  string // SELECT raw id, extracted at, user columns…
+	head []byte // {"type":"RECORD","record":{"stream":…,"data":{
+	// dataEnd is where the data of the line just appended ends in dst.
+	dataEnd int
+	cols    []exportColumn
+	types   []backend.Type // of every selected column, for a RowReader
 
 	// noRowReader: the backend's RowReader cannot read this query, so
 	// pages go through database/sql and the scan targets below.
@@ -387,6 +398,7 @@ func (e *lineEncoder) appendLine(dst []byte) []byte {
 	if e.at.Valid {
 		ms = e.at.Time.UnixMilli()
 	}
+	e.dataEnd = len(dst) + 1 // the tail begins with data's closing brace
 	return appendTail(dst, ms)
 }
 
@@ -419,6 +431,7 @@ func (e *lineEncoder) appendRow(dst []byte, r backend.Row) []byte {
 	if !r.Null(1) {
 		ms = r.Time(1).UnixMilli()
 	}
+	e.dataEnd = len(dst) + 1 // the tail begins with data's closing brace
 	return appendTail(dst, ms)
 }
 

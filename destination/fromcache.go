@@ -2,7 +2,6 @@ package destination
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -137,7 +136,7 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 			return n, err
 		}
 		if f.countReads {
-			f.prog.Read(1, dataLen(r.Line))
+			f.prog.Read(1, len(r.Data))
 		}
 		f.prog.Written(1)
 		id = r.RawID
@@ -174,18 +173,4 @@ func fieldNames(schema json.RawMessage) map[string]string {
 		}
 	}
 	return out
-}
-
-// dataLen is the length of the data of an exported RECORD line
-// ({"type":"RECORD","record":{"stream":…,"data":{…},"emitted_at":…}}), what
-// a read counts as a record's bytes, so that a Write's MB/s means the same
-// whether its records come from a source or from the cache. A stream name
-// cannot hold an unescaped quote, so the first ,"data": is the key.
-func dataLen(line []byte) int {
-	start := bytes.Index(line, []byte(`,"data":`))
-	end := bytes.LastIndex(line, []byte(`,"emitted_at":`))
-	if start < 0 || end < start {
-		return len(line)
-	}
-	return end - start - len(`,"data":`)
 }

@@ -96,6 +96,9 @@ func checkRecordLines(t *testing.T, ds *cache.Dataset, stream string) {
 		if m.Type != protocol.TypeRecord || m.Record.Stream != stream || m.Record.EmittedAt != 1700000000000+int64(len(got)) {
 			t.Fatalf("unexpected message %s", line)
 		}
+		if string(r.Data) != string(m.Record.Data) {
+			t.Fatalf("RecordLine.Data %s, the line's data %s", r.Data, m.Record.Data)
+		}
 		var data map[string]any
 		if err := json.Unmarshal(m.Record.Data, &data); err != nil {
 			t.Fatal(err)
