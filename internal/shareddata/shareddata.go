@@ -69,10 +69,7 @@ func Path(rel string) (string, error) {
 // folder or rel is missing it skips t, or fails it when RequireEnv is 1.
 func Need(t testing.TB, rel string) string {
 	t.Helper()
-	p, err := Path(rel)
-	if err == nil {
-		_, err = os.Stat(p)
-	}
+	p, err := existing(rel)
 	if err != nil {
 		if os.Getenv(RequireEnv) == "1" {
 			t.Fatalf("shared test data: %v (%s=1)", err, RequireEnv)
@@ -87,10 +84,7 @@ func Need(t testing.TB, rel string) string {
 // says so and exits 0 before any test runs, or exits 1 when RequireEnv is
 // 1.
 func RequireForPackage(rel string) {
-	p, err := Path(rel)
-	if err == nil {
-		_, err = os.Stat(p)
-	}
+	_, err := existing(rel)
 	if err == nil {
 		return
 	}
@@ -100,4 +94,13 @@ func RequireForPackage(rel string) {
 	}
 	fmt.Printf("SKIP: every test of this package: shared test data: %v; set %s=1 to fail instead of skipping\n", err, RequireEnv)
 	os.Exit(0)
+}
+
+// existing is Path, and an error when nothing is there.
+func existing(rel string) (string, error) {
+	p, err := Path(rel)
+	if err == nil {
+		_, err = os.Stat(p)
+	}
+	return p, err
 }
