@@ -40,12 +40,6 @@ func newAware(t time.Time) dateTime {
 	return dateTime{t: t.Truncate(time.Microsecond), aware: true}
 }
 
-func newNaive(t time.Time) dateTime {
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	return dateTime{t: time.Date(y, mo, d, h, mi, s, t.Nanosecond()/1000*1000, time.UTC)}
-}
-
 // offsetZone is Python's datetime.timezone(timedelta(seconds=off)): named "UTC" or "UTC+hh:mm".
 func offsetZone(off int) *time.Location {
 	if off == 0 {
