@@ -2,8 +2,11 @@ package manifest
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/internal/shareddata"
@@ -154,5 +157,47 @@ func TestLoadErrors(t *testing.T) {
 		if _, err := Load([]byte(src)); err == nil {
 			t.Errorf("%s: loaded", name)
 		}
+	}
+}
+
+// repeated builds a manifest whose definitions d1…d9 each hold ten copies of
+// the one before, written with use: "*d0" for YAML aliases or "'#/d0'" for
+// references. Expanded, it would hold ten billion values.
+func repeated(use func(level int) string, anchor func(level int) string) string {
+	var b strings.Builder
+	b.WriteString("version: 6.0.0\ncheck: {stream_names: []}\nd0: " + anchor(0) + "[x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "d%d: %s[", i, anchor(i))
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(use(i - 1))
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("streams: [" + use(9) + "]\n")
+	return b.String()
+}
+
+// TestExpansionIsBounded loads manifests that expand exponentially, through
+// YAML aliases and through references: each must fail fast with an error
+// that says why, instead of exhausting the memory of the program.
+func TestExpansionIsBounded(t *testing.T) {
+	for name, src := range map[string]string{
+		"aliases": repeated(func(l int) string { return fmt.Sprintf("*d%d", l) },
+			func(l int) string { return fmt.Sprintf("&d%d ", l) }),
+		"references": repeated(func(l int) string { return fmt.Sprintf("'#/d%d'", l) },
+			func(int) string { return "" }),
+		"$ref": repeated(func(l int) string { return fmt.Sprintf("{$ref: '#/d%d'}", l) },
+			func(int) string { return "" }),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load([]byte(src))
+			var me *Error
+			if !errors.As(err, &me) || !strings.Contains(err.Error(), "expands to more than 2,000,000 values") {
+				t.Fatalf("Load: %v, want an *Error on the expansion", err)
+			}
+		})
 	}
 }

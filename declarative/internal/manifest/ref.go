@@ -15,10 +15,14 @@ const refKey = "$ref"
 type resolver struct {
 	root    *Map
 	visited map[string]bool
+	// budget bounds the values the expansion creates: a reference is
+	// copied wherever it is used, so references to references can
+	// multiply a small manifest into billions of values.
+	budget values
 }
 
 func resolveRefs(root *Map) (*Map, error) {
-	r := &resolver{root: root, visited: map[string]bool{}}
+	r := &resolver{root: root, visited: map[string]bool{}, budget: maxValues}
 	v, err := r.eval(root)
 	if err != nil {
 		return nil, err
@@ -31,6 +35,9 @@ func resolveRefs(root *Map) (*Map, error) {
 }
 
 func (r *resolver) eval(node any) (any, error) {
+	if err := r.budget.spend(1); err != nil {
+		return nil, err
+	}
 	switch n := node.(type) {
 	case *Map:
 		own := NewMap()
@@ -58,6 +65,9 @@ func (r *resolver) eval(node any) (any, error) {
 			return target, nil
 		}
 		// Python's `ref | own`: the reference's keys first, own values win.
+		if err := r.budget.spend(size(tm)); err != nil {
+			return nil, err
+		}
 		merged := Clone(tm).(*Map)
 		for _, k := range own.Keys() {
 			v, _ := own.Get(k)
@@ -128,4 +138,20 @@ func lookupRef(node any, path string) (any, bool) {
 		}
 	}
 	return node, true
+}
+
+// size counts the values in v: itself and everything below it.
+func size(v any) int {
+	n := 1
+	switch v := v.(type) {
+	case *Map:
+		for _, e := range v.vals {
+			n += size(e)
+		}
+	case []any:
+		for _, e := range v {
+			n += size(e)
+		}
+	}
+	return n
 }

@@ -20,25 +20,37 @@ func parseYAML(data []byte) (any, error) {
 	if doc.Kind == 0 {
 		return nil, nil
 	}
-	return fromNode(&doc, 0)
+	c := converter{budget: maxValues}
+	return c.fromNode(&doc, 0)
 }
 
-func fromNode(n *yaml.Node, depth int) (any, error) {
+// converter turns YAML nodes into manifest values. An alias is expanded
+// into a copy of what its anchor holds, so a few lines of anchors that alias
+// each other ten times over ("billion laughs") would expand into billions of
+// values: budget bounds what one document may expand to.
+type converter struct {
+	budget values
+}
+
+func (c *converter) fromNode(n *yaml.Node, depth int) (any, error) {
 	if depth > 10000 {
 		return nil, fmt.Errorf("line %d: nesting too deep", n.Line)
+	}
+	if err := c.budget.spend(1); err != nil {
+		return nil, err
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return fromNode(n.Content[0], depth+1)
+		return c.fromNode(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return fromNode(n.Alias, depth+1)
+		return c.fromNode(n.Alias, depth+1)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := fromNode(c, depth+1)
+		for _, child := range n.Content {
+			v, err := c.fromNode(child, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -51,7 +63,7 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			kn, vn := n.Content[i], n.Content[i+1]
 			if kn.Kind == yaml.ScalarNode && kn.ShortTag() == "!!merge" {
-				v, err := fromNode(vn, depth+1)
+				v, err := c.fromNode(vn, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -67,11 +79,11 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 				}
 				continue
 			}
-			k, err := fromNode(kn, depth+1)
+			k, err := c.fromNode(kn, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			v, err := fromNode(vn, depth+1)
+			v, err := c.fromNode(vn, depth+1)
 			if err != nil {
 				return nil, err
 			}
