@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type Manifest struct {
 // *ValidationError.
 func Load(data []byte) (*Manifest, error) {
 	doc, err := parseYAML(data)
+	if me := (*Error)(nil); errors.As(err, &me) {
+		return nil, me // the expansion budget, already explained
+	}
 	if err != nil {
 		return nil, &Error{Message: "the manifest is not valid YAML: " + err.Error()}
 	}

@@ -201,3 +201,13 @@ func TestExpansionIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestLongValueIsRefusedAsSuch loads a manifest that is too large as
+// written: the error must be the expansion's, not "not valid YAML".
+func TestLongValueIsRefusedAsSuch(t *testing.T) {
+	src := "version: 6.0.0\nstreams: []\nbig: [" + strings.Repeat("1, ", maxValues) + "1]\n"
+	_, err := Load([]byte(src))
+	if err == nil || strings.Contains(err.Error(), "not valid YAML") || !strings.Contains(err.Error(), "expands to more than") {
+		t.Fatalf("Load: %v", err)
+	}
+}
