@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/declarative"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/httpbody"
 	"github.com/x/goairbyte/registry"
 )
 
@@ -90,7 +90,7 @@ func (s *settings) download(ctx context.Context, u string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
-	return io.ReadAll(resp.Body)
+	return httpbody.Read(resp.Body, httpbody.MaxManifest)
 }
 
 // native builds the in-process executor of the manifest text: the engine

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/x/goairbyte/internal/httpbody"
 )
 
 // defaultURL is Airbyte's public OSS connector registry.
@@ -277,7 +278,7 @@ func (l *Loader) fetch(ctx context.Context, u string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("registry: fetching %s: HTTP %s", u, resp.Status)
 	}
-	data, err := io.ReadAll(resp.Body)
+	data, err := httpbody.Read(resp.Body, httpbody.MaxRegistry)
 	if err != nil {
 		return nil, fmt.Errorf("registry: reading %s: %w", u, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/x/goairbyte/internal/httpbody"
 )
 
 // defaultManifestURL is where Airbyte publishes the files of each
@@ -174,7 +176,7 @@ func (l *Loader) get(ctx context.Context, u string) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := httpbody.Read(resp.Body, httpbody.MaxManifest)
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading %s: %w", u, err)
 	}
