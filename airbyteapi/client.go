@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/internal/httpbody"
 	"github.com/x/goairbyte/internal/httpretry"
 	"github.com/x/goairbyte/secrets"
 )
@@ -264,6 +265,21 @@ type call struct {
 	recover func(ctx context.Context) (bool, error)
 }
 
+// mayRepeat reports whether the call may be sent again after a failure the
+// server may have acted on: an idempotent call may; a create only when its
+// recover did not find what it would have created. A false return with a
+// recover set means it was found and the result filled.
+func (cl call) mayRepeat(ctx context.Context) bool {
+	if cl.idempotent {
+		return true
+	}
+	if cl.recover == nil {
+		return false
+	}
+	found, err := cl.recover(ctx)
+	return err != nil || !found // not created: sending again cannot duplicate it
+}
+
 // do runs c with retries and decodes a 2xx answer into out (when not nil).
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	var body []byte
@@ -288,12 +304,10 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 				return ctx.Err()
 			}
 			err = &networkError{Method: cl.method, URL: u, Err: err}
-			retry = cl.idempotent || httpretry.RefusedBeforeSending(err)
-			if !retry && cl.recover != nil {
-				if found, rerr := cl.recover(ctx); rerr == nil && found {
-					return nil
-				}
-				retry = true // not created: sending again cannot duplicate it
+			if httpretry.RefusedBeforeSending(err) {
+				retry = true
+			} else if retry = cl.mayRepeat(ctx); !retry && cl.recover != nil {
+				return nil // found what the lost answer was about
 			}
 		case resp.StatusCode == http.StatusUnauthorized && c.auth != nil && !cl.noAuth && !reauthed:
 			resp.Body.Close()
@@ -309,25 +323,34 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			retry = true // refused before it was acted on
 		case resp.StatusCode >= 500:
 			err = c.apiError(cl.method, u, resp)
-			retry = cl.idempotent
-			if !retry && cl.recover != nil {
-				if found, rerr := cl.recover(ctx); rerr == nil && found {
-					return nil
-				}
-				retry = true
+			if retry = cl.mayRepeat(ctx); !retry && cl.recover != nil {
+				return nil
 			}
 		case resp.StatusCode >= 300:
 			return c.apiError(cl.method, u, resp)
 		default:
-			defer resp.Body.Close()
-			if out == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
+			raw, rerr := httpbody.Read(resp.Body, httpbody.MaxAPIAnswer)
+			resp.Body.Close()
+			var tooLarge *httpbody.TooLargeError
+			switch {
+			case rerr == nil && out == nil:
+				return nil
+			case rerr == nil:
+				if err := json.Unmarshal(raw, out); err != nil {
+					return fmt.Errorf("airbyteapi: decoding the answer to %s %s: %w", cl.method, u, err)
+				}
+				return nil
+			case errors.As(rerr, &tooLarge):
+				return fmt.Errorf("airbyteapi: reading the answer to %s %s: %w", cl.method, u, rerr)
+			case ctx.Err() != nil:
+				return ctx.Err()
+			}
+			// The answer was cut off: the call was acted on, but its
+			// result is lost, as when the connection drops after sending.
+			err = &networkError{Method: cl.method, URL: u, Err: fmt.Errorf("the answer was cut off: %w", rerr)}
+			if retry = cl.mayRepeat(ctx); !retry && cl.recover != nil {
 				return nil
 			}
-			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-				return fmt.Errorf("airbyteapi: decoding the answer to %s %s: %w", cl.method, u, err)
-			}
-			return nil
 		}
 		if !retry || attempt >= c.retry.MaxAttempts {
 			return secrets.MaskError(err)

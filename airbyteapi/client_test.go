@@ -126,9 +126,11 @@ func TestRetriesTransientFailures(t *testing.T) {
 	srv.Inject(airbytetest.Fault{Path: "/workspaces", Status: 503, Times: 2})
 	srv.Inject(airbytetest.Fault{Path: "/workspaces", Status: 429, RetryAfter: time.Second})
 	srv.Inject(airbytetest.Fault{Path: "/workspaces", Drop: true})
+	srv.Inject(airbytetest.Fault{Path: "/workspaces", Truncate: true})
 	srv.Inject(airbytetest.Fault{Path: "/workspaces", Delay: time.Second}) // longer than the client's timeout
 	start := time.Now()
-	// Five faults, four attempts per call: the first call gives up.
+	// Six faults, four attempts per call: the first call gives up, the
+	// second gets through the last two.
 	if _, err := c.Workspace(ctx, srv.WorkspaceID); err == nil {
 		t.Fatal("four attempts got through five faults")
 	}
@@ -150,6 +152,7 @@ func TestCreateIsNeverRepeatedBlind(t *testing.T) {
 		{Method: "POST", Path: "/sources", Drop: true, After: true},
 		{Method: "POST", Path: "/sources", Status: 502, After: true},
 		{Method: "POST", Path: "/sources", Status: 503}, // refused before acting: sent again
+		{Method: "POST", Path: "/sources", Truncate: true},
 	} {
 		srv.Inject(f)
 		name := "faker " + time.Now().Format(time.RFC3339Nano)
@@ -161,8 +164,8 @@ func TestCreateIsNeverRepeatedBlind(t *testing.T) {
 			t.Fatalf("%+v: got %+v", f, s)
 		}
 	}
-	if n := count(t, c.Sources(ctx, srv.WorkspaceID)); n != 3 {
-		t.Fatalf("%d sources after three creates, want 3", n)
+	if n := count(t, c.Sources(ctx, srv.WorkspaceID)); n != 4 {
+		t.Fatalf("%d sources after four creates, want 4", n)
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/x/goairbyte/internal/httpbody"
 	"github.com/x/goairbyte/internal/httpretry"
 	"github.com/x/goairbyte/secrets"
 )
@@ -193,15 +194,24 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 		return 0, true, fmt.Errorf("fivetran: %s %s: no answer: %w", method, u, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	raw, readErr := httpbody.Read(resp.Body, httpbody.MaxAPIAnswer)
 	var env envelope
-	_ = json.Unmarshal(raw, &env)
+	envErr := json.Unmarshal(raw, &env)
 	if resp.StatusCode >= 300 {
 		e := &APIError{Method: method, URL: u, Status: resp.StatusCode, Code: env.Code, Message: secrets.Mask(env.Message)}
 		if e.Message == "" {
 			e.Message = secrets.Mask(strings.TrimSpace(string(raw)))
 		}
 		return httpretry.RetryAfter(resp.Header.Get("Retry-After")), resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, e
+	}
+	if readErr != nil {
+		// The answer was cut off: a lost connection may go better on a
+		// retry, an oversized answer will not.
+		var tooLarge *httpbody.TooLargeError
+		return 0, !errors.As(readErr, &tooLarge), fmt.Errorf("fivetran: reading the answer to %s %s: %w", method, u, readErr)
+	}
+	if out != nil && envErr != nil {
+		return 0, false, fmt.Errorf("fivetran: decoding the answer to %s %s: %w", method, u, envErr)
 	}
 	if out != nil && len(env.Data) > 0 {
 		if err := json.Unmarshal(env.Data, out); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,5 +231,22 @@ func TestRetriesAndPaging(t *testing.T) {
 	var ae *fivetran.APIError
 	if _, err := bad.Connection(context.Background(), "x"); !errors.As(err, &ae) || ae.Status != 401 {
 		t.Fatalf("bad credentials: %v", err)
+	}
+}
+
+// TestCutOffAnswer sends answers whose body is cut off: a cut-off answer is
+// retried, and one that stays cut off is an error, never an empty success.
+func TestCutOffAnswer(t *testing.T) {
+	srv, c := setup(t)
+	id, _ := add(t, srv, "auto", nil)
+	srv.Inject(fivetrantest.Fault{Path: "/v1/connections/", Truncate: true})
+	conn, err := c.Connection(context.Background(), id)
+	if err != nil || conn.ID != id {
+		t.Fatalf("after one cut-off answer: %+v, %v", conn, err)
+	}
+	srv.Inject(fivetrantest.Fault{Path: "/v1/connections/", Truncate: true, Times: 100})
+	conn, err = c.Connection(context.Background(), id)
+	if err == nil || !strings.Contains(err.Error(), "reading the answer") {
+		t.Fatalf("cut off every time: %+v, %v", conn, err)
 	}
 }

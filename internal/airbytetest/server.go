@@ -145,13 +145,13 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 	}
 	inner := s.faults.Middleware(s.withAuth(s.routes.Mux))
 	pubH, cfgH := pub.Middleware(rep, inner, undocumented), cfg.Middleware(rep, inner, undocumented)
-	s.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.http = httptest.NewServer(s.faults.Truncating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, ConfigPrefix+"/v1/") {
 			cfgH.ServeHTTP(w, r)
 			return
 		}
 		pubH.ServeHTTP(w, r)
-	}))
+	})))
 	s.URL = s.http.URL + PublicPrefix
 	return s, nil
 }

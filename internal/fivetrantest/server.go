@@ -111,7 +111,7 @@ func New(rep openapitest.Reporter, fakerPath string) (*Server, error) {
 		return false
 	}
 	h := spec.Middleware(rep, s.faults.Middleware(s.withAuth(s.routes.Mux)), undocumented)
-	s.http = httptest.NewServer(h)
+	s.http = httptest.NewServer(s.faults.Truncating(h))
 	s.URL = s.http.URL
 	return s, nil
 }

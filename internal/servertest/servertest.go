@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +48,11 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Drop closes the connection without an answer.
 	Drop bool
+	// Truncate sends the answer's status, headers and first half, then
+	// closes the connection: the body is cut off. Only the outermost
+	// handler, Truncating, applies it, so that the answer was checked
+	// against the API's description whole.
+	Truncate bool
 	// Delay holds the answer back this long.
 	Delay time.Duration
 	// After acts on the request first and then fails the answer (with
@@ -76,7 +83,7 @@ func (f *Faults) Inject(x Fault) {
 	f.mu.Unlock()
 }
 
-func (f *Faults) take(r *http.Request) *Fault {
+func (f *Faults) take(r *http.Request, truncate bool) *Fault {
 	p := r.URL.Path
 	for _, pre := range f.prefixes {
 		if strings.HasPrefix(p, pre+"/") {
@@ -87,7 +94,7 @@ func (f *Faults) take(r *http.Request) *Fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, x := range f.list {
-		if (x.Method == "" || x.Method == r.Method) && strings.HasPrefix(p, x.Path) {
+		if x.Truncate == truncate && (x.Method == "" || x.Method == r.Method) && strings.HasPrefix(p, x.Path) {
 			x.Times--
 			if x.Times == 0 {
 				f.list = append(f.list[:i], f.list[i+1:]...)
@@ -101,7 +108,7 @@ func (f *Faults) take(r *http.Request) *Fault {
 // Middleware injects the queued faults into next's traffic.
 func (f *Faults) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		x := f.take(r)
+		x := f.take(r, false)
 		if x == nil {
 			next.ServeHTTP(w, r)
 			return
@@ -127,6 +134,27 @@ func (f *Faults) Middleware(next http.Handler) http.Handler {
 		case !x.After:
 			next.ServeHTTP(w, r)
 		}
+	})
+}
+
+// Truncating applies the queued Truncate faults to next's answers; it
+// must be the server's outermost handler, so that what it cuts off is what
+// the client would have received.
+func (f *Faults) Truncating(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.take(r, true) == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		maps.Copy(w.Header(), rec.Header())
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body[:len(body)/2])
+		_ = http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler) // net/http closes the connection
 	})
 }
 
