@@ -370,6 +370,22 @@ func TestMask(t *testing.T) {
 	}
 }
 
+// TestControlCharactersEscaped names a stream with escape sequences, as a
+// hostile connector may: what is written shows them, the terminal never
+// receives them.
+func TestControlCharactersEscaped(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	var out bytes.Buffer
+	h := newHarness(t, OpRead, "source-faker", WithOutput(&out), withPlainInterval(time.Second))
+	h.tr.Stream("users\x1b]52;c;aGVsbG8=\a\x1b[2J").Read(3, 30)
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	text := out.String()
+	if strings.ContainsAny(text, "\x1b\a") || strings.Count(text, `users\x1b]52;c;aGVsbG8=\a\x1b[2J`) != 2 {
+		t.Fatalf("output %q, want the progress line and the summary with the name escaped", text)
+	}
+}
+
 func TestNilTrackerAndStreamDoNothing(t *testing.T) {
 	var tr *Tracker
 	s := tr.Stream("users")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/x/goairbyte/internal/termsafe"
 	"golang.org/x/term"
 )
 
@@ -59,11 +60,13 @@ func (r *textRenderer) render(s Snapshot) {
 	}
 }
 
+// masked makes line fit to show: secrets masked, and the control
+// characters a connector may have put in its names escaped.
 func (r *textRenderer) masked(line string) string {
 	if r.mask != nil {
-		return r.mask(line)
+		line = r.mask(line)
 	}
-	return line
+	return termsafe.String(line)
 }
 
 // fit cuts line to the terminal's width: a line that wraps cannot be redrawn

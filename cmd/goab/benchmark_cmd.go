@@ -115,7 +115,7 @@ var benchmarkCommand = &command{
 // run, process start-up included, as is the time to the first record
 // (from the call into the library).
 func printBenchmark(e *env, from, to string, counts map[string]int64, final progress.Snapshot) error {
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tRECORDS\tREC/S\tMB/S\tFIRST RECORD")
 	var total int64
 	for _, st := range final.Streams {
@@ -131,7 +131,7 @@ func printBenchmark(e *env, from, to string, counts map[string]int64, final prog
 		return err
 	}
 	secs := final.Elapsed.Seconds()
-	_, err := fmt.Fprintf(e.stdout, "%s → %s: %d records in %.2f s, %.0f rec/s, %.2f MB/s, first record after %.3f s.\n",
+	_, err := fmt.Fprintf(e.text, "%s → %s: %d records in %.2f s, %.0f rec/s, %.2f MB/s, first record after %.3f s.\n",
 		from, to, total, secs, float64(total)/secs, float64(final.Total.BytesRead)/1e6/secs, final.Total.TimeToFirstRecord.Seconds())
 	return err
 }

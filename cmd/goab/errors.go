@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -40,7 +41,7 @@ func report(w io.Writer, prefix string, err error) int {
 		if ue.cmd != "" {
 			hint = fmt.Sprintf("Run 'goab %s --help' for its flags and an example.", ue.cmd)
 		}
-		fmt.Fprintf(w, "%s: %s. %s\n", prefix, strings.TrimSuffix(paragraph(ue.msg), "."), hint)
+		fmt.Fprintf(w, "%s: %s. %s\n", prefix, termsafe.String(strings.TrimSuffix(paragraph(ue.msg), ".")), hint)
 		return exitUsage
 	}
 	fmt.Fprintf(w, "%s failed: %s\n", prefix, describe(err))
@@ -60,7 +61,7 @@ func describe(err error) string {
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
 	}
-	return msg
+	return termsafe.String(msg) // a connector's words must not drive the terminal
 }
 
 // paragraph joins the lines of a multi-line message: after a line ending

@@ -588,3 +588,36 @@ func TestUsePython(t *testing.T) {
 		t.Errorf("conflict not reported:\n%s", r.stderr)
 	}
 }
+
+// TestConnectorTextCannotDriveTheTerminal: a connector's failure message
+// and stream names with escape sequences (OSC 52 writes the clipboard, CSI
+// 2J clears the screen) are shown, not obeyed, in errors and tables; the
+// JSON catalog keeps the name exactly.
+func TestConnectorTextCannotDriveTheTerminal(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "source-hostile")
+	script := `#!/bin/sh
+case "$1" in
+spec) echo '{"type":"SPEC","spec":{"connectionSpecification":{"type":"object"}}}' ;;
+check) echo '{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"bad \\u001b]52;c;aGVsbG8=\\u0007 key \\u001b[2J"}}' ;;
+discover) echo '{"type":"CATALOG","catalog":{"streams":[{"name":"users\\u001b[2J","json_schema":{},"supported_sync_modes":["full_refresh"]}]}}' ;;
+esac
+`
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := goab(t, nil, "check", "source-hostile", "--local-executable", bin, "--config", "{}")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); strings.ContainsAny(r.stderr, "\x1b\a") || !strings.Contains(p, `bad \x1b]52;c;aGVsbG8=\a key \x1b[2J`) {
+		t.Fatalf("check: stderr %q", r.stderr)
+	}
+	r = goab(t, nil, "discover", "source-hostile", "--local-executable", bin, "--config", "{}", "--format", "table")
+	r.want(t, 0)
+	if strings.Contains(r.stdout, "\x1b") || !strings.Contains(r.stdout, `users\x1b[2J`) {
+		t.Fatalf("discover table: stdout %q", r.stdout)
+	}
+	r = goab(t, nil, "discover", "source-hostile", "--local-executable", bin, "--config", "{}")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, `"users\u001b[2J"`) {
+		t.Fatalf("discover JSON: stdout %q", r.stdout)
+	}
+}

@@ -36,7 +36,7 @@ var connectorsCommand = &command{
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 		if *long {
 			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tLANGUAGE\tDOCKER IMAGE\tPYPI PACKAGE")
 		}

@@ -52,6 +52,7 @@ import (
 	"syscall"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/secrets"
 )
@@ -89,6 +90,11 @@ func logLevel(s string) slog.Level {
 // connectors belong to.
 type env struct {
 	stdout io.Writer
+	// text is stdout for what is read rather than parsed (tables,
+	// summaries, plans), which shows the names a connector or a remote
+	// service chose: their control characters are escaped. Records,
+	// catalogs and specs go to stdout as they are.
+	text   io.Writer
 	stderr io.Writer
 	conns  *goairbyte.Environment
 }
@@ -100,7 +106,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	conns := goairbyte.NewEnvironment()
 	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(stderr),
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
-	return &env{stdout: stdout, stderr: stderr, conns: conns}
+	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns}
 }
 
 // command is one goab subcommand.

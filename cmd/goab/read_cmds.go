@@ -135,7 +135,7 @@ var readCommand = &command{
 // rows in its table, and the table.
 func printReadSummary(ctx context.Context, e *env, res *source.ReadResult, took time.Duration) error {
 	counts := res.StreamRecords()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tRECORDS LOADED\tROWS IN TABLE\tTABLE")
 	for _, name := range res.ProcessedStreams() {
 		ds, err := res.Stream(ctx, name)
@@ -152,6 +152,6 @@ func printReadSummary(ctx context.Context, e *env, res *source.ReadResult, took 
 		return err
 	}
 	rate := float64(res.RecordsProcessed()) / took.Seconds()
-	_, err := fmt.Fprintf(e.stdout, "Read %d records from %s in %.2f s (%.0f rec/s).\n", res.RecordsProcessed(), res.SourceName(), took.Seconds(), rate)
+	_, err := fmt.Fprintf(e.text, "Read %d records from %s in %.2f s (%.0f rec/s).\n", res.RecordsProcessed(), res.SourceName(), took.Seconds(), rate)
 	return err
 }

@@ -146,17 +146,17 @@ func planOrApply(ctx context.Context, c *command, e *env, args []string, apply b
 		return err
 	}
 	if p.Empty() {
-		fmt.Fprintln(e.stdout, "No changes: the workspace matches the file.")
+		fmt.Fprintln(e.text, "No changes: the workspace matches the file.")
 		return nil
 	}
-	fmt.Fprint(e.stdout, p)
+	fmt.Fprint(e.text, p)
 	if !apply {
 		return errChanges
 	}
 	if err := r.Apply(ctx, p); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Applied %d change(s).\n", len(p.Changes))
+	fmt.Fprintf(e.text, "Applied %d change(s).\n", len(p.Changes))
 	return nil
 }
 
@@ -232,7 +232,7 @@ var airbyteCommand = &command{
 			if len(pos) > 1 {
 				return usagef(c.name, "unexpected arguments %q", pos[1:])
 			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "JOB\tTYPE\tSTATUS\tCONNECTION\tSTARTED\tROWS")
 			n := 0
 			for j, err := range client.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: *connection}) {
@@ -265,7 +265,7 @@ var airbyteCommand = &command{
 			if sr.Attached {
 				verb = "was already running"
 			}
-			fmt.Fprintf(e.stdout, "Job %d %s for connection %s.\n", sr.JobID, verb, conn.Name)
+			fmt.Fprintf(e.text, "Job %d %s for connection %s.\n", sr.JobID, verb, conn.Name)
 			if !*wait {
 				return nil
 			}
@@ -278,7 +278,7 @@ var airbyteCommand = &command{
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "Job %d succeeded: %d rows in %s.\n", job.ID, job.RowsSynced, orDash(job.Duration))
+			fmt.Fprintf(e.text, "Job %d succeeded: %d rows in %s.\n", job.ID, job.RowsSynced, orDash(job.Duration))
 			return nil
 		}
 		return usagef(c.name, "unknown subcommand %q; say sync or jobs", pos[0])
@@ -384,8 +384,8 @@ var fivetranCommand = &command{
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "The %s of %s succeeded at %s after %d trigger(s).\n", pos[0], pos[1], res.Connection.SucceededAt.Format(time.RFC3339), res.Triggers)
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(e.text, "The %s of %s succeeded at %s after %d trigger(s).\n", pos[0], pos[1], res.Connection.SucceededAt.Format(time.RFC3339), res.Triggers)
+		tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TABLE\tIN DESTINATION\tCOLUMNS\tPRIMARY KEY")
 		for _, t := range res.Tables {
 			var pk []string

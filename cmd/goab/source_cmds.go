@@ -68,7 +68,7 @@ var checkCommand = &command{
 		if err := src.Check(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s: connection check succeeded.\n", src.Name())
+		fmt.Fprintf(e.text, "%s: connection check succeeded.\n", src.Name())
 		return nil
 	},
 }
@@ -103,7 +103,7 @@ var discoverCommand = &command{
 }
 
 func printCatalogTable(e *env, cat *protocol.Catalog) error {
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tSYNC MODES\tCURSOR\tPRIMARY KEY")
 	for _, s := range cat.Streams {
 		modes := make([]string, len(s.SupportedSyncModes))
@@ -219,7 +219,7 @@ func validationStep(e *env, name string, f func() (string, error)) error {
 	if err != nil {
 		return fmt.Errorf("validation step %q: %w", name, err)
 	}
-	fmt.Fprintf(e.stdout, "ok  %-9s %s\n", name, detail)
+	fmt.Fprintf(e.text, "ok  %-9s %s\n", name, detail)
 	return nil
 }
 
@@ -250,7 +250,7 @@ func runValidation(e *env, name string, steps []validation) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "%s is valid.\n", name)
+	fmt.Fprintf(e.text, "%s is valid.\n", name)
 	return nil
 }
 

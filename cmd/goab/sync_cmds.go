@@ -144,7 +144,7 @@ var syncCommand = &command{
 // printWriteSummary prints one line per stream written: records sent and
 // confirmed by the destination.
 func printWriteSummary(e *env, res *destination.WriteResult, took time.Duration) error {
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tRECORDS SENT\tCONFIRMED")
 	for _, name := range sortedKeys(res.RecordsSent, res.RecordsConfirmed) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", name, res.RecordsSent[name], res.RecordsConfirmed[name])
@@ -152,7 +152,7 @@ func printWriteSummary(e *env, res *destination.WriteResult, took time.Duration)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(e.stdout, "Synced %s into %s: %d records sent, %d confirmed, in %.2f s.\n",
+	_, err := fmt.Fprintf(e.text, "Synced %s into %s: %d records sent, %d confirmed, in %.2f s.\n",
 		res.SourceName, res.DestinationName, res.TotalSent(), res.TotalConfirmed(), took.Seconds())
 	return err
 }

@@ -1,0 +1,72 @@
+// Package termsafe makes text that came from a connector safe to write to a
+// terminal. A connector's messages, stream names and stderr reach goab's
+// errors and progress line as they were sent; an escape sequence among them
+// would be obeyed by the terminal: clearing the screen, recolouring what
+// follows, retitling the window or, with OSC 52, writing the clipboard.
+package termsafe
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// String returns s with every control character, Unicode format character
+// (such as the bidirectional overrides that reorder what is shown) and
+// invalid byte written as a visible Go escape: "\x1b", "\u202e". Anything
+// else is kept, and s is returned as it is when it holds nothing to escape.
+func String(s string) string { return escape(s, unsafe) }
+
+// escape writes the runes of s for which bad holds as Go escapes.
+func escape(s string, bad func(rune) bool) string {
+	i := strings.IndexFunc(s, bad)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if !bad(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRuneToASCII(r) // '\x1b', '\u202e', '\ufffd'
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
+// unsafe reports whether a terminal could act on r rather than show it.
+// Invalid bytes decode as utf8.RuneError and are escaped too: they can be
+// part of a C1 control sequence in a terminal that reads Latin-1.
+func unsafe(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
+
+// Writer escapes, in everything written to it, what String escapes except
+// newlines and tabs, which lay out lines and tables. Each Write is escaped
+// on its own, so write whole strings (fmt and text/tabwriter do).
+type Writer struct {
+	w io.Writer
+}
+
+// NewWriter returns a Writer that writes to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// Write writes p to the underlying writer with its unsafe characters
+// escaped, and reports len(p) when all of it was written.
+func (t *Writer) Write(p []byte) (int, error) {
+	s := string(p)
+	if strings.IndexFunc(s, unsafeInText) < 0 {
+		return t.w.Write(p)
+	}
+	if _, err := io.WriteString(t.w, escape(s, unsafeInText)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func unsafeInText(r rune) bool { return r != '\n' && r != '\t' && unsafe(r) }

@@ -1,0 +1,37 @@
+package termsafe
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestString(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain: users 1,000 · 3 s":         "plain: users 1,000 · 3 s",
+		"bad \x1b[31mred\x1b[0m":           `bad \x1b[31mred\x1b[0m`,
+		"clip \x1b]52;c;aGVsbG8=\a!":       `clip \x1b]52;c;aGVsbG8=\a!`,
+		"line\nbreak\ttab\rreturn":         `line\nbreak\ttab\rreturn`,
+		"c1 \u009b2J del \x7f":             `c1 \u009b2J del \x7f`,
+		"bidi \u202eevil\u202c":            `bidi \u202eevil\u202c`,
+		"invalid \xff byte":                `invalid \ufffd byte`,
+		"accents été, 日本, emoji 🙂 survive": "accents été, 日本, emoji 🙂 survive",
+	} {
+		if got := String(in); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWriter(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b)
+	for _, s := range []string{"STREAM\tROWS\n", "users\x1b[2J\t3\n", "plain\n", "no newline \u202e"} {
+		if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	want := "STREAM\tROWS\nusers\\x1b[2J\t3\nplain\nno newline \\u202e"
+	if b.String() != want {
+		t.Fatalf("wrote %q, want %q", b.String(), want)
+	}
+}
