@@ -79,7 +79,7 @@ func (e *InvalidConfigError) Error() string {
 			fmt.Fprintf(&b, "field %q: %s", p.Field, p.Reason)
 		}
 	}
-	b.WriteString(" (fix the config; run `spec` to see the options)")
+	b.WriteString(" (run `spec` to see the options)")
 	return b.String()
 }
 

@@ -63,6 +63,6 @@ func Example() {
 	// {"type":"RECORD","record":{"stream":"greetings","data":{"id":1,"text":"hello"},"emitted_at":1700000000000}}
 	// {"type":"RECORD","record":{"stream":"greetings","data":{"id":2,"text":"hello"},"emitted_at":1700000000000}}
 	// exit code 0
-	// {"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid config: field \"count\": minimum: got 0, want 1 (fix the config; run `spec` to see the options)"}}
+	// {"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid config: field \"count\": minimum: got 0, want 1 (run `spec` to see the options)"}}
 	// exit code 0
 }

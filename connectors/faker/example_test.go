@@ -23,6 +23,6 @@ func ExampleNew() {
 	code := kit.Run(context.Background(), faker.New(), []string{"check", "--config", config}, nil, os.Stdout, os.Stderr)
 	fmt.Println("exit code", code)
 	// Output:
-	// {"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid config: field \"count\": minimum: got 0, want 1 (fix the config; run `spec` to see the options)"}}
+	// {"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid config: field \"count\": minimum: got 0, want 1 (run `spec` to see the options)"}}
 	// exit code 0
 }
