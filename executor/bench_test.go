@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
 )
@@ -24,6 +25,10 @@ func BenchmarkRunFakerUsers(b *testing.B) {
 		bin := testenv.BuildBinary(b, "./cmd/source-faker")
 		l := build[executor.Executor](b, "source-faker", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: b.TempDir()})
 		benchRead(b, l)
+	})
+	b.Run("inprocess", func(b *testing.B) {
+		p := build[executor.Executor](b, "source-faker", executor.Method{Kind: executor.KindInProcess, Connector: faker.New()}, executor.Runtime{})
+		benchRead(b, p)
 	})
 	b.Run("docker", func(b *testing.B) {
 		cli := testenv.Docker(b)

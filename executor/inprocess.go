@@ -209,8 +209,11 @@ type inProcessRun struct {
 	err     error         // what it returned; read after done
 	panic   string        // set when it panicked
 
-	// Owned by the connector's goroutine.
-	batch []*protocol.Message
+	// pending is what the connector emitted and has not handed over yet:
+	// it appends, and the caller takes it when it would otherwise wait,
+	// so that a connector waiting on a slow API holds nothing back.
+	mu      sync.Mutex
+	pending []*protocol.Message
 
 	// Owned by the caller's goroutine.
 	out    outcome
@@ -236,9 +239,13 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 			}
 		}()
 		r.err = call(cctx, func(m *protocol.Message) error { return r.emit(m, stop) })
-		if len(r.batch) > 0 {
+		r.mu.Lock()
+		rest := r.pending
+		r.pending = nil
+		r.mu.Unlock()
+		if len(rest) > 0 {
 			select {
-			case r.batches <- r.batch:
+			case r.batches <- rest:
 			case <-stop:
 			}
 		}
@@ -253,33 +260,36 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 	ctxDone := ctx.Done()
 	var grace <-chan time.Time
 	for {
-		select {
-		case batch, ok := <-r.batches:
-			if !ok {
-				goto finished
-			}
-			for _, m := range batch {
-				r.observe(m)
-				if !yield(m, nil) {
-					quit()
-					return nil
-				}
-			}
-			if ctx.Err() != nil {
+		batch, open := r.takeReady()
+		if batch == nil && open {
+			select {
+			case batch, open = <-r.batches:
+			case <-ctxDone:
+				ctxDone = nil
+				t := time.NewTimer(r.p.o.grace)
+				defer t.Stop()
+				grace = t.C
+				continue
+			case <-grace:
 				quit()
 				return stoppedErr(r.p.name, r.verb, ctx)
 			}
-		case <-ctxDone:
-			ctxDone = nil
-			t := time.NewTimer(r.p.o.grace)
-			defer t.Stop()
-			grace = t.C
-		case <-grace:
+		}
+		if !open {
+			break
+		}
+		for _, m := range batch {
+			r.observe(m)
+			if !yield(m, nil) {
+				quit()
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
 			quit()
 			return stoppedErr(r.p.name, r.verb, ctx)
 		}
 	}
-finished:
 	<-r.done
 	if r.report != nil {
 		*r.report = RunReport{ErrorLog: r.out.errorLog}
@@ -319,34 +329,63 @@ func (r *inProcessRun) wait() {
 	}
 }
 
-// emit is the connector's emit function: it queues m in the current batch
-// and hands the batch over when it is full or the caller is idle.
+// emit is the connector's emit function: it queues m and hands the queue
+// over as a batch when it is full or the caller is idle.
 func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
 	if m == nil {
 		return nil
 	}
-	r.batch = append(r.batch, m)
-	if len(r.batch) < maxInProcessBatch {
-		// An empty queue means the caller is waiting: hand over now.
-		if len(r.batches) > 0 {
-			return nil
+	r.mu.Lock()
+	r.pending = append(r.pending, m)
+	if len(r.pending) < maxInProcessBatch {
+		var err error
+		// An empty queue means the caller is waiting, or about to look at
+		// pending: hand over now. Otherwise the caller is busy, and takes
+		// pending as it is when it next finds the queue empty.
+		if len(r.batches) == 0 {
+			select {
+			case r.batches <- r.pending:
+				r.pending = make([]*protocol.Message, 0, 16)
+			case <-stop:
+				err = errCallerGone
+			default:
+			}
 		}
-		select {
-		case r.batches <- r.batch:
-			r.batch = make([]*protocol.Message, 0, 16)
-		case <-stop:
-			return errCallerGone
-		default:
-		}
-		return nil
+		r.mu.Unlock()
+		return err
 	}
+	full := r.pending
+	r.pending = make([]*protocol.Message, 0, maxInProcessBatch)
+	r.mu.Unlock()
+	// pending stays empty until this send is done (only this goroutine
+	// appends), so the caller cannot take newer messages before these.
 	select {
-	case r.batches <- r.batch:
-		r.batch = make([]*protocol.Message, 0, maxInProcessBatch)
+	case r.batches <- full:
 		return nil
 	case <-stop:
 		return errCallerGone
 	}
+}
+
+// takeReady gives the caller the next batch without waiting: a queued one,
+// else what the connector emitted and did not hand over. It returns nil when
+// there is neither, and false once the connector is done and all is taken.
+func (r *inProcessRun) takeReady() ([]*protocol.Message, bool) {
+	select {
+	case batch, open := <-r.batches:
+		return batch, open
+	default:
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// Checked under the lock, as emit sends under it: a batch queued
+	// since is older than pending and must be taken first.
+	if len(r.batches) > 0 || len(r.pending) == 0 {
+		return nil, true
+	}
+	batch := r.pending
+	r.pending = make([]*protocol.Message, 0, 16)
+	return batch, true
 }
 
 // observe masks what a connector says and logs it, as for a process.

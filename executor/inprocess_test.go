@@ -19,8 +19,9 @@ import (
 // count records then a state, or misbehaves as told.
 type goSource struct {
 	count    int
-	mode     string // "", "fail", "trace", "panic", "ignore-cancel", "block"
+	mode     string // "", "fail", "trace", "panic", "ignore-cancel", "block", "pause"
 	returned atomic.Bool
+	resume   chan struct{} // "pause": after its state, waits for this before its last record
 }
 
 func (s *goSource) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
@@ -66,8 +67,17 @@ func (s *goSource) Read(ctx context.Context, config json.RawMessage, catalog *pr
 			Error: &protocol.ErrorTrace{Message: "stream items failed", FailureType: protocol.FailureConfig}}})
 		return errors.New("read failed")
 	}
-	return emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+	err := emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
 		Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: "items"}, StreamState: json.RawMessage(`{"n":1}`)}}})
+	if err != nil || s.mode != "pause" {
+		return err
+	}
+	select { // as a connector waiting on a slow API
+	case <-s.resume:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: json.RawMessage(`{"id":-1}`)}})
 }
 
 var itemsCatalogInProcess = json.RawMessage(`{"streams":[{"stream":{"name":"items","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`)
@@ -186,6 +196,40 @@ func TestInProcessStops(t *testing.T) {
 		executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
 	if !errors.Is(err, context.Canceled) || !strings.Contains(logs.text(), "ignored its cancelled context") {
 		t.Fatalf("a connector ignoring cancellation: %v; logs %q", err, logs.text())
+	}
+}
+
+// TestInProcessHandsOverBeforeWaiting: what a connector emitted before it
+// waits (on a slow API, a rate limit) reaches the caller while it waits,
+// even when the caller was busy as it was emitted; its state is committed
+// without waiting for the connector's next record.
+func TestInProcessHandsOverBeforeWaiting(t *testing.T) {
+	t.Parallel()
+	src := &goSource{count: 1000, mode: "pause", resume: make(chan struct{})}
+	ex := inProcess(t, src, executor.Runtime{})
+	watchdog := time.AfterFunc(10*time.Second, func() { close(src.resume) })
+	defer watchdog.Stop()
+	records, stateAt := 0, -1
+	for m, err := range ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.Type {
+		case protocol.TypeRecord:
+			records++
+			if records <= 20 {
+				time.Sleep(time.Millisecond) // a busy caller: the connector runs ahead
+			}
+		case protocol.TypeState:
+			stateAt = records
+			if !watchdog.Stop() {
+				t.Fatal("the state arrived only once the connector emitted again")
+			}
+			close(src.resume)
+		}
+	}
+	if stateAt != 1000 || records != 1001 {
+		t.Fatalf("state after %d records, %d records in all; want 1000 and 1001", stateAt, records)
 	}
 }
 
