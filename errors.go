@@ -2,7 +2,6 @@ package goairbyte
 
 import (
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/protocol"
@@ -53,11 +52,11 @@ var (
 	// ErrInvalidName: a stream or field name that cannot become a SQL
 	// identifier (*NameError).
 	ErrInvalidName = cache.ErrInvalidName
-	// ErrInUse: a cache file another process has open (*DuckDBInUseError),
-	// or a source another load is loading into the cache (*CacheInUseError).
+	// ErrInUse: a cache file another process has open, or a source another
+	// load is loading into the cache (*InUseError).
 	ErrInUse = cache.ErrInUse
-	// ErrOutOfMemory: a DuckDB cache ran out of its memory limit
-	// (*OutOfMemoryError).
+	// ErrOutOfMemory: a DuckDB cache ran out of its memory limit, or a
+	// PostgreSQL server could not allocate memory (*OutOfMemoryError).
 	ErrOutOfMemory = cache.ErrOutOfMemory
 	// ErrDiskFull: a disk the cache writes to is full (*DiskFullError).
 	ErrDiskFull = cache.ErrDiskFull
@@ -93,14 +92,13 @@ type (
 	CollisionError = cache.CollisionError
 	// NameError is a name that cannot become a SQL identifier, and why.
 	NameError = cache.NameError
-	// CacheInUseError is a load refused because another load of the same
-	// source into the cache is running.
-	CacheInUseError = cache.InUseError
-	// DuckDBInUseError is a DuckDB cache file another process has open.
-	DuckDBInUseError = duckdb.InUseError
-	// OutOfMemoryError is a DuckDB cache out of its memory limit, with the
-	// options that raise it.
-	OutOfMemoryError = duckdb.OutOfMemoryError
+	// InUseError is a cache file another process has open, or a load
+	// refused because another load of the same source into the cache is
+	// running.
+	InUseError = cache.InUseError
+	// OutOfMemoryError is a cache whose database ran out of memory, with
+	// what to do.
+	OutOfMemoryError = cache.OutOfMemoryError
 	// DiskFullError is a write to a full disk, and which.
 	DiskFullError = cache.DiskFullError
 	// TableOwnerError is a load into a table that holds another source's

@@ -8,9 +8,8 @@ import (
 )
 
 // The sentinels of the cache's errors, for errors.Is: each error type
-// matches its own, and so do the backends' errors of the same concept
-// (duckdb.InUseError, duckdb.OutOfMemoryError). The root package
-// goairbyte re-exports them.
+// matches its own, whichever backend made it. The root package goairbyte
+// re-exports them.
 var (
 	// ErrStrategy: a write strategy that cannot apply to a stream
 	// (*StrategyError).
@@ -22,10 +21,10 @@ var (
 	// (*NameError).
 	ErrInvalidName = errors.New("name cannot be a SQL identifier")
 	// ErrInUse: the cache, or a source's part of it, is in use by another
-	// process or load (*InUseError, *duckdb.InUseError).
+	// process or load (*InUseError).
 	ErrInUse = backend.ErrInUse
 	// ErrOutOfMemory: the database ran out of the memory it may use
-	// (*duckdb.OutOfMemoryError).
+	// (*OutOfMemoryError).
 	ErrOutOfMemory = backend.ErrOutOfMemory
 	// ErrDiskFull: a disk the cache writes to is full (*DiskFullError).
 	ErrDiskFull = backend.ErrDiskFull
@@ -34,29 +33,14 @@ var (
 	ErrTableOwned = errors.New("table belongs to another source")
 )
 
-// InUseError reports a load that did not start because another load of
-// the same source into the same cache is running, in this process or
-// another: two at once would write each record twice and race for the
-// same states.
-type InUseError struct {
-	// Source is the source's name.
-	Source string
-	// Err is the backend's error; it says who holds the lock when the
-	// backend can tell.
-	Err error
-}
+// InUseError reports a cache file another process has open, or a load
+// that did not start because another load of the same source into the
+// same cache is running, in this process or another.
+type InUseError = backend.InUseError
 
-// Error says which source is being loaded and what to do.
-func (e *InUseError) Error() string {
-	return fmt.Sprintf("cache: source %q is being loaded into this cache by another load (%v); wait for that load to end, then load again: it resumes from the state the other commits",
-		e.Source, e.Err)
-}
-
-// Is matches ErrInUse.
-func (e *InUseError) Is(target error) bool { return target == ErrInUse }
-
-// Unwrap returns the backend's error.
-func (e *InUseError) Unwrap() error { return e.Err }
+// OutOfMemoryError reports a statement that needed more memory than the
+// cache's database may use, and what to do.
+type OutOfMemoryError = backend.OutOfMemoryError
 
 // TableOwnerError reports a load of one source into a table that holds
 // another source's records: two sources with a stream of the same name,

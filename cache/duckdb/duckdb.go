@@ -200,25 +200,6 @@ func (o *options) fail(err error) {
 	}
 }
 
-// InUseError reports a database file another process has open.
-type InUseError struct {
-	// Path is the database file.
-	Path string
-	// Err is DuckDB's own error.
-	Err error
-}
-
-// Error says which file is in use.
-func (e *InUseError) Error() string {
-	return fmt.Sprintf("duckdb: the cache file %s is in use by another process (%v); close that program or use another cache", e.Path, e.Err)
-}
-
-// Unwrap returns DuckDB's own error.
-func (e *InUseError) Unwrap() error { return e.Err }
-
-// Is matches cache.ErrInUse.
-func (e *InUseError) Is(target error) bool { return target == backend.ErrInUse }
-
 // isLockConflict reports DuckDB's refusal to open a file another process
 // holds: an IO error about the file lock. The type is checked, not only the
 // words, so that a path that happens to contain "lock" is not taken for one.
@@ -228,29 +209,11 @@ func isLockConflict(err error) bool {
 		strings.Contains(de.Msg, "Could not set lock on file")
 }
 
-// OutOfMemoryError reports a statement that needed more memory than the
-// cache's memory limit allows. A record needs about five times its size
-// while it is loaded, and the load raises the limit for a chunk that holds
-// one too large for it: what is left is a limit too low for the work
-// (such as deduplicating hundreds of tables).
-type OutOfMemoryError struct {
-	// Limit is the cache's memory limit, as configured.
-	Limit string
-	// Err is DuckDB's own error.
-	Err error
-}
-
-// Error says what ran out and names the options that raise the limit.
-func (e *OutOfMemoryError) Error() string {
-	return fmt.Sprintf("duckdb: the cache ran out of memory at its limit of %s (%v); raise the limit: duckdb.WithMemoryLimit(\"1GB\"), "+
-		"memory_limit=1GB in a duckdb: cache URL, or goab --memory-limit 1GB", e.Limit, e.Err)
-}
-
-// Unwrap returns DuckDB's own error.
-func (e *OutOfMemoryError) Unwrap() error { return e.Err }
-
-// Is matches cache.ErrOutOfMemory.
-func (e *OutOfMemoryError) Is(target error) bool { return target == backend.ErrOutOfMemory }
+// outOfMemoryRemedy is what a DuckDB cache out of memory needs. A record
+// needs about five times its size while it is loaded, and the load raises
+// the limit for a chunk that holds one too large for it: what is left is a
+// limit too low for the work (such as deduplicating hundreds of tables).
+const outOfMemoryRemedy = `raise the limit: duckdb.WithMemoryLimit("1GB"), memory_limit=1GB in a duckdb: cache URL, or goab --memory-limit 1GB`
 
 // Classify makes the backend a backend.ErrorClassifier: DuckDB's errors
 // for a full memory or disk become the cache's typed errors.
@@ -260,7 +223,7 @@ func (b *database) Classify(err error) error {
 	case err == nil || errors.Is(err, backend.ErrOutOfMemory) || errors.Is(err, backend.ErrDiskFull):
 		return err
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
-		return &OutOfMemoryError{Limit: b.limitSetting, Err: err}
+		return &backend.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
 	case backend.IsNoSpace(err):
 		return &backend.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
 	}
@@ -412,7 +375,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	})
 	if err != nil {
 		if isLockConflict(err) {
-			return nil, &InUseError{Path: path, Err: err}
+			return nil, &backend.InUseError{Path: path, Err: err}
 		}
 		return nil, fmt.Errorf("duckdb: opening %s: %w", path, err)
 	}

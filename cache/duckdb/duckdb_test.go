@@ -78,7 +78,7 @@ func TestInUseChild(t *testing.T) {
 		t.Skip("run by TestInUse")
 	}
 	_, err := openPath(context.Background(), path)
-	var iu *duckdb.InUseError
+	var iu *cache.InUseError
 	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) {
 		t.Fatalf("want an InUseError, got %v", err)
 	}
@@ -290,7 +290,7 @@ func TestOutOfMemory(t *testing.T) {
 	_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyAppend,
 		Catalog:  cachetest.Catalog(cachetest.Stream("t", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)),
 		Messages: cachetest.Messages(cachetest.Rec("t", `{"id":1}`))})
-	var oe *duckdb.OutOfMemoryError
+	var oe *cache.OutOfMemoryError
 	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrOutOfMemory) || oe.Limit != "8MB" {
 		t.Fatalf("got %v, want an *OutOfMemoryError", err)
 	}

@@ -201,8 +201,8 @@ func (b *database) Schema() string { return b.schema }
 
 // Classify makes the backend a backend.ErrorClassifier: the server's
 // disk_full error (SQLSTATE 53100) becomes a *cache.DiskFullError, and its
-// out_of_memory (53200) an error matching cache.ErrOutOfMemory, so that a
-// program tells them from bad data the same way on both backends.
+// out_of_memory (53200) a *cache.OutOfMemoryError, so that a program tells
+// them from bad data the same way on both backends.
 func (b *database) Classify(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
@@ -212,8 +212,8 @@ func (b *database) Classify(err error) error {
 	case pe.Code == "53100" && !errors.Is(err, backend.ErrDiskFull):
 		return &backend.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
 	case pe.Code == "53200" && !errors.Is(err, backend.ErrOutOfMemory):
-		return fmt.Errorf("%w: the PostgreSQL server could not allocate memory (%w); give it more (work_mem, or the host's memory) or load fewer streams at once, and load again: what was committed stays",
-			backend.ErrOutOfMemory, err)
+		return &backend.OutOfMemoryError{Where: "the PostgreSQL server", Err: err,
+			Remedy: "give it more (work_mem, or the host's memory) or load fewer streams at once"}
 	}
 	return err
 }

@@ -304,10 +304,11 @@ func TestServerOutOfMemory(t *testing.T) {
 	}
 	err := cachetest.FillDisk(ctx, c)
 	var pe *pgconn.PgError
-	if !errors.Is(err, cache.ErrOutOfMemory) || !errors.As(err, &pe) || pe.Code != "53200" {
-		t.Fatalf("got %v, want an error matching cache.ErrOutOfMemory around the server's 53200", err)
+	var oe *cache.OutOfMemoryError
+	if !errors.Is(err, cache.ErrOutOfMemory) || !errors.As(err, &oe) || !errors.As(err, &pe) || pe.Code != "53200" {
+		t.Fatalf("got %v, want a *cache.OutOfMemoryError around the server's 53200", err)
 	}
-	if !strings.Contains(err.Error(), "PostgreSQL server could not allocate memory") {
+	if !strings.Contains(err.Error(), "the PostgreSQL server ran out of memory") {
 		t.Errorf("the error does not say what ran out: %v", err)
 	}
 	if errors.Is(err, cache.ErrDiskFull) {
