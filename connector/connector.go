@@ -80,8 +80,8 @@ type Connector struct {
 // in process, then an executable called name on PATH, then, from the
 // connector's registry entry, its PyPI package when Python is available or
 // its Docker image when a Docker engine answers. Options that do not fit
-// are an *OptionError; a connector nothing can run is a *NoMethodError or a
-// *registry.NoMethodError listing what would be needed.
+// are an *OptionError; a connector nothing can run is a *NoMethodError
+// listing what would be needed.
 func New(ctx context.Context, kind Kind, name string, opts ...Option) (*Connector, error) {
 	var st settings
 	for _, o := range opts {

@@ -117,11 +117,15 @@ func (e *OptionError) Is(target error) bool { return target == ErrInvalidOption 
 
 // NoMethodError says that no way of running a connector was given and none
 // was found: nothing is registered in process under its name, no executable
-// of that name is on PATH, and the registry cannot say (Err says why). It
-// matches executor.ErrNotInstalled.
+// of that name is on PATH, and either the registry cannot say how to run it
+// (Err says why) or what its entry offers needs what this machine lacks
+// (Needs says what). It matches executor.ErrNotInstalled.
 type NoMethodError struct {
 	// Connector is the connector's name as given to New.
 	Connector string
+	// Needs lists, when the registry has an entry, what would let this
+	// machine run it: one line per way the entry offers.
+	Needs []string
 	// Err is why the registry has no entry for it, such as a
 	// *registry.NotFoundError or a *registry.UnavailableError.
 	Err error
@@ -130,9 +134,13 @@ type NoMethodError struct {
 // Error says which options would run the connector and why the registry
 // did not help.
 func (e *NoMethodError) Error() string {
-	return fmt.Sprintf("%s: no executable named %q on PATH and no way of running it chosen; "+
-		"use connector.WithLocalExecutable(path), connector.WithDockerImage(\"\") or connector.WithPipURL(url). "+
-		"The connector registry cannot say how to run it either: %v", e.Connector, e.Connector, e.Err)
+	choose := "connector.WithLocalExecutable(path), connector.WithDockerImage(\"\") or connector.WithPipURL(url)"
+	if len(e.Needs) > 0 {
+		return fmt.Sprintf("%s: cannot run it on this machine; any one of these would do: %s; or choose a way with %s",
+			e.Connector, strings.Join(e.Needs, "; "), choose)
+	}
+	return fmt.Sprintf("%s: no executable named %q on PATH and no way of running it chosen; use %s. "+
+		"The connector registry cannot say how to run it either: %v", e.Connector, e.Connector, choose, e.Err)
 }
 
 // Is matches executor.ErrNotInstalled.

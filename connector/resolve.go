@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -204,6 +205,9 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 		})
 	}
 	m, err := registry.ChooseMethod(ctx, entry, s.version, registry.Probes{})
+	if nm := (*registry.NoMethodError)(nil); errors.As(err, &nm) {
+		return resolved{}, &NoMethodError{Connector: name, Needs: nm.Needs}
+	}
 	if err != nil {
 		return resolved{}, err
 	}
