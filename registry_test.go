@@ -5,11 +5,9 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/x/goairbyte"
-	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/registry"
 )
 
@@ -58,30 +56,5 @@ func TestAvailableConnectorsFromLocalRegistry(t *testing.T) {
 	var nf *registry.NotFoundError
 	if !errors.As(err, &nf) || nf.Suggestions[0] != "source-github" {
 		t.Fatalf("typo: %v", err)
-	}
-}
-
-// A connector the registry knows but that nothing on this machine can run
-// (source-postgres is a Docker image only, and no Docker engine answers)
-// is ErrNotInstalled, with what would be needed, as one with no registry
-// entry is.
-func TestNothingCanRunIsNotInstalled(t *testing.T) {
-	fixture, _ := filepath.Abs("registry/testdata/oss_registry.json")
-	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
-	t.Setenv("PATH", t.TempDir()) // no source-postgres executable either
-	env := goairbyte.NewEnvironment()
-	env.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(fixture), registry.WithCacheDir("")))
-	ctx := context.Background()
-	for _, name := range []string{"source-postgres", "source-nowhere"} {
-		_, err := goairbyte.GetSource(ctx, name, connector.WithEnvironment(env), connector.WithConfig(map[string]any{}))
-		var nm *connector.NoMethodError
-		if !errors.Is(err, goairbyte.ErrNotInstalled) || !errors.As(err, &nm) || nm.Connector != name {
-			t.Fatalf("%s: got %v, want a *connector.NoMethodError matching ErrNotInstalled", name, err)
-		}
-	}
-	_, err := goairbyte.GetSource(ctx, "source-postgres", connector.WithEnvironment(env))
-	if msg := err.Error(); !strings.Contains(msg, "a running Docker engine for the image airbyte/source-postgres") ||
-		!strings.Contains(msg, "connector.WithLocalExecutable") {
-		t.Fatalf("the error does not say what would run it: %v", err)
 	}
 }

@@ -152,17 +152,18 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 }
 
 // TestNoMethod: with no executable, no Python and no Docker engine, the
-// error lists what would be needed; a name no registry knows says so.
+// error lists what would be needed; a name no registry knows says so. Both
+// are a *connector.NoMethodError matching ErrNotInstalled.
 func TestNoMethod(t *testing.T) {
 	useRegistry(t, entry{kind: "source", repo: "airbyte/source-nowhere", tag: "1.0.0", language: "python", pypi: "airbyte-source-nowhere"})
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	ctx := context.Background()
 	_, err := source.New(ctx, "source-nowhere", connector.WithVersion("1.2.3"))
-	var nm *registry.NoMethodError
-	if !errors.As(err, &nm) || len(nm.Needs) != 3 ||
+	var nm *connector.NoMethodError
+	if !errors.As(err, &nm) || len(nm.Needs) != 3 || !errors.Is(err, executor.ErrNotInstalled) ||
 		!strings.Contains(err.Error(), "airbyte-source-nowhere==1.2.3") || !strings.Contains(err.Error(), "airbyte/source-nowhere:1.2.3") {
-		t.Fatalf("want a *registry.NoMethodError listing an executable, Python and Docker, got %v", err)
+		t.Fatalf("want a *connector.NoMethodError listing an executable, Python and Docker, got %v", err)
 	}
 	_, err = source.New(ctx, "source-unheard-of")
 	var cnm *connector.NoMethodError
