@@ -98,7 +98,11 @@ func printUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 			if ch, ok := f.Value.(*choice); ok {
 				typ = strings.Join(ch.allowed, "|")
 			}
-			fmt.Fprintf(w, "  --%s\n", strings.TrimSpace(f.Name+" "+typ))
+			dashes := "--"
+			if len(f.Name) == 1 {
+				dashes = "-" // -f, as the synopsis writes it
+			}
+			fmt.Fprintf(w, "  %s%s\n", dashes, strings.TrimSpace(f.Name+" "+typ))
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 				usage += fmt.Sprintf(" (default %s)", f.DefValue)
 			}

@@ -99,7 +99,7 @@ func faker(t *testing.T) string { return testenv.BuildBinary(t, "./cmd/source-fa
 
 func localJSON(t *testing.T) string { return testenv.BuildBinary(t, "./cmd/destination-local-json") }
 
-var commandNames = []string{"spec", "check", "discover", "records", "read", "sync", "validate", "benchmark", "connectors", "version"}
+var commandNames = []string{"spec", "check", "discover", "records", "read", "sync", "validate", "benchmark", "connectors", "version", "plan", "apply", "airbyte", "fivetran", "watch"}
 
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, name := range commandNames {
@@ -109,6 +109,10 @@ func TestHelpForEveryCommand(t *testing.T) {
 				r.want(t, 0)
 				if !strings.Contains(r.stdout, "Usage: goab "+name) || !strings.Contains(r.stdout, "Example:\n  goab ") {
 					t.Errorf("goab %v: help lacks the usage line or an example:\n%s", args, r.stdout)
+				}
+				// Flags are listed as they are typed: --name, and -f for a one-letter one.
+				if regexp.MustCompile(`\n  (--\w\b|-\w\w)`).MatchString(r.stdout) {
+					t.Errorf("goab %v: a flag listed with the wrong dashes:\n%s", args, r.stdout)
 				}
 			}
 		})
