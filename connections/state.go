@@ -10,8 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/x/goairbyte/internal/atomicfile"
 )
 
 // state is what the reconciler keeps between runs: for each secret it
@@ -92,17 +93,7 @@ func (st *state) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(st.path), ".connections-state-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), st.path)
+	// Losing it would make the next apply create everything again:
+	// replaced so that a crash or a power loss leaves the old or the new.
+	return atomicfile.Write(st.path, append(b, '\n'), 0o600)
 }

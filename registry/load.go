@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/internal/atomicfile"
 	"github.com/x/goairbyte/internal/httpbody"
 )
 
@@ -306,19 +307,7 @@ func (l *Loader) writeCache(path string, data []byte) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		f, err := os.CreateTemp(filepath.Dir(path), ".registry-*.tmp")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(f.Name())
-		if _, err := f.Write(data); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		return os.Rename(f.Name(), path)
+		return atomicfile.Write(path, data, 0o600)
 	}()
 	if err != nil {
 		l.logger.Warn("could not cache the connector registry", "file", path, "error", err)

@@ -34,6 +34,7 @@ import (
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/fivetran"
+	"github.com/x/goairbyte/internal/atomicfile"
 	"github.com/x/goairbyte/internal/httpretry"
 )
 
@@ -75,17 +76,14 @@ func LoadCursor(path string) (*Cursor, error) {
 	return c, nil
 }
 
-// Save writes the cursor to path atomically.
+// Save writes the cursor to path atomically: after a crash or a power
+// loss the file holds this cursor or the one before, never a part of one.
 func (c *Cursor) Save(path string) error {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o644)
 }
 
 // Watcher polls the connections it was given.
