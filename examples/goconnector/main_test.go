@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/kit"
+)
+
+// TestGoConnector runs the demo: the second read loads only the two lines
+// appended after the first.
+func TestGoConnector(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, t.TempDir()); err != nil {
+		t.Fatalf("goconnector: %v\n%s", err, out.String())
+	}
+	want := "read 1: 3 lines loaded, 3 rows in the cache\n" +
+		"read 2: 2 lines loaded, 5 rows in the cache\n" +
+		"last lines:\n  5: POST /orders 201\n  4: GET /health 200\n"
+	if out.String() != want {
+		t.Fatalf("printed\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// TestServedAsAConnector runs the same value as a connector program does
+// (kit.Run is kit.Serve's testable form): an incremental read with a state
+// emits the lines after it, then the new state.
+func TestServedAsAConnector(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	logPath := write("app.log", "one\ntwo\nthree\n")
+	config := write("config.json", `{"path": "`+logPath+`"}`)
+	catalog := write("catalog.json", `{"streams":[{"stream":{"name":"lines","json_schema":{},"supported_sync_modes":["incremental"]},
+		"sync_mode":"incremental","cursor_field":["line_number"],"destination_sync_mode":"append"}]}`)
+	state := write("state.json", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"lines"},"stream_state":{"line_number":2}}}]`)
+	var stdout, stderr bytes.Buffer
+	code := kit.Run(context.Background(), logFile{}, []string{"read", "--config", config, "--catalog", catalog, "--state", state}, nil, &stdout, &stderr)
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if code != 0 || len(lines) != 2 || !strings.Contains(lines[0], `"data":{"line_number":3,"text":"three"}`) ||
+		!strings.Contains(lines[1], `"stream_state":{"line_number":3}`) {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+
+	stdout.Reset()
+	code = kit.Run(context.Background(), logFile{}, []string{"check", "--config", write("bad.json", `{"path": "`+filepath.Join(dir, "missing.log")+`"}`)}, nil, &stdout, &stderr)
+	if code != 0 || !strings.Contains(stdout.String(), `"status":"FAILED"`) || !strings.Contains(stdout.String(), "missing.log") {
+		t.Fatalf("check of a missing file: exit %d, %s", code, stdout.String())
+	}
+}
