@@ -152,6 +152,14 @@ func printReadSummary(ctx context.Context, e *env, res *source.ReadResult, took 
 		return err
 	}
 	rate := float64(res.RecordsProcessed()) / took.Seconds()
-	_, err := fmt.Fprintf(e.text, "Read %d records from %s in %.2f s (%.0f rec/s).\n", res.RecordsProcessed(), res.SourceName(), took.Seconds(), rate)
+	_, err := fmt.Fprintf(e.text, "Read %s from %s in %.2f s (%.0f rec/s).\n", records(res.RecordsProcessed()), res.SourceName(), took.Seconds(), rate)
 	return err
+}
+
+// records says how many records: "1 record", "2 records".
+func records[N int | int64](n N) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return fmt.Sprintf("%d records", n)
 }

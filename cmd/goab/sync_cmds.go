@@ -152,8 +152,8 @@ func printWriteSummary(e *env, res *destination.WriteResult, took time.Duration)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(e.text, "Synced %s into %s: %d records sent, %d confirmed, in %.2f s.\n",
-		res.SourceName, res.DestinationName, res.TotalSent(), res.TotalConfirmed(), took.Seconds())
+	_, err := fmt.Fprintf(e.text, "Synced %s into %s: %s sent, %d confirmed, in %.2f s.\n",
+		res.SourceName, res.DestinationName, records(res.TotalSent()), res.TotalConfirmed(), took.Seconds())
 	return err
 }
 
