@@ -453,9 +453,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 				continue
 			}
 			out.StatesConfirmed++
-			if echoErr = onEcho(m.State); echoErr != nil {
-				break
-			}
+			echoErr = onEcho(m.State) // a failure ends the loop below
 		case protocol.TypeRecord:
 			if out.DestinationRecords == 0 {
 				d.Logger().Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.Name())

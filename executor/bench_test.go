@@ -3,7 +3,6 @@ package executor_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -53,7 +52,7 @@ func benchRead(b *testing.B, e executor.Executor) {
 			}
 		}
 		if n != 1_000_000 {
-			b.Fatal(fmt.Sprintf("got %d records, want 1,000,000", n))
+			b.Fatalf("got %d records, want 1,000,000", n)
 		}
 		records += n
 		elapsed += time.Since(start)

@@ -797,7 +797,8 @@ func (b *database) raiseMemory(ctx context.Context, need int64) (restore func(),
 		if b.raisers == 0 {
 			return func() {}, nil
 		}
-		need = b.raisedTo // hold the raised limit for this INSERT too
+		// Raised already: counting this INSERT as a raiser holds the raised
+		// limit until it is done too.
 	} else {
 		if _, err := b.db.ExecContext(ctx, "SET memory_limit = '"+strconv.FormatInt(need, 10)+"B'"); err != nil {
 			return nil, fmt.Errorf("duckdb: raising the memory limit for a large record: %w", err)
