@@ -2,7 +2,7 @@
 // as a stream of records with no cache, or read into a cache.
 //
 // A [Source] is one connector (built by [New] from a name and
-// connector.Options: how it runs, its config, its streams), its catalog and
+// connector options: how it runs, its config, its streams), its catalog and
 // the streams selected to read. It embeds the *connector.Connector that
 // runs it, so Spec, Check, Config, SetConfig and ValidateConfig are its
 // methods. Nothing runs until a method needs the connector:
