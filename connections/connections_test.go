@@ -3,6 +3,7 @@ package connections_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,6 +214,54 @@ func TestSecretsWithoutStateAreNotComparable(t *testing.T) {
 	}
 	p := e.plan(t, fresh)
 	golden(t, "nostate", p.String())
+}
+
+// TestReferenceInsideAnArray: a secret reference inside an array makes the
+// array a secret, since the diff prints an array as one value; it is
+// fingerprinted, not printed, and sent in clear (the mask in place of an
+// array would overwrite it).
+func TestReferenceInsideAnArray(t *testing.T) {
+	e := setup(t)
+	const first, rotated = "arr-tok-6c1d9e", "arr-tok-rotated-0b7a"
+	t.Setenv("ARRAY_TOKEN", first)
+	declared := `
+sources:
+  faker:
+    type: source-faker
+    config:
+      count: 100
+      tokens: [public, {token: secret_reference::ARRAY_TOKEN}]
+`
+	r := e.reconciler(t, declared)
+	p := e.plan(t, r)
+	for _, s := range []string{first, rotated} {
+		if strings.Contains(p.String(), s) {
+			t.Fatalf("the plan prints the secret %s:\n%s", s, p)
+		}
+	}
+	if !strings.Contains(p.String(), "+ tokens: (secret)") {
+		t.Fatalf("the plan does not show the array as a secret:\n%s", p)
+	}
+	e.apply(t, r, p)
+	tokens := func() string { return fmt.Sprint(storedByName(t, e, "faker")["tokens"]) }
+	if got := tokens(); got != "[public map[token:"+first+"]]" {
+		t.Fatalf("the source holds tokens %s", got)
+	}
+	t.Setenv("ARRAY_TOKEN", rotated)
+	p = e.plan(t, r)
+	if s := p.String(); strings.Contains(s, first) || strings.Contains(s, rotated) || !strings.Contains(s, "~ tokens: (secret: changed)") {
+		t.Fatalf("after rotating the secret the plan is:\n%s", s)
+	}
+	e.apply(t, r, p)
+	if got := tokens(); got != "[public map[token:"+rotated+"]]" {
+		t.Fatalf("after rotating, the source holds tokens %s", got)
+	}
+	// Another field changes, the array does not: it is sent as it was.
+	r = e.reconciler(t, strings.Replace(declared, "count: 100", "count: 200", 1))
+	e.apply(t, r, e.plan(t, r))
+	if got := tokens(); got != "[public map[token:"+rotated+"]]" {
+		t.Fatalf("after an update of another field, the source holds tokens %s", got)
+	}
 }
 
 func TestTypeChangeReplacesAndDependents(t *testing.T) {

@@ -380,8 +380,12 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 		case fp != st.fingerprint(nv):
 			return true, '~', "(secret: changed)"
 		}
-		// Unchanged: send the mask so that the server keeps it.
-		setPath(c.config, p, specsecret.Mask)
+		// Unchanged: send the mask so that the server keeps it. The server
+		// keeps only a string field that way; an array holding secrets is
+		// sent as declared, which stores the same values.
+		if _, isString := nv.(string); isString {
+			setPath(c.config, p, specsecret.Mask)
+		}
 		return true, 0, ""
 	}
 	d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
@@ -495,7 +499,9 @@ func secretSet(spec json.RawMessage, decl, remote map[string]any, refs [][]strin
 
 // stringPaths lists, in key order, the paths of the string values of v
 // that match: the masked secrets an instance returns, or the
-// "secret_reference::" values of a declaration.
+// "secret_reference::" values of a declaration. An array holding a match
+// at any depth is listed whole: the diff compares and prints an array as
+// one value, so one secret in it makes all of it secret.
 func stringPaths(v any, path []string, match func(string) bool) [][]string {
 	var out [][]string
 	switch x := v.(type) {
@@ -503,12 +509,37 @@ func stringPaths(v any, path []string, match func(string) bool) [][]string {
 		for _, k := range sortedKeys(x) {
 			out = append(out, stringPaths(x[k], append(slices.Clone(path), k), match)...)
 		}
+	case []any:
+		if len(path) > 0 && containsString(x, match) {
+			out = append(out, path)
+		}
 	case string:
 		if match(x) {
 			out = append(out, path)
 		}
 	}
 	return out
+}
+
+// containsString reports whether a string inside v, at any depth, matches.
+func containsString(v any, match func(string) bool) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if containsString(e, match) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if containsString(e, match) {
+				return true
+			}
+		}
+	case string:
+		return match(x)
+	}
+	return false
 }
 
 func isMasked(s string) bool { return s == specsecret.Mask }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/httpbody"
 	"github.com/x/goairbyte/registry"
+	"github.com/x/goairbyte/secrets"
 )
 
 // This file runs sources from declarative manifests: one given with
@@ -96,7 +98,11 @@ func (s *settings) download(ctx context.Context, u string) ([]byte, error) {
 // native builds the in-process executor of the manifest text: the engine
 // with the connector's HTTP client, clock and logger.
 func (s *settings) native(name string, text []byte, from string, rt executor.Runtime) (resolved, error) {
-	opts := []declarative.Option{declarative.WithLogger(rt.Logger)}
+	// The engine logs its requests itself, not through LOG messages the
+	// executor masks, and knows as secrets only the fields its spec marks:
+	// a resolved reference elsewhere in the config (a query parameter) would
+	// reach the program's handler as it is.
+	opts := []declarative.Option{declarative.WithLogger(slog.New(secrets.NewMaskingHandler(rt.Logger.Handler())))}
 	if s.httpClient != nil {
 		opts = append(opts, declarative.WithHTTPClient(s.httpClient))
 	}

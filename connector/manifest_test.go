@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -255,3 +257,47 @@ func mustJSON(t *testing.T, yamlText string) []byte {
 	}
 	return b
 }
+
+// TestManifestDebugLogsMasked: the engine of a manifest run in process logs
+// its requests to the connector's logger at debug level. A secret it does
+// not know as one (a reference resolved into a field the manifest's spec
+// does not mark airbyte_secret, here sent as a query parameter) is masked
+// there as in every other output, even when the program's handler does not
+// mask.
+func TestManifestDebugLogsMasked(t *testing.T) {
+	ctx := context.Background()
+	srv, _ := itemsServer(t)
+	account := "acct-" + strings.ReplaceAll(t.Name(), "/", "") + "-5e0c9a"
+	t.Setenv("MANIFEST_ACCOUNT", account)
+	manifest := strings.Replace(itemsManifest(srv.URL),
+		`request_parameters: {until: "{{ now_utc().strftime('%Y-%m-%d') }}"}`,
+		`request_parameters: {until: "{{ now_utc().strftime('%Y-%m-%d') }}", account: "{{ config['account'] }}"}`, 1)
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+		connector.WithManifest([]byte(manifest)), connector.WithLogger(logger),
+		connector.WithConfig(map[string]any{"token": "t0ken", "account": "secret_reference::MANIFEST_ACCOUNT"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(ctx); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), account) {
+		t.Errorf("the secret reached the logger:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "account=****") {
+		t.Errorf("the engine did not log the request, masked:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

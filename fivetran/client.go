@@ -100,7 +100,8 @@ func New(apiKey, apiSecret string, opts ...Option) (*Client, error) {
 	r, _ := http.NewRequest(http.MethodGet, "/", nil)
 	r.SetBasicAuth(apiKey, apiSecret)
 	c := &Client{base: DefaultURL, auth: r.Header.Get("Authorization"), hc: &http.Client{Timeout: 60 * time.Second}, retry: httpretry.Default}
-	secrets.Register(apiSecret, strings.TrimPrefix(c.auth, "Basic "))
+	// The key is the other half of the credential, and goab masks it too.
+	secrets.Register(apiKey, apiSecret, strings.TrimPrefix(c.auth, "Basic "))
 	for _, o := range opts {
 		if err := o(c); err != nil {
 			return nil, err

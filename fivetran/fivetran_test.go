@@ -3,6 +3,9 @@ package fivetran_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -248,5 +251,32 @@ func TestCutOffAnswer(t *testing.T) {
 	conn, err = c.Connection(context.Background(), id)
 	if err == nil || !strings.Contains(err.Error(), "reading the answer") {
 		t.Fatalf("cut off every time: %+v, %v", conn, err)
+	}
+}
+
+// TestCredentialsMaskedInErrors: an answer that quotes the credentials
+// (the key, the secret, the Authorization header) shows them masked in the
+// error: the API key is half of the credential, as secret as the other.
+func TestCredentialsMaskedInErrors(t *testing.T) {
+	const key, secret = "ft-key-3a9d0c7e", "ft-secret-b41f"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, `{"code": "AuthFailed", "message": "no account has the key %s (secret %s, header %s)"}`,
+			key, secret, r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	c, err := fivetran.New(key, secret, fivetran.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Connection(context.Background(), "c1")
+	var ae *fivetran.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || !strings.Contains(err.Error(), "no account has the key") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, s := range []string{key, secret, "Basic ZnQta2V5"} {
+		if strings.Contains(err.Error(), s) || strings.Contains(ae.Message, s) {
+			t.Errorf("the error shows %s: %v", s, err)
+		}
 	}
 }

@@ -30,7 +30,7 @@
 // writes, whichever tenant or Environment resolved it, since masking more
 // never leaks anything. [Mask] replaces each of them in a string by ****,
 // in the forms connectors print them too (JSON-escaped as Go and Python
-// write it, URL-encoded, base64). Values enter the set through [Register], through every
+// write it, in a Python repr, URL-encoded, base64). Values enter the set through [Register], through every
 // SecretString, through [ResolveReferences] (config values of the form
 // secret_reference::NAME) and through [MaskSpecSecrets] (config fields that a
 // connector's spec marks airbyte_secret). [MaskError] and [NewMaskingHandler]

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -49,7 +50,8 @@ var defaultMasker = &masker{values: map[string]struct{}{}}
 // replaces. Values shorter than 4 bytes are ignored. The forms in
 // which connectors print a secret are registered too (see encodedForms):
 // JSON-escaped (Go's and Python's, which escapes non-ASCII as \uXXXX and
-// may escape / as \/), URL-encoded (query and path) and base64.
+// may escape / as \/), inside a Python repr, URL-encoded (query and path)
+// and base64.
 func Register(values ...string) {
 	defaultMasker.register(values)
 }
@@ -101,10 +103,11 @@ func (m *masker) register(values []string) {
 // encodedForms are v and the forms in which a connector may print it:
 // inside a JSON string (Go's escaping with and without HTML escapes,
 // Python's json.dumps with its default ensure_ascii, and with / escaped as
-// \/), URL-encoded as a query value or a path segment, and base64 (standard
-// and URL-safe, padded or not).
+// \/), inside a Python repr (a dict printed whole, a jsonschema error
+// quoting the value), URL-encoded as a query value or a path segment, and
+// base64 (standard and URL-safe, padded or not).
 func encodedForms(v string) []string {
-	forms := []string{v, jsonEscaped(v, true), jsonEscaped(v, false), asciiJSONEscaped(v),
+	forms := []string{v, jsonEscaped(v, true), jsonEscaped(v, false), asciiJSONEscaped(v), pythonRepr(v),
 		url.QueryEscape(v), url.PathEscape(v),
 		base64.StdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v)),
 		base64.RawStdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))}
@@ -128,6 +131,43 @@ func asciiJSONEscaped(v string) string {
 		}
 		for _, u := range utf16.Encode([]rune{r}) {
 			fmt.Fprintf(&b, `\u%04x`, u)
+		}
+	}
+	return b.String()
+}
+
+// pythonRepr is v between the quotes of Python's repr(v), as Python 3
+// prints a string inside a dict or list, or a %r: backslashes doubled, the
+// quote repr chose (' unless v holds ' and no ") escaped, \t \n \r, other
+// control characters as \xhh, non-printable characters as \xhh, \uhhhh
+// or \Uhhhhhhhh; printable non-ASCII characters stay as they are.
+func pythonRepr(v string) string {
+	quote := '\''
+	if strings.ContainsRune(v, '\'') && !strings.ContainsRune(v, '"') {
+		quote = '"'
+	}
+	var b strings.Builder
+	for _, r := range v {
+		switch {
+		case r == quote || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < ' ' || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r < utf8.RuneSelf || unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r <= 0xff:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
 		}
 	}
 	return b.String()

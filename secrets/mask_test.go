@@ -138,3 +138,20 @@ func TestMaskEncodedForms(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskPythonRepr: Python prints a string inside a dict or a %r as its
+// repr, with escapes of its own; those forms (written by Python 3.11) are
+// masked as the secret is.
+func TestMaskPythonRepr(t *testing.T) {
+	for secret, printed := range map[string]string{
+		`pw"q\zz-repr-1`:     `{'password': 'pw"q\\zz-repr-1'}`,
+		`it's-repr-2`:        `{'password': "it's-repr-2"}`,
+		`it's "both"-repr-3`: `{'password': 'it\'s "both"-repr-3'}`,
+		"t\tb\a\x7f\u00a0é\u200b🔑\U000e0001-repr-4": `'t\tb\x07\x7f\xa0é\u200b🔑\U000e0001-repr-4' does not match '^[a-z]+$'`,
+	} {
+		Register(secret)
+		if got := Mask(printed); strings.Contains(got, "repr-") {
+			t.Errorf("%q printed by Python as %s is masked to %s", secret, printed, got)
+		}
+	}
+}

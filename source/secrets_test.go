@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -432,5 +433,64 @@ func TestReferencesResolvedAtRunTimeNotStored(t *testing.T) {
 	// The next run resolves again and gets the refreshed key.
 	if err := src.Check(ctx); err != nil {
 		t.Fatalf("check with the refreshed config: %v", err)
+	}
+}
+
+// pythonEcho is a Python connector that prints its airbyte_secret password
+// the way Python code does: in the message of a config validation error as
+// jsonschema writes it (the value's repr), and its config as a dict on
+// stderr.
+const pythonEcho = `#!/usr/bin/env python3
+import json, sys
+if sys.argv[1] == "spec":
+    print(json.dumps({"type": "SPEC", "spec": {"connectionSpecification": {"type": "object",
+        "properties": {"password": {"type": "string", "airbyte_secret": True}}}}}))
+    sys.exit(0)
+config = json.load(open(sys.argv[sys.argv.index("--config") + 1]))
+message = "Config validation error: %r does not match '^[a-z]+$'" % config["password"]
+print(json.dumps({"type": "LOG", "log": {"level": "ERROR", "message": "config: %s" % config}}))
+print(json.dumps({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 0,
+    "error": {"message": message, "internal_message": message, "failure_type": "config_error"}}}))
+print("Traceback: config=%s" % config, file=sys.stderr)
+sys.exit(1)
+`
+
+// TestSecretInPythonReprMasked: Python prints a string with a backslash as
+// 'pw"q\\…' in a repr (a dict, a jsonschema error), a form neither the raw
+// value nor its JSON escaping matches.
+func TestSecretInPythonReprMasked(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	script := filepath.Join(t.TempDir(), "source-pyecho")
+	if err := os.WriteFile(script, []byte(strings.Replace(pythonEcho, "/usr/bin/env python3", python, 1)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	password := unique(`pw"q\`)
+	repr := strings.ReplaceAll(password, `\`, `\\`)
+	h, jsonLog := newCapture()
+	logDir := t.TempDir()
+	src := newSource(t, "source-pyecho", connector.WithLocalExecutable(script),
+		connector.WithConfig(map[string]any{"password": password}), connector.WithLogger(slog.New(h)), connector.WithLogDir(logDir))
+	checkErr := src.Check(context.Background())
+	if checkErr == nil {
+		t.Fatal("check succeeded")
+	}
+	texts := map[string]string{}
+	errorTexts("check", checkErr, texts)
+	texts["slog raw"] = h.String()
+	texts["slog JSON"] = jsonLog.String()
+	texts["log files"] = logFiles(t, logDir)
+	for what, text := range texts {
+		if strings.Contains(text, repr) {
+			t.Errorf("the password's Python repr leaked into %s:\n%s", what, text)
+		}
+	}
+	assertNoSecret(t, texts, password)
+	// Not vacuous: the connector ran and said what it was meant to.
+	if !strings.Contains(checkErr.Error(), "Config validation error: '****'") ||
+		!strings.Contains(texts["log files"], "Traceback: config={'password': '****'}") {
+		t.Errorf("the connector did not print the masked repr:\n%v\n%s", checkErr, texts["log files"])
 	}
 }
