@@ -15,6 +15,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
 
@@ -374,5 +375,47 @@ func TestClearJobDropsTheTables(t *testing.T) {
 		t.Fatal("the users table survived the clear")
 	} else {
 		t.Log(err)
+	}
+}
+
+// tenantVault is a secret manager of one Environment only.
+type tenantVault map[string]string
+
+func (v tenantVault) Name() string { return "tenant vault" }
+func (v tenantVault) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
+	s, ok := v[name]
+	return secrets.NewSecretString(s), ok, nil
+}
+
+// TestDeploySourceResolvesSecretsAsTheSourceDoes: a config's SecretString
+// values, and references that only the source's own Environment can
+// resolve, reach the workspace resolved, as they reach the connector when
+// the source runs locally.
+func TestDeploySourceResolvesSecretsAsTheSourceDoes(t *testing.T) {
+	srv := airbytetest.Start(t)
+	client, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	ctx := context.Background()
+	env := connector.NewEnvironment()
+	env.AddSecretManager(tenantVault{"TENANT_NOTE": "tenant-note-4f1c"})
+	faker, err := source.New(ctx, "source-faker", connector.WithEnvironment(env),
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(map[string]any{"count": 5, "label": secrets.NewSecretString("label-9b2e"), "note": "secret_reference::TENANT_NOTE"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed, err := ws.DeploySource(ctx, "faker", faker)
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	got, err := client.Source(ctx, deployed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Configuration["label"] != "label-9b2e" || got.Configuration["note"] != "tenant-note-4f1c" {
+		t.Fatalf("the workspace holds %v", got.Configuration)
 	}
 }

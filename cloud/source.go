@@ -1,19 +1,19 @@
 package cloud
 
 // This file is the package's one use of package source: deploying a
-// goairbyte Source uses only its Name, Config and SelectedStreams.
+// goairbyte Source uses only its Name, ResolvedConfig and SelectedStreams.
 
 import (
 	"context"
 
 	"github.com/x/goairbyte/airbyteapi"
-	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
 
 // DeploySource creates, under name, a source of src's connector type with
-// src's config (secret references resolved) and remembers src's selected
-// streams for DeployConnection.
+// src's config, resolved as src resolves it to run (its SecretStrings, and
+// references through its Environment's secret managers), and remembers
+// src's selected streams for DeployConnection.
 func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.Source) (*DeployedSource, error) {
 	def, err := w.definitionID(ctx, src.Name())
 	if err != nil {
@@ -23,11 +23,10 @@ func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.S
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := secrets.ResolveReferences(ctx, src.Config())
+	m, err := src.ResolvedConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, _ := cfg.(map[string]any)
 	s, err := w.client.CreateSource(ctx, airbyteapi.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: m})
 	if err != nil {
 		return nil, err

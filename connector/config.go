@@ -107,11 +107,9 @@ func (c *Connector) prepare(ctx context.Context) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The config's own SecretStrings first, then the Environment's managers.
-	opts := append([]secrets.Option{secrets.WithManager(&c.vault)}, c.env.SecretOptions()...)
-	resolved, err := secrets.ResolveConfigJSON(ctx, stored, opts...)
+	resolved, err := c.resolve(ctx, stored)
 	if err != nil {
-		return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
+		return nil, err
 	}
 	c.registerSecrets(spec.ConnectionSpecification, resolved)
 	c.mu.Lock()
@@ -121,6 +119,39 @@ func (c *Connector) prepare(ctx context.Context) (json.RawMessage, error) {
 	}
 	c.mu.Unlock()
 	return resolved, nil
+}
+
+// resolve resolves the secret references of a stored config: the config's
+// own SecretStrings first, then the Environment's managers.
+func (c *Connector) resolve(ctx context.Context, stored json.RawMessage) (json.RawMessage, error) {
+	opts := append([]secrets.Option{secrets.WithManager(&c.vault)}, c.env.SecretOptions()...)
+	resolved, err := secrets.ResolveConfigJSON(ctx, stored, opts...)
+	if err != nil {
+		return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
+	}
+	return resolved, nil
+}
+
+// ResolvedConfig returns the config as the connector receives it: its
+// SecretString values and secret references resolved through the
+// Environment's secret managers, numbers kept exactly. It is for handing
+// the config to another runner (cloud's DeploySource sends it to an
+// Airbyte workspace); it holds the secrets in clear, so keep it out of
+// logs. The resolved values are registered for masking.
+func (c *Connector) ResolvedConfig(ctx context.Context) (map[string]any, error) {
+	stored, err := c.storedConfig()
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := c.resolve(ctx, stored)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := decodeJSON(resolved, &m); err != nil {
+		return nil, fmt.Errorf("%s: the resolved config: %w", c.name, err)
+	}
+	return m, nil
 }
 
 // maskErr returns err with its text masked, keeping its type when nothing
