@@ -12,7 +12,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -255,7 +254,7 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 	p.st = st
 	if g, ok := st.proc.(interface{ group() int }); ok {
 		// Best effort: without it a crash leaves the group to Pdeathsig.
-		_ = os.WriteFile(filepath.Join(p.dir, pgidFile), []byte(strconv.Itoa(g.group())), 0o600)
+		_ = os.WriteFile(filepath.Join(p.dir, pgidFile), []byte(pgidRecord(g.group())), 0o600)
 	}
 	p.r.o.logger.Debug("connector started", "connector", p.r.name, "command", string(p.inv.Verb))
 	p.exited, p.stopped, p.stderrDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
