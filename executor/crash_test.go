@@ -2,6 +2,7 @@ package executor_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,4 +188,63 @@ func ownedContainers(t *testing.T, cli *client.Client, pid int) int {
 		t.Fatal(err)
 	}
 	return len(res.Items)
+}
+
+// TestSweepSparesReusedGroup: the sweep of a dead owner's run dir kills the
+// process group its connector led, by the number recorded. Once that group
+// is empty, the number can be reused by any new process group; killing it
+// then would hit an unrelated program. A group is killed only while its
+// leader is gone or is the very process that was recorded.
+func TestSweepSparesReusedGroup(t *testing.T) {
+	group := func() *exec.Cmd {
+		c := exec.Command("sleep", "60")
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		return c
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	runDir := func(name, record string) {
+		dir := fmt.Sprintf("%s/goairbyte-%d-%s-1", tmp, dead.Process.Pid, name)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/.pgid", []byte(record), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Groups whose number was reused: another start time, a record of the
+	// earlier layout (no start time).
+	reused, oldLayout := group(), group()
+	runDir("source-a", fmt.Sprintf("%d 1", reused.Process.Pid))
+	runDir("source-b", strconv.Itoa(oldLayout.Process.Pid))
+	// The recorded leader itself, still running: killed.
+	leader := group()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", leader.Process.Pid))
+	if err != nil {
+		t.Skip("no /proc: start times cannot be told")
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	runDir("source-c", fmt.Sprintf("%d %s", leader.Process.Pid, fields[19])) // field 22: the start time
+
+	next := exec.Command(os.Args[0], "-test.run=^TestKilledOwnerLeavesNothing$", "-test.count=1")
+	next.Env = append(os.Environ(), "GOAIRBYTE_CRASH_CHILD=next", "TMPDIR="+tmp, "CRASH_IMAGE=")
+	if out, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("the next process failed: %v\n%s", err, out)
+	}
+	if left := leftovers(t, tmp); len(left) > 0 {
+		t.Fatalf("the sweep left run dirs behind: %v", left)
+	}
+	for _, c := range []*exec.Cmd{reused, oldLayout} {
+		if !alive(c.Process.Pid) {
+			t.Errorf("process group %d, whose number was reused, was killed by the sweep", c.Process.Pid)
+		}
+	}
+	waitDead(t, leader.Process.Pid)
 }

@@ -55,6 +55,11 @@ func (p *inProcessExecutor) Uninstall(ctx context.Context) error { return nil }
 // errCallerGone is what emit returns once the caller stopped listening.
 var errCallerGone = errors.New("the caller stopped reading the connector's messages")
 
+// errEmitAfterReturn is what emit returns to a goroutine the connector left
+// running once its method has returned: the run is over and its messages
+// are handed over, so a late message has nowhere to go.
+var errEmitAfterReturn = errors.New("the connector's method has returned; a message emitted after that is dropped")
+
 // Run calls the connector's method for the command and yields what it
 // emits; see Executor. A panic in the connector is its failure, reported as
 // a *ConnectorError, not the caller's crash.
@@ -212,8 +217,10 @@ type inProcessRun struct {
 	// pending is what the connector emitted and has not handed over yet:
 	// it appends, and the caller takes it when it would otherwise wait,
 	// so that a connector waiting on a slow API holds nothing back.
-	mu      sync.Mutex
-	pending []*protocol.Message
+	mu       sync.Mutex
+	pending  []*protocol.Message
+	returned bool           // the method returned: batches is (about to be) closed
+	sending  sync.WaitGroup // full batches emit sends outside mu
 
 	// Owned by the caller's goroutine.
 	out    outcome
@@ -233,17 +240,16 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 	go func() {
 		defer close(r.done)
 		defer close(r.batches)
-		defer func() {
-			if v := recover(); v != nil {
-				r.panic = fmt.Sprintf("%v\n%s", v, debug.Stack())
-			}
-		}()
-		r.err = call(cctx, func(m *protocol.Message) error { return r.emit(m, stop) })
+		r.call(cctx, call, stop)
+		// batches is closed below: a goroutine the connector left running
+		// must not send on it.
 		r.mu.Lock()
 		rest := r.pending
 		r.pending = nil
+		r.returned = true
 		r.mu.Unlock()
-		if len(rest) > 0 {
+		r.sending.Wait() // a batch a straggler is sending goes before rest
+		if len(rest) > 0 && r.panic == "" {
 			select {
 			case r.batches <- rest:
 			case <-stop:
@@ -310,6 +316,17 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 	return r.out.failure(r.p.name, 0, RunReport{ErrorLog: r.out.errorLog})
 }
 
+// call calls the connector's method, its panic kept as its failure.
+func (r *inProcessRun) call(ctx context.Context, call func(context.Context, func(*protocol.Message) error) error,
+	stop <-chan struct{}) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panic = fmt.Sprintf("%v\n%s", v, debug.Stack())
+		}
+	}()
+	r.err = call(ctx, func(m *protocol.Message) error { return r.emit(m, stop) })
+}
+
 // wait waits for the connector's method to return after a stop, a grace
 // period at most: a connector that ignores its context cannot be killed in
 // process, so it is left to finish on its own.
@@ -336,6 +353,12 @@ func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
 		return nil
 	}
 	r.mu.Lock()
+	if r.returned {
+		r.mu.Unlock()
+		r.p.o.logger.Warn("the in-process connector emitted a message after its method returned; it is dropped",
+			"connector", r.p.name, "type", string(m.Type))
+		return errEmitAfterReturn
+	}
 	r.pending = append(r.pending, m)
 	if len(r.pending) < maxInProcessBatch {
 		var err error
@@ -356,6 +379,8 @@ func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
 	}
 	full := r.pending
 	r.pending = make([]*protocol.Message, 0, maxInProcessBatch)
+	r.sending.Add(1)
+	defer r.sending.Done()
 	r.mu.Unlock()
 	// pending stays empty until this send is done (only this goroutine
 	// appends), so the caller cannot take newer messages before these.

@@ -307,3 +307,37 @@ func TestMethodValidate(t *testing.T) {
 		t.Errorf("a non-connector accepted: %v", err)
 	}
 }
+
+// stragglerSource leaves a goroutine behind that emits once the run is
+// over, as a connector with a leaked worker does.
+type stragglerSource struct {
+	goSource
+	runOver chan struct{}
+	emitted chan error
+}
+
+func (s *stragglerSource) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	go func() {
+		<-s.runOver
+		s.emitted <- emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: json.RawMessage(`{"id":1}`)}})
+	}()
+	return emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: json.RawMessage(`{"id":0}`)}})
+}
+
+// A message emitted after the connector's method returned is the
+// connector's bug: emit says so, where it used to crash the whole program
+// (a send on the closed channel of the finished run).
+func TestInProcessEmitAfterReturn(t *testing.T) {
+	t.Parallel()
+	s := &stragglerSource{runOver: make(chan struct{}), emitted: make(chan error, 1)}
+	msgs, err := collect(inProcess(t, s, executor.Runtime{}).Run(context.Background(),
+		executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+	if err != nil || count(msgs, protocol.TypeRecord) != 1 {
+		t.Fatalf("read: %d records, %v", count(msgs, protocol.TypeRecord), err)
+	}
+	close(s.runOver)
+	if err := <-s.emitted; err == nil || !strings.Contains(err.Error(), "returned") {
+		t.Fatalf("emit after the run: want an error saying the method returned, got %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -396,5 +397,43 @@ func TestOldLogsPruned(t *testing.T) {
 	}
 	if _, err := os.Stat(recent); err != nil {
 		t.Fatalf("the recent log is gone: %v", err)
+	}
+}
+
+// A connector that exits while a process it started outside its process
+// group (setsid) still holds its stdout must not keep the run waiting for
+// that process: once the connector is gone and its output is quiet, the
+// output has ended.
+func TestLocalOutputHeldAfterExit(t *testing.T) {
+	t.Parallel()
+	l := newLocal(t, "daemon")
+	// The watchdog only stops a hang; the read ends in seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	child, records := 0, 0
+	var last error
+	for m, err := range l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}) {
+		if err != nil {
+			last = err
+			break
+		}
+		switch {
+		case m.Log != nil:
+			if _, err := fmt.Sscanf(m.Log.Message, "child %d", &child); err != nil {
+				t.Fatalf("LOG %q: %v", m.Log.Message, err)
+			}
+			t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+		case m.Type == protocol.TypeRecord:
+			records++
+		}
+	}
+	if last != nil {
+		t.Fatalf("the read should end when the connector exits, got %v", last)
+	}
+	if child == 0 || !alive(child) {
+		t.Fatalf("the test is void: the child %d that holds the output is not running", child)
+	}
+	if records != 1 {
+		t.Fatalf("want the one record, got %d", records)
 	}
 }

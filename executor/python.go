@@ -117,7 +117,20 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
 			Hint: "check the pip requirement (connector.WithPipURL) and the interpreter (connector.WithPython)", Err: err}
 	}
-	if _, err := os.Stat(filepath.Join(p.venv, "bin", "python")); err != nil {
+	if err := p.venvUsable(ctx); err != nil {
+		if ctx.Err() != nil {
+			return notInstalled(ctx.Err())
+		}
+		if _, statErr := os.Stat(p.venv); statErr == nil {
+			// venv makes bin/python first and installs pip last, the slow
+			// part: an install interrupted there leaves a venv in which pip
+			// cannot run, and every later install would fail in it.
+			p.o.logger.Warn("the connector's virtualenv is incomplete (an interrupted install?); creating it again",
+				"connector", p.name, "venv", p.venv, "error", err)
+			if err := os.RemoveAll(p.venv); err != nil {
+				return notInstalled(fmt.Errorf("removing the incomplete venv: %w", err))
+			}
+		}
 		p.o.logger.Info("creating virtualenv", "connector", p.name, "venv", p.venv, "python", p.o.python)
 		if err := p.command(ctx, p.o.python, "-m", "venv", "--system-site-packages", p.venv); err != nil {
 			return notInstalled(fmt.Errorf("creating the venv: %w", err))
@@ -148,6 +161,16 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// venvUsable reports why the venv cannot install packages: it is missing, or
+// its pip does not run.
+func (p *pythonExecutor) venvUsable(ctx context.Context) error {
+	py := filepath.Join(p.venv, "bin", "python")
+	if _, err := os.Stat(py); err != nil {
+		return err
+	}
+	return p.command(ctx, py, "-m", "pip", "--version")
 }
 
 // missingBuildModules explains a failed install of a local path whose

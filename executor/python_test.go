@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,5 +92,40 @@ func TestPythonWithoutWheel(t *testing.T) {
 	var nie *executor.NotInstalledError
 	if !errors.As(err, &nie) || !strings.Contains(err.Error(), "has no wheel module") || !strings.Contains(err.Error(), py) {
 		t.Fatalf("got %v, want a *NotInstalledError naming the missing wheel module and %s", err, py)
+	}
+}
+
+// TestPythonInterruptedVenv: an install interrupted while venv installed
+// pip (its slow last step) leaves bin/python and a partial pip package that
+// shadows the system's. Install used to take the venv as made, and every
+// install failed in it until the user removed it; it is made again.
+func TestPythonInterruptedVenv(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root := t.TempDir()
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	venv := venvOf(p)
+	if out, err := exec.Command(testenv.SystemPython, "-m", "venv", "--system-site-packages", "--without-pip", venv).CombinedOutput(); err != nil {
+		t.Fatalf("making the venv: %v: %s", err, out)
+	}
+	site, err := filepath.Glob(filepath.Join(venv, "lib", "python3*", "site-packages"))
+	if err != nil || len(site) != 1 {
+		t.Fatalf("the venv's site-packages: %v %v", site, err)
+	}
+	// What ensurepip had unpacked when it was killed: pip's package,
+	// without the rest of its files.
+	if err := os.MkdirAll(filepath.Join(site[0], "pip"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(site[0], "pip", "__init__.py"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Install(context.Background()); err != nil {
+		t.Fatalf("install over an interrupted venv: %v", err)
+	}
+	msgs, err := collect(p.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
+		t.Fatalf("spec: %+v, %v", msgs, err)
 	}
 }

@@ -41,9 +41,55 @@ func runDirPattern(connector string) string {
 }
 
 // pgidFile, in a run's temp dir, holds the process group of a local
-// connector, so that a sweep can stop what the connector started and left
+// connector and the start time of the connector that leads it ("pgid
+// start"), so that a sweep can stop what the connector started and left
 // running after its owner died.
 const pgidFile = ".pgid"
+
+// pgidRecord is what pgidFile holds for the group led by pid.
+func pgidRecord(pid int) string { return strconv.Itoa(pid) + " " + procStart(pid) }
+
+// procStart is the start time of process pid (in clock ticks since boot,
+// from /proc), "" when there is no such process or no /proc.
+func procStart(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The fields after the command name (in parentheses) begin with the
+	// state, field 3; the start time is field 22.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19]
+}
+
+// killGroup kills the process group a dead owner's connector led, as
+// pgidFile recorded it. The group's id is its leader's pid, which Linux
+// does not reuse while the group has members: with the leader gone (killed
+// at its owner's death) whatever remains in the group is the connector's.
+// A live process with that pid is the leader only if it started when the
+// connector did; otherwise the pid was reused, and its group, maybe not
+// even ours, is left alone.
+func killGroup(record string) {
+	f := strings.Fields(record)
+	if len(f) == 0 {
+		return
+	}
+	pgid, err := strconv.Atoi(f[0])
+	if err != nil || pgid <= 1 {
+		return
+	}
+	if now := procStart(pgid); now != "" && (len(f) < 2 || f[1] != now) {
+		return
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
 
 // hostName is this host's name, as container owner labels carry it.
 func hostName() string {
@@ -62,9 +108,7 @@ func sweepTempDirs() {
 	sweepTempOnce.Do(func() {
 		owner.Sweep(tempPrefix, func(dir string) {
 			if b, err := os.ReadFile(filepath.Join(dir, pgidFile)); err == nil {
-				if pgid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pgid > 1 {
-					_ = syscall.Kill(-pgid, syscall.SIGKILL)
-				}
+				killGroup(string(b))
 			}
 			_ = os.RemoveAll(dir)
 		})

@@ -12,9 +12,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -186,6 +186,7 @@ type procRun struct {
 	unwatch  func() bool   // stops watching ctx; false once the stop began
 
 	stderrDone chan struct{}
+	stdout     *exitedOutput // nil when stdout cannot time out a read (Docker)
 	finished   bool
 	lingered   bool // stopped because it outlived its output
 	out        outcome
@@ -253,13 +254,20 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 	p.st = st
 	if g, ok := st.proc.(interface{ group() int }); ok {
 		// Best effort: without it a crash leaves the group to Pdeathsig.
-		_ = os.WriteFile(filepath.Join(p.dir, pgidFile), []byte(strconv.Itoa(g.group())), 0o600)
+		_ = os.WriteFile(filepath.Join(p.dir, pgidFile), []byte(pgidRecord(g.group())), 0o600)
 	}
 	p.r.o.logger.Debug("connector started", "connector", p.r.name, "command", string(p.inv.Verb))
 	p.exited, p.stopped, p.stderrDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	if f, ok := st.stdout.(deadlineReader); ok {
+		p.stdout = &exitedOutput{f: f, exited: p.exited}
+		st.stdout = p.stdout
+	}
 	go func() {
 		p.exitCode, p.waitErr = st.proc.wait()
 		close(p.exited)
+		if p.stdout != nil {
+			p.stdout.exit() // a read already waiting gets the drain period too
+		}
 	}()
 	p.unwatch = context.AfterFunc(ctx, p.stop)
 	go func() {
@@ -363,6 +371,10 @@ func (p *procRun) result(ctx context.Context) error {
 		p.finish(ctx, true)
 		return fmt.Errorf("connector %s: reading its output: %w", p.r.name, p.dec.err)
 	}
+	if p.stdout != nil && p.stdout.cut.Load() {
+		p.r.o.logger.Warn("the connector exited but something it started outside its process group keeps its output open; "+
+			"stopped reading it (that process is still running)", "connector", p.r.name, "grace", stderrDrain)
+	}
 	p.finish(ctx, false)
 	if ctx.Err() != nil {
 		return p.r.stoppedErr(ctx, p.inv.Verb) // cancelled while it lingered
@@ -423,6 +435,42 @@ func (p *procRun) finish(ctx context.Context, early bool) {
 	}
 	t.Stop()
 	p.st.proc.release()
+}
+
+// deadlineReader is a connector's stdout whose reads can time out (a pipe).
+type deadlineReader interface {
+	io.Reader
+	SetReadDeadline(time.Time) error
+}
+
+// exitedOutput is a connector's stdout that ends once the connector has
+// exited and nothing came for stderrDrain. Killing the connector's process
+// group at its exit closes the output of everything it started, except
+// what left the group (a daemon, a helper started with setsid): such a
+// process holding stdout would keep the run waiting for good. Nothing
+// already in the pipe is lost: a read with data to return does not wait.
+type exitedOutput struct {
+	f      deadlineReader
+	exited <-chan struct{}
+	cut    atomic.Bool // the output was ended here, not by the connector
+}
+
+// exit starts the drain period of a read that was waiting when the
+// connector exited.
+func (o *exitedOutput) exit() { _ = o.f.SetReadDeadline(time.Now().Add(stderrDrain)) }
+
+func (o *exitedOutput) Read(b []byte) (int, error) {
+	select {
+	case <-o.exited:
+		o.exit()
+	default:
+	}
+	n, err := o.f.Read(b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		o.cut.Store(true)
+		return n, io.EOF
+	}
+	return n, err
 }
 
 func (r *runner) stoppedErr(ctx context.Context, verb Verb) error {

@@ -13,6 +13,8 @@
 //   - jsononly: refuses files not ending in .json, flags out of canonical
 //     order, run files that are not private; echoes config and state back
 //   - hang: starts a child, then both ignore SIGTERM and hang forever
+//   - daemon: starts a child in a session of its own that holds stdout and
+//     stderr open, then exits 0
 //   - echo: read emits "count" records; write echoes its input messages
 //     (RECORDs too), or all but the STATEs with "drop_states"
 //   - leaky: prints its whole config to stderr and in LOG messages, then
