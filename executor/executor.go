@@ -74,7 +74,10 @@ type Invocation struct {
 	// State, when set, is written to state.json and passed as --state (read).
 	State json.RawMessage
 	// Stdin, when set, is copied to the connector's standard input
-	// concurrently with reading its output (write).
+	// concurrently with reading its output (write). A Read blocked on it
+	// cannot be interrupted, so the copy may outlive Run by as long as
+	// Stdin blocks: give a reader that ends or fails when the run does
+	// (package destination closes its pipe).
 	Stdin io.Reader
 	// Report, when set, is filled when the run ends, whether it failed or
 	// not, with what the connector left to explain itself.
