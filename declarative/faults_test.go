@@ -340,3 +340,24 @@ func TestFaultOAuthRefreshFails(t *testing.T) {
 		t.Errorf("trace errors %+v, want a config_error", traces)
 	}
 }
+
+// A Retry-After too long to wait is a reason to give up, however large:
+// seconds beyond a Duration's range once converted to the most negative
+// Duration, and the request went out again at once, a thousand times.
+func TestFaultRetryAfterBeyondDuration(t *testing.T) {
+	for _, ra := range []string{"1e10", "1e300", "Inf"} {
+		requests := 0
+		run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+			requests = n
+			w.Header().Set("Retry-After", ra)
+			w.WriteHeader(http.StatusTooManyRequests)
+		}), 5*time.Second)
+		var he *HTTPError
+		if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
+			t.Errorf("Retry-After %s: err = %v, want an *HTTPError for the 429", ra, run.err)
+		}
+		if requests != 1 || len(run.sleeps) != 0 {
+			t.Errorf("Retry-After %s: %d requests, %d waits; want one request and no wait", ra, requests, len(run.sleeps))
+		}
+	}
+}
