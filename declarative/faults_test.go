@@ -361,3 +361,27 @@ func TestFaultRetryAfterBeyondDuration(t *testing.T) {
 		}
 	}
 }
+
+// The retry time of a request stays bounded when the clock is stopped
+// (WithClock, GOAIRBYTE_NOW): the waits count, not only the clock. Each
+// wait of five minutes fitted the ten minutes on its own, and a rate-limited
+// request was retried a thousand times, 83 hours.
+func TestFaultRetryTimeWithStoppedClock(t *testing.T) {
+	requests := 0
+	run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+		requests = n
+		w.Header().Set("Retry-After", "300")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}), 5*time.Second)
+	var he *HTTPError
+	if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
+		t.Fatalf("err = %v, want an *HTTPError for the 429", run.err)
+	}
+	var total time.Duration
+	for _, d := range run.sleeps {
+		total += d
+	}
+	if requests != 3 || total != maxRetryTime {
+		t.Errorf("%d requests, waited %v in all; want 3 requests and the 10 minutes of two waits", requests, total)
+	}
+}
