@@ -385,3 +385,47 @@ func TestFaultRetryTimeWithStoppedClock(t *testing.T) {
 		t.Errorf("%d requests, waited %v in all; want 3 requests and the 10 minutes of two waits", requests, total)
 	}
 }
+
+// An OAuth token's expires_in counts as the CDK's now + timedelta does, for
+// any lifetime Python can hold: 1e10 seconds ("never") wrapped around a
+// Duration to a token already expired, fetched again twice per request, and
+// -1e10 to one never refreshed.
+func TestFaultOAuthExpiresInBeyondDuration(t *testing.T) {
+	pg := `paginator:
+  type: DefaultPaginator
+  page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+  pagination_strategy: {type: PageIncrement, page_size: 2}`
+	auth := `{type: OAuthAuthenticator, token_refresh_endpoint: "https://api.example.com/oauth/token", grant_type: client_credentials, client_id: my-client, client_secret: "{{ config['client_secret'] }}"}`
+	for _, c := range []struct {
+		expiresIn string
+		tokens    int    // token requests for the three pages
+		err       string // in the read's error, "" for none
+	}{
+		{`3600`, 1, ""},
+		{`1e10`, 1, ""},
+		{`" 3600 "`, 1, ""}, // float() strips the blanks
+		{`-1e10`, 8, ""},    // expired: asked for twice per request
+		{`"NaN"`, 1, "Invalid expires_in value: NaN"},
+		{`1e300`, 1, "outside the years 1 to 9999"},
+	} {
+		tokens := 0
+		run := runFault(t, faultManifest(pg, "", auth), func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth/token" {
+				tokens++
+				fmt.Fprintf(w, `{"access_token": "tok-oauth-secret", "expires_in": %s}`, c.expiresIn)
+				return
+			}
+			if r.URL.Query().Get("page") == "3" {
+				fmt.Fprint(w, `{"data": []}`)
+				return
+			}
+			okPage(w)
+		}, 5*time.Second)
+		if c.err == "" && run.err != nil || c.err != "" && (run.err == nil || !strings.Contains(run.err.Error(), c.err)) {
+			t.Errorf("expires_in %s: err = %v, want %q", c.expiresIn, run.err, c.err)
+		}
+		if tokens != c.tokens {
+			t.Errorf("expires_in %s: %d token requests, want %d", c.expiresIn, tokens, c.tokens)
+		}
+	}
+}
