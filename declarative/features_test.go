@@ -543,3 +543,28 @@ func TestOAuthInitialToken(t *testing.T) {
 	run = runFeature(t, manifest("2025-01-01T00:00:00Z"), `{"start": "2024-01-01", "token": "given"}`, "", api)
 	sameStrings(t, "records with an expired given token", run.recordIDs("events"), []string{"Bearer fresh"})
 }
+
+// TestLongStep follows ConcurrentCursor._split_per_slice_range and
+// DatetimeBasedCursor._partition_daterange with a step longer than a
+// time.Duration holds: lower + step is past the end, so there is one
+// window. The step wrapped around to a negative one: the concurrent read
+// asked for nothing, the synchronous one went back in time.
+func TestLongStep(t *testing.T) {
+	api := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": 1, "updated": "2024-01-02"}]}`)
+	}
+	extra := "step: P200000D\ncursor_granularity: P1D\nend_datetime: \"2024-01-05\"\nstart_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}"
+	text := feedManifest(extra, "")
+	run := runFeature(t, text, `{"start": "2024-01-01"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "concurrent read's requests", run.requests, []string{"GET /events?from=2024-01-01"})
+	// A path that reads stream_state makes the stream synchronous.
+	text = strings.Replace(text, `path: "/events"`, `path: "/events/{{ stream_state.get('updated', 'none') }}"`, 1)
+	run = runFeature(t, text, `{"start": "2024-01-01"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "synchronous read's requests", run.requests, []string{"GET /events/none?from=2024-01-01"})
+}
