@@ -2,6 +2,7 @@ package declarative
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -389,7 +390,22 @@ func evalFloat(t *tmpl, v *vars) (float64, error) {
 	return 0, fmt.Errorf("%s is not a number", interpolation.Repr(val))
 }
 
-func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+// seconds converts a wait in seconds, saturating where the nanoseconds do
+// not fit in a Duration: Go leaves that conversion undefined, and on amd64
+// a Retry-After of 1e10 became the most negative Duration, no wait at all,
+// and the request was sent again at once up to a thousand times.
+func seconds(f float64) time.Duration {
+	ns := f * float64(time.Second)
+	switch {
+	case math.IsNaN(ns):
+		return 0
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	case ns <= math.MinInt64:
+		return math.MinInt64
+	}
+	return time.Duration(ns)
+}
 
 // retryAfter reads a Retry-After header in seconds or as an HTTP date.
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {

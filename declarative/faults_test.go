@@ -340,3 +340,92 @@ func TestFaultOAuthRefreshFails(t *testing.T) {
 		t.Errorf("trace errors %+v, want a config_error", traces)
 	}
 }
+
+// A Retry-After too long to wait is a reason to give up, however large:
+// seconds beyond a Duration's range once converted to the most negative
+// Duration, and the request went out again at once, a thousand times.
+func TestFaultRetryAfterBeyondDuration(t *testing.T) {
+	for _, ra := range []string{"1e10", "1e300", "Inf"} {
+		requests := 0
+		run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+			requests = n
+			w.Header().Set("Retry-After", ra)
+			w.WriteHeader(http.StatusTooManyRequests)
+		}), 5*time.Second)
+		var he *HTTPError
+		if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
+			t.Errorf("Retry-After %s: err = %v, want an *HTTPError for the 429", ra, run.err)
+		}
+		if requests != 1 || len(run.sleeps) != 0 {
+			t.Errorf("Retry-After %s: %d requests, %d waits; want one request and no wait", ra, requests, len(run.sleeps))
+		}
+	}
+}
+
+// The retry time of a request stays bounded when the clock is stopped
+// (WithClock, GOAIRBYTE_NOW): the waits count, not only the clock. Each
+// wait of five minutes fitted the ten minutes on its own, and a rate-limited
+// request was retried a thousand times, 83 hours.
+func TestFaultRetryTimeWithStoppedClock(t *testing.T) {
+	requests := 0
+	run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+		requests = n
+		w.Header().Set("Retry-After", "300")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}), 5*time.Second)
+	var he *HTTPError
+	if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
+		t.Fatalf("err = %v, want an *HTTPError for the 429", run.err)
+	}
+	var total time.Duration
+	for _, d := range run.sleeps {
+		total += d
+	}
+	if requests != 3 || total != maxRetryTime {
+		t.Errorf("%d requests, waited %v in all; want 3 requests and the 10 minutes of two waits", requests, total)
+	}
+}
+
+// An OAuth token's expires_in counts as the CDK's now + timedelta does, for
+// any lifetime Python can hold: 1e10 seconds ("never") wrapped around a
+// Duration to a token already expired, fetched again twice per request, and
+// -1e10 to one never refreshed.
+func TestFaultOAuthExpiresInBeyondDuration(t *testing.T) {
+	pg := `paginator:
+  type: DefaultPaginator
+  page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+  pagination_strategy: {type: PageIncrement, page_size: 2}`
+	auth := `{type: OAuthAuthenticator, token_refresh_endpoint: "https://api.example.com/oauth/token", grant_type: client_credentials, client_id: my-client, client_secret: "{{ config['client_secret'] }}"}`
+	for _, c := range []struct {
+		expiresIn string
+		tokens    int    // token requests for the three pages
+		err       string // in the read's error, "" for none
+	}{
+		{`3600`, 1, ""},
+		{`1e10`, 1, ""},
+		{`" 3600 "`, 1, ""}, // float() strips the blanks
+		{`-1e10`, 8, ""},    // expired: asked for twice per request
+		{`"NaN"`, 1, "Invalid expires_in value: NaN"},
+		{`1e300`, 1, "outside the years 1 to 9999"},
+	} {
+		tokens := 0
+		run := runFault(t, faultManifest(pg, "", auth), func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth/token" {
+				tokens++
+				fmt.Fprintf(w, `{"access_token": "tok-oauth-secret", "expires_in": %s}`, c.expiresIn)
+				return
+			}
+			if r.URL.Query().Get("page") == "3" {
+				fmt.Fprint(w, `{"data": []}`)
+				return
+			}
+			okPage(w)
+		}, 5*time.Second)
+		if c.err == "" && run.err != nil || c.err != "" && (run.err == nil || !strings.Contains(run.err.Error(), c.err)) {
+			t.Errorf("expires_in %s: err = %v, want %q", c.expiresIn, run.err, c.err)
+		}
+		if tokens != c.tokens {
+			t.Errorf("expires_in %s: %d token requests, want %d", c.expiresIn, tokens, c.tokens)
+		}
+	}
+}

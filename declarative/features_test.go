@@ -543,3 +543,61 @@ func TestOAuthInitialToken(t *testing.T) {
 	run = runFeature(t, manifest("2025-01-01T00:00:00Z"), `{"start": "2024-01-01", "token": "given"}`, "", api)
 	sameStrings(t, "records with an expired given token", run.recordIDs("events"), []string{"Bearer fresh"})
 }
+
+// TestLongStep follows ConcurrentCursor._split_per_slice_range and
+// DatetimeBasedCursor._partition_daterange with a step longer than a
+// time.Duration holds: lower + step is past the end, so there is one
+// window. The step wrapped around to a negative one: the concurrent read
+// asked for nothing, the synchronous one went back in time.
+func TestLongStep(t *testing.T) {
+	api := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": 1, "updated": "2024-01-02"}]}`)
+	}
+	extra := "step: P200000D\ncursor_granularity: P1D\nend_datetime: \"2024-01-05\"\nstart_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}"
+	text := feedManifest(extra, "")
+	run := runFeature(t, text, `{"start": "2024-01-01"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "concurrent read's requests", run.requests, []string{"GET /events?from=2024-01-01"})
+	// A path that reads stream_state makes the stream synchronous.
+	text = strings.Replace(text, `path: "/events"`, `path: "/events/{{ stream_state.get('updated', 'none') }}"`, 1)
+	run = runFeature(t, text, `{"start": "2024-01-01"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "synchronous read's requests", run.requests, []string{"GET /events/none?from=2024-01-01"})
+}
+
+// TestStepThatDoesNotAdvance: a zero timedelta is falsy, so the CDK's
+// ConcurrentCursor reads one window (the engine read none: lost records);
+// its synchronous DatetimeBasedCursor appends the same window forever, as
+// it does for a negative step, where the engine now fails the stream.
+func TestStepThatDoesNotAdvance(t *testing.T) {
+	api := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": 1, "updated": "2024-01-02"}]}`)
+	}
+	for _, step := range []string{"P0D", "PT0S", "-P1D"} {
+		extra := "step: " + step + "\ncursor_granularity: P1D\nend_datetime: \"2024-01-05\"\nstart_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}"
+		text := feedManifest(extra, "")
+		if step != "-P1D" { // ConcurrentCursor reads nothing for a negative step
+			run := runFeature(t, text, `{"start": "2024-01-01"}`, "", api)
+			if run.err != nil {
+				t.Fatal(run.err)
+			}
+			sameStrings(t, step+" concurrent read's requests", run.requests, []string{"GET /events?from=2024-01-01"})
+		}
+		// A path that reads stream_state makes the stream synchronous.
+		text = strings.Replace(text, `path: "/events"`, `path: "/events/{{ stream_state.get('updated', 'none') }}"`, 1)
+		done := make(chan *featureRun, 1)
+		go func() { done <- runFeature(t, text, `{"start": "2024-01-01"}`, "", api) }()
+		select {
+		case run := <-done:
+			if run.err == nil || !strings.Contains(run.err.Error(), "does not move the date window forward") || len(run.requests) != 0 {
+				t.Errorf("%s synchronous read: err %v, requests %q; want the stream failed before any request", step, run.err, run.requests)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%s synchronous read: still computing windows after a minute", step)
+		}
+	}
+}

@@ -194,6 +194,9 @@ func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *
 
 func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
 	started := s.now()
+	// waited is the time slept so far: the clock may be stopped
+	// (WithClock, GOAIRBYTE_NOW), and the retry time must stay bounded.
+	var waited time.Duration
 	for attempt := 1; ; attempt++ {
 		resp, terr := s.do(ctx, rc, req, v)
 		if ctx.Err() != nil {
@@ -236,9 +239,10 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 				wait = seconds(defaultBackoffFactor * float64(int64(1)<<min(attempt-1, 20)))
 			}
 		}
-		if s.now().Add(wait).Sub(started) > maxRetryTime {
+		if wait > maxRetryTime-max(s.now().Sub(started), waited) {
 			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 		}
+		waited += max(wait, 0)
 		if err := s.sleep(ctx, wait); err != nil {
 			return nil, false, err
 		}

@@ -176,6 +176,11 @@ func (c *datetimeCursor) run(state *dict, v *vars, now func() time.Time) (*curso
 	if (r.step == nil) != (c.granularity == "") && c.step != nil {
 		return nil, errors.New("if step is defined, cursor_granularity should be as well and vice-versa")
 	}
+	if r.step != nil && *r.step == (interpolation.Duration{}) {
+		// A zero timedelta is falsy: ConcurrentCursor reads one window
+		// ("not self._slice_range"), where stepping by it read none.
+		r.step = nil
+	}
 	// convert_from_sequential_state: the state's cursor value, when later
 	// than the start, is where this sync starts.
 	syncStart := r.start

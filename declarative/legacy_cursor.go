@@ -159,6 +159,10 @@ func (l *legacyCursor) slices() ([]window, error) {
 				next = n
 			}
 		}
+		if !next.After(start) {
+			// The CDK appends this window forever (and runs out of memory).
+			return nil, fmt.Errorf("step %s does not move the date window forward from %s, so the windows would never end: use a positive step such as P1D", l.step, formatDatetime(start, l.c.datetimeFormat))
+		}
 		e := next
 		if l.gran != nil && next != farFuture {
 			if u, err := l.gran.SubFrom(next); err == nil {

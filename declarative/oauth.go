@@ -3,7 +3,9 @@ package declarative
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -217,12 +219,35 @@ func (a *oauthAuth) expiry(v value, now time.Time) (time.Time, error) {
 	if a.expiryDateFormat != "" {
 		return parseDatetime(s, a.expiryDateFormat)
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
+	// int(float(str(value))): Python's float strips blanks, and int of a
+	// NaN fails as a string that is no number does.
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) {
 		return time.Time{}, fmt.Errorf("Invalid expires_in value: %s. Expected number of seconds when no format specified.", s)
 	}
-	return now.Add(time.Duration(int64(f)) * time.Second), nil
+	return addSeconds(now, f)
 }
+
+// addSeconds is the CDK's now + timedelta(seconds=int(n)) for a token's
+// lifetime. A Duration holds only 292 years: an expires_in of 1e10 (an API's
+// "never") wrapped around to a token already expired, refreshed at every
+// request, and -1e10 to one that never expired. Python holds any date from
+// the year 1 to 9999 and fails past it (OverflowError); so does addSeconds,
+// saying why.
+func addSeconds(now time.Time, n float64) (time.Time, error) {
+	n = math.Trunc(n)
+	at := float64(now.Unix()) + n
+	if math.IsNaN(at) || at < float64(minDatetime.Unix()) || at > float64(maxDatetime.Unix()) {
+		return time.Time{}, fmt.Errorf("the token endpoint's expires_in of %v seconds puts the token's expiry outside the years 1 to 9999; the CDK fails on it too: check the token endpoint's answer", n)
+	}
+	return time.Unix(int64(at), int64(now.Nanosecond())).In(now.Location()), nil
+}
+
+// minDatetime and maxDatetime are the range of Python's datetime.
+var (
+	minDatetime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxDatetime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
 
 func hasKey(es []entry, k string) bool {
 	for _, e := range es {

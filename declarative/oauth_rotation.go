@@ -171,22 +171,22 @@ func (a *rotatingOAuth) newExpiry(v value, now time.Time) (time.Time, error) {
 	if a.expiryDateFormat != "" {
 		return parseAirbyteDatetime(v)
 	}
-	var secs int64
+	var secs float64
 	switch x := v.(type) {
 	case int64:
-		secs = x
+		secs = float64(x)
 	case float64:
-		secs = int64(x)
+		secs = x
 	case string:
 		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("invalid literal for int() with base 10: %s", interpolation.Repr(x))
 		}
-		secs = n
+		secs = float64(n)
 	default:
 		return time.Time{}, fmt.Errorf("int() argument must be a string, a bytes-like object or a real number, not '%s'", strings.Trim(strings.TrimPrefix(pyTypeName(v), "<class "), "'>"))
 	}
-	return now.UTC().Add(time.Duration(secs) * time.Second), nil
+	return addSeconds(now.UTC(), secs)
 }
 
 // isRevoked is _wrap_refresh_token_exception: the response's status is

@@ -310,3 +310,18 @@ func TestRefreshTokenRevoked(t *testing.T) {
 		t.Error("no TRACE ERROR")
 	}
 }
+
+// A rotated token's expiry date is now + expires_in for any lifetime Python
+// can hold, and an error past the year 9999, as the CDK's OverflowError.
+func TestRotatingOAuthExpiresInBeyondDuration(t *testing.T) {
+	now := time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
+	a := &rotatingOAuth{oauthAuth: &oauthAuth{}}
+	got, err := a.newExpiry(int64(1e10), now)
+	// Python: datetime(2025, 1, 15, 12) + timedelta(seconds=10**10)
+	if want := time.Date(2341, 12, 6, 5, 46, 40, 0, time.UTC); err != nil || !got.Equal(want) {
+		t.Errorf("expires_in 1e10: %v, %v; want %v", got, err, want)
+	}
+	if got, err := a.newExpiry(1e300, now); err == nil {
+		t.Errorf("expires_in 1e300: %v, want an error", got)
+	}
+}

@@ -207,8 +207,11 @@ func floorDiv(a, b int64) int64 {
 // months, applied to a date the way isodate does, clamping the day to the month's last day) and
 // an exact part. isodate returns a plain timedelta when the calendar part is zero.
 type Duration struct {
-	Years, Months float64       // calendar part; isodate keeps them as decimals
-	Exact         time.Duration // weeks, days, hours, minutes and seconds, to the microsecond
+	Years, Months float64 // calendar part; isodate keeps them as decimals
+	// Micros is the exact part (weeks, days, hours, minutes and seconds) in
+	// microseconds, as a timedelta keeps it: a time.Duration holds only 292
+	// years, and a longer step wrapped around to a negative one.
+	Micros int64
 }
 
 type isoDuration struct {
@@ -238,9 +241,9 @@ func (d isoDuration) appendRepr(b []byte) []byte {
 // String returns Python's str() of the duration ("1 month, 0:00:00", "1 day, 0:00:00").
 func (d Duration) String() string {
 	if d.Years == 0 && d.Months == 0 {
-		return string(timeDelta{d.Exact.Microseconds()}.appendStr(nil))
+		return string(timeDelta{d.Micros}.appendStr(nil))
 	}
-	return string(isoDuration{d.Years, d.Months, timeDelta{d.Exact.Microseconds()}}.appendStr(nil))
+	return string(isoDuration{d.Years, d.Months, timeDelta{d.Micros}}.appendStr(nil))
 }
 
 // AddTo returns t + d with isodate's arithmetic: years and months move the calendar date (the
@@ -248,21 +251,42 @@ func (d Duration) String() string {
 // part is added. It fails for fractional years or months, as isodate does.
 func (d Duration) AddTo(t time.Time) (time.Time, error) {
 	if d.Years == 0 && d.Months == 0 {
-		return t.Add(d.Exact), nil
+		return addMicros(t, d.Micros)
 	}
 	if d.Years != math.Trunc(d.Years) || d.Months != math.Trunc(d.Months) {
 		return time.Time{}, valueErrorf("fractional years or months not supported for date calculations")
+	}
+	// Past these, no year is in range (and int64 of a larger float is undefined).
+	if math.Abs(d.Years) > 1e5 || math.Abs(d.Months) > 12e5 {
+		return time.Time{}, valueErrorf("year is out of range")
 	}
 	t, err := addMonths(t, int64(d.Years), int64(d.Months))
 	if err != nil {
 		return time.Time{}, err
 	}
-	return t.Add(d.Exact), nil
+	return addMicros(t, d.Micros)
 }
 
 // SubFrom returns t - d: isodate adds the negated duration.
 func (d Duration) SubFrom(t time.Time) (time.Time, error) {
-	return Duration{-d.Years, -d.Months, -d.Exact}.AddTo(t)
+	return Duration{-d.Years, -d.Months, -d.Micros}.AddTo(t)
+}
+
+// addMicros is datetime + timedelta(microseconds=us), exact for any
+// timedelta (t.Add of a time.Duration would wrap past 292 years), and
+// Python's OverflowError when the result leaves the years 1 to 9999.
+func addMicros(t time.Time, us int64) (time.Time, error) {
+	const maxSpan = 10000 * 366 * 86400 // seconds: no date in range is farther
+	sec, rem := us/usPerSecond, us%usPerSecond
+	if sec > maxSpan || sec < -maxSpan {
+		return time.Time{}, newError("OverflowError", "date value out of range")
+	}
+	u := t.Add(time.Duration(rem) * time.Microsecond)
+	u = time.Unix(u.Unix()+sec, int64(u.Nanosecond())).In(u.Location())
+	if y := u.Year(); y < 1 || y > 9999 {
+		return time.Time{}, newError("OverflowError", "date value out of range")
+	}
+	return u, nil
 }
 
 // addMonths moves t by years and months on the calendar, clamping the day as isodate does.
@@ -297,9 +321,9 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	switch v := v.(type) {
 	case timeDelta:
-		return Duration{Exact: time.Duration(v.us) * time.Microsecond}, nil
+		return Duration{Micros: v.us}, nil
 	case isoDuration:
-		return Duration{v.years, v.months, time.Duration(v.td.us) * time.Microsecond}, nil
+		return Duration{v.years, v.months, v.td.us}, nil
 	}
 	return Duration{}, nil
 }
@@ -326,9 +350,17 @@ func parseISODuration(s string) (Value, error) {
 	}
 	years, _ := strconv.ParseFloat(num(m[2]), 64)
 	months, _ := strconv.ParseFloat(num(m[3]), 64)
-	us := decimalMicros(num(m[4]), 7*usPerDay) + decimalMicros(num(m[5]), usPerDay) +
-		decimalMicros(num(m[7]), 3600*usPerSecond) + decimalMicros(num(m[8]), 60*usPerSecond) +
-		decimalMicros(num(m[9]), usPerSecond)
+	total := new(big.Int)
+	for _, c := range []struct {
+		g    string
+		unit int64
+	}{{m[4], 7 * usPerDay}, {m[5], usPerDay}, {m[7], 3600 * usPerSecond}, {m[8], 60 * usPerSecond}, {m[9], usPerSecond}} {
+		total.Add(total, decimalMicros(num(c.g), c.unit))
+	}
+	us, err := timedeltaMicros(total)
+	if err != nil {
+		return nil, err
+	}
 	if m[1] == "-" {
 		years, months, us = -years, -months, -us
 	}
@@ -340,10 +372,10 @@ func parseISODuration(s string) (Value, error) {
 
 // decimalMicros returns the decimal number s (digits, optionally a point and digits) times
 // unit microseconds, rounded half to even as Python's timedelta rounds.
-func decimalMicros(s string, unit int64) int64 {
+func decimalMicros(s string, unit int64) *big.Int {
 	whole, frac, _ := strings.Cut(s, ".")
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	total := w * unit
+	total, _ := new(big.Int).SetString(whole, 10)
+	total.Mul(total, big.NewInt(unit))
 	if frac == "" {
 		return total
 	}
@@ -357,5 +389,23 @@ func decimalMicros(s string, unit int64) int64 {
 	if c := r2.Cmp(den); c > 0 || c == 0 && q.Bit(0) == 1 {
 		q.Add(q, big.NewInt(1))
 	}
-	return total + q.Int64()
+	return total.Add(total, q)
+}
+
+// timedeltaMicros is timedelta(microseconds=us) for a parsed duration:
+// Python's OverflowError past 999999999 days. Below that, a timedelta
+// longer than an int64 of microseconds (292,000 years) is kept as the
+// longest one: added to any date, both leave the years 1 to 9999.
+func timedeltaMicros(us *big.Int) (int64, error) {
+	days := new(big.Int).Div(us, big.NewInt(usPerDay)) // Euclidean: floors, as Python's days
+	if days.CmpAbs(big.NewInt(999999999)) > 0 {
+		return 0, newError("OverflowError", "days=%s; must have magnitude <= 999999999", days)
+	}
+	switch {
+	case us.IsInt64():
+		return us.Int64(), nil
+	case us.Sign() > 0:
+		return math.MaxInt64, nil
+	}
+	return math.MinInt64 + 1, nil
 }

@@ -275,7 +275,9 @@ func macroDayDelta(f *frame, args []Value, kws []kwValue) (Value, error) {
 		return nil, err
 	}
 	dt := newAware(now.In(utcZone))
-	dt.t = dt.t.Add(microDuration(days.us))
+	if dt.t, err = addMicros(dt.t, days.us); err != nil {
+		return nil, err
+	}
 	return strftime(dt, format), nil
 }
 

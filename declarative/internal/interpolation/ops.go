@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/big"
 	"strings"
-	"time"
 )
 
 var opNames = map[string]string{"+": "+", "-": "-", "*": "*", "/": "/", "//": "//", "%": "%", "**": "** or pow()"}
@@ -304,12 +303,16 @@ func dateArith(op string, a, b Value) (Value, error) {
 			if op == "-" {
 				y.us = -y.us
 			}
-			return dateTime{t: x.t.Add(microDuration(y.us)), aware: x.aware}, nil
+			t, err := addMicros(x.t, y.us)
+			if err != nil {
+				return nil, err
+			}
+			return dateTime{t: t, aware: x.aware}, nil
 		case isoDuration:
 			if op == "-" {
 				y = isoDuration{-y.years, -y.months, timeDelta{-y.td.us}}
 			}
-			t, err := Duration{y.years, y.months, microDuration(y.td.us)}.AddTo(x.t)
+			t, err := Duration{y.years, y.months, y.td.us}.AddTo(x.t)
 			if err != nil {
 				return nil, err
 			}
@@ -366,8 +369,6 @@ func dateArith(op string, a, b Value) (Value, error) {
 	}
 	return nil, unsupported(op, a, b)
 }
-
-func microDuration(us int64) time.Duration { return time.Duration(us) * 1000 }
 
 // compare is Python's a <op> b for == != < <= > >= in notin.
 func compare(op string, a, b Value) (bool, error) {

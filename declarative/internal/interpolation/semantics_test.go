@@ -326,8 +326,8 @@ func TestDuration(t *testing.T) {
 		t.Errorf("String = %q", s)
 	}
 	w, _ := ParseDuration("-PT1.5S")
-	if w.Exact != -1500*time.Millisecond || w.String() != "-1 day, 23:59:58.500000" {
-		t.Errorf("-PT1.5S = %v %q", w.Exact, w.String())
+	if w.Micros != -1500000 || w.String() != "-1 day, 23:59:58.500000" {
+		t.Errorf("-PT1.5S = %v %q", w.Micros, w.String())
 	}
 	f, _ := ParseDuration("P1.5M")
 	if _, err := f.AddTo(jan31); err == nil {
@@ -383,6 +383,36 @@ func TestConcurrentEval(t *testing.T) {
 	for range 8 {
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// A duration longer than a time.Duration's 292 years is a timedelta all the
+// same: P200000D wrapped around to a negative step, and days past
+// timedelta's range parsed as zero or garbage instead of Python's
+// OverflowError.
+func TestDurationBeyondTimeDuration(t *testing.T) {
+	d, err := ParseDuration("P200000D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jan1 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Python: datetime(2024, 1, 1) + timedelta(days=200000), and minus
+	// timedelta(days=200000, hours=1).
+	if got, err := d.AddTo(jan1); err != nil || !got.Equal(time.Date(2571, 8, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("2024-01-01 + P200000D = %v, %v", got, err)
+	}
+	d, _ = ParseDuration("P200000DT1H")
+	if got, err := d.SubFrom(jan1); err != nil || !got.Equal(time.Date(1476, 6, 1, 23, 0, 0, 0, time.UTC)) {
+		t.Errorf("2024-01-01 - P200000DT1H = %v, %v", got, err)
+	}
+	d, _ = ParseDuration("P4000000D")
+	if got, err := d.AddTo(jan1); err == nil {
+		t.Errorf("2024-01-01 + P4000000D = %v, want Python's OverflowError", got)
+	}
+	for _, s := range []string{"P1000000000D", "P99999999999999999999D", "-P1000000000D"} {
+		if d, err := ParseDuration(s); err == nil || !strings.Contains(err.Error(), "must have magnitude <= 999999999") {
+			t.Errorf("ParseDuration(%q) = %v, %v; want Python's OverflowError", s, d, err)
 		}
 	}
 }
