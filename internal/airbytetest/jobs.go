@@ -329,7 +329,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		out[i] = j.json()
 	}
 	s.mu.Unlock()
-	paged(w, r, out)
+	s.paged(w, r, out)
 }
 
 // jobInfo answers the Configuration API's jobs/get_without_logs.

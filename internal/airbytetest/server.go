@@ -87,6 +87,7 @@ type Server struct {
 	retryPause   time.Duration
 	maxAttempts  int
 	seq          int
+	ignoreOffset bool // listings answer their first page whatever the offset
 }
 
 // Option configures a Server.
