@@ -106,7 +106,7 @@ func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest,
 	}
 	dir := l.manifestCacheDir(name, version)
 	cached, age, cerr := l.readManifestCache(dir, name, version)
-	if cerr == nil && (version != "latest" || age < l.ttl) {
+	if cerr == nil && (version != "latest" || l.fresh(age)) {
 		return cached, nil
 	}
 	u := strings.TrimSuffix(l.manifestURL, "/") + "/" + name + "/" + version + "/manifest.yaml"
