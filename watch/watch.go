@@ -223,10 +223,19 @@ func maxTime(a, b time.Time) time.Time {
 func (w *Watcher) airbyteEvents(ctx context.Context, id string, cur *Cursor) ([]Event, error) {
 	last, known := cur.Airbyte[id]
 	var jobs []airbyteapi.Job
+	first := true
 	for j, err := range w.ab.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: id, OrderBy: "createdAt|DESC"}) {
 		if err != nil {
 			return nil, err
 		}
+		if first && known && j.ID < last {
+			// Job ids only grow, and the cursor's job was this
+			// connection's: a newest job older than it means the cursor
+			// is not this server's, and every job up to the cursor's id
+			// would be passed over in silence.
+			return nil, fmt.Errorf("watch: Airbyte connection %s's newest job is %d, older than job %d the cursor has reported: the cursor comes from another Airbyte instance or the jobs were deleted; remove the connection from the cursor file to start again from its newest job", id, j.ID, last)
+		}
+		first = false
 		if j.ID <= last || (!known && j.Status.Terminal()) {
 			if !known {
 				cur.Airbyte[id] = j.ID
