@@ -2,6 +2,7 @@ package airbyteapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,30 +13,53 @@ import (
 	"strings"
 )
 
-// page is one page of a listing.
-type page[T any] struct {
-	Data []T    `json:"data"`
-	Next string `json:"next,omitempty"`
+// page is one page of a listing, its items still undecoded so that a page
+// can be recognised when the server sends it again.
+type page struct {
+	Data []json.RawMessage `json:"data"`
+	Next string            `json:"next,omitempty"`
 }
 
-// list iterates over a paged listing at path, following the server's next
-// links and stopping at a short page.
+// list iterates over a paged listing at path, asking for the pages by
+// offset while the server's pages are full and it says there is more.
+// A server that ignores the offset (or a proxy that drops it) answers a
+// full page with a next link forever: a page seen before ends the listing
+// with an error instead.
 func list[T any](ctx context.Context, c *Client, path string, q url.Values) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
+		var zero T
 		if q == nil {
 			q = url.Values{}
 		}
 		q.Set("limit", strconv.Itoa(c.pageSize))
 		offset := 0
+		seen := map[[sha256.Size]byte]int{}
 		for {
 			q.Set("offset", strconv.Itoa(offset))
-			var p page[T]
+			var p page
 			if err := c.do(ctx, call{method: http.MethodGet, url: c.base + path, query: q, idempotent: true}, &p); err != nil {
-				var zero T
 				yield(zero, err)
 				return
 			}
-			for _, v := range p.Data {
+			if len(p.Data) > 0 {
+				h := sha256.New()
+				for _, raw := range p.Data {
+					h.Write(raw)
+					h.Write([]byte{0})
+				}
+				sum := [sha256.Size]byte(h.Sum(nil))
+				if first, ok := seen[sum]; ok {
+					yield(zero, fmt.Errorf("airbyteapi: listing %s: the server repeats at offset %d the page it gave at offset %d, so the listing would never end; it may ignore the offset parameter (check a proxy in between)", path, offset, first))
+					return
+				}
+				seen[sum] = offset
+			}
+			for _, raw := range p.Data {
+				var v T
+				if err := json.Unmarshal(raw, &v); err != nil {
+					yield(zero, fmt.Errorf("airbyteapi: decoding an item of %s: %w", path, err))
+					return
+				}
 				if !yield(v, nil) {
 					return
 				}

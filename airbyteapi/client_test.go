@@ -191,6 +191,38 @@ func TestListingsArePaged(t *testing.T) {
 	}
 }
 
+// TestListingThatRepeatsItselfEnds: a server that ignores the offset
+// answers every page with the first one and a next link; the listing must
+// fail, not page (and grow its caller's memory) forever.
+func TestListingThatRepeatsItselfEnds(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv, airbyteapi.WithPageSize(2))
+	for i := range 5 {
+		srv.AddSource("s"+string(rune('a'+i)), fakerDef, map[string]any{"count": i + 1})
+	}
+	srv.IgnoreOffset()
+	// The watchdog only keeps a broken client from hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n := 0
+	var err error
+	for _, e := range c.Sources(ctx, srv.WorkspaceID) {
+		if err = e; err != nil {
+			break
+		}
+		n++
+	}
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("listing a server that repeats its first page: err %v after %d items (context: %v); want an error before the watchdog", err, n, ctx.Err())
+	}
+	if !strings.Contains(err.Error(), "/sources") || !strings.Contains(err.Error(), "repeat") {
+		t.Errorf("error %q should name the listing and say the server repeats a page", err)
+	}
+	if n != 2 {
+		t.Errorf("%d items yielded before the error, want the 2 of the first page only", n)
+	}
+}
+
 // TestSecretsMaskedAndKept uses source-harvest's real spec: account_id is
 // secret, and so is credentials.api_token inside a oneOf branch.
 func TestSecretsMaskedAndKept(t *testing.T) {

@@ -308,12 +308,15 @@ func (c *Client) Connection(ctx context.Context, id string) (*Connection, error)
 }
 
 // Connections lists the connections of a group ("" for all), page by page.
+// A page that repeats a connection already listed ends the listing with an
+// error: the server lost its place, and following it would list forever.
 func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Connection, error] {
 	return func(yield func(Connection, error) bool) {
 		q := url.Values{"limit": {"100"}}
 		if groupID != "" {
 			q.Set("group_id", groupID)
 		}
+		listed := map[string]bool{}
 		for {
 			var page struct {
 				Items      []Connection `json:"items"`
@@ -324,6 +327,11 @@ func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Conn
 				return
 			}
 			for _, x := range page.Items {
+				if listed[x.ID] {
+					yield(Connection{}, fmt.Errorf("fivetran: listing connections: the server's next_cursor led back to connection %s, already listed, so the listing would never end; list again later", x.ID))
+					return
+				}
+				listed[x.ID] = true
 				if !yield(x, nil) {
 					return
 				}

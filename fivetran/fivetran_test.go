@@ -237,6 +237,33 @@ func TestRetriesAndPaging(t *testing.T) {
 	}
 }
 
+// TestPagingThatCyclesEnds: a next_cursor that leads back to a page
+// already listed must end the listing with an error, not list forever.
+func TestPagingThatCyclesEnds(t *testing.T) {
+	srv, c := setup(t)
+	for range 130 {
+		add(t, srv, "auto", nil)
+	}
+	srv.CycleCursor()
+	// The watchdog only keeps a broken client from hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n := 0
+	var err error
+	for _, e := range c.Connections(ctx, "group_1") {
+		if err = e; err != nil {
+			break
+		}
+		n++
+	}
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("a cursor cycle: err %v after %d connections (context: %v); want an error before the watchdog", err, n, ctx.Err())
+	}
+	if n != 130 || !strings.Contains(err.Error(), "cursor") {
+		t.Errorf("%d connections then %q; want the 130 once, then an error about the cursor", n, err)
+	}
+}
+
 // TestCutOffAnswer sends answers whose body is cut off: a cut-off answer is
 // retried, and one that stays cut off is an error, never an empty success.
 func TestCutOffAnswer(t *testing.T) {

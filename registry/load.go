@@ -186,7 +186,7 @@ func (l *Loader) load(ctx context.Context) (*Registry, error) {
 	}
 	cache := l.cachePath()
 	if cache != "" {
-		if st, err := os.Stat(cache); err == nil && l.now().Sub(st.ModTime()) < l.ttl {
+		if st, err := os.Stat(cache); err == nil && l.fresh(l.now().Sub(st.ModTime())) {
 			if reg, err := readFile(cache); err == nil {
 				return reg, nil
 			} else {
@@ -223,6 +223,12 @@ func (l *Loader) load(ctx context.Context) (*Registry, error) {
 	}
 	return nil, &UnavailableError{URL: l.url, Err: err}
 }
+
+// fresh reports whether a cached file of this age is within the TTL. A
+// negative age — a file dated after now, because the clock was set back or
+// the file came from elsewhere — says nothing of when it was fetched: it
+// is stale, or it would pass for fresh until the clock caught up.
+func (l *Loader) fresh(age time.Duration) bool { return age >= 0 && age < l.ttl }
 
 func (l *Loader) loadLocal(ctx context.Context) (*Registry, error) {
 	if isURL(l.local) {

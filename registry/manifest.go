@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,7 +106,7 @@ func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest,
 	}
 	dir := l.manifestCacheDir(name, version)
 	cached, age, cerr := l.readManifestCache(dir, name, version)
-	if cerr == nil && (version != "latest" || age < l.ttl) {
+	if cerr == nil && (version != "latest" || l.fresh(age)) {
 		return cached, nil
 	}
 	u := strings.TrimSuffix(l.manifestURL, "/") + "/" + name + "/" + version + "/manifest.yaml"
@@ -183,7 +182,9 @@ func (l *Loader) get(ctx context.Context, u string) ([]byte, int, error) {
 	return body, resp.StatusCode, nil
 }
 
-// componentsFromZip extracts components.py from a components.zip.
+// componentsFromZip extracts components.py from a components.zip, within
+// the bound of a download: the archive was bounded as it came, but a few
+// kilobytes of it can unpack to gigabytes.
 func componentsFromZip(archive []byte) ([]byte, error) {
 	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
 	if err != nil {
@@ -194,7 +195,11 @@ func componentsFromZip(archive []byte) ([]byte, error) {
 		return nil, errors.New("the archive has no components.py")
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	py, err := httpbody.Read(f, httpbody.MaxManifest)
+	if err != nil {
+		return nil, fmt.Errorf("unpacking components.py: %w", err)
+	}
+	return py, nil
 }
 
 // readManifestDir reads <dir>/<name>/manifest.yaml and its components.py.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/internal/httpbody"
 )
 
 // manifestServer serves Airbyte's layout of manifest files:
@@ -179,6 +181,26 @@ func TestManifestErrors(t *testing.T) {
 		if !errors.As(err, &me) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), srv.URL+"/"+name+"/latest/manifest.yaml") {
 			t.Errorf("%s: %v, want a ManifestError with %q and the URL", name, err, want)
 		}
+	}
+}
+
+// TestManifestZipBomb: components.zip is bounded as downloaded, but a
+// small archive can unpack to any size; unpacking it must stop at the same
+// bound instead of filling memory.
+func TestManifestZipBomb(t *testing.T) {
+	isolate(t)
+	srv := newManifestServer(t)
+	srv.set("/source-bomb/latest/manifest.yaml", []byte("version: 6.7.0\n"))
+	srv.set("/source-bomb/latest/components.zip", zipOf(t, "components.py", strings.Repeat("#", httpbody.MaxManifest+1)))
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), WithTimeout(20*time.Second))
+	m, err := l.Manifest(context.Background(), "source-bomb", "")
+	var tooLarge *httpbody.TooLargeError
+	if !errors.As(err, &tooLarge) || !strings.Contains(err.Error(), "components.py") {
+		n := 0
+		if m != nil {
+			n = len(m.ComponentsPy)
+		}
+		t.Fatalf("a components.py of more than %d bytes: %d bytes read, error %v; want a TooLargeError that names components.py", httpbody.MaxManifest, n, err)
 	}
 }
 

@@ -248,6 +248,54 @@ func TestLoaderFetchesAndCaches(t *testing.T) {
 	}
 }
 
+// TestCacheFromTheFutureIsStale: a cache file dated after now (the clock
+// was set back, or the file came from another machine) is of no known
+// age; taking it for fresh would keep it until the clock caught up.
+func TestCacheFromTheFutureIsStale(t *testing.T) {
+	isolate(t)
+	srv := newRegistryServer(t, readFixture(t))
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "registry-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	future := time.Now().Add(30 * 24 * time.Hour)
+	if err := os.Chtimes(files[0], future, future); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if srv.hits.Load() != 2 {
+		t.Fatalf("a cache dated 30 days ahead was taken for fresh: hits = %d, want 2", srv.hits.Load())
+	}
+	if st, _ := os.Stat(files[0]); st.ModTime().After(time.Now().Add(time.Hour)) {
+		t.Fatal("cache file not rewritten")
+	}
+
+	// A cached manifest of "latest" likewise.
+	msrv := newManifestServer(t)
+	msrv.set("/source-m/latest/manifest.yaml", []byte("version: 6.7.0\n"))
+	ml := NewLoader(WithManifestURL(msrv.URL), WithCacheDir(dir))
+	if _, err := ml.Manifest(ctx, "source-m", ""); err != nil {
+		t.Fatal(err)
+	}
+	mpath := filepath.Join(dir, "manifests", "source-m", "latest", "manifest.yaml")
+	if err := os.Chtimes(mpath, future, future); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ml.Manifest(ctx, "source-m", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := msrv.count("/source-m/latest/manifest.yaml"); n != 2 {
+		t.Fatalf("a manifest cached 30 days ahead was taken for fresh: %d downloads, want 2", n)
+	}
+}
+
 func TestLoaderNetworkFailure(t *testing.T) {
 	isolate(t)
 	srv := newRegistryServer(t, readFixture(t))

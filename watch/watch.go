@@ -223,10 +223,19 @@ func maxTime(a, b time.Time) time.Time {
 func (w *Watcher) airbyteEvents(ctx context.Context, id string, cur *Cursor) ([]Event, error) {
 	last, known := cur.Airbyte[id]
 	var jobs []airbyteapi.Job
+	first := true
 	for j, err := range w.ab.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: id, OrderBy: "createdAt|DESC"}) {
 		if err != nil {
 			return nil, err
 		}
+		if first && known && j.ID < last {
+			// Job ids only grow, and the cursor's job was this
+			// connection's: a newest job older than it means the cursor
+			// is not this server's, and every job up to the cursor's id
+			// would be passed over in silence.
+			return nil, fmt.Errorf("watch: Airbyte connection %s's newest job is %d, older than job %d the cursor has reported: the cursor comes from another Airbyte instance or the jobs were deleted; remove the connection from the cursor file to start again from its newest job", id, j.ID, last)
+		}
+		first = false
 		if j.ID <= last || (!known && j.Status.Terminal()) {
 			if !known {
 				cur.Airbyte[id] = j.ID
@@ -249,9 +258,26 @@ func (w *Watcher) airbyteEvents(ctx context.Context, id string, cur *Cursor) ([]
 		if !j.Status.Terminal() {
 			break
 		}
-		at, _ := time.Parse(time.RFC3339, j.LastUpdatedAt)
+		at, _ := parseJobTime(j.LastUpdatedAt)
 		out = append(out, Event{Service: "airbyte", Connection: id, JobID: j.ID, JobType: string(j.JobType),
 			Status: string(j.Status), CompletedAt: at, Rows: j.RowsSynced})
 	}
 	return out, nil
+}
+
+// jobTimeLayouts are the forms of Airbyte's job times: RFC 3339, and
+// what Java's OffsetDateTime.toString prints, which leaves out the
+// seconds when they are zero (one job in sixty, at whole-second
+// precision).
+var jobTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"}
+
+// parseJobTime reads a job's lastUpdatedAt; false when it is empty or in
+// no known form.
+func parseJobTime(s string) (time.Time, bool) {
+	for _, layout := range jobTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +108,85 @@ func TestAirbyteEventsOnceEach(t *testing.T) {
 	next := run()
 	if evs := collect(t, w, &resumed, 1, 10*time.Second); evs[0].JobID != next {
 		t.Fatalf("after resuming: %+v", evs)
+	}
+}
+
+// TestCompletionTimeWithoutSeconds: Airbyte prints a job's times with
+// Java's OffsetDateTime.toString, which leaves the seconds out when they
+// are zero ("2024-05-01T12:34Z"); such a job's CompletedAt must still be
+// its time, not the zero time.
+func TestCompletionTimeWithoutSeconds(t *testing.T) {
+	srv := airbytetest.Start(t, airbytetest.WithTimeLayout("2006-01-02T15:04Z07:00"))
+	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	ctx := context.Background()
+	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
+	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Known with no job yet: the first sync is reported.
+	cur := &watch.Cursor{Airbyte: map[string]int64{conn.ID(): 0}}
+	if _, err := srv.StartSync(conn.ID()); err != nil {
+		t.Fatal(err)
+	}
+	ev := collect(t, w, cur, 1, 10*time.Second)[0]
+	now := srv.Clock.Now()
+	if ev.CompletedAt.IsZero() || ev.CompletedAt.After(now) || now.Sub(ev.CompletedAt) > 2*time.Minute {
+		t.Fatalf("CompletedAt = %v for a job that ended at about %v", ev.CompletedAt, now)
+	}
+}
+
+// TestCursorAheadOfTheServer: a cursor whose job id is beyond the
+// connection's newest job (a cursor file from another instance, jobs
+// deleted) would pass over every job up to it without a word; the watch
+// says so instead.
+func TestCursorAheadOfTheServer(t *testing.T) {
+	srv := airbytetest.Start(t)
+	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	ctx := context.Background()
+	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
+	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Wait(ctx, cloud.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := &watch.Cursor{Airbyte: map[string]int64{conn.ID(): res.JobID + 1000}}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var got error
+	for ev, err := range w.Events(wctx, cur) {
+		if err == nil {
+			t.Fatalf("event %+v from a cursor ahead of the server", ev)
+		}
+		got = err
+		break
+	}
+	if got == nil || !strings.Contains(got.Error(), "cursor") {
+		t.Fatalf("a cursor ahead of the server's jobs: error %v, want one about the cursor", got)
 	}
 }
 

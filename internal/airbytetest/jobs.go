@@ -47,10 +47,11 @@ func (j *jobRec) terminal() bool {
 	return j.Status == "succeeded" || j.Status == "failed" || j.Status == "cancelled"
 }
 
-func (j *jobRec) json() map[string]any {
+// json is the job as the API shows it, its times in layout.
+func (j *jobRec) json(layout string) map[string]any {
 	m := map[string]any{
 		"jobId": j.ID, "status": j.Status, "jobType": j.Type, "connectionId": j.ConnectionID,
-		"startTime": j.Created.Format(time.RFC3339), "lastUpdatedAt": j.Updated.Format(time.RFC3339),
+		"startTime": j.Created.Format(layout), "lastUpdatedAt": j.Updated.Format(layout),
 	}
 	if j.terminal() {
 		d := j.Updated.Sub(j.Created).Round(time.Second)
@@ -248,7 +249,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "%v", err)
 	default:
-		writeJSON(w, http.StatusOK, j.json())
+		writeJSON(w, http.StatusOK, j.json(s.timeLayout))
 	}
 }
 
@@ -268,7 +269,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no job %s", r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, j.json())
+	writeJSON(w, http.StatusOK, j.json(s.timeLayout))
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
@@ -296,7 +297,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	writeJSON(w, http.StatusOK, j.json())
+	writeJSON(w, http.StatusOK, j.json(s.timeLayout))
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
@@ -326,10 +327,10 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	})
 	out := make([]map[string]any, len(sel))
 	for i, j := range sel {
-		out[i] = j.json()
+		out[i] = j.json(s.timeLayout)
 	}
 	s.mu.Unlock()
-	paged(w, r, out)
+	s.paged(w, r, out)
 }
 
 // jobInfo answers the Configuration API's jobs/get_without_logs.

@@ -87,6 +87,8 @@ type Server struct {
 	retryPause   time.Duration
 	maxAttempts  int
 	seq          int
+	ignoreOffset bool // listings answer their first page whatever the offset
+	timeLayout   string
 }
 
 // Option configures a Server.
@@ -95,6 +97,12 @@ type Option func(*Server)
 // WithTokenLifetime sets how long an access token lives (default
 // TokenLifetime).
 func WithTokenLifetime(d time.Duration) Option { return func(s *Server) { s.tokenLife = d } }
+
+// WithTimeLayout sets the layout of the jobs' startTime and lastUpdatedAt
+// (default time.RFC3339). The API types them as plain strings: Airbyte's
+// server prints them with Java's OffsetDateTime.toString, which leaves the
+// seconds out when they are zero ("2006-01-02T15:04Z07:00").
+func WithTimeLayout(layout string) Option { return func(s *Server) { s.timeLayout = layout } }
 
 // WithRetryPause sets how long a job stays incomplete between a failed
 // attempt and the next (default 300 ms).
@@ -118,7 +126,7 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 	}
 	s := &Server{
 		rep: rep, faker: fakerPath, Clock: &Clock{}, tokens: map[string]time.Time{},
-		failNext: map[string]int{}, retryPause: 300 * time.Millisecond, tokenLife: TokenLifetime, maxAttempts: 3,
+		failNext: map[string]int{}, retryPause: 300 * time.Millisecond, timeLayout: time.RFC3339, tokenLife: TokenLifetime, maxAttempts: 3,
 		release: make(chan struct{}), faults: servertest.NewFaults(PublicPrefix, ConfigPrefix), routes: servertest.NewRoutes(PublicPrefix),
 	}
 	for _, o := range opts {

@@ -82,17 +82,29 @@ func (s *Server) register() {
 	s.routes.HandleAt(ConfigPrefix, "POST /v1/jobs/get_without_logs", s.jobInfo)
 }
 
+// IgnoreOffset makes the listings answer every request with their first
+// page and a next link, as a server or proxy that drops the offset
+// parameter would: a client that trusts the next link pages forever.
+func (s *Server) IgnoreOffset() {
+	s.mu.Lock()
+	s.ignoreOffset = true
+	s.mu.Unlock()
+}
+
 // paged writes one page of items with Airbyte's limit/offset and next link.
-func paged[T any](w http.ResponseWriter, r *http.Request, items []T) {
+func (s *Server) paged(w http.ResponseWriter, r *http.Request, items []map[string]any) {
 	q := r.URL.Query()
 	limit, offset := 20, 0
 	if v, err := strconv.Atoi(q.Get("limit")); err == nil {
 		limit = v
 	}
-	if v, err := strconv.Atoi(q.Get("offset")); err == nil {
+	s.mu.Lock()
+	ignore := s.ignoreOffset
+	s.mu.Unlock()
+	if v, err := strconv.Atoi(q.Get("offset")); err == nil && !ignore {
 		offset = v
 	}
-	page := []T{}
+	page := []map[string]any{}
 	if offset < len(items) {
 		page = items[offset:min(offset+limit, len(items))]
 	}
@@ -135,7 +147,7 @@ func listIn[T any](s *Server, w http.ResponseWriter, r *http.Request, items func
 		}
 	}
 	s.mu.Unlock()
-	paged(w, r, out)
+	s.paged(w, r, out)
 }
 
 func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +180,7 @@ func (s *Server) listDefinitions(kind string) http.HandlerFunc {
 			}
 		}
 		s.mu.Unlock()
-		paged(w, r, out)
+		s.paged(w, r, out)
 	}
 }
 

@@ -56,6 +56,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns []*conn
+	// cycle makes the last page of a listing point back to the first.
+	cycle bool
 }
 
 // Connection declares a connection for AddConnection.
@@ -144,6 +146,15 @@ func (s *Server) AddConnection(c Connection) string {
 	}
 	s.conns = append(s.conns, x)
 	return x.id
+}
+
+// CycleCursor makes the last page of a listing carry a next_cursor that
+// points back to the first page, as a server that loses its place would:
+// a client that follows cursors blindly lists forever.
+func (s *Server) CycleCursor() {
+	s.mu.Lock()
+	s.cycle = true
+	s.mu.Unlock()
 }
 
 // Quota makes the next sync of a connection run out of API quota: it is
@@ -332,8 +343,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.connJSON(c))
 	}
 	data := map[string]any{"items": items}
-	if end < len(sel) {
+	switch {
+	case end < len(sel):
 		data["next_cursor"] = sel[end].id
+	case s.cycle && len(sel) > 0:
+		data["next_cursor"] = sel[0].id
 	}
 	ok(w, "Connections list retrieved successfully", data)
 }
