@@ -142,6 +142,10 @@
 // name, destination name and stream ([StateKey]): the source's state as
 // loaded into the cache under an empty destination name, and each
 // destination's own state (what it has confirmed) under its name, apart.
+// A load's GLOBAL or LEGACY state replaces the source's STREAM states, and
+// a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
+// switches kinds (upgraded off LEGACY state, moved off CDC) is given what
+// it sent last.
 // _airbyte_streams records each stream table's source and the merge and
 // staging bookkeeping that makes a killed load recoverable. A table
 // belongs to the source that loaded it first: another source's load into

@@ -107,6 +107,7 @@ func Run(t *testing.T, open Opener) {
 		{"auto", testAuto},
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
+		{"a source that changes its kind of state", testStateKindChanges},
 		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"schema evolution", testSchemaEvolution},
 		{"a member given twice", testAMemberGivenTwice},
@@ -487,6 +488,29 @@ func testGlobalAndLegacyState(t *testing.T, open Opener) {
 	if string(got) != `{"users":{"c":1}}` {
 		t.Fatalf("legacy state = %s", got)
 	}
+}
+
+// A source may switch between a whole-source state and STREAM states (a
+// connector upgraded off LEGACY state, a database source moved off CDC):
+// what it sent last is what the next read gets, never the kind it left.
+func testStateKindChanges(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("other", `{"id":{"type":"integer"}}`, inc, nil, "id"))
+	want := func(what, state string) {
+		t.Helper()
+		if got, err := c.SourceState(ctx, "src", nil); err != nil || string(got) != state {
+			t.Fatalf("%s: state = %s (%v), want %s", what, got, err, state)
+		}
+	}
+	MustLoad(t, c, cat, cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), LegacyState(`{"users":{"c":1}}`))
+	want("legacy", `{"users":{"c":1}}`)
+	MustLoad(t, c, cat, cache.StrategyAuto, u(2, "b", "2024-01-02T00:00:00Z"), StreamState("users", `{"c":2}`), Rec("other", `{"id":1}`), StreamState("other", `{"o":1}`))
+	want("legacy, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"other"},"stream_state":{"o":1}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":2}}}]`)
+	MustLoad(t, c, cat, cache.StrategyAuto, u(3, "c", "2024-01-03T00:00:00Z"), GlobalState(`{"lsn":3}`, "users", `{"c":3}`))
+	want("stream, then global", `[{"type":"GLOBAL","global":{"shared_state":{"lsn":3},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":3}}]}}]`)
+	MustLoad(t, c, cat, cache.StrategyAuto, u(4, "d", "2024-01-04T00:00:00Z"), StreamState("users", `{"c":4}`))
+	want("global, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
 }
 
 // Some connectors ignore the configured catalog. Their records of other
