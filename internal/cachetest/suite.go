@@ -114,6 +114,7 @@ func Run(t *testing.T, open Opener) {
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
 		{"numbers and booleans by one rule", testNumbersAndBooleansByOneRule},
+		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
@@ -648,6 +649,29 @@ func testNumbersAndBooleansByOneRule(t *testing.T, open Opener) {
 		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM nums WHERE id = ? AND `+cond, args...); got[0] != "1" {
 			row := Strings(t, c, `SELECT CAST(i AS VARCHAR), CAST(n AS VARCHAR), CAST(b AS VARCHAR), CAST(_airbyte_meta AS VARCHAR) FROM nums WHERE id = ?`, id)
 			t.Errorf("%s = %s: got %q, want %v", k.field, k.value, row, k.want)
+		}
+	}
+}
+
+// Sources often send a date where their schema says date-time, and a
+// date-time where it says date. Both databases read those (a date is its
+// midnight; a date-time's date is the one it spells, whatever its zone),
+// and so does every backend: they are not NULLed as malformed.
+func testDatesAndDateTimes(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"id":{"type":"integer"},"tz":{"type":"string","format":"date-time"},` +
+		`"ts":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},"d":{"type":"string","format":"date"}}`
+	MustLoad(t, c, Catalog(Stream("dates", props, full, nil)), cache.StrategyAppend,
+		Rec("dates", `{"id":1,"tz":"2024-03-05","ts":"2024-03-05","d":"2024-03-05T23:30:00-05:00"}`),
+		Rec("dates", `{"id":2,"tz":"2024-03-05 10:00:00+02","ts":"2024-03-05 10:00:00+02","d":"2024-03-05 10:00:00"}`),
+		Rec("dates", `{"id":3,"tz":"2024-03-05T10:00:00.5Z","ts":"2024-03-05T10:00:00","d":"2024-03-05T01:00:00+09:00"}`))
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(ts AS VARCHAR), CAST(d AS VARCHAR) FROM dates ORDER BY id`),
+		[]string{"1|2024-03-05 00:00:00|2024-03-05", "2|2024-03-05 10:00:00|2024-03-05", "3|2024-03-05 10:00:00|2024-03-05"})
+	Equal(t, "notes", compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM dates ORDER BY id`)),
+		[]string{`{"changes":[]}`, `{"changes":[]}`, `{"changes":[]}`})
+	for id, instant := range []string{"2024-03-05T00:00:00Z", "2024-03-05T08:00:00Z", "2024-03-05T10:00:00.5Z"} {
+		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM dates WHERE id = ? AND tz = CAST(? AS TIMESTAMPTZ)`, id+1, instant); got[0] != "1" {
+			t.Errorf("record %d: tz is not %s: %q", id+1, instant, Strings(t, c, `SELECT CAST(tz AS VARCHAR) FROM dates WHERE id = ?`, id+1))
 		}
 	}
 }
