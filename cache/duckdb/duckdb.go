@@ -35,11 +35,13 @@
 // # Memory
 //
 // DuckDB's memory_limit ([WithMemoryLimit], 128MB by default) bounds
-// its buffers. Two kinds of load need more than a limit's share, and get
+// its buffers. Three kinds of load need more than a limit's share, and get
 // it: a record needs about five times its size while it is loaded and
-// committed, so the transaction of a chunk holding a record too large for
-// the limit runs with the limit raised to what it needs (a 100 MB record:
-// 532 MB) and restored after; and a transaction holds memory for every table it
+// committed, and a table of more than 250 columns about 256 KB per
+// column, so the transaction of a chunk holding a record too large for
+// the limit, or bound for a table too wide, runs with the limit raised to
+// what it needs (a 100 MB record: 532 MB; 1,500 columns: 439 MB) and
+// restored after; and a transaction holds memory for every table it
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
@@ -762,7 +764,7 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 	}
 	// The raised limit holds until the transaction ends: DuckDB 2.0
 	// allocates a block as large as the record again when it commits.
-	restore, err := t.b.raiseMemory(ctx, recordMemory(bt.max))
+	restore, err := t.b.raiseMemory(ctx, max(recordMemory(bt.max), tableMemory(len(bt.t.Columns))))
 	if err != nil {
 		return err
 	}
@@ -785,9 +787,29 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 // not at 192 MB (DuckDB 1.5 needed about three times the record).
 func recordMemory(n int) int64 { return 5*int64(n) + 32<<20 }
 
+// tableMemory is the memory an INSERT needs for a table of n user
+// columns: read_json and the conversions hold vectors of every column,
+// and the transaction a buffer for each. Sources send streams of hundreds
+// or thousands of fields (Salesforce objects, HubSpot's flattened
+// properties); measured on DuckDB 2.0 with 5,000 records of text fields:
+// 500 columns load at 192MB and not at 128MB, 1,000 at 256MB and not at
+// 192MB, 1,500 at 384MB and not at 256MB. This errs above that. Up to
+// wideTable columns the default limit holds, and a limit set lower is
+// the user's to keep: 0.
+func tableMemory(n int) int64 {
+	if n <= wideTable {
+		return 0
+	}
+	return 64<<20 + int64(n)*256<<10
+}
+
+// wideTable is the most user columns a table has for tableMemory to be
+// 0: 250 columns load at the default limit.
+const wideTable = 250
+
 // raiseMemory raises DuckDB's memory limit to need bytes, if it is lower,
-// until restore is called: a record larger than the limit allows loads
-// rather than failing its batch at every retry. The limit is the
+// until restore is called: a record larger than the limit allows, or a
+// table wider, loads rather than failing its batch at every retry. The limit is the
 // database's (DuckDB has no other), so concurrent transactions share the
 // raised limit, and the last of them restores the configured one.
 func (b *database) raiseMemory(ctx context.Context, need int64) (restore func(), err error) {
