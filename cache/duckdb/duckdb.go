@@ -875,6 +875,9 @@ type batch struct {
 	size int64 // bytes spooled
 	max  int   // longest line, to size read_json's buffer
 	keys keyOrder
+	// metaKey is the key the source's own changes are spliced under:
+	// keyMeta, unless the stream declares a field of that name.
+	metaKey string
 }
 
 // keyOrder follows the order of a single top-level primary key while a
@@ -939,7 +942,13 @@ func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	bt := &batch{b: b, t: t, spool: sp}
+	bt := &batch{b: b, t: t, spool: sp, metaKey: keyMeta}
+	// read_json refuses a column named twice, in any case: a declared
+	// field of the spliced name (unlike the internal columns' names) is
+	// the user's.
+	for slices.ContainsFunc(t.Columns, func(c backend.Column) bool { return strings.EqualFold(c.Field, bt.metaKey) }) {
+		bt.metaKey += "_"
+	}
 	if len(t.PrimaryKey) == 1 && len(t.PrimaryKey[0]) == 1 {
 		for _, c := range t.Columns {
 			if c.Field == t.PrimaryKey[0][0] && (c.Type == backend.TypeInteger || c.Type == backend.TypeString) {
@@ -950,8 +959,9 @@ func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	return bt, nil
 }
 
-// Spliced keys; a declared field of the same name is refused as a
-// collision with the internal columns, and these keys are read first.
+// Spliced keys; a declared field named like keyID or keyAt is refused as
+// a collision with the internal columns, one named like keyMeta moves the
+// batch's key (batch.metaKey), and these keys are read first.
 const (
 	keyID   = backend.ColumnRawID
 	keyAt   = backend.ColumnExtractedAt
@@ -979,7 +989,7 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	l = append(l, `","`+keyAt+`":`...)
 	l = strconv.AppendInt(l, rec.EmittedAt, 10)
 	if rec.Meta != nil && len(rec.Meta.Changes) > 0 {
-		l = append(l, `,"`+keyMeta+`":[`...)
+		l = append(append(append(l, `,"`...), bt.metaKey...), `":[`...)
 		for i, c := range rec.Meta.Changes {
 			if i > 0 {
 				l = append(l, ',')
@@ -1035,8 +1045,8 @@ func (bt *batch) Close() error { return bt.b.releaseSpool(bt.spool) }
 func (bt *batch) insertSQL(table string) string {
 	var cols, reads, inner, outer, notes, failed []string
 	cols = append(cols, backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt), backend.Quote(backend.ColumnMeta))
-	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(keyMeta)+": 'STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[]'")
-	inner = append(inner, backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(keyMeta))
+	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(bt.metaKey)+": 'STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[]'")
+	inner = append(inner, backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(bt.metaKey))
 	for i, c := range bt.t.Columns {
 		cols = append(cols, backend.Quote(c.Name))
 		src := backend.Quote(c.Field)
@@ -1073,10 +1083,10 @@ func (bt *batch) insertSQL(table string) string {
 	// Nearly every row has no change to note: those get a constant, and
 	// only the others build their list (CASE evaluates a branch for the
 	// rows that take it only).
-	meta := "to_json({'changes': coalesce(" + backend.Quote(keyMeta) + ", [])})"
-	clean := backend.Quote(keyMeta) + " IS NULL"
+	meta := "to_json({'changes': coalesce(" + backend.Quote(bt.metaKey) + ", [])})"
+	clean := backend.Quote(bt.metaKey) + " IS NULL"
 	if len(notes) > 0 {
-		meta = "to_json({'changes': list_concat(coalesce(" + backend.Quote(keyMeta) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
+		meta = "to_json({'changes': list_concat(coalesce(" + backend.Quote(bt.metaKey) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
 			"], lambda x: x IS NOT NULL), lambda f: {'field': f, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}))})"
 		clean += " AND NOT (" + strings.Join(failed, " OR ") + ")"
 	}

@@ -119,6 +119,7 @@ func Run(t *testing.T, open Opener) {
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
+		{"a field named like a backend's own", testAFieldNamedLikeABackendsOwn},
 		{"tables of another source", testTablesOfAnotherSource},
 		{"one load of a source at a time", testOneLoadOfASourceAtATime},
 		{"datasets", testDatasets},
@@ -772,6 +773,21 @@ func testHostileNames(t *testing.T, open Opener) {
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
+	}
+}
+
+// A backend may splice keys of its own into a record (DuckDB: the
+// source's changes, as _airbyte_source_meta): a stream that declares a
+// field of that name loads it as any other.
+func testAFieldNamedLikeABackendsOwn(t *testing.T, open Opener) {
+	c := open(t)
+	changed := Rec("own", `{"id":2,"_Airbyte_Source_Meta":"b"}`)
+	changed.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "x", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceRecordSizeLimitation}}}
+	MustLoad(t, c, Catalog(Stream("own", `{"id":{"type":"integer"},"_Airbyte_Source_Meta":{"type":"string"}}`, full, nil)), cache.StrategyAppend,
+		Rec("own", `{"id":1,"_Airbyte_Source_Meta":"a"}`), changed)
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), _airbyte_source_meta FROM own ORDER BY id`), []string{"1|a", "2|b"})
+	if notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM own WHERE id = 2`)); len(notes) != 1 || !strings.Contains(notes[0], `"field":"x"`) {
+		t.Fatalf("meta = %q", notes)
 	}
 }
 
