@@ -363,11 +363,32 @@ func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) 
 }
 
 func (c *Cache) putState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
+	return c.storeState(ctx, tx, key, st, `DELETE FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`,
+		key.Source, key.Destination, key.Stream)
+}
+
+// putLoadedState stores a state a load received from its source, and
+// removes the source's states of the other kind: STREAM states go with a
+// GLOBAL or LEGACY one, and that one with a STREAM state. A source
+// switches kinds for real — a connector upgraded off LEGACY state, a
+// database source moved off CDC — and SourceState gives a whole-source
+// state precedence, so the one left behind would be passed to every
+// later read, and the states the source sends now never would.
+func (c *Cache) putLoadedState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
+	del := `DELETE FROM ` + c.qual(stateTable) + ` WHERE source_name = ? AND destination_name = ?`
+	if key.Stream == "" {
+		return c.storeState(ctx, tx, key, st, del, key.Source, key.Destination)
+	}
+	return c.storeState(ctx, tx, key, st, del+` AND stream_name IN (?, '')`, key.Source, key.Destination, key.Stream)
+}
+
+// storeState runs the delete that clears st's place, then inserts st.
+func (c *Cache) storeState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State, del string, args ...any) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`), key.Source, key.Destination, key.Stream); err != nil {
+	if err := tx.Exec(ctx, c.rebind(del), args...); err != nil {
 		return err
 	}
 	return tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)`),

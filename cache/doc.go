@@ -122,7 +122,10 @@
 // or not finite ("NaN", "Infinity") does not fit, one too small to tell
 // from zero (1e-400) is 0. A boolean column takes true and false, the
 // numbers 1 and 0, and the strings true, t, yes, y, 1, false, f, no, n, 0
-// in any case.
+// in any case. A date-time column takes a bare date as its midnight, and a
+// date column a date-time as the date it spells (in its own zone), as
+// both databases read them: sources send each where their schema says
+// the other.
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps
@@ -142,6 +145,10 @@
 // name, destination name and stream ([StateKey]): the source's state as
 // loaded into the cache under an empty destination name, and each
 // destination's own state (what it has confirmed) under its name, apart.
+// A load's GLOBAL or LEGACY state replaces the source's STREAM states, and
+// a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
+// switches kinds (upgraded off LEGACY state, moved off CDC) is given what
+// it sent last.
 // _airbyte_streams records each stream table's source and the merge and
 // staging bookkeeping that makes a killed load recoverable. A table
 // belongs to the source that loaded it first: another source's load into

@@ -35,11 +35,13 @@
 // # Memory
 //
 // DuckDB's memory_limit ([WithMemoryLimit], 128MB by default) bounds
-// its buffers. Two kinds of load need more than a limit's share, and get
+// its buffers. Three kinds of load need more than a limit's share, and get
 // it: a record needs about five times its size while it is loaded and
-// committed, so the transaction of a chunk holding a record too large for
-// the limit runs with the limit raised to what it needs (a 100 MB record:
-// 532 MB) and restored after; and a transaction holds memory for every table it
+// committed, and a table of more than 250 columns about 256 KB per
+// column, so the transaction of a chunk holding a record too large for
+// the limit, or bound for a table too wide, runs with the limit raised to
+// what it needs (a 100 MB record: 532 MB; 1,500 columns: 439 MB) and
+// restored after; and a transaction holds memory for every table it
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
@@ -762,7 +764,7 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 	}
 	// The raised limit holds until the transaction ends: DuckDB 2.0
 	// allocates a block as large as the record again when it commits.
-	restore, err := t.b.raiseMemory(ctx, recordMemory(bt.max))
+	restore, err := t.b.raiseMemory(ctx, max(recordMemory(bt.max), tableMemory(len(bt.t.Columns))))
 	if err != nil {
 		return err
 	}
@@ -785,9 +787,29 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 // not at 192 MB (DuckDB 1.5 needed about three times the record).
 func recordMemory(n int) int64 { return 5*int64(n) + 32<<20 }
 
+// tableMemory is the memory an INSERT needs for a table of n user
+// columns: read_json and the conversions hold vectors of every column,
+// and the transaction a buffer for each. Sources send streams of hundreds
+// or thousands of fields (Salesforce objects, HubSpot's flattened
+// properties); measured on DuckDB 2.0 with 5,000 records of text fields:
+// 500 columns load at 192MB and not at 128MB, 1,000 at 256MB and not at
+// 192MB, 1,500 at 384MB and not at 256MB. This errs above that. Up to
+// wideTable columns the default limit holds, and a limit set lower is
+// the user's to keep: 0.
+func tableMemory(n int) int64 {
+	if n <= wideTable {
+		return 0
+	}
+	return 64<<20 + int64(n)*256<<10
+}
+
+// wideTable is the most user columns a table has for tableMemory to be
+// 0: 250 columns load at the default limit.
+const wideTable = 250
+
 // raiseMemory raises DuckDB's memory limit to need bytes, if it is lower,
-// until restore is called: a record larger than the limit allows loads
-// rather than failing its batch at every retry. The limit is the
+// until restore is called: a record larger than the limit allows, or a
+// table wider, loads rather than failing its batch at every retry. The limit is the
 // database's (DuckDB has no other), so concurrent transactions share the
 // raised limit, and the last of them restores the configured one.
 func (b *database) raiseMemory(ctx context.Context, need int64) (restore func(), err error) {
@@ -853,6 +875,9 @@ type batch struct {
 	size int64 // bytes spooled
 	max  int   // longest line, to size read_json's buffer
 	keys keyOrder
+	// metaKey is the key the source's own changes are spliced under:
+	// keyMeta, unless the stream declares a field of that name.
+	metaKey string
 }
 
 // keyOrder follows the order of a single top-level primary key while a
@@ -917,7 +942,13 @@ func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	bt := &batch{b: b, t: t, spool: sp}
+	bt := &batch{b: b, t: t, spool: sp, metaKey: keyMeta}
+	// read_json refuses a column named twice, in any case: a declared
+	// field of the spliced name (unlike the internal columns' names) is
+	// the user's.
+	for slices.ContainsFunc(t.Columns, func(c backend.Column) bool { return strings.EqualFold(c.Field, bt.metaKey) }) {
+		bt.metaKey += "_"
+	}
 	if len(t.PrimaryKey) == 1 && len(t.PrimaryKey[0]) == 1 {
 		for _, c := range t.Columns {
 			if c.Field == t.PrimaryKey[0][0] && (c.Type == backend.TypeInteger || c.Type == backend.TypeString) {
@@ -928,8 +959,9 @@ func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	return bt, nil
 }
 
-// Spliced keys; a declared field of the same name is refused as a
-// collision with the internal columns, and these keys are read first.
+// Spliced keys; a declared field named like keyID or keyAt is refused as
+// a collision with the internal columns, one named like keyMeta moves the
+// batch's key (batch.metaKey), and these keys are read first.
 const (
 	keyID   = backend.ColumnRawID
 	keyAt   = backend.ColumnExtractedAt
@@ -957,7 +989,7 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	l = append(l, `","`+keyAt+`":`...)
 	l = strconv.AppendInt(l, rec.EmittedAt, 10)
 	if rec.Meta != nil && len(rec.Meta.Changes) > 0 {
-		l = append(l, `,"`+keyMeta+`":[`...)
+		l = append(append(append(l, `,"`...), bt.metaKey...), `":[`...)
 		for i, c := range rec.Meta.Changes {
 			if i > 0 {
 				l = append(l, ',')
@@ -1013,8 +1045,8 @@ func (bt *batch) Close() error { return bt.b.releaseSpool(bt.spool) }
 func (bt *batch) insertSQL(table string) string {
 	var cols, reads, inner, outer, notes, failed []string
 	cols = append(cols, backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt), backend.Quote(backend.ColumnMeta))
-	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(keyMeta)+": 'STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[]'")
-	inner = append(inner, backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(keyMeta))
+	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(bt.metaKey)+": 'STRUCT(field VARCHAR, change VARCHAR, reason VARCHAR)[]'")
+	inner = append(inner, backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(bt.metaKey))
 	for i, c := range bt.t.Columns {
 		cols = append(cols, backend.Quote(c.Name))
 		src := backend.Quote(c.Field)
@@ -1051,10 +1083,10 @@ func (bt *batch) insertSQL(table string) string {
 	// Nearly every row has no change to note: those get a constant, and
 	// only the others build their list (CASE evaluates a branch for the
 	// rows that take it only).
-	meta := "to_json({'changes': coalesce(" + backend.Quote(keyMeta) + ", [])})"
-	clean := backend.Quote(keyMeta) + " IS NULL"
+	meta := "to_json({'changes': coalesce(" + backend.Quote(bt.metaKey) + ", [])})"
+	clean := backend.Quote(bt.metaKey) + " IS NULL"
 	if len(notes) > 0 {
-		meta = "to_json({'changes': list_concat(coalesce(" + backend.Quote(keyMeta) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
+		meta = "to_json({'changes': list_concat(coalesce(" + backend.Quote(bt.metaKey) + ", []), list_transform(list_filter([" + strings.Join(notes, ", ") +
 			"], lambda x: x IS NOT NULL), lambda f: {'field': f, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}))})"
 		clean += " AND NOT (" + strings.Join(failed, " OR ") + ")"
 	}

@@ -278,6 +278,31 @@ func TestHundredMegabyteRecord(t *testing.T) {
 	cachetest.Equal(t, "the limit is restored", cachetest.Strings(t, c, `SELECT current_setting('memory_limit')`), []string{"122.0 MiB"})
 }
 
+// Salesforce objects and HubSpot's flattened properties make streams of
+// hundreds of fields. The INSERT into a table of 600 columns needs more
+// than the default limit of 128MB, so its batch failed at every retry;
+// the limit is raised for it as for a large record, and restored after.
+func TestWideTable(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	const columns, records = 600, 3000
+	var props, fields []string
+	for i := range columns {
+		props = append(props, fmt.Sprintf(`"p%d":{"type":["null","string"]}`, i))
+		if i%3 == 0 {
+			fields = append(fields, fmt.Sprintf(`"p%d":"v%d"`, i, i))
+		}
+	}
+	data := "{" + strings.Join(fields, ",") + "}"
+	msgs := make([]*protocol.Message, records)
+	for i := range msgs {
+		msgs[i] = cachetest.Rec("wide", data)
+	}
+	cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("wide", "{"+strings.Join(props, ",")+"}", protocol.SyncFullRefresh, nil)), cache.StrategyAppend, msgs...)
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), min(p597), CAST(count(p598) AS VARCHAR) FROM wide`), []string{"3000|v597|0"})
+	cachetest.Equal(t, "the limit is restored", cachetest.Strings(t, c, `SELECT current_setting('memory_limit')`), []string{"122.0 MiB"})
+}
+
 // A limit too low for the work is a typed error that names the options
 // that raise it.
 func TestOutOfMemory(t *testing.T) {

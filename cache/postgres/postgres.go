@@ -695,9 +695,14 @@ func appendJSONString(out []byte, s string) []byte {
 	return append(out, '"')
 }
 
-var (
-	tsLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04Z07:00"}
-)
+// tsLayouts are the spellings of a date-time that a timestamp column
+// takes besides RFC 3339, tried in turn only when that fails: those
+// DuckDB's cast reads too (and PostgreSQL's own), down to a bare date,
+// which is its midnight; sources send one where their schema says
+// date-time.
+var tsLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04Z07:00", "2006-01-02"}
 
 func parseTimestamp(s string) (time.Time, bool) {
 	for _, l := range tsLayouts {
@@ -884,7 +889,13 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	case backend.TypeDate:
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			return out, misfit
+			// A date-time's date is the one it spells, in its own zone,
+			// as both databases cast it.
+			ts, ok := parseTimestamp(s)
+			if !ok {
+				return out, misfit
+			}
+			d = time.Date(ts.Year(), ts.Month(), ts.Day(), 0, 0, 0, 0, time.UTC)
 		}
 		return binary.BigEndian.AppendUint32(out, uint32(int32(d.Unix()/86400-pgEpochMS/86_400_000))), valid
 	case backend.TypeTimestampTZ:

@@ -107,16 +107,19 @@ func Run(t *testing.T, open Opener) {
 		{"auto", testAuto},
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
+		{"a source that changes its kind of state", testStateKindChanges},
 		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"schema evolution", testSchemaEvolution},
 		{"a member given twice", testAMemberGivenTwice},
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
 		{"numbers and booleans by one rule", testNumbersAndBooleansByOneRule},
+		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
+		{"a field named like a backend's own", testAFieldNamedLikeABackendsOwn},
 		{"tables of another source", testTablesOfAnotherSource},
 		{"one load of a source at a time", testOneLoadOfASourceAtATime},
 		{"datasets", testDatasets},
@@ -489,6 +492,29 @@ func testGlobalAndLegacyState(t *testing.T, open Opener) {
 	}
 }
 
+// A source may switch between a whole-source state and STREAM states (a
+// connector upgraded off LEGACY state, a database source moved off CDC):
+// what it sent last is what the next read gets, never the kind it left.
+func testStateKindChanges(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("other", `{"id":{"type":"integer"}}`, inc, nil, "id"))
+	want := func(what, state string) {
+		t.Helper()
+		if got, err := c.SourceState(ctx, "src", nil); err != nil || string(got) != state {
+			t.Fatalf("%s: state = %s (%v), want %s", what, got, err, state)
+		}
+	}
+	MustLoad(t, c, cat, cache.StrategyAuto, u(1, "a", "2024-01-01T00:00:00Z"), LegacyState(`{"users":{"c":1}}`))
+	want("legacy", `{"users":{"c":1}}`)
+	MustLoad(t, c, cat, cache.StrategyAuto, u(2, "b", "2024-01-02T00:00:00Z"), StreamState("users", `{"c":2}`), Rec("other", `{"id":1}`), StreamState("other", `{"o":1}`))
+	want("legacy, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"other"},"stream_state":{"o":1}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":2}}}]`)
+	MustLoad(t, c, cat, cache.StrategyAuto, u(3, "c", "2024-01-03T00:00:00Z"), GlobalState(`{"lsn":3}`, "users", `{"c":3}`))
+	want("stream, then global", `[{"type":"GLOBAL","global":{"shared_state":{"lsn":3},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":3}}]}}]`)
+	MustLoad(t, c, cat, cache.StrategyAuto, u(4, "d", "2024-01-04T00:00:00Z"), StreamState("users", `{"c":4}`))
+	want("global, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
+}
+
 // Some connectors ignore the configured catalog. Their records of other
 // streams are dropped, and so are those streams' states: committing one
 // would make a later read that selects the stream skip its records.
@@ -628,6 +654,29 @@ func testNumbersAndBooleansByOneRule(t *testing.T, open Opener) {
 	}
 }
 
+// Sources often send a date where their schema says date-time, and a
+// date-time where it says date. Both databases read those (a date is its
+// midnight; a date-time's date is the one it spells, whatever its zone),
+// and so does every backend: they are not NULLed as malformed.
+func testDatesAndDateTimes(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"id":{"type":"integer"},"tz":{"type":"string","format":"date-time"},` +
+		`"ts":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},"d":{"type":"string","format":"date"}}`
+	MustLoad(t, c, Catalog(Stream("dates", props, full, nil)), cache.StrategyAppend,
+		Rec("dates", `{"id":1,"tz":"2024-03-05","ts":"2024-03-05","d":"2024-03-05T23:30:00-05:00"}`),
+		Rec("dates", `{"id":2,"tz":"2024-03-05 10:00:00+02","ts":"2024-03-05 10:00:00+02","d":"2024-03-05 10:00:00"}`),
+		Rec("dates", `{"id":3,"tz":"2024-03-05T10:00:00.5Z","ts":"2024-03-05T10:00:00","d":"2024-03-05T01:00:00+09:00"}`))
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(ts AS VARCHAR), CAST(d AS VARCHAR) FROM dates ORDER BY id`),
+		[]string{"1|2024-03-05 00:00:00|2024-03-05", "2|2024-03-05 10:00:00|2024-03-05", "3|2024-03-05 10:00:00|2024-03-05"})
+	Equal(t, "notes", compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM dates ORDER BY id`)),
+		[]string{`{"changes":[]}`, `{"changes":[]}`, `{"changes":[]}`})
+	for id, instant := range []string{"2024-03-05T00:00:00Z", "2024-03-05T08:00:00Z", "2024-03-05T10:00:00.5Z"} {
+		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM dates WHERE id = ? AND tz = CAST(? AS TIMESTAMPTZ)`, id+1, instant); got[0] != "1" {
+			t.Errorf("record %d: tz is not %s: %q", id+1, instant, Strings(t, c, `SELECT CAST(tz AS VARCHAR) FROM dates WHERE id = ?`, id+1))
+		}
+	}
+}
+
 // testLargeRecord: a 20 MB field loads whole.
 func testLargeRecord(t *testing.T, open Opener) {
 	c := open(t)
@@ -724,6 +773,21 @@ func testHostileNames(t *testing.T, open Opener) {
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
+	}
+}
+
+// A backend may splice keys of its own into a record (DuckDB: the
+// source's changes, as _airbyte_source_meta): a stream that declares a
+// field of that name loads it as any other.
+func testAFieldNamedLikeABackendsOwn(t *testing.T, open Opener) {
+	c := open(t)
+	changed := Rec("own", `{"id":2,"_Airbyte_Source_Meta":"b"}`)
+	changed.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "x", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceRecordSizeLimitation}}}
+	MustLoad(t, c, Catalog(Stream("own", `{"id":{"type":"integer"},"_Airbyte_Source_Meta":{"type":"string"}}`, full, nil)), cache.StrategyAppend,
+		Rec("own", `{"id":1,"_Airbyte_Source_Meta":"a"}`), changed)
+	Equal(t, "rows", Strings(t, c, `SELECT CAST(id AS VARCHAR), _airbyte_source_meta FROM own ORDER BY id`), []string{"1|a", "2|b"})
+	if notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM own WHERE id = 2`)); len(notes) != 1 || !strings.Contains(notes[0], `"field":"x"`) {
+		t.Fatalf("meta = %q", notes)
 	}
 }
 
