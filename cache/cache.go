@@ -349,7 +349,11 @@ func (c *Cache) State(ctx context.Context, key StateKey) (*protocol.State, error
 	return st, nil
 }
 
-// PutState stores a state message under key, replacing what was there.
+// PutState stores a state message under key, replacing what was there
+// and, as a load does, the states of the other kind for the same source
+// and destination: a STREAM state replaces a GLOBAL or LEGACY one (key
+// with no Stream), and that one replaces every STREAM state. A destination
+// keeps the states it confirmed this way, and its source may switch kinds.
 func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) error {
 	tx, err := c.b.Begin(ctx)
 	if err != nil {
@@ -362,19 +366,14 @@ func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) 
 	return tx.Commit(ctx)
 }
 
-func (c *Cache) putState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
-	return c.storeState(ctx, tx, key, st, `DELETE FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`,
-		key.Source, key.Destination, key.Stream)
-}
-
-// putLoadedState stores a state a load received from its source, and
-// removes the source's states of the other kind: STREAM states go with a
+// putState stores a state, a load's or PutState's, and removes the
+// source's states of the other kind: STREAM states go with a
 // GLOBAL or LEGACY one, and that one with a STREAM state. A source
 // switches kinds for real — a connector upgraded off LEGACY state, a
 // database source moved off CDC — and SourceState gives a whole-source
 // state precedence, so the one left behind would be passed to every
 // later read, and the states the source sends now never would.
-func (c *Cache) putLoadedState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
+func (c *Cache) putState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
 	del := `DELETE FROM ` + c.qual(stateTable) + ` WHERE source_name = ? AND destination_name = ?`
 	if key.Stream == "" {
 		return c.storeState(ctx, tx, key, st, del, key.Source, key.Destination)

@@ -79,7 +79,7 @@ func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan
 		}
 	}
 	for k, st := range states {
-		if err := c.putLoadedState(ctx, tx, k, st); err != nil {
+		if err := c.putState(ctx, tx, k, st); err != nil {
 			return err
 		}
 	}

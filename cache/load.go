@@ -564,7 +564,7 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 		return nil
 	}
 	for k, st := range w.pending {
-		if err := w.c.putLoadedState(ctx, w.tx, k, st); err != nil {
+		if err := w.c.putState(ctx, w.tx, k, st); err != nil {
 			return err
 		}
 	}

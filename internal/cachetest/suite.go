@@ -513,6 +513,28 @@ func testStateKindChanges(t *testing.T, open Opener) {
 	want("stream, then global", `[{"type":"GLOBAL","global":{"shared_state":{"lsn":3},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":3}}]}}]`)
 	MustLoad(t, c, cat, cache.StrategyAuto, u(4, "d", "2024-01-04T00:00:00Z"), StreamState("users", `{"c":4}`))
 	want("global, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
+
+	// PutState, with which a destination keeps the states it confirmed,
+	// replaces the other kind the same way.
+	key := func(stream string) cache.StateKey {
+		return cache.StateKey{Source: "src", Destination: "dst", Stream: stream}
+	}
+	put := func(stream string, st *protocol.State) {
+		t.Helper()
+		if err := c.PutState(ctx, key(stream), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("", LegacyState(`{"users":{"c":1}}`).State)
+	put("users", StreamState("users", `{"c":2}`).State)
+	if st, err := c.State(ctx, key("")); err != nil || st != nil {
+		t.Fatalf("a destination's LEGACY state outlived its STREAM state: %+v (%v)", st, err)
+	}
+	put("", GlobalState(`{"lsn":3}`, "users", `{"c":3}`).State)
+	if st, err := c.State(ctx, key("users")); err != nil || st != nil {
+		t.Fatalf("a destination's STREAM state outlived its GLOBAL state: %+v (%v)", st, err)
+	}
+	want("after the destination's states", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
 }
 
 // Some connectors ignore the configured catalog. Their records of other
