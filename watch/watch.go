@@ -93,6 +93,7 @@ type Watcher struct {
 	ft       *fivetran.Client
 	ftConns  []string
 	interval time.Duration
+	saveTo   string // SaveCursor's path; "" when the caller saves
 }
 
 // Option configures a Watcher.
@@ -130,6 +131,34 @@ func Interval(d time.Duration) Option {
 		w.interval = d
 		return nil
 	}
+}
+
+// SaveCursor makes Events save its cursor to path (see Cursor.Save) after
+// each event the loop body has handled and after every round that moved
+// the cursor without an event (a connection seen for the first time
+// starts from its newest sync). A watch killed at any moment then resumes
+// without passing over a sync: at worst the event the loop body was
+// handling comes again. Without it the caller saves, and a connection's
+// starting point is kept only once an event or the caller's save comes.
+func SaveCursor(path string) Option {
+	return func(w *Watcher) error {
+		if path == "" {
+			return errors.New("watch: SaveCursor needs a path")
+		}
+		w.saveTo = path
+		return nil
+	}
+}
+
+// save saves cur where SaveCursor said, if it did.
+func (w *Watcher) save(cur *Cursor) error {
+	if w.saveTo == "" {
+		return nil
+	}
+	if err := cur.Save(w.saveTo); err != nil {
+		return fmt.Errorf("watch: saving the cursor: %w", err)
+	}
+	return nil
 }
 
 // New returns a watcher; give it at least one of Airbyte and Fivetran.
@@ -170,7 +199,19 @@ func (w *Watcher) Events(ctx context.Context, cur *Cursor) iter.Seq2[Event, erro
 
 // round polls every connection once; false means stop.
 func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, error) bool) bool {
+	moved := false // the cursor changed with no event saved after it
+	// deliver yields ev and saves the cursor once the loop body handled
+	// it, even when the body then stopped the loop; false means stop.
+	deliver := func(ev Event) bool {
+		more := yield(ev, nil)
+		moved = false
+		if err := w.save(cur); err != nil && more {
+			more = yield(Event{}, err)
+		}
+		return more
+	}
 	for _, id := range w.abConns {
+		before, known := cur.Airbyte[id]
 		evs, err := w.airbyteEvents(ctx, id, cur)
 		if err != nil {
 			if ctx.Err() != nil || !yield(Event{}, err) {
@@ -178,9 +219,12 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 			}
 			continue
 		}
+		if after := cur.Airbyte[id]; !known || after != before {
+			moved = true
+		}
 		for _, ev := range evs {
 			cur.Airbyte[id] = ev.JobID
-			if !yield(ev, nil) {
+			if !deliver(ev) {
 				return false
 			}
 		}
@@ -196,6 +240,9 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 		at, failed := conn.LastCompletion()
 		last, known := cur.Fivetran[id]
 		cur.Fivetran[id] = maxTime(last, at)
+		if !known || !cur.Fivetran[id].Equal(last) {
+			moved = true
+		}
 		if !known || !at.After(last) {
 			continue
 		}
@@ -203,7 +250,12 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 		if failed {
 			ev.Status = "failed"
 		}
-		if !yield(ev, nil) {
+		if !deliver(ev) {
+			return false
+		}
+	}
+	if moved {
+		if err := w.save(cur); err != nil && !yield(Event{}, err) {
 			return false
 		}
 	}

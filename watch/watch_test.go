@@ -111,6 +111,65 @@ func TestAirbyteEventsOnceEach(t *testing.T) {
 	}
 }
 
+// TestKilledWatchLosesNoSync: a watch killed before any event has still
+// saved where each connection starts; a sync that finished while it was
+// down is reported when it resumes, not taken as the new starting point.
+func TestKilledWatchLosesNoSync(t *testing.T) {
+	srv := airbytetest.Start(t)
+	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	ctx := context.Background()
+	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("src", fakerDef, map[string]any{"count": 5})}}
+	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() int64 {
+		res, err := conn.RunSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := res.Wait(ctx, cloud.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		return res.JobID
+	}
+	run() // history: not reported
+	path := filepath.Join(t.TempDir(), "cursor.json")
+	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond), watch.SaveCursor(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := watch.LoadCursor(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := collect(t, w, cur, 0, 200*time.Millisecond); len(evs) != 0 {
+		t.Fatalf("history reported: %+v", evs)
+	}
+	// Killed here: the caller never saved. A sync finishes meanwhile.
+	missed := run()
+	resumed, err := watch.LoadCursor(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := collect(t, w, resumed, 1, 10*time.Second); evs[0].JobID != missed {
+		t.Fatalf("after the restart: %+v, want job %d", evs, missed)
+	}
+	// The event handled, the cursor on disk has it: nothing comes again.
+	again, err := watch.LoadCursor(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := collect(t, w, again, 0, 200*time.Millisecond); len(evs) != 0 {
+		t.Fatalf("reported again: %+v", evs)
+	}
+}
+
 // TestCompletionTimeWithoutSeconds: Airbyte prints a job's times with
 // Java's OffsetDateTime.toString, which leaves the seconds out when they
 // are zero ("2024-05-01T12:34Z"); such a job's CompletedAt must still be

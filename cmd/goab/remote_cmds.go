@@ -443,7 +443,9 @@ var watchCommand = &command{
 		if len(opts) == 0 {
 			return usagef(c.name, "give --airbyte or --fivetran connections to watch")
 		}
-		w, err := watch.New(append(opts, watch.Interval(*interval))...)
+		// The watcher saves the cursor after each event printed and each
+		// round that moved it, so a kill at any moment loses no sync.
+		w, err := watch.New(append(opts, watch.Interval(*interval), watch.SaveCursor(*cursorFile))...)
 		if err != nil {
 			return usagef(c.name, "%v", err)
 		}
@@ -464,9 +466,6 @@ var watchCommand = &command{
 				continue
 			}
 			if err := enc.Encode(ev); err != nil {
-				return err
-			}
-			if err := cur.Save(*cursorFile); err != nil {
 				return err
 			}
 			if n++; *count > 0 && n >= *count {
