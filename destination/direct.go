@@ -21,7 +21,7 @@ import (
 // the source's STREAM_STATUS traces set the streams' statuses.
 func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}}
-	scat, msgs, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
+	scat, msgs, finish, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
 		if out.State == nil {
 			return nil, nil
 		}
@@ -39,7 +39,16 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 		return err
 	}
 	w.msgs = msgs
-	return d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) error { return w.echoed(ctx, st) })
+	if err := d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) error { return w.echoed(ctx, st) }); err != nil {
+		return err
+	}
+	// A stream the source left incomplete is said after the destination
+	// ended its input cleanly: it confirmed what came with a state, and
+	// the next Write reads the rest again from there, as a Read would.
+	if err := finish(); err != nil {
+		return &WriteError{Destination: d.Name(), Result: out, Err: err}
+	}
+	return nil
 }
 
 // directWrite is one Write with no cache: the producer forwards the

@@ -133,3 +133,37 @@ func TestDestinationIdentity(t *testing.T) {
 		t.Fatalf("same config: sent %v, key %q, %v", again.RecordsSent, again.DestinationKey, err)
 	}
 }
+
+// TestNoCacheHoldsBackStatesAfterMalformedLines: with no cache, a STATE
+// that follows RECORD lines that did not parse is not forwarded, as Read
+// does not commit one: the destination would echo it and the next Write
+// would resume after the lost records. The Write says the stream is
+// incomplete.
+func TestNoCacheHoldsBackStatesAfterMalformedLines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, err := source.New(ctx, "source-reticent",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/reticent")),
+		connector.WithConfig(map[string]any{"mode": "read-malformed"}), connector.WithStreams("items"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &capture{}
+	dst, err := destination.New(ctx, "destination-capture", connector.WithGoConnector(c), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dst.Write(ctx, src, destination.NoCache(), destination.StateCache(openCache(t)))
+	if !errors.Is(err, source.ErrIncompleteStream) {
+		t.Fatalf("got %v, want the stream incomplete", err)
+	}
+	for _, m := range c.got {
+		if m.Type == protocol.TypeState && strings.Contains(string(m.State.Stream.StreamState), `"n":5`) {
+			t.Fatal("the state after the malformed lines reached the destination")
+		}
+	}
+	st, err := res.State.State(ctx, "items")
+	if err != nil || st == nil || string(st.Stream.StreamState) != `{"n":1}` {
+		t.Fatalf("stored state %+v (%v), want the one before the malformed lines, {\"n\":1}", st, err)
+	}
+}

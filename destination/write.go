@@ -52,10 +52,13 @@ type readableSource interface {
 	// StreamMessages validates the config, configures streams (the
 	// selected ones when empty, all when none is selected), asks state for
 	// the --state of the streams chosen (unless fullRefresh, which reads
-	// everything) and starts the read: it returns the configured catalog
-	// and the connector's messages.
+	// everything) and starts the read: it returns the configured catalog,
+	// the connector's messages (without the states a cache would not
+	// commit) and finish, which says, after messages that ended without an
+	// error, whether a stream was left incomplete.
 	StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
-		state func(streams []string) (json.RawMessage, error)) (*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], error)
+		state func(streams []string) (json.RawMessage, error)) (
+		catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error)
 }
 
 // cachedInput is a cached input made by LoadIntoCache.
