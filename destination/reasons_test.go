@@ -167,3 +167,27 @@ func TestNoCacheHoldsBackStatesAfterMalformedLines(t *testing.T) {
 		t.Fatalf("stored state %+v (%v), want the one before the malformed lines, {\"n\":1}", st, err)
 	}
 }
+
+// TestWriteStreamNamedTwice: a stream named twice in Streams is written
+// once; it used to be configured twice, which the destination refused.
+func TestWriteStreamNamedTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rr, err := newFaker(t, 30).Read(ctx, source.UseCache(openCache(t)), source.Streams("users", "products"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	res, err := newLocalJSON(t, out, nil).Write(ctx, rr, destination.Streams("users", "products", "users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsSent["users"] != 30 {
+		t.Fatalf("sent %v, want 30 users", res.RecordsSent)
+	}
+	n, ids := fileIDs(t, out, "users")
+	if n != 30 {
+		t.Fatalf("%d lines, want 30", n)
+	}
+	wantOnce(t, ids, 30)
+}

@@ -373,13 +373,17 @@ func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*proto
 }
 
 // pick keeps the configured streams named (all for none or "*"), failing
-// on a name that is not there.
+// on a name that is not there. A name given twice picks its stream once:
+// the destination would get it configured twice, and its rows twice.
 func pick(connector string, all []protocol.ConfiguredStream, names []string) ([]protocol.ConfiguredStream, error) {
 	if len(names) == 0 || slices.Contains(names, "*") {
 		return all, nil
 	}
 	var out []protocol.ConfiguredStream
-	for _, n := range names {
+	for i, n := range names {
+		if slices.Contains(names[:i], n) {
+			continue
+		}
 		i := slices.IndexFunc(all, func(cs protocol.ConfiguredStream) bool { return cs.Stream.Name == n })
 		if i < 0 {
 			var avail []string
