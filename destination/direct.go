@@ -64,6 +64,9 @@ type directWrite struct {
 	// sent counts the records sent per stream; the producer owns it and
 	// publishes it into out when it ends.
 	sent map[string]int64
+	// unasked counts the records and STREAM states of streams not in the
+	// catalog (some sources ignore it), left out as Read leaves them out.
+	unaskedRecords, unaskedStates int64
 
 	mu sync.Mutex
 	// pending lists, in order, the states forwarded and how many records
@@ -102,6 +105,7 @@ func forwardedLine(dst []byte, m *protocol.Message) []byte {
 // destination's input, as lines.
 func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 	defer w.publishSent()
+	defer w.warnUnasked()
 	var line []byte
 	var lastName string
 	var last *progress.Stream
@@ -111,14 +115,27 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 		}
 		switch {
 		case m.Type == protocol.TypeRecord && m.Record != nil:
-			line = forwardedLine(line[:0], m)
-			w.sent[m.Record.Stream]++
 			if m.Record.Stream != lastName || last == nil {
 				lastName, last = m.Record.Stream, w.handles[m.Record.Stream]
 			}
+			if last == nil {
+				// A stream the destination was not configured with: it
+				// would drop the records or fail on them.
+				w.unaskedRecords++
+				continue
+			}
+			line = forwardedLine(line[:0], m)
+			w.sent[m.Record.Stream]++
 			last.Read(1, len(m.Record.Data))
 			last.Written(1)
 		case m.Type == protocol.TypeState && m.State != nil:
+			if name := stateStream(m.State); name != "" && w.handles[name] == nil {
+				// Echoed and stored, it would be passed back to the source
+				// when a later Write asks for the stream, which would then
+				// resume after records the destination never got.
+				w.unaskedStates++
+				continue
+			}
 			if m.Raw != nil {
 				line = append(append(line[:0], m.Raw...), '\n')
 			} else if line, err = protocol.AppendMessage(line[:0], m); err != nil {
@@ -141,6 +158,15 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 		}
 	}
 	return nil
+}
+
+// warnUnasked says how many messages of streams not asked for were left
+// out.
+func (w *directWrite) warnUnasked() {
+	if w.unaskedRecords > 0 || w.unaskedStates > 0 {
+		w.d.Logger().Warn("the source sent records or states of streams that were not asked for; they were not sent to the destination",
+			"destination", w.d.Name(), "records", w.unaskedRecords, "states", w.unaskedStates)
+	}
 }
 
 func (w *directWrite) publishSent() {

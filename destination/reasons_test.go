@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -190,4 +192,89 @@ func TestWriteStreamNamedTwice(t *testing.T) {
 		t.Fatalf("%d lines, want 30", n)
 	}
 	wantOnce(t, ids, 30)
+}
+
+// catalogBlind is an in-process source of two incremental streams, "a" and
+// "b" (cursor and key "id", three records each), that reads both whatever
+// the configured catalog says, as some real connectors do; it honours the
+// state of each.
+type catalogBlind struct{}
+
+func (catalogBlind) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+func (catalogBlind) Check(context.Context, json.RawMessage) error { return nil }
+func (catalogBlind) Discover(context.Context, json.RawMessage) (*protocol.Catalog, error) {
+	cat := &protocol.Catalog{}
+	for _, name := range []string{"a", "b"} {
+		cat.Streams = append(cat.Streams, protocol.Stream{Name: name,
+			JSONSchema:         json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"}}}`),
+			SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh, protocol.SyncIncremental},
+			DefaultCursorField: []string{"id"}, SourceDefinedPrimaryKey: [][]string{{"id"}}})
+	}
+	return cat, nil
+}
+func (catalogBlind) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	states, err := kit.ParseState(state)
+	if err != nil {
+		return err
+	}
+	cursors, err := kit.StreamStates(states)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"a", "b"} {
+		var after struct{ ID int64 }
+		if raw, ok := cursors[protocol.StreamDescriptor{Name: name}]; ok {
+			if err := json.Unmarshal(raw, &after); err != nil {
+				return err
+			}
+		}
+		for id := after.ID + 1; id <= 3; id++ {
+			if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: name, EmittedAt: 1,
+				Data: fmt.Appendf(nil, `{"id":%d,"name":"%s%d"}`, id, name, id)}}); err != nil {
+				return err
+			}
+		}
+		if err := emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream, Stream: &protocol.StreamState{
+			StreamDescriptor: protocol.StreamDescriptor{Name: name}, StreamState: json.RawMessage(`{"id":3}`)}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestNoCacheSendsOnlyTheStreamsAsked: with no cache, a source that reads
+// streams it was not asked for does not get them into the destination, nor
+// their states into the destination's state (a destination drops the
+// records of a stream its catalog lacks and may still echo the state: the
+// next Write that asked for the stream resumed after records never
+// written). Read skips them the same way.
+func TestNoCacheSendsOnlyTheStreamsAsked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, err := source.New(ctx, "source-catalog-blind", connector.WithGoConnector(catalogBlind{}), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	dst := newLocalJSON(t, out, nil)
+	states := openCache(t)
+	res, err := dst.Write(ctx, src, destination.NoCache(), destination.StateCache(states), destination.Streams("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, sentB := res.RecordsSent["b"]; sentB || res.RecordsSent["a"] != 3 {
+		t.Errorf("sent %v, want the 3 records of a only", res.RecordsSent)
+	}
+	if st, err := res.State.State(ctx, "b"); err != nil || st != nil {
+		t.Errorf("a state of b, which was not asked for, was stored: %+v, %v", st, err)
+	}
+	if _, err := dst.Write(ctx, src, destination.NoCache(), destination.StateCache(states), destination.Streams("a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := fileIDs(t, out, "b"); n != 3 {
+		t.Fatalf("%d records of b in the destination, want 3", n)
+	}
 }
