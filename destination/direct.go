@@ -38,6 +38,16 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 	if err != nil {
 		return err
 	}
+	// Nothing has run yet: the read starts when msgs is iterated.
+	for _, cs := range catalog.Streams {
+		if cs.DestinationSyncMode == protocol.DestinationOverwrite && cs.SyncMode == protocol.SyncIncremental && !ws.fullRefresh {
+			// The destination would replace its table with only the
+			// records after the state passed to the source. From a cache,
+			// overwrite sends the whole table, so only here is it refused.
+			return &cache.StrategyError{Stream: cs.Stream.Name, Strategy: cache.StrategyReplace,
+				Reason: "with no cache, replacing the destination's table with an incremental read would keep only the new records; add ForceFullRefresh or use merge or append"}
+		}
+	}
 	w.msgs = msgs
 	if err := d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) error { return w.echoed(ctx, st) }); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
@@ -276,5 +277,41 @@ func TestNoCacheSendsOnlyTheStreamsAsked(t *testing.T) {
 	}
 	if n, _ := fileIDs(t, out, "b"); n != 3 {
 		t.Fatalf("%d records of b in the destination, want 3", n)
+	}
+}
+
+// TestNoCacheReplaceNeedsFullRefresh: with no cache, replace (overwrite)
+// on a stream read incrementally would replace the destination's table with
+// only the records after the state: it is refused, as the cache refuses it,
+// until the Write is a full refresh.
+func TestNoCacheReplaceNeedsFullRefresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	out := t.TempDir()
+	states := openCache(t)
+	src := newFaker(t, 300, "users")
+	dst := newLocalJSON(t, out, nil)
+	write := func(opts ...destination.WriteOption) (*destination.WriteResult, error) {
+		return dst.Write(ctx, src, append([]destination.WriteOption{destination.NoCache(), destination.StateCache(states),
+			destination.Strategy(cache.StrategyReplace)}, opts...)...)
+	}
+	if _, err := write(destination.ForceFullRefresh()); err != nil {
+		t.Fatal(err)
+	}
+	src.SetConfig(fakerConfig(500))
+	res, err := write()
+	if !errors.Is(err, cache.ErrStrategy) || res.TotalSent() != 0 {
+		t.Errorf("incremental replace: sent %v, %v; want a *cache.StrategyError and nothing sent", res.RecordsSent, err)
+	}
+	if n, _ := fileIDs(t, out, "users"); n != 300 {
+		t.Fatalf("%d users in the destination after the refused write, want the 300 it had", n)
+	}
+	if _, err := write(destination.ForceFullRefresh()); err != nil {
+		t.Fatal(err)
+	}
+	if n, ids := fileIDs(t, out, "users"); n != 500 {
+		t.Fatalf("%d users after a full refresh, want 500", n)
+	} else {
+		wantOnce(t, ids, 500)
 	}
 }

@@ -122,7 +122,9 @@ func NoStateCache() WriteOption {
 // Strategy sets the write strategy, which picks each stream's destination
 // sync mode: append → append, merge → append_dedup, replace → overwrite;
 // auto (the default) is merge with a primary key, append with a cursor,
-// replace otherwise. It also applies to the read into the cache.
+// replace otherwise. It also applies to the read into the cache. Replace
+// on a stream read incrementally needs ForceFullRefresh, with NoCache as in
+// a cache: else the destination's table would keep only the new records.
 func Strategy(s cache.Strategy) WriteOption { return func(w *writeSettings) { w.strategy = s } }
 
 // ForceFullRefresh reads the source in full and sends every record,
