@@ -94,31 +94,26 @@ func decodeJSON(raw []byte, v any) error {
 }
 
 // prepare returns the config to hand to the connector for a command that
-// needs one, or a *NoConfigError. Every command gets its config here. It
+// needs one, or a *NoConfigError, and refs, which maps each value resolved
+// from a reference back to it: what a CONTROL config of the same run has
+// put back (see rereference). Every command gets its config here. It
 // fetches the spec first (once), resolves the secret references of the
 // stored config and registers every secret value for masking before the
 // connector runs.
-func (c *Connector) prepare(ctx context.Context) (json.RawMessage, error) {
+func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs map[string]string, err error) {
 	stored, err := c.storedConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	spec, err := c.Spec(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	resolved, err := c.resolve(ctx, stored)
-	if err != nil {
-		return nil, err
+	if resolved, err = c.resolve(ctx, stored); err != nil {
+		return nil, nil, err
 	}
 	c.registerSecrets(spec.ConnectionSpecification, resolved)
-	c.mu.Lock()
-	// A SetConfig that ran meanwhile wins; its own prepare resolves it.
-	if bytes.Equal(c.config, stored) {
-		c.refs = referencedValues(stored, resolved)
-	}
-	c.mu.Unlock()
-	return resolved, nil
+	return resolved, referencedValues(stored, resolved), nil
 }
 
 // resolve resolves the secret references of a stored config: the config's

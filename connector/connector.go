@@ -54,10 +54,7 @@ type Connector struct {
 	// config is the config as given (or as the connector changed it),
 	// secret references unresolved; nil until set.
 	config json.RawMessage
-	// refs maps each value the latest prepare resolved back to its
-	// reference (see config.go).
-	refs map[string]string
-	spec *protocol.ConnectorSpecification
+	spec   *protocol.ConnectorSpecification
 
 	// vault keeps the SecretStrings of a config given as a Go value (see
 	// secretstrings.go).
@@ -198,7 +195,7 @@ func (c *Connector) SetConfig(config any) error {
 		return fmt.Errorf("%s: %w", c.name, err)
 	}
 	c.mu.Lock()
-	c.config, c.refs = cfg, nil
+	c.config = cfg
 	c.mu.Unlock()
 	return nil
 }
@@ -254,8 +251,9 @@ func (c *Connector) RunValidated(ctx context.Context, inv executor.Invocation) i
 
 func (c *Connector) runWithConfig(ctx context.Context, inv executor.Invocation, validate bool) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
+		var refs map[string]string
 		if inv.Verb != executor.VerbSpec {
-			cfg, err := c.prepare(ctx)
+			cfg, r, err := c.prepare(ctx)
 			if err == nil && validate {
 				err = c.validate(ctx, cfg)
 			}
@@ -263,9 +261,9 @@ func (c *Connector) runWithConfig(ctx context.Context, inv executor.Invocation, 
 				yield(nil, err)
 				return
 			}
-			inv.Config = cfg
+			inv.Config, refs = cfg, r
 		}
-		for m, err := range c.run(ctx, inv) {
+		for m, err := range c.run(ctx, inv, refs) {
 			if !yield(m, err) {
 				return
 			}
@@ -274,7 +272,10 @@ func (c *Connector) runWithConfig(ctx context.Context, inv executor.Invocation, 
 }
 
 // run runs inv as it is: the one message loop every command goes through.
-func (c *Connector) run(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
+// refs are the references resolved into inv's config, which a CONTROL
+// config of this run gets back: this run's, since a SetConfig or another
+// run may have resolved another config meanwhile.
+func (c *Connector) run(ctx context.Context, inv executor.Invocation, refs map[string]string) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
 		if err := c.installPinned(ctx); err != nil {
 			yield(nil, err)
@@ -286,7 +287,7 @@ func (c *Connector) run(ctx context.Context, inv executor.Invocation) iter.Seq2[
 			err = maskErr(err)
 			if err == nil && msg != nil && msg.Type == protocol.TypeControl && msg.Control != nil &&
 				msg.Control.Type == protocol.ControlConnectorConfig && msg.Control.ConnectorConfig != nil {
-				c.applyConfigChange(msg.Control.ConnectorConfig.Config)
+				c.applyConfigChange(msg.Control.ConnectorConfig.Config, refs)
 			}
 			if !yield(msg, err) {
 				return
@@ -320,14 +321,14 @@ func (c *Connector) installPinned(ctx context.Context) error {
 // callback. The connector sends resolved secrets: their references are put
 // back (see rereference), and the new config's secret fields are
 // registered for masking first.
-func (c *Connector) applyConfigChange(raw json.RawMessage) {
+func (c *Connector) applyConfigChange(raw json.RawMessage, refs map[string]string) {
 	sent, err := normalizeConfig(raw)
 	if err != nil {
 		c.logger.Warn("ignoring a CONTROL config from the connector that is not a JSON object", "connector", c.name)
 		return
 	}
 	c.mu.Lock()
-	spec, refs := c.spec, c.refs
+	spec := c.spec
 	c.mu.Unlock()
 	if spec != nil {
 		c.registerSecrets(spec.ConnectionSpecification, sent)
@@ -354,7 +355,7 @@ func (c *Connector) Spec(ctx context.Context) (*protocol.ConnectorSpecification,
 		return spec, nil
 	}
 	var runErr error
-	for msg, err := range c.run(ctx, executor.Invocation{Verb: executor.VerbSpec}) {
+	for msg, err := range c.run(ctx, executor.Invocation{Verb: executor.VerbSpec}, nil) {
 		if err != nil {
 			runErr = err
 			break

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"iter"
 	"log/slog"
 	"os"
@@ -285,5 +286,59 @@ func TestSecretStringInConfig(t *testing.T) {
 		if _, has := d.Config()["unused"]; has {
 			t.Fatalf("%T: omitempty ignored: %s", cfg, b)
 		}
+	}
+}
+
+// callOnRead is a reader that runs do before its first Read: a config
+// change made while a connector runs.
+type callOnRead struct {
+	r    io.Reader
+	do   func()
+	done bool
+}
+
+func (c *callOnRead) Read(p []byte) (int, error) {
+	if !c.done {
+		c.done = true
+		c.do()
+	}
+	return c.r.Read(p)
+}
+
+// TestConfigChangeRacingSetConfig: a connector's CONTROL config that comes
+// after SetConfig replaced the config during its run still gets its secret
+// references put back: they are the run's, not the latest config's (the
+// change used to be stored, and passed to the callback, with the secret in
+// clear).
+func TestConfigChangeRacingSetConfig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	secret := "goodtoken-" + strings.Repeat("8", 12)
+	env.AddSecretManager(vault{"CONNECTOR_RACE_TOKEN": secret})
+	const ref = "secret_reference::CONNECTOR_RACE_TOKEN"
+	var changed map[string]any
+	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env),
+		connector.WithGoConnector(echoDest{}), connector.WithConfig(map[string]any{"token": ref}),
+		connector.WithConfigChangeCallback(func(c map[string]any) { changed = c }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := `{"type":"CONTROL","control":{"type":"CONNECTOR_CONFIG","emitted_at":1,"connectorConfig":{"config":{"token":"` + secret + `","extra":"x"}}}}` + "\n"
+	stdin := &callOnRead{r: strings.NewReader(rotated), do: func() {
+		if err := d.SetConfig(map[string]any{"token": ref, "extra": "set meanwhile"}); err != nil {
+			t.Error(err)
+		}
+	}}
+	for _, err := range d.Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: json.RawMessage(`{"streams":[]}`), Stdin: stdin}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := d.Config()["token"]; got != ref {
+		t.Errorf("Config holds token %q after the change, want the reference", got)
+	}
+	if changed == nil || changed["token"] != ref {
+		t.Errorf("the callback got token %q, want the reference", changed["token"])
 	}
 }

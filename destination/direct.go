@@ -21,7 +21,7 @@ import (
 // the source's STREAM_STATUS traces set the streams' statuses.
 func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}}
-	scat, msgs, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
+	scat, msgs, finish, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
 		if out.State == nil {
 			return nil, nil
 		}
@@ -38,8 +38,27 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 	if err != nil {
 		return err
 	}
+	// Nothing has run yet: the read starts when msgs is iterated.
+	for _, cs := range catalog.Streams {
+		if cs.DestinationSyncMode == protocol.DestinationOverwrite && cs.SyncMode == protocol.SyncIncremental && !ws.fullRefresh {
+			// The destination would replace its table with only the
+			// records after the state passed to the source. From a cache,
+			// overwrite sends the whole table, so only here is it refused.
+			return &cache.StrategyError{Stream: cs.Stream.Name, Strategy: cache.StrategyReplace,
+				Reason: "with no cache, replacing the destination's table with an incremental read would keep only the new records; add ForceFullRefresh or use merge or append"}
+		}
+	}
 	w.msgs = msgs
-	return d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) error { return w.echoed(ctx, st) })
+	if err := d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) error { return w.echoed(ctx, st) }); err != nil {
+		return err
+	}
+	// A stream the source left incomplete is said after the destination
+	// ended its input cleanly: it confirmed what came with a state, and
+	// the next Write reads the rest again from there, as a Read would.
+	if err := finish(); err != nil {
+		return &WriteError{Destination: d.Name(), Result: out, Err: err}
+	}
+	return nil
 }
 
 // directWrite is one Write with no cache: the producer forwards the
@@ -55,6 +74,9 @@ type directWrite struct {
 	// sent counts the records sent per stream; the producer owns it and
 	// publishes it into out when it ends.
 	sent map[string]int64
+	// unasked counts the records and STREAM states of streams not in the
+	// catalog (some sources ignore it), left out as Read leaves them out.
+	unaskedRecords, unaskedStates int64
 
 	mu sync.Mutex
 	// pending lists, in order, the states forwarded and how many records
@@ -93,6 +115,7 @@ func forwardedLine(dst []byte, m *protocol.Message) []byte {
 // destination's input, as lines.
 func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 	defer w.publishSent()
+	defer w.warnUnasked()
 	var line []byte
 	var lastName string
 	var last *progress.Stream
@@ -102,14 +125,27 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 		}
 		switch {
 		case m.Type == protocol.TypeRecord && m.Record != nil:
-			line = forwardedLine(line[:0], m)
-			w.sent[m.Record.Stream]++
 			if m.Record.Stream != lastName || last == nil {
 				lastName, last = m.Record.Stream, w.handles[m.Record.Stream]
 			}
+			if last == nil {
+				// A stream the destination was not configured with: it
+				// would drop the records or fail on them.
+				w.unaskedRecords++
+				continue
+			}
+			line = forwardedLine(line[:0], m)
+			w.sent[m.Record.Stream]++
 			last.Read(1, len(m.Record.Data))
 			last.Written(1)
 		case m.Type == protocol.TypeState && m.State != nil:
+			if name := stateStream(m.State); name != "" && w.handles[name] == nil {
+				// Echoed and stored, it would be passed back to the source
+				// when a later Write asks for the stream, which would then
+				// resume after records the destination never got.
+				w.unaskedStates++
+				continue
+			}
 			if m.Raw != nil {
 				line = append(append(line[:0], m.Raw...), '\n')
 			} else if line, err = protocol.AppendMessage(line[:0], m); err != nil {
@@ -132,6 +168,15 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 		}
 	}
 	return nil
+}
+
+// warnUnasked says how many messages of streams not asked for were left
+// out.
+func (w *directWrite) warnUnasked() {
+	if w.unaskedRecords > 0 || w.unaskedStates > 0 {
+		w.d.Logger().Warn("the source sent records or states of streams that were not asked for; they were not sent to the destination",
+			"destination", w.d.Name(), "records", w.unaskedRecords, "states", w.unaskedStates)
+	}
 }
 
 func (w *directWrite) publishSent() {

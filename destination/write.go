@@ -52,10 +52,13 @@ type readableSource interface {
 	// StreamMessages validates the config, configures streams (the
 	// selected ones when empty, all when none is selected), asks state for
 	// the --state of the streams chosen (unless fullRefresh, which reads
-	// everything) and starts the read: it returns the configured catalog
-	// and the connector's messages.
+	// everything) and starts the read: it returns the configured catalog,
+	// the connector's messages (without the states a cache would not
+	// commit) and finish, which says, after messages that ended without an
+	// error, whether a stream was left incomplete.
 	StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
-		state func(streams []string) (json.RawMessage, error)) (*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], error)
+		state func(streams []string) (json.RawMessage, error)) (
+		catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error)
 }
 
 // cachedInput is a cached input made by LoadIntoCache.
@@ -119,7 +122,9 @@ func NoStateCache() WriteOption {
 // Strategy sets the write strategy, which picks each stream's destination
 // sync mode: append → append, merge → append_dedup, replace → overwrite;
 // auto (the default) is merge with a primary key, append with a cursor,
-// replace otherwise. It also applies to the read into the cache.
+// replace otherwise. It also applies to the read into the cache. Replace
+// on a stream read incrementally needs ForceFullRefresh, with NoCache as in
+// a cache: else the destination's table would keep only the new records.
 func Strategy(s cache.Strategy) WriteOption { return func(w *writeSettings) { w.strategy = s } }
 
 // ForceFullRefresh reads the source in full and sends every record,
@@ -370,13 +375,17 @@ func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*proto
 }
 
 // pick keeps the configured streams named (all for none or "*"), failing
-// on a name that is not there.
+// on a name that is not there. A name given twice picks its stream once:
+// the destination would get it configured twice, and its rows twice.
 func pick(connector string, all []protocol.ConfiguredStream, names []string) ([]protocol.ConfiguredStream, error) {
 	if len(names) == 0 || slices.Contains(names, "*") {
 		return all, nil
 	}
 	var out []protocol.ConfiguredStream
-	for _, n := range names {
+	for i, n := range names {
+		if slices.Contains(names[:i], n) {
+			continue
+		}
 		i := slices.IndexFunc(all, func(cs protocol.ConfiguredStream) bool { return cs.Stream.Name == n })
 		if i < 0 {
 			var avail []string

@@ -41,34 +41,45 @@ func (s *Source) LoadIntoCache(ctx context.Context, c *cache.Cache, streams []st
 // StreamMessages validates the config, configures streams (the selected
 // ones when empty, every stream when none is selected), asks state for the
 // --state of those streams unless fullRefresh, and starts the read: it
-// returns the configured catalog and the connector's messages. Package
-// destination calls it to write with no cache.
+// returns the configured catalog, the connector's messages and finish,
+// which, once the messages ended without an error, says whether every
+// stream was complete: an *IncompleteStreamError when one was not, as Read
+// returns. As Read commits none, the messages leave out the STATEs that
+// follow a line that claimed to be a RECORD or STATE and did not parse.
+// Package destination calls it to write with no cache.
 func (s *Source) StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
-	state func(streams []string) (json.RawMessage, error)) (*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], error) {
+	state func(streams []string) (json.RawMessage, error)) (
+	catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error) {
 	if err := s.ValidateConfig(ctx); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	names, err := s.readStreams(ctx, streams)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var copts []CatalogOption
 	if fullRefresh {
 		copts = append(copts, FullRefresh())
 	}
-	catalog, err := s.ConfiguredCatalog(ctx, names, copts...)
+	catalog, err = s.ConfiguredCatalog(ctx, names, copts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	catJSON, err := json.Marshal(catalog)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var st json.RawMessage
 	if state != nil && !fullRefresh {
 		if st, err = state(names); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return catalog, s.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: st}), nil
+	// The destination commits every state it is given: a state after a
+	// malformed line would confirm the records that line lost, and the
+	// next Write would resume after them. The guard holds it back.
+	track := newStreamTracker(s.Name(), names)
+	log := s.Logger()
+	msgs = track.guard(s.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: st}), log)
+	return catalog, msgs, func() error { return track.finish(log) }, nil
 }

@@ -267,7 +267,7 @@ func (s *Source) readStreams(ctx context.Context, names []string) ([]string, err
 	if len(names) == 0 || slices.Contains(names, "*") {
 		return c.StreamNames(), nil
 	}
-	names = slices.Compact(slices.Clone(names))
+	names = distinct(names)
 	for _, n := range names {
 		if _, err := c.Find(s.Name(), n); err != nil {
 			return nil, err

@@ -191,3 +191,38 @@ func TestReadCancelledSaysSo(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamNamedTwice: a stream named twice, not next to each other, is
+// read once — in Streams, in SelectStreams and in WithStreams — instead of
+// being configured twice, which the cache refused as two streams of one
+// name.
+func TestStreamNamedTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := map[string]any{"count": 20, "seed": 1}
+	twice := []string{"users", "products", "users"}
+
+	src := fakerSource(t, cfg)
+	res, err := src.Read(ctx, source.UseCache(openDuckDB(t)), source.Streams(twice...))
+	if err != nil {
+		t.Fatalf("Streams(%q): %v", twice, err)
+	}
+	if got := res.ProcessedStreams(); len(got) != 2 || res.StreamRecords()["users"] != 20 {
+		t.Fatalf("Streams(%q): processed %v, records %v; want users and products once", twice, got, res.StreamRecords())
+	}
+
+	if err := src.SelectStreams(ctx, twice...); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := src.SelectedStreams(ctx); err != nil || len(got) != 2 {
+		t.Fatalf("SelectStreams(%q): selected %v, %v; want users and products", twice, got, err)
+	}
+	if _, err := src.Read(ctx, source.UseCache(openDuckDB(t))); err != nil {
+		t.Fatalf("SelectStreams(%q) then Read: %v", twice, err)
+	}
+
+	at := fakerSource(t, cfg, connector.WithStreams(twice...))
+	if got, err := at.SelectedStreams(ctx); err != nil || len(got) != 2 {
+		t.Fatalf("WithStreams(%q): selected %v, %v; want users and products", twice, got, err)
+	}
+}

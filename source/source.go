@@ -171,7 +171,20 @@ func (s *Source) setSelection(names []string) {
 		return
 	}
 	s.selectAll = false
-	s.selected = slices.Compact(slices.Clone(names))
+	s.selected = distinct(names)
+}
+
+// distinct returns names without repeats, in the order of their first
+// occurrence: a stream named twice is read once. (slices.Compact drops
+// only neighbours: "a", "b", "a" would configure a twice.)
+func distinct(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // SelectedStreams returns the names of the selected streams, in catalog
