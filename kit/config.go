@@ -16,7 +16,7 @@ import (
 
 // ValidateConfig checks config against the spec's connectionSpecification
 // (a JSON schema; Airbyte's own keywords such as airbyte_secret are
-// ignored) and returns an *[InvalidConfigError] naming every field at fault
+// ignored, and "format" is not asserted, as in the Python CDK) and returns an *[InvalidConfigError] naming every field at fault
 // when it does not satisfy it. A config must be a JSON object. The reasons
 // never quote a value of a field the spec marks airbyte_secret (they name
 // the rule it breaks), nor any string of the config. A
@@ -63,6 +63,14 @@ func compileSpec(raw json.RawMessage) (*jsonschema.Schema, any, error) {
 		return nil, nil, fmt.Errorf("kit: the spec's connectionSpecification is not JSON: %w", err)
 	}
 	c := jsonschema.NewCompiler()
+	// "format" is an annotation, never a rule: draft-07, which Airbyte's
+	// specs declare, lets a validator assert it, but the Python CDK and
+	// PyAirbyte never do, and specs rely on that ("format": "date-time"
+	// with a pattern that also allows "", for a start date left empty).
+	// The library asserts draft-07 formats unless each is replaced.
+	for name := range formatNames(doc) {
+		c.RegisterFormat(&jsonschema.Format{Name: name, Validate: func(any) error { return nil }})
+	}
 	if err := c.AddResource(specURL, doc); err != nil {
 		return nil, nil, fmt.Errorf("kit: the spec's connectionSpecification: %w", err)
 	}
@@ -71,6 +79,30 @@ func compileSpec(raw json.RawMessage) (*jsonschema.Schema, any, error) {
 		return nil, nil, fmt.Errorf("kit: the spec's connectionSpecification is not a usable JSON schema: %w", err)
 	}
 	return s, doc, nil
+}
+
+// formatNames returns the values of every "format" keyword in a decoded
+// schema (and of any property so named: an unused format costs nothing).
+func formatNames(schema any) map[string]bool {
+	names := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if f, ok := x.(string); ok && k == "format" {
+					names[f] = true
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(schema)
+	return names
 }
 
 // secretAt reports whether the config value at loc lies in a property the
