@@ -334,6 +334,34 @@ func TestSecretReference(t *testing.T) {
 	}
 }
 
+// A YAML config reaches the connector as it is written: a plain date, which
+// YAML would make a timestamp, stays the string typed (the form start dates
+// are specified in), and so do keys YAML would make numbers or booleans.
+func TestYAMLConfigKeepsDates(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/jsononly")
+	cfg := "start_date: 2024-01-01\nupdated: 2024-01-01 10:00:00\nquoted: \"2024-02-02\"\nwindows:\n  2024: short\n  true: on\n"
+	r := goab(t, nil, "records", "jsononly", "--local-executable", bin, "--config", cfg, "--stream", "items")
+	r.want(t, 0)
+	var rec struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	want := map[string]any{"start_date": "2024-01-01", "updated": "2024-01-01 10:00:00", "quoted": "2024-02-02",
+		"windows": map[string]any{"2024": "short", "true": "on"}}
+	if got, _ := json.Marshal(rec.Config); string(got) != string(must(json.Marshal(want))) {
+		t.Errorf("the connector got the config %s, want %s", got, must(json.Marshal(want)))
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func TestValidate(t *testing.T) {
 	fk := faker(t)
 	r := goab(t, nil, "validate", "source-faker", "--local-executable", fk, "--config", `{"count": 20}`, "--limit", "4")
