@@ -579,6 +579,45 @@ func TestRecordsReaderGoesAway(t *testing.T) {
 	}
 }
 
+// Any command's reader may go away (goab connectors | head): goab ends
+// quietly with status 0, as for records, not with "broken pipe" and 1. The
+// registry lists more connectors than a pipe holds, so that goab is still
+// writing when the reader leaves.
+func TestReaderGoesAwayFromAnyCommand(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"destinations": [], "sources": [`)
+	for i := range 20000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"dockerRepository": "airbyte/source-many-%05d", "language": "python"}`, i)
+	}
+	b.WriteString("]}")
+	reg := filepath.Join(t.TempDir(), "registry.json")
+	if err := os.WriteFile(reg, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goabBin, "connectors")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "AIRBYTE_LOCAL_REGISTRY="+reg, "GOAIRBYTE_LOG_DIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasSuffix(line, "\n") {
+		t.Fatalf("first line %q: %v", line, err)
+	}
+	out.Close()
+	if err := cmd.Wait(); err != nil || strings.Contains(stderr.String(), "failed") {
+		t.Fatalf("goab connectors after its reader went away: %v\n%s", err, stderr.String())
+	}
+}
+
 // TestValidateDestination validates a destination as pyab does: spec,
 // config, check, and with --write-sample a write of faker records (the
 // built-in faker; here the one on PATH stands in for it).
