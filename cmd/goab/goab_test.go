@@ -154,7 +154,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"validate", "source-faker", "--local-executable", "/bin/true", "--limit", "0"}, "--limit must be at least 1"},
 		{[]string{"benchmark", "--count", "0"}, "--count must be at least 1"},
 		{[]string{"benchmark", "--cache", "x.duckdb", "--destination", "destination-local-json"}, "choose --cache or --destination"},
-		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "no-such-destination-anywhere"}, "no executable named no-such-destination-anywhere"},
+		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "no-such-destination-anywhere", "--destination-config", "{}"}, "no executable named no-such-destination-anywhere"},
+		// A missing config names goab's flag, not the library's option; a
+		// destination's is refused before the source is read.
+		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "--stream", "users"}, "source-faker needs a config: pass --config"},
+		{[]string{"check", "source-faker", "--local-executable", "/bin/true"}, "source-faker needs a config: pass --config"},
+		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--destination", "d"}, "--destination-config is required"},
+		{[]string{"benchmark", "--destination-local-executable", "/bin/true"}, "--destination-config is required"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

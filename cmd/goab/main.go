@@ -55,6 +55,7 @@ import (
 	"syscall"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/secrets"
@@ -156,7 +157,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
-	return report(stderr, "goab "+c.name, out.quiet(c.run(ctx, c, e, args[1:])))
+	return report(stderr, "goab "+c.name, out.quiet(needsConfig(c.name, c.run(ctx, c, e, args[1:]))))
+}
+
+// needsConfig turns the library's "no config set", whose advice is for Go
+// callers (connector.WithConfig), into goab's: a usage error that names the
+// flag which gives one (a destination's is required before anything runs:
+// see needDestinationConfig).
+func needsConfig(cmd string, err error) error {
+	var nc *connector.NoConfigError
+	if !errors.As(err, &nc) {
+		return err
+	}
+	return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON such as '{\"count\": 100}'", nc.Connector)
 }
 
 // readerGoneWriter is goab's stdout; it remembers that its reader went
