@@ -208,6 +208,7 @@ func TestCommandLine(t *testing.T) {
 		{"read", "--catalog", cat, "--config", cfg},
 		{"--config=" + cfg, "read", "--catalog=" + cat},
 		{"read", "--config", cfg, "--catalog", cat, "--state", state},
+		{"read", "--debug", "--config", cfg, "--catalog", cat}, // the Python CDK's --debug
 	} {
 		r := run(t, &source{}, "", args...)
 		if r.code != 0 || len(r.of(protocol.TypeRecord)) != 3 {
@@ -232,6 +233,7 @@ func TestCommandLine(t *testing.T) {
 		{&source{}, []string{"read", "--config"}, "--config needs a file name"},
 		{&source{}, []string{"check", "--config="}, "--config needs a file name"},
 		{&source{}, []string{"spec", "--verbose"}, `unknown argument "--verbose"`},
+		{&source{}, []string{"spec", "--debug=yes"}, `unknown argument "--debug=yes"`},
 		{&source{}, []string{"check", "--config", cfg, "--config", cfg}, "--config given twice"},
 		{&source{}, []string{"check", "discover", "--config", cfg}, `unexpected argument "discover"`},
 	} {
