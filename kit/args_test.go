@@ -165,6 +165,16 @@ func TestValidateConfig(t *testing.T) {
 	if !errors.As(err, &ice) || len(ice.Problems) != 1 || ice.Problems[0].Field != "start_date" || !strings.Contains(ice.Problems[0].Reason, "pattern") {
 		t.Errorf("start date against its pattern: %v", err)
 	}
+	// A pattern Go's regexp cannot compile (a lookahead, which Python's
+	// validators take) is not enforced; the rest of the spec still is.
+	ahead := &protocol.ConnectorSpecification{ConnectionSpecification: compact(`{"type":"object","properties":{
+		"name":{"type":"string","pattern":"^(?!test_)"},"n":{"type":"integer"}}}`)}
+	if err := kit.ValidateConfig(ahead, []byte(`{"name":"prod_x","n":1}`)); err != nil {
+		t.Errorf("a spec with a lookahead pattern: %v", err)
+	}
+	if err := kit.ValidateConfig(ahead, []byte(`{"name":"prod_x","n":"x"}`)); !errors.As(err, &ice) || ice.Problems[0].Field != "n" {
+		t.Errorf("a spec with a lookahead pattern, n not an integer: %v", err)
+	}
 	// No spec, or no connectionSpecification: only the shape is checked.
 	if err := kit.ValidateConfig(nil, []byte(`{"anything":1}`)); err != nil {
 		t.Errorf("no spec: %v", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -71,6 +72,7 @@ func compileSpec(raw json.RawMessage) (*jsonschema.Schema, any, error) {
 	for name := range formatNames(doc) {
 		c.RegisterFormat(&jsonschema.Format{Name: name, Validate: func(any) error { return nil }})
 	}
+	c.UseRegexpEngine(lenientRegexp)
 	if err := c.AddResource(specURL, doc); err != nil {
 		return nil, nil, fmt.Errorf("kit: the spec's connectionSpecification: %w", err)
 	}
@@ -80,6 +82,23 @@ func compileSpec(raw json.RawMessage) (*jsonschema.Schema, any, error) {
 	}
 	return s, doc, nil
 }
+
+// lenientRegexp compiles a schema's pattern with Go's regexp. A pattern Go
+// cannot compile (a lookahead: Python's validators take them) is left
+// unenforced: one rule lost, where an error would make the whole spec
+// unusable and every command of the connector fail.
+func lenientRegexp(pattern string) (jsonschema.Regexp, error) {
+	if re, err := regexp.Compile(pattern); err == nil {
+		return re, nil
+	}
+	return unenforcedPattern(pattern), nil
+}
+
+// unenforcedPattern is a pattern Go cannot compile: it matches everything.
+type unenforcedPattern string
+
+func (p unenforcedPattern) String() string        { return string(p) }
+func (unenforcedPattern) MatchString(string) bool { return true }
 
 // formatNames returns the values of every "format" keyword in a decoded
 // schema (and of any property so named: an unused format costs nothing).
