@@ -147,6 +147,34 @@ func TestValidateConfig(t *testing.T) {
 			t.Errorf("config %s: %v, want %q", raw, err, want)
 		}
 	}
+	// "format" is not asserted, as in the Python CDK and PyAirbyte, although
+	// draft-07 (what Airbyte's specs declare) would allow it: a start date
+	// left empty, which the pattern allows, is valid, and so is a date
+	// where the format says date-time. Other keywords still apply.
+	dated := &protocol.ConnectorSpecification{ConnectionSpecification: compact(`{"$schema":"http://json-schema.org/draft-07/schema#",
+		"type":"object","properties":{
+		"start_date":{"type":"string","format":"date-time","pattern":"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},
+		"end_date":{"type":"string","format":"date-time"},
+		"email":{"type":"string","format":"email"}}}`)}
+	for _, cfg := range []string{`{"start_date":""}`, `{"start_date":"2024-01-01T00:00:00Z"}`, `{"end_date":"2024-01-01"}`, `{"email":"ops at example"}`} {
+		if err := kit.ValidateConfig(dated, []byte(cfg)); err != nil {
+			t.Errorf("config %s: %v, want valid (format is an annotation)", cfg, err)
+		}
+	}
+	err = kit.ValidateConfig(dated, []byte(`{"start_date":"2024-01-01"}`))
+	if !errors.As(err, &ice) || len(ice.Problems) != 1 || ice.Problems[0].Field != "start_date" || !strings.Contains(ice.Problems[0].Reason, "pattern") {
+		t.Errorf("start date against its pattern: %v", err)
+	}
+	// A pattern Go's regexp cannot compile (a lookahead, which Python's
+	// validators take) is not enforced; the rest of the spec still is.
+	ahead := &protocol.ConnectorSpecification{ConnectionSpecification: compact(`{"type":"object","properties":{
+		"name":{"type":"string","pattern":"^(?!test_)"},"n":{"type":"integer"}}}`)}
+	if err := kit.ValidateConfig(ahead, []byte(`{"name":"prod_x","n":1}`)); err != nil {
+		t.Errorf("a spec with a lookahead pattern: %v", err)
+	}
+	if err := kit.ValidateConfig(ahead, []byte(`{"name":"prod_x","n":"x"}`)); !errors.As(err, &ice) || ice.Problems[0].Field != "n" {
+		t.Errorf("a spec with a lookahead pattern, n not an integer: %v", err)
+	}
 	// No spec, or no connectionSpecification: only the shape is checked.
 	if err := kit.ValidateConfig(nil, []byte(`{"anything":1}`)); err != nil {
 		t.Errorf("no spec: %v", err)

@@ -40,9 +40,10 @@ var needs = map[string][]string{
 // parseArgs reads the canonical command line: one command (spec, check,
 // discover, read or write, among those the connector has) and the flags
 // --config, --catalog and --state, in any order, as "--flag value" or
-// "--flag=value". A flag the command does not use is accepted and ignored
-// (runners pass --state to destinations); an unknown argument, a flag
-// given twice or one without its value is a usage error.
+// "--flag=value", and --debug, which the Python CDK takes. A flag the
+// command does not use is accepted and ignored (runners pass --state to
+// destinations); an unknown argument, a flag given twice or one without its
+// value is a usage error.
 func parseArgs(args []string, commands []string) (invocation, error) {
 	var inv invocation
 	flags := map[string]*string{"--config": &inv.config, "--catalog": &inv.catalog, "--state": &inv.state}
@@ -64,6 +65,12 @@ func parseArgs(args []string, commands []string) (invocation, error) {
 			continue
 		}
 		name, value, hasValue := strings.Cut(a, "=")
+		if name == "--debug" && !hasValue {
+			// The Python CDK's entrypoint takes --debug on every command
+			// (verbose logs), and people and tools pass it: accepted, and
+			// changes nothing here.
+			continue
+		}
 		dst, ok := flags[name]
 		if !ok {
 			return inv, &usageError{fmt.Sprintf("unknown argument %q", a)}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -16,7 +17,7 @@ import (
 
 // ValidateConfig checks config against the spec's connectionSpecification
 // (a JSON schema; Airbyte's own keywords such as airbyte_secret are
-// ignored) and returns an *[InvalidConfigError] naming every field at fault
+// ignored, and "format" is not asserted, as in the Python CDK) and returns an *[InvalidConfigError] naming every field at fault
 // when it does not satisfy it. A config must be a JSON object. The reasons
 // never quote a value of a field the spec marks airbyte_secret (they name
 // the rule it breaks), nor any string of the config. A
@@ -63,6 +64,15 @@ func compileSpec(raw json.RawMessage) (*jsonschema.Schema, any, error) {
 		return nil, nil, fmt.Errorf("kit: the spec's connectionSpecification is not JSON: %w", err)
 	}
 	c := jsonschema.NewCompiler()
+	// "format" is an annotation, never a rule: draft-07, which Airbyte's
+	// specs declare, lets a validator assert it, but the Python CDK and
+	// PyAirbyte never do, and specs rely on that ("format": "date-time"
+	// with a pattern that also allows "", for a start date left empty).
+	// The library asserts draft-07 formats unless each is replaced.
+	for name := range formatNames(doc) {
+		c.RegisterFormat(&jsonschema.Format{Name: name, Validate: func(any) error { return nil }})
+	}
+	c.UseRegexpEngine(lenientRegexp)
 	if err := c.AddResource(specURL, doc); err != nil {
 		return nil, nil, fmt.Errorf("kit: the spec's connectionSpecification: %w", err)
 	}
@@ -71,6 +81,47 @@ func compileSpec(raw json.RawMessage) (*jsonschema.Schema, any, error) {
 		return nil, nil, fmt.Errorf("kit: the spec's connectionSpecification is not a usable JSON schema: %w", err)
 	}
 	return s, doc, nil
+}
+
+// lenientRegexp compiles a schema's pattern with Go's regexp. A pattern Go
+// cannot compile (a lookahead: Python's validators take them) is left
+// unenforced: one rule lost, where an error would make the whole spec
+// unusable and every command of the connector fail.
+func lenientRegexp(pattern string) (jsonschema.Regexp, error) {
+	if re, err := regexp.Compile(pattern); err == nil {
+		return re, nil
+	}
+	return unenforcedPattern(pattern), nil
+}
+
+// unenforcedPattern is a pattern Go cannot compile: it matches everything.
+type unenforcedPattern string
+
+func (p unenforcedPattern) String() string        { return string(p) }
+func (unenforcedPattern) MatchString(string) bool { return true }
+
+// formatNames returns the values of every "format" keyword in a decoded
+// schema (and of any property so named: an unused format costs nothing).
+func formatNames(schema any) map[string]bool {
+	names := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if f, ok := x.(string); ok && k == "format" {
+					names[f] = true
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(schema)
+	return names
 }
 
 // secretAt reports whether the config value at loc lies in a property the

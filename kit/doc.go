@@ -8,8 +8,9 @@
 //
 //   - the command line, in one place: spec | check --config C | discover
 //     --config C | read --config C --catalog K [--state S] | write --config C
-//     --catalog K, flags in any order as --flag value or --flag=value; a
-//     wrong command line exits 2 with a usage text that lists the commands
+//     --catalog K, flags in any order as --flag value or --flag=value
+//     (and the Python CDK's --debug, accepted and ignored); a wrong command
+//     line exits 2 with a usage text that lists the commands
 //     of the connector's kind;
 //   - the config, read and validated against the spec's
 //     connectionSpecification before check, discover, read and write

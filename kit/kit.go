@@ -92,7 +92,9 @@ const cancelGrace = 5 * time.Second
 // [Run] returns. SIGINT and SIGTERM cancel the context given to c; a
 // connector that has not returned cancelGrace later is ended, after what it
 // emitted is flushed (a second signal ends it at once), with exit code
-// 128+signal. Serve never returns; main is one line:
+// 128+signal. A stdout closed by the runner is not a SIGPIPE that kills the
+// process: emit returns the write error and the run fails as any other
+// (exit 1). Serve never returns; main is one line:
 //
 //	func main() { kit.Serve(faker.New()) }
 func Serve(c any) {
@@ -101,6 +103,12 @@ func Serve(c any) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// A runner that stops reading closes its end of stdout. Unless SIGPIPE
+	// is asked for, Go kills the process at the next write to it, in the
+	// middle of whatever the connector was doing (a file half written, a
+	// transaction open); asked for, the write fails with EPIPE, emit
+	// returns that error and the connector returns through its cleanups.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

@@ -208,6 +208,7 @@ func TestCommandLine(t *testing.T) {
 		{"read", "--catalog", cat, "--config", cfg},
 		{"--config=" + cfg, "read", "--catalog=" + cat},
 		{"read", "--config", cfg, "--catalog", cat, "--state", state},
+		{"read", "--debug", "--config", cfg, "--catalog", cat}, // the Python CDK's --debug
 	} {
 		r := run(t, &source{}, "", args...)
 		if r.code != 0 || len(r.of(protocol.TypeRecord)) != 3 {
@@ -232,6 +233,7 @@ func TestCommandLine(t *testing.T) {
 		{&source{}, []string{"read", "--config"}, "--config needs a file name"},
 		{&source{}, []string{"check", "--config="}, "--config needs a file name"},
 		{&source{}, []string{"spec", "--verbose"}, `unknown argument "--verbose"`},
+		{&source{}, []string{"spec", "--debug=yes"}, `unknown argument "--debug=yes"`},
 		{&source{}, []string{"check", "--config", cfg, "--config", cfg}, "--config given twice"},
 		{&source{}, []string{"check", "discover", "--config", cfg}, `unexpected argument "discover"`},
 	} {
@@ -471,6 +473,8 @@ func TestMain(m *testing.M) {
 		kit.Serve(&source{waitCancel: true})
 	case "block":
 		kit.Serve(&source{block: true})
+	case "plain":
+		kit.Serve(&source{})
 	}
 }
 
@@ -479,7 +483,15 @@ func TestMain(m *testing.M) {
 // Read, blocked or waiting.
 func serve(t *testing.T, mode string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "read", "--config", file(t, "c.json", `{"count":1}`), "--catalog", file(t, "k.json", itemsCatalog))
+	cmd, out, stderr, _ := serveCount(t, mode, 1)
+	return cmd, out, stderr
+}
+
+// serveCount is serve with the count of records in the config; it also
+// returns the stdout pipe, for a test to close.
+func serveCount(t *testing.T, mode string, count int) (*exec.Cmd, *bufio.Reader, *bytes.Buffer, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "read", "--config", file(t, "c.json", fmt.Sprintf(`{"count":%d}`, count)), "--catalog", file(t, "k.json", itemsCatalog))
 	cmd.Env = append(os.Environ(), "KIT_TEST_SERVE="+mode)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -498,7 +510,7 @@ func serve(t *testing.T, mode string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) 
 	if err != nil || !bytes.Contains(line, []byte(`"RECORD"`)) {
 		t.Fatalf("first line %q, %v (stderr %q)", line, err, stderr.String())
 	}
-	return cmd, br, &stderr
+	return cmd, br, &stderr, stdout
 }
 
 func exitCode(t *testing.T, cmd *exec.Cmd) int {
@@ -537,6 +549,22 @@ func TestServeSignalCancels(t *testing.T) {
 	parse(t, &r, rest)
 	if len(r.msgs) != 1 || r.msgs[0].Trace == nil || !strings.Contains(r.msgs[0].Trace.Error.Message, "received terminated: context canceled") {
 		t.Errorf("after SIGTERM: %q", r.lines)
+	}
+}
+
+// A runner that stops reading (closes its end of stdout) makes emit fail
+// with EPIPE: the connector returns, says so on stderr and exits 1, as
+// TestStdoutGone shows for Run, instead of being killed by SIGPIPE in the
+// middle of whatever it was doing.
+func TestServeStdoutClosed(t *testing.T) {
+	t.Parallel()
+	cmd, _, stderr, stdout := serveCount(t, "plain", 100_000_000)
+	stdout.Close()
+	if code := exitCode(t, cmd); code != 1 {
+		t.Fatalf("exit %d, want 1 (stderr %q)", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "broken pipe") {
+		t.Errorf("stderr %q does not say that stdout is gone", stderr.String())
 	}
 }
 

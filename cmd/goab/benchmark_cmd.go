@@ -53,6 +53,11 @@ var benchmarkCommand = &command{
 		if toDestination && cf.target != "" {
 			return usagef(c.name, "choose --cache or --destination, not both")
 		}
+		if toDestination {
+			if err := needDestinationConfig(c.name, df); err != nil {
+				return err
+			}
+		}
 		src, err := sourceFromFlags(ctx, c, e, fs, sc, pos)
 		if err != nil {
 			return err

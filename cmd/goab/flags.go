@@ -279,7 +279,7 @@ func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[s
 		d.UseNumber()
 		err = d.Decode(&cfg)
 	} else {
-		err = yaml.Unmarshal(text, &cfg)
+		cfg, err = decodeYAMLConfig(text)
 	}
 	if err != nil {
 		var any any
@@ -300,6 +300,42 @@ func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[s
 		return m, nil
 	}
 	return cfg, nil
+}
+
+// decodeYAMLConfig decodes a YAML config as it is written. A config is
+// JSON for the connector, which has no dates: a plain 2024-01-01 or
+// 2024-01-01 10:00:00, which YAML resolves to a timestamp (and yaml.v3 to a
+// time.Time, sent as "2024-01-01T00:00:00Z"), stays the string the user
+// typed, the form start dates are specified in. Mapping keys that YAML
+// resolves to numbers, booleans or timestamps stay strings too: JSON keys
+// are strings.
+func decodeYAMLConfig(text []byte) (map[string]any, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind == 0 {
+		return nil, nil // empty
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!timestamp" {
+			n.Tag = "!!str"
+		}
+		for i, c := range n.Content {
+			if n.Kind == yaml.MappingNode && i%2 == 0 && c.Kind == yaml.ScalarNode {
+				switch c.ShortTag() {
+				case "!!int", "!!float", "!!bool", "!!timestamp":
+					c.Tag = "!!str"
+				}
+			}
+			walk(c) // an alias's target is walked where it is defined
+		}
+	}
+	walk(&doc)
+	var cfg map[string]any
+	err := doc.Decode(&cfg)
+	return cfg, err
 }
 
 // kindOf names the kind of a decoded JSON or YAML value for messages.

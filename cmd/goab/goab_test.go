@@ -154,7 +154,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"validate", "source-faker", "--local-executable", "/bin/true", "--limit", "0"}, "--limit must be at least 1"},
 		{[]string{"benchmark", "--count", "0"}, "--count must be at least 1"},
 		{[]string{"benchmark", "--cache", "x.duckdb", "--destination", "destination-local-json"}, "choose --cache or --destination"},
-		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "no-such-destination-anywhere"}, "no executable named no-such-destination-anywhere"},
+		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "no-such-destination-anywhere", "--destination-config", "{}"}, "no executable named no-such-destination-anywhere"},
+		// A missing config names goab's flag, not the library's option; a
+		// destination's is refused before the source is read.
+		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "--stream", "users"}, "source-faker needs a config: pass --config"},
+		{[]string{"check", "source-faker", "--local-executable", "/bin/true"}, "source-faker needs a config: pass --config"},
+		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--destination", "d"}, "--destination-config is required"},
+		{[]string{"benchmark", "--destination-local-executable", "/bin/true"}, "--destination-config is required"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -332,6 +338,34 @@ func TestSecretReference(t *testing.T) {
 	if p := errorParagraph(t, r); !strings.Contains(p, "GOAB_TEST_API_KEY") {
 		t.Errorf("paragraph %q does not name the missing secret", p)
 	}
+}
+
+// A YAML config reaches the connector as it is written: a plain date, which
+// YAML would make a timestamp, stays the string typed (the form start dates
+// are specified in), and so do keys YAML would make numbers or booleans.
+func TestYAMLConfigKeepsDates(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/jsononly")
+	cfg := "start_date: 2024-01-01\nupdated: 2024-01-01 10:00:00\nquoted: \"2024-02-02\"\nwindows:\n  2024: short\n  true: on\n"
+	r := goab(t, nil, "records", "jsononly", "--local-executable", bin, "--config", cfg, "--stream", "items")
+	r.want(t, 0)
+	var rec struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	want := map[string]any{"start_date": "2024-01-01", "updated": "2024-01-01 10:00:00", "quoted": "2024-02-02",
+		"windows": map[string]any{"2024": "short", "true": "on"}}
+	if got, _ := json.Marshal(rec.Config); string(got) != string(must(json.Marshal(want))) {
+		t.Errorf("the connector got the config %s, want %s", got, must(json.Marshal(want)))
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestValidate(t *testing.T) {
@@ -548,6 +582,45 @@ func TestRecordsReaderGoesAway(t *testing.T) {
 	out.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("goab records after its reader went away: %v\n%s", err, stderr.String())
+	}
+}
+
+// Any command's reader may go away (goab connectors | head): goab ends
+// quietly with status 0, as for records, not with "broken pipe" and 1. The
+// registry lists more connectors than a pipe holds, so that goab is still
+// writing when the reader leaves.
+func TestReaderGoesAwayFromAnyCommand(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"destinations": [], "sources": [`)
+	for i := range 20000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"dockerRepository": "airbyte/source-many-%05d", "language": "python"}`, i)
+	}
+	b.WriteString("]}")
+	reg := filepath.Join(t.TempDir(), "registry.json")
+	if err := os.WriteFile(reg, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goabBin, "connectors")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "AIRBYTE_LOCAL_REGISTRY="+reg, "GOAIRBYTE_LOG_DIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasSuffix(line, "\n") {
+		t.Fatalf("first line %q: %v", line, err)
+	}
+	out.Close()
+	if err := cmd.Wait(); err != nil || strings.Contains(stderr.String(), "failed") {
+		t.Fatalf("goab connectors after its reader went away: %v\n%s", err, stderr.String())
 	}
 }
 

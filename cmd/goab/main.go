@@ -34,7 +34,8 @@
 // in the system temp directory), which error messages name.
 //
 // Exit status: 0 on success, 1 when a connector, a check or a sync fails,
-// 2 on a usage error. Errors are printed on stderr as one paragraph that says
+// 2 on a usage error; a reader of stdout that goes away (goab connectors |
+// head) is no failure. Errors are printed on stderr as one paragraph that says
 // what failed, why, and where the connector's log file is.
 //
 // The commands are thin: each parses its flags, calls the library and
@@ -43,15 +44,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/secrets"
@@ -130,7 +134,8 @@ func commands() []*command {
 // run executes goab with args (without the program name) and returns the
 // exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := newEnv(stdout, stderr)
+	out := &readerGoneWriter{w: stdout}
+	e := newEnv(out, stderr)
 	if len(args) == 0 {
 		printMainUsage(stderr)
 		return exitUsage
@@ -140,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 && name == "help" {
 			if c := lookup(args[1]); c != nil {
-				return report(stderr, "goab "+c.name, c.run(ctx, c, e, []string{"--help"}))
+				return report(stderr, "goab "+c.name, out.quiet(c.run(ctx, c, e, []string{"--help"})))
 			}
 		}
 		printMainUsage(stdout)
@@ -152,7 +157,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
-	return report(stderr, "goab "+c.name, c.run(ctx, c, e, args[1:]))
+	return report(stderr, "goab "+c.name, out.quiet(needsConfig(c.name, c.run(ctx, c, e, args[1:]))))
+}
+
+// needsConfig turns the library's "no config set", whose advice is for Go
+// callers (connector.WithConfig), into goab's: a usage error that names the
+// flag which gives one (a destination's is required before anything runs:
+// see needDestinationConfig).
+func needsConfig(cmd string, err error) error {
+	var nc *connector.NoConfigError
+	if !errors.As(err, &nc) {
+		return err
+	}
+	return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON such as '{\"count\": 100}'", nc.Connector)
+}
+
+// readerGoneWriter is goab's stdout; it remembers that its reader went
+// away (a write failed with EPIPE: goab asks for SIGPIPE, see main).
+type readerGoneWriter struct {
+	w    io.Writer
+	gone atomic.Bool
+}
+
+func (r *readerGoneWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		r.gone.Store(true)
+	}
+	return n, err
+}
+
+// quiet treats err, a command's failure to print to a reader that stopped
+// reading (goab connectors | head), as the end the user wanted, not as a
+// failure: what the reader took is all it wanted. Any other error stands.
+func (r *readerGoneWriter) quiet(err error) error {
+	if r.gone.Load() && errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
 }
 
 // commandList names the commands for messages: "spec, check, ... and version".

@@ -60,6 +60,17 @@ func destinationFromFlags(ctx context.Context, c *command, e *env, fs *flag.Flag
 	return newDestination(ctx, e, c.name, pos[0], f, "")
 }
 
+// needDestinationConfig refuses a destination without --destination-config
+// before anything runs: a destination cannot write without its config, and
+// the library finds out only when the write begins, after the source has
+// been read.
+func needDestinationConfig(cmd string, df *destinationFlags) error {
+	if strings.TrimSpace(df.conn.config) == "" {
+		return usagef(cmd, "--destination-config is required: the destination's config, a JSON or YAML file or inline JSON such as '{\"destination_path\": \"/tmp/out\"}'")
+	}
+	return nil
+}
+
 // newDestination builds the destination name with the options f says.
 func newDestination(ctx context.Context, e *env, cmd, name string, f *connectorFlags, localMount string) (*destination.Destination, error) {
 	opts, err := connectorOptions(ctx, e, cmd, f)
@@ -106,7 +117,7 @@ var syncCommand = &command{
 			if !df.given(fs) {
 				return usagef(c.name, "--destination is required (such as destination-local-json), or --destination-local-executable or --destination-docker-image")
 			}
-			return nil
+			return needDestinationConfig(c.name, df)
 		})
 		if err != nil {
 			return err
