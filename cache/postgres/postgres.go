@@ -140,6 +140,20 @@ func NewConnector(dsn string, opts ...Option) backend.Connector {
 	return c
 }
 
+// hostHoldsAt reports whether a host of cfg holds an @, the sign of a
+// user name or password with an @ that was not percent-encoded.
+func hostHoldsAt(cfg *pgx.ConnConfig) bool {
+	if strings.Contains(cfg.Host, "@") {
+		return true
+	}
+	for _, fb := range cfg.Fallbacks {
+		if strings.Contains(fb.Host, "@") {
+			return true
+		}
+	}
+	return false
+}
+
 // openURL is the backend.Opener of postgres:// and postgresql:// URLs:
 // every parameter left goes to pgx.
 func openURL(u *url.URL, schema string) (backend.Connector, error) {
@@ -155,6 +169,13 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// From here on the password is masked wherever goairbyte writes text:
 	// errors, logs, progress lines.
 	secrets.Register(pc.ConnConfig.Password)
+	// An @ in a URL's password that is not percent-encoded ends the
+	// password there: the rest of it becomes part of the host, which every
+	// connection error would print. No host name holds an @.
+	if hostHoldsAt(pc.ConnConfig) {
+		return nil, errors.New("postgres: the connection URL's user name or password holds an @ that is not percent-encoded, " +
+			"so the URL cannot be read; write it as %40 (and # as %23, / as %2F)")
+	}
 	// Unnamed statements: no cached description can outlive a table that a
 	// replace dropped and re-created.
 	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec

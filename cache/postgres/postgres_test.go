@@ -315,3 +315,14 @@ func TestServerOutOfMemory(t *testing.T) {
 		t.Errorf("an out-of-memory error matches ErrDiskFull: %v", err)
 	}
 }
+
+// A password with an @ that is not percent-encoded ends at the @ for the
+// URL parser, and the rest of it lands in the host, which connection errors
+// print: the URL is refused before any connection, without repeating it.
+func TestUnescapedAtInPassword(t *testing.T) {
+	t.Parallel()
+	_, err := cache.Open(context.Background(), "postgres://loader:p@ss#w0rd-7c1e@127.0.0.1:1/db")
+	if err == nil || strings.Contains(err.Error(), "w0rd-7c1e") || !strings.Contains(err.Error(), "%40") {
+		t.Fatalf("got %v, want a refusal that does not print the password and says to write @ as %%40", err)
+	}
+}
