@@ -342,3 +342,36 @@ func TestConfigChangeRacingSetConfig(t *testing.T) {
 		t.Errorf("the callback got token %q, want the reference", changed["token"])
 	}
 }
+
+// TestKindMismatch asks for a source by the name of a destination, and the
+// reverse, among the connectors registered in process and in the registry:
+// New refuses it at once, instead of installing a package or pulling an
+// image whose first command then fails.
+func TestKindMismatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	regFile := filepath.Join(t.TempDir(), "registry.json")
+	os.WriteFile(regFile, []byte(`{"sources": [{"dockerRepository": "airbyte/source-remote", "dockerImageTag": "1.0.0", "language": "java"}],
+		"destinations": [{"dockerRepository": "airbyte/destination-remote", "dockerImageTag": "1.0.0", "language": "java"}]}`), 0o644)
+	env := connector.NewEnvironment()
+	env.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(regFile), registry.WithCacheDir("")))
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	for _, c := range []struct {
+		kind connector.Kind
+		name string
+		want string
+	}{
+		{connector.KindSource, "destination-echo", "destination-echo is a destination, not a source"},
+		{connector.KindDestination, "source-remote", "source-remote is a source, not a destination"},
+		{connector.KindSource, "destination-remote", "destination-remote is a destination, not a source"},
+	} {
+		_, err := connector.New(ctx, c.kind, c.name, connector.WithEnvironment(env))
+		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s as a %s: got %v, want an *OptionError saying %q", c.name, c.kind, err, c.want)
+		}
+	}
+	// The right kind still resolves.
+	if _, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
 )
 
@@ -145,7 +146,7 @@ func (s *settings) checkResolved(name string, r resolved) error {
 }
 
 // resolve decides how the connector runs and builds its executor.
-func (s *settings) resolve(ctx context.Context, name string, env *Environment, rt executor.Runtime) (resolved, error) {
+func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Environment, rt executor.Runtime) (resolved, error) {
 	build := func(m executor.Method, version string) (resolved, error) {
 		ex, err := executor.New(name, m, rt)
 		if err != nil {
@@ -188,6 +189,11 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 	// No way chosen: decide as PyAirbyte does.
 	if s.version == "" {
 		if c, ok := env.inProcess(name); ok {
+			_, src := c.(kit.Source)
+			_, dst := c.(kit.Destination)
+			if err := kindMismatch(name, kind, src, dst); err != nil {
+				return resolved{}, err
+			}
 			env.Logger().Debug("connector runs in process", "connector", name)
 			return build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
 		}
@@ -198,6 +204,9 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 	entry, err := env.Registry().Lookup(ctx, name)
 	if err != nil {
 		return resolved{}, &NoMethodError{Connector: name, Err: err}
+	}
+	if err := kindMismatch(name, kind, entry.Kind == registry.KindSource, entry.Kind == registry.KindDestination); err != nil {
+		return resolved{}, err
 	}
 	if entry.Supports(registry.InstallYAML) {
 		return s.fromRegistryManifest(ctx, entry, env, rt, func(image string) (resolved, error) {
@@ -220,6 +229,22 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 	default: // registry.MethodDocker
 		return build(docker(m.DockerImage), executor.ImageTag(m.DockerImage))
 	}
+}
+
+// kindMismatch refuses a name that stands for a connector of the other
+// kind (isSource and isDestination say what it is), before anything is
+// installed or pulled: its first command would fail, later and less
+// clearly.
+func kindMismatch(name string, want Kind, isSource, isDestination bool) error {
+	if (want == KindSource && isSource) || (want == KindDestination && isDestination) || (!isSource && !isDestination) {
+		return nil
+	}
+	other := KindDestination
+	if want == KindDestination {
+		other = KindSource
+	}
+	return &OptionError{Connector: name, Reason: fmt.Sprintf("%s is a %s, not a %s; get it as a %s (goairbyte.Get%s)",
+		name, other, want, other, strings.ToUpper(other.String()[:1])+other.String()[1:])}
 }
 
 func (s *settings) local(path string) executor.Method {
