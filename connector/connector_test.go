@@ -375,3 +375,28 @@ func TestKindMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKnobsOfInProcessConnector gives a connector that resolves to one
+// registered in process knobs of a process, a container or a virtualenv:
+// none has anything to act on, and New says so instead of ignoring them.
+func TestKnobsOfInProcessConnector(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	for _, c := range []struct {
+		opt  connector.Option
+		want string
+	}{
+		{connector.WithEnv("A=1"), "WithEnv"},
+		{connector.WithLogDir(t.TempDir()), "WithLogDir"},
+		{connector.WithInstallIfMissing(false), "WithInstallIfMissing"},
+		{connector.WithInstallRoot(t.TempDir()), "WithInstallRoot"},
+	} {
+		_, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env), c.opt)
+		want := c.want + ": it does not apply to a connector run in process, as registered in its Environment"
+		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an *OptionError saying %q", c.want, err, want)
+		}
+	}
+}

@@ -346,7 +346,7 @@ func TestRegistryManifestPinned(t *testing.T) {
 	_, err = connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(env),
 		connector.WithVersion("1.2.0"), connector.WithEnv("A=1"))
 	if !errors.Is(err, connector.ErrInvalidOption) ||
-		!strings.Contains(err.Error(), "WithEnv: it does not apply to a connector run with its published manifest") {
+		!strings.Contains(err.Error(), "WithEnv: it does not apply to a connector run from its published manifest") {
 		t.Fatalf("WithEnv: %v", err)
 	}
 }

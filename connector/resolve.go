@@ -28,6 +28,9 @@ type resolved struct {
 	// manifest is set for a source run natively from a declarative
 	// manifest.
 	manifest bool
+	// inProcess is set for a connector registered in the Environment,
+	// chosen with no way given.
+	inProcess bool
 }
 
 // explicitMethods names the ways of running the connector the options chose.
@@ -94,9 +97,24 @@ func (s *settings) check(kind Kind, name string) error {
 	return nil
 }
 
-// wayRegistryManifest names, in messages, the way a manifest-only
-// connector of the registry runs when no way is chosen.
-const wayRegistryManifest = "its published manifest"
+// The ways a connector runs when no way is chosen, for checkWay: a
+// manifest-only connector of the registry from its published manifest, a
+// connector registered in the Environment in process.
+const (
+	wayRegistryManifest = "its published manifest"
+	wayInProcess        = "in process"
+)
+
+// wayPhrase says how a connector run the way named runs, for messages.
+func wayPhrase(way string) string {
+	switch way {
+	case wayRegistryManifest:
+		return "from its published manifest"
+	case wayInProcess:
+		return "in process, as registered in its Environment"
+	}
+	return "with " + way
+}
 
 // checkWay reports the first knob given that does not apply to the way
 // the connector runs (an explicit option's name, or wayRegistryManifest).
@@ -106,7 +124,7 @@ func (s *settings) checkWay(name, way string) error {
 			return nil
 		}
 		return &OptionError{Connector: name, Option: option,
-			Reason: fmt.Sprintf("it does not apply to a connector run with %s", way)}
+			Reason: "it does not apply to a connector run " + wayPhrase(way)}
 	}
 	const local, docker, python = "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"
 	for _, err := range []error{
@@ -127,8 +145,10 @@ func (s *settings) checkWay(name, way string) error {
 	return nil
 }
 
-// checkResolved reports the manifest knobs given to a connector that,
-// with no way chosen, resolved to something else than a manifest.
+// checkResolved reports the knobs given to a connector that, with no way
+// chosen, resolved to a way they do not apply to: the manifest knobs to
+// anything but a manifest; the knobs of a process, a container or a
+// virtualenv to a connector registered in process, which has none.
 func (s *settings) checkResolved(name string, r resolved) error {
 	if r.manifest {
 		return nil
@@ -141,6 +161,9 @@ func (s *settings) checkResolved(name string, r resolved) error {
 			return &OptionError{Connector: name, Option: o.option, Reason: fmt.Sprintf(
 				"it applies only to a connector run from a declarative manifest, and this one runs as %s", r.exec)}
 		}
+	}
+	if r.inProcess {
+		return s.checkWay(name, wayInProcess)
 	}
 	return nil
 }
@@ -195,7 +218,9 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 				return resolved{}, err
 			}
 			env.Logger().Debug("connector runs in process", "connector", name)
-			return build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
+			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
+			r.inProcess = true
+			return r, err
 		}
 	}
 	if path, err := exec.LookPath(name); err == nil {
