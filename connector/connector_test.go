@@ -81,6 +81,10 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithVersion: it does not apply to a connector run with WithGoConnector"},
 		{"destination-x", connector.KindDestination, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithStreams("users")},
 			"WithStreams: a destination writes the streams of what it is given"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalMount("/tmp"), connector.WithInstallRoot("/tmp")},
+			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
+			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
 		{"./source-x", connector.KindSource, nil, "not a path or an image"},
 		{"airbyte/source-x", connector.KindSource, nil, "not a path or an image"},
 	} {

@@ -85,8 +85,15 @@ func (s *settings) check(kind Kind, name string) error {
 			return err
 		}
 	}
-	if len(methods) == 1 {
+	switch {
+	case len(methods) == 1:
 		if err := s.checkWay(name, methods[0]); err != nil {
+			return err
+		}
+	case s.hostNetwork || len(s.mounts) > 0:
+		// The Docker knobs alone choose Docker (the default image), so the
+		// knobs of the other ways have nothing to act on.
+		if err := s.checkWay(name, "WithDockerImage"); err != nil {
 			return err
 		}
 	}
