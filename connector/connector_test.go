@@ -85,6 +85,8 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
 		{"source-x", connector.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
 			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
+		{"source-faker ", connector.KindSource, nil, "a connector name is a single word"},
+		{"source\tx", connector.KindSource, nil, "a connector name is a single word"},
 		{"./source-x", connector.KindSource, nil, "not a path or an image"},
 		{"airbyte/source-x", connector.KindSource, nil, "not a path or an image"},
 	} {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/kit"
@@ -60,7 +61,14 @@ func (s *settings) explicitMethods() []string {
 // check reports the options that do not fit each other or the kind of
 // connector, before anything is resolved.
 func (s *settings) check(kind Kind, name string) error {
-	if strings.ContainsAny(name, `/\`) || strings.TrimSpace(name) == "" || strings.ContainsRune(name, 0) {
+	// A space around a name would be trimmed by the registry's lookup but
+	// not by the in-process and PATH lookups before it, so "source-faker "
+	// would run elsewhere than "source-faker": refuse it instead.
+	if name == "" || strings.ContainsFunc(name, unicode.IsSpace) {
+		return &OptionError{Connector: fmt.Sprintf("%q", name), Reason: "a connector name is a single word such as source-faker, " +
+			"with no spaces; trim the name"}
+	}
+	if strings.ContainsAny(name, `/\`) || strings.ContainsRune(name, 0) {
 		return &OptionError{Connector: name, Reason: "a connector name is a single word such as source-faker, " +
 			"not a path or an image; run a path with WithLocalExecutable(path) and an image with WithDockerImage(image)"}
 	}
