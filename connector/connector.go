@@ -107,7 +107,7 @@ func New(ctx context.Context, kind Kind, name string, opts ...Option) (*Connecto
 	if st.installIfMissing != nil {
 		rt.NoInstall = !*st.installIfMissing
 	}
-	r, err := st.resolve(ctx, name, env, rt)
+	r, err := st.resolve(ctx, kind, name, env, rt)
 	if err == nil {
 		err = st.checkResolved(name, r)
 	}

@@ -81,6 +81,12 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithVersion: it does not apply to a connector run with WithGoConnector"},
 		{"destination-x", connector.KindDestination, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithStreams("users")},
 			"WithStreams: a destination writes the streams of what it is given"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalMount("/tmp"), connector.WithInstallRoot("/tmp")},
+			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
+		{"source-x", connector.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
+			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
+		{"source-faker ", connector.KindSource, nil, "a connector name is a single word"},
+		{"source\tx", connector.KindSource, nil, "a connector name is a single word"},
 		{"./source-x", connector.KindSource, nil, "not a path or an image"},
 		{"airbyte/source-x", connector.KindSource, nil, "not a path or an image"},
 	} {
@@ -340,5 +346,63 @@ func TestConfigChangeRacingSetConfig(t *testing.T) {
 	}
 	if changed == nil || changed["token"] != ref {
 		t.Errorf("the callback got token %q, want the reference", changed["token"])
+	}
+}
+
+// TestKindMismatch asks for a source by the name of a destination, and the
+// reverse, among the connectors registered in process and in the registry:
+// New refuses it at once, instead of installing a package or pulling an
+// image whose first command then fails.
+func TestKindMismatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	regFile := filepath.Join(t.TempDir(), "registry.json")
+	os.WriteFile(regFile, []byte(`{"sources": [{"dockerRepository": "airbyte/source-remote", "dockerImageTag": "1.0.0", "language": "java"}],
+		"destinations": [{"dockerRepository": "airbyte/destination-remote", "dockerImageTag": "1.0.0", "language": "java"}]}`), 0o644)
+	env := connector.NewEnvironment()
+	env.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(regFile), registry.WithCacheDir("")))
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	for _, c := range []struct {
+		kind connector.Kind
+		name string
+		want string
+	}{
+		{connector.KindSource, "destination-echo", "destination-echo is a destination, not a source"},
+		{connector.KindDestination, "source-remote", "source-remote is a source, not a destination"},
+		{connector.KindSource, "destination-remote", "destination-remote is a destination, not a source"},
+	} {
+		_, err := connector.New(ctx, c.kind, c.name, connector.WithEnvironment(env))
+		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s as a %s: got %v, want an *OptionError saying %q", c.name, c.kind, err, c.want)
+		}
+	}
+	// The right kind still resolves.
+	if _, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKnobsOfInProcessConnector gives a connector that resolves to one
+// registered in process knobs of a process, a container or a virtualenv:
+// none has anything to act on, and New says so instead of ignoring them.
+func TestKnobsOfInProcessConnector(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	for _, c := range []struct {
+		opt  connector.Option
+		want string
+	}{
+		{connector.WithEnv("A=1"), "WithEnv"},
+		{connector.WithLogDir(t.TempDir()), "WithLogDir"},
+		{connector.WithInstallIfMissing(false), "WithInstallIfMissing"},
+		{connector.WithInstallRoot(t.TempDir()), "WithInstallRoot"},
+	} {
+		_, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env), c.opt)
+		want := c.want + ": it does not apply to a connector run in process, as registered in its Environment"
+		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an *OptionError saying %q", c.want, err, want)
+		}
 	}
 }

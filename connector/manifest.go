@@ -134,7 +134,7 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", entry.Name, m.From, err)
 	}
 	if len(custom) == 0 {
-		if err := s.checkWay(entry.Name, wayManifest); err != nil {
+		if err := s.checkWay(entry.Name, wayRegistryManifest); err != nil {
 			return resolved{}, err
 		}
 		env.Logger().Debug("manifest-only connector runs natively", "connector", entry.Name, "manifest", m.From)

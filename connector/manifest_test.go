@@ -18,6 +18,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/registry"
 	"gopkg.in/yaml.v3"
 )
 
@@ -301,3 +302,51 @@ func TestManifestDebugLogsMasked(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestRegistryManifestPinned resolves a connector that the registry says is
+// manifest-only, pinned with WithVersion: the pinned manifest is
+// downloaded and run natively. A knob that does not apply is refused
+// naming the way the connector resolved to, not an option never given.
+func TestRegistryManifestPinned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api, _ := itemsServer(t)
+	var paths sync.Map
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths.Store(r.URL.Path, true)
+		if r.URL.Path != "/source-items/1.2.0/manifest.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(itemsManifest(api.URL)))
+	}))
+	defer site.Close()
+	dir := t.TempDir()
+	regFile := filepath.Join(dir, "registry.json")
+	os.WriteFile(regFile, []byte(`{"sources": [{"dockerRepository": "airbyte/source-items", "dockerImageTag": "1.3.0",
+		"language": "manifest-only"}], "destinations": []}`), 0o644)
+	env := connector.NewEnvironment()
+	env.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(regFile), registry.WithManifestURL(site.URL),
+		registry.WithCacheDir(filepath.Join(dir, "cache")), registry.WithManifestDir("")))
+
+	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(env),
+		connector.WithVersion("1.2.0"), connector.WithConfig(map[string]any{"token": "t0ken"}))
+	if err != nil {
+		t.Fatalf("pinned: %v", err)
+	}
+	if c.Executor().Method().Kind != executor.KindInProcess || c.Version(ctx) != "1.2.0" {
+		t.Fatalf("pinned: runs as %s version %q, want natively, version 1.2.0", c, c.Version(ctx))
+	}
+	if _, ok := paths.Load("/source-items/1.2.0/manifest.yaml"); !ok {
+		t.Fatal("the pinned manifest was not downloaded")
+	}
+	if got := readItems(t, c); len(got) != 2 {
+		t.Fatalf("records %v", got)
+	}
+	_, err = connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(env),
+		connector.WithVersion("1.2.0"), connector.WithEnv("A=1"))
+	if !errors.Is(err, connector.ErrInvalidOption) ||
+		!strings.Contains(err.Error(), "WithEnv: it does not apply to a connector run from its published manifest") {
+		t.Fatalf("WithEnv: %v", err)
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
 )
 
@@ -27,6 +29,9 @@ type resolved struct {
 	// manifest is set for a source run natively from a declarative
 	// manifest.
 	manifest bool
+	// inProcess is set for a connector registered in the Environment,
+	// chosen with no way given.
+	inProcess bool
 }
 
 // explicitMethods names the ways of running the connector the options chose.
@@ -56,7 +61,14 @@ func (s *settings) explicitMethods() []string {
 // check reports the options that do not fit each other or the kind of
 // connector, before anything is resolved.
 func (s *settings) check(kind Kind, name string) error {
-	if strings.ContainsAny(name, `/\`) || strings.TrimSpace(name) == "" || strings.ContainsRune(name, 0) {
+	// A space around a name would be trimmed by the registry's lookup but
+	// not by the in-process and PATH lookups before it, so "source-faker "
+	// would run elsewhere than "source-faker": refuse it instead.
+	if name == "" || strings.ContainsFunc(name, unicode.IsSpace) {
+		return &OptionError{Connector: fmt.Sprintf("%q", name), Reason: "a connector name is a single word such as source-faker, " +
+			"with no spaces; trim the name"}
+	}
+	if strings.ContainsAny(name, `/\`) || strings.ContainsRune(name, 0) {
 		return &OptionError{Connector: name, Reason: "a connector name is a single word such as source-faker, " +
 			"not a path or an image; run a path with WithLocalExecutable(path) and an image with WithDockerImage(image)"}
 	}
@@ -81,8 +93,15 @@ func (s *settings) check(kind Kind, name string) error {
 			return err
 		}
 	}
-	if len(methods) == 1 {
+	switch {
+	case len(methods) == 1:
 		if err := s.checkWay(name, methods[0]); err != nil {
+			return err
+		}
+	case s.hostNetwork || len(s.mounts) > 0:
+		// The Docker knobs alone choose Docker (the default image), so the
+		// knobs of the other ways have nothing to act on.
+		if err := s.checkWay(name, "WithDockerImage"); err != nil {
 			return err
 		}
 	}
@@ -93,9 +112,24 @@ func (s *settings) check(kind Kind, name string) error {
 	return nil
 }
 
-// wayRegistryManifest names, in messages, the way a manifest-only
-// connector of the registry runs when no way is chosen.
-const wayRegistryManifest = "its published manifest"
+// The ways a connector runs when no way is chosen, for checkWay: a
+// manifest-only connector of the registry from its published manifest, a
+// connector registered in the Environment in process.
+const (
+	wayRegistryManifest = "its published manifest"
+	wayInProcess        = "in process"
+)
+
+// wayPhrase says how a connector run the way named runs, for messages.
+func wayPhrase(way string) string {
+	switch way {
+	case wayRegistryManifest:
+		return "from its published manifest"
+	case wayInProcess:
+		return "in process, as registered in its Environment"
+	}
+	return "with " + way
+}
 
 // checkWay reports the first knob given that does not apply to the way
 // the connector runs (an explicit option's name, or wayRegistryManifest).
@@ -105,7 +139,7 @@ func (s *settings) checkWay(name, way string) error {
 			return nil
 		}
 		return &OptionError{Connector: name, Option: option,
-			Reason: fmt.Sprintf("it does not apply to a connector run with %s", way)}
+			Reason: "it does not apply to a connector run " + wayPhrase(way)}
 	}
 	const local, docker, python = "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"
 	for _, err := range []error{
@@ -126,8 +160,10 @@ func (s *settings) checkWay(name, way string) error {
 	return nil
 }
 
-// checkResolved reports the manifest knobs given to a connector that,
-// with no way chosen, resolved to something else than a manifest.
+// checkResolved reports the knobs given to a connector that, with no way
+// chosen, resolved to a way they do not apply to: the manifest knobs to
+// anything but a manifest; the knobs of a process, a container or a
+// virtualenv to a connector registered in process, which has none.
 func (s *settings) checkResolved(name string, r resolved) error {
 	if r.manifest {
 		return nil
@@ -141,11 +177,14 @@ func (s *settings) checkResolved(name string, r resolved) error {
 				"it applies only to a connector run from a declarative manifest, and this one runs as %s", r.exec)}
 		}
 	}
+	if r.inProcess {
+		return s.checkWay(name, wayInProcess)
+	}
 	return nil
 }
 
 // resolve decides how the connector runs and builds its executor.
-func (s *settings) resolve(ctx context.Context, name string, env *Environment, rt executor.Runtime) (resolved, error) {
+func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Environment, rt executor.Runtime) (resolved, error) {
 	build := func(m executor.Method, version string) (resolved, error) {
 		ex, err := executor.New(name, m, rt)
 		if err != nil {
@@ -188,8 +227,15 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 	// No way chosen: decide as PyAirbyte does.
 	if s.version == "" {
 		if c, ok := env.inProcess(name); ok {
+			_, src := c.(kit.Source)
+			_, dst := c.(kit.Destination)
+			if err := kindMismatch(name, kind, src, dst); err != nil {
+				return resolved{}, err
+			}
 			env.Logger().Debug("connector runs in process", "connector", name)
-			return build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
+			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
+			r.inProcess = true
+			return r, err
 		}
 	}
 	if path, err := exec.LookPath(name); err == nil {
@@ -198,6 +244,9 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 	entry, err := env.Registry().Lookup(ctx, name)
 	if err != nil {
 		return resolved{}, &NoMethodError{Connector: name, Err: err}
+	}
+	if err := kindMismatch(name, kind, entry.Kind == registry.KindSource, entry.Kind == registry.KindDestination); err != nil {
+		return resolved{}, err
 	}
 	if entry.Supports(registry.InstallYAML) {
 		return s.fromRegistryManifest(ctx, entry, env, rt, func(image string) (resolved, error) {
@@ -220,6 +269,22 @@ func (s *settings) resolve(ctx context.Context, name string, env *Environment, r
 	default: // registry.MethodDocker
 		return build(docker(m.DockerImage), executor.ImageTag(m.DockerImage))
 	}
+}
+
+// kindMismatch refuses a name that stands for a connector of the other
+// kind (isSource and isDestination say what it is), before anything is
+// installed or pulled: its first command would fail, later and less
+// clearly.
+func kindMismatch(name string, want Kind, isSource, isDestination bool) error {
+	if (want == KindSource && isSource) || (want == KindDestination && isDestination) || (!isSource && !isDestination) {
+		return nil
+	}
+	other := KindDestination
+	if want == KindDestination {
+		other = KindSource
+	}
+	return &OptionError{Connector: name, Reason: fmt.Sprintf("%s is a %s, not a %s; get it as a %s (goairbyte.Get%s)",
+		name, other, want, other, strings.ToUpper(other.String()[:1])+other.String()[1:])}
 }
 
 func (s *settings) local(path string) executor.Method {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/internal/httpbody"
+	"gopkg.in/yaml.v3"
 )
 
 // defaultManifestURL is where Airbyte publishes the files of each
@@ -136,14 +137,17 @@ func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest,
 // downloadManifest fetches manifest.yaml, then components.zip, whose
 // components.py it keeps.
 func (l *Loader) downloadManifest(ctx context.Context, name, version, u string) (*Manifest, error) {
-	yaml, status, err := l.get(ctx, u)
+	text, status, err := l.get(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %d %s", status, http.StatusText(status))
 	}
-	m := &Manifest{Connector: name, Version: version, YAML: yaml, From: u}
+	if err := checkManifestText(text); err != nil {
+		return nil, err
+	}
+	m := &Manifest{Connector: name, Version: version, YAML: text, From: u}
 	zu := strings.TrimSuffix(u, "manifest.yaml") + "components.zip"
 	archive, status, err := l.get(ctx, zu)
 	switch {
@@ -158,6 +162,21 @@ func (l *Loader) downloadManifest(ctx context.Context, name, version, u string) 
 		return nil, fmt.Errorf("%s: %w", zu, err)
 	}
 	return m, nil
+}
+
+// checkManifestText reports a download that is not a manifest at all
+// before it is cached: a proxy or captive portal answers 200 with an HTML
+// page, and a pinned version is never downloaded again. What the manifest
+// says is the engine's to judge.
+func checkManifestText(text []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return fmt.Errorf("not a manifest: the body is not YAML (%v); a proxy may be answering instead of the server", err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return errors.New("not a manifest: the body is not a YAML mapping; a proxy may be answering instead of the server")
+	}
+	return nil
 }
 
 // get fetches u within the loader's timeout and returns the body and the

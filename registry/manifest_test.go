@@ -221,3 +221,29 @@ func TestManifestDir(t *testing.T) {
 		t.Fatalf("missing from the directory: %v", err)
 	}
 }
+
+// TestManifestNotAManifest: a download answered 200 with something that
+// is not a manifest (a proxy's or captive portal's HTML page) is an error
+// and is not cached: a pinned version is never downloaded again, so a
+// cached page would stand for the manifest for good.
+func TestManifestNotAManifest(t *testing.T) {
+	isolate(t)
+	srv := newManifestServer(t)
+	const path = "/source-x/1.0.0/manifest.yaml"
+	srv.set(path, []byte("<!DOCTYPE html>\n<html><body>Sign in to the Wi-Fi</body></html>\n"))
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), WithTimeout(5*time.Second))
+	ctx := context.Background()
+	_, err := l.Manifest(ctx, "source-x", "1.0.0")
+	var me *ManifestError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "not a manifest") || !strings.Contains(err.Error(), srv.URL+path) {
+		t.Fatalf("an HTML page: %v, want a ManifestError saying it is not a manifest", err)
+	}
+	srv.set(path, []byte("version: 6.7.0\ntype: DeclarativeSource\n"))
+	m, err := l.Manifest(ctx, "source-x", "1.0.0")
+	if err != nil || !strings.HasPrefix(string(m.YAML), "version: 6.7.0") {
+		t.Fatalf("once the real manifest is served: %v %q", err, m.YAML)
+	}
+	if n := srv.count(path); n != 2 {
+		t.Fatalf("%d downloads, want 2: the page must not have been cached", n)
+	}
+}
