@@ -32,8 +32,9 @@
 // connector may be chosen:
 //
 //   - connector.WithDockerImage(image): a container per command, removed
-//     when it ends; "" means the registry's image (else airbyte/<name>),
-//     tagged with connector.WithVersion or "latest". WithHostNetwork lets it
+//     when it ends; "" means the registry's image and tag (else
+//     airbyte/<name>:latest), the tag replaced by connector.WithVersion
+//     when given. WithHostNetwork lets it
 //     reach services on localhost, WithLocalMount(dir) mounts dir at /local.
 //   - connector.WithLocalExecutable(path): an executable, by path or name on
 //     PATH.
