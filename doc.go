@@ -142,10 +142,11 @@
 //
 // # Errors
 //
-// Every error of the library matches one of this package's sentinels with
+// The errors a program acts on match one of this package's sentinels with
 // errors.Is — [ErrStreamNotFound], [ErrNotInstalled], [ErrCheckFailed],
-// [ErrConfigInvalid], [ErrConnectorFailed], … — whichever package made it,
-// and is of one of the types aliased here for errors.As:
+// [ErrConfigInvalid], [ErrConnectorFailed], … — whichever package made
+// them, and are of one of the types aliased here for errors.As (errors of
+// the program's own arguments, such as an invalid cache name, are plain):
 //
 //	var ce *goairbyte.ConnectorError
 //	if errors.As(err, &ce) {
