@@ -32,8 +32,9 @@
 // connector may be chosen:
 //
 //   - connector.WithDockerImage(image): a container per command, removed
-//     when it ends; "" means the registry's image (else airbyte/<name>),
-//     tagged with connector.WithVersion or "latest". WithHostNetwork lets it
+//     when it ends; "" means the registry's image and tag (else
+//     airbyte/<name>:latest), the tag replaced by connector.WithVersion
+//     when given. WithHostNetwork lets it
 //     reach services on localhost, WithLocalMount(dir) mounts dir at /local.
 //   - connector.WithLocalExecutable(path): an executable, by path or name on
 //     PATH.
@@ -141,10 +142,11 @@
 //
 // # Errors
 //
-// Every error of the library matches one of this package's sentinels with
+// The errors a program acts on match one of this package's sentinels with
 // errors.Is — [ErrStreamNotFound], [ErrNotInstalled], [ErrCheckFailed],
-// [ErrConfigInvalid], [ErrConnectorFailed], … — whichever package made it,
-// and is of one of the types aliased here for errors.As:
+// [ErrConfigInvalid], [ErrConnectorFailed], … — whichever package made
+// them, and are of one of the types aliased here for errors.As (errors of
+// the program's own arguments, such as an invalid cache name, are plain):
 //
 //	var ce *goairbyte.ConnectorError
 //	if errors.As(err, &ce) {

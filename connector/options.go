@@ -117,8 +117,10 @@ func WithLocalExecutable(pathOrName string) Option {
 }
 
 // WithDockerImage runs the connector in Docker, a container per command.
-// An empty image means the connector's registry image, else
-// airbyte/<name>; an image without a tag gets the version (or "latest").
+// An empty image means the connector's registry image, tagged with the
+// version, else the registry's tag, else "latest"; a connector the registry
+// does not know is airbyte/<name>. A named image without a tag gets the
+// version (or "latest").
 func WithDockerImage(image string) Option {
 	return func(s *settings) {
 		s.note("WithDockerImage")

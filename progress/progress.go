@@ -7,7 +7,7 @@
 // go by:
 //
 //	tr := progress.New(progress.OpRead, "source-faker")
-//	defer tr.Finish(err) // prints the one summary line
+//	defer func() { tr.Finish(err) }() // the one summary line, with the error the operation ends with
 //	users := tr.Stream("users")
 //	users.Read(1, len(line))   // per record, or per batch: users.Read(n, bytes)
 //	users.Written(n)           // rows landed in the cache or were sent to a destination

@@ -45,11 +45,11 @@
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
-// are committed in groups the same way. What still does not fit is an
-// [*OutOfMemoryError] that names the options raising the limit.
+// are committed in groups the same way. What still does not fit is a
+// *cache.OutOfMemoryError that names the options raising the limit.
 //
 // A DuckDB file has one writer process: a second process opening a file in
-// use gets an [*InUseError]. A full disk under the file or the spool files
+// use gets a *cache.InUseError. A full disk under the file or the spool files
 // is a *cache.DiskFullError.
 package duckdb
 

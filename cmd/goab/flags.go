@@ -161,7 +161,7 @@ func (p *pythonFlag) IsBoolFlag() bool { return true }
 func addConnectorFlags(fs *flag.FlagSet, prefix, what string) *connectorFlags {
 	f := &connectorFlags{prefix: prefix}
 	fs.StringVar(&f.local, prefix+"local-executable", "", "run the "+what+" as this executable (a path, or a name on PATH)")
-	fs.StringVar(&f.dockerImage, prefix+"docker-image", "", "run the "+what+" in Docker with this image; '' means airbyte/<name>")
+	fs.StringVar(&f.dockerImage, prefix+"docker-image", "", "run the "+what+" in Docker with this image; '' means the registry's image, else airbyte/<name>")
 	fs.StringVar(&f.pipURL, prefix+"pip-url", "", "run the "+what+" from a Python virtualenv with this pip requirement (name, URL or path)")
 	fs.Var(&f.python, prefix+"use-python", "run the "+what+" from a Python virtualenv made with python3, or with --"+prefix+"use-python=INTERPRETER with that one (installs airbyte-<name>, or the --"+prefix+"pip-url)")
 	fs.StringVar(&f.version, prefix+"version", "", "the "+what+"'s version: the Docker tag or the Python package version")

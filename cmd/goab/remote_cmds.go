@@ -163,7 +163,7 @@ func planOrApply(ctx context.Context, c *command, e *env, args []string, apply b
 func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string) (*connections.Reconciler, string, error) {
 	fs := newFlagSet(c)
 	file := fs.String("f", "", "the connections YAML file")
-	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's name + .state.json)")
+	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's path with .yaml replaced by .state.json)")
 	del := fs.Bool("delete-unmentioned", false, "also delete the workspace's sources, destinations and connections the file does not declare")
 	af := addAirbyteFlags(fs)
 	pos, err := parse(c, e, fs, args)
