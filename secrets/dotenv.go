@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 )
 
 // parseDotenv reads dotenv syntax, the format of .env files:
@@ -27,12 +28,14 @@ func parseDotenv(r io.Reader) (map[string]string, error) {
 	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
 	for i := 0; i < len(lines); i++ {
 		lineNo := i + 1
-		line := strings.TrimSpace(lines[i])
-		if line == "" || strings.HasPrefix(line, "#") {
+		// Trailing spaces are kept until the value is known: those of a
+		// quoted value that goes on to the next line are part of it.
+		line := strings.TrimLeftFunc(lines[i], unicode.IsSpace)
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(line, "export"); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "\t")) {
-			line = strings.TrimSpace(rest)
+			line = strings.TrimLeftFunc(rest, unicode.IsSpace)
 		}
 		key, val, ok := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)

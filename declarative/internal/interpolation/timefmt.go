@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -20,7 +21,12 @@ var (
 // strftime formats dt as Python's datetime.strftime does on Linux: Python itself expands %f,
 // %z and %Z, glibc the rest in the C locale (with its flags - _ 0 ^ # and field widths).
 // Unknown directives are copied as they are. %s is the wall clock read as UTC (TZ=UTC).
+//
+// Like Python, it gives "" when the result would not fit in the largest buffer Python's
+// time.strftime tries (see pyStrftimeLimit): a field width such as %999999999d would
+// otherwise build a string of that size, or of 2^63 bytes for a width that overflows.
 func strftime(dt dateTime, format string) string {
+	limit := pyStrftimeLimit(dt, format)
 	b := make([]byte, 0, len(format)+16)
 	y, mo, d := dt.t.Date()
 	h, mi, sec := dt.t.Clock()
@@ -66,11 +72,52 @@ func strftime(dt dateTime, format string) string {
 			i++
 			continue
 		}
-		n, out := glibcDirective(dt, format[i:])
+		var tooLong bool
+		n, out := glibcDirective(dt, format[i:], limit, &tooLong)
+		if tooLong {
+			return ""
+		}
 		b = append(b, out...)
 		i += n - 1
+		if len(b) > utf8.UTFMax*limit {
+			return "" // more characters than limit, whatever they are
+		}
+	}
+	if utf8.RuneCount(b) > limit {
+		return ""
 	}
 	return string(b)
+}
+
+// pyStrftimeLimit is the longest result, in characters, that Python's datetime.strftime
+// returns for format: it substitutes %f, %z and %Z itself, then calls the C library with
+// buffers of 1024 characters, doubling while the result does not fit and the buffer is
+// shorter than 256 times the substituted format; a result that never fits comes back as "".
+func pyStrftimeLimit(dt dateTime, format string) int {
+	n := utf8.RuneCountInString(format)
+	for i := 0; i+1 < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		switch format[i+1] {
+		case 'f':
+			n += 6 - 2
+		case 'z':
+			if dt.aware {
+				n += len(appendPyOffset(nil, dt.offset())) - 2
+			} else {
+				n -= 2
+			}
+		case 'Z':
+			n += utf8.RuneCountInString(dt.zoneName()) - 2
+		}
+		i++
+	}
+	size := 1024
+	for size < 256*n {
+		size += size
+	}
+	return size - 1 // the C library needs room for the terminating NUL
 }
 
 // appendZeroPadded appends a non-negative v with at least width digits.
@@ -97,8 +144,8 @@ func pad(v int64, width int, c byte) string {
 	if v < 0 {
 		neg, s = true, s[1:]
 	}
-	for len(s) < width-boolInt(neg) {
-		s = string(c) + s
+	if w := width - boolInt(neg); len(s) < w {
+		s = strings.Repeat(string(c), w-len(s)) + s
 	}
 	if neg {
 		s = "-" + s
@@ -114,8 +161,9 @@ func boolInt(b bool) int {
 }
 
 // glibcDirective formats the directive at the start of f (which begins with '%') and returns
-// how many bytes it used.
-func glibcDirective(dt dateTime, f string) (int, string) {
+// how many bytes it used. It sets *tooLong, and formats nothing, for a field width beyond
+// limit, the longest result strftime may return.
+func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, string) {
 	i := 1
 	var flag byte
 	for i < len(f) && strings.IndexByte("-_0^#", f[i]) >= 0 {
@@ -141,6 +189,7 @@ func glibcDirective(dt dateTime, f string) (int, string) {
 		i++
 	}
 	if i > ws {
+		// glibc stops a width at INT_MAX; Atoi stops at its own maximum, as far beyond limit.
 		width, _ = strconv.Atoi(f[ws:i])
 	}
 	if i < len(f) && (f[i] == 'E' || f[i] == 'O') {
@@ -155,6 +204,10 @@ func glibcDirective(dt dateTime, f string) (int, string) {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	num := func(v int64, defWidth int, defPad byte) string {
+		if width > limit {
+			*tooLong = true
+			return ""
+		}
 		p := defPad
 		switch padFlag {
 		case '-':
@@ -178,6 +231,10 @@ func glibcDirective(dt dateTime, f string) (int, string) {
 		return pad(v, w, p)
 	}
 	str := func(v string, caseChange bool) string {
+		if width > limit {
+			*tooLong = true
+			return ""
+		}
 		if upper || (swap && caseChange) {
 			v = strings.ToUpper(v)
 		}

@@ -1,0 +1,37 @@
+package termsafe
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzString checks that what String and Writer produce is valid UTF-8
+// without a character a terminal could act on (Writer keeps \n and \t), and
+// that text with nothing to escape is kept as it is.
+func FuzzString(f *testing.F) {
+	for _, s := range []string{"plain", "bad \x1b[31mred", "c1 \u009b2J \x7f", "bidi \u202eevil", "invalid \xff\xc3 byte", "\ufffd", "a\tb\nc\rd"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		check := func(what, out string, ok func(rune) bool) {
+			if !utf8.ValidString(out) {
+				t.Fatalf("%s(%q) = %q: invalid UTF-8", what, s, out)
+			}
+			for _, r := range out {
+				if !ok(r) && unsafe(r) {
+					t.Fatalf("%s(%q) = %q: holds %U", what, s, out, r)
+				}
+			}
+			if strings.IndexFunc(s, func(r rune) bool { return !ok(r) && unsafe(r) }) < 0 && out != s {
+				t.Fatalf("%s(%q) = %q: changed text with nothing to escape", what, s, out)
+			}
+		}
+		check("String", String(s), func(rune) bool { return false })
+		var b strings.Builder
+		if n, err := NewWriter(&b).Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+		check("Writer", b.String(), func(r rune) bool { return r == '\n' || r == '\t' })
+	})
+}

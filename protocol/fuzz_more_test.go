@@ -1,0 +1,184 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzValidJSON checks the hand-written validator against encoding/json:
+// it accepts exactly the JSON texts that are also valid UTF-8 (it is
+// stricter only about invalid UTF-8 inside strings).
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, ` {"a" : [1, -0.5e+3, "x\u00e9", true, false, null]} `,
+		`{"a":1,}`, `[1,]`, `"\ud800"`, "\"\xff\"", `01`, `1.`, `-`, `{"a"}`,
+		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
+		`"abcdefgh\"ijklmnop"`, `"abcdefg\\"`, "\"abcdefgh\x01\"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := validJSON(b)
+		want := json.Valid(b) && utf8.Valid(b)
+		if got != want {
+			t.Fatalf("validJSON(%q) = %v, encoding/json and utf8.Valid say %v", b, got, want)
+		}
+	})
+}
+
+// FuzzField checks Field against encoding/json: a member it finds is valid
+// JSON and present in the object, one it says is absent is not there, and
+// on a valid object without escaped keys it always decides.
+func FuzzField(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"name":"a"}`, ` { "a" : [1,{"id":2}] , "id" : "x\"y" } `, `{"a":1,"id":2,"id":3}`,
+		`{}`, `{"i\u0064":1}`, `{"a":tru,"id":1}`, `[1]`, `{"id":nul}`, `{"id":1`, `{"id":1}x`,
+	} {
+		f.Add([]byte(s), "id", 0)
+	}
+	f.Fuzz(func(t *testing.T, obj []byte, name string, limit int) {
+		v, scan := Field(obj, name, limit)
+		var m map[string]json.RawMessage
+		valid := validJSON(obj) && json.Unmarshal(obj, &m) == nil && m != nil
+		switch scan {
+		case FieldFound:
+			if !validJSON(v) {
+				t.Fatalf("Field(%q, %q) found invalid JSON %q", obj, name, v)
+			}
+			if valid {
+				if _, ok := m[name]; !ok {
+					t.Fatalf("Field(%q, %q) found %q, encoding/json has no such member", obj, name, v)
+				}
+			}
+		case FieldAbsent:
+			// Field reads the object and no further: what follows it is
+			// not its business.
+			var first map[string]json.RawMessage
+			if err := json.NewDecoder(bytes.NewReader(obj)).Decode(&first); err != nil || first == nil {
+				t.Fatalf("Field(%q, %q) = absent on what does not start with an object: %v", obj, name, err)
+			}
+			if _, ok := first[name]; ok {
+				t.Fatalf("Field(%q, %q) = absent, encoding/json has the member", obj, name)
+			}
+		case FieldUnknown:
+			if valid && limit <= 0 && !bytes.Contains(obj, []byte(`\`)) {
+				t.Fatalf("Field(%q, %q) undecided on a valid object without escapes", obj, name)
+			}
+		}
+	})
+}
+
+// FuzzEncodeRoundTrip checks that whatever parses as a protocol message
+// encodes into one line that parses back into the same message.
+func FuzzEncodeRoundTrip(f *testing.F) {
+	for _, line := range agreementCorpus(f) {
+		f.Add(line)
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		m := ParseMessage(line)
+		if !m.IsProtocol() {
+			return
+		}
+		out, err := AppendMessage(nil, m)
+		if err != nil {
+			return // a non-finite number, invalid JSON in a blob, ...
+		}
+		if bytes.Count(out, []byte("\n")) != 1 || out[len(out)-1] != '\n' {
+			t.Fatalf("%q encoded as %q: not one line", line, out)
+		}
+		back := ParseMessage(out)
+		m.Raw, back.Raw = nil, nil
+		// Milliseconds before 1973 read as seconds: emitted_at is
+		// ambiguous there by design.
+		if m.Record != nil && back.Record != nil && m.Record.EmittedAt > 0 && m.Record.EmittedAt < secondsThreshold {
+			back.Record.EmittedAt = m.Record.EmittedAt
+		}
+		if m.Trace != nil && back.Trace != nil && m.Trace.EmittedAt > 0 && m.Trace.EmittedAt < secondsThreshold {
+			back.Trace.EmittedAt = m.Trace.EmittedAt
+		}
+		if m.Control != nil && back.Control != nil && m.Control.EmittedAt > 0 && m.Control.EmittedAt < secondsThreshold {
+			back.Control.EmittedAt = m.Control.EmittedAt
+		}
+		// A missing blob (nil) is written as null and reads back as the
+		// bytes null: compare what the messages say, and below the bytes.
+		if !reflect.DeepEqual(m, back) && dump(m) != dump(back) {
+			t.Fatalf("%q encoded as %q, which parses as\n%s\nnot\n%s", line, out, dump(back), dump(m))
+		}
+		again, err := AppendMessage(nil, back)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("%q encoded as %q, then as %q (%v)", line, out, again, err)
+		}
+	})
+}
+
+// dump shows a message with its payload, not the payload's address.
+func dump(m *Message) string {
+	b, _ := json.Marshal(m)
+	return fmt.Sprintf("%s (unparsed %q)", b, m.Unparsed)
+}
+
+// FuzzDecoder checks the Decoder against ParseMessage line by line, with
+// every message kept until the end: the pooled records and shared data
+// blocks of one line must not change what an earlier line decoded to, and
+// over-long lines come back as their head, unparsed.
+func FuzzDecoder(f *testing.F) {
+	var all []string
+	for _, l := range messageLines {
+		all = append(all, l)
+	}
+	sort.Strings(all)
+	f.Add([]byte(strings.Join(all, "\n")), uint8(0))
+	f.Add([]byte("{\"type\":\"RECORD\",\"record\":{\"stream\":\"s\",\"data\":{\"a\":1},\"emitted_at\":1}}\r\n\n  \nnot json\n{\"type\":\"RECORD\",\"record\":{\"stream\":\"t\",\"data\":{},\"emitted_at\":2}}"), uint8(40))
+	f.Fuzz(func(t *testing.T, input []byte, max uint8) {
+		dec := NewDecoder(bytes.NewReader(input))
+		if max > 0 {
+			dec.setMaxLineSize(int(max))
+		}
+		var got []*Message
+		for {
+			m, err := dec.Decode()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m)
+		}
+		lines := bytes.Split(input, []byte("\n"))
+		if len(lines[len(lines)-1]) == 0 {
+			lines = lines[:len(lines)-1]
+		}
+		var want []*Message
+		for i, l := range lines {
+			switch {
+			case max > 0 && len(l) > int(max):
+				want = append(want, &Message{Unparsed: bytes.Clone(bytes.TrimSpace(l[:min(len(l), unparsedHead)]))})
+			case len(bytes.TrimSpace(l)) > 0:
+				m := ParseMessage(bytes.TrimSpace(l))
+				if m.Malformed != nil {
+					m.Malformed.Line = int64(i + 1)
+				}
+				want = append(want, m)
+			}
+		}
+		if dec.Lines() != int64(len(lines)) {
+			t.Fatalf("%q: the Decoder counted %d lines, not %d", input, dec.Lines(), len(lines))
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: the Decoder returned %d messages, not %d", input, len(got), len(want))
+		}
+		for i := range got {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("%q: message %d is\n%s\nnot\n%s", input, i, dump(got[i]), dump(want[i]))
+			}
+		}
+	})
+}
