@@ -52,31 +52,54 @@ func collect(t *testing.T, w *watch.Watcher, cur *watch.Cursor, n int, timeout t
 	return out
 }
 
-func TestAirbyteEventsOnceEach(t *testing.T) {
-	srv := airbytetest.Start(t)
-	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+// watched is an Airbyte test server with one connection, a faker source
+// into a DuckDB destination, for the watch to watch.
+type watched struct {
+	srv    *airbytetest.Server
+	client *airbyteapi.Client
+	conn   *cloud.Connection
+}
+
+func newWatched(t *testing.T, opts ...airbytetest.Option) *watched {
+	t.Helper()
+	srv := airbytetest.Start(t, opts...)
+	client, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
 	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
-	conn, err := ws.DeployConnection(ctx, "watched", good, dst)
+	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
+	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast := cloud.PollInterval(10*time.Millisecond, 50*time.Millisecond)
-	run := func() int64 {
-		res, err := conn.RunSync(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := res.Wait(ctx, fast); err != nil {
-			t.Fatal(err)
-		}
-		return res.JobID
+	return &watched{srv: srv, client: client, conn: conn}
+}
+
+// sync runs a sync of the connection from this library, waits for it to
+// end and returns its job id.
+func (wd *watched) sync(t *testing.T) int64 {
+	t.Helper()
+	ctx := context.Background()
+	res, err := wd.conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := res.Wait(ctx, cloud.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	return res.JobID
+}
+
+func TestAirbyteEventsOnceEach(t *testing.T) {
+	wd := newWatched(t)
+	srv, client, conn := wd.srv, wd.client, wd.conn
+	run := func() int64 { return wd.sync(t) }
 	history := run() // before the watch started: not reported
 
 	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond))
@@ -115,32 +138,10 @@ func TestAirbyteEventsOnceEach(t *testing.T) {
 // saved where each connection starts; a sync that finished while it was
 // down is reported when it resumes, not taken as the new starting point.
 func TestKilledWatchLosesNoSync(t *testing.T) {
-	srv := airbytetest.Start(t)
-	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
-	ctx := context.Background()
-	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
-	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("src", fakerDef, map[string]any{"count": 5})}}
-	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func() int64 {
-		res, err := conn.RunSync(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := res.Wait(ctx, cloud.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-		return res.JobID
-	}
-	run() // history: not reported
+	wd := newWatched(t)
+	wd.sync(t) // history: not reported
 	path := filepath.Join(t.TempDir(), "cursor.json")
-	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond), watch.SaveCursor(path))
+	w, err := watch.New(watch.Airbyte(wd.client, wd.conn.ID()), watch.Interval(30*time.Millisecond), watch.SaveCursor(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestKilledWatchLosesNoSync(t *testing.T) {
 		t.Fatalf("history reported: %+v", evs)
 	}
 	// Killed here: the caller never saved. A sync finishes meanwhile.
-	missed := run()
+	missed := wd.sync(t)
 	resumed, err := watch.LoadCursor(path)
 	if err != nil {
 		t.Fatal(err)
@@ -175,19 +176,8 @@ func TestKilledWatchLosesNoSync(t *testing.T) {
 // are zero ("2024-05-01T12:34Z"); such a job's CompletedAt must still be
 // its time, not the zero time.
 func TestCompletionTimeWithoutSeconds(t *testing.T) {
-	srv := airbytetest.Start(t, airbytetest.WithTimeLayout("2006-01-02T15:04Z07:00"))
-	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
-	ctx := context.Background()
-	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
-	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
-	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wd := newWatched(t, airbytetest.WithTimeLayout("2006-01-02T15:04Z07:00"))
+	srv, client, conn := wd.srv, wd.client, wd.conn
 	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -209,32 +199,14 @@ func TestCompletionTimeWithoutSeconds(t *testing.T) {
 // deleted) would pass over every job up to it without a word; the watch
 // says so instead.
 func TestCursorAheadOfTheServer(t *testing.T) {
-	srv := airbytetest.Start(t)
-	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
-	ctx := context.Background()
-	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
-	dst, err := ws.DeployDestination(ctx, "duck", "destination-duckdb", map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")})
+	wd := newWatched(t)
+	job := wd.sync(t)
+	w, err := watch.New(watch.Airbyte(wd.client, wd.conn.ID()), watch.Interval(30*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
-	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := conn.RunSync(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := res.Wait(ctx, cloud.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	w, err := watch.New(watch.Airbyte(client, conn.ID()), watch.Interval(30*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur := &watch.Cursor{Airbyte: map[string]int64{conn.ID(): res.JobID + 1000}}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cur := &watch.Cursor{Airbyte: map[string]int64{wd.conn.ID(): job + 1000}}
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var got error
 	for ev, err := range w.Events(wctx, cur) {
