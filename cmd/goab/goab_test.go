@@ -562,27 +562,40 @@ func TestCheckWithDockerImage(t *testing.T) {
 // goab records | head: a reader that goes away ends goab cleanly (status 0)
 // and stops the connector, instead of killing goab with SIGPIPE.
 func TestRecordsReaderGoesAway(t *testing.T) {
-	cmd := exec.Command(goabBin, "records", "source-faker", "--local-executable", faker(t),
+	line, waitErr, stderr := readOneLineAndLeave(t, nil, "records", "source-faker", "--local-executable", faker(t),
 		"--config", `{"count": 1000000}`, "--stream", "users")
+	if !strings.HasPrefix(line, `{"id":1,`) {
+		t.Fatalf("first line %q", line)
+	}
+	if waitErr != nil {
+		t.Fatalf("goab records after its reader went away: %v\n%s", waitErr, stderr)
+	}
+}
+
+// readOneLineAndLeave runs goab with args (and extraEnv), reads the first
+// line of its stdout and closes the pipe, as `| head -1` does. It returns
+// that line, goab's exit error and its stderr.
+func readOneLineAndLeave(t *testing.T, extraEnv []string, args ...string) (line string, waitErr error, stderr string) {
+	t.Helper()
+	cmd := exec.Command(goabBin, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOAIRBYTE_LOG_DIR="+t.TempDir())
+	cmd.Env = append(append(os.Environ(), "GOAIRBYTE_LOG_DIR="+t.TempDir()), extraEnv...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, `{"id":1,`) {
+	line, err = bufio.NewReader(out).ReadString('\n')
+	if err != nil {
 		t.Fatalf("first line %q: %v", line, err)
 	}
 	out.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("goab records after its reader went away: %v\n%s", err, stderr.String())
-	}
+	waitErr = cmd.Wait()
+	return line, waitErr, errb.String()
 }
 
 // Any command's reader may go away (goab connectors | head): goab ends
@@ -603,24 +616,9 @@ func TestReaderGoesAwayFromAnyCommand(t *testing.T) {
 	if err := os.WriteFile(reg, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(goabBin, "connectors")
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "AIRBYTE_LOCAL_REGISTRY="+reg, "GOAIRBYTE_LOG_DIR="+t.TempDir())
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasSuffix(line, "\n") {
-		t.Fatalf("first line %q: %v", line, err)
-	}
-	out.Close()
-	if err := cmd.Wait(); err != nil || strings.Contains(stderr.String(), "failed") {
-		t.Fatalf("goab connectors after its reader went away: %v\n%s", err, stderr.String())
+	_, waitErr, stderr := readOneLineAndLeave(t, []string{"AIRBYTE_LOCAL_REGISTRY=" + reg}, "connectors")
+	if waitErr != nil || strings.Contains(stderr, "failed") {
+		t.Fatalf("goab connectors after its reader went away: %v\n%s", waitErr, stderr)
 	}
 }
 
