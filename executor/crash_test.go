@@ -248,3 +248,53 @@ func TestSweepSparesReusedGroup(t *testing.T) {
 	}
 	waitDead(t, leader.Process.Pid)
 }
+
+// TestSweepKillsEscapedProcesses: what a dead owner's local connector
+// started outside its process group (setsid) carries the run's name in its
+// environment; the sweep of the run dir kills it, and spares a process
+// marked with the name of a run whose owner is alive.
+func TestSweepKillsEscapedProcesses(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	escaped := func(run string) *exec.Cmd {
+		c := exec.Command("sleep", "60")
+		c.Env = append(os.Environ(), "GOAIRBYTE_RUN="+run)
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		return c
+	}
+	deadRun := fmt.Sprintf("goairbyte-%d-source-a-1", dead.Process.Pid)
+	if err := os.Mkdir(tmp+"/"+deadRun, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	orphan := escaped(deadRun)
+	// A live owner's run (ours) whose name the dead one's begins with.
+	liveRun := fmt.Sprintf("goairbyte-%d-source-a-1", os.Getpid())
+	spared := escaped(liveRun)
+	prefixed := escaped(deadRun + "0")
+
+	next := exec.Command(os.Args[0], "-test.run=^TestKilledOwnerLeavesNothing$", "-test.count=1")
+	next.Env = append(os.Environ(), "GOAIRBYTE_CRASH_CHILD=next", "TMPDIR="+tmp, "CRASH_IMAGE=")
+	if out, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("the next process failed: %v\n%s", err, out)
+	}
+	for _, c := range []*exec.Cmd{spared, prefixed} {
+		if !alive(c.Process.Pid) {
+			t.Errorf("process %d, not of the dead owner's run, was killed by the sweep", c.Process.Pid)
+		}
+	}
+	// The orphan is our child here, so its zombie is reaped by Wait.
+	done := make(chan struct{})
+	go func() { orphan.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the process %d that left the dead owner's connector's group outlived the sweep", orphan.Process.Pid)
+	}
+}

@@ -8,7 +8,11 @@
 // feeding, decoding stdout as it arrives, keeping stderr for errors and the
 // per-connector log file, masking secrets, cancellation (SIGTERM, a short
 // grace period, then SIGKILL; containers removed), clean-up, and what a
-// process killed with kill -9 left behind (see reaper.go).
+// process killed with kill -9 left behind (see reaper.go). A local or
+// Python connector runs in a process group of its own and with
+// GOAIRBYTE_RUN=<run> in its environment: when the run ends, whatever it
+// started and left running dies with it, in the group or out of it (on
+// Linux; a helper that cleared its environment escapes).
 //
 // How a connector runs is one value, a [Method] (its Kind and the knobs of
 // that kind: an executable's path; an image, mounts and network; an

@@ -66,7 +66,7 @@ func (l *localExecutor) String() string { return l.name + " (local executable " 
 // Run runs the executable; see Executor.
 func (l *localExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return l.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
-		st, err := startProcess(l.path, ln.args(ln.hostDir), l.o.env, ln.stdin)
+		st, err := startProcess(l.path, ln.args(ln.hostDir), l.o.env, ln.stdin, ln.run())
 		if err != nil {
 			return started{}, fmt.Errorf("connector %s: starting %s: %w", l.name, l.path, err)
 		}
@@ -93,16 +93,19 @@ func (l *localExecutor) InstalledVersion(ctx context.Context) (string, error) {
 }
 
 // localProcess is a child process in its own process group, so that
-// signals reach everything it started.
+// signals reach everything it started, and with runMarker in its
+// environment, so that what it moved out of the group is found too.
 type localProcess struct {
 	cmd              *exec.Cmd
 	stdoutR, stderrR *os.File
 	stdinW           *os.File
+	run              string // runMarker's value
 }
 
 // startProcess starts path with args; its stdout, stderr (and stdin) are
-// pipes of our own, read without exec's copying goroutines.
-func startProcess(path string, args, env []string, withStdin bool) (started, error) {
+// pipes of our own, read without exec's copying goroutines. run names the
+// run in the child's environment (runMarker).
+func startProcess(path string, args, env []string, withStdin bool, run string) (started, error) {
 	var closeOnErr []*os.File
 	fail := func(err error) (started, error) {
 		for _, f := range closeOnErr {
@@ -122,10 +125,10 @@ func startProcess(path string, args, env []string, withStdin bool) (started, err
 	}
 	closeOnErr = append(closeOnErr, errR, errW)
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), runMarker+"="+run)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.SysProcAttr = procAttr()
-	p := &localProcess{cmd: cmd, stdoutR: outR, stderrR: errR}
+	p := &localProcess{cmd: cmd, stdoutR: outR, stderrR: errR, run: run}
 	var inR *os.File
 	if withStdin {
 		if inR, p.stdinW, err = os.Pipe(); err != nil {
@@ -154,8 +157,9 @@ func startProcess(path string, args, env []string, withStdin bool) (started, err
 func (p *localProcess) wait() (int, error) {
 	err := p.cmd.Wait()
 	// Whatever the connector started and left behind dies with it (and
-	// releases the pipes it inherited).
+	// releases the pipes it inherited), in its group or out of it.
 	p.signal(syscall.SIGKILL)
+	killMarked(p.run)
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
 		return -1, err

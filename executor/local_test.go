@@ -403,14 +403,16 @@ func TestOldLogsPruned(t *testing.T) {
 // A connector that exits while a process it started outside its process
 // group (setsid) still holds its stdout must not keep the run waiting for
 // that process: once the connector is gone and its output is quiet, the
-// output has ended.
+// output has ended. What it started outside its group is killed when the
+// run ends, found by the environment it inherited; a process that cleared
+// its environment is beyond reach.
 func TestLocalOutputHeldAfterExit(t *testing.T) {
 	t.Parallel()
 	l := newLocal(t, "daemon")
 	// The watchdog only stops a hang; the read ends in seconds.
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	child, records := 0, 0
+	child, bare, records := 0, 0, 0
 	var last error
 	for m, err := range l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}) {
 		if err != nil {
@@ -419,10 +421,10 @@ func TestLocalOutputHeldAfterExit(t *testing.T) {
 		}
 		switch {
 		case m.Log != nil:
-			if _, err := fmt.Sscanf(m.Log.Message, "child %d", &child); err != nil {
+			if _, err := fmt.Sscanf(m.Log.Message, "child %d bare %d", &child, &bare); err != nil {
 				t.Fatalf("LOG %q: %v", m.Log.Message, err)
 			}
-			t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+			t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL); syscall.Kill(bare, syscall.SIGKILL) })
 		case m.Type == protocol.TypeRecord:
 			records++
 		}
@@ -430,10 +432,17 @@ func TestLocalOutputHeldAfterExit(t *testing.T) {
 	if last != nil {
 		t.Fatalf("the read should end when the connector exits, got %v", last)
 	}
-	if child == 0 || !alive(child) {
-		t.Fatalf("the test is void: the child %d that holds the output is not running", child)
+	if bare == 0 || !alive(bare) {
+		t.Fatalf("the test is void: the child %d that holds the output is not running", bare)
 	}
 	if records != 1 {
 		t.Fatalf("want the one record, got %d", records)
+	}
+	// Killed before the run ended; the watchdog only stops a hang.
+	for alive(child) {
+		if ctx.Err() != nil {
+			t.Fatalf("the child %d that left the connector's process group outlived the run", child)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

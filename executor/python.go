@@ -76,7 +76,7 @@ func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 		if err := p.ready(ctx); err != nil {
 			return started{}, err
 		}
-		st, err := startProcess(p.entryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin)
+		st, err := startProcess(p.entryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin, ln.run())
 		if err != nil {
 			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.entryPoint(), err)
 		}

@@ -26,7 +26,14 @@ import (
 //   - local connectors get SIGKILL when their parent dies (Pdeathsig, on
 //     Linux), so none is left running with parent 1; what they started in
 //     their process group is killed by the sweep of their temp dir, which
-//     records the group (pgidFile).
+//     records the group (pgidFile);
+//   - what a local connector moved out of its process group (setsid) is
+//     found by runMarker in its environment: killed when the run ends, or
+//     by the sweep of the run's temp dir when the owner died first.
+
+// runMarker is set in a local connector's environment to the name of its
+// run's temp dir, and inherited by what it starts.
+const runMarker = "GOAIRBYTE_RUN"
 
 // LabelOwner is set on every container a Docker executor creates: the
 // host name and pid of the process that owns it ("host:pid").
@@ -110,6 +117,7 @@ func sweepTempDirs() {
 			if b, err := os.ReadFile(filepath.Join(dir, pgidFile)); err == nil {
 				killGroup(string(b))
 			}
+			killMarked(filepath.Base(dir))
 			_ = os.RemoveAll(dir)
 		})
 	})

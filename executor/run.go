@@ -78,6 +78,9 @@ type launch struct {
 	stdin   bool
 }
 
+// run is the run's name, unique on this host: its temp dir's.
+func (l launch) run() string { return filepath.Base(l.hostDir) }
+
 type runFile struct {
 	name string
 	data []byte

@@ -1,9 +1,11 @@
-// Command daemon is a test connector whose read starts a child in a session
-// of its own (as a daemonising helper or a tunnel does), which inherits
-// stdout and stderr and sleeps for a minute; the connector reports the
-// child's pid in a LOG message, emits one record and exits 0. Killing the
-// connector's process group does not reach the child, which keeps the
-// connector's output open after the connector is gone.
+// Command daemon is a test connector whose read starts two children in
+// sessions of their own (as a daemonising helper or a tunnel does), which
+// inherit stdout and stderr and sleep for a minute; the second starts with
+// an empty environment. The connector reports the children's pids in a LOG
+// message ("child P bare Q"), emits one record and exits 0. Killing the
+// connector's process group reaches neither child; the bare one, without
+// the environment it inherited, keeps the connector's output open after
+// the connector is gone whatever the executor does.
 package main
 
 import (
@@ -24,13 +26,18 @@ func read(ctx context.Context, c base.Config, emit func(*protocol.Message) error
 	if err != nil {
 		return err
 	}
-	child := exec.Command(self, "child")
-	child.Stdout, child.Stderr = os.Stdout, os.Stderr
-	child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := child.Start(); err != nil {
-		return fmt.Errorf("starting the child: %w", err)
+	var pids [2]int
+	for i, env := range [][]string{nil, {}} {
+		child := exec.Command(self, "child")
+		child.Stdout, child.Stderr = os.Stdout, os.Stderr
+		child.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		child.Env = env // nil: ours; empty: none
+		if err := child.Start(); err != nil {
+			return fmt.Errorf("starting the child: %w", err)
+		}
+		pids[i] = child.Process.Pid
 	}
-	if err := emit(base.Log(protocol.LevelInfo, fmt.Sprintf("child %d", child.Process.Pid))); err != nil {
+	if err := emit(base.Log(protocol.LevelInfo, fmt.Sprintf("child %d bare %d", pids[0], pids[1]))); err != nil {
 		return err
 	}
 	return emit(base.Record(`{"id":1}`))
