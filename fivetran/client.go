@@ -16,7 +16,10 @@
 // does — it must be triggered again once rescheduled_for has passed.
 // SyncAndPoll does that: it waits until rescheduled_for and triggers the
 // sync again (or, with FailOnReschedule, returns a *RescheduledError with
-// the time to retry at), where polling alone would wait forever.
+// the time to retry at), where polling alone would wait forever. A
+// rescheduled_for already past counts as now; when the server's clock is
+// behind ours and it ignores that trigger, the trigger is repeated at the
+// longest poll interval, not on every poll.
 //
 // Requests are retried on 429 (honouring Retry-After), 5xx and network
 // errors with backoff and jitter; triggering a sync is safe to repeat.
