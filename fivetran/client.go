@@ -311,15 +311,17 @@ func (c *Client) Connection(ctx context.Context, id string) (*Connection, error)
 }
 
 // Connections lists the connections of a group ("" for all), page by page.
-// A page that repeats a connection already listed ends the listing with an
-// error: the server lost its place, and following it would list forever.
+// A page that repeats a connection already listed, or a next_cursor already
+// followed (empty pages whose cursors cycle repeat no connection), ends the
+// listing with an error: the server lost its place, and following it would
+// list forever.
 func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Connection, error] {
 	return func(yield func(Connection, error) bool) {
 		q := url.Values{"limit": {"100"}}
 		if groupID != "" {
 			q.Set("group_id", groupID)
 		}
-		listed := map[string]bool{}
+		listed, followed := map[string]bool{}, map[string]bool{}
 		for {
 			var page struct {
 				Items      []Connection `json:"items"`
@@ -342,6 +344,11 @@ func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Conn
 			if page.NextCursor == "" {
 				return
 			}
+			if followed[page.NextCursor] {
+				yield(Connection{}, fmt.Errorf("fivetran: listing connections: the server gave next_cursor %q a second time, so the listing would never end; list again later", page.NextCursor))
+				return
+			}
+			followed[page.NextCursor] = true
 			q.Set("cursor", page.NextCursor)
 		}
 	}

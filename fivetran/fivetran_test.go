@@ -238,29 +238,39 @@ func TestRetriesAndPaging(t *testing.T) {
 }
 
 // TestPagingThatCyclesEnds: a next_cursor that leads back to a page
-// already listed must end the listing with an error, not list forever.
+// already listed must end the listing with an error, not list forever;
+// also when the pages of the cycle are empty, so that no connection is
+// ever listed twice.
 func TestPagingThatCyclesEnds(t *testing.T) {
-	srv, c := setup(t)
-	for range 130 {
-		add(t, srv, "auto", nil)
-	}
-	srv.CycleCursor()
-	// The watchdog only keeps a broken client from hanging the test.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	n := 0
-	var err error
-	for _, e := range c.Connections(ctx, "group_1") {
-		if err = e; err != nil {
-			break
-		}
-		n++
-	}
-	if err == nil || ctx.Err() != nil {
-		t.Fatalf("a cursor cycle: err %v after %d connections (context: %v); want an error before the watchdog", err, n, ctx.Err())
-	}
-	if n != 130 || !strings.Contains(err.Error(), "cursor") {
-		t.Errorf("%d connections then %q; want the 130 once, then an error about the cursor", n, err)
+	for name, cycle := range map[string]func(*fivetrantest.Server){
+		"to the first page":   (*fivetrantest.Server).CycleCursor,
+		"through empty pages": (*fivetrantest.Server).CycleEmptyPages,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, c := setup(t)
+			for range 130 {
+				add(t, srv, "auto", nil)
+			}
+			cycle(srv)
+			// The watchdog only keeps a broken client from hanging the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			n := 0
+			var err error
+			for _, e := range c.Connections(ctx, "group_1") {
+				if err = e; err != nil {
+					break
+				}
+				n++
+			}
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("a cursor cycle: err %v after %d connections and %d requests (context: %v); want an error before the watchdog",
+					err, n, srv.Calls("GET /v1/connections"), ctx.Err())
+			}
+			if n != 130 || !strings.Contains(err.Error(), "cursor") {
+				t.Errorf("%d connections then %q; want the 130 once, then an error about the cursor", n, err)
+			}
+		})
 	}
 }
 
