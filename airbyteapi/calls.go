@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // page is one page of a listing, its items still undecoded so that a page
@@ -236,18 +237,30 @@ func (c *Client) DeleteConnection(ctx context.Context, id string) error {
 
 // CreateJob starts a job on a connection. A sync while another job runs
 // fails with an error that matches ErrConflict. After an ambiguous failure
-// the client looks for a job of that type the connection is running now
-// and returns it instead of starting a second one.
+// the client looks for the job its call created — the connection's newest
+// job of that type, when it still runs or was created at or after the
+// moment of the call, even if it is already over — and returns it instead
+// of starting a second one.
 func (c *Client) CreateJob(ctx context.Context, connectionID string, t JobType) (*Job, error) {
 	var j Job
+	// Job times are whole seconds (of the server's clock, which we take to
+	// agree with ours).
+	sent := time.Now().Truncate(time.Second)
 	err := c.do(ctx, call{method: http.MethodPost, url: c.base + "/jobs",
 		body: map[string]string{"connectionId": connectionID, "jobType": string(t)},
 		recover: func(ctx context.Context) (bool, error) {
-			running, err := c.RunningJob(ctx, connectionID, t)
-			if running != nil {
-				j = *running
+			newest, err := c.newestJob(ctx, connectionID, t)
+			if newest == nil {
+				return false, err
 			}
-			return running != nil, err
+			// Looking only for a running job would miss a quick sync
+			// that ended before we looked, and start a second one.
+			created, ok := parseJobTime(newest.StartTime)
+			if newest.Status.Terminal() && (!ok || created.Before(sent)) {
+				return false, nil
+			}
+			j = *newest
+			return true, nil
 		}}, &j)
 	return &j, err
 }
@@ -255,18 +268,41 @@ func (c *Client) CreateJob(ctx context.Context, connectionID string, t JobType) 
 // RunningJob returns the job of type t the connection is running, nil when
 // there is none.
 func (c *Client) RunningJob(ctx context.Context, connectionID string, t JobType) (*Job, error) {
+	j, err := c.newestJob(ctx, connectionID, t)
+	if j == nil || j.Status.Terminal() {
+		// Jobs of a connection run one at a time: the newest terminal
+		// job means no older one runs.
+		return nil, err
+	}
+	return j, nil
+}
+
+// newestJob returns the connection's newest job of type t ("" for any),
+// nil when it has none.
+func (c *Client) newestJob(ctx context.Context, connectionID string, t JobType) (*Job, error) {
 	for j, err := range c.Jobs(ctx, JobFilter{ConnectionID: connectionID, JobType: t, OrderBy: "createdAt|DESC"}) {
 		if err != nil {
 			return nil, err
 		}
-		if !j.Status.Terminal() {
-			return &j, nil
-		}
-		// Jobs of a connection run one at a time: the newest terminal
-		// job means no older one runs.
-		return nil, nil
+		return &j, nil
 	}
 	return nil, nil
+}
+
+// jobTimeLayouts are the forms of a job's startTime and lastUpdatedAt:
+// RFC 3339, and what Java's OffsetDateTime.toString prints, which leaves
+// out the seconds when they are zero.
+var jobTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"}
+
+// parseJobTime reads a job's time; false when it is empty or in no known
+// form.
+func parseJobTime(s string) (time.Time, bool) {
+	for _, layout := range jobTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Job returns one job.

@@ -262,6 +262,54 @@ func TestRunSyncAttachesToASyncStartedElsewhere(t *testing.T) {
 	}
 }
 
+// TestLostAnswerOfASyncThatEndedMeanwhile: the server starts the sync but
+// the answer is cut off, and the sync is over before the client looks for
+// the job its call made. RunSync must follow that job, not start a second
+// sync.
+func TestLostAnswerOfASyncThatEndedMeanwhile(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	client := f.ws.Client()
+	// The watchdog only keeps a broken client from hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hold := make(chan struct{})
+	f.srv.Inject(airbytetest.Fault{Method: "POST", Path: "/jobs", Truncate: true})
+	// The client's search for its job waits until the job is over.
+	f.srv.Inject(airbytetest.Fault{Method: "GET", Path: "/jobs", Hold: hold})
+	go func() {
+		defer close(hold)
+		for f.srv.Calls("POST /jobs") == 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		// Job 1, the server's first. The Configuration API's call is
+		// not held.
+		for ctx.Err() == nil {
+			if atts, err := client.Attempts(ctx, 1); err == nil && len(atts) > 0 && atts[len(atts)-1].Status == "succeeded" {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for j, err := range client.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: conn.ID()}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	if len(ids) != 1 || res.JobID != 1 {
+		t.Fatalf("jobs %v on the server, RunSync followed job %d; want one sync, job 1", ids, res.JobID)
+	}
+}
+
 func TestSyncIntoPostgres(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	u, err := url.Parse(dsn)

@@ -127,7 +127,8 @@ type NoMethodError struct {
 	// machine run it: one line per way the entry offers.
 	Needs []string
 	// Err is why the registry has no entry for it, such as a
-	// *registry.NotFoundError or a *registry.UnavailableError.
+	// *registry.NotFoundError, a *registry.MalformedRegistryError (its
+	// entry was skipped) or a *registry.UnavailableError.
 	Err error
 }
 

@@ -16,7 +16,10 @@
 // does — it must be triggered again once rescheduled_for has passed.
 // SyncAndPoll does that: it waits until rescheduled_for and triggers the
 // sync again (or, with FailOnReschedule, returns a *RescheduledError with
-// the time to retry at), where polling alone would wait forever.
+// the time to retry at), where polling alone would wait forever. A
+// rescheduled_for already past counts as now; when the server's clock is
+// behind ours and it ignores that trigger, the trigger is repeated at the
+// longest poll interval, not on every poll.
 //
 // Requests are retried on 429 (honouring Retry-After), 5xx and network
 // errors with backoff and jitter; triggering a sync is safe to repeat.
@@ -308,15 +311,17 @@ func (c *Client) Connection(ctx context.Context, id string) (*Connection, error)
 }
 
 // Connections lists the connections of a group ("" for all), page by page.
-// A page that repeats a connection already listed ends the listing with an
-// error: the server lost its place, and following it would list forever.
+// A page that repeats a connection already listed, or a next_cursor already
+// followed (empty pages whose cursors cycle repeat no connection), ends the
+// listing with an error: the server lost its place, and following it would
+// list forever.
 func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Connection, error] {
 	return func(yield func(Connection, error) bool) {
 		q := url.Values{"limit": {"100"}}
 		if groupID != "" {
 			q.Set("group_id", groupID)
 		}
-		listed := map[string]bool{}
+		listed, followed := map[string]bool{}, map[string]bool{}
 		for {
 			var page struct {
 				Items      []Connection `json:"items"`
@@ -339,6 +344,11 @@ func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Conn
 			if page.NextCursor == "" {
 				return
 			}
+			if followed[page.NextCursor] {
+				yield(Connection{}, fmt.Errorf("fivetran: listing connections: the server gave next_cursor %q a second time, so the listing would never end; list again later", page.NextCursor))
+				return
+			}
+			followed[page.NextCursor] = true
 			q.Set("cursor", page.NextCursor)
 		}
 	}

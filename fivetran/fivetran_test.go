@@ -238,29 +238,39 @@ func TestRetriesAndPaging(t *testing.T) {
 }
 
 // TestPagingThatCyclesEnds: a next_cursor that leads back to a page
-// already listed must end the listing with an error, not list forever.
+// already listed must end the listing with an error, not list forever;
+// also when the pages of the cycle are empty, so that no connection is
+// ever listed twice.
 func TestPagingThatCyclesEnds(t *testing.T) {
-	srv, c := setup(t)
-	for range 130 {
-		add(t, srv, "auto", nil)
-	}
-	srv.CycleCursor()
-	// The watchdog only keeps a broken client from hanging the test.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	n := 0
-	var err error
-	for _, e := range c.Connections(ctx, "group_1") {
-		if err = e; err != nil {
-			break
-		}
-		n++
-	}
-	if err == nil || ctx.Err() != nil {
-		t.Fatalf("a cursor cycle: err %v after %d connections (context: %v); want an error before the watchdog", err, n, ctx.Err())
-	}
-	if n != 130 || !strings.Contains(err.Error(), "cursor") {
-		t.Errorf("%d connections then %q; want the 130 once, then an error about the cursor", n, err)
+	for name, cycle := range map[string]func(*fivetrantest.Server){
+		"to the first page":   (*fivetrantest.Server).CycleCursor,
+		"through empty pages": (*fivetrantest.Server).CycleEmptyPages,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, c := setup(t)
+			for range 130 {
+				add(t, srv, "auto", nil)
+			}
+			cycle(srv)
+			// The watchdog only keeps a broken client from hanging the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			n := 0
+			var err error
+			for _, e := range c.Connections(ctx, "group_1") {
+				if err = e; err != nil {
+					break
+				}
+				n++
+			}
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("a cursor cycle: err %v after %d connections and %d requests (context: %v); want an error before the watchdog",
+					err, n, srv.Calls("GET /v1/connections"), ctx.Err())
+			}
+			if n != 130 || !strings.Contains(err.Error(), "cursor") {
+				t.Errorf("%d connections then %q; want the 130 once, then an error about the cursor", n, err)
+			}
+		})
 	}
 }
 
@@ -305,5 +315,94 @@ func TestCredentialsMaskedInErrors(t *testing.T) {
 		if strings.Contains(err.Error(), s) || strings.Contains(ae.Message, s) {
 			t.Errorf("the error shows %s: %v", s, err)
 		}
+	}
+}
+
+// TestPastRescheduleIsNotTriggeredOnEveryPoll: the server's clock is an
+// hour behind ours, so the rescheduled_for it gives is already past for the
+// client, while the server refuses a trigger until its own clock gets
+// there. The client triggers once for that time, then polls at its growing
+// interval without triggering again until the interval is the longest: it
+// does not send a sync on every poll.
+func TestPastRescheduleIsNotTriggeredOnEveryPoll(t *testing.T) {
+	srv, c := setup(t)
+	id, _ := add(t, srv, "manual", map[string]any{"count": 10})
+	srv.Clock.Advance(-time.Hour)
+	srv.Quota(id, 30*time.Minute) // half an hour ago on the client's clock
+	// The watchdog only keeps a broken client from hanging the test.
+	watchdog, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	polls := func() int { return srv.Calls("GET /v1/connections/{id}") }
+	triggers := func() int { return srv.Calls("POST /v1/connections/{id}/sync") }
+	waitPolls := func(n int, done <-chan error) {
+		t.Helper()
+		for polls() < n {
+			select {
+			case err := <-done:
+				t.Fatalf("SyncAndPoll ended after %d polls: %v", polls(), err)
+			case <-watchdog.Done():
+				t.Fatalf("only %d polls before the watchdog", polls())
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+
+	// The longest interval is an hour: in the first polls the client
+	// triggers the sync that ran out of quota, then once for the past
+	// rescheduled_for, and no more.
+	ctx, cancel := context.WithCancel(watchdog)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.SyncAndPoll(ctx, id, fivetran.PollInterval(time.Millisecond, time.Hour))
+		done <- err
+	}()
+	waitPolls(1+8, done)
+	if n := triggers(); n != 2 {
+		t.Errorf("%d triggers in %d polls of a rescheduled_for already past; want 2 (the sync, then one for the reschedule)", n, polls()-1)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+
+	// Once the server's clock has passed rescheduled_for, a trigger at the
+	// longest interval runs the sync.
+	before := polls()
+	go func() {
+		res, err := c.SyncAndPoll(watchdog, id, fivetran.PollInterval(time.Millisecond, 20*time.Millisecond))
+		if err == nil && res.Triggers < 3 {
+			err = fmt.Errorf("%d triggers, want at least 3", res.Triggers)
+		}
+		done <- err
+	}()
+	waitPolls(before+1+8, done)
+	srv.Clock.Advance(time.Hour)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPastAutoRescheduleBacksOff: on the auto schedule, a rescheduled_for
+// already past (the server's clock is behind) must not pin the polls to the
+// shortest interval until the server resumes the sync: the interval keeps
+// doubling. The client's sleeps are at least what it asks for, so in 300 ms
+// at intervals of 1, 2, 4, ... ms it cannot poll more than 9 times, however
+// slow the machine; at the shortest interval it polls about once a
+// millisecond.
+func TestPastAutoRescheduleBacksOff(t *testing.T) {
+	srv, c := setup(t)
+	id, _ := add(t, srv, "auto", map[string]any{"count": 10})
+	srv.Clock.Advance(-time.Hour)
+	srv.Quota(id, 30*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.SyncAndPoll(ctx, id, fivetran.PollInterval(time.Millisecond, time.Hour)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if n := srv.Calls("GET /v1/connections/{id}") - 1; n > 9 {
+		t.Errorf("%d polls in 300 ms at intervals from 1 ms doubling; want at most 9", n)
+	}
+	if n := srv.Calls("POST /v1/connections/{id}/sync"); n != 1 {
+		t.Errorf("%d triggers on the auto schedule, want 1", n)
 	}
 }

@@ -130,6 +130,9 @@ func (c *Client) run(ctx context.Context, id string, trigger func(context.Contex
 	}
 	res := &SyncResult{Triggers: 1}
 	wait := ps.min
+	// triggeredFor is the rescheduled_for the last trigger after a
+	// reschedule was for: seeing it again means that trigger did not take.
+	var triggeredFor time.Time
 	for {
 		if err := httpretry.Sleep(ctx, wait); err != nil {
 			return nil, err
@@ -155,22 +158,44 @@ func (c *Client) run(ctx context.Context, id string, trigger func(context.Contex
 			continue
 		case ps.failReschedule:
 			return nil, &RescheduledError{ConnectionID: id, RetryAt: *conn.Status.RescheduledFor}
-		case conn.ScheduleType != "manual":
+		}
+		// A rescheduled_for already past (the server's clock is behind
+		// ours, or the time came while we slept) means now.
+		at := *conn.Status.RescheduledFor
+		untilAt := time.Until(at)
+		if conn.ScheduleType != "manual" {
 			// On the auto schedule Fivetran resumes by itself at
-			// rescheduled_for: poll from then on.
-			wait = max(ps.min, min(time.Until(*conn.Status.RescheduledFor), ps.max))
+			// rescheduled_for: poll from then on. Once it is past,
+			// the interval keeps growing, or every poll would come
+			// at the shortest one until the server's clock got there.
+			if untilAt > 0 {
+				wait = max(ps.min, min(untilAt, ps.max))
+			}
 			continue
 		}
 		// A manual connection stays rescheduled until triggered again
 		// after rescheduled_for.
-		if err := httpretry.Sleep(ctx, time.Until(*conn.Status.RescheduledFor)); err != nil {
-			return nil, err
+		again := at.Equal(triggeredFor)
+		if again && wait < ps.max {
+			// The trigger for this time did not take: the server's
+			// clock has not reached it yet. Poll on at the growing
+			// interval and trigger again only at the longest one, not
+			// on every poll.
+			continue
+		}
+		if untilAt > 0 {
+			if err := httpretry.Sleep(ctx, untilAt); err != nil {
+				return nil, err
+			}
 		}
 		if err := c.Sync(ctx, id, false); err != nil {
 			return nil, err
 		}
 		res.Triggers++
-		wait = ps.min
+		if !again {
+			wait = ps.min // a new attempt: watch it closely
+		}
+		triggeredFor = at
 	}
 }
 

@@ -123,6 +123,9 @@ type Registry struct {
 	Source string
 	byName map[string]*Connector
 	byRepo map[string]*Connector
+	// malformed are the entries skipped as malformed: the loader logs
+	// them, and a lookup of their name says why it fails.
+	malformed []*MalformedRegistryError
 }
 
 // Lookup returns the connector called name, or nil. name is a connector
@@ -135,6 +138,20 @@ func (r *Registry) Lookup(name string) *Connector {
 		return c
 	}
 	return r.byRepo[name]
+}
+
+// malformedEntry returns the skipped entry of the connector name (or
+// Docker repository), nil when no skipped entry has that name.
+func (r *Registry) malformedEntry(name string) *MalformedRegistryError {
+	if r == nil || name == "" {
+		return nil
+	}
+	for _, me := range r.malformed {
+		if me.connector != "" && (name == me.connector || strings.HasSuffix(name, "/"+me.connector)) {
+			return me
+		}
+	}
+	return nil
 }
 
 // connectors returns the connectors that support t, sorted by name.
@@ -197,21 +214,35 @@ func merge(source string, regs ...*Registry) *Registry {
 				out.byRepo[repo] = c
 			}
 		}
+		out.malformed = append(out.malformed, r.malformed...)
 	}
 	return out
 }
 
-// MalformedRegistryError says that a registry document could not be read.
+// MalformedRegistryError says that a registry document could not be read,
+// or, from a lookup, that the connector's entry in it could not: one
+// malformed entry is skipped and leaves the others usable.
 type MalformedRegistryError struct {
 	Source string // the URL or file
 	Line   int    // 1-based position of the problem, 0 when unknown
 	Column int    // 1-based byte column on Line, 0 when Line is
 	Detail string // what is wrong, such as a field of the wrong JSON type
 	Err    error  // the JSON decoding error; nil for a problem found after decoding
+
+	entry     bool   // one entry is malformed, not the document
+	connector string // that entry's connector name, "" when it cannot be told
 }
 
-// Error names the source, the position and what is wrong.
+// Error names the source, the position (or the entry) and what is wrong.
 func (e *MalformedRegistryError) Error() string {
+	if e.entry {
+		who := "an entry"
+		if e.connector != "" {
+			who = fmt.Sprintf("the entry of connector %q", e.connector)
+		}
+		return fmt.Sprintf("registry %s: %s is malformed, so it was skipped: %s; the other connectors are unaffected: run this one with an explicit Docker image or executable, or report the entry to the registry's maintainers",
+			e.Source, who, e.Detail)
+	}
 	pos := ""
 	if e.Line > 0 {
 		pos = fmt.Sprintf(" at line %d, column %d", e.Line, e.Column)
@@ -248,6 +279,10 @@ type wireEntry struct {
 			PackageName string `json:"packageName,omitempty"`
 		} `json:"pypi"`
 	} `json:"remoteRegistries"`
+	// Malformed says why the entry could not be decoded. No registry has
+	// it: it keeps the verdict in the disk cache, whose slim copy of the
+	// entry would otherwise read as well formed.
+	Malformed string `json:"goairbyteMalformed,omitempty"`
 }
 
 // Parse reads a registry document in the Airbyte OSS registry format.
@@ -272,7 +307,12 @@ func parseBytes(data []byte, source string) (*Registry, error) {
 func parseWire(data []byte, source string) (*Registry, *wireRegistry, error) {
 	var w wireRegistry
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, nil, malformed(data, source, err)
+		// A field of the wrong type inside one entry spoils only that
+		// entry: decode them one by one (only then, as it costs twice).
+		var typ *json.UnmarshalTypeError
+		if !errors.As(err, &typ) || w.decodeEntries(data) != nil {
+			return nil, nil, malformed(data, source, err)
+		}
 	}
 	if w.Sources == nil && w.Destinations == nil {
 		return nil, nil, &MalformedRegistryError{Source: source,
@@ -290,8 +330,11 @@ func parseWire(data []byte, source string) (*Registry, *wireRegistry, error) {
 		for i, e := range *part.entries {
 			c, err := e.connector(part.kind)
 			if err != nil {
-				return nil, nil, &MalformedRegistryError{Source: source,
-					Detail: fmt.Sprintf("%s[%d] (%q): %v", part.key, i, e.Name, err)}
+				// Upstream entries break one at a time; one of them
+				// must not take every other connector with it.
+				reg.malformed = append(reg.malformed, &MalformedRegistryError{Source: source, entry: true, connector: e.connectorName(),
+					Detail: fmt.Sprintf("%s[%d] (%q): %v", part.key, i, e.Name, err)})
+				continue
 			}
 			reg.add(c)
 		}
@@ -299,7 +342,51 @@ func parseWire(data []byte, source string) (*Registry, *wireRegistry, error) {
 	return reg, &w, nil
 }
 
+// decodeEntries decodes data's entries one by one into w, marking those
+// that do not decode as Malformed; it fails when the document's shape is
+// wrong, outside any entry.
+func (w *wireRegistry) decodeEntries(data []byte) error {
+	var raw struct {
+		Sources      *[]json.RawMessage `json:"sources"`
+		Destinations *[]json.RawMessage `json:"destinations"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	decode := func(in *[]json.RawMessage) *[]wireEntry {
+		if in == nil {
+			return nil
+		}
+		out := make([]wireEntry, len(*in))
+		for i, r := range *in {
+			if err := json.Unmarshal(r, &out[i]); err != nil {
+				out[i].Malformed = jsonDetail(err)
+			}
+		}
+		return &out
+	}
+	w.Sources, w.Destinations = decode(raw.Sources), decode(raw.Destinations)
+	return nil
+}
+
+// connectorName is the entry's connector name: the last part of its
+// dockerRepository or, without one, its PyPI package's name without the
+// "airbyte-" prefix; "" when neither tells.
+func (e *wireEntry) connectorName() string {
+	if repo := strings.TrimSpace(e.DockerRepository); repo != "" {
+		return repo[strings.LastIndexByte(repo, '/')+1:]
+	}
+	pkg, ok := strings.CutPrefix(e.RemoteRegistries.PyPI.PackageName, "airbyte-")
+	if !ok || pkg == "" {
+		return ""
+	}
+	return pkg
+}
+
 func (e *wireEntry) connector(kind Kind) (*Connector, error) {
+	if e.Malformed != "" {
+		return nil, errors.New(e.Malformed)
+	}
 	repo := strings.TrimSpace(e.DockerRepository)
 	if repo == "" {
 		return nil, errors.New("dockerRepository is missing")
@@ -346,15 +433,13 @@ func malformed(data []byte, source string, err error) error {
 	var offset int64 = -1
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	detail := err.Error()
 	switch {
 	case errors.As(err, &syn):
 		offset = syn.Offset
 	case errors.As(err, &typ):
 		offset = typ.Offset
-		detail = fmt.Sprintf("field %s should be %s, found JSON %s", typ.Field, typ.Type, typ.Value)
 	}
-	me := &MalformedRegistryError{Source: source, Detail: detail, Err: err}
+	me := &MalformedRegistryError{Source: source, Detail: jsonDetail(err), Err: err}
 	if offset >= 0 && offset <= int64(len(data)) {
 		before := data[:offset]
 		me.Line = bytes.Count(before, []byte("\n")) + 1
@@ -364,4 +449,13 @@ func malformed(data []byte, source string, err error) error {
 		}
 	}
 	return me
+}
+
+// jsonDetail says what a JSON decoding error found wrong.
+func jsonDetail(err error) string {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Sprintf("field %s should be %s, found JSON %s", typ.Field, typ.Type, typ.Value)
+	}
+	return err.Error()
 }

@@ -94,8 +94,8 @@ func WithManifestURL(base string) Option { return func(l *Loader) { l.manifestUR
 // again.
 func WithManifestDir(dir string) Option { return func(l *Loader) { l.manifestDir = dir } }
 
-// WithLogger logs warnings (a stale cache in use) to logger; by default
-// they are discarded.
+// WithLogger logs warnings (a stale cache in use, a malformed entry
+// skipped) to logger; by default they are discarded.
 func WithLogger(logger *slog.Logger) Option { return func(l *Loader) { l.logger = logger } }
 
 // NewLoader returns a Loader configured from the environment
@@ -175,6 +175,9 @@ func (l *Loader) Load(ctx context.Context) (*Registry, error) {
 	reg, err := l.load(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, me := range reg.malformed {
+		l.logger.Warn("skipping a malformed connector registry entry", "registry", reg.Source, "connector", me.connector, "problem", me.Detail)
 	}
 	l.loaded, l.loadedAt = merge(reg.Source, Builtins(), reg), l.now()
 	return l.loaded, nil

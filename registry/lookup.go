@@ -9,7 +9,8 @@ import (
 
 // Lookup finds a connector by name ("source-github") or Docker repository
 // ("airbyte/source-github"). Built-in connectors resolve without loading
-// anything. An unknown name is a *[NotFoundError] with close matches.
+// anything. An unknown name is a *[NotFoundError] with close matches; the
+// name of an entry skipped as malformed is a *[MalformedRegistryError].
 func (l *Loader) Lookup(ctx context.Context, name string) (*Connector, error) {
 	name = strings.TrimSpace(name)
 	if c := Builtins().Lookup(name); c != nil {
@@ -21,6 +22,9 @@ func (l *Loader) Lookup(ctx context.Context, name string) (*Connector, error) {
 	}
 	if c := reg.Lookup(name); c != nil {
 		return c, nil
+	}
+	if me := reg.malformedEntry(name); me != nil {
+		return nil, me
 	}
 	return nil, &NotFoundError{Name: name, Registry: reg.Source, Suggestions: closeMatches(name, reg.names())}
 }

@@ -155,9 +155,8 @@ func TestMalformedRegistry(t *testing.T) {
 		line            int
 	}{
 		{"syntax", "{\n  \"sources\": [\n    {\"dockerRepository\": \"airbyte/source-x\",}\n  ]\n}", "invalid character", 3},
-		{"type", "{\"sources\": [\n {\"dockerRepository\": \"airbyte/source-x\",\n  \"dockerImageTag\": 12}]}", "dockerImageTag", 3},
+		{"type", "{\"sources\": [],\n  \"destinations\": 12}", "destinations", 2},
 		{"not a registry", `{"connectors": []}`, "neither", 0},
-		{"no repository", `{"sources": [{"name": "X"}], "destinations": []}`, `sources[0] ("X"): dockerRepository is missing`, 0},
 		{"truncated", `{"sources": [{"dockerRepository": "airbyte/sou`, "unexpected end", 1},
 	}
 	for _, c := range cases {
@@ -172,6 +171,56 @@ func TestMalformedRegistry(t *testing.T) {
 				t.Fatalf("got line %d: %v", me.Line, err)
 			}
 		})
+	}
+}
+
+// TestMalformedEntryIsSkipped: an entry without dockerRepository, or with
+// a field of the wrong type, is one bad upstream entry: it is skipped and
+// logged, every other connector still resolves, and a lookup of its name
+// says the entry is malformed rather than that there is no such connector;
+// also from the disk cache, which keeps the verdict.
+func TestMalformedEntryIsSkipped(t *testing.T) {
+	isolate(t)
+	doc := []byte(`{"sources": [
+  {"name": "Good", "dockerRepository": "airbyte/source-good", "dockerImageTag": "1.0.0"},
+  {"name": "No repository", "remoteRegistries": {"pypi": {"packageName": "airbyte-source-norepo"}}},
+  {"name": "Bad tag", "dockerRepository": "airbyte/source-badtag", "dockerImageTag": 12}
+], "destinations": [{"name": "Dest", "dockerRepository": "airbyte/destination-good"}]}`)
+	srv := newRegistryServer(t, doc)
+	dir := t.TempDir()
+	ctx := context.Background()
+	for _, from := range []string{"the download", "the disk cache"} {
+		var logged bytes.Buffer
+		l := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+		for _, name := range []string{"source-good", "destination-good", "airbyte/source-good"} {
+			if c, err := l.Lookup(ctx, name); err != nil || c.DockerRepository != "airbyte/"+strings.TrimPrefix(name, "airbyte/") {
+				t.Fatalf("%s: %s: %+v, %v", from, name, c, err)
+			}
+		}
+		for name, why := range map[string]string{"source-norepo": "dockerRepository is missing", "source-badtag": "dockerImageTag", "airbyte/source-badtag": "dockerImageTag"} {
+			_, err := l.Lookup(ctx, name)
+			var me *MalformedRegistryError
+			if !errors.As(err, &me) || errors.As(err, new(*NotFoundError)) {
+				t.Fatalf("%s: %s: %v; want a *MalformedRegistryError", from, name, err)
+			}
+			short := strings.TrimPrefix(name, "airbyte/")
+			for _, want := range []string{`entry of connector "` + short + `" is malformed`, why, "other connectors are unaffected"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: %s: %q lacks %q", from, name, err, want)
+				}
+			}
+		}
+		if _, err := l.Lookup(ctx, "source-nothere"); !errors.As(err, new(*NotFoundError)) {
+			t.Errorf("%s: an unknown name: %v", from, err)
+		}
+		for _, want := range []string{"source-norepo", "source-badtag"} {
+			if !strings.Contains(logged.String(), "malformed") || !strings.Contains(logged.String(), want) {
+				t.Errorf("%s: the log does not report %s: %q", from, want, logged.String())
+			}
+		}
+	}
+	if n := srv.hits.Load(); n != 1 {
+		t.Fatalf("%d downloads, want 1 (the second loader reads the disk cache)", n)
 	}
 }
 
@@ -448,7 +497,7 @@ func TestLocalRegistry(t *testing.T) {
 		t.Fatalf("missing local registry: %v", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
-	os.WriteFile(bad, []byte("{\"sources\": [\n  {\"dockerRepository\": 7}\n]}"), 0o644)
+	os.WriteFile(bad, []byte("{\"sources\": [\n  {\"dockerRepository\": \"airbyte/source-x\",}\n]}"), 0o644)
 	t.Setenv(envLocalRegistry, bad)
 	_, err := NewLoader(WithURL(never.URL)).Load(ctx)
 	var me *MalformedRegistryError

@@ -58,6 +58,9 @@ type Server struct {
 	conns []*conn
 	// cycle makes the last page of a listing point back to the first.
 	cycle bool
+	// emptyCycle makes the last page of a listing point to empty pages
+	// whose cursors lead back to each other.
+	emptyCycle bool
 }
 
 // Connection declares a connection for AddConnection.
@@ -154,6 +157,20 @@ func (s *Server) AddConnection(c Connection) string {
 func (s *Server) CycleCursor() {
 	s.mu.Lock()
 	s.cycle = true
+	s.mu.Unlock()
+}
+
+// The cursors of the empty pages CycleEmptyPages serves; no connection id
+// looks like them.
+const emptyCursorA, emptyCursorB = "empty-page-a", "empty-page-b"
+
+// CycleEmptyPages makes the last page of a listing carry a next_cursor to
+// an empty page, whose next_cursor leads to another empty page, whose
+// next_cursor leads back to the first: a client that follows cursors
+// blindly asks for empty pages forever, and sees no item twice.
+func (s *Server) CycleEmptyPages() {
+	s.mu.Lock()
+	s.emptyCycle = true
 	s.mu.Unlock()
 }
 
@@ -329,7 +346,15 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	start := 0
-	if cur := q.Get("cursor"); cur != "" {
+	switch cur := q.Get("cursor"); {
+	case s.emptyCycle && (cur == emptyCursorA || cur == emptyCursorB):
+		next := emptyCursorB
+		if cur == emptyCursorB {
+			next = emptyCursorA
+		}
+		ok(w, "Connections list retrieved successfully", map[string]any{"items": []any{}, "next_cursor": next})
+		return
+	case cur != "":
 		// The cursor is the id of the first item of the page.
 		start = slices.IndexFunc(sel, func(c *conn) bool { return c.id == cur })
 		if start < 0 {
@@ -348,6 +373,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		data["next_cursor"] = sel[end].id
 	case s.cycle && len(sel) > 0:
 		data["next_cursor"] = sel[0].id
+	case s.emptyCycle:
+		data["next_cursor"] = emptyCursorA
 	}
 	ok(w, "Connections list retrieved successfully", data)
 }

@@ -55,6 +55,10 @@ type Fault struct {
 	Truncate bool
 	// Delay holds the answer back this long.
 	Delay time.Duration
+	// Hold holds the request back, before it is acted on, until the
+	// channel is closed: a test makes something happen meanwhile, where
+	// a Delay would race with it.
+	Hold <-chan struct{}
 	// After acts on the request first and then fails the answer (with
 	// Status or Drop): the client cannot know whether it was acted on.
 	After bool
@@ -116,6 +120,13 @@ func (f *Faults) Middleware(next http.Handler) http.Handler {
 		if x.Delay > 0 {
 			select {
 			case <-time.After(x.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if x.Hold != nil {
+			select {
+			case <-x.Hold:
 			case <-r.Context().Done():
 				return
 			}
