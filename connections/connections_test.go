@@ -338,3 +338,42 @@ func TestInvalidDeclarations(t *testing.T) {
 		t.Error("no workspace: no error")
 	}
 }
+
+// TestSecretsInArrayItems uses source-onesignal's real spec, which marks
+// app_id and app_api_key airbyte_secret inside the items of its
+// applications array: the array is a secret of the plan (printed as such,
+// fingerprinted, compared), as the server masks its items.
+func TestSecretsInArrayItems(t *testing.T) {
+	e := setup(t)
+	const key, rotated = "os-key-3f9a2c", "os-key-rotated-77d1"
+	t.Setenv("ONESIGNAL_KEY", key)
+	declared := `
+sources:
+  onesignal:
+    type: source-onesignal
+    config:
+      user_auth_key: secret_reference::ONESIGNAL_KEY
+      start_date: "2024-01-01T00:00:00Z"
+      outcome_names: os__click.count
+      applications: [{app_name: shop, app_id: os-app-5e21b0, app_api_key: ` + key + `}]
+`
+	r := e.reconciler(t, declared)
+	p := e.plan(t, r)
+	if s := p.String(); strings.Contains(s, key) || strings.Contains(s, "os-app-5e21b0") || !strings.Contains(s, "+ applications: (secret)") {
+		t.Fatalf("the plan does not show the applications as a secret:\n%s", s)
+	}
+	e.apply(t, r, p)
+	apps := func() string { return fmt.Sprint(storedByName(t, e, "onesignal")["applications"]) }
+	if got := apps(); got != "[map[app_api_key:"+key+" app_id:os-app-5e21b0 app_name:shop]]" {
+		t.Fatalf("the source holds applications %s", got)
+	}
+	r = e.reconciler(t, strings.Replace(declared, "app_api_key: "+key, "app_api_key: "+rotated, 1))
+	p = e.plan(t, r)
+	if s := p.String(); strings.Contains(s, rotated) || !strings.Contains(s, "~ applications: (secret: changed)") {
+		t.Fatalf("after rotating the key the plan is:\n%s", s)
+	}
+	e.apply(t, r, p)
+	if got := apps(); got != "[map[app_api_key:"+rotated+" app_id:os-app-5e21b0 app_name:shop]]" {
+		t.Fatalf("after rotating, the source holds applications %s", got)
+	}
+}

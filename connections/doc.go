@@ -38,7 +38,8 @@
 //
 // Rules:
 //   - Which fields are secret comes from the connector's spec (fields
-//     marked airbyte_secret, inside oneOf branches too), from the server's
+//     marked airbyte_secret, inside oneOf branches and array items too —
+//     an array holding one is secret whole), from the server's
 //     masking and from secret_reference values — never from key names.
 //     A secret is never printed. Since the server returns secrets masked,
 //     one cannot be compared; it shows as "(secret: not comparable)" unless

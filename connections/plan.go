@@ -483,10 +483,10 @@ func secretSet(spec json.RawMessage, decl, remote map[string]any, refs [][]strin
 		}
 	}
 	for _, p := range specsecret.Paths(spec, decl) {
-		add(p)
+		add(wholeArray(decl, p))
 	}
 	for _, p := range specsecret.Paths(spec, remote) {
-		add(p)
+		add(wholeArray(remote, p))
 	}
 	for _, p := range stringPaths(remote, nil, isMasked) {
 		add(p)
@@ -495,6 +495,21 @@ func secretSet(spec json.RawMessage, decl, remote map[string]any, refs [][]strin
 		add(p)
 	}
 	return s
+}
+
+// wholeArray returns path p of config cut at the first array on the way:
+// a secret inside the items of an array makes all of the array secret,
+// since the diff compares and prints an array as one value.
+func wholeArray(config map[string]any, p []string) []string {
+	var cur any = config
+	for i, k := range p {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return p[:i]
+		}
+		cur = m[k]
+	}
+	return p
 }
 
 // stringPaths lists, in key order, the paths of the string values of v

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/x/goairbyte/internal/specsecret"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -253,87 +254,6 @@ func rereference(config json.RawMessage, refs map[string]string) json.RawMessage
 	return out
 }
 
-// secretField is a config field the spec marks airbyte_secret.
-type secretField struct {
-	path []string // instance location, as JSON-pointer tokens
-}
-
-// secretFields walks the config alongside its JSON schema and returns the
-// fields marked airbyte_secret, through properties, items and the
-// oneOf/anyOf/allOf branches connectors use for authentication methods.
-func secretFields(specJSON, configJSON json.RawMessage) []secretField {
-	var schema, config any
-	if json.Unmarshal(specJSON, &schema) != nil || json.Unmarshal(configJSON, &config) != nil {
-		return nil
-	}
-	var out []secretField
-	var walk func(schemas []map[string]any, v any, path []string)
-	walk = func(schemas []map[string]any, v any, path []string) {
-		schemas = expandBranches(schemas)
-		for _, sc := range schemas {
-			if b, _ := sc["airbyte_secret"].(bool); b {
-				out = append(out, secretField{path: append([]string(nil), path...)})
-				return
-			}
-		}
-		switch val := v.(type) {
-		case map[string]any:
-			for key, child := range val {
-				var subs []map[string]any
-				for _, sc := range schemas {
-					if props, ok := sc["properties"].(map[string]any); ok {
-						if p, ok := props[key].(map[string]any); ok {
-							subs = append(subs, p)
-						}
-					}
-				}
-				if len(subs) > 0 {
-					walk(subs, child, append(path, key))
-				}
-			}
-		case []any:
-			var subs []map[string]any
-			for _, sc := range schemas {
-				if it, ok := sc["items"].(map[string]any); ok {
-					subs = append(subs, it)
-				}
-			}
-			if len(subs) > 0 {
-				for i, child := range val {
-					walk(subs, child, append(path, fmt.Sprint(i)))
-				}
-			}
-		}
-	}
-	if sc, ok := schema.(map[string]any); ok {
-		walk([]map[string]any{sc}, config, nil)
-	}
-	return out
-}
-
-// expandBranches adds the oneOf/anyOf/allOf branches of the schemas, to any
-// depth.
-func expandBranches(schemas []map[string]any) []map[string]any {
-	out := make([]map[string]any, 0, len(schemas))
-	var add func(sc map[string]any)
-	add = func(sc map[string]any) {
-		out = append(out, sc)
-		for _, kw := range []string{"oneOf", "anyOf", "allOf"} {
-			if list, ok := sc[kw].([]any); ok {
-				for _, b := range list {
-					if m, ok := b.(map[string]any); ok {
-						add(m)
-					}
-				}
-			}
-		}
-	}
-	for _, sc := range schemas {
-		add(sc)
-	}
-	return out
-}
-
 // ConfigFingerprint is a short hash of the config without its secrets: the
 // fields the spec marks airbyte_secret are left out (a secret reference in
 // another field is hashed as the reference, never resolved). Two configs
@@ -348,12 +268,12 @@ func (c *Connector) ConfigFingerprint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var cfg any
+	var cfg map[string]any
 	if err := decodeJSON(stored, &cfg); err != nil {
 		return "", err
 	}
-	for _, f := range secretFields(spec.ConnectionSpecification, stored) {
-		removePath(cfg, f.path)
+	for _, p := range specsecret.Paths(spec.ConnectionSpecification, cfg) {
+		removePath(cfg, p)
 	}
 	canon, err := json.Marshal(cfg) // maps marshal with sorted keys
 	if err != nil {

@@ -406,3 +406,49 @@ func TestKnobsOfInProcessConnector(t *testing.T) {
 		}
 	}
 }
+
+// specDest is echoDest with another spec.
+type specDest struct {
+	echoDest
+	spec string
+}
+
+func (d specDest) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(d.spec)}, nil
+}
+
+// TestConfigFingerprintIsStable pins fingerprints: a destination's state
+// is stored under its fingerprint, so a change of how it is computed would
+// make every destination's next Write start over. The spec marks secrets
+// at the top, in a oneOf branch and in the items of arrays; they are left
+// out, and a change of any of them keeps the fingerprint.
+func TestConfigFingerprintIsStable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const spec = `{"type":"object","properties":{
+		"token":{"type":"string","airbyte_secret":true},
+		"auth":{"oneOf":[{"properties":{"method":{"const":"key"},"api_key":{"type":"string","airbyte_secret":true}}}]},
+		"apps":{"type":"array","items":{"type":"object","properties":{"app_key":{"type":"string","airbyte_secret":true}}}},
+		"keys":{"type":"array","items":{"type":"string","airbyte_secret":true}}}}`
+	fp := func(cfg string) string {
+		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+			connector.WithGoConnector(specDest{spec: spec}), connector.WithConfig(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.ConfigFingerprint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	for _, c := range []struct{ cfg, want string }{
+		{`{"path":"/a","n":1.50}`, "2024d8e6038a"},
+		{`{"token":"t-1","path":"/a","auth":{"method":"key","api_key":"k-1"},"apps":[{"name":"x","app_key":"a-1"}],"keys":["s-1","s-2"]}`, "9b74c45704a4"},
+		{`{"keys":["s-9","s-8"],"apps":[{"app_key":"a-2","name":"x"}],"auth":{"api_key":"k-2","method":"key"},"path":"/a","token":"t-2"}`, "9b74c45704a4"},
+	} {
+		if got := fp(c.cfg); got != c.want {
+			t.Errorf("fingerprint of %s = %s, want %s", c.cfg, got, c.want)
+		}
+	}
+}

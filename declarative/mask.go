@@ -61,44 +61,62 @@ func (m *masker) text(s string) string {
 	return r.Replace(s)
 }
 
-// secretPaths lists the config paths the spec marks airbyte_secret,
-// through nested objects and oneOf/anyOf/allOf alternatives.
-func secretPaths(spec *manifest.Map) [][]string {
-	var out [][]string
-	var walk func(schema *manifest.Map, path []string)
-	walk = func(schema *manifest.Map, path []string) {
-		if schema == nil {
-			return
-		}
-		if b, _ := schema.Get("airbyte_secret"); b == true {
-			out = append(out, append([]string(nil), path...))
-		}
-		if props := schema.Map("properties"); props != nil {
-			for _, k := range props.Keys() {
-				walk(props.Map(k), append(path, k))
-			}
-		}
-		for _, alt := range []string{"oneOf", "anyOf", "allOf"} {
-			for _, e := range schema.List(alt) {
-				if m, ok := e.(*manifest.Map); ok {
-					walk(m, path)
-				}
+// addConfigSecrets adds the config values that spec (the connection
+// specification) marks airbyte_secret. It walks the config alongside the
+// schema — object values with their properties, array elements with the
+// array's items, and every oneOf/anyOf/allOf alternative — as package
+// secrets' MaskSpecSecrets does for the connectors the library runs. A
+// secret object or array is added by each string and number inside it.
+func (m *masker) addConfigSecrets(config value, spec *manifest.Map) {
+	m.addSpecSecrets(config, spec, 0)
+}
+
+// addSpecSecrets is addConfigSecrets at one level; depth guards against
+// pathological or self-referencing schemas.
+func (m *masker) addSpecSecrets(v value, schema *manifest.Map, depth int) {
+	if schema == nil || v == nil || depth > 64 {
+		return
+	}
+	if b, _ := schema.Get("airbyte_secret"); b == true {
+		m.addLeaves(v)
+		return
+	}
+	for _, alt := range []string{"oneOf", "anyOf", "allOf"} {
+		for _, e := range schema.List(alt) {
+			if b, ok := e.(*manifest.Map); ok {
+				m.addSpecSecrets(v, b, depth+1)
 			}
 		}
 	}
-	walk(spec, nil)
-	return out
+	switch x := v.(type) {
+	case *dict:
+		props := schema.Map("properties")
+		for _, e := range entries(x) {
+			m.addSpecSecrets(e.val, props.Map(e.key), depth+1)
+		}
+	case []value:
+		items := schema.Map("items")
+		for _, e := range x {
+			m.addSpecSecrets(e, items, depth+1)
+		}
+	}
 }
 
-// addConfigSecrets adds the config's values at the secret paths.
-func (m *masker) addConfigSecrets(config value, paths [][]string) {
-	for _, p := range paths {
-		if v, ok := pathGet(config, p); ok && v != nil {
-			if s, isStr := v.(string); isStr {
-				m.add(s)
-			} else {
-				m.add(interpolation.Str(v))
-			}
+// addLeaves adds the strings and numbers of a secret value.
+func (m *masker) addLeaves(v value) {
+	switch x := v.(type) {
+	case string:
+		m.add(x)
+	case *dict:
+		for _, e := range entries(x) {
+			m.addLeaves(e.val)
 		}
+	case []value:
+		for _, e := range x {
+			m.addLeaves(e)
+		}
+	case nil, bool:
+	default:
+		m.add(interpolation.Str(x))
 	}
 }

@@ -130,7 +130,7 @@ func (s *Source) newReadContext(config json.RawMessage) (*readContext, error) {
 	}
 	rc := &readContext{src: s, config: cfg, mask: &masker{}, log: s.opts.logger,
 		counts: map[string]int{}, running: map[string]bool{}}
-	rc.mask.addConfigSecrets(cfg, s.secretPaths)
+	rc.mask.addConfigSecrets(cfg, s.secretSpec)
 	return rc, nil
 }
 

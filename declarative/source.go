@@ -18,7 +18,7 @@ type Source struct {
 	opts        options
 	manifest    *manifest.Manifest
 	spec        *protocol.ConnectorSpecification
-	secretPaths [][]string
+	secretSpec  *manifest.Map // the connection specification, to find the config's secrets
 	unsupported []manifest.Component
 	streams     []*stream
 	check       *checkStream
@@ -45,9 +45,7 @@ func New(manifestText []byte, opts ...Option) (*Source, error) {
 	if s.spec, err = buildSpec(m.Root); err != nil {
 		return nil, err
 	}
-	if cs := m.Root.Map("spec").Map("connection_specification"); cs != nil {
-		s.secretPaths = secretPaths(cs)
-	}
+	s.secretSpec = m.Root.Map("spec").Map("connection_specification")
 	s.unsupported = unsupportedComponents(m)
 	b := &builder{src: s, parents: parentNames(m.Root)}
 	if s.streams, err = b.buildStreams(m.Root, s.unsupported); err != nil {

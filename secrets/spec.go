@@ -3,7 +3,10 @@ package secrets
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+
+	"github.com/x/goairbyte/internal/specsecret"
 )
 
 // MaskSpecSecrets registers for masking every value in config whose property
@@ -16,15 +19,19 @@ func MaskSpecSecrets(config, connectionSpecification json.RawMessage) error {
 	if len(config) == 0 || len(connectionSpecification) == 0 {
 		return nil
 	}
-	var cfg, spec any
-	if err := decodeNumber(config, &cfg); err != nil {
+	var v any
+	if err := decodeNumber(config, &v); err != nil {
 		return fmt.Errorf("secrets: config is not valid JSON: %w", err)
 	}
-	if err := decodeNumber(connectionSpecification, &spec); err != nil {
-		return fmt.Errorf("secrets: connection specification is not valid JSON: %w", err)
+	cfg, _ := v.(map[string]any) // a config is an object; anything else holds no field
+	if !json.Valid(connectionSpecification) {
+		return errors.New("secrets: connection specification is not valid JSON")
 	}
 	var found []string
-	collectSpecSecrets(cfg, spec, &found, 0)
+	for _, p := range specsecret.Paths(connectionSpecification, cfg) {
+		v, _ := specsecret.Get(cfg, p)
+		collectLeaves(v, &found)
+	}
 	Register(found...)
 	return nil
 }
@@ -33,40 +40,6 @@ func decodeNumber(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	return dec.Decode(v)
-}
-
-// collectSpecSecrets walks value and schema side by side. depth guards
-// against pathological or self-referencing schemas.
-func collectSpecSecrets(value, schema any, found *[]string, depth int) {
-	s, ok := schema.(map[string]any)
-	if !ok || value == nil || depth > 64 {
-		return
-	}
-	if b, _ := s["airbyte_secret"].(bool); b {
-		collectLeaves(value, found)
-		return
-	}
-	for _, key := range []string{"oneOf", "anyOf", "allOf"} {
-		if branches, ok := s[key].([]any); ok {
-			for _, b := range branches {
-				collectSpecSecrets(value, b, found, depth+1)
-			}
-		}
-	}
-	switch v := value.(type) {
-	case map[string]any:
-		props, _ := s["properties"].(map[string]any)
-		for k, e := range v {
-			if ps, ok := props[k]; ok {
-				collectSpecSecrets(e, ps, found, depth+1)
-			}
-		}
-	case []any:
-		items := s["items"]
-		for _, e := range v {
-			collectSpecSecrets(e, items, found, depth+1)
-		}
-	}
 }
 
 func collectLeaves(v any, found *[]string) {

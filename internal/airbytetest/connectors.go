@@ -37,8 +37,8 @@ var testdata embed.FS
 // shared/faker/spec.json (syncs run it for real), source-harvest with the
 // spec and catalog the Python CDK recorded (secrets at the top and inside
 // oneOf branches; it has no catalog and cannot sync here, having no
-// network), and the DuckDB
-// and PostgreSQL destinations with their specs.
+// network), source-onesignal likewise (secrets inside the items of an
+// array), and the DuckDB and PostgreSQL destinations with their specs.
 func (s *Server) loadDefinitions() error {
 	faker, err := readShared("faker/spec.json")
 	if err != nil {
@@ -54,17 +54,13 @@ func (s *Server) loadDefinitions() error {
 	if err != nil {
 		return err
 	}
-	harvest, err := readShared("manifests/corpus/source-harvest/expected/spec.json")
+	harvest, err := corpusSpec("source-harvest")
 	if err != nil {
 		return err
 	}
-	var harvestMsg struct {
-		Spec struct {
-			ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
-		} `json:"spec"`
-	}
-	if err := json.Unmarshal(harvest, &harvestMsg); err != nil {
-		return fmt.Errorf("harvest spec: %w", err)
+	onesignal, err := corpusSpec("source-onesignal")
+	if err != nil {
+		return err
 	}
 	duck, err := testdata.ReadFile("testdata/destination-duckdb.json")
 	if err != nil {
@@ -76,11 +72,30 @@ func (s *Server) loadDefinitions() error {
 	}
 	s.defs = []*definition{
 		{ID: "dfd88b22-b603-4c3d-aad7-3701784586b1", Name: "Sample Data (Faker)", Repository: "airbyte/source-faker", Tag: "6.2.20", Kind: "source", Spec: fakerSpec.ConnectionSpecification, Streams: fakerStreams},
-		{ID: "fe2b4084-3386-4d3b-9ad6-308f61a6f1e6", Name: "Harvest", Repository: "airbyte/source-harvest", Tag: "1.1.0", Kind: "source", Spec: harvestMsg.Spec.ConnectionSpecification},
+		{ID: "fe2b4084-3386-4d3b-9ad6-308f61a6f1e6", Name: "Harvest", Repository: "airbyte/source-harvest", Tag: "1.1.0", Kind: "source", Spec: harvest},
+		{ID: "bb6afd81-87d5-47e3-97c4-e2c2901b1cf8", Name: "OneSignal", Repository: "airbyte/source-onesignal", Tag: "1.2.10", Kind: "source", Spec: onesignal},
 		{ID: "94bd199c-2ff0-4aa2-b98e-17f0acb72610", Name: "DuckDB", Repository: "airbyte/destination-duckdb", Tag: "0.4.0", Kind: "destination", Spec: duck},
 		{ID: "25c5221d-dce2-4163-ade9-739ef790f503", Name: "Postgres", Repository: "airbyte/destination-postgres", Tag: "2.4.0", Kind: "destination", Spec: pg},
 	}
 	return nil
+}
+
+// corpusSpec is the connectionSpecification the Python CDK recorded for a
+// connector of the manifest corpus.
+func corpusSpec(name string) (json.RawMessage, error) {
+	b, err := readShared("manifests/corpus/" + name + "/expected/spec.json")
+	if err != nil {
+		return nil, err
+	}
+	var msg struct {
+		Spec struct {
+			ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil {
+		return nil, fmt.Errorf("%s spec: %w", name, err)
+	}
+	return msg.Spec.ConnectionSpecification, nil
 }
 
 func readShared(rel string) ([]byte, error) {

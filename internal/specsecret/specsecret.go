@@ -1,8 +1,9 @@
 // Package specsecret finds the secret fields of a connector config the way
 // Airbyte does: from the connector's spec, where a property marked
 // "airbyte_secret": true is secret, also inside the oneOf/anyOf/allOf
-// branches connectors use for authentication methods. It never guesses from
-// key names.
+// branches connectors use for authentication methods and inside the items
+// of arrays (as Airbyte's own masking does). It never guesses from key
+// names.
 //
 // It serves both sides of the Airbyte API: the test server masks what it
 // returns and keeps a stored secret when an update sends the mask back
@@ -13,6 +14,7 @@ package specsecret
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -20,7 +22,9 @@ import (
 const Mask = "**********"
 
 // Paths returns the paths of the secret values present in config, sorted.
-// spec is the connector's connectionSpecification (a JSON schema).
+// spec is the connector's connectionSpecification (a JSON schema). A path
+// goes through object keys and, for a secret inside the items of an array,
+// the element's index in decimal ("applications", "0", "app_api_key").
 func Paths(spec json.RawMessage, config map[string]any) [][]string {
 	var schema map[string]any
 	if json.Unmarshal(spec, &schema) != nil {
@@ -34,8 +38,12 @@ func Paths(spec json.RawMessage, config map[string]any) [][]string {
 
 // walk descends config with every schema that may describe it at this
 // level (all branches of a oneOf, since the server does not tell which one
-// the config chose).
+// the config chose): an object's values with their properties, an array's
+// elements with its items.
 func walk(schemas []map[string]any, v any, path []string, out *[][]string) {
+	if len(path) > 64 { // a self-referencing spec, or a pathological config
+		return
+	}
 	schemas = branches(schemas, 0)
 	for _, s := range schemas {
 		if b, _ := s["airbyte_secret"].(bool); b {
@@ -43,21 +51,32 @@ func walk(schemas []map[string]any, v any, path []string, out *[][]string) {
 			return
 		}
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return
-	}
-	for key, child := range obj {
+	switch x := v.(type) {
+	case map[string]any:
+		for key, child := range x {
+			var subs []map[string]any
+			for _, s := range schemas {
+				if props, ok := s["properties"].(map[string]any); ok {
+					if p, ok := props[key].(map[string]any); ok {
+						subs = append(subs, p)
+					}
+				}
+			}
+			if len(subs) > 0 {
+				walk(subs, child, append(path, key), out)
+			}
+		}
+	case []any:
 		var subs []map[string]any
 		for _, s := range schemas {
-			if props, ok := s["properties"].(map[string]any); ok {
-				if p, ok := props[key].(map[string]any); ok {
-					subs = append(subs, p)
-				}
+			if it, ok := s["items"].(map[string]any); ok {
+				subs = append(subs, it)
 			}
 		}
 		if len(subs) > 0 {
-			walk(subs, child, append(path, key), out)
+			for i, child := range x {
+				walk(subs, child, append(path, strconv.Itoa(i)), out)
+			}
 		}
 	}
 }
@@ -84,34 +103,68 @@ func branches(schemas []map[string]any, depth int) []map[string]any {
 	return out
 }
 
-// Get returns the value at path in config.
+// Get returns the value at path in config (an index in a path selects an
+// array's element).
 func Get(config map[string]any, path []string) (any, bool) {
 	var cur any = config
 	for _, k := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[k]; !ok {
+		var ok bool
+		if cur, ok = child(cur, k); !ok {
 			return nil, false
 		}
 	}
 	return cur, true
 }
 
-// set puts v at path in config (a deep copy made by Clone), creating
-// objects on the way.
-func set(config map[string]any, path []string, v any) {
-	cur := config
-	for _, k := range path[:len(path)-1] {
-		next, ok := cur[k].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			cur[k] = next
+// child is the value under key k of an object, or at index k of an array.
+func child(v any, k string) (any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		e, ok := x[k]
+		return e, ok
+	case []any:
+		if i, err := strconv.Atoi(k); err == nil && i >= 0 && i < len(x) {
+			return x[i], true
 		}
-		cur = next
 	}
-	cur[path[len(path)-1]] = v
+	return nil, false
+}
+
+// set puts v at path in config (a deep copy made by Clone), creating
+// objects on the way; an array element must exist already (an array is
+// never grown).
+func set(config map[string]any, path []string, v any) {
+	var cur any = config
+	for i, k := range path {
+		last := i == len(path)-1
+		switch x := cur.(type) {
+		case map[string]any:
+			if last {
+				x[k] = v
+				return
+			}
+			next := x[k]
+			switch next.(type) {
+			case map[string]any, []any:
+			default:
+				next = map[string]any{}
+				x[k] = next
+			}
+			cur = next
+		case []any:
+			n, err := strconv.Atoi(k)
+			if err != nil || n < 0 || n >= len(x) {
+				return
+			}
+			if last {
+				x[n] = v
+				return
+			}
+			cur = x[n]
+		default:
+			return
+		}
+	}
 }
 
 // Clone deep-copies a JSON object.
@@ -151,7 +204,8 @@ func Masked(spec json.RawMessage, config map[string]any) map[string]any {
 
 // KeepMasked returns a copy of update in which every secret field that
 // holds Mask takes the value stored has at the same path: sending the mask
-// back keeps the stored secret.
+// back keeps the stored secret. Inside an array, the same path is the same
+// index.
 func KeepMasked(spec json.RawMessage, update, stored map[string]any) map[string]any {
 	out := Clone(update)
 	for _, p := range Paths(spec, update) {

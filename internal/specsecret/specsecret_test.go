@@ -55,3 +55,48 @@ func TestPathsFollowTheSpecIntoOneOf(t *testing.T) {
 		t.Fatalf("KeepMasked = %v", kept)
 	}
 }
+
+// TestPathsFollowArrayItems uses source-onesignal's spec, which marks
+// app_id and app_api_key inside the items of its applications array, and
+// a spec whose items are secret strings themselves.
+func TestPathsFollowArrayItems(t *testing.T) {
+	b, err := os.ReadFile(shareddata.Need(t, "manifests/corpus/source-onesignal/expected/spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		Spec struct {
+			ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil {
+		t.Fatal(err)
+	}
+	spec := msg.Spec.ConnectionSpecification
+	cfg := map[string]any{
+		"user_auth_key": "uak",
+		"applications": []any{
+			map[string]any{"app_name": "a", "app_id": "id-a", "app_api_key": "key-a"},
+			map[string]any{"app_name": "b", "app_id": "id-b", "app_api_key": "key-b"},
+		},
+	}
+	want := [][]string{{"applications", "0", "app_api_key"}, {"applications", "0", "app_id"},
+		{"applications", "1", "app_api_key"}, {"applications", "1", "app_id"}, {"user_auth_key"}}
+	if got := Paths(spec, cfg); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Paths = %v, want %v", got, want)
+	}
+	m := Masked(spec, cfg)
+	app := m["applications"].([]any)[1].(map[string]any)
+	if app["app_api_key"] != Mask || app["app_id"] != Mask || app["app_name"] != "b" {
+		t.Fatalf("Masked = %v", m)
+	}
+	kept := KeepMasked(spec, m, cfg)
+	if !reflect.DeepEqual(kept, cfg) {
+		t.Fatalf("KeepMasked = %v, want %v", kept, cfg)
+	}
+
+	strs := json.RawMessage(`{"type":"object","properties":{"keys":{"type":"array","items":{"anyOf":[{"type":"string","airbyte_secret":true}]}}}}`)
+	if got := Paths(strs, map[string]any{"keys": []any{"k1", "k2"}}); !reflect.DeepEqual(got, [][]string{{"keys", "0"}, {"keys", "1"}}) {
+		t.Fatalf("secret items: Paths = %v", got)
+	}
+}
