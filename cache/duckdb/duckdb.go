@@ -577,6 +577,7 @@ func (b *database) Close() error {
 func (b *database) Schema() string                { return b.schema }
 func (b *database) Qualify(table string) string   { return b.qualifier + backend.Quote(table) }
 func (b *database) MaxIdentifierLength() int      { return 0 }
+func (b *database) MaxColumns() int               { return 0 }
 func (b *database) Placeholder(int) string        { return "?" }
 func (b *database) DDLLock() string               { return "" }
 func (b *database) SQLType(t backend.Type) string { return sqlTypes[t] }

@@ -242,6 +242,9 @@ func (b *database) Qualify(table string) string {
 	return backend.Quote(b.schema) + "." + backend.Quote(table)
 }
 func (b *database) MaxIdentifierLength() int { return 63 }
+
+// MaxColumns is PostgreSQL's MaxHeapAttributeNumber.
+func (b *database) MaxColumns() int          { return 1600 }
 func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
 // DDLLock serialises the DDL of concurrent loads into one database.
