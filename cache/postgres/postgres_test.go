@@ -370,3 +370,36 @@ func TestTooManyColumns(t *testing.T) {
 	}
 	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT count(*)::text FROM wide`), []string{"1"})
 }
+
+// A record whose values do not fit in one PostgreSQL row (about 8 KB: 1,100
+// integers) fails its load with a message that says why and what to do;
+// records of the same stream that fit load.
+func TestRowTooBig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	var props, vals []string
+	for i := range 1100 {
+		props = append(props, fmt.Sprintf(`"f%d":{"type":"integer"}`, i))
+		vals = append(vals, fmt.Sprintf(`"f%d":%d`, i, i))
+	}
+	cat := cachetest.Catalog(cachetest.Stream("wide", "{"+strings.Join(props, ",")+"}", protocol.SyncFullRefresh, nil))
+	load := func(data string) error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend,
+			Messages: cachetest.Messages(cachetest.Rec("wide", data))})
+		return err
+	}
+	if err := load(`{"f0":1,"f1099":2}`); err != nil {
+		t.Fatal(err)
+	}
+	err := load("{" + strings.Join(vals, ",") + "}")
+	for _, want := range []string{`stream "wide"`, "row is too big", "8 KB", "JSON schema", "DuckDB"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("the error does not say %s: %v", want, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		t.Fatalf("the server's error is not in the chain: %v", err)
+	}
+}
