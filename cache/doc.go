@@ -130,7 +130,10 @@
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps
 // writes for a byte it cannot decode) become U+FFFD, in every column and
-// key, so that no single value can fail its batch.
+// key, so that no single value can fail its batch. A field whose name
+// holds a NUL ("a\u0000b", which no SQL text can hold) loads into its
+// normalised column like any other, and where its name is written into
+// _airbyte_meta the NUL is U+FFFD.
 //
 // Schema evolution: a property that is new in the catalog adds a column.
 // An existing column keeps its type when the schema changes it; values are

@@ -119,6 +119,7 @@ func Run(t *testing.T, open Opener) {
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
+		{"a field whose name holds a NUL", testAFieldWhoseNameHoldsANUL},
 		{"a field named like a backend's own", testAFieldNamedLikeABackendsOwn},
 		{"tables of another source", testTablesOfAnotherSource},
 		{"one load of a source at a time", testOneLoadOfASourceAtATime},
@@ -795,6 +796,28 @@ func testHostileNames(t *testing.T, open Opener) {
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
+	}
+}
+
+// A JSON key may hold a NUL ("a\u0000b"), which no SQL text can: such a
+// field loads into its normalised column (a_b) like any other, and where
+// its name is written into _airbyte_meta, in a note of the cache's or a
+// change the source reported, the NUL is U+FFFD, as in every key.
+func testAFieldWhoseNameHoldsANUL(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"id":{"type":"integer"},"a\u0000b":{"type":"string"},"n\u0000":{"type":"integer"},"j\u0000":{"type":"object"}}`
+	reported := Rec("nul", `{"id":2,"n\u0000":"many","a\u0000b":"w","a":"undeclared"}`)
+	reported.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "j\x00", Change: protocol.ChangeNulled, Reason: protocol.ReasonSourceSerializationError}}}
+	MustLoad(t, c, Catalog(Stream("nul", props, full, nil)), cache.StrategyAppend,
+		Rec("nul", `{"id":1,"a\u0000b":"v","n\u0000":3,"j\u0000":{"k":1},"a_b":"undeclared"}`), reported,
+		Rec("nul", `{"a\u0000b":"first","id":3,"a\u0000b":"second"}`), Rec("nul", `{"id":4,"_airbyte_field_1":"not a_b"}`))
+	Equal(t, "rows", compact(Strings(t, c, `SELECT CAST(id AS VARCHAR), a_b, CAST(n_ AS VARCHAR), CAST(j_ AS VARCHAR) FROM nul ORDER BY id`)),
+		[]string{`1|v|3|{"k":1}`, "2|w|NULL|NULL", "3|first|NULL|NULL", "4|NULL|NULL|NULL"})
+	notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM nul WHERE id = 2`))
+	want := "{\"changes\":[{\"field\":\"j\uFFFD\",\"change\":\"NULLED\",\"reason\":\"SOURCE_SERIALIZATION_ERROR\"}," +
+		"{\"field\":\"n\uFFFD\",\"change\":\"NULLED\",\"reason\":\"DESTINATION_TYPECAST_ERROR\"}]}"
+	if len(notes) != 1 || notes[0] != want {
+		t.Fatalf("meta = %q", notes)
 	}
 }
 
