@@ -1101,6 +1101,14 @@ func (bt *batch) Len() int { return bt.n }
 
 func (bt *batch) Close() error { return bt.b.releaseSpool(bt.spool) }
 
+// dateRange bounds the values of date and timestamp columns: from
+// 0000-01-01 (1 BC) to before 10000-01-01, in UTC for a timestamptz.
+var dateRange = map[backend.Type][2]string{
+	backend.TypeDate:        {"DATE '0000-01-01'", "DATE '10000-01-01'"},
+	backend.TypeTimestamp:   {"TIMESTAMP '0000-01-01 00:00:00'", "TIMESTAMP '10000-01-01 00:00:00'"},
+	backend.TypeTimestampTZ: {"TIMESTAMPTZ '0000-01-01 00:00:00+00'", "TIMESTAMPTZ '10000-01-01 00:00:00+00'"},
+}
+
 // insertSQL is INSERT INTO table SELECT … FROM read_json(spool file).
 func (bt *batch) insertSQL(table string) string {
 	var cols, reads, inner, outer, notes, failed []string
@@ -1133,6 +1141,12 @@ func (bt *batch) insertSQL(table string) string {
 			case backend.TypeNumber:
 				// 1e400 casts to infinity, "NaN" to NaN: neither is a number.
 				cast = "CASE WHEN isfinite(" + cast + ") THEN " + cast + " END"
+			case backend.TypeDate, backend.TypeTimestamp, backend.TypeTimestampTZ:
+				// The years 0000 to 9999 (see package cache): DuckDB also
+				// reads infinity, -infinity and years of five digits or
+				// with a minus sign.
+				lo, hi := dateRange[c.Type][0], dateRange[c.Type][1]
+				cast = "CASE WHEN " + cast + " >= " + lo + " AND " + cast + " < " + hi + " THEN " + cast + " END"
 			}
 			inner = append(inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
 			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)

@@ -949,6 +949,11 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 				return out, misfit
 			}
 		}
+		// The years 0000 to 9999 in UTC too (see package cache): a
+		// date-time at either end of them may fall outside in UTC.
+		if y := ts.UTC().Year(); y < 0 || y > 9999 {
+			return out, misfit
+		}
 		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, false))), valid
 	case backend.TypeTimestamp:
 		ts, ok := parseTimestamp(s)

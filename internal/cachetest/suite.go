@@ -115,6 +115,7 @@ func Run(t *testing.T, open Opener) {
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
 		{"numbers and booleans by one rule", testNumbersAndBooleansByOneRule},
 		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
+		{"dates and date-times from year 0 to 9999", testDateRange},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
@@ -696,6 +697,50 @@ func testDatesAndDateTimes(t *testing.T, open Opener) {
 	for id, instant := range []string{"2024-03-05T00:00:00Z", "2024-03-05T08:00:00Z", "2024-03-05T10:00:00.5Z"} {
 		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM dates WHERE id = ? AND tz = CAST(? AS TIMESTAMPTZ)`, id+1, instant); got[0] != "1" {
 			t.Errorf("record %d: tz is not %s: %q", id+1, instant, Strings(t, c, `SELECT CAST(tz AS VARCHAR) FROM dates WHERE id = ?`, id+1))
+		}
+	}
+}
+
+// Date, timestamp and date-time columns take the years 0000 to 9999 (a
+// date-time's instant in UTC) on every backend, as RFC 3339 and the
+// export write them; infinity and years beyond are NULL with a note,
+// although both databases could hold some of them.
+func testDateRange(t *testing.T, open Opener) {
+	c := open(t)
+	type tc struct {
+		value     string
+		tz, ts, d bool // loads into the date-time, timestamp, date column
+	}
+	cases := []tc{
+		{"9999-12-31", true, true, true}, {"9999-12-31T23:59:59.999999Z", true, true, true}, {"0000-01-01", true, true, true},
+		{"1970-01-01T00:00:00Z", true, true, true}, {"0000-01-01T00:30:00-01:00", true, true, true},
+		// 9999-12-31T23:00-05:00 is in the year 10000 in UTC; 0000-01-01T00:00+01:00 in the year -1.
+		{"9999-12-31T23:00:00-05:00", false, true, true}, {"0000-01-01T00:00:00+01:00", false, true, true},
+		{"infinity", false, false, false}, {"-infinity", false, false, false}, {"Infinity", false, false, false},
+		{"10000-01-01", false, false, false}, {"10000-01-01T00:00:00Z", false, false, false}, {"275760-09-13T00:00:00Z", false, false, false},
+		{"-0001-01-01", false, false, false},
+	}
+	var msgs []*protocol.Message
+	for id, k := range cases {
+		msgs = append(msgs, Rec("range", fmt.Sprintf(`{"id":%d,"tz":%q,"ts":%q,"d":%q}`, id, k.value, k.value, k.value)))
+	}
+	props := `{"id":{"type":"integer"},"tz":{"type":"string","format":"date-time"},` +
+		`"ts":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},"d":{"type":"string","format":"date"}}`
+	MustLoad(t, c, Catalog(Stream("range", props, full, nil)), cache.StrategyAppend, msgs...)
+	for id, k := range cases {
+		for _, col := range []struct {
+			name  string
+			loads bool
+		}{{"tz", k.tz}, {"ts", k.ts}, {"d", k.d}} {
+			noted := `%"` + col.name + `"%`
+			cond := col.name + " IS NULL AND CAST(_airbyte_meta AS VARCHAR) LIKE ?"
+			if col.loads {
+				cond = col.name + " IS NOT NULL AND CAST(_airbyte_meta AS VARCHAR) NOT LIKE ?"
+			}
+			if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM range WHERE id = ? AND `+cond, id, noted); got[0] != "1" {
+				row := Strings(t, c, `SELECT CAST(`+col.name+` AS VARCHAR), CAST(_airbyte_meta AS VARCHAR) FROM range WHERE id = ?`, id)
+				t.Errorf("%s = %q: got %q, want loaded %v", col.name, k.value, row, col.loads)
+			}
 		}
 	}
 }
