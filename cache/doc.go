@@ -125,12 +125,19 @@
 // in any case. A date-time column takes a bare date as its midnight, and a
 // date column a date-time as the date it spells (in its own zone), as
 // both databases read them: sources send each where their schema says
-// the other.
+// the other. Date, timestamp and date-time columns take the years 0000 to
+// 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
+// export writes back; infinity, -infinity and years of five digits or
+// with a minus sign do not fit, although both databases hold some of
+// them.
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps
 // writes for a byte it cannot decode) become U+FFFD, in every column and
-// key, so that no single value can fail its batch.
+// key, so that no single value can fail its batch. A field whose name
+// holds a NUL ("a\u0000b", which no SQL text can hold) loads into its
+// normalised column like any other, and where its name is written into
+// _airbyte_meta the NUL is U+FFFD.
 //
 // Schema evolution: a property that is new in the catalog adds a column.
 // An existing column keeps its type when the schema changes it; values are

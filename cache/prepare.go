@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/x/goairbyte/cache/backend"
@@ -24,6 +25,9 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	}
 	existing, err := c.allColumns(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.checkWidths(plans, existing); err != nil {
 		return err
 	}
 	watermarks, err := c.watermarks(ctx)
@@ -68,6 +72,47 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 		return err
 	}
 	return c.adoptColumnTypes(ctx, plans)
+}
+
+// checkWidths refuses a load that would give a table more columns than
+// the database allows (PostgreSQL: 1,600), before any DDL: the server's
+// own error names no stream and comes once a connector is running. A
+// table that exists keeps its columns and gains the new properties'.
+func (c *Cache) checkWidths(plans []*streamPlan, existing map[string][]columnInfo) error {
+	limit := c.b.MaxColumns()
+	if limit <= 0 {
+		return nil
+	}
+	for _, p := range plans {
+		n := len(internalColumns) + len(p.table.Columns)
+		if have := existing[p.table.Name]; p.strategy != StrategyReplace && len(have) > 0 {
+			names := make(map[string]bool, len(have))
+			for _, ci := range have {
+				names[ci.name] = true
+			}
+			n = len(have)
+			for _, col := range p.table.Columns {
+				if !names[col.Name] {
+					n++
+				}
+			}
+		}
+		if n > limit {
+			return fmt.Errorf("cache: stream %q needs a table of %s columns (its properties and the cache's %d), more than the %s the database allows; "+
+				"remove properties from the stream's JSON schema in the configured catalog (the cache stores only the properties declared there), "+
+				"or load the stream into a DuckDB cache, which has no such limit", p.table.Stream, thousands(n), len(internalColumns), thousands(limit))
+		}
+	}
+	return nil
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // watermarks are the dedupe_from watermarks killed merge loads left, by

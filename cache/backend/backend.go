@@ -172,6 +172,10 @@ type dialect interface {
 	Qualify(table string) string
 	// MaxIdentifierLength is the longest identifier in bytes, 0 if unlimited.
 	MaxIdentifierLength() int
+	// MaxColumns is the most columns a table may have, the cache's own
+	// included; 0 if unlimited. A load that would need more is refused
+	// before it creates or changes any table.
+	MaxColumns() int
 	// SQLType is the column type the backend uses for t.
 	SQLType(t Type) string
 	// ParseSQLType maps a data_type of information_schema.columns back to

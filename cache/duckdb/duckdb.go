@@ -577,6 +577,7 @@ func (b *database) Close() error {
 func (b *database) Schema() string                { return b.schema }
 func (b *database) Qualify(table string) string   { return b.qualifier + backend.Quote(table) }
 func (b *database) MaxIdentifierLength() int      { return 0 }
+func (b *database) MaxColumns() int               { return 0 }
 func (b *database) Placeholder(int) string        { return "?" }
 func (b *database) DDLLock() string               { return "" }
 func (b *database) SQLType(t backend.Type) string { return sqlTypes[t] }
@@ -878,6 +879,12 @@ type batch struct {
 	// metaKey is the key the source's own changes are spliced under:
 	// keyMeta, unless the stream declares a field of that name.
 	metaKey string
+	// readKeys are the keys read_json reads the columns under: each field's
+	// own, but a spliced one for a field whose name holds a NUL, which
+	// no SQL text can (see nulFields).
+	readKeys []string
+	// nul are the columns of such fields.
+	nul []int
 }
 
 // keyOrder follows the order of a single top-level primary key while a
@@ -949,6 +956,17 @@ func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	for slices.ContainsFunc(t.Columns, func(c backend.Column) bool { return strings.EqualFold(c.Field, bt.metaKey) }) {
 		bt.metaKey += "_"
 	}
+	bt.readKeys = make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		bt.readKeys[i] = c.Field
+		if strings.IndexByte(c.Field, 0) >= 0 {
+			bt.readKeys[i] = keyField + strconv.Itoa(i)
+			for slices.ContainsFunc(t.Columns, func(c backend.Column) bool { return strings.EqualFold(c.Field, bt.readKeys[i]) }) {
+				bt.readKeys[i] += "_"
+			}
+			bt.nul = append(bt.nul, i)
+		}
+	}
 	if len(t.PrimaryKey) == 1 && len(t.PrimaryKey[0]) == 1 {
 		for _, c := range t.Columns {
 			if c.Field == t.PrimaryKey[0][0] && (c.Type == backend.TypeInteger || c.Type == backend.TypeString) {
@@ -966,6 +984,8 @@ const (
 	keyID   = backend.ColumnRawID
 	keyAt   = backend.ColumnExtractedAt
 	keyMeta = "_airbyte_source_meta"
+	// keyField is followed by the column's index.
+	keyField = "_airbyte_field_"
 )
 
 // spoolFlush is how many bytes of lines a batch buffers before it writes
@@ -995,7 +1015,7 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 				l = append(l, ',')
 			}
 			l = append(l, `{"field":`...)
-			l = strconv.AppendQuote(l, c.Field)
+			l = protocol.AppendString(l, noNUL(c.Field))
 			l = append(l, `,"change":`...)
 			l = strconv.AppendQuote(l, string(c.Change))
 			l = append(l, `,"reason":`...)
@@ -1011,6 +1031,9 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	i := skipSpace(d, 0)
 	if i == len(d) || d[i] != '{' {
 		return errors.New("record data is not a valid JSON object")
+	}
+	if len(bt.nul) > 0 {
+		l = bt.nulFields(l, d)
 	}
 	if i = skipSpace(d, i+1); i < len(d) && d[i] != '}' {
 		l = append(l, ',')
@@ -1028,6 +1051,43 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 	return nil
 }
 
+// nulFields splices the values of the fields whose name holds a NUL
+// under their keys in bt.readKeys, in front of the data, so that they come
+// first (read_json keeps a key's first value) and a member of the data
+// named like one is never read in its place: null when the record has no
+// such field. Only data that holds an escaped NUL is parsed; data that
+// does not parse is left to read_json, which then fails on it.
+func (bt *batch) nulFields(l, data []byte) []byte {
+	values := map[string]json.RawMessage{}
+	if bytes.Contains(data, []byte(`\u0000`)) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		_, err := dec.Token() // the object's {
+		for err == nil && dec.More() {
+			var tok json.Token
+			var v json.RawMessage
+			if tok, err = dec.Token(); err == nil {
+				err = dec.Decode(&v)
+			}
+			if k, ok := tok.(string); ok && err == nil && values[k] == nil {
+				values[k] = v
+			}
+		}
+	}
+	for _, i := range bt.nul {
+		v, ok := values[bt.t.Columns[i].Field]
+		if !ok {
+			v = json.RawMessage("null")
+		}
+		l = append(append(append(append(l, ',', '"'), bt.readKeys[i]...), '"', ':'), v...)
+	}
+	return l
+}
+
+// noNUL replaces each NUL in a field's name by U+FFFD where the name is
+// written into _airbyte_meta, as the PostgreSQL backend does, whose jsonb
+// cannot hold a NUL; DuckDB's SQL text cannot either.
+func noNUL(field string) string { return strings.ReplaceAll(field, "\x00", "\uFFFD") }
+
 // skipSpace returns the index of the first byte of d at or after i that
 // is not JSON whitespace.
 func skipSpace(d []byte, i int) int {
@@ -1041,6 +1101,14 @@ func (bt *batch) Len() int { return bt.n }
 
 func (bt *batch) Close() error { return bt.b.releaseSpool(bt.spool) }
 
+// dateRange bounds the values of date and timestamp columns: from
+// 0000-01-01 (1 BC) to before 10000-01-01, in UTC for a timestamptz.
+var dateRange = map[backend.Type][2]string{
+	backend.TypeDate:        {"DATE '0000-01-01'", "DATE '10000-01-01'"},
+	backend.TypeTimestamp:   {"TIMESTAMP '0000-01-01 00:00:00'", "TIMESTAMP '10000-01-01 00:00:00'"},
+	backend.TypeTimestampTZ: {"TIMESTAMPTZ '0000-01-01 00:00:00+00'", "TIMESTAMPTZ '10000-01-01 00:00:00+00'"},
+}
+
 // insertSQL is INSERT INTO table SELECT … FROM read_json(spool file).
 func (bt *batch) insertSQL(table string) string {
 	var cols, reads, inner, outer, notes, failed []string
@@ -1049,17 +1117,18 @@ func (bt *batch) insertSQL(table string) string {
 	inner = append(inner, backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(bt.metaKey))
 	for i, c := range bt.t.Columns {
 		cols = append(cols, backend.Quote(c.Name))
-		src := backend.Quote(c.Field)
+		key := bt.readKeys[i]
+		src := backend.Quote(key)
 		conv := fmt.Sprintf("c%d", i)
 		switch c.Type {
 		case backend.TypeJSON:
-			reads = append(reads, literal(c.Field)+": 'JSON'")
+			reads = append(reads, literal(key)+": 'JSON'")
 			inner = append(inner, src+" AS "+conv)
 		case backend.TypeString:
-			reads = append(reads, literal(c.Field)+": 'VARCHAR'")
+			reads = append(reads, literal(key)+": 'VARCHAR'")
 			inner = append(inner, src+" AS "+conv)
 		default:
-			reads = append(reads, literal(c.Field)+": 'VARCHAR'")
+			reads = append(reads, literal(key)+": 'VARCHAR'")
 			cast := "TRY_CAST(" + src + " AS " + sqlTypes[c.Type] + ")"
 			switch c.Type {
 			case backend.TypeInteger:
@@ -1072,11 +1141,17 @@ func (bt *batch) insertSQL(table string) string {
 			case backend.TypeNumber:
 				// 1e400 casts to infinity, "NaN" to NaN: neither is a number.
 				cast = "CASE WHEN isfinite(" + cast + ") THEN " + cast + " END"
+			case backend.TypeDate, backend.TypeTimestamp, backend.TypeTimestampTZ:
+				// The years 0000 to 9999 (see package cache): DuckDB also
+				// reads infinity, -infinity and years of five digits or
+				// with a minus sign.
+				lo, hi := dateRange[c.Type][0], dateRange[c.Type][1]
+				cast = "CASE WHEN " + cast + " >= " + lo + " AND " + cast + " < " + hi + " THEN " + cast + " END"
 			}
 			inner = append(inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
 			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)
 			failed = append(failed, fail)
-			notes = append(notes, "CASE WHEN "+fail+" THEN "+literal(c.Field)+" END")
+			notes = append(notes, "CASE WHEN "+fail+" THEN "+literal(noNUL(c.Field))+" END")
 		}
 		outer = append(outer, conv)
 	}

@@ -242,6 +242,9 @@ func (b *database) Qualify(table string) string {
 	return backend.Quote(b.schema) + "." + backend.Quote(table)
 }
 func (b *database) MaxIdentifierLength() int { return 63 }
+
+// MaxColumns is PostgreSQL's MaxHeapAttributeNumber.
+func (b *database) MaxColumns() int          { return 1600 }
 func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
 // DDLLock serialises the DDL of concurrent loads into one database.
@@ -321,7 +324,26 @@ func (t *txn) Rollback(ctx context.Context) error {
 // someone else) are loaded through a temporary table and converted by
 // their text form, as a text COPY would.
 func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
-	bt := cb.(*batch)
+	return rowTooBig(t.insert(ctx, table, cb.(*batch)))
+}
+
+// rowTooBig says what to do about a record that does not fit in a row
+// (SQLSTATE 54000, "row is too big"). A row lives in one 8 KB page, where
+// each non-NULL integer, number, date or time takes 4 to 12 bytes and each
+// long text or JSON value an 18-byte pointer, so a wide stream fails on
+// its fullest records only: whether a row fits depends on its values, and
+// cannot be told before they come.
+func rowTooBig(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "54000" && strings.HasPrefix(pe.Message, "row is too big") {
+		return fmt.Errorf("%w: a PostgreSQL row holds about 8 KB of values (4 to 12 bytes for each integer, number, date or time, and up to 18 for each text or JSON value), "+
+			"and one record holds more; remove properties from the stream's JSON schema in the configured catalog, or load the stream into a DuckDB cache, which has no such limit", err)
+	}
+	return err
+}
+
+// insert is Insert, its errors not yet explained.
+func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 	qual := t.b.Qualify(table)
 	rows, err := t.tx.Query(ctx, `SELECT attname, atttypid::int8, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, qual)
 	if err != nil {
@@ -926,6 +948,11 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 			if ts, ok = parseTimestamp(s); !ok {
 				return out, misfit
 			}
+		}
+		// The years 0000 to 9999 in UTC too (see package cache): a
+		// date-time at either end of them may fall outside in UTC.
+		if y := ts.UTC().Year(); y < 0 || y > 9999 {
+			return out, misfit
 		}
 		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, false))), valid
 	case backend.TypeTimestamp:

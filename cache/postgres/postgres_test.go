@@ -326,3 +326,80 @@ func TestUnescapedAtInPassword(t *testing.T) {
 		t.Fatalf("got %v, want a refusal that does not print the password and says to write @ as %%40", err)
 	}
 }
+
+// PostgreSQL's tables hold at most 1,600 columns. A stream with more
+// properties (Salesforce objects, HubSpot's flattened properties) is
+// refused before any table is created or record written, with a message
+// that names it, the count, the limit and a way out; a table that would
+// outgrow the limit by schema evolution too. 1,600 columns still load.
+func TestTooManyColumns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	wide := func(fields int, extra ...string) *protocol.ConfiguredCatalog {
+		props := make([]string, 0, fields+len(extra))
+		for i := range fields {
+			props = append(props, fmt.Sprintf(`"f%d":{"type":"integer"}`, i))
+		}
+		for _, e := range extra {
+			props = append(props, fmt.Sprintf(`%q:{"type":"string"}`, e))
+		}
+		return cachetest.Catalog(cachetest.Stream("narrow", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil),
+			cachetest.Stream("Wide", "{"+strings.Join(props, ",")+"}", protocol.SyncFullRefresh, nil))
+	}
+	load := func(cat *protocol.ConfiguredCatalog) error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend,
+			Messages: cachetest.Messages(cachetest.Rec("narrow", `{"id":1}`), cachetest.Rec("Wide", `{"f0":1}`))})
+		return err
+	}
+	err := load(wide(1598))
+	for _, want := range []string{`"Wide"`, "1,601 columns", "1,600", "DuckDB"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("1,598 fields: the error does not say %s: %v", want, err)
+		}
+	}
+	if streams, err := c.Streams(ctx); err != nil || len(streams) != 0 {
+		t.Fatalf("tables created by the refused load: %q (%v)", streams, err)
+	}
+	if err := load(wide(1597)); err != nil {
+		t.Fatalf("1,600 columns: %v", err)
+	}
+	err = load(wide(1597, "new"))
+	if err == nil || !strings.Contains(err.Error(), `"Wide"`) || !strings.Contains(err.Error(), "1,601 columns") {
+		t.Fatalf("a new property beyond the limit: %v", err)
+	}
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT count(*)::text FROM wide`), []string{"1"})
+}
+
+// A record whose values do not fit in one PostgreSQL row (about 8 KB: 1,100
+// integers) fails its load with a message that says why and what to do;
+// records of the same stream that fit load.
+func TestRowTooBig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	var props, vals []string
+	for i := range 1100 {
+		props = append(props, fmt.Sprintf(`"f%d":{"type":"integer"}`, i))
+		vals = append(vals, fmt.Sprintf(`"f%d":%d`, i, i))
+	}
+	cat := cachetest.Catalog(cachetest.Stream("wide", "{"+strings.Join(props, ",")+"}", protocol.SyncFullRefresh, nil))
+	load := func(data string) error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend,
+			Messages: cachetest.Messages(cachetest.Rec("wide", data))})
+		return err
+	}
+	if err := load(`{"f0":1,"f1099":2}`); err != nil {
+		t.Fatal(err)
+	}
+	err := load("{" + strings.Join(vals, ",") + "}")
+	for _, want := range []string{`stream "wide"`, "row is too big", "8 KB", "JSON schema", "DuckDB"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("the error does not say %s: %v", want, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		t.Fatalf("the server's error is not in the chain: %v", err)
+	}
+}

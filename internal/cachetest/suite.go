@@ -115,10 +115,12 @@ func Run(t *testing.T, open Opener) {
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
 		{"numbers and booleans by one rule", testNumbersAndBooleansByOneRule},
 		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
+		{"dates and date-times from year 0 to 9999", testDateRange},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
 		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
+		{"a field whose name holds a NUL", testAFieldWhoseNameHoldsANUL},
 		{"a field named like a backend's own", testAFieldNamedLikeABackendsOwn},
 		{"tables of another source", testTablesOfAnotherSource},
 		{"one load of a source at a time", testOneLoadOfASourceAtATime},
@@ -699,6 +701,50 @@ func testDatesAndDateTimes(t *testing.T, open Opener) {
 	}
 }
 
+// Date, timestamp and date-time columns take the years 0000 to 9999 (a
+// date-time's instant in UTC) on every backend, as RFC 3339 and the
+// export write them; infinity and years beyond are NULL with a note,
+// although both databases could hold some of them.
+func testDateRange(t *testing.T, open Opener) {
+	c := open(t)
+	type tc struct {
+		value     string
+		tz, ts, d bool // loads into the date-time, timestamp, date column
+	}
+	cases := []tc{
+		{"9999-12-31", true, true, true}, {"9999-12-31T23:59:59.999999Z", true, true, true}, {"0000-01-01", true, true, true},
+		{"1970-01-01T00:00:00Z", true, true, true}, {"0000-01-01T00:30:00-01:00", true, true, true},
+		// 9999-12-31T23:00-05:00 is in the year 10000 in UTC; 0000-01-01T00:00+01:00 in the year -1.
+		{"9999-12-31T23:00:00-05:00", false, true, true}, {"0000-01-01T00:00:00+01:00", false, true, true},
+		{"infinity", false, false, false}, {"-infinity", false, false, false}, {"Infinity", false, false, false},
+		{"10000-01-01", false, false, false}, {"10000-01-01T00:00:00Z", false, false, false}, {"275760-09-13T00:00:00Z", false, false, false},
+		{"-0001-01-01", false, false, false},
+	}
+	var msgs []*protocol.Message
+	for id, k := range cases {
+		msgs = append(msgs, Rec("range", fmt.Sprintf(`{"id":%d,"tz":%q,"ts":%q,"d":%q}`, id, k.value, k.value, k.value)))
+	}
+	props := `{"id":{"type":"integer"},"tz":{"type":"string","format":"date-time"},` +
+		`"ts":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},"d":{"type":"string","format":"date"}}`
+	MustLoad(t, c, Catalog(Stream("range", props, full, nil)), cache.StrategyAppend, msgs...)
+	for id, k := range cases {
+		for _, col := range []struct {
+			name  string
+			loads bool
+		}{{"tz", k.tz}, {"ts", k.ts}, {"d", k.d}} {
+			noted := `%"` + col.name + `"%`
+			cond := col.name + " IS NULL AND CAST(_airbyte_meta AS VARCHAR) LIKE ?"
+			if col.loads {
+				cond = col.name + " IS NOT NULL AND CAST(_airbyte_meta AS VARCHAR) NOT LIKE ?"
+			}
+			if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM range WHERE id = ? AND `+cond, id, noted); got[0] != "1" {
+				row := Strings(t, c, `SELECT CAST(`+col.name+` AS VARCHAR), CAST(_airbyte_meta AS VARCHAR) FROM range WHERE id = ?`, id)
+				t.Errorf("%s = %q: got %q, want loaded %v", col.name, k.value, row, col.loads)
+			}
+		}
+	}
+}
+
 // testLargeRecord: a 20 MB field loads whole.
 func testLargeRecord(t *testing.T, open Opener) {
 	c := open(t)
@@ -795,6 +841,28 @@ func testHostileNames(t *testing.T, open Opener) {
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
+	}
+}
+
+// A JSON key may hold a NUL ("a\u0000b"), which no SQL text can: such a
+// field loads into its normalised column (a_b) like any other, and where
+// its name is written into _airbyte_meta, in a note of the cache's or a
+// change the source reported, the NUL is U+FFFD, as in every key.
+func testAFieldWhoseNameHoldsANUL(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"id":{"type":"integer"},"a\u0000b":{"type":"string"},"n\u0000":{"type":"integer"},"j\u0000":{"type":"object"}}`
+	reported := Rec("nul", `{"id":2,"n\u0000":"many","a\u0000b":"w","a":"undeclared"}`)
+	reported.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "j\x00", Change: protocol.ChangeNulled, Reason: protocol.ReasonSourceSerializationError}}}
+	MustLoad(t, c, Catalog(Stream("nul", props, full, nil)), cache.StrategyAppend,
+		Rec("nul", `{"id":1,"a\u0000b":"v","n\u0000":3,"j\u0000":{"k":1},"a_b":"undeclared"}`), reported,
+		Rec("nul", `{"a\u0000b":"first","id":3,"a\u0000b":"second"}`), Rec("nul", `{"id":4,"_airbyte_field_1":"not a_b"}`))
+	Equal(t, "rows", compact(Strings(t, c, `SELECT CAST(id AS VARCHAR), a_b, CAST(n_ AS VARCHAR), CAST(j_ AS VARCHAR) FROM nul ORDER BY id`)),
+		[]string{`1|v|3|{"k":1}`, "2|w|NULL|NULL", "3|first|NULL|NULL", "4|NULL|NULL|NULL"})
+	notes := compact(Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR) FROM nul WHERE id = 2`))
+	want := "{\"changes\":[{\"field\":\"j\uFFFD\",\"change\":\"NULLED\",\"reason\":\"SOURCE_SERIALIZATION_ERROR\"}," +
+		"{\"field\":\"n\uFFFD\",\"change\":\"NULLED\",\"reason\":\"DESTINATION_TYPECAST_ERROR\"}]}"
+	if len(notes) != 1 || notes[0] != want {
+		t.Fatalf("meta = %q", notes)
 	}
 }
 
