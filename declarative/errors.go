@@ -60,8 +60,10 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the JSON error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// PaginationError is a paginator that asked for the page it just read
-// again; the CDK would loop forever, the engine stops the stream.
+// PaginationError is a paginator that asked again for a page of the slice
+// it already read (the page just read, or an earlier one when tokens come
+// round: A, B, A); the CDK would loop forever, the engine stops the
+// stream.
 type PaginationError struct {
 	// Stream is the stream being read.
 	Stream string

@@ -322,6 +322,37 @@ func TestFaultRepeatedPageToken(t *testing.T) {
 	}
 }
 
+// TestFaultAlternatingPageTokens: tokens that come round (A, B, A, …) ask
+// for pages already read; the CDK requests them forever.
+func TestFaultAlternatingPageTokens(t *testing.T) {
+	pg := `paginator:
+  type: DefaultPaginator
+  page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: cursor}
+  pagination_strategy: {type: CursorPagination, cursor_value: "{{ response.next }}"}`
+	var mu sync.Mutex
+	requests := 0
+	run := runFault(t, faultManifest(pg, "", ""), func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		n := requests
+		mu.Unlock()
+		if n > 1000 {
+			// Well past any repeat: stop the loop with an error page.
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		next := map[string]string{"": "A", "A": "B", "B": "A"}[r.URL.Query().Get("cursor")]
+		fmt.Fprintf(w, `{"data": [{"id": %d}], "next": %q}`, n, next)
+	}, 5*time.Second)
+	var pe *PaginationError
+	if !errors.As(run.err, &pe) || pe.Token != "A" {
+		t.Fatalf("err = %v after %d requests, want a *PaginationError for token A", run.err, requests)
+	}
+	if run.records() != 3 {
+		t.Errorf("%d records, want the three pages read before the repeat", run.records())
+	}
+}
+
 func TestFaultOAuthRefreshFails(t *testing.T) {
 	auth := `{type: OAuthAuthenticator, token_refresh_endpoint: "https://api.example.com/oauth/token", grant_type: client_credentials, client_id: my-client, client_secret: "{{ config['client_secret'] }}"}`
 	run := runFault(t, faultManifest("", "", auth), func(w http.ResponseWriter, r *http.Request) {

@@ -299,8 +299,35 @@ type window struct {
 	start, end string // formatted bounds
 }
 
-// windows computes the windows to read (ConcurrentCursor.stream_slices).
-func (r *cursorRun) windows() ([]window, error) {
+// windowGen yields the windows to read one at a time, as the generator
+// ConcurrentCursor.stream_slices does: a tiny step over a long range (PT1S
+// since 2000) makes hundreds of millions of windows, which must not be
+// held at once. The ranges to split are those between the cursor's closed
+// windows when the generator was made; windows closing meanwhile do not
+// change them.
+type windowGen struct {
+	r      *cursorRun
+	ranges []windowRange
+	// cur is the lower bound of the next window of ranges[0]; started
+	// says it is set.
+	cur     time.Time
+	started bool
+}
+
+// windowRange is a range to split into windows (_split_per_slice_range);
+// upperIsEnd says its upper bound is the cursor's end, not the start of a
+// closed window (granularity is then not taken off the last window).
+type windowRange struct {
+	lower, upper time.Time
+	upperIsEnd   bool
+	// single: the step reaches past upper (or there is none), so the
+	// range is one window, even when the start clamped lower to upper.
+	single bool
+}
+
+// windows returns the generator of the windows to read
+// (ConcurrentCursor.stream_slices).
+func (r *cursorRun) windows() (*windowGen, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.merge()
@@ -308,95 +335,104 @@ func (r *cursorRun) windows() ([]window, error) {
 	if err != nil {
 		return nil, fmt.Errorf("end_datetime: %w", err)
 	}
-	var out []window
-	split := func(lower, upper time.Time, upperIsEnd bool) error {
-		if !lower.Before(upper) {
-			return nil
-		}
-		if upper.Before(r.start) {
-			return nil
-		}
-		if lower.Before(r.start) {
-			lower = r.start
-		}
-		next := func(t time.Time) time.Time {
-			if r.step == nil {
-				return upper
-			}
-			u, err := r.step.AddTo(t)
-			if err != nil {
-				return upper
-			}
-			return u
-		}
-		minusGran := func(t time.Time) time.Time {
-			if r.gran == nil {
-				return t
-			}
-			u, err := r.gran.SubFrom(t)
-			if err != nil {
-				return t
-			}
-			return u
-		}
-		if r.step == nil || !next(lower).Before(upper) {
-			e := upper
-			if r.gran != nil && !upperIsEnd {
-				e = minusGran(upper)
-			}
-			out = append(out, window{r.format(lower), r.format(e)})
-			return nil
-		}
-		cur := lower
-		for {
-			hi := next(cur)
-			if hi.After(upper) {
-				hi = upper
-			}
-			reached := !hi.Before(upper)
-			if !cur.Before(hi) {
-				break
-			}
-			e := hi
-			if r.gran != nil && (!upperIsEnd || !reached) {
-				e = minusGran(hi)
-			}
-			out = append(out, window{r.format(cur), r.format(e)})
-			cur = hi
-			if reached {
-				break
-			}
-		}
-		return nil
-	}
-	lastLower := func(t time.Time) time.Time {
-		if r.lookback == nil {
-			return t
-		}
-		u, err := r.lookback.SubFrom(t)
-		if err != nil {
-			return t
-		}
-		return u
-	}
+	g := &windowGen{r: r}
 	if r.start.Before(r.slices[0].start) {
-		if err := split(r.start, r.slices[0].start, false); err != nil {
-			return nil, err
-		}
+		g.add(r.start, r.slices[0].start, false)
 	}
 	for i := 0; i+1 < len(r.slices); i++ {
 		lo := r.slices[i].end
 		if r.gran != nil {
 			lo, _ = r.gran.AddTo(lo)
 		}
-		if err := split(lo, r.slices[i+1].start, false); err != nil {
-			return nil, err
+		g.add(lo, r.slices[i+1].start, false)
+	}
+	lastLower := r.slices[len(r.slices)-1].end
+	if r.lookback != nil {
+		if u, err := r.lookback.SubFrom(lastLower); err == nil {
+			lastLower = u
 		}
 	}
-	if err := split(lastLower(r.slices[len(r.slices)-1].end), end, true); err != nil {
-		return nil, err
+	g.add(lastLower, end, true)
+	return g, nil
+}
+
+// add queues a range to split, unless it makes no window.
+func (g *windowGen) add(lower, upper time.Time, upperIsEnd bool) {
+	r := g.r
+	if !lower.Before(upper) || upper.Before(r.start) {
+		return
 	}
-	return out, nil
+	if lower.Before(r.start) {
+		lower = r.start
+	}
+	g.ranges = append(g.ranges, windowRange{lower: lower, upper: upper, upperIsEnd: upperIsEnd,
+		single: r.step == nil || !r.stepFrom(lower, upper).Before(upper)})
+}
+
+// stepFrom is the upper bound of the window starting at t: a step after
+// it, or upper when there is no step or it overflows.
+func (r *cursorRun) stepFrom(t, upper time.Time) time.Time {
+	if r.step == nil {
+		return upper
+	}
+	u, err := r.step.AddTo(t)
+	if err != nil {
+		return upper
+	}
+	return u
+}
+
+// minusGran is t less the granularity, if any.
+func (r *cursorRun) minusGran(t time.Time) time.Time {
+	if r.gran == nil {
+		return t
+	}
+	u, err := r.gran.SubFrom(t)
+	if err != nil {
+		return t
+	}
+	return u
+}
+
+// next returns the next window; ok is false when there are no more.
+func (g *windowGen) next() (w window, ok bool) {
+	r := g.r
+	for len(g.ranges) > 0 {
+		rg := g.ranges[0]
+		if rg.single {
+			// The whole range is one window (the step reaches past it).
+			g.ranges = g.ranges[1:]
+			e := rg.upper
+			if r.gran != nil && !rg.upperIsEnd {
+				e = r.minusGran(rg.upper)
+			}
+			return window{r.format(rg.lower), r.format(e)}, true
+		}
+		if !g.started {
+			g.cur, g.started = rg.lower, true
+		}
+		hi := r.stepFrom(g.cur, rg.upper)
+		if hi.After(rg.upper) {
+			hi = rg.upper
+		}
+		if !g.cur.Before(hi) {
+			// A step that does not advance: no more windows here.
+			g.ranges, g.started = g.ranges[1:], false
+			continue
+		}
+		reached := !hi.Before(rg.upper)
+		e := hi
+		if r.gran != nil && (!rg.upperIsEnd || !reached) {
+			e = r.minusGran(hi)
+		}
+		w = window{r.format(g.cur), r.format(e)}
+		g.cur = hi
+		if reached {
+			g.ranges, g.started = g.ranges[1:], false
+		}
+		return w, true
+	}
+	return window{}, false
 }
 
 // newest is the newest cursor value of the records of one window. It is

@@ -154,9 +154,9 @@ func sortedDict(d *dict) *dict {
 }
 
 // windows returns the cursor of a partition (created from the global state
-// when new) and its windows; the caller submits them all, calling
-// generated before it submits the last.
-func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, []window, error) {
+// when new) and the generator of its windows; the caller calls handOut
+// before it submits each window.
+func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, *windowGen, error) {
 	key := partitionKey(partition)
 	p.mu.Lock()
 	e, ok := p.entries[key]
@@ -179,14 +179,11 @@ func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, []window, 
 		e = p.add(sortedDict(partition), run)
 		p.mu.Unlock()
 	}
-	ws, err := e.run.windows()
+	g, err := e.run.windows()
 	if err != nil {
 		return nil, nil, err
 	}
-	p.mu.Lock()
-	e.pending += len(ws)
-	p.mu.Unlock()
-	return e, ws, nil
+	return e, g, nil
 }
 
 // applyLookback moves a state's cursor value back by the lookback window
@@ -208,11 +205,15 @@ func (p *perPartitionRun) applyLookback(state *dict) error {
 	return nil
 }
 
-// generated marks that a partition's windows are all submitted but the
-// last (the CDK's _finished_partitions).
-func (p *perPartitionRun) generated(e *partitionCursor) {
+// handOut counts a window of a partition about to be submitted; last
+// marks the partition's windows all submitted but this one (the CDK's
+// _finished_partitions).
+func (p *perPartitionRun) handOut(e *partitionCursor, last bool) {
 	p.mu.Lock()
-	e.generated = true
+	e.pending++
+	if last {
+		e.generated = true
+	}
 	p.mu.Unlock()
 }
 

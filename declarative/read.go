@@ -579,28 +579,24 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 			return ctx.Err()
 		}
 	}
-	var windows []window
-	if run.cursor != nil {
-		var err error
-		if windows, err = run.cursor.windows(); err != nil {
-			r.fail(run, err)
-		}
-	}
+	// Windows are made one at a time as workers take them: there may be
+	// hundreds of millions (windowGen).
 	perPartition := func(p *dict) error {
 		if run.pp != nil {
-			pc, ws, err := run.pp.windows(p)
+			pc, g, err := run.pp.windows(p)
 			if err != nil {
 				return err
 			}
-			for i := range ws {
-				w := ws[i]
-				if i == len(ws)-1 {
-					// As the CDK, the partition is marked finished before
-					// its last window is handed out: that window may close
-					// before this loop goes on, and must then count the
-					// partition for the global cursor.
-					run.pp.generated(pc)
-				}
+			// One window ahead, to know which is the last.
+			next, more := g.next()
+			for more {
+				w := next
+				next, more = g.next()
+				// As the CDK, the partition is marked finished before its
+				// last window is handed out: that window may close before
+				// this loop goes on, and must then count the partition for
+				// the global cursor.
+				run.pp.handOut(pc, !more)
 				if err := submit(pc.run.windowSlice(p, w), &w, pc); err != nil {
 					return err
 				}
@@ -610,8 +606,11 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 		if run.cursor == nil {
 			return submit(newSlice(p, nil), nil, nil)
 		}
-		for i := range windows {
-			w := windows[i]
+		g, err := run.cursor.windows()
+		if err != nil {
+			return err
+		}
+		for w, ok := g.next(); ok; w, ok = g.next() {
 			if err := submit(run.cursor.windowSlice(p, w), &w, nil); err != nil {
 				return err
 			}

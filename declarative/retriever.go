@@ -2,6 +2,7 @@ package declarative
 
 import (
 	"context"
+	"hash/maphash"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
@@ -56,6 +57,9 @@ func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sl
 		return err
 	}
 	p := &pager{r: r, rc: rc, sr: sr, base: base, tok: tok}
+	if tok != nil {
+		p.seen.visit(tok)
+	}
 	if sr.ahead {
 		return p.readAhead(ctx, emit)
 	}
@@ -89,6 +93,8 @@ type pager struct {
 	base *vars
 	// tok is the next page's token (nil for none).
 	tok value
+	// seen is the tokens requested so far.
+	seen tokenCycle
 }
 
 // fetchedPage is one page's selected records, with how the slice goes on
@@ -230,9 +236,55 @@ func (p *pager) advance(pg *fetchedPage) {
 		pg.err = err
 	case next == nil:
 		pg.last = true
-	case pg.tok != nil && interpolation.Equal(next, pg.tok):
+	case pg.tok != nil && interpolation.Equal(next, pg.tok), p.seen.visit(next):
 		pg.err = &PaginationError{Stream: p.sr.stream, Token: p.rc.mask.text(interpolation.Str(next))}
 	default:
 		p.tok = next
 	}
+}
+
+// maxSeenTokens is how many page tokens of a slice tokenCycle keeps (as
+// 8-byte hashes, under 1 MB with the map's overhead): far more pages than
+// a slice of the conformance data has (2), so a cycle of real tokens is
+// caught at its first repeat.
+const maxSeenTokens = 1 << 14
+
+// tokenCycle finds a paginator whose tokens come round again (A, B, A, …):
+// the requests would repeat, and the CDK would loop forever. The first
+// maxSeenTokens tokens of a slice are kept as hashes, so a repeat among
+// them is found at once; past that, memory stays bounded and a cycle is
+// found by Brent's method (one token kept, replaced at each power of two),
+// before about twice as many tokens as its first round took. A 64-bit hash makes a false repeat among 16k
+// tokens a one in 10^11 chance.
+type tokenCycle struct {
+	seen map[uint64]struct{}
+	// Past maxSeenTokens: mark is the token kept, steps the tokens since,
+	// power the number after which the mark moves on.
+	mark         uint64
+	steps, power int
+}
+
+var tokenSeed = maphash.MakeSeed()
+
+// visit notes tok as requested; it reports whether it was already.
+func (c *tokenCycle) visit(tok value) bool {
+	h := maphash.String(tokenSeed, interpolation.Repr(tok))
+	if len(c.seen) < maxSeenTokens {
+		if _, ok := c.seen[h]; ok {
+			return true
+		}
+		if c.seen == nil {
+			c.seen = map[uint64]struct{}{}
+		}
+		c.seen[h] = struct{}{}
+		c.mark, c.power = h, 1
+		return false
+	}
+	if _, ok := c.seen[h]; ok || h == c.mark {
+		return true
+	}
+	if c.steps++; c.steps == c.power {
+		c.mark, c.steps, c.power = h, 0, 2*c.power
+	}
+	return false
 }

@@ -392,20 +392,71 @@ func decimalMicros(s string, unit int64) *big.Int {
 	return total.Add(total, q)
 }
 
-// timedeltaMicros is timedelta(microseconds=us) for a parsed duration:
-// Python's OverflowError past 999999999 days. Below that, a timedelta
+// timedeltaMicros is timedelta(microseconds=us), for a parsed duration and
+// the result of timedelta arithmetic: Python's OverflowError when the days
+// do not fit a C int, then past 999999999 days. Below that, a timedelta
 // longer than an int64 of microseconds (292,000 years) is kept as the
-// longest one: added to any date, both leave the years 1 to 9999.
+// longest one: added to any date, both leave the years 1 to 9999. The
+// shortest int64 is not used, so that a timedelta can always be negated.
 func timedeltaMicros(us *big.Int) (int64, error) {
 	days := new(big.Int).Div(us, big.NewInt(usPerDay)) // Euclidean: floors, as Python's days
+	if !days.IsInt64() || days.Int64() != int64(int32(days.Int64())) {
+		return 0, newError("OverflowError", "Python int too large to convert to C int")
+	}
 	if days.CmpAbs(big.NewInt(999999999)) > 0 {
 		return 0, newError("OverflowError", "days=%s; must have magnitude <= 999999999", days)
 	}
 	switch {
-	case us.IsInt64():
+	case us.IsInt64() && us.Int64() != math.MinInt64:
 		return us.Int64(), nil
 	case us.Sign() > 0:
 		return math.MaxInt64, nil
 	}
 	return math.MinInt64 + 1, nil
+}
+
+// newDelta is timedeltaMicros as a value, for the result of arithmetic.
+func newDelta(us *big.Int) (Value, error) {
+	v, err := timedeltaMicros(us)
+	if err != nil {
+		return nil, err
+	}
+	return timeDelta{v}, nil
+}
+
+// floatRatio is Python's float.as_integer_ratio(), which timedelta's
+// multiplication and division by a float use.
+func floatRatio(f float64) (*big.Rat, error) {
+	switch {
+	case math.IsNaN(f):
+		return nil, valueErrorf("cannot convert NaN to integer ratio")
+	case math.IsInf(f, 0):
+		return nil, newError("OverflowError", "cannot convert Infinity to integer ratio")
+	}
+	return new(big.Rat).SetFloat64(f), nil
+}
+
+// divRound is Python's datetime._divide_and_round: a / b rounded half to
+// even.
+func divRound(a, b *big.Int) *big.Int {
+	q, r := new(big.Int).QuoRem(a, b, new(big.Int))
+	// QuoRem truncates; Python's divmod floors first.
+	if r.Sign() != 0 && r.Sign() != b.Sign() {
+		q.Sub(q, big.NewInt(1))
+		r.Add(r, b)
+	}
+	// r now has b's sign: past half when |2r| > |b|.
+	c := new(big.Int).Lsh(r, 1).CmpAbs(b)
+	if c > 0 || c == 0 && q.Bit(0) == 1 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q
+}
+
+// dateInRange is Python's check on a date's year after arithmetic.
+func dateInRange(t time.Time) (date, error) {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return date{}, newError("OverflowError", "date value out of range")
+	}
+	return dateOf(t), nil
 }

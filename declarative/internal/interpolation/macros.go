@@ -2,6 +2,7 @@ package interpolation
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 	"time"
 	_ "time/tzdata" // today_with_timezone needs the IANA database without relying on the system's
@@ -287,11 +288,29 @@ func timedeltaDays(v Value) (timeDelta, error) {
 	case bool:
 		return timeDelta{boolToInt(x) * usPerDay}, nil
 	case int64:
-		return timeDelta{x * usPerDay}, nil
+		return timedeltaDaysBig(big.NewInt(x))
+	case *big.Int:
+		return timedeltaDaysBig(x)
 	case float64:
-		return timeDelta{int64(math.RoundToEven(x * float64(usPerDay)))}, nil
+		switch {
+		case math.IsNaN(x):
+			return timeDelta{}, valueErrorf("cannot convert float NaN to integer")
+		case math.IsInf(x, 0):
+			return timeDelta{}, newError("OverflowError", "cannot convert float infinity to integer")
+		}
+		// Exactly, as Python takes the whole days: a product past the
+		// float range is a range error, not infinity.
+		r := new(big.Rat).SetFloat64(x)
+		v, err := timedeltaMicros(divRound(new(big.Int).Mul(r.Num(), big.NewInt(usPerDay)), r.Denom()))
+		return timeDelta{v}, err
 	}
 	return timeDelta{}, typeErrorf("unsupported type for timedelta days component: %s", typeName(v))
+}
+
+// timedeltaDaysBig is timedelta(days=days) for an int.
+func timedeltaDaysBig(days *big.Int) (timeDelta, error) {
+	v, err := timedeltaMicros(new(big.Int).Mul(days, big.NewInt(usPerDay)))
+	return timeDelta{v}, err
 }
 
 func macroDuration(f *frame, args []Value, kws []kwValue) (Value, error) {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"strings"
+	"time"
 )
 
 var opNames = map[string]string{"+": "+", "-": "-", "*": "*", "/": "/", "//": "//", "%": "%", "**": "** or pow()"}
@@ -72,10 +73,10 @@ func binop(op string, a, b Value) (Value, error) {
 			}
 		}
 		if td, ok := a.(timeDelta); ok && kb != 0 {
-			return scaleDelta(td, kb, ib, fb)
+			return scaleDelta(td, kb, ib, bb, fb)
 		}
 		if td, ok := b.(timeDelta); ok && ka != 0 {
-			return scaleDelta(td, ka, ia, fa)
+			return scaleDelta(td, ka, ia, ba, fa)
 		}
 	case "%":
 		if s, ok := a.(string); ok {
@@ -92,11 +93,8 @@ func binop(op string, a, b Value) (Value, error) {
 				}
 				return floorDiv(td.us, other.us), nil
 			}
-			if kb == 1 && bb == nil {
-				if ib == 0 {
-					return nil, newError("ZeroDivisionError", "integer division or modulo by zero")
-				}
-				return timeDelta{floorDiv(td.us, ib)}, nil
+			if kb != 0 {
+				return divideDelta(op, td, kb, ib, bb, fb)
 			}
 		}
 	}
@@ -149,11 +147,51 @@ func repeat(v Value, n int64, big *big.Int) (Value, bool, error) {
 	return out, true, nil
 }
 
-func scaleDelta(td timeDelta, kind int, i int64, f float64) (Value, error) {
+// scaleDelta is timedelta * int (exact) or * float (times the float's
+// integer ratio, rounded half to even), with Python's range errors.
+func scaleDelta(td timeDelta, kind int, i int64, b *big.Int, f float64) (Value, error) {
+	us := big.NewInt(td.us)
 	if kind == 1 {
-		return timeDelta{td.us * i}, nil
+		return newDelta(us.Mul(us, toBig(i, b)))
 	}
-	return timeDelta{int64(math.RoundToEven(float64(td.us) * f))}, nil
+	r, err := floatRatio(f)
+	if err != nil {
+		return nil, err
+	}
+	return newDelta(divRound(us.Mul(us, r.Num()), r.Denom()))
+}
+
+// divideDelta is timedelta / int or float (rounded half to even) and
+// timedelta // int (floored), with Python's errors; timedelta // float is
+// a TypeError.
+func divideDelta(op string, td timeDelta, kind int, i int64, b *big.Int, f float64) (Value, error) {
+	us := big.NewInt(td.us)
+	var num, den *big.Int
+	if kind == 1 {
+		num, den = us, toBig(i, b)
+	} else {
+		if op == "//" {
+			return nil, unsupported(op, td, f)
+		}
+		r, err := floatRatio(f)
+		if err != nil {
+			return nil, err
+		}
+		num, den = us.Mul(us, r.Denom()), r.Num()
+	}
+	if den.Sign() == 0 {
+		return nil, newError("ZeroDivisionError", "integer division or modulo by zero")
+	}
+	if op == "//" {
+		q, m := new(big.Int).DivMod(num, den, new(big.Int))
+		// DivMod is Euclidean; Python floors, which differs for a
+		// negative divisor with a remainder.
+		if den.Sign() < 0 && m.Sign() != 0 {
+			q.Sub(q, big.NewInt(1))
+		}
+		return newDelta(q)
+	}
+	return newDelta(divRound(num, den))
 }
 
 func intOp(op string, a, b int64) (Value, error) {
@@ -294,6 +332,12 @@ func floatOp(op string, a, b float64) (Value, error) {
 	return nil, unsupported(op, a, b)
 }
 
+// addDays is date + timedelta(days=days): Python's OverflowError out of
+// the years 1 to 9999 (days is at most 999999999, so AddDate cannot wrap).
+func addDays(t time.Time, days int64) (Value, error) {
+	return dateInRange(t.AddDate(0, 0, int(days)))
+}
+
 // dateArith handles + and - between datetimes, dates, timedeltas and isodate durations.
 func dateArith(op string, a, b Value) (Value, error) {
 	switch x := a.(type) {
@@ -322,7 +366,8 @@ func dateArith(op string, a, b Value) (Value, error) {
 				if x.aware != y.aware {
 					return nil, typeErrorf("can't subtract offset-naive and offset-aware datetimes")
 				}
-				return timeDelta{x.t.Sub(y.t).Microseconds()}, nil
+				// Not t.Sub, which saturates at 292 years.
+				return timeDelta{x.unixMicro() - y.unixMicro()}, nil
 			}
 		}
 	case date:
@@ -332,7 +377,7 @@ func dateArith(op string, a, b Value) (Value, error) {
 			if op == "-" {
 				days = -days
 			}
-			return dateOf(x.time().AddDate(0, 0, int(days))), nil
+			return addDays(x.time(), days)
 		case isoDuration:
 			if op == "-" {
 				y = isoDuration{-y.years, -y.months, timeDelta{-y.td.us}}
@@ -341,19 +386,20 @@ func dateArith(op string, a, b Value) (Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			return dateOf(t.AddDate(0, 0, int(floorDiv(y.td.us, usPerDay)))), nil
+			return addDays(t, floorDiv(y.td.us, usPerDay))
 		case date:
 			if op == "-" {
-				return timeDelta{int64(x.time().Sub(y.time()).Hours()/24) * usPerDay}, nil
+				return timeDelta{(x.time().Unix() - y.time().Unix()) * usPerSecond}, nil
 			}
 		}
 	case timeDelta:
 		switch y := b.(type) {
 		case timeDelta:
+			sum := big.NewInt(y.us)
 			if op == "-" {
-				return timeDelta{x.us - y.us}, nil
+				sum.Neg(sum)
 			}
-			return timeDelta{x.us + y.us}, nil
+			return newDelta(sum.Add(sum, big.NewInt(x.us)))
 		case dateTime, date:
 			if op == "+" {
 				return dateArith(op, b, a)
