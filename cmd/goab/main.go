@@ -25,8 +25,10 @@
 //
 // read, sync and benchmark show their progress on stderr — one live line on
 // a terminal, a plain line every few seconds elsewhere — and end with one
-// summary line there; --no-progress turns all of it off and NO_LIVE_PROGRESS
-// keeps only the summary line.
+// summary line there (records, time, rate); --no-progress turns all of it off
+// and NO_LIVE_PROGRESS keeps only the summary line. stdout is for scripts:
+// read prints only a table there, one row per stream read (STREAM, RECORDS
+// LOADED, ROWS IN TABLE, TABLE).
 //
 // goab prints warnings and errors of the library and the connectors on
 // stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's full
