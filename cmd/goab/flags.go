@@ -235,7 +235,8 @@ func connectorOptions(ctx context.Context, e *env, cmd string, f *connectorFlags
 }
 
 // connectorError turns the library's "cannot tell how to run it" errors
-// into usage errors that name goab's flags (prefix is "" or "destination-").
+// and options that do not fit into usage errors that name goab's flags
+// (prefix is "" or "destination-"); see cliAdvice for the others.
 func connectorError(cmd, name, prefix string, err error) error {
 	var oe *connector.OptionError
 	var nm *connector.NoMethodError
@@ -244,10 +245,15 @@ func connectorError(cmd, name, prefix string, err error) error {
 		return usagef(cmd, "choose one of --%[1]slocal-executable, --%[1]sdocker-image (or --%[1]suse-host-network), --%[1]spip-url (or --%[1]suse-python) and --manifest, not several", prefix)
 	case errors.As(err, &oe) && oe.Option == "WithVersion" && strings.Contains(oe.Reason, "WithManifest"):
 		return usagef(cmd, "--version does not apply to --manifest: the manifest is the version")
+	case errors.As(err, &nm) && len(nm.Needs) > 0:
+		return usagef(cmd, "cannot run %[1]s on this machine; any one of these would do: %[3]s; or say how with --%[2]slocal-executable PATH, --%[2]sdocker-image IMAGE or --%[2]spip-url REQUIREMENT", name, prefix, strings.Join(nm.Needs, "; "))
 	case errors.As(err, &nm):
-		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, nm.Err)
+		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, cliAdvice(prefix, nm.Err))
+	case errors.As(err, &oe):
+		// The flags do not fit each other or the connector.
+		return usagef(cmd, "%s", cliAdvice(prefix, err))
 	}
-	return err
+	return cliAdvice(prefix, err)
 }
 
 // loadConfig reads a --config value: a file holding JSON or YAML, or the

@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
-	return report(stderr, "goab "+c.name, out.quiet(needsConfig(c.name, c.run(ctx, c, e, args[1:]))))
+	return report(stderr, "goab "+c.name, out.quiet(cliAdvice("", needsConfig(c.name, c.run(ctx, c, e, args[1:])))))
 }
 
 // needsConfig turns the library's "no config set", whose advice is for Go
