@@ -22,6 +22,10 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 		{"dockerRepository": "airbyte/source-javaonly", "dockerImageTag": "1.0.0", "language": "java"},
 		{"dockerRepository": "airbyte/source-yamlonly", "dockerImageTag": "1.0.0", "language": "manifest-only"}],
 		"destinations": []}`), 0o644)
+	empty := filepath.Join(t.TempDir(), "source-empty") // a connector whose catalog has no stream
+	os.WriteFile(empty, []byte("#!/bin/sh\ncase \"$1\" in\n"+
+		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
+		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[]}}';;\nesac\n"), 0o755)
 	noDocker := []string{"AIRBYTE_LOCAL_REGISTRY=" + reg, "DOCKER_HOST=tcp://127.0.0.1:1", "XDG_CACHE_HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
 	cases := []struct {
 		name string
@@ -44,6 +48,8 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 			2, []string{"--local-executable PATH", "--docker-image IMAGE"}},
 		{"pip install fails", nil, []string{"spec", "source-goab-nopkg", "--pip-url", "/no/such/dir"},
 			1, []string{"(--pip-url)", "(--use-python)"}},
+		{"no streams", nil, []string{"read", "--local-executable", empty, "--config", "{}", "--no-progress"},
+			1, []string{"source-empty: no streams to read"}},
 		{"nothing can run it", noDocker, []string{"spec", "source-javaonly"},
 			2, []string{"Docker", "--local-executable"}},
 		{"manifest not cached offline", noDocker, []string{"spec", "source-yamlonly"},

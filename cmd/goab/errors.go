@@ -142,7 +142,11 @@ func cliAdvice(prefix string, err error) error {
 	}
 	var ns *source.NoStreamsSelectedError
 	if errors.As(err, &ns) {
-		told = append(told, [2]string{ns.Error(), fmt.Sprintf("%s: no streams selected; name them with --streams (available: %v)", ns.Connector, ns.Available)})
+		cli := fmt.Sprintf("%s: no streams to read: its catalog has none", ns.Connector)
+		if len(ns.Available) > 0 {
+			cli = fmt.Sprintf("%s: no streams selected; name them with --streams (available: %s)", ns.Connector, strings.Join(ns.Available, ", "))
+		}
+		told = append(told, [2]string{ns.Error(), cli})
 	}
 	msg := err.Error()
 	for _, t := range told {
