@@ -95,9 +95,9 @@ func (s *settings) download(ctx context.Context, u string) ([]byte, error) {
 	return httpbody.Read(resp.Body, httpbody.MaxManifest)
 }
 
-// native builds the in-process executor of the manifest text: the engine
-// with the connector's HTTP client, clock and logger.
-func (s *settings) native(name string, text []byte, from string, rt executor.Runtime) (resolved, error) {
+// engineOptions are the declarative engine's options for the connector:
+// its HTTP client, clock and logger.
+func (s *settings) engineOptions(rt executor.Runtime) []declarative.Option {
 	// The engine logs its requests itself, not through LOG messages the
 	// executor masks, and knows as secrets only the fields its spec marks:
 	// a resolved reference elsewhere in the config (a query parameter) would
@@ -109,7 +109,13 @@ func (s *settings) native(name string, text []byte, from string, rt executor.Run
 	if s.clock != nil {
 		opts = append(opts, declarative.WithClock(s.clock))
 	}
-	src, err := declarative.New(text, opts...)
+	return opts
+}
+
+// native builds the in-process executor of the manifest text: the engine
+// with the connector's HTTP client, clock and logger.
+func (s *settings) native(name string, text []byte, from string, rt executor.Runtime) (resolved, error) {
+	src, err := declarative.New(text, s.engineOptions(rt)...)
 	if err != nil {
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", name, from, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/registry"
@@ -155,6 +156,59 @@ func TestWithManifest(t *testing.T) {
 	}
 	if requests.Load() == 0 {
 		t.Fatal("the client given was not used")
+	}
+}
+
+// TestInProcessManifestSourceEngineOptions: source-declarative-manifest,
+// registered in process, takes the engine's knobs as a manifest given with
+// WithManifest does: its requests go through the client given and its
+// now_utc() is the clock given.
+func TestInProcessManifestSourceEngineOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, requests := itemsServer(t)
+	var m map[string]any
+	if err := json.Unmarshal(mustJSON(t, itemsManifest("https://api.example.invalid")), &m); err != nil {
+		t.Fatal(err)
+	}
+	env := offline(t)
+	env.RegisterConnector("source-declarative-manifest", func() any { return manifestsource.New() })
+	// The manifest's host does not resolve: only the client given reaches srv.
+	client := &http.Client{Transport: redirect{to: srv.URL}}
+	frozen := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
+	c, err := connector.New(ctx, connector.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
+		connector.WithHTTPClient(client), connector.WithClock(frozen),
+		connector.WithConfig(map[string]any{"token": "t0ken", manifestsource.InjectedManifest: m}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Executor().Method().Kind != executor.KindInProcess {
+		t.Fatalf("runs as %s, want in process", c)
+	}
+	if err := c.Check(ctx); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	cc, _ := json.Marshal(protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{
+		Stream:   protocol.Stream{Name: "items", JSONSchema: json.RawMessage(`{}`), SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}},
+		SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationOverwrite}}})
+	var got []string
+	for msg, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: cc}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Type == protocol.TypeRecord {
+			got = append(got, string(msg.Record.Data))
+		}
+	}
+	want := []string{`{"id":1,"until":"2025-01-15"}`, `{"id":2,"until":"2025-01-15"}`}
+	if strings.Join(got, " ") != strings.Join(want, " ") || requests.Load() != 2 {
+		t.Fatalf("records %v after %d requests, want %v (the frozen clock's date) after 2", got, requests.Load(), want)
+	}
+	// The knobs of a process still do not fit it.
+	_, err = connector.New(ctx, connector.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
+		connector.WithClock(frozen), connector.WithLogDir(t.TempDir()))
+	if want := "WithLogDir: it does not apply to a connector run in process"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want an error saying %q", err, want)
 	}
 }
 

@@ -204,15 +204,17 @@ func WithManifest(m any) Option {
 
 // WithHTTPClient sets the client a manifest connector makes every request
 // with, OAuth and session logins included: a proxy, a corporate CA, or a
-// test server. It applies only to connectors run from a manifest.
+// test server. It applies only to connectors run from a manifest, and to
+// source-declarative-manifest in process, whose engine is then made anew
+// with it (and WithClock, and the connector's logger) in place of the
+// registered one's options.
 func WithHTTPClient(c *http.Client) Option {
 	return func(s *settings) { s.note("WithHTTPClient"); s.httpClient = c }
 }
 
 // WithClock sets the clock behind a manifest connector's now_utc(),
 // today_utc() and date windows (time.Now by default), to replay recorded
-// traffic at a fixed time. It applies only to connectors run from a
-// manifest.
+// traffic at a fixed time. It applies where WithHTTPClient does.
 func WithClock(now func() time.Time) Option {
 	return func(s *settings) { s.note("WithClock"); s.clock = now }
 }

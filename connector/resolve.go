@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
@@ -27,7 +28,8 @@ type resolved struct {
 	version string // the version it runs, "" when unknown
 	pinned  bool   // a Python package pinned to a version: install it before the first command
 	// manifest is set for a source run natively from a declarative
-	// manifest.
+	// manifest, and for source-declarative-manifest in process (with
+	// inProcess), which runs the manifests its configs carry the same way.
 	manifest bool
 	// inProcess is set for a connector registered in the Environment,
 	// chosen with no way given.
@@ -116,8 +118,9 @@ func (s *settings) check(kind Kind, name string) error {
 // manifest-only connector of the registry from its published manifest, a
 // connector registered in the Environment in process.
 const (
-	wayRegistryManifest = "its published manifest"
-	wayInProcess        = "in process"
+	wayRegistryManifest  = "its published manifest"
+	wayInProcess         = "in process"
+	wayInProcessManifest = "in process, a manifest engine" // source-declarative-manifest
 )
 
 // wayPhrase says how a connector run the way named runs, for messages.
@@ -125,7 +128,7 @@ func wayPhrase(way string) string {
 	switch way {
 	case wayRegistryManifest:
 		return "from its published manifest"
-	case wayInProcess:
+	case wayInProcess, wayInProcessManifest:
 		return "in process, as registered in its Environment"
 	}
 	return "with " + way
@@ -150,8 +153,8 @@ func (s *settings) checkWay(name, way string) error {
 		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest),
 		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python),
 		misfit("WithLogDir", s.logDir != "", local, docker, python),
-		misfit("WithHTTPClient", s.httpClient != nil, wayManifest, wayRegistryManifest),
-		misfit("WithClock", s.clock != nil, wayManifest, wayRegistryManifest),
+		misfit("WithHTTPClient", s.httpClient != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
+		misfit("WithClock", s.clock != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
 	} {
 		if err != nil {
 			return err
@@ -166,6 +169,9 @@ func (s *settings) checkWay(name, way string) error {
 // virtualenv to a connector registered in process, which has none.
 func (s *settings) checkResolved(name string, r resolved) error {
 	if r.manifest {
+		if r.inProcess {
+			return s.checkWay(name, wayInProcessManifest)
+		}
 		return nil
 	}
 	for _, o := range []struct {
@@ -232,9 +238,16 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 			if err := kindMismatch(name, kind, src, dst); err != nil {
 				return resolved{}, err
 			}
+			// source-declarative-manifest runs the manifests its configs
+			// carry on the engine a manifest given runs on: it takes the
+			// engine's knobs the same way, in an engine made with them.
+			_, engine := c.(*manifestsource.Source)
+			if engine && (s.httpClient != nil || s.clock != nil) {
+				c = manifestsource.New(s.engineOptions(rt)...)
+			}
 			env.Logger().Debug("connector runs in process", "connector", name)
 			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
-			r.inProcess = true
+			r.inProcess, r.manifest = true, engine
 			return r, err
 		}
 	}

@@ -42,7 +42,8 @@
 //
 //   - GOAIRBYTE_MANIFEST_DIR: a directory of manifests,
 //     <dir>/<name>/manifest.yaml (the layout of Airbyte's monorepo), used
-//     instead of any download;
+//     instead of any download; a pinned version must be the one the
+//     metadata.yaml beside the manifest names;
 //   - GOAIRBYTE_MANIFEST_URL: another base URL for the downloads (a mirror).
 //
 // [Lookup] and [Available] use a process-wide default Loader built from the

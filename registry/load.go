@@ -90,8 +90,9 @@ func WithOffline(offline bool) Option { return func(l *Loader) { l.offline = off
 func WithManifestURL(base string) Option { return func(l *Loader) { l.manifestURL = base } }
 
 // WithManifestDir reads manifests from dir (<dir>/<name>/manifest.yaml)
-// instead of downloading them, as GOAIRBYTE_MANIFEST_DIR does; "" downloads
-// again.
+// instead of downloading them, as GOAIRBYTE_MANIFEST_DIR does (a pinned
+// version must be the dockerImageTag of <dir>/<name>/metadata.yaml); ""
+// downloads again.
 func WithManifestDir(dir string) Option { return func(l *Loader) { l.manifestDir = dir } }
 
 // WithLogger logs warnings (a stale cache in use, a malformed entry

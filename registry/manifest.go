@@ -27,7 +27,8 @@ const (
 	// EnvManifestDir names a directory of manifests used instead of any
 	// download: <dir>/<name>/manifest.yaml (with components.py beside it
 	// when the connector has Python code), the layout of Airbyte's
-	// monorepo.
+	// monorepo. A pinned version must be the one the metadata.yaml beside
+	// the manifest names (data.dockerImageTag).
 	EnvManifestDir = "GOAIRBYTE_MANIFEST_DIR"
 	// envManifestURL replaces defaultManifestURL, for a mirror.
 	envManifestURL = "GOAIRBYTE_MANIFEST_URL"
@@ -91,7 +92,8 @@ var errNotCached = errors.New("no cached copy")
 // Manifest returns the manifest of the manifest-only connector name in
 // version ("" or "latest" for the newest; a leading "v" is dropped), as
 // PyAirbyte finds it: from the manifest directory when one is set
-// (GOAIRBYTE_MANIFEST_DIR or WithManifestDir), else downloaded from
+// (GOAIRBYTE_MANIFEST_DIR or WithManifestDir; a pinned version must be the
+// one its metadata.yaml names), else downloaded from
 // <base>/<name>/<version>/manifest.yaml with components.zip beside it (a
 // 404 means no Python code). Downloads are kept in the disk cache, keyed
 // by name and version: a pinned version is never downloaded twice, latest
@@ -228,6 +230,11 @@ func readManifestDir(dir, name, version string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: %s=%s has no manifest for %s: %w", EnvManifestDir, dir, name, err)
 	}
+	if version != "latest" {
+		if err := checkManifestDirVersion(dir, name, version); err != nil {
+			return nil, err
+		}
+	}
 	m := &Manifest{Connector: name, Version: version, YAML: yaml, From: path}
 	py, err := os.ReadFile(filepath.Join(dir, name, "components.py"))
 	switch {
@@ -237,6 +244,38 @@ func readManifestDir(dir, name, version string) (*Manifest, error) {
 		return nil, fmt.Errorf("registry: reading %s's components.py: %w", name, err)
 	}
 	return m, nil
+}
+
+// checkManifestDirVersion refuses a pinned version that the manifest
+// directory does not hold: it holds one version of each connector, the
+// dockerImageTag of the metadata.yaml beside its manifest (the monorepo's
+// layout; a manifest's own version field is the CDK's). Without it the
+// version cannot be told, and running whatever is there would ignore the
+// pin.
+func checkManifestDirVersion(dir, name, version string) error {
+	path := filepath.Join(dir, name, "metadata.yaml")
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("registry: version %s of %s was asked for, but %s=%s cannot say which version it holds: %w; "+
+			"add a metadata.yaml with data.dockerImageTag beside the manifest, or ask for no version", version, name, EnvManifestDir, dir, err)
+	}
+	var meta struct {
+		Data struct {
+			DockerImageTag string `yaml:"dockerImageTag"`
+		} `yaml:"data"`
+	}
+	if err := yaml.Unmarshal(text, &meta); err != nil || meta.Data.DockerImageTag == "" {
+		if err == nil {
+			err = errors.New("no data.dockerImageTag")
+		}
+		return fmt.Errorf("registry: version %s of %s was asked for, but %s does not say which version %s=%s holds: %v; "+
+			"give it a data.dockerImageTag, or ask for no version", version, name, path, EnvManifestDir, dir, err)
+	}
+	if have := strings.TrimPrefix(strings.TrimSpace(meta.Data.DockerImageTag), "v"); have != version {
+		return fmt.Errorf("registry: version %s of %s was asked for, but %s=%s holds version %s (%s); "+
+			"put version %s there, or ask for %s or no version", version, name, EnvManifestDir, dir, have, path, version, have)
+	}
+	return nil
 }
 
 // manifestCacheDir is the cache directory of one name and version, "" when

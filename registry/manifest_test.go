@@ -213,12 +213,57 @@ func TestManifestDir(t *testing.T) {
 	t.Setenv(EnvManifestDir, dir)
 	t.Setenv(envManifestURL, "http://127.0.0.1:1") // never used
 	l := NewLoader()
-	m, err := l.Manifest(context.Background(), "source-a", "2.0.0")
+	m, err := l.Manifest(context.Background(), "source-a", "")
 	if err != nil || string(m.ComponentsPy) != "x = 1\n" || m.From != filepath.Join(dir, "source-a", "manifest.yaml") {
 		t.Fatalf("%+v %v", m, err)
 	}
 	if _, err := l.Manifest(context.Background(), "source-b", ""); err == nil || !strings.Contains(err.Error(), EnvManifestDir) {
 		t.Fatalf("missing from the directory: %v", err)
+	}
+}
+
+// TestManifestDirPinned: the directory holds one version of a connector,
+// the one its metadata.yaml names (as in Airbyte's monorepo; a manifest's
+// own version field is the CDK's). A pin on another version, or on a
+// connector whose version cannot be told, fails naming both versions
+// instead of running whatever the directory holds.
+func TestManifestDirPinned(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	for name, meta := range map[string]string{
+		"source-a": "data:\n  dockerImageTag: 1.2.3\n  dockerRepository: airbyte/source-a\n",
+		"source-b": "",
+	} {
+		os.MkdirAll(filepath.Join(dir, name), 0o755)
+		os.WriteFile(filepath.Join(dir, name, "manifest.yaml"), []byte("version: 6.7.0\n"), 0o644)
+		if meta != "" {
+			os.WriteFile(filepath.Join(dir, name, "metadata.yaml"), []byte(meta), 0o644)
+		}
+	}
+	t.Setenv(EnvManifestDir, dir)
+	t.Setenv(envManifestURL, "http://127.0.0.1:1") // never used
+	l := NewLoader()
+	ctx := context.Background()
+	for _, pin := range []string{"1.2.3", "v1.2.3", "latest", ""} {
+		if m, err := l.Manifest(ctx, "source-a", pin); err != nil || m.From != filepath.Join(dir, "source-a", "manifest.yaml") {
+			t.Errorf("pin %q on the version the directory holds: %+v %v", pin, m, err)
+		}
+	}
+	for _, tc := range []struct{ name, pin, want string }{
+		{"source-a", "1.2.4", "1.2.3"},
+		{"source-a", "6.7.0", "1.2.3"}, // the CDK's version is not the connector's
+		{"source-b", "1.0.0", "metadata.yaml"},
+	} {
+		m, err := l.Manifest(ctx, tc.name, tc.pin)
+		if err == nil {
+			t.Errorf("%s pinned to %s ran the directory's manifest: %+v", tc.name, tc.pin, m)
+			continue
+		}
+		for _, w := range []string{EnvManifestDir, tc.pin, tc.want} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s pinned to %s: the error %q does not say %q", tc.name, tc.pin, err, w)
+			}
+		}
 	}
 }
 

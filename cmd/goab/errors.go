@@ -6,9 +6,12 @@ import (
 	"io"
 	"strings"
 
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/termsafe"
+	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/secrets"
+	"github.com/x/goairbyte/source"
 )
 
 // usageError is a command line goab cannot run: exit status 2.
@@ -85,4 +88,104 @@ func paragraph(s string) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// cliError is a library error told to goab's user: its message is the
+// library's with the remedies meant for Go callers (options, functions,
+// interfaces to implement) replaced by goab's flags and commands. It
+// unwraps to the library's error, whose own message stays as it is.
+type cliError struct {
+	msg string
+	err error
+}
+
+func (e *cliError) Error() string { return e.msg }
+func (e *cliError) Unwrap() error { return e.err }
+
+// cliAdvice rewrites, in err's message, the Go remedies of the library's
+// errors that goab can meet into goab's; prefix is the flags' prefix of the
+// connector at fault ("" or "destination-"). Each known error type in the
+// chain is told again from its fields, and its text in the message
+// replaced; an error with nothing to rewrite is returned as it is.
+func cliAdvice(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	flags := goOptionsToFlags(prefix)
+	var told [][2]string // library text → goab's
+	var sn *secrets.SecretNotFoundError
+	if errors.As(err, &sn) {
+		// A SecretManager is for Go programs; goab looks in the environment
+		// and .env only (and asks on a terminal, which Tried says).
+		told = append(told, [2]string{sn.Error(), fmt.Sprintf("secret %q not found; tried: %s. Set the environment variable %s, or add %s=... to a .env file in the working directory",
+			sn.Name, strings.Join(sn.Tried, "; "), sn.Name, sn.Name)})
+	}
+	var nf *registry.NotFoundError
+	if errors.As(err, &nf) && len(nf.Suggestions) == 0 {
+		told = append(told, [2]string{nf.Error(), fmt.Sprintf("connector %q is not in the registry (%s); goab connectors lists the known ones", nf.Name, nf.Registry)})
+	}
+	var me *registry.ManifestError
+	if errors.As(err, &me) {
+		told = append(told, [2]string{me.Error(), flags.Replace(me.Error())})
+	}
+	var ni *executor.NotInstalledError
+	if errors.As(err, &ni) && ni.Hint != "" {
+		cli := *ni
+		cli.Hint = flags.Replace(ni.Hint) // not Err: a pip or Docker message is quoted as it is
+		told = append(told, [2]string{ni.Error(), cli.Error()})
+	}
+	var oe *connector.OptionError
+	if errors.As(err, &oe) {
+		cli := *oe
+		cli.Option, cli.Reason = flags.Replace(oe.Option), flags.Replace(oe.Reason)
+		told = append(told, [2]string{oe.Error(), cli.Error()})
+	}
+	var ns *source.NoStreamsSelectedError
+	if errors.As(err, &ns) {
+		cli := fmt.Sprintf("%s: no streams to read: its catalog has none", ns.Connector)
+		if len(ns.Available) > 0 {
+			cli = fmt.Sprintf("%s: no streams selected; name them with --streams (available: %s)", ns.Connector, strings.Join(ns.Available, ", "))
+		}
+		told = append(told, [2]string{ns.Error(), cli})
+	}
+	msg := err.Error()
+	for _, t := range told {
+		msg = strings.Replace(msg, t[0], t[1], 1)
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &cliError{msg: msg, err: err}
+}
+
+// goOptionsToFlags maps the connector options the library's messages name
+// to the goab flags that set them (with prefix, "" or "destination-"), and
+// its advice to get a connector as the other kind to goab's commands. Only
+// options goab sets are here: a message about another cannot arise.
+func goOptionsToFlags(prefix string) *strings.Replacer {
+	pairs := []string{
+		"get it as a destination (goairbyte.GetDestination)", "goab runs a destination as the --destination of goab sync, or checks it with goab validate",
+		"get it as a source (goairbyte.GetSource)", "give it as the source: goab sync SOURCE --destination DESTINATION",
+	}
+	for _, o := range [][2]string{
+		{"WithLocalExecutable(path)", "local-executable PATH"},
+		{`WithDockerImage("")`, "docker-image ''"},
+		{"WithDockerImage(image)", "docker-image IMAGE"},
+		{"WithPipURL(url)", "pip-url REQUIREMENT"},
+		{"WithPipURL/WithPython", "pip-url/--" + prefix + "use-python"},
+		{"WithLocalExecutable", "local-executable"},
+		{"WithDockerImage", "docker-image"},
+		{"WithPipURL", "pip-url"},
+		{"WithPython", "use-python"},
+		{"WithVersion", "version"},
+		{"WithHostNetwork", "use-host-network"},
+		{"WithLocalMount", "local-mount"},
+		{"WithConfig", "config"},
+	} {
+		pairs = append(pairs, "connector."+o[0], "--"+prefix+o[1], o[0], "--"+prefix+o[1])
+	}
+	// A source's own: goab takes them without a prefix.
+	pairs = append(pairs, "connector.WithManifest", "--manifest PATH_OR_URL", "WithManifest", "--manifest",
+		"connector.WithStreams", "--streams", "WithStreams", "--streams")
+	return strings.NewReplacer(pairs...)
 }

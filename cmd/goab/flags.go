@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -235,7 +236,8 @@ func connectorOptions(ctx context.Context, e *env, cmd string, f *connectorFlags
 }
 
 // connectorError turns the library's "cannot tell how to run it" errors
-// into usage errors that name goab's flags (prefix is "" or "destination-").
+// and options that do not fit into usage errors that name goab's flags
+// (prefix is "" or "destination-"); see cliAdvice for the others.
 func connectorError(cmd, name, prefix string, err error) error {
 	var oe *connector.OptionError
 	var nm *connector.NoMethodError
@@ -244,10 +246,15 @@ func connectorError(cmd, name, prefix string, err error) error {
 		return usagef(cmd, "choose one of --%[1]slocal-executable, --%[1]sdocker-image (or --%[1]suse-host-network), --%[1]spip-url (or --%[1]suse-python) and --manifest, not several", prefix)
 	case errors.As(err, &oe) && oe.Option == "WithVersion" && strings.Contains(oe.Reason, "WithManifest"):
 		return usagef(cmd, "--version does not apply to --manifest: the manifest is the version")
+	case errors.As(err, &nm) && len(nm.Needs) > 0:
+		return usagef(cmd, "cannot run %[1]s on this machine; any one of these would do: %[3]s; or say how with --%[2]slocal-executable PATH, --%[2]sdocker-image IMAGE or --%[2]spip-url REQUIREMENT", name, prefix, strings.Join(nm.Needs, "; "))
 	case errors.As(err, &nm):
-		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, nm.Err)
+		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, cliAdvice(prefix, nm.Err))
+	case errors.As(err, &oe):
+		// The flags do not fit each other or the connector.
+		return usagef(cmd, "%s", cliAdvice(prefix, err))
 	}
-	return err
+	return cliAdvice(prefix, err)
 }
 
 // loadConfig reads a --config value: a file holding JSON or YAML, or the
@@ -308,7 +315,9 @@ func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[s
 // time.Time, sent as "2024-01-01T00:00:00Z"), stays the string the user
 // typed, the form start dates are specified in. Mapping keys that YAML
 // resolves to numbers, booleans or timestamps stay strings too: JSON keys
-// are strings.
+// are strings. A number written as JSON writes it stays its text (a
+// json.Number, as from a JSON config): yaml.v3 would round an integer
+// beyond 64 bits, or a decimal with more digits than a float64 holds.
 func decodeYAMLConfig(text []byte) (map[string]any, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(text, &doc); err != nil {
@@ -317,10 +326,23 @@ func decodeYAMLConfig(text []byte) (map[string]any, error) {
 	if doc.Kind == 0 {
 		return nil, nil // empty
 	}
+	// Numbers are decoded as strings that start with mark, a prefix no
+	// string of the document starts with, then made json.Numbers.
+	mark := "\x00number:"
+	for markUsed(&doc, mark) {
+		mark += "\x00"
+	}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!timestamp" {
-			n.Tag = "!!str"
+		if n.Kind == yaml.ScalarNode {
+			switch n.ShortTag() {
+			case "!!timestamp":
+				n.Tag = "!!str"
+			case "!!int", "!!float":
+				if n.Style == 0 && jsonNumber.MatchString(n.Value) {
+					n.Tag, n.Value = "!!str", mark+n.Value
+				}
+			}
 		}
 		for i, c := range n.Content {
 			if n.Kind == yaml.MappingNode && i%2 == 0 && c.Kind == yaml.ScalarNode {
@@ -334,8 +356,41 @@ func decodeYAMLConfig(text []byte) (map[string]any, error) {
 	}
 	walk(&doc)
 	var cfg map[string]any
-	err := doc.Decode(&cfg)
-	return cfg, err
+	if err := doc.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	return unmarkNumbers(cfg, mark).(map[string]any), nil
+}
+
+// jsonNumber matches a number as JSON writes it, the form json.Number holds.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// markUsed reports whether a scalar of the tree under n starts with mark.
+func markUsed(n *yaml.Node, mark string) bool {
+	if n.Kind == yaml.ScalarNode && strings.HasPrefix(n.Value, mark) {
+		return true
+	}
+	return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return markUsed(c, mark) })
+}
+
+// unmarkNumbers turns the strings of v that start with mark into the
+// json.Numbers they stand for, in place.
+func unmarkNumbers(v any, mark string) any {
+	switch v := v.(type) {
+	case string:
+		if n, ok := strings.CutPrefix(v, mark); ok {
+			return json.Number(n)
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = unmarkNumbers(e, mark)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = unmarkNumbers(e, mark)
+		}
+	}
+	return v
 }
 
 // kindOf names the kind of a decoded JSON or YAML value for messages.

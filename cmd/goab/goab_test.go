@@ -361,6 +361,33 @@ func TestYAMLConfigKeepsDates(t *testing.T) {
 	}
 }
 
+// Numbers in a YAML config reach the connector as written, as they do from
+// a JSON config: integers beyond 64 bits and decimals with more digits than
+// a float64 holds are not rounded; YAML's own forms (1_000, 0x1F, .inf)
+// keep their YAML meaning.
+func TestYAMLConfigKeepsNumbersExact(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/jsononly")
+	cfg := "big: 123456789012345678901234567890\nneg: -98765432109876543210\numax: 18446744073709551615\n" +
+		"small: 42\nexp: 1.5e300\nprecise: 0.12345678901234567890123\nlist: [1, 100000000000000000000001]\n" +
+		"anchored: &n 99999999999999999999\nagain: *n\nunderscored: 1_000\nhex: 0x1F\nquoted: \"123456789012345678901234567890\"\n"
+	r := goab(t, nil, "records", "jsononly", "--local-executable", bin, "--config", cfg, "--stream", "items")
+	r.want(t, 0)
+	var rec struct {
+		Config json.RawMessage `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	for _, want := range []string{`"big":123456789012345678901234567890`, `"neg":-98765432109876543210`, `"umax":18446744073709551615`,
+		`"small":42`, `"exp":1.5e300`, `"precise":0.12345678901234567890123`, `"list":[1,100000000000000000000001]`,
+		`"anchored":99999999999999999999`, `"again":99999999999999999999`, `"underscored":1000`, `"hex":31`,
+		`"quoted":"123456789012345678901234567890"`} {
+		if !strings.Contains(string(rec.Config), want) {
+			t.Errorf("the connector got the config %s, without %s", rec.Config, want)
+		}
+	}
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -424,8 +451,9 @@ func TestReadIntoDuckDB(t *testing.T) {
 	wantCount(t, rows, "users", 1, 50)
 	wantCount(t, rows, "purchases", 1, 50)
 	wantCount(t, rows, "products", 1, 50) // the faker makes min(count, 100) products
-	if !strings.Contains(r.stdout, "Read 150 records from source-faker") {
-		t.Errorf("summary:\n%s", r.stdout)
+	// stdout is the table alone; the summary line is stderr's.
+	if strings.Contains(r.stdout, "records") || len(strings.Split(strings.TrimSpace(r.stdout), "\n")) != 4 {
+		t.Errorf("stdout is more than the table:\n%s", r.stdout)
 	}
 	// Progress on stderr (NO_LIVE_PROGRESS is set: the summary line only).
 	if strings.Count(r.stderr, "Read 150 records from source-faker in ") != 1 || strings.Count(r.stderr, "records") != 1 {

@@ -25,8 +25,10 @@
 //
 // read, sync and benchmark show their progress on stderr — one live line on
 // a terminal, a plain line every few seconds elsewhere — and end with one
-// summary line there; --no-progress turns all of it off and NO_LIVE_PROGRESS
-// keeps only the summary line.
+// summary line there (records, time, rate); --no-progress turns all of it off
+// and NO_LIVE_PROGRESS keeps only the summary line. stdout is for scripts:
+// read prints only a table there, one row per stream read (STREAM, RECORDS
+// LOADED, ROWS IN TABLE, TABLE).
 //
 // goab prints warnings and errors of the library and the connectors on
 // stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's full
@@ -157,7 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
-	return report(stderr, "goab "+c.name, out.quiet(needsConfig(c.name, c.run(ctx, c, e, args[1:]))))
+	return report(stderr, "goab "+c.name, out.quiet(cliAdvice("", needsConfig(c.name, c.run(ctx, c, e, args[1:])))))
 }
 
 // needsConfig turns the library's "no config set", whose advice is for Go

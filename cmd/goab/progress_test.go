@@ -57,3 +57,30 @@ func TestReadOnTerminalKeepsLogsOffTheLiveLine(t *testing.T) {
 		t.Fatalf("%d log rows and %d summary lines on the terminal, want info logs and one summary:\n%q", logs, summaries, text)
 	}
 }
+
+// goab read with stdout and stderr on one terminal, as a user runs it: the
+// table of what each stream loaded (stdout) and one summary line (stderr),
+// not a second summary on stdout that nearly repeats it.
+func TestReadOnTerminalShowsOneSummary(t *testing.T) {
+	term := ptytest.Open(t, 250)
+	cmd := exec.Command(goabBin, "read", "source-faker", "--local-executable", faker(t),
+		"--config", `{"count": 20}`, "--cache", filepath.Join(t.TempDir(), "r.duckdb"))
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=")
+	cmd.Stdout, cmd.Stderr = term.TTY, term.TTY
+	runErr := cmd.Run()
+	term.TTY.Close()
+	text := term.Wait(t, func(string) bool { return false })
+	if runErr != nil {
+		t.Fatalf("goab read: %v\n%q", runErr, text)
+	}
+	var summaries int
+	for _, row := range ptytest.Rows(text) {
+		if strings.HasPrefix(row, "Read 60 records from source-faker in ") {
+			summaries++
+		}
+	}
+	if summaries != 1 || !strings.Contains(text, "STREAM") {
+		t.Fatalf("%d summary lines on the terminal, want the table and one summary:\n%s", summaries, strings.Join(ptytest.Rows(text), "\n"))
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
@@ -101,7 +100,8 @@ func (rf *readFlags) options(c *cache.Cache) []source.ReadOption {
 var readCommand = &command{
 	name:     "read",
 	synopsis: "read <connector> --config CONFIG [--cache PATH|DSN] [--streams a,b] [--full-refresh] [--strategy S] [--no-progress] [connector flags]",
-	summary:  "Read a source into a cache (a DuckDB file or a Postgres database) and print what each stream loaded. Streams that support it are read incrementally.",
+	summary: "Read a source into a cache (a DuckDB file or a Postgres database) and print what each stream loaded: a table on stdout " +
+		"(STREAM, RECORDS LOADED, ROWS IN TABLE, TABLE), the totals, time and rate in the summary line on stderr. Streams that support it are read incrementally.",
 	example: "goab read source-faker --local-executable ./source-faker --config '{\"count\": 1000}' --cache ./faker.duckdb\n" +
 		"goab read source-faker --config config.yaml --cache postgres://user:pw@localhost:5432/db --schema airbyte",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
@@ -122,18 +122,20 @@ var readCommand = &command{
 			defer cc.Close()
 		}
 		opts := append(rf.options(cc), source.WithProgress(pf.options(e)...))
-		start := time.Now()
 		res, err := src.Read(ctx, opts...)
 		if err != nil {
 			return err
 		}
-		return printReadSummary(ctx, e, res, time.Since(start))
+		return printReadTable(ctx, e, res)
 	},
 }
 
-// printReadSummary prints one line per stream read: records loaded now,
-// rows in its table, and the table.
-func printReadSummary(ctx context.Context, e *env, res *source.ReadResult, took time.Duration) error {
+// printReadTable prints one line per stream read: records loaded now,
+// rows in its table, and the table. That is read's stdout, for scripts:
+// the total, the time and the rate are in the progress summary line on
+// stderr, which a terminal shows next to this table (a second summary here
+// would only repeat it).
+func printReadTable(ctx context.Context, e *env, res *source.ReadResult) error {
 	counts := res.StreamRecords()
 	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tRECORDS LOADED\tROWS IN TABLE\tTABLE")
@@ -148,12 +150,7 @@ func printReadSummary(ctx context.Context, e *env, res *source.ReadResult, took 
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", name, counts[name], rows, ds.QualifiedTableName())
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	rate := float64(res.RecordsProcessed()) / took.Seconds()
-	_, err := fmt.Fprintf(e.text, "Read %s from %s in %.2f s (%.0f rec/s).\n", records(res.RecordsProcessed()), res.SourceName(), took.Seconds(), rate)
-	return err
+	return tw.Flush()
 }
 
 // records says how many records: "1 record", "2 records".

@@ -1,0 +1,74 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// goAPIs matches the remedies meant for Go callers that the library's
+// messages give: an option, a function, a type to implement.
+var goAPIs = regexp.MustCompile(`connector\.With|\bWith[A-Z]\w+|goairbyte\.|SecretManager|AvailableConnectors|call [A-Z]\w+|<nil>`)
+
+// goab's errors name its flags and variables as remedies, not the library's
+// Go options: each case is a library error that used to reach the terminal
+// with a Go remedy.
+func TestErrorsGiveCLIRemedies(t *testing.T) {
+	fk := faker(t)
+	reg := filepath.Join(t.TempDir(), "registry.json")
+	os.WriteFile(reg, []byte(`{"sources": [
+		{"dockerRepository": "airbyte/source-javaonly", "dockerImageTag": "1.0.0", "language": "java"},
+		{"dockerRepository": "airbyte/source-yamlonly", "dockerImageTag": "1.0.0", "language": "manifest-only"}],
+		"destinations": []}`), 0o644)
+	empty := filepath.Join(t.TempDir(), "source-empty") // a connector whose catalog has no stream
+	os.WriteFile(empty, []byte("#!/bin/sh\ncase \"$1\" in\n"+
+		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
+		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[]}}';;\nesac\n"), 0o755)
+	noDocker := []string{"AIRBYTE_LOCAL_REGISTRY=" + reg, "DOCKER_HOST=tcp://127.0.0.1:1", "XDG_CACHE_HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want []string
+	}{
+		{"missing secret", nil, []string{"check", "source-faker", "--local-executable", fk, "--config", `{"count": 1, "k": "secret_reference::GOAB_NO_SUCH_SECRET"}`},
+			1, []string{"Set the environment variable GOAB_NO_SUCH_SECRET", ".env"}},
+		{"unknown connector", nil, []string{"spec", "source-no-such-connector-zz"},
+			2, []string{"goab connectors", "--local-executable"}},
+		{"knob of another way", nil, []string{"spec", "source-faker", "--local-executable", fk, "--use-host-network"},
+			2, []string{"--use-host-network", "--local-executable"}},
+		{"a destination as a source", nil, []string{"check", "destination-local-json", "--config", "{}"},
+			2, []string{"--destination"}},
+		{"a source as a destination", nil, []string{"sync", "source-faker", "--config", "{}", "--destination", "source-faker", "--destination-config", "{}"},
+			2, []string{"goab sync SOURCE"}},
+		{"a path as a name", nil, []string{"spec", "./bin/source-faker"},
+			2, []string{"--local-executable PATH", "--docker-image IMAGE"}},
+		{"pip install fails", nil, []string{"spec", "source-goab-nopkg", "--pip-url", "/no/such/dir"},
+			1, []string{"(--pip-url)", "(--use-python)"}},
+		{"no streams", nil, []string{"read", "--local-executable", empty, "--config", "{}", "--no-progress"},
+			1, []string{"source-empty: no streams to read"}},
+		{"nothing can run it", noDocker, []string{"spec", "source-javaonly"},
+			2, []string{"Docker", "--local-executable"}},
+		{"manifest not cached offline", noDocker, []string{"spec", "source-yamlonly"},
+			1, []string{"GOAIRBYTE_MANIFEST_DIR", "--manifest"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := goab(t, tc.env, tc.args...)
+			r.want(t, tc.code)
+			p := errorParagraph(t, r)
+			if m := goAPIs.FindString(p); m != "" {
+				t.Errorf("the message names the Go API %q as a remedy: %s", m, p)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(p, w) {
+					t.Errorf("the message lacks %q: %s", w, p)
+				}
+			}
+		})
+	}
+}
