@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/x/goairbyte/internal/jobtime"
 )
 
 // page is one page of a listing, its items still undecoded so that a page
@@ -255,7 +257,7 @@ func (c *Client) CreateJob(ctx context.Context, connectionID string, t JobType) 
 			}
 			// Looking only for a running job would miss a quick sync
 			// that ended before we looked, and start a second one.
-			created, ok := parseJobTime(newest.StartTime)
+			created, ok := jobtime.Parse(newest.StartTime)
 			if newest.Status.Terminal() && (!ok || created.Before(sent)) {
 				return false, nil
 			}
@@ -287,22 +289,6 @@ func (c *Client) newestJob(ctx context.Context, connectionID string, t JobType) 
 		return &j, nil
 	}
 	return nil, nil
-}
-
-// jobTimeLayouts are the forms of a job's startTime and lastUpdatedAt:
-// RFC 3339, and what Java's OffsetDateTime.toString prints, which leaves
-// out the seconds when they are zero.
-var jobTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"}
-
-// parseJobTime reads a job's time; false when it is empty or in no known
-// form.
-func parseJobTime(s string) (time.Time, bool) {
-	for _, layout := range jobTimeLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }
 
 // Job returns one job.

@@ -36,6 +36,7 @@ import (
 	"github.com/x/goairbyte/fivetran"
 	"github.com/x/goairbyte/internal/atomicfile"
 	"github.com/x/goairbyte/internal/httpretry"
+	"github.com/x/goairbyte/internal/jobtime"
 )
 
 // Event is one finished sync.
@@ -310,26 +311,9 @@ func (w *Watcher) airbyteEvents(ctx context.Context, id string, cur *Cursor) ([]
 		if !j.Status.Terminal() {
 			break
 		}
-		at, _ := parseJobTime(j.LastUpdatedAt)
+		at, _ := jobtime.Parse(j.LastUpdatedAt)
 		out = append(out, Event{Service: "airbyte", Connection: id, JobID: j.ID, JobType: string(j.JobType),
 			Status: string(j.Status), CompletedAt: at, Rows: j.RowsSynced})
 	}
 	return out, nil
-}
-
-// jobTimeLayouts are the forms of Airbyte's job times: RFC 3339, and
-// what Java's OffsetDateTime.toString prints, which leaves out the
-// seconds when they are zero (one job in sixty, at whole-second
-// precision).
-var jobTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"}
-
-// parseJobTime reads a job's lastUpdatedAt; false when it is empty or in
-// no known form.
-func parseJobTime(s string) (time.Time, bool) {
-	for _, layout := range jobTimeLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }
