@@ -329,9 +329,15 @@ func TestInvalidDeclarations(t *testing.T) {
 		"bad type":          "sources: {a: {type: faker}}",
 		"bad sync mode":     "sources: {a: {type: source-faker}}\ndestinations: {b: {type: destination-duckdb}}\nconnections: {c: {source: a, destination: b, streams: {users: {sync_mode: fast}}}}",
 		"bad schedule":      "sources: {a: {type: source-faker}}\ndestinations: {b: {type: destination-duckdb}}\nconnections: {c: {source: a, destination: b, schedule: hourly}}",
+		"empty file":        "",
+		"only comments":     "# sources: {a: {type: source-faker}}\n",
+		"two documents":     "sources: {a: {type: source-faker}}\n---\nsources: {b: {type: source-faker}}\n",
+		"bad second doc":    "sources: {a: {type: source-faker}}\n---\n[unclosed\n",
 	} {
 		if _, err := connections.Parse([]byte(y)); err == nil {
 			t.Errorf("%s: no error", name)
+		} else if strings.Contains(err.Error(), "EOF") {
+			t.Errorf("%s: %v, which does not say what is wrong", name, err)
 		}
 	}
 	if _, err := connections.New(nil, "", &connections.Config{}); err == nil {
