@@ -383,3 +383,26 @@ sources:
 		t.Fatalf("after rotating, the source holds applications %s", got)
 	}
 }
+
+// TestPlanEscapesWhatTheServerSays: names, keys and values come from the
+// server (objects made in the UI, configs a connector filled in); none may
+// drive the terminal or forge a line of the plan.
+func TestPlanEscapesWhatTheServerSays(t *testing.T) {
+	e := setup(t)
+	const faker = "dfd88b22-b603-4c3d-aad7-3701784586b1"
+	e.srv.AddSource("ui\n- source: production\x1b[31m", faker, map[string]any{"count": 1})
+	e.srv.AddSource("faker", faker, map[string]any{"count": 1, "note\x1b]0;pwned\a": "v\x1b[2J\u202e"})
+	r := e.reconciler(t, "sources: {faker: {type: source-faker, config: {count: 1}}}", connections.DeleteUnmentioned())
+	text := e.plan(t, r).String()
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if strings.HasPrefix(line, "- source: production") {
+			t.Errorf("a name forged the line %q", line)
+		}
+		if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\u202e' }); i >= 0 {
+			t.Errorf("the plan holds the control character %q in %q", line[i:i+1], line)
+		}
+	}
+	if !strings.Contains(text, `\x1b[31m`) || !strings.Contains(text, `note\x1b]0;pwned\a`) {
+		t.Errorf("the escaped characters are not shown:\n%s", text)
+	}
+}

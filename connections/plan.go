@@ -10,6 +10,7 @@ import (
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/internal/specsecret"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -135,14 +136,16 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 // additions, then changes and replacements, each object with its nested
 // diff (additions, deletions, changes at every level, sorted by key).
 // Secrets never appear: they show as "(secret)", "(secret: changed)" or
-// "(secret: not comparable)".
+// "(secret: not comparable)". Names, keys and values, which the server
+// may hold as anyone wrote them, show control characters as Go escapes
+// ("\x1b", "\n"), so that none drives the terminal or forges a line.
 func (p *Plan) String() string {
 	var b strings.Builder
 	for _, c := range p.Changes {
 		sign := map[Action]string{Create: "+", Delete: "-", Update: "~", Replace: "~"}[c.Action]
-		fmt.Fprintf(&b, "%s %s: %s", sign, c.Kind, c.Name)
+		fmt.Fprintf(&b, "%s %s: %s", sign, c.Kind, termsafe.String(c.Name))
 		if c.Action == Replace {
-			fmt.Fprintf(&b, " (replace: %s)", c.Reason)
+			fmt.Fprintf(&b, " (replace: %s)", termsafe.String(c.Reason))
 		}
 		b.WriteByte('\n')
 		if !c.Diff.empty() {
