@@ -406,3 +406,37 @@ func TestPlanEscapesWhatTheServerSays(t *testing.T) {
 		t.Errorf("the escaped characters are not shown:\n%s", text)
 	}
 }
+
+// TestReplacementShowsTheConnectionsItTakes: a connection made in the UI on
+// a declared destination is deleted by Airbyte with that destination when
+// a type change replaces it; the plan must list that deletion, even
+// without DeleteUnmentioned.
+func TestReplacementShowsTheConnectionsItTakes(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	ids := map[string]string{}
+	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[s.Name] = s.ID
+	}
+	for d, err := range e.client.Destinations(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[d.Name] = d.ID
+	}
+	if _, err := e.client.CreateConnection(context.Background(), airbyteapi.ConnectionCreate{Name: "made-in-the-ui", SourceID: ids["faker"], DestinationID: ids["warehouse"]}); err != nil {
+		t.Fatal(err)
+	}
+	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)
+	swapped = strings.Replace(swapped, "motherduck_api_key:", "password:", 1)
+	r = e.reconciler(t, swapped)
+	p := e.plan(t, r)
+	if !strings.Contains(p.String(), "- connection: made-in-the-ui (its destination warehouse is replaced") {
+		t.Fatalf("the plan does not show that the replacement deletes made-in-the-ui:\n%s", p)
+	}
+	e.apply(t, r, p)
+}

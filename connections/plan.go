@@ -117,7 +117,8 @@ type Change struct {
 	Kind Kind
 	// Name is the object's name in the workspace and in the Config.
 	Name string
-	// Reason says why an object is replaced.
+	// Reason says why an object is replaced, or why one the Config does
+	// not declare is deleted without DeleteUnmentioned.
 	Reason string
 	// Diff is what differs (all of it for a creation).
 	Diff *Diff
@@ -144,8 +145,11 @@ func (p *Plan) String() string {
 	for _, c := range p.Changes {
 		sign := map[Action]string{Create: "+", Delete: "-", Update: "~", Replace: "~"}[c.Action]
 		fmt.Fprintf(&b, "%s %s: %s", sign, c.Kind, termsafe.String(c.Name))
-		if c.Action == Replace {
+		switch {
+		case c.Action == Replace:
 			fmt.Fprintf(&b, " (replace: %s)", termsafe.String(c.Reason))
+		case c.Reason != "":
+			fmt.Fprintf(&b, " (%s)", termsafe.String(c.Reason))
 		}
 		b.WriteByte('\n')
 		if !c.Diff.empty() {
@@ -270,6 +274,26 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 					replaced[kind][n] = true
 				}
 				changes = append(changes, c)
+			}
+		}
+	}
+	if !r.deleteUnmentioned {
+		// Airbyte deletes a source's or destination's connections with
+		// it: those the Config does not declare go with a replaced one,
+		// and the plan says so.
+		for _, n := range sortedKeys(rm.connections) {
+			if _, ok := r.decl.Connections[n]; ok {
+				continue
+			}
+			x := rm.connections[n]
+			reason := ""
+			if src := rm.nameOf[x.SourceID]; replaced[KindSource][src] {
+				reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
+			} else if dst := rm.nameOf[x.DestinationID]; replaced[KindDestination][dst] {
+				reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
+			}
+			if reason != "" {
+				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: n, Reason: reason, id: x.ID})
 			}
 		}
 	}
