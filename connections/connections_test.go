@@ -440,3 +440,28 @@ func TestReplacementShowsTheConnectionsItTakes(t *testing.T) {
 	}
 	e.apply(t, r, p)
 }
+
+// TestApplyRefusesAStalePlan: two runs plan on the same workspace, then
+// both apply; the second must not create everything a second time (which
+// would leave names no later plan can match).
+func TestApplyRefusesAStalePlan(t *testing.T) {
+	e := setup(t)
+	r1, r2 := e.reconciler(t, declared), e.reconciler(t, declared)
+	p1, p2 := e.plan(t, r1), e.plan(t, r2)
+	e.apply(t, r1, p1)
+	before := e.srv.Requests()
+	err := r2.Apply(context.Background(), p2)
+	if err == nil || !strings.Contains(err.Error(), "plan again") {
+		t.Fatalf("applying a stale plan: err = %v", err)
+	}
+	if n := e.srv.Calls("POST /sources") + e.srv.Calls("POST /destinations") + e.srv.Calls("POST /connections"); n != 4 {
+		t.Errorf("%d creations, want the first apply's 4 (%d requests by the second)", n, e.srv.Requests()-before)
+	}
+	if again := e.plan(t, r1); !again.Empty() {
+		t.Fatalf("after the stale apply the plan is:\n%s", again)
+	}
+	// The same plan applied twice is stale too.
+	if err := r1.Apply(context.Background(), p1); err == nil {
+		t.Fatal("a plan applied twice: no error")
+	}
+}
