@@ -71,6 +71,7 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 		for k, v := range c.secrets {
 			p.st.Fingerprints[k] = p.st.fingerprint(v)
 		}
+		p.st.IDs[objectKey(c.Kind, c.Name)] = p.ids[c.Kind][c.Name]
 		if err := p.st.save(); err != nil {
 			return err
 		}

@@ -465,3 +465,36 @@ func TestApplyRefusesAStalePlan(t *testing.T) {
 		t.Fatal("a plan applied twice: no error")
 	}
 }
+
+// TestSecretsOfAnObjectMadeAgain: the state's fingerprints are of the
+// secrets applied to one object; when that object is deleted and another
+// of its name made (in the UI, by another run), they say nothing about the
+// new one's secrets, which the plan must not call unchanged.
+func TestSecretsOfAnObjectMadeAgain(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	var id string
+	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Name == "harvest" {
+			id = s.ID
+		}
+	}
+	cfg := storedByName(t, e, "harvest")
+	if err := e.client.DeleteSource(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	cfg["account_id"] = "someone-elses"
+	e.srv.AddSource("harvest", "fe2b4084-3386-4d3b-9ad6-308f61a6f1e6", cfg)
+	p := e.plan(t, r)
+	if !strings.Contains(p.String(), "account_id: (secret: not comparable)") {
+		t.Fatalf("the plan does not doubt the secrets of the new harvest:\n%s", p)
+	}
+	e.apply(t, r, p)
+	if got := storedByName(t, e, "harvest")["account_id"]; got != harvestAccount {
+		t.Fatalf("after apply the new harvest has account_id %v", got)
+	}
+}

@@ -401,6 +401,9 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 			return true, '+', "(secret)"
 		}
 		fp, known := st.Fingerprints[secretKey(kind, name, p)]
+		// Fingerprints of another object of this name (deleted since,
+		// or from a state written before ids were kept) say nothing.
+		known = known && st.IDs[objectKey(kind, name)] == have.id
 		switch {
 		case !known:
 			return true, '~', "(secret: not comparable)"
