@@ -498,3 +498,18 @@ func TestSecretsOfAnObjectMadeAgain(t *testing.T) {
 		t.Fatalf("after apply the new harvest has account_id %v", got)
 	}
 }
+
+// TestUnreadableStateSaysWhatToDo: a state file cut short, or not one,
+// stops the plan with an error that says it can be removed.
+func TestUnreadableStateSaysWhatToDo(t *testing.T) {
+	e := setup(t)
+	for _, content := range []string{`{"key": "c2VjcmV0", "fingerpr`, `{"fingerprints": {}}`, "\xff\xfe"} {
+		if err := os.WriteFile(e.state, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.reconciler(t, declared).Plan(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "remove it") {
+			t.Errorf("state %q: err = %v", content, err)
+		}
+	}
+}

@@ -43,8 +43,11 @@ func loadState(path string) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What to do about a state file that cannot be read: it holds no
+	// more than what lets the plan compare secrets.
+	const remedy = "; it only lets plans compare secrets: remove it, and the next plan shows them as not comparable and apply sends them again"
 	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("connections: state file %s: %w", path, err)
+		return nil, fmt.Errorf("connections: state file %s is not valid (%w)%s", path, err, remedy)
 	}
 	if st.Fingerprints == nil {
 		st.Fingerprints = map[string]string{}
@@ -53,7 +56,7 @@ func loadState(path string) (*state, error) {
 		st.IDs = map[string]string{}
 	}
 	if _, err := base64.StdEncoding.DecodeString(st.Key); err != nil || st.Key == "" {
-		return nil, fmt.Errorf("connections: state file %s has no valid key", path)
+		return nil, fmt.Errorf("connections: state file %s has no valid key%s", path, remedy)
 	}
 	return st, nil
 }
