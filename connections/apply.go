@@ -31,8 +31,13 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // they use), then sources, destinations and connections are created or
 // updated. It saves the secrets' fingerprints to the state file as it
 // goes, so that a failure midway leaves a state that matches what was
-// applied.
+// applied. It first lists the workspace again and refuses a plan that no
+// longer fits it (another apply ran meanwhile, or this plan was applied
+// already), which would otherwise create every object a second time.
 func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
+	if err := r.checkUnchanged(ctx, p); err != nil {
+		return err
+	}
 	// Deletions go from connections to what they use, creations the
 	// other way.
 	kinds := map[Kind]int{KindConnection: 0, KindDestination: 1, KindSource: 2}
@@ -66,6 +71,7 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 		for k, v := range c.secrets {
 			p.st.Fingerprints[k] = p.st.fingerprint(v)
 		}
+		p.st.IDs[objectKey(c.Kind, c.Name)] = p.ids[c.Kind][c.Name]
 		if err := p.st.save(); err != nil {
 			return err
 		}
@@ -157,4 +163,40 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 	_, err := r.client.PatchConnection(ctx, c.id, airbyteapi.ConnectionPatch{Configurations: streams, Schedule: sched,
 		NamespaceDefinition: &nsDef, NamespaceFormat: &nsFormat, Prefix: &decl.Prefix, Status: &status})
 	return err
+}
+
+// checkUnchanged lists the workspace and fails unless every object the plan
+// creates is still absent and every one it changes still has the id the
+// plan saw.
+func (r *Reconciler) checkUnchanged(ctx context.Context, p *Plan) error {
+	rm, err := r.listRemote(ctx)
+	if err != nil {
+		return err
+	}
+	ids := map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}
+	for n, s := range rm.sources {
+		ids[KindSource][n] = s.ID
+	}
+	for n, d := range rm.destinations {
+		ids[KindDestination][n] = d.ID
+	}
+	for n, c := range rm.connections {
+		ids[KindConnection][n] = c.ID
+	}
+	for _, c := range p.Changes {
+		id, exists := ids[c.Kind][c.Name]
+		var what string
+		switch {
+		case c.Action == Create && exists:
+			what = "now exists"
+		case c.Action != Create && !exists:
+			what = "no longer exists"
+		case c.Action != Create && id != c.id:
+			what = "was deleted and made again"
+		default:
+			continue
+		}
+		return fmt.Errorf("connections: the workspace changed since the plan (%s %q %s: another apply ran meanwhile, or this plan was applied already); nothing was changed: plan again", c.Kind, c.Name, what)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -94,13 +95,21 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse reads connections YAML. Unknown keys are errors, so that a typo
-// does not silently declare nothing.
+// does not silently declare nothing; so are a file with no document and
+// one with several, whose later documents would otherwise be ignored (and,
+// with DeleteUnmentioned, what they declare deleted).
 func Parse(b []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := dec.Decode(&c); errors.Is(err, io.EOF) {
+		return nil, errors.New("connections: the file holds no YAML document (it is empty or only comments); declare at least workspace_id, sources, destinations or connections")
+	} else if err != nil {
 		return nil, fmt.Errorf("connections: %w", err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, errors.New("connections: the file holds several YAML documents (separated by ---); put everything in one")
 	}
 	return &c, c.validate()
 }

@@ -329,9 +329,15 @@ func TestInvalidDeclarations(t *testing.T) {
 		"bad type":          "sources: {a: {type: faker}}",
 		"bad sync mode":     "sources: {a: {type: source-faker}}\ndestinations: {b: {type: destination-duckdb}}\nconnections: {c: {source: a, destination: b, streams: {users: {sync_mode: fast}}}}",
 		"bad schedule":      "sources: {a: {type: source-faker}}\ndestinations: {b: {type: destination-duckdb}}\nconnections: {c: {source: a, destination: b, schedule: hourly}}",
+		"empty file":        "",
+		"only comments":     "# sources: {a: {type: source-faker}}\n",
+		"two documents":     "sources: {a: {type: source-faker}}\n---\nsources: {b: {type: source-faker}}\n",
+		"bad second doc":    "sources: {a: {type: source-faker}}\n---\n[unclosed\n",
 	} {
 		if _, err := connections.Parse([]byte(y)); err == nil {
 			t.Errorf("%s: no error", name)
+		} else if strings.Contains(err.Error(), "EOF") {
+			t.Errorf("%s: %v, which does not say what is wrong", name, err)
 		}
 	}
 	if _, err := connections.New(nil, "", &connections.Config{}); err == nil {
@@ -375,5 +381,135 @@ sources:
 	e.apply(t, r, p)
 	if got := apps(); got != "[map[app_api_key:"+rotated+" app_id:os-app-5e21b0 app_name:shop]]" {
 		t.Fatalf("after rotating, the source holds applications %s", got)
+	}
+}
+
+// TestPlanEscapesWhatTheServerSays: names, keys and values come from the
+// server (objects made in the UI, configs a connector filled in); none may
+// drive the terminal or forge a line of the plan.
+func TestPlanEscapesWhatTheServerSays(t *testing.T) {
+	e := setup(t)
+	const faker = "dfd88b22-b603-4c3d-aad7-3701784586b1"
+	e.srv.AddSource("ui\n- source: production\x1b[31m", faker, map[string]any{"count": 1})
+	e.srv.AddSource("faker", faker, map[string]any{"count": 1, "note\x1b]0;pwned\a": "v\x1b[2J\u202e"})
+	r := e.reconciler(t, "sources: {faker: {type: source-faker, config: {count: 1}}}", connections.DeleteUnmentioned())
+	text := e.plan(t, r).String()
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if strings.HasPrefix(line, "- source: production") {
+			t.Errorf("a name forged the line %q", line)
+		}
+		if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\u202e' }); i >= 0 {
+			t.Errorf("the plan holds the control character %q in %q", line[i:i+1], line)
+		}
+	}
+	if !strings.Contains(text, `\x1b[31m`) || !strings.Contains(text, `note\x1b]0;pwned\a`) {
+		t.Errorf("the escaped characters are not shown:\n%s", text)
+	}
+}
+
+// TestReplacementShowsTheConnectionsItTakes: a connection made in the UI on
+// a declared destination is deleted by Airbyte with that destination when
+// a type change replaces it; the plan must list that deletion, even
+// without DeleteUnmentioned.
+func TestReplacementShowsTheConnectionsItTakes(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	ids := map[string]string{}
+	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[s.Name] = s.ID
+	}
+	for d, err := range e.client.Destinations(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[d.Name] = d.ID
+	}
+	if _, err := e.client.CreateConnection(context.Background(), airbyteapi.ConnectionCreate{Name: "made-in-the-ui", SourceID: ids["faker"], DestinationID: ids["warehouse"]}); err != nil {
+		t.Fatal(err)
+	}
+	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)
+	swapped = strings.Replace(swapped, "motherduck_api_key:", "password:", 1)
+	r = e.reconciler(t, swapped)
+	p := e.plan(t, r)
+	if !strings.Contains(p.String(), "- connection: made-in-the-ui (its destination warehouse is replaced") {
+		t.Fatalf("the plan does not show that the replacement deletes made-in-the-ui:\n%s", p)
+	}
+	e.apply(t, r, p)
+}
+
+// TestApplyRefusesAStalePlan: two runs plan on the same workspace, then
+// both apply; the second must not create everything a second time (which
+// would leave names no later plan can match).
+func TestApplyRefusesAStalePlan(t *testing.T) {
+	e := setup(t)
+	r1, r2 := e.reconciler(t, declared), e.reconciler(t, declared)
+	p1, p2 := e.plan(t, r1), e.plan(t, r2)
+	e.apply(t, r1, p1)
+	before := e.srv.Requests()
+	err := r2.Apply(context.Background(), p2)
+	if err == nil || !strings.Contains(err.Error(), "plan again") {
+		t.Fatalf("applying a stale plan: err = %v", err)
+	}
+	if n := e.srv.Calls("POST /sources") + e.srv.Calls("POST /destinations") + e.srv.Calls("POST /connections"); n != 4 {
+		t.Errorf("%d creations, want the first apply's 4 (%d requests by the second)", n, e.srv.Requests()-before)
+	}
+	if again := e.plan(t, r1); !again.Empty() {
+		t.Fatalf("after the stale apply the plan is:\n%s", again)
+	}
+	// The same plan applied twice is stale too.
+	if err := r1.Apply(context.Background(), p1); err == nil {
+		t.Fatal("a plan applied twice: no error")
+	}
+}
+
+// TestSecretsOfAnObjectMadeAgain: the state's fingerprints are of the
+// secrets applied to one object; when that object is deleted and another
+// of its name made (in the UI, by another run), they say nothing about the
+// new one's secrets, which the plan must not call unchanged.
+func TestSecretsOfAnObjectMadeAgain(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	var id string
+	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Name == "harvest" {
+			id = s.ID
+		}
+	}
+	cfg := storedByName(t, e, "harvest")
+	if err := e.client.DeleteSource(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	cfg["account_id"] = "someone-elses"
+	e.srv.AddSource("harvest", "fe2b4084-3386-4d3b-9ad6-308f61a6f1e6", cfg)
+	p := e.plan(t, r)
+	if !strings.Contains(p.String(), "account_id: (secret: not comparable)") {
+		t.Fatalf("the plan does not doubt the secrets of the new harvest:\n%s", p)
+	}
+	e.apply(t, r, p)
+	if got := storedByName(t, e, "harvest")["account_id"]; got != harvestAccount {
+		t.Fatalf("after apply the new harvest has account_id %v", got)
+	}
+}
+
+// TestUnreadableStateSaysWhatToDo: a state file cut short, or not one,
+// stops the plan with an error that says it can be removed.
+func TestUnreadableStateSaysWhatToDo(t *testing.T) {
+	e := setup(t)
+	for _, content := range []string{`{"key": "c2VjcmV0", "fingerpr`, `{"fingerprints": {}}`, "\xff\xfe"} {
+		if err := os.WriteFile(e.state, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.reconciler(t, declared).Plan(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "remove it") {
+			t.Errorf("state %q: err = %v", content, err)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/x/goairbyte/internal/termsafe"
 )
 
 // Diff is what differs in one group of fields, in the shape of Dagster's
@@ -80,7 +82,8 @@ func (d *Diff) sort() {
 }
 
 // write prints the diff at an indentation level: additions, then
-// deletions, then changes.
+// deletions, then changes. Keys and values are escaped as Plan.String
+// says: a connector's config may hold anything.
 func (d *Diff) write(b *strings.Builder, indent int) {
 	pad := strings.Repeat("  ", indent)
 	for _, e := range d.Additions {
@@ -94,20 +97,20 @@ func (d *Diff) write(b *strings.Builder, indent int) {
 			writeEntry(b, pad, "~", e, "", indent)
 			continue
 		}
-		fmt.Fprintf(b, "%s~ %s: %s -> %s\n", pad, e.Key, e.Old, e.New)
+		fmt.Fprintf(b, "%s~ %s: %s -> %s\n", pad, termsafe.String(e.Key), termsafe.String(e.Old), termsafe.String(e.New))
 	}
 }
 
 func writeEntry(b *strings.Builder, pad, sign string, e Entry, v string, indent int) {
 	if e.Nested != nil {
-		fmt.Fprintf(b, "%s%s %s:\n", pad, sign, e.Key)
+		fmt.Fprintf(b, "%s%s %s:\n", pad, sign, termsafe.String(e.Key))
 		e.Nested.write(b, indent+1)
 		return
 	}
 	if e.Note != "" {
 		v = e.Note
 	}
-	fmt.Fprintf(b, "%s%s %s: %s\n", pad, sign, e.Key, v)
+	fmt.Fprintf(b, "%s%s %s: %s\n", pad, sign, termsafe.String(e.Key), termsafe.String(v))
 }
 
 // String prints the diff.

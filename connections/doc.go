@@ -43,8 +43,9 @@
 //     masking and from secret_reference values — never from key names.
 //     A secret is never printed. Since the server returns secrets masked,
 //     one cannot be compared; it shows as "(secret: not comparable)" unless
-//     the state file (WithStateFile) holds an HMAC of the last applied
-//     value, which tells "(secret: changed)" from unchanged. An unchanged
+//     the state file (WithStateFile) holds an HMAC of the value last
+//     applied to that object (by its id: not to another of its name made
+//     since), which tells "(secret: changed)" from unchanged. An unchanged
 //     secret is sent as the mask, so that the server keeps it.
 //   - A change of a source's or destination's type replaces it (delete,
 //     then create), and with it every connection that uses it.

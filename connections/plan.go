@@ -10,6 +10,7 @@ import (
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/internal/specsecret"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -116,7 +117,8 @@ type Change struct {
 	Kind Kind
 	// Name is the object's name in the workspace and in the Config.
 	Name string
-	// Reason says why an object is replaced.
+	// Reason says why an object is replaced, or why one the Config does
+	// not declare is deleted without DeleteUnmentioned.
 	Reason string
 	// Diff is what differs (all of it for a creation).
 	Diff *Diff
@@ -135,14 +137,19 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
 // additions, then changes and replacements, each object with its nested
 // diff (additions, deletions, changes at every level, sorted by key).
 // Secrets never appear: they show as "(secret)", "(secret: changed)" or
-// "(secret: not comparable)".
+// "(secret: not comparable)". Names, keys and values, which the server
+// may hold as anyone wrote them, show control characters as Go escapes
+// ("\x1b", "\n"), so that none drives the terminal or forges a line.
 func (p *Plan) String() string {
 	var b strings.Builder
 	for _, c := range p.Changes {
 		sign := map[Action]string{Create: "+", Delete: "-", Update: "~", Replace: "~"}[c.Action]
-		fmt.Fprintf(&b, "%s %s: %s", sign, c.Kind, c.Name)
-		if c.Action == Replace {
-			fmt.Fprintf(&b, " (replace: %s)", c.Reason)
+		fmt.Fprintf(&b, "%s %s: %s", sign, c.Kind, termsafe.String(c.Name))
+		switch {
+		case c.Action == Replace:
+			fmt.Fprintf(&b, " (replace: %s)", termsafe.String(c.Reason))
+		case c.Reason != "":
+			fmt.Fprintf(&b, " (%s)", termsafe.String(c.Reason))
 		}
 		b.WriteByte('\n')
 		if !c.Diff.empty() {
@@ -270,6 +277,26 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 			}
 		}
 	}
+	if !r.deleteUnmentioned {
+		// Airbyte deletes a source's or destination's connections with
+		// it: those the Config does not declare go with a replaced one,
+		// and the plan says so.
+		for _, n := range sortedKeys(rm.connections) {
+			if _, ok := r.decl.Connections[n]; ok {
+				continue
+			}
+			x := rm.connections[n]
+			reason := ""
+			if src := rm.nameOf[x.SourceID]; replaced[KindSource][src] {
+				reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
+			} else if dst := rm.nameOf[x.DestinationID]; replaced[KindDestination][dst] {
+				reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
+			}
+			if reason != "" {
+				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: n, Reason: reason, id: x.ID})
+			}
+		}
+	}
 	for _, n := range sortedKeys(r.decl.Connections) {
 		var have *airbyteapi.Connection
 		if c, ok := rm.connections[n]; ok {
@@ -374,6 +401,9 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 			return true, '+', "(secret)"
 		}
 		fp, known := st.Fingerprints[secretKey(kind, name, p)]
+		// Fingerprints of another object of this name (deleted since,
+		// or from a state written before ids were kept) say nothing.
+		known = known && st.IDs[objectKey(kind, name)] == have.id
 		switch {
 		case !known:
 			return true, '~', "(secret: not comparable)"

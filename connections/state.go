@@ -20,15 +20,19 @@ import (
 // file. A fingerprint tells whether a declared secret differs from the one
 // last applied without keeping the secret; the file should still be kept
 // private (it is written 0600), since a fingerprint lets whoever has the
-// key test guesses of a weak secret.
+// key test guesses of a weak secret. The fingerprints are of the secrets
+// sent to one object, whose id IDs keeps: another object of that name (the
+// first deleted, another made in the UI) may hold other secrets.
 type state struct {
 	path         string
 	Key          string            `json:"key"`
 	Fingerprints map[string]string `json:"fingerprints"`
+	// IDs are the remote ids of the objects applied, by kind/name.
+	IDs map[string]string `json:"ids,omitempty"`
 }
 
 func loadState(path string) (*state, error) {
-	st := &state{path: path, Fingerprints: map[string]string{}}
+	st := &state{path: path, Fingerprints: map[string]string{}, IDs: map[string]string{}}
 	if path == "" {
 		return st, st.newKey()
 	}
@@ -39,14 +43,20 @@ func loadState(path string) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What to do about a state file that cannot be read: it holds no
+	// more than what lets the plan compare secrets.
+	const remedy = "; it only lets plans compare secrets: remove it, and the next plan shows them as not comparable and apply sends them again"
 	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("connections: state file %s: %w", path, err)
+		return nil, fmt.Errorf("connections: state file %s is not valid (%w)%s", path, err, remedy)
 	}
 	if st.Fingerprints == nil {
 		st.Fingerprints = map[string]string{}
 	}
+	if st.IDs == nil {
+		st.IDs = map[string]string{}
+	}
 	if _, err := base64.StdEncoding.DecodeString(st.Key); err != nil || st.Key == "" {
-		return nil, fmt.Errorf("connections: state file %s has no valid key", path)
+		return nil, fmt.Errorf("connections: state file %s has no valid key%s", path, remedy)
 	}
 	return st, nil
 }
@@ -74,9 +84,13 @@ func secretKey(kind Kind, name string, path []string) string {
 	return string(kind) + "/" + name + "/" + strings.Join(path, ".")
 }
 
-// forget drops the fingerprints of an object.
+// objectKey names an object in the state: kind/name.
+func objectKey(kind Kind, name string) string { return string(kind) + "/" + name }
+
+// forget drops the fingerprints and the id of an object.
 func (st *state) forget(kind Kind, name string) {
-	prefix := string(kind) + "/" + name + "/"
+	delete(st.IDs, objectKey(kind, name))
+	prefix := objectKey(kind, name) + "/"
 	for k := range st.Fingerprints {
 		if strings.HasPrefix(k, prefix) {
 			delete(st.Fingerprints, k)
