@@ -328,7 +328,7 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter) iter.Seq2[Job, error] {
 // "/jobs/get".
 func (c *Client) configCall(ctx context.Context, method string, body, out any) error {
 	if c.configBase == "" {
-		return fmt.Errorf("airbyteapi: %s needs the Configuration API, whose URL cannot be derived from %s: use WithConfigAPIURL", method, c.base)
+		return &noConfigAPIError{method: method, base: c.base}
 	}
 	// These calls only read.
 	return c.do(ctx, call{method: http.MethodPost, url: c.configBase + method, body: body, idempotent: true}, out)

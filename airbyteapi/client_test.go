@@ -276,7 +276,7 @@ func TestSpecsFromTheConfigurationAPI(t *testing.T) {
 
 // Behind a gateway whose path does not end in /api/public/v1, the client
 // cannot derive the Configuration API's root: the calls that need it say
-// so and name the option, and with the option they work.
+// so (ErrNoConfigAPI) and name the option, and with the option they work.
 func TestConfigurationAPIBehindAGateway(t *testing.T) {
 	srv := airbytetest.Start(t)
 	target, err := url.Parse(srv.URL)
@@ -302,7 +302,7 @@ func TestConfigurationAPIBehindAGateway(t *testing.T) {
 	if _, err := c.Workspace(ctx, srv.WorkspaceID); err != nil {
 		t.Fatalf("the public API through the gateway: %v", err)
 	}
-	if _, err := c.SourceSpec(ctx, srv.WorkspaceID, harvestDef); err == nil || !strings.Contains(err.Error(), "WithConfigAPIURL") {
+	if _, err := c.SourceSpec(ctx, srv.WorkspaceID, harvestDef); !errors.Is(err, airbyteapi.ErrNoConfigAPI) || !strings.Contains(err.Error(), "WithConfigAPIURL") {
 		t.Fatalf("without the Configuration API's root: %v", err)
 	}
 	spec, err := open(airbyteapi.WithConfigAPIURL(srv.ConfigURL())).SourceSpec(ctx, srv.WorkspaceID, harvestDef)

@@ -32,6 +32,9 @@
 // loop asks for more.
 //
 // Errors from the server are [*APIError] values; errors.Is matches them
-// against [ErrNotFound], [ErrConflict] and [ErrUnauthorized]. Secrets never
-// appear in errors: the client masks its credentials with package secrets.
+// against [ErrNotFound], [ErrConflict] and [ErrUnauthorized]. A
+// Configuration API call whose root the client could not derive from the
+// public API's (see [WithConfigAPIURL]) fails with an error matching
+// [ErrNoConfigAPI]. Secrets never appear in errors: the client masks its
+// credentials with package secrets.
 package airbyteapi

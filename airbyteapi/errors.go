@@ -17,6 +17,23 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 )
 
+// ErrNoConfigAPI: a call needs the Configuration API, whose root the
+// client cannot derive from the public API's (one that does not end in
+// /api/public/v1, such as behind a proxy); WithConfigAPIURL gives it.
+var ErrNoConfigAPI = errors.New("the Configuration API's URL is unknown")
+
+// noConfigAPIError is a Configuration API call made without its root; it
+// matches ErrNoConfigAPI and says which call needed it.
+type noConfigAPIError struct{ method, base string }
+
+// Error says which call needs the root and how to give it.
+func (e *noConfigAPIError) Error() string {
+	return fmt.Sprintf("airbyteapi: %s needs the Configuration API, whose URL cannot be derived from %s: use WithConfigAPIURL", e.method, e.base)
+}
+
+// Is matches ErrNoConfigAPI.
+func (e *noConfigAPIError) Is(target error) bool { return target == ErrNoConfigAPI }
+
 // APIError is an answer of the server with a status other than 2xx.
 type APIError struct {
 	// Method is the HTTP method of the request, such as "POST".

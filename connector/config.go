@@ -255,10 +255,10 @@ func rereference(config json.RawMessage, refs map[string]string) json.RawMessage
 }
 
 // ConfigFingerprint is a short hash of the config without its secrets: the
-// fields the spec marks airbyte_secret are left out (a secret reference in
-// another field is hashed as the reference, never resolved). Two configs
-// that differ only in secrets have the same fingerprint. It is "" when no
-// config is set.
+// fields the spec marks airbyte_secret and the SecretString values are left
+// out (a secret reference in another field is hashed as the reference,
+// never resolved). Two configs that differ only in secrets have the same
+// fingerprint. It is "" when no config is set.
 func (c *Connector) ConfigFingerprint(ctx context.Context) (string, error) {
 	stored, err := c.storedConfig()
 	if err != nil {
@@ -275,6 +275,7 @@ func (c *Connector) ConfigFingerprint(ctx context.Context) (string, error) {
 	for _, p := range specsecret.Paths(spec.ConnectionSpecification, cfg) {
 		removePath(cfg, p)
 	}
+	removeVaultReferences(cfg)
 	canon, err := json.Marshal(cfg) // maps marshal with sorted keys
 	if err != nil {
 		return "", err

@@ -452,3 +452,60 @@ func TestConfigFingerprintIsStable(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigFingerprintLeavesOutSecretStrings: a SecretString in a field
+// the spec does not mark secret is a secret all the same, left out of the
+// fingerprint as a marked one is. It used to be hashed as its reference
+// into the Connector's vault, whose number follows map order and grows
+// with each SetConfig: the same config gave another fingerprint on the
+// next SetConfig and in another Connector, and the destination's next
+// Write started over.
+func TestConfigFingerprintLeavesOutSecretStrings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const spec = `{"type":"object","properties":{"path":{"type":"string"}}}`
+	cfg := func() map[string]any {
+		return map[string]any{
+			"path": "/a", "password": secrets.NewSecretString("pw-1"), "api_key": secrets.NewSecretString("k-1"),
+			"app": struct {
+				Name   string               `json:"name"`
+				Secret secrets.SecretString `json:"secret"`
+			}{"x", secrets.NewSecretString("s-1")},
+		}
+	}
+	got := map[string]bool{}
+	for range 2 {
+		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+			connector.WithGoConnector(specDest{spec: spec}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if err := d.SetConfig(cfg()); err != nil {
+				t.Fatal(err)
+			}
+			f, err := d.ConfigFingerprint(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[f] = true
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("one config, %d fingerprints: %v", len(got), got)
+	}
+	// Left out as a marked secret is: the fingerprint is that of the
+	// config without the SecretStrings.
+	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+		connector.WithGoConnector(specDest{spec: spec}), connector.WithConfig(`{"path":"/a","app":{"name":"x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := d.ConfigFingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[want] {
+		t.Errorf("fingerprint %v, want %s as without the SecretStrings", got, want)
+	}
+}

@@ -54,6 +54,37 @@ func (v *vault) put(s secrets.SecretString) string {
 	return secrets.ReferencePrefix + name
 }
 
+// removeVaultReferences deletes from the JSON tree v the references into a
+// vault, as ConfigFingerprint deletes the fields the spec marks secret (an
+// array item becomes null): a SecretString is a secret by the user's own
+// declaration, and its reference's number follows map order and grows with
+// each SetConfig, so hashing it would make the same config give another
+// fingerprint.
+func removeVaultReferences(v any) {
+	isRef := func(e any) bool {
+		s, ok := e.(string)
+		return ok && strings.HasPrefix(s, secrets.ReferencePrefix+vaultPrefix)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if isRef(e) {
+				delete(x, k)
+			} else {
+				removeVaultReferences(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if isRef(e) {
+				x[i] = nil
+			} else {
+				removeVaultReferences(e)
+			}
+		}
+	}
+}
+
 var (
 	secretStringType = reflect.TypeFor[secrets.SecretString]()
 	jsonMarshalerT   = reflect.TypeFor[json.Marshaler]()

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/termsafe"
@@ -147,6 +149,12 @@ func cliAdvice(prefix string, err error) error {
 			cli = fmt.Sprintf("%s: no streams selected; name them with --streams (available: %s)", ns.Connector, strings.Join(ns.Available, ", "))
 		}
 		told = append(told, [2]string{ns.Error(), cli})
+	}
+	// A SyncError quotes, without wrapping it, the error that kept it from
+	// reading the job's failure reasons: that may be this one too.
+	var se *cloud.SyncError
+	if errors.Is(err, airbyteapi.ErrNoConfigAPI) || errors.As(err, &se) {
+		told = append(told, [2]string{"use WithConfigAPIURL", "pass its root with --config-api-url (http://host:8000/api/v1 for a self-managed instance)"})
 	}
 	msg := err.Error()
 	for _, t := range told {

@@ -25,16 +25,17 @@ import (
 )
 
 // airbyteFlags are the credentials of an Airbyte instance, with the
-// environment variables PyAirbyte reads as defaults. Every value may be a
-// secret_reference::NAME.
+// environment variables PyAirbyte reads as defaults. Every value but
+// configURL and attempts may be a secret_reference::NAME.
 type airbyteFlags struct {
-	url, clientID, clientSecret, bearer, workspace *string
-	attempts                                       *int
+	url, configURL, clientID, clientSecret, bearer, workspace *string
+	attempts                                                  *int
 }
 
 func addAirbyteFlags(fs *flag.FlagSet) *airbyteFlags {
 	return &airbyteFlags{
 		url:          fs.String("api-url", "", "the Airbyte API root (default $AIRBYTE_CLOUD_API_URL, else Airbyte Cloud's); http://host:8000/api/public/v1 for self-managed"),
+		configURL:    fs.String("config-api-url", "", "the Configuration API root, when it cannot be derived from --api-url (one not ending in /api/public/v1, as behind a proxy); http://host:8000/api/v1 for self-managed"),
 		clientID:     fs.String("client-id", "", "the application's client id (default $AIRBYTE_CLOUD_CLIENT_ID)"),
 		clientSecret: fs.String("client-secret", "", "the application's client secret (default $AIRBYTE_CLOUD_CLIENT_SECRET)"),
 		bearer:       fs.String("bearer-token", "", "a bearer token instead of client credentials (default $AIRBYTE_CLOUD_BEARER_TOKEN)"),
@@ -94,6 +95,9 @@ func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Clie
 	retry := httpretry.Default
 	retry.MaxAttempts = *f.attempts
 	opts = append(opts, airbyteapi.WithRetry(retry))
+	if *f.configURL != "" {
+		opts = append(opts, airbyteapi.WithConfigAPIURL(*f.configURL))
+	}
 	c, err := airbyteapi.New(url, opts...)
 	if err != nil {
 		return nil, usagef(cmd, "%v", err)

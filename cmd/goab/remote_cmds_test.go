@@ -3,6 +3,9 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,6 +92,66 @@ connections:
 	if strings.Contains(r.stderr, airbytetest.ClientSecret) {
 		t.Fatalf("the secret leaked: %s", r.stderr)
 	}
+}
+
+// TestConfigAPIURL: behind a proxy that serves the public API under a root
+// the client cannot derive the Configuration API's from, plan says to pass
+// --config-api-url (it said "use WithConfigAPIURL", an option of the Go
+// library goab's user cannot give), and works with it; so does the failure
+// of airbyte sync --wait, which reads the reasons from that API.
+func TestConfigAPIURL(t *testing.T) {
+	srv := airbytetest.Start(t)
+	up, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(&url.URL{Scheme: up.Scheme, Host: up.Host})
+		r.Out.URL.Path = up.Path + strings.TrimPrefix(r.In.URL.Path, "/airbyte")
+		r.Out.URL.RawPath = ""
+	}})
+	t.Cleanup(proxy.Close)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "connections.yaml")
+	yaml := `sources:
+  faker: {type: source-faker, config: {count: 5}}
+destinations:
+  warehouse: {type: destination-duckdb, config: {destination_path: ` + filepath.Join(dir, "w.duckdb") + `}}
+connections:
+  faker-to-warehouse: {source: faker, destination: warehouse, streams: {users: {sync_mode: full_refresh_overwrite}}}
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(airbyteEnv(srv), "AIRBYTE_CLOUD_API_URL="+proxy.URL+"/airbyte")
+	saysFlag := func(what string, r result) {
+		t.Helper()
+		if p := errorParagraph(t, r); !strings.Contains(p, "--config-api-url") || goAPIs.MatchString(p) {
+			t.Fatalf("%s said: %s", what, p)
+		}
+	}
+
+	r := goab(t, env, "plan", "-f", file)
+	r.want(t, 1)
+	saysFlag("plan", r)
+	r = goab(t, env, "apply", "-f", file, "--config-api-url", srv.ConfigURL())
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "+ source: faker\n") {
+		t.Fatalf("apply printed:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	var id string
+	for c, err := range client.Connections(context.Background(), srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = c.ID
+	}
+	srv.FailAttempts(id, 3)
+	r = goab(t, env, "airbyte", "sync", id, "--wait", "--timeout", "2m", "--poll", "50ms")
+	r.want(t, 1)
+	saysFlag("a failed sync", r)
 }
 
 func TestRemoteUsageErrors(t *testing.T) {
