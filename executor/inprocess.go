@@ -2,15 +2,13 @@ package executor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
-	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
@@ -83,124 +81,44 @@ func (p *inProcessExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*
 }
 
 // call turns an invocation into the method call that runs it, given the
-// context and emit.
+// context and emit: kitcore's dispatch, the one kit.Serve runs, on the
+// invocation's inputs instead of files. What a process executor refuses
+// before starting (an unknown verb, a read without a catalog) is refused
+// here too, and a command the connector lacks, which kit.Serve would
+// refuse with a usage error.
 func (p *inProcessExecutor) call(inv Invocation) (func(ctx context.Context, emit func(*protocol.Message) error) error, error) {
-	src, _ := p.conn.(kit.Source)
-	dst, _ := p.conn.(kit.Destination)
-	var spec func(context.Context) (*protocol.ConnectorSpecification, error)
-	var check func(context.Context, json.RawMessage) error
-	if src != nil {
-		spec, check = src.Spec, src.Check
-	} else {
-		spec, check = dst.Spec, dst.Check
+	if _, err := runFiles(inv); err != nil {
+		return nil, err
 	}
-	config := inv.Config
-	if len(config) == 0 {
-		config = json0
-	}
-	switch inv.Verb {
-	case VerbSpec:
-		return func(ctx context.Context, emit func(*protocol.Message) error) error {
-			s, err := spec(ctx)
-			if err != nil {
-				return err
-			}
-			return emit(&protocol.Message{Type: protocol.TypeSpec, Spec: s})
-		}, nil
-	case VerbCheck:
-		ce, _ := p.conn.(kit.CheckEmitter)
-		return func(ctx context.Context, emit func(*protocol.Message) error) error {
-			st := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
-			var err error
-			if ce != nil {
-				err = ce.CheckEmit(ctx, config, emit)
-			} else {
-				err = check(ctx, config)
-			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return err
-				}
-				st = &protocol.ConnectionStatus{Status: protocol.StatusFailed, Message: err.Error()}
-			}
-			return emit(&protocol.Message{Type: protocol.TypeConnectionStatus, ConnectionStatus: st})
-		}, nil
-	case VerbDiscover:
-		if src == nil {
-			return nil, p.notA("source", inv.Verb)
-		}
-		return func(ctx context.Context, emit func(*protocol.Message) error) error {
-			c, err := src.Discover(ctx, config)
-			if err != nil {
-				return err
-			}
-			return emit(&protocol.Message{Type: protocol.TypeCatalog, Catalog: c})
-		}, nil
-	case VerbRead:
-		if src == nil {
-			return nil, p.notA("source", inv.Verb)
-		}
-		cat, err := configuredCatalog(inv)
-		if err != nil {
-			return nil, err
-		}
-		return func(ctx context.Context, emit func(*protocol.Message) error) error {
-			return src.Read(ctx, config, cat, inv.State, emit)
-		}, nil
-	case VerbWrite:
-		if dst == nil {
+	switch _, src := p.conn.(kit.Source); {
+	case (inv.Verb == VerbDiscover || inv.Verb == VerbRead) && !src:
+		return nil, p.notA("source", inv.Verb)
+	case inv.Verb == VerbWrite:
+		if _, dst := p.conn.(kit.Destination); !dst {
 			return nil, p.notA("destination", inv.Verb)
 		}
-		cat, err := configuredCatalog(inv)
-		if err != nil {
-			return nil, err
-		}
-		in := inv.Stdin
-		if in == nil {
-			return nil, fmt.Errorf("executor: connector %s: write needs its input (Invocation.Stdin)", p.name)
-		}
-		if lw, ok := dst.(kit.LineWriter); ok {
-			return func(ctx context.Context, emit func(*protocol.Message) error) error {
-				return lw.WriteLines(ctx, config, cat, in, emit)
-			}, nil
-		}
-		return func(ctx context.Context, emit func(*protocol.Message) error) error {
-			return dst.Write(ctx, config, cat, decodeAll(in), emit)
-		}, nil
 	}
-	return nil, fmt.Errorf("executor: unknown command %q; use one of spec, check, discover, read, write", inv.Verb)
+	cmd := kitcore.Command{
+		Verb: string(inv.Verb),
+		Config: func() ([]byte, error) {
+			if len(inv.Config) == 0 {
+				return json0, nil
+			}
+			return inv.Config, nil
+		},
+		Catalog: func() ([]byte, error) { return inv.Catalog, nil },
+		Stdin:   inv.Stdin,
+	}
+	if inv.Verb == VerbRead && len(inv.State) > 0 {
+		cmd.State = func() ([]byte, error) { return inv.State, nil }
+	}
+	return func(ctx context.Context, emit func(*protocol.Message) error) error {
+		return kitcore.Run(ctx, p.conn, cmd, emit)
+	}, nil
 }
 
 func (p *inProcessExecutor) notA(kind string, verb Verb) error {
 	return fmt.Errorf("executor: connector %s runs in process and is not a %s: it has no %s command", p.name, kind, verb)
-}
-
-func configuredCatalog(inv Invocation) (*protocol.ConfiguredCatalog, error) {
-	if len(inv.Catalog) == 0 {
-		return nil, fmt.Errorf("executor: %s needs a configured catalog (Invocation.Catalog)", inv.Verb)
-	}
-	var cat protocol.ConfiguredCatalog
-	if err := json.Unmarshal(inv.Catalog, &cat); err != nil {
-		return nil, fmt.Errorf("executor: the configured catalog is not valid JSON: %w", err)
-	}
-	return &cat, nil
-}
-
-// decodeAll yields the messages written to r, as a destination process
-// would read them from its stdin.
-func decodeAll(r io.Reader) iter.Seq2[*protocol.Message, error] {
-	return func(yield func(*protocol.Message, error) bool) {
-		dec := protocol.NewDecoder(r)
-		for {
-			m, err := dec.Decode()
-			if err == io.EOF {
-				return
-			}
-			if !yield(m, err) || err != nil {
-				return
-			}
-		}
-	}
 }
 
 // inProcessRun is one command of an in-process connector: the connector's
@@ -212,7 +130,6 @@ type inProcessRun struct {
 	batches chan []*protocol.Message
 	done    chan struct{} // closed when the connector's method returned
 	err     error         // what it returned; read after done
-	panic   string        // set when it panicked
 
 	// pending is what the connector emitted and has not handed over yet:
 	// it appends, and the caller takes it when it would otherwise wait,
@@ -220,6 +137,7 @@ type inProcessRun struct {
 	mu       sync.Mutex
 	pending  []*protocol.Message
 	returned bool           // the method returned: batches is (about to be) closed
+	traced   bool           // the connector emitted a TRACE ERROR
 	sending  sync.WaitGroup // full batches emit sends outside mu
 
 	// Owned by the caller's goroutine.
@@ -249,7 +167,7 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 		r.returned = true
 		r.mu.Unlock()
 		r.sending.Wait() // a batch a straggler is sending goes before rest
-		if len(rest) > 0 && r.panic == "" {
+		if len(rest) > 0 {
 			select {
 			case r.batches <- rest:
 			case <-stop:
@@ -301,30 +219,38 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 		*r.report = RunReport{ErrorLog: r.out.errorLog}
 	}
 	switch {
-	case r.panic != "":
-		return &ConnectorError{Connector: r.p.name, Command: r.verb, ExitCode: -1, FailureType: protocol.FailureSystem,
-			Message: r.p.o.mask("the connector panicked: " + r.panic)}
 	case ctx.Err() != nil:
 		return stoppedErr(r.p.name, r.verb, ctx)
 	case r.err != nil:
 		if r.out.trace == nil {
-			// kit.FailureType: an error may say it is the user's to fix.
-			r.out.trace = &protocol.ErrorTrace{Message: r.p.o.mask(r.err.Error()), FailureType: kit.FailureType(r.err)}
+			// The connector's TRACE ERROR had no error (call emitted none
+			// after it): the failure is the one Run returned.
+			t := kitcore.Trace(r.err).Trace.Error
+			t.Message, t.StackTrace = r.p.o.mask(t.Message), r.p.o.mask(t.StackTrace)
+			r.out.trace = t
 		}
 		return r.out.failure(r.p.name, 1, RunReport{ErrorLog: r.out.errorLog})
 	}
 	return r.out.failure(r.p.name, 0, RunReport{ErrorLog: r.out.errorLog})
 }
 
-// call calls the connector's method, its panic kept as its failure.
+// call calls the connector's method (a panic is its failure: kitcore
+// recovers it) and, when it failed and said nothing of it, emits the TRACE
+// ERROR kit.Serve would: the caller sees the same messages either way. A
+// cancelled run is not reported: the caller stopped it.
 func (r *inProcessRun) call(ctx context.Context, call func(context.Context, func(*protocol.Message) error) error,
 	stop <-chan struct{}) {
-	defer func() {
-		if v := recover(); v != nil {
-			r.panic = fmt.Sprintf("%v\n%s", v, debug.Stack())
-		}
-	}()
-	r.err = call(ctx, func(m *protocol.Message) error { return r.emit(m, stop) })
+	emit := func(m *protocol.Message) error { return r.emit(m, stop) }
+	r.err = call(ctx, emit)
+	if r.err == nil || ctx.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	traced := r.traced
+	r.mu.Unlock()
+	if !traced {
+		_ = emit(kitcore.Trace(r.err))
+	}
 }
 
 // wait waits for the connector's method to return after a stop, a grace
@@ -350,9 +276,12 @@ func (r *inProcessRun) wait() {
 // over as a batch when it is full or the caller is idle.
 func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
 	if m == nil {
-		return nil
+		return kitcore.ErrNilMessage
 	}
 	r.mu.Lock()
+	if m.Type == protocol.TypeTrace {
+		r.traced = r.traced || kitcore.IsTraceError(m)
+	}
 	if r.returned {
 		r.mu.Unlock()
 		r.p.o.logger.Warn("the in-process connector emitted a message after its method returned; it is dropped",

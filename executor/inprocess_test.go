@@ -139,7 +139,7 @@ func TestInProcessFailures(t *testing.T) {
 	}{
 		{"fail", "the API said no to ****", protocol.FailureSystem},
 		{"trace", "stream items failed", protocol.FailureConfig},
-		{"panic", "the connector panicked: boom with ****", protocol.FailureSystem},
+		{"panic", "panic: boom with ****", protocol.FailureSystem}, // as kit.Serve reports it
 	} {
 		ex := inProcess(t, &goSource{count: 3, mode: c.mode}, executor.Runtime{Mask: mask})
 		msgs, err := collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))

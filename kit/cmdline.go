@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/x/goairbyte/internal/kitcore"
 )
 
 // The commands of the Airbyte protocol's command line.
 const (
-	cmdSpec     = "spec"
-	cmdCheck    = "check"
-	cmdDiscover = "discover"
-	cmdRead     = "read"
-	cmdWrite    = "write"
+	cmdSpec     = kitcore.Spec
+	cmdCheck    = kitcore.Check
+	cmdDiscover = kitcore.Discover
+	cmdRead     = kitcore.Read
+	cmdWrite    = kitcore.Write
 )
 
 // invocation is a parsed command line.

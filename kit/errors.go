@@ -1,34 +1,18 @@
 package kit
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/protocol"
 )
-
-// failureTyper is what an error implements to choose the failure_type of
-// the TRACE ERROR that reports it. It is matched structurally, so a package
-// that does not import kit (the declarative engine) can classify its own
-// errors.
-type failureTyper interface {
-	FailureType() protocol.FailureType
-}
 
 // FailureType is the failure_type of the TRACE ERROR that reports err: the
 // FailureType() of the first error in its chain that has such a method
 // (func (e *MyError) FailureType() protocol.FailureType), system_error when
 // none has. [ConfigError] and [InvalidConfigError] say config_error.
-func FailureType(err error) protocol.FailureType {
-	var ft failureTyper
-	if errors.As(err, &ft) {
-		if t := ft.FailureType(); t != "" {
-			return t
-		}
-	}
-	return protocol.FailureSystem
-}
+func FailureType(err error) protocol.FailureType { return kitcore.FailureType(err) }
 
 // ConfigError marks err as the user's to fix (a config, catalog or state
 // the connector cannot work with): Serve reports it with failure_type

@@ -3,18 +3,16 @@ package kit
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -71,6 +69,12 @@ type CheckEmitter interface {
 	// CheckEmit is Check that may also emit messages, such as a CONTROL
 	// CONNECTOR_CONFIG, through emit; the check command calls it.
 	CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error
+}
+
+// The dispatch (kitcore) applies the kit's rules to a command's inputs,
+// whichever way the connector runs.
+func init() {
+	kitcore.Register(kitcore.Rules{ValidateConfig: ValidateConfig, ParseCatalog: ParseCatalog})
 }
 
 // connector is what sources and destinations share.
@@ -227,163 +231,42 @@ func (s *server) report(err error) {
 	if s.out.failed() != nil || s.out.sawTraceError() {
 		return
 	}
-	trace := &protocol.ErrorTrace{Message: err.Error(), FailureType: FailureType(err)}
-	var pe *panicError
-	if errors.As(err, &pe) {
-		trace.StackTrace = pe.stack
-		fmt.Fprintf(s.stderr, "%s\n", pe.stack)
+	if stack := kitcore.Stack(err); stack != "" {
+		fmt.Fprintf(s.stderr, "%s\n", stack)
 	}
-	_ = s.out.emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
-		Type: protocol.TraceError, EmittedAt: float64(time.Now().UnixMilli()), Error: trace,
-	}})
+	_ = s.out.emit(kitcore.Trace(err))
 }
 
-// panicError is a panic of the connector's method, recovered so that it is
-// reported like any failure (as the Python CDK reports an uncaught
-// exception), with the stack.
-type panicError struct {
-	value any
-	stack string
-}
-
-func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
-
-// command runs one command and emits its answer. A panic of the connector
-// on this goroutine is its error.
-func (s *server) command(ctx context.Context, inv invocation) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &panicError{value: v, stack: string(debug.Stack())}
-		}
-	}()
-	spec, err := s.conn.Spec(ctx)
-	if err == nil && spec == nil {
-		err = errors.New("the connector's Spec returned no specification")
-	}
-	if err != nil {
-		return fmt.Errorf("spec: %w", err)
-	}
-	if inv.command == cmdSpec {
-		return s.out.emit(&protocol.Message{Type: protocol.TypeSpec, Spec: spec})
-	}
-	config, err := os.ReadFile(inv.config)
-	if err != nil {
-		err = ConfigError(fmt.Errorf("cannot read the config file: %w", err))
-	} else {
-		err = ValidateConfig(spec, config)
-	}
-	if inv.command == cmdCheck {
-		return s.check(ctx, config, err)
-	}
-	if err != nil {
-		return err
-	}
-	switch inv.command {
-	case cmdDiscover:
-		cat, err := s.src.Discover(ctx, config)
-		if err == nil && cat == nil {
-			err = errors.New("the connector's Discover returned no catalog")
-		}
-		if err != nil {
-			return err
-		}
-		return s.out.emit(&protocol.Message{Type: protocol.TypeCatalog, Catalog: cat})
-	case cmdRead:
-		cat, err := readCatalog(inv.catalog)
-		if err != nil {
-			return err
-		}
-		var state []byte
-		if inv.state != "" {
-			if state, err = os.ReadFile(inv.state); err != nil {
-				return ConfigError(fmt.Errorf("cannot read the state file: %w", err))
-			}
-		}
-		return s.src.Read(ctx, config, cat, state, s.out.emit)
-	case cmdWrite:
-		cat, err := readCatalog(inv.catalog)
-		if err != nil {
-			return err
-		}
-		if lw, ok := s.dst.(LineWriter); ok {
-			stdin := s.stdin
-			if stdin == nil {
-				stdin = strings.NewReader("")
-			}
-			return lw.WriteLines(ctx, config, cat, stdin, s.out.emit)
-		}
-		return s.dst.Write(ctx, config, cat, s.input(ctx), s.out.emit)
-	}
-	return fmt.Errorf("kit: command %q has no handler", inv.command) // parseArgs lets none through
-}
-
-// check answers the check command: CONNECTION_STATUS, FAILED when the
-// config is unreadable or invalid (configErr) or Check fails.
-func (s *server) check(ctx context.Context, config []byte, configErr error) error {
-	var ice *InvalidConfigError
-	if configErr != nil && !errors.As(configErr, &ice) && FailureType(configErr) != protocol.FailureConfig {
-		return configErr // the spec itself is broken: not the user's config
-	}
-	err := configErr
-	if err == nil {
-		if ce, ok := s.conn.(CheckEmitter); ok {
-			err = ce.CheckEmit(ctx, config, s.out.emit)
-		} else {
-			err = s.conn.Check(ctx, config)
-		}
-	}
-	status := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
-	if err != nil {
-		status = &protocol.ConnectionStatus{Status: protocol.StatusFailed, Message: err.Error()}
-	}
-	return s.out.emit(&protocol.Message{Type: protocol.TypeConnectionStatus, ConnectionStatus: status})
-}
-
-func readCatalog(path string) (*protocol.ConfiguredCatalog, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, ConfigError(fmt.Errorf("cannot read the catalog file: %w", err))
-	}
-	return ParseCatalog(raw)
-}
-
-// input decodes stdin into messages for a destination's Write. Lines that
-// are not protocol messages come as messages with Unparsed set. When ctx is
-// cancelled the sequence ends with an error wrapping its cause (checked
-// between messages: a read blocked on a silent stdin is ended by Serve's
-// grace period). It can be ranged over once.
-func (s *server) input(ctx context.Context) iter.Seq2[*protocol.Message, error] {
-	used := false
-	return func(yield func(*protocol.Message, error) bool) {
-		if used {
-			yield(nil, errors.New("kit: the input of a write can be read only once"))
-			return
-		}
-		used = true
-		stdin := s.stdin
-		if stdin == nil {
-			stdin = strings.NewReader("") // no stdin: an empty input
-		}
-		dec := protocol.NewDecoder(stdin)
-		done := ctx.Done()
-		for {
-			select {
-			case <-done:
-				yield(nil, fmt.Errorf("input stopped: %w", context.Cause(ctx)))
-				return
-			default:
-			}
-			m, err := dec.Decode()
-			if err == io.EOF {
-				return
-			}
+// command runs one command, its inputs read from the files the command
+// line names, and emits its answer: kitcore's dispatch, the one an
+// in-process runner calls too.
+func (s *server) command(ctx context.Context, inv invocation) error {
+	cmd := kitcore.Command{
+		Verb: inv.command,
+		Config: func() ([]byte, error) {
+			config, err := os.ReadFile(inv.config)
 			if err != nil {
-				yield(nil, fmt.Errorf("reading stdin: %w", err))
-				return
+				return nil, ConfigError(fmt.Errorf("cannot read the config file: %w", err))
 			}
-			if !yield(m, nil) {
-				return
+			return config, nil
+		},
+		Catalog: func() ([]byte, error) {
+			raw, err := os.ReadFile(inv.catalog)
+			if err != nil {
+				return nil, ConfigError(fmt.Errorf("cannot read the catalog file: %w", err))
 			}
+			return raw, nil
+		},
+		Stdin: s.stdin,
+	}
+	if inv.state != "" {
+		cmd.State = func() ([]byte, error) {
+			state, err := os.ReadFile(inv.state)
+			if err != nil {
+				return nil, ConfigError(fmt.Errorf("cannot read the state file: %w", err))
+			}
+			return state, nil
 		}
 	}
+	return kitcore.Run(ctx, s.conn, cmd, s.out.emit)
 }

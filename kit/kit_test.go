@@ -330,6 +330,28 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// ctxCheck is a source whose check fails with its context's error, as a
+// check stopped by SIGTERM in the middle of a call does.
+type ctxCheck struct{ source }
+
+func (ctxCheck) Check(ctx context.Context, _ json.RawMessage) error { return ctx.Err() }
+
+// A check stopped by its context has not judged the config: it is a
+// failure (TRACE ERROR, exit 1), not CONNECTION_STATUS FAILED, the
+// in-process runner's answer too.
+func TestCheckCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	r := result{code: kit.Run(ctx, &ctxCheck{}, []string{"check", "--config", file(t, "config.json", `{"count":1}`)},
+		strings.NewReader(""), &stdout, &stderr)}
+	parse(t, &r, stdout.Bytes())
+	if r.code != 1 || len(r.of(protocol.TypeConnectionStatus)) != 0 || len(r.of(protocol.TypeTrace)) != 1 {
+		t.Fatalf("exit %d, %q: want exit 1 and a TRACE ERROR, no CONNECTION_STATUS", r.code, r.lines)
+	}
+}
+
 // transientError classifies itself, as a package that does not import kit
 // would.
 type transientError struct{}

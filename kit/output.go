@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -54,6 +55,9 @@ func newOutput(w io.Writer) *output {
 // connector gets. RECORDs take protocol.AppendRecord, which writes the data
 // as it is; other messages are validated by protocol.AppendMessage.
 func (o *output) emit(m *protocol.Message) error {
+	if m == nil {
+		return kitcore.ErrNilMessage
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.err != nil {
@@ -67,7 +71,7 @@ func (o *output) emit(m *protocol.Message) error {
 			return fmt.Errorf("kit: emitting a %s message: %w", m.Type, err)
 		}
 		o.buf = b
-		if m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError {
+		if kitcore.IsTraceError(m) {
 			o.traceError = true
 		}
 	}

@@ -17,6 +17,10 @@
 //     stderr open, then exits 0
 //   - echo: read emits "count" records; write echoes its input messages
 //     (RECORDs too), or all but the STATEs with "drop_states"
+//   - twoway (a package, served by twoway/source-twoway): a source and a
+//     destination whose config picks a misbehaviour, run both as a process
+//     and in process to show that a kit connector behaves the same both
+//     ways
 //   - leaky: prints its whole config to stderr and in LOG messages, then
 //     fails with an error that quotes a secret (end-to-end masking tests)
 //

@@ -1,0 +1,305 @@
+// Package kitcore runs one command of a connector written on package kit.
+// It is the one dispatch that kit.Serve and kit.Run (the connector as a
+// process, its inputs in files) and the executor's in-process runner (the
+// connector as method calls, its inputs in memory) both call, so that a
+// connector behaves the same whichever way it runs: the spec asked first
+// and a missing one refused, the config validated against it, a failed
+// check answered CONNECTION_STATUS FAILED, the catalog parsed by the kit's
+// rules, a missing catalog refused, a panic of the connector's method its
+// failure, and the failure reported by one TRACE ERROR ([Trace]) unless
+// the connector sent one.
+//
+// What differs between the two ways stays with the caller: where the
+// inputs come from ([Command]), and the emit function (kit's encoder on
+// stdout, the runner's hand-over to its caller).
+package kitcore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/x/goairbyte/protocol"
+)
+
+// The commands of the Airbyte protocol.
+const (
+	Spec     = "spec"
+	Check    = "check"
+	Discover = "discover"
+	Read     = "read"
+	Write    = "write"
+)
+
+// The kit's interfaces, restated: an interface is satisfied by its method
+// set, so a kit.Source is a source here, and this package need not import
+// kit (which imports it).
+type (
+	connector interface {
+		Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
+		Check(ctx context.Context, config json.RawMessage) error
+	}
+	source interface {
+		connector
+		Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error)
+		Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+			emit func(*protocol.Message) error) error
+	}
+	destination interface {
+		connector
+		Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+			input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
+	}
+	lineWriter interface {
+		WriteLines(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+			input io.Reader, emit func(*protocol.Message) error) error
+	}
+	checkEmitter interface {
+		CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error
+	}
+)
+
+// Rules are the kit's checks of a command's inputs: kit.ValidateConfig and
+// kit.ParseCatalog. Package kit registers them when it is initialised
+// (it imports this package, which cannot import it); whoever runs a kit
+// connector has imported kit.
+type Rules struct {
+	ValidateConfig func(spec *protocol.ConnectorSpecification, config json.RawMessage) error
+	ParseCatalog   func(raw json.RawMessage) (*protocol.ConfiguredCatalog, error)
+}
+
+var rules Rules
+
+// Register sets the rules Run applies; package kit calls it from init.
+func Register(r Rules) { rules = r }
+
+// Command is one command to run and where its inputs come from. Each
+// function is called at most once, when the command needs that input and
+// in the order kit always read them (config, then catalog, then state),
+// so that an input that cannot be had fails the same way.
+type Command struct {
+	// Verb is Spec, Check, Discover, Read or Write.
+	Verb string
+	// Config returns the raw config (every command but spec).
+	Config func() ([]byte, error)
+	// Catalog returns the raw configured catalog (read and write).
+	Catalog func() ([]byte, error)
+	// State returns the raw state of a read; nil means no state.
+	State func() ([]byte, error)
+	// Stdin is the input of a write; nil is an empty input.
+	Stdin io.Reader
+}
+
+// ErrNilMessage is what emit returns for a nil message, whichever way the
+// connector runs.
+var ErrNilMessage = errors.New("kit: emit was given a nil message")
+
+// Run runs cmd on c, a kit.Source or kit.Destination, emitting its answer
+// through emit, and returns why it failed. A panic of the connector's
+// method on this goroutine is its failure, with the stack (see [Trace]).
+// A check's FAILED verdict is not a failure: it is emitted as
+// CONNECTION_STATUS, unless the check failed because ctx was cancelled.
+func Run(ctx context.Context, c any, cmd Command, emit func(*protocol.Message) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicError{value: v, stack: string(debug.Stack())}
+		}
+	}()
+	src, _ := c.(source)
+	dst, _ := c.(destination)
+	var conn connector
+	switch {
+	case src != nil:
+		conn = src
+	case dst != nil:
+		conn = dst
+	default:
+		return fmt.Errorf("kit: %T is neither a kit.Source nor a kit.Destination", c)
+	}
+	spec, err := conn.Spec(ctx)
+	if err == nil && spec == nil {
+		err = errors.New("the connector's Spec returned no specification")
+	}
+	if err != nil {
+		return fmt.Errorf("spec: %w", err)
+	}
+	if cmd.Verb == Spec {
+		return emit(&protocol.Message{Type: protocol.TypeSpec, Spec: spec})
+	}
+	config, err := cmd.Config()
+	if err == nil {
+		err = rules.ValidateConfig(spec, config)
+	}
+	if cmd.Verb == Check {
+		return check(ctx, conn, config, err, emit)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd.Verb == Discover && src != nil:
+		cat, err := src.Discover(ctx, config)
+		if err == nil && cat == nil {
+			err = errors.New("the connector's Discover returned no catalog")
+		}
+		if err != nil {
+			return err
+		}
+		return emit(&protocol.Message{Type: protocol.TypeCatalog, Catalog: cat})
+	case cmd.Verb == Read && src != nil:
+		cat, err := catalog(cmd)
+		if err != nil {
+			return err
+		}
+		var state []byte
+		if cmd.State != nil {
+			if state, err = cmd.State(); err != nil {
+				return err
+			}
+		}
+		return src.Read(ctx, config, cat, state, emit)
+	case cmd.Verb == Write && dst != nil:
+		cat, err := catalog(cmd)
+		if err != nil {
+			return err
+		}
+		stdin := cmd.Stdin
+		if stdin == nil {
+			stdin = strings.NewReader("") // no input: an empty one
+		}
+		if lw, ok := dst.(lineWriter); ok {
+			return lw.WriteLines(ctx, config, cat, stdin, emit)
+		}
+		return dst.Write(ctx, config, cat, input(ctx, stdin), emit)
+	}
+	return fmt.Errorf("kit: the connector has no %q command", cmd.Verb) // callers let none through
+}
+
+// check answers the check command: CONNECTION_STATUS, FAILED when the
+// config is unreadable or invalid (configErr) or the check fails.
+func check(ctx context.Context, conn connector, config []byte, configErr error, emit func(*protocol.Message) error) error {
+	if configErr != nil && FailureType(configErr) != protocol.FailureConfig {
+		return configErr // the spec itself is broken: not the user's config
+	}
+	err := configErr
+	if err == nil {
+		if ce, ok := conn.(checkEmitter); ok {
+			err = ce.CheckEmit(ctx, config, emit)
+		} else {
+			err = conn.Check(ctx, config)
+		}
+		if err != nil && ctx.Err() != nil {
+			return err // stopped, not a verdict on the config
+		}
+	}
+	status := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
+	if err != nil {
+		status = &protocol.ConnectionStatus{Status: protocol.StatusFailed, Message: err.Error()}
+	}
+	return emit(&protocol.Message{Type: protocol.TypeConnectionStatus, ConnectionStatus: status})
+}
+
+func catalog(cmd Command) (*protocol.ConfiguredCatalog, error) {
+	raw, err := cmd.Catalog()
+	if err != nil {
+		return nil, err
+	}
+	return rules.ParseCatalog(raw)
+}
+
+// input decodes r into messages for a destination's Write. Lines that are
+// not protocol messages come as messages with Unparsed set. When ctx is
+// cancelled the sequence ends with an error wrapping its cause (checked
+// between messages). It can be ranged over once.
+func input(ctx context.Context, r io.Reader) iter.Seq2[*protocol.Message, error] {
+	used := false
+	return func(yield func(*protocol.Message, error) bool) {
+		if used {
+			yield(nil, errors.New("kit: the input of a write can be read only once"))
+			return
+		}
+		used = true
+		dec := protocol.NewDecoder(r)
+		done := ctx.Done()
+		for {
+			select {
+			case <-done:
+				yield(nil, fmt.Errorf("input stopped: %w", context.Cause(ctx)))
+				return
+			default:
+			}
+			m, err := dec.Decode()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, fmt.Errorf("reading stdin: %w", err))
+				return
+			}
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
+
+// panicError is a panic of the connector's method, recovered so that it is
+// reported like any failure (as the Python CDK reports an uncaught
+// exception), with the stack.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// Stack is the stack of the panic err reports, "" when err is no panic.
+func Stack(err error) string {
+	var pe *panicError
+	if errors.As(err, &pe) {
+		return pe.stack
+	}
+	return ""
+}
+
+// failureTyper is what an error implements to choose the failure_type of
+// the TRACE ERROR that reports it. It is matched structurally, so a package
+// that does not import kit (the declarative engine) can classify its own
+// errors.
+type failureTyper interface {
+	FailureType() protocol.FailureType
+}
+
+// FailureType is kit.FailureType: the FailureType() of the first error in
+// err's chain that has one, system_error when none has.
+func FailureType(err error) protocol.FailureType {
+	var ft failureTyper
+	if errors.As(err, &ft) {
+		if t := ft.FailureType(); t != "" {
+			return t
+		}
+	}
+	return protocol.FailureSystem
+}
+
+// Trace is the TRACE ERROR that reports err, the failure Run returned: its
+// message, its failure type and, for a panic, the stack. A caller emits
+// it unless the connector emitted a TRACE ERROR itself.
+func Trace(err error) *protocol.Message {
+	return &protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+		Type: protocol.TraceError, EmittedAt: float64(time.Now().UnixMilli()),
+		Error: &protocol.ErrorTrace{Message: err.Error(), FailureType: FailureType(err), StackTrace: Stack(err)},
+	}}
+}
+
+// IsTraceError reports whether m is a TRACE ERROR: once the connector sent
+// one, the failure is not reported again.
+func IsTraceError(m *protocol.Message) bool {
+	return m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError
+}
