@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,31 @@ func TestConfigurationAPIBehindAGateway(t *testing.T) {
 	spec, err := open(airbyteapi.WithConfigAPIURL(srv.ConfigURL())).SourceSpec(ctx, srv.WorkspaceID, harvestDef)
 	if err != nil || len(spec) < 100 {
 		t.Fatalf("with WithConfigAPIURL: %v (%d bytes)", err, len(spec))
+	}
+}
+
+// A connection on a source of which the server knows no stream (harvest,
+// here) has an empty list of streams, which the published contract
+// requires to be a list: listing it must pass the contract check.
+func TestConnectionWithoutStreams(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c := newClient(t, srv)
+	ctx := context.Background()
+	cfg := map[string]any{"account_id": "acct-1", "replication_start_date": "2024-01-01T00:00:00Z",
+		"credentials": map[string]any{"auth_type": "Token", "api_token": "tok-1"}}
+	s, err := c.CreateSource(ctx, airbyteapi.ActorCreate{Name: "harvest", DefinitionID: harvestDef, WorkspaceID: srv.WorkspaceID, Configuration: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.CreateDestination(ctx, airbyteapi.ActorCreate{Name: "warehouse", DefinitionID: "94bd199c-2ff0-4aa2-b98e-17f0acb72610",
+		WorkspaceID: srv.WorkspaceID, Configuration: map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateConnection(ctx, airbyteapi.ConnectionCreate{Name: "empty", SourceID: s.ID, DestinationID: d.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, c.Connections(ctx, srv.WorkspaceID)); n != 1 {
+		t.Fatalf("%d connections listed, want 1", n)
 	}
 }

@@ -377,7 +377,7 @@ func streams(src *actor, in []map[string]any) ([]map[string]any, error) {
 			in = append(in, map[string]any{"name": st.Name})
 		}
 	}
-	var out []map[string]any
+	out := []map[string]any{} // the contract's streams are a list, even an empty one
 	for _, st := range in {
 		name, _ := st["name"].(string)
 		i := slices.IndexFunc(src.Def.Streams, func(si streamInfo) bool { return si.Name == name })
