@@ -513,3 +513,33 @@ func TestUnreadableStateSaysWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// A secret written in the file itself, not as a reference, is a secret
+// too: a server's error that quotes the request must not show it.
+func TestLiteralSecretMaskedInServerErrors(t *testing.T) {
+	e := setup(t)
+	const literal = "tok-literal-93c1e7"
+	r := e.reconciler(t, `
+sources:
+  harvest:
+    type: source-harvest
+    config:
+      account_id: acct-literal-51d2
+      replication_start_date: "2024-01-01T00:00:00Z"
+      credentials: {auth_type: Token, api_token: `+literal+`}
+`)
+	p := e.plan(t, r)
+	e.srv.Inject(airbytetest.Fault{Method: "POST", Path: "/sources", Status: 400, Echo: true})
+	err := r.Apply(context.Background(), p)
+	if err == nil {
+		t.Fatal("the injected 400 was not reported")
+	}
+	if !strings.Contains(err.Error(), "the request was") {
+		t.Fatalf("the test is void: the server's message is not in the error: %v", err)
+	}
+	for _, s := range []string{literal, "acct-literal-51d2"} {
+		if strings.Contains(err.Error(), s) {
+			t.Fatalf("the error shows the secret %q: %v", s, err)
+		}
+	}
+}

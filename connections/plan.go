@@ -352,11 +352,17 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 	isSecret := secretSet(spec, cfg, remoteCfg, refs)
 
 	c := &Change{Kind: kind, Name: name, defID: def.ID, config: specsecret.Clone(cfg), secrets: map[string]any{}}
+	var leaves []string
 	for _, p := range isSecret.paths {
 		if v, ok := specsecret.Get(cfg, p); ok {
 			c.secrets[secretKey(kind, name, p)] = v
+			leaves = specsecret.Leaves(v, leaves)
 		}
 	}
+	// A secret written in the file, not as a reference, was never
+	// resolved, so nothing registered it: a server's error quoting the
+	// request would show it.
+	secrets.Register(leaves...)
 	d := &Diff{}
 	if have == nil || have.defID != def.ID {
 		c.Action = Create

@@ -30,7 +30,7 @@ func MaskSpecSecrets(config, connectionSpecification json.RawMessage) error {
 	var found []string
 	for _, p := range specsecret.Paths(connectionSpecification, cfg) {
 		v, _ := specsecret.Get(cfg, p)
-		collectLeaves(v, &found)
+		found = specsecret.Leaves(v, found)
 	}
 	Register(found...)
 	return nil
@@ -40,21 +40,4 @@ func decodeNumber(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	return dec.Decode(v)
-}
-
-func collectLeaves(v any, found *[]string) {
-	switch x := v.(type) {
-	case string:
-		*found = append(*found, x)
-	case json.Number:
-		*found = append(*found, x.String())
-	case map[string]any:
-		for _, e := range x {
-			collectLeaves(e, found)
-		}
-	case []any:
-		for _, e := range x {
-			collectLeaves(e, found)
-		}
-	}
 }

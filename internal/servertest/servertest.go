@@ -44,6 +44,9 @@ type Fault struct {
 	Path   string // a path below the API root ("/jobs"), matched by prefix; "" for any
 	// Status answers with this status instead (500, 503, 429, ...).
 	Status int
+	// Echo puts the request's body into the message of the Status
+	// answer, as servers' validation errors quote the values they refuse.
+	Echo bool
 	// RetryAfter goes with a 429.
 	RetryAfter time.Duration
 	// Drop closes the connection without an answer.
@@ -141,7 +144,12 @@ func (f *Faults) Middleware(next http.Handler) http.Handler {
 			if x.RetryAfter > 0 {
 				w.Header().Set("Retry-After", fmt.Sprint(int(x.RetryAfter.Seconds())))
 			}
-			WriteJSON(w, x.Status, map[string]string{"code": "InjectedFault", "message": "injected fault"})
+			msg := "injected fault"
+			if x.Echo {
+				body, _ := io.ReadAll(r.Body)
+				msg += ": the request was " + string(body)
+			}
+			WriteJSON(w, x.Status, map[string]string{"code": "InjectedFault", "message": msg})
 		case !x.After:
 			next.ServeHTTP(w, r)
 		}

@@ -217,3 +217,28 @@ func KeepMasked(spec json.RawMessage, update, stored map[string]any) map[string]
 	}
 	return out
 }
+
+// Leaves appends to out the texts a masker must know for the secret
+// value v: a string itself, a number by its JSON text, and those inside an
+// object or array. Booleans and nulls are left out: masking every "true"
+// would hide more than the secret.
+func Leaves(v any, out []string) []string {
+	switch x := v.(type) {
+	case string:
+		return append(out, x)
+	case json.Number:
+		return append(out, x.String())
+	case float64, float32, int, int64, int32, uint64, uint32:
+		b, _ := json.Marshal(x)
+		return append(out, string(b))
+	case map[string]any:
+		for _, e := range x {
+			out = Leaves(e, out)
+		}
+	case []any:
+		for _, e := range x {
+			out = Leaves(e, out)
+		}
+	}
+	return out
+}
