@@ -29,6 +29,11 @@ const vaultPrefix = "goairbyte-secretstring-"
 type vault struct {
 	mu     sync.Mutex
 	values map[string]secrets.SecretString
+	// names finds a value's reference again: a program that sets the
+	// same config on every request would otherwise add an entry each
+	// time, and the vault cannot forget any (a config given back by
+	// Config holds references to earlier ones).
+	names map[string]string
 }
 
 // Name names the vault in messages.
@@ -47,10 +52,13 @@ func (v *vault) put(s secrets.SecretString) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.values == nil {
-		v.values = map[string]secrets.SecretString{}
+		v.values, v.names = map[string]secrets.SecretString{}, map[string]string{}
 	}
-	name := fmt.Sprintf("%s%d", vaultPrefix, len(v.values)+1)
-	v.values[name] = s
+	name, ok := v.names[s.Reveal()]
+	if !ok {
+		name = fmt.Sprintf("%s%d", vaultPrefix, len(v.values)+1)
+		v.values[name], v.names[s.Reveal()] = s, name
+	}
 	return secrets.ReferencePrefix + name
 }
 
