@@ -229,6 +229,6 @@ func printMainUsage(w io.Writer) {
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (default: goairbyte/logs in the temp directory)\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
-		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads\n"+
+		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads (a --version must match the metadata.yaml beside the manifest)\n"+
 		"  NO_LIVE_PROGRESS        set: no live progress line\n")
 }
