@@ -48,8 +48,8 @@
 // A knob of one way given with another, or two ways, fail at construction
 // with a *connector.OptionError. With none, GetSource decides as PyAirbyte
 // does: a connector registered in the [Environment] runs in process (this
-// package registers source-faker, destination-local-json and
-// destination-noop), then an executable called name on PATH; otherwise,
+// package registers source-faker, destination-local-json, destination-noop
+// and source-declarative-manifest), then an executable called name on PATH; otherwise,
 // from the connector's registry entry, its PyPI package when it has an
 // enabled one and Python is available, else its Docker image when a Docker
 // engine answers; otherwise an error that lists what would be needed. A

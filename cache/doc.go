@@ -90,7 +90,9 @@
 // unknown types JSON), plus _airbyte_raw_id (a ULID, increasing in arrival
 // order), _airbyte_extracted_at (from emitted_at) and _airbyte_meta
 // ({"changes": [...]}). Record fields the schema does not declare are not
-// stored.
+// stored. PostgreSQL allows 1,600 columns, the cache's three included: a
+// stream that would need more is refused, naming it, before any table is
+// made or changed (DuckDB has no such limit).
 //
 // "integer" is BIGINT and "number" DOUBLE (PyAirbyte: DECIMAL), decided on
 // what real sources send. The catalogs of 353 of Airbyte's manifest-only

@@ -51,6 +51,8 @@
 //     then create), and with it every connection that uses it.
 //   - Objects the Config does not declare are left alone unless
 //     [DeleteUnmentioned] is given; their deletions come first in the plan.
+//     The connections of a source or destination that is replaced go with
+//     it all the same (Airbyte deletes them), and the plan lists them.
 //   - Schedules are managed: an undeclared schedule means manual.
 //   - Stream fields left empty (a cursor, a primary key) are the server's to
 //     choose and are not compared.

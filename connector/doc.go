@@ -16,14 +16,16 @@
 //     this process;
 //   - WithManifest(m): a source from a declarative manifest (a path, a URL,
 //     its text or a map), run in this process by package declarative, with
-//     the engine's knobs WithHTTPClient and WithClock;
+//     the engine's knobs WithHTTPClient and WithClock (which
+//     source-declarative-manifest, registered in process, takes too);
 //   - WithExecutor(e): an executor of the caller's.
 //
 // Options that do not fit each other are an *OptionError at construction:
 // nothing is silently ignored. With no way given, New decides as PyAirbyte
 // does: a connector registered in the [Environment] runs in process (the
-// root package goairbyte registers goairbyte's own faker, local-JSON and
-// no-op connectors, so they need nothing installed), else an executable
+// root package goairbyte registers goairbyte's own faker, local-JSON, no-op
+// and source-declarative-manifest connectors, so they need nothing
+// installed), else an executable
 // named like the connector on PATH, else what the connector registry
 // offers: for a manifest-only source its published manifest, run natively
 // (or its Docker image when the manifest needs Python components, which

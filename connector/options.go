@@ -80,8 +80,10 @@ func WithStreams(names ...string) Option {
 }
 
 // WithVersion pins the connector version: the image tag for Docker (when
-// the image has none), the package version for Python, the version a local
-// executable is reported as. A connector that runs in process is the
+// the image has none), the package version for Python, the published
+// manifest's version for a manifest-only connector of the registry (with a
+// manifest directory, the version its metadata.yaml must name), the
+// version a local executable is reported as. A connector that runs in process is the
 // version built into the program, so a pin makes it resolve elsewhere.
 func WithVersion(version string) Option {
 	return func(s *settings) { s.note("WithVersion"); s.version = version }

@@ -22,7 +22,7 @@
 //     method, with its stack) becomes a line on stderr and a TRACE ERROR
 //     (unless the connector emitted one itself) with exit code 1; a failed
 //     check is a CONNECTION_STATUS FAILED with exit code 0, as real
-//     connectors do;
+//     connectors do (one stopped by its cancelled context is a failure);
 //   - signals: SIGINT and SIGTERM cancel the context the connector was
 //     given; what it emitted is flushed and it exits; one that does not
 //     return within a grace period (blocked on a silent stdin, say) is

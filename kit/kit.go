@@ -23,7 +23,8 @@ type Source interface {
 	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
 	// Check returns nil when the connector can connect with config; an
 	// error means CONNECTION_STATUS FAILED with err.Error() as the message
-	// (exit 0, as real connectors do).
+	// (exit 0, as real connectors do), unless ctx was cancelled: then it
+	// is the command's failure, not a verdict on the config.
 	Check(ctx context.Context, config json.RawMessage) error
 	// Discover returns the streams the connector can read with config.
 	Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error)
@@ -39,7 +40,8 @@ type Destination interface {
 	// Spec returns the connector's specification.
 	Spec(ctx context.Context) (*protocol.ConnectorSpecification, error)
 	// Check returns nil when the connector can write with config; an error
-	// means CONNECTION_STATUS FAILED with err.Error() as the message.
+	// means CONNECTION_STATUS FAILED with err.Error() as the message, as
+	// for Source.Check.
 	Check(ctx context.Context, config json.RawMessage) error
 	// Write consumes the messages on input (decoded from stdin by Serve)
 	// and emits what it confirms (STATE echoes, LOG, TRACE) through emit.

@@ -286,7 +286,10 @@ type wireEntry struct {
 }
 
 // Parse reads a registry document in the Airbyte OSS registry format.
-// source names where it came from, for error messages.
+// source names where it came from, for error messages. A document that
+// cannot be read is a *[MalformedRegistryError]; an entry that cannot (no
+// dockerRepository, a field of the wrong type) is skipped, and
+// [Loader.Lookup] of its name is that error.
 func Parse(r io.Reader, source string) (*Registry, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {

@@ -5,9 +5,10 @@
 // https://connectors.airbyte.com/files/registries/v0/oss_registry.json: two
 // arrays, sources and destinations, one entry per connector with its Docker
 // repository and tag, language, PyPI package, documentation URL and tags.
-// [Parse] reads that format (unknown fields are ignored); a connector's
-// name is the last part of its Docker repository (airbyte/source-faker →
-// source-faker).
+// [Parse] reads that format (unknown fields are ignored; a malformed entry
+// is skipped, and logged by the [Loader], leaving the others usable); a
+// connector's name is the last part of its Docker repository
+// (airbyte/source-faker → source-faker).
 //
 // A [Loader] fetches the registry with a timeout and keeps a copy on disk
 // (under os.UserCacheDir()/goairbyte/registry) for a TTL of 24 hours. When

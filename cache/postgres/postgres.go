@@ -24,7 +24,11 @@
 // _airbyte_meta. A record nested deeper than fastjson parses (300 levels)
 // takes a slower path that keeps its objects and arrays as JSON text; a
 // jsonb value nested more than 10,000 levels (only a record built by hand
-// gets past the protocol decoder with one) is NULL with a note. The column
+// gets past the protocol decoder with one) is NULL with a note. A table
+// has at most 1,600 columns (a wider stream is refused before any DDL),
+// and a row about 8 KB of the values kept in it (long text and JSON are
+// moved out): a record of a wide stream that passes that fails its load
+// with the ways out. The column
 // types come from the catalog, read in the
 // writing transaction; because the COPY statement names its columns itself
 // and general queries run in pgx's "exec" mode, nothing depends on pgx's

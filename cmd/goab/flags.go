@@ -165,7 +165,7 @@ func addConnectorFlags(fs *flag.FlagSet, prefix, what string) *connectorFlags {
 	fs.StringVar(&f.dockerImage, prefix+"docker-image", "", "run the "+what+" in Docker with this image; '' means the registry's image, else airbyte/<name>")
 	fs.StringVar(&f.pipURL, prefix+"pip-url", "", "run the "+what+" from a Python virtualenv with this pip requirement (name, URL or path)")
 	fs.Var(&f.python, prefix+"use-python", "run the "+what+" from a Python virtualenv made with python3, or with --"+prefix+"use-python=INTERPRETER with that one (installs airbyte-<name>, or the --"+prefix+"pip-url)")
-	fs.StringVar(&f.version, prefix+"version", "", "the "+what+"'s version: the Docker tag or the Python package version")
+	fs.StringVar(&f.version, prefix+"version", "", "the "+what+"'s version: the Docker tag, the Python package version, or a manifest-only connector's published manifest version")
 	fs.BoolVar(&f.hostNetwork, prefix+"use-host-network", false, "run the "+what+"'s container on the host network (to reach services on localhost)")
 	fs.StringVar(&f.config, prefix+"config", "", "the "+what+"'s config: a JSON or YAML file, or inline JSON or YAML; values \"secret_reference::NAME\" are looked up as secrets")
 	return f

@@ -14,12 +14,14 @@
 //	goab version
 //
 // Every command that runs a connector picks it the same way: a name, then at
-// most one of --local-executable, --docker-image (with --version and
-// --use-host-network), --pip-url or, for a source, --manifest (a declarative
-// manifest's path or URL, run natively with no Python or Docker); with none,
+// most one of --local-executable, --docker-image (with --use-host-network),
+// --pip-url and --use-python (a Python virtualenv) or, for a source,
+// --manifest (a declarative manifest's path or URL, run natively with no
+// Python or Docker); with none,
 // what the library resolves: goairbyte's own connectors in process, an
 // executable of that name on PATH, a manifest-only connector of the
-// registry from its published manifest. The config comes from --config, a file or inline JSON or YAML, in
+// registry from its published manifest; --version pins the tag, the package
+// or the manifest. The config comes from --config, a file or inline JSON or YAML, in
 // which "secret_reference::NAME" values are looked up with the secrets
 // package (environment, .env file, prompt).
 //
@@ -229,6 +231,6 @@ func printMainUsage(w io.Writer) {
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (default: goairbyte/logs in the temp directory)\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
-		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads\n"+
+		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads (a --version must match the metadata.yaml beside the manifest)\n"+
 		"  NO_LIVE_PROGRESS        set: no live progress line\n")
 }
