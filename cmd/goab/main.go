@@ -30,7 +30,8 @@
 // summary line there (records, time, rate); --no-progress turns all of it off
 // and NO_LIVE_PROGRESS keeps only the summary line. stdout is for scripts:
 // read prints only a table there, one row per stream read (STREAM, RECORDS
-// LOADED, ROWS IN TABLE, TABLE).
+// LOADED, ROWS IN TABLE, TABLE), and sync one per stream written (STREAM,
+// RECORDS SENT, CONFIRMED).
 //
 // goab prints warnings and errors of the library and the connectors on
 // stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's full

@@ -84,3 +84,30 @@ func TestReadOnTerminalShowsOneSummary(t *testing.T) {
 		t.Fatalf("%d summary lines on the terminal, want the table and one summary:\n%s", summaries, strings.Join(ptytest.Rows(text), "\n"))
 	}
 }
+
+// goab sync, like read, shows its totals once at the terminal: the
+// progress summary on stderr; stdout has the per-stream table.
+func TestSyncOnTerminalShowsOneSummary(t *testing.T) {
+	term := ptytest.Open(t, 250)
+	cmd := exec.Command(goabBin, "sync", "source-faker", "--local-executable", faker(t), "--config", `{"count": 20}`,
+		"--destination", "destination-local-json", "--destination-local-executable", localJSON(t),
+		"--destination-config", `{"destination_path": "`+t.TempDir()+`"}`, "--cache", filepath.Join(t.TempDir(), "s.duckdb"))
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=")
+	cmd.Stdout, cmd.Stderr = term.TTY, term.TTY
+	runErr := cmd.Run()
+	term.TTY.Close()
+	text := term.Wait(t, func(string) bool { return false })
+	if runErr != nil {
+		t.Fatalf("goab sync: %v\n%q", runErr, text)
+	}
+	var summaries []string
+	for _, row := range ptytest.Rows(text) {
+		if strings.HasPrefix(row, "Wrote ") || strings.HasPrefix(row, "Synced ") {
+			summaries = append(summaries, row)
+		}
+	}
+	if len(summaries) != 1 || !strings.Contains(text, "RECORDS SENT") {
+		t.Fatalf("%d summary lines on the terminal, want the table and one summary:\n%s", len(summaries), strings.Join(ptytest.Rows(text), "\n"))
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
@@ -143,29 +142,25 @@ var syncCommand = &command{
 			opts = append(opts, destination.UseCache(cc))
 		}
 		opts = append(opts, destination.WithProgress(pf.options(e)...))
-		start := time.Now()
 		res, err := dst.Write(ctx, src, opts...)
 		if err != nil {
 			return err
 		}
-		return printWriteSummary(e, res, time.Since(start))
+		return printWriteSummary(e, res)
 	},
 }
 
 // printWriteSummary prints one line per stream written: records sent and
-// confirmed by the destination.
-func printWriteSummary(e *env, res *destination.WriteResult, took time.Duration) error {
+// confirmed by the destination. The totals, the time and the rate are the
+// progress summary's, on stderr, as for read: a second summary on stdout
+// showed the same line twice at the terminal.
+func printWriteSummary(e *env, res *destination.WriteResult) error {
 	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tRECORDS SENT\tCONFIRMED")
 	for _, name := range sortedKeys(res.RecordsSent, res.RecordsConfirmed) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", name, res.RecordsSent[name], res.RecordsConfirmed[name])
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(e.text, "Synced %s into %s: %s sent, %d confirmed, in %.2f s.\n",
-		res.SourceName, res.DestinationName, records(res.TotalSent()), res.TotalConfirmed(), took.Seconds())
-	return err
+	return tw.Flush()
 }
 
 // sortedKeys returns the keys of the maps, sorted.
