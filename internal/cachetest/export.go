@@ -184,3 +184,48 @@ func ReverseRows(t testing.TB, c *cache.Cache, ds *cache.Dataset) {
 		t.Fatalf("the table's first stored row is %s, not the last one %s: the test cannot reverse the order", first, max)
 	}
 }
+
+// testRecordLinesCarryChanges: the changes a record's _airbyte_meta lists
+// — the source's own, and the fields the cache nulled — go out with its
+// line as the record's meta, as a Write without a cache forwards them; a
+// record with none has no meta.
+func testRecordLinesCarryChanges(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	truncated := protocol.RecordMetaChange{Field: "s", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}
+	MustLoad(t, c, Catalog(Stream("changed", `{"id":{"type":"integer"},"s":{"type":"string"},"n":{"type":"number"}}`, full, nil)), cache.StrategyAppend,
+		Rec("changed", `{"id":1,"s":"plain","n":1}`),
+		&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "changed", Data: json.RawMessage(`{"id":2,"s":"cut"}`), EmittedAt: 1700000000000,
+			Meta: &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{truncated}}}},
+		Rec("changed", `{"id":3,"n":"not a number"}`))
+	ds, err := c.Dataset(ctx, "changed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]protocol.RecordMetaChange
+	for r, err := range ds.After("").RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := protocoltest.ValidateMessage(r.Line[:len(r.Line)-1]); err != nil {
+			t.Fatalf("%v: %s", err, r.Line)
+		}
+		m := protocol.ParseMessage(r.Line)
+		if m.Type != protocol.TypeRecord || string(m.Record.Data) != string(r.Data) {
+			t.Fatalf("line %s, data %s", r.Line, r.Data)
+		}
+		var changes []protocol.RecordMetaChange
+		if m.Record.Meta != nil {
+			if len(m.Record.Meta.Changes) == 0 {
+				t.Errorf("a meta with no changes: %s", r.Line)
+			}
+			changes = m.Record.Meta.Changes
+		}
+		got = append(got, changes)
+	}
+	want := [][]protocol.RecordMetaChange{nil, {truncated},
+		{{Field: "n", Change: protocol.ChangeNulled, Reason: protocol.ReasonDestinationTypecastError}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes\n got %+v\nwant %+v", got, want)
+	}
+}

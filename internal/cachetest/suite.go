@@ -127,6 +127,7 @@ func Run(t *testing.T, open Opener) {
 		{"datasets", testDatasets},
 		{"source error", testSourceError},
 		{"record lines", testRecordLines},
+		{"record lines carry the changes", testRecordLinesCarryChanges},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
