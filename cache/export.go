@@ -49,7 +49,10 @@ type RecordLine struct {
 // lists the changes of its _airbyte_meta: what the source reported and the
 // fields the cache nulled, so that the destination learns of them as it
 // does from a Write without a cache. keys maps a column
-// name to the key it gets in data; columns not in keys keep their name.
+// name to the key it gets in data; columns not in keys keep their name. A
+// column name may be given as [NormalizeName] spells it: the cache
+// shortens it to the backend's identifier limit as it shortened the
+// column's.
 //
 // Rows are read in pages of 50,000 by ranges of raw ids, the next pages
 // while the current one is consumed, so memory stays bounded (DuckDB's
@@ -366,6 +369,20 @@ func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *line
 	}
 	sel := []string{backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt), meta}
 	e.types = []backend.Type{backend.TypeString, backend.TypeTimestampTZ, backend.TypeString}
+	// The columns of fields longer than the backend's identifier limit
+	// have shortened names (see fitName); keys name them either way.
+	if max := d.c.b.MaxIdentifierLength(); max > 0 {
+		fitted := make(map[string]string, len(keys))
+		for col, key := range keys {
+			if f := fitName(col, max); f != col {
+				fitted[f] = key
+			}
+		}
+		for col, key := range keys {
+			fitted[col] = key // a name given as it is wins
+		}
+		keys = fitted
+	}
 	for _, c := range cols {
 		if c.name == backend.ColumnRawID || c.name == backend.ColumnExtractedAt || c.name == backend.ColumnMeta {
 			continue

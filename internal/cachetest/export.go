@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,4 +229,37 @@ func testRecordLinesCarryChanges(t *testing.T, open Opener) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("changes\n got %+v\nwant %+v", got, want)
 	}
+}
+
+// testRecordLinesKeysOfLongFields: a field whose normalised name is
+// longer than the backend's identifier limit gets a shortened column;
+// keys given by NormalizeName, as a destination's Write makes them, still
+// name it, so its line carries the source's spelling.
+func testRecordLinesKeysOfLongFields(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	long := strings.Repeat("VeryLongField", 6) // 78 bytes
+	short := "Short Name"
+	MustLoad(t, c, Catalog(Stream("wide", `{"`+long+`":{"type":"string"},"`+short+`":{"type":"integer"}}`, full, nil)), cache.StrategyAppend,
+		Rec("wide", `{"`+long+`":"x","`+short+`":1}`))
+	ds, err := c.Dataset(ctx, "wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, f := range []string{long, short} {
+		n, err := cache.NormalizeName(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[n] = f
+	}
+	var got []string
+	for r, err := range ds.RecordLines(ctx, keys) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Data))
+	}
+	Equal(t, "data", got, []string{`{"` + long + `":"x","` + short + `":1}`})
 }

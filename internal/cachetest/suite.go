@@ -128,6 +128,7 @@ func Run(t *testing.T, open Opener) {
 		{"source error", testSourceError},
 		{"record lines", testRecordLines},
 		{"record lines carry the changes", testRecordLinesCarryChanges},
+		{"record lines keep the names of long fields", testRecordLinesKeysOfLongFields},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
