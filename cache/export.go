@@ -515,8 +515,14 @@ func metaChanges(meta string) json.RawMessage {
 func appendJSONValue(dst []byte, v any, t backend.Type) []byte {
 	switch x := v.(type) {
 	case string:
+		if t == backend.TypeTimeTZ {
+			return appendTimeTZText(dst, x)
+		}
 		return appendText(dst, x, t)
 	case []byte:
+		if t == backend.TypeTimeTZ {
+			return appendTimeTZText(dst, string(x))
+		}
 		return appendText(dst, string(x), t)
 	case int64:
 		return strconv.AppendInt(dst, x, 10)
@@ -564,14 +570,36 @@ func appendTime(dst []byte, x time.Time, t backend.Type) []byte {
 	switch t {
 	case backend.TypeDate:
 		dst = x.AppendFormat(dst, time.DateOnly)
-	case backend.TypeTime, backend.TypeTimeTZ:
+	case backend.TypeTime:
 		dst = x.AppendFormat(dst, "15:04:05.999999")
+	case backend.TypeTimeTZ:
+		dst = x.AppendFormat(dst, timeTZLayout)
 	case backend.TypeTimestamp:
 		dst = x.AppendFormat(dst, "2006-01-02T15:04:05.999999")
 	default:
 		dst = x.AppendFormat(dst, time.RFC3339Nano)
 	}
 	return append(dst, '"')
+}
+
+// timeTZLayout writes a time with time zone as RFC 3339 writes the
+// time of a date-time, offset included: what a source sends.
+const timeTZLayout = "15:04:05.999999Z07:00"
+
+// timeTZTextLayouts read a time with time zone as a driver may give it
+// in text: PostgreSQL writes the offset's hours alone when its minutes
+// are zero ("12:34:56+02"), and its seconds when it has some.
+var timeTZTextLayouts = []string{"15:04:05.999999999-07", "15:04:05.999999999-07:00", "15:04:05.999999999-07:00:00"}
+
+// appendTimeTZText writes a time with time zone given in text in
+// timeTZLayout, or as it is when it is not one.
+func appendTimeTZText(dst []byte, s string) []byte {
+	for _, l := range timeTZTextLayouts {
+		if x, err := time.Parse(l, s); err == nil {
+			return appendTime(dst, x, backend.TypeTimeTZ)
+		}
+	}
+	return protocol.AppendString(dst, s)
 }
 
 func appendJSONFloat(dst []byte, f float64) []byte {

@@ -263,3 +263,25 @@ func testRecordLinesKeysOfLongFields(t *testing.T, open Opener) {
 	}
 	Equal(t, "data", got, []string{`{"` + long + `":"x","` + short + `":1}`})
 }
+
+// testRecordLinesTimesWithZones: a time with time zone goes out with its
+// offset, written as RFC 3339 writes one (what a source sends), on every
+// backend.
+func testRecordLinesTimesWithZones(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	MustLoad(t, c, Catalog(Stream("clock", `{"id":{"type":"integer"},"t":{"type":"string","format":"time","airbyte_type":"time_with_timezone"}}`, full, nil)), cache.StrategyAppend,
+		Rec("clock", `{"id":1,"t":"12:34:56+02:00"}`), Rec("clock", `{"id":2,"t":"23:59:59.123456-05:30"}`), Rec("clock", `{"id":3,"t":"10:00:00"}`))
+	ds, err := c.Dataset(ctx, "clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for r, err := range ds.After("").RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Data))
+	}
+	Equal(t, "data", got, []string{`{"id":1,"t":"12:34:56+02:00"}`, `{"id":2,"t":"23:59:59.123456-05:30"}`, `{"id":3,"t":"10:00:00Z"}`})
+}

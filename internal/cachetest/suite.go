@@ -129,6 +129,7 @@ func Run(t *testing.T, open Opener) {
 		{"record lines", testRecordLines},
 		{"record lines carry the changes", testRecordLinesCarryChanges},
 		{"record lines keep the names of long fields", testRecordLinesKeysOfLongFields},
+		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
