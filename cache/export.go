@@ -98,6 +98,9 @@ func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageS
 	if err != nil {
 		return nil, err
 	}
+	if len(cols) == 0 {
+		return nil, d.c.streamNotFound(ctx, d.stream)
+	}
 	more, err := d.pageBounds(ctx, pageSize)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package cachetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"reflect"
@@ -284,4 +285,70 @@ func testRecordLinesTimesWithZones(t *testing.T, open Opener) {
 		got = append(got, string(r.Data))
 	}
 	Equal(t, "data", got, []string{`{"id":1,"t":"12:34:56+02:00"}`, `{"id":2,"t":"23:59:59.123456-05:30"}`, `{"id":3,"t":"10:00:00Z"}`})
+}
+
+// testTablesChangedByHand: a stream table dropped by hand (ExecSQL) is a
+// stream the cache no longer holds — for Streams, Dataset and a dataset
+// taken before — and one altered by hand exports the columns it has now.
+func testTablesChangedByHand(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	props := `{"id":{"type":"integer"},"name":{"type":"string"}}`
+	MustLoad(t, c, Catalog(Stream("kept", props, full, nil), Stream("gone", props, full, nil)), cache.StrategyAppend,
+		Rec("kept", `{"id":1,"name":"a"}`), Rec("gone", `{"id":2,"name":"b"}`))
+	gone, err := c.Dataset(ctx, "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := c.Dataset(ctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"DROP TABLE " + gone.QualifiedTableName(),
+		"ALTER TABLE " + kept.QualifiedTableName() + " DROP COLUMN name",
+		"ALTER TABLE " + kept.QualifiedTableName() + " DROP COLUMN _airbyte_meta",
+		"ALTER TABLE " + kept.QualifiedTableName() + " ADD COLUMN note VARCHAR DEFAULT 'by hand'",
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	streams, err := c.Streams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "streams", streams, []string{"kept"})
+	var nf *protocol.StreamNotFoundError
+	if _, err := c.Dataset(ctx, "gone"); !errors.As(err, &nf) || !reflect.DeepEqual(nf.Available, []string{"kept"}) {
+		t.Errorf("Dataset of the dropped table: %v, want a stream not found among [kept]", err)
+	}
+	notFound := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, protocol.ErrStreamNotFound) {
+			t.Errorf("%s of the dropped table: %v, want a stream not found", what, err)
+		}
+	}
+	_, err = gone.Count(ctx)
+	notFound("Count", err)
+	_, err = gone.Columns(ctx)
+	notFound("Columns", err)
+	for _, err := range gone.Records(ctx) {
+		notFound("Records", err)
+		break
+	}
+	for _, err := range gone.RecordLines(ctx, nil) {
+		notFound("RecordLines", err)
+		break
+	}
+
+	var got []string
+	for r, err := range kept.RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Data))
+	}
+	Equal(t, "the altered table's data", got, []string{`{"id":1,"note":"by hand"}`})
 }

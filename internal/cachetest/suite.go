@@ -130,6 +130,7 @@ func Run(t *testing.T, open Opener) {
 		{"record lines carry the changes", testRecordLinesCarryChanges},
 		{"record lines keep the names of long fields", testRecordLinesKeysOfLongFields},
 		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
+		{"tables changed by hand", testTablesChangedByHand},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
