@@ -144,12 +144,18 @@ func (x *export) read(r int, enc *lineEncoder) {
 	}
 }
 
-// yieldLines yields the pages' lines in order.
+// yieldLines yields the pages' lines in order. A cancelled ctx ends it
+// with ctx's error at the next line, as database/sql's rows end, although
+// the page in hand was read already.
 func (x *export) yieldLines(yield func(RecordLine, error) bool) {
+	done := x.ctx.Done()
+	cancelled := func() {
+		yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx)))
+	}
 	for i := range x.bounds {
 		r, ok := <-x.outs[i%len(x.outs)]
 		if !ok { // the reader stopped: ctx is done
-			yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx)))
+			cancelled()
 			return
 		}
 		if r.err != nil {
@@ -157,6 +163,12 @@ func (x *export) yieldLines(yield func(RecordLine, error) bool) {
 			return
 		}
 		for j := range r.p.ids {
+			select {
+			case <-done:
+				cancelled()
+				return
+			default:
+			}
 			if !yield(r.p.row(j), nil) {
 				return
 			}

@@ -352,3 +352,46 @@ func testTablesChangedByHand(t *testing.T, open Opener) {
 	}
 	Equal(t, "the altered table's data", got, []string{`{"id":1,"note":"by hand"}`})
 }
+
+// testRecordLinesStopWhenCancelled: cancelling the context mid-export
+// ends it with the context's error, as database/sql's rows do, even
+// though the page being consumed was read already; and neither that nor
+// breaking out leaves a connection in use.
+func testRecordLinesStopWhenCancelled(t *testing.T, open Opener) {
+	c := open(t)
+	var msgs []*protocol.Message
+	for i := range 10 {
+		msgs = append(msgs, Rec("ticks", fmt.Sprintf(`{"id":%d}`, i)))
+	}
+	MustLoad(t, c, Catalog(Stream("ticks", `{"id":{"type":"integer"}}`, full, nil)), cache.StrategyAppend, msgs...)
+	ds, err := c.Dataset(context.Background(), "ticks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	var last error
+	for _, err := range ds.RecordLines(ctx, nil) {
+		if err != nil {
+			last = err
+			break
+		}
+		if n++; n == 3 {
+			cancel()
+		}
+	}
+	if !errors.Is(last, context.Canceled) || n != 3 {
+		t.Errorf("cancelled after 3 lines: %d lines, then %v; want 3, then context.Canceled", n, last)
+	}
+	for range ds.RecordLines(context.Background(), nil) {
+		break
+	}
+	for range ds.Records(context.Background()) {
+		break
+	}
+	if s := c.DB().Stats(); s.InUse != 0 {
+		t.Errorf("%d connections in use after the exports ended", s.InUse)
+	}
+	MustLoad(t, c, Catalog(Stream("ticks", `{"id":{"type":"integer"}}`, full, nil)), cache.StrategyAppend, msgs...)
+}

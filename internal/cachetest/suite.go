@@ -131,6 +131,7 @@ func Run(t *testing.T, open Opener) {
 		{"record lines keep the names of long fields", testRecordLinesKeysOfLongFields},
 		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
 		{"tables changed by hand", testTablesChangedByHand},
+		{"record lines stop when cancelled", testRecordLinesStopWhenCancelled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
