@@ -251,7 +251,10 @@ func (c *Cache) tableName(stream string) (string, error) {
 
 // Streams lists the streams that have a table in the cache.
 func (c *Cache) Streams(ctx context.Context) ([]string, error) {
-	return c.queryStrings(ctx, `SELECT DISTINCT stream_name FROM `+c.qual(streamsTable)+` ORDER BY stream_name`)
+	// The bookkeeping outlives a table dropped by hand: only the tables
+	// there are count.
+	return c.queryStrings(ctx, `SELECT DISTINCT stream_name FROM `+c.qual(streamsTable)+
+		` WHERE table_name IN (SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = ?) ORDER BY stream_name`, c.b.Schema())
 }
 
 // queryStrings runs a query of one text column and returns its values.
@@ -285,10 +288,15 @@ func (c *Cache) Dataset(ctx context.Context, stream string) (*Dataset, error) {
 		return nil, err
 	}
 	if len(cols) == 0 {
-		avail, _ := c.Streams(ctx)
-		return nil, &protocol.StreamNotFoundError{Where: "cache", Stream: stream, Available: avail}
+		return nil, c.streamNotFound(ctx, stream)
 	}
 	return &Dataset{c: c, stream: stream, table: t}, nil
+}
+
+// streamNotFound is the error of a stream that has no table.
+func (c *Cache) streamNotFound(ctx context.Context, stream string) error {
+	avail, _ := c.Streams(ctx)
+	return &protocol.StreamNotFoundError{Where: "cache", Stream: stream, Available: avail}
 }
 
 // columnInfo is a column as information_schema describes it.

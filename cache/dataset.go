@@ -67,7 +67,21 @@ func (d *Dataset) whereSQL() string {
 func (d *Dataset) Count(ctx context.Context) (int64, error) {
 	var n int64
 	err := d.c.queryRow(ctx, "SELECT count(*) FROM "+d.c.qual(d.table)+d.whereSQL(), d.args...).Scan(&n)
-	return n, err
+	return n, d.gone(ctx, err)
+}
+
+// gone returns the error of a query of the dataset: a
+// [*protocol.StreamNotFoundError] when the table is no longer there
+// (dropped by hand since Cache.Dataset), rather than the database's
+// words for it.
+func (d *Dataset) gone(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if cols, cerr := d.c.columns(ctx, d.table); cerr == nil && len(cols) == 0 {
+		return d.c.streamNotFound(ctx, d.stream)
+	}
+	return err
 }
 
 // ColumnInfo is a column of a dataset.
@@ -84,6 +98,9 @@ func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
 	cols, err := d.c.columns(ctx, d.table)
 	if err != nil {
 		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, d.c.streamNotFound(ctx, d.stream)
 	}
 	out := make([]ColumnInfo, len(cols))
 	for i, c := range cols {
@@ -108,7 +125,7 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 	return func(yield func(map[string]any, error) bool) {
 		rows, err := d.rows(ctx)
 		if err != nil {
-			yield(nil, err)
+			yield(nil, d.gone(ctx, err))
 			return
 		}
 		defer rows.Close()

@@ -33,7 +33,9 @@ type RecordLine struct {
 	// RawID is the row's _airbyte_raw_id.
 	RawID string
 	// Line is the RECORD message as one line of JSON, "\n" included:
-	// {"type":"RECORD","record":{"stream":…,"data":{…},"emitted_at":…}}.
+	// {"type":"RECORD","record":{"stream":…,"data":{…},"emitted_at":…}},
+	// with "meta":{"changes":[…]} after emitted_at when the row's
+	// _airbyte_meta lists changes.
 	// It is only valid until the next iteration.
 	Line []byte
 	// Data is the record's data within Line: the {…} object, valid as
@@ -43,8 +45,14 @@ type RecordLine struct {
 
 // RecordLines yields the dataset's rows in _airbyte_raw_id order, each as a
 // RECORD message of the dataset's stream whose data holds the row's
-// non-NULL user columns (internal columns are left out). keys maps a column
-// name to the key it gets in data; columns not in keys keep their name.
+// non-NULL user columns (internal columns are left out) and whose meta
+// lists the changes of its _airbyte_meta: what the source reported and the
+// fields the cache nulled, so that the destination learns of them as it
+// does from a Write without a cache. keys maps a column
+// name to the key it gets in data; columns not in keys keep their name. A
+// column name may be given as [NormalizeName] spells it: the cache
+// shortens it to the backend's identifier limit as it shortened the
+// column's.
 //
 // Rows are read in pages of 50,000 by ranges of raw ids, the next pages
 // while the current one is consumed, so memory stays bounded (DuckDB's
@@ -90,6 +98,9 @@ func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageS
 	if err != nil {
 		return nil, err
 	}
+	if len(cols) == 0 {
+		return nil, d.c.streamNotFound(ctx, d.stream)
+	}
 	more, err := d.pageBounds(ctx, pageSize)
 	if err != nil {
 		return nil, err
@@ -133,12 +144,18 @@ func (x *export) read(r int, enc *lineEncoder) {
 	}
 }
 
-// yieldLines yields the pages' lines in order.
+// yieldLines yields the pages' lines in order. A cancelled ctx ends it
+// with ctx's error at the next line, as database/sql's rows end, although
+// the page in hand was read already.
 func (x *export) yieldLines(yield func(RecordLine, error) bool) {
+	done := x.ctx.Done()
+	cancelled := func() {
+		yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx)))
+	}
 	for i := range x.bounds {
 		r, ok := <-x.outs[i%len(x.outs)]
 		if !ok { // the reader stopped: ctx is done
-			yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx)))
+			cancelled()
 			return
 		}
 		if r.err != nil {
@@ -146,6 +163,12 @@ func (x *export) yieldLines(yield func(RecordLine, error) bool) {
 			return
 		}
 		for j := range r.p.ids {
+			select {
+			case <-done:
+				cancelled()
+				return
+			default:
+			}
 			if !yield(r.p.row(j), nil) {
 				return
 			}
@@ -327,7 +350,7 @@ func (p *linePage) finish() {
 // length-prefixed value per row to save the driver's per-value work, which
 // DuckDB's concatenation cost back.
 type lineEncoder struct {
-	sel  string // SELECT raw id, extracted at, user columns…
+	sel  string // SELECT raw id, extracted at, meta, user columns…
 	head []byte // {"type":"RECORD","record":{"stream":…,"data":{
 	// dataEnd is where the data of the line just appended ends in dst.
 	dataEnd int
@@ -339,6 +362,7 @@ type lineEncoder struct {
 	noRowReader bool
 	id          sql.NullString
 	at          sql.NullTime
+	meta        sql.NullString
 	vals        []any
 	ptrs        []any
 }
@@ -350,8 +374,30 @@ type exportColumn struct {
 
 func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *lineEncoder {
 	e := &lineEncoder{head: []byte(`{"type":"RECORD","record":{"stream":` + jsonString(d.stream) + `,"data":{`)}
-	sel := []string{backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt)}
-	e.types = []backend.Type{backend.TypeString, backend.TypeTimestampTZ}
+	// _airbyte_meta as text: a table whose meta column was dropped by
+	// hand reads as one whose rows have no changes.
+	meta := "CAST(NULL AS VARCHAR)"
+	for _, c := range cols {
+		if c.name == backend.ColumnMeta {
+			meta = "CAST(" + backend.Quote(c.name) + " AS VARCHAR)"
+		}
+	}
+	sel := []string{backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt), meta}
+	e.types = []backend.Type{backend.TypeString, backend.TypeTimestampTZ, backend.TypeString}
+	// The columns of fields longer than the backend's identifier limit
+	// have shortened names (see fitName); keys name them either way.
+	if max := d.c.b.MaxIdentifierLength(); max > 0 {
+		fitted := make(map[string]string, len(keys))
+		for col, key := range keys {
+			if f := fitName(col, max); f != col {
+				fitted[f] = key
+			}
+		}
+		for col, key := range keys {
+			fitted[col] = key // a name given as it is wins
+		}
+		keys = fitted
+	}
 	for _, c := range cols {
 		if c.name == backend.ColumnRawID || c.name == backend.ColumnExtractedAt || c.name == backend.ColumnMeta {
 			continue
@@ -372,7 +418,7 @@ func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *line
 	}
 	e.sel = "SELECT " + strings.Join(sel, ", ")
 	e.vals = make([]any, len(e.cols))
-	e.ptrs = append(make([]any, 0, len(sel)), &e.id, &e.at)
+	e.ptrs = append(make([]any, 0, len(sel)), &e.id, &e.at, &e.meta)
 	for i := range e.vals {
 		e.ptrs = append(e.ptrs, &e.vals[i])
 	}
@@ -399,7 +445,7 @@ func (e *lineEncoder) appendLine(dst []byte) []byte {
 		ms = e.at.Time.UnixMilli()
 	}
 	e.dataEnd = len(dst) + 1 // the tail begins with data's closing brace
-	return appendTail(dst, ms)
+	return appendTail(dst, ms, e.meta.String)
 }
 
 // appendRow appends a RowReader's row as a RECORD line, the same line
@@ -408,7 +454,7 @@ func (e *lineEncoder) appendRow(dst []byte, r backend.Row) []byte {
 	dst = append(dst, e.head...)
 	first := true
 	for i, c := range e.cols {
-		col := i + 2 // after the raw id and the extraction time
+		col := i + 3 // after the raw id, the extraction time and the meta
 		if r.Null(col) {
 			continue
 		}
@@ -431,8 +477,12 @@ func (e *lineEncoder) appendRow(dst []byte, r backend.Row) []byte {
 	if !r.Null(1) {
 		ms = r.Time(1).UnixMilli()
 	}
+	meta := ""
+	if !r.Null(2) {
+		meta = r.Text(2)
+	}
 	e.dataEnd = len(dst) + 1 // the tail begins with data's closing brace
-	return appendTail(dst, ms)
+	return appendTail(dst, ms, meta)
 }
 
 func appendKey(dst, key []byte, first bool) []byte {
@@ -442,19 +492,52 @@ func appendKey(dst, key []byte, first bool) []byte {
 	return append(dst, key...)
 }
 
-// appendTail closes data and the message, with emitted_at in ms.
-func appendTail(dst []byte, ms int64) []byte {
+// appendTail closes data and the message, with emitted_at in ms and the
+// changes that meta, the row's _airbyte_meta, lists.
+func appendTail(dst []byte, ms int64, meta string) []byte {
 	dst = append(dst, `},"emitted_at":`...)
 	dst = strconv.AppendInt(dst, ms, 10)
+	if changes := metaChanges(meta); changes != nil {
+		dst = append(dst, `,"meta":{"changes":`...)
+		dst = append(dst, changes...)
+		dst = append(dst, '}')
+	}
 	return append(dst, "}}\n"...)
+}
+
+// metaChanges returns the changes array of an _airbyte_meta's text, nil
+// when it lists none. Nearly every row has none, spelled as the backends
+// write it ({"changes":[]}, PostgreSQL's jsonb {"changes": []}): those
+// are told apart without decoding.
+func metaChanges(meta string) json.RawMessage {
+	if meta == "" || meta == `{"changes":[]}` || meta == `{"changes": []}` {
+		return nil
+	}
+	var m struct {
+		Changes json.RawMessage `json:"changes"`
+	}
+	if json.Unmarshal([]byte(meta), &m) != nil {
+		return nil // not the cache's: a hand-written value is no change
+	}
+	var changes []json.RawMessage
+	if json.Unmarshal(m.Changes, &changes) != nil || len(changes) == 0 {
+		return nil
+	}
+	return m.Changes
 }
 
 // appendJSONValue writes a value scanned from a column of type t as JSON.
 func appendJSONValue(dst []byte, v any, t backend.Type) []byte {
 	switch x := v.(type) {
 	case string:
+		if t == backend.TypeTimeTZ {
+			return appendTimeTZText(dst, x)
+		}
 		return appendText(dst, x, t)
 	case []byte:
+		if t == backend.TypeTimeTZ {
+			return appendTimeTZText(dst, string(x))
+		}
 		return appendText(dst, string(x), t)
 	case int64:
 		return strconv.AppendInt(dst, x, 10)
@@ -502,14 +585,36 @@ func appendTime(dst []byte, x time.Time, t backend.Type) []byte {
 	switch t {
 	case backend.TypeDate:
 		dst = x.AppendFormat(dst, time.DateOnly)
-	case backend.TypeTime, backend.TypeTimeTZ:
+	case backend.TypeTime:
 		dst = x.AppendFormat(dst, "15:04:05.999999")
+	case backend.TypeTimeTZ:
+		dst = x.AppendFormat(dst, timeTZLayout)
 	case backend.TypeTimestamp:
 		dst = x.AppendFormat(dst, "2006-01-02T15:04:05.999999")
 	default:
 		dst = x.AppendFormat(dst, time.RFC3339Nano)
 	}
 	return append(dst, '"')
+}
+
+// timeTZLayout writes a time with time zone as RFC 3339 writes the
+// time of a date-time, offset included: what a source sends.
+const timeTZLayout = "15:04:05.999999Z07:00"
+
+// timeTZTextLayouts read a time with time zone as a driver may give it
+// in text: PostgreSQL writes the offset's hours alone when its minutes
+// are zero ("12:34:56+02"), and its seconds when it has some.
+var timeTZTextLayouts = []string{"15:04:05.999999999-07", "15:04:05.999999999-07:00", "15:04:05.999999999-07:00:00"}
+
+// appendTimeTZText writes a time with time zone given in text in
+// timeTZLayout, or as it is when it is not one.
+func appendTimeTZText(dst []byte, s string) []byte {
+	for _, l := range timeTZTextLayouts {
+		if x, err := time.Parse(l, s); err == nil {
+			return appendTime(dst, x, backend.TypeTimeTZ)
+		}
+	}
+	return protocol.AppendString(dst, s)
 }
 
 func appendJSONFloat(dst []byte, f float64) []byte {

@@ -3,9 +3,11 @@ package cachetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,4 +185,213 @@ func ReverseRows(t testing.TB, c *cache.Cache, ds *cache.Dataset) {
 	if first != max {
 		t.Fatalf("the table's first stored row is %s, not the last one %s: the test cannot reverse the order", first, max)
 	}
+}
+
+// testRecordLinesCarryChanges: the changes a record's _airbyte_meta lists
+// — the source's own, and the fields the cache nulled — go out with its
+// line as the record's meta, as a Write without a cache forwards them; a
+// record with none has no meta.
+func testRecordLinesCarryChanges(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	truncated := protocol.RecordMetaChange{Field: "s", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}
+	MustLoad(t, c, Catalog(Stream("changed", `{"id":{"type":"integer"},"s":{"type":"string"},"n":{"type":"number"}}`, full, nil)), cache.StrategyAppend,
+		Rec("changed", `{"id":1,"s":"plain","n":1}`),
+		&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "changed", Data: json.RawMessage(`{"id":2,"s":"cut"}`), EmittedAt: 1700000000000,
+			Meta: &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{truncated}}}},
+		Rec("changed", `{"id":3,"n":"not a number"}`))
+	ds, err := c.Dataset(ctx, "changed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]protocol.RecordMetaChange
+	for r, err := range ds.After("").RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := protocoltest.ValidateMessage(r.Line[:len(r.Line)-1]); err != nil {
+			t.Fatalf("%v: %s", err, r.Line)
+		}
+		m := protocol.ParseMessage(r.Line)
+		if m.Type != protocol.TypeRecord || string(m.Record.Data) != string(r.Data) {
+			t.Fatalf("line %s, data %s", r.Line, r.Data)
+		}
+		var changes []protocol.RecordMetaChange
+		if m.Record.Meta != nil {
+			if len(m.Record.Meta.Changes) == 0 {
+				t.Errorf("a meta with no changes: %s", r.Line)
+			}
+			changes = m.Record.Meta.Changes
+		}
+		got = append(got, changes)
+	}
+	want := [][]protocol.RecordMetaChange{nil, {truncated},
+		{{Field: "n", Change: protocol.ChangeNulled, Reason: protocol.ReasonDestinationTypecastError}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// testRecordLinesKeysOfLongFields: a field whose normalised name is
+// longer than the backend's identifier limit gets a shortened column;
+// keys given by NormalizeName, as a destination's Write makes them, still
+// name it, so its line carries the source's spelling.
+func testRecordLinesKeysOfLongFields(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	long := strings.Repeat("VeryLongField", 6) // 78 bytes
+	short := "Short Name"
+	MustLoad(t, c, Catalog(Stream("wide", `{"`+long+`":{"type":"string"},"`+short+`":{"type":"integer"}}`, full, nil)), cache.StrategyAppend,
+		Rec("wide", `{"`+long+`":"x","`+short+`":1}`))
+	ds, err := c.Dataset(ctx, "wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, f := range []string{long, short} {
+		n, err := cache.NormalizeName(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[n] = f
+	}
+	var got []string
+	for r, err := range ds.RecordLines(ctx, keys) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Data))
+	}
+	Equal(t, "data", got, []string{`{"` + long + `":"x","` + short + `":1}`})
+}
+
+// testRecordLinesTimesWithZones: a time with time zone goes out with its
+// offset, written as RFC 3339 writes one (what a source sends), on every
+// backend.
+func testRecordLinesTimesWithZones(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	MustLoad(t, c, Catalog(Stream("clock", `{"id":{"type":"integer"},"t":{"type":"string","format":"time","airbyte_type":"time_with_timezone"}}`, full, nil)), cache.StrategyAppend,
+		Rec("clock", `{"id":1,"t":"12:34:56+02:00"}`), Rec("clock", `{"id":2,"t":"23:59:59.123456-05:30"}`), Rec("clock", `{"id":3,"t":"10:00:00"}`))
+	ds, err := c.Dataset(ctx, "clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for r, err := range ds.After("").RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Data))
+	}
+	Equal(t, "data", got, []string{`{"id":1,"t":"12:34:56+02:00"}`, `{"id":2,"t":"23:59:59.123456-05:30"}`, `{"id":3,"t":"10:00:00Z"}`})
+}
+
+// testTablesChangedByHand: a stream table dropped by hand (ExecSQL) is a
+// stream the cache no longer holds — for Streams, Dataset and a dataset
+// taken before — and one altered by hand exports the columns it has now.
+func testTablesChangedByHand(t *testing.T, open Opener) {
+	c := open(t)
+	ctx := context.Background()
+	props := `{"id":{"type":"integer"},"name":{"type":"string"}}`
+	MustLoad(t, c, Catalog(Stream("kept", props, full, nil), Stream("gone", props, full, nil)), cache.StrategyAppend,
+		Rec("kept", `{"id":1,"name":"a"}`), Rec("gone", `{"id":2,"name":"b"}`))
+	gone, err := c.Dataset(ctx, "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := c.Dataset(ctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"DROP TABLE " + gone.QualifiedTableName(),
+		"ALTER TABLE " + kept.QualifiedTableName() + " DROP COLUMN name",
+		"ALTER TABLE " + kept.QualifiedTableName() + " DROP COLUMN _airbyte_meta",
+		"ALTER TABLE " + kept.QualifiedTableName() + " ADD COLUMN note VARCHAR DEFAULT 'by hand'",
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	streams, err := c.Streams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "streams", streams, []string{"kept"})
+	var nf *protocol.StreamNotFoundError
+	if _, err := c.Dataset(ctx, "gone"); !errors.As(err, &nf) || !reflect.DeepEqual(nf.Available, []string{"kept"}) {
+		t.Errorf("Dataset of the dropped table: %v, want a stream not found among [kept]", err)
+	}
+	notFound := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, protocol.ErrStreamNotFound) {
+			t.Errorf("%s of the dropped table: %v, want a stream not found", what, err)
+		}
+	}
+	_, err = gone.Count(ctx)
+	notFound("Count", err)
+	_, err = gone.Columns(ctx)
+	notFound("Columns", err)
+	for _, err := range gone.Records(ctx) {
+		notFound("Records", err)
+		break
+	}
+	for _, err := range gone.RecordLines(ctx, nil) {
+		notFound("RecordLines", err)
+		break
+	}
+
+	var got []string
+	for r, err := range kept.RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Data))
+	}
+	Equal(t, "the altered table's data", got, []string{`{"id":1,"note":"by hand"}`})
+}
+
+// testRecordLinesStopWhenCancelled: cancelling the context mid-export
+// ends it with the context's error, as database/sql's rows do, even
+// though the page being consumed was read already; and neither that nor
+// breaking out leaves a connection in use.
+func testRecordLinesStopWhenCancelled(t *testing.T, open Opener) {
+	c := open(t)
+	var msgs []*protocol.Message
+	for i := range 10 {
+		msgs = append(msgs, Rec("ticks", fmt.Sprintf(`{"id":%d}`, i)))
+	}
+	MustLoad(t, c, Catalog(Stream("ticks", `{"id":{"type":"integer"}}`, full, nil)), cache.StrategyAppend, msgs...)
+	ds, err := c.Dataset(context.Background(), "ticks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	var last error
+	for _, err := range ds.RecordLines(ctx, nil) {
+		if err != nil {
+			last = err
+			break
+		}
+		if n++; n == 3 {
+			cancel()
+		}
+	}
+	if !errors.Is(last, context.Canceled) || n != 3 {
+		t.Errorf("cancelled after 3 lines: %d lines, then %v; want 3, then context.Canceled", n, last)
+	}
+	for range ds.RecordLines(context.Background(), nil) {
+		break
+	}
+	for range ds.Records(context.Background()) {
+		break
+	}
+	if s := c.DB().Stats(); s.InUse != 0 {
+		t.Errorf("%d connections in use after the exports ended", s.InUse)
+	}
+	MustLoad(t, c, Catalog(Stream("ticks", `{"id":{"type":"integer"}}`, full, nil)), cache.StrategyAppend, msgs...)
 }

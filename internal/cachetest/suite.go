@@ -127,6 +127,11 @@ func Run(t *testing.T, open Opener) {
 		{"datasets", testDatasets},
 		{"source error", testSourceError},
 		{"record lines", testRecordLines},
+		{"record lines carry the changes", testRecordLinesCarryChanges},
+		{"record lines keep the names of long fields", testRecordLinesKeysOfLongFields},
+		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
+		{"tables changed by hand", testTablesChangedByHand},
+		{"record lines stop when cancelled", testRecordLinesStopWhenCancelled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
