@@ -334,24 +334,39 @@ func decodeYAMLConfig(text []byte) (map[string]any, error) {
 	}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.ScalarNode {
+		// A plain scalar in JSON's number form is a number even where
+		// yaml.v3 resolves it to a string, as it does 1e400, beyond a
+		// float64: JSON keeps it as its text.
+		if n.Kind == yaml.ScalarNode && n.Style == 0 && jsonNumber.MatchString(n.Value) {
 			switch n.ShortTag() {
-			case "!!timestamp":
-				n.Tag = "!!str"
-			case "!!int", "!!float":
-				if n.Style == 0 && jsonNumber.MatchString(n.Value) {
-					n.Tag, n.Value = "!!str", mark+n.Value
-				}
+			case "!!int", "!!float", "!!str":
+				n.Tag, n.Value = "!!str", mark+n.Value
 			}
 		}
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!timestamp" {
+			n.Tag = "!!str"
+		}
 		for i, c := range n.Content {
-			if n.Kind == yaml.MappingNode && i%2 == 0 && c.Kind == yaml.ScalarNode {
+			if n.Kind != yaml.MappingNode || i%2 == 1 {
+				walk(c) // an alias's target is walked where it is defined
+				continue
+			}
+			// A key is the text written, a string. An alias to a scalar
+			// (defined before it, so already walked) is its target's text:
+			// decoded as is, a marked number would reach the connector.
+			if c.Kind == yaml.AliasNode && c.Alias != nil && c.Alias.Kind == yaml.ScalarNode {
+				c = &yaml.Node{Kind: yaml.ScalarNode, Tag: c.Alias.Tag, Style: c.Alias.Style,
+					Value: strings.TrimPrefix(c.Alias.Value, mark)}
+				n.Content[i] = c
+			}
+			if c.Kind == yaml.ScalarNode {
 				switch c.ShortTag() {
 				case "!!int", "!!float", "!!bool", "!!timestamp":
 					c.Tag = "!!str"
 				}
+				continue
 			}
-			walk(c) // an alias's target is walked where it is defined
+			walk(c)
 		}
 	}
 	walk(&doc)

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +27,12 @@ import (
 var goabBin string
 
 func TestMain(m *testing.M) {
+	if slices.Contains(os.Args[1:], "-test.fuzzworker") {
+		// A fuzzing worker runs only the fuzz target, which needs no
+		// binary: building one per worker (again after each crash) would
+		// take most of a short fuzzing run.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "goab-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
