@@ -110,6 +110,10 @@ func TestParseCatalog(t *testing.T) {
 		`null`:                            "not a JSON object",
 		`{"streams":5}`:                   "cannot unmarshal",
 		`{"streams":[{"sync_mode":"x"}]}`: "configured stream 1 has no stream name",
+		// The protocol's enumerations, as the Python CDK's catalog model
+		// holds them.
+		`{"streams":[{"stream":{"name":"items"},"sync_mode":"sideways"}]}`:                                      `stream "items" has sync_mode "sideways"`,
+		`{"streams":[{"stream":{"name":"items"},"sync_mode":"full_refresh","destination_sync_mode":"upsert"}]}`: `stream "items" has destination_sync_mode "upsert"`,
 	} {
 		_, err := kit.ParseCatalog(json.RawMessage(raw))
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "invalid configured catalog") ||
