@@ -29,6 +29,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +56,11 @@ func main() {
 		if _, err := os.Stat(imageManifest); err == nil {
 			path = imageManifest
 		}
+	}
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "--help" || a == "help" }) {
+		// kit's usage, which follows, knows only the protocol's flags.
+		fmt.Fprintf(os.Stderr, "%s: any command takes [--manifest PATH], the manifest to run; without it, the config's\n"+
+			"__injected_declarative_manifest, or %s in an image.\n\n", filepath.Base(os.Args[0]), imageManifest)
 	}
 	os.Args = append(os.Args[:1], args...)
 	kit.Serve(connectorFor(path, os.Getenv(envNow)))

@@ -266,6 +266,11 @@ func TestCommandLine(t *testing.T) {
 	if code != 0 || g != w {
 		t.Fatalf("spec --manifest (exit %d): %s, want %s", code, g, w)
 	}
+	// The usage names --manifest, which this command takes before kit
+	// parses the rest.
+	if out, code = run(nil, "--help"); code != 0 || !strings.Contains(out, "[--manifest PATH]") || !strings.Contains(out, "usage: source-declarative-manifest spec") {
+		t.Fatalf("--help (exit %d): %s", code, out)
+	}
 	if out, code = run(nil, "spec", "--manifest"); code != 2 || !strings.Contains(out, "--manifest needs the path") {
 		t.Fatalf("--manifest without a path (exit %d): %s", code, out)
 	}
