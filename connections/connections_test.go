@@ -2,6 +2,7 @@ package connections_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -541,5 +542,31 @@ sources:
 		if strings.Contains(err.Error(), s) {
 			t.Fatalf("the error shows the secret %q: %v", s, err)
 		}
+	}
+}
+
+// A state file written by a later version may hold what this one does not
+// know; reading it and saving it back would lose that. It is refused, and
+// this version's files say which version they are.
+func TestStateFromANewerVersion(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	b, err := os.ReadFile(e.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil || st["version"] != float64(1) {
+		t.Fatalf("the state file does not say its version: %s", b)
+	}
+	st["version"], st["grants"] = 2, map[string]any{"x": 1}
+	b, _ = json.Marshal(st)
+	if err := os.WriteFile(e.state, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.reconciler(t, declared).Plan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "version 2") {
+		t.Fatalf("a state file of version 2 was read: %v", err)
 	}
 }

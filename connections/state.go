@@ -24,15 +24,23 @@ import (
 // sent to one object, whose id IDs keeps: another object of that name (the
 // first deleted, another made in the UI) may hold other secrets.
 type state struct {
-	path         string
+	path string
+	// Version is stateVersion when written; files of earlier versions
+	// have none.
+	Version      int               `json:"version"`
 	Key          string            `json:"key"`
 	Fingerprints map[string]string `json:"fingerprints"`
 	// IDs are the remote ids of the objects applied, by kind/name.
 	IDs map[string]string `json:"ids,omitempty"`
 }
 
+// stateVersion is the version of the state file this package writes. A
+// later one may hold what this package does not know, which reading and
+// saving it back would lose: it is refused.
+const stateVersion = 1
+
 func loadState(path string) (*state, error) {
-	st := &state{path: path, Fingerprints: map[string]string{}, IDs: map[string]string{}}
+	st := &state{path: path, Version: stateVersion, Fingerprints: map[string]string{}, IDs: map[string]string{}}
 	if path == "" {
 		return st, st.newKey()
 	}
@@ -49,6 +57,11 @@ func loadState(path string) (*state, error) {
 	if err := json.Unmarshal(b, st); err != nil {
 		return nil, fmt.Errorf("connections: state file %s is not valid (%w)%s", path, err, remedy)
 	}
+	if st.Version > stateVersion {
+		return nil, fmt.Errorf("connections: state file %s is of version %d, written by a later goairbyte (this one writes version %d): use that one%s",
+			path, st.Version, stateVersion, remedy)
+	}
+	st.Version = stateVersion
 	if st.Fingerprints == nil {
 		st.Fingerprints = map[string]string{}
 	}
