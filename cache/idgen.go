@@ -19,6 +19,9 @@ type idGen struct {
 	text    [ulid.EncodedSize]byte
 }
 
+// now is the clock the ids' time part comes from; tests step it back.
+var now = time.Now
+
 func newIDGen() *idGen {
 	var seed [32]byte
 	_, _ = crand.Read(seed[:])
@@ -27,7 +30,7 @@ func newIDGen() *idGen {
 
 // next returns the next id as text, valid until the following call.
 func (g *idGen) next() []byte {
-	ms := max(ulid.Timestamp(time.Now()), g.ms)
+	ms := max(ulid.Timestamp(now()), g.ms)
 	// An error means the entropy ran out within one millisecond: move on
 	// to the next.
 	for g.entropy.MonotonicRead(ms, g.id[6:]) != nil {
@@ -37,4 +40,15 @@ func (g *idGen) next() []byte {
 	_ = g.id.SetTime(ms) // fails only after the year 10889
 	_ = g.id.MarshalTextTo(g.text[:])
 	return g.text[:]
+}
+
+// above makes every id that follows greater than id, an id another load
+// made: their time part moves past its millisecond. An id that is not a
+// ULID (a row someone wrote by hand) is ignored.
+func (g *idGen) above(id string) {
+	u, err := ulid.ParseStrict(id)
+	if err != nil {
+		return
+	}
+	g.ms = max(g.ms, u.Time()+1)
 }

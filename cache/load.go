@@ -177,8 +177,7 @@ func (c *Cache) newLoad(ctx context.Context, req *LoadRequest) (*load, error) {
 	l := &load{c: c, req: req, plans: plans, byName: map[string]*streamPlan{}, ids: newIDGen(),
 		cur: newChunk(), deferred: map[StateKey]*protocol.State{}, txTables: map[*streamPlan]bool{}}
 	l.txMemory, _ = c.b.(backend.TxMemory)
-	syncStart := string(l.ids.next())
-	if err := c.prepare(ctx, req.SourceName, plans, req.ShareTables, syncStart); err != nil {
+	if _, err := c.prepare(ctx, req.SourceName, plans, req.ShareTables, l.ids); err != nil {
 		return nil, err
 	}
 	for _, p := range plans {
