@@ -224,18 +224,26 @@ func TestListingThatRepeatsItselfEnds(t *testing.T) {
 	}
 }
 
+// createHarvest creates a source-harvest whose account_id is "acct-1" and
+// whose credentials.api_token is "tok-1".
+func createHarvest(t *testing.T, c *airbyteapi.Client, srv *airbytetest.Server) *airbyteapi.Source {
+	t.Helper()
+	cfg := map[string]any{"account_id": "acct-1", "replication_start_date": "2024-01-01T00:00:00Z",
+		"credentials": map[string]any{"auth_type": "Token", "api_token": "tok-1"}}
+	s, err := c.CreateSource(context.Background(), airbyteapi.ActorCreate{Name: "harvest", DefinitionID: harvestDef, WorkspaceID: srv.WorkspaceID, Configuration: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestSecretsMaskedAndKept uses source-harvest's real spec: account_id is
 // secret, and so is credentials.api_token inside a oneOf branch.
 func TestSecretsMaskedAndKept(t *testing.T) {
 	srv := airbytetest.Start(t)
 	c := newClient(t, srv)
 	ctx := context.Background()
-	cfg := map[string]any{"account_id": "acct-1", "replication_start_date": "2024-01-01T00:00:00Z",
-		"credentials": map[string]any{"auth_type": "Token", "api_token": "tok-1"}}
-	s, err := c.CreateSource(ctx, airbyteapi.ActorCreate{Name: "harvest", DefinitionID: harvestDef, WorkspaceID: srv.WorkspaceID, Configuration: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := createHarvest(t, c, srv)
 	got, _ := c.Source(ctx, s.ID)
 	if got.Configuration["account_id"] != airbyteapi.Mask || got.Configuration["credentials"].(map[string]any)["api_token"] != airbyteapi.Mask {
 		t.Fatalf("secrets not masked: %v", got.Configuration)
@@ -319,12 +327,7 @@ func TestConnectionWithoutStreams(t *testing.T) {
 	srv := airbytetest.Start(t)
 	c := newClient(t, srv)
 	ctx := context.Background()
-	cfg := map[string]any{"account_id": "acct-1", "replication_start_date": "2024-01-01T00:00:00Z",
-		"credentials": map[string]any{"auth_type": "Token", "api_token": "tok-1"}}
-	s, err := c.CreateSource(ctx, airbyteapi.ActorCreate{Name: "harvest", DefinitionID: harvestDef, WorkspaceID: srv.WorkspaceID, Configuration: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := createHarvest(t, c, srv)
 	d, err := c.CreateDestination(ctx, airbyteapi.ActorCreate{Name: "warehouse", DefinitionID: "94bd199c-2ff0-4aa2-b98e-17f0acb72610",
 		WorkspaceID: srv.WorkspaceID, Configuration: map[string]any{"destination_path": filepath.Join(t.TempDir(), "w.duckdb")}})
 	if err != nil {

@@ -58,13 +58,12 @@ func TestReadOnTerminalKeepsLogsOffTheLiveLine(t *testing.T) {
 	}
 }
 
-// goab read with stdout and stderr on one terminal, as a user runs it: the
-// table of what each stream loaded (stdout) and one summary line (stderr),
-// not a second summary on stdout that nearly repeats it.
-func TestReadOnTerminalShowsOneSummary(t *testing.T) {
+// onTerminal runs goab with stdout and stderr on one terminal, as a user
+// runs it, and returns the terminal's rows.
+func onTerminal(t *testing.T, args ...string) []string {
+	t.Helper()
 	term := ptytest.Open(t, 250)
-	cmd := exec.Command(goabBin, "read", "source-faker", "--local-executable", faker(t),
-		"--config", `{"count": 20}`, "--cache", filepath.Join(t.TempDir(), "r.duckdb"))
+	cmd := exec.Command(goabBin, args...)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=")
 	cmd.Stdout, cmd.Stderr = term.TTY, term.TTY
@@ -72,42 +71,42 @@ func TestReadOnTerminalShowsOneSummary(t *testing.T) {
 	term.TTY.Close()
 	text := term.Wait(t, func(string) bool { return false })
 	if runErr != nil {
-		t.Fatalf("goab read: %v\n%q", runErr, text)
+		t.Fatalf("goab %s: %v\n%q", args[0], runErr, text)
 	}
+	return ptytest.Rows(text)
+}
+
+// oneSummary fails unless rows hold the table (a row holding header)
+// and exactly one row that is a summary.
+func oneSummary(t *testing.T, rows []string, header string, summary func(row string) bool) {
+	t.Helper()
 	var summaries int
-	for _, row := range ptytest.Rows(text) {
-		if strings.HasPrefix(row, "Read 60 records from source-faker in ") {
+	table := false
+	for _, row := range rows {
+		if summary(row) {
 			summaries++
 		}
+		table = table || strings.Contains(row, header)
 	}
-	if summaries != 1 || !strings.Contains(text, "STREAM") {
-		t.Fatalf("%d summary lines on the terminal, want the table and one summary:\n%s", summaries, strings.Join(ptytest.Rows(text), "\n"))
+	if summaries != 1 || !table {
+		t.Fatalf("%d summary lines on the terminal, want the table and one summary:\n%s", summaries, strings.Join(rows, "\n"))
 	}
+}
+
+// goab read at the terminal: the table of what each stream loaded
+// (stdout) and one summary line (stderr), not a second summary on stdout
+// that nearly repeats it.
+func TestReadOnTerminalShowsOneSummary(t *testing.T) {
+	rows := onTerminal(t, "read", "source-faker", "--local-executable", faker(t),
+		"--config", `{"count": 20}`, "--cache", filepath.Join(t.TempDir(), "r.duckdb"))
+	oneSummary(t, rows, "RECORDS LOADED", func(row string) bool { return strings.HasPrefix(row, "Read 60 records from source-faker in ") })
 }
 
 // goab sync, like read, shows its totals once at the terminal: the
 // progress summary on stderr; stdout has the per-stream table.
 func TestSyncOnTerminalShowsOneSummary(t *testing.T) {
-	term := ptytest.Open(t, 250)
-	cmd := exec.Command(goabBin, "sync", "source-faker", "--local-executable", faker(t), "--config", `{"count": 20}`,
+	rows := onTerminal(t, "sync", "source-faker", "--local-executable", faker(t), "--config", `{"count": 20}`,
 		"--destination", "destination-local-json", "--destination-local-executable", localJSON(t),
 		"--destination-config", `{"destination_path": "`+t.TempDir()+`"}`, "--cache", filepath.Join(t.TempDir(), "s.duckdb"))
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=")
-	cmd.Stdout, cmd.Stderr = term.TTY, term.TTY
-	runErr := cmd.Run()
-	term.TTY.Close()
-	text := term.Wait(t, func(string) bool { return false })
-	if runErr != nil {
-		t.Fatalf("goab sync: %v\n%q", runErr, text)
-	}
-	var summaries []string
-	for _, row := range ptytest.Rows(text) {
-		if strings.HasPrefix(row, "Wrote ") || strings.HasPrefix(row, "Synced ") {
-			summaries = append(summaries, row)
-		}
-	}
-	if len(summaries) != 1 || !strings.Contains(text, "RECORDS SENT") {
-		t.Fatalf("%d summary lines on the terminal, want the table and one summary:\n%s", len(summaries), strings.Join(ptytest.Rows(text), "\n"))
-	}
+	oneSummary(t, rows, "RECORDS SENT", func(row string) bool { return strings.HasPrefix(row, "Wrote ") || strings.HasPrefix(row, "Synced ") })
 }
