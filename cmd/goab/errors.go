@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/x/goairbyte/airbyteapi"
-	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/termsafe"
@@ -150,12 +148,10 @@ func cliAdvice(prefix string, err error) error {
 		}
 		told = append(told, [2]string{ns.Error(), cli})
 	}
-	// A SyncError quotes, without wrapping it, the error that kept it from
-	// reading the job's failure reasons: that may be this one too.
-	var se *cloud.SyncError
-	if errors.Is(err, airbyteapi.ErrNoConfigAPI) || errors.As(err, &se) {
-		told = append(told, [2]string{"use WithConfigAPIURL", "pass its root with --config-api-url (http://host:8000/api/v1 for a self-managed instance)"})
-	}
+	// airbyteapi's ErrNoConfigAPI names the Go option. It is replaced by
+	// its text, not found by errors.Is: a cloud.SyncError quotes it
+	// without wrapping it (as why it could not read the failure reasons).
+	told = append(told, [2]string{"use WithConfigAPIURL", "pass its root with --config-api-url (http://host:8000/api/v1 for a self-managed instance)"})
 	msg := err.Error()
 	for _, t := range told {
 		msg = strings.Replace(msg, t[0], t[1], 1)
