@@ -16,7 +16,7 @@ import (
 //
 // The marker is read through a pidfd opened first and the signal sent
 // through it, so that a pid reused between the read and the kill is never
-// signalled. A process that cleared its environment (env -i) is not
+// signalled (where the kernel has no pidfds, the pid is signalled). A process that cleared its environment (env -i) is not
 // found: this is a best effort for well-behaved helpers.
 func killMarked(run string) {
 	if run == "" {
@@ -47,15 +47,27 @@ func killMarkedOnce(entry []byte, self int) int {
 			continue
 		}
 		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			continue // gone, or not ours to see
+		noPidfd := err == unix.ENOSYS || err == unix.EPERM // before Linux 5.3, or a seccomp filter
+		if err != nil && !noPidfd {
+			continue // gone
 		}
 		// Other users' environments are unreadable (EACCES): never ours.
 		env, err := os.ReadFile("/proc/" + name + "/environ")
-		if err == nil && hasEntry(env, entry) && unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) == nil {
-			killed++
+		if err == nil && hasEntry(env, entry) {
+			if noPidfd {
+				// Without a pidfd, a pid reused between the read and the
+				// kill could be hit: a window of microseconds.
+				err = unix.Kill(pid, unix.SIGKILL)
+			} else {
+				err = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			}
+			if err == nil {
+				killed++
+			}
 		}
-		unix.Close(fd)
+		if !noPidfd {
+			unix.Close(fd)
+		}
 	}
 	return killed
 }
