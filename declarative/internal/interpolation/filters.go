@@ -957,7 +957,7 @@ func init() {
 		},
 		"center": func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			w, _ := param(args, kws, 0, "width", int64(80)).(int64)
-			return justify(soft(v), int(w), " ", 0), nil
+			return justify(soft(v), int(w), " ", 0)
 		},
 		"format": func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			if len(args) > 0 && len(kws) > 0 {

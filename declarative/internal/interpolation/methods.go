@@ -563,9 +563,11 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
+			if w > maxWidth {
+				return nil, errTooWide
+			}
 			s := recv.(string)
 			n := len([]rune(s))
-			w = min(w, maxWidth)
 			if n >= w {
 				return s, nil
 			}
@@ -653,30 +655,35 @@ func justMethod(name string, side int) method {
 				return nil, typeErrorf("The fill character must be exactly one character long")
 			}
 		}
-		return justify(recv.(string), w, fill, side), nil
+		return justify(recv.(string), w, fill, side)
 	}
 }
 
+// errTooWide is Python's failure to allocate a padded string wider than the evaluator builds.
+var errTooWide = newError("MemoryError", "padding width too large for this evaluator")
+
 // justify pads s to width w with fill: side -1 left-justifies, 1 right-justifies, 0 centers
 // as Python's str.center does.
-func justify(s string, w int, fill string, side int) string {
-	w = min(w, maxWidth)
+func justify(s string, w int, fill string, side int) (string, error) {
+	if w > maxWidth {
+		return "", errTooWide
+	}
 	n := len([]rune(s))
 	if n >= w {
-		return s
+		return s, nil
 	}
 	total := w - n
 	switch side {
 	case -1:
-		return s + strings.Repeat(fill, total)
+		return s + strings.Repeat(fill, total), nil
 	case 1:
-		return strings.Repeat(fill, total) + s
+		return strings.Repeat(fill, total) + s, nil
 	}
 	left := total / 2
 	if total%2 == 1 && w%2 == 1 {
 		left++
 	}
-	return strings.Repeat(fill, left) + s + strings.Repeat(fill, total-left)
+	return strings.Repeat(fill, left) + s + strings.Repeat(fill, total-left), nil
 }
 
 func partitionMethod(name string, last bool) method {

@@ -422,3 +422,24 @@ func TestDurationBeyondTimeDuration(t *testing.T) {
 		}
 	}
 }
+
+// A padding width beyond what the evaluator builds is a MemoryError, as a
+// repeat or a format width is; cutting the string short would render a
+// value Python never gives.
+func TestPaddingTooWide(t *testing.T) {
+	for _, src := range []string{
+		"{{ 'a'.ljust(2000000) }}",
+		"{{ 'a'.rjust(10000000000) }}",
+		"{{ 'a'.center(2000000, '-') }}",
+		"{{ '7'.zfill(2000000) }}",
+		"{{ 'a' | center(2000000) }}",
+	} {
+		_, err := mustCompile(src).Render(testVars(t))
+		if !errors.Is(err, ErrEval) || !strings.Contains(err.Error(), "MemoryError") {
+			t.Errorf("%s: %v, want a MemoryError", src, err)
+		}
+	}
+	if got := mustEval(t, "{{ 'a'.ljust(1048576) | length }}", testVars(t)); got != int64(1048576) {
+		t.Errorf("the widest padding: length %v", got)
+	}
+}
