@@ -26,22 +26,28 @@ import (
 
 // airbyteFlags are the credentials of an Airbyte instance, with the
 // environment variables PyAirbyte reads as defaults. Every value but
-// configURL and attempts may be a secret_reference::NAME.
+// configURL and attempts may be a secret_reference::NAME. configURL is nil
+// for a command that never calls the Configuration API.
 type airbyteFlags struct {
 	url, configURL, clientID, clientSecret, bearer, workspace *string
 	attempts                                                  *int
 }
 
-func addAirbyteFlags(fs *flag.FlagSet) *airbyteFlags {
-	return &airbyteFlags{
+// addAirbyteFlags declares the flags of an Airbyte instance;
+// --config-api-url only when the command calls the Configuration API.
+func addAirbyteFlags(fs *flag.FlagSet, configAPI bool) *airbyteFlags {
+	f := &airbyteFlags{
 		url:          fs.String("api-url", "", "the Airbyte API root (default $AIRBYTE_CLOUD_API_URL, else Airbyte Cloud's); http://host:8000/api/public/v1 for self-managed"),
-		configURL:    fs.String("config-api-url", "", "the Configuration API root, when it cannot be derived from --api-url (one not ending in /api/public/v1, as behind a proxy); http://host:8000/api/v1 for self-managed"),
 		clientID:     fs.String("client-id", "", "the application's client id (default $AIRBYTE_CLOUD_CLIENT_ID)"),
 		clientSecret: fs.String("client-secret", "", "the application's client secret (default $AIRBYTE_CLOUD_CLIENT_SECRET)"),
 		bearer:       fs.String("bearer-token", "", "a bearer token instead of client credentials (default $AIRBYTE_CLOUD_BEARER_TOKEN)"),
 		workspace:    fs.String("workspace", "", "the workspace id (default $AIRBYTE_CLOUD_WORKSPACE_ID)"),
 		attempts:     fs.Int("attempts", 6, "attempts of each API call, the first included, before giving up on 429, 5xx and network errors"),
 	}
+	if configAPI {
+		f.configURL = fs.String("config-api-url", "", "the Configuration API root, when it cannot be derived from --api-url (one not ending in /api/public/v1, as behind a proxy); http://host:8000/api/v1 for self-managed")
+	}
+	return f
 }
 
 // credential returns a flag's value, else the environment variable's, with
@@ -95,7 +101,7 @@ func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Clie
 	retry := httpretry.Default
 	retry.MaxAttempts = *f.attempts
 	opts = append(opts, airbyteapi.WithRetry(retry))
-	if *f.configURL != "" {
+	if f.configURL != nil && *f.configURL != "" {
 		opts = append(opts, airbyteapi.WithConfigAPIURL(*f.configURL))
 	}
 	c, err := airbyteapi.New(url, opts...)
@@ -169,7 +175,7 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 	file := fs.String("f", "", "the connections YAML file")
 	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's path with .yaml replaced by .state.json)")
 	del := fs.Bool("delete-unmentioned", false, "also delete the workspace's sources, destinations and connections the file does not declare")
-	af := addAirbyteFlags(fs)
+	af := addAirbyteFlags(fs, true)
 	pos, err := parse(c, e, fs, args)
 	if err != nil {
 		return nil, "", err
@@ -219,7 +225,7 @@ var airbyteCommand = &command{
 		poll := fs.Duration("poll", time.Second, "sync --wait: the first wait between polls (it grows to 30 s)")
 		connection := fs.String("connection", "", "jobs: only this connection's")
 		limit := fs.Int("limit", 20, "jobs: at most this many, newest first")
-		af := addAirbyteFlags(fs)
+		af := addAirbyteFlags(fs, true)
 		pos, err := parse(c, e, fs, args)
 		if err != nil {
 			return err
@@ -417,7 +423,7 @@ var watchCommand = &command{
 		interval := fs.Duration("interval", 30*time.Second, "the pause between two polls")
 		count := fs.Int("count", 0, "stop after this many events (0: no limit)")
 		runFor := fs.Duration("for", 0, "stop after this long, as a sensor run from cron does (0: run until interrupted)")
-		af := addAirbyteFlags(fs)
+		af := addAirbyteFlags(fs, false)
 		ff := addFivetranFlags(fs)
 		pos, err := parse(c, e, fs, args)
 		if err != nil {

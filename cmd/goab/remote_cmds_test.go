@@ -187,6 +187,11 @@ func TestRemoteHelp(t *testing.T) {
 			t.Errorf("goab %s --help:\n%s", name, r.stdout)
 		}
 	}
+	// watch reads only the public API's jobs: a Configuration API flag
+	// there would be accepted and never used.
+	if r := goab(t, nil, "watch", "--help"); strings.Contains(r.stdout, "--config-api-url") {
+		t.Errorf("goab watch offers --config-api-url, which it never uses:\n%s", r.stdout)
+	}
 }
 
 func TestFivetranAndWatch(t *testing.T) {
