@@ -82,16 +82,22 @@ func binop(op string, a, b Value) (Value, error) {
 		if s, ok := a.(string); ok {
 			return percentFormat(s, b)
 		}
+		if td, ok := a.(timeDelta); ok {
+			if other, ok := b.(timeDelta); ok {
+				// Python computes on the microseconds as ints.
+				m, err := intOp(op, td.us, other.us)
+				if err != nil {
+					return nil, err
+				}
+				return timeDelta{m.(int64)}, nil
+			}
+		}
 	case "/", "//":
 		if td, ok := a.(timeDelta); ok {
 			if other, ok := b.(timeDelta); ok {
-				if other.us == 0 {
-					return nil, newError("ZeroDivisionError", "division by zero")
-				}
-				if op == "/" {
-					return float64(td.us) / float64(other.us), nil
-				}
-				return floorDiv(td.us, other.us), nil
+				// Python computes on the microseconds as ints: / is their
+				// correctly rounded quotient, // floors.
+				return intOp(op, td.us, other.us)
 			}
 			if kb != 0 {
 				return divideDelta(op, td, kb, ib, bb, fb)

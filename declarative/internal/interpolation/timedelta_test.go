@@ -55,6 +55,18 @@ func TestTimedeltaArithmeticRange(t *testing.T) {
 		{"{{ duration('P1D') // -1000000000000000000000000000000 }}", "'-1 day, 23:59:59.999999'"},
 		{"{{ duration('P1D') / 0.0 }}", "ZeroDivisionError: integer division or modulo by zero"},
 		{"{{ duration('P1D') / 1e-300 }}", cInt},
+		// Between two timedeltas: / is the exact quotient correctly
+		// rounded, // and % floor like Python's ints.
+		{"{{ duration('PT1815690225313.428402S') / duration('PT2819327710181.577350S') }}", "0.6440153156925804"},
+		{"{{ duration('P7D') // duration('PT5H') }}", "33"},
+		{"{{ duration('P7D') % duration('PT5H') }}", "'3:00:00'"},
+		{"{{ duration('P7DT0.000003S') % duration('PT0.000002S') }}", "'0:00:00.000001'"},
+		{"{{ -duration('P7D') % duration('P2D') }}", "'1 day, 0:00:00'"},
+		{"{{ duration('P7D') % -duration('P2D') }}", "'-1 day, 0:00:00'"},
+		{"{{ duration('P1D') / duration('PT0S') }}", "ZeroDivisionError: division by zero"},
+		{"{{ duration('P1D') // duration('PT0S') }}", "ZeroDivisionError: integer division or modulo by zero"},
+		{"{{ duration('P1D') % duration('PT0S') }}", "ZeroDivisionError: integer modulo by zero"},
+		{"{{ duration('P1D') % 2 }}", "\"{{ duration('P1D') % 2 }}\""}, // TypeError: the source comes back
 		// timedelta(days=n) of day_delta.
 		{"{{ day_delta(-1.5, '%Y-%m-%dT%H:%M:%S') }}", "'2025-01-14T00:00:00'"},
 		{"{{ day_delta(200000000) }}", out},
