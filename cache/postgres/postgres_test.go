@@ -11,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/x/goairbyte/cache"
@@ -401,5 +403,64 @@ func TestRowTooBig(t *testing.T) {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		t.Fatalf("the server's error is not in the chain: %v", err)
+	}
+}
+
+// Two workers opening one cache in a schema that does not exist yet both
+// create it: CREATE SCHEMA IF NOT EXISTS loses the race against a create
+// still uncommitted and fails on the catalog's unique index. The test holds
+// such a create open until the cache's waits on it.
+func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.Postgres(t)
+	ctx := context.Background()
+	other, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS fresh`); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		c, err := cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema("fresh")))
+		if err == nil {
+			c.Close()
+		}
+		opened <- err
+	}()
+	waitForALockWait(t, other, opened)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("the second worker's open: %v", err)
+	}
+}
+
+// waitForALockWait returns once a session of the database waits for a
+// lock, or fails the test if done delivers first (the wait never came).
+func waitForALockWait(t *testing.T, conn *pgx.Conn, done chan error) {
+	t.Helper()
+	for {
+		var n int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("finished without waiting for a lock: %v", err)
+		default:
+		}
+		time.Sleep(5 * time.Millisecond) // a poll, not a deadline
 	}
 }
