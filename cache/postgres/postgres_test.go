@@ -435,7 +435,7 @@ func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
 		}
 		opened <- err
 	}()
-	waitForALockWait(t, other, opened)
+	waitForLockWaits(t, other, 1, opened)
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -444,23 +444,86 @@ func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
 	}
 }
 
-// waitForALockWait returns once a session of the database waits for a
-// lock, or fails the test if done delivers first (the wait never came).
-func waitForALockWait(t *testing.T, conn *pgx.Conn, done chan error) {
+// waitForLockWaits returns once n sessions of the database wait for a
+// lock, or fails the test if done delivers first (the waits never came).
+func waitForLockWaits(t *testing.T, conn *pgx.Conn, n int, done chan error) {
 	t.Helper()
 	for {
-		var n int
-		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&n); err != nil {
+		var waiting int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
+		if waiting >= n {
 			return
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("finished without waiting for a lock: %v", err)
+			t.Fatalf("a worker finished without waiting for a lock: %v", err)
 		default:
 		}
 		time.Sleep(5 * time.Millisecond) // a poll, not a deadline
 	}
+}
+
+// Two sources whose first loads of a stream "users" run at once: one of
+// them is refused with a *TableOwnerError, as it is when they run one
+// after the other. The test holds the lock every cache takes for its DDL,
+// as a third worker's DDL would, until both loads wait for it, so that
+// both have looked for the table's owner before either recorded itself.
+func TestFirstLoadsOfOneStreamByTwoSources(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.Postgres(t)
+	ctx := context.Background()
+	var err error
+	var a, b *cache.Cache // two workers: two pools, two sets of sessions
+	for _, c := range []**cache.Cache{&a, &b} {
+		if *c, err = openDSN(ctx, dsn); err != nil {
+			t.Fatal(err)
+		}
+		defer (*c).Close()
+	}
+	b3, err := postgres.NewConnector(dsn).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b3.Close()
+	ddl, err := b3.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ddl.Rollback(ctx)
+	if err := ddl.Exec(ctx, b3.DDLLock()); err != nil {
+		t.Fatal(err)
+	}
+	cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"src":{"type":"string"}}`, protocol.SyncFullRefresh, nil))
+	done := make(chan error, 2)
+	for i, c := range []*cache.Cache{a, b} {
+		go func() {
+			src := fmt.Sprintf("source-%d", i)
+			_, err := c.Load(ctx, cache.LoadRequest{SourceName: src, Catalog: cat, Strategy: cache.StrategyAppend,
+				Messages: cachetest.Messages(cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"src":%q}`, i, src)))})
+			done <- err
+		}()
+	}
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	waitForLockWaits(t, watch, 2, done)
+	ddl.Rollback(ctx)
+	var refused int
+	for range 2 {
+		if err := <-done; errors.Is(err, cache.ErrTableOwned) {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d of the two loads refused, want 1", refused)
+	}
+	cachetest.Equal(t, "sources in the table", cachetest.Strings(t, a, `SELECT CAST(count(DISTINCT src) AS VARCHAR) FROM users`), []string{"1"})
+	cachetest.Equal(t, "the table's owner is the source in it", cachetest.Strings(t, a,
+		`SELECT CAST(count(*) AS VARCHAR) FROM _airbyte_streams s JOIN users u ON u.src = s.source_name WHERE s.table_name = 'users'`), []string{"1"})
 }
