@@ -18,7 +18,7 @@ import (
 // raised above the tables' (see raiseIDFloor).
 func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan, share bool, ids *idGen) (syncStart string, err error) {
 	if !share {
-		if err := c.checkOwners(ctx, source, plans); err != nil {
+		if err := c.claimTables(ctx, source, plans); err != nil {
 			return "", err
 		}
 	}
@@ -167,26 +167,92 @@ func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
 	return out, rows.Err()
 }
 
-// checkOwners refuses a load into a table that another source loaded.
-func (c *Cache) checkOwners(ctx context.Context, source string, plans []*streamPlan) error {
-	rows, err := c.Query(ctx, `SELECT table_name, source_name FROM `+c.qual(streamsTable)+` WHERE source_name <> ?`, source)
+// claimTables refuses a load into a table that another source loaded,
+// and records the tables that no source has yet as source's. Looking alone
+// is not enough: two sources whose first loads of a stream run at once
+// (two workers) would both find the table nobody's and both write into
+// it. Claims are made under the DDL lock, one worker after the other, and
+// never take a table another source has; so looking again after claiming
+// refuses all but the first. A refused load gives back what it claimed.
+func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamPlan) error {
+	owners, err := c.tableOwners(ctx)
 	if err != nil {
 		return err
+	}
+	if err := ownerError(owners, source, plans); err != nil {
+		return err
+	}
+	var fresh []*streamPlan
+	for _, p := range plans {
+		if _, ok := owners[p.table.Name]; !ok {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	claim := c.rebind(`INSERT INTO ` + c.qual(streamsTable) + ` (table_name, stream_name, source_name) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(streamsTable) + ` WHERE table_name = ?)`)
+	if err := c.eachInDDL(ctx, fresh, func(tx backend.Tx, t *backend.Table) error {
+		return tx.Exec(ctx, claim, t.Name, t.Stream, source, t.Name)
+	}); err != nil {
+		return err
+	}
+	if owners, err = c.tableOwners(ctx); err != nil {
+		return err
+	}
+	refused := ownerError(owners, source, plans)
+	if refused != nil {
+		// Only a claim can have recorded source for a table that had no
+		// owner a moment ago (loads of a source run one at a time).
+		unclaim := c.rebind(`DELETE FROM ` + c.qual(streamsTable) + ` WHERE table_name = ? AND source_name = ?`)
+		if err := c.eachInDDL(ctx, fresh, func(tx backend.Tx, t *backend.Table) error {
+			return tx.Exec(ctx, unclaim, t.Name, source)
+		}); err != nil {
+			return fmt.Errorf("%w (and giving back the tables claimed: %v)", refused, err)
+		}
+	}
+	return refused
+}
+
+// eachInDDL runs fn for the table of each plan in one DDL transaction.
+func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(backend.Tx, *backend.Table) error) error {
+	tx, err := c.beginDDL(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, p := range plans {
+		if err := fn(tx, &p.table); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// tableOwners maps each table recorded in the cache to the source that
+// loaded it.
+func (c *Cache) tableOwners(ctx context.Context) (map[string]string, error) {
+	rows, err := c.Query(ctx, `SELECT table_name, source_name FROM `+c.qual(streamsTable))
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	owners := map[string]string{}
 	for rows.Next() {
 		var table, owner string
 		if err := rows.Scan(&table, &owner); err != nil {
-			return err
+			return nil, err
 		}
 		owners[table] = owner
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	return owners, rows.Err()
+}
+
+// ownerError is the *TableOwnerError of the first plan whose table another
+// source owns, nil if none.
+func ownerError(owners map[string]string, source string, plans []*streamPlan) error {
 	for _, p := range plans {
-		if owner, ok := owners[p.table.Name]; ok {
+		if owner, ok := owners[p.table.Name]; ok && owner != source {
 			return &TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: owner, Source: source}
 		}
 	}

@@ -200,12 +200,26 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	schema := c.o.schema
 	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema}
 	if schema != "public" {
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+backend.Quote(schema)); err != nil {
+		if err := createSchema(ctx, pool, schema); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("postgres: creating schema %q: %w", schema, err)
 		}
 	}
 	return b, nil
+}
+
+// createSchema creates schema if it is missing. IF NOT EXISTS does not see
+// a create that another session has not committed yet: when two workers
+// open a new cache at once, the later one waits for the earlier one and
+// then fails on the catalog's unique index (SQLSTATE 23505). The schema
+// exists by then, so the statement is run once more.
+func createSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	q := "CREATE SCHEMA IF NOT EXISTS " + backend.Quote(schema)
+	_, err := pool.Exec(ctx, q)
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+		_, err = pool.Exec(ctx, q)
+	}
+	return err
 }
 
 // database is a PostgreSQL database holding a cache, through a pgx pool;

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/x/goairbyte/cache"
@@ -402,4 +404,126 @@ func TestRowTooBig(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("the server's error is not in the chain: %v", err)
 	}
+}
+
+// Two workers opening one cache in a schema that does not exist yet both
+// create it: CREATE SCHEMA IF NOT EXISTS loses the race against a create
+// still uncommitted and fails on the catalog's unique index. The test holds
+// such a create open until the cache's waits on it.
+func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.Postgres(t)
+	ctx := context.Background()
+	other, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS fresh`); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		c, err := cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema("fresh")))
+		if err == nil {
+			c.Close()
+		}
+		opened <- err
+	}()
+	waitForLockWaits(t, other, 1, opened)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("the second worker's open: %v", err)
+	}
+}
+
+// waitForLockWaits returns once n sessions of the database wait for a
+// lock, or fails the test if done delivers first (the waits never came).
+func waitForLockWaits(t *testing.T, conn *pgx.Conn, n int, done chan error) {
+	t.Helper()
+	for {
+		var waiting int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("a worker finished without waiting for a lock: %v", err)
+		default:
+		}
+		time.Sleep(5 * time.Millisecond) // a poll, not a deadline
+	}
+}
+
+// Two sources whose first loads of a stream "users" run at once: one of
+// them is refused with a *TableOwnerError, as it is when they run one
+// after the other. The test holds the lock every cache takes for its DDL,
+// as a third worker's DDL would, until both loads wait for it, so that
+// both have looked for the table's owner before either recorded itself.
+func TestFirstLoadsOfOneStreamByTwoSources(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.Postgres(t)
+	ctx := context.Background()
+	var err error
+	var a, b *cache.Cache // two workers: two pools, two sets of sessions
+	for _, c := range []**cache.Cache{&a, &b} {
+		if *c, err = openDSN(ctx, dsn); err != nil {
+			t.Fatal(err)
+		}
+		defer (*c).Close()
+	}
+	b3, err := postgres.NewConnector(dsn).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b3.Close()
+	ddl, err := b3.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ddl.Rollback(ctx)
+	if err := ddl.Exec(ctx, b3.DDLLock()); err != nil {
+		t.Fatal(err)
+	}
+	cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"src":{"type":"string"}}`, protocol.SyncFullRefresh, nil))
+	done := make(chan error, 2)
+	for i, c := range []*cache.Cache{a, b} {
+		go func() {
+			src := fmt.Sprintf("source-%d", i)
+			_, err := c.Load(ctx, cache.LoadRequest{SourceName: src, Catalog: cat, Strategy: cache.StrategyAppend,
+				Messages: cachetest.Messages(cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"src":%q}`, i, src)))})
+			done <- err
+		}()
+	}
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	waitForLockWaits(t, watch, 2, done)
+	ddl.Rollback(ctx)
+	var refused int
+	for range 2 {
+		if err := <-done; errors.Is(err, cache.ErrTableOwned) {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d of the two loads refused, want 1", refused)
+	}
+	cachetest.Equal(t, "sources in the table", cachetest.Strings(t, a, `SELECT CAST(count(DISTINCT src) AS VARCHAR) FROM users`), []string{"1"})
+	cachetest.Equal(t, "the table's owner is the source in it", cachetest.Strings(t, a,
+		`SELECT CAST(count(*) AS VARCHAR) FROM _airbyte_streams s JOIN users u ON u.src = s.source_name WHERE s.table_name = 'users'`), []string{"1"})
 }
