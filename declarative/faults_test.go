@@ -460,3 +460,34 @@ func TestFaultOAuthExpiresInBeyondDuration(t *testing.T) {
 		}
 	}
 }
+
+// A rate-limited request gets the error handler's retries, like any other:
+// the CDK's rate_limit_default_backoff_handler takes max_tries (its
+// test_backoff_strategy_endless counts 6 calls). A 429 whose wait is nothing
+// (Retry-After 0, a date in the past, a negative header value) was sent
+// again at once a thousand times.
+func TestFaultRateLimitedRetriesBounded(t *testing.T) {
+	waitHeader := `error_handler:
+  type: DefaultErrorHandler
+  backoff_strategies:
+    - {type: WaitTimeFromHeader, header: X-Wait}`
+	for _, c := range []struct{ name, handler, header, value string }{
+		{"Retry-After 0", "", "Retry-After", "0"},
+		{"Retry-After in the past", "", "Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"},
+		{"negative WaitTimeFromHeader", waitHeader, "X-Wait", "-5"},
+	} {
+		requests := 0
+		run := runFault(t, faultManifest("", c.handler, ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+			requests = n
+			w.Header().Set(c.header, c.value)
+			w.WriteHeader(http.StatusTooManyRequests)
+		}), 5*time.Second)
+		var he *HTTPError
+		if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
+			t.Errorf("%s: err = %v, want an *HTTPError for the 429", c.name, run.err)
+		}
+		if requests != 1+defaultMaxRetries {
+			t.Errorf("%s: %d requests, want %d", c.name, requests, 1+defaultMaxRetries)
+		}
+	}
+}

@@ -224,7 +224,10 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 				return nil, false, err
 			}
 		}
-		if attempt > s.handler.maxRetries() && res.action != actRateLimited || attempt > 1000 {
+		// A rate-limited request gets the same number of retries: the
+		// CDK's rate_limit_default_backoff_handler takes max_tries too. The
+		// thousand bounds a manifest's max_retries.
+		if attempt > min(s.handler.maxRetries(), 1000) {
 			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 		}
 		wait, ok, berr := s.handler.backoff(resp, attempt, v)
