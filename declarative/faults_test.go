@@ -2,6 +2,7 @@ package declarative
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,7 +82,7 @@ type faultRun struct {
 	logs     bytes.Buffer
 }
 
-func runFault(t *testing.T, text []byte, handler http.HandlerFunc, clientTimeout time.Duration) *faultRun {
+func runFault(t *testing.T, text []byte, handler http.HandlerFunc, clientTimeout time.Duration, opts ...Option) *faultRun {
 	t.Helper()
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
@@ -89,7 +90,7 @@ func runFault(t *testing.T, text []byte, handler http.HandlerFunc, clientTimeout
 	run := &faultRun{}
 	var mu sync.Mutex
 	tr := &replaytest.Transport{Target: mustURL(t, target)}
-	src, err := New(text,
+	src, err := New(text, append([]Option{
 		WithHTTPClient(&http.Client{Transport: tr, Timeout: clientTimeout}),
 		WithClock(func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }),
 		WithLogger(slog.New(slog.NewTextHandler(&run.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
@@ -98,7 +99,7 @@ func runFault(t *testing.T, text []byte, handler http.HandlerFunc, clientTimeout
 			run.sleeps = append(run.sleeps, d)
 			mu.Unlock()
 			return ctx.Err()
-		}))
+		})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,6 +458,90 @@ func TestFaultOAuthExpiresInBeyondDuration(t *testing.T) {
 		}
 		if tokens != c.tokens {
 			t.Errorf("expires_in %s: %d token requests, want %d", c.expiresIn, tokens, c.tokens)
+		}
+	}
+}
+
+// A rate-limited request gets the error handler's retries, like any other:
+// the CDK's rate_limit_default_backoff_handler takes max_tries (its
+// test_backoff_strategy_endless counts 6 calls). A 429 whose wait is nothing
+// (Retry-After 0, a date in the past, a negative header value) was sent
+// again at once a thousand times.
+func TestFaultRateLimitedRetriesBounded(t *testing.T) {
+	waitHeader := `error_handler:
+  type: DefaultErrorHandler
+  backoff_strategies:
+    - {type: WaitTimeFromHeader, header: X-Wait}`
+	for _, c := range []struct{ name, handler, header, value string }{
+		{"Retry-After 0", "", "Retry-After", "0"},
+		{"Retry-After in the past", "", "Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"},
+		{"negative WaitTimeFromHeader", waitHeader, "X-Wait", "-5"},
+	} {
+		requests := 0
+		run := runFault(t, faultManifest("", c.handler, ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+			requests = n
+			w.Header().Set(c.header, c.value)
+			w.WriteHeader(http.StatusTooManyRequests)
+		}), 5*time.Second)
+		var he *HTTPError
+		if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
+			t.Errorf("%s: err = %v, want an *HTTPError for the 429", c.name, run.err)
+		}
+		if requests != 1+defaultMaxRetries {
+			t.Errorf("%s: %d requests, want %d", c.name, requests, 1+defaultMaxRetries)
+		}
+	}
+}
+
+// withMaxBody lowers the most the engine reads of one response, so that a
+// test need not send 512 MiB.
+func withMaxBody(n int64) Option {
+	return func(o *options) error { o.maxBody = n; return nil }
+}
+
+// A body beyond the bound is an error that says so, at once: it was cut at
+// the bound and parsed ("invalid JSON: unexpected end of input at offset
+// 536870912"), and a Content-Length beyond it was read up to the bound and
+// retried five times. A gzip bomb is measured after decompression.
+func TestFaultBodyTooLarge(t *testing.T) {
+	const limit = 1 << 20
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	fmt.Fprint(zw, `{"data": [{"id": 1}], "pad": "`)
+	zw.Write(bytes.Repeat([]byte("a"), 2*limit))
+	fmt.Fprint(zw, `"}`)
+	zw.Close()
+	for _, c := range []struct {
+		name    string
+		handler func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"gzip bomb", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(bomb.Bytes())
+		}},
+		{"endless chunked body", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"data": [{"id": 1}], "pad": [`)
+			for r.Context().Err() == nil {
+				if _, err := fmt.Fprint(w, strings.Repeat("1,", 4096)); err != nil {
+					return
+				}
+			}
+		}},
+		{"Content-Length beyond the bound", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(limit+1))
+			fmt.Fprint(w, `{"data": [`)
+		}},
+	} {
+		requests := 0
+		run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+			requests = n
+			c.handler(w, r)
+		}), 5*time.Second, withMaxBody(limit))
+		if run.err == nil || !strings.Contains(run.err.Error(), "larger than 1 MiB") {
+			t.Errorf("%s: err = %v, want one naming the bound", c.name, run.err)
+		}
+		if requests != 1 || run.records() != 0 {
+			t.Errorf("%s: %d requests, %d records; want one request and no record", c.name, requests, run.records())
 		}
 	}
 }

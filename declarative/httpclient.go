@@ -16,8 +16,14 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// maxResponseBody bounds how much of one response the engine reads.
+// maxResponseBody bounds how much of one response the engine reads, after
+// any Content-Encoding is undone (a gzip bomb is measured expanded).
 const maxResponseBody = 512 << 20
+
+// errBodyTooLarge is a response beyond the bound. It fails the request at
+// once: a retry would be as large, and a body cut at the bound would be
+// parsed as something the API did not send.
+var errBodyTooLarge = errors.New("response too large")
 
 // defaultMaxRetries is the CDK's default number of retries of a request.
 const defaultMaxRetries = 5
@@ -169,6 +175,8 @@ type sender struct {
 	useCache bool
 	// sizeHint is the size of the last body read, to size the next.
 	sizeHint atomic.Int64
+	// maxBody is the most read of one response (maxResponseBody).
+	maxBody int64
 }
 
 // send sends req, retrying as the error handler says. It returns the
@@ -202,6 +210,9 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
+		if errors.Is(terr, errBodyTooLarge) {
+			return nil, false, s.failure(rc.mask, req, nil, terr, resolution{action: actFail, failureType: protocol.FailureSystem})
+		}
 		res, err := s.handler.interpret(resp, terr, v)
 		if err != nil {
 			return nil, false, err
@@ -224,7 +235,10 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 				return nil, false, err
 			}
 		}
-		if attempt > s.handler.maxRetries() && res.action != actRateLimited || attempt > 1000 {
+		// A rate-limited request gets the same number of retries: the
+		// CDK's rate_limit_default_backoff_handler takes max_tries too. The
+		// thousand bounds a manifest's max_retries.
+		if attempt > min(s.handler.maxRetries(), 1000) {
 			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 		}
 		wait, ok, berr := s.handler.backoff(resp, attempt, v)
@@ -336,30 +350,40 @@ func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *va
 		return nil, errors.New(rc.mask.text(err.Error()))
 	}
 	defer hresp.Body.Close()
-	body, err := readBody(hresp, &s.sizeHint)
+	body, err := readBody(hresp, &s.sizeHint, s.maxBody)
+	if errors.Is(err, errBodyTooLarge) {
+		return nil, fmt.Errorf("%w: status %d with a body larger than %d MiB, the most the engine reads of one response", err, hresp.StatusCode, s.maxBody>>20)
+	}
 	if err != nil {
 		return nil, errors.New(rc.mask.text(err.Error()))
 	}
 	return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header, body: body}, nil
 }
 
-// readBody reads a response's body (at most maxResponseBody) into one
-// buffer sized from its Content-Length, or else from hint, the size of the
-// previous body this sender read (pages of an API are alike), which it
-// updates.
-func readBody(resp *http.Response, hint *atomic.Int64) ([]byte, error) {
+// readBody reads a response's body into one buffer sized from its
+// Content-Length, or else from hint, the size of the previous body this
+// sender read (pages of an API are alike), which it updates. A body larger
+// than limit is errBodyTooLarge, found before reading when the
+// Content-Length says so.
+func readBody(resp *http.Response, hint *atomic.Int64, limit int64) ([]byte, error) {
 	size := resp.ContentLength
-	if size < 0 || size > maxResponseBody {
+	if size > limit {
+		return nil, errBodyTooLarge
+	}
+	if size < 0 {
 		size = hint.Load() + 512
 	}
-	buf := make([]byte, 0, min(size+1, maxResponseBody))
-	r := io.LimitReader(resp.Body, maxResponseBody)
+	buf := make([]byte, 0, min(size+1, limit+1))
+	r := io.LimitReader(resp.Body, limit+1)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errBodyTooLarge
+		}
 		if err == io.EOF {
 			hint.Store(int64(len(buf)))
 			return buf, nil

@@ -19,6 +19,9 @@ type options struct {
 	// sleep waits between retries; tests replace it to keep the recorded
 	// backoffs from taking real time.
 	sleep func(ctx context.Context, d time.Duration) error
+	// maxBody is the most the engine reads of one response; tests lower
+	// it from maxResponseBody.
+	maxBody int64
 	// tracer, when set, sees every record with its partition's label.
 	tracer tracer
 	// configUpdates receives the config a token rotation updated outside
@@ -81,7 +84,7 @@ func WithConfigUpdates(f func(config json.RawMessage)) Option {
 }
 
 func buildOptions(opts []Option) (options, error) {
-	o := options{now: time.Now, sleep: sleepCtx}
+	o := options{now: time.Now, sleep: sleepCtx, maxBody: maxResponseBody}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
