@@ -354,7 +354,8 @@ func (b *builder) requester(n *manifest.Map, streamName string) (*httpRequester,
 	if err != nil {
 		return nil, fmt.Errorf("error_handler: %w", err)
 	}
-	r.send = &sender{client: b.src.opts.client, now: b.src.opts.now, sleep: b.src.opts.sleep, handler: handler, stream: streamName, auth: r.auth, maxBody: b.src.opts.maxBody}
+	r.send = b.sender(handler)
+	r.send.stream, r.send.auth = streamName, r.auth
 	return r, nil
 }
 
@@ -493,7 +494,7 @@ func (b *builder) oauth(n *manifest.Map) (authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.send = &sender{client: b.src.opts.client, now: b.src.opts.now, sleep: b.src.opts.sleep, handler: handler, maxBody: b.src.opts.maxBody}
+	a.send = b.sender(handler)
 	if u := n.Map("refresh_token_updater"); u != nil {
 		return &bearerAuth{provider: b.rotatingOAuth(a, u), fetches: 2}, nil
 	}

@@ -92,7 +92,11 @@
 // Errors are typed: *UnsupportedError (wraps ErrUnsupported), *CheckError,
 // *HTTPError (a request the error handler failed, with the manifest's
 // message and failure type), *DecodeError, *PaginationError, *OAuthError,
-// *StreamError and *ReadError. The config's airbyte_secret values and the
+// *StreamError and *ReadError. A response that sends nothing for 10
+// minutes, before its headers or within its body, is given up on and
+// retried like a dropped connection (the CDK sets no timeout and would
+// wait for ever); one larger than 512 MiB once decompressed fails its
+// request. The config's airbyte_secret values and the
 // tokens the connector obtains never appear in an error, a log line or a
 // TRACE message.
 package declarative

@@ -545,3 +545,43 @@ func TestFaultBodyTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// withStallTimeout lowers how long a response may send nothing.
+func withStallTimeout(d time.Duration) Option {
+	return func(o *options) error { o.stallTimeout = d; return nil }
+}
+
+// A server that goes silent, before its headers or in the middle of its
+// body, is given up on after the stall timeout and retried like a broken
+// connection (requests' ReadTimeout), so that the read ends. Before, the
+// read waited on the server for as long as it stayed silent: only the
+// caller's context could end it. The handlers give up after 2 s, so that
+// the test ends without the fix too.
+func TestFaultServerStalls(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		handler func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"before its headers", func(w http.ResponseWriter, r *http.Request) {}},
+		{"in its body", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, `{"data": [{"id": 1},`)
+			w.(http.Flusher).Flush()
+		}},
+	} {
+		requests := 0
+		run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+			requests = n
+			c.handler(w, r)
+			select {
+			case <-r.Context().Done():
+			case <-time.After(2 * time.Second):
+			}
+		}), 0, withStallTimeout(100*time.Millisecond))
+		if run.err == nil || !strings.Contains(run.err.Error(), "sent nothing for 100ms") {
+			t.Errorf("%s: err = %v, want one saying the server went silent", c.name, run.err)
+		}
+		if requests != 1+defaultMaxRetries || run.records() != 0 {
+			t.Errorf("%s: %d requests, %d records; want %d requests and no record", c.name, requests, run.records(), 1+defaultMaxRetries)
+		}
+	}
+}

@@ -20,6 +20,17 @@ import (
 // any Content-Encoding is undone (a gzip bomb is measured expanded).
 const maxResponseBody = 512 << 20
 
+// defaultStallTimeout is how long a response may send nothing, before its
+// headers or between two reads of its body, before the request is given up
+// on and retried like a broken connection. The CDK sets no timeout, so a
+// silent server holds its read for ever; long enough for an API that takes
+// minutes to build a report.
+const defaultStallTimeout = 10 * time.Minute
+
+// errStalled ends a request whose server went silent (see
+// defaultStallTimeout).
+var errStalled = errors.New("server went silent")
+
 // errBodyTooLarge is a response beyond the bound. It fails the request at
 // once: a retry would be as large, and a body cut at the bound would be
 // parsed as something the API did not send.
@@ -177,6 +188,16 @@ type sender struct {
 	sizeHint atomic.Int64
 	// maxBody is the most read of one response (maxResponseBody).
 	maxBody int64
+	// stallTimeout is how long a response may send nothing
+	// (defaultStallTimeout).
+	stallTimeout time.Duration
+}
+
+// sender makes the sender of a requester or an authenticator, with the
+// source's client, clock and bounds.
+func (b *builder) sender(handler errorHandler) *sender {
+	o := &b.src.opts
+	return &sender{client: o.client, now: o.now, sleep: o.sleep, handler: handler, maxBody: o.maxBody, stallTimeout: o.stallTimeout}
 }
 
 // send sends req, retrying as the error handler says. It returns the
@@ -340,6 +361,10 @@ func truncate(s string, n int) string {
 
 // do sends one attempt.
 func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silence := time.AfterFunc(s.stallTimeout, func() { cancel(errStalled) })
+	defer silence.Stop()
 	hreq, err := buildHTTPRequest(ctx, req)
 	if err != nil {
 		return nil, err
@@ -347,17 +372,43 @@ func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *va
 	rc.logRequest(req)
 	hresp, err := s.client.Do(hreq)
 	if err != nil {
-		return nil, errors.New(rc.mask.text(err.Error()))
+		return nil, s.transportError(ctx, rc, err)
 	}
 	defer hresp.Body.Close()
+	hresp.Body = &heardReader{ReadCloser: hresp.Body, silence: silence, after: s.stallTimeout}
 	body, err := readBody(hresp, &s.sizeHint, s.maxBody)
 	if errors.Is(err, errBodyTooLarge) {
 		return nil, fmt.Errorf("%w: status %d with a body larger than %d MiB, the most the engine reads of one response", err, hresp.StatusCode, s.maxBody>>20)
 	}
 	if err != nil {
-		return nil, errors.New(rc.mask.text(err.Error()))
+		return nil, s.transportError(ctx, rc, err)
 	}
 	return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header, body: body}, nil
+}
+
+// transportError is the masked error of a request that got no whole
+// response, saying so when it was given up on because the server went
+// silent.
+func (s *sender) transportError(ctx context.Context, rc *readContext, err error) error {
+	if errors.Is(context.Cause(ctx), errStalled) {
+		return fmt.Errorf("%w: it sent nothing for %v", errStalled, s.stallTimeout)
+	}
+	return errors.New(rc.mask.text(err.Error()))
+}
+
+// heardReader restarts the silence timer whenever the body yields bytes.
+type heardReader struct {
+	io.ReadCloser
+	silence *time.Timer
+	after   time.Duration
+}
+
+func (r *heardReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if n > 0 {
+		r.silence.Reset(r.after)
+	}
+	return n, err
 }
 
 // readBody reads a response's body into one buffer sized from its

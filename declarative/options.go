@@ -22,6 +22,10 @@ type options struct {
 	// maxBody is the most the engine reads of one response; tests lower
 	// it from maxResponseBody.
 	maxBody int64
+	// stallTimeout is how long a response may send nothing (headers or
+	// body) before the request is given up on; tests lower it from
+	// defaultStallTimeout.
+	stallTimeout time.Duration
 	// tracer, when set, sees every record with its partition's label.
 	tracer tracer
 	// configUpdates receives the config a token rotation updated outside
@@ -84,7 +88,7 @@ func WithConfigUpdates(f func(config json.RawMessage)) Option {
 }
 
 func buildOptions(opts []Option) (options, error) {
-	o := options{now: time.Now, sleep: sleepCtx, maxBody: maxResponseBody}
+	o := options{now: time.Now, sleep: sleepCtx, maxBody: maxResponseBody, stallTimeout: defaultStallTimeout}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
