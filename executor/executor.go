@@ -13,6 +13,9 @@
 // GOAIRBYTE_RUN=<run> in its environment: when the run ends, whatever it
 // started and left running dies with it, in the group or out of it (on
 // Linux; a helper that cleared its environment escapes).
+// Windows has neither process groups nor SIGTERM: there a stop closes the
+// connector's output and kills the connector itself after the grace period,
+// and what it started keeps running (process_windows.go).
 //
 // How a connector runs is one value, a [Method] (its Kind and the knobs of
 // that kind: an executable's path; an image, mounts and network; an

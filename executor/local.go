@@ -170,10 +170,7 @@ func (p *localProcess) wait() (int, error) {
 // group is the connector's process group (its pid: it leads the group).
 func (p *localProcess) group() int { return p.cmd.Process.Pid }
 
-func (p *localProcess) signal(sig syscall.Signal) {
-	// A negative pid is the whole process group.
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
-}
+func (p *localProcess) signal(sig syscall.Signal) { signalGroup(p.cmd.Process, sig) }
 
 // stopOutput closes our read end of stdout: the connector's next write
 // fails with EPIPE (a SIGPIPE that ends most programs at once).

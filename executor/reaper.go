@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/moby/moby/client"
 	"github.com/x/goairbyte/internal/owner"
@@ -95,7 +94,7 @@ func killGroup(record string) {
 	if now := procStart(pgid); now != "" && (len(f) < 2 || f[1] != now) {
 		return
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	killPgid(pgid)
 }
 
 // hostName is this host's name, as container owner labels carry it.

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // Prefix is the start of a temporary name owned by this process: prefix,
@@ -33,21 +32,7 @@ func PID(name, prefix string) (int, bool) {
 
 // Alive reports whether a process with this pid runs on this host; a
 // zombie (dead, not yet reaped by its parent) does not.
-func Alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true // no /proc here: trust kill
-	}
-	// The state follows the command name, which is in parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
-}
+func Alive(pid int) bool { return pid > 0 && alive(pid) }
 
 // Sweep calls remove with the path of every directory in the temporary
 // directory whose name was made with Prefix(prefix) by a process that no

@@ -1,0 +1,15 @@
+//go:build !windows
+
+package executor
+
+import (
+	"os"
+	"syscall"
+)
+
+// signalGroup sends sig to the process group p leads (procAttr made it a
+// leader): a negative pid is the whole group.
+func signalGroup(p *os.Process, sig syscall.Signal) { _ = syscall.Kill(-p.Pid, sig) }
+
+// killPgid kills process group pgid.
+func killPgid(pgid int) { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
