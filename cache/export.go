@@ -57,7 +57,12 @@ type RecordLine struct {
 // Rows are read in pages of 50,000 by ranges of raw ids, the next pages
 // while the current one is consumed, so memory stays bounded (DuckDB's
 // driver holds a whole query result in memory) and the database works while
-// the consumer does. Breaking out of the loop releases the queries.
+// the consumer does. Breaking out of the loop releases the queries. Each
+// page is its own query, not one snapshot: a load of the same stream that
+// commits during the export shows in the pages read after it, and after a
+// replace the rest of the export comes from the new table. Export a stream
+// when no load of it runs, as a destination Write from the cache does
+// after its source's Read.
 func (d *Dataset) RecordLines(ctx context.Context, keys map[string]string) iter.Seq2[RecordLine, error] {
 	return func(yield func(RecordLine, error) bool) {
 		x, err := d.startExport(ctx, keys, exportPageSize)
