@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
@@ -103,8 +102,7 @@ var discoverCommand = &command{
 }
 
 func printCatalogTable(e *env, cat *protocol.Catalog) error {
-	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tSYNC MODES\tCURSOR\tPRIMARY KEY")
+	tw := newTable(e.text, "STREAM", "SYNC MODES", "CURSOR", "PRIMARY KEY")
 	for _, s := range cat.Streams {
 		modes := make([]string, len(s.SupportedSyncModes))
 		for i, m := range s.SupportedSyncModes {
@@ -114,10 +112,9 @@ func printCatalogTable(e *env, cat *protocol.Catalog) error {
 		for _, k := range s.SourceDefinedPrimaryKey {
 			keys = append(keys, strings.Join(k, "."))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, strings.Join(modes, ","),
-			orDash(strings.Join(s.DefaultCursorField, ".")), orDash(strings.Join(keys, ",")))
+		tw.row(s.Name, strings.Join(modes, ","), orDash(strings.Join(s.DefaultCursorField, ".")), orDash(strings.Join(keys, ",")))
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 func orDash(s string) string {
