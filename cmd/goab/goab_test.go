@@ -733,3 +733,36 @@ esac
 		t.Fatalf("discover JSON: stdout %q", r.stdout)
 	}
 }
+
+// TestJSONOutputCannotDriveTheTerminal: the JSON goab prints (records,
+// the catalog, the spec) keeps the connector's values, but a C1 control
+// (U+009B is CSI, as ESC [ is), a bidirectional override or a carriage
+// return between tokens reaches stdout as a JSON escape or not at all, so
+// that the JSON shown on a terminal is what a parser reads.
+func TestJSONOutputCannotDriveTheTerminal(t *testing.T) {
+	const bad = "v\u009b2J \u202ex" // U+009B and U+202E, raw in the connector's JSON
+	bin := filepath.Join(t.TempDir(), "source-hostile")
+	script := "#!/bin/sh\ncase \"$1\" in\n" +
+		"spec) printf '%s\\n' '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\",\"description\":\"" + bad + "\"}}}' ;;\n" +
+		"discover) printf '%s\\n' '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[{\"name\":\"" + bad + "\",\"json_schema\":{},\"supported_sync_modes\":[\"full_refresh\"]}]}}' ;;\n" +
+		"read) printf '{\"type\":\"RECORD\",\"record\":{\"stream\":\"" + bad + "\",\"data\":{\"a\":\"" + bad + "\",\r\"b\":1},\"emitted_at\":1}}\\n' ;;\n" +
+		"esac\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"spec", "--format", "json"},
+		{"discover"},
+		{"records", "--stream", bad},
+	} {
+		r := goab(t, nil, append([]string{args[0], "source-hostile", "--local-executable", bin, "--config", "{}"}, args[1:]...)...)
+		r.want(t, 0)
+		if strings.ContainsAny(r.stdout, "\u009b\u202e\r") {
+			t.Errorf("%s: stdout %q holds characters a terminal acts on", args[0], r.stdout)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || !strings.Contains(fmt.Sprint(v), bad) {
+			t.Errorf("%s: stdout %q does not hold the value %q (%v)", args[0], r.stdout, bad, err)
+		}
+	}
+}

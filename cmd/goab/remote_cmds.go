@@ -459,14 +459,17 @@ var watchCommand = &command{
 			ctx, cancel = context.WithTimeout(ctx, *runFor)
 			defer cancel()
 		}
-		enc := json.NewEncoder(e.stdout)
 		n := 0
 		for ev, err := range w.Events(ctx, cur) {
 			if err != nil {
 				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", err)
 				continue
 			}
-			if err := enc.Encode(ev); err != nil {
+			line, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			if err := e.printJSON(append(line, '\n')); err != nil {
 				return err
 			}
 			if n++; *count > 0 && n >= *count {

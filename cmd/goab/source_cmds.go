@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -48,7 +50,14 @@ var specCommand = &command{
 			}
 			return src.WriteConfigSpecFile(ctx, *output, f)
 		}
-		return src.PrintConfigSpec(ctx, e.stdout, format.value)
+		if format.value == "json" {
+			var buf bytes.Buffer
+			if err := src.PrintConfigSpec(ctx, &buf, format.value); err != nil {
+				return err
+			}
+			return e.printJSON(buf.Bytes())
+		}
+		return src.PrintConfigSpec(ctx, e.stdout, format.value) // YAML escapes what a terminal acts on
 	},
 }
 
@@ -96,8 +105,7 @@ var discoverCommand = &command{
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(e.stdout, "%s\n", out)
-		return err
+		return e.printJSON(append(out, '\n'))
 	},
 }
 
@@ -149,13 +157,14 @@ var recordsCommand = &command{
 			return err
 		}
 		w := bufio.NewWriterSize(e.stdout, 64<<10)
+		var line []byte
 		for rec, err := range src.Records(ctx, name, source.Limit(*limit)) {
 			if err != nil {
 				w.Flush()
 				return err
 			}
-			w.Write(rec.Raw())
-			if err := w.WriteByte('\n'); err != nil {
+			line = append(termsafe.AppendJSON(line[:0], rec.Raw()), '\n')
+			if _, err := w.Write(line); err != nil {
 				return quietEPIPE(err)
 			}
 		}

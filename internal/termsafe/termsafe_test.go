@@ -35,3 +35,21 @@ func TestWriter(t *testing.T) {
 		t.Fatalf("wrote %q, want %q", b.String(), want)
 	}
 }
+
+func TestAppendJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":"plain","b":[1,2.5e3,null]}`:          `{"a":"plain","b":[1,2.5e3,null]}`,
+		"{\n\t\"a\": \"été 日本 🙂\"\n}\n":             "{\n\t\"a\": \"été 日本 🙂\"\n}\n",
+		"{\"csi\":\"\u009b2J\",\"del\":\"\x7f\"}":   `{"csi":"\u009b2J","del":"\u007f"}`,
+		"{\"bidi\u202e\":\"\u202eevil\"}":           `{"bidi\u202e":"\u202eevil"}`,
+		"{\"tag\":\"\U000e0001\"}":                  `{"tag":"\udb40\udc01"}`,
+		"{\"bad\":\"\xff\"}":                        `{"bad":"\ufffd"}`,
+		"{\"a\":1,\r\"b\":2}\r\n":                   "{\"a\":1,\"b\":2}\n",
+		`{"q":"\"` + "\u202e" + `\\","e":"\u009b"}`: `{"q":"\"\u202e\\","e":"\u009b"}`,
+	} {
+		got := string(AppendJSON([]byte("x"), []byte(in)))
+		if got != "x"+want {
+			t.Errorf("AppendJSON(%q) = %q, want %q", in, got[1:], want)
+		}
+	}
+}
