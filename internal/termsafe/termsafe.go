@@ -47,6 +47,28 @@ func unsafe(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
 }
 
+// maxHead is how much of a connector's text an error quotes: a few
+// screens. Whoever needs all of it has the field the text came from, or
+// the connector's log file.
+const maxHead = 8 << 10
+
+// Head returns s cut to its first 8 KiB or a little less, at a character
+// boundary, followed by how many bytes were left out; s itself when it is
+// no longer. A connector's message may be megabytes long: an error that
+// quotes it whole floods the terminal and every log that prints the error.
+func Head(s string) string { return head(s, maxHead) }
+
+func head(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "… (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+}
+
 // Writer escapes, in everything written to it, what String escapes except
 // newlines and tabs, which lay out lines and tables. Each Write is escaped
 // on its own, so write whole strings (fmt and text/tabwriter do).

@@ -53,3 +53,20 @@ func TestAppendJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestHead(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 5, "short"},
+		{"longer", 4, "long… (2 more bytes)"},
+		{"ééé", 3, "é… (4 more bytes)"}, // not in the middle of the second é
+		{"ééé", 4, "éé… (2 more bytes)"},
+	} {
+		if got := head(c.s, c.n); got != c.want {
+			t.Errorf("head(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}
