@@ -217,6 +217,37 @@ func referencedValues(stored, resolved json.RawMessage) map[string]string {
 	return refs
 }
 
+// holdsReference reports whether the JSON object config has a string, at
+// any depth, that is a secret reference. Strings are compared decoded: an
+// escape such as "secret_reference\u003a\u003aNAME" is a reference too.
+func holdsReference(config json.RawMessage) bool {
+	var v any
+	if decodeJSON(config, &v) != nil {
+		return true // cannot tell: as unsafe as a reference
+	}
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch x := v.(type) {
+		case string:
+			return strings.HasPrefix(x, secrets.ReferencePrefix)
+		case map[string]any:
+			for _, e := range x {
+				if walk(e) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
+}
+
 // rereference returns config with every string that equals a value resolved
 // from a reference replaced by that reference again. A connector that sends
 // its config back (CONTROL CONNECTOR_CONFIG) sends the resolved secrets;

@@ -320,11 +320,18 @@ func (c *Connector) installPinned(ctx context.Context) error {
 // applyConfigChange stores a config the connector sent and tells the
 // callback. The connector sends resolved secrets: their references are put
 // back (see rereference), and the new config's secret fields are
-// registered for masking first.
+// registered for masking first. A config that holds a reference itself is
+// ignored: the connector chose it, and the next run would resolve it and
+// hand the connector a secret it was never given.
 func (c *Connector) applyConfigChange(raw json.RawMessage, refs map[string]string) {
 	sent, err := normalizeConfig(raw)
 	if err != nil {
 		c.logger.Warn("ignoring a CONTROL config from the connector that is not a JSON object", "connector", c.name)
+		return
+	}
+	if holdsReference(sent) {
+		c.logger.Warn("ignoring a CONTROL config from the connector that names a secret ("+secrets.ReferencePrefix+"NAME): "+
+			"a connector is given the secrets its configuration names and cannot ask for others", "connector", c.name)
 		return
 	}
 	c.mu.Lock()

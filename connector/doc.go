@@ -43,7 +43,9 @@
 // before the connector sees the config, so nothing it prints escapes. A
 // CONTROL CONNECTOR_CONFIG message from the connector (a refreshed OAuth
 // token) replaces the stored config, references put back, and calls the
-// WithConfigChangeCallback function.
+// WithConfigChangeCallback function; one that names a secret itself
+// (secret_reference::NAME) is ignored, since the next run would hand the
+// connector a secret it was never given.
 //
 // # Environment
 //

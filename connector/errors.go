@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/kit"
 )
 
@@ -34,9 +35,9 @@ type CheckFailedError struct {
 	Err error
 }
 
-// Error gives the connector's reason for failing the check.
+// Error gives the connector's reason for failing the check, its first 8 KiB.
 func (e *CheckFailedError) Error() string {
-	msg := e.Message
+	msg := termsafe.Head(e.Message)
 	if msg == "" {
 		msg = "no reason given"
 	}

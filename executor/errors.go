@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -44,7 +45,8 @@ type ConnectorError struct {
 
 // Error says what failed and the best reason there is — the connector's
 // own message (TRACE ERROR), else its last ERROR log message, else its last
-// stderr line — and where the full log is.
+// stderr line, its first 8 KiB (the fields keep all of it) — and where the
+// full log is.
 func (e *ConnectorError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "connector %s: %s failed", e.Connector, e.Command)
@@ -59,7 +61,7 @@ func (e *ConnectorError) Error() string {
 		if e.Message != "" && e.FailureType != "" {
 			fmt.Fprintf(&b, "%s: ", e.FailureType)
 		}
-		b.WriteString(reason)
+		b.WriteString(termsafe.Head(reason))
 	}
 	if e.LogFile != "" {
 		fmt.Fprintf(&b, "; the connector's full log is in %s", e.LogFile)

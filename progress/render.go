@@ -4,9 +4,11 @@ import (
 	"io"
 	"os"
 	"time"
+	"unicode"
 
 	"github.com/x/goairbyte/internal/termsafe"
 	"golang.org/x/term"
+	"golang.org/x/text/width"
 )
 
 // Terminal control: return to the start of the line and erase it.
@@ -70,15 +72,36 @@ func (r *textRenderer) masked(line string) string {
 }
 
 // fit cuts line to the terminal's width: a line that wraps cannot be redrawn
-// in place by a carriage return.
+// in place by a carriage return. Columns are counted as terminals count
+// them, since stream names may be in any script: two for East Asian wide
+// characters, none for combining marks.
 func (r *textRenderer) fit(line string) string {
 	width, _, err := term.GetSize(r.fd)
 	if err != nil || width <= 1 {
 		return line
 	}
-	runes := []rune(line)
-	if len(runes) < width {
-		return line
+	cols, cut := 0, -1
+	for i, c := range line {
+		w := columns(c)
+		if cut < 0 && cols+w > width-2 {
+			cut = i // where the line is cut if it does not fit
+		}
+		if cols += w; cols > width-1 {
+			return line[:cut] + "…"
+		}
 	}
-	return string(runes[:width-2]) + "…"
+	return line
+}
+
+// columns is how many columns of a terminal r takes.
+func columns(r rune) int {
+	switch {
+	case unicode.In(r, unicode.Mn, unicode.Me):
+		return 0
+	case r >= 0x1100:
+		if k := width.LookupRune(r).Kind(); k == width.EastAsianWide || k == width.EastAsianFullwidth {
+			return 2
+		}
+	}
+	return 1
 }

@@ -72,6 +72,33 @@ func TestRendererOnTerminalFitsTheWidth(t *testing.T) {
 	}
 }
 
+// TestRendererOnTerminalFitsWideNames: stream names in CJK take two columns
+// a character; a line cut by its runes alone wraps, and each redraw then
+// leaves a copy of its first row on the screen.
+func TestRendererOnTerminalFitsWideNames(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	tty, wait := ptyOutput(t, 40)
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))
+	for _, name := range []string{"用户用户", "产品产品", "订单订单"} {
+		h.tr.Stream(name).Read(1000, 1000)
+	}
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	out := wait()
+
+	live := strings.Split(out, clearLine)[1]
+	cols := 0
+	for _, r := range live {
+		cols++
+		if r >= 0x4e00 && r <= 0x9fff {
+			cols++ // a CJK ideograph is two columns wide
+		}
+	}
+	if cols < 38 || cols > 39 || !strings.HasSuffix(live, "…") {
+		t.Fatalf("live line %q takes %d columns, want it cut to 39 (38 before a wide character) for a 40-column terminal", live, cols)
+	}
+}
+
 func TestRendererOnTerminalWithoutLiveProgress(t *testing.T) {
 	t.Setenv("NO_LIVE_PROGRESS", "yes")
 	tty, wait := ptyOutput(t, 200)

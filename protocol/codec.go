@@ -78,7 +78,7 @@ func (d *Decoder) Decode() (*Message, error) {
 		line = bytes.TrimSpace(line)
 		d.line = line
 		if tooLong {
-			return &Message{Unparsed: bytes.Clone(line)}, nil
+			return d.tooLong(line), nil
 		}
 		if len(line) == 0 {
 			continue
@@ -89,6 +89,26 @@ func (d *Decoder) Decode() (*Message, error) {
 		}
 		return m, nil
 	}
+}
+
+// tooLong is the message of a line over the limit, given its head: unparsed,
+// and malformed when the head says it is a RECORD or a STATE, so that a
+// reader counts a lost record rather than taking it for chatter.
+func (d *Decoder) tooLong(head []byte) *Message {
+	m := &Message{Unparsed: bytes.Clone(head)}
+	if t := claimedType(head); t != "" {
+		m.Malformed = &MalformedLine{Type: t, Stream: claimedStream(head), Line: d.lines,
+			Err: fmt.Errorf("the line is longer than %s, the longest a message may be", sizeText(d.max))}
+	}
+	return m
+}
+
+// sizeText says n bytes in MiB when it is a whole number of them.
+func sizeText(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // readLine returns the next line, without its newline. A line longer than

@@ -262,7 +262,9 @@ func TestDecoderLongLines(t *testing.T) {
 		t.Fatalf("line after the big one: %+v, %v", m, err)
 	}
 
-	// Over the limit: reported as unparsed with its head, the stream goes on.
+	// Over the limit: reported as unparsed with its head, the stream goes on;
+	// a line that says it is a RECORD is a malformed one, which a reader
+	// must not take for chatter: the record is lost.
 	for _, tail := range []string{"\n", ""} {
 		dec = NewDecoder(strings.NewReader(line + "\n" + messageLines["log"] + "\n" + line + tail))
 		dec.setMaxLineSize(3 << 20)
@@ -276,6 +278,10 @@ func TestDecoderLongLines(t *testing.T) {
 			}
 			if want == "" && (len(m.Unparsed) != unparsedHead || !bytes.HasPrefix([]byte(line), m.Unparsed)) {
 				t.Errorf("message %d: unparsed head of %d bytes", i, len(m.Unparsed))
+			}
+			if bad := m.Malformed; want == "" && (bad == nil || bad.Type != TypeRecord || bad.Stream != "big" || bad.Line != int64(i+1) ||
+				bad.Err == nil || !strings.Contains(bad.Err.Error(), "3 MiB")) {
+				t.Errorf("message %d: Malformed %+v, want the RECORD of stream big on line %d, longer than 3 MiB", i, bad, i+1)
 			}
 		}
 		if _, err := dec.Decode(); err != io.EOF {

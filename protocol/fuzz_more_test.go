@@ -127,7 +127,8 @@ func dump(m *Message) string {
 // FuzzDecoder checks the Decoder against ParseMessage line by line, with
 // every message kept until the end: the pooled records and shared data
 // blocks of one line must not change what an earlier line decoded to, and
-// over-long lines come back as their head, unparsed.
+// over-long lines come back as their head, unparsed, malformed when the
+// head claims a RECORD or STATE.
 func FuzzDecoder(f *testing.F) {
 	var all []string
 	for _, l := range messageLines {
@@ -160,7 +161,12 @@ func FuzzDecoder(f *testing.F) {
 		for i, l := range lines {
 			switch {
 			case max > 0 && len(l) > int(max):
-				want = append(want, &Message{Unparsed: bytes.Clone(bytes.TrimSpace(l[:min(len(l), unparsedHead)]))})
+				m := &Message{Unparsed: bytes.Clone(bytes.TrimSpace(l[:min(len(l), unparsedHead)]))}
+				if t := claimedType(m.Unparsed); t != "" {
+					m.Malformed = &MalformedLine{Type: t, Stream: claimedStream(m.Unparsed), Line: int64(i + 1),
+						Err: fmt.Errorf("the line is longer than %d bytes, the longest a message may be", max)}
+				}
+				want = append(want, m)
 			case len(bytes.TrimSpace(l)) > 0:
 				m := ParseMessage(bytes.TrimSpace(l))
 				if m.Malformed != nil {

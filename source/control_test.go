@@ -68,6 +68,29 @@ func testConfigChangeCallback(t *testing.T, build func(...connector.Option) *sou
 	}
 }
 
+// TestConfigChangeCannotNameSecrets: a connector that sends back a config
+// naming a secret it was not given (secret_reference::NAME) is not given
+// that secret on its next run: its config change is ignored. Not parallel:
+// it sets an environment variable.
+func TestConfigChangeCannotNameSecrets(t *testing.T) {
+	const other = "sk-other-key-0042"
+	t.Setenv("CONTROLSOURCE_OTHER_KEY", other)
+	src := controlSource(t, "steal", 1)
+	for range 2 {
+		for rec, err := range src.Records(context.Background(), "items") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name, _ := rec.Get("name"); name != apiKey {
+				t.Fatalf("the connector was given %q as its api_key, want the one configured", name)
+			}
+		}
+	}
+	if c := src.Config(); c["api_key"] != apiKey {
+		t.Fatalf("config after the change: %v", c)
+	}
+}
+
 func TestRecordOptions(t *testing.T) {
 	t.Parallel()
 	src := controlSource(t, "ok", 1)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
@@ -120,8 +119,7 @@ var benchmarkCommand = &command{
 // run, process start-up included, as is the time to the first record
 // (from the call into the library).
 func printBenchmark(e *env, from, to string, counts map[string]int64, final progress.Snapshot) error {
-	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tRECORDS\tREC/S\tMB/S\tFIRST RECORD")
+	tw := newTable(e.text, "STREAM", "RECORDS", "REC/S", "MB/S", "FIRST RECORD")
 	var total int64
 	for _, st := range final.Streams {
 		n := counts[st.Name]
@@ -130,9 +128,9 @@ func printBenchmark(e *env, from, to string, counts map[string]int64, final prog
 		if st.RecordsRead > 0 {
 			first = fmt.Sprintf("%.3f s", st.TimeToFirstRecord.Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%s\n", st.Name, n, st.RecordsPerSec, st.BytesPerSec/1e6, first)
+		tw.row(st.Name, n, fmt.Sprintf("%.0f", st.RecordsPerSec), fmt.Sprintf("%.2f", st.BytesPerSec/1e6), first)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.flush(); err != nil {
 		return err
 	}
 	secs := final.Elapsed.Seconds()

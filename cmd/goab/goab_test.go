@@ -701,15 +701,16 @@ func TestUsePython(t *testing.T) {
 
 // TestConnectorTextCannotDriveTheTerminal: a connector's failure message
 // and stream names with escape sequences (OSC 52 writes the clipboard, CSI
-// 2J clears the screen) are shown, not obeyed, in errors and tables; the
-// JSON catalog keeps the name exactly.
+// 2J clears the screen) are shown, not obeyed, in errors and tables; a
+// newline or tab in a name cannot forge a row or a column of a table; the
+// JSON catalog keeps the names exactly.
 func TestConnectorTextCannotDriveTheTerminal(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "source-hostile")
 	script := `#!/bin/sh
 case "$1" in
 spec) echo '{"type":"SPEC","spec":{"connectionSpecification":{"type":"object"}}}' ;;
 check) echo '{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"bad \\u001b]52;c;aGVsbG8=\\u0007 key \\u001b[2J"}}' ;;
-discover) echo '{"type":"CATALOG","catalog":{"streams":[{"name":"users\\u001b[2J","json_schema":{},"supported_sync_modes":["full_refresh"]}]}}' ;;
+discover) echo '{"type":"CATALOG","catalog":{"streams":[{"name":"users\\u001b[2J","json_schema":{},"supported_sync_modes":["full_refresh"]},{"name":"a\\nforged\\tincremental\\t-","json_schema":{},"supported_sync_modes":["full_refresh"]}]}}' ;;
 esac
 `
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
@@ -722,12 +723,46 @@ esac
 	}
 	r = goab(t, nil, "discover", "source-hostile", "--local-executable", bin, "--config", "{}", "--format", "table")
 	r.want(t, 0)
-	if strings.Contains(r.stdout, "\x1b") || !strings.Contains(r.stdout, `users\x1b[2J`) {
-		t.Fatalf("discover table: stdout %q", r.stdout)
+	if strings.Contains(r.stdout, "\x1b") || !strings.Contains(r.stdout, `users\x1b[2J`) ||
+		strings.Count(r.stdout, "\n") != 3 || !strings.Contains(r.stdout, `a\nforged\tincremental\t-  full_refresh`) {
+		t.Fatalf("discover table: stdout %q, want a header and two rows", r.stdout)
 	}
 	r = goab(t, nil, "discover", "source-hostile", "--local-executable", bin, "--config", "{}")
 	r.want(t, 0)
-	if !strings.Contains(r.stdout, `"users\u001b[2J"`) {
+	if !strings.Contains(r.stdout, `"users\u001b[2J"`) || !strings.Contains(r.stdout, `"a\nforged\tincremental\t-"`) {
 		t.Fatalf("discover JSON: stdout %q", r.stdout)
+	}
+}
+
+// TestJSONOutputCannotDriveTheTerminal: the JSON goab prints (records,
+// the catalog, the spec) keeps the connector's values, but a C1 control
+// (U+009B is CSI, as ESC [ is), a bidirectional override or a carriage
+// return between tokens reaches stdout as a JSON escape or not at all, so
+// that the JSON shown on a terminal is what a parser reads.
+func TestJSONOutputCannotDriveTheTerminal(t *testing.T) {
+	const bad = "v\u009b2J \u202ex" // U+009B and U+202E, raw in the connector's JSON
+	bin := filepath.Join(t.TempDir(), "source-hostile")
+	script := "#!/bin/sh\ncase \"$1\" in\n" +
+		"spec) printf '%s\\n' '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\",\"description\":\"" + bad + "\"}}}' ;;\n" +
+		"discover) printf '%s\\n' '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[{\"name\":\"" + bad + "\",\"json_schema\":{},\"supported_sync_modes\":[\"full_refresh\"]}]}}' ;;\n" +
+		"read) printf '{\"type\":\"RECORD\",\"record\":{\"stream\":\"" + bad + "\",\"data\":{\"a\":\"" + bad + "\",\r\"b\":1},\"emitted_at\":1}}\\n' ;;\n" +
+		"esac\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"spec", "--format", "json"},
+		{"discover"},
+		{"records", "--stream", bad},
+	} {
+		r := goab(t, nil, append([]string{args[0], "source-hostile", "--local-executable", bin, "--config", "{}"}, args[1:]...)...)
+		r.want(t, 0)
+		if strings.ContainsAny(r.stdout, "\u009b\u202e\r") {
+			t.Errorf("%s: stdout %q holds characters a terminal acts on", args[0], r.stdout)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || !strings.Contains(fmt.Sprint(v), bad) {
+			t.Errorf("%s: stdout %q does not hold the value %q (%v)", args[0], r.stdout, bad, err)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"text/tabwriter"
 
 	"github.com/x/goairbyte/registry"
 )
@@ -36,26 +35,25 @@ var connectorsCommand = &command{
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
+		tw := newTable(e.text)
 		if *long {
-			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tLANGUAGE\tDOCKER IMAGE\tPYPI PACKAGE")
+			tw.row("NAME", "KIND", "VERSION", "LANGUAGE", "DOCKER IMAGE", "PYPI PACKAGE")
 		}
 		for _, c := range cs {
 			if kind.value != "" && string(c.Kind) != kind.value {
 				continue
 			}
 			if !*long {
-				fmt.Fprintln(tw, c.Name)
+				tw.row(c.Name)
 				continue
 			}
 			lang := c.Language
 			if c.BuiltIn {
 				lang += " (built-in)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, orDash(c.DockerImageTag),
-				orDash(lang), orDash(c.DockerRepository), orDash(c.PyPIPackage))
+			tw.row(c.Name, c.Kind, orDash(c.DockerImageTag), orDash(lang), orDash(c.DockerRepository), orDash(c.PyPIPackage))
 		}
-		return tw.Flush()
+		return tw.flush()
 	},
 }
 

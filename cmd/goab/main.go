@@ -102,7 +102,8 @@ type env struct {
 	// text is stdout for what is read rather than parsed (tables,
 	// summaries, plans), which shows the names a connector or a remote
 	// service chose: their control characters are escaped. Records,
-	// catalogs and specs go to stdout as they are.
+	// catalogs and specs go to stdout as JSON values exactly as they came,
+	// through printJSON.
 	text   io.Writer
 	stderr io.Writer
 	conns  *goairbyte.Environment
@@ -116,6 +117,14 @@ func newEnv(stdout, stderr io.Writer) *env {
 	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(stderr),
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
 	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns}
+}
+
+// printJSON writes the JSON text b to stdout with the characters a
+// terminal would act on written as JSON escapes: the value stays exactly
+// the connector's, and on a terminal it is seen rather than obeyed.
+func (e *env) printJSON(b []byte) error {
+	_, err := e.stdout.Write(termsafe.AppendJSON(nil, b))
+	return err
 }
 
 // command is one goab subcommand.

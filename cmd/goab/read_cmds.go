@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
@@ -137,8 +136,7 @@ var readCommand = &command{
 // would only repeat it).
 func printReadTable(ctx context.Context, e *env, res *source.ReadResult) error {
 	counts := res.StreamRecords()
-	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tRECORDS LOADED\tROWS IN TABLE\tTABLE")
+	tw := newTable(e.text, "STREAM", "RECORDS LOADED", "ROWS IN TABLE", "TABLE")
 	for _, name := range res.ProcessedStreams() {
 		ds, err := res.Stream(ctx, name)
 		if err != nil {
@@ -148,9 +146,9 @@ func printReadTable(ctx context.Context, e *env, res *source.ReadResult) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", name, counts[name], rows, ds.QualifiedTableName())
+		tw.row(name, counts[name], rows, ds.QualifiedTableName())
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 // records says how many records: "1 record", "2 records".

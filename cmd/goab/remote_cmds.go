@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
@@ -242,8 +241,7 @@ var airbyteCommand = &command{
 			if len(pos) > 1 {
 				return usagef(c.name, "unexpected arguments %q", pos[1:])
 			}
-			tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "JOB\tTYPE\tSTATUS\tCONNECTION\tSTARTED\tROWS")
+			tw := newTable(e.text, "JOB", "TYPE", "STATUS", "CONNECTION", "STARTED", "ROWS")
 			n := 0
 			for j, err := range client.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: *connection}) {
 				if err != nil {
@@ -252,9 +250,9 @@ var airbyteCommand = &command{
 				if n++; n > *limit {
 					break
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", j.ID, j.JobType, j.Status, j.ConnectionID, j.StartTime, j.RowsSynced)
+				tw.row(j.ID, j.JobType, j.Status, j.ConnectionID, j.StartTime, j.RowsSynced)
 			}
-			return tw.Flush()
+			return tw.flush()
 		case "sync":
 			if len(pos) != 2 {
 				return usagef(c.name, "sync takes one connection id")
@@ -395,8 +393,7 @@ var fivetranCommand = &command{
 			return err
 		}
 		fmt.Fprintf(e.text, "The %s of %s succeeded at %s after %d trigger(s).\n", pos[0], pos[1], res.Connection.SucceededAt.Format(time.RFC3339), res.Triggers)
-		tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TABLE\tIN DESTINATION\tCOLUMNS\tPRIMARY KEY")
+		tw := newTable(e.text, "TABLE", "IN DESTINATION", "COLUMNS", "PRIMARY KEY")
 		for _, t := range res.Tables {
 			var pk []string
 			for _, col := range t.Columns {
@@ -404,9 +401,9 @@ var fivetranCommand = &command{
 					pk = append(pk, col.Name)
 				}
 			}
-			fmt.Fprintf(tw, "%s.%s\t%s.%s\t%d\t%s\n", t.Schema, t.Name, t.SchemaInDestination, t.NameInDestination, len(t.Columns), orDash(strings.Join(pk, ",")))
+			tw.row(t.Schema+"."+t.Name, t.SchemaInDestination+"."+t.NameInDestination, len(t.Columns), orDash(strings.Join(pk, ",")))
 		}
-		return tw.Flush()
+		return tw.flush()
 	},
 }
 
@@ -468,14 +465,17 @@ var watchCommand = &command{
 			ctx, cancel = context.WithTimeout(ctx, *runFor)
 			defer cancel()
 		}
-		enc := json.NewEncoder(e.stdout)
 		n := 0
 		for ev, err := range w.Events(ctx, cur) {
 			if err != nil {
 				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", err)
 				continue
 			}
-			if err := enc.Encode(ev); err != nil {
+			line, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			if err := e.printJSON(append(line, '\n')); err != nil {
 				return err
 			}
 			if n++; *count > 0 && n >= *count {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,10 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -49,7 +50,14 @@ var specCommand = &command{
 			}
 			return src.WriteConfigSpecFile(ctx, *output, f)
 		}
-		return src.PrintConfigSpec(ctx, e.stdout, format.value)
+		if format.value == "json" {
+			var buf bytes.Buffer
+			if err := src.PrintConfigSpec(ctx, &buf, format.value); err != nil {
+				return err
+			}
+			return e.printJSON(buf.Bytes())
+		}
+		return src.PrintConfigSpec(ctx, e.stdout, format.value) // YAML escapes what a terminal acts on
 	},
 }
 
@@ -97,14 +105,12 @@ var discoverCommand = &command{
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(e.stdout, "%s\n", out)
-		return err
+		return e.printJSON(append(out, '\n'))
 	},
 }
 
 func printCatalogTable(e *env, cat *protocol.Catalog) error {
-	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tSYNC MODES\tCURSOR\tPRIMARY KEY")
+	tw := newTable(e.text, "STREAM", "SYNC MODES", "CURSOR", "PRIMARY KEY")
 	for _, s := range cat.Streams {
 		modes := make([]string, len(s.SupportedSyncModes))
 		for i, m := range s.SupportedSyncModes {
@@ -114,10 +120,9 @@ func printCatalogTable(e *env, cat *protocol.Catalog) error {
 		for _, k := range s.SourceDefinedPrimaryKey {
 			keys = append(keys, strings.Join(k, "."))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, strings.Join(modes, ","),
-			orDash(strings.Join(s.DefaultCursorField, ".")), orDash(strings.Join(keys, ",")))
+		tw.row(s.Name, strings.Join(modes, ","), orDash(strings.Join(s.DefaultCursorField, ".")), orDash(strings.Join(keys, ",")))
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 func orDash(s string) string {
@@ -152,13 +157,14 @@ var recordsCommand = &command{
 			return err
 		}
 		w := bufio.NewWriterSize(e.stdout, 64<<10)
+		var line []byte
 		for rec, err := range src.Records(ctx, name, source.Limit(*limit)) {
 			if err != nil {
 				w.Flush()
 				return err
 			}
-			w.Write(rec.Raw())
-			if err := w.WriteByte('\n'); err != nil {
+			line = append(termsafe.AppendJSON(line[:0], rec.Raw()), '\n')
+			if _, err := w.Write(line); err != nil {
 				return quietEPIPE(err)
 			}
 		}

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
@@ -155,12 +153,11 @@ var syncCommand = &command{
 // progress summary's, on stderr, as for read: a second summary on stdout
 // showed the same line twice at the terminal.
 func printWriteSummary(e *env, res *destination.WriteResult) error {
-	tw := tabwriter.NewWriter(e.text, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tRECORDS SENT\tCONFIRMED")
+	tw := newTable(e.text, "STREAM", "RECORDS SENT", "CONFIRMED")
 	for _, name := range sortedKeys(res.RecordsSent, res.RecordsConfirmed) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", name, res.RecordsSent[name], res.RecordsConfirmed[name])
+		tw.row(name, res.RecordsSent[name], res.RecordsConfirmed[name])
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 // sortedKeys returns the keys of the maps, sorted.

@@ -35,3 +35,38 @@ func TestWriter(t *testing.T) {
 		t.Fatalf("wrote %q, want %q", b.String(), want)
 	}
 }
+
+func TestAppendJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":"plain","b":[1,2.5e3,null]}`:          `{"a":"plain","b":[1,2.5e3,null]}`,
+		"{\n\t\"a\": \"été 日本 🙂\"\n}\n":             "{\n\t\"a\": \"été 日本 🙂\"\n}\n",
+		"{\"csi\":\"\u009b2J\",\"del\":\"\x7f\"}":   `{"csi":"\u009b2J","del":"\u007f"}`,
+		"{\"bidi\u202e\":\"\u202eevil\"}":           `{"bidi\u202e":"\u202eevil"}`,
+		"{\"tag\":\"\U000e0001\"}":                  `{"tag":"\udb40\udc01"}`,
+		"{\"bad\":\"\xff\"}":                        `{"bad":"\ufffd"}`,
+		"{\"a\":1,\r\"b\":2}\r\n":                   "{\"a\":1,\"b\":2}\n",
+		`{"q":"\"` + "\u202e" + `\\","e":"\u009b"}`: `{"q":"\"\u202e\\","e":"\u009b"}`,
+	} {
+		got := string(AppendJSON([]byte("x"), []byte(in)))
+		if got != "x"+want {
+			t.Errorf("AppendJSON(%q) = %q, want %q", in, got[1:], want)
+		}
+	}
+}
+
+func TestHead(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 5, "short"},
+		{"longer", 4, "long… (2 more bytes)"},
+		{"ééé", 3, "é… (4 more bytes)"}, // not in the middle of the second é
+		{"ééé", 4, "éé… (2 more bytes)"},
+	} {
+		if got := head(c.s, c.n); got != c.want {
+			t.Errorf("head(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}

@@ -2,9 +2,12 @@
 // package's tests for what the faker does not do: it sends a CONTROL
 // CONNECTOR_CONFIG message (as a connector refreshing an OAuth token does),
 // has an airbyte_secret field that it prints to stderr (to test masking),
-// and can end a stream without reporting it complete.
+// and can end a stream without reporting it complete. In mode "steal" it
+// puts the api_key it was given in its record's Name and sends back a
+// config naming another secret, secret_reference::CONTROLSOURCE_OTHER_KEY,
+// as a hostile connector would to be given it on its next run.
 //
-// Config: {"api_key": "...", "mode": "ok" | "incomplete" | "fail", "count": N}.
+// Config: {"api_key": "...", "mode": "ok" | "incomplete" | "fail" | "steal", "count": N}.
 // Its one stream, "items", has records {"id": i, "Name": "item i", "extra": true}
 // of which "extra" is not declared in the schema.
 package main
@@ -25,7 +28,7 @@ type config struct {
 const spec = `{"documentationUrl":"https://example.com/controlsource","connectionSpecification":{
 "$schema":"http://json-schema.org/draft-07/schema#","type":"object","required":["api_key"],
 "properties":{"api_key":{"type":"string","minLength":8,"pattern":"^sk-","airbyte_secret":true},
-"mode":{"type":"string","enum":["ok","incomplete","fail"]},"count":{"type":"integer","minimum":0}}}}`
+"mode":{"type":"string","enum":["ok","incomplete","fail","steal"]},"count":{"type":"integer","minimum":0}}}}`
 
 const catalog = `{"streams":[{"name":"items","json_schema":{"type":"object","properties":{
 "id":{"type":"integer"},"Name":{"type":"string"}}},"supported_sync_modes":["full_refresh"],
@@ -73,11 +76,19 @@ func main() {
 				"stream_status": map[string]any{"stream_descriptor": map[string]any{"name": "items"}, "status": s}}})
 		}
 		status("STARTED")
+		newKey := cfg.APIKey + "-refreshed"
+		if cfg.Mode == "steal" {
+			newKey = "secret_reference::CONTROLSOURCE_OTHER_KEY"
+		}
 		emit(map[string]any{"type": "CONTROL", "control": map[string]any{"type": "CONNECTOR_CONFIG", "emitted_at": now,
-			"connectorConfig": map[string]any{"config": map[string]any{"api_key": cfg.APIKey + "-refreshed", "mode": cfg.Mode, "count": cfg.Count}}}})
+			"connectorConfig": map[string]any{"config": map[string]any{"api_key": newKey, "mode": cfg.Mode, "count": cfg.Count}}}})
 		for i := 1; i <= cfg.Count; i++ {
+			name := fmt.Sprintf("item %d", i)
+			if cfg.Mode == "steal" {
+				name = cfg.APIKey
+			}
 			emit(map[string]any{"type": "RECORD", "record": map[string]any{"stream": "items", "emitted_at": now,
-				"data": map[string]any{"id": i, "Name": fmt.Sprintf("item %d", i), "extra": true}}})
+				"data": map[string]any{"id": i, "Name": name, "extra": true}}})
 		}
 		switch cfg.Mode {
 		case "fail":
