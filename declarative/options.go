@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -36,7 +37,8 @@ type options struct {
 // WithHTTPClient sets the client used for every request the connector
 // makes, OAuth token refreshes and session logins included. The default is
 // a client over a transport like http.DefaultTransport (HTTPS_PROXY and the
-// system's CAs honoured).
+// system's CAs honoured), one that every Source built without this option
+// shares.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -87,6 +89,15 @@ func WithConfigUpdates(f func(config json.RawMessage)) Option {
 	}
 }
 
+// sharedTransport is the transport of the Sources given no client. It is
+// one for all of them, as http.DefaultTransport is for a program's
+// clients: a program that builds a Source per sync (the in-process
+// source-declarative-manifest builds one per command) reuses connections
+// across them, and a Source it drops leaves none open beyond the pool's
+// idle limits. With one transport each, every Source dropped kept its
+// idle connections, and a goroutine per connection, for 90 seconds.
+var sharedTransport = sync.OnceValue(func() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() })
+
 func buildOptions(opts []Option) (options, error) {
 	o := options{now: time.Now, sleep: sleepCtx, maxBody: maxResponseBody, stallTimeout: defaultStallTimeout}
 	for _, opt := range opts {
@@ -95,7 +106,7 @@ func buildOptions(opts []Option) (options, error) {
 		}
 	}
 	if o.client == nil {
-		o.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		o.client = &http.Client{Transport: sharedTransport()}
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)

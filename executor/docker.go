@@ -212,7 +212,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 	// the container and the wait must still see it go; release ends it.
 	waitCtx, cancelWait := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancelWait = cancelWait
-	p.waited = d.cli.ContainerWait(waitCtx, p.id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	p.waited = buffered(d.cli.ContainerWait(waitCtx, p.id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit}))
 	if _, err := d.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
 		return started{}, d.engineErr(err)
 	}
@@ -222,6 +222,25 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		st.stdin = attachedStdin{p.att}
 	}
 	return st, nil
+}
+
+// buffered returns the wait w with channels that hold its answer. The
+// client's goroutine sends the exit status on an unbuffered channel, and
+// wait may return another way (the container removed, or its exit found by
+// inspection): nobody takes the status then, and that goroutine would stay
+// blocked for good, with its connection to the engine. This one ends once
+// either answer came, which release's cancelWait ensures.
+func buffered(w client.ContainerWaitResult) client.ContainerWaitResult {
+	res, errc := make(chan container.WaitResponse, 1), make(chan error, 1)
+	go func() {
+		select {
+		case r := <-w.Result:
+			res <- r
+		case err := <-w.Error:
+			errc <- err
+		}
+	}()
+	return client.ContainerWaitResult{Result: res, Error: errc}
 }
 
 // runFilesTar packs the run files into a tar of containerRunDir, private

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,4 +229,72 @@ func TestDockerEnvBindMountHostNetwork(t *testing.T) {
 	if got.Env != "hello" || got.Probe != "from the host" {
 		t.Fatalf("env %q, probe %q", got.Env, got.Probe)
 	}
+}
+
+// TestDockerStopLeavesNoGoroutine cancels runs as a long-lived program
+// does all day, here at the worst moment: after the wait for the
+// container's exit is registered, before the container starts. The wait
+// must end with the run; one whose answer nobody takes would stay blocked
+// for good, with its connection to the engine.
+func TestDockerStopLeavesNoGoroutine(t *testing.T) {
+	testenv.Docker(t)
+	var cancelRun atomic.Pointer[context.CancelFunc]
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation(),
+		client.WithHTTPRequestHook(func(r *http.Request) error {
+			if cancel := cancelRun.Load(); cancel != nil && strings.HasSuffix(r.URL.Path, "/start") {
+				(*cancel)()
+			}
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	image := "goairbyte-test/hang:0.1.0"
+	testenv.BuildImage(t, cli, "./internal/testconnectors/hang", image)
+	d := build[executor.Executor](t, fmt.Sprintf("source-hang-%d", time.Now().UnixNano()),
+		executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+	before := waitingForContainers()
+	for range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancelRun.Store(&cancel)
+		if _, err := collect(d.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog})); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a run cancelled as its container starts: %v, want context.Canceled", err)
+		}
+		cancel()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := waitingForContainers()
+		if len(left) <= len(before) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still wait for containers that are gone (%d before the runs):\n%s",
+				len(left), len(before), strings.Join(left, "\n\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitingForContainers returns the stacks of the goroutines that wait for
+// a container's exit.
+func waitingForContainers() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "(*Client).ContainerWait.func") {
+			out = append(out, g)
+		}
+	}
+	return out
 }
