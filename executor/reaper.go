@@ -55,6 +55,10 @@ const pgidFile = ".pgid"
 // pgidRecord is what pgidFile holds for the group led by pid.
 func pgidRecord(pid int) string { return strconv.Itoa(pid) + " " + procStart(pid) }
 
+// procStartOf is procStart; tests replace it to act as a system without
+// /proc.
+var procStartOf = procStart
+
 // procStart is the start time of process pid (in clock ticks since boot,
 // from /proc), "" when there is no such process or no /proc.
 func procStart(pid int) string {
@@ -91,7 +95,13 @@ func killGroup(record string) {
 	if err != nil || pgid <= 1 {
 		return
 	}
-	if now := procStart(pgid); now != "" && (len(f) < 2 || f[1] != now) {
+	switch now := procStartOf(pgid); {
+	case now != "" && (len(f) < 2 || f[1] != now):
+		return // the pid was reused
+	case now == "" && owner.Alive(pgid):
+		// No start time to compare (no /proc): a live leader may be a
+		// new group that reused the number. Left alone; with the number
+		// free, what remains in the group can only be the connector's.
 		return
 	}
 	killPgid(pgid)
