@@ -89,4 +89,32 @@ func BenchmarkTokenRenewal(b *testing.B) {
 			b.ReportMetric(float64(len(st.values)), "entries")
 		})
 	})
+	b.Run("leased", func(b *testing.B) {
+		m := newBenchMasker()
+		var held [2]func() // the current and the previous token, as airbyteapi keeps them
+		renew := func(i int) {
+			release := m.lease([]string{benchToken(i)})
+			if held[1] != nil {
+				held[1]()
+			}
+			held = [2]func(){release, held[0]}
+		}
+		for i := range tokensPerDay {
+			renew(i)
+		}
+		b.Run("renew", func(b *testing.B) {
+			i := tokensPerDay
+			for b.Loop() {
+				renew(i)
+				i++
+			}
+		})
+		b.Run("mask", func(b *testing.B) {
+			st := m.state.Load()
+			for b.Loop() {
+				st.mask(benchLine)
+			}
+			b.ReportMetric(float64(len(st.values)), "entries")
+		})
+	})
 }
