@@ -15,6 +15,7 @@ import (
 
 	"github.com/x/goairbyte/internal/httpbody"
 	"github.com/x/goairbyte/internal/httpretry"
+	"github.com/x/goairbyte/internal/masklease"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -209,6 +210,16 @@ type tokenSource struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+	// held releases the masking of the current token ([0]) and of the one
+	// before it ([1]). A token is masked only while it may still be
+	// printed: the current one, and the previous one, which a request
+	// being retried or an error being written may still hold. The one
+	// before that is released, so a client renewing a token every 2.5
+	// minutes for days does not grow the process's set of masked values
+	// (and the cost of each masked line) without bound. By then it has
+	// expired or the server has refused it, unless tokens live less than
+	// renewBefore.
+	held [2]func()
 }
 
 // renewBefore is how long before its announced expiry a token is renewed:
@@ -234,7 +245,11 @@ func (t *tokenSource) header(ctx context.Context) (string, error) {
 	if out.AccessToken == "" {
 		return "", errors.New("airbyteapi: the token endpoint answered without an access_token")
 	}
-	secrets.Register(out.AccessToken)
+	release := masklease.Hold(out.AccessToken)
+	if t.held[1] != nil {
+		t.held[1]()
+	}
+	t.held = [2]func(){release, t.held[0]}
 	t.token = out.AccessToken
 	t.expires = time.Now().Add(time.Duration(out.ExpiresIn) * time.Second)
 	return "Bearer " + t.token, nil

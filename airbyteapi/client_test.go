@@ -8,7 +8,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/secrets"
 )
 
 func TestMain(m *testing.M) {
@@ -87,6 +90,59 @@ func TestTokenRenewedBeforeItExpires(t *testing.T) {
 	if n := srv.Refused(); n != 0 {
 		t.Errorf("%d requests refused", n)
 	}
+}
+
+// TestReplacedTokensAreNoLongerMasked: each access token is registered for
+// masking while it may still be printed — as the current token, or the
+// previous one still in a retried request or an error — and released after
+// that, so a client that renews its token every few minutes for days does
+// not grow the process's set of secrets without bound.
+func TestReplacedTokensAreNoLongerMasked(t *testing.T) {
+	// Tokens living less than the 30 s renewal margin are renewed before
+	// every request.
+	srv := airbytetest.Start(t, airbytetest.WithTokenLifetime(20*time.Second))
+	sent := &authLog{next: http.DefaultTransport}
+	c := newClient(t, srv, airbyteapi.WithHTTPClient(&http.Client{Transport: sent}))
+	for range 6 {
+		if _, err := c.Workspace(context.Background(), srv.WorkspaceID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	toks := sent.tokens()
+	if len(toks) < 6 {
+		t.Fatalf("%d tokens used, want a new one for each of 6 requests: %v", len(toks), toks)
+	}
+	for i, tok := range toks {
+		kept := i >= len(toks)-2
+		if masked := secrets.Mask(tok) != tok; masked != kept {
+			t.Errorf("token %d of %d: masked=%v, want %v (only the current and the previous token stay masked)", i+1, len(toks), masked, kept)
+		}
+	}
+}
+
+// authLog is a transport that notes the distinct bearer tokens requests
+// carry, in the order they were first sent.
+type authLog struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen []string
+}
+
+func (a *authLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		a.mu.Lock()
+		if !slices.Contains(a.seen, tok) {
+			a.seen = append(a.seen, tok)
+		}
+		a.mu.Unlock()
+	}
+	return a.next.RoundTrip(r)
+}
+
+func (a *authLog) tokens() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.seen)
 }
 
 func TestBadCredentialsAreUnauthorized(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/x/goairbyte/internal/masklease"
 )
 
 // masked is what every secret value is replaced by.
@@ -25,9 +27,16 @@ const minMaskLength = 4
 
 // masker is the process-wide set of secret values. Mask is on every log path,
 // so readers only load an immutable replacer; writers rebuild it under a lock.
+//
+// A value is masked for good ([Register]) or while it is held (lease, for
+// the access tokens our clients renew every few minutes: see package
+// internal/masklease). A form is masked while it is in values or at least
+// one lease holds it; leases are counted, so releasing one never unmasks a
+// form that is registered for good or held by another.
 type masker struct {
 	mu     sync.Mutex
-	values map[string]struct{}
+	values map[string]struct{} // registered for good
+	leased map[string]int      // form → how many live leases hold it
 	state  atomic.Pointer[maskState]
 }
 
@@ -46,6 +55,9 @@ const precheckLimit = 128
 
 var defaultMasker = &masker{values: map[string]struct{}{}}
 
+// The lease is for our own packages only: internal/masklease is its door.
+func init() { masklease.Provide(defaultMasker.lease) }
+
 // Register adds values to the process-wide set of secrets that [Mask]
 // replaces. Values shorter than 4 bytes are ignored. The forms in
 // which connectors print a secret are registered too (see encodedForms):
@@ -57,32 +69,92 @@ func Register(values ...string) {
 }
 
 func (m *masker) register(values []string) {
+	forms := maskForms(values)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	added := false
-	add := func(v string) {
-		if len(v) < minMaskLength {
-			return
-		}
-		if _, ok := m.values[v]; !ok {
-			m.values[v] = struct{}{}
-			added = true
+	for _, f := range forms {
+		if _, ok := m.values[f]; !ok {
+			m.values[f] = struct{}{}
+			added = added || m.leased[f] == 0
 		}
 	}
+	if added {
+		m.rebuild()
+	}
+}
+
+// lease masks values, as register does, until release is called.
+func (m *masker) lease(values []string) (release func()) {
+	forms := maskForms(values)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.leased == nil {
+		m.leased = map[string]int{}
+	}
+	added := false
+	for _, f := range forms {
+		if _, ok := m.values[f]; !ok && m.leased[f] == 0 {
+			added = true
+		}
+		m.leased[f]++
+	}
+	if added {
+		m.rebuild()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { m.release(forms) }) }
+}
+
+// release drops one lease on each of forms, which a lease holds.
+func (m *masker) release(forms []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	removed := false
+	for _, f := range forms {
+		if m.leased[f]--; m.leased[f] > 0 {
+			continue
+		}
+		delete(m.leased, f)
+		if _, ok := m.values[f]; !ok {
+			removed = true
+		}
+	}
+	if removed {
+		m.rebuild()
+	}
+}
+
+// maskForms are the distinct forms of values that are long enough to mask.
+func maskForms(values []string) []string {
+	var forms []string
 	for _, v := range values {
 		if len(v) < minMaskLength {
 			continue
 		}
 		for _, f := range encodedForms(v) {
-			add(f)
+			if len(f) >= minMaskLength && !slices.Contains(forms, f) {
+				forms = append(forms, f)
+			}
 		}
 	}
-	if !added {
-		return
-	}
-	all := make([]string, 0, len(m.values))
+	return forms
+}
+
+// rebuild publishes a new snapshot of the masked forms; m.mu is held.
+func (m *masker) rebuild() {
+	all := make([]string, 0, len(m.values)+len(m.leased))
 	for v := range m.values {
 		all = append(all, v)
+	}
+	for v := range m.leased {
+		if _, ok := m.values[v]; !ok {
+			all = append(all, v)
+		}
+	}
+	if len(all) == 0 {
+		m.state.Store(nil)
+		return
 	}
 	// strings.Replacer tries the old strings in argument order at each
 	// position: longest first, so a secret that contains another one is
