@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/protocol"
@@ -109,25 +110,66 @@ func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cach
 // createInternalTables creates the state and stream bookkeeping tables if
 // they are missing.
 func (c *Cache) createInternalTables(ctx context.Context) error {
-	tx, err := c.beginDDL(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	tz := c.b.SQLType(backend.TypeTimestampTZ)
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS ` + c.qual(stateTable) + ` (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (source_name, destination_name, stream_name))`,
-		`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
-	} {
-		if err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("cache: creating internal tables: %w", err)
+	return c.inDDL(ctx, func() error {
+		tx, err := c.beginDDL(ctx)
+		if err != nil {
+			return err
 		}
+		defer tx.Rollback(ctx)
+		tz := c.b.SQLType(backend.TypeTimestampTZ)
+		for _, q := range []string{
+			`CREATE TABLE IF NOT EXISTS ` + c.qual(stateTable) + ` (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (source_name, destination_name, stream_name))`,
+			`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
+		} {
+			if err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("cache: creating internal tables: %w", err)
+			}
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// The pauses of inDDL between two runs of a DDL transaction that found a
+// table held: the first, doubled each time up to the last. A pause leaves
+// the DDL lock to other loads; a run holds it for at most the backend's
+// bound on one wait (PostgreSQL: 200 ms).
+const (
+	ddlRetryFirst = 50 * time.Millisecond
+	ddlRetryMax   = time.Second
+)
+
+// inDDL runs ddl, which does its work in a transaction of beginDDL's (or,
+// committing early, in several) that it rolls back when it fails. A
+// backend whose DDL lock bounds the waits of the transaction for other
+// locks fails a statement that would wait longer with an error matching
+// ErrInUse (see backend's DDLLock): PostgreSQL, when a reader of the table
+// a replace swaps, or another session's open write into the table a new
+// column is added to, holds it. ddl then runs again after a pause, until
+// ctx ends. Its transaction is rolled back meanwhile, which releases the
+// DDL lock: the DDL of other loads, which need none of this table, goes
+// on instead of waiting with this one for as long as the reader reads.
+func (c *Cache) inDDL(ctx context.Context, ddl func() error) error {
+	pause := ddlRetryFirst
+	for {
+		err := ddl()
+		if !errors.Is(err, backend.ErrInUse) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w; stopped waiting: %w", err, context.Cause(ctx))
+		case <-t.C:
+		}
+		pause = min(2*pause, ddlRetryMax)
 	}
-	return tx.Commit(ctx)
 }
 
 // beginDDL begins a transaction that may change tables: it takes the
 // backend's DDL lock first, so that concurrent loads serialise their DDL.
+// A transaction that may wait for another session's table lock runs in
+// inDDL.
 func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 	tx, err := c.b.Begin(ctx)
 	if err != nil {

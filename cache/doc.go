@@ -165,7 +165,11 @@
 // [*TableOwnerError] that suggests a table prefix, unless
 // LoadRequest.ShareTables says the table is shared on purpose. Loads of
 // one source into one cache run one at a time: another is an [*InUseError]
-// (on PostgreSQL across processes, through an advisory lock).
+// (on PostgreSQL across processes, through an advisory lock). Loads of
+// different sources run at once; on PostgreSQL, a replace's swap waits
+// for the readers of its table, and a new column for the open writes into
+// it, by trying again until they are done (or the load's context ends),
+// so that meanwhile the other loads change their own tables.
 //
 // # Reading
 //

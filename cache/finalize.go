@@ -32,6 +32,16 @@ func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan
 			dups[p] = d
 		}
 	}
+	return c.inDDL(ctx, func() error { return c.finalizeTx(ctx, plans, states, dups) })
+}
+
+// finalizeTx is finalize's transaction (or, committing early, its
+// transactions), given which merge streams hold duplicates. inDDL runs it
+// again only after a lock that a backend's DDL transaction could not take
+// in time; such a backend (PostgreSQL) does not commit early, so that the
+// run again redoes a transaction wholly rolled back, never a swap that
+// was committed.
+func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[StateKey]*protocol.State, dups map[*streamPlan]bool) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
 		return err

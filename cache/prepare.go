@@ -49,36 +49,43 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 		}
 	}
 
+	if err := c.inDDL(ctx, func() error { return c.createTables(ctx, source, plans, leftovers, existing, syncStart) }); err != nil {
+		return "", err
+	}
+	return syncStart, c.adoptColumnTypes(ctx, plans)
+}
+
+// createTables is prepare's DDL, in one transaction: it drops the staging
+// tables a killed load left, creates the staging tables of the replace
+// streams and creates or evolves the tables of the others.
+func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, leftovers []string, existing map[string][]columnInfo, syncStart string) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer tx.Rollback(ctx)
 	for _, t := range leftovers {
 		if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(t)); err != nil {
-			return "", err
+			return err
 		}
 	}
 	if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
-		return "", err
+		return err
 	}
 	for i, p := range plans {
 		if p.strategy == StrategyReplace {
 			p.target = fmt.Sprintf("%s%s_%d", stagingPrefix, strings.ToLower(syncStart), i)
 			if err := tx.Exec(ctx, c.createTable(p.target, &p.table)); err != nil {
-				return "", err
+				return err
 			}
 		} else if err := c.evolveTable(ctx, tx, &p.table, existing[p.table.Name]); err != nil {
-			return "", err
+			return err
 		}
 		if err := c.recordStream(ctx, tx, p, source); err != nil {
-			return "", err
+			return err
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return "", err
-	}
-	return syncStart, c.adoptColumnTypes(ctx, plans)
+	return tx.Commit(ctx)
 }
 
 // raiseIDFloor makes every id ids gives above the raw ids already in the
@@ -216,17 +223,19 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 
 // eachInDDL runs fn for the table of each plan in one DDL transaction.
 func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(backend.Tx, *backend.Table) error) error {
-	tx, err := c.beginDDL(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	for _, p := range plans {
-		if err := fn(tx, &p.table); err != nil {
+	return c.inDDL(ctx, func() error {
+		tx, err := c.beginDDL(ctx)
+		if err != nil {
 			return err
 		}
-	}
-	return tx.Commit(ctx)
+		defer tx.Rollback(ctx)
+		for _, p := range plans {
+			if err := fn(tx, &p.table); err != nil {
+				return err
+			}
+		}
+		return tx.Commit(ctx)
+	})
 }
 
 // tableOwners maps each table recorded in the cache to the source that

@@ -188,7 +188,13 @@ type dialect interface {
 	JSONText(expr string, path []string) string
 	// DDLLock is a statement run first in every transaction that changes
 	// tables, so that concurrent loads into one database serialise their
-	// DDL; "" when the database has a single writer anyway.
+	// DDL; "" when the database has a single writer anyway. It may also
+	// bound how long the transaction's statements wait for other locks
+	// (a table that a reader or a write of another session holds), so
+	// that one table's wait does not hold up every load's DDL: Tx.Exec
+	// then fails a statement whose lock was not had in time with an error
+	// matching ErrInUse, and package cache rolls the transaction back,
+	// which releases the DDL lock, and runs it again after a pause.
 	DDLLock() string
 }
 

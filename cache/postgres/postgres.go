@@ -265,8 +265,18 @@ func (b *database) MaxIdentifierLength() int { return 63 }
 func (b *database) MaxColumns() int          { return 1600 }
 func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
-// DDLLock serialises the DDL of concurrent loads into one database.
-func (b *database) DDLLock() string { return "SELECT pg_advisory_xact_lock(7271930001)" }
+// DDLLock serialises the DDL of concurrent loads into one database, and
+// then bounds how long each statement of the transaction waits for a lock:
+// a replace's DROP waits for every reader of the table, an ALTER for every
+// open write into it, and all that time no other load's DDL could run.
+// A lock not had in time fails the statement with SQLSTATE 55P03, which
+// txn.Exec reports as ErrInUse, and the cache runs the transaction again
+// later, having released the DDL lock meanwhile. The bound is a wait that
+// a short read or write ends within; other loads' DDL waits at most that
+// long for each try.
+func (b *database) DDLLock() string {
+	return "SELECT pg_advisory_xact_lock(7271930001); SET LOCAL lock_timeout = '200ms'"
+}
 
 var sqlTypes = map[backend.Type]string{
 	backend.TypeJSON: "jsonb", backend.TypeString: "text", backend.TypeInteger: "bigint",
@@ -324,6 +334,16 @@ type txn struct {
 
 func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
 	_, err := t.tx.Exec(ctx, q, args...)
+	return lockBusy(err)
+}
+
+// lockBusy makes the error of a lock a statement could not take in time
+// (SQLSTATE 55P03, lock_not_available: see DDLLock) match ErrInUse.
+func lockBusy(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55P03" {
+		return fmt.Errorf("%w: another session holds a table this statement needs: %w", backend.ErrInUse, err)
+	}
 	return err
 }
 func (t *txn) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }

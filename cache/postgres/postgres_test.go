@@ -527,3 +527,102 @@ func TestFirstLoadsOfOneStreamByTwoSources(t *testing.T) {
 	cachetest.Equal(t, "the table's owner is the source in it", cachetest.Strings(t, a,
 		`SELECT CAST(count(*) AS VARCHAR) FROM _airbyte_streams s JOIN users u ON u.src = s.source_name WHERE s.table_name = 'users'`), []string{"1"})
 }
+
+// A load that must wait for a table another session holds — a replace's
+// swap behind a reader of the table, a new column behind an open write
+// into it — waits without the lock every cache takes for its DDL: another
+// source's load completes meanwhile, and the waiting load once the table
+// is free. Before, it waited holding that lock, and every load into the
+// database stalled behind it until the reader was gone (the other load, a
+// replace of another table, never completed while users was held).
+func TestHeldTableStallsOnlyItsLoad(t *testing.T) {
+	t.Parallel()
+	users := func(props string) *protocol.ConfiguredCatalog {
+		return cachetest.Catalog(cachetest.Stream("users", props, protocol.SyncFullRefresh, nil))
+	}
+	for _, tc := range []struct {
+		name     string
+		hold     string // what the other session does to users, in a transaction it keeps open
+		props    string // the waiting load's properties of users
+		strategy cache.Strategy
+		want     []string // users once the waiting load is done
+	}{
+		{"replace behind a reader", `SELECT count(*) FROM users`, `{"id":{"type":"integer"}}`, cache.StrategyReplace, []string{"2|NULL"}},
+		{"new column behind a write", `INSERT INTO users (_airbyte_raw_id, id) VALUES ('x', 9)`, `{"id":{"type":"integer"},"age":{"type":"integer"}}`, cache.StrategyAppend, []string{"1|NULL", "2|30"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := testenv.Postgres(t)
+			ctx := context.Background()
+			var err error
+			var a, b *cache.Cache // two workers: two pools, two sets of sessions
+			for _, c := range []**cache.Cache{&a, &b} {
+				if *c, err = openDSN(ctx, dsn); err != nil {
+					t.Fatal(err)
+				}
+				defer (*c).Close()
+			}
+			cachetest.MustLoad(t, a, users(`{"id":{"type":"integer"}}`), cache.StrategyAppend, cachetest.Rec("users", `{"id":1}`))
+			orders := cachetest.Catalog(cachetest.Stream("orders", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+			loadOrders := func(id int) error {
+				_, err := b.Load(ctx, cache.LoadRequest{SourceName: "other", Catalog: orders, Strategy: cache.StrategyReplace,
+					Messages: cachetest.Messages(cachetest.Rec("orders", fmt.Sprintf(`{"id":%d}`, id)))})
+				return err
+			}
+			if err := loadOrders(6); err != nil {
+				t.Fatal(err)
+			}
+			holder, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Close(ctx)
+			held, err := holder.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Rollback(ctx)
+			if _, err := held.Exec(ctx, tc.hold); err != nil {
+				t.Fatal(err)
+			}
+			waiting := make(chan error, 1)
+			go func() {
+				_, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(tc.props), Strategy: tc.strategy,
+					Messages: cachetest.Messages(cachetest.Rec("users", `{"id":2,"age":30}`))})
+				waiting <- err
+			}()
+			watch, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer watch.Close(ctx)
+			waitForLockWaits(t, watch, 1, waiting)
+			other := make(chan error, 1)
+			go func() { other <- loadOrders(7) }() // a swap of another table
+			// The other load needs a moment; a stalled one never ends
+			// while users is held, so the wait for it has to end somewhere.
+			select {
+			case err := <-other:
+				if err != nil {
+					t.Fatalf("the other source's load: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				held.Rollback(ctx)
+				t.Fatalf("the other source's load did not complete while users was held (after the release: %v)", <-other)
+			}
+			select {
+			case err := <-waiting:
+				t.Fatalf("the load of users completed while users was held: %v", err)
+			default:
+			}
+			if err := held.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-waiting; err != nil {
+				t.Fatalf("the load of users, once users was free: %v", err)
+			}
+			cachetest.Equal(t, "users", cachetest.Strings(t, a, `SELECT CAST(id AS VARCHAR), COALESCE(to_jsonb(u)->>'age', 'NULL') FROM users u ORDER BY id`), tc.want)
+			cachetest.Equal(t, "orders", cachetest.Strings(t, a, `SELECT CAST(id AS VARCHAR) FROM orders`), []string{"7"})
+		})
+	}
+}
