@@ -414,19 +414,8 @@ func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.Postgres(t)
 	ctx := context.Background()
-	other, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
-	tx, err := other.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS fresh`); err != nil {
-		t.Fatal(err)
-	}
+	other := session(t, dsn)
+	tx := holdInTx(t, other, `CREATE SCHEMA IF NOT EXISTS fresh`)
 	opened := make(chan error, 1)
 	go func() {
 		c, err := cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema("fresh")))
@@ -446,6 +435,33 @@ func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
 
 // waitForLockWaits returns once n sessions of the database wait for a
 // lock, or fails the test if done delivers first (the waits never came).
+// session is a connection of its own to dsn, another session for the
+// server, closed when the test ends.
+func session(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// holdInTx runs stmt in a transaction of conn left open, holding the locks
+// stmt took until the caller commits or rolls it back (or the test ends).
+func holdInTx(t *testing.T, conn *pgx.Conn, stmt string) pgx.Tx {
+	t.Helper()
+	tx, err := conn.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(context.Background(), stmt); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 func waitForLockWaits(t *testing.T, conn *pgx.Conn, n int, done chan error) {
 	t.Helper()
 	for {
@@ -505,12 +521,7 @@ func TestFirstLoadsOfOneStreamByTwoSources(t *testing.T) {
 			done <- err
 		}()
 	}
-	watch, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Close(ctx)
-	waitForLockWaits(t, watch, 2, done)
+	waitForLockWaits(t, session(t, dsn), 2, done)
 	ddl.Rollback(ctx)
 	var refused int
 	for range 2 {
@@ -572,30 +583,14 @@ func TestHeldTableStallsOnlyItsLoad(t *testing.T) {
 			if err := loadOrders(6); err != nil {
 				t.Fatal(err)
 			}
-			holder, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer holder.Close(ctx)
-			held, err := holder.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer held.Rollback(ctx)
-			if _, err := held.Exec(ctx, tc.hold); err != nil {
-				t.Fatal(err)
-			}
+			held := holdInTx(t, session(t, dsn), tc.hold)
 			waiting := make(chan error, 1)
 			go func() {
 				_, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(tc.props), Strategy: tc.strategy,
 					Messages: cachetest.Messages(cachetest.Rec("users", `{"id":2,"age":30}`))})
 				waiting <- err
 			}()
-			watch, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer watch.Close(ctx)
+			watch := session(t, dsn)
 			waitForLockWaits(t, watch, 1, waiting)
 			other := make(chan error, 1)
 			go func() { other <- loadOrders(7) }() // a swap of another table
