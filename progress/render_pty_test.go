@@ -55,18 +55,22 @@ func TestRendererOnTerminalRedrawsOneLine(t *testing.T) {
 	}
 }
 
-func TestRendererOnTerminalFitsTheWidth(t *testing.T) {
+// liveLineOn40Columns is the first live line drawn on a 40-column
+// terminal for a read of streams of these names.
+func liveLineOn40Columns(t *testing.T, streams ...string) string {
 	t.Setenv("NO_LIVE_PROGRESS", "")
 	tty, wait := ptyOutput(t, 40)
 	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))
-	for _, name := range []string{"products", "users", "purchases"} {
+	for _, name := range streams {
 		h.tr.Stream(name).Read(1000, 1000)
 	}
 	h.tick(t, time.Second)
 	h.tr.Finish(nil)
-	out := wait()
+	return strings.Split(wait(), clearLine)[1]
+}
 
-	live := strings.Split(out, clearLine)[1]
+func TestRendererOnTerminalFitsTheWidth(t *testing.T) {
+	live := liveLineOn40Columns(t, "products", "users", "purchases")
 	if n := utf8.RuneCountInString(live); n != 39 || !strings.HasSuffix(live, "…") {
 		t.Fatalf("live line %q has %d runes, want it cut to 39 for a 40-column terminal", live, n)
 	}
@@ -76,17 +80,7 @@ func TestRendererOnTerminalFitsTheWidth(t *testing.T) {
 // a character; a line cut by its runes alone wraps, and each redraw then
 // leaves a copy of its first row on the screen.
 func TestRendererOnTerminalFitsWideNames(t *testing.T) {
-	t.Setenv("NO_LIVE_PROGRESS", "")
-	tty, wait := ptyOutput(t, 40)
-	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))
-	for _, name := range []string{"用户用户", "产品产品", "订单订单"} {
-		h.tr.Stream(name).Read(1000, 1000)
-	}
-	h.tick(t, time.Second)
-	h.tr.Finish(nil)
-	out := wait()
-
-	live := strings.Split(out, clearLine)[1]
+	live := liveLineOn40Columns(t, "用户用户", "产品产品", "订单订单")
 	cols := 0
 	for _, r := range live {
 		cols++

@@ -435,6 +435,20 @@ func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
 
 // waitForLockWaits returns once n sessions of the database wait for a
 // lock, or fails the test if done delivers first (the waits never came).
+// twoWorkers opens the cache at dsn twice, as two workers do: two pools,
+// two sets of sessions. Both are closed when the test ends.
+func twoWorkers(t *testing.T, dsn string) (a, b *cache.Cache) {
+	t.Helper()
+	for _, c := range []**cache.Cache{&a, &b} {
+		var err error
+		if *c, err = openDSN(context.Background(), dsn); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { (*c).Close() })
+	}
+	return a, b
+}
+
 // session is a connection of its own to dsn, another session for the
 // server, closed when the test ends.
 func session(t *testing.T, dsn string) *pgx.Conn {
@@ -490,14 +504,7 @@ func TestFirstLoadsOfOneStreamByTwoSources(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.Postgres(t)
 	ctx := context.Background()
-	var err error
-	var a, b *cache.Cache // two workers: two pools, two sets of sessions
-	for _, c := range []**cache.Cache{&a, &b} {
-		if *c, err = openDSN(ctx, dsn); err != nil {
-			t.Fatal(err)
-		}
-		defer (*c).Close()
-	}
+	a, b := twoWorkers(t, dsn)
 	b3, err := postgres.NewConnector(dsn).Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -565,14 +572,7 @@ func TestHeldTableStallsOnlyItsLoad(t *testing.T) {
 			t.Parallel()
 			dsn := testenv.Postgres(t)
 			ctx := context.Background()
-			var err error
-			var a, b *cache.Cache // two workers: two pools, two sets of sessions
-			for _, c := range []**cache.Cache{&a, &b} {
-				if *c, err = openDSN(ctx, dsn); err != nil {
-					t.Fatal(err)
-				}
-				defer (*c).Close()
-			}
+			a, b := twoWorkers(t, dsn)
 			cachetest.MustLoad(t, a, users(`{"id":{"type":"integer"}}`), cache.StrategyAppend, cachetest.Rec("users", `{"id":1}`))
 			orders := cachetest.Catalog(cachetest.Stream("orders", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
 			loadOrders := func(id int) error {
