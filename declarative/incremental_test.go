@@ -1,8 +1,10 @@
 package declarative
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -53,4 +55,37 @@ func TestFloatEpochCursorValue(t *testing.T) {
 	}
 	states := run.states("events")
 	sameStrings(t, "states", states, []string{`{"updated":"1717200000"}`, `{"updated":"1717200000"}`})
+}
+
+// TestStateThatDoesNotParseFailsTheRead follows
+// ConcurrentDeclarativeSource.read (concurrent_declarative_source.py:135),
+// which builds every concurrent stream's cursor before reading any: a
+// state value that none of the cursor's formats reads
+// (CustomFormatConcurrentStreamStateConverter.parse_timestamp,
+// datetime_stream_state_converter.py:208) raises there, and the read ends
+// with that error alone: no stream starts, no record and no state is
+// emitted.
+func TestStateThatDoesNotParseFailsTheRead(t *testing.T) {
+	api := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": 1, "updated": "2024-06-01"}]}`)
+	}
+	for _, value := range []string{`1717200000`, `"2024-06-01T00:00:00Z"`} {
+		state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {"updated": ` + value + `}}}]`
+		run := runFeature(t, epochManifest("%Y-%m-%d"), `{"start": "2024-01-01"}`, state, api)
+		if run.err == nil {
+			t.Fatalf("state %s: the read succeeded", value)
+		}
+		var kinds []string
+		for _, m := range run.messages {
+			b, _ := json.Marshal(m)
+			kinds = append(kinds, string(m.Type))
+			if m.Trace != nil && m.Trace.Error != nil && !strings.Contains(m.Trace.Error.InternalMessage, "No format in ['%Y-%m-%d'] matching") {
+				t.Errorf("state %s: trace %s", value, b)
+			}
+		}
+		sameStrings(t, "state "+value+": messages", kinds, []string{"TRACE"})
+		if len(run.requests) != 0 {
+			t.Errorf("state %s: requests %q", value, run.requests)
+		}
+	}
 }
