@@ -89,3 +89,96 @@ func TestStateThatDoesNotParseFailsTheRead(t *testing.T) {
 		}
 	}
 }
+
+// withMaxPartitions lowers the number of partitions a per-partition cursor
+// keeps (DEFAULT_MAX_PARTITIONS_NUMBER), so that a test need not read
+// tens of thousands.
+func withMaxPartitions(n int) Option {
+	return func(o *options) error { o.maxPartitions = n; return nil }
+}
+
+// manyPartitionsManifest reads one window of /events per value of
+// config['ids'], one at a time.
+const manyPartitionsManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [events]}
+concurrency_level: {type: ConcurrencyLevel, default_concurrency: 1}
+streams:
+  - type: DeclarativeStream
+    name: events
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/events", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      partition_router:
+        type: ListPartitionRouter
+        cursor_field: p
+        values: "{{ config['ids'] }}"
+        request_option: {type: RequestOption, inject_into: request_parameter, field_name: p}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%d"
+      start_datetime: "2024-01-01"
+      end_datetime: "2024-12-31"
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+// manyPartitionsAPI answers partition p with one record dated 2024-06-0p.
+func manyPartitionsAPI(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Query().Get("p")
+	fmt.Fprintf(w, `{"data": [{"id": %q, "updated": "2024-06-0%s"}]}`, p, p)
+}
+
+// TestPartitionLimit follows ConcurrentPerPartitionCursor
+// (incremental/concurrent_partition_cursor.py): before a partition's
+// windows are made, while it holds as many cursors as its limit less one,
+// it drops the oldest partition read to the end (the oldest of all when
+// none is), counting each drop (_ensure_partition_limit, lines 221-258);
+// once the drops outnumber the limit, the next record switches it to its
+// global cursor (observe, lines 356-358, limit_reached, 399-400), after
+// which no state is emitted per window and the states list is gone.
+func TestPartitionLimit(t *testing.T) {
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {
+		"states": [{"partition": {"p": "9"}, "cursor": {"updated": "2024-02-01"}}], "state": {"updated": "2024-01-15"}}}}]`
+	// Partition 9 from the state and 1, 2 fill the three places; each
+	// next partition drops the oldest one read to the end (1, then 2),
+	// never 9, which is not read.
+	run := runFeature(t, manyPartitionsManifest, `{"ids": ["1", "2", "3", "4"]}`, state, manyPartitionsAPI, withMaxPartitions(3))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	// Which partition is dropped depends on which were read to the end
+	// when the next one's windows are made: with one worker, partition
+	// 3's windows are made once partition 1 is read, 4's once 2 is.
+	states := run.states("events")
+	for _, st := range states {
+		if n := strings.Count(st, `"partition"`); n > 3 {
+			t.Errorf("a state with %d partitions, more than the limit: %s", n, st)
+		}
+	}
+	if got, want := states[len(states)-1], `{"use_global_cursor":false,"states":[{"partition":{"p":"9"},"cursor":{"updated":"2024-02-01"}},{"partition":{"p":"3"},"cursor":{"updated":"2024-06-03"}},{"partition":{"p":"4"},"cursor":{"updated":"2024-06-04"}}],"state":{"updated":"2024-06-04"},"lookback_window":0}`; got != want {
+		t.Errorf("final state\n got  %s\n want %s", got, want)
+	}
+
+	// Partitions 4 to 7 make four drops, more than the limit of three:
+	// from partition 7's record on (6's, if its window is read after 7's
+	// is made), the cursor is global and no state is emitted per window.
+	run = runFeature(t, manyPartitionsManifest, `{"ids": ["1", "2", "3", "4", "5", "6", "7"]}`, "", manyPartitionsAPI, withMaxPartitions(3))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states = run.states("events")
+	if n := len(states); n != 6 && n != 7 {
+		t.Errorf("%d states, want one per window of partitions 1 to 5 (or 6) and the final one: %q", n, states)
+	}
+	if got, want := states[len(states)-1], `{"use_global_cursor":true,"state":{"updated":"2024-06-07"},"lookback_window":0}`; got != want {
+		t.Errorf("final state\n got  %s\n want %s", got, want)
+	}
+	if got := len(run.recordIDs("events")); got != 7 {
+		t.Errorf("%d records, want 7", got)
+	}
+}

@@ -567,7 +567,7 @@ func (s *Source) newStreamRun(rc *readContext, st *stream, states map[string]val
 				return nil, err
 			}
 		}
-		if run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now); err != nil {
+		if run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now, s.opts.maxPartitions); err != nil {
 			return nil, err
 		}
 	} else if run.cursor, err = st.cursor.run(sst, rc.vars(), s.opts.now); err != nil {
@@ -687,6 +687,9 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict, data []byte) error {
 		if err := r.rc.record(ctx, st.name, rec, data); err != nil {
 			return err
+		}
+		if job.pc != nil {
+			run.pp.observe()
 		}
 		if cr != nil && job.window != nil {
 			cr.observe(&latest, rec)
