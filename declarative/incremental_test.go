@@ -182,3 +182,24 @@ func TestPartitionLimit(t *testing.T) {
 		t.Errorf("%d records, want 7", got)
 	}
 }
+
+// TestGlobalStateWithParentState follows
+// ConcurrentPerPartitionCursor._set_initial_state
+// (incremental/concurrent_partition_cursor.py:300-330): a state with
+// neither "states" nor "state" is the global cursor, and its parent_state
+// is kept all the same, so the states emitted before the stream ends carry
+// it.
+func TestGlobalStateWithParentState(t *testing.T) {
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {
+		"created_at": "2024-03-15T00:00:00Z", "parent_state": {"conversations": {"updated_at": "2024-04-02T00:00:00Z"}}}}}]`
+	run := runFeature(t, dependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, dependencyAPI)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", run.requests, []string{
+		"GET /conversations?since=2024-04-02T00%3A00%3A00Z", "GET /conversations/8/threads"})
+	sameStrings(t, "states", run.states("threads"), []string{
+		`{"use_global_cursor":false,"states":[{"partition":{"conversation":8,"parent_slice":{}},"cursor":{"created_at":"2024-04-01T00:00:00Z"}}],"state":{"created_at":"2024-03-15T00:00:00Z"},"lookback_window":0,"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}}`,
+		`{"use_global_cursor":false,"states":[{"partition":{"conversation":8,"parent_slice":{}},"cursor":{"created_at":"2024-04-01T00:00:00Z"}}],"state":{"created_at":"2024-04-01T00:00:00Z"},"lookback_window":0,"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}}`,
+	})
+}

@@ -71,6 +71,10 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 	if state == nil || state.Len() == 0 {
 		return p, nil
 	}
+	// Either shape may carry the parents' state.
+	if ps, ok := state.Get("parent_state"); ok && interpolation.Truthy(ps) {
+		p.parentState = ps
+	}
 	_, hasStates := state.Get("states")
 	_, hasGlobal := state.Get("state")
 	if !hasStates && !hasGlobal {
@@ -107,9 +111,6 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 				return nil, err
 			}
 		}
-	}
-	if ps, ok := state.Get("parent_state"); ok && interpolation.Truthy(ps) {
-		p.parentState = ps
 	}
 	return p, nil
 }
