@@ -31,7 +31,7 @@ type featureRun struct {
 
 // runFeature reads every stream of text (incremental when it can) with
 // the given config and state, the API answered by handler.
-func runFeature(t *testing.T, text string, config string, state string, handler http.HandlerFunc) *featureRun {
+func runFeature(t *testing.T, text string, config string, state string, handler http.HandlerFunc, opts ...Option) *featureRun {
 	t.Helper()
 	run := &featureRun{}
 	var mu sync.Mutex
@@ -52,10 +52,10 @@ func runFeature(t *testing.T, text string, config string, state string, handler 
 		handler(w, r)
 	}))
 	defer srv.Close()
-	src, err := New([]byte(text),
+	src, err := New([]byte(text), append([]Option{
 		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
 		WithClock(func() time.Time { return featureNow }),
-		withSleep(noSleep))
+		withSleep(noSleep)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -3,7 +3,9 @@ package declarative
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -232,7 +234,13 @@ func parseFirst(v value, formats []string) (time.Time, bool) {
 		s = interpolation.Str(v)
 	}
 	for _, f := range formats {
-		if t, err := parseDatetime(s, f); err == nil {
+		in := s
+		if x, ok := v.(float64); ok && (f == "%s" || f == "%ms") && !math.IsInf(x, 0) && !math.IsNaN(x) {
+			// DatetimeParser parses these with int(value), which
+			// truncates a float where int(str(value)) would fail.
+			in = strconv.FormatFloat(math.Trunc(x), 'f', -1, 64)
+		}
+		if t, err := parseDatetime(in, f); err == nil {
 			return t, true
 		}
 	}

@@ -27,6 +27,9 @@ type options struct {
 	// body) before the request is given up on; tests lower it from
 	// defaultStallTimeout.
 	stallTimeout time.Duration
+	// maxPartitions is how many partitions a per-partition cursor keeps;
+	// tests lower it from defaultMaxPartitions.
+	maxPartitions int
 	// tracer, when set, sees every record with its partition's label.
 	tracer tracer
 	// configUpdates receives the config a token rotation updated outside
@@ -99,7 +102,7 @@ func WithConfigUpdates(f func(config json.RawMessage)) Option {
 var sharedTransport = sync.OnceValue(func() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() })
 
 func buildOptions(opts []Option) (options, error) {
-	o := options{now: time.Now, sleep: sleepCtx, maxBody: maxResponseBody, stallTimeout: defaultStallTimeout}
+	o := options{now: time.Now, sleep: sleepCtx, maxBody: maxResponseBody, stallTimeout: defaultStallTimeout, maxPartitions: defaultMaxPartitions}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err

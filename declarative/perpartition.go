@@ -3,10 +3,15 @@ package declarative
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
+
+// defaultMaxPartitions is how many partitions a per-partition cursor keeps
+// (the CDK's DEFAULT_MAX_PARTITIONS_NUMBER).
+const defaultMaxPartitions = 10000
 
 // perPartitionRun is a DatetimeBasedCursor over a partitioned stream during
 // one read, as the CDK's ConcurrentPerPartitionCursor: one date cursor per
@@ -28,9 +33,19 @@ type perPartitionRun struct {
 	// them once the stream is done).
 	parents *parentStates
 
-	mu          sync.Mutex
-	order       []string
-	entries     map[string]*partitionCursor
+	// max is how many partitions the cursor keeps (defaultMaxPartitions).
+	max int
+	// overLimit counts the partitions dropped to keep max; once it is
+	// over max, the next record switches the cursor to its global state.
+	overLimit atomic.Int64
+	switched  atomic.Bool // observe made the cursor global
+
+	mu      sync.Mutex
+	order   []string
+	entries map[string]*partitionCursor
+	// pending counts the windows handed out and not closed, of every
+	// partition, dropped ones too.
+	pending     int
 	global      *dict
 	newGlobal   *dict
 	lookback    int64
@@ -46,15 +61,19 @@ type partitionCursor struct {
 	generated bool
 }
 
-func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time) (*perPartitionRun, error) {
+func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*perPartitionRun, error) {
 	field, err := c.cursorField.evalStr(v)
 	if err != nil {
 		return nil, err
 	}
 	p := &perPartitionRun{c: c, vars: v, now: now, field: field, started: now(),
-		entries: map[string]*partitionCursor{}, parents: parents}
+		entries: map[string]*partitionCursor{}, parents: parents, max: max}
 	if state == nil || state.Len() == 0 {
 		return p, nil
+	}
+	// Either shape may carry the parents' state.
+	if ps, ok := state.Get("parent_state"); ok && interpolation.Truthy(ps) {
+		p.parentState = ps
 	}
 	_, hasStates := state.Get("states")
 	_, hasGlobal := state.Get("state")
@@ -92,9 +111,6 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 				return nil, err
 			}
 		}
-	}
-	if ps, ok := state.Get("parent_state"); ok && interpolation.Truthy(ps) {
-		p.parentState = ps
 	}
 	return p, nil
 }
@@ -159,6 +175,7 @@ func sortedDict(d *dict) *dict {
 func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, *windowGen, error) {
 	key := partitionKey(partition)
 	p.mu.Lock()
+	p.ensureLimitLocked()
 	e, ok := p.entries[key]
 	p.mu.Unlock()
 	if !ok {
@@ -186,6 +203,40 @@ func (p *perPartitionRun) windows(partition *dict) (*partitionCursor, *windowGen
 	return e, g, nil
 }
 
+// ensureLimitLocked is _ensure_partition_limit: while the cursor holds max
+// partitions or more (one is about to be added), it drops the oldest one
+// read to the end, or the oldest of all when none is. A dropped partition
+// leaves the state; seen again, it starts from the global state. (A window
+// of a partition dropped before it closed still closes here, where the
+// CDK's close_partition fails on the missing cursor.)
+func (p *perPartitionRun) ensureLimitLocked() {
+	for len(p.entries) > p.max-1 && len(p.order) > 0 {
+		p.overLimit.Add(1)
+		drop := 0
+		for i, k := range p.order {
+			if e := p.entries[k]; e.generated && e.pending == 0 {
+				drop = i
+				break
+			}
+		}
+		delete(p.entries, p.order[drop])
+		p.order = append(p.order[:drop], p.order[drop+1:]...)
+	}
+}
+
+// observe is called for each record read: once more partitions were
+// dropped than the cursor keeps, the cursor becomes global (observe and
+// limit_reached of the CDK).
+func (p *perPartitionRun) observe() {
+	if p.overLimit.Load() <= int64(p.max) || p.switched.Load() {
+		return
+	}
+	p.mu.Lock()
+	p.useGlobal = true
+	p.mu.Unlock()
+	p.switched.Store(true)
+}
+
 // applyLookback moves a state's cursor value back by the lookback window
 // in seconds (the CDK's runtime_lookback_window).
 func (p *perPartitionRun) applyLookback(state *dict) error {
@@ -211,6 +262,7 @@ func (p *perPartitionRun) applyLookback(state *dict) error {
 func (p *perPartitionRun) handOut(e *partitionCursor, last bool) {
 	p.mu.Lock()
 	e.pending++
+	p.pending++
 	if last {
 		e.generated = true
 	}
@@ -226,6 +278,7 @@ func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) (*
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e.pending--
+	p.pending--
 	if e.generated && e.pending == 0 {
 		st := e.run.state()
 		cur, _ := st.Get(p.field)
@@ -249,13 +302,7 @@ func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) (*
 func (p *perPartitionRun) finalState() *dict {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	done := true
-	for _, e := range p.entries {
-		if e.pending != 0 {
-			done = false
-		}
-	}
-	if done {
+	if p.pending == 0 {
 		p.global = p.newGlobal
 		p.lookback = int64(p.now().Sub(p.started) / time.Second)
 		p.parentState = nil

@@ -488,6 +488,25 @@ func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected [
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &reader{rc: rc, workers: s.concurrency(rc), jobs: make(chan partitionJob)}
+	// The CDK builds every stream's cursor from its state before it reads
+	// any (_group_streams): a state or start it cannot read ends the read
+	// there, before any message, rather than failing the stream alone (which
+	// would emit a state without its cursor, losing the stream's position).
+	runs := make([]*streamRun, len(selected))
+	for i, st := range selected {
+		run, err := s.newStreamRun(rc, st, states)
+		if err != nil {
+			msg, internal, ft := failureOf(err)
+			if msg == "" {
+				msg = genericFailure
+			}
+			if e := rc.traceError("", ft, msg, internal); e != nil {
+				return e
+			}
+			return &ReadError{Streams: []*StreamError{{Stream: st.name, FailureType: ft, Err: rc.masked(err)}}}
+		}
+		runs[i] = run
+	}
 	for i := 0; i < r.workers; i++ {
 		r.wg.Add(1)
 		go r.work(ctx)
@@ -497,39 +516,8 @@ func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected [
 	gen := make(chan struct{}, max(r.workers/2, 1))
 	var genWG sync.WaitGroup
 streams:
-	for _, st := range selected {
-		run := &streamRun{st: st, generating: true, state: interpolation.NewDict(0)}
-		if st.cursor != nil {
-			var sst *dict
-			if v, ok := states[st.name]; ok {
-				sst, _ = v.(*dict)
-			}
-			var cr *cursorRun
-			var err error
-			if st.router != nil {
-				if sr, ok := st.router.(*substreamRouter); ok {
-					run.parents, err = sr.newParentStates(sst, rc.vars())
-				}
-				if err == nil {
-					run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now)
-				}
-			} else {
-				cr, err = st.cursor.run(sst, rc.vars(), s.opts.now)
-			}
-			run.cursor = cr
-			if err == nil {
-				run.feed, run.keep, err = st.cursor.syncWindows(st.router != nil, sst, rc.vars(), s.opts.now)
-			}
-			if err != nil {
-				if e := r.fail(run, err); e != nil {
-					return e
-				}
-				if e := r.finishStream(run); e != nil {
-					return e
-				}
-				continue
-			}
-		}
+	for _, run := range runs {
+		st := run.st
 		select {
 		case gen <- struct{}{}:
 		case <-ctx.Done():
@@ -560,6 +548,35 @@ streams:
 		return rc.readFailed(r.failures, "Concurrent read failure")
 	}
 	return nil
+}
+
+// newStreamRun builds a stream's cursor for a read from its state.
+func (s *Source) newStreamRun(rc *readContext, st *stream, states map[string]value) (*streamRun, error) {
+	run := &streamRun{st: st, generating: true, state: interpolation.NewDict(0)}
+	if st.cursor == nil {
+		return run, nil
+	}
+	var sst *dict
+	if v, ok := states[st.name]; ok {
+		sst, _ = v.(*dict)
+	}
+	var err error
+	if st.router != nil {
+		if sr, ok := st.router.(*substreamRouter); ok {
+			if run.parents, err = sr.newParentStates(sst, rc.vars()); err != nil {
+				return nil, err
+			}
+		}
+		if run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now, s.opts.maxPartitions); err != nil {
+			return nil, err
+		}
+	} else if run.cursor, err = st.cursor.run(sst, rc.vars(), s.opts.now); err != nil {
+		return nil, err
+	}
+	if run.feed, run.keep, err = st.cursor.syncWindows(st.router != nil, sst, rc.vars(), s.opts.now); err != nil {
+		return nil, err
+	}
+	return run, nil
 }
 
 // generate enumerates a stream's partitions and windows and queues them.
@@ -670,6 +687,9 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict, data []byte) error {
 		if err := r.rc.record(ctx, st.name, rec, data); err != nil {
 			return err
+		}
+		if job.pc != nil {
+			run.pp.observe()
 		}
 		if cr != nil && job.window != nil {
 			cr.observe(&latest, rec)
