@@ -27,7 +27,10 @@
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in
 // arrival order), a STATE carrying the last row's id follows every
-// [StateInterval] rows, and the echoed id is the stream's watermark. The next
+// [StateInterval] rows, and the echoed id is the stream's watermark. Only an
+// echo of a state the Write sent, after the last one echoed of its stream,
+// moves it: a state the destination made up, one of a stream not written or
+// one echoed out of order is ignored, with a warning. The next
 // Write sends only rows after it — new rows and rows the cache's merge
 // rewrote — for the append and merge strategies; replace and
 // ForceFullRefresh send everything. PyAirbyte replays the whole table every

@@ -151,9 +151,11 @@ type WriteResult struct {
 	// RecordsSent counts the records sent per stream.
 	RecordsSent map[string]int64
 	// RecordsConfirmed counts the records the destination confirmed per
-	// stream: the destinationStats.recordCount of the states it echoed
-	// (for a destination that sends none, the records sent before each
-	// echoed state).
+	// stream. From a cache, they are the rows sent before the last state it
+	// echoed, whatever count the destination adds to its echoes. With
+	// NoCache, they are the destinationStats.recordCount of the states it
+	// echoed (for a destination that sends none, the records sent before
+	// each echoed state).
 	RecordsConfirmed map[string]int64
 	// StatesConfirmed is the number of STATE messages the destination
 	// echoed.
