@@ -40,7 +40,9 @@
 //
 // With NoCache the source's messages are piped into the destination as they
 // come; the echoed states are the source's own, and the next Write passes
-// them back to the source as --state. As with a read into a cache, records
+// them back to the source as --state. Here too only an echo of a state the
+// Write forwarded, after the last one echoed of its stream, is stored
+// (compared without destinationStats, whatever the key order or spacing). As with a read into a cache, records
 // and states of streams not asked for are left out, a state after a line
 // that claimed to be a RECORD or STATE and did not parse is not passed on,
 // and a stream the source left incomplete makes the Write fail (an

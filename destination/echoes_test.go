@@ -95,3 +95,63 @@ func TestWriteFromCacheOddEchoes(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteNoCacheOddEchoes is TestWriteFromCacheOddEchoes with NoCache:
+// the faker's 5,000 users come with a state every 100, passed through, and
+// the states the destination echoes are handed back to the source by the
+// next Write. Only an echo of a state this Write forwarded, after the last
+// one confirmed of its stream, confirms anything and is stored.
+func TestWriteNoCacheOddEchoes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const users = 5_000
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]any
+	}{
+		// A state of purchases (not written) that carries users' cursor
+		// would make the next Write read no purchases at all.
+		{"foreign stream", map[string]any{"mode": "foreign", "other_stream": "purchases"}},
+		// A made-up state stored for users would be given to the source.
+		{"fabricated", map[string]any{"mode": "fabricate"}},
+		// The last state first: what it confirmed stays confirmed.
+		{"reversed", map[string]any{"mode": "reverse"}},
+		{"twice with counts", map[string]any{"mode": "twice", "counts": true}},
+		{"every other", map[string]any{"mode": "every_other"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			states := openCache(t)
+			opts := []destination.WriteOption{destination.NoCache(), destination.StateCache(states), destination.StateKey("k"), destination.NoProgress()}
+			var f finals
+			res, err := newMisecho(t, tc.cfg).Write(ctx, newFaker(t, users, "users"),
+				append(opts, destination.WithProgress(progress.WithListener(f.listen)))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.RecordsConfirmed["users"]; got != users {
+				t.Errorf("%d users confirmed, want %d", got, users)
+			}
+			if got := res.RecordsConfirmed["purchases"]; got != 0 {
+				t.Errorf("%d purchases confirmed by a Write that sent none", got)
+			}
+			if len(f.snaps) == 1 {
+				for _, st := range f.snaps[0].Streams {
+					if st.RecordsConfirmed != res.RecordsConfirmed[st.Name] {
+						t.Errorf("progress has %d %s confirmed, the result %d", st.RecordsConfirmed, st.Name, res.RecordsConfirmed[st.Name])
+					}
+				}
+			}
+			if st, err := res.State.State(ctx, "purchases"); st != nil || err != nil {
+				t.Errorf("purchases has a state (%v) after a Write of users only: %s", err, st.Stream.StreamState)
+			}
+			next, err := newMisecho(t, map[string]any{}).Write(ctx, newFaker(t, users, "users", "purchases"), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next.RecordsSent["users"] != 0 || next.RecordsSent["purchases"] == 0 {
+				t.Errorf("the next Write sent %v, want every purchase and no user", next.RecordsSent)
+			}
+		})
+	}
+}

@@ -13,9 +13,7 @@
 //   - "fabricate" echoes, after each state, one for the same stream with a
 //     raw id above every real one;
 //   - "foreign" echoes each state also as one of the config's
-//     "other_stream";
-//   - "deaf" stops reading its input after "after" lines and sleeps until
-//     killed.
+//     "other_stream".
 //
 // With "die" ("exit", "kill" or "panic") it dies that way right after
 // echoing its "after"-th state.
@@ -58,7 +56,7 @@ func main() {
 	}
 	br := bufio.NewReaderSize(os.Stdin, 1<<20)
 	var held [][]byte
-	states, lines, records := 0, 0, 0
+	states, records := 0, 0
 	echo := func(line []byte) {
 		os.Stdout.Write(line)
 		os.Stdout.Write([]byte("\n"))
@@ -67,10 +65,6 @@ func main() {
 		line, err := br.ReadBytes('\n')
 		line = bytes.TrimRight(line, "\n")
 		if len(line) > 0 {
-			lines++
-			if c.Mode == "deaf" && lines >= c.After {
-				select {}
-			}
 			if bytes.Contains(line, []byte(`"type":"RECORD"`)) {
 				records++
 			} else if bytes.Contains(line, []byte(`"type":"STATE"`)) {
