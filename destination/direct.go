@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"iter"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
@@ -64,6 +65,16 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 // directWrite is one Write with no cache: the producer forwards the
 // source's records and states, and each state the destination echoes
 // confirms the records sent before the state it echoes.
+//
+// Only an echo of a state forwarded, after the last one echoed of its
+// stream, is stored and counts: a made-up state, or one of a stream not
+// written, would be handed to the source by the next Write, which would
+// resume after records the destination never got (a state of purchases
+// with users' cursor read no purchases at all); an earlier one echoed
+// again would take back what a later echo confirmed. The destination's own
+// destinationStats.recordCount is not used: one that echoes only some
+// states counts the records since the last state it was sent, not since
+// its last echo, and one that echoes a state twice counts it twice.
 type directWrite struct {
 	d       *Destination
 	out     *WriteResult
@@ -79,27 +90,52 @@ type directWrite struct {
 	unaskedRecords, unaskedStates int64
 
 	mu sync.Mutex
-	// pending lists, in order, the states forwarded and how many records
-	// of their stream had been sent then: what an echo without a count of
-	// its own confirms.
+	// pending lists, in order, the states forwarded and not echoed yet,
+	// and how many records of their stream had been sent then: what their
+	// echo confirms.
 	pending []forwarded
 }
 
 type forwarded struct {
 	stream string
+	id     string // the state's identity (stateIdentity)
 	sent   int64
 	// all holds every stream's count, for a GLOBAL or LEGACY state
 	// (stream ""), which covers them all.
 	all map[string]int64
 }
 
-// forwarding notes a state of stream ("" for GLOBAL or LEGACY) as it is
-// forwarded.
-func (w *directWrite) forwarding(stream string) forwarded {
-	if stream == "" {
-		return forwarded{all: maps.Clone(w.sent)}
+// forwarding notes a state as it is forwarded.
+func (w *directWrite) forwarding(st *protocol.State) forwarded {
+	f := forwarded{stream: stateStream(st), id: stateIdentity(st)}
+	if f.stream == "" {
+		f.all = maps.Clone(w.sent)
+	} else {
+		f.sent = w.sent[f.stream]
 	}
-	return forwarded{stream: stream, sent: w.sent[stream]}
+	return f
+}
+
+// stateIdentity is what an echo of st has in common with st, as a string:
+// the state without its counts (a destination adds its own), with its JSON
+// objects' keys sorted and its numbers as float64, since the destination
+// may have decoded and encoded it again (1 and 1.0 alike; two integers
+// above 2^53 that differ only in their last digits are one identity).
+func stateIdentity(st *protocol.State) string {
+	bare := *st
+	bare.SourceStats, bare.DestinationStats = nil, nil
+	b, err := json.Marshal(&bare)
+	if err != nil {
+		return ""
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return ""
+	}
+	if b, err = json.Marshal(v); err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // forwardedLine is a RECORD as the source sent it when it carries fields
@@ -152,7 +188,7 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 				return err
 			}
 			w.mu.Lock()
-			w.pending = append(w.pending, w.forwarding(stateStream(m.State)))
+			w.pending = append(w.pending, w.forwarding(m.State))
 			w.mu.Unlock()
 		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
 			st := m.Trace.StreamStatus
@@ -188,9 +224,15 @@ func (w *directWrite) publishSent() {
 }
 
 // echoed stores a state the destination echoed and counts what it
-// confirms.
+// confirms, if it is one forwarded and not echoed yet (see directWrite).
 func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
 	name := stateStream(st)
+	f, ok := w.match(name, stateIdentity(st))
+	if !ok {
+		w.d.Logger().Warn("the destination echoed a state that was not sent, or one before a state it echoed already; ignored",
+			"destination", w.d.Name(), "stream", name)
+		return nil
+	}
 	// A GLOBAL or LEGACY state ("") belongs to no one stream: it counts in
 	// the totals only.
 	h := w.handles[name]
@@ -205,37 +247,40 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
 			w.tr.StateCommitted()
 		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var f *forwarded
-	for len(w.pending) > 0 {
-		p := w.pending[0]
-		w.pending = w.pending[1:]
-		if p.stream == name {
-			f = &p
-			break
-		}
-	}
+	confirm := map[string]int64{name: f.sent}
 	if name == "" {
 		// A GLOBAL or LEGACY state confirms every stream's records sent
-		// before it: count them per stream.
-		if f != nil {
-			for stream, n := range f.all {
-				before := w.out.RecordsConfirmed[stream]
-				w.out.RecordsConfirmed[stream] = max(before, n)
-				confirmDelta(w.handles[stream], before, w.out.RecordsConfirmed[stream])
-			}
-		}
-		return nil
+		// before it.
+		confirm = f.all
 	}
-	before := w.out.RecordsConfirmed[name]
-	if rc, ok := recordCount(st); ok {
-		w.out.RecordsConfirmed[name] += rc
-	} else if f != nil {
-		w.out.RecordsConfirmed[name] = f.sent
+	for stream, n := range confirm {
+		before := w.out.RecordsConfirmed[stream]
+		w.out.RecordsConfirmed[stream] = max(before, n)
+		confirmDelta(w.handles[stream], before, w.out.RecordsConfirmed[stream])
 	}
-	confirmDelta(h, before, w.out.RecordsConfirmed[name])
 	return nil
+}
+
+// match finds the first state of stream forwarded and not echoed yet whose
+// identity is id, and drops it and those of the stream before it, which
+// its echo covers.
+func (w *directWrite) match(stream, id string) (forwarded, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	i := slices.IndexFunc(w.pending, func(p forwarded) bool { return p.stream == stream && p.id == id })
+	if i < 0 {
+		return forwarded{}, false
+	}
+	f := w.pending[i]
+	kept := w.pending[:0]
+	for j, p := range w.pending {
+		if j > i || p.stream != stream {
+			kept = append(kept, p)
+		}
+	}
+	clear(w.pending[len(kept):])
+	w.pending = kept
+	return f, true
 }
 
 // stateStream is the stream a state is about; "" for GLOBAL and LEGACY.

@@ -27,7 +27,10 @@
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in
 // arrival order), a STATE carrying the last row's id follows every
-// [StateInterval] rows, and the echoed id is the stream's watermark. The next
+// [StateInterval] rows, and the echoed id is the stream's watermark. Only an
+// echo of a state the Write sent, after the last one echoed of its stream,
+// moves it: a state the destination made up, one of a stream not written or
+// one echoed out of order is ignored, with a warning. The next
 // Write sends only rows after it — new rows and rows the cache's merge
 // rewrote — for the append and merge strategies; replace and
 // ForceFullRefresh send everything. PyAirbyte replays the whole table every
@@ -37,7 +40,9 @@
 //
 // With NoCache the source's messages are piped into the destination as they
 // come; the echoed states are the source's own, and the next Write passes
-// them back to the source as --state. As with a read into a cache, records
+// them back to the source as --state. Here too only an echo of a state the
+// Write forwarded, after the last one echoed of its stream, is stored
+// (compared without destinationStats, whatever the key order or spacing). As with a read into a cache, records
 // and states of streams not asked for are left out, a state after a line
 // that claimed to be a RECORD or STATE and did not parse is not passed on,
 // and a stream the source left incomplete makes the Write fail (an

@@ -80,13 +80,29 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 		}
 		return nil
 	}
+	// An echo confirms the rows sent before the state it echoes, as far as
+	// this Write knows them: only a state this Write sent, after the last
+	// one confirmed of its stream, moves the watermark. A made-up or
+	// foreign one would skip rows the destination never got; an earlier
+	// one (out of order, or twice) would take back what a later echo
+	// confirmed. The destination's own destinationStats.recordCount is not
+	// used: a destination that echoes only some states counts the rows
+	// since the last state it was sent, not since its last echo.
 	onEcho := func(st *protocol.State) error {
 		id, ok := watermarkOf(st)
-		if !ok {
-			d.Logger().Warn("the destination echoed a state Write did not send; ignored", "destination", d.Name())
+		name := stateStream(st)
+		mu.Lock()
+		sent, wasSent := sentAt[name][id]
+		mu.Unlock()
+		if !ok || !wasSent {
+			d.Logger().Warn("the destination echoed a state Write did not send; ignored", "destination", d.Name(), "stream", name)
 			return nil
 		}
-		name := st.Stream.StreamDescriptor.Name
+		before := out.RecordsConfirmed[name]
+		if sent <= before {
+			d.Logger().Warn("the destination echoed a state after a later one of its stream; ignored", "destination", d.Name(), "stream", name)
+			return nil
+		}
 		h := tr.Stream(name)
 		if out.State != nil {
 			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: out.DestinationKey, Stream: name}, st); err != nil {
@@ -94,15 +110,8 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 			}
 			h.StateCommitted()
 		}
-		before := out.RecordsConfirmed[name]
-		if rc, ok := recordCount(st); ok {
-			out.RecordsConfirmed[name] += rc
-		} else {
-			mu.Lock()
-			out.RecordsConfirmed[name] = sentAt[name][id]
-			mu.Unlock()
-		}
-		confirmDelta(h, before, out.RecordsConfirmed[name])
+		out.RecordsConfirmed[name] = sent
+		confirmDelta(h, before, sent)
 		return nil
 	}
 	return d.pipeline(ctx, catalog, out, produce, onEcho)

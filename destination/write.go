@@ -151,9 +151,9 @@ type WriteResult struct {
 	// RecordsSent counts the records sent per stream.
 	RecordsSent map[string]int64
 	// RecordsConfirmed counts the records the destination confirmed per
-	// stream: the destinationStats.recordCount of the states it echoed
-	// (for a destination that sends none, the records sent before each
-	// echoed state).
+	// stream: those sent before the last state of the stream it echoed (a
+	// GLOBAL or LEGACY state counts for every stream), whatever count the
+	// destination adds to its echoes (destinationStats.recordCount).
 	RecordsConfirmed map[string]int64
 	// StatesConfirmed is the number of STATE messages the destination
 	// echoed.
@@ -491,11 +491,3 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 }
 
 var errDestinationGone = errors.New("the destination stopped reading its input")
-
-// recordCount is a state's destinationStats.recordCount, if it has one.
-func recordCount(st *protocol.State) (int64, bool) {
-	if st.DestinationStats == nil || st.DestinationStats.RecordCount == nil {
-		return 0, false
-	}
-	return int64(*st.DestinationStats.RecordCount), true
-}
