@@ -3,6 +3,7 @@ package destination
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"iter"
 	"maps"
@@ -116,11 +117,13 @@ func (w *directWrite) forwarding(st *protocol.State) forwarded {
 	return f
 }
 
-// stateIdentity is what an echo of st has in common with st, as a string:
-// the state without its counts (a destination adds its own), with its JSON
-// objects' keys sorted and its numbers as float64, since the destination
-// may have decoded and encoded it again (1 and 1.0 alike; two integers
-// above 2^53 that differ only in their last digits are one identity).
+// stateIdentity is what an echo of st has in common with st: the state
+// without its counts (a destination adds its own), with its JSON objects'
+// keys sorted and its numbers as float64, since the destination may have
+// decoded and encoded it again (1 and 1.0 alike; two integers above 2^53
+// that differ only in their last digits are one identity). It is kept as
+// a SHA-256, not as the text: a destination that echoes only at the end
+// leaves every state forwarded pending, and states may be large.
 func stateIdentity(st *protocol.State) string {
 	bare := *st
 	bare.SourceStats, bare.DestinationStats = nil, nil
@@ -135,7 +138,8 @@ func stateIdentity(st *protocol.State) string {
 	if b, err = json.Marshal(v); err != nil {
 		return ""
 	}
-	return string(b)
+	sum := sha256.Sum256(b)
+	return string(sum[:])
 }
 
 // forwardedLine is a RECORD as the source sent it when it carries fields
