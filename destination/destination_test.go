@@ -417,7 +417,7 @@ func TestWriteToOddDestinations(t *testing.T) {
 				res.RecordsSent, res.RecordsConfirmed, res.StatesConfirmed)
 		}
 	}
-	if !strings.Contains(logs.String(), "echoed no state") {
+	if !strings.Contains(logs.String(), "echoed none of the states sent") {
 		t.Errorf("no warning that nothing was confirmed:\n%s", logs.String())
 	}
 }

@@ -51,7 +51,7 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 		}
 	}
 	w.msgs = msgs
-	if err := d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) error { return w.echoed(ctx, st) }); err != nil {
+	if err := d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) (bool, error) { return w.echoed(ctx, st) }); err != nil {
 		return err
 	}
 	// A stream the source left incomplete is said after the destination
@@ -228,14 +228,15 @@ func (w *directWrite) publishSent() {
 }
 
 // echoed stores a state the destination echoed and counts what it
-// confirms, if it is one forwarded and not echoed yet (see directWrite).
-func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
+// confirms, if it is one forwarded and not echoed yet (see directWrite);
+// confirmed says whether it was.
+func (w *directWrite) echoed(ctx context.Context, st *protocol.State) (confirmed bool, err error) {
 	name := stateStream(st)
 	f, ok := w.match(name, stateIdentity(st))
 	if !ok {
 		w.d.Logger().Warn("the destination echoed a state that was not sent, or one before a state it echoed already; ignored",
 			"destination", w.d.Name(), "stream", name)
-		return nil
+		return false, nil
 	}
 	// A GLOBAL or LEGACY state ("") belongs to no one stream: it counts in
 	// the totals only.
@@ -243,7 +244,7 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
 	if w.out.State != nil {
 		key := cache.StateKey{Source: w.out.SourceName, Destination: w.out.DestinationKey, Stream: name}
 		if err := w.out.State.c.PutState(ctx, key, st); err != nil {
-			return err
+			return false, err
 		}
 		if h != nil {
 			h.StateCommitted()
@@ -262,7 +263,7 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) error {
 		w.out.RecordsConfirmed[stream] = max(before, n)
 		confirmDelta(w.handles[stream], before, w.out.RecordsConfirmed[stream])
 	}
-	return nil
+	return true, nil
 }
 
 // match finds the first state of stream forwarded and not echoed yet whose

@@ -42,21 +42,22 @@ func TestWriteFromCacheOddEchoes(t *testing.T) {
 		name      string
 		cfg       map[string]any
 		confirmed int64 // users confirmed by the odd destination
+		states    int   // echoes that confirmed them
 		fails     bool
 	}{
 		// A made-up id above every real one would skip every row after
 		// the real echo, for good.
-		{"fabricated then died", map[string]any{"mode": "fabricate", "die": "exit", "after": 1}, 10_000, true},
+		{"fabricated then died", map[string]any{"mode": "fabricate", "die": "exit", "after": 1}, 10_000, 1, true},
 		// The last echo is the first state: it confirms nothing more than
 		// the echoes before it did, and takes nothing back.
-		{"reversed", map[string]any{"mode": "reverse"}, users, false},
+		{"reversed", map[string]any{"mode": "reverse"}, users, 1, false},
 		// Each echo twice, each with its count: the second confirms nothing.
-		{"twice with counts", map[string]any{"mode": "twice", "counts": true}, users, false},
+		{"twice with counts", map[string]any{"mode": "twice", "counts": true}, users, 3, false},
 		// States collapsed: the echo of the second confirms the first's rows
 		// too, though its count is only the rows since the first.
-		{"every other", map[string]any{"mode": "every_other"}, 20_000, false},
+		{"every other", map[string]any{"mode": "every_other"}, 20_000, 1, false},
 		// A state of purchases (not written) carrying a users id.
-		{"foreign stream", map[string]any{"mode": "foreign", "other_stream": "purchases"}, users, false},
+		{"foreign stream", map[string]any{"mode": "foreign", "other_stream": "purchases"}, users, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key := destination.StateKey("odd " + tc.name)
@@ -68,6 +69,9 @@ func TestWriteFromCacheOddEchoes(t *testing.T) {
 			}
 			if got := res.RecordsConfirmed["users"]; got != tc.confirmed {
 				t.Errorf("%d users confirmed, want %d", got, tc.confirmed)
+			}
+			if res.StatesConfirmed != tc.states {
+				t.Errorf("%d states confirmed, want %d: only echoes of states sent, in order, confirm", res.StatesConfirmed, tc.states)
 			}
 			if got := res.RecordsConfirmed["purchases"]; got != 0 {
 				t.Errorf("%d purchases confirmed by a Write that sent none", got)

@@ -88,7 +88,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	// confirmed. The destination's own destinationStats.recordCount is not
 	// used: a destination that echoes only some states counts the rows
 	// since the last state it was sent, not since its last echo.
-	onEcho := func(st *protocol.State) error {
+	onEcho := func(st *protocol.State) (bool, error) {
 		id, ok := watermarkOf(st)
 		name := stateStream(st)
 		mu.Lock()
@@ -96,23 +96,23 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 		mu.Unlock()
 		if !ok || !wasSent {
 			d.Logger().Warn("the destination echoed a state Write did not send; ignored", "destination", d.Name(), "stream", name)
-			return nil
+			return false, nil
 		}
 		before := out.RecordsConfirmed[name]
 		if sent <= before {
 			d.Logger().Warn("the destination echoed a state after a later one of its stream; ignored", "destination", d.Name(), "stream", name)
-			return nil
+			return false, nil
 		}
 		h := tr.Stream(name)
 		if out.State != nil {
 			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: out.DestinationKey, Stream: name}, st); err != nil {
-				return err
+				return false, err
 			}
 			h.StateCommitted()
 		}
 		out.RecordsConfirmed[name] = sent
 		confirmDelta(h, before, sent)
-		return nil
+		return true, nil
 	}
 	return d.pipeline(ctx, catalog, out, produce, onEcho)
 }

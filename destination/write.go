@@ -156,7 +156,8 @@ type WriteResult struct {
 	// destination adds to its echoes (destinationStats.recordCount).
 	RecordsConfirmed map[string]int64
 	// StatesConfirmed is the number of STATE messages the destination
-	// echoed.
+	// echoed that confirmed records: echoes of states this Write sent, in
+	// order. Other echoes are ignored, with a warning.
 	StatesConfirmed int
 	// DestinationRecords counts RECORD messages the destination itself
 	// wrote on its output (tolerated, not forwarded anywhere).
@@ -420,13 +421,15 @@ func watermarkOf(st *protocol.State) (string, bool) {
 }
 
 // pipeline runs the destination's write command with the lines produce
-// writes as its input, and hands every state it echoes to onEcho. produce
+// writes as its input, and hands every state it echoes to onEcho, which
+// says whether the echo confirmed records (an echo of a state this Write
+// sent, in order) or was ignored. produce
 // runs on its own goroutine and writes into a pipe: it blocks while the
 // destination is busy, so memory stays bounded. If produce fails, the
 // destination is stopped before its input ends, so that it commits
 // nothing of a partial input.
 func (d *Destination) pipeline(ctx context.Context, catalog *protocol.ConfiguredCatalog, out *WriteResult,
-	produce func(ctx context.Context, w *bufio.Writer) error, onEcho func(st *protocol.State) error) error {
+	produce func(ctx context.Context, w *bufio.Writer) error, onEcho func(st *protocol.State) (confirmed bool, err error)) error {
 	catJSON, err := json.Marshal(catalog)
 	if err != nil {
 		return err
@@ -461,8 +464,11 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 			if m.State == nil {
 				continue
 			}
-			out.StatesConfirmed++
-			echoErr = onEcho(m.State) // a failure ends the loop below
+			var confirmed bool
+			confirmed, echoErr = onEcho(m.State) // a failure ends the loop below
+			if confirmed {
+				out.StatesConfirmed++
+			}
 		case protocol.TypeRecord:
 			if out.DestinationRecords == 0 {
 				d.Logger().Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.Name())
@@ -484,7 +490,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		return &WriteError{Destination: d.Name(), Result: out, Err: runErr}
 	}
 	if out.StatesConfirmed == 0 && out.TotalSent() > 0 {
-		d.Logger().Warn("the destination echoed no state: none of the records sent could be confirmed, and the next Write sends them again",
+		d.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent())
 	}
 	return nil
