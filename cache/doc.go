@@ -50,7 +50,10 @@
 // cursor and replaces the others. [StrategyMerge] keeps one row per primary
 // key (composite and nested keys work) — the newest by cursor, then by
 // arrival (_airbyte_raw_id), duplicates within one sync included; rows
-// whose key is NULL are kept as they are.
+// whose key is NULL are kept as they are. The older rows of a key are
+// removed when the load ends, not batch by batch (that would cost a
+// delete per batch): while a merge load runs, readers of its table see
+// the batches it committed beside the older rows of the same keys.
 //
 // PyAirbyte's merge keeps the row that arrived last; this one keeps the
 // greatest cursor, and arrival decides only among equal (or absent)

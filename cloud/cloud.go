@@ -33,7 +33,8 @@ import (
 	"github.com/x/goairbyte/internal/httpretry"
 )
 
-// Workspace is one Airbyte workspace.
+// Workspace is one Airbyte workspace. It holds nothing but its id and
+// client, so it is safe for concurrent use as the client is.
 type Workspace struct {
 	client *airbyteapi.Client
 	id     string

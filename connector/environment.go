@@ -39,7 +39,12 @@ type Environment struct {
 	connectors map[string]func() any
 	opener     CacheOpener
 	cacheDir   string
-	caches     map[string]*cache.Cache // open default caches by absolute directory
+
+	// cacheMu serialises DefaultCache, so that a cache is opened once; it
+	// is not mu, so that an opener may use the Environment, and the rest
+	// of the program may, while a cache opens.
+	cacheMu sync.Mutex
+	caches  map[string]*cache.Cache // open default caches by absolute directory
 }
 
 // CacheOpener opens the default cache that lives in dir (the Environment's
@@ -203,22 +208,25 @@ var ErrNoDefaultCache = errors.New("no default cache")
 // ErrNoDefaultCache that names the import that registers one.
 func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.opener == nil {
+	open, cacheDir := e.opener, e.cacheDir
+	e.mu.Unlock()
+	if open == nil {
 		return nil, fmt.Errorf("%w: import the package github.com/x/goairbyte (it registers the DuckDB default cache), "+
 			"or give the read a cache (source.UseCache)", ErrNoDefaultCache)
 	}
-	dir, err := filepath.Abs(e.cacheDir)
+	dir, err := filepath.Abs(cacheDir)
 	if err != nil {
 		return nil, err
 	}
+	e.cacheMu.Lock()
+	defer e.cacheMu.Unlock()
 	if c, ok := e.caches[dir]; ok {
 		if c.DB().PingContext(ctx) == nil {
 			return c, nil
 		}
 		delete(e.caches, dir) // closed by its user: open it again
 	}
-	c, err := e.opener(ctx, dir)
+	c, err := open(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

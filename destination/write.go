@@ -240,6 +240,11 @@ func (e *WriteError) Unwrap() error { return e.Err }
 //
 // Only what the destination has not confirmed is sent (see the package
 // documentation), and its state advances only with the states it echoes.
+// So Writes of one source into one destination (one StateKey) must not
+// run at once: each would send what is not confirmed yet, and under the
+// append strategy the destination would get those records twice. Writes
+// into different destinations may run at once; from a *source.Source,
+// its reads into one cache run one at a time, as Source.Read's do.
 //
 // One progress tracker follows the whole Write, the read into the cache
 // included; it draws only when the Environment or WithProgress asks.

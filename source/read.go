@@ -143,6 +143,10 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 // kept; a stream the connector started and never reported complete is an
 // *IncompleteStreamError.
 //
+// Reads of one source (by name) into one cache run one at a time: a Read
+// that finds another one loading returns a *cache.InUseError at once,
+// before the connector starts. Reads into different caches run at once.
+//
 // Read writes nothing on its own: progress is drawn when the Environment
 // asks for it (connector.Environment.SetProgress) or this call does
 // (WithProgress). The logger gets "read started" and "read finished" at

@@ -1,0 +1,151 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/source"
+)
+
+// One Source read by many goroutines at once, as a server embedding the
+// library does: reads into caches of their own each get their whole
+// result; reads into one shared cache (DuckDB and PostgreSQL) run one at a
+// time per source, the others refused with an *InUseError, and what the
+// cache holds afterwards is one whole read, not a mix.
+func TestConcurrentReadsOfOneSource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const users = 400
+	src := fakerSource(t, map[string]any{"count": users, "seed": 3, "records_per_slice": 100, "always_updated": false})
+	if err := src.SelectStreams(ctx, "users", "products"); err != nil {
+		t.Fatal(err)
+	}
+	pg, err := cache.New(ctx, postgres.NewConnector(testenv.Postgres(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	duck := openDuckDB(t)
+	caches := []*cache.Cache{duck, duck, duck, pg, pg, pg}
+	for range 4 {
+		caches = append(caches, openDuckDB(t))
+	}
+
+	results := make([]*source.ReadResult, len(caches))
+	errs := make([]error, len(caches))
+	var wg sync.WaitGroup
+	for i, c := range caches {
+		wg.Go(func() { results[i], errs[i] = src.Read(ctx, source.UseCache(c), source.ForceFullRefresh()) })
+	}
+	wg.Wait()
+
+	done := map[*cache.Cache]int{}
+	for i, c := range caches {
+		var inUse *cache.InUseError
+		if errors.As(errs[i], &inUse) {
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("read %d: %v", i, errs[i])
+		}
+		done[c]++
+		res := results[i]
+		if res.Cache() != c {
+			t.Errorf("read %d: result names another cache", i)
+		}
+		if got := res.StreamRecords(); got["users"] != users || got["products"] != 100 || res.RecordsProcessed() != users+100 {
+			t.Errorf("read %d: records %v (total %d), want %d users and 100 products", i, got, res.RecordsProcessed(), users)
+		}
+	}
+	t.Logf("reads done into the shared DuckDB cache: %d of 3, into PostgreSQL: %d of 3", done[duck], done[pg])
+	for i, c := range caches {
+		if done[c] == 0 {
+			t.Fatalf("no read into cache %d succeeded", i)
+		}
+		for stream, want := range map[string]int64{"users": users, "products": 100} {
+			ds, err := c.Dataset(ctx, stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := ds.Count(ctx); err != nil || n != want {
+				t.Errorf("cache %d: %s has %d rows (%v), want %d", i, stream, n, err, want)
+			}
+		}
+	}
+}
+
+// SetConfig, SelectStreams and the key overrides race with reads of the
+// same Source: each read uses one config and one selection throughout,
+// and loads exactly what it reports.
+func TestSettersRaceWithRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 100, "seed": 3, "records_per_slice": 50})
+	if err := src.SelectStreams(ctx, "users"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var setters sync.WaitGroup
+	setters.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := src.SetConfig(map[string]any{"count": 100 * (1 + i%2), "seed": 3, "records_per_slice": 50}); err != nil {
+				t.Error(err)
+				return
+			}
+			names := []string{"users"}
+			if i%3 == 0 {
+				names = append(names, "products")
+			}
+			if err := src.SelectStreams(ctx, names...); err != nil {
+				t.Error(err)
+				return
+			}
+			src.SetPrimaryKey("users", []string{"id"})
+			src.SetCursorField("users", "updated_at")
+			_ = src.Config()
+		}
+	})
+	var readers sync.WaitGroup
+	for i := range 4 {
+		readers.Go(func() {
+			for j := range 3 {
+				c := openDuckDB(t)
+				res, err := src.Read(ctx, source.UseCache(c))
+				if err != nil {
+					t.Errorf("read %d.%d: %v", i, j, err)
+					return
+				}
+				got := res.StreamRecords()
+				if n := got["users"]; n != 100 && n != 200 {
+					t.Errorf("read %d.%d: %d users", i, j, n)
+				}
+				for _, stream := range res.ProcessedStreams() {
+					ds, err := res.Stream(ctx, stream)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if n, err := ds.Count(ctx); err != nil || n != got[stream] {
+						t.Errorf("read %d.%d: %s holds %d rows (%v), the result says %d", i, j, stream, n, err, got[stream])
+					}
+				}
+				if len(got) != len(res.ProcessedStreams()) {
+					t.Errorf("read %d.%d: records of %v, processed %v", i, j, got, res.ProcessedStreams())
+				}
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	setters.Wait()
+}
