@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -70,6 +71,11 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 		}
 	}
 	if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
+		return err
+	}
+	// The source's claims: a killed load's, on tables that do not exist,
+	// and this load's, which recordStream records again below.
+	if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(streamsTable)+` WHERE source_name = ? AND updated_at IS NULL`), source); err != nil {
 		return err
 	}
 	for i, p := range plans {
@@ -181,9 +187,19 @@ func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
 // it. Claims are made under the DDL lock, one worker after the other, and
 // never take a table another source has; so looking again after claiming
 // refuses all but the first. A refused load gives back what it claimed.
+//
+// A claim is a row of _airbyte_streams whose updated_at is NULL: prepare
+// records the table (and sets updated_at) in the transaction that creates
+// it, later. A load killed or failed in between leaves its claim on a
+// table that does not exist; the next load of its source clears it (see
+// createTables), and meanwhile another source takes it over rather than
+// be refused for good for a table that holds no one's records.
 func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamPlan) error {
 	owners, err := c.tableOwners(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.takeOverClaims(ctx, source, plans, owners); err != nil {
 		return err
 	}
 	if err := ownerError(owners, source, plans); err != nil {
@@ -221,6 +237,43 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 	return refused
 }
 
+// takeOverClaims makes source the owner of the tables of plans that
+// another source only claimed, when no load of that source runs: its
+// claim was left by a load killed or failed before it created the table.
+// That source's lock is held meanwhile, so that no load of it starts
+// while its claims change hands (one that tries is refused as in use, as
+// by a running load); a source whose load runs keeps them (its load is
+// about to create the table). owners is updated.
+func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*streamPlan, owners map[string]tableOwner) error {
+	claimed := map[string][]*streamPlan{} // by the source that claimed them
+	for _, p := range plans {
+		if o, ok := owners[p.table.Name]; ok && o.claim && o.source != source {
+			claimed[o.source] = append(claimed[o.source], p)
+		}
+	}
+	for other, ps := range claimed {
+		unlock, err := c.lockSource(ctx, other)
+		if errors.Is(err, backend.ErrInUse) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		take := c.rebind(`UPDATE ` + c.qual(streamsTable) + ` SET source_name = ? WHERE table_name = ? AND source_name = ? AND updated_at IS NULL`)
+		err = c.eachInDDL(ctx, ps, func(tx backend.Tx, t *backend.Table) error {
+			return tx.Exec(ctx, take, source, t.Name, other)
+		})
+		unlock()
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			owners[p.table.Name] = tableOwner{source: source, claim: true}
+		}
+	}
+	return nil
+}
+
 // eachInDDL runs fn for the table of each plan in one DDL transaction.
 func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(backend.Tx, *backend.Table) error) error {
 	return c.inDDL(ctx, func() error {
@@ -238,31 +291,38 @@ func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(back
 	})
 }
 
-// tableOwners maps each table recorded in the cache to the source that
-// loaded it.
-func (c *Cache) tableOwners(ctx context.Context) (map[string]string, error) {
-	rows, err := c.Query(ctx, `SELECT table_name, source_name FROM `+c.qual(streamsTable))
+// tableOwner is the source that loaded a table, or only claimed it (see
+// claimTables).
+type tableOwner struct {
+	source string
+	claim  bool
+}
+
+// tableOwners maps each table recorded in the cache to its owner.
+func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) {
+	rows, err := c.Query(ctx, `SELECT table_name, source_name, updated_at IS NULL FROM `+c.qual(streamsTable))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	owners := map[string]string{}
+	owners := map[string]tableOwner{}
 	for rows.Next() {
-		var table, owner string
-		if err := rows.Scan(&table, &owner); err != nil {
+		var table string
+		var o tableOwner
+		if err := rows.Scan(&table, &o.source, &o.claim); err != nil {
 			return nil, err
 		}
-		owners[table] = owner
+		owners[table] = o
 	}
 	return owners, rows.Err()
 }
 
 // ownerError is the *TableOwnerError of the first plan whose table another
 // source owns, nil if none.
-func ownerError(owners map[string]string, source string, plans []*streamPlan) error {
+func ownerError(owners map[string]tableOwner, source string, plans []*streamPlan) error {
 	for _, p := range plans {
-		if owner, ok := owners[p.table.Name]; ok && owner != source {
-			return &TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: owner, Source: source}
+		if o, ok := owners[p.table.Name]; ok && o.source != source {
+			return &TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: o.source, Source: source}
 		}
 	}
 	return nil

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +27,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dsn := os.Getenv(claimChildDSN); dsn != "" {
+		claimChild(dsn)
+	}
 	cachetest.ChildMain(openDSN)
 	testenv.Main(m)
 }
@@ -526,6 +531,102 @@ func TestFirstLoadsOfOneStreamByTwoSources(t *testing.T) {
 	cachetest.Equal(t, "sources in the table", cachetest.Strings(t, a, `SELECT CAST(count(DISTINCT src) AS VARCHAR) FROM users`), []string{"1"})
 	cachetest.Equal(t, "the table's owner is the source in it", cachetest.Strings(t, a,
 		`SELECT CAST(count(*) AS VARCHAR) FROM _airbyte_streams s JOIN users u ON u.src = s.source_name WHERE s.table_name = 'users'`), []string{"1"})
+}
+
+// claimChildDSN names the cache of TestKilledBeforeItsTableWasMade's
+// child.
+const claimChildDSN = "POSTGRES_TEST_CLAIM_CHILD_DSN"
+
+// claimCatalog is source-a's catalog in TestKilledBeforeItsTableWasMade:
+// the table it has, held, and a new one, users.
+var claimCatalog = cachetest.Catalog(cachetest.Stream("held", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil),
+	cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+
+// claimChild loads source-a's two streams into the cache at dsn.
+func claimChild(dsn string) {
+	c, err := openDSN(context.Background(), dsn)
+	if err == nil {
+		_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "source-a", Catalog: claimCatalog, Strategy: cache.StrategyAppend,
+			Messages: cachetest.Messages(cachetest.Rec("held", `{"id":1}`), cachetest.Rec("users", `{"id":1}`))})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(3)
+	}
+	os.Exit(0)
+}
+
+// A load killed after it claimed a new table and before it created it
+// leaves no owner that refuses other sources for good: the killed
+// source's next load clears its claim, and another source's load of a
+// stream of that name takes it over. The test holds the table the load
+// has already, which it reads (for the raw-id floor) between the two, and
+// kills it waiting there. Before, the claim stayed: _airbyte_streams named
+// source-a as the owner of a table users that did not exist, after its
+// next load too, and source-b was refused with a *TableOwnerError for
+// good.
+func TestKilledBeforeItsTableWasMade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	c, err := openDSN(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	load := func(source string, stream int, data string) {
+		t.Helper()
+		cat := cachetest.Catalog(claimCatalog.Streams[stream])
+		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: cat, Strategy: cache.StrategyAppend,
+			Messages: cachetest.Messages(cachetest.Rec(cat.Streams[0].Stream.Name, data))}); err != nil {
+			t.Fatalf("%s's load of %s: %v", source, cat.Streams[0].Stream.Name, err)
+		}
+	}
+	owners := func() []string {
+		return cachetest.Strings(t, c, `SELECT table_name || ' of ' || source_name || CASE WHEN table_name IN
+			(SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()) THEN '' ELSE ', which does not exist' END
+			FROM _airbyte_streams ORDER BY table_name`)
+	}
+	var holder, watch *pgx.Conn
+	for _, conn := range []**pgx.Conn{&holder, &watch} {
+		if *conn, err = pgx.Connect(ctx, dsn); err != nil {
+			t.Fatal(err)
+		}
+		defer (*conn).Close(ctx)
+	}
+	killed := func() {
+		t.Helper()
+		tx, err := holder.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, `LOCK TABLE held IN ACCESS EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		child := exec.Command(os.Args[0], "-test.run=^$")
+		child.Env = append(os.Environ(), claimChildDSN+"="+dsn)
+		child.Stderr = os.Stderr
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- child.Wait() }()
+		waitForLockWaits(t, watch, 1, exited)
+		child.Process.Signal(syscall.SIGKILL)
+		<-exited
+		t.Logf("killed: %q", owners())
+	}
+
+	load("source-a", 0, `{"id":0}`)
+	killed()
+	load("source-a", 0, `{"id":1}`)
+	cachetest.Equal(t, "after source-a's next load", owners(), []string{"held of source-a"})
+	killed()
+	load("source-b", 1, `{"id":2}`)
+	load("source-a", 0, `{"id":3}`)
+	cachetest.Equal(t, "after source-b's load", owners(), []string{"held of source-a", "users of source-b"})
+	cachetest.Equal(t, "users", cachetest.Strings(t, c, `SELECT id::text FROM users`), []string{"2"})
 }
 
 // A load that must wait for a table another session holds — a replace's
