@@ -402,3 +402,10 @@ func TestKilledLoadLeavesNoSpool(t *testing.T) {
 		t.Fatalf("%d spool dirs are left", dirs)
 	}
 }
+
+// Loads killed at random moments leave the cache as the next load needs
+// it (see cachetest.Crash).
+func TestCrash(t *testing.T) {
+	t.Parallel()
+	cachetest.Crash(t, filepath.Join(t.TempDir(), "crash.duckdb"), openPath)
+}

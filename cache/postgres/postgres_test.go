@@ -65,6 +65,13 @@ func TestKill(t *testing.T) {
 	cachetest.Kill(t, testenv.Postgres(t), openDSN, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
 
+// Loads killed at random moments leave the cache as the next load needs
+// it (see cachetest.Crash).
+func TestCrash(t *testing.T) {
+	t.Parallel()
+	cachetest.Crash(t, testenv.Postgres(t), openDSN)
+}
+
 func TestSchemaAndPrefix(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
