@@ -162,7 +162,8 @@
 // staging bookkeeping that makes a killed load recoverable. A table
 // belongs to the source that loaded it first (a load killed or failed
 // before it created the table leaves a claim that the next load of
-// another source takes over): another source's load into
+// another source takes over, and a source's load forgets the tables
+// recorded as its own that no longer exist): another source's load into
 // it (two sources with a stream "users" in one cache) is a
 // [*TableOwnerError] that suggests a table prefix, unless
 // LoadRequest.ShareTables says the table is shared on purpose. Loads of

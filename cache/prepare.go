@@ -31,6 +31,10 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err != nil {
 		return "", err
 	}
+	gone, err := c.goneTables(ctx, source, plans, existing)
+	if err != nil {
+		return "", err
+	}
 	if err := c.checkWidths(plans, existing); err != nil {
 		return "", err
 	}
@@ -50,16 +54,17 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 		}
 	}
 
-	if err := c.inDDL(ctx, func() error { return c.createTables(ctx, source, plans, leftovers, existing, syncStart) }); err != nil {
+	if err := c.inDDL(ctx, func() error { return c.createTables(ctx, source, plans, leftovers, gone, existing, syncStart) }); err != nil {
 		return "", err
 	}
 	return syncStart, c.adoptColumnTypes(ctx, plans)
 }
 
 // createTables is prepare's DDL, in one transaction: it drops the staging
-// tables a killed load left, creates the staging tables of the replace
-// streams and creates or evolves the tables of the others.
-func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, leftovers []string, existing map[string][]columnInfo, syncStart string) error {
+// tables a killed load left, forgets the gone tables, creates the staging
+// tables of the replace streams and creates or evolves the tables of the
+// others.
+func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
 		return err
@@ -73,13 +78,14 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 	if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
 		return err
 	}
-	// The source's claims: a killed load's, on tables that do not exist,
-	// and this load's, which recordStream records again below.
-	if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(streamsTable)+` WHERE source_name = ? AND updated_at IS NULL`), source); err != nil {
-		return err
+	for _, t := range gone {
+		if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(streamsTable)+` WHERE table_name = ? AND source_name = ?`), t, source); err != nil {
+			return err
+		}
 	}
 	for i, p := range plans {
 		if p.strategy == StrategyReplace {
+			p.unmade = len(existing[p.table.Name]) == 0
 			p.target = fmt.Sprintf("%s%s_%d", stagingPrefix, strings.ToLower(syncStart), i)
 			if err := tx.Exec(ctx, c.createTable(p.target, &p.table)); err != nil {
 				return err
@@ -192,8 +198,8 @@ func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
 // records the table (and sets updated_at) in the transaction that creates
 // it, later. A load killed or failed in between leaves its claim on a
 // table that does not exist; the next load of its source clears it (see
-// createTables), and meanwhile another source takes it over rather than
-// be refused for good for a table that holds no one's records.
+// goneTables), and meanwhile another source takes it over rather than be
+// refused for good for a table that holds no one's records.
 func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamPlan) error {
 	owners, err := c.tableOwners(ctx)
 	if err != nil {
@@ -326,6 +332,28 @@ func ownerError(owners map[string]tableOwner, source string, plans []*streamPlan
 		}
 	}
 	return nil
+}
+
+// goneTables lists the tables recorded as source's that do not exist and
+// that this load does not write: claims and first replaces of killed
+// loads, tables dropped by hand. Recorded, they would refuse other
+// sources for a table that holds nothing.
+func (c *Cache) goneTables(ctx context.Context, source string, plans []*streamPlan, existing map[string][]columnInfo) ([]string, error) {
+	recorded, err := c.queryStrings(ctx, `SELECT table_name FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
+	if err != nil {
+		return nil, err
+	}
+	planned := map[string]bool{}
+	for _, p := range plans {
+		planned[p.table.Name] = true
+	}
+	var gone []string
+	for _, t := range recorded {
+		if len(existing[t]) == 0 && !planned[t] {
+			gone = append(gone, t)
+		}
+	}
+	return gone, nil
 }
 
 // stagingLeftovers lists the staging tables a killed load of source left
