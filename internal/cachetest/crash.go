@@ -31,6 +31,7 @@ const (
 	crashSource = "CACHETEST_CRASH_SOURCE" // the source's name; its streams are named after it
 	crashLoad   = "CACHETEST_CRASH_LOAD"   // which load of the sequence, from 1
 	crashBatch  = "CACHETEST_CRASH_BATCH"  // LoadRequest.BatchSize
+	crashGlobal = "CACHETEST_CRASH_GLOBAL" // "1": the load sends GLOBAL states
 )
 
 // What each load of the crash test sends: crashN records of the merge and
@@ -71,14 +72,15 @@ func crashState(k, i int) any { return map[string]int{"load": k, "pos": i} }
 
 // crashPosition is where the stored state of an incremental stream says
 // load k stands: the last position it covers, -1 when it covers none of
-// load k (no state, or the state of an earlier load).
+// load k (no state, or the state of an earlier load). The stream's state
+// is its STREAM state, or its part of the source's GLOBAL state.
 func crashPosition(ctx context.Context, c *cache.Cache, source, stream string, k int) (int, error) {
-	st, err := c.State(ctx, cache.StateKey{Source: source, Stream: stream})
-	if err != nil || st == nil || st.Stream == nil {
+	raw, err := crashStreamState(ctx, c, source, stream)
+	if err != nil || raw == nil {
 		return -1, err
 	}
 	var s struct{ Load, Pos int }
-	if err := json.Unmarshal(st.Stream.StreamState, &s); err != nil {
+	if err := json.Unmarshal(raw, &s); err != nil {
 		return 0, err
 	}
 	if s.Load > k {
@@ -90,17 +92,45 @@ func crashPosition(ctx context.Context, c *cache.Cache, source, stream string, k
 	return s.Pos, nil
 }
 
+// crashStreamState is the stored state of a stream, nil if none; the
+// replace stream's is the GLOBAL state's shared state.
+func crashStreamState(ctx context.Context, c *cache.Cache, source, stream string) (json.RawMessage, error) {
+	if g, err := c.State(ctx, cache.StateKey{Source: source}); err != nil || g != nil {
+		if err != nil || g.Global == nil {
+			return nil, err
+		}
+		if _, _, r := crashStreams(source); stream == r {
+			return g.Global.SharedState, nil
+		}
+		for _, ss := range g.Global.StreamStates {
+			if ss.StreamDescriptor.Name == stream {
+				return ss.StreamState, nil
+			}
+		}
+		return nil, nil
+	}
+	st, err := c.State(ctx, cache.StateKey{Source: source, Stream: stream})
+	if err != nil || st == nil || st.Stream == nil {
+		return nil, err
+	}
+	return st.Stream.StreamState, nil
+}
+
 // crashMessages are load k's messages as an incremental source resuming
 // from the positions from (merge, append) sends them; the replace stream
-// is read in full every time.
-func crashMessages(source string, k, fromM, fromA int) func(yield func(*protocol.Message, error) bool) {
+// is read in full every time. With global, a GLOBAL state stands for the
+// STREAM states (one resume position for both streams): the states of
+// the merge and the append stream, with the load as the shared state, the
+// replace stream's.
+func crashMessages(source string, k, fromM, fromA int, global bool) func(yield func(*protocol.Message, error) bool) {
 	m, a, r := crashStreams(source)
 	return func(yield func(*protocol.Message, error) bool) {
 		send := func(msg *protocol.Message) bool { return yield(msg, nil) }
-		state := func(stream string, i int) *protocol.Message {
-			raw, _ := json.Marshal(crashState(k, i))
-			return StreamState(stream, string(raw))
+		enc := func(v any) string {
+			raw, _ := json.Marshal(v)
+			return string(raw)
 		}
+		state := func(stream string, i int) *protocol.Message { return StreamState(stream, enc(crashState(k, i))) }
 		for i := range crashN {
 			if i > fromM && !send(Rec(m, fmt.Sprintf(`{"id":%d,"v":%d,"ld":%d,"pos":%d}`, crashKey(k, i), crashV(k, i), k, i))) {
 				return
@@ -112,15 +142,22 @@ func crashMessages(source string, k, fromM, fromA int) func(yield func(*protocol
 				return
 			}
 			last := i == crashN-1
-			if i > fromM && (i%37 == 36 || last) && !send(state(m, i)) {
-				return
-			}
-			if i > fromA && (i%53 == 52 || last) && !send(state(a, i)) {
-				return
+			switch {
+			case global:
+				if i > fromM && (i%37 == 36 || last) &&
+					!send(GlobalState(enc(map[string]int{"load": k}), m, enc(crashState(k, i)), a, enc(crashState(k, i)))) {
+					return
+				}
+			default:
+				if i > fromM && (i%37 == 36 || last) && !send(state(m, i)) {
+					return
+				}
+				if i > fromA && (i%53 == 52 || last) && !send(state(a, i)) {
+					return
+				}
 			}
 		}
-		raw, _ := json.Marshal(map[string]int{"load": k})
-		if !send(StreamState(r, string(raw))) {
+		if !global && !send(StreamState(r, enc(map[string]int{"load": k}))) {
 			return
 		}
 		fmt.Println("sent all")
@@ -150,7 +187,7 @@ func crashChild(open func(ctx context.Context, target string) (*cache.Cache, err
 	}
 	fmt.Println("loading")
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: crashCatalog(source), BatchSize: batch,
-		Messages:  crashMessages(source, k, fromM, fromA),
+		Messages:  crashMessages(source, k, fromM, fromA, os.Getenv(crashGlobal) == "1"),
 		Committed: func(map[string]int64, []cache.StateKey) { fmt.Println("commit") }})
 	if err == nil {
 		err = c.Close()
@@ -165,9 +202,10 @@ type crashRun struct {
 	err     error  // of an uninterrupted child
 	stderr  string
 	commits int
-	// From "loading" to the end, to the first commit, and from "sent all"
-	// to the end, of an uninterrupted child.
-	load, first, final time.Duration
+	// From its start to "loading", from "loading" to the end and to the
+	// first commit, and from "sent all" to the end, of an uninterrupted
+	// child.
+	start, load, first, final time.Duration
 }
 
 // crashTimes are what the kills aim at, from the last uninterrupted
@@ -175,27 +213,29 @@ type crashRun struct {
 // DDL that readies the tables comes before it), how many commits it made
 // and how long its finalisation took.
 type crashTimes struct {
-	load, first, final time.Duration
-	commits            int
+	start, load, first, final time.Duration
+	commits                   int
 }
 
-// runCrashChild runs load k of source in a child and SIGKILLs it at a
-// random moment: a random time into the load or before its first commit,
-// on a random commit, or a random time into the finalisation; or lets it
-// run (kill false).
-func runCrashChild(t *testing.T, rnd *rand.Rand, target, source string, k int, kill bool, aim crashTimes) crashRun {
+// runCrashChild runs load k of source in a child (with GLOBAL states if
+// global) and SIGKILLs it at a
+// random moment: a random time into its start, into the load or before
+// its first commit, on a random commit, or a random time into the
+// finalisation; or lets it run (kill false).
+func runCrashChild(t *testing.T, rnd *rand.Rand, target, source string, k int, global, kill bool, aim crashTimes) crashRun {
 	t.Helper()
 	batch := []int{64, 250, 1000, 5000}[rnd.IntN(4)]
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childTarget+"="+target, childMode+"=crash", crashSource+"="+source,
-		crashLoad+"="+strconv.Itoa(k), crashBatch+"="+strconv.Itoa(batch))
+		crashLoad+"="+strconv.Itoa(k), crashBatch+"="+strconv.Itoa(batch), crashGlobal+"="+map[bool]string{true: "1"}[global])
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	mode := rnd.IntN(4)
+	mode := rnd.IntN(5)
+	started := time.Now()
 	atCommit := 1 + rnd.IntN(max(1, aim.commits))
 	delay := func(d time.Duration) time.Duration { return time.Duration(rnd.Int64N(int64(max(d, time.Millisecond)))) }
 	kills := make(chan time.Duration, 1) // a kill after a delay
@@ -213,6 +253,9 @@ func runCrashChild(t *testing.T, rnd *rand.Rand, target, source string, k int, k
 			armed = true
 			kills <- d
 		}
+	}
+	if mode == 4 {
+		arm(delay(aim.start))
 	}
 	for lines := bufio.NewScanner(out); lines.Scan(); {
 		switch lines.Text() {
@@ -256,7 +299,7 @@ func runCrashChild(t *testing.T, rnd *rand.Rand, target, source string, k int, k
 	}
 	run.err, run.stderr = err, stderr.String()
 	if !loading.IsZero() {
-		run.load = end.Sub(loading)
+		run.start, run.load = loading.Sub(started), end.Sub(loading)
 	}
 	if !sentAll.IsZero() {
 		run.final = end.Sub(sentAll)
@@ -275,6 +318,9 @@ type crashModel struct {
 	load, appendPos int
 	replaced        int // load, 0 for none
 	dups            int // append rows written twice, as the docs allow
+	// Whether the load sends GLOBAL states, and whether the last
+	// completed one did.
+	global, wasGlobal bool
 }
 
 // Crash runs loads of several sources into the cache at target in child
@@ -295,7 +341,7 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 	}
 	rnd := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("seed %d (CACHETEST_CRASH_SEED replays it)", seed)
-	aim := crashTimes{load: 200 * time.Millisecond, first: 20 * time.Millisecond, final: 20 * time.Millisecond, commits: 10}
+	aim := crashTimes{start: 50 * time.Millisecond, load: 200 * time.Millisecond, first: 20 * time.Millisecond, final: 20 * time.Millisecond, commits: 10}
 	runs, killed, completed, dups, takeOvers := 0, 0, 0, 0, 0
 	phases := map[string]int{}
 	defer func() {
@@ -307,9 +353,10 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 		loads := 1 + rnd.IntN(3)
 	sequence:
 		for k := 1; k <= loads; k++ {
+			mod.global = rnd.IntN(3) == 0 // a GLOBAL state for the STREAM states
 			for try := 0; ; try++ {
 				kill := try < 4 && killed < kills
-				run := runCrashChild(t, rnd, target, mod.source, k, kill, aim)
+				run := runCrashChild(t, rnd, target, mod.source, k, mod.global, kill, aim)
 				runs++
 				if run.err != nil {
 					t.Fatalf("%s load %d, run %d: %v\n%s", mod.source, k, try+1, run.err, run.stderr)
@@ -319,7 +366,7 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 					phases[run.phase]++
 				} else {
 					completed++
-					aim = crashTimes{load: run.load, first: run.first, final: run.final, commits: run.commits}
+					aim = crashTimes{start: run.start, load: run.load, first: run.first, final: run.final, commits: run.commits}
 				}
 				if checkRun(t, open, target, mod, k, !run.killed, rnd.IntN(2) == 0) {
 					takeOvers++
@@ -516,18 +563,22 @@ func checkRun(t *testing.T, open func(ctx context.Context, target string) (*cach
 		t.Fatalf("%s: the replace table holds load %d", what, got)
 	}
 	stateR := 0
-	if st, err := c.State(ctx, cache.StateKey{Source: mod.source, Stream: r}); err != nil {
+	if raw, err := crashStreamState(ctx, c, mod.source, r); err != nil {
 		t.Fatal(err)
-	} else if st != nil {
+	} else if raw != nil {
 		var s struct{ Load int }
-		json.Unmarshal(st.Stream.StreamState, &s)
+		json.Unmarshal(raw, &s)
 		stateR = s.Load
 	}
-	if stateR != got {
+	// Swapped in with its state, in one transaction; but a STREAM state
+	// replaces a GLOBAL one, so the first one committed by a source that
+	// switched kinds drops the replace stream's state (in the GLOBAL
+	// state) that the last load left: behind the data, never ahead.
+	if stateR > got || (stateR != got && mod.global == mod.wasGlobal) {
 		t.Fatalf("%s: the replace stream's state is of load %d, its table of load %d", what, stateR, got)
 	}
 	if complete {
-		mod.replaced = k
+		mod.replaced, mod.wasGlobal = k, mod.global
 	}
 
 	if complete {
