@@ -218,16 +218,16 @@ type crashTimes struct {
 }
 
 // runCrashChild runs load k of source in a child (with GLOBAL states if
-// global) and SIGKILLs it at a
+// global, and tmp as its temporary directory) and SIGKILLs it at a
 // random moment: a random time into its start, into the load or before
 // its first commit, on a random commit, or a random time into the
 // finalisation; or lets it run (kill false).
-func runCrashChild(t *testing.T, rnd *rand.Rand, target, source string, k int, global, kill bool, aim crashTimes) crashRun {
+func runCrashChild(t *testing.T, rnd *rand.Rand, target, tmp, source string, k int, global, kill bool, aim crashTimes) crashRun {
 	t.Helper()
 	batch := []int{64, 250, 1000, 5000}[rnd.IntN(4)]
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childTarget+"="+target, childMode+"=crash", crashSource+"="+source,
-		crashLoad+"="+strconv.Itoa(k), crashBatch+"="+strconv.Itoa(batch), crashGlobal+"="+map[bool]string{true: "1"}[global])
+		crashLoad+"="+strconv.Itoa(k), crashBatch+"="+strconv.Itoa(batch), crashGlobal+"="+map[bool]string{true: "1"}[global], "TMPDIR="+tmp)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, _ := cmd.StdoutPipe()
@@ -340,6 +340,7 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 		seed = s
 	}
 	rnd := rand.New(rand.NewPCG(seed, 0))
+	tmp := t.TempDir() // the children's: a completed load sweeps what killed ones left
 	t.Logf("seed %d (CACHETEST_CRASH_SEED replays it)", seed)
 	aim := crashTimes{start: 50 * time.Millisecond, load: 200 * time.Millisecond, first: 20 * time.Millisecond, final: 20 * time.Millisecond, commits: 10}
 	runs, killed, completed, dups, takeOvers := 0, 0, 0, 0, 0
@@ -356,7 +357,7 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 			mod.global = rnd.IntN(3) == 0 // a GLOBAL state for the STREAM states
 			for try := 0; ; try++ {
 				kill := try < 4 && killed < kills
-				run := runCrashChild(t, rnd, target, mod.source, k, mod.global, kill, aim)
+				run := runCrashChild(t, rnd, target, tmp, mod.source, k, mod.global, kill, aim)
 				runs++
 				if run.err != nil {
 					t.Fatalf("%s load %d, run %d: %v\n%s", mod.source, k, try+1, run.err, run.stderr)
@@ -366,6 +367,9 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 					phases[run.phase]++
 				} else {
 					completed++
+					if dirs, bytes := spoolLeft(tmp); dirs > 0 {
+						t.Fatalf("%s load %d completed, and %d spool dirs (%d bytes) of killed loads are left", mod.source, k, dirs, bytes)
+					}
 					aim = crashTimes{start: run.start, load: run.load, first: run.first, final: run.final, commits: run.commits}
 				}
 				if checkRun(t, open, target, mod, k, !run.killed, rnd.IntN(2) == 0) {
