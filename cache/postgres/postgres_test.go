@@ -636,6 +636,57 @@ func TestKilledBeforeItsTableWasMade(t *testing.T) {
 	cachetest.Equal(t, "users", cachetest.Strings(t, c, `SELECT id::text FROM users`), []string{"2"})
 }
 
+// A running load keeps the tables it claimed and has not made yet: another
+// source's load of a stream of that name is refused, as it was before
+// claims left by killed loads could be taken over. The test holds the
+// table the first load has already, between its claim and its DDL.
+func TestARunningLoadKeepsItsClaims(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	var err error
+	var a, b *cache.Cache // two workers: two pools, two sets of sessions
+	for _, c := range []**cache.Cache{&a, &b} {
+		if *c, err = openDSN(ctx, dsn); err != nil {
+			t.Fatal(err)
+		}
+		defer (*c).Close()
+	}
+	cachetest.MustLoad(t, a, cachetest.Catalog(claimCatalog.Streams[0]), cache.StrategyAppend, cachetest.Rec("held", `{"id":0}`))
+	var holder, watch *pgx.Conn
+	for _, conn := range []**pgx.Conn{&holder, &watch} {
+		if *conn, err = pgx.Connect(ctx, dsn); err != nil {
+			t.Fatal(err)
+		}
+		defer (*conn).Close(ctx)
+	}
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE held IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	running := make(chan error, 1)
+	go func() {
+		_, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: claimCatalog, Strategy: cache.StrategyAppend,
+			Messages: cachetest.Messages(cachetest.Rec("held", `{"id":1}`), cachetest.Rec("users", `{"id":1}`))})
+		running <- err
+	}()
+	waitForLockWaits(t, watch, 1, running)
+	_, err = b.Load(ctx, cache.LoadRequest{SourceName: "source-b", Catalog: cachetest.Catalog(claimCatalog.Streams[1]), Strategy: cache.StrategyAppend,
+		Messages: cachetest.Messages(cachetest.Rec("users", `{"id":2}`))})
+	if !errors.Is(err, cache.ErrTableOwned) {
+		t.Errorf("another source's load of users while the load that claimed it runs: %v, want it refused", err)
+	}
+	tx.Rollback(ctx)
+	if err := <-running; err != nil {
+		t.Fatalf("the running load: %v", err)
+	}
+	cachetest.Equal(t, "users", cachetest.Strings(t, a, `SELECT id::text FROM users`), []string{"1"})
+}
+
 // A load that must wait for a table another session holds — a replace's
 // swap behind a reader of the table, a new column behind an open write
 // into it — waits without the lock every cache takes for its DDL: another
