@@ -41,8 +41,9 @@
 // before it, so a committed state never covers a record that is not
 // durable; for a replace stream the state waits for the final swap. If the
 // process is killed, the next load passes the last committed state and
-// loses nothing before it (append streams may then see the records after
-// it twice; merge removes them).
+// loses nothing before it; append streams may then hold the records after
+// it again, once more for each killed load that committed them (merge
+// removes them).
 //
 // # Strategies
 //

@@ -343,11 +343,11 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 	tmp := t.TempDir() // the children's: a completed load sweeps what killed ones left
 	t.Logf("seed %d (CACHETEST_CRASH_SEED replays it)", seed)
 	aim := crashTimes{start: 50 * time.Millisecond, load: 200 * time.Millisecond, first: 20 * time.Millisecond, final: 20 * time.Millisecond, commits: 10}
-	runs, killed, completed, dups, takeOvers := 0, 0, 0, 0, 0
+	runs, killed, completed, dups, copies, takeOvers := 0, 0, 0, 0, 0, 0
 	phases := map[string]int{}
 	defer func() {
-		t.Logf("%d runs: %d killed (%d starting, %d loading, %d finalising), %d completed; %d append records written twice after a kill; "+
-			"%d times another source took over the tables a kill left claimed", runs, killed, phases["starting"], phases["loading"], phases["finalising"], completed, dups, takeOvers)
+		t.Logf("%d runs: %d killed (%d starting, %d loading, %d finalising), %d completed; %d append rows written again after a kill, at most %d copies of one record; "+
+			"%d times another source took over the tables a kill left claimed", runs, killed, phases["starting"], phases["loading"], phases["finalising"], completed, dups, copies, takeOvers)
 	}()
 	for round := 1; killed < kills; round++ {
 		mod := &crashModel{source: fmt.Sprintf("crash-%d", round), appendRows: map[[2]int]int{}}
@@ -382,6 +382,9 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 			}
 		}
 		dups += mod.dups
+		for _, n := range mod.appendRows {
+			copies = max(copies, n)
+		}
 	}
 }
 
