@@ -69,7 +69,7 @@ func TestKill(t *testing.T) {
 // it (see cachetest.Crash).
 func TestCrash(t *testing.T) {
 	t.Parallel()
-	cachetest.Crash(t, testenv.Postgres(t), openDSN)
+	cachetest.Crash(t, testenv.Postgres(t), openDSN, 1)
 }
 
 func TestSchemaAndPrefix(t *testing.T) {

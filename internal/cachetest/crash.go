@@ -32,6 +32,7 @@ const (
 	crashLoad   = "CACHETEST_CRASH_LOAD"   // which load of the sequence, from 1
 	crashBatch  = "CACHETEST_CRASH_BATCH"  // LoadRequest.BatchSize
 	crashGlobal = "CACHETEST_CRASH_GLOBAL" // "1": the load sends GLOBAL states
+	crashMerges = "CACHETEST_CRASH_MERGES" // how many merge streams
 )
 
 // What each load of the crash test sends: crashN records of the merge and
@@ -47,23 +48,29 @@ const (
 	crashShift = 150
 )
 
-// crashStreams are the names of a source's three streams: merge, append
-// and replace (tables of the same names).
-func crashStreams(source string) (m, a, r string) {
+// crashStreams are the names of a source's streams: merge (merges of
+// them), append and replace (tables of the same names).
+func crashStreams(source string, merges int) (ms []string, a, r string) {
 	n, _ := cache.NormalizeName(source)
-	return n + "_m", n + "_a", n + "_r"
+	for j := range merges {
+		ms = append(ms, fmt.Sprintf("%s_m%d", n, j))
+	}
+	return ms, n + "_a", n + "_r"
 }
 
 // crashCatalog: the merge stream has key id and cursor v, the append
 // stream cursor seq and no key, the replace stream neither and is read in
 // full; StrategyAuto gives each its strategy.
-func crashCatalog(source string) *protocol.ConfiguredCatalog {
-	m, a, r := crashStreams(source)
-	return Catalog(
-		Stream(m, `{"id":{"type":"integer"},"v":{"type":"integer"},"ld":{"type":"integer"},"pos":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "v"),
+func crashCatalog(source string, merges int) *protocol.ConfiguredCatalog {
+	ms, a, r := crashStreams(source, merges)
+	var cat protocol.ConfiguredCatalog
+	for _, m := range ms {
+		cat.Streams = append(cat.Streams, Stream(m, `{"id":{"type":"integer"},"v":{"type":"integer"},"ld":{"type":"integer"},"pos":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "v"))
+	}
+	cat.Streams = append(cat.Streams,
 		Stream(a, `{"ld":{"type":"integer"},"pos":{"type":"integer"},"seq":{"type":"integer"}}`, protocol.SyncIncremental, nil, "seq"),
-		Stream(r, `{"ld":{"type":"integer"},"pos":{"type":"integer"}}`, protocol.SyncFullRefresh, nil),
-	)
+		Stream(r, `{"ld":{"type":"integer"},"pos":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+	return &cat
 }
 
 func crashKey(k, i int) int   { return k*crashShift + i%crashKeys }
@@ -99,7 +106,7 @@ func crashStreamState(ctx context.Context, c *cache.Cache, source, stream string
 		if err != nil || g.Global == nil {
 			return nil, err
 		}
-		if _, _, r := crashStreams(source); stream == r {
+		if strings.HasSuffix(stream, "_r") { // the replace stream
 			return g.Global.SharedState, nil
 		}
 		for _, ss := range g.Global.StreamStates {
@@ -117,13 +124,14 @@ func crashStreamState(ctx context.Context, c *cache.Cache, source, stream string
 }
 
 // crashMessages are load k's messages as an incremental source resuming
-// from the positions from (merge, append) sends them; the replace stream
-// is read in full every time. With global, a GLOBAL state stands for the
-// STREAM states (one resume position for both streams): the states of
-// the merge and the append stream, with the load as the shared state, the
-// replace stream's.
-func crashMessages(source string, k, fromM, fromA int, global bool) func(yield func(*protocol.Message, error) bool) {
-	m, a, r := crashStreams(source)
+// from the positions from (each merge stream's, the append stream's) sends
+// them; record i of the merge streams goes to stream i%len(fromM). The
+// replace stream is read in full every time. With global, a GLOBAL state
+// stands for the STREAM states (one resume position for all streams):
+// the states of the merge and the append streams, with the load as the
+// shared state, the replace stream's.
+func crashMessages(source string, k int, fromM []int, fromA int, global bool) func(yield func(*protocol.Message, error) bool) {
+	ms, a, r := crashStreams(source, len(fromM))
 	return func(yield func(*protocol.Message, error) bool) {
 		send := func(msg *protocol.Message) bool { return yield(msg, nil) }
 		enc := func(v any) string {
@@ -132,7 +140,7 @@ func crashMessages(source string, k, fromM, fromA int, global bool) func(yield f
 		}
 		state := func(stream string, i int) *protocol.Message { return StreamState(stream, enc(crashState(k, i))) }
 		for i := range crashN {
-			if i > fromM && !send(Rec(m, fmt.Sprintf(`{"id":%d,"v":%d,"ld":%d,"pos":%d}`, crashKey(k, i), crashV(k, i), k, i))) {
+			if j := i % len(ms); i > fromM[j] && !send(Rec(ms[j], fmt.Sprintf(`{"id":%d,"v":%d,"ld":%d,"pos":%d}`, crashKey(k, i), crashV(k, i), k, i))) {
 				return
 			}
 			if i > fromA && !send(Rec(a, fmt.Sprintf(`{"ld":%d,"pos":%d,"seq":%d}`, k, i, crashV(k, i)))) {
@@ -144,13 +152,20 @@ func crashMessages(source string, k, fromM, fromA int, global bool) func(yield f
 			last := i == crashN-1
 			switch {
 			case global:
-				if i > fromM && (i%37 == 36 || last) &&
-					!send(GlobalState(enc(map[string]int{"load": k}), m, enc(crashState(k, i)), a, enc(crashState(k, i)))) {
-					return
+				if i > fromA && (i%37 == 36 || last) {
+					var pairs []string
+					for _, stream := range append(ms[:len(ms):len(ms)], a) {
+						pairs = append(pairs, stream, enc(crashState(k, i)))
+					}
+					if !send(GlobalState(enc(map[string]int{"load": k}), pairs...)) {
+						return
+					}
 				}
 			default:
-				if i > fromM && (i%37 == 36 || last) && !send(state(m, i)) {
-					return
+				for j, m := range ms {
+					if i > fromM[j] && (i%37 == 36 || last) && !send(state(m, i)) {
+						return
+					}
 				}
 				if i > fromA && (i%53 == 52 || last) && !send(state(a, i)) {
 					return
@@ -176,17 +191,20 @@ func crashChild(open func(ctx context.Context, target string) (*cache.Cache, err
 	if err != nil {
 		childExit(err)
 	}
-	m, a, _ := crashStreams(source)
-	fromM, err := crashPosition(ctx, c, source, m, k)
-	if err != nil {
-		childExit(err)
+	merges, _ := strconv.Atoi(os.Getenv(crashMerges))
+	ms, a, _ := crashStreams(source, merges)
+	fromM := make([]int, merges)
+	for j, m := range ms {
+		if fromM[j], err = crashPosition(ctx, c, source, m, k); err != nil {
+			childExit(err)
+		}
 	}
 	fromA, err := crashPosition(ctx, c, source, a, k)
 	if err != nil {
 		childExit(err)
 	}
 	fmt.Println("loading")
-	_, err = c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: crashCatalog(source), BatchSize: batch,
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: crashCatalog(source, merges), BatchSize: batch,
 		Messages:  crashMessages(source, k, fromM, fromA, os.Getenv(crashGlobal) == "1"),
 		Committed: func(map[string]int64, []cache.StateKey) { fmt.Println("commit") }})
 	if err == nil {
@@ -217,17 +235,17 @@ type crashTimes struct {
 	commits                   int
 }
 
-// runCrashChild runs load k of source in a child (with GLOBAL states if
-// global, and tmp as its temporary directory) and SIGKILLs it at a
+// runCrashChild runs load k of mod's source in a child (with tmp as its
+// temporary directory) and SIGKILLs it at a
 // random moment: a random time into its start, into the load or before
 // its first commit, on a random commit, or a random time into the
 // finalisation; or lets it run (kill false).
-func runCrashChild(t *testing.T, rnd *rand.Rand, target, tmp, source string, k int, global, kill bool, aim crashTimes) crashRun {
+func runCrashChild(t *testing.T, rnd *rand.Rand, target, tmp string, mod *crashModel, k int, kill bool, aim crashTimes) crashRun {
 	t.Helper()
 	batch := []int{64, 250, 1000, 5000}[rnd.IntN(4)]
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childTarget+"="+target, childMode+"=crash", crashSource+"="+source,
-		crashLoad+"="+strconv.Itoa(k), crashBatch+"="+strconv.Itoa(batch), crashGlobal+"="+map[bool]string{true: "1"}[global], "TMPDIR="+tmp)
+	cmd.Env = append(os.Environ(), childTarget+"="+target, childMode+"=crash", crashSource+"="+mod.source, crashMerges+"="+strconv.Itoa(mod.merges),
+		crashLoad+"="+strconv.Itoa(k), crashBatch+"="+strconv.Itoa(batch), crashGlobal+"="+map[bool]string{true: "1"}[mod.global], "TMPDIR="+tmp)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, _ := cmd.StdoutPipe()
@@ -312,6 +330,7 @@ func runCrashChild(t *testing.T, rnd *rand.Rand, target, tmp, source string, k i
 // stream was last swapped in.
 type crashModel struct {
 	source     string
+	merges     int // merge streams
 	appendRows map[[2]int]int
 	// The load of the last check, and where the append stream's state
 	// stood then: where the next run of that load resumes.
@@ -323,14 +342,15 @@ type crashModel struct {
 	global, wasGlobal bool
 }
 
-// Crash runs loads of several sources into the cache at target in child
+// Crash runs loads of several sources, each into merges merge streams, an
+// append and a replace stream, into the cache at target in child
 // processes that it SIGKILLs at random moments, and checks after each what
 // the cache promises (see checkRun); each load is run again until one run
 // completes. It makes 15 kills (a few seconds), or CACHETEST_CRASH_KILLS
 // for a longer hunt, and logs how many runs it made and where the kills
 // landed. CACHETEST_CRASH_SEED replays the choices of a seed the test
 // logged (not the timing of the kills).
-func Crash(t *testing.T, target string, open func(ctx context.Context, target string) (*cache.Cache, error)) {
+func Crash(t *testing.T, target string, open func(ctx context.Context, target string) (*cache.Cache, error), merges int) {
 	kills := 15
 	if n, err := strconv.Atoi(os.Getenv("CACHETEST_CRASH_KILLS")); err == nil {
 		kills = n
@@ -350,14 +370,14 @@ func Crash(t *testing.T, target string, open func(ctx context.Context, target st
 			"%d times another source took over the tables a kill left claimed", runs, killed, phases["starting"], phases["loading"], phases["finalising"], completed, dups, copies, takeOvers)
 	}()
 	for round := 1; killed < kills; round++ {
-		mod := &crashModel{source: fmt.Sprintf("crash-%d", round), appendRows: map[[2]int]int{}}
+		mod := &crashModel{source: fmt.Sprintf("crash-%d", round), merges: merges, appendRows: map[[2]int]int{}}
 		loads := 1 + rnd.IntN(3)
 	sequence:
 		for k := 1; k <= loads; k++ {
 			mod.global = rnd.IntN(3) == 0 // a GLOBAL state for the STREAM states
 			for try := 0; ; try++ {
 				kill := try < 4 && killed < kills
-				run := runCrashChild(t, rnd, target, tmp, mod.source, k, mod.global, kill, aim)
+				run := runCrashChild(t, rnd, target, tmp, mod, k, kill, aim)
 				runs++
 				if run.err != nil {
 					t.Fatalf("%s load %d, run %d: %v\n%s", mod.source, k, try+1, run.err, run.stderr)
@@ -416,7 +436,7 @@ func checkRun(t *testing.T, open func(ctx context.Context, target string) (*cach
 		t.Fatalf("%s: reopening the cache: %v", what, err)
 	}
 	defer c.Close()
-	m, a, r := crashStreams(mod.source)
+	ms, a, r := crashStreams(mod.source, mod.merges)
 
 	tables := map[string]bool{}
 	for _, n := range Strings(t, c, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`) {
@@ -443,7 +463,7 @@ func checkRun(t *testing.T, open func(ctx context.Context, target string) (*cach
 		thief := mod.source + "-thief"
 		var streams []protocol.ConfiguredStream
 		var msgs []*protocol.Message
-		for _, s := range crashCatalog(mod.source).Streams {
+		for _, s := range crashCatalog(mod.source, mod.merges).Streams {
 			if slices.Contains(unmade, s.Stream.Name) {
 				streams = append(streams, s)
 				msgs = append(msgs, Rec(s.Stream.Name, `{"pos":0}`))
@@ -452,7 +472,7 @@ func checkRun(t *testing.T, open func(ctx context.Context, target string) (*cach
 		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: thief, Catalog: Catalog(streams...), Strategy: cache.StrategyAppend, Messages: Messages(msgs...)}); err != nil {
 			t.Fatalf("%s: another source's load of %q, which the killed load claimed but did not make: %v", what, unmade, err)
 		}
-		_, err := c.Load(ctx, cache.LoadRequest{SourceName: mod.source, Catalog: crashCatalog(mod.source), Messages: Messages()})
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: mod.source, Catalog: crashCatalog(mod.source, mod.merges), Messages: Messages()})
 		if !errors.Is(err, cache.ErrTableOwned) {
 			t.Fatalf("%s: the killed source's load after another took %q: %v, want it refused", what, unmade, err)
 		}
@@ -460,41 +480,43 @@ func checkRun(t *testing.T, open func(ctx context.Context, target string) (*cach
 	}
 
 	// Merge.
-	pos, err := crashPosition(ctx, c, mod.source, m, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if complete && pos != crashN-1 {
-		t.Fatalf("%s: the merge stream's state stands at %d, want %d", what, pos, crashN-1)
-	}
-	want := map[int]int64{} // newest version per key that the state covers
-	for l := 1; l <= k; l++ {
-		for i := range crashN {
-			if l == k && i > pos {
-				break
+	for j, m := range ms {
+		pos, err := crashPosition(ctx, c, mod.source, m, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if complete && pos != crashN-1 {
+			t.Fatalf("%s: merge stream %s's state stands at %d, want %d", what, m, pos, crashN-1)
+		}
+		want := map[int]int64{} // newest version per key that the state covers
+		for l := 1; l <= k; l++ {
+			for i := j; i < crashN; i += len(ms) {
+				if l == k && i > pos {
+					break
+				}
+				want[crashKey(l, i)] = crashV(l, i)
 			}
-			want[crashKey(l, i)] = crashV(l, i)
 		}
-	}
-	have := map[int][]int64{}
-	if tables[m] {
-		for _, row := range Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(v AS VARCHAR) FROM `+m) {
-			f := strings.Split(row, "|")
-			id, _ := strconv.Atoi(f[0])
-			v, _ := strconv.ParseInt(f[1], 10, 64)
-			have[id] = append(have[id], v)
+		have := map[int][]int64{}
+		if tables[m] {
+			for _, row := range Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(v AS VARCHAR) FROM `+m) {
+				f := strings.Split(row, "|")
+				id, _ := strconv.Atoi(f[0])
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				have[id] = append(have[id], v)
+			}
 		}
-	}
-	for id, v := range want {
-		if len(have[id]) == 0 || slicesMax(have[id]) < v {
-			t.Fatalf("%s: merge key %d has versions %v; the committed state covers version %d", what, id, have[id], v)
+		for id, v := range want {
+			if len(have[id]) == 0 || slicesMax(have[id]) < v {
+				t.Fatalf("%s: merge stream %s's key %d has versions %v; the committed state covers version %d", what, m, id, have[id], v)
+			}
+			if complete && (len(have[id]) != 1 || have[id][0] != v) {
+				t.Fatalf("%s: merge stream %s's key %d has versions %v, want one row of version %d", what, m, id, have[id], v)
+			}
 		}
-		if complete && (len(have[id]) != 1 || have[id][0] != v) {
-			t.Fatalf("%s: merge key %d has versions %v, want one row of version %d", what, id, have[id], v)
+		if complete && len(have) != len(want) {
+			t.Fatalf("%s: merge stream %s holds %d keys, want %d", what, m, len(have), len(want))
 		}
-	}
-	if complete && len(have) != len(want) {
-		t.Fatalf("%s: merge holds %d keys, want %d", what, len(have), len(want))
 	}
 
 	// Append.
