@@ -507,7 +507,7 @@ func checkRun(t *testing.T, open func(ctx context.Context, target string) (*cach
 			}
 		}
 		for id, v := range want {
-			if len(have[id]) == 0 || slicesMax(have[id]) < v {
+			if len(have[id]) == 0 || slices.Max(have[id]) < v {
 				t.Fatalf("%s: merge stream %s's key %d has versions %v; the committed state covers version %d", what, m, id, have[id], v)
 			}
 			if complete && (len(have[id]) != 1 || have[id][0] != v) {
@@ -622,14 +622,6 @@ func checkRun(t *testing.T, open func(ctx context.Context, target string) (*cach
 		t.Fatalf("%s: another source's load: %v", what, err)
 	}
 	return false
-}
-
-func slicesMax(l []int64) int64 {
-	m := l[0]
-	for _, v := range l[1:] {
-		m = max(m, v)
-	}
-	return m
 }
 
 // countDups counts the rows beyond the first of each record.
