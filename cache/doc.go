@@ -41,8 +41,9 @@
 // before it, so a committed state never covers a record that is not
 // durable; for a replace stream the state waits for the final swap. If the
 // process is killed, the next load passes the last committed state and
-// loses nothing before it (append streams may then see the records after
-// it twice; merge removes them).
+// loses nothing before it; append streams may then hold the records after
+// it again, once more for each killed load that committed them (merge
+// removes them).
 //
 // # Strategies
 //
@@ -163,7 +164,10 @@
 // it sent last.
 // _airbyte_streams records each stream table's source and the merge and
 // staging bookkeeping that makes a killed load recoverable. A table
-// belongs to the source that loaded it first: another source's load into
+// belongs to the source that loaded it first (a load killed or failed
+// before it created the table leaves a claim that the next load of
+// another source takes over, and a source's load forgets the tables
+// recorded as its own that no longer exist): another source's load into
 // it (two sources with a stream "users" in one cache) is a
 // [*TableOwnerError] that suggests a table prefix, unless
 // LoadRequest.ShareTables says the table is shared on purpose. Loads of

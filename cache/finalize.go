@@ -83,7 +83,13 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 			} else if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(p.target)); err != nil {
 				return err
 			}
-			if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE table_name = ?`), t.Name); err != nil {
+			done := `UPDATE ` + c.qual(streamsTable) + ` SET staging_table = NULL WHERE table_name = ?`
+			if !p.swap && p.unmade {
+				// No table was made: recorded, it would belong to this
+				// source, and refuse other sources, for nothing.
+				done = `DELETE FROM ` + c.qual(streamsTable) + ` WHERE table_name = ?`
+			}
+			if err := tx.Exec(ctx, c.rebind(done), t.Name); err != nil {
 				return err
 			}
 		}

@@ -44,6 +44,10 @@ type streamPlan struct {
 	status        protocol.StreamStatus
 	stated        bool
 	swap, swapped bool
+	// unmade says that a replace stream had no table when the load
+	// began: if it is not swapped in, it still has none, and nothing of
+	// it stays recorded.
+	unmade bool
 
 	// Merge bookkeeping, set by prepare: the watermark of the rows this
 	// load deduplicates, whether rows older than it exist, and whether

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,6 +31,10 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err != nil {
 		return "", err
 	}
+	gone, err := c.goneTables(ctx, source, plans, existing)
+	if err != nil {
+		return "", err
+	}
 	if err := c.checkWidths(plans, existing); err != nil {
 		return "", err
 	}
@@ -49,16 +54,17 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 		}
 	}
 
-	if err := c.inDDL(ctx, func() error { return c.createTables(ctx, source, plans, leftovers, existing, syncStart) }); err != nil {
+	if err := c.inDDL(ctx, func() error { return c.createTables(ctx, source, plans, leftovers, gone, existing, syncStart) }); err != nil {
 		return "", err
 	}
 	return syncStart, c.adoptColumnTypes(ctx, plans)
 }
 
 // createTables is prepare's DDL, in one transaction: it drops the staging
-// tables a killed load left, creates the staging tables of the replace
-// streams and creates or evolves the tables of the others.
-func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, leftovers []string, existing map[string][]columnInfo, syncStart string) error {
+// tables a killed load left, forgets the gone tables, creates the staging
+// tables of the replace streams and creates or evolves the tables of the
+// others.
+func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
 		return err
@@ -72,8 +78,14 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 	if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
 		return err
 	}
+	for _, t := range gone {
+		if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(streamsTable)+` WHERE table_name = ? AND source_name = ?`), t, source); err != nil {
+			return err
+		}
+	}
 	for i, p := range plans {
 		if p.strategy == StrategyReplace {
+			p.unmade = len(existing[p.table.Name]) == 0
 			p.target = fmt.Sprintf("%s%s_%d", stagingPrefix, strings.ToLower(syncStart), i)
 			if err := tx.Exec(ctx, c.createTable(p.target, &p.table)); err != nil {
 				return err
@@ -181,9 +193,19 @@ func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
 // it. Claims are made under the DDL lock, one worker after the other, and
 // never take a table another source has; so looking again after claiming
 // refuses all but the first. A refused load gives back what it claimed.
+//
+// A claim is a row of _airbyte_streams whose updated_at is NULL: prepare
+// records the table (and sets updated_at) in the transaction that creates
+// it, later. A load killed or failed in between leaves its claim on a
+// table that does not exist; the next load of its source clears it (see
+// goneTables), and meanwhile another source takes it over rather than be
+// refused for good for a table that holds no one's records.
 func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamPlan) error {
 	owners, err := c.tableOwners(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.takeOverClaims(ctx, source, plans, owners); err != nil {
 		return err
 	}
 	if err := ownerError(owners, source, plans); err != nil {
@@ -221,6 +243,43 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 	return refused
 }
 
+// takeOverClaims makes source the owner of the tables of plans that
+// another source only claimed, when no load of that source runs: its
+// claim was left by a load killed or failed before it created the table.
+// That source's lock is held meanwhile, so that no load of it starts
+// while its claims change hands (one that tries is refused as in use, as
+// by a running load); a source whose load runs keeps them (its load is
+// about to create the table). owners is updated.
+func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*streamPlan, owners map[string]tableOwner) error {
+	claimed := map[string][]*streamPlan{} // by the source that claimed them
+	for _, p := range plans {
+		if o, ok := owners[p.table.Name]; ok && o.claim && o.source != source {
+			claimed[o.source] = append(claimed[o.source], p)
+		}
+	}
+	for other, ps := range claimed {
+		unlock, err := c.lockSource(ctx, other)
+		if errors.Is(err, backend.ErrInUse) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		take := c.rebind(`UPDATE ` + c.qual(streamsTable) + ` SET source_name = ? WHERE table_name = ? AND source_name = ? AND updated_at IS NULL`)
+		err = c.eachInDDL(ctx, ps, func(tx backend.Tx, t *backend.Table) error {
+			return tx.Exec(ctx, take, source, t.Name, other)
+		})
+		unlock()
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			owners[p.table.Name] = tableOwner{source: source, claim: true}
+		}
+	}
+	return nil
+}
+
 // eachInDDL runs fn for the table of each plan in one DDL transaction.
 func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(backend.Tx, *backend.Table) error) error {
 	return c.inDDL(ctx, func() error {
@@ -238,34 +297,63 @@ func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(back
 	})
 }
 
-// tableOwners maps each table recorded in the cache to the source that
-// loaded it.
-func (c *Cache) tableOwners(ctx context.Context) (map[string]string, error) {
-	rows, err := c.Query(ctx, `SELECT table_name, source_name FROM `+c.qual(streamsTable))
+// tableOwner is the source that loaded a table, or only claimed it (see
+// claimTables).
+type tableOwner struct {
+	source string
+	claim  bool
+}
+
+// tableOwners maps each table recorded in the cache to its owner.
+func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) {
+	rows, err := c.Query(ctx, `SELECT table_name, source_name, updated_at IS NULL FROM `+c.qual(streamsTable))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	owners := map[string]string{}
+	owners := map[string]tableOwner{}
 	for rows.Next() {
-		var table, owner string
-		if err := rows.Scan(&table, &owner); err != nil {
+		var table string
+		var o tableOwner
+		if err := rows.Scan(&table, &o.source, &o.claim); err != nil {
 			return nil, err
 		}
-		owners[table] = owner
+		owners[table] = o
 	}
 	return owners, rows.Err()
 }
 
 // ownerError is the *TableOwnerError of the first plan whose table another
 // source owns, nil if none.
-func ownerError(owners map[string]string, source string, plans []*streamPlan) error {
+func ownerError(owners map[string]tableOwner, source string, plans []*streamPlan) error {
 	for _, p := range plans {
-		if owner, ok := owners[p.table.Name]; ok && owner != source {
-			return &TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: owner, Source: source}
+		if o, ok := owners[p.table.Name]; ok && o.source != source {
+			return &TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: o.source, Source: source}
 		}
 	}
 	return nil
+}
+
+// goneTables lists the tables recorded as source's that do not exist and
+// that this load does not write: claims and first replaces of killed
+// loads, tables dropped by hand. Recorded, they would refuse other
+// sources for a table that holds nothing.
+func (c *Cache) goneTables(ctx context.Context, source string, plans []*streamPlan, existing map[string][]columnInfo) ([]string, error) {
+	recorded, err := c.queryStrings(ctx, `SELECT table_name FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
+	if err != nil {
+		return nil, err
+	}
+	planned := map[string]bool{}
+	for _, p := range plans {
+		planned[p.table.Name] = true
+	}
+	var gone []string
+	for _, t := range recorded {
+		if len(existing[t]) == 0 && !planned[t] {
+			gone = append(gone, t)
+		}
+	}
+	return gone, nil
 }
 
 // stagingLeftovers lists the staging tables a killed load of source left

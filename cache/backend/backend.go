@@ -113,7 +113,9 @@ type TxMemory interface {
 type Locker interface {
 	// Lock takes the lock named key, in the cache's schema, until unlock
 	// is called. When another load holds it, Lock returns at once with an
-	// error that matches ErrInUse and says, when it can, who holds it.
+	// error that matches ErrInUse and says, when it can, who holds it; a
+	// holder known to be dead, whose lock the database has yet to
+	// release, is waited for.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 

@@ -159,8 +159,11 @@ func ChildMain(open func(ctx context.Context, target string) (*cache.Cache, erro
 	if target == "" {
 		return
 	}
-	if os.Getenv(childMode) == "concurrent" {
+	switch os.Getenv(childMode) {
+	case "concurrent":
 		concurrentChild(open, target)
+	case "crash":
+		crashChild(open, target)
 	}
 	ctx := context.Background()
 	c, err := open(ctx, target)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"strings"
 	"testing"
@@ -102,6 +103,7 @@ func Run(t *testing.T, open Opener) {
 		{"replace", testReplace},
 		{"replace incremental refused", testReplaceIncrementalRefused},
 		{"replace keeps the table of a stream that was not read", testReplaceKeepsTheTableOfAStreamThatWasNotRead},
+		{"a first replace not swapped in leaves no owner", testAFirstReplaceNotSwappedInLeavesNoOwner},
 		{"counts of records rolled back", testCountsOfRecordsRolledBack},
 		{"commits reported as they land", testCommitsReportedAsTheyLand},
 		{"auto", testAuto},
@@ -308,6 +310,57 @@ func testReplaceKeepsTheTableOfAStreamThatWasNotRead(t *testing.T, open Opener) 
 		t.Errorf("complete and empty: %+v", res)
 	}
 	Equal(t, "a stream complete and empty is empty", Strings(t, c, usersQuery), nil)
+}
+
+// testAFirstReplaceNotSwappedInLeavesNoOwner: a replace stream's first
+// load that was not swapped in (unfinished, or its source failed) makes no
+// table and leaves none recorded; one cancelled (stopped as a killed one
+// is) leaves its staging table recorded, until the source's next load.
+// Then another source loads a stream of that name, and _airbyte_streams
+// names no table that does not exist.
+func testAFirstReplaceNotSwappedInLeavesNoOwner(t *testing.T, open Opener) {
+	c := open(t)
+	for i, msgs := range []func(cancel func()) iter.Seq2[*protocol.Message, error]{
+		func(func()) iter.Seq2[*protocol.Message, error] {
+			return Messages(Status("users", protocol.StatusStarted), u(1, "a", "2024-01-01T00:00:00Z"))
+		},
+		func(func()) iter.Seq2[*protocol.Message, error] {
+			return FailAfter(errors.New("source failed"), u(1, "a", "2024-01-01T00:00:00Z"))
+		},
+		func(cancel func()) iter.Seq2[*protocol.Message, error] {
+			return func(yield func(*protocol.Message, error) bool) {
+				if yield(u(1, "a", "2024-01-01T00:00:00Z"), nil) {
+					cancel()
+				}
+			}
+		},
+	} {
+		source := fmt.Sprintf("source-%d", i)
+		ctx, cancel := context.WithCancel(context.Background())
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: users(full), Strategy: cache.StrategyReplace, Messages: msgs(cancel)})
+		cancel()
+		if res == nil || res.Records["users"] != 0 {
+			t.Fatalf("%s: %+v, %v; want nothing loaded", source, res, err)
+		}
+		recorded := func(when string) {
+			t.Helper()
+			Equal(t, source+": tables recorded "+when, Strings(t, c, `SELECT table_name FROM _airbyte_streams WHERE table_name NOT LIKE 'others%'`), nil)
+		}
+		if i < 2 { // the load ran to its end
+			recorded("after the load")
+		}
+		others := Catalog(Stream(fmt.Sprintf("others_%d", i), `{"id":{"type":"integer"}}`, full, nil))
+		if _, err := c.Load(context.Background(), cache.LoadRequest{SourceName: source, Catalog: others, Strategy: cache.StrategyAppend, Messages: Messages()}); err != nil {
+			t.Fatalf("%s's next load: %v", source, err)
+		}
+		recorded("after the source's next load")
+	}
+	_, err := c.Load(context.Background(), cache.LoadRequest{SourceName: "source-b", Catalog: users(full), Strategy: cache.StrategyReplace,
+		Messages: Messages(u(2, "b", "2024-01-01T00:00:00Z"))})
+	if err != nil {
+		t.Fatalf("another source's load: %v", err)
+	}
+	Equal(t, "rows", Strings(t, c, usersQuery), []string{"2|b"})
 }
 
 // Counts say what the cache holds: records rolled back by a cancelled load
