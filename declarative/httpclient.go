@@ -39,10 +39,13 @@ var errBodyTooLarge = errors.New("response too large")
 // defaultMaxRetries is the CDK's default number of retries of a request.
 const defaultMaxRetries = 5
 
-// defaultBackoffFactor is the CDK's exponential backoff factor, in seconds,
-// used when no strategy of the manifest answers and the response has no
-// Retry-After header.
-const defaultBackoffFactor = 5.0
+// defaultBackoffFactor is the factor, in seconds, of the exponential
+// backoff used when no strategy of the manifest answers and the response
+// has no Retry-After header: the CDK's http_client_default_backoff_handler
+// and rate_limit_default_backoff_handler use backoff.expo at its default
+// factor, 1 (1 s, 2 s, 4 s, ...). A declared ExponentialBackoffStrategy's
+// default factor is 5 (exponentialBackoff).
+const defaultBackoffFactor = 1.0
 
 // maxRetryTime bounds the time spent retrying one request (the CDK's
 // default max_time, 10 minutes).
