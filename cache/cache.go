@@ -351,6 +351,17 @@ const columnsQuery = `SELECT table_name, column_name, data_type FROM information
 
 // columns lists a table's columns in order; none if it does not exist.
 func (c *Cache) columns(ctx context.Context, table string) ([]columnInfo, error) {
+	if l, ok := c.b.(backend.ColumnLister); ok {
+		names, types, err := l.TableColumns(ctx, table)
+		if err != nil {
+			return nil, err
+		}
+		cols := make([]columnInfo, len(names))
+		for i := range names {
+			cols[i] = columnInfo{name: names[i], dataType: types[i]}
+		}
+		return cols, nil
+	}
 	cols, err := c.tableColumns(ctx, columnsQuery+` AND table_name = ? ORDER BY ordinal_position`, c.b.Schema(), table)
 	return cols[table], err
 }

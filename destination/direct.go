@@ -22,7 +22,7 @@ import (
 // On tr, each record counts as read (with its bytes) and written (sent);
 // the source's STREAM_STATUS traces set the streams' statuses.
 func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
-	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}}
+	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}, moved: map[string]bool{}}
 	scat, msgs, finish, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
 		if out.State == nil {
 			return nil, nil
@@ -86,6 +86,9 @@ type directWrite struct {
 	// sent counts the records sent per stream; the producer owns it and
 	// publishes it into out when it ends.
 	sent map[string]int64
+	// moved are the streams records were sent of since the last GLOBAL or
+	// LEGACY state forwarded; the producer owns it.
+	moved map[string]bool
 	// unasked counts the records and STREAM states of streams not in the
 	// catalog (some sources ignore it), left out as Read leaves them out.
 	unaskedRecords, unaskedStates int64
@@ -101,16 +104,24 @@ type forwarded struct {
 	stream string
 	id     string // the state's identity (stateIdentity)
 	sent   int64
-	// all holds every stream's count, for a GLOBAL or LEGACY state
-	// (stream ""), which covers them all.
-	all map[string]int64
+	// counts, for a GLOBAL or LEGACY state (stream ""), which covers every
+	// stream, holds the count of each stream that moved since the one
+	// forwarded before it; with theirs, what its echo confirms. Not a copy
+	// of every stream's: a CDC source of thousands of tables sends such a
+	// state after each, and a destination that echoes only at the end
+	// would have them all pending, streams × states counts.
+	counts map[string]int64
 }
 
 // forwarding notes a state as it is forwarded.
 func (w *directWrite) forwarding(st *protocol.State) forwarded {
 	f := forwarded{stream: stateStream(st), id: stateIdentity(st)}
 	if f.stream == "" {
-		f.all = maps.Clone(w.sent)
+		f.counts = make(map[string]int64, len(w.moved))
+		for name := range w.moved {
+			f.counts[name] = w.sent[name]
+		}
+		clear(w.moved)
 	} else {
 		f.sent = w.sent[f.stream]
 	}
@@ -167,6 +178,9 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 		case m.Type == protocol.TypeRecord && m.Record != nil:
 			if m.Record.Stream != lastName || last == nil {
 				lastName, last = m.Record.Stream, w.handles[m.Record.Stream]
+				if last != nil {
+					w.moved[lastName] = true // once per run of its records
+				}
 			}
 			if last == nil {
 				// A stream the destination was not configured with: it
@@ -192,8 +206,12 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 				return err
 			}
 			w.mu.Lock()
-			w.pending = append(w.pending, w.forwarding(m.State))
+			f := w.forwarding(m.State)
+			w.pending = append(w.pending, f)
 			w.mu.Unlock()
+			if f.stream == "" {
+				last = nil // moved was cleared: the next record notes its stream again
+			}
 		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
 			st := m.Trace.StreamStatus
 			if h := w.handles[st.StreamDescriptor.Name]; h != nil {
@@ -256,7 +274,7 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) (confirmed
 	if name == "" {
 		// A GLOBAL or LEGACY state confirms every stream's records sent
 		// before it.
-		confirm = f.all
+		confirm = f.counts
 	}
 	for stream, n := range confirm {
 		before := w.out.RecordsConfirmed[stream]
@@ -268,7 +286,8 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) (confirmed
 
 // match finds the first state of stream forwarded and not echoed yet whose
 // identity is id, and drops it and those of the stream before it, which
-// its echo covers.
+// its echo covers. For a GLOBAL or LEGACY state, the counts returned are
+// those of every stream as it was sent, gathered from the states dropped.
 func (w *directWrite) match(stream, id string) (forwarded, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -277,10 +296,13 @@ func (w *directWrite) match(stream, id string) (forwarded, bool) {
 		return forwarded{}, false
 	}
 	f := w.pending[i]
+	f.counts = map[string]int64{}
 	kept := w.pending[:0]
 	for j, p := range w.pending {
 		if j > i || p.stream != stream {
 			kept = append(kept, p)
+		} else {
+			maps.Copy(f.counts, p.counts) // in order: the later count wins
 		}
 	}
 	clear(w.pending[len(kept):])

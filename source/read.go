@@ -272,10 +272,8 @@ func (s *Source) readStreams(ctx context.Context, names []string) ([]string, err
 		return c.StreamNames(), nil
 	}
 	names = distinct(names)
-	for _, n := range names {
-		if _, err := c.Find(s.Name(), n); err != nil {
-			return nil, err
-		}
+	if err := newStreamIndex(s.Name(), c).check(names); err != nil {
+		return nil, err
 	}
 	return names, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"iter"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -262,7 +261,13 @@ type streamTracker struct {
 	connector string
 	streams   []string
 	status    map[string]protocol.StreamStatus
-	stated    map[string]bool
+	stated    map[string]bool // the streams a STREAM state was sent for
+	// wholeStated: a GLOBAL or LEGACY state, which covers every stream,
+	// was sent. A flag, not every stream marked in stated: a CDC source
+	// sends one after each of thousands of tables.
+	wholeStated bool
+	// known are the streams, for finding a malformed line's.
+	known map[string]bool
 	// malformed counts the lines that claimed to be RECORD or STATE
 	// messages of a stream ("" for none known) and did not parse.
 	malformed map[string]int64
@@ -270,7 +275,11 @@ type streamTracker struct {
 }
 
 func newStreamTracker(connector string, streams []string) *streamTracker {
-	return &streamTracker{connector: connector, streams: streams,
+	known := make(map[string]bool, len(streams))
+	for _, s := range streams {
+		known[s] = true
+	}
+	return &streamTracker{connector: connector, streams: streams, known: known,
 		status: map[string]protocol.StreamStatus{}, stated: map[string]bool{}, malformed: map[string]int64{}}
 }
 
@@ -317,7 +326,7 @@ func (t *streamTracker) observe(msg *protocol.Message) {
 	switch {
 	case msg.Malformed != nil:
 		name := msg.Malformed.Stream
-		if !slices.Contains(t.streams, name) {
+		if !t.known[name] {
 			name = ""
 		}
 		t.malformed[name]++
@@ -331,12 +340,13 @@ func (t *streamTracker) observe(msg *protocol.Message) {
 				t.stated[msg.State.Stream.StreamDescriptor.Name] = true
 			}
 		default: // GLOBAL and LEGACY state covers every stream
-			for _, s := range t.streams {
-				t.stated[s] = true
-			}
+			t.wholeStated = true
 		}
 	}
 }
+
+// streamStated reports whether a STATE covered stream s.
+func (t *streamTracker) streamStated(s string) bool { return t.wholeStated || t.stated[s] }
 
 // finish returns an *IncompleteStreamError for the first stream announced
 // and not completed, and logs a warning for streams nothing was said about.
@@ -351,7 +361,7 @@ func (t *streamTracker) finish(logger interface {
 			return &IncompleteStreamError{Connector: t.connector, Stream: s, Status: string(st), Malformed: bad}
 		case ok && st != protocol.StatusComplete:
 			return &IncompleteStreamError{Connector: t.connector, Stream: s, Status: string(st)}
-		case !ok && !t.stated[s]:
+		case !ok && !t.streamStated(s):
 			logger.Warn("the connector reported neither a status nor a state for the stream; it cannot be told complete",
 				"connector", t.connector, "stream", s)
 		}

@@ -149,10 +149,8 @@ func (s *Source) SelectStreams(ctx context.Context, names ...string) error {
 			return err
 		}
 		if !slices.Contains(names, "*") {
-			for _, n := range names {
-				if _, err := c.Find(s.Name(), n); err != nil {
-					return err
-				}
+			if err := newStreamIndex(s.Name(), c).check(names); err != nil {
+				return err
 			}
 		}
 	}
@@ -179,8 +177,10 @@ func (s *Source) setSelection(names []string) {
 // only neighbours: "a", "b", "a" would configure a twice.)
 func distinct(names []string) []string {
 	out := make([]string, 0, len(names))
+	seen := make(map[string]bool, len(names))
 	for _, n := range names {
-		if !slices.Contains(out, n) {
+		if !seen[n] {
+			seen[n] = true
 			out = append(out, n)
 		}
 	}
@@ -202,10 +202,8 @@ func (s *Source) SelectedStreams(ctx context.Context) ([]string, error) {
 	if all {
 		return c.StreamNames(), nil
 	}
-	for _, n := range names {
-		if _, err := c.Find(s.Name(), n); err != nil {
-			return nil, err
-		}
+	if err := newStreamIndex(s.Name(), c).check(names); err != nil {
+		return nil, err
 	}
 	return names, nil
 }

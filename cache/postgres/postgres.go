@@ -251,11 +251,24 @@ func (b *database) Classify(err error) error {
 	case pe.Code == "53100" && !errors.Is(err, backend.ErrDiskFull):
 		return &backend.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
 	case pe.Code == "53200" && !errors.Is(err, backend.ErrOutOfMemory):
-		return &backend.OutOfMemoryError{Where: "the PostgreSQL server", Err: err,
-			Remedy: "give it more (work_mem, or the host's memory) or load fewer streams at once"}
+		remedy := "give it more (work_mem, or the host's memory) or load fewer streams at once"
+		if strings.Contains(pe.Hint, "max_locks_per_transaction") {
+			remedy = lockTableRemedy
+		}
+		return &backend.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
 	}
 	return err
 }
+
+// lockTableRemedy is what a server whose lock table is full needs ("out of
+// shared memory", hinting at max_locks_per_transaction). A load creates the
+// tables of all its streams in one transaction, and each new table holds
+// about three of the table's slots (the table, its TOAST table and index)
+// until it commits: one transaction could not create 10,000 stream tables
+// on a server of 200 connections (64 × 200 slots).
+const lockTableRemedy = "its lock table is full: a load creates the tables of all its streams in one transaction (about three slots a table) and writes into them in one; " +
+	"raise the server's max_locks_per_transaction (slots: max_locks_per_transaction × max_connections) or load fewer streams at once"
+
 func (b *database) Qualify(table string) string {
 	return backend.Quote(b.schema) + "." + backend.Quote(table)
 }

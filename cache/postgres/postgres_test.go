@@ -331,6 +331,34 @@ func TestServerOutOfMemory(t *testing.T) {
 	}
 }
 
+// A server whose lock table is full (a load of thousands of streams)
+// raises 53200 "out of shared memory" with a hint at
+// max_locks_per_transaction: the error says to raise that, not work_mem.
+func TestServerLockTableFull(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	if err := cachetest.FillDisk(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE FUNCTION no_locks() RETURNS trigger LANGUAGE plpgsql AS $$
+		 BEGIN RAISE EXCEPTION 'out of shared memory' USING ERRCODE = 'out_of_memory', HINT = 'You might need to increase max_locks_per_transaction.'; END $$`,
+		`CREATE TRIGGER no_locks BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION no_locks()`,
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := cachetest.FillDisk(ctx, c)
+	if !errors.Is(err, cache.ErrOutOfMemory) || !strings.Contains(err.Error(), "raise the server's max_locks_per_transaction") {
+		t.Fatalf("got %v, want an out-of-memory error that says to raise max_locks_per_transaction", err)
+	}
+	if strings.Contains(err.Error(), "work_mem") {
+		t.Errorf("the error points at work_mem: %v", err)
+	}
+}
+
 // A password with an @ that is not percent-encoded ends at the @ for the
 // URL parser, and the rest of it lands in the host, which connection errors
 // print: the URL is refused before any connection, without repeating it.

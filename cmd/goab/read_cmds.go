@@ -136,12 +136,14 @@ var readCommand = &command{
 // would only repeat it).
 func printReadTable(ctx context.Context, e *env, res *source.ReadResult) error {
 	counts := res.StreamRecords()
+	// All at once: res.Stream looks each name up in the processed streams.
+	datasets, err := res.Streams(ctx)
+	if err != nil {
+		return err
+	}
 	tw := newTable(e.text, "STREAM", "RECORDS LOADED", "ROWS IN TABLE", "TABLE")
 	for _, name := range res.ProcessedStreams() {
-		ds, err := res.Stream(ctx, name)
-		if err != nil {
-			return err
-		}
+		ds := datasets[name]
 		rows, err := ds.Count(ctx)
 		if err != nil {
 			return err

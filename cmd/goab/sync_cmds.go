@@ -162,10 +162,12 @@ func printWriteSummary(e *env, res *destination.WriteResult) error {
 
 // sortedKeys returns the keys of the maps, sorted.
 func sortedKeys(ms ...map[string]int64) []string {
+	seen := map[string]bool{} // not a scan of keys: a write of thousands of streams
 	var keys []string
 	for _, m := range ms {
 		for k := range m {
-			if !slices.Contains(keys, k) {
+			if !seen[k] {
+				seen[k] = true
 				keys = append(keys, k)
 			}
 		}
