@@ -55,8 +55,8 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	load := func(source string, stream protocol.ConfiguredStream) error {
-		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: cachetest.Catalog(stream), Messages: cachetest.Messages()})
+	load := func(source string, stream protocol.ConfiguredStream, records ...*protocol.Message) error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: cachetest.Catalog(stream), Messages: cachetest.Messages(records...)})
 		return err
 	}
 	var ce *goairbyte.CollisionError
@@ -73,7 +73,8 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 		t.Errorf("strategy: %v", err)
 	}
 	users := cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)
-	if err := load("a", users); err != nil {
+	// A table is a source's once its load made it: one record does.
+	if err := load("a", users, cachetest.Rec("users", `{"id":1}`)); err != nil {
 		t.Fatal(err)
 	}
 	var oe *goairbyte.TableOwnerError
