@@ -116,7 +116,9 @@ func (c *Connector) Supports(t InstallType) bool {
 	return false
 }
 
-// Registry is a parsed registry: every connector by name.
+// Registry is a parsed registry: every connector by name. A Loader hands
+// the same Registry, and the same *Connector entries, to every caller:
+// read them, do not modify them (copy an entry to change it).
 type Registry struct {
 	// Source is where the registry came from (a URL, a file, "built-in"),
 	// for messages.
@@ -130,6 +132,7 @@ type Registry struct {
 
 // Lookup returns the connector called name, or nil. name is a connector
 // name ("source-faker") or a Docker repository ("airbyte/source-faker").
+// The entry is shared (see Registry): read it, do not modify it.
 func (r *Registry) Lookup(name string) *Connector {
 	if r == nil {
 		return nil
