@@ -641,23 +641,10 @@ func TestKilledBeforeItsTableWasMade(t *testing.T) {
 			(SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()) THEN '' ELSE ', which does not exist' END
 			FROM _airbyte_streams ORDER BY table_name`)
 	}
-	var holder, watch *pgx.Conn
-	for _, conn := range []**pgx.Conn{&holder, &watch} {
-		if *conn, err = pgx.Connect(ctx, dsn); err != nil {
-			t.Fatal(err)
-		}
-		defer (*conn).Close(ctx)
-	}
+	holder, watch := session(t, dsn), session(t, dsn)
 	killed := func() {
 		t.Helper()
-		tx, err := holder.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `LOCK TABLE held IN ACCESS EXCLUSIVE MODE`); err != nil {
-			t.Fatal(err)
-		}
+		defer holdInTx(t, holder, `LOCK TABLE held IN ACCESS EXCLUSIVE MODE`).Rollback(ctx)
 		child := exec.Command(os.Args[0], "-test.run=^$")
 		child.Env = append(os.Environ(), claimChildDSN+"="+dsn)
 		child.Stderr = os.Stderr
@@ -691,30 +678,10 @@ func TestARunningLoadKeepsItsClaims(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dsn := testenv.Postgres(t)
-	var err error
-	var a, b *cache.Cache // two workers: two pools, two sets of sessions
-	for _, c := range []**cache.Cache{&a, &b} {
-		if *c, err = openDSN(ctx, dsn); err != nil {
-			t.Fatal(err)
-		}
-		defer (*c).Close()
-	}
+	a, b := twoWorkers(t, dsn)
 	cachetest.MustLoad(t, a, cachetest.Catalog(claimCatalog.Streams[0]), cache.StrategyAppend, cachetest.Rec("held", `{"id":0}`))
-	var holder, watch *pgx.Conn
-	for _, conn := range []**pgx.Conn{&holder, &watch} {
-		if *conn, err = pgx.Connect(ctx, dsn); err != nil {
-			t.Fatal(err)
-		}
-		defer (*conn).Close(ctx)
-	}
-	tx, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `LOCK TABLE held IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	holder, watch := session(t, dsn), session(t, dsn)
+	tx := holdInTx(t, holder, `LOCK TABLE held IN ACCESS EXCLUSIVE MODE`)
 	running := make(chan error, 1)
 	go func() {
 		_, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: claimCatalog, Strategy: cache.StrategyAppend,
@@ -722,7 +689,7 @@ func TestARunningLoadKeepsItsClaims(t *testing.T) {
 		running <- err
 	}()
 	waitForLockWaits(t, watch, 1, running)
-	_, err = b.Load(ctx, cache.LoadRequest{SourceName: "source-b", Catalog: cachetest.Catalog(claimCatalog.Streams[1]), Strategy: cache.StrategyAppend,
+	_, err := b.Load(ctx, cache.LoadRequest{SourceName: "source-b", Catalog: cachetest.Catalog(claimCatalog.Streams[1]), Strategy: cache.StrategyAppend,
 		Messages: cachetest.Messages(cachetest.Rec("users", `{"id":2}`))})
 	if !errors.Is(err, cache.ErrTableOwned) {
 		t.Errorf("another source's load of users while the load that claimed it runs: %v, want it refused", err)
