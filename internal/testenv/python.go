@@ -13,12 +13,29 @@ import (
 // --no-build-isolation from a local path); .ci/run makes sure it has them.
 const SystemPython = "/usr/bin/python3"
 
-// NeedPython skips the test when SystemPython cannot build venvs offline.
+// NeedPython skips the test when SystemPython cannot build venvs offline
+// (fails it under GOAIRBYTE_REQUIRE_PYTHON=1).
 func NeedPython(t testing.TB) {
 	t.Helper()
 	if err := exec.Command(SystemPython, "-c", "import venv, ensurepip, setuptools").Run(); err != nil {
-		t.Skip(SystemPython + " with venv, ensurepip and setuptools is needed (apt-get install python3-venv python3-setuptools)")
+		unavailable(t, RequirePythonEnv, "%s with venv, ensurepip and setuptools is needed (apt-get install python3-venv python3-setuptools)", SystemPython)
 	}
+}
+
+// NeedPythonModules returns SystemPython when it imports every module
+// named (Python import names), and otherwise skips the test (fails it under
+// GOAIRBYTE_REQUIRE_PYTHON=1). Tests that hold an evaluator to CPython and
+// Jinja2 as the reference use it: Debian's python3-jinja2 (3.1.2) is the
+// Jinja2 line the Python CDK 6.31.1 pins (~3.1.2), python3-dateutil the
+// parser of its str_to_datetime.
+func NeedPythonModules(t testing.TB, modules ...string) string {
+	t.Helper()
+	script := "import " + strings.Join(append([]string{"sys"}, modules...), ", ")
+	if out, err := exec.Command(SystemPython, "-c", script).CombinedOutput(); err != nil {
+		unavailable(t, RequirePythonEnv, "%s cannot import %s (apt-get install python3-jinja2 python3-dateutil): %v: %s",
+			SystemPython, strings.Join(modules, ", "), err, strings.TrimSpace(string(out)))
+	}
+	return SystemPython
 }
 
 // PythonPackage copies the stdlib-only test connector package

@@ -10,7 +10,7 @@
 //
 // Absence is a skip by default, so `go test ./...` works on a laptop without
 // Docker or PostgreSQL. CI sets GOAIRBYTE_REQUIRE_DOCKER=1 and
-// GOAIRBYTE_REQUIRE_POSTGRES=1 (see .ci/run), which turns every such skip
+// GOAIRBYTE_REQUIRE_POSTGRES=1 (and GOAIRBYTE_REQUIRE_PYTHON=1; see .ci/run), which turns every such skip
 // into a failure so that a broken environment can never pass silently.
 //
 // A package whose tests use Postgres should stop the shared server when its
@@ -34,10 +34,13 @@ import (
 )
 
 // Environment variables that turn a missing dependency from a skip into a
-// test failure. .ci/run sets both.
+// test failure. .ci/run sets all three.
 const (
 	RequireDockerEnv   = "GOAIRBYTE_REQUIRE_DOCKER"
 	RequirePostgresEnv = "GOAIRBYTE_REQUIRE_POSTGRES"
+	// RequirePythonEnv covers Debian's python3 with what the Python
+	// executor's tests and the CPython/Jinja2 reference tests import.
+	RequirePythonEnv = "GOAIRBYTE_REQUIRE_PYTHON"
 	// PostgresDSNEnv names an existing server to use instead of starting
 	// one. Its user must be allowed to CREATE DATABASE: every Postgres call
 	// creates a fresh database there and drops it afterwards.
