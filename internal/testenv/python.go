@@ -27,12 +27,13 @@ func NeedPython(t testing.TB) {
 // GOAIRBYTE_REQUIRE_PYTHON=1). Tests that hold an evaluator to CPython and
 // Jinja2 as the reference use it: Debian's python3-jinja2 (3.1.2) is the
 // Jinja2 line the Python CDK 6.31.1 pins (~3.1.2), python3-dateutil the
-// parser of its str_to_datetime.
+// parser of its str_to_datetime and python3-isodate (0.6.1, as pinned) that
+// of its ISO 8601 durations.
 func NeedPythonModules(t testing.TB, modules ...string) string {
 	t.Helper()
 	script := "import " + strings.Join(append([]string{"sys"}, modules...), ", ")
 	if out, err := exec.Command(SystemPython, "-c", script).CombinedOutput(); err != nil {
-		unavailable(t, RequirePythonEnv, "%s cannot import %s (apt-get install python3-jinja2 python3-dateutil): %v: %s",
+		unavailable(t, RequirePythonEnv, "%s cannot import %s (apt-get install python3-jinja2 python3-dateutil python3-isodate): %v: %s",
 			SystemPython, strings.Join(modules, ", "), err, strings.TrimSpace(string(out)))
 	}
 	return SystemPython
