@@ -79,21 +79,34 @@ func (r *requestOption) injectInto(o *requestOptions, value value, v *vars) erro
 
 // optionsProvider is the requester's InterpolatedRequestOptionsProvider:
 // request_parameters, request_headers, request_body_data and
-// request_body_json, each a mapping of templates (body data may also be a
-// single template string).
+// request_body_json, each a mapping of templates or a single template
+// string (the *Text fields; the body JSON's string is its root).
 type optionsProvider struct {
-	params, headers, bodyData *tmplMapping
-	bodyDataText              *tmpl
-	bodyJSON                  *tmplNested
+	params, headers, bodyData             *tmplMapping
+	paramsText, headersText, bodyDataText *tmpl
+	bodyJSON                              *tmplNested
 }
 
 func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 	var o requestOptions
 	var err error
-	if o.params, err = p.params.evalNonNull(v); err != nil {
+	if p.paramsText != nil {
+		// Parameters that are not a dict are none (get_request_params).
+		if o.params, _, err = evalTextInput(p.paramsText, v); err != nil {
+			return o, err
+		}
+	} else if o.params, err = p.params.evalNonNull(v); err != nil {
 		return o, err
 	}
-	if o.headers, err = p.headers.evalNonNull(v); err != nil {
+	if p.headersText != nil {
+		isDict := false
+		if o.headers, isDict, err = evalTextInput(p.headersText, v); err != nil {
+			return o, err
+		}
+		if !isDict {
+			return o, errString("Request headers cannot be a string")
+		}
+	} else if o.headers, err = p.headers.evalNonNull(v); err != nil {
 		return o, err
 	}
 	if p.bodyDataText != nil {
@@ -123,12 +136,34 @@ func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 	return o, nil
 }
 
+// evalTextInput evaluates a request input given as one template string
+// (an InterpolatedString); its entries are those of the value when it is
+// a dict, without the None values. A None value is no input; isDict is
+// false for any other value.
+func evalTextInput(t *tmpl, v *vars) (es []entry, isDict bool, err error) {
+	val, err := t.eval(v)
+	if err != nil || val == nil {
+		return nil, val == nil, err
+	}
+	d, ok := val.(*dict)
+	if !ok {
+		return nil, false, nil
+	}
+	for _, e := range entries(d) {
+		if e.val != nil {
+			es = append(es, e)
+		}
+	}
+	return es, true, nil
+}
+
 // usesStreamState reports whether an option template reads stream_state,
 // which makes the CDK read the stream synchronously. As the CDK's
 // request_options_contain_stream_state, it looks at the keys and string
 // values of each mapping, not deeper into a nested JSON body.
 func (p *optionsProvider) usesStreamState() bool {
 	return p.params.mentions("stream_state") || p.headers.mentions("stream_state") ||
+		p.paramsText.mentions("stream_state") || p.headersText.mentions("stream_state") ||
 		p.bodyData.mentions("stream_state") || (p.bodyDataText != nil && p.bodyDataText.mentions("stream_state")) ||
 		(p.bodyJSON != nil && p.bodyJSON.topMentions("stream_state"))
 }
