@@ -124,8 +124,10 @@ func builtComponents(root *manifest.Map, props map[string]map[string]bool) []bui
 			case t != "":
 				return // a JSON schema or data
 			case typ == "":
-				// A mapping of components (SelectiveAuthenticator's
-				// authenticators).
+				if field != "SelectiveAuthenticator.authenticators" {
+					return // data, such as a JSON schema without a type
+				}
+				// A mapping of components.
 				for _, k := range v.Keys() {
 					e, _ := v.Get(k)
 					visit(e, path+"."+k, field, "")
