@@ -607,9 +607,11 @@ func TestStepThatDoesNotAdvance(t *testing.T) {
 // an InterpolatedString whose value, when a dict, is the mapping (None
 // values dropped); request parameters that are not a dict are none
 // (InterpolatedRequestOptionsProvider.get_request_params), request headers
-// that are not a dict fail the request (HttpRequester._request_headers).
+// that are not a dict fail the request (HttpRequester._request_headers),
+// and so does a request_body_json string whose value is a string
+// (HttpRequester._request_body_json).
 func TestStringRequestInputs(t *testing.T) {
-	manifest := func(params, headers string) string {
+	manifest := func(params, headers string, more ...string) string {
 		return `
 version: 6.31.0
 type: DeclarativeSource
@@ -629,7 +631,7 @@ streams:
         path: /items
         request_parameters: ` + params + `
         request_headers: ` + headers + `
-`
+` + strings.Join(more, "")
 	}
 	var mu sync.Mutex
 	var gotHeader string
@@ -658,5 +660,21 @@ streams:
 	run = runFeature(t, manifest(`{}`, `"{{ config['team'] }}"`), `{"team": "blue"}`, "", api)
 	if run.err == nil || !strings.Contains(run.err.Error(), "Request headers cannot be a string") {
 		t.Errorf("headers that are not a dict: err = %v, want Request headers cannot be a string", run.err)
+	}
+
+	const post = "        http_method: POST\n"
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_json: "{{ {'team': config['team']} }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests with a body JSON string", run.requests, []string{`POST /items {"team": "blue"}`})
+
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_json: "{{ config['team'] }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err == nil || !strings.Contains(run.err.Error(), "Request body json cannot be a string") {
+		t.Errorf("body JSON that is a string: err = %v, want Request body json cannot be a string", run.err)
+	}
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_json: "{{ [config['team']] }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err == nil || !strings.Contains(run.err.Error(), "Request body json must be a mapping") {
+		t.Errorf("body JSON that is a list: err = %v, want Request body json must be a mapping", run.err)
 	}
 }

@@ -125,12 +125,21 @@ func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 		if err != nil {
 			return o, err
 		}
-		if d, ok := val.(*dict); ok {
-			for _, e := range entries(d) {
+		switch x := val.(type) {
+		case *dict:
+			for _, e := range entries(x) {
 				if e.val != nil {
 					o.bodyJSON = append(o.bodyJSON, e)
 				}
 			}
+		case nil:
+		case string:
+			// A body JSON string's value (HttpRequester._request_body_json).
+			return o, errString("Request body json cannot be a string")
+		default:
+			// The CDK fails too, on the value's missing keys(). The value
+			// is left out: it may hold a secret of the config.
+			return o, errString("Request body json must be a mapping")
 		}
 	}
 	return o, nil
