@@ -677,4 +677,12 @@ streams:
 	if run.err == nil || !strings.Contains(run.err.Error(), "Request body json must be a mapping") {
 		t.Errorf("body JSON that is a list: err = %v, want Request body json must be a mapping", run.err)
 	}
+
+	// A request_body_data string whose value is a dict is a form, as the
+	// mapping would be; any other value is the body's text.
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_data: "{{ {'team': config['team'], 'skip': None} }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests with a body data string", run.requests, []string{`POST /items team=blue`})
 }

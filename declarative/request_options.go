@@ -110,11 +110,21 @@ func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 		return o, err
 	}
 	if p.bodyDataText != nil {
-		s, err := p.bodyDataText.evalStr(v)
+		val, err := p.bodyDataText.eval(v)
 		if err != nil {
 			return o, err
 		}
-		if s != "" {
+		if d, ok := val.(*dict); ok {
+			// A dict is a form, as the mapping would be.
+			for _, e := range entries(d) {
+				if e.val != nil {
+					o.bodyData = append(o.bodyData, e)
+				}
+			}
+		} else if s, ok := val.(string); !ok || s != "" {
+			if !ok {
+				s = interpolation.Str(val)
+			}
 			o.bodyText = &s
 		}
 	} else if o.bodyData, err = p.bodyData.evalNonNull(v); err != nil {
