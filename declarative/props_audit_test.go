@@ -224,6 +224,7 @@ func TestPropertyAudit(t *testing.T) {
 	used := map[pair]bool{}
 	unread := map[pair][]string{}
 	lookedUp := map[pair]bool{}
+	runnable, refusedStreams := 0, 0
 	audit := func(name string, text []byte) {
 		m, err := manifest.Load(text)
 		if err != nil {
@@ -250,6 +251,13 @@ func TestPropertyAudit(t *testing.T) {
 				}
 			}
 			return false
+		}
+		for _, st := range src.streams {
+			if len(st.unsupported) == 0 && st.buildErr == nil {
+				runnable++
+			} else {
+				refusedStreams++
+			}
 		}
 		for _, c := range comps {
 			for k := range log.read[c.node] {
@@ -284,6 +292,7 @@ func TestPropertyAudit(t *testing.T) {
 	}
 	sort.Strings(lines)
 	sort.Strings(harmlessPairs)
+	t.Logf("%d corpus streams built, %d refused (not audited)", runnable, refusedStreams)
 	t.Logf("the corpus sets %d (component, property) pairs in components the engine runs; %d are not looked up and documented as harmless: %s",
 		len(used), len(harmlessPairs), strings.Join(harmlessPairs, " "))
 	if len(lines) > 0 {
