@@ -1,0 +1,268 @@
+package cachetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+// compatVersion is a version of goairbyte that landed on main, and the
+// writer program that fits its API (compatwriter/<writer>.go.txt).
+type compatVersion struct {
+	commit, writer string
+	// ci says that the test runs it by default; the others run when
+	// CompatAllEnv is set. The default set is one version per layout of
+	// what the cache keeps beyond its tables' DDL (the internal tables'
+	// DDL is the same in all six): 70fd107 wrote with DuckDB 1.5.5 and
+	// knew no claims nor raw-id floor; 2aa88ac, on DuckDB 2.0, neither;
+	// 3849e7a is the last before today, with claims and the floor.
+	// 18c7631 and f2dafb1 are 2aa88ac's layout, a424875 3849e7a's.
+	ci bool
+}
+
+var compatVersions = []compatVersion{
+	{"70fd107", "v1", true},
+	{"18c7631", "v2", false},
+	{"f2dafb1", "v2", false},
+	{"2aa88ac", "v2", true},
+	{"a424875", "v2", false},
+	{"3849e7a", "v2", true},
+}
+
+// CompatAllEnv, set to 1, makes Compat open the caches of every landed
+// version, not only the default set.
+const CompatAllEnv = "GOAIRBYTE_COMPAT_ALL"
+
+//go:embed compatwriter/*.go.txt
+var compatWriters embed.FS
+
+// compatCount is the faker count the old version loads; today's code
+// then continues to twice as many.
+const compatCount = 50
+
+// Compat opens, with today's code, caches that earlier versions of
+// goairbyte wrote, for one backend ("duckdb" or "postgres"). For each
+// version it builds (once per machine: see writerBinary) a program at
+// that commit which loads the faker into the fresh cache fresh returns —
+// users merged, purchases appended, products replaced, each with its
+// state — and then checks that today's code reads the tables, continues
+// each stream from its state with no row lost or repeated and raw ids
+// still in arrival order, replaces, keeps the table owners, and loads
+// another source beside. open opens a target with today's code.
+func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, open func(ctx context.Context, target string) (*cache.Cache, error), fakerBin string) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git command to take the old versions from")
+	}
+	all := os.Getenv(CompatAllEnv) == "1"
+	for _, v := range compatVersions {
+		t.Run(v.commit, func(t *testing.T) {
+			if !v.ci && !all {
+				t.Skipf("%s has the layout of a version in the default set; set %s=1 to run every version", v.commit, CompatAllEnv)
+			}
+			bin := writerBinary(t, v)
+			target := fresh(t)
+			out, err := exec.Command(bin, backendName, target, fakerBin, strconv.Itoa(compatCount)).CombinedOutput()
+			if err != nil {
+				t.Fatalf("the writer of %s: %v\n%s", v.commit, err, out)
+			}
+			checkCompat(t, open, target, &Faker{Bin: fakerBin, Dir: t.TempDir()})
+		})
+	}
+}
+
+// checkCompat continues, with today's code, the cache the old version
+// wrote at target.
+func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*cache.Cache, error), target string, f *Faker) {
+	ctx := context.Background()
+	c, err := open(ctx, target)
+	if err != nil {
+		t.Fatalf("opening the old cache: %v", err)
+	}
+	defer c.Close()
+	streams, err := c.Streams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "streams", streams, []string{"products", "purchases", "users"})
+	n := strconv.Itoa(compatCount)
+	Equal(t, "users as the old version left them", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR), CAST(max(id) AS VARCHAR) FROM users`), []string{n + "|" + n + "|" + n})
+	oldPurchases := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM purchases`)[0]
+	Equal(t, "products as the old version left them", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM products`), []string{n})
+	if id, err := committedUser(ctx, c); err != nil || id != compatCount {
+		t.Fatalf("the old users state: id %d, %v; want %d", id, err, compatCount)
+	}
+
+	// Each stream continues from its state with the strategy it had.
+	config := FakerConfig(2*compatCount, 10)
+	load := func(stream string, st cache.Strategy, fullRefresh bool) *cache.LoadResult {
+		t.Helper()
+		cat := f.Catalog(t, stream)
+		var state []byte
+		if !fullRefresh {
+			if state, err = c.SourceState(ctx, "source-faker", []string{stream}); err != nil || state == nil {
+				t.Fatalf("%s: the old state: %s, %v", stream, state, err)
+			}
+		}
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-faker", Catalog: cat, Strategy: st, FullRefresh: fullRefresh,
+			Messages: f.Read(ctx, config, cat, state)})
+		if err != nil {
+			t.Fatalf("%s: loading with today's code: %v", stream, err)
+		}
+		return res
+	}
+	if res := load("users", cache.StrategyMerge, false); res.Records["users"] != compatCount {
+		t.Fatalf("users: today's load got %d records, want the %d after the old state", res.Records["users"], compatCount)
+	}
+	m := strconv.Itoa(2 * compatCount)
+	Equal(t, "users merged", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR), CAST(max(id) AS VARCHAR) FROM users`), []string{m + "|" + m + "|" + m})
+	Equal(t, "users' raw ids in arrival order", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM users WHERE id > ? AND _airbyte_raw_id <= (SELECT max(_airbyte_raw_id) FROM users WHERE id <= ?)`, compatCount, compatCount), []string{"0"})
+	if id, err := committedUser(ctx, c); err != nil || id != 2*compatCount {
+		t.Fatalf("the users state after today's load: id %d, %v; want %d", id, err, 2*compatCount)
+	}
+	res := load("purchases", cache.StrategyAppend, false)
+	if res.Records["purchases"] == 0 {
+		t.Fatalf("purchases: today's load got no records")
+	}
+	old, _ := strconv.ParseInt(oldPurchases, 10, 64)
+	total := strconv.FormatInt(old+res.Records["purchases"], 10)
+	Equal(t, "purchases appended", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR) FROM purchases`), []string{total + "|" + total})
+	res = load("products", cache.StrategyReplace, true)
+	Equal(t, "products replaced", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR) FROM products`),
+		[]string{fmt.Sprintf("%d|%d", res.Records["products"], res.Records["products"])})
+
+	// The old version's tables keep their owner; another source loads
+	// its own beside them, with a state apart.
+	cat := Catalog(Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "source-other", Catalog: cat, Messages: Messages(Rec("users", `{"id":1}`))})
+	if owner := (*cache.TableOwnerError)(nil); !errors.As(err, &owner) || owner.Owner != "source-faker" {
+		t.Fatalf("another source loading into the old version's users: %v, want a *cache.TableOwnerError naming source-faker", err)
+	}
+	cat = Catalog(Stream("others", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-other", Catalog: cat,
+		Messages: Messages(Rec("others", `{"id":1}`), StreamState("others", `{"id":1}`))}); err != nil {
+		t.Fatalf("another source loading beside: %v", err)
+	}
+	Equal(t, "streams after", must(c.Streams(ctx)), []string{"others", "products", "purchases", "users"})
+	st, err := c.SourceState(ctx, "source-faker", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"users", "purchases", "products"} {
+		if !strings.Contains(string(st), `"name":"`+s+`"`) {
+			t.Fatalf("the faker's states lack %s: %s", s, st)
+		}
+	}
+	if strings.Contains(string(st), "others") {
+		t.Fatalf("the faker's states hold the other source's: %s", st)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// writerBinaries builds each version's writer once per test binary.
+var writerBinaries sync.Map // commit → *writerBuild
+
+type writerBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// writerBinary returns the writer program of version v, built from the
+// commit's tree (git archive of this checkout) with the writer's main
+// added. Builds take 20 to 70 s (DuckDB is linked in), so the program is
+// kept in the user's cache directory under a key of the commit, the
+// writer's text and the Go version, and built there only once per
+// machine. A commit this checkout does not have (a shallow clone) skips.
+func writerBinary(t *testing.T, v compatVersion) string {
+	t.Helper()
+	e, _ := writerBinaries.LoadOrStore(v.commit, new(writerBuild))
+	b := e.(*writerBuild)
+	root := testenv.ModuleRoot(t)
+	b.once.Do(func() { b.path, b.err = buildWriter(root, v) })
+	if errors.Is(b.err, errNoCommit) {
+		t.Skip(b.err)
+	}
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+var errNoCommit = errors.New("this checkout does not have the commit (a shallow clone?)")
+
+func buildWriter(root string, v compatVersion) (string, error) {
+	if err := exec.Command("git", "-C", root, "cat-file", "-e", v.commit+"^{commit}").Run(); err != nil {
+		return "", fmt.Errorf("%s: %w", v.commit, errNoCommit)
+	}
+	src, err := compatWriters.ReadFile("compatwriter/" + v.writer + ".go.txt")
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append([]byte(v.commit+runtime.Version()), src...))
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "goairbyte-compat")
+	bin := filepath.Join(dir, v.commit+"-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tree, err := os.MkdirTemp("", "goairbyte-compat-"+v.commit+"-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tree)
+	archive := exec.Command("sh", "-c", `git -C "$0" archive "$1" | tar -x -C "$2"`, root, v.commit, tree)
+	if out, err := archive.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git archive %s: %v\n%s", v.commit, err, out)
+	}
+	main := filepath.Join(tree, "cmd", "compatwriter")
+	if err := os.MkdirAll(main, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(main, "main.go"), src, 0o644); err != nil {
+		return "", err
+	}
+	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
+	build := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./cmd/compatwriter")
+	build.Dir = tree
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the writer at %s: %v\n%s", v.commit, err, out)
+	}
+	return bin, os.Rename(tmp, bin)
+}
+
+// goTool is the go command of the toolchain running the tests.
+func goTool() string {
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return "go"
+}
