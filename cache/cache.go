@@ -107,9 +107,27 @@ func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cach
 	return c, nil
 }
 
+// internalTableColumns are the columns of the internal tables, as the
+// cache reads and writes them.
+var internalTableColumns = []struct {
+	table   string
+	columns []string
+	lost    string // what a cache without the table has lost, and what loads would do
+}{
+	{stateTable, []string{"source_name", "destination_name", "stream_name", "state_type", "state_json", "updated_at"},
+		"its states, and every load would read its streams again from the start"},
+	{streamsTable, []string{"table_name", "stream_name", "source_name", "dedupe_from", "staging_table", "updated_at"},
+		"which source owns each table, and any source could load into another's tables"},
+}
+
 // createInternalTables creates the state and stream bookkeeping tables if
-// they are missing.
+// they are missing, and refuses a cache whose internal tables this
+// version cannot use (see checkInternalTables).
 func (c *Cache) createInternalTables(ctx context.Context) error {
+	exist, err := c.checkInternalTables(ctx)
+	if exist || err != nil {
+		return err
+	}
 	return c.inDDL(ctx, func() error {
 		tx, err := c.beginDDL(ctx)
 		if err != nil {
@@ -127,6 +145,65 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 		}
 		return tx.Commit(ctx)
 	})
+}
+
+// checkInternalTables says whether the internal tables exist, and refuses
+// a cache whose internal tables are in a shape this version does not keep
+// them in: one of them missing (dropped by hand: created anew, it would
+// lose states or table owners without a word), a column missing (damaged,
+// or made by another program), or a column the cache does not know and
+// cannot fill (NOT NULL with no default: made by a newer version). A
+// column that is only extra is harmless: the cache names the columns it
+// writes.
+func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, err error) {
+	rows, err := c.Query(ctx, `SELECT table_name, column_name, is_nullable, column_default FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name IN (?, ?)`,
+		c.b.Schema(), stateTable, streamsTable)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	have := map[string]map[string]bool{}
+	var unfillable []string // "table.column"
+	for rows.Next() {
+		var table, column, nullable string
+		var def sql.NullString
+		if err := rows.Scan(&table, &column, &nullable, &def); err != nil {
+			return false, err
+		}
+		if have[table] == nil {
+			have[table] = map[string]bool{}
+		}
+		have[table][column] = true
+		if nullable == "NO" && !def.Valid {
+			unfillable = append(unfillable, table+"."+column)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if len(have) == 0 {
+		return false, nil
+	}
+	const fix = "restore the cache from a backup, or load into a new cache (another file or schema) with a full refresh"
+	known := map[string]bool{}
+	for _, it := range internalTableColumns {
+		if have[it.table] == nil {
+			return false, fmt.Errorf("cache: the internal table %s is missing while the other is there: the cache lost %s; %s", c.qual(it.table), it.lost, fix)
+		}
+		for _, col := range it.columns {
+			if !have[it.table][col] {
+				return false, fmt.Errorf("cache: the internal table %s has no column %s: it was changed by hand or by another program; %s", c.qual(it.table), col, fix)
+			}
+			known[it.table+"."+col] = true
+		}
+	}
+	for _, tc := range unfillable {
+		if !known[tc] {
+			table, col, _ := strings.Cut(tc, ".")
+			return false, fmt.Errorf("cache: the internal table %s has a column %s that this version of goairbyte does not know and cannot fill (NOT NULL, no default): was the cache written by a newer version? Use that version, or drop the column if it was added by hand", c.qual(table), col)
+		}
+	}
+	return true, nil
 }
 
 // The pauses of inDDL between two runs of a DDL transaction that found a

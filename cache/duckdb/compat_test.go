@@ -17,3 +17,10 @@ func TestCompat(t *testing.T) {
 	cachetest.Compat(t, "duckdb", func(t testing.TB) string { return filepath.Join(t.TempDir(), "old.duckdb") },
 		openPath, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
+
+// TestDamaged opens DuckDB files whose internal tables were changed by
+// hand (see cachetest.Damaged).
+func TestDamaged(t *testing.T) {
+	t.Parallel()
+	cachetest.Damaged(t, func(t testing.TB) string { return filepath.Join(t.TempDir(), "d.duckdb") }, openPath)
+}

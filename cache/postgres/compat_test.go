@@ -15,3 +15,10 @@ func TestCompat(t *testing.T) {
 	}
 	cachetest.Compat(t, "postgres", testenv.Postgres, openDSN, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
+
+// TestDamaged opens PostgreSQL schemas whose internal tables were changed
+// by hand (see cachetest.Damaged).
+func TestDamaged(t *testing.T) {
+	t.Parallel()
+	cachetest.Damaged(t, testenv.Postgres, openDSN)
+}
