@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -48,7 +49,7 @@ var compatVersions = []compatVersion{
 // version, not only the default set.
 const CompatAllEnv = "GOAIRBYTE_COMPAT_ALL"
 
-//go:embed compatwriter/*.go.txt
+//go:embed compatwriter/*.txt
 var compatWriters embed.FS
 
 // compatCount is the faker count the old version loads; today's code
@@ -60,33 +61,60 @@ const compatCount = 50
 // version it builds (once per machine: see writerBinary) a program at
 // that commit which loads the faker into the fresh cache fresh returns —
 // users merged, purchases appended, products replaced, each with its
-// state — and then checks that today's code reads the tables, continues
-// each stream from its state with no row lost or repeated and raw ids
-// still in arrival order, replaces, keeps the table owners, and loads
-// another source beside. open opens a target with today's code.
+// state. Then, as it left the cache, and after a second run of it killed
+// in its merge or in its replace, today's code must read the tables,
+// continue each stream from its state with no row lost or repeated and
+// raw ids still in arrival order, replace, keep the table owners, and
+// load another source beside. open opens a target with today's code.
 func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, open func(ctx context.Context, target string) (*cache.Cache, error), fakerBin string) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("no git command to take the old versions from")
 	}
 	all := os.Getenv(CompatAllEnv) == "1"
+	script, err := compatWriters.ReadFile("compatwriter/killfaker.sh.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	killFaker := filepath.Join(t.TempDir(), "killfaker")
+	if err := os.WriteFile(killFaker, script, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range compatVersions {
 		t.Run(v.commit, func(t *testing.T) {
 			if !v.ci && !all {
 				t.Skipf("%s has the layout of a version in the default set; set %s=1 to run every version", v.commit, CompatAllEnv)
 			}
 			bin := writerBinary(t, v)
-			target := fresh(t)
-			out, err := exec.Command(bin, backendName, target, fakerBin, strconv.Itoa(compatCount)).CombinedOutput()
-			if err != nil {
-				t.Fatalf("the writer of %s: %v\n%s", v.commit, err, out)
+			for _, run := range []struct {
+				name     string
+				killRead int // the writer's reads: 1 users (merge), 2 purchases, 3 products (replace)
+			}{{"as left", 0}, {"killed in its merge", 1}, {"killed in its replace", 3}} {
+				t.Run(run.name, func(t *testing.T) {
+					target := fresh(t)
+					out, err := exec.Command(bin, backendName, target, fakerBin, strconv.Itoa(compatCount)).CombinedOutput()
+					if err != nil {
+						t.Fatalf("the writer of %s: %v\n%s", v.commit, err, out)
+					}
+					if run.killRead > 0 {
+						dir := t.TempDir()
+						cmd := exec.Command(bin, backendName, target, killFaker, strconv.Itoa(2*compatCount))
+						cmd.Env = append(os.Environ(), "COMPAT_FAKER="+fakerBin, "COMPAT_KILL_DIR="+dir,
+							"COMPAT_KILL_READ="+strconv.Itoa(run.killRead), "COMPAT_KILL_LINE=45")
+						out, err := cmd.CombinedOutput()
+						if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+							t.Fatalf("the writer of %s was not killed in its read %d: %v\n%s", v.commit, run.killRead, err, out)
+						}
+					}
+					checkCompat(t, open, target, &Faker{Bin: fakerBin, Dir: t.TempDir()})
+				})
 			}
-			checkCompat(t, open, target, &Faker{Bin: fakerBin, Dir: t.TempDir()})
 		})
 	}
 }
 
-// checkCompat continues, with today's code, the cache the old version
-// wrote at target.
+// checkCompat continues, with today's code, the cache an old version
+// wrote at target: to 3×compatCount users, whatever the old version's
+// last state.
 func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*cache.Cache, error), target string, f *Faker) {
 	ctx := context.Background()
 	c, err := open(ctx, target)
@@ -99,16 +127,24 @@ func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*c
 		t.Fatal(err)
 	}
 	Equal(t, "streams", streams, []string{"products", "purchases", "users"})
-	n := strconv.Itoa(compatCount)
-	Equal(t, "users as the old version left them", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR), CAST(max(id) AS VARCHAR) FROM users`), []string{n + "|" + n + "|" + n})
-	oldPurchases := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM purchases`)[0]
-	Equal(t, "products as the old version left them", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM products`), []string{n})
-	if id, err := committedUser(ctx, c); err != nil || id != compatCount {
-		t.Fatalf("the old users state: id %d, %v; want %d", id, err, compatCount)
+	from, err := committedUser(ctx, c)
+	if err != nil || from < compatCount {
+		t.Fatalf("the old users state: id %d, %v; want %d or more", from, err, compatCount)
+	}
+	n := strconv.FormatInt(from, 10)
+	Equal(t, "users as the old version left them (to its state)", Strings(t, c, `SELECT CAST(count(DISTINCT id) AS VARCHAR) FROM users WHERE id <= ?`, from), []string{n})
+	Equal(t, "users not repeated", Strings(t, c, `SELECT CAST(count(*) - count(DISTINCT id) AS VARCHAR) FROM users`), []string{"0"})
+	oldPurchases, _ := strconv.ParseInt(Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM purchases`)[0], 10, 64)
+	if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM products`)[0]; got == "0" {
+		t.Fatalf("products is empty")
 	}
 
+	t.Logf("the old version left users state %d, merge watermarks on %v, staging tables %v", from,
+		Strings(t, c, `SELECT table_name FROM _airbyte_streams WHERE dedupe_from IS NOT NULL`), Strings(t, c, `SELECT staging_table FROM _airbyte_streams WHERE staging_table IS NOT NULL`))
+
 	// Each stream continues from its state with the strategy it had.
-	config := FakerConfig(2*compatCount, 10)
+	to := int64(3 * compatCount)
+	config := FakerConfig(int(to), 10)
 	load := func(stream string, st cache.Strategy, fullRefresh bool) *cache.LoadResult {
 		t.Helper()
 		cat := f.Catalog(t, stream)
@@ -125,25 +161,26 @@ func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*c
 		}
 		return res
 	}
-	if res := load("users", cache.StrategyMerge, false); res.Records["users"] != compatCount {
-		t.Fatalf("users: today's load got %d records, want the %d after the old state", res.Records["users"], compatCount)
+	if res := load("users", cache.StrategyMerge, false); res.Records["users"] != to-from {
+		t.Fatalf("users: today's load got %d records, want the %d after the old state", res.Records["users"], to-from)
 	}
-	m := strconv.Itoa(2 * compatCount)
+	m := strconv.FormatInt(to, 10)
 	Equal(t, "users merged", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR), CAST(max(id) AS VARCHAR) FROM users`), []string{m + "|" + m + "|" + m})
-	Equal(t, "users' raw ids in arrival order", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM users WHERE id > ? AND _airbyte_raw_id <= (SELECT max(_airbyte_raw_id) FROM users WHERE id <= ?)`, compatCount, compatCount), []string{"0"})
-	if id, err := committedUser(ctx, c); err != nil || id != 2*compatCount {
-		t.Fatalf("the users state after today's load: id %d, %v; want %d", id, err, 2*compatCount)
+	Equal(t, "users' raw ids in arrival order", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM users WHERE id > ? AND _airbyte_raw_id <= (SELECT max(_airbyte_raw_id) FROM users WHERE id <= ?)`, from, from), []string{"0"})
+	if id, err := committedUser(ctx, c); err != nil || id != to {
+		t.Fatalf("the users state after today's load: id %d, %v; want %d", id, err, to)
 	}
 	res := load("purchases", cache.StrategyAppend, false)
 	if res.Records["purchases"] == 0 {
 		t.Fatalf("purchases: today's load got no records")
 	}
-	old, _ := strconv.ParseInt(oldPurchases, 10, 64)
-	total := strconv.FormatInt(old+res.Records["purchases"], 10)
+	total := strconv.FormatInt(oldPurchases+res.Records["purchases"], 10)
 	Equal(t, "purchases appended", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR) FROM purchases`), []string{total + "|" + total})
 	res = load("products", cache.StrategyReplace, true)
 	Equal(t, "products replaced", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR) FROM products`),
 		[]string{fmt.Sprintf("%d|%d", res.Records["products"], res.Records["products"])})
+	Equal(t, "staging tables left", Strings(t, c, `SELECT table_name FROM information_schema.tables WHERE table_name LIKE '_airbyte_tmp_%'`), nil)
+	Equal(t, "watermarks left", Strings(t, c, `SELECT table_name FROM _airbyte_streams WHERE dedupe_from IS NOT NULL OR staging_table IS NOT NULL`), nil)
 
 	// The old version's tables keep their owner; another source loads
 	// its own beside them, with a state apart.
