@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,7 +46,17 @@ type StateKey struct {
 const (
 	stateTable   = "_airbyte_state"
 	streamsTable = "_airbyte_streams"
+	formatTable  = "_airbyte_cache_format"
 )
+
+// cacheFormat is the format of what the cache keeps besides the records:
+// the internal tables' columns and what their values mean. A change that
+// an earlier version would misread must raise it (and teach
+// checkInternalTables to upgrade the format before); a cache marked with
+// a higher one is refused at open. Every version up to the one that
+// introduced the mark wrote format 1: their caches, which have no
+// _airbyte_cache_format, are marked 1 when opened.
+const cacheFormat = 1
 
 // settings are what the options set.
 type settings struct {
@@ -112,20 +123,22 @@ func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cach
 var internalTableColumns = []struct {
 	table   string
 	columns []string
-	lost    string // what a cache without the table has lost, and what loads would do
+	lost    string // what a cache without the table has lost, and what loads would do; "" if it may be missing
 }{
 	{stateTable, []string{"source_name", "destination_name", "stream_name", "state_type", "state_json", "updated_at"},
 		"its states, and every load would read its streams again from the start"},
 	{streamsTable, []string{"table_name", "stream_name", "source_name", "dedupe_from", "staging_table", "updated_at"},
 		"which source owns each table, and any source could load into another's tables"},
+	{formatTable, []string{"format"}, ""}, // missing in the caches of earlier versions
 }
 
-// createInternalTables creates the state and stream bookkeeping tables if
-// they are missing, and refuses a cache whose internal tables this
-// version cannot use (see checkInternalTables).
+// createInternalTables creates the internal tables if they are missing,
+// marks the cache with its format if it has none, and refuses a cache
+// whose internal tables this version cannot use (see
+// checkInternalTables).
 func (c *Cache) createInternalTables(ctx context.Context) error {
-	exist, err := c.checkInternalTables(ctx)
-	if exist || err != nil {
+	exist, marked, err := c.checkInternalTables(ctx)
+	if err != nil || (exist && marked) {
 		return err
 	}
 	return c.inDDL(ctx, func() error {
@@ -138,6 +151,8 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 		for _, q := range []string{
 			`CREATE TABLE IF NOT EXISTS ` + c.qual(stateTable) + ` (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (source_name, destination_name, stream_name))`,
 			`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
+			`CREATE TABLE IF NOT EXISTS ` + c.qual(formatTable) + ` (format INTEGER NOT NULL)`,
+			`INSERT INTO ` + c.qual(formatTable) + ` (format) SELECT ` + strconv.Itoa(cacheFormat) + ` WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(formatTable) + `)`,
 		} {
 			if err := tx.Exec(ctx, q); err != nil {
 				return fmt.Errorf("cache: creating internal tables: %w", err)
@@ -147,19 +162,20 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 	})
 }
 
-// checkInternalTables says whether the internal tables exist, and refuses
-// a cache whose internal tables are in a shape this version does not keep
-// them in: one of them missing (dropped by hand: created anew, it would
-// lose states or table owners without a word), a column missing (damaged,
-// or made by another program), or a column the cache does not know and
-// cannot fill (NOT NULL with no default: made by a newer version). A
-// column that is only extra is harmless: the cache names the columns it
-// writes.
-func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, err error) {
-	rows, err := c.Query(ctx, `SELECT table_name, column_name, is_nullable, column_default FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name IN (?, ?)`,
-		c.b.Schema(), stateTable, streamsTable)
+// checkInternalTables says whether the state and streams tables exist and
+// whether the cache is marked with its format, and refuses a cache that
+// this version cannot use: one marked with a newer format; one whose
+// state or streams table is missing while the other internal tables are
+// there (dropped by hand: created anew, it would lose states or table
+// owners without a word); one with a column missing (damaged, or made by
+// another program), or with a column the cache does not know and cannot
+// fill (NOT NULL with no default). A column that is only extra is
+// harmless: the cache names the columns it writes.
+func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, err error) {
+	rows, err := c.Query(ctx, `SELECT table_name, column_name, is_nullable, column_default FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name IN (?, ?, ?)`,
+		c.b.Schema(), stateTable, streamsTable, formatTable)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	defer rows.Close()
 	have := map[string]map[string]bool{}
@@ -168,7 +184,7 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, err error)
 		var table, column, nullable string
 		var def sql.NullString
 		if err := rows.Scan(&table, &column, &nullable, &def); err != nil {
-			return false, err
+			return false, false, err
 		}
 		if have[table] == nil {
 			have[table] = map[string]bool{}
@@ -179,20 +195,32 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, err error)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return false, err
+		return false, false, err
 	}
 	if len(have) == 0 {
-		return false, nil
+		return false, false, nil
+	}
+	if have[formatTable]["format"] {
+		var format sql.NullInt64
+		if err := c.queryRow(ctx, `SELECT max(format) FROM `+c.qual(formatTable)).Scan(&format); err != nil {
+			return false, false, err
+		}
+		if format.Int64 > cacheFormat {
+			return false, false, fmt.Errorf("cache: %s says the cache has format %d, newer than the %d this version of goairbyte knows: it was written by a newer version; use that version or a later one", c.qual(formatTable), format.Int64, cacheFormat)
+		}
 	}
 	const fix = "restore the cache from a backup, or load into a new cache (another file or schema) with a full refresh"
 	known := map[string]bool{}
 	for _, it := range internalTableColumns {
 		if have[it.table] == nil {
-			return false, fmt.Errorf("cache: the internal table %s is missing while the other is there: the cache lost %s; %s", c.qual(it.table), it.lost, fix)
+			if it.lost == "" {
+				continue
+			}
+			return false, false, fmt.Errorf("cache: the internal table %s is missing, though the cache's other internal tables are there: the cache lost %s; %s", c.qual(it.table), it.lost, fix)
 		}
 		for _, col := range it.columns {
 			if !have[it.table][col] {
-				return false, fmt.Errorf("cache: the internal table %s has no column %s: it was changed by hand or by another program; %s", c.qual(it.table), col, fix)
+				return false, false, fmt.Errorf("cache: the internal table %s has no column %s: it was changed by hand or by another program; %s", c.qual(it.table), col, fix)
 			}
 			known[it.table+"."+col] = true
 		}
@@ -200,10 +228,10 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, err error)
 	for _, tc := range unfillable {
 		if !known[tc] {
 			table, col, _ := strings.Cut(tc, ".")
-			return false, fmt.Errorf("cache: the internal table %s has a column %s that this version of goairbyte does not know and cannot fill (NOT NULL, no default): was the cache written by a newer version? Use that version, or drop the column if it was added by hand", c.qual(table), col)
+			return false, false, fmt.Errorf("cache: the internal table %s has a column %s that this version of goairbyte does not know and cannot fill (NOT NULL, no default): was the cache written by a newer version? Use that version, or drop the column if it was added by hand", c.qual(table), col)
 		}
 	}
-	return true, nil
+	return true, have[formatTable] != nil, nil
 }
 
 // The pauses of inDDL between two runs of a DDL transaction that found a
@@ -362,7 +390,7 @@ func (c *Cache) tableName(stream string) (string, error) {
 	default:
 		n = c.prefix + "_" + n
 	}
-	if n == stateTable || n == streamsTable || strings.HasPrefix(n, stagingPrefix) {
+	if n == stateTable || n == streamsTable || n == formatTable || strings.HasPrefix(n, stagingPrefix) {
 		return "", &NameError{Name: stream, Reason: "it is the name of one of the cache's internal tables"}
 	}
 	return fitName(n, c.b.MaxIdentifierLength()), nil

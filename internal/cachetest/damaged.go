@@ -2,6 +2,7 @@ package cachetest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -24,6 +25,18 @@ func Damaged(t *testing.T, fresh func(t testing.TB) string, open func(ctx contex
 			Messages: Messages(Rec("users", `{"id":`+id+`}`), StreamState("users", `{"id":`+id+`}`))})
 		return err
 	}
+	t.Run("a stream named like the format table", func(t *testing.T) {
+		c, err := open(ctx, fresh(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		cat := Catalog(Stream("_airbyte_cache_format", `{"format":{"type":"string"}}`, protocol.SyncFullRefresh, nil))
+		_, err = c.Load(ctx, cache.LoadRequest{SourceName: "source-a", Catalog: cat, Messages: Messages(Rec("_airbyte_cache_format", `{"format":"x"}`))})
+		if ne := (*cache.NameError)(nil); !errors.As(err, &ne) {
+			t.Fatalf("load: %v, want a *cache.NameError", err)
+		}
+	})
 	for _, tc := range []struct {
 		name   string
 		damage []string
@@ -36,6 +49,8 @@ func Damaged(t *testing.T, fresh func(t testing.TB) string, open func(ctx contex
 		{"a column the cache need not fill", []string{`ALTER TABLE _airbyte_state ADD COLUMN note VARCHAR`}, nil},
 		{"the streams table dropped", []string{`DROP TABLE _airbyte_streams`}, []string{"_airbyte_streams", "missing"}},
 		{"the state table dropped", []string{`DROP TABLE _airbyte_state`}, []string{"_airbyte_state", "missing"}},
+		{"both tables dropped, the format kept", []string{`DROP TABLE _airbyte_state`, `DROP TABLE _airbyte_streams`}, []string{"_airbyte_state", "missing"}},
+		{"a newer format", []string{`UPDATE _airbyte_cache_format SET format = format + 1`}, []string{"_airbyte_cache_format", "newer"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := fresh(t)
