@@ -230,8 +230,11 @@ type writerBuild struct {
 // commit's tree (git archive of this checkout) with the writer's main
 // added. Builds take 20 to 70 s (DuckDB is linked in), so the program is
 // kept in the user's cache directory under a key of the commit, the
-// writer's text and the Go version, and built there only once per
-// machine. A commit this checkout does not have (a shallow clone) skips.
+// writer's text and the Go version (goairbyte-compat/<commit>-<key>),
+// and built there only once per machine. The build needs the commit's
+// modules (70fd107: DuckDB 1.5.5's bindings) in the module cache or from
+// the proxy; it fails the test otherwise. A commit this checkout does not
+// have (a shallow clone) skips.
 func writerBinary(t *testing.T, v compatVersion) string {
 	t.Helper()
 	e, _ := writerBinaries.LoadOrStore(v.commit, new(writerBuild))
@@ -293,7 +296,18 @@ func buildWriter(root string, v compatVersion) (string, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the writer at %s: %v\n%s", v.commit, err, out)
 	}
-	return bin, os.Rename(tmp, bin)
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", err
+	}
+	// The commit's programs built from an earlier writer are stale: each
+	// is about 90 MB.
+	old, _ := filepath.Glob(filepath.Join(dir, v.commit+"-*"))
+	for _, o := range old {
+		if o != bin && !strings.Contains(filepath.Base(o), ".tmp") {
+			os.Remove(o)
+		}
+	}
+	return bin, nil
 }
 
 // goTool is the go command of the toolchain running the tests.
