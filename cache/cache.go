@@ -172,30 +172,21 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 // fill (NOT NULL with no default). A column that is only extra is
 // harmless: the cache names the columns it writes.
 func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, err error) {
-	rows, err := c.Query(ctx, `SELECT table_name, column_name, is_nullable, column_default FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name IN (?, ?, ?)`,
-		c.b.Schema(), stateTable, streamsTable, formatTable)
-	if err != nil {
-		return false, false, err
-	}
-	defer rows.Close()
+	// One table's columns at a time: on DuckDB, information_schema.columns
+	// lists the columns of every table first (at 10,000 tables, opening
+	// took 0.5 s more).
 	have := map[string]map[string]bool{}
-	var unfillable []string // "table.column"
-	for rows.Next() {
-		var table, column, nullable string
-		var def sql.NullString
-		if err := rows.Scan(&table, &column, &nullable, &def); err != nil {
+	for _, it := range internalTableColumns {
+		cols, err := c.columns(ctx, it.table)
+		if err != nil {
 			return false, false, err
 		}
-		if have[table] == nil {
-			have[table] = map[string]bool{}
+		if len(cols) > 0 {
+			have[it.table] = map[string]bool{}
 		}
-		have[table][column] = true
-		if nullable == "NO" && !def.Valid {
-			unfillable = append(unfillable, table+"."+column)
+		for _, ci := range cols {
+			have[it.table][ci.name] = true
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return false, false, err
 	}
 	if len(have) == 0 {
 		return false, false, nil
@@ -210,7 +201,6 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, er
 		}
 	}
 	const fix = "restore the cache from a backup, or load into a new cache (another file or schema) with a full refresh"
-	known := map[string]bool{}
 	for _, it := range internalTableColumns {
 		if have[it.table] == nil {
 			if it.lost == "" {
@@ -222,16 +212,38 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, er
 			if !have[it.table][col] {
 				return false, false, fmt.Errorf("cache: the internal table %s has no column %s: it was changed by hand or by another program; %s", c.qual(it.table), col, fix)
 			}
-			known[it.table+"."+col] = true
+			delete(have[it.table], col)
 		}
-	}
-	for _, tc := range unfillable {
-		if !known[tc] {
-			table, col, _ := strings.Cut(tc, ".")
-			return false, false, fmt.Errorf("cache: the internal table %s has a column %s that this version of goairbyte does not know and cannot fill (NOT NULL, no default): was the cache written by a newer version? Use that version, or drop the column if it was added by hand", c.qual(table), col)
+		if err := c.checkExtraColumns(ctx, it.table, have[it.table]); err != nil {
+			return false, false, err
 		}
 	}
 	return true, have[formatTable] != nil, nil
+}
+
+// checkExtraColumns refuses the columns of an internal table that the
+// cache does not know (extra, none mostly) when it cannot fill them: NOT
+// NULL with no default.
+func (c *Cache) checkExtraColumns(ctx context.Context, table string, extra map[string]bool) error {
+	if len(extra) == 0 {
+		return nil
+	}
+	rows, err := c.Query(ctx, `SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? AND is_nullable = 'NO' AND column_default IS NULL ORDER BY ordinal_position`,
+		c.b.Schema(), table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var col string
+		if err := rows.Scan(&col); err != nil {
+			return err
+		}
+		if extra[col] {
+			return fmt.Errorf("cache: the internal table %s has a column %s that this version of goairbyte does not know and cannot fill (NOT NULL, no default): was the cache written by a newer version? Use that version, or drop the column if it was added by hand", c.qual(table), col)
+		}
+	}
+	return rows.Err()
 }
 
 // The pauses of inDDL between two runs of a DDL transaction that found a
