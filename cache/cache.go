@@ -575,9 +575,11 @@ func (c *Cache) storeState(ctx context.Context, tx backend.Tx, key StateKey, st 
 // SourceState is what to pass to a source as --state: nil when nothing is
 // stored; else the stored GLOBAL message, the LEGACY data blob, or a JSON
 // array of the STREAM state messages of the named streams (all streams
-// when none are named).
+// when none are named). Loads keep one kind per source; a cache written
+// before they did (versions before 2aa88ac) may hold both, from a source
+// that switched kinds: the kind stored last is the one it sends now.
 func (c *Cache) SourceState(ctx context.Context, source string, streams []string) (json.RawMessage, error) {
-	rows, err := c.Query(ctx, `SELECT stream_name, state_json FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = '' ORDER BY stream_name`, source)
+	rows, err := c.Query(ctx, `SELECT stream_name, state_json, updated_at FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = '' ORDER BY stream_name`, source)
 	if err != nil {
 		return nil, err
 	}
@@ -588,9 +590,11 @@ func (c *Cache) SourceState(ctx context.Context, source string, streams []string
 	}
 	var msgs []*protocol.State
 	var whole *protocol.State
+	var wholeAt, streamsAt time.Time // when the whole-source state, and the last STREAM state, were stored
 	for rows.Next() {
 		var name, raw string
-		if err := rows.Scan(&name, &raw); err != nil {
+		var at sql.NullTime
+		if err := rows.Scan(&name, &raw, &at); err != nil {
 			return nil, err
 		}
 		st := new(protocol.State)
@@ -598,8 +602,11 @@ func (c *Cache) SourceState(ctx context.Context, source string, streams []string
 			return nil, fmt.Errorf("cache: stored state of source %q stream %q is not valid: %w", source, name, err)
 		}
 		if name == "" {
-			whole = st
+			whole, wholeAt = st, at.Time
 			continue
+		}
+		if at.Time.After(streamsAt) {
+			streamsAt = at.Time
 		}
 		if len(want) == 0 || want[name] {
 			msgs = append(msgs, st)
@@ -607,6 +614,9 @@ func (c *Cache) SourceState(ctx context.Context, source string, streams []string
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	if whole != nil && streamsAt.After(wholeAt) {
+		whole = nil // left by an earlier version: the source has sent STREAM states since
 	}
 	switch {
 	case whole != nil && whole.EffectiveType() == protocol.StateLegacy:
