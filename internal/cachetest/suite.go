@@ -110,6 +110,7 @@ func Run(t *testing.T, open Opener) {
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
 		{"a source that changes its kind of state", testStateKindChanges},
+		{"states of both kinds that an earlier version left", testStatesOfBothKindsLeft},
 		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"schema evolution", testSchemaEvolution},
 		{"a member given twice", testAMemberGivenTwice},
@@ -1083,4 +1084,37 @@ func compact(l []string) []string {
 		l[i] = strings.ReplaceAll(l[i], " ", "")
 	}
 	return l
+}
+
+// testStatesOfBothKindsLeft: versions before 2aa88ac replaced only the
+// state of the same key, so a source that switched kinds under them left
+// its states of the old kind beside those of the new. The newer kind is
+// what the source sends now: SourceState passes it, whichever kind it is.
+func testStatesOfBothKindsLeft(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	put := func(stream, kind, state, at string) {
+		t.Helper()
+		if _, err := c.ExecSQL(ctx, `INSERT INTO _airbyte_state (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES ('src', '', ?, ?, ?, CAST(? AS TIMESTAMPTZ))`,
+			stream, kind, state, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what, state string) {
+		t.Helper()
+		if got, err := c.SourceState(ctx, "src", nil); err != nil || string(got) != state {
+			t.Fatalf("%s: state = %s (%v), want %s", what, got, err, state)
+		}
+	}
+	stream := `{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":2}}}`
+	put("", "LEGACY", `{"data":{"users":{"c":1}}}`, "2026-01-01 00:00:00+00")
+	put("users", "STREAM", stream, "2026-02-01 00:00:00+00")
+	want("LEGACY, then STREAM", "["+stream+"]")
+	if _, err := c.ExecSQL(ctx, `DELETE FROM _airbyte_state`); err != nil {
+		t.Fatal(err)
+	}
+	global := `{"type":"GLOBAL","global":{"shared_state":{"lsn":3},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":3}}]}}`
+	put("users", "STREAM", stream, "2026-02-01 00:00:00+00")
+	put("", "GLOBAL", global, "2026-03-01 00:00:00+00")
+	want("STREAM, then GLOBAL", "["+global+"]")
 }
