@@ -446,7 +446,10 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 				}
 				sb.WriteString(pySpaces)
 			default:
-				sb.WriteString(regexp.QuoteMeta(string(c)))
+				// A whole character: string(c) of one byte of it would be a Latin-1 one.
+				r, size := utf8.DecodeRuneInString(f[i:])
+				sb.WriteString(regexp.QuoteMeta(string(r)))
+				i += size - 1
 			}
 		}
 		return nil

@@ -1,0 +1,18 @@
+package interpolation
+
+import (
+	"testing"
+	"time"
+)
+
+// Cases TestTimeOracle found, each the smallest of its kind; the wants are CPython 3.11's,
+// dateutil 2.8.2's and isodate 0.6.1's.
+
+// A literal outside ASCII in a strptime format matches itself: it was quoted byte by byte,
+// each byte read as a Latin-1 character, so '%Yé%m' matched nothing.
+func TestStrptimeNonASCIILiteral(t *testing.T) {
+	dt, err := strptime("1970é11", "%Yé%m")
+	if err != nil || dt.t != time.Date(1970, 11, 1, 0, 0, 0, 0, time.UTC) {
+		t.Fatalf("strptime('1970é11', '%%Yé%%m') = %v, %v; want 1970-11-01 00:00:00", dt.t, err)
+	}
+}
