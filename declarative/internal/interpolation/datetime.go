@@ -329,14 +329,15 @@ func ParseDuration(s string) (Duration, error) {
 }
 
 // isoPeriod is isodate's ISO8601_PERIOD_REGEX, less its "(?!\b)" after P, which only refuses a
-// bare "P" (checked apart).
-var isoPeriod = regexp.MustCompile(`^([+-])?P([0-9]+(?:[,.][0-9]+)?Y)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?W)?([0-9]+(?:[,.][0-9]+)?D)?(T([0-9]+(?:[,.][0-9]+)?H)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?S)?)?$`)
+// bare "P" (checked apart). Its final \n? is Python's $, which also matches before a final
+// newline.
+var isoPeriod = regexp.MustCompile(`^([+-])?P([0-9]+(?:[,.][0-9]+)?Y)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?W)?([0-9]+(?:[,.][0-9]+)?D)?(T([0-9]+(?:[,.][0-9]+)?H)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?S)?)?\n?$`)
 
 // parseISODuration returns a timeDelta or, with years or months, an isoDuration, as
 // isodate.parse_duration does.
 func parseISODuration(s string) (Value, error) {
 	m := isoPeriod.FindStringSubmatch(s)
-	if m == nil || strings.TrimLeft(s, "+-") == "P" {
+	if m == nil || strings.TrimSuffix(strings.TrimLeft(s, "+-"), "\n") == "P" {
 		if rest, ok := strings.CutPrefix(s, "P"); ok && !strings.Contains(rest, "T") {
 			return nil, newError("ISO8601Error", "ISO 8601 time designator 'T' missing. Unable to parse datetime string %s", Repr(rest))
 		}

@@ -16,3 +16,11 @@ func TestStrptimeNonASCIILiteral(t *testing.T) {
 		t.Fatalf("strptime('1970é11', '%%Yé%%m') = %v, %v; want 1970-11-01 00:00:00", dt.t, err)
 	}
 }
+
+// isodate's pattern ends in $, which Python's re also matches before a final newline.
+func TestDurationTrailingNewline(t *testing.T) {
+	d, err := ParseDuration("P1D\n")
+	if err != nil || d.Micros != usPerDay {
+		t.Fatalf("ParseDuration(%q) = %+v, %v; want one day", "P1D\n", d, err)
+	}
+}
