@@ -351,12 +351,16 @@ func parseISODuration(s string) (Value, error) {
 	}
 	years, _ := strconv.ParseFloat(num(m[2]), 64)
 	months, _ := strconv.ParseFloat(num(m[3]), 64)
-	total := new(big.Int)
-	for _, c := range []struct {
-		g    string
-		unit int64
-	}{{m[4], 7 * usPerDay}, {m[5], usPerDay}, {m[7], 3600 * usPerSecond}, {m[8], 60 * usPerSecond}, {m[9], usPerSecond}} {
-		total.Add(total, decimalMicros(num(c.g), c.unit))
+	// isodate passes the other parts to timedelta as floats, seconds first as timedelta
+	// takes them.
+	var parts [4]float64
+	for i, g := range []string{m[9], m[8], m[7], m[5]} {
+		parts[i], _ = strconv.ParseFloat(num(g), 64)
+	}
+	weeks, _ := strconv.ParseFloat(num(m[4]), 64)
+	total, err := pyTimedeltaMicros(parts[0], parts[1], parts[2], parts[3], weeks)
+	if err != nil {
+		return nil, err
 	}
 	us, err := timedeltaMicros(total)
 	if err != nil {
@@ -371,26 +375,43 @@ func parseISODuration(s string) (Value, error) {
 	return isoDuration{years: years + 0, months: months + 0, td: timeDelta{us}}, nil
 }
 
-// decimalMicros returns the decimal number s (digits, optionally a point and digits) times
-// unit microseconds, rounded half to even as Python's timedelta rounds.
-func decimalMicros(s string, unit int64) *big.Int {
-	whole, frac, _ := strings.Cut(s, ".")
-	total, _ := new(big.Int).SetString(whole, 10)
-	total.Mul(total, big.NewInt(unit))
-	if frac == "" {
-		return total
+// pyTimedeltaMicros is timedelta(seconds=, minutes=, hours=, days=, weeks=) of floats in
+// microseconds, computed as CPython does: each whole part exactly, each fraction times its
+// unit in floats, whose whole part is kept and whose remainder is summed, then rounded
+// (half to even on the total) at the end. So PT1.0000005S is 1.000001 s: the float
+// 1.0000005 lies just above the half.
+func pyTimedeltaMicros(seconds, minutes, hours, days, weeks float64) (*big.Int, error) {
+	total := new(big.Int)
+	leftover := 0.0
+	for _, c := range []struct {
+		v    float64
+		unit int64
+	}{{seconds, usPerSecond}, {minutes, 60 * usPerSecond}, {hours, 3600 * usPerSecond}, {days, usPerDay}, {weeks, 7 * usPerDay}} {
+		if c.v == 0 {
+			continue
+		}
+		if math.IsInf(c.v, 0) {
+			return nil, newError("OverflowError", "cannot convert float infinity to integer")
+		}
+		whole, frac := math.Modf(c.v)
+		w, _ := bigFloat(whole).Int(nil)
+		total.Add(total, w.Mul(w, big.NewInt(c.unit)))
+		if frac == 0 {
+			continue
+		}
+		whole, frac = math.Modf(float64(c.unit) * frac)
+		total.Add(total, big.NewInt(int64(whole)))
+		leftover += frac
 	}
-	// frac * unit / 10^len(frac), exactly, with half-even rounding.
-	num := new(big.Int)
-	num.SetString(frac, 10)
-	num.Mul(num, big.NewInt(unit))
-	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil)
-	q, r := new(big.Int).QuoRem(num, den, new(big.Int))
-	r2 := new(big.Int).Mul(r, big.NewInt(2))
-	if c := r2.Cmp(den); c > 0 || c == 0 && q.Bit(0) == 1 {
-		q.Add(q, big.NewInt(1))
+	if leftover != 0 {
+		r := math.Round(leftover)
+		if math.Abs(r-leftover) == 0.5 {
+			odd := float64(total.Bit(0)) // Python's x & 1, which is the low bit of |x| too
+			r = 2*math.Round((leftover+odd)*0.5) - odd
+		}
+		total.Add(total, big.NewInt(int64(r)))
 	}
-	return total.Add(total, q)
+	return total, nil
 }
 
 // timedeltaMicros is timedelta(microseconds=us), for a parsed duration and

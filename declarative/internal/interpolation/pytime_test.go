@@ -24,3 +24,19 @@ func TestDurationTrailingNewline(t *testing.T) {
 		t.Fatalf("ParseDuration(%q) = %+v, %v; want one day", "P1D\n", d, err)
 	}
 }
+
+// isodate hands timedelta floats, and timedelta rounds their float value: 1.0000005 is a
+// little above the half, so it goes up, where the decimal rounded half to even stays.
+func TestDurationFloatRounding(t *testing.T) {
+	for s, want := range map[string]int64{
+		"PT1.0000005S":           1_000_001,
+		"-PT0.0000015S":          -2,
+		"P1.0000015DT1.0000015S": usPerDay + 1_129_601,
+		"P0.5W":                  3*usPerDay + 43200*usPerSecond,
+	} {
+		d, err := ParseDuration(s)
+		if err != nil || d.Micros != want {
+			t.Errorf("ParseDuration(%q) = %d µs, %v; want %d", s, d.Micros, err, want)
+		}
+	}
+}
