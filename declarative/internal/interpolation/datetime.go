@@ -78,8 +78,21 @@ func (dt dateTime) unixMicro() int64 {
 	return dt.t.Unix()*usPerSecond + int64(dt.micro())
 }
 
-// timestamp is Python's dt.timestamp().
-func (dt dateTime) timestamp() float64 { return float64(dt.unixMicro()) / 1e6 }
+// timestamp is Python's dt.timestamp(). An aware datetime's is timedelta.total_seconds(), the
+// microseconds divided by 10**6 and rounded once (a float64 of the microseconds would round
+// first past 2**53 µs, in the year 2255); a naive one's is seconds plus microseconds / 1e6,
+// in floats.
+func (dt dateTime) timestamp() float64 {
+	if !dt.aware {
+		return float64(dt.t.Unix()) + float64(dt.micro())/1e6
+	}
+	us := dt.unixMicro()
+	if us > -1<<53 && us < 1<<53 {
+		return float64(us) / 1e6 // both exact: one rounding
+	}
+	f, _ := new(big.Rat).SetFrac64(us, usPerSecond).Float64()
+	return f
+}
 
 // appendISO appends dt.isoformat(sep).
 func (dt dateTime) appendISO(b []byte, sep byte) []byte {

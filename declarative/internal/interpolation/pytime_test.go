@@ -40,3 +40,20 @@ func TestDurationFloatRounding(t *testing.T) {
 		}
 	}
 }
+
+// An aware datetime's timestamp() is timedelta.total_seconds(), microseconds / 10**6 rounded
+// once; a naive one's is seconds + microseconds / 1e6 in floats. Dividing a float64 of the
+// microseconds rounded twice past 2**53 µs.
+func TestTimestampRounding(t *testing.T) {
+	aware := dateTime{t: time.Date(3317, 1, 21, 18, 26, 56, 843517000, utcZone), aware: true}
+	if got := Repr(aware.timestamp()); got != "42509039216.84351" {
+		t.Errorf("aware timestamp() = %s, want 42509039216.84351", got)
+	}
+	naive := dateTime{t: time.Date(9357, 3, 11, 21, 5, 49, 172000, time.UTC)}
+	if got, want := Repr(naive.timestamp()), "233117298349.00018"; got != want {
+		t.Errorf("naive timestamp() = %s, want %s", got, want)
+	}
+	if got := FormatDatetime("%s_as_float", aware.t); got != "42509039216.84351" {
+		t.Errorf("FormatDatetime(%%s_as_float) = %s, want 42509039216.84351", got)
+	}
+}
