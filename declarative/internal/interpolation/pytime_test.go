@@ -57,3 +57,11 @@ func TestTimestampRounding(t *testing.T) {
 		t.Errorf("FormatDatetime(%%s_as_float) = %s, want 42509039216.84351", got)
 	}
 }
+
+// dateutil builds an ISO week date by adding days to a date, which overflows past 9999.
+func TestIsoparseWeekOverflow(t *testing.T) {
+	_, err := isoparse("9999W534T18.126")
+	if !isType(err, "OverflowError") {
+		t.Fatalf("isoparse('9999W534T18.126'): %v; want OverflowError", err)
+	}
+}

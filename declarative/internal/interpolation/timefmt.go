@@ -899,6 +899,10 @@ func isoDateUncommon(s string) ([3]int, int, error) {
 		jan4 := time.Date(year, 1, 4, 0, 0, 0, 0, time.UTC)
 		wk1 := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
 		t = wk1.AddDate(0, 0, (week-1)*7+day-1)
+		if t.Year() > 9999 {
+			// dateutil adds the days to a date, at once, before it reads the time.
+			return c, 0, newError("OverflowError", "date value out of range")
+		}
 	} else {
 		if len(s)-pos < 3 {
 			return c, 0, valueErrorf("Invalid ordinal day")
