@@ -65,3 +65,41 @@ func TestIsoparseWeekOverflow(t *testing.T) {
 		t.Fatalf("isoparse('9999W534T18.126'): %v; want OverflowError", err)
 	}
 }
+
+// glibc's strftime, as Python's datetime.strftime reaches it: E and O only with the
+// conversions that take them (else the directive is copied, padded and upper-cased like
+// text), %P and %#p lower case whatever ^ says, widths for %t %n %Z and copied directives,
+// %s padded with spaces and as a whole, a width narrower than the field's digits ignored,
+// and %C unpadded.
+func TestStrftimeGlibcDetails(t *testing.T) {
+	dt := dateTime{t: time.Date(2024, 2, 9, 13, 4, 5, 0, time.UTC)}
+	for _, c := range []struct{ format, want string }{
+		{"%OF", "%OF"},
+		{"%Ex", "02/09/24"},
+		{"%-0Eh", "%-0Eh"},
+		{"%^5Ek", "%^5EK"},
+		{"%^P", "pm"},
+		{"%^#p", "pm"},
+		{"%9t", "        \t"},
+		{"%09n", "00000000\n"},
+		{"%11s", " 1707483845"},
+		{"%10Z", "          "},
+		{"%010Z", "0000000000"},
+		{"%10z", ""},
+		{"%1OI", "01"},
+		{"%#1l", " 1"},
+		{"%5q", "  %5q"},
+		{"%-5", "  %-5"},
+		{"%C", "20"},
+	} {
+		if got := strftime(dt, c.format); got != c.want {
+			t.Errorf("strftime(%q) = %q, want %q", c.format, got, c.want)
+		}
+	}
+	if got := strftime(dateTime{t: time.Date(965, 12, 31, 0, 0, 0, 0, time.UTC)}, "%C"); got != "9" {
+		t.Errorf("strftime(965, %%C) = %q, want %q", got, "9")
+	}
+	if got := strftime(dateTime{t: time.Date(1969, 12, 31, 23, 59, 55, 0, time.UTC)}, "%011s"); got != "000000000-5" {
+		t.Errorf("strftime(1969-12-31 23:59:55, %%011s) = %q, want %q", got, "000000000-5")
+	}
+}

@@ -165,16 +165,10 @@ func boolInt(b bool) int {
 // limit, the longest result strftime may return.
 func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, string) {
 	i := 1
-	var flag byte
 	for i < len(f) && strings.IndexByte("-_0^#", f[i]) >= 0 {
-		flag = f[i]
-		if f[i] == '^' || f[i] == '#' {
-			if flag == '^' || flag == '#' {
-				// keep the last case flag, padding flags apply too
-			}
-		}
 		i++
 	}
+	// ^ upper-cases, # swaps the case of some conversions; the last of - _ 0 pads.
 	upper, swap := strings.Contains(f[1:i], "^"), strings.Contains(f[1:i], "#")
 	padFlag := byte(0)
 	for _, c := range []byte(f[1:i]) {
@@ -182,7 +176,6 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 			padFlag = c
 		}
 	}
-	_ = flag
 	width := -1
 	ws := i
 	for i < len(f) && f[i] >= '0' && f[i] <= '9' {
@@ -192,43 +185,10 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 		// glibc stops a width at INT_MAX; Atoi stops at its own maximum, as far beyond limit.
 		width, _ = strconv.Atoi(f[ws:i])
 	}
+	var modifier byte
 	if i < len(f) && (f[i] == 'E' || f[i] == 'O') {
+		modifier = f[i]
 		i++
-	}
-	if i >= len(f) {
-		return i, f[:i]
-	}
-	conv := f[i]
-	i++
-	t := dt.t
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	num := func(v int64, defWidth int, defPad byte) string {
-		if width > limit {
-			*tooLong = true
-			return ""
-		}
-		p := defPad
-		switch padFlag {
-		case '-':
-			p = 0
-		case '_':
-			p = ' '
-		case '0':
-			p = '0'
-		}
-		w := defWidth
-		if width >= 0 {
-			w = width
-		}
-		if p == 0 {
-			out := strconv.FormatInt(v, 10)
-			if width > len(out) {
-				out = strings.Repeat(" ", width-len(out)) + out
-			}
-			return out
-		}
-		return pad(v, w, p)
 	}
 	str := func(v string, caseChange bool) string {
 		if width > limit {
@@ -246,6 +206,45 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 			v = strings.Repeat(p, width-len(v)) + v
 		}
 		return v
+	}
+	if i >= len(f) {
+		// glibc copies a directive it does not know as it is, padded to the width.
+		return i, str(f[:i], false)
+	}
+	conv := f[i]
+	i++
+	// glibc knows E only with these conversions and O only with those; with any other, the
+	// directive is unknown.
+	if modifier == 'E' && strings.IndexByte("cnprstuxyzCPRTXYZ%", conv) < 0 ||
+		modifier == 'O' && strings.IndexByte("bdeghjklmnprstuwyzBCGHIMPRSTUVWZ%", conv) < 0 {
+		return i, str(f[:i], false)
+	}
+	t := dt.t
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	num := func(v int64, defWidth int, defPad byte) string {
+		if width > limit {
+			*tooLong = true
+			return ""
+		}
+		p := defPad
+		switch padFlag {
+		case '-':
+			p = 0
+		case '_':
+			p = ' '
+		case '0':
+			p = '0'
+		}
+		w := max(width, defWidth) // a narrower width than the field's digits does not cut it
+		if p == 0 {
+			out := strconv.FormatInt(v, 10)
+			if width > len(out) {
+				out = strings.Repeat(" ", width-len(out)) + out
+			}
+			return out
+		}
+		return pad(v, w, p)
 	}
 	wday := int(t.Weekday())
 	yday := t.YearDay() - 1
@@ -270,7 +269,7 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 	case 'c':
 		return i, sub("%a %b %e %H:%M:%S %Y")
 	case 'C':
-		return i, num(int64(y/100), 2, '0')
+		return i, num(int64(y/100), 1, '0') // "0" for the years 1 to 99, as %Y is "965"
 	case 'd':
 		return i, num(int64(d), 2, '0')
 	case 'D', 'x':
@@ -300,25 +299,26 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 	case 'M':
 		return i, num(int64(mi), 2, '0')
 	case 'n':
-		return i, "\n"
-	case 'p':
-		if swap {
+		return i, str("\n", false)
+	case 'p', 'P':
+		// %P, and %p with #, are lower case whatever ^ says.
+		if conv == 'P' || swap {
+			upper = false
 			return i, str(strings.ToLower(ampm), false)
 		}
 		return i, str(ampm, false)
-	case 'P':
-		return i, str(strings.ToLower(ampm), false)
 	case 'r':
 		return i, sub("%I:%M:%S %p")
 	case 'R':
 		return i, sub("%H:%M")
 	case 's':
+		// Padded as a whole, sign included, and with spaces unless the 0 flag asks for zeros.
 		wall := time.Date(y, mo, d, h, mi, s, 0, time.UTC)
-		return i, num(wall.Unix(), 1, '0')
+		return i, str(strconv.FormatInt(wall.Unix(), 10), false)
 	case 'S':
 		return i, num(int64(s), 2, '0')
 	case 't':
-		return i, "\t"
+		return i, str("\t", false)
 	case 'T', 'X':
 		return i, sub("%H:%M:%S")
 	case 'u':
@@ -336,14 +336,16 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 		return i, num(int64(y%100), 2, '0')
 	case 'Y':
 		return i, num(int64(y), 1, '0')
-	case 'z', 'Z':
-		// Reached only with flags or a width: Python hands these to glibc with tm_isdst = -1,
-		// which prints nothing.
+	case 'z':
+		// Reached only with flags, a width or a modifier: Python hands these to glibc with
+		// tm_isdst = -1, for which %z prints nothing, unpadded, and %Z an empty zone name, padded.
 		return i, ""
+	case 'Z':
+		return i, str("", false)
 	case '%':
 		return i, str("%", false)
 	}
-	return i, f[:i]
+	return i, str(f[:i], false)
 }
 
 // strptimeFields is what strptime read.
