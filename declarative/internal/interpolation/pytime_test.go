@@ -103,3 +103,21 @@ func TestStrftimeGlibcDetails(t *testing.T) {
 		t.Errorf("strftime(1969-12-31 23:59:55, %%011s) = %q, want %q", got, "000000000-5")
 	}
 }
+
+// _strptime reads the fields in the format's order, so of %I and %H the later sets the hour;
+// and it refuses a bad directive while it builds the pattern, before re.compile sees a field
+// given twice.
+func TestStrptimeFieldOrder(t *testing.T) {
+	for _, c := range []struct {
+		s, format string
+		hour      int
+	}{{"2 14", "%I %H", 14}, {"14 2", "%H %I", 2}} {
+		dt, err := strptime(c.s, c.format)
+		if err != nil || dt.t.Hour() != c.hour {
+			t.Errorf("strptime(%q, %q) = %v, %v; want hour %d", c.s, c.format, dt.t, err, c.hour)
+		}
+	}
+	if _, err := strptime("x", "%S%S% "); !isType(err, "ValueError") {
+		t.Errorf("strptime('x', '%%S%%S%% '): %v; want ValueError: '%%' is a bad directive", err)
+	}
+}

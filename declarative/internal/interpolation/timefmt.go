@@ -412,6 +412,7 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 	var sb strings.Builder
 	sb.WriteString(`(?i)^`)
 	seen := map[byte]bool{}
+	var redefined byte
 	var walk func(f string) *Error
 	walk = func(f string) *Error {
 		for i := 0; i < len(f); i++ {
@@ -437,8 +438,10 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 					}
 					return valueErrorf("'%s' is a bad directive in format '%s'", bad, format)
 				}
-				if seen[d] && d != '%' {
-					return newError("error", "redefinition of group name %s", Repr(string(d)))
+				if seen[d] && d != '%' && redefined == 0 {
+					// Python builds the whole pattern, refusing bad directives, before
+					// re.compile finds this.
+					redefined = d
 				}
 				seen[d] = true
 				sb.WriteString(re)
@@ -458,6 +461,9 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 	}
 	if err := walk(format); err != nil {
 		return nil, err
+	}
+	if redefined != 0 {
+		return nil, newError("error", "redefinition of group name %s", Repr(string(redefined)))
 	}
 	re, err := regexp.Compile(sb.String())
 	if err != nil {
@@ -528,6 +534,19 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			day = atoi("d")
 		case "H":
 			hour = atoi("H")
+		case "I":
+			// In the format's order, like %H: the later of the two sets the hour.
+			hour = atoi("I")
+			switch strings.ToLower(found["p"]) {
+			case "", "am":
+				if hour == 12 {
+					hour = 0
+				}
+			case "pm":
+				if hour != 12 {
+					hour += 12
+				}
+			}
 		case "M":
 			minute = atoi("M")
 		case "S":
@@ -556,19 +575,6 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 				return dateTime{}, err
 			}
 			gmtoff, gmtFrac = &off, frac
-		}
-	}
-	if v, ok := found["I"]; ok {
-		hour, _ = strconv.Atoi(v)
-		switch strings.ToLower(found["p"]) {
-		case "", "am":
-			if hour == 12 {
-				hour = 0
-			}
-		case "pm":
-			if hour != 12 {
-				hour += 12
-			}
 		}
 	}
 	if isoYear >= 0 || isoWeek >= 0 {
