@@ -121,3 +121,24 @@ func TestStrptimeFieldOrder(t *testing.T) {
 		t.Errorf("strptime('x', '%%S%%S%% '): %v; want ValueError: '%%' is a bad directive", err)
 	}
 }
+
+// DatetimeParser's epoch formats fail as datetime.fromtimestamp does: OverflowError past
+// time_t, OSError where gmtime's year overflows a C int, ValueError outside the years 1 to
+// 9999; and float() reads Unicode digits.
+func TestParseDatetimeEpochErrors(t *testing.T) {
+	for _, c := range []struct{ format, s, class string }{
+		{"%s", "99999999999999999999", "OverflowError"},
+		{"%s", "-67768040609740801", "OSError"},
+		{"%s", "-67768040609740800", "ValueError"},
+		{"%s_as_float", "1e300", "OverflowError"},
+		{"%s_as_float", "9223372036854775807", "OSError"},
+		{"%ms", "99999999999999999999", "OverflowError"},
+	} {
+		if _, err := ParseDatetime(c.format, c.s); !isType(err, c.class) {
+			t.Errorf("ParseDatetime(%q, %q): %v; want %s", c.format, c.s, err, c.class)
+		}
+	}
+	if got, err := ParseDatetime("%s_as_float", "١٢"); err != nil || got.Unix() != 12 {
+		t.Errorf("ParseDatetime(%%s_as_float, '١٢') = %v, %v; want 12 s past the epoch", got, err)
+	}
+}

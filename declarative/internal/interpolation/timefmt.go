@@ -753,11 +753,18 @@ func isoparse(s string) (dateTime, error) {
 }
 
 // pyInt parses s as Python's int(s): surrounding whitespace, a sign, digits with single
-// underscores between them.
+// underscores between them. It fails for an int past int64 too; pyIntParse tells them apart.
 func pyInt(s string) (int64, bool) {
+	n, valid, fits := pyIntParse(s)
+	return n, valid && fits
+}
+
+// pyIntParse is pyInt that also says whether s is an int at all (valid) and whether it fits an
+// int64 (fits).
+func pyIntParse(s string) (n int64, valid, fits bool) {
 	s = strings.TrimFunc(s, isSpace)
 	if s == "" {
-		return 0, false
+		return 0, false, false
 	}
 	neg := false
 	if s[0] == '+' || s[0] == '-' {
@@ -765,26 +772,28 @@ func pyInt(s string) (int64, bool) {
 		s = s[1:]
 	}
 	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
-		return 0, false
+		return 0, false, false
 	}
-	var n int64
+	fits = true
 	for _, c := range s {
 		if c == '_' {
 			continue
 		}
 		d := digitValue(c)
 		if d < 0 {
-			return 0, false
+			return 0, false, false
 		}
 		if n > (math.MaxInt64-int64(d))/10 {
-			return 0, false
+			fits = false
 		}
-		n = n*10 + int64(d)
+		if fits {
+			n = n*10 + int64(d)
+		}
 	}
 	if neg {
 		n = -n
 	}
-	return n, true
+	return n, true, fits
 }
 
 // digitValue is the value of a Unicode decimal digit, or -1.
@@ -1042,23 +1051,47 @@ func isoTZ(s string) (int, error) {
 func ParseDatetime(format, s string) (time.Time, error) {
 	switch format {
 	case "%s":
-		n, ok := pyInt(s)
-		if !ok {
+		n, valid, fits := pyIntParse(s)
+		switch {
+		case !valid:
 			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
+		case !fits:
+			return time.Time{}, newError("OverflowError", "timestamp out of range for platform time_t")
 		}
-		return checkYear(time.Unix(n, 0).In(utcZone))
+		return fromTimestamp(n, 0)
 	case "%s_as_float":
-		f, err := pyFloat(s)
+		f, err := pyFloat(asciiDecimal(s))
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, valueErrorf("could not convert string to float: %s", Repr(s))
 		}
-		sec := math.Floor(f)
-		us := math.RoundToEven((f - sec) * 1e6)
-		return checkYear(time.Unix(int64(sec), int64(us)*1000).In(utcZone))
+		if math.IsNaN(f) {
+			return time.Time{}, valueErrorf("Invalid value NaN (not a number)")
+		}
+		// CPython splits the float with modf and rounds the microseconds half to even.
+		sec, frac := math.Modf(f)
+		us := math.RoundToEven(frac * 1e6)
+		if us >= 1e6 {
+			sec, us = sec+1, us-1e6
+		} else if us < 0 {
+			sec, us = sec-1, us+1e6
+		}
+		// CPython's range check lets 2**63 through (float(INT64_MAX) is 2**63), and x86-64
+		// converts it to the least int64.
+		if !(sec >= math.MinInt64 && sec <= math.MaxInt64) {
+			return time.Time{}, newError("OverflowError", "timestamp out of range for platform time_t")
+		}
+		n := int64(math.MinInt64)
+		if sec < math.MaxInt64 {
+			n = int64(sec)
+		}
+		return fromTimestamp(n, int64(us))
 	case "%ms":
-		n, ok := pyInt(s)
-		if !ok {
+		n, valid, fits := pyIntParse(s)
+		switch {
+		case !valid:
 			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
+		case !fits:
+			return time.Time{}, newError("OverflowError", "date value out of range")
 		}
 		t := time.UnixMilli(n).In(utcZone)
 		if t.Year() < 1 || t.Year() > 9999 {
@@ -1078,12 +1111,54 @@ func ParseDatetime(format, s string) (time.Time, error) {
 	return dt.t, nil
 }
 
-// checkYear refuses a datetime outside Python's years 1 to 9999, as fromtimestamp does.
-func checkYear(t time.Time) (time.Time, error) {
-	if y := t.Year(); y < 1 || y > 9999 {
+// fromTimestamp is datetime.fromtimestamp(sec + us/1e6, timezone.utc) with CPython's errors:
+// glibc's gmtime fails (OSError EOVERFLOW) for a year whose tm_year does not fit a C int, then
+// datetime refuses the years outside 1 to 9999 (ValueError).
+func fromTimestamp(sec, us int64) (time.Time, error) {
+	// The civil year of day number days since 1970-01-01 (Hinnant's days_from_civil,
+	// inverted), in int64 where time.Unix would wrap.
+	z := floorDiv(sec, 86400) + 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	y := yoe + era*400
+	if mp := (5*doy + 2) / 153; mp >= 10 {
+		y++ // January or February
+	}
+	if y-1900 != int64(int32(y-1900)) {
+		return time.Time{}, newError("OSError", "[Errno 75] Value too large for defined data type")
+	}
+	if y < 1 || y > 9999 {
 		return time.Time{}, valueErrorf("year %d is out of range", y)
 	}
-	return t, nil
+	return time.Unix(sec, us*1000).In(utcZone), nil
+}
+
+// asciiDecimal is what float() reads of s: Unicode decimal digits as ASCII ones, Unicode
+// spaces as ' ', any other non-ASCII character as '?' (which no float has).
+func asciiDecimal(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		ascii = ascii && s[i] < utf8.RuneSelf
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch d := digitValue(r); {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case d >= 0:
+			b.WriteByte(byte('0' + d))
+		case isSpace(r):
+			b.WriteByte(' ')
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 // FormatDatetime formats t with a cursor datetime format as the CDK's DatetimeParser.format
