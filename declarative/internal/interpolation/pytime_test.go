@@ -142,3 +142,26 @@ func TestParseDatetimeEpochErrors(t *testing.T) {
 		t.Errorf("ParseDatetime(%%s_as_float, '١٢') = %v, %v; want 12 s past the epoch", got, err)
 	}
 }
+
+// _strptime's rules for %G and %V: %G is ignored beside a year unless %V is read, %V beside
+// %U or %W, and %j is refused beside %G without a year; ISO year 0 does not exist.
+func TestStrptimeISOWeek(t *testing.T) {
+	for _, c := range []struct{ s, format, want string }{
+		{"2017 2017", "%Y %G", "2017-01-01"},
+		{"36-36", "%U-%V", "1900-01-01"},
+		{"0001 01 1", "%G %V %u", "0001-01-01"},
+		{"02-29 2024 01 4", "%m-%d %G %V %u", "1900-01-04"},
+		{"2020 10 1 100", "%G %V %u %j", "ValueError"},
+		{"0000 01 1", "%G %V %u", "ValueError"},
+		{"9999 52 7", "%G %V %u", "ValueError"},
+	} {
+		dt, err := strptime(c.s, c.format)
+		got := dt.t.Format("2006-01-02")
+		if isType(err, "ValueError") {
+			got = "ValueError"
+		}
+		if got != c.want {
+			t.Errorf("strptime(%q, %q) = %s (%v), want %s", c.s, c.format, got, err, c.want)
+		}
+	}
+}

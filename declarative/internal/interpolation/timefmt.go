@@ -577,21 +577,26 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			gmtoff, gmtFrac = &off, frac
 		}
 	}
-	if isoYear >= 0 || isoWeek >= 0 {
-		if isoYear >= 0 && julian < 0 {
-			if isoWeek < 0 || weekday < 0 {
-				return dateTime{}, valueErrorf("ISO year directive '%%G' must be used with the ISO week directive '%%V' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
-			}
-		} else if isoYear < 0 && isoWeek >= 0 {
-			if year < 0 || weekday < 0 {
-				return dateTime{}, valueErrorf("ISO week directive '%%V' must be used with the ISO year directive '%%G' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
-			}
-			return dateTime{}, valueErrorf("ISO week directive '%%V' is incompatible with the year directive '%%Y'. Use the ISO year '%%G' instead.")
+	// _strptime's checks of the ISO directives, in its order: %G needs %V and a weekday
+	// unless a year was read; %V needs %G, unless %U or %W was read.
+	if !haveYear && isoYear >= 0 {
+		if isoWeek < 0 || weekday < 0 {
+			return dateTime{}, valueErrorf("ISO year directive '%s' must be used with the ISO week directive '%s' and a weekday directive ('%s', '%s', '%s', or '%s').", "%G", "%V", "%A", "%a", "%w", "%u")
 		}
+		if julian >= 0 {
+			return dateTime{}, valueErrorf("Day of the year directive '%s' is not compatible with ISO year directive '%s'. Use '%s' instead.", "%j", "%G", "%Y")
+		}
+	} else if weekOfYear < 0 && isoWeek >= 0 {
+		if weekday < 0 || !haveYear {
+			return dateTime{}, valueErrorf("ISO week directive '%s' must be used with the ISO year directive '%s' and a weekday directive ('%s', '%s', '%s', or '%s').", "%V", "%G", "%A", "%a", "%w", "%u")
+		}
+		return dateTime{}, valueErrorf("ISO week directive '%s' is incompatible with the year directive '%s'. Use the ISO year '%s' instead.", "%V", "%Y", "%G")
 	}
-	if !haveYear && month == 2 && day == 29 && isoYear < 0 {
-		// Python parses with a leap year then puts 1900 back: February 29 1900 does not exist.
-		year = 1900
+	// Without a year, February 29 is computed in 1904, and the year is set back to 1900 at
+	// the end (where the date does not exist).
+	leapFix := false
+	if !haveYear && month == 2 && day == 29 {
+		year, leapFix = 1904, true
 	}
 	if julian < 0 && weekday >= 0 {
 		switch {
@@ -599,10 +604,20 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			first := int(time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Weekday()+6) % 7
 			julian = dayOfWeekJulian(first, weekOfYear, weekday, weekStartsMonday)
 		case isoYear >= 0 && isoWeek >= 0:
-			jan4 := time.Date(isoYear, 1, 4, 0, 0, 0, 0, time.UTC)
-			wk1 := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
-			t := wk1.AddDate(0, 0, (isoWeek-1)*7+weekday)
-			year, julian = t.Year(), t.YearDay()
+			// _calc_julian_from_V: the day of isoYear, which may fall before its first day.
+			if isoYear < 1 {
+				return dateTime{}, valueErrorf("year %d is out of range", isoYear)
+			}
+			jan4 := (int(time.Date(isoYear, 1, 4, 0, 0, 0, 0, time.UTC).Weekday())+6)%7 + 1
+			julian = isoWeek*7 + weekday + 1 - (jan4 + 3)
+			if julian < 1 {
+				isoYear--
+				if isoYear < 1 {
+					return dateTime{}, valueErrorf("year %d is out of range", isoYear)
+				}
+				julian += 365 + boolInt(isLeap(isoYear))
+			}
+			year = isoYear
 		}
 		if julian != -1 && julian <= 0 {
 			year--
@@ -610,8 +625,14 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 		}
 	}
 	if julian != -1 {
+		if year < 1 {
+			return dateTime{}, valueErrorf("year %d is out of range", year)
+		}
 		t := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, julian-1)
 		year, month, day = t.Year(), int(t.Month()), t.Day()
+	}
+	if leapFix {
+		year = 1900
 	}
 	loc2 := time.UTC
 	if gmtoff != nil {
