@@ -214,7 +214,12 @@ func strToDatetime(v Value) (dateTime, error) {
 	if err != nil {
 		return dateTime{}, err
 	}
-	return newAware(dt.t.In(utcZone)), nil
+	// astimezone can leave the years 1 to 9999: 9999-12-31T10:00-18:00 is 10000-01-01 UTC.
+	u := dt.t.In(utcZone)
+	if y := u.Year(); y < 1 || y > 9999 {
+		return dateTime{}, newError("OverflowError", "date value out of range")
+	}
+	return newAware(u), nil
 }
 
 func minMax(name string, args []Value, kws []kwValue, sign int) (Value, error) {

@@ -165,3 +165,12 @@ func TestStrptimeISOWeek(t *testing.T) {
 		}
 	}
 }
+
+// _str_to_datetime converts to UTC, which can leave the years 1 to 9999.
+func TestStrToDatetimeOverflow(t *testing.T) {
+	for _, s := range []string{"99991231x10-18", "0001-01-01T00:00+01:00"} {
+		if dt, err := strToDatetime(s); !isType(err, "OverflowError") {
+			t.Errorf("strToDatetime(%q) = %v, %v; want OverflowError", s, dt.t, err)
+		}
+	}
+}
