@@ -174,3 +174,14 @@ func TestStrToDatetimeOverflow(t *testing.T) {
 		}
 	}
 }
+
+// _strptime's \d is Python's: any Unicode decimal digit, which int() then reads.
+func TestStrptimeUnicodeDigits(t *testing.T) {
+	dt, err := strptime("١10331T17", "%Y%m%dT%H")
+	if err != nil || dt.t != time.Date(1103, 3, 1, 17, 0, 0, 0, time.UTC) {
+		t.Errorf("strptime('١10331T17', '%%Y%%m%%dT%%H') = %v, %v; want 1103-03-01 17:00", dt.t, err)
+	}
+	if _, err := strptime("2024-01-02 ١٢", "%Y-%m-%d %f"); err == nil {
+		t.Error("strptime read Unicode digits for the microseconds, which Python's [0-9] refuses")
+	}
+}

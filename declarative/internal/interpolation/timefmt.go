@@ -444,7 +444,8 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 					redefined = d
 				}
 				seen[d] = true
-				sb.WriteString(re)
+				// Python's \d in a str pattern is any Unicode decimal digit; int() reads them.
+				sb.WriteString(strings.ReplaceAll(re, `\d`, `\p{Nd}`))
 			case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
 				for i+1 < len(f) && strings.IndexByte(" \t\n\r\v\f", f[i+1]) >= 0 {
 					i++
@@ -499,7 +500,7 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 	var order []string // the groups in the format's order, as Python's groupdict() gives them
 	for i, name := range f.groups {
 		if name != "" && loc[2*i] >= 0 {
-			found[name] = s[loc[2*i]:loc[2*i+1]]
+			found[name] = strings.Map(asciiDigit, s[loc[2*i]:loc[2*i+1]])
 			order = append(order, name)
 		}
 	}
@@ -1154,6 +1155,16 @@ func fromTimestamp(sec, us int64) (time.Time, error) {
 		return time.Time{}, valueErrorf("year %d is out of range", y)
 	}
 	return time.Unix(sec, us*1000).In(utcZone), nil
+}
+
+// asciiDigit maps a Unicode decimal digit to its ASCII one.
+func asciiDigit(r rune) rune {
+	if r >= utf8.RuneSelf {
+		if d := digitValue(r); d >= 0 {
+			return rune('0' + d)
+		}
+	}
+	return r
 }
 
 // asciiDecimal is what float() reads of s: Unicode decimal digits as ASCII ones, Unicode
