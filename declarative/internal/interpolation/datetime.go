@@ -269,9 +269,21 @@ func (d Duration) AddTo(t time.Time) (time.Time, error) {
 	if d.Years != math.Trunc(d.Years) || d.Months != math.Trunc(d.Months) {
 		return time.Time{}, valueErrorf("fractional years or months not supported for date calculations")
 	}
-	// Past these, no year is in range (and int64 of a larger float is undefined).
+	// Past these, no year is in range (and int64 of a larger float is undefined). isodate
+	// passes the new year to datetime.replace, which takes a C int: ValueError for a year
+	// that fits one, OverflowError past it.
 	if math.Abs(d.Years) > 1e5 || math.Abs(d.Months) > 12e5 {
-		return time.Time{}, valueErrorf("year is out of range")
+		y, mo, _ := t.Date()
+		ny := float64(y) + d.Years + math.Floor((float64(mo)-1+d.Months)/12)
+		switch {
+		case ny >= math.MinInt32 && ny <= math.MaxInt32:
+			return time.Time{}, valueErrorf("year %d is out of range", int64(ny))
+		case math.Abs(ny) >= 1<<63:
+			return time.Time{}, newError("OverflowError", "Python int too large to convert to C long")
+		case ny > 0:
+			return time.Time{}, newError("OverflowError", "signed integer is greater than maximum")
+		}
+		return time.Time{}, newError("OverflowError", "signed integer is less than minimum")
 	}
 	t, err := addMonths(t, int64(d.Years), int64(d.Months))
 	if err != nil {

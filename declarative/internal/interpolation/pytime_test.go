@@ -185,3 +185,21 @@ func TestStrptimeUnicodeDigits(t *testing.T) {
 		t.Error("strptime read Unicode digits for the microseconds, which Python's [0-9] refuses")
 	}
 }
+
+// isodate hands the new year to datetime.replace, which takes a C int.
+func TestDurationYearOverflow(t *testing.T) {
+	start := time.Date(2024, 1, 31, 0, 0, 0, 0, utcZone)
+	for s, class := range map[string]string{
+		"P100000Y": "ValueError", "P2147481623Y": "ValueError", "P2147481624Y": "OverflowError",
+		"P99999999999999999999Y": "OverflowError", "P1200000000M": "ValueError",
+		"P30000000000M": "OverflowError", "-P2147485672Y": "ValueError", "-P2147485673Y": "OverflowError",
+	} {
+		d, err := ParseDuration(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.AddTo(start); !isType(err, class) {
+			t.Errorf("2024-01-31 + %s: %v; want %s", s, err, class)
+		}
+	}
+}
