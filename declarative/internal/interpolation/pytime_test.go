@@ -203,3 +203,21 @@ func TestDurationYearOverflow(t *testing.T) {
 		}
 	}
 }
+
+// Python replaces %f, %z and %Z before glibc reads the format, and glibc's directives can run
+// into what Python put in; glibc reads # for %b before it finds an E bad.
+func TestStrftimeTwoPasses(t *testing.T) {
+	dt := dateTime{t: time.Date(2024, 2, 9, 13, 4, 5, 0, offsetZone(3600)), aware: true}
+	for _, c := range []struct{ format, want string }{
+		{"%E%Z", "%EUTC+01:00"},
+		{"%1%Z", "05TC+01:00"},
+		{"%_%%z%z", "%+0100"},
+		{"%%f%%%z", "%f%+0100"},
+		{"%1%f", ""},
+		{"%#Eb", "%#EB"},
+	} {
+		if got := strftime(dt, c.format); got != c.want {
+			t.Errorf("strftime(%q) = %q, want %q", c.format, got, c.want)
+		}
+	}
+}

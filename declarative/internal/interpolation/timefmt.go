@@ -18,15 +18,19 @@ var (
 	longMonths  = [...]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
 )
 
-// strftime formats dt as Python's datetime.strftime does on Linux: Python itself expands %f,
-// %z and %Z, glibc the rest in the C locale (with its flags - _ 0 ^ # and field widths).
-// Unknown directives are copied as they are. %s is the wall clock read as UTC (TZ=UTC).
+// strftime formats dt as Python's datetime.strftime does on Linux: Python itself first
+// replaces %f, %z and %Z (reading the format two bytes at a time from each %), then glibc
+// formats the result in the C locale (with its flags - _ 0 ^ # and field widths), so that a
+// directive glibc reads can run into what Python put in ('%1%Z' is '%1' then 'UTC...', which
+// glibc reads as %1% and %U). Unknown directives are copied as they are. %s is the wall clock
+// read as UTC (TZ=UTC).
 //
 // Like Python, it gives "" when the result would not fit in the largest buffer Python's
 // time.strftime tries (see pyStrftimeLimit): a field width such as %999999999d would
 // otherwise build a string of that size, or of 2^63 bytes for a width that overflows.
 func strftime(dt dateTime, format string) string {
-	limit := pyStrftimeLimit(dt, format)
+	format = pyStrftimeExpand(dt, format)
+	limit := pyStrftimeLimit(format)
 	b := make([]byte, 0, len(format)+16)
 	y, mo, d := dt.t.Date()
 	h, mi, sec := dt.t.Clock()
@@ -36,8 +40,7 @@ func strftime(dt dateTime, format string) string {
 			b = append(b, c)
 			continue
 		}
-		// The fields cursors use most, without glibc's flags and widths; Python itself expands
-		// %f, %z and %Z.
+		// The fields cursors use most, without glibc's flags and widths.
 		field, width := -1, 2
 		switch format[i+1] {
 		case 'Y':
@@ -54,18 +57,6 @@ func strftime(dt dateTime, format string) string {
 			field = mi
 		case 'S':
 			field = sec
-		case 'f':
-			field, width = dt.micro(), 6
-		case 'z':
-			if dt.aware {
-				b = appendPyOffset(b, dt.offset())
-			}
-			i++
-			continue
-		case 'Z':
-			b = append(b, dt.zoneName()...)
-			i++
-			continue
 		}
 		if field >= 0 {
 			b = appendZeroPadded(b, field, width)
@@ -89,30 +80,44 @@ func strftime(dt dateTime, format string) string {
 	return string(b)
 }
 
-// pyStrftimeLimit is the longest result, in characters, that Python's datetime.strftime
-// returns for format: it substitutes %f, %z and %Z itself, then calls the C library with
-// buffers of 1024 characters, doubling while the result does not fit and the buffer is
-// shorter than 256 times the substituted format; a result that never fits comes back as "".
-func pyStrftimeLimit(dt dateTime, format string) int {
-	n := utf8.RuneCountInString(format)
+// pyStrftimeExpand is the format Python's wrap_strftime hands the C library: %f replaced by
+// the microseconds, %z by the offset (+HHMM, then SS if any; nothing when naive), %Z by the
+// tzname (nothing when naive), reading from each % the byte after it.
+func pyStrftimeExpand(dt dateTime, format string) string {
+	var b []byte
+	last := 0 // format[:last] is in b
 	for i := 0; i+1 < len(format); i++ {
 		if format[i] != '%' {
 			continue
 		}
-		switch format[i+1] {
-		case 'f':
-			n += 6 - 2
-		case 'z':
-			if dt.aware {
-				n += len(appendPyOffset(nil, dt.offset())) - 2
-			} else {
-				n -= 2
+		if c := format[i+1]; c == 'f' || c == 'z' || c == 'Z' {
+			b = append(b, format[last:i]...)
+			switch c {
+			case 'f':
+				b = appendZeroPadded(b, dt.micro(), 6)
+			case 'z':
+				if dt.aware {
+					b = appendPyOffset(b, dt.offset())
+				}
+			case 'Z':
+				b = append(b, strings.ReplaceAll(dt.zoneName(), "%", "%%")...)
 			}
-		case 'Z':
-			n += utf8.RuneCountInString(dt.zoneName()) - 2
+			last = i + 2
 		}
-		i++
+		i++ // the byte after % goes with it
 	}
+	if last == 0 {
+		return format
+	}
+	return string(append(b, format[last:]...))
+}
+
+// pyStrftimeLimit is the longest result, in characters, that Python's time.strftime returns
+// for the expanded format: it calls the C library with buffers of 1024 characters, doubling
+// while the result does not fit and the buffer is shorter than 256 times the format; a result
+// that never fits comes back as "".
+func pyStrftimeLimit(format string) int {
+	n := utf8.RuneCountInString(format)
 	size := 1024
 	for size < 256*n {
 		size += size
@@ -217,6 +222,9 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 	// directive is unknown.
 	if modifier == 'E' && strings.IndexByte("cnprstuxyzCPRTXYZ%", conv) < 0 ||
 		modifier == 'O' && strings.IndexByte("bdeghjklmnprstuwyzBCGHIMPRSTUVWZ%", conv) < 0 {
+		if swap && (conv == 'b' || conv == 'B' || conv == 'h') {
+			upper = true // glibc reads # for these before it finds the modifier bad
+		}
 		return i, str(f[:i], false)
 	}
 	t := dt.t
