@@ -94,6 +94,15 @@ func (dt dateTime) timestamp() float64 {
 	return f
 }
 
+// timestampErr is the error timestamp() raises: for a naive datetime, CPython's
+// local_to_seconds also reads the local time a day earlier, which on 0001-01-01 is in year 0.
+func (dt dateTime) timestampErr() error {
+	if y, m, d := dt.t.Date(); !dt.aware && y == 1 && m == 1 && d == 1 {
+		return valueErrorf("year 0 is out of range")
+	}
+	return nil
+}
+
 // appendISO appends dt.isoformat(sep).
 func (dt dateTime) appendISO(b []byte, sep byte) []byte {
 	y, mo, d := dt.t.Date()

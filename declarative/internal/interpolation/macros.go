@@ -356,6 +356,9 @@ func macroFormatDatetime(f *frame, args []Value, kws []kwValue) (Value, error) {
 		return nil, err
 	}
 	if format == "%s" {
+		if err := dt.timestampErr(); err != nil {
+			return nil, err
+		}
 		return strconv.FormatInt(int64(math.Trunc(dt.timestamp())), 10), nil
 	}
 	if !ok {
@@ -402,7 +405,11 @@ var dateTimeMethods = map[string]method{
 		return string(recv.(dateTime).appendISO(nil, sep)), nil
 	},
 	"timestamp": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
-		return recv.(dateTime).timestamp(), checkArgs("timestamp", args, kws, 0, 0)
+		if err := checkArgs("timestamp", args, kws, 0, 0); err != nil {
+			return nil, err
+		}
+		dt := recv.(dateTime)
+		return dt.timestamp(), dt.timestampErr()
 	},
 	"date": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
 		return dateOf(recv.(dateTime).t), checkArgs("date", args, kws, 0, 0)

@@ -221,3 +221,16 @@ func TestStrftimeTwoPasses(t *testing.T) {
 		}
 	}
 }
+
+// A naive datetime's timestamp() reads the local time a day earlier too, which CPython cannot
+// on 0001-01-01; format_datetime's '%s' of a strptime result is one.
+func TestNaiveTimestampYearOne(t *testing.T) {
+	v, err := macroFormatDatetime(nil, []Value{"0001-01-01", "%s", "%Y-%m-%d"}, nil)
+	if !isType(err, "ValueError") {
+		t.Errorf("format_datetime('0001-01-01', '%%s', '%%Y-%%m-%%d') = %v, %v; want ValueError", v, err)
+	}
+	v, err = macroFormatDatetime(nil, []Value{"0001-01-02", "%s", "%Y-%m-%d"}, nil)
+	if err != nil || v != "-62135510400" {
+		t.Errorf("format_datetime('0001-01-02', '%%s', '%%Y-%%m-%%d') = %v, %v; want -62135510400", v, err)
+	}
+}
