@@ -234,3 +234,14 @@ func TestNaiveTimestampYearOne(t *testing.T) {
 		t.Errorf("format_datetime('0001-01-02', '%%s', '%%Y-%%m-%%d') = %v, %v; want -62135510400", v, err)
 	}
 }
+
+// Python replaces each run of whitespace in a strptime format, as str.isspace() has it, by \s+.
+func TestStrptimeUnicodeSpaceInFormat(t *testing.T) {
+	for _, c := range []struct{ s, format string }{
+		{" ", "\x1c"}, {"2024\u00a0\u3000 01", "%Y\u2003%m"}, {"2024 01", "%Y\x1c\x1d%m"},
+	} {
+		if _, err := strptime(c.s, c.format); err != nil {
+			t.Errorf("strptime(%q, %q): %v; CPython reads it", c.s, c.format, err)
+		}
+	}
+}

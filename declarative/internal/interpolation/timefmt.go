@@ -398,6 +398,21 @@ var strptimeDirectives = map[byte]string{
 // (Go's \s is ASCII and lacks \v).
 const pySpaces = `[\t\n\v\f\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+`
 
+// isSpaceAt reports whether f has a Python whitespace character at byte i.
+func isSpaceAt(f string, i int) bool {
+	if i >= len(f) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(f[i:])
+	return isSpace(r)
+}
+
+// spaceLen is the length in bytes of the character at byte i of f.
+func spaceLen(f string, i int) int {
+	_, n := utf8.DecodeRuneInString(f[i:])
+	return n
+}
+
 // compileStrptime builds the regular expression _strptime builds for format.
 func compileStrptime(format string) (*strptimeFields, error) {
 	if c, ok := strptimeCache.Load(format); ok {
@@ -454,10 +469,11 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 				seen[d] = true
 				// Python's \d in a str pattern is any Unicode decimal digit; int() reads them.
 				sb.WriteString(strings.ReplaceAll(re, `\d`, `\p{Nd}`))
-			case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
-				for i+1 < len(f) && strings.IndexByte(" \t\n\r\v\f", f[i+1]) >= 0 {
-					i++
+			case isSpaceAt(f, i):
+				// Python replaces each run of \s (str.isspace) in the format with \s+.
+				for i += spaceLen(f, i); isSpaceAt(f, i); i += spaceLen(f, i) {
 				}
+				i--
 				sb.WriteString(pySpaces)
 			default:
 				// A whole character: string(c) of one byte of it would be a Latin-1 one.
