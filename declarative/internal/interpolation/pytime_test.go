@@ -245,3 +245,10 @@ func TestStrptimeUnicodeSpaceInFormat(t *testing.T) {
 		}
 	}
 }
+
+// dateutil's int() reads bytes, for which \x1c-\x1f are no whitespace.
+func TestIsoparseBytesWhitespace(t *testing.T) {
+	if dt, err := isoparse("0001\x1f10"); !isType(err, "ValueError") {
+		t.Errorf("isoparse(%q) = %v, %v; want ValueError", "0001\x1f10", dt.t, err)
+	}
+}

@@ -858,6 +858,11 @@ func digitValue(c rune) int {
 }
 
 func isoInt(s string) (int, error) {
+	// dateutil calls int() on bytes, which strips only ASCII's six whitespace characters, not
+	// \x1c-\x1f as str's int() (pyInt) does.
+	if t := strings.Trim(s, " \t\n\r\v\f"); strings.TrimFunc(t, isSpace) != t {
+		return 0, valueErrorf("invalid literal for int() with base 10: b%s", Repr(s))
+	}
 	n, ok := pyInt(s)
 	if !ok {
 		return 0, valueErrorf("invalid literal for int() with base 10: b%s", Repr(s))
