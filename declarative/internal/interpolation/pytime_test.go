@@ -252,3 +252,19 @@ func TestIsoparseBytesWhitespace(t *testing.T) {
 		t.Errorf("isoparse(%q) = %v, %v; want ValueError", "0001\x1f10", dt.t, err)
 	}
 }
+
+// pytz.timezone takes UTC in any case and the old _plus_ and _minus_ spellings.
+func TestTodayWithTimezonePytzNames(t *testing.T) {
+	for src, want := range map[string]string{
+		"{{ today_with_timezone('utc') }}":              "2025-01-15",
+		"{{ today_with_timezone('Etc/GMT_minus_14') }}": "2025-01-16",
+	} {
+		v, err := mustCompile(src).Eval(testVars(t))
+		if err != nil || Str(v) != want {
+			t.Errorf("%s = %v, %v; want %s", src, v, err, want)
+		}
+	}
+	if _, err := mustCompile("{{ today_with_timezone('Europe/Zürich') }}").Eval(testVars(t)); !isType(err, "UnknownTimeZoneError") {
+		t.Errorf("today_with_timezone('Europe/Zürich'): %v; want UnknownTimeZoneError", err)
+	}
+}
