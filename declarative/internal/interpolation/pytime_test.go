@@ -268,3 +268,14 @@ func TestTodayWithTimezonePytzNames(t *testing.T) {
 		t.Errorf("today_with_timezone('Europe/Zürich'): %v; want UnknownTimeZoneError", err)
 	}
 }
+
+// _strptime reads %z's seconds with int(z[5:7]), and names the timezone with what %Z matched.
+func TestStrptimeOffsetDetails(t *testing.T) {
+	if dt, err := strptime("+0100:30", "%z"); !isType(err, "ValueError") {
+		t.Errorf("strptime('+0100:30', '%%z') = %v, %v; want ValueError", dt.t, err)
+	}
+	dt, err := strptime("+0100 gmt", "%z %Z")
+	if err != nil || strftime(dt, "%Z") != "gmt" {
+		t.Errorf("strptime('+0100 gmt', '%%z %%Z') = %v, %v; want tzname 'gmt'", dt.t, err)
+	}
+}

@@ -668,6 +668,10 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			return dateTime{}, valueErrorf("offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), not %s.", Repr(timeDelta{int64(*gmtoff) * usPerSecond}))
 		}
 		loc2 = offsetZone(*gmtoff)
+		if name := found["Z"]; name != "" {
+			// The tzname is the text %Z matched, as Python gives it to timezone().
+			loc2 = time.FixedZone(name, *gmtoff)
+		}
 	}
 	dt, err := makeDateTime(year, month, day, hour, minute, second, fraction, loc2)
 	if err != nil {
@@ -717,8 +721,13 @@ func parseStrptimeOffset(z string) (off, frac int, err error) {
 	hours, _ := strconv.Atoi(z[1:3])
 	minutes, _ := strconv.Atoi(z[3:5])
 	seconds := 0
-	if len(z) >= 7 {
-		seconds, _ = strconv.Atoi(z[5:7])
+	if len(z) > 5 {
+		// int(z[5:7]): with a colon only between hours and minutes ("+0100:30"), it reads ":3".
+		n, ok := pyInt(z[5:min(7, len(z))])
+		if !ok {
+			return 0, 0, valueErrorf("invalid literal for int() with base 10: %s", Repr(z[5:min(7, len(z))]))
+		}
+		seconds = int(n)
 	}
 	off = hours*3600 + minutes*60 + seconds
 	if len(z) > 8 {
