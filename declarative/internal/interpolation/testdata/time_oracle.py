@@ -27,8 +27,10 @@ def to_dt(v):
 
 def from_dt(dt):
     off = dt.utcoffset()
-    return [dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond,
-            None if off is None else int(off.total_seconds())]
+    if off is not None:
+        # Whole seconds as an int; Python 3.7+ also allows microseconds, kept as a float.
+        off = off.total_seconds() if off.microseconds else int(off.total_seconds())
+    return [dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond, off]
 
 
 # DatetimeParser of datetime/datetime_parser.py.
