@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -99,9 +100,21 @@ func (p *pythonExecutor) ready(ctx context.Context) error {
 // Install creates the venv and pip-installs the connector into it. It does
 // nothing when the connector is installed, in the requested version if one
 // was set; another version is replaced.
+//
+// Installs and uninstalls of one venv take turns across processes too (cron
+// jobs, a service and CI jobs sharing an install root): each holds the
+// lock of <venv>.lock, which the system frees when its holder dies, even by
+// kill -9. Without it, one process took another's venv in the making for
+// an interrupted one and removed it, or two venv or pip runs wrote the same
+// files.
 func (p *pythonExecutor) Install(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
+	unlock, err := p.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := os.Stat(p.entryPoint()); err == nil {
 		if p.o.version == "" {
 			return nil
@@ -215,7 +228,25 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 func (p *pythonExecutor) Uninstall(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
+	unlock, err := p.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return os.RemoveAll(p.venv)
+}
+
+// lock takes the lock of the venv for an install or an uninstall; see
+// Install.
+func (p *pythonExecutor) lock(ctx context.Context) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(p.venv), 0o755); err != nil {
+		return nil, fmt.Errorf("executor: connector %s: install root: %w", p.name, err)
+	}
+	unlock, err = filelock.Lock(ctx, p.venv+".lock")
+	if err != nil {
+		return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
+	}
+	return unlock, nil
 }
 
 // versionScript prints the version of the distribution that provides the

@@ -1,0 +1,92 @@
+package executor_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+// TestPythonInstallChild is one process of the tests below: once a line
+// arrives on stdin, it installs source-pytest from PYTHON_CHILD_PACKAGE into
+// PYTHON_CHILD_ROOT, then runs its spec.
+func TestPythonInstallChild(t *testing.T) {
+	root := os.Getenv("PYTHON_CHILD_ROOT")
+	if root == "" {
+		t.Skip("run by TestPythonInstallFromProcesses")
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython, Requirement: os.Getenv("PYTHON_CHILD_PACKAGE")}, executor.Runtime{LogDir: t.TempDir()})
+	fmt.Println("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Install(context.Background()); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	msgs, err := collect(p.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
+		t.Fatalf("spec after install: %+v, %v", msgs, err)
+	}
+}
+
+// Processes installing one connector into one install root at once (cron
+// jobs, a service and a CI job sharing a home directory) all end with it
+// installed and runnable.
+func TestPythonInstallFromProcesses(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root, pkg := t.TempDir(), testenv.PythonPackage(t, "0.1.0")
+	type child struct {
+		cmd      *exec.Cmd
+		stdin    io.WriteCloser
+		out, err strings.Builder // stdout, stderr
+		copied   chan struct{}
+	}
+	children := make([]*child, 3)
+	for i := range children {
+		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$", "-test.v"), copied: make(chan struct{})}
+		c.cmd.Env = append(os.Environ(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+pkg)
+		c.cmd.Stderr = &c.err
+		stdout, err := c.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() && sc.Text() != "ready" {
+			c.out.WriteString(sc.Text() + "\n")
+		}
+		go func() { io.Copy(&c.out, stdout); close(c.copied) }()
+		children[i] = c
+	}
+	for _, c := range children {
+		io.WriteString(c.stdin, "go\n")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(children))
+	for i, c := range children {
+		wg.Go(func() { <-c.copied; errs[i] = c.cmd.Wait() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("process %d: %v\n%s%s", i, err, children[i].out.String(), children[i].err.String())
+		}
+	}
+}
