@@ -74,15 +74,52 @@ func (p *pythonExecutor) pipTarget() string {
 // missing and that is allowed; see Executor.
 func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return p.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
-		if err := p.ready(ctx); err != nil {
+		unlock, err := p.readyLocked(ctx)
+		if err != nil {
 			return started{}, err
 		}
 		st, err := startProcess(p.entryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin, ln.run())
 		if err != nil {
+			unlock()
 			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.entryPoint(), err)
 		}
+		st.proc = venvInUse{st.proc, unlock}
 		return st, nil
 	})
+}
+
+// readyLocked makes sure the entry point exists and takes a shared lock of
+// the venv, which the run holds until the connector has exited: an
+// install or an uninstall, in this process or another, waits for it rather
+// than replace or remove the files of a connector that runs (Python
+// imports some modules only when it needs them).
+func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err error) {
+	for {
+		if err := p.ready(ctx); err != nil {
+			return nil, err
+		}
+		if unlock, err = filelock.RLock(ctx, p.venv+".lock"); err != nil {
+			return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
+		}
+		if _, err := os.Stat(p.entryPoint()); err == nil {
+			return unlock, nil
+		}
+		// Uninstalled by another process between ready and the lock:
+		// installing under our own shared lock would wait for ever.
+		unlock()
+	}
+}
+
+// venvInUse is a connector process that holds the shared lock of its venv
+// until it is released.
+type venvInUse struct {
+	process
+	unlock func()
+}
+
+func (v venvInUse) release() {
+	v.process.release()
+	v.unlock()
 }
 
 // ready makes sure the entry point exists.
@@ -110,19 +147,19 @@ func (p *pythonExecutor) ready(ctx context.Context) error {
 func (p *pythonExecutor) Install(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
+	// Checked before the lock too, which waits for the runs of the
+	// connector to end.
+	if ok, _ := p.installed(ctx); ok {
+		return nil
+	}
 	unlock, err := p.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, err := os.Stat(p.entryPoint()); err == nil {
-		if p.o.version == "" {
-			return nil
-		}
-		v, err := p.InstalledVersion(ctx)
-		if err == nil && v == p.o.version {
-			return nil
-		}
+	if ok, v := p.installed(ctx); ok {
+		return nil // by another process meanwhile
+	} else if v != "" {
 		p.o.logger.Info("installed connector version differs from the requested one; reinstalling",
 			"connector", p.name, "installed", v, "requested", p.o.version)
 	}
@@ -174,6 +211,19 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// installed reports whether the entry point exists, in the requested
+// version if one was set; otherwise, the version installed if known.
+func (p *pythonExecutor) installed(ctx context.Context) (ok bool, version string) {
+	if _, err := os.Stat(p.entryPoint()); err != nil {
+		return false, ""
+	}
+	if p.o.version == "" {
+		return true, ""
+	}
+	v, err := p.InstalledVersion(ctx)
+	return err == nil && v == p.o.version, v
 }
 
 // venvUsable reports why the venv cannot install packages: it is missing, or
@@ -244,7 +294,7 @@ func (p *pythonExecutor) lock(ctx context.Context) (unlock func(), err error) {
 	}
 	unlock, err = filelock.Lock(ctx, p.venv+".lock")
 	if err != nil {
-		return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
+		return nil, fmt.Errorf("executor: connector %s: its venv %s is in use (by another install, or by a run of the connector, in this process or another): %w", p.name, p.venv, err)
 	}
 	return unlock, nil
 }

@@ -3,10 +3,13 @@ package executor_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -88,5 +91,80 @@ func TestPythonInstallFromProcesses(t *testing.T) {
 		if err != nil {
 			t.Errorf("process %d: %v\n%s%s", i, err, children[i].out.String(), children[i].err.String())
 		}
+	}
+}
+
+// TestPythonUninstallChild is the other process of
+// TestPythonUninstallWhileRunning: it uninstalls source-pytest from
+// PYTHON_UNINSTALL_ROOT, not waiting if the venv is in use, and prints
+// the outcome.
+func TestPythonUninstallChild(t *testing.T) {
+	root := os.Getenv("PYTHON_UNINSTALL_ROOT")
+	if root == "" {
+		t.Skip("run by TestPythonUninstallWhileRunning")
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython}, executor.Runtime{LogDir: t.TempDir()})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // do not wait for the lock
+	fmt.Printf("uninstall: %v\n", p.Uninstall(ctx))
+}
+
+// An uninstall from another process while the connector runs does not
+// remove its venv from under it: it waits for the run (here, it was told
+// not to wait, and says the venv is in use); once the run is over, it
+// removes it.
+func TestPythonUninstallWhileRunning(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	if err := p.Install(ctx); err != nil {
+		t.Fatal(err)
+	}
+	uninstall := func() string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPythonUninstallChild$")
+		cmd.Env = append(os.Environ(), "PYTHON_UNINSTALL_ROOT="+root)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("uninstalling process: %v\n%s", err, out)
+		}
+		_, said, _ := strings.Cut(string(out), "uninstall: ")
+		said, _, _ = strings.Cut(said, "\n")
+		return said
+	}
+
+	// A read of more records than the pipe holds: after the first, the
+	// connector blocks writing until we read on.
+	const n = 200000
+	records := 0
+	for m, err := range p.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(fmt.Sprintf(`{"count":%d}`, n)), Catalog: itemsCatalog}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type != protocol.TypeRecord {
+			continue
+		}
+		if records++; records == 1 {
+			said := uninstall()
+			if !strings.Contains(said, "in use") || !strings.Contains(said, "context canceled") {
+				t.Errorf("uninstall while the connector runs: %s; want it refused (in use)", said)
+			}
+			if _, err := os.Stat(filepath.Join(venvOf(p), "bin", "source-pytest")); err != nil {
+				t.Fatalf("the venv was removed while its connector ran: %v", err)
+			}
+		}
+	}
+	if records != n {
+		t.Fatalf("read %d records, want %d", records, n)
+	}
+	if said := uninstall(); said != "<nil>" {
+		t.Fatalf("uninstall after the run: %s", said)
+	}
+	if _, err := os.Stat(venvOf(p)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after the run, the venv is still there: %v", err)
 	}
 }
