@@ -258,12 +258,22 @@ func (p *pythonExecutor) missingBuildModules(ctx context.Context, target string)
 }
 
 // command runs an installation step; its output goes to the debug log and,
-// when it fails, its last lines into the error.
+// when it fails, its last lines into the error. It is started as a
+// connector is (procAttr), so that it dies with this process: one left
+// running after a kill -9 would write into the venv that the next process,
+// holding the install lock then, is making.
 func (p *pythonExecutor) command(ctx context.Context, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), p.o.env...)
 	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1")
-	out, err := cmd.CombinedOutput()
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	cmd.SysProcAttr = procAttr()
+	err := startCommand(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	out := buf.Bytes()
 	for line := range strings.Lines(string(out)) {
 		p.o.logger.Debug("install output", "connector", p.name, "line", p.o.mask(strings.TrimRight(line, "\n")))
 	}

@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
@@ -27,8 +29,12 @@ func TestPythonInstallChild(t *testing.T) {
 	if root == "" {
 		t.Skip("run by TestPythonInstallFromProcesses")
 	}
+	python := testenv.SystemPython
+	if py := os.Getenv("PYTHON_CHILD_INTERPRETER"); py != "" {
+		python = py
+	}
 	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
-		Interpreter: testenv.SystemPython, Requirement: os.Getenv("PYTHON_CHILD_PACKAGE")}, executor.Runtime{LogDir: t.TempDir()})
+		Interpreter: python, Requirement: os.Getenv("PYTHON_CHILD_PACKAGE")}, executor.Runtime{LogDir: t.TempDir()})
 	fmt.Println("ready")
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		t.Fatal(err)
@@ -167,4 +173,59 @@ func TestPythonUninstallWhileRunning(t *testing.T) {
 	if _, err := os.Stat(venvOf(p)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("after the run, the venv is still there: %v", err)
 	}
+}
+
+// A process killed with -9 while it installs takes its installation
+// steps with it: a venv or pip run left going would write into the venv
+// that the next process, which now holds the install lock, is making.
+func TestPythonInstallerKilled(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	dir, root := t.TempDir(), t.TempDir()
+	// An interpreter whose venv step says it started, then waits.
+	py := filepath.Join(dir, "python-slow-venv")
+	script := "#!/bin/bash\nif [[ \" $* \" == *\" venv \"* ]]; then echo $$ > " + dir + "/venv.pid; while [ ! -e " + dir +
+		"/go ]; do sleep 0.05; done; fi\nexec " + testenv.SystemPython + " \"$@\"\n"
+	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(filepath.Join(dir, "go"), nil, 0o644) })
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
+	cmd.Env = append(os.Environ(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+testenv.PythonPackage(t, "0.1.0"),
+		"PYTHON_CHILD_INTERPRETER="+py)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "go\n")
+	var venvStep int
+	waitFor(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "venv.pid"))
+		venvStep, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && venvStep > 0
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	waitDead(t, venvStep)
+
+	// The killed process's lock is gone with it: another installs.
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	if err := p.Install(context.Background()); err != nil {
+		t.Fatalf("install after a killed one: %v", err)
+	}
+}
+
+// waitFor waits until cond holds; it fails the test after a generous limit.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("waited in vain")
 }
