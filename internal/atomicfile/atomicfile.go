@@ -7,14 +7,24 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/x/goairbyte/internal/owner"
 )
 
 // Write replaces path with data, with permissions perm. It writes a
 // temporary file beside path, flushes it to disk, renames it over path and
 // flushes the directory, so that the rename itself survives a power loss.
+// The first Write of a path in a process removes the temporary files of
+// writers killed before their rename (the disk copy of the registry is
+// megabytes).
 func Write(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if _, done := swept.LoadOrStore(path, true); !done {
+		sweep(path)
+	}
+	f, err := createTemp(path)
 	if err != nil {
 		return err
 	}
@@ -43,4 +53,30 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// tempPrefix begins the names of path's temporary files, before the
+// writer's pid and a dash (see internal/owner).
+func tempPrefix(path string) string { return "." + filepath.Base(path) + "." }
+
+// createTemp creates a temporary file for path, beside it.
+func createTemp(path string) (*os.File, error) {
+	return os.CreateTemp(filepath.Dir(path), owner.Prefix(tempPrefix(path))+"*.tmp")
+}
+
+// swept records the paths whose leftovers this process removed already.
+var swept sync.Map
+
+// sweep removes the temporary files of path whose writers no longer run.
+func sweep(path string) {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, ok := owner.PID(e.Name(), tempPrefix(path))
+		if ok && strings.HasSuffix(e.Name(), ".tmp") && e.Type().IsRegular() && pid != os.Getpid() && !owner.Alive(pid) {
+			os.Remove(filepath.Join(filepath.Dir(path), e.Name()))
+		}
+	}
 }
