@@ -142,6 +142,28 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
+// RunInZone runs the suite's tests of dates and times again, one after
+// another, with the program's local zone (time.Local) set to loc: what a
+// backend stores and exports does not depend on the zone of the program
+// that loads it. time.Local is the process's, so the caller must not be a
+// parallel test.
+func RunInZone(t *testing.T, open Opener, loc *time.Location) {
+	saved := time.Local
+	time.Local = loc
+	t.Cleanup(func() { time.Local = saved })
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, Opener)
+	}{
+		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
+		{"dates and date-times from year 0 to 9999", testDateRange},
+		{"record lines", testRecordLines},
+		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
+	}
+}
+
 const (
 	inc  = protocol.SyncIncremental
 	full = protocol.SyncFullRefresh
