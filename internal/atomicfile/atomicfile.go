@@ -5,25 +5,26 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
-// Write replaces path with data, with permissions perm. It writes a
-// temporary file beside path, flushes it to disk, renames it over path and
-// flushes the directory, so that the rename itself survives a power loss.
+// Write replaces path with data, with permissions perm less the umask (as
+// os.WriteFile). It writes a temporary file beside path, flushes it to
+// disk, renames it over path and flushes the directory, so that the rename
+// itself survives a power loss.
 func Write(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	f, err := createTemp(dir, "."+filepath.Base(path)+".", perm)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name()) // after a failure; gone already after the rename
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}
@@ -43,4 +44,18 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// createTemp creates a new file prefix<random>.tmp in dir with perm, so
+// that the umask applies, which os.CreateTemp (0600) and a later chmod
+// (perm exactly) do not do.
+func createTemp(dir, prefix string, perm os.FileMode) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) && try < 100 {
+			continue
+		}
+		return f, err
+	}
 }
