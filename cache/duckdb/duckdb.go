@@ -415,7 +415,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	spool, err := os.MkdirTemp("", owner.Prefix(spoolPrefix)+"*")
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("duckdb: creating the spool directory in %s (the temp directory: set TMPDIR to a writable one): %w", os.TempDir(), err)
 	}
 	b := &database{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, limitSetting: o.memoryLimit}
 	// Without it the export reads through database/sql: slower, the same

@@ -121,6 +121,22 @@ func TestOpenFailureIsNotInUse(t *testing.T) {
 	}
 }
 
+// A TMPDIR that does not exist fails the open with an error that names
+// it, not Go's bare "stat /that/dir: no such file or directory". Not
+// parallel: it sets TMPDIR.
+func TestOpenWithoutTempDir(t *testing.T) {
+	tmp := filepath.Join(t.TempDir(), "no such dir")
+	t.Setenv("TMPDIR", tmp)
+	c, err := openPath(context.Background(), filepath.Join(t.TempDir(), "c.duckdb"))
+	if err == nil {
+		c.Close()
+		t.Fatal("opened a cache with no temp directory for its spool")
+	}
+	if !strings.Contains(err.Error(), "TMPDIR") || !strings.Contains(err.Error(), tmp) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("want an error naming TMPDIR and %s, wrapping ErrNotExist, got %v", tmp, err)
+	}
+}
+
 func TestNames(t *testing.T) {
 	if err := duckdb.ValidateName("my cache"); err == nil {
 		t.Fatal("a name with a space was accepted")
