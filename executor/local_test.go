@@ -213,6 +213,18 @@ func TestLocalFilesAndArgs(t *testing.T) {
 	}
 }
 
+// A TMPDIR that does not exist fails the run with an error that names it,
+// not Go's bare "stat /that/dir: no such file or directory".
+func TestLocalWithoutTempDir(t *testing.T) {
+	l := newLocal(t, "jsononly")
+	tmp := filepath.Join(t.TempDir(), "no such dir")
+	t.Setenv("TMPDIR", tmp)
+	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":1}`), Catalog: itemsCatalog}))
+	if err == nil || !strings.Contains(err.Error(), "TMPDIR") || !strings.Contains(err.Error(), tmp) {
+		t.Fatalf("want an error naming TMPDIR and %s, got %v", tmp, err)
+	}
+}
+
 func TestLocalStdinAndStdoutTogether(t *testing.T) {
 	t.Parallel()
 	// 40 MB in while 40 MB come out: without concurrent copying both pipes

@@ -231,7 +231,7 @@ func (p *procRun) prepare() ([]runFile, error) {
 	sweepTempDirs()
 	// os.MkdirTemp creates the directory 0700: only we can read the secrets.
 	if p.dir, err = os.MkdirTemp("", runDirPattern(p.r.name)); err != nil {
-		return nil, fmt.Errorf("connector %s: creating the temp directory for its files: %w", p.r.name, err)
+		return nil, fmt.Errorf("connector %s: creating the temp directory for its files in %s (set TMPDIR to a writable directory): %w", p.r.name, os.TempDir(), err)
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(p.dir, f.name), f.data, 0o600); err != nil {
