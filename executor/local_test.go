@@ -412,6 +412,30 @@ func TestOldLogsPruned(t *testing.T) {
 	}
 }
 
+// The default log directory, goairbyte/logs in the temp directory, is
+// the machine's, and the first user to run a connector owns it (0700):
+// another user's runs kept no log at all. Where it cannot be used, the
+// log goes to a directory of the user's own beside it. As root nothing is
+// another user's: a file where the directory should be fails alike. Not
+// parallel: it sets TMPDIR and GOAIRBYTE_LOG_DIR.
+func TestLogDirOfAnotherUser(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
+	tmp := privateTemp(t)
+	t.Setenv("GOAIRBYTE_LOG_DIR", "")
+	if err := os.WriteFile(filepath.Join(tmp, "goairbyte"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := build[executor.Executor](t, "source-stderrexit", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{})
+	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	ce := asConnectorError(t, err)
+	if ce.LogFile == "" || !strings.HasPrefix(ce.LogFile, tmp+string(filepath.Separator)) {
+		t.Fatalf("log file %q, want one under %s", ce.LogFile, tmp)
+	}
+	if b, err := os.ReadFile(ce.LogFile); err != nil || !strings.Contains(string(b), "connection refused") {
+		t.Fatalf("the log file holds %q (%v), want the connector's stderr", b, err)
+	}
+}
+
 // A connector that exits while a process it started outside its process
 // group (setsid) still holds its stdout must not keep the run waiting for
 // that process: once the connector is gone and its output is quiet, the
