@@ -779,6 +779,22 @@ func testDatesAndDateTimes(t *testing.T, open Opener) {
 			t.Errorf("record %d: tz is not %s: %q", id+1, instant, Strings(t, c, `SELECT CAST(tz AS VARCHAR) FROM dates WHERE id = ?`, id+1))
 		}
 	}
+	// A dataset's times are in UTC, whatever the program's local zone
+	// (see RunInZone): pgx would give a timestamptz in time.Local.
+	ds, err := c.Dataset(context.Background(), "dates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, err := range ds.Records(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, col := range []string{"tz", "ts", "d", "_airbyte_extracted_at"} {
+			if tm, ok := r[col].(time.Time); !ok || tm.Location() != time.UTC {
+				t.Errorf("record %v: %s is %#v, want a time.Time in UTC", r["id"], col, r[col])
+			}
+		}
+	}
 }
 
 // Date, timestamp and date-time columns take the years 0000 to 9999 (a
