@@ -183,6 +183,9 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 		}
 		p.o.logger.Info("creating virtualenv", "connector", p.name, "venv", p.venv, "python", p.o.python)
 		if err := p.command(ctx, p.o.python, "-m", "venv", "--system-site-packages", p.venv); err != nil {
+			if errors.Is(err, exec.ErrNotFound) {
+				return notInstalled(fmt.Errorf("creating the venv: the interpreter %s is not on PATH: %w", p.o.python, err))
+			}
 			return notInstalled(fmt.Errorf("creating the venv: %w", err))
 		}
 	}
@@ -278,6 +281,9 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 		p.o.logger.Debug("install output", "connector", p.name, "line", p.o.mask(strings.TrimRight(line, "\n")))
 	}
 	if err != nil {
+		if len(bytes.TrimSpace(out)) == 0 { // it said nothing, or never ran
+			return err
+		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		return fmt.Errorf("%w: %s", err, p.o.mask(strings.Join(lines[max(0, len(lines)-5):], " | ")))
 	}

@@ -49,7 +49,7 @@ func TestKilledWriterChild(t *testing.T) {
 	if path == "" {
 		t.Skip("run by TestKilledWritersLeaveNoTemp")
 	}
-	f, err := createTemp(path)
+	f, err := createTemp(path, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

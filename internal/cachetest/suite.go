@@ -143,6 +143,28 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
+// RunInZone runs the suite's tests of dates and times again, one after
+// another, with the program's local zone (time.Local) set to loc: what a
+// backend stores and exports does not depend on the zone of the program
+// that loads it. time.Local is the process's, so the caller must not be a
+// parallel test.
+func RunInZone(t *testing.T, open Opener, loc *time.Location) {
+	saved := time.Local
+	time.Local = loc
+	t.Cleanup(func() { time.Local = saved })
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, Opener)
+	}{
+		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
+		{"dates and date-times from year 0 to 9999", testDateRange},
+		{"record lines", testRecordLines},
+		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
+	}
+}
+
 const (
 	inc  = protocol.SyncIncremental
 	full = protocol.SyncFullRefresh
@@ -756,6 +778,22 @@ func testDatesAndDateTimes(t *testing.T, open Opener) {
 	for id, instant := range []string{"2024-03-05T00:00:00Z", "2024-03-05T08:00:00Z", "2024-03-05T10:00:00.5Z"} {
 		if got := Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM dates WHERE id = ? AND tz = CAST(? AS TIMESTAMPTZ)`, id+1, instant); got[0] != "1" {
 			t.Errorf("record %d: tz is not %s: %q", id+1, instant, Strings(t, c, `SELECT CAST(tz AS VARCHAR) FROM dates WHERE id = ?`, id+1))
+		}
+	}
+	// A dataset's times are in UTC, whatever the program's local zone
+	// (see RunInZone): pgx would give a timestamptz in time.Local.
+	ds, err := c.Dataset(context.Background(), "dates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, err := range ds.Records(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, col := range []string{"tz", "ts", "d", "_airbyte_extracted_at"} {
+			if tm, ok := r[col].(time.Time); !ok || tm.Location() != time.UTC {
+				t.Errorf("record %v: %s is %#v, want a time.Time in UTC", r["id"], col, r[col])
+			}
 		}
 	}
 }
