@@ -28,6 +28,8 @@
 //   - [RowReader]: query results read faster than through database/sql;
 //   - [ColumnLister]: one table's columns found without listing every
 //     table's;
+//   - [TableIdentifier]: a table swapped in under a name told apart from
+//     the one it replaced, whichever process swapped it;
 //   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
 //     so a merge may skip its duplicate check. [KeyTracker] does the
 //     bookkeeping.
@@ -176,6 +178,20 @@ type ColumnLister interface {
 	// (unqualified, in the cache's schema), in order; none, and no error,
 	// when there is no such table.
 	TableColumns(ctx context.Context, table string) (names, dataTypes []string, err error)
+}
+
+// TableIdentifier is implemented by a Backend whose tables another
+// process may replace (PostgreSQL), so that an export of a stream
+// (cache's Dataset.RecordLines) learns that the table it is reading was
+// swapped for another between two of its pages. Without it, package
+// cache counts the swaps it makes itself: enough for a database that one
+// process writes at a time.
+type TableIdentifier interface {
+	// TableID identifies the table now named table (unqualified, in the
+	// cache's schema): a table dropped and another renamed to its name
+	// gets another identifier. It is "", and no error, when there is no
+	// such table.
+	TableID(ctx context.Context, table string) (string, error)
 }
 
 // dialect is the small part of SQL that differs between backends.
