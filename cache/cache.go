@@ -28,7 +28,7 @@ type Cache struct {
 	mu      sync.Mutex
 	loading map[string]bool // sources being loaded, for a backend without a Locker
 	// swaps counts the replaces this Cache swapped in, by table, for a
-	// backend without a TableIdentifier (see tableID).
+	// backend that is no TableIdentifier (see tableID).
 	swaps map[string]*swapCount
 }
 
@@ -37,8 +37,12 @@ type Cache struct {
 type swapCount struct{ begun, ended uint64 }
 
 // swapping notes that a swap of table begins, before its transaction can
-// commit; the function it returns notes that it ended, after.
+// commit; the function it returns notes that it ended, after. It counts
+// the swap for tableID.
 func (c *Cache) swapping(table string) (ended func()) {
+	if ti, ok := c.b.(backend.TableIdentifier); ok {
+		return ti.Swapping(table)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.swaps == nil {
@@ -59,11 +63,9 @@ func (c *Cache) swapping(table string) (ended func()) {
 
 // tableID identifies the table now named table, so that an export learns
 // that a replace swapped another in under its name: the backend's
-// identifier when it is a TableIdentifier; otherwise the number of swaps
-// of the table this Cache made, as a backend without one is written by
-// one process (see backend.Locker), whose loads all go through this
-// Cache. "" means that no identifier can be had: no such table, or a swap
-// under way, which may commit at any moment.
+// identifier when it is a TableIdentifier, otherwise the number of swaps
+// of the table this Cache made. "" means that no identifier can be had:
+// no such table, or a swap under way, which may commit at any moment.
 func (c *Cache) tableID(ctx context.Context, table string) (string, error) {
 	if ti, ok := c.b.(backend.TableIdentifier); ok {
 		return ti.TableID(ctx, table)

@@ -284,6 +284,9 @@ func (b *database) TableID(ctx context.Context, table string) (string, error) {
 	return id, err
 }
 
+// Swapping is nothing to do: TableID asks the catalog.
+func (b *database) Swapping(string) (ended func()) { return func() {} }
+
 // MaxColumns is PostgreSQL's MaxHeapAttributeNumber.
 func (b *database) MaxColumns() int          { return 1600 }
 func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }

@@ -409,6 +409,12 @@ const exportPageSize = 50_000
 // first three, so the fourth is read after the replace.
 func testRecordLinesOfAStreamReplaced(t *testing.T, open Opener) {
 	c := open(t)
+	RecordLinesReplacedBy(t, c, c)
+}
+
+// RecordLinesReplacedBy is testRecordLinesOfAStreamReplaced with the
+// replace loaded through other, a cache open on the same database as c.
+func RecordLinesReplacedBy(t *testing.T, c, other *cache.Cache) {
 	ctx := context.Background()
 	cat := Catalog(Stream("swapped", `{"id":{"type":"integer"},"load":{"type":"string"}}`, full, nil))
 	total := 3*exportPageSize + 1
@@ -434,7 +440,7 @@ func testRecordLinesOfAStreamReplaced(t *testing.T, open Opener) {
 			break
 		}
 		if n++; n == 1 {
-			MustLoad(t, c, cat, cache.StrategyReplace, Rec("swapped", `{"id":1,"load":"new"}`), Rec("swapped", `{"id":2,"load":"new"}`))
+			MustLoad(t, other, cat, cache.StrategyReplace, Rec("swapped", `{"id":1,"load":"new"}`), Rec("swapped", `{"id":2,"load":"new"}`))
 		}
 		if strings.Contains(string(r.Data), `"new"`) {
 			fromNew++
