@@ -589,3 +589,31 @@ func TestFaultServerStalls(t *testing.T) {
 		}
 	}
 }
+
+// A secret the API echoes across the point where an error's quote of the
+// response body is cut must not leave its first characters behind: the
+// body is masked whole, then cut.
+func TestFaultBodyCutAfterMasking(t *testing.T) {
+	prefix := `{"pad":"`
+	body := prefix + strings.Repeat("x", 1989-len(prefix)) + faultSecret + `"}`
+	run := runFault(t, faultManifest("", "", ""), func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, body)
+	}, 5*time.Second)
+	if run.err == nil {
+		t.Fatal("the read of a 400 succeeded")
+	}
+	var all bytes.Buffer
+	for _, m := range run.messages {
+		b, _ := json.Marshal(m)
+		all.Write(b)
+	}
+	all.WriteString(run.err.Error())
+	all.Write(run.logs.Bytes())
+	if part := faultSecret[:11]; bytes.Contains(all.Bytes(), []byte(part)) {
+		t.Errorf("the first characters of the secret (%q) are in a message, the error or a log", part)
+	}
+	if !bytes.Contains(all.Bytes(), []byte(`xxxx`)) {
+		t.Error("the response body is not quoted at all")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/protocol"
@@ -326,8 +327,8 @@ func (s *sender) failure(mask *masker, req *outRequest, resp *response, terr err
 	e := &HTTPError{Method: req.method, URL: mask.text(req.url), Message: mask.text(res.message), FailureType: res.failureType, Err: terr}
 	if resp != nil {
 		e.Status, e.body = resp.status, resp.body
-		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with status code '%d' and error message: '%s'. Response (body): '%s'.",
-			req.method, req.url, resp.status, resp.errorMessage(), truncate(string(resp.body), 2000)))
+		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with status code '%d' and error message: '%s'. ",
+			req.method, req.url, resp.status, resp.errorMessage())) + quoteBody(mask, resp.body)
 	} else {
 		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with exception: '%v'", req.method, req.url, terr))
 	}
@@ -348,18 +349,30 @@ func (s *sender) giveUp(mask *masker, req *outRequest, resp *response, terr erro
 	if resp != nil {
 		e.Status, e.body = resp.status, resp.body
 		e.Message = mask.text(fmt.Sprintf("'%s' request to '%s' failed after %d retries with status code %d: %s", req.method, req.url, retries, resp.status, res.message))
-		e.Internal = e.Message + mask.text(fmt.Sprintf(". Response (body): '%s'.", truncate(string(resp.body), 2000)))
+		e.Internal = e.Message + ". " + quoteBody(mask, resp.body)
 	} else {
 		e.Message = mask.text(fmt.Sprintf("'%s' request to '%s' failed after %d retries: %v", req.method, req.url, retries, terr))
 	}
 	return e
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// quotedBodyBytes is how much of a response body an HTTP error quotes.
+const quotedBodyBytes = 2000
+
+// quoteBody quotes the start of a response body for an error, as the CDK's
+// "Response (body): '…'." (which quotes all of it). The body is masked
+// whole before it is cut, so that a secret the API echoes across the cut
+// leaves none of its characters behind; the cut falls between characters.
+func quoteBody(mask *masker, body []byte) string {
+	s := mask.text(string(body))
+	if len(s) > quotedBodyBytes {
+		cut := quotedBodyBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
-	return s[:n] + "…"
+	return "Response (body): '" + s + "'."
 }
 
 // do sends one attempt.
