@@ -77,6 +77,21 @@
 // (read_ahead.go): the requests, their order and the messages stay those
 // of a read page by page.
 //
+// # Where the engine differs from the CDK
+//
+// Where the CDK 6.31.1 crashes, hangs or does what no API expects, the
+// engine does otherwise, on purpose:
+//
+//   - A response to retry whose wait no backoff strategy gives (none is
+//     declared, or every declared one answers nothing) waits its
+//     Retry-After header, in seconds or as an HTTP date. The CDK never
+//     reads that header: HttpClient._handle_error_resolution finds no
+//     user-defined backoff and raises DefaultBackoffException or
+//     RateLimitBackoffException, whose handlers wait 1 s, 2 s, 4 s ...
+//     (backoff.expo), however long the API asked to wait. Without the
+//     header the engine waits as the CDK does; a strategy that answers
+//     wins over the header in both.
+//
 // # Components and their contracts
 //
 // Each role has a small interface whose contract is written beside it:
