@@ -91,6 +91,14 @@
 //     (backoff.expo), however long the API asked to wait. Without the
 //     header the engine waits as the CDK does; a strategy that answers
 //     wins over the header in both.
+//   - A state of the concurrent CDK's form, {"state_type": "date-range",
+//     "slices": [...]}, is read as the CDK reads it (the slices are the
+//     windows already read; the state written back is its "legacy" keys
+//     and the cursor field), except where the CDK fails on it: a slice's
+//     most_recent_cursor_value is parsed like its start and end (the CDK
+//     leaves it a string and fails formatting or comparing it as a
+//     datetime), and a state without slices is read as no state (the CDK
+//     raises "Expected at least one slice").
 //
 // # Components and their contracts
 //
