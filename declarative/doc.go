@@ -99,6 +99,15 @@
 //     leaves it a string and fails formatting or comparing it as a
 //     datetime), and a state without slices is read as no state (the CDK
 //     raises "Expected at least one slice").
+//   - A parent read with incremental_dependency that has partitions of its
+//     own and no incremental_sync keeps no state: the child's parent_state
+//     holds {} for it, and each read reads all of it. The CDK gives such a
+//     parent a per-partition resumable full refresh cursor, which marks
+//     each partition {"__ab_full_refresh_sync_complete": true}, and its
+//     next read skips every partition so marked, so the child never again
+//     sees the records of an older partition. (A partitioned parent with
+//     incremental_sync keeps the state the CDK's
+//     PerPartitionWithGlobalCursor keeps, its own parents' included.)
 //
 // # Components and their contracts
 //

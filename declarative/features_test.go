@@ -839,3 +839,38 @@ func TestIncrementalDependencyOnPartitionedParent(t *testing.T) {
 		"GET /accounts/2/conversations?since=2024-03-15T00%3A00%3A00Z",
 		"GET /conversations/21/threads"})
 }
+
+// TestIncrementalDependencyOnPartitionedFullRefreshParent pins the engine
+// where the CDK 6.31.1 loses records (doc.go, "Where the engine differs
+// from the CDK"): a parent with partitions and no incremental_sync has a
+// PerPartitionCursor of ChildPartitionResumableFullRefreshCursors there
+// (_merge_stream_slicers), which marks each partition read
+// {"__ab_full_refresh_sync_complete": true}; from that parent_state the
+// next read's CursorBasedCheckpointReader skips every partition read
+// before, so the child never again sees the parent records of an older
+// partition. The engine keeps no state for such a parent and reads all of
+// it each time.
+func TestIncrementalDependencyOnPartitionedFullRefreshParent(t *testing.T) {
+	manifest := strings.Replace(nestedDependencyManifest, "    incremental_sync: {$ref: \"#/definitions/cursor\"}\nstreams:", "streams:", 1)
+	if manifest == nestedDependencyManifest {
+		t.Fatal("the conversations' incremental_sync was not removed")
+	}
+	want := []string{
+		"GET /accounts/1/conversations", "GET /accounts/2/conversations",
+		"GET /accounts?since=2024-01-01T00%3A00%3A00Z",
+		"GET /conversations/11/threads", "GET /conversations/21/threads"}
+	state := ""
+	for _, read := range []string{"first", "second"} {
+		run := runFeature(t, manifest, `{"start": "2024-01-01T00:00:00Z"}`, state, nestedDependencyAPI)
+		if run.err != nil {
+			t.Fatal(run.err)
+		}
+		sameStrings(t, read+" read requests", sortedCopy(run.requests), want)
+		states := run.states("threads")
+		final := states[len(states)-1]
+		if !strings.HasSuffix(final, `"parent_state":{"conversations":{}}}`) {
+			t.Errorf("%s read's final state %s", read, final)
+		}
+		state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + final + `}}]`
+	}
+}
