@@ -874,3 +874,27 @@ func TestIncrementalDependencyOnPartitionedFullRefreshParent(t *testing.T) {
 		state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + final + `}}]`
 	}
 }
+
+// TestIncrementalDependencyOnGlobalPartitionedParent follows
+// PerPartitionWithGlobalCursor with use_global_cursor in its state: every
+// partition reads the windows of the global cursor, which moves only when
+// the last slice is closed, and the state has no "states".
+func TestIncrementalDependencyOnGlobalPartitionedParent(t *testing.T) {
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"parent_state": {"conversations":
+		{"use_global_cursor": true, "state": {"updated_at": "2024-04-01T00:00:00Z"}, "lookback_window": 0,
+		 "parent_state": {"accounts": {"updated_at": "2024-01-01T00:00:00Z"}}}}}}}]`
+	run := runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, nestedDependencyAPI)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", run.requests, []string{
+		"GET /accounts?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/1/conversations?since=2024-04-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-04-01T00%3A00%3A00Z",
+		"GET /conversations/21/threads"})
+	states := run.states("threads")
+	want := `"parent_state":{"conversations":{"use_global_cursor":true,"state":{"updated_at":"2024-04-02T00:00:00Z"},"lookback_window":0,"parent_state":{"accounts":{"updated_at":"2024-05-01T00:00:00Z"}}}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
+	}
+}
