@@ -77,6 +77,38 @@
 // (read_ahead.go): the requests, their order and the messages stay those
 // of a read page by page.
 //
+// # Where the engine differs from the CDK
+//
+// Where the CDK 6.31.1 crashes, hangs or does what no API expects, the
+// engine does otherwise, on purpose:
+//
+//   - A response to retry whose wait no backoff strategy gives (none is
+//     declared, or every declared one answers nothing) waits its
+//     Retry-After header, in seconds or as an HTTP date. The CDK never
+//     reads that header: HttpClient._handle_error_resolution finds no
+//     user-defined backoff and raises DefaultBackoffException or
+//     RateLimitBackoffException, whose handlers wait 1 s, 2 s, 4 s ...
+//     (backoff.expo), however long the API asked to wait. Without the
+//     header the engine waits as the CDK does; a strategy that answers
+//     wins over the header in both.
+//   - A state of the concurrent CDK's form, {"state_type": "date-range",
+//     "slices": [...]}, is read as the CDK reads it (the slices are the
+//     windows already read; the state written back is its "legacy" keys
+//     and the cursor field), except where the CDK fails on it: a slice's
+//     most_recent_cursor_value is parsed like its start and end (the CDK
+//     leaves it a string and fails formatting or comparing it as a
+//     datetime), and a state without slices is read as no state (the CDK
+//     raises "Expected at least one slice").
+//   - A parent read with incremental_dependency that has partitions of its
+//     own and no incremental_sync keeps no state: the child's parent_state
+//     holds {} for it, and each read reads all of it. The CDK gives such a
+//     parent a per-partition resumable full refresh cursor, which marks
+//     each partition {"__ab_full_refresh_sync_complete": true}, and its
+//     next read skips every partition so marked, so the child never again
+//     sees the records of an older partition. (A partitioned parent with
+//     incremental_sync keeps the state the CDK's
+//     PerPartitionWithGlobalCursor keeps, its own parents' included.)
+//
 // # Components and their contracts
 //
 // Each role has a small interface whose contract is written beside it:

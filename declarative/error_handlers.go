@@ -21,7 +21,8 @@ import (
 //     failure type and the message a FAIL reports;
 //   - backoff returns how long to wait before retry number attempt (1 for
 //     the first retry), or ok=false to let the requester use its default
-//     (the response's Retry-After, else 1 s × 2^(attempt-1) as the CDK);
+//     (the response's Retry-After, which the CDK ignores, else
+//     1 s × 2^(attempt-1) as the CDK);
 //   - maxRetries is how many retries a request gets (the CDK's default 5);
 //   - handlers are built once and are safe for concurrent use.
 type errorHandler interface {

@@ -617,3 +617,51 @@ func TestFaultBodyCutAfterMasking(t *testing.T) {
 		t.Error("the response body is not quoted at all")
 	}
 }
+
+// The CDK 6.31.1 never reads Retry-After: with no backoff strategy, or
+// with strategies that all answer nothing, HttpClient._handle_error_resolution
+// raises DefaultBackoffException or RateLimitBackoffException, whose
+// handlers wait backoff.expo (1 s, 2 s, 4 s ...). The engine honours the
+// header there instead (doc.go, "Where the engine differs from the CDK");
+// a strategy that answers still wins over it, as in the CDK.
+func TestRetryAfterWhereNoStrategyAnswers(t *testing.T) {
+	const missingHeader = `error_handler:
+  type: DefaultErrorHandler
+  backoff_strategies:
+    - {type: WaitTimeFromHeader, header: X-Wait}`
+	const constant = `error_handler:
+  type: DefaultErrorHandler
+  backoff_strategies:
+    - {type: ConstantBackoffStrategy, backoff_time_in_seconds: 2}`
+	for _, c := range []struct {
+		name, handler string
+		status        int
+		retryAfter    string
+		want          time.Duration
+	}{
+		{"no strategy, 503", "", http.StatusServiceUnavailable, "7", 7 * time.Second},
+		{"no strategy, 429", "", http.StatusTooManyRequests, "7", 7 * time.Second},
+		{"no strategy, no header", "", http.StatusServiceUnavailable, "", time.Second},
+		{"strategy without an answer", missingHeader, http.StatusServiceUnavailable, "7", 7 * time.Second},
+		{"strategy with an answer", constant, http.StatusServiceUnavailable, "7", 2 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := runFault(t, faultManifest("", c.handler, ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+				if n == 1 {
+					if c.retryAfter != "" {
+						w.Header().Set("Retry-After", c.retryAfter)
+					}
+					w.WriteHeader(c.status)
+					return
+				}
+				okPage(w)
+			}), 5*time.Second)
+			if run.err != nil || run.records() != 2 {
+				t.Fatalf("err %v, %d records", run.err, run.records())
+			}
+			if len(run.sleeps) != 1 || run.sleeps[0] != c.want {
+				t.Errorf("waits %v, want [%v]", run.sleeps, c.want)
+			}
+		})
+	}
+}

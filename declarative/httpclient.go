@@ -271,6 +271,8 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 			return nil, false, berr
 		}
 		if !ok {
+			// No strategy answered: the CDK waits backoff.expo and never
+			// reads Retry-After; the engine honours it (doc.go).
 			if resp != nil {
 				wait, ok = retryAfter(resp.header, s.now())
 			}

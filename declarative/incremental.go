@@ -183,6 +183,9 @@ func (c *datetimeCursor) run(state *dict, v *vars, now func() time.Time) (*curso
 		// ("not self._slice_range"), where stepping by it read none.
 		r.step = nil
 	}
+	if ok, err := r.fromDateRange(state); ok || err != nil {
+		return r, err
+	}
 	// convert_from_sequential_state: the state's cursor value, when later
 	// than the start, is where this sync starts.
 	syncStart := r.start
@@ -201,6 +204,61 @@ func (c *datetimeCursor) run(state *dict, v *vars, now func() time.Time) (*curso
 	}
 	r.slices = []interval{{start: r.start, end: syncStart, mostRecent: &syncStart}}
 	return r, nil
+}
+
+// fromDateRange reads a state of the concurrent CDK's own form,
+// {"state_type": "date-range", "slices": [{"start", "end",
+// "most_recent_cursor_value"}], "legacy": {...}}, as ConcurrentCursor's
+// _get_concurrent_state does (is_state_message_compatible, then
+// deserialize): its slices are the windows already read and its "legacy"
+// mapping the state's other keys; ok is false for a state of another form.
+// Where the CDK 6.31.1 fails, the engine reads on: it parses
+// most_recent_cursor_value as it parses start and end (deserialize leaves
+// the string, which the CDK then formats or compares as a datetime), and
+// reads a state without slices as no state (stream_slices raises
+// "Expected at least one slice").
+func (r *cursorRun) fromDateRange(state *dict) (ok bool, err error) {
+	if state == nil {
+		return false, nil
+	}
+	if st, _ := state.Get("state_type"); st != "date-range" {
+		return false, nil
+	}
+	r.legacy = interpolation.NewDict(0)
+	if l, _ := state.Get("legacy"); l != nil {
+		if d, ok := l.(*dict); ok {
+			r.legacy = interpolation.Copy(d).(*dict)
+		}
+	}
+	list, _ := state.Get("slices")
+	slices, _ := list.([]value)
+	for _, e := range slices {
+		var iv interval
+		for _, b := range []struct {
+			key string
+			to  *time.Time
+		}{{"start", &iv.start}, {"end", &iv.end}} {
+			v, ok := dictGet(e, b.key)
+			if !ok {
+				return true, fmt.Errorf("a slice of the date-range state has no %q: %s", b.key, interpolation.Repr(e))
+			}
+			if *b.to, err = r.parse(v); err != nil {
+				return true, err
+			}
+		}
+		if v, ok := dictGet(e, "most_recent_cursor_value"); ok && interpolation.Truthy(v) {
+			t, err := r.parse(v)
+			if err != nil {
+				return true, err
+			}
+			iv.mostRecent = &t
+		}
+		r.slices = append(r.slices, iv)
+	}
+	if len(r.slices) == 0 {
+		r.slices = []interval{{start: r.start, end: r.start, mostRecent: &r.start}}
+	}
+	return true, nil
 }
 
 func durationOf(t *tmpl, v *vars) (*interpolation.Duration, error) {

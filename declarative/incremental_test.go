@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -202,4 +203,115 @@ func TestGlobalStateWithParentState(t *testing.T) {
 		`{"use_global_cursor":false,"states":[{"partition":{"conversation":8,"parent_slice":{}},"cursor":{"created_at":"2024-04-01T00:00:00Z"}}],"state":{"created_at":"2024-03-15T00:00:00Z"},"lookback_window":0,"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}}`,
 		`{"use_global_cursor":false,"states":[{"partition":{"conversation":8,"parent_slice":{}},"cursor":{"created_at":"2024-04-01T00:00:00Z"}}],"state":{"created_at":"2024-04-01T00:00:00Z"},"lookback_window":0,"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}}`,
 	})
+}
+
+// dateRangeManifest reads /events in windows of ten days through January
+// 2024, the window's bounds in the query, with a record dated at the end
+// of each window.
+const dateRangeManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [events]}
+concurrency_level: {type: ConcurrencyLevel, default_concurrency: 1}
+streams:
+  - type: DeclarativeStream
+    name: events
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/events", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%d"
+      start_datetime: "2024-01-01"
+      end_datetime: "2024-01-31"
+      step: P10D
+      cursor_granularity: P1D
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}
+      end_time_option: {type: RequestOption, inject_into: request_parameter, field_name: to}
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+func dateRangeState(streamState string) string {
+	return `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": ` + streamState + `}}]`
+}
+
+// TestDateRangeState follows ConcurrentCursor (streams/concurrent/cursor.py)
+// with the CustomFormatConcurrentStreamStateConverter the CDK builds for a
+// DatetimeBasedCursor (is_sequential_state=True): a state whose state_type
+// is "date-range" is taken as the windows already read
+// (_get_concurrent_state, deserialize), so stream_slices reads only the
+// gaps before and between them and from the last one's end to the end
+// datetime; the state emitted is the state's "legacy" mapping with the
+// cursor field set to the end of the first merged interval's newest
+// record, or its start (convert_to_state_message,
+// _get_latest_complete_time): the date-range keys are not written back.
+func TestDateRangeState(t *testing.T) {
+	api := func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		fmt.Fprintf(w, `{"data": [{"id": %q, "updated": %q}]}`, q.Get("from"), q.Get("to"))
+	}
+	state := dateRangeState(`{"state_type": "date-range", "legacy": {"other": 1},
+		"slices": [{"start": "2024-01-15", "end": "2024-01-20"}, {"start": "2024-01-05", "end": "2024-01-10"}]}`)
+	run := runFeature(t, dateRangeManifest, `{}`, state, api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	requests := append([]string(nil), run.requests...)
+	sort.Strings(requests)
+	sameStrings(t, "requests", requests, []string{
+		"GET /events?from=2024-01-01&to=2024-01-04",
+		"GET /events?from=2024-01-11&to=2024-01-14",
+		"GET /events?from=2024-01-20&to=2024-01-29",
+		"GET /events?from=2024-01-30&to=2024-01-31",
+	})
+	states := run.states("events")
+	for _, st := range states {
+		if strings.Contains(st, "state_type") || strings.Contains(st, "slices") {
+			t.Errorf("state %s keeps the date-range keys", st)
+		}
+	}
+	if len(states) == 0 || states[len(states)-1] != `{"other":1,"updated":"2024-01-31"}` {
+		t.Errorf("states %q, want the last one {\"other\":1,\"updated\":\"2024-01-31\"}", states)
+	}
+}
+
+// TestDateRangeStateWhereTheCDKFails pins the engine where the CDK 6.31.1
+// raises (doc.go, "Where the engine differs from the CDK"): the
+// converter's deserialize parses a slice's start and end but not its
+// most_recent_cursor_value, so the CDK later formats or compares that
+// string as a datetime and the stream fails; the engine parses it as it
+// parses start and end. A date-range state without slices, where the CDK's
+// stream_slices raises "Expected at least one slice", is read as no state.
+func TestDateRangeStateWhereTheCDKFails(t *testing.T) {
+	empty := func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data": []}`) }
+	run := runFeature(t, dateRangeManifest, `{}`, dateRangeState(`{"state_type": "date-range",
+		"slices": [{"start": "2024-01-01", "end": "2024-01-10", "most_recent_cursor_value": "2024-01-08"}]}`), empty)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", run.requests, []string{
+		"GET /events?from=2024-01-10&to=2024-01-19",
+		"GET /events?from=2024-01-20&to=2024-01-29",
+		"GET /events?from=2024-01-30&to=2024-01-31",
+	})
+	if states := run.states("events"); len(states) == 0 || states[len(states)-1] != `{"updated":"2024-01-08"}` {
+		t.Errorf("states %q, want the last one {\"updated\":\"2024-01-08\"}", states)
+	}
+
+	run = runFeature(t, dateRangeManifest, `{}`, dateRangeState(`{"state_type": "date-range", "slices": []}`), empty)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", run.requests, []string{
+		"GET /events?from=2024-01-01&to=2024-01-10",
+		"GET /events?from=2024-01-11&to=2024-01-20",
+		"GET /events?from=2024-01-21&to=2024-01-31",
+	})
+	if states := run.states("events"); len(states) == 0 || states[len(states)-1] != `{"updated":"2024-01-01"}` {
+		t.Errorf("states %q, want the last one {\"updated\":\"2024-01-01\"}", states)
+	}
 }

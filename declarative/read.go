@@ -831,14 +831,21 @@ func asDict(v value) *dict {
 // came from, for a substream partition router, as the CDK's
 // read_only_records does: a parent with a DatetimeBasedCursor is read with
 // the synchronous cursor (legacyCursor) from state (nil: none), which moves
-// forward slice by slice; its state at the end is returned (nil for a
-// parent without a cursor, or with partitions of its own, whose state is
-// not kept).
+// forward slice by slice; a parent with partitions of its own is read with
+// the CDK's PerPartitionWithGlobalCursor (legacyPerPartition), whose
+// state also carries the state of its own parents. Its state at the end is
+// returned (nil for a parent without a cursor, whose state is not kept).
 func (rc *readContext) readParent(ctx context.Context, parent *stream, state *dict, yield func(rec *dict, slice *streamSlice) error) (*dict, error) {
+	// pp is the cursor of a partitioned parent (nil: none); lc is then
+	// the cursor of the partition read (or the global one).
+	var pp *legacyPerPartition
 	readOne := func(slice *streamSlice, lc *legacyCursor, w *window) error {
 		sr := &sliceRead{stream: parent.name, slice: slice, state: interpolation.NewDict(0), options: parent.sliceOptions(slice)}
 		if lc != nil {
 			sr.state = lc.state()
+			if pp != nil {
+				sr.state = pp.state()
+			}
 			if parent.cursor.dataFeed {
 				sr.feed = lc
 			}
@@ -856,15 +863,23 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 			}
 		}
 		err := parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, sr, func(rec *dict, _ []byte) error {
-			if lc != nil {
+			switch {
+			case pp != nil:
+				if err := pp.observe(slice.partition, *w, rec); err != nil {
+					return err
+				}
+			case lc != nil:
 				if err := lc.observe(*w, rec); err != nil {
 					return err
 				}
 			}
 			return yield(rec, slice)
 		})
-		if err != nil || lc == nil {
+		switch {
+		case err != nil || lc == nil:
 			return err
+		case pp != nil:
+			return pp.closeSlice(slice.partition)
 		}
 		return lc.closeSlice()
 	}
@@ -905,12 +920,49 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 		}
 		return lc.state(), nil
 	}
-	// Each partition of a partitioned parent has a cursor of its own.
-	return nil, parent.router.partitions(ctx, rc, rc.vars(), nil, func(p *dict) error {
-		lc, err := newCursor()
+	if parent.cursor == nil {
+		return nil, parent.router.partitions(ctx, rc, rc.vars(), nil, func(p *dict) error {
+			return perPartition(p, nil)
+		})
+	}
+	// A partitioned parent's cursor is a PerPartitionWithGlobalCursor,
+	// whose state also sets the state of its router's parents.
+	var ps *parentStates
+	if sr, ok := parent.router.(*substreamRouter); ok {
+		var err error
+		if ps, err = sr.newParentStates(state, rc.vars()); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	pp, err = newLegacyPerPartition(parent.cursor, ps, state, rc.vars(), rc.src.opts.now, rc.src.opts.maxPartitions)
+	if err != nil {
+		return nil, err
+	}
+	pp.start()
+	lastHadWindows := false
+	err = parent.router.partitions(ctx, rc, rc.vars(), ps, func(p *dict) error {
+		lc, err := pp.cursorFor(p)
 		if err != nil {
 			return err
 		}
-		return perPartition(p, lc)
+		ws, err := lc.slices()
+		if err != nil {
+			return err
+		}
+		lastHadWindows = len(ws) > 0
+		for i := range ws {
+			if err := readOne(parent.windowSlice(lc, p, ws[i]), lc, &ws[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := pp.finish(lastHadWindows); err != nil {
+		return nil, err
+	}
+	return pp.state(), nil
 }
