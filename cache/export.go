@@ -304,12 +304,17 @@ func (p *linePage) sort() {
 func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, lo, hi string) error {
 	where := d.where[:len(d.where):len(d.where)]
 	args := d.args[:len(d.args):len(d.args)]
+	raw := backend.Quote(backend.ColumnRawID)
 	if lo != "" {
-		where = append(where, "("+backend.Quote(backend.ColumnRawID)+" > ?)")
-		args = append(args, lo)
+		where = append(where, "("+raw+" > ? AND "+raw+" <= ?)")
+		args = append(args, lo, hi)
+	} else {
+		// The first page also takes the rows without a raw id (a table
+		// written by hand): no bound holds them, and they come first in
+		// raw id order, as "".
+		where = append(where, "("+raw+" IS NULL OR "+raw+" <= ?)")
+		args = append(args, hi)
 	}
-	where = append(where, "("+backend.Quote(backend.ColumnRawID)+" <= ?)")
-	args = append(args, hi)
 	// No ORDER BY: the page's rows are the right ones whatever their
 	// order, and a table's rows usually come back in the raw id order
 	// they were loaded in. Sorting in the database cost a third of the
