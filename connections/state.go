@@ -121,7 +121,7 @@ func (st *state) lock(ctx context.Context) (unlock func(), err error) {
 	if st.path == "" {
 		return func() {}, nil
 	}
-	unlock, err = filelock.Lock(ctx, st.path+".lock")
+	unlock, err = filelock.Lock(ctx, st.path+".lock", nil, "")
 	if err != nil {
 		return nil, fmt.Errorf("connections: state file %s: %w", st.path, err)
 	}

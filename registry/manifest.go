@@ -426,7 +426,7 @@ func writeManifestCache(ctx context.Context, dir string, m *Manifest) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	unlock, err := filelock.Lock(ctx, filepath.Join(dir, cachedLock))
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, cachedLock), nil, "")
 	if err != nil {
 		return err
 	}
