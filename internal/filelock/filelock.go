@@ -34,7 +34,9 @@ var errBusy = errors.New("filelock: held by another")
 // Lock takes the exclusive lock of path (created if missing), waiting while
 // another process — or another Lock in this one — holds it, until ctx ends.
 // A wait of more than a second is logged to logger (when not nil), once,
-// at Info level, saying what waits (what) and for which file. The returned
+// saying what waits (what) and for which file: at Warn level, which a
+// program such as goab shows by default, since a process that waits
+// without a word looks hung. The returned
 // function releases it.
 func Lock(ctx context.Context, path string, logger *slog.Logger, what string) (unlock func(), err error) {
 	return lock(ctx, path, true, logger, what)
@@ -74,7 +76,7 @@ func lock(ctx context.Context, path string, exclusive bool, logger *slog.Logger,
 		case <-t.C:
 		}
 		if logger != nil && !since.IsZero() && time.Since(since) >= waitNotice {
-			logger.Info("waiting for a lock that another process or run holds", "for", what, "lock", path)
+			logger.Warn("waiting for a lock that another process or run holds", "for", what, "lock", path)
 			since = time.Time{} // once
 		}
 	}
