@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -134,7 +135,12 @@ func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest,
 		return nil, &ManifestError{Connector: name, Version: version, URL: u, Err: err}
 	}
 	if dir != "" {
-		if err := writeManifestCache(ctx, dir, m); err != nil {
+		// Writers of one cache take turns for milliseconds; one stopped
+		// while it holds the turn must not hang this download.
+		wctx, cancel := context.WithTimeout(ctx, l.timeout)
+		err := writeManifestCache(wctx, dir, m, l.logger)
+		cancel()
+		if err != nil {
 			l.logger.Warn("could not cache the manifest", "connector", name, "dir", dir, "error", err)
 		}
 	}
@@ -422,11 +428,11 @@ func readManifestFiles(dir, name, version string) (*Manifest, time.Time, error) 
 // a reader finds the old manifest or the new one, whole. Writers take
 // turns; one that finds the content directory written already (another
 // process downloaded the same version) only switches to it.
-func writeManifestCache(ctx context.Context, dir string, m *Manifest) error {
+func writeManifestCache(ctx context.Context, dir string, m *Manifest, logger *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	unlock, err := filelock.Lock(ctx, filepath.Join(dir, cachedLock), nil, "")
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, cachedLock), logger, "the disk cache of the manifest of "+m.Connector+", to store a download (another process stores one)")
 	if err != nil {
 		return err
 	}

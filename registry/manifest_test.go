@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/internal/httpbody"
 )
 
@@ -309,7 +311,7 @@ func TestManifestCacheConcurrentRefresh(t *testing.T) {
 		}
 		return m
 	}
-	if err := writeManifestCache(context.Background(), dir, version(0)); err != nil {
+	if err := writeManifestCache(context.Background(), dir, version(0), nil); err != nil {
 		t.Fatal(err)
 	}
 	const rounds = 100
@@ -322,7 +324,7 @@ func TestManifestCacheConcurrentRefresh(t *testing.T) {
 			defer wg.Done()
 			for i := range rounds {
 				// Both writers write the same version half the time.
-				if err := writeManifestCache(context.Background(), dir, version(i/2*2+w*(i%2))); err != nil {
+				if err := writeManifestCache(context.Background(), dir, version(i/2*2+w*(i%2)), nil); err != nil {
 					errs <- fmt.Errorf("writer %d, round %d: %w", w, i, err)
 					return
 				}
@@ -385,7 +387,7 @@ func TestManifestCacheEarlierLayout(t *testing.T) {
 	if err != nil || string(m.YAML) != "version: 1\n" || string(m.ComponentsPy) != "x = 1\n" {
 		t.Fatalf("%+v %v", m, err)
 	}
-	if err := writeManifestCache(context.Background(), dir, &Manifest{YAML: []byte("version: 2\n")}); err != nil {
+	if err := writeManifestCache(context.Background(), dir, &Manifest{YAML: []byte("version: 2\n")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if m, _, err = l.readManifestCache(dir, "source-o", "1.0.0"); err != nil || string(m.YAML) != "version: 2\n" || m.ComponentsPy != nil {
@@ -398,5 +400,47 @@ func TestManifestCacheEarlierLayout(t *testing.T) {
 	}
 	if len(names) != 3 { // the content directory, current, .lock
 		t.Fatalf("left in the version's directory: %v", names)
+	}
+}
+
+// A process stopped while it stores a manifest holds the cache's turn:
+// a download elsewhere still returns, within the loader's timeout, without
+// caching (a warning says so) rather than waiting for ever.
+func TestManifestCacheStuckWriter(t *testing.T) {
+	isolate(t)
+	srv := newManifestServer(t)
+	srv.set("/source-s/1.0.0/manifest.yaml", []byte("version: 1\n"))
+	cache := t.TempDir()
+	var log bytes.Buffer
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithTimeout(2*time.Second),
+		WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	dir := l.manifestCacheDir("source-s", "1.0.0")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := filelock.Lock(context.Background(), filepath.Join(dir, cachedLock), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	type result struct {
+		m   *Manifest
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := l.Manifest(context.Background(), "source-s", "1.0.0")
+		done <- result{m, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil || string(r.m.YAML) != "version: 1\n" {
+			t.Fatalf("%+v %v", r.m, r.err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Manifest still waits for a stuck writer after 60 s")
+	}
+	if !strings.Contains(log.String(), "could not cache the manifest") {
+		t.Fatalf("no warning: %s", log.String())
 	}
 }
