@@ -38,11 +38,11 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // Applies that share a state file, in this process or others (two cron
 // jobs, a service and a CI job), run one at a time: each waits for the
 // lock of the state file (<state file>.lock, released by the system when
-// its holder dies, even by kill -9) until ctx ends, then reads the state
-// file again, so that the fingerprints another apply saved meanwhile are
-// kept.
+// its holder dies, even by kill -9) until ctx ends, saying so to the
+// logger of WithLogger after a second, then reads the state file again,
+// so that the fingerprints another apply saved meanwhile are kept.
 func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
-	unlock, err := p.st.lock(ctx)
+	unlock, err := p.st.lock(ctx, r.logger)
 	if err != nil {
 		return err
 	}

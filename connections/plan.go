@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -44,6 +45,7 @@ type Reconciler struct {
 	statePath         string
 	deleteUnmentioned bool
 	secretOpts        []secrets.Option
+	logger            *slog.Logger
 }
 
 // Option configures a Reconciler.
@@ -61,6 +63,13 @@ func WithStateFile(path string) Option {
 		r.statePath = path
 		return nil
 	}
+}
+
+// WithLogger sends what Apply has to say to logger: that it waits for the
+// lock of the state file, which another apply holds. By default nothing is
+// logged.
+func WithLogger(logger *slog.Logger) Option {
+	return func(r *Reconciler) error { r.logger = logger; return nil }
 }
 
 // DeleteUnmentioned makes the plan delete the workspace's sources,

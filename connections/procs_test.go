@@ -3,17 +3,21 @@ package connections_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/connections"
 	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/filelock"
 )
 
 // Two teams' declarations sharing one workspace and one state file, as two
@@ -140,4 +144,44 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// An apply that waits for the state file's lock (another apply holds it)
+// says so once after a second through the logger of WithLogger, naming the
+// lock file; it goes on waiting until its context ends, and ends with the
+// context's error. Before, it waited without a word.
+func TestApplyWaitIsLogged(t *testing.T) {
+	e := setup(t)
+	var log syncBuffer
+	r := e.reconciler(t, teamHarvest, connections.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	p := e.plan(t, r)
+	lockFile := e.state + ".lock"
+	unlock, err := filelock.Lock(context.Background(), lockFile, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Apply(ctx, p) }()
+	// The line comes after a second; thirty is a generous limit.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(log.String(), "waiting for a lock"); {
+		select {
+		case err := <-done:
+			t.Fatalf("Apply ended (%v) while another apply held the state file", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Apply still waits for the state file after 30 s, and nothing was logged")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled wait ended with %v, want context.Canceled", err)
+	}
+	if line := log.String(); strings.Count(line, "waiting for a lock") != 1 || !strings.Contains(line, "lock="+lockFile) {
+		t.Fatalf("logged %q, want one line naming the lock file", line)
+	}
 }

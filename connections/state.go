@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -113,15 +114,16 @@ func (st *state) forget(kind Kind, name string) {
 	}
 }
 
-// lock takes the lock of the state file for an apply and reloads the
+// lock takes the lock of the state file for an apply (saying so to logger,
+// when not nil, once it has waited a while) and reloads the
 // state: the file may have changed since the plan read it (another process
 // applied), and saving what the plan read would lose that apply's
 // fingerprints, or all of them when the two runs made different keys.
-func (st *state) lock(ctx context.Context) (unlock func(), err error) {
+func (st *state) lock(ctx context.Context, logger *slog.Logger) (unlock func(), err error) {
 	if st.path == "" {
 		return func() {}, nil
 	}
-	unlock, err = filelock.Lock(ctx, st.path+".lock")
+	unlock, err = filelock.Lock(ctx, st.path+".lock", logger, "the state file "+st.path+", to apply (another apply holds it)")
 	if err != nil {
 		return nil, fmt.Errorf("connections: state file %s: %w", st.path, err)
 	}

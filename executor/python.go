@@ -98,7 +98,8 @@ func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err er
 		if err := p.ready(ctx); err != nil {
 			return nil, err
 		}
-		if unlock, err = filelock.RLock(ctx, p.venv+".lock"); err != nil {
+		if unlock, err = filelock.RLock(ctx, p.venv+".lock", p.o.logger,
+			"the venv of "+p.name+", to run it (another process installs or uninstalls it)"); err != nil {
 			return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
 		}
 		if _, err := os.Stat(p.entryPoint()); err == nil {
@@ -308,7 +309,8 @@ func (p *pythonExecutor) lock(ctx context.Context) (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(p.venv), 0o755); err != nil {
 		return nil, fmt.Errorf("executor: connector %s: install root: %w", p.name, err)
 	}
-	unlock, err = filelock.Lock(ctx, p.venv+".lock")
+	unlock, err = filelock.Lock(ctx, p.venv+".lock", p.o.logger,
+		"the venv of "+p.name+", to install or uninstall it (another process installs, uninstalls or runs it)")
 	if err != nil {
 		return nil, fmt.Errorf("executor: connector %s: its venv %s is in use (by another install, or by a run of the connector, in this process or another): %w", p.name, p.venv, err)
 	}

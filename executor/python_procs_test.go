@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
@@ -228,4 +230,92 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("waited in vain")
+}
+
+// An install, or a run, that waits for the lock of its venv (another
+// process installs, uninstalls or runs the connector) says so once after
+// a second through the connector's logger, naming the lock file; it goes
+// on waiting until its context ends, and ends with the context's error.
+// Before, it waited without a word.
+func TestPythonVenvWaitIsLogged(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	var log logBuffer
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: "airbyte-source-pytest"},
+		executor.Runtime{LogDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	lockFile := venvOf(p) + ".lock"
+	if err := os.MkdirAll(filepath.Dir(lockFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Another install holds the venv.
+	unlock, err := filelock.Lock(context.Background(), lockFile, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+
+	waitLogged := func(what string, call func(ctx context.Context) error) {
+		t.Helper()
+		log.Reset()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- call(ctx) }()
+		// The line comes after a second; sixty is a generous limit.
+		waitFor(t, func() bool {
+			select {
+			case err := <-done:
+				t.Fatalf("%s: ended (%v) while another held the venv", what, err)
+			default:
+			}
+			return strings.Contains(log.String(), "waiting for a lock")
+		})
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: a cancelled wait ended with %v, want context.Canceled", what, err)
+		}
+		line := log.String()
+		if strings.Count(line, "waiting for a lock") != 1 || !strings.Contains(line, "lock="+lockFile) || !strings.Contains(line, "source-pytest") {
+			t.Fatalf("%s: logged %q, want one line naming the connector and the lock file", what, line)
+		}
+	}
+	waitLogged("install", p.Install)
+
+	// A run of an installed connector waits for the install to end.
+	entry := filepath.Join(venvOf(p), "bin", "source-pytest")
+	if err := os.MkdirAll(filepath.Dir(entry), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(entry, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitLogged("run", func(ctx context.Context) error {
+		_, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+		return err
+	})
+}
+
+// logBuffer is a log written by one goroutine and read by another.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }

@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/x/goairbyte/internal/owner"
 )
@@ -22,7 +24,8 @@ import (
 //   - containers carry LabelOwner (host name, pid, pid namespace); exited
 //     or running containers of owners on this host and in this pid
 //     namespace that no longer run are removed when this process first
-//     talks to that Docker engine;
+//     talks to that Docker engine, and those of earlier releases (no pid
+//     namespace in the label) once they are from before this boot;
 //   - local connectors get SIGKILL when their parent dies (Pdeathsig, on
 //     Linux), so none is left running with parent 1; what they started in
 //     their process group is killed by the sweep of their temp dir, which
@@ -154,7 +157,7 @@ func sweepContainers(ctx context.Context, cli *client.Client) (removed int) {
 		return 0
 	}
 	for _, c := range list.Items {
-		if !deadOwner(c.Labels[LabelOwner]) {
+		if !deadOwner(c.Labels[LabelOwner], time.Unix(c.Created, 0), c.State) {
 			continue
 		}
 		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err == nil {
@@ -165,19 +168,78 @@ func sweepContainers(ctx context.Context, cli *client.Client) (removed int) {
 }
 
 // deadOwner reports whether a container's LabelOwner names a process of
-// this host and pid namespace that no longer runs. A pid says nothing
-// outside its namespace: a goairbyte in a container sharing the host's name
-// (docker run --network host) and Docker socket would otherwise take the
-// host's live goairbyte for dead and remove the containers of its runs, and
-// the host the container's.
-func deadOwner(label string) bool {
+// this host that no longer runs, given when the container was created and
+// its state. A pid says nothing outside its namespace: a goairbyte in a
+// container sharing the host's name (docker run --network host) and Docker
+// socket would otherwise take the host's live goairbyte for dead and
+// remove the containers of its runs, and the host the container's. So the
+// label (host:pid:namespace) must name this pid namespace.
+//
+// Releases before the namespace was in the label wrote host:pid: its pid
+// may be of any namespace, alive or dead here whatever its owner does. But
+// no process outlives a reboot, so such a container is a dead owner's when
+// it was created before this boot, with preBootMargin to spare, and is not
+// running (the executor sets no restart policy: after a reboot its
+// containers are exited or never started; a running one is of this boot,
+// whatever the clock says). As a last guard against a clock stepped far
+// forward, a pid alive here keeps the container. Without a boot time such
+// containers stay, as before. Where pid namespaces cannot be read (no
+// /proc: macOS, Windows) host:pid is the label this release writes too,
+// and its pid is judged as such.
+func deadOwner(label string, created time.Time, state container.ContainerState) bool {
 	h, rest, ok := strings.Cut(label, ":")
-	p, ns, _ := strings.Cut(rest, ":")
+	p, ns, hasNS := strings.Cut(rest, ":")
 	pid, err := strconv.Atoi(p)
-	if !ok || err != nil || h != hostName() || ns != pidNamespace() {
+	if !ok || err != nil || pid <= 0 || h != hostName() {
+		return false
+	}
+	here := pidNamespace()
+	if !hasNS && here != "" {
+		boot, ok := bootTimeOf()
+		if !ok || !created.Add(preBootMargin).Before(boot) {
+			return false
+		}
+		switch state {
+		case container.StateExited, container.StateCreated, container.StateDead:
+		default:
+			return false
+		}
+	} else if ns != here {
 		return false
 	}
 	return pid != os.Getpid() && !owner.Alive(pid)
+}
+
+// preBootMargin is how long before this boot a container with an old
+// label (host:pid) must have been created for the sweep to take its owner
+// for dead. The boot time is the clock now less the time since boot: a
+// clock stepped forward after boot (the first NTP sync of a machine with a
+// wrong or no real-time clock, a paused virtual machine resumed) moves it
+// later, past containers created since. An hour covers the corrections of
+// a real-time clock; what it leaves (containers created in the last hour
+// before a reboot) costs disk space, not a live run.
+const preBootMargin = time.Hour
+
+// bootTimeOf is bootTime; tests replace it to act as a host booted later.
+var bootTimeOf = bootTime
+
+// bootTime is when this host booted, from /proc/stat (the host's, inside a
+// container too); false where there is no /proc.
+func bootTime() (time.Time, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || sec <= 0 {
+				return time.Time{}, false
+			}
+			return time.Unix(sec, 0), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // ownerLabel is this process's LabelOwner value: host name, pid and, where

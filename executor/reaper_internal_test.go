@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+
 	"github.com/x/goairbyte/internal/owner"
 )
 
@@ -94,7 +96,7 @@ func TestSweepSparesAnotherPidNamespace(t *testing.T) {
 	if pid, err := strconv.Atoi(p); err != nil || pid == os.Getpid() || owner.Alive(pid) {
 		t.Skipf("the child's pid %s runs here too, or is unreadable: %v", p, err)
 	}
-	if deadOwner(label) {
+	if deadOwner(label, time.Now(), container.StateRunning) {
 		t.Fatalf("the container of a live process in another pid namespace (label %s) would be swept", label)
 	}
 	// And a dead owner of this namespace is still swept.
@@ -102,7 +104,7 @@ func TestSweepSparesAnotherPidNamespace(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	if l := fmt.Sprintf("%s:%d:%s", hostName(), dead.Process.Pid, pidNamespace()); !deadOwner(l) {
+	if l := fmt.Sprintf("%s:%d:%s", hostName(), dead.Process.Pid, pidNamespace()); !deadOwner(l, time.Now(), container.StateRunning) {
 		t.Fatalf("the container of a dead owner (label %s) would be left", l)
 	}
 }

@@ -4,14 +4,20 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/x/goairbyte/internal/atomicfile"
+	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/internal/httpbody"
 	"gopkg.in/yaml.v3"
 )
@@ -129,7 +135,12 @@ func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest,
 		return nil, &ManifestError{Connector: name, Version: version, URL: u, Err: err}
 	}
 	if dir != "" {
-		if err := writeManifestCache(dir, m); err != nil {
+		// Writers of one cache take turns for milliseconds; one stopped
+		// while it holds the turn must not hang this download.
+		wctx, cancel := context.WithTimeout(ctx, l.timeout)
+		err := writeManifestCache(wctx, dir, m, l.logger)
+		cancel()
+		if err != nil {
 			l.logger.Warn("could not cache the manifest", "connector", name, "dir", dir, "error", err)
 		}
 	}
@@ -287,13 +298,25 @@ func (l *Loader) manifestCacheDir(name, version string) string {
 	return filepath.Join(l.cacheDir, "manifests", name, version)
 }
 
-// The files of a cached manifest. noComponents records that the download
-// found no components.zip; manifest.yaml is written last, so a directory
-// without it is incomplete and ignored.
+// The layout of a cached manifest. The directory of a name and version
+// holds one directory per content it was ever refreshed with, named by the
+// content's hash (so that two processes downloading the same version write
+// the same directory), and cachedCurrent, a file naming the directory in
+// use, replaced atomically: a reader follows it to a whole manifest, and a
+// refresh never leaves the cache empty or half written, even for a moment.
+// In a content directory noComponents records that the download found no
+// components.zip; manifest.yaml is written last, so a directory without it
+// is incomplete and ignored. The mtime of cachedCurrent is the time of the
+// last download. Writers take turns through cachedLock and remove the
+// content directories no longer named. Releases before this layout kept
+// the files of one content directly in the directory of the version; such
+// a cache is still read, until the next refresh.
 const (
 	cachedManifest     = "manifest.yaml"
 	cachedComponents   = "components.py"
 	cachedNoComponents = "no-components"
+	cachedCurrent      = "current"
+	cachedLock         = ".lock"
 )
 
 // readManifestCache reads a cached manifest and its age.
@@ -301,32 +324,148 @@ func (l *Loader) readManifestCache(dir, name, version string) (*Manifest, time.D
 	if dir == "" {
 		return nil, 0, errNotCached
 	}
-	path := filepath.Join(dir, cachedManifest)
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, 0, errNotCached
+	// A writer may switch cachedCurrent and remove the content directory
+	// it named while this reads it: then the directory named now is read.
+	// Each try follows a newer switch, so a few suffice unless writers
+	// refresh without pause.
+	const tries = 5
+	for range tries {
+		content, mtime, err := readCurrent(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			m, mtime, err := readManifestFiles(dir, name, version) // the layout of earlier releases
+			if err != nil {
+				return nil, 0, err
+			}
+			return m, l.now().Sub(mtime), nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		m, _, err := readManifestFiles(filepath.Join(dir, content), name, version)
+		if err == nil {
+			return m, l.now().Sub(mtime), nil
+		}
+		if now, _, cerr := readCurrent(dir); cerr != nil || now == content {
+			return nil, 0, err // not a writer's switch: a damaged cache
+		}
 	}
-	yaml, err := os.ReadFile(path)
+	return nil, 0, errNotCached
+}
+
+// readCurrent returns the content directory that cachedCurrent in dir
+// names, and the file's mtime.
+func readCurrent(dir string) (string, time.Time, error) {
+	f, err := os.Open(filepath.Join(dir, cachedCurrent))
 	if err != nil {
-		return nil, 0, err
+		return "", time.Time{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	b, err := httpbody.Read(f, 256)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	name := strings.TrimSpace(string(b))
+	if !validContentName(name) {
+		return "", time.Time{}, errNotCached // written by hand or by something else
+	}
+	return name, st.ModTime(), nil
+}
+
+// contentName names the content directory of m: the hash of what the
+// directory holds.
+func contentName(m *Manifest) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\n", len(m.YAML))
+	h.Write(m.YAML)
+	if m.ComponentsPy != nil {
+		fmt.Fprintf(h, "%d\n", len(m.ComponentsPy))
+		h.Write(m.ComponentsPy)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// validContentName tells a name contentName can return.
+func validContentName(name string) bool {
+	if len(name) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(name)
+	return err == nil
+}
+
+// readManifestFiles reads the files of a cached manifest in dir, and the
+// mtime of manifest.yaml.
+func readManifestFiles(dir, name, version string) (*Manifest, time.Time, error) {
+	path := filepath.Join(dir, cachedManifest)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, time.Time{}, errNotCached
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	yaml, err := io.ReadAll(f)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	m := &Manifest{Connector: name, Version: version, YAML: yaml, From: path}
 	if py, err := os.ReadFile(filepath.Join(dir, cachedComponents)); err == nil {
 		m.ComponentsPy = py
 	} else if _, err := os.Stat(filepath.Join(dir, cachedNoComponents)); err != nil {
-		return nil, 0, errNotCached // written by hand or half written
+		return nil, time.Time{}, errNotCached // written by hand or half written
 	}
-	return m, l.now().Sub(st.ModTime()), nil
+	return m, st.ModTime(), nil
 }
 
-// writeManifestCache stores m in dir: a fresh directory renamed into place,
-// so that a reader never sees half of it.
-func writeManifestCache(dir string, m *Manifest) error {
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+// writeManifestCache stores m in dir: its content directory, written under
+// a temporary name and renamed, then cachedCurrent switched to it, so that
+// a reader finds the old manifest or the new one, whole. Writers take
+// turns; one that finds the content directory written already (another
+// process downloaded the same version) only switches to it.
+func writeManifestCache(ctx context.Context, dir string, m *Manifest, logger *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, ".manifest-*")
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, cachedLock), logger, "the disk cache of the manifest of "+m.Connector+", to store a download (another process stores one)")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	content := contentName(m)
+	if _, err := os.Stat(filepath.Join(dir, content, cachedManifest)); err != nil {
+		if err := writeManifestFiles(dir, content, m); err != nil {
+			return err
+		}
+	}
+	if err := atomicfile.Write(filepath.Join(dir, cachedCurrent), []byte(content+"\n"), 0o644); err != nil {
+		return err
+	}
+	// What is not current goes: older contents, the temporary directories
+	// of writers killed before their rename (writers hold the lock), the
+	// files of the earlier layout. Readers still in an old content retry.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // the cache is right; only tidying failed
+	}
+	for _, e := range entries {
+		switch n := e.Name(); {
+		case n == content || n == cachedCurrent || n == cachedLock || strings.HasPrefix(n, "."+cachedCurrent+"."):
+		default:
+			os.RemoveAll(filepath.Join(dir, n))
+		}
+	}
+	return nil
+}
+
+// writeManifestFiles writes the content directory dir/content of m.
+func writeManifestFiles(dir, content string, m *Manifest) error {
+	tmp, err := os.MkdirTemp(dir, ".manifest-*")
 	if err != nil {
 		return err
 	}
@@ -341,8 +480,11 @@ func writeManifestCache(dir string, m *Manifest) error {
 	if err := os.WriteFile(filepath.Join(tmp, cachedManifest), m.YAML, 0o644); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	final := filepath.Join(dir, content)
+	// An incomplete directory of that name is a writer's killed before
+	// manifest.yaml; writers take turns, so it is no one's now.
+	if err := os.RemoveAll(final); err != nil {
 		return err
 	}
-	return os.Rename(tmp, dir)
+	return os.Rename(tmp, final)
 }

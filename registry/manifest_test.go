@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/internal/httpbody"
 )
 
@@ -290,5 +293,154 @@ func TestManifestNotAManifest(t *testing.T) {
 	}
 	if n := srv.count(path); n != 2 {
 		t.Fatalf("%d downloads, want 2: the page must not have been cached", n)
+	}
+}
+
+// TestManifestCacheConcurrentRefresh: two writers refresh one cached
+// manifest at once — sometimes with the same version, sometimes with
+// another — while a reader reads it in a loop. No write fails (a lost race
+// is no error), and the reader always finds a whole manifest: never none,
+// never the manifest of one version with the components of another.
+func TestManifestCacheConcurrentRefresh(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "manifests", "source-r", "latest")
+	l := NewLoader(WithCacheDir(filepath.Dir(filepath.Dir(filepath.Dir(dir)))))
+	version := func(n int) *Manifest {
+		m := &Manifest{Connector: "source-r", Version: "latest", YAML: []byte(fmt.Sprintf("version: %d\n", n))}
+		if n%2 == 0 { // even versions have Python code, odd ones none
+			m.ComponentsPy = []byte(fmt.Sprintf("# %d\n", n))
+		}
+		return m
+	}
+	if err := writeManifestCache(context.Background(), dir, version(0), nil); err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*rounds)
+	stop := make(chan struct{})
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				// Both writers write the same version half the time.
+				if err := writeManifestCache(context.Background(), dir, version(i/2*2+w*(i%2)), nil); err != nil {
+					errs <- fmt.Errorf("writer %d, round %d: %w", w, i, err)
+					return
+				}
+			}
+		}()
+	}
+	readerDone := make(chan struct{})
+	reads := 0
+	go func() {
+		defer close(readerDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			reads++
+			m, _, err := l.readManifestCache(dir, "source-r", "latest")
+			if err != nil {
+				errs <- fmt.Errorf("read %d: %w", reads, err)
+				return
+			}
+			var n int
+			if _, err := fmt.Sscanf(string(m.YAML), "version: %d\n", &n); err != nil {
+				errs <- fmt.Errorf("read %d: manifest %q", reads, m.YAML)
+				return
+			}
+			want := version(n).ComponentsPy
+			if !bytes.Equal(m.ComponentsPy, want) {
+				errs <- fmt.Errorf("read %d: version %d with components %q, want %q", reads, n, m.ComponentsPy, want)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-readerDone
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d reads", reads)
+}
+
+// TestManifestCacheEarlierLayout: a manifest cached by a release that kept
+// its files directly in the version's directory is still read, and the
+// next refresh replaces that layout.
+func TestManifestCacheEarlierLayout(t *testing.T) {
+	isolate(t)
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "manifests", "source-o", "1.0.0")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, cachedComponents), []byte("x = 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, cachedManifest), []byte("version: 1\n"), 0o644)
+	srv := newManifestServer(t)
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache))
+	m, err := l.Manifest(context.Background(), "source-o", "1.0.0")
+	if err != nil || string(m.YAML) != "version: 1\n" || string(m.ComponentsPy) != "x = 1\n" {
+		t.Fatalf("%+v %v", m, err)
+	}
+	if err := writeManifestCache(context.Background(), dir, &Manifest{YAML: []byte("version: 2\n")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m, _, err = l.readManifestCache(dir, "source-o", "1.0.0"); err != nil || string(m.YAML) != "version: 2\n" || m.ComponentsPy != nil {
+		t.Fatalf("after a refresh: %+v %v", m, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 3 { // the content directory, current, .lock
+		t.Fatalf("left in the version's directory: %v", names)
+	}
+}
+
+// A process stopped while it stores a manifest holds the cache's turn:
+// a download elsewhere still returns, within the loader's timeout, without
+// caching (a warning says so) rather than waiting for ever.
+func TestManifestCacheStuckWriter(t *testing.T) {
+	isolate(t)
+	srv := newManifestServer(t)
+	srv.set("/source-s/1.0.0/manifest.yaml", []byte("version: 1\n"))
+	cache := t.TempDir()
+	var log bytes.Buffer
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithTimeout(2*time.Second),
+		WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	dir := l.manifestCacheDir("source-s", "1.0.0")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := filelock.Lock(context.Background(), filepath.Join(dir, cachedLock), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	type result struct {
+		m   *Manifest
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := l.Manifest(context.Background(), "source-s", "1.0.0")
+		done <- result{m, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil || string(r.m.YAML) != "version: 1\n" {
+			t.Fatalf("%+v %v", r.m, r.err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Manifest still waits for a stuck writer after 60 s")
+	}
+	if !strings.Contains(log.String(), "could not cache the manifest") {
+		t.Fatalf("no warning: %s", log.String())
 	}
 }

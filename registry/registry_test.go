@@ -333,7 +333,7 @@ func TestCacheFromTheFutureIsStale(t *testing.T) {
 	if _, err := ml.Manifest(ctx, "source-m", ""); err != nil {
 		t.Fatal(err)
 	}
-	mpath := filepath.Join(dir, "manifests", "source-m", "latest", "manifest.yaml")
+	mpath := filepath.Join(dir, "manifests", "source-m", "latest", cachedCurrent) // its mtime is the download's
 	if err := os.Chtimes(mpath, future, future); err != nil {
 		t.Fatal(err)
 	}

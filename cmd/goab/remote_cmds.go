@@ -203,7 +203,7 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 	if *state == "" {
 		*state = strings.TrimSuffix(*file, ".yaml") + ".state.json"
 	}
-	opts := []connections.Option{connections.WithStateFile(*state)}
+	opts := []connections.Option{connections.WithStateFile(*state), connections.WithLogger(e.conns.Logger())}
 	if *del {
 		opts = append(opts, connections.DeleteUnmentioned())
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 )
@@ -20,28 +21,40 @@ import (
 // unnoticeable and costs nothing.
 const pollInterval = 100 * time.Millisecond
 
+// waitNotice is how long a Lock waits before it says, once, what it waits
+// for: the locks are held for seconds, and a process that waits that long
+// without a word looks hung (a pip install can hold a venv for minutes).
+// A second is beyond the hold of a quick apply or a check of a venv, so
+// the line appears only when a real wait begins.
+const waitNotice = time.Second
+
 // errBusy is what tryLock returns when another holder has the lock.
 var errBusy = errors.New("filelock: held by another")
 
 // Lock takes the exclusive lock of path (created if missing), waiting while
 // another process — or another Lock in this one — holds it, until ctx ends.
-// The returned function releases it.
-func Lock(ctx context.Context, path string) (unlock func(), err error) {
-	return lock(ctx, path, true)
+// A wait of more than a second is logged to logger (when not nil), once,
+// saying what waits (what) and for which file: at Warn level, which a
+// program such as goab shows by default, since a process that waits
+// without a word looks hung. The returned
+// function releases it.
+func Lock(ctx context.Context, path string, logger *slog.Logger, what string) (unlock func(), err error) {
+	return lock(ctx, path, true, logger, what)
 }
 
 // RLock takes a shared lock of path: any number of shared holders at once,
-// none while an exclusive one holds it.
-func RLock(ctx context.Context, path string) (unlock func(), err error) {
-	return lock(ctx, path, false)
+// none while an exclusive one holds it. It waits and logs as Lock does.
+func RLock(ctx context.Context, path string, logger *slog.Logger, what string) (unlock func(), err error) {
+	return lock(ctx, path, false, logger, what)
 }
 
-func lock(ctx context.Context, path string, exclusive bool) (func(), error) {
+func lock(ctx context.Context, path string, exclusive bool, logger *slog.Logger, what string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the lock file %s: %w", path, err)
 	}
 	var t *time.Ticker
+	var since time.Time
 	for {
 		err := tryLock(f, exclusive)
 		if err == nil {
@@ -54,12 +67,17 @@ func lock(ctx context.Context, path string, exclusive bool) (func(), error) {
 		if t == nil {
 			t = time.NewTicker(pollInterval)
 			defer t.Stop()
+			since = time.Now()
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
 			return nil, fmt.Errorf("waiting for the lock %s, which another process holds: %w", path, ctx.Err())
 		case <-t.C:
+		}
+		if logger != nil && !since.IsZero() && time.Since(since) >= waitNotice {
+			logger.Warn("waiting for a lock that another process or run holds", "for", what, "lock", path)
+			since = time.Time{} // once
 		}
 	}
 	// Closing the file releases the lock.

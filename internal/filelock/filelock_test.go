@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/internal/filelock"
 )
@@ -19,11 +23,18 @@ func TestHoldLockChild(t *testing.T) {
 	if path == "" {
 		t.Skip("run by the other tests")
 	}
-	if _, err := filelock.Lock(context.Background(), path); err != nil {
+	unlock, err := filelock.Lock(context.Background(), path, nil, "")
+	if err != nil {
 		t.Fatal(err)
 	}
+	// Kept alive: a lock no longer referenced is released when the
+	// garbage collector closes its file. And no select {}: the runtime
+	// ends a process whose goroutines all block for good.
+	defer unlock()
 	os.Stdout.WriteString("locked\n")
-	select {}
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 // startHolder starts a child process holding the lock of path and returns
@@ -55,16 +66,16 @@ func TestHolderKilled(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := filelock.Lock(ctx, path); !errors.Is(err, context.Canceled) {
+	if _, err := filelock.Lock(ctx, path, nil, ""); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Lock while another process holds it: %v, want it to wait until its context ends", err)
 	}
-	if _, err := filelock.RLock(ctx, path); !errors.Is(err, context.Canceled) {
+	if _, err := filelock.RLock(ctx, path, nil, ""); !errors.Is(err, context.Canceled) {
 		t.Fatalf("RLock while another process holds it: %v, want it to wait until its context ends", err)
 	}
 
 	holder.Process.Kill() // SIGKILL
 	holder.Wait()
-	unlock, err := filelock.Lock(context.Background(), path)
+	unlock, err := filelock.Lock(context.Background(), path, nil, "")
 	if err != nil {
 		t.Fatalf("Lock after the holder was killed: %v", err)
 	}
@@ -77,27 +88,88 @@ func TestSharedAndExclusive(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "x.lock")
 	ctx := context.Background()
-	r1, err := filelock.RLock(ctx, path)
+	r1, err := filelock.RLock(ctx, path, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := filelock.RLock(ctx, path)
+	r2, err := filelock.RLock(ctx, path, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := filelock.Lock(cancelled, path); !errors.Is(err, context.Canceled) {
+	if _, err := filelock.Lock(cancelled, path, nil, ""); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Lock under two shared locks: %v, want it to wait", err)
 	}
 	r1()
 	r2()
-	unlock, err := filelock.Lock(ctx, path)
+	unlock, err := filelock.Lock(ctx, path, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := filelock.RLock(cancelled, path); !errors.Is(err, context.Canceled) {
+	if _, err := filelock.RLock(cancelled, path, nil, ""); !errors.Is(err, context.Canceled) {
 		t.Fatalf("RLock under an exclusive lock: %v, want it to wait", err)
 	}
 	unlock()
+}
+
+// A wait of more than a second says, once, what waits and for which file,
+// through the caller's logger; cancelling the context ends the wait with
+// the context's error. Before, the wait was silent.
+func TestLongWaitIsLogged(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "x.lock")
+	startHolder(t, path)
+	for _, shared := range []bool{false, true} {
+		var log syncBuffer
+		logger := slog.New(slog.NewTextHandler(&log, nil))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			lock := filelock.Lock
+			if shared {
+				lock = filelock.RLock
+			}
+			_, err := lock(ctx, path, logger, "the test's thing")
+			done <- err
+		}()
+		// The line comes after a second; thirty is a generous limit.
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(log.String(), "waiting"); {
+			select {
+			case err := <-done:
+				t.Fatalf("shared %v: the wait ended (%v) before it was logged", shared, err)
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("shared %v: still waiting for the lock after 30 s, and nothing logged", shared)
+			}
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("shared %v: a cancelled wait returned %v, want context.Canceled", shared, err)
+		}
+		line := log.String()
+		if strings.Count(line, "\n") != 1 || !strings.Contains(line, `for="the test's thing"`) || !strings.Contains(line, "lock="+path) {
+			t.Fatalf("shared %v: logged %q, want one line naming the thing and the file", shared, line)
+		}
+	}
+}
+
+// syncBuffer is a log written by one goroutine and read by another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
