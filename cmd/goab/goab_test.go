@@ -61,8 +61,23 @@ type result struct {
 // logs in a temporary directory. extraEnv entries are KEY=VALUE.
 func goab(t *testing.T, extraEnv []string, args ...string) result {
 	t.Helper()
+	return goabIn(t, t.TempDir(), extraEnv, args...)
+}
+
+// goabIn runs the binary as goab does, in the working directory dir. With
+// dir "", the working directory is one deleted before goab starts.
+func goabIn(t *testing.T, dir string, extraEnv []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(goabBin, args...)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
+	if dir == "" {
+		// A shell enters the directory, removes it and becomes goab.
+		gone := filepath.Join(t.TempDir(), "gone")
+		if err := os.Mkdir(gone, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `cd "$0" && rmdir "$0" && exec "$@"`, gone, goabBin}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "NO_LIVE_PROGRESS=1",
 		"GOAIRBYTE_LOG_DIR="+t.TempDir(), "CI=1")
 	cmd.Env = append(cmd.Env, extraEnv...)
