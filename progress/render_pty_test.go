@@ -93,6 +93,43 @@ func TestRendererOnTerminalFitsWideNames(t *testing.T) {
 	}
 }
 
+// WithASCII: the live line on a terminal whose locale is not UTF-8 has
+// " | " between its parts and "..." where it is cut, and its bytes are all
+// ASCII, as are those of the plain lines written elsewhere.
+func TestRendererInASCII(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	tty, wait := ptyOutput(t, 60)
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty), WithASCII(true))
+	for _, name := range []string{"products", "users", "purchases"} {
+		h.tr.Stream(name).Read(1000, 1000)
+	}
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	live := strings.Split(wait(), clearLine)[1]
+	want := "Reading source-faker: products 1,000 rec (1,000 rec/s, 0..."
+	if live != want {
+		t.Fatalf("live line on 60 columns\n got  %q\n want %q", live, want)
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = newHarness(t, OpRead, "source-faker", WithOutput(w), withPlainInterval(time.Second), WithASCII(true))
+	h.tr.Stream("users").Read(10, 10)
+	h.tr.Stream("purchases")
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	w.Close()
+	out, err := io.ReadAll(r)
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		t.Fatal(err)
+	}
+	if want := "Reading source-faker: users 10 rec (10 rec/s, 0.0 MB/s) | purchases 0 | 1.0 s\n"; !strings.HasPrefix(string(out), want) {
+		t.Fatalf("pipe output %q, want it to start with %q", out, want)
+	}
+}
+
 func TestRendererOnTerminalWithoutLiveProgress(t *testing.T) {
 	t.Setenv("NO_LIVE_PROGRESS", "yes")
 	tty, wait := ptyOutput(t, 200)
