@@ -108,6 +108,9 @@ type env struct {
 	text   io.Writer
 	stderr io.Writer
 	conns  *goairbyte.Environment
+	// ascii says that the terminal's locale is not UTF-8 (or TERM is
+	// dumb): what goab draws beyond the connectors' own text is in ASCII.
+	ascii bool
 }
 
 // newEnv makes the Environment of one goab run: the library's logger writes
@@ -117,7 +120,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	conns := goairbyte.NewEnvironment()
 	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(stderr),
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
-	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns}
+	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: !termsafe.Unicode(os.Getenv)}
 }
 
 // printJSON writes the JSON text b to stdout with the characters a
