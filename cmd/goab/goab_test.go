@@ -781,3 +781,69 @@ func TestJSONOutputCannotDriveTheTerminal(t *testing.T) {
 		}
 	}
 }
+
+// goab --help, and the help of each command that runs a connector, says
+// where the connectors' log files go: $GOAIRBYTE_LOG_DIR, else goairbyte/logs
+// in the temp directory ($TMPDIR), else, where another user owns that,
+// goairbyte-logs-<uid> beside it. Each place the help names is where a run
+// that fails puts its log, as its error says.
+func TestHelpSaysWhereLogsGo(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
+	fail := []string{"records", "stderrexit", "--local-executable", bin, "--config", "{}", "--stream", "items"}
+	logOf := func(t *testing.T, env []string) string {
+		t.Helper()
+		r := goab(t, env, fail...)
+		r.want(t, 1)
+		m := regexp.MustCompile(`log is in (\S+?)\.?$`).FindStringSubmatch(errorParagraph(t, r))
+		if m == nil {
+			t.Fatalf("the error names no log file: %s", r.stderr)
+		}
+		return filepath.Dir(m[1])
+	}
+	helps := func(t *testing.T, env []string) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, args := range [][]string{{"--help"}, {"read", "--help"}, {"check", "--help"}, {"sync", "--help"}, {"benchmark", "--help"}} {
+			r := goab(t, env, args...)
+			r.want(t, 0)
+			out[strings.Join(args, " ")] = strings.Join(strings.Fields(r.stdout), " ") // as one line: a path may be wrapped
+		}
+		return out
+	}
+	wantIn := func(t *testing.T, helps map[string]string, words ...string) {
+		t.Helper()
+		for args, h := range helps {
+			for _, w := range words {
+				if !strings.Contains(h, w) {
+					t.Errorf("goab %s does not say %q:\n%s", args, w, h)
+				}
+			}
+		}
+	}
+
+	tmp := t.TempDir()
+	env := []string{"TMPDIR=" + tmp, "GOAIRBYTE_LOG_DIR="}
+	shared := logOf(t, env)
+	if shared != filepath.Join(tmp, "goairbyte", "logs") {
+		t.Fatalf("the test is void: the log went to %s", shared)
+	}
+	wantIn(t, helps(t, env), "GOAIRBYTE_LOG_DIR", shared)
+
+	// The shared directory cannot be used (as root nothing is another
+	// user's: a file where the directory should be fails alike).
+	tmp = t.TempDir()
+	os.WriteFile(filepath.Join(tmp, "goairbyte"), nil, 0o644)
+	env = []string{"TMPDIR=" + tmp, "GOAIRBYTE_LOG_DIR="}
+	own := logOf(t, env)
+	if own != filepath.Join(tmp, "goairbyte-logs-"+strconv.Itoa(os.Getuid())) {
+		t.Fatalf("the test is void: the log went to %s", own)
+	}
+	wantIn(t, helps(t, env), "GOAIRBYTE_LOG_DIR", own, "another user")
+
+	set := t.TempDir()
+	env = []string{"GOAIRBYTE_LOG_DIR=" + set}
+	if got := logOf(t, env); got != set {
+		t.Fatalf("the log went to %s, not GOAIRBYTE_LOG_DIR %s", got, set)
+	}
+	wantIn(t, helps(t, env), "GOAIRBYTE_LOG_DIR", set)
+}

@@ -56,6 +56,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -242,9 +244,43 @@ func printMainUsage(w io.Writer) {
 		"Exit status: 0 success, 1 connector or sync failure, 2 usage error.\n\n"+
 		"Environment:\n"+
 		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
-		"  GOAIRBYTE_LOG_DIR       where connector log files go (default: goairbyte/logs in the temp directory)\n"+
+		"  GOAIRBYTE_LOG_DIR       where connector log files go (see Connector logs)\n"+
+		"  TMPDIR                  the temp directory, of the default log directory and of each run's files\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
 		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads (a --version must match the metadata.yaml beside the manifest)\n"+
-		"  NO_LIVE_PROGRESS        set: no live progress line\n")
+		"  NO_LIVE_PROGRESS        set: no live progress line\n"+
+		"  LC_ALL, LC_CTYPE, LANG  the first set decides the charset: not UTF-8 (or TERM=dumb) makes the progress line ASCII\n"+
+		"\nConnector logs:\n%s\n", wrap(logsHelp(), 100, "  "))
+}
+
+// logsHelp says where connector log files go, as the executor decides it
+// (executor/options.go) for this process: goab's help and the help of every
+// command that runs a connector say it.
+func logsHelp() string {
+	const kept = "Each connector run keeps its whole output (stderr and LOG messages) in a log file, which goab's error names when the run fails; files older than a week are removed."
+	if dir := os.Getenv("GOAIRBYTE_LOG_DIR"); dir != "" {
+		return fmt.Sprintf("%s The files go to %s, as GOAIRBYTE_LOG_DIR says.", kept, dir)
+	}
+	return fmt.Sprintf("%s The files go to %s, or, where another user owns that directory, to %s (the temp directory is $TMPDIR, else /tmp); GOAIRBYTE_LOG_DIR names another.",
+		kept, filepath.Join(os.TempDir(), "goairbyte", "logs"), filepath.Join(os.TempDir(), "goairbyte-logs-"+strconv.Itoa(os.Getuid())))
+}
+
+// wrap breaks text into lines of at most width columns (a longer word
+// stands alone), each starting with indent.
+func wrap(text string, width int, indent string) string {
+	var b strings.Builder
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if line != indent && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line)
+	return b.String()
 }
