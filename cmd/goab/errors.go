@@ -172,7 +172,7 @@ func cliAdvice(prefix string, err error) error {
 // options goab sets are here: a message about another cannot arise.
 func goOptionsToFlags(prefix string) *strings.Replacer {
 	pairs := []string{
-		"get it as a destination (goairbyte.GetDestination)", "goab runs a destination as the --destination of goab sync, or checks it with goab validate",
+		"get it as a destination (goairbyte.GetDestination)", "goab runs a destination as the --destination of goab sync, and shows or checks it with goab spec, check and validate",
 		"get it as a source (goairbyte.GetSource)", "give it as the source: goab sync SOURCE --destination DESTINATION",
 	}
 	for _, o := range [][2]string{

@@ -287,6 +287,39 @@ func TestSpecCheckDiscover(t *testing.T) {
 	}
 }
 
+// goab spec and goab check take a destination as they take a source (its
+// help says "a connector"), as goab validate does: a newcomer looks up a
+// destination's config with goab spec before writing a sync.
+func TestSpecCheckDestination(t *testing.T) {
+	lj := localJSON(t)
+	r := goab(t, nil, "spec", "destination-local-json", "--local-executable", lj, "--format", "json")
+	r.want(t, 0)
+	var spec struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &spec); err != nil || spec.Properties["destination_path"] == nil {
+		t.Fatalf("spec --format json: %v\n%s", err, r.stdout)
+	}
+	r = goab(t, nil, "spec", "destination-local-json") // the built-in one
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "destination_path:") {
+		t.Errorf("spec as YAML:\n%s", r.stdout)
+	}
+	r = goab(t, nil, "check", "destination-local-json", "--local-executable", lj, "--config", `{"destination_path": "`+t.TempDir()+`"}`)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "destination-local-json: connection check succeeded") {
+		t.Errorf("check: %q", r.stdout)
+	}
+	// What only a source has is refused.
+	for _, extra := range [][]string{{"--streams", "users"}, {"--manifest", "m.yaml"}} {
+		r = goab(t, nil, append([]string{"check", "destination-local-json", "--config", "{}"}, extra...)...)
+		r.want(t, 2)
+		if p := errorParagraph(t, r); !strings.Contains(p, extra[0]) {
+			t.Errorf("check %v: %s", extra, p)
+		}
+	}
+}
+
 func TestCheckFailsNamingTheField(t *testing.T) {
 	r := goab(t, nil, "check", "source-faker", "--local-executable", faker(t), "--config", `{"count": -5}`)
 	r.want(t, 1)
