@@ -149,6 +149,20 @@ func TestHelpForEveryCommand(t *testing.T) {
 	goab(t, nil).want(t, 2)
 }
 
+// goab --help lists every exit status a command has: plan's 2 for
+// changes too, which a script reading only the main help would take for a
+// usage error.
+func TestMainHelpListsExitStatuses(t *testing.T) {
+	r := goab(t, nil, "--help")
+	r.want(t, 0)
+	line := regexp.MustCompile(`(?m)^Exit status:.*$`).FindString(r.stdout)
+	for _, w := range []string{"0 success", "1 connector or sync failure", "2 usage error", "plan"} {
+		if !strings.Contains(line, w) {
+			t.Errorf("the exit status line %q lacks %q", line, w)
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	cases := []struct {
 		args []string

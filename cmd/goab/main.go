@@ -40,7 +40,7 @@
 // owns that), which error messages name.
 //
 // Exit status: 0 on success, 1 when a connector, a check or a sync fails,
-// 2 on a usage error; a reader of stdout that goes away (goab connectors |
+// 2 on a usage error or when plan finds changes; a reader of stdout that goes away (goab connectors |
 // head) is no failure. Errors are printed on stderr as one paragraph that says
 // what failed, why, and where the connector's log file is.
 //
@@ -241,7 +241,7 @@ func printMainUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'goab <command> --help' for a command's flags and an example.\n"+
-		"Exit status: 0 success, 1 connector or sync failure, 2 usage error.\n\n"+
+		"Exit status: 0 success, 1 connector or sync failure, 2 usage error or, for plan, a workspace that differs from its file.\n\n"+
 		"Environment:\n"+
 		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (see Connector logs)\n"+
