@@ -13,7 +13,7 @@ import (
 // The progress a Read or Write draws through an Environment is in ASCII
 // where the Environment was made in a locale that is not UTF-8, whose
 // terminal shows '·' and '…' as mojibake; a call's own
-// progress.WithASCII(false) wins. Not parallel: it sets LC_ALL.
+// progress.WithASCII(false) wins. Not parallel: it sets LC_ALL and TERM.
 func TestEnvironmentProgressFollowsTheLocale(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -27,6 +27,7 @@ func TestEnvironmentProgressFollowsTheLocale(t *testing.T) {
 	} {
 		t.Run(tc.lcAll, func(t *testing.T) {
 			t.Setenv("LC_ALL", tc.lcAll)
+			t.Setenv("TERM", "xterm") // one that redraws and shows UTF-8
 			env := offline(t)
 			env.RegisterConnector("destination-echo", func() any { return echoDest{} })
 			term := ptytest.Open(t, 40)

@@ -30,12 +30,11 @@
 //
 // The default renderer writes to os.Stderr (see [WithOutput]). On a terminal
 // it keeps one live line that redraws in place; elsewhere (a log file, a CI
-// job) it writes a plain line every 5 s. With
+// job, a terminal whose TERM is dumb) it writes a plain line every 5 s. With
 // WithLiveProgress(false), or when the environment variable NO_LIVE_PROGRESS
 // is set to anything, it writes nothing until the end. With WithASCII(true),
 // for a terminal whose locale is not UTF-8, its lines hold only ASCII. In
-// every case the
-// operation ends with exactly one summary line:
+// every case the operation ends with exactly one summary line:
 //
 //	Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000
 //

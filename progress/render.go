@@ -45,10 +45,18 @@ func newTextRenderer(w io.Writer, mask func(string) string, live, ascii bool, pl
 	if ascii {
 		r.glyphs = asciiGlyphs
 	}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := w.(*os.File); ok && redraws(f) {
 		r.tty, r.fd = true, int(f.Fd())
 	}
 	return r
+}
+
+// redraws reports whether f is a terminal that can redraw a line: a
+// terminal whose TERM is not "dumb" (an editor's shell buffer, a serial
+// console), which shows an erase sequence as text and keeps every redraw.
+// Elsewhere lines are written plain, as to a file.
+func redraws(f *os.File) bool {
+	return term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"
 }
 
 // render draws s. Write errors are ignored: a closed terminal must not fail a
