@@ -28,7 +28,9 @@
 // read, sync and benchmark show their progress on stderr — one live line on
 // a terminal, a plain line every few seconds elsewhere — and end with one
 // summary line there (records, time, rate); --no-progress turns all of it off
-// and NO_LIVE_PROGRESS keeps only the summary line. stdout is for scripts:
+// and NO_LIVE_PROGRESS keeps only the summary line. Where the locale
+// (LC_ALL, LC_CTYPE, LANG) is not UTF-8 these lines are ASCII, and a
+// terminal whose TERM is dumb gets plain lines. stdout is for scripts:
 // read prints only a table there, one row per stream read (STREAM, RECORDS
 // LOADED, ROWS IN TABLE, TABLE), and sync one per stream written (STREAM,
 // RECORDS SENT, CONFIRMED).
