@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/secrets"
@@ -35,6 +37,7 @@ type Environment struct {
 	mu         sync.Mutex
 	logger     *slog.Logger
 	progress   []progress.Option
+	ascii      bool // set once by NewEnvironment: the locale is not UTF-8, progress is drawn in ASCII
 	loader     *registry.Loader
 	managers   []secrets.SecretManager
 	connectors map[string]func() any
@@ -75,9 +78,12 @@ func DefaultEnvironment() *Environment {
 // AIRBYTE_OFFLINE_MODE), no custom secret manager, no in-process connector,
 // no default cache, a logger that discards everything and no progress
 // output. A library is silent until the program asks: SetLogger and
-// SetProgress do.
+// SetProgress do. The progress it then draws is in ASCII
+// (progress.WithASCII) when the process's locale (LC_ALL, LC_CTYPE, LANG)
+// is not UTF-8 or TERM is dumb.
 func NewEnvironment() *Environment {
 	return &Environment{
+		ascii:      !termsafe.Unicode(os.Getenv),
 		logger:     slog.New(slog.DiscardHandler),
 		connectors: map[string]func() any{},
 		cacheDir:   DefaultCacheDir,
@@ -106,7 +112,8 @@ func (e *Environment) Logger() *slog.Logger {
 // SetProgress makes every Read and Write report progress with these
 // options (see package progress): SetProgress() alone draws on os.Stderr,
 // progress.WithOutput(w) elsewhere. Without it a Read or Write writes
-// nothing unless its own options ask.
+// nothing unless its own options ask. Where the locale is not UTF-8 the
+// lines are in ASCII unless the options say progress.WithASCII(false).
 func (e *Environment) SetProgress(opts ...progress.Option) {
 	e.mu.Lock()
 	e.progress = append([]progress.Option{}, opts...)
@@ -246,9 +253,10 @@ func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 // ProgressOptions returns the options of a progress tracker for one Read or
 // Write of c: the call's own (from source.WithProgress or
 // destination.WithProgress) when it has some, else the Environment's; every
-// line is masked.
+// line is masked, and in ASCII where the Environment's locale is not UTF-8
+// unless the options say otherwise.
 func (c *Connector) ProgressOptions(call []progress.Option) []progress.Option {
-	opts := []progress.Option{progress.WithMask(secrets.Mask)}
+	opts := []progress.Option{progress.WithMask(secrets.Mask), progress.WithASCII(c.env.ascii)}
 	if call != nil {
 		return append(opts, call...)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -461,6 +462,52 @@ func TestOldLogsPruned(t *testing.T) {
 	}
 	if _, err := os.Stat(recent); err != nil {
 		t.Fatalf("the recent log is gone: %v", err)
+	}
+}
+
+// TestLogHeaderInUTC: the line that opens each run in a log file gives
+// its time in UTC, as RFC 3339, like every other time goairbyte writes,
+// whatever the local zone. A child process with TZ five hours forty-five
+// ahead of UTC, as the local zone is read once.
+func TestLogHeaderInUTC(t *testing.T) {
+	if os.Getenv("GOAIRBYTE_LOGHEADER_CHILD") == "1" {
+		logHeaderInUTC(t)
+		return
+	}
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLogHeaderInUTC$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "GOAIRBYTE_LOGHEADER_CHILD=1", "TZ=Asia/Kathmandu")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+}
+
+func logHeaderInUTC(t *testing.T) {
+	if _, off := time.Now().Zone(); off == 0 {
+		t.Fatal("the test is void: the local zone is UTC")
+	}
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/reticent")
+	l := build[executor.Executor](t, "source-x", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{LogDir: t.TempDir()})
+	before := time.Now().Truncate(time.Second)
+	var report executor.RunReport
+	if _, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec, Report: &report})); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(report.LogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _, _ := strings.Cut(string(b), "\n")
+	t.Log(header)
+	var stamp string
+	if _, err := fmt.Sscanf(header, "==== %s source-x spec", &stamp); err != nil {
+		t.Fatalf("header %q: %v", header, err)
+	}
+	at, err := time.Parse(time.RFC3339, stamp)
+	if err != nil || !strings.HasSuffix(stamp, "Z") || at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("header %q: want the run's time in UTC as RFC 3339 (2006-01-02T15:04:05Z), got %s (%v)", header, stamp, err)
 	}
 }
 

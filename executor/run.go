@@ -559,7 +559,8 @@ type runLog struct {
 }
 
 // openLog opens (appending) the connector's log file and writes a header for
-// this run. Without a log file the run still works: the failure is logged.
+// this run, its time in UTC (RFC 3339), as goairbyte writes every time.
+// Without a log file the run still works: the failure is logged.
 func (r *runner) openLog(verb Verb) *runLog {
 	lg := &runLog{}
 	path := r.logFile
@@ -575,7 +576,7 @@ func (r *runner) openLog(verb Verb) *runLog {
 		return lg
 	}
 	lg.path, lg.f, lg.w = path, f, bufio.NewWriter(f)
-	fmt.Fprintf(lg.w, "==== %s %s %s\n", time.Now().Format(time.RFC3339), r.name, verb)
+	fmt.Fprintf(lg.w, "==== %s %s %s\n", time.Now().UTC().Format(time.RFC3339), r.name, verb)
 	return lg
 }
 

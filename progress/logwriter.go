@@ -4,8 +4,6 @@ import (
 	"io"
 	"os"
 	"sync"
-
-	"golang.org/x/term"
 )
 
 // LogWriter returns a writer for log output that shares a terminal with the
@@ -19,8 +17,8 @@ import (
 // On a terminal, every write first returns to the start of the line and
 // erases it, in the same write: a log record replaces the live line instead
 // of running on from its end, and the renderer draws the line again below
-// it at its next tick. Elsewhere (a pipe, a file), where the renderer draws
-// no live line, w is returned as it is.
+// it at its next tick. Elsewhere (a pipe, a file, a terminal whose TERM is
+// dumb), where the renderer draws no live line, w is returned as it is.
 //
 // This relies on each log record arriving in one Write, as the handlers of
 // log/slog do, and on a terminal not splitting one write(2) — which is why
@@ -28,7 +26,7 @@ import (
 // could come between.
 func LogWriter(w io.Writer) io.Writer {
 	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !ok || !redraws(f) {
 		return w
 	}
 	return &lineClearingWriter{f: f}

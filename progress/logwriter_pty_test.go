@@ -17,6 +17,7 @@ import (
 // wrap(tty). It returns the rows the terminal shows.
 func drawAndLog(t *testing.T, wrap func(io.Writer) io.Writer) []string {
 	t.Helper()
+	t.Setenv("TERM", "xterm") // one that redraws, wherever the tests run
 	term := ptytest.Open(t, 200)
 	tty := term.TTY
 	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))

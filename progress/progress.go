@@ -30,10 +30,11 @@
 //
 // The default renderer writes to os.Stderr (see [WithOutput]). On a terminal
 // it keeps one live line that redraws in place; elsewhere (a log file, a CI
-// job) it writes a plain line every 5 s. With
+// job, a terminal whose TERM is dumb) it writes a plain line every 5 s. With
 // WithLiveProgress(false), or when the environment variable NO_LIVE_PROGRESS
-// is set to anything, it writes nothing until the end. In every case the
-// operation ends with exactly one summary line:
+// is set to anything, it writes nothing until the end. With WithASCII(true),
+// for a terminal whose locale is not UTF-8, its lines hold only ASCII. In
+// every case the operation ends with exactly one summary line:
 //
 //	Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000
 //
@@ -109,6 +110,7 @@ type config struct {
 	out           io.Writer
 	mask          func(string) string
 	live          bool
+	ascii         bool
 	renderer      Listener
 	rendererSet   bool
 }
@@ -145,6 +147,16 @@ func WithMask(mask func(string) string) Option { return func(c *config) { c.mask
 // It is on by default unless the environment variable NO_LIVE_PROGRESS is
 // set to a non-empty value; the variable wins over this option.
 func WithLiveProgress(on bool) Option { return func(c *config) { c.live = on } }
+
+// WithASCII makes the default renderer write only ASCII when on: " | "
+// between the streams of the live line instead of " · ", and "..." where a
+// line is cut to the terminal's width instead of "…". Turn it on where the
+// terminal's locale is not UTF-8 (LC_ALL, LC_CTYPE or LANG unset, "C",
+// "POSIX" or another charset), which shows those characters as mojibake.
+// It is off by default; a Read or Write through goairbyte's Environment
+// gets it from the locale (see connector.Environment.SetProgress). Stream
+// and connector names are written as they are.
+func WithASCII(on bool) Option { return func(c *config) { c.ascii = on } }
 
 // withPlainInterval sets how often the default renderer writes a progress
 // line when its output is not a terminal; the default is 5 s.
@@ -217,7 +229,7 @@ func New(op Operation, connector string, opts ...Option) *Tracker {
 	case cfg.rendererSet:
 		t.render = cfg.renderer
 	case cfg.out != nil:
-		t.render = newTextRenderer(cfg.out, cfg.mask, cfg.live, cfg.plainInterval).render
+		t.render = newTextRenderer(cfg.out, cfg.mask, cfg.live, cfg.ascii, cfg.plainInterval).render
 	}
 	// The ticker is created here, not in the goroutine, so that a test clock
 	// knows about it as soon as New returns.

@@ -438,7 +438,7 @@ func TestProgressLine(t *testing.T) {
 	b.SetStatus(protocol.StatusComplete)
 	snap := h.tick(t, 2*time.Second)
 	want := "Writing destination-x: a 100 written (50 rec/s), 40 confirmed · b 5 written · 2.0 s"
-	if got := snap.progressLine(); got != want {
+	if got := snap.progressLine(unicodeGlyphs.sep); got != want {
 		t.Fatalf("progressLine\n got  %q\n want %q", got, want)
 	}
 	h.tr.Finish(nil)

@@ -20,6 +20,7 @@ type textRenderer struct {
 	w          io.Writer
 	mask       func(string) string
 	live       bool
+	glyphs     glyphs
 	tty        bool
 	fd         int
 	plainEvery time.Duration
@@ -27,12 +28,35 @@ type textRenderer struct {
 	drawn      bool // a live line is on the screen and must be erased first
 }
 
-func newTextRenderer(w io.Writer, mask func(string) string, live bool, plainEvery time.Duration) *textRenderer {
-	r := &textRenderer{w: w, mask: mask, live: live, plainEvery: plainEvery, nextPlain: plainEvery}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+// glyphs are the characters beyond letters and digits that the renderer
+// draws, in Unicode or in ASCII (see WithASCII).
+type glyphs struct {
+	sep      string // between the parts of the live line
+	ellipsis string // where a line is cut to fit the terminal
+}
+
+var (
+	unicodeGlyphs = glyphs{sep: " ·", ellipsis: "…"}
+	asciiGlyphs   = glyphs{sep: " |", ellipsis: "..."}
+)
+
+func newTextRenderer(w io.Writer, mask func(string) string, live, ascii bool, plainEvery time.Duration) *textRenderer {
+	r := &textRenderer{w: w, mask: mask, live: live, glyphs: unicodeGlyphs, plainEvery: plainEvery, nextPlain: plainEvery}
+	if ascii {
+		r.glyphs = asciiGlyphs
+	}
+	if f, ok := w.(*os.File); ok && redraws(f) {
 		r.tty, r.fd = true, int(f.Fd())
 	}
 	return r
+}
+
+// redraws reports whether f is a terminal that can redraw a line: a
+// terminal whose TERM is not "dumb" (an editor's shell buffer, a serial
+// console), which shows an erase sequence as text and keeps every redraw.
+// Elsewhere lines are written plain, as to a file.
+func redraws(f *os.File) bool {
+	return term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"
 }
 
 // render draws s. Write errors are ignored: a closed terminal must not fail a
@@ -51,12 +75,12 @@ func (r *textRenderer) render(s Snapshot) {
 		return
 	}
 	if r.tty {
-		io.WriteString(r.w, clearLine+r.fit(r.masked(s.progressLine())))
+		io.WriteString(r.w, clearLine+r.fit(r.masked(s.progressLine(r.glyphs.sep))))
 		r.drawn = true
 		return
 	}
 	if s.Elapsed >= r.nextPlain {
-		io.WriteString(r.w, r.masked(s.progressLine())+"\n")
+		io.WriteString(r.w, r.masked(s.progressLine(r.glyphs.sep))+"\n")
 		// Keep to the cadence even when a tick comes late.
 		r.nextPlain = (s.Elapsed/r.plainEvery + 1) * r.plainEvery
 	}
@@ -77,17 +101,19 @@ func (r *textRenderer) masked(line string) string {
 // characters, none for combining marks.
 func (r *textRenderer) fit(line string) string {
 	width, _, err := term.GetSize(r.fd)
-	if err != nil || width <= 1 {
+	ell := r.glyphs.ellipsis
+	ellCols := len([]rune(ell))
+	if err != nil || width <= ellCols {
 		return line
 	}
 	cols, cut := 0, -1
 	for i, c := range line {
 		w := columns(c)
-		if cut < 0 && cols+w > width-2 {
+		if cut < 0 && cols+w > width-1-ellCols {
 			cut = i // where the line is cut if it does not fit
 		}
 		if cols += w; cols > width-1 {
-			return line[:cut] + "…"
+			return line[:cut] + ell
 		}
 	}
 	return line

@@ -17,6 +17,7 @@ import (
 // terminal turns into \r\n) has arrived.
 func ptyOutput(t *testing.T, cols uint16) (tty *os.File, wait func() string) {
 	t.Helper()
+	t.Setenv("TERM", "xterm") // one that redraws, wherever the tests run
 	term := ptytest.Open(t, cols)
 	return term.TTY, func() string {
 		return term.Wait(t, func(out string) bool { return strings.Contains(out, "\n") })
@@ -93,6 +94,43 @@ func TestRendererOnTerminalFitsWideNames(t *testing.T) {
 	}
 }
 
+// WithASCII: the live line on a terminal whose locale is not UTF-8 has
+// " | " between its parts and "..." where it is cut, and its bytes are all
+// ASCII, as are those of the plain lines written elsewhere.
+func TestRendererInASCII(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	tty, wait := ptyOutput(t, 60)
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty), WithASCII(true))
+	for _, name := range []string{"products", "users", "purchases"} {
+		h.tr.Stream(name).Read(1000, 1000)
+	}
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	live := strings.Split(wait(), clearLine)[1]
+	want := "Reading source-faker: products 1,000 rec (1,000 rec/s, 0..."
+	if live != want {
+		t.Fatalf("live line on 60 columns\n got  %q\n want %q", live, want)
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = newHarness(t, OpRead, "source-faker", WithOutput(w), withPlainInterval(time.Second), WithASCII(true))
+	h.tr.Stream("users").Read(10, 10)
+	h.tr.Stream("purchases")
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	w.Close()
+	out, err := io.ReadAll(r)
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		t.Fatal(err)
+	}
+	if want := "Reading source-faker: users 10 rec (10 rec/s, 0.0 MB/s) | purchases 0 | 1.0 s\n"; !strings.HasPrefix(string(out), want) {
+		t.Fatalf("pipe output %q, want it to start with %q", out, want)
+	}
+}
+
 func TestRendererOnTerminalWithoutLiveProgress(t *testing.T) {
 	t.Setenv("NO_LIVE_PROGRESS", "yes")
 	tty, wait := ptyOutput(t, 200)
@@ -124,5 +162,30 @@ func TestRendererOnPipeIsPlain(t *testing.T) {
 	}
 	if strings.Contains(string(out), "\r") || strings.Count(string(out), "\n") != 2 {
 		t.Fatalf("pipe output %q, want one plain progress line and the summary", out)
+	}
+}
+
+// A terminal whose TERM is dumb (an editor's shell buffer, a serial
+// console) does not erase a line: it shows "\x1b[K" as it is, and every
+// redraw stays on the screen. There the renderer writes plain lines, as to
+// a pipe, and LogWriter leaves the terminal as it is.
+func TestDumbTerminalGetsPlainLines(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	t.Setenv("TERM", "dumb")
+	term := ptytest.Open(t, 200)
+	tty := term.TTY
+	if LogWriter(tty) != io.Writer(tty) {
+		t.Error("LogWriter wrapped a dumb terminal")
+	}
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty), withPlainInterval(time.Second))
+	h.tr.Stream("users").Read(10, 10)
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	out := term.Wait(t, func(out string) bool { return strings.HasSuffix(out, "users 10\r\n") })
+	if strings.ContainsAny(out, "\x1b") {
+		t.Fatalf("escape sequences sent to a dumb terminal:\n%q", out)
+	}
+	if !strings.HasPrefix(out, "Reading source-faker: users 10 rec") {
+		t.Fatalf("output %q, want a plain progress line first", out)
 	}
 }

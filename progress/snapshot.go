@@ -223,8 +223,8 @@ func (s Snapshot) summary() string {
 //	Reading source-faker: users 412,344 rec (301,210 rec/s, 98.1 MB/s) · purchases 0 · 1.4 s
 //
 // Streams still receiving records show their recent rate; the others only
-// their count.
-func (s Snapshot) progressLine() string {
+// their count. sep goes between the parts: " ·", or " |" in ASCII.
+func (s Snapshot) progressLine(sep string) string {
 	var b strings.Builder
 	if s.Operation == OpWrite {
 		b.WriteString("Writing " + s.Connector + ":")
@@ -233,7 +233,7 @@ func (s Snapshot) progressLine() string {
 	}
 	for i, st := range s.Streams {
 		if i > 0 {
-			b.WriteString(" ·")
+			b.WriteString(sep)
 		}
 		b.WriteString(" " + st.Name + " " + commas(st.count(s.Operation)))
 		active := st.RecordsRead > 0 && st.Status != protocol.StatusComplete && st.Status != protocol.StatusIncomplete
@@ -253,7 +253,7 @@ func (s Snapshot) progressLine() string {
 		}
 	}
 	if len(s.Streams) > 0 {
-		b.WriteString(" ·")
+		b.WriteString(sep)
 	}
 	b.WriteString(" " + formatDuration(s.Elapsed, false))
 	return b.String()

@@ -4,13 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // goAPIs matches the remedies meant for Go callers that the library's
 // messages give: an option, a function, a type to implement.
-var goAPIs = regexp.MustCompile(`connector\.With|\bWith[A-Z]\w+|goairbyte\.|SecretManager|AvailableConnectors|call [A-Z]\w+|<nil>`)
+var goAPIs = regexp.MustCompile(`connector\.With|\bWith[A-Z]\w+|goairbyte\.|SecretManager|AvailableConnectors|call [A-Z]\w+|<nil>|` +
+	`Environment\.|\b(source|destination|cache)\.[A-Z]`)
 
 // goab's errors name its flags and variables as remedies, not the library's
 // Go options: each case is a library error that used to reach the terminal
@@ -40,8 +42,8 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 			2, []string{"goab connectors", "--local-executable"}},
 		{"knob of another way", nil, []string{"spec", "source-faker", "--local-executable", fk, "--use-host-network"},
 			2, []string{"--use-host-network", "--local-executable"}},
-		{"a destination as a source", nil, []string{"check", "destination-local-json", "--config", "{}"},
-			2, []string{"--destination"}},
+		{"a destination as a source", nil, []string{"discover", "destination-local-json", "--config", "{}"},
+			2, []string{"--destination", "goab spec, check and validate"}},
 		{"a source as a destination", nil, []string{"sync", "source-faker", "--config", "{}", "--destination", "source-faker", "--destination-config", "{}"},
 			2, []string{"goab sync SOURCE"}},
 		{"a path as a name", nil, []string{"spec", "./bin/source-faker"},
@@ -60,6 +62,56 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 			t.Parallel()
 			r := goab(t, tc.env, tc.args...)
 			r.want(t, tc.code)
+			p := errorParagraph(t, r)
+			if m := goAPIs.FindString(p); m != "" {
+				t.Errorf("the message names the Go API %q as a remedy: %s", m, p)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(p, w) {
+					t.Errorf("the message lacks %q: %s", w, p)
+				}
+			}
+		})
+	}
+}
+
+// When the default cache (./.cache under the working directory) cannot be
+// made, or the working directory is gone, goab names its own --cache, not
+// the library's Environment.SetCacheDir and source.UseCache; so it does for
+// the default cache it opens itself with --memory-limit.
+func TestDefaultCacheUnusableNamesCacheFlag(t *testing.T) {
+	cacheIsAFile := func(t *testing.T) string {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ".cache"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	gone := func(*testing.T) string { return "" }
+	out := []string{"--destination", "destination-local-json", "--destination-config", `{"destination_path": "` + t.TempDir() + `"}`}
+	cases := []struct {
+		name string
+		dir  func(*testing.T) string
+		args []string
+		want []string
+	}{
+		{"read, .cache cannot be made", cacheIsAFile, nil, []string{"--cache", "a directory it can write", ".cache"}},
+		{"read, working directory gone", gone, nil, []string{"--cache", "a directory that exists", "absolute"}},
+		{"read --memory-limit, .cache cannot be made", cacheIsAFile, []string{"--memory-limit", "1GB"}, []string{"--cache", "a directory it can write", ".cache"}},
+		{"read --memory-limit, working directory gone", gone, []string{"--memory-limit", "1GB"}, []string{"--cache", "a directory that exists", "absolute"}},
+		{"sync, .cache cannot be made", cacheIsAFile, out, []string{"--cache", "a directory it can write"}},
+		{"sync --no-cache, working directory gone", gone, append([]string{"--no-cache"}, out...), []string{"--cache", "a directory that exists"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := "read"
+			if slices.Contains(tc.args, "--destination") {
+				cmd = "sync"
+			}
+			args := append([]string{cmd, "source-faker", "--config", `{"count": 10}`, "--no-progress"}, tc.args...)
+			r := goabIn(t, tc.dir(t), nil, args...)
+			r.want(t, 1)
 			p := errorParagraph(t, r)
 			if m := goAPIs.FindString(p); m != "" {
 				t.Errorf("the message names the Go API %q as a remedy: %s", m, p)

@@ -134,7 +134,11 @@ func printBenchmark(e *env, from, to string, counts map[string]int64, final prog
 		return err
 	}
 	secs := final.Elapsed.Seconds()
-	_, err := fmt.Fprintf(e.text, "%s → %s: %s in %.2f s, %.0f rec/s, %.2f MB/s, first record after %.3f s.\n",
-		from, to, records(total), secs, float64(total)/secs, float64(final.Total.BytesRead)/1e6/secs, final.Total.TimeToFirstRecord.Seconds())
+	arrow := "→"
+	if e.ascii {
+		arrow = "->"
+	}
+	_, err := fmt.Fprintf(e.text, "%s %s %s: %s in %.2f s, %.0f rec/s, %.2f MB/s, first record after %.3f s.\n",
+		from, arrow, to, records(total), secs, float64(total)/secs, float64(final.Total.BytesRead)/1e6/secs, final.Total.TimeToFirstRecord.Seconds())
 	return err
 }

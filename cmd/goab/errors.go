@@ -148,6 +148,10 @@ func cliAdvice(prefix string, err error) error {
 		}
 		told = append(told, [2]string{ns.Error(), cli})
 	}
+	// The default cache's directory cannot be found or made: the library
+	// says how a Go program puts it elsewhere, goab says --cache.
+	told = append(told, [2]string{"choose its directory with Environment.SetCacheDir, or give the read a cache (source.UseCache)", cacheDirGone},
+		[2]string{"choose another directory with Environment.SetCacheDir, or give the read a cache (source.UseCache)", cacheDirUnwritable})
 	// airbyteapi's ErrNoConfigAPI names the Go option. It is replaced by
 	// its text, not found by errors.Is: a cloud.SyncError quotes it
 	// without wrapping it (as why it could not read the failure reasons).
@@ -168,7 +172,7 @@ func cliAdvice(prefix string, err error) error {
 // options goab sets are here: a message about another cannot arise.
 func goOptionsToFlags(prefix string) *strings.Replacer {
 	pairs := []string{
-		"get it as a destination (goairbyte.GetDestination)", "goab runs a destination as the --destination of goab sync, or checks it with goab validate",
+		"get it as a destination (goairbyte.GetDestination)", "goab runs a destination as the --destination of goab sync, and shows or checks it with goab spec, check and validate",
 		"get it as a source (goairbyte.GetSource)", "give it as the source: goab sync SOURCE --destination DESTINATION",
 	}
 	for _, o := range [][2]string{

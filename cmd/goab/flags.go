@@ -110,6 +110,9 @@ func printUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 			fmt.Fprintf(w, "        %s\n", usage)
 		})
 	}
+	if fs != nil && fs.Lookup("local-executable") != nil {
+		fmt.Fprintf(w, "\nConnector logs:\n%s\n", wrap(logsHelp(), 100, "  "))
+	}
 	fmt.Fprintf(w, "\nExample:\n%s\n", indent(c.example))
 }
 

@@ -61,8 +61,23 @@ type result struct {
 // logs in a temporary directory. extraEnv entries are KEY=VALUE.
 func goab(t *testing.T, extraEnv []string, args ...string) result {
 	t.Helper()
+	return goabIn(t, t.TempDir(), extraEnv, args...)
+}
+
+// goabIn runs the binary as goab does, in the working directory dir. With
+// dir "", the working directory is one deleted before goab starts.
+func goabIn(t *testing.T, dir string, extraEnv []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(goabBin, args...)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
+	if dir == "" {
+		// A shell enters the directory, removes it and becomes goab.
+		gone := filepath.Join(t.TempDir(), "gone")
+		if err := os.Mkdir(gone, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `cd "$0" && rmdir "$0" && exec "$@"`, gone, goabBin}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "NO_LIVE_PROGRESS=1",
 		"GOAIRBYTE_LOG_DIR="+t.TempDir(), "CI=1")
 	cmd.Env = append(cmd.Env, extraEnv...)
@@ -132,6 +147,20 @@ func TestHelpForEveryCommand(t *testing.T) {
 		}
 	}
 	goab(t, nil).want(t, 2)
+}
+
+// goab --help lists every exit status a command has: plan's 2 for
+// changes too, which a script reading only the main help would take for a
+// usage error.
+func TestMainHelpListsExitStatuses(t *testing.T) {
+	r := goab(t, nil, "--help")
+	r.want(t, 0)
+	line := regexp.MustCompile(`(?m)^Exit status:.*$`).FindString(r.stdout)
+	for _, w := range []string{"0 success", "1 connector or sync failure", "2 usage error", "plan"} {
+		if !strings.Contains(line, w) {
+			t.Errorf("the exit status line %q lacks %q", line, w)
+		}
+	}
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -269,6 +298,39 @@ func TestSpecCheckDiscover(t *testing.T) {
 	r.want(t, 0)
 	if !regexp.MustCompile(`(?m)^users\s+full_refresh,incremental\s+updated_at\s+id$`).MatchString(r.stdout) {
 		t.Errorf("discover table:\n%s", r.stdout)
+	}
+}
+
+// goab spec and goab check take a destination as they take a source (its
+// help says "a connector"), as goab validate does: a newcomer looks up a
+// destination's config with goab spec before writing a sync.
+func TestSpecCheckDestination(t *testing.T) {
+	lj := localJSON(t)
+	r := goab(t, nil, "spec", "destination-local-json", "--local-executable", lj, "--format", "json")
+	r.want(t, 0)
+	var spec struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &spec); err != nil || spec.Properties["destination_path"] == nil {
+		t.Fatalf("spec --format json: %v\n%s", err, r.stdout)
+	}
+	r = goab(t, nil, "spec", "destination-local-json") // the built-in one
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "destination_path:") {
+		t.Errorf("spec as YAML:\n%s", r.stdout)
+	}
+	r = goab(t, nil, "check", "destination-local-json", "--local-executable", lj, "--config", `{"destination_path": "`+t.TempDir()+`"}`)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "destination-local-json: connection check succeeded") {
+		t.Errorf("check: %q", r.stdout)
+	}
+	// What only a source has is refused.
+	for _, extra := range [][]string{{"--streams", "users"}, {"--manifest", "m.yaml"}} {
+		r = goab(t, nil, append([]string{"check", "destination-local-json", "--config", "{}"}, extra...)...)
+		r.want(t, 2)
+		if p := errorParagraph(t, r); !strings.Contains(p, extra[0]) {
+			t.Errorf("check %v: %s", extra, p)
+		}
 	}
 }
 
@@ -765,4 +827,70 @@ func TestJSONOutputCannotDriveTheTerminal(t *testing.T) {
 			t.Errorf("%s: stdout %q does not hold the value %q (%v)", args[0], r.stdout, bad, err)
 		}
 	}
+}
+
+// goab --help, and the help of each command that runs a connector, says
+// where the connectors' log files go: $GOAIRBYTE_LOG_DIR, else goairbyte/logs
+// in the temp directory ($TMPDIR), else, where another user owns that,
+// goairbyte-logs-<uid> beside it. Each place the help names is where a run
+// that fails puts its log, as its error says.
+func TestHelpSaysWhereLogsGo(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
+	fail := []string{"records", "stderrexit", "--local-executable", bin, "--config", "{}", "--stream", "items"}
+	logOf := func(t *testing.T, env []string) string {
+		t.Helper()
+		r := goab(t, env, fail...)
+		r.want(t, 1)
+		m := regexp.MustCompile(`log is in (\S+?)\.?$`).FindStringSubmatch(errorParagraph(t, r))
+		if m == nil {
+			t.Fatalf("the error names no log file: %s", r.stderr)
+		}
+		return filepath.Dir(m[1])
+	}
+	helps := func(t *testing.T, env []string) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, args := range [][]string{{"--help"}, {"read", "--help"}, {"check", "--help"}, {"sync", "--help"}, {"benchmark", "--help"}} {
+			r := goab(t, env, args...)
+			r.want(t, 0)
+			out[strings.Join(args, " ")] = strings.Join(strings.Fields(r.stdout), " ") // as one line: a path may be wrapped
+		}
+		return out
+	}
+	wantIn := func(t *testing.T, helps map[string]string, words ...string) {
+		t.Helper()
+		for args, h := range helps {
+			for _, w := range words {
+				if !strings.Contains(h, w) {
+					t.Errorf("goab %s does not say %q:\n%s", args, w, h)
+				}
+			}
+		}
+	}
+
+	tmp := t.TempDir()
+	env := []string{"TMPDIR=" + tmp, "GOAIRBYTE_LOG_DIR="}
+	shared := logOf(t, env)
+	if shared != filepath.Join(tmp, "goairbyte", "logs") {
+		t.Fatalf("the test is void: the log went to %s", shared)
+	}
+	wantIn(t, helps(t, env), "GOAIRBYTE_LOG_DIR", shared)
+
+	// The shared directory cannot be used (as root nothing is another
+	// user's: a file where the directory should be fails alike).
+	tmp = t.TempDir()
+	os.WriteFile(filepath.Join(tmp, "goairbyte"), nil, 0o644)
+	env = []string{"TMPDIR=" + tmp, "GOAIRBYTE_LOG_DIR="}
+	own := logOf(t, env)
+	if own != filepath.Join(tmp, "goairbyte-logs-"+strconv.Itoa(os.Getuid())) {
+		t.Fatalf("the test is void: the log went to %s", own)
+	}
+	wantIn(t, helps(t, env), "GOAIRBYTE_LOG_DIR", own, "another user")
+
+	set := t.TempDir()
+	env = []string{"GOAIRBYTE_LOG_DIR=" + set}
+	if got := logOf(t, env); got != set {
+		t.Fatalf("the log went to %s, not GOAIRBYTE_LOG_DIR %s", got, set)
+	}
+	wantIn(t, helps(t, env), "GOAIRBYTE_LOG_DIR", set)
 }

@@ -28,7 +28,9 @@
 // read, sync and benchmark show their progress on stderr — one live line on
 // a terminal, a plain line every few seconds elsewhere — and end with one
 // summary line there (records, time, rate); --no-progress turns all of it off
-// and NO_LIVE_PROGRESS keeps only the summary line. stdout is for scripts:
+// and NO_LIVE_PROGRESS keeps only the summary line. Where the locale
+// (LC_ALL, LC_CTYPE, LANG) is not UTF-8 these lines are ASCII, and a
+// terminal whose TERM is dumb gets plain lines. stdout is for scripts:
 // read prints only a table there, one row per stream read (STREAM, RECORDS
 // LOADED, ROWS IN TABLE, TABLE), and sync one per stream written (STREAM,
 // RECORDS SENT, CONFIRMED).
@@ -40,7 +42,7 @@
 // owns that), which error messages name.
 //
 // Exit status: 0 on success, 1 when a connector, a check or a sync fails,
-// 2 on a usage error; a reader of stdout that goes away (goab connectors |
+// 2 on a usage error or when plan finds changes; a reader of stdout that goes away (goab connectors |
 // head) is no failure. Errors are printed on stderr as one paragraph that says
 // what failed, why, and where the connector's log file is.
 //
@@ -56,6 +58,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -108,6 +112,9 @@ type env struct {
 	text   io.Writer
 	stderr io.Writer
 	conns  *goairbyte.Environment
+	// ascii says that the terminal's locale is not UTF-8 (or TERM is
+	// dumb): what goab draws beyond the connectors' own text is in ASCII.
+	ascii bool
 }
 
 // newEnv makes the Environment of one goab run: the library's logger writes
@@ -117,7 +124,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	conns := goairbyte.NewEnvironment()
 	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(stderr),
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
-	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns}
+	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: !termsafe.Unicode(os.Getenv)}
 }
 
 // printJSON writes the JSON text b to stdout with the characters a
@@ -236,12 +243,46 @@ func printMainUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'goab <command> --help' for a command's flags and an example.\n"+
-		"Exit status: 0 success, 1 connector or sync failure, 2 usage error.\n\n"+
+		"Exit status: 0 success, 1 connector or sync failure, 2 usage error or, for plan, a workspace that differs from its file.\n\n"+
 		"Environment:\n"+
 		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
-		"  GOAIRBYTE_LOG_DIR       where connector log files go (default: goairbyte/logs in the temp directory)\n"+
+		"  GOAIRBYTE_LOG_DIR       where connector log files go (see Connector logs)\n"+
+		"  TMPDIR                  the temp directory, of the default log directory and of each run's files\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
 		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads (a --version must match the metadata.yaml beside the manifest)\n"+
-		"  NO_LIVE_PROGRESS        set: no live progress line\n")
+		"  NO_LIVE_PROGRESS        set: no live progress line\n"+
+		"  LC_ALL, LC_CTYPE, LANG  the first set decides the charset: not UTF-8 (or TERM=dumb) makes the progress line ASCII\n"+
+		"\nConnector logs:\n%s\n", wrap(logsHelp(), 100, "  "))
+}
+
+// logsHelp says where connector log files go, as the executor decides it
+// (executor/options.go) for this process: goab's help and the help of every
+// command that runs a connector say it.
+func logsHelp() string {
+	const kept = "Each connector run keeps its whole output (stderr and LOG messages) in a log file, which goab's error names when the run fails; files older than a week are removed."
+	if dir := os.Getenv("GOAIRBYTE_LOG_DIR"); dir != "" {
+		return fmt.Sprintf("%s The files go to %s, as GOAIRBYTE_LOG_DIR says.", kept, dir)
+	}
+	return fmt.Sprintf("%s The files go to %s, or, where another user owns that directory, to %s (the temp directory is $TMPDIR, else /tmp); GOAIRBYTE_LOG_DIR names another.",
+		kept, filepath.Join(os.TempDir(), "goairbyte", "logs"), filepath.Join(os.TempDir(), "goairbyte-logs-"+strconv.Itoa(os.Getuid())))
+}
+
+// wrap breaks text into lines of at most width columns (a longer word
+// stands alone), each starting with indent.
+func wrap(text string, width int, indent string) string {
+	var b strings.Builder
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if line != indent && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line)
+	return b.String()
 }

@@ -18,9 +18,10 @@ func addProgressFlag(fs *flag.FlagSet) *progressFlag {
 // options are the progress options of the command: the library's renderer
 // on goab's stderr (a live line on a terminal, a plain line every few
 // seconds elsewhere, the summary line at the end), or nothing with
-// --no-progress. extra adds listeners.
+// --no-progress; in ASCII where the locale is not UTF-8. extra adds
+// listeners.
 func (pf *progressFlag) options(e *env, extra ...progress.Option) []progress.Option {
-	opts := []progress.Option{progress.WithOutput(e.stderr)}
+	opts := []progress.Option{progress.WithOutput(e.stderr), progress.WithASCII(e.ascii)}
 	if pf.off {
 		opts = append(opts, progress.WithRenderer(nil))
 	}

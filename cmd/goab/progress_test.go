@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +27,7 @@ func TestReadOnTerminalKeepsLogsOffTheLiveLine(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, "TERM=xterm") // one that redraws, wherever the tests run
 	cmd.Env = env
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, term.TTY
@@ -65,7 +67,7 @@ func onTerminal(t *testing.T, args ...string) []string {
 	term := ptytest.Open(t, 250)
 	cmd := exec.Command(goabBin, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=")
+	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=", "TERM=xterm")
 	cmd.Stdout, cmd.Stderr = term.TTY, term.TTY
 	runErr := cmd.Run()
 	term.TTY.Close()
@@ -109,4 +111,68 @@ func TestSyncOnTerminalShowsOneSummary(t *testing.T) {
 		"--destination", "destination-local-json", "--destination-local-executable", localJSON(t),
 		"--destination-config", `{"destination_path": "`+t.TempDir()+`"}`, "--cache", filepath.Join(t.TempDir(), "s.duckdb"))
 	oneSummary(t, rows, "RECORDS SENT", func(row string) bool { return strings.HasPrefix(row, "Wrote ") || strings.HasPrefix(row, "Synced ") })
+}
+
+// A terminal in a locale that is not UTF-8 (LC_ALL=C, no locale at all,
+// Latin-1) or a dumb one shows '·', '…' and '→' as mojibake: there goab's
+// live progress line, its summary and benchmark's report are ASCII; in a
+// UTF-8 locale they keep those characters. A terminal of 100 columns, so
+// that the live line is cut to fit.
+func TestTerminalOutputFollowsTheLocale(t *testing.T) {
+	fk := faker(t)
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		unicode bool
+	}{
+		{"LC_ALL=C", []string{"LC_ALL=C", "LANG=C.UTF-8"}, false},
+		{"no locale", []string{"LC_ALL=", "LC_CTYPE=", "LANG="}, false},
+		{"Latin-1", []string{"LC_ALL=", "LC_CTYPE=", "LANG=en_US.ISO-8859-1"}, false},
+		{"LC_CTYPE=POSIX", []string{"LC_ALL=", "LC_CTYPE=POSIX", "LANG=C.UTF-8"}, false},
+		{"TERM=dumb", []string{"LC_ALL=C.UTF-8", "TERM=dumb"}, false},
+		{"C.UTF-8", []string{"LC_ALL=", "LC_CTYPE=", "LANG=C.UTF-8", "TERM=xterm"}, true},
+		{"LC_ALL=en_US.UTF-8", []string{"LC_ALL=en_US.UTF-8", "LANG=C"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			term := ptytest.Open(t, 100)
+			cmd := exec.Command(goabBin, "benchmark", "--local-executable", fk, "--count", "150000")
+			cmd.Dir = t.TempDir()
+			cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=", "TERM=xterm")
+			cmd.Env = append(cmd.Env, tc.env...)
+			cmd.Stdout, cmd.Stderr = term.TTY, term.TTY
+			runErr := cmd.Run()
+			term.TTY.Close()
+			text := term.Wait(t, func(string) bool { return false })
+			if runErr != nil {
+				t.Fatalf("goab benchmark: %v\n%q", runErr, text)
+			}
+			dumb := slices.Contains(tc.env, "TERM=dumb") // no live line there: plain lines every 5 s
+			if !strings.Contains(text, "Wrote 300,100 records") || !dumb && !strings.Contains(text, "Writing destination-noop:") {
+				t.Fatalf("the test is void: no live line or no summary on the terminal:\n%q", text)
+			}
+			if dumb && strings.Contains(text, "\x1b") {
+				t.Fatalf("escape sequences sent to a dumb terminal:\n%q", text)
+			}
+			if !tc.unicode {
+				if i := strings.IndexFunc(text, func(r rune) bool { return r > 0x7e }); i >= 0 {
+					t.Fatalf("%q beyond ASCII on the terminal:\n%q", text[i:min(len(text), i+40)], text)
+				}
+				wants := []string{"source-faker -> the no-op destination"}
+				if !dumb {
+					wants = append(wants, "...", " | ") // the live line's
+				}
+				for _, want := range wants {
+					if !strings.Contains(text, want) {
+						t.Errorf("%q missing from the terminal:\n%q", want, text)
+					}
+				}
+				return
+			}
+			for _, want := range []string{"…", " · ", "source-faker → the no-op destination"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("%q missing from the terminal:\n%q", want, text)
+				}
+			}
+		})
+	}
 }

@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/source"
 )
 
@@ -49,7 +53,11 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error
 		}
 		if cf.memoryLimit != "" {
 			// The default cache, opened here with the limit.
-			return goairbyte.NewLocalCache(ctx, "default_cache", "", dopts...)
+			c, err := goairbyte.NewLocalCache(ctx, "default_cache", "", dopts...)
+			if err != nil {
+				return nil, defaultCacheError(err)
+			}
+			return c, nil
 		}
 		return nil, nil
 	case isPostgres(cf.target):
@@ -67,6 +75,28 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error
 		}
 		return cache.New(ctx, duckdb.NewConnector(cf.target, dopts...))
 	}
+}
+
+// What to do when the default cache, under the working directory, cannot
+// be opened: goab's words for the library's, which name Go calls (see
+// cliAdvice).
+const (
+	cacheDirGone       = "run goab from a directory that exists, or name the cache with --cache: an absolute DuckDB file path or a postgres:// DSN"
+	cacheDirUnwritable = "run goab from a directory it can write, or name the cache with --cache: a DuckDB file path elsewhere or a postgres:// DSN"
+)
+
+// defaultCacheError says, of err from opening the default cache with
+// --memory-limit, where the cache was to be and what to do, as the
+// library's Environment.DefaultCache does when goab opens it without.
+func defaultCacheError(err error) error {
+	dir, aerr := filepath.Abs(connector.DefaultCacheDir)
+	switch {
+	case aerr != nil:
+		return fmt.Errorf("the default cache is in %s under the working directory, which cannot be found (%w): %s", connector.DefaultCacheDir, aerr, cacheDirGone)
+	case errors.As(err, new(*fs.PathError)):
+		return fmt.Errorf("%w; the default cache is in %s: %s", err, dir, cacheDirUnwritable)
+	}
+	return err
 }
 
 // readFlags are read's own flags, shared with sync through a cache.

@@ -32,14 +32,14 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 var specCommand = &command{
 	name:     "spec",
 	synopsis: "spec <connector> [connector flags] [--format yaml|json] [--output file]",
-	summary:  "Print the JSON schema of a connector's config, to see which config to write.",
+	summary:  "Print the JSON schema of a source's or a destination's config, to see which config to write.",
 	example:  "goab spec source-faker --local-executable ./source-faker --format json",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		sc := addSourceFlags(fs)
+		sc := addAnyConnectorFlags(fs)
 		format := choiceFlag(fs, "format", "yaml", "the format of the spec", "yaml", "json")
 		output := fs.String("output", "", "write the spec to this file instead of stdout (in the format its extension says, unless --format is given)")
-		src, err := newSource(ctx, c, e, fs, sc, args, nil)
+		src, err := newAnyConnector(ctx, c, e, fs, sc, args)
 		if err != nil {
 			return err
 		}
@@ -61,15 +61,60 @@ var specCommand = &command{
 	},
 }
 
+// addAnyConnectorFlags registers the flags of a command that takes a
+// source or a destination (spec, check, validate): the connector flags,
+// and a source's --manifest and --streams.
+func addAnyConnectorFlags(fs *flag.FlagSet) *sourceCommand {
+	sc := &sourceCommand{conn: addConnectorFlags(fs, "", "connector")}
+	fs.StringVar(&sc.manifest, "manifest", "", "run the source natively from this declarative manifest (a manifest.yaml path or URL), with no Python or Docker")
+	fs.StringVar(&sc.streams, "streams", "", "a source's streams to use, separated by commas, such as users,purchases (default: all)")
+	return sc
+}
+
+// newAnyConnector parses args and builds the connector they name: a
+// destination when its name starts with destination-, else a source.
+func newAnyConnector(ctx context.Context, c *command, e *env, fs *flag.FlagSet, sc *sourceCommand, args []string) (*connector.Connector, error) {
+	pos, err := parse(c, e, fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 && strings.HasPrefix(pos[0], "destination-") {
+		if err := sourceOnly(c, sc, pos[0]); err != nil {
+			return nil, err
+		}
+		dst, err := destinationFromFlags(ctx, c, e, fs, sc.conn, pos)
+		if err != nil {
+			return nil, err
+		}
+		return dst.Connector, nil
+	}
+	src, err := sourceFromFlags(ctx, c, e, fs, sc, pos)
+	if err != nil {
+		return nil, err
+	}
+	return src.Connector, nil
+}
+
+// sourceOnly refuses a source's flags for the destination name.
+func sourceOnly(c *command, sc *sourceCommand, name string) error {
+	switch {
+	case sc.streams != "":
+		return usagef(c.name, "--streams selects a source's streams; %s is a destination", name)
+	case sc.manifest != "":
+		return usagef(c.name, "--manifest runs a source; %s is a destination", name)
+	}
+	return nil
+}
+
 var checkCommand = &command{
 	name:     "check",
 	synopsis: "check <connector> --config CONFIG [connector flags]",
-	summary:  "Ask a connector whether it can connect with a config.",
+	summary:  "Ask a source or a destination whether it can connect with a config.",
 	example:  "goab check source-faker --local-executable ./source-faker --config '{\"count\": 100}'",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		sc := addSourceFlags(fs)
-		src, err := newSource(ctx, c, e, fs, sc, args, nil)
+		sc := addAnyConnectorFlags(fs)
+		src, err := newAnyConnector(ctx, c, e, fs, sc, args)
 		if err != nil {
 			return err
 		}
@@ -188,7 +233,7 @@ var validateCommand = &command{
 	example:  "goab validate source-faker --local-executable ./source-faker --config '{\"count\": 10}' --limit 5",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		sc := addSourceFlags(fs)
+		sc := addAnyConnectorFlags(fs)
 		limit := fs.Int("limit", 10, "records to read from each stream of a source, or to write into a destination")
 		sample := fs.Bool("write-sample", false, "for a destination: write --limit records of each stream of the built-in faker into it")
 		pos, err := parse(c, e, fs, args)
@@ -199,8 +244,8 @@ var validateCommand = &command{
 			return usagef(c.name, "--limit must be at least 1")
 		}
 		if len(pos) > 0 && strings.HasPrefix(pos[0], "destination-") {
-			if sc.streams != "" {
-				return usagef(c.name, "--streams selects a source's streams; %s is a destination", pos[0])
+			if err := sourceOnly(c, sc, pos[0]); err != nil {
+				return err
 			}
 			dst, err := destinationFromFlags(ctx, c, e, fs, sc.conn, pos)
 			if err != nil {
