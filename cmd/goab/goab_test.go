@@ -334,6 +334,23 @@ func TestSpecCheckDestination(t *testing.T) {
 	}
 }
 
+// spec and check read no stream: --streams is not theirs, for a source
+// either, where it used to be taken and do nothing. validate reads streams.
+func TestStreamsOnlyWhereStreamsAreRead(t *testing.T) {
+	for _, cmd := range []string{"spec", "check"} {
+		r := goab(t, nil, cmd, "source-faker", "--config", `{"count": 1}`, "--streams", "users")
+		r.want(t, 2)
+		if p := errorParagraph(t, r); !strings.Contains(p, "unknown flag --streams") {
+			t.Errorf("%s --streams: %s", cmd, p)
+		}
+		if r := goab(t, nil, cmd, "--help"); strings.Contains(r.stdout+r.stderr, "--streams") {
+			t.Errorf("%s --help lists --streams:\n%s", cmd, r.stdout+r.stderr)
+		}
+	}
+	r := goab(t, nil, "validate", "source-faker", "--config", `{"count": 1}`, "--streams", "users", "--limit", "1")
+	r.want(t, 0)
+}
+
 func TestCheckFailsNamingTheField(t *testing.T) {
 	r := goab(t, nil, "check", "source-faker", "--local-executable", faker(t), "--config", `{"count": -5}`)
 	r.want(t, 1)

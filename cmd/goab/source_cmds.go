@@ -36,7 +36,7 @@ var specCommand = &command{
 	example:  "goab spec source-faker --local-executable ./source-faker --format json",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		sc := addAnyConnectorFlags(fs)
+		sc := addAnyConnectorFlags(fs, false)
 		format := choiceFlag(fs, "format", "yaml", "the format of the spec", "yaml", "json")
 		output := fs.String("output", "", "write the spec to this file instead of stdout (in the format its extension says, unless --format is given)")
 		src, err := newAnyConnector(ctx, c, e, fs, sc, args)
@@ -63,11 +63,13 @@ var specCommand = &command{
 
 // addAnyConnectorFlags registers the flags of a command that takes a
 // source or a destination (spec, check, validate): the connector flags,
-// and a source's --manifest and --streams.
-func addAnyConnectorFlags(fs *flag.FlagSet) *sourceCommand {
+// a source's --manifest and, for a command that reads streams, --streams.
+func addAnyConnectorFlags(fs *flag.FlagSet, readsStreams bool) *sourceCommand {
 	sc := &sourceCommand{conn: addConnectorFlags(fs, "", "connector")}
 	fs.StringVar(&sc.manifest, "manifest", "", "run the source natively from this declarative manifest (a manifest.yaml path or URL), with no Python or Docker")
-	fs.StringVar(&sc.streams, "streams", "", "a source's streams to use, separated by commas, such as users,purchases (default: all)")
+	if readsStreams {
+		fs.StringVar(&sc.streams, "streams", "", "a source's streams to use, separated by commas, such as users,purchases (default: all)")
+	}
 	return sc
 }
 
@@ -113,7 +115,7 @@ var checkCommand = &command{
 	example:  "goab check source-faker --local-executable ./source-faker --config '{\"count\": 100}'",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		sc := addAnyConnectorFlags(fs)
+		sc := addAnyConnectorFlags(fs, false)
 		src, err := newAnyConnector(ctx, c, e, fs, sc, args)
 		if err != nil {
 			return err
@@ -233,7 +235,7 @@ var validateCommand = &command{
 	example:  "goab validate source-faker --local-executable ./source-faker --config '{\"count\": 10}' --limit 5",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		sc := addAnyConnectorFlags(fs)
+		sc := addAnyConnectorFlags(fs, true)
 		limit := fs.Int("limit", 10, "records to read from each stream of a source, or to write into a destination")
 		sample := fs.Bool("write-sample", false, "for a destination: write --limit records of each stream of the built-in faker into it")
 		pos, err := parse(c, e, fs, args)
