@@ -276,7 +276,46 @@ func (e *getitemExpr) eval(f *frame) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, isSlice := e.key.(*sliceExpr); isSlice && !(foldable(e.obj) && foldable(e.key)) {
+		// Jinja compiles x[a:b] to Python's own subscript, bypassing the sandbox's getitem:
+		// (1)[1:] or none[:1] raise a TypeError. Only its optimizer, which folds constants
+		// with the sandbox's getitem, makes an undefined value of them.
+		return pyGetitem(obj, key)
+	}
 	return getitem(obj, key)
+}
+
+// foldable reports whether Jinja's optimizer folds e to a constant at compile time (the
+// as_const of its node): literals and the operators, item and attribute accesses, filters
+// and tests over them. Calls and names are not; nor are the filters that take Jinja's
+// context (map, select, reject, selectattr, rejectattr, random). A constant whose folding
+// raises is left to run, and raises the same at run time.
+func foldable(e expr) bool {
+	switch e := e.(type) {
+	case nil, *constExpr:
+		return true
+	case *nameExpr, *callExpr:
+		return false
+	case *condExpr:
+		if e.els == nil {
+			return false
+		}
+	case *filterExpr:
+		switch e.name {
+		case "map", "select", "reject", "selectattr", "rejectattr", "random":
+			return false
+		}
+		if e.node == nil {
+			return false
+		}
+	}
+	ok := true
+	eachChild(e, func(c expr) {
+		if c != nil && !foldable(c) {
+			ok = false
+		}
+	})
+	return ok
 }
 
 // pySlice is a Python slice object, the key of x[a:b:c].

@@ -1,0 +1,36 @@
+package interpolation
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestOracleRegressions keeps the smallest cases of the differences TestJinjaOracle found
+// against Jinja2 and CPython, each with what Python gives: the repr of Eval's value, or the
+// exception class of Render (want "!Class").
+func TestOracleRegressions(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		// Jinja compiles a slice to Python's obj[a:b], bypassing the sandbox's getitem: a
+		// TypeError (the source comes back), not an undefined value; only constants, which
+		// its optimizer folds with the sandbox's getitem, become undefined.
+		{"{{ config.flag[::-1] }}", "'{{ config.flag[::-1] }}'"},
+		{"{{ config.n[1:] }}", "'{{ config.n[1:] }}'"},
+		{"{% set x = none %}{{ x[:1] }}", "'{% set x = none %}{{ x[:1] }}'"},
+		{"{{ config.missing[1:] }}", "None"},
+		{"{{ (1)[1:] }}", "None"},
+		{"pre-{{ none[:1] }}", "'pre-'"},
+	} {
+		vs := testVars(t)
+		if c.want[0] == '!' {
+			_, err := mustCompile(c.src).Render(vs)
+			var e *Error
+			if !errors.As(err, &e) || e.Type != c.want[1:] {
+				t.Errorf("Render(%q): err = %v, want %s", c.src, err, c.want[1:])
+			}
+			continue
+		}
+		if got := Repr(mustEval(t, c.src, vs)); got != c.want {
+			t.Errorf("%s = %s, want %s", c.src, got, c.want)
+		}
+	}
+}
