@@ -276,20 +276,111 @@ func (e *getitemExpr) eval(f *frame) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, isSlice := e.key.(*sliceExpr); isSlice && !(foldable(e.obj) && foldable(e.key)) {
+	if _, isSlice := e.key.(*sliceExpr); isSlice && !e.fold && !f.folding {
 		// Jinja compiles x[a:b] to Python's own subscript, bypassing the sandbox's getitem:
-		// (1)[1:] or none[:1] raise a TypeError. Only its optimizer, which folds constants
-		// with the sandbox's getitem, makes an undefined value of them.
+		// config.flag[1:] or none[:1] raise a TypeError. Only its optimizer, which folds
+		// constants with the sandbox's getitem, makes an undefined value of (1)[1:].
 		return pyGetitem(obj, key)
 	}
 	return getitem(obj, key)
 }
 
-// foldable reports whether Jinja's optimizer folds e to a constant at compile time (the
-// as_const of its node): literals and the operators, item and attribute accesses, filters
-// and tests over them. Calls and names are not; nor are the filters that take Jinja's
-// context (map, select, reject, selectattr, rejectattr, random). A constant whose folding
-// raises is left to run, and raises the same at run time.
+// markFolds finds the slices that Jinja evaluates at compile time. Its optimizer replaces
+// every constant expression whose value has a safe repr (None, bool, numbers, str and
+// containers of them) by that value, and the compiler prints the top expression of a
+// {{ }} when it is constant, whatever its value; both evaluate with the sandbox's getitem.
+// So a slice inside a constant expression is folded when an enclosing constant expression
+// has such a value, or when the constant reaches up to the {{ }}.
+func markFolds(ns []node) {
+	var walk func(e expr, anc []expr, output bool)
+	walk = func(e expr, anc []expr, output bool) {
+		if e == nil {
+			return
+		}
+		anc = append(anc, e)
+		if g, ok := e.(*getitemExpr); ok {
+			if _, isSlice := g.key.(*sliceExpr); isSlice {
+				g.fold = folded(anc, output)
+			}
+		}
+		eachChild(e, func(c expr) { walk(c, anc, output) })
+	}
+	for _, n := range ns {
+		switch n := n.(type) {
+		case *outputNode:
+			walk(n.e, nil, true)
+		case *ifNode:
+			for _, e := range n.tests {
+				walk(e, nil, false)
+			}
+			for _, b := range n.bodies {
+				markFolds(b)
+			}
+			markFolds(n.els)
+		case *setNode:
+			walk(n.e, nil, false)
+			markFolds(n.body)
+		case *forNode:
+			walk(n.iter, nil, false)
+			walk(n.filter, nil, false)
+			markFolds(n.body)
+			markFolds(n.els)
+		}
+	}
+}
+
+// folded reports whether Jinja folds the last of anc, a chain of expressions from the top
+// of a statement down.
+func folded(anc []expr, output bool) bool {
+	for i := len(anc) - 1; i >= 0; i-- {
+		if !foldable(anc[i]) {
+			return false
+		}
+		f := newFrame(&Vars{})
+		f.folding = true
+		v, err := anc[i].eval(f)
+		f.release()
+		if err != nil {
+			return false // left to run: the error comes again at run time
+		}
+		if safeRepr(v, 0) {
+			return true
+		}
+	}
+	return output
+}
+
+// safeRepr is Jinja's has_safe_repr: the values its optimizer may turn into constants.
+func safeRepr(v Value, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, bool, int64, *big.Int, float64, string:
+		return true
+	case []Value:
+		return safeReprAll(x, depth)
+	case Tuple:
+		return safeReprAll([]Value(x), depth)
+	case *Dict:
+		return safeReprAll(x.keys, depth) && safeReprAll(x.vals, depth)
+	}
+	return false
+}
+
+func safeReprAll(vs []Value, depth int) bool {
+	for _, v := range vs {
+		if !safeRepr(v, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// foldable reports whether Jinja's optimizer can fold e to a constant (the as_const of its
+// node): literals and the operators, item and attribute accesses, filters and tests over
+// them. Calls and names are not; nor are the filters that take Jinja's context (map,
+// select, reject, selectattr, rejectattr, random).
 func foldable(e expr) bool {
 	switch e := e.(type) {
 	case nil, *constExpr:

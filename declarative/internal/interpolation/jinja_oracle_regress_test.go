@@ -19,6 +19,11 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ config.missing[1:] }}", "None"},
 		{"{{ (1)[1:] }}", "None"},
 		{"pre-{{ none[:1] }}", "'pre-'"},
+		{"{{ (-1)[:100] // config.n }}", "'{{ (-1)[:100] // config.n }}'"}, // not folded: Undefined has no safe repr
+		{"{{ (1)[1:] ~ 'a' }}", "'a'"},                                     // folded: 'a' has one
+		{"{{ [(1)[1:]] }}", "'[Undefined]'"},                               // folded: the whole {{ }} is constant
+		{"{{ ((1)[1:] ~ 'a')[1:] }}", "None"},
+		{"{{ [1, 2][::0] }}", "!ValueError"},
 	} {
 		vs := testVars(t)
 		if c.want[0] == '!' {

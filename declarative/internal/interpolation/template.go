@@ -38,6 +38,7 @@ func Compile(src string) (*Template, error) {
 		return nil, err
 	}
 	t.nodes = nodes
+	markFolds(nodes)
 	t.hasLocals = len(p.locals) > 0
 	if t.hasLocals {
 		markLocals(nodes, p.locals)
@@ -78,8 +79,9 @@ func (t *Template) Source() string { return t.src }
 // frame is the state of one evaluation. It holds a copy of the caller's Vars, so that the
 // caller's Vars (usually on its stack) does not escape to the heap; frames are pooled.
 type frame struct {
-	vars   Vars
-	locals []namedValue
+	vars    Vars
+	locals  []namedValue
+	folding bool // evaluating a constant at compile time, as Jinja's optimizer does
 }
 
 var framePool = sync.Pool{New: func() any { return new(frame) }}
@@ -93,6 +95,7 @@ func newFrame(vs *Vars) *frame {
 // release returns the frame to the pool, dropping what it referenced.
 func (f *frame) release() {
 	f.vars = Vars{}
+	f.folding = false
 	clear(f.locals)
 	f.locals = f.locals[:0]
 	framePool.Put(f)
