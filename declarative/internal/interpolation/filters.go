@@ -1063,13 +1063,14 @@ func init() {
 		"odd":         parityTest(1),
 		"even":        parityTest(0),
 		"divisibleby": divisibleTest,
+		// str(v).islower() and .isupper(): a text without cased letters is neither.
 		"lower": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) {
 			s := soft(v)
-			return strings.ToLower(s) == s, nil
+			return hasCased(s) && strings.ToLower(s) == s, nil
 		},
 		"upper": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) {
 			s := soft(v)
-			return strings.ToUpper(s) == s, nil
+			return hasCased(s) && strings.ToUpper(s) == s, nil
 		},
 		"escaped": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) { return false, nil },
 		"in": func(_ *frame, v Value, args []Value, _ []kwValue) (bool, error) {

@@ -24,6 +24,12 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ [(1)[1:]] }}", "'[Undefined]'"},                               // folded: the whole {{ }} is constant
 		{"{{ ((1)[1:] ~ 'a')[1:] }}", "None"},
 		{"{{ [1, 2][::0] }}", "!ValueError"},
+		// The lower and upper tests are str(v).islower() and .isupper(): false without a
+		// cased letter.
+		{"{{ 0 is upper }}", "False"},
+		{"{{ 2.5e3 is lower }}", "False"},
+		{"{{ '' is lower }}", "False"},
+		{"{{ 'a1' is lower and 'A1' is upper }}", "True"},
 	} {
 		vs := testVars(t)
 		if c.want[0] == '!' {
