@@ -864,6 +864,10 @@ func init() {
 			}
 			items, err := iterItems(v)
 			if err != nil {
+				if isType(err, "TypeError") {
+					// do_reverse turns reversed() and list() failing into its own error.
+					return nil, newError("FilterArgumentError", "argument must be iterable")
+				}
 				return nil, err
 			}
 			out := make([]Value, len(items))

@@ -30,6 +30,10 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ 2.5e3 is lower }}", "False"},
 		{"{{ '' is lower }}", "False"},
 		{"{{ 'a1' is lower and 'A1' is upper }}", "True"},
+		// reverse raises its own FilterArgumentError (no TypeError: the CDK lets it through).
+		{"{{ 5 | reverse }}", "!FilterArgumentError"},
+		{"{{ config.n | reverse | list }}", "!FilterArgumentError"},
+		{"{{ config.missing | reverse | list }}", "[]"},
 	} {
 		vs := testVars(t)
 		if c.want[0] == '!' {
