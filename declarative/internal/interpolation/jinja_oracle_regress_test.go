@@ -34,6 +34,17 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ 5 | reverse }}", "!FilterArgumentError"},
 		{"{{ config.n | reverse | list }}", "!FilterArgumentError"},
 		{"{{ config.missing | reverse | list }}", "[]"},
+		// str % args takes anything with __getitem__ but a tuple or str for a mapping, which
+		// may go unused: a list, or an Undefined (whose __mod__ is never reached).
+		{"{{ 'a' % config.missing }}", "'a'"},
+		{"{{ 'a%s' % config.missing }}", "'a'"},
+		{"{{ 'a' % [] }}", "'a'"},
+		{"{{ '%(x)s' % config.missing }}", "None"},
+		{"{{ '%(x)s' % [1] }}", "!TypeError"},
+		{"{{ '%r|%3s|' % config.missing }}", "!TypeError"}, // not enough arguments
+		{"{{ '%r|' % config.missing }}", "'Undefined|'"},
+		{"{{ '%d' % config.missing }}", "!UndefinedError"},
+		{"{{ '%x' % config.missing }}", "!TypeError"},
 	} {
 		vs := testVars(t)
 		if c.want[0] == '!' {

@@ -19,6 +19,10 @@ func binop(op string, a, b Value) (Value, error) {
 		return nil, u.fail()
 	}
 	if u, ok := b.(*undefined); ok {
+		if s, isStr := a.(string); isStr && op == "%" {
+			// str.__mod__ takes an Undefined, which has __getitem__, for a mapping.
+			return percentFormat(s, b)
+		}
 		return nil, u.fail()
 	}
 	ka, ia, ba, fa := numeric(a)
