@@ -45,6 +45,15 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ '%r|' % config.missing }}", "'Undefined|'"},
 		{"{{ '%d' % config.missing }}", "!UndefinedError"},
 		{"{{ '%x' % config.missing }}", "!TypeError"},
+		// Repeating by a count past sys.maxsize, or to more than sys.maxsize items.
+		{"{{ 9223372036854775808 * '' }}", "!OverflowError"},
+		{"{{ -9223372036854775809 * 'a' }}", "!OverflowError"},
+		{"{{ [] * 9223372036854775808 }}", "!OverflowError"},
+		{"{{ 4611686018427387904 * 'ab' }}", "!OverflowError"},
+		{"{{ 4611686018427387904 * 'éé' }}", "!OverflowError"},
+		{"{{ [1, 2] * 4611686018427387904 }}", "!MemoryError"},
+		{"{{ 9223372036854775807 * '' ~ 'x' }}", "'x'"},
+		{"{{ [] * 99999999999999 }}", "[]"},
 	} {
 		vs := testVars(t)
 		if c.want[0] == '!' {

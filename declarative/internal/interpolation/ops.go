@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 var opNames = map[string]string{"+": "+", "-": "-", "*": "*", "/": "/", "//": "//", "%": "%", "**": "** or pow()"}
@@ -134,9 +135,21 @@ func repeat(v Value, n int64, big *big.Int) (Value, bool, error) {
 	default:
 		return nil, false, nil
 	}
-	if n < 0 || big != nil && big.Sign() < 0 {
+	if s, ok := v.(string); ok {
+		size = utf8.RuneCountInString(s)
+	}
+	switch {
+	case big != nil:
+		return nil, true, newError("OverflowError", "cannot fit 'int' into an index-sized integer")
+	case n <= 0 || size == 0:
 		n = 0
-	} else if big != nil || size > 0 && n > maxRepeat/int64(size) {
+	case n > math.MaxInt64/int64(size):
+		// Past sys.maxsize items: CPython's own errors.
+		if _, ok := v.(string); ok {
+			return nil, true, newError("OverflowError", "repeated string is too long")
+		}
+		return nil, true, newError("MemoryError", "")
+	case n > maxRepeat/int64(size):
 		return nil, true, newError("MemoryError", "repeated sequence too large for this evaluator")
 	}
 	switch x := v.(type) {
