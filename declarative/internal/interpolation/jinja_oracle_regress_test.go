@@ -2,12 +2,13 @@ package interpolation
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
 // TestOracleRegressions keeps the smallest cases of the differences TestJinjaOracle found
 // against Jinja2 and CPython, each with what Python gives: the repr of Eval's value, or the
-// exception class of Render (want "!Class").
+// exception class of Render (want "!Class") or of Eval ("eval!Class").
 func TestOracleRegressions(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		// Jinja compiles a slice to Python's obj[a:b], bypassing the sandbox's getitem: a
@@ -54,8 +55,21 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ [1, 2] * 4611686018427387904 }}", "!MemoryError"},
 		{"{{ 9223372036854775807 * '' ~ 'x' }}", "'x'"},
 		{"{{ [] * 99999999999999 }}", "[]"},
+		// literal_eval parses the whole text before converting: an unhashable key is a
+		// TypeError only in an otherwise literal text.
+		{"{{ '{{ ({[1]: 2}).split() }}' }}", "'{{ ({[1]: 2}).split() }}'"},
+		{"{{ '{[1]: 2} x' }}", "'{[1]: 2} x'"},
+		{"{{ '[{[1]: 2}, 3]' }}", "eval!TypeError"},
 	} {
 		vs := testVars(t)
+		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {
+			_, err := mustCompile(c.src).Eval(vs)
+			var e *Error
+			if !errors.As(err, &e) || e.Type != class {
+				t.Errorf("Eval(%q): err = %v, want %s", c.src, err, class)
+			}
+			continue
+		}
 		if c.want[0] == '!' {
 			_, err := mustCompile(c.src).Render(vs)
 			var e *Error

@@ -29,6 +29,9 @@ func literalEval(s string) (v Value, ok bool, err error) {
 	if p.pos != len(p.src) {
 		return nil, false, nil
 	}
+	if p.unhashable != nil {
+		return nil, false, p.unhashable
+	}
 	return v, true, nil
 }
 
@@ -58,6 +61,10 @@ type litParser struct {
 	src   string
 	pos   int
 	depth int // bracket nesting: newlines are whitespace inside brackets
+	// unhashable is the TypeError of the first unhashable dict key. Python parses the whole
+	// text before it converts anything, so the error counts only when the rest is a literal
+	// too: "{{ ({[1]: 2}).split() }}" is a ValueError (the CDK keeps the string).
+	unhashable error
 }
 
 // skipLeading skips the blank lines before the expression; the first line that holds code
@@ -207,8 +214,8 @@ func (p *litParser) value() (Value, bool, error) {
 			if !ok || err != nil {
 				return nil, false, err
 			}
-			if err := d.put(k, v); err != nil {
-				return nil, false, err
+			if err := d.put(k, v); err != nil && p.unhashable == nil {
+				p.unhashable = err
 			}
 			if p.peek() == ',' {
 				p.pos++
