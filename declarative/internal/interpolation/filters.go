@@ -759,7 +759,13 @@ func titleWord(w string) string {
 func roundFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 	prec, _ := param(args, kws, 0, "precision", int64(0)).(int64)
 	method, _ := param(args, kws, 1, "method", "common").(string)
+	if method != "common" && method != "ceil" && method != "floor" {
+		return nil, newError("FilterArgumentError", "method must be common, ceil or floor")
+	}
 	k, i, b, fv := numeric(v)
+	if u, ok := v.(*undefined); ok && method != "common" {
+		return nil, u.fail() // ceil and floor multiply it first
+	}
 	if k == 0 {
 		return nil, typeErrorf("type %s doesn't define __round__ method", typeName(v))
 	}
@@ -782,13 +788,10 @@ func roundFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) 
 		fv = intToFloat(i, b)
 	}
 	p := math.Pow(10, float64(prec))
-	switch method {
-	case "ceil":
+	if method == "ceil" {
 		return math.Ceil(fv*p) / p, nil
-	case "floor":
-		return math.Floor(fv*p) / p, nil
 	}
-	return nil, newError("FilterArgumentError", "method must be common, ceil or floor")
+	return math.Floor(fv*p) / p, nil
 }
 
 func init() {
@@ -847,6 +850,9 @@ func init() {
 			var out, seen []Value
 			for _, it := range items {
 				k := sortKey(it, cs)
+				if _, err := NewDict(0).lookup(k); err != nil {
+					return nil, err // Jinja keeps the keys it has seen in a set
+				}
 				if !seqContains(seen, k) {
 					seen = append(seen, k)
 					out = append(out, it)
@@ -923,6 +929,9 @@ func init() {
 			name, ok := args[0].(string)
 			if !ok {
 				return nil, typeErrorf("attribute name must be string, not '%s'", typeName(args[0]))
+			}
+			if u, ok := v.(*undefined); ok && !strings.HasPrefix(name, "__") {
+				return nil, u.fail() // Undefined's __getattr__ raises
 			}
 			// Jinja's attr filter reads attributes only, never items.
 			if x, ok := attribute(v, name); ok {

@@ -60,6 +60,15 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ '{{ ({[1]: 2}).split() }}' }}", "'{{ ({[1]: 2}).split() }}'"},
 		{"{{ '{[1]: 2} x' }}", "'{[1]: 2} x'"},
 		{"{{ '[{[1]: 2}, 3]' }}", "eval!TypeError"},
+		// Filters over an Undefined or unhashable items, as Jinja's do_attr, do_round and
+		// do_unique meet them.
+		{"{{ config.missing | attr('a') }}", "!UndefinedError"},
+		{"{{ config.missing | round(0, 'ceil') }}", "!UndefinedError"},
+		{"{{ config.missing | round }}", "!TypeError"},
+		{"{{ 'a' | round(0, 'up') }}", "!FilterArgumentError"},
+		{"{{ [{'a': 1}] | unique | list }}", "!TypeError"},
+		{"{{ [[1], [1]] | unique | list }}", "!TypeError"},
+		{"{{ ['A', 'a'] | unique | list }}", "['A']"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {
