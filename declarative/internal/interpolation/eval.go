@@ -333,15 +333,9 @@ func markFolds(ns []node) {
 // of a statement down.
 func folded(anc []expr, output bool) bool {
 	for i := len(anc) - 1; i >= 0; i-- {
-		if !foldable(anc[i]) {
-			return false
-		}
-		f := newFrame(&Vars{})
-		f.folding = true
-		v, err := anc[i].eval(f)
-		f.release()
-		if err != nil {
-			return false // left to run: the error comes again at run time
+		v, ok := constValue(anc[i])
+		if !ok {
+			return false // not constant, or left to run: an error comes again at run time
 		}
 		if safeRepr(v, 0) {
 			return true
@@ -377,6 +371,18 @@ func safeReprAll(vs []Value, depth int) bool {
 	return true
 }
 
+// constValue is the value of e folded as a constant; ok is false when Jinja cannot fold it.
+func constValue(e expr) (v Value, ok bool) {
+	if !foldable(e) {
+		return nil, false
+	}
+	f := newFrame(&Vars{})
+	f.folding = true
+	v, err := e.eval(f)
+	f.release()
+	return v, err == nil
+}
+
 // foldable reports whether Jinja's optimizer can fold e to a constant (the as_const of its
 // node): literals and the operators, item and attribute accesses, filters and tests over
 // them. Calls and names are not; nor are the filters that take Jinja's context (map,
@@ -387,10 +393,21 @@ func foldable(e expr) bool {
 		return true
 	case *nameExpr, *callExpr:
 		return false
-	case *condExpr:
-		if e.els == nil {
+	case *condExpr: // as_const evaluates the test, then the branch taken only
+		test, ok := constValue(e.test)
+		switch {
+		case !ok:
 			return false
+		case Truthy(test):
+			return foldable(e.then)
 		}
+		return e.els != nil && foldable(e.els)
+	case *andExpr:
+		l, ok := constValue(e.l)
+		return ok && (!Truthy(l) || foldable(e.r))
+	case *orExpr:
+		l, ok := constValue(e.l)
+		return ok && (Truthy(l) || foldable(e.r))
 	case *filterExpr:
 		switch e.name {
 		case "map", "select", "reject", "selectattr", "rejectattr", "random":

@@ -25,6 +25,11 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ [(1)[1:]] }}", "'[Undefined]'"},                               // folded: the whole {{ }} is constant
 		{"{{ ((1)[1:] ~ 'a')[1:] }}", "None"},
 		{"{{ [1, 2][::0] }}", "!ValueError"},
+		{"{{ (10 if 'x' else config.n)[1:] }}", "None"}, // a conditional folds on the branch taken
+		{"{{ (10 if '' else config.n)[1:] }}", `"{{ (10 if '' else config.n)[1:] }}"`},
+		{"{{ (0 and config.n)[1:] }}", "None"},
+		{"{{ (1 and config.n)[1:] }}", "'{{ (1 and config.n)[1:] }}'"},
+		{"{{ (1 or config.n)[1:] }}", "None"},
 		// The lower and upper tests are str(v).islower() and .isupper(): false without a
 		// cased letter.
 		{"{{ 0 is upper }}", "False"},
