@@ -164,8 +164,9 @@
 // destination.WithProgress for one call) draws a live line and a summary,
 // Environment.SetLogger receives the connectors' LOG messages. Each
 // connector run keeps its stderr and LOG messages in a log file under
-// $GOAIRBYTE_LOG_DIR (else goairbyte/logs in the system temp directory); a
-// ConnectorError names it.
+// $GOAIRBYTE_LOG_DIR (else goairbyte/logs in the system temp directory, or
+// goairbyte-logs-<uid> when another user owns that); a ConnectorError
+// names it.
 //
 // # The goab command
 //

@@ -178,6 +178,13 @@
 // it, by trying again until they are done (or the load's context ends),
 // so that meanwhile the other loads change their own tables.
 //
+// _airbyte_cache_format holds the format of these tables (1 so far, as
+// in every cache goairbyte ever wrote; a cache of an earlier version is
+// marked when opened). Opening a cache checks them: a newer format, a
+// missing internal table or column, or a column the cache cannot fill is
+// refused with an error that says what to do, before any load could
+// read its streams from the start or write into another source's table.
+//
 // # Reading
 //
 // [Cache.Dataset] gives a [Dataset] per stream: Records, Count, Columns,

@@ -597,7 +597,9 @@ func appendTime(dst []byte, x time.Time, t backend.Type) []byte {
 	case backend.TypeTimestamp:
 		dst = x.AppendFormat(dst, "2006-01-02T15:04:05.999999")
 	default:
-		dst = x.AppendFormat(dst, time.RFC3339Nano)
+		// The instant in UTC: the databases keep no zone, and a driver
+		// may give it in the program's local one (pgx does).
+		dst = x.UTC().AppendFormat(dst, time.RFC3339Nano)
 	}
 	return append(dst, '"')
 }

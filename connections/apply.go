@@ -34,7 +34,19 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // applied. It first lists the workspace again and refuses a plan that no
 // longer fits it (another apply ran meanwhile, or this plan was applied
 // already), which would otherwise create every object a second time.
+//
+// Applies that share a state file, in this process or others (two cron
+// jobs, a service and a CI job), run one at a time: each waits for the
+// lock of the state file (<state file>.lock, released by the system when
+// its holder dies, even by kill -9) until ctx ends, then reads the state
+// file again, so that the fingerprints another apply saved meanwhile are
+// kept.
 func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
+	unlock, err := p.st.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := r.checkUnchanged(ctx, p); err != nil {
 		return err
 	}

@@ -51,7 +51,8 @@ type Option func(*Reconciler) error
 
 // WithStateFile keeps the fingerprints of applied secrets in path (created
 // on the first Apply). Without it, every declared secret is "not
-// comparable" and is sent on every Apply.
+// comparable" and is sent on every Apply. Applies that share the file run
+// one at a time, locking path + ".lock" (an empty file left beside it).
 func WithStateFile(path string) Option {
 	return func(r *Reconciler) error {
 		if path == "" {

@@ -1,6 +1,7 @@
 package connections
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/internal/atomicfile"
+	"github.com/x/goairbyte/internal/filelock"
 )
 
 // state is what the reconciler keeps between runs: for each secret it
@@ -109,6 +111,27 @@ func (st *state) forget(kind Kind, name string) {
 			delete(st.Fingerprints, k)
 		}
 	}
+}
+
+// lock takes the lock of the state file for an apply and reloads the
+// state: the file may have changed since the plan read it (another process
+// applied), and saving what the plan read would lose that apply's
+// fingerprints, or all of them when the two runs made different keys.
+func (st *state) lock(ctx context.Context) (unlock func(), err error) {
+	if st.path == "" {
+		return func() {}, nil
+	}
+	unlock, err = filelock.Lock(ctx, st.path+".lock")
+	if err != nil {
+		return nil, fmt.Errorf("connections: state file %s: %w", st.path, err)
+	}
+	fresh, err := loadState(st.path)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	*st = *fresh
+	return unlock, nil
 }
 
 // save writes the state atomically.

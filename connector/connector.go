@@ -174,10 +174,15 @@ func (c *Connector) DocsURL() string {
 // the virtualenv and installs the package. It does nothing for what is
 // already installed in the version asked for; a Python package of another
 // version is replaced. A failure wraps executor.ErrNotInstalled.
+//
+// A virtualenv is installed, replaced or removed by one process at a time,
+// and not while the connector runs from it, in this process or another:
+// Install and Uninstall wait for those until ctx ends.
 func (c *Connector) Install(ctx context.Context) error { return maskErr(c.exec.Install(ctx)) }
 
-// Uninstall removes what Install created: the virtualenv. Docker images are
-// shared with other tools and stay.
+// Uninstall removes what Install created: the virtualenv (once no run of
+// the connector uses it; see Install). Docker images are shared with other
+// tools and stay.
 func (c *Connector) Uninstall(ctx context.Context) error {
 	c.pinMu.Lock()
 	c.pinDone = false // the next command installs the pinned version again

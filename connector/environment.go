@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -216,7 +217,9 @@ func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	}
 	dir, err := filepath.Abs(cacheDir)
 	if err != nil {
-		return nil, err
+		// A relative directory under a working directory that was deleted.
+		return nil, fmt.Errorf("the default cache is in %s under the working directory, which cannot be found (%w): "+
+			"choose its directory with Environment.SetCacheDir, or give the read a cache (source.UseCache)", cacheDir, err)
 	}
 	e.cacheMu.Lock()
 	defer e.cacheMu.Unlock()
@@ -228,6 +231,12 @@ func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	}
 	c, err := open(ctx, dir)
 	if err != nil {
+		// A directory the program may not write (a read-only working
+		// directory, another user's): say how to put the cache elsewhere.
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w; the default cache is in %s: choose another directory with Environment.SetCacheDir, "+
+				"or give the read a cache (source.UseCache)", err, dir)
+		}
 		return nil, err
 	}
 	e.caches[dir] = c

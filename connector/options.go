@@ -104,7 +104,8 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithLogDir sets the directory of the per-run log files that keep a
 // connector process's stderr and LOG messages ($GOAIRBYTE_LOG_DIR, else
-// goairbyte/logs in the system temp directory).
+// goairbyte/logs in the system temp directory, or goairbyte-logs-<uid>
+// when another user owns that).
 func WithLogDir(dir string) Option {
 	return func(s *settings) { s.note("WithLogDir"); s.logDir = dir }
 }

@@ -311,10 +311,10 @@ func (b *builder) requester(n *manifest.Map, streamName string) (*httpRequester,
 		return nil, err
 	}
 	r.opts = &optionsProvider{}
-	if r.opts.params, err = b.mapping(n, "request_parameters"); err != nil {
+	if r.opts.params, r.opts.paramsText, err = b.requestInput(n, "request_parameters"); err != nil {
 		return nil, err
 	}
-	if r.opts.headers, err = b.mapping(n, "request_headers"); err != nil {
+	if r.opts.headers, r.opts.headersText, err = b.requestInput(n, "request_headers"); err != nil {
 		return nil, err
 	}
 	if bd, ok := n.Get("request_body_data"); ok && bd != nil {
@@ -357,6 +357,18 @@ func (b *builder) requester(n *manifest.Map, streamName string) (*httpRequester,
 	r.send = b.sender(handler)
 	r.send.stream, r.send.auth = streamName, r.auth
 	return r, nil
+}
+
+// requestInput compiles request_parameters or request_headers: a mapping
+// of templates, or one template string whose value is the mapping (the
+// CDK's InterpolatedRequestInputProvider; an empty string is no input).
+func (b *builder) requestInput(n *manifest.Map, k string) (*tmplMapping, *tmpl, error) {
+	if s, ok := mustGet(n, k).(string); ok && s != "" {
+		t, err := b.compile(s, paramsOf(n))
+		return nil, t, err
+	}
+	m, err := b.mapping(n, k)
+	return m, nil, err
 }
 
 func (m *tmplMapping) keysOrNil() []*tmpl {

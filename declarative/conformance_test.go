@@ -143,6 +143,9 @@ type conformanceCase struct {
 	config    json.RawMessage
 	now       time.Time
 	exchanges []replaytest.Exchange
+	// afterBuild, when set, is called with the Source once it is built
+	// (the property audit watches what is read after that).
+	afterBuild func(*Source)
 }
 
 func loadCase(t *testing.T, dir string) *conformanceCase {
@@ -242,6 +245,9 @@ func runConformance(t *testing.T, c *conformanceCase) []int {
 		withSleep(noSleep), withTracer(tl.add))
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if c.afterBuild != nil {
+		c.afterBuild(src)
 	}
 	ctx := context.Background()
 	var diffs []difference

@@ -601,3 +601,88 @@ func TestStepThatDoesNotAdvance(t *testing.T) {
 		}
 	}
 }
+
+// TestStringRequestInputs follows InterpolatedRequestInputProvider: a
+// request_parameters or request_headers given as one template string is
+// an InterpolatedString whose value, when a dict, is the mapping (None
+// values dropped); request parameters that are not a dict are none
+// (InterpolatedRequestOptionsProvider.get_request_params), request headers
+// that are not a dict fail the request (HttpRequester._request_headers),
+// and so does a request_body_json string whose value is a string
+// (HttpRequester._request_body_json).
+func TestStringRequestInputs(t *testing.T) {
+	manifest := func(params, headers string, more ...string) string {
+		return `
+version: 6.31.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+spec: {type: Spec, connection_specification: {type: object, properties: {}}}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: id
+    schema_loader: {type: InlineSchemaLoader, schema: {}}
+    retriever:
+      type: SimpleRetriever
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      requester:
+        type: HttpRequester
+        url_base: https://api.example.com
+        path: /items
+        request_parameters: ` + params + `
+        request_headers: ` + headers + `
+` + strings.Join(more, "")
+	}
+	var mu sync.Mutex
+	var gotHeader string
+	api := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotHeader = r.Header.Get("X-Team")
+		mu.Unlock()
+		fmt.Fprint(w, `{"data": [{"id": 1}]}`)
+	}
+	run := runFeature(t, manifest(`"{{ {'q': config['q'], 'skip': None} }}"`, `"{{ {'X-Team': config['team']} }}"`),
+		`{"q": "hello", "team": "blue"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", run.requests, []string{"GET /items?q=hello"})
+	if gotHeader != "blue" {
+		t.Errorf("X-Team header = %q, want blue", gotHeader)
+	}
+
+	run = runFeature(t, manifest(`"{{ config['q'] }}"`, `{}`), `{"q": "hello"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests with parameters that are not a dict", run.requests, []string{"GET /items"})
+
+	run = runFeature(t, manifest(`{}`, `"{{ config['team'] }}"`), `{"team": "blue"}`, "", api)
+	if run.err == nil || !strings.Contains(run.err.Error(), "Request headers cannot be a string") {
+		t.Errorf("headers that are not a dict: err = %v, want Request headers cannot be a string", run.err)
+	}
+
+	const post = "        http_method: POST\n"
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_json: "{{ {'team': config['team']} }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests with a body JSON string", run.requests, []string{`POST /items {"team": "blue"}`})
+
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_json: "{{ config['team'] }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err == nil || !strings.Contains(run.err.Error(), "Request body json cannot be a string") {
+		t.Errorf("body JSON that is a string: err = %v, want Request body json cannot be a string", run.err)
+	}
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_json: "{{ [config['team']] }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err == nil || !strings.Contains(run.err.Error(), "Request body json must be a mapping") {
+		t.Errorf("body JSON that is a list: err = %v, want Request body json must be a mapping", run.err)
+	}
+
+	// A request_body_data string whose value is a dict is a form, as the
+	// mapping would be; any other value is the body's text.
+	run = runFeature(t, manifest(`{}`, `{}`, post, `        request_body_data: "{{ {'team': config['team'], 'skip': None} }}"`+"\n"), `{"team": "blue"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests with a body data string", run.requests, []string{`POST /items team=blue`})
+}

@@ -79,29 +79,52 @@ func (r *requestOption) injectInto(o *requestOptions, value value, v *vars) erro
 
 // optionsProvider is the requester's InterpolatedRequestOptionsProvider:
 // request_parameters, request_headers, request_body_data and
-// request_body_json, each a mapping of templates (body data may also be a
-// single template string).
+// request_body_json, each a mapping of templates or a single template
+// string (the *Text fields; the body JSON's string is its root).
 type optionsProvider struct {
-	params, headers, bodyData *tmplMapping
-	bodyDataText              *tmpl
-	bodyJSON                  *tmplNested
+	params, headers, bodyData             *tmplMapping
+	paramsText, headersText, bodyDataText *tmpl
+	bodyJSON                              *tmplNested
 }
 
 func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 	var o requestOptions
 	var err error
-	if o.params, err = p.params.evalNonNull(v); err != nil {
+	if p.paramsText != nil {
+		// Parameters that are not a dict are none (get_request_params).
+		if o.params, _, err = evalTextInput(p.paramsText, v); err != nil {
+			return o, err
+		}
+	} else if o.params, err = p.params.evalNonNull(v); err != nil {
 		return o, err
 	}
-	if o.headers, err = p.headers.evalNonNull(v); err != nil {
+	if p.headersText != nil {
+		isDict := false
+		if o.headers, isDict, err = evalTextInput(p.headersText, v); err != nil {
+			return o, err
+		}
+		if !isDict {
+			return o, errString("Request headers cannot be a string")
+		}
+	} else if o.headers, err = p.headers.evalNonNull(v); err != nil {
 		return o, err
 	}
 	if p.bodyDataText != nil {
-		s, err := p.bodyDataText.evalStr(v)
+		val, err := p.bodyDataText.eval(v)
 		if err != nil {
 			return o, err
 		}
-		if s != "" {
+		if d, ok := val.(*dict); ok {
+			// A dict is a form, as the mapping would be.
+			for _, e := range entries(d) {
+				if e.val != nil {
+					o.bodyData = append(o.bodyData, e)
+				}
+			}
+		} else if s, ok := val.(string); !ok || s != "" {
+			if !ok {
+				s = interpolation.Str(val)
+			}
 			o.bodyText = &s
 		}
 	} else if o.bodyData, err = p.bodyData.evalNonNull(v); err != nil {
@@ -112,15 +135,45 @@ func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 		if err != nil {
 			return o, err
 		}
-		if d, ok := val.(*dict); ok {
-			for _, e := range entries(d) {
+		switch x := val.(type) {
+		case *dict:
+			for _, e := range entries(x) {
 				if e.val != nil {
 					o.bodyJSON = append(o.bodyJSON, e)
 				}
 			}
+		case nil:
+		case string:
+			// A body JSON string's value (HttpRequester._request_body_json).
+			return o, errString("Request body json cannot be a string")
+		default:
+			// The CDK fails too, on the value's missing keys(). The value
+			// is left out: it may hold a secret of the config.
+			return o, errString("Request body json must be a mapping")
 		}
 	}
 	return o, nil
+}
+
+// evalTextInput evaluates a request input given as one template string
+// (an InterpolatedString); its entries are those of the value when it is
+// a dict, without the None values. A None value is no input; isDict is
+// false for any other value.
+func evalTextInput(t *tmpl, v *vars) (es []entry, isDict bool, err error) {
+	val, err := t.eval(v)
+	if err != nil || val == nil {
+		return nil, val == nil, err
+	}
+	d, ok := val.(*dict)
+	if !ok {
+		return nil, false, nil
+	}
+	for _, e := range entries(d) {
+		if e.val != nil {
+			es = append(es, e)
+		}
+	}
+	return es, true, nil
 }
 
 // usesStreamState reports whether an option template reads stream_state,
@@ -129,6 +182,7 @@ func (p *optionsProvider) options(v *vars) (requestOptions, error) {
 // values of each mapping, not deeper into a nested JSON body.
 func (p *optionsProvider) usesStreamState() bool {
 	return p.params.mentions("stream_state") || p.headers.mentions("stream_state") ||
+		p.paramsText.mentions("stream_state") || p.headersText.mentions("stream_state") ||
 		p.bodyData.mentions("stream_state") || (p.bodyDataText != nil && p.bodyDataText.mentions("stream_state")) ||
 		(p.bodyJSON != nil && p.bodyJSON.topMentions("stream_state"))
 }

@@ -20,7 +20,10 @@
 // cache (by default the cache the records come from) under the source's
 // name, the destination's identity (its name and a fingerprint of its
 // config without secrets, or [StateKey]) and the stream's name, apart from
-// the source's state.
+// the source's state. The release before 18c7631 keyed it by the
+// destination's bare name: a cache it wrote keeps its position for a
+// Write given StateKey with that name (without it, the first Write sends
+// every row again).
 // A STATE message echoed by the destination is the only commit point: the
 // stored state advances when, and only when, the destination echoes it.
 //

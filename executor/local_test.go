@@ -213,6 +213,18 @@ func TestLocalFilesAndArgs(t *testing.T) {
 	}
 }
 
+// A TMPDIR that does not exist fails the run with an error that names it,
+// not Go's bare "stat /that/dir: no such file or directory".
+func TestLocalWithoutTempDir(t *testing.T) {
+	l := newLocal(t, "jsononly")
+	tmp := filepath.Join(t.TempDir(), "no such dir")
+	t.Setenv("TMPDIR", tmp)
+	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":1}`), Catalog: itemsCatalog}))
+	if err == nil || !strings.Contains(err.Error(), "TMPDIR") || !strings.Contains(err.Error(), tmp) {
+		t.Fatalf("want an error naming TMPDIR and %s, got %v", tmp, err)
+	}
+}
+
 func TestLocalStdinAndStdoutTogether(t *testing.T) {
 	t.Parallel()
 	// 40 MB in while 40 MB come out: without concurrent copying both pipes
@@ -397,6 +409,30 @@ func TestOldLogsPruned(t *testing.T) {
 	}
 	if _, err := os.Stat(recent); err != nil {
 		t.Fatalf("the recent log is gone: %v", err)
+	}
+}
+
+// The default log directory, goairbyte/logs in the temp directory, is
+// the machine's, and the first user to run a connector owns it (0700):
+// another user's runs kept no log at all. Where it cannot be used, the
+// log goes to a directory of the user's own beside it. As root nothing is
+// another user's: a file where the directory should be fails alike. Not
+// parallel: it sets TMPDIR and GOAIRBYTE_LOG_DIR.
+func TestLogDirOfAnotherUser(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
+	tmp := privateTemp(t)
+	t.Setenv("GOAIRBYTE_LOG_DIR", "")
+	if err := os.WriteFile(filepath.Join(tmp, "goairbyte"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := build[executor.Executor](t, "source-stderrexit", executor.Method{Kind: executor.KindLocal, Path: bin}, executor.Runtime{})
+	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	ce := asConnectorError(t, err)
+	if ce.LogFile == "" || !strings.HasPrefix(ce.LogFile, tmp+string(filepath.Separator)) {
+		t.Fatalf("log file %q, want one under %s", ce.LogFile, tmp)
+	}
+	if b, err := os.ReadFile(ce.LogFile); err != nil || !strings.Contains(string(b), "connection refused") {
+		t.Fatalf("the log file holds %q (%v), want the connector's stderr", b, err)
 	}
 }
 

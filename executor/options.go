@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,12 +214,21 @@ const defaultLingerGrace = 10 * time.Second
 
 // defaultLogDir is where connector log files go unless Runtime.LogDir says
 // otherwise: $GOAIRBYTE_LOG_DIR, or goairbyte/logs under the system temp
-// directory.
-func defaultLogDir() string {
+// directory; shared reports that it is the machine's default, which another
+// user may own (see userLogDir).
+func defaultLogDir() (dir string, shared bool) {
 	if d := os.Getenv(logDirEnv); d != "" {
-		return d
+		return d, false
 	}
-	return filepath.Join(os.TempDir(), "goairbyte", "logs")
+	return filepath.Join(os.TempDir(), "goairbyte", "logs"), true
+}
+
+// userLogDir is where this user's log files go when the machine's default
+// directory belongs to another user: goairbyte-logs-<uid> in the temp
+// directory (a name the sweep of run directories, goairbyte-<pid>-…,
+// never takes for one of its own).
+func userLogDir() string {
+	return filepath.Join(os.TempDir(), "goairbyte-logs-"+strconv.Itoa(os.Getuid()))
 }
 
 // options is a Method and a Runtime with the defaults filled in, as the
@@ -227,6 +237,7 @@ type options struct {
 	method           Method
 	logger           *slog.Logger
 	logDir           string
+	sharedLogDir     bool // logDir is the machine's default (see userLogDir)
 	mask             func(string) string
 	env              []string
 	hostNetwork      bool
@@ -262,7 +273,7 @@ func buildOptions(m Method, rt Runtime) *options {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
 	if o.logDir == "" {
-		o.logDir = defaultLogDir()
+		o.logDir, o.sharedLogDir = defaultLogDir()
 	}
 	if o.mask == nil {
 		o.mask = func(s string) string { return s }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -73,15 +74,52 @@ func (p *pythonExecutor) pipTarget() string {
 // missing and that is allowed; see Executor.
 func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
 	return p.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
-		if err := p.ready(ctx); err != nil {
+		unlock, err := p.readyLocked(ctx)
+		if err != nil {
 			return started{}, err
 		}
 		st, err := startProcess(p.entryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin, ln.run())
 		if err != nil {
+			unlock()
 			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.entryPoint(), err)
 		}
+		st.proc = venvInUse{st.proc, unlock}
 		return st, nil
 	})
+}
+
+// readyLocked makes sure the entry point exists and takes a shared lock of
+// the venv, which the run holds until the connector has exited: an
+// install or an uninstall, in this process or another, waits for it rather
+// than replace or remove the files of a connector that runs (Python
+// imports some modules only when it needs them).
+func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err error) {
+	for {
+		if err := p.ready(ctx); err != nil {
+			return nil, err
+		}
+		if unlock, err = filelock.RLock(ctx, p.venv+".lock"); err != nil {
+			return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
+		}
+		if _, err := os.Stat(p.entryPoint()); err == nil {
+			return unlock, nil
+		}
+		// Uninstalled by another process between ready and the lock:
+		// installing under our own shared lock would wait for ever.
+		unlock()
+	}
+}
+
+// venvInUse is a connector process that holds the shared lock of its venv
+// until it is released.
+type venvInUse struct {
+	process
+	unlock func()
+}
+
+func (v venvInUse) release() {
+	v.process.release()
+	v.unlock()
 }
 
 // ready makes sure the entry point exists.
@@ -99,17 +137,29 @@ func (p *pythonExecutor) ready(ctx context.Context) error {
 // Install creates the venv and pip-installs the connector into it. It does
 // nothing when the connector is installed, in the requested version if one
 // was set; another version is replaced.
+//
+// Installs and uninstalls of one venv take turns across processes too (cron
+// jobs, a service and CI jobs sharing an install root): each holds the
+// lock of <venv>.lock, which the system frees when its holder dies, even by
+// kill -9. Without it, one process took another's venv in the making for
+// an interrupted one and removed it, or two venv or pip runs wrote the same
+// files.
 func (p *pythonExecutor) Install(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
-	if _, err := os.Stat(p.entryPoint()); err == nil {
-		if p.o.version == "" {
-			return nil
-		}
-		v, err := p.InstalledVersion(ctx)
-		if err == nil && v == p.o.version {
-			return nil
-		}
+	// Checked before the lock too, which waits for the runs of the
+	// connector to end.
+	if ok, _ := p.installed(ctx); ok {
+		return nil
+	}
+	unlock, err := p.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if ok, v := p.installed(ctx); ok {
+		return nil // by another process meanwhile
+	} else if v != "" {
 		p.o.logger.Info("installed connector version differs from the requested one; reinstalling",
 			"connector", p.name, "installed", v, "requested", p.o.version)
 	}
@@ -133,6 +183,9 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 		}
 		p.o.logger.Info("creating virtualenv", "connector", p.name, "venv", p.venv, "python", p.o.python)
 		if err := p.command(ctx, p.o.python, "-m", "venv", "--system-site-packages", p.venv); err != nil {
+			if errors.Is(err, exec.ErrNotFound) {
+				return notInstalled(fmt.Errorf("creating the venv: the interpreter %s is not on PATH: %w", p.o.python, err))
+			}
 			return notInstalled(fmt.Errorf("creating the venv: %w", err))
 		}
 	}
@@ -161,6 +214,19 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// installed reports whether the entry point exists, in the requested
+// version if one was set; otherwise, the version installed if known.
+func (p *pythonExecutor) installed(ctx context.Context) (ok bool, version string) {
+	if _, err := os.Stat(p.entryPoint()); err != nil {
+		return false, ""
+	}
+	if p.o.version == "" {
+		return true, ""
+	}
+	v, err := p.InstalledVersion(ctx)
+	return err == nil && v == p.o.version, v
 }
 
 // venvUsable reports why the venv cannot install packages: it is missing, or
@@ -195,16 +261,29 @@ func (p *pythonExecutor) missingBuildModules(ctx context.Context, target string)
 }
 
 // command runs an installation step; its output goes to the debug log and,
-// when it fails, its last lines into the error.
+// when it fails, its last lines into the error. It is started as a
+// connector is (procAttr), so that it dies with this process: one left
+// running after a kill -9 would write into the venv that the next process,
+// holding the install lock then, is making.
 func (p *pythonExecutor) command(ctx context.Context, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), p.o.env...)
 	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1")
-	out, err := cmd.CombinedOutput()
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	cmd.SysProcAttr = procAttr()
+	err := startCommand(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	out := buf.Bytes()
 	for line := range strings.Lines(string(out)) {
 		p.o.logger.Debug("install output", "connector", p.name, "line", p.o.mask(strings.TrimRight(line, "\n")))
 	}
 	if err != nil {
+		if len(bytes.TrimSpace(out)) == 0 { // it said nothing, or never ran
+			return err
+		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		return fmt.Errorf("%w: %s", err, p.o.mask(strings.Join(lines[max(0, len(lines)-5):], " | ")))
 	}
@@ -215,7 +294,25 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 func (p *pythonExecutor) Uninstall(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
+	unlock, err := p.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return os.RemoveAll(p.venv)
+}
+
+// lock takes the lock of the venv for an install or an uninstall; see
+// Install.
+func (p *pythonExecutor) lock(ctx context.Context) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(p.venv), 0o755); err != nil {
+		return nil, fmt.Errorf("executor: connector %s: install root: %w", p.name, err)
+	}
+	unlock, err = filelock.Lock(ctx, p.venv+".lock")
+	if err != nil {
+		return nil, fmt.Errorf("executor: connector %s: its venv %s is in use (by another install, or by a run of the connector, in this process or another): %w", p.name, p.venv, err)
+	}
+	return unlock, nil
 }
 
 // versionScript prints the version of the distribution that provides the

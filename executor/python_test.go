@@ -71,6 +71,22 @@ func TestPython(t *testing.T) {
 	}
 }
 
+// TestPythonInterpreterNotOnPath: with no such interpreter (a PATH
+// without python3) the error says so plainly, without the empty output of
+// a command that never ran.
+func TestPythonInterpreterNotOnPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: dir,
+		Interpreter: "python3-goairbyte-missing"}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) || !strings.Contains(err.Error(), "the interpreter python3-goairbyte-missing is not on PATH") ||
+		strings.Contains(err.Error(), ": )") {
+		t.Fatalf("got %v, want a *NotInstalledError saying the interpreter is not on PATH", err)
+	}
+}
+
 // TestPythonWithoutWheel: installing a local package with an interpreter
 // whose venv has no wheel module fails with pip's "See above" only; the
 // error now says what is missing and which interpreter made the venv.

@@ -19,9 +19,10 @@ import (
 //   - each run's temp dir (which holds the resolved config, secrets
 //     included) is named goairbyte-<owner pid>-…; dirs of owners that no
 //     longer run are removed when this process first runs a connector;
-//   - containers carry LabelOwner (host name and pid); exited or running
-//     containers of owners on this host that no longer run are removed when
-//     this process first talks to that Docker engine;
+//   - containers carry LabelOwner (host name, pid, pid namespace); exited
+//     or running containers of owners on this host and in this pid
+//     namespace that no longer run are removed when this process first
+//     talks to that Docker engine;
 //   - local connectors get SIGKILL when their parent dies (Pdeathsig, on
 //     Linux), so none is left running with parent 1; what they started in
 //     their process group is killed by the sweep of their temp dir, which
@@ -35,7 +36,8 @@ import (
 const runMarker = "GOAIRBYTE_RUN"
 
 // LabelOwner is set on every container a Docker executor creates: the
-// host name and pid of the process that owns it ("host:pid").
+// host name and pid of the process that owns it, and on Linux its pid
+// namespace ("host:pid:namespace").
 const LabelOwner = "io.goairbyte.owner"
 
 // tempPrefix begins the name of every run's temp dir.
@@ -151,11 +153,8 @@ func sweepContainers(ctx context.Context, cli *client.Client) (removed int) {
 		sweptEngines.Delete(cli.DaemonHost()) // try again next time
 		return 0
 	}
-	host := hostName()
 	for _, c := range list.Items {
-		h, p, ok := strings.Cut(c.Labels[LabelOwner], ":")
-		pid, err := strconv.Atoi(p)
-		if !ok || err != nil || h != host || pid == os.Getpid() || owner.Alive(pid) {
+		if !deadOwner(c.Labels[LabelOwner]) {
 			continue
 		}
 		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err == nil {
@@ -165,5 +164,38 @@ func sweepContainers(ctx context.Context, cli *client.Client) (removed int) {
 	return removed
 }
 
-// ownerLabel is this process's LabelOwner value.
-func ownerLabel() string { return fmt.Sprintf("%s:%d", hostName(), os.Getpid()) }
+// deadOwner reports whether a container's LabelOwner names a process of
+// this host and pid namespace that no longer runs. A pid says nothing
+// outside its namespace: a goairbyte in a container sharing the host's name
+// (docker run --network host) and Docker socket would otherwise take the
+// host's live goairbyte for dead and remove the containers of its runs, and
+// the host the container's.
+func deadOwner(label string) bool {
+	h, rest, ok := strings.Cut(label, ":")
+	p, ns, _ := strings.Cut(rest, ":")
+	pid, err := strconv.Atoi(p)
+	if !ok || err != nil || h != hostName() || ns != pidNamespace() {
+		return false
+	}
+	return pid != os.Getpid() && !owner.Alive(pid)
+}
+
+// ownerLabel is this process's LabelOwner value: host name, pid and, where
+// there is one (Linux), pid namespace.
+func ownerLabel() string {
+	l := fmt.Sprintf("%s:%d", hostName(), os.Getpid())
+	if ns := pidNamespace(); ns != "" {
+		l += ":" + ns
+	}
+	return l
+}
+
+// pidNamespace is the inode number of this process's pid namespace, ""
+// where it cannot be read (no /proc).
+func pidNamespace() string {
+	l, err := os.Readlink("/proc/self/ns/pid") // pid:[4026531836]
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(l, "pid:["), "]")
+}

@@ -231,7 +231,7 @@ func (p *procRun) prepare() ([]runFile, error) {
 	sweepTempDirs()
 	// os.MkdirTemp creates the directory 0700: only we can read the secrets.
 	if p.dir, err = os.MkdirTemp("", runDirPattern(p.r.name)); err != nil {
-		return nil, fmt.Errorf("connector %s: creating the temp directory for its files: %w", p.r.name, err)
+		return nil, fmt.Errorf("connector %s: creating the temp directory for its files in %s (set TMPDIR to a writable directory): %w", p.r.name, os.TempDir(), err)
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(p.dir, f.name), f.data, 0o600); err != nil {
@@ -553,19 +553,32 @@ type runLog struct {
 // this run. Without a log file the run still works: the failure is logged.
 func (r *runner) openLog(verb Verb) *runLog {
 	lg := &runLog{}
-	if err := os.MkdirAll(r.o.logDir, 0o700); err != nil {
-		r.o.logger.Warn("cannot create the connector log directory; its stderr is only kept in errors", "dir", r.o.logDir, "error", err)
-		return lg
+	path := r.logFile
+	f, err := openLogFile(path)
+	if err != nil && r.o.sharedLogDir {
+		// The default directory is the machine's, and the first user to
+		// run a connector owns it (0700): the others use one of their own.
+		path = filepath.Join(userLogDir(), filepath.Base(path))
+		f, err = openLogFile(path)
 	}
-	pruneLogs(r.o.logDir)
-	f, err := os.OpenFile(r.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		r.o.logger.Warn("cannot open the connector log file; its stderr is only kept in errors", "file", r.logFile, "error", err)
+		r.o.logger.Warn("cannot open the connector log file; its stderr is only kept in errors", "file", path, "error", err)
 		return lg
 	}
-	lg.path, lg.f, lg.w = r.logFile, f, bufio.NewWriter(f)
+	lg.path, lg.f, lg.w = path, f, bufio.NewWriter(f)
 	fmt.Fprintf(lg.w, "==== %s %s %s\n", time.Now().Format(time.RFC3339), r.name, verb)
 	return lg
+}
+
+// openLogFile opens (appending, creating it and its directory) the log
+// file at path, after pruning the directory's old logs.
+func openLogFile(path string) (*os.File, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	pruneLogs(dir)
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
 var prunedDirs sync.Map

@@ -80,12 +80,12 @@ func (r *Record) Stream() string {
 	return r.rec.Stream
 }
 
-// EmittedAt is when the connector emitted the record.
+// EmittedAt is when the connector emitted the record, in UTC.
 func (r *Record) EmittedAt() time.Time {
 	if r.rec == nil {
 		return time.Time{}
 	}
-	return time.UnixMilli(r.rec.EmittedAt)
+	return time.UnixMilli(r.rec.EmittedAt).UTC()
 }
 
 // Raw is the record's data exactly as the connector wrote it, before any

@@ -24,7 +24,9 @@
 // INSERT … SELECT per chunk — several times faster than the appender —
 // with every typed column read as text and converted with TRY_CAST, so a
 // value that does not fit becomes NULL with a note in _airbyte_meta instead
-// of failing the load. Write transactions run with one DuckDB thread (see
+// of failing the load. Its sessions' TimeZone is UTC, the zone of a
+// date-time or time written without one (DuckDB's default is the
+// program's local zone). Write transactions run with one DuckDB thread (see
 // [WithWriteThreads]) while the Go side spools the next chunk, and
 // DuckDB's memory is bounded ([WithMemoryLimit]), so a load's footprint
 // does not grow with the data. A destination fed from the cache reads the
@@ -391,7 +393,10 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 			return nil, fmt.Errorf("duckdb: creating the cache directory: %w", err)
 		}
 	}
-	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1"
+	// TimeZone: DuckDB takes the process's local zone by default, and reads
+	// a date-time or time without a zone in it; the cache's rule (and
+	// PostgreSQL's loader) read it as UTC, whatever TZ the program has.
+	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1; SET TimeZone = 'UTC'"
 	if !o.compress {
 		init += "; SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'"
 	}
@@ -410,7 +415,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	spool, err := os.MkdirTemp("", owner.Prefix(spoolPrefix)+"*")
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("duckdb: creating the spool directory in %s (the temp directory: set TMPDIR to a writable one): %w", os.TempDir(), err)
 	}
 	b := &database{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, limitSetting: o.memoryLimit}
 	// Without it the export reads through database/sql: slower, the same

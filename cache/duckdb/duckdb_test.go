@@ -60,6 +60,23 @@ func TestKill(t *testing.T) {
 	cachetest.Kill(t, filepath.Join(t.TempDir(), "k.duckdb"), openPath, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
 
+// The suite's tests of dates and times again, in a process whose local
+// zone (TZ) is five hours forty-five ahead of UTC: a date-time or time
+// without a zone is UTC, as on PostgreSQL, whatever the zone of the
+// program that loads it. A child process, because DuckDB reads TZ once.
+func TestSuiteInAnotherZone(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.v", "-test.run=^TestSuite$/^(dates_and_date-times.*|record_lines|record_lines_keep_the_zones_of_times)$")
+	cmd.Env = append(os.Environ(), "TZ=Asia/Kathmandu")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the suite with TZ=Asia/Kathmandu: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "--- PASS: TestSuite/"); n != 4 {
+		t.Fatalf("%d of the 4 tests ran with TZ=Asia/Kathmandu:\n%s", n, out)
+	}
+}
+
 // A second process opening a file in use gets a clear, typed error.
 func TestInUse(t *testing.T) {
 	t.Parallel()
@@ -101,6 +118,22 @@ func TestOpenFailureIsNotInUse(t *testing.T) {
 	_, err := openPath(context.Background(), path)
 	if err == nil || errors.Is(err, cache.ErrInUse) {
 		t.Fatalf("opening a directory as the cache file: got %v, want an error that is not ErrInUse", err)
+	}
+}
+
+// A TMPDIR that does not exist fails the open with an error that names
+// it, not Go's bare "stat /that/dir: no such file or directory". Not
+// parallel: it sets TMPDIR.
+func TestOpenWithoutTempDir(t *testing.T) {
+	tmp := filepath.Join(t.TempDir(), "no such dir")
+	t.Setenv("TMPDIR", tmp)
+	c, err := openPath(context.Background(), filepath.Join(t.TempDir(), "c.duckdb"))
+	if err == nil {
+		c.Close()
+		t.Fatal("opened a cache with no temp directory for its spool")
+	}
+	if !strings.Contains(err.Error(), "TMPDIR") || !strings.Contains(err.Error(), tmp) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("want an error naming TMPDIR and %s, wrapping ErrNotExist, got %v", tmp, err)
 	}
 }
 

@@ -55,6 +55,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/valyala/fastjson"
@@ -188,6 +189,12 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// keys take ~40MB). A work_mem in the DSN wins.
 	if _, ok := pc.ConnConfig.RuntimeParams["work_mem"]; !ok {
 		pc.ConnConfig.RuntimeParams["work_mem"] = defaultWorkMem
+	}
+	// pgx reads a timestamptz in the program's local zone; the cache's
+	// times are in UTC, as DuckDB's are.
+	pc.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

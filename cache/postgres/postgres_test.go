@@ -53,6 +53,16 @@ func TestSuite(t *testing.T) {
 	cachetest.Run(t, open)
 }
 
+// The suite's tests of dates and times in a program whose local zone is
+// five hours forty-five ahead of UTC. Not parallel: it sets time.Local.
+func TestSuiteInAnotherZone(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Kathmandu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cachetest.RunInZone(t, open, loc)
+}
+
 func TestFaker(t *testing.T) {
 	t.Parallel()
 	cachetest.RunFaker(t, open, &cachetest.Faker{Bin: testenv.BuildBinary(t, "./cmd/source-faker"), Dir: t.TempDir()})

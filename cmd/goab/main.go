@@ -36,7 +36,8 @@
 // goab prints warnings and errors of the library and the connectors on
 // stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's full
 // output is kept in a log file under $GOAIRBYTE_LOG_DIR (default: goairbyte/logs
-// in the system temp directory), which error messages name.
+// in the system temp directory, or goairbyte-logs-<uid> when another user
+// owns that), which error messages name.
 //
 // Exit status: 0 on success, 1 when a connector, a check or a sync fails,
 // 2 on a usage error; a reader of stdout that goes away (goab connectors |

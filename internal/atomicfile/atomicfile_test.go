@@ -1,8 +1,11 @@
 package atomicfile
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -36,5 +39,61 @@ func TestWrite(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("%d entries after failed writes, want the file and sub", len(entries))
+	}
+}
+
+// TestKilledWriterChild is a writer of TestKilledWritersLeaveNoTemp
+// killed after it made its temporary file: it makes one and waits.
+func TestKilledWriterChild(t *testing.T) {
+	path := os.Getenv("ATOMICFILE_PATH")
+	if path == "" {
+		t.Skip("run by TestKilledWritersLeaveNoTemp")
+	}
+	f, err := createTemp(path, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"half":`)
+	os.Stdout.WriteString("temp " + filepath.Base(f.Name()) + "\n")
+	select {}
+}
+
+// A writer killed with -9 before its rename leaves its temporary file; the
+// next process's first Write of the path removes it, but not the temporary
+// file of a writer that still runs.
+func TestKilledWritersLeaveNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "registry.json")
+	writer := func() (*exec.Cmd, string) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriterChild$")
+		cmd.Env = append(os.Environ(), "ATOMICFILE_PATH="+path)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		name, ok := strings.CutPrefix(strings.TrimSpace(line), "temp ")
+		if !ok {
+			t.Fatalf("the writer said %q", line)
+		}
+		return cmd, name
+	}
+	killed, dead := writer()
+	killed.Process.Kill()
+	killed.Wait()
+	_, live := writer()
+
+	if err := Write(path, []byte(`{"n":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, dead)); !os.IsNotExist(err) {
+		t.Errorf("the killed writer's %s is still there (%v)", dead, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, live)); err != nil {
+		t.Errorf("the running writer's %s was removed: %v", live, err)
 	}
 }

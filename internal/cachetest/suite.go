@@ -110,6 +110,7 @@ func Run(t *testing.T, open Opener) {
 		{"state", testState},
 		{"global and legacy state", testGlobalAndLegacyState},
 		{"a source that changes its kind of state", testStateKindChanges},
+		{"states of both kinds that an earlier version left", testStatesOfBothKindsLeft},
 		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"schema evolution", testSchemaEvolution},
 		{"a member given twice", testAMemberGivenTwice},
@@ -139,6 +140,28 @@ func Run(t *testing.T, open Opener) {
 			t.Parallel()
 			tc.run(t, open)
 		})
+	}
+}
+
+// RunInZone runs the suite's tests of dates and times again, one after
+// another, with the program's local zone (time.Local) set to loc: what a
+// backend stores and exports does not depend on the zone of the program
+// that loads it. time.Local is the process's, so the caller must not be a
+// parallel test.
+func RunInZone(t *testing.T, open Opener, loc *time.Location) {
+	saved := time.Local
+	time.Local = loc
+	t.Cleanup(func() { time.Local = saved })
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, Opener)
+	}{
+		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
+		{"dates and date-times from year 0 to 9999", testDateRange},
+		{"record lines", testRecordLines},
+		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
 	}
 }
 
@@ -757,6 +780,22 @@ func testDatesAndDateTimes(t *testing.T, open Opener) {
 			t.Errorf("record %d: tz is not %s: %q", id+1, instant, Strings(t, c, `SELECT CAST(tz AS VARCHAR) FROM dates WHERE id = ?`, id+1))
 		}
 	}
+	// A dataset's times are in UTC, whatever the program's local zone
+	// (see RunInZone): pgx would give a timestamptz in time.Local.
+	ds, err := c.Dataset(context.Background(), "dates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, err := range ds.Records(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, col := range []string{"tz", "ts", "d", "_airbyte_extracted_at"} {
+			if tm, ok := r[col].(time.Time); !ok || tm.Location() != time.UTC {
+				t.Errorf("record %v: %s is %#v, want a time.Time in UTC", r["id"], col, r[col])
+			}
+		}
+	}
 }
 
 // Date, timestamp and date-time columns take the years 0000 to 9999 (a
@@ -1083,4 +1122,37 @@ func compact(l []string) []string {
 		l[i] = strings.ReplaceAll(l[i], " ", "")
 	}
 	return l
+}
+
+// testStatesOfBothKindsLeft: versions before 2aa88ac replaced only the
+// state of the same key, so a source that switched kinds under them left
+// its states of the old kind beside those of the new. The newer kind is
+// what the source sends now: SourceState passes it, whichever kind it is.
+func testStatesOfBothKindsLeft(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	put := func(stream, kind, state, at string) {
+		t.Helper()
+		if _, err := c.ExecSQL(ctx, `INSERT INTO _airbyte_state (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES ('src', '', ?, ?, ?, CAST(? AS TIMESTAMPTZ))`,
+			stream, kind, state, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what, state string) {
+		t.Helper()
+		if got, err := c.SourceState(ctx, "src", nil); err != nil || string(got) != state {
+			t.Fatalf("%s: state = %s (%v), want %s", what, got, err, state)
+		}
+	}
+	stream := `{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":2}}}`
+	put("", "LEGACY", `{"data":{"users":{"c":1}}}`, "2026-01-01 00:00:00+00")
+	put("users", "STREAM", stream, "2026-02-01 00:00:00+00")
+	want("LEGACY, then STREAM", "["+stream+"]")
+	if _, err := c.ExecSQL(ctx, `DELETE FROM _airbyte_state`); err != nil {
+		t.Fatal(err)
+	}
+	global := `{"type":"GLOBAL","global":{"shared_state":{"lsn":3},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":3}}]}}`
+	put("users", "STREAM", stream, "2026-02-01 00:00:00+00")
+	put("", "GLOBAL", global, "2026-03-01 00:00:00+00")
+	want("STREAM, then GLOBAL", "["+global+"]")
 }

@@ -78,8 +78,30 @@ func (dt dateTime) unixMicro() int64 {
 	return dt.t.Unix()*usPerSecond + int64(dt.micro())
 }
 
-// timestamp is Python's dt.timestamp().
-func (dt dateTime) timestamp() float64 { return float64(dt.unixMicro()) / 1e6 }
+// timestamp is Python's dt.timestamp(). An aware datetime's is timedelta.total_seconds(), the
+// microseconds divided by 10**6 and rounded once (a float64 of the microseconds would round
+// first past 2**53 µs, in the year 2255); a naive one's is seconds plus microseconds / 1e6,
+// in floats.
+func (dt dateTime) timestamp() float64 {
+	if !dt.aware {
+		return float64(dt.t.Unix()) + float64(dt.micro())/1e6
+	}
+	us := dt.unixMicro()
+	if us > -1<<53 && us < 1<<53 {
+		return float64(us) / 1e6 // both exact: one rounding
+	}
+	f, _ := new(big.Rat).SetFrac64(us, usPerSecond).Float64()
+	return f
+}
+
+// timestampErr is the error timestamp() raises: for a naive datetime, CPython's
+// local_to_seconds also reads the local time a day earlier, which on 0001-01-01 is in year 0.
+func (dt dateTime) timestampErr() error {
+	if y, m, d := dt.t.Date(); !dt.aware && y == 1 && m == 1 && d == 1 {
+		return valueErrorf("year 0 is out of range")
+	}
+	return nil
+}
 
 // appendISO appends dt.isoformat(sep).
 func (dt dateTime) appendISO(b []byte, sep byte) []byte {
@@ -256,9 +278,21 @@ func (d Duration) AddTo(t time.Time) (time.Time, error) {
 	if d.Years != math.Trunc(d.Years) || d.Months != math.Trunc(d.Months) {
 		return time.Time{}, valueErrorf("fractional years or months not supported for date calculations")
 	}
-	// Past these, no year is in range (and int64 of a larger float is undefined).
+	// Past these, no year is in range (and int64 of a larger float is undefined). isodate
+	// passes the new year to datetime.replace, which takes a C int: ValueError for a year
+	// that fits one, OverflowError past it.
 	if math.Abs(d.Years) > 1e5 || math.Abs(d.Months) > 12e5 {
-		return time.Time{}, valueErrorf("year is out of range")
+		y, mo, _ := t.Date()
+		ny := float64(y) + d.Years + math.Floor((float64(mo)-1+d.Months)/12)
+		switch {
+		case ny >= math.MinInt32 && ny <= math.MaxInt32:
+			return time.Time{}, valueErrorf("year %d is out of range", int64(ny))
+		case math.Abs(ny) >= 1<<63:
+			return time.Time{}, newError("OverflowError", "Python int too large to convert to C long")
+		case ny > 0:
+			return time.Time{}, newError("OverflowError", "signed integer is greater than maximum")
+		}
+		return time.Time{}, newError("OverflowError", "signed integer is less than minimum")
 	}
 	t, err := addMonths(t, int64(d.Years), int64(d.Months))
 	if err != nil {
@@ -329,14 +363,15 @@ func ParseDuration(s string) (Duration, error) {
 }
 
 // isoPeriod is isodate's ISO8601_PERIOD_REGEX, less its "(?!\b)" after P, which only refuses a
-// bare "P" (checked apart).
-var isoPeriod = regexp.MustCompile(`^([+-])?P([0-9]+(?:[,.][0-9]+)?Y)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?W)?([0-9]+(?:[,.][0-9]+)?D)?(T([0-9]+(?:[,.][0-9]+)?H)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?S)?)?$`)
+// bare "P" (checked apart). Its final \n? is Python's $, which also matches before a final
+// newline.
+var isoPeriod = regexp.MustCompile(`^([+-])?P([0-9]+(?:[,.][0-9]+)?Y)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?W)?([0-9]+(?:[,.][0-9]+)?D)?(T([0-9]+(?:[,.][0-9]+)?H)?([0-9]+(?:[,.][0-9]+)?M)?([0-9]+(?:[,.][0-9]+)?S)?)?\n?$`)
 
 // parseISODuration returns a timeDelta or, with years or months, an isoDuration, as
 // isodate.parse_duration does.
 func parseISODuration(s string) (Value, error) {
 	m := isoPeriod.FindStringSubmatch(s)
-	if m == nil || strings.TrimLeft(s, "+-") == "P" {
+	if m == nil || strings.TrimSuffix(strings.TrimLeft(s, "+-"), "\n") == "P" {
 		if rest, ok := strings.CutPrefix(s, "P"); ok && !strings.Contains(rest, "T") {
 			return nil, newError("ISO8601Error", "ISO 8601 time designator 'T' missing. Unable to parse datetime string %s", Repr(rest))
 		}
@@ -350,12 +385,16 @@ func parseISODuration(s string) (Value, error) {
 	}
 	years, _ := strconv.ParseFloat(num(m[2]), 64)
 	months, _ := strconv.ParseFloat(num(m[3]), 64)
-	total := new(big.Int)
-	for _, c := range []struct {
-		g    string
-		unit int64
-	}{{m[4], 7 * usPerDay}, {m[5], usPerDay}, {m[7], 3600 * usPerSecond}, {m[8], 60 * usPerSecond}, {m[9], usPerSecond}} {
-		total.Add(total, decimalMicros(num(c.g), c.unit))
+	// isodate passes the other parts to timedelta as floats, seconds first as timedelta
+	// takes them.
+	var parts [4]float64
+	for i, g := range []string{m[9], m[8], m[7], m[5]} {
+		parts[i], _ = strconv.ParseFloat(num(g), 64)
+	}
+	weeks, _ := strconv.ParseFloat(num(m[4]), 64)
+	total, err := pyTimedeltaMicros(parts[0], parts[1], parts[2], parts[3], weeks)
+	if err != nil {
+		return nil, err
 	}
 	us, err := timedeltaMicros(total)
 	if err != nil {
@@ -370,26 +409,43 @@ func parseISODuration(s string) (Value, error) {
 	return isoDuration{years: years + 0, months: months + 0, td: timeDelta{us}}, nil
 }
 
-// decimalMicros returns the decimal number s (digits, optionally a point and digits) times
-// unit microseconds, rounded half to even as Python's timedelta rounds.
-func decimalMicros(s string, unit int64) *big.Int {
-	whole, frac, _ := strings.Cut(s, ".")
-	total, _ := new(big.Int).SetString(whole, 10)
-	total.Mul(total, big.NewInt(unit))
-	if frac == "" {
-		return total
+// pyTimedeltaMicros is timedelta(seconds=, minutes=, hours=, days=, weeks=) of floats in
+// microseconds, computed as CPython does: each whole part exactly, each fraction times its
+// unit in floats, whose whole part is kept and whose remainder is summed, then rounded
+// (half to even on the total) at the end. So PT1.0000005S is 1.000001 s: the float
+// 1.0000005 lies just above the half.
+func pyTimedeltaMicros(seconds, minutes, hours, days, weeks float64) (*big.Int, error) {
+	total := new(big.Int)
+	leftover := 0.0
+	for _, c := range []struct {
+		v    float64
+		unit int64
+	}{{seconds, usPerSecond}, {minutes, 60 * usPerSecond}, {hours, 3600 * usPerSecond}, {days, usPerDay}, {weeks, 7 * usPerDay}} {
+		if c.v == 0 {
+			continue
+		}
+		if math.IsInf(c.v, 0) {
+			return nil, newError("OverflowError", "cannot convert float infinity to integer")
+		}
+		whole, frac := math.Modf(c.v)
+		w, _ := bigFloat(whole).Int(nil)
+		total.Add(total, w.Mul(w, big.NewInt(c.unit)))
+		if frac == 0 {
+			continue
+		}
+		whole, frac = math.Modf(float64(c.unit) * frac)
+		total.Add(total, big.NewInt(int64(whole)))
+		leftover += frac
 	}
-	// frac * unit / 10^len(frac), exactly, with half-even rounding.
-	num := new(big.Int)
-	num.SetString(frac, 10)
-	num.Mul(num, big.NewInt(unit))
-	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil)
-	q, r := new(big.Int).QuoRem(num, den, new(big.Int))
-	r2 := new(big.Int).Mul(r, big.NewInt(2))
-	if c := r2.Cmp(den); c > 0 || c == 0 && q.Bit(0) == 1 {
-		q.Add(q, big.NewInt(1))
+	if leftover != 0 {
+		r := math.Round(leftover)
+		if math.Abs(r-leftover) == 0.5 {
+			odd := float64(total.Bit(0)) // Python's x & 1, which is the low bit of |x| too
+			r = 2*math.Round((leftover+odd)*0.5) - odd
+		}
+		total.Add(total, big.NewInt(int64(r)))
 	}
-	return total.Add(total, q)
+	return total, nil
 }
 
 // timedeltaMicros is timedelta(microseconds=us), for a parsed duration and

@@ -4,8 +4,10 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // today_with_timezone needs the IANA database without relying on the system's
+	"unicode/utf8"
 )
 
 // namespace is Jinja's namespace() object, the one mutable thing {% set ns.x = ... %} can change.
@@ -150,15 +152,35 @@ func macroTodayWithTimezone(f *frame, args []Value, kws []kwValue) (Value, error
 	if !ok {
 		return nil, newError("UnknownTimeZoneError", "%s", Repr(a[0]))
 	}
-	loc, lerr := time.LoadLocation(name)
-	if lerr != nil || name == "" || name == "Local" {
-		return nil, newError("UnknownTimeZoneError", "%s", Repr(name))
+	loc, err := pytzTimezone(name)
+	if err != nil {
+		return nil, err
 	}
 	now, err := f.now()
 	if err != nil {
 		return nil, err
 	}
 	return dateOf(now.In(loc)), nil
+}
+
+// pytzTimezone is pytz.timezone(name) as far as the IANA database allows: UTC in any case,
+// the old "_plus_" and "_minus_" spellings of Etc/GMT+5 and the like. pytz also matches the
+// other names in any case, from its list of zones; LoadLocation only as written.
+func pytzTimezone(name string) (*time.Location, error) {
+	if strings.EqualFold(name, "UTC") {
+		return utcZone, nil
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return nil, newError("UnknownTimeZoneError", "%s", Repr(name))
+		}
+	}
+	name = strings.ReplaceAll(strings.ReplaceAll(name, "_plus_", "+"), "_minus_", "-")
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" || name == "Local" {
+		return nil, newError("UnknownTimeZoneError", "%s", Repr(name))
+	}
+	return loc, nil
 }
 
 func macroTimestamp(f *frame, args []Value, kws []kwValue) (Value, error) {
@@ -214,7 +236,12 @@ func strToDatetime(v Value) (dateTime, error) {
 	if err != nil {
 		return dateTime{}, err
 	}
-	return newAware(dt.t.In(utcZone)), nil
+	// astimezone can leave the years 1 to 9999: 9999-12-31T10:00-18:00 is 10000-01-01 UTC.
+	u := dt.t.In(utcZone)
+	if y := u.Year(); y < 1 || y > 9999 {
+		return dateTime{}, newError("OverflowError", "date value out of range")
+	}
+	return newAware(u), nil
 }
 
 func minMax(name string, args []Value, kws []kwValue, sign int) (Value, error) {
@@ -351,6 +378,9 @@ func macroFormatDatetime(f *frame, args []Value, kws []kwValue) (Value, error) {
 		return nil, err
 	}
 	if format == "%s" {
+		if err := dt.timestampErr(); err != nil {
+			return nil, err
+		}
 		return strconv.FormatInt(int64(math.Trunc(dt.timestamp())), 10), nil
 	}
 	if !ok {
@@ -397,7 +427,11 @@ var dateTimeMethods = map[string]method{
 		return string(recv.(dateTime).appendISO(nil, sep)), nil
 	},
 	"timestamp": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
-		return recv.(dateTime).timestamp(), checkArgs("timestamp", args, kws, 0, 0)
+		if err := checkArgs("timestamp", args, kws, 0, 0); err != nil {
+			return nil, err
+		}
+		dt := recv.(dateTime)
+		return dt.timestamp(), dt.timestampErr()
 	},
 	"date": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
 		return dateOf(recv.(dateTime).t), checkArgs("date", args, kws, 0, 0)

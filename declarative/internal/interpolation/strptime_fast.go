@@ -71,8 +71,8 @@ func buildFastProgram(format string) *fastProgram {
 				i++
 			}
 			p.steps = append(p.steps, fastStep{kind: 'W'})
-		case c >= 0x80:
-			return nil
+		case c >= 0x80 || c >= 0x1c && c <= 0x1f:
+			return nil // Python's whitespace beyond ASCII's: the regular expression reads it
 		default:
 			if n := len(p.steps); n > 0 && p.steps[n-1].kind == 'L' {
 				p.steps[n-1].lit += string(c)

@@ -18,15 +18,19 @@ var (
 	longMonths  = [...]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
 )
 
-// strftime formats dt as Python's datetime.strftime does on Linux: Python itself expands %f,
-// %z and %Z, glibc the rest in the C locale (with its flags - _ 0 ^ # and field widths).
-// Unknown directives are copied as they are. %s is the wall clock read as UTC (TZ=UTC).
+// strftime formats dt as Python's datetime.strftime does on Linux: Python itself first
+// replaces %f, %z and %Z (reading the format two bytes at a time from each %), then glibc
+// formats the result in the C locale (with its flags - _ 0 ^ # and field widths), so that a
+// directive glibc reads can run into what Python put in ('%1%Z' is '%1' then 'UTC...', which
+// glibc reads as %1% and %U). Unknown directives are copied as they are. %s is the wall clock
+// read as UTC (TZ=UTC).
 //
 // Like Python, it gives "" when the result would not fit in the largest buffer Python's
 // time.strftime tries (see pyStrftimeLimit): a field width such as %999999999d would
 // otherwise build a string of that size, or of 2^63 bytes for a width that overflows.
 func strftime(dt dateTime, format string) string {
-	limit := pyStrftimeLimit(dt, format)
+	format = pyStrftimeExpand(dt, format)
+	limit := pyStrftimeLimit(format)
 	b := make([]byte, 0, len(format)+16)
 	y, mo, d := dt.t.Date()
 	h, mi, sec := dt.t.Clock()
@@ -36,8 +40,7 @@ func strftime(dt dateTime, format string) string {
 			b = append(b, c)
 			continue
 		}
-		// The fields cursors use most, without glibc's flags and widths; Python itself expands
-		// %f, %z and %Z.
+		// The fields cursors use most, without glibc's flags and widths.
 		field, width := -1, 2
 		switch format[i+1] {
 		case 'Y':
@@ -54,18 +57,6 @@ func strftime(dt dateTime, format string) string {
 			field = mi
 		case 'S':
 			field = sec
-		case 'f':
-			field, width = dt.micro(), 6
-		case 'z':
-			if dt.aware {
-				b = appendPyOffset(b, dt.offset())
-			}
-			i++
-			continue
-		case 'Z':
-			b = append(b, dt.zoneName()...)
-			i++
-			continue
 		}
 		if field >= 0 {
 			b = appendZeroPadded(b, field, width)
@@ -89,30 +80,44 @@ func strftime(dt dateTime, format string) string {
 	return string(b)
 }
 
-// pyStrftimeLimit is the longest result, in characters, that Python's datetime.strftime
-// returns for format: it substitutes %f, %z and %Z itself, then calls the C library with
-// buffers of 1024 characters, doubling while the result does not fit and the buffer is
-// shorter than 256 times the substituted format; a result that never fits comes back as "".
-func pyStrftimeLimit(dt dateTime, format string) int {
-	n := utf8.RuneCountInString(format)
+// pyStrftimeExpand is the format Python's wrap_strftime hands the C library: %f replaced by
+// the microseconds, %z by the offset (+HHMM, then SS if any; nothing when naive), %Z by the
+// tzname (nothing when naive), reading from each % the byte after it.
+func pyStrftimeExpand(dt dateTime, format string) string {
+	var b []byte
+	last := 0 // format[:last] is in b
 	for i := 0; i+1 < len(format); i++ {
 		if format[i] != '%' {
 			continue
 		}
-		switch format[i+1] {
-		case 'f':
-			n += 6 - 2
-		case 'z':
-			if dt.aware {
-				n += len(appendPyOffset(nil, dt.offset())) - 2
-			} else {
-				n -= 2
+		if c := format[i+1]; c == 'f' || c == 'z' || c == 'Z' {
+			b = append(b, format[last:i]...)
+			switch c {
+			case 'f':
+				b = appendZeroPadded(b, dt.micro(), 6)
+			case 'z':
+				if dt.aware {
+					b = appendPyOffset(b, dt.offset())
+				}
+			case 'Z':
+				b = append(b, strings.ReplaceAll(dt.zoneName(), "%", "%%")...)
 			}
-		case 'Z':
-			n += utf8.RuneCountInString(dt.zoneName()) - 2
+			last = i + 2
 		}
-		i++
+		i++ // the byte after % goes with it
 	}
+	if last == 0 {
+		return format
+	}
+	return string(append(b, format[last:]...))
+}
+
+// pyStrftimeLimit is the longest result, in characters, that Python's time.strftime returns
+// for the expanded format: it calls the C library with buffers of 1024 characters, doubling
+// while the result does not fit and the buffer is shorter than 256 times the format; a result
+// that never fits comes back as "".
+func pyStrftimeLimit(format string) int {
+	n := utf8.RuneCountInString(format)
 	size := 1024
 	for size < 256*n {
 		size += size
@@ -165,16 +170,10 @@ func boolInt(b bool) int {
 // limit, the longest result strftime may return.
 func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, string) {
 	i := 1
-	var flag byte
 	for i < len(f) && strings.IndexByte("-_0^#", f[i]) >= 0 {
-		flag = f[i]
-		if f[i] == '^' || f[i] == '#' {
-			if flag == '^' || flag == '#' {
-				// keep the last case flag, padding flags apply too
-			}
-		}
 		i++
 	}
+	// ^ upper-cases, # swaps the case of some conversions; the last of - _ 0 pads.
 	upper, swap := strings.Contains(f[1:i], "^"), strings.Contains(f[1:i], "#")
 	padFlag := byte(0)
 	for _, c := range []byte(f[1:i]) {
@@ -182,7 +181,6 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 			padFlag = c
 		}
 	}
-	_ = flag
 	width := -1
 	ws := i
 	for i < len(f) && f[i] >= '0' && f[i] <= '9' {
@@ -192,43 +190,10 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 		// glibc stops a width at INT_MAX; Atoi stops at its own maximum, as far beyond limit.
 		width, _ = strconv.Atoi(f[ws:i])
 	}
+	var modifier byte
 	if i < len(f) && (f[i] == 'E' || f[i] == 'O') {
+		modifier = f[i]
 		i++
-	}
-	if i >= len(f) {
-		return i, f[:i]
-	}
-	conv := f[i]
-	i++
-	t := dt.t
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	num := func(v int64, defWidth int, defPad byte) string {
-		if width > limit {
-			*tooLong = true
-			return ""
-		}
-		p := defPad
-		switch padFlag {
-		case '-':
-			p = 0
-		case '_':
-			p = ' '
-		case '0':
-			p = '0'
-		}
-		w := defWidth
-		if width >= 0 {
-			w = width
-		}
-		if p == 0 {
-			out := strconv.FormatInt(v, 10)
-			if width > len(out) {
-				out = strings.Repeat(" ", width-len(out)) + out
-			}
-			return out
-		}
-		return pad(v, w, p)
 	}
 	str := func(v string, caseChange bool) string {
 		if width > limit {
@@ -246,6 +211,48 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 			v = strings.Repeat(p, width-len(v)) + v
 		}
 		return v
+	}
+	if i >= len(f) {
+		// glibc copies a directive it does not know as it is, padded to the width.
+		return i, str(f[:i], false)
+	}
+	conv := f[i]
+	i++
+	// glibc knows E only with these conversions and O only with those; with any other, the
+	// directive is unknown.
+	if modifier == 'E' && strings.IndexByte("cnprstuxyzCPRTXYZ%", conv) < 0 ||
+		modifier == 'O' && strings.IndexByte("bdeghjklmnprstuwyzBCGHIMPRSTUVWZ%", conv) < 0 {
+		if swap && (conv == 'b' || conv == 'B' || conv == 'h') {
+			upper = true // glibc reads # for these before it finds the modifier bad
+		}
+		return i, str(f[:i], false)
+	}
+	t := dt.t
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	num := func(v int64, defWidth int, defPad byte) string {
+		if width > limit {
+			*tooLong = true
+			return ""
+		}
+		p := defPad
+		switch padFlag {
+		case '-':
+			p = 0
+		case '_':
+			p = ' '
+		case '0':
+			p = '0'
+		}
+		w := max(width, defWidth) // a narrower width than the field's digits does not cut it
+		if p == 0 {
+			out := strconv.FormatInt(v, 10)
+			if width > len(out) {
+				out = strings.Repeat(" ", width-len(out)) + out
+			}
+			return out
+		}
+		return pad(v, w, p)
 	}
 	wday := int(t.Weekday())
 	yday := t.YearDay() - 1
@@ -270,7 +277,7 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 	case 'c':
 		return i, sub("%a %b %e %H:%M:%S %Y")
 	case 'C':
-		return i, num(int64(y/100), 2, '0')
+		return i, num(int64(y/100), 1, '0') // "0" for the years 1 to 99, as %Y is "965"
 	case 'd':
 		return i, num(int64(d), 2, '0')
 	case 'D', 'x':
@@ -300,25 +307,26 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 	case 'M':
 		return i, num(int64(mi), 2, '0')
 	case 'n':
-		return i, "\n"
-	case 'p':
-		if swap {
+		return i, str("\n", false)
+	case 'p', 'P':
+		// %P, and %p with #, are lower case whatever ^ says.
+		if conv == 'P' || swap {
+			upper = false
 			return i, str(strings.ToLower(ampm), false)
 		}
 		return i, str(ampm, false)
-	case 'P':
-		return i, str(strings.ToLower(ampm), false)
 	case 'r':
 		return i, sub("%I:%M:%S %p")
 	case 'R':
 		return i, sub("%H:%M")
 	case 's':
+		// Padded as a whole, sign included, and with spaces unless the 0 flag asks for zeros.
 		wall := time.Date(y, mo, d, h, mi, s, 0, time.UTC)
-		return i, num(wall.Unix(), 1, '0')
+		return i, str(strconv.FormatInt(wall.Unix(), 10), false)
 	case 'S':
 		return i, num(int64(s), 2, '0')
 	case 't':
-		return i, "\t"
+		return i, str("\t", false)
 	case 'T', 'X':
 		return i, sub("%H:%M:%S")
 	case 'u':
@@ -336,14 +344,16 @@ func glibcDirective(dt dateTime, f string, limit int, tooLong *bool) (int, strin
 		return i, num(int64(y%100), 2, '0')
 	case 'Y':
 		return i, num(int64(y), 1, '0')
-	case 'z', 'Z':
-		// Reached only with flags or a width: Python hands these to glibc with tm_isdst = -1,
-		// which prints nothing.
+	case 'z':
+		// Reached only with flags, a width or a modifier: Python hands these to glibc with
+		// tm_isdst = -1, for which %z prints nothing, unpadded, and %Z an empty zone name, padded.
 		return i, ""
+	case 'Z':
+		return i, str("", false)
 	case '%':
 		return i, str("%", false)
 	}
-	return i, f[:i]
+	return i, str(f[:i], false)
 }
 
 // strptimeFields is what strptime read.
@@ -388,6 +398,21 @@ var strptimeDirectives = map[byte]string{
 // (Go's \s is ASCII and lacks \v).
 const pySpaces = `[\t\n\v\f\r \x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+`
 
+// isSpaceAt reports whether f has a Python whitespace character at byte i.
+func isSpaceAt(f string, i int) bool {
+	if i >= len(f) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(f[i:])
+	return isSpace(r)
+}
+
+// spaceLen is the length in bytes of the character at byte i of f.
+func spaceLen(f string, i int) int {
+	_, n := utf8.DecodeRuneInString(f[i:])
+	return n
+}
+
 // compileStrptime builds the regular expression _strptime builds for format.
 func compileStrptime(format string) (*strptimeFields, error) {
 	if c, ok := strptimeCache.Load(format); ok {
@@ -410,6 +435,7 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 	var sb strings.Builder
 	sb.WriteString(`(?i)^`)
 	seen := map[byte]bool{}
+	var redefined byte
 	var walk func(f string) *Error
 	walk = func(f string) *Error {
 		for i := 0; i < len(f); i++ {
@@ -435,24 +461,34 @@ func buildStrptime(format string) (*strptimeFields, *Error) {
 					}
 					return valueErrorf("'%s' is a bad directive in format '%s'", bad, format)
 				}
-				if seen[d] && d != '%' {
-					return newError("error", "redefinition of group name %s", Repr(string(d)))
+				if seen[d] && d != '%' && redefined == 0 {
+					// Python builds the whole pattern, refusing bad directives, before
+					// re.compile finds this.
+					redefined = d
 				}
 				seen[d] = true
-				sb.WriteString(re)
-			case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
-				for i+1 < len(f) && strings.IndexByte(" \t\n\r\v\f", f[i+1]) >= 0 {
-					i++
+				// Python's \d in a str pattern is any Unicode decimal digit; int() reads them.
+				sb.WriteString(strings.ReplaceAll(re, `\d`, `\p{Nd}`))
+			case isSpaceAt(f, i):
+				// Python replaces each run of \s (str.isspace) in the format with \s+.
+				for i += spaceLen(f, i); isSpaceAt(f, i); i += spaceLen(f, i) {
 				}
+				i--
 				sb.WriteString(pySpaces)
 			default:
-				sb.WriteString(regexp.QuoteMeta(string(c)))
+				// A whole character: string(c) of one byte of it would be a Latin-1 one.
+				r, size := utf8.DecodeRuneInString(f[i:])
+				sb.WriteString(regexp.QuoteMeta(string(r)))
+				i += size - 1
 			}
 		}
 		return nil
 	}
 	if err := walk(format); err != nil {
 		return nil, err
+	}
+	if redefined != 0 {
+		return nil, newError("error", "redefinition of group name %s", Repr(string(redefined)))
 	}
 	re, err := regexp.Compile(sb.String())
 	if err != nil {
@@ -488,7 +524,7 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 	var order []string // the groups in the format's order, as Python's groupdict() gives them
 	for i, name := range f.groups {
 		if name != "" && loc[2*i] >= 0 {
-			found[name] = s[loc[2*i]:loc[2*i+1]]
+			found[name] = strings.Map(asciiDigit, s[loc[2*i]:loc[2*i+1]])
 			order = append(order, name)
 		}
 	}
@@ -523,6 +559,19 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			day = atoi("d")
 		case "H":
 			hour = atoi("H")
+		case "I":
+			// In the format's order, like %H: the later of the two sets the hour.
+			hour = atoi("I")
+			switch strings.ToLower(found["p"]) {
+			case "", "am":
+				if hour == 12 {
+					hour = 0
+				}
+			case "pm":
+				if hour != 12 {
+					hour += 12
+				}
+			}
 		case "M":
 			minute = atoi("M")
 		case "S":
@@ -553,34 +602,26 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			gmtoff, gmtFrac = &off, frac
 		}
 	}
-	if v, ok := found["I"]; ok {
-		hour, _ = strconv.Atoi(v)
-		switch strings.ToLower(found["p"]) {
-		case "", "am":
-			if hour == 12 {
-				hour = 0
-			}
-		case "pm":
-			if hour != 12 {
-				hour += 12
-			}
+	// _strptime's checks of the ISO directives, in its order: %G needs %V and a weekday
+	// unless a year was read; %V needs %G, unless %U or %W was read.
+	if !haveYear && isoYear >= 0 {
+		if isoWeek < 0 || weekday < 0 {
+			return dateTime{}, valueErrorf("ISO year directive '%s' must be used with the ISO week directive '%s' and a weekday directive ('%s', '%s', '%s', or '%s').", "%G", "%V", "%A", "%a", "%w", "%u")
 		}
-	}
-	if isoYear >= 0 || isoWeek >= 0 {
-		if isoYear >= 0 && julian < 0 {
-			if isoWeek < 0 || weekday < 0 {
-				return dateTime{}, valueErrorf("ISO year directive '%%G' must be used with the ISO week directive '%%V' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
-			}
-		} else if isoYear < 0 && isoWeek >= 0 {
-			if year < 0 || weekday < 0 {
-				return dateTime{}, valueErrorf("ISO week directive '%%V' must be used with the ISO year directive '%%G' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
-			}
-			return dateTime{}, valueErrorf("ISO week directive '%%V' is incompatible with the year directive '%%Y'. Use the ISO year '%%G' instead.")
+		if julian >= 0 {
+			return dateTime{}, valueErrorf("Day of the year directive '%s' is not compatible with ISO year directive '%s'. Use '%s' instead.", "%j", "%G", "%Y")
 		}
+	} else if weekOfYear < 0 && isoWeek >= 0 {
+		if weekday < 0 || !haveYear {
+			return dateTime{}, valueErrorf("ISO week directive '%s' must be used with the ISO year directive '%s' and a weekday directive ('%s', '%s', '%s', or '%s').", "%V", "%G", "%A", "%a", "%w", "%u")
+		}
+		return dateTime{}, valueErrorf("ISO week directive '%s' is incompatible with the year directive '%s'. Use the ISO year '%s' instead.", "%V", "%Y", "%G")
 	}
-	if !haveYear && month == 2 && day == 29 && isoYear < 0 {
-		// Python parses with a leap year then puts 1900 back: February 29 1900 does not exist.
-		year = 1900
+	// Without a year, February 29 is computed in 1904, and the year is set back to 1900 at
+	// the end (where the date does not exist).
+	leapFix := false
+	if !haveYear && month == 2 && day == 29 {
+		year, leapFix = 1904, true
 	}
 	if julian < 0 && weekday >= 0 {
 		switch {
@@ -588,10 +629,20 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			first := int(time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Weekday()+6) % 7
 			julian = dayOfWeekJulian(first, weekOfYear, weekday, weekStartsMonday)
 		case isoYear >= 0 && isoWeek >= 0:
-			jan4 := time.Date(isoYear, 1, 4, 0, 0, 0, 0, time.UTC)
-			wk1 := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
-			t := wk1.AddDate(0, 0, (isoWeek-1)*7+weekday)
-			year, julian = t.Year(), t.YearDay()
+			// _calc_julian_from_V: the day of isoYear, which may fall before its first day.
+			if isoYear < 1 {
+				return dateTime{}, valueErrorf("year %d is out of range", isoYear)
+			}
+			jan4 := (int(time.Date(isoYear, 1, 4, 0, 0, 0, 0, time.UTC).Weekday())+6)%7 + 1
+			julian = isoWeek*7 + weekday + 1 - (jan4 + 3)
+			if julian < 1 {
+				isoYear--
+				if isoYear < 1 {
+					return dateTime{}, valueErrorf("year %d is out of range", isoYear)
+				}
+				julian += 365 + boolInt(isLeap(isoYear))
+			}
+			year = isoYear
 		}
 		if julian != -1 && julian <= 0 {
 			year--
@@ -599,8 +650,14 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 		}
 	}
 	if julian != -1 {
+		if year < 1 {
+			return dateTime{}, valueErrorf("year %d is out of range", year)
+		}
 		t := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, julian-1)
 		year, month, day = t.Year(), int(t.Month()), t.Day()
+	}
+	if leapFix {
+		year = 1900
 	}
 	loc2 := time.UTC
 	if gmtoff != nil {
@@ -611,6 +668,10 @@ func strptimeRegexp(s, format string) (dateTime, error) {
 			return dateTime{}, valueErrorf("offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), not %s.", Repr(timeDelta{int64(*gmtoff) * usPerSecond}))
 		}
 		loc2 = offsetZone(*gmtoff)
+		if name := found["Z"]; name != "" {
+			// The tzname is the text %Z matched, as Python gives it to timezone().
+			loc2 = time.FixedZone(name, *gmtoff)
+		}
 	}
 	dt, err := makeDateTime(year, month, day, hour, minute, second, fraction, loc2)
 	if err != nil {
@@ -660,8 +721,13 @@ func parseStrptimeOffset(z string) (off, frac int, err error) {
 	hours, _ := strconv.Atoi(z[1:3])
 	minutes, _ := strconv.Atoi(z[3:5])
 	seconds := 0
-	if len(z) >= 7 {
-		seconds, _ = strconv.Atoi(z[5:7])
+	if len(z) > 5 {
+		// int(z[5:7]): with a colon only between hours and minutes ("+0100:30"), it reads ":3".
+		n, ok := pyInt(z[5:min(7, len(z))])
+		if !ok {
+			return 0, 0, valueErrorf("invalid literal for int() with base 10: %s", Repr(z[5:min(7, len(z))]))
+		}
+		seconds = int(n)
 	}
 	off = hours*3600 + minutes*60 + seconds
 	if len(z) > 8 {
@@ -742,11 +808,18 @@ func isoparse(s string) (dateTime, error) {
 }
 
 // pyInt parses s as Python's int(s): surrounding whitespace, a sign, digits with single
-// underscores between them.
+// underscores between them. It fails for an int past int64 too; pyIntParse tells them apart.
 func pyInt(s string) (int64, bool) {
+	n, valid, fits := pyIntParse(s)
+	return n, valid && fits
+}
+
+// pyIntParse is pyInt that also says whether s is an int at all (valid) and whether it fits an
+// int64 (fits).
+func pyIntParse(s string) (n int64, valid, fits bool) {
 	s = strings.TrimFunc(s, isSpace)
 	if s == "" {
-		return 0, false
+		return 0, false, false
 	}
 	neg := false
 	if s[0] == '+' || s[0] == '-' {
@@ -754,26 +827,28 @@ func pyInt(s string) (int64, bool) {
 		s = s[1:]
 	}
 	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
-		return 0, false
+		return 0, false, false
 	}
-	var n int64
+	fits = true
 	for _, c := range s {
 		if c == '_' {
 			continue
 		}
 		d := digitValue(c)
 		if d < 0 {
-			return 0, false
+			return 0, false, false
 		}
 		if n > (math.MaxInt64-int64(d))/10 {
-			return 0, false
+			fits = false
 		}
-		n = n*10 + int64(d)
+		if fits {
+			n = n*10 + int64(d)
+		}
 	}
 	if neg {
 		n = -n
 	}
-	return n, true
+	return n, true, fits
 }
 
 // digitValue is the value of a Unicode decimal digit, or -1.
@@ -792,6 +867,11 @@ func digitValue(c rune) int {
 }
 
 func isoInt(s string) (int, error) {
+	// dateutil calls int() on bytes, which strips only ASCII's six whitespace characters, not
+	// \x1c-\x1f as str's int() (pyInt) does.
+	if t := strings.Trim(s, " \t\n\r\v\f"); strings.TrimFunc(t, isSpace) != t {
+		return 0, valueErrorf("invalid literal for int() with base 10: b%s", Repr(s))
+	}
 	n, ok := pyInt(s)
 	if !ok {
 		return 0, valueErrorf("invalid literal for int() with base 10: b%s", Repr(s))
@@ -896,6 +976,10 @@ func isoDateUncommon(s string) ([3]int, int, error) {
 		jan4 := time.Date(year, 1, 4, 0, 0, 0, 0, time.UTC)
 		wk1 := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
 		t = wk1.AddDate(0, 0, (week-1)*7+day-1)
+		if t.Year() > 9999 {
+			// dateutil adds the days to a date, at once, before it reads the time.
+			return c, 0, newError("OverflowError", "date value out of range")
+		}
 	} else {
 		if len(s)-pos < 3 {
 			return c, 0, valueErrorf("Invalid ordinal day")
@@ -1027,23 +1111,47 @@ func isoTZ(s string) (int, error) {
 func ParseDatetime(format, s string) (time.Time, error) {
 	switch format {
 	case "%s":
-		n, ok := pyInt(s)
-		if !ok {
+		n, valid, fits := pyIntParse(s)
+		switch {
+		case !valid:
 			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
+		case !fits:
+			return time.Time{}, newError("OverflowError", "timestamp out of range for platform time_t")
 		}
-		return checkYear(time.Unix(n, 0).In(utcZone))
+		return fromTimestamp(n, 0)
 	case "%s_as_float":
-		f, err := pyFloat(s)
+		f, err := pyFloat(asciiDecimal(s))
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, valueErrorf("could not convert string to float: %s", Repr(s))
 		}
-		sec := math.Floor(f)
-		us := math.RoundToEven((f - sec) * 1e6)
-		return checkYear(time.Unix(int64(sec), int64(us)*1000).In(utcZone))
+		if math.IsNaN(f) {
+			return time.Time{}, valueErrorf("Invalid value NaN (not a number)")
+		}
+		// CPython splits the float with modf and rounds the microseconds half to even.
+		sec, frac := math.Modf(f)
+		us := math.RoundToEven(frac * 1e6)
+		if us >= 1e6 {
+			sec, us = sec+1, us-1e6
+		} else if us < 0 {
+			sec, us = sec-1, us+1e6
+		}
+		// CPython's range check lets 2**63 through (float(INT64_MAX) is 2**63), and x86-64
+		// converts it to the least int64.
+		if !(sec >= math.MinInt64 && sec <= math.MaxInt64) {
+			return time.Time{}, newError("OverflowError", "timestamp out of range for platform time_t")
+		}
+		n := int64(math.MinInt64)
+		if sec < math.MaxInt64 {
+			n = int64(sec)
+		}
+		return fromTimestamp(n, int64(us))
 	case "%ms":
-		n, ok := pyInt(s)
-		if !ok {
+		n, valid, fits := pyIntParse(s)
+		switch {
+		case !valid:
 			return time.Time{}, valueErrorf("invalid literal for int() with base 10: %s", Repr(s))
+		case !fits:
+			return time.Time{}, newError("OverflowError", "date value out of range")
 		}
 		t := time.UnixMilli(n).In(utcZone)
 		if t.Year() < 1 || t.Year() > 9999 {
@@ -1063,12 +1171,64 @@ func ParseDatetime(format, s string) (time.Time, error) {
 	return dt.t, nil
 }
 
-// checkYear refuses a datetime outside Python's years 1 to 9999, as fromtimestamp does.
-func checkYear(t time.Time) (time.Time, error) {
-	if y := t.Year(); y < 1 || y > 9999 {
+// fromTimestamp is datetime.fromtimestamp(sec + us/1e6, timezone.utc) with CPython's errors:
+// glibc's gmtime fails (OSError EOVERFLOW) for a year whose tm_year does not fit a C int, then
+// datetime refuses the years outside 1 to 9999 (ValueError).
+func fromTimestamp(sec, us int64) (time.Time, error) {
+	// The civil year of day number days since 1970-01-01 (Hinnant's days_from_civil,
+	// inverted), in int64 where time.Unix would wrap.
+	z := floorDiv(sec, 86400) + 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	y := yoe + era*400
+	if mp := (5*doy + 2) / 153; mp >= 10 {
+		y++ // January or February
+	}
+	if y-1900 != int64(int32(y-1900)) {
+		return time.Time{}, newError("OSError", "[Errno 75] Value too large for defined data type")
+	}
+	if y < 1 || y > 9999 {
 		return time.Time{}, valueErrorf("year %d is out of range", y)
 	}
-	return t, nil
+	return time.Unix(sec, us*1000).In(utcZone), nil
+}
+
+// asciiDigit maps a Unicode decimal digit to its ASCII one.
+func asciiDigit(r rune) rune {
+	if r >= utf8.RuneSelf {
+		if d := digitValue(r); d >= 0 {
+			return rune('0' + d)
+		}
+	}
+	return r
+}
+
+// asciiDecimal is what float() reads of s: Unicode decimal digits as ASCII ones, Unicode
+// spaces as ' ', any other non-ASCII character as '?' (which no float has).
+func asciiDecimal(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		ascii = ascii && s[i] < utf8.RuneSelf
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch d := digitValue(r); {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case d >= 0:
+			b.WriteByte(byte('0' + d))
+		case isSpace(r):
+			b.WriteByte(' ')
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 // FormatDatetime formats t with a cursor datetime format as the CDK's DatetimeParser.format

@@ -148,9 +148,10 @@ func (m *Manifest) Components() []Component {
 	walk = func(v any, path []string) {
 		switch v := v.(type) {
 		case *Map:
-			t, _ := v.Get("type")
-			ts, _ := t.(string)
-			cls := v.String("class_name")
+			// Direct reads: listing components does not consult their
+			// properties (see TraceReads).
+			ts, _ := v.vals["type"].(string)
+			cls, _ := v.vals["class_name"].(string)
 			if cls != "" || (ts != "" && isComponentType(ts)) {
 				out = append(out, Component{Path: jsonPath(path), Type: ts, ClassName: cls, Node: v})
 			} else if ts != "" && len(path) > 0 {
@@ -161,8 +162,7 @@ func (m *Manifest) Components() []Component {
 				if k == parametersKey {
 					continue
 				}
-				e, _ := v.Get(k)
-				walk(e, append(path, k))
+				walk(v.vals[k], append(path, k))
 			}
 		case []any:
 			for i, e := range v {

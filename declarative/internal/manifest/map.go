@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 )
 
 // Map is a mapping of a manifest with the order of its keys kept, as the
@@ -38,6 +39,9 @@ func (m *Map) Keys() []string {
 func (m *Map) Get(k string) (any, bool) {
 	if m == nil {
 		return nil, false
+	}
+	if h := readHook.Load(); h != nil {
+		(*h)(m, k)
 	}
 	v, ok := m.vals[k]
 	return v, ok
@@ -207,4 +211,19 @@ func plain(v any) any {
 		return out
 	}
 	return v
+}
+
+// readHook, when set, is told of every key looked up with Get (and so
+// with String, Map, List and Has). Nil except in the audit test of package
+// declarative, which finds the properties of components that the engine
+// never consults; an atomic load is all it costs otherwise.
+var readHook atomic.Pointer[func(*Map, string)]
+
+// TraceReads is a test hook: until stop is called, f is told of every key
+// looked up in any Map, from any goroutine (f must be safe for concurrent
+// use). It is not for programs: the engine's audit test uses it to list
+// the manifest properties a build never reads.
+func TraceReads(f func(m *Map, key string)) (stop func()) {
+	readHook.Store(&f)
+	return func() { readHook.Store(nil) }
 }

@@ -1,0 +1,143 @@
+package connections_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/connections"
+	"github.com/x/goairbyte/internal/airbytetest"
+)
+
+// Two teams' declarations sharing one workspace and one state file, as two
+// cron jobs in one home directory: each declares objects of its own.
+const (
+	teamHarvest = `
+sources:
+  harvest:
+    type: source-harvest
+    config:
+      account_id: secret_reference::HARVEST_ACCOUNT
+      replication_start_date: "2024-01-01T00:00:00Z"
+      credentials: {auth_type: Token, api_token: secret_reference::HARVEST_TOKEN}
+`
+	teamWarehouse = `
+destinations:
+  warehouse:
+    type: destination-duckdb
+    config:
+      destination_path: /tmp/goairbyte-connections-test.duckdb
+      motherduck_api_key: secret_reference::MOTHERDUCK_KEY
+`
+)
+
+// TestApplyChild is one apply process of TestTwoProcessesApplyOneStateFile:
+// it plans, says so, waits for a line on stdin, then applies.
+func TestApplyChild(t *testing.T) {
+	decl := os.Getenv("CONNECTIONS_CHILD_DECL")
+	if decl == "" {
+		t.Skip("run by TestTwoProcessesApplyOneStateFile")
+	}
+	c, err := airbyteapi.New(os.Getenv("CONNECTIONS_CHILD_URL"), airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := connections.Parse([]byte(decl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := connections.New(c, os.Getenv("CONNECTIONS_CHILD_WORKSPACE"), cfg, connections.WithStateFile(os.Getenv("CONNECTIONS_CHILD_STATE")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("planned")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two processes plan, then apply, each its own objects, with one state
+// file: neither loses the fingerprints the other saved, so that a plan of
+// both declarations afterwards has nothing to do (the secrets compare).
+func TestTwoProcessesApplyOneStateFile(t *testing.T) {
+	e := setup(t)
+	type child struct {
+		cmd    *exec.Cmd
+		stdin  io.WriteCloser
+		out    syncBuffer
+		copied chan struct{}
+	}
+	var children []*child
+	for _, decl := range []string{teamHarvest, teamWarehouse} {
+		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestApplyChild$", "-test.v"), copied: make(chan struct{})}
+		c.cmd.Env = append(os.Environ(), "CONNECTIONS_CHILD_DECL="+decl, "CONNECTIONS_CHILD_URL="+e.srv.URL,
+			"CONNECTIONS_CHILD_WORKSPACE="+e.srv.WorkspaceID, "CONNECTIONS_CHILD_STATE="+e.state)
+		c.cmd.Stderr = &c.out
+		stdout, err := c.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+		// Both plan before either applies.
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() && sc.Text() != "planned" {
+			c.out.WriteString(sc.Text() + "\n")
+		}
+		go func() { io.Copy(&c.out, stdout); close(c.copied) }()
+		children = append(children, c)
+	}
+	for _, c := range children {
+		io.WriteString(c.stdin, "apply\n")
+	}
+	for _, c := range children {
+		<-c.copied
+		if err := c.cmd.Wait(); err != nil {
+			t.Fatalf("an apply process: %v\n%s", err, c.out.String())
+		}
+	}
+	both := e.reconciler(t, teamHarvest+teamWarehouse)
+	if p := e.plan(t, both); !p.Empty() {
+		t.Fatalf("after both applies, the plan of both declarations is not empty (a state file lost an apply's fingerprints):\n%s", p)
+	}
+}
+
+// syncBuffer collects a child's stdout and stderr, which two goroutines
+// copy.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(str string) (int, error) { return s.Write([]byte(str)) }
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

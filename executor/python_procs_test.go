@@ -1,0 +1,231 @@
+package executor_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+// TestPythonInstallChild is one process of the tests below: once a line
+// arrives on stdin, it installs source-pytest from PYTHON_CHILD_PACKAGE into
+// PYTHON_CHILD_ROOT, then runs its spec.
+func TestPythonInstallChild(t *testing.T) {
+	root := os.Getenv("PYTHON_CHILD_ROOT")
+	if root == "" {
+		t.Skip("run by TestPythonInstallFromProcesses")
+	}
+	python := testenv.SystemPython
+	if py := os.Getenv("PYTHON_CHILD_INTERPRETER"); py != "" {
+		python = py
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: python, Requirement: os.Getenv("PYTHON_CHILD_PACKAGE")}, executor.Runtime{LogDir: t.TempDir()})
+	fmt.Println("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Install(context.Background()); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	msgs, err := collect(p.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
+		t.Fatalf("spec after install: %+v, %v", msgs, err)
+	}
+}
+
+// Processes installing one connector into one install root at once (cron
+// jobs, a service and a CI job sharing a home directory) all end with it
+// installed and runnable.
+func TestPythonInstallFromProcesses(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root, pkg := t.TempDir(), testenv.PythonPackage(t, "0.1.0")
+	type child struct {
+		cmd      *exec.Cmd
+		stdin    io.WriteCloser
+		out, err strings.Builder // stdout, stderr
+		copied   chan struct{}
+	}
+	children := make([]*child, 3)
+	for i := range children {
+		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$", "-test.v"), copied: make(chan struct{})}
+		c.cmd.Env = append(os.Environ(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+pkg)
+		c.cmd.Stderr = &c.err
+		stdout, err := c.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() && sc.Text() != "ready" {
+			c.out.WriteString(sc.Text() + "\n")
+		}
+		go func() { io.Copy(&c.out, stdout); close(c.copied) }()
+		children[i] = c
+	}
+	for _, c := range children {
+		io.WriteString(c.stdin, "go\n")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(children))
+	for i, c := range children {
+		wg.Go(func() { <-c.copied; errs[i] = c.cmd.Wait() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("process %d: %v\n%s%s", i, err, children[i].out.String(), children[i].err.String())
+		}
+	}
+}
+
+// TestPythonUninstallChild is the other process of
+// TestPythonUninstallWhileRunning: it uninstalls source-pytest from
+// PYTHON_UNINSTALL_ROOT, not waiting if the venv is in use, and prints
+// the outcome.
+func TestPythonUninstallChild(t *testing.T) {
+	root := os.Getenv("PYTHON_UNINSTALL_ROOT")
+	if root == "" {
+		t.Skip("run by TestPythonUninstallWhileRunning")
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython}, executor.Runtime{LogDir: t.TempDir()})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // do not wait for the lock
+	fmt.Printf("uninstall: %v\n", p.Uninstall(ctx))
+}
+
+// An uninstall from another process while the connector runs does not
+// remove its venv from under it: it waits for the run (here, it was told
+// not to wait, and says the venv is in use); once the run is over, it
+// removes it.
+func TestPythonUninstallWhileRunning(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	if err := p.Install(ctx); err != nil {
+		t.Fatal(err)
+	}
+	uninstall := func() string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPythonUninstallChild$")
+		cmd.Env = append(os.Environ(), "PYTHON_UNINSTALL_ROOT="+root)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("uninstalling process: %v\n%s", err, out)
+		}
+		_, said, _ := strings.Cut(string(out), "uninstall: ")
+		said, _, _ = strings.Cut(said, "\n")
+		return said
+	}
+
+	// A read of more records than the pipe holds: after the first, the
+	// connector blocks writing until we read on.
+	const n = 200000
+	records := 0
+	for m, err := range p.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(fmt.Sprintf(`{"count":%d}`, n)), Catalog: itemsCatalog}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type != protocol.TypeRecord {
+			continue
+		}
+		if records++; records == 1 {
+			said := uninstall()
+			if !strings.Contains(said, "in use") || !strings.Contains(said, "context canceled") {
+				t.Errorf("uninstall while the connector runs: %s; want it refused (in use)", said)
+			}
+			if _, err := os.Stat(filepath.Join(venvOf(p), "bin", "source-pytest")); err != nil {
+				t.Fatalf("the venv was removed while its connector ran: %v", err)
+			}
+		}
+	}
+	if records != n {
+		t.Fatalf("read %d records, want %d", records, n)
+	}
+	if said := uninstall(); said != "<nil>" {
+		t.Fatalf("uninstall after the run: %s", said)
+	}
+	if _, err := os.Stat(venvOf(p)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after the run, the venv is still there: %v", err)
+	}
+}
+
+// A process killed with -9 while it installs takes its installation
+// steps with it: a venv or pip run left going would write into the venv
+// that the next process, which now holds the install lock, is making.
+func TestPythonInstallerKilled(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	dir, root := t.TempDir(), t.TempDir()
+	// An interpreter whose venv step says it started, then waits.
+	py := filepath.Join(dir, "python-slow-venv")
+	script := "#!/bin/bash\nif [[ \" $* \" == *\" venv \"* ]]; then echo $$ > " + dir + "/venv.pid; while [ ! -e " + dir +
+		"/go ]; do sleep 0.05; done; fi\nexec " + testenv.SystemPython + " \"$@\"\n"
+	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(filepath.Join(dir, "go"), nil, 0o644) })
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
+	cmd.Env = append(os.Environ(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+testenv.PythonPackage(t, "0.1.0"),
+		"PYTHON_CHILD_INTERPRETER="+py)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "go\n")
+	var venvStep int
+	waitFor(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "venv.pid"))
+		venvStep, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && venvStep > 0
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	waitDead(t, venvStep)
+
+	// The killed process's lock is gone with it: another installs.
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	if err := p.Install(context.Background()); err != nil {
+		t.Fatalf("install after a killed one: %v", err)
+	}
+}
+
+// waitFor waits until cond holds; it fails the test after a generous limit.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("waited in vain")
+}
