@@ -74,6 +74,14 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ [{'a': 1}] | unique | list }}", "!TypeError"},
 		{"{{ [[1], [1]] | unique | list }}", "!TypeError"},
 		{"{{ ['A', 'a'] | unique | list }}", "['A']"},
+		// Float // and % are CPython's _float_div_mod: the quotient comes from fmod and is
+		// snapped to an integer, a zero remainder takes the divisor's sign.
+		{"{{ 3 // 1e-5 }}", "299999.0"},
+		{"{{ 0.1 // 1e-5 }}", "9999.0"},
+		{"{{ 0.0 // -2 }}", "-0.0"},
+		{"{{ -4.0 % 2 }}", "0.0"},
+		{"{{ 7.0 % -7 }}", "-0.0"},
+		{"{{ ('inf' | float) // 2 }}", "'nan'"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {

@@ -329,16 +329,14 @@ func floatOp(op string, a, b float64) (Value, error) {
 		if b == 0 {
 			return nil, newError("ZeroDivisionError", "float floor division by zero")
 		}
-		return math.Floor(a / b), nil
+		div, _ := floatDivMod(a, b)
+		return div, nil
 	case "%":
 		if b == 0 {
 			return nil, newError("ZeroDivisionError", "float modulo")
 		}
-		m := math.Mod(a, b)
-		if m != 0 && (m < 0) != (b < 0) {
-			m += b
-		}
-		return m, nil
+		_, mod := floatDivMod(a, b)
+		return mod, nil
 	case "**":
 		if a == 0 && b < 0 {
 			return nil, newError("ZeroDivisionError", "0.0 cannot be raised to a negative power")
@@ -353,6 +351,30 @@ func floatOp(op string, a, b float64) (Value, error) {
 		return r, nil
 	}
 	return nil, unsupported(op, a, b)
+}
+
+// floatDivMod is CPython's _float_div_mod, which // and % of floats share: the quotient comes
+// from fmod's remainder and is snapped to the nearest integer, so 3 // 1e-5 is 299999.0 (the
+// true quotient of the doubles is just under 300000), and a zero remainder takes the sign of b.
+func floatDivMod(a, b float64) (div, mod float64) {
+	mod = math.Mod(a, b)
+	div = (a - mod) / b
+	if mod != 0 {
+		if (b < 0) != (mod < 0) {
+			mod += b
+			div--
+		}
+	} else {
+		mod = math.Copysign(0, b)
+	}
+	if div == 0 {
+		return math.Copysign(0, a/b), mod
+	}
+	floor := math.Floor(div)
+	if div-floor > 0.5 {
+		floor++
+	}
+	return floor, mod
 }
 
 // addDays is date + timedelta(days=days): Python's OverflowError out of
