@@ -320,9 +320,16 @@ func urlencodeFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, err
 		}
 	case []Value, Tuple:
 		for _, it := range seqOf(x) {
+			// for k, v in items: an item that is no iterable is a TypeError, one of
+			// another length a ValueError.
 			p, err := iterItems(it)
-			if err != nil || len(p) != 2 {
+			switch {
+			case err != nil:
+				return nil, typeErrorf("cannot unpack non-iterable %s object", typeName(it))
+			case len(p) > 2:
 				return nil, valueErrorf("too many values to unpack (expected 2)")
+			case len(p) < 2:
+				return nil, valueErrorf("not enough values to unpack (expected 2, got %d)", len(p))
 			}
 			pairs = append(pairs, [2]Value{p[0], p[1]})
 		}

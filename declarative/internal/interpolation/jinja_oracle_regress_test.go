@@ -82,6 +82,11 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ -4.0 % 2 }}", "0.0"},
 		{"{{ 7.0 % -7 }}", "-0.0"},
 		{"{{ ('inf' | float) // 2 }}", "'nan'"},
+		// urlencode unpacks each item of a sequence: TypeError for a non-iterable one,
+		// ValueError for one of another length than two.
+		{"{{ [3] | urlencode }}", "!TypeError"},
+		{"{{ ['abc'] | urlencode }}", "!ValueError"},
+		{"{{ [[1, 2], 'ab'] | urlencode }}", "'1=2&a=b'"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {
