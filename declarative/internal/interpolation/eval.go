@@ -329,6 +329,102 @@ func markFolds(ns []node) {
 	}
 }
 
+// optimizerError is the TypeError Jinja's optimizer raises while compiling the template, or
+// nil. Its compiler hands every operator, item or attribute access, filter, test, call and
+// conditional to the optimizer, which folds the whole subtree below it, children first; a
+// constant dict literal there whose key is unhashable fails dict() with a TypeError that is
+// no Impossible, so compiling fails, before the CDK checks for undeclared variables and
+// whether or not the dict is ever evaluated. Elsewhere (a dict alone in a {{ }}, in a list,
+// in {% set %}, or a {{ }} that is constant as a whole) the dict is built when it runs.
+func optimizerError(ns []node) error {
+	var walk func(e expr, optimized bool) error
+	walk = func(e expr, optimized bool) error {
+		if e == nil {
+			return nil
+		}
+		switch e.(type) {
+		case *constExpr, *nameExpr, *listExpr, *tupleExpr, *dictExpr, *sliceExpr:
+		default:
+			optimized = true
+		}
+		var err error
+		eachChild(e, func(c expr) {
+			if err == nil {
+				err = walk(c, optimized)
+			}
+		})
+		if d, ok := e.(*dictExpr); ok && err == nil && optimized {
+			err = foldDictError(d)
+		}
+		return err
+	}
+	for _, n := range ns {
+		var err error
+		switch n := n.(type) {
+		case *outputNode:
+			// The compiler first tries the whole expression as a constant (a conditional
+			// only its branch taken); only when that fails, with any exception, does the
+			// optimizer see it.
+			if _, ok := constValue(n.e); !ok {
+				err = walk(n.e, false)
+			}
+		case *ifNode:
+			for _, e := range n.tests {
+				if err = walk(e, false); err != nil {
+					break
+				}
+			}
+			for _, b := range n.bodies {
+				if err == nil {
+					err = optimizerError(b)
+				}
+			}
+			if err == nil {
+				err = optimizerError(n.els)
+			}
+		case *setNode:
+			if err = walk(n.e, false); err == nil {
+				err = optimizerError(n.body)
+			}
+		case *forNode:
+			if err = walk(n.iter, false); err == nil {
+				err = walk(n.filter, false)
+			}
+			if err == nil {
+				err = optimizerError(n.body)
+			}
+			if err == nil {
+				err = optimizerError(n.els)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// foldDictError is the error of Jinja's Dict.as_const, dict() of its pairs in order: the
+// first pair that is not constant stops it (Impossible), the first constant one with an
+// unhashable key fails it.
+func foldDictError(d *dictExpr) error {
+	var probe Dict
+	for i, k := range d.keys {
+		kv, ok := constValue(k)
+		if !ok {
+			return nil
+		}
+		vv, ok := constValue(d.vals[i])
+		if !ok {
+			return nil
+		}
+		if err := probe.put(kv, vv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // folded reports whether Jinja folds the last of anc, a chain of expressions from the top
 // of a statement down.
 func folded(anc []expr, output bool) bool {

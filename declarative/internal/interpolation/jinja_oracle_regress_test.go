@@ -74,6 +74,18 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ [{'a': 1}] | unique | list }}", "!TypeError"},
 		{"{{ [[1], [1]] | unique | list }}", "!TypeError"},
 		{"{{ ['A', 'a'] | unique | list }}", "['A']"},
+		// Jinja's optimizer folds the operands of operators, filters, tests, calls and
+		// conditionals while compiling: a constant dict with an unhashable key there is a
+		// TypeError before the undeclared-variable check, run or not; a {{ }} constant as a
+		// whole, or a dict in no such expression, is left to run.
+		{"{{ nope | length if {[1]: 2} else 1 }}", "'{{ nope | length if {[1]: 2} else 1 }}'"},
+		{"{% if false %}{{ {[1]: 2} | length }}{% endif %}x", "'{% if false %}{{ {[1]: 2} | length }}{% endif %}x'"},
+		{"{% if false %}{{ {[1]: 2} | length }}{% endif %}x", "!TypeError"},
+		{"{% if false %}{{ {[1]: 2} }}{% endif %}x", "'x'"},
+		{"{{ 1 if true else {[1]: 2} | length }}", "1"},
+		{"{% if false %}{{ ({'a': config.n, [1]: 2}) | length }}{% endif %}x", "'x'"}, // not constant: stops at 'a'
+		{"{% for i in [] %}{{ {{}: 1} ~ i }}{% endfor %}x", "'{% for i in [] %}{{ {{}: 1} ~ i }}{% endfor %}x'"},
+		{"{{ max({'a': {[1]: 2}}, 1) }}", `"{{ max({'a': {[1]: 2}}, 1) }}"`},
 		// Float // and % are CPython's _float_div_mod: the quotient comes from fmod and is
 		// snapped to an integer, a zero remainder takes the divisor's sign.
 		{"{{ 3 // 1e-5 }}", "299999.0"},

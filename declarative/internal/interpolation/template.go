@@ -15,6 +15,9 @@ type Template struct {
 	needMask   uint32   // Var slots among undeclared
 	needOther  []string // undeclared names that are no Var
 	hasLocals  bool
+	// compileErr is the TypeError of Jinja's optimizer (see optimizerError): Jinja meets it
+	// while compiling, before the undeclared-variable check.
+	compileErr error
 }
 
 // Compile parses a template once. It fails with an *Error wrapping ErrSyntax where Jinja fails
@@ -39,6 +42,7 @@ func Compile(src string) (*Template, error) {
 	}
 	t.nodes = nodes
 	markFolds(nodes)
+	t.compileErr = optimizerError(nodes)
 	t.hasLocals = len(p.locals) > 0
 	if t.hasLocals {
 		markLocals(nodes, p.locals)
@@ -143,6 +147,9 @@ func (t *Template) checkDeclared(vs *Vars) error {
 func (t *Template) Render(vs *Vars) (string, error) {
 	if t.plain {
 		return t.nodes[0].(*textNode).s, nil
+	}
+	if t.compileErr != nil {
+		return "", t.compileErr
 	}
 	if err := t.checkDeclared(vs); err != nil {
 		return "", err
