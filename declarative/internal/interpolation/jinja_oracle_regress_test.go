@@ -65,6 +65,15 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ '{{ ({[1]: 2}).split() }}' }}", "'{{ ({[1]: 2}).split() }}'"},
 		{"{{ '{[1]: 2} x' }}", "'{[1]: 2} x'"},
 		{"{{ '[{[1]: 2}, 3]' }}", "eval!TypeError"},
+		// A set literal has no place in the value model (the text is kept), but its items and
+		// a dict's keys must be hashable: "{{ 1 }}" is a set in a set, so the source text the
+		// CDK keeps after a render's TypeError fails literal_eval when it is a literal.
+		{"{{ '{{ 1 }}' }}", "eval!TypeError"},
+		{"{{ '{(1, [2])}' }}", "eval!TypeError"},
+		{"{{ '{{1}: 2}' }}", "eval!TypeError"},
+		{"{{ {[[1, 2], [3]]: {2: 0.0}} }}", "eval!TypeError"},
+		{"{{ '{1, 2,}' }}", "'{1, 2,}'"},
+		{"{{ '{1: 2, 3}' }}", "'{1: 2, 3}'"},
 		// Filters over an Undefined or unhashable items, as Jinja's do_attr, do_round and
 		// do_unique meet them.
 		{"{{ config.missing | attr('a') }}", "!UndefinedError"},
