@@ -27,6 +27,59 @@ type Cache struct {
 
 	mu      sync.Mutex
 	loading map[string]bool // sources being loaded, for a backend without a Locker
+	// swaps counts the replaces this Cache swapped in, by table, for a
+	// backend that is no TableIdentifier (see tableID).
+	swaps map[string]*swapCount
+}
+
+// swapCount counts the swaps of one table: begun, and ended (committed
+// or not).
+type swapCount struct{ begun, ended uint64 }
+
+// swapping notes that a swap of table begins, before its transaction can
+// commit; the function it returns notes that it ended, after. It counts
+// the swap for tableID.
+func (c *Cache) swapping(table string) (ended func()) {
+	if ti, ok := c.b.(backend.TableIdentifier); ok {
+		return ti.Swapping(table)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.swaps == nil {
+		c.swaps = map[string]*swapCount{}
+	}
+	s := c.swaps[table]
+	if s == nil {
+		s = &swapCount{}
+		c.swaps[table] = s
+	}
+	s.begun++
+	return func() {
+		c.mu.Lock()
+		s.ended++
+		c.mu.Unlock()
+	}
+}
+
+// tableID identifies the table now named table, so that an export learns
+// that a replace swapped another in under its name: the backend's
+// identifier when it is a TableIdentifier, otherwise the number of swaps
+// of the table this Cache made. "" means that no identifier can be had:
+// no such table, or a swap under way, which may commit at any moment.
+func (c *Cache) tableID(ctx context.Context, table string) (string, error) {
+	if ti, ok := c.b.(backend.TableIdentifier); ok {
+		return ti.TableID(ctx, table)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.swaps[table]
+	switch {
+	case s == nil:
+		return "0", nil
+	case s.begun != s.ended:
+		return "", nil
+	}
+	return strconv.FormatUint(s.begun, 10), nil
 }
 
 // StateKey names one stored state. Destination is empty for the state a

@@ -58,11 +58,16 @@ type RecordLine struct {
 // while the current one is consumed, so memory stays bounded (DuckDB's
 // driver holds a whole query result in memory) and the database works while
 // the consumer does. Breaking out of the loop releases the queries. Each
-// page is its own query, not one snapshot: a load of the same stream that
-// commits during the export shows in the pages read after it, and after a
-// replace the rest of the export comes from the new table. Export a stream
-// when no load of it runs, as a destination Write from the cache does
-// after its source's Read.
+// page is its own query, not one snapshot, which would hold a replace's
+// swap back for as long as the consumer takes. The export gives the rows
+// up to the last raw id present when it started: rows a load appends
+// meanwhile are left to the next export (a destination's next Write), and
+// rows a merge deletes meanwhile are left out if their page was not read
+// yet. A replace of the stream that commits during the export swaps in
+// another table: the export then stops with an error before it gives a row
+// of the new table, rather than mix two loads. Export a stream when no
+// load of it runs, as a destination Write from the cache does after its
+// source's Read.
 func (d *Dataset) RecordLines(ctx context.Context, keys map[string]string) iter.Seq2[RecordLine, error] {
 	return func(yield func(RecordLine, error) bool) {
 		x, err := d.startExport(ctx, keys, exportPageSize)
@@ -84,7 +89,12 @@ type export struct {
 	d      *Dataset
 	ctx    context.Context // cancelled when the consumer stops
 	cancel context.CancelFunc
-	bounds []string // pages are (bounds[i], bounds[i+1]], the last one open-ended
+	// table identifies the table the export began on (Cache.tableID).
+	table string
+	// bounds[0] is "": page i holds the rows whose raw id is in
+	// (bounds[i], bounds[i+1]]; the last bound is the greatest raw id
+	// when the export began.
+	bounds []string
 	outs   []chan pageResult
 	// free takes pages back once consumed: their buffers, grown to a
 	// page's size once, are reused rather than grown again.
@@ -99,6 +109,12 @@ type pageResult struct {
 
 // startExport finds the pages of the dataset and starts the readers.
 func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageSize int) (*export, error) {
+	// Before the bounds: bounds found in a table swapped in since are
+	// then found out with the first page.
+	table, err := d.c.tableID(ctx, d.table)
+	if err != nil {
+		return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
+	}
 	cols, err := d.c.columns(ctx, d.table)
 	if err != nil {
 		return nil, err
@@ -110,9 +126,9 @@ func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageS
 	if err != nil {
 		return nil, err
 	}
-	x := &export{d: d, bounds: append([]string{""}, more...)}
+	x := &export{d: d, table: table, bounds: append([]string{""}, more...)}
 	x.ctx, x.cancel = context.WithCancel(ctx)
-	x.outs = make([]chan pageResult, min(exportReaders, len(x.bounds)))
+	x.outs = make([]chan pageResult, min(exportReaders, x.pages()))
 	x.free = make(chan *linePage, len(x.outs))
 	for r := range x.outs {
 		x.outs[r] = make(chan pageResult)
@@ -121,23 +137,25 @@ func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageS
 	return x, nil
 }
 
+// pages is the number of pages.
+func (x *export) pages() int { return len(x.bounds) - 1 }
+
 // read is reader r: it reads its pages in order until they are done, one
 // fails, or the consumer stops.
 func (x *export) read(r int, enc *lineEncoder) {
 	out := x.outs[r]
 	defer close(out)
-	for i := r; i < len(x.bounds); i += len(x.outs) {
-		hi := ""
-		if i+1 < len(x.bounds) {
-			hi = x.bounds[i+1]
-		}
+	for i := r; i < x.pages(); i += len(x.outs) {
 		var p *linePage
 		select {
 		case p = <-x.free:
 		default:
 			p = &linePage{}
 		}
-		err := x.d.readPage(x.ctx, p, enc, x.bounds[i], hi)
+		err := x.d.readPage(x.ctx, p, enc, x.bounds[i], x.bounds[i+1])
+		if err == nil {
+			err = x.sameTable()
+		}
 		select {
 		case out <- pageResult{p, err}:
 		case <-x.ctx.Done():
@@ -149,6 +167,23 @@ func (x *export) read(r int, enc *lineEncoder) {
 	}
 }
 
+// sameTable checks, after a page was read, that the table the export
+// began on is still the stream's: a page read from a table that a replace
+// swapped in since would be the new load's rows, and the pages before it
+// the old one's. The check follows the read, so it sees any swap that the
+// read saw.
+func (x *export) sameTable() error {
+	id, err := x.d.c.tableID(x.ctx, x.d.table)
+	if err != nil {
+		return fmt.Errorf("cache: reading stream %q: %w", x.d.stream, err)
+	}
+	if id == "" || id != x.table {
+		return fmt.Errorf("cache: stream %q was replaced while it was being read: a load swapped in a new table for it, and reading on would mix the rows of two loads; "+
+			"the rows given so far are the old load's. Read it again: a destination's next Write sends the new load's rows", x.d.stream)
+	}
+	return nil
+}
+
 // yieldLines yields the pages' lines in order. A cancelled ctx ends it
 // with ctx's error at the next line, as database/sql's rows end, although
 // the page in hand was read already.
@@ -157,7 +192,7 @@ func (x *export) yieldLines(yield func(RecordLine, error) bool) {
 	cancelled := func() {
 		yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx)))
 	}
-	for i := range x.bounds {
+	for i := range x.pages() {
 		r, ok := <-x.outs[i%len(x.outs)]
 		if !ok { // the reader stopped: ctx is done
 			cancelled()
@@ -195,12 +230,16 @@ func (x *export) stop() {
 	}
 }
 
-// pageBounds returns the raw id of every size-th row of the dataset, in
-// order: the upper bounds of all pages but the last. Only the ids are
-// sorted; the lines are built page by page.
+// pageBounds returns the raw id of every size-th row of the dataset and
+// of its last row, in order: the upper bounds of the pages; none for an
+// empty dataset. Only the ids are sorted; the lines are built page by
+// page.
 func (d *Dataset) pageBounds(ctx context.Context, size int) ([]string, error) {
-	q := "SELECT id FROM (SELECT " + backend.Quote(backend.ColumnRawID) + " AS id, row_number() OVER (ORDER BY " + backend.Quote(backend.ColumnRawID) + ") AS rn FROM " +
-		d.c.qual(d.table) + d.whereSQL() + fmt.Sprintf(") AS numbered WHERE rn %% %d = 0 ORDER BY id", size)
+	raw := backend.Quote(backend.ColumnRawID)
+	// Ascending order puts NULLs last on both backends: the ids are
+	// numbered 1 to n.
+	q := "SELECT id FROM (SELECT " + raw + " AS id, row_number() OVER (ORDER BY " + raw + ") AS rn, count(" + raw + ") OVER () AS n FROM " +
+		d.c.qual(d.table) + d.whereSQL() + fmt.Sprintf(") AS numbered WHERE id IS NOT NULL AND (rn %% %d = 0 OR rn = n) ORDER BY id", size)
 	rows, err := d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
 	if err != nil {
 		return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
@@ -260,8 +299,8 @@ func (p *linePage) sort() {
 	slices.SortFunc(p.order, func(a, b int) int { return strings.Compare(p.ids[a], p.ids[b]) })
 }
 
-// readPage reads the rows whose raw id is after lo and up to hi ("": no
-// bound) into p, through the backend's RowReader when it has one.
+// readPage reads the rows whose raw id is after lo ("": no bound) and up
+// to hi into p, through the backend's RowReader when it has one.
 func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, lo, hi string) error {
 	where := d.where[:len(d.where):len(d.where)]
 	args := d.args[:len(d.args):len(d.args)]
@@ -269,10 +308,8 @@ func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, l
 		where = append(where, "("+backend.Quote(backend.ColumnRawID)+" > ?)")
 		args = append(args, lo)
 	}
-	if hi != "" {
-		where = append(where, "("+backend.Quote(backend.ColumnRawID)+" <= ?)")
-		args = append(args, hi)
-	}
+	where = append(where, "("+backend.Quote(backend.ColumnRawID)+" <= ?)")
+	args = append(args, hi)
 	// No ORDER BY: the page's rows are the right ones whatever their
 	// order, and a table's rows usually come back in the raw id order
 	// they were loaded in. Sorting in the database cost a third of the

@@ -74,6 +74,9 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 			}
 		case StrategyReplace:
 			if p.swap {
+				// Counted before the swap can commit and after it has:
+				// an export of the table meanwhile learns of it (tableID).
+				defer c.swapping(t.Name)()
 				if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(t.Name)); err != nil {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/x/goairbyte/cache/backend"
 )
@@ -221,10 +222,41 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 		return nil
 	}
 	claim := c.rebind(`INSERT INTO ` + c.qual(streamsTable) + ` (table_name, stream_name, source_name) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(streamsTable) + ` WHERE table_name = ?)`)
-	if err := c.eachInDDL(ctx, fresh, func(tx backend.Tx, t *backend.Table) error {
-		return tx.Exec(ctx, claim, t.Name, t.Stream, source, t.Name)
-	}); err != nil {
-		return err
+	claimAll := func() error {
+		return c.eachInDDL(ctx, fresh, func(tx backend.Tx, t *backend.Table) error {
+			return tx.Exec(ctx, claim, t.Name, t.Stream, source, t.Name)
+		})
+	}
+	// Without a DDL lock (DuckDB), another source's claim of a table can
+	// run beside this one: the claim that commits second fails with the
+	// database's duplicate key, and one may fail so before the other has
+	// committed. Nothing of this claim was committed then. When another
+	// source owns a table by now, that is the refusal; otherwise the claim
+	// is made again once the other has had time to end: it then finds the
+	// other's row, and the owners read below refuse this load.
+	pause := ddlRetryFirst
+	for try := 1; ; try++ {
+		err := claimAll()
+		if err == nil {
+			break
+		}
+		if try == claimTries {
+			return err
+		}
+		if owners, err = c.tableOwners(ctx); err != nil {
+			return err
+		}
+		if refused := ownerError(owners, source, plans); refused != nil {
+			return refused
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		case <-t.C:
+		}
+		pause *= 2
 	}
 	if owners, err = c.tableOwners(ctx); err != nil {
 		return err
@@ -242,6 +274,11 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 	}
 	return refused
 }
+
+// claimTries is how many times claimTables tries its claim before it
+// returns the database's error: a claim that lost to another source's
+// uncommitted one finds the other's row at the next try.
+const claimTries = 4
 
 // takeOverClaims makes source the owner of the tables of plans that
 // another source only claimed, when no load of that source runs: its

@@ -347,7 +347,7 @@ func (r *inProcessRun) observe(m *protocol.Message) {
 	o := r.p.o
 	o.maskMessage(m)
 	if m.Type == protocol.TypeLog && m.Log != nil {
-		o.logger.Log(context.Background(), slogLevel(m.Log.Level), m.Log.Message, "connector", r.p.name)
+		o.logLine(context.Background(), m.Log, r.p.name)
 	}
 	r.out.observe(m)
 }

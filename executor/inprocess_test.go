@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // count records then a state, or misbehaves as told.
 type goSource struct {
 	count    int
-	mode     string // "", "fail", "trace", "panic", "ignore-cancel", "block", "pause"
+	mode     string // "", "fail", "trace", "panic", "ignore-cancel", "block", "pause", "long-log"
 	returned atomic.Bool
 	resume   chan struct{} // "pause": after its state, waits for this before its last record
 }
@@ -49,6 +50,11 @@ func (s *goSource) Read(ctx context.Context, config json.RawMessage, catalog *pr
 	case "block":
 		<-ctx.Done()
 		return ctx.Err()
+	case "long-log":
+		if err := emit(&protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelInfo,
+			Message: "long log " + strings.Repeat("y", 1<<20)}}); err != nil {
+			return err
+		}
 	}
 	for i := 0; i < s.count; i++ {
 		if s.mode == "ignore-cancel" && i == 10 {
@@ -89,6 +95,18 @@ func inProcess(t *testing.T, c any, rt executor.Runtime) executor.Executor {
 		t.Fatal(err)
 	}
 	return ex
+}
+
+// A connector in process that logs 1 MiB in one LOG message: the program's
+// logger gets the first 8 KiB, as from a process.
+func TestInProcessLongLogReachesTheLoggerCut(t *testing.T) {
+	t.Parallel()
+	rec := &logRecorder{}
+	ex := inProcess(t, &goSource{count: 1, mode: "long-log"}, executor.Runtime{Logger: slog.New(rec)})
+	if _, err := collect(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess})); err != nil {
+		t.Fatal(err)
+	}
+	checkLoggedCut(t, rec, "long log ")
 }
 
 func TestInProcessCommands(t *testing.T) {

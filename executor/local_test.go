@@ -62,6 +62,58 @@ func TestLocalNotFound(t *testing.T) {
 	}
 }
 
+// A LOG message and a plain line of 1 MiB reach the program's logger cut to
+// their first 8 KiB and what was left out; the run's log file keeps both
+// whole.
+func TestLocalLongLinesReachTheLoggerCut(t *testing.T) {
+	t.Parallel()
+	const size = 1 << 20
+	rec := &logRecorder{}
+	l := newLocal(t, "garbage", withLogger(slog.New(rec)))
+	var report executor.RunReport
+	_, err := collect(l.Run(context.Background(), executor.Invocation{
+		Verb: executor.VerbRead, Config: json.RawMessage(fmt.Sprintf(`{"count":1,"size":%d}`, size)), Catalog: itemsCatalog,
+		Report: &report,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLoggedCut(t, rec, "long log ", "long line ")
+	file, err := os.ReadFile(report.LogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, whole := range []string{"long log " + strings.Repeat("y", size-9) + "\n", "long line " + strings.Repeat("z", size-10) + "\n"} {
+		if !bytes.Contains(file, []byte(whole)) {
+			t.Errorf("the log file lacks the whole %q… line", whole[:10])
+		}
+	}
+}
+
+// checkLoggedCut checks that a logged line starting with each prefix is
+// there, cut short with the count of the bytes left out.
+func checkLoggedCut(t *testing.T, rec *logRecorder, prefixes ...string) {
+	t.Helper()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, p := range prefixes {
+		found := false
+		for _, l := range rec.lines {
+			i := strings.Index(l, p)
+			if i < 0 {
+				continue
+			}
+			found = true
+			if len(l) > 9<<10 || !strings.Contains(l, " more bytes)") {
+				t.Errorf("logged %q…: %d bytes, want it cut to 8 KiB with what was left out said", p, len(l))
+			}
+		}
+		if !found {
+			t.Errorf("nothing logged starts with %q", p)
+		}
+	}
+}
+
 func TestLocalGarbageAndMasking(t *testing.T) {
 	t.Parallel()
 	const secret = "hunter2-s3cret"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -346,7 +347,7 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 			o.logger.Warn("the connector sent a "+string(bad.Type)+" message that does not parse; it is left out",
 				"connector", p.r.name, "stream", bad.Stream, "line", bad.Line, "error", o.mask(bad.Err.Error()))
 		} else {
-			o.logger.Info("connector output", "connector", p.r.name, "line", line)
+			o.logger.Info("connector output", "connector", p.r.name, "line", termsafe.Head(line))
 		}
 	case m.Type == protocol.TypeLog && m.Log != nil:
 		o.maskMessage(m)
@@ -354,7 +355,7 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 		if m.Log.StackTrace != "" {
 			p.lg.line(string(m.Log.Level), m.Log.StackTrace)
 		}
-		o.logger.Log(ctx, slogLevel(m.Log.Level), m.Log.Message, "connector", p.r.name)
+		o.logLine(ctx, m.Log, p.r.name)
 	case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError && m.Trace.Error != nil:
 		o.maskMessage(m)
 		p.lg.line("TRACE ERROR", m.Trace.Error.Message+" "+m.Trace.Error.InternalMessage)
@@ -504,6 +505,14 @@ func (r *runner) readStderr(stderr io.Reader, lg *runLog) {
 			return
 		}
 	}
+}
+
+// logLine hands a connector's LOG message to the program's logger. A LOG
+// line may be as long as any message (256 MiB), and loggers ship lines to
+// files and services: the logger gets the first 8 KiB, as errors quote
+// them, and the run's log file keeps the line whole.
+func (o *options) logLine(ctx context.Context, l *protocol.Log, connector string) {
+	o.logger.Log(ctx, slogLevel(l.Level), termsafe.Head(l.Message), "connector", connector)
 }
 
 func slogLevel(l protocol.Level) slog.Level {

@@ -28,6 +28,8 @@
 //   - [RowReader]: query results read faster than through database/sql;
 //   - [ColumnLister]: one table's columns found without listing every
 //     table's;
+//   - [TableIdentifier]: a table swapped in under a name told apart from
+//     the one it replaced, whichever cache or process swapped it;
 //   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
 //     so a merge may skip its duplicate check. [KeyTracker] does the
 //     bookkeeping.
@@ -176,6 +178,26 @@ type ColumnLister interface {
 	// (unqualified, in the cache's schema), in order; none, and no error,
 	// when there is no such table.
 	TableColumns(ctx context.Context, table string) (names, dataTypes []string, err error)
+}
+
+// TableIdentifier is implemented by a Backend that tells a table apart
+// from the one a replace later swaps in under its name, so that an export
+// reading the table in pages (cache's Dataset.RecordLines) learns of the
+// swap rather than mix the two. Without it, package cache counts the swaps
+// its Cache makes: enough only when one Cache writes the database.
+type TableIdentifier interface {
+	// TableID identifies the table now named table (unqualified, in the
+	// cache's schema): a table dropped and another renamed to its name
+	// gets another identifier. It is "", and no error, when no identifier
+	// can be had: no such table, or a swap of it under way.
+	TableID(ctx context.Context, table string) (string, error)
+	// Swapping is called before a transaction that swaps a table in
+	// under the name table can commit, and the function it returns once
+	// that transaction ended, committed or not. A backend whose catalog
+	// identifies tables (PostgreSQL's oids) has nothing to do; one whose
+	// catalog is too slow to ask (DuckDB) counts the swaps instead,
+	// across every cache open on its database.
+	Swapping(table string) (ended func())
 }
 
 // dialect is the small part of SQL that differs between backends.

@@ -737,13 +737,7 @@ var locks = struct {
 
 // Lock makes the backend a backend.Locker.
 func (b *database) Lock(_ context.Context, key string) (unlock func(), err error) {
-	db := b.path
-	if db == memoryPath {
-		db = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
-	} else if abs, err := filepath.Abs(db); err == nil {
-		db = abs
-	}
-	name := db + "\x00" + b.schema + "\x00" + key
+	name := b.processKey(key)
 	locks.Lock()
 	defer locks.Unlock()
 	if locks.held[name] {
@@ -755,6 +749,61 @@ func (b *database) Lock(_ context.Context, key string) (unlock func(), err error
 		delete(locks.held, name)
 		locks.Unlock()
 	}, nil
+}
+
+// processKey names key in the cache's schema of its database, the same
+// for every cache open on the file in this process.
+func (b *database) processKey(key string) string {
+	db := b.path
+	if db == memoryPath {
+		db = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
+	} else if abs, err := filepath.Abs(db); err == nil {
+		db = abs
+	}
+	return db + "\x00" + b.schema + "\x00" + key
+}
+
+// swaps counts the swaps of each table (by processKey) begun and ended in
+// this process, where every write of a DuckDB file is made.
+var swaps = struct {
+	sync.Mutex
+	count map[string]*[2]uint64 // begun, ended
+}{count: map[string]*[2]uint64{}}
+
+// TableID makes the backend a backend.TableIdentifier. DuckDB's catalog
+// has oids, but finding one table's costs a scan of every table's entry
+// (duckdb_tables(): 100 ms at 10,000 tables, against 1 ms for reading a
+// page of 50,000 rows); the swaps are counted instead, as this process
+// makes them all.
+func (b *database) TableID(_ context.Context, table string) (string, error) {
+	swaps.Lock()
+	defer swaps.Unlock()
+	c := swaps.count[b.processKey(table)]
+	switch {
+	case c == nil:
+		return "0", nil
+	case c[0] != c[1]:
+		return "", nil
+	}
+	return strconv.FormatUint(c[0], 10), nil
+}
+
+// Swapping counts a swap of table for TableID.
+func (b *database) Swapping(table string) (ended func()) {
+	key := b.processKey(table)
+	swaps.Lock()
+	defer swaps.Unlock()
+	c := swaps.count[key]
+	if c == nil {
+		c = new([2]uint64)
+		swaps.count[key] = c
+	}
+	c[0]++
+	return func() {
+		swaps.Lock()
+		c[1]++
+		swaps.Unlock()
+	}
 }
 
 // ReleaseTxMemory makes the backend a backend.TxMemory: a checkpoint

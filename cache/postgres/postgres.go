@@ -281,6 +281,19 @@ func (b *database) Qualify(table string) string {
 }
 func (b *database) MaxIdentifierLength() int { return 63 }
 
+// TableID makes the backend a backend.TableIdentifier: the table's oid,
+// which the table a replace renames to its name does not share (another
+// process's replace included), found through the catalog's index on
+// names.
+func (b *database) TableID(ctx context.Context, table string) (string, error) {
+	var id string
+	err := b.db.QueryRowContext(ctx, `SELECT COALESCE(CAST(CAST(to_regclass($1) AS oid) AS text), '')`, b.Qualify(table)).Scan(&id)
+	return id, err
+}
+
+// Swapping is nothing to do: TableID asks the catalog.
+func (b *database) Swapping(string) (ended func()) { return func() {} }
+
 // MaxColumns is PostgreSQL's MaxHeapAttributeNumber.
 func (b *database) MaxColumns() int          { return 1600 }
 func (b *database) Placeholder(n int) string { return "$" + strconv.Itoa(n) }

@@ -395,3 +395,73 @@ func testRecordLinesStopWhenCancelled(t *testing.T, open Opener) {
 	}
 	MustLoad(t, c, Catalog(Stream("ticks", `{"id":{"type":"integer"}}`, full, nil)), cache.StrategyAppend, msgs...)
 }
+
+// exportPageSize is the number of rows a page of RecordLines holds (the
+// cache's exportPageSize).
+const exportPageSize = 50_000
+
+// testRecordLinesOfAStreamReplaced: a replace of the stream committed
+// while an export of it is paused between pages never gives a mix of the
+// two tables, nor silently fewer rows than the export started on: the
+// export either gives every row of the old table or stops with an error
+// saying that the stream was replaced. The table has four pages: while
+// the consumer holds the first row, the readers have read at most the
+// first three, so the fourth is read after the replace.
+func testRecordLinesOfAStreamReplaced(t *testing.T, open Opener) {
+	c := open(t)
+	RecordLinesReplacedBy(t, c, c)
+}
+
+// RecordLinesReplacedBy is testRecordLinesOfAStreamReplaced with the
+// replace loaded through other, a cache open on the same database as c.
+func RecordLinesReplacedBy(t *testing.T, c, other *cache.Cache) {
+	ctx := context.Background()
+	cat := Catalog(Stream("swapped", `{"id":{"type":"integer"},"load":{"type":"string"}}`, full, nil))
+	total := 3*exportPageSize + 1
+	old := func(yield func(*protocol.Message, error) bool) {
+		for i := range total {
+			if !yield(Rec("swapped", fmt.Sprintf(`{"id":%d,"load":"old"}`, i)), nil) {
+				return
+			}
+		}
+	}
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyReplace, FullRefresh: true, Messages: old}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Dataset(ctx, "swapped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, fromNew := 0, 0
+	var last error
+	for r, err := range ds.RecordLines(ctx, nil) {
+		if err != nil {
+			last = err
+			break
+		}
+		if n++; n == 1 {
+			MustLoad(t, other, cat, cache.StrategyReplace, Rec("swapped", `{"id":1,"load":"new"}`), Rec("swapped", `{"id":2,"load":"new"}`))
+		}
+		if strings.Contains(string(r.Data), `"new"`) {
+			fromNew++
+		}
+	}
+	switch {
+	case fromNew > 0:
+		t.Fatalf("the export gave %d rows of the old table and %d of the new one (then %v)", n-fromNew, fromNew, last)
+	case last == nil && n != total:
+		t.Fatalf("the export gave %d of the old table's %d rows and no error", n, total)
+	case last != nil && !strings.Contains(last.Error(), "replaced"):
+		t.Fatalf("the export stopped after %d rows with %v, want an error saying the stream was replaced", n, last)
+	}
+	t.Logf("%d rows, then %v", n, last)
+	// The next export gives the new table.
+	var got []string
+	for r, err := range ds.RecordLines(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Data))
+	}
+	Equal(t, "the next export", got, []string{`{"id":1,"load":"new"}`, `{"id":2,"load":"new"}`})
+}

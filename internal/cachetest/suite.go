@@ -135,6 +135,7 @@ func Run(t *testing.T, open Opener) {
 		{"record lines keep the zones of times", testRecordLinesTimesWithZones},
 		{"tables changed by hand", testTablesChangedByHand},
 		{"record lines stop when cancelled", testRecordLinesStopWhenCancelled},
+		{"record lines of a stream replaced during the export", testRecordLinesOfAStreamReplaced},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,7 +1,9 @@
 // Command garbage is a test connector that mixes non-protocol output into
 // stdout: plain text, broken JSON, unknown message types, unknown fields and
 // "type" as the last key. It also writes the config's password to stderr and
-// into a LOG message, as careless connectors do, for masking tests. The kit
+// into a LOG message, as careless connectors do, for masking tests. With
+// "size", it first sends a LOG message and a plain line of that many bytes
+// each. The kit
 // would never write such lines, so its read writes all of its output
 // itself.
 package main
@@ -10,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/x/goairbyte/internal/testconnectors/base"
 	"github.com/x/goairbyte/kit"
@@ -29,6 +32,10 @@ func read(ctx context.Context, c base.Config, emit func(*protocol.Message) error
 	line("Starting source-garbage v0.0.1 ...")
 	fmt.Fprintf(os.Stderr, "connecting with password=%s\n", c.Password)
 	message(base.Log(protocol.LevelInfo, "using password "+c.Password))
+	if c.Size > 0 {
+		message(base.Log(protocol.LevelWarn, "long log "+strings.Repeat("y", c.Size-9)))
+		line("long line " + strings.Repeat("z", c.Size-10))
+	}
 	for i := range max(c.Count, 3) {
 		message(base.Record(fmt.Sprintf(`{"id":%d}`, i)))
 		switch i % 3 {
