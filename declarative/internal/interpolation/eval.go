@@ -504,6 +504,26 @@ func foldable(e expr) bool {
 	case *orExpr:
 		l, ok := constValue(e.l)
 		return ok && (Truthy(l) || foldable(e.r))
+	case *compareExpr: // as_const stops at the first false comparison, as Python's chain does
+		l, ok := constValue(e.first)
+		if !ok {
+			return false
+		}
+		for _, o := range e.ops {
+			r, ok := constValue(o.e)
+			if !ok {
+				return false
+			}
+			res, err := compare(o.op, l, r)
+			if err != nil {
+				return false
+			}
+			if !res {
+				return true
+			}
+			l = r
+		}
+		return true
 	case *filterExpr:
 		switch e.name {
 		case "map", "select", "reject", "selectattr", "rejectattr", "random":

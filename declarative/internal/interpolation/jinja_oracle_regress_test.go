@@ -108,6 +108,12 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ [3] | urlencode }}", "!TypeError"},
 		{"{{ ['abc'] | urlencode }}", "!ValueError"},
 		{"{{ [[1, 2], 'ab'] | urlencode }}", "'1=2&a=b'"},
+		// A chained comparison folds as a constant when it turns false before its first
+		// operand that is not constant, as Compare.as_const stops there.
+		{"{{ (0b101)[:] == \"{'a': 1}\" == config.n }}", "False"},
+		{"{{ 1 == 2 == config.n[1:] }}", "False"},
+		{"{{ (5)[:] == 1 < config.n }}", "False"},
+		{"{{ 1 == 1 == config.n[1:] }}", "'{{ 1 == 1 == config.n[1:] }}'"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {
