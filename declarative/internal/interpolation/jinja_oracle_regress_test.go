@@ -114,6 +114,10 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ 1 == 2 == config.n[1:] }}", "False"},
 		{"{{ (5)[:] == 1 < config.n }}", "False"},
 		{"{{ 1 == 1 == config.n[1:] }}", "'{{ 1 == 1 == config.n[1:] }}'"},
+		// 0, 1 and -1 to any integer power.
+		{"{{ false ** 123456789012345678901234567890 }}", "0"},
+		{"{{ (-1) ** 123456789012345678901234567891 }}", "-1"},
+		{"{{ 1 ** 123456789012345678901234567890 }}", "1"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {

@@ -304,6 +304,18 @@ func bigOp(op string, a, b *big.Int) (Value, error) {
 		if b.Sign() < 0 {
 			return floatOp("**", bigToFloat(a), bigToFloat(b))
 		}
+		// 0, 1 and -1 stay small under any exponent, as Python computes them.
+		if a.CmpAbs(big.NewInt(1)) <= 0 {
+			switch {
+			case a.Sign() == 0 && b.Sign() == 0, a.Sign() > 0:
+				return int64(1), nil
+			case a.Sign() == 0:
+				return int64(0), nil
+			case b.Bit(0) == 1:
+				return int64(-1), nil
+			}
+			return int64(1), nil
+		}
 		if b.BitLen() > 20 || a.BitLen()*int(b.Int64()) > 1<<16 {
 			return nil, newError("OverflowError", "exponent too large for this evaluator")
 		}
