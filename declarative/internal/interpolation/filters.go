@@ -194,6 +194,16 @@ func hashFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// missingMethod is Python's error for v.name(), a method v lacks: an Undefined raises its own
+// UndefinedError from __getattr__ (a filter calling value.items() or value.encode() on one),
+// anything else an AttributeError.
+func missingMethod(v Value, name string) error {
+	if u, ok := v.(*undefined); ok {
+		return u.fail()
+	}
+	return newError("AttributeError", "'%s' object has no attribute '%s'", typeName(v), name)
+}
+
 func base64Filter(decode bool) filterFunc {
 	return func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 		if _, _, err := bindArgs("base64encode", nil, 0, args, kws); err != nil {
@@ -201,7 +211,7 @@ func base64Filter(decode bool) filterFunc {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return nil, newError("AttributeError", "'%s' object has no attribute 'encode'", typeName(v))
+			return nil, missingMethod(v, "encode")
 		}
 		if !decode {
 			return base64.StdEncoding.EncodeToString([]byte(s)), nil
@@ -463,12 +473,17 @@ func intFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			}
 		}
 	}
+	// int(float(value)), in the try that catches TypeError and ValueError only: an infinity
+	// is int()'s OverflowError, which goes through.
 	f, err := pyFloat(v)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if err != nil || math.IsNaN(f) {
 		if isType(err, "UndefinedError") {
 			return nil, err
 		}
 		return def, nil
+	}
+	if math.IsInf(f, 0) {
+		return nil, newError("OverflowError", "cannot convert float infinity to integer")
 	}
 	return pyIntFromFloat(f), nil
 }
@@ -1004,7 +1019,7 @@ func init() {
 		"dictsort": func(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			d, ok := v.(*Dict)
 			if !ok {
-				return nil, newError("AttributeError", "'%s' object has no attribute 'items'", typeName(v))
+				return nil, missingMethod(v, "items")
 			}
 			cs := Truthy(param(args, kws, 0, "case_sensitive", false))
 			by, _ := param(args, kws, 1, "by", "key").(string)

@@ -118,6 +118,16 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ false ** 123456789012345678901234567890 }}", "0"},
 		{"{{ (-1) ** 123456789012345678901234567891 }}", "-1"},
 		{"{{ 1 ** 123456789012345678901234567890 }}", "1"},
+		// int of an infinity is int()'s OverflowError, which do_int does not catch.
+		{"{{ 'inf' | int }}", "!OverflowError"},
+		{"{{ '-inf' | int(3) }}", "!OverflowError"},
+		{"{{ 'nan' | int(3) }}", "3"},
+		// A filter calling a method of an Undefined (dictsort's items, base64's encode) meets
+		// the Undefined's own error.
+		{"{{ config.nope | dictsort }}", "!UndefinedError"},
+		{"{{ config.nope | base64decode }}", "!UndefinedError"},
+		{"{{ 'a'['b'] | dictsort }}", "!UndefinedError"},
+		{"{{ 5 | dictsort }}", "!AttributeError"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {
