@@ -139,6 +139,20 @@ var oracleKnown = []struct {
 		func(_ oracleCase, _, py oracleAnswer) bool {
 			return slices.Contains([]string{"set", "complex", "bytes", "ellipsis", "frozenset"}, py.Type)
 		}},
+	{"Jinja's compiler writes a folded float constant with repr(), so an infinity or NaN folded " +
+		"inside an expression that is not constant as a whole becomes the name inf or nan, a " +
+		"NameError when it runs; the evaluator keeps the value",
+		func(_ oracleCase, _, py oracleAnswer) bool {
+			return py.Error != nil && py.Error.Type == "NameError" &&
+				(py.Error.Message == "name 'inf' is not defined" || py.Error.Message == "name 'nan' is not defined")
+		}},
+	{"literal_eval parses the whole text as Python, then converts it in order: an unhashable key " +
+		"or set item met before a part that is no literal (a name, an operator) is a TypeError; the " +
+		"evaluator parses literals only and keeps such a text as a string",
+		func(c oracleCase, goAns, py oracleAnswer) bool {
+			return c.Mode != "render" && py.Error != nil && py.Error.Type == "TypeError" &&
+				strings.HasPrefix(py.Error.Message, "unhashable type") && goAns.Type == "str"
+		}},
 	{"a negative number to a fractional power is a complex number in Python, which goes on into " +
 		"the arithmetic (or is printed); the evaluator has none and raises ValueError at the power",
 		func(c oracleCase, goAns, _ oracleAnswer) bool {
