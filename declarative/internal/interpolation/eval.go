@@ -813,17 +813,19 @@ func (e *callExpr) eval(f *frame) (Value, error) {
 	return e.callValue(f, fn)
 }
 
+// callValue calls fn: Jinja's context.call(fn, *args), whose arguments Python evaluates before
+// it finds that fn is an Undefined or no callable.
 func (e *callExpr) callValue(f *frame, fn Value) (Value, error) {
+	args, kws, err := evalArgs(f, e.args, e.kwargs, e.dynArgs, e.dynKwargs)
+	if err != nil {
+		return nil, err
+	}
 	if u, ok := fn.(*undefined); ok {
 		return nil, u.fail()
 	}
 	c, ok := fn.(*callable)
 	if !ok {
 		return nil, typeErrorf("'%s' object is not callable", typeName(fn))
-	}
-	args, kws, err := evalArgs(f, e.args, e.kwargs, e.dynArgs, e.dynKwargs)
-	if err != nil {
-		return nil, err
 	}
 	return c.fn(f, args, kws)
 }

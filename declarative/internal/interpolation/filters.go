@@ -1082,7 +1082,13 @@ func init() {
 			}
 			return false, nil
 		},
-		"callable": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) { _, ok := v.(*callable); return ok, nil },
+		"callable": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) {
+			switch v.(type) {
+			case *callable, *undefined: // an Undefined has __call__ (which raises)
+				return true, nil
+			}
+			return false, nil
+		},
 		"sameas": func(_ *frame, v Value, args []Value, _ []kwValue) (bool, error) {
 			if len(args) != 1 {
 				return false, typeErrorf("test_sameas() missing 1 required positional argument: 'other'")

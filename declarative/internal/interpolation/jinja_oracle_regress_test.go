@@ -128,6 +128,10 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ config.nope | base64decode }}", "!UndefinedError"},
 		{"{{ 'a'['b'] | dictsort }}", "!UndefinedError"},
 		{"{{ 5 | dictsort }}", "!AttributeError"},
+		// A call evaluates its arguments before it meets an Undefined, which is callable.
+		{"{{ config.nope(config.n[1:]) }}", "'{{ config.nope(config.n[1:]) }}'"},
+		{"{{ config.nope(1) }}", "!UndefinedError"},
+		{"{{ config.nope is callable }}", "True"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {
