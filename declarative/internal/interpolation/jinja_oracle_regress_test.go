@@ -132,6 +132,10 @@ func TestOracleRegressions(t *testing.T) {
 		{"{{ config.nope(config.n[1:]) }}", "'{{ config.nope(config.n[1:]) }}'"},
 		{"{{ config.nope(1) }}", "!UndefinedError"},
 		{"{{ config.nope is callable }}", "True"},
+		// A float power overflows only from finite operands.
+		{"{{ 10 ** ('1e400' | float) }}", "'inf'"},
+		{"{{ 0.5 ** ('-1e400' | float) }}", "'inf'"},
+		{"{{ 10.0 ** 400 }}", "!OverflowError"},
 	} {
 		vs := testVars(t)
 		if class, ok := strings.CutPrefix(c.want, "eval!"); ok {

@@ -357,7 +357,7 @@ func floatOp(op string, a, b float64) (Value, error) {
 			return nil, valueErrorf("complex results are not supported by this evaluator")
 		}
 		r := math.Pow(a, b)
-		if math.IsInf(r, 0) && !math.IsInf(a, 0) {
+		if math.IsInf(r, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) { // finite operands only
 			return nil, newError("OverflowError", "(34, 'Numerical result out of range')")
 		}
 		return r, nil
