@@ -6,10 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +155,12 @@ var oracleKnown = []struct {
 		func(c oracleCase, goAns, py oracleAnswer) bool {
 			return c.Mode != "render" && py.Error != nil && py.Error.Type == "TypeError" &&
 				strings.HasPrefix(py.Error.Message, "unhashable type") && goAns.Type == "str"
+		}},
+	{"Go's math.Pow is not glibc's pow: a float power may differ in its last bit " +
+		"(3 ** 2.5 is ...894 here, ...896 in CPython)",
+		func(c oracleCase, goAns, py oracleAnswer) bool {
+			return strings.Contains(c.T, "**") && goAns.Error == nil && py.Error == nil &&
+				goAns.Type == py.Type && nearFloats(goAns.Repr, py.Repr)
 		}},
 	{"a negative number to a fractional power is a complex number in Python, which goes on into " +
 		"the arithmetic (or is printed); the evaluator has none and raises ValueError at the power",
@@ -296,3 +305,29 @@ func FuzzJinjaOracle(f *testing.F) {
 		}
 	})
 }
+
+// nearFloats reports whether two reprs differ only in float literals one or two units in the
+// last place apart.
+func nearFloats(a, b string) bool {
+	fa, fb := floatLit.FindAllStringIndex(a, -1), floatLit.FindAllStringIndex(b, -1)
+	if len(fa) != len(fb) || len(fa) == 0 {
+		return false
+	}
+	var ra, rb strings.Builder
+	last := [2]int{}
+	for i := range fa {
+		ra.WriteString(a[last[0]:fa[i][0]])
+		rb.WriteString(b[last[1]:fb[i][0]])
+		x, errx := strconv.ParseFloat(a[fa[i][0]:fa[i][1]], 64)
+		y, erry := strconv.ParseFloat(b[fb[i][0]:fb[i][1]], 64)
+		if errx != nil || erry != nil || math.Abs(x-y) > 2*(math.Nextafter(x, math.Inf(1))-x) {
+			return false
+		}
+		last = [2]int{fa[i][1], fb[i][1]}
+	}
+	ra.WriteString(a[last[0]:])
+	rb.WriteString(b[last[1]:])
+	return ra.String() == rb.String()
+}
+
+var floatLit = regexp.MustCompile(`-?\d+\.\d+(?:e[-+]\d+)?`)
