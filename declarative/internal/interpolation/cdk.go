@@ -98,6 +98,10 @@ func (t *Template) evalOnce(vs *Vars, valid Types) (Value, bool, error) {
 		v, err := finishLiteral(s, valid)
 		return v, true, err
 	}
+	if t.compileErr != nil { // a TypeError: the source text comes back
+		v, err := finishLiteral(t.src, valid)
+		return v, true, err
+	}
 	if err := t.checkDeclared(vs); err != nil {
 		return nil, true, err
 	}
@@ -177,6 +181,9 @@ func finishLiteral(s string, valid Types) (Value, error) {
 func (t *Template) cdkRender(vs *Vars) (string, error) {
 	if t.plain {
 		return t.nodes[0].(*textNode).s, nil
+	}
+	if t.compileErr != nil { // a TypeError: the source text comes back
+		return t.src, nil
 	}
 	if err := t.checkDeclared(vs); err != nil {
 		return "", err

@@ -276,7 +276,270 @@ func (e *getitemExpr) eval(f *frame) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, isSlice := e.key.(*sliceExpr); isSlice && !e.fold && !f.folding {
+		// Jinja compiles x[a:b] to Python's own subscript, bypassing the sandbox's getitem:
+		// config.flag[1:] or none[:1] raise a TypeError. Only its optimizer, which folds
+		// constants with the sandbox's getitem, makes an undefined value of (1)[1:].
+		return pyGetitem(obj, key)
+	}
 	return getitem(obj, key)
+}
+
+// markFolds finds the slices that Jinja evaluates at compile time. Its optimizer replaces
+// every constant expression whose value has a safe repr (None, bool, numbers, str and
+// containers of them) by that value, and the compiler prints the top expression of a
+// {{ }} when it is constant, whatever its value; both evaluate with the sandbox's getitem.
+// So a slice inside a constant expression is folded when an enclosing constant expression
+// has such a value, or when the constant reaches up to the {{ }}.
+func markFolds(ns []node) {
+	var walk func(e expr, anc []expr, output bool)
+	walk = func(e expr, anc []expr, output bool) {
+		if e == nil {
+			return
+		}
+		anc = append(anc, e)
+		if g, ok := e.(*getitemExpr); ok {
+			if _, isSlice := g.key.(*sliceExpr); isSlice {
+				g.fold = folded(anc, output)
+			}
+		}
+		eachChild(e, func(c expr) { walk(c, anc, output) })
+	}
+	for _, n := range ns {
+		switch n := n.(type) {
+		case *outputNode:
+			walk(n.e, nil, true)
+		case *ifNode:
+			for _, e := range n.tests {
+				walk(e, nil, false)
+			}
+			for _, b := range n.bodies {
+				markFolds(b)
+			}
+			markFolds(n.els)
+		case *setNode:
+			walk(n.e, nil, false)
+			markFolds(n.body)
+		case *forNode:
+			walk(n.iter, nil, false)
+			walk(n.filter, nil, false)
+			markFolds(n.body)
+			markFolds(n.els)
+		}
+	}
+}
+
+// optimizerError is the TypeError Jinja's optimizer raises while compiling the template, or
+// nil. Its compiler hands every operator, item or attribute access, filter, test, call and
+// conditional to the optimizer, which folds the whole subtree below it, children first; a
+// constant dict literal there whose key is unhashable fails dict() with a TypeError that is
+// no Impossible, so compiling fails, before the CDK checks for undeclared variables and
+// whether or not the dict is ever evaluated. Elsewhere (a dict alone in a {{ }}, in a list,
+// in {% set %}, or a {{ }} that is constant as a whole) the dict is built when it runs.
+func optimizerError(ns []node) error {
+	var walk func(e expr, optimized bool) error
+	walk = func(e expr, optimized bool) error {
+		if e == nil {
+			return nil
+		}
+		switch e.(type) {
+		case *constExpr, *nameExpr, *listExpr, *tupleExpr, *dictExpr, *sliceExpr:
+		default:
+			optimized = true
+		}
+		var err error
+		eachChild(e, func(c expr) {
+			if err == nil {
+				err = walk(c, optimized)
+			}
+		})
+		if d, ok := e.(*dictExpr); ok && err == nil && optimized {
+			err = foldDictError(d)
+		}
+		return err
+	}
+	for _, n := range ns {
+		var err error
+		switch n := n.(type) {
+		case *outputNode:
+			// The compiler first tries the whole expression as a constant (a conditional
+			// only its branch taken); only when that fails, with any exception, does the
+			// optimizer see it.
+			if _, ok := constValue(n.e); !ok {
+				err = walk(n.e, false)
+			}
+		case *ifNode:
+			for _, e := range n.tests {
+				if err = walk(e, false); err != nil {
+					break
+				}
+			}
+			for _, b := range n.bodies {
+				if err == nil {
+					err = optimizerError(b)
+				}
+			}
+			if err == nil {
+				err = optimizerError(n.els)
+			}
+		case *setNode:
+			if err = walk(n.e, false); err == nil {
+				err = optimizerError(n.body)
+			}
+		case *forNode:
+			if err = walk(n.iter, false); err == nil {
+				err = walk(n.filter, false)
+			}
+			if err == nil {
+				err = optimizerError(n.body)
+			}
+			if err == nil {
+				err = optimizerError(n.els)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// foldDictError is the error of Jinja's Dict.as_const, dict() of its pairs in order: the
+// first pair that is not constant stops it (Impossible), the first constant one with an
+// unhashable key fails it.
+func foldDictError(d *dictExpr) error {
+	var probe Dict
+	for i, k := range d.keys {
+		kv, ok := constValue(k)
+		if !ok {
+			return nil
+		}
+		vv, ok := constValue(d.vals[i])
+		if !ok {
+			return nil
+		}
+		if err := probe.put(kv, vv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// folded reports whether Jinja folds the last of anc, a chain of expressions from the top
+// of a statement down.
+func folded(anc []expr, output bool) bool {
+	for i := len(anc) - 1; i >= 0; i-- {
+		v, ok := constValue(anc[i])
+		if !ok {
+			return false // not constant, or left to run: an error comes again at run time
+		}
+		if safeRepr(v, 0) {
+			return true
+		}
+	}
+	return output
+}
+
+// safeRepr is Jinja's has_safe_repr: the values its optimizer may turn into constants.
+func safeRepr(v Value, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, bool, int64, *big.Int, float64, string:
+		return true
+	case []Value:
+		return safeReprAll(x, depth)
+	case Tuple:
+		return safeReprAll([]Value(x), depth)
+	case *Dict:
+		return safeReprAll(x.keys, depth) && safeReprAll(x.vals, depth)
+	}
+	return false
+}
+
+func safeReprAll(vs []Value, depth int) bool {
+	for _, v := range vs {
+		if !safeRepr(v, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// constValue is the value of e folded as a constant; ok is false when Jinja cannot fold it.
+func constValue(e expr) (v Value, ok bool) {
+	if !foldable(e) {
+		return nil, false
+	}
+	f := newFrame(&Vars{})
+	f.folding = true
+	v, err := e.eval(f)
+	f.release()
+	return v, err == nil
+}
+
+// foldable reports whether Jinja's optimizer can fold e to a constant (the as_const of its
+// node): literals and the operators, item and attribute accesses, filters and tests over
+// them. Calls and names are not; nor are the filters that take Jinja's context (map,
+// select, reject, selectattr, rejectattr, random).
+func foldable(e expr) bool {
+	switch e := e.(type) {
+	case nil, *constExpr:
+		return true
+	case *nameExpr, *callExpr:
+		return false
+	case *condExpr: // as_const evaluates the test, then the branch taken only
+		test, ok := constValue(e.test)
+		switch {
+		case !ok:
+			return false
+		case Truthy(test):
+			return foldable(e.then)
+		}
+		return e.els != nil && foldable(e.els)
+	case *andExpr:
+		l, ok := constValue(e.l)
+		return ok && (!Truthy(l) || foldable(e.r))
+	case *orExpr:
+		l, ok := constValue(e.l)
+		return ok && (Truthy(l) || foldable(e.r))
+	case *compareExpr: // as_const stops at the first false comparison, as Python's chain does
+		l, ok := constValue(e.first)
+		if !ok {
+			return false
+		}
+		for _, o := range e.ops {
+			r, ok := constValue(o.e)
+			if !ok {
+				return false
+			}
+			res, err := compare(o.op, l, r)
+			if err != nil {
+				return false
+			}
+			if !res {
+				return true
+			}
+			l = r
+		}
+		return true
+	case *filterExpr:
+		switch e.name {
+		case "map", "select", "reject", "selectattr", "rejectattr", "random":
+			return false
+		}
+		if e.node == nil {
+			return false
+		}
+	}
+	ok := true
+	eachChild(e, func(c expr) {
+		if c != nil && !foldable(c) {
+			ok = false
+		}
+	})
+	return ok
 }
 
 // pySlice is a Python slice object, the key of x[a:b:c].
@@ -550,17 +813,19 @@ func (e *callExpr) eval(f *frame) (Value, error) {
 	return e.callValue(f, fn)
 }
 
+// callValue calls fn: Jinja's context.call(fn, *args), whose arguments Python evaluates before
+// it finds that fn is an Undefined or no callable.
 func (e *callExpr) callValue(f *frame, fn Value) (Value, error) {
+	args, kws, err := evalArgs(f, e.args, e.kwargs, e.dynArgs, e.dynKwargs)
+	if err != nil {
+		return nil, err
+	}
 	if u, ok := fn.(*undefined); ok {
 		return nil, u.fail()
 	}
 	c, ok := fn.(*callable)
 	if !ok {
 		return nil, typeErrorf("'%s' object is not callable", typeName(fn))
-	}
-	args, kws, err := evalArgs(f, e.args, e.kwargs, e.dynArgs, e.dynKwargs)
-	if err != nil {
-		return nil, err
 	}
 	return c.fn(f, args, kws)
 }

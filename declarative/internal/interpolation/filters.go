@@ -194,6 +194,16 @@ func hashFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// missingMethod is Python's error for v.name(), a method v lacks: an Undefined raises its own
+// UndefinedError from __getattr__ (a filter calling value.items() or value.encode() on one),
+// anything else an AttributeError.
+func missingMethod(v Value, name string) error {
+	if u, ok := v.(*undefined); ok {
+		return u.fail()
+	}
+	return newError("AttributeError", "'%s' object has no attribute '%s'", typeName(v), name)
+}
+
 func base64Filter(decode bool) filterFunc {
 	return func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 		if _, _, err := bindArgs("base64encode", nil, 0, args, kws); err != nil {
@@ -201,7 +211,7 @@ func base64Filter(decode bool) filterFunc {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return nil, newError("AttributeError", "'%s' object has no attribute 'encode'", typeName(v))
+			return nil, missingMethod(v, "encode")
 		}
 		if !decode {
 			return base64.StdEncoding.EncodeToString([]byte(s)), nil
@@ -320,9 +330,16 @@ func urlencodeFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, err
 		}
 	case []Value, Tuple:
 		for _, it := range seqOf(x) {
+			// for k, v in items: an item that is no iterable is a TypeError, one of
+			// another length a ValueError.
 			p, err := iterItems(it)
-			if err != nil || len(p) != 2 {
+			switch {
+			case err != nil:
+				return nil, typeErrorf("cannot unpack non-iterable %s object", typeName(it))
+			case len(p) > 2:
 				return nil, valueErrorf("too many values to unpack (expected 2)")
+			case len(p) < 2:
+				return nil, valueErrorf("not enough values to unpack (expected 2, got %d)", len(p))
 			}
 			pairs = append(pairs, [2]Value{p[0], p[1]})
 		}
@@ -456,12 +473,17 @@ func intFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			}
 		}
 	}
+	// int(float(value)), in the try that catches TypeError and ValueError only: an infinity
+	// is int()'s OverflowError, which goes through.
 	f, err := pyFloat(v)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if err != nil || math.IsNaN(f) {
 		if isType(err, "UndefinedError") {
 			return nil, err
 		}
 		return def, nil
+	}
+	if math.IsInf(f, 0) {
+		return nil, newError("OverflowError", "cannot convert float infinity to integer")
 	}
 	return pyIntFromFloat(f), nil
 }
@@ -759,7 +781,13 @@ func titleWord(w string) string {
 func roundFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 	prec, _ := param(args, kws, 0, "precision", int64(0)).(int64)
 	method, _ := param(args, kws, 1, "method", "common").(string)
+	if method != "common" && method != "ceil" && method != "floor" {
+		return nil, newError("FilterArgumentError", "method must be common, ceil or floor")
+	}
 	k, i, b, fv := numeric(v)
+	if u, ok := v.(*undefined); ok && method != "common" {
+		return nil, u.fail() // ceil and floor multiply it first
+	}
 	if k == 0 {
 		return nil, typeErrorf("type %s doesn't define __round__ method", typeName(v))
 	}
@@ -782,13 +810,10 @@ func roundFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) 
 		fv = intToFloat(i, b)
 	}
 	p := math.Pow(10, float64(prec))
-	switch method {
-	case "ceil":
+	if method == "ceil" {
 		return math.Ceil(fv*p) / p, nil
-	case "floor":
-		return math.Floor(fv*p) / p, nil
 	}
-	return nil, newError("FilterArgumentError", "method must be common, ceil or floor")
+	return math.Floor(fv*p) / p, nil
 }
 
 func init() {
@@ -847,6 +872,9 @@ func init() {
 			var out, seen []Value
 			for _, it := range items {
 				k := sortKey(it, cs)
+				if _, err := NewDict(0).lookup(k); err != nil {
+					return nil, err // Jinja keeps the keys it has seen in a set
+				}
 				if !seqContains(seen, k) {
 					seen = append(seen, k)
 					out = append(out, it)
@@ -864,6 +892,10 @@ func init() {
 			}
 			items, err := iterItems(v)
 			if err != nil {
+				if isType(err, "TypeError") {
+					// do_reverse turns reversed() and list() failing into its own error.
+					return nil, newError("FilterArgumentError", "argument must be iterable")
+				}
 				return nil, err
 			}
 			out := make([]Value, len(items))
@@ -919,6 +951,9 @@ func init() {
 			name, ok := args[0].(string)
 			if !ok {
 				return nil, typeErrorf("attribute name must be string, not '%s'", typeName(args[0]))
+			}
+			if u, ok := v.(*undefined); ok && !strings.HasPrefix(name, "__") {
+				return nil, u.fail() // Undefined's __getattr__ raises
 			}
 			// Jinja's attr filter reads attributes only, never items.
 			if x, ok := attribute(v, name); ok {
@@ -984,7 +1019,7 @@ func init() {
 		"dictsort": func(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			d, ok := v.(*Dict)
 			if !ok {
-				return nil, newError("AttributeError", "'%s' object has no attribute 'items'", typeName(v))
+				return nil, missingMethod(v, "items")
 			}
 			cs := Truthy(param(args, kws, 0, "case_sensitive", false))
 			by, _ := param(args, kws, 1, "by", "key").(string)
@@ -1047,7 +1082,13 @@ func init() {
 			}
 			return false, nil
 		},
-		"callable": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) { _, ok := v.(*callable); return ok, nil },
+		"callable": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) {
+			switch v.(type) {
+			case *callable, *undefined: // an Undefined has __call__ (which raises)
+				return true, nil
+			}
+			return false, nil
+		},
 		"sameas": func(_ *frame, v Value, args []Value, _ []kwValue) (bool, error) {
 			if len(args) != 1 {
 				return false, typeErrorf("test_sameas() missing 1 required positional argument: 'other'")
@@ -1063,13 +1104,14 @@ func init() {
 		"odd":         parityTest(1),
 		"even":        parityTest(0),
 		"divisibleby": divisibleTest,
+		// str(v).islower() and .isupper(): a text without cased letters is neither.
 		"lower": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) {
 			s := soft(v)
-			return strings.ToLower(s) == s, nil
+			return hasCased(s) && strings.ToLower(s) == s, nil
 		},
 		"upper": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) {
 			s := soft(v)
-			return strings.ToUpper(s) == s, nil
+			return hasCased(s) && strings.ToUpper(s) == s, nil
 		},
 		"escaped": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) { return false, nil },
 		"in": func(_ *frame, v Value, args []Value, _ []kwValue) (bool, error) {

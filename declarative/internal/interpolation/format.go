@@ -10,18 +10,19 @@ import (
 // percentFormat is Python's format % args.
 func percentFormat(format string, args Value) (Value, error) {
 	var list []Value
-	var mapping *Dict
+	// mapping is args when Python takes it for a mapping: anything with __getitem__ but a
+	// tuple or a str (a list or an Undefined too), which may then go unused.
+	var mapping Value
 	switch a := args.(type) {
 	case Tuple:
 		list = a
-	case *Dict:
+	case *Dict, []Value, *undefined:
 		mapping = a
 		list = []Value{a}
 	default:
 		list = []Value{a}
 	}
 	next := 0
-	used := false
 	take := func() (Value, error) {
 		if next >= len(list) {
 			return nil, typeErrorf("not enough arguments for format string")
@@ -37,7 +38,6 @@ func percentFormat(format string, args Value) (Value, error) {
 			b.WriteByte(c)
 			continue
 		}
-		start := i
 		i++
 		if i >= len(format) {
 			return nil, valueErrorf("incomplete format")
@@ -61,11 +61,19 @@ func percentFormat(format string, args Value) (Value, error) {
 				return nil, valueErrorf("incomplete format key")
 			}
 			key := format[i+1 : j-1]
-			v, ok := mapping.Get(key)
-			if !ok {
-				return nil, newError("KeyError", "%s", Repr(key))
+			var v Value
+			switch m := mapping.(type) {
+			case *Dict:
+				var ok bool
+				if v, ok = m.Get(key); !ok {
+					return nil, newError("KeyError", "%s", Repr(key))
+				}
+			case *undefined:
+				return nil, m.fail()
+			default:
+				return nil, typeErrorf("%s indices must be integers or slices, not str", typeName(mapping))
 			}
-			arg, haveArg, used = v, true, true
+			arg, haveArg = v, true
 			i = j
 		}
 		spec := numSpec{precision: -1}
@@ -147,15 +155,10 @@ func percentFormat(format string, args Value) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		_ = start
 		b.WriteString(s)
 	}
 	if mapping == nil && next < len(list) {
 		return nil, typeErrorf("not all arguments converted during string formatting")
-	}
-	if mapping != nil && !used && next == 0 && len(list) == 1 {
-		// '%s' % {} uses the dict as the single argument; with no conversion at all
-		// Python accepts a mapping silently.
 	}
 	return b.String(), nil
 }
@@ -196,6 +199,9 @@ func (s numSpec) pad(body string, numeric bool) string {
 }
 
 func formatOne(conv byte, arg Value, spec numSpec, at int) (string, error) {
+	if u, ok := arg.(*undefined); ok && strings.IndexByte("diueEfFgG", conv) >= 0 {
+		return "", u.fail() // Undefined's __int__ and __float__ raise
+	}
 	switch conv {
 	case 's':
 		s := Str(arg)

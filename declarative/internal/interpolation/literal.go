@@ -11,7 +11,7 @@ import (
 // float, bool, None, lists, tuples and dicts of them. ok is false where Python raises
 // ValueError or SyntaxError (the CDK then keeps the string) and also for the literals with no
 // place here (bytes, sets, complex numbers, Ellipsis), which the CDK's engine never meets in a
-// manifest; err is set where Python raises something else (an unhashable dict key).
+// manifest; err is set where Python raises something else (an unhashable dict key or set item).
 func literalEval(s string) (v Value, ok bool, err error) {
 	s = strings.TrimLeft(s, " \t")
 	if quickReject(s) {
@@ -29,7 +29,67 @@ func literalEval(s string) (v Value, ok bool, err error) {
 	if p.pos != len(p.src) {
 		return nil, false, nil
 	}
+	if p.unhashable != nil {
+		return nil, false, p.unhashable
+	}
+	if p.sawSet {
+		return nil, false, nil // a set: no place in this value model
+	}
 	return v, true, nil
+}
+
+// setLiteral stands for a set in the text: it has no place in this value model, and
+// literalEval gives up on a text holding one, but as an item of a set or a key of a dict it
+// is unhashable, as Python's is. "{{ 1 }}", the source text the CDK keeps after a TypeError,
+// is a set in a set: a TypeError from literal_eval.
+type setLiteral struct{}
+
+// unhashableLiteral is the name of v's type when Python cannot hash it, or "".
+func unhashableLiteral(v Value) string {
+	switch v := v.(type) {
+	case []Value:
+		return "list"
+	case *Dict:
+		return "dict"
+	case setLiteral:
+		return "set"
+	case Tuple:
+		for _, e := range v {
+			if name := unhashableLiteral(e); name != "" {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// set parses the rest of a set literal whose first item is first, and notes the first
+// unhashable item, as set() of the items would fail.
+func (p *litParser) set(first Value) (Value, bool, error) {
+	p.sawSet = true
+	items := []Value{first}
+	for p.peek() == ',' {
+		p.pos++
+		if p.peek() == '}' {
+			break
+		}
+		v, ok, err := p.value()
+		if !ok || err != nil {
+			return nil, false, err
+		}
+		items = append(items, v)
+	}
+	if p.peek() != '}' {
+		return nil, false, nil
+	}
+	p.pos++
+	p.depth--
+	for _, it := range items {
+		if name := unhashableLiteral(it); name != "" && p.unhashable == nil {
+			p.unhashable = typeErrorf("unhashable type: '%s'", name)
+		}
+	}
+	return setLiteral{}, true, nil
 }
 
 // quickReject tells, from the first character, that s cannot be a literal. Most rendered
@@ -58,6 +118,11 @@ type litParser struct {
 	src   string
 	pos   int
 	depth int // bracket nesting: newlines are whitespace inside brackets
+	// unhashable is the TypeError of the first unhashable dict key. Python parses the whole
+	// text before it converts anything, so the error counts only when the rest is a literal
+	// too: "{{ ({[1]: 2}).split() }}" is a ValueError (the CDK keeps the string).
+	unhashable error
+	sawSet     bool // the text holds a set
 }
 
 // skipLeading skips the blank lines before the expression; the first line that holds code
@@ -193,13 +258,18 @@ func (p *litParser) value() (Value, bool, error) {
 		p.pos++
 		p.depth++
 		d := NewDict(4)
-		for p.peek() != '}' {
+		for pairs := 0; p.peek() != '}'; pairs++ {
 			k, ok, err := p.value()
 			if !ok || err != nil {
 				return nil, false, err
 			}
+			if c := p.peek(); c == ',' || c == '}' {
+				if pairs == 0 {
+					return p.set(k)
+				}
+				return nil, false, nil
+			}
 			if p.peek() != ':' {
-				// a set literal: no place in this value model
 				return nil, false, nil
 			}
 			p.pos++
@@ -207,8 +277,10 @@ func (p *litParser) value() (Value, bool, error) {
 			if !ok || err != nil {
 				return nil, false, err
 			}
-			if err := d.put(k, v); err != nil {
-				return nil, false, err
+			if name := unhashableLiteral(k); name != "" && p.unhashable == nil {
+				p.unhashable = typeErrorf("unhashable type: '%s'", name)
+			} else if err := d.put(k, v); err != nil && p.unhashable == nil {
+				p.unhashable = err
 			}
 			if p.peek() == ',' {
 				p.pos++

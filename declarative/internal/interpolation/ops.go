@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 var opNames = map[string]string{"+": "+", "-": "-", "*": "*", "/": "/", "//": "//", "%": "%", "**": "** or pow()"}
@@ -19,6 +20,10 @@ func binop(op string, a, b Value) (Value, error) {
 		return nil, u.fail()
 	}
 	if u, ok := b.(*undefined); ok {
+		if s, isStr := a.(string); isStr && op == "%" {
+			// str.__mod__ takes an Undefined, which has __getitem__, for a mapping.
+			return percentFormat(s, b)
+		}
 		return nil, u.fail()
 	}
 	ka, ia, ba, fa := numeric(a)
@@ -130,9 +135,21 @@ func repeat(v Value, n int64, big *big.Int) (Value, bool, error) {
 	default:
 		return nil, false, nil
 	}
-	if n < 0 || big != nil && big.Sign() < 0 {
+	if s, ok := v.(string); ok {
+		size = utf8.RuneCountInString(s)
+	}
+	switch {
+	case big != nil:
+		return nil, true, newError("OverflowError", "cannot fit 'int' into an index-sized integer")
+	case n <= 0 || size == 0:
 		n = 0
-	} else if big != nil || size > 0 && n > maxRepeat/int64(size) {
+	case n > math.MaxInt64/int64(size):
+		// Past sys.maxsize items: CPython's own errors.
+		if _, ok := v.(string); ok {
+			return nil, true, newError("OverflowError", "repeated string is too long")
+		}
+		return nil, true, newError("MemoryError", "")
+	case n > maxRepeat/int64(size):
 		return nil, true, newError("MemoryError", "repeated sequence too large for this evaluator")
 	}
 	switch x := v.(type) {
@@ -287,6 +304,18 @@ func bigOp(op string, a, b *big.Int) (Value, error) {
 		if b.Sign() < 0 {
 			return floatOp("**", bigToFloat(a), bigToFloat(b))
 		}
+		// 0, 1 and -1 stay small under any exponent, as Python computes them.
+		if a.CmpAbs(big.NewInt(1)) <= 0 {
+			switch {
+			case a.Sign() == 0 && b.Sign() == 0, a.Sign() > 0:
+				return int64(1), nil
+			case a.Sign() == 0:
+				return int64(0), nil
+			case b.Bit(0) == 1:
+				return int64(-1), nil
+			}
+			return int64(1), nil
+		}
 		if b.BitLen() > 20 || a.BitLen()*int(b.Int64()) > 1<<16 {
 			return nil, newError("OverflowError", "exponent too large for this evaluator")
 		}
@@ -312,16 +341,14 @@ func floatOp(op string, a, b float64) (Value, error) {
 		if b == 0 {
 			return nil, newError("ZeroDivisionError", "float floor division by zero")
 		}
-		return math.Floor(a / b), nil
+		div, _ := floatDivMod(a, b)
+		return div, nil
 	case "%":
 		if b == 0 {
 			return nil, newError("ZeroDivisionError", "float modulo")
 		}
-		m := math.Mod(a, b)
-		if m != 0 && (m < 0) != (b < 0) {
-			m += b
-		}
-		return m, nil
+		_, mod := floatDivMod(a, b)
+		return mod, nil
 	case "**":
 		if a == 0 && b < 0 {
 			return nil, newError("ZeroDivisionError", "0.0 cannot be raised to a negative power")
@@ -330,12 +357,36 @@ func floatOp(op string, a, b float64) (Value, error) {
 			return nil, valueErrorf("complex results are not supported by this evaluator")
 		}
 		r := math.Pow(a, b)
-		if math.IsInf(r, 0) && !math.IsInf(a, 0) {
+		if math.IsInf(r, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) { // finite operands only
 			return nil, newError("OverflowError", "(34, 'Numerical result out of range')")
 		}
 		return r, nil
 	}
 	return nil, unsupported(op, a, b)
+}
+
+// floatDivMod is CPython's _float_div_mod, which // and % of floats share: the quotient comes
+// from fmod's remainder and is snapped to the nearest integer, so 3 // 1e-5 is 299999.0 (the
+// true quotient of the doubles is just under 300000), and a zero remainder takes the sign of b.
+func floatDivMod(a, b float64) (div, mod float64) {
+	mod = math.Mod(a, b)
+	div = (a - mod) / b
+	if mod != 0 {
+		if (b < 0) != (mod < 0) {
+			mod += b
+			div--
+		}
+	} else {
+		mod = math.Copysign(0, b)
+	}
+	if div == 0 {
+		return math.Copysign(0, a/b), mod
+	}
+	floor := math.Floor(div)
+	if div-floor > 0.5 {
+		floor++
+	}
+	return floor, mod
 }
 
 // addDays is date + timedelta(days=days): Python's OverflowError out of

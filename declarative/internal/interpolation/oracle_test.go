@@ -2,6 +2,7 @@ package interpolation
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,20 +96,25 @@ func knownTimeDifference(c timeCase, got, want timeAnswer) bool {
 	return false
 }
 
-// timeOracle is the Python process.
-type timeOracle struct {
+// pyOracle is a long-lived Python reference in testdata/ (time_oracle.py, jinja_oracle.py):
+// it reads one JSON object a line and writes one answer a line, in order, and flushes its
+// answers when a case carries "flush", so that one process answers thousands of cases.
+type pyOracle struct {
 	in  io.WriteCloser
 	out *bufio.Reader
 }
 
-func startTimeOracle(t testing.TB) *timeOracle {
-	py := testenv.NeedPythonModules(t, "dateutil", "isodate")
-	script, err := filepath.Abs(filepath.Join("testdata", "time_oracle.py"))
+// startPyOracle starts testdata/script under Debian's python3, which must import modules
+// (the test is skipped without them, and fails under GOAIRBYTE_REQUIRE_PYTHON=1). It runs in
+// UTC, as the CDK does: strftime's %s and a naive datetime's timestamp() read the local zone.
+func startPyOracle(t testing.TB, script string, modules ...string) *pyOracle {
+	py := testenv.NeedPythonModules(t, modules...)
+	path, err := filepath.Abs(filepath.Join("testdata", script))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(py, script)
-	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C.UTF-8", "PYTHONUTF8=1")
+	cmd := exec.Command(py, path)
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C.UTF-8", "PYTHONUTF8=1", "PYTHONHASHSEED=0")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -125,35 +131,55 @@ func startTimeOracle(t testing.TB) *timeOracle {
 		in.Close()
 		cmd.Wait()
 	})
-	return &timeOracle{in: in, out: bufio.NewReaderSize(out, 1<<16)}
+	return &pyOracle{in: in, out: bufio.NewReaderSize(out, 1<<16)}
 }
 
-// ask sends cases (from a goroutine, so that neither side blocks on a full pipe) and reads
-// one answer each.
-func (o *timeOracle) ask(t testing.TB, cases []timeCase) []timeAnswer {
+// send writes a line the oracle does not answer (jinja_oracle.py's context definitions).
+func (o *pyOracle) send(t testing.TB, v any) {
+	line, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.in.Write(append(line, '\n')); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// askOracle sends cases (from a goroutine, so that neither side blocks on a full pipe), the
+// last one marked "flush", and reads one answer each.
+func askOracle[C, A any](t testing.TB, o *pyOracle, cases []C) []A {
 	werr := make(chan error, 1)
 	go func() {
 		w := bufio.NewWriter(o.in)
-		enc := json.NewEncoder(w)
 		for i, c := range cases {
-			m := map[string]any{}
-			b, _ := json.Marshal(c)
-			json.Unmarshal(b, &m)
-			if i == len(cases)-1 {
-				m["flush"] = true
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(c); err != nil {
+				werr <- err
+				return
 			}
-			if err := enc.Encode(m); err != nil {
+			line := b.Bytes()
+			if i == len(cases)-1 {
+				// The case is a JSON object: the flag goes in first.
+				flag := `{"flush":true,`
+				if len(bytes.TrimSpace(line)) == 2 { // {}
+					flag = `{"flush":true`
+				}
+				line = append([]byte(flag), line[1:]...)
+			}
+			if _, err := w.Write(line); err != nil {
 				werr <- err
 				return
 			}
 		}
 		werr <- w.Flush()
 	}()
-	answers := make([]timeAnswer, len(cases))
+	answers := make([]A, len(cases))
 	for i := range answers {
 		line, err := o.out.ReadBytes('\n')
 		if err != nil {
-			t.Fatalf("oracle: %v", err)
+			t.Fatalf("oracle stopped at case %d (%+v): %v", i, cases[i], err)
 		}
 		if err := json.Unmarshal(line, &answers[i]); err != nil {
 			t.Fatalf("oracle answer %q: %v", line, err)
@@ -274,8 +300,8 @@ func sameTimeAnswer(got, want timeAnswer) bool {
 }
 
 // checkTimeCases asks both sides and reports differences; it returns how many differed.
-func checkTimeCases(t testing.TB, o *timeOracle, cases []timeCase, report int) int {
-	answers := o.ask(t, cases)
+func checkTimeCases(t testing.TB, o *pyOracle, cases []timeCase, report int) int {
+	answers := askOracle[timeCase, timeAnswer](t, o, cases)
 	diffs, known := 0, 0
 	defer func() {
 		if known > 0 {
@@ -698,7 +724,7 @@ func timeCases(seed uint64, n int, corpus []string) []timeCase {
 // TestTimeOracle holds strftime, strptime, the CDK's DatetimeParser, dateutil's isoparse and
 // isodate's durations to Python on a few thousand seeded cases.
 func TestTimeOracle(t *testing.T) {
-	o := startTimeOracle(t)
+	o := startPyOracle(t, "time_oracle.py", "dateutil", "isodate")
 	corpus := corpusTimeFormats(t)
 	cases := timeCases(1, 800, corpus)
 	// Every corpus format once on its own, parsed and formatted.
@@ -719,7 +745,7 @@ func FuzzTimeOracle(f *testing.F) {
 	f.Add(uint64(1), "2024-01-02T03:04:05Z", "%Y-%m-%dT%H:%M:%SZ")
 	f.Add(uint64(2), "P1DT2H", "%s")
 	f.Add(uint64(3), "1.5", "%s_as_float")
-	o := startTimeOracle(f)
+	o := startPyOracle(f, "time_oracle.py", "dateutil", "isodate")
 	corpus := corpusTimeFormats(f)
 	f.Fuzz(func(t *testing.T, seed uint64, s, format string) {
 		if !utf8.ValidString(s) || !utf8.ValidString(format) || strings.ContainsRune(s+format, 0) {

@@ -26,9 +26,12 @@ type (
 		obj  expr
 		attr string
 	}
-	getitemExpr struct{ obj, key expr }
-	sliceExpr   struct{ start, stop, step expr }
-	callExpr    struct {
+	getitemExpr struct {
+		obj, key expr
+		fold     bool // a slice Jinja's optimizer folds to a constant (see markFolds)
+	}
+	sliceExpr struct{ start, stop, step expr }
+	callExpr  struct {
 		fn        expr
 		args      []expr
 		kwargs    []kwarg
@@ -821,7 +824,7 @@ func (p *parser) parseSubscript(obj expr) (expr, error) {
 		case tName:
 			return &getattrExpr{obj, a.s}, nil
 		case tInt:
-			return &getitemExpr{obj, &constExpr{a.v}}, nil
+			return &getitemExpr{obj: obj, key: &constExpr{a.v}}, nil
 		}
 		return nil, p.fail("expected name or number")
 	}
@@ -840,9 +843,9 @@ func (p *parser) parseSubscript(obj expr) (expr, error) {
 	}
 	p.ti++
 	if len(args) == 1 {
-		return &getitemExpr{obj, args[0]}, nil
+		return &getitemExpr{obj: obj, key: args[0]}, nil
 	}
-	return &getitemExpr{obj, &tupleExpr{args}}, nil
+	return &getitemExpr{obj: obj, key: &tupleExpr{args}}, nil
 }
 
 func (p *parser) parseSubscribed() (expr, error) {

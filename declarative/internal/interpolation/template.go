@@ -15,6 +15,9 @@ type Template struct {
 	needMask   uint32   // Var slots among undeclared
 	needOther  []string // undeclared names that are no Var
 	hasLocals  bool
+	// compileErr is the TypeError of Jinja's optimizer (see optimizerError): Jinja meets it
+	// while compiling, before the undeclared-variable check.
+	compileErr error
 }
 
 // Compile parses a template once. It fails with an *Error wrapping ErrSyntax where Jinja fails
@@ -38,6 +41,8 @@ func Compile(src string) (*Template, error) {
 		return nil, err
 	}
 	t.nodes = nodes
+	markFolds(nodes)
+	t.compileErr = optimizerError(nodes)
 	t.hasLocals = len(p.locals) > 0
 	if t.hasLocals {
 		markLocals(nodes, p.locals)
@@ -78,8 +83,9 @@ func (t *Template) Source() string { return t.src }
 // frame is the state of one evaluation. It holds a copy of the caller's Vars, so that the
 // caller's Vars (usually on its stack) does not escape to the heap; frames are pooled.
 type frame struct {
-	vars   Vars
-	locals []namedValue
+	vars    Vars
+	locals  []namedValue
+	folding bool // evaluating a constant at compile time, as Jinja's optimizer does
 }
 
 var framePool = sync.Pool{New: func() any { return new(frame) }}
@@ -93,6 +99,7 @@ func newFrame(vs *Vars) *frame {
 // release returns the frame to the pool, dropping what it referenced.
 func (f *frame) release() {
 	f.vars = Vars{}
+	f.folding = false
 	clear(f.locals)
 	f.locals = f.locals[:0]
 	framePool.Put(f)
@@ -140,6 +147,9 @@ func (t *Template) checkDeclared(vs *Vars) error {
 func (t *Template) Render(vs *Vars) (string, error) {
 	if t.plain {
 		return t.nodes[0].(*textNode).s, nil
+	}
+	if t.compileErr != nil {
+		return "", t.compileErr
 	}
 	if err := t.checkDeclared(vs); err != nil {
 		return "", err
