@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -277,9 +278,24 @@ func (p *perPartitionRun) applyLookback(state *dict) error {
 	if err != nil {
 		return err
 	}
-	state.Set(p.field, probe.format(t.Add(-time.Duration(p.lookback)*time.Second)))
+	// datetime - timedelta(seconds=lookback_window): the CDK's
+	// OverflowError where that leaves the years 1 to 9999 (a
+	// time.Duration of more than 292 years wraps around).
+	back := interpolation.Duration{Micros: p.lookback * 1e6}
+	if p.lookback > maxLookbackSeconds {
+		back = interpolation.Duration{Years: 1e6}
+	}
+	u, err := back.SubFrom(t)
+	if err != nil {
+		return fmt.Errorf("the state's lookback_window of %d seconds moves the cursor value %s out of the years 1 to 9999: %w", p.lookback, interpolation.Str(val), err)
+	}
+	state.Set(p.field, probe.format(u))
 	return nil
 }
+
+// maxLookbackSeconds is more seconds than lie between any two datetimes
+// (and few enough to count in microseconds).
+const maxLookbackSeconds = 10000 * 366 * 86400
 
 // handOut counts a window of a partition about to be submitted; last
 // marks the partition's windows all submitted but this one (the CDK's

@@ -70,3 +70,43 @@ func TestReadStateEdges(t *testing.T) {
 		t.Errorf("a year 10000 state: %d requests, error %v", res.requests, res.err)
 	}
 }
+
+// TestPerPartitionLookbackOutOfRange follows ConcurrentPerPartitionCursor
+// with a lookback_window in its state too large for a time.Duration
+// (more than 292 years of seconds): the CDK moves the global cursor back by
+// timedelta(seconds=lookback_window), here to the 15th century, so each
+// new partition reads from the start; the engine must not let the product
+// overflow (18,415,208,073 s in nanoseconds wraps to minus one year, which
+// moved the cursor a year forward, past now, and read nothing). Where the
+// CDK's subtraction leaves the years 1 to 9999 (OverflowError), the stream
+// fails saying so.
+func TestPerPartitionLookbackOutOfRange(t *testing.T) {
+	stateRigOnce.Do(func() { stateRig, stateRigErr = newStateFuzzRig() })
+	if stateRigErr != nil {
+		t.Fatal(stateRigErr)
+	}
+	fresh := stateRig.read(t, 2, nil)
+	if fresh.err != nil {
+		t.Fatal(fresh.err)
+	}
+	for _, lookback := range []string{"18415208073", "9223372036"} {
+		state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "items"}, "stream_state":
+			{"use_global_cursor": false, "states": [], "state": {"modified": "2024-05-01T00:00:00.000000Z"}, "lookback_window": ` + lookback + `}}}]`
+		res := stateRig.read(t, 2, []byte(state))
+		if res.err != nil {
+			t.Errorf("lookback_window %s: %v", lookback, res.err)
+			continue
+		}
+		if res.requests != fresh.requests || res.records != fresh.records {
+			t.Errorf("lookback_window %s: %d requests, %d records; from the start %d, %d", lookback, res.requests, res.records, fresh.requests, fresh.records)
+		}
+	}
+	for _, lookback := range []string{"64000000000", "9223372036854775807"} {
+		state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "items"}, "stream_state":
+			{"use_global_cursor": false, "states": [], "state": {"modified": "2024-05-01T00:00:00.000000Z"}, "lookback_window": ` + lookback + `}}}]`
+		res := stateRig.read(t, 2, []byte(state))
+		if res.err == nil || !strings.Contains(res.err.Error(), "lookback_window of "+lookback+" seconds moves the cursor value 2024-05-01T00:00:00.000000Z out of the years 1 to 9999") {
+			t.Errorf("lookback_window %s: %v", lookback, res.err)
+		}
+	}
+}
