@@ -22,8 +22,10 @@ import (
 // stateFuzzManifests are the manifests FuzzReadState reads: an
 // incremental stream stepped by month beside a full-refresh one; a
 // substream whose partitioned parent is read under incremental_dependency
-// (nestedDependencyManifest); and a per-partition cursor over a list
-// router, with a cursor field taken from the config.
+// (nestedDependencyManifest); a per-partition cursor over a list router,
+// with a cursor field taken from the config; and a stream read
+// synchronously (its path reads stream_state) with epoch-second cursor
+// values.
 var stateFuzzManifests = []struct {
 	name, text, config string
 	stream             string // the stream the fuzzed state is for
@@ -105,6 +107,38 @@ streams:
 spec: {type: Spec, connection_specification: {type: object}}
 `, `{"start": "2024-01-01T00:00:00.000000Z", "cursor": "modified"}`, "items", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"data": [{"id": %q, "modified": %q}]}`, r.URL.Path, r.URL.Query().Get("from"))
+	}},
+	{"daily", `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [daily]}
+streams:
+  - type: DeclarativeStream
+    name: daily
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: "https://api.example.com"
+        path: "/daily/{{ stream_state.get('day', 'none') }}"
+        http_method: GET
+        error_handler: {type: DefaultErrorHandler, max_retries: 0}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: day
+      datetime_format: "%s"
+      cursor_datetime_formats: ["%s", "%Y-%m-%d"]
+      start_datetime: "{{ config['start'] }}"
+      step: P1M
+      cursor_granularity: PT1S
+      lookback_window: P1D
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}
+spec: {type: Spec, connection_specification: {type: object}}
+`, `{"start": "1704067200"}`, "daily", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"data": [{"id": 1, "day": %q}]}`, r.URL.Query().Get("from"))
 	}},
 }
 
@@ -377,11 +411,27 @@ func stateSeeds() [][]string {
 			`{"state": {"modified": "2024-05-01T00:00:00Z"}, "lookback_window": 9223372036854775807}`,
 			`{"state": {"modified": "2024-05-01T00:00:00Z"}, "lookback_window": -9223372036854775808}`,
 			`{"state": {"modified": "2024-05-01T00:00:00Z"}, "lookback_window": 1e300}`,
+			`{"states": [], "state": {"modified": "2024-05-01T00:00:00Z"}, "lookback_window": 18415208073}`,
+			`{"states": [], "state": {"modified": "2024-05-01T00:00:00Z"}, "lookback_window": 64000000000}`,
 			`{"use_global_cursor": true}`,
 			`{"use_global_cursor": true, "state": {"modified": "10000-01-01T00:00:00Z"}}`,
 			`{"parent_state": {"x": {"y": 1}}, "states": []}`,
 			manyPartitions(10000, false),
 			manyPartitions(2000, true),
+		},
+		{
+			`{"day": "1717200000"}`,
+			`{"day": 1717200000}`,
+			`{"day": 1.7172e9}`,
+			`{"day": -62135596800}`,
+			`{"day": 253402300799}`,
+			`{"day": 253402300800}`,
+			`{"day": "2024-06-01"}`,
+			`{"day": 1e300}`,
+			`{"day": null}`,
+			`{"day": ""}`,
+			`{"day": [1717200000]}`,
+			`{"state_type": "date-range", "slices": [{"start": "1704067200", "end": "1717200000"}]}`,
 		},
 	}
 	for m := range seeds {
@@ -390,7 +440,7 @@ func stateSeeds() [][]string {
 	return seeds
 }
 
-// FuzzReadState reads three manifests from a fuzzed stream state, put in
+// FuzzReadState reads four manifests from a fuzzed stream state, put in
 // each of the forms a program hands the engine: the read ends (no hang)
 // within its deadline, never panics, and either fails with an error that
 // says the state is not usable or reads; a state the read left is read
