@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // cdkEnsurePartitionLimit is ConcurrentPerPartitionCursor's
@@ -84,5 +86,37 @@ func BenchmarkPartitionLimitFromLargeState(b *testing.B) {
 		}
 		b.StartTimer()
 		p.ensureLimitLocked()
+	}
+}
+
+// BenchmarkCursorStateWithLegacyKeys is the state a cursor writes after a
+// window when the state it was read from has other keys than its cursor
+// field (kept and written back, as the CDK's "legacy" mapping): here
+// 10,000 objects under one key, about 1 MB of JSON.
+func BenchmarkCursorStateWithLegacyKeys(b *testing.B) {
+	var doc strings.Builder
+	doc.WriteString(`{"updated": "2024-06-01", "junk": [`)
+	for i := 0; i < 10000; i++ {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		doc.WriteString(`{"k": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "n": 12345}`)
+	}
+	doc.WriteString(`]}`)
+	v, err := decodeJSON([]byte(doc.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &datetimeCursor{datetimeFormat: "%Y-%m-%d"}
+	r := &cursorRun{c: c, formats: []string{"%Y-%m-%d"}}
+	r.field = "updated"
+	r.legacy = v.(*dict)
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	r.slices = []interval{{start: start, end: start, mostRecent: &start}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := encodeJSON(r.state()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
