@@ -108,6 +108,17 @@
 //     sees the records of an older partition. (A partitioned parent with
 //     incremental_sync keeps the state the CDK's
 //     PerPartitionWithGlobalCursor keeps, its own parents' included.)
+//   - A state is read in more forms than the CDK's entrypoint reads: the
+//     legacy {"stream name": state} object and a LEGACY message's data, a
+//     GLOBAL message whose shared_state is ignored (the CDK raises a
+//     ValueError for any shared_state, even {}), and GLOBAL and STREAM
+//     messages mixed in one list. A per-partition state's lookback_window
+//     that is not a JSON integer, or is negative, is read as 0
+//     (the CDK int()s it: a numeric string or a float becomes whole
+//     seconds, null or another string fails the read, and a negative one
+//     moves each new partition's cursor forward, past records not yet
+//     read); one that moves the cursor out of the years 1 to 9999 fails
+//     the stream, as the CDK's OverflowError does.
 //
 // # Components and their contracts
 //

@@ -554,7 +554,15 @@ func (r *cursorRun) state() *dict {
 }
 
 func (r *cursorRun) stateLocked() *dict {
-	out := interpolation.Copy(r.legacy).(*dict)
+	// A copy of the top level, which gets the cursor field; the values
+	// under the other keys are shared with r.legacy, which nothing
+	// changes (a state is encoded or deep-copied: newGlobal), as a deep
+	// copy after every window made a large state's read allocate its
+	// size again each time.
+	out := interpolation.NewDict(r.legacy.Len() + 1)
+	for _, e := range entries(r.legacy) {
+		out.Set(e.key, e.val)
+	}
 	r.merge()
 	first := r.slices[0]
 	latest := first.start

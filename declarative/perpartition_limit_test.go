@@ -1,0 +1,122 @@
+package declarative
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cdkEnsurePartitionLimit is ConcurrentPerPartitionCursor's
+// _ensure_partition_limit step by step, as the engine did before: one
+// drop at a time, each after a scan from the oldest partition.
+func cdkEnsurePartitionLimit(p *perPartitionRun) {
+	for len(p.entries) > p.max-1 && len(p.order) > 0 {
+		p.overLimit.Add(1)
+		drop := 0
+		for i, k := range p.order {
+			if e := p.entries[k]; e.generated && e.pending == 0 {
+				drop = i
+				break
+			}
+		}
+		delete(p.entries, p.order[drop])
+		p.order = append(p.order[:drop], p.order[drop+1:]...)
+	}
+}
+
+// limitRun is a per-partition cursor holding n partitions, each read to
+// the end, pending or untouched (as loaded from a state) at random.
+func limitRun(rng *rand.Rand, n, max int) *perPartitionRun {
+	p := &perPartitionRun{max: max, entries: map[string]*partitionCursor{}}
+	for i := 0; i < n; i++ {
+		key := fmt.Sprintf("p%d", i)
+		e := &partitionCursor{}
+		switch rng.Intn(3) {
+		case 0:
+			e.generated = true
+		case 1:
+			e.generated, e.pending = true, 1+rng.Intn(2)
+		}
+		p.order = append(p.order, key)
+		p.entries[key] = e
+	}
+	return p
+}
+
+// TestPartitionLimitDropsAsTheCDK checks that the one-pass
+// ensureLimitLocked drops the partitions the CDK's loop drops, keeps the
+// others in order, and counts the same partitions over the limit.
+func TestPartitionLimitDropsAsTheCDK(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 2000; i++ {
+		n, max := rng.Intn(40), rng.Intn(30)-2
+		seed := rng.Int63()
+		got := limitRun(rand.New(rand.NewSource(seed)), n, max)
+		want := limitRun(rand.New(rand.NewSource(seed)), n, max)
+		got.ensureLimitLocked()
+		cdkEnsurePartitionLimit(want)
+		if !slices.Equal(got.order, want.order) || len(got.entries) != len(want.entries) || got.overLimit.Load() != want.overLimit.Load() {
+			t.Fatalf("n=%d max=%d: kept %v (%d over the limit), the CDK keeps %v (%d)", n, max,
+				got.order, got.overLimit.Load(), want.order, want.overLimit.Load())
+		}
+		for _, k := range got.order {
+			if got.entries[k] == nil {
+				t.Fatalf("n=%d max=%d: %s kept in order, not in entries", n, max, k)
+			}
+		}
+	}
+}
+
+// BenchmarkPartitionLimitFromLargeState is the first new partition after a
+// state of 20,000 partitions (none read in this sync) was loaded into a
+// cursor that keeps 10,000: 10,001 are dropped.
+func BenchmarkPartitionLimitFromLargeState(b *testing.B) {
+	p := &perPartitionRun{max: defaultMaxPartitions}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		p.entries = make(map[string]*partitionCursor, 20000)
+		p.order = make([]string, 0, 20000)
+		for j := 0; j < 20000; j++ {
+			key := fmt.Sprintf(`{"region":"r%d"}`, j)
+			p.order = append(p.order, key)
+			p.entries[key] = &partitionCursor{}
+		}
+		b.StartTimer()
+		p.ensureLimitLocked()
+	}
+}
+
+// BenchmarkCursorStateWithLegacyKeys is the state a cursor writes after a
+// window when the state it was read from has other keys than its cursor
+// field (kept and written back, as the CDK's "legacy" mapping): here
+// 10,000 objects under one key, about 1 MB of JSON.
+func BenchmarkCursorStateWithLegacyKeys(b *testing.B) {
+	var doc strings.Builder
+	doc.WriteString(`{"updated": "2024-06-01", "junk": [`)
+	for i := 0; i < 10000; i++ {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		doc.WriteString(`{"k": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "n": 12345}`)
+	}
+	doc.WriteString(`]}`)
+	v, err := decodeJSON([]byte(doc.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &datetimeCursor{datetimeFormat: "%Y-%m-%d"}
+	r := &cursorRun{c: c, formats: []string{"%Y-%m-%d"}}
+	r.field = "updated"
+	r.legacy = v.(*dict)
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	r.slices = []interval{{start: start, end: start, mostRecent: &start}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := encodeJSON(r.state()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
