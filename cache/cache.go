@@ -597,6 +597,25 @@ func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) 
 	return tx.Commit(ctx)
 }
 
+// PutStates stores several states in one transaction, each as PutState
+// stores it: a destination's Write commits the states its destination
+// echoed in groups. Which kind survives when states holds both a
+// whole-source state and STREAM states of one source is not defined; give
+// it one kind at a time.
+func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.State) error {
+	tx, err := c.b.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for k, st := range states {
+		if err := c.putState(ctx, tx, k, st); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
 // putState stores a state, a load's or PutState's, and removes the
 // source's states of the other kind: STREAM states go with a
 // GLOBAL or LEGACY one, and that one with a STREAM state. A source

@@ -148,3 +148,27 @@ func BenchmarkRecordLines(b *testing.B) {
 	}
 	b.ReportMetric(float64(benchUsers)*float64(b.N)/b.Elapsed().Seconds(), "rec/s")
 }
+
+// BenchmarkEchoEveryRecord: faker users, a state after every record,
+// streamed into the in-process no-op destination, which echoes each: the
+// cost of storing the destination's states in a DuckDB state cache.
+func BenchmarkEchoEveryRecord(b *testing.B) {
+	const users = 20_000
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		src, err := source.New(ctx, "source-faker",
+			connector.WithLocalExecutable(testenv.BuildBinary(b, "./cmd/source-faker")),
+			connector.WithConfig(map[string]any{"count": users, "seed": 1, "records_per_slice": 1}), connector.WithStreams("users"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := openCache(b)
+		b.StartTimer()
+		res, err := noop(b).Write(ctx, src, destination.NoCache(), destination.StateCache(c), destination.Strategy(cache.StrategyAppend))
+		if err != nil || res.RecordsConfirmed["users"] != users || res.StatesConfirmed < users {
+			b.Fatalf("%v %d states: %v", res.RecordsConfirmed, res.StatesConfirmed, err)
+		}
+	}
+	b.ReportMetric(float64(users)*float64(b.N)/b.Elapsed().Seconds(), "rec/s")
+}

@@ -51,7 +51,7 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 		}
 	}
 	w.msgs = msgs
-	if err := d.pipeline(ctx, catalog, out, w.produce, func(st *protocol.State) (bool, error) { return w.echoed(ctx, st) }); err != nil {
+	if err := d.pipeline(ctx, catalog, out, w.produce, w.echoed); err != nil {
 		return err
 	}
 	// A stream the source left incomplete is said after the destination
@@ -248,7 +248,7 @@ func (w *directWrite) publishSent() {
 // echoed stores a state the destination echoed and counts what it
 // confirms, if it is one forwarded and not echoed yet (see directWrite);
 // confirmed says whether it was.
-func (w *directWrite) echoed(ctx context.Context, st *protocol.State) (confirmed bool, err error) {
+func (w *directWrite) echoed(st *protocol.State, sc *stateCommitter) (confirmed bool, err error) {
 	name := stateStream(st)
 	f, ok := w.match(name, stateIdentity(st))
 	if !ok {
@@ -259,15 +259,14 @@ func (w *directWrite) echoed(ctx context.Context, st *protocol.State) (confirmed
 	// A GLOBAL or LEGACY state ("") belongs to no one stream: it counts in
 	// the totals only.
 	h := w.handles[name]
-	if w.out.State != nil {
+	if sc != nil {
 		key := cache.StateKey{Source: w.out.SourceName, Destination: w.out.DestinationKey, Stream: name}
-		if err := w.out.State.c.PutState(ctx, key, st); err != nil {
-			return false, err
-		}
+		committed := w.tr.StateCommitted
 		if h != nil {
-			h.StateCommitted()
-		} else {
-			w.tr.StateCommitted()
+			committed = h.StateCommitted
+		}
+		if err := sc.add(key, st, committed); err != nil {
+			return false, err
 		}
 	}
 	confirm := map[string]int64{name: f.sent}

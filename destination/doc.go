@@ -26,6 +26,9 @@
 // every row again).
 // A STATE message echoed by the destination is the only commit point: the
 // stored state advances when, and only when, the destination echoes it.
+// Echoes are stored by group commit: those that arrive while one commit
+// runs are committed together, the latest per stream, so a destination
+// that echoes a state after every record costs no transaction per record.
 //
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in

@@ -88,7 +88,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	// confirmed. The destination's own destinationStats.recordCount is not
 	// used: a destination that echoes only some states counts the rows
 	// since the last state it was sent, not since its last echo.
-	onEcho := func(st *protocol.State) (bool, error) {
+	onEcho := func(st *protocol.State, sc *stateCommitter) (bool, error) {
 		id, ok := watermarkOf(st)
 		name := stateStream(st)
 		mu.Lock()
@@ -104,11 +104,10 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 			return false, nil
 		}
 		h := tr.Stream(name)
-		if out.State != nil {
-			if err := out.State.c.PutState(ctx, cache.StateKey{Source: out.SourceName, Destination: out.DestinationKey, Stream: name}, st); err != nil {
+		if sc != nil {
+			if err := sc.add(cache.StateKey{Source: out.SourceName, Destination: out.DestinationKey, Stream: name}, st, h.StateCommitted); err != nil {
 				return false, err
 			}
-			h.StateCommitted()
 		}
 		out.RecordsConfirmed[name] = sent
 		confirmDelta(h, before, sent)

@@ -51,14 +51,13 @@ func TestGlobalEchoConfirmsEveryStream(t *testing.T) {
 		recordOf("b"), recordOf("b"), recordOf("b"), globalState(2),
 		recordOf("c"), globalState(3), recordOf("a")}
 	w := newDirectWrite(t, []string{"a", "b", "c"}, msgs)
-	ctx := context.Background()
-	if ok, err := w.echoed(ctx, globalState(2).State); !ok || err != nil {
+	if ok, err := w.echoed(globalState(2).State, nil); !ok || err != nil {
 		t.Fatalf("the echo of the state sent confirmed %v: %v", ok, err)
 	}
 	if want := map[string]int64{"a": 2, "b": 4}; !maps.Equal(w.out.RecordsConfirmed, want) {
 		t.Errorf("confirmed after the second state's echo %v, want %v", w.out.RecordsConfirmed, want)
 	}
-	if ok, err := w.echoed(ctx, globalState(3).State); !ok || err != nil {
+	if ok, err := w.echoed(globalState(3).State, nil); !ok || err != nil {
 		t.Fatalf("the echo of the state sent confirmed %v: %v", ok, err)
 	}
 	if want := map[string]int64{"a": 2, "b": 4, "c": 1}; !maps.Equal(w.out.RecordsConfirmed, want) {

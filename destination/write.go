@@ -436,16 +436,22 @@ func watermarkOf(st *protocol.State) (string, bool) {
 // pipeline runs the destination's write command with the lines produce
 // writes as its input, and hands every state it echoes to onEcho, which
 // says whether the echo confirmed records (an echo of a state this Write
-// sent, in order) or was ignored. produce
+// sent, in order) or was ignored, and stores it through sc (nil when the
+// Write keeps no state): sc commits the echoed states in groups, and
+// pipeline commits the last of them once the destination has ended. produce
 // runs on its own goroutine and writes into a pipe: it blocks while the
 // destination is busy, so memory stays bounded. If produce fails, the
 // destination is stopped before its input ends, so that it commits
 // nothing of a partial input.
 func (d *Destination) pipeline(ctx context.Context, catalog *protocol.ConfiguredCatalog, out *WriteResult,
-	produce func(ctx context.Context, w *bufio.Writer) error, onEcho func(st *protocol.State) (confirmed bool, err error)) error {
+	produce func(ctx context.Context, w *bufio.Writer) error, onEcho func(st *protocol.State, sc *stateCommitter) (confirmed bool, err error)) error {
 	catJSON, err := json.Marshal(catalog)
 	if err != nil {
 		return err
+	}
+	var sc *stateCommitter
+	if out.State != nil {
+		sc = newStateCommitter(ctx, out.State.c.PutStates)
 	}
 	dctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -478,7 +484,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 				continue
 			}
 			var confirmed bool
-			confirmed, echoErr = onEcho(m.State) // a failure ends the loop below
+			confirmed, echoErr = onEcho(m.State, sc) // a failure ends the loop below
 			if confirmed {
 				out.StatesConfirmed++
 			}
@@ -494,6 +500,11 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	}
 	pr.CloseWithError(errDestinationGone) // unblocks the producer if the destination stopped reading
 	wg.Wait()
+	if sc != nil {
+		if err := sc.close(); err != nil && echoErr == nil {
+			echoErr = err
+		}
+	}
 	switch {
 	case prodErr != nil:
 		return &WriteError{Destination: d.Name(), Result: out, Err: prodErr}

@@ -443,3 +443,58 @@ func TestProgressLine(t *testing.T) {
 	}
 	h.tr.Finish(nil)
 }
+
+// TestProgressLineBound reads many streams: the live line names at most
+// maxLineStreams of them, the running ones first, and counts the others;
+// the summary still names every one.
+func TestProgressLineBound(t *testing.T) {
+	h := newHarness(t, OpRead, "source-many", WithRenderer(nil))
+	const n = 10_000
+	for i := range n {
+		s := h.tr.Stream(fmt.Sprintf("s%d", i))
+		switch {
+		case i < 5_000:
+			s.Read(1, 10)
+			s.SetStatus(protocol.StatusComplete)
+		case i == 5_000:
+			s.Read(1, 10)
+			s.SetStatus(protocol.StatusIncomplete)
+		case i == 7_000 || i == 9_999:
+			s.Read(2, 20)
+		case i == 8_000:
+			s.SetStatus(protocol.StatusStarted)
+		}
+	}
+	snap := h.tick(t, time.Second)
+	want := "Reading source-many: s5001 0 · s5002 0 · s5003 0 · s5004 0 · s5005 0 · " +
+		"s7000 2 rec (2 rec/s, 0.0 MB/s) · s8000 0 · s9999 2 rec (2 rec/s, 0.0 MB/s) · +9,992 more, 5,000 complete · 1.0 s"
+	if got := snap.progressLine(unicodeGlyphs.sep); got != want {
+		t.Fatalf("progressLine\n got  %q\n want %q", got, want)
+	}
+	final := h.tr.Finish(nil)
+	sum := final.summary()
+	for _, name := range []string{"s0 1,", "s5000 1,", "s8000 0,", " s9999 2"} {
+		if !strings.Contains(sum, name) {
+			t.Fatalf("summary lacks %q", name)
+		}
+	}
+	if got := strings.Count(sum, ", s"); got != n-1 {
+		t.Fatalf("summary names %d streams, want %d", got+1, n)
+	}
+
+	// Exactly the bound: every stream named, nothing counted.
+	few := Snapshot{Operation: OpWrite, Connector: "destination-x", Elapsed: time.Second}
+	for i := range maxLineStreams {
+		few.Streams = append(few.Streams, StreamSnapshot{Name: fmt.Sprintf("t%d", i),
+			Status: protocol.StatusComplete, Stats: Stats{RecordsRead: 1, RecordsWritten: 1}})
+	}
+	if got := few.progressLine(unicodeGlyphs.sep); strings.Contains(got, "more") || strings.Count(got, " written") != maxLineStreams {
+		t.Fatalf("progressLine of %d streams = %q, want all named", maxLineStreams, got)
+	}
+	// One over, all done: the first ones are named.
+	few.Streams = append(few.Streams, StreamSnapshot{Name: "last", Status: protocol.StatusComplete})
+	if got := few.progressLine(unicodeGlyphs.sep); !strings.HasPrefix(got, "Writing destination-x: t0 1 written") ||
+		strings.Contains(got, "last") || !strings.HasSuffix(got, " · +1 more, 9 complete · 1.0 s") {
+		t.Fatalf("progressLine = %q", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -89,5 +90,74 @@ func TestDatasetColumnsAsInformationSchema(t *testing.T) {
 	}
 	if _, err := c.Dataset(ctx, "absent"); !errors.Is(err, protocol.ErrStreamNotFound) {
 		t.Errorf("dataset of a table that is not there: %v, want a stream not found", err)
+	}
+}
+
+// manyStreams is a catalog of n incremental streams with a primary key,
+// and a read of each records of every stream, each stream's followed by
+// its state.
+func manyStreams(n, each int) (*protocol.ConfiguredCatalog, []*protocol.Message) {
+	var cat []protocol.ConfiguredStream
+	var msgs []*protocol.Message
+	for i := range n {
+		name := fmt.Sprintf("s%04d", i)
+		cat = append(cat, cachetest.Stream(name, `{"id":{"type":"integer"},"a":{"type":"string"},"b":{"type":"number"}}`,
+			protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		for j := range each {
+			msgs = append(msgs, cachetest.Rec(name, fmt.Sprintf(`{"id":%d,"a":"hello","b":1.5}`, j)))
+		}
+		msgs = append(msgs, cachetest.StreamState(name, fmt.Sprintf(`{"id":%d}`, each-1)))
+	}
+	return cachetest.Catalog(cat...), msgs
+}
+
+// BenchmarkLoadManyStreams loads 1,000 streams of 3 records each into a
+// new cache (first) and again into the tables the first load made
+// (again): what a load costs per stream beyond its records. It reports
+// the statements DuckDB logged per stream (prepare and run each log one).
+func BenchmarkLoadManyStreams(b *testing.B) {
+	const streams, each = 1_000, 3
+	cat, msgs := manyStreams(streams, each)
+	for _, again := range []bool{false, true} {
+		b.Run(map[bool]string{false: "first", true: "again"}[again], func(b *testing.B) {
+			ctx := context.Background()
+			load := func(c *cache.Cache) {
+				res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)})
+				if err != nil || res.Total != streams*each || res.States != streams {
+					b.Fatalf("load: %v, %+v", err, res)
+				}
+			}
+			fresh := func() *cache.Cache {
+				c, err := openPath(ctx, filepath.Join(b.TempDir(), "c.duckdb"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if again {
+					load(c)
+				}
+				return c
+			}
+			for b.Loop() {
+				b.StopTimer()
+				c := fresh()
+				b.StartTimer()
+				load(c)
+				b.StopTimer()
+				c.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/streams, "µs/stream")
+			c := fresh()
+			defer c.Close()
+			if _, err := c.ExecSQL(ctx, `CALL enable_logging('QueryLog')`); err != nil {
+				b.Fatal(err)
+			}
+			load(c)
+			var n int
+			if err := c.DB().QueryRowContext(ctx, `SELECT count(*) FROM duckdb_logs WHERE type = 'QueryLog'`).Scan(&n); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(n)/streams, "logged/stream")
+		})
 	}
 }
