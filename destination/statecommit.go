@@ -2,7 +2,9 @@ package destination
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/protocol"
@@ -13,6 +15,13 @@ import (
 // waits for the commit, so what a kill -9 of this process can lose stays
 // bounded however slow the state cache is.
 const maxPendingEchoes = 10_000
+
+// cancelGrace is how long commits go on once the Write's context is
+// cancelled: long enough for a commit of what the destination confirmed
+// (milliseconds, even for thousands of states), short enough that a
+// cancelled Write does not hang behind a state table another session holds
+// locked.
+const cancelGrace = 5 * time.Second
 
 // stateCommitter stores the states a destination echoes into the state
 // cache by group commit. Storing each echo in a transaction of its own
@@ -33,6 +42,8 @@ type stateCommitter struct {
 	ctx    context.Context
 	commit func(ctx context.Context, states map[cache.StateKey]*protocol.State) error
 	done   chan struct{}
+	// stop ends ctx and its cancelGrace timer once the committer closes.
+	stop func()
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -44,10 +55,34 @@ type stateCommitter struct {
 }
 
 // newStateCommitter starts committing with commit (a cache's PutStates).
-// Commits run without ctx's cancellation, each one short: a cancelled
-// Write still stores what its destination confirmed.
+// Commits outlive ctx's cancellation by cancelGrace, so that a cancelled
+// Write still stores what its destination confirmed; a commit still
+// running then is cancelled, and fails the committer.
 func newStateCommitter(ctx context.Context, commit func(context.Context, map[cache.StateKey]*protocol.State) error) *stateCommitter {
-	sc := &stateCommitter{ctx: context.WithoutCancel(ctx), commit: commit, done: make(chan struct{}), pending: map[cache.StateKey]*protocol.State{}}
+	return newStateCommitterGrace(ctx, commit, cancelGrace)
+}
+
+func newStateCommitterGrace(ctx context.Context, commit func(context.Context, map[cache.StateKey]*protocol.State) error, grace time.Duration) *stateCommitter {
+	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, func() {
+			cancel(fmt.Errorf("the write was cancelled and its state commit did not end within %s: %w", grace, context.Cause(ctx)))
+		})
+	})
+	sc := &stateCommitter{ctx: cctx, commit: commit, done: make(chan struct{}), pending: map[cache.StateKey]*protocol.State{}}
+	sc.stop = func() {
+		stopAfter()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(nil)
+	}
 	sc.cond = sync.NewCond(&sc.mu)
 	go sc.run()
 	return sc
@@ -121,5 +156,6 @@ func (sc *stateCommitter) close() error {
 	sc.cond.Broadcast()
 	sc.mu.Unlock()
 	<-sc.done
+	sc.stop()
 	return sc.err
 }

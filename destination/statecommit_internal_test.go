@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/protocol"
@@ -145,5 +147,56 @@ func TestStateCommitterFailure(t *testing.T) {
 	}
 	if err := sc.add(cache.StateKey{Source: "s", Stream: "a"}, streamState("a", 2), nil); !errors.Is(err, f.fail) || len(f.batches) != 1 {
 		t.Fatalf("add after a failed commit: %v; want the commit's error", err)
+	}
+}
+
+// A cancelled Write's commits go on for the grace period, then a commit
+// that still runs (a state table locked by another session) is cancelled:
+// close returns, with an error saying so, rather than hang.
+func TestStateCommitterCancelledWriteEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	blocked := make(chan struct{})
+	sc := newStateCommitterGrace(ctx, func(ctx context.Context, _ map[cache.StateKey]*protocol.State) error {
+		close(blocked)
+		<-ctx.Done() // as a commit waiting for a lock
+		return context.Cause(ctx)
+	}, 50*time.Millisecond)
+	if err := sc.add(cache.StateKey{Source: "s", Stream: "a"}, streamState("a", 1), func() { t.Error("callback of a cancelled commit ran") }); err != nil {
+		t.Fatal(err)
+	}
+	<-blocked
+	cancel()
+	done := make(chan error)
+	go func() { done <- sc.close() }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "did not end within") {
+			t.Fatalf("close: %v; want the cancelled commit's error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("close of a cancelled write's committer hangs behind its blocked commit")
+	}
+}
+
+// Before the grace period ends, a cancelled Write's commit is not cut
+// short: what the destination confirmed is stored.
+func TestStateCommitterCommitsWithinGrace(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var got []string
+	sc := newStateCommitterGrace(ctx, func(ctx context.Context, states map[cache.StateKey]*protocol.State) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for k := range states {
+			got = append(got, k.Stream)
+		}
+		return nil
+	}, time.Minute)
+	if err := sc.add(cache.StateKey{Source: "s", Stream: "a"}, streamState("a", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.close(); err != nil || len(got) != 1 {
+		t.Fatalf("close: %v, committed %v; want stream a committed", err, got)
 	}
 }
