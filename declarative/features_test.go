@@ -898,3 +898,95 @@ func TestIncrementalDependencyOnGlobalPartitionedParent(t *testing.T) {
 		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
 	}
 }
+
+// manyAccountsAPI serves accounts 1 to n, one conversation k1 per account
+// k, updated on 2024-03-0k, and one thread per conversation, whatever
+// ?since says (as an API that ignores it would).
+func manyAccountsAPI(n int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(r.URL.Path, "/")
+		var recs []string
+		switch {
+		case r.URL.Path == "/accounts":
+			for k := 1; k <= n; k++ {
+				recs = append(recs, fmt.Sprintf(`{"id": %d, "updated_at": "2024-02-%02dT00:00:00Z"}`, k, k))
+			}
+		case parts[1] == "accounts":
+			recs = append(recs, fmt.Sprintf(`{"id": %s1, "updated_at": "2024-03-%02sT00:00:00Z"}`, parts[2], parts[2]))
+		default:
+			recs = append(recs, fmt.Sprintf(`{"id": "t%s", "created_at": "2024-04-01T00:00:00Z"}`, parts[2]))
+		}
+		fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
+	}
+}
+
+// accountRequests is the requests of the accounts and their
+// conversations, in the order they were sent (one goroutine reads a
+// parent).
+func accountRequests(requests []string) []string {
+	var out []string
+	for _, r := range requests {
+		if strings.HasPrefix(r, "GET /accounts") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestIncrementalDependencyOnPartitionedParentOverLimit follows the
+// PerPartitionCursor of a partitioned parent past its
+// DEFAULT_MAX_PARTITIONS_NUMBER (here 2): each new partition first drops
+// the oldest while as many are kept as the limit less one
+// (_ensure_partition_limit), a partition dropped and seen again starts
+// from the state to migrate from (the global "state"), not from the one
+// it had, and once more partitions were dropped than the limit the next
+// record turns the cursor global (limit_reached in observe), whose
+// windows the later partitions read and whose state is the only one
+// kept.
+func TestIncrementalDependencyOnPartitionedParentOverLimit(t *testing.T) {
+	const config = `{"start": "2024-01-01T00:00:00Z"}`
+	// Four partitions: the first two are dropped, which is not more than
+	// the limit, so the cursor stays per partition.
+	run := runFeature(t, nestedDependencyManifest, config, "", manyAccountsAPI(4), withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states := run.states("threads")
+	final := states[len(states)-1]
+	conversations := `{"use_global_cursor":false,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":0,` +
+		`"states":[{"partition":{"account":3,"parent_slice":{}},"cursor":{"updated_at":"2024-03-03T00:00:00Z"}},` +
+		`{"partition":{"account":4,"parent_slice":{}},"cursor":{"updated_at":"2024-03-04T00:00:00Z"}}],` +
+		`"parent_state":{"accounts":{"updated_at":"2024-02-04T00:00:00Z"}}}`
+	if want := `"parent_state":{"conversations":` + conversations + `}}`; !strings.HasSuffix(final, want) {
+		t.Fatalf("four partitions: final state\n got  %s\n want one ending %s", final, want)
+	}
+
+	// Read again, with a day's lookback_window: accounts 1 and 2 drop 3
+	// and 4, so account 3 starts from the global state, not from its own;
+	// it drops account 1, the third partition dropped, so its record
+	// turns the cursor global, and account 4 reads the global cursor's
+	// window, which alone looks back (the runtime lookback is set on the
+	// global cursor only).
+	lookback := strings.Replace(final, `"conversations":{"use_global_cursor":false,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":0`,
+		`"conversations":{"use_global_cursor":false,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":86400`, 1)
+	if lookback == final {
+		t.Fatal("no lookback_window to replace")
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + lookback + `}}]`
+	run = runFeature(t, nestedDependencyManifest, config, state, manyAccountsAPI(4), withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "second read requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-02-04T00%3A00%3A00Z",
+		"GET /accounts/1/conversations?since=2024-03-04T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-03-04T00%3A00%3A00Z",
+		"GET /accounts/3/conversations?since=2024-03-04T00%3A00%3A00Z",
+		"GET /accounts/4/conversations?since=2024-03-03T00%3A00%3A00Z"})
+	states = run.states("threads")
+	want := `"parent_state":{"conversations":{"use_global_cursor":true,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":0,` +
+		`"parent_state":{"accounts":{"updated_at":"2024-02-04T00:00:00Z"}}}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("second read's final state\n got  %s\n want one ending %s", got, want)
+	}
+}
