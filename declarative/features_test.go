@@ -990,3 +990,76 @@ func TestIncrementalDependencyOnPartitionedParentOverLimit(t *testing.T) {
 		t.Errorf("second read's final state\n got  %s\n want one ending %s", got, want)
 	}
 }
+
+// TestIncrementalDependencyOnPartitionedParentLookback follows the
+// lookback_window of a partitioned parent's global cursor with a clock
+// that moves: each read of conversations takes 1.6 s, so a read of two
+// accounts takes 3.2 s and its state says 4 (Timer.finish rounds the
+// sync's duration up to whole seconds), and the next read's global
+// windows start 4 s before the state (set_runtime_lookback_window); the
+// windows of a partition's own cursor do not.
+func TestIncrementalDependencyOnPartitionedParentLookback(t *testing.T) {
+	var mu sync.Mutex
+	now := featureNow
+	clock := WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	})
+	api := func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/conversations") {
+			mu.Lock()
+			now = now.Add(1600 * time.Millisecond)
+			mu.Unlock()
+		}
+		nestedDependencyAPI(w, r)
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"parent_state": {"conversations":
+		{"use_global_cursor": true, "state": {"updated_at": "2024-04-01T00:00:00Z"}, "lookback_window": 0,
+		 "parent_state": {"accounts": {"updated_at": "2024-01-01T00:00:00Z"}}}}}}}]`
+	run := runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states := run.states("threads")
+	final := states[len(states)-1]
+	want := `"parent_state":{"conversations":{"use_global_cursor":true,"state":{"updated_at":"2024-04-02T00:00:00Z"},"lookback_window":4,"parent_state":{"accounts":{"updated_at":"2024-05-01T00:00:00Z"}}}}}`
+	if !strings.HasSuffix(final, want) {
+		t.Fatalf("first read's final state\n got  %s\n want one ending %s", final, want)
+	}
+
+	state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + final + `}}]`
+	run = runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "second read requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-05-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-04-01T23%3A59%3A56Z"})
+	states = run.states("threads")
+	want = `"parent_state":{"conversations":{"use_global_cursor":true,"state":{"updated_at":"2024-04-02T00:00:00Z"},"lookback_window":2,"parent_state":{"accounts":{"updated_at":"2024-05-01T00:00:00Z"}}}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("second read's final state\n got  %s\n want one ending %s", got, want)
+	}
+
+	// Per partition, the state records the lookback_window too, but only
+	// the global cursor uses it: the cursor of a partition is made by the
+	// CursorFactory, without it.
+	run = runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, "", api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states = run.states("threads")
+	final = states[len(states)-1]
+	if want := `"state":{"updated_at":"2024-04-02T00:00:00Z"},"lookback_window":4,"states":`; !strings.Contains(final, want) {
+		t.Fatalf("per partition: final state\n got  %s\n want one with %s", final, want)
+	}
+	state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + final + `}}]`
+	run = runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "per partition: second read requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-05-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-04-02T00%3A00%3A00Z"})
+}
