@@ -1063,3 +1063,59 @@ func TestIncrementalDependencyOnPartitionedParentLookback(t *testing.T) {
 		"GET /accounts?since=2024-05-01T00%3A00%3A00Z",
 		"GET /accounts/2/conversations?since=2024-04-02T00%3A00%3A00Z"})
 }
+
+// TestIncrementalDependencyOnPartitionedParentLooksAhead follows the order
+// in which the CDK reads a partitioned parent: PerPartitionWithGlobalCursor
+// takes its router's partitions through iterate_with_last_flag_and_state,
+// which holds one back to know whether it is the last, so an account's
+// conversations are read only once the next account came (or the
+// accounts ended), and a paginated grandparent's next page is requested
+// first.
+func TestIncrementalDependencyOnPartitionedParentLooksAhead(t *testing.T) {
+	const pages = `      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+        pagination_strategy: {type: CursorPagination, cursor_value: "{{ response.next }}", stop_condition: "{{ not response.next }}"}
+    incremental_sync: {$ref: "#/definitions/cursor"}
+  conversations:`
+	manifest := strings.Replace(nestedDependencyManifest, `      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync: {$ref: "#/definitions/cursor"}
+  conversations:`, pages, 1)
+	if manifest == nestedDependencyManifest {
+		t.Fatal("no paginator added to the accounts")
+	}
+	// Account k is on page k of 3.
+	api := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/accounts" {
+			page := r.URL.Query().Get("page")
+			if page == "" {
+				page = "1"
+			}
+			next := map[string]string{"1": "2", "2": "3", "3": ""}[page]
+			fmt.Fprintf(w, `{"data": [{"id": %s, "updated_at": "2024-02-0%sT00:00:00Z"}], "next": %q}`, page, page, next)
+			return
+		}
+		manyAccountsAPI(3)(w, r)
+	}
+	run := runFeature(t, manifest, `{"start": "2024-01-01T00:00:00Z"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts?page=2&since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/1/conversations?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts?page=3&since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/3/conversations?since=2024-01-01T00%3A00%3A00Z"})
+	states := run.states("threads")
+	want := `"parent_state":{"conversations":{"use_global_cursor":false,"state":{"updated_at":"2024-03-03T00:00:00Z"},"lookback_window":0,` +
+		`"states":[{"partition":{"account":1,"parent_slice":{}},"cursor":{"updated_at":"2024-03-01T00:00:00Z"}},` +
+		`{"partition":{"account":2,"parent_slice":{}},"cursor":{"updated_at":"2024-03-02T00:00:00Z"}},` +
+		`{"partition":{"account":3,"parent_slice":{}},"cursor":{"updated_at":"2024-03-03T00:00:00Z"}}],` +
+		`"parent_state":{"accounts":{"updated_at":"2024-02-03T00:00:00Z"}}}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
+	}
+}
