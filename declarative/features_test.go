@@ -1119,3 +1119,27 @@ func TestIncrementalDependencyOnPartitionedParentLooksAhead(t *testing.T) {
 		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
 	}
 }
+
+// TestIncrementalDependencyOnPartitionedParentLookbackNotInt follows
+// set_runtime_lookback_window given a state's lookback_window that is not
+// an int: timedelta(seconds=...) takes a float to the microsecond and
+// True as 1.
+func TestIncrementalDependencyOnPartitionedParentLookbackNotInt(t *testing.T) {
+	for _, c := range []struct{ lookback, since string }{
+		{"86400.5", "2024-03-30T23%3A59%3A59Z"},
+		{"true", "2024-03-31T23%3A59%3A59Z"},
+		{"2", "2024-03-31T23%3A59%3A58Z"},
+	} {
+		state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"parent_state": {"conversations":
+			{"use_global_cursor": true, "state": {"updated_at": "2024-04-01T00:00:00Z"}, "lookback_window": ` + c.lookback + `,
+			 "parent_state": {"accounts": {"updated_at": "2024-01-01T00:00:00Z"}}}}}}}]`
+		run := runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, nestedDependencyAPI)
+		if run.err != nil {
+			t.Fatal(run.err)
+		}
+		sameStrings(t, "lookback_window "+c.lookback, accountRequests(run.requests), []string{
+			"GET /accounts?since=2024-01-01T00%3A00%3A00Z",
+			"GET /accounts/1/conversations?since=" + c.since,
+			"GET /accounts/2/conversations?since=" + c.since})
+	}
+}
