@@ -1143,3 +1143,107 @@ func TestIncrementalDependencyOnPartitionedParentLookbackNotInt(t *testing.T) {
 			"GET /accounts/2/conversations?since=" + c.since})
 	}
 }
+
+// TestIncrementalDependencyOnListPartitionedParentFallback is the CDK
+// 6.31.1's test_perpartition_with_fallback
+// (unit_tests/sources/declarative/incremental/test_per_partition_cursor_integration.py),
+// whose stream is read by the synchronous PerPartitionWithGlobalCursor
+// that a partitioned parent has: six partitions of a list router, two
+// monthly windows each, the limit patched to 2 and a state of three
+// partitions. The first partition drops two, the second the third, and
+// the second's first record turns the cursor global; the state is the
+// global cursor's alone, at the latest record of a window of it. (The
+// CDK's lookback_window there is 1, the real duration of its read, rounded
+// up; the frozen clock here makes it 0.)
+func TestIncrementalDependencyOnListPartitionedParentFallback(t *testing.T) {
+	manifest := `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [children]}
+definitions:
+  rates:
+    type: DeclarativeStream
+    name: Rates
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/rates/{{ stream_partition.partition_field }}", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      partition_router: {type: ListPartitionRouter, cursor_field: partition_field, values: ["1", "2", "3", "4", "5", "6"]}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      start_datetime: "2022-01-01"
+      end_datetime: "2022-02-28"
+      datetime_format: "%Y-%m-%d"
+      cursor_field: cursor_field
+      step: P1M
+      cursor_granularity: P1D
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}
+streams:
+  - type: DeclarativeStream
+    name: children
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/children/{{ stream_partition.parent_id }}", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      partition_router:
+        type: SubstreamPartitionRouter
+        parent_stream_configs:
+          - type: ParentStreamConfig
+            stream: {$ref: "#/definitions/rates"}
+            parent_key: id
+            partition_field: parent_id
+            incremental_dependency: true
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: created_at
+      datetime_format: "%Y-%m-%d"
+      start_datetime: "2022-01-01"
+spec: {type: Spec, connection_specification: {type: object}}
+`
+	// The CDK test's records_list: the pages of the twelve slices in the
+	// order they are read (each window's request says where it starts, so
+	// that the parent's response cache does not answer the second).
+	pages := [][]string{
+		{"2022-01-15", "2022-01-16"}, {"2022-02-15"}, {"2022-01-16"}, {}, {}, {"2022-02-17"},
+		{"2022-01-17"}, {"2022-02-19"}, {}, {"2022-02-18"}, {"2022-01-13"}, {"2022-02-18"},
+	}
+	var mu sync.Mutex
+	read := 0
+	api := func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/children/") {
+			fmt.Fprint(w, `{"data": []}`)
+			return
+		}
+		mu.Lock()
+		n := read
+		read++
+		mu.Unlock()
+		var recs []string
+		if n < len(pages) {
+			for i, at := range pages[n] {
+				recs = append(recs, fmt.Sprintf(`{"id": "%d-%d", "cursor_field": %q}`, n, i, at))
+			}
+		}
+		fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "children"}, "stream_state": {"parent_state": {"Rates": {"states": [
+		{"partition": {"partition_field": "1"}, "cursor": {"cursor_field": "2022-01-01"}},
+		{"partition": {"partition_field": "2"}, "cursor": {"cursor_field": "2022-01-02"}},
+		{"partition": {"partition_field": "3"}, "cursor": {"cursor_field": "2022-01-03"}}]}}}}}]`
+	run := runFeature(t, manifest, `{}`, state, api, withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	if read != len(pages) {
+		t.Errorf("%d slices of Rates read, want %d", read, len(pages))
+	}
+	states := run.states("children")
+	want := `"parent_state":{"Rates":{"use_global_cursor":true,"state":{"cursor_field":"2022-02-19"},"lookback_window":0}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
+	}
+}
