@@ -1144,19 +1144,13 @@ func TestIncrementalDependencyOnPartitionedParentLookbackNotInt(t *testing.T) {
 	}
 }
 
-// TestIncrementalDependencyOnListPartitionedParentFallback is the CDK
-// 6.31.1's test_perpartition_with_fallback
-// (unit_tests/sources/declarative/incremental/test_per_partition_cursor_integration.py),
-// whose stream is read by the synchronous PerPartitionWithGlobalCursor
-// that a partitioned parent has: six partitions of a list router, two
-// monthly windows each, the limit patched to 2 and a state of three
-// partitions. The first partition drops two, the second the third, and
-// the second's first record turns the cursor global; the state is the
-// global cursor's alone, at the latest record of a window of it. (The
-// CDK's lookback_window there is 1, the real duration of its read, rounded
-// up; the frozen clock here makes it 0.)
-func TestIncrementalDependencyOnListPartitionedParentFallback(t *testing.T) {
-	manifest := `
+// listParentManifest is the CDK 6.31.1's test_per_partition_cursor_integration.py
+// ManifestBuilder stream Rates (a ListPartitionRouter over VALUES and a
+// monthly DatetimeBasedCursor) as the parent of a stream with
+// incremental_dependency. Each window's request says where it starts, so
+// that the parent's response cache does not answer the second window of a
+// partition (the CDK's tests mock _read_pages instead).
+const listParentManifest = `
 version: 6.7.0
 type: DeclarativeSource
 check: {type: CheckStream, stream_names: [children]}
@@ -1170,7 +1164,7 @@ definitions:
       type: SimpleRetriever
       requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/rates/{{ stream_partition.partition_field }}", http_method: GET}
       record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
-      partition_router: {type: ListPartitionRouter, cursor_field: partition_field, values: ["1", "2", "3", "4", "5", "6"]}
+      partition_router: {type: ListPartitionRouter, cursor_field: partition_field, values: VALUES}
     incremental_sync:
       type: DatetimeBasedCursor
       start_datetime: "2022-01-01"
@@ -1204,46 +1198,81 @@ streams:
       start_datetime: "2022-01-01"
 spec: {type: Spec, connection_specification: {type: object}}
 `
-	// The CDK test's records_list: the pages of the twelve slices in the
-	// order they are read (each window's request says where it starts, so
-	// that the parent's response cache does not answer the second).
-	pages := [][]string{
-		{"2022-01-15", "2022-01-16"}, {"2022-02-15"}, {"2022-01-16"}, {}, {}, {"2022-02-17"},
-		{"2022-01-17"}, {"2022-02-19"}, {}, {"2022-02-18"}, {"2022-01-13"}, {"2022-02-18"},
-	}
-	var mu sync.Mutex
-	read := 0
-	api := func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/children/") {
-			fmt.Fprint(w, `{"data": []}`)
-			return
-		}
-		mu.Lock()
-		n := read
-		read++
-		mu.Unlock()
-		var recs []string
-		if n < len(pages) {
-			for i, at := range pages[n] {
-				recs = append(recs, fmt.Sprintf(`{"id": "%d-%d", "cursor_field": %q}`, n, i, at))
+
+// TestIncrementalDependencyOnListPartitionedParentLimit runs the CDK
+// 6.31.1's test_partition_limitation and test_perpartition_with_fallback
+// (unit_tests/sources/declarative/incremental/test_per_partition_cursor_integration.py),
+// whose stream is read by the synchronous PerPartitionWithGlobalCursor
+// that a partitioned parent has, with the limit patched to 2, and checks
+// the final state the CDK's tests expect. (Their lookback_window is 1, the
+// real duration of the read rounded up; the frozen clock here makes it 0.)
+func TestIncrementalDependencyOnListPartitionedParentLimit(t *testing.T) {
+	for _, c := range []struct {
+		name, values, state string
+		// pages is the CDK test's records_list: the records of each slice
+		// in the order the slices are read.
+		pages [][]string
+		want  string
+	}{{
+		// Three partitions without state (the test's state is another
+		// stream's): the third drops the first.
+		name:   "test_partition_limitation",
+		values: `["1", "2", "3"]`,
+		pages: [][]string{
+			{"2022-01-15", "2022-01-16"}, {"2022-02-15"}, {"2022-01-16"}, {}, {}, {"2022-02-17"},
+		},
+		want: `{"use_global_cursor":false,"state":{"cursor_field":"2022-02-17"},"lookback_window":0,"states":[` +
+			`{"partition":{"partition_field":"2"},"cursor":{"cursor_field":"2022-01-16"}},` +
+			`{"partition":{"partition_field":"3"},"cursor":{"cursor_field":"2022-02-17"}}]}`,
+	}, {
+		// Six partitions and a state of three: the first partition drops
+		// two, the second the third, and the second's first record turns
+		// the cursor global, whose state alone is kept.
+		name:   "test_perpartition_with_fallback",
+		values: `["1", "2", "3", "4", "5", "6"]`,
+		state: `{"states": [
+			{"partition": {"partition_field": "1"}, "cursor": {"cursor_field": "2022-01-01"}},
+			{"partition": {"partition_field": "2"}, "cursor": {"cursor_field": "2022-01-02"}},
+			{"partition": {"partition_field": "3"}, "cursor": {"cursor_field": "2022-01-03"}}]}`,
+		pages: [][]string{
+			{"2022-01-15", "2022-01-16"}, {"2022-02-15"}, {"2022-01-16"}, {}, {}, {"2022-02-17"},
+			{"2022-01-17"}, {"2022-02-19"}, {}, {"2022-02-18"}, {"2022-01-13"}, {"2022-02-18"},
+		},
+		want: `{"use_global_cursor":true,"state":{"cursor_field":"2022-02-19"},"lookback_window":0}`,
+	}} {
+		var mu sync.Mutex
+		read := 0
+		api := func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/children/") {
+				fmt.Fprint(w, `{"data": []}`)
+				return
 			}
+			mu.Lock()
+			n := read
+			read++
+			mu.Unlock()
+			var recs []string
+			if n < len(c.pages) {
+				for i, at := range c.pages[n] {
+					recs = append(recs, fmt.Sprintf(`{"id": "%d-%d", "cursor_field": %q}`, n, i, at))
+				}
+			}
+			fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
 		}
-		fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
-	}
-	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "children"}, "stream_state": {"parent_state": {"Rates": {"states": [
-		{"partition": {"partition_field": "1"}, "cursor": {"cursor_field": "2022-01-01"}},
-		{"partition": {"partition_field": "2"}, "cursor": {"cursor_field": "2022-01-02"}},
-		{"partition": {"partition_field": "3"}, "cursor": {"cursor_field": "2022-01-03"}}]}}}}}]`
-	run := runFeature(t, manifest, `{}`, state, api, withMaxPartitions(2))
-	if run.err != nil {
-		t.Fatal(run.err)
-	}
-	if read != len(pages) {
-		t.Errorf("%d slices of Rates read, want %d", read, len(pages))
-	}
-	states := run.states("children")
-	want := `"parent_state":{"Rates":{"use_global_cursor":true,"state":{"cursor_field":"2022-02-19"},"lookback_window":0}}}`
-	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
-		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
+		state := ""
+		if c.state != "" {
+			state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "children"}, "stream_state": {"parent_state": {"Rates": ` + c.state + `}}}}]`
+		}
+		run := runFeature(t, strings.Replace(listParentManifest, "VALUES", c.values, 1), `{}`, state, api, withMaxPartitions(2))
+		if run.err != nil {
+			t.Fatalf("%s: %v", c.name, run.err)
+		}
+		if read != len(c.pages) {
+			t.Errorf("%s: %d slices of Rates read, want %d", c.name, read, len(c.pages))
+		}
+		states := run.states("children")
+		if got, want := states[len(states)-1], `"parent_state":{"Rates":`+c.want+`}}`; !strings.HasSuffix(got, want) {
+			t.Errorf("%s: final state\n got  %s\n want one ending %s", c.name, got, want)
+		}
 	}
 }
