@@ -107,7 +107,9 @@
 //     next read skips every partition so marked, so the child never again
 //     sees the records of an older partition. (A partitioned parent with
 //     incremental_sync keeps the state the CDK's
-//     PerPartitionWithGlobalCursor keeps, its own parents' included.)
+//     PerPartitionWithGlobalCursor keeps, its own parents' included, and
+//     is read in the CDK's order: a partition once its router has
+//     produced the next one.)
 //   - A state is read in more forms than the CDK's entrypoint reads: the
 //     legacy {"stream name": state} object and a LEGACY message's data, a
 //     GLOBAL message whose shared_state is ignored (the CDK raises a

@@ -898,3 +898,381 @@ func TestIncrementalDependencyOnGlobalPartitionedParent(t *testing.T) {
 		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
 	}
 }
+
+// manyAccountsAPI serves accounts 1 to n, one conversation k1 per account
+// k, updated on 2024-03-0k, and one thread per conversation, whatever
+// ?since says (as an API that ignores it would).
+func manyAccountsAPI(n int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(r.URL.Path, "/")
+		var recs []string
+		switch {
+		case r.URL.Path == "/accounts":
+			for k := 1; k <= n; k++ {
+				recs = append(recs, fmt.Sprintf(`{"id": %d, "updated_at": "2024-02-%02dT00:00:00Z"}`, k, k))
+			}
+		case parts[1] == "accounts":
+			recs = append(recs, fmt.Sprintf(`{"id": %s1, "updated_at": "2024-03-%02sT00:00:00Z"}`, parts[2], parts[2]))
+		default:
+			recs = append(recs, fmt.Sprintf(`{"id": "t%s", "created_at": "2024-04-01T00:00:00Z"}`, parts[2]))
+		}
+		fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
+	}
+}
+
+// accountRequests is the requests of the accounts and their
+// conversations, in the order they were sent (one goroutine reads a
+// parent).
+func accountRequests(requests []string) []string {
+	var out []string
+	for _, r := range requests {
+		if strings.HasPrefix(r, "GET /accounts") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestIncrementalDependencyOnPartitionedParentOverLimit follows the
+// PerPartitionCursor of a partitioned parent past its
+// DEFAULT_MAX_PARTITIONS_NUMBER (here 2): each new partition first drops
+// the oldest while as many are kept as the limit less one
+// (_ensure_partition_limit), a partition dropped and seen again starts
+// from the state to migrate from (the global "state"), not from the one
+// it had, and once more partitions were dropped than the limit the next
+// record turns the cursor global (limit_reached in observe), whose
+// windows the later partitions read and whose state is the only one
+// kept.
+func TestIncrementalDependencyOnPartitionedParentOverLimit(t *testing.T) {
+	const config = `{"start": "2024-01-01T00:00:00Z"}`
+	// Four partitions: the first two are dropped, which is not more than
+	// the limit, so the cursor stays per partition.
+	run := runFeature(t, nestedDependencyManifest, config, "", manyAccountsAPI(4), withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states := run.states("threads")
+	final := states[len(states)-1]
+	conversations := `{"use_global_cursor":false,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":0,` +
+		`"states":[{"partition":{"account":3,"parent_slice":{}},"cursor":{"updated_at":"2024-03-03T00:00:00Z"}},` +
+		`{"partition":{"account":4,"parent_slice":{}},"cursor":{"updated_at":"2024-03-04T00:00:00Z"}}],` +
+		`"parent_state":{"accounts":{"updated_at":"2024-02-04T00:00:00Z"}}}`
+	if want := `"parent_state":{"conversations":` + conversations + `}}`; !strings.HasSuffix(final, want) {
+		t.Fatalf("four partitions: final state\n got  %s\n want one ending %s", final, want)
+	}
+
+	// Read again, with a day's lookback_window: accounts 1 and 2 drop 3
+	// and 4, so account 3 starts from the global state, not from its own;
+	// it drops account 1, the third partition dropped, so its record
+	// turns the cursor global, and account 4 reads the global cursor's
+	// window, which alone looks back (the runtime lookback is set on the
+	// global cursor only).
+	lookback := strings.Replace(final, `"conversations":{"use_global_cursor":false,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":0`,
+		`"conversations":{"use_global_cursor":false,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":86400`, 1)
+	if lookback == final {
+		t.Fatal("no lookback_window to replace")
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + lookback + `}}]`
+	run = runFeature(t, nestedDependencyManifest, config, state, manyAccountsAPI(4), withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "second read requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-02-04T00%3A00%3A00Z",
+		"GET /accounts/1/conversations?since=2024-03-04T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-03-04T00%3A00%3A00Z",
+		"GET /accounts/3/conversations?since=2024-03-04T00%3A00%3A00Z",
+		"GET /accounts/4/conversations?since=2024-03-03T00%3A00%3A00Z"})
+	states = run.states("threads")
+	want := `"parent_state":{"conversations":{"use_global_cursor":true,"state":{"updated_at":"2024-03-04T00:00:00Z"},"lookback_window":0,` +
+		`"parent_state":{"accounts":{"updated_at":"2024-02-04T00:00:00Z"}}}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("second read's final state\n got  %s\n want one ending %s", got, want)
+	}
+}
+
+// TestIncrementalDependencyOnPartitionedParentLookback follows the
+// lookback_window of a partitioned parent's global cursor with a clock
+// that moves: each read of conversations takes 1.6 s, so a read of two
+// accounts takes 3.2 s and its state says 4 (Timer.finish rounds the
+// sync's duration up to whole seconds), and the next read's global
+// windows start 4 s before the state (set_runtime_lookback_window); the
+// windows of a partition's own cursor do not.
+func TestIncrementalDependencyOnPartitionedParentLookback(t *testing.T) {
+	var mu sync.Mutex
+	now := featureNow
+	clock := WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	})
+	api := func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/conversations") {
+			mu.Lock()
+			now = now.Add(1600 * time.Millisecond)
+			mu.Unlock()
+		}
+		nestedDependencyAPI(w, r)
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"parent_state": {"conversations":
+		{"use_global_cursor": true, "state": {"updated_at": "2024-04-01T00:00:00Z"}, "lookback_window": 0,
+		 "parent_state": {"accounts": {"updated_at": "2024-01-01T00:00:00Z"}}}}}}}]`
+	run := runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states := run.states("threads")
+	final := states[len(states)-1]
+	want := `"parent_state":{"conversations":{"use_global_cursor":true,"state":{"updated_at":"2024-04-02T00:00:00Z"},"lookback_window":4,"parent_state":{"accounts":{"updated_at":"2024-05-01T00:00:00Z"}}}}}`
+	if !strings.HasSuffix(final, want) {
+		t.Fatalf("first read's final state\n got  %s\n want one ending %s", final, want)
+	}
+
+	state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + final + `}}]`
+	run = runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "second read requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-05-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-04-01T23%3A59%3A56Z"})
+	states = run.states("threads")
+	want = `"parent_state":{"conversations":{"use_global_cursor":true,"state":{"updated_at":"2024-04-02T00:00:00Z"},"lookback_window":2,"parent_state":{"accounts":{"updated_at":"2024-05-01T00:00:00Z"}}}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("second read's final state\n got  %s\n want one ending %s", got, want)
+	}
+
+	// Per partition, the state records the lookback_window too, but only
+	// the global cursor uses it: the cursor of a partition is made by the
+	// CursorFactory, without it.
+	run = runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, "", api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states = run.states("threads")
+	final = states[len(states)-1]
+	if want := `"state":{"updated_at":"2024-04-02T00:00:00Z"},"lookback_window":4,"states":`; !strings.Contains(final, want) {
+		t.Fatalf("per partition: final state\n got  %s\n want one with %s", final, want)
+	}
+	state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + final + `}}]`
+	run = runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, api, clock)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "per partition: second read requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-05-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-04-02T00%3A00%3A00Z"})
+}
+
+// TestIncrementalDependencyOnPartitionedParentLooksAhead follows the order
+// in which the CDK reads a partitioned parent: PerPartitionWithGlobalCursor
+// takes its router's partitions through iterate_with_last_flag_and_state,
+// which holds one back to know whether it is the last, so an account's
+// conversations are read only once the next account came (or the
+// accounts ended), and a paginated grandparent's next page is requested
+// first.
+func TestIncrementalDependencyOnPartitionedParentLooksAhead(t *testing.T) {
+	const pages = `      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+        pagination_strategy: {type: CursorPagination, cursor_value: "{{ response.next }}", stop_condition: "{{ not response.next }}"}
+    incremental_sync: {$ref: "#/definitions/cursor"}
+  conversations:`
+	manifest := strings.Replace(nestedDependencyManifest, `      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync: {$ref: "#/definitions/cursor"}
+  conversations:`, pages, 1)
+	if manifest == nestedDependencyManifest {
+		t.Fatal("no paginator added to the accounts")
+	}
+	// Account k is on page k of 3.
+	api := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/accounts" {
+			page := r.URL.Query().Get("page")
+			if page == "" {
+				page = "1"
+			}
+			next := map[string]string{"1": "2", "2": "3", "3": ""}[page]
+			fmt.Fprintf(w, `{"data": [{"id": %s, "updated_at": "2024-02-0%sT00:00:00Z"}], "next": %q}`, page, page, next)
+			return
+		}
+		manyAccountsAPI(3)(w, r)
+	}
+	run := runFeature(t, manifest, `{"start": "2024-01-01T00:00:00Z"}`, "", api)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts?page=2&since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/1/conversations?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts?page=3&since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/3/conversations?since=2024-01-01T00%3A00%3A00Z"})
+	states := run.states("threads")
+	want := `"parent_state":{"conversations":{"use_global_cursor":false,"state":{"updated_at":"2024-03-03T00:00:00Z"},"lookback_window":0,` +
+		`"states":[{"partition":{"account":1,"parent_slice":{}},"cursor":{"updated_at":"2024-03-01T00:00:00Z"}},` +
+		`{"partition":{"account":2,"parent_slice":{}},"cursor":{"updated_at":"2024-03-02T00:00:00Z"}},` +
+		`{"partition":{"account":3,"parent_slice":{}},"cursor":{"updated_at":"2024-03-03T00:00:00Z"}}],` +
+		`"parent_state":{"accounts":{"updated_at":"2024-02-03T00:00:00Z"}}}}}`
+	if got := states[len(states)-1]; !strings.HasSuffix(got, want) {
+		t.Errorf("final state\n got  %s\n want one ending %s", got, want)
+	}
+}
+
+// TestIncrementalDependencyOnPartitionedParentLookbackNotInt follows
+// set_runtime_lookback_window given a state's lookback_window that is not
+// an int: timedelta(seconds=...) takes a float to the microsecond and
+// True as 1.
+func TestIncrementalDependencyOnPartitionedParentLookbackNotInt(t *testing.T) {
+	for _, c := range []struct{ lookback, since string }{
+		{"86400.5", "2024-03-30T23%3A59%3A59Z"},
+		{"true", "2024-03-31T23%3A59%3A59Z"},
+		{"2", "2024-03-31T23%3A59%3A58Z"},
+	} {
+		state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"parent_state": {"conversations":
+			{"use_global_cursor": true, "state": {"updated_at": "2024-04-01T00:00:00Z"}, "lookback_window": ` + c.lookback + `,
+			 "parent_state": {"accounts": {"updated_at": "2024-01-01T00:00:00Z"}}}}}}}]`
+		run := runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, nestedDependencyAPI)
+		if run.err != nil {
+			t.Fatal(run.err)
+		}
+		sameStrings(t, "lookback_window "+c.lookback, accountRequests(run.requests), []string{
+			"GET /accounts?since=2024-01-01T00%3A00%3A00Z",
+			"GET /accounts/1/conversations?since=" + c.since,
+			"GET /accounts/2/conversations?since=" + c.since})
+	}
+}
+
+// listParentManifest is the CDK 6.31.1's test_per_partition_cursor_integration.py
+// ManifestBuilder stream Rates (a ListPartitionRouter over VALUES and a
+// monthly DatetimeBasedCursor) as the parent of a stream with
+// incremental_dependency. Each window's request says where it starts, so
+// that the parent's response cache does not answer the second window of a
+// partition (the CDK's tests mock _read_pages instead).
+const listParentManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [children]}
+definitions:
+  rates:
+    type: DeclarativeStream
+    name: Rates
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/rates/{{ stream_partition.partition_field }}", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      partition_router: {type: ListPartitionRouter, cursor_field: partition_field, values: VALUES}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      start_datetime: "2022-01-01"
+      end_datetime: "2022-02-28"
+      datetime_format: "%Y-%m-%d"
+      cursor_field: cursor_field
+      step: P1M
+      cursor_granularity: P1D
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}
+streams:
+  - type: DeclarativeStream
+    name: children
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/children/{{ stream_partition.parent_id }}", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      partition_router:
+        type: SubstreamPartitionRouter
+        parent_stream_configs:
+          - type: ParentStreamConfig
+            stream: {$ref: "#/definitions/rates"}
+            parent_key: id
+            partition_field: parent_id
+            incremental_dependency: true
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: created_at
+      datetime_format: "%Y-%m-%d"
+      start_datetime: "2022-01-01"
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+// TestIncrementalDependencyOnListPartitionedParentLimit runs the CDK
+// 6.31.1's test_partition_limitation and test_perpartition_with_fallback
+// (unit_tests/sources/declarative/incremental/test_per_partition_cursor_integration.py),
+// whose stream is read by the synchronous PerPartitionWithGlobalCursor
+// that a partitioned parent has, with the limit patched to 2, and checks
+// the final state the CDK's tests expect. (Their lookback_window is 1, the
+// real duration of the read rounded up; the frozen clock here makes it 0.)
+func TestIncrementalDependencyOnListPartitionedParentLimit(t *testing.T) {
+	for _, c := range []struct {
+		name, values, state string
+		// pages is the CDK test's records_list: the records of each slice
+		// in the order the slices are read.
+		pages [][]string
+		want  string
+	}{{
+		// Three partitions without state (the test's state is another
+		// stream's): the third drops the first.
+		name:   "test_partition_limitation",
+		values: `["1", "2", "3"]`,
+		pages: [][]string{
+			{"2022-01-15", "2022-01-16"}, {"2022-02-15"}, {"2022-01-16"}, {}, {}, {"2022-02-17"},
+		},
+		want: `{"use_global_cursor":false,"state":{"cursor_field":"2022-02-17"},"lookback_window":0,"states":[` +
+			`{"partition":{"partition_field":"2"},"cursor":{"cursor_field":"2022-01-16"}},` +
+			`{"partition":{"partition_field":"3"},"cursor":{"cursor_field":"2022-02-17"}}]}`,
+	}, {
+		// Six partitions and a state of three: the first partition drops
+		// two, the second the third, and the second's first record turns
+		// the cursor global, whose state alone is kept.
+		name:   "test_perpartition_with_fallback",
+		values: `["1", "2", "3", "4", "5", "6"]`,
+		state: `{"states": [
+			{"partition": {"partition_field": "1"}, "cursor": {"cursor_field": "2022-01-01"}},
+			{"partition": {"partition_field": "2"}, "cursor": {"cursor_field": "2022-01-02"}},
+			{"partition": {"partition_field": "3"}, "cursor": {"cursor_field": "2022-01-03"}}]}`,
+		pages: [][]string{
+			{"2022-01-15", "2022-01-16"}, {"2022-02-15"}, {"2022-01-16"}, {}, {}, {"2022-02-17"},
+			{"2022-01-17"}, {"2022-02-19"}, {}, {"2022-02-18"}, {"2022-01-13"}, {"2022-02-18"},
+		},
+		want: `{"use_global_cursor":true,"state":{"cursor_field":"2022-02-19"},"lookback_window":0}`,
+	}} {
+		var mu sync.Mutex
+		read := 0
+		api := func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/children/") {
+				fmt.Fprint(w, `{"data": []}`)
+				return
+			}
+			mu.Lock()
+			n := read
+			read++
+			mu.Unlock()
+			var recs []string
+			if n < len(c.pages) {
+				for i, at := range c.pages[n] {
+					recs = append(recs, fmt.Sprintf(`{"id": "%d-%d", "cursor_field": %q}`, n, i, at))
+				}
+			}
+			fmt.Fprintf(w, `{"data": [%s]}`, strings.Join(recs, ","))
+		}
+		state := ""
+		if c.state != "" {
+			state = `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "children"}, "stream_state": {"parent_state": {"Rates": ` + c.state + `}}}}]`
+		}
+		run := runFeature(t, strings.Replace(listParentManifest, "VALUES", c.values, 1), `{}`, state, api, withMaxPartitions(2))
+		if run.err != nil {
+			t.Fatalf("%s: %v", c.name, run.err)
+		}
+		if read != len(c.pages) {
+			t.Errorf("%s: %d slices of Rates read, want %d", c.name, read, len(c.pages))
+		}
+		states := run.states("children")
+		if got, want := states[len(states)-1], `"parent_state":{"Rates":`+c.want+`}}`; !strings.HasSuffix(got, want) {
+			t.Errorf("%s: final state\n got  %s\n want one ending %s", c.name, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package declarative
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -410,16 +411,33 @@ func (w *partitionWindows) shouldSync(slice *streamSlice, rec *dict) (bool, erro
 }
 
 // runtimeLookback is set_runtime_lookback_window: the previous sync's
-// duration in seconds becomes the lookback window when it is longer.
+// duration in seconds becomes the lookback window when it is longer. The
+// seconds are timedelta(seconds=...)'s: an int, a float to the nearest
+// microsecond, or a bool (True is 1). Where the CDK fails (another type,
+// more seconds than a timedelta holds) the window is left as it is.
 func (l *legacyCursor) runtimeLookback(seconds value) {
-	n, ok := seconds.(int64)
-	if !ok || n <= 0 {
+	const maxSeconds = 999999999 * 86400 // timedelta.max, in whole days
+	var micros int64
+	switch n := seconds.(type) {
+	case int64:
+		if n > maxSeconds {
+			return
+		}
+		micros = n * 1e6
+	case float64:
+		if !(n > 0 && n < maxSeconds) {
+			return
+		}
+		micros = int64(math.RoundToEven(n * 1e6))
+	case bool:
+		if n {
+			micros = 1e6
+		}
+	}
+	if micros <= 0 {
 		return
 	}
-	d, err := interpolation.ParseDuration(fmt.Sprintf("PT%dS", n))
-	if err != nil {
-		return
-	}
+	d := interpolation.Duration{Micros: micros}
 	if l.lookback != nil {
 		ref := l.now().UTC()
 		cur, err1 := l.lookback.SubFrom(ref)

@@ -941,7 +941,7 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 	}
 	pp.start()
 	lastHadWindows := false
-	err = parent.router.partitions(ctx, rc, rc.vars(), ps, func(p *dict) error {
+	readPartition := func(p *dict) error {
 		lc, err := pp.cursorFor(p)
 		if err != nil {
 			return err
@@ -957,7 +957,23 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 			}
 		}
 		return nil
+	}
+	// The CDK takes the partitions through iterate_with_last_flag_and_state,
+	// which holds one back to know whether it is the last: a partition is
+	// read once the router has produced the next one or ended, so a
+	// paginated grandparent's next page is requested before it.
+	var held *dict
+	err = parent.router.partitions(ctx, rc, rc.vars(), ps, func(p *dict) error {
+		prev := held
+		held = p
+		if prev == nil {
+			return nil
+		}
+		return readPartition(prev)
 	})
+	if err == nil && held != nil {
+		err = readPartition(held)
+	}
 	if err != nil {
 		return nil, err
 	}
