@@ -115,7 +115,9 @@
 //     GLOBAL message whose shared_state is ignored (the CDK raises a
 //     ValueError for any shared_state, even {}), and GLOBAL and STREAM
 //     messages mixed in one list. A per-partition state's lookback_window
-//     that is not a JSON integer, or is negative, is read as 0
+//     (of a stream read concurrently; a partitioned parent's takes a float
+//     or a bool as timedelta does) that is not a JSON integer, or is
+//     negative, is read as 0
 //     (the CDK int()s it: a numeric string or a float becomes whole
 //     seconds, null or another string fails the read, and a negative one
 //     moves each new partition's cursor forward, past records not yet
