@@ -10,9 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/internal/testenv"
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/connections"
@@ -82,7 +83,7 @@ func TestTwoProcessesApplyOneStateFile(t *testing.T) {
 	type child struct {
 		cmd    *exec.Cmd
 		stdin  io.WriteCloser
-		out    syncBuffer
+		out    testenv.Buffer
 		copied chan struct{}
 	}
 	var children []*child
@@ -105,7 +106,7 @@ func TestTwoProcessesApplyOneStateFile(t *testing.T) {
 		// Both plan before either applies.
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() && sc.Text() != "planned" {
-			c.out.WriteString(sc.Text() + "\n")
+			io.WriteString(&c.out, sc.Text()+"\n")
 		}
 		go func() { io.Copy(&c.out, stdout); close(c.copied) }()
 		children = append(children, c)
@@ -125,34 +126,13 @@ func TestTwoProcessesApplyOneStateFile(t *testing.T) {
 	}
 }
 
-// syncBuffer collects a child's stdout and stderr, which two goroutines
-// copy.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) WriteString(str string) (int, error) { return s.Write([]byte(str)) }
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // An apply that waits for the state file's lock (another apply holds it)
 // says so once after a second through the logger of WithLogger, naming the
 // lock file; it goes on waiting until its context ends, and ends with the
 // context's error. Before, it waited without a word.
 func TestApplyWaitIsLogged(t *testing.T) {
 	e := setup(t)
-	var log syncBuffer
+	var log testenv.Buffer
 	r := e.reconciler(t, teamHarvest, connections.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	p := e.plan(t, r)
 	lockFile := e.state + ".lock"

@@ -369,16 +369,10 @@ func newPartitionWindows(c *datetimeCursor, state *dict, v *vars, now func() tim
 		w.migrate = state
 		return w, nil
 	}
-	l, _ := state.Get("states")
-	list, _ := l.([]value)
-	for _, e := range list {
-		part, _ := dictGet(e, "partition")
-		cur, _ := dictGet(e, "cursor")
-		if pd, ok := part.(*dict); ok {
-			cd, _ := cur.(*dict)
-			w.states[partitionKey(pd)] = cd
-		}
-	}
+	eachPartitionState(state, func(partition, cursor *dict) error {
+		w.states[partitionKey(partition)] = cursor
+		return nil
+	})
 	if gs, ok := state.Get("state"); ok {
 		w.migrate, _ = gs.(*dict)
 	}

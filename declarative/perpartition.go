@@ -89,22 +89,15 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 			p.lookback = n
 		}
 	}
-	if l, ok := state.Get("states"); ok {
-		list, _ := l.([]value)
-		for _, e := range list {
-			part, _ := dictGet(e, "partition")
-			cur, _ := dictGet(e, "cursor")
-			pd, ok := part.(*dict)
-			if !ok {
-				continue
-			}
-			cd, _ := cur.(*dict)
-			run, err := c.run(cd, v, now)
-			if err != nil {
-				return nil, err
-			}
-			p.add(sortedDict(pd), run)
+	if err := eachPartitionState(state, func(partition, cursor *dict) error {
+		run, err := c.run(cursor, v, now)
+		if err != nil {
+			return err
 		}
+		p.add(sortedDict(partition), run)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	if g, ok := state.Get("state"); ok {
 		if gd, ok := g.(*dict); ok {
@@ -262,6 +255,28 @@ func (p *perPartitionRun) observe() {
 	p.useGlobal = true
 	p.mu.Unlock()
 	p.switched.Store(true)
+}
+
+// eachPartitionState calls f with the partition and the cursor state of
+// each entry of a per-partition state's "states" list, in order, for the
+// three cursors that read such a state. Entries whose partition is not an
+// object are skipped; a cursor state that is not an object is nil.
+func eachPartitionState(state *dict, f func(partition, cursor *dict) error) error {
+	l, _ := state.Get("states")
+	list, _ := l.([]value)
+	for _, e := range list {
+		part, _ := dictGet(e, "partition")
+		pd, ok := part.(*dict)
+		if !ok {
+			continue
+		}
+		cur, _ := dictGet(e, "cursor")
+		cd, _ := cur.(*dict)
+		if err := f(pd, cd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyLookback moves a state's cursor value back by the lookback window

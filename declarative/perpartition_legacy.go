@@ -88,22 +88,16 @@ func newLegacyPerPartition(c *datetimeCursor, parents *parentStates, state *dict
 		p.migrate = state
 		return p, nil
 	}
-	l, _ := state.Get("states")
-	list, _ := l.([]value)
-	for _, e := range list {
-		part, _ := dictGet(e, "partition")
-		cur, _ := dictGet(e, "cursor")
-		pd, ok := part.(*dict)
-		if !ok {
-			continue
-		}
+	if err := eachPartitionState(state, func(partition, cursor *dict) error {
 		lc, err := c.legacy(v, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		cd, _ := cur.(*dict)
-		lc.setState(cd)
-		p.put(sortedDict(pd), lc)
+		lc.setState(cursor)
+		p.put(sortedDict(partition), lc)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	if gs, ok := state.Get("state"); ok {
 		p.migrate, _ = gs.(*dict)

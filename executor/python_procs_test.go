@@ -240,7 +240,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestPythonVenvWaitIsLogged(t *testing.T) {
 	t.Parallel()
 	testenv.NeedPython(t)
-	var log logBuffer
+	var log testenv.Buffer
 	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
 		Interpreter: testenv.SystemPython, Requirement: "airbyte-source-pytest"},
 		executor.Runtime{LogDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
@@ -294,28 +294,4 @@ func TestPythonVenvWaitIsLogged(t *testing.T) {
 		_, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
 		return err
 	})
-}
-
-// logBuffer is a log written by one goroutine and read by another.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }

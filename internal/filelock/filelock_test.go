@@ -9,9 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/internal/testenv"
 
 	"github.com/x/goairbyte/internal/filelock"
 )
@@ -121,7 +122,7 @@ func TestLongWaitIsLogged(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
 	startHolder(t, path)
 	for _, shared := range []bool{false, true} {
-		var log syncBuffer
+		var log testenv.Buffer
 		logger := slog.New(slog.NewTextHandler(&log, nil))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -154,22 +155,4 @@ func TestLongWaitIsLogged(t *testing.T) {
 			t.Fatalf("shared %v: logged %q, want one line naming the thing and the file", shared, line)
 		}
 	}
-}
-
-// syncBuffer is a log written by one goroutine and read by another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

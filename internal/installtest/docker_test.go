@@ -68,9 +68,9 @@ func TestDockerPullExplicitImage(t *testing.T) {
 	reg := testenv.Registry(t)
 	remote := pushed(t, cli, testenv.FakerImage(t, cli), reg, "goairbyte/source-faker", "0.1.0")
 
-	var logs logBuffer
+	var logs testenv.Buffer
 	src, err := source.New(context.Background(), "source-faker", connector.WithDockerImage(remote), connector.WithInstallIfMissing(true),
-		connector.WithConfig(fakerConfig), connector.WithLogger(logs.logger()), connector.WithLogDir(t.TempDir()))
+		connector.WithConfig(fakerConfig), connector.WithLogger(debugLogger(&logs)), connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +102,9 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	cleanPath(t)
 	ctx := context.Background()
 
-	var logs logBuffer
+	var logs testenv.Buffer
 	src, err := source.New(ctx, "source-regfaker", connector.WithConfig(fakerConfig),
-		connector.WithLogger(logs.logger()), connector.WithLogDir(t.TempDir()))
+		connector.WithLogger(debugLogger(&logs)), connector.WithLogDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,12 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,7 +59,7 @@ http:
 	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	var logs lockedBuffer
+	var logs Buffer
 	cmd := exec.Command(bin, "serve", cfgPath)
 	cmd.Stdout = &logs
 	cmd.Stderr = &logs
@@ -97,22 +95,4 @@ http:
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// lockedBuffer collects a process's output while the test may read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -26,6 +26,7 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -104,4 +105,32 @@ func Main(m *testing.M) {
 	code := m.Run()
 	Teardown()
 	os.Exit(code)
+}
+
+// Buffer is a goroutine-safe buffer: what one goroutine writes (a child
+// process's output, a logger's lines) while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Reset forgets what was written.
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }

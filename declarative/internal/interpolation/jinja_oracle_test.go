@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,8 +16,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // The differential test: every case is evaluated by this package and by testdata/jinja_oracle.py,
@@ -194,38 +191,6 @@ func oracleContexts(t testing.TB) map[string]json.RawMessage {
 		t.Fatal(err)
 	}
 	return map[string]json.RawMessage{"rich": gf.Context, "odd": gf.ContextOdd, "gen": json.RawMessage(genContext)}
-}
-
-// corpusTemplates returns every distinct template string of the shared manifests, sorted.
-func corpusTemplates(t testing.TB) []string {
-	files, _ := filepath.Glob(filepath.Join(sharedManifests(t), "corpus", "*", "manifest.yaml"))
-	seen := map[string]bool{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc yaml.Node
-		if err := yaml.Unmarshal(data, &doc); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		var walk func(n *yaml.Node)
-		walk = func(n *yaml.Node) {
-			if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && (strings.Contains(n.Value, "{{") || strings.Contains(n.Value, "{%")) {
-				seen[n.Value] = true
-			}
-			for _, c := range n.Content {
-				walk(c)
-			}
-		}
-		walk(&doc)
-	}
-	out := make([]string, 0, len(seen))
-	for s := range seen {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // runOracle evaluates the cases on both sides and reports every difference not known.

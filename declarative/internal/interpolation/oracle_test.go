@@ -329,44 +329,28 @@ func checkTimeCases(t testing.TB, o *pyOracle, cases []timeCase, report int) int
 // corpusTimeFormats are the datetime formats of the shared manifests: datetime_format,
 // cursor_datetime_formats and the format arguments of format_datetime.
 func corpusTimeFormats(t testing.TB) []string {
-	files, _ := filepath.Glob(filepath.Join(sharedManifests(t), "corpus", "*", "manifest.yaml"))
 	seen := map[string]bool{}
 	call := regexp.MustCompile(`format_datetime\([^'"]*?,\s*['"]([^'"]*)['"]`)
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc yaml.Node
-		if err := yaml.Unmarshal(data, &doc); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		var walk func(n *yaml.Node)
-		walk = func(n *yaml.Node) {
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					k, v := n.Content[i].Value, n.Content[i+1]
-					switch {
-					case k == "datetime_format" && v.Kind == yaml.ScalarNode:
-						seen[v.Value] = true
-					case k == "cursor_datetime_formats" && v.Kind == yaml.SequenceNode:
-						for _, e := range v.Content {
-							seen[e.Value] = true
-						}
+	walkCorpus(t, func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				switch {
+				case k == "datetime_format" && v.Kind == yaml.ScalarNode:
+					seen[v.Value] = true
+				case k == "cursor_datetime_formats" && v.Kind == yaml.SequenceNode:
+					for _, e := range v.Content {
+						seen[e.Value] = true
 					}
 				}
 			}
-			if n.Kind == yaml.ScalarNode {
-				for _, m := range call.FindAllStringSubmatch(n.Value, -1) {
-					seen[m[1]] = true
-				}
-			}
-			for _, c := range n.Content {
-				walk(c)
+		}
+		if n.Kind == yaml.ScalarNode {
+			for _, m := range call.FindAllStringSubmatch(n.Value, -1) {
+				seen[m[1]] = true
 			}
 		}
-		walk(&doc)
-	}
+	})
 	delete(seen, "")
 	var out []string
 	for f := range seen {
