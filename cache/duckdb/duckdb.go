@@ -388,6 +388,15 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		return nil, c.o.err
 	}
 	o, path := &c.o, c.path
+	if path != memoryPath && !filepath.IsAbs(path) {
+		// DuckDB's own error for a relative path whose working directory
+		// was deleted says only "Could not get working directory!".
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: the cache file %s is relative to the working directory, which cannot be found (%w): give an absolute path", path, err)
+		}
+		path = abs
+	}
 	if path != memoryPath {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("duckdb: creating the cache directory: %w", err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,4 +56,26 @@ func TestReopenAfterCancelledQuery(t *testing.T) {
 		t.Fatal("no query was cancelled: the test proved nothing")
 	}
 	t.Logf("%d of 400 queries cancelled", cancelled)
+}
+
+// A relative cache path in a working directory that was deleted: an error
+// that says so and asks for an absolute path, not DuckDB's "Could not get
+// working directory!". Not parallel: it changes the working directory.
+func TestRelativePathInDeletedWorkingDirectory(t *testing.T) {
+	gone := filepath.Join(t.TempDir(), "gone")
+	if err := os.Mkdir(gone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(gone)
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewConnector("cache/x.duckdb").Connect(context.Background())
+	if err == nil {
+		b.Close()
+		t.Fatal("a cache opened under a deleted working directory")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "working directory, which cannot be found") || !strings.Contains(msg, "absolute path") {
+		t.Fatalf("error %q does not say the working directory is gone and ask for an absolute path", msg)
+	}
 }
