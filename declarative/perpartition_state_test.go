@@ -319,3 +319,44 @@ func TestCachedPartitionStateIsTheDictState(t *testing.T) {
 		})
 	}
 }
+
+// TestPartitionedParentStateForItsTemplates checks that a partitioned
+// parent whose templates read stream_state still sees, for each slice, the
+// state of its partitions so far (built only for such a parent), and that
+// one whose templates do not is known as such.
+func TestPartitionedParentStateForItsTemplates(t *testing.T) {
+	parentOf := func(src *Source) *stream {
+		return src.streamByName("threads").router.(*substreamRouter).parents[0].stream
+	}
+	src, err := New([]byte(nestedDependencyManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parentOf(src).templatesReadState {
+		t.Error("the conversations' templates do not read stream_state")
+	}
+	manifest := strings.Replace(nestedDependencyManifest,
+		`path: "/accounts/{{ stream_partition.account }}/conversations", http_method: GET}`,
+		`path: "/accounts/{{ stream_partition.account }}/conversations", http_method: GET, request_parameters: {seen: "{{ stream_state.get('states', []) | length }}"}}`, 1)
+	if manifest == nestedDependencyManifest {
+		t.Fatal("no request_parameters added")
+	}
+	if src, err = New([]byte(manifest)); err != nil {
+		t.Fatal(err)
+	}
+	if !parentOf(src).templatesReadState {
+		t.Error("the conversations' request_parameters read stream_state")
+	}
+	if parentOf(src).router.(*substreamRouter).parents[0].stream.templatesReadState {
+		t.Error("the accounts' templates do not read stream_state: the conversations' do")
+	}
+	run := runFeature(t, manifest, `{"start": "2024-01-01T00:00:00Z"}`, "", manyAccountsAPI(3))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "requests", accountRequests(run.requests), []string{
+		"GET /accounts?since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/1/conversations?seen=0&since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/2/conversations?seen=1&since=2024-01-01T00%3A00%3A00Z",
+		"GET /accounts/3/conversations?seen=2&since=2024-01-01T00%3A00%3A00Z"})
+}

@@ -852,7 +852,10 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 		sr := &sliceRead{stream: parent.name, slice: slice, state: interpolation.NewDict(0), options: parent.sliceOptions(slice)}
 		if lc != nil {
 			sr.state = lc.state()
-			if pp != nil {
+			if pp != nil && parent.templatesReadState {
+				// The state of every partition, built for each slice
+				// only when a template can see it (the slices of n
+				// partitions otherwise built n states of n).
 				sr.state = pp.state()
 			}
 			if parent.cursor.dataFeed {
