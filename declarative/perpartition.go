@@ -422,7 +422,9 @@ func (p *perPartitionRun) stateLocked() ([]byte, error) {
 		enc[0] = ','
 		p.tail = enc
 	}
-	b := make([]byte, 0, p.size)
+	// Room for the last state and a few more partitions: a state grows
+	// by a partition's entry at a time.
+	b := make([]byte, 0, p.size+p.size/16+512)
 	if p.useGlobal {
 		b = append(b, `{"use_global_cursor":true`...)
 	} else {
