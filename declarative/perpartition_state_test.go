@@ -111,6 +111,39 @@ func BenchmarkPartitionedParentState(b *testing.B) {
 	}
 }
 
+// BenchmarkPartitionedParentStateFromState is the read after
+// BenchmarkPartitionedParentState's, from the state it ended with: each of
+// the child's states also carries the parent's state, of n partitions, as
+// its parent_state.
+func BenchmarkPartitionedParentStateFromState(b *testing.B) {
+	for _, n := range []int{1000, 4000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			api := partitionsAPI(n)
+			var final json.RawMessage
+			readPartitioned(b, api, "", func(m *protocol.Message) error {
+				if m.State != nil && m.State.Stream != nil {
+					final = m.State.Stream.StreamState
+				}
+				return nil
+			})
+			state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": ` + string(final) + `}}]`
+			b.ResetTimer()
+			var stateBytes, states int64
+			for i := 0; i < b.N; i++ {
+				readPartitioned(b, api, state, func(m *protocol.Message) error {
+					if m.State != nil && m.State.Stream != nil {
+						stateBytes += int64(len(m.State.Stream.StreamState))
+						states++
+					}
+					return nil
+				})
+			}
+			b.ReportMetric(float64(stateBytes)/float64(b.N)/1e6, "state-MB/read")
+			b.ReportMetric(float64(states)/float64(b.N), "states/read")
+		})
+	}
+}
+
 // dictStateLocked is perPartitionRun's state as the engine built it
 // before the partitions' entries were cached: a dict of every partition's
 // state, rebuilt after each window. Encoded, it is what stateLocked
