@@ -20,6 +20,9 @@ type builder struct {
 	// parents are the names of streams other streams read as parents;
 	// their requesters cache responses, as the CDK sets use_cache on them.
 	parents map[string]bool
+	// mentionsState is set when a template compiled since the stream
+	// being built began mentions stream_state.
+	mentionsState bool
 }
 
 // parentNames lists the streams read as parents of a partition router.
@@ -61,6 +64,9 @@ func (b *builder) compile(src string, params *dict) (*tmpl, error) {
 	s, err := interpolation.NewString(src, "")
 	if err != nil {
 		return nil, fmt.Errorf("template %q: %w", src, err)
+	}
+	if strings.Contains(src, "stream_state") {
+		b.mentionsState = true
 	}
 	return &tmpl{src: src, s: s, params: params}, nil
 }
@@ -174,6 +180,14 @@ func (b *builder) buildStreams(root *manifest.Map, unsupported []manifest.Compon
 // unsupported components, only what the catalog needs is built.
 func (b *builder) stream(n *manifest.Map, path string, unsupported []manifest.Component, level int) (*stream, error) {
 	st := &stream{name: n.String("name"), path: path, unsupported: unsupported}
+	// The templates of the stream's own components, not those of its
+	// parents (built below, each a stream of its own).
+	outer := b.mentionsState
+	b.mentionsState = false
+	defer func() {
+		st.templatesReadState = b.mentionsState
+		b.mentionsState = outer
+	}()
 	pk, err := primaryKey(mustGet(n, "primary_key"))
 	if err != nil {
 		return nil, err

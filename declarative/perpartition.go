@@ -52,6 +52,16 @@ type perPartitionRun struct {
 	lookback    int64
 	parentState value
 	useGlobal   bool
+	// tail is the state's JSON after its "states" list: from the comma
+	// before "state" (or "lookback_window") to the closing brace; nil
+	// until encoded, and again when global, lookback or parentState
+	// change (finalState). With each partition's cached entry, it makes a
+	// state after a window cost about the bytes it is, not the encoding
+	// of every partition again.
+	tail []byte
+	// size is the length of the last state built, the next one's
+	// capacity.
+	size int
 }
 
 // partitionCursor is the cursor of one partition.
@@ -60,6 +70,11 @@ type partitionCursor struct {
 	run       *cursorRun
 	pending   int
 	generated bool
+	// enc is the partition's entry of the state's "states" list as JSON,
+	// {"partition": ..., "cursor": ...}; nil until encoded, and again
+	// when a window of the partition closes (its cursor's state changes
+	// nowhere else).
+	enc []byte
 }
 
 func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*perPartitionRun, error) {
@@ -326,14 +341,19 @@ func (p *perPartitionRun) handOut(e *partitionCursor, last bool) {
 	p.mu.Unlock()
 }
 
-// closeWindow records a read window and returns the state to emit (nil
-// when the global cursor is used).
-func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) (*dict, error) {
+// closeWindow records a read window and returns the state to emit, as
+// JSON (nil when the global cursor is used, or when the state does not
+// encode: no state is emitted then, as none was when the encoder failed on
+// the state built as a dict).
+func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// Under p.mu, so that no state built meanwhile pairs the partition's
+	// moved cursor with its old cached entry.
 	if _, err := e.run.closeWindow(w, n); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	e.enc = nil
 	e.pending--
 	p.pending--
 	if e.generated && e.pending == 0 {
@@ -350,13 +370,17 @@ func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) (*
 	if p.useGlobal {
 		return nil, nil
 	}
-	return p.stateLocked(), nil
+	data, err := p.stateLocked()
+	if err != nil {
+		return nil, nil
+	}
+	return data, nil
 }
 
-// finalState is the state emitted when the stream is done; the global
-// cursor and lookback advance only when every partition was read to the
-// end.
-func (p *perPartitionRun) finalState() *dict {
+// finalState is the state emitted when the stream is done, as JSON; the
+// global cursor and lookback advance only when every partition was read
+// to the end.
+func (p *perPartitionRun) finalState() ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pending == 0 {
@@ -366,33 +390,65 @@ func (p *perPartitionRun) finalState() *dict {
 		if p.parents != nil {
 			p.parentState = p.parents.state()
 		}
+		p.tail = nil
 	}
 	return p.stateLocked()
 }
 
-func (p *perPartitionRun) stateLocked() *dict {
-	out := interpolation.NewDict(5)
-	out.Set("use_global_cursor", p.useGlobal)
-	if !p.useGlobal {
-		var states []value
-		for _, k := range p.order {
+// stateLocked is the state as JSON, the encoding of
+//
+//	{"use_global_cursor": ..., "states": [...], "state": ...,
+//	 "lookback_window": ..., "parent_state": ...}
+//
+// ("states" only while the cursor is per partition, "state" when the
+// global state is not empty, "parent_state" when there is one), written
+// from the cached entries of the partitions and the cached tail,
+// encoding only what changed since the last state.
+func (p *perPartitionRun) stateLocked() ([]byte, error) {
+	if p.tail == nil {
+		rest := interpolation.NewDict(3)
+		if p.global != nil && p.global.Len() > 0 {
+			rest.Set("state", interpolation.Copy(p.global))
+		}
+		rest.Set("lookback_window", p.lookback)
+		if p.parentState != nil {
+			rest.Set("parent_state", p.parentState)
+		}
+		enc, err := encodeJSON(rest)
+		if err != nil {
+			return nil, err
+		}
+		// {"state":...} → ,"state":...}
+		enc[0] = ','
+		p.tail = enc
+	}
+	// Room for the last state and a few more partitions: a state grows
+	// by a partition's entry at a time.
+	b := make([]byte, 0, p.size+p.size/16+512)
+	if p.useGlobal {
+		b = append(b, `{"use_global_cursor":true`...)
+	} else {
+		b = append(b, `{"use_global_cursor":false,"states":[`...)
+		for i, k := range p.order {
 			e := p.entries[k]
-			s := interpolation.NewDict(2)
-			s.Set("partition", interpolation.Copy(e.partition))
-			s.Set("cursor", e.run.state())
-			states = append(states, s)
+			if e.enc == nil {
+				s := interpolation.NewDict(2)
+				s.Set("partition", e.partition)
+				s.Set("cursor", e.run.state())
+				enc, err := encodeJSON(s)
+				if err != nil {
+					return nil, err
+				}
+				e.enc = enc
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, e.enc...)
 		}
-		if states == nil {
-			states = []value{}
-		}
-		out.Set("states", states)
+		b = append(b, ']')
 	}
-	if p.global != nil && p.global.Len() > 0 {
-		out.Set("state", interpolation.Copy(p.global))
-	}
-	out.Set("lookback_window", p.lookback)
-	if p.parentState != nil {
-		out.Set("parent_state", p.parentState)
-	}
-	return out
+	b = append(b, p.tail...)
+	p.size = len(b)
+	return b, nil
 }

@@ -286,6 +286,11 @@ func (rc *readContext) state(stream string, st value) error {
 	if err != nil {
 		return err
 	}
+	return rc.stateJSON(stream, data)
+}
+
+// stateJSON emits a stream's state given as JSON.
+func (rc *readContext) stateJSON(stream string, data []byte) error {
 	rc.emitMu.Lock()
 	defer rc.emitMu.Unlock()
 	n := float64(rc.counts[stream])
@@ -710,7 +715,7 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 			return
 		}
 		if state != nil {
-			r.rc.state(st.name, state)
+			r.rc.stateJSON(st.name, state)
 		}
 		return
 	}
@@ -749,18 +754,22 @@ func (r *reader) finishStream(run *streamRun) error {
 	run.done = true
 	failed := run.failed
 	run.mu.Unlock()
-	var st value
+	var data []byte
+	var err error
 	switch {
 	case run.pp != nil:
-		st = run.pp.finalState()
+		data, err = run.pp.finalState()
 	case run.cursor != nil:
-		st = run.cursor.state()
+		data, err = encodeJSON(run.cursor.state())
 	default:
 		d := interpolation.NewDict(1)
 		d.Set("__ab_no_cursor_state_message", true)
-		st = d
+		data, err = encodeJSON(d)
 	}
-	if err := r.rc.state(run.st.name, st); err != nil {
+	if err == nil {
+		err = r.rc.stateJSON(run.st.name, data)
+	}
+	if err != nil {
 		return err
 	}
 	status := protocol.StatusComplete
@@ -843,7 +852,10 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 		sr := &sliceRead{stream: parent.name, slice: slice, state: interpolation.NewDict(0), options: parent.sliceOptions(slice)}
 		if lc != nil {
 			sr.state = lc.state()
-			if pp != nil {
+			if pp != nil && parent.templatesReadState {
+				// The state of every partition, built for each slice
+				// only when a template can see it (the slices of n
+				// partitions otherwise built n states of n).
 				sr.state = pp.state()
 			}
 			if parent.cursor.dataFeed {

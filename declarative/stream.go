@@ -24,6 +24,11 @@ type stream struct {
 	// synchronous is set when the CDK would not read the stream with its
 	// concurrent engine (a template reads stream_state).
 	synchronous bool
+	// templatesReadState is set when a template of the stream's own
+	// components mentions stream_state (synchronous looks at fewer, as
+	// the CDK's test): a parent's state is built for its templates only
+	// then.
+	templatesReadState bool
 }
 
 // cursorFieldName is the cursor field for the catalog.
