@@ -841,6 +841,15 @@ func (t *txn) Rollback(context.Context) error {
 // load; a value that was present but did not convert is NULL in its column
 // and listed in _airbyte_meta.changes with reason DESTINATION_TYPECAST_ERROR,
 // after any changes the source itself reported.
+//
+// A small batch's INSERT costs what DuckDB spends on the statement, not on
+// its rows, and that does not grow with the tables (see
+// BenchmarkInsertManyTables). Measured on 2 cores, 3 records of 3 fields:
+// 3.7 ms in a database of 100 tables, 3.9 ms of 1,000, 4.8 ms of 3,000,
+// whether the transaction wrote into 100 tables before or 1,000; the same
+// INSERT prepared once and run again took 1.8 ms instead of 3.6, so half
+// is parsing, binding and planning. A load into many small streams pays it
+// once per stream.
 func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
 	bt := cb.(*batch)
 	if err := bt.flush(); err != nil {
