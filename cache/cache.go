@@ -599,10 +599,20 @@ func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) 
 
 // PutStates stores several states in one transaction, each as PutState
 // stores it: a destination's Write commits the states its destination
-// echoed in groups. Which kind survives when states holds both a
-// whole-source state and STREAM states of one source is not defined; give
-// it one kind at a time.
+// echoed in groups. Each replaces the states of the other kind, so a
+// whole-source state and STREAM states of one source and destination are
+// refused together, with nothing stored: which one should survive depends
+// on the order they came in, which a map does not keep. Store them in
+// separate calls, in that order.
 func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.State) error {
+	whole := map[StateKey]bool{} // source and destination: holds a whole-source state
+	for k := range states {
+		sd := StateKey{Source: k.Source, Destination: k.Destination}
+		if seen, ok := whole[sd]; ok && seen != (k.Stream == "") {
+			return fmt.Errorf("cache: PutStates got a whole-source state and STREAM states of source %q (destination %q) together; store the kinds in separate calls, in the order they came", k.Source, k.Destination)
+		}
+		whole[sd] = k.Stream == ""
+	}
 	tx, err := c.b.Begin(ctx)
 	if err != nil {
 		return err
