@@ -618,10 +618,8 @@ func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.Sta
 		return err
 	}
 	defer tx.Rollback(ctx)
-	for k, st := range states {
-		if err := c.putState(ctx, tx, k, st); err != nil {
-			return err
-		}
+	if err := c.putStates(ctx, tx, states); err != nil {
+		return err
 	}
 	return tx.Commit(ctx)
 }

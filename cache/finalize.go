@@ -49,6 +49,9 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 	defer func() { tx.Rollback(ctx) }() // the transaction open at the end
 	mem, _ := c.b.(backend.TxMemory)
 	var held int64 // what the deletes of this transaction hold
+	// The merge tables whose watermarks this transaction clears, together
+	// and before it commits: each with its delete.
+	var cleared []string
 	for _, p := range plans {
 		t := &p.table
 		switch p.strategy {
@@ -57,11 +60,14 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 				if mem != nil {
 					cost := mem.TxTableMemory(t)
 					if held > 0 && held+cost > mem.TxMemoryBudget() {
+						if err := c.clearWatermarks(ctx, tx, cleared); err != nil {
+							return err
+						}
 						next, err := c.commitEarly(ctx, tx, mem)
 						if err != nil {
 							return err
 						}
-						tx, held = next, 0
+						tx, held, cleared = next, 0, cleared[:0]
 					}
 					held += cost
 				}
@@ -69,9 +75,7 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 					return fmt.Errorf("deduplicating stream %q: %w", t.Stream, err)
 				}
 			}
-			if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET dedupe_from = NULL WHERE table_name = ?`), t.Name); err != nil {
-				return err
-			}
+			cleared = append(cleared, t.Name)
 		case StrategyReplace:
 			if p.swap {
 				// Counted before the swap can commit and after it has:
@@ -97,10 +101,11 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 			}
 		}
 	}
-	for k, st := range states {
-		if err := c.putState(ctx, tx, k, st); err != nil {
-			return err
-		}
+	if err := c.clearWatermarks(ctx, tx, cleared); err != nil {
+		return err
+	}
+	if err := c.putStates(ctx, tx, states); err != nil {
+		return err
 	}
 	return tx.Commit(ctx)
 }

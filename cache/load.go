@@ -562,10 +562,8 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 	if !ch.commit {
 		return nil
 	}
-	for k, st := range w.pending {
-		if err := w.c.putState(ctx, w.tx, k, st); err != nil {
-			return err
-		}
+	if err := w.c.putStates(ctx, w.tx, w.pending); err != nil {
+		return err
 	}
 	err := w.tx.Commit(ctx)
 	w.tx = nil

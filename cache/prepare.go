@@ -94,9 +94,9 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 		} else if err := c.evolveTable(ctx, tx, &p.table, existing[p.table.Name]); err != nil {
 			return err
 		}
-		if err := c.recordStream(ctx, tx, p, source); err != nil {
-			return err
-		}
+	}
+	if err := c.recordStreams(ctx, tx, source, plans); err != nil {
+		return err
 	}
 	return tx.Commit(ctx)
 }
@@ -221,10 +221,17 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 	if len(fresh) == 0 {
 		return nil
 	}
-	claim := c.rebind(`INSERT INTO ` + c.qual(streamsTable) + ` (table_name, stream_name, source_name) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(streamsTable) + ` WHERE table_name = ?)`)
 	claimAll := func() error {
-		return c.eachInDDL(ctx, fresh, func(tx backend.Tx, t *backend.Table) error {
-			return tx.Exec(ctx, claim, t.Name, t.Stream, source, t.Name)
+		return c.inDDL(ctx, func() error {
+			tx, err := c.beginDDL(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			if err := c.insertStreams(ctx, tx, source, fresh); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
 		})
 	}
 	// Without a DDL lock (DuckDB), another source's claim of a table can
@@ -420,26 +427,6 @@ func (c *Cache) evolveTable(ctx context.Context, tx backend.Tx, t *backend.Table
 		}
 	}
 	return nil
-}
-
-// recordStream notes a stream's table in _airbyte_streams with the
-// bookkeeping a killed load needs: the staging table of a replace, the
-// watermark of a merge.
-func (c *Cache) recordStream(ctx context.Context, tx backend.Tx, p *streamPlan, source string) error {
-	t := &p.table
-	var staging, dedupe any // NULL: dedupe_from is kept
-	if p.strategy == StrategyReplace {
-		staging = p.target
-	}
-	if p.strategy == StrategyMerge {
-		dedupe = p.dedupeFrom
-	}
-	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(streamsTable)+` (table_name, stream_name, source_name) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM `+c.qual(streamsTable)+` WHERE table_name = ?)`),
-		t.Name, t.Stream, source, t.Name); err != nil {
-		return err
-	}
-	return tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET stream_name = ?, source_name = ?, dedupe_from = COALESCE(?, dedupe_from), staging_table = ?, updated_at = CURRENT_TIMESTAMP WHERE table_name = ?`),
-		t.Stream, source, dedupe, staging, t.Name)
 }
 
 // adoptColumnTypes gives the columns of every plan that writes into an

@@ -112,6 +112,7 @@ func Run(t *testing.T, open Opener) {
 		{"a source that changes its kind of state", testStateKindChanges},
 		{"states of both kinds that an earlier version left", testStatesOfBothKindsLeft},
 		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
+		{"many states at once", testManyStatesAtOnce},
 		{"schema evolution", testSchemaEvolution},
 		{"a member given twice", testAMemberGivenTwice},
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
@@ -1156,4 +1157,45 @@ func testStatesOfBothKindsLeft(t *testing.T, open Opener) {
 	put("users", "STREAM", stream, "2026-02-01 00:00:00+00")
 	put("", "GLOBAL", global, "2026-03-01 00:00:00+00")
 	want("STREAM, then GLOBAL", "["+global+"]")
+}
+
+// testManyStatesAtOnce: PutStates of more STREAM states than one
+// statement of the cache carries stores them all, replaces the whole-source
+// state of their source and destination, and leaves other destinations'
+// states alone.
+func testManyStatesAtOnce(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	const n = 2_500
+	key := func(dest, stream string) cache.StateKey {
+		return cache.StateKey{Source: "src", Destination: dest, Stream: stream}
+	}
+	if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{
+		key("dst", ""):      LegacyState(`{"old":1}`).State,
+		key("other", "s00"): StreamState("s00", `{"kept":1}`).State,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	states := map[cache.StateKey]*protocol.State{}
+	for i := range n {
+		name := fmt.Sprintf("s%02d", i)
+		states[key("dst", name)] = StreamState(name, fmt.Sprintf(`{"c":%d}`, i)).State
+	}
+	if err := c.PutStates(ctx, states); err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "states per destination", Strings(t, c, `SELECT destination_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY destination_name ORDER BY destination_name`),
+		[]string{fmt.Sprintf("dst %d", n), "other 1"})
+	for _, i := range []int{0, 999, 1000, n - 1} {
+		name := fmt.Sprintf("s%02d", i)
+		if st, err := c.State(ctx, key("dst", name)); err != nil || st == nil || string(st.Stream.StreamState) != fmt.Sprintf(`{"c":%d}`, i) {
+			t.Fatalf("state of %s: %+v (%v)", name, st, err)
+		}
+	}
+	if st, err := c.State(ctx, key("dst", "")); err != nil || st != nil {
+		t.Fatalf("the LEGACY state outlived %d STREAM states: %+v (%v)", n, st, err)
+	}
+	if st, err := c.State(ctx, key("other", "s00")); err != nil || st == nil || string(st.Stream.StreamState) != `{"kept":1}` {
+		t.Fatalf("another destination's state: %+v (%v)", st, err)
+	}
 }
