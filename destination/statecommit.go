@@ -64,23 +64,18 @@ func newStateCommitter(ctx context.Context, commit func(context.Context, map[cac
 
 func newStateCommitterGrace(ctx context.Context, commit func(context.Context, map[cache.StateKey]*protocol.State) error, grace time.Duration) *stateCommitter {
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	var mu sync.Mutex
-	var timer *time.Timer
-	stopAfter := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		timer = time.AfterFunc(grace, func() {
+	stopAfter := context.AfterFunc(ctx, func() { // on its own goroutine
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
 			cancel(fmt.Errorf("the write was cancelled and its state commit did not end within %s: %w", grace, context.Cause(ctx)))
-		})
+		case <-cctx.Done(): // the committer closed
+		}
 	})
 	sc := &stateCommitter{ctx: cctx, commit: commit, done: make(chan struct{}), pending: map[cache.StateKey]*protocol.State{}}
 	sc.stop = func() {
 		stopAfter()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
 		cancel(nil)
 	}
 	sc.cond = sync.NewCond(&sc.mu)
