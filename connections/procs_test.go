@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -80,44 +78,18 @@ func TestApplyChild(t *testing.T) {
 // both declarations afterwards has nothing to do (the secrets compare).
 func TestTwoProcessesApplyOneStateFile(t *testing.T) {
 	e := setup(t)
-	type child struct {
-		cmd    *exec.Cmd
-		stdin  io.WriteCloser
-		out    testenv.Buffer
-		copied chan struct{}
-	}
-	var children []*child
+	var children []*testenv.Child
 	for _, decl := range []string{teamHarvest, teamWarehouse} {
-		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestApplyChild$", "-test.v"), copied: make(chan struct{})}
-		c.cmd.Env = append(os.Environ(), "CONNECTIONS_CHILD_DECL="+decl, "CONNECTIONS_CHILD_URL="+e.srv.URL,
-			"CONNECTIONS_CHILD_WORKSPACE="+e.srv.WorkspaceID, "CONNECTIONS_CHILD_STATE="+e.state)
-		c.cmd.Stderr = &c.out
-		stdout, err := c.cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
 		// Both plan before either applies.
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() && sc.Text() != "planned" {
-			io.WriteString(&c.out, sc.Text()+"\n")
-		}
-		go func() { io.Copy(&c.out, stdout); close(c.copied) }()
-		children = append(children, c)
+		children = append(children, testenv.StartChild(t, "TestApplyChild", "planned", "CONNECTIONS_CHILD_DECL="+decl,
+			"CONNECTIONS_CHILD_URL="+e.srv.URL, "CONNECTIONS_CHILD_WORKSPACE="+e.srv.WorkspaceID, "CONNECTIONS_CHILD_STATE="+e.state))
 	}
 	for _, c := range children {
-		io.WriteString(c.stdin, "apply\n")
+		c.Send("apply")
 	}
 	for _, c := range children {
-		<-c.copied
-		if err := c.cmd.Wait(); err != nil {
-			t.Fatalf("an apply process: %v\n%s", err, c.out.String())
+		if err := c.Wait(); err != nil {
+			t.Fatalf("an apply process: %v\n%s", err, c.Output())
 		}
 	}
 	both := e.reconciler(t, teamHarvest+teamWarehouse)

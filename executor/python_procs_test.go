@@ -57,47 +57,22 @@ func TestPythonInstallFromProcesses(t *testing.T) {
 	t.Parallel()
 	testenv.NeedPython(t)
 	root, pkg := t.TempDir(), testenv.PythonPackage(t, "0.1.0")
-	type child struct {
-		cmd      *exec.Cmd
-		stdin    io.WriteCloser
-		out, err strings.Builder // stdout, stderr
-		copied   chan struct{}
-	}
-	children := make([]*child, 3)
+	children := make([]*testenv.Child, 3)
 	for i := range children {
-		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$", "-test.v"), copied: make(chan struct{})}
-		c.cmd.Env = append(os.Environ(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+pkg)
-		c.cmd.Stderr = &c.err
-		stdout, err := c.cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() && sc.Text() != "ready" {
-			c.out.WriteString(sc.Text() + "\n")
-		}
-		go func() { io.Copy(&c.out, stdout); close(c.copied) }()
-		children[i] = c
+		children[i] = testenv.StartChild(t, "TestPythonInstallChild", "ready", "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+pkg)
 	}
 	for _, c := range children {
-		io.WriteString(c.stdin, "go\n")
+		c.Send("go")
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(children))
 	for i, c := range children {
-		wg.Go(func() { <-c.copied; errs[i] = c.cmd.Wait() })
+		wg.Go(func() { errs[i] = c.Wait() })
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Errorf("process %d: %v\n%s%s", i, err, children[i].out.String(), children[i].err.String())
+			t.Errorf("process %d: %v\n%s", i, err, children[i].Output())
 		}
 	}
 }
