@@ -29,8 +29,8 @@
 // a terminal, a plain line every few seconds elsewhere — and end with one
 // summary line there (records, time, rate); --no-progress turns all of it off
 // and NO_LIVE_PROGRESS keeps only the summary line. Where the locale
-// (LC_ALL, LC_CTYPE, LANG) is not UTF-8 these lines are ASCII, and a
-// terminal whose TERM is dumb gets plain lines. stdout is for scripts:
+// (LC_ALL, LC_CTYPE, LANG) is not UTF-8 these lines, goab's errors and its
+// warnings are ASCII, and a terminal whose TERM is dumb gets plain lines. stdout is for scripts:
 // read prints only a table there, one row per stream read (STREAM, RECORDS
 // LOADED, ROWS IN TABLE, TABLE), and sync one per stream written (STREAM,
 // RECORDS SENT, CONFIRMED).
@@ -121,10 +121,24 @@ type env struct {
 // masked records to stderr at GOAB_LOG_LEVEL, erasing the live progress
 // line first (progress.LogWriter) so that a warning never runs on from it.
 func newEnv(stdout, stderr io.Writer) *env {
+	ascii := !termsafe.Unicode(os.Getenv)
+	logs := progress.LogWriter(stderr)
+	if ascii {
+		logs = termsafe.ASCIIWriter(logs)
+	}
 	conns := goairbyte.NewEnvironment()
-	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(progress.LogWriter(stderr),
+	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(logs,
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
-	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: !termsafe.Unicode(os.Getenv)}
+	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: ascii}
+}
+
+// reports is where report writes: stderr, in ASCII where the terminal's
+// locale is not UTF-8.
+func (e *env) reports() io.Writer {
+	if e.ascii {
+		return termsafe.ASCIIWriter(e.stderr)
+	}
+	return e.stderr
 }
 
 // printJSON writes the JSON text b to stdout with the characters a
@@ -167,7 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 && name == "help" {
 			if c := lookup(args[1]); c != nil {
-				return report(stderr, "goab "+c.name, out.quiet(c.run(ctx, c, e, []string{"--help"})))
+				return report(e.reports(), "goab "+c.name, out.quiet(c.run(ctx, c, e, []string{"--help"})))
 			}
 		}
 		printMainUsage(stdout)
@@ -177,9 +191,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c := lookup(name)
 	if c == nil {
-		return report(stderr, "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
+		return report(e.reports(), "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
-	return report(stderr, "goab "+c.name, out.quiet(cliAdvice("", needsConfig(c.name, c.run(ctx, c, e, args[1:])))))
+	return report(e.reports(), "goab "+c.name, out.quiet(cliAdvice("", needsConfig(c.name, c.run(ctx, c, e, args[1:])))))
 }
 
 // needsConfig turns the library's "no config set", whose advice is for Go
@@ -252,7 +266,7 @@ func printMainUsage(w io.Writer) {
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
 		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads (a --version must match the metadata.yaml beside the manifest)\n"+
 		"  NO_LIVE_PROGRESS        set: no live progress line\n"+
-		"  LC_ALL, LC_CTYPE, LANG  the first set decides the charset: not UTF-8 (or TERM=dumb) makes the progress line ASCII\n"+
+		"  LC_ALL, LC_CTYPE, LANG  the first set decides the charset: not UTF-8 (or TERM=dumb) makes the progress line and errors ASCII\n"+
 		"\nConnector logs:\n%s\n", wrap(logsHelp(), 100, "  "))
 }
 

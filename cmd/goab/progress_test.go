@@ -176,3 +176,40 @@ func TestTerminalOutputFollowsTheLocale(t *testing.T) {
 		})
 	}
 }
+
+// In a locale that is not UTF-8, goab's error paragraph and its warnings are
+// ASCII too: the library's own "…" (where it cuts a connector's long
+// message) reads "...". The connector's words pass as they came. In a UTF-8
+// locale the "…" stays.
+func TestErrorsFollowTheLocale(t *testing.T) {
+	long := strings.Repeat("x", 10<<10)
+	script := filepath.Join(t.TempDir(), "long-error")
+	trace := `{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"the API said: ` + long + `","failure_type":"system_error"}}}`
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho '"+trace+"'\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		locale  string
+		unicode bool
+	}{{"LC_ALL=C", false}, {"LC_ALL=C.UTF-8", true}} {
+		t.Run(tc.locale, func(t *testing.T) {
+			r := goab(t, []string{tc.locale, "GOAB_LOG_LEVEL=warn"}, "records", "long-error", "--local-executable", script, "--config", "{}", "--stream", "items")
+			r.want(t, 1)
+			if !strings.Contains(r.stderr, "the API said: xxx") {
+				t.Fatalf("the test is void: no connector message in the error:\n%.500s", r.stderr)
+			}
+			if !tc.unicode {
+				if i := strings.IndexFunc(r.stderr, func(r rune) bool { return r > 0x7e }); i >= 0 {
+					t.Fatalf("%q beyond ASCII in the error:\n%.300s", r.stderr[i:min(len(r.stderr), i+40)], r.stderr[max(0, i-100):])
+				}
+				if !strings.Contains(r.stderr, "x... (") {
+					t.Errorf("no ASCII cut mark in the error:\n%.300s", r.stderr[len(r.stderr)-300:])
+				}
+				return
+			}
+			if !strings.Contains(r.stderr, "x… (") {
+				t.Errorf("no cut mark in the error:\n%.300s", r.stderr[len(r.stderr)-300:])
+			}
+		})
+	}
+}

@@ -1,6 +1,9 @@
 package termsafe
 
-import "strings"
+import (
+	"io"
+	"strings"
+)
 
 // Unicode reports whether a terminal started in the environment getenv
 // reads (os.Getenv, or a test's map) shows characters beyond ASCII, such as
@@ -30,4 +33,32 @@ func Unicode(getenv func(string) string) bool {
 	charset, _, _ = strings.Cut(charset, "@")
 	charset = strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(charset))
 	return charset == "utf8"
+}
+
+// asciiGlyphs maps the characters beyond ASCII that goairbyte's own
+// messages use to what a terminal that is not UTF-8 can show.
+var asciiGlyphs = strings.NewReplacer("…", "...", "×", "x", "→", "->")
+
+// ASCIIWriter returns a writer that replaces, in everything written to it,
+// the few characters beyond ASCII of goairbyte's own messages ("…" where a
+// long text is cut, "×", "→") by ASCII ones, for a terminal whose locale is
+// not UTF-8 (see Unicode). Other text, a connector's words among it, is
+// written as it came. Each Write is replaced on its own, so write whole
+// records or paragraphs (log/slog handlers and fmt.Fprintf do).
+func ASCIIWriter(w io.Writer) io.Writer { return asciiWriter{w} }
+
+type asciiWriter struct{ w io.Writer }
+
+// Write writes p with the glyphs replaced, and reports len(p) when all of
+// it was written.
+func (a asciiWriter) Write(p []byte) (int, error) {
+	s := string(p)
+	r := asciiGlyphs.Replace(s)
+	if r == s {
+		return a.w.Write(p)
+	}
+	if _, err := io.WriteString(a.w, r); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -1,6 +1,9 @@
 package termsafe
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestUnicode(t *testing.T) {
 	for _, tc := range []struct {
@@ -30,5 +33,20 @@ func TestUnicode(t *testing.T) {
 		if got := Unicode(func(k string) string { return tc.env[k] }); got != tc.want {
 			t.Errorf("Unicode(%v) = %v, want %v", tc.env, got, tc.want)
 		}
+	}
+}
+
+// ASCIIWriter replaces the library's own glyphs, passes other text as it
+// came (a connector's "é" among it), and reports the length it was given.
+func TestASCIIWriter(t *testing.T) {
+	var b strings.Builder
+	w := ASCIIWriter(&b)
+	for _, in := range []string{"cut… (9 more bytes)\n", "slots: a × b\n", "x → y\n", "café, plain\n"} {
+		if n, err := w.Write([]byte(in)); n != len(in) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", in, n, err)
+		}
+	}
+	if want := "cut... (9 more bytes)\nslots: a x b\nx -> y\ncafé, plain\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
