@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/internal/humanize"
 )
 
 // prepare creates or evolves every table before the first record: new
@@ -153,19 +153,10 @@ func (c *Cache) checkWidths(plans []*streamPlan, existing map[string][]columnInf
 		if n > limit {
 			return fmt.Errorf("cache: stream %q needs a table of %s columns (its properties and the cache's %d), more than the %s the database allows; "+
 				"remove properties from the stream's JSON schema in the configured catalog (the cache stores only the properties declared there), "+
-				"or load the stream into a DuckDB cache, which has no such limit", p.table.Stream, thousands(n), len(internalColumns), thousands(limit))
+				"or load the stream into a DuckDB cache, which has no such limit", p.table.Stream, humanize.Int(int64(n)), len(internalColumns), humanize.Int(int64(limit)))
 		}
 	}
 	return nil
-}
-
-// thousands writes n with a comma between groups of three digits.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // watermarks are the dedupe_from watermarks killed merge loads left, by

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -349,10 +350,13 @@ func (t *streamTracker) observe(msg *protocol.Message) {
 func (t *streamTracker) streamStated(s string) bool { return t.wholeStated || t.stated[s] }
 
 // finish returns an *IncompleteStreamError for the first stream announced
-// and not completed, and logs a warning for streams nothing was said about.
+// and not completed, and logs one warning for the streams nothing was said
+// about.
 func (t *streamTracker) finish(logger interface {
 	Warn(msg string, args ...any)
 }) error {
+	var silent []string
+	defer func() { warnSilent(logger, t.connector, silent) }()
 	for _, s := range t.streams {
 		st, ok := t.status[s]
 		bad := t.malformed[s] + t.malformed[""]
@@ -362,9 +366,31 @@ func (t *streamTracker) finish(logger interface {
 		case ok && st != protocol.StatusComplete:
 			return &IncompleteStreamError{Connector: t.connector, Stream: s, Status: string(st)}
 		case !ok && !t.streamStated(s):
-			logger.Warn("the connector reported neither a status nor a state for the stream; it cannot be told complete",
-				"connector", t.connector, "stream", s)
+			silent = append(silent, s)
 		}
 	}
 	return nil
+}
+
+// maxWarnedStreams is how many streams a warning about many names before it
+// counts the rest: a warning a stream was 3,000 lines for 3,000 streams.
+const maxWarnedStreams = 10
+
+// warnSilent warns, once, that the connector said nothing of these streams.
+func warnSilent(logger interface {
+	Warn(msg string, args ...any)
+}, connector string, streams []string) {
+	switch len(streams) {
+	case 0:
+	case 1:
+		logger.Warn("the connector reported neither a status nor a state for the stream; it cannot be told complete",
+			"connector", connector, "stream", streams[0])
+	default:
+		named := strings.Join(streams[:min(len(streams), maxWarnedStreams)], ", ")
+		if more := len(streams) - maxWarnedStreams; more > 0 {
+			named += " and " + humanize.Int(int64(more)) + " more"
+		}
+		logger.Warn("the connector reported neither a status nor a state for "+humanize.Int(int64(len(streams)))+" streams; they cannot be told complete",
+			"connector", connector, "streams", named)
+	}
 }

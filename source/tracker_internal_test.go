@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/protocol"
@@ -31,5 +32,43 @@ func BenchmarkGlobalStatesManyStreams(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/state")
 		})
+	}
+}
+
+// warnings records what a streamTracker warns.
+type warnings []string
+
+func (w *warnings) Warn(msg string, args ...any) {
+	*w = append(*w, strings.TrimSpace(fmt.Sprintln(append([]any{msg}, args...)...)))
+}
+
+// A connector that says nothing of its streams (neither a status nor a
+// state) gets one warning, whatever their number: with 3,000 streams it
+// was 3,000 lines on the terminal. The warning names the first few and
+// counts them all; of one stream it names that one.
+func TestSilentStreamsWarnOnce(t *testing.T) {
+	for _, tc := range []struct {
+		streams int
+		want    string
+	}{
+		{1, "the connector reported neither a status nor a state for the stream; it cannot be told complete connector source-x stream s0000"},
+		{3, "the connector reported neither a status nor a state for 3 streams; they cannot be told complete connector source-x streams s0000, s0001, s0002"},
+		{3000, "the connector reported neither a status nor a state for 3,000 streams; they cannot be told complete connector source-x streams s0000, s0001, s0002, s0003, s0004, s0005, s0006, s0007, s0008, s0009 and 2,990 more"},
+	} {
+		names := make([]string, tc.streams+1)
+		for i := range names {
+			names[i] = fmt.Sprintf("s%04d", i)
+		}
+		tr := newStreamTracker("source-x", names)
+		// The last stream has a state: no warning for it.
+		tr.observe(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+			Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: names[tc.streams]}}}})
+		var w warnings
+		if err := tr.finish(&w); err != nil {
+			t.Fatal(err)
+		}
+		if len(w) != 1 || w[0] != tc.want {
+			t.Errorf("%d silent streams: warnings %q, want one: %q", tc.streams, w, tc.want)
+		}
 	}
 }
