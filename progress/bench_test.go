@@ -78,7 +78,7 @@ func BenchmarkProgressLineManyStreams(b *testing.B) {
 			var size int
 			b.ReportAllocs()
 			for b.Loop() {
-				size = len(snap.progressLine(unicodeGlyphs.sep))
+				size = len(snap.progressLine(unicodeGlyphs.sep, maxLineStreams))
 			}
 			b.ReportMetric(float64(size), "B/line")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/stream")

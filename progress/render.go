@@ -75,12 +75,12 @@ func (r *textRenderer) render(s Snapshot) {
 		return
 	}
 	if r.tty {
-		io.WriteString(r.w, clearLine+r.fit(r.masked(s.progressLine(r.glyphs.sep))))
+		io.WriteString(r.w, clearLine+r.fit(r.liveLine(s)))
 		r.drawn = true
 		return
 	}
 	if s.Elapsed >= r.nextPlain {
-		io.WriteString(r.w, r.masked(s.progressLine(r.glyphs.sep))+"\n")
+		io.WriteString(r.w, r.masked(s.progressLine(r.glyphs.sep, maxLineStreams))+"\n")
 		// Keep to the cadence even when a tick comes late.
 		r.nextPlain = (s.Elapsed/r.plainEvery + 1) * r.plainEvery
 	}
@@ -95,15 +95,49 @@ func (r *textRenderer) masked(line string) string {
 	return termsafe.String(line)
 }
 
+// liveLine is the progress line for the terminal. Where the line counts the
+// streams it leaves out, it names fewer of them until that count and the
+// elapsed time fit the width: on a narrow terminal the count is what tells
+// how much is going on, so it must not be what fit cuts off.
+func (r *textRenderer) liveLine(s Snapshot) string {
+	line := r.masked(s.progressLine(r.glyphs.sep, maxLineStreams))
+	if len(s.Streams) <= maxLineStreams {
+		return line
+	}
+	width := r.width()
+	for most := maxLineStreams - 1; most > 0 && width > 0 && lineColumns(line) > width-1; most-- {
+		line = r.masked(s.progressLine(r.glyphs.sep, most))
+	}
+	return line
+}
+
+// width is the terminal's width in columns, or 0 when it cannot be told.
+func (r *textRenderer) width() int {
+	width, _, err := term.GetSize(r.fd)
+	if err != nil {
+		return 0
+	}
+	return width
+}
+
+// lineColumns is how many columns of a terminal line takes.
+func lineColumns(line string) int {
+	n := 0
+	for _, c := range line {
+		n += columns(c)
+	}
+	return n
+}
+
 // fit cuts line to the terminal's width: a line that wraps cannot be redrawn
 // in place by a carriage return. Columns are counted as terminals count
 // them, since stream names may be in any script: two for East Asian wide
 // characters, none for combining marks.
 func (r *textRenderer) fit(line string) string {
-	width, _, err := term.GetSize(r.fd)
+	width := r.width()
 	ell := r.glyphs.ellipsis
 	ellCols := len([]rune(ell))
-	if err != nil || width <= ellCols {
+	if width <= ellCols {
 		return line
 	}
 	cols, cut := 0, -1

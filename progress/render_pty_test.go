@@ -2,6 +2,7 @@ package progress
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -187,5 +188,23 @@ func TestDumbTerminalGetsPlainLines(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, "Reading source-faker: users 10 rec") {
 		t.Fatalf("output %q, want a plain progress line first", out)
+	}
+}
+
+// With more streams than the live line names, it names fewer on a narrow
+// terminal rather than let the cut take the count of the others and the
+// elapsed time: on 100 columns, one stream of twenty, then the count.
+func TestRendererOnTerminalKeepsTheCount(t *testing.T) {
+	t.Setenv("NO_LIVE_PROGRESS", "")
+	tty, wait := ptyOutput(t, 100)
+	h := newHarness(t, OpRead, "source-faker", WithOutput(tty))
+	for i := range 20 {
+		h.tr.Stream(fmt.Sprintf("s%02d", i)).Read(1000, 1000)
+	}
+	h.tick(t, time.Second)
+	h.tr.Finish(nil)
+	live := strings.Split(wait(), clearLine)[1]
+	if want := "Reading source-faker: s00 1,000 rec (1,000 rec/s, 0.0 MB/s) · +19 more, 0 complete · 1.0 s"; live != want {
+		t.Fatalf("live line on 100 columns\n got  %q\n want %q", live, want)
 	}
 }

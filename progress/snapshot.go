@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -181,13 +181,13 @@ func (s Snapshot) summary() string {
 		verb, noun, prep = "Wrote", "Write", "to"
 	}
 	if s.Err == nil {
-		fmt.Fprintf(&b, "%s %s %s %s %s in %s", verb, commas(n), plural(n, "record"), prep, s.Connector, formatDuration(s.Elapsed, true))
+		fmt.Fprintf(&b, "%s %s %s %s %s in %s", verb, humanize.Int(n), plural(n, "record"), prep, s.Connector, formatDuration(s.Elapsed, true))
 	} else {
 		how := "failed"
 		if errors.Is(s.Err, context.Canceled) || errors.Is(s.Err, context.DeadlineExceeded) {
 			how = "was cancelled"
 		}
-		fmt.Fprintf(&b, "%s %s %s %s after %s: %s %s", noun, prep, s.Connector, how, formatDuration(s.Elapsed, true), commas(n), plural(n, "record"))
+		fmt.Fprintf(&b, "%s %s %s %s after %s: %s %s", noun, prep, s.Connector, how, formatDuration(s.Elapsed, true), humanize.Int(n), plural(n, "record"))
 		if s.Operation == OpWrite {
 			b.WriteString(" written")
 		}
@@ -200,30 +200,38 @@ func (s Snapshot) summary() string {
 		}
 	}
 	if s.Operation == OpWrite {
-		rate = append(rate, commas(s.Total.RecordsConfirmed)+" confirmed")
+		rate = append(rate, humanize.Int(s.Total.RecordsConfirmed)+" confirmed")
 	}
 	if len(rate) > 0 {
 		b.WriteString(" (" + strings.Join(rate, ", ") + ")")
 	}
 	for i, st := range s.Streams {
+		if i == maxSummaryStreams {
+			b.WriteString(", +" + humanize.Int(int64(len(s.Streams)-i)) + " more")
+			break
+		}
 		if i == 0 {
 			b.WriteString(": ")
 		} else {
 			b.WriteString(", ")
 		}
-		b.WriteString(st.Name + " " + commas(st.count(s.Operation)))
+		b.WriteString(st.Name + " " + humanize.Int(st.count(s.Operation)))
 	}
 	if m := s.Total.MalformedLines; m > 0 {
-		fmt.Fprintf(&b, "; %s %s did not parse and %s left out", commas(m), plural(m, "protocol line"), map[bool]string{true: "was", false: "were"}[m == 1])
+		fmt.Fprintf(&b, "; %s %s did not parse and %s left out", humanize.Int(m), plural(m, "protocol line"), map[bool]string{true: "was", false: "were"}[m == 1])
 	}
 	return b.String()
 }
 
 // maxLineStreams bounds the streams the live line names: with 10,000
 // streams, naming them all made a 190 KB line every tick. Eight fit the
-// terminal widths people use once the line is cut to the width; the
-// summary still names every stream.
+// terminal widths people use once the line is cut to the width.
 const maxLineStreams = 8
+
+// maxSummaryStreams bounds the streams the summary names, in the order they
+// appeared, before it counts the rest: with 3,000 streams, naming them all
+// made a summary of 30,000 columns. Snapshot.Streams has every one.
+const maxSummaryStreams = 10
 
 // progressLine is the line the renderer draws while the operation runs, e.g.
 //
@@ -236,20 +244,21 @@ const maxLineStreams = 8
 //
 //	Reading source-x: s_04 50 rec (1,000 rec/s, 0.1 MB/s) · … · +9,992 more, 5,000 complete · 3.0 s
 //
-// sep goes between the parts: " ·", or " |" in ASCII.
-func (s Snapshot) progressLine(sep string) string {
+// sep goes between the parts: " ·", or " |" in ASCII; most is how many
+// streams it names at most when there are more than that.
+func (s Snapshot) progressLine(sep string, most int) string {
 	var b strings.Builder
 	if s.Operation == OpWrite {
 		b.WriteString("Writing " + s.Connector + ":")
 	} else {
 		b.WriteString("Reading " + s.Connector + ":")
 	}
-	shown := s.lineStreams()
+	shown := s.lineStreams(most)
 	for i, st := range shown {
 		if i > 0 {
 			b.WriteString(sep)
 		}
-		b.WriteString(" " + st.Name + " " + commas(st.count(s.Operation)))
+		b.WriteString(" " + st.Name + " " + humanize.Int(st.count(s.Operation)))
 		active := st.active()
 		if s.Operation == OpWrite {
 			b.WriteString(" written")
@@ -257,7 +266,7 @@ func (s Snapshot) progressLine(sep string) string {
 				b.WriteString(" (" + formatRate(st.RecentRecordsPerSec) + " rec/s)")
 			}
 			if st.RecordsConfirmed > 0 {
-				b.WriteString(", " + commas(st.RecordsConfirmed) + " confirmed")
+				b.WriteString(", " + humanize.Int(st.RecordsConfirmed) + " confirmed")
 			}
 		} else if active {
 			b.WriteString(" rec (" + formatRate(st.RecentRecordsPerSec) + " rec/s, " + formatMB(st.RecentBytesPerSec) + ")")
@@ -273,7 +282,7 @@ func (s Snapshot) progressLine(sep string) string {
 				complete++
 			}
 		}
-		b.WriteString(sep + " +" + commas(int64(more)) + " more, " + commas(int64(complete)) + " complete")
+		b.WriteString(sep + " +" + humanize.Int(int64(more)) + " more, " + humanize.Int(int64(complete)) + " complete")
 	}
 	if len(s.Streams) > 0 {
 		b.WriteString(sep)
@@ -294,11 +303,11 @@ func (st *StreamSnapshot) done() bool {
 }
 
 // lineStreams picks the streams the live line names: all of them up to
-// maxLineStreams; beyond, the running ones (started or receiving records,
-// not ended) first, then those not started, then those ended, keeping the
-// order they appeared in.
-func (s Snapshot) lineStreams() []StreamSnapshot {
-	if len(s.Streams) <= maxLineStreams {
+// most; beyond, the running ones (started or receiving records, not ended)
+// first, then those not started, then those ended, keeping the order they
+// appeared in.
+func (s Snapshot) lineStreams(most int) []StreamSnapshot {
+	if len(s.Streams) <= most {
 		return s.Streams
 	}
 	rank := func(st *StreamSnapshot) int {
@@ -310,8 +319,8 @@ func (s Snapshot) lineStreams() []StreamSnapshot {
 		}
 		return 1
 	}
-	var pick [3][]int // indexes by rank, at most maxLineStreams in all
-	left := maxLineStreams
+	var pick [3][]int // indexes by rank, at most most in all
+	left := most
 	for r := 0; r < 3 && left > 0; r++ {
 		for i := range s.Streams {
 			if rank(&s.Streams[i]) == r {
@@ -338,27 +347,7 @@ func plural(n int64, word string) string {
 	return word + "s"
 }
 
-// commas formats n with thousands separators: 2,000,100.
-func commas(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-func formatRate(perSec float64) string { return commas(int64(math.Round(perSec))) }
+func formatRate(perSec float64) string { return humanize.Int(int64(math.Round(perSec))) }
 
 func formatMB(bytesPerSec float64) string { return fmt.Sprintf("%.1f MB/s", bytesPerSec/1e6) }
 

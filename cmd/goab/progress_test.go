@@ -5,9 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/x/goairbyte/internal/ptytest"
 )
@@ -211,5 +214,97 @@ func TestErrorsFollowTheLocale(t *testing.T) {
 				t.Errorf("no cut mark in the error:\n%.300s", r.stderr[len(r.stderr)-300:])
 			}
 		})
+	}
+}
+
+// manyStreamsConnector writes a shell connector with n streams, s_0001 to
+// s_n, that reads one record from each, pausing a moment every n/5 streams
+// so that the live line is drawn while thousands of streams are open.
+func manyStreamsConnector(t *testing.T, n int) string {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "many-streams")
+	body := `#!/bin/sh
+n=` + strconv.Itoa(n) + `
+case "$1" in
+spec) echo '{"type":"SPEC","spec":{"connectionSpecification":{"type":"object","properties":{}}}}' ;;
+check) echo '{"type":"CONNECTION_STATUS","connectionStatus":{"status":"SUCCEEDED"}}' ;;
+discover)
+  printf '{"type":"CATALOG","catalog":{"streams":['
+  i=1
+  while [ $i -le $n ]; do
+    [ $i -gt 1 ] && printf ','
+    printf '{"name":"s_%04d","json_schema":{"type":"object","properties":{"id":{"type":"integer"}}},"supported_sync_modes":["full_refresh"]}' $i
+    i=$((i+1))
+  done
+  printf ']}}\n' ;;
+read)
+  i=1
+  while [ $i -le $n ]; do
+    printf '{"type":"RECORD","record":{"stream":"s_%04d","data":{"id":%d},"emitted_at":1}}\n' $i $i
+    [ $((i % (n / 5))) -eq 0 ] && sleep 0.4
+    i=$((i+1))
+  done ;;
+esac
+`
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return script
+}
+
+// Thousands of streams at a real terminal 100 columns wide: the live line
+// fits the width at each redraw and counts the streams it leaves out; the
+// summary names a few and counts the rest instead of growing with the
+// streams (it was a line of 30,076 columns); the warning about streams
+// that said nothing comes once, not once a stream (it came 3,000 times); so
+// what reaches the terminal stays small next to the table on stdout.
+func TestManyStreamsOnTerminal(t *testing.T) {
+	const streams, cols = 3000, 100
+	term := ptytest.Open(t, cols)
+	cmd := exec.Command(goabBin, "benchmark", "many-streams", "--local-executable", manyStreamsConnector(t, streams), "--config", "{}")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "AIRBYTE_OFFLINE_MODE=1", "GOAIRBYTE_LOG_DIR="+t.TempDir(), "NO_LIVE_PROGRESS=", "TERM=xterm", "LC_ALL=C.UTF-8")
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, term.TTY
+	runErr := cmd.Run()
+	term.TTY.Close()
+	text := term.Wait(t, func(string) bool { return false })
+	if runErr != nil {
+		t.Fatalf("goab benchmark: %v\n%.3000q", runErr, text)
+	}
+	if got := strings.Count(stdout.String(), "\ns_"); got != streams {
+		t.Fatalf("the test is void: %d stream rows on stdout, want %d:\n%.2000s", got, streams, stdout.String())
+	}
+	plain := regexp.MustCompile("\x1b\\[[0-9;?]*[A-Za-z]").ReplaceAllString(text, "")
+	lines := strings.FieldsFunc(plain, func(r rune) bool { return r == '\r' || r == '\n' })
+	var live, summaries, warnings int
+	for _, l := range lines {
+		w := utf8.RuneCountInString(l)
+		switch {
+		case strings.HasPrefix(l, "Writing destination-noop:"):
+			live++
+			if w > cols {
+				t.Errorf("a live line of %d columns on a terminal of %d: %.300q", w, cols, l)
+			}
+			if strings.Contains(l, "s_0") && !strings.Contains(l, " more") {
+				t.Errorf("a live line that does not count the streams it leaves out: %.300q", l)
+			}
+		case strings.HasPrefix(l, "Wrote 3,000 records"):
+			summaries++
+			if w > 3*cols || !strings.Contains(l, "+2,99") {
+				t.Errorf("a summary of %d columns that does not count the streams it leaves out: %.300q", w, l)
+			}
+		case strings.Contains(l, "level=WARN") && strings.Contains(l, "neither a status nor a state"):
+			warnings++
+		}
+	}
+	if live == 0 || summaries != 1 {
+		t.Fatalf("the test is void: %d live lines and %d summaries on the terminal:\n%.3000q", live, summaries, text)
+	}
+	if warnings > 1 {
+		t.Errorf("%d warnings of silent streams on the terminal, want one for all of them:\n%.1000s", warnings, plain)
+	}
+	if len(text) > 64<<10 {
+		t.Errorf("%d bytes to the terminal for %d live lines", len(text), live)
 	}
 }
