@@ -494,3 +494,27 @@ func TestProgressLineBound(t *testing.T) {
 		t.Fatalf("progressLine = %q", got)
 	}
 }
+
+// Of many streams without statuses (a connector that sends none), the live
+// line names the ones receiving records now before those that did and went
+// quiet: it showed s00 to s07 at 0 rec/s while s15 was the one moving.
+func TestProgressLineNamesTheMovingStreams(t *testing.T) {
+	h := newHarness(t, OpRead, "source-quiet", WithRenderer(nil))
+	streams := make([]*Stream, 20)
+	for i := range streams {
+		streams[i] = h.tr.Stream(fmt.Sprintf("s%02d", i))
+	}
+	for _, s := range streams[:10] {
+		s.Read(10, 100)
+	}
+	h.tick(t, time.Second)
+	streams[15].Read(10, 100)
+	snap := h.tick(t, time.Second)
+	line := snap.progressLine(unicodeGlyphs.sep, maxLineStreams)
+	quiet := " 10 rec (0 rec/s, 0.0 MB/s) · "
+	want := "Reading source-quiet: s00" + quiet + "s01" + quiet + "s02" + quiet + "s03" + quiet + "s04" + quiet + "s05" + quiet + "s06" + quiet +
+		"s15 10 rec (10 rec/s, 0.0 MB/s) · +12 more, 0 complete · 2.0 s"
+	if line != want {
+		t.Fatalf("progressLine\n got  %q\n want %q", line, want)
+	}
+}

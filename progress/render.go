@@ -100,13 +100,14 @@ func (r *textRenderer) masked(line string) string {
 // elapsed time fit the width: on a narrow terminal the count is what tells
 // how much is going on, so it must not be what fit cuts off.
 func (r *textRenderer) liveLine(s Snapshot) string {
-	line := r.masked(s.progressLine(r.glyphs.sep, maxLineStreams))
+	picked, complete := s.rankedStreams(maxLineStreams), s.complete()
+	line := r.masked(s.lineOf(r.glyphs.sep, picked, complete))
 	if len(s.Streams) <= maxLineStreams {
 		return line
 	}
 	width := r.width()
-	for most := maxLineStreams - 1; most > 0 && width > 0 && lineColumns(line) > width-1; most-- {
-		line = r.masked(s.progressLine(r.glyphs.sep, most))
+	for most := len(picked) - 1; most > 0 && width > 0 && lineColumns(line) > width-1; most-- {
+		line = r.masked(s.lineOf(r.glyphs.sep, picked[:most], complete))
 	}
 	return line
 }

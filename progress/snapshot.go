@@ -247,14 +247,20 @@ const maxSummaryStreams = 10
 // sep goes between the parts: " ·", or " |" in ASCII; most is how many
 // streams it names at most when there are more than that.
 func (s Snapshot) progressLine(sep string, most int) string {
+	return s.lineOf(sep, s.rankedStreams(most), s.complete())
+}
+
+// lineOf is the live line naming the streams of s at the indexes picked (in
+// any order), of which complete have completed.
+func (s Snapshot) lineOf(sep string, picked []int, complete int) string {
 	var b strings.Builder
 	if s.Operation == OpWrite {
 		b.WriteString("Writing " + s.Connector + ":")
 	} else {
 		b.WriteString("Reading " + s.Connector + ":")
 	}
-	shown := s.lineStreams(most)
-	for i, st := range shown {
+	for i, k := range slices.Sorted(slices.Values(picked)) {
+		st := &s.Streams[k]
 		if i > 0 {
 			b.WriteString(sep)
 		}
@@ -275,13 +281,7 @@ func (s Snapshot) progressLine(sep string, most int) string {
 			b.WriteString(" (incomplete)")
 		}
 	}
-	if more := len(s.Streams) - len(shown); more > 0 {
-		complete := 0
-		for _, st := range s.Streams {
-			if st.Status == protocol.StatusComplete {
-				complete++
-			}
-		}
+	if more := len(s.Streams) - len(picked); more > 0 {
 		b.WriteString(sep + " +" + humanize.Int(int64(more)) + " more, " + humanize.Int(int64(complete)) + " complete")
 	}
 	if len(s.Streams) > 0 {
@@ -289,6 +289,17 @@ func (s Snapshot) progressLine(sep string, most int) string {
 	}
 	b.WriteString(" " + formatDuration(s.Elapsed, false))
 	return b.String()
+}
+
+// complete is how many streams have completed.
+func (s Snapshot) complete() int {
+	n := 0
+	for i := range s.Streams {
+		if s.Streams[i].Status == protocol.StatusComplete {
+			n++
+		}
+	}
+	return n
 }
 
 // active reports whether the stream is receiving records: it has some and
@@ -302,26 +313,35 @@ func (st *StreamSnapshot) done() bool {
 	return st.Status == protocol.StatusComplete || st.Status == protocol.StatusIncomplete
 }
 
-// lineStreams picks the streams the live line names: all of them up to
-// most; beyond, the running ones (started or receiving records, not ended)
-// first, then those not started, then those ended, keeping the order they
-// appeared in.
-func (s Snapshot) lineStreams(most int) []StreamSnapshot {
+// rankedStreams picks the indexes of the streams the live line names: all
+// of them up to most; beyond, those receiving records now first, then the
+// others running (started, or with records and not ended: a connector that
+// sends no statuses never ends its streams), then those not started, then
+// those ended, each group in the order the streams appeared. The indexes
+// come in that order of preference, so that a prefix of them is the pick
+// for a smaller most.
+func (s Snapshot) rankedStreams(most int) []int {
 	if len(s.Streams) <= most {
-		return s.Streams
+		all := make([]int, len(s.Streams))
+		for i := range all {
+			all[i] = i
+		}
+		return all
 	}
 	rank := func(st *StreamSnapshot) int {
 		switch {
 		case st.done():
-			return 2
-		case st.RecordsRead > 0 || st.Status == protocol.StatusStarted || st.Status == protocol.StatusRunning:
+			return 3
+		case st.RecordsRead > 0 && st.RecentRecordsPerSec > 0:
 			return 0
+		case st.RecordsRead > 0 || st.Status == protocol.StatusStarted || st.Status == protocol.StatusRunning:
+			return 1
 		}
-		return 1
+		return 2
 	}
-	var pick [3][]int // indexes by rank, at most most in all
+	var pick [4][]int // indexes by rank, at most most in all
 	left := most
-	for r := 0; r < 3 && left > 0; r++ {
+	for r := 0; r < len(pick) && left > 0; r++ {
 		for i := range s.Streams {
 			if rank(&s.Streams[i]) == r {
 				pick[r] = append(pick[r], i)
@@ -331,13 +351,7 @@ func (s Snapshot) lineStreams(most int) []StreamSnapshot {
 			}
 		}
 	}
-	idx := append(append(pick[0], pick[1]...), pick[2]...)
-	slices.Sort(idx)
-	shown := make([]StreamSnapshot, len(idx))
-	for k, i := range idx {
-		shown[k] = s.Streams[i]
-	}
-	return shown
+	return slices.Concat(pick[:]...)
 }
 
 func plural(n int64, word string) string {
