@@ -421,3 +421,45 @@ func TestWriteToOddDestinations(t *testing.T) {
 		t.Errorf("no warning that nothing was confirmed:\n%s", logs.String())
 	}
 }
+
+// A source that sends no states gives the destination nothing to echo: the
+// Write says so, rather than that the destination echoed none of the
+// states sent, and StatesSent counts the states it forwarded.
+func TestWriteFromSourceWithoutStates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, err := source.New(ctx, "source-seconds",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/seconds")), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	dst, err := destination.New(ctx, "destination-echo",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/echo")),
+		connector.WithConfig(map[string]any{}), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dst.Write(ctx, src, destination.NoCache(), destination.StateCache(openCache(t)), destination.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsSent["items"] != 3 || res.StatesSent != 0 || res.StatesConfirmed != 0 {
+		t.Fatalf("sent %v records and %d states, %d confirmed; want 3 records and no state", res.RecordsSent, res.StatesSent, res.StatesConfirmed)
+	}
+	if !strings.Contains(logs.String(), "the source sent no states") || strings.Contains(logs.String(), "echoed none of the states sent") {
+		t.Errorf("the warning does not say that the source sent no states:\n%s", logs.String())
+	}
+
+	// From a cache, Write sends a state after each stream's rows.
+	rr, err := newFaker(t, 20, "users").Read(ctx, source.UseCache(openCache(t)), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = dst.Write(ctx, rr, destination.NoProgress()); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatesSent != 1 || res.StatesConfirmed != 1 {
+		t.Fatalf("from a cache: %d states sent, %d confirmed; want 1 and 1", res.StatesSent, res.StatesConfirmed)
+	}
+}

@@ -208,6 +208,7 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 			w.mu.Lock()
 			f := w.forwarding(m.State)
 			w.pending = append(w.pending, f)
+			w.out.StatesSent++
 			w.mu.Unlock()
 			if f.stream == "" {
 				last = nil // moved was cleared: the next record notes its stream again

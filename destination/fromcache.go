@@ -67,6 +67,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 				}
 				sentAt[name][id] = sent
 				out.RecordsSent[name] = sent
+				out.StatesSent++
 				mu.Unlock()
 			})
 			if n > 0 {

@@ -155,6 +155,10 @@ type WriteResult struct {
 	// GLOBAL or LEGACY state counts for every stream), whatever count the
 	// destination adds to its echoes (destinationStats.recordCount).
 	RecordsConfirmed map[string]int64
+	// StatesSent is the number of STATE messages sent to the destination:
+	// the source's own, or the ones Write makes after a cached stream's
+	// rows.
+	StatesSent int
 	// StatesConfirmed is the number of STATE messages the destination
 	// echoed that confirmed records: echoes of states this Write sent, in
 	// order. Other echoes are ignored, with a warning.
@@ -513,9 +517,14 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	case runErr != nil:
 		return &WriteError{Destination: d.Name(), Result: out, Err: runErr}
 	}
-	if out.StatesConfirmed == 0 && out.TotalSent() > 0 {
-		d.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
+	switch {
+	case out.StatesConfirmed > 0 || out.TotalSent() == 0:
+	case out.StatesSent == 0:
+		d.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent())
+	default:
+		d.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
+			"destination", d.Name(), "records", out.TotalSent(), "states", out.StatesSent)
 	}
 	return nil
 }
