@@ -25,13 +25,13 @@ import (
 // crashUsers is how many users a crash test's Write sends, each followed
 // by a STATE (records_per_slice 1), which the local-JSON destination
 // echoes once the user is fsynced.
-const crashUsers = 2_000
+const crashUsers = 5_000
 
 // crashKillPoints are the numbers of states the destination has echoed
 // when the Write is killed or cancelled: at the first echoes, in the
 // middle, and at the last ones, when the Write's committer makes its final
 // commit.
-var crashKillPoints = []int{1, 3, 10, 60, 400, 1_200, crashUsers - 1, crashUsers}
+var crashKillPoints = []int{1, 10, 100, 500, 1_500, 2_500, 3_500, 4_500, crashUsers - 1, crashUsers}
 
 // crashChildEnv carries a crashRun to TestWriteKilledChild.
 const crashChildEnv = "DESTINATION_CRASH_CHILD"
@@ -56,17 +56,21 @@ func (r crashRun) openCache(ctx context.Context) (*cache.Cache, error) {
 // write runs the Write: the faker's users streamed with no cache into the
 // local-JSON destination (append, so that a record sent twice is in its
 // file twice), the echoed states stored in the run's cache under its key.
-// With stateLog the destination logs the states it echoes.
-func (r crashRun) write(ctx context.Context, c *cache.Cache, stateLog bool) (*destination.WriteResult, error) {
+// The Write under test (underTest) has a state after every user, and its
+// destination logs the states it echoes; the one that resumes after it
+// has a state every 100 users, the faker's default here.
+func (r crashRun) write(ctx context.Context, c *cache.Cache, underTest bool) (*destination.WriteResult, error) {
 	fakerCfg := fakerConfig(crashUsers)
-	fakerCfg["records_per_slice"] = 1
+	if underTest {
+		fakerCfg["records_per_slice"] = 1
+	}
 	src, err := source.New(ctx, "source-faker", connector.WithLocalExecutable(r.Faker),
 		connector.WithConfig(fakerCfg), connector.WithStreams("users"))
 	if err != nil {
 		return nil, err
 	}
 	cfg := map[string]any{"destination_path": r.Dest}
-	if stateLog {
+	if underTest {
 		cfg["state_log"] = r.StateLog
 	}
 	dst, err := destination.New(ctx, "destination-local-json", connector.WithLocalExecutable(r.LocalJSON), connector.WithConfig(cfg))
@@ -147,7 +151,9 @@ func crashAt(t *testing.T, r crashRun, k int) {
 	child := testenv.StartChild(t, "TestWriteKilledChild", "ready", crashChildEnv+"="+string(env))
 	exited := make(chan error, 1)
 	go func() { exited <- child.Wait() }()
-	for n := 0; n < k; n = len(loggedStates(t, r.StateLog)) {
+	echoes := &lineCounter{path: r.StateLog}
+	defer echoes.close()
+	for n := 0; n < k; n = echoes.count(t) {
 		select {
 		case err := <-exited:
 			t.Fatalf("k=%d: the child ended before the destination echoed %d states (%d): %v\n%s", k, k, n, err, child.Output())
@@ -174,6 +180,43 @@ func waitGone(t *testing.T, stateLog string) {
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// lineCounter counts the lines of a file that grows, reading only what
+// was added since it last looked: the tests poll the state log while the
+// Write runs, and must not take the CPU the Write needs.
+type lineCounter struct {
+	path  string
+	f     *os.File
+	lines int
+	buf   []byte
+}
+
+func (c *lineCounter) count(t *testing.T) int {
+	t.Helper()
+	if c.f == nil {
+		f, err := os.Open(c.path)
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.f, c.buf = f, make([]byte, 64<<10)
+	}
+	for {
+		n, err := c.f.Read(c.buf)
+		c.lines += bytes.Count(c.buf[:n], []byte{'\n'})
+		if n == 0 || err != nil {
+			return c.lines
+		}
+	}
+}
+
+func (c *lineCounter) close() {
+	if c.f != nil {
+		c.f.Close()
 	}
 }
 
@@ -247,6 +290,9 @@ func checkResumed(t *testing.T, r crashRun, k int, stopped string) int64 {
 	}
 	if got, want := res.RecordsSent["users"], int64(crashUsers)-stored; got != want {
 		t.Errorf("k=%d: the second Write sent %d users, want the %d after the stored state", k, got, want)
+	}
+	if st, err := c.State(ctx, cache.StateKey{Source: "source-faker", Destination: r.Key, Stream: "users"}); err != nil || st == nil || userID(t, st) != crashUsers {
+		t.Errorf("k=%d: after the second Write the cache holds state %+v (%v), want the last user's", k, st, err)
 	}
 	n, ids := fileIDs(t, r.Dest, "users")
 	for id := int64(1); id <= crashUsers; id++ {
@@ -334,7 +380,9 @@ func cancelAt(t *testing.T, r crashRun, k int) {
 		done <- result{res, err}
 	}()
 	var ended *result
-	for n := 0; n < k && ended == nil; n = len(loggedStates(t, r.StateLog)) {
+	echoes := &lineCounter{path: r.StateLog}
+	defer echoes.close()
+	for n := 0; n < k && ended == nil; n = echoes.count(t) {
 		select {
 		case res := <-done:
 			ended = &res
