@@ -44,6 +44,8 @@ type crashRun struct {
 	Key                string // the Write's StateKey
 	Dest, StateLog     string
 	Faker, LocalJSON   string
+	// Replace writes with the replace strategy (overwrite), in full.
+	Replace bool
 }
 
 func (r crashRun) openCache(ctx context.Context) (*cache.Cache, error) {
@@ -77,8 +79,12 @@ func (r crashRun) write(ctx context.Context, c *cache.Cache, underTest bool) (*d
 	if err != nil {
 		return nil, err
 	}
-	return dst.Write(ctx, src, destination.NoCache(), destination.StateCache(c), destination.StateKey(r.Key),
-		destination.Strategy(cache.StrategyAppend), destination.NoProgress())
+	opts := []destination.WriteOption{destination.NoCache(), destination.StateCache(c), destination.StateKey(r.Key),
+		destination.Strategy(cache.StrategyAppend), destination.NoProgress()}
+	if r.Replace {
+		opts = append(opts, destination.Strategy(cache.StrategyReplace), destination.ForceFullRefresh())
+	}
+	return dst.Write(ctx, src, opts...)
 }
 
 // TestWriteKilledChild is the Write TestWriteKilled kills: it says ready,
@@ -132,6 +138,67 @@ func TestWriteKilled(t *testing.T) {
 			crashAt(t, r, k)
 		}
 	})
+}
+
+// TestWriteKilledReplace SIGKILLs the program during a Write with the
+// replace strategy, once the local-JSON destination has written part of
+// the new table to its work file: the destination must die with the
+// program before it sees the end of its input, else it would take the
+// partial input for the whole and replace the previous table with it. A
+// local connector is killed with its parent (Pdeathsig); a Docker one is
+// not (see the package documentation).
+func TestWriteKilledReplace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := crashBinaries(t)
+	dir := t.TempDir()
+	r.CacheKind, r.CacheAt, r.Key, r.Replace = "duckdb", filepath.Join(dir, "c.duckdb"), "local-json", true
+	r.Dest, r.StateLog = filepath.Join(dir, "out"), filepath.Join(dir, "states.jsonl")
+	c, err := r.openCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.write(ctx, c, false); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	final := filepath.Join(r.Dest, "_airbyte_raw_users.jsonl")
+	before, err := os.ReadFile(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := testenv.StartChild(t, "TestWriteKilledChild", "ready", crashChildEnv+"="+string(env))
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	work := filepath.Join(r.Dest, "._airbyte_raw_users.jsonl.tmp")
+	for written := int64(0); written < int64(len(before))/4; {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child ended before the destination wrote a quarter of the table: %v\n%s", err, child.Output())
+		default:
+			time.Sleep(100 * time.Microsecond)
+		}
+		if fi, err := os.Stat(work); err == nil {
+			written = fi.Size()
+		}
+	}
+	if err := child.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	waitGone(t, r.StateLog)
+	after, err := os.ReadFile(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, before) {
+		t.Fatalf("the destination's table changed from %d to %d bytes: it committed the input of a Write killed mid-stream",
+			len(before), len(after))
+	}
 }
 
 func crashBinaries(t *testing.T) crashRun {

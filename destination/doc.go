@@ -68,6 +68,14 @@
 // directory dir at /local in the container, so a config that says
 // "destination_path": "/local/out" writes into dir/out on the host.
 //
+// A kill -9 of this program ends a Docker destination's input as its
+// normal end does (the Docker engine closes the container's stdin when the
+// attach connection drops), so the destination commits what it got: under
+// replace (overwrite) it may replace its table with part of the records,
+// until the next Write sends them all. On Linux a local destination is
+// killed with the program (Pdeathsig) before it sees the end of its input,
+// so the table it had stays.
+//
 // Feeding the destination's stdin and reading its stdout run concurrently
 // through a pipe of bounded size, so a slow destination slows the feed down
 // instead of growing memory, and no size of input can deadlock.
