@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -44,8 +45,13 @@ type crashRun struct {
 	Key                string // the Write's StateKey
 	Dest, StateLog     string
 	Faker, LocalJSON   string
+	// Users is how many users the faker has: crashUsers unless set.
+	Users int64
 	// Replace writes with the replace strategy (overwrite), in full.
 	Replace bool
+	// FromCache reads the faker into the cache and writes from there (a
+	// STATE every StateInterval rows), not with NoCache.
+	FromCache bool
 }
 
 func (r crashRun) openCache(ctx context.Context) (*cache.Cache, error) {
@@ -55,15 +61,24 @@ func (r crashRun) openCache(ctx context.Context) (*cache.Cache, error) {
 	return cache.New(ctx, duckdb.NewConnector(r.CacheAt))
 }
 
+func (r crashRun) users() int64 {
+	if r.Users == 0 {
+		return crashUsers
+	}
+	return r.Users
+}
+
 // write runs the Write: the faker's users streamed with no cache into the
 // local-JSON destination (append, so that a record sent twice is in its
 // file twice), the echoed states stored in the run's cache under its key.
 // The Write under test (underTest) has a state after every user, and its
 // destination logs the states it echoes; the one that resumes after it
-// has a state every 100 users, the faker's default here.
+// has a state every 100 users, the faker's default here. FromCache, the
+// users are read into the cache first (incrementally) and written from
+// there.
 func (r crashRun) write(ctx context.Context, c *cache.Cache, underTest bool) (*destination.WriteResult, error) {
-	fakerCfg := fakerConfig(crashUsers)
-	if underTest {
+	fakerCfg := fakerConfig(int(r.users()))
+	if underTest && !r.FromCache {
 		fakerCfg["records_per_slice"] = 1
 	}
 	src, err := source.New(ctx, "source-faker", connector.WithLocalExecutable(r.Faker),
@@ -83,6 +98,10 @@ func (r crashRun) write(ctx context.Context, c *cache.Cache, underTest bool) (*d
 		destination.Strategy(cache.StrategyAppend), destination.NoProgress()}
 	if r.Replace {
 		opts = append(opts, destination.Strategy(cache.StrategyReplace), destination.ForceFullRefresh())
+	}
+	if r.FromCache {
+		opts = []destination.WriteOption{destination.UseCache(c), destination.StateKey(r.Key),
+			destination.Strategy(cache.StrategyAppend), destination.NoProgress()}
 	}
 	return dst.Write(ctx, src, opts...)
 }
@@ -133,6 +152,33 @@ func TestWriteKilled(t *testing.T) {
 		t.Parallel()
 		dsn := testenv.Postgres(t)
 		for _, k := range crashKillPoints {
+			r := bins
+			r.CacheKind, r.CacheAt, r.Key = "postgres", dsn, fmt.Sprintf("local-json-%d", k)
+			crashAt(t, r, k)
+		}
+	})
+}
+
+// TestWriteKilledFromCache is TestWriteKilled for a Write that reads the
+// users into the cache first and writes them from there, with a state
+// (the watermark) every StateInterval rows: killed after each of its
+// three echoes, the last during the final commit.
+func TestWriteKilledFromCache(t *testing.T) {
+	t.Parallel()
+	bins := crashBinaries(t)
+	bins.FromCache, bins.Users = true, 3*destination.StateInterval
+	t.Run("duckdb", func(t *testing.T) {
+		t.Parallel()
+		for k := 1; k <= 3; k++ {
+			r := bins
+			r.CacheKind, r.CacheAt, r.Key = "duckdb", filepath.Join(t.TempDir(), "c.duckdb"), "local-json"
+			crashAt(t, r, k)
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		dsn := testenv.Postgres(t)
+		for k := 1; k <= 3; k++ {
 			r := bins
 			r.CacheKind, r.CacheAt, r.Key = "postgres", dsn, fmt.Sprintf("local-json-%d", k)
 			crashAt(t, r, k)
@@ -287,19 +333,25 @@ func (c *lineCounter) close() {
 	}
 }
 
-// loggedStates reads the states the destination logged as committed and
-// echoed: the users' ids they carry, in order. A line not ended yet is not
-// one.
-func loggedStates(t *testing.T, stateLog string) []int64 {
+// committed is a state the destination logged as committed and echoed:
+// what identifies it (stateKey) and how many users it covers.
+type committed struct {
+	key   string
+	users int64
+}
+
+// loggedStates reads the states the destination logged, in order. A line
+// not ended yet is not one.
+func (r crashRun) loggedStates(t *testing.T) []committed {
 	t.Helper()
-	b, err := os.ReadFile(stateLog)
+	b, err := os.ReadFile(r.StateLog)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []int64
+	var out []committed
 	for line := range bytes.Lines(b) {
 		if line[len(line)-1] != '\n' {
 			break
@@ -308,9 +360,33 @@ func loggedStates(t *testing.T, stateLog string) []int64 {
 		if m.Type != protocol.TypeState || m.State == nil || m.State.Stream == nil {
 			t.Fatalf("the state log holds %q", line)
 		}
-		ids = append(ids, userID(t, m.State))
+		c := committed{key: r.stateKey(t, m.State)}
+		if r.FromCache {
+			// Write sends a state every StateInterval rows and after the
+			// last; the destination echoes each.
+			c.users = min(int64(len(out)+1)*destination.StateInterval, r.users())
+		} else {
+			c.users = userID(t, m.State)
+		}
+		out = append(out, c)
 	}
-	return ids
+	return out
+}
+
+// stateKey identifies a state of users: the faker's id, or from a cache
+// the watermark.
+func (r crashRun) stateKey(t *testing.T, st *protocol.State) string {
+	t.Helper()
+	if !r.FromCache {
+		return fmt.Sprint(userID(t, st))
+	}
+	var v struct {
+		ID string `json:"_airbyte_raw_id"`
+	}
+	if st.Stream == nil || st.Stream.StreamDescriptor.Name != "users" || json.Unmarshal(st.Stream.StreamState, &v) != nil || v.ID == "" {
+		t.Fatalf("not a watermark of users: %+v", st)
+	}
+	return v.ID
 }
 
 // userID is the id of the last user a faker's users state covers.
@@ -329,7 +405,7 @@ func userID(t *testing.T, st *protocol.State) int64 {
 // a second Write from it: the stored state is one the destination
 // committed, and after the second Write the destination has every user,
 // each up to the stored state once, each after it once or twice. It
-// returns the id of the stored state, 0 for none.
+// returns how many users the stored state covers, 0 for none.
 func checkResumed(t *testing.T, r crashRun, k int, stopped string) int64 {
 	t.Helper()
 	ctx := context.Background()
@@ -338,31 +414,37 @@ func checkResumed(t *testing.T, r crashRun, k int, stopped string) int64 {
 		t.Fatalf("k=%d: the cache does not open after the Write was %s: %v", k, stopped, err)
 	}
 	defer c.Close()
-	logged := loggedStates(t, r.StateLog)
-	st, err := c.State(ctx, cache.StateKey{Source: "source-faker", Destination: r.Key, Stream: "users"})
+	logged := r.loggedStates(t)
+	key := cache.StateKey{Source: "source-faker", Destination: r.Key, Stream: "users"}
+	st, err := c.State(ctx, key)
 	if err != nil {
 		t.Fatalf("k=%d: reading the stored state: %v", k, err)
 	}
 	var stored int64
 	if st != nil {
-		stored = userID(t, st)
-		if i := indexOf(logged, stored); i < 0 {
-			t.Fatalf("k=%d: the stored state covers user %d, a state the destination did not commit (it committed %d states, up to user %d)",
-				k, stored, len(logged), last(logged))
+		i := slices.IndexFunc(logged, func(c committed) bool { return c.key == r.stateKey(t, st) })
+		if i < 0 {
+			t.Fatalf("k=%d: the stored state (%s) is not one the destination committed (it committed %d states, up to user %d)",
+				k, st.Stream.StreamState, len(logged), last(logged))
 		}
+		stored = logged[i].users
 	}
+	users := r.users()
 	res, err := r.write(ctx, c, false)
 	if err != nil {
 		t.Fatalf("k=%d: the second Write: %v", k, err)
 	}
-	if got, want := res.RecordsSent["users"], int64(crashUsers)-stored; got != want {
+	if got, want := res.RecordsSent["users"], users-stored; got != want {
 		t.Errorf("k=%d: the second Write sent %d users, want the %d after the stored state", k, got, want)
 	}
-	if st, err := c.State(ctx, cache.StateKey{Source: "source-faker", Destination: r.Key, Stream: "users"}); err != nil || st == nil || userID(t, st) != crashUsers {
+	if res.RecordsConfirmed["users"] != res.RecordsSent["users"] {
+		t.Errorf("k=%d: the second Write confirmed %d users of %d", k, res.RecordsConfirmed["users"], res.RecordsSent["users"])
+	}
+	if st, err := c.State(ctx, key); err != nil || st == nil || !r.FromCache && userID(t, st) != users {
 		t.Errorf("k=%d: after the second Write the cache holds state %+v (%v), want the last user's", k, st, err)
 	}
 	n, ids := fileIDs(t, r.Dest, "users")
-	for id := int64(1); id <= crashUsers; id++ {
+	for id := int64(1); id <= users; id++ {
 		switch times := ids[id]; {
 		case times == 0:
 			t.Errorf("k=%d: user %d is lost", k, id)
@@ -372,28 +454,20 @@ func checkResumed(t *testing.T, r crashRun, k int, stopped string) int64 {
 			t.Errorf("k=%d: user %d is in the file %d times", k, id, times)
 		}
 	}
-	if len(ids) != crashUsers {
-		t.Errorf("k=%d: %d distinct users in the file, want %d", k, len(ids), crashUsers)
+	if int64(len(ids)) != users {
+		t.Errorf("k=%d: %d distinct users in the file, want %d", k, len(ids), users)
 	}
-	t.Logf("%s after %d echoes: the destination had committed %d states (up to user %d), the cache stored user %d; %d users sent twice",
-		stopped, k, len(logged), last(logged), stored, n-crashUsers)
+	t.Logf("%s after %d echoes: the destination had committed %d states (up to user %d), the cache stored one up to user %d; %d users sent twice",
+		stopped, k, len(logged), last(logged), stored, int64(n)-users)
 	return stored
 }
 
-func indexOf(ids []int64, id int64) int {
-	for i, v := range ids {
-		if v == id {
-			return i
-		}
-	}
-	return -1
-}
-
-func last(ids []int64) int64 {
-	if len(ids) == 0 {
+// last is the number of users the last state logged covers.
+func last(logged []committed) int64 {
+	if len(logged) == 0 {
 		return 0
 	}
-	return ids[len(ids)-1]
+	return logged[len(logged)-1].users
 }
 
 // TestWriteCancelled is TestWriteKilled with the Write's context cancelled
@@ -473,7 +547,7 @@ func cancelAt(t *testing.T, r crashRun, k int) {
 		stopped = "cancelled after its end"
 	}
 	stored := checkResumed(t, r, k, stopped)
-	if logged := loggedStates(t, r.StateLog); ended.err == nil && stored != last(logged) {
+	if logged := r.loggedStates(t); ended.err == nil && stored != last(logged) {
 		t.Errorf("k=%d: the Write ended without an error and stored user %d, but the destination's last state was of user %d", k, stored, last(logged))
 	}
 	// Users come with ids 1, 2, … in order: the users confirmed are the id
