@@ -29,9 +29,13 @@
 // Echoes are stored by group commit: those that arrive while one commit
 // runs are committed together, the latest per stream, so a destination
 // that echoes a state after every record costs no transaction per record.
-// When the Write's context is cancelled, what was echoed is still stored,
-// for up to five seconds; a commit still waiting then (for a state table
-// another session holds locked) is cancelled too, and the Write says so.
+// When the Write's context is cancelled, the echoes it had read are still
+// stored, for up to five seconds; a commit still waiting then (for a state
+// table another session holds locked) is cancelled too, and the Write says
+// so. Echoes still unread in the destination's output are dropped with it,
+// as a kill -9 of this process drops those not committed yet: the
+// destination had confirmed their records, and the next Write sends them
+// again (TestWriteCancelled and TestWriteKilled measure how many).
 //
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in
@@ -63,6 +67,14 @@
 // mounted. By PyAirbyte's convention, WithLocalMount(dir) mounts the host
 // directory dir at /local in the container, so a config that says
 // "destination_path": "/local/out" writes into dir/out on the host.
+//
+// A kill -9 of this program ends a Docker destination's input as its
+// normal end does (the Docker engine closes the container's stdin when the
+// attach connection drops), so the destination commits what it got: under
+// replace (overwrite) it may replace its table with part of the records,
+// until the next Write sends them all. On Linux a local destination is
+// killed with the program (Pdeathsig) before it sees the end of its input,
+// so the table it had stays.
 //
 // Feeding the destination's stdin and reading its stdout run concurrently
 // through a pipe of bounded size, so a slow destination slows the feed down

@@ -54,5 +54,8 @@ func (c *Child) Wait() error {
 	return c.cmd.Wait()
 }
 
+// Kill kills the child with SIGKILL, as a crash would end it.
+func (c *Child) Kill() error { return c.cmd.Process.Kill() }
+
 // Output is what the child printed, on stdout and stderr.
 func (c *Child) Output() string { return c.out.String() }

@@ -1,7 +1,15 @@
 // Command dieafter is the local-JSON destination that SIGKILLs itself after
 // receiving N records, N being the config's "die_after_records": the
 // destination that dies mid-stream of the destination package's tests.
-// Without that field it is the plain local-JSON destination.
+//
+// With the config's "state_log" (a file path), every STATE it echoes is
+// first appended to that file and the file fsynced, then written on
+// stdout: the file lists, durably, every state the destination committed
+// and echoed, including those a killed reader never got. It holds an
+// exclusive flock of that file while it runs, so that a test can wait
+// until it is gone.
+//
+// Without those fields it is the plain local-JSON destination.
 package main
 
 import (
@@ -9,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"syscall"
@@ -17,10 +26,15 @@ import (
 	"github.com/x/goairbyte/kit"
 )
 
+type config struct {
+	DieAfter int    `json:"die_after_records"`
+	StateLog string `json:"state_log"`
+}
+
 func main() {
-	limit := dieAfter(os.Args[1:])
+	c := readConfig(os.Args[1:])
 	in := io.Reader(os.Stdin)
-	if limit > 0 {
+	if c.DieAfter > 0 {
 		pr, pw := io.Pipe()
 		go func() {
 			br := bufio.NewReaderSize(os.Stdin, 1<<20)
@@ -28,7 +42,7 @@ func main() {
 			for {
 				line, err := br.ReadBytes('\n')
 				if bytes.Contains(line, []byte(`"type":"RECORD"`)) {
-					if n++; n > limit {
+					if n++; n > c.DieAfter {
 						syscall.Kill(os.Getpid(), syscall.SIGKILL)
 						select {}
 					}
@@ -41,23 +55,66 @@ func main() {
 		}()
 		in = pr
 	}
-	os.Exit(kit.Run(context.Background(), localjson.New(), os.Args[1:], in, os.Stdout, os.Stderr))
+	out := io.Writer(os.Stdout)
+	if c.StateLog != "" {
+		f, err := os.OpenFile(c.StateLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err == nil {
+			err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dieafter: state log:", err)
+			os.Exit(1)
+		}
+		out = &stateLog{out: os.Stdout, log: f}
+	}
+	os.Exit(kit.Run(context.Background(), localjson.New(), os.Args[1:], in, out, os.Stderr))
 }
 
-// dieAfter reads die_after_records from the --config file, 0 if none.
-func dieAfter(args []string) int {
+// stateLog writes through to out, complete lines only, after appending the
+// STATE lines among them to log and fsyncing it: a state is on disk
+// before anyone can have read its echo.
+type stateLog struct {
+	out     io.Writer
+	log     *os.File
+	partial []byte // the start of a line not ended yet
+}
+
+func (w *stateLog) Write(p []byte) (int, error) {
+	data := append(w.partial, p...)
+	end := bytes.LastIndexByte(data, '\n') + 1
+	var states []byte
+	for line := range bytes.Lines(data[:end]) {
+		if bytes.Contains(line, []byte(`"type":"STATE"`)) {
+			states = append(states, line...)
+		}
+	}
+	if len(states) > 0 {
+		if _, err := w.log.Write(states); err != nil {
+			return 0, err
+		}
+		if err := w.log.Sync(); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := w.out.Write(data[:end]); err != nil {
+		return 0, err
+	}
+	w.partial = append([]byte(nil), data[end:]...)
+	return len(p), nil
+}
+
+// readConfig reads the test's fields of the --config file, none if it
+// cannot.
+func readConfig(args []string) config {
+	var c config
 	for i := 0; i+1 < len(args); i++ {
 		if args[i] == "--config" {
 			raw, err := os.ReadFile(args[i+1])
-			if err != nil {
-				return 0
+			if err == nil {
+				_ = json.Unmarshal(raw, &c)
 			}
-			var c struct {
-				DieAfter int `json:"die_after_records"`
-			}
-			_ = json.Unmarshal(raw, &c)
-			return c.DieAfter
+			return c
 		}
 	}
-	return 0
+	return c
 }
