@@ -1,7 +1,10 @@
 package declarative
 
 import (
+	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -100,8 +103,8 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 		p.useGlobal = interpolation.Truthy(b)
 	}
 	if lb, ok := state.Get("lookback_window"); ok {
-		if n, ok := lb.(int64); ok {
-			p.lookback = n
+		if p.lookback, err = stateLookback(lb); err != nil {
+			return nil, err
 		}
 	}
 	if err := eachPartitionState(state, func(partition, cursor *dict) error {
@@ -122,6 +125,33 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 		}
 	}
 	return p, nil
+}
+
+// stateLookback is int(stream_state.get("lookback_window", 0)) of
+// _set_initial_state: a float is truncated, a bool is 0 or 1, a numeric
+// string is parsed; what int() refuses fails the read with Python's words,
+// as the CDK's ValueError or TypeError does in _group_streams. An int
+// beyond int64 is held as the nearest int64 (both move any cursor out of
+// the years 1 to 9999, or not at all when negative).
+func stateLookback(lb value) (int64, error) {
+	n, err := interpolation.Int(lb)
+	if err != nil {
+		var ie *interpolation.Error
+		if errors.As(err, &ie) {
+			return 0, errors.New(ie.Message)
+		}
+		return 0, err
+	}
+	switch x := n.(type) {
+	case int64:
+		return x, nil
+	case *big.Int:
+		if x.Sign() < 0 {
+			return math.MinInt64, nil
+		}
+		return math.MaxInt64, nil
+	}
+	return 0, nil
 }
 
 // setGlobal reads a global state, reformatting its value with the cursor's
