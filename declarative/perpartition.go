@@ -39,6 +39,8 @@ type perPartitionRun struct {
 
 	// max is how many partitions the cursor keeps (defaultMaxPartitions).
 	max int
+	// warn logs a warning (nil: warnings are not logged).
+	warn func(msg string)
 	// overLimit counts the partitions dropped to keep max; once it is
 	// over max, the next record switches the cursor to its global state.
 	overLimit atomic.Int64
@@ -271,14 +273,21 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	}
 	dropFinished := min(k, finished)
 	dropOthers := k - dropFinished
+	var droppedFinished, droppedOthers []string
 	kept := p.order[:0]
 	for _, key := range p.order {
 		e := p.entries[key]
 		switch done := e.generated && e.pending == 0; {
 		case done && dropFinished > 0:
 			dropFinished--
+			if p.warn != nil {
+				droppedFinished = append(droppedFinished, key)
+			}
 		case !done && dropOthers > 0:
 			dropOthers--
+			if p.warn != nil {
+				droppedOthers = append(droppedOthers, key)
+			}
 		default:
 			kept = append(kept, key)
 			continue
@@ -287,6 +296,19 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	}
 	clear(p.order[len(kept):])
 	p.order = kept
+	// The CDK's warnings, one a partition, in the order its loop drops
+	// them: the finished ones, then the others. It names the partition's
+	// cursor object (its repr, with a memory address); the engine names
+	// the partition by its key (its JSON, keys sorted).
+	over := p.overLimit.Load() - int64(k)
+	for _, key := range droppedFinished {
+		over++
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest finished partition: %s. Over limit: %d.", key, over))
+	}
+	for _, key := range droppedOthers {
+		over++
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", key, over))
+	}
 }
 
 // observe is called for each record read: once more partitions were

@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -41,6 +42,8 @@ type legacyPerPartition struct {
 	cursors map[string]*legacyPartition
 	// overLimit counts the partitions dropped to keep max.
 	overLimit int
+	// warn logs a warning (nil: warnings are not logged).
+	warn func(msg string)
 
 	parents     *parentStates
 	parentState value // _parent_state
@@ -128,6 +131,9 @@ func (p *legacyPerPartition) cursorFor(partition *dict) (*legacyCursor, error) {
 	}
 	for len(p.order) > p.max-1 && len(p.order) > 0 {
 		p.overLimit++
+		if p.warn != nil {
+			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", p.order[0], p.overLimit))
+		}
 		delete(p.cursors, p.order[0])
 		p.order = p.order[1:]
 	}

@@ -1,10 +1,13 @@
 package declarative
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math/rand"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,11 +19,19 @@ func cdkEnsurePartitionLimit(p *perPartitionRun) {
 	for len(p.entries) > p.max-1 && len(p.order) > 0 {
 		p.overLimit.Add(1)
 		drop := 0
+		finished := false
 		for i, k := range p.order {
 			if e := p.entries[k]; e.generated && e.pending == 0 {
-				drop = i
+				drop, finished = i, true
 				break
 			}
+		}
+		if p.warn != nil {
+			what := "oldest partition"
+			if finished {
+				what = "oldest finished partition"
+			}
+			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the %s: %s. Over limit: %d.", what, p.order[drop], p.overLimit.Load()))
 		}
 		delete(p.entries, p.order[drop])
 		p.order = append(p.order[:drop], p.order[drop+1:]...)
@@ -48,7 +59,8 @@ func limitRun(rng *rand.Rand, n, max int) *perPartitionRun {
 
 // TestPartitionLimitDropsAsTheCDK checks that the one-pass
 // ensureLimitLocked drops the partitions the CDK's loop drops, keeps the
-// others in order, and counts the same partitions over the limit.
+// others in order, counts the same partitions over the limit and logs the
+// CDK's warning for each drop, in the CDK's order.
 func TestPartitionLimitDropsAsTheCDK(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < 2000; i++ {
@@ -56,11 +68,21 @@ func TestPartitionLimitDropsAsTheCDK(t *testing.T) {
 		seed := rng.Int63()
 		got := limitRun(rand.New(rand.NewSource(seed)), n, max)
 		want := limitRun(rand.New(rand.NewSource(seed)), n, max)
+		var gotWarnings, wantWarnings []string
+		got.warn = func(msg string) { gotWarnings = append(gotWarnings, msg) }
+		want.warn = func(msg string) { wantWarnings = append(wantWarnings, msg) }
+		// Drops already counted: the warnings count on from them.
+		already := int64(rng.Intn(3))
+		got.overLimit.Store(already)
+		want.overLimit.Store(already)
 		got.ensureLimitLocked()
 		cdkEnsurePartitionLimit(want)
 		if !slices.Equal(got.order, want.order) || len(got.entries) != len(want.entries) || got.overLimit.Load() != want.overLimit.Load() {
 			t.Fatalf("n=%d max=%d: kept %v (%d over the limit), the CDK keeps %v (%d)", n, max,
 				got.order, got.overLimit.Load(), want.order, want.overLimit.Load())
+		}
+		if !slices.Equal(gotWarnings, wantWarnings) {
+			t.Fatalf("n=%d max=%d: warnings\n%s\nthe CDK's\n%s", n, max, strings.Join(gotWarnings, "\n"), strings.Join(wantWarnings, "\n"))
 		}
 		for _, k := range got.order {
 			if got.entries[k] == nil {
@@ -119,4 +141,61 @@ func BenchmarkCursorStateWithLegacyKeys(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// warnLog is a slog handler that keeps the messages of warnings.
+type warnLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *warnLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h *warnLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Level == slog.LevelWarn {
+		h.msgs = append(h.msgs, r.Message)
+	}
+	return nil
+}
+func (h *warnLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *warnLog) WithGroup(string) slog.Handler      { return h }
+
+// TestPartitionLimitWarns follows _ensure_partition_limit's
+// logger.warning, a LOG WARN in the CDK's output, for each partition
+// dropped (TestPartitionLimit's first read: 1, then 2, read to the end).
+func TestPartitionLimitWarns(t *testing.T) {
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {
+		"states": [{"partition": {"p": "9"}, "cursor": {"updated": "2024-02-01"}}], "state": {"updated": "2024-01-15"}}}}]`
+	h := &warnLog{}
+	run := runFeature(t, manyPartitionsManifest, `{"ids": ["1", "2", "3", "4"]}`, state, manyPartitionsAPI, withMaxPartitions(3), WithLogger(slog.New(h)))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "warnings", h.msgs, []string{
+		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p": "1"}. Over limit: 1.`,
+		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p": "2"}. Over limit: 2.`,
+	})
+}
+
+// TestPartitionedParentLimitWarns follows PerPartitionCursor's
+// _ensure_partition_limit, which logs a warning for each partition of a
+// partitioned parent it drops (TestIncrementalDependencyOnPartitionedParentOverLimit's
+// first read: accounts 1, then 2).
+func TestPartitionedParentLimitWarns(t *testing.T) {
+	h := &warnLog{}
+	run := runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, "", manyAccountsAPI(4), withMaxPartitions(2), WithLogger(slog.New(h)))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	var parents []string
+	for _, m := range h.msgs {
+		if strings.Contains(m, `partition: {"account"`) {
+			parents = append(parents, m)
+		}
+	}
+	sameStrings(t, "the parent's warnings", parents, []string{
+		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account": 1, "parent_slice": {}}. Over limit: 1.`,
+		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account": 2, "parent_slice": {}}. Over limit: 2.`,
+	})
 }

@@ -166,6 +166,16 @@ func (rc *readContext) logf(format string, args ...any) {
 	rc.log.Debug(rc.mask.text(fmt.Sprintf(format, args...)))
 }
 
+// warner returns a function that logs a warning of the CDK's (its
+// logger.warning, a LOG WARN message on its output), masked; nil when the
+// logger drops warnings.
+func (rc *readContext) warner() func(msg string) {
+	if !rc.log.Enabled(context.Background(), slog.LevelWarn) {
+		return nil
+	}
+	return func(msg string) { rc.log.Warn(rc.mask.text(msg)) }
+}
+
 func (rc *readContext) logRequest(req *outRequest) {
 	if !rc.log.Enabled(context.Background(), slog.LevelDebug) {
 		return
@@ -575,6 +585,7 @@ func (s *Source) newStreamRun(rc *readContext, st *stream, states map[string]val
 		if run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now, s.opts.maxPartitions); err != nil {
 			return nil, err
 		}
+		run.pp.warn = rc.warner()
 	} else if run.cursor, err = st.cursor.run(sst, rc.vars(), s.opts.now); err != nil {
 		return nil, err
 	}
@@ -951,6 +962,7 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 	if err != nil {
 		return nil, err
 	}
+	pp.warn = rc.warner()
 	pp.start()
 	lastHadWindows := false
 	readPartition := func(p *dict) error {
