@@ -167,6 +167,37 @@ func (p *legacyPerPartition) observe(partition *dict, w window, rec *dict) error
 	return p.global.observe(w, rec)
 }
 
+// activeWindow is should_be_synced of a partitioned parent's
+// PerPartitionWithGlobalCursor during one slice of a partition: the
+// partition's cursor lc, then the global one once the cursor is global.
+// The CDK's record filter and observe take a page's records one at a time
+// (lazy generators), and observe turns the cursor global at the first
+// record it sees once more partitions were dropped than the cursor keeps,
+// so the records after it in the page are filtered with the global
+// cursor. The selector filters a whole page before any of its records is
+// observed: the window turns at the first record selected, as observe
+// will.
+type activeWindow struct {
+	pp     *legacyPerPartition
+	lc     *legacyCursor
+	turned bool
+}
+
+func (a *activeWindow) shouldSync(slice *streamSlice, rec *dict) (bool, error) {
+	if a.turned || a.pp.useGlobal {
+		return a.pp.global.shouldSync(slice, rec)
+	}
+	return a.lc.shouldSync(slice, rec)
+}
+
+// selected is told of each record the selector keeps, which observe
+// will see.
+func (a *activeWindow) selected() {
+	if a.pp.overLimit > a.pp.max {
+		a.turned = true
+	}
+}
+
 // closeSlice closes a window of a partition; the global cursor waits for
 // the last slice (finish).
 func (p *legacyPerPartition) closeSlice(partition *dict) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"math/rand"
 	"slices"
 	"strings"
@@ -198,4 +199,60 @@ func TestPartitionedParentLimitWarns(t *testing.T) {
 		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account": 1, "parent_slice": {}}. Over limit: 1.`,
 		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account": 2, "parent_slice": {}}. Over limit: 2.`,
 	})
+}
+
+// TestPartitionedParentFilterAfterGlobalSwitch follows a partitioned
+// parent with is_client_side_incremental whose cursor turns global in the
+// middle of a page. The CDK's record filter
+// (ClientSideIncrementalRecordFilterDecorator) asks the
+// PerPartitionWithGlobalCursor's active cursor record by record, between
+// the observe calls (its generators are lazy): the first record of account
+// 4 is filtered with the partition's cursor (2024-06-01) and switches the
+// cursor to global (three partitions dropped, more than the limit of two),
+// so the next ones are filtered with the global cursor (2024-01-01):
+// conversation 42 of March is kept, 43 of 2023 is not.
+func TestPartitionedParentFilterAfterGlobalSwitch(t *testing.T) {
+	manifest := strings.Replace(nestedDependencyManifest, `            partition_field: account
+            incremental_dependency: true
+    incremental_sync: {$ref: "#/definitions/cursor"}`, `            partition_field: account
+            incremental_dependency: true
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated_at
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "{{ config['start'] }}"
+      is_client_side_incremental: true`, 1)
+	if manifest == nestedDependencyManifest {
+		t.Fatal("no conversations cursor to replace")
+	}
+	api := func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/accounts":
+			fmt.Fprint(w, `{"data": [{"id": 4, "updated_at": "2024-02-04T00:00:00Z"}]}`)
+		case r.URL.Path == "/accounts/4/conversations":
+			fmt.Fprint(w, `{"data": [{"id": 41, "updated_at": "2024-07-01T00:00:00Z"}, {"id": 42, "updated_at": "2024-03-01T00:00:00Z"}, {"id": 43, "updated_at": "2023-12-01T00:00:00Z"}]}`)
+		default:
+			fmt.Fprint(w, `{"data": []}`)
+		}
+	}
+	var states []string
+	for k := 1; k <= 4; k++ {
+		states = append(states, fmt.Sprintf(`{"partition": {"account": %d, "parent_slice": {}}, "cursor": {"updated_at": "2024-06-01T00:00:00Z"}}`, k))
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"parent_state": {"conversations":
+		{"use_global_cursor": false, "state": {"updated_at": "2024-01-01T00:00:00Z"}, "lookback_window": 0, "states": [` + strings.Join(states, ", ") + `],
+		 "parent_state": {"accounts": {"updated_at": "2024-01-01T00:00:00Z"}}}}}}}]`
+	run := runFeature(t, manifest, `{"start": "2023-01-01T00:00:00Z"}`, state, api, withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	var threads []string
+	for _, r := range run.requests {
+		if strings.HasPrefix(r, "GET /conversations/") {
+			threads = append(threads, r)
+		}
+	}
+	sameStrings(t, "threads requests", threads, []string{
+		"GET /conversations/41/threads",
+		"GET /conversations/42/threads"})
 }

@@ -869,13 +869,17 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 				// partitions otherwise built n states of n).
 				sr.state = pp.state()
 			}
+			var active syncWindow = lc
+			if pp != nil {
+				active = &activeWindow{pp: pp, lc: lc}
+			}
 			if parent.cursor.dataFeed {
-				sr.feed = lc
+				sr.feed = active
 			}
 			if parent.cursor.clientSide {
 				// Without partitions, the CDK's filter has a cursor of
 				// its own that never gets a state.
-				sr.keep = lc
+				sr.keep = active
 				if parent.router == nil {
 					_, keep, err := parent.cursor.syncWindows(false, nil, rc.vars(), rc.src.opts.now)
 					if err != nil {
