@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -82,7 +83,7 @@ type partitionCursor struct {
 	enc []byte
 }
 
-func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*perPartitionRun, error) {
+func newPerPartitionRun(ctx context.Context, c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*perPartitionRun, error) {
 	field, err := c.cursorField.evalStr(v)
 	if err != nil {
 		return nil, err
@@ -109,7 +110,7 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 			return nil, err
 		}
 	}
-	if err := eachPartitionState(state, func(partition, cursor *dict) error {
+	if err := eachPartitionState(ctx, state, func(partition, cursor *dict) error {
 		run, err := c.run(cursor, v, now)
 		if err != nil {
 			return err
@@ -327,11 +328,19 @@ func (p *perPartitionRun) observe() {
 // eachPartitionState calls f with the partition and the cursor state of
 // each entry of a per-partition state's "states" list, in order, for the
 // three cursors that read such a state. Entries whose partition is not an
-// object are skipped; a cursor state that is not an object is nil.
-func eachPartitionState(state *dict, f func(partition, cursor *dict) error) error {
+// object are skipped; a cursor state that is not an object is nil. A
+// state may hold tens of thousands of partitions: every
+// partitionStateCheck entries, from the first, it returns ctx.Err() once
+// ctx is done.
+func eachPartitionState(ctx context.Context, state *dict, f func(partition, cursor *dict) error) error {
 	l, _ := state.Get("states")
 	list, _ := l.([]value)
-	for _, e := range list {
+	for i, e := range list {
+		if i%partitionStateCheck == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		part, _ := dictGet(e, "partition")
 		pd, ok := part.(*dict)
 		if !ok {
@@ -345,6 +354,10 @@ func eachPartitionState(state *dict, f func(partition, cursor *dict) error) erro
 	}
 	return nil
 }
+
+// partitionStateCheck is how many partitions of a state eachPartitionState
+// reads between two looks at its context (a few milliseconds' work).
+const partitionStateCheck = 1024
 
 // applyLookback moves a state's cursor value back by the lookback window
 // in seconds (the CDK's runtime_lookback_window).

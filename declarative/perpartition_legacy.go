@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -59,7 +60,7 @@ type legacyPartition struct {
 // state (set_initial_state; nil or empty: none). parents is the state of
 // the parent's own router's parents (nil for a router other than a
 // substream one).
-func newLegacyPerPartition(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*legacyPerPartition, error) {
+func newLegacyPerPartition(ctx context.Context, c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*legacyPerPartition, error) {
 	p := &legacyPerPartition{c: c, v: v, now: now, max: max, cursors: map[string]*legacyPartition{}, parents: parents}
 	var err error
 	if p.global, err = c.legacy(v, now); err != nil {
@@ -91,7 +92,7 @@ func newLegacyPerPartition(c *datetimeCursor, parents *parentStates, state *dict
 		p.migrate = state
 		return p, nil
 	}
-	if err := eachPartitionState(state, func(partition, cursor *dict) error {
+	if err := eachPartitionState(ctx, state, func(partition, cursor *dict) error {
 		lc, err := c.legacy(v, now)
 		if err != nil {
 			return err

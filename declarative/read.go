@@ -509,7 +509,11 @@ func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected [
 	// would emit a state without its cursor, losing the stream's position).
 	runs := make([]*streamRun, len(selected))
 	for i, st := range selected {
-		run, err := s.newStreamRun(rc, st, states)
+		run, err := s.newStreamRun(ctx, rc, st, states)
+		if err != nil && ctx.Err() != nil {
+			// Cancelled while a large state was read: no stream failed.
+			return ctx.Err()
+		}
 		if err != nil {
 			msg, internal, ft := failureOf(err)
 			if msg == "" {
@@ -566,7 +570,7 @@ streams:
 }
 
 // newStreamRun builds a stream's cursor for a read from its state.
-func (s *Source) newStreamRun(rc *readContext, st *stream, states map[string]value) (*streamRun, error) {
+func (s *Source) newStreamRun(ctx context.Context, rc *readContext, st *stream, states map[string]value) (*streamRun, error) {
 	run := &streamRun{st: st, generating: true, state: interpolation.NewDict(0)}
 	if st.cursor == nil {
 		return run, nil
@@ -582,14 +586,14 @@ func (s *Source) newStreamRun(rc *readContext, st *stream, states map[string]val
 				return nil, err
 			}
 		}
-		if run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now, s.opts.maxPartitions); err != nil {
+		if run.pp, err = newPerPartitionRun(ctx, st.cursor, run.parents, sst, rc.vars(), s.opts.now, s.opts.maxPartitions); err != nil {
 			return nil, err
 		}
 		run.pp.warn = rc.warner()
 	} else if run.cursor, err = st.cursor.run(sst, rc.vars(), s.opts.now); err != nil {
 		return nil, err
 	}
-	if run.feed, run.keep, err = st.cursor.syncWindows(st.router != nil, sst, rc.vars(), s.opts.now); err != nil {
+	if run.feed, run.keep, err = st.cursor.syncWindows(ctx, st.router != nil, sst, rc.vars(), s.opts.now); err != nil {
 		return nil, err
 	}
 	return run, nil
@@ -881,7 +885,7 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 				// its own that never gets a state.
 				sr.keep = active
 				if parent.router == nil {
-					_, keep, err := parent.cursor.syncWindows(false, nil, rc.vars(), rc.src.opts.now)
+					_, keep, err := parent.cursor.syncWindows(ctx, false, nil, rc.vars(), rc.src.opts.now)
 					if err != nil {
 						return err
 					}
@@ -962,7 +966,7 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 		}
 	}
 	var err error
-	pp, err = newLegacyPerPartition(parent.cursor, ps, state, rc.vars(), rc.src.opts.now, rc.src.opts.maxPartitions)
+	pp, err = newLegacyPerPartition(ctx, parent.cursor, ps, state, rc.vars(), rc.src.opts.now, rc.src.opts.maxPartitions)
 	if err != nil {
 		return nil, err
 	}
