@@ -122,6 +122,13 @@
 //     the read) and a partitioned parent's takes a float or a bool as
 //     timedelta does; one that moves the cursor out of the years 1 to
 //     9999 fails the stream, as the CDK's OverflowError does.
+//   - A record whose cursor value the cursor's formats refuse with
+//     another error than ValueError (int() of null, a list or an object
+//     under "%s" or "%ms", a timestamp out of range: the errors the CDK's
+//     parse_timestamp lets through) fails its stream. The CDK's
+//     ConcurrentCursor.observe, which passes over a ValueError, raises
+//     these in the main thread of its concurrent read, which ends the
+//     whole read.
 //
 // # Components and their contracts
 //

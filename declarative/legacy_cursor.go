@@ -86,11 +86,11 @@ func (l *legacyCursor) stateLocked() *dict {
 
 // parse is parse_date.
 func (l *legacyCursor) parse(v value) (time.Time, error) {
-	if t, ok := parseFirst(v, l.formats); ok {
-		return t, nil
+	if t, ok, err := parseFirst(v, l.formats); err != nil || ok {
+		return t, err
 	}
-	if t, ok := parseFirst(v, []string{l.c.datetimeFormat}); ok {
-		return t, nil
+	if t, ok, err := parseFirst(v, []string{l.c.datetimeFormat}); err != nil || ok {
+		return t, err
 	}
 	return time.Time{}, fmt.Errorf("No format in %s matching %s", pyList(l.formats), interpolation.Str(v))
 }

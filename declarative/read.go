@@ -700,8 +700,9 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	ctx = r.rc.labelled(ctx, st.name, job.slice)
 	r.rc.trace(ctx, nil)
 	// The callback fails only for a record that does not encode (encoded
-	// ahead) or when the read stops, and feed and keep do not move: the
-	// slice may be read a page ahead (read_ahead.go).
+	// ahead), a cursor value that fails the stream, or when the read
+	// stops, and feed and keep do not move: the slice may be read a page
+	// ahead (read_ahead.go).
 	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep, ahead: true}
 	var latest newest
 	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict, data []byte) error {
@@ -712,7 +713,9 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 			run.pp.observe()
 		}
 		if cr != nil && job.window != nil {
-			cr.observe(&latest, rec)
+			if err := cr.observe(&latest, rec); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
