@@ -258,3 +258,38 @@ func TestPartitionedParentFilterAfterGlobalSwitch(t *testing.T) {
 		"GET /conversations/41/threads",
 		"GET /conversations/42/threads"})
 }
+
+// TestConcurrentFilterAfterGlobalSwitch pins the other side of
+// TestPartitionedParentFilterAfterGlobalSwitch: a stream read concurrently
+// with is_client_side_incremental. Its ConcurrentPerPartitionCursor turns
+// global at the first record of partition 4 (three partitions dropped,
+// more than the limit of two), but the CDK's record filter asks another
+// cursor, the PerPartitionWithGlobalCursor that _get_retriever set from
+// the incoming state and that is never observed: it never turns, so each
+// record of the page, before the switch and after, is filtered with
+// partition 4's cursor (2024-06-01), and conversation 42 of March is not
+// kept.
+func TestConcurrentFilterAfterGlobalSwitch(t *testing.T) {
+	manifest := strings.Replace(manyPartitionsManifest, `      end_datetime: "2024-12-31"`, `      end_datetime: "2024-12-31"
+      is_client_side_incremental: true`, 1)
+	if manifest == manyPartitionsManifest {
+		t.Fatal("no cursor to make client-side")
+	}
+	api := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": "41", "updated": "2024-07-01"}, {"id": "42", "updated": "2024-03-01"}, {"id": "43", "updated": "2023-12-01"}]}`)
+	}
+	var states []string
+	for k := 1; k <= 4; k++ {
+		states = append(states, fmt.Sprintf(`{"partition": {"p": "%d"}, "cursor": {"updated": "2024-06-01"}}`, k))
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {
+		"use_global_cursor": false, "states": [` + strings.Join(states, ", ") + `], "state": {"updated": "2024-01-01"}, "lookback_window": 0}}}]`
+	run := runFeature(t, manifest, `{"ids": ["4"]}`, state, api, withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "records", run.recordIDs("events"), []string{"41"})
+	if st := run.states("events"); len(st) == 0 || !strings.HasPrefix(st[len(st)-1], `{"use_global_cursor":true`) {
+		t.Errorf("the cursor did not turn global: states %q", st)
+	}
+}
