@@ -274,7 +274,7 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	}
 	dropFinished := min(k, finished)
 	dropOthers := k - dropFinished
-	var droppedFinished, droppedOthers []string
+	var droppedFinished, droppedOthers []*dict
 	kept := p.order[:0]
 	for _, key := range p.order {
 		e := p.entries[key]
@@ -282,12 +282,12 @@ func (p *perPartitionRun) ensureLimitLocked() {
 		case done && dropFinished > 0:
 			dropFinished--
 			if p.warn != nil {
-				droppedFinished = append(droppedFinished, key)
+				droppedFinished = append(droppedFinished, e.partition)
 			}
 		case !done && dropOthers > 0:
 			dropOthers--
 			if p.warn != nil {
-				droppedOthers = append(droppedOthers, key)
+				droppedOthers = append(droppedOthers, e.partition)
 			}
 		default:
 			kept = append(kept, key)
@@ -300,16 +300,26 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	// The CDK's warnings, one a partition, in the order its loop drops
 	// them: the finished ones, then the others. It names the partition's
 	// cursor object (its repr, with a memory address); the engine names
-	// the partition by its key (its JSON, keys sorted).
+	// the partition as the CDK's PerPartitionCursor does, by its key.
 	over := p.overLimit.Load() - int64(k)
-	for _, key := range droppedFinished {
+	for _, part := range droppedFinished {
 		over++
-		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest finished partition: %s. Over limit: %d.", key, over))
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest finished partition: %s. Over limit: %d.", warnKey(part), over))
 	}
-	for _, key := range droppedOthers {
+	for _, part := range droppedOthers {
 		over++
-		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", key, over))
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", warnKey(part), over))
 	}
+}
+
+// warnKey is a partition as PerPartitionKeySerializer writes its key:
+// JSON with sorted keys and no spaces.
+func warnKey(partition *dict) string {
+	b, err := encodeJSON(sortedDict(partition))
+	if err != nil {
+		return partitionKey(partition)
+	}
+	return string(b)
 }
 
 // observe is called for each record read: once more partitions were

@@ -133,7 +133,7 @@ func (p *legacyPerPartition) cursorFor(partition *dict) (*legacyCursor, error) {
 	for len(p.order) > p.max-1 && len(p.order) > 0 {
 		p.overLimit++
 		if p.warn != nil {
-			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", p.order[0], p.overLimit))
+			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", warnKey(p.cursors[p.order[0]].partition), p.overLimit))
 		}
 		delete(p.cursors, p.order[0])
 		p.order = p.order[1:]

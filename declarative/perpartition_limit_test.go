@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // cdkEnsurePartitionLimit is ConcurrentPerPartitionCursor's
@@ -32,7 +34,7 @@ func cdkEnsurePartitionLimit(p *perPartitionRun) {
 			if finished {
 				what = "oldest finished partition"
 			}
-			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the %s: %s. Over limit: %d.", what, p.order[drop], p.overLimit.Load()))
+			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the %s: %s. Over limit: %d.", what, warnKey(p.entries[p.order[drop]].partition), p.overLimit.Load()))
 		}
 		delete(p.entries, p.order[drop])
 		p.order = append(p.order[:drop], p.order[drop+1:]...)
@@ -45,7 +47,9 @@ func limitRun(rng *rand.Rand, n, max int) *perPartitionRun {
 	p := &perPartitionRun{max: max, entries: map[string]*partitionCursor{}}
 	for i := 0; i < n; i++ {
 		key := fmt.Sprintf("p%d", i)
-		e := &partitionCursor{}
+		part := interpolation.NewDict(1)
+		part.Set("p", int64(i))
+		e := &partitionCursor{partition: part}
 		switch rng.Intn(3) {
 		case 0:
 			e.generated = true
@@ -174,8 +178,8 @@ func TestPartitionLimitWarns(t *testing.T) {
 		t.Fatal(run.err)
 	}
 	sameStrings(t, "warnings", h.msgs, []string{
-		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p": "1"}. Over limit: 1.`,
-		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p": "2"}. Over limit: 2.`,
+		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p":"1"}. Over limit: 1.`,
+		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p":"2"}. Over limit: 2.`,
 	})
 }
 
@@ -196,8 +200,8 @@ func TestPartitionedParentLimitWarns(t *testing.T) {
 		}
 	}
 	sameStrings(t, "the parent's warnings", parents, []string{
-		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account": 1, "parent_slice": {}}. Over limit: 1.`,
-		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account": 2, "parent_slice": {}}. Over limit: 2.`,
+		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account":1,"parent_slice":{}}. Over limit: 1.`,
+		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account":2,"parent_slice":{}}. Over limit: 2.`,
 	})
 }
 
