@@ -143,7 +143,7 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 	}
 	sr := &sliceRead{stream: st.name, slice: first, state: interpolation.NewDict(0), options: st.sliceOptions(first)}
 	if st.cursor != nil {
-		if sr.feed, sr.keep, err = st.cursor.syncWindows(st.router != nil, nil, rc.vars(), s.opts.now); err != nil {
+		if sr.feed, sr.keep, err = st.cursor.syncWindows(ctx, st.router != nil, nil, rc.vars(), s.opts.now); err != nil {
 			return s.checkFailure(rc, st, err)
 		}
 	}

@@ -114,15 +114,21 @@
 //     legacy {"stream name": state} object and a LEGACY message's data, a
 //     GLOBAL message whose shared_state is ignored (the CDK raises a
 //     ValueError for any shared_state, even {}), and GLOBAL and STREAM
-//     messages mixed in one list. A per-partition state's lookback_window
-//     (of a stream read concurrently; a partitioned parent's takes a float
-//     or a bool as timedelta does) that is not a JSON integer, or is
-//     negative, is read as 0
-//     (the CDK int()s it: a numeric string or a float becomes whole
-//     seconds, null or another string fails the read, and a negative one
-//     moves each new partition's cursor forward, past records not yet
-//     read); one that moves the cursor out of the years 1 to 9999 fails
-//     the stream, as the CDK's OverflowError does.
+//     messages mixed in one list. A per-partition state's negative
+//     lookback_window is not applied (the CDK moves each new partition's
+//     cursor forward by it, past records not yet read). As in the CDK, a
+//     stream read concurrently int()s it (a float or a numeric string
+//     becomes whole seconds, a bool 0 or 1, null or another string fails
+//     the read) and a partitioned parent's takes a float or a bool as
+//     timedelta does; one that moves the cursor out of the years 1 to
+//     9999 fails the stream, as the CDK's OverflowError does.
+//   - A record whose cursor value the cursor's formats refuse with
+//     another error than ValueError (int() of null, a list or an object
+//     under "%s" or "%ms", a timestamp out of range: the errors the CDK's
+//     parse_timestamp lets through) fails its stream. The CDK's
+//     ConcurrentCursor.observe, which passes over a ValueError, raises
+//     these in the main thread of its concurrent read, which ends the
+//     whole read.
 //
 // # Components and their contracts
 //

@@ -126,7 +126,7 @@ type recordSelector struct {
 // selectRecords extracts, filters, transforms and normalises the records
 // of one response. keep, when set, is the client-side incremental filter,
 // applied before the record filter's condition.
-func (s *recordSelector) selectRecords(bodies []value, v *vars, keep func(*dict) (bool, error)) ([]*dict, error) {
+func (s *recordSelector) selectRecords(bodies []value, v *vars, keep func(*dict) (bool, error), selected func()) ([]*dict, error) {
 	var out []*dict
 	rv := *v
 	for _, body := range bodies {
@@ -158,6 +158,9 @@ func (s *recordSelector) selectRecords(bodies []value, v *vars, keep func(*dict)
 				if !keep {
 					continue
 				}
+			}
+			if selected != nil {
+				selected()
 			}
 			for _, t := range s.transformations {
 				if err := t.transform(d, v); err != nil {

@@ -3,9 +3,8 @@ package declarative
 import (
 	"errors"
 	"fmt"
-	"math"
+	"math/big"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -277,32 +276,64 @@ func durationOf(t *tmpl, v *vars) (*interpolation.Duration, error) {
 }
 
 // parse reads a cursor value with the cursor's formats, the first that
-// fits.
+// fits (parse_timestamp).
 func (r *cursorRun) parse(v value) (time.Time, error) {
-	if t, ok := parseFirst(v, r.formats); ok {
-		return t, nil
+	if t, ok, err := parseFirst(v, r.formats); err != nil || ok {
+		return t, err
 	}
 	return time.Time{}, fmt.Errorf("No format in %s matching %s", pyList(r.formats), interpolation.Str(v))
 }
 
-// parseFirst parses str() of v with the first of formats that fits.
-func parseFirst(v value, formats []string) (time.Time, bool) {
+// parseFirst is the loop of parse_timestamp and parse_date: v parsed with
+// each format in turn (parseWith), the first that fits. The CDK catches
+// ValueError alone there: an error of another kind (int() or float() of
+// null, a list or an object: TypeError; a timestamp out of range:
+// OverflowError, OSError) ends the loop and is returned, in Python's
+// words.
+func parseFirst(v value, formats []string) (time.Time, bool, error) {
+	for _, f := range formats {
+		t, err := parseWith(v, f)
+		if err == nil {
+			return t, true, nil
+		}
+		var ie *interpolation.Error
+		if errors.As(err, &ie) && ie.Type != "ValueError" {
+			return time.Time{}, false, errors.New(ie.Message)
+		}
+	}
+	return time.Time{}, false, nil
+}
+
+// parseWith is DatetimeParser.parse: int(v) for "%s" and "%ms" (a float
+// truncated, a bool 0 or 1), float(v) for "%s_as_float", strptime of
+// str(v) for the other formats.
+func parseWith(v value, f string) (time.Time, error) {
+	switch f {
+	case "%s", "%ms":
+		if _, ok := v.(string); !ok {
+			n, err := interpolation.Int(v)
+			if err != nil {
+				return time.Time{}, err
+			}
+			v = interpolation.Str(n)
+		}
+	case "%s_as_float":
+		switch x := v.(type) {
+		case bool:
+			v = int64(0)
+			if x {
+				v = int64(1)
+			}
+		case string, int64, float64, *big.Int:
+		default:
+			return time.Time{}, &interpolation.Error{Type: "TypeError", Message: fmt.Sprintf("float() argument must be a string or a real number, not '%s'", strings.Trim(strings.TrimPrefix(pyTypeName(v), "<class "), "'>"))}
+		}
+	}
 	s, ok := v.(string)
 	if !ok {
 		s = interpolation.Str(v)
 	}
-	for _, f := range formats {
-		in := s
-		if x, ok := v.(float64); ok && (f == "%s" || f == "%ms") && !math.IsInf(x, 0) && !math.IsNaN(x) {
-			// DatetimeParser parses these with int(value), which
-			// truncates a float where int(str(value)) would fail.
-			in = strconv.FormatFloat(math.Trunc(x), 'f', -1, 64)
-		}
-		if t, err := parseDatetime(in, f); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
+	return parseDatetime(s, f)
 }
 
 func pyList(ss []string) string {
@@ -508,20 +539,22 @@ type newest struct {
 	ok bool
 }
 
-// observe notes a record's cursor value (a value that does not parse is
-// passed over, as the CDK logs and skips it).
-func (r *cursorRun) observe(n *newest, rec *dict) {
+// observe notes a record's cursor value. A value no format fits is
+// passed over, as the CDK logs and skips the ValueError; any other error
+// of the parse is returned (ConcurrentCursor.observe lets it through).
+func (r *cursorRun) observe(n *newest, rec *dict) error {
 	val, ok := rec.Get(r.field)
 	if !ok {
-		return
+		return nil
 	}
-	t, err := r.parse(val)
-	if err != nil {
-		return
+	t, ok, err := parseFirst(val, r.formats)
+	if err != nil || !ok {
+		return err
 	}
 	if !n.ok || n.t.Before(t) {
 		n.t, n.ok = t, true
 	}
+	return nil
 }
 
 // closeWindow records a window as read, with the newest cursor value of

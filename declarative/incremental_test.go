@@ -315,3 +315,53 @@ func TestDateRangeStateWhereTheCDKFails(t *testing.T) {
 		t.Errorf("states %q, want the last one {\"updated\":\"2024-01-01\"}", states)
 	}
 }
+
+// TestIncrementalDependencyParentStateBetween pins the parent_state of the
+// states a child emits before its last one. The CDK 6.31.1's
+// ConcurrentPerPartitionCursor sets _parent_state in _set_initial_state
+// (the incoming one, when truthy) and in ensure_at_least_one_state_emitted
+// (the router's get_stream_state) only: the states emitted as partitions
+// close (close_partition → _emit_state_message) carry the incoming
+// parent_state, or none, however far the parent was read; the final state
+// carries the parent's new state. (Later CDKs track the parent's state per
+// partition; 6.31.1 does not.)
+func TestIncrementalDependencyParentStateBetween(t *testing.T) {
+	// Without a state: no parent_state until the final state.
+	run := runFeature(t, dependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, "", dependencyAPI)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states := run.states("threads")
+	if len(states) != 3 {
+		t.Fatalf("%d states, want one per conversation and the final one: %q", len(states), states)
+	}
+	for _, st := range states[:2] {
+		if strings.Contains(st, "parent_state") {
+			t.Errorf("a state before the last carries a parent_state: %s", st)
+		}
+	}
+	if want := `"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}}`; !strings.HasSuffix(states[2], want) {
+		t.Errorf("final state %s, want one ending %s", states[2], want)
+	}
+
+	// From a state whose parent_state the read moves: the incoming one
+	// until the final state.
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {
+		"states": [], "state": {"created_at": "2024-01-01T00:00:00Z"}, "parent_state": {"conversations": {"updated_at": "2024-03-01T00:00:00Z"}}}}}]`
+	run = runFeature(t, dependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, state, dependencyAPI)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	states = run.states("threads")
+	if len(states) != 3 {
+		t.Fatalf("%d states, want one per conversation and the final one: %q", len(states), states)
+	}
+	for _, st := range states[:2] {
+		if want := `"parent_state":{"conversations":{"updated_at":"2024-03-01T00:00:00Z"}}}`; !strings.HasSuffix(st, want) {
+			t.Errorf("state before the last %s, want one ending %s", st, want)
+		}
+	}
+	if want := `"parent_state":{"conversations":{"updated_at":"2024-04-02T00:00:00Z"}}}`; !strings.HasSuffix(states[2], want) {
+		t.Errorf("final state %s, want one ending %s", states[2], want)
+	}
+}

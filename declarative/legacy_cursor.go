@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -85,11 +86,11 @@ func (l *legacyCursor) stateLocked() *dict {
 
 // parse is parse_date.
 func (l *legacyCursor) parse(v value) (time.Time, error) {
-	if t, ok := parseFirst(v, l.formats); ok {
-		return t, nil
+	if t, ok, err := parseFirst(v, l.formats); err != nil || ok {
+		return t, err
 	}
-	if t, ok := parseFirst(v, []string{l.c.datetimeFormat}); ok {
-		return t, nil
+	if t, ok, err := parseFirst(v, []string{l.c.datetimeFormat}); err != nil || ok {
+		return t, err
 	}
 	return time.Time{}, fmt.Errorf("No format in %s matching %s", pyList(l.formats), interpolation.Str(v))
 }
@@ -300,13 +301,13 @@ func (l *legacyCursor) shouldSync(_ *streamSlice, rec *dict) (bool, error) {
 // read. A client-side filter of a stream without partitions uses a cursor
 // of its own that never gets the state (the CDK builds a second one), so
 // it filters by the start and end datetimes only.
-func (c *datetimeCursor) syncWindows(partitioned bool, state *dict, v *vars, now func() time.Time) (feed, keep syncWindow, err error) {
+func (c *datetimeCursor) syncWindows(ctx context.Context, partitioned bool, state *dict, v *vars, now func() time.Time) (feed, keep syncWindow, err error) {
 	if !c.dataFeed && !c.clientSide {
 		return nil, nil, nil
 	}
 	var w syncWindow
 	if partitioned {
-		w, err = newPartitionWindows(c, state, v, now)
+		w, err = newPartitionWindows(ctx, c, state, v, now)
 	} else {
 		var lc *legacyCursor
 		lc, err = c.legacy(v, now)
@@ -342,7 +343,7 @@ type partitionWindows struct {
 	cursors map[string]*legacyCursor
 }
 
-func newPartitionWindows(c *datetimeCursor, state *dict, v *vars, now func() time.Time) (*partitionWindows, error) {
+func newPartitionWindows(ctx context.Context, c *datetimeCursor, state *dict, v *vars, now func() time.Time) (*partitionWindows, error) {
 	w := &partitionWindows{c: c, v: v, now: now, states: map[string]*dict{}, cursors: map[string]*legacyCursor{}}
 	if state == nil || state.Len() == 0 {
 		return w, nil
@@ -369,10 +370,12 @@ func newPartitionWindows(c *datetimeCursor, state *dict, v *vars, now func() tim
 		w.migrate = state
 		return w, nil
 	}
-	eachPartitionState(state, func(partition, cursor *dict) error {
+	if err := eachPartitionState(ctx, state, func(partition, cursor *dict) error {
 		w.states[partitionKey(partition)] = cursor
 		return nil
-	})
+	}); err != nil {
+		return nil, err
+	}
 	if gs, ok := state.Get("state"); ok {
 		w.migrate, _ = gs.(*dict)
 	}

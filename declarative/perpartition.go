@@ -1,7 +1,11 @@
 package declarative
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -36,6 +40,8 @@ type perPartitionRun struct {
 
 	// max is how many partitions the cursor keeps (defaultMaxPartitions).
 	max int
+	// warn logs a warning (nil: warnings are not logged).
+	warn func(msg string)
 	// overLimit counts the partitions dropped to keep max; once it is
 	// over max, the next record switches the cursor to its global state.
 	overLimit atomic.Int64
@@ -77,7 +83,7 @@ type partitionCursor struct {
 	enc []byte
 }
 
-func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*perPartitionRun, error) {
+func newPerPartitionRun(ctx context.Context, c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*perPartitionRun, error) {
 	field, err := c.cursorField.evalStr(v)
 	if err != nil {
 		return nil, err
@@ -100,11 +106,11 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 		p.useGlobal = interpolation.Truthy(b)
 	}
 	if lb, ok := state.Get("lookback_window"); ok {
-		if n, ok := lb.(int64); ok {
-			p.lookback = n
+		if p.lookback, err = stateLookback(lb); err != nil {
+			return nil, err
 		}
 	}
-	if err := eachPartitionState(state, func(partition, cursor *dict) error {
+	if err := eachPartitionState(ctx, state, func(partition, cursor *dict) error {
 		run, err := c.run(cursor, v, now)
 		if err != nil {
 			return err
@@ -122,6 +128,33 @@ func newPerPartitionRun(c *datetimeCursor, parents *parentStates, state *dict, v
 		}
 	}
 	return p, nil
+}
+
+// stateLookback is int(stream_state.get("lookback_window", 0)) of
+// _set_initial_state: a float is truncated, a bool is 0 or 1, a numeric
+// string is parsed; what int() refuses fails the read with Python's words,
+// as the CDK's ValueError or TypeError does in _group_streams. An int
+// beyond int64 is held as the nearest int64 (both move any cursor out of
+// the years 1 to 9999, or not at all when negative).
+func stateLookback(lb value) (int64, error) {
+	n, err := interpolation.Int(lb)
+	if err != nil {
+		var ie *interpolation.Error
+		if errors.As(err, &ie) {
+			return 0, errors.New(ie.Message)
+		}
+		return 0, err
+	}
+	switch x := n.(type) {
+	case int64:
+		return x, nil
+	case *big.Int:
+		if x.Sign() < 0 {
+			return math.MinInt64, nil
+		}
+		return math.MaxInt64, nil
+	}
+	return 0, nil
 }
 
 // setGlobal reads a global state, reformatting its value with the cursor's
@@ -241,14 +274,21 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	}
 	dropFinished := min(k, finished)
 	dropOthers := k - dropFinished
+	var droppedFinished, droppedOthers []*dict
 	kept := p.order[:0]
 	for _, key := range p.order {
 		e := p.entries[key]
 		switch done := e.generated && e.pending == 0; {
 		case done && dropFinished > 0:
 			dropFinished--
+			if p.warn != nil {
+				droppedFinished = append(droppedFinished, e.partition)
+			}
 		case !done && dropOthers > 0:
 			dropOthers--
+			if p.warn != nil {
+				droppedOthers = append(droppedOthers, e.partition)
+			}
 		default:
 			kept = append(kept, key)
 			continue
@@ -257,6 +297,29 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	}
 	clear(p.order[len(kept):])
 	p.order = kept
+	// The CDK's warnings, one a partition, in the order its loop drops
+	// them: the finished ones, then the others. It names the partition's
+	// cursor object (its repr, with a memory address); the engine names
+	// the partition as the CDK's PerPartitionCursor does, by its key.
+	over := p.overLimit.Load() - int64(k)
+	for _, part := range droppedFinished {
+		over++
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest finished partition: %s. Over limit: %d.", warnKey(part), over))
+	}
+	for _, part := range droppedOthers {
+		over++
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", warnKey(part), over))
+	}
+}
+
+// warnKey is a partition as PerPartitionKeySerializer writes its key:
+// JSON with sorted keys and no spaces.
+func warnKey(partition *dict) string {
+	b, err := encodeJSON(sortedDict(partition))
+	if err != nil {
+		return partitionKey(partition)
+	}
+	return string(b)
 }
 
 // observe is called for each record read: once more partitions were
@@ -275,11 +338,19 @@ func (p *perPartitionRun) observe() {
 // eachPartitionState calls f with the partition and the cursor state of
 // each entry of a per-partition state's "states" list, in order, for the
 // three cursors that read such a state. Entries whose partition is not an
-// object are skipped; a cursor state that is not an object is nil.
-func eachPartitionState(state *dict, f func(partition, cursor *dict) error) error {
+// object are skipped; a cursor state that is not an object is nil. A
+// state may hold tens of thousands of partitions: every
+// partitionStateCheck entries, from the first, it returns ctx.Err() once
+// ctx is done.
+func eachPartitionState(ctx context.Context, state *dict, f func(partition, cursor *dict) error) error {
 	l, _ := state.Get("states")
 	list, _ := l.([]value)
-	for _, e := range list {
+	for i, e := range list {
+		if i%partitionStateCheck == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		part, _ := dictGet(e, "partition")
 		pd, ok := part.(*dict)
 		if !ok {
@@ -293,6 +364,10 @@ func eachPartitionState(state *dict, f func(partition, cursor *dict) error) erro
 	}
 	return nil
 }
+
+// partitionStateCheck is how many partitions of a state eachPartitionState
+// reads between two looks at its context (a few milliseconds' work).
+const partitionStateCheck = 1024
 
 // applyLookback moves a state's cursor value back by the lookback window
 // in seconds (the CDK's runtime_lookback_window).

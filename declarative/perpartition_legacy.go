@@ -1,6 +1,8 @@
 package declarative
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -41,6 +43,8 @@ type legacyPerPartition struct {
 	cursors map[string]*legacyPartition
 	// overLimit counts the partitions dropped to keep max.
 	overLimit int
+	// warn logs a warning (nil: warnings are not logged).
+	warn func(msg string)
 
 	parents     *parentStates
 	parentState value // _parent_state
@@ -56,7 +60,7 @@ type legacyPartition struct {
 // state (set_initial_state; nil or empty: none). parents is the state of
 // the parent's own router's parents (nil for a router other than a
 // substream one).
-func newLegacyPerPartition(c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*legacyPerPartition, error) {
+func newLegacyPerPartition(ctx context.Context, c *datetimeCursor, parents *parentStates, state *dict, v *vars, now func() time.Time, max int) (*legacyPerPartition, error) {
 	p := &legacyPerPartition{c: c, v: v, now: now, max: max, cursors: map[string]*legacyPartition{}, parents: parents}
 	var err error
 	if p.global, err = c.legacy(v, now); err != nil {
@@ -88,7 +92,7 @@ func newLegacyPerPartition(c *datetimeCursor, parents *parentStates, state *dict
 		p.migrate = state
 		return p, nil
 	}
-	if err := eachPartitionState(state, func(partition, cursor *dict) error {
+	if err := eachPartitionState(ctx, state, func(partition, cursor *dict) error {
 		lc, err := c.legacy(v, now)
 		if err != nil {
 			return err
@@ -128,6 +132,9 @@ func (p *legacyPerPartition) cursorFor(partition *dict) (*legacyCursor, error) {
 	}
 	for len(p.order) > p.max-1 && len(p.order) > 0 {
 		p.overLimit++
+		if p.warn != nil {
+			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", warnKey(p.cursors[p.order[0]].partition), p.overLimit))
+		}
 		delete(p.cursors, p.order[0])
 		p.order = p.order[1:]
 	}
@@ -159,6 +166,37 @@ func (p *legacyPerPartition) observe(partition *dict, w window, rec *dict) error
 		}
 	}
 	return p.global.observe(w, rec)
+}
+
+// activeWindow is should_be_synced of a partitioned parent's
+// PerPartitionWithGlobalCursor during one slice of a partition: the
+// partition's cursor lc, then the global one once the cursor is global.
+// The CDK's record filter and observe take a page's records one at a time
+// (lazy generators), and observe turns the cursor global at the first
+// record it sees once more partitions were dropped than the cursor keeps,
+// so the records after it in the page are filtered with the global
+// cursor. The selector filters a whole page before any of its records is
+// observed: the window turns at the first record selected, as observe
+// will.
+type activeWindow struct {
+	pp     *legacyPerPartition
+	lc     *legacyCursor
+	turned bool
+}
+
+func (a *activeWindow) shouldSync(slice *streamSlice, rec *dict) (bool, error) {
+	if a.turned || a.pp.useGlobal {
+		return a.pp.global.shouldSync(slice, rec)
+	}
+	return a.lc.shouldSync(slice, rec)
+}
+
+// selected is told of each record the selector keeps, which observe
+// will see.
+func (a *activeWindow) selected() {
+	if a.pp.overLimit > a.pp.max {
+		a.turned = true
+	}
 }
 
 // closeSlice closes a window of a partition; the global cursor waits for

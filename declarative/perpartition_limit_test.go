@@ -1,12 +1,18 @@
 package declarative
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math/rand"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
 // cdkEnsurePartitionLimit is ConcurrentPerPartitionCursor's
@@ -16,11 +22,19 @@ func cdkEnsurePartitionLimit(p *perPartitionRun) {
 	for len(p.entries) > p.max-1 && len(p.order) > 0 {
 		p.overLimit.Add(1)
 		drop := 0
+		finished := false
 		for i, k := range p.order {
 			if e := p.entries[k]; e.generated && e.pending == 0 {
-				drop = i
+				drop, finished = i, true
 				break
 			}
+		}
+		if p.warn != nil {
+			what := "oldest partition"
+			if finished {
+				what = "oldest finished partition"
+			}
+			p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the %s: %s. Over limit: %d.", what, warnKey(p.entries[p.order[drop]].partition), p.overLimit.Load()))
 		}
 		delete(p.entries, p.order[drop])
 		p.order = append(p.order[:drop], p.order[drop+1:]...)
@@ -33,7 +47,9 @@ func limitRun(rng *rand.Rand, n, max int) *perPartitionRun {
 	p := &perPartitionRun{max: max, entries: map[string]*partitionCursor{}}
 	for i := 0; i < n; i++ {
 		key := fmt.Sprintf("p%d", i)
-		e := &partitionCursor{}
+		part := interpolation.NewDict(1)
+		part.Set("p", int64(i))
+		e := &partitionCursor{partition: part}
 		switch rng.Intn(3) {
 		case 0:
 			e.generated = true
@@ -48,7 +64,8 @@ func limitRun(rng *rand.Rand, n, max int) *perPartitionRun {
 
 // TestPartitionLimitDropsAsTheCDK checks that the one-pass
 // ensureLimitLocked drops the partitions the CDK's loop drops, keeps the
-// others in order, and counts the same partitions over the limit.
+// others in order, counts the same partitions over the limit and logs the
+// CDK's warning for each drop, in the CDK's order.
 func TestPartitionLimitDropsAsTheCDK(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < 2000; i++ {
@@ -56,11 +73,21 @@ func TestPartitionLimitDropsAsTheCDK(t *testing.T) {
 		seed := rng.Int63()
 		got := limitRun(rand.New(rand.NewSource(seed)), n, max)
 		want := limitRun(rand.New(rand.NewSource(seed)), n, max)
+		var gotWarnings, wantWarnings []string
+		got.warn = func(msg string) { gotWarnings = append(gotWarnings, msg) }
+		want.warn = func(msg string) { wantWarnings = append(wantWarnings, msg) }
+		// Drops already counted: the warnings count on from them.
+		already := int64(rng.Intn(3))
+		got.overLimit.Store(already)
+		want.overLimit.Store(already)
 		got.ensureLimitLocked()
 		cdkEnsurePartitionLimit(want)
 		if !slices.Equal(got.order, want.order) || len(got.entries) != len(want.entries) || got.overLimit.Load() != want.overLimit.Load() {
 			t.Fatalf("n=%d max=%d: kept %v (%d over the limit), the CDK keeps %v (%d)", n, max,
 				got.order, got.overLimit.Load(), want.order, want.overLimit.Load())
+		}
+		if !slices.Equal(gotWarnings, wantWarnings) {
+			t.Fatalf("n=%d max=%d: warnings\n%s\nthe CDK's\n%s", n, max, strings.Join(gotWarnings, "\n"), strings.Join(wantWarnings, "\n"))
 		}
 		for _, k := range got.order {
 			if got.entries[k] == nil {
@@ -118,5 +145,155 @@ func BenchmarkCursorStateWithLegacyKeys(b *testing.B) {
 		if _, err := encodeJSON(r.state()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// warnLog is a slog handler that keeps the messages of warnings.
+type warnLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *warnLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h *warnLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Level == slog.LevelWarn {
+		h.msgs = append(h.msgs, r.Message)
+	}
+	return nil
+}
+func (h *warnLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *warnLog) WithGroup(string) slog.Handler      { return h }
+
+// TestPartitionLimitWarns follows _ensure_partition_limit's
+// logger.warning, a LOG WARN in the CDK's output, for each partition
+// dropped (TestPartitionLimit's first read: 1, then 2, read to the end).
+func TestPartitionLimitWarns(t *testing.T) {
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {
+		"states": [{"partition": {"p": "9"}, "cursor": {"updated": "2024-02-01"}}], "state": {"updated": "2024-01-15"}}}}]`
+	h := &warnLog{}
+	run := runFeature(t, manyPartitionsManifest, `{"ids": ["1", "2", "3", "4"]}`, state, manyPartitionsAPI, withMaxPartitions(3), WithLogger(slog.New(h)))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "warnings", h.msgs, []string{
+		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p":"1"}. Over limit: 1.`,
+		`The maximum number of partitions has been reached. Dropping the oldest finished partition: {"p":"2"}. Over limit: 2.`,
+	})
+}
+
+// TestPartitionedParentLimitWarns follows PerPartitionCursor's
+// _ensure_partition_limit, which logs a warning for each partition of a
+// partitioned parent it drops (TestIncrementalDependencyOnPartitionedParentOverLimit's
+// first read: accounts 1, then 2).
+func TestPartitionedParentLimitWarns(t *testing.T) {
+	h := &warnLog{}
+	run := runFeature(t, nestedDependencyManifest, `{"start": "2024-01-01T00:00:00Z"}`, "", manyAccountsAPI(4), withMaxPartitions(2), WithLogger(slog.New(h)))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	var parents []string
+	for _, m := range h.msgs {
+		if strings.Contains(m, `partition: {"account"`) {
+			parents = append(parents, m)
+		}
+	}
+	sameStrings(t, "the parent's warnings", parents, []string{
+		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account":1,"parent_slice":{}}. Over limit: 1.`,
+		`The maximum number of partitions has been reached. Dropping the oldest partition: {"account":2,"parent_slice":{}}. Over limit: 2.`,
+	})
+}
+
+// TestPartitionedParentFilterAfterGlobalSwitch follows a partitioned
+// parent with is_client_side_incremental whose cursor turns global in the
+// middle of a page. The CDK's record filter
+// (ClientSideIncrementalRecordFilterDecorator) asks the
+// PerPartitionWithGlobalCursor's active cursor record by record, between
+// the observe calls (its generators are lazy): the first record of account
+// 4 is filtered with the partition's cursor (2024-06-01) and switches the
+// cursor to global (three partitions dropped, more than the limit of two),
+// so the next ones are filtered with the global cursor (2024-01-01):
+// conversation 42 of March is kept, 43 of 2023 is not.
+func TestPartitionedParentFilterAfterGlobalSwitch(t *testing.T) {
+	manifest := strings.Replace(nestedDependencyManifest, `            partition_field: account
+            incremental_dependency: true
+    incremental_sync: {$ref: "#/definitions/cursor"}`, `            partition_field: account
+            incremental_dependency: true
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated_at
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "{{ config['start'] }}"
+      is_client_side_incremental: true`, 1)
+	if manifest == nestedDependencyManifest {
+		t.Fatal("no conversations cursor to replace")
+	}
+	api := func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/accounts":
+			fmt.Fprint(w, `{"data": [{"id": 4, "updated_at": "2024-02-04T00:00:00Z"}]}`)
+		case r.URL.Path == "/accounts/4/conversations":
+			fmt.Fprint(w, `{"data": [{"id": 41, "updated_at": "2024-07-01T00:00:00Z"}, {"id": 42, "updated_at": "2024-03-01T00:00:00Z"}, {"id": 43, "updated_at": "2023-12-01T00:00:00Z"}]}`)
+		default:
+			fmt.Fprint(w, `{"data": []}`)
+		}
+	}
+	var states []string
+	for k := 1; k <= 4; k++ {
+		states = append(states, fmt.Sprintf(`{"partition": {"account": %d, "parent_slice": {}}, "cursor": {"updated_at": "2024-06-01T00:00:00Z"}}`, k))
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "threads"}, "stream_state": {"parent_state": {"conversations":
+		{"use_global_cursor": false, "state": {"updated_at": "2024-01-01T00:00:00Z"}, "lookback_window": 0, "states": [` + strings.Join(states, ", ") + `],
+		 "parent_state": {"accounts": {"updated_at": "2024-01-01T00:00:00Z"}}}}}}}]`
+	run := runFeature(t, manifest, `{"start": "2023-01-01T00:00:00Z"}`, state, api, withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	var threads []string
+	for _, r := range run.requests {
+		if strings.HasPrefix(r, "GET /conversations/") {
+			threads = append(threads, r)
+		}
+	}
+	// The threads of the two conversations are read concurrently.
+	slices.Sort(threads)
+	sameStrings(t, "threads requests", threads, []string{
+		"GET /conversations/41/threads",
+		"GET /conversations/42/threads"})
+}
+
+// TestConcurrentFilterAfterGlobalSwitch pins the other side of
+// TestPartitionedParentFilterAfterGlobalSwitch: a stream read concurrently
+// with is_client_side_incremental. Its ConcurrentPerPartitionCursor turns
+// global at the first record of partition 4 (three partitions dropped,
+// more than the limit of two), but the CDK's record filter asks another
+// cursor, the PerPartitionWithGlobalCursor that _get_retriever set from
+// the incoming state and that is never observed: it never turns, so each
+// record of the page, before the switch and after, is filtered with
+// partition 4's cursor (2024-06-01), and conversation 42 of March is not
+// kept.
+func TestConcurrentFilterAfterGlobalSwitch(t *testing.T) {
+	manifest := strings.Replace(manyPartitionsManifest, `      end_datetime: "2024-12-31"`, `      end_datetime: "2024-12-31"
+      is_client_side_incremental: true`, 1)
+	if manifest == manyPartitionsManifest {
+		t.Fatal("no cursor to make client-side")
+	}
+	api := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": "41", "updated": "2024-07-01"}, {"id": "42", "updated": "2024-03-01"}, {"id": "43", "updated": "2023-12-01"}]}`)
+	}
+	var states []string
+	for k := 1; k <= 4; k++ {
+		states = append(states, fmt.Sprintf(`{"partition": {"p": "%d"}, "cursor": {"updated": "2024-06-01"}}`, k))
+	}
+	state := `[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": {
+		"use_global_cursor": false, "states": [` + strings.Join(states, ", ") + `], "state": {"updated": "2024-01-01"}, "lookback_window": 0}}}]`
+	run := runFeature(t, manifest, `{"ids": ["4"]}`, state, api, withMaxPartitions(2))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "records", run.recordIDs("events"), []string{"41"})
+	if st := run.states("events"); len(st) == 0 || !strings.HasPrefix(st[len(st)-1], `{"use_global_cursor":true`) {
+		t.Errorf("the cursor did not turn global: states %q", st)
 	}
 }

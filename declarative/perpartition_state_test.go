@@ -261,7 +261,7 @@ func TestCachedPartitionStateIsTheDictState(t *testing.T) {
 				}
 				state = sv.(*dict)
 			}
-			p, err := newPerPartitionRun(c, nil, state, v, now, tc.max)
+			p, err := newPerPartitionRun(context.Background(), c, nil, state, v, now, tc.max)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -166,6 +166,16 @@ func (rc *readContext) logf(format string, args ...any) {
 	rc.log.Debug(rc.mask.text(fmt.Sprintf(format, args...)))
 }
 
+// warner returns a function that logs a warning of the CDK's (its
+// logger.warning, a LOG WARN message on its output), masked; nil when the
+// logger drops warnings.
+func (rc *readContext) warner() func(msg string) {
+	if !rc.log.Enabled(context.Background(), slog.LevelWarn) {
+		return nil
+	}
+	return func(msg string) { rc.log.Warn(rc.mask.text(msg)) }
+}
+
 func (rc *readContext) logRequest(req *outRequest) {
 	if !rc.log.Enabled(context.Background(), slog.LevelDebug) {
 		return
@@ -499,7 +509,11 @@ func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected [
 	// would emit a state without its cursor, losing the stream's position).
 	runs := make([]*streamRun, len(selected))
 	for i, st := range selected {
-		run, err := s.newStreamRun(rc, st, states)
+		run, err := s.newStreamRun(ctx, rc, st, states)
+		if err != nil && ctx.Err() != nil {
+			// Cancelled while a large state was read: no stream failed.
+			return ctx.Err()
+		}
 		if err != nil {
 			msg, internal, ft := failureOf(err)
 			if msg == "" {
@@ -556,7 +570,7 @@ streams:
 }
 
 // newStreamRun builds a stream's cursor for a read from its state.
-func (s *Source) newStreamRun(rc *readContext, st *stream, states map[string]value) (*streamRun, error) {
+func (s *Source) newStreamRun(ctx context.Context, rc *readContext, st *stream, states map[string]value) (*streamRun, error) {
 	run := &streamRun{st: st, generating: true, state: interpolation.NewDict(0)}
 	if st.cursor == nil {
 		return run, nil
@@ -572,13 +586,14 @@ func (s *Source) newStreamRun(rc *readContext, st *stream, states map[string]val
 				return nil, err
 			}
 		}
-		if run.pp, err = newPerPartitionRun(st.cursor, run.parents, sst, rc.vars(), s.opts.now, s.opts.maxPartitions); err != nil {
+		if run.pp, err = newPerPartitionRun(ctx, st.cursor, run.parents, sst, rc.vars(), s.opts.now, s.opts.maxPartitions); err != nil {
 			return nil, err
 		}
+		run.pp.warn = rc.warner()
 	} else if run.cursor, err = st.cursor.run(sst, rc.vars(), s.opts.now); err != nil {
 		return nil, err
 	}
-	if run.feed, run.keep, err = st.cursor.syncWindows(st.router != nil, sst, rc.vars(), s.opts.now); err != nil {
+	if run.feed, run.keep, err = st.cursor.syncWindows(ctx, st.router != nil, sst, rc.vars(), s.opts.now); err != nil {
 		return nil, err
 	}
 	return run, nil
@@ -685,8 +700,9 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	ctx = r.rc.labelled(ctx, st.name, job.slice)
 	r.rc.trace(ctx, nil)
 	// The callback fails only for a record that does not encode (encoded
-	// ahead) or when the read stops, and feed and keep do not move: the
-	// slice may be read a page ahead (read_ahead.go).
+	// ahead), a cursor value that fails the stream, or when the read
+	// stops, and feed and keep do not move: the slice may be read a page
+	// ahead (read_ahead.go).
 	sr := &sliceRead{stream: st.name, slice: job.slice, state: run.state, options: st.sliceOptions(job.slice), feed: run.feed, keep: run.keep, ahead: true}
 	var latest newest
 	err := st.retriever.readSlice(ctx, r.rc, sr, func(rec *dict, data []byte) error {
@@ -697,7 +713,9 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 			run.pp.observe()
 		}
 		if cr != nil && job.window != nil {
-			cr.observe(&latest, rec)
+			if err := cr.observe(&latest, rec); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -858,15 +876,19 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 				// partitions otherwise built n states of n).
 				sr.state = pp.state()
 			}
+			var active syncWindow = lc
+			if pp != nil {
+				active = &activeWindow{pp: pp, lc: lc}
+			}
 			if parent.cursor.dataFeed {
-				sr.feed = lc
+				sr.feed = active
 			}
 			if parent.cursor.clientSide {
 				// Without partitions, the CDK's filter has a cursor of
 				// its own that never gets a state.
-				sr.keep = lc
+				sr.keep = active
 				if parent.router == nil {
-					_, keep, err := parent.cursor.syncWindows(false, nil, rc.vars(), rc.src.opts.now)
+					_, keep, err := parent.cursor.syncWindows(ctx, false, nil, rc.vars(), rc.src.opts.now)
 					if err != nil {
 						return err
 					}
@@ -947,10 +969,11 @@ func (rc *readContext) readParent(ctx context.Context, parent *stream, state *di
 		}
 	}
 	var err error
-	pp, err = newLegacyPerPartition(parent.cursor, ps, state, rc.vars(), rc.src.opts.now, rc.src.opts.maxPartitions)
+	pp, err = newLegacyPerPartition(ctx, parent.cursor, ps, state, rc.vars(), rc.src.opts.now, rc.src.opts.maxPartitions)
 	if err != nil {
 		return nil, err
 	}
+	pp.warn = rc.warner()
 	pp.start()
 	lastHadWindows := false
 	readPartition := func(p *dict) error {

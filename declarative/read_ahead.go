@@ -20,9 +20,12 @@ import (
 //     data feed's check passed), as the CDK does once the records are
 //     emitted; that is equivalent only because the concurrent read's
 //     record callback fails only when the read stops (the caller stopped
-//     listening, or the context is done), and its feed and keep windows do
-//     not move during the read. A read that stops has sent at most the one
-//     request ahead, as the in-process executor's batches read ahead too;
+//     listening, or the context is done) or the stream fails (a cursor
+//     value the cursor's parse refuses with another error than
+//     ValueError, which the CDK's main thread raises while its worker
+//     reads on), and its feed and keep windows do not move during the
+//     read. A read that stops has sent at most the one request ahead, as
+//     the in-process executor's batches read ahead too;
 //   - records keep their order, and a page's error (HTTP, selection,
 //     pagination) comes after the records of the pages before it; records
 //     are encoded ahead too (which also moves that work off the emitting

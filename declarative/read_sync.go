@@ -73,7 +73,7 @@ func (s *Source) readOneSynchronous(ctx context.Context, rc *readContext, st *st
 	lc.setState(sst)
 	// A client-side filter has a cursor of its own that never gets the
 	// state (create_declarative_stream).
-	_, keep, err := st.cursor.syncWindows(false, nil, rc.vars(), s.opts.now)
+	_, keep, err := st.cursor.syncWindows(ctx, false, nil, rc.vars(), s.opts.now)
 	if err != nil {
 		return err
 	}

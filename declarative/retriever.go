@@ -46,6 +46,13 @@ type syncWindow interface {
 	shouldSync(slice *streamSlice, rec *dict) (bool, error)
 }
 
+// selectWatcher is a syncWindow told of each record the selector keeps
+// (its record filter's condition included), in order, before the next
+// record is asked about.
+type selectWatcher interface {
+	selected()
+}
+
 // readSlice reads every page of one slice, calling emit with each record in
 // order.
 func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sliceRead, emit recordFunc) error {
@@ -186,10 +193,14 @@ func (p *pager) fetch(ctx context.Context, encode bool) *fetchedPage {
 		return fail(err)
 	}
 	var keep func(*dict) (bool, error)
+	var selected func()
 	if sr.keep != nil {
 		keep = func(rec *dict) (bool, error) { return sr.keep.shouldSync(sr.slice, rec) }
+		if w, ok := sr.keep.(selectWatcher); ok {
+			selected = w.selected
+		}
 	}
-	if pg.recs, err = r.selector.selectRecords(bodies, v, keep); err != nil {
+	if pg.recs, err = r.selector.selectRecords(bodies, v, keep, selected); err != nil {
 		return fail(err)
 	}
 	pg.resp, pg.body = resp, bodies[0]

@@ -110,3 +110,59 @@ func TestPerPartitionLookbackOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// TestPerPartitionLookbackInt follows ConcurrentPerPartitionCursor's
+// _set_initial_state, which reads a state's lookback_window with int():
+// a float is truncated, a bool is 0 or 1, a string is parsed as Python's
+// int() parses it (spaces around it, a sign, underscores between digits).
+// Each reads what the same whole number of seconds reads. A string int()
+// refuses (ValueError), null or a list (TypeError) fail the read in
+// _group_streams, before any request, with Python's words.
+func TestPerPartitionLookbackInt(t *testing.T) {
+	stateRigOnce.Do(func() { stateRig, stateRigErr = newStateFuzzRig() })
+	if stateRigErr != nil {
+		t.Fatal(stateRigErr)
+	}
+	state := func(lookback string) []byte {
+		return []byte(`[{"type": "STREAM", "stream": {"stream_descriptor": {"name": "items"}, "stream_state":
+			{"use_global_cursor": false, "states": [], "state": {"modified": "2024-05-01T00:00:00.000000Z"}, "lookback_window": ` + lookback + `}}}]`)
+	}
+	for _, c := range []struct{ lookback, same string }{
+		{`"86400"`, "86400"},
+		{`" +86_400\n"`, "86400"},
+		{"86400.9", "86400"},
+		{"-0.5", "0"},
+		{"true", "1"},
+		{"false", "0"},
+	} {
+		want := stateRig.read(t, 2, state(c.same))
+		if want.err != nil {
+			t.Fatal(want.err)
+		}
+		res := stateRig.read(t, 2, state(c.lookback))
+		if res.err != nil {
+			t.Errorf("lookback_window %s: %v", c.lookback, res.err)
+			continue
+		}
+		if res.requests != want.requests || res.records != want.records || string(res.final["items"]) != string(want.final["items"]) {
+			t.Errorf("lookback_window %s: %d requests, %d records, final state %s; with %s: %d, %d, %s",
+				c.lookback, res.requests, res.records, res.final["items"], c.same, want.requests, want.records, want.final["items"])
+		}
+	}
+	none := stateRig.read(t, 2, state("0"))
+	if day := stateRig.read(t, 2, state(`"86400"`)); string(day.final["items"]) == string(none.final["items"]) {
+		t.Errorf("lookback_window \"86400\" reads as 0: final state %s", day.final["items"])
+	}
+	for lookback, msg := range map[string]string{
+		`"1.5"`:  `invalid literal for int() with base 10: '1.5'`,
+		`""`:     `invalid literal for int() with base 10: ''`,
+		`"1__0"`: `invalid literal for int() with base 10: '1__0'`,
+		"null":   `int() argument must be a string, a bytes-like object or a real number, not 'NoneType'`,
+		"[1]":    `int() argument must be a string, a bytes-like object or a real number, not 'list'`,
+	} {
+		res := stateRig.read(t, 2, state(lookback))
+		if res.err == nil || !strings.Contains(res.err.Error(), msg) || res.requests != 0 || res.records != 0 {
+			t.Errorf("lookback_window %s: %d requests, %d records, error %v; want none and %q", lookback, res.requests, res.records, res.err, msg)
+		}
+	}
+}

@@ -1181,3 +1181,32 @@ func divisibleTest(_ *frame, v Value, args []Value, _ []kwValue) (bool, error) {
 	}
 	return Equal(m, int64(0)), nil
 }
+
+// Int is Python's int(v) of one argument, for a value decoded from JSON:
+// an int is itself, a float is truncated toward zero, a bool is 0 or 1, a
+// string is read in base 10 as int() reads it (spaces around it, a sign,
+// single underscores between digits). Anything else is int()'s TypeError,
+// a string that is no such number its ValueError, NaN and the infinities
+// its ValueError and OverflowError. The int is an int64 or a *big.Int.
+func Int(v Value) (Value, error) {
+	switch x := v.(type) {
+	case bool:
+		return boolToInt(x), nil
+	case int64, *big.Int:
+		return x, nil
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return nil, valueErrorf("cannot convert float NaN to integer")
+		case math.IsInf(x, 0):
+			return nil, newError("OverflowError", "cannot convert float infinity to integer")
+		}
+		return pyIntFromFloat(x), nil
+	case string:
+		if n, ok := pyIntBase(x, 10); ok {
+			return n, nil
+		}
+		return nil, valueErrorf("invalid literal for int() with base 10: %s", Repr(x))
+	}
+	return nil, typeErrorf("int() argument must be a string, a bytes-like object or a real number, not '%s'", typeName(v))
+}
