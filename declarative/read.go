@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/declarative/internal/manifest"
@@ -166,14 +168,28 @@ func (rc *readContext) logf(format string, args ...any) {
 	rc.log.Debug(rc.mask.text(fmt.Sprintf(format, args...)))
 }
 
+// maxWarnings is how many warnings one warner logs. The CDK logs one for
+// each partition a cursor's limit drops: a parent of 100,000 partitions
+// would put 90,000 lines on the terminal.
+const maxWarnings = 10
+
 // warner returns a function that logs a warning of the CDK's (its
-// logger.warning, a LOG WARN message on its output), masked; nil when the
-// logger drops warnings.
+// logger.warning, a LOG WARN message on its output), masked: the first
+// maxWarnings, then once that it leaves the others out. It is nil when the
+// logger drops warnings. Each cursor takes a warner of its own.
 func (rc *readContext) warner() func(msg string) {
 	if !rc.log.Enabled(context.Background(), slog.LevelWarn) {
 		return nil
 	}
-	return func(msg string) { rc.log.Warn(rc.mask.text(msg)) }
+	var n atomic.Int64
+	return func(msg string) {
+		switch k := n.Add(1); {
+		case k <= maxWarnings:
+			rc.log.Warn(rc.mask.text(msg))
+		case k == maxWarnings+1:
+			rc.log.Warn("further warnings of this cursor are left out (the first " + strconv.Itoa(maxWarnings) + " were logged)")
+		}
+	}
 }
 
 func (rc *readContext) logRequest(req *outRequest) {
