@@ -129,6 +129,10 @@
 //     ConcurrentCursor.observe, which passes over a ValueError, raises
 //     these in the main thread of its concurrent read, which ends the
 //     whole read.
+//   - A cursor logs its first 10 warnings of the CDK's (one for each
+//     partition its limit drops), then one line saying it leaves the
+//     others out. The CDK logs them all: for a parent of 100,000
+//     partitions, 90,000 lines.
 //
 // # Components and their contracts
 //
