@@ -192,8 +192,12 @@ type Tracker struct {
 	mu      sync.Mutex
 	streams []*Stream
 	byName  map[string]*Stream
-	lastAt  time.Duration // when the sampler last computed recent rates
-	final   *Snapshot
+	// sampleAt holds when the sampler took its last recentSamples
+	// samples, a ring written at samples % recentSamples; the first,
+	// at 0, is the tracker's start.
+	sampleAt [recentSamples]time.Duration
+	samples  int
+	final    *Snapshot
 
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -222,6 +226,7 @@ func New(op Operation, connector string, opts ...Option) *Tracker {
 		cfg:       cfg,
 		start:     cfg.clock.Now(),
 		byName:    map[string]*Stream{},
+		samples:   1, // at 0, where every count was 0
 		stop:      make(chan struct{}),
 		stopped:   make(chan struct{}),
 	}
@@ -364,24 +369,40 @@ func (t *Tracker) publish(s Snapshot) {
 	}
 }
 
+// recentWindow is the span the recent rates are taken over, from the
+// newest sample at least that old (or the oldest kept). A cache writer
+// pauses the read while it flushes a batch: over one 250 ms tick the rate
+// jumped between a burst's and 0 rec/s.
+const recentWindow = time.Second
+
+// recentSamples is how many samples the tracker keeps for its recent
+// rates: a second's worth at the default interval.
+const recentSamples = 4
+
 // sample takes a snapshot and moves the window of the recent rates forward.
 func (t *Tracker) sample() Snapshot {
 	now := t.since()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	dt := (now - t.lastAt).Seconds()
+	newest := (t.samples - 1) % recentSamples
+	if now <= t.sampleAt[newest] {
+		return t.snapshotLocked(now, false) // no time has passed: the rates stand
+	}
+	base := newest
+	for i := 1; i < min(t.samples, recentSamples) && now-t.sampleAt[base] < recentWindow; i++ {
+		base = (t.samples - 1 - i) % recentSamples
+	}
+	dt := (now - t.sampleAt[base]).Seconds()
+	next := t.samples % recentSamples
 	for _, s := range t.streams {
 		rec, by := s.records.Load(), s.bytes.Load()
-		if dt > 0 {
-			s.recentRec = float64(rec-s.prevRec) / dt
-			s.recentBytes = float64(by-s.prevBytes) / dt
-			s.haveRecent = true
-		}
-		s.prevRec, s.prevBytes = rec, by
+		s.recentRec = float64(rec-s.sampleRec[base]) / dt
+		s.recentBytes = float64(by-s.sampleBytes[base]) / dt
+		s.haveRecent = true
+		s.sampleRec[next], s.sampleBytes[next] = rec, by
 	}
-	if dt > 0 {
-		t.lastAt = now
-	}
+	t.sampleAt[next] = now
+	t.samples++
 	return t.snapshotLocked(now, false)
 }
 
@@ -400,8 +421,10 @@ type Stream struct {
 	startAt, firstAt, endAt atomic.Int64
 	status                  atomic.Pointer[protocol.StreamStatus]
 
-	// Guarded by t.mu; maintained by the sampler.
-	prevRec, prevBytes     int64
+	// Guarded by t.mu; maintained by the sampler. sampleRec and
+	// sampleBytes are the counts at the tracker's sampleAt times (0 before
+	// the stream existed).
+	sampleRec, sampleBytes [recentSamples]int64
 	recentRec, recentBytes float64
 	haveRecent             bool
 }

@@ -518,3 +518,24 @@ func TestProgressLineNamesTheMovingStreams(t *testing.T) {
 		t.Fatalf("progressLine\n got  %q\n want %q", line, want)
 	}
 }
+
+// A stream whose records come in bursts (a cache writer that pauses the
+// read while it flushes a batch) shows a steady recent rate, taken over
+// the last second, rather than one that jumps between a burst's rate and
+// 0 rec/s from one 250 ms tick to the next.
+func TestRecentRateOverTheLastSecond(t *testing.T) {
+	h := newHarness(t, OpRead, "source-bursty", WithRenderer(nil))
+	users := h.tr.Stream("users")
+	var rates []float64
+	for i := range 12 {
+		if i%2 == 0 {
+			users.Read(1000, 1000) // a burst every other tick: 2,000 rec/s on average
+		}
+		rates = append(rates, h.tick(t, 250*time.Millisecond).Streams[0].RecentRecordsPerSec)
+	}
+	for i, r := range rates[4:] { // from the first full second on
+		if r != 2000 {
+			t.Fatalf("recent rate at tick %d = %v rec/s, want 2,000 at every tick from 1 s on: %v", i+4, r, rates)
+		}
+	}
+}

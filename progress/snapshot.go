@@ -78,11 +78,11 @@ type Stats struct {
 	RecordsPerSec float64
 	// BytesPerSec is BytesRead per second over the same span.
 	BytesPerSec float64
-	// RecentRecordsPerSec is RecordsRead per second over the last
-	// sampling interval, 250 ms.
+	// RecentRecordsPerSec is RecordsRead per second over about the last
+	// second (from the newest sample at least a second old; samples are
+	// taken every 250 ms).
 	RecentRecordsPerSec float64
-	// RecentBytesPerSec is BytesRead per second over the last sampling
-	// interval.
+	// RecentBytesPerSec is BytesRead per second over the same span.
 	RecentBytesPerSec float64
 
 	// TimeToFirstRecord is the time from the tracker's creation to the
