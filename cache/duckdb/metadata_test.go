@@ -3,6 +3,7 @@ package duckdb_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -96,5 +97,38 @@ func TestLaterLoadStatementsPerStream(t *testing.T) {
 	if per := float64(n48-n16) / 32; per > 6.5 {
 		t.Errorf("a later load of 16 streams logged %d statements, of 48 streams %d: %.2f a stream, want at most 6.5 "+
 			"(CREATE TABLE IF NOT EXISTS, INSERT and DELETE, a prepare and a run each, and a share of the reads of many tables)", n16, n48, per)
+	}
+}
+
+// The duplicate checks of a load's merge streams run as one statement;
+// when it fails, the error still names the stream whose check failed, as
+// each stream's own statement did. Here a table is dropped by hand once
+// the load's records are committed and before its checks.
+func TestDuplicateCheckErrorNamesItsStream(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cat, msgs := manyStreams(3, 2)
+	c, err := openPath(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)}); err != nil {
+		t.Fatal(err)
+	}
+	var dropErr error
+	dropped := false
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...),
+		Committed: func(map[string]int64, []cache.StateKey) {
+			if !dropped {
+				dropped = true
+				_, dropErr = c.ExecSQL(ctx, `DROP TABLE s0001`)
+			}
+		}})
+	if dropErr != nil {
+		t.Fatal(dropErr)
+	}
+	if err == nil || !strings.Contains(err.Error(), `looking for duplicates in stream "s0001"`) {
+		t.Errorf("load whose table s0001 was dropped before its duplicate check: %v, want an error naming stream s0001", err)
 	}
 }
