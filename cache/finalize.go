@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/x/goairbyte/cache/backend"
@@ -22,15 +24,9 @@ import (
 func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan, states map[StateKey]*protocol.State) error {
 	// The duplicate checks only read: they run before the transaction, so
 	// that no connection is held while another is awaited.
-	dups := map[*streamPlan]bool{}
-	for _, p := range plans {
-		if p.strategy == StrategyMerge {
-			d, err := c.hasDuplicates(ctx, p)
-			if err != nil {
-				return err
-			}
-			dups[p] = d
-		}
+	dups, err := c.duplicates(ctx, plans)
+	if err != nil {
+		return err
 	}
 	return c.inDDL(ctx, func() error { return c.finalizeTx(ctx, plans, states, dups) })
 }
@@ -122,17 +118,89 @@ func (c *Cache) commitEarly(ctx context.Context, tx backend.Tx, mem backend.TxMe
 	return c.beginDDL(ctx)
 }
 
-// hasDuplicates reports whether a merge stream holds a key twice in its
+// needsDupCheck reports whether a merge stream may hold a key twice in its
 // dedupe scope, so that the delete (a sort of the table) runs only when
 // needed; most syncs have no duplicates. Into an empty table, keys that
 // arrived strictly increasing cannot repeat: not even the check (a hash
 // aggregate over the table) is needed.
-func (c *Cache) hasDuplicates(ctx context.Context, p *streamPlan) (bool, error) {
-	if p.wasEmpty && !p.keysUnordered {
-		return false, nil
+func needsDupCheck(p *streamPlan) bool {
+	return p.strategy == StrategyMerge && !(p.wasEmpty && !p.keysUnordered)
+}
+
+// dupChecksMax is how many tables one statement of duplicates checks at
+// most. DuckDB holds about half a megabyte for each check until the
+// statement ends, whatever the table (200 checks of tables of four rows
+// ran out of the default 128 MB), and 8 to 16 checks a statement cost
+// least per table (about half of one statement per table).
+const dupChecksMax = 16
+
+// duplicates reports which merge streams of plans hold a key twice in
+// their dedupe scope. The checks of all the streams that need one run as
+// one statement per dupChecksMax tables, a UNION ALL that gives the
+// streams that hold duplicates, rather than one statement each: each cost
+// about 2 ms on DuckDB, even for a table of a few rows. All of them read after the
+// load's last write and before finalize's transaction, as they did one by
+// one. What they hold at once, a hash of the keys each checks, is at most
+// what a load of the same records into one stream holds for its check:
+// the rows in the scopes are this load's, and the older rows of the same
+// keys. When the statement fails, the streams are checked one by one, so
+// that the error names the stream whose check fails, as it did.
+func (c *Cache) duplicates(ctx context.Context, plans []*streamPlan) (map[*streamPlan]bool, error) {
+	dups := map[*streamPlan]bool{}
+	var check []*streamPlan
+	for _, p := range plans {
+		if p.strategy == StrategyMerge {
+			dups[p] = false
+		}
+		if needsDupCheck(p) {
+			check = append(check, p)
+		}
 	}
+	for part := range slices.Chunk(check, dupChecksMax) {
+		qs := make([]string, len(part))
+		args := make([]any, len(part))
+		for i, p := range part {
+			qs[i] = `SELECT ` + strconv.Itoa(i) + ` FROM (` + c.dupCheckSQL(&p.table, p.older, i+1) + `) x` + strconv.Itoa(i)
+			args[i] = p.dedupeFrom
+		}
+		if err := c.dupRows(ctx, strings.Join(qs, " UNION ALL "), args, part, dups); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			for _, p := range part {
+				d, err := c.hasDuplicates(ctx, p)
+				if err != nil {
+					return nil, err
+				}
+				dups[p] = d
+			}
+		}
+	}
+	return dups, nil
+}
+
+// dupRows runs one statement of duplicates and marks the streams it gives.
+func (c *Cache) dupRows(ctx context.Context, q string, args []any, part []*streamPlan, dups map[*streamPlan]bool) error {
+	rows, err := c.b.DB().QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return err
+		}
+		dups[part[i]] = true
+	}
+	return rows.Err()
+}
+
+// hasDuplicates reports whether one merge stream holds a key twice in its
+// dedupe scope, as duplicates does for many.
+func (c *Cache) hasDuplicates(ctx context.Context, p *streamPlan) (bool, error) {
 	var one int
-	err := c.b.DB().QueryRowContext(ctx, c.dupCheckSQL(&p.table, p.older), p.dedupeFrom).Scan(&one)
+	err := c.b.DB().QueryRowContext(ctx, c.dupCheckSQL(&p.table, p.older, 1), p.dedupeFrom).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -145,8 +213,9 @@ func (c *Cache) hasDuplicates(ctx context.Context, p *streamPlan) (bool, error) 
 // dedupeScope is the FROM … WHERE of the rows a merge deduplicates: rows
 // with a non-NULL key (rows whose key is NULL are kept as they are) and,
 // when scoped, only keys loaded since the watermark (its one bind
-// parameter). It also returns the key expressions on alias o.
-func (c *Cache) dedupeScope(t *backend.Table, scoped bool) (from string, keys []string) {
+// parameter, the n-th of the statement). It also returns the key
+// expressions on alias o.
+func (c *Cache) dedupeScope(t *backend.Table, scoped bool, n int) (from string, keys []string) {
 	var match, notNull []string
 	for _, k := range t.PrimaryKey {
 		keys = append(keys, c.keyExpr(t, "o", k))
@@ -154,24 +223,24 @@ func (c *Cache) dedupeScope(t *backend.Table, scoped bool) (from string, keys []
 		match = append(match, c.keyExpr(t, "n", k)+" = "+c.keyExpr(t, "o", k))
 	}
 	// The watermark is always bound so that both forms take one argument.
-	where := ` WHERE CAST(` + c.b.Placeholder(1) + ` AS VARCHAR) IS NOT NULL`
+	where := ` WHERE CAST(` + c.b.Placeholder(n) + ` AS VARCHAR) IS NOT NULL`
 	if scoped {
-		where = ` WHERE EXISTS (SELECT 1 FROM ` + c.qual(t.Name) + ` n WHERE n.` + backend.Quote(backend.ColumnRawID) + ` >= ` + c.b.Placeholder(1) + ` AND ` + strings.Join(match, " AND ") + `)`
+		where = ` WHERE EXISTS (SELECT 1 FROM ` + c.qual(t.Name) + ` n WHERE n.` + backend.Quote(backend.ColumnRawID) + ` >= ` + c.b.Placeholder(n) + ` AND ` + strings.Join(match, " AND ") + `)`
 	}
 	return ` FROM ` + c.qual(t.Name) + ` o` + where + ` AND ` + strings.Join(notNull, " AND "), keys
 }
 
 // dupCheckSQL selects a row if the rows in the dedupe scope hold a key
-// twice, none otherwise.
-func (c *Cache) dupCheckSQL(t *backend.Table, scoped bool) string {
-	from, keys := c.dedupeScope(t, scoped)
+// twice, none otherwise; the watermark is the n-th bind parameter.
+func (c *Cache) dupCheckSQL(t *backend.Table, scoped bool, n int) string {
+	from, keys := c.dedupeScope(t, scoped, n)
 	return `SELECT 1` + from + ` GROUP BY ` + strings.Join(keys, ", ") + ` HAVING count(*) > 1 LIMIT 1`
 }
 
 // dedupeSQL deletes every row of a merge table but the newest per primary
 // key (by cursor, then by arrival) within the dedupe scope.
 func (c *Cache) dedupeSQL(t *backend.Table, scoped bool) string {
-	from, keys := c.dedupeScope(t, scoped)
+	from, keys := c.dedupeScope(t, scoped, 1)
 	order := ""
 	if len(t.Cursor) > 0 {
 		order = c.keyExpr(t, "o", t.Cursor) + " DESC NULLS LAST, "

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,19 +41,19 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err := c.checkWidths(plans, existing); err != nil {
 		return "", err
 	}
-	if err := c.raiseIDFloor(ctx, ids, plans, existing); err != nil {
-		return "", err
-	}
-	syncStart = string(ids.next())
 	watermarks, err := c.watermarks(ctx)
 	if err != nil {
 		return "", err
 	}
+	facts, err := c.readTables(ctx, plans, existing, watermarks)
+	if err != nil {
+		return "", err
+	}
+	raiseIDFloor(ids, facts)
+	syncStart = string(ids.next())
 	for _, p := range plans {
 		if p.strategy == StrategyMerge {
-			if err := c.prepareMerge(ctx, p, len(existing[p.table.Name]) > 0, watermarks[p.table.Name], syncStart); err != nil {
-				return "", err
-			}
+			prepareMerge(p, facts[p], watermarks[p.table.Name], syncStart)
 		}
 	}
 
@@ -102,29 +104,100 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 }
 
 // raiseIDFloor makes every id ids gives above the raw ids already in the
-// tables the load writes into. Raw ids are arrival order (a destination
-// exports the rows after its watermark; a merge keeps a key's last row),
-// but their time part is this machine's clock: one that stepped back
-// since the last load, or another machine's that is behind, would give
-// the new rows ids below the old ones. Loads of a source run one at a
-// time, so no id of theirs lands between this look and the load's own.
-// It costs a scan of the raw-id column of each table (DuckDB reads one
-// column; PostgreSQL, with no index on it, the whole table: about 15 and
-// 130 ms at 2 million rows).
-func (c *Cache) raiseIDFloor(ctx context.Context, ids *idGen, plans []*streamPlan, existing map[string][]columnInfo) error {
-	for _, p := range plans {
-		if len(existing[p.table.Name]) == 0 {
-			continue
-		}
-		var top sql.NullString
-		if err := c.b.DB().QueryRowContext(ctx, `SELECT max(`+backend.Quote(backend.ColumnRawID)+`) FROM `+c.qual(p.table.Name)).Scan(&top); err != nil {
-			return err
-		}
-		if top.Valid {
-			ids.above(top.String)
+// tables the load writes into (facts, read by readTables). Raw ids are
+// arrival order (a destination exports the rows after its watermark; a
+// merge keeps a key's last row), but their time part is this machine's
+// clock: one that stepped back since the last load, or another machine's
+// that is behind, would give the new rows ids below the old ones. Loads of
+// a source run one at a time, so no id of theirs lands between this look
+// and the load's own. It costs a scan of the raw-id column of each table
+// (DuckDB reads one column; PostgreSQL, with no index on it, the whole
+// table: about 15 and 130 ms at 2 million rows).
+func raiseIDFloor(ids *idGen, facts map[*streamPlan]tableFacts) {
+	for _, f := range facts {
+		if f.top.Valid {
+			ids.above(f.top.String)
 		}
 	}
-	return nil
+}
+
+// tableFacts is what prepare reads of a table that a load writes into and
+// that exists: its greatest raw id (for raiseIDFloor), and for a merge
+// stream whether it has rows, and whether it has rows older than the
+// watermark a killed load left (for prepareMerge).
+type tableFacts struct {
+	top   sql.NullString
+	rows  bool
+	older bool
+}
+
+// readTablesMax is how many tables one statement of readTables reads at
+// most. DuckDB holds about a quarter of a megabyte for each table until
+// the statement ends (a UNION ALL of 500 small tables ran out of the
+// default 128 MB), and a statement of 8 to 64 tables cost the same per
+// table in a cache of 1,000 (about a third of one statement per table).
+const readTablesMax = 32
+
+// readTables reads the tableFacts of the tables of plans that exist
+// (existing), given the watermarks killed merge loads left: one row per
+// table, in a UNION ALL of at most readTablesMax tables, rather than two
+// or three statements per table. Each of those cost about 1 ms on DuckDB
+// whatever it read, most of a later load of many small streams. They are
+// reads before the load's first write, made while no other load of the
+// source runs, so reading them together sees what reading them one by one
+// saw.
+func (c *Cache) readTables(ctx context.Context, plans []*streamPlan, existing map[string][]columnInfo, watermarks map[string]string) (map[*streamPlan]tableFacts, error) {
+	var read []*streamPlan
+	for _, p := range plans {
+		if len(existing[p.table.Name]) > 0 {
+			read = append(read, p)
+		}
+	}
+	facts := make(map[*streamPlan]tableFacts, len(read))
+	raw := backend.Quote(backend.ColumnRawID)
+	for part := range slices.Chunk(read, readTablesMax) {
+		var q strings.Builder
+		var args []any
+		for i, p := range part {
+			if i > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			t := c.qual(p.table.Name)
+			q.WriteString(`SELECT ` + strconv.Itoa(i) + `, (SELECT max(` + raw + `) FROM ` + t + `), `)
+			from := watermarks[p.table.Name]
+			switch {
+			case p.strategy != StrategyMerge:
+				q.WriteString(`FALSE, FALSE`)
+			case from == "":
+				q.WriteString(`EXISTS (SELECT 1 FROM ` + t + `), FALSE`)
+			default:
+				q.WriteString(`EXISTS (SELECT 1 FROM ` + t + `), EXISTS (SELECT 1 FROM ` + t + ` WHERE ` + raw + ` < CAST(? AS VARCHAR))`)
+				args = append(args, from)
+			}
+		}
+		if err := c.readTableRows(ctx, q.String(), args, part, facts); err != nil {
+			return nil, err
+		}
+	}
+	return facts, nil
+}
+
+// readTableRows runs one statement of readTables and files its rows.
+func (c *Cache) readTableRows(ctx context.Context, q string, args []any, part []*streamPlan, facts map[*streamPlan]tableFacts) error {
+	rows, err := c.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var f tableFacts
+		if err := rows.Scan(&i, &f.top, &f.rows, &f.older); err != nil {
+			return err
+		}
+		facts[part[i]] = f
+	}
+	return rows.Err()
 }
 
 // checkWidths refuses a load that would give a table more columns than
@@ -450,30 +523,19 @@ func columnNamed(t *backend.Table, name string) *backend.Column {
 	return nil
 }
 
-// prepareMerge sets a merge plan's watermark and finds out, while the
-// table is still small, whether it has rows. A killed load leaves its
+// prepareMerge sets a merge plan's watermark and whether its table had
+// rows (f, read while the table was still small by readTables; the zero
+// tableFacts for a table that did not exist). A killed load leaves its
 // watermark (from) behind: the resumed load keeps it, so that the rows the
-// killed one wrote are deduplicated too, and only then scans for older
-// rows.
-func (c *Cache) prepareMerge(ctx context.Context, p *streamPlan, exists bool, from, syncStart string) error {
-	p.dedupeFrom, p.wasEmpty = syncStart, true
-	if !exists {
-		return nil
-	}
-	var n int
-	if err := c.b.DB().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+c.qual(p.table.Name)+` LIMIT 1) x`).Scan(&n); err != nil {
-		return err
-	}
-	p.wasEmpty = n == 0
-	p.older = n > 0
-	if from != "" && n > 0 {
+// killed one wrote are deduplicated too, and only rows older than it are
+// older rows.
+func prepareMerge(p *streamPlan, f tableFacts, from, syncStart string) {
+	p.dedupeFrom, p.wasEmpty = syncStart, !f.rows
+	p.older = f.rows
+	if from != "" && f.rows {
 		p.dedupeFrom = from
-		if err := c.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+c.qual(p.table.Name)+` WHERE `+backend.Quote(backend.ColumnRawID)+` < ? LIMIT 1) x`, from).Scan(&n); err != nil {
-			return err
-		}
-		p.older = n > 0
+		p.older = f.older
 	}
-	return nil
 }
 
 // createTable is the CREATE TABLE IF NOT EXISTS statement of a stream table.

@@ -115,6 +115,15 @@ func manyStreams(n, each int) (*protocol.ConfiguredCatalog, []*protocol.Message)
 // new cache (first) and again into the tables the first load made
 // (again): what a load costs per stream beyond its records. It reports
 // the statements DuckDB logged per stream (prepare and run each log one).
+//
+// A load again runs three statements per stream: CREATE TABLE IF NOT
+// EXISTS in prepare's DDL transaction (the table may have been dropped
+// since the columns were read), the INSERT of its records, and, its
+// records being duplicates of the first load's, the DELETE of the older
+// rows. Its reads of each table (the greatest raw id and whether it has
+// rows, before; whether a key is there twice, after) run in statements of
+// 32 and 16 tables; they were three statements more per stream, 12.21
+// logged per stream before, 6.40 after.
 func BenchmarkLoadManyStreams(b *testing.B) {
 	const streams, each = 1_000, 3
 	cat, msgs := manyStreams(streams, each)

@@ -3,6 +3,7 @@ package duckdb_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -47,5 +48,87 @@ func TestBookkeepingStatementsDoNotGrowWithStreams(t *testing.T) {
 	if first40 != first10 || again40 != again10 {
 		t.Errorf("statements on _airbyte_streams and _airbyte_state: first load %d for 10 streams, %d for 40; again %d and %d: they grow with the streams",
 			first10, first40, again10, again40)
+	}
+}
+
+// A later load of a source's streams (their tables exist, merge, states
+// present) reads each table before it writes (the greatest raw id, whether
+// it has rows) and after (whether a key is there twice). Those reads go
+// in statements of many tables, so that what is left per stream is its
+// CREATE TABLE IF NOT EXISTS, its INSERT and its duplicates' DELETE: three
+// statements, six entries of DuckDB's query log (a prepare and a run
+// each). One read per table and check cost about 1.5 and 2 ms, and each
+// stream had three: twelve entries. The load is counted for 16 and for 48
+// streams, whose records (sent again) are duplicates.
+func TestLaterLoadStatementsPerStream(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	count := func(streams int) int {
+		cat, msgs := manyStreams(streams, 2)
+		c, err := openPath(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for range 2 {
+			if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.ExecSQL(ctx, `CALL enable_logging('QueryLog')`); err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)})
+		if err != nil || res.Total != int64(2*streams) || res.States != int64(streams) {
+			t.Fatalf("later load: %v, %+v", err, res)
+		}
+		var n int
+		if err := c.DB().QueryRowContext(ctx, `SELECT count(*) FROM duckdb_logs WHERE type = 'QueryLog'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		// The merge kept one row per key.
+		var rows int
+		if err := c.DB().QueryRowContext(ctx, `SELECT count(*) FROM s0000`).Scan(&rows); err != nil || rows != 2 {
+			t.Fatalf("rows of s0000 after three loads: %d, %v; want 2", rows, err)
+		}
+		return n
+	}
+	n16, n48 := count(16), count(48)
+	if per := float64(n48-n16) / 32; per > 6.5 {
+		t.Errorf("a later load of 16 streams logged %d statements, of 48 streams %d: %.2f a stream, want at most 6.5 "+
+			"(CREATE TABLE IF NOT EXISTS, INSERT and DELETE, a prepare and a run each, and a share of the reads of many tables)", n16, n48, per)
+	}
+}
+
+// The duplicate checks of a load's merge streams run as one statement;
+// when it fails, the error still names the stream whose check failed, as
+// each stream's own statement did. Here a table is dropped by hand once
+// the load's records are committed and before its checks.
+func TestDuplicateCheckErrorNamesItsStream(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cat, msgs := manyStreams(3, 2)
+	c, err := openPath(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)}); err != nil {
+		t.Fatal(err)
+	}
+	var dropErr error
+	dropped := false
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...),
+		Committed: func(map[string]int64, []cache.StateKey) {
+			if !dropped {
+				dropped = true
+				_, dropErr = c.ExecSQL(ctx, `DROP TABLE s0001`)
+			}
+		}})
+	if dropErr != nil {
+		t.Fatal(dropErr)
+	}
+	if err == nil || !strings.Contains(err.Error(), `looking for duplicates in stream "s0001"`) {
+		t.Errorf("load whose table s0001 was dropped before its duplicate check: %v, want an error naming stream s0001", err)
 	}
 }
