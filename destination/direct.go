@@ -22,7 +22,7 @@ import (
 // On tr, each record counts as read (with its bytes) and written (sent);
 // the source's STREAM_STATUS traces set the streams' statuses.
 func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
-	w := &directWrite{d: d, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}, moved: map[string]bool{}}
+	w := &directWrite{d: d, ignored: ignoredEchoes{d: d}, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}, moved: map[string]bool{}}
 	scat, msgs, finish, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
 		if out.State == nil {
 			return nil, nil
@@ -51,7 +51,9 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 		}
 	}
 	w.msgs = msgs
-	if err := d.pipeline(ctx, catalog, out, w.produce, w.echoed); err != nil {
+	err = d.pipeline(ctx, catalog, out, w.produce, w.echoed)
+	w.ignored.report()
+	if err != nil {
 		return err
 	}
 	// A stream the source left incomplete is said after the destination
@@ -78,6 +80,7 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 // its last echo, and one that echoes a state twice counts it twice.
 type directWrite struct {
 	d       *Destination
+	ignored ignoredEchoes
 	out     *WriteResult
 	tr      *progress.Tracker
 	msgs    iter.Seq2[*protocol.Message, error]
@@ -253,8 +256,7 @@ func (w *directWrite) echoed(st *protocol.State, sc *stateCommitter) (confirmed 
 	name := stateStream(st)
 	f, ok := w.match(name, stateIdentity(st))
 	if !ok {
-		w.d.Logger().Warn("the destination echoed a state that was not sent, or one before a state it echoed already; ignored",
-			"destination", w.d.Name(), "stream", name)
+		w.ignored.add("the destination echoed a state that was not sent, or one before a state it echoed already; ignored", name)
 		return false, nil
 	}
 	// A GLOBAL or LEGACY state ("") belongs to no one stream: it counts in

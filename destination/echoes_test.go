@@ -2,6 +2,9 @@ package destination_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/connector"
@@ -157,5 +160,43 @@ func TestWriteNoCacheOddEchoes(t *testing.T) {
 				t.Errorf("the next Write sent %v, want every purchase and no user", next.RecordsSent)
 			}
 		})
+	}
+}
+
+// A destination that echoes a state it was not sent after each one it was
+// (50 of them for 5,000 users) gets one warning and a count at the end,
+// not a warning an echo: with a state a record, that was a line a record.
+func TestIgnoredEchoesWarnOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, noCache := range []bool{true, false} {
+		var logs testenv.Buffer
+		d, err := destination.New(ctx, "destination-misecho",
+			connector.WithLocalExecutable(testenv.BuildBinary(t, "./destination/internal/misecho")),
+			connector.WithConfig(map[string]any{"mode": "fabricate"}), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var src destination.Input = newFaker(t, 5_000, "users")
+		opts := []destination.WriteOption{destination.NoCache(), destination.StateCache(openCache(t)), destination.NoProgress()}
+		if !noCache {
+			rr, err := newFaker(t, 25_000, "users").Read(ctx, source.UseCache(openCache(t)), source.NoProgress())
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, opts = rr, []destination.WriteOption{destination.NoProgress()}
+		}
+		res, err := d.Write(ctx, src, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ignored := res.StatesSent // one fabricated echo after each real one
+		if ignored < 3 {
+			t.Fatalf("the test is void: %d states sent", ignored)
+		}
+		text := logs.String()
+		if n := strings.Count(text, "level=WARN"); n != 2 || !strings.Contains(text, fmt.Sprintf("%d echoes in all", ignored)) {
+			t.Errorf("NoCache %v: %d warnings for %d ignored echoes, want the first and a count:\n%s", noCache, n, ignored, text)
+		}
 	}
 }

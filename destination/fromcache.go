@@ -89,6 +89,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	// confirmed. The destination's own destinationStats.recordCount is not
 	// used: a destination that echoes only some states counts the rows
 	// since the last state it was sent, not since its last echo.
+	ignored := ignoredEchoes{d: d}
 	onEcho := func(st *protocol.State, sc *stateCommitter) (bool, error) {
 		id, ok := watermarkOf(st)
 		name := stateStream(st)
@@ -96,12 +97,12 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 		sent, wasSent := sentAt[name][id]
 		mu.Unlock()
 		if !ok || !wasSent {
-			d.Logger().Warn("the destination echoed a state Write did not send; ignored", "destination", d.Name(), "stream", name)
+			ignored.add("the destination echoed a state Write did not send; ignored", name)
 			return false, nil
 		}
 		before := out.RecordsConfirmed[name]
 		if sent <= before {
-			d.Logger().Warn("the destination echoed a state after a later one of its stream; ignored", "destination", d.Name(), "stream", name)
+			ignored.add("the destination echoed a state after a later one of its stream; ignored", name)
 			return false, nil
 		}
 		h := tr.Stream(name)
@@ -114,7 +115,9 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 		confirmDelta(h, before, sent)
 		return true, nil
 	}
-	return d.pipeline(ctx, catalog, out, produce, onEcho)
+	err = d.pipeline(ctx, catalog, out, produce, onEcho)
+	ignored.report()
+	return err
 }
 
 // feedStream writes the rows of one stream after its watermark as RECORD

@@ -13,6 +13,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -530,3 +531,35 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 }
 
 var errDestinationGone = errors.New("the destination stopped reading its input")
+
+// ignoredEchoes warns of the echoes a Write ignores: the first for each
+// reason as it comes, and at the end how many there were in all, so that a
+// destination that echoes a state it was not sent after every record
+// warns twice, not once a record. Only the pipeline's echo loop uses it.
+type ignoredEchoes struct {
+	d      *Destination
+	counts map[string]int
+	order  []string
+}
+
+// add notes an echo of stream ignored for reason, warning of the first of
+// its reason.
+func (ig *ignoredEchoes) add(reason, stream string) {
+	if ig.counts == nil {
+		ig.counts = map[string]int{}
+	}
+	if ig.counts[reason]++; ig.counts[reason] == 1 {
+		ig.order = append(ig.order, reason)
+		ig.d.Logger().Warn(reason, "destination", ig.d.Name(), "stream", stream)
+	}
+}
+
+// report warns of each reason that ignored more than one echo, with the
+// count.
+func (ig *ignoredEchoes) report() {
+	for _, reason := range ig.order {
+		if n := ig.counts[reason]; n > 1 {
+			ig.d.Logger().Warn(reason+" ("+humanize.Int(int64(n))+" echoes in all)", "destination", ig.d.Name())
+		}
+	}
+}
