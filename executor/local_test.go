@@ -581,3 +581,40 @@ func TestLocalOutputHeldAfterExit(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A connector whose records all fail to parse (a Python connector that
+// writes NaN, which JSON has not) gets a warning for each of its first
+// maxMalformedWarnings such lines and then one saying the rest are only in
+// its log file, not a warning a line; the messages still all come through.
+func TestLocalMalformedLinesWarnBounded(t *testing.T) {
+	t.Parallel()
+	script := filepath.Join(t.TempDir(), "nan")
+	body := "#!/bin/sh\ni=0\nwhile [ $i -lt 200 ]; do\n" +
+		`  echo '{"type":"RECORD","record":{"stream":"items","data":{"id":'$i',"score":NaN},"emitted_at":1}}'` + "\n" +
+		"  i=$((i+1))\ndone\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rec := &logRecorder{}
+	l := build[executor.Executor](t, "source-nan", executor.Method{Kind: executor.KindLocal, Path: script},
+		executor.Runtime{LogDir: t.TempDir()}, withLogger(slog.New(rec)))
+	var report executor.RunReport
+	msgs, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{}`),
+		Catalog: itemsCatalog, Report: &report}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var malformed int
+	for _, m := range msgs {
+		if m.Malformed != nil {
+			malformed++
+		}
+	}
+	if malformed != 200 {
+		t.Fatalf("%d malformed messages came through, want 200", malformed)
+	}
+	text := rec.text()
+	if n := strings.Count(text, "does not parse; it is left out"); n != 10 || strings.Count(text, "further lines") != 1 {
+		t.Errorf("%d warnings of lines that do not parse, want 10 and one for the rest:\n%s", n, text)
+	}
+}

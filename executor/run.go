@@ -194,7 +194,14 @@ type procRun struct {
 	finished   bool
 	lingered   bool // stopped because it outlived its output
 	out        outcome
+	malformed  int // lines that claimed to be a message and did not parse
 }
+
+// maxMalformedWarnings is how many lines that do not parse a run warns of
+// one by one: a Python connector that writes NaN (which JSON has not) in
+// every record would otherwise give a warning a record. The read's error
+// or summary counts them all.
+const maxMalformedWarnings = 10
 
 // run runs the connector, yielding its messages. It returns the error to
 // yield last, after everything has been cleaned up, or nil when the run
@@ -344,8 +351,14 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 		m.Unparsed = []byte(line)
 		p.lg.line("stdout", line)
 		if bad := m.Malformed; bad != nil {
-			o.logger.Warn("the connector sent a "+string(bad.Type)+" message that does not parse; it is left out",
-				"connector", p.r.name, "stream", bad.Stream, "line", bad.Line, "error", o.mask(bad.Err.Error()))
+			switch p.malformed++; {
+			case p.malformed <= maxMalformedWarnings:
+				o.logger.Warn("the connector sent a "+string(bad.Type)+" message that does not parse; it is left out",
+					"connector", p.r.name, "stream", bad.Stream, "line", bad.Line, "error", o.mask(bad.Err.Error()))
+			case p.malformed == maxMalformedWarnings+1:
+				o.logger.Warn("the connector sends more lines that do not parse; further lines are not warned of one by one (the connector's log file has them all)",
+					"connector", p.r.name, "file", p.lg.path)
+			}
 		} else {
 			o.logger.Info("connector output", "connector", p.r.name, "line", termsafe.Head(line))
 		}
