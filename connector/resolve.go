@@ -215,6 +215,13 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 	case s.custom != nil:
 		return resolved{exec: s.custom, version: s.version}, nil
 	case s.goConnector != nil:
+		// As for one registered in process: a destination given as a
+		// source (or the reverse) fails here, not at its first read.
+		_, src := s.goConnector.(kit.Source)
+		_, dst := s.goConnector.(kit.Destination)
+		if err := kindMismatch(name, kind, src, dst); err != nil {
+			return resolved{}, err
+		}
 		return build(executor.Method{Kind: executor.KindInProcess, Connector: s.goConnector}, "")
 	case s.useLocal:
 		return build(s.local(s.localPath), s.version)
