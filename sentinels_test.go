@@ -2,6 +2,7 @@ package goairbyte_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -202,6 +204,65 @@ func TestDockerUnavailableThroughTheFacade(t *testing.T) {
 		is(t, host+": Check", src.Check(ctx), goairbyte.ErrDockerUnavailable, &de)
 		_, err = src.AvailableStreams(ctx)
 		is(t, host+": AvailableStreams", err, goairbyte.ErrDockerUnavailable, &de)
+	}
+}
+
+// blockingSource sends one record, then waits for its context to end or
+// release to close.
+type blockingSource struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (blockingSource) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+func (blockingSource) Check(context.Context, json.RawMessage) error { return nil }
+func (blockingSource) Discover(context.Context, json.RawMessage) (*protocol.Catalog, error) {
+	return &protocol.Catalog{Streams: []protocol.Stream{{Name: "items", JSONSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`),
+		SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}}}}, nil
+}
+func (b blockingSource) Read(ctx context.Context, _ json.RawMessage, _ *protocol.ConfiguredCatalog, _ json.RawMessage, emit func(*protocol.Message) error) error {
+	if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: json.RawMessage(`{"id":1}`), EmittedAt: 1}}); err != nil {
+		return err
+	}
+	close(b.started)
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A second Read of a source into a cache that a Read of the same source
+// is loading is refused at once with a *goairbyte.InUseError.
+func TestConcurrentReadInUseThroughTheFacade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "busy", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := blockingSource{started: make(chan struct{}), release: make(chan struct{})}
+	src, err := goairbyte.GetSource(ctx, "source-blocking", connector.WithEnvironment(goairbyte.NewEnvironment()),
+		connector.WithGoConnector(b), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := src.Read(ctx, source.UseCache(c), source.NoProgress())
+		first <- err
+	}()
+	<-b.started
+	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress())
+	var ie *goairbyte.InUseError
+	is(t, "the second Read", err, goairbyte.ErrInUse, &ie)
+	close(b.release)
+	if err := <-first; err != nil {
+		t.Fatalf("the first Read: %v", err)
 	}
 }
 
