@@ -68,6 +68,28 @@ func TestStreamNotFoundEverywhere(t *testing.T) {
 	}
 	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams("nope"))
 	wantNotFound(t, "Read with source.Streams", err, "nope")
+	// A key or cursor override for a stream the catalog lacks (a typo)
+	// would read the stream without the key it was meant to merge on.
+	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.PrimaryKey("usres", []string{"id"}))
+	wantNotFound(t, "ConfiguredCatalog with source.PrimaryKey", err, "usres")
+	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.CursorField("usres", "updated_at"))
+	wantNotFound(t, "ConfiguredCatalog with source.CursorField", err, "usres")
+	keyed := fakerSource(t)
+	keyed.SetPrimaryKey("usres", []string{"id"})
+	_, err = keyed.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams("users"))
+	wantNotFound(t, "Read after SetPrimaryKey", err, "usres")
+	keyed.SetPrimaryKey("usres")
+	keyed.SetCursorField("usres", "updated_at")
+	_, err = keyed.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams("users"))
+	wantNotFound(t, "Read after SetCursorField", err, "usres")
+	keyed.SetCursorField("usres")
+	// An override of a stream of the catalog that this read leaves out is
+	// not an error.
+	keyed.SetPrimaryKey("products", []string{"id"})
+	if _, err := keyed.ConfiguredCatalog(ctx, []string{"users"}); err != nil {
+		t.Errorf("an override of a stream not read: %v", err)
+	}
+
 	// A selection made before the config is known is checked when it is.
 	early, err := goairbyte.GetSource(ctx, "source-faker", connector.WithEnvironment(goairbyte.NewEnvironment()),
 		connector.WithStreams("nope"))
