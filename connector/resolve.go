@@ -82,7 +82,10 @@ func (s *settings) check(kind Kind, name string) error {
 	for _, o := range []struct {
 		option string
 		isNil  bool
-	}{{"WithHTTPClient", s.httpClient == nil}, {"WithClock", s.clock == nil}} {
+	}{{"WithHTTPClient", s.httpClient == nil}, {"WithClock", s.clock == nil},
+		// A nil way would be no way: the connector would run some other
+		// way than the caller chose.
+		{"WithExecutor", s.custom == nil}, {"WithGoConnector", s.goConnector == nil}} {
 		if o.isNil && slices.Contains(s.given, o.option) {
 			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
 		}

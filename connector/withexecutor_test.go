@@ -147,3 +147,23 @@ func TestKind(t *testing.T) {
 		t.Fatalf("source: %v %v", src, err)
 	}
 }
+
+// WithExecutor(nil) and WithGoConnector(nil) say nothing about how the
+// connector runs: they are an *OptionError, as WithHTTPClient(nil) is,
+// not silently dropped so that the connector runs some other way (here
+// the faker registered in process).
+func TestNilWayIsAnOptionError(t *testing.T) {
+	t.Parallel()
+	env := offline(t)
+	env.RegisterConnector("source-faker", func() any { return faker.New() })
+	for name, opt := range map[string]connector.Option{
+		"WithExecutor":    connector.WithExecutor(nil),
+		"WithGoConnector": connector.WithGoConnector(nil),
+	} {
+		c, err := connector.New(context.Background(), connector.KindSource, "source-faker", connector.WithEnvironment(env), opt)
+		var oe *connector.OptionError
+		if !errors.As(err, &oe) || oe.Option != name || !strings.Contains(err.Error(), "not nil") {
+			t.Errorf("%s(nil): got %v (runs %v), want an *OptionError", name, err, c)
+		}
+	}
+}
