@@ -88,7 +88,12 @@ func TestSentinelsThroughTheFacade(t *testing.T) {
 		// Check does not validate first: the connector judges, and says
 		// FAILED.
 		is(t, "Check", src.Check(ctx), goairbyte.ErrCheckFailed, nil)
-		_, err := src.Read(ctx, source.NoProgress(), source.UseCache(nil))
+		c, err := goairbyte.NewLocalCache(ctx, "invalid", t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = src.Read(ctx, source.NoProgress(), source.UseCache(c))
 		is(t, "Read", err, goairbyte.ErrConfigInvalid, &ve)
 	})
 
