@@ -126,7 +126,7 @@ func TestStreamNotFoundEverywhere(t *testing.T) {
 	wantNotFound(t, "Write of a ReadResult", err, "nope")
 	_, err = dst.Write(ctx, src, destination.Streams("nope"), destination.UseCache(c), destination.NoProgress())
 	wantNotFound(t, "Write of a Source through a cache", err, "nope")
-	_, err = dst.Write(ctx, src, destination.Streams("nope"), destination.NoCache(), destination.NoProgress())
+	_, err = dst.Write(ctx, src, destination.Streams("nope"), destination.NoCache(), destination.StateCache(c), destination.NoProgress())
 	wantNotFound(t, "Write of a Source with no cache", err, "nope")
 
 	// A dataset whose table was dropped by hand since.
