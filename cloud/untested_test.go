@@ -41,6 +41,16 @@ func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
 		info.Prefix != "faker_" || info.SourceID != f.src.ID || info.WorkspaceID != f.ws.ID() {
 		t.Fatalf("Info %+v", info)
 	}
+	// Info is a copy: changing it changes neither the connection nor what
+	// its syncs report.
+	if len(info.Configurations.Streams) != 2 {
+		t.Fatalf("streams %+v", info.Configurations.Streams)
+	}
+	info.Configurations.Streams[0].Name = "changed"
+	info.Configurations.Streams[0].PrimaryKey = append(info.Configurations.Streams[0].PrimaryKey, []string{"changed"})
+	if got := conn.Info().Configurations.Streams[0].Name; got == "changed" {
+		t.Fatalf("changing what Info returned changed the connection's stream to %q", got)
+	}
 	again, err := f.ws.Connection(ctx, conn.ID())
 	if err != nil {
 		t.Fatal(err)
