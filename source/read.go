@@ -96,7 +96,9 @@ func (r *ReadResult) RecordsProcessed() int64 { return r.total }
 func (r *ReadResult) StreamRecords() map[string]int64 { return maps.Clone(r.records) }
 
 // StreamRecordsRead returns the number of records the connector sent per
-// stream, loaded or not.
+// stream of the read, loaded or not: after a failed read, those of the
+// rolled-back batches too. (Records of streams the read did not ask for
+// are skipped with a warning, and counted in neither.)
 func (r *ReadResult) StreamRecordsRead() map[string]int64 { return maps.Clone(r.read) }
 
 // Cache is the cache the records were loaded into.
