@@ -167,3 +167,33 @@ func countIn(t *testing.T, c *goairbyte.Cache, stream string) int64 {
 	}
 	return n
 }
+
+// A Read that fails before the connector reads (no config, a config the
+// spec refuses, a stream the source lacks) does not make the default
+// cache: a newcomer's first mistake leaves no .cache directory behind.
+func TestFailedReadMakesNoDefaultCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := goairbyte.NewEnvironment()
+	env.SetCacheDir(dir)
+	for what, c := range map[string]struct {
+		opts []connector.Option
+		read []source.ReadOption
+	}{
+		"no config":      {},
+		"invalid config": {opts: []connector.Option{connector.WithConfig(map[string]any{"count": "many"})}},
+		"unknown stream": {opts: []connector.Option{connector.WithConfig(map[string]any{"count": 5})}, read: []source.ReadOption{source.Streams("nope")}},
+	} {
+		src, err := goairbyte.GetSource(ctx, "source-faker", append(c.opts, connector.WithEnvironment(env))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(ctx, append(c.read, source.NoProgress())...); err == nil {
+			t.Fatalf("%s: the read succeeded", what)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Fatalf("%s: the failed read left %v in the cache directory", what, entries)
+		}
+	}
+}
