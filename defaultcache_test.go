@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/source"
 )
 
 // TestDefaultCacheWhereItCannotBe: the default cache lives under the
@@ -65,4 +68,132 @@ func defaultCacheWhereItCannotBe(t *testing.T) {
 	}
 	_, err = goairbyte.NewEnvironment().DefaultCache(ctx)
 	want(err, "working directory")
+}
+
+// defaultCacheWorkEnv names, in a child of
+// TestDefaultCacheInTheWorkingDirectory, the working directory it runs in;
+// TestMain leaves the default Environment's cache directory alone there.
+const defaultCacheWorkEnv = "GOAIRBYTE_DEFAULTCACHE_WORK"
+
+// TestDefaultCacheInTheWorkingDirectory: goairbyte.DefaultCache is the
+// DuckDB file ./.cache/default_cache/default_cache.duckdb under the working
+// directory, opened once, and the cache of every Read and Write given none.
+// A child process, as it changes its working directory and needs the
+// default Environment as a program has it.
+func TestDefaultCacheInTheWorkingDirectory(t *testing.T) {
+	if dir := os.Getenv(defaultCacheWorkEnv); dir != "" {
+		defaultCacheInTheWorkingDirectory(t, dir)
+		return
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDefaultCacheInTheWorkingDirectory$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), defaultCacheWorkEnv+"="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+	if _, err := os.Stat(filepath.Join(dir, ".cache", "default_cache", "default_cache.duckdb")); err != nil {
+		t.Fatalf("the child left no default cache file: %v", err)
+	}
+}
+
+func defaultCacheInTheWorkingDirectory(t *testing.T, dir string) {
+	ctx := context.Background()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	c, err := goairbyte.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file DuckDB has open is the one under the working directory.
+	var file string
+	if err := c.DB().QueryRowContext(ctx, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").Scan(&file); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, ".cache", "default_cache", "default_cache.duckdb"); file != want {
+		t.Fatalf("the default cache is %s, want %s", file, want)
+	}
+	if again, err := goairbyte.DefaultCache(ctx); err != nil || again != c {
+		t.Fatalf("a second DefaultCache is another handle (%p, %p) or fails: %v", again, c, err)
+	}
+
+	src, err := goairbyte.GetSource(ctx, "source-faker",
+		connector.WithConfig(map[string]any{"count": 7, "seed": 1}), connector.WithStreams("users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := src.Read(ctx, source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cache() != c {
+		t.Fatalf("a Read with no cache used %p, not the default cache %p", res.Cache(), c)
+	}
+	if n := countIn(t, c, "users"); n != 7 {
+		t.Fatalf("the default cache has %d users, want 7", n)
+	}
+
+	// A Write of a source with no cache reads it into the default cache
+	// first, and keeps the destination's state there.
+	dst, err := goairbyte.NoopDestination(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wr *goairbyte.WriteResult
+	if wr, err = dst.Write(ctx, src, destination.Streams("products"), destination.NoProgress()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countIn(t, c, "products"); n != 7 || wr.TotalSent() != 7 {
+		t.Fatalf("the default cache has %d products, the Write sent %d; want 7", n, wr.TotalSent())
+	}
+	if wr.State == nil {
+		t.Fatal("a Write with no cache kept no state")
+	}
+}
+
+// countIn is the number of rows of stream in c.
+func countIn(t *testing.T, c *goairbyte.Cache, stream string) int64 {
+	t.Helper()
+	ds, err := c.Dataset(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ds.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A Read that fails before the connector reads (no config, a config the
+// spec refuses, a stream the source lacks) does not make the default
+// cache: a newcomer's first mistake leaves no .cache directory behind.
+func TestFailedReadMakesNoDefaultCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := goairbyte.NewEnvironment()
+	env.SetCacheDir(dir)
+	for what, c := range map[string]struct {
+		opts []connector.Option
+		read []source.ReadOption
+	}{
+		"no config":      {},
+		"invalid config": {opts: []connector.Option{connector.WithConfig(map[string]any{"count": "many"})}},
+		"unknown stream": {opts: []connector.Option{connector.WithConfig(map[string]any{"count": 5})}, read: []source.ReadOption{source.Streams("nope")}},
+	} {
+		src, err := goairbyte.GetSource(ctx, "source-faker", append(c.opts, connector.WithEnvironment(env))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(ctx, append(c.read, source.NoProgress())...); err == nil {
+			t.Fatalf("%s: the read succeeded", what)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Fatalf("%s: the failed read left %v in the cache directory", what, entries)
+		}
+	}
 }

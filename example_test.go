@@ -34,7 +34,10 @@ func testMain(m *testing.M) int {
 	// The default cache is ./.cache/default_cache/default_cache.duckdb
 	// under the working directory; the other tests of this package need
 	// the working directory to stay the repository's, so the default moves.
-	goairbyte.DefaultEnvironment().SetCacheDir(work)
+	// A child of TestDefaultCacheInTheWorkingDirectory keeps the default.
+	if os.Getenv(defaultCacheWorkEnv) == "" {
+		goairbyte.DefaultEnvironment().SetCacheDir(work)
+	}
 	return m.Run()
 }
 

@@ -48,6 +48,25 @@ func TestAvailableConnectorsFromLocalRegistry(t *testing.T) {
 		!slices.IsSorted(names) {
 		t.Fatalf("any: %v %v", names, err)
 	}
+	// source-cockroachdb is Java too, but tombstoned.
+	names, err = goairbyte.AvailableConnectors(ctx, goairbyte.InstallJava)
+	if err != nil || !slices.Equal(names, []string{"destination-postgres", "source-postgres"}) {
+		t.Fatalf("java: %v %v", names, err)
+	}
+	// Only manifest-only connectors: source-facebook-pages is low-code
+	// but published as a Python package.
+	names, err = goairbyte.AvailableConnectors(ctx, goairbyte.InstallYAML)
+	if err != nil || !slices.Equal(names, []string{"source-pokeapi"}) {
+		t.Fatalf("yaml: %v %v", names, err)
+	}
+	names, err = goairbyte.AvailableConnectors(ctx, goairbyte.InstallDocker)
+	// Every connector with an image, goairbyte's own among them (not the
+	// in-process destination-noop, which has none); not the tombstoned.
+	if err != nil || !slices.Equal(names, []string{"destination-duckdb", "destination-local-json", "destination-postgres",
+		"source-declarative-manifest", "source-facebook-pages", "source-faker", "source-file", "source-github",
+		"source-pokeapi", "source-postgres"}) {
+		t.Fatalf("docker: %v %v", names, err)
+	}
 	c, err := goairbyte.ConnectorMetadata(ctx, "source-pokeapi")
 	if err != nil || c.Language != "manifest-only" {
 		t.Fatalf("pokeapi: %+v %v", c, err)

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
@@ -199,8 +200,25 @@ type Connection struct {
 // ID returns the connection id.
 func (c *Connection) ID() string { return c.info.ID }
 
-// Info returns the connection as the server last described it.
-func (c *Connection) Info() airbyteapi.Connection { return c.info }
+// Info returns the connection as the server last described it: a copy,
+// which the caller may change.
+func (c *Connection) Info() airbyteapi.Connection {
+	info := c.info
+	info.Configurations.Streams = slices.Clone(info.Configurations.Streams)
+	for i := range info.Configurations.Streams {
+		st := &info.Configurations.Streams[i]
+		st.CursorField = slices.Clone(st.CursorField)
+		st.PrimaryKey = slices.Clone(st.PrimaryKey)
+		for j := range st.PrimaryKey {
+			st.PrimaryKey[j] = slices.Clone(st.PrimaryKey[j])
+		}
+		st.SelectedFields = slices.Clone(st.SelectedFields)
+		for j := range st.SelectedFields {
+			st.SelectedFields[j].FieldPath = slices.Clone(st.SelectedFields[j].FieldPath)
+		}
+	}
+	return info
+}
 
 // RunSync starts a sync of the connection and returns without waiting;
 // call Wait on the result. When the connection is already syncing, the

@@ -82,7 +82,10 @@ func (s *settings) check(kind Kind, name string) error {
 	for _, o := range []struct {
 		option string
 		isNil  bool
-	}{{"WithHTTPClient", s.httpClient == nil}, {"WithClock", s.clock == nil}} {
+	}{{"WithHTTPClient", s.httpClient == nil}, {"WithClock", s.clock == nil},
+		// A nil way would be no way: the connector would run some other
+		// way than the caller chose.
+		{"WithExecutor", s.custom == nil}, {"WithGoConnector", s.goConnector == nil}} {
 		if o.isNil && slices.Contains(s.given, o.option) {
 			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
 		}
@@ -215,6 +218,13 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 	case s.custom != nil:
 		return resolved{exec: s.custom, version: s.version}, nil
 	case s.goConnector != nil:
+		// As for one registered in process: a destination given as a
+		// source (or the reverse) fails here, not at its first read.
+		_, src := s.goConnector.(kit.Source)
+		_, dst := s.goConnector.(kit.Destination)
+		if err := kindMismatch(name, kind, src, dst); err != nil {
+			return resolved{}, err
+		}
 		return build(executor.Method{Kind: executor.KindInProcess, Connector: s.goConnector}, "")
 	case s.useLocal:
 		return build(s.local(s.localPath), s.version)

@@ -153,3 +153,39 @@ func TestWriteFromCacheCountsDataBytes(t *testing.T) {
 		t.Fatalf("the Write counted %d bytes read from the cache, the records' data is %d bytes", got, want)
 	}
 }
+
+// With WithTracker the caller's tracker gets the Write's counts, and the
+// Write neither finishes it nor makes one of its own from WithProgress:
+// the caller finishes it, once.
+func TestWriteIntoCallersTracker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var out bytes.Buffer
+	var mine, ignored finals
+	tr := progress.New(progress.OpWrite, "my-pipeline", progress.WithOutput(&out), progress.WithLiveProgress(false),
+		progress.WithListener(mine.listen))
+	src := newFaker(t, 150, "users", "purchases")
+	res, err := newLocalJSON(t, t.TempDir(), nil).Write(ctx, src, destination.UseCache(openCache(t)),
+		destination.StateCache(openCache(t)), destination.WithTracker(tr), destination.WithProgress(progress.WithListener(ignored.listen)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 || len(mine.snaps) != 0 {
+		t.Fatalf("Write finished the caller's tracker: %q", out.String())
+	}
+	if len(ignored.snaps) != 0 {
+		t.Fatalf("Write made a tracker of its own from WithProgress: %+v", ignored.snaps)
+	}
+	final := tr.Finish(nil)
+	if final.Total.RecordsWritten != res.TotalSent() || final.Total.RecordsConfirmed != res.TotalConfirmed() || res.TotalSent() != 300 {
+		t.Fatalf("caller's tracker: %+v; the Write sent %d, confirmed %d", final.Total, res.TotalSent(), res.TotalConfirmed())
+	}
+	for _, st := range final.Streams {
+		if st.RecordsWritten != res.RecordsSent[st.Name] || st.RecordsConfirmed != res.RecordsConfirmed[st.Name] || st.StatesCommitted == 0 {
+			t.Errorf("%s: %+v; the Write sent %d, confirmed %d", st.Name, st.Stats, res.RecordsSent[st.Name], res.RecordsConfirmed[st.Name])
+		}
+	}
+	if !strings.HasPrefix(out.String(), "Wrote 300 records to my-pipeline") || strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("summary %q", out.String())
+	}
+}

@@ -3,6 +3,9 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/x/goairbyte/protocol"
 )
@@ -49,7 +52,9 @@ func PrimaryKey(stream string, key ...[]string) CatalogOption {
 // read incrementally when it supports that, has a cursor or a primary key,
 // and FullRefresh is not given; in full otherwise. Cursor and primary key
 // are the source's defaults unless overridden, by SetPrimaryKey and
-// SetCursorField or by the options.
+// SetCursorField or by the options; an override of a stream the catalog
+// does not have is a *protocol.StreamNotFoundError, as an unknown stream
+// in streams is.
 func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts ...CatalogOption) (*protocol.ConfiguredCatalog, error) {
 	var cs catalogSettings
 	s.mu.Lock()
@@ -67,6 +72,21 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 	if err != nil {
 		return nil, err
 	}
+	index := newStreamIndex(s.Name(), c)
+	// An override of a stream the catalog lacks is a typo that would read
+	// the stream meant without its key or cursor: say so. One of a stream
+	// of the catalog that this read leaves out is kept for later reads.
+	for _, o := range []struct {
+		what    string
+		streams []string
+	}{
+		{"primary key override (SetPrimaryKey, PrimaryKey)", slices.Sorted(maps.Keys(cs.primaryKey))},
+		{"cursor override (SetCursorField, CursorField)", slices.Sorted(maps.Keys(cs.cursor))},
+	} {
+		if err := index.check(o.streams); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.what, err)
+		}
+	}
 	if len(streams) == 0 {
 		if streams, err = s.SelectedStreams(ctx); err != nil {
 			return nil, err
@@ -76,7 +96,6 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		}
 	}
 	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}
-	index := newStreamIndex(s.Name(), c)
 	for _, name := range streams {
 		st, err := index.find(name)
 		if err != nil {

@@ -96,7 +96,9 @@ func (r *ReadResult) RecordsProcessed() int64 { return r.total }
 func (r *ReadResult) StreamRecords() map[string]int64 { return maps.Clone(r.records) }
 
 // StreamRecordsRead returns the number of records the connector sent per
-// stream, loaded or not.
+// stream of the read, loaded or not: after a failed read, those of the
+// rolled-back batches too. (Records of streams the read did not ask for
+// are skipped with a warning, and counted in neither.)
 func (r *ReadResult) StreamRecordsRead() map[string]int64 { return maps.Clone(r.read) }
 
 // Cache is the cache the records were loaded into.
@@ -164,13 +166,6 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		tr = progress.New(progress.OpRead, s.Name(), s.ProgressOptions(rs.progress)...)
 		defer func() { tr.Finish(err) }()
 	}
-	if rs.cache == nil {
-		c, err := s.Environment().DefaultCache(ctx)
-		if err != nil {
-			return nil, err
-		}
-		rs.cache = c
-	}
 	streams, err := s.readStreams(ctx, rs.streams)
 	if err != nil {
 		return nil, err
@@ -182,6 +177,16 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	catalog, err := s.ConfiguredCatalog(ctx, streams, copts...)
 	if err != nil {
 		return nil, err
+	}
+	// The default cache is opened (made, the first time) only once the
+	// config and the streams are known to be right: a read that fails on
+	// them leaves no .cache directory behind.
+	if rs.cache == nil {
+		c, err := s.Environment().DefaultCache(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rs.cache = c
 	}
 	catJSON, err := json.Marshal(catalog)
 	if err != nil {

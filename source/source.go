@@ -30,7 +30,9 @@ type Source struct {
 
 // SetPrimaryKey overrides the primary key of a stream for every read and
 // write of this Source (PyAirbyte's set_primary_key): one path per key
-// column, usually []string{"id"}. No key clears the override.
+// column, usually []string{"id"}. No key clears the override. A stream
+// the catalog does not have makes the next read fail with a
+// *protocol.StreamNotFoundError.
 func (s *Source) SetPrimaryKey(stream string, key ...[]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -46,7 +48,9 @@ func (s *Source) SetPrimaryKey(stream string, key ...[]string) {
 
 // SetCursorField overrides the cursor of a stream for every read and write
 // of this Source (PyAirbyte's set_cursor_key): a path into its records,
-// usually one field name. No path clears the override.
+// usually one field name. No path clears the override. A stream the
+// catalog does not have makes the next read fail with a
+// *protocol.StreamNotFoundError.
 func (s *Source) SetCursorField(stream string, path ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

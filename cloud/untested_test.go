@@ -1,0 +1,150 @@
+package cloud_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/cloud"
+)
+
+// The workspace's id, the destinations it lists, and the connection as
+// the server described it: a cron schedule reaches the server and comes
+// back in Info.
+func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	ctx := context.Background()
+	if f.ws.ID() != f.srv.WorkspaceID {
+		t.Fatalf("workspace id %q, want %q", f.ws.ID(), f.srv.WorkspaceID)
+	}
+	conn := f.connection(t, cloud.WithCron("0 0 * * * ?"), cloud.WithPrefix("faker_"))
+
+	// What reached the server.
+	bodies := f.srv.Bodies("POST /connections")
+	if len(bodies) != 1 {
+		t.Fatalf("%d connection creations", len(bodies))
+	}
+	var sent struct{ Schedule airbyteapi.Schedule }
+	if err := json.Unmarshal(bodies[0], &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent.Schedule != (airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleCron, CronExpression: "0 0 * * * ?"}) {
+		t.Fatalf("sent schedule %+v (%s)", sent.Schedule, bodies[0])
+	}
+	// What it answered, and what it answers now.
+	info := conn.Info()
+	if info.ID != conn.ID() || info.Schedule.ScheduleType != airbyteapi.ScheduleCron || info.Schedule.CronExpression != "0 0 * * * ?" ||
+		info.Prefix != "faker_" || info.SourceID != f.src.ID || info.WorkspaceID != f.ws.ID() {
+		t.Fatalf("Info %+v", info)
+	}
+	// Info is a copy: changing it changes neither the connection nor what
+	// its syncs report.
+	if len(info.Configurations.Streams) != 2 {
+		t.Fatalf("streams %+v", info.Configurations.Streams)
+	}
+	info.Configurations.Streams[0].Name = "changed"
+	info.Configurations.Streams[0].PrimaryKey = append(info.Configurations.Streams[0].PrimaryKey, []string{"changed"})
+	if got := conn.Info().Configurations.Streams[0].Name; got == "changed" {
+		t.Fatalf("changing what Info returned changed the connection's stream to %q", got)
+	}
+	again, err := f.ws.Connection(ctx, conn.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Info().Schedule != info.Schedule || again.Info().DestinationID != info.DestinationID {
+		t.Fatalf("read back %+v, created %+v", again.Info(), info)
+	}
+
+	other, err := f.ws.DeployDestination(ctx, "second warehouse", "destination-duckdb", map[string]any{"destination_path": f.path + ".2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]airbyteapi.Destination{}
+	for d, err := range f.ws.Destinations(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[d.ID] = d
+	}
+	first, ok := got[info.DestinationID]
+	if len(got) != 2 || !ok || first.DestinationType != "duckdb" || first.Configuration["destination_path"] != f.path ||
+		got[other.ID].Name != "second warehouse" {
+		t.Fatalf("destinations %+v", got)
+	}
+}
+
+// Deleting a source or a destination deletes it on the server with its
+// connections, as Airbyte does.
+func TestPermanentlyDeleteSourceAndDestination(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	ctx := context.Background()
+	conn := f.connection(t)
+	dstID := conn.Info().DestinationID
+
+	if err := f.ws.PermanentlyDeleteDestination(ctx, dstID); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.srv.Calls("DELETE /destinations/{id}"); n != 1 {
+		t.Fatalf("%d DELETE /destinations calls", n)
+	}
+	for d, err := range f.ws.Destinations(ctx) {
+		t.Fatalf("destination %+v (%v) is still listed", d, err)
+	}
+	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, airbyteapi.ErrNotFound) {
+		t.Fatalf("the connection of the deleted destination: %v", err)
+	}
+	// One already gone is not an error (a retried DELETE sees a 404).
+	if err := f.ws.PermanentlyDeleteDestination(ctx, dstID); err != nil || f.srv.Calls("DELETE /destinations/{id}") != 2 {
+		t.Fatalf("deleting it again: %v", err)
+	}
+
+	// The source, and with it a connection to another destination.
+	conn = f.connection(t)
+	if err := f.ws.PermanentlyDeleteSource(ctx, f.src.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.srv.Calls("DELETE /sources/{id}"); n != 1 {
+		t.Fatalf("%d DELETE /sources calls", n)
+	}
+	for s, err := range f.ws.Sources(ctx) {
+		t.Fatalf("source %+v (%v) is still listed", s, err)
+	}
+	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, airbyteapi.ErrNotFound) {
+		t.Fatalf("the connection of the deleted source: %v", err)
+	}
+	// One already gone is not an error (a retried DELETE sees a 404).
+	if err := f.ws.PermanentlyDeleteSource(ctx, f.src.ID); err != nil || f.srv.Calls("DELETE /sources/{id}") != 2 {
+		t.Fatalf("deleting it again: %v", err)
+	}
+}
+
+// WithDuckDBPath opens the synced DuckDB file where this machine has it,
+// not where the server says it wrote it.
+func TestCacheWithDuckDBPath(t *testing.T) {
+	f := setup(t, map[string]any{"count": 12, "seed": 1})
+	ctx := context.Background()
+	res := syncOK(t, f.connection(t))
+	moved := filepath.Join(t.TempDir(), "copied.duckdb")
+	if err := os.Rename(f.path, moved); err != nil {
+		t.Fatal(err)
+	}
+	c, err := res.Cache(ctx, cloud.WithDuckDBPath(moved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ds, err := c.Dataset(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ds.Count(ctx); err != nil || n != 12 {
+		t.Fatalf("users: %d rows (%v), want 12", n, err)
+	}
+	if _, err := os.Stat(f.path); err == nil {
+		t.Fatalf("a cache was opened at the server's path %s too", f.path)
+	}
+}
