@@ -22,6 +22,8 @@ type ReadResult = source.ReadResult
 // file ./.cache/default_cache/default_cache.duckdb under the working
 // directory, as PyAirbyte's get_default_cache. It is opened once per
 // process and shared by every Read and Write that is given no cache.
+// Nobody has to close it; closing it releases the file, and the next use
+// opens it again.
 func DefaultCache(ctx context.Context) (*Cache, error) {
 	return connector.DefaultEnvironment().DefaultCache(ctx)
 }

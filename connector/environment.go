@@ -212,8 +212,10 @@ var ErrNoDefaultCache = errors.New("no default cache")
 
 // DefaultCache returns the default cache, opening it on first use and
 // sharing the one handle afterwards (a DuckDB file is open once per
-// process). With no opener registered it is an error wrapping
-// ErrNoDefaultCache that names the import that registers one.
+// process). Nobody has to close it; closing it releases the file (before
+// another process opens it, say), and the next use opens it again. With no
+// opener registered it is an error wrapping ErrNoDefaultCache that names
+// the import that registers one.
 func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.mu.Lock()
 	open, cacheDir := e.opener, e.cacheDir
