@@ -106,3 +106,34 @@ func TestDefaultCacheOpenerUsesTheEnvironment(t *testing.T) {
 		t.Fatalf("second call: %p, %v; want the same handle %p", again, err, c)
 	}
 }
+
+// The default cache may be closed by whoever uses it: the next
+// DefaultCache opens the file again instead of handing out the closed
+// handle.
+func TestDefaultCacheClosedOpensAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	env.SetCacheDir(t.TempDir())
+	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+		return cache.New(ctx, duckdb.NewConnector(filepath.Join(dir, "default.duckdb")))
+	})
+	first, err := env.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := env.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again == first {
+		t.Fatal("DefaultCache handed out the handle its user closed")
+	}
+	if _, err := again.Streams(ctx); err != nil {
+		t.Fatalf("the reopened default cache does not work: %v", err)
+	}
+}
