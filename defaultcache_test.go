@@ -195,5 +195,21 @@ func TestFailedReadMakesNoDefaultCache(t *testing.T) {
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 			t.Fatalf("%s: the failed read left %v in the cache directory", what, entries)
 		}
+		// A Write that reads through the default cache, likewise.
+		dst, err := goairbyte.GetDestination(ctx, "destination-local-json", connector.WithEnvironment(env),
+			connector.WithConfig(map[string]any{"destination_path": t.TempDir()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var streams []destination.WriteOption
+		if len(c.read) > 0 {
+			streams = append(streams, destination.Streams("nope"))
+		}
+		if _, err := dst.Write(ctx, src, append(streams, destination.NoProgress())...); err == nil {
+			t.Fatalf("%s: the write succeeded", what)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Fatalf("%s: the failed write left %v in the cache directory", what, entries)
+		}
 	}
 }

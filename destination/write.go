@@ -45,11 +45,12 @@ type cachedSource interface {
 // readableSource is an Input that still has to be read: *source.Source.
 type readableSource interface {
 	Input
-	// LoadIntoCache reads streams (the selected ones when empty) into c as
-	// source.Source.Read does, incrementally unless fullRefresh, reporting
-	// to tr, and returns the configured catalog and the streams read.
+	// LoadIntoCache reads streams (the selected ones when empty) into c,
+	// or the default cache when c is nil, as source.Source.Read does,
+	// incrementally unless fullRefresh, reporting to tr, and returns the
+	// cache, the configured catalog and the streams read.
 	LoadIntoCache(ctx context.Context, c *cache.Cache, streams []string, strategy cache.Strategy, fullRefresh bool,
-		tr *progress.Tracker) (*protocol.ConfiguredCatalog, []string, error)
+		tr *progress.Tracker) (*cache.Cache, *protocol.ConfiguredCatalog, []string, error)
 	// StreamMessages validates the config, configures streams (the
 	// selected ones when empty, all when none is selected), asks state for
 	// the --state of the streams chosen (unless fullRefresh, which reads
@@ -237,8 +238,9 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // Write writes the input's records into the destination.
 //
 // From a readable input (a *source.Source), the source is read into the
-// cache first (the Environment's default cache unless UseCache says
-// otherwise; incrementally, as Source.Read does) and then written from
+// cache first (the source's Environment's default cache unless UseCache
+// says otherwise, opened once the source's config and streams are right;
+// incrementally, as Source.Read does) and then written from
 // there; with NoCache its messages go straight to the destination. From a
 // cached input (a *source.ReadResult), the records already in its cache are
 // written.
@@ -272,13 +274,10 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	// counted them already.
 	countCacheReads := isCached
 	if !isCached && !ws.noCache {
-		c := ws.cache
-		if c == nil {
-			if c, err = d.Environment().DefaultCache(ctx); err != nil {
-				return nil, err
-			}
-		}
-		catalog, streams, err := readable.LoadIntoCache(ctx, c, ws.streams, ws.strategy, ws.fullRefresh, tr)
+		// With no cache given, the source's Read opens the default cache
+		// once the config and streams are right: a Write that fails on them
+		// leaves no cache behind.
+		c, catalog, streams, err := readable.LoadIntoCache(ctx, ws.cache, ws.streams, ws.strategy, ws.fullRefresh, tr)
 		if err != nil {
 			return nil, err
 		}

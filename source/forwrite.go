@@ -20,11 +20,16 @@ func (s *Source) SourceName() string { return s.Name() }
 
 // LoadIntoCache reads streams (the selected ones when empty) into c, as
 // Read does with UseCache(c), Strategy(strategy), WithTracker(tr) and, when
-// fullRefresh, ForceFullRefresh; it returns the configured catalog and the
-// streams read. Package destination calls it to write through a cache.
+// fullRefresh, ForceFullRefresh; with c nil, into the Environment's default
+// cache, which Read opens only once the config and the streams are right.
+// It returns the cache, the configured catalog and the streams read.
+// Package destination calls it to write through a cache.
 func (s *Source) LoadIntoCache(ctx context.Context, c *cache.Cache, streams []string, strategy cache.Strategy,
-	fullRefresh bool, tr *progress.Tracker) (*protocol.ConfiguredCatalog, []string, error) {
-	opts := []ReadOption{UseCache(c), Strategy(strategy), WithTracker(tr)}
+	fullRefresh bool, tr *progress.Tracker) (*cache.Cache, *protocol.ConfiguredCatalog, []string, error) {
+	opts := []ReadOption{Strategy(strategy), WithTracker(tr)}
+	if c != nil {
+		opts = append(opts, UseCache(c))
+	}
 	if fullRefresh {
 		opts = append(opts, ForceFullRefresh())
 	}
@@ -33,9 +38,9 @@ func (s *Source) LoadIntoCache(ctx context.Context, c *cache.Cache, streams []st
 	}
 	res, err := s.Read(ctx, opts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return res.Catalog(), res.ProcessedStreams(), nil
+	return res.Cache(), res.Catalog(), res.ProcessedStreams(), nil
 }
 
 // StreamMessages validates the config, configures streams (the selected
