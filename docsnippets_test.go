@@ -1,0 +1,675 @@
+package goairbyte_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/doc/comment"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+// A docSnippet is a piece of Go code a user may copy: a ```go block of the
+// README or a code block of a package's doc comment.
+type docSnippet struct {
+	origin string // "README.md" or the package's directory ("." for the root)
+	where  string // file:line, for messages
+	pkg    string // the name of the package it is built as
+	text   string
+}
+
+// snippetPackages are the directories whose package doc comments are
+// checked: every package a user imports (not internal/, cmd/, examples/,
+// connectors/).
+func snippetPackages(t *testing.T, root string) []string {
+	t.Helper()
+	var dirs []string
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == ".":
+		case strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "internal" || rel == "cmd" ||
+			rel == "examples" || rel == "connectors" || rel == "docs" || rel == "temporal":
+			return filepath.SkipDir
+		}
+		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && rel != "." {
+			return filepath.SkipDir // another module
+		}
+		dirs = append(dirs, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// readmeSnippets returns the ```go blocks of README.md.
+func readmeSnippets(t *testing.T, root string) []docSnippet {
+	t.Helper()
+	blocks := fencedBlocks(t, filepath.Join(root, "README.md"), "go")
+	var out []docSnippet
+	for i, b := range blocks {
+		out = append(out, docSnippet{origin: "README.md", where: "README.md:" + strconv.Itoa(b.line),
+			pkg: "readme" + strconv.Itoa(i+1), text: b.text})
+	}
+	return out
+}
+
+// A fencedBlock is the text of a ``` block of a markdown file and the line
+// its first line of text is on.
+type fencedBlock struct {
+	line int
+	text string
+}
+
+// fencedBlocks returns the ```lang blocks of the markdown file.
+func fencedBlocks(t *testing.T, file, lang string) []fencedBlock {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []fencedBlock
+	var cur *fencedBlock
+	for i, line := range strings.Split(string(b), "\n") {
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "```"+lang:
+			cur = &fencedBlock{line: i + 2}
+		case cur != nil && strings.TrimSpace(line) == "```":
+			out = append(out, *cur)
+			cur = nil
+		case cur != nil:
+			cur.text += line + "\n"
+		}
+	}
+	if cur != nil {
+		t.Fatalf("%s: a ```%s block from line %d is not closed", file, lang, cur.line-1)
+	}
+	return out
+}
+
+// packageDocSnippets returns the code blocks of the package doc comment of
+// the package in dir.
+func packageDocSnippets(t *testing.T, root, dir string) []docSnippet {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []docSnippet
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		fset := token.NewFileSet()
+		af, err := parser.ParseFile(fset, f, nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if af.Doc == nil {
+			continue
+		}
+		var p comment.Parser
+		rel, _ := filepath.Rel(root, f)
+		for _, block := range p.Parse(af.Doc.Text()).Content {
+			code, ok := block.(*comment.Code)
+			if !ok {
+				continue
+			}
+			// The block's line: the first comment line that holds its first line.
+			first := strings.SplitN(code.Text, "\n", 2)[0]
+			line := fset.Position(af.Doc.Pos()).Line
+			for i, c := range af.Doc.List {
+				if strings.TrimSpace(strings.TrimPrefix(c.Text, "//")) == strings.TrimSpace(first) {
+					line = fset.Position(af.Doc.List[i].Pos()).Line
+					break
+				}
+			}
+			name := strings.NewReplacer("/", "_", ".", "root").Replace(dir)
+			out = append(out, docSnippet{origin: dir, where: filepath.ToSlash(rel) + ":" + strconv.Itoa(line),
+				pkg: name + "doc" + strconv.Itoa(len(out)+1), text: code.Text})
+		}
+	}
+	return out
+}
+
+// notGo are the code blocks that are not Go, by where they come from and
+// their first line, with the reason. No other block is skipped.
+var notGo = map[[2]string]string{
+	{"connections", "workspace_id: 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"}:                                                                              "a connections YAML file: TestDocSnippetsConnectionsYAML parses it",
+	{"progress", "Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000"}: "a sample of the summary line progress prints",
+}
+
+// snippetImports are the packages a snippet may name without importing
+// them, by the name it uses: the completion goimports would make, fixed.
+var snippetImports = map[string]string{
+	"context": "context", "errors": "errors", "fmt": "fmt", "io": "io", "log": "log", "os": "os", "time": "time",
+	"json": "encoding/json", "iter": "iter", "http": "net/http", "slog": "log/slog",
+	"goairbyte":   "github.com/x/goairbyte",
+	"airbyteapi":  "github.com/x/goairbyte/airbyteapi",
+	"backend":     "github.com/x/goairbyte/cache/backend",
+	"cache":       "github.com/x/goairbyte/cache",
+	"cloud":       "github.com/x/goairbyte/cloud",
+	"connections": "github.com/x/goairbyte/connections",
+	"connector":   "github.com/x/goairbyte/connector",
+	"declarative": "github.com/x/goairbyte/declarative",
+	"destination": "github.com/x/goairbyte/destination",
+	"duckdb":      "github.com/x/goairbyte/cache/duckdb",
+	"executor":    "github.com/x/goairbyte/executor",
+	"fivetran":    "github.com/x/goairbyte/fivetran",
+	"kit":         "github.com/x/goairbyte/kit",
+	"postgres":    "github.com/x/goairbyte/cache/postgres",
+	"progress":    "github.com/x/goairbyte/progress",
+	"protocol":    "github.com/x/goairbyte/protocol",
+	"registry":    "github.com/x/goairbyte/registry",
+	"secrets":     "github.com/x/goairbyte/secrets",
+	"source":      "github.com/x/goairbyte/source",
+	"watch":       "github.com/x/goairbyte/watch",
+}
+
+// snippetGivens declare what a snippet uses and does not declare itself
+// (the ctx, the src of an earlier step), by name, as Go types: first those
+// of the snippet's origin, then the common ones. A snippet that uses a name
+// found in neither fails the test.
+var snippetGivens = map[string]map[string]string{
+	"": {
+		"ctx": "context.Context", "err": "error", "src": "*goairbyte.Source", "c": "*cache.Cache",
+		"readResult": "*goairbyte.ReadResult", "cfg": "map[string]any",
+		"acmeVault": "secrets.SecretManager", "acmeLogger": "*slog.Logger",
+		"path": "string", "connectionID": "string", "workspaceID": "string",
+	},
+	"cache":       {"catalog": "*protocol.ConfiguredCatalog", "msgs": "iter.Seq2[*protocol.Message, error]"},
+	"airbyteapi":  {"clientID": "string", "clientSecret": "string"},
+	"cloud":       {"client": "*airbyteapi.Client", "id": "string", "secret": "string"},
+	"watch":       {"client": "*airbyteapi.Client", "handle": "func(watch.Event)"},
+	"fivetran":    {"apiKey": "string", "apiSecret": "string"},
+	"kit":         {"myconnector": "struct{ New func() kit.Source }"},
+	"declarative": {"manifestYAML": "[]byte", "client": "*http.Client", "config": "json.RawMessage", "configured": "*protocol.ConfiguredCatalog", "state": "json.RawMessage"},
+	"executor":    {"cfg": "json.RawMessage", "cat": "json.RawMessage"},
+	"progress":    {"line": "[]byte", "n": "int"},
+	"protocol":    {"stdout": "io.Reader", "batch": "interface{ Add(string, json.RawMessage) }", "flushAndCommit": "func(*protocol.State)"},
+}
+
+// elidedErr and elided are the "..." of a snippet: after if err != nil it
+// stands for handling the error (returning it), elsewhere for the user's own
+// code (nothing).
+var (
+	elidedErr = regexp.MustCompile(`if err != nil \{ \.\.\. \}`)
+	elided    = regexp.MustCompile(`(?m)^(\s*)\.\.\.(\s*//.*)?$|\{ \.\.\. \}`)
+)
+
+// snippetSource completes a snippet into a Go file of package s.pkg: its
+// imports, plus those of the package names it uses; its statements in
+// func Snippet, with its free names as parameters and a use of each
+// variable it declares; a snippet of declarations as it is, its free names
+// as package variables.
+func snippetSource(s docSnippet) (string, error) {
+	imports, body := splitImports(s.text)
+	body = elidedErr.ReplaceAllString(body, "if err != nil { return err }")
+	body = elided.ReplaceAllStringFunc(body, func(m string) string {
+		if strings.HasPrefix(m, "{") {
+			return "{ _ = 0 }"
+		}
+		return strings.Replace(m, "...", "_ = 0", 1)
+	})
+	fset := token.NewFileSet()
+	if f, err := parser.ParseFile(fset, "", "package p\n"+body, parser.ParseComments); err == nil && len(f.Decls) > 0 {
+		return declSnippet(s, imports, body, f)
+	}
+	const head = "package p\n\nfunc Snippet() error {\n"
+	f, err := parser.ParseFile(fset, "", head+body+"\nreturn nil\n}\n", parser.ParseComments)
+	if err != nil {
+		return "", fmt.Errorf("neither declarations nor statements: %v", err)
+	}
+	fn := f.Decls[0].(*ast.FuncDecl)
+	declared, inserts := declaredNames(fset, fn.Body)
+	params, pkgs, err := givens(s.origin, freeNames(fn.Body, declared, imports))
+	if err != nil {
+		return "", err
+	}
+	// The uses of the declared variables, from the end so that offsets hold.
+	src := []byte(head + body + "\nreturn nil\n}\n")
+	sort.SliceStable(inserts, func(i, j int) bool { return inserts[i].off > inserts[j].off })
+	for _, in := range inserts {
+		src = slices.Insert(src, in.off, []byte(in.text)...)
+	}
+	code := strings.TrimPrefix(string(src), head)
+	var out strings.Builder
+	fmt.Fprintf(&out, "// Package %s is %s.\npackage %s\n\n", s.pkg, s.where, s.pkg)
+	writeImports(&out, imports, pkgs)
+	fmt.Fprintf(&out, "// Snippet is the snippet.\nfunc Snippet(%s) error {\n%s", strings.Join(params, ", "), code)
+	return out.String(), nil
+}
+
+// declSnippet completes a snippet of declarations: package main when it
+// declares main.
+func declSnippet(s docSnippet, imports []string, body string, f *ast.File) (string, error) {
+	declared := map[string]bool{}
+	pkg := s.pkg
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			declared[d.Name.Name] = true
+			if d.Name.Name == "main" && d.Recv == nil {
+				pkg = "main"
+			}
+		case *ast.GenDecl:
+			for _, spec := range d.Specs {
+				switch spec := spec.(type) {
+				case *ast.ValueSpec:
+					for _, n := range spec.Names {
+						declared[n.Name] = true
+					}
+				case *ast.TypeSpec:
+					declared[spec.Name.Name] = true
+				}
+			}
+		}
+	}
+	vars, pkgs, err := givens(s.origin, freeNames(f, declared, imports))
+	if err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "// Package %s is %s.\npackage %s\n\n", pkg, s.where, pkg)
+	writeImports(&out, imports, pkgs)
+	for _, v := range vars {
+		fmt.Fprintf(&out, "var %s\n", v)
+	}
+	out.WriteString(body)
+	return out.String(), nil
+}
+
+// splitImports takes the import declarations off the top of a snippet.
+func splitImports(text string) (imports []string, body string) {
+	lines := strings.Split(text, "\n")
+	i := 0
+	for ; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		switch {
+		case l == "":
+		case l == "import (":
+			for i++; i < len(lines) && strings.TrimSpace(lines[i]) != ")"; i++ {
+				if spec := strings.TrimSpace(lines[i]); spec != "" {
+					imports = append(imports, spec)
+				}
+			}
+		case strings.HasPrefix(l, "import "):
+			imports = append(imports, strings.TrimSpace(strings.TrimPrefix(l, "import ")))
+		default:
+			return imports, strings.Join(lines[i:], "\n")
+		}
+	}
+	return imports, ""
+}
+
+// importedNames are the names the snippet's own imports bring in.
+func importedNames(imports []string) map[string]bool {
+	names := map[string]bool{}
+	for _, spec := range imports {
+		fields := strings.Fields(spec)
+		if len(fields) > 1 && !strings.HasPrefix(fields[1], "//") {
+			names[fields[0]] = true // a named import (or _)
+			continue
+		}
+		path, _ := strconv.Unquote(fields[0])
+		names[path[strings.LastIndex(path, "/")+1:]] = true
+	}
+	return names
+}
+
+// An insert is text to put at an offset of the generated function.
+type insert struct {
+	off  int
+	text string
+}
+
+// declaredNames returns the names body declares, and the uses to insert so
+// that none is "declared and not used": after the statement that declares
+// it, or at the start of the block it is declared for (range and if).
+func declaredNames(fset *token.FileSet, body *ast.BlockStmt) (map[string]bool, []insert) {
+	declared := map[string]bool{}
+	var inserts []insert
+	// use declares names and inserts their uses at off: after a statement
+	// (";" first) or at the start of a block (";" after).
+	use := func(names []string, off int, atBlock bool) {
+		var b strings.Builder
+		for _, n := range names {
+			if n != "_" {
+				declared[n] = true
+				if atBlock {
+					fmt.Fprintf(&b, " _ = %s;", n)
+				} else {
+					fmt.Fprintf(&b, "; _ = %s", n)
+				}
+			}
+		}
+		if b.Len() > 0 {
+			inserts = append(inserts, insert{off, b.String()})
+		}
+	}
+	idents := func(exprs ...ast.Expr) []string {
+		var names []string
+		for _, e := range exprs {
+			if id, ok := e.(*ast.Ident); ok {
+				names = append(names, id.Name)
+			}
+		}
+		return names
+	}
+	offset := func(p token.Pos) int { return fset.Position(p).Offset }
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			for _, fl := range []*ast.FieldList{n.Type.Params, n.Type.Results} {
+				if fl != nil {
+					for _, f := range fl.List {
+						for _, name := range f.Names {
+							declared[name.Name] = true
+						}
+					}
+				}
+			}
+		case *ast.IfStmt:
+			if a, ok := n.Init.(*ast.AssignStmt); ok && a.Tok == token.DEFINE {
+				use(idents(a.Lhs...), offset(n.Body.Lbrace)+1, true)
+			}
+		case *ast.RangeStmt:
+			if n.Tok == token.DEFINE {
+				use(idents(n.Key, n.Value), offset(n.Body.Lbrace)+1, true)
+			}
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE && !isIfInit(body, n) {
+				use(idents(n.Lhs...), offset(n.End()), false)
+			}
+		case *ast.DeclStmt:
+			if g, ok := n.Decl.(*ast.GenDecl); ok && g.Tok == token.VAR {
+				for _, spec := range g.Specs {
+					var names []string
+					for _, id := range spec.(*ast.ValueSpec).Names {
+						names = append(names, id.Name)
+					}
+					use(names, offset(n.End()), false)
+				}
+			}
+		}
+		return true
+	})
+	return declared, inserts
+}
+
+// isIfInit says whether a is the init statement of an if in body.
+func isIfInit(body ast.Node, a *ast.AssignStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if s, ok := n.(*ast.IfStmt); ok && s.Init == a {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// freeNames returns the names node uses that it does not declare, that it
+// does not import and that are not Go's own, in order.
+func freeNames(node ast.Node, declared map[string]bool, imports []string) []string {
+	own := importedNames(imports)
+	seen := map[string]bool{}
+	var free []string
+	skip := map[*ast.Ident]bool{}
+	ast.Inspect(node, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			skip[n.Sel] = true
+		case *ast.CompositeLit:
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					if id, ok := kv.Key.(*ast.Ident); ok {
+						skip[id] = true // a field name
+					}
+				}
+			}
+		case *ast.BranchStmt:
+			if n.Label != nil {
+				skip[n.Label] = true
+			}
+		case *ast.LabeledStmt:
+			skip[n.Label] = true
+		case *ast.File:
+			skip[n.Name] = true
+		case *ast.FuncDecl:
+			skip[n.Name] = true
+		}
+		return true
+	})
+	ast.Inspect(node, func(n ast.Node) bool {
+		id, ok := n.(*ast.Ident)
+		if !ok || skip[id] || id.Name == "_" || declared[id.Name] || own[id.Name] || seen[id.Name] {
+			return true
+		}
+		if types.Universe.Lookup(id.Name) != nil {
+			return true
+		}
+		seen[id.Name] = true
+		free = append(free, id.Name)
+		return true
+	})
+	sort.Strings(free)
+	return free
+}
+
+// givens turns the free names of a snippet from origin into declarations
+// ("name type") and the packages it names (its own and its givens' types);
+// it fails on a name nothing declares.
+func givens(origin string, free []string) (decls, pkgs []string, err error) {
+	var missing []string
+	for _, name := range free {
+		typ, ok := snippetGivens[origin][name]
+		if !ok {
+			typ, ok = snippetGivens[""][name]
+		}
+		switch {
+		case ok:
+			decls = append(decls, name+" "+typ)
+			e, err := parser.ParseExpr(typ)
+			if err != nil {
+				return nil, nil, fmt.Errorf("the given %s %s: %v", name, typ, err)
+			}
+			ast.Inspect(e, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok {
+					if id, ok := sel.X.(*ast.Ident); ok && !slices.Contains(pkgs, id.Name) {
+						pkgs = append(pkgs, id.Name)
+					}
+				}
+				return true
+			})
+		case snippetImports[name] != "":
+			if !slices.Contains(pkgs, name) {
+				pkgs = append(pkgs, name)
+			}
+		default:
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("uses %s, which it does not declare: add to snippetGivens[%q] (or to snippetImports, for a package)", strings.Join(missing, ", "), origin)
+	}
+	return decls, pkgs, nil
+}
+
+// writeImports writes the import declaration of a snippet: its own imports
+// and the packages pkgs that they do not import.
+func writeImports(out *strings.Builder, imports, pkgs []string) {
+	own := importedNames(imports)
+	specs := slices.Clone(imports)
+	slices.Sort(pkgs)
+	for _, name := range pkgs {
+		if !own[name] {
+			specs = append(specs, strconv.Quote(snippetImports[name]))
+		}
+	}
+	if len(specs) == 0 {
+		return
+	}
+	out.WriteString("import (\n")
+	for _, spec := range specs {
+		fmt.Fprintf(out, "\t%s\n", spec)
+	}
+	out.WriteString(")\n\n")
+}
+
+// snippetRun is the program that runs the snippets cheap to run offline:
+// the README's first two steps, the faker in process into the default
+// DuckDB cache (in a directory of the test's).
+const snippetRun = `package main
+
+import (
+	"context"
+	"log"
+
+	"example.com/docsnippets/readme1"
+	"example.com/docsnippets/readme2"
+
+	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
+)
+
+func main() {
+	ctx := context.Background()
+	if err := readme1.Snippet(ctx); err != nil {
+		log.Fatal(err)
+	}
+	src, err := goairbyte.GetSource(ctx, "source-faker", connector.WithConfig(map[string]any{"count": 100, "seed": 42}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := readme2.Snippet(ctx, src); err != nil {
+		log.Fatal(err)
+	}
+}
+`
+
+// TestDocSnippets compiles every Go snippet of the README and of the
+// package docs, as a user who copies it would: in a module outside the
+// checkout, each snippet a package of its own, completed with the imports
+// and the names it takes from around it (snippetGivens). The README's first
+// steps are run too.
+func TestDocSnippets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module of its own; skipped with -short")
+	}
+	t.Parallel()
+	root := testenv.ModuleRoot(t)
+	snippets := readmeSnippets(t, root)
+	for _, dir := range snippetPackages(t, root) {
+		snippets = append(snippets, packageDocSnippets(t, root, dir)...)
+	}
+	files := map[string]string{"run/main.go": snippetRun}
+	byPkg := map[string]docSnippet{}
+	skipped := map[[2]string]bool{}
+	for _, s := range snippets {
+		key := [2]string{s.origin, strings.SplitN(s.text, "\n", 2)[0]}
+		if _, ok := notGo[key]; ok {
+			skipped[key] = true
+			continue
+		}
+		src, err := snippetSource(s)
+		if err != nil {
+			t.Errorf("%s: %v\n%s", s.where, err, s.text)
+			continue
+		}
+		files[s.pkg+"/snippet.go"] = src
+		byPkg[s.pkg] = s
+	}
+	for key, why := range notGo {
+		if !skipped[key] {
+			t.Errorf("notGo lists a block that is no longer there (%s): %q in %s", why, key[1], key[0])
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	if len(byPkg) < 20 {
+		t.Fatalf("found only %d snippets", len(byPkg))
+	}
+	dir := outsideModule(t, "example.com/docsnippets", files)
+	build := exec.Command("go", "build", "-mod=mod", "./...")
+	build.Dir = dir
+	out, err := build.CombinedOutput()
+	if err != nil {
+		// go build prints "# example.com/docsnippets/<pkg>" before each
+		// package's errors.
+		var pkg string
+		errs := map[string]string{}
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			line := sc.Text()
+			if p, ok := strings.CutPrefix(line, "# example.com/docsnippets/"); ok {
+				pkg = p
+				continue
+			}
+			errs[pkg] += line + "\n"
+		}
+		for _, pkg := range slices.Sorted(maps.Keys(errs)) {
+			s, ok := byPkg[pkg]
+			if !ok {
+				t.Errorf("%s", errs[pkg])
+				continue
+			}
+			t.Errorf("the snippet at %s does not compile:\n%s\ncompleted as:\n%s", s.where, errs[pkg], files[pkg+"/snippet.go"])
+		}
+		t.Fatalf("go build: %v", err)
+	}
+	t.Logf("%d snippets compile (%d not Go)", len(byPkg), len(notGo))
+
+	bin := filepath.Join(dir, "snippetrun")
+	build = exec.Command("go", "build", "-mod=mod", "-o", bin, "./run")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the snippets' run: %v\n%s", err, out)
+	}
+	run := exec.Command(bin)
+	run.Dir = t.TempDir() // the default cache lands under ./.cache here
+	run.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "DOCKER_HOST=unix:///nonexistent.sock",
+		"AIRBYTE_OFFLINE_MODE=1", "TMPDIR=" + t.TempDir()}
+	var stdout, stderr bytes.Buffer
+	run.Stdout, run.Stderr = &stdout, &stderr
+	if err := run.Run(); err != nil {
+		t.Fatalf("the snippets failed: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	// Step 1 prints ten users' names, step 2 the records read per stream.
+	if len(lines) != 11 {
+		t.Fatalf("the snippets printed %d lines, want 11:\n%s", len(lines), stdout.String())
+	}
+	for _, name := range lines[:10] {
+		if strings.TrimSpace(name) == "" || name == "<nil>" {
+			t.Errorf("step 1 printed %q for a user's name", name)
+		}
+	}
+	if want := "300 map[products:100 purchases:100 users:100]"; lines[10] != want {
+		t.Errorf("step 2 printed %q, want %q", lines[10], want)
+	}
+}
