@@ -20,6 +20,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/connections"
 	"github.com/x/goairbyte/internal/testenv"
 )
 
@@ -65,14 +66,23 @@ func snippetPackages(t *testing.T, root string) []string {
 	return dirs
 }
 
-// readmeSnippets returns the ```go blocks of README.md.
-func readmeSnippets(t *testing.T, root string) []docSnippet {
+// markdownSnippets returns the ```go blocks of README.md and of the
+// guides in docs/.
+func markdownSnippets(t *testing.T, root string) []docSnippet {
 	t.Helper()
-	blocks := fencedBlocks(t, filepath.Join(root, "README.md"), "go")
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []docSnippet
-	for i, b := range blocks {
-		out = append(out, docSnippet{origin: "README.md", where: "README.md:" + strconv.Itoa(b.line),
-			pkg: "readme" + strconv.Itoa(i+1), text: b.text})
+	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		rel, _ := filepath.Rel(root, file)
+		rel = filepath.ToSlash(rel)
+		name := strings.ToLower(strings.TrimSuffix(filepath.Base(rel), ".md"))
+		for i, b := range fencedBlocks(t, file, "go") {
+			out = append(out, docSnippet{origin: rel, where: rel + ":" + strconv.Itoa(b.line),
+				pkg: name + strconv.Itoa(i+1), text: b.text})
+		}
 	}
 	return out
 }
@@ -208,8 +218,10 @@ var snippetGivens = map[string]map[string]string{
 	"kit":         {"myconnector": "struct{ New func() kit.Source }"},
 	"declarative": {"manifestYAML": "[]byte", "client": "*http.Client", "config": "json.RawMessage", "configured": "*protocol.ConfiguredCatalog", "state": "json.RawMessage"},
 	"executor":    {"cfg": "json.RawMessage", "cat": "json.RawMessage"},
-	"progress":    {"line": "[]byte", "n": "int"},
-	"protocol":    {"stdout": "io.Reader", "batch": "interface{ Add(string, json.RawMessage) }", "flushAndCommit": "func(*protocol.State)"},
+	"docs/remote.md": {"clientID": "string", "clientSecret": "string", "apiKey": "string", "apiSecret": "string",
+		"client": "*airbyteapi.Client", "ft": "*fivetran.Client", "handle": "func(watch.Event)"},
+	"progress": {"line": "[]byte", "n": "int"},
+	"protocol": {"stdout": "io.Reader", "batch": "interface{ Add(string, json.RawMessage) }", "flushAndCommit": "func(*protocol.State)"},
 }
 
 // elidedErr and elided are the "..." of a snippet: after if err != nil it
@@ -582,7 +594,7 @@ func TestDocSnippets(t *testing.T) {
 	}
 	t.Parallel()
 	root := testenv.ModuleRoot(t)
-	snippets := readmeSnippets(t, root)
+	snippets := markdownSnippets(t, root)
 	for _, dir := range snippetPackages(t, root) {
 		snippets = append(snippets, packageDocSnippets(t, root, dir)...)
 	}
@@ -671,5 +683,32 @@ func TestDocSnippets(t *testing.T) {
 	}
 	if want := "300 map[products:100 purchases:100 users:100]"; lines[10] != want {
 		t.Errorf("step 2 printed %q, want %q", lines[10], want)
+	}
+}
+
+// TestDocSnippetsConnectionsYAML parses the connections files of package
+// connections' doc and of docs/remote.md as connections.Parse does.
+func TestDocSnippetsConnectionsYAML(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	var files []fencedBlock
+	for _, s := range packageDocSnippets(t, root, "connections") {
+		if strings.HasPrefix(s.text, "workspace_id:") {
+			files = append(files, fencedBlock{text: s.text})
+		}
+	}
+	files = append(files, fencedBlocks(t, filepath.Join(root, "docs", "remote.md"), "yaml")...)
+	if len(files) < 2 {
+		t.Fatalf("found %d connections files in the docs, want the package doc's and docs/remote.md's", len(files))
+	}
+	for _, f := range files {
+		cfg, err := connections.Parse([]byte(f.text))
+		if err != nil {
+			t.Errorf("%v:\n%s", err, f.text)
+			continue
+		}
+		if len(cfg.Sources) == 0 || len(cfg.Destinations) == 0 || len(cfg.Connections) == 0 {
+			t.Errorf("the file declares %d sources, %d destinations, %d connections:\n%s",
+				len(cfg.Sources), len(cfg.Destinations), len(cfg.Connections), f.text)
+		}
 	}
 }
