@@ -712,3 +712,295 @@ func TestDocSnippetsConnectionsYAML(t *testing.T) {
 		}
 	}
 }
+
+// An apiIndex holds the exported names of the module's public packages, by
+// package name: for each, its kind ("type", "func", "var", "const") and,
+// for a type, its methods and fields (an alias's are its target's).
+type apiIndex map[string]map[string]*apiName
+
+type apiName struct {
+	kind     string
+	members  map[string]bool
+	alias    [2]string   // package, name of an alias's target
+	embedded [][2]string // package, name of the types a struct embeds
+}
+
+// typeName returns the package and name of a type expression: T, *T,
+// pkg.T or *pkg.T.
+func typeName(pkg string, e ast.Expr) [2]string {
+	if s, ok := e.(*ast.StarExpr); ok {
+		e = s.X
+	}
+	switch e := e.(type) {
+	case *ast.Ident:
+		return [2]string{pkg, e.Name}
+	case *ast.SelectorExpr:
+		if x, ok := e.X.(*ast.Ident); ok {
+			return [2]string{x.Name, e.Sel.Name}
+		}
+	}
+	return [2]string{}
+}
+
+// indexAPI reads the exported declarations of the packages in dirs.
+func indexAPI(t *testing.T, root string, dirs []string) apiIndex {
+	t.Helper()
+	idx := apiIndex{}
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkg := f.Name.Name
+			if idx[pkg] == nil {
+				idx[pkg] = map[string]*apiName{}
+			}
+			name := func(n string) *apiName {
+				if idx[pkg][n] == nil {
+					idx[pkg][n] = &apiName{members: map[string]bool{}}
+				}
+				return idx[pkg][n]
+			}
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					if d.Recv == nil {
+						name(d.Name.Name).kind = "func"
+						continue
+					}
+					recv := d.Recv.List[0].Type
+					if s, ok := recv.(*ast.StarExpr); ok {
+						recv = s.X
+					}
+					if g, ok := recv.(*ast.IndexExpr); ok {
+						recv = g.X
+					}
+					if id, ok := recv.(*ast.Ident); ok {
+						name(id.Name).members[d.Name.Name] = true
+					}
+				case *ast.GenDecl:
+					for _, spec := range d.Specs {
+						switch spec := spec.(type) {
+						case *ast.ValueSpec:
+							for _, n := range spec.Names {
+								name(n.Name).kind = d.Tok.String()
+							}
+						case *ast.TypeSpec:
+							n := name(spec.Name.Name)
+							n.kind = "type"
+							if st, ok := spec.Type.(*ast.StructType); ok {
+								for _, fl := range st.Fields.List {
+									for _, fn := range fl.Names {
+										n.members[fn.Name] = true
+									}
+									if len(fl.Names) == 0 { // embedded: its members are promoted
+										n.embedded = append(n.embedded, typeName(pkg, fl.Type))
+									}
+								}
+							}
+							if it, ok := spec.Type.(*ast.InterfaceType); ok {
+								for _, m := range it.Methods.List {
+									for _, mn := range m.Names {
+										n.members[mn.Name] = true
+									}
+								}
+							}
+							if spec.Assign.IsValid() {
+								n.alias = typeName(pkg, spec.Type)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return idx
+}
+
+// lookup says whether pkg.name exists, and pkg.name.member when member is
+// not "" (a method or field of the type, its alias's target or a type it
+// embeds; a member of a package's type from outside the module, such as
+// slog.Logger, is taken on trust).
+func (idx apiIndex) lookup(pkg, name, member string) bool {
+	return idx.lookupDepth(pkg, name, member, 0)
+}
+
+func (idx apiIndex) lookupDepth(pkg, name, member string, depth int) bool {
+	if _, ours := idx[pkg]; !ours && depth > 0 {
+		return true
+	}
+	n := idx[pkg][name]
+	if n == nil || depth > 5 {
+		return false
+	}
+	if member == "" || n.kind != "type" || n.members[member] {
+		return true
+	}
+	if n.alias[1] != "" && idx.lookupDepth(n.alias[0], n.alias[1], member, depth+1) {
+		return true
+	}
+	for _, e := range n.embedded {
+		if e[1] != "" && idx.lookupDepth(e[0], e[1], member, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// typeWithMember says whether some package has a type name with member.
+func (idx apiIndex) typeWithMember(name, member string) bool {
+	for pkg := range idx {
+		if n := idx[pkg][name]; n != nil && n.kind == "type" && idx.lookup(pkg, name, member) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDocNames checks that the API the prose of the README, the guides and
+// the package docs names exists: every pkg.Name (pkg.Type.Member) of
+// goairbyte's packages, and in code spans every Type.Member of some
+// package.
+func TestDocNames(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	dirs := snippetPackages(t, root)
+	idx := indexAPI(t, root, dirs)
+	type text struct{ where, body string }
+	var texts []text
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, file)
+		// The prose: fenced blocks are compiled or run elsewhere.
+		lines := strings.Split(string(b), "\n")
+		fenced := false
+		for i, l := range lines {
+			if strings.HasPrefix(l, "```") {
+				fenced = !fenced
+				lines[i] = ""
+			} else if fenced {
+				lines[i] = ""
+			}
+		}
+		texts = append(texts, text{filepath.ToSlash(rel), strings.Join(lines, "\n")})
+	}
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.PackageClauseOnly|parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Doc != nil {
+				rel, _ := filepath.Rel(root, file)
+				texts = append(texts, text{filepath.ToSlash(rel), f.Doc.Text()})
+				for _, link := range brokenDocLinks(idx, f.Name.Name, f.Doc.Text()) {
+					t.Errorf("%s: the doc link %s names nothing in package %s", filepath.ToSlash(rel), link, f.Name.Name)
+				}
+			}
+		}
+	}
+	qualified := regexp.MustCompile(`\b([a-z][a-z0-9]*)\.([A-Z]\w*)(?:\.([A-Z]\w*))?`)
+	span := regexp.MustCompile("`[^`]*`")
+	member := regexp.MustCompile(`(?:^|[^\w.])([A-Z]\w*)\.([A-Z]\w*)\b`)
+	checked := 0
+	for _, tx := range texts {
+		line := func(off int) string { return tx.where + ":" + strconv.Itoa(strings.Count(tx.body[:off], "\n")+1) }
+		for _, m := range qualified.FindAllStringSubmatchIndex(tx.body, -1) {
+			pkg, name := tx.body[m[2]:m[3]], tx.body[m[4]:m[5]]
+			mem := ""
+			if m[6] >= 0 {
+				mem = tx.body[m[6]:m[7]]
+			}
+			if _, ours := idx[pkg]; !ours || snippetImports[pkg] == "" || !strings.HasPrefix(snippetImports[pkg], "github.com/x/goairbyte") {
+				continue
+			}
+			checked++
+			if !idx.lookup(pkg, name, mem) {
+				t.Errorf("%s names %s, which does not exist", line(m[0]), tx.body[m[0]:m[1]])
+			}
+		}
+		for _, s := range span.FindAllStringIndex(tx.body, -1) {
+			for _, m := range member.FindAllStringSubmatch(tx.body[s[0]:s[1]], -1) {
+				if _, isPkg := idx[strings.ToLower(m[1])]; isPkg && strings.ToLower(m[1]) == m[1] {
+					continue
+				}
+				checked++
+				if !idx.typeWithMember(m[1], m[2]) {
+					t.Errorf("%s names %s.%s: no package has a type %s with that member", line(s[0]), m[1], m[2], m[1])
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("checked only %d names", checked)
+	}
+	t.Logf("%d names checked", checked)
+}
+
+// brokenDocLinks returns the doc links ([Name], [Type.Method]) of the doc
+// comment of package pkg that name nothing in it: go doc shows them as
+// plain text.
+func brokenDocLinks(idx apiIndex, pkg, doc string) []string {
+	p := comment.Parser{
+		LookupPackage: func(name string) (string, bool) {
+			path, ok := snippetImports[name]
+			return path, ok
+		},
+		LookupSym: func(recv, name string) bool {
+			if recv == "" {
+				return idx[pkg][name] != nil
+			}
+			return idx.lookup(pkg, recv, name)
+		},
+	}
+	link := regexp.MustCompile(`\[\*?[A-Z]\w*(\.[A-Z]\w*)?\]`)
+	var broken []string
+	var texts func([]comment.Text)
+	texts = func(ts []comment.Text) {
+		for _, t := range ts {
+			switch t := t.(type) {
+			case comment.Plain:
+				broken = append(broken, link.FindAllString(string(t), -1)...)
+			case comment.Italic:
+				broken = append(broken, link.FindAllString(string(t), -1)...)
+			case *comment.Link:
+				texts(t.Text)
+			}
+		}
+	}
+	var blocks func([]comment.Block)
+	blocks = func(bs []comment.Block) {
+		for _, b := range bs {
+			switch b := b.(type) {
+			case *comment.Paragraph:
+				texts(b.Text)
+			case *comment.Heading:
+				texts(b.Text)
+			case *comment.List:
+				for _, item := range b.Items {
+					blocks(item.Content)
+				}
+			}
+		}
+	}
+	blocks(p.Parse(doc).Content)
+	return broken
+}
