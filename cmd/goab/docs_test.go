@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,13 +20,15 @@ type docCommand struct {
 	where string   // file:line
 	line  string   // as written, continuation lines joined
 	args  []string // after goab
-	// run says that the test runs it (a ```sh line of the README);
+	// run says that the test runs it (a ```sh line of the README, a line
+	// of goab's package doc);
 	// otherwise it checks only that its flags parse.
 	run bool
 }
 
-// helpOnly are the README's ```sh goab lines that are not run, with the
-// reason; their flags are checked. Every other ```sh goab line runs.
+// helpOnly are the goab lines of the README's ```sh blocks and goab's
+// package doc that are not run, with the reason; their flags are checked.
+// Every other such line runs.
 var helpOnly = map[string]string{
 	`./goab read     source-faker --docker-image goairbyte/source-faker:0.1.0 --config config.yaml --cache postgres://user:pw@localhost:5432/db --schema airbyte`: "needs the image, a config.yaml and that PostgreSQL server",
 	`goab check     --manifest ./source-pokeapi/manifest.yaml --config '{"pokemon_name": "ditto"}'`:                                                               "pokeapi is on the internet",
@@ -96,8 +99,8 @@ func commandOf(t *testing.T, line string) []string {
 }
 
 // docCommands returns the goab command lines of the README's ```sh blocks
-// (to run), and, to check their flags, those of the README's and the
-// guides' inline code, the guides' blocks and goab's package doc.
+// and goab's package doc (to run), and, to check their flags, those of the
+// README's and the guides' inline code and the guides' blocks.
 func docCommands(t *testing.T, root string) []docCommand {
 	t.Helper()
 	var out []docCommand
@@ -171,7 +174,7 @@ func docCommands(t *testing.T, root string) []docCommand {
 		if code, ok := block.(*comment.Code); ok {
 			for _, line := range strings.Split(strings.TrimSpace(code.Text), "\n") {
 				if args := commandOf(t, line); args != nil {
-					out = append(out, docCommand{where: "cmd/goab/main.go", line: line, args: args})
+					out = append(out, docCommand{where: "cmd/goab/main.go", line: strings.TrimSpace(line), args: args, run: true})
 				}
 			}
 		}
@@ -180,8 +183,10 @@ func docCommands(t *testing.T, root string) []docCommand {
 }
 
 // TestDocCommands runs the goab command lines of the README's ```sh blocks
-// as they are written, in a directory where ./build holds the connectors
-// make bin builds (paths under /tmp/ moved into the test's own), and
+// and of goab's package doc as they are written, in a directory where
+// ./build holds the connectors make bin builds, ./source-faker the faker
+// and config.yaml a faker config (paths under /tmp/ moved into the test's
+// own), and
 // checks that the flags of every other goab command line of the docs
 // parse (the line with --help appended shows the command's help).
 func TestDocCommands(t *testing.T) {
@@ -198,7 +203,7 @@ func TestDocCommands(t *testing.T) {
 	}
 	for line, why := range helpOnly {
 		if !seen[line] {
-			t.Errorf("helpOnly lists a line that is no longer in the README (%s): %s", why, line)
+			t.Errorf("helpOnly lists a line that is no longer in the docs (%s): %s", why, line)
 		}
 	}
 	if runs < 5 || len(cmds) < 20 {
@@ -218,6 +223,7 @@ func TestDocCommands(t *testing.T) {
 			for link, bin := range map[string]string{
 				"build/source-faker/source-faker":                     faker(t),
 				"build/destination-local-json/destination-local-json": localJSON(t),
+				"source-faker": faker(t),
 			} {
 				if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(link)), 0o755); err != nil {
 					t.Fatal(err)
@@ -225,6 +231,10 @@ func TestDocCommands(t *testing.T) {
 				if err := os.Symlink(bin, filepath.Join(dir, link)); err != nil {
 					t.Fatal(err)
 				}
+			}
+			// The user's config file, for the lines that name one.
+			if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("count: 100\n"), 0o644); err != nil {
+				t.Fatal(err)
 			}
 			tmp := t.TempDir()
 			args := make([]string, len(c.args))
@@ -235,9 +245,9 @@ func TestDocCommands(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("%s: %s: exit status %d\nstdout:\n%s\nstderr:\n%s", c.where, c.line, r.code, r.stdout, r.stderr)
 			}
-			if c.args[0] == "records" {
-				if n := len(strings.Split(strings.TrimSpace(r.stdout), "\n")); n != 5 {
-					t.Errorf("%s: %s printed %d records, want 5:\n%s", c.where, c.line, n, r.stdout)
+			if i := slices.Index(c.args, "--limit"); c.args[0] == "records" && i > 0 {
+				if n := len(strings.Split(strings.TrimSpace(r.stdout), "\n")); strconv.Itoa(n) != c.args[i+1] {
+					t.Errorf("%s: %s printed %d records:\n%s", c.where, c.line, n, r.stdout)
 				}
 			}
 		})
