@@ -552,17 +552,22 @@ func writeImports(out *strings.Builder, imports, pkgs []string) {
 	out.WriteString(")\n\n")
 }
 
-// snippetRun is the program that runs the snippets cheap to run offline:
-// the README's first two steps, the faker in process into the default
-// DuckDB cache (in a directory of the test's).
+// snippetRun is the program that runs the snippets cheap to run offline,
+// in a directory of the test's: the README's first three steps (the faker
+// in process into the default DuckDB cache, then twice incrementally into a
+// cache of its own), the package doc's Start and the cache doc's Open.
 const snippetRun = `package main
 
 import (
 	"context"
+	"fmt"
 	"log"
 
+	"example.com/docsnippets/cachedoc1"
 	"example.com/docsnippets/readme1"
 	"example.com/docsnippets/readme2"
+	"example.com/docsnippets/readme3"
+	"example.com/docsnippets/rootdoc1"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
@@ -578,6 +583,30 @@ func main() {
 		log.Fatal(err)
 	}
 	if err := readme2.Snippet(ctx, src); err != nil {
+		log.Fatal(err)
+	}
+	c, err := goairbyte.NewLocalCache(ctx, "incremental", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := readme3.Snippet(c, ctx); err != nil {
+		log.Fatal(err)
+	}
+	for _, stream := range []string{"products", "purchases", "users"} {
+		ds, err := c.Dataset(ctx, stream)
+		if err != nil {
+			log.Fatal(err)
+		}
+		n, err := ds.Count(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(stream, n)
+	}
+	if err := rootdoc1.Snippet(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := cachedoc1.Snippet(ctx); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -672,17 +701,22 @@ func TestDocSnippets(t *testing.T) {
 		t.Fatalf("the snippets failed: %v\n%s%s", err, stdout.String(), stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	// Step 1 prints ten users' names, step 2 the records read per stream.
-	if len(lines) != 11 {
-		t.Fatalf("the snippets printed %d lines, want 11:\n%s", len(lines), stdout.String())
+	// Step 1 prints ten users' names, step 2 the records read per stream,
+	// and the program the rows of step 3's cache.
+	want := []string{"300 map[products:100 purchases:100 users:100]", "products 100", "purchases 2000", "users 2000"}
+	if len(lines) != 10+len(want) {
+		t.Fatalf("the snippets printed %d lines, want %d:\n%s", len(lines), 10+len(want), stdout.String())
 	}
 	for _, name := range lines[:10] {
 		if strings.TrimSpace(name) == "" || name == "<nil>" {
 			t.Errorf("step 1 printed %q for a user's name", name)
 		}
 	}
-	if want := "300 map[products:100 purchases:100 users:100]"; lines[10] != want {
-		t.Errorf("step 2 printed %q, want %q", lines[10], want)
+	if !slices.Equal(lines[10:], want) {
+		t.Errorf("the snippets printed\n%s\nafter the names, want\n%s", strings.Join(lines[10:], "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(run.Dir, ".cache", "mycache", "mycache.duckdb")); err != nil {
+		t.Errorf("the cache doc's Open made no .cache/mycache/mycache.duckdb: %v", err)
 	}
 }
 
