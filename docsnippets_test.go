@@ -87,6 +87,60 @@ func markdownSnippets(t *testing.T, root string) []docSnippet {
 	return out
 }
 
+// inlineCalls returns the calls in the inline code of README.md and the
+// guides that a user can copy as they are: Go call expressions of
+// goairbyte's packages (or of src) whose other names are ctx, src or err,
+// as the common givens declare them. Calls with placeholders of their own
+// (WithLocalMount(dir), WithHTTPClient(c)) are left out.
+func inlineCalls(t *testing.T, root string) []docSnippet {
+	t.Helper()
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := regexp.MustCompile("`([^`\n]+)`")
+	var out []docSnippet
+	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, file)
+		rel = filepath.ToSlash(rel)
+		fenced := false
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "```") {
+				fenced = !fenced
+			}
+			if fenced {
+				continue
+			}
+			for _, m := range span.FindAllStringSubmatch(line, -1) {
+				e, err := parser.ParseExpr(m[1])
+				if err != nil {
+					continue
+				}
+				if _, ok := e.(*ast.CallExpr); !ok {
+					continue
+				}
+				ours, mine := false, true
+				for _, name := range freeNames(e, nil, nil) {
+					given := name == "ctx" || name == "src" || name == "err" // c, the cache elsewhere, is any connector here
+
+					path := snippetImports[name]
+					ours = ours || given || strings.HasPrefix(path, "github.com/x/goairbyte")
+					mine = mine && (given || path != "")
+				}
+				if ours && mine {
+					out = append(out, docSnippet{origin: rel + " inline", where: rel + ":" + strconv.Itoa(i+1),
+						pkg: "inline" + strconv.Itoa(len(out)+1), text: m[1] + "\n"})
+				}
+			}
+		}
+	}
+	return out
+}
+
 // A fencedBlock is the text of a ``` block of a markdown file and the line
 // its first line of text is on.
 type fencedBlock struct {
@@ -627,6 +681,7 @@ func TestDocSnippets(t *testing.T) {
 	for _, dir := range snippetPackages(t, root) {
 		snippets = append(snippets, packageDocSnippets(t, root, dir)...)
 	}
+	snippets = append(snippets, inlineCalls(t, root)...)
 	files := map[string]string{"run/main.go": snippetRun}
 	byPkg := map[string]docSnippet{}
 	skipped := map[[2]string]bool{}
