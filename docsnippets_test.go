@@ -1093,3 +1093,88 @@ func brokenDocLinks(idx apiIndex, pkg, doc string) []string {
 	blocks(p.Parse(doc).Content)
 	return broken
 }
+
+// TestDocCommandsExist checks the go and make command lines of README.md
+// and the guides: what go run runs is a main package of the checkout, a
+// make target is in the Makefile, and each go test -bench of the
+// performance table matches a benchmark of its package, whose tests read
+// the environment variables the line sets.
+func TestDocCommandsExist(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goRun := regexp.MustCompile(`\bgo run (\./[\w/.-]+)`)
+	makeTarget := regexp.MustCompile("(?:^|`)make ([a-z]+)")
+	goTest := regexp.MustCompile("`((?:[A-Z_]+=\\S+ )*)go test [^`]*-bench ('[^']*'|\\S+)[^`]* (\\.|\\./[\\w/]+)`")
+	var runs, targets, benches int
+	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, file)
+		text := string(b)
+		where := func(off int) string { return rel + ":" + strconv.Itoa(strings.Count(text[:off], "\n")+1) }
+		for _, m := range goRun.FindAllStringSubmatchIndex(text, -1) {
+			runs++
+			dir := filepath.Join(root, text[m[2]:m[3]])
+			files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+			isMain := false
+			for _, f := range files {
+				if af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.PackageClauseOnly); err == nil && af.Name.Name == "main" {
+					isMain = true
+				}
+			}
+			if !isMain {
+				t.Errorf("%s: go run %s: no main package there", where(m[0]), text[m[2]:m[3]])
+			}
+		}
+		for _, line := range strings.Split(text, "\n") {
+			for _, m := range makeTarget.FindAllStringSubmatch(line, -1) {
+				targets++
+				if !regexp.MustCompile(`(?m)^` + m[1] + `:`).Match(makefile) {
+					t.Errorf("%s: make %s: the Makefile has no such target", rel, m[1])
+				}
+			}
+		}
+		for _, m := range goTest.FindAllStringSubmatchIndex(text, -1) {
+			benches++
+			env, pattern, pkg := text[m[2]:m[3]], strings.Trim(text[m[4]:m[5]], "'"), text[m[6]:m[7]]
+			re, err := regexp.Compile(strings.ReplaceAll(pattern, `\|`, `|`)) // \| is | in a markdown table
+			if err != nil {
+				t.Errorf("%s: -bench %s: %v", where(m[0]), pattern, err)
+				continue
+			}
+			files, _ := filepath.Glob(filepath.Join(root, pkg, "*_test.go"))
+			var tests strings.Builder
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tests.Write(b)
+			}
+			found := false
+			for _, name := range regexp.MustCompile(`(?m)^func (Benchmark\w*)\(`).FindAllStringSubmatch(tests.String(), -1) {
+				found = found || re.MatchString(name[1])
+			}
+			if !found {
+				t.Errorf("%s: -bench %s matches no benchmark of %s", where(m[0]), pattern, pkg)
+			}
+			for _, kv := range strings.Fields(env) {
+				if name, _, _ := strings.Cut(kv, "="); !strings.Contains(tests.String(), `"`+name+`"`) {
+					t.Errorf("%s: the tests of %s do not read %s", where(m[0]), pkg, name)
+				}
+			}
+		}
+	}
+	if runs < 10 || targets < 3 || benches < 10 {
+		t.Fatalf("found %d go run, %d make and %d go test -bench lines: the extraction is broken", runs, targets, benches)
+	}
+}
