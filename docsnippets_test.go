@@ -810,6 +810,8 @@ type apiIndex map[string]map[string]*apiName
 type apiName struct {
 	kind     string
 	members  map[string]bool
+	params   int         // a func's parameters
+	variadic bool        // its last is ...T
 	alias    [2]string   // package, name of an alias's target
 	embedded [][2]string // package, name of the types a struct embeds
 }
@@ -862,7 +864,12 @@ func indexAPI(t *testing.T, root string, dirs []string) apiIndex {
 				switch d := d.(type) {
 				case *ast.FuncDecl:
 					if d.Recv == nil {
-						name(d.Name.Name).kind = "func"
+						n := name(d.Name.Name)
+						n.kind = "func"
+						for _, f := range d.Type.Params.List {
+							n.params += max(len(f.Names), 1)
+							_, n.variadic = f.Type.(*ast.Ellipsis)
+						}
 						continue
 					}
 					recv := d.Recv.List[0].Type
@@ -1038,6 +1045,7 @@ func TestDocNames(t *testing.T) {
 			}
 		}
 	}
+	checked += checkOptionTables(t, root, idx)
 	if checked < 100 {
 		t.Fatalf("checked only %d names", checked)
 	}
@@ -1177,4 +1185,59 @@ func TestDocCommandsExist(t *testing.T) {
 	if runs < 10 || targets < 3 || benches < 10 {
 		t.Fatalf("found %d go run, %d make and %d go test -bench lines: the extraction is broken", runs, targets, benches)
 	}
+}
+
+// checkOptionTables checks the first column of the README's tables of
+// options: each Name(args) is a func of the table's package taking as
+// many arguments (name... for a variadic one). It returns how many it
+// checked.
+func checkOptionTables(t *testing.T, root string, idx apiIndex) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]string{
+		"### Connector options": "connector", "### Records options": "source",
+		"### Read options": "source", "### Write options": "destination",
+	}
+	call := regexp.MustCompile("`([A-Z]\\w*)\\(([^`]*)\\)`")
+	checked := 0
+	pkg := ""
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "#") {
+			pkg = ""
+			for heading, p := range tables {
+				if strings.HasPrefix(line, heading) {
+					pkg = p
+				}
+			}
+			continue
+		}
+		if pkg == "" || !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		first := strings.Split(line, " | ")[0]
+		for _, m := range call.FindAllStringSubmatch(first, -1) {
+			checked++
+			where := "README.md:" + strconv.Itoa(i+1)
+			fn := idx[pkg][m[1]]
+			if fn == nil || fn.kind != "func" {
+				t.Errorf("%s: the %s options table lists %s, which is no func of package %s", where, pkg, m[1], pkg)
+				continue
+			}
+			args := 0
+			if strings.TrimSpace(m[2]) != "" {
+				args = strings.Count(m[2], ",") + 1
+			}
+			spread := strings.HasSuffix(m[2], "...")
+			if ok := args == fn.params && spread == fn.variadic || fn.variadic && !spread && args >= fn.params-1; !ok {
+				t.Errorf("%s: %s.%s(%s): the func takes %d parameters (variadic %v)", where, pkg, m[1], m[2], fn.params, fn.variadic)
+			}
+		}
+	}
+	if checked < 40 {
+		t.Fatalf("checked only %d options of the README's tables", checked)
+	}
+	return checked
 }
