@@ -1102,9 +1102,10 @@ func brokenDocLinks(idx apiIndex, pkg, doc string) []string {
 	return broken
 }
 
-// TestDocCommandsExist checks the go and make command lines of README.md
-// and the guides: what go run runs is a main package of the checkout, a
-// make target is in the Makefile, and each go test -bench of the
+// TestDocCommandsExist checks the go and make command lines of README.md,
+// the guides and the examples' docs: what go run runs is a main package of
+// the checkout and an example defines the flags the line gives it, a make
+// target is in the Makefile, and each go test -bench of the
 // performance table matches a benchmark of its package, whose tests read
 // the environment variables the line sets.
 func TestDocCommandsExist(t *testing.T) {
@@ -1117,11 +1118,15 @@ func TestDocCommandsExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goRun := regexp.MustCompile(`\bgo run (\./[\w/.-]+)`)
+	goRun := regexp.MustCompile("\\bgo run (\\./[\\w/.-]+)([^`\\n#]*)")
 	makeTarget := regexp.MustCompile("(?:^|`)make ([a-z]+)")
 	goTest := regexp.MustCompile("`((?:[A-Z_]+=\\S+ )*)go test [^`]*-bench ('[^']*'|\\S+)[^`]* (\\.|\\./[\\w/]+)`")
 	var runs, targets, benches int
-	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+	examples, err := filepath.Glob(filepath.Join(root, "examples", "*", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range append(append([]string{filepath.Join(root, "README.md")}, guides...), examples...) {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -1134,13 +1139,28 @@ func TestDocCommandsExist(t *testing.T) {
 			dir := filepath.Join(root, text[m[2]:m[3]])
 			files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 			isMain := false
+			var src strings.Builder
 			for _, f := range files {
 				if af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.PackageClauseOnly); err == nil && af.Name.Name == "main" {
 					isMain = true
 				}
+				if b, err := os.ReadFile(f); err == nil && !strings.HasSuffix(f, "_test.go") {
+					src.Write(b)
+				}
 			}
 			if !isMain {
 				t.Errorf("%s: go run %s: no main package there", where(m[0]), text[m[2]:m[3]])
+				continue
+			}
+			if strings.HasPrefix(text[m[2]:m[3]], "./cmd/") {
+				continue // goab's lines are checked by its own tests
+			}
+			// An example's flags are the flag package's, defined as flag.Int("count", …).
+			for _, arg := range strings.Fields(text[m[4]:m[5]]) {
+				name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+				if strings.HasPrefix(arg, "-") && !regexp.MustCompile(`flag\.\w+\((&\w+, )?"`+regexp.QuoteMeta(name)+`"`).MatchString(src.String()) {
+					t.Errorf("%s: go run %s %s: the program defines no flag -%s", where(m[0]), text[m[2]:m[3]], strings.TrimSpace(text[m[4]:m[5]]), name)
+				}
 			}
 		}
 		for _, line := range strings.Split(text, "\n") {
