@@ -25,7 +25,8 @@ import (
 )
 
 // A docSnippet is a piece of Go code a user may copy: a ```go block of the
-// README or a code block of a package's doc comment.
+// README or a guide, a code block of a package's doc comment, or a call in
+// their inline code.
 type docSnippet struct {
 	origin string // "README.md" or the package's directory ("." for the root)
 	where  string // file:line, for messages
@@ -287,10 +288,10 @@ var (
 )
 
 // snippetSource completes a snippet into a Go file of package s.pkg: its
-// imports, plus those of the package names it uses; its statements in
-// func Snippet, with its free names as parameters and a use of each
-// variable it declares; a snippet of declarations as it is, its free names
-// as package variables.
+// imports, plus those of the package names it uses; its "..." as elided
+// says; its statements in func Snippet, with its free names as parameters
+// and a use of each variable it declares; a snippet of declarations as it
+// is, its free names as package variables.
 func snippetSource(s docSnippet) (string, error) {
 	imports, body := splitImports(s.text)
 	body = elidedErr.ReplaceAllString(body, "if err != nil { return err }")
@@ -666,11 +667,11 @@ func main() {
 }
 `
 
-// TestDocSnippets compiles every Go snippet of the README and of the
-// package docs, as a user who copies it would: in a module outside the
+// TestDocSnippets compiles every Go snippet of the README, the guides and
+// the package docs, as a user who copies it would: in a module outside the
 // checkout, each snippet a package of its own, completed with the imports
-// and the names it takes from around it (snippetGivens). The README's first
-// steps are run too.
+// and the names it takes from around it (snippetGivens). Only the blocks
+// notGo lists are left out. The snippets snippetRun calls are run too.
 func TestDocSnippets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module of its own; skipped with -short")
