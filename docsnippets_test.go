@@ -175,8 +175,9 @@ func fencedBlocks(t *testing.T, file, lang string) []fencedBlock {
 	return out
 }
 
-// packageDocSnippets returns the code blocks of the package doc comment of
-// the package in dir.
+// packageDocSnippets returns the code blocks of the doc comments go doc
+// shows for the package in dir: the package's and those of its exported
+// declarations.
 func packageDocSnippets(t *testing.T, root, dir string) []docSnippet {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
@@ -189,32 +190,68 @@ func packageDocSnippets(t *testing.T, root, dir string) []docSnippet {
 			continue
 		}
 		fset := token.NewFileSet()
-		af, err := parser.ParseFile(fset, f, nil, parser.PackageClauseOnly|parser.ParseComments)
+		af, err := parser.ParseFile(fset, f, nil, parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if af.Doc == nil {
-			continue
+		docs := []*ast.CommentGroup{af.Doc}
+		exported := func(names ...*ast.Ident) bool {
+			return slices.ContainsFunc(names, func(n *ast.Ident) bool { return n.IsExported() })
 		}
-		var p comment.Parser
-		rel, _ := filepath.Rel(root, f)
-		for _, block := range p.Parse(af.Doc.Text()).Content {
-			code, ok := block.(*comment.Code)
-			if !ok {
-				continue
-			}
-			// The block's line: the first comment line that holds its first line.
-			first := strings.SplitN(code.Text, "\n", 2)[0]
-			line := fset.Position(af.Doc.Pos()).Line
-			for i, c := range af.Doc.List {
-				if strings.TrimSpace(strings.TrimPrefix(c.Text, "//")) == strings.TrimSpace(first) {
-					line = fset.Position(af.Doc.List[i].Pos()).Line
-					break
+		ast.Inspect(af, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncDecl:
+				if exported(n.Name) {
+					docs = append(docs, n.Doc)
+				}
+				return false
+			case *ast.GenDecl:
+				docs = append(docs, n.Doc)
+			case *ast.TypeSpec:
+				if !exported(n.Name) {
+					return false
+				}
+				docs = append(docs, n.Doc)
+			case *ast.ValueSpec:
+				if exported(n.Names...) {
+					docs = append(docs, n.Doc)
+				}
+			case *ast.Field:
+				if exported(n.Names...) {
+					docs = append(docs, n.Doc)
 				}
 			}
-			name := strings.NewReplacer("/", "_", ".", "root").Replace(dir)
-			out = append(out, docSnippet{origin: dir, where: filepath.ToSlash(rel) + ":" + strconv.Itoa(line),
-				pkg: name + "doc" + strconv.Itoa(len(out)+1), text: code.Text})
+			return true
+		})
+		rel, _ := filepath.Rel(root, f)
+		n := 0
+		for _, doc := range docs {
+			if doc == nil {
+				continue
+			}
+			var p comment.Parser
+			for _, block := range p.Parse(doc.Text()).Content {
+				code, ok := block.(*comment.Code)
+				if !ok {
+					continue
+				}
+				// The block's line: the first comment line that holds its first line.
+				first := strings.SplitN(code.Text, "\n", 2)[0]
+				line := fset.Position(doc.Pos()).Line
+				for _, c := range doc.List {
+					if strings.TrimSpace(strings.TrimPrefix(c.Text, "//")) == strings.TrimSpace(first) {
+						line = fset.Position(c.Pos()).Line
+						break
+					}
+				}
+				// The package: the directory, the file and the block's number in it
+				// (doc.go's first block is root_doc_1, cache/open.go's cache_open_1).
+				n++
+				name := strings.NewReplacer("/", "_", ".", "root", "-", "_").Replace(dir) + "_" +
+					strings.ReplaceAll(strings.TrimSuffix(filepath.Base(f), ".go"), "-", "_") + "_" + strconv.Itoa(n)
+				out = append(out, docSnippet{origin: dir, where: filepath.ToSlash(rel) + ":" + strconv.Itoa(line),
+					pkg: name, text: code.Text})
+			}
 		}
 	}
 	return out
@@ -224,6 +261,9 @@ func packageDocSnippets(t *testing.T, root, dir string) []docSnippet {
 // their first line, with the reason. No other block is skipped.
 var notGo = map[[2]string]string{
 	{"connections", "workspace_id: 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"}:                                                                              "a connections YAML file: TestDocSnippetsConnectionsYAML parses it",
+	{"cache", "duckdb:///abs/path/file.duckdb    a DuckDB file, by absolute path"}:                                                                     "a table of URLs",
+	{"declarative", `{"use_global_cursor": false, "states": [{"partition": {...}, "cursor": {...}}],`}:                                                 "the JSON form of a state",
+	{"declarative", `{"use_global_cursor": false, "state": {...}, "lookback_window": 1,`}:                                                              "the JSON form of a state",
 	{"progress", "Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000"}: "a sample of the summary line progress prints",
 }
 
@@ -243,6 +283,7 @@ var snippetImports = map[string]string{
 	"destination": "github.com/x/goairbyte/destination",
 	"duckdb":      "github.com/x/goairbyte/cache/duckdb",
 	"executor":    "github.com/x/goairbyte/executor",
+	"faker":       "github.com/x/goairbyte/connectors/faker",
 	"fivetran":    "github.com/x/goairbyte/fivetran",
 	"kit":         "github.com/x/goairbyte/kit",
 	"postgres":    "github.com/x/goairbyte/cache/postgres",
@@ -618,11 +659,11 @@ import (
 	"fmt"
 	"log"
 
-	"example.com/docsnippets/cachedoc1"
+	"example.com/docsnippets/cache_doc_1"
 	"example.com/docsnippets/readme1"
 	"example.com/docsnippets/readme2"
 	"example.com/docsnippets/readme3"
-	"example.com/docsnippets/rootdoc1"
+	"example.com/docsnippets/root_doc_1"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
@@ -658,10 +699,10 @@ func main() {
 		}
 		fmt.Println(stream, n)
 	}
-	if err := rootdoc1.Snippet(ctx); err != nil {
+	if err := root_doc_1.Snippet(ctx); err != nil {
 		log.Fatal(err)
 	}
-	if err := cachedoc1.Snippet(ctx); err != nil {
+	if err := cache_doc_1.Snippet(ctx); err != nil {
 		log.Fatal(err)
 	}
 }
