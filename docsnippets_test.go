@@ -175,6 +175,48 @@ func fencedBlocks(t *testing.T, file, lang string) []fencedBlock {
 	return out
 }
 
+// docComments parses the Go file and returns the doc comments go doc shows
+// of it: the package's (first, nil when it has none) and those of its
+// exported declarations.
+func docComments(t *testing.T, file string) (*token.FileSet, *ast.File, []*ast.CommentGroup) {
+	t.Helper()
+	fset := token.NewFileSet()
+	af, err := parser.ParseFile(fset, file, nil, parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []*ast.CommentGroup{af.Doc}
+	exported := func(names ...*ast.Ident) bool {
+		return slices.ContainsFunc(names, func(n *ast.Ident) bool { return n.IsExported() })
+	}
+	ast.Inspect(af, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			if exported(n.Name) {
+				docs = append(docs, n.Doc)
+			}
+			return false
+		case *ast.GenDecl:
+			docs = append(docs, n.Doc)
+		case *ast.TypeSpec:
+			if !exported(n.Name) {
+				return false
+			}
+			docs = append(docs, n.Doc)
+		case *ast.ValueSpec:
+			if exported(n.Names...) {
+				docs = append(docs, n.Doc)
+			}
+		case *ast.Field:
+			if exported(n.Names...) {
+				docs = append(docs, n.Doc)
+			}
+		}
+		return true
+	})
+	return fset, af, docs
+}
+
 // packageDocSnippets returns the code blocks of the doc comments go doc
 // shows for the package in dir: the package's and those of its exported
 // declarations.
@@ -189,40 +231,7 @@ func packageDocSnippets(t *testing.T, root, dir string) []docSnippet {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		fset := token.NewFileSet()
-		af, err := parser.ParseFile(fset, f, nil, parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs := []*ast.CommentGroup{af.Doc}
-		exported := func(names ...*ast.Ident) bool {
-			return slices.ContainsFunc(names, func(n *ast.Ident) bool { return n.IsExported() })
-		}
-		ast.Inspect(af, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.FuncDecl:
-				if exported(n.Name) {
-					docs = append(docs, n.Doc)
-				}
-				return false
-			case *ast.GenDecl:
-				docs = append(docs, n.Doc)
-			case *ast.TypeSpec:
-				if !exported(n.Name) {
-					return false
-				}
-				docs = append(docs, n.Doc)
-			case *ast.ValueSpec:
-				if exported(n.Names...) {
-					docs = append(docs, n.Doc)
-				}
-			case *ast.Field:
-				if exported(n.Names...) {
-					docs = append(docs, n.Doc)
-				}
-			}
-			return true
-		})
+		fset, _, docs := docComments(t, f)
 		rel, _ := filepath.Rel(root, f)
 		n := 0
 		for _, doc := range docs {
@@ -1004,14 +1013,18 @@ func (idx apiIndex) typeWithMember(name, member string) bool {
 }
 
 // TestDocNames checks that the API the prose of the README, the guides and
-// the package docs names exists: every pkg.Name (pkg.Type.Member) of
-// goairbyte's packages, and in code spans every Type.Member of some
-// package.
+// the doc comments go doc shows (packages' and exported declarations')
+// names exists: every pkg.Name (pkg.Type.Member) of goairbyte's packages,
+// in code spans every Type.Member of some package, and every doc link.
 func TestDocNames(t *testing.T) {
 	root := testenv.ModuleRoot(t)
 	dirs := snippetPackages(t, root)
 	idx := indexAPI(t, root, dirs)
-	type text struct{ where, body string }
+	type text struct {
+		file  string
+		first int // the line of the file body starts on
+		body  string
+	}
 	var texts []text
 	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
@@ -1034,7 +1047,7 @@ func TestDocNames(t *testing.T) {
 				lines[i] = ""
 			}
 		}
-		texts = append(texts, text{filepath.ToSlash(rel), strings.Join(lines, "\n")})
+		texts = append(texts, text{filepath.ToSlash(rel), 1, strings.Join(lines, "\n")})
 	}
 	for _, dir := range dirs {
 		files, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
@@ -1042,15 +1055,17 @@ func TestDocNames(t *testing.T) {
 			if strings.HasSuffix(file, "_test.go") {
 				continue
 			}
-			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.PackageClauseOnly|parser.ParseComments)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f.Doc != nil {
-				rel, _ := filepath.Rel(root, file)
-				texts = append(texts, text{filepath.ToSlash(rel), f.Doc.Text()})
-				for _, link := range brokenDocLinks(idx, f.Name.Name, f.Doc.Text()) {
-					t.Errorf("%s: the doc link %s names nothing in package %s", filepath.ToSlash(rel), link, f.Name.Name)
+			fset, f, docs := docComments(t, file)
+			rel, _ := filepath.Rel(root, file)
+			for _, doc := range docs {
+				if doc == nil {
+					continue
+				}
+				first := fset.Position(doc.Pos()).Line
+				where := filepath.ToSlash(rel) + ":" + strconv.Itoa(first)
+				texts = append(texts, text{filepath.ToSlash(rel), first, doc.Text()})
+				for _, link := range brokenDocLinks(idx, f.Name.Name, doc.Text()) {
+					t.Errorf("%s: the doc link %s names nothing in package %s", where, link, f.Name.Name)
 				}
 			}
 		}
@@ -1060,7 +1075,7 @@ func TestDocNames(t *testing.T) {
 	member := regexp.MustCompile(`(?:^|[^\w.])([A-Z]\w*)\.([A-Z]\w*)\b`)
 	checked := 0
 	for _, tx := range texts {
-		line := func(off int) string { return tx.where + ":" + strconv.Itoa(strings.Count(tx.body[:off], "\n")+1) }
+		line := func(off int) string { return tx.file + ":" + strconv.Itoa(tx.first+strings.Count(tx.body[:off], "\n")) }
 		for _, m := range qualified.FindAllStringSubmatchIndex(tx.body, -1) {
 			pkg, name := tx.body[m[2]:m[3]], tx.body[m[4]:m[5]]
 			mem := ""
