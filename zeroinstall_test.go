@@ -54,18 +54,7 @@ func TestZeroInstallFirstRun(t *testing.T) {
 		t.Skip("builds a module of its own; skipped with -short")
 	}
 	t.Parallel()
-	root := testenv.ModuleRoot(t)
-	dir := t.TempDir()
-	gomod := "module example.com/firstrun\n\ngo 1.26\n\nrequire github.com/x/goairbyte v0.0.0\n\nreplace github.com/x/goairbyte => " + root + "\n"
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, content := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(zeroInstallProgram)} {
-		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := outsideModule(t, "example.com/firstrun", map[string]string{"main.go": zeroInstallProgram})
 	bin := filepath.Join(dir, "firstrun")
 	build := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
 	build.Dir = dir
@@ -88,4 +77,34 @@ func TestZeroInstallFirstRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(run.Dir, ".cache", "default_cache", "default_cache.duckdb")); err != nil {
 		t.Fatalf("the default cache is not where PyAirbyte puts it: %v", err)
 	}
+}
+
+// outsideModule writes a module of its own, named path, in a temporary
+// directory outside the checkout: files (paths relative to the module root)
+// plus a go.mod that requires github.com/x/goairbyte with a replace
+// directive to the checkout, and the checkout's go.sum, so that it builds
+// offline as a user's program would.
+func outsideModule(t *testing.T, path string, files map[string]string) string {
+	t.Helper()
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module " + path + "\n\ngo 1.26\n\nrequire github.com/x/goairbyte v0.0.0\n\nreplace github.com/x/goairbyte => " + root + "\n"
+	all := map[string]string{"go.mod": gomod, "go.sum": string(sum)}
+	for name, content := range files {
+		all[name] = content
+	}
+	for name, content := range all {
+		file := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -13,8 +13,8 @@
 //	import _ "github.com/x/goairbyte/cache/duckdb"
 //
 //	c, err := cache.Open(ctx, "duckdb:.cache/mycache/mycache.duckdb")
-//	c, err := cache.Open(ctx, "duckdb::memory:")
-//	c, err := cache.Open(ctx, "postgres://user:pw@host/db?schema=airbyte") // with cache/postgres
+//	// or "duckdb::memory:", or "postgres://user:pw@host/db?schema=airbyte" with cache/postgres imported
+//	if err != nil { ... }
 //	defer c.Close()
 //
 // [New] takes a backend's connector instead, for its typed options:

@@ -2,7 +2,7 @@
 // connector runs, its config, its secrets, and the one message loop every
 // command goes through.
 //
-// A [Connector] is built by [New] from a name and [Option]s. The options
+// A [Connector] is built by [New] from a name and [Option] values. The options
 // are declared once here for sources and destinations alike; each says one
 // thing about the connector — its config (WithConfig), its version, and how
 // it runs:

@@ -12,6 +12,7 @@
 //	catalog, err := src.Discover(ctx, config)
 //	err = src.Read(ctx, config, configured, state, func(m *protocol.Message) error {
 //		... // RECORD, STATE, TRACE (statuses, errors), as the CDK prints them
+//		return nil // an error stops the read, and Read returns it
 //	})
 //
 // A Source satisfies, structurally, the connector interface the connector

@@ -19,7 +19,8 @@ const (
 	KindDestination Kind = "destination"
 )
 
-// InstallType is a way a connector can be installed, as used by [Available].
+// InstallType is a way a connector can be installed, as used by
+// [Loader.Available].
 type InstallType string
 
 // The install types.

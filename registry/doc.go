@@ -47,7 +47,9 @@
 //     metadata.yaml beside the manifest names;
 //   - GOAIRBYTE_MANIFEST_URL: another base URL for the downloads (a mirror).
 //
-// [Lookup] and [Available] use a process-wide default Loader built from the
-// environment on first use. [ChooseMethod] turns a [Connector] into a way to
+// [NewLoader] builds a [Loader] from the environment; [Loader.Lookup] and
+// [Loader.Available] answer from it. A connector.Environment makes one on
+// first use (Environment.Registry), or takes yours with
+// Environment.SetRegistry. [ChooseMethod] turns a [Connector] into a way to
 // run it: a local executable, a Python package or a Docker image.
 package registry

@@ -3,7 +3,7 @@
 //
 // # Finding a secret
 //
-// [GetSecret] asks a chain of [SecretManager]s in a fixed order and returns
+// [GetSecret] asks a chain of [SecretManager] values in a fixed order and returns
 // the first hit:
 //
 //  1. managers passed with [WithManager], in order (a vault, a cloud secret

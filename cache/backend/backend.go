@@ -8,7 +8,7 @@
 //
 // A backend contributes only what differs between databases: a dialect
 // (types, placeholders, identifier limits, JSON paths, a DDL lock), a write
-// transaction [Tx] with a fast bulk path fed by [Batch]es, and the
+// transaction [Tx] with a fast bulk path fed by [Batch] values, and the
 // database/sql handle queries go through. Everything else — table names,
 // column types, strategies, state, datasets, the export — is written once
 // in package cache, on top of this interface.

@@ -1,9 +1,12 @@
 // Package duckdb is the DuckDB backend of the cache: a single database
 // file, the embedded default. It needs cgo. Import it for its side effect
-// to open caches by URL, or call [NewConnector] for typed options:
+// to open caches by URL:
 //
 //	import _ "github.com/x/goairbyte/cache/duckdb"
+//
 //	c, err := cache.Open(ctx, "duckdb:.cache/mycache/mycache.duckdb?memory_limit=1GB")
+//
+// or call [NewConnector] for typed options:
 //
 //	c, err := cache.New(ctx, duckdb.NewConnector(path, duckdb.WithMemoryLimit("1GB")))
 //

@@ -1,10 +1,13 @@
 // Package postgres is the PostgreSQL backend of the cache, for caches
 // shared by several programs or machines. It is pure Go (pgx). Import it
-// for its side effect to open caches by URL, or call [NewConnector] for
-// typed options or a key=value connection string:
+// for its side effect to open caches by URL:
 //
 //	import _ "github.com/x/goairbyte/cache/postgres"
+//
 //	c, err := cache.Open(ctx, "postgres://user:pw@localhost:5432/db?schema=airbyte")
+//
+// or call [NewConnector] for typed options or a key=value connection
+// string:
 //
 //	c, err := cache.New(ctx, postgres.NewConnector("host=localhost dbname=db", postgres.WithSchema("airbyte")))
 //
