@@ -791,27 +791,14 @@ func TestDocSnippets(t *testing.T) {
 	}
 	t.Logf("%d snippets compile (%d not Go)", len(byPkg), len(notGo))
 
-	bin := filepath.Join(dir, "snippetrun")
-	build = exec.Command("go", "build", "-mod=mod", "-o", bin, "./run")
-	build.Dir = dir
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the snippets' run: %v\n%s", err, out)
-	}
-	run := exec.Command(bin)
-	run.Dir = t.TempDir() // the default cache lands under ./.cache here
-	run.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "DOCKER_HOST=unix:///nonexistent.sock",
-		"AIRBYTE_OFFLINE_MODE=1", "TMPDIR=" + t.TempDir()}
-	var stdout, stderr bytes.Buffer
-	run.Stdout, run.Stderr = &stdout, &stderr
-	if err := run.Run(); err != nil {
-		t.Fatalf("the snippets failed: %v\n%s%s", err, stdout.String(), stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	work := t.TempDir()
+	stdout, _ := runOutside(t, dir, "./run", work)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	// Step 1 prints ten users' names, step 2 the records read per stream,
 	// and the program the rows of step 3's cache.
 	want := []string{"300 map[products:100 purchases:100 users:100]", "products 100", "purchases 2000", "users 2000"}
 	if len(lines) != 10+len(want) {
-		t.Fatalf("the snippets printed %d lines, want %d:\n%s", len(lines), 10+len(want), stdout.String())
+		t.Fatalf("the snippets printed %d lines, want %d:\n%s", len(lines), 10+len(want), stdout)
 	}
 	for _, name := range lines[:10] {
 		if strings.TrimSpace(name) == "" || name == "<nil>" {
@@ -821,7 +808,7 @@ func TestDocSnippets(t *testing.T) {
 	if !slices.Equal(lines[10:], want) {
 		t.Errorf("the snippets printed\n%s\nafter the names, want\n%s", strings.Join(lines[10:], "\n"), strings.Join(want, "\n"))
 	}
-	if _, err := os.Stat(filepath.Join(run.Dir, ".cache", "mycache", "mycache.duckdb")); err != nil {
+	if _, err := os.Stat(filepath.Join(work, ".cache", "mycache", "mycache.duckdb")); err != nil {
 		t.Errorf("the cache doc's Open made no .cache/mycache/mycache.duckdb: %v", err)
 	}
 }

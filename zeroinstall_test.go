@@ -55,28 +55,39 @@ func TestZeroInstallFirstRun(t *testing.T) {
 	}
 	t.Parallel()
 	dir := outsideModule(t, "example.com/firstrun", map[string]string{"main.go": zeroInstallProgram})
-	bin := filepath.Join(dir, "firstrun")
-	build := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
-	build.Dir = dir
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the program: %v\n%s", err, out)
+	work := t.TempDir()
+	stdout, stderr := runOutside(t, dir, ".", work)
+	if got := strings.TrimSpace(stdout); got != "records 50 read 150 via source-faker (in process)" {
+		t.Fatalf("the program printed %q (stderr %q)", got, stderr)
 	}
-	run := exec.Command(bin)
-	run.Dir = t.TempDir() // the default cache lands under ./.cache here
-	// No connector anywhere: an empty PATH, no Docker engine, no registry.
-	run.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "DOCKER_HOST=unix:///nonexistent.sock",
-		"AIRBYTE_OFFLINE_MODE=1", "TMPDIR=" + t.TempDir()}
-	var stdout, stderr bytes.Buffer
-	run.Stdout, run.Stderr = &stdout, &stderr
-	if err := run.Run(); err != nil {
-		t.Fatalf("the program failed: %v\n%s", err, stderr.String())
-	}
-	if got := strings.TrimSpace(stdout.String()); got != "records 50 read 150 via source-faker (in process)" {
-		t.Fatalf("the program printed %q (stderr %q)", got, stderr.String())
-	}
-	if _, err := os.Stat(filepath.Join(run.Dir, ".cache", "default_cache", "default_cache.duckdb")); err != nil {
+	if _, err := os.Stat(filepath.Join(work, ".cache", "default_cache", "default_cache.duckdb")); err != nil {
 		t.Fatalf("the default cache is not where PyAirbyte puts it: %v", err)
 	}
+}
+
+// runOutside builds the main package pkg of the outside module dir and
+// runs it in the working directory work (where the default cache lands,
+// under ./.cache) as a newcomer's machine would, with no connector
+// anywhere: an empty PATH, no Docker engine, no registry. A build or run
+// that fails fails the test; it returns what the program printed.
+func runOutside(t *testing.T, dir, pkg, work string) (stdout, stderr string) {
+	t.Helper()
+	bin := filepath.Join(dir, "outside-program")
+	build := exec.Command("go", "build", "-mod=mod", "-o", bin, pkg)
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	run := exec.Command(bin)
+	run.Dir = work
+	run.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "DOCKER_HOST=unix:///nonexistent.sock",
+		"AIRBYTE_OFFLINE_MODE=1", "TMPDIR=" + t.TempDir()}
+	var out, errb bytes.Buffer
+	run.Stdout, run.Stderr = &out, &errb
+	if err := run.Run(); err != nil {
+		t.Fatalf("%s failed: %v\n%s%s", pkg, err, out.String(), errb.String())
+	}
+	return out.String(), errb.String()
 }
 
 // outsideModule writes a module of its own, named path, in a temporary

@@ -140,23 +140,7 @@ func TestWriteKilledChild(t *testing.T) {
 func TestWriteKilled(t *testing.T) {
 	t.Parallel()
 	bins := crashBinaries(t)
-	t.Run("duckdb", func(t *testing.T) {
-		t.Parallel()
-		for _, k := range crashKillPoints {
-			r := bins
-			r.CacheKind, r.CacheAt, r.Key = "duckdb", filepath.Join(t.TempDir(), "c.duckdb"), "local-json"
-			crashAt(t, r, k)
-		}
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		dsn := testenv.Postgres(t)
-		for _, k := range crashKillPoints {
-			r := bins
-			r.CacheKind, r.CacheAt, r.Key = "postgres", dsn, fmt.Sprintf("local-json-%d", k)
-			crashAt(t, r, k)
-		}
-	})
+	eachCrashCache(t, bins, crashKillPoints, crashAt)
 }
 
 // TestWriteKilledFromCache is TestWriteKilled for a Write that reads the
@@ -167,23 +151,7 @@ func TestWriteKilledFromCache(t *testing.T) {
 	t.Parallel()
 	bins := crashBinaries(t)
 	bins.FromCache, bins.Users = true, 3*destination.StateInterval
-	t.Run("duckdb", func(t *testing.T) {
-		t.Parallel()
-		for k := 1; k <= 3; k++ {
-			r := bins
-			r.CacheKind, r.CacheAt, r.Key = "duckdb", filepath.Join(t.TempDir(), "c.duckdb"), "local-json"
-			crashAt(t, r, k)
-		}
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		dsn := testenv.Postgres(t)
-		for k := 1; k <= 3; k++ {
-			r := bins
-			r.CacheKind, r.CacheAt, r.Key = "postgres", dsn, fmt.Sprintf("local-json-%d", k)
-			crashAt(t, r, k)
-		}
-	})
+	eachCrashCache(t, bins, []int{1, 2, 3}, crashAt)
 }
 
 // TestWriteKilledReplace SIGKILLs the program during a Write with the
@@ -245,6 +213,29 @@ func TestWriteKilledReplace(t *testing.T) {
 		t.Fatalf("the destination's table changed from %d to %d bytes: it committed the input of a Write killed mid-stream",
 			len(before), len(after))
 	}
+}
+
+// eachCrashCache runs at (crashAt or cancelAt) for each of points on a
+// DuckDB cache of its own each time, and on PostgreSQL under a state key
+// of its own each time, as two parallel subtests.
+func eachCrashCache(t *testing.T, bins crashRun, points []int, at func(*testing.T, crashRun, int)) {
+	t.Run("duckdb", func(t *testing.T) {
+		t.Parallel()
+		for _, k := range points {
+			r := bins
+			r.CacheKind, r.CacheAt, r.Key = "duckdb", filepath.Join(t.TempDir(), "c.duckdb"), "local-json"
+			at(t, r, k)
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		dsn := testenv.Postgres(t)
+		for _, k := range points {
+			r := bins
+			r.CacheKind, r.CacheAt, r.Key = "postgres", dsn, fmt.Sprintf("local-json-%d", k)
+			at(t, r, k)
+		}
+	})
 }
 
 func crashBinaries(t *testing.T) crashRun {
@@ -480,23 +471,7 @@ func TestWriteCancelled(t *testing.T) {
 	t.Parallel()
 	bins := crashBinaries(t)
 	points := []int{1, 60, 1_200, crashUsers}
-	t.Run("duckdb", func(t *testing.T) {
-		t.Parallel()
-		for _, k := range points {
-			r := bins
-			r.CacheKind, r.CacheAt, r.Key = "duckdb", filepath.Join(t.TempDir(), "c.duckdb"), "local-json"
-			cancelAt(t, r, k)
-		}
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		dsn := testenv.Postgres(t)
-		for _, k := range points {
-			r := bins
-			r.CacheKind, r.CacheAt, r.Key = "postgres", dsn, fmt.Sprintf("local-json-%d", k)
-			cancelAt(t, r, k)
-		}
-	})
+	eachCrashCache(t, bins, points, cancelAt)
 }
 
 // cancelAt runs the Write, cancels it once the destination has echoed k

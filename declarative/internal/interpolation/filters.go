@@ -461,17 +461,8 @@ func intFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 		if n, ok := pyIntBase(s, int(b)); ok {
 			return n, nil
 		}
-	} else {
-		switch x := v.(type) {
-		case bool:
-			return boolToInt(x), nil
-		case int64, *big.Int:
-			return x, nil
-		case float64:
-			if !math.IsInf(x, 0) && !math.IsNaN(x) {
-				return pyIntFromFloat(x), nil
-			}
-		}
+	} else if n, err := Int(v); err == nil { // a bool, an int or a finite float
+		return n, nil
 	}
 	// int(float(value)), in the try that catches TypeError and ValueError only: an infinity
 	// is int()'s OverflowError, which goes through.
