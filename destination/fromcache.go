@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
@@ -162,9 +163,9 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		_, err := w.Write(line)
 		return err
 	}
-	rows := f.ds.After(f.after).RecordLines(ctx, fieldNames(f.cs.Stream.JSONSchema))
-	if f.nothingNew {
-		rows = func(func(cache.RecordLine, error) bool) {}
+	var rows iter.Seq2[cache.RecordLine, error] = func(func(cache.RecordLine, error) bool) {}
+	if !f.nothingNew {
+		rows = f.ds.After(f.after).RecordLines(ctx, fieldNames(f.cs.Stream.JSONSchema))
 	}
 	for r, err := range rows {
 		if err != nil {
