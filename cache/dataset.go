@@ -22,14 +22,22 @@ type Dataset struct {
 	args   []any
 	order  string
 	// last is the greatest raw id of the table when Cache.Datasets made
-	// the dataset ("" for none); lastKnown says whether it did.
+	// the dataset ("" for none); lastKnown says whether it did. ids is
+	// how many raw ids the table then had (up to one more than an export's
+	// page), and tableAt identified it (Cache.tableID, taken before; ""
+	// when unknown): an export of no more than a page needs no query for
+	// its pages' bounds.
 	last      string
 	lastKnown bool
+	ids       int64
+	tableAt   string
 }
 
 // LastRawID returns the greatest _airbyte_raw_id the stream's table held
 // (whatever the dataset's filter) when [Cache.Datasets] made the dataset,
 // "" when it held none; known is false for a dataset made otherwise.
+// RecordLines of such a dataset (and of those made from it) gives the rows
+// up to that raw id, as if its export had started then.
 func (d *Dataset) LastRawID() (id string, known bool) { return d.last, d.lastKnown }
 
 // Stream is the stream's name.
@@ -190,15 +198,33 @@ func (c *Cache) Datasets(ctx context.Context, streams []string) ([]*Dataset, err
 		out[i] = &Dataset{c: c, stream: s, table: t}
 	}
 	raw := backend.Quote(backend.ColumnRawID)
+	idq, _ := c.b.(backend.TableIDQuerier)
 	for part := range slices.Chunk(out, datasetsMax) {
 		var q strings.Builder
+		var args []any
 		for i, d := range part {
 			if i > 0 {
 				q.WriteString(" UNION ALL ")
 			}
-			q.WriteString(`SELECT ` + strconv.Itoa(i) + `, (SELECT max(` + raw + `) FROM ` + c.qual(d.table) + `)`)
+			t := c.qual(d.table)
+			q.WriteString(`SELECT ` + strconv.Itoa(i) + `, (SELECT max(` + raw + `) FROM ` + t + `), ` +
+				`(SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE ` + raw + ` IS NOT NULL LIMIT ` + strconv.Itoa(exportPageSize+1) + `) AS few), `)
+			if idq != nil {
+				expr, a := idq.TableIDSQL(d.table)
+				q.WriteString(expr)
+				args = append(args, a...)
+				continue
+			}
+			// Before the statement, as an export takes it before its
+			// bounds: a swap after it is found out with the first page.
+			id, err := c.tableID(ctx, d.table)
+			if err != nil {
+				return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
+			}
+			d.tableAt = id
+			q.WriteString(`CAST(NULL AS VARCHAR)`)
 		}
-		if err := c.lastRawIDs(ctx, q.String(), part); err != nil {
+		if err := c.lastRawIDs(ctx, q.String(), args, part); err != nil {
 			// A table that is not there fails the statement: the
 			// tables one by one name the stream, as Dataset does.
 			for _, d := range part {
@@ -212,8 +238,8 @@ func (c *Cache) Datasets(ctx context.Context, streams []string) ([]*Dataset, err
 }
 
 // lastRawIDs runs one statement of Datasets and files its rows.
-func (c *Cache) lastRawIDs(ctx context.Context, q string, part []*Dataset) error {
-	rows, err := c.Query(ctx, q)
+func (c *Cache) lastRawIDs(ctx context.Context, q string, args []any, part []*Dataset) error {
+	rows, err := c.Query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -221,11 +247,16 @@ func (c *Cache) lastRawIDs(ctx context.Context, q string, part []*Dataset) error
 	n := 0
 	for rows.Next() {
 		var i int
-		var last sql.NullString
-		if err := rows.Scan(&i, &last); err != nil {
+		var last, id sql.NullString
+		var count int64
+		if err := rows.Scan(&i, &last, &count, &id); err != nil {
 			return err
 		}
-		part[i].last, part[i].lastKnown = last.String, true
+		d := part[i]
+		d.last, d.lastKnown, d.ids = last.String, true, count
+		if id.Valid {
+			d.tableAt = id.String
+		}
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -238,7 +269,8 @@ func (c *Cache) lastRawIDs(ctx context.Context, q string, part []*Dataset) error
 }
 
 // readLastRawID reads the dataset's table's greatest raw id alone,
-// failing as Dataset does when the table is not there.
+// failing as Dataset does when the table is not there. Its export reads
+// its pages' bounds.
 func (d *Dataset) readLastRawID(ctx context.Context) error {
 	cols, err := d.c.columns(ctx, d.table)
 	if err != nil {
@@ -251,6 +283,6 @@ func (d *Dataset) readLastRawID(ctx context.Context) error {
 	if err := d.c.queryRow(ctx, `SELECT max(`+backend.Quote(backend.ColumnRawID)+`) FROM `+d.c.qual(d.table)).Scan(&last); err != nil {
 		return fmt.Errorf("cache: reading stream %q: %w", d.stream, d.gone(ctx, err))
 	}
-	d.last, d.lastKnown = last.String, true
+	d.last, d.lastKnown, d.tableAt = last.String, true, ""
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -82,6 +83,29 @@ func TestDatasetsAndStates(t *testing.T) {
 			var nf *protocol.StreamNotFoundError
 			if !errors.As(err, &nf) || nf.Stream != "nope" {
 				t.Errorf("Datasets of a stream without a table: %v, want a StreamNotFoundError naming it", err)
+			}
+
+			// A replace that swaps a table in after Datasets read its
+			// greatest raw id is found out by the export, which does not
+			// read the bounds of its one page again.
+			items := cachetest.Catalog(cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+			cachetest.MustLoad(t, c, items, cache.StrategyReplace, cachetest.Rec("items", `{"id":1}`))
+			before, err := c.Datasets(ctx, []string{"items"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cachetest.MustLoad(t, c, items, cache.StrategyReplace, cachetest.Rec("items", `{"id":2}`))
+			var lines []string
+			var exportErr error
+			for r, err := range before[0].After("").RecordLines(ctx, nil) {
+				if err != nil {
+					exportErr = err
+					break
+				}
+				lines = append(lines, string(r.Data))
+			}
+			if len(lines) > 0 || exportErr == nil || !strings.Contains(exportErr.Error(), "was replaced") {
+				t.Errorf("export of a table replaced since Datasets: rows %q, error %v; want no row and the error of a replace", lines, exportErr)
 			}
 
 			for k, v := range map[cache.StateKey]string{
