@@ -94,13 +94,16 @@ func duckdbStatements(tb testing.TB, c *cache.Cache) int {
 // starts), the bounds of its pages, its one page; and four on a Write with
 // nothing new, the page left out. The table check and the watermark now go
 // in statements of many streams (Cache.Datasets, which also reads each
-// table's greatest raw id, and Cache.States), and a stream whose greatest
-// raw id is its watermark has no export at all. Paired runs on a busy
-// 2-core machine, 1x, three rounds, old then new: noop first 5.2-7.6 s,
-// 4.6-5.4 s; noop again 4.0-4.6 s, 0.39-0.42 s; local-JSON first 9.8-15.7
-// s, 6.7-10.7 s; local-JSON again 9.6-15.7 s, 2.8-8.6 s (the destination's
-// own work per stream, a file each, is most of what is left). Logged
-// entries per stream: 10.0 and 8.0 before, 6.1 and 0.07 after.
+// table's greatest raw id, its count of raw ids and its identifier, and
+// Cache.States); a stream whose greatest raw id is its watermark has no
+// export at all, and the export of one of no more than a page reads no
+// bounds. Paired runs, 1x, three rounds, old then new: noop first 6.6,
+// 5.1, 4.9 s against 2.5, 2.7, 2.3 s; noop again 5.1, 4.3, 3.4 s against
+// 0.75, 0.67, 0.71 s; local-JSON first 11.3, 7.7, 6.5 s against 4.6, 4.5,
+// 4.7 s; local-JSON again 6.0, 6.3, 5.6 s against 3.4, 3.0, 3.2 s (the
+// destination's own work per stream, a file each, is most of what is
+// left). Logged entries per stream: 10.0 and 8.0 before, 4.1 and 0.07
+// after.
 func BenchmarkWriteManyStreams(b *testing.B) {
 	const streams, each = 1_000, 3
 	c := openCache(b)
