@@ -580,6 +580,42 @@ func (c *Cache) State(ctx context.Context, key StateKey) (*protocol.State, error
 	return st, nil
 }
 
+// States returns the states stored for a source and a destination (""
+// for the source's own) under the named streams ("" for a GLOBAL or
+// LEGACY state), all when none are named, by stream name: what State
+// returns for each of their keys, in one query rather than one per
+// stream.
+func (c *Cache) States(ctx context.Context, source, destination string, streams []string) (map[string]*protocol.State, error) {
+	var want map[string]bool
+	if len(streams) > 0 {
+		want = make(map[string]bool, len(streams))
+		for _, n := range streams {
+			want[n] = true
+		}
+	}
+	rows, err := c.Query(ctx, `SELECT stream_name, state_json FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ?`, source, destination)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*protocol.State{}
+	for rows.Next() {
+		var name, raw string
+		if err := rows.Scan(&name, &raw); err != nil {
+			return nil, err
+		}
+		if want != nil && !want[name] {
+			continue
+		}
+		st := new(protocol.State)
+		if err := json.Unmarshal([]byte(raw), st); err != nil {
+			return nil, fmt.Errorf("cache: stored state for %+v is not valid: %w", StateKey{Source: source, Destination: destination, Stream: name}, err)
+		}
+		out[name] = st
+	}
+	return out, rows.Err()
+}
+
 // PutState stores a state message under key, replacing what was there
 // and, as a load does, the states of the other kind for the same source
 // and destination: a STREAM state replaces a GLOBAL or LEGACY one (key

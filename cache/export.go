@@ -109,11 +109,19 @@ type pageResult struct {
 
 // startExport finds the pages of the dataset and starts the readers.
 func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageSize int) (*export, error) {
-	// Before the bounds: bounds found in a table swapped in since are
-	// then found out with the first page.
-	table, err := d.c.tableID(ctx, d.table)
-	if err != nil {
-		return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
+	// Cache.Datasets read the table's greatest raw id, and that it has no
+	// more than a page of them, after it took the table's identifier: one
+	// page up to that raw id then holds the rows, and a table swapped in
+	// since is found out with it. Otherwise the bounds are read here.
+	known := d.lastKnown && d.tableAt != "" && d.ids <= int64(pageSize)
+	table := d.tableAt
+	if !known {
+		// Before the bounds: bounds found in a table swapped in since
+		// are then found out with the first page.
+		var err error
+		if table, err = d.c.tableID(ctx, d.table); err != nil {
+			return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
+		}
 	}
 	cols, err := d.c.columns(ctx, d.table)
 	if err != nil {
@@ -122,9 +130,14 @@ func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageS
 	if len(cols) == 0 {
 		return nil, d.c.streamNotFound(ctx, d.stream)
 	}
-	more, err := d.pageBounds(ctx, pageSize)
-	if err != nil {
-		return nil, err
+	var more []string
+	switch {
+	case !known:
+		if more, err = d.pageBounds(ctx, pageSize); err != nil {
+			return nil, err
+		}
+	case d.last != "":
+		more = []string{d.last}
 	}
 	x := &export{d: d, table: table, bounds: append([]string{""}, more...)}
 	x.ctx, x.cancel = context.WithCancel(ctx)

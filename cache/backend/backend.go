@@ -30,6 +30,8 @@
 //     table's;
 //   - [TableIdentifier]: a table swapped in under a name told apart from
 //     the one it replaced, whichever cache or process swapped it;
+//   - [TableIDQuerier] (on a TableIdentifier): the identifier read as an
+//     SQL expression, in one statement for many tables;
 //   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
 //     so a merge may skip its duplicate check. [KeyTracker] does the
 //     bookkeeping.
@@ -198,6 +200,16 @@ type TableIdentifier interface {
 	// catalog is too slow to ask (DuckDB) counts the swaps instead,
 	// across every cache open on its database.
 	Swapping(table string) (ended func())
+}
+
+// TableIDQuerier is implemented by a TableIdentifier whose TableID asks
+// the database: the same identifier as an SQL expression, so that package
+// cache reads many tables' identifiers in one statement with its other
+// reads of them (cache's Cache.Datasets) rather than one statement each.
+type TableIDQuerier interface {
+	// TableIDSQL returns an SQL expression of text whose value is what
+	// TableID(table) returns, with "?" placeholders for args.
+	TableIDSQL(table string) (expr string, args []any)
 }
 
 // dialect is the small part of SQL that differs between backends.

@@ -294,6 +294,12 @@ func (b *database) TableID(ctx context.Context, table string) (string, error) {
 	return id, err
 }
 
+// TableIDSQL makes the backend a backend.TableIDQuerier: TableID's query
+// as an expression.
+func (b *database) TableIDSQL(table string) (string, []any) {
+	return `COALESCE(CAST(CAST(to_regclass(CAST(? AS text)) AS oid) AS text), '')`, []any{b.Qualify(table)}
+}
+
 // Swapping is nothing to do: TableID asks the catalog.
 func (b *database) Swapping(string) (ended func()) { return func() {} }
 
