@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
@@ -221,11 +218,11 @@ func TestWriteTransactionsPerStream(t *testing.T) {
 		dst := noop(t)
 		var n [2]int64
 		for i, want := range []int64{int64(2 * streams), 0} {
-			before := serverTransactions(t, dsn)
+			before := testenv.PostgresTransactions(t, dsn)
 			in.c = open()
 			writeMany(t, dst, in, "k", want)
 			in.c.Close()
-			n[i] = serverTransactions(t, dsn) - before
+			n[i] = testenv.PostgresTransactions(t, dsn) - before
 		}
 		return n[0], n[1]
 	}
@@ -240,36 +237,4 @@ func TestWriteTransactionsPerStream(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("transactions: first %d and %d, again %d and %d", first16, first48, again16, again48)
 	}
-}
-
-// serverTransactions is the number of transactions the server counted in
-// dsn's database, once every other session of it has ended: a session
-// reports its counts when it ends, so the caches that ran them must be
-// closed.
-func serverTransactions(t *testing.T, dsn string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		var others int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&others); err != nil {
-			t.Fatal(err)
-		}
-		if others == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d other sessions of the database still open", others)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var n int64
-	if err := conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

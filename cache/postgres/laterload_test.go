@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cachetest"
@@ -48,9 +45,9 @@ func TestLaterLoadTransactionsPerStream(t *testing.T) {
 		}
 		load()
 		load()
-		before := serverTransactions(t, dsn)
+		before := testenv.PostgresTransactions(t, dsn)
 		load()
-		return serverTransactions(t, dsn) - before
+		return testenv.PostgresTransactions(t, dsn) - before
 	}
 	n16, n48 := count(16), count(48)
 	if per := float64(n48-n16) / 32; per > 0.5 {
@@ -59,36 +56,4 @@ func TestLaterLoadTransactionsPerStream(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("transactions: %d and %d", n16, n48)
 	}
-}
-
-// serverTransactions is the number of transactions the server counted in
-// dsn's database, once every other session of it has ended: a session
-// reports its counts when it ends, so the caches that ran them must be
-// closed.
-func serverTransactions(t *testing.T, dsn string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		var others int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&others); err != nil {
-			t.Fatal(err)
-		}
-		if others == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d other sessions of the database still open", others)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var n int64
-	if err := conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -283,3 +283,35 @@ func afterExit(script, arg0 string, args ...string) error {
 	go cmd.Wait()
 	return nil
 }
+
+// PostgresTransactions is the number of transactions the server counted in
+// dsn's database, once every other session of it has ended: a session
+// reports its counts when it ends, so the caches that ran them must be
+// closed.
+func PostgresTransactions(t *testing.T, dsn string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var others int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&others); err != nil {
+			t.Fatal(err)
+		}
+		if others == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d other sessions of the database still open", others)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var n int64
+	if err := conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
