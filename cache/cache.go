@@ -573,6 +573,11 @@ func (c *Cache) State(ctx context.Context, key StateKey) (*protocol.State, error
 	if err != nil {
 		return nil, err
 	}
+	return decodeState(key, raw)
+}
+
+// decodeState reads the state stored under key.
+func decodeState(key StateKey, raw string) (*protocol.State, error) {
 	st := new(protocol.State)
 	if err := json.Unmarshal([]byte(raw), st); err != nil {
 		return nil, fmt.Errorf("cache: stored state for %+v is not valid: %w", key, err)
@@ -607,9 +612,9 @@ func (c *Cache) States(ctx context.Context, source, destination string, streams 
 		if want != nil && !want[name] {
 			continue
 		}
-		st := new(protocol.State)
-		if err := json.Unmarshal([]byte(raw), st); err != nil {
-			return nil, fmt.Errorf("cache: stored state for %+v is not valid: %w", StateKey{Source: source, Destination: destination, Stream: name}, err)
+		st, err := decodeState(StateKey{Source: source, Destination: destination, Stream: name}, raw)
+		if err != nil {
+			return nil, err
 		}
 		out[name] = st
 	}

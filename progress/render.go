@@ -75,7 +75,8 @@ func (r *textRenderer) render(s Snapshot) {
 		return
 	}
 	if r.tty {
-		io.WriteString(r.w, clearLine+r.fit(r.liveLine(s)))
+		width := r.width() // asked once a draw: an ioctl
+		io.WriteString(r.w, clearLine+r.fit(r.liveLine(s, width), width))
 		r.drawn = true
 		return
 	}
@@ -98,14 +99,14 @@ func (r *textRenderer) masked(line string) string {
 // liveLine is the progress line for the terminal. Where the line counts the
 // streams it leaves out, it names fewer of them until that count and the
 // elapsed time fit the width: on a narrow terminal the count is what tells
-// how much is going on, so it must not be what fit cuts off.
-func (r *textRenderer) liveLine(s Snapshot) string {
+// how much is going on, so it must not be what fit cuts off. width is the
+// terminal's (0: unknown).
+func (r *textRenderer) liveLine(s Snapshot, width int) string {
 	picked, complete := s.rankedStreams(maxLineStreams), s.complete()
 	line := r.masked(s.lineOf(r.glyphs.sep, picked, complete))
 	if len(s.Streams) <= maxLineStreams {
 		return line
 	}
-	width := r.width()
 	for most := len(picked) - 1; most > 0 && width > 0 && lineColumns(line) > width-1; most-- {
 		line = r.masked(s.lineOf(r.glyphs.sep, picked[:most], complete))
 	}
@@ -130,12 +131,12 @@ func lineColumns(line string) int {
 	return n
 }
 
-// fit cuts line to the terminal's width: a line that wraps cannot be redrawn
+// fit cuts line to the terminal's width (0: unknown, the line stays
+// whole): a line that wraps cannot be redrawn
 // in place by a carriage return. Columns are counted as terminals count
 // them, since stream names may be in any script: two for East Asian wide
 // characters, none for combining marks.
-func (r *textRenderer) fit(line string) string {
-	width := r.width()
+func (r *textRenderer) fit(line string, width int) string {
 	ell := r.glyphs.ellipsis
 	ellCols := len([]rune(ell))
 	if width <= ellCols {
