@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/backend"
-	"github.com/x/goairbyte/cache/duckdb"
-	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/cachetest"
-	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -24,122 +19,109 @@ import (
 // other streams' and the other destinations' states out.
 func TestDatasetsAndStates(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(t *testing.T) backend.Connector{
-		"duckdb": func(t *testing.T) backend.Connector {
-			return duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb"))
-		},
-		"postgres": func(t *testing.T) backend.Connector { return postgres.NewConnector(testenv.Postgres(t)) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			c, err := cache.New(ctx, open(t))
-			if err != nil {
-				t.Fatal(err)
+	eachBackend(t, func(t *testing.T, c *cache.Cache) {
+		ctx := context.Background()
+		const n = 40 // more than one statement's tables
+		var cat []protocol.ConfiguredStream
+		var msgs []*protocol.Message
+		var names []string
+		for i := range n {
+			s := fmt.Sprintf("s%02d", i)
+			names = append(names, s)
+			cat = append(cat, cachetest.Stream(s, `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+			for j := range i % 3 { // s00 has no rows
+				msgs = append(msgs, cachetest.Rec(s, fmt.Sprintf(`{"id":%d}`, j)))
 			}
-			defer c.Close()
-			const n = 40 // more than one statement's tables
-			var cat []protocol.ConfiguredStream
-			var msgs []*protocol.Message
-			var names []string
-			for i := range n {
-				s := fmt.Sprintf("s%02d", i)
-				names = append(names, s)
-				cat = append(cat, cachetest.Stream(s, `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
-				for j := range i % 3 { // s00 has no rows
-					msgs = append(msgs, cachetest.Rec(s, fmt.Sprintf(`{"id":%d}`, j)))
-				}
+		}
+		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cachetest.Catalog(cat...), Strategy: cache.StrategyAppend,
+			Messages: cachetest.Messages(msgs...)}); err != nil {
+			t.Fatal(err)
+		}
+		names[0], names[n-1] = names[n-1], names[0]
+		dss, err := c.Datasets(ctx, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ds := range dss {
+			if ds.Stream() != names[i] {
+				t.Fatalf("dataset %d is of stream %s, want %s", i, ds.Stream(), names[i])
 			}
-			if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cachetest.Catalog(cat...), Strategy: cache.StrategyAppend,
-				Messages: cachetest.Messages(msgs...)}); err != nil {
-				t.Fatal(err)
-			}
-			names[0], names[n-1] = names[n-1], names[0]
-			dss, err := c.Datasets(ctx, names)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, ds := range dss {
-				if ds.Stream() != names[i] {
-					t.Fatalf("dataset %d is of stream %s, want %s", i, ds.Stream(), names[i])
-				}
-				var want string
-				for r, err := range ds.After("").RecordLines(ctx, nil) {
-					if err != nil {
-						t.Fatal(err)
-					}
-					want = r.RawID
-				}
-				if last, known := ds.LastRawID(); last != want || !known {
-					t.Errorf("stream %s: LastRawID %q, %v; its last row's raw id is %q", names[i], last, known, want)
-				}
-			}
-			if ds, err := c.Dataset(ctx, "s01"); err != nil {
-				t.Fatal(err)
-			} else if _, known := ds.LastRawID(); known {
-				t.Errorf("a dataset made by Dataset knows its table's last raw id")
-			}
-			_, err = c.Datasets(ctx, append(names, "nope"))
-			var nf *protocol.StreamNotFoundError
-			if !errors.As(err, &nf) || nf.Stream != "nope" {
-				t.Errorf("Datasets of a stream without a table: %v, want a StreamNotFoundError naming it", err)
-			}
-
-			// A replace that swaps a table in after Datasets read its
-			// greatest raw id is found out by the export, which does not
-			// read the bounds of its one page again.
-			items := cachetest.Catalog(cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
-			cachetest.MustLoad(t, c, items, cache.StrategyReplace, cachetest.Rec("items", `{"id":1}`))
-			before, err := c.Datasets(ctx, []string{"items"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cachetest.MustLoad(t, c, items, cache.StrategyReplace, cachetest.Rec("items", `{"id":2}`))
-			var lines []string
-			var exportErr error
-			for r, err := range before[0].After("").RecordLines(ctx, nil) {
-				if err != nil {
-					exportErr = err
-					break
-				}
-				lines = append(lines, string(r.Data))
-			}
-			if len(lines) > 0 || exportErr == nil || !strings.Contains(exportErr.Error(), "was replaced") {
-				t.Errorf("export of a table replaced since Datasets: rows %q, error %v; want no row and the error of a replace", lines, exportErr)
-			}
-
-			for k, v := range map[cache.StateKey]string{
-				{Source: "src", Destination: "d", Stream: "s01"}:  `{"a":1}`,
-				{Source: "src", Destination: "d", Stream: "s02"}:  `{"a":2}`,
-				{Source: "src", Destination: "d2", Stream: "s03"}: `{"a":3}`,
-				{Source: "src", Stream: "s04"}:                    `{"a":4}`,
-			} {
-				if err := c.PutState(ctx, k, streamState(k.Stream, v)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, names := range [][]string{nil, {"s01", "s03", "s04"}} {
-				got, err := c.States(ctx, "src", "d", names)
+			var want string
+			for r, err := range ds.After("").RecordLines(ctx, nil) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := map[string]string{"s01": `{"a":1}`, "s02": `{"a":2}`}
-				if names != nil {
-					delete(want, "s02")
+				want = r.RawID
+			}
+			if last, known := ds.LastRawID(); last != want || !known {
+				t.Errorf("stream %s: LastRawID %q, %v; its last row's raw id is %q", names[i], last, known, want)
+			}
+		}
+		if ds, err := c.Dataset(ctx, "s01"); err != nil {
+			t.Fatal(err)
+		} else if _, known := ds.LastRawID(); known {
+			t.Errorf("a dataset made by Dataset knows its table's last raw id")
+		}
+		_, err = c.Datasets(ctx, append(names, "nope"))
+		var nf *protocol.StreamNotFoundError
+		if !errors.As(err, &nf) || nf.Stream != "nope" {
+			t.Errorf("Datasets of a stream without a table: %v, want a StreamNotFoundError naming it", err)
+		}
+
+		// A replace that swaps a table in after Datasets read its
+		// greatest raw id is found out by the export, which does not
+		// read the bounds of its one page again.
+		items := cachetest.Catalog(cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+		cachetest.MustLoad(t, c, items, cache.StrategyReplace, cachetest.Rec("items", `{"id":1}`))
+		before, err := c.Datasets(ctx, []string{"items"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cachetest.MustLoad(t, c, items, cache.StrategyReplace, cachetest.Rec("items", `{"id":2}`))
+		var lines []string
+		var exportErr error
+		for r, err := range before[0].After("").RecordLines(ctx, nil) {
+			if err != nil {
+				exportErr = err
+				break
+			}
+			lines = append(lines, string(r.Data))
+		}
+		if len(lines) > 0 || exportErr == nil || !strings.Contains(exportErr.Error(), "was replaced") {
+			t.Errorf("export of a table replaced since Datasets: rows %q, error %v; want no row and the error of a replace", lines, exportErr)
+		}
+
+		for k, v := range map[cache.StateKey]string{
+			{Source: "src", Destination: "d", Stream: "s01"}:  `{"a":1}`,
+			{Source: "src", Destination: "d", Stream: "s02"}:  `{"a":2}`,
+			{Source: "src", Destination: "d2", Stream: "s03"}: `{"a":3}`,
+			{Source: "src", Stream: "s04"}:                    `{"a":4}`,
+		} {
+			if err := c.PutState(ctx, k, streamState(k.Stream, v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, names := range [][]string{nil, {"s01", "s03", "s04"}} {
+			got, err := c.States(ctx, "src", "d", names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"s01": `{"a":1}`, "s02": `{"a":2}`}
+			if names != nil {
+				delete(want, "s02")
+			}
+			if len(got) != len(want) {
+				t.Errorf("States for %v: %d states, want %d", names, len(got), len(want))
+			}
+			for s, v := range want {
+				one, err := c.State(ctx, cache.StateKey{Source: "src", Destination: "d", Stream: s})
+				if err != nil {
+					t.Fatal(err)
 				}
-				if len(got) != len(want) {
-					t.Errorf("States for %v: %d states, want %d", names, len(got), len(want))
-				}
-				for s, v := range want {
-					one, err := c.State(ctx, cache.StateKey{Source: "src", Destination: "d", Stream: s})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if got[s] == nil || string(got[s].Stream.StreamState) != v || string(one.Stream.StreamState) != v {
-						t.Errorf("States for %v, stream %s: %+v, want %s as State gives", names, s, got[s], v)
-					}
+				if got[s] == nil || string(got[s].Stream.StreamState) != v || string(one.Stream.StreamState) != v {
+					t.Errorf("States for %v, stream %s: %+v, want %s as State gives", names, s, got[s], v)
 				}
 			}
-		})
-	}
+		}
+	})
 }
