@@ -181,13 +181,7 @@ func TestWriteKilledReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	child := testenv.StartChild(t, "TestWriteKilledChild", "ready", crashChildEnv+"="+string(env))
-	exited := make(chan error, 1)
-	go func() { exited <- child.Wait() }()
+	child, exited := startCrashChild(t, r)
 	work := filepath.Join(r.Dest, "._airbyte_raw_users.jsonl.tmp")
 	for written := int64(0); written < int64(len(before))/4; {
 		select {
@@ -213,6 +207,20 @@ func TestWriteKilledReplace(t *testing.T) {
 		t.Fatalf("the destination's table changed from %d to %d bytes: it committed the input of a Write killed mid-stream",
 			len(before), len(after))
 	}
+}
+
+// startCrashChild starts TestWriteKilledChild with the run r, once it is
+// ready; exited gets what its Wait returns.
+func startCrashChild(t *testing.T, r crashRun) (*testenv.Child, <-chan error) {
+	t.Helper()
+	env, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := testenv.StartChild(t, "TestWriteKilledChild", "ready", crashChildEnv+"="+string(env))
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	return child, exited
 }
 
 // eachCrashCache runs at (crashAt or cancelAt) for each of points on a
@@ -248,13 +256,7 @@ func crashAt(t *testing.T, r crashRun, k int) {
 	t.Helper()
 	dir := t.TempDir()
 	r.Dest, r.StateLog = filepath.Join(dir, "out"), filepath.Join(dir, "states.jsonl")
-	env, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	child := testenv.StartChild(t, "TestWriteKilledChild", "ready", crashChildEnv+"="+string(env))
-	exited := make(chan error, 1)
-	go func() { exited <- child.Wait() }()
+	child, exited := startCrashChild(t, r)
 	echoes := &lineCounter{path: r.StateLog}
 	defer echoes.close()
 	for n := 0; n < k; n = echoes.count(t) {
