@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/x/goairbyte/cache/backend"
@@ -202,31 +201,41 @@ func (c *Cache) Datasets(ctx context.Context, streams []string) ([]*Dataset, err
 	raw := backend.Quote(backend.ColumnRawID)
 	idq, _ := c.b.(backend.TableIDQuerier)
 	for part := range slices.Chunk(out, datasetsMax) {
-		var q strings.Builder
-		var args []any
-		for i, d := range part {
-			if i > 0 {
-				q.WriteString(" UNION ALL ")
-			}
-			t := c.qual(d.table)
-			q.WriteString(`SELECT ` + strconv.Itoa(i) + `, (SELECT max(` + raw + `) FROM ` + t + `), ` +
-				`(SELECT count(` + raw + `) FROM ` + t + `), `)
-			if idq != nil {
-				expr, a := idq.TableIDSQL(d.table)
-				q.WriteString(expr)
-				args = append(args, a...)
-				continue
-			}
+		if idq == nil {
 			// Before the statement, as an export takes it before its
 			// bounds: a swap after it is found out with the first page.
-			id, err := c.tableID(ctx, d.table)
-			if err != nil {
-				return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
+			for _, d := range part {
+				id, err := c.tableID(ctx, d.table)
+				if err != nil {
+					return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
+				}
+				d.tableAt = id
 			}
-			d.tableAt = id
-			q.WriteString(`CAST(NULL AS VARCHAR)`)
 		}
-		if err := c.lastRawIDs(ctx, q.String(), args, part); err != nil {
+		var last, id sql.NullString
+		var count int64
+		n, err := c.unionRows(ctx, len(part), func(i int, q *strings.Builder, args *[]any) error {
+			t := c.qual(part[i].table)
+			q.WriteString(`, (SELECT max(` + raw + `) FROM ` + t + `), (SELECT count(` + raw + `) FROM ` + t + `), `)
+			if idq == nil {
+				q.WriteString(`CAST(NULL AS VARCHAR)`)
+				return nil
+			}
+			expr, a := idq.TableIDSQL(part[i].table)
+			q.WriteString(expr)
+			*args = append(*args, a...)
+			return nil
+		}, []any{&last, &count, &id}, func(i int) {
+			d := part[i]
+			d.last, d.lastKnown, d.ids = last.String, true, count
+			if id.Valid {
+				d.tableAt = id.String
+			}
+		})
+		if err == nil && n != len(part) {
+			err = fmt.Errorf("cache: read the greatest raw id of %d tables, asked for %d", n, len(part))
+		}
+		if err != nil {
 			// A table that is not there fails the statement: the
 			// tables one by one name the stream, as Dataset does.
 			for _, d := range part {
@@ -237,37 +246,6 @@ func (c *Cache) Datasets(ctx context.Context, streams []string) ([]*Dataset, err
 		}
 	}
 	return out, nil
-}
-
-// lastRawIDs runs one statement of Datasets and files its rows.
-func (c *Cache) lastRawIDs(ctx context.Context, q string, args []any, part []*Dataset) error {
-	rows, err := c.Query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var i int
-		var last, id sql.NullString
-		var count int64
-		if err := rows.Scan(&i, &last, &count, &id); err != nil {
-			return err
-		}
-		d := part[i]
-		d.last, d.lastKnown, d.ids = last.String, true, count
-		if id.Valid {
-			d.tableAt = id.String
-		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if n != len(part) {
-		return fmt.Errorf("cache: read the greatest raw id of %d tables, asked for %d", n, len(part))
-	}
-	return nil
 }
 
 // readLastRawID reads the dataset's table's greatest raw id alone,

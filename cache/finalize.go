@@ -157,13 +157,13 @@ func (c *Cache) duplicates(ctx context.Context, plans []*streamPlan) (map[*strea
 		}
 	}
 	for part := range slices.Chunk(check, dupChecksMax) {
-		qs := make([]string, len(part))
-		args := make([]any, len(part))
-		for i, p := range part {
-			qs[i] = `SELECT ` + strconv.Itoa(i) + ` FROM (` + c.dupCheckSQL(&p.table, p.older, i+1) + `) x` + strconv.Itoa(i)
-			args[i] = p.dedupeFrom
-		}
-		if err := c.dupRows(ctx, strings.Join(qs, " UNION ALL "), args, part, dups); err != nil {
+		_, err := c.unionRows(ctx, len(part), func(i int, q *strings.Builder, args *[]any) error {
+			// The watermark is bound by number: the i-th argument.
+			q.WriteString(` FROM (` + c.dupCheckSQL(&part[i].table, part[i].older, i+1) + `) x` + strconv.Itoa(i))
+			*args = append(*args, part[i].dedupeFrom)
+			return nil
+		}, nil, func(i int) { dups[part[i]] = true })
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, err
 			}
@@ -177,23 +177,6 @@ func (c *Cache) duplicates(ctx context.Context, plans []*streamPlan) (map[*strea
 		}
 	}
 	return dups, nil
-}
-
-// dupRows runs one statement of duplicates and marks the streams it gives.
-func (c *Cache) dupRows(ctx context.Context, q string, args []any, part []*streamPlan, dups map[*streamPlan]bool) error {
-	rows, err := c.b.DB().QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var i int
-		if err := rows.Scan(&i); err != nil {
-			return err
-		}
-		dups[part[i]] = true
-	}
-	return rows.Err()
 }
 
 // hasDuplicates reports whether one merge stream holds a key twice in its

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -156,48 +155,27 @@ func (c *Cache) readTables(ctx context.Context, plans []*streamPlan, existing ma
 	facts := make(map[*streamPlan]tableFacts, len(read))
 	raw := backend.Quote(backend.ColumnRawID)
 	for part := range slices.Chunk(read, readTablesMax) {
-		var q strings.Builder
-		var args []any
-		for i, p := range part {
-			if i > 0 {
-				q.WriteString(" UNION ALL ")
-			}
-			t := c.qual(p.table.Name)
-			q.WriteString(`SELECT ` + strconv.Itoa(i) + `, (SELECT max(` + raw + `) FROM ` + t + `), `)
-			from := watermarks[p.table.Name]
+		var f tableFacts
+		_, err := c.unionRows(ctx, len(part), func(i int, q *strings.Builder, args *[]any) error {
+			t := c.qual(part[i].table.Name)
+			q.WriteString(`, (SELECT max(` + raw + `) FROM ` + t + `), `)
+			from := watermarks[part[i].table.Name]
 			switch {
-			case p.strategy != StrategyMerge:
+			case part[i].strategy != StrategyMerge:
 				q.WriteString(`FALSE, FALSE`)
 			case from == "":
 				q.WriteString(`EXISTS (SELECT 1 FROM ` + t + `), FALSE`)
 			default:
 				q.WriteString(`EXISTS (SELECT 1 FROM ` + t + `), EXISTS (SELECT 1 FROM ` + t + ` WHERE ` + raw + ` < CAST(? AS VARCHAR))`)
-				args = append(args, from)
+				*args = append(*args, from)
 			}
-		}
-		if err := c.readTableRows(ctx, q.String(), args, part, facts); err != nil {
+			return nil
+		}, []any{&f.top, &f.rows, &f.older}, func(i int) { facts[part[i]] = f })
+		if err != nil {
 			return nil, err
 		}
 	}
 	return facts, nil
-}
-
-// readTableRows runs one statement of readTables and files its rows.
-func (c *Cache) readTableRows(ctx context.Context, q string, args []any, part []*streamPlan, facts map[*streamPlan]tableFacts) error {
-	rows, err := c.Query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var i int
-		var f tableFacts
-		if err := rows.Scan(&i, &f.top, &f.rows, &f.older); err != nil {
-			return err
-		}
-		facts[part[i]] = f
-	}
-	return rows.Err()
 }
 
 // checkWidths refuses a load that would give a table more columns than
