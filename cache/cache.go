@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 )
 

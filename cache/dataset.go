@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // Dataset is one stream's table in a cache, optionally filtered. Datasets

@@ -3,8 +3,9 @@
 // datasets, the export) written once for every database. It is shaped like
 // database/sql: this package is what programs use, and a backend (package
 // cache/duckdb, which needs cgo, or cache/postgres, pure Go) registers
-// itself for URL schemes when it is imported. What a backend implements is
-// package cache/backend.
+// itself for URL schemes when it is imported. What a backend implements
+// (the backend SPI, as database/sql/driver is database/sql's) is internal
+// for now: the backends are the two of this module.
 //
 // # Opening
 //

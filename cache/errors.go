@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // The sentinels of the cache's errors, for errors.Is: each error type

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 )
 

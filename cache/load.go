@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"slices"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 )
 

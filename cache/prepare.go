@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/humanize"
 )
 

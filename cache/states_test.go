@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"

@@ -80,7 +80,7 @@ import (
 	"sync"
 
 	"github.com/oklog/ulid/v2"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
 

@@ -12,7 +12,7 @@ import (
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // rowReader reads query results through DuckDB's C API, on connections of

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // mixedRows is how many rows the tests' table has: several chunks of 2048

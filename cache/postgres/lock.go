@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/owner"
 )
 

@@ -62,7 +62,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/valyala/fastjson"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
