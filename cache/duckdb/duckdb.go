@@ -73,13 +73,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/oklog/ulid/v2"
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
@@ -260,26 +258,6 @@ func (b *database) TableColumns(ctx context.Context, table string) (names, dataT
 	}
 	return names, dataTypes, rows.Err()
 }
-
-var validName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-
-// ValidateName checks the name of a named local cache (see [PathFor]):
-// letters, digits and underscores only. An empty name is valid (callers
-// then use [NewName]).
-func ValidateName(name string) error {
-	if name != "" && !validName.MatchString(name) {
-		return fmt.Errorf("duckdb: cache name %q is not valid: use only letters, digits and underscores", name)
-	}
-	return nil
-}
-
-// NewName returns a fresh cache name (a lower-case ULID) for callers that
-// were given none.
-func NewName() string { return "cache_" + strings.ToLower(ulid.Make().String()) }
-
-// PathFor is the database file of a named cache in dir: dir/name/name.duckdb,
-// the layout of the default cache (PathFor(".cache", "default_cache")).
-func PathFor(dir, name string) string { return filepath.Join(dir, name, name+".duckdb") }
 
 // connector opens one DuckDB database file.
 type connector struct {

@@ -137,21 +137,6 @@ func TestOpenWithoutTempDir(t *testing.T) {
 	}
 }
 
-func TestNames(t *testing.T) {
-	if err := duckdb.ValidateName("my cache"); err == nil {
-		t.Fatal("a name with a space was accepted")
-	}
-	if err := duckdb.ValidateName("ok_name_1"); err != nil {
-		t.Fatal(err)
-	}
-	if n := duckdb.NewName(); duckdb.ValidateName(n) != nil {
-		t.Fatalf("generated name %q is not valid", n)
-	}
-	if got, want := duckdb.PathFor(".cache", "default_cache"), filepath.Join(".cache", "default_cache", "default_cache.duckdb"); got != want {
-		t.Fatalf("PathFor = %s, want %s", got, want)
-	}
-}
-
 // TestOptions: the typed options reach DuckDB, and one that does not fit
 // fails cache.New.
 func TestOptions(t *testing.T) {
