@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -322,7 +323,7 @@ func (c *Cache) inDDL(ctx context.Context, ddl func() error) error {
 	pause := ddlRetryFirst
 	for {
 		err := ddl()
-		if !errors.Is(err, backend.ErrInUse) {
+		if !errors.Is(err, cacheerr.ErrInUse) {
 			return err
 		}
 		t := time.NewTimer(pause)
@@ -355,20 +356,20 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 }
 
 // lockSource takes the lock of a source's loads into this cache, or
-// returns an *InUseError at once when another load holds it.
+// returns a *cacheerr.InUseError at once when another load holds it.
 func (c *Cache) lockSource(ctx context.Context, source string) (unlock func(), err error) {
 	key := "load " + source
 	if l, ok := c.b.(backend.Locker); ok {
 		unlock, err := l.Lock(ctx, key)
-		if errors.Is(err, backend.ErrInUse) {
-			return nil, &InUseError{Source: source, Err: err}
+		if errors.Is(err, cacheerr.ErrInUse) {
+			return nil, &cacheerr.InUseError{Source: source, Err: err}
 		}
 		return unlock, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.loading[key] {
-		return nil, &InUseError{Source: source, Err: fmt.Errorf("%w: by this process", backend.ErrInUse)}
+		return nil, &cacheerr.InUseError{Source: source, Err: fmt.Errorf("%w: by this process", cacheerr.ErrInUse)}
 	}
 	c.loading[key] = true
 	return func() {
@@ -492,7 +493,7 @@ func (c *Cache) tableName(stream string) (string, error) {
 		n = c.prefix + "_" + n
 	}
 	if n == stateTable || n == streamsTable || n == formatTable || strings.HasPrefix(n, stagingPrefix) {
-		return "", &NameError{Name: stream, Reason: "it is the name of one of the cache's internal tables"}
+		return "", &cacheerr.NameError{Name: stream, Reason: "it is the name of one of the cache's internal tables"}
 	}
 	return fitName(n, c.b.MaxIdentifierLength()), nil
 }

@@ -51,11 +51,12 @@
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
 // are committed in groups the same way. What still does not fit is a
-// *cache.OutOfMemoryError that names the options raising the limit.
+// error matching cache.ErrOutOfMemory that names the options raising the
+// limit.
 //
 // A DuckDB file has one writer process: a second process opening a file in
-// use gets a *cache.InUseError. A full disk under the file or the spool files
-// is a *cache.DiskFullError.
+// use gets an error matching cache.ErrInUse. A full disk under the file or
+// the spool files is an error matching cache.ErrDiskFull.
 package duckdb
 
 import (
@@ -79,6 +80,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
 
@@ -225,12 +227,12 @@ const outOfMemoryRemedy = `raise the limit: duckdb.WithMemoryLimit("1GB"), memor
 func (b *database) Classify(err error) error {
 	var de *duckdbdriver.Error
 	switch {
-	case err == nil || errors.Is(err, backend.ErrOutOfMemory) || errors.Is(err, backend.ErrDiskFull):
+	case err == nil || errors.Is(err, cacheerr.ErrOutOfMemory) || errors.Is(err, cacheerr.ErrDiskFull):
 		return err
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
-		return &backend.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
+		return &cacheerr.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
 	case backend.IsNoSpace(err):
-		return &backend.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
+		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
 	}
 	return err
 }
@@ -396,7 +398,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	})
 	if err != nil {
 		if isLockConflict(err) {
-			return nil, &backend.InUseError{Path: path, Err: err}
+			return nil, &cacheerr.InUseError{Path: path, Err: err}
 		}
 		return nil, fmt.Errorf("duckdb: opening %s: %w", path, err)
 	}
@@ -731,7 +733,7 @@ func (b *database) Lock(_ context.Context, key string) (unlock func(), err error
 	locks.Lock()
 	defer locks.Unlock()
 	if locks.held[name] {
-		return nil, fmt.Errorf("%w: by this process", backend.ErrInUse)
+		return nil, fmt.Errorf("%w: by this process", cacheerr.ErrInUse)
 	}
 	locks.held[name] = true
 	return func() {
@@ -1074,7 +1076,7 @@ func (bt *batch) flush() error {
 	_, err := bt.f.Write(bt.buf)
 	bt.buf = bt.buf[:0]
 	if backend.IsNoSpace(err) {
-		return &backend.DiskFullError{Where: "the load's spool files in " + bt.b.spool, Err: err}
+		return &cacheerr.DiskFullError{Where: "the load's spool files in " + bt.b.spool, Err: err}
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -100,7 +101,7 @@ func TestInUseChild(t *testing.T) {
 		t.Skip("run by TestInUse")
 	}
 	_, err := openPath(context.Background(), path)
-	var iu *cache.InUseError
+	var iu *cacheerr.InUseError
 	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) {
 		t.Fatalf("want an InUseError, got %v", err)
 	}
@@ -338,7 +339,7 @@ func TestOutOfMemory(t *testing.T) {
 	_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyAppend,
 		Catalog:  cachetest.Catalog(cachetest.Stream("t", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)),
 		Messages: cachetest.Messages(cachetest.Rec("t", `{"id":1}`))})
-	var oe *cache.OutOfMemoryError
+	var oe *cacheerr.OutOfMemoryError
 	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrOutOfMemory) || oe.Limit != "8MB" {
 		t.Fatalf("got %v, want an *OutOfMemoryError", err)
 	}
@@ -361,7 +362,7 @@ func TestDiskFull(t *testing.T) {
 		}
 		defer c.Close()
 		err = cachetest.FillDisk(context.Background(), c)
-		var df *cache.DiskFullError
+		var df *cacheerr.DiskFullError
 		if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) || !strings.Contains(df.Where, where) {
 			t.Fatalf("got %v, want a *DiskFullError for %s", err, where)
 		}

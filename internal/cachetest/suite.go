@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -287,7 +288,7 @@ func testReplaceIncrementalRefused(t *testing.T, open Opener) {
 	ctx := context.Background()
 	c := open(t)
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyReplace, Messages: Messages(u(1, "a", "2024-01-01T00:00:00Z"))})
-	var se *cache.StrategyError
+	var se *cacheerr.StrategyError
 	if !errors.As(err, &se) {
 		t.Fatalf("want a StrategyError, got %v", err)
 	}
@@ -508,7 +509,7 @@ func testAuto(t *testing.T, open Opener) {
 	}
 	Equal(t, "counts", Strings(t, c, `SELECT (SELECT CAST(count(*) AS VARCHAR) FROM keyed), (SELECT CAST(count(*) AS VARCHAR) FROM cursored), (SELECT CAST(count(*) AS VARCHAR) FROM plain)`), []string{"1|2|2"})
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: Catalog(Stream("plain", `{"id":{"type":"integer"}}`, full, nil)), Strategy: cache.StrategyMerge, Messages: Messages()})
-	var se *cache.StrategyError
+	var se *cacheerr.StrategyError
 	if !errors.As(err, &se) {
 		t.Fatalf("merge without a key: want a StrategyError, got %v", err)
 	}
@@ -921,7 +922,7 @@ func testHostileNames(t *testing.T, open Opener) {
 			t.Fatalf("stream %q rows %v", n, got)
 		}
 	}
-	var ce *cache.CollisionError
+	var ce *cacheerr.CollisionError
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("A b", `{}`, full, nil), Stream("a_b", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ce) {
 		t.Fatalf("stream collision: %v", err)
@@ -936,7 +937,7 @@ func testHostileNames(t *testing.T, open Opener) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("field collision: %v", err)
 	}
-	var ne *cache.NameError
+	var ne *cacheerr.NameError
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
@@ -995,7 +996,7 @@ func testTablesOfAnotherSource(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	err := load("source-b", false, u(1, "b", "2024-01-01T00:00:00Z"))
-	var oe *cache.TableOwnerError
+	var oe *cacheerr.TableOwnerError
 	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrTableOwned) || oe.Owner != "source-a" || oe.Source != "source-b" || oe.Table != "users" ||
 		!strings.Contains(err.Error(), "prefix") {
 		t.Fatalf("got %v, want a *TableOwnerError", err)
@@ -1030,7 +1031,7 @@ func testOneLoadOfASourceAtATime(t *testing.T, open Opener) {
 	}()
 	<-started
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Messages: Messages(u(2, "b", "2024-01-01T00:00:00Z"))})
-	var iu *cache.InUseError
+	var iu *cacheerr.InUseError
 	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) || iu.Source != "src" {
 		t.Errorf("a second load of the source: got %v, want an *InUseError", err)
 	}
