@@ -44,9 +44,6 @@ func (d *Dataset) LastRawID() (id string, known bool) { return d.last, d.lastKno
 // Stream is the stream's name.
 func (d *Dataset) Stream() string { return d.stream }
 
-// TableName is the unqualified SQL table name.
-func (d *Dataset) TableName() string { return d.table }
-
 // QualifiedTableName is the quoted, schema-qualified table name, ready to
 // paste into SQL.
 func (d *Dataset) QualifiedTableName() string { return d.c.qual(d.table) }

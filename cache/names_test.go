@@ -21,7 +21,7 @@ func TestTablePrefix(t *testing.T) {
 		c := openURL(t, "duckdb:"+filepath.Join(t.TempDir(), "p.duckdb"), cache.WithTablePrefix(prefix))
 		loadOne(t, c, "1")
 		ds, err := c.Dataset(context.Background(), "users")
-		if err != nil || ds.TableName() != want {
+		if err != nil || ds.QualifiedTableName() != `"main"."`+want+`"` {
 			t.Errorf("prefix %q: table %v (%v), want %s", prefix, ds, err, want)
 		}
 	}

@@ -95,7 +95,7 @@ func TestSchemaAndPrefix(t *testing.T) {
 	cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)), cache.StrategyAppend, cachetest.Rec("users", `{"id":1}`))
 	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT CAST(id AS VARCHAR) FROM "Air Byte".pre_users`), []string{"1"})
 	ds, err := c.Dataset(ctx, "users")
-	if err != nil || ds.TableName() != "pre_users" {
+	if err != nil || ds.QualifiedTableName() != `"Air Byte"."pre_users"` {
 		t.Fatalf("dataset %v, %v", ds, err)
 	}
 }
