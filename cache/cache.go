@@ -658,30 +658,16 @@ func (c *Cache) States(ctx context.Context, source, destination string, streams 
 	return out, rows.Err()
 }
 
-// PutState stores a state message under key, replacing what was there
-// and, as a load does, the states of the other kind for the same source
-// and destination: a STREAM state replaces a GLOBAL or LEGACY one (key
-// with no Stream), and that one replaces every STREAM state. A destination
-// keeps the states it confirmed this way, and its source may switch kinds.
-func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) error {
-	tx, err := c.b.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	if err := c.putState(ctx, tx, key, st); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
-}
-
-// PutStates stores several states in one transaction, each as PutState
-// stores it: a destination's Write commits the states its destination
-// echoed in groups. Each replaces the states of the other kind, so a
-// whole-source state and STREAM states of one source and destination are
-// refused together, with nothing stored: which one should survive depends
-// on the order they came in, which a map does not keep. Store them in
-// separate calls, in that order.
+// PutStates stores several states in one transaction, each under its key,
+// replacing what was there and, as a load does, the states of the other
+// kind for the same source and destination: a STREAM state replaces a
+// GLOBAL or LEGACY one (key with no Stream), and that one replaces every
+// STREAM state. A destination's Write keeps the states its destination
+// echoed this way, in groups, and its source may switch kinds. As each
+// replaces the states of the other kind, a whole-source state and STREAM
+// states of one source and destination are refused together, with nothing
+// stored: which one should survive depends on the order they came in,
+// which a map does not keep. Store them in separate calls, in that order.
 func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.State) error {
 	whole := map[StateKey]bool{} // source and destination: holds a whole-source state
 	for k := range states {
@@ -702,7 +688,7 @@ func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.Sta
 	return tx.Commit(ctx)
 }
 
-// putState stores a state, a load's or PutState's, and removes the
+// putState stores a state, a load's or PutStates', and removes the
 // source's states of the other kind: STREAM states go with a
 // GLOBAL or LEGACY one, and that one with a STREAM state. A source
 // switches kinds for real — a connector upgraded off LEGACY state, a

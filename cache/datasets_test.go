@@ -97,7 +97,7 @@ func TestDatasetsAndStates(t *testing.T) {
 			{Source: "src", Destination: "d2", Stream: "s03"}: `{"a":3}`,
 			{Source: "src", Stream: "s04"}:                    `{"a":4}`,
 		} {
-			if err := c.PutState(ctx, k, streamState(k.Stream, v)); err != nil {
+			if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{k: streamState(k.Stream, v)}); err != nil {
 				t.Fatal(err)
 			}
 		}

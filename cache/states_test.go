@@ -51,7 +51,7 @@ func TestPutStates(t *testing.T) {
 		key := func(stream string) cache.StateKey {
 			return cache.StateKey{Source: "source-x", Destination: "destination-y", Stream: stream}
 		}
-		if err := c.PutState(ctx, key("a"), streamState("a", `{"n":0}`)); err != nil {
+		if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{key("a"): streamState("a", `{"n":0}`)}); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{

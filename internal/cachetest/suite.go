@@ -546,7 +546,7 @@ func testState(t *testing.T, open Opener) {
 	}
 	// Destination state is kept apart from the cache's.
 	key := cache.StateKey{Source: "src", Destination: "dest", Stream: "users"}
-	if err := c.PutState(ctx, key, StreamState("users", `{"confirmed":"x"}`).State); err != nil {
+	if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{key: StreamState("users", `{"confirmed":"x"}`).State}); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := c.State(ctx, key)
@@ -600,14 +600,14 @@ func testStateKindChanges(t *testing.T, open Opener) {
 	MustLoad(t, c, cat, cache.StrategyAuto, u(4, "d", "2024-01-04T00:00:00Z"), StreamState("users", `{"c":4}`))
 	want("global, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
 
-	// PutState, with which a destination keeps the states it confirmed,
+	// PutStates, with which a destination keeps the states it confirmed,
 	// replaces the other kind the same way.
 	key := func(stream string) cache.StateKey {
 		return cache.StateKey{Source: "src", Destination: "dst", Stream: stream}
 	}
 	put := func(stream string, st *protocol.State) {
 		t.Helper()
-		if err := c.PutState(ctx, key(stream), st); err != nil {
+		if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{key(stream): st}); err != nil {
 			t.Fatal(err)
 		}
 	}
