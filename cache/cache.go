@@ -13,6 +13,7 @@ import (
 
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -622,12 +623,12 @@ func decodeState(key StateKey, raw string) (*protocol.State, error) {
 	return st, nil
 }
 
-// States returns the states stored for a source and a destination (""
+// states returns the states stored for a source and a destination (""
 // for the source's own) under the named streams ("" for a GLOBAL or
 // LEGACY state), all when none are named, by stream name: what State
 // returns for each of their keys, in one query rather than one per
 // stream.
-func (c *Cache) States(ctx context.Context, source, destination string, streams []string) (map[string]*protocol.State, error) {
+func (c *Cache) states(ctx context.Context, source, destination string, streams []string) (map[string]*protocol.State, error) {
 	var want map[string]bool
 	if len(streams) > 0 {
 		want = make(map[string]bool, len(streams))
@@ -658,7 +659,7 @@ func (c *Cache) States(ctx context.Context, source, destination string, streams 
 	return out, rows.Err()
 }
 
-// PutStates stores several states in one transaction, each under its key,
+// commitStates stores several states in one transaction, each under its key,
 // replacing what was there and, as a load does, the states of the other
 // kind for the same source and destination: a STREAM state replaces a
 // GLOBAL or LEGACY one (key with no Stream), and that one replaces every
@@ -668,12 +669,12 @@ func (c *Cache) States(ctx context.Context, source, destination string, streams 
 // states of one source and destination are refused together, with nothing
 // stored: which one should survive depends on the order they came in,
 // which a map does not keep. Store them in separate calls, in that order.
-func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.State) error {
+func (c *Cache) commitStates(ctx context.Context, states map[StateKey]*protocol.State) error {
 	whole := map[StateKey]bool{} // source and destination: holds a whole-source state
 	for k := range states {
 		sd := StateKey{Source: k.Source, Destination: k.Destination}
 		if seen, ok := whole[sd]; ok && seen != (k.Stream == "") {
-			return fmt.Errorf("cache: PutStates got a whole-source state and STREAM states of source %q (destination %q) together; store the kinds in separate calls, in the order they came", k.Source, k.Destination)
+			return fmt.Errorf("cache: a whole-source state and STREAM states of source %q (destination %q) came in one call; store the kinds in separate calls, in the order they came", k.Source, k.Destination)
 		}
 		whole[sd] = k.Stream == ""
 	}
@@ -688,7 +689,7 @@ func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.Sta
 	return tx.Commit(ctx)
 }
 
-// putState stores a state, a load's or PutStates', and removes the
+// putState stores a state, a load's or commitStates', and removes the
 // source's states of the other kind: STREAM states go with a
 // GLOBAL or LEGACY one, and that one with a STREAM state. A source
 // switches kinds for real — a connector upgraded off LEGACY state, a
@@ -771,4 +772,15 @@ func (c *Cache) SourceState(ctx context.Context, source string, streams []string
 		return json.Marshal(msgs)
 	}
 	return nil, nil
+}
+
+// init gives package destination, through internal/cachelink, what a
+// Write from a cache needs and users do not.
+func init() {
+	cachelink.Set(cachelink.Ops[*Cache, *Dataset, StateKey]{
+		Datasets:  (*Cache).datasets,
+		LastRawID: (*Dataset).lastRawID,
+		States:    (*Cache).states,
+		PutStates: (*Cache).commitStates,
+	})
 }

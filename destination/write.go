@@ -456,7 +456,9 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	}
 	var sc *stateCommitter
 	if out.State != nil {
-		sc = newStateCommitter(ctx, out.State.c.PutStates)
+		sc = newStateCommitter(ctx, func(ctx context.Context, states map[cache.StateKey]*protocol.State) error {
+			return cacheOps.PutStates(out.State.c, ctx, states)
+		})
 	}
 	dctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -13,8 +13,12 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/protocol"
 )
+
+// cacheOps are the operations package cache gives package destination.
+var cacheOps = cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]()
 
 // Opener returns a fresh, empty cache for one test.
 type Opener func(t *testing.T) *cache.Cache
@@ -546,7 +550,7 @@ func testState(t *testing.T, open Opener) {
 	}
 	// Destination state is kept apart from the cache's.
 	key := cache.StateKey{Source: "src", Destination: "dest", Stream: "users"}
-	if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{key: StreamState("users", `{"confirmed":"x"}`).State}); err != nil {
+	if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{key: StreamState("users", `{"confirmed":"x"}`).State}); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := c.State(ctx, key)
@@ -607,7 +611,7 @@ func testStateKindChanges(t *testing.T, open Opener) {
 	}
 	put := func(stream string, st *protocol.State) {
 		t.Helper()
-		if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{key(stream): st}); err != nil {
+		if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{key(stream): st}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1171,7 +1175,7 @@ func testManyStatesAtOnce(t *testing.T, open Opener) {
 	key := func(dest, stream string) cache.StateKey {
 		return cache.StateKey{Source: "src", Destination: dest, Stream: stream}
 	}
-	if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{
+	if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{
 		key("dst", ""):      LegacyState(`{"old":1}`).State,
 		key("other", "s00"): StreamState("s00", `{"kept":1}`).State,
 	}); err != nil {
@@ -1182,7 +1186,7 @@ func testManyStatesAtOnce(t *testing.T, open Opener) {
 		name := fmt.Sprintf("s%02d", i)
 		states[key("dst", name)] = StreamState(name, fmt.Sprintf(`{"c":%d}`, i)).State
 	}
-	if err := c.PutStates(ctx, states); err != nil {
+	if err := cacheOps.PutStates(c, ctx, states); err != nil {
 		t.Fatal(err)
 	}
 	Equal(t, "states per destination", Strings(t, c, `SELECT destination_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY destination_name ORDER BY destination_name`),

@@ -207,7 +207,7 @@ type TableIdentifier interface {
 // TableIDQuerier is implemented by a TableIdentifier whose TableID asks
 // the database: the same identifier as an SQL expression, so that package
 // cache reads many tables' identifiers in one statement with its other
-// reads of them (cache's Cache.Datasets) rather than one statement each.
+// reads of them (cache's Cache.datasets) rather than one statement each.
 type TableIDQuerier interface {
 	// TableIDSQL returns an SQL expression of text whose value is what
 	// TableID(table) returns, with "?" placeholders for args.
