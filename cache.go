@@ -8,6 +8,7 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/cachename"
 	"github.com/x/goairbyte/source"
 )
 
@@ -33,11 +34,11 @@ func DefaultCache(ctx context.Context) (*Cache, error) {
 // digits and underscores; an empty name gets a fresh unique one (a ULID).
 // An empty dir means ./.cache. The caller closes the cache.
 func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*Cache, error) {
-	if err := duckdb.ValidateName(name); err != nil {
+	if err := cachename.Validate(name); err != nil {
 		return nil, err
 	}
 	if name == "" {
-		name = duckdb.NewName()
+		name = cachename.New()
 	}
 	if dir == "" {
 		dir = connector.DefaultCacheDir
@@ -45,7 +46,7 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, name), opts...))
+	return cache.New(ctx, duckdb.NewConnector(cachename.Path(dir, name), opts...))
 }
 
 // NewPostgresCache opens a PostgreSQL cache from a DSN

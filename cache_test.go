@@ -9,6 +9,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -59,15 +60,15 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: cachetest.Catalog(stream), Messages: cachetest.Messages(records...)})
 		return err
 	}
-	var ce *goairbyte.CollisionError
+	var ce *cacheerr.CollisionError
 	if err := load("s", cachetest.Stream("users", `{"_airbyte_meta":{}}`, protocol.SyncFullRefresh, nil)); !errors.Is(err, goairbyte.ErrNameCollision) || !errors.As(err, &ce) {
 		t.Errorf("reserved field: %v", err)
 	}
-	var ne *goairbyte.NameError
+	var ne *cacheerr.NameError
 	if err := load("s", cachetest.Stream("日本", `{}`, protocol.SyncFullRefresh, nil)); !errors.Is(err, goairbyte.ErrInvalidName) || !errors.As(err, &ne) {
 		t.Errorf("name: %v", err)
 	}
-	var se *goairbyte.StrategyError
+	var se *cacheerr.StrategyError
 	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyMerge, Messages: cachetest.Messages(),
 		Catalog: cachetest.Catalog(cachetest.Stream("users", `{}`, protocol.SyncFullRefresh, nil))}); !errors.Is(err, goairbyte.ErrStrategy) || !errors.As(err, &se) {
 		t.Errorf("strategy: %v", err)
@@ -77,7 +78,7 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 	if err := load("a", users, cachetest.Rec("users", `{"id":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	var oe *goairbyte.TableOwnerError
+	var oe *cacheerr.TableOwnerError
 	if err := load("b", users); !errors.Is(err, goairbyte.ErrTableOwned) || !errors.As(err, &oe) {
 		t.Errorf("owner: %v", err)
 	}

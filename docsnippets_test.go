@@ -283,7 +283,6 @@ var snippetImports = map[string]string{
 	"json": "encoding/json", "iter": "iter", "http": "net/http", "slog": "log/slog",
 	"goairbyte":   "github.com/x/goairbyte",
 	"airbyteapi":  "github.com/x/goairbyte/airbyteapi",
-	"backend":     "github.com/x/goairbyte/cache/backend",
 	"cache":       "github.com/x/goairbyte/cache",
 	"cloud":       "github.com/x/goairbyte/cloud",
 	"connections": "github.com/x/goairbyte/connections",

@@ -42,26 +42,23 @@ var (
 	// ErrSecretNotFound: no secret source had the secret
 	// (*SecretNotFoundError).
 	ErrSecretNotFound = secrets.ErrSecretNotFound
-	// ErrStrategy: a write strategy that cannot apply to a stream
-	// (*StrategyError).
+	// ErrStrategy: a write strategy that cannot apply to a stream.
 	ErrStrategy = cache.ErrStrategy
 	// ErrNameCollision: two stream or field names that become one table or
-	// column, or a field named like the cache's own columns
-	// (*CollisionError).
+	// column, or a field named like the cache's own columns.
 	ErrNameCollision = cache.ErrNameCollision
 	// ErrInvalidName: a stream or field name that cannot become a SQL
-	// identifier (*NameError).
+	// identifier.
 	ErrInvalidName = cache.ErrInvalidName
 	// ErrInUse: a cache file another process has open, or a source another
-	// load is loading into the cache (*InUseError).
+	// load is loading into the cache.
 	ErrInUse = cache.ErrInUse
 	// ErrOutOfMemory: a DuckDB cache ran out of its memory limit, or a
-	// PostgreSQL server could not allocate memory (*OutOfMemoryError).
+	// PostgreSQL server could not allocate memory.
 	ErrOutOfMemory = cache.ErrOutOfMemory
-	// ErrDiskFull: a disk the cache writes to is full (*DiskFullError).
+	// ErrDiskFull: a disk the cache writes to is full.
 	ErrDiskFull = cache.ErrDiskFull
-	// ErrTableOwned: a load into a table another source loaded
-	// (*TableOwnerError).
+	// ErrTableOwned: a load into a table another source loaded.
 	ErrTableOwned = cache.ErrTableOwned
 )
 
@@ -85,23 +82,4 @@ type (
 	StreamNotFoundError = protocol.StreamNotFoundError
 	// IncompleteStreamError is a read that ended before a stream completed.
 	IncompleteStreamError = source.IncompleteStreamError
-	// StrategyError is a write strategy that cannot apply to a stream, and
-	// why.
-	StrategyError = cache.StrategyError
-	// CollisionError names two names that collide, and their identifier.
-	CollisionError = cache.CollisionError
-	// NameError is a name that cannot become a SQL identifier, and why.
-	NameError = cache.NameError
-	// InUseError is a cache file another process has open, or a load
-	// refused because another load of the same source into the cache is
-	// running.
-	InUseError = cache.InUseError
-	// OutOfMemoryError is a cache whose database ran out of memory, with
-	// what to do.
-	OutOfMemoryError = cache.OutOfMemoryError
-	// DiskFullError is a write to a full disk, and which.
-	DiskFullError = cache.DiskFullError
-	// TableOwnerError is a load into a table that holds another source's
-	// records.
-	TableOwnerError = cache.TableOwnerError
 )

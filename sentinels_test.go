@@ -14,6 +14,7 @@ import (
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -151,12 +152,12 @@ func TestSentinelsThroughTheFacade(t *testing.T) {
 		defer c.Close()
 		_, err = get(t, "source-faker", connector.WithConfig(map[string]any{"count": 100, "seed": 1})).
 			Read(ctx, source.UseCache(c), source.NoProgress())
-		var oe *goairbyte.OutOfMemoryError
+		var oe *cacheerr.OutOfMemoryError
 		is(t, "Read", err, goairbyte.ErrOutOfMemory, &oe)
 	})
 }
 
-// A full disk under the cache file is a *goairbyte.DiskFullError. Not
+// A full disk under the cache file is a *cacheerr.DiskFullError. Not
 // parallel: it mounts a small tmpfs (root only; skipped otherwise).
 func TestDiskFullThroughTheFacade(t *testing.T) {
 	tiny := cachetest.SmallDisk(t)
@@ -172,7 +173,7 @@ func TestDiskFullThroughTheFacade(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress())
-	var de *goairbyte.DiskFullError
+	var de *cacheerr.DiskFullError
 	is(t, "Read", err, goairbyte.ErrDiskFull, &de)
 }
 
@@ -241,7 +242,7 @@ func (b blockingSource) Read(ctx context.Context, _ json.RawMessage, _ *protocol
 }
 
 // A second Read of a source into a cache that a Read of the same source
-// is loading is refused at once with a *goairbyte.InUseError.
+// is loading is refused at once with a *cacheerr.InUseError.
 func TestConcurrentReadInUseThroughTheFacade(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -263,7 +264,7 @@ func TestConcurrentReadInUseThroughTheFacade(t *testing.T) {
 	}()
 	<-b.started
 	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress())
-	var ie *goairbyte.InUseError
+	var ie *cacheerr.InUseError
 	is(t, "the second Read", err, goairbyte.ErrInUse, &ie)
 	close(b.release)
 	if err := <-first; err != nil {
@@ -272,14 +273,14 @@ func TestConcurrentReadInUseThroughTheFacade(t *testing.T) {
 }
 
 // A DuckDB cache file that another process has open is a
-// *goairbyte.InUseError in this one.
+// *cacheerr.InUseError in this one.
 func TestCacheInUseThroughTheFacade(t *testing.T) {
 	if dir := os.Getenv("GOAIRBYTE_INUSE_DIR"); dir != "" {
 		c, err := goairbyte.NewLocalCache(context.Background(), "inuse", dir)
 		if err == nil {
 			c.Close()
 		}
-		var ie *goairbyte.InUseError
+		var ie *cacheerr.InUseError
 		is(t, "NewLocalCache in the second process", err, goairbyte.ErrInUse, &ie)
 		return
 	}

@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -322,7 +324,7 @@ func (c *Cache) inDDL(ctx context.Context, ddl func() error) error {
 	pause := ddlRetryFirst
 	for {
 		err := ddl()
-		if !errors.Is(err, backend.ErrInUse) {
+		if !errors.Is(err, cacheerr.ErrInUse) {
 			return err
 		}
 		t := time.NewTimer(pause)
@@ -355,20 +357,20 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 }
 
 // lockSource takes the lock of a source's loads into this cache, or
-// returns an *InUseError at once when another load holds it.
+// returns a *cacheerr.InUseError at once when another load holds it.
 func (c *Cache) lockSource(ctx context.Context, source string) (unlock func(), err error) {
 	key := "load " + source
 	if l, ok := c.b.(backend.Locker); ok {
 		unlock, err := l.Lock(ctx, key)
-		if errors.Is(err, backend.ErrInUse) {
-			return nil, &InUseError{Source: source, Err: err}
+		if errors.Is(err, cacheerr.ErrInUse) {
+			return nil, &cacheerr.InUseError{Source: source, Err: err}
 		}
 		return unlock, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.loading[key] {
-		return nil, &InUseError{Source: source, Err: fmt.Errorf("%w: by this process", backend.ErrInUse)}
+		return nil, &cacheerr.InUseError{Source: source, Err: fmt.Errorf("%w: by this process", cacheerr.ErrInUse)}
 	}
 	c.loading[key] = true
 	return func() {
@@ -492,7 +494,7 @@ func (c *Cache) tableName(stream string) (string, error) {
 		n = c.prefix + "_" + n
 	}
 	if n == stateTable || n == streamsTable || n == formatTable || strings.HasPrefix(n, stagingPrefix) {
-		return "", &NameError{Name: stream, Reason: "it is the name of one of the cache's internal tables"}
+		return "", &cacheerr.NameError{Name: stream, Reason: "it is the name of one of the cache's internal tables"}
 	}
 	return fitName(n, c.b.MaxIdentifierLength()), nil
 }
@@ -621,12 +623,12 @@ func decodeState(key StateKey, raw string) (*protocol.State, error) {
 	return st, nil
 }
 
-// States returns the states stored for a source and a destination (""
+// states returns the states stored for a source and a destination (""
 // for the source's own) under the named streams ("" for a GLOBAL or
 // LEGACY state), all when none are named, by stream name: what State
 // returns for each of their keys, in one query rather than one per
 // stream.
-func (c *Cache) States(ctx context.Context, source, destination string, streams []string) (map[string]*protocol.State, error) {
+func (c *Cache) states(ctx context.Context, source, destination string, streams []string) (map[string]*protocol.State, error) {
 	var want map[string]bool
 	if len(streams) > 0 {
 		want = make(map[string]bool, len(streams))
@@ -657,36 +659,22 @@ func (c *Cache) States(ctx context.Context, source, destination string, streams 
 	return out, rows.Err()
 }
 
-// PutState stores a state message under key, replacing what was there
-// and, as a load does, the states of the other kind for the same source
-// and destination: a STREAM state replaces a GLOBAL or LEGACY one (key
-// with no Stream), and that one replaces every STREAM state. A destination
-// keeps the states it confirmed this way, and its source may switch kinds.
-func (c *Cache) PutState(ctx context.Context, key StateKey, st *protocol.State) error {
-	tx, err := c.b.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	if err := c.putState(ctx, tx, key, st); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
-}
-
-// PutStates stores several states in one transaction, each as PutState
-// stores it: a destination's Write commits the states its destination
-// echoed in groups. Each replaces the states of the other kind, so a
-// whole-source state and STREAM states of one source and destination are
-// refused together, with nothing stored: which one should survive depends
-// on the order they came in, which a map does not keep. Store them in
-// separate calls, in that order.
-func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.State) error {
+// commitStates stores several states in one transaction, each under its key,
+// replacing what was there and, as a load does, the states of the other
+// kind for the same source and destination: a STREAM state replaces a
+// GLOBAL or LEGACY one (key with no Stream), and that one replaces every
+// STREAM state. A destination's Write keeps the states its destination
+// echoed this way, in groups, and its source may switch kinds. As each
+// replaces the states of the other kind, a whole-source state and STREAM
+// states of one source and destination are refused together, with nothing
+// stored: which one should survive depends on the order they came in,
+// which a map does not keep. Store them in separate calls, in that order.
+func (c *Cache) commitStates(ctx context.Context, states map[StateKey]*protocol.State) error {
 	whole := map[StateKey]bool{} // source and destination: holds a whole-source state
 	for k := range states {
 		sd := StateKey{Source: k.Source, Destination: k.Destination}
 		if seen, ok := whole[sd]; ok && seen != (k.Stream == "") {
-			return fmt.Errorf("cache: PutStates got a whole-source state and STREAM states of source %q (destination %q) together; store the kinds in separate calls, in the order they came", k.Source, k.Destination)
+			return fmt.Errorf("cache: a whole-source state and STREAM states of source %q (destination %q) came in one call; store the kinds in separate calls, in the order they came", k.Source, k.Destination)
 		}
 		whole[sd] = k.Stream == ""
 	}
@@ -701,7 +689,7 @@ func (c *Cache) PutStates(ctx context.Context, states map[StateKey]*protocol.Sta
 	return tx.Commit(ctx)
 }
 
-// putState stores a state, a load's or PutState's, and removes the
+// putState stores a state, a load's or commitStates', and removes the
 // source's states of the other kind: STREAM states go with a
 // GLOBAL or LEGACY one, and that one with a STREAM state. A source
 // switches kinds for real — a connector upgraded off LEGACY state, a
@@ -784,4 +772,15 @@ func (c *Cache) SourceState(ctx context.Context, source string, streams []string
 		return json.Marshal(msgs)
 	}
 	return nil, nil
+}
+
+// init gives package destination, through internal/cachelink, what a
+// Write from a cache needs and users do not.
+func init() {
+	cachelink.Set(cachelink.Ops[*Cache, *Dataset, StateKey]{
+		Datasets:  (*Cache).datasets,
+		LastRawID: (*Dataset).lastRawID,
+		States:    (*Cache).states,
+		PutStates: (*Cache).commitStates,
+	})
 }

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // Dataset is one stream's table in a cache, optionally filtered. Datasets
@@ -20,7 +20,7 @@ type Dataset struct {
 	where  []string
 	args   []any
 	order  string
-	// last is the greatest raw id of the table when Cache.Datasets made
+	// last is the greatest raw id of the table when Cache.datasets made
 	// the dataset ("" for none); lastKnown says whether it did. ids is
 	// how many raw ids the table then had (counting them costs less than
 	// the bounds query an export then skips; a count stopped at a page
@@ -34,18 +34,15 @@ type Dataset struct {
 	tableAt   string
 }
 
-// LastRawID returns the greatest _airbyte_raw_id the stream's table held
-// (whatever the dataset's filter) when [Cache.Datasets] made the dataset,
+// lastRawID returns the greatest _airbyte_raw_id the stream's table held
+// (whatever the dataset's filter) when Cache.datasets made the dataset,
 // "" when it held none; known is false for a dataset made otherwise.
 // RecordLines of such a dataset (and of those made from it) gives the rows
 // up to that raw id, as if its export had started then.
-func (d *Dataset) LastRawID() (id string, known bool) { return d.last, d.lastKnown }
+func (d *Dataset) lastRawID() (id string, known bool) { return d.last, d.lastKnown }
 
 // Stream is the stream's name.
 func (d *Dataset) Stream() string { return d.stream }
-
-// TableName is the unqualified SQL table name.
-func (d *Dataset) TableName() string { return d.table }
 
 // QualifiedTableName is the quoted, schema-qualified table name, ready to
 // paste into SQL.
@@ -179,17 +176,17 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 	}
 }
 
-// datasetsMax is how many tables one statement of Datasets reads, as
+// datasetsMax is how many tables one statement of datasets reads, as
 // readTables does and for the reason it gives.
 const datasetsMax = readTablesMax
 
-// Datasets returns the datasets of streams, in their order, as Dataset
+// datasets returns the datasets of streams, in their order, as Dataset
 // returns each, and the greatest _airbyte_raw_id of each table (see
-// LastRawID): in statements of up to 32 tables rather than one per
+// lastRawID): in statements of up to 32 tables rather than one per
 // stream, which cost about 1 ms each on DuckDB however small the table
 // (a destination's Write of 1,000 streams from a cache ran one for each).
 // A stream that has no table is a [*protocol.StreamNotFoundError].
-func (c *Cache) Datasets(ctx context.Context, streams []string) ([]*Dataset, error) {
+func (c *Cache) datasets(ctx context.Context, streams []string) ([]*Dataset, error) {
 	out := make([]*Dataset, len(streams))
 	for i, s := range streams {
 		t, err := c.tableName(s)

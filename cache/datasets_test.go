@@ -38,7 +38,7 @@ func TestDatasetsAndStates(t *testing.T) {
 			t.Fatal(err)
 		}
 		names[0], names[n-1] = names[n-1], names[0]
-		dss, err := c.Datasets(ctx, names)
+		dss, err := cacheOps.Datasets(c, ctx, names)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,16 +53,16 @@ func TestDatasetsAndStates(t *testing.T) {
 				}
 				want = r.RawID
 			}
-			if last, known := ds.LastRawID(); last != want || !known {
+			if last, known := cacheOps.LastRawID(ds); last != want || !known {
 				t.Errorf("stream %s: LastRawID %q, %v; its last row's raw id is %q", names[i], last, known, want)
 			}
 		}
 		if ds, err := c.Dataset(ctx, "s01"); err != nil {
 			t.Fatal(err)
-		} else if _, known := ds.LastRawID(); known {
+		} else if _, known := cacheOps.LastRawID(ds); known {
 			t.Errorf("a dataset made by Dataset knows its table's last raw id")
 		}
-		_, err = c.Datasets(ctx, append(names, "nope"))
+		_, err = cacheOps.Datasets(c, ctx, append(names, "nope"))
 		var nf *protocol.StreamNotFoundError
 		if !errors.As(err, &nf) || nf.Stream != "nope" {
 			t.Errorf("Datasets of a stream without a table: %v, want a StreamNotFoundError naming it", err)
@@ -73,7 +73,7 @@ func TestDatasetsAndStates(t *testing.T) {
 		// read the bounds of its one page again.
 		items := cachetest.Catalog(cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
 		cachetest.MustLoad(t, c, items, cache.StrategyReplace, cachetest.Rec("items", `{"id":1}`))
-		before, err := c.Datasets(ctx, []string{"items"})
+		before, err := cacheOps.Datasets(c, ctx, []string{"items"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,12 +97,12 @@ func TestDatasetsAndStates(t *testing.T) {
 			{Source: "src", Destination: "d2", Stream: "s03"}: `{"a":3}`,
 			{Source: "src", Stream: "s04"}:                    `{"a":4}`,
 		} {
-			if err := c.PutState(ctx, k, streamState(k.Stream, v)); err != nil {
+			if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{k: streamState(k.Stream, v)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, names := range [][]string{nil, {"s01", "s03", "s04"}} {
-			got, err := c.States(ctx, "src", "d", names)
+			got, err := cacheOps.States(c, ctx, "src", "d", names)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,8 +3,9 @@
 // datasets, the export) written once for every database. It is shaped like
 // database/sql: this package is what programs use, and a backend (package
 // cache/duckdb, which needs cgo, or cache/postgres, pure Go) registers
-// itself for URL schemes when it is imported. What a backend implements is
-// package cache/backend.
+// itself for URL schemes when it is imported. What a backend implements
+// (the backend SPI, as database/sql/driver is database/sql's) is internal
+// for now: the backends are the two of this module.
 //
 // # Opening
 //
@@ -86,7 +87,7 @@
 // lower case, [a-z0-9_] kept, everything else "_", a leading digit
 // prefixed), after an optional table prefix and shortened with a hash
 // suffix to the backend's identifier limit (63 bytes on PostgreSQL). Two
-// streams or two fields that normalise alike are a [*CollisionError], and
+// streams or two fields that normalise alike are an [ErrNameCollision], and
 // so are two streams of the same name in different namespaces (tables are
 // keyed by stream name, as in PyAirbyte); identifiers are always quoted.
 // Columns follow the JSON schema's top-level properties (date-time is a
@@ -169,9 +170,9 @@
 // another source takes over, and a source's load forgets the tables
 // recorded as its own that no longer exist): another source's load into
 // it (two sources with a stream "users" in one cache) is a
-// [*TableOwnerError] that suggests a table prefix, unless
+// [ErrTableOwned] error that suggests a table prefix, unless
 // LoadRequest.ShareTables says the table is shared on purpose. Loads of
-// one source into one cache run one at a time: another is an [*InUseError]
+// one source into one cache run one at a time: another is an [ErrInUse]
 // (on PostgreSQL across processes, through an advisory lock). Loads of
 // different sources run at once; on PostgreSQL, a replace's swap waits
 // for the readers of its table, and a new column for the open writes into

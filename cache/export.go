@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -109,7 +109,7 @@ type pageResult struct {
 
 // startExport finds the pages of the dataset and starts the readers.
 func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageSize int) (*export, error) {
-	// Cache.Datasets read the table's greatest raw id, and that it has no
+	// Cache.datasets read the table's greatest raw id, and that it has no
 	// more than a page of them, after it took the table's identifier: one
 	// page up to that raw id then holds the rows, and a table swapped in
 	// since is found out with it. Otherwise the bounds are read here.

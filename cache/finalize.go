@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 )
 

@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"slices"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -51,8 +51,9 @@ type LoadRequest struct {
 	Committed func(records map[string]int64, states []StateKey)
 	// ShareTables lets the load write into tables another source loaded:
 	// the tables are shared on purpose. Without it such a load is refused
-	// with a *TableOwnerError. A shared table is recorded as the last
-	// loader's; do not run loads of two sources into it at the same time.
+	// with an error matching ErrTableOwned. A shared table is recorded as
+	// the last loader's; do not run loads of two sources into it at the
+	// same time.
 	ShareTables bool
 }
 
@@ -96,7 +97,7 @@ type LoadResult struct {
 //
 // Loads of one source into one cache run one at a time: a Load that finds
 // another running (in this process or, on PostgreSQL, in any) returns an
-// *InUseError at once.
+// error matching ErrInUse at once.
 //
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -96,7 +96,7 @@ func (c *Cache) clearWatermarks(ctx context.Context, tx backend.Tx, tables []str
 // DELETE, and all are inserted in one INSERT (per metaRows). The keys of
 // a source and destination that has a whole-source state among states go
 // one at a time through putState, in map order, as a load's always went
-// (PutStates refuses that mix).
+// (commitStates refuses that mix).
 func (c *Cache) putStates(ctx context.Context, tx backend.Tx, states map[StateKey]*protocol.State) error {
 	type place struct{ source, destination string }
 	whole := map[place]bool{}

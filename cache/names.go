@@ -4,13 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+
+	"github.com/x/goairbyte/internal/cacheerr"
 )
 
 // NormalizeName turns a stream or field name into the SQL identifier the
 // cache gives its table or column, the way PyAirbyte does: lower case,
 // every character outside [a-z0-9_] becomes "_", and a leading digit gets a
 // "_" prefix. A name that is empty or made only of underscores after that
-// is a [*NameError], because it would name nothing a user could recognise.
+// is an error matching [ErrInvalidName], because it would name nothing a
+// user could recognise.
 func NormalizeName(name string) (string, error) {
 	var b strings.Builder
 	b.Grow(len(name) + 1)
@@ -23,7 +26,7 @@ func NormalizeName(name string) (string, error) {
 	}
 	s := b.String()
 	if strings.Trim(s, "_") == "" {
-		return "", &NameError{Name: name, Reason: "it has no ASCII letter or digit (every other character becomes \"_\")"}
+		return "", &cacheerr.NameError{Name: name, Reason: "it has no ASCII letter or digit (every other character becomes \"_\")"}
 	}
 	if s[0] >= '0' && s[0] <= '9' {
 		s = "_" + s

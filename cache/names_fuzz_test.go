@@ -3,12 +3,14 @@ package cache
 import (
 	"errors"
 	"testing"
+
+	"github.com/x/goairbyte/internal/cacheerr"
 )
 
 // FuzzNormalizeName checks that a normalized name is an identifier of
 // [a-z0-9_] that does not start with a digit and holds a letter or a digit,
 // that normalizing it again keeps it, and that a refused name is a
-// *NameError.
+// *cacheerr.NameError.
 func FuzzNormalizeName(f *testing.F) {
 	for _, s := range []string{"Users", "2fa codes", "___", "", "Straße", "\u212aelvin", "İstanbul", "\xff", "a-b.c"} {
 		f.Add(s)
@@ -16,7 +18,7 @@ func FuzzNormalizeName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		out, err := NormalizeName(name)
 		if err != nil {
-			var ne *NameError
+			var ne *cacheerr.NameError
 			if !errors.As(err, &ne) {
 				t.Fatalf("NormalizeName(%q) failed with %T %v", name, err, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -20,7 +21,7 @@ func TestTablePrefix(t *testing.T) {
 		c := openURL(t, "duckdb:"+filepath.Join(t.TempDir(), "p.duckdb"), cache.WithTablePrefix(prefix))
 		loadOne(t, c, "1")
 		ds, err := c.Dataset(context.Background(), "users")
-		if err != nil || ds.TableName() != want {
+		if err != nil || ds.QualifiedTableName() != `"main"."`+want+`"` {
 			t.Errorf("prefix %q: table %v (%v), want %s", prefix, ds, err, want)
 		}
 	}
@@ -31,7 +32,7 @@ func TestTablePrefix(t *testing.T) {
 func TestNameErrors(t *testing.T) {
 	t.Parallel()
 	_, err := cache.NormalizeName("日本語")
-	var ne *cache.NameError
+	var ne *cacheerr.NameError
 	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "has no ASCII letter or digit") {
 		t.Errorf("a name without ASCII: %v", err)
 	}
@@ -39,7 +40,7 @@ func TestNameErrors(t *testing.T) {
 	for _, field := range []string{"_airbyte_raw_id", "_Airbyte_Meta", "_airbyte_extracted_at"} {
 		cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"`+field+`":{"type":"string"}}`, protocol.SyncFullRefresh, nil))
 		_, err := c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Catalog: cat, Messages: cachetest.Messages()})
-		var ce *cache.CollisionError
+		var ce *cacheerr.CollisionError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "reserved") || !strings.Contains(err.Error(), field) {
 			t.Errorf("field %s: %v", field, err)
 		}

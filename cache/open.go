@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/cache/internal/registry"
 )
 

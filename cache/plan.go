@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -129,7 +130,7 @@ func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 			return nil, err
 		}
 		if prev, ok := tables[t.Name]; ok {
-			return nil, &CollisionError{Kind: "stream", First: prev, Second: t.Stream, Identifier: t.Name}
+			return nil, &cacheerr.CollisionError{Kind: "stream", First: prev, Second: t.Stream, Identifier: t.Name}
 		}
 		tables[t.Name] = t.Stream
 		st, err := chooseStrategy(req, cs, &t)
@@ -173,7 +174,7 @@ func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) 
 			if internalColumns[cn] {
 				kind = "reserved"
 			}
-			return backend.Table{}, &CollisionError{Kind: kind, First: prev, Second: f, Identifier: cn}
+			return backend.Table{}, &cacheerr.CollisionError{Kind: kind, First: prev, Second: f, Identifier: cn}
 		}
 		seen[cn] = f
 		t.Columns = append(t.Columns, backend.Column{Name: cn, Field: f, Type: columnType(props[f])})
@@ -211,15 +212,15 @@ func chooseStrategy(req *LoadRequest, cs *protocol.ConfiguredStream, t *backend.
 	switch st {
 	case StrategyMerge:
 		if len(t.PrimaryKey) == 0 {
-			return "", &StrategyError{Stream: t.Stream, Strategy: st, Reason: "it has no primary key; set one in the catalog or use append or replace"}
+			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "it has no primary key; set one in the catalog or use append or replace"}
 		}
 	case StrategyReplace:
 		if cs.SyncMode == protocol.SyncIncremental && !req.FullRefresh {
-			return "", &StrategyError{Stream: t.Stream, Strategy: st, Reason: "replacing the table with an incremental read would keep only the new records; ask for a full refresh or use merge or append"}
+			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "replacing the table with an incremental read would keep only the new records; ask for a full refresh or use merge or append"}
 		}
 	case StrategyAppend:
 	default:
-		return "", &StrategyError{Stream: t.Stream, Strategy: st, Reason: "unknown strategy; use auto, append, merge or replace"}
+		return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "unknown strategy; use auto, append, merge or replace"}
 	}
 	return st, nil
 }

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/humanize"
 )
 
@@ -345,7 +346,7 @@ func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*stre
 	}
 	for other, ps := range claimed {
 		unlock, err := c.lockSource(ctx, other)
-		if errors.Is(err, backend.ErrInUse) {
+		if errors.Is(err, cacheerr.ErrInUse) {
 			continue
 		}
 		if err != nil {
@@ -409,12 +410,12 @@ func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) 
 	return owners, rows.Err()
 }
 
-// ownerError is the *TableOwnerError of the first plan whose table another
+// ownerError is the *cacheerr.TableOwnerError of the first plan whose table another
 // source owns, nil if none.
 func ownerError(owners map[string]tableOwner, source string, plans []*streamPlan) error {
 	for _, p := range plans {
 		if o, ok := owners[p.table.Name]; ok && o.source != source {
-			return &TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: o.source, Source: source}
+			return &cacheerr.TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: o.source, Source: source}
 		}
 	}
 	return nil

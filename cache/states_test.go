@@ -8,12 +8,16 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/backend"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
+
+// cacheOps are the operations package cache gives package destination.
+var cacheOps = cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]()
 
 // eachBackend runs f, as parallel subtests, on a new cache of each backend.
 func eachBackend(t *testing.T, f func(t *testing.T, c *cache.Cache)) {
@@ -51,10 +55,10 @@ func TestPutStates(t *testing.T) {
 		key := func(stream string) cache.StateKey {
 			return cache.StateKey{Source: "source-x", Destination: "destination-y", Stream: stream}
 		}
-		if err := c.PutState(ctx, key("a"), streamState("a", `{"n":0}`)); err != nil {
+		if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{key("a"): streamState("a", `{"n":0}`)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{
+		if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{
 			key("a"): streamState("a", `{"n":1}`), key("b"): streamState("b", `{"n":2}`),
 			{Source: "source-z", Destination: "destination-y"}: {Type: protocol.StateGlobal, Global: &protocol.GlobalState{SharedState: json.RawMessage(`{"g":1}`)}},
 		}); err != nil {
@@ -66,7 +70,7 @@ func TestPutStates(t *testing.T) {
 				t.Fatalf("state of %s: %+v, %v; want %s", stream, st, err, want)
 			}
 		}
-		err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{
+		err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{
 			key("a"): streamState("a", `{"n":3}`),
 			key(""):  {Type: protocol.StateGlobal, Global: &protocol.GlobalState{SharedState: json.RawMessage(`{"g":2}`)}},
 		})

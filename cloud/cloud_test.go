@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,8 +117,8 @@ func TestSyncRunsAndReadsBack(t *testing.T) {
 		if n, err := ds.Count(ctx); err != nil || n != want {
 			t.Errorf("%s: %d rows (%v), want %d", stream, n, err, want)
 		}
-		if ds.TableName() != "faker_"+stream {
-			t.Errorf("table %s, want the prefix", ds.TableName())
+		if !strings.HasSuffix(ds.QualifiedTableName(), `."faker_`+stream+`"`) {
+			t.Errorf("table %s, want the prefix", ds.QualifiedTableName())
 		}
 		info, _ := ds.Columns(ctx)
 		var cols []string

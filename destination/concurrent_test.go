@@ -8,6 +8,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/source"
 )
 
@@ -82,7 +83,7 @@ func TestConcurrentWritesOfOneSource(t *testing.T) {
 	wg.Wait()
 	ok := 0
 	for i, err := range errs {
-		var inUse *cache.InUseError
+		var inUse *cacheerr.InUseError
 		if errors.As(err, &inUse) {
 			if results[i] != nil && results[i].TotalSent() != 0 {
 				t.Errorf("destination %d was refused after sending %d records", i, results[i].TotalSent())

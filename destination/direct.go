@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -46,7 +47,7 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 			// The destination would replace its table with only the
 			// records after the state passed to the source. From a cache,
 			// overwrite sends the whole table, so only here is it refused.
-			return &cache.StrategyError{Stream: cs.Stream.Name, Strategy: cache.StrategyReplace,
+			return &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(cache.StrategyReplace),
 				Reason: "with no cache, replacing the destination's table with an incremental read would keep only the new records; add ForceFullRefresh or use merge or append"}
 		}
 	}

@@ -9,9 +9,15 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
+
+// cacheOps are what a Write from a cache needs of package cache beyond
+// its public API: many streams' datasets and states in shared statements,
+// and the destination's states stored in groups.
+var cacheOps = cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]()
 
 // cachedStream is one stream fed from a cache.
 type cachedStream struct {
@@ -52,13 +58,13 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 			incremental = append(incremental, cs.Stream.Name)
 		}
 	}
-	dss, err := res.Cache().Datasets(ctx, names)
+	dss, err := cacheOps.Datasets(res.Cache(), ctx, names)
 	if err != nil {
 		return err
 	}
 	var stored map[string]*protocol.State
 	if len(incremental) > 0 {
-		if stored, err = out.State.c.States(ctx, out.SourceName, out.DestinationKey, incremental); err != nil {
+		if stored, err = cacheOps.States(out.State.c, ctx, out.SourceName, out.DestinationKey, incremental); err != nil {
 			return fmt.Errorf("destination %s: reading its stored state: %w", d.Name(), err)
 		}
 	}
@@ -72,7 +78,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 		// A stream whose newest row is the one the destination confirmed
 		// last (or that has none) has nothing to send: its rows are not
 		// asked for.
-		if last, known := f.ds.LastRawID(); known && last == f.after {
+		if last, known := cacheOps.LastRawID(f.ds); known && last == f.after {
 			f.nothingNew = true
 		}
 		feeds = append(feeds, f)

@@ -90,9 +90,9 @@ func duckdbStatements(tb testing.TB, c *cache.Cache) int {
 // three — the columns again (the export encodes what the table has when it
 // starts), the bounds of its pages, its one page; and four on a Write with
 // nothing new, the page left out. The table check and the watermark now go
-// in statements of many streams (Cache.Datasets, which also reads each
+// in statements of many streams (cacheOps.Datasets, which also reads each
 // table's greatest raw id, its count of raw ids and its identifier, and
-// Cache.States); a stream whose greatest raw id is its watermark has no
+// cacheOps.States); a stream whose greatest raw id is its watermark has no
 // export at all, and the export of one of no more than a page reads no
 // bounds. Paired runs, 1x, three rounds, old then new: noop first 6.6,
 // 5.1, 4.9 s against 2.5, 2.7, 2.3 s; noop again 5.1, 4.3, 3.4 s against
@@ -158,7 +158,7 @@ func BenchmarkWriteManyStreams(b *testing.B) {
 
 // A Write from a cache reads every stream's table, its greatest raw id
 // and stored watermark in statements of many streams: what is left per
-// stream is its export (its columns and its one page: Cache.Datasets
+// stream is its export (its columns and its one page: cacheOps.Datasets
 // found that it has no more than a page), and nothing for a stream the
 // destination has confirmed to its newest row. Each stream's table and
 // watermark had statements of their own, and its export read its pages'

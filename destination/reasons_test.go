@@ -301,7 +301,7 @@ func TestNoCacheReplaceNeedsFullRefresh(t *testing.T) {
 	src.SetConfig(fakerConfig(500))
 	res, err := write()
 	if !errors.Is(err, cache.ErrStrategy) || res.TotalSent() != 0 {
-		t.Errorf("incremental replace: sent %v, %v; want a *cache.StrategyError and nothing sent", res.RecordsSent, err)
+		t.Errorf("incremental replace: sent %v, %v; want a *cacheerr.StrategyError and nothing sent", res.RecordsSent, err)
 	}
 	if n, _ := fileIDs(t, out, "users"); n != 300 {
 		t.Fatalf("%d users in the destination after the refused write, want the 300 it had", n)

@@ -54,7 +54,7 @@ type stateCommitter struct {
 	err     error
 }
 
-// newStateCommitter starts committing with commit (a cache's PutStates).
+// newStateCommitter starts committing with commit (cacheOps.PutStates).
 // Commits outlive ctx's cancellation by cancelGrace, so that a cancelled
 // Write still stores what its destination confirmed; a commit still
 // running then is cancelled, and fails the committer.

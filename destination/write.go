@@ -13,6 +13,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
@@ -357,13 +358,13 @@ func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.Destin
 		return protocol.DestinationAppend, nil
 	case cache.StrategyMerge:
 		if len(pk) == 0 {
-			return "", &cache.StrategyError{Stream: cs.Stream.Name, Strategy: st, Reason: "it has no primary key; use append or replace"}
+			return "", &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "it has no primary key; use append or replace"}
 		}
 		return protocol.DestinationAppendDedup, nil
 	case cache.StrategyReplace:
 		return protocol.DestinationOverwrite, nil
 	}
-	return "", &cache.StrategyError{Stream: cs.Stream.Name, Strategy: st, Reason: "unknown strategy; use auto, append, merge or replace"}
+	return "", &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "unknown strategy; use auto, append, merge or replace"}
 }
 
 // destCatalog configures the streams for the destination.
@@ -455,7 +456,9 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	}
 	var sc *stateCommitter
 	if out.State != nil {
-		sc = newStateCommitter(ctx, out.State.c.PutStates)
+		sc = newStateCommitter(ctx, func(ctx context.Context, states map[cache.StateKey]*protocol.State) error {
+			return cacheOps.PutStates(out.State.c, ctx, states)
+		})
 	}
 	dctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )
@@ -46,7 +47,7 @@ func TestConcurrentReadsOfOneSource(t *testing.T) {
 
 	done := map[*cache.Cache]int{}
 	for i, c := range caches {
-		var inUse *cache.InUseError
+		var inUse *cacheerr.InUseError
 		if errors.As(errs[i], &inUse) {
 			continue
 		}

@@ -146,8 +146,9 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 // *IncompleteStreamError.
 //
 // Reads of one source (by name) into one cache run one at a time: a Read
-// that finds another one loading returns a *cache.InUseError at once,
-// before the connector starts. Reads into different caches run at once.
+// that finds another one loading returns an error matching cache.ErrInUse
+// at once, before the connector starts. Reads into different caches run at
+// once.
 //
 // Read writes nothing on its own: progress is drawn when the Environment
 // asks for it (connector.Environment.SetProgress) or this call does

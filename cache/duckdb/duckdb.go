@@ -51,11 +51,12 @@
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
 // are committed in groups the same way. What still does not fit is a
-// *cache.OutOfMemoryError that names the options raising the limit.
+// error matching cache.ErrOutOfMemory that names the options raising the
+// limit.
 //
 // A DuckDB file has one writer process: a second process opening a file in
-// use gets a *cache.InUseError. A full disk under the file or the spool files
-// is a *cache.DiskFullError.
+// use gets an error matching cache.ErrInUse. A full disk under the file or
+// the spool files is an error matching cache.ErrDiskFull.
 package duckdb
 
 import (
@@ -73,14 +74,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/oklog/ulid/v2"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
 
@@ -227,12 +227,12 @@ const outOfMemoryRemedy = `raise the limit: duckdb.WithMemoryLimit("1GB"), memor
 func (b *database) Classify(err error) error {
 	var de *duckdbdriver.Error
 	switch {
-	case err == nil || errors.Is(err, backend.ErrOutOfMemory) || errors.Is(err, backend.ErrDiskFull):
+	case err == nil || errors.Is(err, cacheerr.ErrOutOfMemory) || errors.Is(err, cacheerr.ErrDiskFull):
 		return err
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
-		return &backend.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
+		return &cacheerr.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
 	case backend.IsNoSpace(err):
-		return &backend.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
+		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
 	}
 	return err
 }
@@ -260,26 +260,6 @@ func (b *database) TableColumns(ctx context.Context, table string) (names, dataT
 	}
 	return names, dataTypes, rows.Err()
 }
-
-var validName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-
-// ValidateName checks the name of a named local cache (see [PathFor]):
-// letters, digits and underscores only. An empty name is valid (callers
-// then use [NewName]).
-func ValidateName(name string) error {
-	if name != "" && !validName.MatchString(name) {
-		return fmt.Errorf("duckdb: cache name %q is not valid: use only letters, digits and underscores", name)
-	}
-	return nil
-}
-
-// NewName returns a fresh cache name (a lower-case ULID) for callers that
-// were given none.
-func NewName() string { return "cache_" + strings.ToLower(ulid.Make().String()) }
-
-// PathFor is the database file of a named cache in dir: dir/name/name.duckdb,
-// the layout of the default cache (PathFor(".cache", "default_cache")).
-func PathFor(dir, name string) string { return filepath.Join(dir, name, name+".duckdb") }
 
 // connector opens one DuckDB database file.
 type connector struct {
@@ -418,7 +398,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	})
 	if err != nil {
 		if isLockConflict(err) {
-			return nil, &backend.InUseError{Path: path, Err: err}
+			return nil, &cacheerr.InUseError{Path: path, Err: err}
 		}
 		return nil, fmt.Errorf("duckdb: opening %s: %w", path, err)
 	}
@@ -753,7 +733,7 @@ func (b *database) Lock(_ context.Context, key string) (unlock func(), err error
 	locks.Lock()
 	defer locks.Unlock()
 	if locks.held[name] {
-		return nil, fmt.Errorf("%w: by this process", backend.ErrInUse)
+		return nil, fmt.Errorf("%w: by this process", cacheerr.ErrInUse)
 	}
 	locks.held[name] = true
 	return func() {
@@ -1096,7 +1076,7 @@ func (bt *batch) flush() error {
 	_, err := bt.f.Write(bt.buf)
 	bt.buf = bt.buf[:0]
 	if backend.IsNoSpace(err) {
-		return &backend.DiskFullError{Where: "the load's spool files in " + bt.b.spool, Err: err}
+		return &cacheerr.DiskFullError{Where: "the load's spool files in " + bt.b.spool, Err: err}
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -100,7 +101,7 @@ func TestInUseChild(t *testing.T) {
 		t.Skip("run by TestInUse")
 	}
 	_, err := openPath(context.Background(), path)
-	var iu *cache.InUseError
+	var iu *cacheerr.InUseError
 	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) {
 		t.Fatalf("want an InUseError, got %v", err)
 	}
@@ -134,21 +135,6 @@ func TestOpenWithoutTempDir(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "TMPDIR") || !strings.Contains(err.Error(), tmp) || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("want an error naming TMPDIR and %s, wrapping ErrNotExist, got %v", tmp, err)
-	}
-}
-
-func TestNames(t *testing.T) {
-	if err := duckdb.ValidateName("my cache"); err == nil {
-		t.Fatal("a name with a space was accepted")
-	}
-	if err := duckdb.ValidateName("ok_name_1"); err != nil {
-		t.Fatal(err)
-	}
-	if n := duckdb.NewName(); duckdb.ValidateName(n) != nil {
-		t.Fatalf("generated name %q is not valid", n)
-	}
-	if got, want := duckdb.PathFor(".cache", "default_cache"), filepath.Join(".cache", "default_cache", "default_cache.duckdb"); got != want {
-		t.Fatalf("PathFor = %s, want %s", got, want)
 	}
 }
 
@@ -353,7 +339,7 @@ func TestOutOfMemory(t *testing.T) {
 	_, err = c.Load(context.Background(), cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyAppend,
 		Catalog:  cachetest.Catalog(cachetest.Stream("t", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)),
 		Messages: cachetest.Messages(cachetest.Rec("t", `{"id":1}`))})
-	var oe *cache.OutOfMemoryError
+	var oe *cacheerr.OutOfMemoryError
 	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrOutOfMemory) || oe.Limit != "8MB" {
 		t.Fatalf("got %v, want an *OutOfMemoryError", err)
 	}
@@ -376,7 +362,7 @@ func TestDiskFull(t *testing.T) {
 		}
 		defer c.Close()
 		err = cachetest.FillDisk(context.Background(), c)
-		var df *cache.DiskFullError
+		var df *cacheerr.DiskFullError
 		if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) || !strings.Contains(df.Where, where) {
 			t.Fatalf("got %v, want a *DiskFullError for %s", err, where)
 		}

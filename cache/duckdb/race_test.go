@@ -10,6 +10,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -40,7 +41,7 @@ func TestFirstLoadsOfOneStreamByTwoSourcesRace(t *testing.T) {
 		wg.Wait()
 		var refused int
 		for _, err := range errs {
-			var oe *cache.TableOwnerError
+			var oe *cacheerr.TableOwnerError
 			switch {
 			case errors.As(err, &oe):
 				refused++

@@ -12,7 +12,7 @@ import (
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // rowReader reads query results through DuckDB's C API, on connections of
@@ -154,9 +154,20 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 		return err
 	}
 
-	// A canceled ctx interrupts the query, as the driver does.
-	stop := context.AfterFunc(ctx, func() { mapping.Interrupt(conn) })
-	defer stop()
+	// A canceled ctx interrupts the query, as the driver does. An interrupt
+	// that has started is waited for before the connection is released:
+	// late, it would cut short the connection's next query, or touch it
+	// after the cache closed it.
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(interrupted)
+		mapping.Interrupt(conn)
+	})
+	defer func() {
+		if !stop() {
+			<-interrupted
+		}
+	}()
 	var res mapping.Result
 	defer mapping.DestroyResult(&res)
 	if mapping.ExecutePrepared(stmt, &res) == mapping.StateError {

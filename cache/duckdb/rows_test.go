@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // mixedRows is how many rows the tests' table has: several chunks of 2048
@@ -259,5 +259,29 @@ func TestReadRowsUnsupported(t *testing.T) {
 	err = b.ReadRows(ctx2, "SELECT big FROM mixed", nil, []backend.Type{backend.TypeInteger}, func(backend.Row) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a canceled context: got %v, want context.Canceled", err)
+	}
+}
+
+// TestReadRowsCancelledThenReused: a read whose context ends mid-read
+// interrupts its connection from another goroutine. That interrupt is
+// over when ReadRows returns, so it never lands on the next read of the
+// connection (which it would cut short) nor on a connection the cache has
+// closed since (a crash in DuckDB).
+func TestReadRowsCancelledThenReused(t *testing.T) {
+	t.Parallel()
+	_, b := openMixed(t)
+	q := `SELECT _airbyte_raw_id FROM mixed ORDER BY _airbyte_raw_id`
+	types := []backend.Type{backend.TypeString}
+	for i := range 300 {
+		ctx, cancel := context.WithCancel(context.Background())
+		err := b.ReadRows(ctx, q, nil, types, func(backend.Row) error { cancel(); return nil })
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: the cancelled read: %v, want context.Canceled", i, err)
+		}
+		n := 0
+		if err := b.ReadRows(context.Background(), q, nil, types, func(backend.Row) error { n++; return nil }); err != nil || n != mixedRows {
+			t.Fatalf("round %d: the read after a cancelled one: %d rows, %v", i, n, err)
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
 )
 
 // Records are parsed with fastjson, which refuses JSON nested deeper than

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/owner"
 )
 
@@ -63,7 +63,7 @@ func (b *database) Lock(ctx context.Context, key string) (unlock func(), err err
 			if found {
 				holder = name + " since " + since
 			}
-			return nil, fmt.Errorf("%w: held by %s", backend.ErrInUse, holder)
+			return nil, fmt.Errorf("%w: held by %s", cacheerr.ErrInUse, holder)
 		}
 		t := time.NewTimer(deadHolderPause)
 		select {

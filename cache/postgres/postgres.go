@@ -62,7 +62,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/valyala/fastjson"
-	"github.com/x/goairbyte/cache/backend"
+	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
@@ -249,8 +250,8 @@ func (b *database) Close() error {
 func (b *database) Schema() string { return b.schema }
 
 // Classify makes the backend a backend.ErrorClassifier: the server's
-// disk_full error (SQLSTATE 53100) becomes a *cache.DiskFullError, and its
-// out_of_memory (53200) a *cache.OutOfMemoryError, so that a program tells
+// disk_full error (SQLSTATE 53100) becomes a *cacheerr.DiskFullError, and
+// its out_of_memory (53200) a *cacheerr.OutOfMemoryError, so that a program tells
 // them from bad data the same way on both backends.
 func (b *database) Classify(err error) error {
 	var pe *pgconn.PgError
@@ -258,14 +259,14 @@ func (b *database) Classify(err error) error {
 		return err
 	}
 	switch {
-	case pe.Code == "53100" && !errors.Is(err, backend.ErrDiskFull):
-		return &backend.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
-	case pe.Code == "53200" && !errors.Is(err, backend.ErrOutOfMemory):
+	case pe.Code == "53100" && !errors.Is(err, cacheerr.ErrDiskFull):
+		return &cacheerr.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
+	case pe.Code == "53200" && !errors.Is(err, cacheerr.ErrOutOfMemory):
 		remedy := "give it more (work_mem, or the host's memory) or load fewer streams at once"
 		if strings.Contains(pe.Hint, "max_locks_per_transaction") {
 			remedy = lockTableRemedy
 		}
-		return &backend.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
+		return &cacheerr.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
 	}
 	return err
 }
@@ -384,7 +385,7 @@ func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
 func lockBusy(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "55P03" {
-		return fmt.Errorf("%w: another session holds a table this statement needs: %w", backend.ErrInUse, err)
+		return fmt.Errorf("%w: another session holds a table this statement needs: %w", cacheerr.ErrInUse, err)
 	}
 	return err
 }

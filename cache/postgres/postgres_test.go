@@ -21,6 +21,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -94,7 +95,7 @@ func TestSchemaAndPrefix(t *testing.T) {
 	cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)), cache.StrategyAppend, cachetest.Rec("users", `{"id":1}`))
 	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT CAST(id AS VARCHAR) FROM "Air Byte".pre_users`), []string{"1"})
 	ds, err := c.Dataset(ctx, "users")
-	if err != nil || ds.TableName() != "pre_users" {
+	if err != nil || ds.QualifiedTableName() != `"Air Byte"."pre_users"` {
 		t.Fatalf("dataset %v, %v", ds, err)
 	}
 }
@@ -298,7 +299,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = cachetest.FillDisk(ctx, c)
-	var df *cache.DiskFullError
+	var df *cacheerr.DiskFullError
 	if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) {
 		t.Fatalf("got %v, want a *DiskFullError", err)
 	}
@@ -329,9 +330,9 @@ func TestServerOutOfMemory(t *testing.T) {
 	}
 	err := cachetest.FillDisk(ctx, c)
 	var pe *pgconn.PgError
-	var oe *cache.OutOfMemoryError
+	var oe *cacheerr.OutOfMemoryError
 	if !errors.Is(err, cache.ErrOutOfMemory) || !errors.As(err, &oe) || !errors.As(err, &pe) || pe.Code != "53200" {
-		t.Fatalf("got %v, want a *cache.OutOfMemoryError around the server's 53200", err)
+		t.Fatalf("got %v, want a *cacheerr.OutOfMemoryError around the server's 53200", err)
 	}
 	if !strings.Contains(err.Error(), "the PostgreSQL server ran out of memory") {
 		t.Errorf("the error does not say what ran out: %v", err)

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
@@ -189,8 +190,8 @@ func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*c
 	// its own beside them, with a state apart.
 	cat := Catalog(Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "source-other", Catalog: cat, Messages: Messages(Rec("users", `{"id":1}`))})
-	if owner := (*cache.TableOwnerError)(nil); !errors.As(err, &owner) || owner.Owner != "source-faker" {
-		t.Fatalf("another source loading into the old version's users: %v, want a *cache.TableOwnerError naming source-faker", err)
+	if owner := (*cacheerr.TableOwnerError)(nil); !errors.As(err, &owner) || owner.Owner != "source-faker" {
+		t.Fatalf("another source loading into the old version's users: %v, want a *cacheerr.TableOwnerError naming source-faker", err)
 	}
 	cat = Catalog(Stream("others", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
 	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-other", Catalog: cat,

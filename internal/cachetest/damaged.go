@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -33,8 +34,8 @@ func Damaged(t *testing.T, fresh func(t testing.TB) string, open func(ctx contex
 		defer c.Close()
 		cat := Catalog(Stream("_airbyte_cache_format", `{"format":{"type":"string"}}`, protocol.SyncFullRefresh, nil))
 		_, err = c.Load(ctx, cache.LoadRequest{SourceName: "source-a", Catalog: cat, Messages: Messages(Rec("_airbyte_cache_format", `{"format":"x"}`))})
-		if ne := (*cache.NameError)(nil); !errors.As(err, &ne) {
-			t.Fatalf("load: %v, want a *cache.NameError", err)
+		if ne := (*cacheerr.NameError)(nil); !errors.As(err, &ne) {
+			t.Fatalf("load: %v, want a *cacheerr.NameError", err)
 		}
 	})
 	for _, tc := range []struct {

@@ -12,8 +12,13 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/protocol"
 )
+
+// cacheOps are the operations package cache gives package destination.
+var cacheOps = cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]()
 
 // Opener returns a fresh, empty cache for one test.
 type Opener func(t *testing.T) *cache.Cache
@@ -287,7 +292,7 @@ func testReplaceIncrementalRefused(t *testing.T, open Opener) {
 	ctx := context.Background()
 	c := open(t)
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyReplace, Messages: Messages(u(1, "a", "2024-01-01T00:00:00Z"))})
-	var se *cache.StrategyError
+	var se *cacheerr.StrategyError
 	if !errors.As(err, &se) {
 		t.Fatalf("want a StrategyError, got %v", err)
 	}
@@ -508,7 +513,7 @@ func testAuto(t *testing.T, open Opener) {
 	}
 	Equal(t, "counts", Strings(t, c, `SELECT (SELECT CAST(count(*) AS VARCHAR) FROM keyed), (SELECT CAST(count(*) AS VARCHAR) FROM cursored), (SELECT CAST(count(*) AS VARCHAR) FROM plain)`), []string{"1|2|2"})
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: Catalog(Stream("plain", `{"id":{"type":"integer"}}`, full, nil)), Strategy: cache.StrategyMerge, Messages: Messages()})
-	var se *cache.StrategyError
+	var se *cacheerr.StrategyError
 	if !errors.As(err, &se) {
 		t.Fatalf("merge without a key: want a StrategyError, got %v", err)
 	}
@@ -545,7 +550,7 @@ func testState(t *testing.T, open Opener) {
 	}
 	// Destination state is kept apart from the cache's.
 	key := cache.StateKey{Source: "src", Destination: "dest", Stream: "users"}
-	if err := c.PutState(ctx, key, StreamState("users", `{"confirmed":"x"}`).State); err != nil {
+	if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{key: StreamState("users", `{"confirmed":"x"}`).State}); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := c.State(ctx, key)
@@ -599,14 +604,14 @@ func testStateKindChanges(t *testing.T, open Opener) {
 	MustLoad(t, c, cat, cache.StrategyAuto, u(4, "d", "2024-01-04T00:00:00Z"), StreamState("users", `{"c":4}`))
 	want("global, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
 
-	// PutState, with which a destination keeps the states it confirmed,
+	// PutStates, with which a destination keeps the states it confirmed,
 	// replaces the other kind the same way.
 	key := func(stream string) cache.StateKey {
 		return cache.StateKey{Source: "src", Destination: "dst", Stream: stream}
 	}
 	put := func(stream string, st *protocol.State) {
 		t.Helper()
-		if err := c.PutState(ctx, key(stream), st); err != nil {
+		if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{key(stream): st}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -921,7 +926,7 @@ func testHostileNames(t *testing.T, open Opener) {
 			t.Fatalf("stream %q rows %v", n, got)
 		}
 	}
-	var ce *cache.CollisionError
+	var ce *cacheerr.CollisionError
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("A b", `{}`, full, nil), Stream("a_b", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ce) {
 		t.Fatalf("stream collision: %v", err)
@@ -936,7 +941,7 @@ func testHostileNames(t *testing.T, open Opener) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("field collision: %v", err)
 	}
-	var ne *cache.NameError
+	var ne *cacheerr.NameError
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("__", `{}`, full, nil)), Messages: Messages()})
 	if !errors.As(err, &ne) {
 		t.Fatalf("underscore-only name: %v", err)
@@ -995,7 +1000,7 @@ func testTablesOfAnotherSource(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	err := load("source-b", false, u(1, "b", "2024-01-01T00:00:00Z"))
-	var oe *cache.TableOwnerError
+	var oe *cacheerr.TableOwnerError
 	if !errors.As(err, &oe) || !errors.Is(err, cache.ErrTableOwned) || oe.Owner != "source-a" || oe.Source != "source-b" || oe.Table != "users" ||
 		!strings.Contains(err.Error(), "prefix") {
 		t.Fatalf("got %v, want a *TableOwnerError", err)
@@ -1030,7 +1035,7 @@ func testOneLoadOfASourceAtATime(t *testing.T, open Opener) {
 	}()
 	<-started
 	_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Messages: Messages(u(2, "b", "2024-01-01T00:00:00Z"))})
-	var iu *cache.InUseError
+	var iu *cacheerr.InUseError
 	if !errors.As(err, &iu) || !errors.Is(err, cache.ErrInUse) || iu.Source != "src" {
 		t.Errorf("a second load of the source: got %v, want an *InUseError", err)
 	}
@@ -1170,7 +1175,7 @@ func testManyStatesAtOnce(t *testing.T, open Opener) {
 	key := func(dest, stream string) cache.StateKey {
 		return cache.StateKey{Source: "src", Destination: dest, Stream: stream}
 	}
-	if err := c.PutStates(ctx, map[cache.StateKey]*protocol.State{
+	if err := cacheOps.PutStates(c, ctx, map[cache.StateKey]*protocol.State{
 		key("dst", ""):      LegacyState(`{"old":1}`).State,
 		key("other", "s00"): StreamState("s00", `{"kept":1}`).State,
 	}); err != nil {
@@ -1181,7 +1186,7 @@ func testManyStatesAtOnce(t *testing.T, open Opener) {
 		name := fmt.Sprintf("s%02d", i)
 		states[key("dst", name)] = StreamState(name, fmt.Sprintf(`{"c":%d}`, i)).State
 	}
-	if err := c.PutStates(ctx, states); err != nil {
+	if err := cacheOps.PutStates(c, ctx, states); err != nil {
 		t.Fatal(err)
 	}
 	Equal(t, "states per destination", Strings(t, c, `SELECT destination_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY destination_name ORDER BY destination_name`),

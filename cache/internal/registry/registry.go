@@ -18,7 +18,7 @@ func Register(scheme string, opener any) {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := openers[scheme]; dup {
-		panic("cache/backend: Register called twice for scheme " + scheme)
+		panic("cache: backend.Register called twice for scheme " + scheme)
 	}
 	openers[scheme] = opener
 }

@@ -1,7 +1,9 @@
 // Package backend is what a SQL database implements to hold a goairbyte
 // cache, and how it makes itself known — the cache's equivalent of
-// database/sql/driver. Users do not import it; they use package cache and
-// import a backend for its side effect:
+// database/sql/driver. It is internal for now: only packages under cache/
+// implement it (cache/duckdb and cache/postgres), and its interfaces may
+// change with them. Users use package cache and import a backend for its
+// side effect:
 //
 //	import _ "github.com/x/goairbyte/cache/duckdb"   // duckdb:… URLs
 //	import _ "github.com/x/goairbyte/cache/postgres" // postgres://… URLs
@@ -205,7 +207,7 @@ type TableIdentifier interface {
 // TableIDQuerier is implemented by a TableIdentifier whose TableID asks
 // the database: the same identifier as an SQL expression, so that package
 // cache reads many tables' identifiers in one statement with its other
-// reads of them (cache's Cache.Datasets) rather than one statement each.
+// reads of them (cache's Cache.datasets) rather than one statement each.
 type TableIDQuerier interface {
 	// TableIDSQL returns an SQL expression of text whose value is what
 	// TableID(table) returns, with "?" placeholders for args.

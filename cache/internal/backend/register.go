@@ -29,7 +29,7 @@ type Opener func(u *url.URL, schema string) (Connector, error)
 // database/sql.Register does.
 func Register(scheme string, open Opener) {
 	if open == nil {
-		panic("cache/backend: Register of scheme " + scheme + " with a nil Opener")
+		panic("cache: backend.Register of scheme " + scheme + " with a nil Opener")
 	}
 	registry.Register(scheme, open)
 }

@@ -1,0 +1,217 @@
+// Package cacheerr holds the error types of package cache and of its
+// backends, and the sentinels they match. Package cache re-exports the
+// sentinels (and the root package goairbyte re-exports those): users test
+// for them with errors.Is and read the message; the types, whose fields
+// only repeat what the message says, are internal so that the cache, its
+// backends, the source and destination that build the same errors, and
+// their tests share them.
+package cacheerr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The sentinels: each error type matches its own with errors.Is, whichever
+// package made it.
+var (
+	// ErrStrategy: a write strategy that cannot apply to a stream
+	// (*StrategyError).
+	ErrStrategy = errors.New("write strategy cannot apply")
+	// ErrNameCollision: two names that become the same table or column, or
+	// a field named like one of the cache's own columns (*CollisionError).
+	ErrNameCollision = errors.New("names collide")
+	// ErrInvalidName: a name that cannot become a SQL identifier
+	// (*NameError).
+	ErrInvalidName = errors.New("name cannot be a SQL identifier")
+	// ErrInUse: the cache, or a source's part of it, is in use by another
+	// process or load (*InUseError).
+	ErrInUse = errors.New("cache in use")
+	// ErrOutOfMemory: the database ran out of the memory it may use
+	// (*OutOfMemoryError).
+	ErrOutOfMemory = errors.New("cache out of memory")
+	// ErrDiskFull: the disk that holds the database, or the load's
+	// temporary files, is full (*DiskFullError).
+	ErrDiskFull = errors.New("disk full")
+	// ErrTableOwned: a load into a table that another source loaded
+	// (*TableOwnerError).
+	ErrTableOwned = errors.New("table belongs to another source")
+)
+
+// InUseError reports a cache, or a source's part of it, that another
+// process or load is using: a database file another process has open, or
+// a source that another load is loading into the cache. Two loads of one
+// source at once would write each record twice and race for the same
+// states.
+type InUseError struct {
+	// Path is the database file another process has open; empty when the
+	// cache is open and a source's part of it is in use.
+	Path string
+	// Source is the source that another load is loading; empty when the
+	// whole file is in use.
+	Source string
+	// Err is the underlying error; it says who holds the lock when the
+	// backend can tell.
+	Err error
+}
+
+// Error says what is in use and what to do.
+func (e *InUseError) Error() string {
+	if e.Source != "" {
+		return fmt.Sprintf("cache: source %q is being loaded into this cache by another load (%v); wait for that load to end, then load again: it resumes from the state the other commits",
+			e.Source, e.Err)
+	}
+	return fmt.Sprintf("cache: the file %s is in use by another process (%v); close that program or use another cache", e.Path, e.Err)
+}
+
+// Is matches ErrInUse.
+func (e *InUseError) Is(target error) bool { return target == ErrInUse }
+
+// Unwrap returns the underlying error.
+func (e *InUseError) Unwrap() error { return e.Err }
+
+// OutOfMemoryError reports a statement that needed more memory than the
+// database may use: a DuckDB cache at its memory limit, or a PostgreSQL
+// server that could not allocate memory (SQLSTATE 53200).
+type OutOfMemoryError struct {
+	// Where is what ran out, such as "the DuckDB cache".
+	Where string
+	// Limit is the memory limit the cache was opened with, when the
+	// backend has one of its own (DuckDB); empty otherwise.
+	Limit string
+	// Remedy says how to give it more memory or need less.
+	Remedy string
+	// Err is the database's own error.
+	Err error
+}
+
+// Error says what ran out and what to do.
+func (e *OutOfMemoryError) Error() string {
+	at := ""
+	if e.Limit != "" {
+		at = " at its limit of " + e.Limit
+	}
+	return fmt.Sprintf("%s ran out of memory%s (%v); %s, and load again: what was committed stays", e.Where, at, e.Err, e.Remedy)
+}
+
+// Is matches ErrOutOfMemory.
+func (e *OutOfMemoryError) Is(target error) bool { return target == ErrOutOfMemory }
+
+// Unwrap returns the database's own error.
+func (e *OutOfMemoryError) Unwrap() error { return e.Err }
+
+// DiskFullError reports a write that failed because a disk is full.
+type DiskFullError struct {
+	// Where is what was being written: the database, or the load's spool
+	// files (with their directory).
+	Where string
+	// Err is the error of the write.
+	Err error
+}
+
+// Error says which disk is full and what to do.
+func (e *DiskFullError) Error() string {
+	return fmt.Sprintf("the disk of %s is full (%v); free space there, or move the cache (or TMPDIR, for temporary files) to a larger disk, and load again: what was committed stays",
+		e.Where, e.Err)
+}
+
+// Is matches ErrDiskFull.
+func (e *DiskFullError) Is(target error) bool { return target == ErrDiskFull }
+
+// Unwrap returns the error of the write.
+func (e *DiskFullError) Unwrap() error { return e.Err }
+
+// TableOwnerError reports a load of one source into a table that holds
+// another source's records: two sources with a stream of the same name,
+// in one cache without table prefixes. The cache refuses to mix them
+// (a merge would mix their primary keys).
+type TableOwnerError struct {
+	// Table is the table's name.
+	Table string
+	// Stream is the stream of the load that would have written into it.
+	Stream string
+	// Owner is the source whose records the table holds.
+	Owner string
+	// Source is the source of the refused load.
+	Source string
+}
+
+// Error names both sources and the ways out.
+func (e *TableOwnerError) Error() string {
+	return fmt.Sprintf("cache: table %q holds the records of source %q; source %q cannot load its stream %q into it. "+
+		"Give one of the sources a table prefix (cache.WithTablePrefix, or table_prefix= in the cache URL) or a cache of its own, "+
+		"or set LoadRequest.ShareTables if the table is shared on purpose", e.Table, e.Owner, e.Source, e.Stream)
+}
+
+// Is matches ErrTableOwned.
+func (e *TableOwnerError) Is(target error) bool { return target == ErrTableOwned }
+
+// StrategyError reports a write strategy that cannot apply to a stream.
+type StrategyError struct {
+	// Stream is the stream's name.
+	Stream string
+	// Strategy is the strategy asked for (or chosen by auto), a
+	// cache.Strategy.
+	Strategy string
+	// Reason says why it cannot apply and what to do instead.
+	Reason string
+}
+
+// Error says which strategy cannot apply to which stream, and why.
+func (e *StrategyError) Error() string {
+	return fmt.Sprintf("cache: stream %q cannot be written with strategy %q: %s", e.Stream, e.Strategy, e.Reason)
+}
+
+// Is matches ErrStrategy.
+func (e *StrategyError) Is(target error) bool { return target == ErrStrategy }
+
+// NameError reports a stream or field name that cannot become a SQL
+// identifier.
+type NameError struct {
+	// Name is the name as the connector spells it.
+	Name string
+	// Reason says why it cannot be used.
+	Reason string
+}
+
+// Error says which name cannot be used and why.
+func (e *NameError) Error() string {
+	return fmt.Sprintf("cache: name %q cannot be used as a SQL identifier: %s; rename it in the connector or exclude it", e.Name, e.Reason)
+}
+
+// Is matches ErrInvalidName.
+func (e *NameError) Is(target error) bool { return target == ErrInvalidName }
+
+// CollisionError reports two names that normalise to the same identifier,
+// or a field whose name is one the cache reserves for its own columns. The
+// cache refuses to merge them silently.
+type CollisionError struct {
+	// Kind is "stream", "field", or "reserved": a field that normalises to
+	// one of the cache's own columns (_airbyte_raw_id,
+	// _airbyte_extracted_at, _airbyte_meta), whose name is First.
+	Kind string
+	// First and Second are the two names as the connector spells them.
+	First, Second string
+	// Identifier is the SQL identifier both normalise to.
+	Identifier string
+}
+
+// Error names both colliding names and their identifier.
+func (e *CollisionError) Error() string {
+	if e.Kind == "stream" && e.First == e.Second {
+		// Only namespaces tell such streams apart, and neither stream
+		// selection nor the cache's tables look at namespaces.
+		return fmt.Sprintf("cache: the catalog has two streams named %q (in different namespaces); a cache keeps one table per stream name and cannot hold both", e.First)
+	}
+	if e.Kind == "reserved" {
+		what := fmt.Sprintf("field name %q is", e.Second)
+		if e.Second != e.Identifier {
+			what = fmt.Sprintf("field %q normalises to %q, which is", e.Second, e.Identifier)
+		}
+		return "cache: the " + what + " reserved for the cache's own column; exclude the field or rename it in the connector"
+	}
+	return fmt.Sprintf("cache: %s names %q and %q both normalise to the identifier %q; deselect one of them or use a table prefix/another cache", e.Kind, e.First, e.Second, e.Identifier)
+}
+
+// Is matches ErrNameCollision.
+func (e *CollisionError) Is(target error) bool { return target == ErrNameCollision }
