@@ -1,4 +1,4 @@
-package cloud_test
+package cloud
 
 import (
 	"context"
@@ -8,8 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/x/goairbyte/airbyteapi"
-	"github.com/x/goairbyte/cloud"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 )
 
 // The workspace's id, the destinations it lists, and the connection as
@@ -18,27 +17,27 @@ import (
 func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	ctx := context.Background()
-	if f.ws.ID() != f.srv.WorkspaceID {
-		t.Fatalf("workspace id %q, want %q", f.ws.ID(), f.srv.WorkspaceID)
+	if f.ws.id != f.srv.WorkspaceID {
+		t.Fatalf("workspace id %q, want %q", f.ws.id, f.srv.WorkspaceID)
 	}
-	conn := f.connection(t, cloud.WithCron("0 0 * * * ?"), cloud.WithPrefix("faker_"))
+	conn := f.connection(t, withCron("0 0 * * * ?"), WithPrefix("faker_"))
 
 	// What reached the server.
 	bodies := f.srv.Bodies("POST /connections")
 	if len(bodies) != 1 {
 		t.Fatalf("%d connection creations", len(bodies))
 	}
-	var sent struct{ Schedule airbyteapi.Schedule }
+	var sent struct{ Schedule api.Schedule }
 	if err := json.Unmarshal(bodies[0], &sent); err != nil {
 		t.Fatal(err)
 	}
-	if sent.Schedule != (airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleCron, CronExpression: "0 0 * * * ?"}) {
+	if sent.Schedule != (api.Schedule{ScheduleType: api.ScheduleCron, CronExpression: "0 0 * * * ?"}) {
 		t.Fatalf("sent schedule %+v (%s)", sent.Schedule, bodies[0])
 	}
 	// What it answered, and what it answers now.
-	info := conn.Info()
-	if info.ID != conn.ID() || info.Schedule.ScheduleType != airbyteapi.ScheduleCron || info.Schedule.CronExpression != "0 0 * * * ?" ||
-		info.Prefix != "faker_" || info.SourceID != f.src.ID || info.WorkspaceID != f.ws.ID() {
+	info := conn.infoCopy()
+	if info.ID != conn.ID() || info.Schedule.ScheduleType != api.ScheduleCron || info.Schedule.CronExpression != "0 0 * * * ?" ||
+		info.Prefix != "faker_" || info.SourceID != f.src.ID || info.WorkspaceID != f.ws.id {
 		t.Fatalf("Info %+v", info)
 	}
 	// Info is a copy: changing it changes neither the connection nor what
@@ -48,23 +47,23 @@ func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
 	}
 	info.Configurations.Streams[0].Name = "changed"
 	info.Configurations.Streams[0].PrimaryKey = append(info.Configurations.Streams[0].PrimaryKey, []string{"changed"})
-	if got := conn.Info().Configurations.Streams[0].Name; got == "changed" {
+	if got := conn.infoCopy().Configurations.Streams[0].Name; got == "changed" {
 		t.Fatalf("changing what Info returned changed the connection's stream to %q", got)
 	}
 	again, err := f.ws.Connection(ctx, conn.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Info().Schedule != info.Schedule || again.Info().DestinationID != info.DestinationID {
-		t.Fatalf("read back %+v, created %+v", again.Info(), info)
+	if again.infoCopy().Schedule != info.Schedule || again.infoCopy().DestinationID != info.DestinationID {
+		t.Fatalf("read back %+v, created %+v", again.infoCopy(), info)
 	}
 
 	other, err := f.ws.DeployDestination(ctx, "second warehouse", "destination-duckdb", map[string]any{"destination_path": f.path + ".2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]airbyteapi.Destination{}
-	for d, err := range f.ws.Destinations(ctx) {
+	got := map[string]api.Destination{}
+	for d, err := range f.ws.destinations(ctx) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,41 +82,41 @@ func TestPermanentlyDeleteSourceAndDestination(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	ctx := context.Background()
 	conn := f.connection(t)
-	dstID := conn.Info().DestinationID
+	dstID := conn.infoCopy().DestinationID
 
-	if err := f.ws.PermanentlyDeleteDestination(ctx, dstID); err != nil {
+	if err := f.ws.permanentlyDeleteDestination(ctx, dstID); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.srv.Calls("DELETE /destinations/{id}"); n != 1 {
 		t.Fatalf("%d DELETE /destinations calls", n)
 	}
-	for d, err := range f.ws.Destinations(ctx) {
+	for d, err := range f.ws.destinations(ctx) {
 		t.Fatalf("destination %+v (%v) is still listed", d, err)
 	}
-	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, airbyteapi.ErrNotFound) {
+	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("the connection of the deleted destination: %v", err)
 	}
 	// One already gone is not an error (a retried DELETE sees a 404).
-	if err := f.ws.PermanentlyDeleteDestination(ctx, dstID); err != nil || f.srv.Calls("DELETE /destinations/{id}") != 2 {
+	if err := f.ws.permanentlyDeleteDestination(ctx, dstID); err != nil || f.srv.Calls("DELETE /destinations/{id}") != 2 {
 		t.Fatalf("deleting it again: %v", err)
 	}
 
 	// The source, and with it a connection to another destination.
 	conn = f.connection(t)
-	if err := f.ws.PermanentlyDeleteSource(ctx, f.src.ID); err != nil {
+	if err := f.ws.permanentlyDeleteSource(ctx, f.src.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.srv.Calls("DELETE /sources/{id}"); n != 1 {
 		t.Fatalf("%d DELETE /sources calls", n)
 	}
-	for s, err := range f.ws.Sources(ctx) {
+	for s, err := range f.ws.sources(ctx) {
 		t.Fatalf("source %+v (%v) is still listed", s, err)
 	}
-	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, airbyteapi.ErrNotFound) {
+	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("the connection of the deleted source: %v", err)
 	}
 	// One already gone is not an error (a retried DELETE sees a 404).
-	if err := f.ws.PermanentlyDeleteSource(ctx, f.src.ID); err != nil || f.srv.Calls("DELETE /sources/{id}") != 2 {
+	if err := f.ws.permanentlyDeleteSource(ctx, f.src.ID); err != nil || f.srv.Calls("DELETE /sources/{id}") != 2 {
 		t.Fatalf("deleting it again: %v", err)
 	}
 }
@@ -132,7 +131,7 @@ func TestCacheWithDuckDBPath(t *testing.T) {
 	if err := os.Rename(f.path, moved); err != nil {
 		t.Fatal(err)
 	}
-	c, err := res.Cache(ctx, cloud.WithDuckDBPath(moved))
+	c, err := res.Cache(ctx, withDuckDBPath(moved))
 	if err != nil {
 		t.Fatal(err)
 	}

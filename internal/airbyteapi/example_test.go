@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/exampleutil"
 )
