@@ -28,9 +28,9 @@ func WithPassword(password string) CacheOption {
 	return func(c *cacheSettings) { c.password = password }
 }
 
-// withDuckDBPath opens this DuckDB file instead of the destination_path the
+// WithDuckDBPath opens this DuckDB file instead of the destination_path the
 // server reports (for a server whose paths are not this machine's).
-func withDuckDBPath(path string) CacheOption { return func(c *cacheSettings) { c.path = path } }
+func WithDuckDBPath(path string) CacheOption { return func(c *cacheSettings) { c.path = path } }
 
 // Cache opens the destination the sync wrote to — a DuckDB file or a
 // PostgreSQL schema — as a goairbyte cache whose datasets are the synced

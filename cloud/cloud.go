@@ -1,8 +1,8 @@
 // Package cloud runs and deploys connections on Airbyte (Cloud or
 // self-managed), in the shape of PyAirbyte's airbyte.cloud: a [Workspace]
-// deploys sources, destinations and connections and finds a connection by
-// id; a [Connection] runs syncs; a [SyncResult] waits for one and opens
-// what it wrote.
+// deploys sources, destinations and connections and lists or deletes them;
+// a [Connection] runs syncs; a [SyncResult] waits for one and opens what it
+// wrote.
 //
 //	client, _ := airbyteapi.New(airbyteapi.CloudURL, airbyteapi.WithClientCredentials(id, secret))
 //	ws := cloud.NewWorkspace(client, workspaceID)
@@ -14,8 +14,8 @@
 // failing (Airbyte answers a second sync with 409). Wait polls with backoff
 // until the job is succeeded, failed or cancelled — incomplete, queued or a
 // status it does not know mean "still running" — and cancels the job when
-// its context ends. A failed job's error carries Airbyte's failure
-// reasons.
+// its context ends, unless told to leave it running. A failed job's error
+// carries Airbyte's failure reasons.
 //
 // For a DuckDB or PostgreSQL destination, SyncResult.Cache opens the
 // destination's database as a goairbyte cache, with a Dataset per synced
@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
@@ -48,18 +47,18 @@ func NewWorkspace(client *airbyteapi.Client, id string) *Workspace {
 	return &Workspace{client: (*api.Client)(client), id: id}
 }
 
-// sources lists the workspace's sources.
-func (w *Workspace) sources(ctx context.Context) iter.Seq2[Source, error] {
+// Sources lists the workspace's sources.
+func (w *Workspace) Sources(ctx context.Context) iter.Seq2[Source, error] {
 	return w.client.Sources(ctx, w.id)
 }
 
-// destinations lists the workspace's destinations.
-func (w *Workspace) destinations(ctx context.Context) iter.Seq2[Destination, error] {
+// Destinations lists the workspace's destinations.
+func (w *Workspace) Destinations(ctx context.Context) iter.Seq2[Destination, error] {
 	return w.client.Destinations(ctx, w.id)
 }
 
-// connections lists the workspace's connections.
-func (w *Workspace) connections(ctx context.Context) iter.Seq2[*Connection, error] {
+// Connections lists the workspace's connections.
+func (w *Workspace) Connections(ctx context.Context) iter.Seq2[*Connection, error] {
 	return func(yield func(*Connection, error) bool) {
 		for c, err := range w.client.Connections(ctx, w.id) {
 			if !yield(&Connection{w: w, info: c}, err) || err != nil {
@@ -81,20 +80,20 @@ func (w *Workspace) Connection(ctx context.Context, id string) (*Connection, err
 	return &Connection{w: w, info: *c}, nil
 }
 
-// permanentlyDeleteSource deletes a source and, as Airbyte does, its
+// PermanentlyDeleteSource deletes a source and, as Airbyte does, its
 // connections.
-func (w *Workspace) permanentlyDeleteSource(ctx context.Context, id string) error {
+func (w *Workspace) PermanentlyDeleteSource(ctx context.Context, id string) error {
 	return w.client.DeleteSource(ctx, id)
 }
 
-// permanentlyDeleteDestination deletes a destination and its connections.
-func (w *Workspace) permanentlyDeleteDestination(ctx context.Context, id string) error {
+// PermanentlyDeleteDestination deletes a destination and its connections.
+func (w *Workspace) PermanentlyDeleteDestination(ctx context.Context, id string) error {
 	return w.client.DeleteDestination(ctx, id)
 }
 
-// permanentlyDeleteConnection deletes a connection and, when told, its
+// PermanentlyDeleteConnection deletes a connection and, when told, its
 // source and destination too.
-func (w *Workspace) permanentlyDeleteConnection(ctx context.Context, id string, alsoSource, alsoDestination bool) error {
+func (w *Workspace) PermanentlyDeleteConnection(ctx context.Context, id string, alsoSource, alsoDestination bool) error {
 	c, err := w.client.Connection(ctx, id)
 	if err != nil {
 		return err
@@ -140,17 +139,17 @@ func WithPrefix(prefix string) ConnectionOption {
 	return func(c *api.ConnectionCreate) { c.Prefix = prefix }
 }
 
-// withCron schedules the connection with a Quartz cron expression
+// WithCron schedules the connection with a Quartz cron expression
 // (Airbyte's, such as "0 0 * * * ?"); without it the connection is manual.
-func withCron(expr string) ConnectionOption {
+func WithCron(expr string) ConnectionOption {
 	return func(c *api.ConnectionCreate) {
 		c.Schedule = &api.Schedule{ScheduleType: api.ScheduleCron, CronExpression: expr}
 	}
 }
 
-// withNamespace writes the streams into the destination namespace (schema)
+// WithNamespace writes the streams into the destination namespace (schema)
 // format, such as "analytics".
-func withNamespace(format string) ConnectionOption {
+func WithNamespace(format string) ConnectionOption {
 	return func(c *api.ConnectionCreate) {
 		c.NamespaceDefinition, c.NamespaceFormat = "custom_format", format
 	}
@@ -195,26 +194,6 @@ type Connection struct {
 // ID returns the connection id.
 func (c *Connection) ID() string { return c.info.ID }
 
-// infoCopy returns the connection as the server last described it: a
-// copy, which the caller may change.
-func (c *Connection) infoCopy() api.Connection {
-	info := c.info
-	info.Configurations.Streams = slices.Clone(info.Configurations.Streams)
-	for i := range info.Configurations.Streams {
-		st := &info.Configurations.Streams[i]
-		st.CursorField = slices.Clone(st.CursorField)
-		st.PrimaryKey = slices.Clone(st.PrimaryKey)
-		for j := range st.PrimaryKey {
-			st.PrimaryKey[j] = slices.Clone(st.PrimaryKey[j])
-		}
-		st.SelectedFields = slices.Clone(st.SelectedFields)
-		for j := range st.SelectedFields {
-			st.SelectedFields[j].FieldPath = slices.Clone(st.SelectedFields[j].FieldPath)
-		}
-	}
-	return info
-}
-
 // RunSync starts a sync of the connection and returns without waiting;
 // call Wait on the result. When the connection is already syncing, the
 // result follows that sync (Attached reports it).
@@ -246,9 +225,6 @@ type SyncResult struct {
 	last     api.Job
 }
 
-// job returns the job as last seen.
-func (r *SyncResult) job() Job { return r.last }
-
 // Streams lists the streams the connection syncs.
 func (r *SyncResult) Streams() []string {
 	var out []string
@@ -272,13 +248,13 @@ func PollInterval(first, longest time.Duration) WaitOption {
 	return func(w *waitSettings) { w.min, w.max = first, longest }
 }
 
-// leaveRunning leaves the job running when Wait's context ends; by default
+// LeaveRunning leaves the job running when Wait's context ends; by default
 // Wait cancels it.
-func leaveRunning() WaitOption { return func(w *waitSettings) { w.keepAlive = true } }
+func LeaveRunning() WaitOption { return func(w *waitSettings) { w.keepAlive = true } }
 
 // Wait polls the job until it ends. It returns the job when it succeeded,
 // a *SyncError when it failed or was cancelled, and the context's error
-// (after cancelling the job) when ctx ends first.
+// (after cancelling the job, unless LeaveRunning) when ctx ends first.
 func (r *SyncResult) Wait(ctx context.Context, opts ...WaitOption) (*Job, error) {
 	ws := waitSettings{min: time.Second, max: 30 * time.Second}
 	for _, o := range opts {

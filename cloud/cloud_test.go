@@ -159,7 +159,7 @@ func TestFailedSyncCarriesTheReason(t *testing.T) {
 // that part empty for a source without namespaces, as Airbyte writes it.
 func TestCacheFollowsTheNamespaceFormat(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
-	conn := f.connection(t, withNamespace("${SOURCE_NAMESPACE}raw"))
+	conn := f.connection(t, WithNamespace("${SOURCE_NAMESPACE}raw"))
 	ctx := context.Background()
 	res := syncOK(t, conn)
 	c, err := res.Cache(ctx)
@@ -214,18 +214,18 @@ func TestWaitCancelsTheJobWhenItsContextEnds(t *testing.T) {
 	if _, err := res.Wait(ctx, fast); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	if res.job().Status != api.JobQueued {
-		t.Errorf("the job was %s while held, want queued", res.job().Status)
+	if res.last.Status != api.JobQueued {
+		t.Errorf("the job was %s while held, want queued", res.last.Status)
 	}
 	j, err := f.ws.client.Job(context.Background(), res.JobID)
 	if err != nil || j.Status != api.JobCancelled {
 		t.Fatalf("job after Wait's timeout: %+v %v", j, err)
 	}
-	// With leaveRunning the job goes on; the next sync attaches to it.
+	// With LeaveRunning the job goes on; the next sync attaches to it.
 	res, _ = conn.RunSync(context.Background())
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
-	if _, err := res.Wait(ctx2, fast, leaveRunning()); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := res.Wait(ctx2, fast, LeaveRunning()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
 	again, err := conn.RunSync(context.Background())
@@ -363,7 +363,7 @@ func TestListAndDelete(t *testing.T) {
 	conn := f.connection(t)
 	ctx := context.Background()
 	n := 0
-	for c, err := range f.ws.connections(ctx) {
+	for c, err := range f.ws.Connections(ctx) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,10 +374,10 @@ func TestListAndDelete(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("connection listed %d times", n)
 	}
-	if err := f.ws.permanentlyDeleteConnection(ctx, conn.ID(), true, true); err != nil {
+	if err := f.ws.PermanentlyDeleteConnection(ctx, conn.ID(), true, true); err != nil {
 		t.Fatal(err)
 	}
-	for range f.ws.sources(ctx) {
+	for range f.ws.Sources(ctx) {
 		t.Fatal("the source is still there")
 	}
 	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, api.ErrNotFound) {

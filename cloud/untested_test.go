@@ -12,15 +12,14 @@ import (
 )
 
 // The workspace's id, the destinations it lists, and the connection as
-// the server described it: a cron schedule reaches the server and comes
-// back in Info.
+// the server keeps it: a cron schedule reaches the server and stays.
 func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	ctx := context.Background()
 	if f.ws.id != f.srv.WorkspaceID {
 		t.Fatalf("workspace id %q, want %q", f.ws.id, f.srv.WorkspaceID)
 	}
-	conn := f.connection(t, withCron("0 0 * * * ?"), WithPrefix("faker_"))
+	conn := f.connection(t, WithCron("0 0 * * * ?"), WithPrefix("faker_"))
 
 	// What reached the server.
 	bodies := f.srv.Bodies("POST /connections")
@@ -34,28 +33,14 @@ func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
 	if sent.Schedule != (api.Schedule{ScheduleType: api.ScheduleCron, CronExpression: "0 0 * * * ?"}) {
 		t.Fatalf("sent schedule %+v (%s)", sent.Schedule, bodies[0])
 	}
-	// What it answered, and what it answers now.
-	info := conn.infoCopy()
-	if info.ID != conn.ID() || info.Schedule.ScheduleType != api.ScheduleCron || info.Schedule.CronExpression != "0 0 * * * ?" ||
-		info.Prefix != "faker_" || info.SourceID != f.src.ID || info.WorkspaceID != f.ws.id {
-		t.Fatalf("Info %+v", info)
-	}
-	// Info is a copy: changing it changes neither the connection nor what
-	// its syncs report.
-	if len(info.Configurations.Streams) != 2 {
-		t.Fatalf("streams %+v", info.Configurations.Streams)
-	}
-	info.Configurations.Streams[0].Name = "changed"
-	info.Configurations.Streams[0].PrimaryKey = append(info.Configurations.Streams[0].PrimaryKey, []string{"changed"})
-	if got := conn.infoCopy().Configurations.Streams[0].Name; got == "changed" {
-		t.Fatalf("changing what Info returned changed the connection's stream to %q", got)
-	}
-	again, err := f.ws.Connection(ctx, conn.ID())
+	// What the server keeps.
+	info, err := f.ws.client.Connection(ctx, conn.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.infoCopy().Schedule != info.Schedule || again.infoCopy().DestinationID != info.DestinationID {
-		t.Fatalf("read back %+v, created %+v", again.infoCopy(), info)
+	if info.Schedule.ScheduleType != api.ScheduleCron || info.Schedule.CronExpression != "0 0 * * * ?" ||
+		info.Prefix != "faker_" || info.SourceID != f.src.ID || info.WorkspaceID != f.ws.id {
+		t.Fatalf("the server keeps %+v", info)
 	}
 
 	other, err := f.ws.DeployDestination(ctx, "second warehouse", "destination-duckdb", map[string]any{"destination_path": f.path + ".2"})
@@ -63,7 +48,7 @@ func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]api.Destination{}
-	for d, err := range f.ws.destinations(ctx) {
+	for d, err := range f.ws.Destinations(ctx) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,41 +67,41 @@ func TestPermanentlyDeleteSourceAndDestination(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	ctx := context.Background()
 	conn := f.connection(t)
-	dstID := conn.infoCopy().DestinationID
+	dstID := conn.info.DestinationID
 
-	if err := f.ws.permanentlyDeleteDestination(ctx, dstID); err != nil {
+	if err := f.ws.PermanentlyDeleteDestination(ctx, dstID); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.srv.Calls("DELETE /destinations/{id}"); n != 1 {
 		t.Fatalf("%d DELETE /destinations calls", n)
 	}
-	for d, err := range f.ws.destinations(ctx) {
+	for d, err := range f.ws.Destinations(ctx) {
 		t.Fatalf("destination %+v (%v) is still listed", d, err)
 	}
 	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("the connection of the deleted destination: %v", err)
 	}
 	// One already gone is not an error (a retried DELETE sees a 404).
-	if err := f.ws.permanentlyDeleteDestination(ctx, dstID); err != nil || f.srv.Calls("DELETE /destinations/{id}") != 2 {
+	if err := f.ws.PermanentlyDeleteDestination(ctx, dstID); err != nil || f.srv.Calls("DELETE /destinations/{id}") != 2 {
 		t.Fatalf("deleting it again: %v", err)
 	}
 
 	// The source, and with it a connection to another destination.
 	conn = f.connection(t)
-	if err := f.ws.permanentlyDeleteSource(ctx, f.src.ID); err != nil {
+	if err := f.ws.PermanentlyDeleteSource(ctx, f.src.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.srv.Calls("DELETE /sources/{id}"); n != 1 {
 		t.Fatalf("%d DELETE /sources calls", n)
 	}
-	for s, err := range f.ws.sources(ctx) {
+	for s, err := range f.ws.Sources(ctx) {
 		t.Fatalf("source %+v (%v) is still listed", s, err)
 	}
 	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("the connection of the deleted source: %v", err)
 	}
 	// One already gone is not an error (a retried DELETE sees a 404).
-	if err := f.ws.permanentlyDeleteSource(ctx, f.src.ID); err != nil || f.srv.Calls("DELETE /sources/{id}") != 2 {
+	if err := f.ws.PermanentlyDeleteSource(ctx, f.src.ID); err != nil || f.srv.Calls("DELETE /sources/{id}") != 2 {
 		t.Fatalf("deleting it again: %v", err)
 	}
 }
@@ -131,7 +116,7 @@ func TestCacheWithDuckDBPath(t *testing.T) {
 	if err := os.Rename(f.path, moved); err != nil {
 		t.Fatal(err)
 	}
-	c, err := res.Cache(ctx, withDuckDBPath(moved))
+	c, err := res.Cache(ctx, WithDuckDBPath(moved))
 	if err != nil {
 		t.Fatal(err)
 	}

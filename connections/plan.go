@@ -79,9 +79,9 @@ func DeleteUnmentioned() Option {
 	return func(r *Reconciler) error { r.deleteUnmentioned = true; return nil }
 }
 
-// withSecretOptions passes options to the secret lookups of
+// WithSecretOptions passes options to the secret lookups of
 // "secret_reference::NAME" values (a .env file, a manager, no prompt).
-func withSecretOptions(opts ...secrets.Option) Option {
+func WithSecretOptions(opts ...secrets.Option) Option {
 	return func(r *Reconciler) error { r.secretOpts = append(r.secretOpts, opts...); return nil }
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/x/goairbyte/secrets"
 )
 
-// withSecretOptions reaches the lookups of the declarations' references:
+// WithSecretOptions reaches the lookups of the declarations' references:
 // a secret only a .env file of the caller's has, and one only a manager of
 // the caller's has, are what the server stores; without the options the
 // plan says they are not found.
@@ -31,13 +31,13 @@ sources:
       count: 100
       tokens: [{a: secret_reference::GOAIRBYTE_DOTENV_ONLY_TOKEN}, {b: secret_reference::GOAIRBYTE_MANAGER_ONLY_TOKEN}]
 `
-	_, err := e.reconciler(t, declared, withSecretOptions(secrets.WithPrompt(false))).Plan(context.Background())
+	_, err := e.reconciler(t, declared, WithSecretOptions(secrets.WithPrompt(false))).Plan(context.Background())
 	var nf *secrets.SecretNotFoundError
 	if !errors.As(err, &nf) {
 		t.Fatalf("without the options: %v, want a *secrets.SecretNotFoundError", err)
 	}
-	r := e.reconciler(t, declared, withSecretOptions(secrets.WithDotenvFile(dotenv), secrets.WithPrompt(false)),
-		withSecretOptions(secrets.WithManager(mapManager{"GOAIRBYTE_MANAGER_ONLY_TOKEN": fromManager})))
+	r := e.reconciler(t, declared, WithSecretOptions(secrets.WithDotenvFile(dotenv), secrets.WithPrompt(false)),
+		WithSecretOptions(secrets.WithManager(mapManager{"GOAIRBYTE_MANAGER_ONLY_TOKEN": fromManager})))
 	p := e.plan(t, r)
 	for _, s := range []string{fromFile, fromManager} {
 		if strings.Contains(p.String(), s) {
