@@ -813,7 +813,7 @@ func TestDocSnippets(t *testing.T) {
 }
 
 // TestDocSnippetsConnectionsYAML parses the connections files of package
-// connections' doc and of docs/remote.md as connections.Parse does.
+// connections' doc and of docs/remote.md as connections.Load does.
 func TestDocSnippetsConnectionsYAML(t *testing.T) {
 	root := testenv.ModuleRoot(t)
 	var files []fencedBlock
@@ -826,8 +826,12 @@ func TestDocSnippetsConnectionsYAML(t *testing.T) {
 	if len(files) < 2 {
 		t.Fatalf("found %d connections files in the docs, want the package doc's and docs/remote.md's", len(files))
 	}
-	for _, f := range files {
-		cfg, err := connections.Parse([]byte(f.text))
+	for i, f := range files {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("connections-%d.yaml", i))
+		if err := os.WriteFile(path, []byte(f.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := connections.Load(path)
 		if err != nil {
 			t.Errorf("%v:\n%s", err, f.text)
 			continue

@@ -7,12 +7,14 @@ import (
 	"log"
 
 	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/exampleutil"
 )
 
-// A client authenticates with client credentials (renewing its 3-minute
-// tokens itself) and lists with iterators that page as the loop goes.
+// A client reaches an instance with client credentials (renewing its
+// 3-minute tokens itself); cloud, connections and watch work through it,
+// and the server's errors match this package's sentinels.
 func Example() {
 	var v exampleutil.Violations
 	srv, err := airbytetest.New(&v, "")
@@ -20,28 +22,15 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	c, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	client, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
 	if err != nil {
 		log.Fatal(err)
 	}
-	ctx := context.Background()
-	for ws, err := range c.Workspaces(ctx) {
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Println("workspace:", ws.Name)
-		for d, err := range c.DestinationDefinitions(ctx, ws.ID) {
-			if err != nil {
-				log.Fatal(err)
-			}
-			fmt.Println("  destination type:", d.DockerRepository)
-		}
-	}
-	_, err = c.Job(ctx, 42)
-	fmt.Println("job 42 not found:", errors.Is(err, airbyteapi.ErrNotFound))
+	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	_, err = ws.Connection(context.Background(), "0b0c4e2a-7f0e-4d43-9f57-3a1f8e0c2d11")
+	fmt.Println("no such connection:", errors.Is(err, airbyteapi.ErrNotFound))
+	fmt.Println("API violations:", v.Err())
 	// Output:
-	// workspace: Test workspace
-	//   destination type: airbyte/destination-duckdb
-	//   destination type: airbyte/destination-postgres
-	// job 42 not found: true
+	// no such connection: true
+	// API violations: <nil>
 }

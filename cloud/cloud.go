@@ -27,39 +27,33 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/httpretry"
 )
 
 // Workspace is one Airbyte workspace. It holds nothing but its id and
 // client, so it is safe for concurrent use as the client is.
 type Workspace struct {
-	client *airbyteapi.Client
+	client *api.Client
 	id     string
 }
 
 // NewWorkspace returns the workspace id reached through client. It makes
 // no request.
 func NewWorkspace(client *airbyteapi.Client, id string) *Workspace {
-	return &Workspace{client: client, id: id}
+	return &Workspace{client: (*api.Client)(client), id: id}
 }
 
-// ID returns the workspace id.
-func (w *Workspace) ID() string { return w.id }
-
-// Client returns the API client the workspace uses.
-func (w *Workspace) Client() *airbyteapi.Client { return w.client }
-
 // Sources lists the workspace's sources.
-func (w *Workspace) Sources(ctx context.Context) iter.Seq2[airbyteapi.Source, error] {
+func (w *Workspace) Sources(ctx context.Context) iter.Seq2[Source, error] {
 	return w.client.Sources(ctx, w.id)
 }
 
 // Destinations lists the workspace's destinations.
-func (w *Workspace) Destinations(ctx context.Context) iter.Seq2[airbyteapi.Destination, error] {
+func (w *Workspace) Destinations(ctx context.Context) iter.Seq2[Destination, error] {
 	return w.client.Destinations(ctx, w.id)
 }
 
@@ -97,8 +91,8 @@ func (w *Workspace) PermanentlyDeleteDestination(ctx context.Context, id string)
 	return w.client.DeleteDestination(ctx, id)
 }
 
-// PermanentlyDeleteConnection deletes a connection; with the Delete...
-// options it deletes its source and destination too.
+// PermanentlyDeleteConnection deletes a connection and, when told, its
+// source and destination too.
 func (w *Workspace) PermanentlyDeleteConnection(ctx context.Context, id string, alsoSource, alsoDestination bool) error {
 	c, err := w.client.Connection(ctx, id)
 	if err != nil {
@@ -129,47 +123,47 @@ func (w *Workspace) definitionID(ctx context.Context, connector string) (string,
 
 // DeployDestination creates a destination of the connector type (such as
 // "destination-duckdb") with its config.
-func (w *Workspace) DeployDestination(ctx context.Context, name, connector string, config map[string]any) (*airbyteapi.Destination, error) {
+func (w *Workspace) DeployDestination(ctx context.Context, name, connector string, config map[string]any) (*Destination, error) {
 	def, err := w.definitionID(ctx, connector)
 	if err != nil {
 		return nil, err
 	}
-	return w.client.CreateDestination(ctx, airbyteapi.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: config})
+	return w.client.CreateDestination(ctx, api.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: config})
 }
 
 // ConnectionOption configures DeployConnection.
-type ConnectionOption func(*airbyteapi.ConnectionCreate)
+type ConnectionOption func(*api.ConnectionCreate)
 
 // WithPrefix puts prefix before every table the connection writes.
 func WithPrefix(prefix string) ConnectionOption {
-	return func(c *airbyteapi.ConnectionCreate) { c.Prefix = prefix }
+	return func(c *api.ConnectionCreate) { c.Prefix = prefix }
 }
 
 // WithCron schedules the connection with a Quartz cron expression
 // (Airbyte's, such as "0 0 * * * ?"); without it the connection is manual.
 func WithCron(expr string) ConnectionOption {
-	return func(c *airbyteapi.ConnectionCreate) {
-		c.Schedule = &airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleCron, CronExpression: expr}
+	return func(c *api.ConnectionCreate) {
+		c.Schedule = &api.Schedule{ScheduleType: api.ScheduleCron, CronExpression: expr}
 	}
 }
 
 // WithNamespace writes the streams into the destination namespace (schema)
 // format, such as "analytics".
 func WithNamespace(format string) ConnectionOption {
-	return func(c *airbyteapi.ConnectionCreate) {
+	return func(c *api.ConnectionCreate) {
 		c.NamespaceDefinition, c.NamespaceFormat = "custom_format", format
 	}
 }
 
 // DeployConnection creates a connection from a deployed source to a
 // destination, syncing the streams the source had selected when deployed.
-func (w *Workspace) DeployConnection(ctx context.Context, name string, src *DeployedSource, dst *airbyteapi.Destination, opts ...ConnectionOption) (*Connection, error) {
-	req := airbyteapi.ConnectionCreate{Name: name, SourceID: src.ID, DestinationID: dst.ID,
-		Schedule: &airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleManual}}
+func (w *Workspace) DeployConnection(ctx context.Context, name string, src *DeployedSource, dst *Destination, opts ...ConnectionOption) (*Connection, error) {
+	req := api.ConnectionCreate{Name: name, SourceID: src.ID, DestinationID: dst.ID,
+		Schedule: &api.Schedule{ScheduleType: api.ScheduleManual}}
 	if len(src.Streams) > 0 {
-		req.Configurations = &airbyteapi.StreamConfigurations{}
+		req.Configurations = &api.StreamConfigurations{}
 		for _, s := range src.Streams {
-			req.Configurations.Streams = append(req.Configurations.Streams, airbyteapi.StreamConfiguration{Name: s})
+			req.Configurations.Streams = append(req.Configurations.Streams, api.StreamConfiguration{Name: s})
 		}
 	}
 	for _, o := range opts {
@@ -185,7 +179,7 @@ func (w *Workspace) DeployConnection(ctx context.Context, name string, src *Depl
 // DeployedSource is a source created by DeploySource, with the streams
 // its connections sync by default.
 type DeployedSource struct {
-	airbyteapi.Source
+	Source
 	// Streams names the streams selected on the source when it was
 	// deployed; when empty, DeployConnection leaves the choice to Airbyte.
 	Streams []string
@@ -194,40 +188,20 @@ type DeployedSource struct {
 // Connection is a connection of a workspace.
 type Connection struct {
 	w    *Workspace
-	info airbyteapi.Connection
+	info api.Connection
 }
 
 // ID returns the connection id.
 func (c *Connection) ID() string { return c.info.ID }
 
-// Info returns the connection as the server last described it: a copy,
-// which the caller may change.
-func (c *Connection) Info() airbyteapi.Connection {
-	info := c.info
-	info.Configurations.Streams = slices.Clone(info.Configurations.Streams)
-	for i := range info.Configurations.Streams {
-		st := &info.Configurations.Streams[i]
-		st.CursorField = slices.Clone(st.CursorField)
-		st.PrimaryKey = slices.Clone(st.PrimaryKey)
-		for j := range st.PrimaryKey {
-			st.PrimaryKey[j] = slices.Clone(st.PrimaryKey[j])
-		}
-		st.SelectedFields = slices.Clone(st.SelectedFields)
-		for j := range st.SelectedFields {
-			st.SelectedFields[j].FieldPath = slices.Clone(st.SelectedFields[j].FieldPath)
-		}
-	}
-	return info
-}
-
 // RunSync starts a sync of the connection and returns without waiting;
 // call Wait on the result. When the connection is already syncing, the
 // result follows that sync (Attached reports it).
 func (c *Connection) RunSync(ctx context.Context) (*SyncResult, error) {
-	j, err := c.w.client.CreateJob(ctx, c.info.ID, airbyteapi.JobTypeSync)
+	j, err := c.w.client.CreateJob(ctx, c.info.ID, api.JobTypeSync)
 	attached := false
-	if errors.Is(err, airbyteapi.ErrConflict) {
-		var running *airbyteapi.Job
+	if errors.Is(err, api.ErrConflict) {
+		var running *api.Job
 		running, err = c.w.client.RunningJob(ctx, c.info.ID, "")
 		if err == nil && running == nil {
 			return nil, fmt.Errorf("cloud: connection %s refused a sync as busy, but runs no job now: try again", c.info.ID)
@@ -248,11 +222,8 @@ type SyncResult struct {
 	// Attached is true when RunSync found the connection syncing already
 	// and follows that job.
 	Attached bool
-	last     airbyteapi.Job
+	last     api.Job
 }
-
-// Job returns the job as last seen.
-func (r *SyncResult) Job() airbyteapi.Job { return r.last }
 
 // Streams lists the streams the connection syncs.
 func (r *SyncResult) Streams() []string {
@@ -284,7 +255,7 @@ func LeaveRunning() WaitOption { return func(w *waitSettings) { w.keepAlive = tr
 // Wait polls the job until it ends. It returns the job when it succeeded,
 // a *SyncError when it failed or was cancelled, and the context's error
 // (after cancelling the job, unless LeaveRunning) when ctx ends first.
-func (r *SyncResult) Wait(ctx context.Context, opts ...WaitOption) (*airbyteapi.Job, error) {
+func (r *SyncResult) Wait(ctx context.Context, opts ...WaitOption) (*Job, error) {
 	ws := waitSettings{min: time.Second, max: 30 * time.Second}
 	for _, o := range opts {
 		o(&ws)
@@ -306,7 +277,7 @@ func (r *SyncResult) Wait(ctx context.Context, opts ...WaitOption) (*airbyteapi.
 		}
 		r.last = *j
 		if j.Status.Terminal() {
-			if j.Status == airbyteapi.JobSucceeded {
+			if j.Status == api.JobSucceeded {
 				return j, nil
 			}
 			return j, r.failure(ctx, j)
@@ -333,7 +304,7 @@ func (r *SyncResult) stop(ctx context.Context, keep bool) error {
 
 // failure builds the error of a failed or cancelled job, with the failure
 // reasons of its last attempt when the Configuration API gives them.
-func (r *SyncResult) failure(ctx context.Context, j *airbyteapi.Job) error {
+func (r *SyncResult) failure(ctx context.Context, j *api.Job) error {
 	e := &SyncError{JobID: j.ID, ConnectionID: r.conn.info.ID, Status: j.Status}
 	atts, err := r.conn.w.client.Attempts(ctx, j.ID)
 	if err != nil {
@@ -361,3 +332,24 @@ func (p *poller) wait(ctx context.Context) error {
 	}
 	return httpretry.Sleep(ctx, p.cur)
 }
+
+// The Airbyte API's objects that the workspace's methods return.
+type (
+	// Job is a sync job of a connection, as Wait returns it: its ID,
+	// Status, RowsSynced, BytesSynced and Duration (an ISO 8601 duration
+	// such as "PT8H6M12S").
+	Job = api.Job
+	// JobStatus is the state of a job: pending, queued, running,
+	// incomplete (an attempt failed, another follows), succeeded, failed
+	// or cancelled.
+	JobStatus = api.JobStatus
+	// JobType is the kind of a job, such as "sync".
+	JobType = api.JobType
+	// Failure is why a job attempt failed: its Origin, Type and Message.
+	Failure = api.Failure
+	// Source is a source of the workspace, as DeploySource created it.
+	Source = api.Source
+	// Destination is a destination of the workspace; its Configuration
+	// comes back with secret values masked.
+	Destination = api.Destination
+)

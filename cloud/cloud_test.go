@@ -1,4 +1,4 @@
-package cloud_test
+package cloud
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
-	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/connector"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/secrets"
@@ -24,12 +24,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const fakerDef = "dfd88b22-b603-4c3d-aad7-3701784586b1"
 
-var fast = cloud.PollInterval(20*time.Millisecond, 200*time.Millisecond)
+var fast = PollInterval(20*time.Millisecond, 200*time.Millisecond)
 
 type fixture struct {
 	srv  *airbytetest.Server
-	ws   *cloud.Workspace
-	src  *cloud.DeployedSource
+	ws   *Workspace
+	src  *DeployedSource
 	path string
 }
 
@@ -43,7 +43,7 @@ func setup(t *testing.T, fakerConfig map[string]any) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	ws := NewWorkspace(client, srv.WorkspaceID)
 	ctx := context.Background()
 	faker, err := source.New(ctx, "source-faker", connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
 		connector.WithConfig(fakerConfig), connector.WithStreams("users", "products"))
@@ -58,7 +58,7 @@ func setup(t *testing.T, fakerConfig map[string]any) *fixture {
 }
 
 // syncOK runs a sync of conn and waits for it to succeed.
-func syncOK(t *testing.T, conn *cloud.Connection) *cloud.SyncResult {
+func syncOK(t *testing.T, conn *Connection) *SyncResult {
 	t.Helper()
 	ctx := context.Background()
 	res, err := conn.RunSync(ctx)
@@ -71,7 +71,7 @@ func syncOK(t *testing.T, conn *cloud.Connection) *cloud.SyncResult {
 	return res
 }
 
-func (f *fixture) connection(t *testing.T, opts ...cloud.ConnectionOption) *cloud.Connection {
+func (f *fixture) connection(t *testing.T, opts ...ConnectionOption) *Connection {
 	t.Helper()
 	ctx := context.Background()
 	dst, err := f.ws.DeployDestination(ctx, "warehouse "+t.Name(), "destination-duckdb", map[string]any{"destination_path": f.path})
@@ -87,7 +87,7 @@ func (f *fixture) connection(t *testing.T, opts ...cloud.ConnectionOption) *clou
 
 func TestSyncRunsAndReadsBack(t *testing.T) {
 	f := setup(t, map[string]any{"count": 40, "seed": 1})
-	conn := f.connection(t, cloud.WithPrefix("faker_"))
+	conn := f.connection(t, WithPrefix("faker_"))
 	ctx := context.Background()
 	res, err := conn.RunSync(ctx)
 	if err != nil {
@@ -97,7 +97,7 @@ func TestSyncRunsAndReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Status != airbyteapi.JobSucceeded {
+	if job.Status != api.JobSucceeded {
 		t.Fatalf("job %+v", job)
 	}
 	if got := res.Streams(); !slices.Equal(got, []string{"products", "users"}) {
@@ -138,7 +138,7 @@ func TestFailedSyncCarriesTheReason(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	// A source made in the UI whose config the faker refuses:
 	// records_per_slice must be at least 1.
-	f.src = &cloud.DeployedSource{Source: airbyteapi.Source{ID: f.srv.AddSource("bad faker", fakerDef, map[string]any{"records_per_slice": 0})}}
+	f.src = &DeployedSource{Source: api.Source{ID: f.srv.AddSource("bad faker", fakerDef, map[string]any{"records_per_slice": 0})}}
 	conn := f.connection(t)
 	ctx := context.Background()
 	res, err := conn.RunSync(ctx)
@@ -146,8 +146,8 @@ func TestFailedSyncCarriesTheReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = res.Wait(ctx, fast)
-	var se *cloud.SyncError
-	if !errors.As(err, &se) || !errors.Is(err, cloud.ErrSyncFailed) {
+	var se *SyncError
+	if !errors.As(err, &se) || !errors.Is(err, ErrSyncFailed) {
 		t.Fatalf("err = %v, want a failed *SyncError", err)
 	}
 	if len(se.Failures) != 1 || se.Failures[0].Type != "config_error" || se.Attempts != 1 {
@@ -160,7 +160,7 @@ func TestFailedSyncCarriesTheReason(t *testing.T) {
 // that part empty for a source without namespaces, as Airbyte writes it.
 func TestCacheFollowsTheNamespaceFormat(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
-	conn := f.connection(t, cloud.WithNamespace("${SOURCE_NAMESPACE}raw"))
+	conn := f.connection(t, WithNamespace("${SOURCE_NAMESPACE}raw"))
 	ctx := context.Background()
 	res := syncOK(t, conn)
 	c, err := res.Cache(ctx)
@@ -190,14 +190,14 @@ func TestIncompleteIsNotAFailure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("two lost attempts then success: %v", err)
 	}
-	atts, err := f.ws.Client().Attempts(ctx, job.ID)
+	atts, err := f.ws.client.Attempts(ctx, job.ID)
 	if err != nil || len(atts) != 3 || atts[0].Failures[0].Type != "transient_error" || atts[2].Status != "succeeded" {
 		t.Fatalf("attempts %+v, %v", atts, err)
 	}
 	// Three lost attempts fail the job.
 	f.srv.FailAttempts(conn.ID(), 3)
 	res, _ = conn.RunSync(ctx)
-	if _, err := res.Wait(ctx, fast); !errors.Is(err, cloud.ErrSyncFailed) {
+	if _, err := res.Wait(ctx, fast); !errors.Is(err, ErrSyncFailed) {
 		t.Fatalf("three lost attempts: %v", err)
 	}
 }
@@ -215,18 +215,18 @@ func TestWaitCancelsTheJobWhenItsContextEnds(t *testing.T) {
 	if _, err := res.Wait(ctx, fast); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	if res.Job().Status != airbyteapi.JobQueued {
-		t.Errorf("the job was %s while held, want queued", res.Job().Status)
+	if res.last.Status != api.JobQueued {
+		t.Errorf("the job was %s while held, want queued", res.last.Status)
 	}
-	j, err := f.ws.Client().Job(context.Background(), res.JobID)
-	if err != nil || j.Status != airbyteapi.JobCancelled {
+	j, err := f.ws.client.Job(context.Background(), res.JobID)
+	if err != nil || j.Status != api.JobCancelled {
 		t.Fatalf("job after Wait's timeout: %+v %v", j, err)
 	}
 	// With LeaveRunning the job goes on; the next sync attaches to it.
 	res, _ = conn.RunSync(context.Background())
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
-	if _, err := res.Wait(ctx2, fast, cloud.LeaveRunning()); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := res.Wait(ctx2, fast, LeaveRunning()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
 	again, err := conn.RunSync(context.Background())
@@ -270,7 +270,7 @@ func TestRunSyncAttachesToASyncStartedElsewhere(t *testing.T) {
 func TestLostAnswerOfASyncThatEndedMeanwhile(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	conn := f.connection(t)
-	client := f.ws.Client()
+	client := f.ws.client
 	// The watchdog only keeps a broken client from hanging the test.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -300,7 +300,7 @@ func TestLostAnswerOfASyncThatEndedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []int64
-	for j, err := range client.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: conn.ID()}) {
+	for j, err := range client.Jobs(ctx, api.JobFilter{ConnectionID: conn.ID()}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,7 +331,7 @@ func TestSyncIntoPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dst.Configuration["password"] != airbyteapi.Mask {
+	if dst.Configuration["password"] != api.Mask {
 		t.Fatalf("password not masked: %v", dst.Configuration)
 	}
 	conn, err := f.ws.DeployConnection(ctx, "faker to pg", f.src, dst)
@@ -342,7 +342,7 @@ func TestSyncIntoPostgres(t *testing.T) {
 	if _, err := res.Cache(ctx); err == nil {
 		t.Fatal("opened a PostgreSQL destination without its password")
 	}
-	c, err := res.Cache(ctx, cloud.WithPassword(pw))
+	c, err := res.Cache(ctx, WithPassword(pw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +381,7 @@ func TestListAndDelete(t *testing.T) {
 	for range f.ws.Sources(ctx) {
 		t.Fatal("the source is still there")
 	}
-	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, airbyteapi.ErrNotFound) {
+	if _, err := f.ws.Connection(ctx, conn.ID()); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("deleted connection: %v", err)
 	}
 }
@@ -401,8 +401,8 @@ func TestClearJobDropsTheTables(t *testing.T) {
 		t.Fatalf("before the clear: %v", err)
 	}
 	before.Close()
-	client := f.ws.Client()
-	job, err := client.CreateJob(ctx, conn.ID(), airbyteapi.JobTypeClear)
+	client := f.ws.client
+	job, err := client.CreateJob(ctx, conn.ID(), api.JobTypeClear)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +412,7 @@ func TestClearJobDropsTheTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if job.Status != airbyteapi.JobSucceeded || job.JobType != airbyteapi.JobTypeClear {
+	if job.Status != api.JobSucceeded || job.JobType != api.JobTypeClear {
 		t.Fatalf("clear job %+v", job)
 	}
 	c, err := res.Cache(ctx)
@@ -446,7 +446,7 @@ func TestDeploySourceResolvesSecretsAsTheSourceDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := cloud.NewWorkspace(client, srv.WorkspaceID)
+	ws := NewWorkspace(client, srv.WorkspaceID)
 	ctx := context.Background()
 	env := connector.NewEnvironment()
 	env.AddSecretManager(tenantVault{"TENANT_NOTE": "tenant-note-4f1c"})
@@ -460,7 +460,7 @@ func TestDeploySourceResolvesSecretsAsTheSourceDoes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy: %v", err)
 	}
-	got, err := client.Source(ctx, deployed.ID)
+	got, err := ws.client.Source(ctx, deployed.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/x/goairbyte/airbyteapi"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 )
 
 // Sentinels a *SyncError matches with errors.Is.
@@ -22,14 +22,13 @@ type SyncError struct {
 	JobID int64
 	// ConnectionID is the id of the connection the job synced.
 	ConnectionID string
-	// Status is how the job ended: airbyteapi.JobFailed or
-	// airbyteapi.JobCancelled.
-	Status airbyteapi.JobStatus
+	// Status is how the job ended: "failed" or "cancelled".
+	Status JobStatus
 	// Attempts is how many attempts the job made.
 	Attempts int
 	// Failures are the failure reasons of the last attempt (none when the
 	// Configuration API could not be asked).
-	Failures  []airbyteapi.Failure
+	Failures  []Failure
 	detailErr error
 }
 
@@ -58,6 +57,6 @@ func (e *SyncError) Error() string {
 
 // Is matches ErrSyncFailed or ErrSyncCancelled.
 func (e *SyncError) Is(target error) bool {
-	return (target == ErrSyncFailed && e.Status == airbyteapi.JobFailed) ||
-		(target == ErrSyncCancelled && e.Status == airbyteapi.JobCancelled)
+	return (target == ErrSyncFailed && e.Status == api.JobFailed) ||
+		(target == ErrSyncCancelled && e.Status == api.JobCancelled)
 }

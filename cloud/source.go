@@ -6,7 +6,7 @@ package cloud
 import (
 	"context"
 
-	"github.com/x/goairbyte/airbyteapi"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/source"
 )
 
@@ -27,7 +27,7 @@ func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.S
 	if err != nil {
 		return nil, err
 	}
-	s, err := w.client.CreateSource(ctx, airbyteapi.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: m})
+	s, err := w.client.CreateSource(ctx, api.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: m})
 	if err != nil {
 		return nil, err
 	}

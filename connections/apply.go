@@ -5,26 +5,26 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/x/goairbyte/airbyteapi"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 )
 
-// ApplyError is a change Apply could not make; the changes before it were
+// applyError is a change Apply could not make; the changes before it were
 // made (and their secrets' fingerprints saved), the ones after it were not.
-type ApplyError struct {
-	// Change is the change that failed.
-	Change *Change
-	// Err is why: the API's error, or for a connection whose source or
+type applyError struct {
+	// change is the change that failed.
+	change *Change
+	// err is why: the API's error, or for a connection whose source or
 	// destination does not exist in the workspace, an error saying so.
-	Err error
+	err error
 }
 
 // Error says which change failed.
-func (e *ApplyError) Error() string {
-	return fmt.Sprintf("connections: %s %s %q: %v", e.Change.Action, e.Change.Kind, e.Change.Name, e.Err)
+func (e *applyError) Error() string {
+	return fmt.Sprintf("connections: %s %s %q: %v", e.change.Action, e.change.Kind, e.change.Name, e.err)
 }
 
 // Unwrap returns the API's error.
-func (e *ApplyError) Unwrap() error { return e.Err }
+func (e *applyError) Unwrap() error { return e.err }
 
 // Apply makes the changes of a plan from Plan, in a safe order: deletions
 // and the deleting half of replacements first (connections before what
@@ -34,6 +34,10 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // applied. It first lists the workspace again and refuses a plan that no
 // longer fits it (another apply ran meanwhile, or this plan was applied
 // already), which would otherwise create every object a second time.
+// A change that fails ends Apply with an error that names the change and
+// wraps the API's (errors.Is matches airbyteapi.ErrNotFound,
+// airbyteapi.ErrUnauthorized, ...); the changes before it were made, the
+// ones after it were not.
 //
 // Applies that share a state file, in this process or others (two cron
 // jobs, a service and a CI job), run one at a time: each waits for the
@@ -93,7 +97,7 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 
 func (p *Plan) fail(c *Change, err error) error {
 	_ = p.st.save()
-	return &ApplyError{Change: c, Err: err}
+	return &applyError{change: c, err: err}
 }
 
 func (r *Reconciler) delete(ctx context.Context, c *Change) error {
@@ -112,31 +116,31 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 	switch c.Kind {
 	case KindSource:
 		if create {
-			s, err := r.client.CreateSource(ctx, airbyteapi.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
+			s, err := r.client.CreateSource(ctx, api.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
 			if err != nil {
 				return err
 			}
 			p.ids[KindSource][c.Name] = s.ID
 			return nil
 		}
-		_, err := r.client.PatchSource(ctx, c.id, airbyteapi.ActorPatch{Configuration: c.config})
+		_, err := r.client.PatchSource(ctx, c.id, api.ActorPatch{Configuration: c.config})
 		return err
 	case KindDestination:
 		if create {
-			d, err := r.client.CreateDestination(ctx, airbyteapi.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
+			d, err := r.client.CreateDestination(ctx, api.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
 			if err != nil {
 				return err
 			}
 			p.ids[KindDestination][c.Name] = d.ID
 			return nil
 		}
-		_, err := r.client.PatchDestination(ctx, c.id, airbyteapi.ActorPatch{Configuration: c.config})
+		_, err := r.client.PatchDestination(ctx, c.id, api.ActorPatch{Configuration: c.config})
 		return err
 	}
 	decl := c.conn
-	sched := &airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleManual}
+	sched := &api.Schedule{ScheduleType: api.ScheduleManual}
 	if s := decl.Schedule; s != "" && s != "manual" {
-		sched = &airbyteapi.Schedule{ScheduleType: airbyteapi.ScheduleCron, CronExpression: s}
+		sched = &api.Schedule{ScheduleType: api.ScheduleCron, CronExpression: s}
 	}
 	nsDef, nsFormat := "destination", ""
 	switch decl.Namespace {
@@ -146,15 +150,15 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 	default:
 		nsDef, nsFormat = "custom_format", decl.Namespace
 	}
-	status := orDefault(decl.Status, airbyteapi.StatusActive)
-	var streams *airbyteapi.StreamConfigurations
+	status := orDefault(decl.Status, api.StatusActive)
+	var streams *api.StreamConfigurations
 	if len(decl.Streams) > 0 {
-		streams = &airbyteapi.StreamConfigurations{}
+		streams = &api.StreamConfigurations{}
 		for _, n := range sortedKeys(decl.Streams) {
 			s := decl.Streams[n]
-			sc := airbyteapi.StreamConfiguration{Name: n, SyncMode: s.SyncMode, CursorField: s.CursorField, PrimaryKey: s.PrimaryKey}
+			sc := api.StreamConfiguration{Name: n, SyncMode: s.SyncMode, CursorField: s.CursorField, PrimaryKey: s.PrimaryKey}
 			for _, f := range s.SelectedFields {
-				sc.SelectedFields = append(sc.SelectedFields, airbyteapi.SelectedField{FieldPath: f})
+				sc.SelectedFields = append(sc.SelectedFields, api.SelectedField{FieldPath: f})
 			}
 			streams.Streams = append(streams.Streams, sc)
 		}
@@ -164,7 +168,7 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 		if srcID == "" || dstID == "" {
 			return fmt.Errorf("its source %q or destination %q does not exist in the workspace", decl.Source, decl.Destination)
 		}
-		x, err := r.client.CreateConnection(ctx, airbyteapi.ConnectionCreate{Name: c.Name, SourceID: srcID, DestinationID: dstID,
+		x, err := r.client.CreateConnection(ctx, api.ConnectionCreate{Name: c.Name, SourceID: srcID, DestinationID: dstID,
 			Configurations: streams, Schedule: sched, NamespaceDefinition: nsDef, NamespaceFormat: nsFormat, Prefix: decl.Prefix, Status: status})
 		if err != nil {
 			return err
@@ -172,7 +176,7 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 		p.ids[KindConnection][c.Name] = x.ID
 		return nil
 	}
-	_, err := r.client.PatchConnection(ctx, c.id, airbyteapi.ConnectionPatch{Configurations: streams, Schedule: sched,
+	_, err := r.client.PatchConnection(ctx, c.id, api.ConnectionPatch{Configurations: streams, Schedule: sched,
 		NamespaceDefinition: &nsDef, NamespaceFormat: &nsFormat, Prefix: &decl.Prefix, Status: &status})
 	return err
 }

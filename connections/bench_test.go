@@ -1,4 +1,4 @@
-package connections_test
+package connections
 
 import (
 	"context"

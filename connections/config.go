@@ -87,18 +87,18 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Parse(b)
+	c, err := parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Parse reads connections YAML. Unknown keys are errors, so that a typo
+// parse reads connections YAML. Unknown keys are errors, so that a typo
 // does not silently declare nothing; so are a file with no document and
 // one with several, whose later documents would otherwise be ignored (and,
 // with DeleteUnmentioned, what they declare deleted).
-func Parse(b []byte) (*Config, error) {
+func parse(b []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)

@@ -1,4 +1,4 @@
-package connections_test
+package connections
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
-	"github.com/x/goairbyte/connections"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
@@ -62,7 +62,7 @@ connections:
 
 type env struct {
 	srv    *airbytetest.Server
-	client *airbyteapi.Client
+	client *api.Client
 	state  string
 }
 
@@ -72,28 +72,28 @@ func setup(t testing.TB) *env {
 	t.Setenv("HARVEST_TOKEN", harvestToken)
 	t.Setenv("MOTHERDUCK_KEY", motherduckKey)
 	srv := airbytetest.Start(t)
-	c, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret),
-		airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}))
+	c, err := api.New(srv.URL, api.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret),
+		api.WithRetry(api.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{srv: srv, client: c, state: filepath.Join(t.TempDir(), "state.json")}
 }
 
-func (e *env) reconciler(t testing.TB, yaml string, opts ...connections.Option) *connections.Reconciler {
+func (e *env) reconciler(t testing.TB, yaml string, opts ...Option) *Reconciler {
 	t.Helper()
-	cfg, err := connections.Parse([]byte(yaml))
+	cfg, err := parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := connections.New(e.client, e.srv.WorkspaceID, cfg, append([]connections.Option{connections.WithStateFile(e.state)}, opts...)...)
+	r, err := New((*airbyteapi.Client)(e.client), e.srv.WorkspaceID, cfg, append([]Option{WithStateFile(e.state)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func (e *env) plan(t testing.TB, r *connections.Reconciler) *connections.Plan {
+func (e *env) plan(t testing.TB, r *Reconciler) *Plan {
 	t.Helper()
 	p, err := r.Plan(context.Background())
 	if err != nil {
@@ -108,7 +108,7 @@ func (e *env) plan(t testing.TB, r *connections.Reconciler) *connections.Plan {
 	return p
 }
 
-func (e *env) apply(t testing.TB, r *connections.Reconciler, p *connections.Plan) {
+func (e *env) apply(t testing.TB, r *Reconciler, p *Plan) {
 	t.Helper()
 	if err := r.Apply(context.Background(), p); err != nil {
 		t.Fatal(err)
@@ -208,8 +208,8 @@ func TestSecretsWithoutStateAreNotComparable(t *testing.T) {
 	e := setup(t)
 	r := e.reconciler(t, declared)
 	e.apply(t, r, e.plan(t, r))
-	cfg, _ := connections.Parse([]byte(declared))
-	fresh, err := connections.New(e.client, e.srv.WorkspaceID, cfg) // no state file
+	cfg, _ := parse([]byte(declared))
+	fresh, err := New((*airbyteapi.Client)(e.client), e.srv.WorkspaceID, cfg) // no state file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestDeleteUnmentioned(t *testing.T) {
 	if p := e.plan(t, e.reconciler(t, fewer)); !p.Empty() {
 		t.Fatalf("without DeleteUnmentioned the plan is:\n%s", p)
 	}
-	r = e.reconciler(t, fewer, connections.DeleteUnmentioned())
+	r = e.reconciler(t, fewer, DeleteUnmentioned())
 	p := e.plan(t, r)
 	golden(t, "delete", p.String())
 	e.apply(t, r, p)
@@ -335,13 +335,13 @@ func TestInvalidDeclarations(t *testing.T) {
 		"two documents":     "sources: {a: {type: source-faker}}\n---\nsources: {b: {type: source-faker}}\n",
 		"bad second doc":    "sources: {a: {type: source-faker}}\n---\n[unclosed\n",
 	} {
-		if _, err := connections.Parse([]byte(y)); err == nil {
+		if _, err := parse([]byte(y)); err == nil {
 			t.Errorf("%s: no error", name)
 		} else if strings.Contains(err.Error(), "EOF") {
 			t.Errorf("%s: %v, which does not say what is wrong", name, err)
 		}
 	}
-	if _, err := connections.New(nil, "", &connections.Config{}); err == nil {
+	if _, err := New(nil, "", &Config{}); err == nil {
 		t.Error("no workspace: no error")
 	}
 }
@@ -393,7 +393,7 @@ func TestPlanEscapesWhatTheServerSays(t *testing.T) {
 	const faker = "dfd88b22-b603-4c3d-aad7-3701784586b1"
 	e.srv.AddSource("ui\n- source: production\x1b[31m", faker, map[string]any{"count": 1})
 	e.srv.AddSource("faker", faker, map[string]any{"count": 1, "note\x1b]0;pwned\a": "v\x1b[2J\u202e"})
-	r := e.reconciler(t, "sources: {faker: {type: source-faker, config: {count: 1}}}", connections.DeleteUnmentioned())
+	r := e.reconciler(t, "sources: {faker: {type: source-faker, config: {count: 1}}}", DeleteUnmentioned())
 	text := e.plan(t, r).String()
 	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		if strings.HasPrefix(line, "- source: production") {
@@ -429,7 +429,7 @@ func TestReplacementShowsTheConnectionsItTakes(t *testing.T) {
 		}
 		ids[d.Name] = d.ID
 	}
-	if _, err := e.client.CreateConnection(context.Background(), airbyteapi.ConnectionCreate{Name: "made-in-the-ui", SourceID: ids["faker"], DestinationID: ids["warehouse"]}); err != nil {
+	if _, err := e.client.CreateConnection(context.Background(), api.ConnectionCreate{Name: "made-in-the-ui", SourceID: ids["faker"], DestinationID: ids["warehouse"]}); err != nil {
 		t.Fatal(err)
 	}
 	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/airbyteapi"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/specsecret"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/secrets"
@@ -39,7 +40,7 @@ const (
 // Reconciler compares a declared Config with a workspace and makes the
 // workspace match it.
 type Reconciler struct {
-	client            *airbyteapi.Client
+	client            *api.Client
 	workspace         string
 	decl              *Config
 	statePath         string
@@ -96,7 +97,7 @@ func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Op
 	if err := decl.validate(); err != nil {
 		return nil, err
 	}
-	r := &Reconciler{client: client, workspace: workspaceID, decl: decl}
+	r := &Reconciler{client: (*api.Client)(client), workspace: workspaceID, decl: decl}
 	for _, o := range opts {
 		if err := o(r); err != nil {
 			return nil, err
@@ -171,15 +172,15 @@ func (p *Plan) String() string {
 
 // remote is the workspace as listed.
 type remote struct {
-	sources      map[string]airbyteapi.Source
-	destinations map[string]airbyteapi.Destination
-	connections  map[string]airbyteapi.Connection
+	sources      map[string]api.Source
+	destinations map[string]api.Destination
+	connections  map[string]api.Connection
 	nameOf       map[string]string // source or destination id → name
 }
 
 func (r *Reconciler) listRemote(ctx context.Context) (*remote, error) {
-	rm := &remote{sources: map[string]airbyteapi.Source{}, destinations: map[string]airbyteapi.Destination{},
-		connections: map[string]airbyteapi.Connection{}, nameOf: map[string]string{}}
+	rm := &remote{sources: map[string]api.Source{}, destinations: map[string]api.Destination{},
+		connections: map[string]api.Connection{}, nameOf: map[string]string{}}
 	var dups []string
 	for s, err := range r.client.Sources(ctx, r.workspace) {
 		if err != nil {
@@ -256,7 +257,7 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 		}
 	}
 	replaced := map[Kind]map[string]bool{KindSource: {}, KindDestination: {}}
-	cat := &catalog{r: r, defs: map[Kind][]airbyteapi.Definition{}, specs: map[string]json.RawMessage{}}
+	cat := &catalog{r: r, defs: map[Kind][]api.Definition{}, specs: map[string]json.RawMessage{}}
 	for _, kind := range []Kind{KindSource, KindDestination} {
 		decls := r.decl.Sources
 		if kind == KindDestination {
@@ -308,7 +309,7 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 		}
 	}
 	for _, n := range sortedKeys(r.decl.Connections) {
-		var have *airbyteapi.Connection
+		var have *api.Connection
 		if c, ok := rm.connections[n]; ok {
 			have = &c
 		}
@@ -446,11 +447,11 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 // definitions, listed once, and each definition's spec, read once.
 type catalog struct {
 	r     *Reconciler
-	defs  map[Kind][]airbyteapi.Definition
+	defs  map[Kind][]api.Definition
 	specs map[string]json.RawMessage
 }
 
-func (c *catalog) definitions(ctx context.Context, kind Kind) ([]airbyteapi.Definition, error) {
+func (c *catalog) definitions(ctx context.Context, kind Kind) ([]api.Definition, error) {
 	if d, ok := c.defs[kind]; ok {
 		return d, nil
 	}
@@ -458,7 +459,7 @@ func (c *catalog) definitions(ctx context.Context, kind Kind) ([]airbyteapi.Defi
 	if kind == KindDestination {
 		seq = c.r.client.DestinationDefinitions(ctx, c.r.workspace)
 	}
-	var out []airbyteapi.Definition
+	var out []api.Definition
 	for d, err := range seq {
 		if err != nil {
 			return nil, err
@@ -470,7 +471,7 @@ func (c *catalog) definitions(ctx context.Context, kind Kind) ([]airbyteapi.Defi
 }
 
 // find returns the definition of a connector name such as source-faker.
-func (c *catalog) find(ctx context.Context, kind Kind, connector string) (*airbyteapi.Definition, error) {
+func (c *catalog) find(ctx context.Context, kind Kind, connector string) (*api.Definition, error) {
 	defs, err := c.definitions(ctx, kind)
 	if err != nil {
 		return nil, err
@@ -480,7 +481,7 @@ func (c *catalog) find(ctx context.Context, kind Kind, connector string) (*airby
 			return &d, nil
 		}
 	}
-	return nil, fmt.Errorf("workspace %s has no connector %q: %w", c.r.workspace, connector, airbyteapi.ErrNotFound)
+	return nil, fmt.Errorf("workspace %s has no connector %q: %w", c.r.workspace, connector, api.ErrNotFound)
 }
 
 // name is the connector name of a definition id, for the diff.
@@ -661,10 +662,10 @@ func orDefault(s, def string) string {
 
 // remoteConnView is a remote connection in connView's shape, limited to
 // what the declaration manages.
-func remoteConnView(c airbyteapi.Connection, decl Connection, rm *remote) map[string]any {
+func remoteConnView(c api.Connection, decl Connection, rm *remote) map[string]any {
 	sched := c.Schedule.ScheduleType
 	switch c.Schedule.ScheduleType {
-	case airbyteapi.ScheduleCron:
+	case api.ScheduleCron:
 		sched = c.Schedule.CronExpression
 	case "basic":
 		sched = "basic " + c.Schedule.BasicTiming
@@ -712,7 +713,7 @@ func remoteConnView(c airbyteapi.Connection, decl Connection, rm *remote) map[st
 var noSecrets secretJudge = func([]string, any, any) (bool, byte, string) { return false, 0, "" }
 
 // planConnection compares one declared connection with the remote one.
-func (r *Reconciler) planConnection(name string, decl Connection, have *airbyteapi.Connection, rm *remote, replaced map[Kind]map[string]bool) *Change {
+func (r *Reconciler) planConnection(name string, decl Connection, have *api.Connection, rm *remote, replaced map[Kind]map[string]bool) *Change {
 	c := &Change{Kind: KindConnection, Name: name, conn: &decl}
 	want := connView(decl)
 	if have == nil {

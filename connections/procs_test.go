@@ -1,4 +1,4 @@
-package connections_test
+package connections
 
 import (
 	"bufio"
@@ -14,7 +14,6 @@ import (
 	"github.com/x/goairbyte/internal/testenv"
 
 	"github.com/x/goairbyte/airbyteapi"
-	"github.com/x/goairbyte/connections"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/filelock"
 )
@@ -52,11 +51,11 @@ func TestApplyChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := connections.Parse([]byte(decl))
+	cfg, err := parse([]byte(decl))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := connections.New(c, os.Getenv("CONNECTIONS_CHILD_WORKSPACE"), cfg, connections.WithStateFile(os.Getenv("CONNECTIONS_CHILD_STATE")))
+	r, err := New(c, os.Getenv("CONNECTIONS_CHILD_WORKSPACE"), cfg, WithStateFile(os.Getenv("CONNECTIONS_CHILD_STATE")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +104,7 @@ func TestTwoProcessesApplyOneStateFile(t *testing.T) {
 func TestApplyWaitIsLogged(t *testing.T) {
 	e := setup(t)
 	var log testenv.Buffer
-	r := e.reconciler(t, teamHarvest, connections.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	r := e.reconciler(t, teamHarvest, WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	p := e.plan(t, r)
 	lockFile := e.state + ".lock"
 	unlock, err := filelock.Lock(context.Background(), lockFile, nil, "")

@@ -1,4 +1,4 @@
-package connections_test
+package connections
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/x/goairbyte/connections"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -32,13 +31,13 @@ sources:
       count: 100
       tokens: [{a: secret_reference::GOAIRBYTE_DOTENV_ONLY_TOKEN}, {b: secret_reference::GOAIRBYTE_MANAGER_ONLY_TOKEN}]
 `
-	_, err := e.reconciler(t, declared, connections.WithSecretOptions(secrets.WithPrompt(false))).Plan(context.Background())
+	_, err := e.reconciler(t, declared, WithSecretOptions(secrets.WithPrompt(false))).Plan(context.Background())
 	var nf *secrets.SecretNotFoundError
 	if !errors.As(err, &nf) {
 		t.Fatalf("without the options: %v, want a *secrets.SecretNotFoundError", err)
 	}
-	r := e.reconciler(t, declared, connections.WithSecretOptions(secrets.WithDotenvFile(dotenv), secrets.WithPrompt(false)),
-		connections.WithSecretOptions(secrets.WithManager(mapManager{"GOAIRBYTE_MANAGER_ONLY_TOKEN": fromManager})))
+	r := e.reconciler(t, declared, WithSecretOptions(secrets.WithDotenvFile(dotenv), secrets.WithPrompt(false)),
+		WithSecretOptions(secrets.WithManager(mapManager{"GOAIRBYTE_MANAGER_ONLY_TOKEN": fromManager})))
 	p := e.plan(t, r)
 	for _, s := range []string{fromFile, fromManager} {
 		if strings.Contains(p.String(), s) {

@@ -80,12 +80,9 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// RetryPolicy says how often and how patiently a failed request is retried.
-type RetryPolicy = httpretry.Policy
-
-// WithRetry sets the retry policy (default: five retries over about half
+// withRetry sets the retry policy (default: five retries over about half
 // a minute).
-func WithRetry(p RetryPolicy) Option {
+func withRetry(p httpretry.Policy) Option {
 	return func(c *Client) error {
 		if err := p.Check(); err != nil {
 			return fmt.Errorf("fivetran: %w", err)
@@ -113,8 +110,8 @@ func New(apiKey, apiSecret string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// APIError is an answer with a status other than 2xx.
-type APIError struct {
+// apiError is an answer with a status other than 2xx.
+type apiError struct {
 	// Method and URL are the failed request's HTTP method and full URL,
 	// query string included.
 	Method, URL string
@@ -127,7 +124,7 @@ type APIError struct {
 }
 
 // Error says which request failed and how.
-func (e *APIError) Error() string {
+func (e *apiError) Error() string {
 	s := fmt.Sprintf("fivetran: %s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
 	if e.Message != "" {
 		s += ": " + e.Message
@@ -136,7 +133,7 @@ func (e *APIError) Error() string {
 }
 
 // Is matches ErrNotFound for 404.
-func (e *APIError) Is(target error) bool {
+func (e *apiError) Is(target error) bool {
 	return target == ErrNotFound && e.Status == http.StatusNotFound
 }
 
@@ -202,7 +199,7 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	var env envelope
 	envErr := json.Unmarshal(raw, &env)
 	if resp.StatusCode >= 300 {
-		e := &APIError{Method: method, URL: u, Status: resp.StatusCode, Code: env.Code, Message: secrets.Mask(env.Message)}
+		e := &apiError{Method: method, URL: u, Status: resp.StatusCode, Code: env.Code, Message: secrets.Mask(env.Message)}
 		if e.Message == "" {
 			e.Message = secrets.Mask(strings.TrimSpace(string(raw)))
 		}
@@ -235,10 +232,9 @@ type Connection struct {
 	// of the schema it writes in the destination.
 	Schema string `json:"schema"`
 	// GroupID identifies the group (the destination) the connection
-	// belongs to; Connections filters on it.
+	// belongs to.
 	GroupID string `json:"group_id"`
-	// Paused is true while the connection is paused and runs no sync;
-	// SetPaused changes it.
+	// Paused is true while the connection is paused and runs no sync.
 	Paused       bool   `json:"paused"`
 	ScheduleType string `json:"schedule_type"` // "auto" or "manual"
 	// SyncFrequency is the time between two syncs on the auto schedule,
@@ -262,10 +258,10 @@ type Status struct {
 	// than the schedule promises.
 	UpdateState string `json:"update_state"`
 	// IsHistoricalSync is true when the running or next sync is a
-	// historical one, re-reading all the source's data (see Resync).
+	// historical one, re-reading all the source's data (see ResyncAndPoll).
 	IsHistoricalSync bool `json:"is_historical_sync"`
 	// RescheduledFor is when a rescheduled sync may run again (UTC); set
-	// only while SyncState is StateRescheduled.
+	// only while SyncState is "rescheduled".
 	RescheduledFor *time.Time `json:"rescheduled_for,omitempty"`
 	// Tasks are what the user must do to fix the connection, such as
 	// reconnecting; empty when nothing is asked.
@@ -284,13 +280,9 @@ type Notice struct {
 	Details string `json:"details,omitempty"`
 }
 
-// Sync states.
-const (
-	StateScheduled   = "scheduled"
-	StateSyncing     = "syncing"
-	StatePaused      = "paused"
-	StateRescheduled = "rescheduled"
-)
+// stateRescheduled is the sync_state of a sync Fivetran rescheduled for
+// lack of API quota.
+const stateRescheduled = "rescheduled"
 
 // LastCompletion is when the connection last finished a sync, failed or
 // not (zero when it never did), and whether that sync failed.
@@ -310,12 +302,12 @@ func (c *Client) Connection(ctx context.Context, id string) (*Connection, error)
 	return &x, c.do(ctx, http.MethodGet, "/v1/connections/"+url.PathEscape(id), nil, nil, &x)
 }
 
-// Connections lists the connections of a group ("" for all), page by page.
+// connections lists the connections of a group ("" for all), page by page.
 // A page that repeats a connection already listed, or a next_cursor already
 // followed (empty pages whose cursors cycle repeat no connection), ends the
 // listing with an error: the server lost its place, and following it would
 // list forever.
-func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Connection, error] {
+func (c *Client) connections(ctx context.Context, groupID string) iter.Seq2[Connection, error] {
 	return func(yield func(Connection, error) bool) {
 		q := url.Values{"limit": {"100"}}
 		if groupID != "" {
@@ -354,14 +346,14 @@ func (c *Client) Connections(ctx context.Context, groupID string) iter.Seq2[Conn
 	}
 }
 
-// Sync triggers a sync; with force, a running sync is restarted.
-func (c *Client) Sync(ctx context.Context, id string, force bool) error {
+// sync triggers a sync; with force, a running sync is restarted.
+func (c *Client) sync(ctx context.Context, id string, force bool) error {
 	return c.do(ctx, http.MethodPost, "/v1/connections/"+url.PathEscape(id)+"/sync", nil, map[string]bool{"force": force}, nil)
 }
 
-// Resync triggers a historical sync of the whole connection (tables nil)
+// resync triggers a historical sync of the whole connection (tables nil)
 // or of the listed tables, by schema.
-func (c *Client) Resync(ctx context.Context, id string, tables map[string][]string) error {
+func (c *Client) resync(ctx context.Context, id string, tables map[string][]string) error {
 	body := map[string]any{}
 	if tables != nil {
 		body["scope"] = tables
@@ -369,14 +361,14 @@ func (c *Client) Resync(ctx context.Context, id string, tables map[string][]stri
 	return c.do(ctx, http.MethodPost, "/v1/connections/"+url.PathEscape(id)+"/resync", nil, body, nil)
 }
 
-// SetScheduleType sets the schedule: "auto" or "manual".
-func (c *Client) SetScheduleType(ctx context.Context, id, scheduleType string) (*Connection, error) {
+// setScheduleType sets the schedule: "auto" or "manual".
+func (c *Client) setScheduleType(ctx context.Context, id, scheduleType string) (*Connection, error) {
 	var x Connection
 	return &x, c.do(ctx, http.MethodPatch, "/v1/connections/"+url.PathEscape(id), nil, map[string]string{"schedule_type": scheduleType}, &x)
 }
 
-// SetPaused pauses or resumes a connection.
-func (c *Client) SetPaused(ctx context.Context, id string, paused bool) (*Connection, error) {
+// setPaused pauses or resumes a connection.
+func (c *Client) setPaused(ctx context.Context, id string, paused bool) (*Connection, error) {
 	var x Connection
 	return &x, c.do(ctx, http.MethodPatch, "/v1/connections/"+url.PathEscape(id), nil, map[string]bool{"paused": paused}, &x)
 }

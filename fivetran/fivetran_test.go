@@ -1,4 +1,4 @@
-package fivetran_test
+package fivetran
 
 import (
 	"context"
@@ -11,21 +11,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/x/goairbyte/fivetran"
 	"github.com/x/goairbyte/internal/fakersync"
 	"github.com/x/goairbyte/internal/fivetrantest"
+	"github.com/x/goairbyte/internal/httpretry"
 	"github.com/x/goairbyte/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var fast = fivetran.PollInterval(20*time.Millisecond, 100*time.Millisecond)
+var fast = PollInterval(20*time.Millisecond, 100*time.Millisecond)
 
-func setup(t *testing.T) (*fivetrantest.Server, *fivetran.Client) {
+func setup(t *testing.T) (*fivetrantest.Server, *Client) {
 	t.Helper()
 	srv := fivetrantest.Start(t)
-	c, err := fivetran.New(fivetrantest.APIKey, fivetrantest.APISecret, fivetran.WithBaseURL(srv.URL),
-		fivetran.WithRetry(fivetran.RetryPolicy{MaxAttempts: 4, BaseDelay: 10 * time.Millisecond, MaxDelay: 1500 * time.Millisecond}))
+	c, err := New(fivetrantest.APIKey, fivetrantest.APISecret, WithBaseURL(srv.URL),
+		withRetry(httpretry.Policy{MaxAttempts: 4, BaseDelay: 10 * time.Millisecond, MaxDelay: 1500 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func setup(t *testing.T) (*fivetrantest.Server, *fivetran.Client) {
 
 func add(t *testing.T, srv *fivetrantest.Server, schedule string, cfg map[string]any) (string, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "fivetran.duckdb")
+	path := filepath.Join(t.TempDir(), "duckdb")
 	id := srv.AddConnection(fivetrantest.Connection{GroupID: "group_1", Schema: "faker_data", ScheduleType: schedule,
 		FakerConfig: cfg, Streams: []string{"users", "products"}, Destination: fakersync.Destination{DuckDBPath: path}})
 	return id, path
@@ -100,7 +100,7 @@ func TestFailedSync(t *testing.T) {
 	srv, c := setup(t)
 	id, _ := add(t, srv, "auto", map[string]any{"records_per_slice": 0})
 	_, err := c.SyncAndPoll(context.Background(), id, fast)
-	var fe *fivetran.SyncFailedError
+	var fe *SyncFailedError
 	if !errors.As(err, &fe) || len(fe.Tasks) != 1 {
 		t.Fatalf("err = %v", err)
 	}
@@ -147,15 +147,15 @@ func TestRescheduledErrorWhenAsked(t *testing.T) {
 	srv, c := setup(t)
 	id, _ := add(t, srv, "manual", map[string]any{"count": 10})
 	srv.Quota(id, time.Hour)
-	_, err := c.SyncAndPoll(context.Background(), id, fast, fivetran.FailOnReschedule())
-	var re *fivetran.RescheduledError
+	_, err := c.SyncAndPoll(context.Background(), id, fast, FailOnReschedule())
+	var re *RescheduledError
 	if !errors.As(err, &re) {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Until(re.RetryAt); d < 59*time.Minute || d > time.Hour {
 		t.Fatalf("RetryAt in %v, want about an hour", d)
 	}
-	if srv.SyncState(id) != fivetran.StateRescheduled {
+	if srv.SyncState(id) != stateRescheduled {
 		t.Fatal("not rescheduled")
 	}
 	// An hour later (on the server's clock) a trigger runs it.
@@ -181,7 +181,7 @@ func TestResyncTables(t *testing.T) {
 	if _, err := c.ResyncAndPoll(ctx, id, nil, fast); err != nil {
 		t.Fatal(err)
 	}
-	var ae *fivetran.APIError
+	var ae *apiError
 	if _, err := c.ResyncAndPoll(ctx, id, map[string][]string{"faker_data": {"orders"}}, fast); !errors.As(err, &ae) || ae.Status != 400 {
 		t.Fatalf("resync of an unknown table: %v", err)
 	}
@@ -191,16 +191,16 @@ func TestPausedAndSwitchToManual(t *testing.T) {
 	srv, c := setup(t)
 	id, _ := add(t, srv, "auto", map[string]any{"count": 5})
 	ctx := context.Background()
-	if _, err := c.SetPaused(ctx, id, true); err != nil {
+	if _, err := c.setPaused(ctx, id, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SyncAndPoll(ctx, id, fast); !errors.Is(err, fivetran.ErrPaused) {
+	if _, err := c.SyncAndPoll(ctx, id, fast); !errors.Is(err, ErrPaused) {
 		t.Fatalf("paused: %v", err)
 	}
-	if _, err := c.SetPaused(ctx, id, false); err != nil {
+	if _, err := c.setPaused(ctx, id, false); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.SyncAndPoll(ctx, id, fast, fivetran.SwitchToManual())
+	res, err := c.SyncAndPoll(ctx, id, fast, SwitchToManual())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestRetriesAndPaging(t *testing.T) {
 	srv.Inject(fivetrantest.Fault{Path: "/v1/connections", Status: 429, RetryAfter: time.Second})
 	srv.Inject(fivetrantest.Fault{Path: "/v1/connections", Drop: true})
 	n := 0
-	for _, err := range c.Connections(context.Background(), "group_1") {
+	for _, err := range c.connections(context.Background(), "group_1") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,11 +227,11 @@ func TestRetriesAndPaging(t *testing.T) {
 	if n != 130 {
 		t.Fatalf("%d connections listed, want 130", n)
 	}
-	if _, err := fivetran.New("key", ""); err == nil {
+	if _, err := New("key", ""); err == nil {
 		t.Fatal("no secret: no error")
 	}
-	bad, _ := fivetran.New("key", "wrong", fivetran.WithBaseURL(srv.URL))
-	var ae *fivetran.APIError
+	bad, _ := New("key", "wrong", WithBaseURL(srv.URL))
+	var ae *apiError
 	if _, err := bad.Connection(context.Background(), "x"); !errors.As(err, &ae) || ae.Status != 401 {
 		t.Fatalf("bad credentials: %v", err)
 	}
@@ -257,7 +257,7 @@ func TestPagingThatCyclesEnds(t *testing.T) {
 			defer cancel()
 			n := 0
 			var err error
-			for _, e := range c.Connections(ctx, "group_1") {
+			for _, e := range c.connections(ctx, "group_1") {
 				if err = e; err != nil {
 					break
 				}
@@ -302,12 +302,12 @@ func TestCredentialsMaskedInErrors(t *testing.T) {
 			key, secret, r.Header.Get("Authorization"))
 	}))
 	defer srv.Close()
-	c, err := fivetran.New(key, secret, fivetran.WithBaseURL(srv.URL))
+	c, err := New(key, secret, WithBaseURL(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Connection(context.Background(), "c1")
-	var ae *fivetran.APIError
+	var ae *apiError
 	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || !strings.Contains(err.Error(), "no account has the key") {
 		t.Fatalf("err = %v", err)
 	}
@@ -353,7 +353,7 @@ func TestPastRescheduleIsNotTriggeredOnEveryPoll(t *testing.T) {
 	ctx, cancel := context.WithCancel(watchdog)
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.SyncAndPoll(ctx, id, fivetran.PollInterval(time.Millisecond, time.Hour))
+		_, err := c.SyncAndPoll(ctx, id, PollInterval(time.Millisecond, time.Hour))
 		done <- err
 	}()
 	waitPolls(1+8, done)
@@ -369,7 +369,7 @@ func TestPastRescheduleIsNotTriggeredOnEveryPoll(t *testing.T) {
 	// longest interval runs the sync.
 	before := polls()
 	go func() {
-		res, err := c.SyncAndPoll(watchdog, id, fivetran.PollInterval(time.Millisecond, 20*time.Millisecond))
+		res, err := c.SyncAndPoll(watchdog, id, PollInterval(time.Millisecond, 20*time.Millisecond))
 		if err == nil && res.Triggers < 3 {
 			err = fmt.Errorf("%d triggers, want at least 3", res.Triggers)
 		}
@@ -396,7 +396,7 @@ func TestPastAutoRescheduleBacksOff(t *testing.T) {
 	srv.Quota(id, 30*time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := c.SyncAndPoll(ctx, id, fivetran.PollInterval(time.Millisecond, time.Hour)); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.SyncAndPoll(ctx, id, PollInterval(time.Millisecond, time.Hour)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}
 	if n := srv.Calls("GET /v1/connections/{id}") - 1; n > 9 {

@@ -76,7 +76,7 @@ func (e *RescheduledError) Error() string {
 }
 
 // ErrPaused: the connection is paused, so no sync would ever run.
-var ErrPaused = errors.New("fivetran: the connection is paused; resume it (SetPaused) before syncing")
+var ErrPaused = errors.New("fivetran: the connection is paused; resume it in Fivetran before syncing")
 
 // SyncResult is a finished, successful sync.
 type SyncResult struct {
@@ -93,14 +93,14 @@ type SyncResult struct {
 // synced tables, a *SyncFailedError, a *RescheduledError (under
 // FailOnReschedule), ErrPaused, or the context's error.
 func (c *Client) SyncAndPoll(ctx context.Context, id string, opts ...PollOption) (*SyncResult, error) {
-	return c.run(ctx, id, func(ctx context.Context) error { return c.Sync(ctx, id, false) }, opts)
+	return c.run(ctx, id, func(ctx context.Context) error { return c.sync(ctx, id, false) }, opts)
 }
 
 // ResyncAndPoll triggers a historical resync — of the whole connection
 // (tables nil) or of the given tables by schema — and polls like
 // SyncAndPoll.
 func (c *Client) ResyncAndPoll(ctx context.Context, id string, tables map[string][]string, opts ...PollOption) (*SyncResult, error) {
-	return c.run(ctx, id, func(ctx context.Context) error { return c.Resync(ctx, id, tables) }, opts)
+	return c.run(ctx, id, func(ctx context.Context) error { return c.resync(ctx, id, tables) }, opts)
 }
 
 // run is SyncAndPoll's and ResyncAndPoll's state machine.
@@ -120,7 +120,7 @@ func (c *Client) run(ctx context.Context, id string, trigger func(context.Contex
 		return nil, ErrPaused
 	}
 	if ps.manual && conn.ScheduleType != "manual" {
-		if conn, err = c.SetScheduleType(ctx, id, "manual"); err != nil {
+		if conn, err = c.setScheduleType(ctx, id, "manual"); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +146,7 @@ func (c *Client) run(ctx context.Context, id string, trigger func(context.Contex
 				return nil, &SyncFailedError{ConnectionID: id, FailedAt: at, Tasks: conn.Status.Tasks}
 			}
 			res.Connection = conn
-			if res.Tables, err = c.Tables(ctx, id); err != nil {
+			if res.Tables, err = c.tables(ctx, id); err != nil {
 				return nil, err
 			}
 			return res, nil
@@ -154,7 +154,7 @@ func (c *Client) run(ctx context.Context, id string, trigger func(context.Contex
 		switch {
 		case conn.Paused:
 			return nil, ErrPaused
-		case conn.Status.SyncState != StateRescheduled || conn.Status.RescheduledFor == nil:
+		case conn.Status.SyncState != stateRescheduled || conn.Status.RescheduledFor == nil:
 			continue
 		case ps.failReschedule:
 			return nil, &RescheduledError{ConnectionID: id, RetryAt: *conn.Status.RescheduledFor}
@@ -188,7 +188,7 @@ func (c *Client) run(ctx context.Context, id string, trigger func(context.Contex
 				return nil, err
 			}
 		}
-		if err := c.Sync(ctx, id, false); err != nil {
+		if err := c.sync(ctx, id, false); err != nil {
 			return nil, err
 		}
 		res.Triggers++
@@ -230,9 +230,9 @@ type columnConfig struct {
 	IsPrimaryKey      bool   `json:"is_primary_key"`
 }
 
-// Tables lists the connection's enabled tables and their enabled columns,
+// tables lists the connection's enabled tables and their enabled columns,
 // sorted.
-func (c *Client) Tables(ctx context.Context, id string) ([]Table, error) {
+func (c *Client) tables(ctx context.Context, id string) ([]Table, error) {
 	var cfg struct {
 		Schemas map[string]struct {
 			NameInDestination string `json:"name_in_destination"`

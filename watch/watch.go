@@ -34,6 +34,7 @@ import (
 
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/fivetran"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/atomicfile"
 	"github.com/x/goairbyte/internal/httpretry"
 	"github.com/x/goairbyte/internal/jobtime"
@@ -89,7 +90,7 @@ func (c *Cursor) Save(path string) error {
 
 // Watcher polls the connections it was given.
 type Watcher struct {
-	ab       *airbyteapi.Client
+	ab       *api.Client
 	abConns  []string
 	ft       *fivetran.Client
 	ftConns  []string
@@ -106,7 +107,7 @@ func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
 		if c == nil || len(connectionIDs) == 0 {
 			return errors.New("watch: Airbyte needs a client and at least one connection id")
 		}
-		w.ab, w.abConns = c, append(w.abConns, connectionIDs...)
+		w.ab, w.abConns = (*api.Client)(c), append(w.abConns, connectionIDs...)
 		return nil
 	}
 }
@@ -275,9 +276,9 @@ func maxTime(a, b time.Time) time.Time {
 // connection new to the cursor starts at its newest finished job.
 func (w *Watcher) airbyteEvents(ctx context.Context, id string, cur *Cursor) ([]Event, error) {
 	last, known := cur.Airbyte[id]
-	var jobs []airbyteapi.Job
+	var jobs []api.Job
 	first := true
-	for j, err := range w.ab.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: id, OrderBy: "createdAt|DESC"}) {
+	for j, err := range w.ab.Jobs(ctx, api.JobFilter{ConnectionID: id, OrderBy: "createdAt|DESC"}) {
 		if err != nil {
 			return nil, err
 		}

@@ -73,7 +73,7 @@ func newWatched(t *testing.T, opts ...airbytetest.Option) *watched {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &cloud.DeployedSource{Source: airbyteapi.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
+	src := &cloud.DeployedSource{Source: cloud.Source{ID: srv.AddSource("good", fakerDef, map[string]any{"count": 5})}}
 	conn, err := ws.DeployConnection(ctx, "watched", src, dst)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/connections"
 	"github.com/x/goairbyte/fivetran"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/httpretry"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/watch"
@@ -243,7 +244,8 @@ var airbyteCommand = &command{
 			}
 			tw := newTable(e.text, "JOB", "TYPE", "STATUS", "CONNECTION", "STARTED", "ROWS")
 			n := 0
-			for j, err := range client.Jobs(ctx, airbyteapi.JobFilter{ConnectionID: *connection}) {
+			// The job list is goab's own: the public packages list no jobs.
+			for j, err := range (*api.Client)(client).Jobs(ctx, api.JobFilter{ConnectionID: *connection}) {
 				if err != nil {
 					return err
 				}
@@ -257,7 +259,8 @@ var airbyteCommand = &command{
 			if len(pos) != 2 {
 				return usagef(c.name, "sync takes one connection id")
 			}
-			conn, err := client.Connection(ctx, pos[1])
+			// Which workspace the connection is in, for cloud.NewWorkspace.
+			conn, err := (*api.Client)(client).Connection(ctx, pos[1])
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/x/goairbyte/airbyteapi"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/fakersync"
 	"github.com/x/goairbyte/internal/fivetrantest"
@@ -68,7 +68,7 @@ connections:
 		t.Fatalf("no state file: %v", err)
 	}
 
-	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	client, _ := api.New(srv.URL, api.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
 	var id string
 	for c, err := range client.Connections(context.Background(), srv.WorkspaceID) {
 		if err != nil {
@@ -140,7 +140,7 @@ connections:
 		t.Fatalf("apply printed:\n%s\n%s", r.stdout, r.stderr)
 	}
 
-	client, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	client, _ := api.New(srv.URL, api.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
 	var id string
 	for c, err := range client.Connections(context.Background(), srv.WorkspaceID) {
 		if err != nil {

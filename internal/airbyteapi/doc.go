@@ -4,6 +4,11 @@
 // older Configuration API that the public one lacks (a connector's spec and
 // a job's failure reasons).
 //
+// It is the machinery behind the public packages: package
+// github.com/x/goairbyte/airbyteapi hands users an opaque Client (this
+// Client under another name, converted with (*airbyteapi.Client)(c)), and
+// cloud, connections and watch make their calls through this one.
+//
 // It covers what orchestration and connections-as-code need: workspaces,
 // connector definitions, sources, destinations, connections (streams with
 // sync modes, cursor, primary key, selected fields; schedule; prefix;

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/x/goairbyte/airbyteapi"
+	"github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
