@@ -465,9 +465,9 @@ func syncAPI(w http.ResponseWriter, r *http.Request) {
 // and the read goes on with the next stream before the summary error.
 func TestSynchronousStreams(t *testing.T) {
 	run := runFeature(t, syncManifest, `{"start": "2024-01-01"}`, "", syncAPI)
-	var re *ReadError
+	var re *readError
 	if !errors.As(run.err, &re) || len(re.Streams) != 1 || re.Streams[0].Stream != "broken" {
-		t.Fatalf("err = %v, want a *ReadError for broken", run.err)
+		t.Fatalf("err = %v, want a *readError for broken", run.err)
 	}
 	var order []string
 	for _, m := range run.messages {
