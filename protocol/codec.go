@@ -57,9 +57,6 @@ func NewDecoder(r io.Reader) *Decoder {
 // as unparsed messages holding the line's first 8 KiB.
 func (d *Decoder) setMaxLineSize(n int) { d.max = n }
 
-// Lines is the number of lines read so far.
-func (d *Decoder) Lines() int64 { return d.lines }
-
 // lastLine returns the raw bytes of the line behind the last message Decode
 // returned, without the newline (only the head of an over-long line). It is
 // only valid until the next call to Decode.

@@ -70,7 +70,7 @@ func TestRoundTripEveryMessageType(t *testing.T) {
 	for name, line := range messageLines {
 		t.Run(name, func(t *testing.T) {
 			m := ParseMessage([]byte(line))
-			if !m.IsProtocol() {
+			if !m.isProtocol() {
 				t.Fatalf("not parsed: %s", m.Unparsed)
 			}
 			for field, b := range blobs(m) {
@@ -191,7 +191,7 @@ func TestQuirks(t *testing.T) {
 			`{"type": "LOG", "log": {"level": "INFO", "message": "cut off`,
 		} {
 			m := ParseMessage([]byte(line))
-			if m.IsProtocol() || string(m.Unparsed) != line {
+			if m.isProtocol() || string(m.Unparsed) != line {
 				t.Errorf("%s: got %+v", line, m)
 			}
 		}
@@ -241,8 +241,8 @@ func TestDecoderStream(t *testing.T) {
 	if len(states) != 2 || !reflect.DeepEqual(states[0], states[1]) {
 		t.Errorf("duplicate states not both delivered equal: %+v", states)
 	}
-	if dec.Lines() != 8 {
-		t.Errorf("Lines() = %d, want 8", dec.Lines())
+	if dec.lines != 8 {
+		t.Errorf("lines = %d, want 8", dec.lines)
 	}
 }
 

@@ -83,7 +83,7 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		m := ParseMessage(line)
-		if !m.IsProtocol() {
+		if !m.isProtocol() {
 			return
 		}
 		out, err := AppendMessage(nil, m)
@@ -175,8 +175,8 @@ func FuzzDecoder(f *testing.F) {
 				want = append(want, m)
 			}
 		}
-		if dec.Lines() != int64(len(lines)) {
-			t.Fatalf("%q: the Decoder counted %d lines, not %d", input, dec.Lines(), len(lines))
+		if dec.lines != int64(len(lines)) {
+			t.Fatalf("%q: the Decoder counted %d lines, not %d", input, dec.lines, len(lines))
 		}
 		if len(got) != len(want) {
 			t.Fatalf("%q: the Decoder returned %d messages, not %d", input, len(got), len(want))

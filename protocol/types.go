@@ -87,9 +87,9 @@ type MalformedLine struct {
 	Err error
 }
 
-// IsProtocol reports whether m is a protocol message rather than an
+// isProtocol reports whether m is a protocol message rather than an
 // unparsed line of connector output.
-func (m *Message) IsProtocol() bool { return m.Unparsed == nil && m.Type.known() }
+func (m *Message) isProtocol() bool { return m.Unparsed == nil && m.Type.known() }
 
 // Record is an AirbyteRecordMessage: one row of a stream. Data is kept as raw
 // JSON, byte for byte as the connector wrote it.

@@ -128,7 +128,7 @@ func run(t *testing.T, mode string, args ...string) *result {
 			t.Fatalf("invalid protocol message %s: %v", line, err)
 		}
 		m := protocol.ParseMessage(line)
-		if !m.IsProtocol() {
+		if m.Unparsed != nil {
 			t.Fatalf("not a protocol message: %s", line)
 		}
 		r.lines = append(r.lines, bytes.Clone(line))
