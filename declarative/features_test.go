@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -66,7 +67,7 @@ func runFeature(t *testing.T, text string, config string, state string, handler 
 	cc := &protocol.ConfiguredCatalog{}
 	for _, s := range cat.Streams {
 		mode := protocol.SyncFullRefresh
-		if s.Supports(protocol.SyncIncremental) {
+		if catalogs.Supports(&s, protocol.SyncIncremental) {
 			mode = protocol.SyncIncremental
 		}
 		cc.Streams = append(cc.Streams, protocol.ConfiguredStream{Stream: s, SyncMode: mode, DestinationSyncMode: protocol.DestinationAppend})

@@ -497,16 +497,6 @@ type Stream struct {
 	IsFileBased *bool `json:"is_file_based,omitempty"`
 }
 
-// Supports reports whether the stream supports the sync mode.
-func (s *Stream) Supports(mode SyncMode) bool {
-	for _, m := range s.SupportedSyncModes {
-		if m == mode {
-			return true
-		}
-	}
-	return false
-}
-
 // ConfiguredCatalog is a ConfiguredAirbyteCatalog: the streams to read and how.
 type ConfiguredCatalog struct {
 	// Streams lists the streams to sync, each with its modes.
