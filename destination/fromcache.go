@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -152,7 +153,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 // cache builds each RECORD line (Dataset.RecordLines), so the rows are
 // copied, not decoded and re-encoded.
 func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated func(id string, sent int64)) (int64, error) {
-	stream := protocol.AppendString(nil, f.cs.Stream.Name)
+	stream := jsonscan.AppendString(nil, f.cs.Stream.Name)
 	var line []byte
 	var n int64
 	var id string
@@ -160,7 +161,7 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		line = append(line[:0], `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":`...)
 		line = append(line, stream...)
 		line = append(line, `},"stream_state":{"`+watermarkKey+`":`...)
-		line = protocol.AppendString(line, id)
+		line = jsonscan.AppendString(line, id)
 		line = append(line, "}}}}\n"...)
 		stated(id, n)
 		_, err := w.Write(line)
