@@ -153,11 +153,10 @@
 // not JSON, a paginator repeating a page, a token refresh, a failed check
 // or stream) is an error whose message is the CDK's, and a failed read has
 // emitted its TRACE ERRORs, with their failure types, before Read returns
-// it. A response that sends nothing for 10
-// minutes, before its headers or within its body, is given up on and
-// retried like a dropped connection (the CDK sets no timeout and would
-// wait for ever); one larger than 512 MiB once decompressed fails its
-// request. The config's airbyte_secret values and the
-// tokens the connector obtains never appear in an error, a log line or a
-// TRACE message.
+// it. A response that sends nothing for 10 minutes, before its headers or
+// within its body, is given up on and retried like a dropped connection
+// (the CDK sets no timeout and would wait for ever); one larger than
+// 512 MiB once decompressed fails its request. The config's airbyte_secret
+// values and the tokens the connector obtains never appear in an error, a
+// log line or a TRACE message.
 package declarative
