@@ -42,7 +42,7 @@ func AvailableConnectors(ctx context.Context, t InstallType) ([]string, error) {
 // ConnectorMetadata returns the registry entry of the connector called name
 // ("source-github" or "airbyte/source-github"). An unknown name is a
 // *registry.NotFoundError with close matches; a connector whose entry was
-// skipped as malformed is a *registry.MalformedRegistryError.
+// skipped as malformed is an error that says what is wrong with it.
 func ConnectorMetadata(ctx context.Context, name string) (*ConnectorInfo, error) {
 	return DefaultEnvironment().Registry().Lookup(ctx, name)
 }

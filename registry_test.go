@@ -20,7 +20,7 @@ func TestConnectorMetadataBuiltins(t *testing.T) {
 		"destination-local-json": "goairbyte/destination-local-json:0.1.0",
 	} {
 		c, err := goairbyte.ConnectorMetadata(ctx, name)
-		if err != nil || !c.BuiltIn || c.DockerImage("") != image {
+		if err != nil || !c.BuiltIn || c.DockerRepository+":"+c.DockerImageTag != image {
 			t.Fatalf("%s: %+v %v", name, c, err)
 		}
 	}

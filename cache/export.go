@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache/internal/backend"
-	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/internal/jsonscan"
 )
 
 // exportPageSize is how many rows one query of [Dataset.RecordLines]
@@ -635,7 +635,7 @@ func appendText(dst []byte, s string, t backend.Type) []byte {
 	if t == backend.TypeJSON {
 		return append(dst, s...)
 	}
-	return protocol.AppendString(dst, s)
+	return jsonscan.AppendString(dst, s)
 }
 
 // appendTime writes a date or time column's value as a JSON string in the
@@ -676,7 +676,7 @@ func appendTimeTZText(dst []byte, s string) []byte {
 			return appendTime(dst, x, backend.TypeTimeTZ)
 		}
 	}
-	return protocol.AppendString(dst, s)
+	return jsonscan.AppendString(dst, s)
 }
 
 func appendJSONFloat(dst []byte, f float64) []byte {
@@ -687,4 +687,4 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 }
 
 // jsonString quotes s as a JSON string.
-func jsonString(s string) string { return string(protocol.AppendString(nil, s)) }
+func jsonString(s string) string { return string(jsonscan.AppendString(nil, s)) }

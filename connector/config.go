@@ -21,9 +21,9 @@ import (
 //     values; they stay references there, never secrets.
 //   - prepare turns the stored config into the JSON the connector gets, at
 //     execution time, for every command: references are resolved through
-//     secrets.ResolveConfigJSON (nested objects and arrays too, every value
+//     secrets.ResolveReferences (nested objects and arrays too, every value
 //     registered for masking) and the values of the fields the spec marks
-//     airbyte_secret are registered with secrets.MaskSpecSecrets — before
+//     airbyte_secret are registered with specsecret.Register — before
 //     the connector sees the config, so that nothing it prints escapes.
 //   - secrets.Mask is process-wide; the executor applies it to every
 //     stderr line, LOG message, log file line and error text, and the
@@ -121,10 +121,11 @@ func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs
 // own SecretStrings first, then the Environment's managers.
 func (c *Connector) resolve(ctx context.Context, stored json.RawMessage) (json.RawMessage, error) {
 	opts := append([]secrets.Option{secrets.WithManager(&c.vault)}, c.env.SecretOptions()...)
-	resolved, err := secrets.ResolveConfigJSON(ctx, stored, opts...)
+	r, err := secrets.ResolveReferences(ctx, stored, opts...)
 	if err != nil {
 		return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
 	}
+	resolved, _ := r.(json.RawMessage) // what ResolveReferences makes of a json.RawMessage
 	return resolved, nil
 }
 
@@ -173,7 +174,7 @@ func (c *Connector) registerSecrets(spec, config json.RawMessage) {
 	if len(spec) == 0 || len(config) == 0 {
 		return
 	}
-	if err := secrets.MaskSpecSecrets(config, spec); err != nil {
+	if err := specsecret.Register(config, spec); err != nil {
 		// Both came through encoding/json already; say so and go on, since
 		// the connector would reject them too.
 		c.logger.Warn("cannot find the secret fields of the config", "connector", c.name, "error", secrets.MaskError(err))

@@ -128,8 +128,8 @@ type NoMethodError struct {
 	// machine run it: one line per way the entry offers.
 	Needs []string
 	// Err is why the registry has no entry for it, such as a
-	// *registry.NotFoundError, a *registry.MalformedRegistryError (its
-	// entry was skipped) or a *registry.UnavailableError.
+	// *registry.NotFoundError, a malformed entry that was skipped or a
+	// registry that could be neither fetched nor read from the disk cache.
 	Err error
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/x/goairbyte/declarative"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/httpbody"
+	"github.com/x/goairbyte/internal/runmethod"
 	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/secrets"
 )
@@ -146,8 +147,8 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 		env.Logger().Debug("manifest-only connector runs natively", "connector", entry.Name, "manifest", m.From)
 		return s.native(entry.Name, m.YAML, m.From, rt)
 	}
-	image := entry.DockerImage(s.version)
-	perr := registry.PingDocker(ctx)
+	image := runmethod.DockerImage(entry, s.version)
+	perr := runmethod.PingDocker(ctx)
 	if perr != nil {
 		return resolved{}, &PythonComponentsError{Connector: entry.Name, Components: custom,
 			HasComponentsPy: m.ComponentsPy != nil, Image: image, DockerErr: perr}

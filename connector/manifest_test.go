@@ -178,7 +178,7 @@ func TestInProcessManifestSourceEngineOptions(t *testing.T) {
 	frozen := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
 	c, err := connector.New(ctx, connector.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
 		connector.WithHTTPClient(client), connector.WithClock(frozen),
-		connector.WithConfig(map[string]any{"token": "t0ken", manifestsource.InjectedManifest: m}))
+		connector.WithConfig(map[string]any{"token": "t0ken", "__injected_declarative_manifest": m}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/runmethod"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
 )
@@ -276,8 +277,8 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 			return build(docker(image), executor.ImageTag(image))
 		})
 	}
-	m, err := registry.ChooseMethod(ctx, entry, s.version, registry.Probes{})
-	if nm := (*registry.NoMethodError)(nil); errors.As(err, &nm) {
+	m, err := runmethod.Choose(ctx, entry, s.version, runmethod.Probes{})
+	if nm := (*runmethod.NoMethodError)(nil); errors.As(err, &nm) {
 		return resolved{}, &NoMethodError{Connector: name, Needs: nm.Needs}
 	}
 	if err != nil {
@@ -285,11 +286,11 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 	}
 	env.Logger().Debug("execution method chosen from the registry", "connector", name, "method", m.String())
 	switch m.Kind {
-	case registry.MethodExecutable:
+	case runmethod.Executable:
 		return build(s.local(m.Executable), s.version)
-	case registry.MethodPython:
+	case runmethod.Python:
 		return build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
-	default: // registry.MethodDocker
+	default: // runmethod.Docker
 		return build(docker(m.DockerImage), executor.ImageTag(m.DockerImage))
 	}
 }
@@ -333,7 +334,7 @@ func (s *settings) pythonMethod(requirement, interpreter string) executor.Method
 // read; tagged with the version, else the registry's, else "latest".
 func defaultImage(ctx context.Context, env *Environment, name, version string) string {
 	if c, err := env.Registry().Lookup(ctx, name); err == nil && c.DockerRepository != "" {
-		return c.DockerImage(version)
+		return runmethod.DockerImage(c, version)
 	}
 	return "airbyte/" + name + ":" + orLatest(version)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -64,7 +65,7 @@ func TestWithExecutor(t *testing.T) {
 			t.Fatal(err)
 		}
 		if msg.Catalog != nil {
-			streams = msg.Catalog.StreamNames()
+			streams = catalogs.StreamNames(msg.Catalog)
 		}
 	}
 	if !slices.Contains(streams, "users") {

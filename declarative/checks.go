@@ -33,9 +33,9 @@ func (b *builder) checkStream(n *manifest.Map) (*checkStream, error) {
 	return c, nil
 }
 
-// CheckError is a failed check. Its message is the CONNECTION_STATUS
+// checkError is a failed check. Its message is the CONNECTION_STATUS
 // message the CDK gives, masked.
-type CheckError struct {
+type checkError struct {
 	// Message is the CONNECTION_STATUS message.
 	Message string
 	// Err is the underlying failure, if any.
@@ -43,18 +43,20 @@ type CheckError struct {
 }
 
 // Error returns the CONNECTION_STATUS message.
-func (e *CheckError) Error() string { return e.Message }
+func (e *checkError) Error() string { return e.Message }
 
 // Unwrap returns the underlying failure.
-func (e *CheckError) Unwrap() error { return e.Err }
+func (e *checkError) Unwrap() error { return e.Err }
 
 // errStop ends an iteration early.
 var errStop = errors.New("stop")
 
 // Check tries the connection as the CDK's CheckStream does: it reads the
 // first record of the first slice of each check stream. nil means
-// SUCCEEDED; a *CheckError carries the CDK's FAILED message. An
-// *UnsupportedError comes before any request.
+// SUCCEEDED; any other error's message is the CDK's FAILED message,
+// except an *UnsupportedError, which comes before any request, and the
+// context's error. A config whose refresh token a check rotates is lost:
+// call CheckEmit to receive it.
 func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
 	return s.CheckEmit(ctx, config, nil)
 }
@@ -62,8 +64,8 @@ func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
 // CheckEmit is Check that also emits what the CDK prints during a check
 // besides its verdict: the CONTROL CONNECTOR_CONFIG message of a rotated
 // OAuth refresh token, which the caller must store (the old token is
-// invalid). It makes a Source a kit.CheckEmitter; a nil emit hands such
-// configs to the WithConfigUpdates function instead.
+// invalid). It makes a Source a kit.CheckEmitter. With a nil emit it is
+// Check.
 func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error {
 	if s.check == nil {
 		return s.unsupportedFor(nil)
@@ -76,7 +78,7 @@ func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit fun
 			for _, x := range s.streams {
 				names = append(names, "'"+x.name+"'")
 			}
-			return &CheckError{Message: fmt.Sprintf("%s is not part of the catalog. Expected one of dict_keys([%s]).", name, strings.Join(names, ", "))}
+			return &checkError{Message: fmt.Sprintf("%s is not part of the catalog. Expected one of dict_keys([%s]).", name, strings.Join(names, ", "))}
 		}
 		streams = append(streams, st)
 	}
@@ -89,7 +91,7 @@ func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit fun
 	}
 	rc.emitFn = emit
 	if len(s.streams) == 0 {
-		return &CheckError{Message: interpolation.Repr("No streams to connect to from source")}
+		return &checkError{Message: interpolation.Repr("No streams to connect to from source")}
 	}
 	for _, st := range streams {
 		if err := s.checkOne(ctx, rc, st); err != nil {
@@ -139,7 +141,7 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 		return s.checkFailure(rc, st, err)
 	}
 	if first == nil {
-		return &CheckError{Message: interpolation.Repr(fmt.Sprintf("Cannot attempt to connect to stream %s - no stream slices were found, likely because the parent stream is empty.", st.name))}
+		return &checkError{Message: interpolation.Repr(fmt.Sprintf("Cannot attempt to connect to stream %s - no stream slices were found, likely because the parent stream is empty.", st.name))}
 	}
 	sr := &sliceRead{stream: st.name, slice: first, state: interpolation.NewDict(0), options: st.sliceOptions(first)}
 	if st.cursor != nil {
@@ -157,12 +159,12 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 // checkFailure words a failed check as the CDK: the traced message of an
 // HTTP failure, else "Unable to connect to stream ...", as Python's repr.
 func (s *Source) checkFailure(rc *readContext, st *stream, err error) error {
-	var he *HTTPError
+	var he *httpError
 	msg := ""
 	if errors.As(err, &he) && he.Message != "" {
 		msg = he.Message
 	} else {
 		msg = fmt.Sprintf("Unable to connect to stream %s - %s", st.name, err.Error())
 	}
-	return &CheckError{Message: rc.mask.text(interpolation.Repr(msg)), Err: err}
+	return &checkError{Message: rc.mask.text(interpolation.Repr(msg)), Err: err}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -412,7 +413,7 @@ func configuredCatalog(cat *protocol.Catalog, expected []json.RawMessage, increm
 			continue
 		}
 		mode := protocol.SyncFullRefresh
-		if incremental || !s.Supports(protocol.SyncFullRefresh) {
+		if incremental || !catalogs.Supports(&s, protocol.SyncFullRefresh) {
 			mode = protocol.SyncIncremental
 		}
 		out.Streams = append(out.Streams, protocol.ConfiguredStream{Stream: s, SyncMode: mode, DestinationSyncMode: protocol.DestinationAppend})

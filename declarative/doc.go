@@ -8,7 +8,7 @@
 //		declarative.WithClock(time.Now),    // now_utc(), today_utc(), date windows
 //	)
 //	spec, err := src.Spec(ctx)
-//	err = src.Check(ctx, config)            // nil: SUCCEEDED; *CheckError: the CDK's FAILED message
+//	err = src.Check(ctx, config)            // nil: SUCCEEDED; an error: the CDK's FAILED message
 //	catalog, err := src.Discover(ctx, config)
 //	err = src.Read(ctx, config, configured, state, func(m *protocol.Message) error {
 //		... // RECORD, STATE, TRACE (statuses, errors), as the CDK prints them
@@ -59,7 +59,7 @@
 // config. When the access token has expired, the engine refreshes it with
 // the config's refresh token, writes the new tokens and expiry date into
 // the config and reports the whole config: a CONTROL CONNECTOR_CONFIG
-// message during Read, the function given WithConfigUpdates during Check.
+// message during Read, the emit function given CheckEmit during Check.
 // The caller must store it: the old refresh token no longer works.
 //
 // # The CDK's behaviour, kept
@@ -147,14 +147,16 @@
 //
 // # Errors and secrets
 //
-// Errors are typed: *UnsupportedError (wraps ErrUnsupported), *CheckError,
-// *HTTPError (a request the error handler failed, with the manifest's
-// message and failure type), *DecodeError, *PaginationError, *OAuthError,
-// *StreamError and *ReadError. A response that sends nothing for 10
-// minutes, before its headers or within its body, is given up on and
-// retried like a dropped connection (the CDK sets no timeout and would
-// wait for ever); one larger than 512 MiB once decompressed fails its
-// request. The config's airbyte_secret values and the
-// tokens the connector obtains never appear in an error, a log line or a
-// TRACE message.
+// A manifest the engine cannot run is an *UnsupportedError (it wraps
+// ErrUnsupported) listing the components; every other failure (a request
+// the error handler failed, with the manifest's message, a body that is
+// not JSON, a paginator repeating a page, a token refresh, a failed check
+// or stream) is an error whose message is the CDK's, and a failed read has
+// emitted its TRACE ERRORs, with their failure types, before Read returns
+// it. A response that sends nothing for 10 minutes, before its headers or
+// within its body, is given up on and retried like a dropped connection
+// (the CDK sets no timeout and would wait for ever); one larger than
+// 512 MiB once decompressed fails its request. The config's airbyte_secret
+// values and the tokens the connector obtains never appear in an error, a
+// log line or a TRACE message.
 package declarative

@@ -287,7 +287,7 @@ func (b *waitTimeFromHeader) backoff(r *response, _ int, v *vars) (time.Duration
 		return 0, false, err
 	}
 	if b.maxWaiting > 0 && f >= b.maxWaiting {
-		return 0, false, &HTTPError{Message: "The rate limit is greater than max waiting time has been reached.",
+		return 0, false, &httpError{Message: "The rate limit is greater than max waiting time has been reached.",
 			FailureType: protocol.FailureTransient, Method: r.method, URL: r.url, Status: r.status,
 			Internal: fmt.Sprintf("Rate limit wait time %v is greater than max waiting time of %v seconds. Stopping the stream...", f, b.maxWaiting)}
 	}

@@ -41,9 +41,9 @@ func (e *UnsupportedError) Error() string {
 // Unwrap returns ErrUnsupported.
 func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
 
-// DecodeError is a response whose body is not the JSON the manifest
+// decodeError is a response whose body is not the JSON the manifest
 // expects. URL is masked.
-type DecodeError struct {
+type decodeError struct {
 	// Method and URL are the request's.
 	Method, URL string
 	// Status is the response's status code.
@@ -53,18 +53,18 @@ type DecodeError struct {
 }
 
 // Error names the request and what is wrong with the body.
-func (e *DecodeError) Error() string {
+func (e *decodeError) Error() string {
 	return fmt.Sprintf("the response to '%s' request to '%s' (status %d) is not valid JSON: %v", e.Method, e.URL, e.Status, e.Err)
 }
 
 // Unwrap returns the JSON error.
-func (e *DecodeError) Unwrap() error { return e.Err }
+func (e *decodeError) Unwrap() error { return e.Err }
 
-// PaginationError is a paginator that asked again for a page of the slice
+// paginationError is a paginator that asked again for a page of the slice
 // it already read (the page just read, or an earlier one when tokens come
 // round: A, B, A); the CDK would loop forever, the engine stops the
 // stream.
-type PaginationError struct {
+type paginationError struct {
 	// Stream is the stream being read.
 	Stream string
 	// Token is the repeated page token (masked).
@@ -72,12 +72,12 @@ type PaginationError struct {
 }
 
 // Error names the stream and the repeated token.
-func (e *PaginationError) Error() string {
+func (e *paginationError) Error() string {
 	return fmt.Sprintf("stream %s: the paginator returned the page token %q again; stopping instead of requesting the same page forever", e.Stream, e.Token)
 }
 
-// StreamError is a stream that failed during a read.
-type StreamError struct {
+// streamError is a stream that failed during a read.
+type streamError struct {
 	// Stream is the stream's name.
 	Stream string
 	// FailureType is the failure type reported in its TRACE ERROR.
@@ -87,20 +87,20 @@ type StreamError struct {
 }
 
 // Error names the stream and the failure.
-func (e *StreamError) Error() string { return "stream " + e.Stream + ": " + e.Err.Error() }
+func (e *streamError) Error() string { return "stream " + e.Stream + ": " + e.Err.Error() }
 
 // Unwrap returns the failure.
-func (e *StreamError) Unwrap() error { return e.Err }
+func (e *streamError) Unwrap() error { return e.Err }
 
-// ReadError is a read in which streams failed. Read has emitted the TRACE
+// readError is a read in which streams failed. Read has emitted the TRACE
 // ERROR messages already when it returns one.
-type ReadError struct {
+type readError struct {
 	// Streams are the failures, one per failed stream and partition.
-	Streams []*StreamError
+	Streams []*streamError
 }
 
 // Error is the CDK's summary of the failed streams.
-func (e *ReadError) Error() string {
+func (e *readError) Error() string {
 	var b strings.Builder
 	b.WriteString("During the sync, the following streams did not sync successfully: ")
 	for i, s := range e.Streams {
@@ -113,7 +113,7 @@ func (e *ReadError) Error() string {
 }
 
 // Unwrap returns the stream failures.
-func (e *ReadError) Unwrap() []error {
+func (e *readError) Unwrap() []error {
 	out := make([]error, len(e.Streams))
 	for i, s := range e.Streams {
 		out[i] = s

@@ -87,10 +87,10 @@ spec:
 	// read: <nil>
 }
 
-// ExampleWithConfigUpdates keeps the config a token rotation updates: the
-// API's refresh tokens work once, so the config holding the new one must
-// replace the stored one.
-func ExampleWithConfigUpdates() {
+// ExampleSource_CheckEmit keeps the config a token rotation updates: the
+// API's refresh tokens work once, so the config holding the new one, which
+// comes as a CONTROL message, must replace the stored one.
+func ExampleSource_CheckEmit() {
 	refresh := "r1"
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/token" {
@@ -134,13 +134,17 @@ spec: {type: Spec, connection_specification: {type: object}}
 `
 	stored := json.RawMessage(`{"base_url": "` + api.URL + `", "client_id": "c", "client_secret": "s", "credentials": {"refresh_token": "r1"}}`)
 	src, err := declarative.New([]byte(manifest),
-		declarative.WithClock(func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }),
-		declarative.WithConfigUpdates(func(config json.RawMessage) { stored = config }))
+		declarative.WithClock(func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("check:", src.Check(context.Background(), stored))
+	fmt.Println("check:", src.CheckEmit(context.Background(), stored, func(m *protocol.Message) error {
+		if m.Type == protocol.TypeControl && m.Control.ConnectorConfig != nil {
+			stored = m.Control.ConnectorConfig.Config
+		}
+		return nil
+	}))
 	var cfg struct {
 		Credentials map[string]string `json:"credentials"`
 	}

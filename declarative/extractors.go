@@ -25,7 +25,7 @@ func decodeBody(r *response) ([]value, error) {
 	}
 	v, err := r.decode()
 	if err != nil {
-		return nil, &DecodeError{Method: r.method, URL: r.maskedURL, Status: r.status, Err: err}
+		return nil, &decodeError{Method: r.method, URL: r.maskedURL, Status: r.status, Err: err}
 	}
 	if l, ok := v.([]value); ok {
 		if len(l) == 0 {

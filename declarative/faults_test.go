@@ -263,13 +263,13 @@ func TestFaultFailWithManifestMessage(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 		fmt.Fprint(w, `{"detail": "upgrade needed"}`)
 	}, 5*time.Second)
-	var he *HTTPError
+	var he *httpError
 	if !errors.As(run.err, &he) || he.Message != "Your plan does not include items: upgrade needed" || he.FailureType != protocol.FailureConfig {
-		t.Fatalf("err = %#v, want an *HTTPError with the manifest's message", run.err)
+		t.Fatalf("err = %#v, want an *httpError with the manifest's message", run.err)
 	}
-	var re *ReadError
+	var re *readError
 	if !errors.As(run.err, &re) {
-		t.Errorf("err is not a *ReadError: %v", run.err)
+		t.Errorf("err is not a *readError: %v", run.err)
 	}
 	traces := run.traceErrors()
 	if len(traces) != 2 || traces[0].Message != he.Message || traces[0].FailureType != protocol.FailureConfig {
@@ -288,9 +288,9 @@ func TestFaultTimeout(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}, 150*time.Millisecond)
-	var he *HTTPError
+	var he *httpError
 	if !errors.As(run.err, &he) || he.Status != 0 || he.Err == nil {
-		t.Fatalf("err = %v, want an *HTTPError after the timeouts", run.err)
+		t.Fatalf("err = %v, want an *httpError after the timeouts", run.err)
 	}
 	if len(run.sleeps) != 1 {
 		t.Errorf("waits %v, want one retry", run.sleeps)
@@ -301,9 +301,9 @@ func TestFaultMalformedJSON(t *testing.T) {
 	run := runFault(t, faultManifest("", "", ""), func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"data": [{"id": 1},`)
 	}, 5*time.Second)
-	var de *DecodeError
+	var de *decodeError
 	if !errors.As(run.err, &de) {
-		t.Fatalf("err = %v, want a *DecodeError", run.err)
+		t.Fatalf("err = %v, want a *decodeError", run.err)
 	}
 	if !strings.Contains(de.URL, "https://api.example.com/items?key=****") {
 		t.Errorf("the error names %q, want the masked URL", de.URL)
@@ -318,9 +318,9 @@ func TestFaultRepeatedPageToken(t *testing.T) {
 	run := runFault(t, faultManifest(pg, "", ""), func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"data": [{"id": 1}], "next": "same"}`)
 	}, 5*time.Second)
-	var pe *PaginationError
+	var pe *paginationError
 	if !errors.As(run.err, &pe) || pe.Token != "same" {
-		t.Fatalf("err = %v, want a *PaginationError", run.err)
+		t.Fatalf("err = %v, want a *paginationError", run.err)
 	}
 	if run.records() != 2 {
 		t.Errorf("%d records, want the two pages read before the repeat", run.records())
@@ -349,9 +349,9 @@ func TestFaultAlternatingPageTokens(t *testing.T) {
 		next := map[string]string{"": "A", "A": "B", "B": "A"}[r.URL.Query().Get("cursor")]
 		fmt.Fprintf(w, `{"data": [{"id": %d}], "next": %q}`, n, next)
 	}, 5*time.Second)
-	var pe *PaginationError
+	var pe *paginationError
 	if !errors.As(run.err, &pe) || pe.Token != "A" {
-		t.Fatalf("err = %v after %d requests, want a *PaginationError for token A", run.err, requests)
+		t.Fatalf("err = %v after %d requests, want a *paginationError for token A", run.err, requests)
 	}
 	if run.records() != 3 {
 		t.Errorf("%d records, want the three pages read before the repeat", run.records())
@@ -368,9 +368,9 @@ func TestFaultOAuthRefreshFails(t *testing.T) {
 		}
 		okPage(w)
 	}, 5*time.Second)
-	var oe *OAuthError
+	var oe *oauthError
 	if !errors.As(run.err, &oe) {
-		t.Fatalf("err = %v, want an *OAuthError", run.err)
+		t.Fatalf("err = %v, want an *oauthError", run.err)
 	}
 	if traces := run.traceErrors(); len(traces) == 0 || traces[0].FailureType != protocol.FailureConfig {
 		t.Errorf("trace errors %+v, want a config_error", traces)
@@ -388,9 +388,9 @@ func TestFaultRetryAfterBeyondDuration(t *testing.T) {
 			w.Header().Set("Retry-After", ra)
 			w.WriteHeader(http.StatusTooManyRequests)
 		}), 5*time.Second)
-		var he *HTTPError
+		var he *httpError
 		if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
-			t.Errorf("Retry-After %s: err = %v, want an *HTTPError for the 429", ra, run.err)
+			t.Errorf("Retry-After %s: err = %v, want an *httpError for the 429", ra, run.err)
 		}
 		if requests != 1 || len(run.sleeps) != 0 {
 			t.Errorf("Retry-After %s: %d requests, %d waits; want one request and no wait", ra, requests, len(run.sleeps))
@@ -409,9 +409,9 @@ func TestFaultRetryTimeWithStoppedClock(t *testing.T) {
 		w.Header().Set("Retry-After", "300")
 		w.WriteHeader(http.StatusTooManyRequests)
 	}), 5*time.Second)
-	var he *HTTPError
+	var he *httpError
 	if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
-		t.Fatalf("err = %v, want an *HTTPError for the 429", run.err)
+		t.Fatalf("err = %v, want an *httpError for the 429", run.err)
 	}
 	var total time.Duration
 	for _, d := range run.sleeps {
@@ -487,9 +487,9 @@ func TestFaultRateLimitedRetriesBounded(t *testing.T) {
 			w.Header().Set(c.header, c.value)
 			w.WriteHeader(http.StatusTooManyRequests)
 		}), 5*time.Second)
-		var he *HTTPError
+		var he *httpError
 		if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
-			t.Errorf("%s: err = %v, want an *HTTPError for the 429", c.name, run.err)
+			t.Errorf("%s: err = %v, want an *httpError for the 429", c.name, run.err)
 		}
 		if requests != 1+defaultMaxRetries {
 			t.Errorf("%s: %d requests, want %d", c.name, requests, 1+defaultMaxRetries)

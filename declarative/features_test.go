@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -66,7 +67,7 @@ func runFeature(t *testing.T, text string, config string, state string, handler 
 	cc := &protocol.ConfiguredCatalog{}
 	for _, s := range cat.Streams {
 		mode := protocol.SyncFullRefresh
-		if s.Supports(protocol.SyncIncremental) {
+		if catalogs.Supports(&s, protocol.SyncIncremental) {
 			mode = protocol.SyncIncremental
 		}
 		cc.Streams = append(cc.Streams, protocol.ConfiguredStream{Stream: s, SyncMode: mode, DestinationSyncMode: protocol.DestinationAppend})
@@ -465,9 +466,9 @@ func syncAPI(w http.ResponseWriter, r *http.Request) {
 // and the read goes on with the next stream before the summary error.
 func TestSynchronousStreams(t *testing.T) {
 	run := runFeature(t, syncManifest, `{"start": "2024-01-01"}`, "", syncAPI)
-	var re *ReadError
+	var re *readError
 	if !errors.As(run.err, &re) || len(re.Streams) != 1 || re.Streams[0].Stream != "broken" {
-		t.Fatalf("err = %v, want a *ReadError for broken", run.err)
+		t.Fatalf("err = %v, want a *readError for broken", run.err)
 	}
 	var order []string
 	for _, m := range run.messages {

@@ -142,10 +142,10 @@ func errorFromJSON(v value) (string, bool) {
 	return "", false
 }
 
-// HTTPError is a request the error handler failed, or one that could not
+// httpError is a request the error handler failed, or one that could not
 // be completed after its retries. Its texts are masked: no secret of the
 // config appears in them.
-type HTTPError struct {
+type httpError struct {
 	// Method and URL are the request's (URL masked).
 	Method, URL string
 	// Status is the last response's status code, 0 when there was none.
@@ -164,7 +164,7 @@ type HTTPError struct {
 }
 
 // Error returns the detailed message.
-func (e *HTTPError) Error() string {
+func (e *httpError) Error() string {
 	if e.Internal != "" {
 		return e.Internal
 	}
@@ -172,7 +172,7 @@ func (e *HTTPError) Error() string {
 }
 
 // Unwrap returns the transport error, if any.
-func (e *HTTPError) Unwrap() error { return e.Err }
+func (e *httpError) Unwrap() error { return e.Err }
 
 // sender sends requests with the error handler's retries and backoffs. One
 // sender serves one requester; it is safe for concurrent use.
@@ -206,7 +206,7 @@ func (b *builder) sender(handler errorHandler) *sender {
 
 // send sends req, retrying as the error handler says. It returns the
 // response (nil for an IGNOREd one is not possible: an ignored response is
-// returned with ignored=true) or an *HTTPError.
+// returned with ignored=true) or an *httpError.
 func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
 	if s.useCache && req.method == "GET" {
 		resp, release := rc.cachedOrClaim(ctx, req)
@@ -326,7 +326,7 @@ func statusOf(r *response) int {
 }
 
 func (s *sender) failure(mask *masker, req *outRequest, resp *response, terr error, res resolution) error {
-	e := &HTTPError{Method: req.method, URL: mask.text(req.url), Message: mask.text(res.message), FailureType: res.failureType, Err: terr}
+	e := &httpError{Method: req.method, URL: mask.text(req.url), Message: mask.text(res.message), FailureType: res.failureType, Err: terr}
 	if resp != nil {
 		e.Status, e.body = resp.status, resp.body
 		e.Internal = mask.text(fmt.Sprintf("'%s' request to '%s' failed with status code '%d' and error message: '%s'. ",
@@ -344,7 +344,7 @@ func (s *sender) failure(mask *masker, req *outRequest, resp *response, terr err
 }
 
 func (s *sender) giveUp(mask *masker, req *outRequest, resp *response, terr error, res resolution, retries int) error {
-	e := &HTTPError{Method: req.method, URL: mask.text(req.url), FailureType: res.failureType, Err: terr}
+	e := &httpError{Method: req.method, URL: mask.text(req.url), FailureType: res.failureType, Err: terr}
 	if e.FailureType == "" {
 		e.FailureType = protocol.FailureTransient
 	}

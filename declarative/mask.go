@@ -65,7 +65,7 @@ func (m *masker) text(s string) string {
 // specification) marks airbyte_secret. It walks the config alongside the
 // schema — object values with their properties, array elements with the
 // array's items, and every oneOf/anyOf/allOf alternative — as package
-// secrets' MaskSpecSecrets does for the connectors the library runs. A
+// internal/specsecret's Register does for the connectors the library runs. A
 // secret object or array is added by each string and number inside it.
 func (m *masker) addConfigSecrets(config value, spec *manifest.Map) {
 	m.addSpecSecrets(config, spec, 0)

@@ -92,9 +92,9 @@ spec:
 		all.Write(b)
 		return nil
 	})
-	var de *DecodeError
+	var de *decodeError
 	if !errors.As(err, &de) {
-		t.Fatalf("err = %v, want a *DecodeError", err)
+		t.Fatalf("err = %v, want a *decodeError", err)
 	}
 	all.WriteString(err.Error())
 	all.Write(logs.Bytes())

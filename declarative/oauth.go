@@ -150,7 +150,7 @@ func (a *oauthAuth) refresh(ctx context.Context, rc *readContext, v *vars, now t
 	}
 	tokVal, ok := findKey(body, name, 0)
 	if !ok || !interpolation.Truthy(tokVal) {
-		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: fmt.Errorf("Token refresh API response was missing access token %s", name)}
+		return "", time.Time{}, &oauthError{Endpoint: rc.mask.text(endpoint), Err: fmt.Errorf("Token refresh API response was missing access token %s", name)}
 	}
 	tok := interpolation.Str(tokVal)
 	rc.addSecret(tok)
@@ -161,7 +161,7 @@ func (a *oauthAuth) refresh(ctx context.Context, rc *readContext, v *vars, now t
 	expVal, _ := findKey(body, expName, 0)
 	expires, err := a.expiry(expVal, now)
 	if err != nil {
-		return "", time.Time{}, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+		return "", time.Time{}, &oauthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	return tok, expires, nil
 }
@@ -203,11 +203,11 @@ func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint
 		body: []byte(urlencode(form)), ctype: "application/x-www-form-urlencoded"}
 	resp, _, err := a.send.send(ctx, rc, req, v)
 	if err != nil {
-		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+		return nil, &oauthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	body, err := resp.decode()
 	if err != nil {
-		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+		return nil, &oauthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	return body, nil
 }
@@ -284,8 +284,8 @@ func findKey(v value, key string, depth int) (value, bool) {
 	return nil, false
 }
 
-// OAuthError is a failed OAuth token refresh.
-type OAuthError struct {
+// oauthError is a failed OAuth token refresh.
+type oauthError struct {
 	// Endpoint is the token endpoint (masked).
 	Endpoint string
 	// Err is what failed.
@@ -293,15 +293,15 @@ type OAuthError struct {
 }
 
 // Error names the endpoint and the failure.
-func (e *OAuthError) Error() string {
+func (e *oauthError) Error() string {
 	return "Error while refreshing access token at " + e.Endpoint + ": " + e.Err.Error()
 }
 
 // Unwrap returns the failure.
-func (e *OAuthError) Unwrap() error { return e.Err }
+func (e *oauthError) Unwrap() error { return e.Err }
 
 // failureType is config_error: the credentials are wrong or expired.
-func (e *OAuthError) failureType() protocol.FailureType { return protocol.FailureConfig }
+func (e *oauthError) failureType() protocol.FailureType { return protocol.FailureConfig }
 
 // sessionTokenProvider is SessionTokenProvider: a token read from the
 // response of a login request, kept for expiration_duration (without one,

@@ -25,8 +25,8 @@ import (
 //     seconds from now, or a date with token_expiry_date_format) and new
 //     refresh token are written to the config at their paths;
 //   - the whole updated config is then reported: a CONTROL
-//     CONNECTOR_CONFIG message during Read (the CDK prints it), the
-//     WithConfigUpdates function during Check;
+//     CONNECTOR_CONFIG message during Read (the CDK prints it) and
+//     CheckEmit;
 //   - every authenticator of the read shares that config, so a token one
 //     stream obtained serves the others.
 type rotatingOAuth struct {
@@ -86,9 +86,9 @@ func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cf
 	}
 	body, err := a.post(ctx, rc, v, endpoint, form)
 	if err != nil {
-		var he *HTTPError
+		var he *httpError
 		if errors.As(err, &he) && a.isRevoked(he) {
-			return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: errRevoked}
+			return nil, &oauthError{Endpoint: rc.mask.text(endpoint), Err: errRevoked}
 		}
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (a *rotatingOAuth) rotate(ctx context.Context, rc *readContext, v *vars, cf
 	newRefresh, _ := findKey(body, a.refreshName, 0)
 	newExpiry, err := a.newExpiry(got["expires"], now)
 	if err != nil {
-		return nil, &OAuthError{Endpoint: rc.mask.text(endpoint), Err: err}
+		return nil, &oauthError{Endpoint: rc.mask.text(endpoint), Err: err}
 	}
 	for _, s := range []value{got["access"], newRefresh} {
 		if s != nil {
@@ -192,7 +192,7 @@ func (a *rotatingOAuth) newExpiry(v value, now time.Time) (time.Time, error) {
 // isRevoked is _wrap_refresh_token_exception: the response's status is
 // one of refresh_token_error_status_codes and its JSON body's
 // refresh_token_error_key holds one of refresh_token_error_values.
-func (a *rotatingOAuth) isRevoked(he *HTTPError) bool {
+func (a *rotatingOAuth) isRevoked(he *httpError) bool {
 	if !a.errCodes[he.Status] || he.body == nil {
 		return false
 	}
@@ -253,8 +253,8 @@ func formatAirbyteDatetime(t time.Time) string {
 	return t.Truncate(time.Microsecond).Format(layout)
 }
 
-// configUpdated reports an updated config: a CONTROL CONNECTOR_CONFIG
-// message during Read, the WithConfigUpdates function otherwise.
+// configUpdated reports an updated config as a CONTROL CONNECTOR_CONFIG
+// message, when there is an emit function (Read, CheckEmit).
 func (rc *readContext) configUpdated(ctx context.Context, cfg *dict) error {
 	data, err := encodeJSON(cfg)
 	if err != nil {
@@ -265,9 +265,6 @@ func (rc *readContext) configUpdated(ctx context.Context, cfg *dict) error {
 			Type: protocol.ControlConnectorConfig, EmittedAt: rc.nowMillis(),
 			ConnectorConfig: &protocol.ControlConnectorConfigMessage{Config: data},
 		}})
-	}
-	if f := rc.src.opts.configUpdates; f != nil {
-		f(data)
 	}
 	return nil
 }

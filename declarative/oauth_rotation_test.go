@@ -254,8 +254,13 @@ func TestRefreshTokenExpiry(t *testing.T) {
 	// an offset; a format makes expires_in a date.
 	ts = &tokenServer{refresh: "refresh-1-secret", expiresIn: `"2025-02-01T00:00:00Z"`}
 	var updates []string
-	src = rotationSource(t, ts, rotationManifest("%Y-%m-%dT%H:%M:%SZ"), WithConfigUpdates(func(c json.RawMessage) { updates = append(updates, string(c)) }))
-	if err := src.Check(context.Background(), json.RawMessage(strings.Replace(rotationConfig, `"oauth_token_expiry_date": ""`, `"oauth_token_expiry_date": "2025-01-15 11:00:00"`, 1))); err != nil {
+	src = rotationSource(t, ts, rotationManifest("%Y-%m-%dT%H:%M:%SZ"))
+	if err := src.CheckEmit(context.Background(), json.RawMessage(strings.Replace(rotationConfig, `"oauth_token_expiry_date": ""`, `"oauth_token_expiry_date": "2025-01-15 11:00:00"`, 1)), func(m *protocol.Message) error {
+		if m.Control != nil && m.Control.ConnectorConfig != nil {
+			updates = append(updates, string(m.Control.ConnectorConfig.Config))
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if len(updates) != 1 || !strings.Contains(updates[0], `"oauth_token_expiry_date":"2025-02-01T00:00:00+00:00"`) {
@@ -285,9 +290,9 @@ func TestRefreshTokenRevoked(t *testing.T) {
 	ts := &tokenServer{refresh: "refresh-other-secret", expiresIn: "3600"}
 	src := rotationSource(t, ts, rotationManifest(""))
 	msgs, err := readRotation(t, src, rotationConfig)
-	var oe *OAuthError
+	var oe *oauthError
 	if !errors.As(err, &oe) || !errors.Is(err, errRevoked) {
-		t.Fatalf("err = %v, want an *OAuthError for a revoked refresh token", err)
+		t.Fatalf("err = %v, want an *oauthError for a revoked refresh token", err)
 	}
 	// The CDK raises its own message, unwrapped.
 	want := "Refresh token is invalid or expired. Please re-authenticate from Sources/<your source>/Settings."

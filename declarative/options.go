@@ -2,7 +2,6 @@ package declarative
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -32,9 +31,6 @@ type options struct {
 	maxPartitions int
 	// tracer, when set, sees every record with its partition's label.
 	tracer tracer
-	// configUpdates receives the config a token rotation updated outside
-	// Read.
-	configUpdates func(config json.RawMessage)
 }
 
 // WithHTTPClient sets the client used for every request the connector
@@ -72,22 +68,6 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("declarative: WithLogger(nil)")
 		}
 		o.logger = l
-		return nil
-	}
-}
-
-// WithConfigUpdates sets a function that receives the whole updated config
-// each time Check rotates a refresh token (an OAuthAuthenticator with a
-// refresh_token_updater): the API has invalidated the old refresh token,
-// so the caller must store the new config, as a runner does with the
-// CONTROL CONNECTOR_CONFIG messages Read emits for the same event. The
-// config holds secrets.
-func WithConfigUpdates(f func(config json.RawMessage)) Option {
-	return func(o *options) error {
-		if f == nil {
-			return errors.New("declarative: WithConfigUpdates(nil)")
-		}
-		o.configUpdates = f
 		return nil
 	}
 }

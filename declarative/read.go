@@ -345,21 +345,21 @@ const genericFailure = "Something went wrong in the connector. See the logs for 
 
 // streamFailed reports a stream that failed with err as the CDK does: its
 // TRACE ERROR (the CDK's generic words when the error has none of its
-// own). It returns the StreamError the read's ReadError lists, and the
+// own). It returns the streamError the read's readError lists, and the
 // error of emitting the trace.
-func (rc *readContext) streamFailed(stream string, err error) (*StreamError, error) {
+func (rc *readContext) streamFailed(stream string, err error) (*streamError, error) {
 	msg, internal, ft := failureOf(err)
 	if msg == "" {
 		msg = genericFailure
 	}
-	se := &StreamError{Stream: stream, FailureType: ft, Err: rc.masked(err)}
+	se := &streamError{Stream: stream, FailureType: ft, Err: rc.masked(err)}
 	return se, rc.traceError(stream, ft, msg, internal)
 }
 
 // readFailed ends a read in which streams failed: the read's own TRACE
-// ERROR (internal is the CDK engine's words for it), then the ReadError.
-func (rc *readContext) readFailed(failures []*StreamError, internal string) error {
-	re := &ReadError{Streams: failures}
+// ERROR (internal is the CDK engine's words for it), then the readError.
+func (rc *readContext) readFailed(failures []*streamError, internal string) error {
+	re := &readError{Streams: failures}
 	if err := rc.traceError("", protocol.FailureConfig, re.Error(), internal); err != nil {
 		return err
 	}
@@ -372,10 +372,10 @@ func (rc *readContext) readFailed(failures []*StreamError, internal string) erro
 // their masked text.
 func (rc *readContext) masked(err error) error {
 	var (
-		he *HTTPError
-		de *DecodeError
-		pe *PaginationError
-		oe *OAuthError
+		he *httpError
+		de *decodeError
+		pe *paginationError
+		oe *oauthError
 	)
 	if errors.As(err, &he) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &oe) {
 		return &maskedError{msg: rc.mask.text(err.Error()), err: err}
@@ -399,11 +399,11 @@ func failureOf(err error) (string, string, protocol.FailureType) {
 	if errors.Is(err, errRevoked) {
 		return errRevoked.Error(), errRevoked.Error(), protocol.FailureConfig
 	}
-	var oe *OAuthError
+	var oe *oauthError
 	if errors.As(err, &oe) {
 		return err.Error(), err.Error(), oe.failureType()
 	}
-	var he *HTTPError
+	var he *httpError
 	if errors.As(err, &he) {
 		return he.Message, he.Internal, he.FailureType
 	}
@@ -455,15 +455,15 @@ type reader struct {
 	wg      sync.WaitGroup
 
 	mu       sync.Mutex
-	failures []*StreamError
+	failures []*streamError
 }
 
 // Read reads the configured streams, emitting what the CDK prints: stream
 // statuses, records, states (per stream, after each slice or partition and
 // at the end of each stream) and TRACE ERRORs. state is the --state file's
-// content (an array of STREAM states, or nil). The returned error is a
-// *ReadError when streams failed (their TRACE ERRORs were emitted), an
-// *UnsupportedError before any request, or the error emit returned.
+// content (an array of STREAM states, or nil). The returned error says
+// which streams failed when some did (their TRACE ERRORs were emitted), is
+// an *UnsupportedError before any request, or is the error emit returned.
 func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage, emit func(*protocol.Message) error) error {
 	if catalog == nil {
 		return errors.New("declarative: Read needs a configured catalog")
@@ -538,7 +538,7 @@ func (s *Source) readConcurrent(ctx context.Context, rc *readContext, selected [
 			if e := rc.traceError("", ft, msg, internal); e != nil {
 				return e
 			}
-			return &ReadError{Streams: []*StreamError{{Stream: st.name, FailureType: ft, Err: rc.masked(err)}}}
+			return &readError{Streams: []*streamError{{Stream: st.name, FailureType: ft, Err: rc.masked(err)}}}
 		}
 		runs[i] = run
 	}

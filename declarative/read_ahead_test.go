@@ -254,9 +254,9 @@ func TestReadAheadUnencodableRecord(t *testing.T) {
 		}
 		return nil
 	})
-	var re *ReadError
+	var re *readError
 	if !errors.As(err, &re) {
-		t.Fatalf("Read: %v, want a *ReadError", err)
+		t.Fatalf("Read: %v, want a *readError", err)
 	}
 	if fmt.Sprint(ids) != "[0 1 2 3]" {
 		t.Errorf("records %v, want those before the one that does not encode", ids)

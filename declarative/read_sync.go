@@ -20,7 +20,7 @@ import (
 
 // readSynchronous reads streams as the CDK's AbstractSource.read does.
 func (s *Source) readSynchronous(ctx context.Context, rc *readContext, streams []*stream, states map[string]value) error {
-	var failures []*StreamError
+	var failures []*streamError
 	for _, st := range streams {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -248,7 +248,7 @@ func (p *pager) advance(pg *fetchedPage) {
 	case next == nil:
 		pg.last = true
 	case pg.tok != nil && interpolation.Equal(next, pg.tok), p.seen.visit(next):
-		pg.err = &PaginationError{Stream: p.sr.stream, Token: p.rc.mask.text(interpolation.Str(next))}
+		pg.err = &paginationError{Stream: p.sr.stream, Token: p.rc.mask.text(interpolation.Str(next))}
 	default:
 		p.tok = next
 	}

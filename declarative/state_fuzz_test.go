@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
@@ -191,7 +192,7 @@ func newStateFuzzRig() (*stateFuzzRig, error) {
 		cc := &protocol.ConfiguredCatalog{}
 		for _, s := range cat.Streams {
 			mode := protocol.SyncFullRefresh
-			if s.Supports(protocol.SyncIncremental) {
+			if catalogs.Supports(&s, protocol.SyncIncremental) {
 				mode = protocol.SyncIncremental
 			}
 			cc.Streams = append(cc.Streams, protocol.ConfiguredStream{Stream: s, SyncMode: mode, DestinationSyncMode: protocol.DestinationAppend})

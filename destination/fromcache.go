@@ -10,6 +10,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cachelink"
+	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -158,7 +159,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 // cache builds each RECORD line (Dataset.RecordLines), so the rows are
 // copied, not decoded and re-encoded.
 func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated func(id string, sent int64)) (int64, error) {
-	stream := protocol.AppendString(nil, f.cs.Stream.Name)
+	stream := jsonscan.AppendString(nil, f.cs.Stream.Name)
 	var line []byte
 	var n int64
 	var id string
@@ -166,7 +167,7 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		line = append(line[:0], `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":`...)
 		line = append(line, stream...)
 		line = append(line, `},"stream_state":{"`+watermarkKey+`":`...)
-		line = protocol.AppendString(line, id)
+		line = jsonscan.AppendString(line, id)
 		line = append(line, "}}}}\n"...)
 		stated(id, n)
 		_, err := w.Write(line)

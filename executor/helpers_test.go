@@ -40,7 +40,7 @@ func collect(seq iter.Seq2[*protocol.Message, error]) ([]*protocol.Message, erro
 func count(msgs []*protocol.Message, t protocol.Type) int {
 	n := 0
 	for _, m := range msgs {
-		if m.Type == t && m.IsProtocol() {
+		if m.Type == t && m.Unparsed == nil {
 			n++
 		}
 	}

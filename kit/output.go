@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/protocol"
 )
@@ -102,7 +103,7 @@ func (e *recordEncoder) append(dst []byte, r *protocol.Record) []byte {
 	}
 	if e.head == nil || r.Stream != e.stream {
 		e.stream = r.Stream
-		e.head = protocol.AppendString(append(e.head[:0], `{"type":"RECORD","record":{"stream":`...), r.Stream)
+		e.head = jsonscan.AppendString(append(e.head[:0], `{"type":"RECORD","record":{"stream":`...), r.Stream)
 		e.head = append(e.head, `,"data":`...)
 	}
 	if e.tail == nil || r.EmittedAt != e.ms {

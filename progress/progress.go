@@ -429,14 +429,6 @@ type Stream struct {
 	haveRecent             bool
 }
 
-// Name returns the stream's name.
-func (s *Stream) Name() string {
-	if s == nil {
-		return ""
-	}
-	return s.name
-}
-
 // start marks the stream as started, which is when its rates begin, and sets
 // its status to STARTED unless a status was already reported. A stream that
 // is never started starts with its first record.

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/x/goairbyte/internal/jsonscan"
 )
 
 // defaultMaxLineSize is the longest line a Decoder accepts unless told
@@ -56,9 +58,6 @@ func NewDecoder(r io.Reader) *Decoder {
 // recommended; real connectors emit large records). Longer lines come back
 // as unparsed messages holding the line's first 8 KiB.
 func (d *Decoder) setMaxLineSize(n int) { d.max = n }
-
-// Lines is the number of lines read so far.
-func (d *Decoder) Lines() int64 { return d.lines }
 
 // lastLine returns the raw bytes of the line behind the last message Decode
 // returned, without the newline (only the head of an over-long line). It is
@@ -304,7 +303,7 @@ func parseSlow(line []byte) *Message {
 // on. It scans the keys without decoding anything; a line it cannot scan
 // (escaped keys, say) counts as having some, which only keeps its bytes.
 func hasUnknownKeys(line []byte) bool {
-	unknown, ok := objectKeys(line, skipWS(line, 0), messageKeys, func(key []byte, v int) bool {
+	unknown, ok := objectKeys(line, jsonscan.SkipWS(line, 0), messageKeys, func(key []byte, v int) bool {
 		if string(key) != "record" || v >= len(line) || line[v] != '{' {
 			return false
 		}
@@ -321,22 +320,22 @@ func objectKeys(b []byte, i int, known []string, inner func(key []byte, v int) b
 	if i >= len(b) || b[i] != '{' {
 		return false, false
 	}
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return false, true
 	}
 	for {
-		key, v, ok := scanKey(b, i)
+		key, v, ok := jsonscan.ScanKey(b, i)
 		if !ok {
 			return false, false
 		}
 		if !slices.Contains(known, string(key)) || (inner != nil && inner(key, v)) {
 			return true, true
 		}
-		if i = skipValue(b, v, 1); i < 0 {
+		if i = jsonscan.SkipValue(b, v, 1); i < 0 {
 			return false, false
 		}
-		next, done, ok := afterMember(b, i)
+		next, done, ok := jsonscan.AfterMember(b, i)
 		if !ok {
 			return false, false
 		}
@@ -432,7 +431,7 @@ func emittedAtMillis(num []byte) (int64, error) {
 		}
 		plain := len(digits) > 0
 		for _, c := range digits {
-			if !isDigit(c) {
+			if !jsonscan.IsDigit(c) {
 				plain = false
 				break
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/internal/protocoltest"
 )
 
@@ -70,7 +71,7 @@ func TestRoundTripEveryMessageType(t *testing.T) {
 	for name, line := range messageLines {
 		t.Run(name, func(t *testing.T) {
 			m := ParseMessage([]byte(line))
-			if !m.IsProtocol() {
+			if !m.isProtocol() {
 				t.Fatalf("not parsed: %s", m.Unparsed)
 			}
 			for field, b := range blobs(m) {
@@ -191,7 +192,7 @@ func TestQuirks(t *testing.T) {
 			`{"type": "LOG", "log": {"level": "INFO", "message": "cut off`,
 		} {
 			m := ParseMessage([]byte(line))
-			if m.IsProtocol() || string(m.Unparsed) != line {
+			if m.isProtocol() || string(m.Unparsed) != line {
 				t.Errorf("%s: got %+v", line, m)
 			}
 		}
@@ -241,8 +242,8 @@ func TestDecoderStream(t *testing.T) {
 	if len(states) != 2 || !reflect.DeepEqual(states[0], states[1]) {
 		t.Errorf("duplicate states not both delivered equal: %+v", states)
 	}
-	if dec.Lines() != 8 {
-		t.Errorf("Lines() = %d, want 8", dec.Lines())
+	if dec.lines != 8 {
+		t.Errorf("lines = %d, want 8", dec.lines)
 	}
 }
 
@@ -393,34 +394,6 @@ func TestFastAndSlowPathsAgree(t *testing.T) {
 	}
 }
 
-func TestValidator(t *testing.T) {
-	for _, s := range []string{
-		`{}`, `[]`, `""`, `0`, `-0`, `-0.0e-0`, `1E+9`, `true`, `false`, `null`, ` { "a" : [ 1 , "x" ] } `,
-		`"\"\\\/\b\f\n\r\t\u00e9"`, `"é😀"`, `{"a":{"b":{"c":[[],{}]}}}`, `12345678901234567890123`,
-		`{`, `}`, `[1,]`, `{"a"}`, `{"a":}`, `{,}`, `01`, `1.`, `.1`, `-`, `1e`, `+1`, `tru`, `nul`, `"a`,
-		`"\q"`, `"\u12"`, "\"\x1f\"", `{"a":1}x`, `[1 2]`, `{"a":1 "b":2}`, `NaN`, `{1:2}`, ``, ` `,
-	} {
-		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
-			t.Errorf("validJSON(%q) = %v, encoding/json says %v", s, got, want)
-		}
-	}
-	// Stricter than encoding/json: invalid UTF-8 and UTF-8 surrogates.
-	for _, s := range []string{"\"\xff\"", "\"\xed\xa0\x80\"", "\"a\xc3\"", "{\"\xc3(\":1}"} {
-		if validJSON([]byte(s)) {
-			t.Errorf("validJSON(%q) accepted invalid UTF-8", s)
-		}
-	}
-	// Strings longer than a word with a special byte at every offset.
-	for n := 0; n < 20; n++ {
-		for _, c := range []string{`"`, `\\`, "\x01", "é", "\xff"} {
-			s := `"` + strings.Repeat("a", n) + c + strings.Repeat("b", 9) + `"`
-			if got, want := validJSON([]byte(s)), json.Valid([]byte(s)) && c != "\xff"; got != want {
-				t.Errorf("validJSON(%q) = %v, want %v", s, got, want)
-			}
-		}
-	}
-}
-
 func TestAppendRecord(t *testing.T) {
 	size := int64(12)
 	for _, r := range []*Record{
@@ -445,20 +418,6 @@ func TestAppendRecord(t *testing.T) {
 		if back == nil || !bytes.Equal(back.Data, r.Data) || back.Namespace != r.Namespace ||
 			back.Stream != strings.ToValidUTF8(r.Stream, "\uFFFD") || !reflect.DeepEqual(back.Meta, r.Meta) {
 			t.Errorf("record did not come back: %+v", back)
-		}
-	}
-}
-
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", "q\"b\\s/", "\x00\x07\b\f\n\r\t\x1f\x7f", "<>&", "é😀\u2028\u2029", "\xff\xfe", "a\xc3", "\xed\xa0\x80"} {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(s); err != nil {
-			t.Fatal(err)
-		}
-		if got := AppendString(nil, s); string(got) != strings.TrimSuffix(want.String(), "\n") {
-			t.Errorf("AppendString(%q) = %s, want %s", s, got, want.String())
 		}
 	}
 }
@@ -495,5 +454,38 @@ func TestAppendMessageKeepsOneLinePerMessage(t *testing.T) {
 	back := ParseMessage(bytes.TrimSpace(line))
 	if back.Spec == nil || string(back.Spec.ConnectionSpecification) != `{"type":"object","title":"a\nb"}` {
 		t.Fatalf("spec did not survive: %+v", back)
+	}
+}
+
+// TestFastPathDepthLimit: the data of a record sits two levels down, so a
+// record whose data reaches encoding/json's depth limit must go to the slow
+// path, which rejects the line, and both paths agree.
+func TestFastPathDepthLimit(t *testing.T) {
+	nest := func(n int, open, close, inner string) string {
+		var b strings.Builder
+		for i := range n {
+			if i%2 == 0 {
+				b.WriteString(open)
+			} else {
+				b.WriteString(`[`)
+			}
+		}
+		b.WriteString(inner)
+		for i := n - 1; i >= 0; i-- {
+			if i%2 == 0 {
+				b.WriteString(close)
+			} else {
+				b.WriteString(`]`)
+			}
+		}
+		return b.String()
+	}
+	for _, extra := range []int{-1, 0, 1} {
+		data := nest(jsonscan.MaxDepth-2+extra, `{"k":`, `}`, `1`)
+		line := []byte(`{"type":"RECORD","record":{"stream":"s","data":` + data + `,"emitted_at":1}}`)
+		var fr fastRecord
+		if got, want := scanRecordLine(line, &fr), json.Valid(line); got != want {
+			t.Errorf("record data %d levels deep: fast path %v, encoding/json valid %v", jsonscan.MaxDepth-2+extra, got, want)
+		}
 	}
 }

@@ -10,7 +10,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/x/goairbyte/internal/jsonscan"
 )
 
 // Encoder writes protocol messages, one per line.
@@ -42,11 +43,11 @@ func AppendRecord(dst []byte, r *Record) []byte {
 	dst = append(dst, `{"type":"RECORD","record":{`...)
 	if r.Namespace != "" {
 		dst = append(dst, `"namespace":`...)
-		dst = AppendString(dst, r.Namespace)
+		dst = jsonscan.AppendString(dst, r.Namespace)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"stream":`...)
-	dst = AppendString(dst, r.Stream)
+	dst = jsonscan.AppendString(dst, r.Stream)
 	dst = append(dst, `,"data":`...)
 	if len(r.Data) == 0 {
 		dst = append(dst, "null"...)
@@ -82,7 +83,7 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 		return dst, fmt.Errorf("protocol: cannot encode a message of type %q without its payload; set the field that the type names", m.Type)
 	}
 	if m.Type == TypeRecord && m.payloadOnlyRecord() {
-		if !validJSON(m.Record.Data) {
+		if !jsonscan.Valid(m.Record.Data) {
 			return dst, fmt.Errorf("protocol: record data of stream %q is not valid JSON", m.Record.Stream)
 		}
 		return AppendRecord(dst, m.Record), nil
@@ -113,7 +114,7 @@ func appendValue(dst []byte, v reflect.Value, validate bool) ([]byte, error) {
 		if len(raw) == 0 {
 			return append(dst, "null"...), nil
 		}
-		if validate && !validJSON(raw) {
+		if validate && !jsonscan.Valid(raw) {
 			return dst, errors.New("protocol: a raw JSON field holds invalid JSON")
 		}
 		if bytes.ContainsAny(raw, "\r\n") {
@@ -135,7 +136,7 @@ func appendValue(dst []byte, v reflect.Value, validate bool) ([]byte, error) {
 		}
 		return appendValue(dst, v.Elem(), validate)
 	case reflect.String:
-		return AppendString(dst, v.String()), nil
+		return jsonscan.AppendString(dst, v.String()), nil
 	case reflect.Bool:
 		return strconv.AppendBool(dst, v.Bool()), nil
 	case reflect.Int, reflect.Int64, reflect.Int32:
@@ -181,7 +182,7 @@ func appendStruct(dst []byte, v reflect.Value, validate bool) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = AppendString(dst, name)
+		dst = jsonscan.AppendString(dst, name)
 		dst = append(dst, ':')
 		var err error
 		if dst, err = appendValue(dst, fv, validate); err != nil {
@@ -227,61 +228,4 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 		}
 	}
 	return dst, nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// AppendString appends s as a JSON string the way encoding/json does with
-// HTML escaping off: control characters escaped, invalid UTF-8 replaced by
-// U+FFFD, U+2028 and U+2029 escaped for JavaScript's sake.
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += n
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += n
-			start = i
-			continue
-		}
-		i += n
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -32,23 +32,3 @@ func (e *StreamNotFoundError) Error() string {
 
 // Is matches ErrStreamNotFound.
 func (e *StreamNotFoundError) Is(target error) bool { return target == ErrStreamNotFound }
-
-// StreamNames lists the catalog's stream names in catalog order.
-func (c *Catalog) StreamNames() []string {
-	names := make([]string, len(c.Streams))
-	for i := range c.Streams {
-		names[i] = c.Streams[i].Name
-	}
-	return names
-}
-
-// Find returns the stream called name, or a *StreamNotFoundError whose
-// Where is where.
-func (c *Catalog) Find(where, name string) (*Stream, error) {
-	for i := range c.Streams {
-		if c.Streams[i].Name == name {
-			return &c.Streams[i], nil
-		}
-	}
-	return nil, &StreamNotFoundError{Where: where, Stream: name, Available: c.StreamNames()}
-}

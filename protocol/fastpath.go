@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/x/goairbyte/internal/jsonscan"
 )
 
 // The fast path decodes the one message that matters for throughput, RECORD,
@@ -37,42 +39,6 @@ func foldsToAny(key []byte, names []string) bool {
 	return false
 }
 
-// scanKey reads an object key and the colon after it, returning the raw key
-// (without quotes) and the index of the value. ok is false for escaped keys
-// and malformed input.
-func scanKey(b []byte, i int) (key []byte, next int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
-	}
-	end, escaped, ok := skipString(b, i)
-	if !ok || escaped {
-		return nil, 0, false
-	}
-	key = b[i+1 : end-1]
-	i = skipWS(b, end)
-	if i >= len(b) || b[i] != ':' {
-		return nil, 0, false
-	}
-	return key, skipWS(b, i+1), true
-}
-
-// afterMember skips the separator after an object member. It returns the
-// index of the next key and done=true when the object ended (next is then
-// the index after '}').
-func afterMember(b []byte, i int) (next int, done, ok bool) {
-	i = skipWS(b, i)
-	if i >= len(b) {
-		return 0, false, false
-	}
-	switch b[i] {
-	case ',':
-		return skipWS(b, i+1), false, true
-	case '}':
-		return i + 1, true, true
-	}
-	return 0, false, false
-}
-
 // fastRecord is what the envelope scan found; the caller turns it into a
 // Message so that the allocation policy lives in one place.
 type fastRecord struct {
@@ -87,17 +53,17 @@ type fastRecord struct {
 // scanRecordLine scans a whole line that should be a RECORD message. ok is
 // false whenever the slow path must decide.
 func scanRecordLine(b []byte, fr *fastRecord) (ok bool) {
-	i := skipWS(b, 0)
+	i := jsonscan.SkipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	var seenType, seenRecord bool
 	if i < len(b) && b[i] == '}' {
 		return false
 	}
 	for {
-		key, v, ok := scanKey(b, i)
+		key, v, ok := jsonscan.ScanKey(b, i)
 		if !ok {
 			return false
 		}
@@ -106,7 +72,7 @@ func scanRecordLine(b []byte, fr *fastRecord) (ok bool) {
 			if seenType || v >= len(b) || b[v] != '"' {
 				return false
 			}
-			end, escaped, ok := skipString(b, v)
+			end, escaped, ok := jsonscan.SkipString(b, v)
 			if !ok || escaped || string(b[v+1:end-1]) != string(TypeRecord) {
 				return false
 			}
@@ -123,17 +89,17 @@ func scanRecordLine(b []byte, fr *fastRecord) (ok bool) {
 			if foldsToAny(key, messageKeys) {
 				return false
 			}
-			if i = skipValue(b, v, 1); i < 0 {
+			if i = jsonscan.SkipValue(b, v, 1); i < 0 {
 				return false
 			}
 			fr.extra = true
 		}
-		next, done, ok := afterMember(b, i)
+		next, done, ok := jsonscan.AfterMember(b, i)
 		if !ok {
 			return false
 		}
 		if done {
-			return seenType && seenRecord && skipWS(b, next) == len(b)
+			return seenType && seenRecord && jsonscan.SkipWS(b, next) == len(b)
 		}
 		i = next
 	}
@@ -142,7 +108,7 @@ func scanRecordLine(b []byte, fr *fastRecord) (ok bool) {
 // scanRecordObject scans the record object at b[i] ('{') into fr and returns
 // the index after it, or -1.
 func scanRecordObject(b []byte, i int, fr *fastRecord) int {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return -1 // no data: let the slow path reject it
 	}
@@ -156,7 +122,7 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 		fFileRef
 	)
 	for {
-		key, v, ok := scanKey(b, i)
+		key, v, ok := jsonscan.ScanKey(b, i)
 		if !ok || v >= len(b) {
 			return -1
 		}
@@ -166,7 +132,7 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 			if b[v] != '"' {
 				return -1
 			}
-			end, escaped, ok := skipString(b, v)
+			end, escaped, ok := jsonscan.SkipString(b, v)
 			if !ok {
 				return -1
 			}
@@ -180,12 +146,12 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 			if b[v] != '{' {
 				return -1
 			}
-			if i = skipNested(b, v, 2); i < 0 {
+			if i = jsonscan.SkipNested(b, v, 2); i < 0 {
 				return -1
 			}
 			f, fr.data = fData, b[v:i]
 		case "emitted_at":
-			if i = skipNumber(b, v); i < 0 {
+			if i = jsonscan.SkipNumber(b, v); i < 0 {
 				return -1
 			}
 			ms, err := emittedAtMillis(b[v:i])
@@ -194,7 +160,7 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 			}
 			f, fr.emittedAt = fEmittedAt, ms
 		case "meta", "file_reference":
-			if i = skipValue(b, v, 2); i < 0 {
+			if i = jsonscan.SkipValue(b, v, 2); i < 0 {
 				return -1
 			}
 			if key[0] == 'm' {
@@ -206,7 +172,7 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 			if foldsToAny(key, recordKeys) {
 				return -1
 			}
-			if i = skipValue(b, v, 2); i < 0 {
+			if i = jsonscan.SkipValue(b, v, 2); i < 0 {
 				return -1
 			}
 			fr.extra = true
@@ -215,7 +181,7 @@ func scanRecordObject(b []byte, i int, fr *fastRecord) int {
 			return -1 // duplicate field: encoding/json's rules decide
 		}
 		seen |= f
-		next, done, ok := afterMember(b, i)
+		next, done, ok := jsonscan.AfterMember(b, i)
 		if !ok {
 			return -1
 		}

@@ -34,9 +34,9 @@ func FuzzParseMessage(f *testing.F) {
 				t.Fatalf("fast path accepted %q, encoding/json made %+v", line, got)
 			}
 		}
-		if got.IsProtocol() {
+		if got.isProtocol() {
 			out, err := AppendMessage(nil, got)
-			if err == nil && (!json.Valid(out) || !ParseMessage(out).IsProtocol()) {
+			if err == nil && (!json.Valid(out) || !ParseMessage(out).isProtocol()) {
 				t.Fatalf("%q re-encoded as %q", line, out)
 			}
 		}

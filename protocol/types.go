@@ -87,9 +87,9 @@ type MalformedLine struct {
 	Err error
 }
 
-// IsProtocol reports whether m is a protocol message rather than an
+// isProtocol reports whether m is a protocol message rather than an
 // unparsed line of connector output.
-func (m *Message) IsProtocol() bool { return m.Unparsed == nil && m.Type.known() }
+func (m *Message) isProtocol() bool { return m.Unparsed == nil && m.Type.known() }
 
 // Record is an AirbyteRecordMessage: one row of a stream. Data is kept as raw
 // JSON, byte for byte as the connector wrote it.
@@ -495,16 +495,6 @@ type Stream struct {
 	// IsFileBased marks a stream whose records describe files (see
 	// Record.FileReference); nil means false.
 	IsFileBased *bool `json:"is_file_based,omitempty"`
-}
-
-// Supports reports whether the stream supports the sync mode.
-func (s *Stream) Supports(mode SyncMode) bool {
-	for _, m := range s.SupportedSyncModes {
-		if m == mode {
-			return true
-		}
-	}
-	return false
 }
 
 // ConfiguredCatalog is a ConfiguredAirbyteCatalog: the streams to read and how.

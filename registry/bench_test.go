@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkParse parses a registry of the real one's shape: ~600 sources
-// and ~60 destinations, each with a spec of a few kilobytes that Parse
+// and ~60 destinations, each with a spec of a few kilobytes that parse
 // skips.
 func BenchmarkParse(b *testing.B) {
 	var sb strings.Builder

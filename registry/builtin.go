@@ -3,16 +3,14 @@ package registry
 // builtinSource is the name of where built-in entries come from.
 const builtinSource = "built-in"
 
-// Builtins returns the registry of goairbyte's own connectors. They are
-// always available, online or not, and win over a loaded registry's entry
-// of the same name (see the package documentation). The entries are shared:
-// treat them as read-only, like every *Connector a Registry returns.
-func Builtins() *Registry { return builtins }
-
+// builtins is the registry of goairbyte's own connectors. They are always
+// available, online or not, and win over a loaded registry's entry of the
+// same name (see the package documentation). The entries are shared: treat
+// them as read-only, like every *Connector an index returns.
 var builtins = newBuiltins()
 
-func newBuiltins() *Registry {
-	reg := &Registry{Source: builtinSource}
+func newBuiltins() *index {
+	reg := &index{Source: builtinSource}
 	for _, c := range []*Connector{
 		{
 			Name:             "source-faker",

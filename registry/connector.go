@@ -69,31 +69,6 @@ type Connector struct {
 	BuiltIn          bool     // one of goairbyte's own connectors
 }
 
-// DockerImage is the image for version: the registry's tag when version is
-// "", otherwise version itself ("latest" or a pinned "1.2.3").
-func (c *Connector) DockerImage(version string) string {
-	if version == "" {
-		version = c.DockerImageTag
-	}
-	if version == "" {
-		version = "latest"
-	}
-	return c.DockerRepository + ":" + version
-}
-
-// PipRequirement is the pip requirement for version: the bare package for ""
-// or "latest", "pkg==version" otherwise. It is "" when the connector has no
-// PyPI package.
-func (c *Connector) PipRequirement(version string) string {
-	if c.PyPIPackage == "" {
-		return ""
-	}
-	if version == "" || version == "latest" {
-		return c.PyPIPackage
-	}
-	return c.PyPIPackage + "==" + version
-}
-
 // hasTag reports whether the entry carries tag, such as "cdk:low-code".
 func (c *Connector) hasTag(tag string) bool { return slices.Contains(c.Tags, tag) }
 
@@ -117,10 +92,10 @@ func (c *Connector) Supports(t InstallType) bool {
 	return false
 }
 
-// Registry is a parsed registry: every connector by name. A Loader hands
-// the same Registry, and the same *Connector entries, to every caller:
+// index is a parsed registry: every connector by name. A Loader hands
+// the same index, and the same *Connector entries, to every caller:
 // read them, do not modify them (copy an entry to change it).
-type Registry struct {
+type index struct {
 	// Source is where the registry came from (a URL, a file, "built-in"),
 	// for messages.
 	Source string
@@ -128,13 +103,13 @@ type Registry struct {
 	byRepo map[string]*Connector
 	// malformed are the entries skipped as malformed: the loader logs
 	// them, and a lookup of their name says why it fails.
-	malformed []*MalformedRegistryError
+	malformed []*malformedRegistryError
 }
 
-// Lookup returns the connector called name, or nil. name is a connector
+// lookup returns the connector called name, or nil. name is a connector
 // name ("source-faker") or a Docker repository ("airbyte/source-faker").
-// The entry is shared (see Registry): read it, do not modify it.
-func (r *Registry) Lookup(name string) *Connector {
+// The entry is shared (see index): read it, do not modify it.
+func (r *index) lookup(name string) *Connector {
 	if r == nil {
 		return nil
 	}
@@ -146,7 +121,7 @@ func (r *Registry) Lookup(name string) *Connector {
 
 // malformedEntry returns the skipped entry of the connector name (or
 // Docker repository), nil when no skipped entry has that name.
-func (r *Registry) malformedEntry(name string) *MalformedRegistryError {
+func (r *index) malformedEntry(name string) *malformedRegistryError {
 	if r == nil || name == "" {
 		return nil
 	}
@@ -160,7 +135,7 @@ func (r *Registry) malformedEntry(name string) *MalformedRegistryError {
 
 // connectors returns the connectors that support t, sorted by name.
 // Tombstoned (removed) connectors are left out.
-func (r *Registry) connectors(t InstallType) []*Connector {
+func (r *index) connectors(t InstallType) []*Connector {
 	if r == nil {
 		return nil
 	}
@@ -175,7 +150,7 @@ func (r *Registry) connectors(t InstallType) []*Connector {
 }
 
 // names returns every connector name, sorted, tombstoned ones included.
-func (r *Registry) names() []string {
+func (r *index) names() []string {
 	if r == nil {
 		return nil
 	}
@@ -189,7 +164,7 @@ func (r *Registry) names() []string {
 
 // add inserts c. The first entry of a name wins, which is how built-ins take
 // precedence: they are added first.
-func (r *Registry) add(c *Connector) {
+func (r *index) add(c *Connector) {
 	if r.byName == nil {
 		r.byName = map[string]*Connector{}
 		r.byRepo = map[string]*Connector{}
@@ -204,8 +179,8 @@ func (r *Registry) add(c *Connector) {
 
 // merge returns a registry with the entries of r, then those of others that
 // r does not have.
-func merge(source string, regs ...*Registry) *Registry {
-	out := &Registry{Source: source}
+func merge(source string, regs ...*index) *index {
+	out := &index{Source: source}
 	for _, r := range regs {
 		if r == nil {
 			continue
@@ -223,10 +198,10 @@ func merge(source string, regs ...*Registry) *Registry {
 	return out
 }
 
-// MalformedRegistryError says that a registry document could not be read,
+// malformedRegistryError says that a registry document could not be read,
 // or, from a lookup, that the connector's entry in it could not: one
 // malformed entry is skipped and leaves the others usable.
-type MalformedRegistryError struct {
+type malformedRegistryError struct {
 	Source string // the URL or file
 	Line   int    // 1-based position of the problem, 0 when unknown
 	Column int    // 1-based byte column on Line, 0 when Line is
@@ -238,7 +213,7 @@ type MalformedRegistryError struct {
 }
 
 // Error names the source, the position (or the entry) and what is wrong.
-func (e *MalformedRegistryError) Error() string {
+func (e *malformedRegistryError) Error() string {
 	if e.entry {
 		who := "an entry"
 		if e.connector != "" {
@@ -256,7 +231,7 @@ func (e *MalformedRegistryError) Error() string {
 }
 
 // Unwrap returns the JSON error, when there is one.
-func (e *MalformedRegistryError) Unwrap() error { return e.Err }
+func (e *malformedRegistryError) Unwrap() error { return e.Err }
 
 // The wire format: only what we use; encoding/json skips the rest (the
 // large spec objects included) without building values for it.
@@ -289,12 +264,12 @@ type wireEntry struct {
 	Malformed string `json:"goairbyteMalformed,omitempty"`
 }
 
-// Parse reads a registry document in the Airbyte OSS registry format.
+// parse reads a registry document in the Airbyte OSS registry format.
 // source names where it came from, for error messages. A document that
-// cannot be read is a *[MalformedRegistryError]; an entry that cannot (no
+// cannot be read is a *malformedRegistryError; an entry that cannot (no
 // dockerRepository, a field of the wrong type) is skipped, and
 // [Loader.Lookup] of its name is that error.
-func Parse(r io.Reader, source string) (*Registry, error) {
+func parse(r io.Reader, source string) (*index, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("registry: reading %s: %w", source, err)
@@ -302,8 +277,8 @@ func Parse(r io.Reader, source string) (*Registry, error) {
 	return parseBytes(data, source)
 }
 
-// parseBytes is [Parse] for a document in memory.
-func parseBytes(data []byte, source string) (*Registry, error) {
+// parseBytes is [parse] for a document in memory.
+func parseBytes(data []byte, source string) (*index, error) {
 	reg, _, err := parseWire(data, source)
 	return reg, err
 }
@@ -311,7 +286,7 @@ func parseBytes(data []byte, source string) (*Registry, error) {
 // parseWire parses data and also returns its wire form, which the disk
 // cache stores: the same format without the fields we skip (specs, icons),
 // a few percent of the size and as much faster to read back.
-func parseWire(data []byte, source string) (*Registry, *wireRegistry, error) {
+func parseWire(data []byte, source string) (*index, *wireRegistry, error) {
 	var w wireRegistry
 	if err := json.Unmarshal(data, &w); err != nil {
 		// A field of the wrong type inside one entry spoils only that
@@ -322,10 +297,10 @@ func parseWire(data []byte, source string) (*Registry, *wireRegistry, error) {
 		}
 	}
 	if w.Sources == nil && w.Destinations == nil {
-		return nil, nil, &MalformedRegistryError{Source: source,
+		return nil, nil, &malformedRegistryError{Source: source,
 			Detail: `it has neither a "sources" nor a "destinations" array; is it an Airbyte registry?`}
 	}
-	reg := &Registry{Source: source}
+	reg := &index{Source: source}
 	for _, part := range []struct {
 		kind    Kind
 		key     string
@@ -339,7 +314,7 @@ func parseWire(data []byte, source string) (*Registry, *wireRegistry, error) {
 			if err != nil {
 				// Upstream entries break one at a time; one of them
 				// must not take every other connector with it.
-				reg.malformed = append(reg.malformed, &MalformedRegistryError{Source: source, entry: true, connector: e.connectorName(),
+				reg.malformed = append(reg.malformed, &malformedRegistryError{Source: source, entry: true, connector: e.connectorName(),
 					Detail: fmt.Sprintf("%s[%d] (%q): %v", part.key, i, e.Name, err)})
 				continue
 			}
@@ -434,7 +409,7 @@ func (e *wireEntry) connector(kind Kind) (*Connector, error) {
 	}, nil
 }
 
-// malformed turns a JSON error into a MalformedRegistryError with a line
+// malformed turns a JSON error into a malformedRegistryError with a line
 // and column.
 func malformed(data []byte, source string, err error) error {
 	var offset int64 = -1
@@ -446,7 +421,7 @@ func malformed(data []byte, source string, err error) error {
 	case errors.As(err, &typ):
 		offset = typ.Offset
 	}
-	me := &MalformedRegistryError{Source: source, Detail: jsonDetail(err), Err: err}
+	me := &malformedRegistryError{Source: source, Detail: jsonDetail(err), Err: err}
 	if offset >= 0 && offset <= int64(len(data)) {
 		before := data[:offset]
 		me.Line = bytes.Count(before, []byte("\n")) + 1

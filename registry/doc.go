@@ -5,8 +5,8 @@
 // https://connectors.airbyte.com/files/registries/v0/oss_registry.json: two
 // arrays, sources and destinations, one entry per connector with its Docker
 // repository and tag, language, PyPI package, documentation URL and tags.
-// [Parse] reads that format (unknown fields are ignored; a malformed entry
-// is skipped, and logged by the [Loader], leaving the others usable); a
+// Unknown fields of that format are ignored, and a malformed entry is
+// skipped, and logged by the [Loader], leaving the others usable; a
 // connector's name is the last part of its Docker repository
 // (airbyte/source-faker → source-faker).
 //
@@ -50,6 +50,6 @@
 // [NewLoader] builds a [Loader] from the environment; [Loader.Lookup] and
 // [Loader.Available] answer from it. A connector.Environment makes one on
 // first use (Environment.Registry), or takes yours with
-// Environment.SetRegistry. [ChooseMethod] turns a [Connector] into a way to
-// run it: a local executable, a Python package or a Docker image.
+// Environment.SetRegistry. Package connector turns a [Connector] into a way
+// to run it: a local executable, a Python package or a Docker image.
 package registry

@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzParseRegistry checks the entry-by-entry reading of a registry: a
-// document fails as a whole (a *MalformedRegistryError) only when its shape
+// document fails as a whole (a *malformedRegistryError) only when its shape
 // is wrong outside any entry; otherwise every entry that decodes alone and
 // names a connector resolves, every other one is reported once, and the
 // slim copy the loader caches (json.Marshal of the wire form, read back
@@ -45,9 +45,9 @@ func FuzzParseRegistry(f *testing.F) {
 		}
 		shapeErr := json.Unmarshal(data, &raw)
 		if err != nil {
-			var me *MalformedRegistryError
+			var me *malformedRegistryError
 			if !errors.As(err, &me) || me.entry {
-				t.Fatalf("%q: error %v is not a document's *MalformedRegistryError", data, err)
+				t.Fatalf("%q: error %v is not a document's *malformedRegistryError", data, err)
 			}
 			if shapeErr == nil && (raw.Sources != nil || raw.Destinations != nil) {
 				t.Fatalf("%q: the document's shape is sound but it failed as a whole: %v", data, err)
@@ -79,7 +79,7 @@ func FuzzParseRegistry(f *testing.F) {
 				// The first entry of a name or repository wins; this
 				// one must resolve, to itself or to an earlier one.
 				for _, name := range []string{c.Name, c.DockerRepository} {
-					if reg.Lookup(name) == nil {
+					if reg.lookup(name) == nil {
 						t.Fatalf("%q: the well-formed entry %s does not resolve as %q", data, r, name)
 					}
 				}
@@ -117,7 +117,7 @@ type registryVerdicts struct {
 	malformed      []string
 }
 
-func verdicts(r *Registry) registryVerdicts {
+func verdicts(r *index) registryVerdicts {
 	v := registryVerdicts{byName: map[string]Connector{}, byRepo: map[string]Connector{}}
 	for m, by := range map[*map[string]Connector]map[string]*Connector{&v.byName: r.byName, &v.byRepo: r.byRepo} {
 		for k, c := range by {

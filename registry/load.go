@@ -52,15 +52,15 @@ type Loader struct {
 	manifestDir string // where they are read from instead, when set
 
 	mu       sync.Mutex
-	loaded   *Registry
+	loaded   *index
 	loadedAt time.Time
 }
 
 // Option configures a [Loader].
 type Option func(*Loader)
 
-// WithURL fetches the registry from u instead of Airbyte's OSS registry.
-func WithURL(u string) Option { return func(l *Loader) { l.url = u } }
+// withURL fetches the registry from u instead of Airbyte's OSS registry.
+func withURL(u string) Option { return func(l *Loader) { l.url = u } }
 
 // WithLocalRegistry reads the registry from a file path or URL, with no
 // disk cache, as AIRBYTE_LOCAL_REGISTRY does. It overrides the variable.
@@ -73,12 +73,12 @@ func WithCacheDir(dir string) Option { return func(l *Loader) { l.cacheDir = dir
 // WithHTTPClient fetches with c instead of http.DefaultClient.
 func WithHTTPClient(c *http.Client) Option { return func(l *Loader) { l.client = c } }
 
-// WithTimeout bounds each fetch (default [DefaultTimeout]).
-func WithTimeout(d time.Duration) Option { return func(l *Loader) { l.timeout = d } }
+// withTimeout bounds each fetch (default [DefaultTimeout]).
+func withTimeout(d time.Duration) Option { return func(l *Loader) { l.timeout = d } }
 
-// WithTTL sets how long a loaded registry is reused, in memory and on disk,
+// withTTL sets how long a loaded registry is reused, in memory and on disk,
 // before it is fetched again (default 24 hours).
-func WithTTL(d time.Duration) Option { return func(l *Loader) { l.ttl = d } }
+func withTTL(d time.Duration) Option { return func(l *Loader) { l.ttl = d } }
 
 // WithOffline forbids (true) or allows (false) network access, overriding
 // AIRBYTE_OFFLINE_MODE.
@@ -113,7 +113,7 @@ func NewLoader(opts ...Option) *Loader {
 		now:     time.Now,
 
 		manifestURL: os.Getenv(envManifestURL),
-		manifestDir: os.Getenv(EnvManifestDir),
+		manifestDir: os.Getenv(envManifestDir),
 	}
 	if l.manifestURL == "" {
 		l.manifestURL = defaultManifestURL
@@ -138,20 +138,20 @@ func truthy(s string) bool {
 	return false
 }
 
-// UnavailableError says that the registry could be neither fetched nor
+// unavailableError says that the registry could be neither fetched nor
 // read from the disk cache. The built-in connectors still resolve.
-type UnavailableError struct {
-	// URL is the registry's address (WithURL, or the standard registry).
+type unavailableError struct {
+	// URL is the registry's address (withURL, or the standard registry).
 	URL string
 	// Err is why the fetched copy cannot be used: the fetch's error, or a
-	// *MalformedRegistryError when it came but could not be read.
+	// *malformedRegistryError when it came but could not be read.
 	Err error
 }
 
 // Error says what failed and how to work offline: a registry that came
 // but could not be read is not a network problem.
-func (e *UnavailableError) Error() string {
-	var me *MalformedRegistryError
+func (e *unavailableError) Error() string {
+	var me *malformedRegistryError
 	if errors.As(e.Err, &me) {
 		return fmt.Sprintf("connector registry %s cannot be read and there is no cached copy: %v; set %s to a registry file, or set %s=1 to use only the built-in connectors",
 			e.URL, e.Err, envLocalRegistry, envOfflineMode)
@@ -161,13 +161,13 @@ func (e *UnavailableError) Error() string {
 }
 
 // Unwrap returns the fetch error.
-func (e *UnavailableError) Unwrap() error { return e.Err }
+func (e *unavailableError) Unwrap() error { return e.Err }
 
-// Load returns the registry: the built-in entries merged with the local
+// current returns the registry: the built-in entries merged with the local
 // registry, or with the standard registry from memory, the fresh disk
 // cache, the network or a stale disk cache, in that order. In offline mode
 // with no local registry and no cache it returns the built-ins alone.
-func (l *Loader) Load(ctx context.Context) (*Registry, error) {
+func (l *Loader) current(ctx context.Context) (*index, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.loaded != nil && l.now().Sub(l.loadedAt) < l.ttl {
@@ -180,11 +180,11 @@ func (l *Loader) Load(ctx context.Context) (*Registry, error) {
 	for _, me := range reg.malformed {
 		l.logger.Warn("skipping a malformed connector registry entry", "registry", reg.Source, "connector", me.connector, "problem", me.Detail)
 	}
-	l.loaded, l.loadedAt = merge(reg.Source, Builtins(), reg), l.now()
+	l.loaded, l.loadedAt = merge(reg.Source, builtins, reg), l.now()
 	return l.loaded, nil
 }
 
-func (l *Loader) load(ctx context.Context) (*Registry, error) {
+func (l *Loader) load(ctx context.Context) (*index, error) {
 	if l.local != "" {
 		return l.loadLocal(ctx)
 	}
@@ -205,11 +205,11 @@ func (l *Loader) load(ctx context.Context) (*Registry, error) {
 		}
 		l.logger.Warn("offline mode and no cached connector registry: only built-in connectors are available",
 			"variable", envOfflineMode)
-		return &Registry{Source: builtinSource}, nil
+		return &index{Source: builtinSource}, nil
 	}
 	data, err := l.fetch(ctx, l.url)
 	if err == nil {
-		var reg *Registry
+		var reg *index
 		var w *wireRegistry
 		if reg, w, err = parseWire(data, l.url); err == nil {
 			if slim, merr := json.Marshal(w); merr == nil {
@@ -225,7 +225,7 @@ func (l *Loader) load(ctx context.Context) (*Registry, error) {
 		l.logger.Warn("connector registry unreachable, using a stale cached copy", "url", l.url, "file", cache, "error", err)
 		return reg, nil
 	}
-	return nil, &UnavailableError{URL: l.url, Err: err}
+	return nil, &unavailableError{URL: l.url, Err: err}
 }
 
 // fresh reports whether a cached file of this age is within the TTL. A
@@ -234,7 +234,7 @@ func (l *Loader) load(ctx context.Context) (*Registry, error) {
 // is stale, or it would pass for fresh until the clock caught up.
 func (l *Loader) fresh(age time.Duration) bool { return age >= 0 && age < l.ttl }
 
-func (l *Loader) loadLocal(ctx context.Context) (*Registry, error) {
+func (l *Loader) loadLocal(ctx context.Context) (*index, error) {
 	if isURL(l.local) {
 		if l.offline {
 			return nil, fmt.Errorf("registry: %s is the URL %s but %s forbids network access; point it at a file instead",
@@ -258,7 +258,7 @@ func isURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
 }
 
-func readFile(path string) (*Registry, error) {
+func readFile(path string) (*index, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func readFile(path string) (*Registry, error) {
 }
 
 // stale reads the disk cache whatever its age.
-func (l *Loader) stale(cache string) (*Registry, error) {
+func (l *Loader) stale(cache string) (*index, error) {
 	if cache == "" {
 		return nil, errors.New("no disk cache")
 	}

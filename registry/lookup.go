@@ -10,17 +10,19 @@ import (
 // Lookup finds a connector by name ("source-github") or Docker repository
 // ("airbyte/source-github"). Built-in connectors resolve without loading
 // anything. An unknown name is a *[NotFoundError] with close matches; the
-// name of an entry skipped as malformed is a *[MalformedRegistryError].
+// name of an entry skipped as malformed is an error that says what is
+// wrong with the entry, and a registry that can be neither fetched nor
+// read from the disk cache one that says how to work offline.
 func (l *Loader) Lookup(ctx context.Context, name string) (*Connector, error) {
 	name = strings.TrimSpace(name)
-	if c := Builtins().Lookup(name); c != nil {
+	if c := builtins.lookup(name); c != nil {
 		return c, nil
 	}
-	reg, err := l.Load(ctx)
+	reg, err := l.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if c := reg.Lookup(name); c != nil {
+	if c := reg.lookup(name); c != nil {
 		return c, nil
 	}
 	if me := reg.malformedEntry(name); me != nil {
@@ -34,7 +36,7 @@ func (l *Loader) Available(ctx context.Context, t InstallType) ([]*Connector, er
 	if _, err := ParseInstallType(string(t)); err != nil {
 		return nil, err
 	}
-	reg, err := l.Load(ctx)
+	reg, err := l.current(ctx)
 	if err != nil {
 		return nil, err
 	}

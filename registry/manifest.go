@@ -30,12 +30,12 @@ const defaultManifestURL = "https://connectors.airbyte.com/files/metadata/airbyt
 // The environment variables that change where [Loader.Manifest] finds
 // manifests.
 const (
-	// EnvManifestDir names a directory of manifests used instead of any
+	// envManifestDir names a directory of manifests used instead of any
 	// download: <dir>/<name>/manifest.yaml (with components.py beside it
 	// when the connector has Python code), the layout of Airbyte's
 	// monorepo. A pinned version must be the one the metadata.yaml beside
 	// the manifest names (data.dockerImageTag).
-	EnvManifestDir = "GOAIRBYTE_MANIFEST_DIR"
+	envManifestDir = "GOAIRBYTE_MANIFEST_DIR"
 	// envManifestURL replaces defaultManifestURL, for a mirror.
 	envManifestURL = "GOAIRBYTE_MANIFEST_URL"
 )
@@ -81,7 +81,7 @@ type ManifestError struct {
 func (e *ManifestError) Error() string {
 	what := fmt.Sprintf("the manifest of %s (version %s)", e.Connector, e.Version)
 	fix := fmt.Sprintf("set %s to a directory holding %s/manifest.yaml, or give the manifest with connector.WithManifest",
-		EnvManifestDir, e.Connector)
+		envManifestDir, e.Connector)
 	if e.Offline {
 		return fmt.Sprintf("%s is not in the disk cache and %s forbids downloading it: %v; run once online to cache it, or %s",
 			what, envOfflineMode, e.Err, fix)
@@ -239,7 +239,7 @@ func readManifestDir(dir, name, version string) (*Manifest, error) {
 	path := filepath.Join(dir, name, "manifest.yaml")
 	yaml, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("registry: %s=%s has no manifest for %s: %w", EnvManifestDir, dir, name, err)
+		return nil, fmt.Errorf("registry: %s=%s has no manifest for %s: %w", envManifestDir, dir, name, err)
 	}
 	if version != "latest" {
 		if err := checkManifestDirVersion(dir, name, version); err != nil {
@@ -268,7 +268,7 @@ func checkManifestDirVersion(dir, name, version string) error {
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("registry: version %s of %s was asked for, but %s=%s cannot say which version it holds: %w; "+
-			"add a metadata.yaml with data.dockerImageTag beside the manifest, or ask for no version", version, name, EnvManifestDir, dir, err)
+			"add a metadata.yaml with data.dockerImageTag beside the manifest, or ask for no version", version, name, envManifestDir, dir, err)
 	}
 	var meta struct {
 		Data struct {
@@ -280,11 +280,11 @@ func checkManifestDirVersion(dir, name, version string) error {
 			err = errors.New("no data.dockerImageTag")
 		}
 		return fmt.Errorf("registry: version %s of %s was asked for, but %s does not say which version %s=%s holds: %v; "+
-			"give it a data.dockerImageTag, or ask for no version", version, name, path, EnvManifestDir, dir, err)
+			"give it a data.dockerImageTag, or ask for no version", version, name, path, envManifestDir, dir, err)
 	}
 	if have := strings.TrimPrefix(strings.TrimSpace(meta.Data.DockerImageTag), "v"); have != version {
 		return fmt.Errorf("registry: version %s of %s was asked for, but %s=%s holds version %s (%s); "+
-			"put version %s there, or ask for %s or no version", version, name, EnvManifestDir, dir, have, path, version, have)
+			"put version %s there, or ask for %s or no version", version, name, envManifestDir, dir, have, path, version, have)
 	}
 	return nil
 }

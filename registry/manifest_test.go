@@ -114,7 +114,7 @@ func TestManifestDownloadAndCache(t *testing.T) {
 	if string(m.ComponentsPy) != "class C: pass\n" || m.Version != "1.2.3" {
 		t.Fatalf("pinned: %+v", m)
 	}
-	expired := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithTTL(0))
+	expired := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), withTTL(0))
 	if m, err = expired.Manifest(ctx, "source-x", "1.2.3"); err != nil || string(m.ComponentsPy) != "class C: pass\n" {
 		t.Fatalf("pinned from the cache: %+v %v", m, err)
 	}
@@ -146,7 +146,7 @@ func TestManifestOffline(t *testing.T) {
 	cold := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithOffline(true))
 	_, err := cold.Manifest(ctx, "source-x", "")
 	var me *ManifestError
-	if !errors.As(err, &me) || !me.Offline || !strings.Contains(err.Error(), envOfflineMode) || !strings.Contains(err.Error(), EnvManifestDir) {
+	if !errors.As(err, &me) || !me.Offline || !strings.Contains(err.Error(), envOfflineMode) || !strings.Contains(err.Error(), envManifestDir) {
 		t.Fatalf("cold offline: %v", err)
 	}
 	if n := srv.count("/source-x/latest/manifest.yaml"); n != 0 {
@@ -157,7 +157,7 @@ func TestManifestOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Warm: the cache answers even past the TTL.
-	warm := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithOffline(true), WithTTL(0))
+	warm := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithOffline(true), withTTL(0))
 	if m, err := warm.Manifest(ctx, "source-x", ""); err != nil || string(m.YAML) != "version: 6.7.0\n" {
 		t.Fatalf("warm offline: %+v %v", m, err)
 	}
@@ -173,7 +173,7 @@ func TestManifestErrors(t *testing.T) {
 	srv.set("/source-zip/latest/components.zip", []byte("not a zip"))
 	srv.set("/source-nopy/latest/manifest.yaml", []byte("version: 6.7.0\n"))
 	srv.set("/source-nopy/latest/components.zip", zipOf(t, "other.py", ""))
-	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), WithTimeout(5*time.Second))
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), withTimeout(5*time.Second))
 	for name, want := range map[string]string{
 		"source-missing": "HTTP 404",
 		"source-zip":     "not a zip archive",
@@ -195,7 +195,7 @@ func TestManifestZipBomb(t *testing.T) {
 	srv := newManifestServer(t)
 	srv.set("/source-bomb/latest/manifest.yaml", []byte("version: 6.7.0\n"))
 	srv.set("/source-bomb/latest/components.zip", zipOf(t, "components.py", strings.Repeat("#", httpbody.MaxManifest+1)))
-	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), WithTimeout(20*time.Second))
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), withTimeout(20*time.Second))
 	m, err := l.Manifest(context.Background(), "source-bomb", "")
 	var tooLarge *httpbody.TooLargeError
 	if !errors.As(err, &tooLarge) || !strings.Contains(err.Error(), "components.py") {
@@ -213,14 +213,14 @@ func TestManifestDir(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "source-a"), 0o755)
 	os.WriteFile(filepath.Join(dir, "source-a", "manifest.yaml"), []byte("version: 6.7.0\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "source-a", "components.py"), []byte("x = 1\n"), 0o644)
-	t.Setenv(EnvManifestDir, dir)
+	t.Setenv(envManifestDir, dir)
 	t.Setenv(envManifestURL, "http://127.0.0.1:1") // never used
 	l := NewLoader()
 	m, err := l.Manifest(context.Background(), "source-a", "")
 	if err != nil || string(m.ComponentsPy) != "x = 1\n" || m.From != filepath.Join(dir, "source-a", "manifest.yaml") {
 		t.Fatalf("%+v %v", m, err)
 	}
-	if _, err := l.Manifest(context.Background(), "source-b", ""); err == nil || !strings.Contains(err.Error(), EnvManifestDir) {
+	if _, err := l.Manifest(context.Background(), "source-b", ""); err == nil || !strings.Contains(err.Error(), envManifestDir) {
 		t.Fatalf("missing from the directory: %v", err)
 	}
 }
@@ -243,7 +243,7 @@ func TestManifestDirPinned(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, name, "metadata.yaml"), []byte(meta), 0o644)
 		}
 	}
-	t.Setenv(EnvManifestDir, dir)
+	t.Setenv(envManifestDir, dir)
 	t.Setenv(envManifestURL, "http://127.0.0.1:1") // never used
 	l := NewLoader()
 	ctx := context.Background()
@@ -262,7 +262,7 @@ func TestManifestDirPinned(t *testing.T) {
 			t.Errorf("%s pinned to %s ran the directory's manifest: %+v", tc.name, tc.pin, m)
 			continue
 		}
-		for _, w := range []string{EnvManifestDir, tc.pin, tc.want} {
+		for _, w := range []string{envManifestDir, tc.pin, tc.want} {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s pinned to %s: the error %q does not say %q", tc.name, tc.pin, err, w)
 			}
@@ -279,7 +279,7 @@ func TestManifestNotAManifest(t *testing.T) {
 	srv := newManifestServer(t)
 	const path = "/source-x/1.0.0/manifest.yaml"
 	srv.set(path, []byte("<!DOCTYPE html>\n<html><body>Sign in to the Wi-Fi</body></html>\n"))
-	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), WithTimeout(5*time.Second))
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(t.TempDir()), withTimeout(5*time.Second))
 	ctx := context.Background()
 	_, err := l.Manifest(ctx, "source-x", "1.0.0")
 	var me *ManifestError
@@ -412,7 +412,7 @@ func TestManifestCacheStuckWriter(t *testing.T) {
 	srv.set("/source-s/1.0.0/manifest.yaml", []byte("version: 1\n"))
 	cache := t.TempDir()
 	var log bytes.Buffer
-	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), WithTimeout(2*time.Second),
+	l := NewLoader(WithManifestURL(srv.URL), WithCacheDir(cache), withTimeout(2*time.Second),
 		WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	dir := l.manifestCacheDir("source-s", "1.0.0")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

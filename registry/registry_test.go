@@ -64,13 +64,13 @@ func logTo(buf *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler
 func isolate(t *testing.T) {
 	t.Setenv(envLocalRegistry, "")
 	t.Setenv(envOfflineMode, "")
-	t.Setenv(EnvManifestDir, "")
+	t.Setenv(envManifestDir, "")
 	t.Setenv(envManifestURL, "")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 }
 
 func TestParseFixture(t *testing.T) {
-	reg, err := Parse(bytes.NewReader(readFixture(t)), fixture)
+	reg, err := parse(bytes.NewReader(readFixture(t)), fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestParseFixture(t *testing.T) {
 	if got := reg.names(); !slices.Equal(got, want) {
 		t.Fatalf("names = %v, want %v", got, want)
 	}
-	gh := reg.Lookup("source-github")
+	gh := reg.lookup("source-github")
 	if gh == nil || gh.Kind != KindSource || gh.DefinitionID != "ef69ef6e-aa7f-4af1-a01d-ef775033524e" ||
 		gh.DockerRepository != "airbyte/source-github" || gh.DockerImageTag != "1.8.31" || gh.Language != "python" ||
 		gh.PyPIPackage != "airbyte-source-github" || !gh.PyPIEnabled || gh.DisplayName != "GitHub" ||
@@ -87,29 +87,17 @@ func TestParseFixture(t *testing.T) {
 		gh.DocumentationURL != "https://docs.airbyte.com/integrations/sources/github" || !gh.hasTag("cdk:python") {
 		t.Fatalf("source-github parsed as %+v", gh)
 	}
-	duck := reg.Lookup("airbyte/destination-duckdb")
+	duck := reg.lookup("airbyte/destination-duckdb")
 	if duck == nil || duck.Name != "destination-duckdb" || duck.Kind != KindDestination ||
 		duck.DefinitionID != "94bd199c-2ff0-4aa2-b98e-17f0acb72610" || duck.PyPIPackage != "destination-duckdb" {
 		t.Fatalf("destination-duckdb parsed as %+v", duck)
 	}
 	// The language comes from the tags when the field is missing.
-	if fb := reg.Lookup("source-facebook-pages"); fb.Language != "python" {
+	if fb := reg.lookup("source-facebook-pages"); fb.Language != "python" {
 		t.Fatalf("facebook-pages language = %q", fb.Language)
 	}
-	if !reg.Lookup("source-cockroachdb").Tombstone {
+	if !reg.lookup("source-cockroachdb").Tombstone {
 		t.Fatal("tombstone not parsed")
-	}
-	if img := gh.DockerImage(""); img != "airbyte/source-github:1.8.31" {
-		t.Fatal(img)
-	}
-	if img := gh.DockerImage("latest"); img != "airbyte/source-github:latest" {
-		t.Fatal(img)
-	}
-	if req := gh.PipRequirement("1.2.3"); req != "airbyte-source-github==1.2.3" {
-		t.Fatal(req)
-	}
-	if req := gh.PipRequirement("latest"); req != "airbyte-source-github" {
-		t.Fatal(req)
 	}
 }
 
@@ -118,7 +106,7 @@ func TestConnectorsByInstallType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg = merge(reg.Source, Builtins(), reg)
+	reg = merge(reg.Source, builtins, reg)
 	names := func(t InstallType) []string {
 		var out []string
 		for _, c := range reg.connectors(t) {
@@ -162,9 +150,9 @@ func TestMalformedRegistry(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := parseBytes([]byte(c.doc), "/tmp/reg.json")
-			var me *MalformedRegistryError
+			var me *malformedRegistryError
 			if !errors.As(err, &me) {
-				t.Fatalf("error %v is not a *MalformedRegistryError", err)
+				t.Fatalf("error %v is not a *malformedRegistryError", err)
 			}
 			if me.Source != "/tmp/reg.json" || me.Line != c.line || !strings.Contains(err.Error(), c.want) ||
 				!strings.Contains(err.Error(), "/tmp/reg.json") {
@@ -191,7 +179,7 @@ func TestMalformedEntryIsSkipped(t *testing.T) {
 	ctx := context.Background()
 	for _, from := range []string{"the download", "the disk cache"} {
 		var logged bytes.Buffer
-		l := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+		l := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 		for _, name := range []string{"source-good", "destination-good", "airbyte/source-good"} {
 			if c, err := l.Lookup(ctx, name); err != nil || c.DockerRepository != "airbyte/"+strings.TrimPrefix(name, "airbyte/") {
 				t.Fatalf("%s: %s: %+v, %v", from, name, c, err)
@@ -199,9 +187,9 @@ func TestMalformedEntryIsSkipped(t *testing.T) {
 		}
 		for name, why := range map[string]string{"source-norepo": "dockerRepository is missing", "source-badtag": "dockerImageTag", "airbyte/source-badtag": "dockerImageTag"} {
 			_, err := l.Lookup(ctx, name)
-			var me *MalformedRegistryError
+			var me *malformedRegistryError
 			if !errors.As(err, &me) || errors.As(err, new(*NotFoundError)) {
-				t.Fatalf("%s: %s: %v; want a *MalformedRegistryError", from, name, err)
+				t.Fatalf("%s: %s: %v; want a *malformedRegistryError", from, name, err)
 			}
 			short := strings.TrimPrefix(name, "airbyte/")
 			for _, want := range []string{`entry of connector "` + short + `" is malformed`, why, "other connectors are unaffected"} {
@@ -230,22 +218,22 @@ func TestLoaderFetchesAndCaches(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 
-	l := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir))
-	reg, err := l.Load(ctx)
+	l := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir))
+	reg, err := l.current(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reg.Lookup("source-github") == nil || reg.Lookup("destination-local-json") == nil {
+	if reg.lookup("source-github") == nil || reg.lookup("destination-local-json") == nil {
 		t.Fatalf("loaded registry lacks entries: %v", reg.names())
 	}
 	if srv.hits.Load() != 1 {
 		t.Fatalf("hits = %d", srv.hits.Load())
 	}
 	// The same loader reuses its in-memory copy; a new loader the disk cache.
-	if _, err := l.Load(ctx); err != nil {
+	if _, err := l.current(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir)).current(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if srv.hits.Load() != 1 {
@@ -265,8 +253,8 @@ func TestLoaderFetchesAndCaches(t *testing.T) {
 		t.Fatalf("cached names %v", cached.names())
 	}
 	for _, n := range direct.names() {
-		if !reflect.DeepEqual(*cached.Lookup(n), *direct.Lookup(n)) {
-			t.Errorf("cached %s = %+v, want %+v", n, *cached.Lookup(n), *direct.Lookup(n))
+		if !reflect.DeepEqual(*cached.lookup(n), *direct.lookup(n)) {
+			t.Errorf("cached %s = %+v, want %+v", n, *cached.lookup(n), *direct.lookup(n))
 		}
 	}
 	if st, _ := os.Stat(files[0]); st.Size() >= int64(len(readFixture(t))) {
@@ -278,7 +266,7 @@ func TestLoaderFetchesAndCaches(t *testing.T) {
 	if err := os.Chtimes(files[0], old, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir)).current(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if srv.hits.Load() != 2 {
@@ -289,7 +277,7 @@ func TestLoaderFetchesAndCaches(t *testing.T) {
 	}
 
 	// A shorter TTL applies to the disk cache too.
-	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithTTL(time.Nanosecond)).Load(ctx); err != nil {
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir), withTTL(time.Nanosecond)).current(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if srv.hits.Load() != 3 {
@@ -305,7 +293,7 @@ func TestCacheFromTheFutureIsStale(t *testing.T) {
 	srv := newRegistryServer(t, readFixture(t))
 	dir := t.TempDir()
 	ctx := context.Background()
-	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir)).current(ctx); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "registry-*.json"))
@@ -316,7 +304,7 @@ func TestCacheFromTheFutureIsStale(t *testing.T) {
 	if err := os.Chtimes(files[0], future, future); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir)).current(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if srv.hits.Load() != 2 {
@@ -350,7 +338,7 @@ func TestLoaderNetworkFailure(t *testing.T) {
 	srv := newRegistryServer(t, readFixture(t))
 	dir := t.TempDir()
 	ctx := context.Background()
-	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Load(ctx); err != nil {
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir)).current(ctx); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "registry-*.json"))
@@ -360,11 +348,11 @@ func TestLoaderNetworkFailure(t *testing.T) {
 	// The server fails: the stale copy is used, with a warning.
 	srv.code.Store(http.StatusInternalServerError)
 	var logs bytes.Buffer
-	reg, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithLogger(logTo(&logs))).Load(ctx)
+	reg, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir), WithLogger(logTo(&logs))).current(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reg.Lookup("source-pokeapi") == nil {
+	if reg.lookup("source-pokeapi") == nil {
 		t.Fatal("stale cache not used")
 	}
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "stale") ||
@@ -372,14 +360,14 @@ func TestLoaderNetworkFailure(t *testing.T) {
 		t.Fatalf("no warning logged: %s", logs.String())
 	}
 
-	// With no cache at all the failure is an UnavailableError naming the URL.
-	_, err = NewLoader(WithURL(srv.registryURL()), WithCacheDir(t.TempDir())).Load(ctx)
-	var ue *UnavailableError
+	// With no cache at all the failure is an unavailableError naming the URL.
+	_, err = NewLoader(withURL(srv.registryURL()), WithCacheDir(t.TempDir())).current(ctx)
+	var ue *unavailableError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), srv.registryURL()) || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("got %v", err)
 	}
 	// ... but built-in connectors still resolve.
-	c, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(t.TempDir())).Lookup(ctx, "destination-local-json")
+	c, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(t.TempDir())).Lookup(ctx, "destination-local-json")
 	if err != nil || !c.BuiltIn {
 		t.Fatalf("built-in lookup: %v %v", c, err)
 	}
@@ -394,7 +382,7 @@ func TestLoaderNetworkFailure(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(block)
-	_, err = NewLoader(WithURL(slow.URL), WithCacheDir(t.TempDir()), WithTimeout(100*time.Millisecond)).Load(ctx)
+	_, err = NewLoader(withURL(slow.URL), WithCacheDir(t.TempDir()), withTimeout(100*time.Millisecond)).current(ctx)
 	if !errors.As(err, &ue) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("timeout: got %v", err)
 	}
@@ -404,8 +392,8 @@ func TestLoaderNetworkFailure(t *testing.T) {
 	bad := []byte(`{"sources": [}`)
 	srv.body.Store(&bad)
 	emptyDir := t.TempDir()
-	_, err = NewLoader(WithURL(srv.registryURL()), WithCacheDir(emptyDir)).Load(ctx)
-	var me *MalformedRegistryError
+	_, err = NewLoader(withURL(srv.registryURL()), WithCacheDir(emptyDir)).current(ctx)
+	var me *malformedRegistryError
 	if !errors.As(err, &me) || me.Source != srv.registryURL() {
 		t.Fatalf("malformed download: %v", err)
 	}
@@ -425,7 +413,7 @@ func TestOfflineMode(t *testing.T) {
 
 	// No cache: only the built-ins, and no request.
 	var logs bytes.Buffer
-	l := NewLoader(WithURL(srv.registryURL()), WithCacheDir(t.TempDir()), WithLogger(logTo(&logs)))
+	l := NewLoader(withURL(srv.registryURL()), WithCacheDir(t.TempDir()), WithLogger(logTo(&logs)))
 	cs, err := l.Available(ctx, InstallAny)
 	if err != nil {
 		t.Fatal(err)
@@ -444,19 +432,19 @@ func TestOfflineMode(t *testing.T) {
 
 	// A stale disk cache is used offline.
 	dir := t.TempDir()
-	if _, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir), WithOffline(false)).Load(ctx); err != nil {
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir), WithOffline(false)).current(ctx); err != nil {
 		t.Fatal(err)
 	}
 	hits := srv.hits.Load()
 	files, _ := filepath.Glob(filepath.Join(dir, "registry-*.json"))
 	old := time.Now().Add(-100 * time.Hour)
 	os.Chtimes(files[0], old, old)
-	c, err := NewLoader(WithURL(srv.registryURL()), WithCacheDir(dir)).Lookup(ctx, "source-github")
+	c, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir)).Lookup(ctx, "source-github")
 	if err != nil || c.DockerImageTag != "1.8.31" {
 		t.Fatalf("offline with cache: %v %v", c, err)
 	}
 	// A local registry URL is refused offline.
-	_, err = NewLoader(WithLocalRegistry(srv.registryURL())).Load(ctx)
+	_, err = NewLoader(WithLocalRegistry(srv.registryURL())).current(ctx)
 	if err == nil || !strings.Contains(err.Error(), envOfflineMode) {
 		t.Fatalf("offline local URL: %v", err)
 	}
@@ -479,12 +467,12 @@ func TestLocalRegistry(t *testing.T) {
 	for _, local := range []string{abs, srv.registryURL()} {
 		t.Setenv(envLocalRegistry, local)
 		dir := t.TempDir()
-		l := NewLoader(WithURL(never.URL), WithCacheDir(dir))
-		reg, err := l.Load(ctx)
+		l := NewLoader(withURL(never.URL), WithCacheDir(dir))
+		reg, err := l.current(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if reg.Source != local || reg.Lookup("source-postgres") == nil || reg.Lookup("source-faker") == nil {
+		if reg.Source != local || reg.lookup("source-postgres") == nil || reg.lookup("source-faker") == nil {
 			t.Fatalf("local %s: %s %v", local, reg.Source, reg.names())
 		}
 		if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
@@ -493,14 +481,14 @@ func TestLocalRegistry(t *testing.T) {
 	}
 
 	t.Setenv(envLocalRegistry, filepath.Join(t.TempDir(), "missing.json"))
-	if _, err := NewLoader(WithURL(never.URL)).Load(ctx); err == nil || !strings.Contains(err.Error(), envLocalRegistry) {
+	if _, err := NewLoader(withURL(never.URL)).current(ctx); err == nil || !strings.Contains(err.Error(), envLocalRegistry) {
 		t.Fatalf("missing local registry: %v", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte("{\"sources\": [\n  {\"dockerRepository\": \"airbyte/source-x\",}\n]}"), 0o644)
 	t.Setenv(envLocalRegistry, bad)
-	_, err := NewLoader(WithURL(never.URL)).Load(ctx)
-	var me *MalformedRegistryError
+	_, err := NewLoader(withURL(never.URL)).current(ctx)
+	var me *malformedRegistryError
 	if !errors.As(err, &me) || me.Source != bad || me.Line != 2 {
 		t.Fatalf("malformed local registry: %v", err)
 	}
@@ -514,19 +502,19 @@ func TestLookupBuiltinsAndSuggestions(t *testing.T) {
 
 	// Our faker wins the bare name; Airbyte's stays reachable by repository.
 	ours, err := l.Lookup(ctx, "source-faker")
-	if err != nil || !ours.BuiltIn || ours.DockerImage("") != "goairbyte/source-faker:0.1.0" || ours.Language != "go" {
+	if err != nil || !ours.BuiltIn || ours.DockerRepository+":"+ours.DockerImageTag != "goairbyte/source-faker:0.1.0" || ours.Language != "go" {
 		t.Fatalf("source-faker: %+v %v", ours, err)
 	}
 	theirs, err := l.Lookup(ctx, "airbyte/source-faker")
 	if err != nil || theirs.BuiltIn || theirs.PyPIPackage != "airbyte-source-faker" {
 		t.Fatalf("airbyte/source-faker: %+v %v", theirs, err)
 	}
-	reg, _ := l.Load(ctx)
-	if reg.Lookup("source-faker") != ours {
+	reg, _ := l.current(ctx)
+	if reg.lookup("source-faker") != ours {
 		t.Fatal("built-in does not win in the merged registry")
 	}
 	if d, err := l.Lookup(ctx, "destination-local-json"); err != nil || d.Kind != KindDestination ||
-		d.DockerImage("") != "goairbyte/destination-local-json:0.1.0" {
+		d.DockerRepository+":"+d.DockerImageTag != "goairbyte/destination-local-json:0.1.0" {
 		t.Fatalf("destination-local-json: %+v %v", d, err)
 	}
 

@@ -32,7 +32,7 @@
 // in the forms connectors print them too (JSON-escaped as Go and Python
 // write it, in a Python repr, URL-encoded, base64). Values enter the set through [Register], through every
 // SecretString, through [ResolveReferences] (config values of the form
-// secret_reference::NAME) and through [MaskSpecSecrets] (config fields that a
-// connector's spec marks airbyte_secret). [MaskError] and [NewMaskingHandler]
-// apply the same masking to errors and slog output.
+// secret_reference::NAME) and, when package connector runs a connector,
+// through the config fields that its spec marks airbyte_secret. [MaskError]
+// and [NewMaskingHandler] apply the same masking to errors and slog output.
 package secrets

@@ -51,9 +51,9 @@ func WithPrompt(enabled bool) Option {
 	return func(o *options) { o.prompt = enabled }
 }
 
-// WithPromptTerminal prompts on in (which must be a terminal) and writes the
+// withPromptTerminal prompts on in (which must be a terminal) and writes the
 // question to out, instead of os.Stdin and os.Stderr.
-func WithPromptTerminal(in *os.File, out io.Writer) Option {
+func withPromptTerminal(in *os.File, out io.Writer) Option {
 	return func(o *options) { o.promptIn, o.promptOut = in, out }
 }
 

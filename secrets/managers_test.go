@@ -175,7 +175,7 @@ func TestPromptOnTerminal(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := GetSecret(ctx, "PROMPTED_SECRET", WithPromptTerminal(tty, &question))
+	got, err := GetSecret(ctx, "PROMPTED_SECRET", withPromptTerminal(tty, &question))
 	if err != nil || got.Reveal() != "typed-at-the-prompt" {
 		t.Fatalf("prompt: %q %v", got.Reveal(), err)
 	}
@@ -189,7 +189,7 @@ func TestPromptOnTerminal(t *testing.T) {
 	// Never in CI, even on a terminal.
 	t.Setenv("CI", "true")
 	ptmx.Write([]byte("must-not-be-read\n"))
-	_, err = GetSecret(ctx, "PROMPTED_SECRET", WithPromptTerminal(tty, &question))
+	_, err = GetSecret(ctx, "PROMPTED_SECRET", withPromptTerminal(tty, &question))
 	var nf *SecretNotFoundError
 	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "CI is set") {
 		t.Fatalf("CI prompt: %v", err)
@@ -198,7 +198,7 @@ func TestPromptOnTerminal(t *testing.T) {
 	t.Setenv("CI", "")
 	f, _ := os.Open(os.DevNull)
 	defer f.Close()
-	_, err = GetSecret(ctx, "PROMPTED_SECRET", WithPromptTerminal(f, &question))
+	_, err = GetSecret(ctx, "PROMPTED_SECRET", withPromptTerminal(f, &question))
 	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "not a terminal") {
 		t.Fatalf("non-terminal prompt: %v", err)
 	}

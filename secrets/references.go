@@ -44,12 +44,6 @@ func ResolveReferences(ctx context.Context, config any, opts ...Option) (any, er
 	}
 }
 
-// ResolveConfigJSON is [ResolveReferences] for a raw JSON config, the form
-// connectors receive.
-func ResolveConfigJSON(ctx context.Context, config json.RawMessage, opts ...Option) (json.RawMessage, error) {
-	return resolveRaw(ctx, config, buildOptions(opts), map[string]string{})
-}
-
 func resolveRaw(ctx context.Context, raw []byte, o *options, cache map[string]string) (json.RawMessage, error) {
 	if len(raw) == 0 {
 		return nil, nil

@@ -63,10 +63,11 @@ func TestResolveReferences(t *testing.T) {
 	// Raw JSON in, raw JSON out; big integers stay exact.
 	raw := json.RawMessage(`{"id": 12345678901234567890, "key": "secret_reference::REF_TOKEN", "list": ["secret_reference::REF_PASSWORD"]}`)
 	rawCopy := append(json.RawMessage(nil), raw...)
-	out, err := ResolveConfigJSON(ctx, raw)
+	resolved, err := ResolveReferences(ctx, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, _ := resolved.(json.RawMessage)
 	if string(raw) != string(rawCopy) {
 		t.Fatal("raw input modified")
 	}
@@ -104,51 +105,5 @@ func TestResolveReferences(t *testing.T) {
 		WithManager(&mapManager{name: "vault", values: map[string]string{"REF_VAULT": "from-the-vault-1"}}))
 	if err != nil || v.(map[string]any)["k"] != "from-the-vault-1" {
 		t.Fatalf("vault: %v %v", v, err)
-	}
-}
-
-func TestMaskSpecSecrets(t *testing.T) {
-	spec := json.RawMessage(`{
-	  "type": "object",
-	  "properties": {
-	    "host": {"type": "string"},
-	    "pin": {"type": "integer", "airbyte_secret": true},
-	    "credentials": {
-	      "type": "object",
-	      "oneOf": [
-	        {"properties": {"auth_type": {"const": "pat"}, "personal_access_token": {"type": "string", "airbyte_secret": true}}},
-	        {"properties": {"auth_type": {"const": "oauth"}, "client_secret": {"type": "string", "airbyte_secret": true}}}
-	      ]
-	    },
-	    "tunnel": {"anyOf": [{"type": "object", "properties": {"ssh_key": {"type": "string", "airbyte_secret": true}}}]},
-	    "accounts": {"type": "array", "items": {"type": "object", "properties": {"api_key": {"type": "string", "airbyte_secret": true}, "name": {"type": "string"}}}},
-	    "headers": {"type": "object", "airbyte_secret": true}
-	  }
-	}`)
-	config := json.RawMessage(`{
-	  "host": "spec-host-not-secret",
-	  "pin": 98765432,
-	  "credentials": {"auth_type": "pat", "personal_access_token": "spec-pat-value"},
-	  "tunnel": {"ssh_key": "spec-ssh-key-value"},
-	  "accounts": [{"api_key": "spec-account-key-1", "name": "spec-account-name"}, {"api_key": "spec-account-key-2"}],
-	  "headers": {"Authorization": "spec-header-value", "list": ["spec-header-list"]},
-	  "unknown": "spec-unknown-field"
-	}`)
-	if err := MaskSpecSecrets(config, spec); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"98765432", "spec-pat-value", "spec-ssh-key-value", "spec-account-key-1", "spec-account-key-2",
-		"spec-header-value", "spec-header-list"} {
-		if Mask(s) != masked {
-			t.Errorf("%s not registered", s)
-		}
-	}
-	for _, s := range []string{"spec-host-not-secret", "spec-account-name", "spec-unknown-field"} {
-		if Mask(s) != s {
-			t.Errorf("%s registered though not secret", s)
-		}
-	}
-	if err := MaskSpecSecrets(json.RawMessage(`{`), spec); err == nil {
-		t.Fatal("bad config accepted")
 	}
 }

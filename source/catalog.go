@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -92,7 +93,7 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 			return nil, err
 		}
 		if len(streams) == 0 {
-			return nil, &NoStreamsSelectedError{Connector: s.Name(), Available: c.StreamNames()}
+			return nil, &NoStreamsSelectedError{Connector: s.Name(), Available: catalogs.StreamNames(c)}
 		}
 	}
 	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}
@@ -115,7 +116,7 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		_, curOverride := cs.cursor[name]
 		tracked := len(st.DefaultCursorField) > 0 || (st.SourceDefinedCursor != nil && *st.SourceDefinedCursor) ||
 			len(st.SourceDefinedPrimaryKey) > 0 || pkOverride || curOverride
-		if !cs.fullRefresh && st.Supports(protocol.SyncIncremental) && tracked || !st.Supports(protocol.SyncFullRefresh) {
+		if !cs.fullRefresh && catalogs.Supports(st, protocol.SyncIncremental) && tracked || !catalogs.Supports(st, protocol.SyncFullRefresh) {
 			cfg.SyncMode = protocol.SyncIncremental
 			cfg.DestinationSyncMode = protocol.DestinationAppend
 			cfg.CursorField = st.DefaultCursorField
@@ -140,7 +141,7 @@ func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawM
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Find(s.Name(), stream)
+	st, err := catalogs.Find(c, s.Name(), stream)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +149,7 @@ func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawM
 }
 
 // streamIndex finds the streams of a catalog by name, for the calls that
-// look up every selected stream: protocol.Catalog.Find scans the catalog,
+// look up every selected stream: catalogs.Find scans the catalog,
 // which for each of thousands of selected streams (a database source's
 // tables) costs their number squared. Measured on 50,000 streams:
 // selecting them all by name took 36 s.
@@ -168,12 +169,12 @@ func newStreamIndex(where string, c *protocol.Catalog) *streamIndex {
 	return x
 }
 
-// find returns the stream called name, or Find's *StreamNotFoundError.
+// find returns the stream called name, or catalogs.Find's *StreamNotFoundError.
 func (x *streamIndex) find(name string) (*protocol.Stream, error) {
 	if st := x.byName[name]; st != nil {
 		return st, nil
 	}
-	return x.c.Find(x.where, name)
+	return catalogs.Find(x.c, x.where, name)
 }
 
 // check returns the *StreamNotFoundError of the first of names that the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/x/goairbyte/internal/catalogs"
 	"gopkg.in/yaml.v3"
 )
 
@@ -77,7 +78,7 @@ func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentO
 			yield(Document{}, err)
 			return
 		}
-		st, err := c.Find(s.Name(), stream)
+		st, err := catalogs.Find(c, s.Name(), stream)
 		if err != nil {
 			yield(Document{}, err)
 			return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -275,7 +276,7 @@ func (s *Source) readStreams(ctx context.Context, names []string) ([]string, err
 		}
 	}
 	if len(names) == 0 || slices.Contains(names, "*") {
-		return c.StreamNames(), nil
+		return catalogs.StreamNames(c), nil
 	}
 	names = distinct(names)
 	if err := newStreamIndex(s.Name(), c).check(names); err != nil {

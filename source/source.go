@@ -8,6 +8,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -137,7 +138,7 @@ func (s *Source) AvailableStreams(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.StreamNames(), nil
+	return catalogs.StreamNames(c), nil
 }
 
 // SelectStreams selects the streams to read; "*" selects all of them. When
@@ -204,7 +205,7 @@ func (s *Source) SelectedStreams(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	if all {
-		return c.StreamNames(), nil
+		return catalogs.StreamNames(c), nil
 	}
 	if err := newStreamIndex(s.Name(), c).check(names); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -213,7 +214,7 @@ func TestDiscoverAndSelect(t *testing.T) {
 			t.Fatalf("configured catalog does not match the protocol: %v\n%s", err, raw)
 		}
 		for _, cs := range cat.Streams {
-			if want := cs.Stream.Supports("incremental"); (cs.SyncMode == "incremental") != want {
+			if want := catalogs.Supports(&cs.Stream, "incremental"); (cs.SyncMode == "incremental") != want {
 				t.Errorf("stream %s: sync mode %s, supports incremental %v", cs.Stream.Name, cs.SyncMode, want)
 			}
 		}

@@ -81,6 +81,7 @@ import (
 
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
 
@@ -988,11 +989,11 @@ func (k *keyOrder) note(data []byte) {
 	if k.field == "" || k.Unordered() {
 		return
 	}
-	v, scan := protocol.Field(data, k.field, keyScanLimit)
+	v, scan := jsonscan.Field(data, k.field, keyScanLimit)
 	switch {
-	case scan == protocol.FieldAbsent || (scan == protocol.FieldFound && string(v) == "null"):
+	case scan == jsonscan.FieldAbsent || (scan == jsonscan.FieldFound && string(v) == "null"):
 		return // a NULL key: never deduplicated
-	case scan != protocol.FieldFound:
+	case scan != jsonscan.FieldFound:
 		k.Unknown()
 		return
 	}
@@ -1094,7 +1095,7 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 				l = append(l, ',')
 			}
 			l = append(l, `{"field":`...)
-			l = protocol.AppendString(l, noNUL(c.Field))
+			l = jsonscan.AppendString(l, noNUL(c.Field))
 			l = append(l, `,"change":`...)
 			l = strconv.AppendQuote(l, string(c.Change))
 			l = append(l, `,"reason":`...)

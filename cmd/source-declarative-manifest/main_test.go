@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/internal/testenv"
@@ -66,7 +65,7 @@ func frozen(c replaytest.Connector) string { return envNow + "=" + c.Now.Format(
 // each stream as multisets and each stream's final state.
 func conformance(t *testing.T, c replaytest.Connector, srv *replaytest.Server, opts ...connector.Option) {
 	ctx := context.Background()
-	cfg := c.InjectedConfig(t, manifestsource.InjectedManifest)
+	cfg := c.InjectedConfig(t, "__injected_declarative_manifest")
 	conn, err := connector.New(ctx, connector.KindSource, c.Name, append(opts,
 		connector.WithEnvironment(connector.NewEnvironment()), connector.WithConfig(cfg))...)
 	if err != nil {
@@ -298,11 +297,11 @@ func TestCommandLine(t *testing.T) {
 	gnews := filepath.Join(filepath.Dir(filepath.Dir(c.Manifest)), "source-gnews")
 	var withCode map[string]any
 	gc := replaytest.Connector{Config: []byte(`{"api_key": "k"}`), Manifest: filepath.Join(gnews, "manifest.yaml")}
-	json.Unmarshal(gc.InjectedConfig(t, manifestsource.InjectedManifest), &withCode)
+	json.Unmarshal(gc.InjectedConfig(t, "__injected_declarative_manifest"), &withCode)
 	code1, _ := os.ReadFile(filepath.Join(gnews, "components.py"))
 	sum := md5.Sum(code1)
-	withCode[manifestsource.InjectedComponentsPy] = string(code1)
-	withCode[manifestsource.InjectedChecksums] = map[string]string{"md5": hex.EncodeToString(sum[:])}
+	withCode["__injected_components_py"] = string(code1)
+	withCode["__injected_components_py_checksums"] = map[string]string{"md5": hex.EncodeToString(sum[:])}
 	cfg := writeConfig(withCode)
 	checkSays := func(env []string, want string) {
 		t.Helper()
@@ -311,10 +310,10 @@ func TestCommandLine(t *testing.T) {
 			t.Fatalf("check (exit %d) should fail saying %q: %s", code, want, out)
 		}
 	}
-	checkSays([]string{manifestsource.EnvAllowCustomCode + "="}, "AIRBYTE_ALLOW_CUSTOM_CODE=true")
-	checkSays([]string{manifestsource.EnvAllowCustomCode + "=true"},
+	checkSays([]string{"AIRBYTE_ALLOW_CUSTOM_CODE="}, "AIRBYTE_ALLOW_CUSTOM_CODE=true")
+	checkSays([]string{"AIRBYTE_ALLOW_CUSTOM_CODE=true"},
 		"source_declarative_manifest.components.WaitUntilMidnightBackoffStrategy at $.")
-	withCode[manifestsource.InjectedChecksums] = map[string]string{"md5": strings.Repeat("0", 32)}
+	withCode["__injected_components_py_checksums"] = map[string]string{"md5": strings.Repeat("0", 32)}
 	cfg = writeConfig(withCode)
-	checkSays([]string{manifestsource.EnvAllowCustomCode + "=true"}, "md5 checksum")
+	checkSays([]string{"AIRBYTE_ALLOW_CUSTOM_CODE=true"}, "md5 checksum")
 }

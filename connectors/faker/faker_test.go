@@ -15,6 +15,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/x/goairbyte/connectors/faker"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/kit"
@@ -128,7 +129,7 @@ func run(t *testing.T, mode string, args ...string) *result {
 			t.Fatalf("invalid protocol message %s: %v", line, err)
 		}
 		m := protocol.ParseMessage(line)
-		if !m.IsProtocol() {
+		if m.Unparsed != nil {
 			t.Fatalf("not a protocol message: %s", line)
 		}
 		r.lines = append(r.lines, bytes.Clone(line))
@@ -325,7 +326,7 @@ func TestDiscover(t *testing.T) {
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("%s: json_schema differs from schemas/%s.json", s.Name, s.Name)
 				}
-				if !s.Supports(protocol.SyncFullRefresh) || !s.Supports(protocol.SyncIncremental) ||
+				if !catalogs.Supports(&s, protocol.SyncFullRefresh) || !catalogs.Supports(&s, protocol.SyncIncremental) ||
 					s.SourceDefinedCursor == nil || !*s.SourceDefinedCursor ||
 					!reflect.DeepEqual(s.DefaultCursorField, []string{"updated_at"}) ||
 					!reflect.DeepEqual(s.SourceDefinedPrimaryKey, [][]string{{"id"}}) {

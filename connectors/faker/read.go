@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
@@ -213,7 +214,7 @@ func readStream(ctx context.Context, out *messages, cfg config, seed uint64, s *
 
 	st := &stateTracker{name: s.name, id: from - 1}
 	if hasCursor && cur.UpdatedAt != "" {
-		st.updated = string(protocol.AppendString(nil, cur.UpdatedAt))
+		st.updated = string(jsonscan.AppendString(nil, cur.UpdatedAt))
 	}
 	rps := max(1, min(cfg.recordsPerSlice, n))
 	err := produce(ctx, s, g, cfg.parallelism, out.fresh, from, to, rps, func(c *chunk) error {

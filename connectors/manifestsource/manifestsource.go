@@ -46,15 +46,15 @@ import (
 // The config keys Airbyte's source-declarative-manifest reads, and the
 // variable that permits custom code.
 const (
-	// InjectedManifest holds the manifest, as an object.
-	InjectedManifest = "__injected_declarative_manifest"
-	// InjectedComponentsPy holds the text of a components.py.
-	InjectedComponentsPy = "__injected_components_py"
-	// InjectedChecksums holds the checksums of that text, by algorithm
+	// injectedManifest holds the manifest, as an object.
+	injectedManifest = "__injected_declarative_manifest"
+	// injectedComponentsPy holds the text of a components.py.
+	injectedComponentsPy = "__injected_components_py"
+	// injectedChecksums holds the checksums of that text, by algorithm
 	// ("md5", "sha256").
-	InjectedChecksums = "__injected_components_py_checksums"
-	// EnvAllowCustomCode must be "true" for custom code to be considered.
-	EnvAllowCustomCode = "AIRBYTE_ALLOW_CUSTOM_CODE"
+	injectedChecksums = "__injected_components_py_checksums"
+	// envAllowCustomCode must be "true" for custom code to be considered.
+	envAllowCustomCode = "AIRBYTE_ALLOW_CUSTOM_CODE"
 )
 
 // Source runs the manifest each config carries. It is a kit.Source.
@@ -71,8 +71,8 @@ func New(opts ...declarative.Option) *Source { return &Source{opts: opts} }
 var spec = protocol.ConnectorSpecification{
 	DocumentationURL: "https://docs.airbyte.com/integrations/sources/low-code",
 	ConnectionSpecification: json.RawMessage(`{"$schema":"http://json-schema.org/draft-07/schema#",` +
-		`"title":"Low-code source spec","type":"object","required":["` + InjectedManifest + `"],` +
-		`"additionalProperties":true,"properties":{"` + InjectedManifest + `":{"title":"Low-code manifest",` +
+		`"title":"Low-code source spec","type":"object","required":["` + injectedManifest + `"],` +
+		`"additionalProperties":true,"properties":{"` + injectedManifest + `":{"title":"Low-code manifest",` +
 		`"type":"object","description":"The low-code manifest that defines the components of the source."}}}`),
 }
 
@@ -160,17 +160,17 @@ func (s *Source) prepare(ctx context.Context, config json.RawMessage) (*run, err
 	if err := json.Unmarshal(config, &fields); err != nil || fields == nil {
 		return nil, kit.ConfigError(errors.New("the config must be a JSON object"))
 	}
-	raw, ok := fields[InjectedManifest]
+	raw, ok := fields[injectedManifest]
 	if !ok {
 		keys := make([]string, 0, len(fields))
 		for k := range fields {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		return nil, kit.ConfigError(fmt.Errorf("%s must be at the root of the config, which has only the keys %v", InjectedManifest, keys))
+		return nil, kit.ConfigError(fmt.Errorf("%s must be at the root of the config, which has only the keys %v", injectedManifest, keys))
 	}
 	r := &run{injected: map[string]json.RawMessage{}}
-	for _, k := range []string{InjectedManifest, InjectedComponentsPy, InjectedChecksums} {
+	for _, k := range []string{injectedManifest, injectedComponentsPy, injectedChecksums} {
 		if v, ok := fields[k]; ok {
 			r.injected[k] = v
 			delete(fields, k)
@@ -181,7 +181,7 @@ func (s *Source) prepare(ctx context.Context, config json.RawMessage) (*run, err
 	}
 	engine, err := declarative.New(raw, s.opts...)
 	if err != nil {
-		return nil, kit.ConfigError(fmt.Errorf("%s: %w", InjectedManifest, err))
+		return nil, kit.ConfigError(fmt.Errorf("%s: %w", injectedManifest, err))
 	}
 	rest, err := json.Marshal(fields)
 	if err != nil {
@@ -214,26 +214,26 @@ func (r *run) reinject(config json.RawMessage) (json.RawMessage, error) {
 // AIRBYTE_ALLOW_CUSTOM_CODE=true, tampered when it does not match its
 // checksums, and beyond this build when permitted and intact.
 func refuseCustomCode(rawManifest json.RawMessage, injected map[string]json.RawMessage) error {
-	rawCode, ok := injected[InjectedComponentsPy]
+	rawCode, ok := injected[injectedComponentsPy]
 	if !ok {
 		return nil
 	}
-	if !strings.EqualFold(os.Getenv(EnvAllowCustomCode), "true") {
+	if !strings.EqualFold(os.Getenv(envAllowCustomCode), "true") {
 		return fmt.Errorf("the config carries custom Python components (%s), and custom connector code is not permitted here; "+
-			"an administrator permits it by setting %s=true", InjectedComponentsPy, EnvAllowCustomCode)
+			"an administrator permits it by setting %s=true", injectedComponentsPy, envAllowCustomCode)
 	}
 	var code string
 	if err := json.Unmarshal(rawCode, &code); err != nil || code == "" {
-		return kit.ConfigError(fmt.Errorf("%s must be the non-empty text of a components.py", InjectedComponentsPy))
+		return kit.ConfigError(fmt.Errorf("%s must be the non-empty text of a components.py", injectedComponentsPy))
 	}
 	var sums map[string]string
-	if raw, ok := injected[InjectedChecksums]; ok {
+	if raw, ok := injected[injectedChecksums]; ok {
 		if err := json.Unmarshal(raw, &sums); err != nil {
-			return kit.ConfigError(fmt.Errorf("%s must map algorithms (md5, sha256) to hex digests: %w", InjectedChecksums, err))
+			return kit.ConfigError(fmt.Errorf("%s must map algorithms (md5, sha256) to hex digests: %w", injectedChecksums, err))
 		}
 	}
 	if len(sums) == 0 {
-		return kit.ConfigError(fmt.Errorf("%s comes without %s: a checksum is required to trust the code", InjectedComponentsPy, InjectedChecksums))
+		return kit.ConfigError(fmt.Errorf("%s comes without %s: a checksum is required to trust the code", injectedComponentsPy, injectedChecksums))
 	}
 	for algo, want := range sums {
 		var h hash.Hash
@@ -243,11 +243,11 @@ func refuseCustomCode(rawManifest json.RawMessage, injected map[string]json.RawM
 		case "sha256":
 			h = sha256.New()
 		default:
-			return kit.ConfigError(fmt.Errorf("%s: unsupported checksum type %q; use md5 or sha256", InjectedChecksums, algo))
+			return kit.ConfigError(fmt.Errorf("%s: unsupported checksum type %q; use md5 or sha256", injectedChecksums, algo))
 		}
 		h.Write([]byte(code))
 		if hex.EncodeToString(h.Sum(nil)) != want {
-			return fmt.Errorf("the %s checksum of %s does not match: the code may have been tampered with", algo, InjectedComponentsPy)
+			return fmt.Errorf("the %s checksum of %s does not match: the code may have been tampered with", algo, injectedComponentsPy)
 		}
 	}
 	components, _ := declarative.PythonComponents(rawManifest) // a manifest that does not load is reported later
@@ -269,5 +269,5 @@ func (e *customCodeError) Error() string {
 	}
 	return fmt.Sprintf("this source-declarative-manifest is goairbyte's pure-Go build and runs no Python, so it cannot run "+
 		"the custom components of %s (%s); run the manifest with Airbyte's image airbyte/source-declarative-manifest",
-		InjectedComponentsPy, which)
+		injectedComponentsPy, which)
 }

@@ -36,7 +36,7 @@ func TestInjectedKeys(t *testing.T) {
 	}
 	var back map[string]json.RawMessage
 	json.Unmarshal(full, &back)
-	if string(back["token"]) != `"rotated"` || len(back[InjectedManifest]) < 100 {
+	if string(back["token"]) != `"rotated"` || len(back[injectedManifest]) < 100 {
 		t.Fatalf("the updated config sent back: %s", full)
 	}
 	// The rest of the config is checked against the manifest's own spec.
@@ -45,7 +45,7 @@ func TestInjectedKeys(t *testing.T) {
 		t.Fatalf("a config lacking the manifest's required field: %v", err)
 	}
 	_, err = s.prepare(ctx, json.RawMessage(`{"token": "abc", "__injected_declarative_manifest": {"streams": 3}}`))
-	if err == nil || !strings.Contains(err.Error(), InjectedManifest) {
+	if err == nil || !strings.Contains(err.Error(), injectedManifest) {
 		t.Fatalf("an invalid manifest: %v", err)
 	}
 }

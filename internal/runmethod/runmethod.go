@@ -1,4 +1,8 @@
-package registry
+// Package runmethod decides how a connector of the registry runs on this
+// machine, as PyAirbyte does: a local executable, a Python package in its
+// own virtualenv, or a Docker image. Package connector asks it when a
+// connector is given by name alone.
+package runmethod
 
 import (
 	"context"
@@ -12,49 +16,51 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/x/goairbyte/registry"
 )
 
-// MethodKind is how a connector runs.
-type MethodKind string
+// Kind is how a connector runs.
+type Kind string
 
-// The ways to run a connector, in the order [ChooseMethod] prefers them.
+// The ways to run a connector, in the order [Choose] prefers them.
 const (
-	MethodExecutable MethodKind = "executable" // a program on PATH named like the connector
-	MethodPython     MethodKind = "python"     // a PyPI package in its own virtualenv
-	MethodDocker     MethodKind = "docker"     // a Docker image
+	Executable Kind = "executable" // a program on PATH named like the connector
+	Python     Kind = "python"     // a PyPI package in its own virtualenv
+	Docker     Kind = "docker"     // a Docker image
 )
 
-// Method is the outcome of [ChooseMethod]: how to run one connector.
+// Method is the outcome of [Choose]: how to run one connector.
 type Method struct {
-	// Kind is MethodExecutable, MethodPython or MethodDocker, and says
-	// which of the fields below is set.
-	Kind MethodKind
-	// Executable is the program's path (MethodExecutable).
+	// Kind is Executable, Python or Docker, and says which of the
+	// fields below is set.
+	Kind Kind
+	// Executable is the program's path (Executable).
 	Executable string
 	// Python is the interpreter that creates the virtualenv
-	// (MethodPython).
+	// (Python).
 	Python string
 	// PipRequirement is what pip installs into it, "package" or
-	// "package==version" (MethodPython).
+	// "package==version" (Python).
 	PipRequirement string
-	// DockerImage is "repository:tag" (MethodDocker).
+	// DockerImage is "repository:tag" (Docker).
 	DockerImage string
 }
 
 // String describes the method for messages: "docker image airbyte/source-x:1.0".
 func (m Method) String() string {
 	switch m.Kind {
-	case MethodExecutable:
+	case Executable:
 		return "executable " + m.Executable
-	case MethodPython:
+	case Python:
 		return fmt.Sprintf("python package %s (with %s)", m.PipRequirement, m.Python)
-	case MethodDocker:
+	case Docker:
 		return "docker image " + m.DockerImage
 	}
 	return "no method"
 }
 
-// Probes holds the checks ChooseMethod makes of the machine. A nil
+// Probes holds the checks Choose makes of the machine. A nil
 // field uses the real check (detectProbes); tests and programs with
 // their own policy replace them.
 type Probes struct {
@@ -100,7 +106,7 @@ func (e *NoMethodError) Error() string {
 	return fmt.Sprintf("cannot run %s on this machine; any one of these would do: %s", e.Connector, strings.Join(e.Needs, "; "))
 }
 
-// ChooseMethod decides how to run c, as PyAirbyte does: an executable named
+// Choose decides how to run c, as PyAirbyte does: an executable named
 // like the connector on PATH first; otherwise its PyPI package when it has
 // an enabled one and a Python interpreter is available; otherwise its
 // Docker image when a Docker engine answers. version shapes the pip
@@ -109,31 +115,31 @@ func (e *NoMethodError) Error() string {
 // PyAirbyte installs it) but the registry's tag for the image, whose latest
 // tag may lag or lead. A local executable is used as it is. When nothing fits,
 // the error is a *[NoMethodError] that lists what would be needed.
-func ChooseMethod(ctx context.Context, c *Connector, version string, env Probes) (Method, error) {
+func Choose(ctx context.Context, c *registry.Connector, version string, env Probes) (Method, error) {
 	if c == nil {
-		return Method{}, errors.New("registry: ChooseMethod needs a connector")
+		return Method{}, errors.New("runmethod: Choose needs a connector")
 	}
 	env = env.withDefaults()
 	var needs []string
 	if path, err := env.LookPath(c.Name); err == nil {
-		return Method{Kind: MethodExecutable, Executable: path}, nil
+		return Method{Kind: Executable, Executable: path}, nil
 	}
 	needs = append(needs, fmt.Sprintf("an executable named %s on PATH", c.Name))
 
 	if c.PyPIPackage != "" && c.PyPIEnabled {
 		py, err := env.FindPython(ctx)
 		if err == nil {
-			return Method{Kind: MethodPython, Python: py, PipRequirement: c.PipRequirement(version)}, nil
+			return Method{Kind: Python, Python: py, PipRequirement: PipRequirement(c, version)}, nil
 		}
-		needs = append(needs, fmt.Sprintf("Python 3.10+ to install the PyPI package %s (%v)", c.PipRequirement(version), err))
+		needs = append(needs, fmt.Sprintf("Python 3.10+ to install the PyPI package %s (%v)", PipRequirement(c, version), err))
 	}
 
 	if c.DockerRepository != "" {
 		err := env.DockerAvailable(ctx)
 		if err == nil {
-			return Method{Kind: MethodDocker, DockerImage: c.DockerImage(version)}, nil
+			return Method{Kind: Docker, DockerImage: DockerImage(c, version)}, nil
 		}
-		needs = append(needs, fmt.Sprintf("a running Docker engine for the image %s (%v)", c.DockerImage(version), err))
+		needs = append(needs, fmt.Sprintf("a running Docker engine for the image %s (%v)", DockerImage(c, version), err))
 	}
 	if ctx.Err() != nil {
 		return Method{}, ctx.Err()
@@ -217,4 +223,29 @@ func PingDocker(ctx context.Context) error {
 		return fmt.Errorf("docker engine at %s: ping answered %s %s", host, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
+}
+
+// DockerImage is c's image for version: the registry's tag when version is
+// "", otherwise version itself ("latest" or a pinned "1.2.3").
+func DockerImage(c *registry.Connector, version string) string {
+	if version == "" {
+		version = c.DockerImageTag
+	}
+	if version == "" {
+		version = "latest"
+	}
+	return c.DockerRepository + ":" + version
+}
+
+// PipRequirement is c's pip requirement for version: the bare package for
+// "" or "latest", "pkg==version" otherwise. It is "" when the connector has
+// no PyPI package.
+func PipRequirement(c *registry.Connector, version string) string {
+	if c.PyPIPackage == "" {
+		return ""
+	}
+	if version == "" || version == "latest" {
+		return c.PyPIPackage
+	}
+	return c.PyPIPackage + "==" + version
 }

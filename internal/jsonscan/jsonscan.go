@@ -1,4 +1,8 @@
-package protocol
+// Package jsonscan is the JSON scanner under package protocol's fast RECORD
+// path, and the string encoder under its Encoder: a strict validator, the
+// skips the envelope scan is made of, Field for one member of an object,
+// and AppendString. The caches use Field and AppendString too.
+package jsonscan
 
 import (
 	"encoding/binary"
@@ -18,9 +22,9 @@ import (
 // containers kept as bits rather than by recursion, and strings are scanned
 // eight bytes at a time.
 
-// maxDepth bounds nesting so that a hostile line cannot exhaust the stack.
+// MaxDepth bounds nesting so that a hostile line cannot exhaust the stack.
 // encoding/json stops at the same depth.
-const maxDepth = 10000
+const MaxDepth = 10000
 
 // Masks for the word-at-a-time string scan.
 const (
@@ -40,9 +44,9 @@ func specialInWord(x uint64) uint64 {
 	return ((x - lsb*0x20) | ((x ^ (lsb * '"')) - lsb) | ((x ^ (lsb * '\\')) - lsb) | x) & msb
 }
 
-// skipWS returns the index of the first byte at or after i that is not JSON
+// SkipWS returns the index of the first byte at or after i that is not JSON
 // whitespace.
-func skipWS(b []byte, i int) int {
+func SkipWS(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -54,14 +58,14 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// skipString validates the string whose opening quote is at b[i] and returns
+// SkipString validates the string whose opening quote is at b[i] and returns
 // the index just after its closing quote, whether it contained an escape, and
 // ok=false if it is not a valid JSON string.
-func skipString(b []byte, i int) (end int, escaped, ok bool) {
+func SkipString(b []byte, i int) (end int, escaped, ok bool) {
 	return stringBody(b, i+1, false)
 }
 
-// stringBody is skipString from b[i] inside the string.
+// stringBody is SkipString from b[i] inside the string.
 func stringBody(b []byte, i int, escaped bool) (end int, _, ok bool) {
 	for {
 		// Plain bytes, eight at a time while there is room.
@@ -112,7 +116,7 @@ func stringBody(b []byte, i int, escaped bool) (end int, _, ok bool) {
 }
 
 // stringEnd validates the string whose opening quote is at b[i] and returns
-// the index after its closing quote, or -1. It is skipString for the common
+// the index after its closing quote, or -1. It is SkipString for the common
 // case, a short plain string: the word that holds the closing quote is
 // recognised from the masks alone, without going back to the byte.
 func stringEnd(b []byte, i int) int {
@@ -144,11 +148,11 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func IsDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// skipNumber validates the number starting at b[i] and returns the index
+// SkipNumber validates the number starting at b[i] and returns the index
 // just after it, or -1.
-func skipNumber(b []byte, i int) int {
+func SkipNumber(b []byte, i int) int {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -158,17 +162,17 @@ func skipNumber(b []byte, i int) int {
 	case b[i] == '0':
 		i++
 	case '1' <= b[i] && b[i] <= '9':
-		for i++; i < len(b) && isDigit(b[i]); i++ {
+		for i++; i < len(b) && IsDigit(b[i]); i++ {
 		}
 	default:
 		return -1
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
-		if i >= len(b) || !isDigit(b[i]) {
+		if i >= len(b) || !IsDigit(b[i]) {
 			return -1
 		}
-		for i++; i < len(b) && isDigit(b[i]); i++ {
+		for i++; i < len(b) && IsDigit(b[i]); i++ {
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -176,10 +180,10 @@ func skipNumber(b []byte, i int) int {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) || !isDigit(b[i]) {
+		if i >= len(b) || !IsDigit(b[i]) {
 			return -1
 		}
-		for i++; i < len(b) && isDigit(b[i]); i++ {
+		for i++; i < len(b) && IsDigit(b[i]); i++ {
 		}
 	}
 	return i
@@ -193,10 +197,10 @@ func skipLiteral(b []byte, i int, lit string) int {
 	return i + len(lit)
 }
 
-// skipValue validates the JSON value starting at b[i] (no leading
+// SkipValue validates the JSON value starting at b[i] (no leading
 // whitespace) and returns the index just after it, or -1 if it is not valid.
 // depth is the number of objects and arrays around the value.
-func skipValue(b []byte, i, depth int) int {
+func SkipValue(b []byte, i, depth int) int {
 	if i >= len(b) {
 		return -1
 	}
@@ -204,9 +208,9 @@ func skipValue(b []byte, i, depth int) int {
 	case c == '"':
 		return stringEnd(b, i)
 	case c == '{' || c == '[':
-		return skipNested(b, i, depth)
-	case c == '-' || isDigit(c):
-		return skipNumber(b, i)
+		return SkipNested(b, i, depth)
+	case c == '-' || IsDigit(c):
+		return SkipNumber(b, i)
 	case c == 't':
 		return skipLiteral(b, i, "true")
 	case c == 'f':
@@ -228,7 +232,7 @@ func skipKey(b []byte, i int) int {
 	}
 	if i < len(b) && b[i] == ':' { // the compact form, without whitespace
 		i++
-	} else if i = skipWS(b, i); i < len(b) && b[i] == ':' {
+	} else if i = SkipWS(b, i); i < len(b) && b[i] == ':' {
 		i++
 	} else {
 		return -1
@@ -236,17 +240,17 @@ func skipKey(b []byte, i int) int {
 	if i < len(b) && b[i] > ' ' {
 		return i
 	}
-	return skipWS(b, i)
+	return SkipWS(b, i)
 }
 
-// stackBits is how many levels of nesting skipNested tracks in one word;
+// stackBits is how many levels of nesting SkipNested tracks in one word;
 // deeper levels are validated by a nested call.
 const stackBits = 64
 
-// skipNested validates the object or array that opens at b[i] and returns
+// SkipNested validates the object or array that opens at b[i] and returns
 // the index just after it, or -1. depth is the number of objects and arrays
 // around it.
-func skipNested(b []byte, i, depth int) int {
+func SkipNested(b []byte, i, depth int) int {
 	var objects uint64 // bit l is set when the container at level l is an object
 	level := 0         // containers open in this call
 	for {
@@ -256,11 +260,11 @@ func skipNested(b []byte, i, depth int) int {
 		}
 		switch c := b[i]; c {
 		case '{', '[':
-			if depth+level >= maxDepth {
+			if depth+level >= MaxDepth {
 				return -1
 			}
 			if level == stackBits {
-				if i = skipNested(b, i, depth+level); i < 0 {
+				if i = SkipNested(b, i, depth+level); i < 0 {
 					return -1
 				}
 				break
@@ -269,7 +273,7 @@ func skipNested(b []byte, i, depth int) int {
 			if c == '{' {
 				end = '}'
 			}
-			if i = skipWS(b, i+1); i < len(b) && b[i] == end {
+			if i = SkipWS(b, i+1); i < len(b) && b[i] == end {
 				i++ // empty: a complete value
 				break
 			}
@@ -300,7 +304,7 @@ func skipNested(b []byte, i, depth int) int {
 				return -1
 			}
 		default:
-			if i = skipNumber(b, i); i < 0 {
+			if i = SkipNumber(b, i); i < 0 {
 				return -1
 			}
 		}
@@ -310,7 +314,7 @@ func skipNested(b []byte, i, depth int) int {
 				return i
 			}
 			if i >= len(b) || b[i] <= ' ' {
-				if i = skipWS(b, i); i >= len(b) {
+				if i = SkipWS(b, i); i >= len(b) {
 					return -1
 				}
 			}
@@ -318,7 +322,7 @@ func skipNested(b []byte, i, depth int) int {
 			c := b[i]
 			if c == ',' {
 				if i++; i < len(b) && b[i] <= ' ' {
-					i = skipWS(b, i)
+					i = SkipWS(b, i)
 				}
 				if inObject {
 					if i = skipKey(b, i); i < 0 {
@@ -336,11 +340,11 @@ func skipNested(b []byte, i, depth int) int {
 	}
 }
 
-// validJSON reports whether b is exactly one JSON value, optionally
+// Valid reports whether b is exactly one JSON value, optionally
 // surrounded by whitespace, with every string valid UTF-8.
-func validJSON(b []byte) bool {
-	i := skipValue(b, skipWS(b, 0), 0)
-	return i >= 0 && skipWS(b, i) == len(b)
+func Valid(b []byte) bool {
+	i := SkipValue(b, SkipWS(b, 0), 0)
+	return i >= 0 && SkipWS(b, i) == len(b)
 }
 
 // FieldScan is the outcome of [Field].
@@ -359,27 +363,27 @@ const (
 // on a hot path bounds its cost, and it compares keys as they are written:
 // an escaped key makes the answer FieldUnknown.
 func Field(obj []byte, name string, limit int) (value []byte, scan FieldScan) {
-	i := skipWS(obj, 0)
+	i := SkipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return nil, FieldUnknown
 	}
-	i = skipWS(obj, i+1)
+	i = SkipWS(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
 		return nil, FieldAbsent
 	}
 	for n := 0; limit <= 0 || n < limit; n++ {
-		key, v, ok := scanKey(obj, i)
+		key, v, ok := ScanKey(obj, i)
 		if !ok {
 			return nil, FieldUnknown
 		}
-		end := skipValue(obj, v, 1)
+		end := SkipValue(obj, v, 1)
 		if end < 0 {
 			return nil, FieldUnknown
 		}
 		if string(key) == name {
 			return obj[v:end], FieldFound
 		}
-		next, done, ok := afterMember(obj, end)
+		next, done, ok := AfterMember(obj, end)
 		if !ok {
 			return nil, FieldUnknown
 		}
@@ -389,4 +393,97 @@ func Field(obj []byte, name string, limit int) (value []byte, scan FieldScan) {
 		i = next
 	}
 	return nil, FieldUnknown
+}
+
+// ScanKey reads an object key and the colon after it, returning the raw key
+// (without quotes) and the index of the value. ok is false for escaped keys
+// and malformed input.
+func ScanKey(b []byte, i int) (key []byte, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	end, escaped, ok := SkipString(b, i)
+	if !ok || escaped {
+		return nil, 0, false
+	}
+	key = b[i+1 : end-1]
+	i = SkipWS(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return nil, 0, false
+	}
+	return key, SkipWS(b, i+1), true
+}
+
+// AfterMember skips the separator after an object member. It returns the
+// index of the next key and done=true when the object ended (next is then
+// the index after '}').
+func AfterMember(b []byte, i int) (next int, done, ok bool) {
+	i = SkipWS(b, i)
+	if i >= len(b) {
+		return 0, false, false
+	}
+	switch b[i] {
+	case ',':
+		return SkipWS(b, i+1), false, true
+	case '}':
+		return i + 1, true, true
+	}
+	return 0, false, false
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string the way encoding/json does with
+// HTML escaping off: control characters escaped, invalid UTF-8 replaced by
+// U+FFFD, U+2028 and U+2029 escaped for JavaScript's sake.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += n
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += n
+			start = i
+			continue
+		}
+		i += n
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

@@ -1,8 +1,9 @@
-package registry
+package runmethod
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,15 +11,20 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/registry"
 )
 
-func fixtureRegistry(t *testing.T) *Registry {
+// lookup returns the connector called name in registry's test fixture
+// merged with the built-in connectors.
+func lookup(t *testing.T, name string) *registry.Connector {
 	t.Helper()
-	reg, err := parseBytes(readFixture(t), fixture)
+	l := registry.NewLoader(registry.WithLocalRegistry("../../registry/testdata/oss_registry.json"),
+		registry.WithOffline(true), registry.WithCacheDir(""))
+	c, err := l.Lookup(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return merge(reg.Source, Builtins(), reg)
+	return c
 }
 
 // env builds Probes in which only the named facilities exist.
@@ -47,8 +53,7 @@ func env(executables []string, python string, docker bool) Probes {
 	}
 }
 
-func TestChooseMethod(t *testing.T) {
-	reg := fixtureRegistry(t)
+func TestChoose(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		connector, version string
@@ -56,33 +61,33 @@ func TestChooseMethod(t *testing.T) {
 		want               Method
 	}{
 		{"source-github", "", env([]string{"source-github"}, "/usr/bin/python3", true),
-			Method{Kind: MethodExecutable, Executable: "/opt/bin/source-github"}},
+			Method{Kind: Executable, Executable: "/opt/bin/source-github"}},
 		{"source-github", "", env(nil, "/usr/bin/python3", true),
-			Method{Kind: MethodPython, Python: "/usr/bin/python3", PipRequirement: "airbyte-source-github"}},
+			Method{Kind: Python, Python: "/usr/bin/python3", PipRequirement: "airbyte-source-github"}},
 		{"source-github", "1.8.0", env(nil, "/usr/bin/python3", true),
-			Method{Kind: MethodPython, Python: "/usr/bin/python3", PipRequirement: "airbyte-source-github==1.8.0"}},
+			Method{Kind: Python, Python: "/usr/bin/python3", PipRequirement: "airbyte-source-github==1.8.0"}},
 		{"source-github", "", env(nil, "", true),
-			Method{Kind: MethodDocker, DockerImage: "airbyte/source-github:1.8.31"}},
+			Method{Kind: Docker, DockerImage: "airbyte/source-github:1.8.31"}},
 		{"source-github", "latest", env(nil, "", true),
-			Method{Kind: MethodDocker, DockerImage: "airbyte/source-github:latest"}},
+			Method{Kind: Docker, DockerImage: "airbyte/source-github:latest"}},
 		// PyPI disabled: Docker even with Python present.
 		{"source-file", "", env(nil, "/usr/bin/python3", true),
-			Method{Kind: MethodDocker, DockerImage: "airbyte/source-file:0.5.13"}},
+			Method{Kind: Docker, DockerImage: "airbyte/source-file:0.5.13"}},
 		{"source-postgres", "3.6.0", env(nil, "/usr/bin/python3", true),
-			Method{Kind: MethodDocker, DockerImage: "airbyte/source-postgres:3.6.0"}},
+			Method{Kind: Docker, DockerImage: "airbyte/source-postgres:3.6.0"}},
 		{"source-faker", "", env(nil, "/usr/bin/python3", true),
-			Method{Kind: MethodDocker, DockerImage: "goairbyte/source-faker:0.1.0"}},
+			Method{Kind: Docker, DockerImage: "goairbyte/source-faker:0.1.0"}},
 		{"source-faker", "", env([]string{"source-faker"}, "", false),
-			Method{Kind: MethodExecutable, Executable: "/opt/bin/source-faker"}},
+			Method{Kind: Executable, Executable: "/opt/bin/source-faker"}},
 	}
 	for _, c := range cases {
-		got, err := ChooseMethod(ctx, reg.Lookup(c.connector), c.version, c.env)
+		got, err := Choose(ctx, lookup(t, c.connector), c.version, c.env)
 		if err != nil || got != c.want {
 			t.Errorf("%s@%q: got %+v, %v; want %+v", c.connector, c.version, got, err, c.want)
 		}
 	}
 
-	_, err := ChooseMethod(ctx, reg.Lookup("source-github"), "", env(nil, "", false))
+	_, err := Choose(ctx, lookup(t, "source-github"), "", env(nil, "", false))
 	var nm *NoMethodError
 	if !errors.As(err, &nm) || nm.Connector != "source-github" || len(nm.Needs) != 3 {
 		t.Fatalf("got %v", err)
@@ -93,7 +98,7 @@ func TestChooseMethod(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	_, err = ChooseMethod(ctx, reg.Lookup("source-postgres"), "", env(nil, "/usr/bin/python3", false))
+	_, err = Choose(ctx, lookup(t, "source-postgres"), "", env(nil, "/usr/bin/python3", false))
 	if !errors.As(err, &nm) || len(nm.Needs) != 2 || strings.Contains(err.Error(), "Python") {
 		t.Fatalf("java connector: %v", err)
 	}
@@ -125,21 +130,21 @@ func TestChooseMethodRealEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	faker := Builtins().Lookup("source-faker")
-	m, err := ChooseMethod(ctx, faker, "", Probes{})
-	if err != nil || m.Kind != MethodExecutable || m.Executable != exe {
+	faker := lookup(t, "source-faker")
+	m, err := Choose(ctx, faker, "", Probes{})
+	if err != nil || m.Kind != Executable || m.Executable != exe {
 		t.Fatalf("with %s on PATH: %+v %v", exe, m, err)
 	}
 	// Without it, our faker (no PyPI package) runs on Docker.
 	t.Setenv("PATH", filepath.Dir(realPython))
-	m, err = ChooseMethod(ctx, faker, "", Probes{})
-	if err != nil || m.Kind != MethodDocker || m.DockerImage != "goairbyte/source-faker:0.1.0" {
+	m, err = Choose(ctx, faker, "", Probes{})
+	if err != nil || m.Kind != Docker || m.DockerImage != "goairbyte/source-faker:0.1.0" {
 		t.Fatalf("without an executable: %+v %v", m, err)
 	}
 	// A Python connector uses the real interpreter.
-	gh := fixtureRegistry(t).Lookup("source-github")
-	m, err = ChooseMethod(ctx, gh, "", Probes{})
-	if err != nil || m.Kind != MethodPython || m.Python == "" {
+	gh := lookup(t, "source-github")
+	m, err = Choose(ctx, gh, "", Probes{})
+	if err != nil || m.Kind != Python || m.Python == "" {
 		t.Fatalf("python connector: %+v %v", m, err)
 	}
 	// An unreachable engine is reported as such.
@@ -148,9 +153,46 @@ func TestChooseMethodRealEnvironment(t *testing.T) {
 		t.Fatalf("ping of a missing socket: %v", err)
 	}
 	t.Setenv("PATH", t.TempDir())
-	_, err = ChooseMethod(ctx, faker, "", Probes{})
+	_, err = Choose(ctx, faker, "", Probes{})
 	var nm *NoMethodError
 	if !errors.As(err, &nm) {
 		t.Fatalf("nothing available: %v", err)
+	}
+}
+
+func TestDockerImageAndPipRequirement(t *testing.T) {
+	gh := lookup(t, "source-github")
+	if img := DockerImage(gh, ""); img != "airbyte/source-github:1.8.31" {
+		t.Fatal(img)
+	}
+	if img := DockerImage(gh, "latest"); img != "airbyte/source-github:latest" {
+		t.Fatal(img)
+	}
+	if req := PipRequirement(gh, "1.2.3"); req != "airbyte-source-github==1.2.3" {
+		t.Fatal(req)
+	}
+	if req := PipRequirement(gh, "latest"); req != "airbyte-source-github" {
+		t.Fatal(req)
+	}
+	if img := DockerImage(lookup(t, "source-faker"), ""); img != "goairbyte/source-faker:0.1.0" {
+		t.Fatal(img)
+	}
+	if img := DockerImage(lookup(t, "destination-local-json"), ""); img != "goairbyte/destination-local-json:0.1.0" {
+		t.Fatal(img)
+	}
+}
+
+// TestChooseWithDockerOnly is a machine with Docker but without a
+// source-faker executable or a Python: our faker runs its image.
+func TestChooseWithDockerOnly(t *testing.T) {
+	faker := lookup(t, "source-faker")
+	env := Probes{
+		LookPath:        func(string) (string, error) { return "", exec.ErrNotFound },
+		FindPython:      func(context.Context) (string, error) { return "", errors.New("no python") },
+		DockerAvailable: func(context.Context) error { return nil },
+	}
+	m, err := Choose(context.Background(), faker, "", env)
+	if got := fmt.Sprint(m, " ", err); got != "docker image goairbyte/source-faker:0.1.0 <nil>" {
+		t.Fatal(got)
 	}
 }
