@@ -292,7 +292,7 @@ var snippetImports = map[string]string{
 	"destination": "github.com/x/goairbyte/destination",
 	"duckdb":      "github.com/x/goairbyte/cache/duckdb",
 	"executor":    "github.com/x/goairbyte/executor",
-	"faker":       "github.com/x/goairbyte/connectors/faker",
+	"faker":       "github.com/x/goairbyte/internal/connectors/faker",
 	"fivetran":    "github.com/x/goairbyte/fivetran",
 	"kit":         "github.com/x/goairbyte/kit",
 	"postgres":    "github.com/x/goairbyte/cache/postgres",
