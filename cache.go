@@ -8,15 +8,11 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/source"
 )
 
 // Cache is a SQL database holding synced streams and their state; see
 // package cache.
 type Cache = cache.Cache
-
-// ReadResult is what Source.Read loaded; see [source.ReadResult].
-type ReadResult = source.ReadResult
 
 // DefaultCache returns the default Environment's default cache, the DuckDB
 // file ./.cache/default_cache/default_cache.duckdb under the working

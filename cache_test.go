@@ -59,15 +59,15 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: cachetest.Catalog(stream), Messages: cachetest.Messages(records...)})
 		return err
 	}
-	var ce *goairbyte.CollisionError
+	var ce *cache.CollisionError
 	if err := load("s", cachetest.Stream("users", `{"_airbyte_meta":{}}`, protocol.SyncFullRefresh, nil)); !errors.Is(err, goairbyte.ErrNameCollision) || !errors.As(err, &ce) {
 		t.Errorf("reserved field: %v", err)
 	}
-	var ne *goairbyte.NameError
+	var ne *cache.NameError
 	if err := load("s", cachetest.Stream("日本", `{}`, protocol.SyncFullRefresh, nil)); !errors.Is(err, goairbyte.ErrInvalidName) || !errors.As(err, &ne) {
 		t.Errorf("name: %v", err)
 	}
-	var se *goairbyte.StrategyError
+	var se *cache.StrategyError
 	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyMerge, Messages: cachetest.Messages(),
 		Catalog: cachetest.Catalog(cachetest.Stream("users", `{}`, protocol.SyncFullRefresh, nil))}); !errors.Is(err, goairbyte.ErrStrategy) || !errors.As(err, &se) {
 		t.Errorf("strategy: %v", err)
@@ -77,7 +77,7 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 	if err := load("a", users, cachetest.Rec("users", `{"id":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	var oe *goairbyte.TableOwnerError
+	var oe *cache.TableOwnerError
 	if err := load("b", users); !errors.Is(err, goairbyte.ErrTableOwned) || !errors.As(err, &oe) {
 		t.Errorf("owner: %v", err)
 	}

@@ -142,7 +142,7 @@ func defaultCacheInTheWorkingDirectory(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wr *goairbyte.WriteResult
+	var wr *destination.WriteResult
 	if wr, err = dst.Write(ctx, src, destination.Streams("products"), destination.NoProgress()); err != nil {
 		t.Fatal(err)
 	}

@@ -15,21 +15,20 @@ import (
 //	if errors.Is(err, goairbyte.ErrStreamNotFound) { ... }
 var (
 	// ErrStreamNotFound: a stream that a catalog, a read or a cache does
-	// not have (*StreamNotFoundError).
+	// not have (*protocol.StreamNotFoundError lists the streams there are).
 	ErrStreamNotFound = protocol.ErrStreamNotFound
 	// ErrNotInstalled: a connector that cannot run because something is
 	// missing (*NotInstalledError), or that nothing found a way to run.
 	ErrNotInstalled = executor.ErrNotInstalled
-	// ErrDockerUnavailable: no Docker engine answers
-	// (*DockerUnavailableError).
+	// ErrDockerUnavailable: no Docker engine answers.
 	ErrDockerUnavailable = executor.ErrDockerUnavailable
 	// ErrConnectorFailed: a connector run failed (*ConnectorError).
 	ErrConnectorFailed = executor.ErrConnectorFailed
 	// ErrCheckFailed: the connector says it cannot connect
-	// (*CheckFailedError).
+	// (*connector.CheckFailedError).
 	ErrCheckFailed = connector.ErrCheckFailed
 	// ErrConfigInvalid: the config does not satisfy the connector's spec
-	// (*ConfigValidationError).
+	// (*connector.ConfigValidationError lists every field).
 	ErrConfigInvalid = connector.ErrConfigInvalid
 	// ErrNoConfig: a command that needs a config ran before one was set.
 	ErrNoConfig = connector.ErrNoConfig
@@ -42,66 +41,39 @@ var (
 	// ErrSecretNotFound: no secret source had the secret
 	// (*SecretNotFoundError).
 	ErrSecretNotFound = secrets.ErrSecretNotFound
-	// ErrStrategy: a write strategy that cannot apply to a stream
-	// (*StrategyError).
+	// ErrStrategy: a write strategy that cannot apply to a stream.
 	ErrStrategy = cache.ErrStrategy
 	// ErrNameCollision: two stream or field names that become one table or
-	// column, or a field named like the cache's own columns
-	// (*CollisionError).
+	// column, or a field named like the cache's own columns.
 	ErrNameCollision = cache.ErrNameCollision
 	// ErrInvalidName: a stream or field name that cannot become a SQL
-	// identifier (*NameError).
+	// identifier.
 	ErrInvalidName = cache.ErrInvalidName
 	// ErrInUse: a cache file another process has open, or a source another
-	// load is loading into the cache (*InUseError).
+	// load is loading into the cache.
 	ErrInUse = cache.ErrInUse
 	// ErrOutOfMemory: a DuckDB cache ran out of its memory limit, or a
-	// PostgreSQL server could not allocate memory (*OutOfMemoryError).
+	// PostgreSQL server could not allocate memory.
 	ErrOutOfMemory = cache.ErrOutOfMemory
-	// ErrDiskFull: a disk the cache writes to is full (*DiskFullError).
+	// ErrDiskFull: a disk the cache writes to is full.
 	ErrDiskFull = cache.ErrDiskFull
-	// ErrTableOwned: a load into a table another source loaded
-	// (*TableOwnerError).
+	// ErrTableOwned: a load into a table another source loaded.
 	ErrTableOwned = cache.ErrTableOwned
 )
 
-// The error types a newcomer meets; use errors.As with a pointer to one of
-// them to read their fields.
+// The error types whose fields a program reads after errors.As. The other
+// errors of the library are found with the sentinels above; the few whose
+// fields matter beyond their message are types of the package that makes
+// them (connector.OptionError, connector.ConfigValidationError,
+// protocol.StreamNotFoundError, ...).
 type (
 	// ConnectorError is a connector run that failed (non-zero exit or TRACE
 	// ERROR), with the connector's message and its last stderr lines.
 	ConnectorError = executor.ConnectorError
 	// NotInstalledError is a connector that is missing (executable, image,
-	// virtualenv).
+	// virtualenv), with what is missing and how to install it.
 	NotInstalledError = executor.NotInstalledError
-	// DockerUnavailableError is a Docker engine that does not answer.
-	DockerUnavailableError = executor.DockerUnavailableError
-	// CheckFailedError is a connection check the connector reported FAILED.
-	CheckFailedError = connector.CheckFailedError
-	// ConfigValidationError lists the config fields that break the spec.
-	ConfigValidationError = connector.ConfigValidationError
-	// StreamNotFoundError is a stream name that is not there, with the
-	// streams there are.
-	StreamNotFoundError = protocol.StreamNotFoundError
-	// IncompleteStreamError is a read that ended before a stream completed.
+	// IncompleteStreamError is a read that ended before a stream completed,
+	// naming the stream.
 	IncompleteStreamError = source.IncompleteStreamError
-	// StrategyError is a write strategy that cannot apply to a stream, and
-	// why.
-	StrategyError = cache.StrategyError
-	// CollisionError names two names that collide, and their identifier.
-	CollisionError = cache.CollisionError
-	// NameError is a name that cannot become a SQL identifier, and why.
-	NameError = cache.NameError
-	// InUseError is a cache file another process has open, or a load
-	// refused because another load of the same source into the cache is
-	// running.
-	InUseError = cache.InUseError
-	// OutOfMemoryError is a cache whose database ran out of memory, with
-	// what to do.
-	OutOfMemoryError = cache.OutOfMemoryError
-	// DiskFullError is a write to a full disk, and which.
-	DiskFullError = cache.DiskFullError
-	// TableOwnerError is a load into a table that holds another source's
-	// records.
-	TableOwnerError = cache.TableOwnerError
 )

@@ -9,6 +9,7 @@ import (
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -26,13 +27,13 @@ func fakerSource(t *testing.T, opts ...connector.Option) *goairbyte.Source {
 	return src
 }
 
-// wantNotFound holds err to a *goairbyte.StreamNotFoundError for stream
+// wantNotFound holds err to a *protocol.StreamNotFoundError for stream
 // that matches goairbyte.ErrStreamNotFound.
 func wantNotFound(t *testing.T, what string, err error, stream string) {
 	t.Helper()
-	var nf *goairbyte.StreamNotFoundError
+	var nf *protocol.StreamNotFoundError
 	if !errors.Is(err, goairbyte.ErrStreamNotFound) || !errors.As(err, &nf) || nf.Stream != stream {
-		t.Errorf("%s: got %v, want a *goairbyte.StreamNotFoundError for %q matching goairbyte.ErrStreamNotFound", what, err, stream)
+		t.Errorf("%s: got %v, want a *protocol.StreamNotFoundError for %q matching goairbyte.ErrStreamNotFound", what, err, stream)
 		return
 	}
 	t.Logf("%s: %v", what, err)
@@ -155,7 +156,7 @@ func TestStreamNotFoundEverywhere(t *testing.T) {
 	wantNotFound(t, "Write of a ReadResult whose table was dropped", err, "users")
 
 	// The error names what there is.
-	var nf *goairbyte.StreamNotFoundError
+	var nf *protocol.StreamNotFoundError
 	if _, err := res.Stream(ctx, "nope"); !errors.As(err, &nf) || !slices.Contains(nf.Available, "users") {
 		t.Errorf("available streams: %v", err)
 	}

@@ -134,7 +134,7 @@ func conformanceIntoCache(t *testing.T, c replaytest.Connector, into *cache.Cach
 
 // readReplayed reads streams into a cache (appending, so that every record
 // is a row) and fails on any request the CDK did not make.
-func readReplayed(t *testing.T, src *goairbyte.Source, srv *replaytest.Server, into *cache.Cache, streams []string) *goairbyte.ReadResult {
+func readReplayed(t *testing.T, src *goairbyte.Source, srv *replaytest.Server, into *cache.Cache, streams []string) *source.ReadResult {
 	t.Helper()
 	res, err := src.Read(context.Background(), source.UseCache(into), source.Streams(streams...),
 		source.Strategy(cache.StrategyAppend), source.NoProgress())

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cachetest"
@@ -56,7 +57,7 @@ func TestSentinelsThroughTheFacade(t *testing.T) {
 		t.Parallel()
 		src := get(t, "source-checkfailed", connector.WithConfig(map[string]any{}),
 			connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/checkfailed")))
-		var ce *goairbyte.CheckFailedError
+		var ce *connector.CheckFailedError
 		is(t, "Check", src.Check(ctx), goairbyte.ErrCheckFailed, &ce)
 		if ce != nil && !strings.Contains(ce.Error(), "invalid api key") {
 			t.Errorf("the connector's message is lost: %v", ce)
@@ -83,7 +84,7 @@ func TestSentinelsThroughTheFacade(t *testing.T) {
 	t.Run("config invalid", func(t *testing.T) {
 		t.Parallel()
 		src := get(t, "source-faker", connector.WithConfig(map[string]any{"count": "many"}))
-		var ve *goairbyte.ConfigValidationError
+		var ve *connector.ConfigValidationError
 		is(t, "ValidateConfig", src.ValidateConfig(ctx), goairbyte.ErrConfigInvalid, &ve)
 		// Check does not validate first: the connector judges, and says
 		// FAILED.
@@ -151,12 +152,12 @@ func TestSentinelsThroughTheFacade(t *testing.T) {
 		defer c.Close()
 		_, err = get(t, "source-faker", connector.WithConfig(map[string]any{"count": 100, "seed": 1})).
 			Read(ctx, source.UseCache(c), source.NoProgress())
-		var oe *goairbyte.OutOfMemoryError
+		var oe *cache.OutOfMemoryError
 		is(t, "Read", err, goairbyte.ErrOutOfMemory, &oe)
 	})
 }
 
-// A full disk under the cache file is a *goairbyte.DiskFullError. Not
+// A full disk under the cache file is a *cache.DiskFullError. Not
 // parallel: it mounts a small tmpfs (root only; skipped otherwise).
 func TestDiskFullThroughTheFacade(t *testing.T) {
 	tiny := cachetest.SmallDisk(t)
@@ -172,11 +173,11 @@ func TestDiskFullThroughTheFacade(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress())
-	var de *goairbyte.DiskFullError
+	var de *cache.DiskFullError
 	is(t, "Read", err, goairbyte.ErrDiskFull, &de)
 }
 
-// A Docker engine that is not there is a *goairbyte.DockerUnavailableError:
+// A Docker engine that is not there is goairbyte.ErrDockerUnavailable:
 // DOCKER_HOST names a socket file that is not there, a socket nobody
 // listens on any more (a stopped dockerd), or a closed TCP port. Not
 // parallel: it sets DOCKER_HOST.
@@ -205,10 +206,15 @@ func TestDockerUnavailableThroughTheFacade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var de *goairbyte.DockerUnavailableError
-		is(t, host+": Check", src.Check(ctx), goairbyte.ErrDockerUnavailable, &de)
+		checkErr := src.Check(ctx)
+		is(t, host+": Check", checkErr, goairbyte.ErrDockerUnavailable, nil)
 		_, err = src.AvailableStreams(ctx)
-		is(t, host+": AvailableStreams", err, goairbyte.ErrDockerUnavailable, &de)
+		is(t, host+": AvailableStreams", err, goairbyte.ErrDockerUnavailable, nil)
+		for _, err := range []error{checkErr, err} {
+			if err != nil && !strings.Contains(err.Error(), "Docker engine at") {
+				t.Errorf("%s: %v does not say which Docker engine did not answer", host, err)
+			}
+		}
 	}
 }
 
@@ -241,7 +247,7 @@ func (b blockingSource) Read(ctx context.Context, _ json.RawMessage, _ *protocol
 }
 
 // A second Read of a source into a cache that a Read of the same source
-// is loading is refused at once with a *goairbyte.InUseError.
+// is loading is refused at once with a *cache.InUseError.
 func TestConcurrentReadInUseThroughTheFacade(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -263,7 +269,7 @@ func TestConcurrentReadInUseThroughTheFacade(t *testing.T) {
 	}()
 	<-b.started
 	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress())
-	var ie *goairbyte.InUseError
+	var ie *cache.InUseError
 	is(t, "the second Read", err, goairbyte.ErrInUse, &ie)
 	close(b.release)
 	if err := <-first; err != nil {
@@ -272,14 +278,14 @@ func TestConcurrentReadInUseThroughTheFacade(t *testing.T) {
 }
 
 // A DuckDB cache file that another process has open is a
-// *goairbyte.InUseError in this one.
+// *cache.InUseError in this one.
 func TestCacheInUseThroughTheFacade(t *testing.T) {
 	if dir := os.Getenv("GOAIRBYTE_INUSE_DIR"); dir != "" {
 		c, err := goairbyte.NewLocalCache(context.Background(), "inuse", dir)
 		if err == nil {
 			c.Close()
 		}
-		var ie *goairbyte.InUseError
+		var ie *cache.InUseError
 		is(t, "NewLocalCache in the second process", err, goairbyte.ErrInUse, &ie)
 		return
 	}

@@ -59,7 +59,7 @@ func newDocker(name, image string, o *options) (*dockerExecutor, error) {
 	if cli == nil {
 		var err error
 		if cli, err = client.New(client.FromEnv); err != nil {
-			return nil, &DockerUnavailableError{Host: "(from the environment)", Err: err}
+			return nil, &dockerUnavailableError{Host: "(from the environment)", Err: err}
 		}
 	}
 	return &dockerExecutor{runner: newRunner(name, o), image: image, cli: cli}, nil
@@ -139,10 +139,10 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 	return nil
 }
 
-// engineErr turns a refused connection into a *DockerUnavailableError.
+// engineErr turns a refused connection into a *dockerUnavailableError.
 func (d *dockerExecutor) engineErr(err error) error {
 	if client.IsErrConnectionFailed(err) {
-		return &DockerUnavailableError{Host: d.cli.DaemonHost(), Err: err}
+		return &dockerUnavailableError{Host: d.cli.DaemonHost(), Err: err}
 	}
 	return fmt.Errorf("connector %s: Docker engine: %w", d.name, err)
 }

@@ -205,9 +205,8 @@ func TestDockerUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
-	var due *executor.DockerUnavailableError
-	if !errors.As(err, &due) || !strings.Contains(err.Error(), "no-docker.sock") {
-		t.Fatalf("want a *DockerUnavailableError naming the socket, got %v", err)
+	if !errors.Is(err, executor.ErrDockerUnavailable) || !strings.Contains(err.Error(), "no-docker.sock") {
+		t.Fatalf("want ErrDockerUnavailable naming the socket, got %v", err)
 	}
 }
 

@@ -42,9 +42,9 @@
 // the connector's reason, the last stderr lines and the path of the log
 // file that keeps all of its stderr and LOG messages. Every text that
 // leaves the package has been through the Runtime's Mask. A missing
-// connector is a *NotInstalledError and an unreachable Docker engine a
-// *DockerUnavailableError; each matches its sentinel (ErrNotInstalled,
-// ErrDockerUnavailable, ErrConnectorFailed).
+// connector is a *NotInstalledError (ErrNotInstalled) and an unreachable
+// Docker engine an error matching ErrDockerUnavailable; a *ConnectorError
+// matches ErrConnectorFailed.
 package executor
 
 import (
