@@ -8,6 +8,7 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 )
 
 // Cache is a SQL database holding synced streams and their state; see
@@ -21,7 +22,7 @@ type Cache = cache.Cache
 // Nobody has to close it; closing it releases the file, and the next use
 // opens it again.
 func DefaultCache(ctx context.Context) (*Cache, error) {
-	return connector.DefaultEnvironment().DefaultCache(ctx)
+	return core.EnvOf(connector.DefaultEnvironment()).DefaultCache(ctx)
 }
 
 // NewLocalCache opens (creating it if needed) a DuckDB cache called name in

@@ -11,6 +11,7 @@ import (
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/source"
 )
 
@@ -52,7 +53,7 @@ func defaultCacheWhereItCannotBe(t *testing.T) {
 	if err := os.Chdir(dir); err != nil {
 		t.Fatal(err)
 	}
-	_, err := goairbyte.NewEnvironment().DefaultCache(ctx)
+	_, err := core.EnvOf(goairbyte.NewEnvironment()).DefaultCache(ctx)
 	want(err, filepath.Join(dir, ".cache"))
 
 	// The working directory is gone.
@@ -66,7 +67,7 @@ func defaultCacheWhereItCannotBe(t *testing.T) {
 	if err := os.Remove(gone); err != nil {
 		t.Fatal(err)
 	}
-	_, err = goairbyte.NewEnvironment().DefaultCache(ctx)
+	_, err = core.EnvOf(goairbyte.NewEnvironment()).DefaultCache(ctx)
 	want(err, "working directory")
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/x/goairbyte/internal/connectors/faker"
 	"github.com/x/goairbyte/internal/connectors/localjson"
 	"github.com/x/goairbyte/internal/connectors/noop"
+	"github.com/x/goairbyte/internal/core"
 )
 
 // Environment is what the connectors of a program (or of one tenant of a
@@ -46,7 +47,7 @@ func NewEnvironment() *Environment {
 // destination-local-json, destination-noop and source-declarative-manifest
 // (the manifest in its config, as Airbyte's image of that name takes it).
 func wire(env *Environment) {
-	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+	core.EnvOf(env).SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
 		return cache.New(ctx, duckdb.NewConnector(duckdb.PathFor(dir, defaultCacheName)))
 	})
 	env.RegisterConnector("source-faker", func() any { return faker.New() })

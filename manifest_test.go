@@ -24,6 +24,7 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -405,7 +406,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if src.Executor().Method().Kind != executor.KindInProcess {
+		if core.ConnOf(src.Connector).Executor().Method().Kind != executor.KindInProcess {
 			t.Fatalf("source-sendinblue runs as %s, want natively in process", src)
 		}
 		return src.Check(ctx)
@@ -442,10 +443,9 @@ func TestManifestOnlyResolution(t *testing.T) {
 	dockerHost, hadDockerHost := os.LookupEnv("DOCKER_HOST")
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "no-docker.sock"))
 	_, err = goairbyte.GetSource(ctx, "source-gnews", connector.WithEnvironment(envWith()))
-	var pe *connector.PythonComponentsError
-	if !errors.As(err, &pe) || !errors.Is(err, goairbyte.ErrNotInstalled) ||
+	if !errors.Is(err, goairbyte.ErrNotInstalled) || !strings.Contains(err.Error(), "(its components.py)") ||
 		!strings.Contains(err.Error(), "source_declarative_manifest.components.WaitUntilMidnightBackoffStrategy at $.") ||
-		!strings.Contains(err.Error(), "airbyte/source-gnews:0.2.5") || !pe.HasComponentsPy {
+		!strings.Contains(err.Error(), "airbyte/source-gnews:0.2.5") {
 		t.Fatalf("components with no Docker engine: %v", err)
 	}
 	// With an engine, its Docker image.
@@ -459,7 +459,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := src.Executor().Method(); m.Kind != executor.KindDocker || m.Image != "airbyte/source-gnews:0.2.5" {
+	if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindDocker || m.Image != "airbyte/source-gnews:0.2.5" {
 		t.Fatalf("components with a Docker engine: runs as %s, want the image airbyte/source-gnews:0.2.5", src)
 	}
 }

@@ -149,7 +149,7 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 	image := entry.DockerImage(s.version)
 	perr := registry.PingDocker(ctx)
 	if perr != nil {
-		return resolved{}, &PythonComponentsError{Connector: entry.Name, Components: custom,
+		return resolved{}, &pythonComponentsError{Connector: entry.Name, Components: custom,
 			HasComponentsPy: m.ComponentsPy != nil, Image: image, DockerErr: perr}
 	}
 	if err := s.checkWay(entry.Name, "WithDockerImage"); err != nil {

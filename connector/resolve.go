@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
 )
@@ -62,7 +63,7 @@ func (s *settings) explicitMethods() []string {
 
 // check reports the options that do not fit each other or the kind of
 // connector, before anything is resolved.
-func (s *settings) check(kind Kind, name string) error {
+func (s *settings) check(kind core.Kind, name string) error {
 	// A space around a name would be trimmed by the registry's lookup but
 	// not by the in-process and PATH lookups before it, so "source-faker "
 	// would run elsewhere than "source-faker": refuse it instead.
@@ -91,7 +92,7 @@ func (s *settings) check(kind Kind, name string) error {
 		}
 	}
 	if s.manifest != nil {
-		if kind == KindDestination {
+		if kind == core.KindDestination {
 			return &OptionError{Connector: name, Option: wayManifest, Reason: "a declarative manifest describes a source, not a destination"}
 		}
 		if err := s.checkManifestArg(name); err != nil {
@@ -110,7 +111,7 @@ func (s *settings) check(kind Kind, name string) error {
 			return err
 		}
 	}
-	if kind == KindDestination && len(s.streams) > 0 {
+	if kind == core.KindDestination && len(s.streams) > 0 {
 		return &OptionError{Connector: name, Option: "WithStreams",
 			Reason: "a destination writes the streams of what it is given; select streams on the source, or pass destination.Streams to Write"}
 	}
@@ -193,7 +194,7 @@ func (s *settings) checkResolved(name string, r resolved) error {
 }
 
 // resolve decides how the connector runs and builds its executor.
-func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Environment, rt executor.Runtime) (resolved, error) {
+func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env *Environment, rt executor.Runtime) (resolved, error) {
 	build := func(m executor.Method, version string) (resolved, error) {
 		ex, err := executor.New(name, m, rt)
 		if err != nil {
@@ -298,13 +299,13 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 // kind (isSource and isDestination say what it is), before anything is
 // installed or pulled: its first command would fail, later and less
 // clearly.
-func kindMismatch(name string, want Kind, isSource, isDestination bool) error {
-	if (want == KindSource && isSource) || (want == KindDestination && isDestination) || (!isSource && !isDestination) {
+func kindMismatch(name string, want core.Kind, isSource, isDestination bool) error {
+	if (want == core.KindSource && isSource) || (want == core.KindDestination && isDestination) || (!isSource && !isDestination) {
 		return nil
 	}
-	other := KindDestination
-	if want == KindDestination {
-		other = KindSource
+	other := core.KindDestination
+	if want == core.KindDestination {
+		other = core.KindSource
 	}
 	return &OptionError{Connector: name, Reason: fmt.Sprintf("%s is a %s, not a %s; get it as a %s (goairbyte.Get%s)",
 		name, other, want, other, strings.ToUpper(other.String()[:1])+other.String()[1:])}

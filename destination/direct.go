@@ -236,7 +236,7 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 // out.
 func (w *directWrite) warnUnasked() {
 	if w.unaskedRecords > 0 || w.unaskedStates > 0 {
-		w.d.Logger().Warn("the source sent records or states of streams that were not asked for; they were not sent to the destination",
+		w.d.core.Logger().Warn("the source sent records or states of streams that were not asked for; they were not sent to the destination",
 			"destination", w.d.Name(), "records", w.unaskedRecords, "states", w.unaskedStates)
 	}
 }

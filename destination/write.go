@@ -267,7 +267,7 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	}
 	tr := ws.tracker
 	if tr == nil {
-		tr = progress.New(progress.OpWrite, d.Name(), d.ProgressOptions(ws.progress)...)
+		tr = progress.New(progress.OpWrite, d.Name(), d.core.ProgressOptions(ws.progress)...)
 		defer func() { tr.Finish(err) }()
 	}
 	// Records taken from a cache count as read only when no source read
@@ -287,14 +287,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if stateCache == nil && !ws.noStateCache {
 		if cached != nil {
 			stateCache = cached.Cache()
-		} else if stateCache, err = d.Environment().DefaultCache(ctx); err != nil {
+		} else if stateCache, err = d.core.DefaultCache(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if stateCache == nil {
 		// Only NoStateCache gets here (without it the default cache keeps
 		// the state): a choice, not a surprise, so no warning.
-		d.Logger().Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.Name())
+		d.core.Logger().Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.Name())
 	}
 	key, err := d.stateKey(ctx, ws.stateKey)
 	if err != nil {
@@ -305,14 +305,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if stateCache != nil {
 		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
-	d.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
+	d.core.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
 	if cached != nil {
 		err = d.writeFromCache(ctx, cached, &ws, out, tr, countCacheReads)
 	} else {
 		err = d.writeDirect(ctx, readable, &ws, out, tr)
 	}
 	if err == nil {
-		d.Logger().Debug("write finished", "destination", d.Name(), "source", out.SourceName,
+		d.core.Logger().Debug("write finished", "destination", d.Name(), "source", out.SourceName,
 			"sent", out.TotalSent(), "confirmed", out.TotalConfirmed(), "states", out.StatesConfirmed)
 	}
 	return out, err
@@ -324,7 +324,7 @@ func (d *Destination) stateKey(ctx context.Context, given string) (string, error
 	if given != "" {
 		return given, nil
 	}
-	fp, err := d.ConfigFingerprint(ctx)
+	fp, err := d.core.ConfigFingerprint(ctx)
 	if err != nil || fp == "" {
 		return d.Name(), err
 	}
@@ -477,7 +477,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		pw.CloseWithError(err)
 	}()
 	var runErr, echoErr error
-	for m, err := range d.Run(dctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catJSON, Stdin: pr}) {
+	for m, err := range d.core.Run(dctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catJSON, Stdin: pr}) {
 		if err != nil {
 			runErr = err
 			break
@@ -494,7 +494,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 			}
 		case protocol.TypeRecord:
 			if out.DestinationRecords == 0 {
-				d.Logger().Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.Name())
+				d.core.Logger().Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.Name())
 			}
 			out.DestinationRecords++
 		}
@@ -520,10 +520,10 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	switch {
 	case out.StatesConfirmed > 0 || out.TotalSent() == 0:
 	case out.StatesSent == 0:
-		d.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
+		d.core.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent())
 	default:
-		d.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
+		d.core.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent(), "states", out.StatesSent)
 	}
 	return nil
@@ -549,7 +549,7 @@ func (ig *ignoredEchoes) add(reason, stream string) {
 	}
 	if ig.counts[reason]++; ig.counts[reason] == 1 {
 		ig.order = append(ig.order, reason)
-		ig.d.Logger().Warn(reason, "destination", ig.d.Name(), "stream", stream)
+		ig.d.core.Logger().Warn(reason, "destination", ig.d.Name(), "stream", stream)
 	}
 }
 
@@ -558,7 +558,7 @@ func (ig *ignoredEchoes) add(reason, stream string) {
 func (ig *ignoredEchoes) report() {
 	for _, reason := range ig.order {
 		if n := ig.counts[reason]; n > 1 {
-			ig.d.Logger().Warn(reason+" ("+humanize.Int(int64(n))+" echoes in all)", "destination", ig.d.Name())
+			ig.d.core.Logger().Warn(reason+" ("+humanize.Int(int64(n))+" echoes in all)", "destination", ig.d.Name())
 		}
 	}
 }

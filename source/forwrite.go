@@ -84,7 +84,7 @@ func (s *Source) StreamMessages(ctx context.Context, streams []string, fullRefre
 	// malformed line would confirm the records that line lost, and the
 	// next Write would resume after them. The guard holds it back.
 	track := newStreamTracker(s.Name(), names)
-	log := s.Logger()
-	msgs = track.guard(s.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: st}), log)
+	log := s.core.Logger()
+	msgs = track.guard(s.core.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: st}), log)
 	return catalog, msgs, func() error { return track.finish(log) }, nil
 }

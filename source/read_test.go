@@ -10,6 +10,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/progress"
@@ -127,7 +128,7 @@ func TestReadAllStreamsByDefault(t *testing.T) {
 	if got := res.ProcessedStreams(); len(got) != 3 {
 		t.Fatalf("processed %v, want all three faker streams", got)
 	}
-	def, err := env.DefaultCache(ctx)
+	def, err := core.EnvOf(env).DefaultCache(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -141,7 +142,7 @@ func TestSpecAndConfigSpec(t *testing.T) {
 		if err := json.Unmarshal(b, &m); err != nil || m["properties"] == nil {
 			t.Fatalf("spec file is not the JSON schema: %v\n%s", err, b)
 		}
-		if got := src.DocsURL(); !strings.HasPrefix(got, "https://") {
+		if got := core.ConnOf(src.Connector).DocsURL(); !strings.HasPrefix(got, "https://") {
 			t.Fatalf("DocsURL = %q", got)
 		}
 	})
@@ -454,7 +455,7 @@ func TestExecutionMethods(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := src.Executor().Method().Image; got != c.want {
+		if got := core.ConnOf(src.Connector).Executor().Method().Image; got != c.want {
 			t.Errorf("image %q version %q: got %q, want %q", c.image, c.version, got, c.want)
 		}
 	}
