@@ -381,7 +381,7 @@ func (c *Connector) Check(ctx context.Context) error {
 		msg := status.Message
 		if strings.TrimSpace(msg) == "" {
 			// Some connectors leave the reason to their log or stderr.
-			msg = report.Reason()
+			msg = reportReason(&report)
 		}
 		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr}
 	case runErr != nil:
@@ -392,4 +392,16 @@ func (c *Connector) Check(ctx context.Context) error {
 		return &CheckFailedError{Connector: c.name, Message: fmt.Sprintf("unknown status %q: %s", status.Status, secrets.Mask(status.Message))}
 	}
 	return nil
+}
+
+// reportReason is what a run's report gives as its reason: the last ERROR
+// log message, else the last stderr line, else "".
+func reportReason(r *executor.RunReport) string {
+	switch {
+	case r.ErrorLog != "":
+		return r.ErrorLog
+	case len(r.StderrTail) > 0:
+		return r.StderrTail[len(r.StderrTail)-1]
+	}
+	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/imageref"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
 )
@@ -235,10 +236,10 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 		image := s.dockerImage
 		if image == "" {
 			image = defaultImage(ctx, env, name, s.version)
-		} else if executor.ImageTag(image) == "" && !strings.Contains(image, "@") {
+		} else if imageref.Tag(image) == "" && !strings.Contains(image, "@") {
 			image += ":" + orLatest(s.version)
 		}
-		return build(docker(image), executor.ImageTag(image))
+		return build(docker(image), imageref.Tag(image))
 	}
 
 	// No way chosen: decide as PyAirbyte does.
@@ -274,7 +275,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	}
 	if entry.Supports(registry.InstallYAML) {
 		return s.fromRegistryManifest(ctx, entry, env, rt, func(image string) (resolved, error) {
-			return build(docker(image), executor.ImageTag(image))
+			return build(docker(image), imageref.Tag(image))
 		})
 	}
 	m, err := registry.ChooseMethod(ctx, entry, s.version, registry.Probes{})
@@ -291,7 +292,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	case registry.MethodPython:
 		return build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
 	default: // registry.MethodDocker
-		return build(docker(m.DockerImage), executor.ImageTag(m.DockerImage))
+		return build(docker(m.DockerImage), imageref.Tag(m.DockerImage))
 	}
 }
 

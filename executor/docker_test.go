@@ -40,7 +40,7 @@ func newDocker(t *testing.T, connector string, tweaks ...tweak) (executor.Execut
 func containers(t *testing.T, cli *client.Client, d executor.Executor) int {
 	t.Helper()
 	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
-		All: true, Filters: make(client.Filters).Add("label", executor.LabelConnector+"="+d.Name()),
+		All: true, Filters: make(client.Filters).Add("label", "io.goairbyte.connector"+"="+d.Name()),
 	})
 	if err != nil {
 		t.Fatal(err)

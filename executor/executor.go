@@ -103,17 +103,6 @@ type RunReport struct {
 	LogFile string
 }
 
-// Reason is the last ERROR log message, else the last stderr line, else "".
-func (r *RunReport) Reason() string {
-	switch {
-	case r.ErrorLog != "":
-		return r.ErrorLog
-	case len(r.StderrTail) > 0:
-		return r.StderrTail[len(r.StderrTail)-1]
-	}
-	return ""
-}
-
 // answers are the messages that answer a command: one of them must come,
 // or the command failed whatever the exit status.
 var answers = map[Verb]protocol.Type{

@@ -98,7 +98,7 @@ func processesOf(t testing.TB, bin string) []string {
 func containersOf(t testing.TB, cli *client.Client) []string {
 	t.Helper()
 	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
-		All: true, Filters: make(client.Filters).Add("label", executor.LabelConnector+"="+dockerName)})
+		All: true, Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+dockerName)})
 	if err != nil {
 		t.Fatalf("listing containers: %v", err)
 	}
