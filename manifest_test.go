@@ -104,7 +104,7 @@ func conformanceIntoCache(t *testing.T, c replaytest.Connector, into *cache.Cach
 	res := readReplayed(t, src, srv, into, streams)
 	want := c.Records(t, "read.jsonl")
 	for _, s := range streams {
-		equalRows(t, into, res.Catalog(), s, want[s])
+		equalRows(t, into, readCatalog(res), s, want[s])
 	}
 	if !c.HasIncremental() {
 		return
@@ -129,7 +129,7 @@ func conformanceIntoCache(t *testing.T, c replaytest.Connector, into *cache.Cach
 	res = readReplayed(t, src, srv, into, incremental)
 	more := c.Records(t, "read_incremental.jsonl")
 	for _, s := range incremental {
-		equalRows(t, into, res.Catalog(), s, append(slices.Clone(want[s]), more[s]...))
+		equalRows(t, into, readCatalog(res), s, append(slices.Clone(want[s]), more[s]...))
 	}
 }
 
@@ -481,4 +481,11 @@ func zipped(t *testing.T, name string, body []byte) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// readCatalog is the configured catalog a read used, as package destination
+// sees it.
+func readCatalog(res *source.ReadResult) *protocol.ConfiguredCatalog {
+	c, _ := core.CachedOf(res)
+	return c.Catalog()
 }

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"slices"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
@@ -31,7 +31,8 @@ type Input interface {
 	SourceName() string
 }
 
-// cachedSource is an Input whose records are in a cache: *source.ReadResult.
+// cachedSource is an Input whose records are in a cache: a
+// *source.ReadResult (through core.CachedOf) or what LoadIntoCache loaded.
 type cachedSource interface {
 	Input
 	// Cache holds the records.
@@ -40,27 +41,6 @@ type cachedSource interface {
 	Catalog() *protocol.ConfiguredCatalog
 	// ProcessedStreams lists the streams in the cache, in catalog order.
 	ProcessedStreams() []string
-}
-
-// readableSource is an Input that still has to be read: *source.Source.
-type readableSource interface {
-	Input
-	// LoadIntoCache reads streams (the selected ones when empty) into c,
-	// or the default cache when c is nil, as source.Source.Read does,
-	// incrementally unless fullRefresh, reporting to tr, and returns the
-	// cache, the configured catalog and the streams read.
-	LoadIntoCache(ctx context.Context, c *cache.Cache, streams []string, strategy cache.Strategy, fullRefresh bool,
-		tr *progress.Tracker) (*cache.Cache, *protocol.ConfiguredCatalog, []string, error)
-	// StreamMessages validates the config, configures streams (the
-	// selected ones when empty, all when none is selected), asks state for
-	// the --state of the streams chosen (unless fullRefresh, which reads
-	// everything) and starts the read: it returns the configured catalog,
-	// the connector's messages (without the states a cache would not
-	// commit) and finish, which says, after messages that ended without an
-	// error, whether a stream was left incomplete.
-	StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
-		state func(streams []string) (json.RawMessage, error)) (
-		catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error)
 }
 
 // cachedInput is a cached input made by LoadIntoCache.
@@ -261,7 +241,10 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 		o(&ws)
 	}
 	cached, isCached := from.(cachedSource)
-	readable, isReadable := from.(readableSource)
+	if c, ok := core.CachedOf(from); ok {
+		cached, isCached = &cachedInput{source: from.SourceName(), c: c.Cache(), catalog: c.Catalog(), streams: c.ProcessedStreams()}, true
+	}
+	readable, isReadable := core.ReadableOf(from)
 	if !isCached && !isReadable {
 		return nil, fmt.Errorf("destination %s: Write needs a *source.Source or a *source.ReadResult (or another input that is read or cached), not %T", d.Name(), from)
 	}

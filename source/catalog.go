@@ -10,8 +10,8 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// CatalogOption adjusts how [Source.ConfiguredCatalog] configures streams.
-type CatalogOption func(*catalogSettings)
+// catalogOption adjusts how configuredCatalog configures streams.
+type catalogOption func(*catalogSettings)
 
 type catalogSettings struct {
 	fullRefresh bool
@@ -19,15 +19,15 @@ type catalogSettings struct {
 	primaryKey  map[string][][]string
 }
 
-// FullRefresh reads every stream in full, even those that support
+// catalogFullRefresh reads every stream in full, even those that support
 // incremental reads.
-func FullRefresh() CatalogOption {
+func catalogFullRefresh() catalogOption {
 	return func(c *catalogSettings) { c.fullRefresh = true }
 }
 
-// CursorField overrides the cursor of a stream (a path into its records,
+// catalogCursorField overrides the cursor of a stream (a path into its records,
 // usually one field name).
-func CursorField(stream string, path ...string) CatalogOption {
+func catalogCursorField(stream string, path ...string) catalogOption {
 	return func(c *catalogSettings) {
 		if c.cursor == nil {
 			c.cursor = map[string][]string{}
@@ -36,9 +36,9 @@ func CursorField(stream string, path ...string) CatalogOption {
 	}
 }
 
-// PrimaryKey overrides the primary key of a stream: one path per key
+// catalogPrimaryKey overrides the primary key of a stream: one path per key
 // column, usually []string{"id"}.
-func PrimaryKey(stream string, key ...[]string) CatalogOption {
+func catalogPrimaryKey(stream string, key ...[]string) catalogOption {
 	return func(c *catalogSettings) {
 		if c.primaryKey == nil {
 			c.primaryKey = map[string][][]string{}
@@ -47,28 +47,28 @@ func PrimaryKey(stream string, key ...[]string) CatalogOption {
 	}
 }
 
-// ConfiguredCatalog builds the catalog a read passes to the connector for
+// configuredCatalog builds the catalog a read passes to the connector for
 // the given streams, or the selected ones when streams is empty. A stream is
 // read incrementally when it supports that, has a cursor or a primary key,
-// and FullRefresh is not given; in full otherwise. Cursor and primary key
+// and catalogFullRefresh is not given; in full otherwise. Cursor and primary key
 // are the source's defaults unless overridden, by SetPrimaryKey and
 // SetCursorField or by the options; an override of a stream the catalog
 // does not have is a *protocol.StreamNotFoundError, as an unknown stream
 // in streams is.
-func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts ...CatalogOption) (*protocol.ConfiguredCatalog, error) {
+func (s *Source) configuredCatalog(ctx context.Context, streams []string, opts ...catalogOption) (*protocol.ConfiguredCatalog, error) {
 	var cs catalogSettings
 	s.mu.Lock()
 	for stream, key := range s.primaryKeys {
-		PrimaryKey(stream, key...)(&cs)
+		catalogPrimaryKey(stream, key...)(&cs)
 	}
 	for stream, path := range s.cursors {
-		CursorField(stream, path...)(&cs)
+		catalogCursorField(stream, path...)(&cs)
 	}
 	s.mu.Unlock()
 	for _, o := range opts {
 		o(&cs)
 	}
-	c, err := s.DiscoveredCatalog(ctx)
+	c, err := s.discoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +80,8 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		what    string
 		streams []string
 	}{
-		{"primary key override (SetPrimaryKey, PrimaryKey)", slices.Sorted(maps.Keys(cs.primaryKey))},
-		{"cursor override (SetCursorField, CursorField)", slices.Sorted(maps.Keys(cs.cursor))},
+		{"primary key override (SetPrimaryKey)", slices.Sorted(maps.Keys(cs.primaryKey))},
+		{"cursor override (SetCursorField)", slices.Sorted(maps.Keys(cs.cursor))},
 	} {
 		if err := index.check(o.streams); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.what, err)
@@ -134,9 +134,9 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 	return out, nil
 }
 
-// StreamJSONSchema returns the JSON schema of a stream's records.
-func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawMessage, error) {
-	c, err := s.DiscoveredCatalog(ctx)
+// streamJSONSchema returns the JSON schema of a stream's records.
+func (s *Source) streamJSONSchema(ctx context.Context, stream string) (json.RawMessage, error) {
+	c, err := s.discoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -13,9 +13,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Document is a record rendered as text, for LLM and search pipelines, as
+// document is a record rendered as text, for LLM and search pipelines, as
 // PyAirbyte's Document.
-type Document struct {
+type document struct {
 	// ID is the record's primary key (values joined by "-"), "" when the
 	// stream has none.
 	ID string
@@ -29,8 +29,8 @@ type Document struct {
 	LastModified time.Time
 }
 
-// DocumentOption adjusts how [Source.Documents] renders records.
-type DocumentOption func(*documentSettings)
+// documentOption adjusts how documents renders records.
+type documentOption func(*documentSettings)
 
 type documentSettings struct {
 	title          string
@@ -40,51 +40,51 @@ type documentSettings struct {
 	records        []RecordOption
 }
 
-// TitleProperty renders this property as the document's "# title".
-func TitleProperty(name string) DocumentOption {
+// titleProperty renders this property as the document's "# title".
+func titleProperty(name string) documentOption {
 	return func(d *documentSettings) { d.title = name }
 }
 
-// ContentProperties renders these properties as the document's body: one
+// contentProperties renders these properties as the document's body: one
 // without a heading, several under "## Name" headings. Without content
 // properties the body is the metadata as YAML.
-func ContentProperties(names ...string) DocumentOption {
+func contentProperties(names ...string) documentOption {
 	return func(d *documentSettings) { d.content = append(d.content, names...) }
 }
 
-// MetadataProperties sets the properties kept as metadata; by default every
+// metadataProperties sets the properties kept as metadata; by default every
 // property that is neither content nor title.
-func MetadataProperties(names ...string) DocumentOption {
+func metadataProperties(names ...string) documentOption {
 	return func(d *documentSettings) { d.metadata = append(d.metadata, names...) }
 }
 
-// RenderMetadata also writes the metadata into the content, as a YAML
+// renderMetadata also writes the metadata into the content, as a YAML
 // block, when there are content properties.
-func RenderMetadata() DocumentOption {
+func renderMetadata() documentOption {
 	return func(d *documentSettings) { d.renderMetadata = true }
 }
 
-// Documents reads a stream as [Source.Records] does and renders each record
-// as a Document, as PyAirbyte's get_documents.
-func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentOption) iter.Seq2[Document, error] {
+// documents reads a stream as [Source.Records] does and renders each record
+// as a document, as PyAirbyte's get_documents.
+func (s *Source) documents(ctx context.Context, stream string, opts ...documentOption) iter.Seq2[document, error] {
 	var ds documentSettings
 	for _, o := range opts {
 		o(&ds)
 	}
-	return func(yield func(Document, error) bool) {
-		c, err := s.DiscoveredCatalog(ctx)
+	return func(yield func(document, error) bool) {
+		c, err := s.discoveredCatalog(ctx)
 		if err != nil {
-			yield(Document{}, err)
+			yield(document{}, err)
 			return
 		}
 		st, err := c.Find(s.Name(), stream)
 		if err != nil {
-			yield(Document{}, err)
+			yield(document{}, err)
 			return
 		}
 		for rec, err := range s.Records(ctx, stream, ds.records...) {
 			if err != nil {
-				yield(Document{}, err)
+				yield(document{}, err)
 				return
 			}
 			if !yield(ds.render(rec, st.SourceDefinedPrimaryKey, st.DefaultCursorField), nil) {
@@ -95,7 +95,7 @@ func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentO
 }
 
 // render builds one document from a record.
-func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) Document {
+func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) document {
 	metaKeys := ds.metadata
 	if len(metaKeys) == 0 {
 		for _, k := range slices.Sorted(maps.Keys(rec.fields())) {
@@ -132,7 +132,7 @@ func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) D
 		}
 		b.WriteString(strings.Join(parts, "\n"))
 	}
-	doc := Document{Content: b.String(), Metadata: meta}
+	doc := document{Content: b.String(), Metadata: meta}
 	var ids []string
 	for _, path := range pk {
 		if v, ok := lookupPath(rec, path); ok {

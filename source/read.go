@@ -104,9 +104,6 @@ func (r *ReadResult) StreamRecordsRead() map[string]int64 { return maps.Clone(r.
 // Cache is the cache the records were loaded into.
 func (r *ReadResult) Cache() *cache.Cache { return r.cache }
 
-// Catalog is the configured catalog the read used.
-func (r *ReadResult) Catalog() *protocol.ConfiguredCatalog { return r.catalog }
-
 // Stream returns the dataset of a processed stream: everything its table
 // holds, this read's records and earlier ones. A stream that was not part
 // of the read is a *protocol.StreamNotFoundError.
@@ -170,11 +167,11 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	if err != nil {
 		return nil, err
 	}
-	var copts []CatalogOption
+	var copts []catalogOption
 	if rs.fullRefresh {
-		copts = append(copts, FullRefresh())
+		copts = append(copts, catalogFullRefresh())
 	}
-	catalog, err := s.ConfiguredCatalog(ctx, streams, copts...)
+	catalog, err := s.configuredCatalog(ctx, streams, copts...)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +261,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 // readStreams resolves which streams a read covers: the names given, else
 // the selection, else every stream.
 func (s *Source) readStreams(ctx context.Context, names []string) ([]string, error) {
-	c, err := s.DiscoveredCatalog(ctx)
+	c, err := s.discoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -200,9 +200,11 @@ func TestDiscoverAndSelect(t *testing.T) {
 		if err != nil || !slices.Equal(sel, []string{"users", "products"}) {
 			t.Fatalf("SelectedStreams = %v, %v", sel, err)
 		}
-		src.SelectAllStreams()
+		if err := src.SelectStreams(ctx, "*"); err != nil {
+			t.Fatal(err)
+		}
 		if sel, _ := src.SelectedStreams(ctx); len(sel) != 3 {
-			t.Fatalf("after SelectAllStreams: %v", sel)
+			t.Fatalf(`after SelectStreams("*"): %v`, sel)
 		}
 
 		cat, err := src.ConfiguredCatalog(ctx, nil)
@@ -458,5 +460,41 @@ func TestExecutionMethods(t *testing.T) {
 		if got := core.ConnOf(src.Connector).Executor().Method().Image; got != c.want {
 			t.Errorf("image %q version %q: got %q, want %q", c.image, c.version, got, c.want)
 		}
+	}
+}
+
+// The catalog paths that look a stream up by name, and are not exported,
+// fail with a *protocol.StreamNotFoundError naming it, as the exported
+// ones do (the root package's TestStreamNotFoundEverywhere).
+func TestStreamNotFoundOnCatalogPaths(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 5, "seed": 1}, connector.WithEnvironment(connector.NewEnvironment()))
+	wantNotFound := func(what string, err error, stream string) {
+		t.Helper()
+		var nf *protocol.StreamNotFoundError
+		if !errors.Is(err, protocol.ErrStreamNotFound) || !errors.As(err, &nf) || nf.Stream != stream {
+			t.Errorf("%s: got %v, want a *protocol.StreamNotFoundError for %q", what, err, stream)
+		}
+	}
+	_, err := src.StreamJSONSchema(ctx, "nope")
+	wantNotFound("StreamJSONSchema", err, "nope")
+	_, err = src.ConfiguredCatalog(ctx, []string{"nope"})
+	wantNotFound("ConfiguredCatalog", err, "nope")
+	for _, err := range src.Documents(ctx, "nope") {
+		wantNotFound("Documents", err, "nope")
+		break
+	}
+	// A key or cursor override for a stream the catalog lacks (a typo)
+	// would read the stream without the key it was meant to merge on.
+	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.PrimaryKey("usres", []string{"id"}))
+	wantNotFound("ConfiguredCatalog with PrimaryKey", err, "usres")
+	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.CursorField("usres", "updated_at"))
+	wantNotFound("ConfiguredCatalog with CursorField", err, "usres")
+	// An override of a stream of the catalog that this read leaves out is
+	// not an error.
+	src.SetPrimaryKey("products", []string{"id"})
+	if _, err := src.ConfiguredCatalog(ctx, []string{"users"}); err != nil {
+		t.Errorf("an override of a stream not read: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"log/slog"
 
@@ -111,3 +112,68 @@ func ConnOf(c any) Conn { return hooks.Conn(c) }
 
 // EnvOf returns the machinery of e, a *connector.Environment.
 func EnvOf(e any) Env { return hooks.Env(e) }
+
+// Readable is what package destination asks of a *source.Source it writes
+// from, without importing package source.
+type Readable interface {
+	// LoadIntoCache reads streams (the selected ones when empty) into c, or
+	// the default cache when c is nil, as source.Source.Read does,
+	// incrementally unless fullRefresh, reporting to tr, and returns the
+	// cache, the configured catalog and the streams read.
+	LoadIntoCache(ctx context.Context, c *cache.Cache, streams []string, strategy cache.Strategy, fullRefresh bool,
+		tr *progress.Tracker) (*cache.Cache, *protocol.ConfiguredCatalog, []string, error)
+	// StreamMessages validates the config, configures streams (the selected
+	// ones when empty, all when none is selected), asks state for the
+	// --state of the streams chosen (unless fullRefresh, which reads
+	// everything) and starts the read: it returns the configured catalog,
+	// the connector's messages (without the states a cache would not
+	// commit) and finish, which says, after messages that ended without an
+	// error, whether a stream was left incomplete.
+	StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
+		state func(streams []string) (json.RawMessage, error)) (
+		catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error)
+}
+
+// Cached is what package destination asks of a *source.ReadResult it
+// writes from.
+type Cached interface {
+	// Cache holds the records.
+	Cache() *cache.Cache
+	// Catalog is the configured catalog they were read with.
+	Catalog() *protocol.ConfiguredCatalog
+	// ProcessedStreams lists the streams in the cache, in catalog order.
+	ProcessedStreams() []string
+}
+
+// SourceHooks are package source's side of this package.
+type SourceHooks struct {
+	// Readable gives the Readable of a *source.Source, false for anything
+	// else.
+	Readable func(x any) (Readable, bool)
+	// Cached gives the Cached of a *source.ReadResult, false for anything
+	// else.
+	Cached func(x any) (Cached, bool)
+}
+
+var sourceHooks SourceHooks
+
+// RegisterSource is called once, by package source's init.
+func RegisterSource(h SourceHooks) { sourceHooks = h }
+
+// ReadableOf returns x, a *source.Source, as a Readable; false when x is
+// not one (or package source is not in the program).
+func ReadableOf(x any) (Readable, bool) {
+	if sourceHooks.Readable == nil {
+		return nil, false
+	}
+	return sourceHooks.Readable(x)
+}
+
+// CachedOf returns x, a *source.ReadResult, as a Cached; false when x is
+// not one (or package source is not in the program).
+func CachedOf(x any) (Cached, bool) {
+	if sourceHooks.Cached == nil {
+		return nil, false
+	}
+	return sourceHooks.Cached(x)
+}
