@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/secrets"
 )
@@ -22,14 +23,14 @@ func (c *Connector) ValidateConfig(ctx context.Context) error {
 }
 
 // validate checks cfg, a config as prepare returns it, against the spec,
-// with the one validator Go connectors use too (kit.ValidateConfig).
+// with the one validator Go connectors use too (kitcore.ValidateConfig).
 func (c *Connector) validate(ctx context.Context, cfg json.RawMessage) error {
 	spec, err := c.Spec(ctx)
 	if err != nil {
 		return err
 	}
-	err = kit.ValidateConfig(spec, cfg)
-	var ic *kit.InvalidConfigError
+	err = kitcore.ValidateConfig(spec, cfg)
+	var ic *kitcore.InvalidConfigError
 	switch {
 	case err == nil:
 		return nil
