@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/core"
@@ -150,8 +151,8 @@ func defaultCacheInTheWorkingDirectory(t *testing.T, dir string) {
 	if n := countIn(t, c, "products"); n != 7 || wr.TotalSent() != 7 {
 		t.Fatalf("the default cache has %d products, the Write sent %d; want 7", n, wr.TotalSent())
 	}
-	if wr.State == nil {
-		t.Fatal("a Write with no cache kept no state")
+	if st, err := c.State(ctx, cache.StateKey{Source: wr.SourceName, Destination: wr.DestinationKey, Stream: "products"}); err != nil || st == nil {
+		t.Fatalf("a Write with no cache kept no state in the default cache: %v, %v", st, err)
 	}
 }
 

@@ -25,10 +25,10 @@ import (
 func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	w := &directWrite{d: d, ignored: ignoredEchoes{d: d}, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}, moved: map[string]bool{}}
 	scat, msgs, finish, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
-		if out.State == nil {
+		if out.state == nil {
 			return nil, nil
 		}
-		return out.State.sourceState(ctx, streams)
+		return out.state.sourceState(ctx, streams)
 	})
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *wr
 	// ended its input cleanly: it confirmed what came with a state, and
 	// the next Write reads the rest again from there, as a Read would.
 	if err := finish(); err != nil {
-		return &WriteError{Destination: d.Name(), Result: out, Err: err}
+		return &writeError{Destination: d.Name(), Result: out, Err: err}
 	}
 	return nil
 }
@@ -326,7 +326,7 @@ func stateStream(st *protocol.State) string {
 // GLOBAL state, the LEGACY data, or the STREAM states of the streams.
 // States Write sent from a cache (watermarks) mean nothing to a source and
 // are skipped.
-func (p *StateProvider) sourceState(ctx context.Context, streams []string) (json.RawMessage, error) {
+func (p *stateProvider) sourceState(ctx context.Context, streams []string) (json.RawMessage, error) {
 	whole, err := p.State(ctx, "")
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	for i := range catalog.Streams {
 		cs := &catalog.Streams[i]
 		names[i] = cs.Stream.Name
-		if out.State != nil && !ws.fullRefresh && cs.DestinationSyncMode != protocol.DestinationOverwrite {
+		if out.state != nil && !ws.fullRefresh && cs.DestinationSyncMode != protocol.DestinationOverwrite {
 			incremental = append(incremental, cs.Stream.Name)
 		}
 	}
@@ -58,7 +58,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	}
 	var stored map[string]*protocol.State
 	if len(incremental) > 0 {
-		if stored, err = out.State.c.States(ctx, out.SourceName, out.DestinationKey, incremental); err != nil {
+		if stored, err = out.state.c.States(ctx, out.SourceName, out.DestinationKey, incremental); err != nil {
 			return fmt.Errorf("destination %s: reading its stored state: %w", d.Name(), err)
 		}
 	}
@@ -147,7 +147,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 }
 
 // feedStream writes the rows of one stream after its watermark as RECORD
-// messages, with a STATE carrying the last row's id every StateInterval
+// messages, with a STATE carrying the last row's id every stateInterval
 // rows and after the last one. It returns the number of rows sent. The
 // cache builds each RECORD line (Dataset.RecordLines), so the rows are
 // copied, not decoded and re-encoded.
@@ -183,13 +183,13 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		f.prog.Written(1)
 		id = r.RawID
 		n++
-		if n%StateInterval == 0 {
+		if n%stateInterval == 0 {
 			if err := state(); err != nil {
 				return n, err
 			}
 		}
 	}
-	if n%StateInterval != 0 {
+	if n%stateInterval != 0 {
 		if err := state(); err != nil {
 			return n, err
 		}

@@ -18,10 +18,10 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// StateInterval is how many rows of a stream Write sends from a cache
+// stateInterval is how many rows of a stream Write sends from a cache
 // between two STATE messages: how much a destination that dies mid-stream
 // makes the next Write send again.
-const StateInterval = 10_000
+const stateInterval = 10_000
 
 // Input is what Write takes: a cached input such as *source.ReadResult,
 // whose records are in a cache already, or a readable one such as
@@ -148,9 +148,9 @@ type WriteResult struct {
 	// DestinationRecords counts RECORD messages the destination itself
 	// wrote on its output (tolerated, not forwarded anywhere).
 	DestinationRecords int64
-	// State reads the destination's stored state; nil without a state
+	// state reads the destination's stored state; nil without a state
 	// cache.
-	State *StateProvider
+	state *stateProvider
 }
 
 // TotalSent is the number of records sent, all streams together.
@@ -167,22 +167,22 @@ func sum(m map[string]int64) int64 {
 	return n
 }
 
-// StateProvider reads a destination's stored state: what it confirmed, per
+// stateProvider reads a destination's stored state: what it confirmed, per
 // stream, for one source.
-type StateProvider struct {
+type stateProvider struct {
 	c                   *cache.Cache
 	source, destination string
 }
 
 // State returns the last state the destination echoed for a stream ("" for
 // a GLOBAL or LEGACY state), nil if none.
-func (p *StateProvider) State(ctx context.Context, stream string) (*protocol.State, error) {
+func (p *stateProvider) State(ctx context.Context, stream string) (*protocol.State, error) {
 	return p.c.State(ctx, cache.StateKey{Source: p.source, Destination: p.destination, Stream: stream})
 }
 
 // Watermark is the _airbyte_raw_id of the last cached row of a stream the
 // destination confirmed, "" if none.
-func (p *StateProvider) Watermark(ctx context.Context, stream string) (string, error) {
+func (p *stateProvider) Watermark(ctx context.Context, stream string) (string, error) {
 	st, err := p.State(ctx, stream)
 	if err != nil || st == nil {
 		return "", err
@@ -191,12 +191,12 @@ func (p *StateProvider) Watermark(ctx context.Context, stream string) (string, e
 	return id, nil
 }
 
-// WriteError is a Write that failed after the destination started: the
+// writeError is a Write that failed after the destination started: the
 // destination died or reported an error, or the records could not be fed
 // to it. What it confirmed before (RecordsConfirmed) stays confirmed; the
 // next Write sends the rest. Err is usually an *executor.ConnectorError
 // with the destination's last stderr lines.
-type WriteError struct {
+type writeError struct {
 	// Destination is the destination connector's name as given to New.
 	Destination string
 	// Result counts what was sent and confirmed before the failure.
@@ -207,13 +207,13 @@ type WriteError struct {
 }
 
 // Error says what was sent and confirmed before the failure, and its cause.
-func (e *WriteError) Error() string {
+func (e *writeError) Error() string {
 	return fmt.Sprintf("destination %s: write failed after %d records sent and %d confirmed: %v; what was not confirmed is sent again by the next Write",
 		e.Destination, e.Result.TotalSent(), e.Result.TotalConfirmed(), e.Err)
 }
 
 // Unwrap returns the cause.
-func (e *WriteError) Unwrap() error { return e.Err }
+func (e *writeError) Unwrap() error { return e.Err }
 
 // Write writes the input's records into the destination.
 //
@@ -232,6 +232,13 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // append strategy the destination would get those records twice. Writes
 // into different destinations may run at once; from a *source.Source,
 // its reads into one cache run one at a time, as Source.Read's do.
+//
+// A Write that fails after the destination started (it died or reported an
+// error, or the records could not be fed to it) returns its result, what
+// was sent and confirmed before the failure, with an error that wraps the
+// cause: usually an *executor.ConnectorError (ErrConnectorFailed) with the
+// destination's last stderr lines. What it confirmed stays confirmed; the
+// next Write sends the rest.
 //
 // One progress tracker follows the whole Write, the read into the cache
 // included; it draws only when the Environment or WithProgress asks.
@@ -286,7 +293,7 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	out := &WriteResult{SourceName: from.SourceName(), DestinationName: d.Name(), DestinationKey: key,
 		RecordsSent: map[string]int64{}, RecordsConfirmed: map[string]int64{}}
 	if stateCache != nil {
-		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
+		out.state = &stateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
 	d.core.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
 	if cached != nil {
@@ -437,8 +444,8 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		return err
 	}
 	var sc *stateCommitter
-	if out.State != nil {
-		sc = newStateCommitter(ctx, out.State.c.PutStates)
+	if out.state != nil {
+		sc = newStateCommitter(ctx, out.state.c.PutStates)
 	}
 	dctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -494,11 +501,11 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	}
 	switch {
 	case prodErr != nil:
-		return &WriteError{Destination: d.Name(), Result: out, Err: prodErr}
+		return &writeError{Destination: d.Name(), Result: out, Err: prodErr}
 	case echoErr != nil:
-		return &WriteError{Destination: d.Name(), Result: out, Err: fmt.Errorf("storing the destination's state: %w", echoErr)}
+		return &writeError{Destination: d.Name(), Result: out, Err: fmt.Errorf("storing the destination's state: %w", echoErr)}
 	case runErr != nil:
-		return &WriteError{Destination: d.Name(), Result: out, Err: runErr}
+		return &writeError{Destination: d.Name(), Result: out, Err: runErr}
 	}
 	switch {
 	case out.StatesConfirmed > 0 || out.TotalSent() == 0:
