@@ -11,17 +11,13 @@ import (
 	"github.com/x/goairbyte/internal/core"
 )
 
-// Cache is a SQL database holding synced streams and their state; see
-// package cache.
-type Cache = cache.Cache
-
 // DefaultCache returns the default Environment's default cache, the DuckDB
 // file ./.cache/default_cache/default_cache.duckdb under the working
 // directory, as PyAirbyte's get_default_cache. It is opened once per
 // process and shared by every Read and Write that is given no cache.
 // Nobody has to close it; closing it releases the file, and the next use
 // opens it again.
-func DefaultCache(ctx context.Context) (*Cache, error) {
+func DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return core.EnvOf(connector.DefaultEnvironment()).DefaultCache(ctx)
 }
 
@@ -29,7 +25,7 @@ func DefaultCache(ctx context.Context) (*Cache, error) {
 // dir: the file dir/name/name.duckdb. The name may hold only letters,
 // digits and underscores; an empty name gets a fresh unique one (a ULID).
 // An empty dir means ./.cache. The caller closes the cache.
-func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*Cache, error) {
+func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*cache.Cache, error) {
 	if err := duckdb.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -50,6 +46,6 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 // schema public unless postgres.WithSchema says otherwise; postgres.Config
 // builds the DSN from the parts of the connection. Several programs may
 // share one such cache. The caller closes it.
-func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*Cache, error) {
+func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*cache.Cache, error) {
 	return cache.New(ctx, postgres.NewConnector(dsn, opts...))
 }

@@ -157,7 +157,7 @@ func defaultCacheInTheWorkingDirectory(t *testing.T, dir string) {
 }
 
 // countIn is the number of rows of stream in c.
-func countIn(t *testing.T, c *goairbyte.Cache, stream string) int64 {
+func countIn(t *testing.T, c *cache.Cache, stream string) int64 {
 	t.Helper()
 	ds, err := c.Dataset(context.Background(), stream)
 	if err != nil {

@@ -114,7 +114,9 @@ func (c *Connector) String() string { return c.exec.String() }
 // package, which costs one Python process), else the version asked for
 // with WithVersion; "" when unknown.
 func (c *Connector) installedVersion(ctx context.Context) string {
-	if v, ok := c.exec.(executor.Versioner); ok {
+	if v, ok := c.exec.(interface {
+		InstalledVersion(ctx context.Context) (string, error)
+	}); ok {
 		if iv, err := v.InstalledVersion(ctx); err == nil && iv != "" {
 			return iv
 		}

@@ -207,14 +207,16 @@ func (e *Environment) SetCacheDir(dir string) {
 	e.mu.Unlock()
 }
 
-// ErrNoDefaultCache says that a Read or Write had no cache to use.
-var ErrNoDefaultCache = errors.New("no default cache")
+// errNoDefaultCache says that a Read or Write had no cache to use: an
+// error of the program's own (no cache given, none registered), its message
+// naming the import that registers one.
+var errNoDefaultCache = errors.New("no default cache")
 
 // defaultCache returns the default cache, opening it on first use and
 // sharing the one handle afterwards (a DuckDB file is open once per
 // process). Nobody has to close it; closing it releases the file (before
 // another process opens it, say), and the next use opens it again. With no
-// opener registered it is an error wrapping ErrNoDefaultCache that names
+// opener registered it is an error wrapping errNoDefaultCache that names
 // the import that registers one.
 func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.mu.Lock()
@@ -222,7 +224,7 @@ func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.mu.Unlock()
 	if open == nil {
 		return nil, fmt.Errorf("%w: import the package github.com/x/goairbyte (it registers the DuckDB default cache), "+
-			"or give the read a cache (source.UseCache)", ErrNoDefaultCache)
+			"or give the read a cache (source.UseCache)", errNoDefaultCache)
 	}
 	dir, err := filepath.Abs(cacheDir)
 	if err != nil {

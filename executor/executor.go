@@ -188,19 +188,18 @@ type Executor interface {
 	Uninstall(ctx context.Context) error
 }
 
-// Versioner is implemented by executors that can tell which version of the
-// connector they run: the image tag (Docker), the installed package's
-// version (Python), the version given with WithVersion (Local).
-type Versioner interface {
-	// InstalledVersion returns the version of the connector it runs, ""
-	// when it cannot tell; connector.Connector.Version calls it each time.
+// versioner is implemented by the executors that can tell which version of
+// the connector they run: the image tag (Docker), the installed package's
+// version (Python), the version given with Method.Version (local).
+// Package connector asks for it with an interface of its own.
+type versioner interface {
 	InstalledVersion(ctx context.Context) (string, error)
 }
 
 var (
-	_ Versioner = (*localExecutor)(nil)
-	_ Versioner = (*dockerExecutor)(nil)
-	_ Versioner = (*pythonExecutor)(nil)
+	_ versioner = (*localExecutor)(nil)
+	_ versioner = (*dockerExecutor)(nil)
+	_ versioner = (*pythonExecutor)(nil)
 )
 
 // maskMessage masks, in place, the text fields of m in which a connector
