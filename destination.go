@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/destination"
-	"github.com/x/goairbyte/internal/connectors/noop"
 )
 
 // Destination is a destination connector with its config; see package

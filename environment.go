@@ -6,10 +6,10 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/faker"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/connectors/manifestsource"
-	"github.com/x/goairbyte/internal/connectors/faker"
-	"github.com/x/goairbyte/internal/connectors/localjson"
-	"github.com/x/goairbyte/internal/connectors/noop"
+	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/internal/core"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/executor"
-	"github.com/x/goairbyte/internal/connectors/faker"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/protocol"
 )

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	nooppkg "github.com/x/goairbyte/internal/connectors/noop"
+	nooppkg "github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/internal/core"
 
 	"github.com/x/goairbyte/cache"

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/executor"
-	"github.com/x/goairbyte/internal/connectors/faker"
 	"github.com/x/goairbyte/internal/testenv"
 )
 

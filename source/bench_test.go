@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/internal/connectors/faker"
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/source"
 )
 

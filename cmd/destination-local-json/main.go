@@ -1,5 +1,5 @@
 // Command destination-local-json is goairbyte's Local JSON destination
-// connector (see package internal/connectors/localjson):
+// connector (see package connectors/localjson):
 //
 //	destination-local-json spec
 //	destination-local-json check --config config.json
@@ -9,7 +9,7 @@
 package main
 
 import (
-	"github.com/x/goairbyte/internal/connectors/localjson"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/kit"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/x/goairbyte/internal/connectors/faker"
-	"github.com/x/goairbyte/internal/connectors/localjson"
+	"github.com/x/goairbyte/connectors/faker"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"

@@ -22,7 +22,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/x/goairbyte/internal/connectors/localjson"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/kit"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/x/goairbyte/internal/connectors/localjson"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/x/goairbyte/internal/connectors/faker"
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/kit"

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/x/goairbyte/internal/connectors/localjson"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/x/goairbyte/internal/connectors/localjson"
+	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )

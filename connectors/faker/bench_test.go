@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/x/goairbyte/internal/connectors/faker"
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )

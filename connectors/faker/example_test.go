@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/x/goairbyte/internal/connectors/faker"
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/kit"
 )
 

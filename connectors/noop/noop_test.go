@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/x/goairbyte/internal/connectors/noop"
+	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/protocol"
 )
 
