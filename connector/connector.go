@@ -109,11 +109,11 @@ func (c *Connector) Name() string { return c.name }
 // String says how the connector runs, for messages.
 func (c *Connector) String() string { return c.exec.String() }
 
-// installedVersion is the connector's version: what the executor reports when it
+// Version is the connector's version: what the executor reports when it
 // can tell (the Docker image's tag, the version of the installed Python
 // package, which costs one Python process), else the version asked for
 // with WithVersion; "" when unknown.
-func (c *Connector) installedVersion(ctx context.Context) string {
+func (c *Connector) Version(ctx context.Context) string {
 	if v, ok := c.exec.(interface {
 		InstalledVersion(ctx context.Context) (string, error)
 	}); ok {
@@ -124,9 +124,9 @@ func (c *Connector) installedVersion(ctx context.Context) string {
 	return c.version
 }
 
-// docsURL is the connector's documentation: the spec's documentationUrl
+// DocsURL is the connector's documentation: the spec's documentationUrl
 // once the spec is known, Airbyte's page for the connector otherwise.
-func (c *Connector) docsURL() string {
+func (c *Connector) DocsURL() string {
 	c.mu.Lock()
 	spec := c.spec
 	c.mu.Unlock()

@@ -62,9 +62,7 @@ func (m coreConn) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return m.c.env.defaultCache(ctx)
 }
 
-func (m coreConn) Env() any                           { return m.c.env }
-func (m coreConn) Version(ctx context.Context) string { return m.c.installedVersion(ctx) }
-func (m coreConn) DocsURL() string                    { return m.c.docsURL() }
+func (m coreConn) Env() any { return m.c.env }
 
 // coreEnv is an Environment as core.Env.
 type coreEnv struct{ e *Environment }

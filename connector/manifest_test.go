@@ -389,8 +389,8 @@ func TestRegistryManifestPinned(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pinned: %v", err)
 	}
-	if core.ConnOf(c).Executor().Method().Kind != executor.KindInProcess || core.ConnOf(c).Version(ctx) != "1.2.0" {
-		t.Fatalf("pinned: runs as %s version %q, want natively, version 1.2.0", c, core.ConnOf(c).Version(ctx))
+	if core.ConnOf(c).Executor().Method().Kind != executor.KindInProcess || c.Version(ctx) != "1.2.0" {
+		t.Fatalf("pinned: runs as %s version %q, want natively, version 1.2.0", c, c.Version(ctx))
 	}
 	if _, ok := paths.Load("/source-items/1.2.0/manifest.yaml"); !ok {
 		t.Fatal("the pinned manifest was not downloaded")

@@ -142,12 +142,12 @@ func TestWriteFromSourceDefaultCache(t *testing.T) {
 		t.Fatalf("%d lines after the first write, want 300", n)
 	}
 	wantOnce(t, ids, 300)
-	if def, err := core.EnvOf(env).DefaultCache(ctx); err != nil || res.StateProvider() == nil {
+	if def, err := core.EnvOf(env).DefaultCache(ctx); err != nil || res.State == nil {
 		t.Fatalf("the default cache was not used: %v", err)
 	} else if st, _ := def.State(ctx, cache.StateKey{Source: "source-faker", Destination: res.DestinationKey, Stream: "users"}); st == nil {
 		t.Fatal("the destination's state is not in the default cache")
 	}
-	wm, err := res.StateProvider().Watermark(ctx, "users")
+	wm, err := res.State.Watermark(ctx, "users")
 	if err != nil || wm == "" {
 		t.Fatalf("no watermark stored: %q, %v", wm, err)
 	}
@@ -165,7 +165,7 @@ func TestWriteFromSourceDefaultCache(t *testing.T) {
 		t.Fatalf("%d lines after the second write, want 500", n)
 	}
 	wantOnce(t, ids, 500)
-	wm2, _ := res.StateProvider().Watermark(ctx, "users")
+	wm2, _ := res.State.Watermark(ctx, "users")
 	if wm2 <= wm {
 		t.Fatalf("the watermark did not advance: %q then %q", wm, wm2)
 	}
@@ -247,7 +247,7 @@ func TestWriteNoCache(t *testing.T) {
 	if res.RecordsSent["users"] != 250 || res.RecordsConfirmed["users"] != 250 || res.RecordsSent["purchases"] == 0 {
 		t.Fatalf("sent %v confirmed %v", res.RecordsSent, res.RecordsConfirmed)
 	}
-	st, err := res.StateProvider().State(ctx, "users")
+	st, err := res.State.State(ctx, "users")
 	if err != nil || st == nil || st.Stream == nil {
 		t.Fatalf("no source state stored for users: %v, %v", st, err)
 	}
@@ -295,7 +295,7 @@ func TestWriteKilledThenRetried(t *testing.T) {
 	if res.TotalConfirmed() > 25_000 {
 		t.Fatalf("%d records confirmed by a destination that got 25,000", res.TotalConfirmed())
 	}
-	wm, _ := res.StateProvider().Watermark(ctx, "users")
+	wm, _ := res.State.Watermark(ctx, "users")
 	t.Logf("killed after %d confirmed, watermark %q", res.TotalConfirmed(), wm)
 
 	retry := newLocalJSON(t, out, nil)

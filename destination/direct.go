@@ -25,10 +25,10 @@ import (
 func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	w := &directWrite{d: d, ignored: ignoredEchoes{d: d}, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}, moved: map[string]bool{}}
 	scat, msgs, finish, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
-		if out.state == nil {
+		if out.State == nil {
 			return nil, nil
 		}
-		return out.state.sourceState(ctx, streams)
+		return out.State.sourceState(ctx, streams)
 	})
 	if err != nil {
 		return err
@@ -326,7 +326,7 @@ func stateStream(st *protocol.State) string {
 // GLOBAL state, the LEGACY data, or the STREAM states of the streams.
 // States Write sent from a cache (watermarks) mean nothing to a source and
 // are skipped.
-func (p *stateProvider) sourceState(ctx context.Context, streams []string) (json.RawMessage, error) {
+func (p *StateProvider) sourceState(ctx context.Context, streams []string) (json.RawMessage, error) {
 	whole, err := p.State(ctx, "")
 	if err != nil {
 		return nil, err

@@ -86,7 +86,7 @@ func TestWriteFromCacheOddEchoes(t *testing.T) {
 					}
 				}
 			}
-			if wm, err := res.StateProvider().Watermark(ctx, "purchases"); wm != "" || err != nil {
+			if wm, err := res.State.Watermark(ctx, "purchases"); wm != "" || err != nil {
 				t.Errorf("purchases has watermark %q (%v) after a Write of users only", wm, err)
 			}
 			next, err := newMisecho(t, map[string]any{}).Write(ctx, rr, key, destination.NoProgress())
@@ -149,7 +149,7 @@ func TestWriteNoCacheOddEchoes(t *testing.T) {
 					}
 				}
 			}
-			if st, err := res.StateProvider().State(ctx, "purchases"); st != nil || err != nil {
+			if st, err := res.State.State(ctx, "purchases"); st != nil || err != nil {
 				t.Errorf("purchases has a state (%v) after a Write of users only: %s", err, st.Stream.StreamState)
 			}
 			next, err := newMisecho(t, map[string]any{}).Write(ctx, newFaker(t, users, "users", "purchases"), opts...)

@@ -5,7 +5,3 @@ package destination
 const StateInterval = stateInterval
 
 type WriteError = writeError
-
-// StateProvider reads the destination's stored state; nil without a state
-// cache.
-func (r *WriteResult) StateProvider() *stateProvider { return r.state }

@@ -48,7 +48,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	for i := range catalog.Streams {
 		cs := &catalog.Streams[i]
 		names[i] = cs.Stream.Name
-		if out.state != nil && !ws.fullRefresh && cs.DestinationSyncMode != protocol.DestinationOverwrite {
+		if out.State != nil && !ws.fullRefresh && cs.DestinationSyncMode != protocol.DestinationOverwrite {
 			incremental = append(incremental, cs.Stream.Name)
 		}
 	}
@@ -58,7 +58,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	}
 	var stored map[string]*protocol.State
 	if len(incremental) > 0 {
-		if stored, err = out.state.c.States(ctx, out.SourceName, out.DestinationKey, incremental); err != nil {
+		if stored, err = out.State.c.States(ctx, out.SourceName, out.DestinationKey, incremental); err != nil {
 			return fmt.Errorf("destination %s: reading its stored state: %w", d.Name(), err)
 		}
 	}

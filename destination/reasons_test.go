@@ -165,7 +165,7 @@ func TestNoCacheHoldsBackStatesAfterMalformedLines(t *testing.T) {
 			t.Fatal("the state after the malformed lines reached the destination")
 		}
 	}
-	st, err := res.StateProvider().State(ctx, "items")
+	st, err := res.State.State(ctx, "items")
 	if err != nil || st == nil || string(st.Stream.StreamState) != `{"n":1}` {
 		t.Fatalf("stored state %+v (%v), want the one before the malformed lines, {\"n\":1}", st, err)
 	}
@@ -269,7 +269,7 @@ func TestNoCacheSendsOnlyTheStreamsAsked(t *testing.T) {
 	if _, sentB := res.RecordsSent["b"]; sentB || res.RecordsSent["a"] != 3 {
 		t.Errorf("sent %v, want the 3 records of a only", res.RecordsSent)
 	}
-	if st, err := res.StateProvider().State(ctx, "b"); err != nil || st != nil {
+	if st, err := res.State.State(ctx, "b"); err != nil || st != nil {
 		t.Errorf("a state of b, which was not asked for, was stored: %+v, %v", st, err)
 	}
 	if _, err := dst.Write(ctx, src, destination.NoCache(), destination.StateCache(states), destination.Streams("a", "b")); err != nil {

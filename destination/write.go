@@ -148,9 +148,9 @@ type WriteResult struct {
 	// DestinationRecords counts RECORD messages the destination itself
 	// wrote on its output (tolerated, not forwarded anywhere).
 	DestinationRecords int64
-	// state reads the destination's stored state; nil without a state
+	// State reads the destination's stored state; nil without a state
 	// cache.
-	state *stateProvider
+	State *StateProvider
 }
 
 // TotalSent is the number of records sent, all streams together.
@@ -167,22 +167,22 @@ func sum(m map[string]int64) int64 {
 	return n
 }
 
-// stateProvider reads a destination's stored state: what it confirmed, per
+// StateProvider reads a destination's stored state: what it confirmed, per
 // stream, for one source.
-type stateProvider struct {
+type StateProvider struct {
 	c                   *cache.Cache
 	source, destination string
 }
 
 // State returns the last state the destination echoed for a stream ("" for
 // a GLOBAL or LEGACY state), nil if none.
-func (p *stateProvider) State(ctx context.Context, stream string) (*protocol.State, error) {
+func (p *StateProvider) State(ctx context.Context, stream string) (*protocol.State, error) {
 	return p.c.State(ctx, cache.StateKey{Source: p.source, Destination: p.destination, Stream: stream})
 }
 
 // Watermark is the _airbyte_raw_id of the last cached row of a stream the
 // destination confirmed, "" if none.
-func (p *stateProvider) Watermark(ctx context.Context, stream string) (string, error) {
+func (p *StateProvider) Watermark(ctx context.Context, stream string) (string, error) {
 	st, err := p.State(ctx, stream)
 	if err != nil || st == nil {
 		return "", err
@@ -293,7 +293,7 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	out := &WriteResult{SourceName: from.SourceName(), DestinationName: d.Name(), DestinationKey: key,
 		RecordsSent: map[string]int64{}, RecordsConfirmed: map[string]int64{}}
 	if stateCache != nil {
-		out.state = &stateProvider{c: stateCache, source: out.SourceName, destination: key}
+		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
 	d.core.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
 	if cached != nil {
@@ -444,8 +444,8 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		return err
 	}
 	var sc *stateCommitter
-	if out.state != nil {
-		sc = newStateCommitter(ctx, out.state.c.PutStates)
+	if out.State != nil {
+		sc = newStateCommitter(ctx, out.State.c.PutStates)
 	}
 	dctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -10,8 +10,8 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// catalogOption adjusts how configuredCatalog configures streams.
-type catalogOption func(*catalogSettings)
+// CatalogOption adjusts how [Source.ConfiguredCatalog] configures streams.
+type CatalogOption func(*catalogSettings)
 
 type catalogSettings struct {
 	fullRefresh bool
@@ -19,15 +19,15 @@ type catalogSettings struct {
 	primaryKey  map[string][][]string
 }
 
-// catalogFullRefresh reads every stream in full, even those that support
+// FullRefresh reads every stream in full, even those that support
 // incremental reads.
-func catalogFullRefresh() catalogOption {
+func FullRefresh() CatalogOption {
 	return func(c *catalogSettings) { c.fullRefresh = true }
 }
 
-// catalogCursorField overrides the cursor of a stream (a path into its records,
+// CursorField overrides the cursor of a stream (a path into its records,
 // usually one field name).
-func catalogCursorField(stream string, path ...string) catalogOption {
+func CursorField(stream string, path ...string) CatalogOption {
 	return func(c *catalogSettings) {
 		if c.cursor == nil {
 			c.cursor = map[string][]string{}
@@ -36,9 +36,9 @@ func catalogCursorField(stream string, path ...string) catalogOption {
 	}
 }
 
-// catalogPrimaryKey overrides the primary key of a stream: one path per key
+// PrimaryKey overrides the primary key of a stream: one path per key
 // column, usually []string{"id"}.
-func catalogPrimaryKey(stream string, key ...[]string) catalogOption {
+func PrimaryKey(stream string, key ...[]string) CatalogOption {
 	return func(c *catalogSettings) {
 		if c.primaryKey == nil {
 			c.primaryKey = map[string][][]string{}
@@ -47,28 +47,28 @@ func catalogPrimaryKey(stream string, key ...[]string) catalogOption {
 	}
 }
 
-// configuredCatalog builds the catalog a read passes to the connector for
+// ConfiguredCatalog builds the catalog a read passes to the connector for
 // the given streams, or the selected ones when streams is empty. A stream is
 // read incrementally when it supports that, has a cursor or a primary key,
-// and catalogFullRefresh is not given; in full otherwise. Cursor and primary key
+// and FullRefresh is not given; in full otherwise. Cursor and primary key
 // are the source's defaults unless overridden, by SetPrimaryKey and
 // SetCursorField or by the options; an override of a stream the catalog
 // does not have is a *protocol.StreamNotFoundError, as an unknown stream
 // in streams is.
-func (s *Source) configuredCatalog(ctx context.Context, streams []string, opts ...catalogOption) (*protocol.ConfiguredCatalog, error) {
+func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts ...CatalogOption) (*protocol.ConfiguredCatalog, error) {
 	var cs catalogSettings
 	s.mu.Lock()
 	for stream, key := range s.primaryKeys {
-		catalogPrimaryKey(stream, key...)(&cs)
+		PrimaryKey(stream, key...)(&cs)
 	}
 	for stream, path := range s.cursors {
-		catalogCursorField(stream, path...)(&cs)
+		CursorField(stream, path...)(&cs)
 	}
 	s.mu.Unlock()
 	for _, o := range opts {
 		o(&cs)
 	}
-	c, err := s.discoveredCatalog(ctx)
+	c, err := s.DiscoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +80,8 @@ func (s *Source) configuredCatalog(ctx context.Context, streams []string, opts .
 		what    string
 		streams []string
 	}{
-		{"primary key override (SetPrimaryKey)", slices.Sorted(maps.Keys(cs.primaryKey))},
-		{"cursor override (SetCursorField)", slices.Sorted(maps.Keys(cs.cursor))},
+		{"primary key override (SetPrimaryKey, PrimaryKey)", slices.Sorted(maps.Keys(cs.primaryKey))},
+		{"cursor override (SetCursorField, CursorField)", slices.Sorted(maps.Keys(cs.cursor))},
 	} {
 		if err := index.check(o.streams); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.what, err)
@@ -134,9 +134,9 @@ func (s *Source) configuredCatalog(ctx context.Context, streams []string, opts .
 	return out, nil
 }
 
-// streamJSONSchema returns the JSON schema of a stream's records.
-func (s *Source) streamJSONSchema(ctx context.Context, stream string) (json.RawMessage, error) {
-	c, err := s.discoveredCatalog(ctx)
+// StreamJSONSchema returns the JSON schema of a stream's records.
+func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawMessage, error) {
+	c, err := s.DiscoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,8 @@
 //		fmt.Println(name)
 //	}
 //
-// The connector's answers are remembered: Spec runs spec once, and
-// discover runs once per config ([Source.Discover] runs it again). Records streams
+// The connector's answers are remembered: Spec runs spec once,
+// [Source.DiscoveredCatalog] runs discover once per config. Records streams
 // one stream in full refresh; breaking out of the loop stops the connector
 // at once. Records keep their data as raw JSON until a field is asked for,
 // which is what makes Records fast.

@@ -13,9 +13,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// document is a record rendered as text, for LLM and search pipelines, as
+// Document is a record rendered as text, for LLM and search pipelines, as
 // PyAirbyte's Document.
-type document struct {
+type Document struct {
 	// ID is the record's primary key (values joined by "-"), "" when the
 	// stream has none.
 	ID string
@@ -29,8 +29,8 @@ type document struct {
 	LastModified time.Time
 }
 
-// documentOption adjusts how documents renders records.
-type documentOption func(*documentSettings)
+// DocumentOption adjusts how [Source.Documents] renders records.
+type DocumentOption func(*documentSettings)
 
 type documentSettings struct {
 	title          string
@@ -40,51 +40,51 @@ type documentSettings struct {
 	records        []RecordOption
 }
 
-// titleProperty renders this property as the document's "# title".
-func titleProperty(name string) documentOption {
+// TitleProperty renders this property as the document's "# title".
+func TitleProperty(name string) DocumentOption {
 	return func(d *documentSettings) { d.title = name }
 }
 
-// contentProperties renders these properties as the document's body: one
+// ContentProperties renders these properties as the document's body: one
 // without a heading, several under "## Name" headings. Without content
 // properties the body is the metadata as YAML.
-func contentProperties(names ...string) documentOption {
+func ContentProperties(names ...string) DocumentOption {
 	return func(d *documentSettings) { d.content = append(d.content, names...) }
 }
 
-// metadataProperties sets the properties kept as metadata; by default every
+// MetadataProperties sets the properties kept as metadata; by default every
 // property that is neither content nor title.
-func metadataProperties(names ...string) documentOption {
+func MetadataProperties(names ...string) DocumentOption {
 	return func(d *documentSettings) { d.metadata = append(d.metadata, names...) }
 }
 
-// renderMetadata also writes the metadata into the content, as a YAML
+// RenderMetadata also writes the metadata into the content, as a YAML
 // block, when there are content properties.
-func renderMetadata() documentOption {
+func RenderMetadata() DocumentOption {
 	return func(d *documentSettings) { d.renderMetadata = true }
 }
 
-// documents reads a stream as [Source.Records] does and renders each record
-// as a document, as PyAirbyte's get_documents.
-func (s *Source) documents(ctx context.Context, stream string, opts ...documentOption) iter.Seq2[document, error] {
+// Documents reads a stream as [Source.Records] does and renders each record
+// as a Document, as PyAirbyte's get_documents.
+func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentOption) iter.Seq2[Document, error] {
 	var ds documentSettings
 	for _, o := range opts {
 		o(&ds)
 	}
-	return func(yield func(document, error) bool) {
-		c, err := s.discoveredCatalog(ctx)
+	return func(yield func(Document, error) bool) {
+		c, err := s.DiscoveredCatalog(ctx)
 		if err != nil {
-			yield(document{}, err)
+			yield(Document{}, err)
 			return
 		}
 		st, err := c.Find(s.Name(), stream)
 		if err != nil {
-			yield(document{}, err)
+			yield(Document{}, err)
 			return
 		}
 		for rec, err := range s.Records(ctx, stream, ds.records...) {
 			if err != nil {
-				yield(document{}, err)
+				yield(Document{}, err)
 				return
 			}
 			if !yield(ds.render(rec, st.SourceDefinedPrimaryKey, st.DefaultCursorField), nil) {
@@ -95,7 +95,7 @@ func (s *Source) documents(ctx context.Context, stream string, opts ...documentO
 }
 
 // render builds one document from a record.
-func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) document {
+func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) Document {
 	metaKeys := ds.metadata
 	if len(metaKeys) == 0 {
 		for _, k := range slices.Sorted(maps.Keys(rec.fields())) {
@@ -132,7 +132,7 @@ func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) d
 		}
 		b.WriteString(strings.Join(parts, "\n"))
 	}
-	doc := document{Content: b.String(), Metadata: meta}
+	doc := Document{Content: b.String(), Metadata: meta}
 	var ids []string
 	for _, path := range pk {
 		if v, ok := lookupPath(rec, path); ok {

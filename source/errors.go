@@ -65,7 +65,7 @@ type NoStreamsSelectedError struct {
 
 // Error says that no stream is selected and how to select some.
 func (e *NoStreamsSelectedError) Error() string {
-	return fmt.Sprintf("%s: no streams selected; call SelectStreams (\"*\" selects all; available: %v)", e.Connector, e.Available)
+	return fmt.Sprintf("%s: no streams selected; call SelectStreams or SelectAllStreams (available: %v)", e.Connector, e.Available)
 }
 
 // Is matches ErrNoStreamsSelected.

@@ -97,11 +97,11 @@ func (s *Source) streamMessages(ctx context.Context, streams []string, fullRefre
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var copts []catalogOption
+	var copts []CatalogOption
 	if fullRefresh {
-		copts = append(copts, catalogFullRefresh())
+		copts = append(copts, FullRefresh())
 	}
-	catalog, err = s.configuredCatalog(ctx, names, copts...)
+	catalog, err = s.ConfiguredCatalog(ctx, names, copts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -167,11 +167,11 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	if err != nil {
 		return nil, err
 	}
-	var copts []catalogOption
+	var copts []CatalogOption
 	if rs.fullRefresh {
-		copts = append(copts, catalogFullRefresh())
+		copts = append(copts, FullRefresh())
 	}
-	catalog, err := s.configuredCatalog(ctx, streams, copts...)
+	catalog, err := s.ConfiguredCatalog(ctx, streams, copts...)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +261,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 // readStreams resolves which streams a read covers: the names given, else
 // the selection, else every stream.
 func (s *Source) readStreams(ctx context.Context, names []string) ([]string, error) {
-	c, err := s.discoveredCatalog(ctx)
+	c, err := s.DiscoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}

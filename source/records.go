@@ -81,8 +81,8 @@ func (r *Record) Stream() string {
 	return r.rec.Stream
 }
 
-// emittedAt is when the connector emitted the record, in UTC.
-func (r *Record) emittedAt() time.Time {
+// EmittedAt is when the connector emitted the record, in UTC.
+func (r *Record) EmittedAt() time.Time {
 	if r.rec == nil {
 		return time.Time{}
 	}
@@ -214,7 +214,7 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 		o(&rs)
 	}
 	return func(yield func(Record, error) bool) {
-		catalog, err := s.configuredCatalog(ctx, []string{stream}, catalogFullRefresh())
+		catalog, err := s.ConfiguredCatalog(ctx, []string{stream}, FullRefresh())
 		if err != nil {
 			yield(Record{}, err)
 			return

@@ -7,12 +7,12 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// emittedAt is the protocol's milliseconds in UTC, as the cache stores
+// EmittedAt is the protocol's milliseconds in UTC, as the cache stores
 // them, not in the program's local zone.
 func TestEmittedAtIsUTC(t *testing.T) {
 	r := Record{rec: &protocol.Record{Stream: "s", EmittedAt: 1700000000123}}
-	got := r.emittedAt()
+	got := r.EmittedAt()
 	if got.Location() != time.UTC || !got.Equal(time.Date(2023, 11, 14, 22, 13, 20, 123e6, time.UTC)) {
-		t.Fatalf("emittedAt = %v (%v), want 2023-11-14 22:13:20.123 UTC", got, got.Location())
+		t.Fatalf("EmittedAt = %v (%v), want 2023-11-14 22:13:20.123 UTC", got, got.Location())
 	}
 }

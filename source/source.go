@@ -122,9 +122,9 @@ func (s *Source) Discover(ctx context.Context) (*protocol.Catalog, error) {
 	return catalog, nil
 }
 
-// discoveredCatalog returns the catalog, running discover only the first
+// DiscoveredCatalog returns the catalog, running discover only the first
 // time (and after SetConfig).
-func (s *Source) discoveredCatalog(ctx context.Context) (*protocol.Catalog, error) {
+func (s *Source) DiscoveredCatalog(ctx context.Context) (*protocol.Catalog, error) {
 	s.mu.Lock()
 	c := s.catalog
 	s.mu.Unlock()
@@ -136,7 +136,7 @@ func (s *Source) discoveredCatalog(ctx context.Context) (*protocol.Catalog, erro
 
 // AvailableStreams returns the names of the connector's streams.
 func (s *Source) AvailableStreams(ctx context.Context) ([]string, error) {
-	c, err := s.discoveredCatalog(ctx)
+	c, err := s.DiscoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (s *Source) AvailableStreams(ctx context.Context) ([]string, error) {
 // catalog is known.
 func (s *Source) SelectStreams(ctx context.Context, names ...string) error {
 	if s.core.HasConfig() {
-		c, err := s.discoveredCatalog(ctx)
+		c, err := s.DiscoveredCatalog(ctx)
 		if err != nil {
 			return err
 		}
@@ -164,6 +164,9 @@ func (s *Source) SelectStreams(ctx context.Context, names ...string) error {
 	s.setSelection(names)
 	return nil
 }
+
+// SelectAllStreams selects every stream of the catalog.
+func (s *Source) SelectAllStreams() { s.setSelection([]string{"*"}) }
 
 func (s *Source) setSelection(names []string) {
 	s.mu.Lock()
@@ -199,7 +202,7 @@ func (s *Source) SelectedStreams(ctx context.Context) ([]string, error) {
 	s.mu.Lock()
 	all, names := s.selectAll, slices.Clone(s.selected)
 	s.mu.Unlock()
-	c, err := s.discoveredCatalog(ctx)
+	c, err := s.DiscoveredCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}

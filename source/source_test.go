@@ -142,7 +142,7 @@ func TestSpecAndConfigSpec(t *testing.T) {
 		if err := json.Unmarshal(b, &m); err != nil || m["properties"] == nil {
 			t.Fatalf("spec file is not the JSON schema: %v\n%s", err, b)
 		}
-		if got := core.ConnOf(src.Connector).DocsURL(); !strings.HasPrefix(got, "https://") {
+		if got := src.DocsURL(); !strings.HasPrefix(got, "https://") {
 			t.Fatalf("DocsURL = %q", got)
 		}
 	})
@@ -200,11 +200,9 @@ func TestDiscoverAndSelect(t *testing.T) {
 		if err != nil || !slices.Equal(sel, []string{"users", "products"}) {
 			t.Fatalf("SelectedStreams = %v, %v", sel, err)
 		}
-		if err := src.SelectStreams(ctx, "*"); err != nil {
-			t.Fatal(err)
-		}
+		src.SelectAllStreams()
 		if sel, _ := src.SelectedStreams(ctx); len(sel) != 3 {
-			t.Fatalf(`after SelectStreams("*"): %v`, sel)
+			t.Fatalf("after SelectAllStreams: %v", sel)
 		}
 
 		cat, err := src.ConfiguredCatalog(ctx, nil)

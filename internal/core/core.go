@@ -63,11 +63,6 @@ type Conn interface {
 	DefaultCache(ctx context.Context) (*cache.Cache, error)
 	// Env is the connector's Environment, a *connector.Environment.
 	Env() any
-	// Version is the connector's version: what the executor reports, else
-	// the one asked for; "" when unknown.
-	Version(ctx context.Context) string
-	// DocsURL is the connector's documentation page.
-	DocsURL() string
 }
 
 // Env is what the root package asks of a *connector.Environment beyond its

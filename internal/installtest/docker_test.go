@@ -85,7 +85,7 @@ func TestDockerPullExplicitImage(t *testing.T) {
 	if !strings.Contains(text, "pulling Docker image") || !strings.Contains(text, "pull: ") || !strings.Contains(text, remote) {
 		t.Errorf("the pull and its progress were not logged:\n%s", text)
 	}
-	if v := core.ConnOf(src.Connector).Version(context.Background()); v != "0.1.0" {
+	if v := src.Version(context.Background()); v != "0.1.0" {
 		t.Errorf("Version = %q, want 0.1.0", v)
 	}
 }

@@ -48,7 +48,7 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(venv, "bin", "source-pytest")); err != nil {
 		t.Fatalf("Install made no entry point: %v", err)
 	}
-	if v := core.ConnOf(src.Connector).Version(ctx); v != "0.1.0" {
+	if v := src.Version(ctx); v != "0.1.0" {
 		t.Fatalf("Version after installing 0.1.0 = %q", v)
 	}
 	if n := countRecords(t, src, "items"); n != 4 {
@@ -58,13 +58,13 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 	// Version 0.2.0 asked for while 0.1.0 is installed: the first command
 	// replaces it.
 	src2 := newSrc(v2, connector.WithVersion("0.2.0"))
-	if v := core.ConnOf(src2.Connector).Version(ctx); v != "0.1.0" {
+	if v := src2.Version(ctx); v != "0.1.0" {
 		t.Fatalf("Version before the mismatch is fixed = %q, want the installed 0.1.0", v)
 	}
 	if n := countRecords(t, src2, "items"); n != 4 {
 		t.Fatalf("read %d items, want 4", n)
 	}
-	if v := core.ConnOf(src2.Connector).Version(ctx); v != "0.2.0" {
+	if v := src2.Version(ctx); v != "0.2.0" {
 		t.Fatalf("Version after a command pinned to 0.2.0 = %q", v)
 	}
 	// And back with Install.
@@ -72,7 +72,7 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 	if err := src3.Install(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := core.ConnOf(src3.Connector).Version(ctx); v != "0.1.0" {
+	if v := src3.Version(ctx); v != "0.1.0" {
 		t.Fatalf("Version after Install of 0.1.0 = %q", v)
 	}
 
@@ -83,10 +83,10 @@ func TestPythonInstallVersionUninstall(t *testing.T) {
 		t.Fatalf("Uninstall left %s: %v", venv, err)
 	}
 	// Not installed and pinned: the version asked for.
-	if v := core.ConnOf(src3.Connector).Version(ctx); v != "0.1.0" {
+	if v := src3.Version(ctx); v != "0.1.0" {
 		t.Fatalf("Version when uninstalled = %q, want the requested 0.1.0", v)
 	}
-	if v := core.ConnOf(src.Connector).Version(ctx); v != "" {
+	if v := src.Version(ctx); v != "" {
 		t.Fatalf("Version when uninstalled and not pinned = %q, want \"\"", v)
 	}
 }
@@ -123,7 +123,7 @@ func TestPythonThroughRegistryEntry(t *testing.T) {
 	if n := countRecords(t, src, "items"); n != 2 {
 		t.Fatalf("read %d items, want 2", n)
 	}
-	if v := core.ConnOf(src.Connector).Version(ctx); v != "0.1.0" {
+	if v := src.Version(ctx); v != "0.1.0" {
 		t.Fatalf("Version = %q, want the pinned 0.1.0", v)
 	}
 	// "latest" pins nothing: what is installed is used.
@@ -134,7 +134,7 @@ func TestPythonThroughRegistryEntry(t *testing.T) {
 	if _, err := latest.Spec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := core.ConnOf(latest.Connector).Version(ctx); v != "0.1.0" {
+	if v := latest.Version(ctx); v != "0.1.0" {
 		t.Fatalf("Version with latest = %q, want the installed 0.1.0", v)
 	}
 }
