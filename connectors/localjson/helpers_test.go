@@ -58,7 +58,7 @@ func goBuild(root, out, pkg string) ([]byte, error) {
 // moduleRoot is the directory of go.mod, two levels above this package.
 func moduleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // writeJSON writes v (a string is written as it is) to dir/name.
