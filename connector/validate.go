@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/secrets"
 )
@@ -23,14 +22,14 @@ func (c *Connector) ValidateConfig(ctx context.Context) error {
 }
 
 // validate checks cfg, a config as prepare returns it, against the spec,
-// with the one validator Go connectors use too (kitcore.ValidateConfig).
+// with the one validator Go connectors use too (kit.ValidateConfig).
 func (c *Connector) validate(ctx context.Context, cfg json.RawMessage) error {
 	spec, err := c.Spec(ctx)
 	if err != nil {
 		return err
 	}
-	err = kitcore.ValidateConfig(spec, cfg)
-	var ic *kitcore.InvalidConfigError
+	err = kit.ValidateConfig(spec, cfg)
+	var ic *kit.InvalidConfigError
 	switch {
 	case err == nil:
 		return nil

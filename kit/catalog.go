@@ -8,13 +8,13 @@ import (
 	"github.com/x/goairbyte/protocol"
 )
 
-// parseCatalog reads a ConfiguredAirbyteCatalog, the --catalog argument of
+// ParseCatalog reads a ConfiguredAirbyteCatalog, the --catalog argument of
 // read and write. It must be a JSON object whose configured streams each
 // name their stream, with sync modes of the protocol's enumerations when
 // given (as the Python CDK's catalog model holds them); everything else
 // (which sync modes a stream supports, unknown streams) is the connector's
 // to judge. Errors are config errors (see [ConfigError]).
-func parseCatalog(raw json.RawMessage) (*protocol.ConfiguredCatalog, error) {
+func ParseCatalog(raw json.RawMessage) (*protocol.ConfiguredCatalog, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, catalogErrorf("it is not a JSON object")

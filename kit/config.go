@@ -12,28 +12,27 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/protocol"
 )
 
-// validateConfig checks config against the spec's connectionSpecification
+// ValidateConfig checks config against the spec's connectionSpecification
 // (a JSON schema; Airbyte's own keywords such as airbyte_secret are
-// ignored, and "format" is not asserted, as in the Python CDK) and returns a *kitcore.InvalidConfigError naming every field at fault
+// ignored, and "format" is not asserted, as in the Python CDK) and returns an *[InvalidConfigError] naming every field at fault
 // when it does not satisfy it. A config must be a JSON object. The reasons
 // never quote a value of a field the spec marks airbyte_secret (they name
 // the rule it breaks), nor any string of the config. A
 // connectionSpecification that is not a usable JSON schema is the
 // connector's bug: a plain error.
 //
-// Serve calls it before check, discover, read and write, and so does an
-// in-process runner (through kitcore.ValidateConfig).
-func validateConfig(spec *protocol.ConnectorSpecification, config json.RawMessage) error {
+// Serve calls it before check, discover, read and write; an in-process
+// runner calls it before calling the connector's methods.
+func ValidateConfig(spec *protocol.ConnectorSpecification, config json.RawMessage) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(config))
 	if err != nil {
-		return &kitcore.InvalidConfigError{Problems: []ConfigProblem{{Reason: notJSON(err)}}}
+		return &InvalidConfigError{Problems: []ConfigProblem{{Reason: notJSON(err)}}}
 	}
 	if _, ok := inst.(map[string]any); !ok {
-		return &kitcore.InvalidConfigError{Problems: []ConfigProblem{{Reason: "the config must be a JSON object"}}}
+		return &InvalidConfigError{Problems: []ConfigProblem{{Reason: "the config must be a JSON object"}}}
 	}
 	if spec == nil || len(bytes.TrimSpace(spec.ConnectionSpecification)) == 0 {
 		return nil
@@ -48,9 +47,9 @@ func validateConfig(spec *protocol.ConnectorSpecification, config json.RawMessag
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return &kitcore.InvalidConfigError{Problems: []ConfigProblem{{Reason: err.Error()}}}
+		return &InvalidConfigError{Problems: []ConfigProblem{{Reason: err.Error()}}}
 	}
-	return &kitcore.InvalidConfigError{Problems: problems(ve, doc)}
+	return &InvalidConfigError{Problems: problems(ve, doc)}
 }
 
 // specURL is the made-up location the connection specification is compiled

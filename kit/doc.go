@@ -14,9 +14,7 @@
 //     of the connector's kind;
 //   - the config, read and validated against the spec's
 //     connectionSpecification before check, discover, read and write
-//     (Airbyte's own keywords such as airbyte_secret ignored, "format" not
-//     asserted, as in the Python CDK); check then answers FAILED naming the
-//     fields, the
+//     ([ValidateConfig]); check then answers FAILED naming the fields, the
 //     others a TRACE ERROR with failure_type config_error;
 //   - stdout: protocol messages only, through a buffered encoder (a record
 //     costs no system call; nothing waits in the buffer more than 10 ms);
@@ -41,7 +39,9 @@
 // receiver may keep the message and everything it points to: a runner in
 // the same process (no encoding at all) gets the very *protocol.Message the
 // connector made and may hold it in a batch. So a connector never reuses a
-// Message, a Record or its Data after emitting it. The interfaces use only standard and protocol types on
+// Message, a Record or its Data after emitting it, unless [EmitCopies]
+// says the emit at hand is Serve's encoder, which is done with a message
+// when it returns. The interfaces use only standard and protocol types on
 // purpose: a connector satisfies them without importing kit, and a runner
 // calls the methods directly.
 //
@@ -51,16 +51,17 @@
 //
 // # Errors
 //
-// An error's failure type is chosen by its chain: the first error in it
-// with a method FailureType() protocol.FailureType says which;
+// An error's failure type is chosen by [FailureType]: an error anywhere in
+// the chain with a method FailureType() protocol.FailureType says which;
 // [ConfigError] marks an error as the user's to fix (config_error), and so
-// do a config that breaks the spec, a catalog argument that cannot be
-// read and the errors of [ParseState]. Everything else is a system_error.
+// do [InvalidConfigError] and the errors of [ParseCatalog] and
+// [ParseState]. Everything else is a system_error.
 //
 // # Helpers
 //
-// [ParseState] reads the state argument the way Serve does (in all the
-// forms runners use: an array of state messages, one message,
-// AirbyteMessage-wrapped, LEGACY), and [StreamStates] gives each stream's
-// state.
+// [ParseCatalog] and [ParseState] read the catalog and state arguments the
+// way Serve does (the state in all the forms runners use: an array of state
+// messages, one message, AirbyteMessage-wrapped, LEGACY), and
+// [StreamStates] gives each stream's state; an in-process runner uses them
+// to prepare the same arguments.
 package kit

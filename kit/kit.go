@@ -76,7 +76,7 @@ type CheckEmitter interface {
 // The dispatch (kitcore) applies the kit's rules to a command's inputs,
 // whichever way the connector runs.
 func init() {
-	kitcore.Register(kitcore.Rules{ValidateConfig: validateConfig, ParseCatalog: parseCatalog, EmitCopies: emitCopies})
+	kitcore.Register(kitcore.Rules{ValidateConfig: ValidateConfig, ParseCatalog: ParseCatalog})
 }
 
 // connector is what sources and destinations share.
@@ -152,10 +152,10 @@ func (s *server) stopOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseF
 // --config C --catalog K [--state S] | write --config C --catalog K, flags
 // in any order as --flag value or --flag=value; a wrong one exits 2 with
 // the usage text on stderr. Before check, discover, read and write the
-// config is validated against the spec. Exit codes are
+// config is validated against the spec ([ValidateConfig]). Exit codes are
 // those of real connectors: 0 on success and on a failed check (a
 // CONNECTION_STATUS FAILED says why), 1 when the command failed (a TRACE
-// ERROR says why, with its failure_type (see the package doc), unless the
+// ERROR says why, with failure_type from [FailureType], unless the
 // connector emitted one itself), 2 for a bad command line. stdout gets
 // protocol messages only, buffered (see emit's rules in the package doc);
 // stderr gets one line per failure.

@@ -176,18 +176,18 @@ func (o *output) failed() error {
 	return o.err
 }
 
-// encoderCode is the code of every method value o.emit: what emitCopies
+// encoderCode is the code of every method value o.emit: what EmitCopies
 // recognises.
 var encoderCode = reflect.ValueOf((*output)(nil).emit).Pointer()
 
-// emitCopies reports whether emit is the encoder of Serve and Run, which is
+// EmitCopies reports whether emit is the encoder of Serve and Run, which is
 // done with a message when it returns (it has been encoded): a connector
 // may then reuse the Message, its Record and their buffers for the next
 // message instead of allocating new ones. Any other emit (an in-process
 // runner's, or a wrapper around Serve's) may keep what it is given, and a
-// connector must not reuse anything it emitted there. Ignoring it
+// connector must not reuse anything it emitted there. Ignoring EmitCopies
 // is always correct; it is worth asking only for a connector that emits
 // many records fast.
-func emitCopies(emit func(*protocol.Message) error) bool {
+func EmitCopies(emit func(*protocol.Message) error) bool {
 	return emit != nil && reflect.ValueOf(emit).Pointer() == encoderCode
 }

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/x/goairbyte/internal/kitcore"
+	"github.com/x/goairbyte/kit"
 )
 
 func TestParseConfigDefaults(t *testing.T) {
@@ -17,13 +17,13 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Errorf("got %+v, want %+v", cfg, want)
 	}
 	_, err = parseConfig([]byte(`{"count": 0}`))
-	var ice *kitcore.InvalidConfigError
+	var ice *kit.InvalidConfigError
 	if !errors.As(err, &ice) || len(ice.Problems) != 1 || ice.Problems[0].Field != "count" {
-		t.Fatalf("want a *kitcore.InvalidConfigError naming count, got %v", err)
+		t.Fatalf("want a *kit.InvalidConfigError naming count, got %v", err)
 	}
 	for _, raw := range []string{`{"parallelism": 2000}`, `{"count": 1e300}`} {
 		if _, err := parseConfig([]byte(raw)); !errors.As(err, &ice) {
-			t.Errorf("%s: want a *kitcore.InvalidConfigError, got %v", raw, err)
+			t.Errorf("%s: want a *kit.InvalidConfigError, got %v", raw, err)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func (*Connector) Discover(_ context.Context, config json.RawMessage) (*protocol
 // Read emits the read of the catalog's streams (see the package doc) through
 // emit. state is the --state file's content, in any form kit.ParseState
 // accepts, or nil. A bad config, state or stream is a config error (see
-// kitcore.FailureType).
+// kit.FailureType).
 func (*Connector) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
 	emit func(*protocol.Message) error) error {
 	cfg, err := parseConfig(config)

@@ -44,6 +44,6 @@
 //
 // Records are rendered by appending bytes to large buffers (no encoding/json
 // on the hot path): that is where the speed comes from. Served as a
-// process, the buffers are recycled from chunk to chunk (kitcore.EmitCopies);
+// process, the buffers are recycled from chunk to chunk (kit.EmitCopies);
 // in process, each chunk's records are copied into memory of their own.
 package faker

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/x/goairbyte/internal/kitcore"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -24,7 +24,7 @@ func (e *streamNotFoundError) Error() string {
 	return fmt.Sprintf("source-faker has no stream %q (available: %v); fix the configured catalog", e.stream, streamNames)
 }
 
-// FailureType makes the TRACE ERROR a config_error (see kitcore.FailureType).
+// FailureType makes the TRACE ERROR a config_error (see kit.FailureType).
 func (e *streamNotFoundError) FailureType() protocol.FailureType { return protocol.FailureConfig }
 
 // configuredCatalog returns a configured catalog selecting the named
@@ -172,7 +172,7 @@ func read(ctx context.Context, cfg config, cat *protocol.ConfiguredCatalog, curs
 	}
 	// Serve's encoder is done with a record when emit returns: the
 	// chunks' memory can then be recycled, which doubles the speed.
-	out := messages{emit: emit, fresh: !kitcore.EmitCopies(emit)}
+	out := messages{emit: emit, fresh: !kit.EmitCopies(emit)}
 	out.log(fmt.Sprintf("source-faker %s: count %d, seed %d, records_per_slice %d, always_updated %t, parallelism %d",
 		Version, cfg.count, seed, cfg.recordsPerSlice, cfg.alwaysUpdated, cfg.parallelism))
 	for _, name := range streamNames {

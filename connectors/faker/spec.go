@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math"
 
-	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
@@ -95,11 +94,11 @@ func defaultConfig() config {
 	return config{count: 1000, seed: -1, recordsPerSlice: 1000, alwaysUpdated: true, parallelism: 4}
 }
 
-// parseConfig validates raw against the spec (kitcore.ValidateConfig) and
+// parseConfig validates raw against the spec (kit.ValidateConfig) and
 // returns it with defaults applied. An invalid config is a
-// *kitcore.InvalidConfigError naming the fields at fault.
+// *kit.InvalidConfigError naming the fields at fault.
 func parseConfig(raw []byte) (config, error) {
-	if err := kitcore.ValidateConfig(spec(), raw); err != nil {
+	if err := kit.ValidateConfig(spec(), raw); err != nil {
 		return config{}, err
 	}
 	var m map[string]any
@@ -134,7 +133,7 @@ func parseConfig(raw []byte) (config, error) {
 		cfg.alwaysUpdated = v.(bool) // the schema guarantees a boolean
 	}
 	if len(bad) > 0 {
-		return config{}, &kitcore.InvalidConfigError{Problems: bad}
+		return config{}, &kit.InvalidConfigError{Problems: bad}
 	}
 	return cfg, nil
 }

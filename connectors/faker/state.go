@@ -37,7 +37,7 @@ type stateError struct {
 
 func (e *stateError) Error() string { return "invalid source-faker state: " + e.reason + stateHint }
 
-// FailureType makes the TRACE ERROR a config_error (see kitcore.FailureType).
+// FailureType makes the TRACE ERROR a config_error (see kit.FailureType).
 func (e *stateError) FailureType() protocol.FailureType { return protocol.FailureConfig }
 
 // parseState reads the --state file in every form kit.ParseState accepts

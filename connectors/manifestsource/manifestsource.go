@@ -39,7 +39,6 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/declarative"
-	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
@@ -192,7 +191,7 @@ func (s *Source) prepare(ctx context.Context, config json.RawMessage) (*run, err
 	if err != nil {
 		return nil, err
 	}
-	if err := kitcore.ValidateConfig(own, rest); err != nil {
+	if err := kit.ValidateConfig(own, rest); err != nil {
 		return nil, err
 	}
 	r.engine, r.config = engine, rest

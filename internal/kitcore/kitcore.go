@@ -65,72 +65,14 @@ type (
 	}
 )
 
-// Rules are the kit's checks of a command's inputs (the config against the
-// spec, the catalog argument) and its test of Serve's encoder. Package kit
-// registers them when it is initialised (it imports this package, which
-// cannot import it); whoever runs a kit connector has imported kit.
+// Rules are the kit's checks of a command's inputs: kit.ValidateConfig and
+// kit.ParseCatalog. Package kit registers them when it is initialised
+// (it imports this package, which cannot import it); whoever runs a kit
+// connector has imported kit.
 type Rules struct {
 	ValidateConfig func(spec *protocol.ConnectorSpecification, config json.RawMessage) error
 	ParseCatalog   func(raw json.RawMessage) (*protocol.ConfiguredCatalog, error)
-	EmitCopies     func(emit func(*protocol.Message) error) bool
 }
-
-// ValidateConfig checks config against the spec's connectionSpecification
-// as Serve does before check, discover, read and write: an
-// *InvalidConfigError naming every field at fault when it does not satisfy
-// it (see package kit's validateConfig). Package connector calls it before
-// running any connector, and Go connectors for their own checks.
-func ValidateConfig(spec *protocol.ConnectorSpecification, config json.RawMessage) error {
-	return rules.ValidateConfig(spec, config)
-}
-
-// EmitCopies reports whether emit is the encoder of kit.Serve and kit.Run,
-// which is done with a message when it returns: a connector may then reuse
-// the Message, its Record and their buffers for the next message. Any
-// other emit (an in-process runner's) may keep what it is given.
-func EmitCopies(emit func(*protocol.Message) error) bool {
-	return rules.EmitCopies != nil && rules.EmitCopies(emit)
-}
-
-// ConfigProblem is one reason a config does not satisfy its spec; package
-// kit publishes it as kit.ConfigProblem.
-type ConfigProblem struct {
-	// Field is the path of the config key at fault, dot-separated
-	// ("credentials.client_id"), "" for the config as a whole.
-	Field string
-	// Reason says what is wrong with it. It never quotes a string of the
-	// config nor the value of a field marked airbyte_secret.
-	Reason string
-}
-
-// InvalidConfigError reports a config that does not satisfy the spec's
-// connectionSpecification, naming every field at fault. Its failure type is
-// config_error.
-type InvalidConfigError struct {
-	// Problems are the faults, sorted by field; never empty.
-	Problems []ConfigProblem
-}
-
-// Error lists every problem, field by field.
-func (e *InvalidConfigError) Error() string {
-	var b strings.Builder
-	b.WriteString("invalid config: ")
-	for i, p := range e.Problems {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if p.Field == "" {
-			b.WriteString(p.Reason)
-		} else {
-			fmt.Fprintf(&b, "field %q: %s", p.Field, p.Reason)
-		}
-	}
-	b.WriteString(" (run `spec` to see the options)")
-	return b.String()
-}
-
-// FailureType is config_error: the config is the user's to fix.
-func (e *InvalidConfigError) FailureType() protocol.FailureType { return protocol.FailureConfig }
 
 var rules Rules
 
@@ -334,7 +276,7 @@ type failureTyper interface {
 	FailureType() protocol.FailureType
 }
 
-// FailureType is the failure_type of the TRACE ERROR that reports err: the FailureType() of the first error in
+// FailureType is kit.FailureType: the FailureType() of the first error in
 // err's chain that has one, system_error when none has.
 func FailureType(err error) protocol.FailureType {
 	var ft failureTyper
