@@ -9,15 +9,8 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cachename"
-	"github.com/x/goairbyte/source"
+	"github.com/x/goairbyte/internal/core"
 )
-
-// Cache is a SQL database holding synced streams and their state; see
-// package cache.
-type Cache = cache.Cache
-
-// ReadResult is what Source.Read loaded; see [source.ReadResult].
-type ReadResult = source.ReadResult
 
 // DefaultCache returns the default Environment's default cache, the DuckDB
 // file ./.cache/default_cache/default_cache.duckdb under the working
@@ -25,15 +18,15 @@ type ReadResult = source.ReadResult
 // process and shared by every Read and Write that is given no cache.
 // Nobody has to close it; closing it releases the file, and the next use
 // opens it again.
-func DefaultCache(ctx context.Context) (*Cache, error) {
-	return connector.DefaultEnvironment().DefaultCache(ctx)
+func DefaultCache(ctx context.Context) (*cache.Cache, error) {
+	return core.EnvOf(connector.DefaultEnvironment()).DefaultCache(ctx)
 }
 
 // NewLocalCache opens (creating it if needed) a DuckDB cache called name in
 // dir: the file dir/name/name.duckdb. The name may hold only letters,
 // digits and underscores; an empty name gets a fresh unique one (a ULID).
 // An empty dir means ./.cache. The caller closes the cache.
-func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*Cache, error) {
+func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*cache.Cache, error) {
 	if err := cachename.Validate(name); err != nil {
 		return nil, err
 	}
@@ -54,6 +47,6 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 // schema public unless postgres.WithSchema says otherwise; postgres.Config
 // builds the DSN from the parts of the connection. Several programs may
 // share one such cache. The caller closes it.
-func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*Cache, error) {
+func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*cache.Cache, error) {
 	return cache.New(ctx, postgres.NewConnector(dsn, opts...))
 }

@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/source"
 )
 
@@ -52,7 +54,7 @@ func defaultCacheWhereItCannotBe(t *testing.T) {
 	if err := os.Chdir(dir); err != nil {
 		t.Fatal(err)
 	}
-	_, err := goairbyte.NewEnvironment().DefaultCache(ctx)
+	_, err := core.EnvOf(goairbyte.NewEnvironment()).DefaultCache(ctx)
 	want(err, filepath.Join(dir, ".cache"))
 
 	// The working directory is gone.
@@ -66,7 +68,7 @@ func defaultCacheWhereItCannotBe(t *testing.T) {
 	if err := os.Remove(gone); err != nil {
 		t.Fatal(err)
 	}
-	_, err = goairbyte.NewEnvironment().DefaultCache(ctx)
+	_, err = core.EnvOf(goairbyte.NewEnvironment()).DefaultCache(ctx)
 	want(err, "working directory")
 }
 
@@ -142,20 +144,20 @@ func defaultCacheInTheWorkingDirectory(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wr *goairbyte.WriteResult
+	var wr *destination.WriteResult
 	if wr, err = dst.Write(ctx, src, destination.Streams("products"), destination.NoProgress()); err != nil {
 		t.Fatal(err)
 	}
 	if n := countIn(t, c, "products"); n != 7 || wr.TotalSent() != 7 {
 		t.Fatalf("the default cache has %d products, the Write sent %d; want 7", n, wr.TotalSent())
 	}
-	if wr.State == nil {
-		t.Fatal("a Write with no cache kept no state")
+	if st, err := c.State(ctx, cache.StateKey{Source: wr.SourceName, Destination: wr.DestinationKey, Stream: "products"}); err != nil || st == nil {
+		t.Fatalf("a Write with no cache kept no state in the default cache: %v, %v", st, err)
 	}
 }
 
 // countIn is the number of rows of stream in c.
-func countIn(t *testing.T, c *goairbyte.Cache, stream string) int64 {
+func countIn(t *testing.T, c *cache.Cache, stream string) int64 {
 	t.Helper()
 	ds, err := c.Dataset(context.Background(), stream)
 	if err != nil {

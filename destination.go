@@ -12,9 +12,6 @@ import (
 // destination for Write and its options.
 type Destination = destination.Destination
 
-// WriteResult is what Destination.Write did.
-type WriteResult = destination.WriteResult
-
 // GetDestination builds a Destination for the connector name (such as
 // "destination-duckdb"), as PyAirbyte's get_destination. It runs the way
 // sources do:

@@ -85,8 +85,9 @@
 // and a Record keeps its data as raw JSON until Get or Map asks for a
 // field. Use it to look at data, or to feed your own sink.
 //
-// Source.Read loads streams into a cache and returns a [ReadResult]: the
-// records per stream and a cache.Dataset per stream (Count, Where,
+// Source.Read loads streams into a cache and returns a
+// [source.ReadResult]: the records per stream and a cache.Dataset per
+// stream (Count, Where,
 // Records, Columns, plain SQL through the cache). Read is incremental: it
 // passes the connector the state the cache committed for this source last
 // time, so only new records come (source.ForceFullRefresh reads
@@ -121,7 +122,8 @@
 // Destination.Write takes a Source — read into a cache first
 // (destination.UseCache, else the default cache), or piped straight through
 // with destination.NoCache — or a ReadResult already in a cache, and returns
-// a [WriteResult]: records sent and confirmed per stream, states confirmed.
+// a [destination.WriteResult]: records sent and confirmed per stream,
+// states confirmed.
 // The destination's own state, what it confirmed by echoing STATE messages,
 // is kept in the cache apart from the source's, under its identity, so the
 // next Write sends only what it has not confirmed. [NoopDestination]
@@ -131,9 +133,10 @@
 //
 // [GetSecret] finds a secret in custom managers (the Environment's), the
 // environment, a .env file, then (on a terminal, never when CI is set) a
-// prompt, and returns a [SecretString] that prints as ****. A config value
-// "secret_reference::NAME", at any depth, is resolved the same way each time
-// the connector runs and never stored: Source.Config returns the reference.
+// prompt, and returns a [secrets.SecretString] that prints as ****. A
+// config value "secret_reference::NAME", at any depth, is resolved the same
+// way each time the connector runs and never stored: Source.Config returns
+// the reference.
 // Every resolved value, every config field that a connector's spec marks
 // airbyte_secret and every SecretString is masked as **** in errors, log
 // lines and the per-connector log files, even when a connector echoes its
@@ -145,8 +148,12 @@
 // The errors a program acts on match one of this package's sentinels with
 // errors.Is — [ErrStreamNotFound], [ErrNotInstalled], [ErrCheckFailed],
 // [ErrConfigInvalid], [ErrConnectorFailed], … — whichever package made
-// them, and are of one of the types aliased here for errors.As (errors of
-// the program's own arguments, such as an invalid cache name, are plain):
+// them (errors of the program's own arguments, such as an invalid cache
+// name, are plain). Those whose fields a program reads have a type for
+// errors.As: [ConnectorError], [NotInstalledError] and
+// [IncompleteStreamError] here, the others in the package that makes them
+// (connector.OptionError, connector.ConfigValidationError,
+// protocol.StreamNotFoundError, …):
 //
 //	var ce *goairbyte.ConnectorError
 //	if errors.As(err, &ce) {

@@ -291,7 +291,6 @@ var snippetImports = map[string]string{
 	"destination": "github.com/x/goairbyte/destination",
 	"duckdb":      "github.com/x/goairbyte/cache/duckdb",
 	"executor":    "github.com/x/goairbyte/executor",
-	"faker":       "github.com/x/goairbyte/connectors/faker",
 	"fivetran":    "github.com/x/goairbyte/fivetran",
 	"kit":         "github.com/x/goairbyte/kit",
 	"postgres":    "github.com/x/goairbyte/cache/postgres",
@@ -310,7 +309,7 @@ var snippetImports = map[string]string{
 var snippetGivens = map[string]map[string]string{
 	"": {
 		"ctx": "context.Context", "err": "error", "src": "*goairbyte.Source", "c": "*cache.Cache",
-		"readResult": "*goairbyte.ReadResult", "cfg": "map[string]any",
+		"readResult": "*source.ReadResult", "cfg": "map[string]any",
 		"acmeVault": "secrets.SecretManager", "acmeLogger": "*slog.Logger",
 		"path": "string", "connectionID": "string", "workspaceID": "string",
 	},

@@ -11,6 +11,7 @@ import (
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/internal/cachename"
+	"github.com/x/goairbyte/internal/core"
 )
 
 // Environment is what the connectors of a program (or of one tenant of a
@@ -47,7 +48,7 @@ func NewEnvironment() *Environment {
 // destination-local-json, destination-noop and source-declarative-manifest
 // (the manifest in its config, as Airbyte's image of that name takes it).
 func wire(env *Environment) {
-	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+	core.EnvOf(env).SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
 		return cache.New(ctx, duckdb.NewConnector(cachename.Path(dir, defaultCacheName)))
 	})
 	env.RegisterConnector("source-faker", func() any { return faker.New() })

@@ -15,21 +15,20 @@ import (
 //	if errors.Is(err, goairbyte.ErrStreamNotFound) { ... }
 var (
 	// ErrStreamNotFound: a stream that a catalog, a read or a cache does
-	// not have (*StreamNotFoundError).
+	// not have (*protocol.StreamNotFoundError lists the streams there are).
 	ErrStreamNotFound = protocol.ErrStreamNotFound
 	// ErrNotInstalled: a connector that cannot run because something is
 	// missing (*NotInstalledError), or that nothing found a way to run.
 	ErrNotInstalled = executor.ErrNotInstalled
-	// ErrDockerUnavailable: no Docker engine answers
-	// (*DockerUnavailableError).
+	// ErrDockerUnavailable: no Docker engine answers.
 	ErrDockerUnavailable = executor.ErrDockerUnavailable
 	// ErrConnectorFailed: a connector run failed (*ConnectorError).
 	ErrConnectorFailed = executor.ErrConnectorFailed
 	// ErrCheckFailed: the connector says it cannot connect
-	// (*CheckFailedError).
+	// (*connector.CheckFailedError).
 	ErrCheckFailed = connector.ErrCheckFailed
 	// ErrConfigInvalid: the config does not satisfy the connector's spec
-	// (*ConfigValidationError).
+	// (*connector.ConfigValidationError lists every field).
 	ErrConfigInvalid = connector.ErrConfigInvalid
 	// ErrNoConfig: a command that needs a config ran before one was set.
 	ErrNoConfig = connector.ErrNoConfig
@@ -62,24 +61,19 @@ var (
 	ErrTableOwned = cache.ErrTableOwned
 )
 
-// The error types a newcomer meets; use errors.As with a pointer to one of
-// them to read their fields.
+// The error types whose fields a program reads after errors.As. The other
+// errors of the library are found with the sentinels above; the few whose
+// fields matter beyond their message are types of the package that makes
+// them (connector.OptionError, connector.ConfigValidationError,
+// protocol.StreamNotFoundError, ...).
 type (
 	// ConnectorError is a connector run that failed (non-zero exit or TRACE
 	// ERROR), with the connector's message and its last stderr lines.
 	ConnectorError = executor.ConnectorError
 	// NotInstalledError is a connector that is missing (executable, image,
-	// virtualenv).
+	// virtualenv), with what is missing and how to install it.
 	NotInstalledError = executor.NotInstalledError
-	// DockerUnavailableError is a Docker engine that does not answer.
-	DockerUnavailableError = executor.DockerUnavailableError
-	// CheckFailedError is a connection check the connector reported FAILED.
-	CheckFailedError = connector.CheckFailedError
-	// ConfigValidationError lists the config fields that break the spec.
-	ConfigValidationError = connector.ConfigValidationError
-	// StreamNotFoundError is a stream name that is not there, with the
-	// streams there are.
-	StreamNotFoundError = protocol.StreamNotFoundError
-	// IncompleteStreamError is a read that ended before a stream completed.
+	// IncompleteStreamError is a read that ended before a stream completed,
+	// naming the stream.
 	IncompleteStreamError = source.IncompleteStreamError
 )

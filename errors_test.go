@@ -9,6 +9,7 @@ import (
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -26,13 +27,13 @@ func fakerSource(t *testing.T, opts ...connector.Option) *goairbyte.Source {
 	return src
 }
 
-// wantNotFound holds err to a *goairbyte.StreamNotFoundError for stream
+// wantNotFound holds err to a *protocol.StreamNotFoundError for stream
 // that matches goairbyte.ErrStreamNotFound.
 func wantNotFound(t *testing.T, what string, err error, stream string) {
 	t.Helper()
-	var nf *goairbyte.StreamNotFoundError
+	var nf *protocol.StreamNotFoundError
 	if !errors.Is(err, goairbyte.ErrStreamNotFound) || !errors.As(err, &nf) || nf.Stream != stream {
-		t.Errorf("%s: got %v, want a *goairbyte.StreamNotFoundError for %q matching goairbyte.ErrStreamNotFound", what, err, stream)
+		t.Errorf("%s: got %v, want a *protocol.StreamNotFoundError for %q matching goairbyte.ErrStreamNotFound", what, err, stream)
 		return
 	}
 	t.Logf("%s: %v", what, err)
@@ -41,7 +42,7 @@ func wantNotFound(t *testing.T, what string, err error, stream string) {
 // errors.Is(err, goairbyte.ErrStreamNotFound) holds on every path that
 // looks a stream up by name and does not find it: in the source's
 // catalog, in a read's result, in the cache, and in what a destination is
-// asked to write.
+// asked to write (package source tests the paths it does not export).
 func TestStreamNotFoundEverywhere(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -58,22 +59,10 @@ func TestStreamNotFoundEverywhere(t *testing.T) {
 		break
 	}
 	wantNotFound(t, "SelectStreams", src.SelectStreams(ctx, "users", "nope"), "nope")
-	_, err = src.StreamJSONSchema(ctx, "nope")
-	wantNotFound(t, "StreamJSONSchema", err, "nope")
-	_, err = src.ConfiguredCatalog(ctx, []string{"nope"})
-	wantNotFound(t, "ConfiguredCatalog", err, "nope")
-	for _, err := range src.Documents(ctx, "nope") {
-		wantNotFound(t, "Documents", err, "nope")
-		break
-	}
 	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams("nope"))
 	wantNotFound(t, "Read with source.Streams", err, "nope")
 	// A key or cursor override for a stream the catalog lacks (a typo)
 	// would read the stream without the key it was meant to merge on.
-	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.PrimaryKey("usres", []string{"id"}))
-	wantNotFound(t, "ConfiguredCatalog with source.PrimaryKey", err, "usres")
-	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.CursorField("usres", "updated_at"))
-	wantNotFound(t, "ConfiguredCatalog with source.CursorField", err, "usres")
 	keyed := fakerSource(t)
 	keyed.SetPrimaryKey("usres", []string{"id"})
 	_, err = keyed.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams("users"))
@@ -83,12 +72,6 @@ func TestStreamNotFoundEverywhere(t *testing.T) {
 	_, err = keyed.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams("users"))
 	wantNotFound(t, "Read after SetCursorField", err, "usres")
 	keyed.SetCursorField("usres")
-	// An override of a stream of the catalog that this read leaves out is
-	// not an error.
-	keyed.SetPrimaryKey("products", []string{"id"})
-	if _, err := keyed.ConfiguredCatalog(ctx, []string{"users"}); err != nil {
-		t.Errorf("an override of a stream not read: %v", err)
-	}
 
 	// A selection made before the config is known is checked when it is.
 	early, err := goairbyte.GetSource(ctx, "source-faker", connector.WithEnvironment(goairbyte.NewEnvironment()),
@@ -155,7 +138,7 @@ func TestStreamNotFoundEverywhere(t *testing.T) {
 	wantNotFound(t, "Write of a ReadResult whose table was dropped", err, "users")
 
 	// The error names what there is.
-	var nf *goairbyte.StreamNotFoundError
+	var nf *protocol.StreamNotFoundError
 	if _, err := res.Stream(ctx, "nope"); !errors.As(err, &nf) || !slices.Contains(nf.Available, "users") {
 		t.Errorf("available streams: %v", err)
 	}

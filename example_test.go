@@ -52,7 +52,7 @@ func ExampleGetSource() {
 		return
 	}
 	if err := src.Check(ctx); err != nil {
-		fmt.Println(err) // a *goairbyte.CheckFailedError when the config is wrong
+		fmt.Println(err) // a *connector.CheckFailedError when the config is wrong
 		return
 	}
 	streams, err := src.AvailableStreams(ctx)

@@ -24,6 +24,7 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -103,7 +104,7 @@ func conformanceIntoCache(t *testing.T, c replaytest.Connector, into *cache.Cach
 	res := readReplayed(t, src, srv, into, streams)
 	want := c.Records(t, "read.jsonl")
 	for _, s := range streams {
-		equalRows(t, into, res.Catalog(), s, want[s])
+		equalRows(t, into, readCatalog(res), s, want[s])
 	}
 	if !c.HasIncremental() {
 		return
@@ -128,13 +129,13 @@ func conformanceIntoCache(t *testing.T, c replaytest.Connector, into *cache.Cach
 	res = readReplayed(t, src, srv, into, incremental)
 	more := c.Records(t, "read_incremental.jsonl")
 	for _, s := range incremental {
-		equalRows(t, into, res.Catalog(), s, append(slices.Clone(want[s]), more[s]...))
+		equalRows(t, into, readCatalog(res), s, append(slices.Clone(want[s]), more[s]...))
 	}
 }
 
 // readReplayed reads streams into a cache (appending, so that every record
 // is a row) and fails on any request the CDK did not make.
-func readReplayed(t *testing.T, src *goairbyte.Source, srv *replaytest.Server, into *cache.Cache, streams []string) *goairbyte.ReadResult {
+func readReplayed(t *testing.T, src *goairbyte.Source, srv *replaytest.Server, into *cache.Cache, streams []string) *source.ReadResult {
 	t.Helper()
 	res, err := src.Read(context.Background(), source.UseCache(into), source.Streams(streams...),
 		source.Strategy(cache.StrategyAppend), source.NoProgress())
@@ -405,7 +406,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if src.Executor().Method().Kind != executor.KindInProcess {
+		if core.ConnOf(src.Connector).Executor().Method().Kind != executor.KindInProcess {
 			t.Fatalf("source-sendinblue runs as %s, want natively in process", src)
 		}
 		return src.Check(ctx)
@@ -442,10 +443,9 @@ func TestManifestOnlyResolution(t *testing.T) {
 	dockerHost, hadDockerHost := os.LookupEnv("DOCKER_HOST")
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "no-docker.sock"))
 	_, err = goairbyte.GetSource(ctx, "source-gnews", connector.WithEnvironment(envWith()))
-	var pe *connector.PythonComponentsError
-	if !errors.As(err, &pe) || !errors.Is(err, goairbyte.ErrNotInstalled) ||
+	if !errors.Is(err, goairbyte.ErrNotInstalled) || !strings.Contains(err.Error(), "(its components.py)") ||
 		!strings.Contains(err.Error(), "source_declarative_manifest.components.WaitUntilMidnightBackoffStrategy at $.") ||
-		!strings.Contains(err.Error(), "airbyte/source-gnews:0.2.5") || !pe.HasComponentsPy {
+		!strings.Contains(err.Error(), "airbyte/source-gnews:0.2.5") {
 		t.Fatalf("components with no Docker engine: %v", err)
 	}
 	// With an engine, its Docker image.
@@ -459,7 +459,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := src.Executor().Method(); m.Kind != executor.KindDocker || m.Image != "airbyte/source-gnews:0.2.5" {
+	if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindDocker || m.Image != "airbyte/source-gnews:0.2.5" {
 		t.Fatalf("components with a Docker engine: runs as %s, want the image airbyte/source-gnews:0.2.5", src)
 	}
 }
@@ -481,4 +481,11 @@ func zipped(t *testing.T, name string, body []byte) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// readCatalog is the configured catalog a read used, as package destination
+// sees it.
+func readCatalog(res *source.ReadResult) *protocol.ConfiguredCatalog {
+	c, _ := core.CachedOf(res)
+	return c.Catalog()
 }

@@ -19,9 +19,6 @@ const (
 	InstallAny    = registry.InstallAny
 )
 
-// ConnectorInfo is a connector's registry entry.
-type ConnectorInfo = registry.Connector
-
 // AvailableConnectors returns the names of the connectors that install the
 // way t says (docker, python, yaml, java or any), sorted. It reads the
 // default Environment's registry: Airbyte's (cached on disk for a day; see
@@ -43,6 +40,6 @@ func AvailableConnectors(ctx context.Context, t InstallType) ([]string, error) {
 // ("source-github" or "airbyte/source-github"). An unknown name is a
 // *registry.NotFoundError with close matches; a connector whose entry was
 // skipped as malformed is an error that says what is wrong with it.
-func ConnectorMetadata(ctx context.Context, name string) (*ConnectorInfo, error) {
+func ConnectorMetadata(ctx context.Context, name string) (*registry.Connector, error) {
 	return DefaultEnvironment().Registry().Lookup(ctx, name)
 }

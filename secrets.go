@@ -6,10 +6,6 @@ import (
 	"github.com/x/goairbyte/secrets"
 )
 
-// SecretString holds a credential that prints as **** everywhere; see
-// [secrets.SecretString].
-type SecretString = secrets.SecretString
-
 // SecretNotFoundError says that no secret source had the secret asked for.
 type SecretNotFoundError = secrets.SecretNotFoundError
 
@@ -19,6 +15,6 @@ type SecretNotFoundError = secrets.SecretNotFoundError
 // .env file in the working directory and an interactive prompt (only on a
 // terminal, never when CI is set). The value is registered for masking.
 // Not found is a *[SecretNotFoundError] listing the sources tried.
-func GetSecret(ctx context.Context, name string, opts ...secrets.Option) (SecretString, error) {
+func GetSecret(ctx context.Context, name string, opts ...secrets.Option) (secrets.SecretString, error) {
 	return secrets.GetSecret(ctx, name, append(opts, DefaultEnvironment().SecretOptions()...)...)
 }

@@ -57,7 +57,7 @@ func TestSentinelsThroughTheFacade(t *testing.T) {
 		t.Parallel()
 		src := get(t, "source-checkfailed", connector.WithConfig(map[string]any{}),
 			connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/checkfailed")))
-		var ce *goairbyte.CheckFailedError
+		var ce *connector.CheckFailedError
 		is(t, "Check", src.Check(ctx), goairbyte.ErrCheckFailed, &ce)
 		if ce != nil && !strings.Contains(ce.Error(), "invalid api key") {
 			t.Errorf("the connector's message is lost: %v", ce)
@@ -84,7 +84,7 @@ func TestSentinelsThroughTheFacade(t *testing.T) {
 	t.Run("config invalid", func(t *testing.T) {
 		t.Parallel()
 		src := get(t, "source-faker", connector.WithConfig(map[string]any{"count": "many"}))
-		var ve *goairbyte.ConfigValidationError
+		var ve *connector.ConfigValidationError
 		is(t, "ValidateConfig", src.ValidateConfig(ctx), goairbyte.ErrConfigInvalid, &ve)
 		// Check does not validate first: the connector judges, and says
 		// FAILED.
@@ -177,7 +177,7 @@ func TestDiskFullThroughTheFacade(t *testing.T) {
 	is(t, "Read", err, goairbyte.ErrDiskFull, &de)
 }
 
-// A Docker engine that is not there is a *goairbyte.DockerUnavailableError:
+// A Docker engine that is not there is goairbyte.ErrDockerUnavailable:
 // DOCKER_HOST names a socket file that is not there, a socket nobody
 // listens on any more (a stopped dockerd), or a closed TCP port. Not
 // parallel: it sets DOCKER_HOST.
@@ -206,10 +206,15 @@ func TestDockerUnavailableThroughTheFacade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var de *goairbyte.DockerUnavailableError
-		is(t, host+": Check", src.Check(ctx), goairbyte.ErrDockerUnavailable, &de)
+		checkErr := src.Check(ctx)
+		is(t, host+": Check", checkErr, goairbyte.ErrDockerUnavailable, nil)
 		_, err = src.AvailableStreams(ctx)
-		is(t, host+": AvailableStreams", err, goairbyte.ErrDockerUnavailable, &de)
+		is(t, host+": AvailableStreams", err, goairbyte.ErrDockerUnavailable, nil)
+		for _, err := range []error{checkErr, err} {
+			if err != nil && !strings.Contains(err.Error(), "Docker engine at") {
+				t.Errorf("%s: %v does not say which Docker engine did not answer", host, err)
+			}
+		}
 	}
 }
 

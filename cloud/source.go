@@ -7,6 +7,7 @@ import (
 	"context"
 
 	api "github.com/x/goairbyte/internal/airbyteapi"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/source"
 )
 
@@ -23,7 +24,7 @@ func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.S
 	if err != nil {
 		return nil, err
 	}
-	m, err := src.ResolvedConfig(ctx)
+	m, err := core.ConnOf(src.Connector).ResolvedConfig(ctx)
 	if err != nil {
 		return nil, err
 	}

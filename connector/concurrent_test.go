@@ -11,6 +11,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/registry"
 )
@@ -27,7 +28,7 @@ func TestEnvironmentSettersRaceWithConnectors(t *testing.T) {
 	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
 	dir := t.TempDir()
 	env.SetCacheDir(dir)
-	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+	core.EnvOf(env).SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
 		return cache.New(ctx, duckdb.NewConnector(filepath.Join(dir, "default.duckdb")))
 	})
 
@@ -53,7 +54,7 @@ func TestEnvironmentSettersRaceWithConnectors(t *testing.T) {
 	for i := range caches {
 		users.Go(func() {
 			for range 5 {
-				d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env),
+				d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
 					connector.WithConfig(map[string]any{"token": "secret_reference::TOKEN"}))
 				if err != nil {
 					t.Error(err)
@@ -63,10 +64,10 @@ func TestEnvironmentSettersRaceWithConnectors(t *testing.T) {
 					t.Errorf("check: %v", err)
 					return
 				}
-				_ = d.ProgressOptions(nil)
+				_ = core.ConnOf(d).ProgressOptions(nil)
 				_ = env.Registry()
 			}
-			c, err := env.DefaultCache(ctx)
+			c, err := core.EnvOf(env).DefaultCache(ctx)
 			if err != nil {
 				t.Error(err)
 				return
@@ -93,16 +94,16 @@ func TestDefaultCacheOpenerUsesTheEnvironment(t *testing.T) {
 	ctx := context.Background()
 	env := offline(t)
 	env.SetCacheDir(t.TempDir())
-	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+	core.EnvOf(env).SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
 		env.Logger().Debug("opening the default cache", "dir", dir)
 		return cache.New(ctx, duckdb.NewConnector(filepath.Join(dir, "default.duckdb")))
 	})
-	c, err := env.DefaultCache(ctx)
+	c, err := core.EnvOf(env).DefaultCache(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if again, err := env.DefaultCache(ctx); err != nil || again != c {
+	if again, err := core.EnvOf(env).DefaultCache(ctx); err != nil || again != c {
 		t.Fatalf("second call: %p, %v; want the same handle %p", again, err, c)
 	}
 }
@@ -115,17 +116,17 @@ func TestDefaultCacheClosedOpensAgain(t *testing.T) {
 	ctx := context.Background()
 	env := offline(t)
 	env.SetCacheDir(t.TempDir())
-	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+	core.EnvOf(env).SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
 		return cache.New(ctx, duckdb.NewConnector(filepath.Join(dir, "default.duckdb")))
 	})
-	first, err := env.DefaultCache(ctx)
+	first, err := core.EnvOf(env).DefaultCache(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := env.DefaultCache(ctx)
+	again, err := core.EnvOf(env).DefaultCache(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,13 +129,13 @@ func (c *Connector) resolve(ctx context.Context, stored json.RawMessage) (json.R
 	return resolved, nil
 }
 
-// ResolvedConfig returns the config as the connector receives it: its
+// resolvedConfig returns the config as the connector receives it: its
 // SecretString values and secret references resolved through the
 // Environment's secret managers, numbers kept exactly. It is for handing
 // the config to another runner (cloud's DeploySource sends it to an
 // Airbyte workspace); it holds the secrets in clear, so keep it out of
 // logs. The resolved values are registered for masking.
-func (c *Connector) ResolvedConfig(ctx context.Context) (map[string]any, error) {
+func (c *Connector) resolvedConfig(ctx context.Context) (map[string]any, error) {
 	stored, err := c.storedConfig()
 	if err != nil {
 		return nil, err
@@ -286,12 +286,12 @@ func rereference(config json.RawMessage, refs map[string]string) json.RawMessage
 	return out
 }
 
-// ConfigFingerprint is a short hash of the config without its secrets: the
+// configFingerprint is a short hash of the config without its secrets: the
 // fields the spec marks airbyte_secret and the SecretString values are left
 // out (a secret reference in another field is hashed as the reference,
 // never resolved). Two configs that differ only in secrets have the same
 // fingerprint. It is "" when no config is set.
-func (c *Connector) ConfigFingerprint(ctx context.Context) (string, error) {
+func (c *Connector) configFingerprint(ctx context.Context) (string, error) {
 	stored, err := c.storedConfig()
 	if err != nil {
 		return "", nil

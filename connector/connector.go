@@ -10,26 +10,10 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
-
-// Kind is what a connector is: a source or a destination.
-type Kind int
-
-// The kinds of connector.
-const (
-	KindSource Kind = iota + 1
-	KindDestination
-)
-
-// String is "source" or "destination", as messages name the kind.
-func (k Kind) String() string {
-	if k == KindDestination {
-		return "destination"
-	}
-	return "source"
-}
 
 // Connector is one Airbyte connector with its config: what sources and
 // destinations share. It knows how the connector runs, keeps the config
@@ -41,7 +25,7 @@ func (k Kind) String() string {
 // source.Source and destination.Destination embed a *Connector, so its
 // methods are theirs.
 type Connector struct {
-	kind           Kind
+	kind           core.Kind
 	name           string
 	exec           executor.Executor
 	version        string
@@ -68,7 +52,8 @@ type Connector struct {
 	pinDone bool
 }
 
-// New builds the connector called name (such as "source-faker"). It starts
+// newConnector builds the connector called name (such as "source-faker"),
+// for source.New and destination.New (through package core). It starts
 // nothing: the connector runs when a command needs it. How it runs is what
 // the options say — at most one of WithLocalExecutable, WithDockerImage (or
 // the Docker knobs WithHostNetwork and WithLocalMount), WithPipURL /
@@ -79,7 +64,7 @@ type Connector struct {
 // its Docker image when a Docker engine answers. Options that do not fit
 // are an *OptionError; a connector nothing can run is a *NoMethodError
 // listing what would be needed.
-func New(ctx context.Context, kind Kind, name string, opts ...Option) (*Connector, error) {
+func newConnector(ctx context.Context, kind core.Kind, name string, opts ...Option) (*Connector, error) {
 	var st settings
 	for _, o := range opts {
 		o(&st)
@@ -121,22 +106,6 @@ func New(ctx context.Context, kind Kind, name string, opts ...Option) (*Connecto
 // Name is the connector's name.
 func (c *Connector) Name() string { return c.name }
 
-// Kind says whether the connector is a source or a destination.
-func (c *Connector) Kind() Kind { return c.kind }
-
-// Executor is how the connector runs.
-func (c *Connector) Executor() executor.Executor { return c.exec }
-
-// Environment is the Environment the connector belongs to.
-func (c *Connector) Environment() *Environment { return c.env }
-
-// Logger is the logger the connector reports to.
-func (c *Connector) Logger() *slog.Logger { return c.logger }
-
-// Streams returns the stream selection WithStreams made, for the source
-// face.
-func (c *Connector) Streams() []string { return c.streams }
-
 // String says how the connector runs, for messages.
 func (c *Connector) String() string { return c.exec.String() }
 
@@ -145,7 +114,9 @@ func (c *Connector) String() string { return c.exec.String() }
 // package, which costs one Python process), else the version asked for
 // with WithVersion; "" when unknown.
 func (c *Connector) Version(ctx context.Context) string {
-	if v, ok := c.exec.(executor.Versioner); ok {
+	if v, ok := c.exec.(interface {
+		InstalledVersion(ctx context.Context) (string, error)
+	}); ok {
 		if iv, err := v.InstalledVersion(ctx); err == nil && iv != "" {
 			return iv
 		}
@@ -163,7 +134,7 @@ func (c *Connector) DocsURL() string {
 		return spec.DocumentationURL
 	}
 	dir := "sources"
-	if c.kind == KindDestination {
+	if c.kind == core.KindDestination {
 		dir = "destinations"
 	}
 	short := strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(c.name), "source-"), "destination-")
@@ -220,8 +191,8 @@ func (c *Connector) Config() map[string]any {
 	return m
 }
 
-// HasConfig reports whether a config is set.
-func (c *Connector) HasConfig() bool {
+// hasConfig reports whether a config is set.
+func (c *Connector) hasConfig() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.config != nil
@@ -238,23 +209,16 @@ func (c *Connector) storedConfig() (json.RawMessage, error) {
 	return c.config, nil
 }
 
-// Run runs one command of the connector and yields its messages. Every
+// runCommand runs one command of the connector and yields its messages. Every
 // command but spec gets the config, its secret references resolved; a
 // CONTROL CONNECTOR_CONFIG message updates the stored config (and calls the
 // WithConfigChangeCallback function) whatever the command. The other fields
 // of inv are passed on as they are.
-func (c *Connector) Run(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
-	return c.runWithConfig(ctx, inv, false)
-}
-
-// RunValidated is Run with the config validated against the spec first: a
-// config that does not satisfy it is a *ConfigValidationError and the
-// connector does not start. The secrets are resolved once for both.
-func (c *Connector) RunValidated(ctx context.Context, inv executor.Invocation) iter.Seq2[*protocol.Message, error] {
-	return c.runWithConfig(ctx, inv, true)
-}
-
-func (c *Connector) runWithConfig(ctx context.Context, inv executor.Invocation, validate bool) iter.Seq2[*protocol.Message, error] {
+//
+// With validate, the config is validated against the spec first: a config
+// that does not satisfy it is a *ConfigValidationError and the connector
+// does not start. The secrets are resolved once for both.
+func (c *Connector) runCommand(ctx context.Context, inv executor.Invocation, validate bool) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
 		var refs map[string]string
 		if inv.Verb != executor.VerbSpec {
@@ -405,7 +369,7 @@ func (c *Connector) Check(ctx context.Context) error {
 	var status *protocol.ConnectionStatus
 	var runErr error
 	var report executor.RunReport
-	for msg, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbCheck, Report: &report}) {
+	for msg, err := range c.runCommand(ctx, executor.Invocation{Verb: executor.VerbCheck, Report: &report}, false) {
 		if err != nil {
 			runErr = err
 			break
@@ -419,7 +383,7 @@ func (c *Connector) Check(ctx context.Context) error {
 		msg := status.Message
 		if strings.TrimSpace(msg) == "" {
 			// Some connectors leave the reason to their log or stderr.
-			msg = report.Reason()
+			msg = reportReason(&report)
 		}
 		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr}
 	case runErr != nil:
@@ -430,4 +394,16 @@ func (c *Connector) Check(ctx context.Context) error {
 		return &CheckFailedError{Connector: c.name, Message: fmt.Sprintf("unknown status %q: %s", status.Status, secrets.Mask(status.Message))}
 	}
 	return nil
+}
+
+// reportReason is what a run's report gives as its reason: the last ERROR
+// log message, else the last stderr line, else "".
+func reportReason(r *executor.RunReport) string {
+	switch {
+	case r.ErrorLog != "":
+		return r.ErrorLog
+	case len(r.StderrTail) > 0:
+		return r.StderrTail[len(r.StderrTail)-1]
+	}
+	return ""
 }

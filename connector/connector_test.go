@@ -14,6 +14,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/secrets"
@@ -65,32 +66,32 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 	env := offline(t)
 	for _, c := range []struct {
 		name string
-		kind connector.Kind
+		kind core.Kind
 		opts []connector.Option
 		want string
 	}{
-		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithPipURL("x")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithPipURL("x")},
 			"WithLocalExecutable and WithPipURL/WithPython: these are different ways"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithHostNetwork(true)},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithHostNetwork(true)},
 			"WithHostNetwork: it does not apply to a connector run with WithLocalExecutable"},
-		{"destination-x", connector.KindDestination, []connector.Option{connector.WithPipURL("x"), connector.WithLocalMount("/tmp")},
+		{"destination-x", core.KindDestination, []connector.Option{connector.WithPipURL("x"), connector.WithLocalMount("/tmp")},
 			"WithLocalMount: it does not apply to a connector run with WithPipURL/WithPython"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithDockerImage(""), connector.WithInstallRoot("/tmp")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithDockerImage(""), connector.WithInstallRoot("/tmp")},
 			"WithInstallRoot: it does not apply"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithVersion("1.0")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithVersion("1.0")},
 			"WithVersion: it does not apply to a connector run with WithGoConnector"},
-		{"destination-x", connector.KindDestination, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithStreams("users")},
+		{"destination-x", core.KindDestination, []connector.Option{connector.WithGoConnector(echoDest{}), connector.WithStreams("users")},
 			"WithStreams: a destination writes the streams of what it is given"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalMount("/tmp"), connector.WithInstallRoot("/tmp")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalMount("/tmp"), connector.WithInstallRoot("/tmp")},
 			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
 			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
-		{"source-faker ", connector.KindSource, nil, "a connector name is a single word"},
-		{"source\tx", connector.KindSource, nil, "a connector name is a single word"},
-		{"./source-x", connector.KindSource, nil, "not a path or an image"},
-		{"airbyte/source-x", connector.KindSource, nil, "not a path or an image"},
+		{"source-faker ", core.KindSource, nil, "a connector name is a single word"},
+		{"source\tx", core.KindSource, nil, "a connector name is a single word"},
+		{"./source-x", core.KindSource, nil, "not a path or an image"},
+		{"airbyte/source-x", core.KindSource, nil, "not a path or an image"},
 	} {
-		_, err := connector.New(ctx, c.kind, c.name, append(c.opts, connector.WithEnvironment(env))...)
+		_, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, append(c.opts, connector.WithEnvironment(env))...)
 		var oe *connector.OptionError
 		if !errors.As(err, &oe) || !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v: got %v, want an *OptionError saying %q", c.name, c.opts, err, c.want)
@@ -106,25 +107,25 @@ func TestEnvironmentsAreSeparate(t *testing.T) {
 	a, b := offline(t), offline(t)
 	a.RegisterConnector("destination-echo", func() any { return echoDest{} })
 
-	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(a))
+	d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(a))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Executor().Method().Kind != executor.KindInProcess || d.Environment() != a {
-		t.Fatalf("resolved to %s in %p, want in process in %p", d, d.Environment(), a)
+	if core.ConnOf(d).Executor().Method().Kind != executor.KindInProcess || core.ConnOf(d).Env() != a {
+		t.Fatalf("resolved to %s in %p, want in process in %p", d, core.ConnOf(d).Env(), a)
 	}
-	_, err = connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(b))
+	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(b))
 	var nm *connector.NoMethodError
 	if !errors.As(err, &nm) || !errors.Is(err, executor.ErrNotInstalled) {
 		t.Fatalf("the other Environment resolved it: %v", err)
 	}
 	// A version pin is not the in-process build: it resolves elsewhere.
-	if _, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(a),
+	if _, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(a),
 		connector.WithVersion("9.9")); !errors.As(err, &nm) {
 		t.Fatalf("pinned: %v", err)
 	}
 	// The default caches of two Environments are apart too.
-	if _, err := a.DefaultCache(ctx); !errors.Is(err, connector.ErrNoDefaultCache) {
+	if _, err := core.EnvOf(a).DefaultCache(ctx); !errors.Is(err, connector.ErrNoDefaultCache) {
 		t.Fatalf("an Environment with no default cache: %v", err)
 	}
 }
@@ -136,7 +137,7 @@ func TestConfigAndSecrets(t *testing.T) {
 	secret := "goodtoken-" + strings.Repeat("7", 12)
 	env.AddSecretManager(vault{"CONNECTOR_TEST_TOKEN": secret})
 	var changed map[string]any
-	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env),
+	d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
 		connector.WithGoConnector(echoDest{}),
 		connector.WithConfig(map[string]any{"token": "secret_reference::CONNECTOR_TEST_TOKEN"}),
 		connector.WithConfigChangeCallback(func(c map[string]any) { changed = c }))
@@ -153,7 +154,7 @@ func TestConfigAndSecrets(t *testing.T) {
 	// that came from the reference becomes the reference again.
 	rotated := `{"type":"CONTROL","control":{"type":"CONNECTOR_CONFIG","emitted_at":1,"connectorConfig":{"config":{"token":"` + secret + `","extra":"x"}}}}` + "\n"
 	catalog := json.RawMessage(`{"streams":[]}`)
-	for _, err := range d.Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catalog, Stdin: strings.NewReader(rotated)}) {
+	for _, err := range core.ConnOf(d).Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catalog, Stdin: strings.NewReader(rotated)}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +186,7 @@ func TestConfigAndSecrets(t *testing.T) {
 		t.Errorf("validation does not say how to see the spec: %v", err)
 	}
 	// No config at all, and a config that is not an object.
-	e, _ := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env), connector.WithGoConnector(echoDest{}))
+	e, _ := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env), connector.WithGoConnector(echoDest{}))
 	if err := e.Check(ctx); !errors.Is(err, connector.ErrNoConfig) {
 		t.Fatalf("no config: %v", err)
 	}
@@ -204,20 +205,20 @@ func TestResolutionOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env))
+	d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Executor().Method().Kind != executor.KindLocal {
+	if core.ConnOf(d).Executor().Method().Kind != executor.KindLocal {
 		t.Fatalf("resolved to %s, want the executable on PATH", d)
 	}
 	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
-	d, err = connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env),
+	d, err = core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
 		connector.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Executor().Method().Kind != executor.KindInProcess {
+	if core.ConnOf(d).Executor().Method().Kind != executor.KindInProcess {
 		t.Fatalf("resolved to %s, want in process before PATH", d)
 	}
 }
@@ -235,12 +236,12 @@ func TestConfigFingerprint(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	fp := func(cfg map[string]any) string {
-		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
 			connector.WithGoConnector(echoDest{}), connector.WithConfig(cfg))
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := d.ConfigFingerprint(ctx)
+		f, err := core.ConnOf(d).ConfigFingerprint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +278,7 @@ func TestSecretStringInConfig(t *testing.T) {
 		&config{Token: token},
 		map[string]any{"token": token, "nested": []any{map[string]secrets.SecretString{"k": token}}},
 	} {
-		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
 			connector.WithGoConnector(echoDest{}), connector.WithConfig(cfg))
 		if err != nil {
 			t.Fatal(err)
@@ -324,7 +325,7 @@ func TestConfigChangeRacingSetConfig(t *testing.T) {
 	env.AddSecretManager(vault{"CONNECTOR_RACE_TOKEN": secret})
 	const ref = "secret_reference::CONNECTOR_RACE_TOKEN"
 	var changed map[string]any
-	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env),
+	d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
 		connector.WithGoConnector(echoDest{}), connector.WithConfig(map[string]any{"token": ref}),
 		connector.WithConfigChangeCallback(func(c map[string]any) { changed = c }))
 	if err != nil {
@@ -336,7 +337,7 @@ func TestConfigChangeRacingSetConfig(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	for _, err := range d.Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: json.RawMessage(`{"streams":[]}`), Stdin: stdin}) {
+	for _, err := range core.ConnOf(d).Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: json.RawMessage(`{"streams":[]}`), Stdin: stdin}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,21 +364,21 @@ func TestKindMismatch(t *testing.T) {
 	env.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(regFile), registry.WithCacheDir("")))
 	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
 	for _, c := range []struct {
-		kind connector.Kind
+		kind core.Kind
 		name string
 		want string
 	}{
-		{connector.KindSource, "destination-echo", "destination-echo is a destination, not a source"},
-		{connector.KindDestination, "source-remote", "source-remote is a source, not a destination"},
-		{connector.KindSource, "destination-remote", "destination-remote is a destination, not a source"},
+		{core.KindSource, "destination-echo", "destination-echo is a destination, not a source"},
+		{core.KindDestination, "source-remote", "source-remote is a source, not a destination"},
+		{core.KindSource, "destination-remote", "destination-remote is a destination, not a source"},
 	} {
-		_, err := connector.New(ctx, c.kind, c.name, connector.WithEnvironment(env))
+		_, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, connector.WithEnvironment(env))
 		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s as a %s: got %v, want an *OptionError saying %q", c.name, c.kind, err, c.want)
 		}
 	}
 	// The right kind still resolves.
-	if _, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env)); err != nil {
+	if _, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -399,7 +400,7 @@ func TestKnobsOfInProcessConnector(t *testing.T) {
 		{connector.WithInstallIfMissing(false), "WithInstallIfMissing"},
 		{connector.WithInstallRoot(t.TempDir()), "WithInstallRoot"},
 	} {
-		_, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env), c.opt)
+		_, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env), c.opt)
 		want := c.want + ": it does not apply to a connector run in process, as registered in its Environment"
 		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want an *OptionError saying %q", c.want, err, want)
@@ -431,12 +432,12 @@ func TestConfigFingerprintIsStable(t *testing.T) {
 		"apps":{"type":"array","items":{"type":"object","properties":{"app_key":{"type":"string","airbyte_secret":true}}}},
 		"keys":{"type":"array","items":{"type":"string","airbyte_secret":true}}}}`
 	fp := func(cfg string) string {
-		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
 			connector.WithGoConnector(specDest{spec: spec}), connector.WithConfig(cfg))
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := d.ConfigFingerprint(ctx)
+		f, err := core.ConnOf(d).ConfigFingerprint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -475,7 +476,7 @@ func TestConfigFingerprintLeavesOutSecretStrings(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for range 2 {
-		d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
 			connector.WithGoConnector(specDest{spec: spec}))
 		if err != nil {
 			t.Fatal(err)
@@ -484,7 +485,7 @@ func TestConfigFingerprintLeavesOutSecretStrings(t *testing.T) {
 			if err := d.SetConfig(cfg()); err != nil {
 				t.Fatal(err)
 			}
-			f, err := d.ConfigFingerprint(ctx)
+			f, err := core.ConnOf(d).ConfigFingerprint(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -496,12 +497,12 @@ func TestConfigFingerprintLeavesOutSecretStrings(t *testing.T) {
 	}
 	// Left out as a marked secret is: the fingerprint is that of the
 	// config without the SecretStrings.
-	d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+	d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
 		connector.WithGoConnector(specDest{spec: spec}), connector.WithConfig(`{"path":"/a","app":{"name":"x"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := d.ConfigFingerprint(ctx)
+	want, err := core.ConnOf(d).ConfigFingerprint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

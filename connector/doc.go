@@ -2,7 +2,9 @@
 // connector runs, its config, its secrets, and the one message loop every
 // command goes through.
 //
-// A [Connector] is built by [New] from a name and [Option] values. The options
+// A [Connector] is built by source.New or destination.New (and so by
+// goairbyte.GetSource and GetDestination) from a name and [Option] values;
+// source.Source and destination.Destination embed it. The options
 // are declared once here for sources and destinations alike; each says one
 // thing about the connector — its config (WithConfig), its version, and how
 // it runs:
@@ -21,7 +23,7 @@
 //   - WithExecutor(e): an executor of the caller's.
 //
 // Options that do not fit each other are an *OptionError at construction:
-// nothing is silently ignored. With no way given, New decides as PyAirbyte
+// nothing is silently ignored. With no way given, the connector is run as PyAirbyte
 // does: a connector registered in the [Environment] runs in process (the
 // root package goairbyte registers goairbyte's own faker, local-JSON, no-op
 // and source-declarative-manifest connectors, so they need nothing
@@ -29,8 +31,8 @@
 // named like the connector on PATH, else what the connector registry
 // offers: for a manifest-only source its published manifest, run natively
 // (or its Docker image when the manifest needs Python components, which
-// only the Python CDK runs; with no Docker engine that is a
-// *PythonComponentsError naming them); for the others their PyPI package
+// only the Python CDK runs; with no Docker engine that is an error
+// matching executor.ErrNotInstalled naming them); for the others their PyPI package
 // when Python is available, their Docker image when a Docker engine
 // answers.
 //
@@ -61,7 +63,8 @@
 // Every error type matches a sentinel with errors.Is: *CheckFailedError
 // (ErrCheckFailed), *ConfigValidationError (ErrConfigInvalid),
 // *NoConfigError (ErrNoConfig), *OptionError (ErrInvalidOption),
-// *NoMethodError and *PythonComponentsError (executor.ErrNotInstalled); a
+// *NoMethodError (executor.ErrNotInstalled), and a manifest's Python
+// components with no Docker engine match executor.ErrNotInstalled too; a
 // manifest that cannot be found is a *registry.ManifestError; connector
 // runs fail with
 // *executor.ConnectorError (executor.ErrConnectorFailed).

@@ -41,7 +41,7 @@ type Environment struct {
 	loader     *registry.Loader
 	managers   []secrets.SecretManager
 	connectors map[string]func() any
-	opener     CacheOpener
+	opener     cacheOpener
 	cacheDir   string
 
 	// cacheMu serialises DefaultCache, so that a cache is opened once; it
@@ -51,11 +51,11 @@ type Environment struct {
 	caches  map[string]*cache.Cache // open default caches by absolute directory
 }
 
-// CacheOpener opens the default cache that lives in dir (the Environment's
+// cacheOpener opens the default cache that lives in dir (the Environment's
 // cache directory, ./.cache unless SetCacheDir says otherwise). The root
 // package goairbyte registers one that opens the DuckDB file
 // dir/default_cache/default_cache.duckdb.
-type CacheOpener func(ctx context.Context, dir string) (*cache.Cache, error)
+type cacheOpener func(ctx context.Context, dir string) (*cache.Cache, error)
 
 // DefaultCacheDir is the default cache directory, relative to the working
 // directory, as in PyAirbyte.
@@ -192,8 +192,8 @@ func (e *Environment) inProcess(name string) (any, bool) {
 	return f(), true
 }
 
-// SetDefaultCache makes open the opener of the default cache.
-func (e *Environment) SetDefaultCache(open CacheOpener) {
+// setDefaultCache makes open the opener of the default cache.
+func (e *Environment) setDefaultCache(open cacheOpener) {
 	e.mu.Lock()
 	e.opener = open
 	e.mu.Unlock()
@@ -207,22 +207,24 @@ func (e *Environment) SetCacheDir(dir string) {
 	e.mu.Unlock()
 }
 
-// ErrNoDefaultCache says that a Read or Write had no cache to use.
-var ErrNoDefaultCache = errors.New("no default cache")
+// errNoDefaultCache says that a Read or Write had no cache to use: an
+// error of the program's own (no cache given, none registered), its message
+// naming the import that registers one.
+var errNoDefaultCache = errors.New("no default cache")
 
-// DefaultCache returns the default cache, opening it on first use and
+// defaultCache returns the default cache, opening it on first use and
 // sharing the one handle afterwards (a DuckDB file is open once per
 // process). Nobody has to close it; closing it releases the file (before
 // another process opens it, say), and the next use opens it again. With no
-// opener registered it is an error wrapping ErrNoDefaultCache that names
+// opener registered it is an error wrapping errNoDefaultCache that names
 // the import that registers one.
-func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
+func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.mu.Lock()
 	open, cacheDir := e.opener, e.cacheDir
 	e.mu.Unlock()
 	if open == nil {
 		return nil, fmt.Errorf("%w: import the package github.com/x/goairbyte (it registers the DuckDB default cache), "+
-			"or give the read a cache (source.UseCache)", ErrNoDefaultCache)
+			"or give the read a cache (source.UseCache)", errNoDefaultCache)
 	}
 	dir, err := filepath.Abs(cacheDir)
 	if err != nil {
@@ -252,12 +254,12 @@ func (e *Environment) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return c, nil
 }
 
-// ProgressOptions returns the options of a progress tracker for one Read or
+// progressOptions returns the options of a progress tracker for one Read or
 // Write of c: the call's own (from source.WithProgress or
 // destination.WithProgress) when it has some, else the Environment's; every
 // line is masked, and in ASCII where the Environment's locale is not UTF-8
 // unless the options say otherwise.
-func (c *Connector) ProgressOptions(call []progress.Option) []progress.Option {
+func (c *Connector) progressOptions(call []progress.Option) []progress.Option {
 	opts := []progress.Option{progress.WithMask(secrets.Mask), progress.WithASCII(c.env.ascii)}
 	if call != nil {
 		return append(opts, call...)

@@ -151,11 +151,11 @@ func (e *NoMethodError) Is(target error) bool { return target == executor.ErrNot
 // Unwrap returns the registry's reason.
 func (e *NoMethodError) Unwrap() error { return e.Err }
 
-// PythonComponentsError says that a manifest-only connector needs Python
+// pythonComponentsError says that a manifest-only connector needs Python
 // code (custom components, from its components.py) that goairbyte's
 // declarative engine cannot run, and that its Docker image, which can, has
 // no Docker engine to run in. It matches executor.ErrNotInstalled.
-type PythonComponentsError struct {
+type pythonComponentsError struct {
 	// Connector is the connector's name in the registry.
 	Connector string
 	// Components lists each custom component as "class at path".
@@ -169,7 +169,7 @@ type PythonComponentsError struct {
 }
 
 // Error names the components and what would run them.
-func (e *PythonComponentsError) Error() string {
+func (e *pythonComponentsError) Error() string {
 	code := "Python code"
 	if e.HasComponentsPy {
 		code = "Python code (its components.py)"
@@ -180,7 +180,7 @@ func (e *PythonComponentsError) Error() string {
 }
 
 // Is matches executor.ErrNotInstalled.
-func (e *PythonComponentsError) Is(target error) bool { return target == executor.ErrNotInstalled }
+func (e *pythonComponentsError) Is(target error) bool { return target == executor.ErrNotInstalled }
 
 // Unwrap returns why no Docker engine answered.
-func (e *PythonComponentsError) Unwrap() error { return e.DockerErr }
+func (e *pythonComponentsError) Unwrap() error { return e.DockerErr }

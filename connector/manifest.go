@@ -150,7 +150,7 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 	image := runmethod.DockerImage(entry, s.version)
 	perr := runmethod.PingDocker(ctx)
 	if perr != nil {
-		return resolved{}, &PythonComponentsError{Connector: entry.Name, Components: custom,
+		return resolved{}, &pythonComponentsError{Connector: entry.Name, Components: custom,
 			HasComponentsPy: m.ComponentsPy != nil, Image: image, DockerErr: perr}
 	}
 	if err := s.checkWay(entry.Name, "WithDockerImage"); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/registry"
 	"gopkg.in/yaml.v3"
@@ -88,7 +89,7 @@ func readItems(t *testing.T, c *connector.Connector) []string {
 		t.Fatalf("spec: %v %v", spec, err)
 	}
 	var cat *protocol.Catalog
-	for m, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {
+	for m, err := range core.ConnOf(c).Run(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +100,7 @@ func readItems(t *testing.T, c *connector.Connector) []string {
 	cc, _ := json.Marshal(protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{Stream: cat.Streams[0],
 		SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationOverwrite}}})
 	var out []string
-	for m, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: cc}) {
+	for m, err := range core.ConnOf(c).Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: cc}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,13 +128,13 @@ func TestWithManifest(t *testing.T) {
 	client := &http.Client{Transport: redirect{to: srv.URL}}
 	frozen := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
 	for what, m := range map[string]any{"path": path, "bytes": []byte(text), "json": json.RawMessage(mustJSON(t, text)), "map": asMap} {
-		c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+		c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 			connector.WithManifest(m), connector.WithHTTPClient(client), connector.WithClock(frozen),
 			connector.WithConfig(map[string]any{"token": "t0ken"}))
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		if c.Executor().Method().Kind != executor.KindInProcess {
+		if core.ConnOf(c).Executor().Method().Kind != executor.KindInProcess {
 			t.Fatalf("%s: runs as %s, want in process", what, c)
 		}
 		if err := c.Check(ctx); err != nil {
@@ -146,7 +147,7 @@ func TestWithManifest(t *testing.T) {
 		}
 	}
 	// A bad token is the check's FAILED answer.
-	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 		connector.WithManifest(path), connector.WithHTTPClient(client), connector.WithConfig(map[string]any{"token": "wrong"}))
 	if err != nil {
 		t.Fatal(err)
@@ -176,13 +177,13 @@ func TestInProcessManifestSourceEngineOptions(t *testing.T) {
 	// The manifest's host does not resolve: only the client given reaches srv.
 	client := &http.Client{Transport: redirect{to: srv.URL}}
 	frozen := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
-	c, err := connector.New(ctx, connector.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
 		connector.WithHTTPClient(client), connector.WithClock(frozen),
 		connector.WithConfig(map[string]any{"token": "t0ken", "__injected_declarative_manifest": m}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Executor().Method().Kind != executor.KindInProcess {
+	if core.ConnOf(c).Executor().Method().Kind != executor.KindInProcess {
 		t.Fatalf("runs as %s, want in process", c)
 	}
 	if err := c.Check(ctx); err != nil {
@@ -192,7 +193,7 @@ func TestInProcessManifestSourceEngineOptions(t *testing.T) {
 		Stream:   protocol.Stream{Name: "items", JSONSchema: json.RawMessage(`{}`), SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}},
 		SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationOverwrite}}})
 	var got []string
-	for msg, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: cc}) {
+	for msg, err := range core.ConnOf(c).Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: cc}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +206,7 @@ func TestInProcessManifestSourceEngineOptions(t *testing.T) {
 		t.Fatalf("records %v after %d requests, want %v (the frozen clock's date) after 2", got, requests.Load(), want)
 	}
 	// The knobs of a process still do not fit it.
-	_, err = connector.New(ctx, connector.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
+	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
 		connector.WithClock(frozen), connector.WithLogDir(t.TempDir()))
 	if want := "WithLogDir: it does not apply to a connector run in process"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want an error saying %q", err, want)
@@ -226,7 +227,7 @@ func TestWithManifestURL(t *testing.T) {
 		w.Write([]byte(itemsManifest(api.URL)))
 	}))
 	defer site.Close()
-	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 		connector.WithManifest(site.URL+"/source-items/manifest.yaml"), connector.WithConfig(map[string]any{"token": "t0ken"}))
 	if err != nil {
 		t.Fatal(err)
@@ -234,12 +235,12 @@ func TestWithManifestURL(t *testing.T) {
 	if got := readItems(t, c); len(got) != 2 {
 		t.Fatalf("records %v", got)
 	}
-	_, err = connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 		connector.WithManifest(site.URL+"/nothing.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "/nothing.yaml") {
 		t.Fatalf("a missing manifest: %v", err)
 	}
-	_, err = connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 		connector.WithManifest([]byte("version: 6.7.0\nstreams: 12\n")))
 	if err == nil || !strings.Contains(err.Error(), "the given text") {
 		t.Fatalf("an invalid manifest: %v", err)
@@ -256,31 +257,31 @@ func TestManifestOptionsThatDoNotFit(t *testing.T) {
 	client := http.DefaultClient
 	for _, c := range []struct {
 		name string
-		kind connector.Kind
+		kind core.Kind
 		opts []connector.Option
 		want string
 	}{
-		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithDockerImage("")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithDockerImage("")},
 			"WithDockerImage and WithManifest: these are different ways"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithVersion("1.0")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithVersion("1.0")},
 			"WithVersion: it does not apply to a connector run with WithManifest"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithEnv("A=1")},
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithEnv("A=1")},
 			"WithEnv: it does not apply to a connector run with WithManifest"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithHTTPClient(client)},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithHTTPClient(client)},
 			"WithHTTPClient: it does not apply to a connector run with WithLocalExecutable"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithDockerImage(""), connector.WithClock(time.Now)},
+		{"source-x", core.KindSource, []connector.Option{connector.WithDockerImage(""), connector.WithClock(time.Now)},
 			"WithClock: it does not apply to a connector run with WithDockerImage"},
-		{"destination-echo", connector.KindDestination, []connector.Option{connector.WithClock(time.Now)},
+		{"destination-echo", core.KindDestination, []connector.Option{connector.WithClock(time.Now)},
 			"WithClock: it applies only to a connector run from a declarative manifest, and this one runs as destination-echo (in process)"},
-		{"destination-x", connector.KindDestination, []connector.Option{connector.WithManifest("m.yaml")},
+		{"destination-x", core.KindDestination, []connector.Option{connector.WithManifest("m.yaml")},
 			"WithManifest: a declarative manifest describes a source"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest(42)},
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(42)},
 			"WithManifest: it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not int"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest(" ")}, "WithManifest: an empty path"},
-		{"source-x", connector.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithHTTPClient(nil)},
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(" ")}, "WithManifest: an empty path"},
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithHTTPClient(nil)},
 			"WithHTTPClient: it needs a value, not nil"},
 	} {
-		_, err := connector.New(ctx, c.kind, c.name, append(c.opts, connector.WithEnvironment(env))...)
+		_, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, append(c.opts, connector.WithEnvironment(env))...)
 		var oe *connector.OptionError
 		if !errors.As(err, &oe) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an *OptionError saying %q", c.name, err, c.want)
@@ -334,7 +335,7 @@ func TestManifestDebugLogsMasked(t *testing.T) {
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 		connector.WithManifest([]byte(manifest)), connector.WithLogger(logger),
 		connector.WithConfig(map[string]any{"token": "t0ken", "account": "secret_reference::MANIFEST_ACCOUNT"}))
 	if err != nil {
@@ -383,12 +384,12 @@ func TestRegistryManifestPinned(t *testing.T) {
 	env.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(regFile), registry.WithManifestURL(site.URL),
 		registry.WithCacheDir(filepath.Join(dir, "cache")), registry.WithManifestDir("")))
 
-	c, err := connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(env),
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(env),
 		connector.WithVersion("1.2.0"), connector.WithConfig(map[string]any{"token": "t0ken"}))
 	if err != nil {
 		t.Fatalf("pinned: %v", err)
 	}
-	if c.Executor().Method().Kind != executor.KindInProcess || c.Version(ctx) != "1.2.0" {
+	if core.ConnOf(c).Executor().Method().Kind != executor.KindInProcess || c.Version(ctx) != "1.2.0" {
 		t.Fatalf("pinned: runs as %s version %q, want natively, version 1.2.0", c, c.Version(ctx))
 	}
 	if _, ok := paths.Load("/source-items/1.2.0/manifest.yaml"); !ok {
@@ -397,7 +398,7 @@ func TestRegistryManifestPinned(t *testing.T) {
 	if got := readItems(t, c); len(got) != 2 {
 		t.Fatalf("records %v", got)
 	}
-	_, err = connector.New(ctx, connector.KindSource, "source-items", connector.WithEnvironment(env),
+	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(env),
 		connector.WithVersion("1.2.0"), connector.WithEnv("A=1"))
 	if !errors.Is(err, connector.ErrInvalidOption) ||
 		!strings.Contains(err.Error(), "WithEnv: it does not apply to a connector run from its published manifest") {

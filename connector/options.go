@@ -8,8 +8,8 @@ import (
 	"github.com/x/goairbyte/executor"
 )
 
-// Option configures a connector built by [New] (and so a source.Source or a
-// destination.Destination). Each knob of how a connector runs is declared
+// Option configures a connector built by source.New or destination.New
+// (and so a source.Source or a destination.Destination). Each knob of how a connector runs is declared
 // here once, for sources and destinations alike. An option that does not
 // fit the connector — a Docker knob for a local executable, two ways of
 // running it, stream selection for a destination — makes New fail with an

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/ptytest"
 	"github.com/x/goairbyte/progress"
 )
@@ -32,7 +33,7 @@ func TestEnvironmentProgressFollowsTheLocale(t *testing.T) {
 			env.RegisterConnector("destination-echo", func() any { return echoDest{} })
 			term := ptytest.Open(t, 40)
 			env.SetProgress(progress.WithOutput(term.TTY))
-			d, err := connector.New(ctx, connector.KindDestination, "destination-echo", connector.WithEnvironment(env))
+			d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +41,7 @@ func TestEnvironmentProgressFollowsTheLocale(t *testing.T) {
 			if tc.call {
 				call = []progress.Option{progress.WithOutput(term.TTY), progress.WithASCII(false)}
 			}
-			tr := progress.New(progress.OpWrite, d.Name(), d.ProgressOptions(call)...)
+			tr := progress.New(progress.OpWrite, d.Name(), core.ConnOf(d).ProgressOptions(call)...)
 			users := tr.Stream("users")
 			users.Read(1000, 1000)
 			users.Written(1000)

@@ -12,6 +12,8 @@ import (
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/runmethod"
+	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/imageref"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
 )
@@ -63,7 +65,7 @@ func (s *settings) explicitMethods() []string {
 
 // check reports the options that do not fit each other or the kind of
 // connector, before anything is resolved.
-func (s *settings) check(kind Kind, name string) error {
+func (s *settings) check(kind core.Kind, name string) error {
 	// A space around a name would be trimmed by the registry's lookup but
 	// not by the in-process and PATH lookups before it, so "source-faker "
 	// would run elsewhere than "source-faker": refuse it instead.
@@ -92,7 +94,7 @@ func (s *settings) check(kind Kind, name string) error {
 		}
 	}
 	if s.manifest != nil {
-		if kind == KindDestination {
+		if kind == core.KindDestination {
 			return &OptionError{Connector: name, Option: wayManifest, Reason: "a declarative manifest describes a source, not a destination"}
 		}
 		if err := s.checkManifestArg(name); err != nil {
@@ -111,7 +113,7 @@ func (s *settings) check(kind Kind, name string) error {
 			return err
 		}
 	}
-	if kind == KindDestination && len(s.streams) > 0 {
+	if kind == core.KindDestination && len(s.streams) > 0 {
 		return &OptionError{Connector: name, Option: "WithStreams",
 			Reason: "a destination writes the streams of what it is given; select streams on the source, or pass destination.Streams to Write"}
 	}
@@ -194,7 +196,7 @@ func (s *settings) checkResolved(name string, r resolved) error {
 }
 
 // resolve decides how the connector runs and builds its executor.
-func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Environment, rt executor.Runtime) (resolved, error) {
+func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env *Environment, rt executor.Runtime) (resolved, error) {
 	build := func(m executor.Method, version string) (resolved, error) {
 		ex, err := executor.New(name, m, rt)
 		if err != nil {
@@ -235,10 +237,10 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 		image := s.dockerImage
 		if image == "" {
 			image = defaultImage(ctx, env, name, s.version)
-		} else if executor.ImageTag(image) == "" && !strings.Contains(image, "@") {
+		} else if imageref.Tag(image) == "" && !strings.Contains(image, "@") {
 			image += ":" + orLatest(s.version)
 		}
-		return build(docker(image), executor.ImageTag(image))
+		return build(docker(image), imageref.Tag(image))
 	}
 
 	// No way chosen: decide as PyAirbyte does.
@@ -274,7 +276,7 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 	}
 	if entry.Supports(registry.InstallYAML) {
 		return s.fromRegistryManifest(ctx, entry, env, rt, func(image string) (resolved, error) {
-			return build(docker(image), executor.ImageTag(image))
+			return build(docker(image), imageref.Tag(image))
 		})
 	}
 	m, err := runmethod.Choose(ctx, entry, s.version, runmethod.Probes{})
@@ -291,7 +293,7 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 	case runmethod.Python:
 		return build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
 	default: // runmethod.Docker
-		return build(docker(m.DockerImage), executor.ImageTag(m.DockerImage))
+		return build(docker(m.DockerImage), imageref.Tag(m.DockerImage))
 	}
 }
 
@@ -299,13 +301,13 @@ func (s *settings) resolve(ctx context.Context, kind Kind, name string, env *Env
 // kind (isSource and isDestination say what it is), before anything is
 // installed or pulled: its first command would fail, later and less
 // clearly.
-func kindMismatch(name string, want Kind, isSource, isDestination bool) error {
-	if (want == KindSource && isSource) || (want == KindDestination && isDestination) || (!isSource && !isDestination) {
+func kindMismatch(name string, want core.Kind, isSource, isDestination bool) error {
+	if (want == core.KindSource && isSource) || (want == core.KindDestination && isDestination) || (!isSource && !isDestination) {
 		return nil
 	}
-	other := KindDestination
-	if want == KindDestination {
-		other = KindSource
+	other := core.KindDestination
+	if want == core.KindDestination {
+		other = core.KindSource
 	}
 	return &OptionError{Connector: name, Reason: fmt.Sprintf("%s is a %s, not a %s; get it as a %s (goairbyte.Get%s)",
 		name, other, want, other, strings.ToUpper(other.String()[:1])+other.String()[1:])}

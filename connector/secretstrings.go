@@ -63,7 +63,7 @@ func (v *vault) put(s secrets.SecretString) string {
 }
 
 // removeVaultReferences deletes from the JSON tree v the references into a
-// vault, as ConfigFingerprint deletes the fields the spec marks secret (an
+// vault, as configFingerprint deletes the fields the spec marks secret (an
 // array item becomes null): a SecretString is a secret by the user's own
 // declaration, and its reference's number follows map order and grows with
 // each SetConfig, so hashing it would make the same config give another

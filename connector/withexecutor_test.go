@@ -14,6 +14,7 @@ import (
 	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/catalogs"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -44,13 +45,13 @@ func TestWithExecutor(t *testing.T) {
 	rec := &recording{Executor: inner}
 	// No registry, no executable of that name: only the executor given
 	// can run it.
-	c, err := connector.New(ctx, connector.KindSource, "source-mine", connector.WithEnvironment(offline(t)),
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-mine", connector.WithEnvironment(offline(t)),
 		connector.WithExecutor(rec), connector.WithConfig(map[string]any{"count": 3, "seed": 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Executor() != executor.Executor(rec) {
-		t.Fatalf("the connector runs with %v, not the executor given", c.Executor())
+	if core.ConnOf(c).Executor() != executor.Executor(rec) {
+		t.Fatalf("the connector runs with %v, not the executor given", core.ConnOf(c).Executor())
 	}
 	if err := c.Check(ctx); err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestWithExecutor(t *testing.T) {
 		t.Fatalf("spec %v (%v), want the faker's", spec, err)
 	}
 	var streams []string
-	for msg, err := range c.Run(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {
+	for msg, err := range core.ConnOf(c).Run(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +104,7 @@ func TestWithExecutorErrorsAreMasked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := connector.New(ctx, connector.KindSource, "source-mine", connector.WithEnvironment(offline(t)),
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-mine", connector.WithEnvironment(offline(t)),
 		connector.WithExecutor(leakyExec{inner}),
 		connector.WithConfig(map[string]any{"count": 3, "token": "secret_reference::GOAIRBYTE_WITHEXEC_SECRET"}))
 	if err != nil {
@@ -126,25 +127,25 @@ func TestWithExecutorErrorsAreMasked(t *testing.T) {
 func TestKind(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for _, kind := range []connector.Kind{connector.KindSource, connector.KindDestination} {
-		c, err := connector.New(ctx, kind, "mine", connector.WithEnvironment(offline(t)), connector.WithGoConnector(echoDest{}))
-		if kind == connector.KindSource {
+	for _, kind := range []core.Kind{core.KindSource, core.KindDestination} {
+		c, err := core.New[*connector.Connector, connector.Option](ctx, kind, "mine", connector.WithEnvironment(offline(t)), connector.WithGoConnector(echoDest{}))
+		if kind == core.KindSource {
 			// echoDest is no source: it is refused at construction, as a
 			// destination registered in process is, not at its first read.
 			if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "is a destination, not a source") {
-				t.Fatalf("a destination given as a source with WithGoConnector: got %v (kind %v), want an *OptionError", err, c.Kind())
+				t.Fatalf("a destination given as a source with WithGoConnector: got %v (kind %v), want an *OptionError", err, core.ConnOf(c).Kind())
 			}
 			continue
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Kind() != kind {
-			t.Fatalf("Kind %v, want %v", c.Kind(), kind)
+		if core.ConnOf(c).Kind() != kind {
+			t.Fatalf("Kind %v, want %v", core.ConnOf(c).Kind(), kind)
 		}
 	}
-	src, err := connector.New(ctx, connector.KindSource, "mine", connector.WithEnvironment(offline(t)), connector.WithGoConnector(faker.New()))
-	if err != nil || src.Kind() != connector.KindSource {
+	src, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "mine", connector.WithEnvironment(offline(t)), connector.WithGoConnector(faker.New()))
+	if err != nil || core.ConnOf(src).Kind() != core.KindSource {
 		t.Fatalf("source: %v %v", src, err)
 	}
 }
@@ -161,7 +162,7 @@ func TestNilWayIsAnOptionError(t *testing.T) {
 		"WithExecutor":    connector.WithExecutor(nil),
 		"WithGoConnector": connector.WithGoConnector(nil),
 	} {
-		c, err := connector.New(context.Background(), connector.KindSource, "source-faker", connector.WithEnvironment(env), opt)
+		c, err := core.New[*connector.Connector, connector.Option](context.Background(), core.KindSource, "source-faker", connector.WithEnvironment(env), opt)
 		var oe *connector.OptionError
 		if !errors.As(err, &oe) || oe.Option != name || !strings.Contains(err.Error(), "not nil") {
 			t.Errorf("%s(nil): got %v (runs %v), want an *OptionError", name, err, c)

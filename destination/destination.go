@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 )
 
 // Destination is one Airbyte destination connector with its config. It
@@ -12,15 +13,17 @@ import (
 // type adds Write. Its methods are safe for concurrent use.
 type Destination struct {
 	*connector.Connector
+	// core is the Connector's machinery: running its commands.
+	core core.Conn
 }
 
 // New builds a Destination for the connector name (such as
-// "destination-duckdb"); see connector.New for how the options decide the
-// way it runs. It starts no process.
+// "destination-duckdb"); see package connector for how the options decide
+// the way it runs. It starts no process.
 func New(ctx context.Context, name string, opts ...connector.Option) (*Destination, error) {
-	c, err := connector.New(ctx, connector.KindDestination, name, opts...)
+	c, err := core.New[*connector.Connector](ctx, core.KindDestination, name, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Destination{Connector: c}, nil
+	return &Destination{Connector: c, core: core.ConnOf(c)}, nil
 }

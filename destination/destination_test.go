@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	nooppkg "github.com/x/goairbyte/connectors/noop"
+	"github.com/x/goairbyte/internal/core"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
@@ -141,7 +142,7 @@ func TestWriteFromSourceDefaultCache(t *testing.T) {
 		t.Fatalf("%d lines after the first write, want 300", n)
 	}
 	wantOnce(t, ids, 300)
-	if def, err := env.DefaultCache(ctx); err != nil || res.State == nil {
+	if def, err := core.EnvOf(env).DefaultCache(ctx); err != nil || res.State == nil {
 		t.Fatalf("the default cache was not used: %v", err)
 	} else if st, _ := def.State(ctx, cache.StateKey{Source: "source-faker", Destination: res.DestinationKey, Stream: "users"}); st == nil {
 		t.Fatal("the destination's state is not in the default cache")

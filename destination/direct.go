@@ -12,6 +12,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -22,7 +23,7 @@ import (
 //
 // On tr, each record counts as read (with its bytes) and written (sent);
 // the source's STREAM_STATUS traces set the streams' statuses.
-func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
+func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *writeSettings, out *WriteResult, tr *progress.Tracker) error {
 	w := &directWrite{d: d, ignored: ignoredEchoes{d: d}, out: out, tr: tr, handles: map[string]*progress.Stream{}, sent: map[string]int64{}, moved: map[string]bool{}}
 	scat, msgs, finish, err := src.StreamMessages(ctx, ws.streams, ws.fullRefresh, func(streams []string) (json.RawMessage, error) {
 		if out.State == nil {
@@ -61,7 +62,7 @@ func (d *Destination) writeDirect(ctx context.Context, src readableSource, ws *w
 	// ended its input cleanly: it confirmed what came with a state, and
 	// the next Write reads the rest again from there, as a Read would.
 	if err := finish(); err != nil {
-		return &WriteError{Destination: d.Name(), Result: out, Err: err}
+		return &writeError{Destination: d.Name(), Result: out, Err: err}
 	}
 	return nil
 }
@@ -237,7 +238,7 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 // out.
 func (w *directWrite) warnUnasked() {
 	if w.unaskedRecords > 0 || w.unaskedStates > 0 {
-		w.d.Logger().Warn("the source sent records or states of streams that were not asked for; they were not sent to the destination",
+		w.d.core.Logger().Warn("the source sent records or states of streams that were not asked for; they were not sent to the destination",
 			"destination", w.d.Name(), "records", w.unaskedRecords, "states", w.unaskedStates)
 	}
 }

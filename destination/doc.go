@@ -40,7 +40,7 @@
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in
 // arrival order), a STATE carrying the last row's id follows every
-// [StateInterval] rows, and the echoed id is the stream's watermark. Only an
+// 10,000 rows, and the echoed id is the stream's watermark. Only an
 // echo of a state the Write sent, after the last one echoed of its stream,
 // moves it: a state the destination made up, one of a stream not written or
 // one echoed out of order is ignored, with a warning. The next

@@ -154,7 +154,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 }
 
 // feedStream writes the rows of one stream after its watermark as RECORD
-// messages, with a STATE carrying the last row's id every StateInterval
+// messages, with a STATE carrying the last row's id every stateInterval
 // rows and after the last one. It returns the number of rows sent. The
 // cache builds each RECORD line (Dataset.RecordLines), so the rows are
 // copied, not decoded and re-encoded.
@@ -190,13 +190,13 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		f.prog.Written(1)
 		id = r.RawID
 		n++
-		if n%StateInterval == 0 {
+		if n%stateInterval == 0 {
 			if err := state(); err != nil {
 				return n, err
 			}
 		}
 	}
-	if n%StateInterval != 0 {
+	if n%stateInterval != 0 {
 		if err := state(); err != nil {
 			return n, err
 		}

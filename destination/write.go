@@ -7,22 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"slices"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
 
-// StateInterval is how many rows of a stream Write sends from a cache
+// stateInterval is how many rows of a stream Write sends from a cache
 // between two STATE messages: how much a destination that dies mid-stream
 // makes the next Write send again.
-const StateInterval = 10_000
+const stateInterval = 10_000
 
 // Input is what Write takes: a cached input such as *source.ReadResult,
 // whose records are in a cache already, or a readable one such as
@@ -32,7 +32,8 @@ type Input interface {
 	SourceName() string
 }
 
-// cachedSource is an Input whose records are in a cache: *source.ReadResult.
+// cachedSource is an Input whose records are in a cache: a
+// *source.ReadResult (through core.CachedOf) or what LoadIntoCache loaded.
 type cachedSource interface {
 	Input
 	// Cache holds the records.
@@ -41,27 +42,6 @@ type cachedSource interface {
 	Catalog() *protocol.ConfiguredCatalog
 	// ProcessedStreams lists the streams in the cache, in catalog order.
 	ProcessedStreams() []string
-}
-
-// readableSource is an Input that still has to be read: *source.Source.
-type readableSource interface {
-	Input
-	// LoadIntoCache reads streams (the selected ones when empty) into c,
-	// or the default cache when c is nil, as source.Source.Read does,
-	// incrementally unless fullRefresh, reporting to tr, and returns the
-	// cache, the configured catalog and the streams read.
-	LoadIntoCache(ctx context.Context, c *cache.Cache, streams []string, strategy cache.Strategy, fullRefresh bool,
-		tr *progress.Tracker) (*cache.Cache, *protocol.ConfiguredCatalog, []string, error)
-	// StreamMessages validates the config, configures streams (the
-	// selected ones when empty, all when none is selected), asks state for
-	// the --state of the streams chosen (unless fullRefresh, which reads
-	// everything) and starts the read: it returns the configured catalog,
-	// the connector's messages (without the states a cache would not
-	// commit) and finish, which says, after messages that ended without an
-	// error, whether a stream was left incomplete.
-	StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
-		state func(streams []string) (json.RawMessage, error)) (
-		catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error)
 }
 
 // cachedInput is a cached input made by LoadIntoCache.
@@ -212,12 +192,12 @@ func (p *StateProvider) Watermark(ctx context.Context, stream string) (string, e
 	return id, nil
 }
 
-// WriteError is a Write that failed after the destination started: the
+// writeError is a Write that failed after the destination started: the
 // destination died or reported an error, or the records could not be fed
 // to it. What it confirmed before (RecordsConfirmed) stays confirmed; the
 // next Write sends the rest. Err is usually an *executor.ConnectorError
 // with the destination's last stderr lines.
-type WriteError struct {
+type writeError struct {
 	// Destination is the destination connector's name as given to New.
 	Destination string
 	// Result counts what was sent and confirmed before the failure.
@@ -228,13 +208,13 @@ type WriteError struct {
 }
 
 // Error says what was sent and confirmed before the failure, and its cause.
-func (e *WriteError) Error() string {
+func (e *writeError) Error() string {
 	return fmt.Sprintf("destination %s: write failed after %d records sent and %d confirmed: %v; what was not confirmed is sent again by the next Write",
 		e.Destination, e.Result.TotalSent(), e.Result.TotalConfirmed(), e.Err)
 }
 
 // Unwrap returns the cause.
-func (e *WriteError) Unwrap() error { return e.Err }
+func (e *writeError) Unwrap() error { return e.Err }
 
 // Write writes the input's records into the destination.
 //
@@ -254,6 +234,13 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // into different destinations may run at once; from a *source.Source,
 // its reads into one cache run one at a time, as Source.Read's do.
 //
+// A Write that fails after the destination started (it died or reported an
+// error, or the records could not be fed to it) returns its result, what
+// was sent and confirmed before the failure, with an error that wraps the
+// cause: usually an *executor.ConnectorError (ErrConnectorFailed) with the
+// destination's last stderr lines. What it confirmed stays confirmed; the
+// next Write sends the rest.
+//
 // One progress tracker follows the whole Write, the read into the cache
 // included; it draws only when the Environment or WithProgress asks.
 func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption) (_ *WriteResult, err error) {
@@ -262,13 +249,16 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 		o(&ws)
 	}
 	cached, isCached := from.(cachedSource)
-	readable, isReadable := from.(readableSource)
+	if c, ok := core.CachedOf(from); ok {
+		cached, isCached = &cachedInput{source: from.SourceName(), c: c.Cache(), catalog: c.Catalog(), streams: c.ProcessedStreams()}, true
+	}
+	readable, isReadable := core.ReadableOf(from)
 	if !isCached && !isReadable {
 		return nil, fmt.Errorf("destination %s: Write needs a *source.Source or a *source.ReadResult (or another input that is read or cached), not %T", d.Name(), from)
 	}
 	tr := ws.tracker
 	if tr == nil {
-		tr = progress.New(progress.OpWrite, d.Name(), d.ProgressOptions(ws.progress)...)
+		tr = progress.New(progress.OpWrite, d.Name(), d.core.ProgressOptions(ws.progress)...)
 		defer func() { tr.Finish(err) }()
 	}
 	// Records taken from a cache count as read only when no source read
@@ -288,14 +278,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if stateCache == nil && !ws.noStateCache {
 		if cached != nil {
 			stateCache = cached.Cache()
-		} else if stateCache, err = d.Environment().DefaultCache(ctx); err != nil {
+		} else if stateCache, err = d.core.DefaultCache(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if stateCache == nil {
 		// Only NoStateCache gets here (without it the default cache keeps
 		// the state): a choice, not a surprise, so no warning.
-		d.Logger().Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.Name())
+		d.core.Logger().Debug("no state cache: the destination's progress is not tracked, and every Write sends everything", "destination", d.Name())
 	}
 	key, err := d.stateKey(ctx, ws.stateKey)
 	if err != nil {
@@ -306,14 +296,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if stateCache != nil {
 		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
-	d.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
+	d.core.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
 	if cached != nil {
 		err = d.writeFromCache(ctx, cached, &ws, out, tr, countCacheReads)
 	} else {
 		err = d.writeDirect(ctx, readable, &ws, out, tr)
 	}
 	if err == nil {
-		d.Logger().Debug("write finished", "destination", d.Name(), "source", out.SourceName,
+		d.core.Logger().Debug("write finished", "destination", d.Name(), "source", out.SourceName,
 			"sent", out.TotalSent(), "confirmed", out.TotalConfirmed(), "states", out.StatesConfirmed)
 	}
 	return out, err
@@ -325,7 +315,7 @@ func (d *Destination) stateKey(ctx context.Context, given string) (string, error
 	if given != "" {
 		return given, nil
 	}
-	fp, err := d.ConfigFingerprint(ctx)
+	fp, err := d.core.ConfigFingerprint(ctx)
 	if err != nil || fp == "" {
 		return d.Name(), err
 	}
@@ -480,7 +470,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		pw.CloseWithError(err)
 	}()
 	var runErr, echoErr error
-	for m, err := range d.Run(dctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catJSON, Stdin: pr}) {
+	for m, err := range d.core.Run(dctx, executor.Invocation{Verb: executor.VerbWrite, Catalog: catJSON, Stdin: pr}) {
 		if err != nil {
 			runErr = err
 			break
@@ -497,7 +487,7 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 			}
 		case protocol.TypeRecord:
 			if out.DestinationRecords == 0 {
-				d.Logger().Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.Name())
+				d.core.Logger().Warn("the destination wrote RECORD messages on its output; they are counted and ignored", "destination", d.Name())
 			}
 			out.DestinationRecords++
 		}
@@ -514,19 +504,19 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 	}
 	switch {
 	case prodErr != nil:
-		return &WriteError{Destination: d.Name(), Result: out, Err: prodErr}
+		return &writeError{Destination: d.Name(), Result: out, Err: prodErr}
 	case echoErr != nil:
-		return &WriteError{Destination: d.Name(), Result: out, Err: fmt.Errorf("storing the destination's state: %w", echoErr)}
+		return &writeError{Destination: d.Name(), Result: out, Err: fmt.Errorf("storing the destination's state: %w", echoErr)}
 	case runErr != nil:
-		return &WriteError{Destination: d.Name(), Result: out, Err: runErr}
+		return &writeError{Destination: d.Name(), Result: out, Err: runErr}
 	}
 	switch {
 	case out.StatesConfirmed > 0 || out.TotalSent() == 0:
 	case out.StatesSent == 0:
-		d.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
+		d.core.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent())
 	default:
-		d.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
+		d.core.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent(), "states", out.StatesSent)
 	}
 	return nil
@@ -552,7 +542,7 @@ func (ig *ignoredEchoes) add(reason, stream string) {
 	}
 	if ig.counts[reason]++; ig.counts[reason] == 1 {
 		ig.order = append(ig.order, reason)
-		ig.d.Logger().Warn(reason, "destination", ig.d.Name(), "stream", stream)
+		ig.d.core.Logger().Warn(reason, "destination", ig.d.Name(), "stream", stream)
 	}
 }
 
@@ -561,7 +551,7 @@ func (ig *ignoredEchoes) add(reason, stream string) {
 func (ig *ignoredEchoes) report() {
 	for _, reason := range ig.order {
 		if n := ig.counts[reason]; n > 1 {
-			ig.d.Logger().Warn(reason+" ("+humanize.Int(int64(n))+" echoes in all)", "destination", ig.d.Name())
+			ig.d.core.Logger().Warn(reason+" ("+humanize.Int(int64(n))+" echoes in all)", "destination", ig.d.Name())
 		}
 	}
 }

@@ -183,14 +183,14 @@ func ownedContainers(t *testing.T, cli *client.Client, pid int) int {
 	t.Helper()
 	host, _ := os.Hostname()
 	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
-		All: true, Filters: make(client.Filters).Add("label", executor.LabelOwner)})
+		All: true, Filters: make(client.Filters).Add("label", "io.goairbyte.owner")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// host:pid, then the pid namespace where there is one.
 	n, want := 0, fmt.Sprintf("%s:%d", host, pid)
 	for _, c := range res.Items {
-		if l := c.Labels[executor.LabelOwner]; l == want || strings.HasPrefix(l, want+":") {
+		if l := c.Labels["io.goairbyte.owner"]; l == want || strings.HasPrefix(l, want+":") {
 			n++
 		}
 	}

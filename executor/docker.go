@@ -22,13 +22,14 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/x/goairbyte/internal/imageref"
 	"github.com/x/goairbyte/protocol"
 )
 
 // Labels set on every container a Docker executor creates, so that leftovers
 // can be found (docker ps -a --filter label=io.goairbyte.connector).
 const (
-	LabelConnector = "io.goairbyte.connector" // the connector's name
+	labelConnector = "io.goairbyte.connector" // the connector's name
 	labelRun       = "io.goairbyte.run"       // a unique id per run
 )
 
@@ -59,7 +60,7 @@ func newDocker(name, image string, o *options) (*dockerExecutor, error) {
 	if cli == nil {
 		var err error
 		if cli, err = client.New(client.FromEnv); err != nil {
-			return nil, &DockerUnavailableError{Host: "(from the environment)", Err: err}
+			return nil, &dockerUnavailableError{Host: "(from the environment)", Err: err}
 		}
 	}
 	return &dockerExecutor{runner: newRunner(name, o), image: image, cli: cli}, nil
@@ -73,21 +74,7 @@ func (d *dockerExecutor) String() string { return d.name + " (Docker image " + d
 
 // InstalledVersion is the image's tag ("latest" when it has none).
 func (d *dockerExecutor) InstalledVersion(ctx context.Context) (string, error) {
-	return cmp.Or(ImageTag(d.image), "latest"), nil
-}
-
-// ImageTag returns the tag of an image reference, "" when it has none. A
-// colon before the last slash belongs to a registry host:port, and a
-// digest (@sha256:…) is not a tag.
-func ImageTag(image string) string {
-	if i := strings.IndexByte(image, '@'); i >= 0 {
-		image = image[:i]
-	}
-	last := image[strings.LastIndexByte(image, '/')+1:]
-	if i := strings.LastIndexByte(last, ':'); i >= 0 {
-		return last[i+1:]
-	}
-	return ""
+	return cmp.Or(imageref.Tag(d.image), "latest"), nil
 }
 
 // Install pulls the image unless it is present.
@@ -139,10 +126,10 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 	return nil
 }
 
-// engineErr turns a refused connection into a *DockerUnavailableError.
+// engineErr turns a refused connection into a *dockerUnavailableError.
 func (d *dockerExecutor) engineErr(err error) error {
 	if client.IsErrConnectionFailed(err) {
-		return &DockerUnavailableError{Host: d.cli.DaemonHost(), Err: err}
+		return &dockerUnavailableError{Host: d.cli.DaemonHost(), Err: err}
 	}
 	return fmt.Errorf("connector %s: Docker engine: %w", d.name, err)
 }
@@ -169,7 +156,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		StdinOnce:    ln.stdin,
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels:       map[string]string{LabelConnector: d.name, labelRun: ulid.Make().String(), LabelOwner: ownerLabel()},
+		Labels:       map[string]string{labelConnector: d.name, labelRun: ulid.Make().String(), labelOwner: ownerLabel()},
 	}
 	host := &container.HostConfig{
 		// The default json-file driver copies every line to disk and caps

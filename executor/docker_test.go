@@ -40,7 +40,7 @@ func newDocker(t *testing.T, connector string, tweaks ...tweak) (executor.Execut
 func containers(t *testing.T, cli *client.Client, d executor.Executor) int {
 	t.Helper()
 	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
-		All: true, Filters: make(client.Filters).Add("label", executor.LabelConnector+"="+d.Name()),
+		All: true, Filters: make(client.Filters).Add("label", "io.goairbyte.connector"+"="+d.Name()),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -205,9 +205,8 @@ func TestDockerUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
-	var due *executor.DockerUnavailableError
-	if !errors.As(err, &due) || !strings.Contains(err.Error(), "no-docker.sock") {
-		t.Fatalf("want a *DockerUnavailableError naming the socket, got %v", err)
+	if !errors.Is(err, executor.ErrDockerUnavailable) || !strings.Contains(err.Error(), "no-docker.sock") {
+		t.Fatalf("want ErrDockerUnavailable naming the socket, got %v", err)
 	}
 }
 

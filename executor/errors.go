@@ -112,8 +112,8 @@ func (e *NotInstalledError) Error() string {
 // Unwrap returns the underlying failure.
 func (e *NotInstalledError) Unwrap() error { return e.Err }
 
-// DockerUnavailableError is a Docker engine that does not answer.
-type DockerUnavailableError struct {
+// dockerUnavailableError is a Docker engine that does not answer.
+type dockerUnavailableError struct {
 	// Host is the engine's address, such as unix:///var/run/docker.sock.
 	Host string
 	// Err is what the client reported.
@@ -121,12 +121,12 @@ type DockerUnavailableError struct {
 }
 
 // Error says which engine did not answer and what to do.
-func (e *DockerUnavailableError) Error() string {
+func (e *dockerUnavailableError) Error() string {
 	return fmt.Sprintf("the Docker engine at %s is not reachable (%v); start Docker, set DOCKER_HOST, or run the connector as a local executable or Python package instead", e.Host, e.Err)
 }
 
 // Unwrap returns what the client reported.
-func (e *DockerUnavailableError) Unwrap() error { return e.Err }
+func (e *dockerUnavailableError) Unwrap() error { return e.Err }
 
 // Sentinels of the executor's errors, for errors.Is across packages; the
 // root package goairbyte re-exports them.
@@ -148,4 +148,4 @@ func (e *ConnectorError) Is(target error) bool { return target == ErrConnectorFa
 func (e *NotInstalledError) Is(target error) bool { return target == ErrNotInstalled }
 
 // Is matches ErrDockerUnavailable.
-func (e *DockerUnavailableError) Is(target error) bool { return target == ErrDockerUnavailable }
+func (e *dockerUnavailableError) Is(target error) bool { return target == ErrDockerUnavailable }

@@ -42,9 +42,9 @@
 // the connector's reason, the last stderr lines and the path of the log
 // file that keeps all of its stderr and LOG messages. Every text that
 // leaves the package has been through the Runtime's Mask. A missing
-// connector is a *NotInstalledError and an unreachable Docker engine a
-// *DockerUnavailableError; each matches its sentinel (ErrNotInstalled,
-// ErrDockerUnavailable, ErrConnectorFailed).
+// connector is a *NotInstalledError (ErrNotInstalled) and an unreachable
+// Docker engine an error matching ErrDockerUnavailable; a *ConnectorError
+// matches ErrConnectorFailed.
 package executor
 
 import (
@@ -101,17 +101,6 @@ type RunReport struct {
 	StderrTail []string
 	// LogFile keeps all of the connector's stderr and LOG messages.
 	LogFile string
-}
-
-// Reason is the last ERROR log message, else the last stderr line, else "".
-func (r *RunReport) Reason() string {
-	switch {
-	case r.ErrorLog != "":
-		return r.ErrorLog
-	case len(r.StderrTail) > 0:
-		return r.StderrTail[len(r.StderrTail)-1]
-	}
-	return ""
 }
 
 // answers are the messages that answer a command: one of them must come,
@@ -199,19 +188,18 @@ type Executor interface {
 	Uninstall(ctx context.Context) error
 }
 
-// Versioner is implemented by executors that can tell which version of the
-// connector they run: the image tag (Docker), the installed package's
-// version (Python), the version given with WithVersion (Local).
-type Versioner interface {
-	// InstalledVersion returns the version of the connector it runs, ""
-	// when it cannot tell; connector.Connector.Version calls it each time.
+// versioner is implemented by the executors that can tell which version of
+// the connector they run: the image tag (Docker), the installed package's
+// version (Python), the version given with Method.Version (local).
+// Package connector asks for it with an interface of its own.
+type versioner interface {
 	InstalledVersion(ctx context.Context) (string, error)
 }
 
 var (
-	_ Versioner = (*localExecutor)(nil)
-	_ Versioner = (*dockerExecutor)(nil)
-	_ Versioner = (*pythonExecutor)(nil)
+	_ versioner = (*localExecutor)(nil)
+	_ versioner = (*dockerExecutor)(nil)
+	_ versioner = (*pythonExecutor)(nil)
 )
 
 // maskMessage masks, in place, the text fields of m in which a connector

@@ -177,7 +177,9 @@ func venvOf(e executor.Executor) string {
 // installedVersion asks an executor which version it runs.
 func installedVersion(t testing.TB, e executor.Executor) (string, error) {
 	t.Helper()
-	v, ok := e.(executor.Versioner)
+	v, ok := e.(interface {
+		InstalledVersion(ctx context.Context) (string, error)
+	})
 	if !ok {
 		t.Fatalf("%s cannot tell its version", e)
 	}

@@ -312,12 +312,9 @@ func TestMethodValidate(t *testing.T) {
 		{executor.Method{Kind: executor.KindDocker, Image: "x:1", Interpreter: "python3"}, "Interpreter does not apply"},
 		{executor.Method{Kind: executor.KindInProcess, Connector: goDestination{}, Env: []string{"A=1"}}, "Env does not apply"},
 	} {
-		err := c.m.Validate()
+		_, err := executor.New("x", c.m, executor.Runtime{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: got %v, want %q", c.m, err, c.want)
-		}
-		if _, err := executor.New("x", c.m, executor.Runtime{}); err == nil {
-			t.Errorf("%+v: New accepted it", c.m)
+			t.Errorf("%+v: New got %v, want %q", c.m, err, c.want)
 		}
 	}
 	if _, err := executor.New("x", executor.Method{Kind: executor.KindInProcess, Connector: 42}, executor.Runtime{}); err == nil ||

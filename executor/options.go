@@ -124,9 +124,9 @@ func (m Method) String() string {
 	return m.Kind.String()
 }
 
-// Validate reports a Method that cannot run: no kind, a missing required
+// validate reports a Method that cannot run: no kind, a missing required
 // knob, or a knob of another kind.
-func (m Method) Validate() error {
+func (m Method) validate() error {
 	var misfits []string
 	misfit := func(set bool, field string, kinds ...Kind) {
 		if set && !containsKind(kinds, m.Kind) {
@@ -304,7 +304,7 @@ func buildOptions(m Method, rt Runtime) *options {
 // A Method that does not validate is an error; a local executable that
 // does not exist is a *NotInstalledError.
 func New(name string, m Method, rt Runtime) (Executor, error) {
-	if err := m.Validate(); err != nil {
+	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("connector %s: %w", name, err)
 	}
 	o := buildOptions(m, rt)

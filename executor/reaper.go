@@ -21,7 +21,7 @@ import (
 //   - each run's temp dir (which holds the resolved config, secrets
 //     included) is named goairbyte-<owner pid>-…; dirs of owners that no
 //     longer run are removed when this process first runs a connector;
-//   - containers carry LabelOwner (host name, pid, pid namespace); exited
+//   - containers carry labelOwner (host name, pid, pid namespace); exited
 //     or running containers of owners on this host and in this pid
 //     namespace that no longer run are removed when this process first
 //     talks to that Docker engine, and those of earlier releases (no pid
@@ -38,10 +38,10 @@ import (
 // run's temp dir, and inherited by what it starts.
 const runMarker = "GOAIRBYTE_RUN"
 
-// LabelOwner is set on every container a Docker executor creates: the
+// labelOwner is set on every container a Docker executor creates: the
 // host name and pid of the process that owns it, and on Linux its pid
 // namespace ("host:pid:namespace").
-const LabelOwner = "io.goairbyte.owner"
+const labelOwner = "io.goairbyte.owner"
 
 // tempPrefix begins the name of every run's temp dir.
 const tempPrefix = "goairbyte-"
@@ -151,13 +151,13 @@ func sweepContainers(ctx context.Context, cli *client.Client) (removed int) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dockerTimeout)
 	defer cancel()
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true,
-		Filters: make(client.Filters).Add("label", LabelOwner)})
+		Filters: make(client.Filters).Add("label", labelOwner)})
 	if err != nil {
 		sweptEngines.Delete(cli.DaemonHost()) // try again next time
 		return 0
 	}
 	for _, c := range list.Items {
-		if !deadOwner(c.Labels[LabelOwner], time.Unix(c.Created, 0), c.State) {
+		if !deadOwner(c.Labels[labelOwner], time.Unix(c.Created, 0), c.State) {
 			continue
 		}
 		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err == nil {
@@ -167,7 +167,7 @@ func sweepContainers(ctx context.Context, cli *client.Client) (removed int) {
 	return removed
 }
 
-// deadOwner reports whether a container's LabelOwner names a process of
+// deadOwner reports whether a container's labelOwner names a process of
 // this host that no longer runs, given when the container was created and
 // its state. A pid says nothing outside its namespace: a goairbyte in a
 // container sharing the host's name (docker run --network host) and Docker
@@ -242,7 +242,7 @@ func bootTime() (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// ownerLabel is this process's LabelOwner value: host name, pid and, where
+// ownerLabel is this process's labelOwner value: host name, pid and, where
 // there is one (Linux), pid namespace.
 func ownerLabel() string {
 	l := fmt.Sprintf("%s:%d", hostName(), os.Getpid())

@@ -13,7 +13,7 @@ import (
 	"github.com/x/goairbyte/internal/testenv"
 )
 
-// Releases before the pid namespace was part of LabelOwner labelled their
+// Releases before the pid namespace was part of labelOwner labelled their
 // containers host:pid. Such a pid says nothing (its owner may run in
 // another pid namespace), but no process outlives a reboot: a container of
 // this host created before this boot, and not running (none is restarted),
@@ -42,7 +42,7 @@ func TestSweepOldStyleLabels(t *testing.T) {
 		t.Helper()
 		c, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 			Config: &container.Config{Image: image, Cmd: []string{"child"},
-				Labels: map[string]string{LabelOwner: label, testLabel: run}},
+				Labels: map[string]string{labelOwner: label, testLabel: run}},
 			HostConfig: &container.HostConfig{LogConfig: container.LogConfig{Type: "none"}},
 		})
 		if err != nil {

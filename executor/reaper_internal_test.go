@@ -43,7 +43,7 @@ func TestKillGroupWithoutStartTimes(t *testing.T) {
 	}
 }
 
-// TestOwnerLabelChild prints its LabelOwner value and waits for stdin to
+// TestOwnerLabelChild prints its labelOwner value and waits for stdin to
 // close; TestSweepSparesAnotherPidNamespace runs it.
 func TestOwnerLabelChild(t *testing.T) {
 	if os.Getenv("OWNER_LABEL_CHILD") == "" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
@@ -31,7 +32,7 @@ func TestCheckEmitterInProcess(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var changed []map[string]any
-	c, err := connector.New(context.Background(), connector.KindSource, "source-rotating", connector.WithGoConnector(checkEmitter{&source{}}),
+	c, err := core.New[*connector.Connector, connector.Option](context.Background(), core.KindSource, "source-rotating", connector.WithGoConnector(checkEmitter{&source{}}),
 		connector.WithConfig(map[string]any{"count": 1}),
 		connector.WithConfigChangeCallback(func(cfg map[string]any) { mu.Lock(); changed = append(changed, cfg); mu.Unlock() }))
 	if err != nil {

@@ -102,7 +102,7 @@ const cancelGrace = 5 * time.Second
 // process: emit returns the write error and the run fails as any other
 // (exit 1). Serve never returns; main is one line:
 //
-//	func main() { kit.Serve(faker.New()) }
+//	func main() { kit.Serve(myconnector.New()) }
 func Serve(c any) {
 	s, err := newServer(c, filepath.Base(os.Args[0]), os.Stdin, os.Stdout, os.Stderr)
 	if err != nil {

@@ -105,9 +105,6 @@ func (r *ReadResult) StreamRecordsRead() map[string]int64 { return maps.Clone(r.
 // Cache is the cache the records were loaded into.
 func (r *ReadResult) Cache() *cache.Cache { return r.cache }
 
-// Catalog is the configured catalog the read used.
-func (r *ReadResult) Catalog() *protocol.ConfiguredCatalog { return r.catalog }
-
 // Stream returns the dataset of a processed stream: everything its table
 // holds, this read's records and earlier ones. A stream that was not part
 // of the read is a *protocol.StreamNotFoundError.
@@ -165,7 +162,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		// The tracker starts before validation and discovery, so that the
 		// time to the first record is what the caller waits for, and a read
 		// that fails early still ends with its summary line.
-		tr = progress.New(progress.OpRead, s.Name(), s.ProgressOptions(rs.progress)...)
+		tr = progress.New(progress.OpRead, s.Name(), s.core.ProgressOptions(rs.progress)...)
 		defer func() { tr.Finish(err) }()
 	}
 	streams, err := s.readStreams(ctx, rs.streams)
@@ -184,7 +181,7 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	// config and the streams are known to be right: a read that fails on
 	// them leaves no .cache directory behind.
 	if rs.cache == nil {
-		c, err := s.Environment().DefaultCache(ctx)
+		c, err := s.core.DefaultCache(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -211,11 +208,11 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		committed = prog.committed
 	}
 	start := time.Now()
-	log := s.Logger()
+	log := s.core.Logger()
 	log.Debug("read started", "connector", s.Name(), slog.Any("streams", streams), "incremental", state != nil)
-	run := s.RunValidated
+	run := s.core.RunValidated
 	if rs.skipValidation {
-		run = s.Run
+		run = s.core.Run
 	}
 	msgs := run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: state})
 	lr, err := rs.cache.Load(ctx, cache.LoadRequest{

@@ -10,6 +10,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/progress"
@@ -127,7 +128,7 @@ func TestReadAllStreamsByDefault(t *testing.T) {
 	if got := res.ProcessedStreams(); len(got) != 3 {
 		t.Fatalf("processed %v, want all three faker streams", got)
 	}
-	def, err := env.DefaultCache(ctx)
+	def, err := core.EnvOf(env).DefaultCache(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestReadWithoutDefaultCache(t *testing.T) {
 	t.Parallel()
 	src := fakerSource(t, map[string]any{"count": 5}, connector.WithEnvironment(connector.NewEnvironment()))
 	_, err := src.Read(context.Background())
-	if !errors.Is(err, connector.ErrNoDefaultCache) || !strings.Contains(err.Error(), `github.com/x/goairbyte`) ||
+	if !strings.HasPrefix(err.Error(), "no default cache: ") || !strings.Contains(err.Error(), `github.com/x/goairbyte`) ||
 		!strings.Contains(err.Error(), "source.UseCache") {
 		t.Fatalf("want ErrNoDefaultCache naming the import and UseCache, got %v", err)
 	}

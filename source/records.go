@@ -227,7 +227,7 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 		shape := newRecordShape(catalog.Streams[0].Stream.JSONSchema, rs)
 		track := newStreamTracker(s.Name(), []string{stream})
 		n := 0
-		for msg, err := range s.RunValidated(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON}) {
+		for msg, err := range s.core.RunValidated(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON}) {
 			if err != nil {
 				yield(Record{}, err)
 				return
@@ -250,7 +250,7 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 			yield(Record{}, err)
 			return
 		}
-		if err := track.finish(s.Logger()); err != nil {
+		if err := track.finish(s.core.Logger()); err != nil {
 			yield(Record{}, err)
 		}
 	}

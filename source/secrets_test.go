@@ -23,6 +23,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/registry"
@@ -346,7 +347,7 @@ func TestTempConfigFilesPrivateAndRemovedOnCancel(t *testing.T) {
 	defer cancel()
 	var path, report string
 	var last error
-	for msg, err := range src.Run(ctx, executor.Invocation{Verb: executor.VerbCheck}) {
+	for msg, err := range core.ConnOf(src.Connector).Run(ctx, executor.Invocation{Verb: executor.VerbCheck}) {
 		if err != nil {
 			last = err
 			continue

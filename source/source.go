@@ -9,6 +9,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/catalogs"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -19,6 +20,8 @@ import (
 // selection, Records and Read. Its methods are safe for concurrent use.
 type Source struct {
 	*connector.Connector
+	// core is the Connector's machinery: running its commands.
+	core core.Conn
 
 	mu        sync.Mutex
 	catalog   *protocol.Catalog
@@ -66,15 +69,15 @@ func (s *Source) SetCursorField(stream string, path ...string) {
 }
 
 // New builds a Source for the connector name (such as "source-faker"); see
-// connector.New for how the options decide the way it runs. It starts no
+// package connector for how the options decide the way it runs. It starts no
 // process: the connector runs when a method needs it.
 func New(ctx context.Context, name string, opts ...connector.Option) (*Source, error) {
-	c, err := connector.New(ctx, connector.KindSource, name, opts...)
+	c, err := core.New[*connector.Connector](ctx, core.KindSource, name, opts...)
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{Connector: c}
-	if names := c.Streams(); len(names) > 0 {
+	s := &Source{Connector: c, core: core.ConnOf(c)}
+	if names := s.core.Streams(); len(names) > 0 {
 		s.setSelection(names)
 	}
 	return s, nil
@@ -94,12 +97,12 @@ func (s *Source) SetConfig(config any) error {
 }
 
 // Discover runs the connector's discover command and returns the catalog of
-// its streams, replacing the remembered one. Use DiscoveredCatalog to reuse
-// it. The config is validated against the spec first.
+// its streams, replacing the remembered one, which AvailableStreams,
+// SelectStreams and Read reuse. The config is validated against the spec first.
 func (s *Source) Discover(ctx context.Context) (*protocol.Catalog, error) {
 	var catalog *protocol.Catalog
 	var runErr error
-	for msg, err := range s.RunValidated(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {
+	for msg, err := range s.core.RunValidated(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {
 		if err != nil {
 			runErr = err
 			break
@@ -148,7 +151,7 @@ func (s *Source) AvailableStreams(ctx context.Context) ([]string, error) {
 // the config is set, the selection is remembered and checked once the
 // catalog is known.
 func (s *Source) SelectStreams(ctx context.Context, names ...string) error {
-	if s.HasConfig() {
+	if s.core.HasConfig() {
 		c, err := s.DiscoveredCatalog(ctx)
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/catalogs"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/protocoltest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -98,7 +99,7 @@ func processesOf(t testing.TB, bin string) []string {
 func containersOf(t testing.TB, cli *client.Client) []string {
 	t.Helper()
 	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
-		All: true, Filters: make(client.Filters).Add("label", executor.LabelConnector+"="+dockerName)})
+		All: true, Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+dockerName)})
 	if err != nil {
 		t.Fatalf("listing containers: %v", err)
 	}
@@ -455,8 +456,44 @@ func TestExecutionMethods(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := src.Executor().Method().Image; got != c.want {
+		if got := core.ConnOf(src.Connector).Executor().Method().Image; got != c.want {
 			t.Errorf("image %q version %q: got %q, want %q", c.image, c.version, got, c.want)
 		}
+	}
+}
+
+// The catalog paths that look a stream up by name, and are not exported,
+// fail with a *protocol.StreamNotFoundError naming it, as the exported
+// ones do (the root package's TestStreamNotFoundEverywhere).
+func TestStreamNotFoundOnCatalogPaths(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 5, "seed": 1}, connector.WithEnvironment(connector.NewEnvironment()))
+	wantNotFound := func(what string, err error, stream string) {
+		t.Helper()
+		var nf *protocol.StreamNotFoundError
+		if !errors.Is(err, protocol.ErrStreamNotFound) || !errors.As(err, &nf) || nf.Stream != stream {
+			t.Errorf("%s: got %v, want a *protocol.StreamNotFoundError for %q", what, err, stream)
+		}
+	}
+	_, err := src.StreamJSONSchema(ctx, "nope")
+	wantNotFound("StreamJSONSchema", err, "nope")
+	_, err = src.ConfiguredCatalog(ctx, []string{"nope"})
+	wantNotFound("ConfiguredCatalog", err, "nope")
+	for _, err := range src.Documents(ctx, "nope") {
+		wantNotFound("Documents", err, "nope")
+		break
+	}
+	// A key or cursor override for a stream the catalog lacks (a typo)
+	// would read the stream without the key it was meant to merge on.
+	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.PrimaryKey("usres", []string{"id"}))
+	wantNotFound("ConfiguredCatalog with PrimaryKey", err, "usres")
+	_, err = src.ConfiguredCatalog(ctx, []string{"users"}, source.CursorField("usres", "updated_at"))
+	wantNotFound("ConfiguredCatalog with CursorField", err, "usres")
+	// An override of a stream of the catalog that this read leaves out is
+	// not an error.
+	src.SetPrimaryKey("products", []string{"id"})
+	if _, err := src.ConfiguredCatalog(ctx, []string{"users"}); err != nil {
+		t.Errorf("an override of a stream not read: %v", err)
 	}
 }

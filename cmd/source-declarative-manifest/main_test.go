@@ -16,6 +16,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -66,7 +67,7 @@ func frozen(c replaytest.Connector) string { return envNow + "=" + c.Now.Format(
 func conformance(t *testing.T, c replaytest.Connector, srv *replaytest.Server, opts ...connector.Option) {
 	ctx := context.Background()
 	cfg := c.InjectedConfig(t, "__injected_declarative_manifest")
-	conn, err := connector.New(ctx, connector.KindSource, c.Name, append(opts,
+	conn, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, c.Name, append(opts,
 		connector.WithEnvironment(connector.NewEnvironment()), connector.WithConfig(cfg))...)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func conformance(t *testing.T, c replaytest.Connector, srv *replaytest.Server, o
 }
 
 func discover(t *testing.T, conn *connector.Connector) *protocol.Catalog {
-	for m, err := range conn.Run(context.Background(), executor.Invocation{Verb: executor.VerbDiscover}) {
+	for m, err := range core.ConnOf(conn).Run(context.Background(), executor.Invocation{Verb: executor.VerbDiscover}) {
 		if err != nil {
 			t.Fatalf("discover: %v", err)
 		}
@@ -152,7 +153,7 @@ func configure(cat *protocol.Catalog, names []string, incremental bool) json.Raw
 // last state.
 func read(t *testing.T, conn *connector.Connector, catalog, state json.RawMessage) (map[string][]json.RawMessage, map[string]json.RawMessage) {
 	records, states := map[string][]json.RawMessage{}, map[string]json.RawMessage{}
-	for m, err := range conn.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: catalog, State: state}) {
+	for m, err := range core.ConnOf(conn).Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: catalog, State: state}) {
 		if err != nil {
 			t.Fatalf("read: %v", err)
 		}

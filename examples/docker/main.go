@@ -52,11 +52,10 @@ func mainErr(image string, count int) error {
 	defer os.RemoveAll(dir)
 	err = run(ctx, os.Stdout, image, dir, count)
 	var missing *goairbyte.NotInstalledError
-	var noDocker *goairbyte.DockerUnavailableError
 	switch {
 	case errors.As(err, &missing):
 		return fmt.Errorf("%w\n(goairbyte's own images are built with: make images)", err)
-	case errors.As(err, &noDocker):
+	case errors.Is(err, goairbyte.ErrDockerUnavailable):
 		return fmt.Errorf("%w\n(this example needs a running Docker engine)", err)
 	}
 	return err

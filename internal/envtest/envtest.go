@@ -9,6 +9,7 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cachename"
+	"github.com/x/goairbyte/internal/core"
 )
 
 // New returns a connector.Environment of the test's own, whose
@@ -19,7 +20,7 @@ func New(t testing.TB) *connector.Environment {
 	t.Helper()
 	env := connector.NewEnvironment()
 	env.SetCacheDir(t.TempDir())
-	env.SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
+	core.EnvOf(env).SetDefaultCache(func(ctx context.Context, dir string) (*cache.Cache, error) {
 		c, err := cache.New(ctx, duckdb.NewConnector(cachename.Path(dir, "default_cache")))
 		if err == nil {
 			t.Cleanup(func() { c.Close() })

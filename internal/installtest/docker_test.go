@@ -12,6 +12,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/source"
@@ -108,7 +109,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := src.Executor().Method(); m.Kind != executor.KindDocker || m.Image != remote {
+	if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindDocker || m.Image != remote {
 		t.Fatalf("resolved to %s, want the Docker image %s", src, remote)
 	}
 	if n := countRecords(t, src, "users"); n != 7 {
@@ -123,7 +124,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := src.Executor().Method(); m.Kind != executor.KindDocker || m.Image != want {
+		if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindDocker || m.Image != want {
 			t.Errorf("version %q resolved to %s, want %s", version, src, want)
 		}
 	}
@@ -146,7 +147,7 @@ func TestDockerThroughRegistryEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := builtin.Executor().Method(); m.Kind != executor.KindDocker || m.Image != testenv.FakerImageName {
+	if m := core.ConnOf(builtin.Connector).Executor().Method(); m.Kind != executor.KindDocker || m.Image != testenv.FakerImageName {
 		t.Errorf("the built-in source-faker resolved to %s, want %s", builtin, testenv.FakerImageName)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )
@@ -116,7 +117,7 @@ func TestPythonThroughRegistryEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := src.Executor().Method(); m.Kind != executor.KindPython || m.InstallRoot != root {
+	if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindPython || m.InstallRoot != root {
 		t.Fatalf("resolved to %s, want a Python venv under %s", src, root)
 	}
 	if n := countRecords(t, src, "items"); n != 2 {
