@@ -11,9 +11,9 @@ import (
 
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
-	"github.com/x/goairbyte/internal/runmethod"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/imageref"
+	"github.com/x/goairbyte/internal/runmethod"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
 )
