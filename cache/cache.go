@@ -137,11 +137,16 @@ func WithSchema(schema string) Option {
 	return func(s *settings) { s.schema, s.schemaSet = schema, true }
 }
 
+// Connector connects a cache to its backend: duckdb.NewConnector and
+// postgres.NewConnector make one for New. What a backend implements is
+// internal to this module for now.
+type Connector = backend.Connector
+
 // New opens a cache on the backend that conn connects to, such as
 // duckdb.NewConnector(path, opts...) or postgres.NewConnector(dsn,
 // opts...), and creates the cache's internal tables. The cache owns the
 // backend: Close closes it, and so does a failing New.
-func New(ctx context.Context, conn backend.Connector, opts ...Option) (*Cache, error) {
+func New(ctx context.Context, conn Connector, opts ...Option) (*Cache, error) {
 	var s settings
 	for _, o := range opts {
 		o(&s)

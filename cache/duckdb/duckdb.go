@@ -79,6 +79,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/jsonscan"
@@ -272,7 +273,7 @@ type connector struct {
 // for an in-memory database), for cache.New. The file and its parent
 // directories are created when the cache opens; an option that does not
 // fit fails it then.
-func NewConnector(path string, opts ...Option) backend.Connector {
+func NewConnector(path string, opts ...Option) cache.Connector {
 	c := &connector{path: path, o: options{schema: "main", memoryLimit: defaultMemoryLimit, writeThreads: defaultWriteThreads,
 		batchSize: defaultBatchSize, compress: defaultStringCompression}}
 	for _, f := range opts {

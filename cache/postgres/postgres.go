@@ -62,6 +62,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/valyala/fastjson"
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/protocol"
@@ -141,7 +142,7 @@ type connector struct {
 // URL or a key=value string, as pgx takes them), for cache.New. Its
 // connections use work_mem 64MB unless dsn sets work_mem, so that the
 // duplicate check at the end of a merge does not spill to disk.
-func NewConnector(dsn string, opts ...Option) backend.Connector {
+func NewConnector(dsn string, opts ...Option) cache.Connector {
 	c := &connector{dsn: dsn, o: options{schema: "public"}}
 	for _, f := range opts {
 		f(&c.o)
