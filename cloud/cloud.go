@@ -49,12 +49,24 @@ func NewWorkspace(client *airbyteapi.Client, id string) *Workspace {
 
 // Sources lists the workspace's sources.
 func (w *Workspace) Sources(ctx context.Context) iter.Seq2[Source, error] {
-	return w.client.Sources(ctx, w.id)
+	return func(yield func(Source, error) bool) {
+		for s, err := range w.client.Sources(ctx, w.id) {
+			if !yield(Source(s), err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // Destinations lists the workspace's destinations.
 func (w *Workspace) Destinations(ctx context.Context) iter.Seq2[Destination, error] {
-	return w.client.Destinations(ctx, w.id)
+	return func(yield func(Destination, error) bool) {
+		for d, err := range w.client.Destinations(ctx, w.id) {
+			if !yield(Destination(d), err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // Connections lists the workspace's connections.
@@ -128,7 +140,11 @@ func (w *Workspace) DeployDestination(ctx context.Context, name, connector strin
 	if err != nil {
 		return nil, err
 	}
-	return w.client.CreateDestination(ctx, api.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: config})
+	d, err := w.client.CreateDestination(ctx, api.ActorCreate{Name: name, DefinitionID: def, WorkspaceID: w.id, Configuration: config})
+	if err != nil {
+		return nil, err
+	}
+	return (*Destination)(d), nil
 }
 
 // ConnectionOption configures DeployConnection.
@@ -278,9 +294,9 @@ func (r *SyncResult) Wait(ctx context.Context, opts ...WaitOption) (*Job, error)
 		r.last = *j
 		if j.Status.Terminal() {
 			if j.Status == api.JobSucceeded {
-				return j, nil
+				return jobOf(j), nil
 			}
-			return j, r.failure(ctx, j)
+			return jobOf(j), r.failure(ctx, j)
 		}
 		if err := p.wait(ctx); err != nil {
 			return nil, r.stop(ctx, ws.keepAlive)
@@ -305,14 +321,14 @@ func (r *SyncResult) stop(ctx context.Context, keep bool) error {
 // failure builds the error of a failed or cancelled job, with the failure
 // reasons of its last attempt when the Configuration API gives them.
 func (r *SyncResult) failure(ctx context.Context, j *api.Job) error {
-	e := &SyncError{JobID: j.ID, ConnectionID: r.conn.info.ID, Status: j.Status}
+	e := &SyncError{JobID: j.ID, ConnectionID: r.conn.info.ID, Status: JobStatus(j.Status)}
 	atts, err := r.conn.w.client.Attempts(ctx, j.ID)
 	if err != nil {
 		e.detailErr = err
 	}
 	e.Attempts = len(atts)
 	if len(atts) > 0 {
-		e.Failures = atts[len(atts)-1].Failures
+		e.Failures = failuresOf(atts[len(atts)-1].Failures)
 	}
 	return e
 }
@@ -332,24 +348,3 @@ func (p *poller) wait(ctx context.Context) error {
 	}
 	return httpretry.Sleep(ctx, p.cur)
 }
-
-// The Airbyte API's objects that the workspace's methods return.
-type (
-	// Job is a sync job of a connection, as Wait returns it: its ID,
-	// Status, RowsSynced, BytesSynced and Duration (an ISO 8601 duration
-	// such as "PT8H6M12S").
-	Job = api.Job
-	// JobStatus is the state of a job: pending, queued, running,
-	// incomplete (an attempt failed, another follows), succeeded, failed
-	// or cancelled.
-	JobStatus = api.JobStatus
-	// JobType is the kind of a job, such as "sync".
-	JobType = api.JobType
-	// Failure is why a job attempt failed: its Origin, Type and Message.
-	Failure = api.Failure
-	// Source is a source of the workspace, as DeploySource created it.
-	Source = api.Source
-	// Destination is a destination of the workspace; its Configuration
-	// comes back with secret values masked.
-	Destination = api.Destination
-)

@@ -97,7 +97,7 @@ func TestSyncRunsAndReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Status != api.JobSucceeded {
+	if job.Status != JobSucceeded {
 		t.Fatalf("job %+v", job)
 	}
 	if got := res.Streams(); !slices.Equal(got, []string{"products", "users"}) {
@@ -138,7 +138,7 @@ func TestFailedSyncCarriesTheReason(t *testing.T) {
 	f := setup(t, map[string]any{"count": 5})
 	// A source made in the UI whose config the faker refuses:
 	// records_per_slice must be at least 1.
-	f.src = &DeployedSource{Source: api.Source{ID: f.srv.AddSource("bad faker", fakerDef, map[string]any{"records_per_slice": 0})}}
+	f.src = &DeployedSource{Source: Source{ID: f.srv.AddSource("bad faker", fakerDef, map[string]any{"records_per_slice": 0})}}
 	conn := f.connection(t)
 	ctx := context.Background()
 	res, err := conn.RunSync(ctx)

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	api "github.com/x/goairbyte/internal/airbyteapi"
 )
 
 // Sentinels a *SyncError matches with errors.Is.
@@ -57,6 +55,6 @@ func (e *SyncError) Error() string {
 
 // Is matches ErrSyncFailed or ErrSyncCancelled.
 func (e *SyncError) Is(target error) bool {
-	return (target == ErrSyncFailed && e.Status == api.JobFailed) ||
-		(target == ErrSyncCancelled && e.Status == api.JobCancelled)
+	return (target == ErrSyncFailed && e.Status == JobFailed) ||
+		(target == ErrSyncCancelled && e.Status == JobCancelled)
 }

@@ -32,5 +32,5 @@ func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.S
 	if err != nil {
 		return nil, err
 	}
-	return &DeployedSource{Source: *s, Streams: streams}, nil
+	return &DeployedSource{Source: Source(*s), Streams: streams}, nil
 }

@@ -47,7 +47,7 @@ func TestWorkspaceDestinationsAndConnectionInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]api.Destination{}
+	got := map[string]Destination{}
 	for d, err := range f.ws.Destinations(ctx) {
 		if err != nil {
 			t.Fatal(err)
