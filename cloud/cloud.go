@@ -148,17 +148,21 @@ func (w *Workspace) DeployDestination(ctx context.Context, name, connector strin
 }
 
 // ConnectionOption configures DeployConnection.
-type ConnectionOption func(*api.ConnectionCreate)
+type ConnectionOption func(*connectionRequest)
+
+// connectionRequest is the request DeployConnection sends, which its
+// options adjust.
+type connectionRequest = api.ConnectionCreate
 
 // WithPrefix puts prefix before every table the connection writes.
 func WithPrefix(prefix string) ConnectionOption {
-	return func(c *api.ConnectionCreate) { c.Prefix = prefix }
+	return func(c *connectionRequest) { c.Prefix = prefix }
 }
 
 // WithCron schedules the connection with a Quartz cron expression
 // (Airbyte's, such as "0 0 * * * ?"); without it the connection is manual.
 func WithCron(expr string) ConnectionOption {
-	return func(c *api.ConnectionCreate) {
+	return func(c *connectionRequest) {
 		c.Schedule = &api.Schedule{ScheduleType: api.ScheduleCron, CronExpression: expr}
 	}
 }
@@ -166,7 +170,7 @@ func WithCron(expr string) ConnectionOption {
 // WithNamespace writes the streams into the destination namespace (schema)
 // format, such as "analytics".
 func WithNamespace(format string) ConnectionOption {
-	return func(c *api.ConnectionCreate) {
+	return func(c *connectionRequest) {
 		c.NamespaceDefinition, c.NamespaceFormat = "custom_format", format
 	}
 }
