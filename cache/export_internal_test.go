@@ -1,6 +1,9 @@
 package cache
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // ExportPageSize is exportPageSize, for the tests of package cache_test.
 const ExportPageSize = exportPageSize
@@ -11,4 +14,16 @@ const ExportPageSize = exportPageSize
 func SetClock(f func() time.Time) (restore func()) {
 	now = f
 	return func() { now = time.Now }
+}
+
+// ExportPages returns the pages an export of d would read: one without a
+// query of their bounds when Cache.datasets found its table no larger
+// than a page.
+func ExportPages(ctx context.Context, d *Dataset) (int, error) {
+	x, err := d.startExport(ctx, nil, exportPageSize)
+	if err != nil {
+		return 0, err
+	}
+	defer x.stop()
+	return x.pages(), nil
 }
