@@ -27,3 +27,7 @@ func ExportPages(ctx context.Context, d *Dataset) (int, error) {
 	defer x.stop()
 	return x.pages(), nil
 }
+
+// OnePage reports whether Cache.datasets found d's table to hold no more
+// than a page of raw ids: its export then reads no bounds.
+func OnePage(d *Dataset) bool { return d.lastKnown && d.ids <= exportPageSize }
