@@ -26,10 +26,9 @@ type Dataset struct {
 	// how many raw ids the table then had, or any number above
 	// exportPageSize when it had more (a backend.CountCapper's count
 	// stops there; counting costs less than the bounds query an export
-	// then skips, and on DuckDB a count stopped at a page and one cost
-	// 0.15 ms a table more than the whole count), and tableAt identified
-	// it (Cache.tableID, taken before; "" when unknown): an export of no
-	// more than a page needs no query for its pages' bounds.
+	// then skips), and tableAt identified it (Cache.tableID, taken
+	// before; "" when unknown): an export of no more than a page needs no
+	// query for its pages' bounds.
 	last      string
 	lastKnown bool
 	ids       int64
