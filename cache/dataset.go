@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/x/goairbyte/cache/internal/backend"
@@ -22,12 +23,12 @@ type Dataset struct {
 	order  string
 	// last is the greatest raw id of the table when Cache.datasets made
 	// the dataset ("" for none); lastKnown says whether it did. ids is
-	// how many raw ids the table then had (counting them costs less than
-	// the bounds query an export then skips; a count stopped at a page
-	// and one cost DuckDB 0.15 ms a table more than the whole count),
-	// and tableAt identified it (Cache.tableID, taken before; ""
-	// when unknown): an export of no more than a page needs no query for
-	// its pages' bounds.
+	// how many raw ids the table then had, or any number above
+	// exportPageSize when it had more (a backend.CountCapper's count
+	// stops there; counting costs less than the bounds query an export
+	// then skips), and tableAt identified it (Cache.tableID, taken
+	// before; "" when unknown): an export of no more than a page needs no
+	// query for its pages' bounds.
 	last      string
 	lastKnown bool
 	ids       int64
@@ -197,6 +198,8 @@ func (c *Cache) datasets(ctx context.Context, streams []string) ([]*Dataset, err
 	}
 	raw := backend.Quote(backend.ColumnRawID)
 	idq, _ := c.b.(backend.TableIDQuerier)
+	cc, _ := c.b.(backend.CountCapper)
+	capped := cc != nil && cc.CapCounts()
 	for part := range slices.Chunk(out, datasetsMax) {
 		if idq == nil {
 			// Before the statement, as an export takes it before its
@@ -213,7 +216,14 @@ func (c *Cache) datasets(ctx context.Context, streams []string) ([]*Dataset, err
 		var count int64
 		n, err := c.unionRows(ctx, len(part), func(i int, q *strings.Builder, args *[]any) error {
 			t := c.qual(part[i].table)
-			q.WriteString(`, (SELECT max(` + raw + `) FROM ` + t + `), (SELECT count(` + raw + `) FROM ` + t + `), `)
+			q.WriteString(`, (SELECT max(` + raw + `) FROM ` + t + `), `)
+			if capped {
+				// Only whether an export of the table is one page
+				// (ids ≤ exportPageSize) is read from the count.
+				q.WriteString(`(SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE ` + raw + ` IS NOT NULL LIMIT ` + strconv.Itoa(exportPageSize+1) + `) AS upto), `)
+			} else {
+				q.WriteString(`(SELECT count(` + raw + `) FROM ` + t + `), `)
+			}
 			if idq == nil {
 				q.WriteString(`CAST(NULL AS VARCHAR)`)
 				return nil

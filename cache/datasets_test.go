@@ -125,3 +125,67 @@ func TestDatasetsAndStates(t *testing.T) {
 		}
 	})
 }
+
+// A table of exactly a page is exported in one page without reading its
+// bounds, one of a page and a row in two, and one of a page of raw ids
+// and a row without (written by hand) in one, each row once and in order,
+// whatever count of the table Datasets reads (PostgreSQL's stops past a
+// page).
+func TestDatasetsPageCount(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, c *cache.Cache) {
+		ctx := context.Background()
+		sizes := map[string]int{"page": cache.ExportPageSize, "more": cache.ExportPageSize + 1, "nulls": cache.ExportPageSize + 1}
+		var cat []protocol.ConfiguredStream
+		for s := range sizes {
+			cat = append(cat, cachetest.Stream(s, `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+		}
+		msgs := func(yield func(*protocol.Message, error) bool) {
+			for s, n := range sizes {
+				for i := range n {
+					if !yield(cachetest.Rec(s, fmt.Sprintf(`{"id":%d}`, i)), nil) {
+						return
+					}
+				}
+			}
+		}
+		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cachetest.Catalog(cat...), Strategy: cache.StrategyAppend, Messages: msgs}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecSQL(ctx, `ALTER TABLE nulls ALTER COLUMN _airbyte_raw_id DROP NOT NULL`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecSQL(ctx, `UPDATE nulls SET _airbyte_raw_id = NULL WHERE _airbyte_raw_id = (SELECT min(_airbyte_raw_id) FROM nulls)`); err != nil {
+			t.Fatal(err)
+		}
+		names := []string{"page", "more", "nulls"}
+		dss, err := cacheOps.Datasets(c, ctx, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ds := range dss {
+			want := map[string]int{"page": 1, "more": 2, "nulls": 1}[names[i]]
+			if one := cache.OnePage(ds); one != (names[i] != "more") {
+				t.Errorf("stream %s of %d rows: Datasets found it a table of one page: %v", names[i], sizes[names[i]], one)
+			}
+			if pages, err := cache.ExportPages(ctx, ds); err != nil {
+				t.Fatal(err)
+			} else if pages != want {
+				t.Errorf("stream %s of %d rows: exported in %d pages, want %d", names[i], sizes[names[i]], pages, want)
+			}
+			n, prev := 0, ""
+			for r, err := range ds.After("").RecordLines(ctx, nil) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n > 0 && r.RawID <= prev {
+					t.Fatalf("stream %s: raw id %q after %q", names[i], r.RawID, prev)
+				}
+				n, prev = n+1, r.RawID
+			}
+			if last, _ := cacheOps.LastRawID(ds); n != sizes[names[i]] || prev != last {
+				t.Errorf("stream %s: exported %d rows up to %q, want %d up to %q", names[i], n, prev, sizes[names[i]], last)
+			}
+		}
+	})
+}

@@ -112,8 +112,9 @@ func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageS
 	// Cache.datasets read the table's greatest raw id, and that it has no
 	// more than a page of them, after it took the table's identifier: one
 	// page up to that raw id then holds the rows, and a table swapped in
-	// since is found out with it. Otherwise the bounds are read here.
-	known := d.lastKnown && d.tableAt != "" && d.ids <= int64(pageSize)
+	// since is found out with it. Otherwise the bounds are read here. A
+	// count above exportPageSize may have stopped short of the table's.
+	known := d.lastKnown && d.tableAt != "" && d.ids <= int64(min(pageSize, exportPageSize))
 	table := d.tableAt
 	if !known {
 		// Before the bounds: bounds found in a table swapped in since
