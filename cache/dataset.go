@@ -23,11 +23,12 @@ type Dataset struct {
 	order  string
 	// last is the greatest raw id of the table when Cache.datasets made
 	// the dataset ("" for none); lastKnown says whether it did. ids is
-	// how many raw ids the table then had, or exportPageSize+1 when it had
-	// more (the count stops there; counting costs less than the bounds
-	// query an export then skips), and tableAt identified it
-	// (Cache.tableID, taken before; "" when unknown): an export of no more
-	// than a page needs no query for its pages' bounds.
+	// how many raw ids the table then had, or any number above
+	// exportPageSize when it had more (a backend.CountCapper's count
+	// stops there; counting costs less than the bounds query an export
+	// then skips), and tableAt identified it (Cache.tableID, taken
+	// before; "" when unknown): an export of no more than a page needs no
+	// query for its pages' bounds.
 	last      string
 	lastKnown bool
 	ids       int64
@@ -197,6 +198,8 @@ func (c *Cache) datasets(ctx context.Context, streams []string) ([]*Dataset, err
 	}
 	raw := backend.Quote(backend.ColumnRawID)
 	idq, _ := c.b.(backend.TableIDQuerier)
+	cc, _ := c.b.(backend.CountCapper)
+	capped := cc != nil && cc.CapCounts()
 	for part := range slices.Chunk(out, datasetsMax) {
 		if idq == nil {
 			// Before the statement, as an export takes it before its
@@ -214,12 +217,13 @@ func (c *Cache) datasets(ctx context.Context, streams []string) ([]*Dataset, err
 		n, err := c.unionRows(ctx, len(part), func(i int, q *strings.Builder, args *[]any) error {
 			t := c.qual(part[i].table)
 			q.WriteString(`, (SELECT max(` + raw + `) FROM ` + t + `), `)
-			// Only whether an export of the table is one page (ids ≤
-			// exportPageSize) is read from the count, so it stops at a page
-			// and one: PostgreSQL counts by reading every row (of 2M faker
-			// users, 184–355 ms whole, 8–14 ms capped); DuckDB takes the
-			// same time either way.
-			q.WriteString(`(SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE ` + raw + ` IS NOT NULL LIMIT ` + strconv.Itoa(exportPageSize+1) + `) AS upto), `)
+			if capped {
+				// Only whether an export of the table is one page
+				// (ids ≤ exportPageSize) is read from the count.
+				q.WriteString(`(SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE ` + raw + ` IS NOT NULL LIMIT ` + strconv.Itoa(exportPageSize+1) + `) AS upto), `)
+			} else {
+				q.WriteString(`(SELECT count(` + raw + `) FROM ` + t + `), `)
+			}
 			if idq == nil {
 				q.WriteString(`CAST(NULL AS VARCHAR)`)
 				return nil

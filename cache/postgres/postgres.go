@@ -594,6 +594,13 @@ const copyChunk = 25_000
 // ChunkSize makes the backend a backend.ChunkSizer.
 func (b *database) ChunkSize() int { return copyChunk }
 
+// CapCounts makes the backend a backend.CountCapper: a count scans the
+// whole table. Of 2M faker users, counting them took 184–355 ms, counting
+// up to 50,001 of them 8–14 ms, and Cache.datasets' statement of the
+// table 414–613 ms before, 226–379 ms after (paired rounds; the rest is
+// the greatest raw id, a scan of the table too).
+func (b *database) CapCounts() bool { return true }
+
 func (b *database) NewBatch(t *backend.Table) (backend.Batch, error) {
 	idx := make(map[string]int, len(t.Columns))
 	for i, c := range t.Columns {
