@@ -78,9 +78,7 @@ const (
 
 // Terminal reports whether the job is over. A status this package does
 // not know counts as still running.
-func (s JobStatus) Terminal() bool {
-	return s == JobSucceeded || s == JobFailed || s == JobCancelled
-}
+func (s JobStatus) Terminal() bool { return api.JobStatus(s).Terminal() }
 
 // Failure is why a job attempt failed, as a SyncError reports it.
 type Failure struct {

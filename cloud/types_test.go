@@ -91,11 +91,19 @@ func TestSyncErrorCarriesEveryFieldOfTheFailures(t *testing.T) {
 	}
 }
 
-// JobStatus's own Terminal agrees with the API client's for every status.
+// Only succeeded, failed and cancelled are terminal, and cloud's statuses
+// are the client's, whose rule Terminal asks.
 func TestJobStatusTerminal(t *testing.T) {
-	for _, s := range []JobStatus{JobPending, JobQueued, JobRunning, JobIncomplete, JobSucceeded, JobFailed, JobCancelled, "paused"} {
-		if got, want := s.Terminal(), api.JobStatus(s).Terminal(); got != want {
+	for s, want := range map[JobStatus]bool{JobPending: false, JobQueued: false, JobRunning: false, JobIncomplete: false,
+		JobSucceeded: true, JobFailed: true, JobCancelled: true, "paused": false} {
+		if got := s.Terminal(); got != want {
 			t.Errorf("%s.Terminal() = %v, want %v", s, got, want)
+		}
+	}
+	for s, a := range map[JobStatus]api.JobStatus{JobPending: api.JobPending, JobQueued: api.JobQueued, JobRunning: api.JobRunning,
+		JobIncomplete: api.JobIncomplete, JobSucceeded: api.JobSucceeded, JobFailed: api.JobFailed, JobCancelled: api.JobCancelled} {
+		if string(s) != string(a) {
+			t.Errorf("cloud's %q is the client's %q", s, a)
 		}
 	}
 }
