@@ -182,8 +182,8 @@ type Executor interface {
 	// stops the connector and removes everything it left behind. A
 	// cancelled write still yields what the destination writes while it
 	// stops (SIGTERM, then SIGKILL after the grace period), its last STATE
-	// echoes, until its output ends, and then the cancellation; a cancelled
-	// read, spec, check or discover yields nothing more.
+	// echoes, until its output ends, and then the cancellation; the output
+	// of any other command is not read on once the cancellation is seen.
 	Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error]
 	// Install makes the connector runnable (pulls the image, creates the
 	// venv); it is a no-op for what is already there.
