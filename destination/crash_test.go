@@ -44,7 +44,14 @@ type crashRun struct {
 	CacheKind, CacheAt string // "duckdb" and a file, or "postgres" and a DSN
 	Key                string // the Write's StateKey
 	Dest, StateLog     string
-	Faker, LocalJSON   string
+	// Echoes makes the destination of the Write under test log each
+	// state once it has written it on its stdout, in echoLog (and SIGTERM
+	// then ends it between two writes).
+	Echoes bool
+	// Image, when set, runs the destination as this image of dieafter,
+	// with the directory of Dest and StateLog mounted at /local.
+	Image            string
+	Faker, LocalJSON string
 	// Users is how many users the faker has: crashUsers unless set.
 	Users int64
 	// Replace writes with the replace strategy (overwrite), in full.
@@ -60,6 +67,10 @@ func (r crashRun) openCache(ctx context.Context) (*cache.Cache, error) {
 	}
 	return cache.New(ctx, duckdb.NewConnector(r.CacheAt))
 }
+
+// echoLog is where the destination logs the states it wrote on its stdout
+// (with Echoes).
+func (r crashRun) echoLog() string { return filepath.Join(filepath.Dir(r.StateLog), "echoes.jsonl") }
 
 func (r crashRun) users() int64 {
 	if r.Users == 0 {
@@ -86,11 +97,23 @@ func (r crashRun) write(ctx context.Context, c *cache.Cache, underTest bool) (*d
 	if err != nil {
 		return nil, err
 	}
-	cfg := map[string]any{"destination_path": r.Dest}
-	if underTest {
-		cfg["state_log"] = r.StateLog
+	in, runs := func(p string) string { return p }, connector.WithLocalExecutable(r.LocalJSON)
+	if r.Image != "" {
+		in = func(p string) string { return "/local/" + filepath.Base(p) }
+		runs = connector.WithDockerImage(r.Image)
 	}
-	dst, err := destination.New(ctx, "destination-local-json", connector.WithLocalExecutable(r.LocalJSON), connector.WithConfig(cfg))
+	cfg := map[string]any{"destination_path": in(r.Dest)}
+	if underTest {
+		cfg["state_log"] = in(r.StateLog)
+		if r.Echoes {
+			cfg["echo_log"] = in(r.echoLog())
+		}
+	}
+	dopts := []connector.Option{runs, connector.WithConfig(cfg)}
+	if r.Image != "" {
+		dopts = append(dopts, connector.WithLocalMount(filepath.Dir(r.Dest)))
+	}
+	dst, err := destination.New(ctx, "destination-local-json", dopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +360,13 @@ type committed struct {
 // not ended yet is not one.
 func (r crashRun) loggedStates(t *testing.T) []committed {
 	t.Helper()
-	b, err := os.ReadFile(r.StateLog)
+	return r.statesIn(t, r.StateLog)
+}
+
+// statesIn reads the states logged in the file at path, in order.
+func (r crashRun) statesIn(t *testing.T, path string) []committed {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -476,6 +505,34 @@ func TestWriteCancelled(t *testing.T) {
 	eachCrashCache(t, bins, points, cancelAt)
 }
 
+// TestWriteCancelledKeepsEchoes is TestWriteCancelled with the states the
+// destination wrote on its stdout logged by it (its echo log): cancelled
+// once the destination has echoed k states, with more echoes on their
+// way (in the pipe, or written while the destination stops), the Write
+// still reads and stores them, so that the stored state is the last one
+// the destination wrote before it exited and the next Write sends again
+// none of the users it confirmed.
+//
+// The destination runs as a local executable and as a container.
+func TestWriteCancelledKeepsEchoes(t *testing.T) {
+	t.Parallel()
+	bins := crashBinaries(t)
+	bins.Echoes = true
+	points := []int{60, 1_200, 3_500}
+	t.Run("local", func(t *testing.T) {
+		t.Parallel()
+		eachCrashCache(t, bins, points, cancelAt)
+	})
+	t.Run("docker", func(t *testing.T) {
+		t.Parallel()
+		cli := testenv.Docker(t)
+		r := bins
+		r.Image = "goairbyte-test/dieafter:0.1.0"
+		testenv.BuildImage(t, cli, "./destination/internal/dieafter", r.Image)
+		eachCrashCache(t, r, points, cancelAt)
+	})
+}
+
 // cancelAt runs the Write, cancels it once the destination has echoed k
 // states, and checks what is left.
 func cancelAt(t *testing.T, r crashRun, k int) {
@@ -524,6 +581,15 @@ func cancelAt(t *testing.T, r crashRun, k int) {
 		stopped = "cancelled after its end"
 	}
 	stored := checkResumed(t, r, k, stopped)
+	if r.Echoes {
+		echoed := last(r.statesIn(t, r.echoLog()))
+		t.Logf("%s after %d echoes: the destination wrote its last state (user %d) on its stdout, the cache stored user %d: %d users it had confirmed sent again",
+			stopped, k, echoed, stored, echoed-stored)
+		if stored != echoed {
+			t.Errorf("k=%d: the %s Write stored the state of user %d, but the last state the destination wrote on its stdout was of user %d: the next Write sent %d users it had confirmed again",
+				k, stopped, stored, echoed, echoed-stored)
+		}
+	}
 	if logged := r.loggedStates(t); ended.err == nil && stored != last(logged) {
 		t.Errorf("k=%d: the Write ended without an error and stored user %d, but the destination's last state was of user %d", k, stored, last(logged))
 	}

@@ -29,13 +29,16 @@
 // Echoes are stored by group commit: those that arrive while one commit
 // runs are committed together, the latest per stream, so a destination
 // that echoes a state after every record costs no transaction per record.
-// When the Write's context is cancelled, the echoes it had read are still
-// stored, for up to five seconds; a commit still waiting then (for a state
+// When the Write's context is cancelled, the destination is stopped
+// (SIGTERM, the grace period, then SIGKILL) and its output is read to the
+// end meanwhile: every state it echoed before it exited, those still in
+// the pipe and those it wrote while stopping, is stored, for up to five
+// seconds after the cancellation; a commit still waiting then (for a state
 // table another session holds locked) is cancelled too, and the Write says
-// so. Echoes still unread in the destination's output are dropped with it,
-// as a kill -9 of this process drops those not committed yet: the
-// destination had confirmed their records, and the next Write sends them
-// again (TestWriteCancelled and TestWriteKilled measure how many).
+// so. The next Write sends none of the records the destination confirmed
+// (TestWriteCancelledKeepsEchoes). A kill -9 of this process drops the
+// echoes not committed yet: the destination had confirmed their records,
+// and the next Write sends them again (TestWriteKilled measures how many).
 //
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in

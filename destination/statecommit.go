@@ -17,10 +17,13 @@ import (
 const maxPendingEchoes = 10_000
 
 // cancelGrace is how long commits go on once the Write's context is
-// cancelled: long enough for a commit of what the destination confirmed
-// (milliseconds, even for thousands of states), short enough that a
-// cancelled Write does not hang behind a state table another session holds
-// locked.
+// cancelled: long enough for the destination to stop within the default
+// grace period (2 s) while the echoes it writes meanwhile are read and
+// committed (milliseconds, even for thousands of states), short enough
+// that a cancelled Write does not hang behind a state table another
+// session holds locked. An echo that comes later (a destination given a
+// longer grace period) is not stored: its commit fails, and the Write ends
+// with that error.
 const cancelGrace = 5 * time.Second
 
 // stateCommitter stores the states a destination echoes into the state

@@ -200,3 +200,22 @@ func TestStateCommitterCommitsWithinGrace(t *testing.T) {
 		t.Fatalf("close: %v, committed %v; want stream a committed", err, got)
 	}
 }
+
+// An echo that comes after the grace period of a cancelled Write (a
+// destination given a longer grace period of its own, still echoing while
+// it stops) is not stored: its commit fails at once with the cancellation,
+// and close says so, rather than commit past the bound.
+func TestStateCommitterEchoAfterGrace(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sc := newStateCommitterGrace(ctx, func(ctx context.Context, _ map[cache.StateKey]*protocol.State) error {
+		return context.Cause(ctx)
+	}, time.Millisecond)
+	<-sc.ctx.Done() // the grace period is over
+	if err := sc.add(cache.StateKey{Source: "s", Stream: "a"}, streamState("a", 1), func() { t.Error("callback of a failed commit ran") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.close(); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "did not end within") {
+		t.Fatalf("close: %v; want the cancellation, with the grace period", err)
+	}
+}

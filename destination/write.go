@@ -241,6 +241,13 @@ func (e *writeError) Unwrap() error { return e.Err }
 // destination's last stderr lines. What it confirmed stays confirmed; the
 // next Write sends the rest.
 //
+// When ctx is cancelled, the destination is stopped (SIGTERM, the
+// connector's grace period, then SIGKILL) and Write returns the
+// cancellation once it is gone. Meanwhile its output is still read: the
+// states it echoed until it exited, those it wrote while stopping
+// included, are stored (for up to five seconds after the cancellation),
+// so the next Write sends again none of the records it confirmed.
+//
 // One progress tracker follows the whole Write, the read into the cache
 // included; it draws only when the Environment or WithProgress asks.
 func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption) (_ *WriteResult, err error) {

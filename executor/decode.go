@@ -32,8 +32,8 @@ type decoding struct {
 	batch []*protocol.Message
 }
 
-// startDecoding decodes out until it ends or stop is closed (the run is
-// being stopped, and out is about to be closed under the decoder).
+// startDecoding decodes out until it ends or stop is closed (the output is
+// discarded, and about to be closed under the decoder).
 func startDecoding(out io.Reader, stop <-chan struct{}) *decoding {
 	d := &decoding{
 		batches: make(chan []*protocol.Message, 4),
@@ -117,7 +117,7 @@ func (f flushingReader) Read(b []byte) (int, error) {
 	return f.r.Read(b)
 }
 
-// errStopped ends the decoder of a run that is being stopped.
+// errStopped ends the decoder of a run whose output is discarded.
 var errStopped = stoppedError{}
 
 type stoppedError struct{}

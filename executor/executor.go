@@ -179,7 +179,11 @@ type Executor interface {
 	// messages are also sent to the logger. When the connector ends with a
 	// non-zero exit status or reported a TRACE ERROR, the last pair yielded
 	// carries a *ConnectorError. Breaking out of the loop or cancelling ctx
-	// stops the connector and removes everything it left behind.
+	// stops the connector and removes everything it left behind. A
+	// cancelled write still yields what the destination writes while it
+	// stops (SIGTERM, then SIGKILL after the grace period), its last STATE
+	// echoes, until its output ends, and then the cancellation; the output
+	// of any other command is not read on once the cancellation is seen.
 	Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error]
 	// Install makes the connector runnable (pulls the image, creates the
 	// venv); it is a no-op for what is already there.

@@ -72,7 +72,7 @@ func (p *inProcessExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*
 			yield(nil, err)
 			return
 		}
-		r := &inProcessRun{p: p, verb: inv.Verb, report: inv.Report, out: outcome{verb: inv.Verb},
+		r := &inProcessRun{p: p, verb: inv.Verb, drain: inv.Verb == VerbWrite, report: inv.Report, out: outcome{verb: inv.Verb},
 			batches: make(chan []*protocol.Message, 4), done: make(chan struct{})}
 		if err := r.run(ctx, call, yield); err != nil {
 			yield(nil, err)
@@ -126,6 +126,10 @@ func (p *inProcessExecutor) notA(kind string, verb Verb) error {
 type inProcessRun struct {
 	p    *inProcessExecutor
 	verb Verb
+	// drain yields what the connector emits after the cancellation until
+	// its method returns (the grace period at most), as a process run
+	// drains a write's output (see procRun.drain).
+	drain bool
 
 	batches chan []*protocol.Message
 	done    chan struct{} // closed when the connector's method returned
@@ -180,19 +184,30 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 		r.wait()
 	}
 	// A connector that ignores its cancelled context cannot be killed in
-	// process: after the grace period the caller stops waiting for it.
+	// process: after the grace period the caller stops waiting for it,
+	// and stops taking what it emits (a drained write's).
 	ctxDone := ctx.Done()
 	var grace <-chan time.Time
+	var graceTimer *time.Timer
+	defer func() {
+		if graceTimer != nil {
+			graceTimer.Stop()
+		}
+	}()
+	startGrace := func() {
+		if grace == nil {
+			ctxDone = nil
+			graceTimer = time.NewTimer(r.p.o.grace)
+			grace = graceTimer.C
+		}
+	}
 	for {
 		batch, open := r.takeReady()
 		if batch == nil && open {
 			select {
 			case batch, open = <-r.batches:
 			case <-ctxDone:
-				ctxDone = nil
-				t := time.NewTimer(r.p.o.grace)
-				defer t.Stop()
-				grace = t.C
+				startGrace()
 				continue
 			case <-grace:
 				quit()
@@ -210,6 +225,14 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 			}
 		}
 		if ctx.Err() != nil {
+			startGrace()
+			select {
+			case <-grace:
+			default:
+				if r.drain {
+					continue
+				}
+			}
 			quit()
 			return stoppedErr(r.p.name, r.verb, ctx)
 		}

@@ -11,7 +11,9 @@ import (
 //
 //   - stopping it (terminate) sends nothing: with its output closed, a
 //     connector that writes fails at once, and one that does not is killed
-//     when the grace period ends;
+//     when the grace period ends; a cancelled write's output is read on
+//     (see procRun.drain), so its destination runs until the grace
+//     period ends unless it stops by itself (its input ends);
 //   - killing it kills that process only: what it started keeps running
 //     (there is no runMarker scan either, see killMarked);
 //   - when its owner dies it keeps running until it writes to the closed

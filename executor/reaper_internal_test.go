@@ -31,9 +31,10 @@ func TestKillGroupWithoutStartTimes(t *testing.T) {
 	if err := live.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
+	// Waited for once, here: a second Wait in the cleanup raced with it.
 	exited := make(chan struct{})
 	go func() { live.Wait(); close(exited) }()
+	t.Cleanup(func() { live.Process.Kill(); <-exited })
 
 	killGroup(strconv.Itoa(live.Process.Pid) + " ")
 	select {

@@ -163,7 +163,7 @@ var json0 = []byte("{}")
 // differs between executors.
 func (r *runner) run(ctx context.Context, inv Invocation, start launcher) iter.Seq2[*protocol.Message, error] {
 	return func(yield func(*protocol.Message, error) bool) {
-		p := &procRun{r: r, inv: inv, out: outcome{verb: inv.Verb}}
+		p := &procRun{r: r, inv: inv, out: outcome{verb: inv.Verb}, drain: inv.Verb == VerbWrite}
 		if err := p.run(ctx, start, yield); err != nil {
 			yield(nil, err)
 		}
@@ -185,9 +185,20 @@ type procRun struct {
 	exitCode int
 	waitErr  error
 
-	stopOnce sync.Once
-	stopped  chan struct{} // closed when a stop began
-	unwatch  func() bool   // stops watching ctx; false once the stop began
+	// drain keeps the output read while a cancellation stops the
+	// connector, until it ends: a write's. What a destination writes
+	// then are its last STATE echoes, each the confirmation of records it
+	// committed; dropped, the caller does not store them and the next
+	// write sends those records again. A read's output after its
+	// cancellation is records nobody will store: it stops being read at
+	// once, and the connector that still writes fails at once (EPIPE)
+	// instead of living out the grace period.
+	drain bool
+
+	stopOnce    sync.Once
+	discardOnce sync.Once
+	discarded   chan struct{} // closed when the output is no longer wanted
+	unwatch     func() bool   // stops watching ctx; false once the stop began
 
 	stderrDone chan struct{}
 	stdout     *exitedOutput // nil when stdout cannot time out a read (Docker)
@@ -268,7 +279,7 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 		_ = os.WriteFile(filepath.Join(p.dir, pgidFile), []byte(pgidRecord(g.group())), 0o600)
 	}
 	p.r.o.logger.Debug("connector started", "connector", p.r.name, "command", string(p.inv.Verb))
-	p.exited, p.stopped, p.stderrDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	p.exited, p.discarded, p.stderrDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	if f, ok := st.stdout.(deadlineReader); ok {
 		p.stdout = &exitedOutput{f: f, exited: p.exited}
 		st.stdout = p.stdout
@@ -280,7 +291,6 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 			p.stdout.exit() // a read already waiting gets the drain period too
 		}
 	}()
-	p.unwatch = context.AfterFunc(ctx, p.stop)
 	go func() {
 		defer close(p.stderrDone)
 		p.r.readStderr(st.stderr, p.lg)
@@ -299,32 +309,62 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 			}
 		}()
 	}
-	p.dec = startDecoding(st.stdout, p.stopped)
+	p.dec = startDecoding(st.stdout, p.discarded)
+	// Watched last: a stop needs the decoder (it may wait for the output's
+	// end), and one due already runs at once.
+	p.unwatch = context.AfterFunc(ctx, p.stop)
 	return nil
 }
 
 // stop is the one way a connector is stopped early: our end of its output
 // closed, SIGTERM, the grace period, then SIGKILL for whatever is left.
 // Closing the output first matters: a connector blocked writing to a pipe
-// nobody reads would never see its SIGTERM.
+// nobody reads would never see its SIGTERM. A draining run (a write
+// cancelled) keeps reading the output instead, so nothing blocks on it,
+// and waits for its end as well as the exit, within the same grace
+// period: the Docker engine delivers a container's last output after its
+// exit, and the kill would cut it.
 func (p *procRun) stop() {
 	p.stopOnce.Do(func() {
-		close(p.stopped)
-		p.st.proc.stopOutput()
+		if !p.drain {
+			p.discard()
+		}
 		p.st.proc.terminate()
 		t := time.NewTimer(p.r.o.grace)
 		defer t.Stop()
-		select {
-		case <-p.exited:
-		case <-t.C:
-			p.r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", p.r.name, "grace", p.r.o.grace)
+		exited, ended := p.exited, p.dec.done
+		if !p.drain {
+			ended = nil
+		}
+		for exited != nil || ended != nil {
+			select {
+			case <-exited:
+				exited = nil
+			case <-ended:
+				ended = nil
+			case <-t.C:
+				p.r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", p.r.name, "grace", p.r.o.grace)
+				exited, ended = nil, nil
+			}
 		}
 		p.st.proc.kill()
 	})
 }
 
+// discard gives up the connector's output: the decoder stops handing it
+// over, and our end of it is closed, so that a read waiting on it and a
+// connector writing to it both fail at once.
+func (p *procRun) discard() {
+	p.discardOnce.Do(func() {
+		close(p.discarded)
+		p.st.proc.stopOutput()
+	})
+}
+
 // stream yields the connector's messages until its output ends, the
-// caller stops (false) or ctx is cancelled.
+// caller stops (false) or ctx is cancelled; a draining run yields on after
+// the cancellation until the output ends (which the stop brings about
+// within the grace period).
 func (p *procRun) stream(ctx context.Context, yield func(*protocol.Message, error) bool) bool {
 	for batch := range p.dec.batches {
 		for i, m := range batch {
@@ -335,7 +375,7 @@ func (p *procRun) stream(ctx context.Context, yield func(*protocol.Message, erro
 			}
 		}
 		p.dec.recycle(batch)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !p.drain {
 			return true // cancelled: what is still buffered is not wanted
 		}
 	}
@@ -422,7 +462,11 @@ func (p *procRun) finish(ctx context.Context, early bool) {
 	}
 	p.finished = true
 	// A stop begun by cancellation must complete (the container removed)
-	// before we go on; unwatch reports false once it began.
+	// before we go on; unwatch reports false once it began. Finished
+	// early, nothing more of the output is read, drained or not.
+	if early {
+		p.discard()
+	}
 	if !p.unwatch() || early {
 		p.stop()
 	} else {

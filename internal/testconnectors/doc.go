@@ -21,6 +21,8 @@
 //     destination whose config picks a misbehaviour, run both as a process
 //     and in process to show that a kit connector behaves the same both
 //     ways
+//   - lastwords: emits a STATE, then 1,000 more once SIGTERM comes,
+//     read or write (a destination echoing while it shuts down)
 //   - leaky: prints its whole config to stderr and in LOG messages, then
 //     fails with an error that quotes a secret (end-to-end masking tests)
 //

@@ -9,6 +9,12 @@
 // exclusive flock of that file while it runs, so that a test can wait
 // until it is gone.
 //
+// With the config's "echo_log" as well, every STATE it echoes is appended
+// to that file once it is written on stdout, and SIGTERM ends it between
+// two writes (exit status 143), not in one: the file lists exactly the
+// states it wrote on stdout, the last of them last, however it was
+// stopped (a SIGKILL between a write and its log line aside).
+//
 // Without those fields it is the plain local-JSON destination.
 package main
 
@@ -20,6 +26,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/x/goairbyte/connectors/localjson"
@@ -29,6 +37,7 @@ import (
 type config struct {
 	DieAfter int    `json:"die_after_records"`
 	StateLog string `json:"state_log"`
+	EchoLog  string `json:"echo_log"`
 }
 
 func main() {
@@ -65,7 +74,21 @@ func main() {
 			fmt.Fprintln(os.Stderr, "dieafter: state log:", err)
 			os.Exit(1)
 		}
-		out = &stateLog{out: os.Stdout, log: f}
+		sl := &stateLog{out: os.Stdout, log: f}
+		if c.EchoLog != "" {
+			if sl.echoes, err = os.OpenFile(c.EchoLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, "dieafter: echo log:", err)
+				os.Exit(1)
+			}
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, syscall.SIGTERM)
+			go func() {
+				<-sigs
+				sl.mu.Lock() // no write is half done, and none comes after
+				os.Exit(128 + int(syscall.SIGTERM))
+			}()
+		}
+		out = sl
 	}
 	os.Exit(kit.Run(context.Background(), localjson.New(), os.Args[1:], in, out, os.Stderr))
 }
@@ -76,10 +99,14 @@ func main() {
 type stateLog struct {
 	out     io.Writer
 	log     *os.File
-	partial []byte // the start of a line not ended yet
+	echoes  *os.File   // the echo log, or nil
+	mu      sync.Mutex // held while a write is under way
+	partial []byte     // the start of a line not ended yet
 }
 
 func (w *stateLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	data := append(w.partial, p...)
 	end := bytes.LastIndexByte(data, '\n') + 1
 	var states []byte
@@ -98,6 +125,11 @@ func (w *stateLog) Write(p []byte) (int, error) {
 	}
 	if _, err := w.out.Write(data[:end]); err != nil {
 		return 0, err
+	}
+	if w.echoes != nil && len(states) > 0 {
+		if _, err := w.echoes.Write(states); err != nil {
+			return 0, err
+		}
 	}
 	w.partial = append([]byte(nil), data[end:]...)
 	return len(p), nil
