@@ -24,6 +24,7 @@ package airbyteapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/httpretry"
@@ -66,12 +67,26 @@ func WithBearerToken(token string) Option { return Option{airbyteapi.WithBearerT
 func WithHTTPClient(hc *http.Client) Option { return Option{airbyteapi.WithHTTPClient(hc)} }
 
 // RetryPolicy says how often and how patiently a failed request is
-// retried.
-type RetryPolicy = httpretry.Policy
+// retried. A request that met a network error, a 429 or a 5xx is sent
+// again when that cannot do a thing twice (a create only when the server
+// cannot have acted on it), after an exponential backoff with full jitter
+// that waits at least what a Retry-After header asks and never longer than
+// MaxDelay. New fails on a policy with MaxAttempts < 1, BaseDelay <= 0 or
+// MaxDelay < BaseDelay.
+type RetryPolicy struct {
+	// MaxAttempts is the number of attempts in all, the first included.
+	MaxAttempts int
+	// BaseDelay is the first backoff; it doubles with every attempt.
+	BaseDelay time.Duration
+	// MaxDelay caps a backoff, Retry-After's included.
+	MaxDelay time.Duration
+}
 
 // WithRetry sets the retry policy (default: five retries over about half
 // a minute).
-func WithRetry(p RetryPolicy) Option { return Option{airbyteapi.WithRetry(p)} }
+func WithRetry(p RetryPolicy) Option {
+	return Option{airbyteapi.WithRetry(httpretry.Policy(p))}
+}
 
 // WithConfigAPIURL sets the root of the Configuration API. Without it the
 // client derives it: Airbyte Cloud's for Airbyte Cloud, <host>/api/v1 for a

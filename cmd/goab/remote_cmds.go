@@ -100,7 +100,7 @@ func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Clie
 	}
 	retry := httpretry.Default
 	retry.MaxAttempts = *f.attempts
-	opts = append(opts, airbyteapi.WithRetry(retry))
+	opts = append(opts, airbyteapi.WithRetry(airbyteapi.RetryPolicy(retry)))
 	if f.configURL != nil && *f.configURL != "" {
 		opts = append(opts, airbyteapi.WithConfigAPIURL(*f.configURL))
 	}
