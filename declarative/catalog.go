@@ -29,7 +29,7 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 		}
 	}
 	if len(blocking) > 0 {
-		return nil, &UnsupportedError{Components: blocking}
+		return nil, unsupported(blocking)
 	}
 	rc, err := s.newReadContext(config)
 	if err != nil {

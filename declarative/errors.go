@@ -17,7 +17,29 @@ var ErrUnsupported = errors.New("declarative: the manifest needs components this
 // component type not built here. It is returned before any request.
 type UnsupportedError struct {
 	// Components lists each unsupported component with its path.
-	Components []manifest.Component
+	Components []UnsupportedComponent
+}
+
+// UnsupportedComponent is one component of a manifest that the engine
+// does not run.
+type UnsupportedComponent struct {
+	// Path is where the component sits in the resolved manifest, as a
+	// JSONPath such as $.streams[0].retriever.requester.authenticator.
+	Path string
+	// Type is the component's type, such as "CustomRequester", or what
+	// about it is not run.
+	Type string
+	// ClassName is the Python class a custom component names, if any.
+	ClassName string
+}
+
+// unsupported is the *UnsupportedError for the manifest's components.
+func unsupported(comps []manifest.Component) *UnsupportedError {
+	e := &UnsupportedError{Components: make([]UnsupportedComponent, len(comps))}
+	for i, c := range comps {
+		e.Components[i] = UnsupportedComponent{Path: c.Path, Type: c.Type, ClassName: c.ClassName}
+	}
+	return e
 }
 
 // Error lists the unsupported components and where they are.

@@ -493,7 +493,7 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 		}
 	}
 	if len(syncRead) > 0 {
-		return &UnsupportedError{Components: syncRead}
+		return unsupported(syncRead)
 	}
 	rc, err := s.newReadContext(config)
 	if err != nil {

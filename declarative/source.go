@@ -103,7 +103,7 @@ func (s *Source) unsupportedFor(streams []*stream) error {
 		}
 		return nil
 	}
-	return &UnsupportedError{Components: comps}
+	return unsupported(comps)
 }
 
 // unsupportedComponents lists the components of m that name Python code or
