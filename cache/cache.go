@@ -137,10 +137,16 @@ func WithSchema(schema string) Option {
 	return func(s *settings) { s.schema, s.schemaSet = schema, true }
 }
 
-// Connector connects a cache to its backend: duckdb.NewConnector and
-// postgres.NewConnector make one for New. What a backend implements is
-// internal to this module for now.
-type Connector = backend.Connector
+// Connector says which database a cache is in and how to reach it:
+// duckdb.NewConnector and postgres.NewConnector make one for New, without
+// I/O. What a backend implements is internal to this module for now. The
+// zero Connector reaches nothing, and New refuses it.
+type Connector struct{ c backend.Connector }
+
+func init() {
+	backend.Link(func(c backend.Connector) Connector { return Connector{c} },
+		func(c Connector) backend.Connector { return c.c })
+}
 
 // New opens a cache on the backend that conn connects to, such as
 // duckdb.NewConnector(path, opts...) or postgres.NewConnector(dsn,
@@ -154,7 +160,10 @@ func New(ctx context.Context, conn Connector, opts ...Option) (*Cache, error) {
 	if s.schemaSet {
 		return nil, errors.New("cache: WithSchema applies to Open; give the schema to the backend's connector instead (duckdb.WithSchema, postgres.WithSchema)")
 	}
-	return newCache(ctx, conn, s.prefix)
+	if conn.c == nil {
+		return nil, errors.New("cache: New got the zero Connector; make one with duckdb.NewConnector or postgres.NewConnector")
+	}
+	return newCache(ctx, conn.c, s.prefix)
 }
 
 // newCache connects conn and readies the cache.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
-	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/internal/testenv"
@@ -21,11 +20,11 @@ var cacheOps = cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]()
 
 // eachBackend runs f, as parallel subtests, on a new cache of each backend.
 func eachBackend(t *testing.T, f func(t *testing.T, c *cache.Cache)) {
-	for name, open := range map[string]func(t *testing.T) backend.Connector{
-		"duckdb": func(t *testing.T) backend.Connector {
+	for name, open := range map[string]func(t *testing.T) cache.Connector{
+		"duckdb": func(t *testing.T) cache.Connector {
 			return duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb"))
 		},
-		"postgres": func(t *testing.T) backend.Connector { return postgres.NewConnector(testenv.Postgres(t)) },
+		"postgres": func(t *testing.T) cache.Connector { return postgres.NewConnector(testenv.Postgres(t)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -274,6 +274,11 @@ type connector struct {
 // directories are created when the cache opens; an option that does not
 // fit fails it then.
 func NewConnector(path string, opts ...Option) cache.Connector {
+	return backend.Wrap[cache.Connector](newConnector(path, opts...))
+}
+
+// newConnector is NewConnector's connector, as the backend sees it.
+func newConnector(path string, opts ...Option) *connector {
 	c := &connector{path: path, o: options{schema: "main", memoryLimit: defaultMemoryLimit, writeThreads: defaultWriteThreads,
 		batchSize: defaultBatchSize, compress: defaultStringCompression}}
 	for _, f := range opts {
@@ -341,7 +346,7 @@ func openURL(u *url.URL, schema string) (backend.Connector, error) {
 		}
 		opts = append(opts, o)
 	}
-	return NewConnector(path, opts...), nil
+	return newConnector(path, opts...), nil
 }
 
 // urlPath is the database file a duckdb: URL names.

@@ -174,6 +174,9 @@ func TestOptions(t *testing.T) {
 	if _, err := cache.New(ctx, duckdb.NewConnector(path), cache.WithSchema("raw")); err == nil || !strings.Contains(err.Error(), "duckdb.WithSchema") {
 		t.Errorf("cache.WithSchema given to New: got %v", err)
 	}
+	if _, err := cache.New(ctx, cache.Connector{}); err == nil || !strings.Contains(err.Error(), "duckdb.NewConnector") {
+		t.Errorf("the zero Connector given to New: got %v", err)
+	}
 }
 
 func BenchmarkLoadFakerDuckDB(b *testing.B) {

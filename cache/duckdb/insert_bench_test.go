@@ -18,7 +18,7 @@ func BenchmarkInsertManyTables(b *testing.B) {
 	for _, n := range []int{100, 1_000, 3_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			ctx := context.Background()
-			bk, err := NewConnector(filepath.Join(b.TempDir(), "c.duckdb")).Connect(ctx)
+			bk, err := newConnector(filepath.Join(b.TempDir(), "c.duckdb")).Connect(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -23,7 +23,7 @@ func TestReopenAfterCancelledQuery(t *testing.T) {
 	for i := range 400 {
 		done := make(chan error, 1)
 		go func() {
-			b, err := NewConnector(path).Connect(context.Background())
+			b, err := newConnector(path).Connect(context.Background())
 			if err != nil {
 				done <- err
 				return
@@ -70,7 +70,7 @@ func TestRelativePathInDeletedWorkingDirectory(t *testing.T) {
 	if err := os.Remove(gone); err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewConnector("cache/x.duckdb").Connect(context.Background())
+	b, err := newConnector("cache/x.duckdb").Connect(context.Background())
 	if err == nil {
 		b.Close()
 		t.Fatal("a cache opened under a deleted working directory")

@@ -75,11 +75,11 @@ func (c connected) Connect(context.Context) (backend.Backend, error) { return c.
 func openCache(t *testing.T, path string) (*cache.Cache, *database) {
 	t.Helper()
 	ctx := context.Background()
-	b, err := NewConnector(path).Connect(ctx)
+	b, err := newConnector(path).Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cache.New(ctx, connected{b})
+	c, err := cache.New(ctx, backend.Wrap[cache.Connector](connected{b}))
 	if err != nil {
 		t.Fatal(err)
 	}

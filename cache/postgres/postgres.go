@@ -143,6 +143,11 @@ type connector struct {
 // connections use work_mem 64MB unless dsn sets work_mem, so that the
 // duplicate check at the end of a merge does not spill to disk.
 func NewConnector(dsn string, opts ...Option) cache.Connector {
+	return backend.Wrap[cache.Connector](newConnector(dsn, opts...))
+}
+
+// newConnector is NewConnector's connector, as the backend sees it.
+func newConnector(dsn string, opts ...Option) *connector {
 	c := &connector{dsn: dsn, o: options{schema: "public"}}
 	for _, f := range opts {
 		f(&c.o)
@@ -167,7 +172,7 @@ func hostHoldsAt(cfg *pgx.ConnConfig) bool {
 // openURL is the backend.Opener of postgres:// and postgresql:// URLs:
 // every parameter left goes to pgx.
 func openURL(u *url.URL, schema string) (backend.Connector, error) {
-	return NewConnector(u.String(), WithSchema(schema)), nil
+	return newConnector(u.String(), WithSchema(schema)), nil
 }
 
 // Connect connects to the database and creates the schema if needed.

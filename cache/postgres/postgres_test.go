@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachetest"
@@ -557,7 +558,7 @@ func TestFirstLoadsOfOneStreamByTwoSources(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	ctx := context.Background()
 	a, b := twoWorkers(t, dsn)
-	b3, err := postgres.NewConnector(dsn).Connect(ctx)
+	b3, err := backend.Unwrap(postgres.NewConnector(dsn)).Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,3 +33,30 @@ func Register(scheme string, open Opener) {
 	}
 	registry.Register(scheme, open)
 }
+
+// link holds package cache's two conversions between a Connector and its
+// public Connector type, which wraps one: cache sets them in its init
+// function (this package cannot import cache), so that a backend's
+// NewConnector can return cache.Connector while the type shows users
+// nothing of this package.
+var link any
+
+// linkFuncs are the conversions Link records, in terms of cache.Connector (T).
+type linkFuncs[T any] struct {
+	wrap   func(Connector) T
+	unwrap func(T) Connector
+}
+
+// Link records package cache's conversions; its init function calls it.
+func Link[T any](wrap func(Connector) T, unwrap func(T) Connector) {
+	link = linkFuncs[T]{wrap, unwrap}
+}
+
+// Wrap returns c as package cache's Connector (T), for a backend's
+// NewConnector. It panics if cache is not linked in or T is not its
+// Connector.
+func Wrap[T any](c Connector) T { return link.(linkFuncs[T]).wrap(c) }
+
+// Unwrap returns the Connector that package cache's Connector (T) wraps,
+// nil for the zero one.
+func Unwrap[T any](c T) Connector { return link.(linkFuncs[T]).unwrap(c) }
