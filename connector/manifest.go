@@ -35,6 +35,10 @@ func (s *settings) checkManifestArg(name string) error {
 		if strings.TrimSpace(m) == "" {
 			return &OptionError{Connector: name, Option: wayManifest, Reason: "an empty path; give a path or URL of a manifest.yaml, or its text as []byte"}
 		}
+		// No path or URL holds a line break; a manifest's text always does.
+		if strings.ContainsAny(m, "\n\r") {
+			return &OptionError{Connector: name, Option: wayManifest, Reason: "a string is a path or URL, and this one holds a line break, as a manifest's text does; pass the text as []byte(m)"}
+		}
 		return nil
 	case []byte, json.RawMessage, map[string]any:
 		return nil

@@ -278,6 +278,10 @@ func TestManifestOptionsThatDoNotFit(t *testing.T) {
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(42)},
 			"WithManifest: it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not int"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(" ")}, "WithManifest: an empty path"},
+		// A manifest's text in a string, not a []byte: a newcomer's first try.
+		// It was read as a file name, and the error quoted the whole manifest.
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("version: 6.7.0\ntype: DeclarativeSource\n")},
+			"WithManifest: a string is a path or URL, and this one holds a line break, as a manifest's text does; pass the text as []byte(m)"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithHTTPClient(nil)},
 			"WithHTTPClient: it needs a value, not nil"},
 	} {
