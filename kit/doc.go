@@ -49,6 +49,16 @@
 // validated, for speed). Every other message is validated when encoded; one
 // that cannot be is an error of emit.
 //
+// # Telling a stream done
+//
+// Serve emits no stream status of its own: a runner learns that a stream was
+// read to its end from the connector. End each stream of a read with a STATE
+// of it (a full-refresh stream too, with any small blob), or emit TRACE
+// STREAM_STATUS messages (STARTED, then COMPLETE, or INCOMPLETE when it
+// failed). goairbyte's Read warns of a stream that got neither, and one that
+// got no record either (an empty full refresh) fails as incomplete, the cache
+// keeping the table of the last read; the Python CDK sends both.
+//
 // # Errors
 //
 // An error's failure type is chosen by [FailureType]: an error anywhere in
