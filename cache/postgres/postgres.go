@@ -193,7 +193,7 @@ func (c *connector) dsnSchema(params map[string]string) (string, error) {
 	case v == "":
 		return c.o.schema, nil
 	case c.o.schemaSet && v != c.o.schema:
-		return "", fmt.Errorf("postgres: the connection string says schema=%s and WithSchema says %q; give one", v, c.o.schema)
+		return "", fmt.Errorf("postgres: the connection string says schema=%s and the schema option (WithSchema, goab's --schema) says %q; give one", v, c.o.schema)
 	}
 	return v, nil
 }

@@ -871,7 +871,7 @@ func TestSchemaInDSN(t *testing.T) {
 	}
 
 	_, err := cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema("other")))
-	if err == nil || !strings.Contains(err.Error(), "schema=from_dsn") || !strings.Contains(err.Error(), `WithSchema says "other"`) {
+	if err == nil || !strings.Contains(err.Error(), "schema=from_dsn") || !strings.Contains(err.Error(), `(WithSchema, goab's --schema) says "other"`) {
 		t.Fatalf("a DSN and WithSchema that disagree: got %v, want a refusal naming both", err)
 	}
 	_, err = cache.New(ctx, postgres.NewConnector(withParam(t, base, "table_prefix", "pre")))
