@@ -47,7 +47,11 @@
 //
 // A RECORD's Data must be one JSON object: Serve writes it as it is (not
 // validated, for speed). Every other message is validated when encoded; one
-// that cannot be is an error of emit.
+// that cannot be is an error of emit. Set each RECORD's EmittedAt (epoch
+// milliseconds, time.Now().UnixMilli(); one value may serve a whole page of
+// records), as the Python CDK does: Serve writes 0 as it is, and a runner
+// other than goairbyte's, whose cache takes 0 for the time it read the
+// record, stores the record as extracted on 1 January 1970.
 //
 // # Telling a stream done
 //

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
@@ -209,7 +210,9 @@ func (logFile) Read(ctx context.Context, raw json.RawMessage, catalog *protocol.
 		if err != nil {
 			return err
 		}
-		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "lines", Data: data}}); err != nil {
+		// EmittedAt says when the record was read; a runner stores 0 as 1970.
+		rec := &protocol.Record{Stream: "lines", Data: data, EmittedAt: time.Now().UnixMilli()}
+		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: rec}); err != nil {
 			return err
 		}
 		at.LineNumber = n
