@@ -81,9 +81,10 @@ func (r *Record) Stream() string {
 	return r.rec.Stream
 }
 
-// EmittedAt is when the connector emitted the record, in UTC.
+// EmittedAt is when the connector emitted the record, in UTC; the zero time
+// when the connector did not say (emitted_at 0).
 func (r *Record) EmittedAt() time.Time {
-	if r.rec == nil {
+	if r.rec == nil || r.rec.EmittedAt == 0 {
 		return time.Time{}
 	}
 	return time.UnixMilli(r.rec.EmittedAt).UTC()
