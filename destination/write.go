@@ -218,6 +218,10 @@ func (e *writeError) Unwrap() error { return e.Err }
 
 // Write writes the input's records into the destination.
 //
+// First the destination's config is validated against its spec: a config
+// that breaks it is a *connector.ConfigValidationError (ErrConfigInvalid)
+// before the source is read.
+//
 // From a readable input (a *source.Source), the source is read into the
 // cache first (the source's Environment's default cache unless UseCache
 // says otherwise, opened once the source's config and streams are right;
@@ -262,6 +266,12 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	readable, isReadable := core.ReadableOf(from)
 	if !isCached && !isReadable {
 		return nil, fmt.Errorf("destination %s: Write needs a *source.Source or a *source.ReadResult (or another input that is read or cached), not %T", d.Name(), from)
+	}
+	// The destination's config is checked against its spec before the
+	// source is read: a config the destination refuses would fail only
+	// after the whole read, with the connector's own words.
+	if err := d.ValidateConfig(ctx); err != nil {
+		return nil, err
 	}
 	tr := ws.tracker
 	if tr == nil {
