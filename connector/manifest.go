@@ -52,15 +52,15 @@ func (s *settings) checkManifestArg(name string) error {
 func (s *settings) manifestText(ctx context.Context, name string) ([]byte, string, error) {
 	switch m := s.manifest.(type) {
 	case []byte:
-		return m, "the given text", nil
+		return m, "given as text", nil
 	case json.RawMessage:
-		return m, "the given text", nil
+		return m, "given as text", nil
 	case map[string]any:
 		b, err := json.Marshal(m)
 		if err != nil {
 			return nil, "", &OptionError{Connector: name, Option: wayManifest, Reason: "the map is not JSON: " + err.Error()}
 		}
-		return b, "the given map", nil
+		return b, "given as a map", nil
 	}
 	ref := strings.TrimSpace(s.manifest.(string))
 	if u, err := url.Parse(ref); err == nil && (u.Scheme == "http" || u.Scheme == "https") {

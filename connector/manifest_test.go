@@ -242,7 +242,7 @@ func TestWithManifestURL(t *testing.T) {
 	}
 	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 		connector.WithManifest([]byte("version: 6.7.0\nstreams: 12\n")))
-	if err == nil || !strings.Contains(err.Error(), "the given text") {
+	if err == nil || !strings.Contains(err.Error(), "source-items: the manifest given as text: ") {
 		t.Fatalf("an invalid manifest: %v", err)
 	}
 }
