@@ -27,6 +27,10 @@ const stateInterval = 10_000
 // Input is what Write takes: a cached input such as *source.ReadResult,
 // whose records are in a cache already, or a readable one such as
 // *source.Source, read into a cache first (or streamed with NoCache).
+// A value of the program's own is a cached input when it also has the
+// methods Cache() *cache.Cache, Catalog() *protocol.ConfiguredCatalog and
+// ProcessedStreams() []string, as *source.ReadResult does: streams the
+// program loaded with cache.Load, say. Write refuses any other Input.
 type Input interface {
 	// SourceName names the source; it keys the destination's state.
 	SourceName() string
