@@ -29,8 +29,9 @@ const stateInterval = 10_000
 // *source.Source, read into a cache first (or streamed with NoCache).
 // A value of the program's own is a cached input when it also has the
 // methods Cache() *cache.Cache, Catalog() *protocol.ConfiguredCatalog and
-// ProcessedStreams() []string, as *source.ReadResult does: streams the
-// program loaded with cache.Load, say. Write refuses any other Input.
+// ProcessedStreams() []string (the cache, the configured catalog the
+// records were loaded with and the streams to write): streams the program
+// loaded with cache.Load, say. Write refuses any other Input.
 type Input interface {
 	// SourceName names the source; it keys the destination's state.
 	SourceName() string
