@@ -130,6 +130,28 @@ func TestEnvironmentsAreSeparate(t *testing.T) {
 	}
 }
 
+// TestBuiltInNotRegistered: one of goairbyte's own connectors, in an
+// Environment that does not run it in process (a program that does not
+// import the root package), with nothing else to run it: the error names
+// that import first. A version pin, which no import satisfies, does not.
+// Not parallel: it hides Docker and PATH.
+func TestBuiltInNotRegistered(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	ctx := context.Background()
+	const hint = "the import of package github.com/x/goairbyte, which runs goairbyte's own connectors in process"
+	_, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-local-json", connector.WithEnvironment(offline(t)))
+	var nm *connector.NoMethodError
+	if !errors.As(err, &nm) || len(nm.Needs) == 0 || nm.Needs[0] != hint {
+		t.Fatalf("got %v, want a *connector.NoMethodError whose first need is the import", err)
+	}
+	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-local-json", connector.WithEnvironment(offline(t)),
+		connector.WithVersion("0.1.0"))
+	if !errors.As(err, &nm) || strings.Contains(err.Error(), hint) {
+		t.Fatalf("pinned: got %v, want a *connector.NoMethodError without the import", err)
+	}
+}
+
 func TestConfigAndSecrets(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -281,7 +281,14 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	}
 	m, err := runmethod.Choose(ctx, entry, s.version, runmethod.Probes{})
 	if nm := (*runmethod.NoMethodError)(nil); errors.As(err, &nm) {
-		return resolved{}, &NoMethodError{Connector: name, Needs: nm.Needs}
+		needs := nm.Needs
+		if entry.BuiltIn && s.version == "" {
+			// One of goairbyte's own connectors, not registered in process
+			// here: a program that imports only source, destination or cache
+			// (to build without cgo) lacks the root package that registers it.
+			needs = append([]string{"the import of package github.com/x/goairbyte, which runs goairbyte's own connectors in process"}, needs...)
+		}
+		return resolved{}, &NoMethodError{Connector: name, Needs: needs}
 	}
 	if err != nil {
 		return resolved{}, err

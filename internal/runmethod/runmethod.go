@@ -121,12 +121,6 @@ func Choose(ctx context.Context, c *registry.Connector, version string, env Prob
 	}
 	env = env.withDefaults()
 	var needs []string
-	if c.BuiltIn {
-		// The root package registers goairbyte's own connectors in
-		// process; a program that imports only source or destination
-		// (to build without cgo) does not have them.
-		needs = append(needs, "the import of package github.com/x/goairbyte, which runs goairbyte's own connectors in process")
-	}
 	if path, err := env.LookPath(c.Name); err == nil {
 		return Method{Kind: Executable, Executable: path}, nil
 	}

@@ -102,14 +102,6 @@ func TestChoose(t *testing.T) {
 	if !errors.As(err, &nm) || len(nm.Needs) != 2 || strings.Contains(err.Error(), "Python") {
 		t.Fatalf("java connector: %v", err)
 	}
-	// One of goairbyte's own connectors, in a program that does not import
-	// the root package (which runs them in process): that import is the
-	// first thing that would do, and the only one a newcomer has at hand.
-	_, err = Choose(ctx, lookup(t, "destination-local-json"), "", env(nil, "", false))
-	if !errors.As(err, &nm) || len(nm.Needs) != 3 ||
-		nm.Needs[0] != "the import of package github.com/x/goairbyte, which runs goairbyte's own connectors in process" {
-		t.Fatalf("built-in connector: %v", err)
-	}
 }
 
 // TestChooseMethodRealEnvironment uses the machine's real PATH, Python and
