@@ -59,9 +59,10 @@
 // read to its end from the connector. End each stream of a read with a STATE
 // of it (a full-refresh stream too, with any small blob), or emit TRACE
 // STREAM_STATUS messages (STARTED, then COMPLETE, or INCOMPLETE when it
-// failed). goairbyte's Read warns of a stream that got neither, and one that
-// got no record either (an empty full refresh) fails as incomplete, the cache
-// keeping the table of the last read; the Python CDK sends both.
+// failed). goairbyte's Read warns of a stream that got neither; if the cache
+// replaces the stream's table (by default, a full-refresh stream without a
+// primary key) and it got no record either, the read fails as incomplete and
+// the cache keeps the table of the last read. The Python CDK sends both.
 //
 // # Errors
 //
