@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"example.com/outsider/demo"
 	"github.com/x/goairbyte"
@@ -30,6 +31,9 @@ import (
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
+
+// started is when the program started.
+var started = time.Now()
 
 // secret is the one string no error or log line may show.
 const secret = "SECRET-7f3a9c"
@@ -117,6 +121,14 @@ func kitJourney(ctx context.Context, exe string) error {
 			return err
 		}
 		fmt.Printf("%s: read 1 %v, read 2 %v, %d events in %s\n", src, first, res.StreamRecords(), rows, events.QualifiedTableName())
+		// The connector sets no EmittedAt: the cache takes the time it
+		// read each record, not 1970.
+		var old int64
+		if err := c.DB().QueryRowContext(ctx, "SELECT count(*) FROM "+events.QualifiedTableName()+" WHERE _airbyte_extracted_at < ?",
+			started.Add(-time.Second)).Scan(&old); err != nil {
+			return err
+		}
+		want(old == 0, "%s: %d events extracted before the program started", src, old)
 
 		// A config that breaks the spec, with the secret in it.
 		if err := src.SetConfig(map[string]any{"api_token": secret, "count": 0}); err != nil {

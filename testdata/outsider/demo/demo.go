@@ -77,7 +77,8 @@ func (Source) Discover(context.Context, json.RawMessage) (*protocol.Catalog, err
 
 // Read emits the events after the state's id up to count, then the new
 // state; and the two teams, then a state of that stream too, which tells
-// the runner the stream is done.
+// the runner the stream is done. It sets no record's EmittedAt, as a
+// newcomer forgets to.
 func (Source) Read(ctx context.Context, raw json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
 	emit func(*protocol.Message) error) error {
 	c, err := parse(raw)
