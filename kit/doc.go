@@ -47,11 +47,12 @@
 //
 // A RECORD's Data must be one JSON object: Serve writes it as it is (not
 // validated, for speed). Every other message is validated when encoded; one
-// that cannot be is an error of emit. Set each RECORD's EmittedAt (epoch
-// milliseconds, time.Now().UnixMilli(); one value may serve a whole page of
-// records), as the Python CDK does: Serve writes 0 as it is, and a runner
-// other than goairbyte's, whose cache takes 0 for the time it read the
-// record, stores the record as extracted on 1 January 1970.
+// that cannot be is an error of emit. A RECORD whose EmittedAt is 0 is
+// stamped with the time of its emit (epoch milliseconds), by Serve on what
+// it writes (the connector's Record is left as it is) and by goairbyte's
+// in-process runner, as the Python CDK stamps every record: a runner would
+// otherwise take it for a record of 1 January 1970. A connector that emits
+// many records fast may set EmittedAt itself, one value for a whole page.
 //
 // # Telling a stream done
 //

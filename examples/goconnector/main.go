@@ -210,7 +210,8 @@ func (logFile) Read(ctx context.Context, raw json.RawMessage, catalog *protocol.
 		if err != nil {
 			return err
 		}
-		// EmittedAt says when the record was read; a runner stores 0 as 1970.
+		// EmittedAt says when the line was read (kit stamps a record left
+		// at 0 with the time of its emit).
 		rec := &protocol.Record{Stream: "lines", Data: data, EmittedAt: time.Now().UnixMilli()}
 		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: rec}); err != nil {
 			return err

@@ -121,8 +121,8 @@ func kitJourney(ctx context.Context, exe string) error {
 			return err
 		}
 		fmt.Printf("%s: read 1 %v, read 2 %v, %d events in %s\n", src, first, res.StreamRecords(), rows, events.QualifiedTableName())
-		// The connector sets no EmittedAt: the cache takes the time it
-		// read each record, not 1970.
+		// The connector sets no EmittedAt: its records are extracted when
+		// read, not in 1970.
 		var old int64
 		if err := c.DB().QueryRowContext(ctx, "SELECT count(*) FROM "+events.QualifiedTableName()+" WHERE _airbyte_extracted_at < ?",
 			started.Add(-time.Second)).Scan(&old); err != nil {
