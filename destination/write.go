@@ -31,7 +31,7 @@ const stateInterval = 10_000
 // methods Cache() *cache.Cache, Catalog() *protocol.ConfiguredCatalog and
 // ProcessedStreams() []string (the cache, the configured catalog the
 // records were loaded with and the streams to write): streams the program
-// loaded with cache.Load, say. Write refuses any other Input.
+// loaded with Cache.Load, say. Write refuses any other Input.
 type Input interface {
 	// SourceName names the source; it keys the destination's state.
 	SourceName() string
