@@ -102,12 +102,13 @@ func (s *settings) download(ctx context.Context, u string) ([]byte, error) {
 
 // engineOptions are the declarative engine's options for the connector:
 // its HTTP client, clock and logger.
-func (s *settings) engineOptions(rt executor.Runtime) []declarative.Option {
+func (s *settings) engineOptions(name string, rt executor.Runtime) []declarative.Option {
 	// The engine logs its requests itself, not through LOG messages the
 	// executor masks, and knows as secrets only the fields its spec marks:
 	// a resolved reference elsewhere in the config (a query parameter) would
 	// reach the program's handler as it is.
-	opts := []declarative.Option{declarative.WithLogger(slog.New(secrets.NewMaskingHandler(rt.Logger.Handler())))}
+	// Its lines name the connector, as the executor's do.
+	opts := []declarative.Option{declarative.WithLogger(slog.New(secrets.NewMaskingHandler(rt.Logger.Handler())).With("connector", name))}
 	if s.httpClient != nil {
 		opts = append(opts, declarative.WithHTTPClient(s.httpClient))
 	}
@@ -120,7 +121,7 @@ func (s *settings) engineOptions(rt executor.Runtime) []declarative.Option {
 // native builds the in-process executor of the manifest text: the engine
 // with the connector's HTTP client, clock and logger.
 func (s *settings) native(name string, text []byte, from string, rt executor.Runtime) (resolved, error) {
-	src, err := declarative.New(text, s.engineOptions(rt)...)
+	src, err := declarative.New(text, s.engineOptions(name, rt)...)
 	if err != nil {
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", name, from, err)
 	}

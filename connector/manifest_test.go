@@ -356,6 +356,14 @@ func TestManifestDebugLogsMasked(t *testing.T) {
 	if !strings.Contains(logs.String(), "account=****") {
 		t.Errorf("the engine did not log the request, masked:\n%s", logs.String())
 	}
+	// Its lines name the connector, as every other line of a connector
+	// does: a program's handler tells one connector's requests from
+	// another's.
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, "msg=request") && !strings.Contains(line, "connector=source-items") {
+			t.Errorf("a request line does not name its connector: %s", line)
+		}
+	}
 }
 
 type writerFunc func([]byte) (int, error)

@@ -256,7 +256,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 			// engine's knobs the same way, in an engine made with them.
 			_, engine := c.(*manifestsource.Source)
 			if engine && (s.httpClient != nil || s.clock != nil) {
-				c = manifestsource.New(s.engineOptions(rt)...)
+				c = manifestsource.New(s.engineOptions(name, rt)...)
 			}
 			env.Logger().Debug("connector runs in process", "connector", name)
 			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
