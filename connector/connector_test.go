@@ -86,6 +86,10 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
 			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
+		// A value that is no connector: refused as an option, not with the
+		// executor's plain error.
+		{"source-x", core.KindSource, []connector.Option{connector.WithGoConnector(42)},
+			"WithGoConnector: int is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)"},
 		{"source-faker ", core.KindSource, nil, "a connector name is a single word"},
 		{"source\tx", core.KindSource, nil, "a connector name is a single word"},
 		{"./source-x", core.KindSource, nil, "not a path or an image"},

@@ -93,6 +93,14 @@ func (s *settings) check(kind core.Kind, name string) error {
 			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
 		}
 	}
+	if s.goConnector != nil {
+		_, src := s.goConnector.(kit.Source)
+		_, dst := s.goConnector.(kit.Destination)
+		if !src && !dst {
+			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf(
+				"%T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", s.goConnector)}
+		}
+	}
 	if s.manifest != nil {
 		if kind == core.KindDestination {
 			return &OptionError{Connector: name, Option: wayManifest, Reason: "a declarative manifest describes a source, not a destination"}
