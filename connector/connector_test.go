@@ -156,6 +156,18 @@ func TestBuiltInNotRegistered(t *testing.T) {
 	}
 }
 
+// A registered connector that is no connector is reported as the
+// registration's fault, naming it, not with the executor's words.
+func TestRegisteredNotAConnector(t *testing.T) {
+	t.Parallel()
+	env := offline(t)
+	env.RegisterConnector("source-int", func() any { return 42 })
+	_, err := core.New[*connector.Connector, connector.Option](context.Background(), core.KindSource, "source-int", connector.WithEnvironment(env))
+	if err == nil || !strings.Contains(err.Error(), "source-int: the connector registered under this name (Environment.RegisterConnector) is int") {
+		t.Fatalf("got %v, want an error naming the registration", err)
+	}
+}
+
 func TestConfigAndSecrets(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -256,6 +256,10 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 		if c, ok := env.inProcess(name); ok {
 			_, src := c.(kit.Source)
 			_, dst := c.(kit.Destination)
+			if !src && !dst {
+				return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, "+
+					"neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", name, c)
+			}
 			if err := kindMismatch(name, kind, src, dst); err != nil {
 				return resolved{}, err
 			}
