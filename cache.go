@@ -44,7 +44,8 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 
 // NewPostgresCache opens a PostgreSQL cache from a DSN
 // ("postgres://user:password@host:5432/db" or "host=… user=…"), in the
-// schema public unless postgres.WithSchema says otherwise; postgres.Config
+// schema public unless postgres.WithSchema or the DSN's schema parameter
+// ("…/db?schema=airbyte") says otherwise; postgres.Config
 // builds the DSN from the parts of the connection. Several programs may
 // share one such cache. The caller closes it.
 func NewPostgresCache(ctx context.Context, dsn string, opts ...postgres.Option) (*cache.Cache, error) {

@@ -62,10 +62,10 @@
 // # Manifest-only connectors
 //
 // connector.WithManifest(m) runs a source from an Airbyte declarative
-// manifest (a path, a URL, its text or a map) on goairbyte's native engine
-// (package declarative), in process, with no Python or Docker;
-// connector.WithHTTPClient and connector.WithClock give the engine its
-// HTTP client and clock. With no way given, a source the registry marks
+// manifest (a path or URL as a string, its text as a []byte, or a map) on
+// goairbyte's native engine (package declarative), in process, with no
+// Python or Docker; connector.WithHTTPClient and connector.WithClock give
+// the engine its HTTP client and clock. With no way given, a source the registry marks
 // manifest-only runs the same way from its published manifest (downloaded
 // and kept in the disk cache; GOAIRBYTE_MANIFEST_DIR reads local ones
 // instead), or from its Docker image when the manifest needs Python

@@ -93,7 +93,8 @@
 // Columns follow the JSON schema's top-level properties (date-time is a
 // timestamp with time zone, objects and arrays JSON/JSONB, unions and
 // unknown types JSON), plus _airbyte_raw_id (a ULID, increasing in arrival
-// order), _airbyte_extracted_at (from emitted_at) and _airbyte_meta
+// order), _airbyte_extracted_at (from emitted_at; when the load read the
+// record if its emitted_at is 0, unknown) and _airbyte_meta
 // ({"changes": [...]}). Record fields the schema does not declare are not
 // stored. PostgreSQL allows 1,600 columns, the cache's three included: a
 // stream that would need more is refused, naming it, before any table is

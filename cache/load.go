@@ -9,6 +9,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/protocol"
@@ -254,6 +255,13 @@ func (l *load) record(rec *protocol.Record) error {
 	if d := replaceLoneSurrogates(rec.Data); d != nil {
 		fixed := *rec
 		fixed.Data = d
+		rec = &fixed
+	}
+	if rec.EmittedAt == 0 {
+		// Unknown (a connector that does not set it): extracted now, not
+		// on 1 January 1970.
+		fixed := *rec
+		fixed.EmittedAt = time.Now().UnixMilli()
 		rec = &fixed
 	}
 	if err := b.Add(l.ids.next(), rec); err != nil {

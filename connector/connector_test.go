@@ -86,6 +86,10 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
 			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
+		// A value that is no connector: refused as an option, not with the
+		// executor's plain error.
+		{"source-x", core.KindSource, []connector.Option{connector.WithGoConnector(42)},
+			"WithGoConnector: int is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)"},
 		{"source-faker ", core.KindSource, nil, "a connector name is a single word"},
 		{"source\tx", core.KindSource, nil, "a connector name is a single word"},
 		{"./source-x", core.KindSource, nil, "not a path or an image"},
@@ -127,6 +131,40 @@ func TestEnvironmentsAreSeparate(t *testing.T) {
 	// The default caches of two Environments are apart too.
 	if _, err := core.EnvOf(a).DefaultCache(ctx); !errors.Is(err, connector.ErrNoDefaultCache) {
 		t.Fatalf("an Environment with no default cache: %v", err)
+	}
+}
+
+// TestBuiltInNotRegistered: one of goairbyte's own connectors, in an
+// Environment that does not run it in process (a program that does not
+// import the root package), with nothing else to run it: the error names
+// that import first. A version pin, which no import satisfies, does not.
+// Not parallel: it hides Docker and PATH.
+func TestBuiltInNotRegistered(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	ctx := context.Background()
+	const hint = "the import of package github.com/x/goairbyte, which runs goairbyte's own connectors in process"
+	_, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-local-json", connector.WithEnvironment(offline(t)))
+	var nm *connector.NoMethodError
+	if !errors.As(err, &nm) || len(nm.Needs) == 0 || nm.Needs[0] != hint {
+		t.Fatalf("got %v, want a *connector.NoMethodError whose first need is the import", err)
+	}
+	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-local-json", connector.WithEnvironment(offline(t)),
+		connector.WithVersion("0.1.0"))
+	if !errors.As(err, &nm) || strings.Contains(err.Error(), hint) {
+		t.Fatalf("pinned: got %v, want a *connector.NoMethodError without the import", err)
+	}
+}
+
+// A registered connector that is no connector is reported as the
+// registration's fault, naming it, not with the executor's words.
+func TestRegisteredNotAConnector(t *testing.T) {
+	t.Parallel()
+	env := offline(t)
+	env.RegisterConnector("source-int", func() any { return 42 })
+	_, err := core.New[*connector.Connector, connector.Option](context.Background(), core.KindSource, "source-int", connector.WithEnvironment(env))
+	if err == nil || !strings.Contains(err.Error(), "source-int: the connector registered under this name (Environment.RegisterConnector) is int") {
+		t.Fatalf("got %v, want an error naming the registration", err)
 	}
 }
 

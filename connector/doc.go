@@ -16,9 +16,9 @@
 //     WithInstallRoot: a Python package in a virtualenv of its own;
 //   - WithGoConnector(c): a connector written in Go (package kit), called in
 //     this process;
-//   - WithManifest(m): a source from a declarative manifest (a path, a URL,
-//     its text or a map), run in this process by package declarative, with
-//     the engine's knobs WithHTTPClient and WithClock (which
+//   - WithManifest(m): a source from a declarative manifest (a path or URL,
+//     its text as a []byte, or a map), run in this process by package
+//     declarative, with the engine's knobs WithHTTPClient and WithClock (which
 //     source-declarative-manifest, registered in process, takes too);
 //   - WithExecutor(e): an executor of the caller's.
 //

@@ -35,6 +35,10 @@ func (s *settings) checkManifestArg(name string) error {
 		if strings.TrimSpace(m) == "" {
 			return &OptionError{Connector: name, Option: wayManifest, Reason: "an empty path; give a path or URL of a manifest.yaml, or its text as []byte"}
 		}
+		// No path or URL holds a line break; a manifest's text always does.
+		if strings.ContainsAny(m, "\n\r") {
+			return &OptionError{Connector: name, Option: wayManifest, Reason: "a string is a path or URL, and this one holds a line break, as a manifest's text does; pass the text as []byte(m)"}
+		}
 		return nil
 	case []byte, json.RawMessage, map[string]any:
 		return nil
@@ -48,15 +52,15 @@ func (s *settings) checkManifestArg(name string) error {
 func (s *settings) manifestText(ctx context.Context, name string) ([]byte, string, error) {
 	switch m := s.manifest.(type) {
 	case []byte:
-		return m, "the given text", nil
+		return m, "given as text", nil
 	case json.RawMessage:
-		return m, "the given text", nil
+		return m, "given as text", nil
 	case map[string]any:
 		b, err := json.Marshal(m)
 		if err != nil {
 			return nil, "", &OptionError{Connector: name, Option: wayManifest, Reason: "the map is not JSON: " + err.Error()}
 		}
-		return b, "the given map", nil
+		return b, "given as a map", nil
 	}
 	ref := strings.TrimSpace(s.manifest.(string))
 	if u, err := url.Parse(ref); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
@@ -98,12 +102,13 @@ func (s *settings) download(ctx context.Context, u string) ([]byte, error) {
 
 // engineOptions are the declarative engine's options for the connector:
 // its HTTP client, clock and logger.
-func (s *settings) engineOptions(rt executor.Runtime) []declarative.Option {
+func (s *settings) engineOptions(name string, rt executor.Runtime) []declarative.Option {
 	// The engine logs its requests itself, not through LOG messages the
 	// executor masks, and knows as secrets only the fields its spec marks:
 	// a resolved reference elsewhere in the config (a query parameter) would
 	// reach the program's handler as it is.
-	opts := []declarative.Option{declarative.WithLogger(slog.New(secrets.NewMaskingHandler(rt.Logger.Handler())))}
+	// Its lines name the connector, as the executor's do.
+	opts := []declarative.Option{declarative.WithLogger(slog.New(secrets.NewMaskingHandler(rt.Logger.Handler())).With("connector", name))}
 	if s.httpClient != nil {
 		opts = append(opts, declarative.WithHTTPClient(s.httpClient))
 	}
@@ -116,7 +121,7 @@ func (s *settings) engineOptions(rt executor.Runtime) []declarative.Option {
 // native builds the in-process executor of the manifest text: the engine
 // with the connector's HTTP client, clock and logger.
 func (s *settings) native(name string, text []byte, from string, rt executor.Runtime) (resolved, error) {
-	src, err := declarative.New(text, s.engineOptions(rt)...)
+	src, err := declarative.New(text, s.engineOptions(name, rt)...)
 	if err != nil {
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", name, from, err)
 	}

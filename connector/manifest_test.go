@@ -242,7 +242,7 @@ func TestWithManifestURL(t *testing.T) {
 	}
 	_, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
 		connector.WithManifest([]byte("version: 6.7.0\nstreams: 12\n")))
-	if err == nil || !strings.Contains(err.Error(), "the given text") {
+	if err == nil || !strings.Contains(err.Error(), "source-items: the manifest given as text: ") {
 		t.Fatalf("an invalid manifest: %v", err)
 	}
 }
@@ -278,6 +278,10 @@ func TestManifestOptionsThatDoNotFit(t *testing.T) {
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(42)},
 			"WithManifest: it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not int"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(" ")}, "WithManifest: an empty path"},
+		// A manifest's text in a string, not a []byte: a newcomer's first try.
+		// It was read as a file name, and the error quoted the whole manifest.
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("version: 6.7.0\ntype: DeclarativeSource\n")},
+			"WithManifest: a string is a path or URL, and this one holds a line break, as a manifest's text does; pass the text as []byte(m)"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("m.yaml"), connector.WithHTTPClient(nil)},
 			"WithHTTPClient: it needs a value, not nil"},
 	} {
@@ -351,6 +355,14 @@ func TestManifestDebugLogsMasked(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "account=****") {
 		t.Errorf("the engine did not log the request, masked:\n%s", logs.String())
+	}
+	// Its lines name the connector, as every other line of a connector
+	// does: a program's handler tells one connector's requests from
+	// another's.
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, "msg=request") && !strings.Contains(line, "connector=source-items") {
+			t.Errorf("a request line does not name its connector: %s", line)
+		}
 	}
 }
 

@@ -196,9 +196,10 @@ func WithExecutor(e executor.Executor) Option {
 
 // WithManifest runs the source natively from a declarative manifest
 // (package declarative), in this process, with no Python and no Docker:
-// m is a path to a manifest.yaml, an http(s) URL of one, its text as a
-// []byte (YAML or JSON), or a map[string]any of it (a Go map has no key
-// order, so pass the text when the order of request parameters matters).
+// m is a path to a manifest.yaml or an http(s) URL of one (a string),
+// its text as a []byte (YAML or JSON; a string holding the text is refused,
+// as no path has line breaks), or a map[string]any of it (a Go map has no
+// key order, so pass the text when the order of request parameters matters).
 // Without it, a connector whose registry entry says manifest-only runs the
 // same way from its published manifest (see package registry).
 func WithManifest(m any) Option {

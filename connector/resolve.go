@@ -93,6 +93,14 @@ func (s *settings) check(kind core.Kind, name string) error {
 			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
 		}
 	}
+	if s.goConnector != nil {
+		_, src := s.goConnector.(kit.Source)
+		_, dst := s.goConnector.(kit.Destination)
+		if !src && !dst {
+			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf(
+				"%T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", s.goConnector)}
+		}
+	}
 	if s.manifest != nil {
 		if kind == core.KindDestination {
 			return &OptionError{Connector: name, Option: wayManifest, Reason: "a declarative manifest describes a source, not a destination"}
@@ -248,6 +256,10 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 		if c, ok := env.inProcess(name); ok {
 			_, src := c.(kit.Source)
 			_, dst := c.(kit.Destination)
+			if !src && !dst {
+				return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, "+
+					"neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", name, c)
+			}
 			if err := kindMismatch(name, kind, src, dst); err != nil {
 				return resolved{}, err
 			}
@@ -256,7 +268,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 			// engine's knobs the same way, in an engine made with them.
 			_, engine := c.(*manifestsource.Source)
 			if engine && (s.httpClient != nil || s.clock != nil) {
-				c = manifestsource.New(s.engineOptions(rt)...)
+				c = manifestsource.New(s.engineOptions(name, rt)...)
 			}
 			env.Logger().Debug("connector runs in process", "connector", name)
 			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
@@ -281,7 +293,14 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	}
 	m, err := runmethod.Choose(ctx, entry, s.version, runmethod.Probes{})
 	if nm := (*runmethod.NoMethodError)(nil); errors.As(err, &nm) {
-		return resolved{}, &NoMethodError{Connector: name, Needs: nm.Needs}
+		needs := nm.Needs
+		if entry.BuiltIn && s.version == "" {
+			// One of goairbyte's own connectors, not registered in process
+			// here: a program that imports only source, destination or cache
+			// (to build without cgo) lacks the root package that registers it.
+			needs = append([]string{"the import of package github.com/x/goairbyte, which runs goairbyte's own connectors in process"}, needs...)
+		}
+		return resolved{}, &NoMethodError{Connector: name, Needs: needs}
 	}
 	if err != nil {
 		return resolved{}, err

@@ -22,6 +22,7 @@ import (
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -462,5 +463,32 @@ func TestWriteFromSourceWithoutStates(t *testing.T) {
 	}
 	if res.StatesSent != 1 || res.StatesConfirmed != 1 {
 		t.Fatalf("from a cache: %d states sent, %d confirmed; want 1 and 1", res.StatesSent, res.StatesConfirmed)
+	}
+}
+
+// A destination config that breaks the destination's spec fails the Write
+// before the source is read, with the *connector.ConfigValidationError
+// that names the field: before, a Write through a cache read the whole
+// source first, and then the destination failed with its own config_error,
+// which matched no sentinel.
+func TestWriteValidatesTheConfigFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst, err := destination.New(ctx, "destination-local-json",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/destination-local-json")),
+		connector.WithConfig(map[string]any{"destination_path": 42}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := openCache(t)
+	for _, opts := range [][]destination.WriteOption{{destination.UseCache(c)}, {destination.NoCache(), destination.StateCache(c)}} {
+		_, err = dst.Write(ctx, newFaker(t, 50, "users"), opts...)
+		var ve *connector.ConfigValidationError
+		if !errors.Is(err, connector.ErrConfigInvalid) || !errors.As(err, &ve) || ve.Problems[0].Field != "destination_path" {
+			t.Fatalf("got %v, want a *connector.ConfigValidationError naming destination_path", err)
+		}
+	}
+	if _, err := c.Dataset(ctx, "users"); !errors.Is(err, protocol.ErrStreamNotFound) {
+		t.Fatalf("the source was read into the cache (%v) although the destination could not take it", err)
 	}
 }

@@ -27,6 +27,11 @@ const stateInterval = 10_000
 // Input is what Write takes: a cached input such as *source.ReadResult,
 // whose records are in a cache already, or a readable one such as
 // *source.Source, read into a cache first (or streamed with NoCache).
+// A value of the program's own is a cached input when it also has the
+// methods Cache() *cache.Cache, Catalog() *protocol.ConfiguredCatalog and
+// ProcessedStreams() []string (the cache, the configured catalog the
+// records were loaded with and the streams to write): streams the program
+// loaded with Cache.Load, say. Write refuses any other Input.
 type Input interface {
 	// SourceName names the source; it keys the destination's state.
 	SourceName() string
@@ -218,6 +223,10 @@ func (e *writeError) Unwrap() error { return e.Err }
 
 // Write writes the input's records into the destination.
 //
+// First the destination's config is validated against its spec: a config
+// that breaks it is a *connector.ConfigValidationError (ErrConfigInvalid)
+// before the source is read.
+//
 // From a readable input (a *source.Source), the source is read into the
 // cache first (the source's Environment's default cache unless UseCache
 // says otherwise, opened once the source's config and streams are right;
@@ -262,6 +271,12 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	readable, isReadable := core.ReadableOf(from)
 	if !isCached && !isReadable {
 		return nil, fmt.Errorf("destination %s: Write needs a *source.Source or a *source.ReadResult (or another input that is read or cached), not %T", d.Name(), from)
+	}
+	// The destination's config is checked against its spec before the
+	// source is read: a config the destination refuses would fail only
+	// after the whole read, with the connector's own words.
+	if err := d.ValidateConfig(ctx); err != nil {
+		return nil, err
 	}
 	tr := ws.tracker
 	if tr == nil {

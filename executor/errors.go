@@ -39,7 +39,9 @@ type ConnectorError struct {
 	// StderrTail holds the last lines the connector wrote to stderr.
 	StderrTail []string
 	// LogFile is the file that keeps all of the connector's stderr and LOG
-	// messages.
+	// messages; "" for a connector run in process (WithGoConnector, a
+	// manifest), which has no stderr and whose LOG messages go to the
+	// logger, or when the file could not be opened.
 	LogFile string
 }
 

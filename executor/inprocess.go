@@ -301,6 +301,12 @@ func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
 	if m == nil {
 		return kitcore.ErrNilMessage
 	}
+	if m.Type == protocol.TypeRecord && m.Record != nil && m.Record.EmittedAt == 0 {
+		// Stamped now, as kit.Serve and the Python CDK stamp every record.
+		// The message is ours: a connector does not reuse what it gave
+		// an emit that does not copy (kit.EmitCopies).
+		m.Record.EmittedAt = time.Now().UnixMilli()
+	}
 	r.mu.Lock()
 	if m.Type == protocol.TypeTrace {
 		r.traced = r.traced || kitcore.IsTraceError(m)

@@ -127,14 +127,21 @@ func TestInProcessCommands(t *testing.T) {
 	if err != nil || msgs[0].Catalog == nil || msgs[0].Catalog.Streams[0].Name != "items" {
 		t.Fatalf("discover: %v %v", msgs, err)
 	}
+	before := time.Now().UnixMilli()
 	msgs, err = collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+	after := time.Now().UnixMilli()
 	if err != nil || count(msgs, protocol.TypeRecord) != 1000 || count(msgs, protocol.TypeState) != 1 {
 		t.Fatalf("read: %d records, %d states, %v", count(msgs, protocol.TypeRecord), count(msgs, protocol.TypeState), err)
 	}
-	// In order, and the state after every record.
+	// In order, and the state after every record. The connector set no
+	// EmittedAt: each record is stamped when emitted, as kit.Serve stamps
+	// it, not left a record of 1970.
 	for i, m := range msgs[:1000] {
 		if string(m.Record.Data) != fmt.Sprintf(`{"id":%d}`, i) {
 			t.Fatalf("record %d is %s", i, m.Record.Data)
+		}
+		if m.Record.EmittedAt < before || m.Record.EmittedAt > after {
+			t.Fatalf("record %d emitted at %d, want %d to %d", i, m.Record.EmittedAt, before, after)
 		}
 	}
 	if msgs[1000].Type != protocol.TypeState {

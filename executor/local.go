@@ -27,6 +27,14 @@ var _ Executor = (*localExecutor)(nil)
 // *NotInstalledError when there is no such executable.
 func newLocal(name, path string, o *options) (*localExecutor, error) {
 	resolved, err := resolveExecutable(path)
+	var ne *notExecutableError
+	if errors.As(err, &ne) {
+		return nil, &NotInstalledError{
+			Connector: name,
+			Missing:   "the executable bit of " + path + " (mode " + ne.mode.String() + ")",
+			Hint:      "run chmod +x " + path + ", or pass the path of the connector program",
+		}
+	}
 	if err != nil {
 		return nil, &NotInstalledError{
 			Connector: name,
@@ -46,10 +54,23 @@ func resolveExecutable(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
-		return "", fmt.Errorf("%s is not an executable file", p)
+	if fi.IsDir() {
+		return "", fmt.Errorf("%s is a directory, not an executable file", p)
+	}
+	if fi.Mode().Perm()&0o111 == 0 {
+		return "", &notExecutableError{path: p, mode: fi.Mode()}
 	}
 	return filepath.Abs(p)
+}
+
+// notExecutableError is a file that is there but that nobody may execute.
+type notExecutableError struct {
+	path string
+	mode os.FileMode
+}
+
+func (e *notExecutableError) Error() string {
+	return e.path + " is not executable (mode " + e.mode.String() + ")"
 }
 
 // Method says how the connector runs, with the executable's absolute

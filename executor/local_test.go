@@ -63,6 +63,23 @@ func TestLocalNotFound(t *testing.T) {
 	}
 }
 
+// A file that is there but not executable (a connector binary copied
+// without its mode, a script) is not "missing": the error says so and what
+// to do about it, not to install it.
+func TestLocalNotExecutable(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "source-x")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := executor.New("source-x", executor.Method{Kind: executor.KindLocal, Path: p}, executor.Runtime{})
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) || !errors.Is(err, executor.ErrNotInstalled) || strings.Contains(err.Error(), "install it") ||
+		!strings.Contains(err.Error(), "chmod +x "+p) {
+		t.Fatalf("want a *NotInstalledError saying %s is not executable and to chmod +x it, got %v", p, err)
+	}
+}
+
 // A LOG message and a plain line of 1 MiB reach the program's logger cut to
 // their first 8 KiB and what was left out; the run's log file keeps both
 // whole.

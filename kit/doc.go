@@ -47,7 +47,23 @@
 //
 // A RECORD's Data must be one JSON object: Serve writes it as it is (not
 // validated, for speed). Every other message is validated when encoded; one
-// that cannot be is an error of emit.
+// that cannot be is an error of emit. A RECORD whose EmittedAt is 0 is
+// stamped with the time of its emit (epoch milliseconds), by Serve on what
+// it writes (the connector's Record is left as it is) and by goairbyte's
+// in-process runner, as the Python CDK stamps every record: a runner would
+// otherwise take it for a record of 1 January 1970. A connector that emits
+// many records fast may set EmittedAt itself, one value for a whole page.
+//
+// # Telling a stream done
+//
+// Serve emits no stream status of its own: a runner learns that a stream was
+// read to its end from the connector. End each stream of a read with a STATE
+// of it (a full-refresh stream too, with any small blob), or emit TRACE
+// STREAM_STATUS messages (STARTED, then COMPLETE, or INCOMPLETE when it
+// failed). goairbyte's Read warns of a stream that got neither; if the cache
+// replaces the stream's table (by default, a full-refresh stream without a
+// primary key) and it got no record either, the read fails as incomplete and
+// the cache keeps the table of the last read. The Python CDK sends both.
 //
 // # Errors
 //

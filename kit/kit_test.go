@@ -651,3 +651,45 @@ func TestCheckEmitter(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q", r.code, r.lines)
 	}
 }
+
+// unstamped is a source whose records carry no EmittedAt, as a newcomer's
+// first connector's do; every other one has a namespace, which takes the
+// encoder's general path.
+type unstamped struct{ source }
+
+func (*unstamped) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	for i := range 4 {
+		rec := &protocol.Record{Stream: "items", Data: fmt.Appendf(nil, `{"id":%d}`, i)}
+		if i%2 == 1 {
+			rec.Namespace = "ns"
+		}
+		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: rec}); err != nil {
+			return err
+		}
+		if rec.EmittedAt != 0 {
+			return errors.New("emit changed the connector's record")
+		}
+	}
+	return nil
+}
+
+// A record emitted with EmittedAt 0 goes out stamped with the time it was
+// emitted, as the Python CDK stamps every record: written as 0, every
+// runner took it for a record of 1970. The connector's own record is left
+// as it was.
+func TestRecordsAreStamped(t *testing.T) {
+	t.Parallel()
+	before := time.Now().UnixMilli()
+	r := run(t, &unstamped{}, "", "read", "--config", file(t, "config.json", `{"count":1}`), "--catalog", file(t, "catalog.json", itemsCatalog))
+	after := time.Now().UnixMilli()
+	recs := r.of(protocol.TypeRecord)
+	if r.code != 0 || len(recs) != 4 {
+		t.Fatalf("exit %d, %d records, stderr %q", r.code, len(recs), r.stderr)
+	}
+	for _, m := range recs {
+		if m.Record.EmittedAt < before || m.Record.EmittedAt > after {
+			t.Errorf("emitted_at %d, want the time of the read, %d to %d: %s", m.Record.EmittedAt, before, after, r.lines)
+		}
+	}
+}

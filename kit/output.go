@@ -64,6 +64,14 @@ func (o *output) emit(m *protocol.Message) error {
 	if o.err != nil {
 		return o.err
 	}
+	if m.Type == protocol.TypeRecord && m.Record != nil && m.Record.EmittedAt == 0 {
+		// Stamped now, as the Python CDK stamps every record: 0 is a
+		// record of 1970 to any runner. A copy: m is the connector's.
+		stamped, rec := *m, *m.Record
+		rec.EmittedAt = time.Now().UnixMilli()
+		stamped.Record = &rec
+		m = &stamped
+	}
 	if m.Type == protocol.TypeRecord && m.Record != nil && onlyRecord(m) {
 		o.buf = o.records.append(o.buf, m.Record)
 	} else {

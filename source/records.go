@@ -81,9 +81,10 @@ func (r *Record) Stream() string {
 	return r.rec.Stream
 }
 
-// EmittedAt is when the connector emitted the record, in UTC.
+// EmittedAt is when the connector emitted the record, in UTC; the zero time
+// when the connector did not say (emitted_at 0).
 func (r *Record) EmittedAt() time.Time {
-	if r.rec == nil {
+	if r.rec == nil || r.rec.EmittedAt == 0 {
 		return time.Time{}
 	}
 	return time.UnixMilli(r.rec.EmittedAt).UTC()
@@ -376,6 +377,9 @@ func (t *streamTracker) finish(logger interface {
 // counts the rest: a warning a stream was 3,000 lines for 3,000 streams.
 const maxWarnedStreams = 10
 
+// markDone tells a connector's author how a stream is told complete.
+const markDone = " (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE)"
+
 // warnSilent warns, once, that the connector said nothing of these streams.
 func warnSilent(logger interface {
 	Warn(msg string, args ...any)
@@ -383,14 +387,14 @@ func warnSilent(logger interface {
 	switch len(streams) {
 	case 0:
 	case 1:
-		logger.Warn("the connector reported neither a status nor a state for the stream; it cannot be told complete",
+		logger.Warn("the connector reported neither a status nor a state for the stream; it cannot be told complete"+markDone,
 			"connector", connector, "stream", streams[0])
 	default:
 		named := strings.Join(streams[:min(len(streams), maxWarnedStreams)], ", ")
 		if more := len(streams) - maxWarnedStreams; more > 0 {
 			named += " and " + humanize.Int(int64(more)) + " more"
 		}
-		logger.Warn("the connector reported neither a status nor a state for "+humanize.Int(int64(len(streams)))+" streams; they cannot be told complete",
+		logger.Warn("the connector reported neither a status nor a state for "+humanize.Int(int64(len(streams)))+" streams; they cannot be told complete"+markDone,
 			"connector", connector, "streams", named)
 	}
 }

@@ -16,3 +16,12 @@ func TestEmittedAtIsUTC(t *testing.T) {
 		t.Fatalf("EmittedAt = %v (%v), want 2023-11-14 22:13:20.123 UTC", got, got.Location())
 	}
 }
+
+// A record whose emitted_at is 0 (a connector that did not say) has the
+// zero time, which IsZero tells, not 1 January 1970.
+func TestEmittedAtUnknownIsZero(t *testing.T) {
+	r := Record{rec: &protocol.Record{Stream: "s"}}
+	if got := r.EmittedAt(); !got.IsZero() {
+		t.Fatalf("EmittedAt of emitted_at 0 = %v, want the zero time", got)
+	}
+}

@@ -113,17 +113,20 @@ func (c Config) DSN() string {
 
 type options struct {
 	schema string
+	// schemaSet says WithSchema named a schema, for a DSN that names
+	// another.
+	schemaSet bool
 }
 
 // Option configures a PostgreSQL cache.
 type Option func(*options)
 
 // WithSchema sets the schema of every table ("public" by default); it is
-// created if missing.
+// created if missing. A schema parameter of the DSN says the same.
 func WithSchema(schema string) Option {
 	return func(o *options) {
 		if schema != "" {
-			o.schema = schema
+			o.schema, o.schemaSet = schema, true
 		}
 	}
 }
@@ -141,7 +144,10 @@ type connector struct {
 // NewConnector returns the connector of the database at dsn (a postgres://
 // URL or a key=value string, as pgx takes them), for cache.New. Its
 // connections use work_mem 64MB unless dsn sets work_mem, so that the
-// duplicate check at the end of a merge does not spill to disk.
+// duplicate check at the end of a merge does not spill to disk. A schema
+// parameter in dsn ("…/db?schema=airbyte", as cache.Open takes it) is
+// WithSchema's; table_prefix, a setting of the cache and not of the
+// connection, is refused here: pass cache.WithTablePrefix to cache.New.
 func NewConnector(dsn string, opts ...Option) cache.Connector {
 	return backend.Wrap[cache.Connector](newConnector(dsn, opts...))
 }
@@ -175,6 +181,28 @@ func openURL(u *url.URL, schema string) (backend.Connector, error) {
 	return newConnector(u.String(), WithSchema(schema)), nil
 }
 
+// dsnSchema takes the schema and table_prefix parameters out of the DSN's
+// runtime parameters and returns the cache's schema: the DSN's, WithSchema's
+// (which must then agree) or public.
+func (c *connector) dsnSchema(params map[string]string) (string, error) {
+	if _, ok := params["table_prefix"]; ok {
+		return "", errors.New("postgres: table_prefix in the connection string is read only by cache.Open(ctx, url); " +
+			"with a connection string, pass the prefix as cache.New(ctx, postgres.NewConnector(dsn), cache.WithTablePrefix(prefix))")
+	}
+	v, ok := params["schema"]
+	if !ok {
+		return c.o.schema, nil
+	}
+	delete(params, "schema")
+	switch {
+	case v == "":
+		return c.o.schema, nil
+	case c.o.schemaSet && v != c.o.schema:
+		return "", fmt.Errorf("postgres: the connection string says schema=%s and the schema option (WithSchema, goab's --schema) says %q; give one", v, c.o.schema)
+	}
+	return v, nil
+}
+
 // Connect connects to the database and creates the schema if needed.
 func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	pc, err := pgxpool.ParseConfig(c.dsn)
@@ -194,6 +222,13 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// Unnamed statements: no cached description can outlive a table that a
 	// replace dropped and re-created.
 	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	// cache.Open takes schema and table_prefix out of its URL; a DSN given
+	// here straight would send them to the server as settings, which
+	// refuses them ("unrecognized configuration parameter").
+	schema, err := c.dsnSchema(pc.ConnConfig.RuntimeParams)
+	if err != nil {
+		return nil, err
+	}
 	// The end-of-load duplicate check of a merge groups the whole table
 	// by key; at PostgreSQL's default 4MB it spills to disk (a million
 	// keys take ~40MB). A work_mem in the DSN wins.
@@ -214,7 +249,6 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err)
 	}
-	schema := c.o.schema
 	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema}
 	if schema != "public" {
 		if err := createSchema(ctx, pool, schema); err != nil {

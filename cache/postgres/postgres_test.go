@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -825,5 +826,57 @@ func TestLoadRightAfterAKill(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kill %d: the next load: %v", i+1, err)
 		}
+	}
+}
+
+// withParam adds key=value to a DSN, in its own form (URL query or
+// keyword=value).
+func withParam(t *testing.T, dsn, key, value string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " " + key + "=" + value
+}
+
+// The DSN that cache.Open takes, "…?schema=airbyte", given to
+// NewConnector (and so to goairbyte.NewPostgresCache and goab's --cache)
+// puts the tables in that schema too; before, pgx sent schema to the
+// server as a setting and the connection failed ("unrecognized
+// configuration parameter"). A DSN and WithSchema that disagree, and
+// table_prefix, which only cache.Open and cache.WithTablePrefix apply,
+// are refused with what to write instead.
+func TestSchemaInDSN(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := testenv.Postgres(t)
+	dsn := withParam(t, base, "schema", "from_dsn")
+	for _, opts := range [][]postgres.Option{nil, {postgres.WithSchema("from_dsn")}} {
+		c, err := cache.New(ctx, postgres.NewConnector(dsn, opts...))
+		if err != nil {
+			t.Fatalf("opening %d options: %v", len(opts), err)
+		}
+		cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)), cache.StrategyAppend, cachetest.Rec("users", `{"id":1}`))
+		ds, err := c.Dataset(ctx, "users")
+		if err != nil || ds.QualifiedTableName() != `"from_dsn"."users"` {
+			t.Fatalf("dataset %v, %v; want the table in the DSN's schema", ds, err)
+		}
+		c.Close()
+	}
+
+	_, err := cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema("other")))
+	if err == nil || !strings.Contains(err.Error(), "schema=from_dsn") || !strings.Contains(err.Error(), `(WithSchema, goab's --schema) says "other"`) {
+		t.Fatalf("a DSN and WithSchema that disagree: got %v, want a refusal naming both", err)
+	}
+	_, err = cache.New(ctx, postgres.NewConnector(withParam(t, base, "table_prefix", "pre")))
+	if err == nil || !strings.Contains(err.Error(), "cache.WithTablePrefix") {
+		t.Fatalf("table_prefix in a DSN: got %v, want a refusal that says to use cache.WithTablePrefix or cache.Open", err)
 	}
 }

@@ -476,6 +476,11 @@ func newSource(ctx context.Context, c *command, e *env, fs *flag.FlagSet, sc *so
 	if err != nil {
 		return nil, err
 	}
+	// An argument too many first: it is often what the command's own
+	// check misses ("goab records source-faker users" lacks --stream).
+	if len(pos) > 1 {
+		return nil, usagef(c.name, "unexpected arguments %q after the connector name %q", strings.Join(pos[1:], " "), pos[0])
+	}
 	if check != nil {
 		if err := check(); err != nil {
 			return nil, err

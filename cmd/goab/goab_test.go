@@ -173,6 +173,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
 		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
+		// The stream given as an argument, as "goab records source-faker users"
+		// reads: the argument is named, not "--stream is required".
+		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "users"}, `unexpected arguments "users" after the connector name "source-faker"`},
 		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
 		{[]string{"check", "source-faker", "--config", "{not json"}, "is not a JSON or YAML object"},
 		{[]string{"check", "source-faker", "--config", "[1,2]"}, "must be an object of config fields, such as '{\"count\": 100}', not a list"},

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
@@ -209,7 +210,10 @@ func (logFile) Read(ctx context.Context, raw json.RawMessage, catalog *protocol.
 		if err != nil {
 			return err
 		}
-		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "lines", Data: data}}); err != nil {
+		// EmittedAt says when the line was read (kit stamps a record left
+		// at 0 with the time of its emit).
+		rec := &protocol.Record{Stream: "lines", Data: data, EmittedAt: time.Now().UnixMilli()}
+		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: rec}); err != nil {
 			return err
 		}
 		at.LineNumber = n

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/kit"
 )
@@ -44,11 +46,22 @@ func TestServedAsAConnector(t *testing.T) {
 		"sync_mode":"incremental","cursor_field":["line_number"],"destination_sync_mode":"append"}]}`)
 	state := write("state.json", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"lines"},"stream_state":{"line_number":2}}}]`)
 	var stdout, stderr bytes.Buffer
+	before := time.Now()
 	code := kit.Run(context.Background(), logFile{}, []string{"read", "--config", config, "--catalog", catalog, "--state", state}, nil, &stdout, &stderr)
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if code != 0 || len(lines) != 2 || !strings.Contains(lines[0], `"data":{"line_number":3,"text":"three"}`) ||
 		!strings.Contains(lines[1], `"stream_state":{"line_number":3}`) {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	// The record says when it was emitted: 0 made it a record of 1970
+	// for every runner that stores emitted_at as it comes.
+	var rec struct {
+		Record struct {
+			EmittedAt int64 `json:"emitted_at"`
+		} `json:"record"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Record.EmittedAt < before.UnixMilli() {
+		t.Fatalf("the record's emitted_at is %d (%v), want the time of the read, after %d", rec.Record.EmittedAt, err, before.UnixMilli())
 	}
 
 	stdout.Reset()

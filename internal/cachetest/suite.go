@@ -127,6 +127,7 @@ func Run(t *testing.T, open Opener) {
 		{"dates and date-times from year 0 to 9999", testDateRange},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
+		{"a record without emitted_at", testARecordWithoutEmittedAt},
 		{"deep records", testDeepRecords},
 		{"hostile names", testHostileNames},
 		{"a field whose name holds a NUL", testAFieldWhoseNameHoldsANUL},
@@ -873,6 +874,24 @@ func testLoneSurrogates(t *testing.T, open Opener) {
 		[]string{"1|x\uFFFD", "2|\uFFFDA \uFFFD\uFFFD", "3|\U0001F600 a\\udcff", "4|plain"})
 	Equal(t, "json", compact(Strings(t, c, `SELECT CAST(j AS VARCHAR) FROM odd ORDER BY id`)),
 		[]string{"{\"k\":\"\uFFFD\"}", "{\"\uFFFD\":1}", "{\"k\":[\"\U0001F600\"]}", "{}"})
+}
+
+// A record whose emitted_at is 0 (unknown: a connector written with kit
+// that did not set it, as examples/goconnector did not) is extracted when
+// the load reads it, not on 1 January 1970; a record that has one keeps it.
+func testARecordWithoutEmittedAt(t *testing.T, open Opener) {
+	c := open(t)
+	unknown := Rec("events", `{"id":1}`)
+	unknown.Record.EmittedAt = 0
+	before := time.Now().Truncate(time.Millisecond)
+	MustLoad(t, c, Catalog(Stream("events", `{"id":{"type":"integer"}}`, full, nil)), cache.StrategyAppend,
+		unknown, Rec("events", `{"id":2}`))
+	after := time.Now()
+	Equal(t, "rows extracted during the load", Strings(t, c,
+		`SELECT CAST(id AS VARCHAR) FROM events WHERE _airbyte_extracted_at >= ? AND _airbyte_extracted_at <= ? ORDER BY id`, before, after),
+		[]string{"1"})
+	Equal(t, "rows extracted when they say", Strings(t, c,
+		`SELECT CAST(id AS VARCHAR) FROM events WHERE _airbyte_extracted_at = ?`, time.UnixMilli(1700000000000)), []string{"2"})
 }
 
 // Records nested hundreds or thousands of levels deep (Python connectors

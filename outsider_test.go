@@ -1,0 +1,97 @@
+package goairbyte_test
+
+import (
+	"bytes"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/x/goairbyte/internal/testenv"
+)
+
+// TestOutsider runs testdata/outsider, a new user's program written from
+// the docs alone (go doc, the README, examples/), built in a module of its
+// own outside the checkout: a connector written with kit, read in process
+// and served as a program into DuckDB, and a manifest connector read into
+// PostgreSQL and written to the local-JSON destination; each with the
+// errors a user handles (the root sentinels and types) and no secret in any
+// error or log line. The program checks the docs' promises itself and says
+// FAIL for each one broken; this test checks what it printed besides.
+func TestOutsider(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module of its own; skipped with -short")
+	}
+	t.Parallel()
+	files := map[string]string{}
+	src := filepath.Join(testenv.ModuleRoot(t), "testdata", "outsider")
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(src, path)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := outsideModule(t, "example.com/outsider", files)
+	bin, connectorBin := filepath.Join(dir, "outsider"), filepath.Join(dir, "source-demo")
+	build := exec.Command("go", "build", "-mod=mod", "-o", dir, ".", "./cmd/source-demo")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the outside program: %v\n%s", err, out)
+	}
+	run := func(t *testing.T, args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = t.TempDir() // the DuckDB cache lands in ./.cache
+		cmd.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir(),
+			"DOCKER_HOST=unix:///nonexistent.sock", "AIRBYTE_OFFLINE_MODE=1"}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("outsider %s: %v\n%s%s", args[0], err, out.String(), errb.String())
+		}
+		return out.String()
+	}
+
+	t.Run("kit", func(t *testing.T) {
+		t.Parallel()
+		got := run(t, "kit", connectorBin)
+		want := "source-demo (in process): read 1 map[events:5 teams:2], read 2 map[events:3 teams:2], 8 events in \"main\".\"events\"\n" +
+			"source-demo (local executable " + connectorBin + "): read 1 map[events:5 teams:2], read 2 map[events:3 teams:2], 8 events in \"main\".\"events\"\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("manifest", func(t *testing.T) {
+		t.Parallel()
+		// The DSN as cache.Open takes it, schema included.
+		dsn := testenv.Postgres(t)
+		if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+			u, err := url.Parse(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("schema", "outsider")
+			u.RawQuery = q.Encode()
+			dsn = u.String()
+		} else {
+			dsn += " schema=outsider"
+		}
+		got := run(t, "manifest", dsn)
+		want := "source-widgets (in process): read map[widgets:25] into \"outsider\".\"widgets\"\n" +
+			"write 1: sent map[widgets:25], confirmed map[widgets:25], 1 state(s) confirmed, stored state true\n" +
+			"write 2: sent map[], confirmed map[], 0 state(s) confirmed, stored state true\n" +
+			"_airbyte_raw_widgets.jsonl: 25 lines\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+}

@@ -1,0 +1,313 @@
+// Command outsider is a new user's program, written from goairbyte's docs
+// alone (go doc, the README, examples/) in a module of its own:
+//
+//	outsider kit SOURCE-DEMO-BINARY   a kit connector, in process and as a program, into DuckDB
+//	outsider manifest POSTGRES-DSN    a manifest connector into PostgreSQL, then a local-JSON destination
+//
+// It prints what it saw and checks what the docs promise: incremental
+// reads, the root sentinels and error types, and no secret in any error or
+// log line. A broken promise is a line starting "FAIL" and exit status 1.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"example.com/outsider/demo"
+	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/source"
+)
+
+// started is when the program started.
+var started = time.Now()
+
+// secret is the one string no error or log line may show.
+const secret = "SECRET-7f3a9c"
+
+var (
+	failed bool
+	errs   []string     // every error text seen
+	logs   bytes.Buffer // what the JSON logger wrote
+	logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+)
+
+// want records a broken promise.
+func want(ok bool, format string, args ...any) {
+	if !ok {
+		failed = true
+		fmt.Printf("FAIL "+format+"\n", args...)
+	}
+}
+
+// seen keeps err's text for the secret check and returns err.
+func seen(err error) error {
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
+	return err
+}
+
+func main() {
+	ctx := context.Background()
+	var err error
+	switch {
+	case len(os.Args) == 3 && os.Args[1] == "kit":
+		err = kitJourney(ctx, os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "manifest":
+		err = manifestJourney(ctx, os.Args[2])
+	default:
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN")
+	}
+	if err != nil {
+		fmt.Println("FAIL", err)
+		os.Exit(1)
+	}
+	all := strings.Join(errs, "\n") + logs.String()
+	want(!strings.Contains(all, secret), "the secret shows in an error or a log line:\n%s", all)
+	want(len(errs) > 0 && logs.Len() > 0, "no error (%d) or no log line (%d bytes) was checked for the secret", len(errs), logs.Len())
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// kitJourney reads the kit connector in process and as the program exe,
+// twice each into a DuckDB cache, then provokes the errors a user handles.
+func kitJourney(ctx context.Context, exe string) error {
+	c, err := goairbyte.NewLocalCache(ctx, "journey", "")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, way := range []connector.Option{connector.WithGoConnector(demo.Source{}), connector.WithLocalExecutable(exe)} {
+		src, err := goairbyte.GetSource(ctx, "source-demo", way, connector.WithLogger(logger),
+			connector.WithConfig(map[string]any{"api_token": demo.Token, "count": 5}))
+		if err != nil {
+			return err
+		}
+		if err := src.Check(ctx); err != nil {
+			return err
+		}
+		res, err := src.Read(ctx, source.UseCache(c), source.ForceFullRefresh())
+		if err != nil {
+			return err
+		}
+		first := res.StreamRecords()
+		if err := src.SetConfig(map[string]any{"api_token": demo.Token, "count": 8}); err != nil {
+			return err
+		}
+		if res, err = src.Read(ctx, source.UseCache(c)); err != nil {
+			return err
+		}
+		events, err := res.Stream(ctx, "events")
+		if err != nil {
+			return err
+		}
+		rows, err := events.Count(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: read 1 %v, read 2 %v, %d events in %s\n", src, first, res.StreamRecords(), rows, events.QualifiedTableName())
+		// The connector sets no EmittedAt: its records are extracted when
+		// read, not in 1970.
+		var old int64
+		if err := c.DB().QueryRowContext(ctx, "SELECT count(*) FROM "+events.QualifiedTableName()+" WHERE _airbyte_extracted_at < ?",
+			started.Add(-time.Second)).Scan(&old); err != nil {
+			return err
+		}
+		want(old == 0, "%s: %d events extracted before the program started", src, old)
+
+		// A config that breaks the spec, with the secret in it.
+		if err := src.SetConfig(map[string]any{"api_token": secret, "count": 0}); err != nil {
+			return err
+		}
+		var cv *connector.ConfigValidationError
+		err = seen(src.ValidateConfig(ctx))
+		want(errors.Is(err, goairbyte.ErrConfigInvalid) && errors.As(err, &cv) && len(cv.Problems) == 1 && cv.Problems[0].Field == "count",
+			"%s: ValidateConfig of count 0: %v", src, err)
+		_, err = src.Read(ctx, source.UseCache(c))
+		want(errors.Is(seen(err), goairbyte.ErrConfigInvalid), "%s: Read with count 0: %v", src, err)
+
+		// A check the connector fails, quoting the secret.
+		if err := src.SetConfig(map[string]any{"api_token": secret, "count": 2}); err != nil {
+			return err
+		}
+		var cf *connector.CheckFailedError
+		err = seen(src.Check(ctx))
+		want(errors.Is(err, goairbyte.ErrCheckFailed) && errors.As(err, &cf) && strings.Contains(cf.Message, "refused the token ****"),
+			"%s: Check with a refused token: %v", src, err)
+
+		// A stream the connector does not have.
+		var snf *protocol.StreamNotFoundError
+		_, err = src.Read(ctx, source.UseCache(c), source.Streams("nope"))
+		want(errors.Is(seen(err), goairbyte.ErrStreamNotFound) && errors.As(err, &snf) && slices.Equal(snf.Available, []string{"events", "teams"}),
+			"%s: Read of stream nope: %v", src, err)
+		for _, err := range src.Records(ctx, "nope") {
+			want(errors.Is(seen(err), goairbyte.ErrStreamNotFound), "%s: Records of stream nope: %v", src, err)
+			break
+		}
+		_, err = res.Stream(ctx, "nope")
+		want(errors.Is(seen(err), goairbyte.ErrStreamNotFound), "%s: ReadResult.Stream(nope): %v", src, err)
+	}
+
+	// Ways of running that cannot work.
+	var ni *goairbyte.NotInstalledError
+	_, err = goairbyte.GetSource(ctx, "source-demo", connector.WithLocalExecutable(filepath.Join(os.TempDir(), "no-such-connector")))
+	want(errors.Is(seen(err), goairbyte.ErrNotInstalled) && errors.As(err, &ni), "a missing executable: %v", err)
+	var oe *connector.OptionError
+	_, err = goairbyte.GetSource(ctx, "source-demo", connector.WithGoConnector(demo.Source{}), connector.WithLocalExecutable(exe))
+	want(errors.Is(seen(err), goairbyte.ErrInvalidOption) && errors.As(err, &oe), "two ways of running: %v", err)
+	return nil
+}
+
+// manifest is a small API's connector in Airbyte's declarative format: an
+// API key in a header, page numbers, records under result.items.
+const manifest = `
+version: 6.7.0
+type: DeclarativeSource
+check:
+  type: CheckStream
+  stream_names: [widgets]
+streams:
+  - type: DeclarativeStream
+    name: widgets
+    primary_key: [id]
+    schema_loader:
+      type: InlineSchemaLoader
+      schema:
+        type: object
+        properties:
+          id: {type: integer}
+          label: {type: string}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: "{{ config['base_url'] }}"
+        path: /widgets
+        http_method: GET
+        authenticator:
+          type: ApiKeyAuthenticator
+          api_token: "{{ config['api_key'] }}"
+          inject_into: {type: RequestOption, inject_into: header, field_name: X-Api-Key}
+      record_selector:
+        type: RecordSelector
+        extractor: {type: DpathExtractor, field_path: [result, items]}
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+        pagination_strategy: {type: PageIncrement, page_size: 10, start_from_page: 1}
+spec:
+  type: Spec
+  connection_specification:
+    type: object
+    required: [base_url, api_key]
+    properties:
+      base_url: {type: string}
+      api_key: {type: string, airbyte_secret: true}
+`
+
+// manifestJourney reads the manifest's API into the PostgreSQL cache at
+// dsn, writes the cache to the local-JSON destination twice, then
+// provokes the errors of a wrong key.
+func manifestJourney(ctx context.Context, dsn string) error {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != secret {
+			http.Error(w, `{"error": "unknown key `+r.Header.Get("X-Api-Key")+`"}`, http.StatusUnauthorized)
+			return
+		}
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(page, 1)
+		items := []map[string]any{}
+		for i := (page-1)*10 + 1; i <= min(page*10, 25); i++ {
+			items = append(items, map[string]any{"id": i, "label": "widget " + strconv.Itoa(i)})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"result": map[string]any{"items": items}})
+	}))
+	defer api.Close()
+	c, err := goairbyte.NewPostgresCache(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	// The manifest's text as a string, not a []byte: refused at once.
+	var oe *connector.OptionError
+	_, err = goairbyte.GetSource(ctx, "source-widgets", connector.WithManifest(manifest))
+	want(errors.Is(seen(err), goairbyte.ErrInvalidOption) && errors.As(err, &oe) && strings.Contains(err.Error(), "[]byte"),
+		"WithManifest of the text as a string: %v", err)
+
+	src, err := goairbyte.GetSource(ctx, "source-widgets",
+		connector.WithManifest([]byte(manifest)),
+		connector.WithHTTPClient(api.Client()),
+		connector.WithLogger(logger),
+		connector.WithConfig(map[string]any{"base_url": api.URL, "api_key": secret}))
+	if err != nil {
+		return err
+	}
+	res, err := src.Read(ctx, source.UseCache(c))
+	if err != nil {
+		return err
+	}
+	widgets, err := res.Stream(ctx, "widgets")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: read %v into %s\n", src, res.StreamRecords(), widgets.QualifiedTableName())
+
+	out, err := os.MkdirTemp("", "outsider-json-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(out)
+	dst, err := goairbyte.GetDestination(ctx, "destination-local-json",
+		connector.WithConfig(map[string]any{"destination_path": out}))
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= 2; i++ {
+		wr, err := dst.Write(ctx, res)
+		if err != nil {
+			return err
+		}
+		st, err := wr.State.State(ctx, "widgets")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("write %d: sent %v, confirmed %v, %d state(s) confirmed, stored state %t\n",
+			i, wr.RecordsSent, wr.RecordsConfirmed, wr.StatesConfirmed, st != nil)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*widgets*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: %d lines\n", filepath.Base(f), bytes.Count(b, []byte("\n")))
+	}
+
+	// A key the API refuses.
+	if err := src.SetConfig(map[string]any{"base_url": api.URL, "api_key": secret + "-old"}); err != nil {
+		return err
+	}
+	err = seen(src.Check(ctx))
+	want(errors.Is(err, goairbyte.ErrCheckFailed), "Check with a refused key: %v", err)
+	var ce *goairbyte.ConnectorError
+	_, err = src.Read(ctx, source.UseCache(c))
+	want(errors.Is(seen(err), goairbyte.ErrConnectorFailed) && errors.As(err, &ce) && ce.FailureType == protocol.FailureConfig,
+		"Read with a refused key: %v", err)
+	return nil
+}
