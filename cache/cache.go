@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -593,6 +594,34 @@ func (c *Cache) columns(ctx context.Context, table string) ([]columnInfo, error)
 // ask a thousand times (each a scan of the catalog).
 func (c *Cache) allColumns(ctx context.Context) (map[string][]columnInfo, error) {
 	return c.tableColumns(ctx, columnsQuery+` ORDER BY table_name, ordinal_position`, c.b.Schema())
+}
+
+// fewTables is the most tables columnsOf looks up one at a time, on a
+// backend that is a ColumnLister, rather than list the columns of every
+// table. Measured on DuckDB: a table's lookup took 0.7-1.2 ms (0.3-0.7 ms
+// for a table that is not there), and listing the columns of a cache of
+// four tables 4.2-4.5 ms, 12 ms the first time in a database (DuckDB then
+// builds its catalog's views); a load of one stream into a new cache made
+// two such lists.
+const fewTables = 4
+
+// columnsOf lists the columns of tables, by table (and maybe those of
+// others): one by one when they are few and the backend looks one up
+// fast, otherwise with allColumns. A table that does not exist has none.
+func (c *Cache) columnsOf(ctx context.Context, tables []string) (map[string][]columnInfo, error) {
+	tables = slices.Compact(slices.Sorted(slices.Values(tables)))
+	if _, ok := c.b.(backend.ColumnLister); !ok || len(tables) > fewTables {
+		return c.allColumns(ctx)
+	}
+	out := make(map[string][]columnInfo, len(tables))
+	for _, t := range tables {
+		cols, err := c.columns(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out[t] = cols
+	}
+	return out, nil
 }
 
 // tableColumns runs a columns query.

@@ -30,14 +30,19 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err != nil {
 		return "", err
 	}
-	existing, err := c.allColumns(ctx)
+	recorded, err := c.queryStrings(ctx, `SELECT table_name FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
 	if err != nil {
 		return "", err
 	}
-	gone, err := c.goneTables(ctx, source, plans, existing)
+	names := slices.Clone(recorded)
+	for _, p := range plans {
+		names = append(names, p.table.Name)
+	}
+	existing, err := c.columnsOf(ctx, names)
 	if err != nil {
 		return "", err
 	}
+	gone := goneTables(recorded, plans, existing)
 	if err := c.checkWidths(plans, existing); err != nil {
 		return "", err
 	}
@@ -421,15 +426,11 @@ func ownerError(owners map[string]tableOwner, source string, plans []*streamPlan
 	return nil
 }
 
-// goneTables lists the tables recorded as source's that do not exist and
-// that this load does not write: claims and first replaces of killed
-// loads, tables dropped by hand. Recorded, they would refuse other
+// goneTables lists the tables recorded as source's (recorded) that do not
+// exist and that this load does not write: claims and first replaces of
+// killed loads, tables dropped by hand. Recorded, they would refuse other
 // sources for a table that holds nothing.
-func (c *Cache) goneTables(ctx context.Context, source string, plans []*streamPlan, existing map[string][]columnInfo) ([]string, error) {
-	recorded, err := c.queryStrings(ctx, `SELECT table_name FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
-	if err != nil {
-		return nil, err
-	}
+func goneTables(recorded []string, plans []*streamPlan, existing map[string][]columnInfo) []string {
 	planned := map[string]bool{}
 	for _, p := range plans {
 		planned[p.table.Name] = true
@@ -440,7 +441,7 @@ func (c *Cache) goneTables(ctx context.Context, source string, plans []*streamPl
 			gone = append(gone, t)
 		}
 	}
-	return gone, nil
+	return gone
 }
 
 // stagingLeftovers lists the staging tables a killed load of source left
@@ -475,7 +476,16 @@ func (c *Cache) evolveTable(ctx context.Context, tx backend.Tx, t *backend.Table
 // adoptColumnTypes gives the columns of every plan that writes into an
 // existing table the types the database has: they win over the schema's.
 func (c *Cache) adoptColumnTypes(ctx context.Context, plans []*streamPlan) error {
-	all, err := c.allColumns(ctx)
+	var names []string
+	for _, p := range plans {
+		if p.strategy != StrategyReplace {
+			names = append(names, p.table.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	all, err := c.columnsOf(ctx, names)
 	if err != nil {
 		return err
 	}

@@ -182,6 +182,19 @@ func WithWriteThreads(n int) Option { return func(o *options) { o.writeThreads =
 // row-group buffering).
 const defaultMemoryLimit = "128MB"
 
+// neverSkipWAL is DuckDB's auto_checkpoint_skip_wal_threshold as the
+// cache sets it: the largest, so that a commit always writes the
+// write-ahead log. A commit that takes the log beyond DuckDB's checkpoint
+// threshold (checkpoint_threshold, 16MB) checkpoints; by default, when the
+// commit would log more than 100,000 bytes, DuckDB then skips the log, and
+// the transaction is seen committed by other connections while the
+// checkpoint still writes it. Killed then, the cache reopened without it:
+// loading 5,000-record commits of 2 MB, killed as soon as a reader saw
+// each state, the 8th (the one that took the log past 16MB) was lost.
+// Logging those commits costs them the log's write, no more than a commit
+// below the threshold; the checkpoint after them was there before.
+const neverSkipWAL = "18446744073709551615"
+
 // WithMemoryLimit sets DuckDB's memory_limit, such as "1GB" (default
 // 128MB).
 func WithMemoryLimit(limit string) Option {
@@ -395,7 +408,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// TimeZone: DuckDB takes the process's local zone by default, and reads
 	// a date-time or time without a zone in it; the cache's rule (and
 	// PostgreSQL's loader) read it as UTC, whatever TZ the program has.
-	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1; SET TimeZone = 'UTC'"
+	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1; SET TimeZone = 'UTC'; SET auto_checkpoint_skip_wal_threshold = " + neverSkipWAL
 	if !o.compress {
 		init += "; SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'"
 	}

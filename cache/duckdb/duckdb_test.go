@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
@@ -21,6 +23,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(bigCommitChild); path != "" {
+		bigCommit(path)
+	}
 	cachetest.ChildMain(openPath)
 	os.Exit(m.Run())
 }
@@ -449,4 +454,104 @@ func TestCrashEarlyCommits(t *testing.T) {
 	}
 	t.Parallel()
 	cachetest.Crash(t, "duckdb:"+filepath.Join(t.TempDir(), "crash.duckdb")+"?memory_limit=64MB", openPath, 75)
+}
+
+// bigCommitChild names the cache file of TestSeenCommitIsDurable's child
+// in its environment.
+const bigCommitChild = "DUCKDB_TEST_BIG_COMMIT"
+
+// bigCommitRecords is how many records the child loads in one
+// transaction: about 9 MB in DuckDB's write-ahead log.
+const bigCommitRecords = 20_000
+
+// bigCommit is the child of TestSeenCommitIsDurable: with DuckDB's
+// checkpoint threshold lowered below what its commit logs, it loads
+// bigCommitRecords records and their state in one transaction, and prints
+// "seen" once another connection sees the state.
+func bigCommit(path string) {
+	ctx := context.Background()
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(2)
+	}
+	c, err := openPath(ctx, path)
+	if err != nil {
+		fail(err)
+	}
+	if _, err := c.ExecSQL(ctx, `SET checkpoint_threshold = '1MB'`); err != nil {
+		fail(err)
+	}
+	go func() {
+		for {
+			if st, err := c.State(ctx, cache.StateKey{Source: "src", Stream: "users"}); err == nil && st != nil {
+				fmt.Println("seen")
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var msgs []*protocol.Message
+	rng := rand.New(rand.NewPCG(1, 2))
+	text := make([]byte, 400)
+	for i := range bigCommitRecords {
+		for j := range text {
+			text[j] = 'a' + byte(rng.IntN(26)) // so that DuckDB cannot compress it away
+		}
+		msgs = append(msgs, cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"t":"%s"}`, i, text)))
+	}
+	msgs = append(msgs, cachetest.StreamState("users", fmt.Sprintf(`{"id":%d}`, bigCommitRecords-1)))
+	cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"t":{"type":"string"}}`, protocol.SyncIncremental, nil, "id"))
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend, Messages: cachetest.Messages(msgs...)}); err != nil {
+		fail(err)
+	}
+	time.Sleep(time.Minute) // killed before
+	os.Exit(3)
+}
+
+// A commit that takes DuckDB's write-ahead log beyond its checkpoint
+// threshold checkpoints, and DuckDB's default is then to skip the log for
+// a commit of more than 100,000 bytes: other connections saw the
+// transaction committed while the checkpoint was still writing it, and a
+// kill then lost it (the cache reopened without the state a reader had
+// read). The cache keeps the log (see neverSkipWAL). The child lowers the
+// threshold (16MB by default) so that its one commit crosses it, and is
+// killed as soon as its state is seen, three times.
+func TestSeenCommitIsDurable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for round := range 3 {
+		path := filepath.Join(t.TempDir(), "c.duckdb")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), bigCommitChild+"="+path)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		seen := false
+		for lines := bufio.NewScanner(out); !seen && lines.Scan(); {
+			seen = lines.Text() == "seen"
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if !seen {
+			t.Fatalf("round %d: the child ended before its state was seen", round)
+		}
+		c, err := openPath(ctx, path)
+		if err != nil {
+			t.Fatalf("round %d: reopening the cache: %v", round, err)
+		}
+		st, err := c.State(ctx, cache.StateKey{Source: "src", Stream: "users"})
+		var rows int
+		if err == nil && st != nil {
+			err = c.DB().QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&rows)
+		}
+		c.Close()
+		if err != nil || st == nil || rows != bigCommitRecords {
+			t.Fatalf("round %d: killed once its state was seen, the cache reopened with the state %v (%v) and %d rows; want the state and %d rows", round, st != nil, err, rows, bigCommitRecords)
+		}
+	}
 }
