@@ -247,7 +247,13 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err)
+		hint := ""
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42704" {
+			// pgx sends a parameter of the connection string it does not
+			// know to the server as a setting; a misspelt one ends here.
+			hint = " (a parameter of the connection string that is neither a connection option nor a server setting: check its spelling)"
+		}
+		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w%s", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err, hint)
 	}
 	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema}
 	if schema != "public" {

@@ -879,4 +879,10 @@ func TestSchemaInDSN(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cache.WithTablePrefix") {
 		t.Fatalf("table_prefix in a DSN: got %v, want a refusal that says to use cache.WithTablePrefix or cache.Open", err)
 	}
+	// A misspelt parameter reaches the server as a setting, which refuses
+	// it: the error says what to check.
+	_, err = cache.New(ctx, postgres.NewConnector(withParam(t, base, "shema", "x")))
+	if err == nil || !strings.Contains(err.Error(), `"shema"`) || !strings.Contains(err.Error(), "check its spelling") {
+		t.Fatalf("a misspelt DSN parameter: got %v, want the server's refusal and a hint to check the parameter's spelling", err)
+	}
 }
