@@ -17,31 +17,8 @@ import (
 // DuckDB's query log, for 10 and for 40 streams.
 func TestBookkeepingStatementsDoNotGrowWithStreams(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	count := func(streams int) (first, again int) {
-		cat, msgs := manyStreams(streams, 2)
-		c, err := openPath(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := c.ExecSQL(ctx, `CALL enable_logging('QueryLog')`); err != nil {
-			t.Fatal(err)
-		}
-		var n [2]int
-		for i := range n {
-			if _, err := c.ExecSQL(ctx, `CALL truncate_duckdb_logs()`); err != nil {
-				t.Fatal(err)
-			}
-			res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)})
-			if err != nil || res.Total != int64(2*streams) || res.States != int64(streams) {
-				t.Fatalf("load: %v, %+v", err, res)
-			}
-			if err := c.DB().QueryRowContext(ctx, `SELECT count(*) FROM duckdb_logs WHERE type = 'QueryLog' AND (message LIKE '%_airbyte_streams%' OR message LIKE '%_airbyte_state%')`).Scan(&n[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return n[0], n[1]
+		return loadTwiceCounting(t, streams, `SELECT count(*) FROM duckdb_logs WHERE type = 'QueryLog' AND (message LIKE '%_airbyte_streams%' OR message LIKE '%_airbyte_state%')`)
 	}
 	first10, again10 := count(10)
 	first40, again40 := count(40)
@@ -141,32 +118,9 @@ func TestDuplicateCheckErrorNamesItsStream(t *testing.T) {
 // DuckDB's query log, first loads and loads again.
 func TestColumnListsOfALoad(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	lists := func(streams int) (first, again int) {
-		cat, msgs := manyStreams(streams, 2)
-		c, err := openPath(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := c.ExecSQL(ctx, `CALL enable_logging('QueryLog')`); err != nil {
-			t.Fatal(err)
-		}
-		var n [2]int
-		for i := range n {
-			if _, err := c.ExecSQL(ctx, `CALL truncate_duckdb_logs()`); err != nil {
-				t.Fatal(err)
-			}
-			res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)})
-			if err != nil || res.Total != int64(2*streams) {
-				t.Fatalf("load: %v, %+v", err, res)
-			}
-			// A statement is logged twice: prepared and run.
-			if err := c.DB().QueryRowContext(ctx, `SELECT count(*) // 2 FROM duckdb_logs WHERE type = 'QueryLog' AND message LIKE '%information_schema.columns%'`).Scan(&n[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return n[0], n[1]
+		// A statement is logged twice: prepared and run.
+		return loadTwiceCounting(t, streams, `SELECT count(*) // 2 FROM duckdb_logs WHERE type = 'QueryLog' AND message LIKE '%information_schema.columns%'`)
 	}
 	if first, again := lists(1); first != 0 || again != 0 {
 		t.Errorf("a load of one stream listed every table's columns %d times, again %d times; want none", first, again)
@@ -174,4 +128,35 @@ func TestColumnListsOfALoad(t *testing.T) {
 	if first, again := lists(12); first != 2 || again != 2 {
 		t.Errorf("a load of 12 streams listed every table's columns %d times, again %d times; want 2 (before and after its DDL)", first, again)
 	}
+}
+
+// loadTwiceCounting loads streams streams of two records and a state each
+// into a new cache twice, and returns what query, a count over DuckDB's
+// query log, counts for the first load and for the load again.
+func loadTwiceCounting(t *testing.T, streams int, query string) (first, again int) {
+	t.Helper()
+	ctx := context.Background()
+	cat, msgs := manyStreams(streams, 2)
+	c, err := openPath(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ExecSQL(ctx, `CALL enable_logging('QueryLog')`); err != nil {
+		t.Fatal(err)
+	}
+	var n [2]int
+	for i := range n {
+		if _, err := c.ExecSQL(ctx, `CALL truncate_duckdb_logs()`); err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-many", Catalog: cat, Messages: cachetest.Messages(msgs...)})
+		if err != nil || res.Total != int64(2*streams) || res.States != int64(streams) {
+			t.Fatalf("load: %v, %+v", err, res)
+		}
+		if err := c.DB().QueryRowContext(ctx, query).Scan(&n[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n[0], n[1]
 }
