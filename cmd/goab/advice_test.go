@@ -39,7 +39,7 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 		{"missing secret", nil, []string{"check", "source-faker", "--local-executable", fk, "--config", `{"count": 1, "k": "secret_reference::GOAB_NO_SUCH_SECRET"}`},
 			1, []string{"Set the environment variable GOAB_NO_SUCH_SECRET", ".env"}},
 		{"unknown connector", nil, []string{"spec", "source-no-such-connector-zz"},
-			2, []string{"goab connectors", "--local-executable"}},
+			2, []string{"goab connectors", "--local-executable", "--manifest MANIFEST"}},
 		{"knob of another way", nil, []string{"spec", "source-faker", "--local-executable", fk, "--use-host-network"},
 			2, []string{"--use-host-network", "--local-executable"}},
 		{"a destination as a source", nil, []string{"discover", "destination-local-json", "--config", "{}"},
@@ -53,7 +53,7 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 		{"no streams", nil, []string{"read", "--local-executable", empty, "--config", "{}", "--no-progress"},
 			1, []string{"source-empty: no streams to read"}},
 		{"nothing can run it", noDocker, []string{"spec", "source-javaonly"},
-			2, []string{"Docker", "--local-executable"}},
+			2, []string{"Docker", "--local-executable", "--manifest MANIFEST"}},
 		{"manifest not cached offline", noDocker, []string{"spec", "source-yamlonly"},
 			1, []string{"GOAIRBYTE_MANIFEST_DIR", "--manifest"}},
 	}

@@ -238,6 +238,15 @@ func connectorOptions(ctx context.Context, e *env, cmd string, f *connectorFlags
 	return opts, nil
 }
 
+// manifestWay is the way of running a source from its manifest, for a
+// list of goab's ways: --manifest runs sources only.
+func manifestWay(name, prefix string) string {
+	if prefix != "" || strings.HasPrefix(name, "destination-") {
+		return ""
+	}
+	return ", --manifest MANIFEST (a declarative source)"
+}
+
 // connectorError turns the library's "cannot tell how to run it" errors
 // and options that do not fit into usage errors that name goab's flags
 // (prefix is "" or "destination-"); see cliAdvice for the others.
@@ -250,9 +259,9 @@ func connectorError(cmd, name, prefix string, err error) error {
 	case errors.As(err, &oe) && oe.Option == "WithVersion" && strings.Contains(oe.Reason, "WithManifest"):
 		return usagef(cmd, "--version does not apply to --manifest: the manifest is the version")
 	case errors.As(err, &nm) && len(nm.Needs) > 0:
-		return usagef(cmd, "cannot run %[1]s on this machine; any one of these would do: %[3]s; or say how with --%[2]slocal-executable PATH, --%[2]sdocker-image IMAGE or --%[2]spip-url REQUIREMENT", name, prefix, strings.Join(nm.Needs, "; "))
+		return usagef(cmd, "cannot run %[1]s on this machine; any one of these would do: %[3]s; or say how with --%[2]slocal-executable PATH, --%[2]sdocker-image IMAGE%[4]s or --%[2]spip-url REQUIREMENT", name, prefix, strings.Join(nm.Needs, "; "), manifestWay(name, prefix))
 	case errors.As(err, &nm):
-		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s) or --%[2]spip-url REQUIREMENT", name, prefix, cliAdvice(prefix, nm.Err))
+		return usagef(cmd, "no executable named %[1]s on PATH and the registry cannot say how to run it (%[3]v); say how with --%[2]slocal-executable PATH, --%[2]sdocker-image '' (airbyte/%[1]s)%[4]s or --%[2]spip-url REQUIREMENT", name, prefix, cliAdvice(prefix, nm.Err), manifestWay(name, prefix))
 	case errors.As(err, &oe):
 		// The flags do not fit each other or the connector.
 		return usagef(cmd, "%s", cliAdvice(prefix, err))
