@@ -1122,6 +1122,12 @@ func (bt *batch) Add(rawID []byte, rec *protocol.Record) error {
 			l = append(l, '}')
 		}
 		l = append(l, ']')
+	} else if bytes.Contains(rec.Data, []byte(bt.metaKey)) || bytes.Contains(rec.Data, []byte(`\u`)) {
+		// read_json keeps a key's first value: a member of the data under
+		// the spliced key (undeclared, or the stream would have moved the
+		// key), as written or through \u escapes, must not pass for the
+		// source's changes.
+		l = append(append(append(l, `,"`...), bt.metaKey...), `":null`...)
 	}
 	// The data's opening brace is replaced by the internal fields: anything
 	// else must not be spliced (the decoder only passes objects, but a

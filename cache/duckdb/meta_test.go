@@ -169,6 +169,8 @@ func TestMetaAndColumnsExactly(t *testing.T) {
 			{cells: good, changes: []protocol.RecordMetaChange{nulled("j")}},
 			{cells: with(good, map[int]metaCell{9: null}), changes: []protocol.RecordMetaChange{truncated("s"), nulled("u"), nulled("not declared")}},
 			{cells: good, extra: `"_airbyte_source_meta":[{"field":"fake","change":"NULLED","reason":"X"}]`, changes: []protocol.RecordMetaChange{nulled("i")}},
+			{cells: good, extra: `"_airbyte_source_meta":[{"field":"fake","change":"NULLED","reason":"X"}]`},
+			{cells: good, extra: `"_airbyte_source_met\u0061":[{"field":"fake","change":"NULLED","reason":"X"}]`},
 			{cells: good, extra: `"_airbyte_source_meta":"not a list"`},
 			{cells: good, extra: `"_AIRBYTE_Source_Meta":[{"field":"fake2","change":"NULLED","reason":"X"}]`},
 		}},
