@@ -131,7 +131,7 @@ func TestMetaAndColumnsExactly(t *testing.T) {
 	truncated := func(field string) protocol.RecordMetaChange {
 		return protocol.RecordMetaChange{Field: field, Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}
 	}
-	odd := []metaField{{`q"uote`, sInt}, {"sp ace", sNum}, {"ünï", sBool}, {"a\x00b", sInt}, {"new\nline", sDate}, {`back\slash`, sTSTZ}, {"ctl\x01", sStr}}
+	odd := []metaField{{`q"uote`, sInt}, {"sp ace", sNum}, {"ünï", sBool}, {"a\x00b", sInt}, {"new\nline", sDate}, {`back\slash`, sTSTZ}, {"ctl\x01", sInt}, {"ctl2\x1f", sInt}}
 
 	wide := make([]metaField, 300)
 	wideGood := make([]metaCell, 300)
@@ -197,10 +197,10 @@ func TestMetaAndColumnsExactly(t *testing.T) {
 			{cells: with(good, map[int]metaCell{0: bad(`0.5`), 6: bad(`"x"`)}), changes: []protocol.RecordMetaChange{truncated("s"), nulled("i")}},
 		}},
 		{"odd names", odd, []metaRecord{
-			{cells: []metaCell{ok(`1`, "1"), ok(`2.5`, "2.5"), ok(`true`, "true"), ok(`4`, "4"), ok(`"2020-01-01"`, "2020-01-01"), ok(`"2020-01-01T00:00:00Z"`, "2020-01-01 00:00:00"), ok(`"c"`, "c")}},
-			{cells: []metaCell{bad(`"x"`), bad(`"y"`), bad(`"z"`), bad(`"w"`), bad(`"v"`), bad(`"u"`), ok(`"t"`, "t")}},
-			{cells: []metaCell{bad(`"x"`), null, absent, bad(`1.5`), ok(`"2020-01-02"`, "2020-01-02"), null, absent},
-				changes: []protocol.RecordMetaChange{nulled(`q"uote`), nulled("a\x00b"), truncated("ctl\x01"), nulled("new\nline"), nulled(`back\slash`)}},
+			{cells: []metaCell{ok(`1`, "1"), ok(`2.5`, "2.5"), ok(`true`, "true"), ok(`4`, "4"), ok(`"2020-01-01"`, "2020-01-01"), ok(`"2020-01-01T00:00:00Z"`, "2020-01-01 00:00:00"), ok(`3`, "3"), ok(`4`, "4")}},
+			{cells: []metaCell{bad(`"x"`), bad(`"y"`), bad(`"z"`), bad(`"w"`), bad(`"v"`), bad(`"u"`), bad(`"t"`), bad(`"s"`)}},
+			{cells: []metaCell{bad(`"x"`), null, absent, bad(`1.5`), ok(`"2020-01-02"`, "2020-01-02"), null, absent, null},
+				changes: []protocol.RecordMetaChange{nulled(`q"uote`), nulled("a\x00b"), truncated("ctl\x01"), nulled("ctl2\x1f"), nulled("new\nline"), nulled(`back\slash`)}},
 		}},
 		{"meta key", []metaField{{"id", sInt}, {"_airbyte_source_meta", sStr}, {"_AIRBYTE_SOURCE_META_", sInt}}, []metaRecord{
 			{cells: []metaCell{ok(`1`, "1"), ok(`"a"`, "a"), ok(`2`, "2")}},
