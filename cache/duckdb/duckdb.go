@@ -1301,12 +1301,13 @@ func (bt *batch) insertSQL(table string) string {
 	// changes are read as the JSON text of their array, and each note is a
 	// constant object, so the statement binds no struct type, lambda or
 	// to_json. Measured on 2 cores, paired: preparing the INSERT of a
-	// table of 3 fields took 1.72–2.36 ms instead of 2.06–2.73 (5 of 5
-	// pairs faster), and a first load into 1,000 streams of 3 records
-	// 7.45 s instead of 9.39 (means of 7 pairs, 6 faster), with the 1M
-	// records of the faker loading as fast as before (6.97 s and 6.96,
-	// means of 10 pairs). TestMetaAndColumnsExactly holds the text to what
-	// to_json wrote.
+	// table of 3 fields took 1.34–1.42 ms instead of 1.60–1.70 (9 of 9
+	// pairs faster over two runs), and a first load into 1,000 streams of
+	// 3 records 7.00 s instead of 8.66 (means of 10 pairs, 9 faster). Rows
+	// cost the same within the noise: the faker's 1M records 6.96 s and
+	// 6.83 (means of 13 pairs), one INSERT of 300,000 rows 387 ms and 376
+	// (10 pairs, 4 faster). TestMetaAndColumnsExactly holds the text to
+	// what to_json wrote.
 	meta := `CAST('{"changes":' || ` + backend.Quote(bt.metaKey) + ` || '}' AS JSON)`
 	clean := backend.Quote(bt.metaKey) + " IS NULL"
 	if len(notes) > 0 {
