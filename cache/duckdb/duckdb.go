@@ -1301,9 +1301,10 @@ func (bt *batch) insertSQL(table string) string {
 	// changes are read as the JSON text of their array, and each note is a
 	// constant object, so the statement binds no struct type, lambda or
 	// to_json. Measured on 2 cores, paired: preparing the INSERT of a
-	// table of 3 fields took 1.34–1.42 ms instead of 1.60–1.70 (9 of 9
-	// pairs faster over two runs), and a first load into 1,000 streams of
-	// 3 records 7.00 s instead of 8.66 (means of 10 pairs, 9 faster). Rows
+	// table of 3 fields took 1.34–1.42 ms instead of 1.60–1.70 (4 pairs;
+	// 5 more on a busier machine, 1.72–2.36 against 2.06–2.73, all
+	// faster), and a first load into 1,000 streams of 3 records 7.00 s
+	// instead of 8.66 (means of 10 pairs, 9 faster). Rows
 	// cost the same within the noise: the faker's 1M records 6.96 s and
 	// 6.83 (means of 13 pairs), one INSERT of 300,000 rows 387 ms and 376
 	// (10 pairs, 4 faster). TestMetaAndColumnsExactly holds the text to
