@@ -461,27 +461,8 @@ func TestAppendMessageKeepsOneLinePerMessage(t *testing.T) {
 // record whose data reaches encoding/json's depth limit must go to the slow
 // path, which rejects the line, and both paths agree.
 func TestFastPathDepthLimit(t *testing.T) {
-	nest := func(n int, open, close, inner string) string {
-		var b strings.Builder
-		for i := range n {
-			if i%2 == 0 {
-				b.WriteString(open)
-			} else {
-				b.WriteString(`[`)
-			}
-		}
-		b.WriteString(inner)
-		for i := n - 1; i >= 0; i-- {
-			if i%2 == 0 {
-				b.WriteString(close)
-			} else {
-				b.WriteString(`]`)
-			}
-		}
-		return b.String()
-	}
 	for _, extra := range []int{-1, 0, 1} {
-		data := nest(jsonscan.MaxDepth-2+extra, `{"k":`, `}`, `1`)
+		data := jsonscan.Nest(jsonscan.MaxDepth-2+extra, `{"k":`, `}`, `1`)
 		line := []byte(`{"type":"RECORD","record":{"stream":"s","data":` + data + `,"emitted_at":1}}`)
 		var fr fastRecord
 		if got, want := scanRecordLine(line, &fr), json.Valid(line); got != want {

@@ -11,33 +11,14 @@ import (
 // encoding/json: around the 64 levels it keeps in one word, with objects and
 // arrays mixed, and at encoding/json's depth limit, where both must agree.
 func TestValidatorNesting(t *testing.T) {
-	nest := func(n int, open, close, inner string) string {
-		var b strings.Builder
-		for i := range n {
-			if i%2 == 0 {
-				b.WriteString(open)
-			} else {
-				b.WriteString(`[`)
-			}
-		}
-		b.WriteString(inner)
-		for i := n - 1; i >= 0; i-- {
-			if i%2 == 0 {
-				b.WriteString(close)
-			} else {
-				b.WriteString(`]`)
-			}
-		}
-		return b.String()
-	}
 	for _, n := range []int{1, 2, 63, 64, 65, 66, 127, 128, 129, 500, MaxDepth - 1, MaxDepth, MaxDepth + 1} {
 		for _, s := range []string{
-			nest(n, `{"k":`, `}`, `1`),
-			nest(n, `{"k":`, `}`, `[]`),
-			nest(n, `{"k": `, ` , "z" : "y"}`, `{"a":[1,{"b":null}],"c":"d"}`),
-			nest(n, `{"k":`, `}`, `1,`), // a trailing comma deep inside
-			nest(n, `{"k":`, `]`, `1`),  // mismatched closers
-			nest(n, `{"k":`, `}`, `"x`), // an unterminated string
+			Nest(n, `{"k":`, `}`, `1`),
+			Nest(n, `{"k":`, `}`, `[]`),
+			Nest(n, `{"k": `, ` , "z" : "y"}`, `{"a":[1,{"b":null}],"c":"d"}`),
+			Nest(n, `{"k":`, `}`, `1,`), // a trailing comma deep inside
+			Nest(n, `{"k":`, `]`, `1`),  // mismatched closers
+			Nest(n, `{"k":`, `}`, `"x`), // an unterminated string
 		} {
 			if got, want := Valid([]byte(s)), json.Valid([]byte(s)); got != want {
 				t.Errorf("depth %d: Valid(%.80q...) = %v, encoding/json says %v", n, s, got, want)
