@@ -3,13 +3,18 @@ package destination_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"maps"
+	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/ptytest"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
@@ -213,5 +218,49 @@ func TestSecretsResolvedOncePerWrite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSecretPromptedOncePerWrite: a secret only the user can give, named
+// by the source's config and the destination's, is asked for once in a
+// Write, on the terminal.
+func TestSecretPromptedOncePerWrite(t *testing.T) {
+	t.Setenv("CI", "")   // the prompt is never shown in CI
+	t.Chdir(t.TempDir()) // and no .env file has the secret
+	term := ptytest.Open(t, 100)
+	stdin, stderr := os.Stdin, os.Stderr
+	os.Stdin, os.Stderr = term.TTY, term.TTY // where the prompt asks
+	t.Cleanup(func() { os.Stdin, os.Stderr = stdin, stderr })
+	// Typed ahead, so that each prompt there may be gets its answer.
+	const answer = "typed-at-the-goairbyte-prompt"
+	term.Type(t, strings.Repeat(answer+"\n", 8))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard against a hang
+	defer cancel()
+	env := connector.NewEnvironment()
+	srcRuns, dstRuns := &configNoter{key: "token"}, &configNoter{key: "password"}
+	src, err := source.New(ctx, "source-token", connector.WithEnvironment(env), connector.WithGoConnector(tokenSource{srcRuns}),
+		connector.WithConfig(map[string]any{"token": "secret_reference::GOAIRBYTE_PROMPTED_TOKEN"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := destination.New(ctx, "destination-password", connector.WithEnvironment(env),
+		connector.WithGoConnector(passwordDestination{dstRuns}),
+		connector.WithConfig(map[string]any{"password": "secret_reference::GOAIRBYTE_PROMPTED_TOKEN"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Write(ctx, src, destination.NoCache(), destination.NoStateCache()); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(term.TTY, "--- the Write ended")
+	out := term.Wait(t, func(out string) bool { return strings.Contains(out, "--- the Write ended") })
+	if n := strings.Count(out, "Enter secret GOAIRBYTE_PROMPTED_TOKEN"); n != 1 {
+		t.Errorf("the prompt was shown %d times in one Write, want once:\n%q", n, out)
+	}
+	for _, run := range append(srcRuns.runs(), dstRuns.runs()...) {
+		if run != answer {
+			t.Errorf("a connector ran with %q, want what was typed", run)
+		}
 	}
 }
