@@ -124,8 +124,13 @@ func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs
 // is not asked for again.
 func (c *Connector) resolve(ctx context.Context, stored json.RawMessage) (json.RawMessage, error) {
 	resolveAll := func(ctx context.Context, config json.RawMessage) (json.RawMessage, error) {
-		opts := append([]secrets.Option{secrets.WithManager(&c.vault)}, c.env.SecretOptions()...)
-		r, err := secrets.ResolveReferences(ctx, config, opts...)
+		var opts []secrets.Option
+		if c.vault.holdsAny() {
+			// Only then: a secret not found lists the managers asked,
+			// and a config of plain references has no SecretString.
+			opts = append(opts, secrets.WithManager(&c.vault))
+		}
+		r, err := secrets.ResolveReferences(ctx, config, append(opts, c.env.SecretOptions()...)...)
 		if err != nil {
 			return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -218,5 +219,29 @@ func TestOperationManagerRunsAConnector(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second): // a guard against the hang, not a timing assertion
 		t.Fatal("the check waits for the secret manager, which waits for the check's operation")
+	}
+}
+
+// A secret no one has is reported with the managers asked; the vault of
+// SecretStrings is one only for a config that was given SecretStrings.
+func TestSecretNotFoundNamesTheVaultOnlyWhenUsed(t *testing.T) {
+	t.Setenv("CI", "true") // no prompt
+	for _, tc := range []struct {
+		config map[string]any
+		vault  bool
+	}{
+		{map[string]any{"token": "secret_reference::GOAIRBYTE_NOWHERE_TOKEN"}, false},
+		{map[string]any{"token": "secret_reference::GOAIRBYTE_NOWHERE_TOKEN", "key": secrets.NewSecretString("vault-held-key")}, true},
+	} {
+		c, err := newConnector(context.Background(), core.KindSource, "source-nowhere", WithEnvironment(NewEnvironment()),
+			WithGoConnector(&roundSource{}), WithConfig(tc.config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.ValidateConfig(context.Background())
+		var nf *secrets.SecretNotFoundError
+		if !errors.As(err, &nf) || slices.Contains(nf.Tried, c.vault.Name()) != tc.vault {
+			t.Errorf("with SecretStrings %v: %v", tc.vault, err)
+		}
 	}
 }
