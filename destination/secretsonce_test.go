@@ -264,3 +264,35 @@ func TestSecretPromptedOncePerWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsResolvedOncePerWriteFromReadResult: a Write of what a Read
+// cached asks for the destination's secrets once (it validates its config
+// and runs it) and for none of the source's.
+func TestSecretsResolvedOncePerWriteFromReadResult(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mgr := newCountingManager(map[string]string{"SRC_TOKEN": "source-token-1", "DST_PASSWORD": "dest-password-1"})
+	env := connector.NewEnvironment()
+	env.AddSecretManager(mgr)
+	src, err := source.New(ctx, "source-token", connector.WithEnvironment(env), connector.WithGoConnector(tokenSource{&configNoter{key: "token"}}),
+		connector.WithConfig(map[string]any{"token": "secret_reference::SRC_TOKEN"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := destination.New(ctx, "destination-password", connector.WithEnvironment(env),
+		connector.WithGoConnector(passwordDestination{&configNoter{key: "password"}}),
+		connector.WithConfig(map[string]any{"password": "secret_reference::DST_PASSWORD"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := src.Read(ctx, source.UseCache(openCache(t)), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Write(ctx, rr); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mgr.counts(), map[string]int{"SRC_TOKEN": 1, "DST_PASSWORD": 1}; !maps.Equal(got, want) {
+		t.Errorf("a Read and a Write of its result asked %v, want %v", got, want)
+	}
+}
