@@ -135,8 +135,10 @@
 // environment, a .env file, then (on a terminal, never when CI is set) a
 // prompt, and returns a [secrets.SecretString] that prints as ****. A
 // config value "secret_reference::NAME", at any depth, is resolved the same
-// way each time the connector runs and never stored: Source.Config returns
-// the reference.
+// way once per call (a Read that discovers and then reads, a Write that
+// reads a source into a destination: the prompt asks once), again by the
+// next call, so a rotated secret is seen, and never stored: Source.Config
+// returns the reference.
 // Every resolved value, every config field that a connector's spec marks
 // airbyte_secret and every SecretString is masked as **** in errors, log
 // lines and the per-connector log files, even when a connector echoes its

@@ -31,7 +31,8 @@ type Config struct {
 
 // Connector is a source or destination: its type by registry name
 // ("source-faker", "destination-duckdb") and its config, in which
-// "secret_reference::NAME" values are resolved with package secrets.
+// "secret_reference::NAME" values are resolved with package secrets, each
+// secret once per Plan however many declarations name it.
 type Connector struct {
 	// Type is the connector's registry name, matched against the
 	// docker repository of the workspace's connector definitions.

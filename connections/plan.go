@@ -258,6 +258,7 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	}
 	replaced := map[Kind]map[string]bool{KindSource: {}, KindDestination: {}}
 	cat := &catalog{r: r, defs: map[Kind][]api.Definition{}, specs: map[string]json.RawMessage{}}
+	known := map[string]string{} // the secrets this Plan resolved: see resolveConfig
 	for _, kind := range []Kind{KindSource, KindDestination} {
 		decls := r.decl.Sources
 		if kind == KindDestination {
@@ -272,7 +273,7 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 			} else if d, ok := rm.destinations[n]; ok {
 				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
 			}
-			c, err := r.planActor(ctx, cat, st, kind, n, decls[n], have)
+			c, err := r.planActor(ctx, cat, known, st, kind, n, decls[n], have)
 			if err != nil {
 				return nil, err
 			}
@@ -336,8 +337,10 @@ type actorState struct {
 }
 
 // planActor compares one declared source or destination with the remote
-// one (nil when there is none).
-func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kind Kind, name string, decl Connector, have *actorState) (*Change, error) {
+// one (nil when there is none). known holds the secrets the Plan resolved
+// for the declarations before (see resolveConfig).
+func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[string]string, st *state, kind Kind, name string,
+	decl Connector, have *actorState) (*Change, error) {
 	def, err := cat.find(ctx, kind, decl.Type)
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
@@ -347,11 +350,10 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, st *state, kin
 		return nil, fmt.Errorf("connections: %s %q: reading the spec of %s, which says which fields are secret: %w", kind, name, decl.Type, err)
 	}
 	refs := stringPaths(decl.Config, nil, isReference)
-	resolved, err := secrets.ResolveReferences(ctx, decl.Config, r.secretOpts...)
+	cfg, err := r.resolveConfig(ctx, decl.Config, known)
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
 	}
-	cfg, _ := resolved.(map[string]any)
 	cfg = specsecret.Clone(cfg)
 	if cfg == nil {
 		cfg = map[string]any{}
@@ -606,7 +608,77 @@ func containsString(v any, match func(string) bool) bool {
 
 func isMasked(s string) bool { return s == specsecret.Mask }
 
-func isReference(s string) bool { return strings.HasPrefix(s, "secret_reference::") }
+func isReference(s string) bool { return strings.HasPrefix(s, secrets.ReferencePrefix) }
+
+// referenceName is the name of the secret ref refers to, as package
+// secrets reads it.
+func referenceName(ref string) string {
+	return strings.TrimSpace(strings.TrimPrefix(ref, secrets.ReferencePrefix))
+}
+
+// resolveConfig returns a copy of config with its secret references
+// resolved: those of a secret known holds (one that a declaration before
+// it in the Plan named) from known, the others through the secret
+// managers, then added to known. So a secret that many declarations name
+// (one warehouse password for twenty destinations) is asked for once per
+// Plan, and again by the next Plan, which sees it rotated.
+func (r *Reconciler) resolveConfig(ctx context.Context, config map[string]any, known map[string]string) (map[string]any, error) {
+	resolved, err := secrets.ResolveReferences(ctx, putKnown(config, known), r.secretOpts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, _ := resolved.(map[string]any)
+	var remember func(a, b any)
+	remember = func(a, b any) {
+		switch x := a.(type) {
+		case string:
+			if y, ok := b.(string); ok && isReference(x) && y != x {
+				known[referenceName(x)] = y
+			}
+		case map[string]any:
+			if y, ok := b.(map[string]any); ok {
+				for k, v := range x {
+					remember(v, y[k])
+				}
+			}
+		case []any:
+			if y, ok := b.([]any); ok && len(y) == len(x) {
+				for i := range x {
+					remember(x[i], y[i])
+				}
+			}
+		}
+	}
+	remember(config, cfg)
+	return cfg, nil
+}
+
+// putKnown returns a copy of v in which each reference to a secret known
+// holds is its value, registered for masking again (a value that looks
+// like a reference itself is left to be asked for: it would be taken for
+// one).
+func putKnown(v any, known map[string]string) any {
+	switch x := v.(type) {
+	case string:
+		if val, ok := known[referenceName(x)]; ok && isReference(x) && !isReference(val) {
+			secrets.Register(val)
+			return val
+		}
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = putKnown(e, known)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = putKnown(e, known)
+		}
+		return s
+	}
+	return v
+}
 
 func setPath(m map[string]any, path []string, v any) {
 	for _, k := range path[:len(path)-1] {

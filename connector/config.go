@@ -22,9 +22,10 @@ import (
 //   - prepare turns the stored config into the JSON the connector gets, at
 //     execution time, for every command: references are resolved through
 //     secrets.ResolveReferences (nested objects and arrays too, every value
-//     registered for masking) and the values of the fields the spec marks
-//     airbyte_secret are registered with specsecret.Register — before
-//     the connector sees the config, so that nothing it prints escapes.
+//     registered for masking), once per operation (see operation.go), and
+//     the values of the fields the spec marks airbyte_secret are
+//     registered with specsecret.Register — before the connector sees the
+//     config, so that nothing it prints escapes.
 //   - secrets.Mask is process-wide; the executor applies it to every
 //     stderr line, LOG message, log file line and error text, and the
 //     Connector to the errors and messages it makes itself.
@@ -99,8 +100,8 @@ func decodeJSON(raw []byte, v any) error {
 // from a reference back to it: what a CONTROL config of the same run has
 // put back (see rereference). Every command gets its config here. It
 // fetches the spec first (once), resolves the secret references of the
-// stored config and registers every secret value for masking before the
-// connector runs.
+// stored config (those the operation of ctx has not resolved yet) and
+// registers every secret value for masking before the connector runs.
 func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs map[string]string, err error) {
 	stored, err := c.storedConfig()
 	if err != nil {
@@ -118,15 +119,28 @@ func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs
 }
 
 // resolve resolves the secret references of a stored config: the config's
-// own SecretStrings first, then the Environment's managers.
+// own SecretStrings first, then the Environment's managers. Within an
+// operation (see operation.go), a reference the operation resolved already
+// is not asked for again.
 func (c *Connector) resolve(ctx context.Context, stored json.RawMessage) (json.RawMessage, error) {
-	opts := append([]secrets.Option{secrets.WithManager(&c.vault)}, c.env.SecretOptions()...)
-	r, err := secrets.ResolveReferences(ctx, stored, opts...)
-	if err != nil {
-		return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
+	resolveAll := func(ctx context.Context, config json.RawMessage) (json.RawMessage, error) {
+		var opts []secrets.Option
+		if c.vault.holdsAny() {
+			// Only then: a secret not found lists the managers asked,
+			// and a config of plain references has no SecretString.
+			opts = append(opts, secrets.WithManager(&c.vault))
+		}
+		r, err := secrets.ResolveReferences(ctx, config, append(opts, c.env.SecretOptions()...)...)
+		if err != nil {
+			return nil, secrets.MaskError(fmt.Errorf("%s: %w", c.name, err))
+		}
+		resolved, _ := r.(json.RawMessage) // what ResolveReferences makes of a json.RawMessage
+		return resolved, nil
 	}
-	resolved, _ := r.(json.RawMessage) // what ResolveReferences makes of a json.RawMessage
-	return resolved, nil
+	if op := operationOf(ctx); op != nil && bytes.Contains(stored, []byte(secrets.ReferencePrefix)) {
+		return op.resolve(ctx, c.env, stored, resolveAll)
+	}
+	return resolveAll(ctx, stored)
 }
 
 // resolvedConfig returns the config as the connector receives it: its
@@ -140,7 +154,7 @@ func (c *Connector) resolvedConfig(ctx context.Context) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := c.resolve(ctx, stored)
+	resolved, err := c.resolve(withOperation(ctx), stored)
 	if err != nil {
 		return nil, err
 	}
@@ -182,23 +196,33 @@ func (c *Connector) registerSecrets(spec, config json.RawMessage) {
 }
 
 // referencedValues maps each secret value that resolution put into resolved
-// to the reference it came from ("secret_reference::NAME"), by walking the
-// stored config and the resolved one side by side.
+// to the reference it came from ("secret_reference::NAME").
 func referencedValues(stored, resolved json.RawMessage) map[string]string {
-	if !bytes.Contains(stored, []byte(secrets.ReferencePrefix)) {
+	refs := map[string]string{}
+	eachReference(stored, resolved, func(ref, value string) { refs[value] = ref })
+	if len(refs) == 0 {
 		return nil
+	}
+	return refs
+}
+
+// eachReference calls f with each reference of stored ("secret_reference::NAME")
+// and the value resolution put in its place in resolved, by walking the
+// two side by side.
+func eachReference(stored, resolved json.RawMessage, f func(ref, value string)) {
+	if !bytes.Contains(stored, []byte(secrets.ReferencePrefix)) {
+		return
 	}
 	var a, b any
 	if decodeJSON(stored, &a) != nil || decodeJSON(resolved, &b) != nil {
-		return nil
+		return
 	}
-	refs := map[string]string{}
 	var walk func(a, b any)
 	walk = func(a, b any) {
 		switch x := a.(type) {
 		case string:
 			if y, ok := b.(string); ok && strings.HasPrefix(x, secrets.ReferencePrefix) && y != x {
-				refs[y] = x
+				f(x, y)
 			}
 		case map[string]any:
 			if y, ok := b.(map[string]any); ok {
@@ -215,7 +239,6 @@ func referencedValues(stored, resolved json.RawMessage) map[string]string {
 		}
 	}
 	walk(a, b)
-	return refs
 }
 
 // holdsReference reports whether the JSON object config has a string, at

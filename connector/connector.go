@@ -17,9 +17,10 @@ import (
 
 // Connector is one Airbyte connector with its config: what sources and
 // destinations share. It knows how the connector runs, keeps the config
-// (secret references unresolved), resolves and masks secrets for every run,
-// remembers the spec, and runs any command through one message loop that
-// applies the connector's CONTROL config updates. Its methods are safe for
+// (secret references unresolved), resolves secrets once per operation and
+// masks them for every run, remembers the spec, and runs any command
+// through one message loop that applies the connector's CONTROL config
+// updates. Its methods are safe for
 // concurrent use; each command is its own run.
 //
 // source.Source and destination.Destination embed a *Connector, so its
@@ -366,6 +367,7 @@ func (c *Connector) configSpec(ctx context.Context) (json.RawMessage, error) {
 // the connector's message when it says FAILED, whatever its exit code. The
 // config is not validated against the spec first: the connector judges.
 func (c *Connector) Check(ctx context.Context) error {
+	ctx = withOperation(ctx)
 	var status *protocol.ConnectionStatus
 	var runErr error
 	var report executor.RunReport

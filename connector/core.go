@@ -24,8 +24,9 @@ func init() {
 			}
 			return c, nil
 		},
-		Conn: func(c any) core.Conn { return coreConn{c.(*Connector)} },
-		Env:  func(e any) core.Env { return coreEnv{e.(*Environment)} },
+		Conn:      func(c any) core.Conn { return coreConn{c.(*Connector)} },
+		Env:       func(e any) core.Env { return coreEnv{e.(*Environment)} },
+		Operation: withOperation,
 	})
 }
 

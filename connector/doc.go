@@ -39,10 +39,13 @@
 // # Config and secrets
 //
 // The config is kept as given, with secret_reference::NAME values
-// unresolved; each run resolves them through the Environment's secret
-// managers (package secrets) and registers every secret value — resolved
-// references, the fields the spec marks airbyte_secret — for masking
-// before the connector sees the config, so nothing it prints escapes. A
+// unresolved; each call that runs the connector (a Check, a Read, a
+// Write, however many runs it makes) resolves each of them once, through
+// the Environment's secret managers (package secrets), and the next call
+// resolves them again, so that a rotated secret is seen. Each run
+// registers every secret value — resolved references, the fields the spec
+// marks airbyte_secret — for masking before the connector sees the
+// config, so nothing it prints escapes. A
 // CONTROL CONNECTOR_CONFIG message from the connector (a refreshed OAuth
 // token) replaces the stored config, references put back, and calls the
 // WithConfigChangeCallback function; one that names a secret itself

@@ -47,6 +47,13 @@ func (v *vault) Get(_ context.Context, name string) (secrets.SecretString, bool,
 	return s, ok, nil
 }
 
+// holdsAny reports whether the vault holds a SecretString.
+func (v *vault) holdsAny() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.values) > 0
+}
+
 // put keeps s and returns the reference that stands for it.
 func (v *vault) put(s secrets.SecretString) string {
 	v.mu.Lock()

@@ -14,7 +14,7 @@ import (
 // or a *NoConfigError. A failing field the spec marks airbyte_secret is
 // named with the rule it breaks, never with its value.
 func (c *Connector) ValidateConfig(ctx context.Context) error {
-	cfg, _, err := c.prepare(ctx)
+	cfg, _, err := c.prepare(withOperation(ctx))
 	if err != nil {
 		return err
 	}

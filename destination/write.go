@@ -260,6 +260,10 @@ func (e *writeError) Unwrap() error { return e.Err }
 // One progress tracker follows the whole Write, the read into the cache
 // included; it draws only when the Environment or WithProgress asks.
 func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption) (_ *WriteResult, err error) {
+	// One operation: validating the destination's config, reading the
+	// source and running the destination resolve each secret reference of
+	// the two configs once.
+	ctx = core.WithOperation(ctx)
 	var ws writeSettings
 	for _, o := range opts {
 		o(&ws)

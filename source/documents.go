@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/internal/catalogs"
+	"github.com/x/goairbyte/internal/core"
 	"gopkg.in/yaml.v3"
 )
 
@@ -73,6 +74,7 @@ func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentO
 		o(&ds)
 	}
 	return func(yield func(Document, error) bool) {
+		ctx := core.WithOperation(ctx) // one operation, as Records
 		c, err := s.DiscoveredCatalog(ctx)
 		if err != nil {
 			yield(Document{}, err)

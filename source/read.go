@@ -13,6 +13,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/catalogs"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
 )
@@ -153,6 +154,9 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 // (WithProgress). The logger gets "read started" and "read finished" at
 // debug level, and the connector's LOG messages at their own level.
 func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult, err error) {
+	// One operation: discovering the catalog and reading resolve each
+	// secret reference of the config once.
+	ctx = core.WithOperation(ctx)
 	var rs readSettings
 	for _, o := range opts {
 		o(&rs)

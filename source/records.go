@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/protocol"
 )
@@ -215,6 +216,9 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 		o(&rs)
 	}
 	return func(yield func(Record, error) bool) {
+		// Each loop is one operation: discovering the catalog and reading
+		// resolve each secret reference of the config once.
+		ctx := core.WithOperation(ctx)
 		catalog, err := s.ConfiguredCatalog(ctx, []string{stream}, FullRefresh())
 		if err != nil {
 			yield(Record{}, err)

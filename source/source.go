@@ -100,6 +100,7 @@ func (s *Source) SetConfig(config any) error {
 // its streams, replacing the remembered one, which AvailableStreams,
 // SelectStreams and Read reuse. The config is validated against the spec first.
 func (s *Source) Discover(ctx context.Context) (*protocol.Catalog, error) {
+	ctx = core.WithOperation(ctx)
 	var catalog *protocol.Catalog
 	var runErr error
 	for msg, err := range s.core.RunValidated(ctx, executor.Invocation{Verb: executor.VerbDiscover}) {

@@ -19,7 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/secrets"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/source"
 )
 
@@ -228,7 +228,7 @@ func connectorOptions(ctx context.Context, e *env, cmd string, f *connectorFlags
 	if f.hostNetwork {
 		opts = append(opts, connector.WithHostNetwork(true))
 	}
-	cfg, err := loadConfig(ctx, e, cmd, f.prefix+"config", f.config)
+	cfg, err := loadConfig(cmd, f.prefix+"config", f.config)
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +271,9 @@ func connectorError(cmd, name, prefix string, err error) error {
 
 // loadConfig reads a --config value: a file holding JSON or YAML, or the
 // JSON or YAML itself. A value that is neither an existing file nor an
-// inline mapping is a usage error. secret_reference::NAME values are
-// resolved through the secrets package.
-func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[string]any, error) {
+// inline mapping is a usage error. secret_reference::NAME values stay
+// references: askSecrets resolves them once the connector is built.
+func loadConfig(cmd, flagName, value string) (map[string]any, error) {
 	if strings.TrimSpace(value) == "" {
 		return nil, nil
 	}
@@ -311,14 +311,22 @@ func loadConfig(ctx context.Context, e *env, cmd, flagName, value string) (map[s
 	if cfg == nil {
 		return nil, usagef(cmd, "the %s is empty; it must be a JSON or YAML object", origin)
 	}
-	resolved, err := secrets.ResolveReferences(ctx, cfg, e.conns.SecretOptions()...)
-	if err != nil {
-		return nil, err
-	}
-	if m, ok := resolved.(map[string]any); ok {
-		return m, nil
-	}
 	return cfg, nil
+}
+
+// askSecrets resolves the secret references of c's config (if one was
+// given) now, within the operation the goab command is (see run): a
+// prompt is shown before any progress, a secret no one has fails the
+// command before anything runs, and the runs that follow use what was
+// resolved here, so a secret that the source's and the destination's
+// configs both name is asked for once.
+func askSecrets(ctx context.Context, c *connector.Connector) error {
+	conn := core.ConnOf(c)
+	if !conn.HasConfig() {
+		return nil
+	}
+	_, err := conn.ResolvedConfig(ctx)
+	return err
 }
 
 // decodeYAMLConfig decodes a YAML config as it is written. A config is
@@ -530,5 +538,8 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 	if err != nil {
 		return nil, connectorError(c.name, name, "", err)
 	}
-	return src, err
+	if err := askSecrets(ctx, src.Connector); err != nil {
+		return nil, err
+	}
+	return src, nil
 }

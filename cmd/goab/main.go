@@ -66,6 +66,7 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/secrets"
@@ -193,6 +194,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return report(e.reports(), "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
+	// A command is one operation of the library, however many it calls (a
+	// validate checks, discovers and reads): each secret its configs name
+	// is asked for once (see askSecrets).
+	ctx = core.WithOperation(ctx)
 	return report(e.reports(), "goab "+c.name, out.quiet(cliAdvice("", needsConfig(c.name, c.run(ctx, c, e, args[1:])))))
 }
 

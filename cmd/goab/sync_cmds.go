@@ -81,7 +81,10 @@ func newDestination(ctx context.Context, e *env, cmd, name string, f *connectorF
 	if err != nil {
 		return nil, connectorError(cmd, name, f.prefix, err)
 	}
-	return d, err
+	if err := askSecrets(ctx, d.Connector); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // writeOptions turns the read flags into write options.

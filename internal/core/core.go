@@ -84,6 +84,8 @@ type Hooks struct {
 	Conn func(c any) Conn
 	// Env gives the machinery of a *connector.Environment.
 	Env func(e any) Env
+	// Operation returns ctx within an operation of package connector.
+	Operation func(ctx context.Context) context.Context
 }
 
 var hooks Hooks
@@ -107,6 +109,12 @@ func ConnOf(c any) Conn { return hooks.Conn(c) }
 
 // EnvOf returns the machinery of e, a *connector.Environment.
 func EnvOf(e any) Env { return hooks.Env(e) }
+
+// WithOperation returns ctx within one operation: a call of the API that
+// may run connectors several times (a Read, a Write) and resolves each
+// secret reference of their configs once. Within ctx already in one, it is
+// ctx; calls made with the context it returns join the operation.
+func WithOperation(ctx context.Context) context.Context { return hooks.Operation(ctx) }
 
 // Readable is what package destination asks of a *source.Source it writes
 // from, without importing package source.

@@ -44,6 +44,15 @@ func Open(t testing.TB, cols uint16) *Terminal {
 	return term
 }
 
+// Type sends s to the terminal as if typed on its keyboard: programs read
+// it from TTY, and the terminal echoes it as it does typing.
+func (term *Terminal) Type(t testing.TB, s string) {
+	t.Helper()
+	if _, err := term.master.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (term *Terminal) collect() {
 	chunk := make([]byte, 4096)
 	for {
