@@ -260,6 +260,7 @@ func (s *server) command(ctx context.Context, inv invocation) error {
 			return raw, nil
 		},
 		Stdin: s.stdin,
+		Ends:  &s.out.ends,
 	}
 	if inv.state != "" {
 		cmd.State = func() ([]byte, error) {
