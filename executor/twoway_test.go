@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testconnectors/twoway"
 	"github.com/x/goairbyte/internal/testenv"
@@ -182,5 +183,38 @@ TRACE STREAM_STATUS .empty COMPLETE
 				}
 			}
 		})
+	}
+}
+
+// TestFakerEndsEachStreamOnce: the faker ends its streams itself; the kit
+// adds no second COMPLETE, as a process or in process.
+func TestFakerEndsEachStreamOnce(t *testing.T) {
+	t.Parallel()
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	var streams []string
+	for _, name := range []string{"products", "users", "purchases"} {
+		streams = append(streams, `{"stream":{"name":"`+name+`","json_schema":{"type":"object"},"supported_sync_modes":["full_refresh"]},`+
+			`"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}`)
+	}
+	catalog := json.RawMessage(`{"streams":[` + strings.Join(streams, ",") + `]}`)
+	for _, m := range []executor.Method{
+		{Kind: executor.KindLocal, Path: bin},
+		{Kind: executor.KindInProcess, Connector: faker.New()},
+	} {
+		ex := build[executor.Executor](t, "source-faker", m, executor.Runtime{LogDir: t.TempDir()})
+		msgs, err := collect(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead,
+			Config: json.RawMessage(`{"count":5,"seed":1}`), Catalog: catalog}))
+		if err != nil {
+			t.Fatalf("%s: %v", m.Kind, err)
+		}
+		ends := map[string]int{}
+		for _, msg := range msgs {
+			if streamEnd(msg) {
+				ends[msg.Trace.StreamStatus.StreamDescriptor.Name]++
+			}
+		}
+		if ends["products"] != 1 || ends["users"] != 1 || ends["purchases"] != 1 || len(ends) != 3 {
+			t.Errorf("%s: COMPLETEs per stream %v, want one each", m.Kind, ends)
+		}
 	}
 }
