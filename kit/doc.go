@@ -70,8 +70,12 @@
 // So a connector sends statuses only to say more: STARTED and RUNNING as a
 // stream begins (progress), COMPLETE as each one ends when it reads
 // several one after the other, INCOMPLETE for a stream it gave up on while
-// the read as a whole succeeds (the runner then keeps what it had of that
-// stream). A Read that returns an error gets no COMPLETE, and no
+// the read as a whole succeeds (goairbyte's Read then keeps the table it
+// would have replaced and reports the stream incomplete). Silence means
+// done: a connector that skips a configured
+// stream it does not know must return an error or end that stream
+// INCOMPLETE, as the Python CDK does, or a runner replaces the stream's
+// table with nothing. A Read that returns an error gets no COMPLETE, and no
 // INCOMPLETE either: its TRACE ERROR and exit code 1 already say that
 // every stream not ended may be partial, and goairbyte's Read then keeps
 // every table it would replace, whatever the statuses. Nor does a read
