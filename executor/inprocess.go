@@ -86,11 +86,11 @@ func (p *inProcessExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*
 	}
 }
 
-// command turns an invocation into the command kitcore's dispatch, the one
-// kit.Serve runs, runs on the invocation's inputs instead of files. What a
-// process executor refuses before starting (an unknown verb, a read
-// without a catalog) is refused here too, and a command the connector
-// lacks, which kit.Serve would refuse with a usage error.
+// command turns an invocation into a command for kitcore's dispatch, the
+// one kit.Serve runs, its inputs taken from the invocation instead of
+// files. What a process executor refuses before starting (an unknown verb,
+// a read without a catalog) is refused here too, and a command the
+// connector lacks, which kit.Serve would refuse with a usage error.
 func (p *inProcessExecutor) command(inv Invocation) (kitcore.Command, error) {
 	if _, err := runFiles(inv); err != nil {
 		return kitcore.Command{}, err

@@ -165,6 +165,8 @@ TRACE STREAM_STATUS .empty COMPLETE
 		{"fail", ""},
 		{"config-error", ""},
 		{"panic", ""},
+		// Its own TRACE ERROR fails the read although Read returns nil.
+		{"trace-error", ""},
 	} {
 		t.Run(c.mode, func(t *testing.T) {
 			t.Parallel()

@@ -79,8 +79,9 @@
 // INCOMPLETE either: its TRACE ERROR and exit code 1 already say that
 // every stream not ended may be partial, and goairbyte's Read then keeps
 // every table it would replace, whatever the statuses. Nor does a read
-// whose context was cancelled (SIGINT, SIGTERM), even if Read returns nil:
-// it may have stopped early.
+// whose connector emitted a TRACE ERROR (runners take it for failed, as
+// goairbyte's do), or whose context was cancelled (SIGINT, SIGTERM), even
+// if Read returns nil: it may have stopped early.
 //
 // # Errors
 //

@@ -698,8 +698,9 @@ func TestRecordsAreStamped(t *testing.T) {
 // own, and returns err.
 type ender struct {
 	source
-	own []protocol.StreamStatusTrace
-	err error
+	own      []protocol.StreamStatusTrace
+	traceErr bool // emit a TRACE ERROR after own
+	err      error
 }
 
 func (e *ender) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
@@ -710,6 +711,12 @@ func (e *ender) Read(ctx context.Context, config json.RawMessage, catalog *proto
 	for _, st := range e.own {
 		if err := emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus,
 			EmittedAt: 1, StreamStatus: &st}}); err != nil {
+			return err
+		}
+	}
+	if e.traceErr {
+		if err := emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceError, EmittedAt: 1,
+			Error: &protocol.ErrorTrace{Message: "the start date is in the future", FailureType: protocol.FailureConfig}}}); err != nil {
 			return err
 		}
 	}
@@ -745,6 +752,10 @@ func TestStreamsEnd(t *testing.T) {
 		{"its own in a namespace", &ender{own: []protocol.StreamStatusTrace{status("ns", "items", protocol.StatusComplete),
 			status("other", "empty", protocol.StatusComplete), status("", "empty", protocol.StatusRunning)}}, 0, []string{".items", ".empty"}},
 		{"failed", &ender{err: errors.New("the API broke")}, 1, nil},
+		// A TRACE ERROR is a failure to every runner (goairbyte's
+		// executors report one whatever the exit code), even when Read
+		// returns nil after it.
+		{"its own error", &ender{traceErr: true}, 0, nil},
 		{"failed after its own", &ender{own: []protocol.StreamStatusTrace{status("", "items", protocol.StatusStarted)},
 			err: errors.New("the API broke")}, 1, nil},
 	} {
@@ -756,6 +767,9 @@ func TestStreamsEnd(t *testing.T) {
 			}
 			// What the connector emitted comes first, as it was.
 			n := 1 + len(tc.c.own)
+			if tc.c.traceErr {
+				n++
+			}
 			if len(r.msgs) < n || r.msgs[0].Type != protocol.TypeRecord {
 				t.Fatalf("output %q", r.lines)
 			}

@@ -333,7 +333,10 @@ func IsTraceError(m *protocol.Message) bool {
 // 1) already tells a runner that every stream it had not seen ended may be
 // partial, and goairbyte's reader then keeps every table it would replace
 // whatever the statuses; an INCOMPLETE for the streams that were STARTED,
-// as the CDK sends, would tell it nothing more.
+// as the CDK sends, would tell it nothing more. Nor does a Read that
+// returns nil after the connector emitted a TRACE ERROR: goairbyte's
+// executors, as other runners, take that read for failed whatever the exit
+// code, and the CDK never sends an error without failing.
 //
 // The zero value is ready; its methods are safe for concurrent use (a
 // connector may leave a goroutine emitting).
@@ -344,13 +347,21 @@ type Ends struct {
 	// connector that leaves the namespace out of its statuses is common),
 	// one with a namespace that stream only.
 	ended map[protocol.StreamDescriptor]bool
+	// failed: a TRACE ERROR went out.
+	failed bool
 }
 
 // Observe notes m if it is a STREAM_STATUS COMPLETE or INCOMPLETE, as
-// goairbyte's reader takes a status: a TRACE with a stream status. The
-// caller need show it only the TRACE messages it emits, after they were
-// accepted (encoded, queued).
+// goairbyte's reader takes a status (a TRACE with a stream status), or a
+// TRACE ERROR. The caller need show it only the TRACE messages it emits,
+// after they were accepted (encoded, queued).
 func (e *Ends) Observe(m *protocol.Message) {
+	if IsTraceError(m) {
+		e.mu.Lock()
+		e.failed = true
+		e.mu.Unlock()
+		return
+	}
 	if m.Type != protocol.TypeTrace || m.Trace == nil || m.Trace.StreamStatus == nil {
 		return
 	}
@@ -372,12 +383,16 @@ func (e *Ends) endedLocked(d protocol.StreamDescriptor) bool {
 }
 
 // end emits a STREAM_STATUS COMPLETE for each stream of cat that the
-// connector did not end, once each, in catalog order.
+// connector did not end, once each, in catalog order, unless it emitted a
+// TRACE ERROR.
 func (e *Ends) end(cat *protocol.ConfiguredCatalog, emit func(*protocol.Message) error) error {
 	var open []protocol.StreamDescriptor
 	listed := make(map[protocol.StreamDescriptor]bool, len(cat.Streams))
 	e.mu.Lock()
 	for _, cs := range cat.Streams {
+		if e.failed {
+			break
+		}
 		d := protocol.StreamDescriptor{Name: cs.Stream.Name, Namespace: cs.Stream.Namespace}
 		if !e.endedLocked(d) && !listed[d] {
 			listed[d] = true

@@ -69,8 +69,8 @@ func (Connector) Discover(_ context.Context, raw json.RawMessage) (*protocol.Cat
 
 // Read emits two records of each configured stream, then, by mode: a
 // panic ("panic"), a config error ("config-error"), a plain error
-// ("fail"), a nil message ("emit-nil"); else a state holding the --state
-// it was given. Two modes say nothing of their streams' ends, as a
+// ("fail"), a nil message ("emit-nil"), a TRACE ERROR and a nil return
+// ("trace-error"); else a state holding the --state it was given. Two modes say nothing of their streams' ends, as a
 // connector whose author does not know the statuses: "quiet" emits the
 // records of "items" only (none of any other stream: an empty stream) and
 // no state; "statuses" does the same between a STREAM_STATUS STARTED of
@@ -102,6 +102,9 @@ func (Connector) Read(_ context.Context, raw json.RawMessage, catalog *protocol.
 		if err := emit(nil); err != nil {
 			return err
 		}
+	case "trace-error":
+		return emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceError, EmittedAt: 1,
+			Error: &protocol.ErrorTrace{Message: "the account is closed", FailureType: protocol.FailureConfig}}})
 	}
 	if state == nil {
 		state = json.RawMessage(`null`)
