@@ -1277,3 +1277,53 @@ func TestIncrementalDependencyOnListPartitionedParentLimit(t *testing.T) {
 		}
 	}
 }
+
+// otherManifest has one stream, "other", read concurrently.
+const otherManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [other]}
+streams:
+  - type: DeclarativeStream
+    name: other
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: "/other", http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+// TestMissingStreamIncomplete follows ConcurrentDeclarativeSource._select_streams
+// (and AbstractSource.read without raise_exception_on_missing_stream): a
+// configured stream the manifest does not have is not an error, it is
+// marked INCOMPLETE before the others are read. Left silent, the kit
+// would end it COMPLETE, and a runner replace its table with nothing.
+func TestMissingStreamIncomplete(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(syncAPI))
+	defer srv.Close()
+	src, err := New([]byte(otherManifest), WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
+		WithClock(func() time.Time { return featureNow }), withSleep(noSleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &protocol.ConfiguredCatalog{}
+	for _, name := range []string{"gone", "other"} {
+		cat.Streams = append(cat.Streams, protocol.ConfiguredStream{Stream: protocol.Stream{Name: name, JSONSchema: json.RawMessage(`{}`)},
+			SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationOverwrite})
+	}
+	run := &featureRun{}
+	run.err = src.Read(context.Background(), json.RawMessage(`{}`), cat, nil, func(m *protocol.Message) error {
+		run.messages = append(run.messages, m)
+		return nil
+	})
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	sameStrings(t, "gone messages", run.kinds("gone"), []string{"INCOMPLETE"})
+	sameStrings(t, "other messages", run.kinds("other"), []string{"STARTED", "RUNNING", "RECORD", "STATE", "COMPLETE"})
+	if first := run.messages[0]; first.Trace == nil || first.Trace.StreamStatus == nil || first.Trace.StreamStatus.StreamDescriptor.Name != "gone" {
+		t.Errorf("first message %+v, want gone's INCOMPLETE", first)
+	}
+}

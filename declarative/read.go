@@ -469,9 +469,12 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 		return errors.New("declarative: Read needs a configured catalog")
 	}
 	var selected []*stream
+	var missing []string
 	for _, cs := range catalog.Streams {
 		if st := s.streamByName(cs.Stream.Name); st != nil {
 			selected = append(selected, st)
+		} else {
+			missing = append(missing, cs.Stream.Name)
 		}
 	}
 	if err := s.unsupportedFor(selected); err != nil {
@@ -503,6 +506,14 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	states, err := parseState(state)
 	if err != nil {
 		return err
+	}
+	// A configured stream the manifest lacks is no failure: the CDK
+	// (ConcurrentDeclarativeSource._select_streams) marks it INCOMPLETE
+	// before it reads the others, so that no runner takes it for read.
+	for _, name := range missing {
+		if err := rc.status(name, protocol.StatusIncomplete); err != nil {
+			return err
+		}
 	}
 	// The CDK reads its concurrent streams first; a failure among them
 	// ends the read before the synchronous ones.

@@ -57,8 +57,8 @@ func TestDockerReadAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 1 || msgs[0].Record == nil {
-		t.Fatalf("want the echo record, got %+v", msgs)
+	if len(msgs) != 2 || msgs[0].Record == nil || !streamEnd(msgs[1]) {
+		t.Fatalf("want the echo record, then the stream's end, got %+v", msgs)
 	}
 	var got struct {
 		Args          []string
@@ -222,8 +222,8 @@ func TestDockerEnvBindMountHostNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct{ Env, Probe string }
-	if len(msgs) != 1 || msgs[0].Record == nil || json.Unmarshal(msgs[0].Record.Data, &got) != nil {
-		t.Fatalf("want the echo record, got %+v", msgs)
+	if len(msgs) != 2 || msgs[0].Record == nil || !streamEnd(msgs[1]) || json.Unmarshal(msgs[0].Record.Data, &got) != nil {
+		t.Fatalf("want the echo record, then the stream's end, got %+v", msgs)
 	}
 	if got.Env != "hello" || got.Probe != "from the host" {
 		t.Fatalf("env %q, probe %q", got.Env, got.Probe)

@@ -37,6 +37,13 @@ func collect(seq iter.Seq2[*protocol.Message, error]) ([]*protocol.Message, erro
 	return msgs, nil
 }
 
+// streamEnd reports whether m is a STREAM_STATUS COMPLETE, as kit ends
+// each stream of a read that succeeds.
+func streamEnd(m *protocol.Message) bool {
+	return m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil &&
+		m.Trace.StreamStatus.Status == protocol.StatusComplete
+}
+
 func count(msgs []*protocol.Message, t protocol.Type) int {
 	n := 0
 	for _, m := range msgs {

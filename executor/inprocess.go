@@ -67,35 +67,40 @@ func (p *inProcessExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*
 			yield(nil, fmt.Errorf("connector %s: %s not started, %s: %w", p.name, inv.Verb, cancelWord(err), err))
 			return
 		}
-		call, err := p.call(inv)
+		cmd, err := p.command(inv)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
 		r := &inProcessRun{p: p, verb: inv.Verb, drain: inv.Verb == VerbWrite, report: inv.Report, out: outcome{verb: inv.Verb},
 			batches: make(chan []*protocol.Message, 4), done: make(chan struct{})}
+		// The run's emit tracks the statuses: kitcore ends the streams a
+		// read that succeeds left open, as kit.Serve's encoder does.
+		cmd.Ends = &r.ends
+		call := func(ctx context.Context, emit func(*protocol.Message) error) error {
+			return kitcore.Run(ctx, p.conn, cmd, emit)
+		}
 		if err := r.run(ctx, call, yield); err != nil {
 			yield(nil, err)
 		}
 	}
 }
 
-// call turns an invocation into the method call that runs it, given the
-// context and emit: kitcore's dispatch, the one kit.Serve runs, on the
-// invocation's inputs instead of files. What a process executor refuses
-// before starting (an unknown verb, a read without a catalog) is refused
-// here too, and a command the connector lacks, which kit.Serve would
-// refuse with a usage error.
-func (p *inProcessExecutor) call(inv Invocation) (func(ctx context.Context, emit func(*protocol.Message) error) error, error) {
+// command turns an invocation into a command for kitcore's dispatch, the
+// one kit.Serve runs, its inputs taken from the invocation instead of
+// files. What a process executor refuses before starting (an unknown verb,
+// a read without a catalog) is refused here too, and a command the
+// connector lacks, which kit.Serve would refuse with a usage error.
+func (p *inProcessExecutor) command(inv Invocation) (kitcore.Command, error) {
 	if _, err := runFiles(inv); err != nil {
-		return nil, err
+		return kitcore.Command{}, err
 	}
 	switch _, src := p.conn.(kit.Source); {
 	case (inv.Verb == VerbDiscover || inv.Verb == VerbRead) && !src:
-		return nil, p.notA("source", inv.Verb)
+		return kitcore.Command{}, p.notA("source", inv.Verb)
 	case inv.Verb == VerbWrite:
 		if _, dst := p.conn.(kit.Destination); !dst {
-			return nil, p.notA("destination", inv.Verb)
+			return kitcore.Command{}, p.notA("destination", inv.Verb)
 		}
 	}
 	cmd := kitcore.Command{
@@ -112,9 +117,7 @@ func (p *inProcessExecutor) call(inv Invocation) (func(ctx context.Context, emit
 	if inv.Verb == VerbRead && len(inv.State) > 0 {
 		cmd.State = func() ([]byte, error) { return inv.State, nil }
 	}
-	return func(ctx context.Context, emit func(*protocol.Message) error) error {
-		return kitcore.Run(ctx, p.conn, cmd, emit)
-	}, nil
+	return cmd, nil
 }
 
 func (p *inProcessExecutor) notA(kind string, verb Verb) error {
@@ -143,6 +146,9 @@ type inProcessRun struct {
 	returned bool           // the method returned: batches is (about to be) closed
 	traced   bool           // the connector emitted a TRACE ERROR
 	sending  sync.WaitGroup // full batches emit sends outside mu
+	// ends are the streams whose end the connector emitted, for kitcore
+	// to end the others (kitcore.Ends).
+	ends kitcore.Ends
 
 	// Owned by the caller's goroutine.
 	out    outcome
@@ -308,14 +314,15 @@ func (r *inProcessRun) emit(m *protocol.Message, stop <-chan struct{}) error {
 		m.Record.EmittedAt = time.Now().UnixMilli()
 	}
 	r.mu.Lock()
-	if m.Type == protocol.TypeTrace {
-		r.traced = r.traced || kitcore.IsTraceError(m)
-	}
 	if r.returned {
 		r.mu.Unlock()
 		r.p.o.logger.Warn("the in-process connector emitted a message after its method returned; it is dropped",
 			"connector", r.p.name, "type", string(m.Type))
 		return errEmitAfterReturn
+	}
+	if m.Type == protocol.TypeTrace {
+		r.traced = r.traced || kitcore.IsTraceError(m)
+		r.ends.Observe(m)
 	}
 	r.pending = append(r.pending, m)
 	if len(r.pending) < maxInProcessBatch {

@@ -256,8 +256,8 @@ func TestLocalFilesAndArgs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(msgs) != 1 || msgs[0].Record == nil {
-			t.Fatalf("want the echo record, got %+v", msgs)
+		if len(msgs) != 2 || msgs[0].Record == nil || !streamEnd(msgs[1]) {
+			t.Fatalf("want the echo record, then the stream's end, got %+v", msgs)
 		}
 		var got struct {
 			Args                   []string

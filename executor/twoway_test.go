@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/connectors/faker"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testconnectors/twoway"
 	"github.com/x/goairbyte/internal/testenv"
@@ -42,6 +43,9 @@ func seen(seq func(func(*protocol.Message, error) bool)) string {
 			fmt.Fprintf(&b, "CATALOG present=%v\n", m.Catalog != nil)
 		case m.Type == protocol.TypeConnectionStatus && m.ConnectionStatus != nil:
 			fmt.Fprintf(&b, "CONNECTION_STATUS %s %q\n", m.ConnectionStatus.Status, m.ConnectionStatus.Message)
+		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
+			d := m.Trace.StreamStatus.StreamDescriptor
+			fmt.Fprintf(&b, "TRACE STREAM_STATUS %s.%s %s\n", d.Namespace, d.Name, m.Trace.StreamStatus.Status)
 		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Error != nil:
 			fmt.Fprintf(&b, "TRACE ERROR %s %q stack=%v\n", m.Trace.Error.FailureType, m.Trace.Error.Message, m.Trace.Error.StackTrace != "")
 		default:
@@ -114,5 +118,105 @@ func TestKitConnectorSameBothWays(t *testing.T) {
 				t.Errorf("in process:\n%s\nas a process:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// twoStreams configures the twoway connector's streams, "items" and
+// "empty".
+var twoStreams = json.RawMessage(`{"streams":[
+{"stream":{"name":"items","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"},
+{"stream":{"name":"empty","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`)
+
+// TestKitSourceEndsItsStreams: a kit source whose Read returns nil ends
+// every configured stream that it did not end itself with one TRACE
+// STREAM_STATUS COMPLETE, after its last message, as the Python CDK does;
+// one whose Read fails gets none. As a process and in process alike, each
+// tracking the statuses on its own message path.
+func TestKitSourceEndsItsStreams(t *testing.T) {
+	t.Parallel()
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/twoway/source-twoway")
+	for _, c := range []struct {
+		mode string
+		want string // "" for a failure: no COMPLETE at all
+	}{
+		{"quiet", `RECORD items {"id":0}
+RECORD items {"id":1}
+TRACE STREAM_STATUS .items COMPLETE
+TRACE STREAM_STATUS .empty COMPLETE
+`},
+		// The connector's own ends stand: no second COMPLETE, and an
+		// INCOMPLETE is not overruled.
+		{"statuses", `TRACE STREAM_STATUS .items STARTED
+RECORD items {"id":0}
+RECORD items {"id":1}
+TRACE STREAM_STATUS .items COMPLETE
+TRACE STREAM_STATUS .empty STARTED
+TRACE STREAM_STATUS .empty INCOMPLETE
+`},
+		// A STATE does not end a stream: the COMPLETEs come after it.
+		{"ok", `RECORD items {"id":0}
+RECORD items {"id":1}
+RECORD empty {"id":0}
+RECORD empty {"id":1}
+STATE null
+TRACE STREAM_STATUS .items COMPLETE
+TRACE STREAM_STATUS .empty COMPLETE
+`},
+		{"fail", ""},
+		{"config-error", ""},
+		{"panic", ""},
+		// Its own TRACE ERROR fails the read although Read returns nil.
+		{"trace-error", ""},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			for _, m := range []executor.Method{
+				{Kind: executor.KindLocal, Path: bin},
+				{Kind: executor.KindInProcess, Connector: twoway.Connector{}},
+			} {
+				ex := build[executor.Executor](t, "source-twoway", m, executor.Runtime{LogDir: t.TempDir()})
+				got := seen(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead,
+					Config: json.RawMessage(`{"mode":"` + c.mode + `"}`), Catalog: twoStreams}))
+				switch {
+				case c.want != "" && got != c.want:
+					t.Errorf("%s:\n%s\nwant\n%s", m.Kind, got, c.want)
+				case c.want == "" && (strings.Contains(got, "STREAM_STATUS") || !strings.Contains(got, "TRACE ERROR")):
+					t.Errorf("%s: a failed read, want its TRACE ERROR and no status:\n%s", m.Kind, got)
+				}
+			}
+		})
+	}
+}
+
+// TestFakerEndsEachStreamOnce: the faker ends its streams itself; the kit
+// adds no second COMPLETE, as a process or in process.
+func TestFakerEndsEachStreamOnce(t *testing.T) {
+	t.Parallel()
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	var streams []string
+	for _, name := range []string{"products", "users", "purchases"} {
+		streams = append(streams, `{"stream":{"name":"`+name+`","json_schema":{"type":"object"},"supported_sync_modes":["full_refresh"]},`+
+			`"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}`)
+	}
+	catalog := json.RawMessage(`{"streams":[` + strings.Join(streams, ",") + `]}`)
+	for _, m := range []executor.Method{
+		{Kind: executor.KindLocal, Path: bin},
+		{Kind: executor.KindInProcess, Connector: faker.New()},
+	} {
+		ex := build[executor.Executor](t, "source-faker", m, executor.Runtime{LogDir: t.TempDir()})
+		msgs, err := collect(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead,
+			Config: json.RawMessage(`{"count":5,"seed":1}`), Catalog: catalog}))
+		if err != nil {
+			t.Fatalf("%s: %v", m.Kind, err)
+		}
+		ends := map[string]int{}
+		for _, msg := range msgs {
+			if streamEnd(msg) {
+				ends[msg.Trace.StreamStatus.StreamDescriptor.Name]++
+			}
+		}
+		if ends["products"] != 1 || ends["users"] != 1 || ends["purchases"] != 1 || len(ends) != 3 {
+			t.Errorf("%s: COMPLETEs per stream %v, want one each", m.Kind, ends)
+		}
 	}
 }

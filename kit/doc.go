@@ -56,14 +56,32 @@
 //
 // # Telling a stream done
 //
-// Serve emits no stream status of its own: a runner learns that a stream was
-// read to its end from the connector. End each stream of a read with a STATE
-// of it (a full-refresh stream too, with any small blob), or emit TRACE
-// STREAM_STATUS messages (STARTED, then COMPLETE, or INCOMPLETE when it
-// failed). goairbyte's Read warns of a stream that got neither; if the cache
-// replaces the stream's table (by default, a full-refresh stream without a
-// primary key) and it got no record either, the read fails as incomplete and
-// the cache keeps the table of the last read. The Python CDK sends both.
+// A runner learns that a stream was read to its end from a TRACE
+// STREAM_STATUS COMPLETE: without it, an empty full-refresh stream looks
+// like one cut short, and goairbyte's cache keeps the table of the last
+// read rather than replace it. A connector need not send one: when Read
+// returns nil, every stream of the configured catalog that the connector
+// did not end itself (with a COMPLETE, or an INCOMPLETE) gets a COMPLETE
+// after the connector's last message, as the Python CDK ends every stream
+// of a read that succeeds. Serve and goairbyte's in-process runner do it
+// alike, each following the statuses that pass through its emit. A status
+// without a namespace ends the streams of its name in every namespace.
+//
+// So a connector sends statuses only to say more: STARTED and RUNNING as a
+// stream begins (progress), COMPLETE as each one ends when it reads
+// several one after the other, INCOMPLETE for a stream it gave up on while
+// the read as a whole succeeds (goairbyte's Read then keeps the table it
+// would have replaced and reports the stream incomplete). Silence means
+// done: a connector that skips a configured
+// stream it does not know must return an error or end that stream
+// INCOMPLETE, as the Python CDK does, or a runner replaces the stream's
+// table with nothing. A Read that returns an error gets no COMPLETE, and no
+// INCOMPLETE either: its TRACE ERROR and exit code 1 already say that
+// every stream not ended may be partial, and goairbyte's Read then keeps
+// every table it would replace, whatever the statuses. Nor does a read
+// whose connector emitted a TRACE ERROR (runners take it for failed, as
+// goairbyte's do), or whose context was cancelled (SIGINT, SIGTERM), even
+// if Read returns nil: it may have stopped early.
 //
 // # Errors
 //

@@ -1,11 +1,13 @@
 package kit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
@@ -44,8 +46,15 @@ func (greeter) Read(ctx context.Context, config json.RawMessage, catalog *protoc
 	return nil
 }
 
+// streamEnd is the time on the stream's end, the one line of the read
+// that changes from run to run.
+var streamEnd = regexp.MustCompile(`"STREAM_STATUS","emitted_at":\d+`)
+
 // A connector's main is kit.Serve(greeter{}); kit.Run is the same for a
-// test. The config is validated against the spec before Read runs.
+// test. The config is validated against the spec before Read runs. The
+// read ends with the stream's COMPLETE, which greeter did not send: kit
+// ends every stream of a read that succeeds, as the Python CDK does, so
+// that a runner knows the stream whole (an empty one too).
 func Example() {
 	dir, _ := os.MkdirTemp("", "kit-example-")
 	defer os.RemoveAll(dir)
@@ -55,13 +64,16 @@ func Example() {
 	_ = os.WriteFile(catalog, []byte(`{"streams":[{"stream":{"name":"greetings","json_schema":{},"supported_sync_modes":["full_refresh"]},
 		"sync_mode":"full_refresh","destination_sync_mode":"append"}]}`), 0o600)
 
-	code := kit.Run(context.Background(), greeter{}, []string{"read", "--config", config, "--catalog", catalog}, nil, os.Stdout, os.Stderr)
+	var out bytes.Buffer
+	code := kit.Run(context.Background(), greeter{}, []string{"read", "--config", config, "--catalog", catalog}, nil, &out, os.Stderr)
+	fmt.Print(streamEnd.ReplaceAllString(out.String(), `"STREAM_STATUS","emitted_at":NOW`))
 	fmt.Println("exit code", code)
 	code = kit.Run(context.Background(), greeter{}, []string{"check", "--config=" + bad}, nil, os.Stdout, os.Stderr)
 	fmt.Println("exit code", code)
 	// Output:
 	// {"type":"RECORD","record":{"stream":"greetings","data":{"id":1,"text":"hello"},"emitted_at":1700000000000}}
 	// {"type":"RECORD","record":{"stream":"greetings","data":{"id":2,"text":"hello"},"emitted_at":1700000000000}}
+	// {"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":NOW,"stream_status":{"stream_descriptor":{"name":"greetings"},"status":"COMPLETE"}}}
 	// exit code 0
 	// {"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"invalid config: field \"count\": minimum: got 0, want 1 (run `spec` to see the options)"}}
 	// exit code 0

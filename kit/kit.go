@@ -30,7 +30,9 @@ type Source interface {
 	Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error)
 	// Read emits the messages of a read (RECORD, STATE, TRACE, LOG,
 	// CONTROL) through emit, in order. state is the raw --state file (nil
-	// when none; see ParseState).
+	// when none; see ParseState). When it returns nil, each stream of
+	// catalog it did not end itself gets a STREAM_STATUS COMPLETE (see
+	// "Telling a stream done" in the package doc).
 	Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
 		emit func(*protocol.Message) error) error
 }
@@ -260,6 +262,7 @@ func (s *server) command(ctx context.Context, inv invocation) error {
 			return raw, nil
 		},
 		Stdin: s.stdin,
+		Ends:  &s.out.ends,
 	}
 	if inv.state != "" {
 		cmd.State = func() ([]byte, error) {

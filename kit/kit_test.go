@@ -693,3 +693,125 @@ func TestRecordsAreStamped(t *testing.T) {
 		}
 	}
 }
+
+// ender is a source that emits a record of "items", then the statuses in
+// own, and returns err.
+type ender struct {
+	source
+	own      []protocol.StreamStatusTrace
+	traceErr bool // emit a TRACE ERROR after own
+	err      error
+}
+
+func (e *ender) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	if err := emit(record(0)); err != nil {
+		return err
+	}
+	for _, st := range e.own {
+		if err := emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus,
+			EmittedAt: 1, StreamStatus: &st}}); err != nil {
+			return err
+		}
+	}
+	if e.traceErr {
+		if err := emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceError, EmittedAt: 1,
+			Error: &protocol.ErrorTrace{Message: "the start date is in the future", FailureType: protocol.FailureConfig}}}); err != nil {
+			return err
+		}
+	}
+	return e.err
+}
+
+// TestStreamsEnd: when Read returns nil, every stream of the configured
+// catalog that the connector did not end (COMPLETE or INCOMPLETE) gets one
+// TRACE STREAM_STATUS COMPLETE, after the connector's last message, as the
+// Python CDK ends every stream of a read: without it a runner takes an
+// empty full-refresh stream for one cut short. A status without a
+// namespace ends the streams of its name in any namespace (connectors
+// leave it out); one with a namespace ends that stream only.
+func TestStreamsEnd(t *testing.T) {
+	t.Parallel()
+	cat := file(t, "k.json", `{"streams":[
+{"stream":{"name":"items","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"},
+{"stream":{"name":"empty","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"},
+{"stream":{"name":"items","namespace":"ns","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`)
+	args := []string{"read", "--config", file(t, "c.json", `{"count":1}`), "--catalog", cat}
+	status := func(ns, name string, st protocol.StreamStatus) protocol.StreamStatusTrace {
+		return protocol.StreamStatusTrace{StreamDescriptor: protocol.StreamDescriptor{Name: name, Namespace: ns}, Status: st}
+	}
+	for _, tc := range []struct {
+		name  string
+		c     *ender
+		code  int
+		added []string // the COMPLETEs kit adds, as namespace.name
+	}{
+		{"none of its own", &ender{}, 0, []string{".items", ".empty", "ns.items"}},
+		{"its own", &ender{own: []protocol.StreamStatusTrace{status("", "items", protocol.StatusComplete),
+			status("", "empty", protocol.StatusStarted), status("", "empty", protocol.StatusIncomplete)}}, 0, nil},
+		{"its own in a namespace", &ender{own: []protocol.StreamStatusTrace{status("ns", "items", protocol.StatusComplete),
+			status("other", "empty", protocol.StatusComplete), status("", "empty", protocol.StatusRunning)}}, 0, []string{".items", ".empty"}},
+		{"failed", &ender{err: errors.New("the API broke")}, 1, nil},
+		// A TRACE ERROR is a failure to every runner (goairbyte's
+		// executors report one whatever the exit code), even when Read
+		// returns nil after it.
+		{"its own error", &ender{traceErr: true}, 0, nil},
+		{"failed after its own", &ender{own: []protocol.StreamStatusTrace{status("", "items", protocol.StatusStarted)},
+			err: errors.New("the API broke")}, 1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, tc.c, "", args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", r.code, tc.code, r.stderr)
+			}
+			// What the connector emitted comes first, as it was.
+			n := 1 + len(tc.c.own)
+			if tc.c.traceErr {
+				n++
+			}
+			if len(r.msgs) < n || r.msgs[0].Type != protocol.TypeRecord {
+				t.Fatalf("output %q", r.lines)
+			}
+			for i, st := range tc.c.own {
+				if got := r.msgs[1+i].Trace; got == nil || got.StreamStatus == nil || got.StreamStatus.StreamDescriptor != st.StreamDescriptor ||
+					got.StreamStatus.Status != st.Status {
+					t.Fatalf("message %d: %s, want the connector's status %+v", 1+i, r.lines[1+i], st)
+				}
+			}
+			var added []string
+			for i, m := range r.msgs[n:] {
+				if m.Type == protocol.TypeTrace && m.Trace.Type == protocol.TraceError && tc.code == 1 && i == len(r.msgs)-n-1 {
+					continue // the failure's report, last
+				}
+				if m.Type != protocol.TypeTrace || m.Trace.Type != protocol.TraceStreamStatus || m.Trace.StreamStatus.Status != protocol.StatusComplete ||
+					m.Trace.EmittedAt < 1e12 {
+					t.Fatalf("message %d after the connector's: %s, want a stamped COMPLETE", n+i, r.lines[n+i])
+				}
+				d := m.Trace.StreamStatus.StreamDescriptor
+				added = append(added, d.Namespace+"."+d.Name)
+			}
+			if !slices.Equal(added, tc.added) {
+				t.Errorf("added COMPLETE for %q, want %q:\n%s", added, tc.added, strings.Join(r.lines, "\n"))
+			}
+		})
+	}
+}
+
+// A read whose context was cancelled is not known complete, even when the
+// connector's Read returns nil (it may have stopped early and said
+// nothing): no stream gets a COMPLETE it may not have earned, which would
+// make a runner swap a part of the stream in for the whole.
+func TestStreamsEndNotWhenCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := kit.Run(ctx, &ender{}, []string{"read", "--config", file(t, "c.json", `{"count":1}`), "--catalog", file(t, "k.json", itemsCatalog)},
+		nil, &stdout, &stderr)
+	var r result
+	parse(t, &r, stdout.Bytes())
+	if len(r.of(protocol.TypeRecord)) != 1 || len(r.of(protocol.TypeTrace)) != 0 {
+		t.Errorf("exit %d, %q: want the record and no status", code, r.lines)
+	}
+}

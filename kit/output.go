@@ -43,6 +43,11 @@ type output struct {
 	armed      bool // the timer will flush
 	traceError bool // a TRACE ERROR went out: do not report the failure twice
 	records    recordEncoder
+	// ends are the streams whose end (STREAM_STATUS COMPLETE or
+	// INCOMPLETE) went out, so that a read that succeeds ends the others
+	// (kitcore.Ends). Tracked here, in the encoder, not by a wrapper
+	// around emit, which would hide the encoder from EmitCopies.
+	ends kitcore.Ends
 }
 
 func newOutput(w io.Writer) *output {
@@ -80,8 +85,9 @@ func (o *output) emit(m *protocol.Message) error {
 			return fmt.Errorf("kit: emitting a %s message: %w", m.Type, err)
 		}
 		o.buf = b
-		if kitcore.IsTraceError(m) {
-			o.traceError = true
+		if m.Type == protocol.TypeTrace {
+			o.traceError = o.traceError || kitcore.IsTraceError(m)
+			o.ends.Observe(m)
 		}
 	}
 	if len(o.buf) >= flushSize {

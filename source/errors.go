@@ -45,7 +45,7 @@ func (e *IncompleteStreamError) Error() string {
 	}
 	if e.Status == "" {
 		return fmt.Sprintf("%s: the connector sent nothing for stream %q (no record, state or status); the cache keeps its table from the last read "+
-			"(a connector marks a stream done, an empty one too, with a STATE of it or a TRACE STREAM_STATUS COMPLETE)",
+			"(a connector marks a stream done, an empty one too, with a STATE of it or a TRACE STREAM_STATUS COMPLETE"+doneByKits+")",
 			e.Connector, e.Stream)
 	}
 	return fmt.Sprintf("%s: stream %q ended without being reported complete (last status %s); the data may be partial, read again",

@@ -381,8 +381,13 @@ func (t *streamTracker) finish(logger interface {
 // counts the rest: a warning a stream was 3,000 lines for 3,000 streams.
 const maxWarnedStreams = 10
 
-// markDone tells a connector's author how a stream is told complete.
-const markDone = " (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE)"
+// markDone tells a connector's author how a stream is told complete. The
+// Python CDK and goairbyte's kit do it themselves, so the author who meets
+// this wrote the connector without either.
+const markDone = " (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE" + doneByKits + ")"
+
+// doneByKits says who marks streams done without the author's help.
+const doneByKits = ", as the Python CDK and goairbyte's kit do for every stream of a read that succeeds"
 
 // warnSilent warns, once, that the connector said nothing of these streams.
 func warnSilent(logger interface {

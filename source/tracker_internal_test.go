@@ -51,9 +51,9 @@ func TestSilentStreamsWarnOnce(t *testing.T) {
 		streams int
 		want    string
 	}{
-		{1, "the connector reported neither a status nor a state for the stream; it cannot be told complete (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE) connector source-x stream s0000"},
-		{3, "the connector reported neither a status nor a state for 3 streams; they cannot be told complete (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE) connector source-x streams s0000, s0001, s0002"},
-		{3000, "the connector reported neither a status nor a state for 3,000 streams; they cannot be told complete (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE) connector source-x streams s0000, s0001, s0002, s0003, s0004, s0005, s0006, s0007, s0008, s0009 and 2,990 more"},
+		{1, "the connector reported neither a status nor a state for the stream; it cannot be told complete (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE, as the Python CDK and goairbyte's kit do for every stream of a read that succeeds) connector source-x stream s0000"},
+		{3, "the connector reported neither a status nor a state for 3 streams; they cannot be told complete (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE, as the Python CDK and goairbyte's kit do for every stream of a read that succeeds) connector source-x streams s0000, s0001, s0002"},
+		{3000, "the connector reported neither a status nor a state for 3,000 streams; they cannot be told complete (a connector marks a stream done with a STATE of it or a TRACE STREAM_STATUS COMPLETE, as the Python CDK and goairbyte's kit do for every stream of a read that succeeds) connector source-x streams s0000, s0001, s0002, s0003, s0004, s0005, s0006, s0007, s0008, s0009 and 2,990 more"},
 	} {
 		names := make([]string, tc.streams+1)
 		for i := range names {

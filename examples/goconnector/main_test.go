@@ -30,7 +30,8 @@ func TestGoConnector(t *testing.T) {
 
 // TestServedAsAConnector runs the same value as a connector program does
 // (kit.Run is kit.Serve's testable form): an incremental read with a state
-// emits the lines after it, then the new state.
+// emits the lines after it, then the new state, then the stream's
+// COMPLETE, which the kit adds.
 func TestServedAsAConnector(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -49,8 +50,9 @@ func TestServedAsAConnector(t *testing.T) {
 	before := time.Now()
 	code := kit.Run(context.Background(), logFile{}, []string{"read", "--config", config, "--catalog", catalog, "--state", state}, nil, &stdout, &stderr)
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if code != 0 || len(lines) != 2 || !strings.Contains(lines[0], `"data":{"line_number":3,"text":"three"}`) ||
-		!strings.Contains(lines[1], `"stream_state":{"line_number":3}`) {
+	if code != 0 || len(lines) != 3 || !strings.Contains(lines[0], `"data":{"line_number":3,"text":"three"}`) ||
+		!strings.Contains(lines[1], `"stream_state":{"line_number":3}`) ||
+		!strings.Contains(lines[2], `"stream_status":{"stream_descriptor":{"name":"lines"},"status":"COMPLETE"}`) {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
 	// The record says when it was emitted: 0 made it a record of 1970

@@ -7,7 +7,9 @@
 // check answered CONNECTION_STATUS FAILED, the catalog parsed by the kit's
 // rules, a missing catalog refused, a panic of the connector's method its
 // failure, and the failure reported by one TRACE ERROR ([Trace]) unless
-// the connector sent one.
+// the connector sent one. A read that succeeds ends every stream of its
+// catalog the connector did not end itself with a TRACE STREAM_STATUS
+// COMPLETE, as the Python CDK does ([Ends]).
 //
 // What differs between the two ways stays with the caller: where the
 // inputs come from ([Command]), and the emit function (kit's encoder on
@@ -23,6 +25,7 @@ import (
 	"iter"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/x/goairbyte/protocol"
@@ -94,6 +97,9 @@ type Command struct {
 	State func() ([]byte, error)
 	// Stdin is the input of a write; nil is an empty input.
 	Stdin io.Reader
+	// Ends follows the stream statuses of a read as the caller's emit
+	// passes them on; nil adds no ends (every caller of a read sets it).
+	Ends *Ends
 }
 
 // ErrNilMessage is what emit returns for a nil message, whichever way the
@@ -163,7 +169,15 @@ func Run(ctx context.Context, c any, cmd Command, emit func(*protocol.Message) e
 				return err
 			}
 		}
-		return src.Read(ctx, config, cat, state, emit)
+		if err := src.Read(ctx, config, cat, state, emit); err != nil {
+			return err
+		}
+		if ctx.Err() != nil || cmd.Ends == nil {
+			// Cancelled: the connector may have stopped early and said
+			// nothing, so no stream is known complete.
+			return nil
+		}
+		return cmd.Ends.end(cat, emit)
 	case cmd.Verb == Write && dst != nil:
 		cat, err := catalog(cmd)
 		if err != nil {
@@ -302,4 +316,97 @@ func Trace(err error) *protocol.Message {
 // one, the failure is not reported again.
 func IsTraceError(m *protocol.Message) bool {
 	return m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Type == protocol.TraceError
+}
+
+// Ends follows which streams a read's connector ended itself: the TRACE
+// STREAM_STATUS COMPLETE and INCOMPLETE it emitted. The caller shows it
+// the TRACE messages that its emit passes on (kit's encoder, the
+// in-process runner's hand-over), inside that emit: a wrapper around emit
+// would hide kit's encoder from kit.EmitCopies. When the connector's Read
+// returns nil, Run ends each stream of the catalog it did not end with a
+// COMPLETE, through emit, after the connector's last message: the Python
+// CDK ends every stream of a successful read, and a runner (goairbyte's
+// cache among them) takes a stream whose end it was not told, an empty
+// full-refresh stream above all, for one cut short.
+//
+// A Read that fails gets no ends: the failure (its TRACE ERROR, exit code
+// 1) already tells a runner that every stream it had not seen ended may be
+// partial, and goairbyte's reader then keeps every table it would replace
+// whatever the statuses; an INCOMPLETE for the streams that were STARTED,
+// as the CDK sends, would tell it nothing more. Nor does a Read that
+// returns nil after the connector emitted a TRACE ERROR: goairbyte's
+// executors, as other runners, take that read for failed whatever the exit
+// code, and the CDK never sends an error without failing.
+//
+// The zero value is ready; its methods are safe for concurrent use (a
+// connector may leave a goroutine emitting).
+type Ends struct {
+	mu sync.Mutex
+	// ended are the streams the connector ended: a status without a
+	// namespace ends the streams of its name in every namespace (a
+	// connector that leaves the namespace out of its statuses is common),
+	// one with a namespace that stream only.
+	ended map[protocol.StreamDescriptor]bool
+	// failed: a TRACE ERROR went out.
+	failed bool
+}
+
+// Observe notes m if it is a STREAM_STATUS COMPLETE or INCOMPLETE, as
+// goairbyte's reader takes a status (a TRACE with a stream status), or a
+// TRACE ERROR. The caller need show it only the TRACE messages it emits,
+// after they were accepted (encoded, queued).
+func (e *Ends) Observe(m *protocol.Message) {
+	if IsTraceError(m) {
+		e.mu.Lock()
+		e.failed = true
+		e.mu.Unlock()
+		return
+	}
+	if m.Type != protocol.TypeTrace || m.Trace == nil || m.Trace.StreamStatus == nil {
+		return
+	}
+	st := m.Trace.StreamStatus
+	if st.Status != protocol.StatusComplete && st.Status != protocol.StatusIncomplete {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended == nil {
+		e.ended = map[protocol.StreamDescriptor]bool{}
+	}
+	e.ended[st.StreamDescriptor] = true
+}
+
+// endedLocked reports whether the connector ended stream d.
+func (e *Ends) endedLocked(d protocol.StreamDescriptor) bool {
+	return e.ended[d] || e.ended[protocol.StreamDescriptor{Name: d.Name}]
+}
+
+// end emits a STREAM_STATUS COMPLETE for each stream of cat that the
+// connector did not end, once each, in catalog order, unless it emitted a
+// TRACE ERROR.
+func (e *Ends) end(cat *protocol.ConfiguredCatalog, emit func(*protocol.Message) error) error {
+	var open []protocol.StreamDescriptor
+	listed := make(map[protocol.StreamDescriptor]bool, len(cat.Streams))
+	e.mu.Lock()
+	for _, cs := range cat.Streams {
+		if e.failed {
+			break
+		}
+		d := protocol.StreamDescriptor{Name: cs.Stream.Name, Namespace: cs.Stream.Namespace}
+		if !e.endedLocked(d) && !listed[d] {
+			listed[d] = true
+			open = append(open, d)
+		}
+	}
+	e.mu.Unlock()
+	for _, d := range open {
+		if err := emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+			Type: protocol.TraceStreamStatus, EmittedAt: float64(time.Now().UnixMilli()),
+			StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: d, Status: protocol.StatusComplete},
+		}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -54,22 +54,34 @@ func (Connector) Check(_ context.Context, raw json.RawMessage) error {
 	return nil
 }
 
-// Discover returns the stream "items", or no catalog with mode
+// Discover returns the streams "items" and "empty" (full refresh, no
+// primary key: a cache replaces their tables), or no catalog with mode
 // "nil-catalog".
 func (Connector) Discover(_ context.Context, raw json.RawMessage) (*protocol.Catalog, error) {
 	if mode(raw) == "nil-catalog" {
 		return nil, nil
 	}
-	return &protocol.Catalog{Streams: []protocol.Stream{{Name: "items", JSONSchema: json.RawMessage(`{}`),
-		SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}}}}, nil
+	schema := json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`)
+	full := []protocol.SyncMode{protocol.SyncFullRefresh}
+	return &protocol.Catalog{Streams: []protocol.Stream{{Name: "items", JSONSchema: schema, SupportedSyncModes: full},
+		{Name: "empty", JSONSchema: schema, SupportedSyncModes: full}}}, nil
 }
 
 // Read emits two records of each configured stream, then, by mode: a
 // panic ("panic"), a config error ("config-error"), a plain error
-// ("fail"), a nil message ("emit-nil"); else a state holding the --state
-// it was given.
+// ("fail"), a nil message ("emit-nil"), a TRACE ERROR and a nil return
+// ("trace-error"); else a state holding the --state it was given. Two modes say nothing of their streams' ends, as a
+// connector whose author does not know the statuses: "quiet" emits the
+// records of "items" only (none of any other stream: an empty stream) and
+// no state; "statuses" does the same between a STREAM_STATUS STARTED of
+// every configured stream and its end, COMPLETE for "items" and INCOMPLETE
+// for the others, and succeeds all the same.
 func (Connector) Read(_ context.Context, raw json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
 	emit func(*protocol.Message) error) error {
+	switch m := mode(raw); m {
+	case "quiet", "statuses":
+		return readQuietly(catalog, m == "statuses", emit)
+	}
 	for _, s := range catalog.Streams {
 		for i := range 2 {
 			data := json.RawMessage(`{"id":` + strconv.Itoa(i) + `}`)
@@ -90,12 +102,47 @@ func (Connector) Read(_ context.Context, raw json.RawMessage, catalog *protocol.
 		if err := emit(nil); err != nil {
 			return err
 		}
+	case "trace-error":
+		return emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceError, EmittedAt: 1,
+			Error: &protocol.ErrorTrace{Message: "the account is closed", FailureType: protocol.FailureConfig}}})
 	}
 	if state == nil {
 		state = json.RawMessage(`null`)
 	}
 	return emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
 		Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: "items"}, StreamState: state}}})
+}
+
+// readQuietly is Read's "quiet" and "statuses" modes.
+func readQuietly(catalog *protocol.ConfiguredCatalog, statuses bool, emit func(*protocol.Message) error) error {
+	status := func(s protocol.ConfiguredStream, st protocol.StreamStatus) error {
+		if !statuses {
+			return nil
+		}
+		return emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus, EmittedAt: 1,
+			StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: protocol.StreamDescriptor{Name: s.Stream.Name, Namespace: s.Stream.Namespace},
+				Status: st}}})
+	}
+	for _, s := range catalog.Streams {
+		if err := status(s, protocol.StatusStarted); err != nil {
+			return err
+		}
+		end := protocol.StatusIncomplete
+		if s.Stream.Name == "items" {
+			end = protocol.StatusComplete
+			for i := range 2 {
+				data := json.RawMessage(`{"id":` + strconv.Itoa(i) + `}`)
+				if err := emit(&protocol.Message{Type: protocol.TypeRecord,
+					Record: &protocol.Record{Stream: s.Stream.Name, Data: data, EmittedAt: 1}}); err != nil {
+					return err
+				}
+			}
+		}
+		if err := status(s, end); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Write echoes each STATE of its input, after a LOG counting the records
