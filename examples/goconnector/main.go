@@ -181,6 +181,14 @@ func (logFile) Read(ctx context.Context, raw json.RawMessage, catalog *protocol.
 	if err != nil {
 		return err
 	}
+	for _, s := range catalog.Streams {
+		if s.Stream.Name != "lines" {
+			// kit ends every stream Read leaves open as COMPLETE: a
+			// stream this connector does not have must fail the read,
+			// not pass for an empty one.
+			return kit.ConfigError(fmt.Errorf("the catalog names stream %q; this connector has only \"lines\"", s.Stream.Name))
+		}
+	}
 	i := slices.IndexFunc(catalog.Streams, func(s protocol.ConfiguredStream) bool { return s.Stream.Name == "lines" })
 	if i < 0 {
 		return nil // the stream was not selected

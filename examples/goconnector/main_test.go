@@ -72,3 +72,29 @@ func TestServedAsAConnector(t *testing.T) {
 		t.Fatalf("check of a missing file: exit %d, %s", code, stdout.String())
 	}
 }
+
+// TestUnknownStreamFails reads a catalog that names a stream the connector
+// does not have: the read fails with a config error, and no COMPLETE is
+// emitted that would let a runner replace the stream's table with nothing.
+func TestUnknownStreamFails(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.log")
+	config := filepath.Join(dir, "config.json")
+	catalog := filepath.Join(dir, "catalog.json")
+	for p, text := range map[string]string{
+		logPath: "one\n",
+		config:  `{"path": "` + logPath + `"}`,
+		catalog: `{"streams":[{"stream":{"name":"lines","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"},
+			{"stream":{"name":"metrics","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}]}`,
+	} {
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	code := kit.Run(context.Background(), logFile{}, []string{"read", "--config", config, "--catalog", catalog}, nil, &stdout, &stderr)
+	if code == 0 || strings.Contains(stdout.String(), `"COMPLETE"`) ||
+		!strings.Contains(stdout.String(), `"failure_type":"config_error"`) || !strings.Contains(stdout.String(), `metrics`) {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+}
