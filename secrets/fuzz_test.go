@@ -1,6 +1,9 @@
 package secrets
 
 import (
+	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -74,6 +77,48 @@ func FuzzDotenv(f *testing.F) {
 			if err != nil || got["KEY"] != value || got["B"] != "2" {
 				t.Fatalf("%q reads as %q, %v", line, got, err)
 			}
+		}
+	})
+}
+
+// fuzzManager gives every secret a value made from its name.
+type fuzzManager struct{}
+
+func (fuzzManager) Name() string { return "fuzz" }
+func (fuzzManager) Get(_ context.Context, name string) (SecretString, bool, error) {
+	return NewSecretString("v<" + name + ">\u2028"), true, nil
+}
+
+// FuzzResolveRaw holds the in-place resolution of JSON text to the decoded
+// one: both give the same value, and the text keeps everything else.
+func FuzzResolveRaw(f *testing.F) {
+	f.Add(`{"b": "secret_reference::X", "a": [1.0, "secret_reference::Y"]}`)
+	f.Add(`["secret_reference::\u0041", {"secret_reference::K": {}}, []]`)
+	f.Add(`"secret_reference::top"`)
+	f.Fuzz(func(t *testing.T, text string) {
+		var in any
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		if !json.Valid([]byte(text)) || dec.Decode(&in) != nil || !strings.Contains(text, ReferencePrefix) {
+			return
+		}
+		opts := []Option{WithManager(fuzzManager{}), WithPrompt(false)}
+		raw, err := ResolveReferences(context.Background(), json.RawMessage(text), opts...)
+		if err != nil {
+			if strings.Contains(err.Error(), "not valid JSON") {
+				t.Fatalf("%s: %v", text, err)
+			}
+			return // a name no manager may ask for (empty)
+		}
+		want, err := ResolveReferences(context.Background(), in, opts...)
+		if err != nil {
+			t.Fatalf("%s: the text resolved, the decoded value failed: %v", text, err)
+		}
+		var got any
+		d := json.NewDecoder(strings.NewReader(string(raw.(json.RawMessage))))
+		d.UseNumber()
+		if err := d.Decode(&got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s resolved to %s (%v), want %v", text, raw, err, want)
 		}
 	})
 }

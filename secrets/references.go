@@ -1,10 +1,13 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/x/goairbyte/internal/jsonscan"
 )
 
 // ReferencePrefix marks a config value that names a secret instead of
@@ -52,17 +55,95 @@ func resolveRaw(ctx context.Context, raw []byte, o *options, cache map[string]st
 	if !strings.Contains(string(raw), ReferencePrefix) {
 		return append(json.RawMessage(nil), raw...), nil
 	}
-	var v any
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber() // keep big integers exact
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("secrets: config is not valid JSON: %w", err)
-	}
-	out, err := resolve(ctx, v, "", o, cache)
+	// The references are replaced in the text itself: decoding into a map
+	// and encoding it again sorted the keys, and a config keeps its order
+	// (a manifest injected in the config builds query strings and bodies
+	// in it) and its numbers as written.
+	var out []byte
+	copied := 0
+	err := eachStringValue(raw, func(path string, start, end int, value string) error {
+		if !strings.HasPrefix(value, ReferencePrefix) {
+			return nil
+		}
+		r, err := resolve(ctx, value, path, o, cache)
+		if err != nil {
+			return err
+		}
+		out = append(out, raw[copied:start]...)
+		out = jsonscan.AppendString(out, r.(string))
+		copied = end
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(out)
+	out = append(out, raw[copied:]...)
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, out); err != nil {
+		return nil, fmt.Errorf("secrets: config is not valid JSON: %w", err)
+	}
+	return compact.Bytes(), nil
+}
+
+// eachStringValue calls f with every string of the JSON value raw that is
+// a value (not an object's key): its path in the form resolve's errors use
+// (".credentials.token", ".replicas[1]"), and the bytes raw[start:end] that
+// encode it, quotes included.
+func eachStringValue(raw []byte, f func(path string, start, end int, value string) error) error {
+	type level struct {
+		object bool
+		atKey  bool   // an object's next token is a key (or its end)
+		key    string // an object's current key
+		index  int    // an array's current index
+	}
+	var stack []level
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	prev := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("secrets: config is not valid JSON: %w", err)
+		}
+		start, end := prev, int(dec.InputOffset())
+		prev = end
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				stack = append(stack, level{object: t == '{', atKey: t == '{'})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].atKey {
+				stack[n-1].key, stack[n-1].atKey = t, false
+				continue
+			}
+			// Only blanks, ':' and ',' come between the last token and
+			// this one: the first quote opens it.
+			start += bytes.IndexByte(raw[start:end], '"')
+			var path strings.Builder
+			for _, l := range stack {
+				if l.object {
+					path.WriteString("." + l.key)
+				} else {
+					fmt.Fprintf(&path, "[%d]", l.index)
+				}
+			}
+			if err := f(path.String(), start, end, t); err != nil {
+				return err
+			}
+		}
+		// A value ended.
+		if len(stack) == 0 {
+			return nil
+		}
+		if top := &stack[len(stack)-1]; top.object {
+			top.atKey = true
+		} else {
+			top.index++
+		}
+	}
 }
 
 func resolve(ctx context.Context, v any, path string, o *options, cache map[string]string) (any, error) {

@@ -107,3 +107,40 @@ func TestResolveReferences(t *testing.T) {
 		t.Fatalf("vault: %v %v", v, err)
 	}
 }
+
+// TestResolveReferencesKeepsTheText resolves a config given as JSON text:
+// only the references change. The keys keep their order (a manifest
+// injected in a config builds query strings in it), numbers stay as
+// written, and a reference's error names its field's path.
+func TestResolveReferencesKeepsTheText(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("CI", "true")
+	t.Setenv("ORDER_TOKEN", `tok<&>"\`)
+	ctx := context.Background()
+	raw := json.RawMessage(`{"zeta": 1.50, "alpha": {"b": "secret_reference::ORDER_TOKEN", "a": [1e3, "x", "secret_reference:: ORDER_TOKEN"]},` +
+		` "secret_reference::KEY": "a key is not a reference", "mid": "<b>", "n": -0.0}`)
+	got, err := ResolveReferences(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"zeta":1.50,"alpha":{"b":"tok<&>\"\\","a":[1e3,"x","tok<&>\"\\"]},"secret_reference::KEY":"a key is not a reference","mid":"<b>","n":-0.0}`
+	if string(got.(json.RawMessage)) != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+
+	for config, field := range map[string]string{
+		`{"a": {"b": [0, {"c": "secret_reference::ORDER_MISSING"}]}}`: "a.b[1].c",
+		`["x", ["secret_reference::ORDER_MISSING"]]`:                  "[1][0]",
+		`{"k": {}, "l": [], "m": "secret_reference::ORDER_MISSING"}`:  "m",
+	} {
+		_, err := ResolveReferences(ctx, json.RawMessage(config), WithPrompt(false))
+		if err == nil || !strings.Contains(err.Error(), "resolving config field "+field+":") {
+			t.Errorf("%s: %v, want an error naming field %s", config, err, field)
+		}
+	}
+	for _, bad := range []string{`{"a": "secret_reference::ORDER_TOKEN"`, `{"a": "secret_reference::ORDER_TOKEN"} {}`} {
+		if _, err := ResolveReferences(ctx, json.RawMessage(bad)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+			t.Errorf("%s: %v, want invalid JSON", bad, err)
+		}
+	}
+}
