@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -98,47 +99,26 @@ func referenceName(ref string) string {
 }
 
 // putResolved returns config with every reference to a secret known has
-// replaced by its value, registered for masking again. config itself is
-// returned when there is nothing to replace.
+// replaced by its value, registered for masking again, in the text itself
+// (the config's key order is kept). config itself is returned when there
+// is nothing to replace.
 func putResolved(config json.RawMessage, known map[string]string) json.RawMessage {
 	if len(known) == 0 {
 		return config
 	}
-	var v any
-	if decodeJSON(config, &v) != nil {
-		return config
-	}
-	replaced := false
-	var walk func(v any) any
-	walk = func(v any) any {
-		switch x := v.(type) {
-		case string:
-			if !strings.HasPrefix(x, secrets.ReferencePrefix) {
-				break
-			}
-			// A value that looks like a reference itself is not put in:
-			// resolution would take it for one. It is asked for again.
-			if val, ok := known[referenceName(x)]; ok && !strings.HasPrefix(val, secrets.ReferencePrefix) {
-				secrets.Register(val)
-				replaced = true
-				return val
-			}
-		case map[string]any:
-			for k, e := range x {
-				x[k] = walk(e)
-			}
-		case []any:
-			for i, e := range x {
-				x[i] = walk(e)
-			}
+	out, err := jsonscan.ReplaceStrings(config, func(_, v string) (string, bool, error) {
+		if !strings.HasPrefix(v, secrets.ReferencePrefix) {
+			return "", false, nil
 		}
-		return v
-	}
-	v = walk(v)
-	if !replaced {
-		return config
-	}
-	out, err := json.Marshal(v)
+		// A value that looks like a reference itself is not put in:
+		// resolution would take it for one. It is asked for again.
+		val, ok := known[referenceName(v)]
+		if !ok || strings.HasPrefix(val, secrets.ReferencePrefix) {
+			return "", false, nil
+		}
+		secrets.Register(val)
+		return val, true, nil
+	})
 	if err != nil {
 		return config
 	}

@@ -245,3 +245,15 @@ func TestSecretNotFoundNamesTheVaultOnlyWhenUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestPutResolvedKeepsTheOrder puts an operation's known values into a
+// config: only the references change, the keys keep their order (the
+// second run of an operation gets the config as the first did).
+func TestPutResolvedKeepsTheOrder(t *testing.T) {
+	config := json.RawMessage(`{"zeta":"secret_reference::ORDER_A","alpha":[1.50,"secret_reference::ORDER_B","secret_reference::ORDER_C"]}`)
+	got := putResolved(config, map[string]string{"ORDER_A": "a<&>", "ORDER_B": "secret_reference::ORDER_X"})
+	want := `{"zeta":"a<&>","alpha":[1.50,"secret_reference::ORDER_B","secret_reference::ORDER_C"]}`
+	if string(got) != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -55,95 +54,27 @@ func resolveRaw(ctx context.Context, raw []byte, o *options, cache map[string]st
 	if !strings.Contains(string(raw), ReferencePrefix) {
 		return append(json.RawMessage(nil), raw...), nil
 	}
-	// The references are replaced in the text itself: decoding into a map
-	// and encoding it again sorted the keys, and a config keeps its order
-	// (a manifest injected in the config builds query strings and bodies
-	// in it) and its numbers as written.
-	var out []byte
-	copied := 0
-	err := eachStringValue(raw, func(path string, start, end int, value string) error {
+	// The references are replaced in the text itself, which keeps the
+	// config's key order and its numbers as written.
+	var resolveErr error
+	out, err := jsonscan.ReplaceStrings(raw, func(path, value string) (string, bool, error) {
 		if !strings.HasPrefix(value, ReferencePrefix) {
-			return nil
+			return "", false, nil
 		}
 		r, err := resolve(ctx, value, path, o, cache)
 		if err != nil {
-			return err
+			resolveErr = err
+			return "", false, err
 		}
-		out = append(out, raw[copied:start]...)
-		out = jsonscan.AppendString(out, r.(string))
-		copied = end
-		return nil
+		return r.(string), true, nil
 	})
-	if err != nil {
-		return nil, err
+	if resolveErr != nil {
+		return nil, resolveErr
 	}
-	out = append(out, raw[copied:]...)
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, out); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("secrets: config is not valid JSON: %w", err)
 	}
-	return compact.Bytes(), nil
-}
-
-// eachStringValue calls f with every string of the JSON value raw that is
-// a value (not an object's key): its path in the form resolve's errors use
-// (".credentials.token", ".replicas[1]"), and the bytes raw[start:end] that
-// encode it, quotes included.
-func eachStringValue(raw []byte, f func(path string, start, end int, value string) error) error {
-	type level struct {
-		object bool
-		atKey  bool   // an object's next token is a key (or its end)
-		key    string // an object's current key
-		index  int    // an array's current index
-	}
-	var stack []level
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	prev := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("secrets: config is not valid JSON: %w", err)
-		}
-		start, end := prev, int(dec.InputOffset())
-		prev = end
-		switch t := tok.(type) {
-		case json.Delim:
-			if t == '{' || t == '[' {
-				stack = append(stack, level{object: t == '{', atKey: t == '{'})
-				continue
-			}
-			stack = stack[:len(stack)-1]
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].atKey {
-				stack[n-1].key, stack[n-1].atKey = t, false
-				continue
-			}
-			// Only blanks, ':' and ',' come between the last token and
-			// this one: the first quote opens it.
-			start += bytes.IndexByte(raw[start:end], '"')
-			var path strings.Builder
-			for _, l := range stack {
-				if l.object {
-					path.WriteString("." + l.key)
-				} else {
-					fmt.Fprintf(&path, "[%d]", l.index)
-				}
-			}
-			if err := f(path.String(), start, end, t); err != nil {
-				return err
-			}
-		}
-		// A value ended.
-		if len(stack) == 0 {
-			return nil
-		}
-		if top := &stack[len(stack)-1]; top.object {
-			top.atKey = true
-		} else {
-			top.index++
-		}
-	}
+	return out, nil
 }
 
 func resolve(ctx context.Context, v any, path string, o *options, cache map[string]string) (any, error) {
