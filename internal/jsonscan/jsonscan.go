@@ -1,7 +1,8 @@
 // Package jsonscan is the JSON scanner under package protocol's fast RECORD
 // path, and the string encoder under its Encoder: a strict validator, the
 // skips the envelope scan is made of, Field for one member of an object,
-// and AppendString. The caches use Field and AppendString too.
+// and AppendString. The caches use Field and AppendString too; secrets and
+// connector replace a config's strings in its text with ReplaceStrings.
 package jsonscan
 
 import (
