@@ -168,12 +168,13 @@ func TestMetaAndColumnsExactly(t *testing.T) {
 		Meta:   "CAST(_airbyte_meta AS text)",
 		String: pgJSONString,
 		Colon:  ": ", Comma: ", ",
-		Value: func(kind, want string) string {
+		NoNUL: true,
+		Value: func(kind, js, want string) string {
 			switch kind {
 			case "number":
 				return float8Text(want)
 			case "json":
-				return jsonbText(want)
+				return jsonbText(js)
 			}
 			return want
 		},
