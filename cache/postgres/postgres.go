@@ -959,8 +959,19 @@ func (bt *batch) appendValue(out []byte, t backend.Type, v *fastjson.Value) ([]b
 }
 
 // appendJSONB appends any JSON value as jsonb, which cannot hold a NUL.
+// A string on its own is written here: v.Type() has unescaped it, and
+// fastjson's MarshalTo quotes an unescaped string that holds a control
+// character as Go does (\x01, \a, \v), which is no JSON: jsonb refused
+// it and failed the whole COPY, losing the batch for one value.
 func appendJSONB(out []byte, v *fastjson.Value) ([]byte, status) {
 	out = append(out, 1) // jsonb version
+	if v.Type() == fastjson.TypeString {
+		s := v.GetStringBytes()
+		if bytes.IndexByte(s, 0) >= 0 {
+			return out, misfit
+		}
+		return appendJSONString(out, unsafeString(s)), valid
+	}
 	start := len(out)
 	out = v.MarshalTo(out)
 	if raw := out[start:]; bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) {

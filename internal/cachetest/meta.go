@@ -236,6 +236,11 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: []metaCell{absent, absent, absent}},
 		}},
 		{"text and JSON", []metaField{{"s", sStr}, {"j", sJSON}, {"x", `{}`}, {"u", sUnion}}, []metaRecord{
+			{cells: []metaCell{nul(`"a\u0000b"`, "a\x00b"), nul(`{"k":"a\u0000b"}`, `{"k":"a\u0000b"}`), nul(`["\u0000"]`, `["\u0000"]`), nul(`"a\u0000b"`, `"a\u0000b"`)}},
+			{cells: []metaCell{nul(`"\\\u0000"`, "\\\x00"), nul(`{"a\u0000":1}`, `{"a\u0000":1}`), nul(`"\\\u0000"`, `"\\\u0000"`), ok(`"\\u0000"`, `"\\u0000"`)}},
+			// Strings with control characters, quotes and backslashes, and
+			// a DEL, as JSON values on their own.
+			{cells: []metaCell{ok(`"a\u0001b"`, "a\x01b"), ok(`"a\u0001\u001fb\t"`, `"a\u0001\u001Fb\t"`), ok(`"q\"\u007f\\"`, `"q\"`+"\x7f"+`\\"`), ok(`"\u0007\u000b"`, `"\u0007\u000B"`)}},
 			{cells: []metaCell{ok(`{ "k" : "\u0000" , "a":1}`, `{"k":"\u0000","a":1}`), ok(`{"b":1,"a":[ ],"a":2}`, `{"b":1,"a":[],"a":2}`),
 				ok(`{"n":12345678901234567890123,"f":1.50,"e":1e2,"z":-0,"g":1.5E-1}`, `{"n":12345678901234567890123,"f":1.5,"e":100.0,"z":0,"g":0.15}`), ok(`{"a\u0001":"\u0002"}`, `{"a\u0001":"\u0002"}`)}},
 			{cells: []metaCell{ok(`"\u00e9\/\u2028\ud83d\ude00"`, "é/\u2028😀"), ok(`"\u00e9\/\u2028"`, "\"é/\u2028\""), ok(`[1, 2]`, `[1,2]`), ok(`"\ud83d\ude00"`, `"😀"`)}},
