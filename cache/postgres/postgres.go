@@ -607,9 +607,10 @@ type batch struct {
 	p      fastjson.Parser
 	vals   []*fastjson.Value
 	// For records too deep for fastjson (see deep.go): the raw JSON of
-	// each column's object or array value, and the arena of the others.
-	raw   [][]byte
-	arena fastjson.Arena
+	// each column's object or array value, and a parser per column for
+	// the others.
+	raw     [][]byte
+	scalars []fastjson.Parser
 	// keys and slots remember the previous record's keys in order and
 	// their columns (-1: not stored): records of one stream nearly always
 	// list their fields in the same order, so a key is matched by one

@@ -246,6 +246,13 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: []metaCell{ok(`"\u00e9\/\u2028\ud83d\ude00"`, "é/\u2028😀"), ok(`"\u00e9\/\u2028"`, "\"é/\u2028\""), ok(`[1, 2]`, `[1,2]`), ok(`"\ud83d\ude00"`, `"😀"`)}},
 			{cells: []metaCell{ok(`[1, 2]`, `[1,2]`), ok(`-0.0`, `-0.0`), ok(`0.1e1`, `1.0`), ok(`12345678901234567890`, `12345678901234567890`)}},
 		}},
+		// Records nested deeper than fastjson parses (the PostgreSQL
+		// backend's slower path).
+		{"deep", []metaField{{"s", sStr}, {"j", sJSON}, {"i", sInt}, {"u", sUnion}}, []metaRecord{
+			{cells: []metaCell{ok(`"a"`, "a"), nul(deepJSON(`"\u0000"`), deepJSON(`"\u0000"`)), ok(`1`, "1"), nul(`"\u0000"`, `"\u0000"`)}, changes: []protocol.RecordMetaChange{nulled("s")}},
+			{cells: []metaCell{ok(`"a\u0001\u0007\u000b\"b"`, "a\x01\x07\x0b\"b"), ok(deepJSON(`1`), deepJSON(`1`)), bad(`"\u0001"`), ok(`"a\u0001\"b\udb40\udc01"`, `"a\u0001\"b`+"\U000E0001"+`"`)}},
+			{cells: []metaCell{nul(`"a\u0000"`, "a\x00"), ok(deepJSON(`1`), deepJSON(`1`)), ok(`-0`, "0"), ok(`"\u00e9\ud83d\ude00"`, `"é😀"`)}},
+		}},
 		{"wide", wide, []metaRecord{{cells: wideGood}, {cells: wideBad}, {cells: wideBad, changes: []protocol.RecordMetaChange{nulled("s003")}}, {cells: wideGood}}},
 	}
 	for _, tc := range cases {
