@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -123,7 +122,7 @@ func appendRaw(out []byte, t backend.Type, v []byte) ([]byte, status) {
 	case len(v) == 0: // unfit
 		return out, misfit
 	case t == backend.TypeJSON:
-		if bytes.Contains(v, []byte(`\u0000`)) {
+		if escapesNUL(v) {
 			return out, misfit
 		}
 		return append(append(out, 1), v...), valid // jsonb version 1, then the text

@@ -975,10 +975,33 @@ func appendJSONB(out []byte, v *fastjson.Value) ([]byte, status) {
 	}
 	start := len(out)
 	out = v.MarshalTo(out)
-	if raw := out[start:]; bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) {
+	if escapesNUL(out[start:]) {
 		return out, misfit
 	}
 	return out, valid
+}
+
+// escapesNUL reports whether the JSON text js writes a NUL (\u0000), which
+// jsonb refuses. A backslash written as \\ before u0000 is no NUL: that
+// string holds the six characters \u0000, as a Windows path or a JSON
+// text in a string may, and jsonb takes it.
+func escapesNUL(js []byte) bool {
+	for i := bytes.IndexByte(js, '\\'); i >= 0; {
+		if bytes.HasPrefix(js[i+1:], []byte("u0000")) {
+			return true
+		}
+		// Past the escaped character: a backslash, a quote, a letter.
+		i += 2
+		if i >= len(js) {
+			return false
+		}
+		j := bytes.IndexByte(js[i:], '\\')
+		if j < 0 {
+			return false
+		}
+		i += j
+	}
+	return false
 }
 
 // The conversions below follow the cache's rule for numbers and booleans

@@ -238,6 +238,8 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 		{"text and JSON", []metaField{{"s", sStr}, {"j", sJSON}, {"x", `{}`}, {"u", sUnion}}, []metaRecord{
 			{cells: []metaCell{nul(`"a\u0000b"`, "a\x00b"), nul(`{"k":"a\u0000b"}`, `{"k":"a\u0000b"}`), nul(`["\u0000"]`, `["\u0000"]`), nul(`"a\u0000b"`, `"a\u0000b"`)}},
 			{cells: []metaCell{nul(`"\\\u0000"`, "\\\x00"), nul(`{"a\u0000":1}`, `{"a\u0000":1}`), nul(`"\\\u0000"`, `"\\\u0000"`), ok(`"\\u0000"`, `"\\u0000"`)}},
+			// A backslash written as \\ before u0000 is no NUL.
+			{cells: []metaCell{ok(`"C:\\u0000x"`, `C:\u0000x`), ok(`{"p":"C:\\u0000x"}`, `{"p":"C:\\u0000x"}`), ok(`["\\\\u0000"]`, `["\\\\u0000"]`), ok(`"\\\\u0000"`, `"\\\\u0000"`)}},
 			// Strings with control characters, quotes and backslashes, and
 			// a DEL, as JSON values on their own.
 			{cells: []metaCell{ok(`"a\u0001b"`, "a\x01b"), ok(`"a\u0001\u001fb\t"`, `"a\u0001\u001Fb\t"`), ok(`"q\"\u007f\\"`, `"q\"`+"\x7f"+`\\"`), ok(`"\u0007\u000b"`, `"\u0007\u000B"`)}},
@@ -249,6 +251,7 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 		// Records nested deeper than fastjson parses (the PostgreSQL
 		// backend's slower path).
 		{"deep", []metaField{{"s", sStr}, {"j", sJSON}, {"i", sInt}, {"u", sUnion}}, []metaRecord{
+			{cells: []metaCell{ok(deepJSON(`"C:\\u0000x"`), deepJSON(`"C:\\u0000x"`)), ok(deepJSON(`{"p":"C:\\u0000x"}`), deepJSON(`{"p":"C:\\u0000x"}`)), bad(`"x"`), ok(`"C:\\u0000x"`, `"C:\\u0000x"`)}},
 			{cells: []metaCell{ok(`"a"`, "a"), nul(deepJSON(`"\u0000"`), deepJSON(`"\u0000"`)), ok(`1`, "1"), nul(`"\u0000"`, `"\u0000"`)}, changes: []protocol.RecordMetaChange{nulled("s")}},
 			{cells: []metaCell{ok(`"a\u0001\u0007\u000b\"b"`, "a\x01\x07\x0b\"b"), ok(deepJSON(`1`), deepJSON(`1`)), bad(`"\u0001"`), ok(`"a\u0001\"b\udb40\udc01"`, `"a\u0001\"b`+"\U000E0001"+`"`)}},
 			{cells: []metaCell{nul(`"a\u0000"`, "a\x00"), ok(deepJSON(`1`), deepJSON(`1`)), ok(`-0`, "0"), ok(`"\u00e9\ud83d\ude00"`, `"é😀"`)}},
