@@ -137,7 +137,8 @@
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of
-// them.
+// them. Times keep microseconds: a finer fraction is cut, not rounded, so
+// 23:59:59.9999999 stays in its day (23:59:59.999999).
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps

@@ -892,21 +892,26 @@ func parseTimestamp(s string) (time.Time, bool) {
 }
 
 // micros is the number of microseconds in the wall-clock time of t since
-// 2000-01-01 00:00 (t's own zone when wall, else UTC), rounded as
-// PostgreSQL rounds text input.
+// 2000-01-01 00:00 (t's own zone when wall, else UTC). A fraction finer
+// than the microsecond is cut, as DuckDB's cast cuts it: rounded (as
+// PostgreSQL rounds text input), 9999-12-31T23:59:59.9999995Z was stored
+// in the year 10000, outside the years a date-time column takes, and the
+// two backends held different instants.
 func micros(t time.Time, wall bool) int64 {
 	sec := t.Unix()
 	if wall {
 		_, off := t.Zone()
 		sec += int64(off)
 	}
-	return (sec-pgEpochMS/1000)*1_000_000 + int64(t.Nanosecond()+500)/1000
+	return (sec-pgEpochMS/1000)*1_000_000 + int64(t.Nanosecond())/1000
 }
 
-// timeOfDay is the microseconds since midnight of t's wall clock.
+// timeOfDay is the microseconds since midnight of t's wall clock, a
+// fraction finer than the microsecond cut as micros cuts it (rounded,
+// 23:59:59.9999995 was 24:00:00).
 func timeOfDay(t time.Time) int64 {
 	h, m, s := t.Clock()
-	return int64(h*3600+m*60+s)*1_000_000 + int64(t.Nanosecond()+500)/1000
+	return int64(h*3600+m*60+s)*1_000_000 + int64(t.Nanosecond())/1000
 }
 
 // maxTimeZoneSecs is the largest UTC offset a timetz holds (15:59).

@@ -179,7 +179,7 @@ func TestBinaryTypes(t *testing.T) {
 		cachetest.Rec("types", `{"i":-9223372036854775808,"n":-1.25e-7,"b":false,"d":"1969-12-31","tz":"1999-12-31T23:59:59.1234567-05:30","ts":"2024-02-29T12:00:00.000001+09:00","t":"23:59:59.5","ttz":"01:02:03-04:30","s":"ünï\tcode","j":{"a":[1,"x"],"b":null}}`),
 		cachetest.Rec("types", `{"i":"42","n":"3","b":"TRUE","d":"0001-01-01","tz":"2024-01-01 10:00:00+02:00","ts":"2024-01-01T00:00:00","t":"00:00:00Z","ttz":"10:00:00+20:00","s":17,"j":[1]}`))
 	cachetest.Equal(t, "values", cachetest.Strings(t, c, `SELECT i::text, n::text, b::text, d::text, (tz AT TIME ZONE 'UTC')::text, ts::text, t::text, coalesce(ttz::text, 'NULL'), s, j::text FROM types ORDER BY i`), []string{
-		"-9223372036854775808|-1.25e-07|false|1969-12-31|2000-01-01 05:29:59.123457|2024-02-29 12:00:00.000001|23:59:59.5|01:02:03-04:30|ünï\tcode|{\"a\": [1, \"x\"], \"b\": null}",
+		"-9223372036854775808|-1.25e-07|false|1969-12-31|2000-01-01 05:29:59.123456|2024-02-29 12:00:00.000001|23:59:59.5|01:02:03-04:30|ünï\tcode|{\"a\": [1, \"x\"], \"b\": null}",
 		"42|3|true|0001-01-01|2024-01-01 08:00:00|2024-01-01 00:00:00|00:00:00|NULL|17|[1]",
 	})
 	cachetest.Equal(t, "notes", cachetest.Strings(t, c, `SELECT _airbyte_meta::text FROM types ORDER BY i`), []string{

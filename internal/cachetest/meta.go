@@ -256,6 +256,14 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: []metaCell{ok(`"a\u0001\u0007\u000b\"b"`, "a\x01\x07\x0b\"b"), ok(deepJSON(`1`), deepJSON(`1`)), bad(`"\u0001"`), ok(`"a\u0001\"b\udb40\udc01"`, `"a\u0001\"b`+"\U000E0001"+`"`)}},
 			{cells: []metaCell{nul(`"a\u0000"`, "a\x00"), ok(deepJSON(`1`), deepJSON(`1`)), ok(`-0`, "0"), ok(`"\u00e9\ud83d\ude00"`, `"é😀"`)}},
 		}},
+		// Fractions of a second beyond the microsecond are cut, as
+		// DuckDB's casts cut them: rounded, the last microsecond of 9999
+		// would fall in the year 10000 and a time's in 24:00:00.
+		{"times", []metaField{{"d", sDate}, {"ts", sTS}, {"tz", sTSTZ}, {"tm", sTime}}, []metaRecord{
+			{cells: []metaCell{ok(`"2024-01-01T10:00:00.1234565Z"`, "2024-01-01"), ok(`"2024-01-01T10:00:00.1234565"`, "2024-01-01 10:00:00.123456"), ok(`"2024-01-01T10:00:00.1234565Z"`, "2024-01-01 10:00:00.123456"), ok(`"10:00:00.1234567"`, "10:00:00.123456")}},
+			{cells: []metaCell{ok(`"9999-12-31T23:59:59.9999999Z"`, "9999-12-31"), ok(`"9999-12-31T23:59:59.9999999"`, "9999-12-31 23:59:59.999999"), ok(`"9999-12-31T23:59:59.9999999Z"`, "9999-12-31 23:59:59.999999"), ok(`"23:59:59.9999999"`, "23:59:59.999999")}},
+			{cells: []metaCell{ok(`"1969-12-31"`, "1969-12-31"), ok(`"1969-12-31T23:59:59.9999999"`, "1969-12-31 23:59:59.999999"), ok(`"1999-12-31T23:59:59.123456789-05:30"`, "2000-01-01 05:29:59.123456"), ok(`"00:00:00.0000009"`, "00:00:00")}},
+		}},
 		{"wide", wide, []metaRecord{{cells: wideGood}, {cells: wideBad}, {cells: wideBad, changes: []protocol.RecordMetaChange{nulled("s003")}}, {cells: wideGood}}},
 	}
 	for _, tc := range cases {
