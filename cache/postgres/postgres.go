@@ -875,12 +875,15 @@ func appendJSONString(out []byte, s string) []byte {
 
 // tsLayouts are the spellings of a date-time that a timestamp column
 // takes besides RFC 3339, tried in turn only when that fails: those
-// DuckDB's cast reads too (and PostgreSQL's own), down to a bare date,
-// which is its midnight; sources send one where their schema says
-// date-time.
+// DuckDB's cast reads too (and PostgreSQL's own), without seconds too
+// ("2024-01-01T10:00", which an HTML form's datetime-local writes), down
+// to a bare date, which is its midnight; sources send one where their
+// schema says date-time.
 var tsLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02T15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z0700",
-	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04Z07:00", "2006-01-02"}
+	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04Z07:00", "2006-01-02 15:04Z07:00", "2006-01-02T15:04Z0700", "2006-01-02 15:04Z0700",
+	"2006-01-02T15:04Z07", "2006-01-02 15:04Z07", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
 
 func parseTimestamp(s string) (time.Time, bool) {
 	for _, l := range tsLayouts {
@@ -1141,9 +1144,14 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	return out, misfit
 }
 
+// timeLayouts are the spellings of a time that a time column takes, as
+// both databases read them: with or without a zone (+02:00 or +0200) and
+// seconds.
+var timeLayouts = []string{"15:04:05.999999999Z07:00", "15:04:05.999999999", "15:04:05.999999999Z0700", "15:04"}
+
 // appendTime appends a time, or a timetz with its zone.
 func appendTime(out []byte, t backend.Type, s string) ([]byte, status) {
-	for _, l := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999"} {
+	for _, l := range timeLayouts {
 		tm, err := time.Parse(l, s)
 		if err != nil {
 			continue
