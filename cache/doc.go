@@ -133,7 +133,9 @@
 // in any case. A date-time column takes a bare date as its midnight, and a
 // date column a date-time as the date it spells (in its own zone), as
 // both databases read them: sources send each where their schema says
-// the other. Date, timestamp and date-time columns take the years 0000 to
+// the other. A time column takes a date-time's time of day (on its own
+// clock) and a bare date's midnight, as DuckDB reads them, on PostgreSQL
+// too. Date, timestamp and date-time columns take the years 0000 to
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of

@@ -1151,23 +1151,33 @@ var timeLayouts = []string{"15:04:05.999999999Z07:00", "15:04:05.999999999", "15
 
 // appendTime appends a time, or a timetz with its zone.
 func appendTime(out []byte, t backend.Type, s string) ([]byte, status) {
-	for _, l := range timeLayouts {
-		tm, err := time.Parse(l, s)
-		if err != nil {
-			continue
-		}
-		out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
-		if t == backend.TypeTime {
-			return out, valid
-		}
-		_, off := tm.Zone()
-		if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
-			return out, misfit
-		}
-		// timetz counts its zone in seconds west of UTC.
-		return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
+	tm, ok := parseTime(s)
+	if !ok {
+		return out, misfit
 	}
-	return out, misfit
+	out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
+	if t == backend.TypeTime {
+		return out, valid
+	}
+	_, off := tm.Zone()
+	if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
+		return out, misfit
+	}
+	// timetz counts its zone in seconds west of UTC.
+	return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
+}
+
+// parseTime reads a time as a time column takes it: one of timeLayouts,
+// else a date-time's time of day on its own clock, or a bare date's
+// midnight, as DuckDB's cast reads them (as a date column takes a
+// date-time's date).
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range timeLayouts {
+		if tm, err := time.Parse(l, s); err == nil {
+			return tm, true
+		}
+	}
+	return parseTimestamp(s)
 }
 
 // unsafeString views b as a string without copying, for parsers that do not

@@ -267,6 +267,12 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: []metaCell{ok(`"2024-01-01 10:00"`, "2024-01-01"), ok(`"2024-01-01T10:00"`, "2024-01-01 10:00:00"), ok(`"2024-01-01 10:00"`, "2024-01-01 10:00:00"), ok(`"10:00"`, "10:00:00")}},
 			{cells: []metaCell{ok(`"2024-01-01T23:00-0330"`, "2024-01-01"), ok(`"2024-01-01 10:00+02:00"`, "2024-01-01 10:00:00"), ok(`"2024-01-01T10:00-0330"`, "2024-01-01 13:30:00"), ok(`"10:00:00+0200"`, "10:00:00")}},
 			{cells: []metaCell{ok(`"2024-01-01T10:00Z"`, "2024-01-01"), ok(`"2024-01-01 10:00+02"`, "2024-01-01 10:00:00"), ok(`"2024-01-01 10:00+02"`, "2024-01-01 08:00:00"), ok(`"10:00:00.5-0330"`, "10:00:00.5")}},
+			// A time column takes a date-time's time of day, on its own
+			// clock, and a bare date's midnight, as DuckDB reads them.
+			{cells: []metaCell{absent, absent, absent, ok(`"2024-01-01T10:00:00+02:00"`, "10:00:00")}},
+			{cells: []metaCell{absent, absent, absent, ok(`"2024-01-01"`, "00:00:00")}},
+			{cells: []metaCell{absent, absent, absent, ok(`"2024-01-01 10:00:00.5Z"`, "10:00:00.5")}},
+			{cells: []metaCell{absent, absent, absent, ok(`"9999-12-31T23:59:59.9999999-12:00"`, "23:59:59.999999")}},
 		}},
 		{"wide", wide, []metaRecord{{cells: wideGood}, {cells: wideBad}, {cells: wideBad, changes: []protocol.RecordMetaChange{nulled("s003")}}, {cells: wideGood}}},
 	}
