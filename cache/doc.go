@@ -148,7 +148,17 @@
 // key, so that no single value can fail its batch. A field whose name
 // holds a NUL ("a\u0000b", which no SQL text can hold) loads into its
 // normalised column like any other, and where its name is written into
-// _airbyte_meta the NUL is U+FFFD.
+// _airbyte_meta the NUL is U+FFFD. A value holding a NUL (in a string, or
+// a key or string of a JSON value) is kept by DuckDB; PostgreSQL's text
+// and jsonb cannot hold one, so there the value is NULL and noted as one
+// that does not fit its column.
+//
+// JSON columns keep values, not their text. DuckDB writes JSON compact,
+// a key given twice twice, and each fraction as a double (the digits
+// beyond the 17th rounded; integers exact at any size). PostgreSQL's
+// jsonb keeps numbers exact but writes them without an exponent (1e2 is
+// 100), sorts an object's keys (shorter first), keeps the last value of a
+// key given twice, and puts a space after each ":" and ",".
 //
 // Schema evolution: a property that is new in the catalog adds a column.
 // An existing column keeps its type when the schema changes it; values are

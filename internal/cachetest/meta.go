@@ -247,6 +247,11 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 				ok(`{"n":12345678901234567890123,"f":1.50,"e":1e2,"z":-0,"g":1.5E-1}`, `{"n":12345678901234567890123,"f":1.5,"e":100.0,"z":0,"g":0.15}`), ok(`{"a\u0001":"\u0002"}`, `{"a\u0001":"\u0002"}`)}},
 			{cells: []metaCell{ok(`"\u00e9\/\u2028\ud83d\ude00"`, "é/\u2028😀"), ok(`"\u00e9\/\u2028"`, "\"é/\u2028\""), ok(`[1, 2]`, `[1,2]`), ok(`"\ud83d\ude00"`, `"😀"`)}},
 			{cells: []metaCell{ok(`[1, 2]`, `[1,2]`), ok(`-0.0`, `-0.0`), ok(`0.1e1`, `1.0`), ok(`12345678901234567890`, `12345678901234567890`)}},
+			// A fraction in JSON is a double in DuckDB's JSON (its digits
+			// beyond the 17th are rounded), and exact in PostgreSQL's jsonb
+			// (numeric); integers are exact in both, however large.
+			{cells: []metaCell{ok(`"0.12345678901234567890123"`, "0.12345678901234567890123"), ok(`{"x":0.12345678901234567890123}`, `{"x":0.12345678901234568}`),
+				ok(`[12345678901234567890123.5,1e400]`, `[1.2345678901234568e22,1e400]`), ok(`[18446744073709551616,-9223372036854775809,9007199254740993]`, `[18446744073709551616,-9223372036854775809,9007199254740993]`)}},
 		}},
 		// Records nested deeper than fastjson parses (the PostgreSQL
 		// backend's slower path).
