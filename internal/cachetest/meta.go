@@ -279,6 +279,18 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: []metaCell{absent, absent, absent, ok(`"2024-01-01 10:00:00.5Z"`, "10:00:00.5")}},
 			{cells: []metaCell{absent, absent, absent, ok(`"9999-12-31T23:59:59.9999999-12:00"`, "23:59:59.999999")}},
 		}},
+		// Members matched to fields by their exact, unescaped name: the
+		// first of a member given twice is kept, another case is another
+		// (undeclared) field.
+		{"members", []metaField{{"Ab", sInt}, {"s", sStr}, {"j", sJSON}}, []metaRecord{
+			{cells: []metaCell{ok(`1`, "1"), ok(`"first"`, "first"), ok(`{"k":1}`, `{"k":1}`)}, extra: `"Ab":2,"s":"second","j":{"k":2}`},
+			{cells: []metaCell{bad(`"x"`), absent, absent}, extra: `"Ab":3`},
+			{cells: []metaCell{absent, absent, absent}, extra: `"ab":4,"AB":5,"S":"x","J":[1]`},
+			{cells: []metaCell{ok(`8`, "8"), ok(`"plain"`, "plain"), null}, extra: `"\u0041\u0062":6,"\u0073":"esc","j":[2]`},
+			// Written only as escapes, the extra members are the fields'.
+			{cells: []metaCell{{want: "6"}, {want: "esc"}, absent}, extra: `"\u0041\u0062":6,"\u0073":"esc"`},
+			{cells: []metaCell{null, null, absent}, extra: `"Ab":7,"s":"z"`},
+		}},
 		{"wide", wide, []metaRecord{{cells: wideGood}, {cells: wideBad}, {cells: wideBad, changes: []protocol.RecordMetaChange{nulled("s003")}}, {cells: wideGood}}},
 	}
 	for _, tc := range cases {
