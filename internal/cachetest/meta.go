@@ -291,21 +291,52 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: []metaCell{{want: "6"}, {want: "esc"}, absent}, extra: `"\u0041\u0062":6,"\u0073":"esc"`},
 			{cells: []metaCell{null, null, absent}, extra: `"Ab":7,"s":"z"`},
 		}},
+		// A table made by an earlier load with other types (see priors):
+		// each value is converted to the column's type, and one that
+		// does not convert is NULL with a note.
+		{"evolved", []metaField{{"a", sInt}, {"b", sStr}, {"c", sStr}, {"d", sStr}, {"e", sInt}, {"f", sStr}, {"g", sInt}}, []metaRecord{
+			{cells: []metaCell{ok(`5`, "5"), ok(`"12"`, "12"), ok(`"abc"`, `"abc"`), ok(`"2024-01-01T10:00:00+02:00"`, "2024-01-01 08:00:00"), ok(`7`, "7.0"), ok(`"yes"`, "true"), ok(`1`, "1")}},
+			{cells: []metaCell{ok(`"x"`, "x"), bad(`"x"`), ok(`1`, `1`), bad(`"nope"`), ok(`"1.5"`, "1.5"), bad(`"maybe"`), bad(`"y"`)}},
+			{cells: []metaCell{ok(`{"k":1}`, `{"k":1}`), bad(`1.5`), ok(`[1, "a"]`, `[1,"a"]`), ok(`"2024-01-01"`, "2024-01-01 00:00:00"), bad(`1e400`), ok(`"0"`, "false"), absent}},
+		}},
 		{"wide", wide, []metaRecord{{cells: wideGood}, {cells: wideBad}, {cells: wideBad, changes: []protocol.RecordMetaChange{nulled("s003")}}, {cells: wideGood}}},
+	}
+	// priors are the fields of a first load of a case, whose table the
+	// case's records are then loaded into.
+	priors := map[string][]metaField{
+		"evolved": {{"a", sStr}, {"b", sInt}, {"c", sJSON}, {"d", sTSTZ}, {"e", sNum}, {"f", sBool}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := open(t)
+			prior := priors[tc.name]
+			if prior != nil {
+				var props []string
+				for _, f := range prior {
+					k, _ := json.Marshal(f.name)
+					props = append(props, string(k)+":"+f.schema)
+				}
+				m := Rec("t", "{}")
+				m.Record.EmittedAt = 1
+				MustLoad(t, c, Catalog(Stream("t", "{"+strings.Join(props, ",")+"}", protocol.SyncFullRefresh, nil)), cache.StrategyAppend, m)
+			}
+			kinds := make([]string, len(tc.fields))
 			var props, cols []string
-			for _, f := range tc.fields {
+			for i, f := range tc.fields {
 				k, _ := json.Marshal(f.name)
 				props = append(props, string(k)+":"+f.schema)
 				col, err := cache.NormalizeName(f.name)
 				if err != nil {
 					t.Fatal(err)
 				}
-				cols = append(cols, d.Column(`"`+col+`"`, kindOf(f.schema)))
+				kinds[i] = kindOf(f.schema)
+				for _, p := range prior {
+					if p.name == f.name {
+						kinds[i] = kindOf(p.schema)
+					}
+				}
+				cols = append(cols, d.Column(`"`+col+`"`, kinds[i]))
 			}
 			var msgs []*protocol.Message
 			var want []string
@@ -320,7 +351,7 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 					case cell.fail || cell.nul && d.NoNUL:
 						row = append(row, "NULL")
 					case d.Value != nil && cell.want != "NULL":
-						row = append(row, d.Value(kindOf(tc.fields[i].schema), cell.js, cell.want))
+						row = append(row, d.Value(kinds[i], cell.js, cell.want))
 					default:
 						row = append(row, cell.want)
 					}
@@ -339,6 +370,9 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			MustLoad(t, c, Catalog(Stream("t", "{"+strings.Join(props, ",")+"}", protocol.SyncFullRefresh, nil)),
 				cache.StrategyAppend, msgs...)
 			got := Strings(t, c, `SELECT `+d.Meta+`, `+strings.Join(cols, ", ")+` FROM t ORDER BY _airbyte_extracted_at`)
+			if prior != nil && len(got) > 0 {
+				got = got[1:] // the first load's record
+			}
 			if len(got) != len(want) {
 				t.Fatalf("%d rows, want %d", len(got), len(want))
 			}
