@@ -159,6 +159,9 @@
 // jsonb keeps numbers exact but writes them without an exponent (1e2 is
 // 100), sorts an object's keys (shorter first), keeps the last value of a
 // key given twice, and puts a space after each ":" and ",".
+// A text column given another JSON value (a number, an object) holds its
+// JSON text: on PostgreSQL as the source wrote it (compacted), on DuckDB
+// as its JSON writes it (a number as a double: 1.50 is 1.5, 1E2 100.0).
 //
 // Schema evolution: a property that is new in the catalog adds a column.
 // An existing column keeps its type when the schema changes it; values are

@@ -196,6 +196,9 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: good, extra: `"_airbyte_source_met\u0061":[{"field":"fake","change":"NULLED","reason":"X"}]`},
 			{cells: good, extra: `"_airbyte_source_meta":"not a list"`},
 			{cells: good, extra: `"_AIRBYTE_Source_Meta":[{"field":"fake2","change":"NULLED","reason":"X"}]`},
+			// Changes and reasons the protocol does not list, and empty ones,
+			// are kept as the source wrote them.
+			{cells: good, changes: []protocol.RecordMetaChange{{Field: "", Change: "WEIRD", Reason: "ü\"\\\u2028"}, {Field: "x.y[0]", Change: "", Reason: ""}}},
 		}},
 		{"casts", typed, []metaRecord{
 			{cells: with(good, map[int]metaCell{0: bad(`6.5`)})},
@@ -247,6 +250,17 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 				ok(`{"n":12345678901234567890123,"f":1.50,"e":1e2,"z":-0,"g":1.5E-1}`, `{"n":12345678901234567890123,"f":1.5,"e":100.0,"z":0,"g":0.15}`), ok(`{"a\u0001":"\u0002"}`, `{"a\u0001":"\u0002"}`)}},
 			{cells: []metaCell{ok(`"\u00e9\/\u2028\ud83d\ude00"`, "é/\u2028😀"), ok(`"\u00e9\/\u2028"`, "\"é/\u2028\""), ok(`[1, 2]`, `[1,2]`), ok(`"\ud83d\ude00"`, `"😀"`)}},
 			{cells: []metaCell{ok(`[1, 2]`, `[1,2]`), ok(`-0.0`, `-0.0`), ok(`0.1e1`, `1.0`), ok(`12345678901234567890`, `12345678901234567890`)}},
+			// A text column given another JSON value holds its JSON text:
+			// DuckDB's as its JSON writes it (a number as a double, escapes
+			// it need not write decoded), PostgreSQL's as the source wrote
+			// it, compacted.
+			{cells: []metaCell{ok(`1.50`, "1.5"), ok(`"1.50"`, `"1.50"`), absent, absent}},
+			{cells: []metaCell{ok(`1E2`, "100.0"), absent, absent, ok(`-0`, "0")}},
+			{cells: []metaCell{ok(`-0`, "0"), absent, absent, ok(`true`, "true")}},
+			{cells: []metaCell{ok(`true`, "true"), absent, absent, absent}},
+			{cells: []metaCell{ok(`{"b":1, "a":[ 2 ]}`, `{"b":1,"a":[2]}`), absent, absent, absent}},
+			{cells: []metaCell{ok(`0.12345678901234567890123`, "0.12345678901234568"), absent, absent, absent}},
+			{cells: []metaCell{ok(`{"x":"\u00e9\u0001\/"}`, `{"x":"é\u0001/"}`), absent, absent, absent}},
 			// A fraction in JSON is a double in DuckDB's JSON (its digits
 			// beyond the 17th are rounded), and exact in PostgreSQL's jsonb
 			// (numeric); integers are exact in both, however large.
