@@ -525,7 +525,22 @@ func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 			sel[i] = "CAST(CAST(" + quoted[i] + " AS text) AS " + ct.name + ")"
 		}
 	}
+	// The text of a timestamptz is in the session's TimeZone, which the
+	// server's configuration sets: a timestamp column (such as an
+	// _airbyte_extracted_at made by another tool) would have held the
+	// instant's time there instead of in UTC, the cache's zone. The zone
+	// is UTC for this statement only.
+	var zone string
+	if err := t.tx.QueryRow(ctx, "SELECT current_setting('TimeZone')").Scan(&zone); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, "SET LOCAL TimeZone = 'UTC'"); err != nil {
+		return err
+	}
 	if _, err := t.tx.Exec(ctx, "INSERT INTO "+qual+" ("+cols+") SELECT "+strings.Join(sel, ", ")+" FROM "+target); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, "SELECT set_config('TimeZone', $1, true)", zone); err != nil {
 		return err
 	}
 	_, err = t.tx.Exec(ctx, "DROP TABLE "+target)

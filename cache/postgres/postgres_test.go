@@ -192,11 +192,17 @@ func TestBinaryTypes(t *testing.T) {
 // A table someone else created, with types the cache would not choose,
 // still loads: binary COPY cannot write an int4 or a json column, so the
 // batch goes through a temporary table and the values are converted by
-// their text form, as text COPY would.
+// their text form, as text COPY would. A timestamp without zone (as
+// _airbyte_extracted_at here) holds the instant's time in UTC, whatever
+// the server's TimeZone: the text of a timestamptz is in that zone.
 func TestForeignColumnTypes(t *testing.T) {
 	t.Parallel()
-	c := open(t)
 	ctx := context.Background()
+	c, err := openDSN(ctx, withParam(t, testenv.Postgres(t), "timezone", "Asia/Kathmandu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
 	if _, err := c.ExecSQL(ctx, `CREATE TABLE items (_airbyte_raw_id varchar(26) NOT NULL, _airbyte_extracted_at timestamp, _airbyte_meta json, id integer, price numeric(10,2), tags json, code varchar(5), ref uuid)`); err != nil {
 		t.Fatal(err)
 	}
@@ -207,11 +213,11 @@ func TestForeignColumnTypes(t *testing.T) {
 			cachetest.Rec("items", `{"id":7,"price":"12.345","tags":["a"],"code":"ab","ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`),
 			cachetest.Rec("items", `{"id":"x","price":1,"tags":null,"code":null,"ref":null}`))
 	}
-	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT coalesce(id::text, 'NULL'), price::text, coalesce(tags::text, 'NULL'), coalesce(code, 'NULL'), coalesce(ref::text, 'NULL'), _airbyte_meta::text FROM items ORDER BY id, _airbyte_raw_id`), []string{
-		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}`,
-		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}`,
-		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}`,
-		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}`,
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT coalesce(id::text, 'NULL'), price::text, coalesce(tags::text, 'NULL'), coalesce(code, 'NULL'), coalesce(ref::text, 'NULL'), _airbyte_meta::text, _airbyte_extracted_at::text FROM items ORDER BY id, _airbyte_raw_id`), []string{
+		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}|2023-11-14 22:13:20`,
+		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}|2023-11-14 22:13:20`,
+		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}|2023-11-14 22:13:20`,
+		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}|2023-11-14 22:13:20`,
 	})
 }
 
