@@ -46,6 +46,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"net"
 	"net/url"
@@ -449,7 +450,8 @@ func (t *txn) Rollback(ctx context.Context) error {
 // transaction and never from a cache, since a replace drops and re-creates
 // tables of the same name. Columns of other types (a table created by
 // someone else) are loaded through a temporary table and converted by
-// their text form, as a text COPY would.
+// their text form, as a text COPY would; a value their type does not take
+// is NULL with a note (see converted).
 func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
 	return rowTooBig(t.insert(ctx, table, cb.(*batch)))
 }
@@ -491,7 +493,10 @@ func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 	names, types := bt.columns()
 	exact := true
 	for i, n := range names {
-		if ct, ok := have[n]; ok && !sendsAs(types[i], ct.oid) {
+		// The cache's own columns are written as they are into a type of
+		// the same kind (a raw id into a varchar(26)).
+		own := i >= len(bt.t.Columns)
+		if ct, ok := have[n]; ok && !ct.takes(types[i]) && !(own && sendsAs(types[i], ct.oid)) {
 			exact = false
 		}
 	}
@@ -518,12 +523,9 @@ func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 	if exact {
 		return nil
 	}
-	sel := make([]string, len(names))
-	for i, n := range names {
-		sel[i] = quoted[i]
-		if ct, ok := have[n]; ok && !sendsAs(types[i], ct.oid) {
-			sel[i] = "CAST(CAST(" + quoted[i] + " AS text) AS " + ct.name + ")"
-		}
+	query, err := t.converted(ctx, bt, target, names, types, quoted, have)
+	if err != nil {
+		return err
 	}
 	// The text of a timestamptz is in the session's TimeZone, which the
 	// server's configuration sets: a timestamp column (such as an
@@ -537,7 +539,7 @@ func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 	if _, err := t.tx.Exec(ctx, "SET LOCAL TimeZone = 'UTC'"); err != nil {
 		return err
 	}
-	if _, err := t.tx.Exec(ctx, "INSERT INTO "+qual+" ("+cols+") SELECT "+strings.Join(sel, ", ")+" FROM "+target); err != nil {
+	if _, err := t.tx.Exec(ctx, "INSERT INTO "+qual+" ("+cols+") "+query); err != nil {
 		return err
 	}
 	if _, err := t.tx.Exec(ctx, "SELECT set_config('TimeZone', $1, true)", zone); err != nil {
@@ -547,10 +549,84 @@ func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 	return err
 }
 
+// converted is the query that converts the rows of the temporary table
+// target to the types of the table's columns, have. A column of the
+// cache's own is cast by its text. A value of a record's field goes
+// through convertFunc's function for its column's type: one that the type
+// does not take (an integer beyond an int4, a text longer than a
+// varchar(5)) is NULL, and _airbyte_meta notes it, as any value that does
+// not fit its column, after the notes the batch wrote. The functions run
+// in a subquery, once a value (they are volatile, so it is not merged).
+func (t *txn) converted(ctx context.Context, bt *batch, target string, names []string, types []backend.Type, quoted []string, have map[string]colType) (string, error) {
+	sel := make([]string, len(names))
+	inner := []string{"*"}
+	var notes []string
+	meta := -1
+	for i, n := range names {
+		sel[i] = quoted[i]
+		if n == backend.ColumnMeta {
+			meta = i
+		}
+		ct, ok := have[n]
+		if !ok || ct.takes(types[i]) {
+			continue
+		}
+		if i >= len(bt.t.Columns) {
+			if !sendsAs(types[i], ct.oid) { // a varchar(26) takes a raw id as it is
+				sel[i] = "CAST(CAST(" + quoted[i] + " AS text) AS " + ct.name + ")"
+			}
+			continue
+		}
+		fn, err := t.convertFunc(ctx, ct.name)
+		if err != nil {
+			return "", err
+		}
+		// Normalised names are in lower case: this one is no column's.
+		sel[i] = backend.Quote("Converted " + strconv.Itoa(i))
+		inner = append(inner, fn+"(CAST("+quoted[i]+" AS text)) AS "+sel[i])
+		note := appendMeta(nil, nil, []string{bt.t.Columns[i].Field})
+		note = note[len(`{"changes":`) : len(note)-1] // the one note, as a JSON array
+		notes = append(notes, "CASE WHEN "+quoted[i]+" IS NOT NULL AND "+sel[i]+" IS NULL THEN "+
+			"CAST('"+strings.ReplaceAll(string(note), "'", "''")+"' AS jsonb) ELSE CAST('[]' AS jsonb) END")
+	}
+	if len(notes) > 0 {
+		m := backend.Quote(backend.ColumnMeta)
+		expr := "jsonb_set(" + m + ", '{changes}', (" + m + " -> 'changes') || " + strings.Join(notes, " || ") + ")"
+		if ct, ok := have[backend.ColumnMeta]; ok && !ct.takes(backend.TypeJSON) {
+			expr = "CAST(CAST(" + expr + " AS text) AS " + ct.name + ")"
+		}
+		sel[meta] = expr
+	}
+	return "SELECT " + strings.Join(sel, ", ") + " FROM (SELECT " + strings.Join(inner, ", ") + " FROM " + target + ") AS rows", nil
+}
+
+// convertFunc creates, in the session's temporary schema, the function
+// that converts a text to the type typ, a column type as format_type
+// writes it, and returns its name: it assigns the text to a variable of
+// that type, as an INSERT assigns it (a varchar(5) refuses a longer text
+// instead of cutting it, as a cast would), and returns NULL if the type
+// does not take it. Each call of it is a subtransaction; only the batches
+// into a table of types the cache would not choose take that path.
+func (t *txn) convertFunc(ctx context.Context, typ string) (string, error) {
+	h := fnv.New64a()
+	h.Write([]byte(typ))
+	name := fmt.Sprintf("pg_temp.airbyte_to_%016x", h.Sum64())
+	_, err := t.tx.Exec(ctx, "CREATE OR REPLACE FUNCTION "+name+"(v text) RETURNS "+typ+" LANGUAGE plpgsql AS $airbyte$ "+
+		"DECLARE x "+typ+"; BEGIN x := v; RETURN x; EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN RETURN NULL; END $airbyte$")
+	return name, err
+}
+
 // colType is a column's type in the catalog.
 type colType struct {
 	oid  int64
 	name string
+}
+
+// takes reports whether the column takes the batch's values of type t as
+// they are: a binary COPY into it writes them, and no value fails it. A
+// varchar of a length refuses a longer text.
+func (c colType) takes(t backend.Type) bool {
+	return sendsAs(t, c.oid) && (c.oid != oidVarchar || c.name == "character varying")
 }
 
 // PostgreSQL type OIDs.

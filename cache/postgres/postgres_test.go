@@ -221,6 +221,40 @@ func TestForeignColumnTypes(t *testing.T) {
 	})
 }
 
+// A value that fits the column type the cache would choose but not the
+// narrower one of a table someone else created (an integer beyond int4, a
+// text longer than varchar(5), an overflowing numeric, a malformed uuid)
+// is NULL with a note, as any value that does not fit its column: it
+// failed the whole load.
+func TestForeignColumnTypesValuesThatDoNotFit(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	ctx := context.Background()
+	if _, err := c.ExecSQL(ctx, `CREATE TABLE items (_airbyte_raw_id varchar(26) NOT NULL, _airbyte_extracted_at timestamptz, _airbyte_meta json, id integer, price numeric(10,2), tags text[], code varchar(5), ref uuid)`); err != nil {
+		t.Fatal(err)
+	}
+	props := `{"id":{"type":"integer"},"price":{"type":"number"},"tags":{"type":"array"},"code":{"type":"string"},"ref":{"type":"string"}}`
+	cat := cachetest.Catalog(cachetest.Stream("items", props, protocol.SyncIncremental, nil, "id"))
+	rec := cachetest.Rec("items", `{"id":"x","code":"toolong","ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`)
+	rec.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "tags", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}}}
+	cachetest.MustLoad(t, c, cat, cache.StrategyAppend,
+		cachetest.Rec("items", `{"id":3000000000,"price":1,"code":"ab"}`),
+		cachetest.Rec("items", `{"id":1,"code":"abcdefgh","tags":["a"]}`),
+		cachetest.Rec("items", `{"id":2,"price":"1e20","tags":"{b,c}"}`),
+		cachetest.Rec("items", `{"id":3,"ref":"not-a-uuid","tags":"{"}`),
+		rec)
+	note := func(f string) string {
+		return `{"field": "` + f + `", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}`
+	}
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT coalesce(id::text, 'NULL'), coalesce(price::text, 'NULL'), coalesce(tags::text, 'NULL'), coalesce(code, 'NULL'), coalesce(ref::text, 'NULL'), _airbyte_meta::text FROM items ORDER BY _airbyte_raw_id`), []string{
+		`NULL|1.00|NULL|ab|NULL|{"changes": [` + note("id") + `]}`,
+		`1|NULL|NULL|NULL|NULL|{"changes": [` + note("tags") + `, ` + note("code") + `]}`,
+		`2|NULL|{b,c}|NULL|NULL|{"changes": [` + note("price") + `]}`,
+		`3|NULL|NULL|NULL|NULL|{"changes": [` + note("tags") + `, ` + note("ref") + `]}`,
+		`NULL|NULL|NULL|NULL|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": [{"field": "tags", "change": "TRUNCATED", "reason": "SOURCE_FIELD_SIZE_LIMITATION"}, ` + note("id") + `, ` + note("code") + `]}`,
+	})
+}
+
 // TestPasswordMasked: a Config prints without its password, and a password
 // given in a DSN is masked in goairbyte's output from New on — even when
 // the connection then fails.
