@@ -140,7 +140,11 @@
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of
 // them. Times keep microseconds: a finer fraction is cut, not rounded, so
-// 23:59:59.9999999 stays in its day (23:59:59.999999).
+// 23:59:59.9999999 stays in its day (23:59:59.999999). Neither backend
+// keeps the offset a date-time was written with: a date-time column holds
+// its instant (10:00+02:00 reads back as 08:00 UTC), and a
+// timestamp_without_timezone column the wall-clock time as written, the
+// offset dropped (10:00+02:00 is 10:00).
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps
