@@ -158,7 +158,8 @@ func float8Text(s string) string {
 // length, a key given twice keeps its last value and numbers lose their
 // exponent; a double is written without DuckDB's ".0"; a text column
 // given another JSON value holds the text the source wrote, compacted,
-// where DuckDB writes its own.
+// where DuckDB writes its own. And text and jsonb cannot hold a NUL: a
+// value holding one is NULL with a note (NoNUL), where DuckDB keeps it.
 func TestMetaAndColumnsExactly(t *testing.T) {
 	t.Parallel()
 	cachetest.MetaAndColumns(t, open, cachetest.MetaDialect{
