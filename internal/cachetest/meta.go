@@ -39,21 +39,22 @@ type metaField struct{ name, schema string }
 
 // Schemas of the field types, one per column type.
 const (
-	sInt   = `{"type":"integer"}`
-	sNum   = `{"type":"number"}`
-	sBool  = `{"type":"boolean"}`
-	sDate  = `{"type":"string","format":"date"}`
-	sTS    = `{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"}`
-	sTSTZ  = `{"type":"string","format":"date-time"}`
-	sTime  = `{"type":"string","format":"time"}`
-	sStr   = `{"type":"string"}`
-	sJSON  = `{"type":"object"}`
-	sUnion = `{"type":["string","integer"]}`
+	sInt    = `{"type":"integer"}`
+	sNum    = `{"type":"number"}`
+	sBool   = `{"type":"boolean"}`
+	sDate   = `{"type":"string","format":"date"}`
+	sTS     = `{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"}`
+	sTSTZ   = `{"type":"string","format":"date-time"}`
+	sTime   = `{"type":"string","format":"time"}`
+	sTimeTZ = `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`
+	sStr    = `{"type":"string"}`
+	sJSON   = `{"type":"object"}`
+	sUnion  = `{"type":["string","integer"]}`
 )
 
 // kindOf is the kind of column of a field with JSON schema schema, as a
 // MetaDialect is told it: integer, number, boolean, date, timestamp,
-// timestamptz (a date-time with its zone), time, string or json.
+// timestamptz (a date-time with its zone), time, timetz, string or json.
 func kindOf(schema string) string {
 	switch schema {
 	case sInt:
@@ -72,6 +73,8 @@ func kindOf(schema string) string {
 		return "time"
 	case sStr:
 		return "string"
+	case sTimeTZ:
+		return "timetz"
 	}
 	return "json"
 }
@@ -315,6 +318,19 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 			{cells: []metaCell{ok(`5`, "5"), ok(`"12"`, "12"), ok(`"abc"`, `"abc"`), ok(`"2024-01-01T10:00:00+02:00"`, "2024-01-01 08:00:00"), ok(`7`, "7.0"), ok(`"yes"`, "true"), ok(`1`, "1")}},
 			{cells: []metaCell{ok(`"x"`, "x"), bad(`"x"`), ok(`1`, `1`), bad(`"nope"`), ok(`"1.5"`, "1.5"), bad(`"maybe"`), bad(`"y"`)}},
 			{cells: []metaCell{ok(`{"k":1}`, `{"k":1}`), bad(`1.5`), ok(`[1, "a"]`, `[1,"a"]`), ok(`"2024-01-01"`, "2024-01-01 00:00:00"), bad(`1e400`), ok(`"0"`, "false"), absent}},
+		}},
+		// A time with its zone. (DuckDB refuses 10:00:00Z, which
+		// PostgreSQL reads as +00, and gives a date-time's time in UTC,
+		// where PostgreSQL keeps its zone: not pinned here.)
+		{"timetz", []metaField{{"t", sTimeTZ}}, []metaRecord{
+			{cells: []metaCell{ok(`"10:00:00+02:00"`, "10:00:00+02")}},
+			{cells: []metaCell{ok(`"10:00:00"`, "10:00:00+00")}},
+			{cells: []metaCell{ok(`"10:00"`, "10:00:00+00")}},
+			{cells: []metaCell{ok(`"10:00:00.1234567-03:30"`, "10:00:00.123456-03:30")}},
+			{cells: []metaCell{ok(`"10:00:00+0200"`, "10:00:00+02")}},
+			{cells: []metaCell{ok(`"2024-01-01"`, "00:00:00+00")}},
+			{cells: []metaCell{bad(`"10:00:00+20:00"`)}},
+			{cells: []metaCell{bad(`"noon"`)}},
 		}},
 		{"wide", wide, []metaRecord{{cells: wideGood}, {cells: wideBad}, {cells: wideBad, changes: []protocol.RecordMetaChange{nulled("s003")}}, {cells: wideGood}}},
 	}
