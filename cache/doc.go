@@ -115,9 +115,11 @@
 // PyAirbyte's fallback makes it too.
 //
 // A value that does not fit its column (text in an integer column, a
-// malformed timestamp) never fails the load: the column is NULL and the
-// field is listed in _airbyte_meta.changes as NULLED with reason
-// DESTINATION_TYPECAST_ERROR, after any change the source reported itself.
+// malformed timestamp, in a table made by another tool an integer beyond
+// its INTEGER column or a text longer than its varchar(5)) never fails the
+// load: the column is NULL and the field is listed in
+// _airbyte_meta.changes as NULLED with reason DESTINATION_TYPECAST_ERROR,
+// after any change the source reported itself.
 //
 // Numbers and booleans follow one rule on every backend. An integer
 // column takes a whole number written as one — a JSON integer, or a
