@@ -573,6 +573,13 @@ func holdInTx(t *testing.T, conn *pgx.Conn, stmt string) pgx.Tx {
 func waitForLockWaits(t *testing.T, conn *pgx.Conn, n int, done chan error) {
 	t.Helper()
 	for {
+		// Inside a transaction (TestFirstOpenOfASchemaByTwoWorkers polls
+		// on the session that holds one), pg_stat_activity is the snapshot
+		// its first read took: a session that connected after it is not
+		// there, and the poll waited for it until the test timed out.
+		if _, err := conn.Exec(context.Background(), `SELECT pg_stat_clear_snapshot()`); err != nil {
+			t.Fatal(err)
+		}
 		var waiting int
 		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&waiting); err != nil {
 			t.Fatal(err)
