@@ -115,9 +115,11 @@
 // PyAirbyte's fallback makes it too.
 //
 // A value that does not fit its column (text in an integer column, a
-// malformed timestamp) never fails the load: the column is NULL and the
-// field is listed in _airbyte_meta.changes as NULLED with reason
-// DESTINATION_TYPECAST_ERROR, after any change the source reported itself.
+// malformed timestamp, in a table made by another tool an integer beyond
+// its INTEGER column or a text longer than its varchar(5)) never fails the
+// load: the column is NULL and the field is listed in
+// _airbyte_meta.changes as NULLED with reason DESTINATION_TYPECAST_ERROR,
+// after any change the source reported itself.
 //
 // Numbers and booleans follow one rule on every backend. An integer
 // column takes a whole number written as one — a JSON integer, or a
@@ -133,11 +135,18 @@
 // in any case. A date-time column takes a bare date as its midnight, and a
 // date column a date-time as the date it spells (in its own zone), as
 // both databases read them: sources send each where their schema says
-// the other. Date, timestamp and date-time columns take the years 0000 to
+// the other. A time column takes a date-time's time of day (on its own
+// clock) and a bare date's midnight, as DuckDB reads them, on PostgreSQL
+// too. Date, timestamp and date-time columns take the years 0000 to
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of
-// them.
+// them. Times keep microseconds: a finer fraction is cut, not rounded, so
+// 23:59:59.9999999 stays in its day (23:59:59.999999). Neither backend
+// keeps the offset a date-time was written with: a date-time column holds
+// its instant (10:00+02:00 reads back as 08:00 UTC), and a
+// timestamp_without_timezone column the wall-clock time as written, the
+// offset dropped (10:00+02:00 is 10:00).
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps
@@ -145,7 +154,20 @@
 // key, so that no single value can fail its batch. A field whose name
 // holds a NUL ("a\u0000b", which no SQL text can hold) loads into its
 // normalised column like any other, and where its name is written into
-// _airbyte_meta the NUL is U+FFFD.
+// _airbyte_meta the NUL is U+FFFD. A value holding a NUL (in a string, or
+// a key or string of a JSON value) is kept by DuckDB; PostgreSQL's text
+// and jsonb cannot hold one, so there the value is NULL and noted as one
+// that does not fit its column.
+//
+// JSON columns keep values, not their text. DuckDB writes JSON compact,
+// a key given twice twice, and each fraction as a double (the digits
+// beyond the 17th rounded; integers exact at any size). PostgreSQL's
+// jsonb keeps numbers exact but writes them without an exponent (1e2 is
+// 100), sorts an object's keys (shorter first), keeps the last value of a
+// key given twice, and puts a space after each ":" and ",".
+// A text column given another JSON value (a number, an object) holds its
+// JSON text: on PostgreSQL as the source wrote it (compacted), on DuckDB
+// as its JSON writes it (a number as a double: 1.50 is 1.5, 1E2 100.0).
 //
 // Schema evolution: a property that is new in the catalog adds a column.
 // An existing column keeps its type when the schema changes it; values are

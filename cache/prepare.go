@@ -495,7 +495,7 @@ func (c *Cache) adoptColumnTypes(ctx context.Context, plans []*streamPlan) error
 		}
 		for _, ci := range all[p.table.Name] {
 			if col := columnNamed(&p.table, ci.name); col != nil {
-				col.Type = c.b.ParseSQLType(ci.dataType)
+				col.Type, col.SQLType = c.b.ParseSQLType(ci.dataType), ci.dataType
 			}
 		}
 	}

@@ -624,6 +624,11 @@ func (b *database) Placeholder(int) string        { return "?" }
 func (b *database) DDLLock() string               { return "" }
 func (b *database) SQLType(t backend.Type) string { return sqlTypes[t] }
 
+// ownTypes are the names DuckDB gives the types of sqlTypes, in upper
+// case: a column of another type was made by someone else.
+var ownTypes = map[string]bool{"JSON": true, "VARCHAR": true, "BIGINT": true, "DOUBLE": true, "BOOLEAN": true, "DATE": true,
+	"TIMESTAMP": true, "TIMESTAMP WITH TIME ZONE": true, "TIMESTAMPTZ": true, "TIME": true, "TIME WITH TIME ZONE": true, "TIMETZ": true}
+
 var sqlTypes = map[backend.Type]string{
 	backend.TypeJSON: "JSON", backend.TypeString: "VARCHAR", backend.TypeInteger: "BIGINT",
 	backend.TypeNumber: "DOUBLE", backend.TypeBoolean: "BOOLEAN", backend.TypeDate: "DATE",
@@ -1260,13 +1265,29 @@ func (bt *batch) insertSQL(table string) string {
 		key := bt.readKeys[i]
 		src := backend.Quote(key)
 		conv := fmt.Sprintf("c%d", i)
-		switch c.Type {
-		case backend.TypeJSON:
+		// A column of a type the cache would not make (a table someone
+		// else made: INTEGER, DECIMAL(10,2), UUID) takes the value
+		// converted to the cache's type and then to its own, and one its
+		// type does not take is NULL with a note, as any value that does
+		// not fit: assigned as it is, it failed the whole batch.
+		foreign := c.SQLType != "" && !ownTypes[strings.ToUpper(c.SQLType)]
+		switch {
+		case c.Type == backend.TypeJSON && !foreign:
 			reads = append(reads, literal(key)+": 'JSON'")
 			inner = append(inner, src+" AS "+conv)
-		case backend.TypeString:
+		case c.Type == backend.TypeString && !foreign:
 			reads = append(reads, literal(key)+": 'VARCHAR'")
 			inner = append(inner, src+" AS "+conv)
+		case c.Type == backend.TypeJSON || c.Type == backend.TypeString:
+			read := "VARCHAR"
+			if c.Type == backend.TypeJSON {
+				read = "JSON"
+			}
+			reads = append(reads, literal(key)+": '"+read+"'")
+			inner = append(inner, src+" AS r"+strconv.Itoa(i), "TRY_CAST("+src+" AS "+c.SQLType+") AS "+conv)
+			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)
+			failed = append(failed, fail)
+			notes = append(notes, "CASE WHEN "+fail+" THEN "+literal(string(appendJSONText([]byte(`{"field":`), noNUL(c.Field)))+`,"change":"NULLED","reason":"DESTINATION_TYPECAST_ERROR"}`)+" END")
 		default:
 			reads = append(reads, literal(key)+": 'VARCHAR'")
 			cast := "TRY_CAST(" + src + " AS " + sqlTypes[c.Type] + ")"
@@ -1287,6 +1308,9 @@ func (bt *batch) insertSQL(table string) string {
 				// with a minus sign.
 				lo, hi := dateRange[c.Type][0], dateRange[c.Type][1]
 				cast = "CASE WHEN " + cast + " >= " + lo + " AND " + cast + " < " + hi + " THEN " + cast + " END"
+			}
+			if foreign {
+				cast = "TRY_CAST(" + cast + " AS " + c.SQLType + ")"
 			}
 			inner = append(inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
 			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)

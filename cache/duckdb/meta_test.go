@@ -1,58 +1,12 @@
 package duckdb_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cachetest"
-	"github.com/x/goairbyte/protocol"
 )
-
-// metaField is a declared field: its name and its JSON schema.
-type metaField struct{ name, schema string }
-
-// Schemas of the field types, one per column type.
-const (
-	sInt   = `{"type":"integer"}`
-	sNum   = `{"type":"number"}`
-	sBool  = `{"type":"boolean"}`
-	sDate  = `{"type":"string","format":"date"}`
-	sTS    = `{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"}`
-	sTSTZ  = `{"type":"string","format":"date-time"}`
-	sTime  = `{"type":"string","format":"time"}`
-	sStr   = `{"type":"string"}`
-	sJSON  = `{"type":"object"}`
-	sUnion = `{"type":["string","integer"]}`
-)
-
-// metaCell is one field of a record: the JSON value written (absent when
-// js is ""), and the column's text as Go expects it, or that the value
-// does not convert (NULL with a note).
-type metaCell struct {
-	js   string
-	want string
-	fail bool
-}
-
-func ok(js, want string) metaCell { return metaCell{js: js, want: want} }
-func bad(js string) metaCell      { return metaCell{js: js, fail: true} }
-
-var (
-	null   = metaCell{js: "null", want: "NULL"}
-	absent = metaCell{want: "NULL"}
-)
-
-// metaRecord is a record: its cells in the fields' order, and the changes
-// the source reported in its meta.
-type metaRecord struct {
-	cells   []metaCell
-	changes []protocol.RecordMetaChange
-	// extra are members of the data that no field declares.
-	extra string
-}
 
 // duckJSONString is a string as DuckDB's to_json writes it: ", \ and the
 // control characters escaped (those without a short form as \u00XX in
@@ -88,187 +42,22 @@ func duckJSONString(s string) string {
 	return b.String()
 }
 
-// wantMeta is _airbyte_meta as the cache documents it: the source's
-// changes, then a NULLED DESTINATION_TYPECAST_ERROR note for each field,
-// in the fields' order, whose value was there and did not convert; a NUL
-// in a field's name is U+FFFD.
-func wantMeta(fields []metaField, r metaRecord) string {
-	var notes []string
-	note := func(field, change, reason string) {
-		notes = append(notes, `{"field":`+duckJSONString(strings.ReplaceAll(field, "\x00", "\uFFFD"))+
-			`,"change":`+duckJSONString(change)+`,"reason":`+duckJSONString(reason)+`}`)
-	}
-	for _, c := range r.changes {
-		note(c.Field, string(c.Change), string(c.Reason))
-	}
-	for i, c := range r.cells {
-		if c.fail {
-			note(fields[i].name, "NULLED", "DESTINATION_TYPECAST_ERROR")
-		}
-	}
-	return `{"changes":[` + strings.Join(notes, ",") + `]}`
-}
-
 // TestMetaAndColumnsExactly pins what an INSERT writes, every column and
 // _airbyte_meta to the byte, against what Go expects of each record: the
 // meta expression is the costliest part of a small INSERT's SQL, and any
-// cheaper form must give the same text.
+// cheaper form must give the same text. The meta is the JSON text the
+// INSERT builds, compact, as to_json wrote it.
 func TestMetaAndColumnsExactly(t *testing.T) {
 	t.Parallel()
-	typed := []metaField{{"i", sInt}, {"n", sNum}, {"b", sBool}, {"d", sDate}, {"ts", sTS}, {"tz", sTSTZ}, {"tm", sTime}, {"s", sStr}, {"j", sJSON}, {"u", sUnion}}
-	good := []metaCell{ok(`5`, "5"), ok(`1.5`, "1.5"), ok(`true`, "true"), ok(`"2024-02-29"`, "2024-02-29"), ok(`"2024-01-01T10:00:00"`, "2024-01-01 10:00:00"),
-		ok(`"2024-01-01T10:00:00+02:00"`, "2024-01-01 08:00:00"), ok(`"10:30:00"`, "10:30:00"), ok(`"hello"`, "hello"), ok(`{"a":[1,2]}`, `{"a":[1,2]}`), ok(`7`, "7")}
-	with := func(base []metaCell, at map[int]metaCell) []metaCell {
-		out := append([]metaCell(nil), base...)
-		for i, c := range at {
-			out[i] = c
-		}
-		return out
-	}
-	nulled := func(field string) protocol.RecordMetaChange {
-		return protocol.RecordMetaChange{Field: field, Change: protocol.ChangeNulled, Reason: protocol.ReasonSourceSerializationError}
-	}
-	truncated := func(field string) protocol.RecordMetaChange {
-		return protocol.RecordMetaChange{Field: field, Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}
-	}
-	odd := []metaField{{`q"uote`, sInt}, {"sp ace", sNum}, {"ünï", sBool}, {"a\x00b", sInt}, {"new\nline", sDate}, {`back\slash`, sTSTZ}, {"ctl\x01", sInt}, {"ctl2\x1f", sInt}}
-
-	wide := make([]metaField, 300)
-	wideGood := make([]metaCell, 300)
-	wideBad := make([]metaCell, 300)
-	for i := range wide {
-		switch i % 5 {
-		case 0:
-			wide[i], wideGood[i], wideBad[i] = metaField{fmt.Sprintf("i%03d", i), sInt}, ok(fmt.Sprint(i), fmt.Sprint(i)), ok(fmt.Sprint(-i), fmt.Sprint(-i))
-		case 1:
-			wide[i], wideGood[i], wideBad[i] = metaField{fmt.Sprintf("n%03d", i), sNum}, ok(`0.25`, "0.25"), null
-		case 2:
-			wide[i], wideGood[i], wideBad[i] = metaField{fmt.Sprintf("d%03d", i), sDate}, ok(`"1999-12-31"`, "1999-12-31"), absent
-		default:
-			wide[i], wideGood[i], wideBad[i] = metaField{fmt.Sprintf("s%03d", i), sStr}, ok(`"v"`, "v"), ok(`"w"`, "w")
-		}
-	}
-	for _, i := range []int{0, 1, 2, 150, 295, 297} {
-		wideBad[i] = bad(`"oops"`)
-	}
-	wideBad[3] = ok(`"oops"`, "oops") // a string column takes anything
-
-	cases := []struct {
-		name    string
-		fields  []metaField
-		records []metaRecord
-	}{
-		{"clean", typed, []metaRecord{
-			{cells: good},
-			{cells: with(good, map[int]metaCell{0: ok(`-0`, "0"), 1: ok(`-2`, "-2.0"), 2: ok(`false`, "false"), 7: ok(`12`, "12"), 9: ok(`"x"`, `"x"`)})},
-			{cells: []metaCell{null, null, null, null, null, null, null, null, null, null}},
-			{cells: []metaCell{absent, absent, absent, absent, absent, absent, absent, absent, absent, absent}},
-			{cells: good, changes: []protocol.RecordMetaChange{}},
-		}},
-		{"source changes", typed, []metaRecord{
-			{cells: good, changes: []protocol.RecordMetaChange{nulled("j")}},
-			{cells: with(good, map[int]metaCell{9: null}), changes: []protocol.RecordMetaChange{truncated("s"), nulled("u"), nulled("not declared")}},
-			{cells: good, extra: `"_airbyte_source_meta":[{"field":"fake","change":"NULLED","reason":"X"}]`, changes: []protocol.RecordMetaChange{nulled("i")}},
-			{cells: good, extra: `"_airbyte_source_meta":[{"field":"fake","change":"NULLED","reason":"X"}]`},
-			{cells: good, extra: `"_airbyte_source_met\u0061":[{"field":"fake","change":"NULLED","reason":"X"}]`},
-			{cells: good, extra: `"_airbyte_source_meta":"not a list"`},
-			{cells: good, extra: `"_AIRBYTE_Source_Meta":[{"field":"fake2","change":"NULLED","reason":"X"}]`},
-		}},
-		{"casts", typed, []metaRecord{
-			{cells: with(good, map[int]metaCell{0: bad(`6.5`)})},
-			{cells: with(good, map[int]metaCell{0: bad(`"x"`)})},
-			{cells: with(good, map[int]metaCell{0: bad(`9223372036854775808`)})},
-			{cells: with(good, map[int]metaCell{0: bad(`true`)})},
-			{cells: with(good, map[int]metaCell{1: bad(`"many"`)})},
-			{cells: with(good, map[int]metaCell{1: bad(`1e400`)})},
-			{cells: with(good, map[int]metaCell{2: bad(`"maybe"`)})},
-			{cells: with(good, map[int]metaCell{3: bad(`"yesterday"`)})},
-			{cells: with(good, map[int]metaCell{3: bad(`"10000-01-01"`)})},
-			{cells: with(good, map[int]metaCell{4: bad(`"nope"`)})},
-			{cells: with(good, map[int]metaCell{4: bad(`"infinity"`)})},
-			{cells: with(good, map[int]metaCell{5: bad(`"nope"`)})},
-			{cells: with(good, map[int]metaCell{6: bad(`"25:99"`)})},
-			{cells: with(good, map[int]metaCell{0: bad(`"x"`), 2: bad(`3`), 5: bad(`[1]`)})},
-			{cells: []metaCell{bad(`1.5`), bad(`"n"`), bad(`"b"`), bad(`"d"`), bad(`"t"`), bad(`"z"`), bad(`"m"`), ok(`{}`, "{}"), ok(`[]`, "[]"), null}},
-			{cells: good},
-		}},
-		{"both", typed, []metaRecord{
-			{cells: with(good, map[int]metaCell{1: bad(`"many"`)}), changes: []protocol.RecordMetaChange{nulled("j")}},
-			{cells: with(good, map[int]metaCell{0: bad(`0.5`), 6: bad(`"x"`)}), changes: []protocol.RecordMetaChange{truncated("s"), nulled("i")}},
-		}},
-		{"odd names", odd, []metaRecord{
-			{cells: []metaCell{ok(`1`, "1"), ok(`2.5`, "2.5"), ok(`true`, "true"), ok(`4`, "4"), ok(`"2020-01-01"`, "2020-01-01"), ok(`"2020-01-01T00:00:00Z"`, "2020-01-01 00:00:00"), ok(`3`, "3"), ok(`4`, "4")}},
-			{cells: []metaCell{bad(`"x"`), bad(`"y"`), bad(`"z"`), bad(`"w"`), bad(`"v"`), bad(`"u"`), bad(`"t"`), bad(`"s"`)}},
-			{cells: []metaCell{bad(`"x"`), null, absent, bad(`1.5`), ok(`"2020-01-02"`, "2020-01-02"), null, absent, null},
-				changes: []protocol.RecordMetaChange{nulled(`q"uote`), nulled("a\x00b"), truncated("ctl\x01"), nulled("ctl2\x1f"), nulled("new\nline"), nulled(`back\slash`)}},
-		}},
-		{"meta key", []metaField{{"id", sInt}, {"_airbyte_source_meta", sStr}, {"_AIRBYTE_SOURCE_META_", sInt}}, []metaRecord{
-			{cells: []metaCell{ok(`1`, "1"), ok(`"a"`, "a"), ok(`2`, "2")}},
-			{cells: []metaCell{ok(`2`, "2"), ok(`"b"`, "b"), bad(`"c"`)}, changes: []protocol.RecordMetaChange{nulled("_airbyte_source_meta")}},
-			{cells: []metaCell{ok(`3`, "3"), ok(`[{"field":"f","change":"NULLED","reason":"R"}]`, `[{"field":"f","change":"NULLED","reason":"R"}]`), absent}},
-		}},
-		{"strings only", []metaField{{"s", sStr}, {"j", sJSON}, {"x", `{}`}}, []metaRecord{
-			{cells: []metaCell{ok(`"a"`, "a"), ok(`{"k":1}`, `{"k":1}`), ok(`[1,"2"]`, `[1,"2"]`)}},
-			{cells: []metaCell{ok(`1.5`, "1.5"), null, absent}, changes: []protocol.RecordMetaChange{truncated("s"), nulled("j")}},
-			{cells: []metaCell{absent, absent, absent}},
-		}},
-		{"wide", wide, []metaRecord{{cells: wideGood}, {cells: wideBad}, {cells: wideBad, changes: []protocol.RecordMetaChange{nulled("s003")}}, {cells: wideGood}}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			c := open(t)
-			var props, cols []string
-			for _, f := range tc.fields {
-				k, _ := json.Marshal(f.name)
-				props = append(props, string(k)+":"+f.schema)
-				col, err := cache.NormalizeName(f.name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				col = `"` + col + `"`
-				if f.schema == sTSTZ {
-					col = "timezone('UTC', " + col + ")"
-				}
-				cols = append(cols, "CAST("+col+" AS VARCHAR)")
+	cachetest.MetaAndColumns(t, open, cachetest.MetaDialect{
+		Column: func(col, kind string) string {
+			if kind == "timestamptz" {
+				col = "timezone('UTC', " + col + ")"
 			}
-			var msgs []*protocol.Message
-			var want []string
-			for n, r := range tc.records {
-				var members, row []string
-				for i, cell := range r.cells {
-					if cell.js != "" {
-						k, _ := json.Marshal(tc.fields[i].name)
-						members = append(members, string(k)+":"+cell.js)
-					}
-					if cell.fail {
-						row = append(row, "NULL")
-					} else {
-						row = append(row, cell.want)
-					}
-				}
-				if r.extra != "" {
-					members = append(members, r.extra)
-				}
-				m := cachetest.Rec("t", "{"+strings.Join(members, ",")+"}")
-				m.Record.EmittedAt = int64(n+1) * 1000
-				if r.changes != nil {
-					m.Record.Meta = &protocol.RecordMeta{Changes: r.changes}
-				}
-				msgs = append(msgs, m)
-				want = append(want, wantMeta(tc.fields, r)+"|"+strings.Join(row, "|"))
-			}
-			cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("t", "{"+strings.Join(props, ",")+"}", protocol.SyncFullRefresh, nil)),
-				cache.StrategyAppend, msgs...)
-			got := cachetest.Strings(t, c, `SELECT CAST(_airbyte_meta AS VARCHAR), `+strings.Join(cols, ", ")+` FROM t ORDER BY _airbyte_extracted_at`)
-			if len(got) != len(want) {
-				t.Fatalf("%d rows, want %d", len(got), len(want))
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Errorf("record %d:\n got  %q\n want %q", i, got[i], want[i])
-				}
-			}
-		})
-	}
+			return "CAST(" + col + " AS VARCHAR)"
+		},
+		Meta:   "CAST(_airbyte_meta AS VARCHAR)",
+		String: duckJSONString,
+		Colon:  ":", Comma: ",",
+	})
 }

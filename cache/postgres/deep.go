@@ -1,11 +1,11 @@
 package postgres
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 
+	"github.com/valyala/fastjson"
 	"github.com/x/goairbyte/cache/internal/backend"
 )
 
@@ -41,11 +41,11 @@ func shorten(s string) string {
 }
 
 // splitDeep fills bt.vals and bt.raw from data, a JSON object too deep for
-// fastjson: scalars as values of bt.arena, objects and arrays as raw JSON.
+// fastjson: scalars as fastjson values, objects and arrays as raw JSON.
 func (bt *batch) splitDeep(data []byte) error {
-	bt.arena.Reset()
 	if bt.raw == nil {
 		bt.raw = make([][]byte, len(bt.t.Columns))
+		bt.scalars = make([]fastjson.Parser, len(bt.t.Columns))
 	}
 	clear(bt.raw)
 	i := skipWS(data, 0)
@@ -98,28 +98,17 @@ func (bt *batch) setMember(col int, v []byte, depth int) error {
 		if depth > maxJSONDepth || !json.Valid(v) {
 			bt.raw[col] = unfit
 		}
-	case '"':
-		var s string
-		if json.Unmarshal(v, &s) != nil {
+	case '"', 't', 'f', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		// Parsed by the column's own parser, as the value of a record
+		// that is not too deep: a fastjson.Arena's string is the text Go's
+		// strconv.Quote makes of it, whose escapes (\x01, \a, \U000e0001)
+		// fastjson does not read back, so a string holding a control
+		// character was stored as the text of its escapes.
+		sv, err := bt.scalars[col].ParseBytes(v)
+		if err != nil {
 			return errNotObject
 		}
-		bt.vals[col] = bt.arena.NewString(s)
-	case 't', 'f', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		var sv any
-		if json.Unmarshal(v, &sv) != nil {
-			return errNotObject
-		}
-		switch sv := sv.(type) {
-		case bool:
-			bt.vals[col] = bt.arena.NewFalse()
-			if sv {
-				bt.vals[col] = bt.arena.NewTrue()
-			}
-		case nil:
-			bt.vals[col] = bt.arena.NewNull()
-		default:
-			bt.vals[col] = bt.arena.NewNumberString(string(v))
-		}
+		bt.vals[col] = sv
 	default:
 		return errNotObject
 	}
@@ -133,7 +122,7 @@ func appendRaw(out []byte, t backend.Type, v []byte) ([]byte, status) {
 	case len(v) == 0: // unfit
 		return out, misfit
 	case t == backend.TypeJSON:
-		if bytes.Contains(v, []byte(`\u0000`)) {
+		if escapesNUL(v) {
 			return out, misfit
 		}
 		return append(append(out, 1), v...), valid // jsonb version 1, then the text

@@ -46,6 +46,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"net"
 	"net/url"
@@ -449,7 +450,8 @@ func (t *txn) Rollback(ctx context.Context) error {
 // transaction and never from a cache, since a replace drops and re-creates
 // tables of the same name. Columns of other types (a table created by
 // someone else) are loaded through a temporary table and converted by
-// their text form, as a text COPY would.
+// their text form, as a text COPY would; a value their type does not take
+// is NULL with a note (see converted).
 func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error {
 	return rowTooBig(t.insert(ctx, table, cb.(*batch)))
 }
@@ -491,7 +493,10 @@ func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 	names, types := bt.columns()
 	exact := true
 	for i, n := range names {
-		if ct, ok := have[n]; ok && !sendsAs(types[i], ct.oid) {
+		// The cache's own columns are written as they are into a type of
+		// the same kind (a raw id into a varchar(26)).
+		own := i >= len(bt.t.Columns)
+		if ct, ok := have[n]; ok && !ct.takes(types[i]) && !(own && sendsAs(types[i], ct.oid)) {
 			exact = false
 		}
 	}
@@ -518,24 +523,110 @@ func (t *txn) insert(ctx context.Context, table string, bt *batch) error {
 	if exact {
 		return nil
 	}
-	sel := make([]string, len(names))
-	for i, n := range names {
-		sel[i] = quoted[i]
-		if ct, ok := have[n]; ok && !sendsAs(types[i], ct.oid) {
-			sel[i] = "CAST(CAST(" + quoted[i] + " AS text) AS " + ct.name + ")"
-		}
+	query, err := t.converted(ctx, bt, target, names, types, quoted, have)
+	if err != nil {
+		return err
 	}
-	if _, err := t.tx.Exec(ctx, "INSERT INTO "+qual+" ("+cols+") SELECT "+strings.Join(sel, ", ")+" FROM "+target); err != nil {
+	// The text of a timestamptz is in the session's TimeZone, which the
+	// server's configuration sets: a timestamp column (such as an
+	// _airbyte_extracted_at made by another tool) would have held the
+	// instant's time there instead of in UTC, the cache's zone. The zone
+	// is UTC for this statement only.
+	var zone string
+	if err := t.tx.QueryRow(ctx, "SELECT current_setting('TimeZone')").Scan(&zone); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, "SET LOCAL TimeZone = 'UTC'"); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, "INSERT INTO "+qual+" ("+cols+") "+query); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, "SELECT set_config('TimeZone', $1, true)", zone); err != nil {
 		return err
 	}
 	_, err = t.tx.Exec(ctx, "DROP TABLE "+target)
 	return err
 }
 
+// converted is the query that converts the rows of the temporary table
+// target to the types of the table's columns, have. A column of the
+// cache's own is cast by its text. A value of a record's field goes
+// through convertFunc's function for its column's type: one that the type
+// does not take (an integer beyond an int4, a text longer than a
+// varchar(5)) is NULL, and _airbyte_meta notes it, as any value that does
+// not fit its column, after the notes the batch wrote. The functions run
+// in a subquery, once a value (they are volatile, so it is not merged).
+func (t *txn) converted(ctx context.Context, bt *batch, target string, names []string, types []backend.Type, quoted []string, have map[string]colType) (string, error) {
+	sel := make([]string, len(names))
+	inner := []string{"*"}
+	var notes []string
+	meta := -1
+	for i, n := range names {
+		sel[i] = quoted[i]
+		if n == backend.ColumnMeta {
+			meta = i
+		}
+		ct, ok := have[n]
+		if !ok || ct.takes(types[i]) {
+			continue
+		}
+		if i >= len(bt.t.Columns) {
+			if !sendsAs(types[i], ct.oid) { // a varchar(26) takes a raw id as it is
+				sel[i] = "CAST(CAST(" + quoted[i] + " AS text) AS " + ct.name + ")"
+			}
+			continue
+		}
+		fn, err := t.convertFunc(ctx, ct.name)
+		if err != nil {
+			return "", err
+		}
+		// Normalised names are in lower case: this one is no column's.
+		sel[i] = backend.Quote("Converted " + strconv.Itoa(i))
+		inner = append(inner, fn+"(CAST("+quoted[i]+" AS text)) AS "+sel[i])
+		note := appendMeta(nil, nil, []string{bt.t.Columns[i].Field})
+		note = note[len(`{"changes":`) : len(note)-1] // the one note, as a JSON array
+		notes = append(notes, "CASE WHEN "+quoted[i]+" IS NOT NULL AND "+sel[i]+" IS NULL THEN "+
+			"CAST('"+strings.ReplaceAll(string(note), "'", "''")+"' AS jsonb) ELSE CAST('[]' AS jsonb) END")
+	}
+	if len(notes) > 0 {
+		m := backend.Quote(backend.ColumnMeta)
+		expr := "jsonb_set(" + m + ", '{changes}', (" + m + " -> 'changes') || " + strings.Join(notes, " || ") + ")"
+		if ct, ok := have[backend.ColumnMeta]; ok && !ct.takes(backend.TypeJSON) {
+			expr = "CAST(CAST(" + expr + " AS text) AS " + ct.name + ")"
+		}
+		sel[meta] = expr
+	}
+	return "SELECT " + strings.Join(sel, ", ") + " FROM (SELECT " + strings.Join(inner, ", ") + " FROM " + target + ") AS rows", nil
+}
+
+// convertFunc creates, in the session's temporary schema, the function
+// that converts a text to the type typ, a column type as format_type
+// writes it, and returns its name: it assigns the text to a variable of
+// that type, as an INSERT assigns it (a varchar(5) refuses a longer text
+// instead of cutting it, as a cast would), and returns NULL if the type
+// does not take it. Each call of it is a subtransaction; only the batches
+// into a table of types the cache would not choose take that path.
+func (t *txn) convertFunc(ctx context.Context, typ string) (string, error) {
+	h := fnv.New64a()
+	h.Write([]byte(typ))
+	name := fmt.Sprintf("pg_temp.airbyte_to_%016x", h.Sum64())
+	_, err := t.tx.Exec(ctx, "CREATE OR REPLACE FUNCTION "+name+"(v text) RETURNS "+typ+" LANGUAGE plpgsql AS $airbyte$ "+
+		"DECLARE x "+typ+"; BEGIN x := v; RETURN x; EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN RETURN NULL; END $airbyte$")
+	return name, err
+}
+
 // colType is a column's type in the catalog.
 type colType struct {
 	oid  int64
 	name string
+}
+
+// takes reports whether the column takes the batch's values of type t as
+// they are: a binary COPY into it writes them, and no value fails it. A
+// varchar of a length refuses a longer text.
+func (c colType) takes(t backend.Type) bool {
+	return sendsAs(t, c.oid) && (c.oid != oidVarchar || c.name == "character varying")
 }
 
 // PostgreSQL type OIDs.
@@ -607,9 +698,10 @@ type batch struct {
 	p      fastjson.Parser
 	vals   []*fastjson.Value
 	// For records too deep for fastjson (see deep.go): the raw JSON of
-	// each column's object or array value, and the arena of the others.
-	raw   [][]byte
-	arena fastjson.Arena
+	// each column's object or array value, and a parser per column for
+	// the others.
+	raw     [][]byte
+	scalars []fastjson.Parser
 	// keys and slots remember the previous record's keys in order and
 	// their columns (-1: not stored): records of one stream nearly always
 	// list their fields in the same order, so a key is matched by one
@@ -874,12 +966,15 @@ func appendJSONString(out []byte, s string) []byte {
 
 // tsLayouts are the spellings of a date-time that a timestamp column
 // takes besides RFC 3339, tried in turn only when that fails: those
-// DuckDB's cast reads too (and PostgreSQL's own), down to a bare date,
-// which is its midnight; sources send one where their schema says
-// date-time.
+// DuckDB's cast reads too (and PostgreSQL's own), without seconds too
+// ("2024-01-01T10:00", which an HTML form's datetime-local writes), down
+// to a bare date, which is its midnight; sources send one where their
+// schema says date-time.
 var tsLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02T15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z0700",
-	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04Z07:00", "2006-01-02"}
+	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04Z07:00", "2006-01-02 15:04Z07:00", "2006-01-02T15:04Z0700", "2006-01-02 15:04Z0700",
+	"2006-01-02T15:04Z07", "2006-01-02 15:04Z07", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
 
 func parseTimestamp(s string) (time.Time, bool) {
 	for _, l := range tsLayouts {
@@ -891,21 +986,26 @@ func parseTimestamp(s string) (time.Time, bool) {
 }
 
 // micros is the number of microseconds in the wall-clock time of t since
-// 2000-01-01 00:00 (t's own zone when wall, else UTC), rounded as
-// PostgreSQL rounds text input.
+// 2000-01-01 00:00 (t's own zone when wall, else UTC). A fraction finer
+// than the microsecond is cut, as DuckDB's cast cuts it: rounded (as
+// PostgreSQL rounds text input), 9999-12-31T23:59:59.9999995Z was stored
+// in the year 10000, outside the years a date-time column takes, and the
+// two backends held different instants.
 func micros(t time.Time, wall bool) int64 {
 	sec := t.Unix()
 	if wall {
 		_, off := t.Zone()
 		sec += int64(off)
 	}
-	return (sec-pgEpochMS/1000)*1_000_000 + int64(t.Nanosecond()+500)/1000
+	return (sec-pgEpochMS/1000)*1_000_000 + int64(t.Nanosecond())/1000
 }
 
-// timeOfDay is the microseconds since midnight of t's wall clock.
+// timeOfDay is the microseconds since midnight of t's wall clock, a
+// fraction finer than the microsecond cut as micros cuts it (rounded,
+// 23:59:59.9999995 was 24:00:00).
 func timeOfDay(t time.Time) int64 {
 	h, m, s := t.Clock()
-	return int64(h*3600+m*60+s)*1_000_000 + int64(t.Nanosecond()+500)/1000
+	return int64(h*3600+m*60+s)*1_000_000 + int64(t.Nanosecond())/1000
 }
 
 // maxTimeZoneSecs is the largest UTC offset a timetz holds (15:59).
@@ -959,14 +1059,48 @@ func (bt *batch) appendValue(out []byte, t backend.Type, v *fastjson.Value) ([]b
 }
 
 // appendJSONB appends any JSON value as jsonb, which cannot hold a NUL.
+// A string on its own is written here: v.Type() has unescaped it, and
+// fastjson's MarshalTo quotes an unescaped string that holds a control
+// character as Go does (\x01, \a, \v), which is no JSON: jsonb refused
+// it and failed the whole COPY, losing the batch for one value.
 func appendJSONB(out []byte, v *fastjson.Value) ([]byte, status) {
 	out = append(out, 1) // jsonb version
+	if v.Type() == fastjson.TypeString {
+		s := v.GetStringBytes()
+		if bytes.IndexByte(s, 0) >= 0 {
+			return out, misfit
+		}
+		return appendJSONString(out, unsafeString(s)), valid
+	}
 	start := len(out)
 	out = v.MarshalTo(out)
-	if raw := out[start:]; bytes.IndexByte(raw, '\\') >= 0 && bytes.Contains(raw, []byte(`\u0000`)) {
+	if escapesNUL(out[start:]) {
 		return out, misfit
 	}
 	return out, valid
+}
+
+// escapesNUL reports whether the JSON text js writes a NUL (\u0000), which
+// jsonb refuses. A backslash written as \\ before u0000 is no NUL: that
+// string holds the six characters \u0000, as a Windows path or a JSON
+// text in a string may, and jsonb takes it.
+func escapesNUL(js []byte) bool {
+	for i := bytes.IndexByte(js, '\\'); i >= 0; {
+		if bytes.HasPrefix(js[i+1:], []byte("u0000")) {
+			return true
+		}
+		// Past the escaped character: a backslash, a quote, a letter.
+		i += 2
+		if i >= len(js) {
+			return false
+		}
+		j := bytes.IndexByte(js[i:], '\\')
+		if j < 0 {
+			return false
+		}
+		i += j
+	}
+	return false
 }
 
 // The conversions below follow the cache's rule for numbers and booleans
@@ -1101,25 +1235,40 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	return out, misfit
 }
 
+// timeLayouts are the spellings of a time that a time column takes, as
+// both databases read them: with or without a zone (+02:00 or +0200) and
+// seconds.
+var timeLayouts = []string{"15:04:05.999999999Z07:00", "15:04:05.999999999", "15:04:05.999999999Z0700", "15:04"}
+
 // appendTime appends a time, or a timetz with its zone.
 func appendTime(out []byte, t backend.Type, s string) ([]byte, status) {
-	for _, l := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999"} {
-		tm, err := time.Parse(l, s)
-		if err != nil {
-			continue
-		}
-		out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
-		if t == backend.TypeTime {
-			return out, valid
-		}
-		_, off := tm.Zone()
-		if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
-			return out, misfit
-		}
-		// timetz counts its zone in seconds west of UTC.
-		return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
+	tm, ok := parseTime(s)
+	if !ok {
+		return out, misfit
 	}
-	return out, misfit
+	out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
+	if t == backend.TypeTime {
+		return out, valid
+	}
+	_, off := tm.Zone()
+	if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
+		return out, misfit
+	}
+	// timetz counts its zone in seconds west of UTC.
+	return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
+}
+
+// parseTime reads a time as a time column takes it: one of timeLayouts,
+// else a date-time's time of day on its own clock, or a bare date's
+// midnight, as DuckDB's cast reads them (as a date column takes a
+// date-time's date).
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range timeLayouts {
+		if tm, err := time.Parse(l, s); err == nil {
+			return tm, true
+		}
+	}
+	return parseTimestamp(s)
 }
 
 // unsafeString views b as a string without copying, for parsers that do not

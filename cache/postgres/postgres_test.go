@@ -179,7 +179,7 @@ func TestBinaryTypes(t *testing.T) {
 		cachetest.Rec("types", `{"i":-9223372036854775808,"n":-1.25e-7,"b":false,"d":"1969-12-31","tz":"1999-12-31T23:59:59.1234567-05:30","ts":"2024-02-29T12:00:00.000001+09:00","t":"23:59:59.5","ttz":"01:02:03-04:30","s":"ünï\tcode","j":{"a":[1,"x"],"b":null}}`),
 		cachetest.Rec("types", `{"i":"42","n":"3","b":"TRUE","d":"0001-01-01","tz":"2024-01-01 10:00:00+02:00","ts":"2024-01-01T00:00:00","t":"00:00:00Z","ttz":"10:00:00+20:00","s":17,"j":[1]}`))
 	cachetest.Equal(t, "values", cachetest.Strings(t, c, `SELECT i::text, n::text, b::text, d::text, (tz AT TIME ZONE 'UTC')::text, ts::text, t::text, coalesce(ttz::text, 'NULL'), s, j::text FROM types ORDER BY i`), []string{
-		"-9223372036854775808|-1.25e-07|false|1969-12-31|2000-01-01 05:29:59.123457|2024-02-29 12:00:00.000001|23:59:59.5|01:02:03-04:30|ünï\tcode|{\"a\": [1, \"x\"], \"b\": null}",
+		"-9223372036854775808|-1.25e-07|false|1969-12-31|2000-01-01 05:29:59.123456|2024-02-29 12:00:00.000001|23:59:59.5|01:02:03-04:30|ünï\tcode|{\"a\": [1, \"x\"], \"b\": null}",
 		"42|3|true|0001-01-01|2024-01-01 08:00:00|2024-01-01 00:00:00|00:00:00|NULL|17|[1]",
 	})
 	cachetest.Equal(t, "notes", cachetest.Strings(t, c, `SELECT _airbyte_meta::text FROM types ORDER BY i`), []string{
@@ -192,11 +192,17 @@ func TestBinaryTypes(t *testing.T) {
 // A table someone else created, with types the cache would not choose,
 // still loads: binary COPY cannot write an int4 or a json column, so the
 // batch goes through a temporary table and the values are converted by
-// their text form, as text COPY would.
+// their text form, as text COPY would. A timestamp without zone (as
+// _airbyte_extracted_at here) holds the instant's time in UTC, whatever
+// the server's TimeZone: the text of a timestamptz is in that zone.
 func TestForeignColumnTypes(t *testing.T) {
 	t.Parallel()
-	c := open(t)
 	ctx := context.Background()
+	c, err := openDSN(ctx, withParam(t, testenv.Postgres(t), "timezone", "Asia/Kathmandu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
 	if _, err := c.ExecSQL(ctx, `CREATE TABLE items (_airbyte_raw_id varchar(26) NOT NULL, _airbyte_extracted_at timestamp, _airbyte_meta json, id integer, price numeric(10,2), tags json, code varchar(5), ref uuid)`); err != nil {
 		t.Fatal(err)
 	}
@@ -207,11 +213,45 @@ func TestForeignColumnTypes(t *testing.T) {
 			cachetest.Rec("items", `{"id":7,"price":"12.345","tags":["a"],"code":"ab","ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`),
 			cachetest.Rec("items", `{"id":"x","price":1,"tags":null,"code":null,"ref":null}`))
 	}
-	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT coalesce(id::text, 'NULL'), price::text, coalesce(tags::text, 'NULL'), coalesce(code, 'NULL'), coalesce(ref::text, 'NULL'), _airbyte_meta::text FROM items ORDER BY id, _airbyte_raw_id`), []string{
-		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}`,
-		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}`,
-		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}`,
-		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}`,
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT coalesce(id::text, 'NULL'), price::text, coalesce(tags::text, 'NULL'), coalesce(code, 'NULL'), coalesce(ref::text, 'NULL'), _airbyte_meta::text, _airbyte_extracted_at::text FROM items ORDER BY id, _airbyte_raw_id`), []string{
+		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}|2023-11-14 22:13:20`,
+		`7|12.35|["a"]|ab|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": []}|2023-11-14 22:13:20`,
+		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}|2023-11-14 22:13:20`,
+		`NULL|1.00|NULL|NULL|NULL|{"changes": [{"field": "id", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]}|2023-11-14 22:13:20`,
+	})
+}
+
+// A value that fits the column type the cache would choose but not the
+// narrower one of a table someone else created (an integer beyond int4, a
+// text longer than varchar(5), an overflowing numeric, a malformed uuid)
+// is NULL with a note, as any value that does not fit its column: it
+// failed the whole load.
+func TestForeignColumnTypesValuesThatDoNotFit(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	ctx := context.Background()
+	if _, err := c.ExecSQL(ctx, `CREATE TABLE items (_airbyte_raw_id varchar(26) NOT NULL, _airbyte_extracted_at timestamptz, _airbyte_meta json, id integer, price numeric(10,2), tags text[], code varchar(5), ref uuid)`); err != nil {
+		t.Fatal(err)
+	}
+	props := `{"id":{"type":"integer"},"price":{"type":"number"},"tags":{"type":"array"},"code":{"type":"string"},"ref":{"type":"string"}}`
+	cat := cachetest.Catalog(cachetest.Stream("items", props, protocol.SyncIncremental, nil, "id"))
+	rec := cachetest.Rec("items", `{"id":"x","code":"toolong","ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`)
+	rec.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: "tags", Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}}}
+	cachetest.MustLoad(t, c, cat, cache.StrategyAppend,
+		cachetest.Rec("items", `{"id":3000000000,"price":1,"code":"ab"}`),
+		cachetest.Rec("items", `{"id":1,"code":"abcdefgh","tags":["a"]}`),
+		cachetest.Rec("items", `{"id":2,"price":"1e20","tags":"{b,c}"}`),
+		cachetest.Rec("items", `{"id":3,"ref":"not-a-uuid","tags":"{"}`),
+		rec)
+	note := func(f string) string {
+		return `{"field": "` + f + `", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}`
+	}
+	cachetest.Equal(t, "rows", cachetest.Strings(t, c, `SELECT coalesce(id::text, 'NULL'), coalesce(price::text, 'NULL'), coalesce(tags::text, 'NULL'), coalesce(code, 'NULL'), coalesce(ref::text, 'NULL'), _airbyte_meta::text FROM items ORDER BY _airbyte_raw_id`), []string{
+		`NULL|1.00|NULL|ab|NULL|{"changes": [` + note("id") + `]}`,
+		`1|NULL|NULL|NULL|NULL|{"changes": [` + note("tags") + `, ` + note("code") + `]}`,
+		`2|NULL|{b,c}|NULL|NULL|{"changes": [` + note("price") + `]}`,
+		`3|NULL|NULL|NULL|NULL|{"changes": [` + note("tags") + `, ` + note("ref") + `]}`,
+		`NULL|NULL|NULL|NULL|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{"changes": [{"field": "tags", "change": "TRUNCATED", "reason": "SOURCE_FIELD_SIZE_LIMITATION"}, ` + note("id") + `, ` + note("code") + `]}`,
 	})
 }
 
@@ -533,6 +573,13 @@ func holdInTx(t *testing.T, conn *pgx.Conn, stmt string) pgx.Tx {
 func waitForLockWaits(t *testing.T, conn *pgx.Conn, n int, done chan error) {
 	t.Helper()
 	for {
+		// Inside a transaction (TestFirstOpenOfASchemaByTwoWorkers polls
+		// on the session that holds one), pg_stat_activity is the snapshot
+		// its first read took: a session that connected after it is not
+		// there, and the poll waited for it until the test timed out.
+		if _, err := conn.Exec(context.Background(), `SELECT pg_stat_clear_snapshot()`); err != nil {
+			t.Fatal(err)
+		}
 		var waiting int
 		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&waiting); err != nil {
 			t.Fatal(err)

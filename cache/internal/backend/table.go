@@ -22,6 +22,10 @@ type Column struct {
 	// Type is the column's type: the existing column's when the table
 	// existed already (schema evolution), else the JSON schema's.
 	Type Type
+	// SQLType is the existing column's type as the database names it
+	// (DECIMAL(10,2) for a table someone else made), empty for a column
+	// the load makes.
+	SQLType string
 }
 
 // Table describes where one stream is written.
