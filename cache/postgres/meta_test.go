@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math/big"
 	"sort"
 	"strconv"
@@ -13,39 +12,8 @@ import (
 	"github.com/x/goairbyte/internal/cachetest"
 )
 
-// pgJSONString is a string as PostgreSQL's jsonb output writes it
-// (escape_json): ", \ and the control characters escaped, those without a
-// short form as \u00xx in lower case, everything else as it is.
-func pgJSONString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+// pgJSONString is a string as PostgreSQL's jsonb output writes it.
+func pgJSONString(s string) string { return cachetest.JSONString(s, false) }
 
 // jsonbText is the JSON text js as PostgreSQL's jsonb gives it back: an
 // object's keys sorted by length, then by their bytes, a key given twice

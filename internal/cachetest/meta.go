@@ -417,3 +417,41 @@ func MetaAndColumns(t *testing.T, open Opener, d MetaDialect) {
 		})
 	}
 }
+
+// JSONString is s as a database's JSON writer writes a string: ", \ and
+// the control characters escaped, those without a short form as \u00xx
+// (upper-case hex digits for DuckDB's to_json, lower-case for
+// PostgreSQL's jsonb output), everything else as it is.
+func JSONString(s string, upperHex bool) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			switch {
+			case r >= 0x20:
+				b.WriteRune(r)
+			case upperHex:
+				fmt.Fprintf(&b, `\u%04X`, r)
+			default:
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
