@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/internal/secretstest"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -60,27 +61,12 @@ func (m mapManager) Get(_ context.Context, name string) (secrets.SecretString, b
 	return secrets.NewSecretString(v), ok, nil
 }
 
-// countingManager is a secret manager holding a map that counts how often
-// each secret is asked for.
-type countingManager struct {
-	values map[string]string
-	asked  map[string]int
-}
-
-func (*countingManager) Name() string { return "counting" }
-
-func (m *countingManager) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
-	m.asked[name]++
-	v, ok := m.values[name]
-	return secrets.NewSecretString(v), ok, nil
-}
-
 // A secret that several declarations name is asked for once per Plan (with
 // the prompt, it would be asked once for each), and every declaration gets
 // it; the next Plan asks again.
 func TestSecretAskedOncePerPlan(t *testing.T) {
 	e := setup(t)
-	mgr := &countingManager{values: map[string]string{"GOAIRBYTE_SHARED_TOKEN": "shared-tok-5d1e"}, asked: map[string]int{}}
+	mgr := secretstest.NewCountingManager(map[string]string{"GOAIRBYTE_SHARED_TOKEN": "shared-tok-5d1e"})
 	declared := `
 sources:
   faker-a:
@@ -92,14 +78,14 @@ sources:
 `
 	r := e.reconciler(t, declared, WithSecretOptions(secrets.WithManager(mgr), secrets.WithPrompt(false)))
 	p := e.plan(t, r)
-	if n := mgr.asked["GOAIRBYTE_SHARED_TOKEN"]; n != 1 {
+	if n := mgr.Counts()["GOAIRBYTE_SHARED_TOKEN"]; n != 1 {
 		t.Errorf("one Plan of two declarations naming the secret asked for it %d times, want once", n)
 	}
 	e.apply(t, r, p) // and plans again: the plan after Apply is empty
 	if got := fmt.Sprintf("%v %v", storedByName(t, e, "faker-a")["token"], storedByName(t, e, "faker-b")["nested"]); got != "shared-tok-5d1e map[tokens:[shared-tok-5d1e]]" {
 		t.Fatalf("the sources hold %s", got)
 	}
-	if n := mgr.asked["GOAIRBYTE_SHARED_TOKEN"]; n != 2 {
+	if n := mgr.Counts()["GOAIRBYTE_SHARED_TOKEN"]; n != 2 {
 		t.Errorf("two Plans asked for the secret %d times in all, want twice", n)
 	}
 }

@@ -11,36 +11,10 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/secretstest"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
-
-// countingManager is a secret manager that counts how often each secret is
-// asked for.
-type countingManager struct {
-	mu     sync.Mutex
-	values map[string]string
-	asked  map[string]int
-}
-
-func (m *countingManager) Name() string { return "counting manager" }
-
-func (m *countingManager) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.asked == nil {
-		m.asked = map[string]int{}
-	}
-	m.asked[name]++
-	v, ok := m.values[name]
-	return secrets.NewSecretString(v), ok, nil
-}
-
-func (m *countingManager) counts() map[string]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.asked)
-}
 
 // roundSource is an in-process source whose check notes the config it got
 // and sends it back in a CONTROL message, its round counted up.
@@ -91,7 +65,7 @@ func (*roundSource) Read(context.Context, json.RawMessage, *protocol.ConfiguredC
 func TestOperationResolvesOnceAcrossConfigChanges(t *testing.T) {
 	t.Parallel()
 	env := NewEnvironment()
-	mgr := &countingManager{values: map[string]string{"ROUND_TOKEN": "round-token-value"}}
+	mgr := secretstest.NewCountingManager(map[string]string{"ROUND_TOKEN": "round-token-value"})
 	env.AddSecretManager(mgr)
 	src := &roundSource{}
 	c, err := newConnector(context.Background(), core.KindSource, "source-round", WithEnvironment(env), WithGoConnector(src),
@@ -105,7 +79,7 @@ func TestOperationResolvesOnceAcrossConfigChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := mgr.counts()["ROUND_TOKEN"]; got != 1 {
+	if got := mgr.Counts()["ROUND_TOKEN"]; got != 1 {
 		t.Errorf("three checks in one operation asked for the token %d times, want once", got)
 	}
 	for i, cfg := range src.configs {
@@ -120,7 +94,7 @@ func TestOperationResolvesOnceAcrossConfigChanges(t *testing.T) {
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := mgr.counts()["ROUND_TOKEN"]; got != 2 {
+	if got := mgr.Counts()["ROUND_TOKEN"]; got != 2 {
 		t.Errorf("a check of its own asked for the token %d times in all, want twice", got)
 	}
 }
@@ -157,7 +131,7 @@ func TestOperationKeepsEnvironmentsApart(t *testing.T) {
 	var configs []*roundSource
 	for _, value := range []string{"tenant-one-token", "tenant-two-token"} {
 		env := NewEnvironment()
-		env.AddSecretManager(&countingManager{values: map[string]string{"TENANT_TOKEN": value}})
+		env.AddSecretManager(secretstest.NewCountingManager(map[string]string{"TENANT_TOKEN": value}))
 		src := &roundSource{}
 		configs = append(configs, src)
 		c, err := newConnector(ctx, core.KindSource, "source-tenant", WithEnvironment(env), WithGoConnector(src),
@@ -196,7 +170,7 @@ func (m runningManager) Get(ctx context.Context, name string) (secrets.SecretStr
 func TestOperationManagerRunsAConnector(t *testing.T) {
 	t.Parallel()
 	inner := NewEnvironment()
-	inner.AddSecretManager(&countingManager{values: map[string]string{"INNER_TOKEN": "inner-token-value"}})
+	inner.AddSecretManager(secretstest.NewCountingManager(map[string]string{"INNER_TOKEN": "inner-token-value"}))
 	ic, err := newConnector(context.Background(), core.KindSource, "source-inner", WithEnvironment(inner), WithGoConnector(&roundSource{}),
 		WithConfig(map[string]any{"token": "secret_reference::INNER_TOKEN"}))
 	if err != nil {

@@ -15,44 +15,10 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/ptytest"
+	"github.com/x/goairbyte/internal/secretstest"
 	"github.com/x/goairbyte/protocol"
-	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
-
-// countingManager is a secret manager that counts how often each secret is
-// asked for, as a remote secret service would bill it.
-type countingManager struct {
-	mu     sync.Mutex
-	values map[string]string
-	asked  map[string]int
-}
-
-func newCountingManager(values map[string]string) *countingManager {
-	return &countingManager{values: values, asked: map[string]int{}}
-}
-
-func (m *countingManager) Name() string { return "counting manager" }
-
-func (m *countingManager) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.asked[name]++
-	v, ok := m.values[name]
-	return secrets.NewSecretString(v), ok, nil
-}
-
-func (m *countingManager) set(name, value string) {
-	m.mu.Lock()
-	m.values[name] = value
-	m.mu.Unlock()
-}
-
-func (m *countingManager) counts() map[string]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.asked)
-}
 
 // configNoter notes the config of every command of an in-process
 // connector, so that a test sees which secret each run was given.
@@ -166,7 +132,7 @@ func TestSecretsResolvedOncePerWrite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			mgr := newCountingManager(map[string]string{"SRC_TOKEN": "source-token-1", "SHARED": "shared-secret-1",
+			mgr := secretstest.NewCountingManager(map[string]string{"SRC_TOKEN": "source-token-1", "SHARED": "shared-secret-1",
 				"DST_PASSWORD": "dest-password-1"})
 			env := connector.NewEnvironment()
 			env.AddSecretManager(mgr)
@@ -191,12 +157,12 @@ func TestSecretsResolvedOncePerWrite(t *testing.T) {
 			if res.TotalSent() != 2 {
 				t.Fatalf("sent %v, want 2 records", res.RecordsSent)
 			}
-			if got := mgr.counts(); !maps.Equal(got, want) {
+			if got := mgr.Counts(); !maps.Equal(got, want) {
 				t.Errorf("one Write asked %v, want each secret once: %v", got, want)
 			}
 			// Rotated: the next Write asks again and hands on the new values.
-			mgr.set("SRC_TOKEN", "source-token-2")
-			mgr.set("DST_PASSWORD", "dest-password-2")
+			mgr.Set("SRC_TOKEN", "source-token-2")
+			mgr.Set("DST_PASSWORD", "dest-password-2")
 			sr, dr := len(srcRuns.runs()), len(dstRuns.runs())
 			if _, err := dst.Write(ctx, src, tc.opts(t)...); err != nil {
 				t.Fatal(err)
@@ -204,7 +170,7 @@ func TestSecretsResolvedOncePerWrite(t *testing.T) {
 			for k := range want {
 				want[k] = 2
 			}
-			if got := mgr.counts(); !maps.Equal(got, want) {
+			if got := mgr.Counts(); !maps.Equal(got, want) {
 				t.Errorf("two Writes asked %v, want each secret twice: %v", got, want)
 			}
 			for _, run := range srcRuns.runs()[sr:] {
@@ -271,7 +237,7 @@ func TestSecretPromptedOncePerWrite(t *testing.T) {
 func TestSecretsResolvedOncePerWriteFromReadResult(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mgr := newCountingManager(map[string]string{"SRC_TOKEN": "source-token-1", "DST_PASSWORD": "dest-password-1"})
+	mgr := secretstest.NewCountingManager(map[string]string{"SRC_TOKEN": "source-token-1", "DST_PASSWORD": "dest-password-1"})
 	env := connector.NewEnvironment()
 	env.AddSecretManager(mgr)
 	src, err := source.New(ctx, "source-token", connector.WithEnvironment(env), connector.WithGoConnector(tokenSource{&configNoter{key: "token"}}),
@@ -292,7 +258,7 @@ func TestSecretsResolvedOncePerWriteFromReadResult(t *testing.T) {
 	if _, err := dst.Write(ctx, rr); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := mgr.counts(), map[string]int{"SRC_TOKEN": 1, "DST_PASSWORD": 1}; !maps.Equal(got, want) {
+	if got, want := mgr.Counts(), map[string]int{"SRC_TOKEN": 1, "DST_PASSWORD": 1}; !maps.Equal(got, want) {
 		t.Errorf("a Read and a Write of its result asked %v, want %v", got, want)
 	}
 }

@@ -3,45 +3,14 @@ package source_test
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/secretstest"
 	"github.com/x/goairbyte/protocol"
-	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
-
-// countingManager is a secret manager that counts how often each secret is
-// asked for, as a remote secret service would bill it.
-type countingManager struct {
-	mu     sync.Mutex
-	values map[string]string
-	asked  map[string]int
-}
-
-func (m *countingManager) Name() string { return "counting manager" }
-
-func (m *countingManager) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.asked[name]++
-	v, ok := m.values[name]
-	return secrets.NewSecretString(v), ok, nil
-}
-
-func (m *countingManager) set(name, value string) {
-	m.mu.Lock()
-	m.values[name] = value
-	m.mu.Unlock()
-}
-
-func (m *countingManager) counts() map[string]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.asked)
-}
 
 // keySource is an in-process source of one stream that notes the key of
 // every command's config.
@@ -89,7 +58,7 @@ func (s keySource) Read(_ context.Context, config json.RawMessage, _ *protocol.C
 func TestSecretsResolvedOncePerOperation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mgr := &countingManager{values: map[string]string{"KEY": "key-value-1", "OTHER_KEY": "other-key-value"}, asked: map[string]int{}}
+	mgr := secretstest.NewCountingManager(map[string]string{"KEY": "key-value-1", "OTHER_KEY": "other-key-value"})
 	env := connector.NewEnvironment()
 	env.AddSecretManager(mgr)
 	var mu sync.Mutex
@@ -104,7 +73,7 @@ func TestSecretsResolvedOncePerOperation(t *testing.T) {
 	}
 	asked := func(what string, want int) {
 		t.Helper()
-		if got := mgr.counts()["KEY"]; got != want {
+		if got := mgr.Counts()["KEY"]; got != want {
 			t.Errorf("after %s the secret was asked for %d times, want %d", what, got, want)
 		}
 	}
@@ -114,7 +83,7 @@ func TestSecretsResolvedOncePerOperation(t *testing.T) {
 		t.Fatal(err)
 	}
 	asked("a Read that discovered", 1)
-	mgr.set("KEY", "key-value-2")
+	mgr.Set("KEY", "key-value-2")
 	if _, err := src.Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +115,7 @@ func TestSecretsResolvedOncePerOperation(t *testing.T) {
 	if _, err := src.Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
 		t.Fatal(err)
 	}
-	if got := mgr.counts(); got["KEY"] != 5 || got["OTHER_KEY"] != 1 {
+	if got := mgr.Counts(); got["KEY"] != 5 || got["OTHER_KEY"] != 1 {
 		t.Errorf("a Read after SetConfig asked %v, want OTHER_KEY once and KEY no more", got)
 	}
 	mu.Lock()
