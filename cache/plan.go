@@ -216,7 +216,7 @@ func chooseStrategy(req *LoadRequest, cs *protocol.ConfiguredStream, t *backend.
 		}
 	case StrategyReplace:
 		if cs.SyncMode == protocol.SyncIncremental && !req.FullRefresh {
-			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "replacing the table with an incremental read would keep only the new records; ask for a full refresh or use merge or append"}
+			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "replacing the table with an incremental read would keep only the new records; read in full (source.ForceFullRefresh or destination.ForceFullRefresh; LoadRequest.FullRefresh for Cache.Load) or use merge or append"}
 		}
 	case StrategyAppend:
 	default:

@@ -81,6 +81,11 @@ func TestReadIncrementalTwice(t *testing.T) {
 	if _, err := res.Stream(ctx, "products"); !errors.As(err, &nf) {
 		t.Fatalf("a stream that was not read: got %v, want a *StreamNotFoundError", err)
 	}
+	// The source has the stream: the message must not say it has none,
+	// but that this read did not get it.
+	if msg := nf.Error(); !strings.Contains(msg, "read of source-faker") {
+		t.Errorf("a stream the source has but the read did not get: %q; want it to name the read", msg)
+	}
 	state, err := c.SourceState(ctx, "source-faker", nil)
 	if err != nil || state == nil {
 		t.Fatalf("no state committed after the first read: %s, %v", state, err)
