@@ -93,11 +93,15 @@ func UseCache(c *cache.Cache) WriteOption {
 }
 
 // NoCache streams a Source's records straight into the destination,
-// without a cache.
+// without a cache for the records. The destination's state (the source's
+// states it echoed, passed back to the source by the next Write) is still
+// kept in a cache: StateCache's, else the Environment's default cache (the
+// DuckDB file ./.cache/default_cache/default_cache.duckdb, made if missing);
+// with NoStateCache it is kept nowhere and every Write sends everything.
 func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache = nil, true } }
 
 // StateCache keeps the destination's state in c instead of the cache the
-// records come from.
+// records come from (with NoCache, instead of the default cache).
 func StateCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.stateCache, w.noStateCache = c, false }
 }
