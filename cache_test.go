@@ -89,5 +89,8 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 	var oe *cacheerr.TableOwnerError
 	if err := load("b", users); !errors.Is(err, goairbyte.ErrTableOwned) || !errors.As(err, &oe) {
 		t.Errorf("owner: %v", err)
+	} else if !strings.Contains(err.Error(), "Cache.Load") {
+		// source.Read has no ShareTables: the remedy says where it is.
+		t.Errorf("owner: %v; want the ShareTables remedy to say it is Cache.Load's", err)
 	}
 }

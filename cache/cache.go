@@ -405,6 +405,9 @@ func (c *Cache) classify(err error) error {
 }
 
 // DB is the database/sql handle, for anything the cache does not wrap.
+// Its queries take the driver's own placeholders: $1, $2… on PostgreSQL
+// ("?" is a syntax error there); ExecSQL, Query and Dataset.Where take "?"
+// on every backend. Dataset.QualifiedTableName gives a stream's table.
 func (c *Cache) DB() *sql.DB { return c.b.DB() }
 
 // Close closes the database.

@@ -140,7 +140,7 @@ type TableOwnerError struct {
 func (e *TableOwnerError) Error() string {
 	return fmt.Sprintf("cache: table %q holds the records of source %q; source %q cannot load its stream %q into it. "+
 		"Give one of the sources a table prefix (cache.WithTablePrefix, or table_prefix= in the cache URL) or a cache of its own, "+
-		"or set LoadRequest.ShareTables if the table is shared on purpose", e.Table, e.Owner, e.Source, e.Stream)
+		"or, if the table is shared on purpose, load with Cache.Load and LoadRequest.ShareTables (source.Read does not share tables)", e.Table, e.Owner, e.Source, e.Stream)
 }
 
 // Is matches ErrTableOwned.
