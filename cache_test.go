@@ -73,6 +73,8 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyMerge, Messages: cachetest.Messages(),
 		Catalog: cachetest.Catalog(cachetest.Stream("users", `{}`, protocol.SyncFullRefresh, nil))}); !errors.Is(err, goairbyte.ErrStrategy) || !errors.As(err, &se) {
 		t.Errorf("strategy: %v", err)
+	} else if !strings.Contains(err.Error(), "Source.SetPrimaryKey") {
+		t.Errorf("merge without a primary key: %v; want it to name Source.SetPrimaryKey", err)
 	}
 	// Replace on an incremental read: the error says which option asks
 	// for the full refresh it needs.

@@ -212,7 +212,7 @@ func chooseStrategy(req *LoadRequest, cs *protocol.ConfiguredStream, t *backend.
 	switch st {
 	case StrategyMerge:
 		if len(t.PrimaryKey) == 0 {
-			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "it has no primary key; set one in the catalog or use append or replace"}
+			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "it has no primary key; set one (Source.SetPrimaryKey of package source, or the configured catalog's primary_key) or use append or replace"}
 		}
 	case StrategyReplace:
 		if cs.SyncMode == protocol.SyncIncremental && !req.FullRefresh {
