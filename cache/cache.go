@@ -126,6 +126,14 @@ type Option func(*settings)
 // WithTablePrefix puts prefix before every stream table's name, joined by
 // "_" unless it ends with one (both "pfx" and "pfx_" make pfx_users). It is
 // normalised like a stream name; "" means no prefix.
+//
+// The prefix names tables only: states stay keyed by source name (StateKey)
+// and the internal tables are shared. So a prefix keeps two different
+// sources apart, but not one source read with two configs (two accounts of
+// one connector): under two prefixes of one cache they share one state, and
+// the second account's incremental read starts where the first's ended,
+// missing its records. Give each account a cache of its own (another file,
+// or another schema with WithSchema).
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
 }
