@@ -3,6 +3,7 @@ package goairbyte_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte"
@@ -72,6 +73,15 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyMerge, Messages: cachetest.Messages(),
 		Catalog: cachetest.Catalog(cachetest.Stream("users", `{}`, protocol.SyncFullRefresh, nil))}); !errors.Is(err, goairbyte.ErrStrategy) || !errors.As(err, &se) {
 		t.Errorf("strategy: %v", err)
+	} else if !strings.Contains(err.Error(), "Source.SetPrimaryKey") {
+		t.Errorf("merge without a primary key: %v; want it to name Source.SetPrimaryKey", err)
+	}
+	// Replace on an incremental read: the error says which option asks
+	// for the full refresh it needs.
+	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Strategy: cache.StrategyReplace, Messages: cachetest.Messages(),
+		Catalog: cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))})
+	if !errors.Is(err, goairbyte.ErrStrategy) || !strings.Contains(err.Error(), "source.ForceFullRefresh") {
+		t.Errorf("incremental replace: %v; want an ErrStrategy that names source.ForceFullRefresh", err)
 	}
 	users := cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil)
 	// A table is a source's once its load made it: one record does.
@@ -81,5 +91,8 @@ func TestCacheErrorsThroughTheFacade(t *testing.T) {
 	var oe *cacheerr.TableOwnerError
 	if err := load("b", users); !errors.Is(err, goairbyte.ErrTableOwned) || !errors.As(err, &oe) {
 		t.Errorf("owner: %v", err)
+	} else if !strings.Contains(err.Error(), "Cache.Load") {
+		// source.Read has no ShareTables: the remedy says where it is.
+		t.Errorf("owner: %v; want the ShareTables remedy to say it is Cache.Load's", err)
 	}
 }

@@ -17,9 +17,10 @@ import (
 // the docs alone (go doc, the README, examples/), built in a module of its
 // own outside the checkout: a connector written with kit, read in process
 // and served as a program into DuckDB, and a manifest connector read into
-// PostgreSQL and written to the local-JSON destination; each with the
-// errors a user handles (the root sentinels and types) and no secret in any
-// error or log line. The program checks the docs' promises itself and says
+// PostgreSQL (its rows read back as on DuckDB, a stream the read did not
+// get reported as such) and written to the local-JSON destination; each
+// with the errors a user handles (the root sentinels and types) and no
+// secret in any error or log line. The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {

@@ -29,7 +29,7 @@ type Cache struct {
 	prefix string
 
 	mu      sync.Mutex
-	loading map[string]bool // sources being loaded, for a backend without a Locker
+	loading map[string]bool // locks held (sources being loaded, destinations written), for a backend without a Locker
 	// swaps counts the replaces this Cache swapped in, by table, for a
 	// backend that is no TableIdentifier (see tableID).
 	swaps map[string]*swapCount
@@ -126,6 +126,14 @@ type Option func(*settings)
 // WithTablePrefix puts prefix before every stream table's name, joined by
 // "_" unless it ends with one (both "pfx" and "pfx_" make pfx_users). It is
 // normalised like a stream name; "" means no prefix.
+//
+// The prefix names tables only: states stay keyed by source name (StateKey)
+// and the internal tables are shared. So a prefix keeps two different
+// sources apart, but not one source read with two configs (two accounts of
+// one connector): under two prefixes of one cache they share one state, and
+// the second account's incremental read starts where the first's ended,
+// missing its records. Give each account a cache of its own (another file,
+// or another schema with WithSchema).
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
 }
@@ -374,18 +382,34 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 // lockSource takes the lock of a source's loads into this cache, or
 // returns a *cacheerr.InUseError at once when another load holds it.
 func (c *Cache) lockSource(ctx context.Context, source string) (unlock func(), err error) {
-	key := "load " + source
+	return c.lock(ctx, "load "+source, &cacheerr.InUseError{Source: source})
+}
+
+// lockWrite takes the lock of the Writes of a source into a destination
+// (its state key) whose state this cache keeps, or returns a
+// *cacheerr.InUseError at once when another Write holds it: two such Writes
+// at once would each send every row not confirmed yet.
+func (c *Cache) lockWrite(ctx context.Context, source, destination string) (unlock func(), err error) {
+	return c.lock(ctx, "write "+source+" to "+destination, &cacheerr.InUseError{Source: source, Destination: destination})
+}
+
+// lock takes the lock named key: across processes when the backend is a
+// Locker, else within this one. When it is held, the error is inUse with
+// the cause as its Err.
+func (c *Cache) lock(ctx context.Context, key string, inUse *cacheerr.InUseError) (unlock func(), err error) {
 	if l, ok := c.b.(backend.Locker); ok {
 		unlock, err := l.Lock(ctx, key)
 		if errors.Is(err, cacheerr.ErrInUse) {
-			return nil, &cacheerr.InUseError{Source: source, Err: err}
+			inUse.Err = err
+			return nil, inUse
 		}
 		return unlock, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.loading[key] {
-		return nil, &cacheerr.InUseError{Source: source, Err: fmt.Errorf("%w: by this process", cacheerr.ErrInUse)}
+		inUse.Err = fmt.Errorf("%w: by this process", cacheerr.ErrInUse)
+		return nil, inUse
 	}
 	c.loading[key] = true
 	return func() {
@@ -405,6 +429,9 @@ func (c *Cache) classify(err error) error {
 }
 
 // DB is the database/sql handle, for anything the cache does not wrap.
+// Its queries take the driver's own placeholders: $1, $2… on PostgreSQL
+// ("?" is a syntax error there); ExecSQL, Query and Dataset.Where take "?"
+// on every backend. Dataset.QualifiedTableName gives a stream's table.
 func (c *Cache) DB() *sql.DB { return c.b.DB() }
 
 // Close closes the database.
@@ -825,5 +852,6 @@ func init() {
 		LastRawID: (*Dataset).lastRawID,
 		States:    (*Cache).states,
 		PutStates: (*Cache).commitStates,
+		LockWrite: (*Cache).lockWrite,
 	})
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"slices"
@@ -137,9 +138,13 @@ func (d *Dataset) rows(ctx context.Context) (*sql.Rows, error) {
 	return d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
 }
 
-// Records yields each row as a map from column name to value, as the
-// database driver returns it, internal columns included; After orders
-// the rows by arrival. Breaking out of the loop closes the rows.
+// Records yields each row as a map from column name to value, internal
+// columns included; After orders the rows by arrival. Breaking out of the
+// loop closes the rows. Values are Go's as the database driver returns
+// them (int64, float64, string, bool, time.Time, nil for NULL), except
+// that JSON columns (objects, arrays, unions, _airbyte_meta) are decoded as
+// encoding/json decodes into an any — map[string]any, []any, float64 … —
+// on every backend, so a row reads alike on DuckDB and PostgreSQL.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
 		rows, err := d.rows(ctx)
@@ -153,6 +158,20 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			yield(nil, err)
 			return
 		}
+		types, err := rows.ColumnTypes()
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		// pgx gives a jsonb column as its text; DuckDB's driver decodes
+		// JSON itself. Decode the text so both give the same values.
+		isJSON := make([]bool, len(types))
+		for i, ct := range types {
+			switch strings.ToUpper(ct.DatabaseTypeName()) {
+			case "JSON", "JSONB":
+				isJSON[i] = true
+			}
+		}
 		vals := make([]any, len(names))
 		ptrs := make([]any, len(names))
 		for i := range vals {
@@ -165,7 +184,14 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			}
 			m := make(map[string]any, len(names))
 			for i, n := range names {
-				m[n] = vals[i]
+				v := vals[i]
+				if text, ok := v.([]byte); ok && isJSON[i] {
+					if err := json.Unmarshal(text, &v); err != nil {
+						yield(nil, fmt.Errorf("cache: column %s of stream %s: decoding its JSON: %w", n, d.stream, err))
+						return
+					}
+				}
+				m[n] = v
 			}
 			if !yield(m, nil) {
 				return

@@ -174,7 +174,13 @@
 // converted to the existing type, and those that do not convert are kept
 // as NULL with a note, as above. Properties that disappear keep their
 // column, NULL for new rows. Replace streams always get the current
-// schema, since their table is rebuilt.
+// schema, since their table is rebuilt. So, after a source changed a
+// property's type, read the stream again in full with replace
+// (source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)) to
+// give its column the new type and the values noted NULL back; a full refresh
+// under merge or append keeps the old type. (A source.Source remembers the
+// catalog it discovered until SetConfig or Discover: a long-running program
+// calls Discover to see a changed schema.)
 //
 // # State and metadata
 //

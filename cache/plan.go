@@ -212,11 +212,11 @@ func chooseStrategy(req *LoadRequest, cs *protocol.ConfiguredStream, t *backend.
 	switch st {
 	case StrategyMerge:
 		if len(t.PrimaryKey) == 0 {
-			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "it has no primary key; set one in the catalog or use append or replace"}
+			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "it has no primary key; set one (Source.SetPrimaryKey of package source, or the configured catalog's primary_key) or use append or replace"}
 		}
 	case StrategyReplace:
 		if cs.SyncMode == protocol.SyncIncremental && !req.FullRefresh {
-			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "replacing the table with an incremental read would keep only the new records; ask for a full refresh or use merge or append"}
+			return "", &cacheerr.StrategyError{Stream: t.Stream, Strategy: string(st), Reason: "replacing the table with an incremental read would keep only the new records; read in full (source.ForceFullRefresh or destination.ForceFullRefresh; LoadRequest.FullRefresh for Cache.Load) or use merge or append"}
 		}
 	case StrategyAppend:
 	default:

@@ -125,9 +125,11 @@ func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs
 func (c *Connector) resolve(ctx context.Context, stored json.RawMessage) (json.RawMessage, error) {
 	resolveAll := func(ctx context.Context, config json.RawMessage) (json.RawMessage, error) {
 		var opts []secrets.Option
-		if c.vault.holdsAny() {
+		if c.vault.holdsAny() || bytes.Contains(config, []byte(secrets.ReferencePrefix+vaultPrefix)) {
 			// Only then: a secret not found lists the managers asked,
-			// and a config of plain references has no SecretString.
+			// and a config of plain references has no SecretString
+			// (unless it was copied from another Connector's Config:
+			// the vault then says so).
 			opts = append(opts, secrets.WithManager(&c.vault))
 		}
 		r, err := secrets.ResolveReferences(ctx, config, append(opts, c.env.SecretOptions()...)...)

@@ -180,6 +180,9 @@ func (c *Connector) SetConfig(config any) error {
 // Config returns a copy of the config, nil when none is set. It includes the
 // changes the connector made through CONTROL messages. Secret references
 // (secret_reference::NAME) are returned as references, never resolved.
+// A secrets.SecretString of the config is returned as a reference too,
+// secret_reference::goairbyte-secretstring-N, which only this Connector
+// resolves: to give the config to another one, put the SecretString back.
 func (c *Connector) Config() map[string]any {
 	c.mu.Lock()
 	raw := c.config

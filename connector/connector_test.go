@@ -334,6 +334,30 @@ func TestSecretStringInConfig(t *testing.T) {
 	}
 }
 
+// TestSecretStringReferenceElsewhere: the reference Config gives for a
+// SecretString resolves in its connector only. Given to another one, it is
+// a secret not found whose message says what the reference is and what to
+// pass instead, not to set an environment variable of that name.
+func TestSecretStringReferenceElsewhere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	token := secrets.NewSecretString("goodtoken-" + strings.Repeat("8", 10))
+	newDest := func(cfg any) *connector.Connector {
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(offline(t)),
+			connector.WithGoConnector(echoDest{}), connector.WithConfig(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	first := newDest(map[string]any{"token": token})
+	err := newDest(first.Config()).Check(ctx)
+	if !errors.Is(err, secrets.ErrSecretNotFound) || !strings.Contains(err.Error(), "secrets.SecretString") ||
+		strings.Contains(err.Error(), "Set the environment variable") {
+		t.Fatalf("another connector's SecretString reference: %v; want ErrSecretNotFound saying to pass the SecretString", err)
+	}
+}
+
 // callOnRead is a reader that runs do before its first Read: a config
 // change made while a connector runs.
 type callOnRead struct {

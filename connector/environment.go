@@ -81,6 +81,13 @@ func DefaultEnvironment() *Environment {
 // SetProgress do. The progress it then draws is in ASCII
 // (progress.WithASCII) when the process's locale (LC_ALL, LC_CTYPE, LANG)
 // is not UTF-8 or TERM is dumb.
+//
+// For a tenant of a program that imports the root package goairbyte, call
+// goairbyte.NewEnvironment instead: it returns an Environment like this one,
+// wired as the default one is, with the DuckDB default cache and goairbyte's
+// in-process connectors (source-faker, destination-local-json, …). One made
+// here has neither, so its Reads and Writes need source.UseCache or
+// destination.UseCache.
 func NewEnvironment() *Environment {
 	return &Environment{
 		ascii:      !termsafe.Unicode(os.Getenv),
@@ -217,14 +224,15 @@ var errNoDefaultCache = errors.New("no default cache")
 // process). Nobody has to close it; closing it releases the file (before
 // another process opens it, say), and the next use opens it again. With no
 // opener registered it is an error wrapping errNoDefaultCache that names
-// the import that registers one.
+// the import and the constructor that register one.
 func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.mu.Lock()
 	open, cacheDir := e.opener, e.cacheDir
 	e.mu.Unlock()
 	if open == nil {
-		return nil, fmt.Errorf("%w: import the package github.com/x/goairbyte (it registers the DuckDB default cache), "+
-			"or give the read a cache (source.UseCache)", errNoDefaultCache)
+		return nil, fmt.Errorf("%w: this Environment has none (connector.NewEnvironment wires no cache); import the package "+
+			"github.com/x/goairbyte, whose DefaultEnvironment and NewEnvironment (goairbyte.NewEnvironment) have the DuckDB default cache, "+
+			"or give the read a cache (source.UseCache, destination.UseCache)", errNoDefaultCache)
 	}
 	dir, err := filepath.Abs(cacheDir)
 	if err != nil {

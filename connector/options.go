@@ -105,7 +105,10 @@ func WithLogger(l *slog.Logger) Option {
 // WithLogDir sets the directory of the per-run log files that keep a
 // connector process's stderr and LOG messages ($GOAIRBYTE_LOG_DIR, else
 // goairbyte/logs in the system temp directory, or goairbyte-logs-<uid>
-// when another user owns that).
+// when another user owns that). A connector that runs in process
+// (WithGoConnector, WithManifest, or registered in its Environment) writes
+// no such file, and given this option is an *OptionError at construction;
+// its LOG messages go to the logger (WithLogger, else the Environment's) only.
 func WithLogDir(dir string) Option {
 	return func(s *settings) { s.note("WithLogDir"); s.logDir = dir }
 }

@@ -39,11 +39,20 @@ type vault struct {
 // Name names the vault in messages.
 func (v *vault) Name() string { return "the config's SecretString values" }
 
-// Get returns a SecretString of the config by its reference name.
+// Get returns a SecretString of the config by its reference name. A name
+// of a vault's that this one does not hold is another Connector's, copied
+// from its Config: no manager has it, and telling the user to set an
+// environment variable of that name would mislead, so it is an error that
+// says what the reference is.
 func (v *vault) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	s, ok := v.values[name]
+	if !ok && strings.HasPrefix(name, vaultPrefix) {
+		return s, false, fmt.Errorf("%w: %s%s stands for a secrets.SecretString of another connector's config "+
+			"(its Config gives this reference, never the value) and resolves only there; put the SecretString itself "+
+			"in this config", secrets.ErrSecretNotFound, secrets.ReferencePrefix, name)
+	}
 	return s, ok, nil
 }
 

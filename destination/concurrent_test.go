@@ -2,13 +2,19 @@ package destination_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"iter"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -104,4 +110,89 @@ func TestConcurrentWritesOfOneSource(t *testing.T) {
 		t.Fatal("no Write succeeded")
 	}
 	t.Logf("%d of %d concurrent Writes of one Source ran; the others were refused", ok, len(dirs))
+}
+
+// gateDest is a destination that counts the records it gets and echoes
+// every state; its first Write waits, once started, until release is
+// closed, so that a test can run a second Write while the first runs.
+type gateDest struct {
+	started, release chan struct{}
+	calls            atomic.Int32
+	mu               sync.Mutex
+	records          int
+}
+
+func (g *gateDest) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+
+func (g *gateDest) Check(context.Context, json.RawMessage) error { return nil }
+
+func (g *gateDest) Write(ctx context.Context, _ json.RawMessage, _ *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	if g.calls.Add(1) == 1 {
+		close(g.started)
+		<-g.release
+	}
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		switch m.Type {
+		case protocol.TypeRecord:
+			g.mu.Lock()
+			g.records++
+			g.mu.Unlock()
+		case protocol.TypeState:
+			if err := emit(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Two Writes of one source into one destination (one state key) at once,
+// as two workers sharing a PostgreSQL cache run them: each would send
+// every row the destination has not confirmed, so under append the
+// destination got them twice. The second is refused with an error
+// matching cache.ErrInUse before it sends anything.
+func TestConcurrentWritesToOneDestination(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := openCache(t)
+	const users = 50
+	rr, err := newFaker(t, users, "users").Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := &gateDest{started: make(chan struct{}), release: make(chan struct{})}
+	d, err := destination.New(ctx, "destination-gate", connector.WithGoConnector(gate), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *destination.WriteResult
+	var firstErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		first, firstErr = d.Write(ctx, rr, destination.Strategy(cache.StrategyAppend))
+	}()
+	<-gate.started
+	second, err := d.Write(ctx, rr, destination.Strategy(cache.StrategyAppend))
+	close(gate.release)
+	<-done
+	if firstErr != nil {
+		t.Fatalf("the first Write: %v", firstErr)
+	}
+	if !errors.Is(err, cache.ErrInUse) || !strings.Contains(err.Error(), "destination-gate") {
+		t.Errorf("the second Write, while the first ran: sent %v, %v; want an error matching cache.ErrInUse naming the destination", second, err)
+	}
+	if first.TotalSent() != users || gate.records != users {
+		t.Fatalf("the first Write sent %d records and the destination got %d in all, want %d", first.TotalSent(), gate.records, users)
+	}
+	// Once the first is done, the next Write runs, with nothing new to send.
+	if res, err := d.Write(ctx, rr, destination.Strategy(cache.StrategyAppend)); err != nil || res.TotalSent() != 0 {
+		t.Fatalf("a Write after the first: sent %v, %v; want nothing and no error", res, err)
+	}
 }

@@ -17,7 +17,8 @@
 // # Incremental writes
 //
 // The destination's own state — what it has confirmed — is kept in a state
-// cache (by default the cache the records come from) under the source's
+// cache (by default the cache the records come from; with NoCache, the
+// Environment's default cache) under the source's
 // name, the destination's identity (its name and a fingerprint of its
 // config without secrets, or [StateKey]) and the stream's name, apart from
 // the source's state. The release before 18c7631 keyed it by the

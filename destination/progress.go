@@ -7,11 +7,13 @@ import (
 // WithProgress passes options to the progress tracker Write creates (see
 // package progress): progress.WithListener to subscribe to snapshots,
 // progress.WithOutput, progress.WithLiveProgress(false) for the summary line
-// only, progress.WithRenderer(nil) for no output at all. Without it, Write
-// draws its progress on os.Stderr — a live line on a terminal, a plain line
-// every few seconds elsewhere, none when NO_LIVE_PROGRESS is set — and ends
-// with one summary line. A logger that writes to the same terminal should
-// write through progress.LogWriter.
+// only, progress.WithRenderer(nil) for no output at all. WithProgress() alone
+// draws on os.Stderr — a live line on a terminal, a plain line every few
+// seconds elsewhere, none when NO_LIVE_PROGRESS is set — and ends with one
+// summary line. Without it, Write draws only when the Environment asks
+// (connector.Environment.SetProgress): a library is silent by default.
+// A logger that writes to the same terminal should write through
+// progress.LogWriter.
 //
 // A Write is one operation, also when it reads its source into a cache
 // first: one tracker (progress.OpWrite) follows both steps. Per stream it
@@ -21,7 +23,9 @@ import (
 // committed to the state cache, the stream statuses the source reports and
 // the time to the first record.
 func WithProgress(opts ...progress.Option) WriteOption {
-	return func(w *writeSettings) { w.progress = append(w.progress, opts...) }
+	// Never nil, even with no options: WithProgress() asks for progress,
+	// where a nil list means the Environment's (none by default).
+	return func(w *writeSettings) { w.progress = append(append([]progress.Option{}, w.progress...), opts...) }
 }
 
 // NoProgress makes Write write no progress and no summary line. Listeners

@@ -93,11 +93,15 @@ func UseCache(c *cache.Cache) WriteOption {
 }
 
 // NoCache streams a Source's records straight into the destination,
-// without a cache.
+// without a cache for the records. The destination's state (the source's
+// states it echoed, passed back to the source by the next Write) is still
+// kept in a cache: StateCache's, else the Environment's default cache (the
+// DuckDB file ./.cache/default_cache/default_cache.duckdb, made if missing);
+// with NoStateCache it is kept nowhere and every Write sends everything.
 func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache = nil, true } }
 
 // StateCache keeps the destination's state in c instead of the cache the
-// records come from.
+// records come from (with NoCache, instead of the default cache).
 func StateCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.stateCache, w.noStateCache = c, false }
 }
@@ -237,11 +241,15 @@ func (e *writeError) Unwrap() error { return e.Err }
 //
 // Only what the destination has not confirmed is sent (see the package
 // documentation), and its state advances only with the states it echoes.
-// So Writes of one source into one destination (one StateKey) must not
-// run at once: each would send what is not confirmed yet, and under the
-// append strategy the destination would get those records twice. Writes
-// into different destinations may run at once; from a *source.Source,
-// its reads into one cache run one at a time, as Source.Read's do.
+// So Writes of one source into one destination (one StateKey) run one at
+// a time, as loads of a source do: a Write that finds another one running
+// with the same state cache (in this process or, on PostgreSQL, in any)
+// fails at once, before it sends anything, with an error matching
+// cache.ErrInUse; each would otherwise send what is not confirmed yet, and
+// under the append strategy the destination would get those records twice.
+// With NoStateCache nothing is kept, and nothing is locked. Writes into
+// different destinations may run at once; from a *source.Source, its reads
+// into one cache run one at a time, as Source.Read's do.
 //
 // A Write that fails after the destination started (it died or reported an
 // error, or the records could not be fed to it) returns its result, what
@@ -320,6 +328,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	out := &WriteResult{SourceName: from.SourceName(), DestinationName: d.Name(), DestinationKey: key,
 		RecordsSent: map[string]int64{}, RecordsConfirmed: map[string]int64{}}
 	if stateCache != nil {
+		// One Write of a source into a destination at a time: two would
+		// each send every row not confirmed yet (the cache's lock holds
+		// across processes on PostgreSQL, where workers share a cache).
+		unlock, err := cacheOps.LockWrite(stateCache, ctx, out.SourceName, key)
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", d.Name(), err)
+		}
+		defer unlock()
 		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
 	d.core.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)

@@ -54,6 +54,14 @@
 // otherwise take it for a record of 1 January 1970. A connector that emits
 // many records fast may set EmittedAt itself, one value for a whole page.
 //
+// A connector tells what it does in LOG messages (protocol.TypeLog), which a
+// runner passes to its logger with every secret masked. Run by Serve as a
+// program, its stderr is kept too (goairbyte's runner logs each line and
+// keeps it in the run's log file, masked). In process, though, os.Stderr is
+// the program's own: what a connector writes there is neither captured nor
+// masked, so a config or a token printed to it reaches the program's stderr
+// as it is.
+//
 // # Telling a stream done
 //
 // A runner learns that a stream was read to its end from a TRACE

@@ -13,7 +13,9 @@ var ErrStreamNotFound = errors.New("stream not found")
 
 // StreamNotFoundError says that a stream the caller named is not there.
 type StreamNotFoundError struct {
-	// Where is what was asked: a connector's name, or "cache".
+	// Where is what was asked: a connector's name, "cache", or "the read
+	// of " and a connector's name (source.ReadResult.Stream, for a stream
+	// the connector may have but that read did not get).
 	Where string
 	// Stream is the name asked for.
 	Stream string

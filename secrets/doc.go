@@ -35,4 +35,6 @@
 // secret_reference::NAME) and, when package connector runs a connector,
 // through the config fields that its spec marks airbyte_secret. [MaskError]
 // and [NewMaskingHandler] apply the same masking to errors and slog output.
+// A value shorter than 4 bytes is never masked (it would hide every "id" or
+// "1" in the text): such a secret shows as it is.
 package secrets

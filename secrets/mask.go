@@ -60,7 +60,7 @@ func init() { masklease.Provide(defaultMasker.lease) }
 
 // Register adds values to the process-wide set of secrets that [Mask]
 // replaces. Values shorter than 4 bytes are ignored. The forms in
-// which connectors print a secret are registered too (see encodedForms):
+// which connectors print a secret are registered too:
 // JSON-escaped (Go's and Python's, which escapes non-ASCII as \uXXXX and
 // may escape / as \/), inside a Python repr, URL-encoded (query and path)
 // and base64.

@@ -111,7 +111,7 @@ func (r *ReadResult) Cache() *cache.Cache { return r.cache }
 // of the read is a *protocol.StreamNotFoundError.
 func (r *ReadResult) Stream(ctx context.Context, name string) (*cache.Dataset, error) {
 	if !slices.Contains(r.streams, name) {
-		return nil, &protocol.StreamNotFoundError{Where: r.source.Name(), Stream: name, Available: r.ProcessedStreams()}
+		return nil, &protocol.StreamNotFoundError{Where: "the read of " + r.source.Name(), Stream: name, Available: r.ProcessedStreams()}
 	}
 	return r.cache.Dataset(ctx, name)
 }

@@ -81,6 +81,11 @@ func TestReadIncrementalTwice(t *testing.T) {
 	if _, err := res.Stream(ctx, "products"); !errors.As(err, &nf) {
 		t.Fatalf("a stream that was not read: got %v, want a *StreamNotFoundError", err)
 	}
+	// The source has the stream: the message must not say it has none,
+	// but that this read did not get it.
+	if msg := nf.Error(); !strings.Contains(msg, "read of source-faker") {
+		t.Errorf("a stream the source has but the read did not get: %q; want it to name the read", msg)
+	}
 	state, err := c.SourceState(ctx, "source-faker", nil)
 	if err != nil || state == nil {
 		t.Fatalf("no state committed after the first read: %s, %v", state, err)
@@ -151,15 +156,18 @@ func TestReadAllStreamsByDefault(t *testing.T) {
 }
 
 // TestReadWithoutDefaultCache reads in an Environment that has no default
-// cache (no package registered one): the error says which import adds it,
-// and nothing runs.
+// cache (no package registered one, or connector.NewEnvironment made it):
+// the error says which import and constructor add it, and nothing runs.
 func TestReadWithoutDefaultCache(t *testing.T) {
 	t.Parallel()
 	src := fakerSource(t, map[string]any{"count": 5}, connector.WithEnvironment(connector.NewEnvironment()))
 	_, err := src.Read(context.Background())
 	if !strings.HasPrefix(err.Error(), "no default cache: ") || !strings.Contains(err.Error(), `github.com/x/goairbyte`) ||
-		!strings.Contains(err.Error(), "source.UseCache") {
-		t.Fatalf("want ErrNoDefaultCache naming the import and UseCache, got %v", err)
+		!strings.Contains(err.Error(), "source.UseCache") || !strings.Contains(err.Error(), "goairbyte.NewEnvironment") {
+		// A program that imports the root package and made its Environment
+		// with connector.NewEnvironment is told the constructor that wires
+		// the default cache, not only the import it already has.
+		t.Fatalf("want ErrNoDefaultCache naming the import, goairbyte.NewEnvironment and UseCache, got %v", err)
 	}
 }
 

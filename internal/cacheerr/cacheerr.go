@@ -47,9 +47,12 @@ type InUseError struct {
 	// Path is the database file another process has open; empty when the
 	// cache is open and a source's part of it is in use.
 	Path string
-	// Source is the source that another load is loading; empty when the
-	// whole file is in use.
+	// Source is the source that another load is loading, or whose records
+	// another Write is writing; empty when the whole file is in use.
 	Source string
+	// Destination is the destination (its state key) that another Write
+	// of Source is writing to; empty for a load.
+	Destination string
 	// Err is the underlying error; it says who holds the lock when the
 	// backend can tell.
 	Err error
@@ -57,6 +60,11 @@ type InUseError struct {
 
 // Error says what is in use and what to do.
 func (e *InUseError) Error() string {
+	if e.Destination != "" {
+		return fmt.Sprintf("cache: source %q is being written to destination %q by another Write, whose state this cache keeps (%v); "+
+			"wait for that Write to end, then write again: it sends what the other did not get confirmed",
+			e.Source, e.Destination, e.Err)
+	}
 	if e.Source != "" {
 		return fmt.Sprintf("cache: source %q is being loaded into this cache by another load (%v); wait for that load to end, then load again: it resumes from the state the other commits",
 			e.Source, e.Err)
@@ -140,7 +148,7 @@ type TableOwnerError struct {
 func (e *TableOwnerError) Error() string {
 	return fmt.Sprintf("cache: table %q holds the records of source %q; source %q cannot load its stream %q into it. "+
 		"Give one of the sources a table prefix (cache.WithTablePrefix, or table_prefix= in the cache URL) or a cache of its own, "+
-		"or set LoadRequest.ShareTables if the table is shared on purpose", e.Table, e.Owner, e.Source, e.Stream)
+		"or, if the table is shared on purpose, load with Cache.Load and LoadRequest.ShareTables (source.Read does not share tables)", e.Table, e.Owner, e.Source, e.Stream)
 }
 
 // Is matches ErrTableOwned.

@@ -1,7 +1,8 @@
 // Package cachelink gives package destination the operations of package
 // cache that a Write from a cache needs and users do not: many streams'
-// datasets and states in shared statements, a dataset's watermark, and
-// the destination's states stored in groups. Package cache sets them in
+// datasets and states in shared statements, a dataset's watermark, the
+// destination's states stored in groups, and the lock of a destination's
+// Writes. Package cache sets them in
 // its init function, so they stay out of its public API; this package
 // cannot import cache, so the operations are generic in cache's types.
 package cachelink
@@ -28,6 +29,10 @@ type Ops[C, D any, K comparable] struct {
 	States func(c C, ctx context.Context, source, destination string, streams []string) (map[string]*protocol.State, error)
 	// PutStates stores several states in one transaction.
 	PutStates func(c C, ctx context.Context, states map[K]*protocol.State) error
+	// LockWrite takes the lock of the Writes of a source into a
+	// destination whose state the cache keeps, or fails at once with an
+	// error matching ErrInUse.
+	LockWrite func(c C, ctx context.Context, source, destination string) (unlock func(), err error)
 }
 
 var ops any
