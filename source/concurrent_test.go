@@ -3,11 +3,13 @@ package source_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
@@ -149,4 +151,65 @@ func TestSettersRaceWithRead(t *testing.T) {
 	readers.Wait()
 	close(stop)
 	setters.Wait()
+}
+
+// Two different sources read into one DuckDB cache at once, as two jobs
+// of a server sharing a cache do: the cache is safe for concurrent use
+// and only loads of one source exclude each other, so neither read is
+// refused; each loads its own streams whole and commits its own state, and
+// the next reads, again at once, are incremental from that state.
+func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	duck := openDuckDB(t)
+	users := fakerSource(t, map[string]any{"count": 300, "seed": 7, "records_per_slice": 50, "always_updated": false},
+		connector.WithStreams("users"))
+	products, err := source.New(ctx, "source-faker-products",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(map[string]any{"count": 40, "seed": 3}), connector.WithStreams("products"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBoth := func(round int) (u, p *source.ReadResult) {
+		var wg sync.WaitGroup
+		var uErr, pErr error
+		wg.Go(func() { u, uErr = users.Read(ctx, source.UseCache(duck)) })
+		wg.Go(func() { p, pErr = products.Read(ctx, source.UseCache(duck)) })
+		wg.Wait()
+		if uErr != nil || pErr != nil {
+			t.Fatalf("round %d: users read: %v; products read: %v", round, uErr, pErr)
+		}
+		return u, p
+	}
+
+	u, p := readBoth(1)
+	if got := u.StreamRecords(); got["users"] != 300 || len(got) != 1 {
+		t.Errorf("round 1: users read loaded %v, want 300 users", got)
+	}
+	if got := p.StreamRecords(); got["products"] != 40 || len(got) != 1 {
+		t.Errorf("round 1: products read loaded %v, want 40 products", got)
+	}
+	for _, name := range []string{"source-faker", "source-faker-products"} {
+		if st, err := duck.SourceState(ctx, name, nil); err != nil || st == nil {
+			t.Fatalf("round 1: no state of %s: %s, %v", name, st, err)
+		}
+	}
+
+	if err := users.SetConfig(map[string]any{"count": 500, "seed": 7, "records_per_slice": 50, "always_updated": false}); err != nil {
+		t.Fatal(err)
+	}
+	u, p = readBoth(2)
+	if got := u.StreamRecords()["users"]; got != 200 {
+		t.Errorf("round 2: users read loaded %d, want only the 200 new ones", got)
+	}
+	if n := count(t, ctx, u, "users"); n != 500 {
+		t.Errorf("round 2: users in the cache: %d, want 500", n)
+	}
+	if n := count(t, ctx, p, "products"); n != 40 {
+		t.Errorf("round 2: products in the cache: %d, want 40", n)
+	}
+	streams, err := duck.Streams(ctx)
+	if err != nil || !slices.Equal(streams, []string{"products", "users"}) {
+		t.Errorf("cache streams %q, %v; want [products users]", streams, err)
+	}
 }
