@@ -16,9 +16,11 @@ import (
 
 // fanout is a source that reads each stream of its catalog on its own
 // goroutine, as a connector that fetches streams in parallel does: each
-// emits config "count" unstamped records (the encoder stamps them) and a
-// record with a namespace (the encoder's general path), then ends its
-// stream with a STREAM_STATUS COMPLETE, all through the one emit.
+// emits config "count" unstamped records (the encoder stamps them), the
+// first with a namespace (the encoder's general path), then ends its
+// stream with a STREAM_STATUS COMPLETE. They share the one emit, taking
+// turns under a mutex as the kit asks (emit is called from one goroutine
+// at a time), while Serve's flush timer runs beside them.
 type fanout struct{ source }
 
 func (*fanout) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
@@ -26,6 +28,12 @@ func (*fanout) Read(ctx context.Context, config json.RawMessage, catalog *protoc
 	var c struct{ Count int }
 	if err := json.Unmarshal(config, &c); err != nil {
 		return err
+	}
+	var mu sync.Mutex
+	serial := func(m *protocol.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return emit(m)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(catalog.Streams))
@@ -37,11 +45,11 @@ func (*fanout) Read(ctx context.Context, config json.RawMessage, catalog *protoc
 				if i == 0 {
 					rec.Namespace = "ns"
 				}
-				if errs[si] = emit(&protocol.Message{Type: protocol.TypeRecord, Record: rec}); errs[si] != nil {
+				if errs[si] = serial(&protocol.Message{Type: protocol.TypeRecord, Record: rec}); errs[si] != nil {
 					return
 				}
 			}
-			errs[si] = emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus, EmittedAt: 1,
+			errs[si] = serial(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus, EmittedAt: 1,
 				StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: protocol.StreamDescriptor{Name: name}, Status: protocol.StatusComplete}}})
 		})
 	}
@@ -54,7 +62,7 @@ func (*fanout) Read(ctx context.Context, config json.RawMessage, catalog *protoc
 	return nil
 }
 
-// A connector that emits from several goroutines at once, served by
+// A connector that emits from several goroutines in turn, served by
 // kit.Serve: every line on stdout is one whole message, every record is
 // there once, and each stream has the one COMPLETE its goroutine sent (kit
 // adds none, having seen them all). Run with -race, the connector process
