@@ -2,7 +2,9 @@ package source_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -211,5 +214,89 @@ func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
 	streams, err := duck.Streams(ctx)
 	if err != nil || !slices.Equal(streams, []string{"products", "users"}) {
 		t.Errorf("cache streams %q, %v; want [products users]", streams, err)
+	}
+}
+
+// fanoutSource is a Go connector that reads each stream of its catalog on
+// its own goroutine, as one that fetches streams in parallel does: each
+// emits its records, with the stream's state after every 100, and ends
+// its stream, all through the one emit, taking turns under a mutex as the
+// kit asks (emit is called from one goroutine at a time).
+type fanoutSource struct{ streams, records int }
+
+func (fanoutSource) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+func (fanoutSource) Check(context.Context, json.RawMessage) error { return nil }
+func (s fanoutSource) Discover(context.Context, json.RawMessage) (*protocol.Catalog, error) {
+	cat := &protocol.Catalog{}
+	for i := range s.streams {
+		cat.Streams = append(cat.Streams, protocol.Stream{Name: fmt.Sprintf("s%d", i),
+			JSONSchema:          json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`),
+			SupportedSyncModes:  []protocol.SyncMode{protocol.SyncFullRefresh, protocol.SyncIncremental},
+			SourceDefinedCursor: new(true), DefaultCursorField: []string{"id"}})
+	}
+	return cat, nil
+}
+func (s fanoutSource) Read(ctx context.Context, _ json.RawMessage, cat *protocol.ConfiguredCatalog, _ json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	var mu sync.Mutex
+	serial := func(m *protocol.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return emit(m)
+	}
+	errs := make([]error, len(cat.Streams))
+	var wg sync.WaitGroup
+	for si, cs := range cat.Streams {
+		wg.Go(func() {
+			d := protocol.StreamDescriptor{Name: cs.Stream.Name}
+			for i := 1; i <= s.records && errs[si] == nil; i++ {
+				errs[si] = serial(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: d.Name,
+					Data: fmt.Appendf(nil, `{"id":%d}`, i)}})
+				if errs[si] == nil && i%100 == 0 {
+					errs[si] = serial(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+						Stream: &protocol.StreamState{StreamDescriptor: d, StreamState: fmt.Appendf(nil, `{"id":%d}`, i)}}})
+				}
+			}
+			if errs[si] == nil {
+				errs[si] = serial(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus, EmittedAt: 1,
+					StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: d, Status: protocol.StatusComplete}}})
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// A Go connector whose streams are read on goroutines of their own, run in
+// process and read into DuckDB: every stream loads all its records and
+// commits its last state. Under -race this runs the in-process runner's
+// batching (the connector's goroutines on one side, the loader on the
+// other) and the stream ends kitcore tracks.
+func TestReadInProcessFromGoroutines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const streams, records = 6, 1000
+	src, err := source.New(ctx, "source-fanout", connector.WithGoConnector(fanoutSource{streams, records}),
+		connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.SelectAllStreams()
+	c := openDuckDB(t)
+	res, err := src.Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range streams {
+		name := fmt.Sprintf("s%d", i)
+		if n := count(t, ctx, res, name); n != records {
+			t.Errorf("%s: %d rows, want %d", name, n, records)
+		}
+		st, err := c.State(ctx, cache.StateKey{Source: "source-fanout", Stream: name})
+		if err != nil || st == nil || st.Stream == nil || string(st.Stream.StreamState) != fmt.Sprintf(`{"id":%d}`, records) {
+			t.Errorf("%s: state %+v, %v; want its last", name, st, err)
+		}
 	}
 }
