@@ -156,15 +156,37 @@ func TestSettersRaceWithRead(t *testing.T) {
 	setters.Wait()
 }
 
-// Two different sources read into one DuckDB cache at once, as two jobs
-// of a server sharing a cache do: the cache is safe for concurrent use
-// and only loads of one source exclude each other, so neither read is
-// refused; each loads its own streams whole and commits its own state, and
-// the next reads, again at once, are incremental from that state.
+// Two different sources read into one cache at once (DuckDB and
+// PostgreSQL), as two jobs of a server sharing a cache do: the cache is
+// safe for concurrent use and only loads of one source exclude each other,
+// so neither read is refused; each loads its own streams whole and commits
+// its own state, and the next reads, again at once, are incremental from
+// that state.
 func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
 	t.Parallel()
+	for _, backend := range []struct {
+		name string
+		open func(t *testing.T) *cache.Cache
+	}{
+		{"duckdb", func(t *testing.T) *cache.Cache { return openDuckDB(t) }},
+		{"postgres", func(t *testing.T) *cache.Cache {
+			c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			t.Parallel()
+			testReadsOfTwoSourcesIntoOneCache(t, backend.open(t))
+		})
+	}
+}
+
+func testReadsOfTwoSourcesIntoOneCache(t *testing.T, c *cache.Cache) {
 	ctx := context.Background()
-	duck := openDuckDB(t)
 	users := fakerSource(t, map[string]any{"count": 300, "seed": 7, "records_per_slice": 50, "always_updated": false},
 		connector.WithStreams("users"))
 	products, err := source.New(ctx, "source-faker-products",
@@ -176,8 +198,8 @@ func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
 	readBoth := func(round int) (u, p *source.ReadResult) {
 		var wg sync.WaitGroup
 		var uErr, pErr error
-		wg.Go(func() { u, uErr = users.Read(ctx, source.UseCache(duck)) })
-		wg.Go(func() { p, pErr = products.Read(ctx, source.UseCache(duck)) })
+		wg.Go(func() { u, uErr = users.Read(ctx, source.UseCache(c)) })
+		wg.Go(func() { p, pErr = products.Read(ctx, source.UseCache(c)) })
 		wg.Wait()
 		if uErr != nil || pErr != nil {
 			t.Fatalf("round %d: users read: %v; products read: %v", round, uErr, pErr)
@@ -193,7 +215,7 @@ func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
 		t.Errorf("round 1: products read loaded %v, want 40 products", got)
 	}
 	for _, name := range []string{"source-faker", "source-faker-products"} {
-		if st, err := duck.SourceState(ctx, name, nil); err != nil || st == nil {
+		if st, err := c.SourceState(ctx, name, nil); err != nil || st == nil {
 			t.Fatalf("round 1: no state of %s: %s, %v", name, st, err)
 		}
 	}
@@ -211,7 +233,7 @@ func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
 	if n := count(t, ctx, p, "products"); n != 40 {
 		t.Errorf("round 2: products in the cache: %d, want 40", n)
 	}
-	streams, err := duck.Streams(ctx)
+	streams, err := c.Streams(ctx)
 	if err != nil || !slices.Equal(streams, []string{"products", "users"}) {
 		t.Errorf("cache streams %q, %v; want [products users]", streams, err)
 	}
