@@ -192,6 +192,27 @@ func counter(fn func(n int, w http.ResponseWriter, r *http.Request)) http.Handle
 	}
 }
 
+// requestCount is the highest request number the handlers of a counter
+// saw, for handlers that may run at once: a stalled request's handler
+// still waits when the retry's handler starts, and a plain variable
+// written by both is a race.
+type requestCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *requestCount) note(n int) {
+	c.mu.Lock()
+	c.n = max(c.n, n)
+	c.mu.Unlock()
+}
+
+func (c *requestCount) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
 func okPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprint(w, `{"data": [{"id": 1}, {"id": 2}]}`)
@@ -536,16 +557,16 @@ func TestFaultBodyTooLarge(t *testing.T) {
 			fmt.Fprint(w, `{"data": [`)
 		}},
 	} {
-		requests := 0
+		var requests requestCount // a retry would overlap the endless body
 		run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
-			requests = n
+			requests.note(n)
 			c.handler(w, r)
 		}), 5*time.Second, withMaxBody(limit))
 		if run.err == nil || !strings.Contains(run.err.Error(), "larger than 1 MiB") {
 			t.Errorf("%s: err = %v, want one naming the bound", c.name, run.err)
 		}
-		if requests != 1 || run.records() != 0 {
-			t.Errorf("%s: %d requests, %d records; want one request and no record", c.name, requests, run.records())
+		if requests.get() != 1 || run.records() != 0 {
+			t.Errorf("%s: %d requests, %d records; want one request and no record", c.name, requests.get(), run.records())
 		}
 	}
 }
@@ -572,9 +593,9 @@ func TestFaultServerStalls(t *testing.T) {
 			w.(http.Flusher).Flush()
 		}},
 	} {
-		requests := 0
+		var requests requestCount
 		run := runFault(t, faultManifest("", "", ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
-			requests = n
+			requests.note(n)
 			c.handler(w, r)
 			select {
 			case <-r.Context().Done():
@@ -584,8 +605,8 @@ func TestFaultServerStalls(t *testing.T) {
 		if run.err == nil || !strings.Contains(run.err.Error(), "sent nothing for 100ms") {
 			t.Errorf("%s: err = %v, want one saying the server went silent", c.name, run.err)
 		}
-		if requests != 1+defaultMaxRetries || run.records() != 0 {
-			t.Errorf("%s: %d requests, %d records; want %d requests and no record", c.name, requests, run.records(), 1+defaultMaxRetries)
+		if requests.get() != 1+defaultMaxRetries || run.records() != 0 {
+			t.Errorf("%s: %d requests, %d records; want %d requests and no record", c.name, requests.get(), run.records(), 1+defaultMaxRetries)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/secretstest"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -195,4 +196,71 @@ func TestConcurrentWritesToOneDestination(t *testing.T) {
 	if res, err := d.Write(ctx, rr, destination.Strategy(cache.StrategyAppend)); err != nil || res.TotalSent() != 0 {
 		t.Fatalf("a Write after the first: sent %v, %v; want nothing and no error", res, err)
 	}
+}
+
+// Two tenants' Environments used at once from many goroutines, as a
+// server syncing for several customers does: each Environment's secret
+// manager gives the same secret name its own value, and a Write may take
+// its source from one tenant and its destination from the other, both
+// configs naming that secret. Every
+// connector run gets the values of its own Environment, never the other
+// tenant's (the operation shares resolved secrets only within one
+// Environment), and each Write sends its records.
+func TestTwoEnvironmentsAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tenants := []string{"alpha", "beta"}
+	envs := make([]*connector.Environment, len(tenants))
+	for i, name := range tenants {
+		envs[i] = connector.NewEnvironment()
+		envs[i].AddSecretManager(secretstest.NewCountingManager(map[string]string{"KEY": name + "-key"}))
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for round := range 3 {
+				s, d := (g+round)%2, (g/2+round)%2
+				srcRuns, dstRuns := &configNoter{key: "token"}, &configNoter{key: "password"}
+				src, err := source.New(ctx, "source-token", connector.WithEnvironment(envs[s]), connector.WithGoConnector(tokenSource{srcRuns}),
+					connector.WithConfig(map[string]any{"token": "secret_reference::KEY"}))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				dst, err := destination.New(ctx, "destination-password", connector.WithEnvironment(envs[d]),
+					connector.WithGoConnector(passwordDestination{dstRuns}),
+					connector.WithConfig(map[string]any{"password": "secret_reference::KEY"}))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				opts := []destination.WriteOption{destination.NoCache(), destination.NoStateCache()}
+				if g%4 == 0 {
+					opts = []destination.WriteOption{destination.UseCache(openCache(t))}
+				}
+				res, err := dst.Write(ctx, src, opts...)
+				if err != nil {
+					t.Errorf("goroutine %d round %d: %v", g, round, err)
+					return
+				}
+				if res.TotalSent() != 2 {
+					t.Errorf("goroutine %d round %d: sent %v, want 2 records", g, round, res.RecordsSent)
+				}
+				for _, run := range srcRuns.runs() {
+					if run != tenants[s]+"-key" {
+						t.Errorf("goroutine %d round %d: %s's source ran with %q (runs %q)", g, round, tenants[s], run, srcRuns.runs())
+					}
+				}
+				for _, run := range dstRuns.runs() {
+					if run != tenants[d]+"-key" {
+						t.Errorf("goroutine %d round %d: %s's destination ran with %q (runs %q)", g, round, tenants[d], run, dstRuns.runs())
+					}
+				}
+				if len(srcRuns.runs()) == 0 || len(dstRuns.runs()) == 0 {
+					t.Errorf("goroutine %d round %d: source runs %q, destination runs %q", g, round, srcRuns.runs(), dstRuns.runs())
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

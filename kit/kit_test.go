@@ -497,6 +497,8 @@ func TestMain(m *testing.M) {
 		kit.Serve(&source{block: true})
 	case "plain":
 		kit.Serve(&source{})
+	case "fanout":
+		kit.Serve(&fanout{})
 	}
 }
 

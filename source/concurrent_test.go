@@ -2,14 +2,19 @@ package source_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -149,4 +154,171 @@ func TestSettersRaceWithRead(t *testing.T) {
 	readers.Wait()
 	close(stop)
 	setters.Wait()
+}
+
+// Two different sources read into one cache at once (DuckDB and
+// PostgreSQL), as two jobs of a server sharing a cache do: the cache is
+// safe for concurrent use and only loads of one source exclude each other,
+// so neither read is refused; each loads its own streams whole and commits
+// its own state, and the next reads, again at once, are incremental from
+// that state.
+func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []struct {
+		name string
+		open func(t *testing.T) *cache.Cache
+	}{
+		{"duckdb", func(t *testing.T) *cache.Cache { return openDuckDB(t) }},
+		{"postgres", func(t *testing.T) *cache.Cache {
+			c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			t.Parallel()
+			testReadsOfTwoSourcesIntoOneCache(t, backend.open(t))
+		})
+	}
+}
+
+func testReadsOfTwoSourcesIntoOneCache(t *testing.T, c *cache.Cache) {
+	ctx := context.Background()
+	users := fakerSource(t, map[string]any{"count": 300, "seed": 7, "records_per_slice": 50, "always_updated": false},
+		connector.WithStreams("users"))
+	products, err := source.New(ctx, "source-faker-products",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(map[string]any{"count": 40, "seed": 3}), connector.WithStreams("products"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBoth := func(round int) (u, p *source.ReadResult) {
+		var wg sync.WaitGroup
+		var uErr, pErr error
+		wg.Go(func() { u, uErr = users.Read(ctx, source.UseCache(c)) })
+		wg.Go(func() { p, pErr = products.Read(ctx, source.UseCache(c)) })
+		wg.Wait()
+		if uErr != nil || pErr != nil {
+			t.Fatalf("round %d: users read: %v; products read: %v", round, uErr, pErr)
+		}
+		return u, p
+	}
+
+	u, p := readBoth(1)
+	if got := u.StreamRecords(); got["users"] != 300 || len(got) != 1 {
+		t.Errorf("round 1: users read loaded %v, want 300 users", got)
+	}
+	if got := p.StreamRecords(); got["products"] != 40 || len(got) != 1 {
+		t.Errorf("round 1: products read loaded %v, want 40 products", got)
+	}
+	for _, name := range []string{"source-faker", "source-faker-products"} {
+		if st, err := c.SourceState(ctx, name, nil); err != nil || st == nil {
+			t.Fatalf("round 1: no state of %s: %s, %v", name, st, err)
+		}
+	}
+
+	if err := users.SetConfig(map[string]any{"count": 500, "seed": 7, "records_per_slice": 50, "always_updated": false}); err != nil {
+		t.Fatal(err)
+	}
+	u, p = readBoth(2)
+	if got := u.StreamRecords()["users"]; got != 200 {
+		t.Errorf("round 2: users read loaded %d, want only the 200 new ones", got)
+	}
+	if n := count(t, ctx, u, "users"); n != 500 {
+		t.Errorf("round 2: users in the cache: %d, want 500", n)
+	}
+	if n := count(t, ctx, p, "products"); n != 40 {
+		t.Errorf("round 2: products in the cache: %d, want 40", n)
+	}
+	streams, err := c.Streams(ctx)
+	if err != nil || !slices.Equal(streams, []string{"products", "users"}) {
+		t.Errorf("cache streams %q, %v; want [products users]", streams, err)
+	}
+}
+
+// fanoutSource is a Go connector that reads each stream of its catalog on
+// its own goroutine, as one that fetches streams in parallel does: each
+// emits its records, with the stream's state after every 100, and ends
+// its stream, all through the one emit, taking turns under a mutex as the
+// kit asks (emit is called from one goroutine at a time).
+type fanoutSource struct{ streams, records int }
+
+func (fanoutSource) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+func (fanoutSource) Check(context.Context, json.RawMessage) error { return nil }
+func (s fanoutSource) Discover(context.Context, json.RawMessage) (*protocol.Catalog, error) {
+	cat := &protocol.Catalog{}
+	for i := range s.streams {
+		cat.Streams = append(cat.Streams, protocol.Stream{Name: fmt.Sprintf("s%d", i),
+			JSONSchema:          json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`),
+			SupportedSyncModes:  []protocol.SyncMode{protocol.SyncFullRefresh, protocol.SyncIncremental},
+			SourceDefinedCursor: new(true), DefaultCursorField: []string{"id"}})
+	}
+	return cat, nil
+}
+func (s fanoutSource) Read(ctx context.Context, _ json.RawMessage, cat *protocol.ConfiguredCatalog, _ json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	var mu sync.Mutex
+	serial := func(m *protocol.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return emit(m)
+	}
+	errs := make([]error, len(cat.Streams))
+	var wg sync.WaitGroup
+	for si, cs := range cat.Streams {
+		wg.Go(func() {
+			d := protocol.StreamDescriptor{Name: cs.Stream.Name}
+			for i := 1; i <= s.records && errs[si] == nil; i++ {
+				errs[si] = serial(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: d.Name,
+					Data: fmt.Appendf(nil, `{"id":%d}`, i)}})
+				if errs[si] == nil && i%100 == 0 {
+					errs[si] = serial(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+						Stream: &protocol.StreamState{StreamDescriptor: d, StreamState: fmt.Appendf(nil, `{"id":%d}`, i)}}})
+				}
+			}
+			if errs[si] == nil {
+				errs[si] = serial(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceStreamStatus, EmittedAt: 1,
+					StreamStatus: &protocol.StreamStatusTrace{StreamDescriptor: d, Status: protocol.StatusComplete}}})
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// A Go connector whose streams are read on goroutines of their own, run in
+// process and read into DuckDB: every stream loads all its records and
+// commits its last state. Under -race this runs the in-process runner's
+// batching (the connector's goroutines on one side, the loader on the
+// other) and the stream ends kitcore tracks.
+func TestReadInProcessFromGoroutines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const streams, records = 6, 1000
+	src, err := source.New(ctx, "source-fanout", connector.WithGoConnector(fanoutSource{streams, records}),
+		connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.SelectAllStreams()
+	c := openDuckDB(t)
+	res, err := src.Read(ctx, source.UseCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range streams {
+		name := fmt.Sprintf("s%d", i)
+		if n := count(t, ctx, res, name); n != records {
+			t.Errorf("%s: %d rows, want %d", name, n, records)
+		}
+		st, err := c.State(ctx, cache.StateKey{Source: "source-fanout", Stream: name})
+		if err != nil || st == nil || st.Stream == nil || string(st.Stream.StreamState) != fmt.Sprintf(`{"id":%d}`, records) {
+			t.Errorf("%s: state %+v, %v; want its last", name, st, err)
+		}
+	}
 }

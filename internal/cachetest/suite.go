@@ -8,6 +8,7 @@ import (
 	"iter"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -443,6 +444,9 @@ func testCountsOfRecordsRolledBack(t *testing.T, open Opener) {
 func testCommitsReportedAsTheyLand(t *testing.T, open Opener) {
 	c := open(t)
 	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"), Stream("items", `{"id":{"type":"integer"}}`, full, nil))
+	// Committed runs on the load's writer goroutine, while the messages
+	// are pulled on this one: mu guards what it notes.
+	var mu sync.Mutex
 	var calls []map[string]int64
 	var states []cache.StateKey
 	msgs := func(yield func(*protocol.Message, error) bool) {
@@ -451,7 +455,10 @@ func testCommitsReportedAsTheyLand(t *testing.T, open Opener) {
 				!yield(StreamState("users", fmt.Sprintf(`{"c":%d}`, i)), nil) || !yield(StreamState("items", `{}`), nil) {
 				return
 			}
-			if i == 4 && len(calls) == 0 {
+			mu.Lock()
+			none := len(calls) == 0
+			mu.Unlock()
+			if i == 4 && none {
 				// Two batches of two records were sent and one committed
 				// at least: the report of it cannot wait for the end.
 				t.Error("no commit reported while the load runs")
@@ -460,6 +467,8 @@ func testCommitsReportedAsTheyLand(t *testing.T, open Opener) {
 	}
 	res, err := c.Load(context.Background(), cache.LoadRequest{SourceName: "src", Catalog: cat, BatchSize: 2, FullRefresh: true, Messages: msgs,
 		Committed: func(records map[string]int64, keys []cache.StateKey) {
+			mu.Lock()
+			defer mu.Unlock()
 			calls = append(calls, records)
 			states = append(states, keys...)
 		}})
