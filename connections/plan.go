@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/airbyteapi"
 	api "github.com/x/goairbyte/internal/airbyteapi"
+	"github.com/x/goairbyte/internal/secretref"
 	"github.com/x/goairbyte/internal/specsecret"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/secrets"
@@ -610,12 +611,6 @@ func isMasked(s string) bool { return s == specsecret.Mask }
 
 func isReference(s string) bool { return strings.HasPrefix(s, secrets.ReferencePrefix) }
 
-// referenceName is the name of the secret ref refers to, as package
-// secrets reads it.
-func referenceName(ref string) string {
-	return strings.TrimSpace(strings.TrimPrefix(ref, secrets.ReferencePrefix))
-}
-
 // resolveConfig returns a copy of config with its secret references
 // resolved: those of a secret known holds (one that a declaration before
 // it in the Plan named) from known, the others through the secret
@@ -628,28 +623,7 @@ func (r *Reconciler) resolveConfig(ctx context.Context, config map[string]any, k
 		return nil, err
 	}
 	cfg, _ := resolved.(map[string]any)
-	var remember func(a, b any)
-	remember = func(a, b any) {
-		switch x := a.(type) {
-		case string:
-			if y, ok := b.(string); ok && isReference(x) && y != x {
-				known[referenceName(x)] = y
-			}
-		case map[string]any:
-			if y, ok := b.(map[string]any); ok {
-				for k, v := range x {
-					remember(v, y[k])
-				}
-			}
-		case []any:
-			if y, ok := b.([]any); ok && len(y) == len(x) {
-				for i := range x {
-					remember(x[i], y[i])
-				}
-			}
-		}
-	}
-	remember(config, cfg)
+	secretref.Pairs(config, cfg, func(ref, value string) { known[secretref.Name(ref)] = value })
 	return cfg, nil
 }
 
@@ -660,7 +634,7 @@ func (r *Reconciler) resolveConfig(ctx context.Context, config map[string]any, k
 func putKnown(v any, known map[string]string) any {
 	switch x := v.(type) {
 	case string:
-		if val, ok := known[referenceName(x)]; ok && isReference(x) && !isReference(val) {
+		if val, ok := known[secretref.Name(x)]; ok && isReference(x) && !isReference(val) {
 			secrets.Register(val)
 			return val
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/x/goairbyte/internal/secretref"
 	"github.com/x/goairbyte/internal/specsecret"
 	"github.com/x/goairbyte/secrets"
 )
@@ -209,8 +210,7 @@ func referencedValues(stored, resolved json.RawMessage) map[string]string {
 }
 
 // eachReference calls f with each reference of stored ("secret_reference::NAME")
-// and the value resolution put in its place in resolved, by walking the
-// two side by side.
+// and the value resolution put in its place in resolved.
 func eachReference(stored, resolved json.RawMessage, f func(ref, value string)) {
 	if !bytes.Contains(stored, []byte(secrets.ReferencePrefix)) {
 		return
@@ -219,28 +219,7 @@ func eachReference(stored, resolved json.RawMessage, f func(ref, value string)) 
 	if decodeJSON(stored, &a) != nil || decodeJSON(resolved, &b) != nil {
 		return
 	}
-	var walk func(a, b any)
-	walk = func(a, b any) {
-		switch x := a.(type) {
-		case string:
-			if y, ok := b.(string); ok && strings.HasPrefix(x, secrets.ReferencePrefix) && y != x {
-				f(x, y)
-			}
-		case map[string]any:
-			if y, ok := b.(map[string]any); ok {
-				for k, v := range x {
-					walk(v, y[k])
-				}
-			}
-		case []any:
-			if y, ok := b.([]any); ok && len(y) == len(x) {
-				for i := range x {
-					walk(x[i], y[i])
-				}
-			}
-		}
-	}
-	walk(a, b)
+	secretref.Pairs(a, b, f)
 }
 
 // holdsReference reports whether the JSON object config has a string, at

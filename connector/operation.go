@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/internal/jsonscan"
+	"github.com/x/goairbyte/internal/secretref"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -76,7 +77,7 @@ func (op *operation) resolve(ctx context.Context, env *Environment, stored json.
 		return nil, err
 	}
 	eachReference(stored, resolved, func(ref, value string) {
-		name := referenceName(ref)
+		name := secretref.Name(ref)
 		if strings.HasPrefix(name, vaultPrefix) {
 			return
 		}
@@ -90,12 +91,6 @@ func (op *operation) resolve(ctx context.Context, env *Environment, stored json.
 		known[name] = value
 	})
 	return resolved, nil
-}
-
-// referenceName is the name of the secret ref ("secret_reference::NAME")
-// refers to, as package secrets reads it.
-func referenceName(ref string) string {
-	return strings.TrimSpace(strings.TrimPrefix(ref, secrets.ReferencePrefix))
 }
 
 // putResolved returns config with every reference to a secret known has
@@ -112,7 +107,7 @@ func putResolved(config json.RawMessage, known map[string]string) json.RawMessag
 		}
 		// A value that looks like a reference itself is not put in:
 		// resolution would take it for one. It is asked for again.
-		val, ok := known[referenceName(v)]
+		val, ok := known[secretref.Name(v)]
 		if !ok || strings.HasPrefix(val, secrets.ReferencePrefix) {
 			return "", false, nil
 		}
