@@ -94,11 +94,8 @@ func (s *settings) check(kind core.Kind, name string) error {
 		}
 	}
 	if s.goConnector != nil {
-		_, src := s.goConnector.(kit.Source)
-		_, dst := s.goConnector.(kit.Destination)
-		if !src && !dst {
-			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf(
-				"%T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", s.goConnector)}
+		if src, dst := kitRoles(s.goConnector); !src && !dst {
+			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf("%T is %s", s.goConnector, notAKitConnector)}
 		}
 	}
 	if s.manifest != nil {
@@ -231,8 +228,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	case s.goConnector != nil:
 		// As for one registered in process: a destination given as a
 		// source (or the reverse) fails here, not at its first read.
-		_, src := s.goConnector.(kit.Source)
-		_, dst := s.goConnector.(kit.Destination)
+		src, dst := kitRoles(s.goConnector)
 		if err := kindMismatch(name, kind, src, dst); err != nil {
 			return resolved{}, err
 		}
@@ -254,11 +250,9 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	// No way chosen: decide as PyAirbyte does.
 	if s.version == "" {
 		if c, ok := env.inProcess(name); ok {
-			_, src := c.(kit.Source)
-			_, dst := c.(kit.Destination)
+			src, dst := kitRoles(c)
 			if !src && !dst {
-				return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, "+
-					"neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", name, c)
+				return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, %s", name, c, notAKitConnector)
 			}
 			if err := kindMismatch(name, kind, src, dst); err != nil {
 				return resolved{}, err
@@ -366,3 +360,14 @@ func orLatest(version string) string {
 	}
 	return version
 }
+
+// kitRoles reports whether c, a Go connector, is a kit.Source and a
+// kit.Destination.
+func kitRoles(c any) (src, dst bool) {
+	_, src = c.(kit.Source)
+	_, dst = c.(kit.Destination)
+	return src, dst
+}
+
+// notAKitConnector says what a Go connector must be.
+const notAKitConnector = "neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)"
