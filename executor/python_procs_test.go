@@ -168,7 +168,8 @@ func TestPythonInstallerKilled(t *testing.T) {
 	}
 	t.Cleanup(func() { os.WriteFile(filepath.Join(dir, "go"), nil, 0o644) })
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
-	cmd.Env = append(os.Environ(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+testenv.PythonPackage(t, "0.1.0"),
+	// Killed, the child cannot remove its temp dirs: they go into ours.
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+testenv.PythonPackage(t, "0.1.0"),
 		"PYTHON_CHILD_INTERPRETER="+py)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -94,14 +94,21 @@ func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, o
 			}{{"as left", 0}, {"killed in its merge", 1}, {"killed in its replace", 3}} {
 				t.Run(run.name, func(t *testing.T) {
 					target := fresh(t)
-					out, err := exec.Command(bin, backendName, target, fakerBin, strconv.Itoa(compatCount)).CombinedOutput()
+					// The old versions' temp dirs (runs, spools) go into the
+					// test's: a writer killed with -9, or older than the
+					// sweep of dead owners' dirs, would leave them in the
+					// machine's at every run.
+					tmp := "TMPDIR=" + t.TempDir()
+					writer := exec.Command(bin, backendName, target, fakerBin, strconv.Itoa(compatCount))
+					writer.Env = append(os.Environ(), tmp)
+					out, err := writer.CombinedOutput()
 					if err != nil {
 						t.Fatalf("the writer of %s: %v\n%s", v.commit, err, out)
 					}
 					if run.killRead > 0 {
 						dir := t.TempDir()
 						cmd := exec.Command(bin, backendName, target, killFaker, strconv.Itoa(2*compatCount))
-						cmd.Env = append(os.Environ(), "COMPAT_FAKER="+fakerBin, "COMPAT_KILL_DIR="+dir,
+						cmd.Env = append(os.Environ(), tmp, "COMPAT_FAKER="+fakerBin, "COMPAT_KILL_DIR="+dir,
 							"COMPAT_KILL_READ="+strconv.Itoa(run.killRead), "COMPAT_KILL_LINE=45")
 						out, err := cmd.CombinedOutput()
 						if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
