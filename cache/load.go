@@ -115,7 +115,7 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 	if req.SourceName == "" || req.Catalog == nil || req.Messages == nil {
 		return nil, errors.New("cache: Load needs a source name, a configured catalog and messages")
 	}
-	unlock, err := c.lockSource(ctx, req.SourceName)
+	unlock, err := c.lockSource(ctx, c.statePrefix, req.SourceName)
 	if err != nil {
 		return nil, err
 	}
