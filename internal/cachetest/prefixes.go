@@ -1,13 +1,19 @@
 package cachetest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/protocol"
@@ -23,7 +29,9 @@ type PrefixOpener func(ctx context.Context, target, prefix string) (*cache.Cache
 // with two configs (two accounts) under two prefixes of one cache gets
 // each account's records and state; and that a cache of format 1, whose
 // states were shared by every prefix, is upgraded (once, however many
-// open it at once) with every prefix keeping the states it used. fresh
+// open it at once) with every prefix keeping the states it used, and that
+// an upgrade killed midway leaves format 1 for the next open to upgrade
+// (the child processes of that test need ChildMain in TestMain). fresh
 // returns a new target; fakerBin is the faker connector.
 func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, fakerBin string) {
 	opener := func(t *testing.T, target string) func(prefix string) *cache.Cache {
@@ -57,17 +65,21 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			target := fresh(t)
-			makeFormat1(t, opener(t, target), marked)
+			makeFormat1(t, open, target, marked, 0)
 			c := opener(t, target)("q")
 			Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
 			checkUpgraded(t, opener(t, target), "q_")
 		})
 	}
+	t.Run("an upgrade killed midway leaves format 1, and the next open upgrades", func(t *testing.T) {
+		t.Parallel()
+		testKilledUpgrade(t, fresh, open)
+	})
 	t.Run("concurrent opens of a cache of format 1 upgrade it once", func(t *testing.T) {
 		t.Parallel()
 		target := fresh(t)
 		opn := opener(t, target)
-		makeFormat1(t, opn, true)
+		makeFormat1(t, open, target, true, 0)
 		const n = 4
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -275,13 +287,23 @@ var longStream = "events_" + strings.Repeat("long", 16)
 // states were kept per prefix left it: the tables of src-x (users under no
 // prefix, a and b_; a long stream under c) and of src-y (orders under b),
 // then the state table of format 1, as those versions created it, with
-// src-x's state and a destination's, src-y's LEGACY state, and the state
-// of src-z, which has no table; format 1, or no mark at all.
-func makeFormat1(t *testing.T, open func(prefix string) *cache.Cache, marked bool) {
+// src-x's state and a destination's, src-y's LEGACY state, the state of
+// src-z, which has no table, and bulk STREAM states of src-bulk, which has
+// none either; format 1, or no mark at all. It closes what it opened.
+func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bulk int) {
 	ctx := context.Background()
+	opn := func(prefix string) *cache.Cache {
+		t.Helper()
+		c, err := open(ctx, target, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 	load := func(prefix, source, stream string) {
 		t.Helper()
-		c := open(prefix)
+		c := opn(prefix)
+		defer c.Close()
 		cat := Catalog(Stream(stream, `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
 		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: cat, Messages: Messages(Rec(stream, `{"id":1}`))}); err != nil {
 			t.Fatal(err)
@@ -292,7 +314,8 @@ func makeFormat1(t *testing.T, open func(prefix string) *cache.Cache, marked boo
 	load("b_", "src-x", "users")
 	load("c", "src-x", longStream)
 	load("b", "src-y", "orders")
-	c := open("")
+	c := opn("")
+	defer c.Close()
 	for _, q := range []string{
 		`DROP TABLE _airbyte_state`,
 		`CREATE TABLE IF NOT EXISTS _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
@@ -301,6 +324,7 @@ func makeFormat1(t *testing.T, open func(prefix string) *cache.Cache, marked boo
 		`INSERT INTO _airbyte_state VALUES ('src-y', '', '', 'LEGACY', '` + format1Legacy + `', CAST('2026-01-03 00:00:00+00' AS TIMESTAMPTZ))`,
 		`INSERT INTO _airbyte_state VALUES ('src-z', '', 'users', 'STREAM', '` + format1Z + `', CAST('2026-01-04 00:00:00+00' AS TIMESTAMPTZ))`,
 		map[bool]string{true: `UPDATE _airbyte_cache_format SET format = 1`, false: `DROP TABLE _airbyte_cache_format`}[marked],
+		`INSERT INTO _airbyte_state SELECT 'src-bulk', '', 's' || CAST(i AS VARCHAR), 'STREAM', '{}', CAST('2026-01-05 00:00:00+00' AS TIMESTAMPTZ) FROM generate_series(1, ` + strconv.Itoa(bulk) + `) AS g(i)`,
 	} {
 		if _, err := c.ExecSQL(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -360,4 +384,94 @@ func checkUpgraded(t *testing.T, open func(prefix string) *cache.Cache, upgrader
 	slices.Sort(got)
 	slices.Sort(want)
 	Equal(t, "states by prefix", got, want)
+}
+
+// killBulk is how many states of src-bulk testKilledUpgrade's caches hold,
+// so that the upgrade takes long enough for kills to land in it.
+const killBulk = 200_000
+
+// upgradeChild opens the cache at target, saying "opening" on stdout
+// before and "opened in <µs>" after: a child of testKilledUpgrade.
+func upgradeChild(open func(ctx context.Context, target string) (*cache.Cache, error), target string) {
+	fmt.Println("opening")
+	start := time.Now()
+	c, err := open(context.Background(), target)
+	if err != nil {
+		childExit(err)
+	}
+	fmt.Println("opened in", time.Since(start).Microseconds())
+	c.Close()
+	os.Exit(0)
+}
+
+// testKilledUpgrade kills child processes with -9 while they open (and
+// upgrade) a cache of format 1, at fractions of the time an open took
+// unkilled: each kill must leave the cache as it was or upgraded, never
+// half (the upgrade is one transaction), and the next open (with no
+// prefix) upgrades it with every state where it belongs.
+func testKilledUpgrade(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener) {
+	ctx := context.Background()
+	run := func(target string, kill time.Duration) (took time.Duration) {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childTarget+"="+target, childMode+"=upgrade")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(out)
+		if !lines.Scan() || lines.Text() != "opening" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the child did not start opening: %q %s", lines.Text(), stderr.String())
+		}
+		if kill > 0 {
+			time.Sleep(kill)
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+		for lines.Scan() {
+			if us, ok := strings.CutPrefix(lines.Text(), "opened in "); ok {
+				n, _ := strconv.Atoi(us)
+				took = time.Duration(n) * time.Microsecond
+			}
+		}
+		if err := cmd.Wait(); kill == 0 && err != nil {
+			t.Fatalf("the child: %v %s", err, stderr.String())
+		}
+		return took
+	}
+	check := func(target string) {
+		t.Helper()
+		c, err := open(ctx, target, "")
+		if err != nil {
+			t.Fatalf("opening after the kill: %v", err)
+		}
+		defer c.Close()
+		Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+		got := Strings(t, c, `SELECT table_prefix || ' ' || source_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY table_prefix, source_name`)
+		want := []string{" src-x 2", " src-z 1", " src-bulk " + strconv.Itoa(killBulk), "a_ src-x 2", "b_ src-x 2", "b_ src-y 1", "c_ src-x 2"}
+		slices.Sort(got)
+		slices.Sort(want)
+		Equal(t, "states by prefix and source", got, want)
+	}
+	target := fresh(t)
+	makeFormat1(t, open, target, true, killBulk)
+	took := run(target, 0)
+	check(target)
+	var during int
+	fractions := []float64{0.2, 0.4, 0.6, 0.8, 0.95}
+	for _, f := range fractions {
+		target := fresh(t)
+		makeFormat1(t, open, target, true, killBulk)
+		if run(target, time.Duration(f*float64(took))) == 0 {
+			during++
+		}
+		check(target)
+	}
+	t.Logf("an open that upgraded %d states took %v; %d of %d kills landed before the child had opened the cache", killBulk, took, during, len(fractions))
 }
