@@ -96,9 +96,10 @@ type LoadResult struct {
 // end each stream is finalised: merge streams are deduplicated, replace
 // streams swapped in atomically.
 //
-// Loads of one source into one cache run one at a time: a Load that finds
-// another running (in this process or, on PostgreSQL, in any) returns an
-// error matching ErrInUse at once.
+// Loads of one source into one cache under one table prefix run one at a
+// time: a Load that finds another running (in this process or, on
+// PostgreSQL, in any) returns an error matching ErrInUse at once. Under
+// two prefixes, each with its own state, they run at once.
 //
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
