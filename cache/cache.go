@@ -116,11 +116,12 @@ const (
 // an earlier version would misread must raise it (and teach
 // checkInternalTables to upgrade the format before); a cache marked with
 // a higher one is refused at open. Every version up to the one that
-// introduced the mark wrote format 1: their caches, which have no
-// _airbyte_cache_format, are marked 1 when opened. Format 2 keys the
-// states by table prefix too (_airbyte_state.table_prefix): opening a
-// format-1 cache upgrades it (see upgradeStates), and the versions that
-// know format 1 only refuse a cache of format 2.
+// introduced the mark wrote format 1, and their caches have no
+// _airbyte_cache_format. Format 2 keys the states by table prefix too
+// (_airbyte_state.table_prefix): opening a format-1 cache, marked or not,
+// upgrades it (see upgradeStates); the versions that know format 1 only
+// refuse a cache of format 2 at open, and those before the mark fail at
+// their first commit of a state (table_prefix is NOT NULL).
 const cacheFormat = 2
 
 // settings are what the options set.
@@ -149,8 +150,9 @@ type Option func(*settings)
 // 1) are upgraded when opened, and every prefix keeps the states it used:
 // each state is kept under every prefix under which its source has a
 // table, and a source that has no table keeps its states under the prefix
-// of the Cache that opened the cache first. A cache so upgraded (format 2)
-// is refused by those earlier versions.
+// of the Cache that upgraded the cache (the first to open it with this
+// version). A cache so upgraded, or written by this version (format 2), is
+// refused by those earlier versions.
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
 }

@@ -225,7 +225,8 @@
 // source has a table in _airbyte_streams; the states of a source that has
 // no table go to the prefix of the Cache that upgrades. The earlier
 // versions that check the mark refuse a cache of format 2, which they
-// would misread. Opening a cache checks the tables: a newer format, a
+// would misread, when they open it; those before the mark fail at their
+// first commit of a state, before committing anything. Opening a cache checks the tables: a newer format, a
 // missing internal table or column, or a column the cache cannot fill is
 // refused with an error that says what to do, before any load could
 // read its streams from the start or write into another source's table.
