@@ -226,7 +226,7 @@
 // no table go to the prefix of the Cache that upgrades. The earlier
 // versions that check the mark refuse a cache of format 2, which they
 // would misread, when they open it; those before the mark fail at their
-// first commit of a state, before committing anything. Opening a cache checks the tables: a newer format, a
+// first commit of a state (the records it covers are not committed). Opening a cache checks the tables: a newer format, a
 // missing internal table or column, or a column the cache cannot fill is
 // refused with an error that says what to do, before any load could
 // read its streams from the start or write into another source's table.
