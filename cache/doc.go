@@ -193,8 +193,8 @@
 // PyAirbyte: one connector read with two configs (two accounts) under two
 // prefixes of one cache keeps a state for each, in the prefix's key, the
 // text before the stream name in its tables' names ("" without a prefix;
-// "pfx_" for "pfx" and "pfx_").
-// A load's GLOBAL or LEGACY state replaces the source's STREAM states, and
+// "pfx_" for "pfx" and "pfx_"), and so is a destination's watermark. A
+// load's GLOBAL or LEGACY state replaces the source's STREAM states, and
 // a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
 // switches kinds (upgraded off LEGACY state, moved off CDC) is given what
 // it sent last.
@@ -226,10 +226,11 @@
 // no table go to the prefix of the Cache that upgrades. The earlier
 // versions that check the mark refuse a cache of format 2, which they
 // would misread, when they open it; those before the mark fail at their
-// first commit of a state (the records it covers are not committed). Opening a cache checks the tables: a newer format, a
-// missing internal table or column, or a column the cache cannot fill is
-// refused with an error that says what to do, before any load could
-// read its streams from the start or write into another source's table.
+// first commit of a state (the records it covers are not committed).
+// Opening a cache checks the tables: a newer format, a missing internal
+// table or column, or a column the cache cannot fill is refused with an
+// error that says what to do, before any load could read its streams from
+// the start or write into another source's table.
 //
 // # Reading
 //
