@@ -27,6 +27,10 @@ import (
 type Cache struct {
 	b      backend.Backend
 	prefix string
+	// statePrefix keys the states and the loads' locks of this cache:
+	// what goes before a normalised stream name in its table names ("" or
+	// the prefix ending in "_"; see tablePrefixOf).
+	statePrefix string
 
 	mu      sync.Mutex
 	loading map[string]bool // locks held (sources being loaded, destinations written), for a backend without a Locker
@@ -85,10 +89,12 @@ func (c *Cache) tableID(ctx context.Context, table string) (string, error) {
 	return strconv.FormatUint(s.begun, 10), nil
 }
 
-// StateKey names one stored state. Destination is empty for the state a
-// source reported while loading into the cache; a destination keeps its own
-// state (what it has confirmed) apart under its name. Stream is empty for a
-// GLOBAL or LEGACY state.
+// StateKey names one stored state of a cache. Destination is empty for
+// the state a source reported while loading into the cache; a destination
+// keeps its own state (what it has confirmed) apart under its name. Stream
+// is empty for a GLOBAL or LEGACY state. A cache keeps its states under
+// its table prefix too (see [WithTablePrefix]): a key names a state of the
+// prefix of the Cache it is given to.
 type StateKey struct {
 	// Source is the source's name, e.g. "source-faker".
 	Source string
@@ -110,9 +116,13 @@ const (
 // an earlier version would misread must raise it (and teach
 // checkInternalTables to upgrade the format before); a cache marked with
 // a higher one is refused at open. Every version up to the one that
-// introduced the mark wrote format 1: their caches, which have no
-// _airbyte_cache_format, are marked 1 when opened.
-const cacheFormat = 1
+// introduced the mark wrote format 1, and their caches have no
+// _airbyte_cache_format. Format 2 keys the states by table prefix too
+// (_airbyte_state.table_prefix): opening a format-1 cache, marked or not,
+// upgrades it (see upgradeStates); the versions that know format 1 only
+// refuse a cache of format 2 at open, and those before the mark fail at
+// their first commit of a state (table_prefix is NOT NULL).
+const cacheFormat = 2
 
 // settings are what the options set.
 type settings struct {
@@ -127,13 +137,22 @@ type Option func(*settings)
 // "_" unless it ends with one (both "pfx" and "pfx_" make pfx_users). It is
 // normalised like a stream name; "" means no prefix.
 //
-// The prefix names tables only: states stay keyed by source name (StateKey)
-// and the internal tables are shared. So a prefix keeps two different
-// sources apart, but not one source read with two configs (two accounts of
-// one connector): under two prefixes of one cache they share one state, and
-// the second account's incremental read starts where the first's ended,
-// missing its records. Give each account a cache of its own (another file,
-// or another schema with WithSchema).
+// A prefix is a space of its own in the cache, as in PyAirbyte: the states
+// of sources and destinations ([StateKey]) are kept per prefix ("pfx" and
+// "pfx_" are one prefix, and "" another), and so is the lock that lets one
+// load of a source run at a time. So one connector read with two configs
+// (two accounts) under two prefixes of one cache loads into tables of its
+// own with a state of its own for each, and the two loads may run at
+// once. The internal tables themselves are shared; a table belongs to the
+// source that loaded it, whatever the prefix.
+//
+// Caches written by versions before states were kept per prefix (format
+// 1) are upgraded when opened, and every prefix keeps the states it used:
+// each state is kept under every prefix under which its source has a
+// table, and a source that has no table keeps its states under the prefix
+// of the Cache that upgraded the cache (the first to open it with this
+// version). A cache so upgraded, or written by this version (format 2), is
+// refused by those earlier versions.
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
 }
@@ -188,13 +207,17 @@ func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cach
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{b: b, prefix: prefix, loading: map[string]bool{}}
+	c := &Cache{b: b, prefix: prefix, statePrefix: statePrefix(prefix), loading: map[string]bool{}}
 	if err := c.createInternalTables(ctx); err != nil {
 		b.Close()
 		return nil, c.classify(err)
 	}
 	return c, nil
 }
+
+// stateColumnsFormat1 are the columns of the state table in a cache of
+// format 1, which kept states by source name only.
+var stateColumnsFormat1 = []string{"source_name", "destination_name", "stream_name", "state_type", "state_json", "updated_at"}
 
 // internalTableColumns are the columns of the internal tables, as the
 // cache reads and writes them.
@@ -203,7 +226,7 @@ var internalTableColumns = []struct {
 	columns []string
 	lost    string // what a cache without the table has lost, and what loads would do; "" if it may be missing
 }{
-	{stateTable, []string{"source_name", "destination_name", "stream_name", "state_type", "state_json", "updated_at"},
+	{stateTable, append([]string{"table_prefix"}, stateColumnsFormat1...),
 		"its states, and every load would read its streams again from the start"},
 	{streamsTable, []string{"table_name", "stream_name", "source_name", "dedupe_from", "staging_table", "updated_at"},
 		"which source owns each table, and any source could load into another's tables"},
@@ -211,14 +234,27 @@ var internalTableColumns = []struct {
 }
 
 // createInternalTables creates the internal tables if they are missing,
-// marks the cache with its format if it has none, and refuses a cache
-// whose internal tables this version cannot use (see
+// upgrades a cache of an earlier format (see upgradeStates), and refuses
+// a cache whose internal tables this version cannot use (see
 // checkInternalTables).
 func (c *Cache) createInternalTables(ctx context.Context) error {
-	exist, marked, err := c.checkInternalTables(ctx)
-	if err != nil || (exist && marked) {
-		return err
+	exist, format, err := c.checkInternalTables(ctx)
+	switch {
+	case err == nil && format == cacheFormat:
+		return nil
+	case err != nil || exist:
+		// An earlier format; or what looked damaged, which may be an
+		// upgrade by another process or Cache that committed while the
+		// check read the tables one by one: upgradeStates checks again
+		// under the lock that every upgrade holds.
+		return c.upgradeStates(ctx)
 	}
+	return c.createFresh(ctx)
+}
+
+// createFresh creates the internal tables of a new cache, if they are
+// missing, and marks it with its format.
+func (c *Cache) createFresh(ctx context.Context) error {
 	return c.inDDL(ctx, func() error {
 		tx, err := c.beginDDL(ctx)
 		if err != nil {
@@ -227,7 +263,7 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 		defer tx.Rollback(ctx)
 		tz := c.b.SQLType(backend.TypeTimestampTZ)
 		for _, q := range []string{
-			`CREATE TABLE IF NOT EXISTS ` + c.qual(stateTable) + ` (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (source_name, destination_name, stream_name))`,
+			c.createStateTable(`CREATE TABLE IF NOT EXISTS `, tz),
 			`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
 			`CREATE TABLE IF NOT EXISTS ` + c.qual(formatTable) + ` (format INTEGER NOT NULL)`,
 			`INSERT INTO ` + c.qual(formatTable) + ` (format) SELECT ` + strconv.Itoa(cacheFormat) + ` WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(formatTable) + `)`,
@@ -241,15 +277,17 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 }
 
 // checkInternalTables says whether the state and streams tables exist and
-// whether the cache is marked with its format, and refuses a cache that
-// this version cannot use: one marked with a newer format; one whose
+// the format the cache is marked with (0: none, an earlier version's
+// cache of format 1), and refuses a cache that this version cannot use:
+// one marked with a newer format; one whose
 // state or streams table is missing while the other internal tables are
 // there (dropped by hand: created anew, it would lose states or table
 // owners without a word); one with a column missing (damaged, or made by
 // another program), or with a column the cache does not know and cannot
 // fill (NOT NULL with no default). A column that is only extra is
-// harmless: the cache names the columns it writes.
-func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, err error) {
+// harmless: the cache names the columns it writes. The state table of a
+// cache of format 1 has the columns of that format.
+func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, format int64, err error) {
 	// One table's columns at a time: on DuckDB, information_schema.columns
 	// lists the columns of every table first (at 10,000 tables, opening
 	// took 0.5 s more).
@@ -257,7 +295,7 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, er
 	for _, it := range internalTableColumns {
 		cols, err := c.columns(ctx, it.table)
 		if err != nil {
-			return false, false, err
+			return false, 0, err
 		}
 		if len(cols) > 0 {
 			have[it.table] = map[string]bool{}
@@ -267,16 +305,17 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, er
 		}
 	}
 	if len(have) == 0 {
-		return false, false, nil
+		return false, 0, nil
 	}
 	if have[formatTable]["format"] {
-		var format sql.NullInt64
-		if err := c.queryRow(ctx, `SELECT max(format) FROM `+c.qual(formatTable)).Scan(&format); err != nil {
-			return false, false, err
+		var marked sql.NullInt64
+		if err := c.queryRow(ctx, `SELECT max(format) FROM `+c.qual(formatTable)).Scan(&marked); err != nil {
+			return false, 0, err
 		}
-		if format.Int64 > cacheFormat {
-			return false, false, fmt.Errorf("cache: %s says the cache has format %d, newer than the %d this version of goairbyte knows: it was written by a newer version; use that version or a later one", c.qual(formatTable), format.Int64, cacheFormat)
+		if marked.Int64 > cacheFormat {
+			return false, 0, fmt.Errorf("cache: %s says the cache has format %d, newer than the %d this version of goairbyte knows: it was written by a newer version; use that version or a later one", c.qual(formatTable), marked.Int64, cacheFormat)
 		}
+		format = marked.Int64
 	}
 	const fix = "restore the cache from a backup, or load into a new cache (another file or schema) with a full refresh"
 	for _, it := range internalTableColumns {
@@ -284,19 +323,23 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist, marked bool, er
 			if it.lost == "" {
 				continue
 			}
-			return false, false, fmt.Errorf("cache: the internal table %s is missing, though the cache's other internal tables are there: the cache lost %s; %s", c.qual(it.table), it.lost, fix)
+			return false, 0, fmt.Errorf("cache: the internal table %s is missing, though the cache's other internal tables are there: the cache lost %s; %s", c.qual(it.table), it.lost, fix)
 		}
-		for _, col := range it.columns {
+		columns := it.columns
+		if it.table == stateTable && format < 2 {
+			columns = stateColumnsFormat1
+		}
+		for _, col := range columns {
 			if !have[it.table][col] {
-				return false, false, fmt.Errorf("cache: the internal table %s has no column %s: it was changed by hand or by another program; %s", c.qual(it.table), col, fix)
+				return false, 0, fmt.Errorf("cache: the internal table %s has no column %s: it was changed by hand or by another program; %s", c.qual(it.table), col, fix)
 			}
 			delete(have[it.table], col)
 		}
 		if err := c.checkExtraColumns(ctx, it.table, have[it.table]); err != nil {
-			return false, false, err
+			return false, 0, err
 		}
 	}
-	return true, have[formatTable] != nil, nil
+	return true, format, nil
 }
 
 // checkExtraColumns refuses the columns of an internal table that the
@@ -379,18 +422,32 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 	return tx, nil
 }
 
-// lockSource takes the lock of a source's loads into this cache, or
-// returns a *cacheerr.InUseError at once when another load holds it.
-func (c *Cache) lockSource(ctx context.Context, source string) (unlock func(), err error) {
-	return c.lock(ctx, "load "+source, &cacheerr.InUseError{Source: source})
+// lockSource takes the lock of a source's loads into this cache under
+// the state prefix prefix (its own, but for a claim's; see
+// takeOverClaims), or returns a *cacheerr.InUseError at once when another
+// load holds it. Loads of one source under two prefixes keep their states
+// apart, and run at once.
+func (c *Cache) lockSource(ctx context.Context, prefix, source string) (unlock func(), err error) {
+	return c.lock(ctx, lockName(prefix, "load "+source), &cacheerr.InUseError{Source: source})
 }
 
 // lockWrite takes the lock of the Writes of a source into a destination
-// (its state key) whose state this cache keeps, or returns a
-// *cacheerr.InUseError at once when another Write holds it: two such Writes
-// at once would each send every row not confirmed yet.
+// (its state key) whose state this cache keeps, under its prefix, or
+// returns a *cacheerr.InUseError at once when another Write holds it: two
+// such Writes at once would each send every row not confirmed yet.
 func (c *Cache) lockWrite(ctx context.Context, source, destination string) (unlock func(), err error) {
-	return c.lock(ctx, "write "+source+" to "+destination, &cacheerr.InUseError{Source: source, Destination: destination})
+	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination})
+}
+
+// lockName names the lock of what (a load or a Write) under a state
+// prefix: what alone under none, as before states were kept per prefix.
+// (A source named "s under table prefix p_" without one shares the lock
+// of source s under p_: it is only refused while the other runs.)
+func lockName(prefix, what string) string {
+	if prefix == "" {
+		return what
+	}
+	return what + " under table prefix " + prefix
 }
 
 // lock takes the lock named key: across processes when the backend is a
@@ -670,11 +727,12 @@ func (c *Cache) tableColumns(ctx context.Context, query string, args ...any) (ma
 	return out, rows.Err()
 }
 
-// State returns the state message stored under key, nil if none.
+// State returns the state message stored under key in this cache's table
+// prefix, nil if none.
 func (c *Cache) State(ctx context.Context, key StateKey) (*protocol.State, error) {
 	var raw string
-	err := c.queryRow(ctx, `SELECT state_json FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name = ?`,
-		key.Source, key.Destination, key.Stream).Scan(&raw)
+	err := c.queryRow(ctx, `SELECT state_json FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = ? AND stream_name = ?`,
+		c.statePrefix, key.Source, key.Destination, key.Stream).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -706,7 +764,7 @@ func (c *Cache) states(ctx context.Context, source, destination string, streams 
 			want[n] = true
 		}
 	}
-	rows, err := c.Query(ctx, `SELECT stream_name, state_json FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ?`, source, destination)
+	rows, err := c.Query(ctx, `SELECT stream_name, state_json FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = ?`, c.statePrefix, source, destination)
 	if err != nil {
 		return nil, err
 	}
@@ -767,11 +825,11 @@ func (c *Cache) commitStates(ctx context.Context, states map[StateKey]*protocol.
 // state precedence, so the one left behind would be passed to every
 // later read, and the states the source sends now never would.
 func (c *Cache) putState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
-	del := `DELETE FROM ` + c.qual(stateTable) + ` WHERE source_name = ? AND destination_name = ?`
+	del := `DELETE FROM ` + c.qual(stateTable) + ` WHERE table_prefix = ? AND source_name = ? AND destination_name = ?`
 	if key.Stream == "" {
-		return c.storeState(ctx, tx, key, st, del, key.Source, key.Destination)
+		return c.storeState(ctx, tx, key, st, del, c.statePrefix, key.Source, key.Destination)
 	}
-	return c.storeState(ctx, tx, key, st, del+` AND stream_name IN (?, '')`, key.Source, key.Destination, key.Stream)
+	return c.storeState(ctx, tx, key, st, del+` AND stream_name IN (?, '')`, c.statePrefix, key.Source, key.Destination, key.Stream)
 }
 
 // storeState runs the delete that clears st's place, then inserts st.
@@ -783,18 +841,19 @@ func (c *Cache) storeState(ctx context.Context, tx backend.Tx, key StateKey, st 
 	if err := tx.Exec(ctx, c.rebind(del), args...); err != nil {
 		return err
 	}
-	return tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP)`),
-		key.Source, key.Destination, key.Stream, string(st.EffectiveType()), string(raw))
+	return tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)`),
+		c.statePrefix, key.Source, key.Destination, key.Stream, string(st.EffectiveType()), string(raw))
 }
 
-// SourceState is what to pass to a source as --state: nil when nothing is
-// stored; else the stored GLOBAL message, the LEGACY data blob, or a JSON
+// SourceState is what to pass to a source as --state, from the states
+// stored under this cache's table prefix: nil when nothing is stored;
+// else the stored GLOBAL message, the LEGACY data blob, or a JSON
 // array of the STREAM state messages of the named streams (all streams
 // when none are named). Loads keep one kind per source; a cache written
 // before they did (versions before 2aa88ac) may hold both, from a source
 // that switched kinds: the kind stored last is the one it sends now.
 func (c *Cache) SourceState(ctx context.Context, source string, streams []string) (json.RawMessage, error) {
-	rows, err := c.Query(ctx, `SELECT stream_name, state_json, updated_at FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = '' ORDER BY stream_name`, source)
+	rows, err := c.Query(ctx, `SELECT stream_name, state_json, updated_at FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = '' ORDER BY stream_name`, c.statePrefix, source)
 	if err != nil {
 		return nil, err
 	}

@@ -184,11 +184,17 @@
 //
 // # State and metadata
 //
-// The internal table _airbyte_state holds state messages keyed by source
-// name, destination name and stream ([StateKey]): the source's state as
-// loaded into the cache under an empty destination name, and each
-// destination's own state (what it has confirmed) under its name, apart.
-// A load's GLOBAL or LEGACY state replaces the source's STREAM states, and
+// The internal table _airbyte_state holds state messages keyed by the
+// cache's table prefix, source name, destination name and stream (a
+// [StateKey] names the last three; a Cache applies its own prefix): the
+// source's state as loaded into the cache under an empty destination name,
+// and each destination's own state (what it has confirmed) under its name,
+// apart. A table prefix ([WithTablePrefix]) is a space of its own, as in
+// PyAirbyte: one connector read with two configs (two accounts) under two
+// prefixes of one cache keeps a state for each, in the prefix's key, the
+// text before the stream name in its tables' names ("" without a prefix;
+// "pfx_" for "pfx" and "pfx_"), and so is a destination's watermark. A
+// load's GLOBAL or LEGACY state replaces the source's STREAM states, and
 // a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
 // switches kinds (upgraded off LEGACY state, moved off CDC) is given what
 // it sent last.
@@ -201,19 +207,30 @@
 // it (two sources with a stream "users" in one cache) is a
 // [ErrTableOwned] error that suggests a table prefix, unless
 // LoadRequest.ShareTables says the table is shared on purpose. Loads of
-// one source into one cache run one at a time: another is an [ErrInUse]
-// (on PostgreSQL across processes, through an advisory lock). Loads of
-// different sources run at once; on PostgreSQL, a replace's swap waits
+// one source into one cache under one table prefix run one at a time:
+// another is an [ErrInUse] (on PostgreSQL across processes, through an
+// advisory lock). Loads of different sources, or of one source under two
+// prefixes, run at once; on PostgreSQL, a replace's swap waits
 // for the readers of its table, and a new column for the open writes into
 // it, by trying again until they are done (or the load's context ends),
 // so that meanwhile the other loads change their own tables.
 //
-// _airbyte_cache_format holds the format of these tables (1 so far, as
-// in every cache goairbyte ever wrote; a cache of an earlier version is
-// marked when opened). Opening a cache checks them: a newer format, a
-// missing internal table or column, or a column the cache cannot fill is
-// refused with an error that says what to do, before any load could
-// read its streams from the start or write into another source's table.
+// _airbyte_cache_format holds the format of these tables: 2 since states
+// are kept per table prefix; 1 before, in every cache earlier versions
+// wrote, the first ones without the mark. Opening a cache of format 1
+// upgrades it, once however many processes open it at once, in one
+// transaction (a process killed in it leaves format 1, and the next open
+// upgrades): every prefix keeps the states it used, as each state, shared
+// by all prefixes until then, is kept under every prefix under which its
+// source has a table in _airbyte_streams; the states of a source that has
+// no table go to the prefix of the Cache that upgrades. The earlier
+// versions that check the mark refuse a cache of format 2, which they
+// would misread, when they open it; those before the mark fail at their
+// first commit of a state (the records it covers are not committed).
+// Opening a cache checks the tables: a newer format, a missing internal
+// table or column, or a column the cache cannot fill is refused with an
+// error that says what to do, before any load could read its streams from
+// the start or write into another source's table.
 //
 // # Reading
 //

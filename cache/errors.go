@@ -14,9 +14,10 @@ var (
 	ErrNameCollision = cacheerr.ErrNameCollision
 	// ErrInvalidName: a name that cannot become a SQL identifier.
 	ErrInvalidName = cacheerr.ErrInvalidName
-	// ErrInUse: the cache, or a source's part of it, is in use by another
-	// process or load, or by another destination Write of the same source
-	// into the same destination whose state the cache keeps. The error
+	// ErrInUse: the cache, or a source's part of it (under its table
+	// prefix), is in use by another process or load, or by another
+	// destination Write of the same source into the same destination whose
+	// state the cache keeps. The error
 	// wraps the database's own, which says who holds the lock when the
 	// backend can tell.
 	ErrInUse = cacheerr.ErrInUse

@@ -96,9 +96,10 @@ type LoadResult struct {
 // end each stream is finalised: merge streams are deduplicated, replace
 // streams swapped in atomically.
 //
-// Loads of one source into one cache run one at a time: a Load that finds
-// another running (in this process or, on PostgreSQL, in any) returns an
-// error matching ErrInUse at once.
+// Loads of one source into one cache under one table prefix run one at a
+// time: a Load that finds another running (in this process or, on
+// PostgreSQL, in any) returns an error matching ErrInUse at once. Under
+// two prefixes, each with its own state, they run at once.
 //
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
@@ -115,7 +116,7 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 	if req.SourceName == "" || req.Catalog == nil || req.Messages == nil {
 		return nil, errors.New("cache: Load needs a source name, a configured catalog and messages")
 	}
-	unlock, err := c.lockSource(ctx, req.SourceName)
+	unlock, err := c.lockSource(ctx, c.statePrefix, req.SourceName)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // (_airbyte_streams, _airbyte_state) carries at most: a load writes those
 // of all its streams in a few multi-row statements, not a few per stream.
 // Each statement took about 0.9 ms on DuckDB whatever its rows, so a load
-// of 1,000 streams spent over 5 s on them one stream at a time. At five
+// of 1,000 streams spent over 5 s on them one stream at a time. At six
 // parameters a row at most, a statement stays far below PostgreSQL's
 // 65,535.
 const metaRows = 1_000
@@ -119,29 +119,29 @@ func (c *Cache) putStates(ctx context.Context, tx backend.Tx, states map[StateKe
 	var keys []StateKey
 	for pl, ks := range byPlace {
 		for part := range slices.Chunk(ks, metaRows) {
-			args := make([]any, 0, 2+len(part))
-			args = append(args, pl.source, pl.destination)
+			args := make([]any, 0, 3+len(part))
+			args = append(args, c.statePrefix, pl.source, pl.destination)
 			for _, k := range part {
 				args = append(args, k.Stream)
 			}
-			if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(stateTable)+` WHERE source_name = ? AND destination_name = ? AND stream_name IN ('', `+placeholders(len(part))+`)`), args...); err != nil {
+			if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = ? AND stream_name IN ('', `+placeholders(len(part))+`)`), args...); err != nil {
 				return err
 			}
 		}
 		keys = append(keys, ks...)
 	}
 	for part := range slices.Chunk(keys, metaRows) {
-		args := make([]any, 0, 5*len(part))
+		args := make([]any, 0, 6*len(part))
 		for _, k := range part {
 			st := states[k]
 			raw, err := json.Marshal(st)
 			if err != nil {
 				return err
 			}
-			args = append(args, k.Source, k.Destination, k.Stream, string(st.EffectiveType()), string(raw))
+			args = append(args, c.statePrefix, k.Source, k.Destination, k.Stream, string(st.EffectiveType()), string(raw))
 		}
-		if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES `+
-			rowsOf(`?, ?, ?, ?, ?, CURRENT_TIMESTAMP`, len(part))), args...); err != nil {
+		if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES `+
+			rowsOf(`?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP`, len(part))), args...); err != nil {
 			return err
 		}
 	}

@@ -338,19 +338,27 @@ const claimTries = 4
 // takeOverClaims makes source the owner of the tables of plans that
 // another source only claimed, when no load of that source runs: its
 // claim was left by a load killed or failed before it created the table.
-// That source's lock is held meanwhile, so that no load of it starts
-// while its claims change hands (one that tries is refused as in use, as
-// by a running load); a source whose load runs keeps them (its load is
-// about to create the table). owners is updated.
+// That source's lock is held meanwhile (under the table prefix of its
+// claim, mostly this cache's), so that no load of it starts while its
+// claims change hands (one that tries is refused as in use, as by a
+// running load); a source whose load runs keeps them (its load is about
+// to create the table). owners is updated.
 func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*streamPlan, owners map[string]tableOwner) error {
-	claimed := map[string][]*streamPlan{} // by the source that claimed them
+	type claimer struct{ source, prefix string }
+	claimed := map[claimer][]*streamPlan{}
 	for _, p := range plans {
 		if o, ok := owners[p.table.Name]; ok && o.claim && o.source != source {
-			claimed[o.source] = append(claimed[o.source], p)
+			prefix, known := tablePrefixOf(p.table.Name, o.stream, c.b.MaxIdentifierLength())
+			if !known {
+				prefix = c.statePrefix
+			}
+			k := claimer{o.source, prefix}
+			claimed[k] = append(claimed[k], p)
 		}
 	}
-	for other, ps := range claimed {
-		unlock, err := c.lockSource(ctx, other)
+	for k, ps := range claimed {
+		other := k.source
+		unlock, err := c.lockSource(ctx, k.prefix, other)
 		if errors.Is(err, cacheerr.ErrInUse) {
 			continue
 		}
@@ -366,7 +374,7 @@ func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*stre
 			return err
 		}
 		for _, p := range ps {
-			owners[p.table.Name] = tableOwner{source: source, claim: true}
+			owners[p.table.Name] = tableOwner{source: source, stream: p.table.Stream, claim: true}
 		}
 	}
 	return nil
@@ -390,15 +398,15 @@ func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(back
 }
 
 // tableOwner is the source that loaded a table, or only claimed it (see
-// claimTables).
+// claimTables), and the stream it recorded for it.
 type tableOwner struct {
-	source string
-	claim  bool
+	source, stream string
+	claim          bool
 }
 
 // tableOwners maps each table recorded in the cache to its owner.
 func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) {
-	rows, err := c.Query(ctx, `SELECT table_name, source_name, updated_at IS NULL FROM `+c.qual(streamsTable))
+	rows, err := c.Query(ctx, `SELECT table_name, source_name, stream_name, updated_at IS NULL FROM `+c.qual(streamsTable))
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +415,7 @@ func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) 
 	for rows.Next() {
 		var table string
 		var o tableOwner
-		if err := rows.Scan(&table, &o.source, &o.claim); err != nil {
+		if err := rows.Scan(&table, &o.source, &o.stream, &o.claim); err != nil {
 			return nil, err
 		}
 		owners[table] = o

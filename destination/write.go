@@ -243,7 +243,8 @@ func (e *writeError) Unwrap() error { return e.Err }
 // documentation), and its state advances only with the states it echoes.
 // So Writes of one source into one destination (one StateKey) run one at
 // a time, as loads of a source do: a Write that finds another one running
-// with the same state cache (in this process or, on PostgreSQL, in any)
+// with the same state cache and table prefix, which keeps the state (in
+// this process or, on PostgreSQL, in any)
 // fails at once, before it sends anything, with an error matching
 // cache.ErrInUse; each would otherwise send what is not confirmed yet, and
 // under the append strategy the destination would get those records twice.

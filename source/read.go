@@ -144,10 +144,11 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 // kept; a stream the connector started and never reported complete is an
 // *IncompleteStreamError.
 //
-// Reads of one source (by name) into one cache run one at a time: a Read
-// that finds another one loading returns an error matching cache.ErrInUse
-// at once, before the connector starts. Reads into different caches run at
-// once.
+// Reads of one source (by name) into one cache under one table prefix run
+// one at a time: a Read that finds another one loading returns an error
+// matching cache.ErrInUse at once, before the connector starts. Reads into
+// different caches, or under different prefixes of one cache (each keeps
+// its own state: two accounts of one connector), run at once.
 //
 // Read writes nothing on its own: progress is drawn when the Environment
 // asks for it (connector.Environment.SetProgress) or this call does

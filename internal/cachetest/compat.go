@@ -137,7 +137,8 @@ func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*c
 		t.Fatal(err)
 	}
 	Equal(t, "streams", streams, []string{"products", "purchases", "users"})
-	Equal(t, "the format today's code marked the old cache with", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"1"})
+	Equal(t, "the format today's code upgraded the old cache to", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "the table prefixes of the old states", Strings(t, c, `SELECT DISTINCT '[' || table_prefix || ']' FROM _airbyte_state`), []string{"[]"})
 	from, err := committedUser(ctx, c)
 	if err != nil || from < compatCount {
 		t.Fatalf("the old users state: id %d, %v; want %d or more", from, err, compatCount)

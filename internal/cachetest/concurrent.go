@@ -18,7 +18,7 @@ import (
 
 // Environment of the child processes of the concurrent-loads test.
 const (
-	childMode = "CACHETEST_CHILD_MODE" // "concurrent", "crash"; the kill test's child otherwise
+	childMode = "CACHETEST_CHILD_MODE" // "concurrent", "crash", "upgrade"; the kill test's child otherwise
 	childHold = "CACHETEST_CHILD_HOLD" // "1": stop halfway until stdin ends
 )
 

@@ -164,6 +164,8 @@ func ChildMain(open func(ctx context.Context, target string) (*cache.Cache, erro
 		concurrentChild(open, target)
 	case "crash":
 		crashChild(open, target)
+	case "upgrade":
+		upgradeChild(open, target)
 	}
 	ctx := context.Background()
 	c, err := open(ctx, target)

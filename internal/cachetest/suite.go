@@ -1168,7 +1168,7 @@ func testStatesOfBothKindsLeft(t *testing.T, open Opener) {
 	c := open(t)
 	put := func(stream, kind, state, at string) {
 		t.Helper()
-		if _, err := c.ExecSQL(ctx, `INSERT INTO _airbyte_state (source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES ('src', '', ?, ?, ?, CAST(? AS TIMESTAMPTZ))`,
+		if _, err := c.ExecSQL(ctx, `INSERT INTO _airbyte_state (table_prefix, source_name, destination_name, stream_name, state_type, state_json, updated_at) VALUES ('', 'src', '', ?, ?, ?, CAST(? AS TIMESTAMPTZ))`,
 			stream, kind, state, at); err != nil {
 			t.Fatal(err)
 		}

@@ -117,7 +117,8 @@ type TxMemory interface {
 // Locker is implemented by a Backend that can hold a named lock for as long
 // as a load runs, across processes (PostgreSQL: a session advisory lock,
 // released by the server when the process dies). Package cache takes one
-// per (cache, source), so that two loads of one source never interleave.
+// per (cache, table prefix, source), so that two loads of one source under
+// one prefix never interleave.
 // Without a Locker the lock holds within the process only, which is
 // enough for a database that one process writes at a time.
 type Locker interface {

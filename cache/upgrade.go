@@ -1,0 +1,218 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/cacheerr"
+)
+
+// statePrefix is the key of the states of a cache whose table prefix is
+// prefix (normalised): what goes before a normalised stream name in its
+// table names, so that it can be read back from a table's name (see
+// tablePrefixOf). "pfx" and "pfx_" are one prefix, "pfx_".
+func statePrefix(prefix string) string {
+	if prefix == "" || strings.HasSuffix(prefix, "_") {
+		return prefix
+	}
+	return prefix + "_"
+}
+
+// tablePrefixOf is the state prefix of the cache that named a stream's
+// table table (see tableName), on a backend whose identifiers have at most
+// max bytes: the text before the normalised stream name, or, in a name
+// fitName shortened, the one that gives that name again. ok is false when
+// no prefix gives it: a table recorded with another stream's name, or a
+// prefix so long that fitName cut it.
+func tablePrefixOf(table, stream string, max int) (prefix string, ok bool) {
+	n, err := NormalizeName(stream)
+	if err != nil {
+		return "", false
+	}
+	fits := func(p string) bool { return validPrefix(p) && fitName(p+n, max) == table }
+	if p, found := strings.CutSuffix(table, n); found && fits(p) {
+		return p, true
+	}
+	for k := range len(table) {
+		if p := table[:k]; fits(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// validPrefix reports whether p is a state prefix some cache has: "", or
+// a normalised name ending in "_".
+func validPrefix(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := NormalizeName(p)
+	return err == nil && n == p && strings.HasSuffix(p, "_")
+}
+
+// formatUpgradeLock names the lock that upgrades of a cache's format take,
+// so that of several processes (on PostgreSQL) or Caches (on one DuckDB
+// file) that open a cache of an earlier format at once, one upgrades it
+// and the others find it upgraded.
+const formatUpgradeLock = "upgrade the cache's format"
+
+// upgradeStates upgrades a cache of format 1 (marked so, or not marked at
+// all) to format 2, whose states are kept per table prefix, in one DDL
+// transaction: a process killed in it leaves format 1 as it was, and the
+// next open upgrades again. No prefix loses the states it used when they
+// were shared: each state is copied to every prefix under which its source
+// has a table in _airbyte_streams, and the states of a source that has
+// none go to this Cache's prefix. The upgrade holds a lock of its own
+// meanwhile, and checks the internal tables again once it holds it:
+// another process may have upgraded the cache since this one looked.
+func (c *Cache) upgradeStates(ctx context.Context) error {
+	unlock, err := c.waitLock(ctx, formatUpgradeLock)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	switch exist, format, err := c.checkInternalTables(ctx); {
+	case err != nil || format == cacheFormat:
+		return err
+	case !exist:
+		return c.createFresh(ctx)
+	}
+	return c.inDDL(ctx, func() error {
+		prefixes, err := c.sourcePrefixes(ctx)
+		if err != nil {
+			return err
+		}
+		tx, err := c.beginDDL(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		if err := c.convertStates(ctx, tx, prefixes); err != nil {
+			return fmt.Errorf("cache: upgrading the cache to format %d (states kept per table prefix): %w", cacheFormat, err)
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// upgradeTable holds the states of format 1 while upgradeStates converts
+// them: a staging table's name, which no stream's table can have.
+const upgradeTable = stagingPrefix + "state_format1"
+
+// convertStates is the transaction of upgradeStates, given the table
+// prefixes of each source.
+func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[string][]string) error {
+	cols := strings.Join(stateColumnsFormat1, ", ")
+	scols := "s." + strings.Join(stateColumnsFormat1, ", s.")
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS ` + c.qual(formatTable) + ` (format INTEGER NOT NULL)`,
+		`CREATE TABLE ` + c.qual(upgradeTable) + ` AS SELECT ` + cols + ` FROM ` + c.qual(stateTable),
+		`DROP TABLE ` + c.qual(stateTable),
+		c.createStateTable(`CREATE TABLE `, c.b.SQLType(backend.TypeTimestampTZ)),
+	} {
+		if err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	type pair struct{ source, prefix string }
+	var pairs []pair
+	for _, src := range slices.Sorted(maps.Keys(prefixes)) {
+		for _, p := range prefixes[src] {
+			pairs = append(pairs, pair{src, p})
+		}
+	}
+	for part := range slices.Chunk(pairs, metaRows) {
+		args := make([]any, 0, 2*len(part))
+		for _, p := range part {
+			args = append(args, p.source, p.prefix)
+		}
+		q := `INSERT INTO ` + c.qual(stateTable) + ` (table_prefix, ` + cols + `) SELECT v.p, ` + scols + ` FROM ` + c.qual(upgradeTable) + ` s JOIN (VALUES ` +
+			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(src, p) ON v.src = s.source_name`
+		if err := tx.Exec(ctx, c.rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	// The sources that have no table: every source with a prefix has all
+	// its states in the table by now.
+	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, `+cols+`) SELECT CAST(? AS VARCHAR), `+scols+` FROM `+c.qual(upgradeTable)+` s `+
+		`WHERE NOT EXISTS (SELECT 1 FROM `+c.qual(stateTable)+` n WHERE n.source_name = s.source_name)`), c.statePrefix); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DROP TABLE ` + c.qual(upgradeTable),
+		`DELETE FROM ` + c.qual(formatTable),
+		`INSERT INTO ` + c.qual(formatTable) + ` (format) VALUES (` + strconv.Itoa(cacheFormat) + `)`,
+	} {
+		if err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createStateTable is the statement (create: "CREATE TABLE " or "CREATE
+// TABLE IF NOT EXISTS ") that creates the state table, whose updated_at
+// has type tz.
+func (c *Cache) createStateTable(create, tz string) string {
+	return create + c.qual(stateTable) + ` (table_prefix VARCHAR NOT NULL, source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at ` + tz + `, PRIMARY KEY (table_prefix, source_name, destination_name, stream_name))`
+}
+
+// sourcePrefixes maps each source that has a table in _airbyte_streams to
+// the state prefixes of its tables, sorted (see tablePrefixOf).
+func (c *Cache) sourcePrefixes(ctx context.Context) (map[string][]string, error) {
+	rows, err := c.Query(ctx, `SELECT table_name, stream_name, source_name FROM `+c.qual(streamsTable))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seen := map[string]map[string]bool{}
+	for rows.Next() {
+		var table, stream, source string
+		if err := rows.Scan(&table, &stream, &source); err != nil {
+			return nil, err
+		}
+		p, ok := tablePrefixOf(table, stream, c.b.MaxIdentifierLength())
+		if !ok {
+			continue
+		}
+		if seen[source] == nil {
+			seen[source] = map[string]bool{}
+		}
+		seen[source][p] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(seen))
+	for src, ps := range seen {
+		out[src] = slices.Sorted(maps.Keys(ps))
+	}
+	return out, nil
+}
+
+// waitLock takes the lock named key (see lock), waiting while another
+// holds it, until ctx ends.
+func (c *Cache) waitLock(ctx context.Context, key string) (unlock func(), err error) {
+	pause := ddlRetryFirst
+	for {
+		unlock, err := c.lock(ctx, key, &cacheerr.InUseError{})
+		if !errors.Is(err, cacheerr.ErrInUse) {
+			return unlock, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("cache: waiting for the lock to %s, which another process or Cache holds: %w", key, context.Cause(ctx))
+		case <-t.C:
+		}
+		pause = min(2*pause, ddlRetryMax)
+	}
+}
