@@ -17,9 +17,8 @@ var (
 	// ErrInUse: the cache, or a source's part of it (under its table
 	// prefix), is in use by another process or load, or by another
 	// destination Write of the same source into the same destination whose
-	// state the cache keeps. The error
-	// wraps the database's own, which says who holds the lock when the
-	// backend can tell.
+	// state the cache keeps. The error wraps the database's own, which
+	// says who holds the lock when the backend can tell.
 	ErrInUse = cacheerr.ErrInUse
 	// ErrOutOfMemory: the database ran out of the memory it may use. The
 	// error wraps the database's own.
