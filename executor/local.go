@@ -89,7 +89,7 @@ func (l *localExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*prot
 	return l.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
 		st, err := startProcess(l.path, ln.args(ln.hostDir), l.o.env, ln.stdin, ln.run())
 		if err != nil {
-			return started{}, fmt.Errorf("connector %s: starting %s: %w", l.name, l.path, err)
+			return started{}, fmt.Errorf("connector %s: starting %s: %w%s", l.name, l.path, err, whyNotStarted(l.path, err))
 		}
 		return st, nil
 	})

@@ -81,7 +81,7 @@ func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 		st, err := startProcess(p.entryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin, ln.run())
 		if err != nil {
 			unlock()
-			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.entryPoint(), err)
+			return started{}, fmt.Errorf("connector %s: starting %s: %w%s", p.name, p.entryPoint(), err, whyNotStarted(p.entryPoint(), err))
 		}
 		st.proc = venvInUse{st.proc, unlock}
 		return st, nil
