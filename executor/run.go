@@ -203,7 +203,8 @@ type procRun struct {
 	stderrDone chan struct{}
 	stdout     *exitedOutput // nil when stdout cannot time out a read (Docker)
 	finished   bool
-	lingered   bool // stopped because it outlived its output
+	lingered   bool        // stopped because it outlived its output
+	killed     atomic.Bool // it outlived the grace period after SIGTERM
 	out        outcome
 	malformed  int // lines that claimed to be a message and did not parse
 }
@@ -344,6 +345,7 @@ func (p *procRun) stop() {
 				ended = nil
 			case <-t.C:
 				p.r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", p.r.name, "grace", p.r.o.grace)
+				p.killed.Store(true)
 				exited, ended = nil, nil
 			}
 		}
@@ -422,7 +424,7 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 func (p *procRun) result(ctx context.Context) error {
 	if ctx.Err() != nil {
 		p.finish(ctx, true)
-		return p.r.stoppedErr(ctx, p.inv.Verb)
+		return p.stoppedErr(ctx)
 	}
 	if p.dec.err != nil {
 		p.finish(ctx, true)
@@ -434,7 +436,7 @@ func (p *procRun) result(ctx context.Context) error {
 	}
 	p.finish(ctx, false)
 	if ctx.Err() != nil {
-		return p.r.stoppedErr(ctx, p.inv.Verb) // cancelled while it lingered
+		return p.stoppedErr(ctx) // cancelled while it lingered
 	}
 	if p.waitErr != nil {
 		return fmt.Errorf("connector %s: %s: waiting for it to exit: %w", p.r.name, p.inv.Verb, p.r.maskErr(p.waitErr))
@@ -534,8 +536,15 @@ func (o *exitedOutput) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (r *runner) stoppedErr(ctx context.Context, verb Verb) error {
-	return stoppedErr(r.name, verb, ctx)
+// stoppedErr is the error of a run that ctx stopped, saying so when the
+// connector had to be killed: the warning goes to a logger that a library
+// user rarely sets.
+func (p *procRun) stoppedErr(ctx context.Context) error {
+	err := stoppedErr(p.r.name, p.inv.Verb, ctx)
+	if p.killed.Load() {
+		return fmt.Errorf("%w; it ignored SIGTERM for the grace period (%s) and was killed", err, p.r.o.grace)
+	}
+	return err
 }
 
 func (r *runner) maskErr(err error) error { return errors.New(r.o.mask(err.Error())) }
