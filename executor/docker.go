@@ -47,6 +47,9 @@ type dockerExecutor struct {
 	image string
 	cli   *client.Client
 	ready atomic.Bool // the image is known to be present
+	// entrypoint replaces the image's when it has none but says its
+	// command in AIRBYTE_ENTRYPOINT; stored before ready is set.
+	entrypoint atomic.Pointer[[]string]
 }
 
 var _ Executor = (*dockerExecutor)(nil)
@@ -84,17 +87,21 @@ func (d *dockerExecutor) Install(ctx context.Context) error { return d.ensureIma
 // connectors; remove one with docker image rm.
 func (d *dockerExecutor) Uninstall(ctx context.Context) error { return nil }
 
-// ensureImage checks that the image is present, pulling it when allowed.
+// ensureImage checks that the image is present, pulling it when allowed,
+// and finds the command it runs.
 func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	if d.ready.Load() {
 		return nil
 	}
-	_, err := d.cli.ImageInspect(ctx, d.image)
+	img, err := d.cli.ImageInspect(ctx, d.image)
 	switch {
 	case err == nil:
 	case cerrdefs.IsNotFound(err) && pull:
 		if err := d.pull(ctx); err != nil {
 			return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image, Hint: "pull it with docker pull " + d.image, Err: err}
+		}
+		if img, err = d.cli.ImageInspect(ctx, d.image); err != nil {
+			return d.engineErr(err)
 		}
 	case cerrdefs.IsNotFound(err):
 		return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image,
@@ -102,8 +109,42 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	default:
 		return d.engineErr(err)
 	}
+	entrypoint, err := d.entrypointOf(img)
+	if err != nil {
+		return err
+	}
+	d.entrypoint.Store(&entrypoint)
 	d.ready.Store(true)
 	return nil
+}
+
+// airbyteEntrypointEnv is the variable in which Airbyte's Docker interface
+// has a connector image repeat its ENTRYPOINT; the platform runs the
+// command it holds.
+const airbyteEntrypointEnv = "AIRBYTE_ENTRYPOINT"
+
+// entrypointOf is the entrypoint a container of img needs set: nil when
+// the image has one, the command of AIRBYTE_ENTRYPOINT when it has only
+// that. An image with neither cannot run the connector's commands.
+func (d *dockerExecutor) entrypointOf(img client.ImageInspectResult) ([]string, error) {
+	if img.Config == nil {
+		return nil, nil // the engine did not say: leave it to the image
+	}
+	if len(img.Config.Entrypoint) > 0 {
+		return nil, nil
+	}
+	for _, kv := range img.Config.Env {
+		if v, ok := strings.CutPrefix(kv, airbyteEntrypointEnv+"="); ok && strings.TrimSpace(v) != "" {
+			return strings.Fields(v), nil
+		}
+	}
+	cmd := ""
+	if len(img.Config.Cmd) > 0 {
+		cmd = fmt.Sprintf(" (its CMD is %q, which the connector's command line replaces)", img.Config.Cmd)
+	}
+	return nil, fmt.Errorf("connector %s: the Docker image %s has no ENTRYPOINT and no %s variable%s: "+
+		"Airbyte connector images set both to the connector's program; set ENTRYPOINT in the image's Dockerfile, "+
+		"or check that the image is an Airbyte connector", d.name, d.image, airbyteEntrypointEnv, cmd)
 }
 
 func (d *dockerExecutor) pull(ctx context.Context) error {
@@ -149,6 +190,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 	}
 	cfg := &container.Config{
 		Image:        d.image,
+		Entrypoint:   *d.entrypoint.Load(),
 		Cmd:          ln.args(containerRunDir),
 		Env:          d.o.env,
 		AttachStdin:  ln.stdin,
