@@ -12,6 +12,7 @@ import (
 	"iter"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,8 @@ type dockerExecutor struct {
 	// entrypoint replaces the image's when it has none but says its
 	// command in AIRBYTE_ENTRYPOINT; stored before ready is set.
 	entrypoint atomic.Pointer[[]string]
+	// platform is the image's, such as linux/arm64; stored before ready.
+	platform atomic.Pointer[string]
 }
 
 var _ Executor = (*dockerExecutor)(nil)
@@ -114,6 +117,8 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 		return err
 	}
 	d.entrypoint.Store(&entrypoint)
+	platform := path.Join(img.Os, img.Architecture, img.Variant)
+	d.platform.Store(&platform)
 	d.ready.Store(true)
 	return nil
 }
@@ -178,7 +183,46 @@ func (d *dockerExecutor) engineErr(err error) error {
 // Run runs the command in a new container; see Executor. The container is
 // always removed, whatever happens.
 func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
-	return d.run(ctx, inv, d.start)
+	seq := d.run(ctx, inv, d.start)
+	return func(yield func(*protocol.Message, error) bool) {
+		for m, err := range seq {
+			if err != nil {
+				err = d.explainPlatform(err)
+			}
+			if !yield(m, err) {
+				return
+			}
+		}
+	}
+}
+
+// explainPlatform adds to the error of a connector that the kernel would
+// not run ("exec format error") that its image is for another platform
+// than the engine's, when it is.
+func (d *dockerExecutor) explainPlatform(err error) error {
+	var ce *ConnectorError
+	if !errors.As(err, &ce) || ce.ExitCode == 0 || !slices.ContainsFunc(ce.StderrTail, func(l string) bool {
+		return strings.Contains(l, "exec format error")
+	}) {
+		return err
+	}
+	image := d.platform.Load()
+	if image == nil || *image == "" {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	v, verr := d.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if verr != nil {
+		return err
+	}
+	engine := path.Join(v.Os, v.Arch)
+	if *image == engine || strings.HasPrefix(*image, engine+"/") {
+		return err
+	}
+	return fmt.Errorf("%w; the image %s is built for %s and the Docker engine runs %s programs: "+
+		"pull the image's %s build (docker pull --platform %s %s), or register an emulator for %s with the engine's kernel (binfmt_misc)",
+		err, d.image, *image, engine, engine, engine, d.image, *image)
 }
 
 func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) {

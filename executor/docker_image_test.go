@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
@@ -19,12 +22,16 @@ import (
 )
 
 // buildImageWith builds image from a Dockerfile given as text whose build
-// context holds the static binary of the test connector pkg as ./connector.
-func buildImageWith(t *testing.T, cli *client.Client, pkg, image, dockerfile string) {
+// context holds the static binary of the test connector pkg as ./connector,
+// after edit when it is not nil.
+func buildImageWith(t *testing.T, cli *client.Client, pkg, image, dockerfile string, edit func([]byte), platforms ...ocispec.Platform) {
 	t.Helper()
 	exe, err := os.ReadFile(testenv.BuildBinary(t, pkg))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(exe)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -43,7 +50,8 @@ func buildImageWith(t *testing.T, cli *client.Client, pkg, image, dockerfile str
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{image}, Remove: true, ForceRemove: true})
+	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{image}, Remove: true, ForceRemove: true,
+		Platforms: platforms, NoCache: len(platforms) > 0}) // the classic builder's cache ignores the platform
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +74,9 @@ func TestDockerEntrypoint(t *testing.T) {
 		none    = "goairbyte-test/echo-no-entrypoint:0.1.0"
 	)
 	buildImageWith(t, cli, "./internal/testconnectors/echo", envOnly,
-		"FROM scratch\nCOPY connector /airbyte/connector\nENV AIRBYTE_ENTRYPOINT=\"/airbyte/connector\"\n")
+		"FROM scratch\nCOPY connector /airbyte/connector\nENV AIRBYTE_ENTRYPOINT=\"/airbyte/connector\"\n", nil)
 	buildImageWith(t, cli, "./internal/testconnectors/echo", none,
-		"FROM scratch\nCOPY connector /airbyte/connector\nCMD [\"/airbyte/connector\"]\n")
+		"FROM scratch\nCOPY connector /airbyte/connector\nCMD [\"/airbyte/connector\"]\n", nil)
 	run := func(image string) ([]*protocol.Message, error) {
 		d := build[executor.Executor](t, "source-entrypoint", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
 			executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
@@ -83,6 +91,41 @@ func TestDockerEntrypoint(t *testing.T) {
 		t.Fatalf("%s: want an error saying the image has no entrypoint, got %v", none, err)
 	}
 	for _, w := range []string{none, "ENTRYPOINT", "AIRBYTE_ENTRYPOINT", "/airbyte/connector"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+}
+
+// An image for another platform than the engine's fails with the kernel's
+// "exec format error" on stderr and exit status 1; the error now says which
+// platforms differ, and is still the connector's error.
+func TestDockerImageOfAnotherPlatform(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	server, err := cli.ServerVersion(context.Background(), client.ServerVersionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, machine := "arm64", elf.EM_AARCH64
+	if server.Arch == "arm64" {
+		other, machine = "amd64", elf.EM_X86_64
+	}
+	const image = "goairbyte-test/echo-other-platform:0.1.0"
+	// The test connector built for this machine, marked as a program for
+	// the other one: the kernel refuses it as it would a real build for it.
+	buildImageWith(t, cli, "./internal/testconnectors/echo", image,
+		"FROM scratch\nCOPY connector /connector\nENTRYPOINT [\"/connector\"]\n",
+		func(exe []byte) { binary.LittleEndian.PutUint16(exe[18:], uint16(machine)) },
+		ocispec.Platform{OS: "linux", Architecture: other})
+	d := build[executor.Executor](t, "source-other-platform", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+	_, err = collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err == nil {
+		t.Skipf("the engine runs linux/%s images here (an emulator is registered with binfmt_misc)", other)
+	}
+	asConnectorError(t, err)
+	for _, w := range []string{"linux/" + other, server.Os + "/" + server.Arch, image} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("the error does not say %q: %v", w, err)
 		}
