@@ -286,9 +286,30 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 			return err
 		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		return fmt.Errorf("%w: %s", err, p.o.mask(strings.Join(lines[max(0, len(lines)-5):], " | ")))
+		return fmt.Errorf("%w: %s%s", err, p.o.mask(strings.Join(lines[max(0, len(lines)-5):], " | ")), unreachableIndex(out))
 	}
 	return nil
+}
+
+// networkFailures are what pip's output says when it cannot reach its
+// package index: it retries quietly, then reports only that no version of
+// a requirement was found, as if the name were wrong.
+var networkFailures = []string{
+	"Failed to establish a new connection", "Name or service not known", "Temporary failure in name resolution",
+	"Network is unreachable", "ProxyError", "Read timed out", "Connection refused",
+}
+
+// unreachableIndex explains a failed pip run whose output shows that the
+// package index could not be reached; it returns "" otherwise.
+func unreachableIndex(out []byte) string {
+	for _, f := range networkFailures {
+		if bytes.Contains(out, []byte(f)) {
+			return "; pip could not reach its package index (" + f + "): offline, install from a local path or wheel " +
+				"(connector.WithPipURL) whose dependencies the interpreter already has (the venv sees its packages), " +
+				"or point PIP_INDEX_URL or PIP_FIND_LINKS (connector.WithEnv) at an index or a directory of wheels that can be reached"
+		}
+	}
+	return ""
 }
 
 // Uninstall removes the venv.

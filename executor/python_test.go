@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,5 +144,39 @@ func TestPythonInterruptedVenv(t *testing.T) {
 	msgs, err := collect(p.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
 	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
 		t.Fatalf("spec: %+v, %v", msgs, err)
+	}
+}
+
+// TestPythonIndexUnreachable: a connector whose dependency is not on the
+// machine, installed where pip cannot reach its index (offline, a proxy
+// missing), failed with pip's last lines and the advice to check the pip
+// requirement and the interpreter; the error now says the index could not
+// be reached and what to do, and keeps pip's own ERROR lines.
+func TestPythonIndexUnreachable(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	pkg := testenv.PythonPackage(t, "0.1.0")
+	pp := filepath.Join(pkg, "pyproject.toml")
+	b, err := os.ReadFile(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("requires-python"), []byte(`dependencies = ["goairbyte-no-such-dependency>=1"]`+"\nrequires-python"), 1)
+	if err := os.WriteFile(pp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens on port 1: unreachable at once, offline or not.
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: pkg,
+		Env: []string{"PIP_INDEX_URL=http://127.0.0.1:1/simple", "PIP_RETRIES=1", "PIP_EXTRA_INDEX_URL=", "PIP_FIND_LINKS="}},
+		executor.Runtime{LogDir: t.TempDir()})
+	err = p.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("want ErrNotInstalled, got %v", err)
+	}
+	for _, w := range []string{"No matching distribution found for goairbyte-no-such-dependency", "could not reach", "PIP_INDEX_URL"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
 	}
 }
