@@ -102,7 +102,7 @@ func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err er
 			"the venv of "+p.name+", to run it (another process installs or uninstalls it)"); err != nil {
 			return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
 		}
-		if _, err := os.Stat(p.entryPoint()); err == nil {
+		if p.missing() == "" {
 			return unlock, nil
 		}
 		// Uninstalled by another process between ready and the lock:
@@ -123,16 +123,34 @@ func (v venvInUse) release() {
 	v.unlock()
 }
 
-// ready makes sure the entry point exists.
+// ready makes sure the entry point and the venv's interpreter exist.
 func (p *pythonExecutor) ready(ctx context.Context) error {
-	if _, err := os.Stat(p.entryPoint()); err == nil {
+	missing := p.missing()
+	if missing == "" {
 		return nil
 	}
 	if !p.o.installIfMissing {
-		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
+		return &NotInstalledError{Connector: p.name, Missing: missing,
 			Hint: "call Install or allow connector.WithInstallIfMissing(true); it runs pip install " + p.pipTarget()}
 	}
 	return p.Install(ctx)
+}
+
+// interpreter is the venv's Python.
+func (p *pythonExecutor) interpreter() string { return filepath.Join(p.venv, "bin", "python") }
+
+// missing says what of an installed connector is missing: its entry point,
+// or the venv's interpreter, a link to the Python that made the venv, gone
+// when that Python was upgraded or removed (the entry point is still there
+// then, and cannot start); "" when nothing is.
+func (p *pythonExecutor) missing() string {
+	if _, err := os.Stat(p.entryPoint()); err != nil {
+		return "entry point " + p.entryPoint()
+	}
+	if _, err := os.Stat(p.interpreter()); err != nil {
+		return "the venv's interpreter " + p.interpreter() + " (the Python that made the venv was upgraded or removed?)"
+	}
+	return ""
 }
 
 // Install creates the venv and pip-installs the connector into it. It does
@@ -220,7 +238,7 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 // installed reports whether the entry point exists, in the requested
 // version if one was set; otherwise, the version installed if known.
 func (p *pythonExecutor) installed(ctx context.Context) (ok bool, version string) {
-	if _, err := os.Stat(p.entryPoint()); err != nil {
+	if p.missing() != "" {
 		return false, ""
 	}
 	if p.o.version == "" {

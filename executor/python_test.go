@@ -180,3 +180,44 @@ func TestPythonIndexUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestPythonInterpreterGone: a venv whose interpreter is gone (the
+// system's Python upgraded or removed: the venv's bin/python3 links to
+// nothing) still has its entry point, so it passed for installed: every run
+// failed to start, and Install did nothing. A run with installing allowed
+// now makes the venv again, and one without says what is missing.
+func TestPythonInterpreterGone(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root := t.TempDir()
+	python := func(rt executor.Runtime) executor.Executor {
+		rt.LogDir = t.TempDir()
+		return build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+			Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, rt)
+	}
+	p := python(executor.Runtime{})
+	if err := p.Install(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(venvOf(p), "bin")
+	target, err := os.Readlink(filepath.Join(bin, "python3"))
+	if err != nil || !filepath.IsAbs(target) {
+		t.Fatalf("the venv's python3 should link to the system's interpreter: %q, %v", target, err)
+	}
+	gone := filepath.Join(t.TempDir(), "python3.0")
+	if err := os.Remove(filepath.Join(bin, "python3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(gone, filepath.Join(bin, "python3")); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = collect(python(executor.Runtime{NoInstall: true}).Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), filepath.Join(bin, "python")) {
+		t.Fatalf("without installing: want ErrNotInstalled naming the venv's interpreter, got %v", err)
+	}
+	msgs, err := collect(p.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
+		t.Fatalf("with installing: want the venv made again and a SPEC, got %+v, %v", msgs, err)
+	}
+}
