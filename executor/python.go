@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/protocol"
@@ -26,10 +27,19 @@ import (
 // downloaded; then pip installs the pip URL, or airbyte-<name>[==version].
 // A pip URL that is a local path is installed with --no-build-isolation,
 // which works offline. The connector's entry point is <venv>/bin/<name>.
+// A connector pinned to a version (Method.Version) runs that version: a run
+// that finds the entry point changed since the version was last checked
+// (another executor pinned to another version shares the venv) checks and
+// installs it again.
 type pythonExecutor struct {
 	runner
 	venv      string
 	installMu sync.Mutex
+	// checked is the entry point as it was when this executor last found
+	// the pinned version (Method.Version) installed: another executor
+	// pinned to another version of the connector, sharing the venv, may
+	// have replaced it since, and pip's reinstall writes a new entry point.
+	checked atomic.Pointer[os.FileInfo]
 }
 
 var _ Executor = (*pythonExecutor)(nil)
@@ -102,7 +112,7 @@ func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err er
 			"the venv of "+p.name+", to run it (another process installs or uninstalls it)"); err != nil {
 			return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
 		}
-		if p.missing() == "" {
+		if p.missing() == "" && !p.unchecked() {
 			return unlock, nil
 		}
 		// Uninstalled by another process between ready and the lock:
@@ -123,17 +133,45 @@ func (v venvInUse) release() {
 	v.unlock()
 }
 
-// ready makes sure the entry point and the venv's interpreter exist.
+// ready makes sure the entry point and the venv's interpreter exist, in
+// the pinned version if one was set.
 func (p *pythonExecutor) ready(ctx context.Context) error {
 	missing := p.missing()
-	if missing == "" {
+	if missing == "" && !p.unchecked() {
 		return nil
 	}
+	hint := "call Install or allow connector.WithInstallIfMissing(true); it runs pip install " + p.pipTarget()
 	if !p.o.installIfMissing {
-		return &NotInstalledError{Connector: p.name, Missing: missing,
-			Hint: "call Install or allow connector.WithInstallIfMissing(true); it runs pip install " + p.pipTarget()}
+		if missing != "" {
+			return &NotInstalledError{Connector: p.name, Missing: missing, Hint: hint}
+		}
+		if ok, v := p.installed(ctx); !ok {
+			return &NotInstalledError{Connector: p.name,
+				Missing: fmt.Sprintf("version %s in %s, which holds version %s (installed by another pinned to it?)", p.o.version, p.venv, v),
+				Hint:    hint + "; to keep two versions, give each its own install root"}
+		}
+		p.check()
+		return nil
 	}
 	return p.Install(ctx)
+}
+
+// unchecked reports whether the connector is pinned to a version and its
+// entry point changed since this executor found that version installed.
+func (p *pythonExecutor) unchecked() bool {
+	if p.o.version == "" {
+		return false
+	}
+	was := p.checked.Load()
+	now, err := os.Stat(p.entryPoint())
+	return was == nil || err != nil || !os.SameFile(*was, now) || !(*was).ModTime().Equal(now.ModTime()) || (*was).Size() != now.Size()
+}
+
+// check notes the entry point of the pinned version, just found installed.
+func (p *pythonExecutor) check() {
+	if fi, err := os.Stat(p.entryPoint()); err == nil && p.o.version != "" {
+		p.checked.Store(&fi)
+	}
 }
 
 // interpreter is the venv's Python.
@@ -166,6 +204,14 @@ func (p *pythonExecutor) missing() string {
 func (p *pythonExecutor) Install(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
+	if err := p.install(ctx); err != nil {
+		return err
+	}
+	p.check()
+	return nil
+}
+
+func (p *pythonExecutor) install(ctx context.Context) error {
 	// Checked before the lock too, which waits for the runs of the
 	// connector to end.
 	if ok, _ := p.installed(ctx); ok {

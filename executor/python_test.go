@@ -221,3 +221,52 @@ func TestPythonInterpreterGone(t *testing.T) {
 		t.Fatalf("with installing: want the venv made again and a SPEC, got %+v, %v", msgs, err)
 	}
 }
+
+// TestPythonTwoVersionsOneRoot: two executors pinned to two versions of one
+// connector share its venv (<root>/.venv-<name>). Each installed its
+// version once and then ran whatever the venv held: the first ran the
+// second's version, silently. A pinned run now finds the venv changed since
+// it checked, and installs its version again (or, not allowed to install,
+// says which version is there).
+func TestPythonTwoVersionsOneRoot(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root := t.TempDir()
+	python := func(version string, rt executor.Runtime) executor.Executor {
+		rt.LogDir = t.TempDir()
+		return build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+			Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, version), Version: version}, rt)
+	}
+	ctx := context.Background()
+	spec := func(p executor.Executor) error {
+		msgs, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+		if err == nil && count(msgs, protocol.TypeSpec) != 1 {
+			t.Fatalf("want a SPEC, got %+v", msgs)
+		}
+		return err
+	}
+	one, two := python("0.1.0", executor.Runtime{}), python("0.2.0", executor.Runtime{})
+	oneStrict := python("0.1.0", executor.Runtime{NoInstall: true})
+	if err := spec(one); err != nil {
+		t.Fatal(err)
+	}
+	if err := spec(oneStrict); err != nil {
+		t.Fatal(err)
+	}
+	if err := spec(two); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := installedVersion(t, two); err != nil || v != "0.2.0" {
+		t.Fatalf("after the 0.2.0 run: %q, %v", v, err)
+	}
+	err := spec(oneStrict)
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), "0.2.0") || !strings.Contains(err.Error(), "0.1.0") {
+		t.Fatalf("a 0.1.0 run not allowed to install over 0.2.0: want ErrNotInstalled naming both versions, got %v", err)
+	}
+	if err := spec(one); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := installedVersion(t, one); err != nil || v != "0.1.0" {
+		t.Fatalf("the 0.1.0 run ran %q (%v)", v, err)
+	}
+}
