@@ -183,17 +183,36 @@ func (d *dockerExecutor) engineErr(err error) error {
 // Run runs the command in a new container; see Executor. The container is
 // always removed, whatever happens.
 func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
-	seq := d.run(ctx, inv, d.start)
 	return func(yield func(*protocol.Message, error) bool) {
-		for m, err := range seq {
+		var proc *dockerProcess // the run's container, once started
+		start := func(ctx context.Context, ln launch) (started, error) {
+			st, err := d.start(ctx, ln)
+			proc, _ = st.proc.(*dockerProcess)
+			return st, err
+		}
+		for m, err := range d.run(ctx, inv, start) {
 			if err != nil {
 				err = d.explainPlatform(err)
+				err = explainOOM(err, proc)
 			}
 			if !yield(m, err) {
 				return
 			}
 		}
 	}
+}
+
+// explainOOM adds to the error of a connector that the kernel killed for
+// lack of memory that it did: the exit status (137) and the silence of
+// its stderr say nothing of it.
+func explainOOM(err error, proc *dockerProcess) error {
+	var ce *ConnectorError
+	if proc == nil || !proc.oomKilled.Load() || !errors.As(err, &ce) || ce.ExitCode == 0 {
+		return err
+	}
+	return fmt.Errorf("%w; the kernel killed it because its container ran out of memory: "+
+		"give Docker (or the container's limit) more memory, or have the connector hold less at once "+
+		"(smaller pages or batches in its config)", err)
 }
 
 // explainPlatform adds to the error of a connector that the kernel would
@@ -356,6 +375,7 @@ type dockerProcess struct {
 	// forced removal has been attempted (the container is then dead or
 	// beyond our reach).
 	outputDone, gone                   chan struct{}
+	oomKilled                          atomic.Bool // the kernel killed it for lack of memory
 	outputOnce, goneOnce, attCloseOnce sync.Once
 }
 
@@ -380,6 +400,9 @@ func (p *dockerProcess) wait() (int, error) {
 	for {
 		select {
 		case r := <-p.waited.Result:
+			if r.StatusCode != 0 {
+				p.exitStatus() // notes an OOM kill
+			}
 			if r.Error != nil && r.Error.Message != "" {
 				return int(r.StatusCode), errors.New(r.Error.Message)
 			}
@@ -410,7 +433,8 @@ func (p *dockerProcess) wait() (int, error) {
 }
 
 // exitStatus asks the engine whether the container has exited, and with
-// which status. A container already removed counts as killed.
+// which status, noting whether the kernel killed it for lack of memory. A
+// container already removed counts as killed.
 func (p *dockerProcess) exitStatus() (int, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 	defer cancel()
@@ -422,6 +446,9 @@ func (p *dockerProcess) exitStatus() (int, bool) {
 		return 0, false
 	case res.Container.State.Running || res.Container.State.Restarting:
 		return 0, false
+	}
+	if res.Container.State.OOMKilled {
+		p.oomKilled.Store(true)
 	}
 	return res.Container.State.ExitCode, true
 }
