@@ -120,7 +120,8 @@ type localProcess struct {
 	cmd              *exec.Cmd
 	stdoutR, stderrR *os.File
 	stdinW           *os.File
-	run              string // runMarker's value
+	run              string         // runMarker's value
+	died             syscall.Signal // the signal that ended it, if one did
 }
 
 // startProcess starts path with args; its stdout, stderr (and stdin) are
@@ -185,8 +186,15 @@ func (p *localProcess) wait() (int, error) {
 	if err != nil && !errors.As(err, &exitErr) {
 		return -1, err
 	}
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		p.died = ws.Signal()
+	}
 	return p.cmd.ProcessState.ExitCode(), nil
 }
+
+// deathSignal is the signal that ended the connector, if one did; valid
+// once wait has returned.
+func (p *localProcess) deathSignal() (syscall.Signal, bool) { return p.died, p.died != 0 }
 
 // group is the connector's process group (its pid: it leads the group).
 func (p *localProcess) group() int { return p.cmd.Process.Pid }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/protocol"
@@ -126,6 +127,14 @@ func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err er
 type venvInUse struct {
 	process
 	unlock func()
+}
+
+// deathSignal is the signal that ended the connector, if one did.
+func (v venvInUse) deathSignal() (syscall.Signal, bool) {
+	if s, ok := v.process.(signaled); ok {
+		return s.deathSignal()
+	}
+	return 0, false
 }
 
 func (v venvInUse) release() {

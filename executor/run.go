@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -450,7 +451,28 @@ func (p *procRun) result(ctx context.Context) error {
 	if p.inv.Report != nil {
 		*p.inv.Report = report
 	}
-	return p.out.failure(p.r.name, p.exitCode, report)
+	err := p.out.failure(p.r.name, p.exitCode, report)
+	if s, ok := p.st.proc.(signaled); ok && err != nil && p.exitCode == -1 && !p.killed.Load() {
+		if sig, ok := s.deathSignal(); ok {
+			// Not ours: the stop that sends signals ends in stoppedErr.
+			return fmt.Errorf("%w; it was killed by signal %s%s", err, signalName(sig), signalSender(sig))
+		}
+	}
+	return err
+}
+
+// signaled is a process that can tell which signal ended it.
+type signaled interface {
+	deathSignal() (syscall.Signal, bool)
+}
+
+// signalSender says who usually sends sig to a connector, when anyone
+// does.
+func signalSender(sig syscall.Signal) string {
+	if sig == syscall.SIGKILL {
+		return " (sent by the kernel when the machine or the connector's cgroup is out of memory, or by kill -9)"
+	}
+	return ""
 }
 
 // finish waits for the connector and everything around it; after it nothing
