@@ -194,6 +194,7 @@ func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 			if err != nil {
 				err = d.explainPlatform(err)
 				err = explainOOM(err, proc)
+				err = d.explainGone(ctx, err, proc)
 			}
 			if !yield(m, err) {
 				return
@@ -201,6 +202,27 @@ func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 		}
 	}
 }
+
+// explainGone makes the failure of a started run whose engine no longer
+// answers an engine failure: the stream cut under the reader said only
+// "use of closed network connection".
+func (d *dockerExecutor) explainGone(ctx context.Context, err error, proc *dockerProcess) error {
+	var ce *ConnectorError
+	var du *dockerUnavailableError
+	if proc == nil || ctx.Err() != nil || errors.As(err, &ce) || errors.As(err, &du) {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	if _, perr := d.cli.Ping(pctx, client.PingOptions{}); perr == nil {
+		return err
+	}
+	return &dockerUnavailableError{Host: d.cli.DaemonHost(), Err: err, container: proc.id}
+}
+
+// pingTimeout bounds the question whether the engine still answers, asked
+// when a run failed for no reason the connector gave.
+const pingTimeout = 5 * time.Second
 
 // explainOOM adds to the error of a connector that the kernel killed for
 // lack of memory that it did: the exit status (137) and the silence of
