@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"os"
 	"os/exec"
@@ -103,14 +104,23 @@ func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 // the venv, which the run holds until the connector has exited: an
 // install or an uninstall, in this process or another, waits for it rather
 // than replace or remove the files of a connector that runs (Python
-// imports some modules only when it needs them).
+// imports some modules only when it needs them). A run that may not write
+// the install root (venvs made in an image at build time and run as
+// another user, a read-only file system) cannot open the lock file and
+// runs without it: whoever may not write there cannot install there
+// either, and an installer who may is not waited for.
 func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err error) {
 	for {
 		if err := p.ready(ctx); err != nil {
 			return nil, err
 		}
-		if unlock, err = filelock.RLock(ctx, p.venv+".lock", p.o.logger,
-			"the venv of "+p.name+", to run it (another process installs or uninstalls it)"); err != nil {
+		unlock, err = filelock.RLock(ctx, p.venv+".lock", p.o.logger,
+			"the venv of "+p.name+", to run it (another process installs or uninstalls it)")
+		if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			p.o.logger.Debug("the venv's lock file cannot be opened; running without it", "connector", p.name, "error", err)
+			unlock, err = func() {}, nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
 		}
 		if p.missing() == "" && !p.unchecked() {
