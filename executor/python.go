@@ -116,7 +116,7 @@ func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err er
 		}
 		unlock, err = filelock.RLock(ctx, p.venv+".lock", p.o.logger,
 			"the venv of "+p.name+", to run it (another process installs or uninstalls it)")
-		if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		if err != nil && cannotWrite(err) {
 			p.o.logger.Debug("the venv's lock file cannot be opened; running without it", "connector", p.name, "error", err)
 			unlock, err = func() {}, nil
 		}
@@ -130,6 +130,12 @@ func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err er
 		// installing under our own shared lock would wait for ever.
 		unlock()
 	}
+}
+
+// cannotWrite reports whether err is a file that may not be written here:
+// permissions, or a read-only file system.
+func cannotWrite(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
 
 // venvInUse is a connector process that holds the shared lock of its venv
@@ -410,11 +416,22 @@ func (p *pythonExecutor) Uninstall(ctx context.Context) error {
 // lock takes the lock of the venv for an install or an uninstall; see
 // Install.
 func (p *pythonExecutor) lock(ctx context.Context) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(p.venv), 0o755); err != nil {
+	root := filepath.Dir(p.venv)
+	notWritable := func(err error) error {
+		return fmt.Errorf("executor: connector %s: the install root %s is not writable here (%w): "+
+			"install or uninstall as a user who may write it, or choose another install root (connector.WithInstallRoot)", p.name, root, err)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		if cannotWrite(err) {
+			return nil, notWritable(err)
+		}
 		return nil, fmt.Errorf("executor: connector %s: install root: %w", p.name, err)
 	}
 	unlock, err = filelock.Lock(ctx, p.venv+".lock", p.o.logger,
 		"the venv of "+p.name+", to install or uninstall it (another process installs, uninstalls or runs it)")
+	if err != nil && cannotWrite(err) {
+		return nil, notWritable(err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("executor: connector %s: its venv %s is in use (by another install, or by a run of the connector, in this process or another): %w", p.name, p.venv, err)
 	}

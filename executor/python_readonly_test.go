@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -19,7 +20,8 @@ import (
 )
 
 // TestPythonReadOnlyRootChild runs the installed connector of the install
-// root READONLY_CHILD_ROOT, which it may not write, without installing.
+// root READONLY_CHILD_ROOT, which it may not write, without installing,
+// then tries to uninstall it.
 func TestPythonReadOnlyRootChild(t *testing.T) {
 	root := os.Getenv("READONLY_CHILD_ROOT")
 	if root == "" {
@@ -36,12 +38,20 @@ func runReadOnly(t *testing.T, root, logs string) {
 	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
 		t.Fatalf("spec from an install root we may not write: %+v, %v", msgs, err)
 	}
+	// Changing the venv is refused for what it is: the venv was said to
+	// be "in use (by another install, or by a run of the connector)".
+	err = p.Uninstall(context.Background())
+	if err == nil || strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), "not writable") ||
+		!strings.Contains(err.Error(), root) {
+		t.Fatalf("uninstall from an install root we may not write: want an error saying %s is not writable, got %v", root, err)
+	}
 }
 
 // A connector installed where its user may not write (venvs made in an
 // image at build time, run as another user; a read-only file system) could
 // not run at all: each run takes a shared lock of the venv, and opening
-// the lock file for it failed ("permission denied"). It runs.
+// the lock file for it failed ("permission denied"). It runs, and an
+// uninstall fails saying the root is not writable.
 func TestPythonReadOnlyRoot(t *testing.T) {
 	t.Parallel()
 	testenv.NeedPython(t)
