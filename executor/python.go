@@ -374,10 +374,41 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 		if len(bytes.TrimSpace(out)) == 0 { // it said nothing, or never ran
 			return err
 		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		return fmt.Errorf("%w: %s%s", err, p.o.mask(strings.Join(lines[max(0, len(lines)-5):], " | ")), unreachableIndex(out))
+		return fmt.Errorf("%w: %s%s", err, p.o.mask(strings.Join(lastWords(out), " | ")), unreachableIndex(out))
 	}
 	return nil
+}
+
+// lastWords picks the lines of a failed installation step's output that
+// say why: its last five, or, when pip ran a build that failed, the last
+// lines of that build's output, which pip frames between "[N lines of
+// output]" and "[end of output]" and follows with "See above for output".
+func lastWords(out []byte) []string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var last, step string // pip's last line saying which step failed; the one before the block
+	var block []string    // the framed output being read, or the last one
+	in, found := false, false
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "×"):
+			last = t
+		case strings.HasSuffix(t, "lines of output]"):
+			in, found, block, step = true, true, block[:0], last
+		case t == "[end of output]":
+			in = false
+		case in && t != "":
+			block = append(block, t)
+		}
+	}
+	if !found || len(block) == 0 {
+		return lines[max(0, len(lines)-5):]
+	}
+	block = block[max(0, len(block)-8):]
+	if step != "" {
+		block = append([]string{step}, block...)
+	}
+	return block
 }
 
 // networkFailures are what pip's output says when it cannot reach its

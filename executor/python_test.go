@@ -270,3 +270,24 @@ func TestPythonTwoVersionsOneRoot(t *testing.T) {
 		t.Fatalf("the 0.1.0 run ran %q (%v)", v, err)
 	}
 }
+
+// TestPythonBuildFailureSaysWhy: a package whose build fails (a setup.py
+// that needs a system library, say) made pip end with "See above for
+// output" and notes; those last lines were all the error kept. It now
+// keeps the build's own last lines, which pip frames as "[N lines of
+// output] … [end of output]".
+func TestPythonBuildFailureSaysWhy(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	pkg := testenv.PythonPackage(t, "0.1.0")
+	const why = "source-pytest needs libgoairbyte-dev to build: apt-get install libgoairbyte-dev"
+	if err := os.WriteFile(filepath.Join(pkg, "setup.py"), []byte("raise SystemExit('"+why+"')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: pkg}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), why) {
+		t.Fatalf("want ErrNotInstalled with the build's own words %q, got %v", why, err)
+	}
+}
