@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -193,7 +194,7 @@ func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 		for m, err := range d.run(ctx, inv, start) {
 			if err != nil {
 				err = d.explainPlatform(err)
-				err = explainOOM(err, proc)
+				err = explainKilled(err, proc)
 				err = d.explainGone(ctx, err, proc)
 			}
 			if !yield(m, err) {
@@ -224,17 +225,35 @@ func (d *dockerExecutor) explainGone(ctx context.Context, err error, proc *docke
 // when a run failed for no reason the connector gave.
 const pingTimeout = 5 * time.Second
 
-// explainOOM adds to the error of a connector that the kernel killed for
-// lack of memory that it did: the exit status (137) and the silence of
-// its stderr say nothing of it.
-func explainOOM(err error, proc *dockerProcess) error {
+// explainKilled adds to the error of a connector whose container was
+// killed by a signal what it was: the kernel's, for lack of memory (the
+// engine says so), or the signal its exit status 128+n stands for. The
+// exit status and the silence of its stderr said nothing of it.
+func explainKilled(err error, proc *dockerProcess) error {
 	var ce *ConnectorError
-	if proc == nil || !proc.oomKilled.Load() || !errors.As(err, &ce) || ce.ExitCode == 0 {
+	if proc == nil || !errors.As(err, &ce) || ce.ExitCode == 0 {
+		return err
+	}
+	if !proc.oomKilled.Load() {
+		// A container reports its program killed by signal n as 128+n.
+		if n := ce.ExitCode - 128; n > 0 && n < 32 {
+			sig := syscall.Signal(n)
+			return fmt.Errorf("%w; exit status %d is how Docker reports its program killed by signal %s%s", err, ce.ExitCode, signalName(sig), dockerSignalSender(sig))
+		}
 		return err
 	}
 	return fmt.Errorf("%w; the kernel killed it because its container ran out of memory: "+
 		"give Docker (or the container's limit) more memory, or have the connector hold less at once "+
 		"(smaller pages or batches in its config)", err)
+}
+
+// dockerSignalSender says who usually sends sig to a container, when
+// anyone does.
+func dockerSignalSender(sig syscall.Signal) string {
+	if sig == syscall.SIGKILL {
+		return " (sent by docker kill, by docker stop after its timeout, or by the kernel when the machine is out of memory)"
+	}
+	return ""
 }
 
 // explainPlatform adds to the error of a connector that the kernel would

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
 )
 
 // A container the kernel kills for lack of memory ends with exit status
@@ -58,5 +59,37 @@ func TestDockerOutOfMemory(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "out of memory") {
 		t.Errorf("the error does not say the connector ran out of memory: %v", err)
+	}
+}
+
+// A container killed by a signal from outside (docker kill, docker stop
+// after its timeout, the machine's out-of-memory killer) exits with status
+// 128+n; the error said "exit status 137" and nothing more. It now names
+// the signal.
+func TestDockerKilledFromOutside(t *testing.T) {
+	t.Parallel()
+	d, cli := newDocker(t, "hang")
+	var last error
+	for m, err := range d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}) {
+		if err != nil {
+			last = err
+			break
+		}
+		if m.Type != protocol.TypeRecord {
+			continue
+		}
+		res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{
+			Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+d.Name()),
+		})
+		if err != nil || len(res.Items) != 1 {
+			t.Fatalf("the running container: %v, %v", res.Items, err)
+		}
+		if _, err := cli.ContainerKill(context.Background(), res.Items[0].ID, client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ce := asConnectorError(t, last)
+	if ce.ExitCode != 137 || !strings.Contains(last.Error(), "signal SIGKILL") || strings.Contains(last.Error(), "ran out of memory") {
+		t.Fatalf("want exit status 137 said to be SIGKILL, not an out-of-memory kill, got %v", last)
 	}
 }
