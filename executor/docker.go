@@ -102,7 +102,12 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	case err == nil:
 	case cerrdefs.IsNotFound(err) && pull:
 		if err := d.pull(ctx); err != nil {
-			return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image, Hint: "pull it with docker pull " + d.image, Err: err}
+			hint := "pull it with docker pull " + d.image
+			if registryUnreachable(err) {
+				hint = "the Docker engine cannot reach the image's registry (offline, or a proxy missing): on a machine that has the image, " +
+					"docker save " + d.image + " -o image.tar, then docker load -i image.tar here"
+			}
+			return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image, Hint: hint, Err: err}
 		}
 		if img, err = d.cli.ImageInspect(ctx, d.image); err != nil {
 			return d.engineErr(err)
@@ -171,6 +176,18 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// registryFailures are what the engine says when a pull cannot reach the
+// registry at all.
+var registryFailures = []string{"dial tcp", "no such host", "connection refused", "i/o timeout", "network is unreachable",
+	"TLS handshake timeout", "proxyconnect"}
+
+// registryUnreachable reports whether a pull failed for want of a way to
+// the registry, rather than for a wrong name or missing credentials.
+func registryUnreachable(err error) bool {
+	msg := err.Error()
+	return slices.ContainsFunc(registryFailures, func(f string) bool { return strings.Contains(msg, f) })
 }
 
 // engineErr turns a refused connection into a *dockerUnavailableError.

@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -126,6 +127,27 @@ func TestDockerImageOfAnotherPlatform(t *testing.T) {
 	}
 	asConnectorError(t, err)
 	for _, w := range []string{"linux/" + other, server.Os + "/" + server.Arch, image} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+}
+
+// An image that is not here and whose registry cannot be reached (no
+// network; nothing listens on port 1) failed with the advice to docker pull
+// it, which fails the same way. The error now says the engine cannot reach
+// the registry and how to bring the image over.
+func TestDockerRegistryUnreachable(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	const image = "127.0.0.1:1/goairbyte/unreachable:1.0"
+	d := build[executor.Executor](t, "source-unreachable", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir()})
+	err := d.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("want ErrNotInstalled, got %v", err)
+	}
+	for _, w := range []string{image, "cannot reach", "docker save", "docker load"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("the error does not say %q: %v", w, err)
 		}
