@@ -110,3 +110,21 @@ func withoutLoader(t *testing.T, path string) ([]byte, string) {
 	t.Skipf("%s is statically linked", path)
 	return nil, ""
 }
+
+// A connector whose output starts with a UTF-8 byte order mark (Python with
+// PYTHONIOENCODING=utf-8-sig, a .NET console writer with the preamble) had
+// its first message taken for a line of chatter: a spec "ended without a
+// SPEC message". The mark at the start of the output is dropped.
+func TestLocalOutputStartsWithBOM(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "source-bom")
+	script := "#!/bin/sh\nprintf '\\357\\273\\277{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{}}}\\n'\n"
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ex := build[executor.Executor](t, "source-bom", executor.Method{Kind: executor.KindLocal, Path: p}, executor.Runtime{LogDir: t.TempDir()})
+	msgs, err := collect(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err != nil || len(msgs) != 1 || msgs[0].Spec == nil {
+		t.Fatalf("want the SPEC, got %+v, %v", msgs, err)
+	}
+}
