@@ -325,7 +325,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		// The default json-file driver copies every line to disk and caps
 		// throughput at a third; we read the output ourselves.
 		LogConfig: container.LogConfig{Type: "none"},
-		Binds:     d.o.binds,
+		Mounts:    d.o.mounts,
 	}
 	if d.o.hostNetwork {
 		host.NetworkMode = "host"

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,37 @@ func TestDockerRegistryUnreachable(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("the error does not say %q: %v", w, err)
 		}
+	}
+}
+
+// Mounts were passed to the engine as "host:container" binds: a host
+// directory with a colon in its name could not be mounted, and one that did
+// not exist (a typo) was made, as root, by the engine, and the connector
+// wrote into it unseen. A colon is fine now, and a missing directory an
+// error that names it.
+func TestDockerMountHostDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "exports:2026-12-07")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "probe.txt"), []byte("from the host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := newDocker(t, "jsononly", withMount(dir, "/local"))
+	msgs, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	var got struct{ Probe string }
+	if err != nil || len(msgs) == 0 || msgs[0].Record == nil || json.Unmarshal(msgs[0].Record.Data, &got) != nil || got.Probe != "from the host" {
+		t.Fatalf("a host directory with a colon: want the probe read back, got %+v, %v", msgs, err)
+	}
+
+	missing := filepath.Join(t.TempDir(), "ouptut")
+	d, _ = newDocker(t, "jsononly", withMount(missing, "/local"))
+	_, err = collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("a missing host directory: want an error naming %s, got %v", missing, err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the missing host directory was made: %v", err)
 	}
 }
