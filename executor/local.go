@@ -28,6 +28,13 @@ var _ Executor = (*localExecutor)(nil)
 func newLocal(name, path string, o *options) (*localExecutor, error) {
 	resolved, err := resolveExecutable(path)
 	var ne *notExecutableError
+	if errors.Is(err, errIsDir) {
+		return nil, &NotInstalledError{
+			Connector: name,
+			Missing:   "an executable file at " + path + " (" + path + " is a directory)",
+			Hint:      "pass the path of the connector program in it, such as its bin/" + name,
+		}
+	}
 	if errors.As(err, &ne) {
 		return nil, &NotInstalledError{
 			Connector: name,
@@ -55,13 +62,16 @@ func resolveExecutable(p string) (string, error) {
 		return "", err
 	}
 	if fi.IsDir() {
-		return "", fmt.Errorf("%s is a directory, not an executable file", p)
+		return "", fmt.Errorf("%s: %w", p, errIsDir)
 	}
 	if fi.Mode().Perm()&0o111 == 0 {
 		return "", &notExecutableError{path: p, mode: fi.Mode()}
 	}
 	return filepath.Abs(p)
 }
+
+// errIsDir is a connector path that names a directory.
+var errIsDir = errors.New("a directory, not an executable file")
 
 // notExecutableError is a file that is there but that nobody may execute.
 type notExecutableError struct {

@@ -128,3 +128,16 @@ func TestLocalOutputStartsWithBOM(t *testing.T) {
 		t.Fatalf("want the SPEC, got %+v, %v", msgs, err)
 	}
 }
+
+// A directory given as the connector (the connector's checkout, its venv)
+// was "missing", with the advice to install it; the error now says it is a
+// directory and to pass the program in it.
+func TestLocalPathIsADirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, err := executor.New("source-x", executor.Method{Kind: executor.KindLocal, Path: dir}, executor.Runtime{})
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), dir+" is a directory") ||
+		strings.Contains(err.Error(), "install it") {
+		t.Fatalf("want ErrNotInstalled saying %s is a directory, not to install it, got %v", dir, err)
+	}
+}
