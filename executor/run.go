@@ -12,11 +12,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -207,7 +209,9 @@ type procRun struct {
 	lingered   bool        // stopped because it outlived its output
 	killed     atomic.Bool // it outlived the grace period after SIGTERM
 	out        outcome
-	malformed  int // lines that claimed to be a message and did not parse
+	malformed  int    // lines that claimed to be a message and did not parse
+	unparsed   int    // lines that are not protocol messages
+	firstLine  string // the first of them, masked and cut
 }
 
 // maxMalformedWarnings is how many lines that do not parse a run warns of
@@ -392,6 +396,9 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 	case m.Unparsed != nil:
 		line := o.mask(string(m.Unparsed))
 		m.Unparsed = []byte(line)
+		if p.unparsed++; p.unparsed == 1 {
+			p.firstLine = termsafe.String(cut(line, quotedLine))
+		}
 		p.lg.line("stdout", line)
 		if bad := m.Malformed; bad != nil {
 			switch p.malformed++; {
@@ -452,6 +459,14 @@ func (p *procRun) result(ctx context.Context) error {
 		*p.inv.Report = report
 	}
 	err := p.out.failure(p.r.name, p.exitCode, report)
+	if ce := (*ConnectorError)(nil); errors.As(err, &ce) && ce.Missing != "" && p.unparsed > 0 {
+		// What it wrote instead is the clue (a message in another shape).
+		what := "1 line on stdout that is not a protocol message"
+		if p.unparsed > 1 {
+			what = strconv.Itoa(p.unparsed) + " lines on stdout that are not protocol messages, the first"
+		}
+		return fmt.Errorf("%w; it wrote %s: %s", err, what, p.firstLine)
+	}
 	if s, ok := p.st.proc.(signaled); ok && err != nil && p.exitCode == -1 && !p.killed.Load() {
 		if sig, ok := s.deathSignal(); ok {
 			// Not ours: the stop that sends signals ends in stoppedErr.
@@ -459,6 +474,21 @@ func (p *procRun) result(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// quotedLine is how much of a line that is not a message an error quotes.
+const quotedLine = 200
+
+// cut returns s cut to at most n bytes, at a character boundary, with "…"
+// when something was left out.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // signaled is a process that can tell which signal ended it.

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/protocol"
 )
 
 // A connector that is there and executable but that the system cannot
@@ -139,5 +140,24 @@ func TestLocalPathIsADirectory(t *testing.T) {
 	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), dir+" is a directory") ||
 		strings.Contains(err.Error(), "install it") {
 		t.Fatalf("want ErrNotInstalled saying %s is a directory, not to install it, got %v", dir, err)
+	}
+}
+
+// A connector whose answer is not a protocol message (here "type" in lower
+// case) failed with "it ended without a SPEC message" and no clue; the
+// error now says it wrote lines that are not messages, and quotes the
+// first.
+func TestLocalAnswerThatDoesNotParse(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "source-lower")
+	script := "#!/bin/sh\necho '{\"type\":\"spec\",\"spec\":{\"connectionSpecification\":{}}}'\n"
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ex := build[executor.Executor](t, "source-lower", executor.Method{Kind: executor.KindLocal, Path: p}, executor.Runtime{LogDir: t.TempDir()})
+	_, err := collect(ex.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	ce := asConnectorError(t, err)
+	if ce.Missing != protocol.TypeSpec || !strings.Contains(err.Error(), "1 line") || !strings.Contains(err.Error(), `{"type":"spec"`) {
+		t.Fatalf("want the missing SPEC, with the line that is no message, got %v", err)
 	}
 }
