@@ -43,7 +43,10 @@ const containerRunDir = "/tmp/goairbyte"
 const dockerTimeout = 30 * time.Second
 
 // dockerExecutor runs a connector as a Docker container, one per command, through
-// the Docker engine API.
+// the Docker engine API. The container runs the image's ENTRYPOINT with the
+// command's arguments, or, in an image without one, the command of its
+// AIRBYTE_ENTRYPOINT variable (Airbyte's Docker interface has images set
+// both).
 type dockerExecutor struct {
 	runner
 	image string
