@@ -47,8 +47,8 @@ func TestDockerOutOfMemory(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		// One 256 MiB record: the connector reads it whole.
-		line := `{"type":"RECORD","record":{"stream":"items","emitted_at":1,"data":{"pad":"` + strings.Repeat("x", 200<<20) + `"}}}` + "\n"
+		// One 64 MiB record: the connector holds it whole.
+		line := `{"type":"RECORD","record":{"stream":"items","emitted_at":1,"data":{"pad":"` + strings.Repeat("x", 64<<20) + `"}}}` + "\n"
 		io.WriteString(feed, line)
 	}()
 	_, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbWrite, Catalog: itemsCatalog, Stdin: in}))
