@@ -143,7 +143,8 @@ func WithHostNetwork(on bool) Option {
 
 // WithLocalMount mounts the host directory dir at /local in the Docker
 // container (PyAirbyte's convention), so that a destination_path under
-// /local lands in dir. It implies Docker.
+// /local lands in dir. It implies Docker. The directory must exist (on the
+// Docker engine's machine): the run fails naming it otherwise.
 func WithLocalMount(dir string) Option {
 	return func(s *settings) {
 		s.note("WithLocalMount")

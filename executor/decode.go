@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bytes"
 	"io"
 
 	"github.com/x/goairbyte/protocol"
@@ -48,7 +49,7 @@ func startDecoding(out io.Reader, stop <-chan struct{}) *decoding {
 func (d *decoding) run(out io.Reader) {
 	defer close(d.done)
 	defer close(d.batches)
-	dec := protocol.NewDecoder(flushingReader{out, d})
+	dec := protocol.NewDecoder(flushingReader{&bomSkipper{r: out}, d})
 	d.batch = d.newBatch()
 	for {
 		m, err := dec.Decode()
@@ -123,3 +124,46 @@ var errStopped = stoppedError{}
 type stoppedError struct{}
 
 func (stoppedError) Error() string { return "connector stopped" }
+
+// utf8BOM is the byte order mark that some writers put at the start of
+// UTF-8 output (Python's utf-8-sig codec, .NET's UTF8Encoding preamble).
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// bomSkipper drops a UTF-8 byte order mark at the start of a connector's
+// output, which would make its first message a line that does not parse.
+type bomSkipper struct {
+	r       io.Reader
+	started bool   // the start has been looked at
+	head    []byte // what was read looking for the mark, still to hand over
+	err     error  // what ended that look, returned after head
+}
+
+func (s *bomSkipper) Read(b []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		var buf [3]byte
+		n := 0
+		for n < len(buf) && bytes.HasPrefix(utf8BOM, buf[:n]) {
+			k, err := s.r.Read(buf[n:])
+			n += k
+			if err != nil {
+				s.err = err
+				break
+			}
+		}
+		if !bytes.Equal(buf[:n], utf8BOM) {
+			s.head = buf[:n:n]
+		}
+	}
+	if len(s.head) > 0 {
+		k := copy(b, s.head)
+		s.head = s.head[k:]
+		return k, nil
+	}
+	if s.err != nil {
+		err := s.err
+		s.err = nil
+		return 0, err
+	}
+	return s.r.Read(b)
+}

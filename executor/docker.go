@@ -12,9 +12,11 @@ import (
 	"iter"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -41,12 +43,20 @@ const containerRunDir = "/tmp/goairbyte"
 const dockerTimeout = 30 * time.Second
 
 // dockerExecutor runs a connector as a Docker container, one per command, through
-// the Docker engine API.
+// the Docker engine API. The container runs the image's ENTRYPOINT with the
+// command's arguments, or, in an image without one, the command of its
+// AIRBYTE_ENTRYPOINT variable (Airbyte's Docker interface has images set
+// both).
 type dockerExecutor struct {
 	runner
 	image string
 	cli   *client.Client
 	ready atomic.Bool // the image is known to be present
+	// entrypoint replaces the image's when it has none but says its
+	// command in AIRBYTE_ENTRYPOINT; stored before ready is set.
+	entrypoint atomic.Pointer[[]string]
+	// platform is the image's, such as linux/arm64; stored before ready.
+	platform atomic.Pointer[string]
 }
 
 var _ Executor = (*dockerExecutor)(nil)
@@ -84,17 +94,26 @@ func (d *dockerExecutor) Install(ctx context.Context) error { return d.ensureIma
 // connectors; remove one with docker image rm.
 func (d *dockerExecutor) Uninstall(ctx context.Context) error { return nil }
 
-// ensureImage checks that the image is present, pulling it when allowed.
+// ensureImage checks that the image is present, pulling it when allowed,
+// and finds the command it runs.
 func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	if d.ready.Load() {
 		return nil
 	}
-	_, err := d.cli.ImageInspect(ctx, d.image)
+	img, err := d.cli.ImageInspect(ctx, d.image)
 	switch {
 	case err == nil:
 	case cerrdefs.IsNotFound(err) && pull:
 		if err := d.pull(ctx); err != nil {
-			return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image, Hint: "pull it with docker pull " + d.image, Err: err}
+			hint := "pull it with docker pull " + d.image
+			if registryUnreachable(err) {
+				hint = "the Docker engine cannot reach the image's registry (offline, or a proxy missing): on a machine that has the image, " +
+					"docker save " + d.image + " -o image.tar, then docker load -i image.tar here"
+			}
+			return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image, Hint: hint, Err: err}
+		}
+		if img, err = d.cli.ImageInspect(ctx, d.image); err != nil {
+			return d.engineErr(err)
 		}
 	case cerrdefs.IsNotFound(err):
 		return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image,
@@ -102,8 +121,44 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	default:
 		return d.engineErr(err)
 	}
+	entrypoint, err := d.entrypointOf(img)
+	if err != nil {
+		return err
+	}
+	d.entrypoint.Store(&entrypoint)
+	platform := path.Join(img.Os, img.Architecture, img.Variant)
+	d.platform.Store(&platform)
 	d.ready.Store(true)
 	return nil
+}
+
+// airbyteEntrypointEnv is the variable in which Airbyte's Docker interface
+// has a connector image repeat its ENTRYPOINT; the platform runs the
+// command it holds.
+const airbyteEntrypointEnv = "AIRBYTE_ENTRYPOINT"
+
+// entrypointOf is the entrypoint a container of img needs set: nil when
+// the image has one, the command of AIRBYTE_ENTRYPOINT when it has only
+// that. An image with neither cannot run the connector's commands.
+func (d *dockerExecutor) entrypointOf(img client.ImageInspectResult) ([]string, error) {
+	if img.Config == nil {
+		return nil, nil // the engine did not say: leave it to the image
+	}
+	if len(img.Config.Entrypoint) > 0 {
+		return nil, nil
+	}
+	for _, kv := range img.Config.Env {
+		if v, ok := strings.CutPrefix(kv, airbyteEntrypointEnv+"="); ok && strings.TrimSpace(v) != "" {
+			return strings.Fields(v), nil
+		}
+	}
+	cmd := ""
+	if len(img.Config.Cmd) > 0 {
+		cmd = fmt.Sprintf(" (its CMD is %q, which the connector's command line replaces)", img.Config.Cmd)
+	}
+	return nil, fmt.Errorf("connector %s: the Docker image %s has no ENTRYPOINT and no %s variable%s: "+
+		"Airbyte connector images set both to the connector's program; set ENTRYPOINT in the image's Dockerfile, "+
+		"or check that the image is an Airbyte connector", d.name, d.image, airbyteEntrypointEnv, cmd)
 }
 
 func (d *dockerExecutor) pull(ctx context.Context) error {
@@ -126,6 +181,18 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 	return nil
 }
 
+// registryFailures are what the engine says when a pull cannot reach the
+// registry at all.
+var registryFailures = []string{"dial tcp", "no such host", "connection refused", "i/o timeout", "network is unreachable",
+	"TLS handshake timeout", "proxyconnect"}
+
+// registryUnreachable reports whether a pull failed for want of a way to
+// the registry, rather than for a wrong name or missing credentials.
+func registryUnreachable(err error) bool {
+	msg := err.Error()
+	return slices.ContainsFunc(registryFailures, func(f string) bool { return strings.Contains(msg, f) })
+}
+
 // engineErr turns a refused connection into a *dockerUnavailableError.
 func (d *dockerExecutor) engineErr(err error) error {
 	if client.IsErrConnectionFailed(err) {
@@ -137,7 +204,105 @@ func (d *dockerExecutor) engineErr(err error) error {
 // Run runs the command in a new container; see Executor. The container is
 // always removed, whatever happens.
 func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error] {
-	return d.run(ctx, inv, d.start)
+	return func(yield func(*protocol.Message, error) bool) {
+		var proc *dockerProcess // the run's container, once started
+		start := func(ctx context.Context, ln launch) (started, error) {
+			st, err := d.start(ctx, ln)
+			proc, _ = st.proc.(*dockerProcess)
+			return st, err
+		}
+		for m, err := range d.run(ctx, inv, start) {
+			if err != nil {
+				err = d.explainPlatform(err)
+				err = explainKilled(err, proc)
+				err = d.explainGone(ctx, err, proc)
+			}
+			if !yield(m, err) {
+				return
+			}
+		}
+	}
+}
+
+// explainGone makes the failure of a started run whose engine no longer
+// answers an engine failure: the stream cut under the reader said only
+// "use of closed network connection".
+func (d *dockerExecutor) explainGone(ctx context.Context, err error, proc *dockerProcess) error {
+	var ce *ConnectorError
+	var du *dockerUnavailableError
+	if proc == nil || ctx.Err() != nil || errors.As(err, &ce) || errors.As(err, &du) {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	if _, perr := d.cli.Ping(pctx, client.PingOptions{}); perr == nil {
+		return err
+	}
+	return &dockerUnavailableError{Host: d.cli.DaemonHost(), Err: err, container: proc.id}
+}
+
+// pingTimeout bounds the question whether the engine still answers, asked
+// when a run failed for no reason the connector gave.
+const pingTimeout = 5 * time.Second
+
+// explainKilled adds to the error of a connector whose container was
+// killed by a signal what it was: the kernel's, for lack of memory (the
+// engine says so), or the signal its exit status 128+n stands for. The
+// exit status and the silence of its stderr said nothing of it.
+func explainKilled(err error, proc *dockerProcess) error {
+	var ce *ConnectorError
+	if proc == nil || !errors.As(err, &ce) || ce.ExitCode == 0 {
+		return err
+	}
+	if !proc.oomKilled.Load() {
+		// A container reports its program killed by signal n as 128+n.
+		if n := ce.ExitCode - 128; n > 0 && n < 32 {
+			sig := syscall.Signal(n)
+			return fmt.Errorf("%w; exit status %d is how Docker reports its program killed by signal %s%s", err, ce.ExitCode, signalName(sig), dockerSignalSender(sig))
+		}
+		return err
+	}
+	return fmt.Errorf("%w; the kernel killed it because its container ran out of memory: "+
+		"give Docker (or the container's limit) more memory, or have the connector hold less at once "+
+		"(smaller pages or batches in its config)", err)
+}
+
+// dockerSignalSender says who usually sends sig to a container, when
+// anyone does.
+func dockerSignalSender(sig syscall.Signal) string {
+	if sig == syscall.SIGKILL {
+		return " (sent by docker kill, by docker stop after its timeout, or by the kernel when the machine is out of memory)"
+	}
+	return ""
+}
+
+// explainPlatform adds to the error of a connector that the kernel would
+// not run ("exec format error") that its image is for another platform
+// than the engine's, when it is.
+func (d *dockerExecutor) explainPlatform(err error) error {
+	var ce *ConnectorError
+	if !errors.As(err, &ce) || ce.ExitCode == 0 || !slices.ContainsFunc(ce.StderrTail, func(l string) bool {
+		return strings.Contains(l, "exec format error")
+	}) {
+		return err
+	}
+	image := d.platform.Load()
+	if image == nil || *image == "" {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	v, verr := d.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if verr != nil {
+		return err
+	}
+	engine := path.Join(v.Os, v.Arch)
+	if *image == engine || strings.HasPrefix(*image, engine+"/") {
+		return err
+	}
+	return fmt.Errorf("%w; the image %s is built for %s and the Docker engine runs %s programs: "+
+		"pull the image's %s build (docker pull --platform %s %s), or register an emulator for %s with the engine's kernel (binfmt_misc)",
+		err, d.image, *image, engine, engine, engine, d.image, *image)
 }
 
 func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) {
@@ -149,6 +314,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 	}
 	cfg := &container.Config{
 		Image:        d.image,
+		Entrypoint:   *d.entrypoint.Load(),
 		Cmd:          ln.args(containerRunDir),
 		Env:          d.o.env,
 		AttachStdin:  ln.stdin,
@@ -162,7 +328,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		// The default json-file driver copies every line to disk and caps
 		// throughput at a third; we read the output ourselves.
 		LogConfig: container.LogConfig{Type: "none"},
-		Binds:     d.o.binds,
+		Mounts:    d.o.mounts,
 	}
 	if d.o.hostNetwork {
 		host.NetworkMode = "host"
@@ -270,6 +436,7 @@ type dockerProcess struct {
 	// forced removal has been attempted (the container is then dead or
 	// beyond our reach).
 	outputDone, gone                   chan struct{}
+	oomKilled                          atomic.Bool // the kernel killed it for lack of memory
 	outputOnce, goneOnce, attCloseOnce sync.Once
 }
 
@@ -294,6 +461,9 @@ func (p *dockerProcess) wait() (int, error) {
 	for {
 		select {
 		case r := <-p.waited.Result:
+			if r.StatusCode != 0 {
+				p.exitStatus() // notes an OOM kill
+			}
 			if r.Error != nil && r.Error.Message != "" {
 				return int(r.StatusCode), errors.New(r.Error.Message)
 			}
@@ -324,7 +494,8 @@ func (p *dockerProcess) wait() (int, error) {
 }
 
 // exitStatus asks the engine whether the container has exited, and with
-// which status. A container already removed counts as killed.
+// which status, noting whether the kernel killed it for lack of memory. A
+// container already removed counts as killed.
 func (p *dockerProcess) exitStatus() (int, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 	defer cancel()
@@ -336,6 +507,9 @@ func (p *dockerProcess) exitStatus() (int, bool) {
 		return 0, false
 	case res.Container.State.Running || res.Container.State.Restarting:
 		return 0, false
+	}
+	if res.Container.State.OOMKilled {
+		p.oomKilled.Store(true)
 	}
 	return res.Container.State.ExitCode, true
 }

@@ -120,10 +120,19 @@ type dockerUnavailableError struct {
 	Host string
 	// Err is what the client reported.
 	Err error
+	// container is the container of a run during which the engine
+	// stopped answering, which may be left behind.
+	container string
 }
 
 // Error says which engine did not answer and what to do.
 func (e *dockerUnavailableError) Error() string {
+	if e.container != "" {
+		id := e.container[:min(12, len(e.container))]
+		return fmt.Sprintf("the Docker engine at %s stopped answering during the run (%v); its container %s may be left behind: "+
+			"once the engine answers again, remove it with docker rm -f %s (a later goairbyte process removes it once this one has ended) and run again",
+			e.Host, e.Err, id, id)
+	}
 	return fmt.Sprintf("the Docker engine at %s is not reachable (%v); start Docker, set DOCKER_HOST, or run the connector as a local executable or Python package instead", e.Host, e.Err)
 }
 

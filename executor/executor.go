@@ -43,8 +43,12 @@
 // file that keeps all of its stderr and LOG messages. Every text that
 // leaves the package has been through the Runtime's Mask. A missing
 // connector is a *NotInstalledError (ErrNotInstalled) and an unreachable
-// Docker engine an error matching ErrDockerUnavailable; a *ConnectorError
-// matches ErrConnectorFailed.
+// Docker engine, before or during a run, an error matching
+// ErrDockerUnavailable; a *ConnectorError matches ErrConnectorFailed. What
+// the connector could not say itself is added to its error: the signal
+// that killed it (the out-of-memory killer's SIGKILL, Docker's exit status
+// 128+n), a SIGTERM it ignored, an image for another platform, the line it
+// wrote instead of the answer.
 package executor
 
 import (

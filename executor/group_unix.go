@@ -5,6 +5,8 @@ package executor
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // signalGroup sends sig to the process group p leads (procAttr made it a
@@ -13,3 +15,12 @@ func signalGroup(p *os.Process, sig syscall.Signal) { _ = syscall.Kill(-p.Pid, s
 
 // killPgid kills process group pgid.
 func killPgid(pgid int) { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
+
+// signalName is sig's name, such as SIGKILL (syscall's String says
+// "killed").
+func signalName(sig syscall.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return sig.String()
+}

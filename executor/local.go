@@ -28,6 +28,13 @@ var _ Executor = (*localExecutor)(nil)
 func newLocal(name, path string, o *options) (*localExecutor, error) {
 	resolved, err := resolveExecutable(path)
 	var ne *notExecutableError
+	if errors.Is(err, errIsDir) {
+		return nil, &NotInstalledError{
+			Connector: name,
+			Missing:   "an executable file at " + path + " (" + path + " is a directory)",
+			Hint:      "pass the path of the connector program in it, such as its bin/" + name,
+		}
+	}
 	if errors.As(err, &ne) {
 		return nil, &NotInstalledError{
 			Connector: name,
@@ -55,13 +62,16 @@ func resolveExecutable(p string) (string, error) {
 		return "", err
 	}
 	if fi.IsDir() {
-		return "", fmt.Errorf("%s is a directory, not an executable file", p)
+		return "", fmt.Errorf("%s: %w", p, errIsDir)
 	}
 	if fi.Mode().Perm()&0o111 == 0 {
 		return "", &notExecutableError{path: p, mode: fi.Mode()}
 	}
 	return filepath.Abs(p)
 }
+
+// errIsDir is a connector path that names a directory.
+var errIsDir = errors.New("a directory, not an executable file")
 
 // notExecutableError is a file that is there but that nobody may execute.
 type notExecutableError struct {
@@ -89,7 +99,7 @@ func (l *localExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*prot
 	return l.run(ctx, inv, func(ctx context.Context, ln launch) (started, error) {
 		st, err := startProcess(l.path, ln.args(ln.hostDir), l.o.env, ln.stdin, ln.run())
 		if err != nil {
-			return started{}, fmt.Errorf("connector %s: starting %s: %w", l.name, l.path, err)
+			return started{}, fmt.Errorf("connector %s: starting %s: %w%s", l.name, l.path, err, whyNotStarted(l.path, err))
 		}
 		return st, nil
 	})
@@ -120,7 +130,8 @@ type localProcess struct {
 	cmd              *exec.Cmd
 	stdoutR, stderrR *os.File
 	stdinW           *os.File
-	run              string // runMarker's value
+	run              string         // runMarker's value
+	died             syscall.Signal // the signal that ended it, if one did
 }
 
 // startProcess starts path with args; its stdout, stderr (and stdin) are
@@ -185,8 +196,15 @@ func (p *localProcess) wait() (int, error) {
 	if err != nil && !errors.As(err, &exitErr) {
 		return -1, err
 	}
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		p.died = ws.Signal()
+	}
 	return p.cmd.ProcessState.ExitCode(), nil
 }
+
+// deathSignal is the signal that ended the connector, if one did; valid
+// once wait has returned.
+func (p *localProcess) deathSignal() (syscall.Signal, bool) { return p.died, p.died != 0 }
 
 // group is the connector's process group (its pid: it leads the group).
 func (p *localProcess) group() int { return p.cmd.Process.Pid }

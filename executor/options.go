@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -242,7 +243,7 @@ type options struct {
 	env              []string
 	hostNetwork      bool
 	installIfMissing bool
-	binds            []string
+	mounts           []mount.Mount
 	pipURL           string
 	python           string
 	installRoot      string
@@ -295,7 +296,10 @@ func buildOptions(m Method, rt Runtime) *options {
 		if abs, err := filepath.Abs(host); err == nil {
 			host = abs
 		}
-		o.binds = append(o.binds, host+":"+mt.ContainerDir)
+		// A bind mount, not a "host:container" bind: a colon in a path
+		// is fine, and the engine refuses a host directory that does not
+		// exist rather than make it (as root).
+		o.mounts = append(o.mounts, mount.Mount{Type: mount.TypeBind, Source: host, Target: mt.ContainerDir})
 	}
 	return o
 }

@@ -42,3 +42,6 @@ func signalGroup(p *os.Process, sig syscall.Signal) {
 // killPgid does nothing: the pid recorded for a dead owner's connector may
 // name another process by now.
 func killPgid(int) {}
+
+// signalName is sig's name.
+func signalName(sig syscall.Signal) string { return sig.String() }

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/protocol"
@@ -26,10 +29,19 @@ import (
 // downloaded; then pip installs the pip URL, or airbyte-<name>[==version].
 // A pip URL that is a local path is installed with --no-build-isolation,
 // which works offline. The connector's entry point is <venv>/bin/<name>.
+// A connector pinned to a version (Method.Version) runs that version: a run
+// that finds the entry point changed since the version was last checked
+// (another executor pinned to another version shares the venv) checks and
+// installs it again.
 type pythonExecutor struct {
 	runner
 	venv      string
 	installMu sync.Mutex
+	// checked is the entry point as it was when this executor last found
+	// the pinned version (Method.Version) installed: another executor
+	// pinned to another version of the connector, sharing the venv, may
+	// have replaced it since, and pip's reinstall writes a new entry point.
+	checked atomic.Pointer[os.FileInfo]
 }
 
 var _ Executor = (*pythonExecutor)(nil)
@@ -81,7 +93,7 @@ func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 		st, err := startProcess(p.entryPoint(), ln.args(ln.hostDir), p.o.env, ln.stdin, ln.run())
 		if err != nil {
 			unlock()
-			return started{}, fmt.Errorf("connector %s: starting %s: %w", p.name, p.entryPoint(), err)
+			return started{}, fmt.Errorf("connector %s: starting %s: %w%s", p.name, p.entryPoint(), err, whyNotStarted(p.entryPoint(), err))
 		}
 		st.proc = venvInUse{st.proc, unlock}
 		return st, nil
@@ -92,23 +104,38 @@ func (p *pythonExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 // the venv, which the run holds until the connector has exited: an
 // install or an uninstall, in this process or another, waits for it rather
 // than replace or remove the files of a connector that runs (Python
-// imports some modules only when it needs them).
+// imports some modules only when it needs them). A run that may not write
+// the install root (venvs made in an image at build time and run as
+// another user, a read-only file system) cannot open the lock file and
+// runs without it: whoever may not write there cannot install there
+// either, and an installer who may is not waited for.
 func (p *pythonExecutor) readyLocked(ctx context.Context) (unlock func(), err error) {
 	for {
 		if err := p.ready(ctx); err != nil {
 			return nil, err
 		}
-		if unlock, err = filelock.RLock(ctx, p.venv+".lock", p.o.logger,
-			"the venv of "+p.name+", to run it (another process installs or uninstalls it)"); err != nil {
+		unlock, err = filelock.RLock(ctx, p.venv+".lock", p.o.logger,
+			"the venv of "+p.name+", to run it (another process installs or uninstalls it)")
+		if err != nil && cannotWrite(err) {
+			p.o.logger.Debug("the venv's lock file cannot be opened; running without it", "connector", p.name, "error", err)
+			unlock, err = func() {}, nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("executor: connector %s: %w", p.name, err)
 		}
-		if _, err := os.Stat(p.entryPoint()); err == nil {
+		if p.missing() == "" && !p.unchecked() {
 			return unlock, nil
 		}
 		// Uninstalled by another process between ready and the lock:
 		// installing under our own shared lock would wait for ever.
 		unlock()
 	}
+}
+
+// cannotWrite reports whether err is a file that may not be written here:
+// permissions, or a read-only file system.
+func cannotWrite(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
 
 // venvInUse is a connector process that holds the shared lock of its venv
@@ -118,21 +145,75 @@ type venvInUse struct {
 	unlock func()
 }
 
+// deathSignal is the signal that ended the connector, if one did.
+func (v venvInUse) deathSignal() (syscall.Signal, bool) {
+	if s, ok := v.process.(signaled); ok {
+		return s.deathSignal()
+	}
+	return 0, false
+}
+
 func (v venvInUse) release() {
 	v.process.release()
 	v.unlock()
 }
 
-// ready makes sure the entry point exists.
+// ready makes sure the entry point and the venv's interpreter exist, in
+// the pinned version if one was set.
 func (p *pythonExecutor) ready(ctx context.Context) error {
-	if _, err := os.Stat(p.entryPoint()); err == nil {
+	missing := p.missing()
+	if missing == "" && !p.unchecked() {
 		return nil
 	}
+	hint := "call Install or allow connector.WithInstallIfMissing(true); it runs pip install " + p.pipTarget()
 	if !p.o.installIfMissing {
-		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
-			Hint: "call Install or allow connector.WithInstallIfMissing(true); it runs pip install " + p.pipTarget()}
+		if missing != "" {
+			return &NotInstalledError{Connector: p.name, Missing: missing, Hint: hint}
+		}
+		if ok, v := p.installed(ctx); !ok {
+			return &NotInstalledError{Connector: p.name,
+				Missing: fmt.Sprintf("version %s in %s, which holds version %s (installed by another pinned to it?)", p.o.version, p.venv, v),
+				Hint:    hint + "; to keep two versions, give each its own install root"}
+		}
+		p.check()
+		return nil
 	}
 	return p.Install(ctx)
+}
+
+// unchecked reports whether the connector is pinned to a version and its
+// entry point changed since this executor found that version installed.
+func (p *pythonExecutor) unchecked() bool {
+	if p.o.version == "" {
+		return false
+	}
+	was := p.checked.Load()
+	now, err := os.Stat(p.entryPoint())
+	return was == nil || err != nil || !os.SameFile(*was, now) || !(*was).ModTime().Equal(now.ModTime()) || (*was).Size() != now.Size()
+}
+
+// check notes the entry point of the pinned version, just found installed.
+func (p *pythonExecutor) check() {
+	if fi, err := os.Stat(p.entryPoint()); err == nil && p.o.version != "" {
+		p.checked.Store(&fi)
+	}
+}
+
+// interpreter is the venv's Python.
+func (p *pythonExecutor) interpreter() string { return filepath.Join(p.venv, "bin", "python") }
+
+// missing says what of an installed connector is missing: its entry point,
+// or the venv's interpreter, a link to the Python that made the venv, gone
+// when that Python was upgraded or removed (the entry point is still there
+// then, and cannot start); "" when nothing is.
+func (p *pythonExecutor) missing() string {
+	if _, err := os.Stat(p.entryPoint()); err != nil {
+		return "entry point " + p.entryPoint()
+	}
+	if _, err := os.Stat(p.interpreter()); err != nil {
+		return "the venv's interpreter " + p.interpreter() + " (the Python that made the venv was upgraded or removed?)"
+	}
+	return ""
 }
 
 // Install creates the venv and pip-installs the connector into it. It does
@@ -148,6 +229,14 @@ func (p *pythonExecutor) ready(ctx context.Context) error {
 func (p *pythonExecutor) Install(ctx context.Context) error {
 	p.installMu.Lock()
 	defer p.installMu.Unlock()
+	if err := p.install(ctx); err != nil {
+		return err
+	}
+	p.check()
+	return nil
+}
+
+func (p *pythonExecutor) install(ctx context.Context) error {
 	// Checked before the lock too, which waits for the runs of the
 	// connector to end.
 	if ok, _ := p.installed(ctx); ok {
@@ -220,7 +309,7 @@ func (p *pythonExecutor) Install(ctx context.Context) error {
 // installed reports whether the entry point exists, in the requested
 // version if one was set; otherwise, the version installed if known.
 func (p *pythonExecutor) installed(ctx context.Context) (ok bool, version string) {
-	if _, err := os.Stat(p.entryPoint()); err != nil {
+	if p.missing() != "" {
 		return false, ""
 	}
 	if p.o.version == "" {
@@ -285,10 +374,62 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 		if len(bytes.TrimSpace(out)) == 0 { // it said nothing, or never ran
 			return err
 		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		return fmt.Errorf("%w: %s", err, p.o.mask(strings.Join(lines[max(0, len(lines)-5):], " | ")))
+		return fmt.Errorf("%w: %s%s", err, p.o.mask(strings.Join(lastWords(out), " | ")), unreachableIndex(out))
 	}
 	return nil
+}
+
+// lastWords picks the lines of a failed installation step's output that
+// say why: its last five, or, when pip ran a build that failed, the last
+// lines of that build's output, which pip frames between "[N lines of
+// output]" and "[end of output]" and follows with "See above for output".
+func lastWords(out []byte) []string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var last, step string // pip's last line saying which step failed; the one before the block
+	var block []string    // the framed output being read, or the last one
+	in, found := false, false
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "×"):
+			last = t
+		case strings.HasSuffix(t, "lines of output]"):
+			in, found, block, step = true, true, block[:0], last
+		case t == "[end of output]":
+			in = false
+		case in && t != "":
+			block = append(block, t)
+		}
+	}
+	if !found || len(block) == 0 {
+		return lines[max(0, len(lines)-5):]
+	}
+	block = block[max(0, len(block)-8):]
+	if step != "" {
+		block = append([]string{step}, block...)
+	}
+	return block
+}
+
+// networkFailures are what pip's output says when it cannot reach its
+// package index: it retries quietly, then reports only that no version of
+// a requirement was found, as if the name were wrong.
+var networkFailures = []string{
+	"Failed to establish a new connection", "Name or service not known", "Temporary failure in name resolution",
+	"Network is unreachable", "ProxyError", "Read timed out", "Connection refused",
+}
+
+// unreachableIndex explains a failed pip run whose output shows that the
+// package index could not be reached; it returns "" otherwise.
+func unreachableIndex(out []byte) string {
+	for _, f := range networkFailures {
+		if bytes.Contains(out, []byte(f)) {
+			return "; pip could not reach its package index (" + f + "): offline, install from a local path or wheel " +
+				"(connector.WithPipURL) whose dependencies the interpreter already has (the venv sees its packages), " +
+				"or point PIP_INDEX_URL or PIP_FIND_LINKS (connector.WithEnv) at an index or a directory of wheels that can be reached"
+		}
+	}
+	return ""
 }
 
 // Uninstall removes the venv.
@@ -306,11 +447,22 @@ func (p *pythonExecutor) Uninstall(ctx context.Context) error {
 // lock takes the lock of the venv for an install or an uninstall; see
 // Install.
 func (p *pythonExecutor) lock(ctx context.Context) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(p.venv), 0o755); err != nil {
+	root := filepath.Dir(p.venv)
+	notWritable := func(err error) error {
+		return fmt.Errorf("executor: connector %s: the install root %s is not writable here (%w): "+
+			"install or uninstall as a user who may write it, or choose another install root (connector.WithInstallRoot)", p.name, root, err)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		if cannotWrite(err) {
+			return nil, notWritable(err)
+		}
 		return nil, fmt.Errorf("executor: connector %s: install root: %w", p.name, err)
 	}
 	unlock, err = filelock.Lock(ctx, p.venv+".lock", p.o.logger,
 		"the venv of "+p.name+", to install or uninstall it (another process installs, uninstalls or runs it)")
+	if err != nil && cannotWrite(err) {
+		return nil, notWritable(err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("executor: connector %s: its venv %s is in use (by another install, or by a run of the connector, in this process or another): %w", p.name, p.venv, err)
 	}

@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,5 +144,150 @@ func TestPythonInterruptedVenv(t *testing.T) {
 	msgs, err := collect(p.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
 	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
 		t.Fatalf("spec: %+v, %v", msgs, err)
+	}
+}
+
+// TestPythonIndexUnreachable: a connector whose dependency is not on the
+// machine, installed where pip cannot reach its index (offline, a proxy
+// missing), failed with pip's last lines and the advice to check the pip
+// requirement and the interpreter; the error now says the index could not
+// be reached and what to do, and keeps pip's own ERROR lines.
+func TestPythonIndexUnreachable(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	pkg := testenv.PythonPackage(t, "0.1.0")
+	pp := filepath.Join(pkg, "pyproject.toml")
+	b, err := os.ReadFile(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("requires-python"), []byte(`dependencies = ["goairbyte-no-such-dependency>=1"]`+"\nrequires-python"), 1)
+	if err := os.WriteFile(pp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens on port 1: unreachable at once, offline or not.
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: pkg,
+		Env: []string{"PIP_INDEX_URL=http://127.0.0.1:1/simple", "PIP_RETRIES=1", "PIP_EXTRA_INDEX_URL=", "PIP_FIND_LINKS="}},
+		executor.Runtime{LogDir: t.TempDir()})
+	err = p.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("want ErrNotInstalled, got %v", err)
+	}
+	for _, w := range []string{"No matching distribution found for goairbyte-no-such-dependency", "could not reach", "PIP_INDEX_URL"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+}
+
+// TestPythonInterpreterGone: a venv whose interpreter is gone (the
+// system's Python upgraded or removed: the venv's bin/python3 links to
+// nothing) still has its entry point, so it passed for installed: every run
+// failed to start, and Install did nothing. A run with installing allowed
+// now makes the venv again, and one without says what is missing.
+func TestPythonInterpreterGone(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root := t.TempDir()
+	python := func(rt executor.Runtime) executor.Executor {
+		rt.LogDir = t.TempDir()
+		return build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+			Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, rt)
+	}
+	p := python(executor.Runtime{})
+	if err := p.Install(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(venvOf(p), "bin")
+	target, err := os.Readlink(filepath.Join(bin, "python3"))
+	if err != nil || !filepath.IsAbs(target) {
+		t.Fatalf("the venv's python3 should link to the system's interpreter: %q, %v", target, err)
+	}
+	gone := filepath.Join(t.TempDir(), "python3.0")
+	if err := os.Remove(filepath.Join(bin, "python3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(gone, filepath.Join(bin, "python3")); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = collect(python(executor.Runtime{NoInstall: true}).Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), filepath.Join(bin, "python")) {
+		t.Fatalf("without installing: want ErrNotInstalled naming the venv's interpreter, got %v", err)
+	}
+	msgs, err := collect(p.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err != nil || count(msgs, protocol.TypeSpec) != 1 {
+		t.Fatalf("with installing: want the venv made again and a SPEC, got %+v, %v", msgs, err)
+	}
+}
+
+// TestPythonTwoVersionsOneRoot: two executors pinned to two versions of one
+// connector share its venv (<root>/.venv-<name>). Each installed its
+// version once and then ran whatever the venv held: the first ran the
+// second's version, silently. A pinned run now finds the venv changed since
+// it checked, and installs its version again (or, not allowed to install,
+// says which version is there).
+func TestPythonTwoVersionsOneRoot(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root := t.TempDir()
+	python := func(version string, rt executor.Runtime) executor.Executor {
+		rt.LogDir = t.TempDir()
+		return build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+			Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, version), Version: version}, rt)
+	}
+	ctx := context.Background()
+	spec := func(p executor.Executor) error {
+		msgs, err := collect(p.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+		if err == nil && count(msgs, protocol.TypeSpec) != 1 {
+			t.Fatalf("want a SPEC, got %+v", msgs)
+		}
+		return err
+	}
+	one, two := python("0.1.0", executor.Runtime{}), python("0.2.0", executor.Runtime{})
+	oneStrict := python("0.1.0", executor.Runtime{NoInstall: true})
+	if err := spec(one); err != nil {
+		t.Fatal(err)
+	}
+	if err := spec(oneStrict); err != nil {
+		t.Fatal(err)
+	}
+	if err := spec(two); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := installedVersion(t, two); err != nil || v != "0.2.0" {
+		t.Fatalf("after the 0.2.0 run: %q, %v", v, err)
+	}
+	err := spec(oneStrict)
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), "0.2.0") || !strings.Contains(err.Error(), "0.1.0") {
+		t.Fatalf("a 0.1.0 run not allowed to install over 0.2.0: want ErrNotInstalled naming both versions, got %v", err)
+	}
+	if err := spec(one); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := installedVersion(t, one); err != nil || v != "0.1.0" {
+		t.Fatalf("the 0.1.0 run ran %q (%v)", v, err)
+	}
+}
+
+// TestPythonBuildFailureSaysWhy: a package whose build fails (a setup.py
+// that needs a system library, say) made pip end with "See above for
+// output" and notes; those last lines were all the error kept. It now
+// keeps the build's own last lines, which pip frames as "[N lines of
+// output] … [end of output]".
+func TestPythonBuildFailureSaysWhy(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	pkg := testenv.PythonPackage(t, "0.1.0")
+	const why = "source-pytest needs libgoairbyte-dev to build: apt-get install libgoairbyte-dev"
+	if err := os.WriteFile(filepath.Join(pkg, "setup.py"), []byte("raise SystemExit('"+why+"')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: pkg}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), why) {
+		t.Fatalf("want ErrNotInstalled with the build's own words %q, got %v", why, err)
 	}
 }

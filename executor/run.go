@@ -12,10 +12,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -203,9 +206,12 @@ type procRun struct {
 	stderrDone chan struct{}
 	stdout     *exitedOutput // nil when stdout cannot time out a read (Docker)
 	finished   bool
-	lingered   bool // stopped because it outlived its output
+	lingered   bool        // stopped because it outlived its output
+	killed     atomic.Bool // it outlived the grace period after SIGTERM
 	out        outcome
-	malformed  int // lines that claimed to be a message and did not parse
+	malformed  int    // lines that claimed to be a message and did not parse
+	unparsed   int    // lines that are not protocol messages
+	firstLine  string // the first of them, masked and cut
 }
 
 // maxMalformedWarnings is how many lines that do not parse a run warns of
@@ -344,6 +350,7 @@ func (p *procRun) stop() {
 				ended = nil
 			case <-t.C:
 				p.r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", p.r.name, "grace", p.r.o.grace)
+				p.killed.Store(true)
 				exited, ended = nil, nil
 			}
 		}
@@ -389,6 +396,9 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 	case m.Unparsed != nil:
 		line := o.mask(string(m.Unparsed))
 		m.Unparsed = []byte(line)
+		if p.unparsed++; p.unparsed == 1 {
+			p.firstLine = termsafe.String(cut(line, quotedLine))
+		}
 		p.lg.line("stdout", line)
 		if bad := m.Malformed; bad != nil {
 			switch p.malformed++; {
@@ -422,7 +432,7 @@ func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 func (p *procRun) result(ctx context.Context) error {
 	if ctx.Err() != nil {
 		p.finish(ctx, true)
-		return p.r.stoppedErr(ctx, p.inv.Verb)
+		return p.stoppedErr(ctx)
 	}
 	if p.dec.err != nil {
 		p.finish(ctx, true)
@@ -434,7 +444,7 @@ func (p *procRun) result(ctx context.Context) error {
 	}
 	p.finish(ctx, false)
 	if ctx.Err() != nil {
-		return p.r.stoppedErr(ctx, p.inv.Verb) // cancelled while it lingered
+		return p.stoppedErr(ctx) // cancelled while it lingered
 	}
 	if p.waitErr != nil {
 		return fmt.Errorf("connector %s: %s: waiting for it to exit: %w", p.r.name, p.inv.Verb, p.r.maskErr(p.waitErr))
@@ -448,7 +458,51 @@ func (p *procRun) result(ctx context.Context) error {
 	if p.inv.Report != nil {
 		*p.inv.Report = report
 	}
-	return p.out.failure(p.r.name, p.exitCode, report)
+	err := p.out.failure(p.r.name, p.exitCode, report)
+	if ce := (*ConnectorError)(nil); errors.As(err, &ce) && ce.Missing != "" && p.unparsed > 0 {
+		// What it wrote instead is the clue (a message in another shape).
+		what := "1 line on stdout that is not a protocol message"
+		if p.unparsed > 1 {
+			what = strconv.Itoa(p.unparsed) + " lines on stdout that are not protocol messages, the first"
+		}
+		return fmt.Errorf("%w; it wrote %s: %s", err, what, p.firstLine)
+	}
+	if s, ok := p.st.proc.(signaled); ok && err != nil && p.exitCode == -1 && !p.killed.Load() {
+		if sig, ok := s.deathSignal(); ok {
+			// Not ours: the stop that sends signals ends in stoppedErr.
+			return fmt.Errorf("%w; it was killed by signal %s%s", err, signalName(sig), signalSender(sig))
+		}
+	}
+	return err
+}
+
+// quotedLine is how much of a line that is not a message an error quotes.
+const quotedLine = 200
+
+// cut returns s cut to at most n bytes, at a character boundary, with "…"
+// when something was left out.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// signaled is a process that can tell which signal ended it.
+type signaled interface {
+	deathSignal() (syscall.Signal, bool)
+}
+
+// signalSender says who usually sends sig to a connector, when anyone
+// does.
+func signalSender(sig syscall.Signal) string {
+	if sig == syscall.SIGKILL {
+		return " (sent by the kernel when the machine or the connector's cgroup is out of memory, or by kill -9)"
+	}
+	return ""
 }
 
 // finish waits for the connector and everything around it; after it nothing
@@ -534,8 +588,15 @@ func (o *exitedOutput) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (r *runner) stoppedErr(ctx context.Context, verb Verb) error {
-	return stoppedErr(r.name, verb, ctx)
+// stoppedErr is the error of a run that ctx stopped, saying so when the
+// connector had to be killed: the warning goes to a logger that a library
+// user rarely sets.
+func (p *procRun) stoppedErr(ctx context.Context) error {
+	err := stoppedErr(p.r.name, p.inv.Verb, ctx)
+	if p.killed.Load() {
+		return fmt.Errorf("%w; it ignored SIGTERM for the grace period (%s) and was killed", err, p.r.o.grace)
+	}
+	return err
 }
 
 func (r *runner) maskErr(err error) error { return errors.New(r.o.mask(err.Error())) }

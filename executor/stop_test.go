@@ -2,6 +2,7 @@ package executor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 )
 
 // stopRounds is how many times each stop test starts and stops the faker:
@@ -97,5 +99,42 @@ func stopRepeatedly(t *testing.T, e executor.Executor, logs *logRecorder) {
 	}
 	if strings.Contains(logs.text(), "ignored SIGTERM") {
 		t.Fatalf("the faker did not stop on SIGTERM within the grace period:\n%s", logs.text())
+	}
+}
+
+// A connector that ignores SIGTERM is killed after the grace period; the
+// error of the cancelled run says so (a library logs nothing unless asked,
+// so the warning alone went unseen). One that stops when asked is not
+// said to have been killed.
+func TestLocalKilledAfterGraceSaysSo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		connector string
+		config    string
+		killed    bool
+	}{
+		{"hang", `{}`, true},
+		{"echo", `{"count":100000000}`, false},
+	} {
+		l := newLocal(t, tc.connector, withGrace(300*time.Millisecond))
+		ctx, cancel := context.WithCancel(context.Background())
+		var last error
+		for m, err := range l.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(tc.config), Catalog: itemsCatalog}) {
+			if err != nil {
+				last = err
+				break
+			}
+			if m.Type == protocol.TypeRecord {
+				cancel()
+			}
+		}
+		cancel()
+		if !errors.Is(last, context.Canceled) {
+			t.Fatalf("%s: want context.Canceled, got %v", tc.connector, last)
+		}
+		said := strings.Contains(last.Error(), "ignored SIGTERM") && strings.Contains(last.Error(), "killed")
+		if said != tc.killed {
+			t.Errorf("%s: killed after the grace period: %v; the error: %v", tc.connector, tc.killed, last)
+		}
 	}
 }

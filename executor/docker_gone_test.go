@@ -1,0 +1,110 @@
+package executor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/client"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+// unplugged dials the Docker engine until it is unplugged: then every
+// connection it made is closed and every new one refused, as when the
+// engine stops or the network to a remote one fails.
+type unplugged struct {
+	host  string
+	mu    sync.Mutex
+	gone  bool
+	conns []net.Conn
+}
+
+func (u *unplugged) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.gone {
+		return nil, &net.OpError{Op: "dial", Net: "unix", Err: syscall.ECONNREFUSED}
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", strings.TrimPrefix(u.host, "unix://"))
+	if err == nil {
+		u.conns = append(u.conns, conn)
+	}
+	return conn, err
+}
+
+func (u *unplugged) unplug() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.gone = true
+	for _, c := range u.conns {
+		c.Close()
+	}
+}
+
+// An engine that goes away in the middle of a read ended it with "reading
+// its output: use of closed network connection". The error now says that
+// the engine stopped answering, matches ErrDockerUnavailable, and names
+// the container it could not remove.
+func TestDockerEngineGoneMidRead(t *testing.T) {
+	t.Parallel()
+	engine := testenv.Docker(t)
+	if !strings.HasPrefix(engine.DaemonHost(), "unix://") {
+		t.Skipf("the engine is at %s; this test dials a Unix socket", engine.DaemonHost())
+	}
+	image := "goairbyte-test/echo:0.1.0"
+	testenv.BuildImage(t, engine, "./internal/testconnectors/echo", image)
+	u := &unplugged{host: engine.DaemonHost()}
+	cli, err := client.New(client.WithHost(engine.DaemonHost()), client.WithDialContext(u.dial), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	const name = "source-engine-gone"
+	t.Cleanup(func() {
+		// The engine never went: remove through it what the run could not.
+		res, err := engine.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+			Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+name)})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, c := range res.Items {
+			engine.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		}
+	})
+	d := build[executor.Executor](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+	records := 0
+	var last error
+	for m, err := range d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":100000000}`), Catalog: itemsCatalog}) {
+		if err != nil {
+			last = err
+			break
+		}
+		if m.Type == protocol.TypeRecord {
+			if records++; records == 100 {
+				u.unplug()
+			}
+		}
+	}
+	if !errors.Is(last, executor.ErrDockerUnavailable) {
+		t.Fatalf("want ErrDockerUnavailable, got %v", last)
+	}
+	res, err := engine.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+name)})
+	if err != nil || len(res.Items) != 1 {
+		t.Fatalf("want the one container the run could not remove: %v, %v", res.Items, err)
+	}
+	if id := res.Items[0].ID[:12]; !strings.Contains(last.Error(), id) {
+		t.Errorf("the error does not name the container %s: %v", id, last)
+	}
+}

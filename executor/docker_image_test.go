@@ -1,0 +1,188 @@
+package executor_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
+)
+
+// buildImageWith builds image from a Dockerfile given as text whose build
+// context holds the static binary of the test connector pkg as ./connector,
+// after edit when it is not nil.
+func buildImageWith(t *testing.T, cli *client.Client, pkg, image, dockerfile string, edit func([]byte), platforms ...ocispec.Platform) {
+	t.Helper()
+	exe, err := os.ReadFile(testenv.BuildBinary(t, pkg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(exe)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		body []byte
+	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"connector", 0o755, exe}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{image}, Remove: true, ForceRemove: true,
+		Platforms: platforms, NoCache: len(platforms) > 0}) // the classic builder's cache ignores the platform
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil || bytes.Contains(out, []byte(`"error"`)) {
+		t.Fatalf("building %s: %v\n%s", image, err, out)
+	}
+}
+
+// Airbyte's Docker interface has images set AIRBYTE_ENTRYPOINT to their
+// ENTRYPOINT, and the platform runs that variable's command. An image that
+// sets only the variable runs it; one with neither fails saying so, where
+// the engine said `exec: "spec": executable file not found in $PATH`.
+func TestDockerEntrypoint(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	const (
+		envOnly = "goairbyte-test/echo-airbyte-entrypoint:0.1.0"
+		none    = "goairbyte-test/echo-no-entrypoint:0.1.0"
+	)
+	buildImageWith(t, cli, "./internal/testconnectors/echo", envOnly,
+		"FROM scratch\nCOPY connector /airbyte/connector\nENV AIRBYTE_ENTRYPOINT=\"/airbyte/connector\"\n", nil)
+	buildImageWith(t, cli, "./internal/testconnectors/echo", none,
+		"FROM scratch\nCOPY connector /airbyte/connector\nCMD [\"/airbyte/connector\"]\n", nil)
+	run := func(image string) ([]*protocol.Message, error) {
+		d := build[executor.Executor](t, "source-entrypoint", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+			executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+		return collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":2}`), Catalog: itemsCatalog}))
+	}
+	msgs, err := run(envOnly)
+	if err != nil || count(msgs, protocol.TypeRecord) != 2 {
+		t.Fatalf("%s: want 2 records, got %d, %v", envOnly, count(msgs, protocol.TypeRecord), err)
+	}
+	_, err = run(none)
+	if err == nil || strings.Contains(err.Error(), "$PATH") {
+		t.Fatalf("%s: want an error saying the image has no entrypoint, got %v", none, err)
+	}
+	for _, w := range []string{none, "ENTRYPOINT", "AIRBYTE_ENTRYPOINT", "/airbyte/connector"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+}
+
+// An image for another platform than the engine's fails with the kernel's
+// "exec format error" on stderr and exit status 1; the error now says which
+// platforms differ, and is still the connector's error.
+func TestDockerImageOfAnotherPlatform(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	server, err := cli.ServerVersion(context.Background(), client.ServerVersionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, machine := "arm64", elf.EM_AARCH64
+	if server.Arch == "arm64" {
+		other, machine = "amd64", elf.EM_X86_64
+	}
+	const image = "goairbyte-test/echo-other-platform:0.1.0"
+	// The test connector built for this machine, marked as a program for
+	// the other one: the kernel refuses it as it would a real build for it.
+	buildImageWith(t, cli, "./internal/testconnectors/echo", image,
+		"FROM scratch\nCOPY connector /connector\nENTRYPOINT [\"/connector\"]\n",
+		func(exe []byte) { binary.LittleEndian.PutUint16(exe[18:], uint16(machine)) },
+		ocispec.Platform{OS: "linux", Architecture: other})
+	d := build[executor.Executor](t, "source-other-platform", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+	_, err = collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	if err == nil {
+		t.Skipf("the engine runs linux/%s images here (an emulator is registered with binfmt_misc)", other)
+	}
+	asConnectorError(t, err)
+	for _, w := range []string{"linux/" + other, server.Os + "/" + server.Arch, image} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+}
+
+// An image that is not here and whose registry cannot be reached (no
+// network; nothing listens on port 1) failed with the advice to docker pull
+// it, which fails the same way. The error now says the engine cannot reach
+// the registry and how to bring the image over.
+func TestDockerRegistryUnreachable(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	const image = "127.0.0.1:1/goairbyte/unreachable:1.0"
+	d := build[executor.Executor](t, "source-unreachable", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir()})
+	err := d.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("want ErrNotInstalled, got %v", err)
+	}
+	for _, w := range []string{image, "cannot reach", "docker save", "docker load"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+}
+
+// Mounts were passed to the engine as "host:container" binds: a host
+// directory with a colon in its name could not be mounted, and one that did
+// not exist (a typo) was made, as root, by the engine, and the connector
+// wrote into it unseen. A colon is fine now, and a missing directory an
+// error that names it.
+func TestDockerMountHostDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "exports:2026-12-07")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "probe.txt"), []byte("from the host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := newDocker(t, "jsononly", withMount(dir, "/local"))
+	msgs, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	var got struct{ Probe string }
+	if err != nil || len(msgs) == 0 || msgs[0].Record == nil || json.Unmarshal(msgs[0].Record.Data, &got) != nil || got.Probe != "from the host" {
+		t.Fatalf("a host directory with a colon: want the probe read back, got %+v, %v", msgs, err)
+	}
+
+	missing := filepath.Join(t.TempDir(), "ouptut")
+	d, _ = newDocker(t, "jsononly", withMount(missing, "/local"))
+	_, err = collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("a missing host directory: want an error naming %s, got %v", missing, err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the missing host directory was made: %v", err)
+	}
+}
