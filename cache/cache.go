@@ -428,7 +428,7 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 // load holds it. Loads of one source under two prefixes keep their states
 // apart, and run at once.
 func (c *Cache) lockSource(ctx context.Context, prefix, source string) (unlock func(), err error) {
-	return c.lock(ctx, lockName(prefix, "load "+source), &cacheerr.InUseError{Source: source})
+	return c.lock(ctx, lockName(prefix, "load "+source), &cacheerr.InUseError{Source: source, Prefix: prefix})
 }
 
 // lockWrite takes the lock of the Writes of a source into a destination
@@ -436,7 +436,7 @@ func (c *Cache) lockSource(ctx context.Context, prefix, source string) (unlock f
 // returns a *cacheerr.InUseError at once when another Write holds it: two
 // such Writes at once would each send every row not confirmed yet.
 func (c *Cache) lockWrite(ctx context.Context, source, destination string) (unlock func(), err error) {
-	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination})
+	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination, Prefix: c.statePrefix})
 }
 
 // lockName names the lock of what (a load or a Write) under a state

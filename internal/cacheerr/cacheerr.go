@@ -53,6 +53,9 @@ type InUseError struct {
 	// Destination is the destination (its state key) that another Write
 	// of Source is writing to; empty for a load.
 	Destination string
+	// Prefix is the table prefix under which Source is in use (each
+	// prefix keeps its own states); empty for none.
+	Prefix string
 	// Err is the underlying error; it says who holds the lock when the
 	// backend can tell.
 	Err error
@@ -60,14 +63,18 @@ type InUseError struct {
 
 // Error says what is in use and what to do.
 func (e *InUseError) Error() string {
+	under := ""
+	if e.Prefix != "" {
+		under = fmt.Sprintf(" under table prefix %q", e.Prefix)
+	}
 	if e.Destination != "" {
-		return fmt.Sprintf("cache: source %q is being written to destination %q by another Write, whose state this cache keeps (%v); "+
+		return fmt.Sprintf("cache: source %q is being written to destination %q by another Write, whose state this cache keeps%s (%v); "+
 			"wait for that Write to end, then write again: it sends what the other did not get confirmed",
-			e.Source, e.Destination, e.Err)
+			e.Source, e.Destination, under, e.Err)
 	}
 	if e.Source != "" {
-		return fmt.Sprintf("cache: source %q is being loaded into this cache by another load (%v); wait for that load to end, then load again: it resumes from the state the other commits",
-			e.Source, e.Err)
+		return fmt.Sprintf("cache: source %q is being loaded into this cache%s by another load (%v); wait for that load to end, then load again: it resumes from the state the other commits",
+			e.Source, under, e.Err)
 	}
 	return fmt.Sprintf("cache: the file %s is in use by another process (%v); close that program or use another cache", e.Path, e.Err)
 }

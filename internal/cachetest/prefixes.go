@@ -200,8 +200,8 @@ func testLocksPerPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
 	if errB != nil {
 		t.Errorf("a load of the source under another prefix, while one runs: %v", errB)
 	}
-	if !errors.Is(errA2, cache.ErrInUse) {
-		t.Errorf("a load of the source under the same prefix (another Cache), while one runs: %v, want an error matching ErrInUse", errA2)
+	if !errors.Is(errA2, cache.ErrInUse) || !strings.Contains(errA2.Error(), `under table prefix "a_"`) {
+		t.Errorf("a load of the source under the same prefix (another Cache), while one runs: %v, want an error matching ErrInUse that names the prefix", errA2)
 	}
 	unlock, err := cacheOps.LockWrite(a, ctx, "src", "dst")
 	if err != nil {
@@ -213,8 +213,8 @@ func testLocksPerPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
 	} else {
 		unlockB()
 	}
-	if _, err := cacheOps.LockWrite(a2, ctx, "src", "dst"); !errors.Is(err, cache.ErrInUse) {
-		t.Errorf("a Write of the source under the same prefix (another Cache), while one runs: %v, want an error matching ErrInUse", err)
+	if _, err := cacheOps.LockWrite(a2, ctx, "src", "dst"); !errors.Is(err, cache.ErrInUse) || !strings.Contains(err.Error(), `under table prefix "a_"`) {
+		t.Errorf("a Write of the source under the same prefix (another Cache), while one runs: %v, want an error matching ErrInUse that names the prefix", err)
 	}
 }
 
