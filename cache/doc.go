@@ -226,7 +226,11 @@
 // no table go to the prefix of the Cache that upgrades. The earlier
 // versions that check the mark refuse a cache of format 2, which they
 // would misread, when they open it; those before the mark fail at their
-// first commit of a state (the records it covers are not committed).
+// first commit of a state (the records it covers are not committed). A
+// process of an earlier version that has the cache open when another
+// upgrades it (workers sharing a PostgreSQL cache) fails at its next
+// commit of a state in the same way: stop them before the first process
+// of this version opens the cache, and upgrade them together.
 // Opening a cache checks the tables: a newer format, a missing internal
 // table or column, or a column the cache cannot fill is refused with an
 // error that says what to do, before any load could read its streams from
