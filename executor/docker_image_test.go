@@ -1,7 +1,6 @@
 package executor_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"debug/elf"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -35,24 +33,11 @@ func buildImageWith(t *testing.T, cli *client.Client, pkg, image, dockerfile str
 	if edit != nil {
 		edit(exe)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body []byte
-	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"connector", 0o755, exe}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	buf, err := testenv.ImageContext([]byte(dockerfile), "connector", exe)
+	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Tags: []string{image}, Remove: true, ForceRemove: true,
+	res, err := cli.ImageBuild(context.Background(), buf, client.ImageBuildOptions{Tags: []string{image}, Remove: true, ForceRemove: true,
 		Platforms: platforms, NoCache: len(platforms) > 0}) // the classic builder's cache ignores the platform
 	if err != nil {
 		t.Fatal(err)

@@ -243,6 +243,26 @@ func dockerfileFor(name string) ([]byte, error) {
 	return []byte(fmt.Sprintf("FROM scratch\nCOPY %s /%s\nENTRYPOINT [\"/%s\"]\n", name, name, name)), nil
 }
 
+// ImageContext is the build context of an image of one program: the
+// Dockerfile and the executable exe as name, in a tar archive.
+func ImageContext(dockerfile []byte, name string, exe []byte) (*bytes.Buffer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		body []byte
+	}{{"Dockerfile", 0o644, dockerfile}, {name, 0o755, exe}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			return nil, err
+		}
+	}
+	return &buf, tw.Close()
+}
+
 func buildImage(cli *client.Client, bin, image string) error {
 	name := filepath.Base(bin)
 	dockerfile, err := dockerfileFor(name)
@@ -253,26 +273,13 @@ func buildImage(cli *client.Client, bin, image string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body []byte
-	}{{"Dockerfile", 0o644, dockerfile}, {name, 0o755, exe}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
+	buf, err := ImageContext(dockerfile, name, exe)
+	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
+	res, err := cli.ImageBuild(ctx, buf, client.ImageBuildOptions{
 		Tags:        []string{image},
 		Dockerfile:  "Dockerfile",
 		Remove:      true,
