@@ -184,6 +184,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--cache", "postgres://h/db", "--memory-limit", "1GB"}, "--memory-limit applies to DuckDB caches"},
+		// A cache URL whose scheme no cache has (a typo) is refused, where
+		// it named a DuckDB file "postgress:/h/db" under the working
+		// directory; its password is not shown.
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgress://u:hunter2@h/db"}, `--cache postgress://u:xxxxx@h/db: no cache has URLs of scheme "postgress"`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?schema=a", "--schema", "b"}, "--schema b and the --cache URL's schema=a disagree"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true"}, "--destination is required"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "d", "--strategy", "x"}, "--strategy must be auto, append, merge or replace"},
@@ -580,6 +585,38 @@ func TestReadIntoPostgres(t *testing.T) {
 	wantCount(t, rows, "purchases", 1, 30)
 	if !strings.Contains(r.stdout, `"goab"."users"`) {
 		t.Errorf("table not in schema goab:\n%s", r.stdout)
+	}
+}
+
+// TestReadIntoCacheURLs reads into caches named by URL, as cache.Open
+// takes them: a duckdb: URL is the file it names (not a file called
+// "duckdb:…"), and table_prefix applies on both backends (PostgreSQL's
+// connector refused it).
+func TestReadIntoCacheURLs(t *testing.T) {
+	dir := t.TempDir()
+	r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", "duckdb:sub/c.duckdb?table_prefix=p", "--memory-limit", "256MB")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, `"main"."p_users"`) {
+		t.Errorf("table not p_users:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub", "c.duckdb")); err != nil {
+		t.Errorf("duckdb:sub/c.duckdb did not make sub/c.duckdb: %v", err)
+	}
+
+	dsn := testenv.Postgres(t)
+	if !strings.HasPrefix(dsn, "postgres") {
+		t.Skipf("the test server's DSN %q is not a URL", dsn)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	r = goab(t, nil, "read", "source-faker", "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", dsn+sep+"table_prefix=t1", "--schema", "goab")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, `"goab"."t1_users"`) {
+		t.Errorf("table not goab.t1_users:\n%s", r.stdout)
 	}
 }
 
