@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/x/goairbyte/internal/testenv"
@@ -750,6 +752,45 @@ func readOneLineAndLeave(t *testing.T, extraEnv []string, args ...string) (line 
 	out.Close()
 	waitErr = cmd.Wait()
 	return line, waitErr, errb.String()
+}
+
+// Ctrl-C ends goab by SIGINT once it has stopped the connector, so that
+// the shell stops the script or loop that ran it; with exit status 1 the
+// shell took goab to have handled the interrupt, and a loop went on.
+func TestInterruptedDiesOfTheSignal(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT to send on Windows")
+	}
+	cmd := exec.Command(goabBin, "records", "source-faker", "--config", `{"count": 100000000}`, "--stream", "users")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOAIRBYTE_LOG_DIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(out)
+	if line, err := r.ReadString('\n'); err != nil {
+		t.Fatalf("first line %q: %v", line, err) // goab handles signals by now
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Fatalf("goab interrupted ended with %v, not by SIGINT\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupt") {
+		t.Errorf("stderr does not say goab was interrupted:\n%s", errb.String())
+	}
 }
 
 // Any command's reader may go away (goab connectors | head): goab ends

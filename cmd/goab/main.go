@@ -43,7 +43,8 @@
 //
 // Exit status: 0 on success, 1 when a connector, a check or a sync fails,
 // 2 on a usage error or when plan finds changes; a reader of stdout that goes away (goab connectors |
-// head) is no failure. Errors are printed on stderr as one paragraph that says
+// head) is no failure. Interrupted (SIGINT, SIGTERM), goab stops the connector, keeps what
+// was committed, and then dies of the signal (status 130, 143 in a shell), so that a script stops too. Errors are printed on stderr as one paragraph that says
 // what failed, why, and where the connector's log file is.
 //
 // The commands are thin: each parses its flags, calls the library and
@@ -63,6 +64,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
@@ -84,10 +86,39 @@ func main() {
 	// with EPIPE instead of killing goab, so that the connector is stopped
 	// and cleaned up as on any early end.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	go func() {
+		s := <-sigs
+		got.Store(s)
+		cancel(errors.New(s.String() + " signal received")) // as signal.NotifyContext says
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	if s, ok := got.Load().(os.Signal); ok {
+		dieOf(s)
+	}
 	os.Exit(code)
+}
+
+// dieOf ends goab, stopped by s and done cleaning up, by s itself, so that
+// the shell sees a command killed by Ctrl-C (status 130) and stops the
+// script or loop that ran it, as it does for any command interrupted;
+// an exit with status 1 would tell it goab handled the interrupt and
+// failed, and the loop would go on to its next command. Where a process
+// cannot signal itself, the status is the shell's 128+n.
+func dieOf(s os.Signal) {
+	signal.Reset(s)
+	if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
+		time.Sleep(time.Second) // the signal's default action ends the process
+	}
+	n := 2 // SIGINT
+	if ss, ok := s.(syscall.Signal); ok {
+		n = int(ss)
+	}
+	os.Exit(128 + n)
 }
 
 // logLevel is the level of the messages goab shows on stderr: warnings and
@@ -262,7 +293,8 @@ func printMainUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'goab <command> --help' for a command's flags and an example.\n"+
-		"Exit status: 0 success, 1 connector or sync failure, 2 usage error or, for plan, a workspace that differs from its file.\n\n"+
+		"Exit status: 0 success, 1 connector or sync failure, 2 usage error or, for plan, a workspace that differs from its file;\n"+
+		"interrupted (Ctrl-C, SIGTERM), goab stops the connector, keeps what was committed and dies of the signal (130, 143).\n\n"+
 		"Environment:\n"+
 		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (see Connector logs)\n"+
