@@ -529,6 +529,13 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 		return nil, err
 	}
 	if sc.manifest != "" {
+		if u, err := url.Parse(sc.manifest); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			// A path, as --config's: one that cannot be read is the
+			// command line's mistake, named before anything runs.
+			if _, err := os.Stat(sc.manifest); err != nil {
+				return nil, usagef(c.name, "cannot read the --manifest file %s: %v; pass a manifest.yaml path or an http(s) URL of one", sc.manifest, errors.Unwrap(err))
+			}
+		}
 		opts = append(opts, connector.WithManifest(sc.manifest))
 	}
 	if s := splitList(sc.streams); len(s) > 0 {

@@ -179,6 +179,9 @@ func TestUsageErrors(t *testing.T) {
 		// reads: the argument is named, not "--stream is required".
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "users"}, `unexpected arguments "users" after the connector name "source-faker"`},
 		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
+		// A --manifest file that is not there is the command line's
+		// mistake, as a --config file is, not a connector failure (1).
+		{[]string{"check", "--manifest", "no-such-manifest.yaml", "--config", "{}"}, "cannot read the --manifest file no-such-manifest.yaml"},
 		{[]string{"check", "source-faker", "--config", "{not json"}, "is not a JSON or YAML object"},
 		{[]string{"check", "source-faker", "--config", "[1,2]"}, "must be an object of config fields, such as '{\"count\": 100}', not a list"},
 		{[]string{"spec", "source-faker", "--format", "xml"}, "--format must be yaml or json"},
