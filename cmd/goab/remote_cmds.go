@@ -11,6 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -212,18 +215,58 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 	return r, ws, err
 }
 
+// uuidPattern is the form of Airbyte's ids.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// connectionID returns the id of the connection arg names: arg itself when
+// it is an id, else the id of the one connection of that name in the
+// workspace (the name a connections file and Airbyte's UI give it).
+func (f *airbyteFlags) connectionID(ctx context.Context, cmd string, client *airbyteapi.Client, arg string) (string, error) {
+	if uuidPattern.MatchString(arg) {
+		return arg, nil
+	}
+	ws, err := f.workspaceID(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ws == "" {
+		return "", usagef(cmd, "%q is not a connection id; to name a connection by its name, give its workspace with --workspace or AIRBYTE_CLOUD_WORKSPACE_ID", arg)
+	}
+	var ids, names []string
+	for conn, err := range (*api.Client)(client).Connections(ctx, ws) {
+		if err != nil {
+			return "", err
+		}
+		if conn.Name == arg {
+			ids = append(ids, conn.ID)
+		}
+		names = append(names, strconv.Quote(conn.Name))
+	}
+	switch {
+	case len(ids) == 1:
+		return ids[0], nil
+	case len(ids) > 1:
+		return "", usagef(cmd, "workspace %s has %d connections named %q (%s); give the id of one", ws, len(ids), arg, strings.Join(ids, ", "))
+	case len(names) == 0:
+		return "", usagef(cmd, "workspace %s has no connections; %q names none", ws, arg)
+	}
+	slices.Sort(names)
+	return "", usagef(cmd, "workspace %s has no connection named or with id %q; its connections are %s", ws, arg, strings.Join(names, ", "))
+}
+
 var airbyteCommand = &command{
 	name:     "airbyte",
-	synopsis: "airbyte sync CONNECTION [--wait] [--timeout D] | airbyte jobs [--connection ID] [--limit N] [credentials]",
+	synopsis: "airbyte sync CONNECTION [--wait] [--timeout D] | airbyte jobs [--connection CONNECTION] [--limit N] [credentials]",
 	summary:  "Run a sync of an Airbyte connection and wait for it, or list jobs.",
 	example: "goab airbyte sync 9924bcd0-99be-453d-ba47-c2c9766f7da5 --wait --timeout 30m\n" +
+		"goab airbyte sync faker-to-warehouse --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6 --wait   # by its name in the workspace\n" +
 		"goab airbyte jobs --connection 9924bcd0-99be-453d-ba47-c2c9766f7da5 --limit 5",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		wait := fs.Bool("wait", false, "sync: wait until the job ends; exit 1 when it fails")
 		timeout := fs.Duration("timeout", 0, "sync --wait: give up (and cancel the job) after this long; 0 waits as long as it takes")
 		poll := fs.Duration("poll", time.Second, "sync --wait: the first wait between polls (it grows to 30 s)")
-		connection := fs.String("connection", "", "jobs: only this connection's")
+		connection := fs.String("connection", "", "jobs: only this connection's (its id, or its name in the --workspace)")
 		limit := fs.Int("limit", 20, "jobs: at most this many, newest first")
 		af := addAirbyteFlags(fs, true)
 		pos, err := parse(c, e, fs, args)
@@ -242,6 +285,11 @@ var airbyteCommand = &command{
 			if len(pos) > 1 {
 				return usagef(c.name, "unexpected arguments %q", pos[1:])
 			}
+			if *connection != "" {
+				if *connection, err = af.connectionID(ctx, c.name, client, *connection); err != nil {
+					return err
+				}
+			}
 			tw := newTable(e.text, "JOB", "TYPE", "STATUS", "CONNECTION", "STARTED", "ROWS")
 			n := 0
 			// The job list is goab's own: the public packages list no jobs.
@@ -257,10 +305,14 @@ var airbyteCommand = &command{
 			return tw.flush()
 		case "sync":
 			if len(pos) != 2 {
-				return usagef(c.name, "sync takes one connection id")
+				return usagef(c.name, "sync takes one connection: its id, or its name in the --workspace")
+			}
+			id, err := af.connectionID(ctx, c.name, client, pos[1])
+			if err != nil {
+				return err
 			}
 			// Which workspace the connection is in, for cloud.NewWorkspace.
-			conn, err := (*api.Client)(client).Connection(ctx, pos[1])
+			conn, err := (*api.Client)(client).Connection(ctx, id)
 			if err != nil {
 				return err
 			}

@@ -86,6 +86,24 @@ connections:
 	if !strings.Contains(r.stdout, "succeeded") || strings.Count(r.stdout, "\n") != 2 {
 		t.Fatalf("jobs printed:\n%s", r.stdout)
 	}
+	// A connection by its name, as the file names it (a 404 before):
+	// sync and jobs find its id in the workspace; a name it lacks lists
+	// those it has.
+	r = goab(t, env, "airbyte", "sync", "faker-to-warehouse", "--wait", "--timeout", "2m", "--poll", "50ms")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "succeeded: 25 rows") {
+		t.Fatalf("sync by name printed:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = goab(t, env, "airbyte", "jobs", "--connection", "faker-to-warehouse")
+	r.want(t, 0)
+	if strings.Count(r.stdout, id) != 2 {
+		t.Fatalf("jobs by name printed:\n%s", r.stdout)
+	}
+	r = goab(t, env, "airbyte", "sync", "faker-to-warehous")
+	r.want(t, 2)
+	if p := errorParagraph(t, r); !strings.Contains(p, `no connection named or with id "faker-to-warehous"; its connections are "faker-to-warehouse"`) {
+		t.Errorf("a name not there: %s", p)
+	}
 	// The client secret never shows, even in an error.
 	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs", "--attempts", "1")
 	r.want(t, 1)
@@ -163,6 +181,7 @@ func TestRemoteUsageErrors(t *testing.T) {
 		{[]string{"apply", "-f", "/no/such/file.yaml"}, "no such file"},
 		{[]string{"airbyte"}, "say sync CONNECTION or jobs"},
 		{[]string{"airbyte", "launch"}, `unknown subcommand "launch"`},
+		{[]string{"airbyte", "sync", "my-connection", "--bearer-token", "t"}, `"my-connection" is not a connection id; to name a connection by its name, give its workspace with --workspace`},
 		{[]string{"airbyte", "jobs", "--client-id", "x"}, "need both --client-id and --client-secret"},
 		{[]string{"fivetran", "sync"}, "say sync CONNECTION or resync CONNECTION"},
 		{[]string{"fivetran", "sync", "c", "--tables", "a.b"}, "--tables goes with resync"},
