@@ -105,6 +105,15 @@ func (e *env) plan(t testing.TB, r *Reconciler) *Plan {
 			t.Fatalf("the plan prints a secret:\n%s", text)
 		}
 	}
+	// Nor does a change printed with fmt, as a program logs a value.
+	for _, c := range p.Changes {
+		text := fmt.Sprintf("%+v %#v", *c, *c)
+		for _, s := range []string{harvestAccount, harvestToken, motherduckKey} {
+			if strings.Contains(text, s) {
+				t.Fatalf("a change printed with %%+v shows a secret:\n%s", text)
+			}
+		}
+	}
 	return p
 }
 
