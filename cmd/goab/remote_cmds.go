@@ -251,6 +251,7 @@ func (f *airbyteFlags) connectionID(ctx context.Context, cmd string, client *air
 		return "", usagef(cmd, "workspace %s has no connections; %q names none", ws, arg)
 	}
 	slices.Sort(names)
+	names = slices.Compact(names)
 	return "", usagef(cmd, "workspace %s has no connection named or with id %q; its connections are %s", ws, arg, strings.Join(names, ", "))
 }
 
@@ -469,7 +470,7 @@ var watchCommand = &command{
 	example:  "goab watch --airbyte 9924bcd0-99be-453d-ba47-c2c9766f7da5 --fivetran dominion_lamp --cursor watch.json --interval 1m",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		abConns := fs.String("airbyte", "", "Airbyte connection ids, separated by commas")
+		abConns := fs.String("airbyte", "", "Airbyte connections, separated by commas: ids, or names in the --workspace")
 		ftConns := fs.String("fivetran", "", "Fivetran connection ids, separated by commas")
 		cursorFile := fs.String("cursor", "", "the file that keeps how far the watch has reported (created if missing)")
 		interval := fs.Duration("interval", 30*time.Second, "the pause between two polls")
@@ -492,6 +493,19 @@ var watchCommand = &command{
 			client, err := af.client(ctx, c.name)
 			if err != nil {
 				return err
+			}
+			// A connection that is not there would be watched in silence
+			// for ever (its job list is empty): each is found first, a
+			// name looked up in the workspace.
+			for i, id := range ids {
+				if ids[i], err = af.connectionID(ctx, c.name, client, id); err != nil {
+					return err
+				}
+				if _, err := (*api.Client)(client).Connection(ctx, ids[i]); errors.Is(err, airbyteapi.ErrNotFound) {
+					return usagef(c.name, "--airbyte: no connection %s (give a connection's id, or its name in the --workspace)", id)
+				} else if err != nil {
+					return err
+				}
 			}
 			opts = append(opts, watch.Airbyte(client, ids...))
 		}

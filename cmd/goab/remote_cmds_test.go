@@ -104,6 +104,18 @@ connections:
 	if p := errorParagraph(t, r); !strings.Contains(p, `no connection named or with id "faker-to-warehous"; its connections are "faker-to-warehouse"`) {
 		t.Errorf("a name not there: %s", p)
 	}
+	// watch finds its connections first: by name, and an id that is not
+	// there is refused, where it was watched in silence for ever.
+	cursor := filepath.Join(dir, "watch.json")
+	goab(t, env, "watch", "--airbyte", "faker-to-warehouse", "--cursor", cursor, "--for", "100ms").want(t, 0)
+	if b, err := os.ReadFile(cursor); err != nil || !strings.Contains(string(b), id) {
+		t.Errorf("the cursor of a watch by name does not hold the connection's id %s: %s %v", id, b, err)
+	}
+	r = goab(t, env, "watch", "--airbyte", "00000000-0000-4000-8000-000000000000", "--cursor", cursor, "--for", "5s")
+	r.want(t, 2)
+	if p := errorParagraph(t, r); !strings.Contains(p, "--airbyte: no connection 00000000-0000-4000-8000-000000000000") {
+		t.Errorf("watch of a connection not there: %s", p)
+	}
 	// The client secret never shows, even in an error.
 	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs", "--attempts", "1")
 	r.want(t, 1)
