@@ -44,6 +44,11 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 				return nil, errHelpShown
 			}
 			msg := strings.Replace(err.Error(), "flag provided but not defined: -", "unknown flag --", 1)
+			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+				if near := nearFlag(fs, name); near != "" {
+					msg += " (did you mean --" + near + "?)"
+				}
+			}
 			return nil, usagef(c.name, "%s", msg)
 		}
 		if fs.NArg() == 0 {
@@ -52,6 +57,46 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// nearFlag returns the flag of fs that the unknown flag name most likely
+// meant: one letter added, dropped, changed or two swapped (--stream for
+// read's --streams, --scheme for --schema); "" when none is that near.
+func nearFlag(fs *flag.FlagSet, name string) string {
+	name = strings.TrimLeft(name, "-")
+	best, bestD := "", 2
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := editDistance(name, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b
+// (insertions, deletions, substitutions and adjacent transpositions).
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 // choice is a string flag limited to a few values; parse refuses any

@@ -171,7 +171,11 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"check", "source-faker", "--no-such-flag"}, "unknown flag --no-such-flag"},
+		{[]string{"check", "source-faker", "--no-such-flag"}, "unknown flag --no-such-flag. Run"},
+		// A flag one letter off names the one meant: records' --stream
+		// given to read, whose flag is --streams.
+		{[]string{"read", "source-faker", "--stream", "users"}, "unknown flag --stream (did you mean --streams?)"},
+		{[]string{"read", "source-faker", "--scheme", "x"}, "unknown flag --scheme (did you mean --schema?)"},
 		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
 		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
