@@ -564,6 +564,12 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 	}
 	if given == "" && sc.manifest != "" {
 		given = manifestName(sc.manifest)
+		if given == "source-manifest" && (c.name == "read" || c.name == "sync") {
+			// The name keys the cache's tables and state: two manifests
+			// read under the one fallback name would share them, the
+			// second read starting from the first's state.
+			return nil, usagef(c.name, "name the source, as in goab %s source-NAME --manifest %s: its name keys its tables and incremental state in the cache, and another manifest read without a name would take them as its own (a manifest at source-NAME/manifest.yaml or source-NAME.yaml is named by its path)", c.name, sc.manifest)
+		}
 	}
 	name, err := sc.conn.connectorName(c.name, given)
 	if err != nil {

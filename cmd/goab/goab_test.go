@@ -186,6 +186,11 @@ func TestUsageErrors(t *testing.T) {
 		// A --manifest file that is not there is the command line's
 		// mistake, as a --config file is, not a connector failure (1).
 		{[]string{"check", "--manifest", "no-such-manifest.yaml", "--config", "{}"}, "cannot read the --manifest file no-such-manifest.yaml"},
+		// A manifest whose path gives no name reads into a cache only
+		// named: under the fallback source-manifest, two manifests shared
+		// tables and state, the second reading from the first's state.
+		{[]string{"read", "--manifest", "api/manifest.yaml", "--config", "{}"}, "name the source, as in goab read source-NAME --manifest api/manifest.yaml"},
+		{[]string{"sync", "--manifest", "api/manifest.yaml", "--config", "{}", "--destination", "destination-local-json", "--destination-config", "{}"}, "name the source, as in goab sync source-NAME"},
 		{[]string{"check", "source-faker", "--config", "{not json"}, "is not a JSON or YAML object"},
 		{[]string{"check", "source-faker", "--config", "[1,2]"}, "must be an object of config fields, such as '{\"count\": 100}', not a list"},
 		{[]string{"spec", "source-faker", "--format", "xml"}, "--format must be yaml or json"},
