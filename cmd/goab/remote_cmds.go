@@ -339,6 +339,9 @@ var airbyteCommand = &command{
 				defer cancel()
 			}
 			job, err := sr.Wait(ctx, cloud.PollInterval(*poll, max(*poll, 30*time.Second)))
+			if err != nil && *timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("job %d did not end within --timeout %s and was cancelled (%w); give a longer --timeout, or 0 to wait as long as it takes", sr.JobID, *timeout, err)
+			}
 			if err != nil {
 				return err
 			}

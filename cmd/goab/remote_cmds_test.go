@@ -116,6 +116,15 @@ connections:
 	if p := errorParagraph(t, r); !strings.Contains(p, "--airbyte: no connection 00000000-0000-4000-8000-000000000000") {
 		t.Errorf("watch of a connection not there: %s", p)
 	}
+	// --timeout passing says so, and that the job was cancelled, where
+	// the error was "job N cancelled: context deadline exceeded".
+	srv.HoldJobs()
+	r = goab(t, env, "airbyte", "sync", id, "--wait", "--timeout", "300ms", "--poll", "50ms")
+	srv.ReleaseJobs()
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "did not end within --timeout 300ms and was cancelled") {
+		t.Errorf("a sync past its --timeout: %s", p)
+	}
 	// The client secret never shows, even in an error.
 	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs", "--attempts", "1")
 	r.want(t, 1)
