@@ -448,6 +448,9 @@ var fivetranCommand = &command{
 		} else {
 			res, err = client.ResyncAndPoll(ctx, pos[1], scope, opts...)
 		}
+		if err != nil && *timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("the %s of %s did not end within --timeout %s (%w); Fivetran goes on with it: give a longer --timeout, or 0 to wait as long as it takes", pos[0], pos[1], *timeout, err)
+		}
 		if err != nil {
 			return err
 		}

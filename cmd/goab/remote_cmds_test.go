@@ -260,6 +260,13 @@ func TestFivetranAndWatch(t *testing.T) {
 	if !strings.Contains(r.stdout, "after 2 trigger(s)") {
 		t.Fatalf("resync after a quota reschedule printed:\n%s", r.stdout)
 	}
+	// Past its --timeout (the sync rescheduled for an hour), sync says so.
+	srv.Quota(id, time.Hour)
+	r = goab(t, env, "fivetran", "sync", id, "--poll", "20ms", "--timeout", "300ms")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "the sync of "+id+" did not end within --timeout 300ms") {
+		t.Errorf("a sync past its --timeout: %s", p)
+	}
 	r = goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--count", "1")
 	r.want(t, 0)
 	var ev struct{ Service, Connection, Status string }
