@@ -341,13 +341,19 @@ func loadConfig(cmd, flagName, value string) (map[string]any, error) {
 		// JSON's error messages are clearer for JSON.
 		d := json.NewDecoder(bytes.NewReader(t))
 		d.UseNumber()
-		err = d.Decode(&cfg)
+		if err = d.Decode(&cfg); err != nil {
+			// Not JSON, but it may be YAML's flow style, which takes
+			// what JSON refuses, such as a trailing comma: a YAML config.
+			if y, yerr := decodeYAMLConfig(text); yerr == nil && y != nil {
+				cfg, err = y, nil
+			}
+		}
 	} else {
 		cfg, err = decodeYAMLConfig(text)
 	}
 	if err != nil {
 		var any any
-		if yaml.Unmarshal(text, &any) == nil && any != nil {
+		if yaml.Unmarshal(text, &any) == nil && any != nil && !isMapping(any) {
 			// Valid, but a list or a plain value.
 			return nil, usagef(cmd, "the %s must be an object of config fields, such as '{\"count\": 100}', not %s", origin, kindOf(any))
 		}
@@ -485,6 +491,15 @@ func kindOf(v any) string {
 	default:
 		return "a number"
 	}
+}
+
+// isMapping reports whether v, a YAML document decoded, is a mapping.
+func isMapping(v any) bool {
+	switch v.(type) {
+	case map[string]any, map[any]any:
+		return true
+	}
+	return false
 }
 
 // splitList splits a comma-separated flag value, dropping blanks.

@@ -473,6 +473,19 @@ func TestYAMLConfigKeepsDates(t *testing.T) {
 // a JSON config: integers beyond 64 bits and decimals with more digits than
 // a float64 holds are not rounded; YAML's own forms (1_000, 0x1F, .inf)
 // keep their YAML meaning.
+// A config that JSON refuses but YAML's flow style takes (a trailing
+// comma) is the YAML config it is: it was refused as "not a number", the
+// kind of the YAML mapping it parsed to misnamed.
+func TestJSONLikeYAMLConfig(t *testing.T) {
+	r := goab(t, nil, "check", "source-faker", "--config", `{"count": 5, "seed": 3,}`)
+	r.want(t, 0)
+	r = goab(t, nil, "check", "source-faker", "--config", `{"count": [1,}`)
+	r.want(t, 2)
+	if p := errorParagraph(t, r); !strings.Contains(p, "is not a JSON or YAML object: invalid character") {
+		t.Errorf("a config neither JSON nor YAML: %s", p)
+	}
+}
+
 func TestYAMLConfigKeepsNumbersExact(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/jsononly")
 	cfg := "big: 123456789012345678901234567890\nneg: -98765432109876543210\numax: 18446744073709551615\n" +
