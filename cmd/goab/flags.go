@@ -225,6 +225,37 @@ func (f *connectorFlags) visited(fs *flag.FlagSet) {
 	f.dockerSet = flagGiven(fs, f.prefix+"docker-image")
 }
 
+// specArgs returns the flags of goab spec that run the connector as f
+// (and a source's manifest) say: " --local-executable ./x", or "" when
+// its name alone does.
+func (f *connectorFlags) specArgs(manifest string) string {
+	var b strings.Builder
+	add := func(flag, value string) {
+		b.WriteString(" --" + flag)
+		if value == "" || strings.ContainsAny(value, " \t'\"$`\\*?[]{}()<>|&;#~") {
+			value = "'" + strings.ReplaceAll(value, "'", `'\''`) + "'"
+		}
+		b.WriteString(" " + value)
+	}
+	switch {
+	case manifest != "":
+		add("manifest", manifest)
+	case f.local != "":
+		add("local-executable", f.local)
+	case f.dockerSet:
+		add("docker-image", f.dockerImage)
+	case f.pipURL != "":
+		add("pip-url", f.pipURL)
+	}
+	if f.python.interpreter != "" {
+		b.WriteString(" --use-python=" + f.python.interpreter)
+	}
+	if f.version != "" {
+		add("version", f.version)
+	}
+	return b.String()
+}
+
 // connectorName picks the connector's name: given, or derived from the
 // executable or the image.
 func (f *connectorFlags) connectorName(cmd, given string) (string, error) {
@@ -594,6 +625,7 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 	if err != nil {
 		return nil, err
 	}
+	e.specArgs[name] = sc.conn.specArgs(sc.manifest)
 	if sc.manifest != "" {
 		if u, err := url.Parse(sc.manifest); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			// A path, as --config's: one that cannot be read is the

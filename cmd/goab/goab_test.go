@@ -615,6 +615,19 @@ func TestReadIntoPostgres(t *testing.T) {
 	}
 }
 
+// A config that breaks the spec points to the goab spec command that
+// prints it, with the flags that run the connector: "goab spec
+// source-faker" alone finds no way to run a --local-executable's or a
+// --manifest's connector.
+func TestConfigErrorNamesTheSpecCommand(t *testing.T) {
+	fk := faker(t)
+	r := goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", `{"count": "x"}`, "--no-progress")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "(print the spec with goab spec source-faker --local-executable "+fk+")") {
+		t.Errorf("the advice names no way to run the connector: %s", p)
+	}
+}
+
 // TestReadIntoCacheURLs reads into caches named by URL, as cache.Open
 // takes them: a duckdb: URL is the file it names (not a file called
 // "duckdb:…"), and table_prefix applies on both backends (PostgreSQL's

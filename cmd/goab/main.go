@@ -147,6 +147,10 @@ type env struct {
 	// ascii says that the terminal's locale is not UTF-8 (or TERM is
 	// dumb): what goab draws beyond the connectors' own text is in ASCII.
 	ascii bool
+	// specArgs holds, by connector name, the flags after "goab spec NAME"
+	// that run the connector as this command runs it (" --manifest m.yaml"),
+	// for the advice of a config that breaks its spec (see specAdvice).
+	specArgs map[string]string
 }
 
 // newEnv makes the Environment of one goab run: the library's logger writes
@@ -161,7 +165,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	conns := goairbyte.NewEnvironment()
 	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(logs,
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
-	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: ascii}
+	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: ascii, specArgs: map[string]string{}}
 }
 
 // reports is where report writes: stderr, in ASCII where the terminal's
@@ -229,7 +233,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// validate checks, discovers and reads): each secret its configs name
 	// is asked for once (see askSecrets).
 	ctx = core.WithOperation(ctx)
-	return report(e.reports(), "goab "+c.name, out.quiet(cliAdvice("", needsConfig(c.name, c.run(ctx, c, e, args[1:])))))
+	return report(e.reports(), "goab "+c.name, out.quiet(cliAdvice("", e.specAdvice(needsConfig(c.name, c.run(ctx, c, e, args[1:]))))))
+}
+
+// specAdvice completes the library's "print the spec with goab spec NAME"
+// of a config that breaks its spec with the flags that run the connector
+// as this command ran it: without them, goab spec of a --manifest source
+// or a --local-executable one finds no way to run it.
+func (e *env) specAdvice(err error) error {
+	var cv *connector.ConfigValidationError
+	if !errors.As(err, &cv) || e.specArgs[cv.Connector] == "" {
+		return err
+	}
+	hint := "goab spec " + cv.Connector + ")"
+	msg := strings.Replace(err.Error(), hint, "goab spec "+cv.Connector+e.specArgs[cv.Connector]+")", 1)
+	if msg == err.Error() {
+		return err
+	}
+	return &cliError{msg: msg, err: err}
 }
 
 // needsConfig turns the library's "no config set", whose advice is for Go

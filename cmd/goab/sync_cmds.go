@@ -74,6 +74,7 @@ func newDestination(ctx context.Context, e *env, cmd, name string, f *connectorF
 	if err != nil {
 		return nil, err
 	}
+	e.specArgs[name] = f.specArgs("")
 	if localMount != "" {
 		opts = append(opts, connector.WithLocalMount(localMount))
 	}
