@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -74,7 +75,7 @@ func credential(ctx context.Context, flagValue, env string) (string, error) {
 }
 
 // client builds the API client the flags describe.
-func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Client, error) {
+func (f *airbyteFlags) client(ctx context.Context, e *env, cmd string) (*airbyteapi.Client, error) {
 	vals := map[string]string{}
 	for env, p := range map[string]*string{"AIRBYTE_CLOUD_API_URL": f.url, "AIRBYTE_CLOUD_CLIENT_ID": f.clientID,
 		"AIRBYTE_CLOUD_CLIENT_SECRET": f.clientSecret, "AIRBYTE_CLOUD_BEARER_TOKEN": f.bearer} {
@@ -87,6 +88,11 @@ func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Clie
 	url := vals["AIRBYTE_CLOUD_API_URL"]
 	if url == "" {
 		url = airbyteapi.CloudURL
+	}
+	if u, err := neturl.Parse(url); err == nil && u.Host != "" && strings.Trim(u.Path, "/") == "" {
+		// The address of Airbyte's web app, not of its API: every call
+		// would fail as unauthorized or not found, saying nothing of it.
+		e.conns.Logger().Warn("the Airbyte API URL has no path; a self-managed Airbyte's API root is "+strings.TrimSuffix(url, "/")+"/api/public/v1 (pass it with --api-url or AIRBYTE_CLOUD_API_URL)", "url", url)
 	}
 	var opts []airbyteapi.Option
 	switch id, secret, bearer := vals["AIRBYTE_CLOUD_CLIENT_ID"], vals["AIRBYTE_CLOUD_CLIENT_SECRET"], vals["AIRBYTE_CLOUD_BEARER_TOKEN"]; {
@@ -193,7 +199,7 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 	if err != nil {
 		return nil, "", usagef(c.name, "%v", err)
 	}
-	client, err := af.client(ctx, c.name)
+	client, err := af.client(ctx, e, c.name)
 	if err != nil {
 		return nil, "", err
 	}
@@ -277,7 +283,7 @@ var airbyteCommand = &command{
 		if len(pos) == 0 {
 			return usagef(c.name, "say sync CONNECTION or jobs")
 		}
-		client, err := af.client(ctx, c.name)
+		client, err := af.client(ctx, e, c.name)
 		if err != nil {
 			return err
 		}
@@ -496,7 +502,7 @@ var watchCommand = &command{
 		}
 		var opts []watch.Option
 		if ids := splitList(*abConns); len(ids) > 0 {
-			client, err := af.client(ctx, c.name)
+			client, err := af.client(ctx, e, c.name)
 			if err != nil {
 				return err
 			}

@@ -125,6 +125,14 @@ connections:
 	if p := errorParagraph(t, r); !strings.Contains(p, "did not end within --timeout 300ms and was cancelled") {
 		t.Errorf("a sync past its --timeout: %s", p)
 	}
+	// The web app's address given for the API's: goab says where the
+	// API is, beside the refusal every call then gets.
+	root := strings.TrimSuffix(srv.URL, airbytetest.PublicPrefix)
+	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL="+root), "airbyte", "jobs", "--attempts", "1")
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "a self-managed Airbyte's API root is "+root+"/api/public/v1") {
+		t.Errorf("an API URL without a path: %s", r.stderr)
+	}
 	// The client secret never shows, even in an error.
 	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs", "--attempts", "1")
 	r.want(t, 1)
