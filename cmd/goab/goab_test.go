@@ -644,6 +644,17 @@ func TestReadIntoCacheURLs(t *testing.T) {
 		t.Errorf("duckdb:sub/c.duckdb did not make sub/c.duckdb: %v", err)
 	}
 
+	// A second source with the same streams is told the flags that keep
+	// them apart, not the library's Cache.Load; the prefix then works.
+	r = goabIn(t, dir, nil, "read", "source-faker2", "--local-executable", faker(t), "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", "duckdb:sub/c.duckdb?table_prefix=p", "--no-progress")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "table_prefix= in the --cache URL") || strings.Contains(p, "Cache.Load") {
+		t.Errorf("two sources, one table: %s", p)
+	}
+	goabIn(t, dir, nil, "read", "source-faker2", "--local-executable", faker(t), "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", "duckdb:sub/c.duckdb?table_prefix=f2", "--no-progress").want(t, 0)
+
 	dsn := testenv.Postgres(t)
 	if !strings.HasPrefix(dsn, "postgres") {
 		t.Skipf("the test server's DSN %q is not a URL", dsn)
