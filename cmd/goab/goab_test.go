@@ -707,6 +707,17 @@ func TestSync(t *testing.T) {
 	}
 }
 
+// A failed sync says what the next sync sends, in goab's words, not the
+// library's "the next Write".
+func TestFailedSyncSaysWhatTheNextSends(t *testing.T) {
+	r := goab(t, nil, "sync", "source-faker", "--config", `{"count": 5}`, "--no-cache", "--no-progress",
+		"--destination", "destination-local-json", "--destination-config", `{"destination_path": "/proc/goab-cannot-write-here"}`)
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "what was not confirmed is sent again by the next goab sync") {
+		t.Errorf("a failed sync: %s", p)
+	}
+}
+
 func TestBenchmark(t *testing.T) {
 	fk, lj := faker(t), localJSON(t)
 	cases := map[string][]string{
