@@ -187,6 +187,13 @@ type remote struct {
 }
 
 func (r *Reconciler) listRemote(ctx context.Context) (*remote, error) {
+	// A workspace id of no workspace (a typo, another instance's) lists
+	// nothing, and the plan would create everything.
+	if _, err := r.client.Workspace(ctx, r.workspace); errors.Is(err, airbyteapi.ErrNotFound) {
+		return nil, fmt.Errorf("connections: no workspace %s on this Airbyte instance (check the workspace id and the API URL): %w", r.workspace, err)
+	} else if err != nil {
+		return nil, err
+	}
 	rm := &remote{sources: map[string]api.Source{}, destinations: map[string]api.Destination{},
 		connections: map[string]api.Connection{}, nameOf: map[string]string{}}
 	var dups []string
