@@ -134,7 +134,8 @@ func (w *Workspace) definitionID(ctx context.Context, connector string) (string,
 }
 
 // DeployDestination creates a destination of the connector type (such as
-// "destination-duckdb") with its config.
+// "destination-duckdb") with its config. Like DeploySource, it creates
+// another each time, whatever the workspace holds under name.
 func (w *Workspace) DeployDestination(ctx context.Context, name, connector string, config map[string]any) (*Destination, error) {
 	def, err := w.definitionID(ctx, connector)
 	if err != nil {
@@ -177,6 +178,8 @@ func WithNamespace(format string) ConnectionOption {
 
 // DeployConnection creates a connection from a deployed source to a
 // destination, syncing the streams the source had selected when deployed.
+// Like DeploySource, it creates another each time, whatever the workspace
+// holds under name.
 func (w *Workspace) DeployConnection(ctx context.Context, name string, src *DeployedSource, dst *Destination, opts ...ConnectionOption) (*Connection, error) {
 	req := api.ConnectionCreate{Name: name, SourceID: src.ID, DestinationID: dst.ID,
 		Schedule: &api.Schedule{ScheduleType: api.ScheduleManual}}

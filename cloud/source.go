@@ -15,6 +15,13 @@ import (
 // src's config, resolved as src resolves it to run (its SecretStrings, and
 // references through its Environment's secret managers), and remembers
 // src's selected streams for DeployConnection.
+//
+// It creates another source each time, even when the workspace has one of
+// that name (Airbyte allows several): a program that deploys on every run
+// makes duplicates, which a connections Plan and goab's lookups by name
+// then refuse as ambiguous. Deploy once, look the source up first
+// (Workspace.Sources), or declare it in a connections file, which updates
+// an object of its name in place.
 func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.Source) (*DeployedSource, error) {
 	def, err := w.definitionID(ctx, src.Name())
 	if err != nil {

@@ -84,8 +84,10 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 		if err := r.put(ctx, p, c); err != nil {
 			return p.fail(c, err)
 		}
-		for k, v := range c.secrets {
-			p.st.Fingerprints[k] = p.st.fingerprint(v)
+		if c.send != nil {
+			for k, v := range c.send.secrets {
+				p.st.Fingerprints[k] = p.st.fingerprint(v)
+			}
 		}
 		p.st.IDs[objectKey(c.Kind, c.Name)] = p.ids[c.Kind][c.Name]
 		if err := p.st.save(); err != nil {
@@ -116,25 +118,25 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 	switch c.Kind {
 	case KindSource:
 		if create {
-			s, err := r.client.CreateSource(ctx, api.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
+			s, err := r.client.CreateSource(ctx, api.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.send.config})
 			if err != nil {
 				return err
 			}
 			p.ids[KindSource][c.Name] = s.ID
 			return nil
 		}
-		_, err := r.client.PatchSource(ctx, c.id, api.ActorPatch{Configuration: c.config})
+		_, err := r.client.PatchSource(ctx, c.id, api.ActorPatch{Configuration: c.send.config})
 		return err
 	case KindDestination:
 		if create {
-			d, err := r.client.CreateDestination(ctx, api.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.config})
+			d, err := r.client.CreateDestination(ctx, api.ActorCreate{Name: c.Name, DefinitionID: c.defID, WorkspaceID: r.workspace, Configuration: c.send.config})
 			if err != nil {
 				return err
 			}
 			p.ids[KindDestination][c.Name] = d.ID
 			return nil
 		}
-		_, err := r.client.PatchDestination(ctx, c.id, api.ActorPatch{Configuration: c.config})
+		_, err := r.client.PatchDestination(ctx, c.id, api.ActorPatch{Configuration: c.send.config})
 		return err
 	}
 	decl := c.conn

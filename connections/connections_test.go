@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -103,6 +104,15 @@ func (e *env) plan(t testing.TB, r *Reconciler) *Plan {
 	for _, s := range []string{harvestAccount, harvestToken, motherduckKey} {
 		if strings.Contains(text, s) {
 			t.Fatalf("the plan prints a secret:\n%s", text)
+		}
+	}
+	// Nor does a change printed with fmt, as a program logs a value.
+	for _, c := range p.Changes {
+		text := fmt.Sprintf("%+v %#v", *c, *c)
+		for _, s := range []string{harvestAccount, harvestToken, motherduckKey} {
+			if strings.Contains(text, s) {
+				t.Fatalf("a change printed with %%+v shows a secret:\n%s", text)
+			}
 		}
 	}
 	return p
@@ -311,6 +321,25 @@ func TestDeleteUnmentioned(t *testing.T) {
 	p := e.plan(t, r)
 	golden(t, "delete", p.String())
 	e.apply(t, r, p)
+}
+
+// A workspace id of no workspace is an error naming it, where the plan
+// listed nothing there and so created everything.
+func TestUnknownWorkspaceIsAnError(t *testing.T) {
+	e := setup(t)
+	cfg, err := parse([]byte(declared))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "00000000-0000-4000-8000-000000000000"
+	r, err := New((*airbyteapi.Client)(e.client), id, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Plan(context.Background())
+	if !errors.Is(err, airbyteapi.ErrNotFound) || !strings.Contains(err.Error(), "no workspace "+id) {
+		t.Fatalf("Plan in no workspace: %v\n%v", err, p)
+	}
 }
 
 func TestDuplicateNamesAreAnError(t *testing.T) {

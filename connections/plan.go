@@ -135,11 +135,18 @@ type Change struct {
 	// Diff is what differs (all of it for a creation).
 	Diff *Diff
 
-	id      string         // remote id, for update, replace and delete
-	defID   string         // definition, for sources and destinations
+	id    string      // remote id, for update, replace and delete
+	defID string      // definition, for sources and destinations
+	send  *payload    // a source's or destination's config; nil for a connection
+	conn  *Connection // declared connection
+}
+
+// payload is what a Change of a source or destination sends. It holds
+// secrets in clear and is behind a pointer, so that a Change printed with
+// fmt ("%+v", as a program logs a value) shows its address, not them.
+type payload struct {
 	config  map[string]any // what to send, secrets in clear or masked
 	secrets map[string]any // state key → applied secret value
-	conn    *Connection    // declared connection
 }
 
 // Empty reports whether there is nothing to do.
@@ -180,6 +187,13 @@ type remote struct {
 }
 
 func (r *Reconciler) listRemote(ctx context.Context) (*remote, error) {
+	// A workspace id of no workspace (a typo, another instance's) lists
+	// nothing, and the plan would create everything.
+	if _, err := r.client.Workspace(ctx, r.workspace); errors.Is(err, airbyteapi.ErrNotFound) {
+		return nil, fmt.Errorf("connections: no workspace %s on this Airbyte instance (check the workspace id and the API URL): %w", r.workspace, err)
+	} else if err != nil {
+		return nil, err
+	}
 	rm := &remote{sources: map[string]api.Source{}, destinations: map[string]api.Destination{},
 		connections: map[string]api.Connection{}, nameOf: map[string]string{}}
 	var dups []string
@@ -365,11 +379,11 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[stri
 	}
 	isSecret := secretSet(spec, cfg, remoteCfg, refs)
 
-	c := &Change{Kind: kind, Name: name, defID: def.ID, config: specsecret.Clone(cfg), secrets: map[string]any{}}
+	c := &Change{Kind: kind, Name: name, defID: def.ID, send: &payload{config: specsecret.Clone(cfg), secrets: map[string]any{}}}
 	var leaves []string
 	for _, p := range isSecret.paths {
 		if v, ok := specsecret.Get(cfg, p); ok {
-			c.secrets[secretKey(kind, name, p)] = v
+			c.send.secrets[secretKey(kind, name, p)] = v
 			leaves = specsecret.Leaves(v, leaves)
 		}
 	}
@@ -434,7 +448,7 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[stri
 		// keeps only a string field that way; an array holding secrets is
 		// sent as declared, which stores the same values.
 		if _, isString := nv.(string); isString {
-			setPath(c.config, p, specsecret.Mask)
+			setPath(c.send.config, p, specsecret.Mask)
 		}
 		return true, 0, ""
 	}

@@ -27,11 +27,18 @@ type Source struct {
 
 // New loads a manifest (the text of a manifest.yaml) and builds the
 // connector: every component and template is built here, before any
-// request. A manifest that does not load or validate is an error
-// (*manifest.Error, *manifest.ValidationError). A manifest that needs
-// components the engine does not run still builds, so that Spec works; the
-// calls that would use those components return an *UnsupportedError
-// before any request.
+// request. A manifest that does not load or validate (bad YAML, a broken
+// $ref, a component that breaks the CDK's component schema) is an error
+// here, whose message names each problem's JSON path, such as
+// "$.streams[0].retriever.record_selector.extractor: missing property
+// 'field_path'" (its types are internal: match the message, not a type).
+// A stream that does not build (a template that does not compile, a
+// component given values it cannot take) does not fail New, as the CDK
+// builds streams only for check, discover and read: Check, Discover and
+// Read return its error, which names the stream and the template. A
+// manifest that needs components the engine does not run still builds, so
+// that Spec works; the calls that would use those components return an
+// *UnsupportedError before any request.
 func New(manifestText []byte, opts ...Option) (*Source, error) {
 	o, err := buildOptions(opts)
 	if err != nil {

@@ -44,7 +44,9 @@
 //   - GOAIRBYTE_MANIFEST_DIR: a directory of manifests,
 //     <dir>/<name>/manifest.yaml (the layout of Airbyte's monorepo), used
 //     instead of any download; a pinned version must be the one the
-//     metadata.yaml beside the manifest names;
+//     metadata.yaml beside the manifest names. It serves the connectors
+//     the registry lists as manifest-only: a name the registry does not
+//     list is not looked for there (run it with connector.WithManifest);
 //   - GOAIRBYTE_MANIFEST_URL: another base URL for the downloads (a mirror).
 //
 // [NewLoader] builds a [Loader] from the environment; [Loader.Lookup] and

@@ -101,7 +101,11 @@ type Watcher struct {
 // Option configures a Watcher.
 type Option func(*Watcher) error
 
-// Airbyte watches Airbyte connections by id.
+// Airbyte watches Airbyte connections by id. The ids are not checked: a
+// poll lists the jobs of each id, and an id of no connection (a name, a
+// typo) can list none, so that it yields nothing, never an error; look
+// each up first (cloud.Workspace.Connection answers ErrNotFound), as goab
+// watch does.
 func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
 	return func(w *Watcher) error {
 		if c == nil || len(connectionIDs) == 0 {

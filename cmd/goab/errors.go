@@ -155,6 +155,14 @@ func cliAdvice(prefix string, err error) error {
 	// airbyteapi's ErrNoConfigAPI names the Go option. It is replaced by
 	// its text, not found by errors.Is: a cloud.SyncError quotes it
 	// without wrapping it (as why it could not read the failure reasons).
+	// Two sources with a stream of one name: goab gives a prefix or
+	// another cache by flags, and has no Cache.Load.
+	told = append(told, [2]string{"Give one of the sources a table prefix (cache.WithTablePrefix, or table_prefix= in the cache URL) or a cache of its own, " +
+		"or, if the table is shared on purpose, load with Cache.Load and LoadRequest.ShareTables (source.Read does not share tables)",
+		"Give one of the sources a table prefix (table_prefix= in the --cache URL, such as duckdb:FILE?table_prefix=pfx or postgres://…?table_prefix=pfx) " +
+			"or a cache of its own (another --cache, or --schema)"})
+	// A failed Write is the failed goab sync.
+	told = append(told, [2]string{"; what was not confirmed is sent again by the next Write", "; what was not confirmed is sent again by the next goab sync"})
 	told = append(told, [2]string{"use WithConfigAPIURL", "pass its root with --config-api-url (http://host:8000/api/v1 for a self-managed instance)"})
 	msg := err.Error()
 	for _, t := range told {

@@ -44,6 +44,11 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 				return nil, errHelpShown
 			}
 			msg := strings.Replace(err.Error(), "flag provided but not defined: -", "unknown flag --", 1)
+			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+				if near := nearFlag(fs, name); near != "" {
+					msg += " (did you mean --" + near + "?)"
+				}
+			}
 			return nil, usagef(c.name, "%s", msg)
 		}
 		if fs.NArg() == 0 {
@@ -52,6 +57,46 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// nearFlag returns the flag of fs that the unknown flag name most likely
+// meant: one letter added, dropped, changed or two swapped (--stream for
+// read's --streams, --scheme for --schema); "" when none is that near.
+func nearFlag(fs *flag.FlagSet, name string) string {
+	name = strings.TrimLeft(name, "-")
+	best, bestD := "", 2
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := editDistance(name, f.Name); d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b
+// (insertions, deletions, substitutions and adjacent transpositions).
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 // choice is a string flag limited to a few values; parse refuses any
@@ -180,6 +225,37 @@ func (f *connectorFlags) visited(fs *flag.FlagSet) {
 	f.dockerSet = flagGiven(fs, f.prefix+"docker-image")
 }
 
+// specArgs returns the flags of goab spec that run the connector as f
+// (and a source's manifest) say: " --local-executable ./x", or "" when
+// its name alone does.
+func (f *connectorFlags) specArgs(manifest string) string {
+	var b strings.Builder
+	add := func(flag, value string) {
+		b.WriteString(" --" + flag)
+		if value == "" || strings.ContainsAny(value, " \t'\"$`\\*?[]{}()<>|&;#~") {
+			value = "'" + strings.ReplaceAll(value, "'", `'\''`) + "'"
+		}
+		b.WriteString(" " + value)
+	}
+	switch {
+	case manifest != "":
+		add("manifest", manifest)
+	case f.local != "":
+		add("local-executable", f.local)
+	case f.dockerSet:
+		add("docker-image", f.dockerImage)
+	case f.pipURL != "":
+		add("pip-url", f.pipURL)
+	}
+	if f.python.interpreter != "" {
+		b.WriteString(" --use-python=" + f.python.interpreter)
+	}
+	if f.version != "" {
+		add("version", f.version)
+	}
+	return b.String()
+}
+
 // connectorName picks the connector's name: given, or derived from the
 // executable or the image.
 func (f *connectorFlags) connectorName(cmd, given string) (string, error) {
@@ -296,13 +372,19 @@ func loadConfig(cmd, flagName, value string) (map[string]any, error) {
 		// JSON's error messages are clearer for JSON.
 		d := json.NewDecoder(bytes.NewReader(t))
 		d.UseNumber()
-		err = d.Decode(&cfg)
+		if err = d.Decode(&cfg); err != nil {
+			// Not JSON, but it may be YAML's flow style, which takes
+			// what JSON refuses, such as a trailing comma: a YAML config.
+			if y, yerr := decodeYAMLConfig(text); yerr == nil && y != nil {
+				cfg, err = y, nil
+			}
+		}
 	} else {
 		cfg, err = decodeYAMLConfig(text)
 	}
 	if err != nil {
 		var any any
-		if yaml.Unmarshal(text, &any) == nil && any != nil {
+		if yaml.Unmarshal(text, &any) == nil && any != nil && !isMapping(any) {
 			// Valid, but a list or a plain value.
 			return nil, usagef(cmd, "the %s must be an object of config fields, such as '{\"count\": 100}', not %s", origin, kindOf(any))
 		}
@@ -442,6 +524,15 @@ func kindOf(v any) string {
 	}
 }
 
+// isMapping reports whether v, a YAML document decoded, is a mapping.
+func isMapping(v any) bool {
+	switch v.(type) {
+	case map[string]any, map[any]any:
+		return true
+	}
+	return false
+}
+
 // splitList splits a comma-separated flag value, dropping blanks.
 func splitList(s string) []string {
 	var out []string
@@ -519,6 +610,12 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 	}
 	if given == "" && sc.manifest != "" {
 		given = manifestName(sc.manifest)
+		if given == "source-manifest" && (c.name == "read" || c.name == "sync") {
+			// The name keys the cache's tables and state: two manifests
+			// read under the one fallback name would share them, the
+			// second read starting from the first's state.
+			return nil, usagef(c.name, "name the source, as in goab %s source-NAME --manifest %s: its name keys its tables and incremental state in the cache, and another manifest read without a name would take them as its own (a manifest at source-NAME/manifest.yaml or source-NAME.yaml is named by its path)", c.name, sc.manifest)
+		}
 	}
 	name, err := sc.conn.connectorName(c.name, given)
 	if err != nil {
@@ -528,7 +625,15 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 	if err != nil {
 		return nil, err
 	}
+	e.specArgs[name] = sc.conn.specArgs(sc.manifest)
 	if sc.manifest != "" {
+		if u, err := url.Parse(sc.manifest); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			// A path, as --config's: one that cannot be read is the
+			// command line's mistake, named before anything runs.
+			if _, err := os.Stat(sc.manifest); err != nil {
+				return nil, usagef(c.name, "cannot read the --manifest file %s: %v; pass a manifest.yaml path or an http(s) URL of one", sc.manifest, errors.Unwrap(err))
+			}
+		}
 		opts = append(opts, connector.WithManifest(sc.manifest))
 	}
 	if s := splitList(sc.streams); len(s) > 0 {

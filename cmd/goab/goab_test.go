@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/x/goairbyte/internal/testenv"
@@ -169,7 +171,11 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"check", "source-faker", "--no-such-flag"}, "unknown flag --no-such-flag"},
+		{[]string{"check", "source-faker", "--no-such-flag"}, "unknown flag --no-such-flag. Run"},
+		// A flag one letter off names the one meant: records' --stream
+		// given to read, whose flag is --streams.
+		{[]string{"read", "source-faker", "--stream", "users"}, "unknown flag --stream (did you mean --streams?)"},
+		{[]string{"read", "source-faker", "--scheme", "x"}, "unknown flag --scheme (did you mean --schema?)"},
 		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
 		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
@@ -177,6 +183,14 @@ func TestUsageErrors(t *testing.T) {
 		// reads: the argument is named, not "--stream is required".
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "users"}, `unexpected arguments "users" after the connector name "source-faker"`},
 		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
+		// A --manifest file that is not there is the command line's
+		// mistake, as a --config file is, not a connector failure (1).
+		{[]string{"check", "--manifest", "no-such-manifest.yaml", "--config", "{}"}, "cannot read the --manifest file no-such-manifest.yaml"},
+		// A manifest whose path gives no name reads into a cache only
+		// named: under the fallback source-manifest, two manifests shared
+		// tables and state, the second reading from the first's state.
+		{[]string{"read", "--manifest", "api/manifest.yaml", "--config", "{}"}, "name the source, as in goab read source-NAME --manifest api/manifest.yaml"},
+		{[]string{"sync", "--manifest", "api/manifest.yaml", "--config", "{}", "--destination", "destination-local-json", "--destination-config", "{}"}, "name the source, as in goab sync source-NAME"},
 		{[]string{"check", "source-faker", "--config", "{not json"}, "is not a JSON or YAML object"},
 		{[]string{"check", "source-faker", "--config", "[1,2]"}, "must be an object of config fields, such as '{\"count\": 100}', not a list"},
 		{[]string{"spec", "source-faker", "--format", "xml"}, "--format must be yaml or json"},
@@ -184,6 +198,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--cache", "postgres://h/db", "--memory-limit", "1GB"}, "--memory-limit applies to DuckDB caches"},
+		// A cache URL whose scheme no cache has (a typo) is refused, where
+		// it named a DuckDB file "postgress:/h/db" under the working
+		// directory; its password is not shown.
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgress://u:hunter2@h/db"}, `--cache postgress://u:xxxxx@h/db: no cache has URLs of scheme "postgress"`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?schema=a", "--schema", "b"}, "--schema b and the --cache URL's schema=a disagree"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true"}, "--destination is required"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "d", "--strategy", "x"}, "--strategy must be auto, append, merge or replace"},
@@ -454,6 +473,19 @@ func TestYAMLConfigKeepsDates(t *testing.T) {
 // a JSON config: integers beyond 64 bits and decimals with more digits than
 // a float64 holds are not rounded; YAML's own forms (1_000, 0x1F, .inf)
 // keep their YAML meaning.
+// A config that JSON refuses but YAML's flow style takes (a trailing
+// comma) is the YAML config it is: it was refused as "not a number", the
+// kind of the YAML mapping it parsed to misnamed.
+func TestJSONLikeYAMLConfig(t *testing.T) {
+	r := goab(t, nil, "check", "source-faker", "--config", `{"count": 5, "seed": 3,}`)
+	r.want(t, 0)
+	r = goab(t, nil, "check", "source-faker", "--config", `{"count": [1,}`)
+	r.want(t, 2)
+	if p := errorParagraph(t, r); !strings.Contains(p, "is not a JSON or YAML object: invalid character") {
+		t.Errorf("a config neither JSON nor YAML: %s", p)
+	}
+}
+
 func TestYAMLConfigKeepsNumbersExact(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/jsononly")
 	cfg := "big: 123456789012345678901234567890\nneg: -98765432109876543210\numax: 18446744073709551615\n" +
@@ -583,6 +615,62 @@ func TestReadIntoPostgres(t *testing.T) {
 	}
 }
 
+// A config that breaks the spec points to the goab spec command that
+// prints it, with the flags that run the connector: "goab spec
+// source-faker" alone finds no way to run a --local-executable's or a
+// --manifest's connector.
+func TestConfigErrorNamesTheSpecCommand(t *testing.T) {
+	fk := faker(t)
+	r := goab(t, nil, "read", "source-faker", "--local-executable", fk, "--config", `{"count": "x"}`, "--no-progress")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "(print the spec with goab spec source-faker --local-executable "+fk+")") {
+		t.Errorf("the advice names no way to run the connector: %s", p)
+	}
+}
+
+// TestReadIntoCacheURLs reads into caches named by URL, as cache.Open
+// takes them: a duckdb: URL is the file it names (not a file called
+// "duckdb:…"), and table_prefix applies on both backends (PostgreSQL's
+// connector refused it).
+func TestReadIntoCacheURLs(t *testing.T) {
+	dir := t.TempDir()
+	r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", "duckdb:sub/c.duckdb?table_prefix=p", "--memory-limit", "256MB")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, `"main"."p_users"`) {
+		t.Errorf("table not p_users:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub", "c.duckdb")); err != nil {
+		t.Errorf("duckdb:sub/c.duckdb did not make sub/c.duckdb: %v", err)
+	}
+
+	// A second source with the same streams is told the flags that keep
+	// them apart, not the library's Cache.Load; the prefix then works.
+	r = goabIn(t, dir, nil, "read", "source-faker2", "--local-executable", faker(t), "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", "duckdb:sub/c.duckdb?table_prefix=p", "--no-progress")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "table_prefix= in the --cache URL") || strings.Contains(p, "Cache.Load") {
+		t.Errorf("two sources, one table: %s", p)
+	}
+	goabIn(t, dir, nil, "read", "source-faker2", "--local-executable", faker(t), "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", "duckdb:sub/c.duckdb?table_prefix=f2", "--no-progress").want(t, 0)
+
+	dsn := testenv.Postgres(t)
+	if !strings.HasPrefix(dsn, "postgres") {
+		t.Skipf("the test server's DSN %q is not a URL", dsn)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	r = goab(t, nil, "read", "source-faker", "--config", `{"count": 5}`, "--streams", "users",
+		"--cache", dsn+sep+"table_prefix=t1", "--schema", "goab")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, `"goab"."t1_users"`) {
+		t.Errorf("table not goab.t1_users:\n%s", r.stdout)
+	}
+}
+
 func countLines(t *testing.T, path string) int {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -616,6 +704,17 @@ func TestSync(t *testing.T) {
 				t.Errorf("destination has %d purchases, want 40", n)
 			}
 		})
+	}
+}
+
+// A failed sync says what the next sync sends, in goab's words, not the
+// library's "the next Write".
+func TestFailedSyncSaysWhatTheNextSends(t *testing.T) {
+	r := goab(t, nil, "sync", "source-faker", "--config", `{"count": 5}`, "--no-cache", "--no-progress",
+		"--destination", "destination-local-json", "--destination-config", `{"destination_path": "/proc/goab-cannot-write-here"}`)
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "what was not confirmed is sent again by the next goab sync") {
+		t.Errorf("a failed sync: %s", p)
 	}
 }
 
@@ -713,6 +812,45 @@ func readOneLineAndLeave(t *testing.T, extraEnv []string, args ...string) (line 
 	out.Close()
 	waitErr = cmd.Wait()
 	return line, waitErr, errb.String()
+}
+
+// Ctrl-C ends goab by SIGINT once it has stopped the connector, so that
+// the shell stops the script or loop that ran it; with exit status 1 the
+// shell took goab to have handled the interrupt, and a loop went on.
+func TestInterruptedDiesOfTheSignal(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT to send on Windows")
+	}
+	cmd := exec.Command(goabBin, "records", "source-faker", "--config", `{"count": 100000000}`, "--stream", "users")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOAIRBYTE_LOG_DIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(out)
+	if line, err := r.ReadString('\n'); err != nil {
+		t.Fatalf("first line %q: %v", line, err) // goab handles signals by now
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Fatalf("goab interrupted ended with %v, not by SIGINT\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupt") {
+		t.Errorf("stderr does not say goab was interrupted:\n%s", errb.String())
+	}
 }
 
 // Any command's reader may go away (goab connectors | head): goab ends

@@ -43,7 +43,8 @@
 //
 // Exit status: 0 on success, 1 when a connector, a check or a sync fails,
 // 2 on a usage error or when plan finds changes; a reader of stdout that goes away (goab connectors |
-// head) is no failure. Errors are printed on stderr as one paragraph that says
+// head) is no failure. Interrupted (SIGINT, SIGTERM), goab stops the connector, keeps what
+// was committed, and then dies of the signal (status 130, 143 in a shell), so that a script stops too. Errors are printed on stderr as one paragraph that says
 // what failed, why, and where the connector's log file is.
 //
 // The commands are thin: each parses its flags, calls the library and
@@ -63,6 +64,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/connector"
@@ -84,10 +86,39 @@ func main() {
 	// with EPIPE instead of killing goab, so that the connector is stopped
 	// and cleaned up as on any early end.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	go func() {
+		s := <-sigs
+		got.Store(s)
+		cancel(errors.New(s.String() + " signal received")) // as signal.NotifyContext says
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	if s, ok := got.Load().(os.Signal); ok {
+		dieOf(s)
+	}
 	os.Exit(code)
+}
+
+// dieOf ends goab, stopped by s and done cleaning up, by s itself, so that
+// the shell sees a command killed by Ctrl-C (status 130) and stops the
+// script or loop that ran it, as it does for any command interrupted;
+// an exit with status 1 would tell it goab handled the interrupt and
+// failed, and the loop would go on to its next command. Where a process
+// cannot signal itself, the status is the shell's 128+n.
+func dieOf(s os.Signal) {
+	signal.Reset(s)
+	if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
+		time.Sleep(time.Second) // the signal's default action ends the process
+	}
+	n := 2 // SIGINT
+	if ss, ok := s.(syscall.Signal); ok {
+		n = int(ss)
+	}
+	os.Exit(128 + n)
 }
 
 // logLevel is the level of the messages goab shows on stderr: warnings and
@@ -116,6 +147,10 @@ type env struct {
 	// ascii says that the terminal's locale is not UTF-8 (or TERM is
 	// dumb): what goab draws beyond the connectors' own text is in ASCII.
 	ascii bool
+	// specArgs holds, by connector name, the flags after "goab spec NAME"
+	// that run the connector as this command runs it (" --manifest m.yaml"),
+	// for the advice of a config that breaks its spec (see specAdvice).
+	specArgs map[string]string
 }
 
 // newEnv makes the Environment of one goab run: the library's logger writes
@@ -130,7 +165,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	conns := goairbyte.NewEnvironment()
 	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(logs,
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
-	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: ascii}
+	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: ascii, specArgs: map[string]string{}}
 }
 
 // reports is where report writes: stderr, in ASCII where the terminal's
@@ -198,7 +233,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// validate checks, discovers and reads): each secret its configs name
 	// is asked for once (see askSecrets).
 	ctx = core.WithOperation(ctx)
-	return report(e.reports(), "goab "+c.name, out.quiet(cliAdvice("", needsConfig(c.name, c.run(ctx, c, e, args[1:])))))
+	return report(e.reports(), "goab "+c.name, out.quiet(cliAdvice("", e.specAdvice(needsConfig(c.name, c.run(ctx, c, e, args[1:]))))))
+}
+
+// specAdvice completes the library's "print the spec with goab spec NAME"
+// of a config that breaks its spec with the flags that run the connector
+// as this command ran it: without them, goab spec of a --manifest source
+// or a --local-executable one finds no way to run it.
+func (e *env) specAdvice(err error) error {
+	var cv *connector.ConfigValidationError
+	if !errors.As(err, &cv) || e.specArgs[cv.Connector] == "" {
+		return err
+	}
+	hint := "goab spec " + cv.Connector + ")"
+	msg := strings.Replace(err.Error(), hint, "goab spec "+cv.Connector+e.specArgs[cv.Connector]+")", 1)
+	if msg == err.Error() {
+		return err
+	}
+	return &cliError{msg: msg, err: err}
 }
 
 // needsConfig turns the library's "no config set", whose advice is for Go
@@ -262,14 +314,15 @@ func printMainUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'goab <command> --help' for a command's flags and an example.\n"+
-		"Exit status: 0 success, 1 connector or sync failure, 2 usage error or, for plan, a workspace that differs from its file.\n\n"+
+		"Exit status: 0 success, 1 connector or sync failure, 2 usage error or, for plan, a workspace that differs from its file;\n"+
+		"interrupted (Ctrl-C, SIGTERM), goab stops the connector, keeps what was committed and dies of the signal (130, 143).\n\n"+
 		"Environment:\n"+
 		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (see Connector logs)\n"+
 		"  TMPDIR                  the temp directory, of the default log directory and of each run's files\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
-		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads (a --version must match the metadata.yaml beside the manifest)\n"+
+		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads for the registry's manifest-only connectors (a --version must match the metadata.yaml beside the manifest); a connector the registry does not list needs --manifest PATH\n"+
 		"  NO_LIVE_PROGRESS        set: no live progress line\n"+
 		"  LC_ALL, LC_CTYPE, LANG  the first set decides the charset: not UTF-8 (or TERM=dumb) makes the progress line and errors ASCII\n"+
 		"\nConnector logs:\n%s\n", wrap(logsHelp(), 100, "  "))

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -60,6 +61,8 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error
 			return c, nil
 		}
 		return nil, nil
+	case cacheURL(cf.target) != nil:
+		return cf.openURL(ctx, cmd, cacheURL(cf.target))
 	case isPostgres(cf.target):
 		if cf.memoryLimit != "" {
 			return nil, usagef(cmd, "--memory-limit applies to DuckDB caches; PostgreSQL's memory is the server's")
@@ -75,6 +78,49 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error
 		}
 		return cache.New(ctx, duckdb.NewConnector(cf.target, dopts...))
 	}
+}
+
+// cacheURL returns a --cache value parsed as a URL when it has a scheme
+// (duckdb:, postgres://, or a typo of one), nil when it is a file path or
+// a key=value DSN. A one-letter scheme is a Windows drive, not a URL.
+func cacheURL(target string) *url.URL {
+	u, err := url.Parse(target)
+	if err != nil || len(u.Scheme) < 2 {
+		return nil
+	}
+	return u
+}
+
+// openURL opens a --cache given as a URL as cache.Open does, so that
+// duckdb: URLs and the schema and table_prefix parameters mean what they
+// mean to the library; a scheme of no cache (a typo such as postgress://)
+// is a usage error, where it would have named a DuckDB file.
+func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cache.Cache, error) {
+	var opts []cache.Option
+	if cf.schema != "" {
+		if s := u.Query().Get("schema"); s != "" && s != cf.schema {
+			return nil, usagef(cmd, "--schema %s and the --cache URL's schema=%s disagree; give one", cf.schema, s)
+		}
+		opts = append(opts, cache.WithSchema(cf.schema))
+	}
+	switch u.Scheme {
+	case "duckdb":
+		if cf.memoryLimit != "" {
+			q := u.Query()
+			if l := q.Get("memory_limit"); l != "" && l != cf.memoryLimit {
+				return nil, usagef(cmd, "--memory-limit %s and the --cache URL's memory_limit=%s disagree; give one", cf.memoryLimit, l)
+			}
+			q.Set("memory_limit", cf.memoryLimit)
+			u.RawQuery = q.Encode()
+		}
+	case "postgres", "postgresql":
+		if cf.memoryLimit != "" {
+			return nil, usagef(cmd, "--memory-limit applies to DuckDB caches; PostgreSQL's memory is the server's")
+		}
+	default:
+		return nil, usagef(cmd, "--cache %s: no cache has URLs of scheme %q; give a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN", u.Redacted(), u.Scheme)
+	}
+	return cache.Open(ctx, u.String(), opts...)
 }
 
 // What to do when the default cache, under the working directory, cannot
@@ -136,7 +182,7 @@ var readCommand = &command{
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
-		cf := addCacheFlags(fs, "the cache: a DuckDB file path or a postgres:// DSN (default: ./.cache/default_cache/default_cache.duckdb)")
+		cf := addCacheFlags(fs, "the cache: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: ./.cache/default_cache/default_cache.duckdb)")
 		rf := addReadFlags(fs)
 		pf := addProgressFlag(fs)
 		src, err := newSource(ctx, c, e, fs, sc, args, nil)

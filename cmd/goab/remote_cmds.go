@@ -10,7 +10,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	neturl "net/url"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,7 +75,7 @@ func credential(ctx context.Context, flagValue, env string) (string, error) {
 }
 
 // client builds the API client the flags describe.
-func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Client, error) {
+func (f *airbyteFlags) client(ctx context.Context, e *env, cmd string) (*airbyteapi.Client, error) {
 	vals := map[string]string{}
 	for env, p := range map[string]*string{"AIRBYTE_CLOUD_API_URL": f.url, "AIRBYTE_CLOUD_CLIENT_ID": f.clientID,
 		"AIRBYTE_CLOUD_CLIENT_SECRET": f.clientSecret, "AIRBYTE_CLOUD_BEARER_TOKEN": f.bearer} {
@@ -84,6 +88,11 @@ func (f *airbyteFlags) client(ctx context.Context, cmd string) (*airbyteapi.Clie
 	url := vals["AIRBYTE_CLOUD_API_URL"]
 	if url == "" {
 		url = airbyteapi.CloudURL
+	}
+	if u, err := neturl.Parse(url); err == nil && u.Host != "" && strings.Trim(u.Path, "/") == "" {
+		// The address of Airbyte's web app, not of its API: every call
+		// would fail as unauthorized or not found, saying nothing of it.
+		e.conns.Logger().Warn("the Airbyte API URL has no path; a self-managed Airbyte's API root is "+strings.TrimSuffix(url, "/")+"/api/public/v1 (pass it with --api-url or AIRBYTE_CLOUD_API_URL)", "url", url)
 	}
 	var opts []airbyteapi.Option
 	switch id, secret, bearer := vals["AIRBYTE_CLOUD_CLIENT_ID"], vals["AIRBYTE_CLOUD_CLIENT_SECRET"], vals["AIRBYTE_CLOUD_BEARER_TOKEN"]; {
@@ -190,7 +199,7 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 	if err != nil {
 		return nil, "", usagef(c.name, "%v", err)
 	}
-	client, err := af.client(ctx, c.name)
+	client, err := af.client(ctx, e, c.name)
 	if err != nil {
 		return nil, "", err
 	}
@@ -212,18 +221,59 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 	return r, ws, err
 }
 
+// uuidPattern is the form of Airbyte's ids.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// connectionID returns the id of the connection arg names: arg itself when
+// it is an id, else the id of the one connection of that name in the
+// workspace (the name a connections file and Airbyte's UI give it).
+func (f *airbyteFlags) connectionID(ctx context.Context, cmd string, client *airbyteapi.Client, arg string) (string, error) {
+	if uuidPattern.MatchString(arg) {
+		return arg, nil
+	}
+	ws, err := f.workspaceID(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ws == "" {
+		return "", usagef(cmd, "%q is not a connection id; to name a connection by its name, give its workspace with --workspace or AIRBYTE_CLOUD_WORKSPACE_ID", arg)
+	}
+	var ids, names []string
+	for conn, err := range (*api.Client)(client).Connections(ctx, ws) {
+		if err != nil {
+			return "", err
+		}
+		if conn.Name == arg {
+			ids = append(ids, conn.ID)
+		}
+		names = append(names, strconv.Quote(conn.Name))
+	}
+	switch {
+	case len(ids) == 1:
+		return ids[0], nil
+	case len(ids) > 1:
+		return "", usagef(cmd, "workspace %s has %d connections named %q (%s); give the id of one", ws, len(ids), arg, strings.Join(ids, ", "))
+	case len(names) == 0:
+		return "", usagef(cmd, "workspace %s has no connections; %q names none", ws, arg)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	return "", usagef(cmd, "workspace %s has no connection named or with id %q; its connections are %s", ws, arg, strings.Join(names, ", "))
+}
+
 var airbyteCommand = &command{
 	name:     "airbyte",
-	synopsis: "airbyte sync CONNECTION [--wait] [--timeout D] | airbyte jobs [--connection ID] [--limit N] [credentials]",
+	synopsis: "airbyte sync CONNECTION [--wait] [--timeout D] | airbyte jobs [--connection CONNECTION] [--limit N] [credentials]",
 	summary:  "Run a sync of an Airbyte connection and wait for it, or list jobs.",
 	example: "goab airbyte sync 9924bcd0-99be-453d-ba47-c2c9766f7da5 --wait --timeout 30m\n" +
+		"goab airbyte sync faker-to-warehouse --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6 --wait   # by its name in the workspace\n" +
 		"goab airbyte jobs --connection 9924bcd0-99be-453d-ba47-c2c9766f7da5 --limit 5",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		wait := fs.Bool("wait", false, "sync: wait until the job ends; exit 1 when it fails")
 		timeout := fs.Duration("timeout", 0, "sync --wait: give up (and cancel the job) after this long; 0 waits as long as it takes")
 		poll := fs.Duration("poll", time.Second, "sync --wait: the first wait between polls (it grows to 30 s)")
-		connection := fs.String("connection", "", "jobs: only this connection's")
+		connection := fs.String("connection", "", "jobs: only this connection's (its id, or its name in the --workspace)")
 		limit := fs.Int("limit", 20, "jobs: at most this many, newest first")
 		af := addAirbyteFlags(fs, true)
 		pos, err := parse(c, e, fs, args)
@@ -233,7 +283,7 @@ var airbyteCommand = &command{
 		if len(pos) == 0 {
 			return usagef(c.name, "say sync CONNECTION or jobs")
 		}
-		client, err := af.client(ctx, c.name)
+		client, err := af.client(ctx, e, c.name)
 		if err != nil {
 			return err
 		}
@@ -241,6 +291,11 @@ var airbyteCommand = &command{
 		case "jobs":
 			if len(pos) > 1 {
 				return usagef(c.name, "unexpected arguments %q", pos[1:])
+			}
+			if *connection != "" {
+				if *connection, err = af.connectionID(ctx, c.name, client, *connection); err != nil {
+					return err
+				}
 			}
 			tw := newTable(e.text, "JOB", "TYPE", "STATUS", "CONNECTION", "STARTED", "ROWS")
 			n := 0
@@ -257,10 +312,14 @@ var airbyteCommand = &command{
 			return tw.flush()
 		case "sync":
 			if len(pos) != 2 {
-				return usagef(c.name, "sync takes one connection id")
+				return usagef(c.name, "sync takes one connection: its id, or its name in the --workspace")
+			}
+			id, err := af.connectionID(ctx, c.name, client, pos[1])
+			if err != nil {
+				return err
 			}
 			// Which workspace the connection is in, for cloud.NewWorkspace.
-			conn, err := (*api.Client)(client).Connection(ctx, pos[1])
+			conn, err := (*api.Client)(client).Connection(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -286,6 +345,9 @@ var airbyteCommand = &command{
 				defer cancel()
 			}
 			job, err := sr.Wait(ctx, cloud.PollInterval(*poll, max(*poll, 30*time.Second)))
+			if err != nil && *timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("job %d did not end within --timeout %s and was cancelled (%w); give a longer --timeout, or 0 to wait as long as it takes", sr.JobID, *timeout, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -392,6 +454,9 @@ var fivetranCommand = &command{
 		} else {
 			res, err = client.ResyncAndPoll(ctx, pos[1], scope, opts...)
 		}
+		if err != nil && *timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("the %s of %s did not end within --timeout %s (%w); Fivetran goes on with it: give a longer --timeout, or 0 to wait as long as it takes", pos[0], pos[1], *timeout, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -417,7 +482,7 @@ var watchCommand = &command{
 	example:  "goab watch --airbyte 9924bcd0-99be-453d-ba47-c2c9766f7da5 --fivetran dominion_lamp --cursor watch.json --interval 1m",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
-		abConns := fs.String("airbyte", "", "Airbyte connection ids, separated by commas")
+		abConns := fs.String("airbyte", "", "Airbyte connections, separated by commas: ids, or names in the --workspace")
 		ftConns := fs.String("fivetran", "", "Fivetran connection ids, separated by commas")
 		cursorFile := fs.String("cursor", "", "the file that keeps how far the watch has reported (created if missing)")
 		interval := fs.Duration("interval", 30*time.Second, "the pause between two polls")
@@ -437,9 +502,22 @@ var watchCommand = &command{
 		}
 		var opts []watch.Option
 		if ids := splitList(*abConns); len(ids) > 0 {
-			client, err := af.client(ctx, c.name)
+			client, err := af.client(ctx, e, c.name)
 			if err != nil {
 				return err
+			}
+			// A connection that is not there would be watched in silence
+			// for ever (its job list is empty): each is found first, a
+			// name looked up in the workspace.
+			for i, id := range ids {
+				if ids[i], err = af.connectionID(ctx, c.name, client, id); err != nil {
+					return err
+				}
+				if _, err := (*api.Client)(client).Connection(ctx, ids[i]); errors.Is(err, airbyteapi.ErrNotFound) {
+					return usagef(c.name, "--airbyte: no connection %s (give a connection's id, or its name in the --workspace)", id)
+				} else if err != nil {
+					return err
+				}
 			}
 			opts = append(opts, watch.Airbyte(client, ids...))
 		}

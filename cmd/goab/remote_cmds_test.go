@@ -86,6 +86,53 @@ connections:
 	if !strings.Contains(r.stdout, "succeeded") || strings.Count(r.stdout, "\n") != 2 {
 		t.Fatalf("jobs printed:\n%s", r.stdout)
 	}
+	// A connection by its name, as the file names it (a 404 before):
+	// sync and jobs find its id in the workspace; a name it lacks lists
+	// those it has.
+	r = goab(t, env, "airbyte", "sync", "faker-to-warehouse", "--wait", "--timeout", "2m", "--poll", "50ms")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "succeeded: 25 rows") {
+		t.Fatalf("sync by name printed:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = goab(t, env, "airbyte", "jobs", "--connection", "faker-to-warehouse")
+	r.want(t, 0)
+	if strings.Count(r.stdout, id) != 2 {
+		t.Fatalf("jobs by name printed:\n%s", r.stdout)
+	}
+	r = goab(t, env, "airbyte", "sync", "faker-to-warehous")
+	r.want(t, 2)
+	if p := errorParagraph(t, r); !strings.Contains(p, `no connection named or with id "faker-to-warehous"; its connections are "faker-to-warehouse"`) {
+		t.Errorf("a name not there: %s", p)
+	}
+	// watch finds its connections first: by name, and an id that is not
+	// there is refused, where it was watched in silence for ever.
+	cursor := filepath.Join(dir, "watch.json")
+	goab(t, env, "watch", "--airbyte", "faker-to-warehouse", "--cursor", cursor, "--for", "100ms").want(t, 0)
+	if b, err := os.ReadFile(cursor); err != nil || !strings.Contains(string(b), id) {
+		t.Errorf("the cursor of a watch by name does not hold the connection's id %s: %s %v", id, b, err)
+	}
+	r = goab(t, env, "watch", "--airbyte", "00000000-0000-4000-8000-000000000000", "--cursor", cursor, "--for", "5s")
+	r.want(t, 2)
+	if p := errorParagraph(t, r); !strings.Contains(p, "--airbyte: no connection 00000000-0000-4000-8000-000000000000") {
+		t.Errorf("watch of a connection not there: %s", p)
+	}
+	// --timeout passing says so, and that the job was cancelled, where
+	// the error was "job N cancelled: context deadline exceeded".
+	srv.HoldJobs()
+	r = goab(t, env, "airbyte", "sync", id, "--wait", "--timeout", "300ms", "--poll", "50ms")
+	srv.ReleaseJobs()
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "did not end within --timeout 300ms and was cancelled") {
+		t.Errorf("a sync past its --timeout: %s", p)
+	}
+	// The web app's address given for the API's: goab says where the
+	// API is, beside the refusal every call then gets.
+	root := strings.TrimSuffix(srv.URL, airbytetest.PublicPrefix)
+	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL="+root), "airbyte", "jobs", "--attempts", "1")
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "a self-managed Airbyte's API root is "+root+"/api/public/v1") {
+		t.Errorf("an API URL without a path: %s", r.stderr)
+	}
 	// The client secret never shows, even in an error.
 	r = goab(t, append(env, "AIRBYTE_CLOUD_API_URL=http://127.0.0.1:1/api/public/v1"), "airbyte", "jobs", "--attempts", "1")
 	r.want(t, 1)
@@ -163,6 +210,7 @@ func TestRemoteUsageErrors(t *testing.T) {
 		{[]string{"apply", "-f", "/no/such/file.yaml"}, "no such file"},
 		{[]string{"airbyte"}, "say sync CONNECTION or jobs"},
 		{[]string{"airbyte", "launch"}, `unknown subcommand "launch"`},
+		{[]string{"airbyte", "sync", "my-connection", "--bearer-token", "t"}, `"my-connection" is not a connection id; to name a connection by its name, give its workspace with --workspace`},
 		{[]string{"airbyte", "jobs", "--client-id", "x"}, "need both --client-id and --client-secret"},
 		{[]string{"fivetran", "sync"}, "say sync CONNECTION or resync CONNECTION"},
 		{[]string{"fivetran", "sync", "c", "--tables", "a.b"}, "--tables goes with resync"},
@@ -219,6 +267,13 @@ func TestFivetranAndWatch(t *testing.T) {
 	r.want(t, 0)
 	if !strings.Contains(r.stdout, "after 2 trigger(s)") {
 		t.Fatalf("resync after a quota reschedule printed:\n%s", r.stdout)
+	}
+	// Past its --timeout (the sync rescheduled for an hour), sync says so.
+	srv.Quota(id, time.Hour)
+	r = goab(t, env, "fivetran", "sync", id, "--poll", "20ms", "--timeout", "300ms")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "the sync of "+id+" did not end within --timeout 300ms") {
+		t.Errorf("a sync past its --timeout: %s", p)
 	}
 	r = goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--count", "1")
 	r.want(t, 0)

@@ -74,6 +74,7 @@ func newDestination(ctx context.Context, e *env, cmd, name string, f *connectorF
 	if err != nil {
 		return nil, err
 	}
+	e.specArgs[name] = f.specArgs("")
 	if localMount != "" {
 		opts = append(opts, connector.WithLocalMount(localMount))
 	}
@@ -109,7 +110,7 @@ var syncCommand = &command{
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
 		df := addDestinationFlags(fs)
-		cf := addCacheFlags(fs, "the cache the source is read into and the destination's state is kept in: a DuckDB file path or a postgres:// DSN (default: ./.cache/default_cache/default_cache.duckdb)")
+		cf := addCacheFlags(fs, "the cache the source is read into and the destination's state is kept in: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: ./.cache/default_cache/default_cache.duckdb)")
 		rf := addReadFlags(fs)
 		noCache := fs.Bool("no-cache", false, "pipe the source's records straight into the destination (the state is still kept in the cache)")
 		pf := addProgressFlag(fs)

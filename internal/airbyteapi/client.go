@@ -318,6 +318,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if af, ok := err.(*authFailure); ok {
+				// The token request was retried as it needed: its failure
+				// (refused credentials, an unreachable server) is the
+				// answer, not a lost answer of this request to retry.
+				return af.err
+			}
 			err = &networkError{Method: cl.method, URL: u, Err: err}
 			if httpretry.RefusedBeforeSending(err) {
 				retry = true
@@ -393,7 +399,7 @@ func (c *Client) send(ctx context.Context, cl call, u string, body []byte) (*htt
 	if c.auth != nil && !cl.noAuth {
 		h, err := c.auth.header(ctx)
 		if err != nil {
-			return nil, err
+			return nil, &authFailure{err}
 		}
 		req.Header.Set("Authorization", h)
 	}

@@ -158,6 +158,22 @@ func TestBadCredentialsAreUnauthorized(t *testing.T) {
 	}
 }
 
+// Client credentials the server refuses fail the request at once, as
+// refused (ErrUnauthorized): the token request's failure was taken for a
+// lost answer of the request, reported as "no answer" and retried, each
+// retry asking for a token again (goab airbyte jobs took 10 s to say so).
+func TestRefusedClientCredentialsAreNotRetried(t *testing.T) {
+	srv := airbytetest.Start(t)
+	c, _ := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, "wrong"), fastRetry)
+	_, err := c.Workspace(context.Background(), srv.WorkspaceID)
+	if !errors.Is(err, airbyteapi.ErrUnauthorized) || strings.Contains(err.Error(), "no answer") {
+		t.Fatalf("err = %v, want ErrUnauthorized, not a request without an answer", err)
+	}
+	if n := srv.Calls("POST /applications/token"); n != 1 {
+		t.Errorf("the token was asked for %d times, want 1", n)
+	}
+}
+
 func TestOptionsThatDoNotFitFailAtConstruction(t *testing.T) {
 	for name, opts := range map[string][]airbyteapi.Option{
 		"two auths":  {airbyteapi.WithBearerToken("x"), airbyteapi.WithBasicAuth("a", "b")},

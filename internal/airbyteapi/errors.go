@@ -87,3 +87,13 @@ func (e *networkError) Error() string {
 
 // Unwrap returns the transport's error.
 func (e *networkError) Unwrap() error { return e.Err }
+
+// authFailure is a request that was not sent because its credentials
+// could not be had: the token request failed.
+type authFailure struct{ err error }
+
+// Error returns the token request's error.
+func (e *authFailure) Error() string { return e.err.Error() }
+
+// Unwrap returns the token request's error.
+func (e *authFailure) Unwrap() error { return e.err }

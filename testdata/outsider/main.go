@@ -250,6 +250,13 @@ func manifestJourney(ctx context.Context, dsn string) error {
 	want(errors.Is(seen(err), goairbyte.ErrInvalidOption) && errors.As(err, &oe) && strings.Contains(err.Error(), "[]byte"),
 		"WithManifest of the text as a string: %v", err)
 
+	// A field name misspelt: the error names the field the component
+	// misses, not another component's type.
+	typo := strings.Replace(manifest, "field_path:", "feild_path:", 1)
+	_, err = goairbyte.GetSource(ctx, "source-widgets", connector.WithManifest([]byte(typo)))
+	want(err != nil && strings.Contains(seen(err).Error(), "$.streams[0].retriever.record_selector.extractor: missing property 'field_path'"),
+		"GetSource of a manifest with feild_path: %v", err)
+
 	src, err := goairbyte.GetSource(ctx, "source-widgets",
 		connector.WithManifest([]byte(manifest)),
 		connector.WithHTTPClient(api.Client()),

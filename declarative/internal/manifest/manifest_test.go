@@ -146,6 +146,35 @@ streams:
 	}
 }
 
+// A component whose type is right but a required field misspelt is
+// reported as missing that field, not as a type that must be another
+// component's (the schema's anyOf of CustomRecordExtractor and
+// DpathExtractor); a type no alternative has lists them all, once.
+func TestValidationNamesTheMeantComponent(t *testing.T) {
+	const src = `
+version: 6.7.0
+check: {stream_names: [a]}
+streams:
+  - type: DeclarativeStream
+    name: a
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://x"}
+      record_selector: {type: RecordSelector, extractor: {type: %s}}
+`
+	for extractor, want := range map[string]string{
+		"DpathExtractor, feild_path: [data]": "manifest: validation against the component schema failed: " +
+			"$.streams[0].retriever.record_selector.extractor: missing property 'field_path'",
+		"DpathExtracter, field_path: [data]": "manifest: validation against the component schema failed: " +
+			"$.streams[0].retriever.record_selector.extractor.type: value must be one of 'CustomRecordExtractor', 'DpathExtractor'",
+	} {
+		_, err := Load([]byte(fmt.Sprintf(src, extractor)))
+		if err == nil || err.Error() != want {
+			t.Errorf("extractor {type: %s}:\n got %v\nwant %s", extractor, err, want)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	for name, src := range map[string]string{
 		"circular":   "version: 6.0.0\na: '#/b'\nb: '#/a'\nstreams: [{$ref: '#/a'}]\ncheck: {stream_names: []}",

@@ -5,11 +5,13 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
 // componentSchemaYAML is declarative_component_schema.yaml of the Python CDK
@@ -78,7 +80,10 @@ func validate(root *Map) error {
 
 // leafProblems flattens a validation error tree into its deepest causes,
 // which name the JSON path that is wrong. When alternatives (anyOf) all
-// fail, the alternatives that got furthest into the document are kept.
+// fail, those whose type the component names are the ones meant: a
+// DpathExtractor missing its field_path is reported as such, not as a
+// type that must be CustomRecordExtractor. Of the rest, the alternatives
+// that got furthest into the document are kept.
 func leafProblems(ve *jsonschema.ValidationError) []Problem {
 	var leaves []*jsonschema.ValidationError
 	var walk func(e *jsonschema.ValidationError)
@@ -87,7 +92,11 @@ func leafProblems(ve *jsonschema.ValidationError) []Problem {
 			leaves = append(leaves, e)
 			return
 		}
-		for _, c := range e.Causes {
+		causes := e.Causes
+		if _, ok := e.ErrorKind.(*kind.AnyOf); ok {
+			causes = typeMatched(e)
+		}
+		for _, c := range causes {
 			walk(c)
 		}
 	}
@@ -110,7 +119,55 @@ func leafProblems(ve *jsonschema.ValidationError) []Problem {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
+	return mergeAlternatives(out)
+}
+
+// mergeAlternatives makes the problems "value must be 'A'" and "value must
+// be 'B'" of one path (a component type none of the alternatives has) one
+// problem: "value must be one of 'A', 'B'". out is sorted by path.
+func mergeAlternatives(out []Problem) []Problem {
+	const must = "value must be "
+	var merged []Problem
+	for _, p := range out {
+		if n := len(merged); n > 0 && merged[n-1].Path == p.Path &&
+			strings.HasPrefix(p.Message, must+"'") && strings.HasPrefix(merged[n-1].Message, must) {
+			prev := &merged[n-1]
+			if !strings.HasPrefix(prev.Message, must+"one of ") {
+				prev.Message = must + "one of " + strings.TrimPrefix(prev.Message, must)
+			}
+			prev.Message += ", " + strings.TrimPrefix(p.Message, must)
+			continue
+		}
+		merged = append(merged, p)
+	}
+	return merged
+}
+
+// typeMatched returns the alternatives of the failed anyOf e whose errors
+// do not include the component's type field (a branch for another
+// component type), or all of them when none or every one is of another type.
+func typeMatched(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	typeLoc := append(slices.Clip(e.InstanceLocation), "type")
+	var wrongType func(e *jsonschema.ValidationError) bool
+	wrongType = func(e *jsonschema.ValidationError) bool {
+		switch e.ErrorKind.(type) {
+		case *kind.Enum, *kind.Const:
+			if slices.Equal(e.InstanceLocation, typeLoc) {
+				return true
+			}
+		}
+		return slices.ContainsFunc(e.Causes, wrongType)
+	}
+	var matched []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		if !wrongType(c) {
+			matched = append(matched, c)
+		}
+	}
+	if len(matched) == 0 {
+		return e.Causes
+	}
+	return matched
 }
 
 func leafMessage(e *jsonschema.ValidationError) string {
