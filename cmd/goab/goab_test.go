@@ -1052,3 +1052,18 @@ func TestHelpSaysWhereLogsGo(t *testing.T) {
 	}
 	wantIn(t, helps(t, env), "GOAIRBYTE_LOG_DIR", set)
 }
+
+// validate counts a catalog of one stream as one stream, not "1 streams".
+func TestValidateCountsOneStream(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "source-one")
+	os.WriteFile(bin, []byte("#!/bin/sh\ncase \"$1\" in\n"+
+		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
+		"check) echo '{\"type\":\"CONNECTION_STATUS\",\"connectionStatus\":{\"status\":\"SUCCEEDED\"}}';;\n"+
+		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[{\"name\":\"only\",\"json_schema\":{},\"supported_sync_modes\":[\"full_refresh\"]}]}}';;\n"+
+		"read) echo '{\"type\":\"RECORD\",\"record\":{\"stream\":\"only\",\"data\":{\"a\":1},\"emitted_at\":1}}';;\nesac\n"), 0o755)
+	r := goab(t, nil, "validate", "source-one", "--local-executable", bin, "--config", "{}")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "1 stream\n") {
+		t.Errorf("validate of a one-stream source printed:\n%s", r.stdout)
+	}
+}

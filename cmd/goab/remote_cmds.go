@@ -351,7 +351,7 @@ var airbyteCommand = &command{
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.text, "Job %d succeeded: %d rows in %s.\n", job.ID, job.RowsSynced, orDash(job.Duration))
+			fmt.Fprintf(e.text, "Job %d succeeded: %d rows in %s.\n", job.ID, job.RowsSynced, jobDuration(job.Duration))
 			return nil
 		}
 		return usagef(c.name, "unknown subcommand %q; say sync or jobs", pos[0])
@@ -567,4 +567,46 @@ var watchCommand = &command{
 		// end, with the cursor saved.
 		return cur.Save(*cursorFile)
 	},
+}
+
+// jobDuration is a job's ISO 8601 duration (Airbyte's "PT1M30S") as goab
+// prints durations elsewhere ("1m30s"); the text as it came when it is not
+// one of days, hours, minutes and seconds, and "-" when there is none.
+func jobDuration(iso string) string {
+	rest, ok := strings.CutPrefix(iso, "P")
+	if !ok || rest == "" {
+		return orDash(iso)
+	}
+	var total time.Duration
+	inTime := false
+	for rest != "" {
+		if rest[0] == 'T' && !inTime {
+			inTime, rest = true, rest[1:]
+			continue
+		}
+		i := strings.IndexFunc(rest, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		if i <= 0 {
+			return iso
+		}
+		n, err := strconv.ParseFloat(rest[:i], 64)
+		if err != nil {
+			return iso
+		}
+		var unit time.Duration
+		switch {
+		case !inTime && rest[i] == 'D':
+			unit = 24 * time.Hour
+		case inTime && rest[i] == 'H':
+			unit = time.Hour
+		case inTime && rest[i] == 'M':
+			unit = time.Minute
+		case inTime && rest[i] == 'S':
+			unit = time.Second
+		default:
+			return iso // years, months, weeks: no fixed length
+		}
+		total += time.Duration(n * float64(unit))
+		rest = rest[i+1:]
+	}
+	return total.Round(time.Millisecond).String()
 }

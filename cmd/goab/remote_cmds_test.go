@@ -78,7 +78,7 @@ connections:
 	}
 	r = goab(t, env, "airbyte", "sync", id, "--wait", "--timeout", "2m", "--poll", "50ms")
 	r.want(t, 0)
-	if !strings.Contains(r.stdout, "succeeded: 25 rows") {
+	if !strings.Contains(r.stdout, "succeeded: 25 rows") || strings.Contains(r.stdout, " PT") { // "in 1s", not "in PT1S"
 		t.Fatalf("sync printed:\n%s\n%s", r.stdout, r.stderr)
 	}
 	r = goab(t, env, "airbyte", "jobs", "--connection", id)

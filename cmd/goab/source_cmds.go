@@ -314,6 +314,9 @@ func validateSource(ctx context.Context, e *env, src *source.Source, limit int) 
 			if err != nil {
 				return "", err
 			}
+			if len(cat.Streams) == 1 {
+				return "1 stream", nil
+			}
 			return fmt.Sprintf("%d streams", len(cat.Streams)), nil
 		}},
 		validation{"read", func() (string, error) {
