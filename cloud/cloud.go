@@ -1,8 +1,9 @@
 // Package cloud runs and deploys connections on Airbyte (Cloud or
 // self-managed), in the shape of PyAirbyte's airbyte.cloud: a [Workspace]
-// deploys sources, destinations and connections and lists or deletes them;
-// a [Connection] runs syncs; a [SyncResult] waits for one and opens what it
-// wrote.
+// deploys sources, destinations and connections (each under a name the
+// workspace does not hold yet, as PyAirbyte's deploy_source insists by
+// default) and lists or deletes them; a [Connection] runs syncs; a
+// [SyncResult] waits for one and opens what it wrote.
 //
 //	client, _ := airbyteapi.New(airbyteapi.CloudURL, airbyteapi.WithClientCredentials(id, secret))
 //	ws := cloud.NewWorkspace(client, workspaceID)
