@@ -1,8 +1,9 @@
 // Package cloud runs and deploys connections on Airbyte (Cloud or
 // self-managed), in the shape of PyAirbyte's airbyte.cloud: a [Workspace]
-// deploys sources, destinations and connections and lists or deletes them;
-// a [Connection] runs syncs; a [SyncResult] waits for one and opens what it
-// wrote.
+// deploys sources, destinations and connections (each under a name the
+// workspace does not hold yet, as PyAirbyte's deploy_source insists by
+// default) and lists or deletes them; a [Connection] runs syncs; a
+// [SyncResult] waits for one and opens what it wrote.
 //
 //	client, _ := airbyteapi.New(airbyteapi.CloudURL, airbyteapi.WithClientCredentials(id, secret))
 //	ws := cloud.NewWorkspace(client, workspaceID)
@@ -27,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
@@ -134,9 +136,13 @@ func (w *Workspace) definitionID(ctx context.Context, connector string) (string,
 }
 
 // DeployDestination creates a destination of the connector type (such as
-// "destination-duckdb") with its config. Like DeploySource, it creates
-// another each time, whatever the workspace holds under name.
+// "destination-duckdb") with its config. Like DeploySource, it refuses a
+// name the workspace's destinations already have.
 func (w *Workspace) DeployDestination(ctx context.Context, name, connector string, config map[string]any) (*Destination, error) {
+	if err := refuseTaken(w, "destination", name, "Destinations", "PermanentlyDeleteDestination", w.client.Destinations(ctx, w.id),
+		func(d api.Destination) (string, string) { return d.Name, d.ID }); err != nil {
+		return nil, err
+	}
 	def, err := w.definitionID(ctx, connector)
 	if err != nil {
 		return nil, err
@@ -178,9 +184,13 @@ func WithNamespace(format string) ConnectionOption {
 
 // DeployConnection creates a connection from a deployed source to a
 // destination, syncing the streams the source had selected when deployed.
-// Like DeploySource, it creates another each time, whatever the workspace
-// holds under name.
+// Like DeploySource, it refuses a name the workspace's connections already
+// have (whatever their source and destination).
 func (w *Workspace) DeployConnection(ctx context.Context, name string, src *DeployedSource, dst *Destination, opts ...ConnectionOption) (*Connection, error) {
+	if err := refuseTaken(w, "connection", name, "Connections", "PermanentlyDeleteConnection", w.client.Connections(ctx, w.id),
+		func(c api.Connection) (string, string) { return c.Name, c.ID }); err != nil {
+		return nil, err
+	}
 	req := api.ConnectionCreate{Name: name, SourceID: src.ID, DestinationID: dst.ID,
 		Schedule: &api.Schedule{ScheduleType: api.ScheduleManual}}
 	if len(src.Streams) > 0 {
@@ -197,6 +207,32 @@ func (w *Workspace) DeployConnection(ctx context.Context, name string, src *Depl
 		return nil, err
 	}
 	return &Connection{w: w, info: *c}, nil
+}
+
+// refuseTaken fails, with an error matching airbyteapi.ErrConflict, when
+// one of objects (the workspace's sources, destinations or connections, of
+// the given kind) is called name: deploying another would make two of
+// one name, which a connections plan and goab's lookups by name then refuse
+// as ambiguous, and which a program that deploys on every run would pile
+// up. lister and deleter name the Workspace methods that find and delete
+// such an object, for the message.
+func refuseTaken[T any](w *Workspace, kind, name, lister, deleter string, objects iter.Seq2[T, error], nameID func(T) (string, string)) error {
+	var ids []string
+	for o, err := range objects {
+		if err != nil {
+			return fmt.Errorf("cloud: listing the %ss of workspace %s, to check that none is named %q: %w", kind, w.id, name, err)
+		}
+		if n, id := nameID(o); n == name {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return fmt.Errorf("cloud: %w: workspace %s already has a %s named %q (id %s), and another of that name would make it ambiguous: "+
+		"use that one (Workspace.%s lists it), delete it first (Workspace.%s), deploy under another name, "+
+		"or declare it in a connections file, whose Apply updates it in place",
+		api.ErrConflict, w.id, kind, name, strings.Join(ids, ", "), lister, deleter)
 }
 
 // DeployedSource is a source created by DeploySource, with the streams

@@ -16,13 +16,19 @@ import (
 // references through its Environment's secret managers), and remembers
 // src's selected streams for DeployConnection.
 //
-// It creates another source each time, even when the workspace has one of
-// that name (Airbyte allows several): a program that deploys on every run
-// makes duplicates, which a connections Plan and goab's lookups by name
-// then refuse as ambiguous. Deploy once, look the source up first
-// (Workspace.Sources), or declare it in a connections file, which updates
-// an object of its name in place.
+// It refuses a name the workspace's sources already have, as PyAirbyte's
+// deploy_source does by default, with an error that names the existing
+// source and matches airbyteapi.ErrConflict: Airbyte would allow a second
+// one, but a program that deploys on every run would pile up duplicates,
+// which a connections Plan and goab's lookups by name refuse as ambiguous.
+// To deploy again, use the source there is (Workspace.Sources), delete it
+// first, pick another name, or declare it in a connections file, which
+// updates an object of its name in place.
 func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.Source) (*DeployedSource, error) {
+	if err := refuseTaken(w, "source", name, "Sources", "PermanentlyDeleteSource", w.client.Sources(ctx, w.id),
+		func(s api.Source) (string, string) { return s.Name, s.ID }); err != nil {
+		return nil, err
+	}
 	def, err := w.definitionID(ctx, src.Name())
 	if err != nil {
 		return nil, err

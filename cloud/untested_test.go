@@ -6,9 +6,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/connector"
 	api "github.com/x/goairbyte/internal/airbyteapi"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/source"
 )
 
 // The workspace's id, the destinations it lists, and the connection as
@@ -130,5 +134,53 @@ func TestCacheWithDuckDBPath(t *testing.T) {
 	}
 	if _, err := os.Stat(f.path); err == nil {
 		t.Fatalf("a cache was opened at the server's path %s too", f.path)
+	}
+}
+
+// Deploying under a name the workspace already has is refused, as
+// PyAirbyte's deploy_source(unique=True) refuses it: a program deploying
+// on every run made duplicates that plans and lookups by name then refuse.
+// The error names the object there is; nothing is created.
+func TestDeployRefusesANameTaken(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	ctx := context.Background()
+	conn := f.connection(t)
+	faker, err := source.New(ctx, "source-faker", connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(map[string]any{"count": 5}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := &Destination{ID: conn.info.DestinationID}
+	posts := func() int {
+		return f.srv.Calls("POST /sources") + f.srv.Calls("POST /destinations") + f.srv.Calls("POST /connections")
+	}
+	before := posts()
+	for _, tc := range []struct {
+		kind, id string
+		deploy   func() error
+	}{
+		{"source", f.src.ID, func() error { _, err := f.ws.DeploySource(ctx, "faker", faker); return err }},
+		{"destination", dst.ID, func() error {
+			_, err := f.ws.DeployDestination(ctx, "warehouse "+t.Name(), "destination-duckdb", map[string]any{"destination_path": f.path})
+			return err
+		}},
+		{"connection", conn.ID(), func() error { _, err := f.ws.DeployConnection(ctx, "faker to duckdb", f.src, dst); return err }},
+	} {
+		err := tc.deploy()
+		if !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), tc.kind+` named "`) || !strings.Contains(err.Error(), tc.id) {
+			t.Errorf("deploying a second %s of a name: err = %v, want a conflict naming %s", tc.kind, err, tc.id)
+		} else {
+			t.Log(err)
+		}
+	}
+	if n := posts() - before; n != 0 {
+		t.Fatalf("%d objects created under names taken", n)
+	}
+	// Another name is deployed.
+	if _, err := f.ws.DeploySource(ctx, "faker 2", faker); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ws.DeployConnection(ctx, "faker to duckdb 2", f.src, dst); err != nil {
+		t.Fatal(err)
 	}
 }

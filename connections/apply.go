@@ -33,7 +33,8 @@ func (e *applyError) Unwrap() error { return e.err }
 // goes, so that a failure midway leaves a state that matches what was
 // applied. It first lists the workspace again and refuses a plan that no
 // longer fits it (another apply ran meanwhile, or this plan was applied
-// already), which would otherwise create every object a second time.
+// already, or a name the plan changes now has a second object), which
+// would otherwise create every object a second time.
 // A change that fails ends Apply with an error that names the change and
 // wraps the API's (errors.Is matches airbyteapi.ErrNotFound,
 // airbyteapi.ErrUnauthorized, ...); the changes before it were made, the
@@ -191,26 +192,20 @@ func (r *Reconciler) checkUnchanged(ctx context.Context, p *Plan) error {
 	if err != nil {
 		return err
 	}
-	ids := map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}
-	for n, s := range rm.sources {
-		ids[KindSource][n] = s.ID
-	}
-	for n, d := range rm.destinations {
-		ids[KindDestination][n] = d.ID
-	}
-	for n, c := range rm.connections {
-		ids[KindConnection][n] = c.ID
-	}
+	ids := rm.ids()
 	for _, c := range p.Changes {
-		id, exists := ids[c.Kind][c.Name]
+		have := ids[c.Kind][c.Name]
 		var what string
 		switch {
-		case c.Action == Create && exists:
+		case c.Action == Create && len(have) > 0:
 			what = "now exists"
-		case c.Action != Create && !exists:
+		case c.Action != Create && len(have) == 0:
 			what = "no longer exists"
-		case c.Action != Create && id != c.id:
+		case c.Action != Create && !slices.Contains(have, c.id):
 			what = "was deleted and made again"
+		case c.Action != Delete && len(have) > 1:
+			// A declared name: another object of it was made.
+			what = "now has another of its name"
 		default:
 			continue
 		}

@@ -342,13 +342,165 @@ func TestUnknownWorkspaceIsAnError(t *testing.T) {
 	}
 }
 
+// Two objects of a name the Config declares are an error naming both: the
+// plan cannot tell which one the declaration means.
 func TestDuplicateNamesAreAnError(t *testing.T) {
 	e := setup(t)
+	id1 := e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
+	id2 := e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 2})
+	for _, opts := range [][]Option{nil, {DeleteUnmentioned()}} {
+		_, err := e.reconciler(t, declared, opts...).Plan(context.Background())
+		if err == nil || !strings.Contains(err.Error(), `source "faker"`) || !strings.Contains(err.Error(), id1) || !strings.Contains(err.Error(), id2) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+}
+
+// sameName makes two sources and two connections of the names the Config
+// does not declare, the connections between the declared faker and
+// warehouse.
+func (e *env) sameName(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	e.srv.AddSource("made-in-the-ui", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
+	e.srv.AddSource("made-in-the-ui", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 2})
+	ids := map[string]string{}
+	for s, err := range e.client.Sources(ctx, e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[s.Name] = s.ID
+	}
+	for d, err := range e.client.Destinations(ctx, e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[d.Name] = d.ID
+	}
+	for range 2 {
+		// As the UI makes them: CreateConnection would find the first
+		// again after an ambiguous failure, but no request fails here.
+		if _, err := e.client.CreateConnection(ctx, api.ConnectionCreate{Name: "ui-copy", SourceID: ids["faker"], DestinationID: ids["warehouse"]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// count returns how many sources and connections of the workspace are
+// called name.
+func (e *env) count(t *testing.T, name string) int {
+	t.Helper()
+	n := 0
+	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Name == name {
+			n++
+		}
+	}
+	for c, err := range e.client.Connections(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// Duplicates of names the Config does not declare block nothing: they are
+// left alone, as any object the Config does not declare.
+func TestUndeclaredDuplicatesAreLeftAlone(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	e.sameName(t)
+	if p := e.plan(t, r); !p.Empty() {
+		t.Fatalf("the plan touches undeclared duplicates:\n%s", p)
+	}
+	// A change of a declared object plans and applies.
+	r = e.reconciler(t, strings.Replace(declared, "seed: 5", "seed: 6", 1))
+	p := e.plan(t, r)
+	if len(p.Changes) != 1 || p.Changes[0].Name != "faker" {
+		t.Fatalf("plan:\n%s", p)
+	}
+	e.apply(t, r, p)
+	if n, m := e.count(t, "made-in-the-ui"), e.count(t, "ui-copy"); n != 2 || m != 2 {
+		t.Fatalf("%d sources made-in-the-ui and %d connections ui-copy after apply, want 2 of each", n, m)
+	}
+}
+
+// With DeleteUnmentioned, every object of an undeclared name goes, each
+// listed with its id; so does every connection of a replaced destination.
+func TestUndeclaredDuplicatesAreDeletedEach(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	e.sameName(t)
+	r = e.reconciler(t, declared, DeleteUnmentioned())
+	p := e.plan(t, r)
+	var ids []string
+	for _, c := range p.Changes {
+		if c.Action != Delete || !strings.Contains(c.Reason, "one of 2 ") || !strings.Contains(c.Reason, c.id) {
+			t.Fatalf("change %s %s %q (%s), want deletions naming which one:\n%s", c.Action, c.Kind, c.Name, c.Reason, p)
+		}
+		ids = append(ids, c.id)
+	}
+	if len(ids) != 4 || ids[0] == ids[1] || ids[2] == ids[3] {
+		t.Fatalf("deletions of %v, want both connections then both sources:\n%s", ids, p)
+	}
+	t.Logf("\n%s", p)
+	e.apply(t, r, p)
+	if n := e.count(t, "made-in-the-ui") + e.count(t, "ui-copy"); n != 0 {
+		t.Fatalf("%d undeclared objects left", n)
+	}
+}
+
+// The connections a replacement takes are all listed, several of one name
+// too, each with its id.
+func TestReplacementListsEveryConnectionItTakes(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	e.sameName(t)
+	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)
+	swapped = strings.Replace(swapped, "motherduck_api_key:", "password:", 1)
+	r = e.reconciler(t, swapped)
+	p := e.plan(t, r)
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == Delete && c.Name == "ui-copy" && strings.Contains(c.Reason, "its destination warehouse is replaced") && strings.Contains(c.Reason, c.id) {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("the plan lists %d of the 2 connections ui-copy the replacement deletes:\n%s", n, p)
+	}
+	t.Logf("\n%s", p)
+	e.apply(t, r, p)
+	if n := e.count(t, "made-in-the-ui"); n != 2 {
+		t.Fatalf("%d sources made-in-the-ui after apply, want both left alone", n)
+	}
+}
+
+// Apply refuses a plan when an object of a name it declares was made again
+// meanwhile: the next plan could not match it.
+func TestApplyRefusesADeclaredNameMadeTwice(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	r = e.reconciler(t, strings.Replace(declared, "seed: 5", "seed: 6", 1))
+	p := e.plan(t, r)
 	e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
-	e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 2})
-	_, err := e.reconciler(t, declared).Plan(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "source faker") {
-		t.Fatalf("err = %v", err)
+	before := e.srv.Calls("PATCH /sources/{id}")
+	err := r.Apply(context.Background(), p)
+	if err == nil || !strings.Contains(err.Error(), `source "faker" now has another of its name`) || !strings.Contains(err.Error(), "plan again") {
+		t.Fatalf("Apply: %v", err)
+	}
+	if e.srv.Calls("PATCH /sources/{id}") != before {
+		t.Fatal("the source was changed all the same")
 	}
 }
 

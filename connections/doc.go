@@ -29,8 +29,12 @@
 //	      users: {sync_mode: incremental_deduped_history, cursor_field: [updated_at], primary_key: [[id]]}
 //	      products: {sync_mode: full_refresh_overwrite}
 //
-// Objects are matched by name within the workspace; two objects of one name
-// there are an error. The plan prints like Dagster's: "+ key: value" for an
+// Objects are matched by name within the workspace; two objects of a name
+// the Config declares are an error naming their ids, since the plan could
+// not tell which one the declaration means. Several objects of a name it
+// does not declare are left alone, as any undeclared object is; with
+// [DeleteUnmentioned] each of them is deleted, the plan saying which one
+// by its id. The plan prints like Dagster's: "+ key: value" for an
 // addition, "- key: value" for a deletion, "~ key: old -> new" for a change,
 // nested groups indented by two, at each level additions, then deletions,
 // then changes — sorted by key and with streams diffed by name, so that

@@ -75,7 +75,10 @@ func WithLogger(logger *slog.Logger) Option {
 }
 
 // DeleteUnmentioned makes the plan delete the workspace's sources,
-// destinations and connections that the Config does not declare.
+// destinations and connections that the Config does not declare: all of
+// them, several of one name too (each listed with its id). Several of a
+// name the Config declares are an error all the same: which one to keep
+// is for a person to say.
 func DeleteUnmentioned() Option {
 	return func(r *Reconciler) error { r.deleteUnmentioned = true; return nil }
 }
@@ -130,7 +133,8 @@ type Change struct {
 	// Name is the object's name in the workspace and in the Config.
 	Name string
 	// Reason says why an object is replaced, or why one the Config does
-	// not declare is deleted without DeleteUnmentioned.
+	// not declare is deleted without DeleteUnmentioned; for one of several
+	// undeclared objects of its name, it says which one by its id.
 	Reason string
 	// Diff is what differs (all of it for a creation).
 	Diff *Diff
@@ -178,11 +182,13 @@ func (p *Plan) String() string {
 	return b.String()
 }
 
-// remote is the workspace as listed.
+// remote is the workspace as listed: every object, by name. Airbyte allows
+// several objects of one name; the Plan refuses that only for the names
+// the Config declares (see declaredDuplicates).
 type remote struct {
-	sources      map[string]api.Source
-	destinations map[string]api.Destination
-	connections  map[string]api.Connection
+	sources      map[string][]api.Source
+	destinations map[string][]api.Destination
+	connections  map[string][]api.Connection
 	nameOf       map[string]string // source or destination id → name
 }
 
@@ -194,42 +200,110 @@ func (r *Reconciler) listRemote(ctx context.Context) (*remote, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	rm := &remote{sources: map[string]api.Source{}, destinations: map[string]api.Destination{},
-		connections: map[string]api.Connection{}, nameOf: map[string]string{}}
-	var dups []string
+	rm := &remote{sources: map[string][]api.Source{}, destinations: map[string][]api.Destination{},
+		connections: map[string][]api.Connection{}, nameOf: map[string]string{}}
 	for s, err := range r.client.Sources(ctx, r.workspace) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := rm.sources[s.Name]; ok {
-			dups = append(dups, "source "+s.Name)
-		}
-		rm.sources[s.Name], rm.nameOf[s.ID] = s, s.Name
+		rm.sources[s.Name], rm.nameOf[s.ID] = append(rm.sources[s.Name], s), s.Name
 	}
 	for d, err := range r.client.Destinations(ctx, r.workspace) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := rm.destinations[d.Name]; ok {
-			dups = append(dups, "destination "+d.Name)
-		}
-		rm.destinations[d.Name], rm.nameOf[d.ID] = d, d.Name
+		rm.destinations[d.Name], rm.nameOf[d.ID] = append(rm.destinations[d.Name], d), d.Name
 	}
 	for c, err := range r.client.Connections(ctx, r.workspace) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := rm.connections[c.Name]; ok {
-			dups = append(dups, "connection "+c.Name)
-		}
-		rm.connections[c.Name] = c
-	}
-	if len(dups) > 0 {
-		slices.Sort(dups)
-		return nil, fmt.Errorf("connections: workspace %s has several objects of one name, which cannot be matched by name: %s; rename or delete them first",
-			r.workspace, strings.Join(slices.Compact(dups), ", "))
+		rm.connections[c.Name] = append(rm.connections[c.Name], c)
 	}
 	return rm, nil
+}
+
+// ids returns the ids of the remote objects by kind and name.
+func (rm *remote) ids() map[Kind]map[string][]string {
+	ids := map[Kind]map[string][]string{KindSource: {}, KindDestination: {}, KindConnection: {}}
+	for n, ss := range rm.sources {
+		for _, s := range ss {
+			ids[KindSource][n] = append(ids[KindSource][n], s.ID)
+		}
+	}
+	for n, ds := range rm.destinations {
+		for _, d := range ds {
+			ids[KindDestination][n] = append(ids[KindDestination][n], d.ID)
+		}
+	}
+	for n, cs := range rm.connections {
+		for _, c := range cs {
+			ids[KindConnection][n] = append(ids[KindConnection][n], c.ID)
+		}
+	}
+	return ids
+}
+
+// declaredDuplicates fails when the workspace has several objects of a
+// name the Config declares: the plan could not tell which one the
+// declaration means. Duplicates of other names are the workspace's
+// business: they are left alone, or all deleted with DeleteUnmentioned,
+// which deletes every object the Config does not declare.
+func (r *Reconciler) declaredDuplicates(ids map[Kind]map[string][]string) error {
+	var dups []string
+	for _, k := range []struct {
+		kind  Kind
+		names []string
+	}{{KindSource, sortedKeys(r.decl.Sources)}, {KindDestination, sortedKeys(r.decl.Destinations)}, {KindConnection, sortedKeys(r.decl.Connections)}} {
+		for _, n := range k.names {
+			if have := ids[k.kind][n]; len(have) > 1 {
+				dups = append(dups, fmt.Sprintf("%s %q (ids %s)", k.kind, n, strings.Join(have, ", ")))
+			}
+		}
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+	return fmt.Errorf("connections: workspace %s has several objects of a name the Config declares, which cannot be matched by name: %s; rename or delete all but one of each first",
+		r.workspace, strings.Join(dups, "; "))
+}
+
+// only returns the one object of name in m, false when there is none (or,
+// for a name the Config does not declare, several: see declaredDuplicates).
+func only[T any](m map[string][]T, name string) (T, bool) {
+	if len(m[name]) != 1 {
+		var zero T
+		return zero, false
+	}
+	return m[name][0], true
+}
+
+// undeclared lists, sorted by name, the objects of m whose names decl does
+// not have, with the reason to give when one is deleted: which one of
+// several objects of its name it is, if it is.
+func undeclared[T, D any](m map[string][]T, decl map[string]D, kind Kind, id func(T) string) []undeclaredObject[T] {
+	var out []undeclaredObject[T]
+	for _, n := range sortedKeys(m) {
+		if _, ok := decl[n]; ok {
+			continue
+		}
+		// By id, so that the same state always prints the same plan.
+		for _, x := range slices.SortedFunc(slices.Values(m[n]), func(a, b T) int { return strings.Compare(id(a), id(b)) }) {
+			o := undeclaredObject[T]{name: n, id: id(x), obj: x}
+			if len(m[n]) > 1 {
+				o.which = fmt.Sprintf("one of %d %ss of this name: id %s", len(m[n]), kind, o.id)
+			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// undeclaredObject is a remote object whose name the Config does not
+// declare.
+type undeclaredObject[T any] struct {
+	name, id, which string
+	obj             T
 }
 
 // Plan compares the declared config with the workspace.
@@ -242,33 +316,31 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	all := rm.ids()
+	if err := r.declaredDuplicates(all); err != nil {
+		return nil, err
+	}
+	// The ids by name Apply resolves a connection's source and
+	// destination with: those of the names that have one object.
 	p := &Plan{st: st, ids: map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}}
-	for n, s := range rm.sources {
-		p.ids[KindSource][n] = s.ID
-	}
-	for n, d := range rm.destinations {
-		p.ids[KindDestination][n] = d.ID
-	}
-	for n, c := range rm.connections {
-		p.ids[KindConnection][n] = c.ID
+	for kind, byName := range all {
+		for n, ids := range byName {
+			if len(ids) == 1 {
+				p.ids[kind][n] = ids[0]
+			}
+		}
 	}
 
 	var dels, adds, changes []*Change
 	if r.deleteUnmentioned {
-		for _, n := range sortedKeys(rm.connections) {
-			if _, ok := r.decl.Connections[n]; !ok {
-				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: n, id: rm.connections[n].ID})
-			}
+		for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
+			dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: o.which, id: o.id})
 		}
-		for _, n := range sortedKeys(rm.destinations) {
-			if _, ok := r.decl.Destinations[n]; !ok {
-				dels = append(dels, &Change{Action: Delete, Kind: KindDestination, Name: n, id: rm.destinations[n].ID})
-			}
+		for _, o := range undeclared(rm.destinations, r.decl.Destinations, KindDestination, func(d api.Destination) string { return d.ID }) {
+			dels = append(dels, &Change{Action: Delete, Kind: KindDestination, Name: o.name, Reason: o.which, id: o.id})
 		}
-		for _, n := range sortedKeys(rm.sources) {
-			if _, ok := r.decl.Sources[n]; !ok {
-				dels = append(dels, &Change{Action: Delete, Kind: KindSource, Name: n, id: rm.sources[n].ID})
-			}
+		for _, o := range undeclared(rm.sources, r.decl.Sources, KindSource, func(s api.Source) string { return s.ID }) {
+			dels = append(dels, &Change{Action: Delete, Kind: KindSource, Name: o.name, Reason: o.which, id: o.id})
 		}
 	}
 	replaced := map[Kind]map[string]bool{KindSource: {}, KindDestination: {}}
@@ -282,10 +354,10 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 		for _, n := range sortedKeys(decls) {
 			var have *actorState
 			if kind == KindSource {
-				if s, ok := rm.sources[n]; ok {
+				if s, ok := only(rm.sources, n); ok {
 					have = &actorState{id: s.ID, defID: s.DefinitionID, config: s.Configuration}
 				}
-			} else if d, ok := rm.destinations[n]; ok {
+			} else if d, ok := only(rm.destinations, n); ok {
 				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
 			}
 			c, err := r.planActor(ctx, cat, known, st, kind, n, decls[n], have)
@@ -308,25 +380,29 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 		// Airbyte deletes a source's or destination's connections with
 		// it: those the Config does not declare go with a replaced one,
 		// and the plan says so.
-		for _, n := range sortedKeys(rm.connections) {
-			if _, ok := r.decl.Connections[n]; ok {
-				continue
-			}
-			x := rm.connections[n]
+		// Every one of them: several of one name, which the Config
+		// does not declare, go all the same.
+		for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
+			x := o.obj
 			reason := ""
+			// A replaced source or destination is declared, so its name
+			// is that of one object: the one x uses, if x uses that name.
 			if src := rm.nameOf[x.SourceID]; replaced[KindSource][src] {
 				reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
 			} else if dst := rm.nameOf[x.DestinationID]; replaced[KindDestination][dst] {
 				reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
 			}
 			if reason != "" {
-				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: n, Reason: reason, id: x.ID})
+				if o.which != "" {
+					reason += "; " + o.which
+				}
+				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: reason, id: o.id})
 			}
 		}
 	}
 	for _, n := range sortedKeys(r.decl.Connections) {
 		var have *api.Connection
-		if c, ok := rm.connections[n]; ok {
+		if c, ok := only(rm.connections, n); ok {
 			have = &c
 		}
 		c := r.planConnection(n, r.decl.Connections[n], have, rm, replaced)

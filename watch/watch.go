@@ -19,7 +19,8 @@
 // both end between two polls are seen as one. Either way no sync is
 // reported twice, whoever started it — this library, a schedule or a user
 // — and a connection the cursor does not know yet starts at its latest
-// finished sync, which is not reported.
+// finished sync, which is not reported. An Airbyte id of no connection
+// ends Events with an error naming it, on its first poll (see [Airbyte]).
 package watch
 
 import (
@@ -30,6 +31,7 @@ import (
 	"iter"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/x/goairbyte/airbyteapi"
@@ -96,16 +98,20 @@ type Watcher struct {
 	ftConns  []string
 	interval time.Duration
 	saveTo   string // SaveCursor's path; "" when the caller saves
+
+	mu    sync.Mutex      // guards found: Events may run concurrently
+	found map[string]bool // the Airbyte ids whose connection was read
 }
 
 // Option configures a Watcher.
 type Option func(*Watcher) error
 
-// Airbyte watches Airbyte connections by id. The ids are not checked: a
-// poll lists the jobs of each id, and an id of no connection (a name, a
-// typo) can list none, so that it yields nothing, never an error; look
-// each up first (cloud.Workspace.Connection answers ErrNotFound), as goab
-// watch does.
+// Airbyte watches Airbyte connections by id. The first poll of each id
+// reads its connection (one request per id, once per Watcher): an id of
+// no connection (a name, a typo), whose job list is empty, would be
+// watched in silence for ever, so Events ends with an error naming it that
+// matches airbyteapi.ErrNotFound. Give ids, not names:
+// cloud.Workspace.Connections lists them, and goab watch looks names up.
 func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
 	return func(w *Watcher) error {
 		if c == nil || len(connectionIDs) == 0 {
@@ -183,7 +189,8 @@ func New(opts ...Option) (*Watcher, error) {
 
 // Events polls until ctx ends or the loop stops, yielding each finished
 // sync once, oldest first per connection, and advancing cur before it
-// yields. A failed poll yields an error; the next round tries again.
+// yields. A failed poll yields an error; the next round tries again. An
+// Airbyte id of no connection ends Events with an error (see Airbyte).
 func (w *Watcher) Events(ctx context.Context, cur *Cursor) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if cur.Airbyte == nil {
@@ -217,6 +224,12 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 		return more
 	}
 	for _, id := range w.abConns {
+		if err := w.check(ctx, id); err != nil {
+			if ctx.Err() != nil || !yield(Event{}, err) || errors.Is(err, airbyteapi.ErrNotFound) {
+				return false
+			}
+			continue
+		}
 		before, known := cur.Airbyte[id]
 		evs, err := w.airbyteEvents(ctx, id, cur)
 		if err != nil {
@@ -266,6 +279,33 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 		}
 	}
 	return ctx.Err() == nil
+}
+
+// check reads the Airbyte connection id the first time it is polled, so
+// that an id of no connection ends the watch instead of listing no job for
+// ever. A connection found is not read again; after another error (the
+// network, the credentials) the next round tries again.
+func (w *Watcher) check(ctx context.Context, id string) error {
+	w.mu.Lock()
+	found := w.found[id]
+	w.mu.Unlock()
+	if found {
+		return nil
+	}
+	_, err := w.ab.Connection(ctx, id)
+	if errors.Is(err, airbyteapi.ErrNotFound) {
+		return fmt.Errorf("watch: no Airbyte connection %s (give a connection's id, not its name: cloud.Workspace.Connections lists them): %w", id, err)
+	}
+	if err != nil {
+		return fmt.Errorf("watch: reading Airbyte connection %s: %w", id, err)
+	}
+	w.mu.Lock()
+	if w.found == nil {
+		w.found = map[string]bool{}
+	}
+	w.found[id] = true
+	w.mu.Unlock()
+	return nil
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -3,6 +3,7 @@ package watch_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,6 +219,46 @@ func TestCursorAheadOfTheServer(t *testing.T) {
 	}
 	if got == nil || !strings.Contains(got.Error(), "cursor") {
 		t.Fatalf("a cursor ahead of the server's jobs: error %v, want one about the cursor", got)
+	}
+}
+
+// An id of no connection (a typo, a name) listed no job and was watched in
+// silence for ever; the watch ends with an error naming it instead. A
+// connection found is read once per Watcher, however many polls and
+// Events follow.
+func TestUnknownAirbyteIDEndsTheWatch(t *testing.T) {
+	wd := newWatched(t)
+	for _, bad := range []string{"5d0b7a3e-0c55-4f7e-9a0e-8b1f3a1c2d4e", "watched"} {
+		w, err := watch.New(watch.Airbyte(wd.client, wd.conn.ID(), bad), watch.Interval(10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var errs []error
+		for ev, err := range w.Events(ctx, &watch.Cursor{}) {
+			if err == nil {
+				t.Fatalf("event %+v", ev)
+			}
+			errs = append(errs, err)
+		}
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut || len(errs) != 1 || !errors.Is(errs[0], airbyteapi.ErrNotFound) || !strings.Contains(errs[0].Error(), "no Airbyte connection "+bad) {
+			t.Fatalf("watching %q: errors %v (timed out: %v), want the watch to end with one not-found error naming it", bad, errs, timedOut)
+		}
+		t.Log(errs[0])
+	}
+
+	before := wd.srv.Calls("GET /connections/{id}")
+	w, err := watch.New(watch.Airbyte(wd.client, wd.conn.ID()), watch.Interval(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := &watch.Cursor{}
+	collect(t, w, cur, 0, 100*time.Millisecond)
+	collect(t, w, cur, 0, 100*time.Millisecond)
+	if n := wd.srv.Calls("GET /connections/{id}") - before; n != 1 {
+		t.Fatalf("the connection was read %d times by a Watcher's polls, want once", n)
 	}
 }
 
