@@ -41,7 +41,10 @@ func (e *CheckFailedError) Error() string {
 	if msg == "" {
 		msg = "no reason given"
 	}
-	return fmt.Sprintf("%s: connection check failed: %s; fix the config and check again", e.Connector, msg)
+	// The connector's reason is most often the config (a wrong key, a
+	// host that does not answer), not always: a manifest whose components
+	// this engine does not run fails its check too, and says what to do.
+	return fmt.Sprintf("%s: connection check failed: %s; fix what it names (the config, most often) and check again", e.Connector, msg)
 }
 
 // Is matches ErrCheckFailed.

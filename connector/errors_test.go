@@ -14,7 +14,7 @@ func TestCheckFailedMessageIsBounded(t *testing.T) {
 	e := &connector.CheckFailedError{Connector: "source-x", Message: long}
 	msg := e.Error()
 	if len(msg) > 10<<10 || !strings.HasPrefix(msg, "source-x: connection check failed: bad key: xx") ||
-		!strings.HasSuffix(msg, " more bytes); fix the config and check again") {
+		!strings.HasSuffix(msg, " more bytes); fix what it names (the config, most often) and check again") {
 		t.Fatalf("Error() is %d bytes: %.200q…", len(msg), msg)
 	}
 }
