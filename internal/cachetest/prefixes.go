@@ -57,6 +57,10 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		t.Parallel()
 		testDestinationStatesPerPrefix(t, opener(t, fresh(t)))
 	})
+	t.Run("one source's streams that two prefixes make one table name", func(t *testing.T) {
+		t.Parallel()
+		testOneTableOfTwoPrefixes(t, opener(t, fresh(t)))
+	})
 	for _, marked := range []bool{true, false} {
 		name := "a cache of format 1 is upgraded"
 		if !marked {
@@ -260,6 +264,51 @@ func testDestinationStatesPerPrefix(t *testing.T, open func(prefix string) *cach
 	if got := watermarks(b); got != `whole {"b":1}` {
 		t.Fatalf("prefix b's watermark: %s", got)
 	}
+}
+
+// testOneTableOfTwoPrefixes: prefix "pfx" with stream "a_users" and prefix
+// "pfx_a" with stream "users" make one table, pfx_a_users. Of two sources
+// the second is refused as the table's owner; of one source (two accounts,
+// each with a state of its own under its prefix), the second load must be
+// refused too, not mix its records into the other prefix's table.
+func testOneTableOfTwoPrefixes(t *testing.T, open func(prefix string) *cache.Cache) {
+	ctx := context.Background()
+	load := func(c *cache.Cache, stream, id string) error {
+		t.Helper()
+		cat := Catalog(Stream(stream, `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend,
+			Messages: Messages(Rec(stream, `{"id":`+id+`}`), StreamState(stream, `{"id":`+id+`}`))})
+		return err
+	}
+	pfx, pfxA := open("pfx"), open("pfx_a")
+	if err := load(pfx, "a_users", "1"); err != nil {
+		t.Fatal(err)
+	}
+	err := load(pfxA, "users", "2")
+	if !errors.Is(err, cache.ErrNameCollision) || !strings.Contains(err.Error(), `"a_users"`) || !strings.Contains(err.Error(), "pfx_a_users") {
+		t.Errorf("a load of stream users under prefix pfx_a into pfx_a_users, which holds the same source's stream a_users under prefix pfx: %v, want an error matching ErrNameCollision that names both", err)
+	}
+	Equal(t, "pfx_a_users", Strings(t, pfx, `SELECT CAST(id AS VARCHAR) FROM pfx_a_users ORDER BY id`), []string{"1"})
+	if st := sourceState(t, pfxA, "src"); st != "" {
+		t.Errorf("the state under prefix pfx_a after its load was refused: %s", st)
+	}
+	// The stream of the same normalised name under the same prefix (a
+	// connector that renamed Users to users) still loads into its table.
+	if err := load(pfx, "A_Users", "3"); err != nil {
+		t.Errorf("a load of A_Users under prefix pfx, whose table pfx_a_users holds a_users: %v", err)
+	}
+	// A claim (updated_at NULL) that a load of the source under prefix
+	// pfx left on pfx_a_b when it was killed before it created the table
+	// holds no records: a load under pfx_a takes it over, as it does
+	// another source's claim.
+	if _, err := pfx.ExecSQL(ctx, `INSERT INTO _airbyte_streams (table_name, stream_name, source_name) VALUES ('pfx_a_b', 'a_b', 'src')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(pfxA, "b", "4"); err != nil {
+		t.Errorf("a load of b under prefix pfx_a, whose table pfx_a_b the source's load of a_b under pfx only claimed: %v", err)
+	}
+	Equal(t, "pfx_a_b", Strings(t, pfx, `SELECT CAST(id AS VARCHAR) FROM pfx_a_b`), []string{"4"})
+	Equal(t, "pfx_a_b's stream", Strings(t, pfx, `SELECT stream_name FROM _airbyte_streams WHERE table_name = 'pfx_a_b'`), []string{"b"})
 }
 
 // sourceState is the SourceState of source in c, "" for none.
