@@ -151,8 +151,11 @@ type Option func(*settings)
 // each state is kept under every prefix under which its source has a
 // table, and a source that has no table keeps its states under the prefix
 // of the Cache that upgraded the cache (the first to open it with this
-// version). A cache so upgraded, or written by this version (format 2), is
-// refused by those earlier versions.
+// version). A prefix is read back from its tables' names, so one whose
+// names the backend cut within the prefix (on PostgreSQL, a prefix of 54
+// bytes or more with a name over 63) is found only when it is the
+// upgrading Cache's. A cache so upgraded, or written by this version
+// (format 2), is refused by those earlier versions.
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
 }

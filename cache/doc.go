@@ -222,8 +222,10 @@
 // transaction (a process killed in it leaves format 1, and the next open
 // upgrades): every prefix keeps the states it used, as each state, shared
 // by all prefixes until then, is kept under every prefix under which its
-// source has a table in _airbyte_streams; the states of a source that has
-// no table go to the prefix of the Cache that upgrades. The earlier
+// source has a table in _airbyte_streams (the prefix read back from the
+// table's name; one that the backend cut within the prefix, only if the
+// upgrading Cache's prefix gives it); the states of a source that has no
+// table go to the prefix of the Cache that upgrades. The earlier
 // versions that check the mark refuse a cache of format 2, which they
 // would misread, when they open it; those before the mark fail at their
 // first commit of a state (the records it covers are not committed). A

@@ -165,7 +165,8 @@ func (c *Cache) createStateTable(create, tz string) string {
 }
 
 // sourcePrefixes maps each source that has a table in _airbyte_streams to
-// the state prefixes of its tables, sorted (see tablePrefixOf).
+// the state prefixes of its tables, sorted (see tablePrefixOf): of a table
+// whose name no prefix gives, this Cache's prefix if it gives it.
 func (c *Cache) sourcePrefixes(ctx context.Context) (map[string][]string, error) {
 	rows, err := c.Query(ctx, `SELECT table_name, stream_name, source_name FROM `+c.qual(streamsTable))
 	if err != nil {
@@ -180,7 +181,12 @@ func (c *Cache) sourcePrefixes(ctx context.Context) (map[string][]string, error)
 		}
 		p, ok := tablePrefixOf(table, stream, c.b.MaxIdentifierLength())
 		if !ok {
-			continue
+			// A prefix so long that fitName cut it is told by no
+			// table name, but this Cache's own gives the name.
+			if mine, err := c.tableName(stream); err != nil || mine != table {
+				continue
+			}
+			p = c.statePrefix
 		}
 		if seen[source] == nil {
 			seen[source] = map[string]bool{}

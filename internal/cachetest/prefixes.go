@@ -75,6 +75,10 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 			checkUpgraded(t, opener(t, target), "q_")
 		})
 	}
+	t.Run("an upgrade keeps the states of the upgrading Cache's long prefix", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeLongPrefix(t, fresh(t), open)
+	})
 	t.Run("an upgrade killed midway leaves format 1, and the next open upgrades", func(t *testing.T) {
 		t.Parallel()
 		testKilledUpgrade(t, fresh, open)
@@ -433,6 +437,57 @@ func checkUpgraded(t *testing.T, open func(prefix string) *cache.Cache, upgrader
 	slices.Sort(got)
 	slices.Sort(want)
 	Equal(t, "states by prefix", got, want)
+}
+
+// longPrefix is a table prefix so long that PostgreSQL's 63-byte limit
+// cuts its tables' names within it, where no table name tells it.
+var longPrefix = "acct_" + strings.Repeat("x", 55)
+
+// testUpgradeLongPrefix: a source loaded under no prefix and under
+// longPrefix by a version of format 1, whose one state both shared, is
+// upgraded by a Cache with longPrefix: that prefix keeps the state, as
+// "" does. Its tables' names (cut on PostgreSQL) do not tell the prefix,
+// but they are the names this Cache gives its streams.
+func testUpgradeLongPrefix(t *testing.T, target string, open PrefixOpener) {
+	ctx := context.Background()
+	for _, prefix := range []string{"", longPrefix} {
+		c, err := open(ctx, target, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat := Catalog(Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		_, err = c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: Messages(Rec("users", `{"id":1}`))})
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := open(ctx, target, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`DROP TABLE _airbyte_state`,
+		`CREATE TABLE _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
+		`INSERT INTO _airbyte_state VALUES ('src', '', 'users', 'STREAM', '` + format1Users + `', CURRENT_TIMESTAMP)`,
+		`UPDATE _airbyte_cache_format SET format = 1`,
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			c.Close()
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	c.Close()
+	for _, prefix := range []string{longPrefix, ""} {
+		c, err := open(ctx, target, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := sourceState(t, c, "src"); got != "["+format1Users+"]" {
+			t.Errorf("prefix %q: the state of src after the upgrade: %q, want the one it used", prefix, got)
+		}
+	}
 }
 
 // killBulk is how many states of src-bulk testKilledUpgrade's caches hold,
