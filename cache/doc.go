@@ -198,15 +198,19 @@
 // a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
 // switches kinds (upgraded off LEGACY state, moved off CDC) is given what
 // it sent last.
-// _airbyte_streams records each stream table's source and the merge and
-// staging bookkeeping that makes a killed load recoverable. A table
-// belongs to the source that loaded it first (a load killed or failed
-// before it created the table leaves a claim that the next load of
+// _airbyte_streams records each stream table's source and stream and the
+// merge and staging bookkeeping that makes a killed load recoverable. A
+// table belongs to the source that loaded it first (a load killed or
+// failed before it created the table leaves a claim that the next load of
 // another source takes over, and a source's load forgets the tables
 // recorded as its own that no longer exist): another source's load into
 // it (two sources with a stream "users" in one cache) is a
 // [ErrTableOwned] error that suggests a table prefix, unless
-// LoadRequest.ShareTables says the table is shared on purpose. Loads of
+// LoadRequest.ShareTables says the table is shared on purpose. Two
+// prefixes and streams of one source that make one table name ("pfx" and
+// "a_users", "pfx_a" and "users": pfx_a_users) would mix two accounts'
+// records under two states: the second load is an [ErrNameCollision]
+// (unless LoadRequest.ShareTables), and takes over a claim only. Loads of
 // one source into one cache under one table prefix run one at a time:
 // another is an [ErrInUse] (on PostgreSQL across processes, through an
 // advisory lock). Loads of different sources, or of one source under two
