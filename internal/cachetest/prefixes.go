@@ -29,7 +29,8 @@ type PrefixOpener func(ctx context.Context, target, prefix string) (*cache.Cache
 // with two configs (two accounts) under two prefixes of one cache gets
 // each account's records and state; and that a cache of format 1, whose
 // states were shared by every prefix, is upgraded (once, however many
-// open it at once) with every prefix keeping the states it used, and that
+// Caches or processes open it at once) with every prefix keeping the
+// states it used, and that
 // an upgrade killed midway leaves format 1 for the next open to upgrade
 // (the child processes of that test need ChildMain in TestMain). fresh
 // returns a new target; fakerBin is the faker connector.
@@ -78,6 +79,10 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 	t.Run("an upgrade keeps the states of the upgrading Cache's long prefix", func(t *testing.T) {
 		t.Parallel()
 		testUpgradeLongPrefix(t, fresh(t), open)
+	})
+	t.Run("processes that open a cache of format 1 at once upgrade it once", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeByProcesses(t, fresh(t), open)
 	})
 	t.Run("an upgrade killed midway leaves format 1, and the next open upgrades", func(t *testing.T) {
 		t.Parallel()
@@ -488,6 +493,57 @@ func testUpgradeLongPrefix(t *testing.T, target string, open PrefixOpener) {
 			t.Errorf("prefix %q: the state of src after the upgrade: %q, want the one it used", prefix, got)
 		}
 	}
+}
+
+// testUpgradeByProcesses starts processes (children of the test binary,
+// which open with no prefix) that open a cache of format 1 at once, with
+// enough states that the upgrade takes a while: on PostgreSQL each waits
+// for the one that upgrades (the lock is the server's, across processes)
+// and finds the cache upgraded; on a DuckDB file, whose one writing
+// process holds its lock, the others are refused with an error matching
+// ErrInUse. The cache is upgraded once, with every state where it belongs.
+func testUpgradeByProcesses(t *testing.T, target string, open PrefixOpener) {
+	const bulk, n = 50_000, 4
+	makeFormat1(t, open, target, true, bulk)
+	cmds := make([]*exec.Cmd, n)
+	stderr := make([]strings.Builder, n)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^$")
+		cmds[i].Env = append(os.Environ(), childTarget+"="+target, childMode+"=upgrade")
+		cmds[i].Stderr = &stderr[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	duckdb := strings.HasSuffix(target, ".duckdb")
+	opened := 0
+	for i, cmd := range cmds {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			opened++
+		case duckdb && errors.As(err, &ee) && ee.ExitCode() == exitInUse:
+			t.Logf("process %d, refused: %s", i, strings.TrimSpace(stderr[i].String()))
+		default:
+			t.Errorf("process %d: %v %s", i, err, stderr[i].String())
+		}
+	}
+	if opened == 0 {
+		t.Fatal("no process opened the cache")
+	}
+	t.Logf("%d of %d processes opened the cache", opened, n)
+	c, err := open(context.Background(), target, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	got := Strings(t, c, `SELECT table_prefix || ' ' || source_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY table_prefix, source_name`)
+	want := []string{" src-x 2", " src-z 1", " src-bulk " + strconv.Itoa(bulk), "a_ src-x 2", "b_ src-x 2", "b_ src-y 1", "c_ src-x 2"}
+	slices.Sort(got)
+	slices.Sort(want)
+	Equal(t, "states by prefix and source", got, want)
 }
 
 // killBulk is how many states of src-bulk testKilledUpgrade's caches hold,
