@@ -601,12 +601,30 @@ func (c *Cache) tableName(stream string) (string, error) {
 	return fitName(n, c.b.MaxIdentifierLength()), nil
 }
 
-// Streams lists the streams that have a table in the cache.
+// Streams lists the streams that have a table in the cache under its
+// table prefix: those whose datasets [Cache.Dataset] opens. The streams
+// of other prefixes are theirs (see [WithTablePrefix]).
 func (c *Cache) Streams(ctx context.Context) ([]string, error) {
 	// The bookkeeping outlives a table dropped by hand: only the tables
 	// there are count.
-	return c.queryStrings(ctx, `SELECT DISTINCT stream_name FROM `+c.qual(streamsTable)+
+	rows, err := c.Query(ctx, `SELECT DISTINCT stream_name, table_name FROM `+c.qual(streamsTable)+
 		` WHERE table_name IN (SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = ?) ORDER BY stream_name`, c.b.Schema())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var stream, table string
+		if err := rows.Scan(&stream, &table); err != nil {
+			return nil, err
+		}
+		// Under another prefix, the stream's table has another name.
+		if t, err := c.tableName(stream); err == nil && t == table && !slices.Contains(out, stream) {
+			out = append(out, stream)
+		}
+	}
+	return out, rows.Err()
 }
 
 // queryStrings runs a query of one text column and returns its values.

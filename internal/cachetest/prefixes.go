@@ -62,6 +62,10 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		t.Parallel()
 		testOneTableOfTwoPrefixes(t, opener(t, fresh(t)))
 	})
+	t.Run("a Cache lists the streams of its prefix", func(t *testing.T) {
+		t.Parallel()
+		testStreamsPerPrefix(t, opener(t, fresh(t)))
+	})
 	for _, marked := range []bool{true, false} {
 		name := "a cache of format 1 is upgraded"
 		if !marked {
@@ -318,6 +322,37 @@ func testOneTableOfTwoPrefixes(t *testing.T, open func(prefix string) *cache.Cac
 	}
 	Equal(t, "pfx_a_b", Strings(t, pfx, `SELECT CAST(id AS VARCHAR) FROM pfx_a_b`), []string{"4"})
 	Equal(t, "pfx_a_b's stream", Strings(t, pfx, `SELECT stream_name FROM _airbyte_streams WHERE table_name = 'pfx_a_b'`), []string{"b"})
+}
+
+// testStreamsPerPrefix: Cache.Streams lists the streams that have a table
+// under the Cache's prefix, the ones Dataset opens, and a stream not found
+// names those as the available ones; not those of other prefixes.
+func testStreamsPerPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
+	ctx := context.Background()
+	a, b, none := open("a"), open("b"), open("")
+	for c, stream := range map[*cache.Cache]string{a: "users", b: "orders"} {
+		cat := Catalog(Stream(stream, `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: Messages(Rec(stream, `{"id":1}`))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for c, want := range map[*cache.Cache][]string{a: {"users"}, b: {"orders"}, none: nil} {
+		got, err := c.Streams(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Equal(t, "streams", got, want)
+		for _, s := range got {
+			if _, err := c.Dataset(ctx, s); err != nil {
+				t.Errorf("the dataset of %s, which Streams lists: %v", s, err)
+			}
+		}
+	}
+	_, err := b.Dataset(ctx, "users")
+	var nf *protocol.StreamNotFoundError
+	if !errors.As(err, &nf) || !slices.Equal(nf.Available, []string{"orders"}) {
+		t.Errorf("the dataset of users under prefix b, which has none: %v; want a stream not found that offers orders", err)
+	}
 }
 
 // sourceState is the SourceState of source in c, "" for none.
