@@ -26,11 +26,7 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 			return "", err
 		}
 	}
-	leftovers, err := c.stagingLeftovers(ctx, source)
-	if err != nil {
-		return "", err
-	}
-	recorded, err := c.queryStrings(ctx, `SELECT table_name FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
+	recorded, staged, leftovers, err := c.sourceTables(ctx, source)
 	if err != nil {
 		return "", err
 	}
@@ -62,17 +58,19 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 		}
 	}
 
-	if err := c.inDDL(ctx, func() error { return c.createTables(ctx, source, plans, leftovers, gone, existing, syncStart) }); err != nil {
+	if err := c.inDDL(ctx, func() error {
+		return c.createTables(ctx, source, plans, staged, leftovers, gone, existing, syncStart)
+	}); err != nil {
 		return "", err
 	}
 	return syncStart, c.adoptColumnTypes(ctx, plans)
 }
 
 // createTables is prepare's DDL, in one transaction: it drops the staging
-// tables a killed load left, forgets the gone tables, creates the staging
+// tables a killed load left (leftovers, recorded with the tables staged), forgets the gone tables, creates the staging
 // tables of the replace streams and creates or evolves the tables of the
 // others.
-func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
+func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, staged, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
 		return err
@@ -83,8 +81,10 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 			return err
 		}
 	}
-	if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
-		return err
+	for _, t := range staged {
+		if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE table_name = ? AND source_name = ?`), t, source); err != nil {
+			return err
+		}
 	}
 	for _, t := range gone {
 		if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(streamsTable)+` WHERE table_name = ? AND source_name = ?`), t, source); err != nil {
@@ -477,10 +477,34 @@ func goneTables(recorded []string, plans []*streamPlan, existing map[string][]co
 	return gone
 }
 
-// stagingLeftovers lists the staging tables a killed load of source left
-// behind, to be dropped.
-func (c *Cache) stagingLeftovers(ctx context.Context, source string) ([]string, error) {
-	return c.queryStrings(ctx, `SELECT staging_table FROM `+c.qual(streamsTable)+` WHERE source_name = ? AND staging_table IS NOT NULL`, source)
+// sourceTables lists the tables recorded in _airbyte_streams as source's
+// under this Cache's table prefix (those whose name it gives their
+// stream); of those, the ones recorded with a staging table, and their
+// staging tables: what a killed load of source under this prefix left
+// behind, to be dropped. A load of the
+// source under another prefix may be running (each prefix has its own
+// lock), and its tables and staging tables are its own.
+func (c *Cache) sourceTables(ctx context.Context, source string) (tables, staged, staging []string, err error) {
+	rows, err := c.Query(ctx, `SELECT table_name, stream_name, staging_table FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, stream string
+		var st sql.NullString
+		if err := rows.Scan(&table, &stream, &st); err != nil {
+			return nil, nil, nil, err
+		}
+		if mine, err := c.tableName(stream); err != nil || mine != table {
+			continue
+		}
+		tables = append(tables, table)
+		if st.Valid {
+			staged, staging = append(staged, table), append(staging, st.String)
+		}
+	}
+	return tables, staged, staging, rows.Err()
 }
 
 // evolveTable creates a stream's table, or adds the columns that are new

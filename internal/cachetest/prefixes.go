@@ -66,6 +66,10 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		t.Parallel()
 		testStreamsPerPrefix(t, opener(t, fresh(t)))
 	})
+	t.Run("a load of a source leaves alone its replace running under another prefix", func(t *testing.T) {
+		t.Parallel()
+		testReplaceBesideAnotherPrefix(t, opener(t, fresh(t)))
+	})
 	for _, marked := range []bool{true, false} {
 		name := "a cache of format 1 is upgraded"
 		if !marked {
@@ -353,6 +357,44 @@ func testStreamsPerPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
 	if !errors.As(err, &nf) || !slices.Equal(nf.Available, []string{"orders"}) {
 		t.Errorf("the dataset of users under prefix b, which has none: %v; want a stream not found that offers orders", err)
 	}
+}
+
+// testReplaceBesideAnotherPrefix: while a replace load of a source runs
+// under one prefix (its records in a staging table, recorded in
+// _airbyte_streams for a killed load's clean-up), a load of the source
+// under another prefix, which may run at once, runs to its end; and the
+// first completes with its records swapped in. A load clears the staging
+// tables that its source's killed loads left; it took the running load's
+// under the other prefix for one, and dropped it.
+func testReplaceBesideAnotherPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
+	ctx := context.Background()
+	a, b := open("a"), open("b")
+	cat := Catalog(Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, [][]string{{"id"}}))
+	started, release := make(chan struct{}), make(chan struct{})
+	held := func(yield func(*protocol.Message, error) bool) {
+		if !yield(Rec("items", `{"id":1}`), nil) {
+			return
+		}
+		close(started)
+		<-release
+		yield(Rec("items", `{"id":2}`), nil)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyReplace, Messages: held})
+		done <- err
+	}()
+	<-started
+	_, errB := b.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyReplace, Messages: Messages(Rec("items", `{"id":3}`))})
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("the replace under prefix a, while one under prefix b ran: %v", err)
+	}
+	if errB != nil {
+		t.Fatalf("the replace under prefix b: %v", errB)
+	}
+	Equal(t, "a_items", Strings(t, a, `SELECT CAST(id AS VARCHAR) FROM a_items ORDER BY id`), []string{"1", "2"})
+	Equal(t, "b_items", Strings(t, a, `SELECT CAST(id AS VARCHAR) FROM b_items ORDER BY id`), []string{"3"})
 }
 
 // sourceState is the SourceState of source in c, "" for none.
