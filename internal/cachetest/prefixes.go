@@ -365,7 +365,8 @@ func testStreamsPerPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
 // under another prefix, which may run at once, runs to its end; and the
 // first completes with its records swapped in. A load clears the staging
 // tables that its source's killed loads left; it took the running load's
-// under the other prefix for one, and dropped it.
+// under the other prefix for one, and dropped it. Likewise, it forgot the
+// other prefix's claims as tables of its own that were gone.
 func testReplaceBesideAnotherPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
 	ctx := context.Background()
 	a, b := open("a"), open("b")
@@ -395,6 +396,16 @@ func testReplaceBesideAnotherPrefix(t *testing.T, open func(prefix string) *cach
 	}
 	Equal(t, "a_items", Strings(t, a, `SELECT CAST(id AS VARCHAR) FROM a_items ORDER BY id`), []string{"1", "2"})
 	Equal(t, "b_items", Strings(t, a, `SELECT CAST(id AS VARCHAR) FROM b_items ORDER BY id`), []string{"3"})
+	// A claim under prefix b (a load there that has not created its table
+	// yet, or was killed before it did) is left to b's loads: a load
+	// under a took it for a table of its own that was gone.
+	if _, err := b.ExecSQL(ctx, `INSERT INTO _airbyte_streams (table_name, stream_name, source_name) VALUES ('b_new', 'new', 'src')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyReplace, Messages: Messages(Rec("items", `{"id":4}`))}); err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "b's claim", Strings(t, a, `SELECT source_name FROM _airbyte_streams WHERE table_name = 'b_new'`), []string{"src"})
 }
 
 // sourceState is the SourceState of source in c, "" for none.
