@@ -143,8 +143,11 @@ type Option func(*settings)
 // load of a source run at a time. So one connector read with two configs
 // (two accounts) under two prefixes of one cache loads into tables of its
 // own with a state of its own for each, and the two loads may run at
-// once. The internal tables themselves are shared; a table belongs to the
-// source that loaded it, whatever the prefix.
+// once; [Cache.Streams] lists the prefix's streams. The internal tables
+// themselves are shared; a table belongs to the source that loaded it,
+// whatever the prefix, and to one prefix: a load whose table another
+// prefix's stream of the source has ("pfx" with "a_users", "pfx_a" with
+// "users": pfx_a_users) is an [ErrNameCollision].
 //
 // Caches written by versions before states were kept per prefix (format
 // 1) are upgraded when opened, and every prefix keeps the states it used:
