@@ -92,6 +92,10 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		t.Parallel()
 		testUpgradeByProcesses(t, fresh(t), open)
 	})
+	t.Run("an upgrade keeps a view over the state table", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeKeepsView(t, fresh(t), open)
+	})
 	t.Run("an upgrade killed midway leaves format 1, and the next open upgrades", func(t *testing.T) {
 		t.Parallel()
 		testKilledUpgrade(t, fresh, open)
@@ -435,8 +439,9 @@ var longStream = "events_" + strings.Repeat("long", 16)
 // then the state table of format 1, as those versions created it, with
 // src-x's state and a destination's, src-y's LEGACY state, the state of
 // src-z, which has no table, and bulk STREAM states of src-bulk, which has
-// none either; format 1, or no mark at all. It closes what it opened.
-func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bulk int) {
+// none either; format 1, or no mark at all; then the statements then. It
+// closes what it opened.
+func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bulk int, then ...string) {
 	ctx := context.Background()
 	opn := func(prefix string) *cache.Cache {
 		t.Helper()
@@ -462,7 +467,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 	load("b", "src-y", "orders")
 	c := opn("")
 	defer c.Close()
-	for _, q := range []string{
+	for _, q := range append([]string{
 		`DROP TABLE _airbyte_state`,
 		`CREATE TABLE IF NOT EXISTS _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
 		`INSERT INTO _airbyte_state VALUES ('src-x', '', 'users', 'STREAM', '` + format1Users + `', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`,
@@ -471,7 +476,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 		`INSERT INTO _airbyte_state VALUES ('src-z', '', 'users', 'STREAM', '` + format1Z + `', CAST('2026-01-04 00:00:00+00' AS TIMESTAMPTZ))`,
 		map[bool]string{true: `UPDATE _airbyte_cache_format SET format = 1`, false: `DROP TABLE _airbyte_cache_format`}[marked],
 		`INSERT INTO _airbyte_state SELECT 'src-bulk', '', 's' || CAST(i AS VARCHAR), 'STREAM', '{}', CAST('2026-01-05 00:00:00+00' AS TIMESTAMPTZ) FROM generate_series(1, ` + strconv.Itoa(bulk) + `) AS g(i)`,
-	} {
+	}, then...) {
 		if _, err := c.ExecSQL(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -632,6 +637,22 @@ func testUpgradeByProcesses(t *testing.T, target string, open PrefixOpener) {
 	slices.Sort(got)
 	slices.Sort(want)
 	Equal(t, "states by prefix and source", got, want)
+}
+
+// testUpgradeKeepsView: a view a user made over the state table of a
+// cache of format 1 (to watch the states) does not stop the upgrade, and
+// reads the upgraded table. On PostgreSQL, creating the table anew needed
+// to drop it, which the view refused: the cache could not be opened.
+func testUpgradeKeepsView(t *testing.T, target string, open PrefixOpener) {
+	makeFormat1(t, open, target, true, 0, `CREATE VIEW watched_states AS SELECT source_name, state_type FROM _airbyte_state`)
+	c, err := open(context.Background(), target, "")
+	if err != nil {
+		t.Fatalf("opening a cache of format 1 with a view over its states: %v", err)
+	}
+	defer c.Close()
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "the view's states", Strings(t, c, `SELECT source_name || ' ' || CAST(count(*) AS VARCHAR) FROM watched_states GROUP BY source_name ORDER BY source_name`),
+		[]string{"src-x 8", "src-y 1", "src-z 1"})
 }
 
 // killBulk is how many states of src-bulk testKilledUpgrade's caches hold,
