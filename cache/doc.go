@@ -225,8 +225,9 @@
 // upgrades it, once however many processes open it at once, in one
 // transaction (a process killed in it leaves format 1, and the next open
 // upgrades), which alters _airbyte_state (on PostgreSQL in place, so that
-// the roles granted to read it still may: that first open needs the
-// tables' owner, and a role that may only read is refused until then):
+// the roles granted to read it still may, and views over it still stand:
+// that first open needs the tables' owner, and a role that may only read
+// is refused until then):
 // every prefix keeps the states it used, as each state, shared
 // by all prefixes until then, is kept under every prefix under which its
 // source has a table in _airbyte_streams (the prefix read back from the
