@@ -18,9 +18,12 @@ import (
 // at once (see cachetest.Prefixes).
 func TestPrefixes(t *testing.T) {
 	t.Parallel()
-	cachetest.Prefixes(t, testenv.Postgres, func(ctx context.Context, dsn, prefix string) (*cache.Cache, error) {
-		return cache.New(ctx, postgres.NewConnector(dsn), cache.WithTablePrefix(prefix))
-	}, testenv.BuildBinary(t, "./cmd/source-faker"))
+	cachetest.Prefixes(t, testenv.Postgres, openPrefixed, testenv.BuildBinary(t, "./cmd/source-faker"))
+}
+
+// openPrefixed opens the PostgreSQL cache at dsn with a table prefix.
+func openPrefixed(ctx context.Context, dsn, prefix string) (*cache.Cache, error) {
+	return cache.New(ctx, postgres.NewConnector(dsn), cache.WithTablePrefix(prefix))
 }
 
 // A role that may only read cannot upgrade a cache of format 1, which
