@@ -244,18 +244,16 @@ var internalTableColumns = []struct {
 // a cache whose internal tables this version cannot use (see
 // checkInternalTables).
 func (c *Cache) createInternalTables(ctx context.Context) error {
-	exist, format, err := c.checkInternalTables(ctx)
-	switch {
-	case err == nil && format == cacheFormat:
+	if _, format, err := c.checkInternalTables(ctx); err == nil && format == cacheFormat {
 		return nil
-	case err != nil || exist:
-		// An earlier format; or what looked damaged, which may be an
-		// upgrade by another process or Cache that committed while the
-		// check read the tables one by one: upgradeStates checks again
-		// under the lock that every upgrade holds.
-		return c.upgradeStates(ctx)
 	}
-	return c.createFresh(ctx)
+	// A new cache, or an earlier format; or what looked damaged, which
+	// may be an upgrade by another process or Cache that committed while
+	// the check read the tables one by one: upgradeStates checks again
+	// under the lock that every upgrade (and creation) holds. Caches that
+	// create one DuckDB file's tables at once, unlocked, failed with a
+	// write-write conflict on the catalog.
+	return c.upgradeStates(ctx)
 }
 
 // createFresh creates the internal tables of a new cache, if they are

@@ -58,10 +58,11 @@ func validPrefix(p string) bool {
 	return err == nil && n == p && strings.HasSuffix(p, "_")
 }
 
-// formatUpgradeLock names the lock that upgrades of a cache's format take,
-// so that of several processes (on PostgreSQL) or Caches (on one DuckDB
-// file) that open a cache of an earlier format at once, one upgrades it
-// and the others find it upgraded.
+// formatUpgradeLock names the lock that upgrades of a cache's format, and
+// creations of a new cache, take, so that of several processes (on
+// PostgreSQL) or Caches (on one DuckDB file) that open a cache of an
+// earlier format (or none) at once, one upgrades (creates) it and the
+// others find it done.
 const formatUpgradeLock = "upgrade the cache's format"
 
 // upgradeStates upgrades a cache of format 1 (marked so, or not marked at
@@ -72,7 +73,8 @@ const formatUpgradeLock = "upgrade the cache's format"
 // has a table in _airbyte_streams, and the states of a source that has
 // none go to this Cache's prefix. The upgrade holds a lock of its own
 // meanwhile, and checks the internal tables again once it holds it:
-// another process may have upgraded the cache since this one looked. The
+// another process may have upgraded the cache since this one looked; it
+// creates the internal tables of a cache that has none. The
 // state table is altered where the database can (convertInPlace), and
 // created anew where not (convertStates).
 func (c *Cache) upgradeStates(ctx context.Context) error {

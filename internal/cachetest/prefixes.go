@@ -100,6 +100,30 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		t.Parallel()
 		testKilledUpgrade(t, fresh, open)
 	})
+	t.Run("concurrent opens of a new cache create it once", func(t *testing.T) {
+		t.Parallel()
+		target := fresh(t)
+		const n = 4
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := open(context.Background(), target, fmt.Sprintf("p%d", i))
+				if err == nil {
+					c.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("open %d of %d: %v", i, n, err)
+			}
+		}
+	})
 	t.Run("concurrent opens of a cache of format 1 upgrade it once", func(t *testing.T) {
 		t.Parallel()
 		target := fresh(t)
