@@ -91,7 +91,9 @@
 // Records, Columns, plain SQL through the cache). Read is incremental: it
 // passes the connector the state the cache committed for this source last
 // time, so only new records come (source.ForceFullRefresh reads
-// everything). A state is committed only in the transaction that makes the
+// everything). States are kept per table prefix of the cache: two
+// accounts of one connector read into one cache, each under a prefix of
+// its own (cache.WithTablePrefix), keep a state each. A state is committed only in the transaction that makes the
 // records before it durable, so a read that fails or is killed resumes
 // where it stopped.
 //

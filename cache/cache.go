@@ -143,16 +143,22 @@ type Option func(*settings)
 // load of a source run at a time. So one connector read with two configs
 // (two accounts) under two prefixes of one cache loads into tables of its
 // own with a state of its own for each, and the two loads may run at
-// once. The internal tables themselves are shared; a table belongs to the
-// source that loaded it, whatever the prefix.
+// once; [Cache.Streams] lists the prefix's streams. The internal tables
+// themselves are shared; a table belongs to the source that loaded it,
+// whatever the prefix, and to one prefix: a load whose table another
+// prefix's stream of the source has ("pfx" with "a_users", "pfx_a" with
+// "users": pfx_a_users) is an [ErrNameCollision].
 //
 // Caches written by versions before states were kept per prefix (format
 // 1) are upgraded when opened, and every prefix keeps the states it used:
 // each state is kept under every prefix under which its source has a
 // table, and a source that has no table keeps its states under the prefix
 // of the Cache that upgraded the cache (the first to open it with this
-// version). A cache so upgraded, or written by this version (format 2), is
-// refused by those earlier versions.
+// version). A prefix is read back from its tables' names, so one whose
+// names the backend cut within the prefix (on PostgreSQL, a prefix of 54
+// bytes or more with a name over 63) is found only when it is the
+// upgrading Cache's. A cache so upgraded, or written by this version
+// (format 2), is refused by those earlier versions.
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
 }
@@ -238,18 +244,16 @@ var internalTableColumns = []struct {
 // a cache whose internal tables this version cannot use (see
 // checkInternalTables).
 func (c *Cache) createInternalTables(ctx context.Context) error {
-	exist, format, err := c.checkInternalTables(ctx)
-	switch {
-	case err == nil && format == cacheFormat:
+	if _, format, err := c.checkInternalTables(ctx); err == nil && format == cacheFormat {
 		return nil
-	case err != nil || exist:
-		// An earlier format; or what looked damaged, which may be an
-		// upgrade by another process or Cache that committed while the
-		// check read the tables one by one: upgradeStates checks again
-		// under the lock that every upgrade holds.
-		return c.upgradeStates(ctx)
 	}
-	return c.createFresh(ctx)
+	// A new cache, or an earlier format; or what looked damaged, which
+	// may be an upgrade by another process or Cache that committed while
+	// the check read the tables one by one: upgradeStates checks again
+	// under the lock that every upgrade (and creation) holds. Caches that
+	// create one DuckDB file's tables at once, unlocked, failed with a
+	// write-write conflict on the catalog.
+	return c.upgradeStates(ctx)
 }
 
 // createFresh creates the internal tables of a new cache, if they are
@@ -598,12 +602,30 @@ func (c *Cache) tableName(stream string) (string, error) {
 	return fitName(n, c.b.MaxIdentifierLength()), nil
 }
 
-// Streams lists the streams that have a table in the cache.
+// Streams lists the streams that have a table in the cache under its
+// table prefix: those whose datasets [Cache.Dataset] opens. The streams
+// of other prefixes are theirs (see [WithTablePrefix]).
 func (c *Cache) Streams(ctx context.Context) ([]string, error) {
 	// The bookkeeping outlives a table dropped by hand: only the tables
 	// there are count.
-	return c.queryStrings(ctx, `SELECT DISTINCT stream_name FROM `+c.qual(streamsTable)+
+	rows, err := c.Query(ctx, `SELECT DISTINCT stream_name, table_name FROM `+c.qual(streamsTable)+
 		` WHERE table_name IN (SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = ?) ORDER BY stream_name`, c.b.Schema())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var stream, table string
+		if err := rows.Scan(&stream, &table); err != nil {
+			return nil, err
+		}
+		// Under another prefix, the stream's table has another name.
+		if t, err := c.tableName(stream); err == nil && t == table && !slices.Contains(out, stream) {
+			out = append(out, stream)
+		}
+	}
+	return out, rows.Err()
 }
 
 // queryStrings runs a query of one text column and returns its values.

@@ -198,15 +198,21 @@
 // a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
 // switches kinds (upgraded off LEGACY state, moved off CDC) is given what
 // it sent last.
-// _airbyte_streams records each stream table's source and the merge and
-// staging bookkeeping that makes a killed load recoverable. A table
-// belongs to the source that loaded it first (a load killed or failed
-// before it created the table leaves a claim that the next load of
+// _airbyte_streams records each stream table's source and stream and the
+// merge and staging bookkeeping that makes a killed load recoverable. A
+// table belongs to the source that loaded it first (a load killed or
+// failed before it created the table leaves a claim that the next load of
 // another source takes over, and a source's load forgets the tables
-// recorded as its own that no longer exist): another source's load into
+// recorded as its own under its prefix that no longer exist, and drops
+// the staging tables its killed loads left there; a load of it under
+// another prefix may be running): another source's load into
 // it (two sources with a stream "users" in one cache) is a
 // [ErrTableOwned] error that suggests a table prefix, unless
-// LoadRequest.ShareTables says the table is shared on purpose. Loads of
+// LoadRequest.ShareTables says the table is shared on purpose. Two
+// prefixes and streams of one source that make one table name ("pfx" and
+// "a_users", "pfx_a" and "users": pfx_a_users) would mix two accounts'
+// records under two states: the second load is an [ErrNameCollision]
+// (unless LoadRequest.ShareTables), and takes over a claim only. Loads of
 // one source into one cache under one table prefix run one at a time:
 // another is an [ErrInUse] (on PostgreSQL across processes, through an
 // advisory lock). Loads of different sources, or of one source under two
@@ -220,10 +226,15 @@
 // wrote, the first ones without the mark. Opening a cache of format 1
 // upgrades it, once however many processes open it at once, in one
 // transaction (a process killed in it leaves format 1, and the next open
-// upgrades): every prefix keeps the states it used, as each state, shared
-// by all prefixes until then, is kept under every prefix under which its
-// source has a table in _airbyte_streams; the states of a source that has
-// no table go to the prefix of the Cache that upgrades. The earlier
+// upgrades), which alters _airbyte_state (on PostgreSQL in place, so that
+// the roles granted to read it still may, and views over it still stand:
+// that first open needs the tables' owner, and a role that may only read
+// is refused until then). Every prefix keeps the states it used, as each
+// state, shared by all prefixes until then, is kept under every prefix
+// under which its source has a table in _airbyte_streams (the prefix read
+// back from the table's name; one that the backend cut within the prefix,
+// only if the upgrading Cache's prefix gives it); the states of a source
+// that has no table go to the prefix of the Cache that upgrades. The earlier
 // versions that check the mark refuse a cache of format 2, which they
 // would misread, when they open it; those before the mark fail at their
 // first commit of a state (the records it covers are not committed). A

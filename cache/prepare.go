@@ -26,11 +26,7 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 			return "", err
 		}
 	}
-	leftovers, err := c.stagingLeftovers(ctx, source)
-	if err != nil {
-		return "", err
-	}
-	recorded, err := c.queryStrings(ctx, `SELECT table_name FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
+	recorded, staged, leftovers, err := c.sourceTables(ctx, source)
 	if err != nil {
 		return "", err
 	}
@@ -62,17 +58,19 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 		}
 	}
 
-	if err := c.inDDL(ctx, func() error { return c.createTables(ctx, source, plans, leftovers, gone, existing, syncStart) }); err != nil {
+	if err := c.inDDL(ctx, func() error {
+		return c.createTables(ctx, source, plans, staged, leftovers, gone, existing, syncStart)
+	}); err != nil {
 		return "", err
 	}
 	return syncStart, c.adoptColumnTypes(ctx, plans)
 }
 
 // createTables is prepare's DDL, in one transaction: it drops the staging
-// tables a killed load left, forgets the gone tables, creates the staging
+// tables a killed load left (leftovers, recorded with the tables staged), forgets the gone tables, creates the staging
 // tables of the replace streams and creates or evolves the tables of the
 // others.
-func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
+func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, staged, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
 		return err
@@ -83,8 +81,10 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 			return err
 		}
 	}
-	if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE source_name = ?`), source); err != nil {
-		return err
+	for _, t := range staged {
+		if err := tx.Exec(ctx, c.rebind(`UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE table_name = ? AND source_name = ?`), t, source); err != nil {
+			return err
+		}
 	}
 	for _, t := range gone {
 		if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(streamsTable)+` WHERE table_name = ? AND source_name = ?`), t, source); err != nil {
@@ -336,8 +336,10 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 const claimTries = 4
 
 // takeOverClaims makes source the owner of the tables of plans that
-// another source only claimed, when no load of that source runs: its
-// claim was left by a load killed or failed before it created the table.
+// another source only claimed (or source itself, for another stream under
+// another table prefix: see otherPrefixStream), when no load of that
+// source runs: its claim was left by a load killed or failed before it
+// created the table.
 // That source's lock is held meanwhile (under the table prefix of its
 // claim, mostly this cache's), so that no load of it starts while its
 // claims change hands (one that tries is refused as in use, as by a
@@ -347,7 +349,7 @@ func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*stre
 	type claimer struct{ source, prefix string }
 	claimed := map[claimer][]*streamPlan{}
 	for _, p := range plans {
-		if o, ok := owners[p.table.Name]; ok && o.claim && o.source != source {
+		if o, ok := owners[p.table.Name]; ok && o.claim && (o.source != source || otherPrefixStream(o, p)) {
 			prefix, known := tablePrefixOf(p.table.Name, o.stream, c.b.MaxIdentifierLength())
 			if !known {
 				prefix = c.statePrefix
@@ -365,9 +367,9 @@ func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*stre
 		if err != nil {
 			return err
 		}
-		take := c.rebind(`UPDATE ` + c.qual(streamsTable) + ` SET source_name = ? WHERE table_name = ? AND source_name = ? AND updated_at IS NULL`)
+		take := c.rebind(`UPDATE ` + c.qual(streamsTable) + ` SET source_name = ?, stream_name = ? WHERE table_name = ? AND source_name = ? AND updated_at IS NULL`)
 		err = c.eachInDDL(ctx, ps, func(tx backend.Tx, t *backend.Table) error {
-			return tx.Exec(ctx, take, source, t.Name, other)
+			return tx.Exec(ctx, take, source, t.Stream, t.Name, other)
 		})
 		unlock()
 		if err != nil {
@@ -424,14 +426,37 @@ func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) 
 }
 
 // ownerError is the *cacheerr.TableOwnerError of the first plan whose table another
-// source owns, nil if none.
+// source owns, or the *cacheerr.CollisionError of one whose table holds
+// another stream of source (see otherPrefixStream), nil if none.
 func ownerError(owners map[string]tableOwner, source string, plans []*streamPlan) error {
 	for _, p := range plans {
-		if o, ok := owners[p.table.Name]; ok && o.source != source {
+		o, ok := owners[p.table.Name]
+		switch {
+		case !ok:
+		case o.source != source:
 			return &cacheerr.TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: o.source, Source: source}
+		case otherPrefixStream(o, p):
+			return &cacheerr.CollisionError{Kind: "table", First: o.stream, Second: p.table.Stream, Identifier: p.table.Name}
 		}
 	}
 	return nil
+}
+
+// otherPrefixStream reports whether the table of p was recorded for a
+// stream whose normalised name is not p's: a stream of another table
+// prefix, which made the same table name ("pfx" and "a_users", "pfx_a"
+// and "users": pfx_a_users). Under one prefix, one table name is one
+// normalised stream name (Users and users share their table). Its source
+// may be this one: two accounts of one source under two prefixes have a
+// state each, and their loads, which do not wait for each other, would
+// mix their records in one table.
+func otherPrefixStream(o tableOwner, p *streamPlan) bool {
+	recorded, err := NormalizeName(o.stream)
+	if err != nil {
+		return false
+	}
+	n, err := NormalizeName(p.table.Stream)
+	return err == nil && n != recorded
 }
 
 // goneTables lists the tables recorded as source's (recorded) that do not
@@ -452,10 +477,34 @@ func goneTables(recorded []string, plans []*streamPlan, existing map[string][]co
 	return gone
 }
 
-// stagingLeftovers lists the staging tables a killed load of source left
-// behind, to be dropped.
-func (c *Cache) stagingLeftovers(ctx context.Context, source string) ([]string, error) {
-	return c.queryStrings(ctx, `SELECT staging_table FROM `+c.qual(streamsTable)+` WHERE source_name = ? AND staging_table IS NOT NULL`, source)
+// sourceTables lists the tables recorded in _airbyte_streams as source's
+// under this Cache's table prefix (those whose name it gives their
+// stream); of those, the ones recorded with a staging table, and their
+// staging tables: what a killed load of source under this prefix left
+// behind, to be dropped. A load of the
+// source under another prefix may be running (each prefix has its own
+// lock), and its tables and staging tables are its own.
+func (c *Cache) sourceTables(ctx context.Context, source string) (tables, staged, staging []string, err error) {
+	rows, err := c.Query(ctx, `SELECT table_name, stream_name, staging_table FROM `+c.qual(streamsTable)+` WHERE source_name = ?`, source)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, stream string
+		var st sql.NullString
+		if err := rows.Scan(&table, &stream, &st); err != nil {
+			return nil, nil, nil, err
+		}
+		if mine, err := c.tableName(stream); err != nil || mine != table {
+			continue
+		}
+		tables = append(tables, table)
+		if st.Valid {
+			staged, staging = append(staged, table), append(staging, st.String)
+		}
+	}
+	return tables, staged, staging, rows.Err()
 }
 
 // evolveTable creates a stream's table, or adds the columns that are new

@@ -58,10 +58,11 @@ func validPrefix(p string) bool {
 	return err == nil && n == p && strings.HasSuffix(p, "_")
 }
 
-// formatUpgradeLock names the lock that upgrades of a cache's format take,
-// so that of several processes (on PostgreSQL) or Caches (on one DuckDB
-// file) that open a cache of an earlier format at once, one upgrades it
-// and the others find it upgraded.
+// formatUpgradeLock names the lock that upgrades of a cache's format, and
+// creations of a new cache, take, so that of several processes (on
+// PostgreSQL) or Caches (on one DuckDB file) that open a cache of an
+// earlier format (or none) at once, one upgrades (creates) it and the
+// others find it done.
 const formatUpgradeLock = "upgrade the cache's format"
 
 // upgradeStates upgrades a cache of format 1 (marked so, or not marked at
@@ -72,7 +73,10 @@ const formatUpgradeLock = "upgrade the cache's format"
 // has a table in _airbyte_streams, and the states of a source that has
 // none go to this Cache's prefix. The upgrade holds a lock of its own
 // meanwhile, and checks the internal tables again once it holds it:
-// another process may have upgraded the cache since this one looked.
+// another process may have upgraded the cache since this one looked; it
+// creates the internal tables of a cache that has none. The
+// state table is altered where the database can (convertInPlace), and
+// created anew where not (convertStates).
 func (c *Cache) upgradeStates(ctx context.Context) error {
 	unlock, err := c.waitLock(ctx, formatUpgradeLock)
 	if err != nil {
@@ -90,37 +94,81 @@ func (c *Cache) upgradeStates(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tx, err := c.beginDDL(ctx)
-		if err != nil {
-			return err
+		err = c.inUpgrade(ctx, func(tx backend.Tx) error { return c.convertInPlace(ctx, tx, prefixes) })
+		if errors.Is(err, errNoInPlace) {
+			err = c.inUpgrade(ctx, func(tx backend.Tx) error { return c.convertStates(ctx, tx, prefixes) })
 		}
-		defer tx.Rollback(ctx)
-		if err := c.convertStates(ctx, tx, prefixes); err != nil {
-			return fmt.Errorf("cache: upgrading the cache to format %d (states kept per table prefix): %w", cacheFormat, err)
+		if err != nil && !errors.Is(err, cacheerr.ErrInUse) {
+			return fmt.Errorf("cache: upgrading the cache to format %d (states kept per table prefix), which this version does when it first opens a cache an earlier version wrote: %w "+
+				"(the upgrade changes %s, so that first open needs the right to alter the cache's tables, on PostgreSQL as their owner; once upgraded, a role that may only read opens it)", cacheFormat, err, c.qual(stateTable))
 		}
-		return tx.Commit(ctx)
+		return err
 	})
 }
 
-// upgradeTable holds the states of format 1 while upgradeStates converts
-// them: a staging table's name, which no stream's table can have.
-const upgradeTable = stagingPrefix + "state_format1"
+// inUpgrade runs convert in a DDL transaction, and commits it.
+func (c *Cache) inUpgrade(ctx context.Context, convert func(backend.Tx) error) error {
+	tx, err := c.beginDDL(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := convert(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
 
-// convertStates is the transaction of upgradeStates, given the table
-// prefixes of each source.
-func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[string][]string) error {
+// errNoInPlace says that the database cannot change the state table's
+// primary key (DuckDB), so convertInPlace changed nothing.
+var errNoInPlace = errors.New("the state table's primary key cannot be altered")
+
+// convertInPlace is the transaction of upgradeStates where the database
+// can change a table's primary key (PostgreSQL): the state table is
+// altered, not created anew, so that it keeps what the database keeps of
+// a table beyond its rows, the grants of the roles that read the cache
+// first (created anew, it was hidden from them, and their next open said
+// the cache had lost its states). Given the table prefixes of each
+// source, it copies each state of format 1 (table_prefix NULL) to each
+// prefix, as convertStates does, and then deletes it. It returns
+// errNoInPlace when the database refuses to drop the primary key.
+func (c *Cache) convertInPlace(ctx context.Context, tx backend.Tx, prefixes map[string][]string) error {
+	if err := tx.Exec(ctx, `ALTER TABLE `+c.qual(stateTable)+` DROP CONSTRAINT `+backend.Quote(stateTable+"_pkey")); err != nil {
+		if errors.Is(err, cacheerr.ErrInUse) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errNoInPlace, err)
+	}
 	cols := strings.Join(stateColumnsFormat1, ", ")
 	scols := "s." + strings.Join(stateColumnsFormat1, ", s.")
+	if err := tx.Exec(ctx, `ALTER TABLE `+c.qual(stateTable)+` ADD COLUMN table_prefix VARCHAR`); err != nil {
+		return err
+	}
+	if err := c.copyStates(ctx, tx, prefixes, c.qual(stateTable), ` AND s.table_prefix IS NULL`); err != nil {
+		return err
+	}
+	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, `+cols+`) SELECT CAST(? AS VARCHAR), `+scols+` FROM `+c.qual(stateTable)+` s `+
+		`WHERE s.table_prefix IS NULL AND NOT EXISTS (SELECT 1 FROM `+c.qual(stateTable)+` n WHERE n.source_name = s.source_name AND n.table_prefix IS NOT NULL)`), c.statePrefix); err != nil {
+		return err
+	}
 	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS ` + c.qual(formatTable) + ` (format INTEGER NOT NULL)`,
-		`CREATE TABLE ` + c.qual(upgradeTable) + ` AS SELECT ` + cols + ` FROM ` + c.qual(stateTable),
-		`DROP TABLE ` + c.qual(stateTable),
-		c.createStateTable(`CREATE TABLE `, c.b.SQLType(backend.TypeTimestampTZ)),
+		`DELETE FROM ` + c.qual(stateTable) + ` WHERE table_prefix IS NULL`,
+		`ALTER TABLE ` + c.qual(stateTable) + ` ALTER COLUMN table_prefix SET NOT NULL`,
+		`ALTER TABLE ` + c.qual(stateTable) + ` ADD PRIMARY KEY (table_prefix, source_name, destination_name, stream_name)`,
 	} {
 		if err := tx.Exec(ctx, q); err != nil {
 			return err
 		}
 	}
+	return c.markFormat(ctx, tx)
+}
+
+// copyStates inserts into the state table, from the states of format 1 in
+// from (alias s, with the condition and), a copy of each for each table
+// prefix of its source.
+func (c *Cache) copyStates(ctx context.Context, tx backend.Tx, prefixes map[string][]string, from, and string) error {
+	cols := strings.Join(stateColumnsFormat1, ", ")
+	scols := "s." + strings.Join(stateColumnsFormat1, ", s.")
 	type pair struct{ source, prefix string }
 	var pairs []pair
 	for _, src := range slices.Sorted(maps.Keys(prefixes)) {
@@ -133,20 +181,20 @@ func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[s
 		for _, p := range part {
 			args = append(args, p.source, p.prefix)
 		}
-		q := `INSERT INTO ` + c.qual(stateTable) + ` (table_prefix, ` + cols + `) SELECT v.p, ` + scols + ` FROM ` + c.qual(upgradeTable) + ` s JOIN (VALUES ` +
-			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(src, p) ON v.src = s.source_name`
+		q := `INSERT INTO ` + c.qual(stateTable) + ` (table_prefix, ` + cols + `) SELECT v.p, ` + scols + ` FROM ` + from + ` s JOIN (VALUES ` +
+			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(src, p) ON v.src = s.source_name` + and
 		if err := tx.Exec(ctx, c.rebind(q), args...); err != nil {
 			return err
 		}
 	}
-	// The sources that have no table: every source with a prefix has all
-	// its states in the table by now.
-	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, `+cols+`) SELECT CAST(? AS VARCHAR), `+scols+` FROM `+c.qual(upgradeTable)+` s `+
-		`WHERE NOT EXISTS (SELECT 1 FROM `+c.qual(stateTable)+` n WHERE n.source_name = s.source_name)`), c.statePrefix); err != nil {
-		return err
-	}
+	return nil
+}
+
+// markFormat marks the cache with this version's format, creating the
+// table of the mark if the cache has none.
+func (c *Cache) markFormat(ctx context.Context, tx backend.Tx) error {
 	for _, q := range []string{
-		`DROP TABLE ` + c.qual(upgradeTable),
+		`CREATE TABLE IF NOT EXISTS ` + c.qual(formatTable) + ` (format INTEGER NOT NULL)`,
 		`DELETE FROM ` + c.qual(formatTable),
 		`INSERT INTO ` + c.qual(formatTable) + ` (format) VALUES (` + strconv.Itoa(cacheFormat) + `)`,
 	} {
@@ -157,6 +205,42 @@ func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[s
 	return nil
 }
 
+// upgradeTable holds the states of format 1 while upgradeStates converts
+// them: a staging table's name, which no stream's table can have.
+const upgradeTable = stagingPrefix + "state_format1"
+
+// convertStates is the transaction of upgradeStates where the database
+// cannot change a table's primary key (DuckDB, which has no grants to
+// keep either): the states of format 1 are moved to a staging table and
+// the state table is created anew, given the table prefixes of each
+// source.
+func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[string][]string) error {
+	cols := strings.Join(stateColumnsFormat1, ", ")
+	scols := "s." + strings.Join(stateColumnsFormat1, ", s.")
+	for _, q := range []string{
+		`CREATE TABLE ` + c.qual(upgradeTable) + ` AS SELECT ` + cols + ` FROM ` + c.qual(stateTable),
+		`DROP TABLE ` + c.qual(stateTable),
+		c.createStateTable(`CREATE TABLE `, c.b.SQLType(backend.TypeTimestampTZ)),
+	} {
+		if err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	if err := c.copyStates(ctx, tx, prefixes, c.qual(upgradeTable), ``); err != nil {
+		return err
+	}
+	// The sources that have no table: every source with a prefix has all
+	// its states in the table by now.
+	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, `+cols+`) SELECT CAST(? AS VARCHAR), `+scols+` FROM `+c.qual(upgradeTable)+` s `+
+		`WHERE NOT EXISTS (SELECT 1 FROM `+c.qual(stateTable)+` n WHERE n.source_name = s.source_name)`), c.statePrefix); err != nil {
+		return err
+	}
+	if err := tx.Exec(ctx, `DROP TABLE `+c.qual(upgradeTable)); err != nil {
+		return err
+	}
+	return c.markFormat(ctx, tx)
+}
+
 // createStateTable is the statement (create: "CREATE TABLE " or "CREATE
 // TABLE IF NOT EXISTS ") that creates the state table, whose updated_at
 // has type tz.
@@ -165,7 +249,8 @@ func (c *Cache) createStateTable(create, tz string) string {
 }
 
 // sourcePrefixes maps each source that has a table in _airbyte_streams to
-// the state prefixes of its tables, sorted (see tablePrefixOf).
+// the state prefixes of its tables, sorted (see tablePrefixOf): of a table
+// whose name no prefix gives, this Cache's prefix if it gives it.
 func (c *Cache) sourcePrefixes(ctx context.Context) (map[string][]string, error) {
 	rows, err := c.Query(ctx, `SELECT table_name, stream_name, source_name FROM `+c.qual(streamsTable))
 	if err != nil {
@@ -180,7 +265,12 @@ func (c *Cache) sourcePrefixes(ctx context.Context) (map[string][]string, error)
 		}
 		p, ok := tablePrefixOf(table, stream, c.b.MaxIdentifierLength())
 		if !ok {
-			continue
+			// A prefix so long that fitName cut it is told by no
+			// table name, but this Cache's own gives the name.
+			if mine, err := c.tableName(stream); err != nil || mine != table {
+				continue
+			}
+			p = c.statePrefix
 		}
 		if seen[source] == nil {
 			seen[source] = map[string]bool{}

@@ -59,3 +59,42 @@ func TestWriteTwoAccountsUnderTwoPrefixes(t *testing.T) {
 		t.Fatalf("the destination got %d lines, want the 300 and 200 of the two accounts", n)
 	}
 }
+
+// Two accounts of one connector written straight into one destination
+// (NoCache), each with a StateCache under a table prefix of its own in
+// one cache file: each account's read starts from its own state (what the
+// destination confirmed of it), as the docs of StateCache say; the second
+// round sends nothing. Under one prefix the two would share a state, and
+// the second account's read would start where the first's ended.
+func TestWriteNoCacheTwoAccountsUnderTwoStateCachePrefixes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.duckdb")
+	open := func(prefix string) *cache.Cache {
+		c, err := cache.New(ctx, duckdb.NewConnector(path), cache.WithTablePrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	counts := map[string]int{"acct_a": 300, "acct_b": 200}
+	caches := map[string]*cache.Cache{"acct_a": open("acct_a"), "acct_b": open("acct_b")}
+	dir := t.TempDir()
+	dst := newLocalJSON(t, dir, nil)
+	for round, want := range []map[string]int64{{"acct_a": 300, "acct_b": 200}, {"acct_a": 0, "acct_b": 0}} {
+		for _, prefix := range []string{"acct_a", "acct_b"} {
+			res, err := dst.Write(ctx, newFaker(t, counts[prefix], "users"), destination.NoCache(), destination.StateCache(caches[prefix]),
+				destination.Strategy(cache.StrategyAppend))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.RecordsSent["users"] != want[prefix] {
+				t.Fatalf("round %d, %s's Write: sent %v, want %d", round+1, prefix, res.RecordsSent, want[prefix])
+			}
+		}
+	}
+	if n, _ := fileIDs(t, dir, "users"); n != 500 {
+		t.Fatalf("the destination got %d lines, want the 300 and 200 of the two accounts", n)
+	}
+}

@@ -101,7 +101,12 @@ func UseCache(c *cache.Cache) WriteOption {
 func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache = nil, true } }
 
 // StateCache keeps the destination's state in c instead of the cache the
-// records come from (with NoCache, instead of the default cache).
+// records come from (with NoCache, instead of the default cache). The
+// state is kept under c's table prefix (see cache.WithTablePrefix): two
+// accounts of one source written with NoCache into one destination keep a
+// state each with a StateCache of its own prefix each (or a StateKey
+// each); with the same state cache and prefix they share one, and the
+// second account's read starts where the first's ended.
 func StateCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) { w.stateCache, w.noStateCache = c, false }
 }

@@ -15,7 +15,7 @@ func TestCompat(t *testing.T) {
 		t.Skip("builds earlier versions of goairbyte")
 	}
 	cachetest.Compat(t, "duckdb", func(t testing.TB) string { return filepath.Join(t.TempDir(), "old.duckdb") },
-		openPath, testenv.BuildBinary(t, "./cmd/source-faker"))
+		openPrefixed, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
 
 // TestDamaged opens DuckDB files whose internal tables were changed by

@@ -16,7 +16,10 @@ import (
 func TestPrefixes(t *testing.T) {
 	t.Parallel()
 	cachetest.Prefixes(t, func(t testing.TB) string { return filepath.Join(t.TempDir(), "p.duckdb") },
-		func(ctx context.Context, path, prefix string) (*cache.Cache, error) {
-			return cache.New(ctx, duckdb.NewConnector(path), cache.WithTablePrefix(prefix))
-		}, testenv.BuildBinary(t, "./cmd/source-faker"))
+		openPrefixed, testenv.BuildBinary(t, "./cmd/source-faker"))
+}
+
+// openPrefixed opens the DuckDB file at path with a table prefix.
+func openPrefixed(ctx context.Context, path, prefix string) (*cache.Cache, error) {
+	return cache.New(ctx, duckdb.NewConnector(path), cache.WithTablePrefix(prefix))
 }

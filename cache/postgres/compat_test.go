@@ -13,7 +13,7 @@ func TestCompat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds earlier versions of goairbyte")
 	}
-	cachetest.Compat(t, "postgres", testenv.Postgres, openDSN, testenv.BuildBinary(t, "./cmd/source-faker"))
+	cachetest.Compat(t, "postgres", testenv.Postgres, openPrefixed, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
 
 // TestDamaged opens PostgreSQL schemas whose internal tables were changed

@@ -2,12 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/cachetest"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/protocol"
 )
 
 // TestPrefixes: a table prefix is a space of its own in a PostgreSQL
@@ -15,7 +18,80 @@ import (
 // at once (see cachetest.Prefixes).
 func TestPrefixes(t *testing.T) {
 	t.Parallel()
-	cachetest.Prefixes(t, testenv.Postgres, func(ctx context.Context, dsn, prefix string) (*cache.Cache, error) {
-		return cache.New(ctx, postgres.NewConnector(dsn), cache.WithTablePrefix(prefix))
-	}, testenv.BuildBinary(t, "./cmd/source-faker"))
+	cachetest.Prefixes(t, testenv.Postgres, openPrefixed, testenv.BuildBinary(t, "./cmd/source-faker"))
+}
+
+// openPrefixed opens the PostgreSQL cache at dsn with a table prefix.
+func openPrefixed(ctx context.Context, dsn, prefix string) (*cache.Cache, error) {
+	return cache.New(ctx, postgres.NewConnector(dsn), cache.WithTablePrefix(prefix))
+}
+
+// A role that may only read cannot upgrade a cache of format 1, which
+// earlier versions let it open: the error says that the first open of
+// this version needs the right to alter the cache's tables; and once the
+// owner's open has upgraded it, the reader still opens it and reads its
+// states: the upgrade keeps the state table's grants (it created the
+// table anew, which hid it from the reader, and the reader's open said
+// that the cache had lost its states).
+func TestUpgradeNeedsARoleThatMayWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	w, err := openDSN(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { w.Close() }()
+	cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+	if _, err := w.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat,
+		Messages: cachetest.Messages(cachetest.Rec("users", `{"id":1}`), cachetest.StreamState("users", `{"id":1}`))}); err != nil {
+		t.Fatal(err)
+	}
+	var db string
+	if err := w.DB().QueryRowContext(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	role := db + "_reader" // roles are the server's, shared by the tests' databases
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`, `GRANT USAGE ON SCHEMA public TO ` + role, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ` + role,
+		// Format 1, as a version before states were kept per prefix left it.
+		`ALTER TABLE _airbyte_state DROP CONSTRAINT _airbyte_state_pkey`, `ALTER TABLE _airbyte_state DROP COLUMN table_prefix`,
+		`ALTER TABLE _airbyte_state ADD PRIMARY KEY (source_name, destination_name, stream_name)`, `UPDATE _airbyte_cache_format SET format = 1`,
+	} {
+		if _, err := w.ExecSQL(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		// Before testenv drops the database: the role's grants in it
+		// go first, then the role.
+		if c, err := openDSN(context.Background(), dsn); err == nil {
+			c.ExecSQL(context.Background(), `DROP OWNED BY `+role)
+			c.ExecSQL(context.Background(), `DROP ROLE `+role)
+			c.Close()
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	reader := u.String()
+	_, err = openDSN(ctx, reader)
+	if err == nil || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "right to alter the cache's tables, on PostgreSQL as their owner") {
+		t.Fatalf("a reader's open of a cache of format 1: %v; want the database's refusal, and that the first open of this version needs the right to alter its tables", err)
+	}
+	t.Logf("a reader's open of a cache of format 1: %v", err)
+	w.Close()
+	if w, err = openDSN(ctx, dsn); err != nil {
+		t.Fatal(err)
+	}
+	r, err := openDSN(ctx, reader)
+	if err != nil {
+		t.Fatalf("a reader's open once a writer's upgraded the cache: %v", err)
+	}
+	defer r.Close()
+	if st, err := r.SourceState(ctx, "src", nil); err != nil || !strings.Contains(string(st), `{"id":1}`) {
+		t.Fatalf("the reader's SourceState: %s, %v", st, err)
+	}
 }

@@ -201,9 +201,12 @@ func (e *NameError) Is(target error) bool { return target == ErrInvalidName }
 // or a field whose name is one the cache reserves for its own columns. The
 // cache refuses to merge them silently.
 type CollisionError struct {
-	// Kind is "stream", "field", or "reserved": a field that normalises to
+	// Kind is "stream", "field", "reserved": a field that normalises to
 	// one of the cache's own columns (_airbyte_raw_id,
-	// _airbyte_extracted_at, _airbyte_meta), whose name is First.
+	// _airbyte_extracted_at, _airbyte_meta), whose name is First; or
+	// "table": a stream (Second) whose table, with the cache's table
+	// prefix, has the name (Identifier) of the table another stream of
+	// the source (First) has under another prefix.
 	Kind string
 	// First and Second are the two names as the connector spells them.
 	First, Second string
@@ -224,6 +227,11 @@ func (e *CollisionError) Error() string {
 			what = fmt.Sprintf("field %q normalises to %q, which is", e.Second, e.Identifier)
 		}
 		return "cache: the " + what + " reserved for the cache's own column; exclude the field or rename it in the connector"
+	}
+	if e.Kind == "table" {
+		return fmt.Sprintf("cache: stream %q would load into table %q, which holds the source's stream %q, loaded under another table prefix "+
+			"(two prefixes and stream names that make one table name: \"pfx\" and \"a_users\", \"pfx_a\" and \"users\"); "+
+			"give one of the two loads another table prefix, or a cache of its own", e.Second, e.Identifier, e.First)
 	}
 	return fmt.Sprintf("cache: %s names %q and %q both normalise to the identifier %q; deselect one of them or use a table prefix/another cache", e.Kind, e.First, e.Second, e.Identifier)
 }

@@ -68,8 +68,10 @@ const compatCount = 50
 // in its merge or in its replace, today's code must read the tables,
 // continue each stream from its state with no row lost or repeated and
 // raw ids still in arrival order, replace, keep the table owners, and
-// load another source beside. open opens a target with today's code.
-func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, open func(ctx context.Context, target string) (*cache.Cache, error), fakerBin string) {
+// load another source beside; and a cache an old version wrote under a
+// table prefix must keep its states under it. open opens a target with
+// today's code.
+func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, open PrefixOpener, fakerBin string) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("no git command to take the old versions from")
 	}
@@ -115,9 +117,21 @@ func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, o
 							t.Fatalf("the writer of %s was not killed in its read %d: %v\n%s", v.commit, run.killRead, err, out)
 						}
 					}
-					checkCompat(t, open, target, &Faker{Bin: fakerBin, Dir: t.TempDir()})
+					checkCompat(t, func(ctx context.Context, target string) (*cache.Cache, error) { return open(ctx, target, "") }, target, &Faker{Bin: fakerBin, Dir: t.TempDir()})
 				})
 			}
+			if v.writer == "v1" {
+				return // its writer takes no table prefix
+			}
+			t.Run("under a table prefix", func(t *testing.T) {
+				target := fresh(t)
+				writer := exec.Command(bin, backendName, target, fakerBin, strconv.Itoa(compatCount))
+				writer.Env = append(os.Environ(), "TMPDIR="+t.TempDir(), "COMPAT_PREFIX=acct")
+				if out, err := writer.CombinedOutput(); err != nil {
+					t.Fatalf("the writer of %s: %v\n%s", v.commit, err, out)
+				}
+				checkCompatPrefix(t, open, target, &Faker{Bin: fakerBin, Dir: t.TempDir()})
+			})
 		})
 	}
 }
@@ -221,6 +235,57 @@ func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*c
 	}
 	if strings.Contains(string(st), "others") {
 		t.Fatalf("the faker's states hold the other source's: %s", st)
+	}
+}
+
+// checkCompatPrefix continues, with today's code and the table prefix
+// "acct", the cache an old version wrote at target under that prefix,
+// whose states it kept by source alone: the upgrade keeps them under the
+// prefix, where today's load of users continues from its state; opened
+// without the prefix, the cache has no state of the faker and no stream.
+func checkCompatPrefix(t *testing.T, open PrefixOpener, target string, f *Faker) {
+	ctx := context.Background()
+	c, err := open(ctx, target, "acct")
+	if err != nil {
+		t.Fatalf("opening the old cache with its prefix: %v", err)
+	}
+	defer c.Close()
+	streams, err := c.Streams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "streams under acct", streams, []string{"products", "purchases", "users"})
+	Equal(t, "the table prefixes of the old states", Strings(t, c, `SELECT DISTINCT table_prefix FROM _airbyte_state`), []string{"acct_"})
+	from, err := committedUser(ctx, c)
+	if err != nil || from < compatCount {
+		t.Fatalf("the old users state under acct: id %d, %v; want %d or more", from, err, compatCount)
+	}
+	to := int64(3 * compatCount)
+	cat := f.Catalog(t, "users")
+	state, err := c.SourceState(ctx, "source-faker", []string{"users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-faker", Catalog: cat, Strategy: cache.StrategyMerge,
+		Messages: f.Read(ctx, FakerConfig(int(to), 10), cat, state)})
+	if err != nil {
+		t.Fatalf("loading with today's code under acct: %v", err)
+	}
+	if res.Records["users"] != to-from {
+		t.Fatalf("users: today's load got %d records, want the %d after the old state", res.Records["users"], to-from)
+	}
+	m := strconv.FormatInt(to, 10)
+	Equal(t, "acct_users merged", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR) FROM acct_users`), []string{m + "|" + m})
+	none, err := open(ctx, target, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer none.Close()
+	if st, err := none.SourceState(ctx, "source-faker", nil); err != nil || st != nil {
+		t.Fatalf("the faker's state without a prefix: %s, %v; want none", st, err)
+	}
+	if streams, err := none.Streams(ctx); err != nil || len(streams) != 0 {
+		t.Fatalf("the streams without a prefix: %v, %v; want none", streams, err)
 	}
 }
 

@@ -29,7 +29,8 @@ type PrefixOpener func(ctx context.Context, target, prefix string) (*cache.Cache
 // with two configs (two accounts) under two prefixes of one cache gets
 // each account's records and state; and that a cache of format 1, whose
 // states were shared by every prefix, is upgraded (once, however many
-// open it at once) with every prefix keeping the states it used, and that
+// Caches or processes open it at once) with every prefix keeping the
+// states it used, and that
 // an upgrade killed midway leaves format 1 for the next open to upgrade
 // (the child processes of that test need ChildMain in TestMain). fresh
 // returns a new target; fakerBin is the faker connector.
@@ -57,6 +58,18 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		t.Parallel()
 		testDestinationStatesPerPrefix(t, opener(t, fresh(t)))
 	})
+	t.Run("one source's streams that two prefixes make one table name", func(t *testing.T) {
+		t.Parallel()
+		testOneTableOfTwoPrefixes(t, opener(t, fresh(t)))
+	})
+	t.Run("a Cache lists the streams of its prefix", func(t *testing.T) {
+		t.Parallel()
+		testStreamsPerPrefix(t, opener(t, fresh(t)))
+	})
+	t.Run("a load of a source leaves alone its replace running under another prefix", func(t *testing.T) {
+		t.Parallel()
+		testReplaceBesideAnotherPrefix(t, opener(t, fresh(t)))
+	})
 	for _, marked := range []bool{true, false} {
 		name := "a cache of format 1 is upgraded"
 		if !marked {
@@ -71,9 +84,45 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 			checkUpgraded(t, opener(t, target), "q_")
 		})
 	}
+	t.Run("an upgrade keeps the states of the upgrading Cache's long prefix", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeLongPrefix(t, fresh(t), open)
+	})
+	t.Run("processes that open a cache of format 1 at once upgrade it once", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeByProcesses(t, fresh(t), open)
+	})
+	t.Run("an upgrade keeps a view over the state table", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeKeepsView(t, fresh(t), open)
+	})
 	t.Run("an upgrade killed midway leaves format 1, and the next open upgrades", func(t *testing.T) {
 		t.Parallel()
 		testKilledUpgrade(t, fresh, open)
+	})
+	t.Run("concurrent opens of a new cache create it once", func(t *testing.T) {
+		t.Parallel()
+		target := fresh(t)
+		const n = 4
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := open(context.Background(), target, fmt.Sprintf("p%d", i))
+				if err == nil {
+					c.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("open %d of %d: %v", i, n, err)
+			}
+		}
 	})
 	t.Run("concurrent opens of a cache of format 1 upgrade it once", func(t *testing.T) {
 		t.Parallel()
@@ -262,6 +311,131 @@ func testDestinationStatesPerPrefix(t *testing.T, open func(prefix string) *cach
 	}
 }
 
+// testOneTableOfTwoPrefixes: prefix "pfx" with stream "a_users" and prefix
+// "pfx_a" with stream "users" make one table, pfx_a_users. Of two sources
+// the second is refused as the table's owner; of one source (two accounts,
+// each with a state of its own under its prefix), the second load must be
+// refused too, not mix its records into the other prefix's table.
+func testOneTableOfTwoPrefixes(t *testing.T, open func(prefix string) *cache.Cache) {
+	ctx := context.Background()
+	load := func(c *cache.Cache, stream, id string) error {
+		t.Helper()
+		cat := Catalog(Stream(stream, `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyAppend,
+			Messages: Messages(Rec(stream, `{"id":`+id+`}`), StreamState(stream, `{"id":`+id+`}`))})
+		return err
+	}
+	pfx, pfxA := open("pfx"), open("pfx_a")
+	if err := load(pfx, "a_users", "1"); err != nil {
+		t.Fatal(err)
+	}
+	err := load(pfxA, "users", "2")
+	if !errors.Is(err, cache.ErrNameCollision) || !strings.Contains(err.Error(), `"a_users"`) || !strings.Contains(err.Error(), "pfx_a_users") {
+		t.Errorf("a load of stream users under prefix pfx_a into pfx_a_users, which holds the same source's stream a_users under prefix pfx: %v, want an error matching ErrNameCollision that names both", err)
+	}
+	Equal(t, "pfx_a_users", Strings(t, pfx, `SELECT CAST(id AS VARCHAR) FROM pfx_a_users ORDER BY id`), []string{"1"})
+	if st := sourceState(t, pfxA, "src"); st != "" {
+		t.Errorf("the state under prefix pfx_a after its load was refused: %s", st)
+	}
+	// The stream of the same normalised name under the same prefix (a
+	// connector that renamed Users to users) still loads into its table.
+	if err := load(pfx, "A_Users", "3"); err != nil {
+		t.Errorf("a load of A_Users under prefix pfx, whose table pfx_a_users holds a_users: %v", err)
+	}
+	// A claim (updated_at NULL) that a load of the source under prefix
+	// pfx left on pfx_a_b when it was killed before it created the table
+	// holds no records: a load under pfx_a takes it over, as it does
+	// another source's claim.
+	if _, err := pfx.ExecSQL(ctx, `INSERT INTO _airbyte_streams (table_name, stream_name, source_name) VALUES ('pfx_a_b', 'a_b', 'src')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(pfxA, "b", "4"); err != nil {
+		t.Errorf("a load of b under prefix pfx_a, whose table pfx_a_b the source's load of a_b under pfx only claimed: %v", err)
+	}
+	Equal(t, "pfx_a_b", Strings(t, pfx, `SELECT CAST(id AS VARCHAR) FROM pfx_a_b`), []string{"4"})
+	Equal(t, "pfx_a_b's stream", Strings(t, pfx, `SELECT stream_name FROM _airbyte_streams WHERE table_name = 'pfx_a_b'`), []string{"b"})
+}
+
+// testStreamsPerPrefix: Cache.Streams lists the streams that have a table
+// under the Cache's prefix, the ones Dataset opens, and a stream not found
+// names those as the available ones; not those of other prefixes.
+func testStreamsPerPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
+	ctx := context.Background()
+	a, b, none := open("a"), open("b"), open("")
+	for c, stream := range map[*cache.Cache]string{a: "users", b: "orders"} {
+		cat := Catalog(Stream(stream, `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: Messages(Rec(stream, `{"id":1}`))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for c, want := range map[*cache.Cache][]string{a: {"users"}, b: {"orders"}, none: nil} {
+		got, err := c.Streams(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Equal(t, "streams", got, want)
+		for _, s := range got {
+			if _, err := c.Dataset(ctx, s); err != nil {
+				t.Errorf("the dataset of %s, which Streams lists: %v", s, err)
+			}
+		}
+	}
+	_, err := b.Dataset(ctx, "users")
+	var nf *protocol.StreamNotFoundError
+	if !errors.As(err, &nf) || !slices.Equal(nf.Available, []string{"orders"}) {
+		t.Errorf("the dataset of users under prefix b, which has none: %v; want a stream not found that offers orders", err)
+	}
+}
+
+// testReplaceBesideAnotherPrefix: while a replace load of a source runs
+// under one prefix (its records in a staging table, recorded in
+// _airbyte_streams for a killed load's clean-up), a load of the source
+// under another prefix, which may run at once, runs to its end; and the
+// first completes with its records swapped in. A load clears the staging
+// tables that its source's killed loads left; it took the running load's
+// under the other prefix for one, and dropped it. Likewise, it forgot the
+// other prefix's claims as tables of its own that were gone.
+func testReplaceBesideAnotherPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
+	ctx := context.Background()
+	a, b := open("a"), open("b")
+	cat := Catalog(Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, [][]string{{"id"}}))
+	started, release := make(chan struct{}), make(chan struct{})
+	held := func(yield func(*protocol.Message, error) bool) {
+		if !yield(Rec("items", `{"id":1}`), nil) {
+			return
+		}
+		close(started)
+		<-release
+		yield(Rec("items", `{"id":2}`), nil)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyReplace, Messages: held})
+		done <- err
+	}()
+	<-started
+	_, errB := b.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyReplace, Messages: Messages(Rec("items", `{"id":3}`))})
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("the replace under prefix a, while one under prefix b ran: %v", err)
+	}
+	if errB != nil {
+		t.Fatalf("the replace under prefix b: %v", errB)
+	}
+	Equal(t, "a_items", Strings(t, a, `SELECT CAST(id AS VARCHAR) FROM a_items ORDER BY id`), []string{"1", "2"})
+	Equal(t, "b_items", Strings(t, a, `SELECT CAST(id AS VARCHAR) FROM b_items ORDER BY id`), []string{"3"})
+	// A claim under prefix b (a load there that has not created its table
+	// yet, or was killed before it did) is left to b's loads: a load
+	// under a took it for a table of its own that was gone.
+	if _, err := b.ExecSQL(ctx, `INSERT INTO _airbyte_streams (table_name, stream_name, source_name) VALUES ('b_new', 'new', 'src')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyReplace, Messages: Messages(Rec("items", `{"id":4}`))}); err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "b's claim", Strings(t, a, `SELECT source_name FROM _airbyte_streams WHERE table_name = 'b_new'`), []string{"src"})
+}
+
 // sourceState is the SourceState of source in c, "" for none.
 func sourceState(t testing.TB, c *cache.Cache, source string) string {
 	t.Helper()
@@ -289,8 +463,9 @@ var longStream = "events_" + strings.Repeat("long", 16)
 // then the state table of format 1, as those versions created it, with
 // src-x's state and a destination's, src-y's LEGACY state, the state of
 // src-z, which has no table, and bulk STREAM states of src-bulk, which has
-// none either; format 1, or no mark at all. It closes what it opened.
-func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bulk int) {
+// none either; format 1, or no mark at all; then the statements then. It
+// closes what it opened.
+func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bulk int, then ...string) {
 	ctx := context.Background()
 	opn := func(prefix string) *cache.Cache {
 		t.Helper()
@@ -316,7 +491,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 	load("b", "src-y", "orders")
 	c := opn("")
 	defer c.Close()
-	for _, q := range []string{
+	for _, q := range append([]string{
 		`DROP TABLE _airbyte_state`,
 		`CREATE TABLE IF NOT EXISTS _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
 		`INSERT INTO _airbyte_state VALUES ('src-x', '', 'users', 'STREAM', '` + format1Users + `', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`,
@@ -325,7 +500,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 		`INSERT INTO _airbyte_state VALUES ('src-z', '', 'users', 'STREAM', '` + format1Z + `', CAST('2026-01-04 00:00:00+00' AS TIMESTAMPTZ))`,
 		map[bool]string{true: `UPDATE _airbyte_cache_format SET format = 1`, false: `DROP TABLE _airbyte_cache_format`}[marked],
 		`INSERT INTO _airbyte_state SELECT 'src-bulk', '', 's' || CAST(i AS VARCHAR), 'STREAM', '{}', CAST('2026-01-05 00:00:00+00' AS TIMESTAMPTZ) FROM generate_series(1, ` + strconv.Itoa(bulk) + `) AS g(i)`,
-	} {
+	}, then...) {
 		if _, err := c.ExecSQL(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -384,6 +559,124 @@ func checkUpgraded(t *testing.T, open func(prefix string) *cache.Cache, upgrader
 	slices.Sort(got)
 	slices.Sort(want)
 	Equal(t, "states by prefix", got, want)
+}
+
+// longPrefix is a table prefix so long that PostgreSQL's 63-byte limit
+// cuts its tables' names within it, where no table name tells it.
+var longPrefix = "acct_" + strings.Repeat("x", 55)
+
+// testUpgradeLongPrefix: a source loaded under no prefix and under
+// longPrefix by a version of format 1, whose one state both shared, is
+// upgraded by a Cache with longPrefix: that prefix keeps the state, as
+// "" does. Its tables' names (cut on PostgreSQL) do not tell the prefix,
+// but they are the names this Cache gives its streams.
+func testUpgradeLongPrefix(t *testing.T, target string, open PrefixOpener) {
+	ctx := context.Background()
+	for _, prefix := range []string{"", longPrefix} {
+		c, err := open(ctx, target, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat := Catalog(Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, [][]string{{"id"}}, "id"))
+		_, err = c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: Messages(Rec("users", `{"id":1}`))})
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := open(ctx, target, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`DROP TABLE _airbyte_state`,
+		`CREATE TABLE _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
+		`INSERT INTO _airbyte_state VALUES ('src', '', 'users', 'STREAM', '` + format1Users + `', CURRENT_TIMESTAMP)`,
+		`UPDATE _airbyte_cache_format SET format = 1`,
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			c.Close()
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	c.Close()
+	for _, prefix := range []string{longPrefix, ""} {
+		c, err := open(ctx, target, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := sourceState(t, c, "src"); got != "["+format1Users+"]" {
+			t.Errorf("prefix %q: the state of src after the upgrade: %q, want the one it used", prefix, got)
+		}
+	}
+}
+
+// testUpgradeByProcesses starts processes (children of the test binary,
+// which open with no prefix) that open a cache of format 1 at once, with
+// enough states that the upgrade takes a while: on PostgreSQL each waits
+// for the one that upgrades (the lock is the server's, across processes)
+// and finds the cache upgraded; on a DuckDB file, whose one writing
+// process holds its lock, the others are refused with an error matching
+// ErrInUse. The cache is upgraded once, with every state where it belongs.
+func testUpgradeByProcesses(t *testing.T, target string, open PrefixOpener) {
+	const bulk, n = 50_000, 4
+	makeFormat1(t, open, target, true, bulk)
+	cmds := make([]*exec.Cmd, n)
+	stderr := make([]strings.Builder, n)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^$")
+		cmds[i].Env = append(os.Environ(), childTarget+"="+target, childMode+"=upgrade")
+		cmds[i].Stderr = &stderr[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	duckdb := strings.HasSuffix(target, ".duckdb")
+	opened := 0
+	for i, cmd := range cmds {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			opened++
+		case duckdb && errors.As(err, &ee) && ee.ExitCode() == exitInUse:
+			t.Logf("process %d, refused: %s", i, strings.TrimSpace(stderr[i].String()))
+		default:
+			t.Errorf("process %d: %v %s", i, err, stderr[i].String())
+		}
+	}
+	if opened == 0 {
+		t.Fatal("no process opened the cache")
+	}
+	t.Logf("%d of %d processes opened the cache", opened, n)
+	c, err := open(context.Background(), target, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	got := Strings(t, c, `SELECT table_prefix || ' ' || source_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY table_prefix, source_name`)
+	want := []string{" src-x 2", " src-z 1", " src-bulk " + strconv.Itoa(bulk), "a_ src-x 2", "b_ src-x 2", "b_ src-y 1", "c_ src-x 2"}
+	slices.Sort(got)
+	slices.Sort(want)
+	Equal(t, "states by prefix and source", got, want)
+}
+
+// testUpgradeKeepsView: a view a user made over the state table of a
+// cache of format 1 (to watch the states) does not stop the upgrade, and
+// reads the upgraded table. On PostgreSQL, creating the table anew needed
+// to drop it, which the view refused: the cache could not be opened.
+func testUpgradeKeepsView(t *testing.T, target string, open PrefixOpener) {
+	makeFormat1(t, open, target, true, 0, `CREATE VIEW watched_states AS SELECT source_name, state_type FROM _airbyte_state`)
+	c, err := open(context.Background(), target, "")
+	if err != nil {
+		t.Fatalf("opening a cache of format 1 with a view over its states: %v", err)
+	}
+	defer c.Close()
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "the view's states", Strings(t, c, `SELECT source_name || ' ' || CAST(count(*) AS VARCHAR) FROM watched_states GROUP BY source_name ORDER BY source_name`),
+		[]string{"src-x 8", "src-y 1", "src-z 1"})
 }
 
 // killBulk is how many states of src-bulk testKilledUpgrade's caches hold,
