@@ -430,7 +430,12 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: creating the spool directory in %s (the temp directory: set TMPDIR to a writable one): %w", os.TempDir(), err)
 	}
-	b := &database{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, limitSetting: o.memoryLimit}
+	b := &database{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: o.memoryLimit}
+	if path == memoryPath {
+		b.file = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
+	} else if real, err := filepath.EvalSymlinks(path); err == nil {
+		b.file = real
+	}
 	// Without it the export reads through database/sql: slower, the same
 	// lines.
 	b.rows, _ = openRowReader(path)
@@ -482,8 +487,12 @@ type database struct {
 	spool     string
 	seq       int
 
-	batchSize    int
-	path         string
+	batchSize int
+	path      string // as given, made absolute: for messages
+	// file names the database file for the locks and counts of this
+	// process (processKey): its path with symbolic links resolved, so
+	// that two caches opened on one file by two paths share them.
+	file         string
 	memoryLimit  int64  // DuckDB's memory_limit, in bytes
 	limitSetting string // as configured, such as 128MB
 	// raisers count the INSERTs whose transactions run with the memory
@@ -772,13 +781,7 @@ func (b *database) Lock(_ context.Context, key string) (unlock func(), err error
 // processKey names key in the cache's schema of its database, the same
 // for every cache open on the file in this process.
 func (b *database) processKey(key string) string {
-	db := b.path
-	if db == memoryPath {
-		db = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
-	} else if abs, err := filepath.Abs(db); err == nil {
-		db = abs
-	}
-	return db + "\x00" + b.schema + "\x00" + key
+	return b.file + "\x00" + b.schema + "\x00" + key
 }
 
 // swaps counts the swaps of each table (by processKey) begun and ended in

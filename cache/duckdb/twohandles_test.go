@@ -3,6 +3,7 @@ package duckdb_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -32,6 +33,16 @@ func TestTwoHandlesOnOneFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer second.Close()
+	// A third through a symbolic link to the file's directory.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	third, err := openPath(ctx, filepath.Join(link, "two.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
 	other, err := cache.Open(ctx, "duckdb://"+path+"?schema=other")
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +66,10 @@ func TestTwoHandlesOnOneFile(t *testing.T) {
 	_, err = second.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: cachetest.Messages(cachetest.Rec("items", `{"id":2}`))})
 	if !errors.Is(err, cache.ErrInUse) {
 		t.Errorf("a load of the source through a second handle on the file: %v, want an error matching ErrInUse", err)
+	}
+	_, err = third.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: cachetest.Messages(cachetest.Rec("items", `{"id":4}`))})
+	if !errors.Is(err, cache.ErrInUse) {
+		t.Errorf("a load of the source through a handle opened by a symbolic link: %v, want an error matching ErrInUse", err)
 	}
 	if _, err := other.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: cachetest.Messages(cachetest.Rec("items", `{"id":3}`))}); err != nil {
 		t.Errorf("a load of the source into another schema of the file: %v", err)
