@@ -628,24 +628,6 @@ func (c *Cache) Streams(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// queryStrings runs a query of one text column and returns its values.
-func (c *Cache) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := c.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // Dataset returns the dataset of a stream in the cache; a stream that has
 // no table is a [*protocol.StreamNotFoundError] (errors.Is
 // protocol.ErrStreamNotFound).

@@ -21,15 +21,7 @@ import (
 func TestWriteTwoAccountsUnderTwoPrefixes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "c.duckdb")
-	open := func(prefix string) *cache.Cache {
-		c, err := cache.New(ctx, duckdb.NewConnector(path), cache.WithTablePrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	open := prefixOpener(t, filepath.Join(t.TempDir(), "c.duckdb"))
 	counts := map[string]int{"acct_a": 300, "acct_b": 200}
 	results := map[string]*source.ReadResult{}
 	for _, prefix := range []string{"acct_b", "acct_a"} {
@@ -69,15 +61,7 @@ func TestWriteTwoAccountsUnderTwoPrefixes(t *testing.T) {
 func TestWriteNoCacheTwoAccountsUnderTwoStateCachePrefixes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.duckdb")
-	open := func(prefix string) *cache.Cache {
-		c, err := cache.New(ctx, duckdb.NewConnector(path), cache.WithTablePrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	open := prefixOpener(t, filepath.Join(t.TempDir(), "state.duckdb"))
 	counts := map[string]int{"acct_a": 300, "acct_b": 200}
 	caches := map[string]*cache.Cache{"acct_a": open("acct_a"), "acct_b": open("acct_b")}
 	dir := t.TempDir()
@@ -96,5 +80,19 @@ func TestWriteNoCacheTwoAccountsUnderTwoStateCachePrefixes(t *testing.T) {
 	}
 	if n, _ := fileIDs(t, dir, "users"); n != 500 {
 		t.Fatalf("the destination got %d lines, want the 300 and 200 of the two accounts", n)
+	}
+}
+
+// prefixOpener opens the DuckDB cache at path under a table prefix, a
+// Cache closed when the test ends.
+func prefixOpener(t *testing.T, path string) func(prefix string) *cache.Cache {
+	return func(prefix string) *cache.Cache {
+		t.Helper()
+		c, err := cache.New(context.Background(), duckdb.NewConnector(path), cache.WithTablePrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
 	}
 }
