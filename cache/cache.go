@@ -260,23 +260,21 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 // missing, and marks it with its format.
 func (c *Cache) createFresh(ctx context.Context) error {
 	return c.inDDL(ctx, func() error {
-		tx, err := c.beginDDL(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
-		tz := c.b.SQLType(backend.TypeTimestampTZ)
-		for _, q := range []string{
-			c.createStateTable(`CREATE TABLE IF NOT EXISTS `, tz),
-			`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
-			`CREATE TABLE IF NOT EXISTS ` + c.qual(formatTable) + ` (format INTEGER NOT NULL)`,
-			`INSERT INTO ` + c.qual(formatTable) + ` (format) SELECT ` + strconv.Itoa(cacheFormat) + ` WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(formatTable) + `)`,
-		} {
-			if err := tx.Exec(ctx, q); err != nil {
+		return c.inDDLTx(ctx, func(tx backend.Tx) error {
+			tz := c.b.SQLType(backend.TypeTimestampTZ)
+			for _, q := range []string{
+				c.createStateTable(`CREATE TABLE IF NOT EXISTS `, tz),
+				`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
+			} {
+				if err := tx.Exec(ctx, q); err != nil {
+					return fmt.Errorf("cache: creating internal tables: %w", err)
+				}
+			}
+			if err := c.markFormat(ctx, tx); err != nil {
 				return fmt.Errorf("cache: creating internal tables: %w", err)
 			}
-		}
-		return tx.Commit(ctx)
+			return nil
+		})
 	})
 }
 

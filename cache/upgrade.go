@@ -94,9 +94,9 @@ func (c *Cache) upgradeStates(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = c.inUpgrade(ctx, func(tx backend.Tx) error { return c.convertInPlace(ctx, tx, prefixes) })
+		err = c.inDDLTx(ctx, func(tx backend.Tx) error { return c.convertInPlace(ctx, tx, prefixes) })
 		if errors.Is(err, errNoInPlace) {
-			err = c.inUpgrade(ctx, func(tx backend.Tx) error { return c.convertStates(ctx, tx, prefixes) })
+			err = c.inDDLTx(ctx, func(tx backend.Tx) error { return c.convertStates(ctx, tx, prefixes) })
 		}
 		if err != nil && !errors.Is(err, cacheerr.ErrInUse) {
 			return fmt.Errorf("cache: upgrading the cache to format %d (states kept per table prefix), which this version does when it first opens a cache an earlier version wrote: %w "+
@@ -106,14 +106,14 @@ func (c *Cache) upgradeStates(ctx context.Context) error {
 	})
 }
 
-// inUpgrade runs convert in a DDL transaction, and commits it.
-func (c *Cache) inUpgrade(ctx context.Context, convert func(backend.Tx) error) error {
+// inDDLTx runs fn in a DDL transaction, and commits it.
+func (c *Cache) inDDLTx(ctx context.Context, fn func(backend.Tx) error) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if err := convert(tx); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -139,16 +139,10 @@ func (c *Cache) convertInPlace(ctx context.Context, tx backend.Tx, prefixes map[
 		}
 		return fmt.Errorf("%w: %w", errNoInPlace, err)
 	}
-	cols := strings.Join(stateColumnsFormat1, ", ")
-	scols := "s." + strings.Join(stateColumnsFormat1, ", s.")
 	if err := tx.Exec(ctx, `ALTER TABLE `+c.qual(stateTable)+` ADD COLUMN table_prefix VARCHAR`); err != nil {
 		return err
 	}
-	if err := c.copyStates(ctx, tx, prefixes, c.qual(stateTable), ` AND s.table_prefix IS NULL`); err != nil {
-		return err
-	}
-	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, `+cols+`) SELECT CAST(? AS VARCHAR), `+scols+` FROM `+c.qual(stateTable)+` s `+
-		`WHERE s.table_prefix IS NULL AND NOT EXISTS (SELECT 1 FROM `+c.qual(stateTable)+` n WHERE n.source_name = s.source_name AND n.table_prefix IS NOT NULL)`), c.statePrefix); err != nil {
+	if err := c.copyStates(ctx, tx, prefixes, c.qual(stateTable), `s.table_prefix IS NULL`); err != nil {
 		return err
 	}
 	for _, q := range []string{
@@ -163,12 +157,18 @@ func (c *Cache) convertInPlace(ctx context.Context, tx backend.Tx, prefixes map[
 	return c.markFormat(ctx, tx)
 }
 
+// The columns of format 1's state table, in SQL: as they are, and of the
+// alias s.
+var (
+	format1Columns  = strings.Join(stateColumnsFormat1, ", ")
+	format1SColumns = "s." + strings.Join(stateColumnsFormat1, ", s.")
+)
+
 // copyStates inserts into the state table, from the states of format 1 in
-// from (alias s, with the condition and), a copy of each for each table
-// prefix of its source.
-func (c *Cache) copyStates(ctx context.Context, tx backend.Tx, prefixes map[string][]string, from, and string) error {
-	cols := strings.Join(stateColumnsFormat1, ", ")
-	scols := "s." + strings.Join(stateColumnsFormat1, ", s.")
+// from (alias s, those that hold the condition where), a copy of each for
+// each table prefix of its source; and the states of a source that has
+// none, under this Cache's prefix.
+func (c *Cache) copyStates(ctx context.Context, tx backend.Tx, prefixes map[string][]string, from, where string) error {
 	type pair struct{ source, prefix string }
 	var pairs []pair
 	for _, src := range slices.Sorted(maps.Keys(prefixes)) {
@@ -181,13 +181,16 @@ func (c *Cache) copyStates(ctx context.Context, tx backend.Tx, prefixes map[stri
 		for _, p := range part {
 			args = append(args, p.source, p.prefix)
 		}
-		q := `INSERT INTO ` + c.qual(stateTable) + ` (table_prefix, ` + cols + `) SELECT v.p, ` + scols + ` FROM ` + from + ` s JOIN (VALUES ` +
-			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(src, p) ON v.src = s.source_name` + and
+		q := `INSERT INTO ` + c.qual(stateTable) + ` (table_prefix, ` + format1Columns + `) SELECT v.p, ` + format1SColumns + ` FROM ` + from + ` s JOIN (VALUES ` +
+			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(src, p) ON v.src = s.source_name WHERE ` + where
 		if err := tx.Exec(ctx, c.rebind(q), args...); err != nil {
 			return err
 		}
 	}
-	return nil
+	// The sources that have no table: every source with a prefix has all
+	// its states copied by now.
+	return tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, `+format1Columns+`) SELECT CAST(? AS VARCHAR), `+format1SColumns+` FROM `+from+` s `+
+		`WHERE `+where+` AND NOT EXISTS (SELECT 1 FROM `+c.qual(stateTable)+` n WHERE n.source_name = s.source_name AND n.table_prefix IS NOT NULL)`), c.statePrefix)
 }
 
 // markFormat marks the cache with this version's format, creating the
@@ -215,10 +218,8 @@ const upgradeTable = stagingPrefix + "state_format1"
 // the state table is created anew, given the table prefixes of each
 // source.
 func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[string][]string) error {
-	cols := strings.Join(stateColumnsFormat1, ", ")
-	scols := "s." + strings.Join(stateColumnsFormat1, ", s.")
 	for _, q := range []string{
-		`CREATE TABLE ` + c.qual(upgradeTable) + ` AS SELECT ` + cols + ` FROM ` + c.qual(stateTable),
+		`CREATE TABLE ` + c.qual(upgradeTable) + ` AS SELECT ` + format1Columns + ` FROM ` + c.qual(stateTable),
 		`DROP TABLE ` + c.qual(stateTable),
 		c.createStateTable(`CREATE TABLE `, c.b.SQLType(backend.TypeTimestampTZ)),
 	} {
@@ -226,13 +227,7 @@ func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[s
 			return err
 		}
 	}
-	if err := c.copyStates(ctx, tx, prefixes, c.qual(upgradeTable), ``); err != nil {
-		return err
-	}
-	// The sources that have no table: every source with a prefix has all
-	// its states in the table by now.
-	if err := tx.Exec(ctx, c.rebind(`INSERT INTO `+c.qual(stateTable)+` (table_prefix, `+cols+`) SELECT CAST(? AS VARCHAR), `+scols+` FROM `+c.qual(upgradeTable)+` s `+
-		`WHERE NOT EXISTS (SELECT 1 FROM `+c.qual(stateTable)+` n WHERE n.source_name = s.source_name)`), c.statePrefix); err != nil {
+	if err := c.copyStates(ctx, tx, prefixes, c.qual(upgradeTable), `TRUE`); err != nil {
 		return err
 	}
 	if err := tx.Exec(ctx, `DROP TABLE `+c.qual(upgradeTable)); err != nil {
