@@ -587,17 +587,18 @@ func (c *Cache) tableName(stream string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case c.prefix == "":
-	case strings.HasSuffix(c.prefix, "_"):
-		n = c.prefix + n // pfx_ + users: pfx_users, as in PyAirbyte
-	default:
-		n = c.prefix + "_" + n
-	}
+	n = c.statePrefix + n // pfx and pfx_ with users: pfx_users, as in PyAirbyte
 	if n == stateTable || n == streamsTable || n == formatTable || strings.HasPrefix(n, stagingPrefix) {
 		return "", &cacheerr.NameError{Name: stream, Reason: "it is the name of one of the cache's internal tables"}
 	}
 	return fitName(n, c.b.MaxIdentifierLength()), nil
+}
+
+// namesTable reports whether this Cache names stream's table table: a
+// table recorded in _airbyte_streams under its table prefix, not another's.
+func (c *Cache) namesTable(stream, table string) bool {
+	t, err := c.tableName(stream)
+	return err == nil && t == table
 }
 
 // Streams lists the streams that have a table in the cache under its
@@ -619,7 +620,7 @@ func (c *Cache) Streams(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 		// Under another prefix, the stream's table has another name.
-		if t, err := c.tableName(stream); err == nil && t == table && !slices.Contains(out, stream) {
+		if c.namesTable(stream, table) && !slices.Contains(out, stream) {
 			out = append(out, stream)
 		}
 	}

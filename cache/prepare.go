@@ -496,7 +496,7 @@ func (c *Cache) sourceTables(ctx context.Context, source string) (tables, staged
 		if err := rows.Scan(&table, &stream, &st); err != nil {
 			return nil, nil, nil, err
 		}
-		if mine, err := c.tableName(stream); err != nil || mine != table {
+		if !c.namesTable(stream, table) {
 			continue
 		}
 		tables = append(tables, table)

@@ -262,7 +262,7 @@ func (c *Cache) sourcePrefixes(ctx context.Context) (map[string][]string, error)
 		if !ok {
 			// A prefix so long that fitName cut it is told by no
 			// table name, but this Cache's own gives the name.
-			if mine, err := c.tableName(stream); err != nil || mine != table {
+			if !c.namesTable(stream, table) {
 				continue
 			}
 			p = c.statePrefix
