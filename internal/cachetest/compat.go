@@ -73,7 +73,7 @@ const compatCount = 50
 // today's code.
 func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, open PrefixOpener, fakerBin string) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git command to take the old versions from")
+		testenv.NoHistory(t, fmt.Errorf("no git command to take the old versions from: %w", err))
 	}
 	all := os.Getenv(CompatAllEnv) == "1"
 	script, err := compatWriters.ReadFile("compatwriter/killfaker.sh.txt")
@@ -306,7 +306,7 @@ type writerBuild struct {
 // and built there only once per machine. The build needs the commit's
 // modules (70fd107: DuckDB 1.5.5's bindings) in the module cache or from
 // the proxy; it fails the test otherwise. A commit this checkout does not
-// have (a shallow clone) skips.
+// have (a shallow clone) skips, or fails under GOAIRBYTE_REQUIRE_HISTORY=1.
 func writerBinary(t *testing.T, v compatVersion) string {
 	t.Helper()
 	e, _ := writerBinaries.LoadOrStore(v.commit, new(writerBuild))
@@ -314,7 +314,7 @@ func writerBinary(t *testing.T, v compatVersion) string {
 	root := testenv.ModuleRoot(t)
 	b.once.Do(func() { b.path, b.err = buildWriter(root, v) })
 	if errors.Is(b.err, errNoCommit) {
-		t.Skip(b.err)
+		testenv.NoHistory(t, b.err)
 	}
 	if b.err != nil {
 		t.Fatal(b.err)

@@ -35,13 +35,17 @@ import (
 )
 
 // Environment variables that turn a missing dependency from a skip into a
-// test failure. .ci/run sets all three.
+// test failure. .ci/run sets them all.
 const (
 	RequireDockerEnv   = "GOAIRBYTE_REQUIRE_DOCKER"
 	RequirePostgresEnv = "GOAIRBYTE_REQUIRE_POSTGRES"
 	// RequirePythonEnv covers Debian's python3 with what the Python
 	// executor's tests and the CPython/Jinja2 reference tests import.
 	RequirePythonEnv = "GOAIRBYTE_REQUIRE_PYTHON"
+	// RequireHistoryEnv covers git and the checkout's history: the
+	// compatibility tests build earlier versions from their commits, which
+	// a shallow clone or a source archive lacks.
+	RequireHistoryEnv = "GOAIRBYTE_REQUIRE_HISTORY"
 	// PostgresDSNEnv names an existing server to use instead of starting
 	// one. Its user must be allowed to CREATE DATABASE: every Postgres call
 	// creates a fresh database there and drops it afterwards.
@@ -60,6 +64,14 @@ func unavailable(t testing.TB, env, format string, args ...any) {
 		t.Fatalf("%s (required because %s=%s)", msg, env, os.Getenv(env))
 	}
 	t.Skipf("%s (skipping; set %s=1 to make this a failure)", msg, env)
+}
+
+// NoHistory skips t, or fails it under GOAIRBYTE_REQUIRE_HISTORY=1, for a
+// test that needs a commit or the git command this checkout lacks; why
+// says what is missing.
+func NoHistory(t testing.TB, why error) {
+	t.Helper()
+	unavailable(t, RequireHistoryEnv, "%v; a full clone has it (git fetch --unshallow deepens a shallow one)", why)
 }
 
 func required(env string) bool {
