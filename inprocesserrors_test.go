@@ -12,6 +12,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/declarative"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -181,4 +182,67 @@ func TestInProcessKitErrorsUnwrap(t *testing.T) {
 	account("destination Check", dst.Check(ctx), goairbyte.ErrCheckFailed, "check")
 	_, err = dst.Write(ctx, fakerSource(t), destination.NoCache(), destination.NoStateCache(), destination.NoProgress())
 	account("Write", err, goairbyte.ErrConnectorFailed, "write")
+}
+
+// closedForGood is a kit source and destination whose read and write fail
+// with a config_error, at run time (the config passed the spec).
+type closedForGood struct{ closedAccount }
+
+func (closedForGood) Read(context.Context, json.RawMessage, *protocol.ConfiguredCatalog, json.RawMessage, func(*protocol.Message) error) error {
+	return kit.ConfigError(errors.New("the account is closed"))
+}
+func (closedForGood) Write(_ context.Context, _ json.RawMessage, _ *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], _ func(*protocol.Message) error) error {
+	for range input {
+	}
+	return kit.ConfigError(errors.New("the account is closed"))
+}
+
+// A config_error at run time is the same error from a source's Read and
+// Records as from a destination's Write: a *ConnectorError whose failure
+// type says config_error, matching ErrConnectorFailed, and matching
+// ErrConfigInvalid on both sides or neither (that sentinel is for a
+// config the spec refuses, which both sides check before the connector
+// runs).
+func TestRuntimeConfigErrorSameBothWays(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := goairbyte.NewEnvironment()
+	cat := &protocol.Catalog{Streams: []protocol.Stream{{Name: "items", JSONSchema: json.RawMessage(`{"type":"object"}`),
+		SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}}}}
+	conn := closedForGood{closedAccount{cat}}
+	src, err := goairbyte.GetSource(ctx, "source-closed", connector.WithEnvironment(env), connector.WithGoConnector(conn),
+		connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := goairbyte.NewLocalCache(ctx, "closed", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, readErr := src.Read(ctx, source.UseCache(c), source.NoProgress())
+	var recordsErr error
+	for _, e := range src.Records(ctx, "items") {
+		if e != nil {
+			recordsErr = e
+		}
+	}
+	dst, err := goairbyte.GetDestination(ctx, "destination-closed", connector.WithEnvironment(env), connector.WithGoConnector(conn),
+		connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, writeErr := dst.Write(ctx, fakerSource(t), destination.NoCache(), destination.NoStateCache(), destination.NoProgress())
+	invalid := errors.Is(writeErr, goairbyte.ErrConfigInvalid)
+	for what, err := range map[string]error{"Read": readErr, "Records": recordsErr, "Write": writeErr} {
+		var ce *goairbyte.ConnectorError
+		if !errors.Is(err, goairbyte.ErrConnectorFailed) || !errors.As(err, &ce) || ce.FailureType != protocol.FailureConfig {
+			t.Errorf("%s: got %v, want a *ConnectorError of a config_error, matching ErrConnectorFailed", what, err)
+		}
+		if errors.Is(err, goairbyte.ErrConfigInvalid) != invalid {
+			t.Errorf("%s: matches ErrConfigInvalid: %v; the destination's Write: %v", what, !invalid, invalid)
+		}
+		t.Logf("%s: %v", what, err)
+	}
 }
