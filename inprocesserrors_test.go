@@ -49,7 +49,7 @@ func TestInProcessManifestErrorsUnwrap(t *testing.T) {
 	unsupported := func(what string, err, sentinel error) {
 		t.Helper()
 		var ue *declarative.UnsupportedError
-		if !errors.Is(err, sentinel) || !errors.As(err, &ue) || len(ue.Components) != 1 || ue.Components[0].Type != "CustomRequester" ||
+		if !errors.Is(err, sentinel) || !errors.Is(err, declarative.ErrUnsupported) || !errors.As(err, &ue) || len(ue.Components) != 1 || ue.Components[0].Type != "CustomRequester" ||
 			!strings.Contains(err.Error(), "CustomRequester") {
 			t.Errorf("%s: got %v, want an error matching %v that unwraps to the *declarative.UnsupportedError naming CustomRequester", what, err, sentinel)
 			return
