@@ -164,6 +164,12 @@
 //		log.Printf("%s failed with exit code %d: %s; log: %s", ce.Connector, ce.ExitCode, ce.Reason(), ce.LogFile)
 //	}
 //
+// A connector run in process (connector.WithGoConnector, a manifest, the
+// built-in faker) fails with the same errors, which unwrap to the Go error
+// it returned: errors.As finds a manifest's *declarative.UnsupportedError,
+// or a Go connector's own error type, through Check, Discover, Read,
+// Records and Write.
+//
 // # Environments, logs and progress
 //
 // An [Environment] holds what connectors share: the registry, the secret

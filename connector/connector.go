@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
@@ -371,6 +372,10 @@ func (c *Connector) configSpec(ctx context.Context) (json.RawMessage, error) {
 // config is not validated against the spec first: the connector judges.
 func (c *Connector) Check(ctx context.Context) error {
 	ctx = withOperation(ctx)
+	// A connector run in process leaves the Go error behind its FAILED
+	// verdict here, for the *CheckFailedError to unwrap to.
+	var cause error
+	ctx = kitcore.WithCheckCause(ctx, &cause)
 	var status *protocol.ConnectionStatus
 	var runErr error
 	var report executor.RunReport
@@ -389,6 +394,9 @@ func (c *Connector) Check(ctx context.Context) error {
 		if strings.TrimSpace(msg) == "" {
 			// Some connectors leave the reason to their log or stderr.
 			msg = reportReason(&report)
+		}
+		if runErr == nil && cause != nil {
+			runErr = maskErr(cause)
 		}
 		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr}
 	case runErr != nil:

@@ -25,13 +25,15 @@ var (
 
 // CheckFailedError says that the connector reported FAILED for its
 // connection check, whatever its exit code. Err, when set, is the connector
-// error that came with it.
+// error that came with it: for a connector run in process, the Go error
+// behind the verdict (its Check's, or the config's).
 type CheckFailedError struct {
 	// Connector is the connector's name as given to New.
 	Connector string
 	// Message is the connector's own explanation.
 	Message string
-	// Err is the error the run ended with, nil when it ended cleanly.
+	// Err is the error the run ended with, or the Go error an in-process
+	// connector's check failed with; nil when neither.
 	Err error
 }
 

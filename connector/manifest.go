@@ -145,7 +145,10 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 	if err != nil {
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", entry.Name, m.From, err)
 	}
-	if len(custom) == 0 {
+	// A source only the manifest directory holds has no image: the engine
+	// runs it, and refuses the streams of components it does not run, as
+	// for a manifest given with WithManifest.
+	if len(custom) == 0 || entry.DockerRepository == "" {
 		if err := s.checkWay(entry.Name, wayRegistryManifest); err != nil {
 			return resolved{}, err
 		}

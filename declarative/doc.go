@@ -148,7 +148,9 @@
 // # Errors and secrets
 //
 // A manifest the engine cannot run is an *UnsupportedError (it wraps
-// ErrUnsupported) listing the components; every other failure (a request
+// ErrUnsupported) listing the components, which errors.As finds also
+// behind the errors of a source run through goairbyte.GetSource (a
+// Check's, a Read's); every other failure (a request
 // the error handler failed, with the manifest's message, a body that is
 // not JSON, a paginator repeating a page, a token refresh, a failed check
 // or stream) is an error whose message is the CDK's, and a failed read has

@@ -43,6 +43,10 @@ type ConnectorError struct {
 	// manifest), which has no stderr and whose LOG messages go to the
 	// logger, or when the file could not be opened.
 	LogFile string
+
+	// err is the Go error an in-process connector failed with (see
+	// Unwrap), its text through the executor's mask; nil for a process.
+	err error
 }
 
 // Error says what failed and the best reason there is — the connector's
@@ -154,6 +158,24 @@ var (
 
 // Is matches ErrConnectorFailed.
 func (e *ConnectorError) Is(target error) bool { return target == ErrConnectorFailed }
+
+// Unwrap returns the Go error a connector run in process (WithGoConnector,
+// a manifest, the built-in faker) failed with, so that errors.As and
+// errors.Is find the connector's own error (a
+// *declarative.UnsupportedError, say); nil for a connector run as a
+// process, whose failure is only what it printed.
+func (e *ConnectorError) Unwrap() error { return e.err }
+
+// maskedCause is the Go error of an in-process connector as a
+// *ConnectorError unwraps to it: its text through the executor's mask,
+// its chain the connector's.
+type maskedCause struct {
+	err  error
+	mask func(string) string
+}
+
+func (e *maskedCause) Error() string { return e.mask(e.err.Error()) }
+func (e *maskedCause) Unwrap() error { return e.err }
 
 // Is matches ErrNotInstalled.
 func (e *NotInstalledError) Is(target error) bool { return target == ErrNotInstalled }

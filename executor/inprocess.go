@@ -258,9 +258,25 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 			t.Message, t.StackTrace = r.p.o.mask(t.Message), r.p.o.mask(t.StackTrace)
 			r.out.trace = t
 		}
-		return r.out.failure(r.p.name, 1, RunReport{ErrorLog: r.out.errorLog})
+		return r.caused(r.out.failure(r.p.name, 1, RunReport{ErrorLog: r.out.errorLog}), r.err)
 	}
-	return r.out.failure(r.p.name, 0, RunReport{ErrorLog: r.out.errorLog})
+	// A check that failed answers FAILED and returns nil: its error is
+	// where kitcore put it for the caller (kitcore.WithCheckCause).
+	var cause error
+	if slot := kitcore.CheckCause(ctx); slot != nil && r.verb == VerbCheck {
+		cause = *slot
+	}
+	return r.caused(r.out.failure(r.p.name, 0, RunReport{ErrorLog: r.out.errorLog}), cause)
+}
+
+// caused makes failure, a *ConnectorError or nil, unwrap to the Go error
+// the connector failed with: the TRACE messages it became carry only its
+// text, and the caller's errors.As looks for its type.
+func (r *inProcessRun) caused(failure, cause error) error {
+	if ce, ok := failure.(*ConnectorError); ok && cause != nil {
+		ce.err = &maskedCause{err: cause, mask: r.p.o.mask}
+	}
+	return failure
 }
 
 // call calls the connector's method (a panic is its failure: kitcore

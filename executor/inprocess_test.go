@@ -20,7 +20,7 @@ import (
 // count records then a state, or misbehaves as told.
 type goSource struct {
 	count    int
-	mode     string // "", "fail", "trace", "panic", "ignore-cancel", "block", "pause", "long-log"
+	mode     string // "", "fail", "typed", "trace", "panic", "ignore-cancel", "block", "pause", "long-log"
 	returned atomic.Bool
 	resume   chan struct{} // "pause": after its state, waits for this before its last record
 }
@@ -68,6 +68,8 @@ func (s *goSource) Read(ctx context.Context, config json.RawMessage, catalog *pr
 	switch s.mode {
 	case "fail":
 		return errors.New("the API said no to secret-value-1234")
+	case "typed":
+		return fmt.Errorf("reading items: %w", &apiError{status: 403, token: "secret-value-1234"})
 	case "trace":
 		emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceError,
 			Error: &protocol.ErrorTrace{Message: "stream items failed", FailureType: protocol.FailureConfig}}})
@@ -178,6 +180,43 @@ func TestInProcessFailures(t *testing.T) {
 		if c.mode != "panic" && count(msgs, protocol.TypeRecord) != 3 {
 			t.Errorf("%s: %d records before the failure, want 3", c.mode, count(msgs, protocol.TypeRecord))
 		}
+	}
+}
+
+// apiError is an error type of a connector's own.
+type apiError struct {
+	status int
+	token  string
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("the API refused %s with %d", e.token, e.status)
+}
+
+// The *ConnectorError of an in-process connector unwraps to the Go error
+// its method returned, whose text is masked there too; a TRACE ERROR the
+// connector emitted itself keeps the message, and the error still unwraps
+// to what the method returned.
+func TestInProcessFailureUnwraps(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mask := func(s string) string { return strings.ReplaceAll(s, "secret-value-1234", "****") }
+	ex := inProcess(t, &goSource{count: 1, mode: "typed"}, executor.Runtime{Mask: mask})
+	_, err := collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+	ce := asConnectorError(t, err)
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.status != 403 || !errors.Is(err, executor.ErrConnectorFailed) {
+		t.Fatalf("got %v, want a *ConnectorError unwrapping to the connector's *apiError", err)
+	}
+	if inner := errors.Unwrap(ce); inner == nil || strings.Contains(inner.Error(), "secret-value-1234") ||
+		strings.Contains(ce.Error(), "secret-value-1234") || !strings.Contains(inner.Error(), "refused **** with 403") {
+		t.Errorf("the error or what it unwraps to is not masked: %v; %v", ce, inner)
+	}
+
+	ex = inProcess(t, &goSource{count: 1, mode: "trace"}, executor.Runtime{Mask: mask})
+	_, err = collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
+	if ce := asConnectorError(t, err); ce.Message != "stream items failed" || errors.Unwrap(ce) == nil || errors.Unwrap(ce).Error() != "read failed" {
+		t.Errorf("with its own TRACE ERROR: got %v unwrapping to %v", err, errors.Unwrap(ce))
 	}
 }
 

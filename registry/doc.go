@@ -45,8 +45,12 @@
 //     <dir>/<name>/manifest.yaml (the layout of Airbyte's monorepo), used
 //     instead of any download; a pinned version must be the one the
 //     metadata.yaml beside the manifest names. It serves the connectors
-//     the registry lists as manifest-only: a name the registry does not
-//     list is not looked for there (run it with connector.WithManifest);
+//     the registry lists as manifest-only, and a name the registry does
+//     not list at all (your own connector for a private API) that has a
+//     <dir>/<name>/manifest.yaml: [Loader.Lookup] makes it a manifest-only
+//     source with no image, which the engine runs natively (a component
+//     it does not run is refused, as with connector.WithManifest). A name
+//     in neither place is a [NotFoundError] naming both;
 //   - GOAIRBYTE_MANIFEST_URL: another base URL for the downloads (a mirror).
 //
 // [NewLoader] builds a [Loader] from the environment; [Loader.Lookup] and

@@ -3,13 +3,18 @@ package registry
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
 
 // Lookup finds a connector by name ("source-github") or Docker repository
 // ("airbyte/source-github"). Built-in connectors resolve without loading
-// anything. An unknown name is a *[NotFoundError] with close matches; the
+// anything. A name the registry does not list resolves to a manifest-only
+// source when the manifest directory (GOAIRBYTE_MANIFEST_DIR,
+// [WithManifestDir]) holds <dir>/<name>/manifest.yaml. A name in neither
+// place is a *[NotFoundError] with close matches; the
 // name of an entry skipped as malformed is an error that says what is
 // wrong with the entry, and a registry that can be neither fetched nor
 // read from the disk cache one that says how to work offline.
@@ -28,7 +33,52 @@ func (l *Loader) Lookup(ctx context.Context, name string) (*Connector, error) {
 	if me := reg.malformedEntry(name); me != nil {
 		return nil, me
 	}
-	return nil, &NotFoundError{Name: name, Registry: reg.Source, Suggestions: closeMatches(name, reg.names())}
+	if c := l.manifestDirEntry(name); c != nil {
+		return c, nil
+	}
+	names := reg.names()
+	if l.manifestDir != "" {
+		names = append(names, manifestDirNames(l.manifestDir)...)
+		slices.Sort(names)
+		names = slices.Compact(names)
+	}
+	return nil, &NotFoundError{Name: name, Registry: reg.Source, Suggestions: closeMatches(name, names), manifestDir: l.manifestDir}
+}
+
+// manifestDirEntry is the entry of a source the registry does not list but
+// the manifest directory holds, <dir>/<name>/manifest.yaml: a manifest-only
+// source with no image and no package, whose manifest [Loader.Manifest]
+// reads from there. nil when there is no directory or no such manifest.
+func (l *Loader) manifestDirEntry(name string) *Connector {
+	if l.manifestDir == "" || !manifestDirHolds(l.manifestDir, name) {
+		return nil
+	}
+	return &Connector{Name: name, Kind: KindSource, DisplayName: name, Language: "manifest-only", ReleaseStage: "custom",
+		Tags: []string{"language:manifest-only", "cdk:low-code"}}
+}
+
+// manifestDirHolds reports whether dir has a manifest for name: a file
+// <dir>/<name>/manifest.yaml, name being one directory's name (a name
+// with a path separator or a dot-dot is not looked for).
+func manifestDirHolds(dir, name string) bool {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, name, "manifest.yaml"))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// manifestDirNames lists the names dir holds a manifest for, for
+// suggestions.
+func manifestDirNames(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && manifestDirHolds(dir, e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
 
 // Available lists the connectors that support t, sorted by name.
@@ -48,11 +98,18 @@ type NotFoundError struct {
 	Name        string   // the connector name asked for, trimmed of spaces
 	Registry    string   // where the registry came from
 	Suggestions []string // close names, best first
+
+	manifestDir string // the manifest directory looked in too, "" when none
 }
 
-// Error names the connector and suggests close names.
+// Error names the connector and where it was looked for (the registry, and
+// the manifest directory when one is set), and suggests close names.
 func (e *NotFoundError) Error() string {
 	msg := fmt.Sprintf("connector %q is not in the registry (%s)", e.Name, e.Registry)
+	if e.manifestDir != "" {
+		msg += fmt.Sprintf(" nor in the manifest directory (%s=%s has no %s)", envManifestDir, e.manifestDir,
+			filepath.Join(e.Name, "manifest.yaml"))
+	}
 	if len(e.Suggestions) > 0 {
 		msg += "; did you mean " + strings.Join(e.Suggestions, ", ") + "?"
 	} else {

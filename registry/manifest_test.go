@@ -444,3 +444,54 @@ func TestManifestCacheStuckWriter(t *testing.T) {
 		t.Fatalf("no warning: %s", log.String())
 	}
 }
+
+// TestManifestDirServesUnlistedNames: a name the registry does not list
+// but the manifest directory holds (<dir>/<name>/manifest.yaml) is a
+// manifest-only source; a name in neither place is a *NotFoundError that
+// says where it was looked for, the directory included, and suggests the
+// directory's names too. A name the registry lists stays the registry's.
+func TestManifestDirServesUnlistedNames(t *testing.T) {
+	isolate(t)
+	ctx := context.Background()
+	abs, _ := filepath.Abs(fixture)
+	t.Setenv(envLocalRegistry, abs)
+	dir := t.TempDir()
+	for _, name := range []string{"source-mything", "source-pokeapi"} {
+		os.MkdirAll(filepath.Join(dir, name), 0o755)
+		os.WriteFile(filepath.Join(dir, name, "manifest.yaml"), []byte("version: 6.7.0\n"), 0o644)
+	}
+	os.MkdirAll(filepath.Join(dir, "source-empty"), 0o755) // no manifest.yaml
+	l := NewLoader(WithManifestDir(dir))
+
+	c, err := l.Lookup(ctx, "source-mything")
+	if err != nil || c.Name != "source-mything" || c.Kind != KindSource || !c.Supports(InstallYAML) ||
+		c.Supports(InstallDocker) || c.Supports(InstallPython) || c.BuiltIn {
+		t.Fatalf("source-mything from the manifest directory: %+v %v", c, err)
+	}
+	if m, err := l.Manifest(ctx, c.Name, ""); err != nil || string(m.YAML) != "version: 6.7.0\n" {
+		t.Fatalf("its manifest: %+v %v", m, err)
+	}
+	if c, err := l.Lookup(ctx, "source-pokeapi"); err != nil || c.DockerRepository != "airbyte/source-pokeapi" {
+		t.Fatalf("a registered name: %+v %v, want the registry's entry", c, err)
+	}
+
+	for _, name := range []string{"source-nothing", "source-empty", "../" + filepath.Base(dir) + "/source-mything"} {
+		_, err = l.Lookup(ctx, name)
+		var nf *NotFoundError
+		if !errors.As(err, &nf) || !strings.Contains(err.Error(), abs) || !strings.Contains(err.Error(), envManifestDir+"="+dir) ||
+			!strings.Contains(err.Error(), filepath.Join(name, "manifest.yaml")) {
+			t.Errorf("%s: got %v, want a *NotFoundError naming the registry and the manifest directory", name, err)
+		}
+	}
+	_, err = l.Lookup(ctx, "source-mythin")
+	var nf *NotFoundError
+	if !errors.As(err, &nf) || len(nf.Suggestions) == 0 || nf.Suggestions[0] != "source-mything" {
+		t.Errorf("a near miss: %v, want source-mything suggested", err)
+	}
+
+	// With no manifest directory, neither the name nor the directory.
+	_, err = NewLoader().Lookup(ctx, "source-mything")
+	if !errors.As(err, &nf) || strings.Contains(err.Error(), envManifestDir) {
+		t.Errorf("without a manifest directory: %v", err)
+	}
+}

@@ -20,7 +20,8 @@
 // reported twice, whoever started it — this library, a schedule or a user
 // — and a connection the cursor does not know yet starts at its latest
 // finished sync, which is not reported. An Airbyte id of no connection
-// ends Events with an error naming it, on its first poll (see [Airbyte]).
+// ends Events with an error naming it, on the first poll, before any event
+// (see [Airbyte]).
 package watch
 
 import (
@@ -106,11 +107,11 @@ type Watcher struct {
 // Option configures a Watcher.
 type Option func(*Watcher) error
 
-// Airbyte watches Airbyte connections by id. The first poll of each id
-// reads its connection (one request per id, once per Watcher): an id of
-// no connection (a name, a typo), whose job list is empty, would be
-// watched in silence for ever, so Events ends with an error naming it that
-// matches airbyteapi.ErrNotFound. Give ids, not names:
+// Airbyte watches Airbyte connections by id. The first poll reads each
+// id's connection (one request per id, once per Watcher) before it lists
+// any jobs: an id of no connection (a name, a typo), whose job list is
+// empty, would be watched in silence for ever, so Events ends with an
+// error naming it that matches airbyteapi.ErrNotFound, before any event. Give ids, not names:
 // cloud.Workspace.Connections lists them, and goab watch looks names up.
 func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
 	return func(w *Watcher) error {
@@ -223,11 +224,22 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 		}
 		return more
 	}
+	// Every Airbyte connection is checked before any is polled, so that
+	// an id of no connection ends the watch before it reports anything.
+	var unchecked map[string]bool
 	for _, id := range w.abConns {
 		if err := w.check(ctx, id); err != nil {
 			if ctx.Err() != nil || !yield(Event{}, err) || errors.Is(err, airbyteapi.ErrNotFound) {
 				return false
 			}
+			if unchecked == nil {
+				unchecked = map[string]bool{}
+			}
+			unchecked[id] = true // the next round tries again
+		}
+	}
+	for _, id := range w.abConns {
+		if unchecked[id] {
 			continue
 		}
 		before, known := cur.Airbyte[id]

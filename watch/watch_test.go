@@ -260,6 +260,29 @@ func TestUnknownAirbyteIDEndsTheWatch(t *testing.T) {
 	if n := wd.srv.Calls("GET /connections/{id}") - before; n != 1 {
 		t.Fatalf("the connection was read %d times by a Watcher's polls, want once", n)
 	}
+
+	// Every connection is checked before any is polled: a sync of the
+	// connection there, after the cursor's job, is not reported before
+	// the watch ends on the one not there.
+	wd.sync(t)
+	w, err = watch.New(watch.Airbyte(wd.client, wd.conn.ID(), "5d0b7a3e-0c55-4f7e-9a0e-8b1f3a1c2d4e"), watch.Interval(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cur = &watch.Cursor{Airbyte: map[string]int64{wd.conn.ID(): 0}}
+	for ev, err := range w.Events(ctx, cur) {
+		if err == nil {
+			t.Fatalf("event %+v before the watch ended on the connection not there", ev)
+		}
+		if !errors.Is(err, airbyteapi.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if ctx.Err() != nil || cur.Airbyte[wd.conn.ID()] != 0 {
+		t.Fatalf("the watch did not end (%v), or moved the cursor: %v", ctx.Err(), cur.Airbyte)
+	}
 }
 
 func TestFivetranEventsOnceEach(t *testing.T) {

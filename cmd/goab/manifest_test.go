@@ -1,6 +1,9 @@
 package main_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -56,6 +59,44 @@ func TestManifestCommands(t *testing.T) {
 	r.want(t, 2)
 	if !strings.Contains(r.stderr, "--manifest, not several") {
 		t.Fatalf("two ways:\n%s", r.stderr)
+	}
+}
+
+// TestManifestDirUnlistedSource: goab reads, by its name, a source the
+// registry does not list whose manifest is in GOAIRBYTE_MANIFEST_DIR; a
+// name in neither place fails naming both.
+func TestManifestDirUnlistedSource(t *testing.T) {
+	t.Parallel()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [{"id": 1}, {"id": 2}, {"id": 3}]}`)
+	}))
+	defer api.Close()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "source-mything"), 0o755)
+	os.WriteFile(filepath.Join(dir, "source-mything", "manifest.yaml"), []byte(`
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "{{ config['base'] }}", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+spec: {type: Spec, connection_specification: {type: object, properties: {base: {type: string}}}}
+`), 0o644)
+	env := []string{"GOAIRBYTE_MANIFEST_DIR=" + dir, "XDG_CACHE_HOME=" + t.TempDir()}
+	config := fmt.Sprintf(`{"base": %q}`, api.URL)
+	r := goab(t, env, "read", "source-mything", "--config", config, "--cache", filepath.Join(dir, "cache.duckdb"), "--no-progress")
+	r.want(t, 0)
+	wantCount(t, tableRows(r.stdout), "items", 0, 3)
+
+	r = goab(t, env, "check", "source-otherthing", "--config", "{}")
+	if r.code == 0 || !strings.Contains(r.stderr, "source-otherthing") || !strings.Contains(r.stderr, dir) {
+		t.Fatalf("a name in neither place: exit %d\n%s", r.code, r.stderr)
 	}
 }
 

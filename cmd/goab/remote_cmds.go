@@ -501,23 +501,24 @@ var watchCommand = &command{
 			return usagef(c.name, "--cursor FILE is required, so that no event is printed twice")
 		}
 		var opts []watch.Option
+		// given maps each Airbyte connection id to the argument that
+		// named it.
+		given := map[string]string{}
 		if ids := splitList(*abConns); len(ids) > 0 {
 			client, err := af.client(ctx, e, c.name)
 			if err != nil {
 				return err
 			}
-			// A connection that is not there would be watched in silence
-			// for ever (its job list is empty): each is found first, a
-			// name looked up in the workspace.
+			// A name is looked up in the workspace. A connection that is
+			// not there would be watched in silence for ever (its job
+			// list is empty): the watcher's first poll reads each
+			// connection before it lists any jobs, and ends on one not
+			// there (see below).
 			for i, id := range ids {
 				if ids[i], err = af.connectionID(ctx, c.name, client, id); err != nil {
 					return err
 				}
-				if _, err := (*api.Client)(client).Connection(ctx, ids[i]); errors.Is(err, airbyteapi.ErrNotFound) {
-					return usagef(c.name, "--airbyte: no connection %s (give a connection's id, or its name in the --workspace)", id)
-				} else if err != nil {
-					return err
-				}
+				given[ids[i]] = id
 			}
 			opts = append(opts, watch.Airbyte(client, ids...))
 		}
@@ -547,7 +548,18 @@ var watchCommand = &command{
 			defer cancel()
 		}
 		n := 0
+		// gone is a connection not found: the watch ends on it, unless
+		// more comes after it (a poll that lost a connection mid-watch).
+		var gone error
 		for ev, err := range w.Events(ctx, cur) {
+			if gone != nil {
+				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", gone)
+				gone = nil
+			}
+			if errors.Is(err, airbyteapi.ErrNotFound) {
+				gone = err
+				continue
+			}
 			if err != nil {
 				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", err)
 				continue
@@ -562,6 +574,19 @@ var watchCommand = &command{
 			if n++; *count > 0 && n >= *count {
 				return nil
 			}
+		}
+		if gone != nil && ctx.Err() == nil {
+			// The watcher ended on a connection not there: its first poll
+			// checks them all before it watches any.
+			for id, arg := range given {
+				if strings.Contains(gone.Error(), id) {
+					return usagef(c.name, "--airbyte: no connection %s (give a connection's id, or its name in the --workspace)", arg)
+				}
+			}
+			return usagef(c.name, "--airbyte: %v", gone)
+		}
+		if gone != nil {
+			e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", gone)
 		}
 		// Only the end of --for or an interrupt ends the loop: a normal
 		// end, with the cursor saved.

@@ -111,10 +111,25 @@ connections:
 	if b, err := os.ReadFile(cursor); err != nil || !strings.Contains(string(b), id) {
 		t.Errorf("the cursor of a watch by name does not hold the connection's id %s: %s %v", id, b, err)
 	}
-	r = goab(t, env, "watch", "--airbyte", "00000000-0000-4000-8000-000000000000", "--cursor", cursor, "--for", "5s")
+	// It reads each connection once at start: its check is the watcher's
+	// first poll (it was goab's own lookup, then that poll, again).
+	reads := srv.Calls("GET /connections/{id}")
+	goab(t, env, "watch", "--airbyte", id, "--cursor", cursor, "--interval", "1h", "--for", "300ms").want(t, 0)
+	if n := srv.Calls("GET /connections/{id}") - reads; n != 1 {
+		t.Errorf("watch read its one connection %d times at start, want once", n)
+	}
+	os.WriteFile(cursor, []byte(`{"airbyte": {"`+id+`": 0}}`), 0o644)
+	reads = srv.Calls("GET /connections/{id}")
+	r = goab(t, env, "watch", "--airbyte", id+",00000000-0000-4000-8000-000000000000", "--cursor", cursor, "--for", "5s")
 	r.want(t, 2)
 	if p := errorParagraph(t, r); !strings.Contains(p, "--airbyte: no connection 00000000-0000-4000-8000-000000000000") {
 		t.Errorf("watch of a connection not there: %s", p)
+	}
+	// The one not there is refused before anything is watched: the
+	// sync of the one there, after the cursor's job, is not printed.
+	if r.stdout != "" || srv.Calls("GET /connections/{id}")-reads != 2 {
+		t.Errorf("watch of a connection not there printed %q, after %d reads of connections, want nothing and 2",
+			r.stdout, srv.Calls("GET /connections/{id}")-reads)
 	}
 	// --timeout passing says so, and that the job was cancelled, where
 	// the error was "job N cancelled: context deadline exceeded".

@@ -215,8 +215,29 @@ func check(ctx context.Context, conn connector, config []byte, configErr error, 
 	status := &protocol.ConnectionStatus{Status: protocol.StatusSucceeded}
 	if err != nil {
 		status = &protocol.ConnectionStatus{Status: protocol.StatusFailed, Message: err.Error()}
+		if slot := CheckCause(ctx); slot != nil {
+			*slot = err // before the verdict goes out: the caller reads it once it has the verdict
+		}
 	}
 	return emit(&protocol.Message{Type: protocol.TypeConnectionStatus, ConnectionStatus: status})
+}
+
+// checkCauseKey is the context key of WithCheckCause's slot.
+type checkCauseKey struct{}
+
+// WithCheckCause returns ctx with slot, where Run's check stores the error
+// behind a FAILED verdict (the config's or the connector's Check's) before
+// it emits the verdict, whose message holds only its text. The caller of
+// an in-process check reads it once it has the verdict, so that the error
+// it returns unwraps to the connector's own.
+func WithCheckCause(ctx context.Context, slot *error) context.Context {
+	return context.WithValue(ctx, checkCauseKey{}, slot)
+}
+
+// CheckCause returns the slot WithCheckCause put in ctx, nil when none.
+func CheckCause(ctx context.Context) *error {
+	slot, _ := ctx.Value(checkCauseKey{}).(*error)
+	return slot
 }
 
 func catalog(cmd Command) (*protocol.ConfiguredCatalog, error) {
