@@ -81,7 +81,9 @@ func manifestDirNames(dir string) []string {
 	return names
 }
 
-// Available lists the connectors that support t, sorted by name.
+// Available lists the connectors that support t, sorted by name: the
+// registry's, and the sources only the manifest directory holds (see
+// [Loader.Lookup]).
 func (l *Loader) Available(ctx context.Context, t InstallType) ([]*Connector, error) {
 	if _, err := ParseInstallType(string(t)); err != nil {
 		return nil, err
@@ -90,7 +92,23 @@ func (l *Loader) Available(ctx context.Context, t InstallType) ([]*Connector, er
 	if err != nil {
 		return nil, err
 	}
-	return reg.connectors(t), nil
+	out := reg.connectors(t)
+	if l.manifestDir == "" {
+		return out, nil
+	}
+	n := len(out)
+	for _, name := range manifestDirNames(l.manifestDir) {
+		if reg.lookup(name) != nil {
+			continue
+		}
+		if c := l.manifestDirEntry(name); c != nil && c.Supports(t) {
+			out = append(out, c)
+		}
+	}
+	if len(out) > n {
+		slices.SortFunc(out, func(a, b *Connector) int { return strings.Compare(a.Name, b.Name) })
+	}
+	return out, nil
 }
 
 // NotFoundError says that no connector has the name asked for.

@@ -489,6 +489,35 @@ func TestManifestDirServesUnlistedNames(t *testing.T) {
 		t.Errorf("a near miss: %v, want source-mything suggested", err)
 	}
 
+	// Available lists it beside the registry's, where it fits the install
+	// type, and the registered name the directory holds only once.
+	for _, tc := range []struct {
+		t    InstallType
+		want bool
+	}{{InstallAny, true}, {InstallYAML, true}, {InstallDocker, false}, {InstallPython, false}} {
+		cs, err := l.Available(ctx, tc.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine, pokeapi int
+		for i, c := range cs {
+			if i > 0 && cs[i-1].Name >= c.Name {
+				t.Errorf("Available(%s) not sorted: %s before %s", tc.t, cs[i-1].Name, c.Name)
+			}
+			switch c.Name {
+			case "source-mything":
+				mine++
+			case "source-pokeapi":
+				pokeapi++
+			case "source-empty":
+				t.Errorf("Available(%s) lists source-empty, which has no manifest", tc.t)
+			}
+		}
+		if (mine == 1) != tc.want || pokeapi > 1 {
+			t.Errorf("Available(%s): source-mything %d times, source-pokeapi %d times", tc.t, mine, pokeapi)
+		}
+	}
+
 	// With no manifest directory, neither the name nor the directory.
 	_, err = NewLoader().Lookup(ctx, "source-mything")
 	if !errors.As(err, &nf) || strings.Contains(err.Error(), envManifestDir) {

@@ -122,7 +122,12 @@ func cliAdvice(prefix string, err error) error {
 	}
 	var nf *registry.NotFoundError
 	if errors.As(err, &nf) && len(nf.Suggestions) == 0 {
-		told = append(told, [2]string{nf.Error(), fmt.Sprintf("connector %q is not in the registry (%s); goab connectors lists the known ones", nf.Name, nf.Registry)})
+		// The library's advice names its Go function; where the name was
+		// looked for (the registry, a manifest directory) stays.
+		msg := nf.Error()
+		if i := strings.Index(msg, "; list the known connectors"); i >= 0 {
+			told = append(told, [2]string{msg, msg[:i] + "; goab connectors lists the known ones"})
+		}
 	}
 	var me *registry.ManifestError
 	if errors.As(err, &me) {

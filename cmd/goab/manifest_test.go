@@ -98,6 +98,18 @@ spec: {type: Spec, connection_specification: {type: object, properties: {base: {
 	if r.code == 0 || !strings.Contains(r.stderr, "source-otherthing") || !strings.Contains(r.stderr, dir) {
 		t.Fatalf("a name in neither place: exit %d\n%s", r.code, r.stderr)
 	}
+	// With no close name either, the advice is goab's, and the directory
+	// is still named.
+	r = goab(t, env, "check", "zzzz", "--config", "{}")
+	if r.code == 0 || !strings.Contains(r.stderr, "goab connectors") || !strings.Contains(r.stderr, dir) {
+		t.Fatalf("a name in neither place, with nothing close: exit %d\n%s", r.code, r.stderr)
+	}
+	// goab connectors lists it.
+	r = goab(t, env, "connectors", "--kind", "source")
+	r.want(t, 0)
+	if !regexp.MustCompile(`(?m)^source-mything\b`).MatchString(r.stdout) {
+		t.Fatalf("goab connectors does not list source-mything:\n%s", r.stdout)
+	}
 }
 
 // TestManifestValidateNamesUnsupported: validate on a manifest whose
