@@ -20,7 +20,8 @@ type ConnectorError struct {
 	// Command is the command that failed.
 	Command Verb
 	// ExitCode is the process's exit status (-1 when it was killed by a
-	// signal).
+	// signal). A connector run in process has none: a failed one has 1,
+	// the status kit.Serve would exit with, which Error does not show.
 	ExitCode int
 	// FailureType, Message and InternalMessage come from the connector's
 	// TRACE ERROR (the first it sent), and are empty when it sent none.
@@ -47,6 +48,8 @@ type ConnectorError struct {
 	// err is the Go error an in-process connector failed with (see
 	// Unwrap), its text through the executor's mask; nil for a process.
 	err error
+	// inProcess is a connector run in process, which had no exit status.
+	inProcess bool
 }
 
 // Error says what failed and the best reason there is — the connector's
@@ -56,7 +59,7 @@ type ConnectorError struct {
 func (e *ConnectorError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "connector %s: %s failed", e.Connector, e.Command)
-	if e.ExitCode != 0 {
+	if e.ExitCode != 0 && !e.inProcess {
 		fmt.Fprintf(&b, " (exit status %d)", e.ExitCode)
 	}
 	if e.Missing != "" {

@@ -269,12 +269,16 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 	return r.caused(r.out.failure(r.p.name, 0, RunReport{ErrorLog: r.out.errorLog}), cause)
 }
 
-// caused makes failure, a *ConnectorError or nil, unwrap to the Go error
-// the connector failed with: the TRACE messages it became carry only its
-// text, and the caller's errors.As looks for its type.
+// caused marks failure, a *ConnectorError or nil, as in process (no exit
+// status to tell) and makes it unwrap to the Go error the connector failed
+// with: the TRACE messages it became carry only its text, and the caller's
+// errors.As looks for its type.
 func (r *inProcessRun) caused(failure, cause error) error {
-	if ce, ok := failure.(*ConnectorError); ok && cause != nil {
-		ce.err = &maskedCause{err: cause, mask: r.p.o.mask}
+	if ce, ok := failure.(*ConnectorError); ok {
+		ce.inProcess = true
+		if cause != nil {
+			ce.err = &maskedCause{err: cause, mask: r.p.o.mask}
+		}
 	}
 	return failure
 }

@@ -208,6 +208,11 @@ func TestInProcessFailureUnwraps(t *testing.T) {
 	if !errors.As(err, &ae) || ae.status != 403 || !errors.Is(err, executor.ErrConnectorFailed) {
 		t.Fatalf("got %v, want a *ConnectorError unwrapping to the connector's *apiError", err)
 	}
+	// No process ran: the message tells no exit status, though ExitCode
+	// is 1 as kit.Serve's would be.
+	if ce.ExitCode != 1 || strings.Contains(ce.Error(), "exit status") {
+		t.Errorf("an in-process failure: ExitCode %d, message %q; want 1 and no exit status in it", ce.ExitCode, ce.Error())
+	}
 	if inner := errors.Unwrap(ce); inner == nil || strings.Contains(inner.Error(), "secret-value-1234") ||
 		strings.Contains(ce.Error(), "secret-value-1234") || !strings.Contains(inner.Error(), "refused **** with 403") {
 		t.Errorf("the error or what it unwraps to is not masked: %v; %v", ce, inner)
