@@ -49,8 +49,9 @@
 //     not list at all (your own connector for a private API) that has a
 //     <dir>/<name>/manifest.yaml: [Loader.Lookup] makes it a manifest-only
 //     source with no image, which the engine runs natively (a component
-//     it does not run is refused, as with connector.WithManifest). A name
-//     in neither place is a [NotFoundError] naming both;
+//     it does not run is refused, as with connector.WithManifest), also
+//     when the registry cannot be loaded, and [Loader.Available] lists it.
+//     A name in neither place is a [NotFoundError] naming both;
 //   - GOAIRBYTE_MANIFEST_URL: another base URL for the downloads (a mirror).
 //
 // [NewLoader] builds a [Loader] from the environment; [Loader.Lookup] and

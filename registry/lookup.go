@@ -13,7 +13,8 @@ import (
 // ("airbyte/source-github"). Built-in connectors resolve without loading
 // anything. A name the registry does not list resolves to a manifest-only
 // source when the manifest directory (GOAIRBYTE_MANIFEST_DIR,
-// [WithManifestDir]) holds <dir>/<name>/manifest.yaml. A name in neither
+// [WithManifestDir]) holds <dir>/<name>/manifest.yaml, and so does a name
+// the directory holds when the registry cannot be loaded. A name in neither
 // place is a *[NotFoundError] with close matches; the
 // name of an entry skipped as malformed is an error that says what is
 // wrong with the entry, and a registry that can be neither fetched nor
@@ -25,6 +26,14 @@ func (l *Loader) Lookup(ctx context.Context, name string) (*Connector, error) {
 	}
 	reg, err := l.current(ctx)
 	if err != nil {
+		// The user's own manifest runs without the registry: a registry
+		// unreachable (and not cached) would otherwise refuse it, unless
+		// told offline.
+		if c := l.manifestDirEntry(name); c != nil && ctx.Err() == nil {
+			l.logger.Warn("the connector registry is unavailable: running the source from the manifest directory",
+				"connector", name, "dir", l.manifestDir, "error", err)
+			return c, nil
+		}
 		return nil, err
 	}
 	if c := reg.lookup(name); c != nil {

@@ -524,3 +524,31 @@ func TestManifestDirServesUnlistedNames(t *testing.T) {
 		t.Errorf("without a manifest directory: %v", err)
 	}
 }
+
+// TestManifestDirWithoutRegistry: a source the manifest directory holds
+// resolves when the registry can be neither fetched nor read from the disk
+// cache (a machine without its network, not told offline), with a
+// warning; a name it does not hold still gets the registry's error.
+func TestManifestDirWithoutRegistry(t *testing.T) {
+	isolate(t)
+	ctx := context.Background()
+	srv := newRegistryServer(t, readFixture(t))
+	srv.code.Store(http.StatusInternalServerError)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "source-mything"), 0o755)
+	os.WriteFile(filepath.Join(dir, "source-mything", "manifest.yaml"), []byte("version: 6.7.0\n"), 0o644)
+	var logs bytes.Buffer
+	l := NewLoader(withURL(srv.registryURL()), WithCacheDir(t.TempDir()), WithManifestDir(dir), WithLogger(logTo(&logs)))
+
+	c, err := l.Lookup(ctx, "source-mything")
+	if err != nil || c.Name != "source-mything" || !c.Supports(InstallYAML) {
+		t.Fatalf("source-mything with the registry down: %+v %v", c, err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "manifest directory") {
+		t.Errorf("no warning that the registry was not used: %s", logs.String())
+	}
+	var ue *unavailableError
+	if _, err := l.Lookup(ctx, "source-otherthing"); !errors.As(err, &ue) {
+		t.Errorf("a name the directory does not hold, with the registry down: %v, want the registry's error", err)
+	}
+}
