@@ -166,7 +166,10 @@ func WithPython(interpreter string) Option {
 }
 
 // WithInstallRoot sets the directory under which Python virtualenvs are
-// created (.venv-<name>); the working directory by default.
+// created (.venv-<name>); the working directory by default. Given to a
+// connector that runs otherwise (chosen by another option, or with none
+// found on PATH, in the registry's image or in process) it is an
+// *OptionError at construction.
 func WithInstallRoot(dir string) Option {
 	return func(s *settings) { s.note("WithInstallRoot"); s.installRoot = dir }
 }
@@ -180,6 +183,9 @@ func WithEnv(vars ...string) Option {
 // WithInstallIfMissing says whether what is missing (the image, the
 // virtualenv) is installed on first use; it is on by default, as in
 // PyAirbyte. Off, a missing connector is an error wrapping ErrNotInstalled.
+// Given to a connector with nothing to install (an executable, chosen or
+// found on PATH, or one run in process) it is an *OptionError at
+// construction.
 func WithInstallIfMissing(on bool) Option {
 	return func(s *settings) { s.note("WithInstallIfMissing"); s.installIfMissing = &on }
 }
