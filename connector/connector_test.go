@@ -87,6 +87,12 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
 			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
+		// An image that names its tag (or digest) and a version that says
+		// another: the image ran, and the pin was ignored.
+		{"source-x", core.KindSource, []connector.Option{connector.WithDockerImage("example/source-x:1.0"), connector.WithVersion("2.0")},
+			"WithVersion: the image example/source-x:1.0 names its tag; give the version in one place"},
+		{"source-x", core.KindSource, []connector.Option{connector.WithDockerImage("example/source-x@sha256:" + strings.Repeat("0", 64)), connector.WithVersion("2.0")},
+			"names its digest; give the version in one place"},
 		// A value that is no connector: refused as an option, not with the
 		// executor's plain error.
 		{"source-x", core.KindSource, []connector.Option{connector.WithGoConnector(42)},
@@ -100,6 +106,23 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 		var oe *connector.OptionError
 		if !errors.As(err, &oe) || !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v: got %v, want an *OptionError saying %q", c.name, c.opts, err, c.want)
+		}
+	}
+}
+
+// TestImageTagAndVersionAgreeing: a version that says what the image's
+// tag says is no conflict, and a version with an untagged image tags it.
+func TestImageTagAndVersionAgreeing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for image, want := range map[string]string{"example/source-x:2.0": "example/source-x:2.0", "example/source-x": "example/source-x:2.0"} {
+		c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-x", connector.WithEnvironment(offline(t)),
+			connector.WithDockerImage(image), connector.WithVersion("2.0"))
+		if err != nil {
+			t.Fatalf("%s with WithVersion(2.0): %v", image, err)
+		}
+		if got := core.ConnOf(c).Executor().Method().Image; got != want {
+			t.Errorf("%s with WithVersion(2.0) runs %s, want %s", image, got, want)
 		}
 	}
 }

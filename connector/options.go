@@ -80,7 +80,8 @@ func WithStreams(names ...string) Option {
 }
 
 // WithVersion pins the connector version: the image tag for Docker (when
-// the image has none), the package version for Python, the published
+// the image has none; an image that names another tag, or a digest, is an
+// *OptionError), the package version for Python, the published
 // manifest's version for a manifest-only connector of the registry (with a
 // manifest directory, the version its metadata.yaml must name), the
 // version a local executable is reported as. A connector that runs in process is the

@@ -121,6 +121,18 @@ func (s *settings) check(kind core.Kind, name string) error {
 			return err
 		}
 	}
+	if s.useDocker && s.version != "" {
+		// A pin beside an image that names its own version was ignored:
+		// the image ran as named.
+		switch tag := imageref.Tag(s.dockerImage); {
+		case strings.Contains(s.dockerImage, "@"):
+			return &OptionError{Connector: name, Option: "WithVersion",
+				Reason: fmt.Sprintf("the image %s names its digest; give the version in one place", s.dockerImage)}
+		case tag != "" && tag != s.version:
+			return &OptionError{Connector: name, Option: "WithVersion",
+				Reason: fmt.Sprintf("the image %s names its tag; give the version in one place", s.dockerImage)}
+		}
+	}
 	if kind == core.KindDestination && len(s.streams) > 0 {
 		return &OptionError{Connector: name, Option: "WithStreams",
 			Reason: "a destination writes the streams of what it is given; select streams on the source, or pass destination.Streams to Write"}
