@@ -87,6 +87,14 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
 			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
+		// A variable that is not KEY=VALUE reached the process as it was,
+		// and an empty mount directory mounted the working directory.
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithEnv("A=1", "TOKEN")},
+			"WithEnv: variable 2 of 2 is not KEY=VALUE"},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithEnv("=1")},
+			"WithEnv: variable 1 of 1 is not KEY=VALUE"},
+		{"destination-x", core.KindDestination, []connector.Option{connector.WithDockerImage(""), connector.WithLocalMount("")},
+			"WithLocalMount: it needs a directory"},
 		// An image that names its tag (or digest) and a version that says
 		// another: the image ran, and the pin was ignored.
 		{"source-x", core.KindSource, []connector.Option{connector.WithDockerImage("example/source-x:1.0"), connector.WithVersion("2.0")},

@@ -145,7 +145,8 @@ func WithHostNetwork(on bool) Option {
 // WithLocalMount mounts the host directory dir at /local in the Docker
 // container (PyAirbyte's convention), so that a destination_path under
 // /local lands in dir. It implies Docker. The directory must exist (on the
-// Docker engine's machine): the run fails naming it otherwise.
+// Docker engine's machine): the run fails naming it otherwise; "" is an
+// *OptionError.
 func WithLocalMount(dir string) Option {
 	return func(s *settings) {
 		s.note("WithLocalMount")
@@ -176,7 +177,7 @@ func WithInstallRoot(dir string) Option {
 }
 
 // WithEnv adds "KEY=VALUE" variables to the environment of the connector's
-// process or container.
+// process or container; one of another form is an *OptionError.
 func WithEnv(vars ...string) Option {
 	return func(s *settings) { s.note("WithEnv"); s.procEnv = append(s.procEnv, vars...) }
 }

@@ -96,6 +96,19 @@ func (s *settings) check(kind core.Kind, name string) error {
 			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
 		}
 	}
+	for i, kv := range s.procEnv {
+		// Not quoted: a value given alone by mistake may be a secret.
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return &OptionError{Connector: name, Option: "WithEnv", Reason: fmt.Sprintf("variable %d of %d is not KEY=VALUE", i+1, len(s.procEnv))}
+		}
+	}
+	for _, m := range s.mounts {
+		if m.HostDir == "" {
+			// An empty path is the working directory to filepath.Abs: the
+			// container would get it.
+			return &OptionError{Connector: name, Option: "WithLocalMount", Reason: "it needs a directory, not \"\""}
+		}
+	}
 	if s.goConnector != nil {
 		if src, dst := kitRoles(s.goConnector); !src && !dst {
 			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf("%T is %s", s.goConnector, notAKitConnector)}
