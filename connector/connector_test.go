@@ -93,6 +93,8 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithEnv: variable 2 of 2 is not KEY=VALUE"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithEnv("=1")},
 			"WithEnv: variable 1 of 1 is not KEY=VALUE"},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("")},
+			`WithLocalExecutable: it needs a path or a name on PATH, not ""`},
 		{"destination-x", core.KindDestination, []connector.Option{connector.WithDockerImage(""), connector.WithLocalMount("")},
 			"WithLocalMount: it needs a directory"},
 		// An image that names its tag (or digest) and a version that says

@@ -96,6 +96,9 @@ func (s *settings) check(kind core.Kind, name string) error {
 			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
 		}
 	}
+	if s.useLocal && s.localPath == "" {
+		return &OptionError{Connector: name, Option: "WithLocalExecutable", Reason: `it needs a path or a name on PATH, not ""`}
+	}
 	for i, kv := range s.procEnv {
 		// Not quoted: a value given alone by mistake may be a secret.
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
