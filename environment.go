@@ -30,7 +30,7 @@ func init() { wire(connector.DefaultEnvironment()) }
 // Source and Destination uses unless given another one. This package
 // wires into it what needs cgo or our own connectors: the DuckDB default
 // cache and the connectors that run in process (source-faker,
-// destination-local-json, destination-noop).
+// destination-local-json, destination-noop, source-declarative-manifest).
 func DefaultEnvironment() *Environment { return connector.DefaultEnvironment() }
 
 // NewEnvironment returns an Environment of its own, wired as the default

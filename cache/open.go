@@ -9,6 +9,7 @@ import (
 
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/cache/internal/registry"
+	"github.com/x/goairbyte/internal/cacheerr"
 )
 
 // The query parameters Open takes out of every cache URL before the
@@ -54,6 +55,17 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Cache, error) {
 	for _, o := range opts {
 		o(&s)
 	}
+	conn, err := s.connector(rawURL)
+	if err != nil {
+		return nil, &cacheerr.ArgumentError{Err: err}
+	}
+	return newCache(ctx, conn, s.prefix)
+}
+
+// connector is the backend's connector for rawURL, with the schema and
+// table prefix taken into s: everything Open finds wrong before it
+// connects.
+func (s *settings) connector(rawURL string) (backend.Connector, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		var ue *url.Error
@@ -75,11 +87,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Cache, error) {
 	if err := s.takeURLParams(u); err != nil {
 		return nil, err
 	}
-	conn, err := o.(backend.Opener)(u, s.schema)
-	if err != nil {
-		return nil, err
-	}
-	return newCache(ctx, conn, s.prefix)
+	return o.(backend.Opener)(u, s.schema)
 }
 
 // unknownScheme is the error for a URL scheme no backend registered: it

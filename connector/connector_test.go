@@ -15,6 +15,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/secrets"
@@ -86,6 +87,22 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 			"WithInstallRoot: it does not apply to a connector run with WithDockerImage"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithHostNetwork(true), connector.WithPipURL("x")},
 			"WithHostNetwork: it does not apply to a connector run with WithPipURL/WithPython"},
+		// A variable that is not KEY=VALUE reached the process as it was,
+		// and an empty mount directory mounted the working directory.
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithEnv("A=1", "TOKEN")},
+			"WithEnv: variable 2 of 2 is not KEY=VALUE"},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("/bin/true"), connector.WithEnv("=1")},
+			"WithEnv: variable 1 of 1 is not KEY=VALUE"},
+		{"source-x", core.KindSource, []connector.Option{connector.WithLocalExecutable("")},
+			`WithLocalExecutable: it needs a path or a name on PATH, not ""`},
+		{"destination-x", core.KindDestination, []connector.Option{connector.WithDockerImage(""), connector.WithLocalMount("")},
+			"WithLocalMount: it needs a directory"},
+		// An image that names its tag (or digest) and a version that says
+		// another: the image ran, and the pin was ignored.
+		{"source-x", core.KindSource, []connector.Option{connector.WithDockerImage("example/source-x:1.0"), connector.WithVersion("2.0")},
+			"WithVersion: the image example/source-x:1.0 names its tag; give the version in one place"},
+		{"source-x", core.KindSource, []connector.Option{connector.WithDockerImage("example/source-x@sha256:" + strings.Repeat("0", 64)), connector.WithVersion("2.0")},
+			"names its digest; give the version in one place"},
 		// A value that is no connector: refused as an option, not with the
 		// executor's plain error.
 		{"source-x", core.KindSource, []connector.Option{connector.WithGoConnector(42)},
@@ -99,6 +116,23 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 		var oe *connector.OptionError
 		if !errors.As(err, &oe) || !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v: got %v, want an *OptionError saying %q", c.name, c.opts, err, c.want)
+		}
+	}
+}
+
+// TestImageTagAndVersionAgreeing: a version that says what the image's
+// tag says is no conflict, and a version with an untagged image tags it.
+func TestImageTagAndVersionAgreeing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for image, want := range map[string]string{"example/source-x:2.0": "example/source-x:2.0", "example/source-x": "example/source-x:2.0"} {
+		c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-x", connector.WithEnvironment(offline(t)),
+			connector.WithDockerImage(image), connector.WithVersion("2.0"))
+		if err != nil {
+			t.Fatalf("%s with WithVersion(2.0): %v", image, err)
+		}
+		if got := core.ConnOf(c).Executor().Method().Image; got != want {
+			t.Errorf("%s with WithVersion(2.0) runs %s, want %s", image, got, want)
 		}
 	}
 }
@@ -467,6 +501,55 @@ func TestKnobsOfInProcessConnector(t *testing.T) {
 		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want an *OptionError saying %q", c.want, err, want)
 		}
+	}
+}
+
+// TestKnobsOfAWayChosenByResolution: with no way given, a connector that
+// resolves to an executable on PATH, or to the Docker image its registry
+// entry offers, is given a knob of a virtualenv or of installing. Neither
+// has anything to act on there, and New says so, as for a connector
+// registered in process; it ignored them.
+func TestKnobsOfAWayChosenByResolution(t *testing.T) {
+	ctx := context.Background()
+	env := offline(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "source-onpath"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	refused := func(name string, env *connector.Environment, opt connector.Option, want string) {
+		t.Helper()
+		_, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, name, connector.WithEnvironment(env), opt)
+		var oe *connector.OptionError
+		if !errors.As(err, &oe) || !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an *OptionError saying %q", name, err, want)
+		}
+	}
+	accepted := func(name string, env *connector.Environment, opt connector.Option) {
+		t.Helper()
+		if _, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, name, connector.WithEnvironment(env), opt); err != nil {
+			t.Errorf("%s: a knob that applies was refused: %v", name, err)
+		}
+	}
+	const onPath = ": it does not apply to a connector run as the executable of its name on PATH"
+	refused("source-onpath", env, connector.WithInstallRoot(t.TempDir()), "WithInstallRoot"+onPath)
+	refused("source-onpath", env, connector.WithInstallIfMissing(false), "WithInstallIfMissing"+onPath)
+	for _, opt := range []connector.Option{connector.WithEnv("A=1"), connector.WithLogDir(t.TempDir()), connector.WithVersion("1.0")} {
+		accepted("source-onpath", env, opt)
+	}
+
+	// The registry's Docker image is chosen only where an engine answers.
+	testenv.Docker(t)
+	regFile := filepath.Join(t.TempDir(), "registry.json")
+	if err := os.WriteFile(regFile, []byte(`{"sources": [{"dockerRepository": "airbyte/source-remote", "dockerImageTag": "1.0.0", "language": "java"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := connector.NewEnvironment()
+	reg.SetRegistry(registry.NewLoader(registry.WithLocalRegistry(regFile), registry.WithCacheDir("")))
+	refused("source-remote", reg, connector.WithInstallRoot(t.TempDir()),
+		"WithInstallRoot: it does not apply to a connector run in its Docker image, as its registry entry offers")
+	for _, opt := range []connector.Option{connector.WithEnv("A=1"), connector.WithLogDir(t.TempDir()), connector.WithInstallIfMissing(false)} {
+		accepted("source-remote", reg, opt)
 	}
 }
 

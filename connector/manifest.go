@@ -161,7 +161,7 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 		return resolved{}, &pythonComponentsError{Connector: entry.Name, Components: custom,
 			HasComponentsPy: m.ComponentsPy != nil, Image: image, DockerErr: perr}
 	}
-	if err := s.checkWay(entry.Name, "WithDockerImage"); err != nil {
+	if err := s.checkWay(entry.Name, wayRegistryDocker); err != nil {
 		return resolved{}, err
 	}
 	env.Logger().Debug("manifest-only connector needs Python components: running its Docker image",

@@ -80,7 +80,8 @@ func WithStreams(names ...string) Option {
 }
 
 // WithVersion pins the connector version: the image tag for Docker (when
-// the image has none), the package version for Python, the published
+// the image has none; an image that names another tag, or a digest, is an
+// *OptionError), the package version for Python, the published
 // manifest's version for a manifest-only connector of the registry (with a
 // manifest directory, the version its metadata.yaml must name), the
 // version a local executable is reported as. A connector that runs in process is the
@@ -144,7 +145,8 @@ func WithHostNetwork(on bool) Option {
 // WithLocalMount mounts the host directory dir at /local in the Docker
 // container (PyAirbyte's convention), so that a destination_path under
 // /local lands in dir. It implies Docker. The directory must exist (on the
-// Docker engine's machine): the run fails naming it otherwise.
+// Docker engine's machine): the run fails naming it otherwise; "" is an
+// *OptionError.
 func WithLocalMount(dir string) Option {
 	return func(s *settings) {
 		s.note("WithLocalMount")
@@ -166,13 +168,16 @@ func WithPython(interpreter string) Option {
 }
 
 // WithInstallRoot sets the directory under which Python virtualenvs are
-// created (.venv-<name>); the working directory by default.
+// created (.venv-<name>); the working directory by default. Given to a
+// connector that runs otherwise (chosen by another option, or with none
+// found on PATH, in the registry's image or in process) it is an
+// *OptionError at construction.
 func WithInstallRoot(dir string) Option {
 	return func(s *settings) { s.note("WithInstallRoot"); s.installRoot = dir }
 }
 
 // WithEnv adds "KEY=VALUE" variables to the environment of the connector's
-// process or container.
+// process or container; one of another form is an *OptionError.
 func WithEnv(vars ...string) Option {
 	return func(s *settings) { s.note("WithEnv"); s.procEnv = append(s.procEnv, vars...) }
 }
@@ -180,6 +185,9 @@ func WithEnv(vars ...string) Option {
 // WithInstallIfMissing says whether what is missing (the image, the
 // virtualenv) is installed on first use; it is on by default, as in
 // PyAirbyte. Off, a missing connector is an error wrapping ErrNotInstalled.
+// Given to a connector with nothing to install (an executable, chosen or
+// found on PATH, or one run in process) it is an *OptionError at
+// construction.
 func WithInstallIfMissing(on bool) Option {
 	return func(s *settings) { s.note("WithInstallIfMissing"); s.installIfMissing = &on }
 }

@@ -37,6 +37,9 @@ type resolved struct {
 	// inProcess is set for a connector registered in the Environment,
 	// chosen with no way given.
 	inProcess bool
+	// way is the way chosen with no way given, from PATH or the registry
+	// (wayOnPath, wayRegistryPython, wayRegistryDocker), for checkResolved.
+	way string
 }
 
 // explicitMethods names the ways of running the connector the options chose.
@@ -93,6 +96,22 @@ func (s *settings) check(kind core.Kind, name string) error {
 			return &OptionError{Connector: name, Option: o.option, Reason: "it needs a value, not nil"}
 		}
 	}
+	if s.useLocal && s.localPath == "" {
+		return &OptionError{Connector: name, Option: "WithLocalExecutable", Reason: `it needs a path or a name on PATH, not ""`}
+	}
+	for i, kv := range s.procEnv {
+		// Not quoted: a value given alone by mistake may be a secret.
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return &OptionError{Connector: name, Option: "WithEnv", Reason: fmt.Sprintf("variable %d of %d is not KEY=VALUE", i+1, len(s.procEnv))}
+		}
+	}
+	for _, m := range s.mounts {
+		if m.HostDir == "" {
+			// An empty path is the working directory to filepath.Abs: the
+			// container would get it.
+			return &OptionError{Connector: name, Option: "WithLocalMount", Reason: "it needs a directory, not \"\""}
+		}
+	}
 	if s.goConnector != nil {
 		if src, dst := kitRoles(s.goConnector); !src && !dst {
 			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf("%T is %s", s.goConnector, notAKitConnector)}
@@ -118,6 +137,18 @@ func (s *settings) check(kind core.Kind, name string) error {
 			return err
 		}
 	}
+	if s.useDocker && s.version != "" {
+		// A pin beside an image that names its own version was ignored:
+		// the image ran as named.
+		switch tag := imageref.Tag(s.dockerImage); {
+		case strings.Contains(s.dockerImage, "@"):
+			return &OptionError{Connector: name, Option: "WithVersion",
+				Reason: fmt.Sprintf("the image %s names its digest; give the version in one place", s.dockerImage)}
+		case tag != "" && tag != s.version:
+			return &OptionError{Connector: name, Option: "WithVersion",
+				Reason: fmt.Sprintf("the image %s names its tag; give the version in one place", s.dockerImage)}
+		}
+	}
 	if kind == core.KindDestination && len(s.streams) > 0 {
 		return &OptionError{Connector: name, Option: "WithStreams",
 			Reason: "a destination writes the streams of what it is given; select streams on the source, or pass destination.Streams to Write"}
@@ -127,11 +158,15 @@ func (s *settings) check(kind core.Kind, name string) error {
 
 // The ways a connector runs when no way is chosen, for checkWay: a
 // manifest-only connector of the registry from its published manifest, a
-// connector registered in the Environment in process.
+// connector registered in the Environment in process, an executable of its
+// name on PATH, the PyPI package or the Docker image of its registry entry.
 const (
 	wayRegistryManifest  = "its published manifest"
 	wayInProcess         = "in process"
 	wayInProcessManifest = "in process, a manifest engine" // source-declarative-manifest
+	wayOnPath            = "the executable on PATH"
+	wayRegistryPython    = "its PyPI package"
+	wayRegistryDocker    = "its Docker image"
 )
 
 // wayPhrase says how a connector run the way named runs, for messages.
@@ -141,6 +176,12 @@ func wayPhrase(way string) string {
 		return "from its published manifest"
 	case wayInProcess, wayInProcessManifest:
 		return "in process, as registered in its Environment"
+	case wayOnPath:
+		return "as the executable of its name on PATH"
+	case wayRegistryPython:
+		return "from its PyPI package, as its registry entry offers"
+	case wayRegistryDocker:
+		return "in its Docker image, as its registry entry offers"
 	}
 	return "with " + way
 }
@@ -159,11 +200,11 @@ func (s *settings) checkWay(name, way string) error {
 	for _, err := range []error{
 		misfit("WithHostNetwork", s.hostNetwork, docker),
 		misfit("WithLocalMount", len(s.mounts) > 0, docker),
-		misfit("WithInstallRoot", s.installRoot != "", python),
-		misfit("WithEnv", len(s.procEnv) > 0, local, docker, python),
-		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest),
-		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python),
-		misfit("WithLogDir", s.logDir != "", local, docker, python),
+		misfit("WithInstallRoot", s.installRoot != "", python, wayRegistryPython),
+		misfit("WithEnv", len(s.procEnv) > 0, local, docker, python, wayOnPath, wayRegistryPython, wayRegistryDocker),
+		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest, wayOnPath, wayRegistryPython, wayRegistryDocker),
+		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python, wayRegistryPython, wayRegistryDocker),
+		misfit("WithLogDir", s.logDir != "", local, docker, python, wayOnPath, wayRegistryPython, wayRegistryDocker),
 		misfit("WithHTTPClient", s.httpClient != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
 		misfit("WithClock", s.clock != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
 	} {
@@ -177,7 +218,9 @@ func (s *settings) checkWay(name, way string) error {
 // checkResolved reports the knobs given to a connector that, with no way
 // chosen, resolved to a way they do not apply to: the manifest knobs to
 // anything but a manifest; the knobs of a process, a container or a
-// virtualenv to a connector registered in process, which has none.
+// virtualenv to a connector registered in process, which has none; the
+// knobs of a virtualenv or of installing to an executable on PATH, and of
+// a virtualenv to the registry's Docker image.
 func (s *settings) checkResolved(name string, r resolved) error {
 	if r.manifest {
 		if r.inProcess {
@@ -196,6 +239,9 @@ func (s *settings) checkResolved(name string, r resolved) error {
 	}
 	if r.inProcess {
 		return s.checkWay(name, wayInProcess)
+	}
+	if r.way != "" {
+		return s.checkWay(name, r.way)
 	}
 	return nil
 }
@@ -271,7 +317,9 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 		}
 	}
 	if path, err := exec.LookPath(name); err == nil {
-		return build(s.local(path), s.version)
+		r, err := build(s.local(path), s.version)
+		r.way = wayOnPath
+		return r, err
 	}
 	entry, err := env.Registry().Lookup(ctx, name)
 	if err != nil {
@@ -300,14 +348,19 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 		return resolved{}, err
 	}
 	env.Logger().Debug("execution method chosen from the registry", "connector", name, "method", m.String())
+	var r resolved
 	switch m.Kind {
 	case runmethod.Executable:
-		return build(s.local(m.Executable), s.version)
+		r, err = build(s.local(m.Executable), s.version)
+		r.way = wayOnPath
 	case runmethod.Python:
-		return build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
+		r, err = build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
+		r.way = wayRegistryPython
 	default: // runmethod.Docker
-		return build(docker(m.DockerImage), imageref.Tag(m.DockerImage))
+		r, err = build(docker(m.DockerImage), imageref.Tag(m.DockerImage))
+		r.way = wayRegistryDocker
 	}
+	return r, err
 }
 
 // kindMismatch refuses a name that stands for a connector of the other

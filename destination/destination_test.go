@@ -492,3 +492,23 @@ func TestWriteValidatesTheConfigFirst(t *testing.T) {
 		t.Fatalf("the source was read into the cache (%v) although the destination could not take it", err)
 	}
 }
+
+// UseCache(nil) and StateCache(nil) — a cache variable a failed open left
+// nil — are refused before anything runs: they read into, or kept the
+// destination's state in, the Environment's default cache.
+func TestWriteNilCaches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := newFaker(t, 5, "users")
+	dst := newLocalJSON(t, t.TempDir(), nil)
+	var c *cache.Cache
+	for name, opts := range map[string][]destination.WriteOption{
+		"UseCache":   {destination.UseCache(c)},
+		"StateCache": {destination.NoCache(), destination.StateCache(c)},
+	} {
+		res, err := dst.Write(ctx, src, opts...)
+		if err == nil || !strings.Contains(err.Error(), "destination."+name+" got a nil *cache.Cache") || res != nil {
+			t.Errorf("%s(nil): want an error naming the nil cache, got %v, %v", name, res, err)
+		}
+	}
+}

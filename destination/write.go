@@ -71,6 +71,7 @@ type writeSettings struct {
 	noCache      bool
 	stateCache   *cache.Cache
 	noStateCache bool
+	nilCache     string // the option given a nil cache: UseCache or StateCache
 	strategy     cache.Strategy
 	fullRefresh  bool
 	stateKey     string
@@ -87,9 +88,14 @@ func Streams(names ...string) WriteOption {
 
 // UseCache reads a Source into c before writing (the default is the
 // default DuckDB cache). It has no effect on a ReadResult, whose records
-// are already in its cache.
+// are already in its cache. A nil c is an error of Write.
 func UseCache(c *cache.Cache) WriteOption {
-	return func(w *writeSettings) { w.cache, w.noCache = c, false }
+	return func(w *writeSettings) {
+		w.cache, w.noCache = c, false
+		if c == nil {
+			w.nilCache = "UseCache"
+		}
+	}
 }
 
 // NoCache streams a Source's records straight into the destination,
@@ -106,9 +112,15 @@ func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache 
 // accounts of one source written with NoCache into one destination keep a
 // state each with a StateCache of its own prefix each (or a StateKey
 // each); with the same state cache and prefix they share one, and the
-// second account's read starts where the first's ended.
+// second account's read starts where the first's ended. A nil c is an
+// error of Write.
 func StateCache(c *cache.Cache) WriteOption {
-	return func(w *writeSettings) { w.stateCache, w.noStateCache = c, false }
+	return func(w *writeSettings) {
+		w.stateCache, w.noStateCache = c, false
+		if c == nil {
+			w.nilCache = "StateCache"
+		}
+	}
 }
 
 // NoStateCache keeps no destination state: every Write sends everything.
@@ -281,6 +293,11 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	var ws writeSettings
 	for _, o := range opts {
 		o(&ws)
+	}
+	if ws.nilCache != "" {
+		// A cache variable that a failed open left nil would otherwise
+		// send the records, or keep the state, in the default cache.
+		return nil, fmt.Errorf("destination.%s got a nil *cache.Cache; pass an open cache, or leave %s out for the default", ws.nilCache, ws.nilCache)
 	}
 	cached, isCached := from.(cachedSource)
 	if c, ok := core.CachedOf(from); ok {

@@ -39,8 +39,9 @@ type ConnectorError struct {
 	ErrorLog string
 	// StderrTail holds the last lines the connector wrote to stderr.
 	StderrTail []string
-	// LogFile is the file that keeps all of the connector's stderr and LOG
-	// messages; "" for a connector run in process (WithGoConnector, a
+	// LogFile is the file that keeps the connector's stderr and LOG messages
+	// (of a run that writes more than 4 MiB, the first and last 2 MiB); ""
+	// for a connector run in process (WithGoConnector, a
 	// manifest), which has no stderr and whose LOG messages go to the
 	// logger, or when the file could not be opened.
 	LogFile string

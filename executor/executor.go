@@ -40,7 +40,8 @@
 // spec, check or discover, a CONNECTION_STATUS FAILED in answer to read.
 // Each ends the sequence with a *ConnectorError holding the failure type,
 // the connector's reason, the last stderr lines and the path of the log
-// file that keeps all of its stderr and LOG messages. Every text that
+// file that keeps its stderr and LOG messages (of a run that writes more
+// than 4 MiB, the first and last 2 MiB). Every text that
 // leaves the package has been through the Runtime's Mask. A missing
 // connector is a *NotInstalledError (ErrNotInstalled) and an unreachable
 // Docker engine, before or during a run, an error matching
@@ -103,7 +104,8 @@ type RunReport struct {
 	ErrorLog string
 	// StderrTail holds the last lines the connector wrote to stderr.
 	StderrTail []string
-	// LogFile keeps all of the connector's stderr and LOG messages.
+	// LogFile keeps the connector's stderr and LOG messages (of a run that
+	// writes more than 4 MiB, the first and last 2 MiB).
 	LogFile string
 }
 

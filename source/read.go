@@ -23,6 +23,7 @@ type ReadOption func(*readSettings)
 
 type readSettings struct {
 	cache             *cache.Cache
+	nilCache          bool // UseCache(nil)
 	streams           []string
 	strategy          cache.Strategy
 	fullRefresh       bool
@@ -34,8 +35,11 @@ type readSettings struct {
 
 // UseCache makes Read load into c instead of the Environment's default
 // cache (the DuckDB file ./.cache/default_cache/default_cache.duckdb when
-// the root package goairbyte is imported).
-func UseCache(c *cache.Cache) ReadOption { return func(r *readSettings) { r.cache = c } }
+// the root package goairbyte is imported). A nil c is an error of Read, not
+// the default cache.
+func UseCache(c *cache.Cache) ReadOption {
+	return func(r *readSettings) { r.cache, r.nilCache = c, c == nil }
+}
 
 // Streams reads these streams instead of the selected ones; "*" reads all.
 func Streams(names ...string) ReadOption {
@@ -62,6 +66,11 @@ func SkipValidation() ReadOption { return func(r *readSettings) { r.skipValidati
 // streams end incomplete, with no state committed after the bad line, so
 // that the next read asks for the lost records again.
 func TolerateMalformed() ReadOption { return func(r *readSettings) { r.tolerateMalformed = true } }
+
+// errNilCache is Read's error for UseCache(nil): a cache variable that a
+// failed open left nil would otherwise send the records into the default
+// cache, a file the program never named.
+var errNilCache = errors.New("source.UseCache got a nil *cache.Cache; pass an open cache, or leave UseCache out to read into the Environment's default cache")
 
 // ReadResult is what [Source.Read] loaded: the streams, how many records
 // each got, and the cache that holds them.
@@ -161,6 +170,9 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	var rs readSettings
 	for _, o := range opts {
 		o(&rs)
+	}
+	if rs.nilCache {
+		return nil, errNilCache
 	}
 	tr := rs.tracker
 	if tr == nil {

@@ -235,3 +235,16 @@ func TestStreamNamedTwice(t *testing.T) {
 		t.Fatalf("WithStreams(%q): selected %v, %v; want users and products", twice, got, err)
 	}
 }
+
+// UseCache(nil) — a cache variable a failed open left nil — is refused: it
+// read into the Environment's default cache, a file in the working
+// directory the program never named.
+func TestReadUseCacheNil(t *testing.T) {
+	t.Parallel()
+	src := fakerSource(t, map[string]any{"count": 5}, connector.WithEnvironment(connector.NewEnvironment()))
+	var c *cache.Cache
+	_, err := src.Read(context.Background(), source.UseCache(c))
+	if err == nil || !strings.Contains(err.Error(), "source.UseCache got a nil *cache.Cache") {
+		t.Fatalf("want an error naming the nil cache, got %v", err)
+	}
+}

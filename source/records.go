@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/humanize"
@@ -24,8 +25,9 @@ type recordSettings struct {
 	limit     int
 }
 
-// NormaliseNames lower-cases field names and replaces every character other
-// than a-z, 0-9 and _ by _, as the caches name their columns.
+// NormaliseNames lower-cases field names, replaces every character other
+// than a-z, 0-9 and _ by _ and puts a _ before a leading digit, as the
+// caches name their columns (cache.NormalizeName).
 func NormaliseNames() RecordOption { return func(r *recordSettings) { r.normalise = true } }
 
 // KeepUndeclaredFields keeps fields the stream's JSON schema does not
@@ -175,29 +177,23 @@ func numbers(v any) any {
 	return v
 }
 
-// normaliseName is the caches' column naming: lower case, and _ for every
-// character other than a-z, 0-9 and _.
+// normaliseName is the caches' column naming (cache.NormalizeName): lower
+// case, _ for every character other than a-z, 0-9 and _, and a _ before a
+// leading digit. A name with no ASCII letter or digit, which has no column
+// (the cache refuses its stream), is all _.
 func normaliseName(name string) string {
-	clean := true
-	for i := 0; i < len(name); i++ {
+	clean := name != "" && !(name[0] >= '0' && name[0] <= '9')
+	for i := 0; clean && i < len(name); i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			clean = false
-			break
-		}
+		clean = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
 	}
 	if clean {
 		return name
 	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + ('a' - 'A')
-		}
-		return '_'
-	}, name)
+	if n, err := cache.NormalizeName(name); err == nil {
+		return n
+	}
+	return strings.Map(func(rune) rune { return '_' }, name)
 }
 
 // Records reads one stream in full, with no cache, and yields its records

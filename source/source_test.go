@@ -450,7 +450,7 @@ func TestExecutionMethods(t *testing.T) {
 		{"source-unregistered", "", "1.2.3", "airbyte/source-unregistered:1.2.3"},
 		{"source-unregistered", "", "", "airbyte/source-unregistered:latest"},
 		{"source-faker", "localhost:5000/faker", "", "localhost:5000/faker:latest"},
-		{"source-faker", "me/faker:dev", "9.9", "me/faker:dev"},
+		{"source-faker", "me/faker:dev", "", "me/faker:dev"},
 	} {
 		src, err := source.New(ctx, c.name, connector.WithDockerImage(c.image), connector.WithVersion(c.version))
 		if err != nil {
@@ -459,6 +459,11 @@ func TestExecutionMethods(t *testing.T) {
 		if got := core.ConnOf(src.Connector).Executor().Method().Image; got != c.want {
 			t.Errorf("image %q version %q: got %q, want %q", c.image, c.version, got, c.want)
 		}
+	}
+	// An image with a tag of its own and another version: the pin is not
+	// dropped in silence.
+	if _, err := source.New(ctx, "source-faker", connector.WithDockerImage("me/faker:dev"), connector.WithVersion("9.9")); !errors.Is(err, connector.ErrInvalidOption) {
+		t.Errorf("image me/faker:dev with version 9.9: got %v, want an *OptionError", err)
 	}
 }
 

@@ -360,7 +360,13 @@ func openURL(u *url.URL, schema string) (backend.Connector, error) {
 		}
 		opts = append(opts, o)
 	}
-	return newConnector(path, opts...), nil
+	c := newConnector(path, opts...)
+	if c.o.err != nil {
+		// A parameter's value the option refuses: said before anything
+		// connects, as the URL's other mistakes are.
+		return nil, c.o.err
+	}
+	return c, nil
 }
 
 // urlPath is the database file a duckdb: URL names.
@@ -389,7 +395,7 @@ func urlPath(u *url.URL) (string, error) {
 // Connect opens (creating if needed) the database file and readies it.
 func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	if c.o.err != nil {
-		return nil, c.o.err
+		return nil, &cacheerr.ArgumentError{Err: c.o.err}
 	}
 	o, path := &c.o, c.path
 	if path != memoryPath && !filepath.IsAbs(path) {

@@ -206,9 +206,11 @@ func (c *connector) dsnSchema(params map[string]string) (string, error) {
 
 // Connect connects to the database and creates the schema if needed.
 func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
+	// The connection string's mistakes, found before anything connects,
+	// are *cacheerr.ArgumentErrors.
 	pc, err := pgxpool.ParseConfig(c.dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: the connection string is not valid: %w", err)
+		return nil, &cacheerr.ArgumentError{Err: fmt.Errorf("postgres: the connection string is not valid: %w", err)}
 	}
 	// From here on the password is masked wherever goairbyte writes text:
 	// errors, logs, progress lines.
@@ -217,8 +219,8 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// password there: the rest of it becomes part of the host, which every
 	// connection error would print. No host name holds an @.
 	if hostHoldsAt(pc.ConnConfig) {
-		return nil, errors.New("postgres: the connection URL's user name or password holds an @ that is not percent-encoded, " +
-			"so the URL cannot be read; write it as %40 (and # as %23, / as %2F)")
+		return nil, &cacheerr.ArgumentError{Err: errors.New("postgres: the connection URL's user name or password holds an @ that is not percent-encoded, " +
+			"so the URL cannot be read; write it as %40 (and # as %23, / as %2F)")}
 	}
 	// Unnamed statements: no cached description can outlive a table that a
 	// replace dropped and re-created.
@@ -228,7 +230,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// refuses them ("unrecognized configuration parameter").
 	schema, err := c.dsnSchema(pc.ConnConfig.RuntimeParams)
 	if err != nil {
-		return nil, err
+		return nil, &cacheerr.ArgumentError{Err: err}
 	}
 	// The end-of-load duplicate check of a merge groups the whole table
 	// by key; at PostgreSQL's default 4MB it spills to disk (a million

@@ -203,6 +203,14 @@ func TestUsageErrors(t *testing.T) {
 		// directory; its password is not shown.
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgress://u:hunter2@h/db"}, `--cache postgress://u:xxxxx@h/db: no cache has URLs of scheme "postgress"`},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?schema=a", "--schema", "b"}, "--schema b and the --cache URL's schema=a disagree"},
+		// A --cache the cache refuses before connecting is the command
+		// line's mistake too: it was a failure (1), which a script would
+		// retry.
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?memory_limt=1GB"}, `the URL parameter "memory_limt" is not known`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?batch_size=-1"}, "the batch size must be positive"},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:"}, "names no file"},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?table_prefix=%C3%A4"}, "cannot be used as a SQL identifier"},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgres://u:hunter2@h/db?sslmode=sometimes"}, "the connection string is not valid"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true"}, "--destination is required"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "d", "--strategy", "x"}, "--strategy must be auto, append, merge or replace"},

@@ -36,8 +36,9 @@
 // RECORDS SENT, CONFIRMED).
 //
 // goab prints warnings and errors of the library and the connectors on
-// stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's full
-// output is kept in a log file under $GOAIRBYTE_LOG_DIR (default: goairbyte/logs
+// stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's
+// output (of a run that writes more than 4 MiB, the first and last 2 MiB)
+// is kept in a log file under $GOAIRBYTE_LOG_DIR (default: goairbyte/logs
 // in the system temp directory, or goairbyte-logs-<uid> when another user
 // owns that), which error messages name.
 //
@@ -332,7 +333,7 @@ func printMainUsage(w io.Writer) {
 // (executor/options.go) for this process: goab's help and the help of every
 // command that runs a connector say it.
 func logsHelp() string {
-	const kept = "Each connector run keeps its whole output (stderr and LOG messages) in a log file, which goab's error names when the run fails; files older than a week are removed."
+	const kept = "Each connector run keeps its output (stderr and LOG messages: of a run that writes more than 4 MiB, the first and last 2 MiB) in a log file, which goab's error names when the run fails; files older than a week are removed."
 	if dir := os.Getenv("GOAIRBYTE_LOG_DIR"); dir != "" {
 		return fmt.Sprintf("%s The files go to %s, as GOAIRBYTE_LOG_DIR says.", kept, dir)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
 
@@ -41,8 +43,20 @@ func isPostgres(target string) bool {
 }
 
 // open opens the cache the flags name; nil with no --cache (the library's
-// default cache then applies). The caller closes a non-nil cache.
+// default cache then applies). The caller closes a non-nil cache. A
+// --cache or --schema the cache refuses before connecting (a URL
+// parameter it does not know or whose value is not valid, a connection
+// string that does not parse, a table prefix that is no name) is a usage
+// error, as the flags' other mistakes are.
 func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error) {
+	c, err := cf.openCache(ctx, cmd)
+	if ae := (*cacheerr.ArgumentError)(nil); errors.As(err, &ae) || errors.Is(err, cache.ErrInvalidName) {
+		return nil, usagef(cmd, "%s", secrets.MaskError(err).Error())
+	}
+	return c, err
+}
+
+func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, error) {
 	var dopts []duckdb.Option
 	if cf.memoryLimit != "" {
 		dopts = append(dopts, duckdb.WithMemoryLimit(cf.memoryLimit))

@@ -238,3 +238,15 @@ func (e *CollisionError) Error() string {
 
 // Is matches ErrNameCollision.
 func (e *CollisionError) Is(target error) bool { return target == ErrNameCollision }
+
+// ArgumentError is a cache that cannot be opened as it was asked for: a
+// URL, a connection string or an option that is not valid, found before
+// anything connects. Its message is Err's; goab tells it as a usage error.
+type ArgumentError struct {
+	Err error
+}
+
+func (e *ArgumentError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the error the argument gave.
+func (e *ArgumentError) Unwrap() error { return e.Err }
