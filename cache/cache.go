@@ -501,31 +501,102 @@ func (c *Cache) qual(table string) string {
 	return c.b.Qualify(table)
 }
 
-// rebind turns "?" placeholders into the dialect's, leaving quoted text alone.
+// rebind turns "?" placeholders into the dialect's, leaving alone the "?"
+// of quoted text and comments, which are no placeholders on DuckDB either:
+// 'strings' (a doubled quote inside), E'strings' (\' too), "identifiers", $tag$dollar
+// quotes$tag$, -- line comments and /* block comments */ (nested, as
+// PostgreSQL nests them). A "?" rewritten there would also shift the
+// numbers of the placeholders after it.
 func (c *Cache) rebind(q string) string {
-	if c.b.Placeholder(1) == "?" || !strings.Contains(q, "?") {
+	return rebind(q, c.b.Placeholder)
+}
+
+// rebind is Cache.rebind with the dialect's placeholder of the n-th
+// argument.
+func rebind(q string, placeholder func(n int) string) string {
+	if placeholder(1) == "?" || !strings.Contains(q, "?") {
 		return q
 	}
 	var b strings.Builder
 	n := 0
-	var quote byte
-	for i := 0; i < len(q); i++ {
-		ch := q[i]
-		switch {
-		case quote != 0:
-			if ch == quote {
-				quote = 0
-			}
-		case ch == '\'' || ch == '"':
-			quote = ch
-		case ch == '?':
-			n++
-			b.WriteString(c.b.Placeholder(n))
+	for i := 0; i < len(q); {
+		end := skipQuoted(q, i)
+		if end > i {
+			b.WriteString(q[i:end])
+			i = end
 			continue
 		}
-		b.WriteByte(ch)
+		if q[i] == '?' {
+			n++
+			b.WriteString(placeholder(n))
+		} else {
+			b.WriteByte(q[i])
+		}
+		i++
 	}
 	return b.String()
+}
+
+// skipQuoted returns the end of the quoted text or comment that starts at
+// q[i] (the end of q when it is not closed), or i when none starts there.
+func skipQuoted(q string, i int) int {
+	switch ch := q[i]; {
+	case ch == '\'' || ch == '"':
+		// An E before the quote, not ending a word, makes backslashes
+		// escape (PostgreSQL's escape strings).
+		escapes := ch == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i == 1 || !isWordByte(q[i-2]))
+		for j := i + 1; j < len(q); j++ {
+			switch {
+			case escapes && q[j] == '\\':
+				j++
+			case q[j] == ch:
+				return j + 1 // a doubled quote reopens at the next byte
+			}
+		}
+		return len(q)
+	case ch == '-' && strings.HasPrefix(q[i:], "--"):
+		if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+			return i + j + 1
+		}
+		return len(q)
+	case ch == '/' && strings.HasPrefix(q[i:], "/*"):
+		depth := 0
+		for j := i; j < len(q)-1; j++ {
+			switch q[j : j+2] {
+			case "/*":
+				depth++
+				j++
+			case "*/":
+				depth--
+				j++
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(q)
+	case ch == '$' && (i == 0 || !isWordByte(q[i-1])):
+		// $tag$ … $tag$, the tag empty or a name ($1 is a placeholder).
+		j := i + 1
+		for j < len(q) && (isWordByte(q[j]) && !(j == i+1 && q[j] >= '0' && q[j] <= '9')) {
+			j++
+		}
+		if j >= len(q) || q[j] != '$' {
+			return i
+		}
+		tag := q[i : j+1]
+		if k := strings.Index(q[j+1:], tag); k >= 0 {
+			return j + 1 + k + len(tag)
+		}
+		return len(q)
+	}
+	return i
+}
+
+// isWordByte reports whether b can be part of an SQL word (an identifier,
+// a keyword, a number).
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }
 
 // ExecSQL runs a statement (PyAirbyte's execute_sql). Placeholders are "?"

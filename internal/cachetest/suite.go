@@ -136,6 +136,7 @@ func Run(t *testing.T, open Opener) {
 		{"tables of another source", testTablesOfAnotherSource},
 		{"one load of a source at a time", testOneLoadOfASourceAtATime},
 		{"datasets", testDatasets},
+		{"placeholders outside quoted text and comments", testPlaceholders},
 		{"source error", testSourceError},
 		{"record lines", testRecordLines},
 		{"record lines carry the changes", testRecordLinesCarryChanges},
@@ -1122,6 +1123,50 @@ func testDatasets(t *testing.T, open Opener) {
 	if _, err := c.Dataset(ctx, "nope"); !errors.As(err, &nf) || !errors.Is(err, protocol.ErrStreamNotFound) || nf.Stream != "nope" {
 		t.Fatalf("missing stream: %v", err)
 	}
+}
+
+// testPlaceholders: Query and ExecSQL take "?" on every backend; a "?"
+// in quoted text or a comment is no placeholder. On PostgreSQL, where
+// they become $1, $2…, one rewritten in a comment also shifted the
+// numbers of those after it ("expected 2 arguments, got 1").
+func testPlaceholders(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	for _, tc := range []struct {
+		query string
+		args  []any
+		want  string
+	}{
+		{"SELECT 'why?' || ? AS a", []any{"x"}, "why?x"},
+		{"SELECT 'it''s ?' || ? AS a", []any{"x"}, "it's ?x"},
+		{`SELECT ? AS "what?"`, []any{"x"}, "x"},
+		{"SELECT ? AS a -- what?\n", []any{"x"}, "x"},
+		{"SELECT /* why? /* nested? */ still? */ ? AS a", []any{"x"}, "x"},
+		{"SELECT ? || ? AS a -- a? b?", []any{"x", "y"}, "xy"},
+		{"SELECT -- first?\n ? || 'z?' || ? AS a", []any{"x", "y"}, "xz?y"},
+	} {
+		var got string
+		rows, err := c.Query(ctx, tc.query, tc.args...)
+		if err == nil {
+			for rows.Next() {
+				err = rows.Scan(&got)
+			}
+			if rows.Err() != nil {
+				err = rows.Err()
+			}
+			rows.Close()
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q with %v: got %q, %v; want %q", tc.query, tc.args, got, err, tc.want)
+		}
+	}
+	if _, err := c.ExecSQL(ctx, "CREATE TABLE marks (note varchar) -- why?"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecSQL(ctx, "INSERT INTO marks VALUES (?) /* ? */", "a?"); err != nil {
+		t.Fatalf("ExecSQL with a ? in a comment: %v", err)
+	}
+	Equal(t, "marks", Strings(t, c, "SELECT note FROM marks WHERE note = ? -- ?", "a?"), []string{"a?"})
 }
 
 // testSourceError: a source that fails leaves a replace untouched, and
