@@ -104,6 +104,8 @@ func UseCache(c *cache.Cache) WriteOption {
 // kept in a cache: StateCache's, else the Environment's default cache (the
 // DuckDB file ./.cache/default_cache/default_cache.duckdb, made if missing);
 // with NoStateCache it is kept nowhere and every Write sends everything.
+// It has no effect on a ReadResult, whose records are already in its
+// cache.
 func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache = nil, true } }
 
 // StateCache keeps the destination's state in c instead of the cache the

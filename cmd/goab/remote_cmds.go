@@ -12,6 +12,7 @@ import (
 	"fmt"
 	neturl "net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -182,7 +183,7 @@ func planOrApply(ctx context.Context, c *command, e *env, args []string, apply b
 func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string) (*connections.Reconciler, string, error) {
 	fs := newFlagSet(c)
 	file := fs.String("f", "", "the connections YAML file")
-	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's path with .yaml replaced by .state.json)")
+	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's path with .yaml or .yml replaced by .state.json)")
 	del := fs.Bool("delete-unmentioned", false, "also delete the workspace's sources, destinations and connections the file does not declare")
 	af := addAirbyteFlags(fs, true)
 	pos, err := parse(c, e, fs, args)
@@ -211,7 +212,7 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 		return nil, "", usagef(c.name, "no workspace: pass --workspace, set AIRBYTE_CLOUD_WORKSPACE_ID or workspace_id in the file")
 	}
 	if *state == "" {
-		*state = strings.TrimSuffix(*file, ".yaml") + ".state.json"
+		*state = defaultStateFile(*file)
 	}
 	opts := []connections.Option{connections.WithStateFile(*state), connections.WithLogger(e.conns.Logger())}
 	if *del {
@@ -634,4 +635,15 @@ func jobDuration(iso string) string {
 		rest = rest[i+1:]
 	}
 	return total.Round(time.Millisecond).String()
+}
+
+// defaultStateFile is the state file of a connections file given no
+// --state: its path with .yaml or .yml replaced by .state.json (added to
+// another name).
+func defaultStateFile(file string) string {
+	switch ext := filepath.Ext(file); ext {
+	case ".yaml", ".yml":
+		return strings.TrimSuffix(file, ext) + ".state.json"
+	}
+	return file + ".state.json"
 }
