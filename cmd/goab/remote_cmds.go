@@ -639,11 +639,20 @@ func jobDuration(iso string) string {
 
 // defaultStateFile is the state file of a connections file given no
 // --state: its path with .yaml or .yml replaced by .state.json (added to
-// another name).
+// another name), or the file.yml.state.json earlier versions wrote.
 func defaultStateFile(file string) string {
 	switch ext := filepath.Ext(file); ext {
 	case ".yaml", ".yml":
-		return strings.TrimSuffix(file, ext) + ".state.json"
+		name := strings.TrimSuffix(file, ext) + ".state.json"
+		// Earlier versions kept a .yml file's state under its whole
+		// name: that file goes on being used rather than lose what it
+		// knows, until the new one exists.
+		if _, err := os.Stat(name); err != nil && ext == ".yml" {
+			if _, err := os.Stat(file + ".state.json"); err == nil {
+				return file + ".state.json"
+			}
+		}
+		return name
 	}
 	return file + ".state.json"
 }

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // A connections file's default state file replaces .yaml or .yml; it was
 // connections.yml.state.json for a .yml file.
@@ -16,5 +20,22 @@ func TestDefaultStateFile(t *testing.T) {
 		if got := defaultStateFile(in); got != want {
 			t.Errorf("defaultStateFile(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The state an earlier version kept for a .yml file, under its whole name,
+// is used while the new name does not exist.
+func TestDefaultStateFileOfEarlierVersions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "connections.yml")
+	old := file + ".state.json"
+	os.WriteFile(old, []byte("{}"), 0o600)
+	if got := defaultStateFile(file); got != old {
+		t.Errorf("with only the earlier state file: %q, want %q", got, old)
+	}
+	now := filepath.Join(dir, "connections.state.json")
+	os.WriteFile(now, []byte("{}"), 0o600)
+	if got := defaultStateFile(file); got != now {
+		t.Errorf("with both: %q, want %q", got, now)
 	}
 }
