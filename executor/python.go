@@ -299,8 +299,18 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 		return notInstalled(fmt.Errorf("pip installed %s but it has no console script %q", target, p.name))
 	}
 	if p.o.version != "" {
-		if v, err := p.InstalledVersion(ctx); err != nil || v != p.o.version {
-			return notInstalled(fmt.Errorf("version %s was requested but %q is installed (%v)", p.o.version, v, err))
+		v, err := p.InstalledVersion(ctx)
+		if err != nil {
+			return notInstalled(fmt.Errorf("version %s was requested, and the installed version is unknown: %w", p.o.version, err))
+		}
+		if v != p.o.version {
+			// The entry point is there: what is missing is the version.
+			// A pip requirement of the user's (a local path, a URL) is
+			// installed as it is, whatever the pin, so every run would
+			// install it again and fail alike.
+			return &NotInstalledError{Connector: p.name, Missing: fmt.Sprintf("version %s", p.o.version),
+				Hint: fmt.Sprintf("the pip requirement %s installs version %s: pin that version with connector.WithVersion "+
+					"(goab --version), or none, or give a requirement of version %s", target, v, p.o.version)}
 		}
 	}
 	return nil

@@ -291,3 +291,29 @@ func TestPythonBuildFailureSaysWhy(t *testing.T) {
 		t.Fatalf("want ErrNotInstalled with the build's own words %q, got %v", why, err)
 	}
 }
+
+// TestPythonRequirementOfAnotherVersion: a pip requirement (a local path)
+// that installs another version than the one pinned was reported as a
+// missing entry point, which was there, with a "(<nil>)" at the end; the
+// error now says which version the requirement installs and what to change.
+func TestPythonRequirementOfAnotherVersion(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	req := testenv.PythonPackage(t, "0.1.0")
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: req, Version: "0.2.0"}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) {
+		t.Fatalf("want a *NotInstalledError, got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"version 0.2.0", req + " installs version 0.1.0", "WithVersion"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "entry point") || strings.Contains(msg, "<nil>") {
+		t.Errorf("the error speaks of a missing entry point or a nil error: %s", msg)
+	}
+}
