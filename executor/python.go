@@ -242,6 +242,9 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 	if ok, _ := p.installed(ctx); ok {
 		return nil
 	}
+	if err := p.requirementExists(); err != nil {
+		return err
+	}
 	unlock, err := p.lock(ctx)
 	if err != nil {
 		return err
@@ -314,6 +317,26 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// requirementExists refuses a pip requirement that is a local path which
+// does not exist, before a venv is made for it (pip would find out only
+// after that, some ten seconds later, and leave the venv behind).
+func (p *pythonExecutor) requirementExists() error {
+	target := p.o.pipURL
+	if !strings.HasPrefix(target, ".") && (!strings.Contains(target, "/") || strings.Contains(target, "://")) {
+		return nil // a name, a name with a version, a URL
+	}
+	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	hint := "the pip requirement " + target + " does not exist; check the path given to connector.WithPipURL (goab --pip-url)"
+	if !filepath.IsAbs(target) {
+		if wd, err := os.Getwd(); err == nil {
+			hint += ", relative to the working directory " + wd
+		}
+	}
+	return &NotInstalledError{Connector: p.name, Missing: "its package", Hint: hint}
 }
 
 // installed reports whether the entry point exists, in the requested

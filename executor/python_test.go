@@ -317,3 +317,25 @@ func TestPythonRequirementOfAnotherVersion(t *testing.T) {
 		t.Errorf("the error speaks of a missing entry point or a nil error: %s", msg)
 	}
 }
+
+// TestPythonRequirementPathMissing: a pip requirement that is a local path
+// that does not exist (a typo) was found out by pip only after the venv was
+// made, some ten seconds later, and left that empty venv behind; it is now
+// refused at once, naming the path, and nothing is created.
+func TestPythonRequirementPathMissing(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root := t.TempDir()
+	for _, req := range []string{filepath.Join(t.TempDir(), "source-typo"), "./source-typo", "../source-typo"} {
+		p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+			Interpreter: testenv.SystemPython, Requirement: req}, executor.Runtime{LogDir: t.TempDir()})
+		err := p.Install(context.Background())
+		var nie *executor.NotInstalledError
+		if !errors.As(err, &nie) || !strings.Contains(err.Error(), req+" does not exist") {
+			t.Errorf("requirement %s: want a *NotInstalledError saying the path does not exist, got %v", req, err)
+		}
+		if _, err := os.Stat(venvOf(p)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("requirement %s: a venv was made: %v", req, err)
+		}
+	}
+}
