@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -198,7 +199,8 @@ func newServer(c any, program string, stdin io.Reader, stdout, stderr io.Writer)
 		s.conn, kind = s.dst, "destination"
 		s.commands = []string{cmdSpec, cmdCheck, cmdWrite}
 	default:
-		return nil, fmt.Errorf("kit: %T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", c)
+		return nil, fmt.Errorf("kit: %T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write): %s",
+			c, kitcore.Mismatch(c, reflect.TypeFor[Source](), reflect.TypeFor[Destination]()))
 	}
 	if s.program == "" {
 		s.program = kind

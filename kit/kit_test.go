@@ -270,6 +270,40 @@ func TestNotAConnector(t *testing.T) {
 	}
 }
 
+// stateSlice is a source whose Read takes the state parsed
+// ([]protocol.State) where kit.Source takes it raw: kit.Serve takes any
+// value, so only the run can tell, and it said only "neither a kit.Source
+// nor a kit.Destination".
+type stateSlice struct{ source }
+
+func (*stateSlice) Read(context.Context, json.RawMessage, *protocol.ConfiguredCatalog, []protocol.State,
+	func(*protocol.Message) error) error {
+	return nil
+}
+
+// TestNotAConnectorSaysWhy: a value that comes close to a kit.Source or a
+// kit.Destination is told which method is off and what it should be, or that
+// a pointer to it is one.
+func TestNotAConnectorSaysWhy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		conn any
+		want []string
+	}{
+		{&stateSlice{}, []string{"as a kit.Source, its Read is (context.Context, json.RawMessage, *protocol.ConfiguredCatalog, []protocol.State,",
+			"where kit.Source's is (context.Context, json.RawMessage, *protocol.ConfiguredCatalog, json.RawMessage, "}},
+		{source{}, []string{"its methods have pointer receivers, so *kit_test.source is a kit.Source: pass a pointer (&kit_test.source{})"}},
+		{struct{}{}, []string{"it has no method Spec (context.Context) (*protocol.ConnectorSpecification, error)"}},
+	} {
+		r := run(t, c.conn, "", "spec")
+		for _, want := range c.want {
+			if r.code != 1 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%T: exit %d, stderr %q, want it to say %q", c.conn, r.code, r.stderr, want)
+			}
+		}
+	}
+}
+
 func TestSpecAndDiscover(t *testing.T) {
 	t.Parallel()
 	r := run(t, &source{}, "", "spec")
