@@ -257,6 +257,14 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 			"connector", p.name, "installed", v, "requested", p.o.version)
 	}
 	notInstalled := func(err error) error {
+		if ctx.Err() != nil {
+			// What failed is the install, stopped: not the requirement.
+			if !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%v: %w", err, ctx.Err())
+			}
+			return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
+				Hint: "the install was cancelled; the next run (or Install) installs it", Err: err}
+		}
 		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
 			Hint: "check the pip requirement (connector.WithPipURL) and the interpreter (connector.WithPython)", Err: err}
 	}

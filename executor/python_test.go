@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
@@ -337,5 +338,23 @@ func TestPythonRequirementPathMissing(t *testing.T) {
 		if _, err := os.Stat(venvOf(p)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("requirement %s: a venv was made: %v", req, err)
 		}
+	}
+}
+
+// TestPythonInstallCancelled: a context cancelled while the venv was made
+// or pip ran gave "not installed ... (creating the venv: signal: killed);
+// check the pip requirement", an error that did not match the context's and
+// sent the user to a requirement that was fine.
+func TestPythonInstallCancelled(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := p.Install(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "cancelled") ||
+		strings.Contains(err.Error(), "check the pip requirement") {
+		t.Fatalf("got %v, want an error matching the context's, saying the install was cancelled", err)
 	}
 }
