@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/core"
@@ -69,6 +70,8 @@ type writeSettings struct {
 	streams      []string
 	cache        *cache.Cache
 	noCache      bool
+	cacheGiven   bool // UseCache was given, whatever came after it
+	noCacheGiven bool // NoCache was given, whatever came after it
 	stateCache   *cache.Cache
 	noStateCache bool
 	strategy     cache.Strategy
@@ -87,9 +90,10 @@ func Streams(names ...string) WriteOption {
 
 // UseCache reads a Source into c before writing (the default is the
 // default DuckDB cache). It has no effect on a ReadResult, whose records
-// are already in its cache.
+// are already in its cache. With NoCache it is refused: to keep the
+// destination's state of a Write without a cache in c, use StateCache(c).
 func UseCache(c *cache.Cache) WriteOption {
-	return func(w *writeSettings) { w.cache, w.noCache = c, false }
+	return func(w *writeSettings) { w.cache, w.noCache, w.cacheGiven = c, false, true }
 }
 
 // NoCache streams a Source's records straight into the destination,
@@ -98,7 +102,9 @@ func UseCache(c *cache.Cache) WriteOption {
 // kept in a cache: StateCache's, else the Environment's default cache (the
 // DuckDB file ./.cache/default_cache/default_cache.duckdb, made if missing);
 // with NoStateCache it is kept nowhere and every Write sends everything.
-func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache = nil, true } }
+func NoCache() WriteOption {
+	return func(w *writeSettings) { w.cache, w.noCache, w.noCacheGiven = nil, true, true }
+}
 
 // StateCache keeps the destination's state in c instead of the cache the
 // records come from (with NoCache, instead of the default cache). The
@@ -281,6 +287,12 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	var ws writeSettings
 	for _, o := range opts {
 		o(&ws)
+	}
+	if ws.cacheGiven && ws.noCacheGiven {
+		// The last one given used to win, silently: the state the user
+		// meant for the cache named went to the default cache.
+		return nil, &connector.OptionError{Connector: d.Name(), Option: "UseCache and NoCache",
+			Reason: "NoCache reads the source into no cache; to keep the destination's state in that cache, use StateCache instead of UseCache"}
 	}
 	cached, isCached := from.(cachedSource)
 	if c, ok := core.CachedOf(from); ok {
