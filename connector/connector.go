@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/loopback"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
@@ -123,6 +124,20 @@ func (c *Connector) Version(ctx context.Context) string {
 		}
 	}
 	return c.version
+}
+
+// loopbackHint says what to do about a failure, reason, of a connector in a
+// Docker container whose config names this machine's localhost; "" for
+// any other.
+func (c *Connector) loopbackHint(reason string) string {
+	if m := c.exec.Method(); m.Kind != executor.KindDocker || m.HostNetwork {
+		return ""
+	}
+	config, err := json.Marshal(c.Config())
+	if err != nil {
+		return ""
+	}
+	return loopback.Hint(config, reason)
 }
 
 // DocsURL is the connector's documentation: the spec's documentationUrl
@@ -390,7 +405,7 @@ func (c *Connector) Check(ctx context.Context) error {
 			// Some connectors leave the reason to their log or stderr.
 			msg = reportReason(&report)
 		}
-		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr}
+		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr, hint: c.loopbackHint(msg)}
 	case runErr != nil:
 		return runErr
 	case status == nil:

@@ -43,6 +43,10 @@ type ConnectorError struct {
 	// manifest), which has no stderr and whose LOG messages go to the
 	// logger, or when the file could not be opened.
 	LogFile string
+
+	// hint says what to do, when the failure has a usual cause (a
+	// container's localhost).
+	hint string
 }
 
 // Error says what failed and the best reason there is — the connector's
@@ -64,6 +68,9 @@ func (e *ConnectorError) Error() string {
 			fmt.Fprintf(&b, "%s: ", e.FailureType)
 		}
 		b.WriteString(termsafe.Head(reason))
+	}
+	if e.hint != "" {
+		b.WriteString("; " + e.hint)
 	}
 	if e.LogFile != "" {
 		fmt.Fprintf(&b, "; the connector's full log is in %s", e.LogFile)
