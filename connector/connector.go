@@ -169,7 +169,9 @@ func (c *Connector) Install(ctx context.Context) error { return maskErr(c.exec.I
 
 // Uninstall removes what Install created: the virtualenv (once no run of
 // the connector uses it; see Install). Docker images are shared with other
-// tools and stay.
+// tools and stay, and so does the empty <venv>.lock beside the virtualenv,
+// through which processes take turns (removing it would let two of them
+// hold two locks of one venv).
 func (c *Connector) Uninstall(ctx context.Context) error {
 	c.pinMu.Lock()
 	c.pinDone = false // the next command installs the pinned version again

@@ -102,8 +102,10 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) { s.note("WithLogger"); s.logger = l }
 }
 
-// WithLogDir sets the directory of the per-run log files that keep a
-// connector process's stderr and LOG messages ($GOAIRBYTE_LOG_DIR, else
+// WithLogDir sets the directory of the log file that keeps a connector
+// process's stderr and LOG messages, one file per connector value (from New,
+// GetSource or GetDestination), each run in it under a header line
+// naming its time and command ($GOAIRBYTE_LOG_DIR, else
 // goairbyte/logs in the system temp directory, or goairbyte-logs-<uid>
 // when another user owns that). A connector that runs in process
 // (WithGoConnector, WithManifest, or registered in its Environment) writes
