@@ -307,7 +307,11 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 			target, filepath.Join(p.venv, "bin", "python"), p.o.python, err, p.missingBuildModules(ctx, target)))
 	}
 	if _, err := os.Stat(p.entryPoint()); err != nil {
-		return notInstalled(fmt.Errorf("pip installed %s but it has no console script %q", target, p.name))
+		err := fmt.Errorf("pip installed %s but it has no console script %q", target, p.name)
+		if scripts := p.consoleScripts(); len(scripts) > 0 {
+			err = fmt.Errorf("%w, only %s: a connector is named after its console script", err, strings.Join(scripts, ", "))
+		}
+		return notInstalled(err)
 	}
 	if p.o.version != "" {
 		v, err := p.InstalledVersion(ctx)
@@ -345,6 +349,25 @@ func (p *pythonExecutor) requirementExists() error {
 		}
 	}
 	return &NotInstalledError{Connector: p.name, Missing: "its package", Hint: hint}
+}
+
+// consoleScripts lists the programs in the venv's bin directory other than
+// those of the venv itself (python, pip, activate): the console scripts of
+// what pip installed into it.
+func (p *pythonExecutor) consoleScripts() []string {
+	entries, err := os.ReadDir(filepath.Join(p.venv, "bin"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, "python") || strings.HasPrefix(n, "pip") || strings.HasPrefix(strings.ToLower(n), "activate") {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // installed reports whether the entry point exists, in the requested

@@ -358,3 +358,19 @@ func TestPythonInstallCancelled(t *testing.T) {
 		t.Fatalf("got %v, want an error matching the context's, saying the install was cancelled", err)
 	}
 }
+
+// TestPythonNoConsoleScriptOfTheName: a package whose console script is not
+// named after the connector said only that it had none of that name; it now
+// names those it has, one of which is most often the connector meant.
+func TestPythonNoConsoleScriptOfTheName(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	p := build[executor.Executor](t, "source-pytest-other", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) || !strings.Contains(err.Error(), `no console script "source-pytest-other"`) ||
+		!strings.Contains(err.Error(), "source-pytest: a connector is named after its console script") || strings.Contains(err.Error(), "pip3") {
+		t.Fatalf("got %v, want a *NotInstalledError naming the console script the package has (source-pytest), and no pip", err)
+	}
+}
