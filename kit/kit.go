@@ -215,7 +215,9 @@ func (s *server) run(ctx context.Context, args []string) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(s.stderr, "%s: %v\n%s", s.program, err, usage(s.program, s.commands))
+		// The reason last, as Python's argparse writes it: runners quote a
+		// failed connector's last stderr line.
+		fmt.Fprintf(s.stderr, "%s%s: %v\n", usage(s.program, s.commands), s.program, err)
 		return 2
 	}
 	code := 0

@@ -241,6 +241,13 @@ func TestCommandLine(t *testing.T) {
 		if r.code != 2 || len(r.msgs) != 0 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "usage: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing on stdout, %q and the usage", tc.args, r.code, r.lines, r.stderr, tc.want)
 		}
+		// The reason comes last, after the usage, as Python's argparse
+		// writes it: a runner quotes a failed connector's last stderr line
+		// (goairbyte's quoted the last line of the usage instead).
+		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+		if last := lines[len(lines)-1]; !strings.Contains(last, tc.want) {
+			t.Errorf("%q: the last line of stderr is %q, want the reason %q", tc.args, last, tc.want)
+		}
 	}
 
 	// The usage text lists the commands of the connector's kind.
