@@ -156,7 +156,13 @@ func WithLocalMount(dir string) Option {
 
 // WithPipURL runs the connector from a Python virtualenv into which this
 // pip requirement (a package name, a URL or a local path) is installed
-// instead of airbyte-<name>.
+// instead of airbyte-<name>. It is installed when the virtualenv has no
+// console script named after the connector: one already there is used as
+// it is, whatever it was installed from, unless WithVersion pins another
+// version (the requirement must then install that version). To install a
+// changed local package again, Uninstall first. A local path is built
+// without network access, with the setuptools and wheel modules the
+// interpreter has.
 func WithPipURL(pipURL string) Option {
 	return func(s *settings) { s.note("WithPipURL"); s.pipURL, s.usePython = pipURL, true }
 }
