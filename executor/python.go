@@ -324,8 +324,8 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 			// installed as it is, whatever the pin, so every run would
 			// install it again and fail alike.
 			return &NotInstalledError{Connector: p.name, Missing: fmt.Sprintf("version %s", p.o.version),
-				Hint: fmt.Sprintf("the pip requirement %s installs version %s: pin that version with connector.WithVersion "+
-					"(goab --version), or none, or give a requirement of version %s", target, v, p.o.version)}
+				Hint: fmt.Sprintf("the pip requirement %s installs version %s: pin that version (connector.WithVersion), "+
+					"or none, or give a requirement of version %s", target, v, p.o.version)}
 		}
 	}
 	return nil
@@ -342,7 +342,7 @@ func (p *pythonExecutor) requirementExists() error {
 	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	hint := "the pip requirement " + target + " does not exist; check the path given to connector.WithPipURL (goab --pip-url)"
+	hint := "the pip requirement " + target + " does not exist: check the path (connector.WithPipURL)"
 	if !filepath.IsAbs(target) {
 		if wd, err := os.Getwd(); err == nil {
 			hint += ", relative to the working directory " + wd
@@ -400,6 +400,9 @@ func (p *pythonExecutor) missingBuildModules(ctx context.Context, target string)
 	if _, err := os.Stat(target); err != nil {
 		return ""
 	}
+	if !isPythonProject(target) {
+		return "" // pip says so itself; the modules have nothing to do with it
+	}
 	var missing []string
 	for _, mod := range []string{"setuptools", "wheel"} {
 		if exec.CommandContext(ctx, filepath.Join(p.venv, "bin", "python"), "-c", "import "+mod).Run() != nil {
@@ -412,6 +415,20 @@ func (p *pythonExecutor) missingBuildModules(ctx context.Context, target string)
 	return fmt.Sprintf("; the venv's Python has no %s module, which building a local package without network access needs: "+
 		"install it for %s (on Debian: apt-get install python3-%s), or choose another interpreter (connector.WithPython, goab --use-python)",
 		strings.Join(missing, " and no "), p.o.python, missing[len(missing)-1])
+}
+
+// isPythonProject reports whether path is a directory pip can build (it has
+// a pyproject.toml or a setup.py) or a file (a wheel, an archive).
+func isPythonProject(path string) bool {
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		return true
+	}
+	for _, f := range []string{"pyproject.toml", "setup.py"} {
+		if _, err := os.Stat(filepath.Join(path, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // command runs an installation step; its output goes to the debug log and,

@@ -374,3 +374,28 @@ func TestPythonNoConsoleScriptOfTheName(t *testing.T) {
 		t.Fatalf("got %v, want a *NotInstalledError naming the console script the package has (source-pytest), and no pip", err)
 	}
 }
+
+// TestPythonRequirementNotAProject: a local path that is no Python project
+// (neither setup.py nor pyproject.toml) failed with pip's own words, that
+// say so, followed by advice to install the wheel module, which had nothing
+// to do with it; the advice is for projects only.
+func TestPythonRequirementNotAProject(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	dir := t.TempDir()
+	// An interpreter whose venvs have no wheel module, as in
+	// TestPythonWithoutWheel: the advice used to follow any failure then.
+	py := filepath.Join(t.TempDir(), "python-nowheel")
+	script := "#!/bin/bash\nargs=()\nfor a in \"$@\"; do [[ $a == --system-site-packages ]] || args+=(\"$a\"); done\nexec " +
+		testenv.SystemPython + " \"${args[@]}\"\n"
+	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: py, Requirement: dir}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) || !strings.Contains(err.Error(), "pyproject.toml") || strings.Contains(err.Error(), "module") {
+		t.Fatalf("got %v, want pip's words on a directory that is no project, and no advice on modules", err)
+	}
+}

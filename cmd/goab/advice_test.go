@@ -28,6 +28,7 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 	os.WriteFile(empty, []byte("#!/bin/sh\ncase \"$1\" in\n"+
 		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
 		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[]}}';;\nesac\n"), 0o755)
+	notAPackage := t.TempDir() // a directory pip cannot install
 	noDocker := []string{"AIRBYTE_LOCAL_REGISTRY=" + reg, "DOCKER_HOST=tcp://127.0.0.1:1", "XDG_CACHE_HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
 	cases := []struct {
 		name string
@@ -48,7 +49,10 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 			2, []string{"goab sync SOURCE"}},
 		{"a path as a name", nil, []string{"spec", "./bin/source-faker"},
 			2, []string{"--local-executable PATH", "--docker-image IMAGE"}},
-		{"pip install fails", nil, []string{"spec", "source-goab-nopkg", "--pip-url", "/no/such/dir"},
+		// A local path that does not exist is refused before pip runs.
+		{"pip requirement missing", nil, []string{"spec", "source-goab-nopkg", "--pip-url", "/no/such/dir"},
+			1, []string{"/no/such/dir does not exist", "(--pip-url)"}},
+		{"pip install fails", nil, []string{"spec", "source-goab-nopkg", "--pip-url", notAPackage},
 			1, []string{"(--pip-url)", "(--use-python)"}},
 		{"no streams", nil, []string{"read", "--local-executable", empty, "--config", "{}", "--no-progress"},
 			1, []string{"source-empty: no streams to read"}},

@@ -21,5 +21,5 @@ func Hint(config []byte, reason string) string {
 		return ""
 	}
 	return "the connector runs in a Docker container, where localhost is the container itself: to reach a service " +
-		"on this machine's localhost, run it on the host's network with connector.WithHostNetwork(true) (goab --use-host-network)"
+		"on this machine's localhost, run it on the host's network (connector.WithHostNetwork)"
 }
