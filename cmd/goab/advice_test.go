@@ -1,12 +1,16 @@
 package main_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/x/goairbyte/internal/testenv"
 )
 
 // goAPIs matches the remedies meant for Go callers that the library's
@@ -126,5 +130,28 @@ func TestDefaultCacheUnusableNamesCacheFlag(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoopbackAdviceNamesTheFlag: a connector in a container that cannot
+// reach the localhost its config names is told to run on the host's network,
+// by goab's flag, not by the Go option the library names.
+func TestLoopbackAdviceNamesTheFlag(t *testing.T) {
+	cli := testenv.Docker(t)
+	const image = "goairbyte-test/dialer:0.1.0"
+	testenv.BuildImage(t, cli, "./internal/testconnectors/dialer", image)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	config := `{"url": "` + srv.URL + `"}`
+	for _, args := range [][]string{
+		{"check", "source-dialer", "--docker-image", image, "--config", config},
+		{"read", "source-dialer", "--docker-image", image, "--config", config, "--no-progress"},
+	} {
+		r := goab(t, nil, args...)
+		r.want(t, 1)
+		p := errorParagraph(t, r)
+		if m := goAPIs.FindString(p); m != "" || !strings.Contains(p, "(--use-host-network)") {
+			t.Errorf("goab %s: want the advice of --use-host-network, and no Go API: %s", args[0], p)
+		}
 	}
 }

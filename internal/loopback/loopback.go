@@ -20,6 +20,10 @@ func Hint(config []byte, reason string) string {
 	if !strings.Contains(r, "refused") && !strings.Contains(r, "connect") && !strings.Contains(r, "unreachable") {
 		return ""
 	}
-	return "the connector runs in a Docker container, where localhost is the container itself: to reach a service " +
-		"on this machine's localhost, run it on the host's network (connector.WithHostNetwork)"
+	return Advice
 }
+
+// Advice is the hint Hint gives, for goab to name its flag instead of the
+// Go option.
+const Advice = "the connector runs in a Docker container, where localhost is the container itself: to reach a service " +
+	"on this machine's localhost, run it on the host's network (connector.WithHostNetwork)"
