@@ -12,6 +12,7 @@ import (
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/kitcore"
+	"github.com/x/goairbyte/internal/loopback"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
@@ -126,6 +127,20 @@ func (c *Connector) Version(ctx context.Context) string {
 	return c.version
 }
 
+// loopbackHint says what to do about a failure, reason, of a connector in a
+// Docker container whose config names this machine's localhost; "" for
+// any other.
+func (c *Connector) loopbackHint(reason string) string {
+	if m := c.exec.Method(); m.Kind != executor.KindDocker || m.HostNetwork {
+		return ""
+	}
+	config, err := json.Marshal(c.Config())
+	if err != nil {
+		return ""
+	}
+	return loopback.Hint(config, reason)
+}
+
 // DocsURL is the connector's documentation: the spec's documentationUrl
 // once the spec is known, Airbyte's page for the connector otherwise.
 func (c *Connector) DocsURL() string {
@@ -155,7 +170,9 @@ func (c *Connector) Install(ctx context.Context) error { return maskErr(c.exec.I
 
 // Uninstall removes what Install created: the virtualenv (once no run of
 // the connector uses it; see Install). Docker images are shared with other
-// tools and stay.
+// tools and stay, and so does the empty <venv>.lock beside the virtualenv,
+// through which processes take turns (removing it would let two of them
+// hold two locks of one venv).
 func (c *Connector) Uninstall(ctx context.Context) error {
 	c.pinMu.Lock()
 	c.pinDone = false // the next command installs the pinned version again
@@ -398,7 +415,7 @@ func (c *Connector) Check(ctx context.Context) error {
 		if runErr == nil && cause != nil {
 			runErr = maskErr(cause)
 		}
-		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr}
+		return &CheckFailedError{Connector: c.name, Message: secrets.Mask(msg), Err: runErr, hint: c.loopbackHint(msg)}
 	case runErr != nil:
 		return runErr
 	case status == nil:

@@ -26,6 +26,15 @@ import (
 // message in its write input is sent back to rotate the token.
 type echoDest struct{}
 
+// halfDest is a destination without its Write.
+type halfDest struct{}
+
+func (halfDest) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return echoDest{}.Spec(ctx)
+}
+
+func (halfDest) Check(ctx context.Context, config json.RawMessage) error { return nil }
+
 func (echoDest) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
 	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(
 		`{"type":"object","required":["token"],"properties":{"token":{"type":"string","airbyte_secret":true,"minLength":8}}}`)}, nil
@@ -107,6 +116,9 @@ func TestOptionsThatDoNotFit(t *testing.T) {
 		// executor's plain error.
 		{"source-x", core.KindSource, []connector.Option{connector.WithGoConnector(42)},
 			"WithGoConnector: int is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)"},
+		// One close to a connector is told what is off.
+		{"source-x", core.KindSource, []connector.Option{connector.WithGoConnector(halfDest{})},
+			"as a kit.Destination, it has no method Write"},
 		{"source-faker ", core.KindSource, nil, "a connector name is a single word"},
 		{"source\tx", core.KindSource, nil, "a connector name is a single word"},
 		{"./source-x", core.KindSource, nil, "not a path or an image"},

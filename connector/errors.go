@@ -35,6 +35,8 @@ type CheckFailedError struct {
 	// Err is the error the run ended with, or the Go error an in-process
 	// connector's check failed with; nil when neither.
 	Err error
+
+	hint string // what to do, when the failure has a usual cause (a container's localhost)
 }
 
 // Error gives the connector's reason for failing the check, its first 8 KiB.
@@ -46,6 +48,9 @@ func (e *CheckFailedError) Error() string {
 	// The connector's reason is most often the config (a wrong key, a
 	// host that does not answer), not always: a manifest whose components
 	// this engine does not run fails its check too, and says what to do.
+	if e.hint != "" {
+		return fmt.Sprintf("%s: connection check failed: %s; %s", e.Connector, msg, e.hint)
+	}
 	return fmt.Sprintf("%s: connection check failed: %s; fix what it names (the config, most often) and check again", e.Connector, msg)
 }
 

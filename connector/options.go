@@ -103,8 +103,10 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) { s.note("WithLogger"); s.logger = l }
 }
 
-// WithLogDir sets the directory of the per-run log files that keep a
-// connector process's stderr and LOG messages ($GOAIRBYTE_LOG_DIR, else
+// WithLogDir sets the directory of the log file that keeps a connector
+// process's stderr and LOG messages, one file per connector value (from New,
+// GetSource or GetDestination), each run in it under a header line
+// naming its time and command ($GOAIRBYTE_LOG_DIR, else
 // goairbyte/logs in the system temp directory, or goairbyte-logs-<uid>
 // when another user owns that). A connector that runs in process
 // (WithGoConnector, WithManifest, or registered in its Environment) writes
@@ -156,7 +158,13 @@ func WithLocalMount(dir string) Option {
 
 // WithPipURL runs the connector from a Python virtualenv into which this
 // pip requirement (a package name, a URL or a local path) is installed
-// instead of airbyte-<name>.
+// instead of airbyte-<name>. It is installed when the virtualenv has no
+// console script named after the connector: one already there is used as
+// it is, whatever it was installed from, unless WithVersion pins another
+// version (the requirement must then install that version). To install a
+// changed local package again, Uninstall first. A local path is built
+// without network access, with the setuptools and wheel modules the
+// interpreter has.
 func WithPipURL(pipURL string) Option {
 	return func(s *settings) { s.note("WithPipURL"); s.pipURL, s.usePython = pipURL, true }
 }

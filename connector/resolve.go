@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/imageref"
+	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/internal/runmethod"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/registry"
@@ -114,7 +116,7 @@ func (s *settings) check(kind core.Kind, name string) error {
 	}
 	if s.goConnector != nil {
 		if src, dst := kitRoles(s.goConnector); !src && !dst {
-			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf("%T is %s", s.goConnector, notAKitConnector)}
+			return &OptionError{Connector: name, Option: "WithGoConnector", Reason: fmt.Sprintf("%T is %s: %s", s.goConnector, notAKitConnector, kitMismatch(s.goConnector))}
 		}
 	}
 	if s.manifest != nil {
@@ -298,7 +300,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 		if c, ok := env.inProcess(name); ok {
 			src, dst := kitRoles(c)
 			if !src && !dst {
-				return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, %s", name, c, notAKitConnector)
+				return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, %s: %s", name, c, notAKitConnector, kitMismatch(c))
 			}
 			if err := kindMismatch(name, kind, src, dst); err != nil {
 				return resolved{}, err
@@ -420,6 +422,12 @@ func kitRoles(c any) (src, dst bool) {
 	_, src = c.(kit.Source)
 	_, dst = c.(kit.Destination)
 	return src, dst
+}
+
+// kitMismatch says what c, a Go connector that is neither a kit.Source nor
+// a kit.Destination, lacks to be one.
+func kitMismatch(c any) string {
+	return kitcore.Mismatch(c, reflect.TypeFor[kit.Source](), reflect.TypeFor[kit.Destination]())
 }
 
 // notAKitConnector says what a Go connector must be.

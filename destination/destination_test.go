@@ -267,6 +267,27 @@ func TestWriteNoCache(t *testing.T) {
 	wantOnce(t, ids, 400)
 }
 
+// TestWriteCacheAndNoCache: UseCache(c) with NoCache() kept the last one
+// given, silently: the user who named c found the destination's state in
+// ./.cache/default_cache instead, or the records read into c. Both at once
+// are refused before anything runs, and say what to use.
+func TestWriteCacheAndNoCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := openCache(t)
+	src := newFaker(t, 10, "users")
+	dst := newLocalJSON(t, t.TempDir(), nil)
+	for _, opts := range [][]destination.WriteOption{
+		{destination.UseCache(c), destination.NoCache()},
+		{destination.NoCache(), destination.UseCache(c)},
+	} {
+		res, err := dst.Write(ctx, src, opts...)
+		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "StateCache") || res != nil {
+			t.Errorf("got %v, %v; want an error matching ErrInvalidOption that points to StateCache", res, err)
+		}
+	}
+}
+
 // TestWriteKilledThenRetried kills the destination mid-stream; the retry
 // sends what was not confirmed and, under merge, the file ends with every
 // user exactly once.
@@ -507,7 +528,7 @@ func TestWriteNilCaches(t *testing.T) {
 		"StateCache": {destination.NoCache(), destination.StateCache(c)},
 	} {
 		res, err := dst.Write(ctx, src, opts...)
-		if err == nil || !strings.Contains(err.Error(), "destination."+name+" got a nil *cache.Cache") || res != nil {
+		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "destination."+name+": it got a nil *cache.Cache") || res != nil {
 			t.Errorf("%s(nil): want an error naming the nil cache, got %v, %v", name, res, err)
 		}
 	}

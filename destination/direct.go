@@ -230,6 +230,17 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 		if _, err := bw.Write(line); err != nil {
 			return err
 		}
+		if m.Type == protocol.TypeState {
+			// A state goes to the destination as it comes, to be
+			// confirmed: a slow source's (one tailing a change log) would
+			// otherwise wait in the buffer until it filled or the source
+			// ended, and a Write cancelled or killed meanwhile would have
+			// confirmed nothing. Sources send a state every few hundred or
+			// thousand records, so this costs little.
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/core"
@@ -69,6 +70,8 @@ type writeSettings struct {
 	streams      []string
 	cache        *cache.Cache
 	noCache      bool
+	cacheGiven   bool // UseCache was given, whatever came after it
+	noCacheGiven bool // NoCache was given, whatever came after it
 	stateCache   *cache.Cache
 	noStateCache bool
 	nilCache     string // the option given a nil cache: UseCache or StateCache
@@ -88,10 +91,12 @@ func Streams(names ...string) WriteOption {
 
 // UseCache reads a Source into c before writing (the default is the
 // default DuckDB cache). It has no effect on a ReadResult, whose records
-// are already in its cache. A nil c is an error of Write.
+// are already in its cache. A nil c is an error of Write, and so is
+// UseCache with NoCache: to keep the destination's state of a Write
+// without a cache in c, use StateCache(c).
 func UseCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) {
-		w.cache, w.noCache = c, false
+		w.cache, w.noCache, w.cacheGiven = c, false, true
 		if c == nil {
 			w.nilCache = "UseCache"
 		}
@@ -106,7 +111,9 @@ func UseCache(c *cache.Cache) WriteOption {
 // with NoStateCache it is kept nowhere and every Write sends everything.
 // It has no effect on a ReadResult, whose records are already in its
 // cache.
-func NoCache() WriteOption { return func(w *writeSettings) { w.cache, w.noCache = nil, true } }
+func NoCache() WriteOption {
+	return func(w *writeSettings) { w.cache, w.noCache, w.noCacheGiven = nil, true, true }
+}
 
 // StateCache keeps the destination's state in c instead of the cache the
 // records come from (with NoCache, instead of the default cache). The
@@ -299,7 +306,14 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if ws.nilCache != "" {
 		// A cache variable that a failed open left nil would otherwise
 		// send the records, or keep the state, in the default cache.
-		return nil, fmt.Errorf("destination.%s got a nil *cache.Cache; pass an open cache, or leave %s out for the default", ws.nilCache, ws.nilCache)
+		return nil, &connector.OptionError{Connector: d.Name(), Option: "destination." + ws.nilCache,
+			Reason: fmt.Sprintf("it got a nil *cache.Cache; pass an open cache, or leave %s out for the default", ws.nilCache)}
+	}
+	if ws.cacheGiven && ws.noCacheGiven {
+		// The last one given used to win, silently: the state the user
+		// meant for the cache named went to the default cache.
+		return nil, &connector.OptionError{Connector: d.Name(), Option: "UseCache and NoCache",
+			Reason: "NoCache reads the source into no cache; to keep the destination's state in that cache, use StateCache instead of UseCache"}
 	}
 	cached, isCached := from.(cachedSource)
 	if c, ok := core.CachedOf(from); ok {

@@ -51,6 +51,9 @@ type ConnectorError struct {
 	err error
 	// inProcess is a connector run in process, which had no exit status.
 	inProcess bool
+	// hint says what to do, when the failure has a usual cause (a
+	// container's localhost).
+	hint string
 }
 
 // Error says what failed and the best reason there is — the connector's
@@ -72,6 +75,9 @@ func (e *ConnectorError) Error() string {
 			fmt.Fprintf(&b, "%s: ", e.FailureType)
 		}
 		b.WriteString(termsafe.Head(reason))
+	}
+	if e.hint != "" {
+		b.WriteString("; " + e.hint)
 	}
 	if e.LogFile != "" {
 		fmt.Fprintf(&b, "; the connector's full log is in %s", e.LogFile)

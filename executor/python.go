@@ -242,6 +242,9 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 	if ok, _ := p.installed(ctx); ok {
 		return nil
 	}
+	if err := p.requirementExists(); err != nil {
+		return err
+	}
 	unlock, err := p.lock(ctx)
 	if err != nil {
 		return err
@@ -254,6 +257,14 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 			"connector", p.name, "installed", v, "requested", p.o.version)
 	}
 	notInstalled := func(err error) error {
+		if ctx.Err() != nil {
+			// What failed is the install, stopped: not the requirement.
+			if !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%v: %w", err, ctx.Err())
+			}
+			return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
+				Hint: "the install was cancelled; the next run (or Install) installs it", Err: err}
+		}
 		return &NotInstalledError{Connector: p.name, Missing: "entry point " + p.entryPoint(),
 			Hint: "check the pip requirement (connector.WithPipURL) and the interpreter (connector.WithPython)", Err: err}
 	}
@@ -296,14 +307,67 @@ func (p *pythonExecutor) install(ctx context.Context) error {
 			target, filepath.Join(p.venv, "bin", "python"), p.o.python, err, p.missingBuildModules(ctx, target)))
 	}
 	if _, err := os.Stat(p.entryPoint()); err != nil {
-		return notInstalled(fmt.Errorf("pip installed %s but it has no console script %q", target, p.name))
+		err := fmt.Errorf("pip installed %s but it has no console script %q", target, p.name)
+		if scripts := p.consoleScripts(); len(scripts) > 0 {
+			err = fmt.Errorf("%w, only %s: a connector is named after its console script", err, strings.Join(scripts, ", "))
+		}
+		return notInstalled(err)
 	}
 	if p.o.version != "" {
-		if v, err := p.InstalledVersion(ctx); err != nil || v != p.o.version {
-			return notInstalled(fmt.Errorf("version %s was requested but %q is installed (%v)", p.o.version, v, err))
+		v, err := p.InstalledVersion(ctx)
+		if err != nil {
+			return notInstalled(fmt.Errorf("version %s was requested, and the installed version is unknown: %w", p.o.version, err))
+		}
+		if v != p.o.version {
+			// The entry point is there: what is missing is the version.
+			// A pip requirement of the user's (a local path, a URL) is
+			// installed as it is, whatever the pin, so every run would
+			// install it again and fail alike.
+			return &NotInstalledError{Connector: p.name, Missing: fmt.Sprintf("version %s", p.o.version),
+				Hint: fmt.Sprintf("the pip requirement %s installs version %s: pin that version (connector.WithVersion), "+
+					"or none, or give a requirement of version %s", target, v, p.o.version)}
 		}
 	}
 	return nil
+}
+
+// requirementExists refuses a pip requirement that is a local path which
+// does not exist, before a venv is made for it (pip would find out only
+// after that, some ten seconds later, and leave the venv behind).
+func (p *pythonExecutor) requirementExists() error {
+	target := p.o.pipURL
+	if !strings.HasPrefix(target, ".") && (!strings.Contains(target, "/") || strings.Contains(target, "://")) {
+		return nil // a name, a name with a version, a URL
+	}
+	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	hint := "the pip requirement " + target + " does not exist: check the path (connector.WithPipURL)"
+	if !filepath.IsAbs(target) {
+		if wd, err := os.Getwd(); err == nil {
+			hint += ", relative to the working directory " + wd
+		}
+	}
+	return &NotInstalledError{Connector: p.name, Missing: "its package", Hint: hint}
+}
+
+// consoleScripts lists the programs in the venv's bin directory other than
+// those of the venv itself (python, pip, activate): the console scripts of
+// what pip installed into it.
+func (p *pythonExecutor) consoleScripts() []string {
+	entries, err := os.ReadDir(filepath.Join(p.venv, "bin"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, "python") || strings.HasPrefix(n, "pip") || strings.HasPrefix(strings.ToLower(n), "activate") {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // installed reports whether the entry point exists, in the requested
@@ -336,6 +400,9 @@ func (p *pythonExecutor) missingBuildModules(ctx context.Context, target string)
 	if _, err := os.Stat(target); err != nil {
 		return ""
 	}
+	if !isPythonProject(target) {
+		return "" // pip says so itself; the modules have nothing to do with it
+	}
 	var missing []string
 	for _, mod := range []string{"setuptools", "wheel"} {
 		if exec.CommandContext(ctx, filepath.Join(p.venv, "bin", "python"), "-c", "import "+mod).Run() != nil {
@@ -348,6 +415,20 @@ func (p *pythonExecutor) missingBuildModules(ctx context.Context, target string)
 	return fmt.Sprintf("; the venv's Python has no %s module, which building a local package without network access needs: "+
 		"install it for %s (on Debian: apt-get install python3-%s), or choose another interpreter (connector.WithPython, goab --use-python)",
 		strings.Join(missing, " and no "), p.o.python, missing[len(missing)-1])
+}
+
+// isPythonProject reports whether path is a directory pip can build (it has
+// a pyproject.toml or a setup.py) or a file (a wheel, an archive).
+func isPythonProject(path string) bool {
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		return true
+	}
+	for _, f := range []string{"pyproject.toml", "setup.py"} {
+		if _, err := os.Stat(filepath.Join(path, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // command runs an installation step; its output goes to the debug log and,

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/testenv"
@@ -289,5 +290,112 @@ func TestPythonBuildFailureSaysWhy(t *testing.T) {
 	err := p.Install(context.Background())
 	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), why) {
 		t.Fatalf("want ErrNotInstalled with the build's own words %q, got %v", why, err)
+	}
+}
+
+// TestPythonRequirementOfAnotherVersion: a pip requirement (a local path)
+// that installs another version than the one pinned was reported as a
+// missing entry point, which was there, with a "(<nil>)" at the end; the
+// error now says which version the requirement installs and what to change.
+func TestPythonRequirementOfAnotherVersion(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	req := testenv.PythonPackage(t, "0.1.0")
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: req, Version: "0.2.0"}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) {
+		t.Fatalf("want a *NotInstalledError, got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"version 0.2.0", req + " installs version 0.1.0", "WithVersion"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "entry point") || strings.Contains(msg, "<nil>") {
+		t.Errorf("the error speaks of a missing entry point or a nil error: %s", msg)
+	}
+}
+
+// TestPythonRequirementPathMissing: a pip requirement that is a local path
+// that does not exist (a typo) was found out by pip only after the venv was
+// made, some ten seconds later, and left that empty venv behind; it is now
+// refused at once, naming the path, and nothing is created.
+func TestPythonRequirementPathMissing(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	root := t.TempDir()
+	for _, req := range []string{filepath.Join(t.TempDir(), "source-typo"), "./source-typo", "../source-typo"} {
+		p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: root,
+			Interpreter: testenv.SystemPython, Requirement: req}, executor.Runtime{LogDir: t.TempDir()})
+		err := p.Install(context.Background())
+		var nie *executor.NotInstalledError
+		if !errors.As(err, &nie) || !strings.Contains(err.Error(), req+" does not exist") {
+			t.Errorf("requirement %s: want a *NotInstalledError saying the path does not exist, got %v", req, err)
+		}
+		if _, err := os.Stat(venvOf(p)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("requirement %s: a venv was made: %v", req, err)
+		}
+	}
+}
+
+// TestPythonInstallCancelled: a context cancelled while the venv was made
+// or pip ran gave "not installed ... (creating the venv: signal: killed);
+// check the pip requirement", an error that did not match the context's and
+// sent the user to a requirement that was fine.
+func TestPythonInstallCancelled(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := p.Install(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "cancelled") ||
+		strings.Contains(err.Error(), "check the pip requirement") {
+		t.Fatalf("got %v, want an error matching the context's, saying the install was cancelled", err)
+	}
+}
+
+// TestPythonNoConsoleScriptOfTheName: a package whose console script is not
+// named after the connector said only that it had none of that name; it now
+// names those it has, one of which is most often the connector meant.
+func TestPythonNoConsoleScriptOfTheName(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	p := build[executor.Executor](t, "source-pytest-other", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: testenv.SystemPython, Requirement: testenv.PythonPackage(t, "0.1.0")}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) || !strings.Contains(err.Error(), `no console script "source-pytest-other"`) ||
+		!strings.Contains(err.Error(), "source-pytest: a connector is named after its console script") || strings.Contains(err.Error(), "pip3") {
+		t.Fatalf("got %v, want a *NotInstalledError naming the console script the package has (source-pytest), and no pip", err)
+	}
+}
+
+// TestPythonRequirementNotAProject: a local path that is no Python project
+// (neither setup.py nor pyproject.toml) failed with pip's own words, that
+// say so, followed by advice to install the wheel module, which had nothing
+// to do with it; the advice is for projects only.
+func TestPythonRequirementNotAProject(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	dir := t.TempDir()
+	// An interpreter whose venvs have no wheel module, as in
+	// TestPythonWithoutWheel: the advice used to follow any failure then.
+	py := filepath.Join(t.TempDir(), "python-nowheel")
+	script := "#!/bin/bash\nargs=()\nfor a in \"$@\"; do [[ $a == --system-site-packages ]] || args+=(\"$a\"); done\nexec " +
+		testenv.SystemPython + " \"${args[@]}\"\n"
+	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := build[executor.Executor](t, "source-pytest", executor.Method{Kind: executor.KindPython, InstallRoot: t.TempDir(),
+		Interpreter: py, Requirement: dir}, executor.Runtime{LogDir: t.TempDir()})
+	err := p.Install(context.Background())
+	var nie *executor.NotInstalledError
+	if !errors.As(err, &nie) || !strings.Contains(err.Error(), "pyproject.toml") || strings.Contains(err.Error(), "module") {
+		t.Fatalf("got %v, want pip's words on a directory that is no project, and no advice on modules", err)
 	}
 }

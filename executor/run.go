@@ -22,6 +22,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/x/goairbyte/internal/loopback"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/protocol"
 )
@@ -459,6 +460,9 @@ func (p *procRun) result(ctx context.Context) error {
 		*p.inv.Report = report
 	}
 	err := p.out.failure(p.r.name, p.exitCode, report)
+	if ce := (*ConnectorError)(nil); errors.As(err, &ce) && p.r.method.Kind == KindDocker && !p.r.o.hostNetwork {
+		ce.hint = loopback.Hint(p.inv.Config, ce.Reason())
+	}
 	if ce := (*ConnectorError)(nil); errors.As(err, &ce) && ce.Missing != "" && p.unparsed > 0 {
 		// What it wrote instead is the clue (a message in another shape).
 		what := "1 line on stdout that is not a protocol message"

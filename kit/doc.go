@@ -4,6 +4,12 @@
 //
 //	func main() { kit.Serve(myconnector.New()) }
 //
+// Serve (and connector.WithGoConnector) take any value, so a method with a
+// signature of its own (Read taking the state parsed, say) is found out
+// only when the connector runs, with an error naming the method and the
+// signature wanted. Let the compiler check instead, with a line such as
+// var _ kit.Source = (*Source)(nil) beside the connector's type.
+//
 // [Serve] owns everything that makes a program an Airbyte connector:
 //
 //   - the command line, in one place: spec | check --config C | discover

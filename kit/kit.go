@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -198,7 +199,8 @@ func newServer(c any, program string, stdin io.Reader, stdout, stderr io.Writer)
 		s.conn, kind = s.dst, "destination"
 		s.commands = []string{cmdSpec, cmdCheck, cmdWrite}
 	default:
-		return nil, fmt.Errorf("kit: %T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)", c)
+		return nil, fmt.Errorf("kit: %T is neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write): %s",
+			c, kitcore.Mismatch(c, reflect.TypeFor[Source](), reflect.TypeFor[Destination]()))
 	}
 	if s.program == "" {
 		s.program = kind
@@ -213,7 +215,9 @@ func (s *server) run(ctx context.Context, args []string) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(s.stderr, "%s: %v\n%s", s.program, err, usage(s.program, s.commands))
+		// The reason last, as Python's argparse writes it: runners quote a
+		// failed connector's last stderr line.
+		fmt.Fprintf(s.stderr, "%s%s: %v\n", usage(s.program, s.commands), s.program, err)
 		return 2
 	}
 	code := 0

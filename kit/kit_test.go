@@ -241,6 +241,13 @@ func TestCommandLine(t *testing.T) {
 		if r.code != 2 || len(r.msgs) != 0 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "usage: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing on stdout, %q and the usage", tc.args, r.code, r.lines, r.stderr, tc.want)
 		}
+		// The reason comes last, after the usage, as Python's argparse
+		// writes it: a runner quotes a failed connector's last stderr line
+		// (goairbyte's quoted the last line of the usage instead).
+		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+		if last := lines[len(lines)-1]; !strings.Contains(last, tc.want) {
+			t.Errorf("%q: the last line of stderr is %q, want the reason %q", tc.args, last, tc.want)
+		}
 	}
 
 	// The usage text lists the commands of the connector's kind.
@@ -267,6 +274,40 @@ func TestNotAConnector(t *testing.T) {
 	r := run(t, struct{}{}, "", "spec")
 	if r.code != 1 || !strings.Contains(r.stderr, "neither a kit.Source") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// stateSlice is a source whose Read takes the state parsed
+// ([]protocol.State) where kit.Source takes it raw: kit.Serve takes any
+// value, so only the run can tell, and it said only "neither a kit.Source
+// nor a kit.Destination".
+type stateSlice struct{ source }
+
+func (*stateSlice) Read(context.Context, json.RawMessage, *protocol.ConfiguredCatalog, []protocol.State,
+	func(*protocol.Message) error) error {
+	return nil
+}
+
+// TestNotAConnectorSaysWhy: a value that comes close to a kit.Source or a
+// kit.Destination is told which method is off and what it should be, or that
+// a pointer to it is one.
+func TestNotAConnectorSaysWhy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		conn any
+		want []string
+	}{
+		{&stateSlice{}, []string{"as a kit.Source, its Read is (context.Context, json.RawMessage, *protocol.ConfiguredCatalog, []protocol.State,",
+			"where kit.Source's is (context.Context, json.RawMessage, *protocol.ConfiguredCatalog, json.RawMessage, "}},
+		{source{}, []string{"its methods have pointer receivers, so *kit_test.source is a kit.Source: pass a pointer (&kit_test.source{})"}},
+		{struct{}{}, []string{"it has no method Spec (context.Context) (*protocol.ConnectorSpecification, error)"}},
+	} {
+		r := run(t, c.conn, "", "spec")
+		for _, want := range c.want {
+			if r.code != 1 || !strings.Contains(r.stderr, want) {
+				t.Errorf("%T: exit %d, stderr %q, want it to say %q", c.conn, r.code, r.stderr, want)
+			}
+		}
 	}
 }
 

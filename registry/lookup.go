@@ -133,6 +133,13 @@ type NotFoundError struct {
 // the manifest directory when one is set), and suggests close names.
 func (e *NotFoundError) Error() string {
 	msg := fmt.Sprintf("connector %q is not in the registry (%s)", e.Name, e.Registry)
+	if e.Registry == builtinSource {
+		// Offline with a cold disk cache: only goairbyte's own connectors
+		// are known, which "not in the registry" alone did not say.
+		msg = fmt.Sprintf("connector %q is not one of goairbyte's built-in connectors, the only ones known with %s set "+
+			"when no copy of Airbyte's registry is cached (set %s to a registry file, or run once online to cache the registry)",
+			e.Name, envOfflineMode, envLocalRegistry)
+	}
 	if e.manifestDir != "" {
 		msg += fmt.Sprintf(" nor in the manifest directory (%s=%s has no %s)", envManifestDir, e.manifestDir,
 			filepath.Join(e.Name, "manifest.yaml"))

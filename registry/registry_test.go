@@ -429,6 +429,13 @@ func TestOfflineMode(t *testing.T) {
 	if !errors.As(err, &nf) || nf.Registry != builtinSource {
 		t.Fatalf("offline lookup: %v", err)
 	}
+	// It says why only the built-ins are known, and how to know more: it
+	// used to say only "not in the registry (built-in)".
+	for _, want := range []string{envOfflineMode, "no copy of Airbyte's registry is cached", envLocalRegistry} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("offline lookup: the error does not say %q: %v", want, err)
+		}
+	}
 
 	// A stale disk cache is used offline.
 	dir := t.TempDir()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/core"
@@ -66,11 +67,6 @@ func SkipValidation() ReadOption { return func(r *readSettings) { r.skipValidati
 // streams end incomplete, with no state committed after the bad line, so
 // that the next read asks for the lost records again.
 func TolerateMalformed() ReadOption { return func(r *readSettings) { r.tolerateMalformed = true } }
-
-// errNilCache is Read's error for UseCache(nil): a cache variable that a
-// failed open left nil would otherwise send the records into the default
-// cache, a file the program never named.
-var errNilCache = errors.New("source.UseCache got a nil *cache.Cache; pass an open cache, or leave UseCache out to read into the Environment's default cache")
 
 // ReadResult is what [Source.Read] loaded: the streams, how many records
 // each got, and the cache that holds them.
@@ -172,7 +168,11 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		o(&rs)
 	}
 	if rs.nilCache {
-		return nil, errNilCache
+		// A cache variable that a failed open left nil would otherwise
+		// send the records into the default cache, a file the program
+		// never named.
+		return nil, &connector.OptionError{Connector: s.Name(), Option: "source.UseCache",
+			Reason: "it got a nil *cache.Cache; pass an open cache, or leave UseCache out to read into the Environment's default cache"}
 	}
 	tr := rs.tracker
 	if tr == nil {

@@ -244,7 +244,7 @@ func TestReadUseCacheNil(t *testing.T) {
 	src := fakerSource(t, map[string]any{"count": 5}, connector.WithEnvironment(connector.NewEnvironment()))
 	var c *cache.Cache
 	_, err := src.Read(context.Background(), source.UseCache(c))
-	if err == nil || !strings.Contains(err.Error(), "source.UseCache got a nil *cache.Cache") {
+	if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "source.UseCache: it got a nil *cache.Cache") {
 		t.Fatalf("want an error naming the nil cache, got %v", err)
 	}
 }

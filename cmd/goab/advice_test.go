@@ -1,12 +1,16 @@
 package main_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/x/goairbyte/internal/testenv"
 )
 
 // goAPIs matches the remedies meant for Go callers that the library's
@@ -28,6 +32,7 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 	os.WriteFile(empty, []byte("#!/bin/sh\ncase \"$1\" in\n"+
 		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
 		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[]}}';;\nesac\n"), 0o755)
+	notAPackage := t.TempDir() // a directory pip cannot install
 	noDocker := []string{"AIRBYTE_LOCAL_REGISTRY=" + reg, "DOCKER_HOST=tcp://127.0.0.1:1", "XDG_CACHE_HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
 	cases := []struct {
 		name string
@@ -48,7 +53,10 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 			2, []string{"goab sync SOURCE"}},
 		{"a path as a name", nil, []string{"spec", "./bin/source-faker"},
 			2, []string{"--local-executable PATH", "--docker-image IMAGE"}},
-		{"pip install fails", nil, []string{"spec", "source-goab-nopkg", "--pip-url", "/no/such/dir"},
+		// A local path that does not exist is refused before pip runs.
+		{"pip requirement missing", nil, []string{"spec", "source-goab-nopkg", "--pip-url", "/no/such/dir"},
+			1, []string{"/no/such/dir does not exist", "(--pip-url)"}},
+		{"pip install fails", nil, []string{"spec", "source-goab-nopkg", "--pip-url", notAPackage},
 			1, []string{"(--pip-url)", "(--use-python)"}},
 		{"no streams", nil, []string{"read", "--local-executable", empty, "--config", "{}", "--no-progress"},
 			1, []string{"source-empty: no streams to read"}},
@@ -122,5 +130,28 @@ func TestDefaultCacheUnusableNamesCacheFlag(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoopbackAdviceNamesTheFlag: a connector in a container that cannot
+// reach the localhost its config names is told to run on the host's network,
+// by goab's flag, not by the Go option the library names.
+func TestLoopbackAdviceNamesTheFlag(t *testing.T) {
+	cli := testenv.Docker(t)
+	const image = "goairbyte-test/dialer:0.1.0"
+	testenv.BuildImage(t, cli, "./internal/testconnectors/dialer", image)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	config := `{"url": "` + srv.URL + `"}`
+	for _, args := range [][]string{
+		{"check", "source-dialer", "--docker-image", image, "--config", config},
+		{"read", "source-dialer", "--docker-image", image, "--config", config, "--no-progress"},
+	} {
+		r := goab(t, nil, args...)
+		r.want(t, 1)
+		p := errorParagraph(t, r)
+		if m := goAPIs.FindString(p); m != "" || !strings.Contains(p, "(--use-host-network)") {
+			t.Errorf("goab %s: want the advice of --use-host-network, and no Go API: %s", args[0], p)
+		}
 	}
 }

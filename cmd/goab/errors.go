@@ -8,6 +8,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/loopback"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/registry"
 	"github.com/x/goairbyte/secrets"
@@ -166,6 +167,8 @@ func cliAdvice(prefix string, err error) error {
 		"or, if the table is shared on purpose, load with Cache.Load and LoadRequest.ShareTables (source.Read does not share tables)",
 		"Give one of the sources a table prefix (table_prefix= in the --cache URL, such as duckdb:FILE?table_prefix=pfx or postgres://…?table_prefix=pfx) " +
 			"or a cache of its own (another --cache, or --schema)"})
+	// A connector in a container that its config sends to localhost.
+	told = append(told, [2]string{loopback.Advice, flags.Replace(loopback.Advice)})
 	// A failed Write is the failed goab sync.
 	told = append(told, [2]string{"; what was not confirmed is sent again by the next Write", "; what was not confirmed is sent again by the next goab sync"})
 	told = append(told, [2]string{"use WithConfigAPIURL", "pass its root with --config-api-url (http://host:8000/api/v1 for a self-managed instance)"})
