@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cacheerr"
@@ -167,6 +168,10 @@ func forwardedLine(dst []byte, m *protocol.Message) []byte {
 	return protocol.AppendRecord(dst, m.Record)
 }
 
+// stateFlushGap is the least time between two flushes of the
+// destination's input after a state (see produce).
+const stateFlushGap = 10 * time.Millisecond
+
 // produce forwards the source's RECORD and STATE messages to the
 // destination's input, as lines.
 func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
@@ -175,6 +180,7 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 	var line []byte
 	var lastName string
 	var last *progress.Stream
+	var lastFlush time.Time // of a state
 	for m, err := range w.msgs {
 		if err != nil {
 			return err
@@ -235,10 +241,15 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 			// confirmed: a slow source's (one tailing a change log) would
 			// otherwise wait in the buffer until it filled or the source
 			// ended, and a Write cancelled or killed meanwhile would have
-			// confirmed nothing. Sources send a state every few hundred or
-			// thousand records, so this costs little.
-			if err := bw.Flush(); err != nil {
-				return err
+			// confirmed nothing. A source that sends states faster than
+			// one per stateFlushGap has its states flushed that often (a
+			// flush per state cost a source with one after every record
+			// a fifth of its rate); the others go with the next one.
+			if now := time.Now(); now.Sub(lastFlush) >= stateFlushGap {
+				if err := bw.Flush(); err != nil {
+					return err
+				}
+				lastFlush = now
 			}
 		}
 	}
