@@ -197,7 +197,14 @@ type Tracker struct {
 	// at 0, is the tracker's start.
 	sampleAt [recentSamples]time.Duration
 	samples  int
-	final    *Snapshot
+	// sampleRec and sampleBytes are the totals of every stream at the
+	// sampleAt times, from which the Total's recent rates are taken: the
+	// sum of the streams' own would count each short stream's average
+	// over its own few milliseconds.
+	sampleRec, sampleBytes [recentSamples]int64
+	recentRec, recentBytes float64
+	haveRecent             bool
+	final                  *Snapshot
 
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -394,13 +401,19 @@ func (t *Tracker) sample() Snapshot {
 	}
 	dt := (now - t.sampleAt[base]).Seconds()
 	next := t.samples % recentSamples
+	var totRec, totBytes int64
 	for _, s := range t.streams {
 		rec, by := s.records.Load(), s.bytes.Load()
 		s.recentRec = float64(rec-s.sampleRec[base]) / dt
 		s.recentBytes = float64(by-s.sampleBytes[base]) / dt
 		s.haveRecent = true
 		s.sampleRec[next], s.sampleBytes[next] = rec, by
+		totRec, totBytes = totRec+rec, totBytes+by
 	}
+	t.recentRec = float64(totRec-t.sampleRec[base]) / dt
+	t.recentBytes = float64(totBytes-t.sampleBytes[base]) / dt
+	t.haveRecent = true
+	t.sampleRec[next], t.sampleBytes[next] = totRec, totBytes
 	t.sampleAt[next] = now
 	t.samples++
 	return t.snapshotLocked(now, false)

@@ -539,3 +539,40 @@ func TestRecentRateOverTheLastSecond(t *testing.T) {
 		}
 	}
 }
+
+// The Total's recent rate is the rate of every stream's records together.
+// An operation over before the first sample (a short write of three
+// streams one after another) gave the sum of each stream's average over
+// its own span: 150 records over 2 ms each made 225,000 rec/s where the
+// operation did 8,800.
+func TestRecentRateOfTheTotal(t *testing.T) {
+	h := newHarness(t, OpWrite, "destination-short", WithRenderer(nil))
+	for _, name := range []string{"a", "b", "c"} {
+		s := h.tr.Stream(name)
+		s.Read(50, 500)
+		h.clock.Advance(time.Millisecond)
+		s.Read(100, 1000)
+		h.clock.Advance(time.Millisecond)
+		s.SetStatus(protocol.StatusComplete)
+		h.clock.Advance(15 * time.Millisecond)
+	}
+	final := h.tr.Finish(nil)
+	tot := final.Total
+	if tot.RecordsPerSec < 8800 || tot.RecordsPerSec > 8830 || tot.RecentRecordsPerSec != tot.RecordsPerSec || tot.RecentBytesPerSec != tot.BytesPerSec {
+		t.Errorf("total: %.0f rec/s on average, %.0f recently (%.0f / %.0f B/s); want both 450 records over 51 ms",
+			tot.RecordsPerSec, tot.RecentRecordsPerSec, tot.BytesPerSec, tot.RecentBytesPerSec)
+	}
+
+	// Sampled, it is the records of the last second, whichever stream.
+	h = newHarness(t, OpRead, "source-two", WithRenderer(nil))
+	a, b := h.tr.Stream("a"), h.tr.Stream("b")
+	var snap Snapshot
+	for range 8 {
+		a.Read(100, 100)
+		b.Read(400, 400)
+		snap = h.tick(t, 250*time.Millisecond)
+	}
+	if r := snap.Total.RecentRecordsPerSec; r != 2000 {
+		t.Errorf("sampled total: %v rec/s, want 2,000", r)
+	}
+}

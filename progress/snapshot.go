@@ -80,7 +80,8 @@ type Stats struct {
 	BytesPerSec float64
 	// RecentRecordsPerSec is RecordsRead per second over about the last
 	// second (from the newest sample at least a second old; samples are
-	// taken every 250 ms).
+	// taken every 250 ms); before the first sample, RecordsPerSec. For
+	// Total it is the rate of all the streams' records together.
 	RecentRecordsPerSec float64
 	// RecentBytesPerSec is BytesRead per second over the same span.
 	RecentBytesPerSec float64
@@ -141,8 +142,6 @@ func (t *Tracker) snapshotLocked(now time.Duration, done bool) Snapshot {
 		tot.RecordsConfirmed += ss.RecordsConfirmed
 		tot.StatesCommitted += ss.StatesCommitted
 		tot.MalformedLines += ss.MalformedLines
-		tot.RecentRecordsPerSec += ss.RecentRecordsPerSec
-		tot.RecentBytesPerSec += ss.RecentBytesPerSec
 		snap.Streams = append(snap.Streams, ss)
 	}
 	if first >= 0 {
@@ -151,6 +150,10 @@ func (t *Tracker) snapshotLocked(now time.Duration, done bool) Snapshot {
 	if secs := now.Seconds(); secs > 0 {
 		tot.RecordsPerSec = float64(tot.RecordsRead) / secs
 		tot.BytesPerSec = float64(tot.BytesRead) / secs
+	}
+	tot.RecentRecordsPerSec, tot.RecentBytesPerSec = tot.RecordsPerSec, tot.BytesPerSec
+	if t.haveRecent {
+		tot.RecentRecordsPerSec, tot.RecentBytesPerSec = t.recentRec, t.recentBytes
 	}
 	return snap
 }
