@@ -1305,6 +1305,11 @@ func (bt *batch) insertSQL(table string) string {
 			case backend.TypeNumber:
 				// 1e400 casts to infinity, "NaN" to NaN: neither is a number.
 				cast = "CASE WHEN isfinite(" + cast + ") THEN " + cast + " END"
+			case backend.TypeTimeTZ:
+				// DuckDB's cast reads a Z after a date-time and after a
+				// bare time for a time column, but not after a bare time
+				// for a timetz one ("12:00:00Z"): read it as +00 there.
+				cast = "COALESCE(" + cast + ", TRY_CAST(regexp_replace(" + src + `, '^([0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2}(\.[0-9]*)?)?)[Zz]$', '\1+00')` + " AS TIMETZ))"
 			case backend.TypeDate, backend.TypeTimestamp, backend.TypeTimestampTZ:
 				// The years 0000 to 9999 (see package cache): DuckDB also
 				// reads infinity, -infinity and years of five digits or

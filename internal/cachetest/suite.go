@@ -126,6 +126,7 @@ func Run(t *testing.T, open Opener) {
 		{"numbers and booleans by one rule", testNumbersAndBooleansByOneRule},
 		{"dates and date-times read as the databases read them", testDatesAndDateTimes},
 		{"dates and date-times from year 0 to 9999", testDateRange},
+		{"dates and times spelled as DuckDB's cast reads them", testDateTimeSpellings},
 		{"large record", testLargeRecord},
 		{"lone surrogates", testLoneSurrogates},
 		{"a record without emitted_at", testARecordWithoutEmittedAt},
@@ -855,6 +856,48 @@ func testDateRange(t *testing.T, open Opener) {
 				row := Strings(t, c, `SELECT CAST(`+col.name+` AS VARCHAR), CAST(_airbyte_meta AS VARCHAR) FROM range WHERE id = ?`, id)
 				t.Errorf("%s = %q: got %q, want loaded %v", col.name, k.value, row, col.loads)
 			}
+		}
+	}
+}
+
+// The date, timestamp and time columns take what DuckDB's cast reads
+// (see package cache), on every backend: fields of one digit, 24:00:00 as
+// the end of the day, an offset with seconds and a " UTC" after the time.
+// A time with a zone takes a bare time's own offset, Z as +00, and a
+// date-time's time of day in UTC. TestBackendsAgree found PostgreSQL's
+// loader refusing each of these, and DuckDB's a bare time with a Z.
+func testDateTimeSpellings(t *testing.T, open Opener) {
+	c := open(t)
+	props := `{"id":{"type":"integer"},"tz":{"type":"string","format":"date-time"},` +
+		`"ts":{"type":"string","format":"date-time","airbyte_type":"timestamp_without_timezone"},"d":{"type":"string","format":"date"},` +
+		`"tm":{"type":"string","format":"time"},"ttz":{"type":"string","format":"time","airbyte_type":"time_with_timezone"}}`
+	cases := []struct{ value, tz, ts, d, tm, ttz string }{
+		{"2024-1-5", "2024-01-05T00:00:00Z", "2024-01-05 00:00:00", "2024-01-05", "00:00:00", "00:00:00+00"},
+		{"2024-3-5 1:02:03", "2024-03-05T01:02:03Z", "2024-03-05 01:02:03", "2024-03-05", "01:02:03", "01:02:03+00"},
+		{"2024-01-05T24:00:00Z", "2024-01-06T00:00:00Z", "2024-01-06 00:00:00", "2024-01-05", "00:00:00", "00:00:00+00"},
+		{"2024-01-05T10:00:00+05:30:15", "2024-01-05T04:29:45Z", "2024-01-05 10:00:00", "2024-01-05", "10:00:00", "04:29:45+00"},
+		{"2024-01-05T10:00:00 UTC", "2024-01-05T10:00:00Z", "2024-01-05 10:00:00", "2024-01-05", "10:00:00", "10:00:00+00"},
+		{"2024-03-05T10:00:00+02:00", "2024-03-05T08:00:00Z", "2024-03-05 10:00:00", "2024-03-05", "10:00:00", "08:00:00+00"},
+		{"1:2:3", "NULL", "NULL", "NULL", "01:02:03", "01:02:03+00"},
+		{"24:00:00", "NULL", "NULL", "NULL", "24:00:00", "24:00:00+00"},
+		{"12:00:00Z", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+00"},
+		{"12:00:00+05:30", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+05:30"},
+	}
+	var msgs []*protocol.Message
+	for id, k := range cases {
+		msgs = append(msgs, Rec("spell", fmt.Sprintf(`{"id":%d,"tz":%q,"ts":%q,"d":%q,"tm":%q,"ttz":%q}`, id, k.value, k.value, k.value, k.value, k.value)))
+	}
+	MustLoad(t, c, Catalog(Stream("spell", props, full, nil)), cache.StrategyAppend, msgs...)
+	for id, k := range cases {
+		want := fmt.Sprintf("%s|%s|%s|%s", k.ts, k.d, k.tm, k.ttz)
+		if k.tz != "NULL" {
+			want = "1|" + want
+		} else {
+			want = "NULL|" + want
+		}
+		got := Strings(t, c, `SELECT CAST(CAST(tz = CAST(? AS TIMESTAMPTZ) AS INTEGER) AS VARCHAR), CAST(ts AS VARCHAR), CAST(d AS VARCHAR), CAST(tm AS VARCHAR), CAST(ttz AS VARCHAR) FROM spell WHERE id = ?`, strings.Replace(k.tz, "NULL", "2000-01-01T00:00:00Z", 1), id)
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%q: got %q, want %q", k.value, got, want)
 		}
 	}
 }
