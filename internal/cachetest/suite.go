@@ -900,6 +900,43 @@ func testDateTimeSpellings(t *testing.T, open Opener) {
 			t.Errorf("%q: got %q, want %q", k.value, got, want)
 		}
 	}
+	// A dataset gives a time as a time.Time on 0001-01-01, in UTC, or in
+	// its offset with a time zone, on every backend (pgx gave text).
+	ds, err := c.Dataset(context.Background(), "spell")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := func(s string) time.Time {
+		var h, m, sec, oh, om int
+		var sign byte = '+'
+		n, _ := fmt.Sscanf(s, "%d:%d:%d%c%d:%d", &h, &m, &sec, &sign, &oh, &om)
+		loc := time.UTC
+		if n >= 5 {
+			off := oh*3600 + om*60
+			if sign == '-' {
+				off = -off
+			}
+			loc = time.FixedZone("", off)
+		}
+		return time.Date(1, 1, 1, h, m, sec, 0, loc)
+	}
+	for r, err := range ds.Records(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := cases[r["id"].(int64)]
+		if k.tm == "24:00:00" {
+			continue // DuckDB's driver gives 0001-01-01 00:00 for it
+		}
+		for col, want := range map[string]time.Time{"tm": clock(k.tm), "ttz": clock(k.ttz)} {
+			got, ok := r[col].(time.Time)
+			_, gotOff := got.Zone()
+			_, wantOff := want.Zone()
+			if !ok || !got.Equal(want) || gotOff != wantOff {
+				t.Errorf("%q: Records gives %s as %#v, want %v", k.value, col, r[col], want)
+			}
+		}
+	}
 }
 
 // testLargeRecord: a 20 MB field loads whole.
