@@ -130,7 +130,8 @@
 // "_" between digits, "+5", ".5" and "5." are read; hexadecimal is not),
 // rounded to the nearest double; a value beyond the double's range (1e400)
 // or not finite ("NaN", "Infinity") does not fit, one too small to tell
-// from zero (1e-400) is 0. A boolean column takes true and false, the
+// from zero (1e-400) is 0; the integer -0 is 0, the fraction -0.0 (or
+// the string "-0") -0. A boolean column takes true and false, the
 // numbers 1 and 0, and the strings true, t, yes, y, 1, false, f, no, n, 0
 // in any case. A date-time column takes a bare date as its midnight, and a
 // date column a date-time as the date it spells (in its own zone), as

@@ -1123,7 +1123,11 @@ func (bt *batch) appendFloat8(out []byte, v *fastjson.Value) ([]byte, status) {
 	case fastjson.TypeString:
 		f, err = parseDecimal(unsafeString(v.GetStringBytes()))
 	case fastjson.TypeNumber:
-		f, err = strconv.ParseFloat(bt.numberText(v), 64)
+		text := bt.numberText(v)
+		f, err = strconv.ParseFloat(text, 64)
+		if f == 0 && !strings.ContainsAny(text, ".eE") {
+			f = 0 // the integer -0 is 0, as DuckDB's read_json gives it
+		}
 	default:
 		return out, misfit
 	}
