@@ -130,13 +130,66 @@ func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
 	return out, nil
 }
 
-// rows runs SELECT * over the dataset; the caller closes the rows.
-func (d *Dataset) rows(ctx context.Context) (*sql.Rows, error) {
-	q := "SELECT * FROM " + d.c.qual(d.table) + d.whereSQL()
+// rows runs SELECT * over the dataset, with its JSON columns as their
+// text (DuckDB's driver decodes JSON itself, and fails on a number beyond
+// a double's range); the caller closes the rows. isJSON says which
+// columns are JSON.
+func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, isJSON []bool, err error) {
+	cols, err := d.c.columns(ctx, d.table)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(cols) == 0 {
+		return nil, nil, d.c.streamNotFound(ctx, d.stream)
+	}
+	sel := make([]string, len(cols))
+	isJSON = make([]bool, len(cols))
+	for i, c := range cols {
+		q := backend.Quote(c.name)
+		sel[i] = q
+		if d.c.b.ParseSQLType(c.dataType) == backend.TypeJSON {
+			sel[i], isJSON[i] = "CAST("+q+" AS VARCHAR) AS "+q, true
+		}
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + d.c.qual(d.table) + d.whereSQL()
 	if d.order != "" {
 		q += " ORDER BY " + d.order
 	}
-	return d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
+	rows, err = d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
+	return rows, isJSON, err
+}
+
+// decodeJSON decodes a JSON column's text as encoding/json decodes into
+// an any, except that a number beyond a double's range (1e400) is a
+// json.Number rather than an error.
+func decodeJSON(text string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return numbersAsFloats(v), nil
+}
+
+// numbersAsFloats replaces each json.Number in v that a float64 holds by
+// that float64.
+func numbersAsFloats(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+			return f
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = numbersAsFloats(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = numbersAsFloats(e)
+		}
+	}
+	return v
 }
 
 // Records yields each row as a map from column name to value, internal
@@ -145,12 +198,13 @@ func (d *Dataset) rows(ctx context.Context) (*sql.Rows, error) {
 // them (int64, float64, string, bool, time.Time, nil for NULL), except
 // that JSON columns (objects, arrays, unions, _airbyte_meta) are decoded as
 // encoding/json decodes into an any — map[string]any, []any, float64 … —
-// on every backend, and time columns are a time.Time on 0001-01-01 (in
+// on every backend (but a number beyond a double's range, 1e400, is a
+// json.Number), and time columns are a time.Time on 0001-01-01 (in
 // UTC, or for a time with a time zone in a zone of its offset), as DuckDB's
 // driver gives them, so a row reads alike on DuckDB and PostgreSQL.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		rows, err := d.rows(ctx)
+		rows, isJSON, err := d.rows(ctx)
 		if err != nil {
 			yield(nil, d.gone(ctx, err))
 			return
@@ -166,15 +220,11 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			yield(nil, err)
 			return
 		}
-		// pgx gives a jsonb column as its text; DuckDB's driver decodes
-		// JSON itself. Decode the text so both give the same values.
-		// pgx gives a time column as its text too; DuckDB's driver a
+		// pgx gives a time column as its text; DuckDB's driver a
 		// time.Time on 0001-01-01. Give that on both.
-		isJSON, isTime := make([]bool, len(types)), make([]bool, len(types))
+		isTime := make([]bool, len(types))
 		for i, ct := range types {
 			switch strings.ToUpper(ct.DatabaseTypeName()) {
-			case "JSON", "JSONB":
-				isJSON[i] = true
 			case "TIME", "TIMETZ", "1266": // pgx names timetz by its OID
 				isTime[i] = true
 			}
@@ -192,8 +242,11 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			m := make(map[string]any, len(names))
 			for i, n := range names {
 				v := vals[i]
-				if text, ok := v.([]byte); ok && isJSON[i] {
-					if err := json.Unmarshal(text, &v); err != nil {
+				if b, ok := v.([]byte); ok && isJSON[i] {
+					v = string(b)
+				}
+				if text, ok := v.(string); ok && isJSON[i] {
+					if v, err = decodeJSON(text); err != nil {
 						yield(nil, fmt.Errorf("cache: column %s of stream %s: decoding its JSON: %w", n, d.stream, err))
 						return
 					}
