@@ -138,7 +138,13 @@
 // both databases read them: sources send each where their schema says
 // the other. A time column takes a date-time's time of day (on its own
 // clock) and a bare date's midnight, as DuckDB reads them, on PostgreSQL
-// too. Date, timestamp and date-time columns take the years 0000 to
+// too; a time with a time zone keeps a bare time's offset (Z is +00) and
+// takes a date-time's time of day in UTC. 24:00:00 is the next day's
+// midnight in a date-time, and 00:00:00 in a time column (RFC 3339 has
+// no hour 24). Both backends read what DuckDB's cast reads: fields of one
+// digit (2024-1-5, 1:2:3), "/" between the parts of a date, an offset with
+// seconds (+05:30:15) and " UTC" after a date-time; a zone by another name
+// (" Europe/Paris") DuckDB alone reads. Date, timestamp and date-time columns take the years 0000 to
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of
@@ -160,7 +166,9 @@
 // and jsonb cannot hold one, so there the value is NULL and noted as one
 // that does not fit its column.
 //
-// JSON columns keep values, not their text. DuckDB writes JSON compact,
+// JSON columns keep values, not their text (the sign of a zero in them
+// neither keeps: DuckDB's -0 may be PostgreSQL's 0, and the other way).
+// DuckDB writes JSON compact,
 // a key given twice twice, and each fraction as a double (the digits
 // beyond the 17th rounded; integers exact at any size). PostgreSQL's
 // jsonb keeps numbers exact but writes them without an exponent (1e2 is

@@ -174,18 +174,16 @@ func parseTimestamp(s string) (time.Time, bool) {
 	return st.time(), true
 }
 
-// usPerDay is the number of microseconds in a day: 24:00:00 as a time.
-const usPerDay = 86_400_000_000
-
 // parseTime reads a time as a time column takes it: a time of day (up
-// to 24:00:00) with an optional zone, its offset kept; else a date or
+// to 24:00:00, which is 00:00:00) with an optional zone, its offset kept; else a date or
 // date-time, whose time of day is read on its own clock for a time column,
 // and in UTC with the offset 0 for a timetz one, as DuckDB's cast reads
 // them. It returns the microseconds since midnight (a fraction finer is
 // cut, as micros cuts it) and the offset east of UTC in seconds.
 func parseTime(s string, tz bool) (us int64, off int, ok bool) {
 	if st, ok := parseStamp(s, true); ok {
-		return int64(st.hour*3600+st.min*60+st.sec)*1_000_000 + int64(st.ns)/1000, st.off, true
+		// 24:00:00 is 00:00:00 (see package cache).
+		return int64(st.hour%24*3600+st.min*60+st.sec)*1_000_000 + int64(st.ns)/1000, st.off, true
 	}
 	st, ok := parseStamp(s, false)
 	if !ok {
