@@ -70,7 +70,7 @@ func TestBackendsAgree(t *testing.T) {
 	}
 	t.Cleanup(func() { pc.Close() })
 	t.Logf("seed %d, %d rounds (%s, %s)", seed, rounds, diffSeedEnv, diffRoundsEnv)
-	cases, diffs := 0, 0
+	cases, diffs, loadsRun, unfinished := 0, 0, 0, 0
 	seq := 0
 	for r := range rounds {
 		rng := rand.New(rand.NewPCG(seed, uint64(r)))
@@ -84,13 +84,19 @@ func TestBackendsAgree(t *testing.T) {
 				outs[i] = diffLoad(t, c, cat, st, name, loads)
 			}
 			cases += len(outs[0].rows) + len(outs[0].lines)
+			for _, r := range outs[0].results {
+				loadsRun++
+				if !strings.Contains(r, "unfinished []") {
+					unfinished++
+				}
+			}
 			if d := compareOutputs(outs[0], outs[1], g.describe(loads)); len(d) > 0 {
 				diffs += len(d)
 				t.Errorf("seed %d round %d %s: schema %s\n%s", seed, r, st, g.propsJSON, strings.Join(d, "\n"))
 			}
 		}
 	}
-	t.Logf("%d rows compared, %d differences", cases, diffs)
+	t.Logf("%d loads (%d with a stream left unfinished), %d rows and record lines compared, %d differences", loadsRun, unfinished, cases, diffs)
 }
 
 // diffOutput is what one backend gave back for a stream.
@@ -121,8 +127,8 @@ func diffLoad(t *testing.T, c *cache.Cache, cat *protocol.ConfiguredCatalog, st 
 			out.results = append(out.results, "error: "+err.Error())
 			continue
 		}
-		out.results = append(out.results, fmt.Sprintf("records %v total %d read %v total %d states %d unfinished %v",
-			res.Records, res.Total, res.RecordsRead, res.TotalRead, res.States, res.Unfinished))
+		out.results = append(out.results, fmt.Sprintf("records %v total %d read %v total %d states %d unfinished %v unknown %d records %d states",
+			res.Records, res.Total, res.RecordsRead, res.TotalRead, res.States, res.Unfinished, res.UnknownStreamRecords, res.UnknownStreamStates))
 	}
 	ds, err := c.Dataset(ctx, stream)
 	if err != nil {
@@ -516,7 +522,17 @@ func (g *gen) loads(rng *rand.Rand, name string, seq *int) [][]*protocol.Message
 	var loads [][]*protocol.Message
 	for l := range 2 {
 		var msgs []*protocol.Message
-		for range 5 + rng.IntN(20) {
+		// A status of the stream: started and complete, started only (a
+		// replace is then not swapped in), or none.
+		status := rng.IntN(3)
+		if status > 0 {
+			msgs = append(msgs, cachetest.Status(name, protocol.StatusStarted))
+		}
+		for range rng.IntN(25) {
+			if rng.IntN(20) == 0 {
+				// A record and a state of a stream not in the catalog.
+				msgs = append(msgs, cachetest.Rec("not_"+name, `{"seq":-1}`), cachetest.StreamState("not_"+name, `{}`))
+			}
 			var fields []string
 			if rng.IntN(15) > 0 {
 				id := `null`
@@ -537,9 +553,20 @@ func (g *gen) loads(rng *rand.Rand, name string, seq *int) [][]*protocol.Message
 				fields = append(fields, `"extra":`+genValue(rng, "any"))
 			}
 			rng.Shuffle(len(fields), func(i, j int) { fields[i], fields[j] = fields[j], fields[i] })
-			msgs = append(msgs, cachetest.Rec(name, "{"+strings.Join(fields, ",")+"}"))
+			rec := cachetest.Rec(name, "{"+strings.Join(fields, ",")+"}")
+			if rng.IntN(6) == 0 && len(g.props) > 0 {
+				// A change the source reported itself.
+				rec.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: g.props[rng.IntN(len(g.props))].name,
+					Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}}}
+			}
+			msgs = append(msgs, rec)
 		}
-		msgs = append(msgs, cachetest.StreamState(name, fmt.Sprintf(`{"load":%d}`, l)))
+		if rng.IntN(5) > 0 {
+			msgs = append(msgs, cachetest.StreamState(name, fmt.Sprintf(`{"load":%d}`, l)))
+		}
+		if status == 1 {
+			msgs = append(msgs, cachetest.Status(name, protocol.StatusComplete))
+		}
 		loads = append(loads, msgs)
 	}
 	return loads
