@@ -1183,14 +1183,14 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	case backend.TypeDate:
 		// A date-time's date is the one it spells, in its own zone, as
 		// both databases cast it.
-		st, ok := parseStamp(s, false)
+		st, ok := parseStamp(s, false, false)
 		if !ok || st.year < 0 || st.year > 9999 {
 			return out, misfit
 		}
 		d := time.Date(st.year, time.Month(st.month), st.day, 0, 0, 0, 0, time.UTC)
 		return binary.BigEndian.AppendUint32(out, uint32(int32(d.Unix()/86400-pgEpochMS/86_400_000))), valid
 	case backend.TypeTimestampTZ:
-		ts, ok := parseTimestamp(s)
+		ts, ok := parseTimestamp(s, true)
 		if !ok {
 			return out, misfit
 		}
@@ -1203,7 +1203,7 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	case backend.TypeTimestamp:
 		// The years 0000 to 9999 of the wall clock (24:00:00 of the
 		// last day is in the next).
-		ts, ok := parseTimestamp(s)
+		ts, ok := parseTimestamp(s, false)
 		if y := ts.Year(); !ok || y < 0 || y > 9999 {
 			return out, misfit
 		}

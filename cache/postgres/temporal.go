@@ -16,13 +16,18 @@ type stamp struct {
 	hour, min, sec, ns int
 	off                int  // the offset east of UTC, in seconds, when zone
 	date, zone         bool // a date was given; a zone was given
+	dateSpace          bool // a bare date was followed by white space
 }
 
-// parseStamp reads a date, optionally followed by "T" or " " and a time,
-// and that by a zone: Z, +HH, +HH:MM, +HHMM, +HH:MM:SS (or -) or " UTC"
-// in any case. With clockOnly the text is a time without a date.
-func parseStamp(s string, clockOnly bool) (st stamp, ok bool) {
-	i := 0
+// parseStamp reads a date, optionally followed by "T" or white space and
+// a time, and that by a zone: Z, +HH, +HH:MM, +HHMM, +HH:MM:SS (or -) or
+// " UTC" in any case; white space may come before and after. With
+// clockOnly the text is a time without a date. zoned is for the columns
+// that keep the zone (timestamptz, timetz), where DuckDB's cast takes no
+// white space before a zone but " UTC" after a date-time and an offset
+// after a bare time.
+func parseStamp(s string, clockOnly, zoned bool) (st stamp, ok bool) {
+	i := skipSpace(s, 0)
 	if !clockOnly {
 		neg := false
 		if i < len(s) && s[i] == '-' {
@@ -56,10 +61,16 @@ func parseStamp(s string, clockOnly bool) (st stamp, ok bool) {
 		if i == len(s) {
 			return st, true
 		}
-		if s[i] != 'T' && s[i] != ' ' {
+		if j := skipSpace(s, i); j == len(s) {
+			st.dateSpace = true
+			return st, true
+		} else if j > i {
+			i = j
+		} else if s[i] == 'T' {
+			i++
+		} else {
 			return st, false
 		}
-		i++
 	}
 	var n int
 	if st.hour, n = digits(s, i, 2); n == 0 || i+n >= len(s) || s[i+n] != ':' {
@@ -84,17 +95,29 @@ func parseStamp(s string, clockOnly bool) (st stamp, ok bool) {
 			}
 		}
 	}
+	// A fraction finer than the microsecond is cut (see micros) before
+	// 24:00:00 is checked, as DuckDB cuts it.
+	st.ns -= st.ns % 1000
 	if st.min > 59 || st.sec > 59 || st.hour > 24 || (st.hour == 24 && (st.min != 0 || st.sec != 0 || st.ns != 0)) {
 		return st, false
 	}
-	if i == len(s) {
+	start, j := i, skipSpace(s, i)
+	if j == len(s) {
 		return st, true
 	}
+	spaced := j > i
+	i = j
 	switch {
 	case s[i] == 'Z' || (clockOnly && s[i] == 'z'):
+		if spaced && zoned {
+			return st, false
+		}
 		st.zone = true
-		return st, i+1 == len(s)
+		i++
 	case s[i] == '+' || s[i] == '-':
+		if spaced && zoned && !clockOnly {
+			return st, false
+		}
 		sign := 1
 		if s[i] == '-' {
 			sign = -1
@@ -106,7 +129,7 @@ func parseStamp(s string, clockOnly bool) (st stamp, ok bool) {
 		}
 		i += n
 		m, sec := 0, 0
-		for part := 0; part < 2 && i < len(s); part++ {
+		for part := 0; part < 2 && i < len(s) && (s[i] == ':' || s[i] >= '0' && s[i] <= '9'); part++ {
 			if s[i] == ':' {
 				i++
 			}
@@ -122,12 +145,22 @@ func parseStamp(s string, clockOnly bool) (st stamp, ok bool) {
 			}
 		}
 		st.off, st.zone = sign*(h*3600+m*60+sec), true
-		return st, i == len(s)
-	case !clockOnly && len(s)-i == 4 && s[i] == ' ' && strings.EqualFold(s[i+1:], "utc"):
+	case i-start == 1 && s[start] == ' ' && i+3 <= len(s) && strings.EqualFold(s[i:i+3], "utc") && (!clockOnly || !zoned):
 		st.zone = true
-		return st, true
+		i += 3
+	default:
+		return st, false
 	}
-	return st, false
+	return st, skipSpace(s, i) == len(s)
+}
+
+// skipSpace returns the index of the first byte of s at or after i that is
+// not white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\v' || s[i] == '\f') {
+		i++
+	}
+	return i
 }
 
 // digits reads up to max decimal digits of s from i: their value and how
@@ -164,11 +197,11 @@ func (st stamp) time() time.Time {
 	return time.Date(st.year, time.Month(st.month), st.day, st.hour, st.min, st.sec, st.ns, loc)
 }
 
-// parseTimestamp reads a date or a date-time as a date or timestamp
-// column takes it.
-func parseTimestamp(s string) (time.Time, bool) {
-	st, ok := parseStamp(s, false)
-	if !ok {
+// parseTimestamp reads a date or a date-time as a timestamp column takes
+// it, a timestamptz one if zoned.
+func parseTimestamp(s string, zoned bool) (time.Time, bool) {
+	st, ok := parseStamp(s, false, zoned)
+	if !ok || st.dateSpace {
 		return time.Time{}, false
 	}
 	return st.time(), true
@@ -181,12 +214,12 @@ func parseTimestamp(s string) (time.Time, bool) {
 // them. It returns the microseconds since midnight (a fraction finer is
 // cut, as micros cuts it) and the offset east of UTC in seconds.
 func parseTime(s string, tz bool) (us int64, off int, ok bool) {
-	if st, ok := parseStamp(s, true); ok {
+	if st, ok := parseStamp(s, true, tz); ok {
 		// 24:00:00 is 00:00:00 (see package cache).
 		return int64(st.hour%24*3600+st.min*60+st.sec)*1_000_000 + int64(st.ns)/1000, st.off, true
 	}
-	st, ok := parseStamp(s, false)
-	if !ok {
+	st, ok := parseStamp(s, false, tz)
+	if !ok || st.dateSpace {
 		return 0, 0, false
 	}
 	t := st.time()

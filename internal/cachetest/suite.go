@@ -939,8 +939,8 @@ func testDateRange(t *testing.T, open Opener) {
 // The date, timestamp and time columns take what DuckDB's cast reads
 // (see package cache), on every backend: fields of one digit, 24:00:00 as
 // the end of the day (a time column's 00:00:00, as DuckDB's driver and
-// export gave it, and RFC 3339 writes it), an offset with seconds and a
-// " UTC" after the time.
+// export gave it, and RFC 3339 writes it), an offset with seconds, a
+// " UTC" after the time, and white space where DuckDB's cast takes it.
 // A time with a zone takes a bare time's own offset, Z as +00, and a
 // date-time's time of day in UTC. TestBackendsAgree found PostgreSQL's
 // loader refusing each of these, and DuckDB's a bare time with a Z.
@@ -961,6 +961,15 @@ func testDateTimeSpellings(t *testing.T, open Opener) {
 		{"24:00:00.000+02", "NULL", "NULL", "NULL", "00:00:00", "00:00:00+02"},
 		{"24:00:00.5", "NULL", "NULL", "NULL", "NULL", "NULL"},
 		{"24:00:01", "NULL", "NULL", "NULL", "NULL", "NULL"},
+		{"24:00:00.0000001", "NULL", "NULL", "NULL", "00:00:00", "00:00:00+00"},
+		{"2024-01-05\t10:00:00", "2024-01-05T10:00:00Z", "2024-01-05 10:00:00", "2024-01-05", "10:00:00", "10:00:00+00"},
+		{" 2024-01-05", "2024-01-05T00:00:00Z", "2024-01-05 00:00:00", "2024-01-05", "00:00:00", "00:00:00+00"},
+		{"2024-01-05 ", "NULL", "NULL", "2024-01-05", "NULL", "NULL"},
+		{"2024-01-05 10:00:00 +02:00", "NULL", "2024-01-05 10:00:00", "2024-01-05", "10:00:00", "NULL"},
+		{" 12:00:00 ", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+00"},
+		{"12:00:00 +02", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+02"},
+		{"12:00:00 UTC", "NULL", "NULL", "NULL", "12:00:00", "NULL"},
+		{"12:00:00z", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+00"},
 		{"12:00:00Z", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+00"},
 		{"12:00:00+05:30", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+05:30"},
 	}
@@ -1006,10 +1015,11 @@ func testDateTimeSpellings(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		k := cases[r["id"].(int64)]
-		if k.tm == "NULL" {
-			continue
-		}
-		for col, want := range map[string]time.Time{"tm": clock(k.tm), "ttz": clock(k.ttz)} {
+		for col, spelled := range map[string]string{"tm": k.tm, "ttz": k.ttz} {
+			if spelled == "NULL" {
+				continue
+			}
+			want := clock(spelled)
 			got, ok := r[col].(time.Time)
 			_, gotOff := got.Zone()
 			_, wantOff := want.Zone()
