@@ -77,11 +77,21 @@ func TestBackendsAgree(t *testing.T) {
 		g := genStream(rng)
 		for _, st := range []cache.Strategy{cache.StrategyAppend, cache.StrategyMerge, cache.StrategyReplace} {
 			name := fmt.Sprintf("r%d_%s", r, st)
-			loads := g.loads(rng, name, &seq)
-			cat := g.catalog(name, st)
+			// The second load's schema may have changed: a property of
+			// another type, one more, one fewer.
+			gens := [2]*gen{g, g}
+			if rng.IntN(3) == 0 {
+				gens[1] = g.evolve(rng)
+			}
+			loads := make([][]*protocol.Message, 2)
+			cats := make([]*protocol.ConfiguredCatalog, 2)
+			for l, gl := range gens {
+				loads[l] = gl.load(rng, name, &seq, l)
+				cats[l] = gl.catalog(name, st)
+			}
 			var outs [2]diffOutput
 			for i, c := range []*cache.Cache{dc, pc} {
-				outs[i] = diffLoad(t, c, cat, st, name, loads)
+				outs[i] = diffLoad(t, c, cats, st, name, loads)
 			}
 			cases += len(outs[0].rows) + len(outs[0].lines)
 			for _, r := range outs[0].results {
@@ -92,7 +102,7 @@ func TestBackendsAgree(t *testing.T) {
 			}
 			if d := compareOutputs(outs[0], outs[1], g.describe(loads)); len(d) > 0 {
 				diffs += len(d)
-				t.Errorf("seed %d round %d %s: schema %s\n%s", seed, r, st, g.propsJSON, strings.Join(d, "\n"))
+				t.Errorf("seed %d round %d %s: schema %s, then %s\n%s", seed, r, st, g.propsJSON, gens[1].propsJSON, strings.Join(d, "\n"))
 			}
 		}
 	}
@@ -117,12 +127,12 @@ type diffRow struct {
 }
 
 // diffLoad runs loads into c and reads the stream back.
-func diffLoad(t *testing.T, c *cache.Cache, cat *protocol.ConfiguredCatalog, st cache.Strategy, stream string, loads [][]*protocol.Message) diffOutput {
+func diffLoad(t *testing.T, c *cache.Cache, cats []*protocol.ConfiguredCatalog, st cache.Strategy, stream string, loads [][]*protocol.Message) diffOutput {
 	t.Helper()
 	ctx := context.Background()
 	out := diffOutput{kinds: map[string]string{}}
-	for _, msgs := range loads {
-		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: st, FullRefresh: st == cache.StrategyReplace, Messages: cachetest.Messages(msgs...)})
+	for l, msgs := range loads {
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cats[l], Strategy: st, FullRefresh: st == cache.StrategyReplace, Messages: cachetest.Messages(msgs...)})
 		if err != nil {
 			out.results = append(out.results, "error: "+err.Error())
 			continue
@@ -503,12 +513,17 @@ func genStream(rng *rand.Rand) *gen {
 		k := propKinds[rng.IntN(len(propKinds))]
 		g.props = append(g.props, genProp{name: fmt.Sprintf("p%d", i), schema: k.schema, kind: k.kind})
 	}
+	g.setPropsJSON()
+	return g
+}
+
+// setPropsJSON writes the stream's properties as a JSON object.
+func (g *gen) setPropsJSON() {
 	parts := []string{`"seq":{"type":"integer"}`, `"id":{"type":["null","integer"]}`, `"cur":{"type":"integer"}`}
 	for _, p := range g.props {
 		parts = append(parts, strconv.Quote(p.name)+":"+p.schema)
 	}
 	g.propsJSON = "{" + strings.Join(parts, ",") + "}"
-	return g
 }
 
 // catalog is the stream's catalog under strategy st.
@@ -523,59 +538,74 @@ func (g *gen) catalog(name string, st cache.Strategy) *protocol.ConfiguredCatalo
 	}
 }
 
-// loads generates the messages of two loads of the stream.
-func (g *gen) loads(rng *rand.Rand, name string, seq *int) [][]*protocol.Message {
-	var loads [][]*protocol.Message
-	for l := range 2 {
-		var msgs []*protocol.Message
-		// A status of the stream: started and complete, started only (a
-		// replace is then not swapped in), or none.
-		status := rng.IntN(3)
-		if status > 0 {
-			msgs = append(msgs, cachetest.Status(name, protocol.StatusStarted))
-		}
-		for range rng.IntN(25) {
-			if rng.IntN(20) == 0 {
-				// A record and a state of a stream not in the catalog.
-				msgs = append(msgs, cachetest.Rec("not_"+name, `{"seq":-1}`), cachetest.StreamState("not_"+name, `{}`))
-			}
-			var fields []string
-			if rng.IntN(15) > 0 {
-				id := `null`
-				if rng.IntN(10) > 0 {
-					id = strconv.Itoa(rng.IntN(8))
-				}
-				fields = append(fields, `"id":`+id)
-			}
-			fields = append(fields, `"cur":`+strconv.Itoa(rng.IntN(4)), `"seq":`+strconv.Itoa(*seq))
-			*seq++
-			for _, p := range g.props {
-				if rng.IntN(8) == 0 {
-					continue // missing
-				}
-				fields = append(fields, strconv.Quote(p.name)+":"+genValue(rng, p.kind))
-			}
-			if rng.IntN(4) == 0 {
-				fields = append(fields, `"extra":`+genValue(rng, "any"))
-			}
-			rng.Shuffle(len(fields), func(i, j int) { fields[i], fields[j] = fields[j], fields[i] })
-			rec := cachetest.Rec(name, "{"+strings.Join(fields, ",")+"}")
-			if rng.IntN(6) == 0 && len(g.props) > 0 {
-				// A change the source reported itself.
-				rec.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: g.props[rng.IntN(len(g.props))].name,
-					Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}}}
-			}
-			msgs = append(msgs, rec)
-		}
-		if rng.IntN(5) > 0 {
-			msgs = append(msgs, cachetest.StreamState(name, fmt.Sprintf(`{"load":%d}`, l)))
-		}
-		if status == 1 {
-			msgs = append(msgs, cachetest.Status(name, protocol.StatusComplete))
-		}
-		loads = append(loads, msgs)
+// load generates the messages of the stream's load l.
+func (g *gen) load(rng *rand.Rand, name string, seq *int, l int) []*protocol.Message {
+	var msgs []*protocol.Message
+	// A status of the stream: started and complete, started only (a
+	// replace is then not swapped in), or none.
+	status := rng.IntN(3)
+	if status > 0 {
+		msgs = append(msgs, cachetest.Status(name, protocol.StatusStarted))
 	}
-	return loads
+	for range rng.IntN(25) {
+		if rng.IntN(20) == 0 {
+			// A record and a state of a stream not in the catalog.
+			msgs = append(msgs, cachetest.Rec("not_"+name, `{"seq":-1}`), cachetest.StreamState("not_"+name, `{}`))
+		}
+		var fields []string
+		if rng.IntN(15) > 0 {
+			id := `null`
+			if rng.IntN(10) > 0 {
+				id = strconv.Itoa(rng.IntN(8))
+			}
+			fields = append(fields, `"id":`+id)
+		}
+		fields = append(fields, `"cur":`+strconv.Itoa(rng.IntN(4)), `"seq":`+strconv.Itoa(*seq))
+		*seq++
+		for _, p := range g.props {
+			if rng.IntN(8) == 0 {
+				continue // missing
+			}
+			fields = append(fields, strconv.Quote(p.name)+":"+genValue(rng, p.kind))
+		}
+		if rng.IntN(4) == 0 {
+			fields = append(fields, `"extra":`+genValue(rng, "any"))
+		}
+		rng.Shuffle(len(fields), func(i, j int) { fields[i], fields[j] = fields[j], fields[i] })
+		rec := cachetest.Rec(name, "{"+strings.Join(fields, ",")+"}")
+		if rng.IntN(6) == 0 && len(g.props) > 0 {
+			// A change the source reported itself.
+			rec.Record.Meta = &protocol.RecordMeta{Changes: []protocol.RecordMetaChange{{Field: g.props[rng.IntN(len(g.props))].name,
+				Change: protocol.ChangeTruncated, Reason: protocol.ReasonSourceFieldSizeLimitation}}}
+		}
+		msgs = append(msgs, rec)
+	}
+	if rng.IntN(5) > 0 {
+		msgs = append(msgs, cachetest.StreamState(name, fmt.Sprintf(`{"load":%d}`, l)))
+	}
+	if status == 1 {
+		msgs = append(msgs, cachetest.Status(name, protocol.StatusComplete))
+	}
+	return msgs
+}
+
+// evolve returns the stream with its schema changed as a source's can
+// change between reads: a property of another type, a new one, one gone.
+func (g *gen) evolve(rng *rand.Rand) *gen {
+	e := &gen{props: slices.Clone(g.props)}
+	if len(e.props) > 0 {
+		i := rng.IntN(len(e.props))
+		k := propKinds[rng.IntN(len(propKinds))]
+		e.props[i].schema, e.props[i].kind = k.schema, k.kind
+	}
+	if len(e.props) > 1 && rng.IntN(2) == 0 {
+		i := rng.IntN(len(e.props))
+		e.props = append(e.props[:i], e.props[i+1:]...)
+	}
+	k := propKinds[rng.IntN(len(propKinds))]
+	e.props = append(e.props, genProp{name: "q0", schema: k.schema, kind: k.kind})
+	e.setPropsJSON()
+	return e
 }
 
 // describe returns a function that gives the schema of a column and the
