@@ -150,15 +150,17 @@ func diffLoad(t *testing.T, c *cache.Cache, cats []*protocol.ConfiguredCatalog, 
 		out.results = append(out.results, "columns: "+err.Error())
 		return out
 	}
+	// Each column's type, as both databases name it alike.
+	types := map[string]string{"JSON": "json", "JSONB": "json", "VARCHAR": "text", "TEXT": "text", "CHARACTER VARYING": "text",
+		"BIGINT": "bigint", "DOUBLE": "double", "DOUBLE PRECISION": "double", "BOOLEAN": "boolean", "DATE": "date",
+		"TIMESTAMP": "timestamp", "TIMESTAMP WITHOUT TIME ZONE": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamptz",
+		"TIME": "time", "TIME WITHOUT TIME ZONE": "time", "TIME WITH TIME ZONE": "timetz"}
 	for _, col := range cols {
-		switch strings.ToUpper(col.Type) {
-		case "JSON", "JSONB":
-			out.kinds[col.Name] = "json"
-		case "VARCHAR", "TEXT", "CHARACTER VARYING":
-			out.kinds[col.Name] = "text"
-		default:
-			out.kinds[col.Name] = "other"
+		kind, ok := types[strings.ToUpper(col.Type)]
+		if !ok {
+			kind = "unknown " + col.Type
 		}
+		out.kinds[col.Name] = kind
 	}
 	for row, err := range ds.After("").Records(ctx) {
 		if err != nil {
