@@ -50,8 +50,10 @@
 //
 // [StrategyAuto] merges streams with a primary key, appends streams with a
 // cursor and replaces the others. [StrategyMerge] keeps one row per primary
-// key (composite and nested keys work) — the newest by cursor, then by
-// arrival (_airbyte_raw_id), duplicates within one sync included; rows
+// key (composite and nested keys work) — the newest by cursor (a text
+// cursor compared by its bytes, whatever the database's collation, as
+// DuckDB compares text), then by arrival (_airbyte_raw_id), duplicates
+// within one sync included; rows
 // whose key is NULL are kept as they are. The older rows of a key are
 // removed when the load ends, not batch by batch (that would cost a
 // delete per batch): while a merge load runs, readers of its table see

@@ -409,6 +409,10 @@ func (b *database) JSONText(expr string, path []string) string {
 	return "(" + expr + " #>> ARRAY[" + strings.Join(parts, ", ") + "]::text[])"
 }
 
+// ByBytes compares text by the "C" collation: by its bytes, whatever
+// the database's default.
+func (b *database) ByBytes(expr string) string { return expr + ` COLLATE "C"` }
+
 func (b *database) Begin(ctx context.Context) (backend.Tx, error) {
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {

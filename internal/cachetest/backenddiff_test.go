@@ -383,8 +383,33 @@ type genProp struct {
 // gen is a generated stream.
 type gen struct {
 	props []genProp
+	// id (the primary key under merge) and cur (the cursor): a schema
+	// and the values a record gives.
+	id, cur genKey
 	// props as a JSON object, the stream's properties.
 	propsJSON string
+}
+
+// genKey is a primary key's or a cursor's schema and values.
+type genKey struct {
+	schema string
+	values []string
+}
+
+// keyKinds are the primary keys generated: few values, so that merge
+// finds the same key again, some that only a collation tells apart.
+var keyKinds = []genKey{
+	{`{"type":["null","integer"]}`, []string{`0`, `1`, `2`, `3`, `4`, `5`, `6`, `7`, `null`}},
+	{`{"type":["null","string"]}`, []string{`"a"`, `"A"`, `"b"`, `"é"`, `"e"`, `"a "`, `""`, `"ß"`, `"ss"`, `null`}},
+}
+
+// cursorKinds are the cursors generated: ties, and values that order
+// differently by bytes, by a collation or as instants.
+var cursorKinds = []genKey{
+	{`{"type":"integer"}`, []string{`0`, `1`, `2`, `3`}},
+	{`{"type":"string"}`, []string{`"a"`, `"B"`, `"b"`, `"é"`, `"f"`, `"2024-1-5"`, `"2024-01-05"`, `"Z"`, `"_"`, `"-"`, `"10"`, `"9"`, `"a b"`, `"ab"`}},
+	{`{"type":"string","format":"date-time"}`, []string{`"2024-01-05T10:00:00Z"`, `"2024-01-05T12:00:00+02:00"`, `"2024-01-06"`, `"garbage"`, `"2024-01-05T09:00:00-01:00"`, `null`}},
+	{`{"type":"number"}`, []string{`1`, `1.5`, `"2"`, `-0`, `0`, `1e400`, `0.1`, `null`}},
 }
 
 // propKinds are the property schemas generated, each with the kind of
@@ -509,7 +534,7 @@ func genValue(rng *rand.Rand, kind string) string {
 // genStream generates a stream's properties: an integer id (the primary
 // key under merge), an integer cursor, and some of propKinds.
 func genStream(rng *rand.Rand) *gen {
-	g := &gen{}
+	g := &gen{id: keyKinds[rng.IntN(len(keyKinds))], cur: cursorKinds[rng.IntN(len(cursorKinds))]}
 	n := 2 + rng.IntN(8)
 	for i := range n {
 		k := propKinds[rng.IntN(len(propKinds))]
@@ -521,7 +546,7 @@ func genStream(rng *rand.Rand) *gen {
 
 // setPropsJSON writes the stream's properties as a JSON object.
 func (g *gen) setPropsJSON() {
-	parts := []string{`"seq":{"type":"integer"}`, `"id":{"type":["null","integer"]}`, `"cur":{"type":"integer"}`}
+	parts := []string{`"seq":{"type":"integer"}`, `"id":` + g.id.schema, `"cur":` + g.cur.schema}
 	for _, p := range g.props {
 		parts = append(parts, strconv.Quote(p.name)+":"+p.schema)
 	}
@@ -556,13 +581,9 @@ func (g *gen) load(rng *rand.Rand, name string, seq *int, l int) []*protocol.Mes
 		}
 		var fields []string
 		if rng.IntN(15) > 0 {
-			id := `null`
-			if rng.IntN(10) > 0 {
-				id = strconv.Itoa(rng.IntN(8))
-			}
-			fields = append(fields, `"id":`+id)
+			fields = append(fields, `"id":`+g.id.values[rng.IntN(len(g.id.values))])
 		}
-		fields = append(fields, `"cur":`+strconv.Itoa(rng.IntN(4)), `"seq":`+strconv.Itoa(*seq))
+		fields = append(fields, `"cur":`+g.cur.values[rng.IntN(len(g.cur.values))], `"seq":`+strconv.Itoa(*seq))
 		*seq++
 		for _, p := range g.props {
 			if rng.IntN(8) == 0 {
@@ -594,7 +615,7 @@ func (g *gen) load(rng *rand.Rand, name string, seq *int, l int) []*protocol.Mes
 // evolve returns the stream with its schema changed as a source's can
 // change between reads: a property of another type, a new one, one gone.
 func (g *gen) evolve(rng *rand.Rand) *gen {
-	e := &gen{props: slices.Clone(g.props)}
+	e := &gen{props: slices.Clone(g.props), id: g.id, cur: g.cur}
 	if len(e.props) > 0 {
 		i := rng.IntN(len(e.props))
 		k := propKinds[rng.IntN(len(propKinds))]
