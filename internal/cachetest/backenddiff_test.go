@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/big"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
@@ -64,7 +67,7 @@ func TestBackendsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dc.Close() })
-	pc, err := cache.New(ctx, postgres.NewConnector(testenv.Postgres(t)))
+	pc, err := cache.New(ctx, postgres.NewConnector(collatedDatabase(t, testenv.Postgres(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +110,36 @@ func TestBackendsAgree(t *testing.T) {
 		}
 	}
 	t.Logf("%d loads (%d with a stream left unfinished), %d rows and record lines compared, %d differences", loadsRun, unfinished, cases, diffs)
+}
+
+// collatedDatabase returns the DSN of a new database on dsn's server whose
+// default collation is ICU's en-US, as a production database's often is
+// (en_US.UTF-8), and not bytewise as the test databases' C: the same records
+// must come back the same from it too. It is dropped when t ends. A server
+// without ICU gives dsn itself.
+func collatedDatabase(t *testing.T, dsn string) string {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	name := fmt.Sprintf("diff_icu_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.utf8'"); err != nil {
+		t.Logf("comparing in a database of collation C: no ICU database on this server: %v", err)
+		return dsn
+	}
+	t.Cleanup(func() {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
 
 // diffOutput is what one backend gave back for a stream.
