@@ -229,8 +229,8 @@ func (c *Cache) dedupeSQL(t *backend.Table, scoped bool) string {
 		cur := c.keyExpr(t, "o", t.Cursor)
 		// A text cursor (a nested one is text too) by its bytes, on
 		// every backend.
-		if bo, ok := c.b.(backend.ByteOrderer); ok && (len(t.Cursor) > 1 || columnOf(t, t.Cursor[0]).Type == backend.TypeString) {
-			cur = bo.ByBytes(cur)
+		if len(t.Cursor) > 1 || columnOf(t, t.Cursor[0]).Type == backend.TypeString {
+			cur = c.byBytes(cur)
 		}
 		order = cur + " DESC NULLS LAST, "
 	}

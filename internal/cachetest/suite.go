@@ -109,6 +109,7 @@ func Run(t *testing.T, open Opener) {
 		{"merge across batches", testMergeAcrossBatches},
 		{"merge composite and nested keys", testMergeCompositeAndNestedKeys},
 		{"merge orders text cursors by their bytes", testMergeOrdersTextCursorsByBytes},
+		{"streams and states in the order of their names' bytes", testStreamsInByteOrder},
 		{"replace", testReplace},
 		{"replace incremental refused", testReplaceIncrementalRefused},
 		{"replace keeps the table of a stream that was not read", testReplaceKeepsTheTableOfAStreamThatWasNotRead},
@@ -164,6 +165,7 @@ func Run(t *testing.T, open Opener) {
 // locale, where the suite's own test databases have C).
 func RunTextOrder(t *testing.T, open Opener) {
 	t.Run("merge orders text cursors by their bytes", func(t *testing.T) { testMergeOrdersTextCursorsByBytes(t, open) })
+	t.Run("streams and states in the order of their names' bytes", func(t *testing.T) { testStreamsInByteOrder(t, open) })
 }
 
 // RunInZone runs the suite's tests of dates and times again, one after
@@ -892,6 +894,42 @@ func testMergeOrdersTextCursorsByBytes(t *testing.T, open Opener) {
 	}
 	slices.Sort(got)
 	Equal(t, "nested", got, want)
+}
+
+// Cache.Streams (and so a StreamNotFoundError's list) and SourceState's
+// STREAM states come in the order of the streams' names' bytes, as DuckDB
+// orders text, whatever the database's collation. TestBackendsAgree found
+// PostgreSQL listing r1_append before r10_append in an ICU database, where
+// DuckDB lists it after.
+func testStreamsInByteOrder(t *testing.T, open Opener) {
+	c := open(t)
+	names := []string{"r1_x", "b", "Bx", "r10", "a", "r1"}
+	var streams []protocol.ConfiguredStream
+	var msgs []*protocol.Message
+	for _, n := range names {
+		streams = append(streams, Stream(n, `{"id":{"type":"integer"}}`, inc, nil, "id"))
+		msgs = append(msgs, Rec(n, `{"id":1}`), StreamState(n, `{"id":1}`))
+	}
+	MustLoad(t, c, Catalog(streams...), cache.StrategyAppend, msgs...)
+	want := []string{"Bx", "a", "b", "r1", "r10", "r1_x"}
+	got, err := c.Streams(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "streams", got, want)
+	raw, err := c.SourceState(context.Background(), "src", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []protocol.State
+	if err := json.Unmarshal(raw, &states); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, st := range states {
+		got = append(got, st.Stream.StreamDescriptor.Name)
+	}
+	Equal(t, "states", got, want)
 }
 
 // Sources often send a date where their schema says date-time, and a

@@ -132,9 +132,10 @@ type Locker interface {
 
 // ByteOrderer is implemented by a Backend whose text compares by a
 // collation that may not be bytewise (PostgreSQL's database default, such
-// as en_US.UTF-8). Merge orders text cursors through it, so that the
-// same records keep the same rows on every backend, as DuckDB orders
-// text: by its bytes.
+// as en_US.UTF-8). Merge orders text cursors through it, and the cache
+// the states it gives a source, so that the same records keep the same
+// rows, and states come in the same order, on every backend, as DuckDB
+// orders text: by its bytes.
 type ByteOrderer interface {
 	// ByBytes returns expr, a text expression, as one that compares by
 	// its bytes.
