@@ -672,14 +672,25 @@ func (c *Cache) namesTable(stream, table string) bool {
 	return err == nil && t == table
 }
 
+// byBytes returns expr, a text expression, as one that orders by its
+// bytes on every backend, as DuckDB orders text (see
+// backend.ByteOrderer).
+func (c *Cache) byBytes(expr string) string {
+	if bo, ok := c.b.(backend.ByteOrderer); ok {
+		return bo.ByBytes(expr)
+	}
+	return expr
+}
+
 // Streams lists the streams that have a table in the cache under its
-// table prefix: those whose datasets [Cache.Dataset] opens. The streams
+// table prefix: those whose datasets [Cache.Dataset] opens, in the order
+// of their names' bytes, whatever the database's collation. The streams
 // of other prefixes are theirs (see [WithTablePrefix]).
 func (c *Cache) Streams(ctx context.Context) ([]string, error) {
 	// The bookkeeping outlives a table dropped by hand: only the tables
 	// there are count.
 	rows, err := c.Query(ctx, `SELECT DISTINCT stream_name, table_name FROM `+c.qual(streamsTable)+
-		` WHERE table_name IN (SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = ?) ORDER BY stream_name`, c.b.Schema())
+		` WHERE table_name IN (SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = ?)`, c.b.Schema())
 	if err != nil {
 		return nil, err
 	}
@@ -695,6 +706,7 @@ func (c *Cache) Streams(ctx context.Context) ([]string, error) {
 			out = append(out, stream)
 		}
 	}
+	slices.Sort(out) // by bytes: ORDER BY would follow the collation
 	return out, rows.Err()
 }
 
@@ -927,7 +939,7 @@ func (c *Cache) storeState(ctx context.Context, tx backend.Tx, key StateKey, st 
 // before they did (versions before 2aa88ac) may hold both, from a source
 // that switched kinds: the kind stored last is the one it sends now.
 func (c *Cache) SourceState(ctx context.Context, source string, streams []string) (json.RawMessage, error) {
-	rows, err := c.Query(ctx, `SELECT stream_name, state_json, updated_at FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = '' ORDER BY stream_name`, c.statePrefix, source)
+	rows, err := c.Query(ctx, `SELECT stream_name, state_json, updated_at FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = '' ORDER BY `+c.byBytes("stream_name"), c.statePrefix, source)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/x/goairbyte/cache/internal/backend"
 )
@@ -129,13 +130,66 @@ func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
 	return out, nil
 }
 
-// rows runs SELECT * over the dataset; the caller closes the rows.
-func (d *Dataset) rows(ctx context.Context) (*sql.Rows, error) {
-	q := "SELECT * FROM " + d.c.qual(d.table) + d.whereSQL()
+// rows runs SELECT * over the dataset, with its JSON columns as their
+// text (DuckDB's driver decodes JSON itself, and fails on a number beyond
+// a double's range); the caller closes the rows. isJSON says which
+// columns are JSON.
+func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, isJSON []bool, err error) {
+	cols, err := d.c.columns(ctx, d.table)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(cols) == 0 {
+		return nil, nil, d.c.streamNotFound(ctx, d.stream)
+	}
+	sel := make([]string, len(cols))
+	isJSON = make([]bool, len(cols))
+	for i, c := range cols {
+		q := backend.Quote(c.name)
+		sel[i] = q
+		if d.c.b.ParseSQLType(c.dataType) == backend.TypeJSON {
+			sel[i], isJSON[i] = "CAST("+q+" AS VARCHAR) AS "+q, true
+		}
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + d.c.qual(d.table) + d.whereSQL()
 	if d.order != "" {
 		q += " ORDER BY " + d.order
 	}
-	return d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
+	rows, err = d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
+	return rows, isJSON, err
+}
+
+// decodeJSON decodes a JSON column's text as encoding/json decodes into
+// an any, except that a number beyond a double's range (1e400) is a
+// json.Number rather than an error.
+func decodeJSON(text string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return numbersAsFloats(v), nil
+}
+
+// numbersAsFloats replaces each json.Number in v that a float64 holds by
+// that float64.
+func numbersAsFloats(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+			return f
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = numbersAsFloats(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = numbersAsFloats(e)
+		}
+	}
+	return v
 }
 
 // Records yields each row as a map from column name to value, internal
@@ -144,10 +198,13 @@ func (d *Dataset) rows(ctx context.Context) (*sql.Rows, error) {
 // them (int64, float64, string, bool, time.Time, nil for NULL), except
 // that JSON columns (objects, arrays, unions, _airbyte_meta) are decoded as
 // encoding/json decodes into an any — map[string]any, []any, float64 … —
-// on every backend, so a row reads alike on DuckDB and PostgreSQL.
+// on every backend (but a number beyond a double's range, 1e400, is a
+// json.Number), and time columns are a time.Time on 0001-01-01 (in
+// UTC, or for a time with a time zone in a zone of its offset), as DuckDB's
+// driver gives them, so a row reads alike on DuckDB and PostgreSQL.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		rows, err := d.rows(ctx)
+		rows, isJSON, err := d.rows(ctx)
 		if err != nil {
 			yield(nil, d.gone(ctx, err))
 			return
@@ -163,13 +220,13 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			yield(nil, err)
 			return
 		}
-		// pgx gives a jsonb column as its text; DuckDB's driver decodes
-		// JSON itself. Decode the text so both give the same values.
-		isJSON := make([]bool, len(types))
+		// pgx gives a time column as its text; DuckDB's driver a
+		// time.Time on 0001-01-01. Give that on both.
+		isTime := make([]bool, len(types))
 		for i, ct := range types {
 			switch strings.ToUpper(ct.DatabaseTypeName()) {
-			case "JSON", "JSONB":
-				isJSON[i] = true
+			case "TIME", "TIMETZ", "1266": // pgx names timetz by its OID
+				isTime[i] = true
 			}
 		}
 		vals := make([]any, len(names))
@@ -185,11 +242,22 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			m := make(map[string]any, len(names))
 			for i, n := range names {
 				v := vals[i]
-				if text, ok := v.([]byte); ok && isJSON[i] {
-					if err := json.Unmarshal(text, &v); err != nil {
+				if b, ok := v.([]byte); ok && isJSON[i] {
+					v = string(b)
+				}
+				if text, ok := v.(string); ok && isJSON[i] {
+					if v, err = decodeJSON(text); err != nil {
 						yield(nil, fmt.Errorf("cache: column %s of stream %s: decoding its JSON: %w", n, d.stream, err))
 						return
 					}
+				}
+				if text, ok := v.(string); ok && isTime[i] {
+					tm, ok := parseClock(text)
+					if !ok {
+						yield(nil, fmt.Errorf("cache: column %s of stream %s: reading the time %q", n, d.stream, text))
+						return
+					}
+					v = tm
 				}
 				m[n] = v
 			}
@@ -298,4 +366,51 @@ func (d *Dataset) readLastRawID(ctx context.Context) error {
 	}
 	d.last, d.lastKnown, d.tableAt = last.String, true, ""
 	return nil
+}
+
+// parseClock reads a time as PostgreSQL writes it (15:04:05.999999, with
+// an offset such as -07, +05:30 or +05:30:15 for a timetz) as the
+// time.Time on 0001-01-01 that DuckDB's driver gives for one: in UTC, or
+// in a zone of its offset. 24:00:00 is the midnight of 0001-01-02.
+func parseClock(s string) (time.Time, bool) {
+	end := strings.IndexAny(s, "+-")
+	clock, zone := s, ""
+	if end >= 0 {
+		clock, zone = s[:end], s[end:]
+	}
+	parts := strings.Split(clock, ":")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	h, err1 := strconv.Atoi(parts[0])
+	m, err2 := strconv.Atoi(parts[1])
+	sec, frac, _ := strings.Cut(parts[2], ".")
+	sc, err3 := strconv.Atoi(sec)
+	if err1 != nil || err2 != nil || err3 != nil || len(frac) > 9 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if frac != "" {
+		f, err := strconv.Atoi(frac + strings.Repeat("0", 9-len(frac)))
+		if err != nil {
+			return time.Time{}, false
+		}
+		ns = f
+	}
+	loc := time.UTC
+	if zone != "" {
+		off := 0
+		for i, p := range strings.Split(zone[1:], ":") {
+			v, err := strconv.Atoi(p)
+			if err != nil || i > 2 {
+				return time.Time{}, false
+			}
+			off += v * []int{3600, 60, 1}[i]
+		}
+		if zone[0] == '-' {
+			off = -off
+		}
+		loc = time.FixedZone("", off)
+	}
+	return time.Date(1, 1, 1, h, m, sc, ns, loc), true
 }

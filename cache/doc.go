@@ -50,8 +50,10 @@
 //
 // [StrategyAuto] merges streams with a primary key, appends streams with a
 // cursor and replaces the others. [StrategyMerge] keeps one row per primary
-// key (composite and nested keys work) — the newest by cursor, then by
-// arrival (_airbyte_raw_id), duplicates within one sync included; rows
+// key (composite and nested keys work) — the newest by cursor (a text
+// cursor compared by its bytes, whatever the database's collation, as
+// DuckDB compares text), then by arrival (_airbyte_raw_id), duplicates
+// within one sync included; rows
 // whose key is NULL are kept as they are. The older rows of a key are
 // removed when the load ends, not batch by batch (that would cost a
 // delete per batch): while a merge load runs, readers of its table see
@@ -130,14 +132,21 @@
 // "_" between digits, "+5", ".5" and "5." are read; hexadecimal is not),
 // rounded to the nearest double; a value beyond the double's range (1e400)
 // or not finite ("NaN", "Infinity") does not fit, one too small to tell
-// from zero (1e-400) is 0. A boolean column takes true and false, the
+// from zero (1e-400) is 0; the integer -0 is 0, the fraction -0.0 (or
+// the string "-0") -0. A boolean column takes true and false, the
 // numbers 1 and 0, and the strings true, t, yes, y, 1, false, f, no, n, 0
 // in any case. A date-time column takes a bare date as its midnight, and a
 // date column a date-time as the date it spells (in its own zone), as
 // both databases read them: sources send each where their schema says
 // the other. A time column takes a date-time's time of day (on its own
 // clock) and a bare date's midnight, as DuckDB reads them, on PostgreSQL
-// too. Date, timestamp and date-time columns take the years 0000 to
+// too; a time with a time zone keeps a bare time's offset (Z is +00) and
+// takes a date-time's time of day in UTC. 24:00:00 is the next day's
+// midnight in a date-time, and 00:00:00 in a time column (RFC 3339 has
+// no hour 24). Both backends read what DuckDB's cast reads: fields of one
+// digit (2024-1-5, 1:2:3), "/" between the parts of a date, an offset with
+// seconds (+05:30:15) and " UTC" after a date-time; a zone by another name
+// (" Europe/Paris") DuckDB alone reads. Date, timestamp and date-time columns take the years 0000 to
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of
@@ -159,7 +168,9 @@
 // and jsonb cannot hold one, so there the value is NULL and noted as one
 // that does not fit its column.
 //
-// JSON columns keep values, not their text. DuckDB writes JSON compact,
+// JSON columns keep values, not their text (the sign of a zero in them
+// neither keeps: DuckDB's -0 may be PostgreSQL's 0, and the other way).
+// DuckDB writes JSON compact,
 // a key given twice twice, and each fraction as a double (the digits
 // beyond the 17th rounded; integers exact at any size). PostgreSQL's
 // jsonb keeps numbers exact but writes them without an exponent (1e2 is

@@ -226,7 +226,13 @@ func (c *Cache) dedupeSQL(t *backend.Table, scoped bool) string {
 	from, keys := c.dedupeScope(t, scoped, 1)
 	order := ""
 	if len(t.Cursor) > 0 {
-		order = c.keyExpr(t, "o", t.Cursor) + " DESC NULLS LAST, "
+		cur := c.keyExpr(t, "o", t.Cursor)
+		// A text cursor (a nested one is text too) by its bytes, on
+		// every backend.
+		if len(t.Cursor) > 1 || columnOf(t, t.Cursor[0]).Type == backend.TypeString {
+			cur = c.byBytes(cur)
+		}
+		order = cur + " DESC NULLS LAST, "
 	}
 	raw := backend.Quote(backend.ColumnRawID)
 	return `DELETE FROM ` + c.qual(t.Name) + ` WHERE ` + raw + ` IN (SELECT rid FROM (SELECT o.` + raw + ` AS rid, row_number() OVER (PARTITION BY ` +

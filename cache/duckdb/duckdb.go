@@ -1311,6 +1311,20 @@ func (bt *batch) insertSQL(table string) string {
 			case backend.TypeNumber:
 				// 1e400 casts to infinity, "NaN" to NaN: neither is a number.
 				cast = "CASE WHEN isfinite(" + cast + ") THEN " + cast + " END"
+			case backend.TypeTime, backend.TypeTimeTZ:
+				// A bare 24:00:00 is 00:00:00 (see package cache): DuckDB
+				// holds 24:00:00, which its driver and export give as
+				// 00:00:00 (a date-time's 24:00 is already the next day's
+				// midnight).
+				clock := "regexp_replace(" + src + `, '^(\s*)24:00(:00(\.(0{6}[0-9]*|0{0,5}))?)?($|[^0-9.:])', '\100:00\2\5')`
+				cast = "TRY_CAST(" + clock + " AS " + sqlTypes[c.Type] + ")"
+				if c.Type == backend.TypeTimeTZ {
+					// DuckDB's cast reads a Z after a date-time and after
+					// a bare time for a time column, but not after a bare
+					// time for a timetz one ("12:00:00Z"): read it as +00
+					// there.
+					cast = "COALESCE(" + cast + ", TRY_CAST(regexp_replace(" + clock + `, '^\s*([0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2}(\.[0-9]*)?)?)[Zz]\s*$', '\1+00')` + " AS TIMETZ))"
+				}
 			case backend.TypeDate, backend.TypeTimestamp, backend.TypeTimestampTZ:
 				// The years 0000 to 9999 (see package cache): DuckDB also
 				// reads infinity, -infinity and years of five digits or

@@ -411,6 +411,10 @@ func (b *database) JSONText(expr string, path []string) string {
 	return "(" + expr + " #>> ARRAY[" + strings.Join(parts, ", ") + "]::text[])"
 }
 
+// ByBytes compares text by the "C" collation: by its bytes, whatever
+// the database's default.
+func (b *database) ByBytes(expr string) string { return expr + ` COLLATE "C"` }
+
 func (b *database) Begin(ctx context.Context) (backend.Tx, error) {
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
@@ -966,27 +970,6 @@ func appendJSONString(out []byte, s string) []byte {
 	return append(out, '"')
 }
 
-// tsLayouts are the spellings of a date-time that a timestamp column
-// takes besides RFC 3339, tried in turn only when that fails: those
-// DuckDB's cast reads too (and PostgreSQL's own), without seconds too
-// ("2024-01-01T10:00", which an HTML form's datetime-local writes), down
-// to a bare date, which is its midnight; sources send one where their
-// schema says date-time.
-var tsLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02T15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z0700",
-	"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04Z07:00", "2006-01-02 15:04Z07:00", "2006-01-02T15:04Z0700", "2006-01-02 15:04Z0700",
-	"2006-01-02T15:04Z07", "2006-01-02 15:04Z07", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
-
-func parseTimestamp(s string) (time.Time, bool) {
-	for _, l := range tsLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // micros is the number of microseconds in the wall-clock time of t since
 // 2000-01-01 00:00 (t's own zone when wall, else UTC). A fraction finer
 // than the microsecond is cut, as DuckDB's cast cuts it: rounded (as
@@ -1146,7 +1129,11 @@ func (bt *batch) appendFloat8(out []byte, v *fastjson.Value) ([]byte, status) {
 	case fastjson.TypeString:
 		f, err = parseDecimal(unsafeString(v.GetStringBytes()))
 	case fastjson.TypeNumber:
-		f, err = strconv.ParseFloat(bt.numberText(v), 64)
+		text := bt.numberText(v)
+		f, err = strconv.ParseFloat(text, 64)
+		if f == 0 && !strings.ContainsAny(text, ".eE") {
+			f = 0 // the integer -0 is 0, as DuckDB's read_json gives it
+		}
 	default:
 		return out, misfit
 	}
@@ -1200,24 +1187,18 @@ func appendBool(out []byte, v *fastjson.Value) ([]byte, status) {
 func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	switch t {
 	case backend.TypeDate:
-		d, err := time.Parse("2006-01-02", s)
-		if err != nil {
-			// A date-time's date is the one it spells, in its own zone,
-			// as both databases cast it.
-			ts, ok := parseTimestamp(s)
-			if !ok {
-				return out, misfit
-			}
-			d = time.Date(ts.Year(), ts.Month(), ts.Day(), 0, 0, 0, 0, time.UTC)
+		// A date-time's date is the one it spells, in its own zone, as
+		// both databases cast it.
+		st, ok := parseStamp(s, false, false)
+		if !ok || st.year < 0 || st.year > 9999 {
+			return out, misfit
 		}
+		d := time.Date(st.year, time.Month(st.month), st.day, 0, 0, 0, 0, time.UTC)
 		return binary.BigEndian.AppendUint32(out, uint32(int32(d.Unix()/86400-pgEpochMS/86_400_000))), valid
 	case backend.TypeTimestampTZ:
-		ts, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			var ok bool
-			if ts, ok = parseTimestamp(s); !ok {
-				return out, misfit
-			}
+		ts, ok := parseTimestamp(s, true)
+		if !ok {
+			return out, misfit
 		}
 		// The years 0000 to 9999 in UTC too (see package cache): a
 		// date-time at either end of them may fall outside in UTC.
@@ -1226,8 +1207,10 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 		}
 		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, false))), valid
 	case backend.TypeTimestamp:
-		ts, ok := parseTimestamp(s)
-		if !ok {
+		// The years 0000 to 9999 of the wall clock (24:00:00 of the
+		// last day is in the next).
+		ts, ok := parseTimestamp(s, false)
+		if y := ts.Year(); !ok || y < 0 || y > 9999 {
 			return out, misfit
 		}
 		return binary.BigEndian.AppendUint64(out, uint64(micros(ts, true))), valid
@@ -1237,40 +1220,21 @@ func appendTemporal(out []byte, t backend.Type, s string) ([]byte, status) {
 	return out, misfit
 }
 
-// timeLayouts are the spellings of a time that a time column takes, as
-// both databases read them: with or without a zone (+02:00 or +0200) and
-// seconds.
-var timeLayouts = []string{"15:04:05.999999999Z07:00", "15:04:05.999999999", "15:04:05.999999999Z0700", "15:04"}
-
 // appendTime appends a time, or a timetz with its zone.
 func appendTime(out []byte, t backend.Type, s string) ([]byte, status) {
-	tm, ok := parseTime(s)
+	us, off, ok := parseTime(s, t == backend.TypeTimeTZ)
 	if !ok {
 		return out, misfit
 	}
-	out = binary.BigEndian.AppendUint64(out, uint64(timeOfDay(tm)))
+	out = binary.BigEndian.AppendUint64(out, uint64(us))
 	if t == backend.TypeTime {
 		return out, valid
 	}
-	_, off := tm.Zone()
 	if off > maxTimeZoneSecs || off < -maxTimeZoneSecs {
 		return out, misfit
 	}
 	// timetz counts its zone in seconds west of UTC.
 	return binary.BigEndian.AppendUint32(out, uint32(int32(-off))), valid
-}
-
-// parseTime reads a time as a time column takes it: one of timeLayouts,
-// else a date-time's time of day on its own clock, or a bare date's
-// midnight, as DuckDB's cast reads them (as a date column takes a
-// date-time's date).
-func parseTime(s string) (time.Time, bool) {
-	for _, l := range timeLayouts {
-		if tm, err := time.Parse(l, s); err == nil {
-			return tm, true
-		}
-	}
-	return parseTimestamp(s)
 }
 
 // unsafeString views b as a string without copying, for parsers that do not

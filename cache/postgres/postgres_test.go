@@ -66,6 +66,40 @@ func TestSuiteInAnotherZone(t *testing.T) {
 	cachetest.RunInZone(t, open, loc)
 }
 
+// The suite's tests that depend on how text is ordered, in a database
+// whose default collation is ICU's en-US (the suite's databases have C).
+func TestSuiteInACollatedDatabase(t *testing.T) {
+	t.Parallel()
+	cachetest.RunTextOrder(t, func(t *testing.T) *cache.Cache {
+		dsn := testenv.Postgres(t)
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		name := fmt.Sprintf("icu_%d_%d", os.Getpid(), time.Now().UnixNano())
+		if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+name+" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.utf8'"); err != nil {
+			t.Skipf("no ICU database on this server: %v", err)
+		}
+		t.Cleanup(func() {
+			if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+				t.Errorf("dropping %s: %v", name, err)
+			}
+		})
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/" + name
+		c, err := openDSN(context.Background(), u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	})
+}
+
 func TestFaker(t *testing.T) {
 	t.Parallel()
 	cachetest.RunFaker(t, open, &cachetest.Faker{Bin: testenv.BuildBinary(t, "./cmd/source-faker"), Dir: t.TempDir()})

@@ -130,6 +130,18 @@ type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
+// ByteOrderer is implemented by a Backend whose text compares by a
+// collation that may not be bytewise (PostgreSQL's database default, such
+// as en_US.UTF-8). Merge orders text cursors through it, and the cache
+// the states it gives a source, so that the same records keep the same
+// rows, and states come in the same order, on every backend, as DuckDB
+// orders text: by its bytes.
+type ByteOrderer interface {
+	// ByBytes returns expr, a text expression, as one that compares by
+	// its bytes.
+	ByBytes(expr string) string
+}
+
 // ErrorClassifier is implemented by a Backend whose database tells of a
 // full memory or disk only in its own error messages. Package cache passes
 // the errors of loads (plain queries' too) through it.
