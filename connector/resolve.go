@@ -191,22 +191,33 @@ func wayPhrase(way string) string {
 // checkWay reports the first knob given that does not apply to the way
 // the connector runs (an explicit option's name, or wayRegistryManifest).
 func (s *settings) checkWay(name, way string) error {
+	const local, docker, python = "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"
+	// A way the resolution chose takes the knobs of the way an option
+	// chooses alike; only the messages tell them apart.
+	fitsAs := way
+	switch way {
+	case wayOnPath:
+		fitsAs = local
+	case wayRegistryPython:
+		fitsAs = python
+	case wayRegistryDocker:
+		fitsAs = docker
+	}
 	misfit := func(option string, set bool, fits ...string) error {
-		if !set || slices.Contains(fits, way) {
+		if !set || slices.Contains(fits, fitsAs) {
 			return nil
 		}
 		return &OptionError{Connector: name, Option: option,
 			Reason: "it does not apply to a connector run " + wayPhrase(way)}
 	}
-	const local, docker, python = "WithLocalExecutable", "WithDockerImage", "WithPipURL/WithPython"
 	for _, err := range []error{
 		misfit("WithHostNetwork", s.hostNetwork, docker),
 		misfit("WithLocalMount", len(s.mounts) > 0, docker),
-		misfit("WithInstallRoot", s.installRoot != "", python, wayRegistryPython),
-		misfit("WithEnv", len(s.procEnv) > 0, local, docker, python, wayOnPath, wayRegistryPython, wayRegistryDocker),
-		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest, wayOnPath, wayRegistryPython, wayRegistryDocker),
-		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python, wayRegistryPython, wayRegistryDocker),
-		misfit("WithLogDir", s.logDir != "", local, docker, python, wayOnPath, wayRegistryPython, wayRegistryDocker),
+		misfit("WithInstallRoot", s.installRoot != "", python),
+		misfit("WithEnv", len(s.procEnv) > 0, local, docker, python),
+		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest),
+		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python),
+		misfit("WithLogDir", s.logDir != "", local, docker, python),
 		misfit("WithHTTPClient", s.httpClient != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
 		misfit("WithClock", s.clock != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
 	} {
