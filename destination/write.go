@@ -70,8 +70,7 @@ type writeSettings struct {
 	streams      []string
 	cache        *cache.Cache
 	noCache      bool
-	cacheGiven   bool // UseCache was given, whatever came after it
-	noCacheGiven bool // NoCache was given, whatever came after it
+	cacheGiven   bool // UseCache was given (with NoCache, an error)
 	stateCache   *cache.Cache
 	noStateCache bool
 	nilCache     string // the option given a nil cache: UseCache or StateCache
@@ -96,7 +95,7 @@ func Streams(names ...string) WriteOption {
 // without a cache in c, use StateCache(c).
 func UseCache(c *cache.Cache) WriteOption {
 	return func(w *writeSettings) {
-		w.cache, w.noCache, w.cacheGiven = c, false, true
+		w.cache, w.cacheGiven = c, true
 		if c == nil {
 			w.nilCache = "UseCache"
 		}
@@ -112,7 +111,7 @@ func UseCache(c *cache.Cache) WriteOption {
 // It has no effect on a ReadResult, whose records are already in its
 // cache.
 func NoCache() WriteOption {
-	return func(w *writeSettings) { w.cache, w.noCache, w.noCacheGiven = nil, true, true }
+	return func(w *writeSettings) { w.noCache = true }
 }
 
 // StateCache keeps the destination's state in c instead of the cache the
@@ -309,7 +308,7 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 		return nil, &connector.OptionError{Connector: d.Name(), Option: "destination." + ws.nilCache,
 			Reason: fmt.Sprintf("it got a nil *cache.Cache; pass an open cache, or leave %s out for the default", ws.nilCache)}
 	}
-	if ws.cacheGiven && ws.noCacheGiven {
+	if ws.cacheGiven && ws.noCache {
 		// The last one given used to win, silently: the state the user
 		// meant for the cache named went to the default cache.
 		return nil, &connector.OptionError{Connector: d.Name(), Option: "UseCache and NoCache",
