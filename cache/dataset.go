@@ -132,9 +132,9 @@ func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
 
 // rows runs SELECT * over the dataset, with its JSON columns as their
 // text (DuckDB's driver decodes JSON itself, and fails on a number beyond
-// a double's range); the caller closes the rows. isJSON says which
-// columns are JSON.
-func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, isJSON []bool, err error) {
+// a double's range); the caller closes the rows. kinds are the columns'
+// types, as the cache reads them from the database's catalogue.
+func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, kinds []backend.Type, err error) {
 	cols, err := d.c.columns(ctx, d.table)
 	if err != nil {
 		return nil, nil, err
@@ -143,12 +143,12 @@ func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, isJSON []bool, err 
 		return nil, nil, d.c.streamNotFound(ctx, d.stream)
 	}
 	sel := make([]string, len(cols))
-	isJSON = make([]bool, len(cols))
+	kinds = make([]backend.Type, len(cols))
 	for i, c := range cols {
 		q := backend.Quote(c.name)
 		sel[i] = q
-		if d.c.b.ParseSQLType(c.dataType) == backend.TypeJSON {
-			sel[i], isJSON[i] = "CAST("+q+" AS VARCHAR) AS "+q, true
+		if kinds[i] = d.c.b.ParseSQLType(c.dataType); kinds[i] == backend.TypeJSON {
+			sel[i] = "CAST(" + q + " AS VARCHAR) AS " + q
 		}
 	}
 	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + d.c.qual(d.table) + d.whereSQL()
@@ -156,7 +156,7 @@ func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, isJSON []bool, err 
 		q += " ORDER BY " + d.order
 	}
 	rows, err = d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
-	return rows, isJSON, err
+	return rows, kinds, err
 }
 
 // decodeJSON decodes a JSON column's text as encoding/json decodes into
@@ -204,7 +204,7 @@ func numbersAsFloats(v any) any {
 // driver gives them, so a row reads alike on DuckDB and PostgreSQL.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		rows, isJSON, err := d.rows(ctx)
+		rows, kinds, err := d.rows(ctx)
 		if err != nil {
 			yield(nil, d.gone(ctx, err))
 			return
@@ -214,20 +214,6 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 		if err != nil {
 			yield(nil, err)
 			return
-		}
-		types, err := rows.ColumnTypes()
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		// pgx gives a time column as its text; DuckDB's driver a
-		// time.Time on 0001-01-01. Give that on both.
-		isTime := make([]bool, len(types))
-		for i, ct := range types {
-			switch strings.ToUpper(ct.DatabaseTypeName()) {
-			case "TIME", "TIMETZ", "1266": // pgx names timetz by its OID
-				isTime[i] = true
-			}
 		}
 		vals := make([]any, len(names))
 		ptrs := make([]any, len(names))
@@ -242,16 +228,19 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			m := make(map[string]any, len(names))
 			for i, n := range names {
 				v := vals[i]
-				if b, ok := v.([]byte); ok && isJSON[i] {
+				isJSON := kinds[i] == backend.TypeJSON
+				if b, ok := v.([]byte); ok && isJSON {
 					v = string(b)
 				}
-				if text, ok := v.(string); ok && isJSON[i] {
+				if text, ok := v.(string); ok && isJSON {
 					if v, err = decodeJSON(text); err != nil {
 						yield(nil, fmt.Errorf("cache: column %s of stream %s: decoding its JSON: %w", n, d.stream, err))
 						return
 					}
 				}
-				if text, ok := v.(string); ok && isTime[i] {
+				// pgx gives a time column as its text; DuckDB's driver a
+				// time.Time on 0001-01-01. Give that on both.
+				if text, ok := v.(string); ok && (kinds[i] == backend.TypeTime || kinds[i] == backend.TypeTimeTZ) {
 					tm, ok := parseClock(text)
 					if !ok {
 						yield(nil, fmt.Errorf("cache: column %s of stream %s: reading the time %q", n, d.stream, text))
