@@ -122,13 +122,8 @@ func cliAdvice(prefix string, err error) error {
 			sn.Name, strings.Join(sn.Tried, "; "), sn.Name, sn.Name)})
 	}
 	var nf *registry.NotFoundError
-	if errors.As(err, &nf) && len(nf.Suggestions) == 0 {
-		// The library's advice names its Go function; where the name was
-		// looked for (the registry, a manifest directory) stays.
-		msg := nf.Error()
-		if i := strings.Index(msg, "; list the known connectors"); i >= 0 {
-			told = append(told, [2]string{msg, msg[:i] + "; goab connectors lists the known ones"})
-		}
+	if errors.As(err, &nf) {
+		told = append(told, [2]string{nf.Error(), flags.Replace(nf.Error())})
 	}
 	var me *registry.ManifestError
 	if errors.As(err, &me) {
@@ -184,12 +179,14 @@ func cliAdvice(prefix string, err error) error {
 
 // goOptionsToFlags maps the connector options the library's messages name
 // to the goab flags that set them (with prefix, "" or "destination-"), and
-// its advice to get a connector as the other kind to goab's commands. Only
+// its advice to get a connector as the other kind, or to list the known
+// ones, to goab's commands. Only
 // options goab sets are here: a message about another cannot arise.
 func goOptionsToFlags(prefix string) *strings.Replacer {
 	pairs := []string{
 		"get it as a destination (goairbyte.GetDestination)", "goab runs a destination as the --destination of goab sync, and shows or checks it with goab spec, check and validate",
 		"get it as a source (goairbyte.GetSource)", "give it as the source: goab sync SOURCE --destination DESTINATION",
+		"list the known connectors with AvailableConnectors, or give the connector an explicit executable or Docker image", "goab connectors lists the known ones",
 	}
 	for _, o := range [][2]string{
 		{"WithLocalExecutable(path)", "local-executable PATH"},
