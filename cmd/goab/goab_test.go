@@ -209,6 +209,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?memory_limt=1GB"}, `the URL parameter "memory_limt" is not known`},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?batch_size=-1"}, "the batch size must be positive"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:"}, "names no file"},
+		// A memory limit DuckDB would not parse is refused before the
+		// cache is opened: it failed (1) when DuckDB refused it.
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "x.duckdb", "--memory-limit", "banana"}, `WithMemoryLimit("banana"): the limit has no number`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?memory_limit=1GiBs"}, `the unit "GiBs" is not known`},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?table_prefix=%C3%A4"}, "cannot be used as a SQL identifier"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgres://u:hunter2@h/db?sslmode=sometimes"}, "the connection string is not valid"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},
