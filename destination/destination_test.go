@@ -20,6 +20,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -530,6 +531,40 @@ func TestWriteNilCaches(t *testing.T) {
 		res, err := dst.Write(ctx, src, opts...)
 		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "destination."+name+": it got a nil *cache.Cache") || res != nil {
 			t.Errorf("%s(nil): want an error naming the nil cache, got %v, %v", name, res, err)
+		}
+	}
+}
+
+// TestWriteKeyFieldTheStreamLacks: a primary key overridden with a field
+// the stream's schema lacks went to the destination as it was without the
+// cache (which would deduplicate on a field no record has), where the
+// cache refused it. Both paths refuse it alike, before the destination
+// gets a record: an error matching cache.ErrStrategy that names the field.
+func TestWriteKeyFieldTheStreamLacks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, opts := range map[string][]destination.WriteOption{
+		"through the cache": {destination.UseCache(openCache(t))},
+		"without the cache": {destination.NoCache(), destination.StateCache(openCache(t))},
+	} {
+		for _, key := range [][]string{{"idd"}, {"nope", "city"}} {
+			src := newFaker(t, 10, "users")
+			src.SetPrimaryKey("users", key)
+			out := t.TempDir()
+			_, err := newLocalJSON(t, out, nil).Write(ctx, src, opts...)
+			var se *cacheerr.StrategyError
+			if !errors.Is(err, cache.ErrStrategy) || !errors.As(err, &se) || se.Stream != "users" || !strings.Contains(err.Error(), `primary key field "`+key[0]+`"`) {
+				t.Errorf("%s, key %v: got %v, want a *StrategyError matching cache.ErrStrategy that names the field", name, key, err)
+			}
+			if _, err := os.Stat(filepath.Join(out, "_airbyte_raw_users.jsonl")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s, key %v: the destination wrote the stream (%v)", name, key, err)
+			}
+		}
+		// A cursor likewise.
+		src := newFaker(t, 10, "users")
+		src.SetCursorField("users", "updatedd")
+		if _, err := newLocalJSON(t, t.TempDir(), nil).Write(ctx, src, opts...); !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), `cursor field "updatedd"`) {
+			t.Errorf("%s, cursor updatedd: got %v, want an error matching cache.ErrStrategy that names the field", name, err)
 		}
 	}
 }

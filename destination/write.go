@@ -403,8 +403,8 @@ func (d *Destination) stateKey(ctx context.Context, given string) (string, error
 }
 
 // syncMode maps a write strategy onto a stream's destination sync mode,
-// resolving auto as Read does.
-func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.DestinationSyncMode, error) {
+// resolving auto as Read does; it returns the strategy resolved too.
+func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.DestinationSyncMode, cache.Strategy, error) {
 	pk := cs.PrimaryKey
 	if len(pk) == 0 {
 		pk = cs.Stream.SourceDefinedPrimaryKey
@@ -425,24 +425,31 @@ func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.Destin
 	}
 	switch st {
 	case cache.StrategyAppend:
-		return protocol.DestinationAppend, nil
+		return protocol.DestinationAppend, st, nil
 	case cache.StrategyMerge:
 		if len(pk) == 0 {
-			return "", &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "it has no primary key; use append or replace"}
+			return "", st, &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "it has no primary key; use append or replace"}
 		}
-		return protocol.DestinationAppendDedup, nil
+		return protocol.DestinationAppendDedup, st, nil
 	case cache.StrategyReplace:
-		return protocol.DestinationOverwrite, nil
+		return protocol.DestinationOverwrite, st, nil
 	}
-	return "", &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "unknown strategy; use auto, append, merge or replace"}
+	return "", st, &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "unknown strategy; use auto, append, merge or replace"}
 }
 
-// destCatalog configures the streams for the destination.
+// destCatalog configures the streams for the destination. A key or cursor
+// given to override the source's that names a field the stream's schema
+// lacks is refused as the cache refuses it: a Write without the cache sent
+// it on, to a destination that would deduplicate or order on a field no
+// record has. The source's own key and cursor go as they are: the cache
+// needs them among the schema's properties to make columns of them, a
+// destination does not (a stream whose schema lists no properties, with
+// a primary key id).
 func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*protocol.ConfiguredCatalog, error) {
 	out := &protocol.ConfiguredCatalog{}
 	for i := range streams {
 		cs := streams[i]
-		mode, err := syncMode(st, &cs)
+		mode, resolved, err := syncMode(st, &cs)
 		if err != nil {
 			return nil, err
 		}
@@ -450,9 +457,37 @@ func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*proto
 		if len(cs.PrimaryKey) == 0 {
 			cs.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
 		}
+		if err := checkOverrides(&cs, string(resolved)); err != nil {
+			return nil, err
+		}
 		out.Streams = append(out.Streams, cs)
 	}
 	return out, nil
+}
+
+// checkOverrides refuses, as the cache does, a primary key or cursor that
+// is not the source's and names a top-level field the properties of the
+// stream's schema lack. A schema that lists no properties, or does not
+// parse, says nothing of the fields the records have.
+func checkOverrides(cs *protocol.ConfiguredStream, strategy string) error {
+	var pk [][]string
+	if !slices.EqualFunc(cs.PrimaryKey, cs.Stream.SourceDefinedPrimaryKey, slices.Equal) {
+		pk = cs.PrimaryKey
+	}
+	var cursor []string
+	if !slices.Equal(cs.CursorField, cs.Stream.DefaultCursorField) {
+		cursor = cs.CursorField
+	}
+	if len(pk) == 0 && len(cursor) == 0 {
+		return nil
+	}
+	var schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal(cs.Stream.JSONSchema, &schema) != nil || len(schema.Properties) == 0 {
+		return nil
+	}
+	return cacheerr.MissingKeyField(cs.Stream.Name, strategy, pk, cursor, func(f string) bool { _, ok := schema.Properties[f]; return ok })
 }
 
 // pick keeps the configured streams named (all for none or "*"), failing
