@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/builtin"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/internal/loopback"
@@ -114,8 +115,9 @@ func (c *Connector) String() string { return c.exec.String() }
 
 // Version is the connector's version: what the executor reports when it
 // can tell (the Docker image's tag, the version of the installed Python
-// package, which costs one Python process), else the version asked for
-// with WithVersion; "" when unknown.
+// package, which costs one Python process; for goairbyte's own connectors
+// run in process, theirs, as the registry gives it), else the version
+// asked for with WithVersion; "" when unknown.
 func (c *Connector) Version(ctx context.Context) string {
 	if v, ok := c.exec.(interface {
 		InstalledVersion(ctx context.Context) (string, error)
@@ -142,13 +144,18 @@ func (c *Connector) loopbackHint(reason string) string {
 }
 
 // DocsURL is the connector's documentation: the spec's documentationUrl
-// once the spec is known, Airbyte's page for the connector otherwise.
+// once the spec is known; before, for goairbyte's own connectors (the
+// faker, local-JSON, no-op and declarative-manifest ones) the page their
+// spec gives, and Airbyte's page for the connector for any other.
 func (c *Connector) DocsURL() string {
 	c.mu.Lock()
 	spec := c.spec
 	c.mu.Unlock()
 	if spec != nil && spec.DocumentationURL != "" {
 		return spec.DocumentationURL
+	}
+	if id, ok := builtin.Lookup(c.name); ok {
+		return id.DocsURL
 	}
 	dir := "sources"
 	if c.kind == core.KindDestination {
