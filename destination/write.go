@@ -282,7 +282,12 @@ func (e *writeError) Unwrap() error { return e.Err }
 // was sent and confirmed before the failure, with an error that wraps the
 // cause: usually an *executor.ConnectorError (ErrConnectorFailed) with the
 // destination's last stderr lines. What it confirmed stays confirmed; the
-// next Write sends the rest.
+// next Write sends the rest. A destination that ends without echoing any
+// of the states it was sent (records sent, none confirmed) fails the Write
+// the same way, with a ConnectorError whose Missing is STATE: an echo is
+// the protocol's only word that records are written. (A source that sends
+// no states gives it nothing to echo: that Write succeeds, with a warning
+// and StatesSent 0.)
 //
 // When ctx is cancelled, the destination is stopped (SIGTERM, the
 // connector's grace period, then SIGKILL) and Write returns the
@@ -631,8 +636,11 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		d.core.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent())
 	default:
-		d.core.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
-			"destination", d.Name(), "records", out.TotalSent(), "states", out.StatesSent)
+		// The protocol's only commit point is the echo: a destination that
+		// echoes none has not said that anything it was sent is written,
+		// and a caller checking only the error would believe it all was.
+		return &writeError{Destination: d.Name(), Result: out, Err: fmt.Errorf("the destination echoed none of the states it was sent (%d), so none of the records is known to be written: %w",
+			out.StatesSent, &executor.ConnectorError{Connector: d.Name(), Command: executor.VerbWrite, Missing: protocol.TypeState})}
 	}
 	return nil
 }
