@@ -394,8 +394,17 @@ func (c *Connector) configSpec(ctx context.Context) (json.RawMessage, error) {
 // returns nil when the connector says SUCCEEDED and a *CheckFailedError with
 // the connector's message when it says FAILED, whatever its exit code. The
 // config is not validated against the spec first: the connector judges.
+// A connector whose image, executable or package is named as one of the
+// other kind (source-… got as a destination, or the reverse) and whose
+// spec agrees (a destination's declares its destination sync modes, a
+// source's none) is an *OptionError before it runs: a source answers check
+// as a destination would. Config validation (ValidateConfig, and so Read
+// and Write) refuses it the same way.
 func (c *Connector) Check(ctx context.Context) error {
 	ctx = withOperation(ctx)
+	if err := c.checkRole(ctx); err != nil {
+		return err
+	}
 	// A connector run in process leaves the Go error behind its FAILED
 	// verdict here, for the *CheckFailedError to unwrap to.
 	var cause error

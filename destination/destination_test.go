@@ -569,3 +569,21 @@ func TestWriteKeyFieldTheStreamLacks(t *testing.T) {
 		}
 	}
 }
+
+// A source's executable given as a destination is refused when Write
+// starts, before the source is read: its name and its spec (no
+// destination sync modes) say it is a source. The write command failed.
+func TestWriteToASource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst, err := destination.New(ctx, "destination-mine", connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(map[string]any{"count": 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newFaker(t, 10, "users")
+	res, err := dst.Write(ctx, src, destination.NoCache(), destination.NoStateCache())
+	if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "is a source, not a destination") || (res != nil && res.TotalSent() != 0) {
+		t.Fatalf("got %+v, %v; want an *OptionError saying it is a source, before anything is sent", res, err)
+	}
+}
