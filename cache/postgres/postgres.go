@@ -1288,7 +1288,7 @@ func checkSettings(params map[string]string) error {
 		}
 		for _, p := range connParams {
 			if d := editDistance(k, p); d > 0 && (d == 1 || d == 2 && len(p) > 5) {
-				return fmt.Errorf("postgres: the connection string's parameter %q is neither a connection parameter nor a server setting; did you mean %s?", k, p)
+				return fmt.Errorf("postgres: the connection string's parameter %q is neither a connection parameter nor a server setting; did you mean %s? Check its spelling", k, p)
 			}
 		}
 	}

@@ -212,8 +212,8 @@ func TestUsageErrors(t *testing.T) {
 		// A memory limit DuckDB would not parse, and a misspelt parameter
 		// of a PostgreSQL DSN, are refused before the cache is opened:
 		// they failed (1) when the database refused them.
-		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "x.duckdb", "--memory-limit", "banana"}, `WithMemoryLimit("banana"): the limit has no number`},
-		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?memory_limit=1GiBs"}, `the unit "GiBs" is not known`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "x.duckdb", "--memory-limit", "banana"}, `--memory-limit banana: the limit has no number`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?memory_limit=1GiBs"}, `memory_limit=1GiBs: the unit "GiBs" is not known`},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgres://u@127.0.0.1:1/db?sslmod=disable"}, "did you mean sslmode?"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "host=127.0.0.1 port=1 sslmod=disable"}, "did you mean sslmode?"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?table_prefix=%C3%A4"}, "cannot be used as a SQL identifier"},
