@@ -37,8 +37,9 @@ type Source struct {
 // column, usually []string{"id"}. No key clears the override. A stream
 // the catalog does not have makes the next read fail with a
 // *protocol.StreamNotFoundError; a key whose first field the stream's
-// JSON schema lacks makes a read into a cache, and a write with or without
-// one, fail with an error matching cache.ErrStrategy.
+// JSON schema lacks makes a read into a cache and a write fail with an
+// error matching cache.ErrStrategy (a write without a cache only when the
+// schema lists properties: a destination judges a schemaless stream).
 func (s *Source) SetPrimaryKey(stream string, key ...[]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
