@@ -5,7 +5,8 @@
 # Images are FROM scratch around static binaries, so no base image and no
 # container registry are needed.
 
-VERSION ?= 0.1.0
+# The connectors' version, from the one place that says it.
+VERSION ?= $(shell sed -n 's/^\tFakerVersion *= *"\(.*\)"$$/\1/p' internal/builtin/builtin.go)
 GO      ?= go
 DOCKER  ?= docker
 CONNECTORS := source-faker destination-local-json source-declarative-manifest

@@ -41,7 +41,8 @@ var (
 	// ErrSecretNotFound: no secret source had the secret
 	// (*SecretNotFoundError).
 	ErrSecretNotFound = secrets.ErrSecretNotFound
-	// ErrStrategy: a write strategy that cannot apply to a stream.
+	// ErrStrategy: a write strategy that cannot apply to a stream, or a
+	// primary key or cursor that names a field the stream's schema lacks.
 	ErrStrategy = cache.ErrStrategy
 	// ErrNameCollision: two stream or field names that become one table or
 	// column, or a field named like the cache's own columns.

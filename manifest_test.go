@@ -69,7 +69,7 @@ func TestManifestConformanceIntoCaches(t *testing.T) {
 var cacheLimits = map[string]map[string]string{
 	// An empty schema (additionalProperties only) with a primary key: the
 	// caches want key columns among the schema's properties.
-	"source-agilecrm": {"events": `key or cursor field "id" is not a property of its JSON schema`},
+	"source-agilecrm": {"events": `primary key field "id" is not a property of its JSON schema`},
 	"source-teamwork": {
 		// Two properties differ only by case, and columns are lower case.
 		"projects": `both normalise to the identifier "customfieldvalues"`,

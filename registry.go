@@ -23,7 +23,11 @@ const (
 // way t says (docker, python, yaml, java or any), sorted. It reads the
 // default Environment's registry: Airbyte's (cached on disk for a day; see
 // package registry for AIRBYTE_LOCAL_REGISTRY and AIRBYTE_OFFLINE_MODE)
-// plus goairbyte's built-in connectors.
+// plus goairbyte's built-in connectors and the sources of the manifest
+// directory. With Airbyte's registry out of reach and not cached, it
+// returns those that run without it (the built-in connectors and the
+// manifest directory's), as PyAirbyte falls back to the registry it
+// bundles, and warns through the Environment's logger.
 func AvailableConnectors(ctx context.Context, t InstallType) ([]string, error) {
 	cs, err := DefaultEnvironment().Registry().Available(ctx, t)
 	if err != nil {

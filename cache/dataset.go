@@ -201,7 +201,10 @@ func numbersAsFloats(v any) any {
 // on every backend (but a number beyond a double's range, 1e400, is a
 // json.Number), and time columns are a time.Time on 0001-01-01 (in
 // UTC, or for a time with a time zone in a zone of its offset), as DuckDB's
-// driver gives them, so a row reads alike on DuckDB and PostgreSQL.
+// driver gives them, so a row reads alike on DuckDB and PostgreSQL. Each
+// call reads the table's columns afresh (one more query: 0.6-1.1 ms on
+// DuckDB), so it sees a column a later load added and a table a replace
+// made anew, whoever loaded them.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
 		rows, kinds, err := d.rows(ctx)

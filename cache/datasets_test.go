@@ -189,3 +189,48 @@ func TestDatasetsPageCount(t *testing.T) {
 		}
 	})
 }
+
+// A Dataset is a view of its stream's table as it is when it is read, not
+// as it was when the Dataset was made: Records (and Columns) read the
+// column list each time, since a later load may add a column (a source's
+// schema grew) or replace the table with other columns and types. A list
+// kept by the Dataset would leave the new column out, and select a column
+// no longer there (or read a JSON column as text).
+func TestDatasetSeesItsTableChange(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, c *cache.Cache) {
+		ctx := context.Background()
+		load := func(st cache.Strategy, props, data string) {
+			t.Helper()
+			cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("users", props, protocol.SyncFullRefresh, nil)), st, cachetest.Rec("users", data))
+		}
+		last := func(ds *cache.Dataset) map[string]any {
+			t.Helper()
+			var rec map[string]any
+			for r, err := range ds.Records(ctx) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec = r
+			}
+			return rec
+		}
+		load(cache.StrategyAppend, `{"id":{"type":"integer"}}`, `{"id":1}`)
+		ds, err := c.Dataset(ctx, "users")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := last(ds); r["id"] != int64(1) {
+			t.Fatalf("first read: %v", r)
+		}
+		load(cache.StrategyAppend, `{"id":{"type":"integer"},"name":{"type":"string"}}`, `{"id":2,"name":"b"}`)
+		if r := last(ds.After("")); r["name"] != "b" {
+			t.Fatalf("after a column was added: %v, want name b", r)
+		}
+		load(cache.StrategyReplace, `{"id":{"type":"string"},"tags":{"type":"array"}}`, `{"id":"x","tags":["a"]}`)
+		r := last(ds)
+		if _, ok := r["name"]; ok || r["id"] != "x" || fmt.Sprint(r["tags"]) != "[a]" {
+			t.Fatalf("after the table was replaced: %v, want id x, tags [a] and no name", r)
+		}
+	})
+}

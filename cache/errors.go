@@ -7,7 +7,8 @@ import "github.com/x/goairbyte/internal/cacheerr"
 // and its message says what happened and what to do. The root package
 // goairbyte re-exports them.
 var (
-	// ErrStrategy: a write strategy that cannot apply to a stream.
+	// ErrStrategy: a write strategy that cannot apply to a stream, or a
+	// primary key or cursor that names a field the stream's schema lacks.
 	ErrStrategy = cacheerr.ErrStrategy
 	// ErrNameCollision: two names that become the same table or column, or
 	// a field named like one of the cache's own columns.

@@ -137,6 +137,9 @@ func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := cacheerr.MissingKeyField(t.Stream, string(st), t.PrimaryKey, t.Cursor, func(f string) bool { return columnOf(&t, f) != nil }); err != nil {
+			return nil, err
+		}
 		plans = append(plans, &streamPlan{table: t, strategy: st, target: t.Name})
 	}
 	return plans, nil
@@ -186,11 +189,6 @@ func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) 
 	t.Cursor = cs.CursorField
 	if len(t.Cursor) == 0 {
 		t.Cursor = cs.Stream.DefaultCursorField
-	}
-	for _, path := range append(append([][]string(nil), t.PrimaryKey...), t.Cursor) {
-		if len(path) > 0 && columnOf(&t, path[0]) == nil {
-			return backend.Table{}, fmt.Errorf("cache: stream %q: key or cursor field %q is not a property of its JSON schema", name, path[0])
-		}
 	}
 	return t, nil
 }

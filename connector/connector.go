@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/builtin"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/internal/loopback"
@@ -114,8 +115,9 @@ func (c *Connector) String() string { return c.exec.String() }
 
 // Version is the connector's version: what the executor reports when it
 // can tell (the Docker image's tag, the version of the installed Python
-// package, which costs one Python process), else the version asked for
-// with WithVersion; "" when unknown.
+// package, which costs one Python process; for goairbyte's own connectors
+// run in process, theirs, as the registry gives it), else the version
+// asked for with WithVersion; "" when unknown.
 func (c *Connector) Version(ctx context.Context) string {
 	if v, ok := c.exec.(interface {
 		InstalledVersion(ctx context.Context) (string, error)
@@ -142,13 +144,18 @@ func (c *Connector) loopbackHint(reason string) string {
 }
 
 // DocsURL is the connector's documentation: the spec's documentationUrl
-// once the spec is known, Airbyte's page for the connector otherwise.
+// once the spec is known; before, for goairbyte's own connectors (the
+// faker, local-JSON, no-op and declarative-manifest ones) the page their
+// spec gives, and Airbyte's page for the connector for any other.
 func (c *Connector) DocsURL() string {
 	c.mu.Lock()
 	spec := c.spec
 	c.mu.Unlock()
 	if spec != nil && spec.DocumentationURL != "" {
 		return spec.DocumentationURL
+	}
+	if id, ok := builtin.Lookup(c.name); ok {
+		return id.DocsURL
 	}
 	dir := "sources"
 	if c.kind == core.KindDestination {
@@ -387,8 +394,17 @@ func (c *Connector) configSpec(ctx context.Context) (json.RawMessage, error) {
 // returns nil when the connector says SUCCEEDED and a *CheckFailedError with
 // the connector's message when it says FAILED, whatever its exit code. The
 // config is not validated against the spec first: the connector judges.
+// A connector whose image, executable or package is named as one of the
+// other kind (source-… got as a destination, or the reverse) and whose
+// spec agrees (a destination's declares its destination sync modes, a
+// source's none) is an *OptionError before it runs: a source answers check
+// as a destination would. Config validation (ValidateConfig, and so Read
+// and Write) refuses it the same way.
 func (c *Connector) Check(ctx context.Context) error {
 	ctx = withOperation(ctx)
+	if err := c.checkRole(ctx); err != nil {
+		return err
+	}
 	// A connector run in process leaves the Go error behind its FAILED
 	// verdict here, for the *CheckFailedError to unwrap to.
 	var cause error

@@ -667,3 +667,53 @@ func TestConfigFingerprintLeavesOutSecretStrings(t *testing.T) {
 		t.Errorf("fingerprint %v, want %s as without the SecretStrings", got, want)
 	}
 }
+
+// TestExecutableOfTheOtherKind runs a source's executable as a destination,
+// and a destination's as a source: Check passed (a source answers check as
+// a destination does), and only Write's first command failed. When the
+// executable's name and its spec agree that it is of the other kind (a
+// destination's spec declares its destination sync modes, a source's
+// none), Check and ValidateConfig refuse it, saying which it is. Where
+// either says otherwise, nothing is refused.
+func TestExecutableOfTheOtherKind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	faker := testenv.BuildBinary(t, "./cmd/source-faker")
+	localJSON := testenv.BuildBinary(t, "./cmd/destination-local-json")
+	// A destination whose executable is named as a source: its spec says
+	// what it is.
+	lookalike := filepath.Join(t.TempDir(), "source-lookalike")
+	if err := os.Symlink(localJSON, lookalike); err != nil {
+		t.Fatal(err)
+	}
+	fakerConfig := map[string]any{"count": 1}
+	jsonConfig := map[string]any{"destination_path": t.TempDir()}
+	for _, c := range []struct {
+		kind   core.Kind
+		name   string
+		path   string
+		config map[string]any
+		want   string // "" for none
+	}{
+		{core.KindDestination, "destination-mine", faker, fakerConfig, "is a source, not a destination"},
+		{core.KindSource, "source-mine", localJSON, jsonConfig, "is a destination, not a source"},
+		{core.KindSource, "source-faker", faker, fakerConfig, ""},
+		{core.KindDestination, "destination-local-json", localJSON, jsonConfig, ""},
+		{core.KindDestination, "destination-lookalike", lookalike, jsonConfig, ""},
+	} {
+		conn, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, connector.WithEnvironment(env),
+			connector.WithLocalExecutable(c.path), connector.WithConfig(c.config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for verb, err := range map[string]error{"Check": conn.Check(ctx), "ValidateConfig": conn.ValidateConfig(ctx)} {
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("%s as a %s: %s: %v", c.path, c.kind, verb, err)
+			case c.want != "" && (!errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("%s as a %s: %s: got %v, want an *OptionError saying %q", c.path, c.kind, verb, err, c.want)
+			}
+		}
+	}
+}

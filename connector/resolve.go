@@ -12,6 +12,7 @@ import (
 
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/builtin"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/imageref"
 	"github.com/x/goairbyte/internal/kitcore"
@@ -324,7 +325,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 				c = manifestsource.New(s.engineOptions(name, rt)...)
 			}
 			env.Logger().Debug("connector runs in process", "connector", name)
-			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, "")
+			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, ownVersion(name, c))
 			r.inProcess, r.manifest = true, engine
 			return r, err
 		}
@@ -443,3 +444,18 @@ func kitMismatch(c any) string {
 
 // notAKitConnector says what a Go connector must be.
 const notAKitConnector = "neither a kit.Source (Spec, Check, Discover, Read) nor a kit.Destination (Spec, Check, Write)"
+
+// ownVersion is the version of c, registered in process as name, when it
+// is goairbyte's own connector of that name (a type of our connectors'
+// packages: a program may register its own under the name); "" otherwise.
+func ownVersion(name string, c any) string {
+	t := reflect.TypeOf(c)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	id, ok := builtin.Lookup(name)
+	if !ok || !strings.HasPrefix(t.PkgPath(), "github.com/x/goairbyte/connectors/") {
+		return ""
+	}
+	return id.Version
+}

@@ -11,7 +11,8 @@ import (
 
 // ValidateConfig checks the config against the connector's spec (a JSON
 // schema) and returns a *ConfigValidationError listing every failing field,
-// or a *NoConfigError. A failing field the spec marks airbyte_secret is
+// or a *NoConfigError; an *OptionError for a connector of the other kind
+// (see Check). A failing field the spec marks airbyte_secret is
 // named with the rule it breaks, never with its value.
 func (c *Connector) ValidateConfig(ctx context.Context) error {
 	cfg, _, err := c.prepare(withOperation(ctx))
@@ -26,6 +27,9 @@ func (c *Connector) ValidateConfig(ctx context.Context) error {
 func (c *Connector) validate(ctx context.Context, cfg json.RawMessage) error {
 	spec, err := c.Spec(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.roleMismatch(spec); err != nil {
 		return err
 	}
 	err = kit.ValidateConfig(spec, cfg)

@@ -20,6 +20,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/envtest"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -428,20 +429,21 @@ func TestWriteToOddDestinations(t *testing.T) {
 		t.Errorf("no warning about the destination's RECORDs:\n%s", logs.String())
 	}
 
-	logs.Reset()
+	// A destination that echoes no state has confirmed nothing: the
+	// Write fails, as one whose destination failed, with its result. It
+	// returned nil and said so only in a log line, so a caller checking
+	// the error believed the records written.
 	silent := newEcho("destination-silent", true, &logs)
 	for range 2 {
 		res, err = silent.Write(ctx, rr, destination.NoProgress())
-		if err != nil {
-			t.Fatal(err)
+		var ce *executor.ConnectorError
+		if !errors.Is(err, executor.ErrConnectorFailed) || !errors.As(err, &ce) || ce.Missing != protocol.TypeState || ce.Command != executor.VerbWrite ||
+			!strings.Contains(err.Error(), "echoed none of the states it was sent (1)") {
+			t.Fatalf("silent destination: got %v, want a ConnectorError matching ErrConnectorFailed with Missing STATE", err)
 		}
-		if res.RecordsSent["users"] != 120 || res.TotalConfirmed() != 0 || res.StatesConfirmed != 0 {
-			t.Fatalf("silent destination: sent %v, confirmed %v, %d states; want 120 sent again and nothing confirmed",
-				res.RecordsSent, res.RecordsConfirmed, res.StatesConfirmed)
+		if res == nil || res.RecordsSent["users"] != 120 || res.TotalConfirmed() != 0 || res.StatesConfirmed != 0 {
+			t.Fatalf("silent destination: result %+v; want 120 sent again and nothing confirmed", res)
 		}
-	}
-	if !strings.Contains(logs.String(), "echoed none of the states sent") {
-		t.Errorf("no warning that nothing was confirmed:\n%s", logs.String())
 	}
 }
 
@@ -531,5 +533,57 @@ func TestWriteNilCaches(t *testing.T) {
 		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "destination."+name+": it got a nil *cache.Cache") || res != nil {
 			t.Errorf("%s(nil): want an error naming the nil cache, got %v, %v", name, res, err)
 		}
+	}
+}
+
+// TestWriteKeyFieldTheStreamLacks: a primary key overridden with a field
+// the stream's schema lacks went to the destination as it was without the
+// cache (which would deduplicate on a field no record has), where the
+// cache refused it. Both paths refuse it alike, before the destination
+// gets a record: an error matching cache.ErrStrategy that names the field.
+func TestWriteKeyFieldTheStreamLacks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, opts := range map[string][]destination.WriteOption{
+		"through the cache": {destination.UseCache(openCache(t))},
+		"without the cache": {destination.NoCache(), destination.StateCache(openCache(t))},
+	} {
+		for _, key := range [][]string{{"idd"}, {"nope", "city"}} {
+			src := newFaker(t, 10, "users")
+			src.SetPrimaryKey("users", key)
+			out := t.TempDir()
+			_, err := newLocalJSON(t, out, nil).Write(ctx, src, opts...)
+			var se *cacheerr.StrategyError
+			if !errors.Is(err, cache.ErrStrategy) || !errors.As(err, &se) || se.Stream != "users" || !strings.Contains(err.Error(), `primary key field "`+key[0]+`"`) {
+				t.Errorf("%s, key %v: got %v, want a *StrategyError matching cache.ErrStrategy that names the field", name, key, err)
+			}
+			if _, err := os.Stat(filepath.Join(out, "_airbyte_raw_users.jsonl")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s, key %v: the destination wrote the stream (%v)", name, key, err)
+			}
+		}
+		// A cursor likewise.
+		src := newFaker(t, 10, "users")
+		src.SetCursorField("users", "updatedd")
+		if _, err := newLocalJSON(t, t.TempDir(), nil).Write(ctx, src, opts...); !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), `cursor field "updatedd"`) {
+			t.Errorf("%s, cursor updatedd: got %v, want an error matching cache.ErrStrategy that names the field", name, err)
+		}
+	}
+}
+
+// A source's executable given as a destination is refused when Write
+// starts, before the source is read: its name and its spec (no
+// destination sync modes) say it is a source. The write command failed.
+func TestWriteToASource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst, err := destination.New(ctx, "destination-mine", connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
+		connector.WithConfig(map[string]any{"count": 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newFaker(t, 10, "users")
+	res, err := dst.Write(ctx, src, destination.NoCache(), destination.NoStateCache())
+	if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), "is a source, not a destination") || (res != nil && res.TotalSent() != 0) {
+		t.Fatalf("got %+v, %v; want an *OptionError saying it is a source, before anything is sent", res, err)
 	}
 }

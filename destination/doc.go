@@ -26,7 +26,10 @@
 // Write given StateKey with that name (without it, the first Write sends
 // every row again).
 // A STATE message echoed by the destination is the only commit point: the
-// stored state advances when, and only when, the destination echoes it.
+// stored state advances when, and only when, the destination echoes it. A
+// destination that ends without echoing any of the states it was sent has
+// confirmed none of its records: the Write fails with an
+// *executor.ConnectorError whose Missing is STATE (ErrConnectorFailed).
 // Echoes are stored by group commit: those that arrive while one commit
 // runs are committed together, the latest per stream, so a destination
 // that echoes a state after every record costs no transaction per record.

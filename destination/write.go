@@ -282,7 +282,12 @@ func (e *writeError) Unwrap() error { return e.Err }
 // was sent and confirmed before the failure, with an error that wraps the
 // cause: usually an *executor.ConnectorError (ErrConnectorFailed) with the
 // destination's last stderr lines. What it confirmed stays confirmed; the
-// next Write sends the rest.
+// next Write sends the rest. A destination that ends without echoing any
+// of the states it was sent (records sent, none confirmed) fails the Write
+// the same way, with a ConnectorError whose Missing is STATE: an echo is
+// the protocol's only word that records are written. (A source that sends
+// no states gives it nothing to echo: that Write succeeds, with a warning
+// and StatesSent 0.)
 //
 // When ctx is cancelled, the destination is stopped (SIGTERM, the
 // connector's grace period, then SIGKILL) and Write returns the
@@ -403,8 +408,8 @@ func (d *Destination) stateKey(ctx context.Context, given string) (string, error
 }
 
 // syncMode maps a write strategy onto a stream's destination sync mode,
-// resolving auto as Read does.
-func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.DestinationSyncMode, error) {
+// resolving auto as Read does; it returns the strategy resolved too.
+func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.DestinationSyncMode, cache.Strategy, error) {
 	pk := cs.PrimaryKey
 	if len(pk) == 0 {
 		pk = cs.Stream.SourceDefinedPrimaryKey
@@ -425,24 +430,31 @@ func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.Destin
 	}
 	switch st {
 	case cache.StrategyAppend:
-		return protocol.DestinationAppend, nil
+		return protocol.DestinationAppend, st, nil
 	case cache.StrategyMerge:
 		if len(pk) == 0 {
-			return "", &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "it has no primary key; use append or replace"}
+			return "", st, &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "it has no primary key; use append or replace"}
 		}
-		return protocol.DestinationAppendDedup, nil
+		return protocol.DestinationAppendDedup, st, nil
 	case cache.StrategyReplace:
-		return protocol.DestinationOverwrite, nil
+		return protocol.DestinationOverwrite, st, nil
 	}
-	return "", &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "unknown strategy; use auto, append, merge or replace"}
+	return "", st, &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "unknown strategy; use auto, append, merge or replace"}
 }
 
-// destCatalog configures the streams for the destination.
+// destCatalog configures the streams for the destination. A key or cursor
+// given to override the source's that names a field the stream's schema
+// lacks is refused as the cache refuses it: a Write without the cache sent
+// it on, to a destination that would deduplicate or order on a field no
+// record has. The source's own key and cursor go as they are: the cache
+// needs them among the schema's properties to make columns of them, a
+// destination does not (a stream whose schema lists no properties, with
+// a primary key id).
 func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*protocol.ConfiguredCatalog, error) {
 	out := &protocol.ConfiguredCatalog{}
 	for i := range streams {
 		cs := streams[i]
-		mode, err := syncMode(st, &cs)
+		mode, resolved, err := syncMode(st, &cs)
 		if err != nil {
 			return nil, err
 		}
@@ -450,9 +462,37 @@ func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*proto
 		if len(cs.PrimaryKey) == 0 {
 			cs.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
 		}
+		if err := checkOverrides(&cs, string(resolved)); err != nil {
+			return nil, err
+		}
 		out.Streams = append(out.Streams, cs)
 	}
 	return out, nil
+}
+
+// checkOverrides refuses, as the cache does, a primary key or cursor that
+// is not the source's and names a top-level field the properties of the
+// stream's schema lack. A schema that lists no properties, or does not
+// parse, says nothing of the fields the records have.
+func checkOverrides(cs *protocol.ConfiguredStream, strategy string) error {
+	var pk [][]string
+	if !slices.EqualFunc(cs.PrimaryKey, cs.Stream.SourceDefinedPrimaryKey, slices.Equal) {
+		pk = cs.PrimaryKey
+	}
+	var cursor []string
+	if !slices.Equal(cs.CursorField, cs.Stream.DefaultCursorField) {
+		cursor = cs.CursorField
+	}
+	if len(pk) == 0 && len(cursor) == 0 {
+		return nil
+	}
+	var schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal(cs.Stream.JSONSchema, &schema) != nil || len(schema.Properties) == 0 {
+		return nil
+	}
+	return cacheerr.MissingKeyField(cs.Stream.Name, strategy, pk, cursor, func(f string) bool { _, ok := schema.Properties[f]; return ok })
 }
 
 // pick keeps the configured streams named (all for none or "*"), failing
@@ -596,8 +636,11 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		d.core.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent())
 	default:
-		d.core.Logger().Warn("the destination echoed none of the states sent: none of the records sent could be confirmed, and the next Write sends them again",
-			"destination", d.Name(), "records", out.TotalSent(), "states", out.StatesSent)
+		// The protocol's only commit point is the echo: a destination that
+		// echoes none has not said that anything it was sent is written,
+		// and a caller checking only the error would believe it all was.
+		return &writeError{Destination: d.Name(), Result: out, Err: fmt.Errorf("the destination echoed none of the states it was sent (%d), so none of the records is known to be written: %w",
+			out.StatesSent, &executor.ConnectorError{Connector: d.Name(), Command: executor.VerbWrite, Missing: protocol.TypeState})}
 	}
 	return nil
 }

@@ -32,7 +32,8 @@ type ConnectorError struct {
 	// the connector's developers.
 	InternalMessage string
 	// Missing is the answer the command ended without (SPEC,
-	// CONNECTION_STATUS or CATALOG), when that is what failed.
+	// CONNECTION_STATUS or CATALOG; STATE for a destination that echoed
+	// none of the states it was sent), when that is what failed.
 	Missing protocol.Type
 	// ErrorLog is the last LOG message at level ERROR or FATAL, where many
 	// connectors put the reason they failed.

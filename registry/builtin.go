@@ -1,5 +1,7 @@
 package registry
 
+import "github.com/x/goairbyte/internal/builtin"
+
 // builtinSource is the name of where built-in entries come from.
 const builtinSource = "built-in"
 
@@ -17,9 +19,9 @@ func newBuiltins() *index {
 			Kind:             KindSource,
 			DisplayName:      "Sample Data (Faker, goairbyte)",
 			DockerRepository: "goairbyte/source-faker",
-			DockerImageTag:   "0.1.0",
+			DockerImageTag:   builtin.FakerVersion,
 			Language:         "go",
-			DocumentationURL: "https://pkg.go.dev/github.com/x/goairbyte/connectors/faker",
+			DocumentationURL: builtin.FakerDocs,
 			ReleaseStage:     "generally_available",
 			SupportLevel:     "community",
 			Tags:             []string{"language:go"},
@@ -30,9 +32,9 @@ func newBuiltins() *index {
 			Kind:             KindDestination,
 			DisplayName:      "Local JSON (goairbyte)",
 			DockerRepository: "goairbyte/destination-local-json",
-			DockerImageTag:   "0.1.0",
+			DockerImageTag:   builtin.LocalJSONVersion,
 			Language:         "go",
-			DocumentationURL: "https://pkg.go.dev/github.com/x/goairbyte/connectors/localjson",
+			DocumentationURL: builtin.LocalJSONDocs,
 			ReleaseStage:     "generally_available",
 			SupportLevel:     "community",
 			Tags:             []string{"language:go"},
@@ -43,9 +45,9 @@ func newBuiltins() *index {
 			Kind:             KindSource,
 			DisplayName:      "Declarative manifest (goairbyte)",
 			DockerRepository: "goairbyte/source-declarative-manifest",
-			DockerImageTag:   "0.1.0",
+			DockerImageTag:   builtin.ManifestVersion,
 			Language:         "go",
-			DocumentationURL: "https://pkg.go.dev/github.com/x/goairbyte/connectors/manifestsource",
+			DocumentationURL: builtin.ManifestDocs,
 			ReleaseStage:     "generally_available",
 			SupportLevel:     "community",
 			Tags:             []string{"language:go"},

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,12 +93,24 @@ func manifestDirNames(dir string) []string {
 
 // Available lists the connectors that support t, sorted by name: the
 // registry's, and the sources only the manifest directory holds (see
-// [Loader.Lookup]).
+// [Loader.Lookup]). When Airbyte's registry cannot be had (no network, no
+// copy cached on disk), it lists what runs without it, as offline mode
+// does: the built-in connectors and the manifest directory's sources,
+// with a warning to the logger that says why the registry's are missing;
+// the next call asks the registry again. A registry given with
+// [WithLocalRegistry] or AIRBYTE_LOCAL_REGISTRY that cannot be read is an
+// error.
 func (l *Loader) Available(ctx context.Context, t InstallType) ([]*Connector, error) {
 	if _, err := ParseInstallType(string(t)); err != nil {
 		return nil, err
 	}
 	reg, err := l.current(ctx)
+	var ue *unavailableError
+	if errors.As(err, &ue) && ctx.Err() == nil {
+		l.logger.Warn("the connector registry is unavailable and not cached: listing only the built-in connectors and the manifest directory's sources",
+			"url", ue.URL, "error", ue.Err)
+		reg, err = builtins, nil
+	}
 	if err != nil {
 		return nil, err
 	}

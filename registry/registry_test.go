@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -554,5 +555,59 @@ func TestDefaultLoaderFromEnvironment(t *testing.T) {
 	}
 	if _, err := l.Available(context.Background(), "rust"); err == nil {
 		t.Fatal("bad install type accepted")
+	}
+}
+
+// Online, with Airbyte's registry unreachable and no copy of it cached,
+// Available lists what runs without it, as offline mode does: the built-in
+// connectors and the sources of the manifest directory, with a warning
+// that says why the registry's are missing. It failed, listing nothing.
+// The failure is not remembered: the next call asks the registry again.
+// A registry given on purpose (WithLocalRegistry) that cannot be read still
+// fails.
+func TestAvailableWithTheRegistryUnreachable(t *testing.T) {
+	isolate(t)
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String() + "/registry.json"
+	ln.Close() // nothing listens there now: connecting is refused
+	manifests := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(manifests, "source-mything"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(manifests, "source-mything", "manifest.yaml"), []byte("version: 6.0.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	l := NewLoader(withURL(refused), WithCacheDir(t.TempDir()), WithOffline(false), WithManifestDir(manifests), WithLogger(logTo(&logs)))
+	cs, err := l.Available(ctx, InstallAny)
+	if err != nil {
+		t.Fatalf("Available: %v", err)
+	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	if want := []string{"destination-local-json", "source-declarative-manifest", "source-faker", "source-mything"}; !slices.Equal(names, want) {
+		t.Fatalf("Available: %v, want %v", names, want)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), refused) || !strings.Contains(logs.String(), "refused") {
+		t.Errorf("no warning that names the registry and the failure: %s", logs.String())
+	}
+	if cs, err := l.Available(ctx, InstallPython); err != nil || len(cs) != 0 {
+		t.Errorf("Available(python): %v, %v; want none (the built-ins install no Python package)", cs, err)
+	}
+	// Not remembered: a registry back up is used by the next call.
+	srv := newRegistryServer(t, readFixture(t))
+	l.url = srv.registryURL()
+	if cs, err := l.Available(ctx, InstallAny); err != nil || len(cs) < 10 {
+		t.Errorf("with the registry back: %d connectors, %v", len(cs), err)
+	}
+	// A local registry that cannot be read is the user's choice gone wrong.
+	if _, err := NewLoader(WithLocalRegistry(refused), WithOffline(false)).Available(ctx, InstallAny); err == nil {
+		t.Error("an unreachable local registry: no error")
 	}
 }

@@ -36,7 +36,10 @@ type Source struct {
 // write of this Source (PyAirbyte's set_primary_key): one path per key
 // column, usually []string{"id"}. No key clears the override. A stream
 // the catalog does not have makes the next read fail with a
-// *protocol.StreamNotFoundError.
+// *protocol.StreamNotFoundError; a key whose first field the stream's
+// JSON schema lacks makes a read into a cache and a write fail with an
+// error matching cache.ErrStrategy (a write without a cache only when the
+// schema lists properties: a destination judges a schemaless stream).
 func (s *Source) SetPrimaryKey(stream string, key ...[]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,7 +57,8 @@ func (s *Source) SetPrimaryKey(stream string, key ...[]string) {
 // of this Source (PyAirbyte's set_cursor_key): a path into its records,
 // usually one field name. No path clears the override. A stream the
 // catalog does not have makes the next read fail with a
-// *protocol.StreamNotFoundError.
+// *protocol.StreamNotFoundError; a cursor the stream's JSON schema lacks
+// fails a read into a cache, and a write, as SetPrimaryKey says.
 func (s *Source) SetCursorField(stream string, path ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

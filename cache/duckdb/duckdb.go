@@ -197,14 +197,83 @@ const defaultMemoryLimit = "128MB"
 const neverSkipWAL = "18446744073709551615"
 
 // WithMemoryLimit sets DuckDB's memory_limit, such as "1GB" (default
-// 128MB).
+// 128MB). A limit DuckDB would not parse fails the cache before the file
+// is opened.
 func WithMemoryLimit(limit string) Option {
 	return func(o *options) {
 		if limit == "" {
 			o.fail(errors.New("duckdb: WithMemoryLimit(\"\"): give a limit such as 1GB"))
+		} else if err := checkMemoryLimit(limit); err != nil {
+			o.fail(fmt.Errorf("duckdb: WithMemoryLimit(%q): %w; give a number and a unit such as 512MB, 1GB or 2GiB", limit, err))
 		}
 		o.memoryLimit = limit
 	}
+}
+
+// memoryUnits are the units of a memory limit DuckDB knows, lower case,
+// with their multipliers.
+var memoryUnits = map[string]float64{
+	"b": 1, "byte": 1, "bytes": 1,
+	"k": 1e3, "kb": 1e3, "kilobyte": 1e3, "kilobytes": 1e3,
+	"m": 1e6, "mb": 1e6, "megabyte": 1e6, "megabytes": 1e6,
+	"g": 1e9, "gb": 1e9, "gigabyte": 1e9, "gigabytes": 1e9,
+	"t": 1e12, "tb": 1e12, "terabyte": 1e12, "terabytes": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+// checkMemoryLimit parses a memory limit as DuckDB's SET memory_limit
+// does, so that a limit it would refuse is refused before the database is
+// opened: a percentage of the machine's memory from 0 to 100 ending in
+// '%'; "null", "none" or a leading '-' for no limit; else, after white space, a number of digits, '.', 'e' and
+// '-' that must parse as a float, then, after white space, a unit up to the
+// next white space (the rest is ignored). TestMemoryLimitSyntax holds it
+// to what DuckDB says of the same strings.
+func checkMemoryLimit(s string) error {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' }
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		num := strings.TrimFunc(pct, func(r rune) bool { return r < utf8.RuneSelf && isSpace(byte(r)) })
+		n, err := strconv.ParseFloat(num, 64)
+		if err != nil || strings.ContainsAny(num, "xX") || n < 0 || n > 100 { // DuckDB reads no hexadecimal
+			return fmt.Errorf("%q is not a percentage from 0 to 100", pct)
+		}
+		return nil
+	}
+	if s == "null" || s == "none" || strings.HasPrefix(s, "-") {
+		return nil
+	}
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	start := i
+	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.' || s[i] == 'e' || s[i] == 'E' || s[i] == '-') {
+		i++
+	}
+	if i == start {
+		return errors.New("the limit has no number")
+	}
+	n, err := strconv.ParseFloat(s[start:i], 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s[start:i])
+	}
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	start = i
+	for i < len(s) && !isSpace(s[i]) {
+		i++
+	}
+	unit := strings.ToLower(s[start:i])
+	mult, ok := memoryUnits[unit]
+	switch {
+	case !ok && unit == "":
+		return errors.New("the limit has no unit")
+	case !ok:
+		return fmt.Errorf("the unit %q is not known (KB, MB, GB, TB for powers of 1000, KiB, MiB, GiB, TiB for powers of 1024, or %% of the machine's memory)", s[start:i])
+	case n*mult >= 1<<64:
+		return errors.New("the limit is too large")
+	}
+	return nil
 }
 
 // WithSchema sets the schema of every table ("main" by default); it is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -171,9 +172,15 @@ func TestOptions(t *testing.T) {
 	for name, opt := range map[string]duckdb.Option{
 		"batch size": duckdb.WithBatchSize(0),
 		"memory":     duckdb.WithMemoryLimit(""),
+		// DuckDB's syntax, checked before the file is made.
+		"memory syntax": duckdb.WithMemoryLimit("banana"),
 	} {
-		if _, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "bad.duckdb"), opt)); err == nil || !strings.HasPrefix(err.Error(), "duckdb: With") {
+		bad := filepath.Join(t.TempDir(), "bad.duckdb")
+		if _, err := cache.New(ctx, duckdb.NewConnector(bad, opt)); err == nil || !strings.HasPrefix(err.Error(), "duckdb: With") {
 			t.Errorf("%s: got %v, want the option's error", name, err)
+		}
+		if _, err := os.Stat(bad); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: the refused cache's file: %v, want none made", name, err)
 		}
 	}
 	if _, err := cache.New(ctx, duckdb.NewConnector(path), cache.WithSchema("raw")); err == nil || !strings.Contains(err.Error(), "duckdb.WithSchema") {

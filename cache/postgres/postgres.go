@@ -47,9 +47,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,6 +232,9 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// refuses them ("unrecognized configuration parameter").
 	schema, err := c.dsnSchema(pc.ConnConfig.RuntimeParams)
 	if err != nil {
+		return nil, &cacheerr.ArgumentError{Err: err}
+	}
+	if err := checkSettings(pc.ConnConfig.RuntimeParams); err != nil {
 		return nil, &cacheerr.ArgumentError{Err: err}
 	}
 	// The end-of-load duplicate check of a merge groups the whole table
@@ -1240,3 +1245,76 @@ func appendTime(out []byte, t backend.Type, s string) ([]byte, status) {
 // unsafeString views b as a string without copying, for parsers that do not
 // keep their input.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// connParams are the parameters of a connection string that pgx or the
+// cache reads itself, and so never sends to the server: pgconn's, pgx's
+// and pgxpool's, and the cache's schema and table_prefix.
+var connParams = []string{
+	"host", "port", "dbname", "database", "user", "password", "passfile", "connect_timeout",
+	"sslmode", "sslkey", "sslcert", "sslcertmode", "sslrootcert", "sslnegotiation", "sslpassword", "sslsni",
+	"krbspn", "krbsrvname", "target_session_attrs", "service", "servicefile", "min_protocol_version", "max_protocol_version",
+	"channel_binding", "require_auth",
+	"statement_cache_capacity", "description_cache_capacity", "default_query_exec_mode",
+	"pool_max_conns", "pool_min_conns", "pool_min_idle_conns", "pool_max_conn_lifetime", "pool_max_conn_lifetime_jitter",
+	"pool_max_conn_idle_time", "pool_health_check_period", "pool_ping_timeout",
+	"schema", "table_prefix",
+}
+
+// libpqOnly are libpq's connection parameters that pgx does not read: it
+// sends them to the server as settings, which refuses each one (none is a
+// setting a connection may set; TestSettingsCheckedBeforeConnecting shows
+// the server's refusal).
+var libpqOnly = []string{
+	"hostaddr", "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+	"gssencmode", "gsslib", "gssdelegation", "sslcompression", "sslcrl", "sslcrldir",
+	"ssl_min_protocol_version", "ssl_max_protocol_version", "requirepeer", "load_balance_hosts", "sslkeylogfile", "scram_client_key", "scram_server_key",
+}
+
+// checkSettings refuses, before anything connects, the parameters of a
+// connection string that pgx would send to the server as settings and
+// that the server would refuse, where that can be told without asking it:
+// libpq's parameters that pgx does not read, and a name one or two letters
+// off a parameter pgx or the cache reads (sslmod for sslmode, shema for
+// schema), which no server setting is. Any other name, such as work_mem
+// or a custom setting (myext.option), goes to the server, which judges it.
+func checkSettings(params map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if strings.Contains(k, ".") {
+			continue // a custom setting: the server takes any such name
+		}
+		if slices.Contains(libpqOnly, k) {
+			return fmt.Errorf("postgres: the connection string's parameter %s is libpq's, which pgx, the driver, does not read: "+
+				"it would go to the server as a setting, which refuses it; remove it", k)
+		}
+		for _, p := range connParams {
+			if d := editDistance(k, p); d > 0 && (d == 1 || d == 2 && len(p) > 5) {
+				return fmt.Errorf("postgres: the connection string's parameter %q is neither a connection parameter nor a server setting; did you mean %s? Check its spelling", k, p)
+			}
+		}
+	}
+	return nil
+}
+
+// editDistance is the number of letters inserted, deleted, replaced or
+// swapped with the next that turn a into b (optimal string alignment).
+func editDistance(a, b string) int {
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}

@@ -960,10 +960,81 @@ func TestSchemaInDSN(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cache.WithTablePrefix") {
 		t.Fatalf("table_prefix in a DSN: got %v, want a refusal that says to use cache.WithTablePrefix or cache.Open", err)
 	}
-	// A misspelt parameter reaches the server as a setting, which refuses
-	// it: the error says what to check.
-	_, err = cache.New(ctx, postgres.NewConnector(withParam(t, base, "shema", "x")))
-	if err == nil || !strings.Contains(err.Error(), `"shema"`) || !strings.Contains(err.Error(), "check its spelling") {
-		t.Fatalf("a misspelt DSN parameter: got %v, want the server's refusal and a hint to check the parameter's spelling", err)
+	// A parameter that is no setting and no misspelling of a parameter
+	// pgx reads reaches the server as a setting, which refuses it: the
+	// error says what to check. (A misspelling is refused before that:
+	// TestSettingsCheckedBeforeConnecting.)
+	_, err = cache.New(ctx, postgres.NewConnector(withParam(t, base, "frobnication_level", "x")))
+	if err == nil || !strings.Contains(err.Error(), `"frobnication_level"`) || !strings.Contains(err.Error(), "check its spelling") {
+		t.Fatalf("an unknown DSN parameter: got %v, want the server's refusal and a hint to check the parameter's spelling", err)
+	}
+}
+
+// A parameter of the connection string that the server would refuse as a
+// setting, and that can be told without it, is refused before anything
+// connects, as the connection string's other mistakes: a misspelling of a
+// parameter pgx or the cache reads, and libpq's parameters pgx does not
+// read (the server refuses each of those, as the test shows). No setting
+// of the server is refused.
+func TestSettingsCheckedBeforeConnecting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const closed = "postgres://u@127.0.0.1:1/db" // nothing listens: connecting fails at once
+	early := func(dsn string) (bool, error) {
+		_, err := cache.New(ctx, postgres.NewConnector(dsn))
+		var ae *cacheerr.ArgumentError
+		return errors.As(err, &ae), err
+	}
+	for _, c := range []struct{ key, want string }{
+		{"sslmod", "did you mean sslmode?"},
+		{"shema", "did you mean schema?"},
+		{"connect_timout", "did you mean connect_timeout?"},
+		{"pool_max_con", "did you mean pool_max_conns?"},
+		{"keepalives", "is libpq's, which pgx, the driver, does not read"},
+	} {
+		for _, dsn := range []string{withParam(t, closed, c.key, "disable"), "host=127.0.0.1 port=1 " + c.key + "=disable"} {
+			if ok, err := early(dsn); !ok || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: got %v, want an argument error that says %q", dsn, err, c.want)
+			}
+		}
+	}
+	// None of the settings a connection may set, nor the parameters pgx
+	// reads, is refused.
+	base := testenv.Postgres(t)
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT name FROM pg_settings WHERE context IN ('user', 'superuser', 'backend', 'superuser-backend')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(names) < 150 {
+		t.Fatalf("the server's settings: %d, %v", len(names), err)
+	}
+	names = append(names, "myext.sslmod", "statement_cache_capacity", "pool_max_conns", "application_name", "options", "connect_timeout")
+	for _, name := range names {
+		if ok, err := early(withParam(t, closed, name, "1")); ok {
+			t.Errorf("%s: refused before connecting (%v), but it is a setting or a parameter pgx reads", name, err)
+		}
+	}
+	// The server refuses libpq's parameters that pgx does not read.
+	for _, name := range []string{"hostaddr", "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+		"gssencmode", "gsslib", "gssdelegation", "sslcompression", "sslcrl", "sslcrldir",
+		"ssl_min_protocol_version", "ssl_max_protocol_version", "requirepeer", "load_balance_hosts", "sslkeylogfile", "scram_client_key", "scram_server_key"} {
+		if ok, err := early(withParam(t, closed, name, "1")); !ok {
+			t.Errorf("%s: got %v, want a refusal before connecting", name, err)
+		}
+		cfg, err := pgx.ParseConfig(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams[name] = "1"
+		if c, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+			c.Close(ctx)
+			t.Errorf("%s: the server took it as a setting; it need not be refused", name)
+		}
 	}
 }

@@ -209,6 +209,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?memory_limt=1GB"}, `the URL parameter "memory_limt" is not known`},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?batch_size=-1"}, "the batch size must be positive"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:"}, "names no file"},
+		// A memory limit DuckDB would not parse, and a misspelt parameter
+		// of a PostgreSQL DSN, are refused before the cache is opened:
+		// they failed (1) when the database refused them.
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "x.duckdb", "--memory-limit", "banana"}, `--memory-limit banana: the limit has no number`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?memory_limit=1GiBs"}, `memory_limit=1GiBs: the unit "GiBs" is not known`},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgres://u@127.0.0.1:1/db?sslmod=disable"}, "did you mean sslmode?"},
+		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "host=127.0.0.1 port=1 sslmod=disable"}, "did you mean sslmode?"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "duckdb:x.duckdb?table_prefix=%C3%A4"}, "cannot be used as a SQL identifier"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--cache", "postgres://u:hunter2@h/db?sslmode=sometimes"}, "the connection string is not valid"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--strategy", "upsert"}, "--strategy must be auto, append, merge or replace"},

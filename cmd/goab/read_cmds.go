@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/x/goairbyte"
@@ -51,10 +52,21 @@ func isPostgres(target string) bool {
 func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error) {
 	c, err := cf.openCache(ctx, cmd)
 	if ae := (*cacheerr.ArgumentError)(nil); errors.As(err, &ae) || errors.Is(err, cache.ErrInvalidName) {
-		return nil, usagef(cmd, "%s", secrets.MaskError(err).Error())
+		// A memory limit DuckDB would not parse came from --memory-limit
+		// (which goab puts in a duckdb: URL too) or the URL's memory_limit.
+		flag := "memory_limit="
+		if cf.memoryLimit != "" {
+			flag = "--memory-limit "
+		}
+		msg := memoryLimitOption.ReplaceAllString(secrets.MaskError(err).Error(), flag+"$1")
+		return nil, usagef(cmd, "%s", msg)
 	}
 	return c, err
 }
+
+// memoryLimitOption is the duckdb option that a memory limit's error
+// names, with the limit.
+var memoryLimitOption = regexp.MustCompile(`WithMemoryLimit\("((?:[^"\\]|\\.)*)"\)`)
 
 func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, error) {
 	var dopts []duckdb.Option

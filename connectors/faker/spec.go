@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"math"
 
+	"github.com/x/goairbyte/internal/builtin"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
 // Version is the connector's version, also the tag of its Docker image.
-const Version = "0.1.0"
+const Version = builtin.FakerVersion
 
 // The embedded files are copies of Airbyte source-faker's spec, stream
 // schemas and product list, so a fresh clone needs nothing outside the module.
@@ -46,6 +47,8 @@ func spec() *protocol.ConnectorSpecification {
 	}
 	incremental := true
 	s.SupportsIncremental = &incremental
+	// This connector's documentation, not Airbyte's source-faker's.
+	s.DocumentationURL = builtin.FakerDocs
 	return &s
 }
 

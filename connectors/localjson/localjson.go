@@ -8,16 +8,17 @@ import (
 	"iter"
 	"os"
 
+	"github.com/x/goairbyte/internal/builtin"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
 
 // Version is the version of this destination connector.
-const Version = "0.1.0"
+const Version = builtin.LocalJSONVersion
 
 // specJSON is the connector's specification, the answer to spec.
 const specJSON = `{
-  "documentationUrl": "https://docs.airbyte.com/integrations/destinations/local-json",
+  "documentationUrl": "` + builtin.LocalJSONDocs + `",
   "supportsIncremental": true,
   "supportsNormalization": false,
   "supportsDBT": false,

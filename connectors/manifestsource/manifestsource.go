@@ -39,6 +39,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/declarative"
+	"github.com/x/goairbyte/internal/builtin"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
@@ -69,7 +70,7 @@ func New(opts ...declarative.Option) *Source { return &Source{opts: opts} }
 // spec is the generic spec of Airbyte's source-declarative-manifest: a
 // config must carry the manifest, and may carry anything else.
 var spec = protocol.ConnectorSpecification{
-	DocumentationURL: "https://docs.airbyte.com/integrations/sources/low-code",
+	DocumentationURL: builtin.ManifestDocs,
 	ConnectionSpecification: json.RawMessage(`{"$schema":"http://json-schema.org/draft-07/schema#",` +
 		`"title":"Low-code source spec","type":"object","required":["` + injectedManifest + `"],` +
 		`"additionalProperties":true,"properties":{"` + injectedManifest + `":{"title":"Low-code manifest",` +

@@ -15,6 +15,7 @@ import (
 	"io"
 	"iter"
 
+	"github.com/x/goairbyte/internal/builtin"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -27,7 +28,7 @@ type Destination struct{}
 // Spec accepts any config.
 func (Destination) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
 	return &protocol.ConnectorSpecification{
-		DocumentationURL:        "https://github.com/x/goairbyte",
+		DocumentationURL:        builtin.NoopDocs,
 		ConnectionSpecification: json.RawMessage(`{"type":"object","title":"No-op destination","properties":{}}`),
 		SupportedDestinationSyncModes: []protocol.DestinationSyncMode{
 			protocol.DestinationAppend, protocol.DestinationOverwrite, protocol.DestinationAppendDedup},

@@ -161,7 +161,8 @@ func (e *TableOwnerError) Error() string {
 // Is matches ErrTableOwned.
 func (e *TableOwnerError) Is(target error) bool { return target == ErrTableOwned }
 
-// StrategyError reports a write strategy that cannot apply to a stream.
+// StrategyError reports a write strategy that cannot apply to a stream,
+// or a primary key or cursor naming a field its schema lacks.
 type StrategyError struct {
 	// Stream is the stream's name.
 	Stream string
@@ -250,3 +251,23 @@ func (e *ArgumentError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the error the argument gave.
 func (e *ArgumentError) Unwrap() error { return e.Err }
+
+// MissingKeyField returns the *StrategyError of a stream, to be written
+// with strategy, whose primary key or cursor begins with a top-level field
+// that its JSON schema lacks (has reports whether it has one), nil if
+// none: the cache, which makes the stream's table, and a destination
+// written without the cache, which would deduplicate or order on a field
+// no record has, refuse it alike.
+func MissingKeyField(stream, strategy string, pk [][]string, cursor []string, has func(field string) bool) error {
+	for _, path := range pk {
+		if len(path) > 0 && !has(path[0]) {
+			return &StrategyError{Stream: stream, Strategy: strategy, Reason: fmt.Sprintf("its primary key field %q is not a property of its JSON schema; "+
+				"key it by fields the stream has (Source.SetPrimaryKey of package source, or the configured catalog's primary_key)", path[0])}
+		}
+	}
+	if len(cursor) > 0 && !has(cursor[0]) {
+		return &StrategyError{Stream: stream, Strategy: strategy, Reason: fmt.Sprintf("its cursor field %q is not a property of its JSON schema; "+
+			"give it a field the stream has (Source.SetCursorField of package source, or the configured catalog's cursor_field)", cursor[0])}
+	}
+	return nil
+}

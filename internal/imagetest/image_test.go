@@ -105,7 +105,7 @@ func writeJSON(t *testing.T, path string, v any) {
 func TestImageVersions(t *testing.T) {
 	for name, v := range map[string]string{"faker.Version": faker.Version, "localjson.Version": localjson.Version} {
 		if v != testenv.ConnectorVersion {
-			t.Errorf("testenv builds images tagged %s but %s is %s: update testenv.ConnectorVersion and the Makefile's VERSION", testenv.ConnectorVersion, name, v)
+			t.Errorf("testenv builds images tagged %s but %s is %s: both should be internal/builtin's", testenv.ConnectorVersion, name, v)
 		}
 	}
 }

@@ -20,18 +20,19 @@ import (
 
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
+	"github.com/x/goairbyte/internal/builtin"
 )
 
-// Image names and the version of our two connectors' images. The version
-// is the connectors' own (faker.Version, localjson.Version); it is repeated
-// here so that testenv does not depend on the packages it builds.
+// Image names and the version of our connectors' images: the connectors'
+// own, from the one place that says it (internal/builtin), so that testenv
+// does not depend on the packages it builds.
 const (
-	ConnectorVersion   = "0.1.0"
-	FakerImageName     = "goairbyte/source-faker:" + ConnectorVersion
-	LocalJSONImageName = "goairbyte/destination-local-json:" + ConnectorVersion
+	ConnectorVersion   = builtin.FakerVersion
+	FakerImageName     = "goairbyte/source-faker:" + builtin.FakerVersion
+	LocalJSONImageName = "goairbyte/destination-local-json:" + builtin.LocalJSONVersion
 	// DeclarativeManifestImageName is the image of
 	// ./cmd/source-declarative-manifest.
-	DeclarativeManifestImageName = "goairbyte/source-declarative-manifest:" + ConnectorVersion
+	DeclarativeManifestImageName = "goairbyte/source-declarative-manifest:" + builtin.ManifestVersion
 )
 
 // ModuleRoot returns the directory of this module's go.mod, found by
