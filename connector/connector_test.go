@@ -516,6 +516,44 @@ func TestKnobsOfInProcessConnector(t *testing.T) {
 	}
 }
 
+// TestInstallIfMissingTrueFitsEveryWay: WithInstallIfMissing(true) is the
+// default restated, as PyAirbyte's quickstart writes install_if_missing=True
+// for its faker; it asks for nothing a connector with nothing to install
+// leaves undone, so a program that passes it to every connector it gets
+// (the in-process faker in its tests, images in production) is not refused
+// for one that runs in process or from PATH. false, which says the
+// connector must be installed already, still is.
+func TestInstallIfMissingTrueFitsEveryWay(t *testing.T) {
+	ctx := context.Background()
+	env := offline(t)
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "source-onpath")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	for _, c := range []struct {
+		name string
+		kind core.Kind
+		opts []connector.Option
+	}{
+		{"destination-echo", core.KindDestination, nil},
+		{"destination-echo", core.KindDestination, []connector.Option{connector.WithGoConnector(echoDest{})}},
+		{"source-onpath", core.KindSource, nil},
+		{"source-onpath", core.KindSource, []connector.Option{connector.WithLocalExecutable(exe)}},
+	} {
+		opts := append([]connector.Option{connector.WithEnvironment(env), connector.WithInstallIfMissing(true)}, c.opts...)
+		if _, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, opts...); err != nil {
+			t.Errorf("%s with %d more options: WithInstallIfMissing(true) refused: %v", c.name, len(c.opts), err)
+		}
+		opts[1] = connector.WithInstallIfMissing(false)
+		if _, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, opts...); !errors.Is(err, connector.ErrInvalidOption) {
+			t.Errorf("%s with %d more options: WithInstallIfMissing(false) gave %v, want an *OptionError", c.name, len(c.opts), err)
+		}
+	}
+}
+
 // TestKnobsOfAWayChosenByResolution: with no way given, a connector that
 // resolves to an executable on PATH, or to the Docker image its registry
 // entry offers, is given a knob of a virtualenv or of installing. Neither

@@ -193,9 +193,10 @@ func WithEnv(vars ...string) Option {
 // WithInstallIfMissing says whether what is missing (the image, the
 // virtualenv) is installed on first use; it is on by default, as in
 // PyAirbyte. Off, a missing connector is an error wrapping ErrNotInstalled.
-// Given to a connector with nothing to install (an executable, chosen or
-// found on PATH, or one run in process) it is an *OptionError at
-// construction.
+// Off, given to a connector with nothing to install (an executable, chosen
+// or found on PATH, or one run in process), it is an *OptionError at
+// construction; on, the default restated, it fits every connector, so one
+// list of options serves the faker in process and an image alike.
 func WithInstallIfMissing(on bool) Option {
 	return func(s *settings) { s.note("WithInstallIfMissing"); s.installIfMissing = &on }
 }

@@ -216,7 +216,9 @@ func (s *settings) checkWay(name, way string) error {
 		misfit("WithInstallRoot", s.installRoot != "", python),
 		misfit("WithEnv", len(s.procEnv) > 0, local, docker, python),
 		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest),
-		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python),
+		// true is the default restated (PyAirbyte's install_if_missing=True):
+		// it asks for nothing a connector with nothing to install leaves undone.
+		misfit("WithInstallIfMissing", s.installIfMissing != nil && !*s.installIfMissing, docker, python),
 		misfit("WithLogDir", s.logDir != "", local, docker, python),
 		misfit("WithHTTPClient", s.httpClient != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
 		misfit("WithClock", s.clock != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
