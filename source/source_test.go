@@ -502,3 +502,36 @@ func TestStreamNotFoundOnCatalogPaths(t *testing.T) {
 		t.Errorf("an override of a stream not read: %v", err)
 	}
 }
+
+// TestConfiguredCatalogOfNoSelection: with no stream selected, the catalog
+// a read would pass is every stream's, as Read reads them all and as
+// PyAirbyte's configured_catalog does; "*" names all of them too. It said
+// no streams were selected.
+func TestConfiguredCatalogOfNoSelection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 5, "seed": 1}, connector.WithEnvironment(connector.NewEnvironment()))
+	names := func(c *protocol.ConfiguredCatalog) []string {
+		var out []string
+		for _, cs := range c.Streams {
+			out = append(out, cs.Stream.Name)
+		}
+		return out
+	}
+	all := []string{"products", "users", "purchases"}
+	for _, streams := range [][]string{nil, {"*"}} {
+		cat, err := src.ConfiguredCatalog(ctx, streams)
+		if err != nil || !slices.Equal(names(cat), all) {
+			t.Errorf("ConfiguredCatalog(%q) with nothing selected = %v, %v; want %v", streams, cat, err, all)
+		}
+	}
+	if err := src.SelectStreams(ctx, "users"); err != nil {
+		t.Fatal(err)
+	}
+	if cat, err := src.ConfiguredCatalog(ctx, nil); err != nil || !slices.Equal(names(cat), []string{"users"}) {
+		t.Errorf("ConfiguredCatalog(nil) with users selected = %v, %v", cat, err)
+	}
+	if cat, err := src.ConfiguredCatalog(ctx, []string{"*"}); err != nil || !slices.Equal(names(cat), all) {
+		t.Errorf("ConfiguredCatalog(\"*\") with users selected = %v, %v", cat, err)
+	}
+}
