@@ -554,6 +554,30 @@ func TestInstallIfMissingTrueFitsEveryWay(t *testing.T) {
 	}
 }
 
+// TestVersionLatestStaysInProcess: WithVersion("latest") pins nothing (as
+// the README says, and as PyAirbyte's version="latest" asks for the newest
+// there is), so a connector registered in process, the newest build there is
+// here, still runs in process; goairbyte's faker went to the Docker image
+// goairbyte/source-faker:latest, published nowhere. A pin still resolves
+// elsewhere.
+func TestVersionLatestStaysInProcess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	for _, opts := range [][]connector.Option{nil, {connector.WithGoConnector(echoDest{})}} {
+		opts = append([]connector.Option{connector.WithEnvironment(env), connector.WithVersion("latest")}, opts...)
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", opts...)
+		if err != nil {
+			t.Errorf("WithVersion(latest), %d options: %v", len(opts), err)
+			continue
+		}
+		if k := core.ConnOf(d).Executor().Method().Kind; k != executor.KindInProcess {
+			t.Errorf("WithVersion(latest), %d options: runs %s, want in process", len(opts), k)
+		}
+	}
+}
+
 // TestKnobsOfAWayChosenByResolution: with no way given, a connector that
 // resolves to an executable on PATH, or to the Docker image its registry
 // entry offers, is given a knob of a virtualenv or of installing. Neither

@@ -85,7 +85,9 @@ func WithStreams(names ...string) Option {
 // manifest's version for a manifest-only connector of the registry (with a
 // manifest directory, the version its metadata.yaml must name), the
 // version a local executable is reported as. A connector that runs in process is the
-// version built into the program, so a pin makes it resolve elsewhere.
+// version built into the program, so a pin makes it resolve elsewhere;
+// "latest" pins nothing (the newest image, package or manifest elsewhere),
+// and one in process stays there.
 func WithVersion(version string) Option {
 	return func(s *settings) { s.note("WithVersion"); s.version = version }
 }
