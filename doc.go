@@ -7,7 +7,7 @@
 // the Go counterpart of PyAirbyte: the README's "Coming from PyAirbyte" maps
 // PyAirbyte's calls to these and lists where they behave differently (a
 // SetConfig that does not validate, replace refused on an incremental read,
-// the default schemas, secrets that print as ****).
+// PostgreSQL's default schema, secrets that print as ****).
 //
 // This package is the front door: GetSource, GetDestination, the default
 // cache, GetSecret, AvailableConnectors, the Environment and the errors, as
