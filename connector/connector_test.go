@@ -279,6 +279,31 @@ func TestConfigAndSecrets(t *testing.T) {
 	}
 }
 
+// TestConfigTextThatIsNotJSON: a string or []byte config is the config's
+// JSON text. One that is not JSON at all, as a PyAirbyte user's path of a
+// config file or the YAML goab takes, is refused saying so and what to do,
+// not only that it must be a JSON object.
+func TestConfigTextThatIsNotJSON(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo",
+		connector.WithEnvironment(offline(t)), connector.WithGoConnector(echoDest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hint = "not a file's path or YAML"
+	for _, cfg := range []any{"secrets/config.json", "count: 5\nseed: 1\n", []byte("count: 5\n")} {
+		err := e.SetConfig(cfg)
+		if !errors.Is(err, connector.ErrConfigInvalid) || !strings.Contains(err.Error(), hint) || !strings.Contains(err.Error(), "os.ReadFile") {
+			t.Errorf("SetConfig(%q): %v; want ErrConfigInvalid saying the text is %s and how to read a file", cfg, err, hint)
+		}
+	}
+	// JSON that is no object is told so, as before.
+	if err := e.SetConfig("[1,2]"); err == nil || strings.Contains(err.Error(), hint) {
+		t.Errorf("SetConfig of a JSON array: %v", err)
+	}
+}
+
 // TestResolutionOrder: in process first, then PATH.
 func TestResolutionOrder(t *testing.T) {
 	ctx := context.Background()
