@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -533,5 +534,64 @@ func TestConfiguredCatalogOfNoSelection(t *testing.T) {
 	}
 	if cat, err := src.ConfiguredCatalog(ctx, []string{"*"}); err != nil || !slices.Equal(names(cat), all) {
 		t.Errorf("ConfiguredCatalog(\"*\") with users selected = %v, %v", cat, err)
+	}
+}
+
+// TestReadResultDocuments: the rows a read left in the cache render as the
+// documents Source.Documents makes of the same records, as PyAirbyte's
+// CachedDataset.to_documents: a retrieval pipeline ported from PyAirbyte
+// renders what it read without reading the source again. The cache's own
+// columns are no metadata.
+func TestReadResultDocuments(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 5, "seed": 1, "always_updated": false})
+	res, err := src.Read(ctx, source.UseCache(openDuckDB(t)), source.Streams("users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []source.DocumentOption{source.TitleProperty("name"), source.ContentProperties("occupation", "language"),
+		source.MetadataProperties("id", "email"), source.RenderMetadata()}
+	want := map[string]source.Document{}
+	for d, err := range src.Documents(ctx, "users", opts...) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[d.ID] = d
+	}
+	n := 0
+	for d, err := range res.Documents(ctx, "users", opts...) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		w, ok := want[d.ID]
+		if !ok || d.Content != w.Content || !reflect.DeepEqual(d.Metadata, w.Metadata) || d.LastModified.IsZero() {
+			t.Errorf("document %q from the cache:\n%+v\nfrom the source:\n%+v", d.ID, d, w)
+		}
+	}
+	if n != len(want) || n != 5 {
+		t.Fatalf("%d documents from the cache, %d from the source, want 5", n, len(want))
+	}
+	for d, err := range res.Documents(ctx, "users", source.TitleProperty("name")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range d.Metadata {
+			if strings.HasPrefix(k, "_airbyte_") {
+				t.Errorf("metadata holds the cache's column %s", k)
+			}
+		}
+		if _, ok := d.Metadata["email"]; !ok || !strings.HasPrefix(d.Content, "# ") {
+			t.Errorf("default metadata %v, content %q", d.Metadata, d.Content)
+		}
+		break
+	}
+	var nf *protocol.StreamNotFoundError
+	for _, err := range res.Documents(ctx, "purchases") {
+		if !errors.As(err, &nf) {
+			t.Errorf("documents of a stream the read did not get: %v", err)
+		}
+		break
 	}
 }
