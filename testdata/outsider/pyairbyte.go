@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
@@ -15,8 +16,8 @@ import (
 // pyairbyteJourney is PyAirbyte's quickstart ported line by line, from the
 // README's "Coming from PyAirbyte": the faker with install_if_missing=True,
 // check, select_all_streams, read into the default cache, then an
-// incremental re-read, a forced full refresh, replace without one, and a
-// secret from .env named as a config names it.
+// incremental re-read, a forced full refresh, documents from the cache,
+// replace without one, and a secret from .env named as a config names it.
 func pyairbyteJourney(ctx context.Context) error {
 	// source = ab.get_source("source-faker", config={...}, install_if_missing=True)
 	cfg := map[string]any{"count": 50, "seed": 42, "always_updated": false}
@@ -64,6 +65,16 @@ func pyairbyteJourney(ctx context.Context) error {
 	}
 	fmt.Printf("%s: read 1 %v, read 2 %v, full refresh %d records, %d users in %s\n",
 		src, first, second, res.RecordsProcessed(), rows, users.QualifiedTableName())
+	// result["users"].to_documents(title_property="name"): from the cache.
+	docs := 0
+	for d, err := range res.Documents(ctx, "users", source.TitleProperty("name")) {
+		if err != nil {
+			return err
+		}
+		want(d.ID != "" && strings.HasPrefix(d.Content, "# ") && !d.LastModified.IsZero(), "a document from the cache: %+v", d)
+		docs++
+	}
+	want(int64(docs) == rows, "%d documents from the cache of %d users", docs, rows)
 	// source.read(write_strategy="replace") without force_full_refresh:
 	// PyAirbyte warns and keeps only the new records; goairbyte refuses.
 	_, err = src.Read(ctx, source.Strategy(cache.StrategyReplace))
