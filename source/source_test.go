@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -584,6 +585,13 @@ func TestReadResultDocuments(t *testing.T) {
 		}
 		if _, ok := d.Metadata["email"]; !ok || !strings.HasPrefix(d.Content, "# ") {
 			t.Errorf("default metadata %v, content %q", d.Metadata, d.Content)
+		}
+		break
+	}
+	// A date-time column renders as a connector writes one, not as JSON.
+	for d, err := range res.Documents(ctx, "users", source.ContentProperties("created_at")) {
+		if _, perr := time.Parse(time.RFC3339Nano, d.Content); err != nil || perr != nil {
+			t.Errorf("created_at from the cache renders as %q (%v)", d.Content, err)
 		}
 		break
 	}
