@@ -47,6 +47,8 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
 				if near := nearFlag(fs, name); near != "" {
 					msg += " (did you mean --" + near + "?)"
+				} else if hint := pyabFlag(c, fs, strings.TrimLeft(name, "-")); hint != "" {
+					msg += " (" + hint + ")"
 				}
 			}
 			return nil, usagef(c.name, "%s", msg)
@@ -57,6 +59,19 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// pyabFlag says what goab takes for one of pyab's flags that command c
+// lacks, as a PyAirbyte user types them (pyab validate --connector NAME,
+// pyab benchmark --source NAME --num-records N); "" for any other name.
+func pyabFlag(c *command, fs *flag.FlagSet, name string) string {
+	switch {
+	case name == "connector" || name == "source":
+		return fmt.Sprintf("goab takes the %s as its first argument: goab %s source-faker", name, c.name)
+	case name == "num-records" && fs.Lookup("count") != nil:
+		return fmt.Sprintf("goab %s's is --count", c.name)
+	}
+	return ""
 }
 
 // nearFlag returns the flag of fs that the unknown flag name most likely

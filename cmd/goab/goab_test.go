@@ -176,6 +176,10 @@ func TestUsageErrors(t *testing.T) {
 		// given to read, whose flag is --streams.
 		{[]string{"read", "source-faker", "--stream", "users"}, "unknown flag --stream (did you mean --streams?)"},
 		{[]string{"read", "source-faker", "--scheme", "x"}, "unknown flag --scheme (did you mean --schema?)"},
+		// pyab's flags, as a PyAirbyte user types them, are told goab's.
+		{[]string{"validate", "--connector", "source-faker"}, "unknown flag --connector (goab takes the connector as its first argument: goab validate source-faker)"},
+		{[]string{"benchmark", "--source=source-faker"}, "unknown flag --source (goab takes the source as its first argument: goab benchmark source-faker)"},
+		{[]string{"benchmark", "--num-records", "5e5"}, "unknown flag --num-records (goab benchmark's is --count)"},
 		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
 		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
