@@ -481,6 +481,31 @@ func TestYAMLConfigKeepsDates(t *testing.T) {
 	}
 }
 
+// pyab's way of naming a secret in --config, "SECRET:NAME", is goab's
+// "secret_reference::NAME": the connector gets the secret, at any depth,
+// where it got the text "SECRET:NAME" itself, and was sent that as a
+// password.
+func TestPyabSecretInConfig(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/jsononly")
+	cfg := `{"token": "SECRET:PYAB_TOKEN", "nested": {"key": "SECRET: PYAB_KEY"}, "list": ["SECRET:PYAB_TOKEN"], "plain": "SECRET"}`
+	r := goab(t, []string{"PYAB_TOKEN=t0ken", "PYAB_KEY=k3y"}, "records", "jsononly", "--local-executable", bin, "--config", cfg, "--stream", "items")
+	r.want(t, 0)
+	var rec struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(r.stdout, "\n", 2)[0]), &rec); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	want := `{"list":["t0ken"],"nested":{"key":"k3y"},"plain":"SECRET","token":"t0ken"}`
+	if got, _ := json.Marshal(rec.Config); string(got) != want {
+		t.Errorf("the connector got the config %s, want %s", got, want)
+	}
+	r = goab(t, nil, "records", "jsononly", "--local-executable", bin, "--config", `{"token": "SECRET:PYAB_MISSING"}`, "--stream", "items")
+	if r.code == 0 || !strings.Contains(r.stderr, "PYAB_MISSING") {
+		t.Errorf("a missing pyab secret: exit %d, %s", r.code, r.stderr)
+	}
+}
+
 // Numbers in a YAML config reach the connector as written, as they do from
 // a JSON config: integers beyond 64 bits and decimals with more digits than
 // a float64 holds are not rounded; YAML's own forms (1_000, 0x1F, .inf)
