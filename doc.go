@@ -4,7 +4,10 @@
 // in its own virtualenv — speaks the Airbyte protocol with it, and loads the
 // records into a SQL cache (DuckDB by default, PostgreSQL for shared use)
 // with incremental state, or on into an Airbyte destination connector. It is
-// the Go counterpart of PyAirbyte.
+// the Go counterpart of PyAirbyte: the README's "Coming from PyAirbyte" maps
+// PyAirbyte's calls to these and lists where they behave differently (a
+// SetConfig that does not validate, replace refused on an incremental read,
+// PostgreSQL's default schema, secrets that print as ****).
 //
 // This package is the front door: GetSource, GetDestination, the default
 // cache, GetSecret, AvailableConnectors, the Environment and the errors, as

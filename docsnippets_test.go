@@ -273,6 +273,8 @@ var notGo = map[[2]string]string{
 	{"cache", "duckdb:///abs/path/file.duckdb    a DuckDB file, by absolute path"}:                                                                     "a table of URLs",
 	{"declarative", `{"use_global_cursor": false, "states": [{"partition": {...}, "cursor": {...}}],`}:                                                 "the JSON form of a state",
 	{"declarative", `{"use_global_cursor": false, "state": {...}, "lookback_window": 1,`}:                                                              "the JSON form of a state",
+	{"README.md inline", "source.check()"}:                                                                                                             "PyAirbyte's call, in the table of the README's Coming from PyAirbyte",
+	{"README.md inline", `cache.get_records("users")`}:                                                                                                 "PyAirbyte's call, in the table of the README's Coming from PyAirbyte",
 	{"progress", "Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000"}: "a sample of the summary line progress prints",
 }
 

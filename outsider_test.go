@@ -20,7 +20,9 @@ import (
 // PostgreSQL (its rows read back as on DuckDB, a stream the read did not
 // get reported as such) and written to the local-JSON destination; each
 // with the errors a user handles (the root sentinels and types) and no
-// secret in any error or log line. The program checks the docs' promises itself and says
+// secret in any error or log line; and PyAirbyte's quickstart ported (the
+// faker into the default cache, incremental and full refresh, a secret from
+// .env). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -66,6 +68,15 @@ func TestOutsider(t *testing.T) {
 		got := run(t, "kit", connectorBin)
 		want := "source-demo (in process): read 1 map[events:5 teams:2], read 2 map[events:3 teams:2], 8 events in \"main\".\"events\"\n" +
 			"source-demo (local executable " + connectorBin + "): read 1 map[events:5 teams:2], read 2 map[events:3 teams:2], 8 events in \"main\".\"events\"\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("pyairbyte", func(t *testing.T) {
+		t.Parallel()
+		got := run(t, "pyairbyte")
+		want := "source-faker (in process): read 1 map[products:50 purchases:50 users:50], read 2 map[products:50 purchases:50 users:50], " +
+			"full refresh 300 records, 100 users in \"main\".\"users\"\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

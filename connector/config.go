@@ -38,6 +38,7 @@ import (
 // []byte or string into the JSON object the Connector stores.
 func normalizeConfig(config any) (json.RawMessage, error) {
 	var raw []byte
+	text := true // the caller gave the config's text
 	switch c := config.(type) {
 	case nil:
 		return nil, nil
@@ -48,6 +49,7 @@ func normalizeConfig(config any) (json.RawMessage, error) {
 	case string:
 		raw = []byte(c)
 	default:
+		text = false
 		b, err := json.Marshal(c)
 		if err != nil {
 			return nil, fmt.Errorf("the config cannot be encoded as JSON: %w", err)
@@ -56,6 +58,11 @@ func normalizeConfig(config any) (json.RawMessage, error) {
 	}
 	var obj map[string]any
 	if err := decodeJSON(raw, &obj); err != nil || obj == nil {
+		if text && !json.Valid(raw) {
+			// A path of a config file, or YAML (which goab's --config takes).
+			return nil, fmt.Errorf("%w: the config must be a JSON object, such as {\"count\": 10}; a string or []byte config is "+
+				"that JSON text, not a file's path or YAML: pass os.ReadFile's bytes of a JSON file, or a map[string]any decoded from YAML", ErrConfigInvalid)
+		}
 		return nil, fmt.Errorf("%w: the config must be a JSON object, such as {\"count\": 10}", ErrConfigInvalid)
 	}
 	// Compact into a buffer of our own, so the connector gets compact JSON

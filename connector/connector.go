@@ -190,7 +190,9 @@ func (c *Connector) Uninstall(ctx context.Context) error {
 // SetConfig replaces the config (a map[string]any, a struct, a
 // json.RawMessage, a []byte or a string of JSON). A secrets.SecretString in
 // a map or struct reaches the connector as its value, and Config shows it
-// as a secret reference.
+// as a secret reference. It checks the config's shape, not the spec: unlike
+// PyAirbyte's set_config it runs nothing; ValidateConfig does, and so do
+// the reads and writes before they start.
 func (c *Connector) SetConfig(config any) error {
 	cfg, err := c.normalize(config)
 	if err != nil {

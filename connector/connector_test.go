@@ -279,6 +279,31 @@ func TestConfigAndSecrets(t *testing.T) {
 	}
 }
 
+// TestConfigTextThatIsNotJSON: a string or []byte config is the config's
+// JSON text. One that is not JSON at all, as a PyAirbyte user's path of a
+// config file or the YAML goab takes, is refused saying so and what to do,
+// not only that it must be a JSON object.
+func TestConfigTextThatIsNotJSON(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo",
+		connector.WithEnvironment(offline(t)), connector.WithGoConnector(echoDest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hint = "not a file's path or YAML"
+	for _, cfg := range []any{"secrets/config.json", "count: 5\nseed: 1\n", []byte("count: 5\n")} {
+		err := e.SetConfig(cfg)
+		if !errors.Is(err, connector.ErrConfigInvalid) || !strings.Contains(err.Error(), hint) || !strings.Contains(err.Error(), "os.ReadFile") {
+			t.Errorf("SetConfig(%q): %v; want ErrConfigInvalid saying the text is %s and how to read a file", cfg, err, hint)
+		}
+	}
+	// JSON that is no object is told so, as before.
+	if err := e.SetConfig("[1,2]"); err == nil || strings.Contains(err.Error(), hint) {
+		t.Errorf("SetConfig of a JSON array: %v", err)
+	}
+}
+
 // TestResolutionOrder: in process first, then PATH.
 func TestResolutionOrder(t *testing.T) {
 	ctx := context.Background()
@@ -512,6 +537,68 @@ func TestKnobsOfInProcessConnector(t *testing.T) {
 		want := c.want + ": it does not apply to a connector run in process, as registered in its Environment"
 		if !errors.Is(err, connector.ErrInvalidOption) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want an *OptionError saying %q", c.want, err, want)
+		}
+	}
+}
+
+// TestInstallIfMissingTrueFitsEveryWay: WithInstallIfMissing(true) is the
+// default restated, as PyAirbyte's quickstart writes install_if_missing=True
+// for its faker; it asks for nothing a connector with nothing to install
+// leaves undone, so a program that passes it to every connector it gets
+// (the in-process faker in its tests, images in production) is not refused
+// for one that runs in process or from PATH. false, which says the
+// connector must be installed already, still is.
+func TestInstallIfMissingTrueFitsEveryWay(t *testing.T) {
+	ctx := context.Background()
+	env := offline(t)
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "source-onpath")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	for _, c := range []struct {
+		name string
+		kind core.Kind
+		opts []connector.Option
+	}{
+		{"destination-echo", core.KindDestination, nil},
+		{"destination-echo", core.KindDestination, []connector.Option{connector.WithGoConnector(echoDest{})}},
+		{"source-onpath", core.KindSource, nil},
+		{"source-onpath", core.KindSource, []connector.Option{connector.WithLocalExecutable(exe)}},
+	} {
+		opts := append([]connector.Option{connector.WithEnvironment(env), connector.WithInstallIfMissing(true)}, c.opts...)
+		if _, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, opts...); err != nil {
+			t.Errorf("%s with %d more options: WithInstallIfMissing(true) refused: %v", c.name, len(c.opts), err)
+		}
+		opts[1] = connector.WithInstallIfMissing(false)
+		if _, err := core.New[*connector.Connector, connector.Option](ctx, c.kind, c.name, opts...); !errors.Is(err, connector.ErrInvalidOption) {
+			t.Errorf("%s with %d more options: WithInstallIfMissing(false) gave %v, want an *OptionError", c.name, len(c.opts), err)
+		}
+	}
+}
+
+// TestVersionLatestStaysInProcess: WithVersion("latest") pins nothing (as
+// the README says, and as PyAirbyte's version="latest" asks for the newest
+// there is), so a connector registered in process, the newest build there is
+// here, still runs in process; goairbyte's faker went to the Docker image
+// goairbyte/source-faker:latest, published nowhere. A pin still resolves
+// elsewhere.
+func TestVersionLatestStaysInProcess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := offline(t)
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	for _, opts := range [][]connector.Option{nil, {connector.WithGoConnector(echoDest{})}} {
+		opts = append([]connector.Option{connector.WithEnvironment(env), connector.WithVersion("latest")}, opts...)
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", opts...)
+		if err != nil {
+			t.Errorf("WithVersion(latest), %d options: %v", len(opts), err)
+			continue
+		}
+		if k := core.ConnOf(d).Executor().Method().Kind; k != executor.KindInProcess {
+			t.Errorf("WithVersion(latest), %d options: runs %s, want in process", len(opts), k)
 		}
 	}
 }

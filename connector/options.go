@@ -85,7 +85,9 @@ func WithStreams(names ...string) Option {
 // manifest's version for a manifest-only connector of the registry (with a
 // manifest directory, the version its metadata.yaml must name), the
 // version a local executable is reported as. A connector that runs in process is the
-// version built into the program, so a pin makes it resolve elsewhere.
+// version built into the program, so a pin makes it resolve elsewhere;
+// "latest" pins nothing (the newest image, package or manifest elsewhere),
+// and one in process stays there.
 func WithVersion(version string) Option {
 	return func(s *settings) { s.note("WithVersion"); s.version = version }
 }
@@ -193,9 +195,10 @@ func WithEnv(vars ...string) Option {
 // WithInstallIfMissing says whether what is missing (the image, the
 // virtualenv) is installed on first use; it is on by default, as in
 // PyAirbyte. Off, a missing connector is an error wrapping ErrNotInstalled.
-// Given to a connector with nothing to install (an executable, chosen or
-// found on PATH, or one run in process) it is an *OptionError at
-// construction.
+// Off, given to a connector with nothing to install (an executable, chosen
+// or found on PATH, or one run in process), it is an *OptionError at
+// construction; on, the default restated, it fits every connector, so one
+// list of options serves the faker in process and an image alike.
 func WithInstallIfMissing(on bool) Option {
 	return func(s *settings) { s.note("WithInstallIfMissing"); s.installIfMissing = &on }
 }

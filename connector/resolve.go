@@ -189,6 +189,12 @@ func wayPhrase(way string) string {
 	return "with " + way
 }
 
+// inProcess says whether a way of checkWay runs the connector in process,
+// where WithVersion("latest"), which pins nothing, asks for the build there.
+func inProcess(way string) bool {
+	return way == wayInProcess || way == wayInProcessManifest || way == "WithGoConnector"
+}
+
 // checkWay reports the first knob given that does not apply to the way
 // the connector runs (an explicit option's name, or wayRegistryManifest).
 func (s *settings) checkWay(name, way string) error {
@@ -216,8 +222,10 @@ func (s *settings) checkWay(name, way string) error {
 		misfit("WithLocalMount", len(s.mounts) > 0, docker),
 		misfit("WithInstallRoot", s.installRoot != "", python),
 		misfit("WithEnv", len(s.procEnv) > 0, local, docker, python),
-		misfit("WithVersion", s.version != "", local, docker, python, wayRegistryManifest),
-		misfit("WithInstallIfMissing", s.installIfMissing != nil, docker, python),
+		misfit("WithVersion", s.version != "" && !(s.version == "latest" && inProcess(way)), local, docker, python, wayRegistryManifest),
+		// true is the default restated (PyAirbyte's install_if_missing=True):
+		// it asks for nothing a connector with nothing to install leaves undone.
+		misfit("WithInstallIfMissing", s.installIfMissing != nil && !*s.installIfMissing, docker, python),
 		misfit("WithLogDir", s.logDir != "", local, docker, python),
 		misfit("WithHTTPClient", s.httpClient != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
 		misfit("WithClock", s.clock != nil, wayManifest, wayRegistryManifest, wayInProcessManifest),
@@ -307,8 +315,9 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 		return build(docker(image), imageref.Tag(image))
 	}
 
-	// No way chosen: decide as PyAirbyte does.
-	if s.version == "" {
+	// No way chosen: decide as PyAirbyte does. "latest" pins nothing: the
+	// build in process is the newest there is here.
+	if s.version == "" || s.version == "latest" {
 		if c, ok := env.inProcess(name); ok {
 			src, dst := kitRoles(c)
 			if !src && !dst {
@@ -350,7 +359,7 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	m, err := runmethod.Choose(ctx, entry, s.version, runmethod.Probes{})
 	if nm := (*runmethod.NoMethodError)(nil); errors.As(err, &nm) {
 		needs := nm.Needs
-		if entry.BuiltIn && s.version == "" {
+		if entry.BuiltIn && (s.version == "" || s.version == "latest") {
 			// One of goairbyte's own connectors, not registered in process
 			// here: a program that imports only source, destination or cache
 			// (to build without cgo) lacks the root package that registers it.

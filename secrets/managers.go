@@ -77,8 +77,12 @@ func (o *options) chain() []SecretManager {
 // GetSecret returns the secret called name from the first source that has
 // it: custom managers, environment variables, the .env file, then an
 // interactive prompt (see the package documentation). When none has it, the
-// error is a *[SecretNotFoundError].
+// error is a *[SecretNotFoundError]. A config's reference, "secret_reference::NAME",
+// names the secret NAME, as in a config (and in PyAirbyte's get_secret).
 func GetSecret(ctx context.Context, name string, opts ...Option) (SecretString, error) {
+	if ref, ok := strings.CutPrefix(name, ReferencePrefix); ok {
+		name = strings.TrimSpace(ref)
+	}
 	return buildOptions(opts).get(ctx, name)
 }
 

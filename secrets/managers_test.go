@@ -203,3 +203,26 @@ func TestPromptOnTerminal(t *testing.T) {
 		t.Fatalf("non-terminal prompt: %v", err)
 	}
 }
+
+// TestGetSecretOfAReference: a config's reference given to GetSecret names
+// the secret after the prefix, as in the config (PyAirbyte's get_secret
+// takes it so too), instead of looking up "secret_reference::NAME".
+func TestGetSecretOfAReference(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("CI", "1")
+	t.Setenv("REFERENCED_TOKEN", "from-the-environment")
+	for _, name := range []string{"secret_reference::REFERENCED_TOKEN", "secret_reference:: REFERENCED_TOKEN"} {
+		got, err := GetSecret(context.Background(), name)
+		if err != nil || got.Reveal() != "from-the-environment" {
+			t.Errorf("GetSecret(%q) = %q, %v; want the secret REFERENCED_TOKEN", name, got.Reveal(), err)
+		}
+	}
+	_, err := GetSecret(context.Background(), "secret_reference::MISSING_TOKEN")
+	var nf *SecretNotFoundError
+	if !errors.As(err, &nf) || nf.Name != "MISSING_TOKEN" {
+		t.Fatalf("a missing referenced secret: %v, want a *SecretNotFoundError for MISSING_TOKEN", err)
+	}
+	if _, err := GetSecret(context.Background(), "secret_reference::"); err == nil {
+		t.Fatal("a reference naming nothing was looked up")
+	}
+}

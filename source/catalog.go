@@ -49,7 +49,8 @@ func PrimaryKey(stream string, key ...[]string) CatalogOption {
 }
 
 // ConfiguredCatalog builds the catalog a read passes to the connector for
-// the given streams, or the selected ones when streams is empty. A stream is
+// the given streams, or the selected ones when streams is empty, or every
+// stream when none is selected or streams holds "*" (as Read). A stream is
 // read incrementally when it supports that, has a cursor or a primary key,
 // and FullRefresh is not given; in full otherwise. Cursor and primary key
 // are the source's defaults unless overridden, by SetPrimaryKey and
@@ -92,9 +93,13 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		if streams, err = s.SelectedStreams(ctx); err != nil {
 			return nil, err
 		}
-		if len(streams) == 0 {
-			return nil, &NoStreamsSelectedError{Connector: s.Name(), Available: catalogs.StreamNames(c)}
-		}
+	}
+	if len(streams) == 0 || slices.Contains(streams, "*") {
+		// Nothing selected, or "*": every stream, as Read reads them.
+		streams = catalogs.StreamNames(c)
+	}
+	if len(streams) == 0 {
+		return nil, &NoStreamsSelectedError{Connector: s.Name()}
 	}
 	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}
 	for _, name := range streams {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/protocol"
 	"gopkg.in/yaml.v3"
 )
 
@@ -31,7 +32,8 @@ type Document struct {
 	LastModified time.Time
 }
 
-// DocumentOption adjusts how [Source.Documents] renders records.
+// DocumentOption adjusts how [Source.Documents] and [ReadResult.Documents]
+// render records.
 type DocumentOption func(*documentSettings)
 
 type documentSettings struct {
@@ -97,6 +99,51 @@ func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentO
 	}
 }
 
+// Documents renders the rows the cache holds for one of the read's streams
+// as documents, as PyAirbyte's CachedDataset.to_documents: what
+// [Source.Documents] makes of the stream's records, from the cache instead
+// of a new read. The fields are the table's columns (named as the cache
+// names them; a date-time is RFC 3339 in UTC), without the cache's own
+// _airbyte_raw_id, _airbyte_extracted_at and _airbyte_meta; the ID and
+// LastModified come from the primary key and cursor the read used. A stream
+// the read did not get is a *protocol.StreamNotFoundError.
+func (r *ReadResult) Documents(ctx context.Context, stream string, opts ...DocumentOption) iter.Seq2[Document, error] {
+	var ds documentSettings
+	for _, o := range opts {
+		o(&ds)
+	}
+	return func(yield func(Document, error) bool) {
+		d, err := r.Stream(ctx, stream)
+		if err != nil {
+			yield(Document{}, err)
+			return
+		}
+		var pk [][]string
+		var cursor []string
+		for _, cs := range r.catalog.Streams {
+			if cs.Stream.Name == stream {
+				pk, cursor = cs.PrimaryKey, cs.CursorField
+				if len(cursor) == 0 {
+					cursor = cs.Stream.DefaultCursorField
+				}
+			}
+		}
+		for row, err := range d.Records(ctx) {
+			if err != nil {
+				yield(Document{}, err)
+				return
+			}
+			for _, col := range []string{"_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta"} {
+				delete(row, col)
+			}
+			rec := Record{rec: &protocol.Record{Stream: stream}, shape: &recordShape{}, m: row}
+			if !yield(ds.render(rec, pk, cursor), nil) {
+				return
+			}
+		}
+	}
+}
+
 // render builds one document from a record.
 func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) Document {
 	metaKeys := ds.metadata
@@ -144,10 +191,13 @@ func (ds *documentSettings) render(rec Record, pk [][]string, cursor []string) D
 	}
 	doc.ID = strings.Join(ids, "-")
 	if v, ok := lookupPath(rec, cursor); ok {
-		if s, ok := v.(string); ok {
-			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		switch x := v.(type) {
+		case string:
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
 				doc.LastModified = t
 			}
+		case time.Time: // a cache's date-time column
+			doc.LastModified = x
 		}
 	}
 	return doc
@@ -178,6 +228,8 @@ func text(v any) string {
 		return ""
 	case string:
 		return x
+	case time.Time: // a cache's date-time column, as a connector writes one
+		return x.Format(time.RFC3339Nano)
 	default:
 		b, _ := json.Marshal(x)
 		return string(b)

@@ -55,8 +55,9 @@ func (e *IncompleteStreamError) Error() string {
 // Is matches ErrIncompleteStream.
 func (e *IncompleteStreamError) Is(target error) bool { return target == ErrIncompleteStream }
 
-// NoStreamsSelectedError says that a read was asked for with no stream
-// selected.
+// NoStreamsSelectedError says that a read had no stream to read: none was
+// named or selected, which reads every stream, and the connector's catalog
+// has none.
 type NoStreamsSelectedError struct {
 	// Connector is the source connector's name as given to New.
 	Connector string
@@ -64,8 +65,11 @@ type NoStreamsSelectedError struct {
 	Available []string
 }
 
-// Error says that no stream is selected and how to select some.
+// Error says that there is no stream to read, and which there are if any.
 func (e *NoStreamsSelectedError) Error() string {
+	if len(e.Available) == 0 {
+		return fmt.Sprintf("%s: no streams to read: its catalog has none", e.Connector)
+	}
 	return fmt.Sprintf("%s: no streams selected; call SelectStreams or SelectAllStreams (available: %v)", e.Connector, e.Available)
 }
 

@@ -90,6 +90,9 @@ func New(ctx context.Context, name string, opts ...connector.Option) (*Source, e
 // SetConfig replaces the config (a map[string]any, a struct, a
 // json.RawMessage or JSON bytes). The discovered catalog is forgotten, since
 // it may depend on the config; a stream selection is kept and checked again.
+// As connector.Connector.SetConfig, it does not validate the config against
+// the spec (PyAirbyte's set_config does): ValidateConfig does, and Read and
+// Records do before they start.
 func (s *Source) SetConfig(config any) error {
 	if err := s.Connector.SetConfig(config); err != nil {
 		return err

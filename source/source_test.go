@@ -7,9 +7,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -500,5 +502,104 @@ func TestStreamNotFoundOnCatalogPaths(t *testing.T) {
 	src.SetPrimaryKey("products", []string{"id"})
 	if _, err := src.ConfiguredCatalog(ctx, []string{"users"}); err != nil {
 		t.Errorf("an override of a stream not read: %v", err)
+	}
+}
+
+// TestConfiguredCatalogOfNoSelection: with no stream selected, the catalog
+// a read would pass is every stream's, as Read reads them all and as
+// PyAirbyte's configured_catalog does; "*" names all of them too. It said
+// no streams were selected.
+func TestConfiguredCatalogOfNoSelection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 5, "seed": 1}, connector.WithEnvironment(connector.NewEnvironment()))
+	names := func(c *protocol.ConfiguredCatalog) []string {
+		var out []string
+		for _, cs := range c.Streams {
+			out = append(out, cs.Stream.Name)
+		}
+		return out
+	}
+	all := []string{"products", "users", "purchases"}
+	for _, streams := range [][]string{nil, {"*"}} {
+		cat, err := src.ConfiguredCatalog(ctx, streams)
+		if err != nil || !slices.Equal(names(cat), all) {
+			t.Errorf("ConfiguredCatalog(%q) with nothing selected = %v, %v; want %v", streams, cat, err, all)
+		}
+	}
+	if err := src.SelectStreams(ctx, "users"); err != nil {
+		t.Fatal(err)
+	}
+	if cat, err := src.ConfiguredCatalog(ctx, nil); err != nil || !slices.Equal(names(cat), []string{"users"}) {
+		t.Errorf("ConfiguredCatalog(nil) with users selected = %v, %v", cat, err)
+	}
+	if cat, err := src.ConfiguredCatalog(ctx, []string{"*"}); err != nil || !slices.Equal(names(cat), all) {
+		t.Errorf("ConfiguredCatalog(\"*\") with users selected = %v, %v", cat, err)
+	}
+}
+
+// TestReadResultDocuments: the rows a read left in the cache render as the
+// documents Source.Documents makes of the same records, as PyAirbyte's
+// CachedDataset.to_documents: a retrieval pipeline ported from PyAirbyte
+// renders what it read without reading the source again. The cache's own
+// columns are no metadata.
+func TestReadResultDocuments(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := fakerSource(t, map[string]any{"count": 5, "seed": 1, "always_updated": false})
+	res, err := src.Read(ctx, source.UseCache(openDuckDB(t)), source.Streams("users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []source.DocumentOption{source.TitleProperty("name"), source.ContentProperties("occupation", "language"),
+		source.MetadataProperties("id", "email"), source.RenderMetadata()}
+	want := map[string]source.Document{}
+	for d, err := range src.Documents(ctx, "users", opts...) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[d.ID] = d
+	}
+	n := 0
+	for d, err := range res.Documents(ctx, "users", opts...) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		w, ok := want[d.ID]
+		if !ok || d.Content != w.Content || !reflect.DeepEqual(d.Metadata, w.Metadata) || d.LastModified.IsZero() {
+			t.Errorf("document %q from the cache:\n%+v\nfrom the source:\n%+v", d.ID, d, w)
+		}
+	}
+	if n != len(want) || n != 5 {
+		t.Fatalf("%d documents from the cache, %d from the source, want 5", n, len(want))
+	}
+	for d, err := range res.Documents(ctx, "users", source.TitleProperty("name")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range d.Metadata {
+			if strings.HasPrefix(k, "_airbyte_") {
+				t.Errorf("metadata holds the cache's column %s", k)
+			}
+		}
+		if _, ok := d.Metadata["email"]; !ok || !strings.HasPrefix(d.Content, "# ") {
+			t.Errorf("default metadata %v, content %q", d.Metadata, d.Content)
+		}
+		break
+	}
+	// A date-time column renders as a connector writes one, not as JSON.
+	for d, err := range res.Documents(ctx, "users", source.ContentProperties("created_at")) {
+		if _, perr := time.Parse(time.RFC3339Nano, d.Content); err != nil || perr != nil {
+			t.Errorf("created_at from the cache renders as %q (%v)", d.Content, err)
+		}
+		break
+	}
+	var nf *protocol.StreamNotFoundError
+	for _, err := range res.Documents(ctx, "purchases") {
+		if !errors.As(err, &nf) {
+			t.Errorf("documents of a stream the read did not get: %v", err)
+		}
+		break
 	}
 }

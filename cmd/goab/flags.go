@@ -20,6 +20,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
 
@@ -47,6 +48,8 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
 				if near := nearFlag(fs, name); near != "" {
 					msg += " (did you mean --" + near + "?)"
+				} else if hint := pyabFlag(c, fs, strings.TrimLeft(name, "-")); hint != "" {
+					msg += " (" + hint + ")"
 				}
 			}
 			return nil, usagef(c.name, "%s", msg)
@@ -57,6 +60,19 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// pyabFlag says what goab takes for one of pyab's flags that command c
+// lacks, as a PyAirbyte user types them (pyab validate --connector NAME,
+// pyab benchmark --source NAME --num-records N); "" for any other name.
+func pyabFlag(c *command, fs *flag.FlagSet, name string) string {
+	switch {
+	case name == "connector" || name == "source":
+		return fmt.Sprintf("goab takes the %s as its first argument: goab %s source-faker", name, c.name)
+	case name == "num-records" && fs.Lookup("count") != nil:
+		return fmt.Sprintf("goab %s's is --count", c.name)
+	}
+	return ""
 }
 
 // nearFlag returns the flag of fs that the unknown flag name most likely
@@ -215,7 +231,7 @@ func addConnectorFlags(fs *flag.FlagSet, prefix, what string) *connectorFlags {
 	fs.Var(&f.python, prefix+"use-python", "run the "+what+" from a Python virtualenv made with python3, or with --"+prefix+"use-python=INTERPRETER with that one (installs airbyte-<name>, or the --"+prefix+"pip-url)")
 	fs.StringVar(&f.version, prefix+"version", "", "the "+what+"'s version: the Docker tag, the Python package version, or a manifest-only connector's published manifest version")
 	fs.BoolVar(&f.hostNetwork, prefix+"use-host-network", false, "run the "+what+"'s container on the host network (to reach services on localhost)")
-	fs.StringVar(&f.config, prefix+"config", "", "the "+what+"'s config: a JSON or YAML file, or inline JSON or YAML; values \"secret_reference::NAME\" are looked up as secrets")
+	fs.StringVar(&f.config, prefix+"config", "", "the "+what+"'s config: a JSON or YAML file, or inline JSON or YAML; values \"secret_reference::NAME\" (or pyab's \"SECRET:NAME\") are looked up as secrets")
 	return f
 }
 
@@ -393,7 +409,33 @@ func loadConfig(cmd, flagName, value string) (map[string]any, error) {
 	if cfg == nil {
 		return nil, usagef(cmd, "the %s is empty; it must be a JSON or YAML object", origin)
 	}
+	pyabSecrets(cfg)
 	return cfg, nil
+}
+
+// pyabPrefix is how pyab's --config names a secret: "SECRET:NAME".
+const pyabPrefix = "SECRET:"
+
+// pyabSecrets turns pyab's "SECRET:NAME" values, at any depth, into the
+// library's secret_reference::NAME, so that a pyab command line's config
+// reaches the connector with its secrets (resolved and masked as any
+// reference), not with the text "SECRET:NAME".
+func pyabSecrets(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = pyabSecrets(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = pyabSecrets(e)
+		}
+	case string:
+		if name, ok := strings.CutPrefix(x, pyabPrefix); ok && strings.TrimSpace(name) != "" {
+			return secrets.ReferencePrefix + strings.TrimSpace(name)
+		}
+	}
+	return v
 }
 
 // askSecrets resolves the secret references of c's config (if one was

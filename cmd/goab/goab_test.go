@@ -176,6 +176,10 @@ func TestUsageErrors(t *testing.T) {
 		// given to read, whose flag is --streams.
 		{[]string{"read", "source-faker", "--stream", "users"}, "unknown flag --stream (did you mean --streams?)"},
 		{[]string{"read", "source-faker", "--scheme", "x"}, "unknown flag --scheme (did you mean --schema?)"},
+		// pyab's flags, as a PyAirbyte user types them, are told goab's.
+		{[]string{"validate", "--connector", "source-faker"}, "unknown flag --connector (goab takes the connector as its first argument: goab validate source-faker)"},
+		{[]string{"benchmark", "--source=source-faker"}, "unknown flag --source (goab takes the source as its first argument: goab benchmark source-faker)"},
+		{[]string{"benchmark", "--num-records", "5e5"}, "unknown flag --num-records (goab benchmark's is --count)"},
 		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
 		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
@@ -481,6 +485,31 @@ func TestYAMLConfigKeepsDates(t *testing.T) {
 		"windows": map[string]any{"2024": "short", "true": "on"}}
 	if got, _ := json.Marshal(rec.Config); string(got) != string(must(json.Marshal(want))) {
 		t.Errorf("the connector got the config %s, want %s", got, must(json.Marshal(want)))
+	}
+}
+
+// pyab's way of naming a secret in --config, "SECRET:NAME", is goab's
+// "secret_reference::NAME": the connector gets the secret, at any depth,
+// where it got the text "SECRET:NAME" itself, and was sent that as a
+// password.
+func TestPyabSecretInConfig(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/jsononly")
+	cfg := `{"token": "SECRET:PYAB_TOKEN", "nested": {"key": "SECRET: PYAB_KEY"}, "list": ["SECRET:PYAB_TOKEN"], "plain": "SECRET"}`
+	r := goab(t, []string{"PYAB_TOKEN=t0ken", "PYAB_KEY=k3y"}, "records", "jsononly", "--local-executable", bin, "--config", cfg, "--stream", "items")
+	r.want(t, 0)
+	var rec struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(r.stdout, "\n", 2)[0]), &rec); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	want := `{"list":["t0ken"],"nested":{"key":"k3y"},"plain":"SECRET","token":"t0ken"}`
+	if got, _ := json.Marshal(rec.Config); string(got) != want {
+		t.Errorf("the connector got the config %s, want %s", got, want)
+	}
+	r = goab(t, nil, "records", "jsononly", "--local-executable", bin, "--config", `{"token": "SECRET:PYAB_MISSING"}`, "--stream", "items")
+	if r.code == 0 || !strings.Contains(r.stderr, "PYAB_MISSING") {
+		t.Errorf("a missing pyab secret: exit %d, %s", r.code, r.stderr)
 	}
 }
 

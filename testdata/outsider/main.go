@@ -3,6 +3,7 @@
 //
 //	outsider kit SOURCE-DEMO-BINARY   a kit connector, in process and as a program, into DuckDB
 //	outsider manifest POSTGRES-DSN    a manifest connector into PostgreSQL, then a local-JSON destination
+//	outsider pyairbyte                PyAirbyte's quickstart ported: the faker into the default cache, secrets from .env
 //
 // It prints what it saw and checks what the docs promise: incremental
 // reads, the root sentinels and error types, and no secret in any error or
@@ -69,8 +70,10 @@ func main() {
 		err = kitJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "manifest":
 		err = manifestJourney(ctx, os.Args[2])
+	case len(os.Args) == 2 && os.Args[1] == "pyairbyte":
+		err = pyairbyteJourney(ctx)
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
