@@ -1,0 +1,399 @@
+package goairbyte_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/x/goairbyte"
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/cache/postgres"
+	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/progress"
+	"github.com/x/goairbyte/source"
+)
+
+// leakRuns is how many times each leak test repeats its operation.
+const leakRuns = 50
+
+// repeat runs op once to warm up, takes the baseline, runs it n times and
+// checks what is left.
+func repeat(t *testing.T, w *leakWatch, what string, n int, op func(i int)) {
+	t.Helper()
+	op(-1)
+	w.start()
+	for i := range n {
+		op(i)
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	w.check(what, n)
+}
+
+// leakEnv is an Environment of its own whose default cache lives in a
+// directory of the test.
+func leakEnv(t *testing.T) *goairbyte.Environment {
+	env := goairbyte.NewEnvironment()
+	env.SetCacheDir(t.TempDir())
+	return env
+}
+
+func leakFaker(t *testing.T, env *goairbyte.Environment, count int, opts ...connector.Option) *goairbyte.Source {
+	t.Helper()
+	src, err := goairbyte.GetSource(context.Background(), "source-faker",
+		append([]connector.Option{connector.WithEnvironment(env), connector.WithConfig(map[string]any{"count": count, "seed": 1}),
+			connector.WithStreams("users")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// cancelOnFirstRecord is a read option that cancels the read once the
+// progress tracker has seen a record: mid-stream, whatever the connector.
+func cancelOnFirstRecord(cancel context.CancelFunc) source.ReadOption {
+	return source.WithProgress(progress.WithRenderer(nil), progress.WithListener(func(s progress.Snapshot) {
+		if s.Total.RecordsRead > 0 {
+			cancel()
+		}
+	}))
+}
+
+// A server that reads into one DuckDB cache it never closes.
+func TestLeakReadIntoDuckDB(t *testing.T) {
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	c, err := goairbyte.NewLocalCache(context.Background(), "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	repeat(t, w, "a read of faker into DuckDB", leakRuns, func(int) {
+		if _, err := leakFaker(t, env, 200).Read(context.Background(), source.UseCache(c), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The same into the default cache of an Environment.
+func TestLeakReadIntoDefaultCache(t *testing.T) {
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	repeat(t, w, "a read of faker into the default cache", leakRuns, func(int) {
+		if _, err := leakFaker(t, env, 200).Read(context.Background(), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A server whose workers share one PostgreSQL cache.
+func TestLeakReadIntoPostgres(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	w := watchLeaks(t).withPostgres(dsn)
+	env := leakEnv(t)
+	c, err := goairbyte.NewPostgresCache(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	repeat(t, w, "a read of faker into PostgreSQL", leakRuns, func(int) {
+		if _, err := leakFaker(t, env, 200).Read(context.Background(), source.UseCache(c), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Caches opened and closed over and over: DuckDB files, in-memory DuckDB,
+// PostgreSQL.
+func TestLeakOpenCloseCaches(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	w := watchLeaks(t).withPostgres(dsn)
+	dir := t.TempDir()
+	ctx := context.Background()
+	repeat(t, w, "opening and closing caches", leakRuns, func(i int) {
+		for _, conn := range []cache.Connector{
+			duckdb.NewConnector(filepath.Join(dir, "c.duckdb")),
+			duckdb.NewConnector(":memory:"),
+			postgres.NewConnector(dsn),
+		} {
+			c, err := cache.New(ctx, conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// Reads cancelled mid-stream, in process.
+func TestLeakCancelledReadInProcess(t *testing.T) {
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	c, err := goairbyte.NewLocalCache(context.Background(), "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	repeat(t, w, "a cancelled in-process read", 20, func(int) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if _, err := leakFaker(t, env, 10_000_000).Read(ctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled read: %v", err)
+		}
+	})
+}
+
+// Records streams, broken out of after a few records.
+func TestLeakRecordsBroken(t *testing.T) {
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	repeat(t, w, "Records broken out of", leakRuns, func(int) {
+		n := 0
+		for _, err := range leakFaker(t, env, 10_000_000).Records(context.Background(), "users") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 10 {
+				break
+			}
+		}
+	})
+}
+
+// Check, Discover and Spec that fail, in process: a config the spec
+// refuses.
+func TestLeakFailures(t *testing.T) {
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	repeat(t, w, "failed Check, Discover and Read", leakRuns, func(int) {
+		src, err := goairbyte.GetSource(ctx, "source-faker", connector.WithEnvironment(env),
+			connector.WithConfig(map[string]any{"count": "many"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Check(ctx); err == nil {
+			t.Fatal("Check of a bad config succeeded")
+		}
+		if _, err := src.Discover(ctx); err == nil {
+			t.Fatal("Discover of a bad config succeeded")
+		}
+		if _, err := src.Read(ctx, source.NoProgress()); err == nil {
+			t.Fatal("Read of a bad config succeeded")
+		}
+		if _, err := src.Spec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Writes to the noop and local-JSON destinations, whole and cancelled.
+func TestLeakWrite(t *testing.T) {
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	read, err := leakFaker(t, env, 20_000).Read(ctx, source.UseCache(c), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	repeat(t, w, "writes to noop and local JSON, whole and cancelled", 20, func(int) {
+		for _, name := range []string{"destination-noop", "destination-local-json"} {
+			dst, err := goairbyte.GetDestination(ctx, name, connector.WithEnvironment(env),
+				connector.WithConfig(map[string]any{"destination_path": out}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dst.Write(ctx, read, destination.NoProgress(), destination.ForceFullRefresh()); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			_, err = dst.Write(cctx, read, destination.ForceFullRefresh(), destination.WithProgress(progress.WithRenderer(nil), progress.WithListener(func(s progress.Snapshot) {
+				if s.Total.RecordsRead > 0 {
+					cancel()
+				}
+			})))
+			cancel()
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s, cancelled: %v", name, err)
+			}
+		}
+	})
+}
+
+// A manifest-only source against a local server, a new Source per read.
+func TestLeakManifestSource(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.Write([]byte(`{"items":[{"id":1},{"id":2},{"id":3}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	manifest := []byte(`
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "` + srv.URL + `", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}
+spec:
+  type: Spec
+  connection_specification: {type: object, properties: {}}
+`)
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	repeat(t, w, "check and read of a manifest-only source", leakRuns, func(int) {
+		src, err := goairbyte.GetSource(ctx, "source-leaky-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
+			connector.WithConfig(map[string]any{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Two Environments in one process, each with its own default cache,
+// reading by turns.
+func TestLeakTwoEnvironments(t *testing.T) {
+	w := watchLeaks(t)
+	envs := []*goairbyte.Environment{leakEnv(t), leakEnv(t)}
+	read := func(env *goairbyte.Environment) {
+		if _, err := leakFaker(t, env, 100).Read(context.Background(), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repeat(t, w, "reads by turns in two Environments", leakRuns, func(i int) {
+		if i < 0 { // the warm-up opens both default caches
+			read(envs[0])
+			read(envs[1])
+			return
+		}
+		read(envs[i%2])
+	})
+}
+
+// Reads by a local executable (the faker's binary): whole, cancelled
+// mid-stream, and Records broken out of.
+func TestLeakLocalExecutable(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	repeat(t, w, "reads by a local executable: whole, cancelled, broken out of", 15, func(int) {
+		if _, err := leakFaker(t, env, 100, connector.WithLocalExecutable(bin)).Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if _, err := leakFaker(t, env, 10_000_000, connector.WithLocalExecutable(bin)).Read(cctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled read: %v", err)
+		}
+		n := 0
+		for _, err := range leakFaker(t, env, 10_000_000, connector.WithLocalExecutable(bin)).Records(ctx, "users") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 10 {
+				break
+			}
+		}
+	})
+}
+
+// Local executables that fail: a check that reports FAILED, a read that
+// exits 1 with only text on stderr.
+func TestLeakLocalExecutableFailures(t *testing.T) {
+	checkfailed := testenv.BuildBinary(t, "./internal/testconnectors/checkfailed")
+	stderrexit := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	repeat(t, w, "failing local executables", 20, func(int) {
+		src, err := goairbyte.GetSource(ctx, "source-checkfailed", connector.WithEnvironment(env), connector.WithLocalExecutable(checkfailed),
+			connector.WithConfig(map[string]any{"count": 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Check(ctx); err == nil {
+			t.Fatal("checkfailed's check succeeded")
+		}
+		src, err = goairbyte.GetSource(ctx, "source-stderrexit", connector.WithEnvironment(env), connector.WithLocalExecutable(stderrexit),
+			connector.WithConfig(map[string]any{"count": 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(ctx, source.NoProgress()); err == nil {
+			t.Fatal("stderrexit's read succeeded")
+		}
+	})
+}
+
+// Reads by Docker containers: whole, cancelled mid-stream, and Records
+// broken out of; the Source built anew each time, as a server builds one
+// per sync.
+func TestLeakDocker(t *testing.T) {
+	cli := testenv.Docker(t)
+	image := testenv.FakerImage(t, cli)
+	w := watchLeaks(t).withDocker()
+	env := leakEnv(t)
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	repeat(t, w, "reads by Docker: whole, cancelled, broken out of", 3, func(int) {
+		if _, err := leakFaker(t, env, 100, connector.WithDockerImage(image)).Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if _, err := leakFaker(t, env, 10_000_000, connector.WithDockerImage(image)).Read(cctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled read: %v", err)
+		}
+		n := 0
+		for _, err := range leakFaker(t, env, 10_000_000, connector.WithDockerImage(image)).Records(ctx, "users") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 10 {
+				break
+			}
+		}
+	})
+}
