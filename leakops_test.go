@@ -2,20 +2,27 @@ package goairbyte_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/progress"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
 
@@ -396,4 +403,145 @@ func TestLeakDocker(t *testing.T) {
 			}
 		}
 	})
+}
+
+// cancellingDest is an in-process destination that cancels the Write it
+// serves when the first record reaches it, and then reads on until its
+// input ends: a Write cancelled mid-stream, at a known point.
+type cancellingDest struct {
+	cancel *atomic.Pointer[context.CancelFunc]
+}
+
+func (cancellingDest) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return noop.Destination{}.Spec(ctx)
+}
+
+func (cancellingDest) Check(context.Context, json.RawMessage) error { return nil }
+
+func (d cancellingDest) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		if m.Type == protocol.TypeRecord {
+			if cancel := d.cancel.Load(); cancel != nil {
+				(*cancel)()
+			}
+		}
+	}
+	return nil
+}
+
+// Writes cancelled mid-stream: in process at the first record, and by a
+// local executable and a Docker container once progress has seen records.
+func TestLeakCancelledWrite(t *testing.T) {
+	cli := testenv.Docker(t)
+	image := testenv.LocalJSONImage(t, cli)
+	bin := testenv.BuildBinary(t, "./cmd/destination-local-json")
+	w := watchLeaks(t).withDocker()
+	env := leakEnv(t)
+	var cancelWrite atomic.Pointer[context.CancelFunc]
+	env.RegisterConnector("destination-cancelling", func() any { return cancellingDest{&cancelWrite} })
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	read, err := leakFaker(t, env, 200_000).Read(ctx, source.UseCache(c), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	dests := []struct {
+		name string
+		opts []connector.Option
+	}{
+		{"destination-cancelling", []connector.Option{connector.WithConfig(map[string]any{})}},
+		{"destination-local-json", []connector.Option{connector.WithLocalExecutable(bin), connector.WithConfig(map[string]any{"destination_path": out})}},
+		{"destination-local-json", []connector.Option{connector.WithDockerImage(image), connector.WithConfig(map[string]any{"destination_path": "/local/out"}), connector.WithLocalMount(out)}},
+	}
+	repeat(t, w, "cancelled writes: in process, local executable, Docker", 6, func(int) {
+		for _, d := range dests {
+			dst, err := goairbyte.GetDestination(ctx, d.name, append([]connector.Option{connector.WithEnvironment(env)}, d.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			cancelWrite.Store(&cancel)
+			_, err = dst.Write(cctx, read, destination.ForceFullRefresh(), destination.WithProgress(progress.WithRenderer(nil), progress.WithListener(func(s progress.Snapshot) {
+				if s.Total.RecordsRead > 0 {
+					cancel()
+				}
+			})))
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s %v, cancelled: %v", d.name, dst, err)
+			}
+		}
+	})
+}
+
+// Docker connectors that fail: a check that reports FAILED, a read that
+// exits 1 with only text on stderr.
+func TestLeakDockerFailures(t *testing.T) {
+	cli := testenv.Docker(t)
+	testenv.BuildImage(t, cli, "./internal/testconnectors/checkfailed", "goairbyte-test/checkfailed:0.1.0")
+	testenv.BuildImage(t, cli, "./internal/testconnectors/stderrexit", "goairbyte-test/stderrexit:0.1.0")
+	w := watchLeaks(t).withDocker()
+	env := leakEnv(t)
+	ctx := context.Background()
+	repeat(t, w, "failing Docker connectors", 3, func(int) {
+		src, err := goairbyte.GetSource(ctx, "source-checkfailed", connector.WithEnvironment(env), connector.WithDockerImage("goairbyte-test/checkfailed:0.1.0"),
+			connector.WithConfig(map[string]any{"count": 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Check(ctx); err == nil {
+			t.Fatal("checkfailed's check succeeded")
+		}
+		src, err = goairbyte.GetSource(ctx, "source-stderrexit", connector.WithEnvironment(env), connector.WithDockerImage("goairbyte-test/stderrexit:0.1.0"),
+			connector.WithConfig(map[string]any{"count": 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(ctx, source.NoProgress()); err == nil {
+			t.Fatal("stderrexit's read succeeded")
+		}
+	})
+}
+
+// An Environment per tenant or per sync, dropped when done: nobody closes
+// an Environment's default cache (its doc says nobody has to), so it must
+// not stay open once the Environment and everything that uses the cache
+// are gone.
+func TestLeakEnvironmentDropped(t *testing.T) {
+	w := watchLeaks(t)
+	repeat(t, w, "an Environment per read, dropped", 20, func(int) {
+		if _, err := leakFaker(t, leakEnv(t), 100).Read(context.Background(), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The default cache of a dropped Environment stays open while a read's
+// result still uses it.
+func TestDefaultCacheOutlivesItsEnvironmentInUse(t *testing.T) {
+	ctx := context.Background()
+	res, err := leakFaker(t, leakEnv(t), 100).Read(ctx, source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		runtime.GC()
+	}
+	time.Sleep(10 * time.Millisecond) // let cleanups that should not run have their chance
+	users, err := res.Stream(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := users.Count(ctx); err != nil || n != 100 {
+		t.Fatalf("the users of a read whose Environment was dropped: %d, %v", n, err)
+	}
 }
