@@ -33,8 +33,9 @@ type resources struct {
 	fds        int
 	children   int
 	tmpFiles   int
-	containers int // with our label; -1 when not counted
-	pgSessions int // of the watched database; -1 when not counted
+	containers int    // with our label; -1 when not counted
+	pgSessions int    // of the watched database; -1 when not counted
+	heap       uint64 // bytes of live heap after a collection: reported, not checked
 }
 
 // leakWatch measures resources before and after a test's repetitions.
@@ -87,6 +88,9 @@ func (w *leakWatch) measure() resources {
 	if w.pgDSN != "" {
 		r.pgSessions = pgSessions(w.t, w.pgDSN)
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r.heap = ms.HeapAlloc
 	return r
 }
 
@@ -117,9 +121,13 @@ func (r resources) within(limit resources) bool {
 func (w *leakWatch) check(what string, n int) {
 	w.t.Helper()
 	after := w.settled(w.before, 10*time.Second)
-	w.t.Logf("%s ×%d: goroutines %d → %d, fds %d → %d, children %d → %d, temp files %d → %d, containers %d → %d, PostgreSQL sessions %d → %d",
+	w.t.Logf("%s ×%d: goroutines %d → %d, fds %d → %d, children %d → %d, temp files %d → %d, containers %d → %d, PostgreSQL sessions %d → %d, heap %.1f → %.1f MB",
 		what, n, w.before.goroutines, after.goroutines, w.before.fds, after.fds, w.before.children, after.children,
-		w.before.tmpFiles, after.tmpFiles, w.before.containers, after.containers, w.before.pgSessions, after.pgSessions)
+		w.before.tmpFiles, after.tmpFiles, w.before.containers, after.containers, w.before.pgSessions, after.pgSessions,
+		float64(w.before.heap)/1e6, float64(after.heap)/1e6)
+	if after.children > 0 {
+		w.t.Logf("child processes: %s", childCommands(w.t))
+	}
 	if after.within(w.before) {
 		return
 	}
@@ -141,6 +149,9 @@ func (w *leakWatch) check(what string, n int) {
 	}
 	if after.fds > w.before.fds+leakSlack {
 		detail += "\nopen files:\n" + fdTargets()
+	}
+	if after.children > w.before.children {
+		detail += "\nchild processes: " + childCommands(w.t)
 	}
 	if after.tmpFiles > w.before.tmpFiles {
 		detail += "\ntemp files:\n" + tmpListing(w.tmp)
@@ -204,6 +215,16 @@ func childPids(t *testing.T) []int {
 	return pids
 }
 
+// childCommands lists the command lines of the child processes.
+func childCommands(t *testing.T) string {
+	var cmds []string
+	for _, pid := range childPids(t) {
+		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		cmds = append(cmds, fmt.Sprintf("%d %q", pid, strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " ")))
+	}
+	return strings.Join(cmds, "; ")
+}
+
 func tmpListing(dir string) string {
 	var b strings.Builder
 	filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
@@ -255,14 +276,21 @@ func goroutineSummary() string {
 	return b.String()
 }
 
-// ourContainers counts the containers, running or not, that carry the
-// label every container of goairbyte's Docker executor carries.
+// ourContainers counts the containers, running or not, that this process
+// created: goairbyte's Docker executor labels each with its owner's host,
+// pid and pid namespace. (Other processes share the engine.)
 func ourContainers(t *testing.T) int {
-	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.goairbyte.connector").Output()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=io.goairbyte.owner", "--format", `{{.Label "io.goairbyte.owner"}}`).Output()
 	if err != nil {
 		t.Fatalf("docker ps: %v", err)
 	}
-	return len(strings.Fields(string(out)))
+	n := 0
+	for _, owner := range strings.Fields(string(out)) {
+		if parts := strings.Split(owner, ":"); len(parts) > 1 && parts[1] == strconv.Itoa(os.Getpid()) {
+			n++
+		}
+	}
+	return n
 }
 
 // pgSessions counts the client sessions of dsn's database, but for the
