@@ -545,3 +545,67 @@ func TestDefaultCacheOutlivesItsEnvironmentInUse(t *testing.T) {
 		t.Fatalf("the users of a read whose Environment was dropped: %d, %v", n, err)
 	}
 }
+
+// Reads cancelled mid-stream: a manifest-only source at its second page,
+// and a read into PostgreSQL, whose sessions must come back to the pool.
+func TestLeakCancelledManifestAndPostgresReads(t *testing.T) {
+	var cancelRead atomic.Pointer[context.CancelFunc]
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			if cancel := cancelRead.Load(); cancel != nil {
+				(*cancel)()
+			}
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		rw.Write([]byte(`{"items":[{"id":1},{"id":2},{"id":3}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	manifest := []byte(`
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "` + srv.URL + `", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+        pagination_strategy: {type: PageIncrement, page_size: 3, start_from_page: 1}
+spec:
+  type: Spec
+  connection_specification: {type: object, properties: {}}
+`)
+	dsn := testenv.Postgres(t)
+	w := watchLeaks(t).withPostgres(dsn)
+	env := leakEnv(t)
+	ctx := context.Background()
+	pc, err := goairbyte.NewPostgresCache(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	repeat(t, w, "cancelled reads: manifest-only, into PostgreSQL", 20, func(int) {
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		cancelRead.Store(&cancel)
+		src, err := goairbyte.GetSource(ctx, "source-leaky-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
+			connector.WithConfig(map[string]any{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(cctx, source.UseCache(pc), source.NoProgress()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a manifest read cancelled at its second page: %v", err)
+		}
+		cancelRead.Store(nil)
+		cctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		if _, err := leakFaker(t, env, 10_000_000).Read(cctx, source.UseCache(pc), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a read into PostgreSQL, cancelled: %v", err)
+		}
+	})
+}
