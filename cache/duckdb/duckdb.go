@@ -78,6 +78,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/x/goairbyte/cache"
@@ -446,6 +447,9 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	} else if real, err := filepath.EvalSymlinks(path); err == nil {
 		b.file = real
 	}
+	swaps.Lock()
+	swaps.open[b.file]++
+	swaps.Unlock()
 	// Without it the export reads through database/sql: slower, the same
 	// lines.
 	b.rows, _ = openRowReader(path)
@@ -530,6 +534,8 @@ type database struct {
 	spool string
 	seq   int
 	spare []spool
+
+	isClosed atomic.Bool // Close was called
 }
 
 func (b *database) DB() *sql.DB { return b.db }
@@ -672,6 +678,7 @@ func (b *database) Close() error {
 		b.rows.close()
 	}
 	err := b.db.Close()
+	b.closed()
 	b.mu.Lock()
 	b.dropSpare()
 	if b.spool != "" {
@@ -843,10 +850,33 @@ func (b *database) processKey(key string) string {
 
 // swaps counts the swaps of each table (by processKey) begun and ended in
 // this process, where every write of a DuckDB file is made.
+// Its entries for a file go when the last cache open on the file closes
+// (open counts them): no export is then under way.
 var swaps = struct {
 	sync.Mutex
 	count map[string]*[2]uint64 // begun, ended
-}{count: map[string]*[2]uint64{}}
+	open  map[string]int        // caches open by database file
+}{count: map[string]*[2]uint64{}, open: map[string]int{}}
+
+// closed forgets the swap counts of b's file when b was the last cache
+// open on it; b's later Closes do nothing.
+func (b *database) closed() {
+	if b.isClosed.Swap(true) {
+		return
+	}
+	swaps.Lock()
+	defer swaps.Unlock()
+	if swaps.open[b.file]--; swaps.open[b.file] > 0 {
+		return
+	}
+	delete(swaps.open, b.file)
+	prefix := b.file + "\x00"
+	for k := range swaps.count {
+		if strings.HasPrefix(k, prefix) {
+			delete(swaps.count, k)
+		}
+	}
+}
 
 // TableID makes the backend a backend.TableIdentifier. DuckDB's catalog
 // has oids, but finding one table's costs a scan of every table's entry
