@@ -609,3 +609,57 @@ spec:
 		}
 	})
 }
+
+// A cache's records read back and broken out of, on DuckDB and
+// PostgreSQL: each Records and RecordLines loop that stops early must
+// give back its rows, connection and reader.
+func TestLeakDatasetIterationBroken(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	w := watchLeaks(t).withPostgres(dsn)
+	env := leakEnv(t)
+	ctx := context.Background()
+	dc, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	pc, err := goairbyte.NewPostgresCache(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	var users []*cache.Dataset
+	for _, c := range []*cache.Cache{dc, pc} {
+		res, err := leakFaker(t, env, 5000).Read(ctx, source.UseCache(c), source.NoProgress())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := res.Stream(ctx, "users")
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, ds)
+	}
+	repeat(t, w, "Records and RecordLines of DuckDB and PostgreSQL broken out of", leakRuns, func(int) {
+		for _, ds := range users {
+			n := 0
+			for _, err := range ds.Records(ctx) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n++; n == 10 {
+					break
+				}
+			}
+			n = 0
+			for _, err := range ds.RecordLines(ctx, nil) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n++; n == 10 {
+					break
+				}
+			}
+		}
+	})
+}
