@@ -20,6 +20,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/testconnectors/base"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
@@ -662,4 +663,79 @@ func TestLeakDatasetIterationBroken(t *testing.T) {
 			}
 		}
 	})
+}
+
+// heldSource is an in-process faker stand-in whose read emits one
+// record and then waits until its context ends or hold is closed: a read
+// that holds its source's lock in the cache.
+type heldSource struct {
+	base.Items
+	started chan<- struct{}
+	hold    <-chan struct{}
+}
+
+func (s heldSource) Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error) {
+	cat, err := s.Items.Discover(ctx, config)
+	if err == nil {
+		cat.Streams[0].Name = "users"
+	}
+	return cat, err
+}
+
+func (s heldSource) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
+	emit func(*protocol.Message) error) error {
+	rec := base.Record(`{"id":1}`)
+	rec.Record.Stream = "users"
+	if err := emit(rec); err != nil {
+		return err
+	}
+	s.started <- struct{}{}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.hold:
+		return nil
+	}
+}
+
+// Reads refused because another read of the same source into the same
+// cache is under way (ErrInUse), by a local executable: the refused
+// read's connector must not be left running.
+func TestLeakReadRefusedInUse(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	started, hold := make(chan struct{}), make(chan struct{})
+	env.RegisterConnector("source-held", func() any { return heldSource{started: started, hold: hold} })
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	holder, err := goairbyte.GetSource(ctx, "source-held", connector.WithEnvironment(env), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan error, 1)
+	go func() {
+		_, err := holder.Read(ctx, source.UseCache(c), source.NoProgress())
+		held <- err
+	}()
+	<-started
+	repeat(t, w, "reads refused as in use", 20, func(int) {
+		// The local faker, under the holder's name: the same source.
+		src, err := goairbyte.GetSource(ctx, "source-held", connector.WithEnvironment(env), connector.WithLocalExecutable(bin),
+			connector.WithConfig(map[string]any{"count": 1000}), connector.WithStreams("users"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Read(ctx, source.UseCache(c), source.NoProgress()); !errors.Is(err, cache.ErrInUse) {
+			t.Fatalf("a read of a source being read: %v, want ErrInUse", err)
+		}
+	})
+	close(hold)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
 }
