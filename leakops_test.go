@@ -21,6 +21,7 @@ import (
 	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/testconnectors/base"
+	"github.com/x/goairbyte/internal/testconnectors/twoway"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/protocol"
@@ -738,4 +739,45 @@ func TestLeakReadRefusedInUse(t *testing.T) {
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Connectors that fail every way twoway can, in process (panics
+// included) and as a local executable: check, discover and read.
+func TestLeakTwowayFailures(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/twoway/source-twoway")
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ways := map[string]connector.Option{
+		"in process": connector.WithGoConnector(twoway.Connector{}),
+		"process":    connector.WithLocalExecutable(bin),
+	}
+	repeat(t, w, "failing checks, discovers and reads, in process and as a process", 10, func(int) {
+		for way, opt := range ways {
+			for _, mode := range []string{"check-fail", "check-panic", "nil-catalog", "panic", "config-error", "fail", "emit-nil", "trace-error"} {
+				src, err := goairbyte.GetSource(ctx, "source-twoway", connector.WithEnvironment(env), opt,
+					connector.WithConfig(map[string]any{"mode": mode}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var failed error
+				switch mode {
+				case "check-fail", "check-panic":
+					failed = src.Check(ctx)
+				case "nil-catalog":
+					_, failed = src.Discover(ctx)
+				default:
+					_, failed = src.Read(ctx, source.UseCache(c), source.NoProgress())
+				}
+				if failed == nil {
+					t.Fatalf("%s, %s: no error", way, mode)
+				}
+			}
+		}
+	})
 }
