@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -778,6 +782,76 @@ func TestLeakTwowayFailures(t *testing.T) {
 					t.Fatalf("%s, %s: no error", way, mode)
 				}
 			}
+		}
+	})
+}
+
+// Reads of hang cancelled mid-stream: hang and the child it starts ignore
+// SIGTERM, so only the kill after the grace period stops them; neither
+// may outlive the read.
+func TestLeakCancelledHangLocal(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./internal/testconnectors/hang")
+	logs := &testenv.Buffer{}
+	cancelledHang(t, connector.WithLocalExecutable(bin), logs, false)
+	// hang and its child, by the pids it logged.
+	var pids []int
+	for _, m := range regexp.MustCompile(`pids (\d+) (\d+)`).FindAllStringSubmatch(logs.String(), -1) {
+		for _, p := range m[1:] {
+			pid, _ := strconv.Atoi(p)
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) == 0 {
+		t.Fatalf("hang logged no pids:\n%s", logs.String())
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var alive []int
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil {
+				alive = append(alive, pid)
+			}
+		}
+		if len(alive) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hang's processes %v still run after their reads were cancelled", alive)
+		}
+	}
+}
+
+// The same in Docker: the container must go.
+func TestLeakCancelledHangDocker(t *testing.T) {
+	cli := testenv.Docker(t)
+	image := "goairbyte-test/hang:0.1.0"
+	testenv.BuildImage(t, cli, "./internal/testconnectors/hang", image)
+	cancelledHang(t, connector.WithDockerImage(image), &testenv.Buffer{}, true)
+}
+
+// cancelledHang reads hang run as way says, cancelled once a record came,
+// and checks what is left; hang's LOG messages go to logs.
+func cancelledHang(t *testing.T, way connector.Option, logs *testenv.Buffer, docker bool) {
+	w := watchLeaks(t)
+	if docker {
+		w.withDocker()
+	}
+	env := leakEnv(t)
+	env.SetLogger(slog.New(slog.NewTextHandler(logs, nil)))
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	repeat(t, w, "cancelled reads of hang", 2, func(int) {
+		src, err := goairbyte.GetSource(ctx, "source-hang", connector.WithEnvironment(env), way, connector.WithConfig(map[string]any{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if _, err := src.Read(cctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("%v, cancelled: %v", src, err)
 		}
 	})
 }
