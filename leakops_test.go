@@ -855,3 +855,35 @@ func cancelledHang(t *testing.T, way connector.Option, logs *testenv.Buffer, doc
 		}
 	})
 }
+
+// Records loops whose body panics (recovered by the caller, as an HTTP
+// server recovers a handler's panic): the panic unwinds through the
+// iterator, whose clean-up must still stop the connector, in process and
+// as a local executable.
+func TestLeakRecordsPanicking(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	repeat(t, w, "Records loops that panic", 10, func(int) {
+		for _, opts := range [][]connector.Option{nil, {connector.WithLocalExecutable(bin)}} {
+			src := leakFaker(t, env, 10_000_000, opts...)
+			func() {
+				defer func() {
+					if r := recover(); r != "stop" {
+						t.Fatalf("recovered %v", r)
+					}
+				}()
+				n := 0
+				for _, err := range src.Records(ctx, "users") {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if n++; n == 10 {
+						panic("stop")
+					}
+				}
+			}()
+		}
+	})
+}
