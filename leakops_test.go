@@ -887,3 +887,66 @@ func TestLeakRecordsPanicking(t *testing.T) {
 		}
 	})
 }
+
+// panicAt10 ranges over seq and panics at its tenth element; the caller
+// recovers.
+func panicAt10[T any](t *testing.T, seq iter.Seq2[T, error]) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != "stop" {
+			t.Fatalf("recovered %v", r)
+		}
+	}()
+	n := 0
+	for _, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 10 {
+			panic("stop")
+		}
+	}
+	t.Fatalf("the loop ended after %d elements", n)
+}
+
+// Records and RecordLines of DuckDB and PostgreSQL datasets whose loop
+// body panics, and Records of a Docker connector likewise.
+func TestLeakIterationPanicking(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	cli := testenv.Docker(t)
+	image := testenv.FakerImage(t, cli)
+	w := watchLeaks(t).withPostgres(dsn).withDocker()
+	env := leakEnv(t)
+	ctx := context.Background()
+	dc, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	pc, err := goairbyte.NewPostgresCache(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	var users []*cache.Dataset
+	for _, c := range []*cache.Cache{dc, pc} {
+		res, err := leakFaker(t, env, 5000).Read(ctx, source.UseCache(c), source.NoProgress())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := res.Stream(ctx, "users")
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, ds)
+	}
+	repeat(t, w, "dataset and Docker loops that panic", 3, func(int) {
+		for range 10 {
+			for _, ds := range users {
+				panicAt10(t, ds.Records(ctx))
+				panicAt10(t, ds.RecordLines(ctx, nil))
+			}
+		}
+		panicAt10(t, leakFaker(t, env, 10_000_000, connector.WithDockerImage(image)).Records(ctx, "users"))
+	})
+}
