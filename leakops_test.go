@@ -1,6 +1,7 @@
 package goairbyte_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -948,5 +951,35 @@ func TestLeakIterationPanicking(t *testing.T) {
 			}
 		}
 		panicAt10(t, leakFaker(t, env, 10_000_000, connector.WithDockerImage(image)).Records(ctx, "users"))
+	})
+}
+
+// Caches that fail to open: a directory where the DuckDB file should be,
+// a file that is no database, a PostgreSQL database that does not exist.
+func TestLeakFailedOpens(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	w := watchLeaks(t).withPostgres(dsn)
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.duckdb")
+	if err := os.WriteFile(junk, bytes.Repeat([]byte("not a database\n"), 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database"
+	ctx := context.Background()
+	repeat(t, w, "failed opens", leakRuns, func(int) {
+		for _, conn := range []cache.Connector{
+			duckdb.NewConnector(dir),
+			duckdb.NewConnector(junk),
+			postgres.NewConnector(u.String()),
+		} {
+			if c, err := cache.New(ctx, conn); err == nil {
+				c.Close()
+				t.Fatal("a cache that cannot be opened opened")
+			}
+		}
 	})
 }
