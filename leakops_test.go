@@ -749,7 +749,8 @@ func TestLeakReadRefusedInUse(t *testing.T) {
 }
 
 // Connectors that fail every way twoway can, in process (panics
-// included) and as a local executable: check, discover and read.
+// included) and as a local executable: check, discover and read; and
+// specs that fail, in process.
 func TestLeakTwowayFailures(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/twoway/source-twoway")
 	w := watchLeaks(t)
@@ -784,6 +785,16 @@ func TestLeakTwowayFailures(t *testing.T) {
 				if failed == nil {
 					t.Fatalf("%s, %s: no error", way, mode)
 				}
+			}
+		}
+		for _, mode := range []string{"fail", "nil"} {
+			src, err := goairbyte.GetSource(ctx, "source-twoway", connector.WithEnvironment(env),
+				connector.WithGoConnector(twoway.Connector{SpecMode: mode}), connector.WithConfig(map[string]any{"mode": "x"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := src.Spec(ctx); err == nil {
+				t.Fatalf("spec %s: no error", mode)
 			}
 		}
 	})
