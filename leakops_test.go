@@ -994,3 +994,43 @@ func TestLeakFailedOpens(t *testing.T) {
 		}
 	})
 }
+
+// Writes that stream a Source straight into a destination (NoCache),
+// whole and cancelled mid-stream: in process, and with both connectors as
+// local executables.
+func TestLeakStreamedWrite(t *testing.T) {
+	fakerBin := testenv.BuildBinary(t, "./cmd/source-faker")
+	jsonBin := testenv.BuildBinary(t, "./cmd/destination-local-json")
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	out := t.TempDir()
+	type pair struct{ src, dst []connector.Option }
+	pairs := []pair{
+		{nil, nil},
+		{[]connector.Option{connector.WithLocalExecutable(fakerBin)}, []connector.Option{connector.WithLocalExecutable(jsonBin)}},
+	}
+	repeat(t, w, "streamed writes, whole and cancelled", 3, func(int) {
+		for _, p := range pairs {
+			dst, err := goairbyte.GetDestination(ctx, "destination-local-json", append([]connector.Option{connector.WithEnvironment(env),
+				connector.WithConfig(map[string]any{"destination_path": out})}, p.dst...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dst.Write(ctx, leakFaker(t, env, 100, p.src...), destination.NoCache(), destination.NoStateCache(), destination.NoProgress()); err != nil {
+				t.Fatal(err)
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			_, err = dst.Write(cctx, leakFaker(t, env, 10_000_000, p.src...), destination.NoCache(), destination.NoStateCache(),
+				destination.WithProgress(progress.WithRenderer(nil), progress.WithListener(func(s progress.Snapshot) {
+					if s.Total.RecordsRead > 0 {
+						cancel()
+					}
+				})))
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("a streamed write, cancelled: %v", err)
+			}
+		}
+	})
+}
