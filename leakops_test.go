@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -1032,5 +1033,53 @@ func TestLeakStreamedWrite(t *testing.T) {
 				t.Fatalf("a streamed write, cancelled: %v", err)
 			}
 		}
+	})
+}
+
+// Records of a paginated manifest-only source, broken out of in its first
+// page and with its loop body panicking: the engine's HTTP responses must
+// be closed and its connections come back.
+func TestLeakManifestRecordsBroken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.Write([]byte(`{"items":[` + strings.Repeat(`{"id":1},`, 99) + `{"id":2}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	manifest := []byte(`
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "` + srv.URL + `", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+        pagination_strategy: {type: PageIncrement, page_size: 100, start_from_page: 1}
+spec:
+  type: Spec
+  connection_specification: {type: object, properties: {}}
+`)
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	repeat(t, w, "manifest Records broken out of and panicking", leakRuns, func(int) {
+		src, err := goairbyte.GetSource(ctx, "source-paged-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
+			connector.WithConfig(map[string]any{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range src.Records(ctx, "items") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		panicAt10(t, src.Records(ctx, "items"))
 	})
 }
