@@ -1083,3 +1083,46 @@ spec:
 		panicAt10(t, src.Records(ctx, "items"))
 	})
 }
+
+// A Python connector in its virtualenv: Records broken out of, a read
+// cancelled mid-stream and a check that fails.
+func TestLeakPython(t *testing.T) {
+	testenv.NeedPython(t)
+	pkg := testenv.PythonPackage(t, "0.1.0")
+	root := t.TempDir()
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	pytest := func(config map[string]any) *goairbyte.Source {
+		src, err := goairbyte.GetSource(ctx, "source-pytest", connector.WithEnvironment(env), connector.WithPipURL(pkg),
+			connector.WithPython(testenv.SystemPython), connector.WithInstallRoot(root), connector.WithConfig(config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	repeat(t, w, "a Python connector: Records broken out of, a read cancelled, a check failed", 5, func(int) {
+		n := 0
+		for _, err := range pytest(map[string]any{"count": 1_000_000}).Records(ctx, "items") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 10 {
+				break
+			}
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if _, err := pytest(map[string]any{"count": 10_000_000}).Read(cctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled read: %v", err)
+		}
+		if err := pytest(map[string]any{"fail": true}).Check(ctx); err == nil {
+			t.Fatal("a check told to fail succeeded")
+		}
+	})
+}
