@@ -22,8 +22,9 @@
 //
 // # How it loads
 //
-// Records are spooled in chunks of 50,000 to JSONL files (rewritten in
-// place, chunk after chunk) and loaded with DuckDB's own read_json, one
+// Records are spooled in chunks of 50,000 to JSONL files in the temp
+// directory (rewritten in place, chunk after chunk, and removed when the
+// load ends) and loaded with DuckDB's own read_json, one
 // INSERT … SELECT per chunk — several times faster than the appender —
 // with every typed column read as text and converted with TRY_CAST, so a
 // value that does not fit becomes NULL with a note in _airbyte_meta instead
