@@ -17,11 +17,8 @@ import (
 // directory, as PyAirbyte's get_default_cache. It is opened once per
 // process and shared by every Read and Write that is given no cache.
 // Nobody has to close it; closing it releases the file, and the next use
-// opens it again. A program that exits with it open (as with any DuckDB
-// cache left open) leaves the cache's spool directory, goairbyte-duckdb-<pid>-…
-// in the temp directory, holding the records of its last batch, until the
-// next program that opens a DuckDB cache removes it: close it before exiting
-// to leave nothing behind.
+// opens it again. A program may exit with it open: its loads remove their
+// spool files from the temp directory as they end.
 func DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return core.EnvOf(connector.DefaultEnvironment()).DefaultCache(ctx)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,9 @@ type Cache struct {
 	// swaps counts the replaces this Cache swapped in, by table, for a
 	// backend that is no TableIdentifier (see tableID).
 	swaps map[string]*swapCount
+	// cleanup closes b once the Cache is unreachable, when set by
+	// closeWhenUnreachable; Close stops it.
+	cleanup runtime.Cleanup
 }
 
 // swapCount counts the swaps of one table: begun, and ended (committed
@@ -494,7 +498,24 @@ func (c *Cache) classify(err error) error {
 func (c *Cache) DB() *sql.DB { return c.b.DB() }
 
 // Close closes the database.
-func (c *Cache) Close() error { return c.b.Close() }
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	c.cleanup.Stop()
+	c.mu.Unlock()
+	return c.b.Close()
+}
+
+// closeWhenUnreachable has c's database closed once c is unreachable,
+// unless Close came first: for the default caches of an Environment,
+// which nobody has to close, so that one dropped with its Sources, their
+// results and datasets does not keep its database open (a DuckDB file: a
+// goroutine, two open files and DuckDB's memory) for as long as the
+// process runs.
+func (c *Cache) closeWhenUnreachable() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cleanup = runtime.AddCleanup(c, func(b backend.Backend) { b.Close() }, c.b)
+}
 
 // qual is the quoted, schema-qualified name of a table.
 func (c *Cache) qual(table string) string {
@@ -998,5 +1019,7 @@ func init() {
 		States:    (*Cache).states,
 		PutStates: (*Cache).commitStates,
 		LockWrite: (*Cache).lockWrite,
+
+		CloseWhenUnreachable: (*Cache).closeWhenUnreachable,
 	})
 }

@@ -127,6 +127,11 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 	}
 	l.w = startWriter(ctx, c, req.Committed)
 	defer l.w.cancel()
+	if le, ok := c.b.(backend.LoadEnder); ok {
+		// Deferred before the writer's wait returns: every batch of the
+		// load is closed by then.
+		defer le.LoadEnded()
+	}
 	srcErr, bufErr := l.consume(ctx)
 	if ctx.Err() == nil && bufErr == nil {
 		l.send(true)

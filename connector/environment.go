@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/registry"
@@ -258,6 +259,9 @@ func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 		}
 		return nil, err
 	}
+	// Nobody has to close it: once this Environment is dropped, and with
+	// it whatever used the cache, the cache closes.
+	cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]().CloseWhenUnreachable(c)
 	e.caches[dir] = c
 	return c, nil
 }

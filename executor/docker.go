@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -62,18 +63,46 @@ type dockerExecutor struct {
 var _ Executor = (*dockerExecutor)(nil)
 
 // newDocker returns an executor for a complete image reference (with its
-// tag). The client is the Method's DockerClient or one built from the
-// environment (DOCKER_HOST etc.); the engine is first contacted by Run or
-// Install.
+// tag). The client is the Method's DockerClient or the one shared by the
+// executors of the environment's engine (see envClient); the engine is
+// first contacted by Run or Install.
 func newDocker(name, image string, o *options) (*dockerExecutor, error) {
 	cli := o.dockerClient
 	if cli == nil {
 		var err error
-		if cli, err = client.New(client.FromEnv); err != nil {
+		if cli, err = envClient(); err != nil {
 			return nil, &dockerUnavailableError{Host: "(from the environment)", Err: err}
 		}
 	}
 	return &dockerExecutor{runner: newRunner(name, o), image: image, cli: cli}, nil
+}
+
+// envClients holds the Docker clients built from the environment, one per
+// setting of the variables client.FromEnv reads.
+var envClients sync.Map // string → *client.Client
+
+// envClient returns the client for the engine the environment names
+// (DOCKER_HOST etc.), built on first use and shared by every executor
+// given no client for as long as the process runs. A client keeps its own
+// pool of connections to the engine, each idle one with two goroutines
+// until the transport's 30 s idle timeout: a client per executor left
+// about two connections open per dropped Source, so a server that builds
+// a Source per sync held hundreds.
+func envClient() (*client.Client, error) {
+	key := strings.Join([]string{os.Getenv(client.EnvOverrideHost), os.Getenv(client.EnvOverrideAPIVersion),
+		os.Getenv(client.EnvOverrideCertPath), os.Getenv(client.EnvTLSVerify)}, "\x00")
+	if cli, ok := envClients.Load(key); ok {
+		return cli.(*client.Client), nil
+	}
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := envClients.LoadOrStore(key, cli); loaded {
+		cli.Close()
+		return prev.(*client.Client), nil
+	}
+	return cli, nil
 }
 
 // Method says how the connector runs.

@@ -165,6 +165,10 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 	defer cancel()
 	var stopped sync.Once
 	stop := make(chan struct{})
+	// However run ends (a yield that panics unwinds through here too),
+	// stop ends an emit that waits for the caller: without it, the
+	// connector's goroutine blocked for good in emit, holding all it had.
+	defer stopped.Do(func() { close(stop) })
 	go func() {
 		defer close(r.done)
 		defer close(r.batches)

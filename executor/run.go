@@ -660,7 +660,8 @@ const (
 )
 
 // logRetention is how long connector log files are kept: older ones in the
-// log directory are removed when a process first opens a log there.
+// log directory are removed when a process first opens a log there, and
+// then every pruneEvery while it keeps opening logs.
 const logRetention = 7 * 24 * time.Hour
 
 // runLog is one run's share of the connector's log file plus the stderr
@@ -709,23 +710,31 @@ func openLogFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	pruneLogs(dir)
+	pruneLogs(dir, time.Now())
 	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
-var prunedDirs sync.Map
+// pruneEvery is how often a process prunes a log directory it writes
+// into: when it opens its first log there, and again at the first log
+// opened this long after. A process that runs for weeks (a server) would
+// otherwise keep every log it wrote since it started.
+const pruneEvery = time.Hour
 
-// pruneLogs removes the log files in dir older than logRetention, once per
-// directory and process.
-func pruneLogs(dir string) {
-	if _, done := prunedDirs.LoadOrStore(dir, true); done {
+// prunedDirs holds when each log directory was last pruned.
+var prunedDirs sync.Map // string → time.Time
+
+// pruneLogs removes the log files in dir older than logRetention at now,
+// unless this process pruned dir less than pruneEvery before.
+func pruneLogs(dir string, now time.Time) {
+	if last, ok := prunedDirs.Load(dir); ok && now.Sub(last.(time.Time)) < pruneEvery {
 		return
 	}
+	prunedDirs.Store(dir, now)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
-	cutoff := time.Now().Add(-logRetention)
+	cutoff := now.Add(-logRetention)
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".log") {
 			continue

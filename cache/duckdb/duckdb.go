@@ -22,8 +22,9 @@
 //
 // # How it loads
 //
-// Records are spooled in chunks of 50,000 to JSONL files (rewritten in
-// place, chunk after chunk) and loaded with DuckDB's own read_json, one
+// Records are spooled in chunks of 50,000 to JSONL files in the temp
+// directory (rewritten in place, chunk after chunk, and removed when the
+// load ends) and loaded with DuckDB's own read_json, one
 // INSERT … SELECT per chunk — several times faster than the appender —
 // with every typed column read as text and converted with TRY_CAST, so a
 // value that does not fit becomes NULL with a note in _airbyte_meta instead
@@ -78,6 +79,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/x/goairbyte/cache"
@@ -500,17 +502,24 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	}
 	db := sql.OpenDB(conn)
 	sweepSpools.Do(func() { owner.Sweep(spoolPrefix, func(dir string) { os.RemoveAll(dir) }) })
-	spool, err := os.MkdirTemp("", owner.Prefix(spoolPrefix)+"*")
+	// The spool directory is made by the first batch of each load and
+	// removed at its end; a temp directory where it cannot be made fails
+	// the open, not the first load.
+	spool, err := makeSpoolDir()
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("duckdb: creating the spool directory in %s (the temp directory: set TMPDIR to a writable one): %w", os.TempDir(), err)
+		return nil, err
 	}
-	b := &database{db: db, schema: o.schema, spool: spool, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: o.memoryLimit}
+	os.Remove(spool)
+	b := &database{db: db, schema: o.schema, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: o.memoryLimit}
 	if path == memoryPath {
 		b.file = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
 	} else if real, err := filepath.EvalSymlinks(path); err == nil {
 		b.file = real
 	}
+	swaps.Lock()
+	swaps.open[b.file]++
+	swaps.Unlock()
 	// Without it the export reads through database/sql: slower, the same
 	// lines.
 	b.rows, _ = openRowReader(path)
@@ -541,6 +550,15 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	return b, nil
 }
 
+// makeSpoolDir makes a spool directory in the temp directory.
+func makeSpoolDir() (string, error) {
+	dir, err := os.MkdirTemp("", owner.Prefix(spoolPrefix)+"*")
+	if err != nil {
+		return "", fmt.Errorf("duckdb: creating the spool directory in %s (the temp directory: set TMPDIR to a writable one): %w", os.TempDir(), err)
+	}
+	return dir, nil
+}
+
 // spoolPrefix begins the name of every cache's spool directory, in the
 // temporary directory; the owner's pid follows it (see internal/owner).
 const spoolPrefix = "goairbyte-duckdb-"
@@ -559,8 +577,6 @@ type database struct {
 	// qualifier is what goes before a table's name: the schema, and the
 	// catalog too when the schema has the name of a catalog.
 	qualifier string
-	spool     string
-	seq       int
 
 	batchSize int
 	path      string // as given, made absolute: for messages
@@ -582,8 +598,14 @@ type database struct {
 	readThreads  int64
 	mu           sync.Mutex
 	writers      int
-	spare        []spool // spool files and line buffers to reuse
+	// The spool directory ("" when there is none: no load is running)
+	// and the files and line buffers kept in it for reuse until the
+	// load ends (see spoolFile and LoadEnded).
+	spool string
+	seq   int
+	spare []spool
 
+	isClosed atomic.Bool // Close was called
 }
 
 func (b *database) DB() *sql.DB { return b.db }
@@ -628,34 +650,42 @@ func parseSize(s string) (int64, error) {
 	return int64(f * mult), nil
 }
 
-// keptSpoolFiles is how many spool files a cache keeps for reuse: a load
-// has at most three chunks at once, each with a file per stream it holds.
+// keptSpoolFiles is how many spool files a cache keeps for reuse during a
+// load: a load has at most three chunks at once, each with a file per
+// stream it holds.
 const keptSpoolFiles = 8
 
 // spoolFile returns a spool file to write a batch into, from the end,
-// reusing one a finished batch gave back. Rewriting a file in place reuses
-// its pages in the kernel's page cache; a fresh file needs new pages for
-// every byte, which cost this machine's kernel about as much CPU as DuckDB
-// spends parsing the records.
+// reusing one a finished batch of the load gave back. Rewriting a file in
+// place reuses its pages in the kernel's page cache; a fresh file needs
+// new pages for every byte, which cost this machine's kernel about as much
+// CPU as DuckDB spends parsing the records. The files are kept only while
+// a load runs: LoadEnded removes them, with their directory.
 func (b *database) spoolFile() (spool, error) {
 	b.mu.Lock()
-	var sp spool
 	if n := len(b.spare); n > 0 {
+		var sp spool
 		sp, b.spare = b.spare[n-1], b.spare[:n-1]
-	} else {
-		b.seq++
+		b.mu.Unlock()
+		if _, err := sp.f.Seek(0, io.SeekStart); err != nil {
+			sp.f.Close()
+			os.Remove(sp.f.Name())
+			return spool{}, err
+		}
+		return sp, nil
 	}
-	seq := b.seq
-	b.mu.Unlock()
-	if sp.f == nil {
-		f, err := os.OpenFile(filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", seq)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-		return spool{f: f}, err
+	// Under the lock: LoadEnded removes the directory when it is empty.
+	defer b.mu.Unlock()
+	if b.spool == "" {
+		dir, err := makeSpoolDir()
+		if err != nil {
+			return spool{}, err
+		}
+		b.spool = dir
 	}
-	if _, err := sp.f.Seek(0, io.SeekStart); err != nil {
-		sp.f.Close()
-		return spool{}, err
-	}
-	return sp, nil
+	b.seq++
+	f, err := os.OpenFile(filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", b.seq)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	return spool{f: f}, err
 }
 
 // spool is a batch's spool file and the buffer of lines not yet written
@@ -688,15 +718,44 @@ func (b *database) releaseSpool(sp spool) error {
 	return err
 }
 
+// LoadEnded makes the backend a backend.LoadEnder: the spool files kept
+// for reuse are removed, and their directory when no other load's batch
+// has a file in it. A cache that is never closed (the default cache, a
+// server's) leaves nothing in the temp directory between loads, nor when
+// the program exits.
+func (b *database) LoadEnded() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropSpare()
+	if b.spool != "" && os.Remove(b.spool) == nil {
+		b.spool = ""
+	}
+}
+
+// dropSpare closes and removes the spool files kept for reuse; b.mu is
+// held.
+func (b *database) dropSpare() {
+	for _, sp := range b.spare {
+		sp.f.Close()
+		os.Remove(sp.f.Name())
+	}
+	clear(b.spare)
+	b.spare = b.spare[:0]
+}
+
 func (b *database) Close() error {
 	if b.rows != nil {
 		b.rows.close()
 	}
 	err := b.db.Close()
-	for _, sp := range b.spare {
-		sp.f.Close()
+	b.closed()
+	b.mu.Lock()
+	b.dropSpare()
+	if b.spool != "" {
+		os.RemoveAll(b.spool)
+		b.spool = ""
 	}
-	os.RemoveAll(b.spool)
+	b.mu.Unlock()
 	return err
 }
 
@@ -861,10 +920,33 @@ func (b *database) processKey(key string) string {
 
 // swaps counts the swaps of each table (by processKey) begun and ended in
 // this process, where every write of a DuckDB file is made.
+// Its entries for a file go when the last cache open on the file closes
+// (open counts them): no export is then under way.
 var swaps = struct {
 	sync.Mutex
 	count map[string]*[2]uint64 // begun, ended
-}{count: map[string]*[2]uint64{}}
+	open  map[string]int        // caches open by database file
+}{count: map[string]*[2]uint64{}, open: map[string]int{}}
+
+// closed forgets the swap counts of b's file when b was the last cache
+// open on it; b's later Closes do nothing.
+func (b *database) closed() {
+	if b.isClosed.Swap(true) {
+		return
+	}
+	swaps.Lock()
+	defer swaps.Unlock()
+	if swaps.open[b.file]--; swaps.open[b.file] > 0 {
+		return
+	}
+	delete(swaps.open, b.file)
+	prefix := b.file + "\x00"
+	for k := range swaps.count {
+		if strings.HasPrefix(k, prefix) {
+			delete(swaps.count, k)
+		}
+	}
+}
 
 // TableID makes the backend a backend.TableIdentifier. DuckDB's catalog
 // has oids, but finding one table's costs a scan of every table's entry
@@ -1180,7 +1262,7 @@ func (bt *batch) flush() error {
 	_, err := bt.f.Write(bt.buf)
 	bt.buf = bt.buf[:0]
 	if backend.IsNoSpace(err) {
-		return &cacheerr.DiskFullError{Where: "the load's spool files in " + bt.b.spool, Err: err}
+		return &cacheerr.DiskFullError{Where: "the load's spool files in " + filepath.Dir(bt.f.Name()), Err: err}
 	}
 	return err
 }

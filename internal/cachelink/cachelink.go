@@ -33,6 +33,9 @@ type Ops[C, D any, K comparable] struct {
 	// destination whose state the cache keeps, or fails at once with an
 	// error matching ErrInUse.
 	LockWrite func(c C, ctx context.Context, source, destination string) (unlock func(), err error)
+	// CloseWhenUnreachable has the cache's database closed once nothing
+	// refers to the cache any more, unless it was closed first.
+	CloseWhenUnreachable func(c C)
 }
 
 var ops any

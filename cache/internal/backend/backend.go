@@ -93,6 +93,17 @@ type ChunkSizer interface {
 	ChunkSize() int
 }
 
+// LoadEnder is implemented by a Backend that keeps files or buffers
+// between the batches of a load for the next ones to reuse (DuckDB: its
+// spool files, rewritten in place). The cache calls LoadEnded when a load
+// ends, whatever its outcome, after its last batch was closed: what the
+// backend kept for it must not outlive it, since a cache may stay open
+// until the program exits. Batches of other loads may still be open.
+type LoadEnder interface {
+	// LoadEnded releases what the backend kept for batches to come.
+	LoadEnded()
+}
+
 // TxMemory is implemented by a Backend whose write transaction holds
 // memory for every table it writes into, until it commits and beyond
 // (DuckDB keeps a buffer for each column of each such table, and the
