@@ -269,9 +269,7 @@ func goroutineSummary() string {
 	var b strings.Builder
 	b.WriteString("goroutines (count, top frame ← created by):\n")
 	for k, n := range counts {
-		if n > 1 {
-			fmt.Fprintf(&b, "  %4d %s\n", n, k)
-		}
+		fmt.Fprintf(&b, "  %4d %s\n", n, k)
 	}
 	return b.String()
 }
