@@ -268,92 +268,137 @@ func (s *settings) checkResolved(name string, r resolved) error {
 	return nil
 }
 
-// resolve decides how the connector runs and builds its executor.
+// resolve decides how the connector runs and builds its executor: the way
+// the options chose, else as PyAirbyte decides (a connector registered in
+// process, an executable on PATH, then the registry).
 func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env *Environment, rt executor.Runtime) (resolved, error) {
-	build := func(m executor.Method, version string) (resolved, error) {
-		ex, err := executor.New(name, m, rt)
-		if err != nil {
-			return resolved{}, err
-		}
-		r := resolved{exec: ex, version: version}
-		if m.Kind == executor.KindPython && m.Version != "" && !rt.NoInstall {
-			r.pinned = true
-		}
-		return r, nil
+	rv := &resolver{s: s, kind: kind, name: name, env: env, rt: rt}
+	if r, chosen, err := rv.chosen(ctx); chosen {
+		return r, err
 	}
-	docker := func(image string) executor.Method {
-		return executor.Method{Kind: executor.KindDocker, Image: image, HostNetwork: s.hostNetwork, Mounts: s.mounts, Env: s.procEnv}
-	}
-	switch {
-	case s.manifest != nil:
-		text, from, err := s.manifestText(ctx, name)
-		if err != nil {
-			return resolved{}, err
-		}
-		return s.native(name, text, from, rt)
-	case s.custom != nil:
-		return resolved{exec: s.custom, version: s.version}, nil
-	case s.goConnector != nil:
-		// As for one registered in process: a destination given as a
-		// source (or the reverse) fails here, not at its first read.
-		src, dst := kitRoles(s.goConnector)
-		if err := kindMismatch(name, kind, src, dst); err != nil {
-			return resolved{}, err
-		}
-		return build(executor.Method{Kind: executor.KindInProcess, Connector: s.goConnector}, "")
-	case s.useLocal:
-		return build(s.local(s.localPath), s.version)
-	case s.usePython:
-		return build(s.pythonMethod(s.pipURL, s.python), s.version)
-	case s.useDocker || s.hostNetwork || len(s.mounts) > 0:
-		image := s.dockerImage
-		if image == "" {
-			image = defaultImage(ctx, env, name, s.version)
-		} else if imageref.Tag(image) == "" && !strings.Contains(image, "@") {
-			image += ":" + orLatest(s.version)
-		}
-		return build(docker(image), imageref.Tag(image))
-	}
-
 	// No way chosen: decide as PyAirbyte does. "latest" pins nothing: the
 	// build in process is the newest there is here.
 	if s.version == "" || s.version == "latest" {
 		if c, ok := env.inProcess(name); ok {
-			src, dst := kitRoles(c)
-			if !src && !dst {
-				return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, %s: %s", name, c, notAKitConnector, kitMismatch(c))
-			}
-			if err := kindMismatch(name, kind, src, dst); err != nil {
-				return resolved{}, err
-			}
-			// source-declarative-manifest runs the manifests its configs
-			// carry on the engine a manifest given runs on: it takes the
-			// engine's knobs the same way, in an engine made with them.
-			_, engine := c.(*manifestsource.Source)
-			if engine && (s.httpClient != nil || s.clock != nil) {
-				c = manifestsource.New(s.engineOptions(name, rt)...)
-			}
-			env.Logger().Debug("connector runs in process", "connector", name)
-			r, err := build(executor.Method{Kind: executor.KindInProcess, Connector: c}, ownVersion(name, c))
-			r.inProcess, r.manifest = true, engine
-			return r, err
+			return rv.inProcess(c)
 		}
 	}
 	if path, err := exec.LookPath(name); err == nil {
-		r, err := build(s.local(path), s.version)
+		r, err := rv.build(s.local(path), s.version)
 		r.way = wayOnPath
 		return r, err
 	}
+	return rv.fromRegistry(ctx)
+}
+
+// resolver is one resolve: what its steps share to build the executor of
+// connector name, of the kind asked for.
+type resolver struct {
+	s    *settings
+	kind core.Kind
+	name string
+	env  *Environment
+	rt   executor.Runtime
+}
+
+// build makes the executor of method m, which runs version ("" unknown).
+func (rv *resolver) build(m executor.Method, version string) (resolved, error) {
+	ex, err := executor.New(rv.name, m, rv.rt)
+	if err != nil {
+		return resolved{}, err
+	}
+	r := resolved{exec: ex, version: version}
+	if m.Kind == executor.KindPython && m.Version != "" && !rv.rt.NoInstall {
+		r.pinned = true
+	}
+	return r, nil
+}
+
+// docker is the method of running image, with the container knobs given.
+func (rv *resolver) docker(image string) executor.Method {
+	s := rv.s
+	return executor.Method{Kind: executor.KindDocker, Image: image, HostNetwork: s.hostNetwork, Mounts: s.mounts, Env: s.procEnv}
+}
+
+// chosen resolves the way the options chose; chosen is false when they
+// chose none.
+func (rv *resolver) chosen(ctx context.Context) (r resolved, chosen bool, err error) {
+	s, name := rv.s, rv.name
+	switch {
+	case s.manifest != nil:
+		text, from, err := s.manifestText(ctx, name)
+		if err != nil {
+			return resolved{}, true, err
+		}
+		r, err := s.native(name, text, from, rv.rt)
+		return r, true, err
+	case s.custom != nil:
+		r = resolved{exec: s.custom, version: s.version}
+	case s.goConnector != nil:
+		// As for one registered in process: a destination given as a
+		// source (or the reverse) fails here, not at its first read.
+		src, dst := kitRoles(s.goConnector)
+		if err := kindMismatch(name, rv.kind, src, dst); err != nil {
+			return resolved{}, true, err
+		}
+		r, err = rv.build(executor.Method{Kind: executor.KindInProcess, Connector: s.goConnector}, "")
+	case s.useLocal:
+		r, err = rv.build(s.local(s.localPath), s.version)
+	case s.usePython:
+		r, err = rv.build(s.pythonMethod(s.pipURL, s.python), s.version)
+	case s.useDocker || s.hostNetwork || len(s.mounts) > 0:
+		image := s.dockerImage
+		if image == "" {
+			image = defaultImage(ctx, rv.env, name, s.version)
+		} else if imageref.Tag(image) == "" && !strings.Contains(image, "@") {
+			image += ":" + orLatest(s.version)
+		}
+		r, err = rv.build(rv.docker(image), imageref.Tag(image))
+	default:
+		return resolved{}, false, nil
+	}
+	return r, true, err
+}
+
+// inProcess runs c, the connector registered in the Environment under the
+// name, in process.
+func (rv *resolver) inProcess(c any) (resolved, error) {
+	s, name := rv.s, rv.name
+	src, dst := kitRoles(c)
+	if !src && !dst {
+		return resolved{}, fmt.Errorf("%s: the connector registered under this name (Environment.RegisterConnector) is %T, %s: %s", name, c, notAKitConnector, kitMismatch(c))
+	}
+	if err := kindMismatch(name, rv.kind, src, dst); err != nil {
+		return resolved{}, err
+	}
+	// source-declarative-manifest runs the manifests its configs
+	// carry on the engine a manifest given runs on: it takes the
+	// engine's knobs the same way, in an engine made with them.
+	_, engine := c.(*manifestsource.Source)
+	if engine && (s.httpClient != nil || s.clock != nil) {
+		c = manifestsource.New(s.engineOptions(name, rv.rt)...)
+	}
+	rv.env.Logger().Debug("connector runs in process", "connector", name)
+	r, err := rv.build(executor.Method{Kind: executor.KindInProcess, Connector: c}, ownVersion(name, c))
+	r.inProcess, r.manifest = true, engine
+	return r, err
+}
+
+// fromRegistry resolves the way the registry's entry for the name offers
+// and this machine can run: a manifest run natively, else the method
+// runmethod.Choose picks.
+func (rv *resolver) fromRegistry(ctx context.Context) (resolved, error) {
+	s, name, env := rv.s, rv.name, rv.env
 	entry, err := env.Registry().Lookup(ctx, name)
 	if err != nil {
 		return resolved{}, &NoMethodError{Connector: name, Err: err}
 	}
-	if err := kindMismatch(name, kind, entry.Kind == registry.KindSource, entry.Kind == registry.KindDestination); err != nil {
+	if err := kindMismatch(name, rv.kind, entry.Kind == registry.KindSource, entry.Kind == registry.KindDestination); err != nil {
 		return resolved{}, err
 	}
 	if entry.Supports(registry.InstallYAML) {
-		return s.fromRegistryManifest(ctx, entry, env, rt, func(image string) (resolved, error) {
-			return build(docker(image), imageref.Tag(image))
+		return s.fromRegistryManifest(ctx, entry, env, rv.rt, func(image string) (resolved, error) {
+			return rv.build(rv.docker(image), imageref.Tag(image))
 		})
 	}
 	m, err := runmethod.Choose(ctx, entry, s.version, runmethod.Probes{})
@@ -374,13 +419,13 @@ func (s *settings) resolve(ctx context.Context, kind core.Kind, name string, env
 	var r resolved
 	switch m.Kind {
 	case runmethod.Executable:
-		r, err = build(s.local(m.Executable), s.version)
+		r, err = rv.build(s.local(m.Executable), s.version)
 		r.way = wayOnPath
 	case runmethod.Python:
-		r, err = build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
+		r, err = rv.build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
 		r.way = wayRegistryPython
 	default: // runmethod.Docker
-		r, err = build(docker(m.DockerImage), imageref.Tag(m.DockerImage))
+		r, err = rv.build(rv.docker(m.DockerImage), imageref.Tag(m.DockerImage))
 		r.way = wayRegistryDocker
 	}
 	return r, err

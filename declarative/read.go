@@ -890,157 +890,195 @@ func asDict(v value) *dict {
 // state also carries the state of its own parents. Its state at the end is
 // returned (nil for a parent without a cursor, whose state is not kept).
 func (rc *readContext) readParent(ctx context.Context, parent *stream, state *dict, yield func(rec *dict, slice *streamSlice) error) (*dict, error) {
-	// pp is the cursor of a partitioned parent (nil: none); lc is then
-	// the cursor of the partition read (or the global one).
-	var pp *legacyPerPartition
-	readOne := func(slice *streamSlice, lc *legacyCursor, w *window) error {
-		sr := &sliceRead{stream: parent.name, slice: slice, state: interpolation.NewDict(0), options: parent.sliceOptions(slice)}
-		if lc != nil {
-			sr.state = lc.state()
-			if pp != nil && parent.templatesReadState {
-				// The state of every partition, built for each slice
-				// only when a template can see it (the slices of n
-				// partitions otherwise built n states of n).
-				sr.state = pp.state()
-			}
-			var active syncWindow = lc
-			if pp != nil {
-				active = &activeWindow{pp: pp, lc: lc}
-			}
-			if parent.cursor.dataFeed {
-				sr.feed = active
-			}
-			if parent.cursor.clientSide {
-				// Without partitions, the CDK's filter has a cursor of
-				// its own that never gets a state.
-				sr.keep = active
-				if parent.router == nil {
-					_, keep, err := parent.cursor.syncWindows(ctx, false, nil, rc.vars(), rc.src.opts.now)
-					if err != nil {
-						return err
-					}
-					sr.keep = keep
-				}
-			}
-		}
-		err := parent.retriever.readSlice(rc.labelled(ctx, parent.name, slice), rc, sr, func(rec *dict, _ []byte) error {
-			switch {
-			case pp != nil:
-				if err := pp.observe(slice.partition, *w, rec); err != nil {
-					return err
-				}
-			case lc != nil:
-				if err := lc.observe(*w, rec); err != nil {
-					return err
-				}
-			}
-			return yield(rec, slice)
-		})
-		switch {
-		case err != nil || lc == nil:
-			return err
-		case pp != nil:
-			return pp.closeSlice(slice.partition)
-		}
-		return lc.closeSlice()
-	}
-	perPartition := func(p *dict, lc *legacyCursor) error {
-		if lc == nil {
-			return readOne(newSlice(p, nil), nil, nil)
-		}
-		ws, err := lc.slices()
-		if err != nil {
-			return err
-		}
-		for i := range ws {
-			if err := readOne(parent.windowSlice(lc, p, ws[i]), lc, &ws[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	newCursor := func() (*legacyCursor, error) {
-		if parent.cursor == nil {
-			return nil, nil
-		}
-		return parent.cursor.legacy(rc.vars(), rc.src.opts.now)
-	}
-	if parent.router == nil {
-		lc, err := newCursor()
-		if err != nil {
-			return nil, err
-		}
-		if lc != nil {
-			lc.setState(state)
-		}
-		if err := perPartition(nil, lc); err != nil {
-			return nil, err
-		}
-		if lc == nil {
-			return nil, nil
-		}
-		return lc.state(), nil
-	}
-	if parent.cursor == nil {
+	pr := &parentRead{rc: rc, parent: parent, yield: yield}
+	switch {
+	case parent.router == nil:
+		return pr.readUnpartitioned(ctx, state)
+	case parent.cursor == nil:
+		// Partitions without a cursor: no state to keep or return.
 		return nil, parent.router.partitions(ctx, rc, rc.vars(), nil, func(p *dict) error {
-			return perPartition(p, nil)
+			return pr.readWindows(ctx, p, nil)
 		})
 	}
-	// A partitioned parent's cursor is a PerPartitionWithGlobalCursor,
-	// whose state also sets the state of its router's parents.
+	return pr.readPartitioned(ctx, state)
+}
+
+// parentRead is one read of a parent stream by readParent. Its steps share
+// the stream, where its records go and, for a partitioned parent with a
+// cursor, the PerPartitionWithGlobalCursor that every slice's read observes.
+type parentRead struct {
+	rc     *readContext
+	parent *stream
+	yield  func(rec *dict, slice *streamSlice) error
+
+	// pp is the cursor of a partitioned parent (nil: none); the
+	// legacyCursor a slice is read with is then the cursor of its
+	// partition (or the global one).
+	pp *legacyPerPartition
+	// lastHadWindows says whether the partition read last had any window:
+	// pp.finish needs it to close the global cursor as the CDK does.
+	lastHadWindows bool
+}
+
+// readUnpartitioned reads a parent without a router: its cursor (if any)
+// starts from state and moves forward window by window, and its state at
+// the end is returned.
+func (pr *parentRead) readUnpartitioned(ctx context.Context, state *dict) (*dict, error) {
+	var lc *legacyCursor
+	if pr.parent.cursor != nil {
+		var err error
+		if lc, err = pr.parent.cursor.legacy(pr.rc.vars(), pr.rc.src.opts.now); err != nil {
+			return nil, err
+		}
+		lc.setState(state)
+	}
+	if err := pr.readWindows(ctx, nil, lc); err != nil {
+		return nil, err
+	}
+	if lc == nil {
+		return nil, nil
+	}
+	return lc.state(), nil
+}
+
+// readPartitioned reads a partitioned parent with a cursor, whose cursor is
+// a PerPartitionWithGlobalCursor: its state also sets the state of its
+// router's parents, and each partition is read with its own cursor.
+func (pr *parentRead) readPartitioned(ctx context.Context, state *dict) (*dict, error) {
+	rc := pr.rc
 	var ps *parentStates
-	if sr, ok := parent.router.(*substreamRouter); ok {
+	if sr, ok := pr.parent.router.(*substreamRouter); ok {
 		var err error
 		if ps, err = sr.newParentStates(state, rc.vars()); err != nil {
 			return nil, err
 		}
 	}
-	var err error
-	pp, err = newLegacyPerPartition(ctx, parent.cursor, ps, state, rc.vars(), rc.src.opts.now, rc.src.opts.maxPartitions)
+	pp, err := newLegacyPerPartition(ctx, pr.parent.cursor, ps, state, rc.vars(), rc.src.opts.now, rc.src.opts.maxPartitions)
 	if err != nil {
 		return nil, err
 	}
 	pp.warn = rc.warner()
 	pp.start()
-	lastHadWindows := false
-	readPartition := func(p *dict) error {
-		lc, err := pp.cursorFor(p)
-		if err != nil {
-			return err
-		}
-		ws, err := lc.slices()
-		if err != nil {
-			return err
-		}
-		lastHadWindows = len(ws) > 0
-		for i := range ws {
-			if err := readOne(parent.windowSlice(lc, p, ws[i]), lc, &ws[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	pr.pp = pp
 	// The CDK takes the partitions through iterate_with_last_flag_and_state,
 	// which holds one back to know whether it is the last: a partition is
 	// read once the router has produced the next one or ended, so a
 	// paginated grandparent's next page is requested before it.
 	var held *dict
-	err = parent.router.partitions(ctx, rc, rc.vars(), ps, func(p *dict) error {
+	err = pr.parent.router.partitions(ctx, rc, rc.vars(), ps, func(p *dict) error {
 		prev := held
 		held = p
 		if prev == nil {
 			return nil
 		}
-		return readPartition(prev)
+		return pr.readPartition(ctx, prev)
 	})
 	if err == nil && held != nil {
-		err = readPartition(held)
+		err = pr.readPartition(ctx, held)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := pp.finish(lastHadWindows); err != nil {
+	if err := pp.finish(pr.lastHadWindows); err != nil {
 		return nil, err
 	}
 	return pp.state(), nil
+}
+
+// readPartition reads one partition of a partitioned parent with the
+// cursor pp keeps for it.
+func (pr *parentRead) readPartition(ctx context.Context, p *dict) error {
+	lc, err := pr.pp.cursorFor(p)
+	if err != nil {
+		return err
+	}
+	return pr.readWindows(ctx, p, lc)
+}
+
+// readWindows reads partition p (nil: the parent has no router) window by
+// window of cursor lc, or as one slice when there is no cursor (lc nil).
+func (pr *parentRead) readWindows(ctx context.Context, p *dict, lc *legacyCursor) error {
+	if lc == nil {
+		return pr.readSlice(ctx, newSlice(p, nil), nil, nil)
+	}
+	ws, err := lc.slices()
+	if err != nil {
+		return err
+	}
+	pr.lastHadWindows = len(ws) > 0
+	for i := range ws {
+		if err := pr.readSlice(ctx, pr.parent.windowSlice(lc, p, ws[i]), lc, &ws[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readSlice reads one slice of the parent (window w of cursor lc; both nil
+// without a cursor), hands each record to the cursor that moves with it and
+// then to yield, and closes the slice on the cursor once it is read whole.
+func (pr *parentRead) readSlice(ctx context.Context, slice *streamSlice, lc *legacyCursor, w *window) error {
+	sr, err := pr.sliceRead(ctx, slice, lc)
+	if err != nil {
+		return err
+	}
+	pp := pr.pp
+	err = pr.parent.retriever.readSlice(pr.rc.labelled(ctx, pr.parent.name, slice), pr.rc, sr, func(rec *dict, _ []byte) error {
+		switch {
+		case pp != nil:
+			if err := pp.observe(slice.partition, *w, rec); err != nil {
+				return err
+			}
+		case lc != nil:
+			if err := lc.observe(*w, rec); err != nil {
+				return err
+			}
+		}
+		return pr.yield(rec, slice)
+	})
+	switch {
+	case err != nil || lc == nil:
+		return err
+	case pp != nil:
+		return pp.closeSlice(slice.partition)
+	}
+	return lc.closeSlice()
+}
+
+// sliceRead is what the retriever sees of one slice: the state its
+// templates read, and the cursor that stops a data feed or filters records
+// client-side.
+func (pr *parentRead) sliceRead(ctx context.Context, slice *streamSlice, lc *legacyCursor) (*sliceRead, error) {
+	parent, pp := pr.parent, pr.pp
+	sr := &sliceRead{stream: parent.name, slice: slice, state: interpolation.NewDict(0), options: parent.sliceOptions(slice)}
+	if lc == nil {
+		return sr, nil
+	}
+	sr.state = lc.state()
+	if pp != nil && parent.templatesReadState {
+		// The state of every partition, built for each slice
+		// only when a template can see it (the slices of n
+		// partitions otherwise built n states of n).
+		sr.state = pp.state()
+	}
+	var active syncWindow = lc
+	if pp != nil {
+		active = &activeWindow{pp: pp, lc: lc}
+	}
+	if parent.cursor.dataFeed {
+		sr.feed = active
+	}
+	if parent.cursor.clientSide {
+		// Without partitions, the CDK's filter has a cursor of
+		// its own that never gets a state.
+		sr.keep = active
+		if parent.router == nil {
+			_, keep, err := parent.cursor.syncWindows(ctx, false, nil, pr.rc.vars(), pr.rc.src.opts.now)
+			if err != nil {
+				return nil, err
+			}
+			sr.keep = keep
+		}
+	}
+	return sr, nil
 }

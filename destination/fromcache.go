@@ -47,6 +47,20 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	if err != nil {
 		return err
 	}
+	feeds, err := d.cachedStreams(ctx, res, catalog, ws, out, tr, countReads)
+	if err != nil {
+		return err
+	}
+	cw := &cacheWrite{d: d, feeds: feeds, out: out, tr: tr, sentAt: map[string]map[string]int64{}, ignored: ignoredEchoes{d: d}}
+	err = d.pipeline(ctx, catalog, out, cw.produce, cw.onEcho)
+	cw.ignored.report()
+	return err
+}
+
+// cachedStreams finds each stream of catalog in res's cache, with the
+// watermark after which the destination has not confirmed its rows.
+func (d *Destination) cachedStreams(ctx context.Context, res cachedSource, catalog *protocol.ConfiguredCatalog,
+	ws *writeSettings, out *WriteResult, tr *progress.Tracker, countReads bool) ([]cachedStream, error) {
 	// The streams' tables and their stored watermarks are read in
 	// statements of many streams, not a few per stream (each about 1 ms
 	// on DuckDB, most of a Write of many small streams).
@@ -61,12 +75,12 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	}
 	dss, err := cacheOps.Datasets(res.Cache(), ctx, names)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var stored map[string]*protocol.State
 	if len(incremental) > 0 {
 		if stored, err = cacheOps.States(out.State.c, ctx, out.SourceName, out.DestinationKey, incremental); err != nil {
-			return fmt.Errorf("destination %s: reading its stored state: %w", d.Name(), err)
+			return nil, fmt.Errorf("destination %s: reading its stored state: %w", d.Name(), err)
 		}
 	}
 	feeds := make([]cachedStream, 0, len(catalog.Streams))
@@ -84,73 +98,95 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 		}
 		feeds = append(feeds, f)
 	}
+	return feeds, nil
+}
 
+// cacheWrite is one Write from a cache while the destination runs: produce
+// sends the rows and states, and onEcho, on another goroutine, confirms
+// what each echoed state covers. They share what was sent, under mu.
+type cacheWrite struct {
+	d     *Destination
+	feeds []cachedStream
+	out   *WriteResult
+	tr    *progress.Tracker
+
+	mu sync.Mutex
 	// sentAt[stream][id] is how many rows of the stream had been sent when
 	// the state carrying id was: what its echo confirms when the
 	// destination gives no count of its own.
-	var mu sync.Mutex
-	sentAt := map[string]map[string]int64{}
-	produce := func(ctx context.Context, w *bufio.Writer) error {
-		for _, f := range feeds {
-			name := f.cs.Stream.Name
-			n, err := feedStream(ctx, f, w, func(id string, sent int64) {
-				mu.Lock()
-				if sentAt[name] == nil {
-					sentAt[name] = map[string]int64{}
-				}
-				sentAt[name][id] = sent
-				out.RecordsSent[name] = sent
-				out.StatesSent++
-				mu.Unlock()
-			})
-			if n > 0 {
-				mu.Lock()
-				out.RecordsSent[name] = n
-				mu.Unlock()
-			}
-			if err != nil {
-				return err
-			}
+	sentAt  map[string]map[string]int64
+	ignored ignoredEchoes
+}
+
+// produce writes every stream's rows and states to the destination's
+// input, one stream after the other.
+func (cw *cacheWrite) produce(ctx context.Context, w *bufio.Writer) error {
+	for _, f := range cw.feeds {
+		name := f.cs.Stream.Name
+		n, err := feedStream(ctx, f, w, func(id string, sent int64) {
+			cw.stated(name, id, sent)
+		})
+		if n > 0 {
+			cw.mu.Lock()
+			cw.out.RecordsSent[name] = n
+			cw.mu.Unlock()
 		}
-		return nil
+		if err != nil {
+			return err
+		}
 	}
-	// An echo confirms the rows sent before the state it echoes, as far as
-	// this Write knows them: only a state this Write sent, after the last
-	// one confirmed of its stream, moves the watermark. A made-up or
-	// foreign one would skip rows the destination never got; an earlier
-	// one (out of order, or twice) would take back what a later echo
-	// confirmed. The destination's own destinationStats.recordCount is not
-	// used: a destination that echoes only some states counts the rows
-	// since the last state it was sent, not since its last echo.
-	ignored := ignoredEchoes{d: d}
-	onEcho := func(st *protocol.State, sc *stateCommitter) (bool, error) {
-		id, ok := watermarkOf(st)
-		name := stateStream(st)
-		mu.Lock()
-		sent, wasSent := sentAt[name][id]
-		mu.Unlock()
-		if !ok || !wasSent {
-			ignored.add("the destination echoed a state Write did not send; ignored", name)
-			return false, nil
-		}
-		before := out.RecordsConfirmed[name]
-		if sent <= before {
-			ignored.add("the destination echoed a state after a later one of its stream; ignored", name)
-			return false, nil
-		}
-		h := tr.Stream(name)
-		if sc != nil {
-			if err := sc.add(cache.StateKey{Source: out.SourceName, Destination: out.DestinationKey, Stream: name}, st, h.StateCommitted); err != nil {
-				return false, err
-			}
-		}
-		out.RecordsConfirmed[name] = sent
-		confirmDelta(h, before, sent)
-		return true, nil
+	return nil
+}
+
+// stated notes that the state carrying id was sent after sent rows of
+// stream name.
+func (cw *cacheWrite) stated(name, id string, sent int64) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.sentAt[name] == nil {
+		cw.sentAt[name] = map[string]int64{}
 	}
-	err = d.pipeline(ctx, catalog, out, produce, onEcho)
-	ignored.report()
-	return err
+	cw.sentAt[name][id] = sent
+	cw.out.RecordsSent[name] = sent
+	cw.out.StatesSent++
+}
+
+// onEcho confirms the rows an echoed state covers and commits the state
+// (sc nil: the Write keeps no state).
+//
+// An echo confirms the rows sent before the state it echoes, as far as
+// this Write knows them: only a state this Write sent, after the last
+// one confirmed of its stream, moves the watermark. A made-up or
+// foreign one would skip rows the destination never got; an earlier
+// one (out of order, or twice) would take back what a later echo
+// confirmed. The destination's own destinationStats.recordCount is not
+// used: a destination that echoes only some states counts the rows
+// since the last state it was sent, not since its last echo.
+func (cw *cacheWrite) onEcho(st *protocol.State, sc *stateCommitter) (bool, error) {
+	id, ok := watermarkOf(st)
+	name := stateStream(st)
+	cw.mu.Lock()
+	sent, wasSent := cw.sentAt[name][id]
+	cw.mu.Unlock()
+	if !ok || !wasSent {
+		cw.ignored.add("the destination echoed a state Write did not send; ignored", name)
+		return false, nil
+	}
+	out := cw.out
+	before := out.RecordsConfirmed[name]
+	if sent <= before {
+		cw.ignored.add("the destination echoed a state after a later one of its stream; ignored", name)
+		return false, nil
+	}
+	h := cw.tr.Stream(name)
+	if sc != nil {
+		if err := sc.add(cache.StateKey{Source: out.SourceName, Destination: out.DestinationKey, Stream: name}, st, h.StateCommitted); err != nil {
+			return false, err
+		}
+	}
+	out.RecordsConfirmed[name] = sent
+	confirmDelta(h, before, sent)
+	return true, nil
 }
 
 // feedStream writes the rows of one stream after its watermark as RECORD

@@ -159,6 +159,8 @@ type inProcessRun struct {
 // the caller is waiting for one, so batching never delays a message.
 const maxInProcessBatch = 256
 
+// run runs the command: the connector's method on a goroutine of its own,
+// its batches yielded on the caller's, then the outcome once it returned.
 func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(*protocol.Message) error) error,
 	yield func(*protocol.Message, error) bool) error {
 	cctx, cancel := context.WithCancel(ctx)
@@ -169,84 +171,118 @@ func (r *inProcessRun) run(ctx context.Context, call func(context.Context, func(
 	// stop ends an emit that waits for the caller: without it, the
 	// connector's goroutine blocked for good in emit, holding all it had.
 	defer stopped.Do(func() { close(stop) })
-	go func() {
-		defer close(r.done)
-		defer close(r.batches)
-		r.call(cctx, call, stop)
-		// batches is closed below: a goroutine the connector left running
-		// must not send on it.
-		r.mu.Lock()
-		rest := r.pending
-		r.pending = nil
-		r.returned = true
-		r.mu.Unlock()
-		r.sending.Wait() // a batch a straggler is sending goes before rest
-		if len(rest) > 0 {
-			select {
-			case r.batches <- rest:
-			case <-stop:
-			}
-		}
-	}()
+	go r.connector(cctx, call, stop)
 	quit := func() {
 		stopped.Do(func() { close(stop) })
 		cancel()
 		r.wait()
 	}
+	if ended, err := r.deliver(ctx, yield, quit); !ended {
+		return err
+	}
+	return r.result(ctx)
+}
+
+// connector is the connector's goroutine: it calls the method, hands over
+// what it emitted last, and closes batches and then done.
+func (r *inProcessRun) connector(ctx context.Context, call func(context.Context, func(*protocol.Message) error) error,
+	stop <-chan struct{}) {
+	defer close(r.done)
+	defer close(r.batches)
+	r.call(ctx, call, stop)
+	// batches is closed below: a goroutine the connector left running
+	// must not send on it.
+	r.mu.Lock()
+	rest := r.pending
+	r.pending = nil
+	r.returned = true
+	r.mu.Unlock()
+	r.sending.Wait() // a batch a straggler is sending goes before rest
+	if len(rest) > 0 {
+		select {
+		case r.batches <- rest:
+		case <-stop:
+		}
+	}
+}
+
+// deliver yields the connector's messages, batch by batch, until it has
+// handed over its last batch (ended), or until the caller stops listening
+// or the run is cancelled: then quit stops the connector and err says why
+// (nil when the caller stopped).
+func (r *inProcessRun) deliver(ctx context.Context, yield func(*protocol.Message, error) bool, quit func()) (ended bool, err error) {
 	// A connector that ignores its cancelled context cannot be killed in
 	// process: after the grace period the caller stops waiting for it,
 	// and stops taking what it emits (a drained write's).
-	ctxDone := ctx.Done()
-	var grace <-chan time.Time
-	var graceTimer *time.Timer
-	defer func() {
-		if graceTimer != nil {
-			graceTimer.Stop()
-		}
-	}()
-	startGrace := func() {
-		if grace == nil {
-			ctxDone = nil
-			graceTimer = time.NewTimer(r.p.o.grace)
-			grace = graceTimer.C
-		}
-	}
+	g := gracePeriod{ctxDone: ctx.Done()}
+	defer g.stop()
 	for {
 		batch, open := r.takeReady()
 		if batch == nil && open {
 			select {
 			case batch, open = <-r.batches:
-			case <-ctxDone:
-				startGrace()
+			case <-g.ctxDone:
+				g.start(r.p.o.grace)
 				continue
-			case <-grace:
+			case <-g.expired:
 				quit()
-				return stoppedErr(r.p.name, r.verb, ctx)
+				return false, stoppedErr(r.p.name, r.verb, ctx)
 			}
 		}
 		if !open {
-			break
+			return true, nil
 		}
 		for _, m := range batch {
 			r.observe(m)
 			if !yield(m, nil) {
 				quit()
-				return nil
+				return false, nil
 			}
 		}
 		if ctx.Err() != nil {
-			startGrace()
+			g.start(r.p.o.grace)
 			select {
-			case <-grace:
+			case <-g.expired:
 			default:
 				if r.drain {
 					continue
 				}
 			}
 			quit()
-			return stoppedErr(r.p.name, r.verb, ctx)
+			return false, stoppedErr(r.p.name, r.verb, ctx)
 		}
 	}
+}
+
+// gracePeriod is the caller's clock after a cancellation: until it starts,
+// ctxDone is the caller's ctx.Done(); once it has, ctxDone is nil (the
+// cancellation is known) and expired fires when the grace period is over.
+type gracePeriod struct {
+	ctxDone <-chan struct{}
+	expired <-chan time.Time
+	timer   *time.Timer
+}
+
+// start starts the grace period of length d, once.
+func (g *gracePeriod) start(d time.Duration) {
+	if g.expired == nil {
+		g.ctxDone = nil
+		g.timer = time.NewTimer(d)
+		g.expired = g.timer.C
+	}
+}
+
+// stop releases the timer, if the grace period started.
+func (g *gracePeriod) stop() {
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+}
+
+// result waits for the connector's method to return, once every batch was
+// taken, and turns what it returned and emitted into Run's error: a
+// *ConnectorError for a failure, nil for success.
+func (r *inProcessRun) result(ctx context.Context) error {
 	<-r.done
 	if r.report != nil {
 		*r.report = RunReport{ErrorLog: r.out.errorLog}
