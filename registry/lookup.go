@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/x/goairbyte/internal/spelling"
 )
 
 // Lookup finds a connector by name ("source-github") or Docker repository
@@ -177,7 +179,7 @@ func closeMatches(name string, names []string) []string {
 	limit := max(2, len(name)/3)
 	for _, n := range names {
 		ln := strings.ToLower(n)
-		d := distance(lower, ln)
+		d := spelling.Distance(lower, ln)
 		if d > limit && len(lower) >= 3 && strings.Contains(ln, lower) {
 			d = limit // a fragment of the name is a good guess
 		}
@@ -196,25 +198,4 @@ func closeMatches(name string, names []string) []string {
 		res = append(res, out[i].name)
 	}
 	return res
-}
-
-// distance is the Levenshtein edit distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

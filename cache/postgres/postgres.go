@@ -68,6 +68,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/spelling"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
@@ -1287,34 +1288,10 @@ func checkSettings(params map[string]string) error {
 				"it would go to the server as a setting, which refuses it; remove it", k)
 		}
 		for _, p := range connParams {
-			if d := editDistance(k, p); d > 0 && (d == 1 || d == 2 && len(p) > 5) {
+			if d := spelling.Distance(k, p); d > 0 && (d == 1 || d == 2 && len(p) > 5) {
 				return fmt.Errorf("postgres: the connection string's parameter %q is neither a connection parameter nor a server setting; did you mean %s? Check its spelling", k, p)
 			}
 		}
 	}
 	return nil
-}
-
-// editDistance is the number of letters inserted, deleted, replaced or
-// swapped with the next that turn a into b (optimal string alignment).
-func editDistance(a, b string) int {
-	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

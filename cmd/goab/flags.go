@@ -20,6 +20,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/spelling"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -82,37 +83,11 @@ func nearFlag(fs *flag.FlagSet, name string) string {
 	name = strings.TrimLeft(name, "-")
 	best, bestD := "", 2
 	fs.VisitAll(func(f *flag.Flag) {
-		if d := editDistance(name, f.Name); d < bestD {
+		if d := spelling.Distance(name, f.Name); d < bestD {
 			best, bestD = f.Name, d
 		}
 	})
 	return best
-}
-
-// editDistance is the optimal string alignment distance of a and b
-// (insertions, deletions, substitutions and adjacent transpositions).
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // choice is a string flag limited to a few values; parse refuses any
