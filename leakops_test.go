@@ -332,23 +332,7 @@ func TestLeakLocalExecutable(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Close() })
 	repeat(t, w, "reads by a local executable: whole, cancelled, broken out of", 15, func(int) {
-		if _, err := leakFaker(t, env, 100, connector.WithLocalExecutable(bin)).Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
-			t.Fatal(err)
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		if _, err := leakFaker(t, env, 10_000_000, connector.WithLocalExecutable(bin)).Read(cctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("a cancelled read: %v", err)
-		}
-		n := 0
-		for _, err := range leakFaker(t, env, 10_000_000, connector.WithLocalExecutable(bin)).Records(ctx, "users") {
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n++; n == 10 {
-				break
-			}
-		}
+		wholeCancelledBroken(t, env, c, connector.WithLocalExecutable(bin))
 	})
 }
 
@@ -395,24 +379,33 @@ func TestLeakDocker(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Close() })
 	repeat(t, w, "reads by Docker: whole, cancelled, broken out of", 3, func(int) {
-		if _, err := leakFaker(t, env, 100, connector.WithDockerImage(image)).Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
+		wholeCancelledBroken(t, env, c, connector.WithDockerImage(image))
+	})
+}
+
+// wholeCancelledBroken reads the faker, run the way opt says, three times
+// into c, each with a Source of its own: a read to its end, one cancelled
+// at its first record, and Records broken out of at the tenth.
+func wholeCancelledBroken(t *testing.T, env *goairbyte.Environment, c *cache.Cache, opt connector.Option) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := leakFaker(t, env, 100, opt).Read(ctx, source.UseCache(c), source.NoProgress()); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if _, err := leakFaker(t, env, 10_000_000, opt).Read(cctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled read: %v", err)
+	}
+	n := 0
+	for _, err := range leakFaker(t, env, 10_000_000, opt).Records(ctx, "users") {
+		if err != nil {
 			t.Fatal(err)
 		}
-		cctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		if _, err := leakFaker(t, env, 10_000_000, connector.WithDockerImage(image)).Read(cctx, source.UseCache(c), cancelOnFirstRecord(cancel)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("a cancelled read: %v", err)
+		if n++; n == 10 {
+			break
 		}
-		n := 0
-		for _, err := range leakFaker(t, env, 10_000_000, connector.WithDockerImage(image)).Records(ctx, "users") {
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n++; n == 10 {
-				break
-			}
-		}
-	})
+	}
 }
 
 // cancellingDest is an in-process destination that cancels the Write it
