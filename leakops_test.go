@@ -213,7 +213,10 @@ func TestLeakFailures(t *testing.T) {
 	})
 }
 
-// Writes to the noop and local-JSON destinations, whole and cancelled.
+// Writes to the noop and local-JSON destinations from a read's cache.
+// (Cancelled writes are TestLeakCancelledWrite's and TestLeakStreamedWrite's:
+// from a cache, these two destinations take 20,000 records before a
+// progress listener sees the first.)
 func TestLeakWrite(t *testing.T) {
 	w := watchLeaks(t)
 	env := leakEnv(t)
@@ -223,12 +226,12 @@ func TestLeakWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	read, err := leakFaker(t, env, 20_000).Read(ctx, source.UseCache(c), source.NoProgress())
+	read, err := leakFaker(t, env, 2_000).Read(ctx, source.UseCache(c), source.NoProgress())
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	repeat(t, w, "writes to noop and local JSON, whole and cancelled", 20, func(int) {
+	repeat(t, w, "writes to noop and local JSON", 20, func(int) {
 		for _, name := range []string{"destination-noop", "destination-local-json"} {
 			dst, err := goairbyte.GetDestination(ctx, name, connector.WithEnvironment(env),
 				connector.WithConfig(map[string]any{"destination_path": out}))
@@ -237,16 +240,6 @@ func TestLeakWrite(t *testing.T) {
 			}
 			if _, err := dst.Write(ctx, read, destination.NoProgress(), destination.ForceFullRefresh()); err != nil {
 				t.Fatalf("%s: %v", name, err)
-			}
-			cctx, cancel := context.WithCancel(ctx)
-			_, err = dst.Write(cctx, read, destination.ForceFullRefresh(), destination.WithProgress(progress.WithRenderer(nil), progress.WithListener(func(s progress.Snapshot) {
-				if s.Total.RecordsRead > 0 {
-					cancel()
-				}
-			})))
-			cancel()
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Fatalf("%s, cancelled: %v", name, err)
 			}
 		}
 	})
