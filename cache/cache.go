@@ -495,6 +495,10 @@ func (c *Cache) classify(err error) error {
 // Its queries take the driver's own placeholders: $1, $2… on PostgreSQL
 // ("?" is a syntax error there); ExecSQL, Query and Dataset.Where take "?"
 // on every backend. Dataset.QualifiedTableName gives a stream's table.
+// The handle closes with the Cache. An Environment's default cache, which
+// nobody has to close, closes once nothing refers to its Cache (not its
+// Environment, a ReadResult or a Dataset): hold the Cache, not only this
+// handle.
 func (c *Cache) DB() *sql.DB { return c.b.DB() }
 
 // Close closes the database.
