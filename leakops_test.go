@@ -62,6 +62,49 @@ func leakEnv(t *testing.T) *goairbyte.Environment {
 	return env
 }
 
+// leakDuckDB opens a DuckDB cache in a directory of the test, closed when
+// the test ends.
+func leakDuckDB(t *testing.T) *cache.Cache {
+	t.Helper()
+	c, err := goairbyte.NewLocalCache(context.Background(), "leak", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// leakPostgres opens a PostgreSQL cache on dsn, closed when the test ends.
+func leakPostgres(t *testing.T, dsn string) *cache.Cache {
+	t.Helper()
+	c, err := goairbyte.NewPostgresCache(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// cachedUsers reads 5,000 faker users into each of caches and returns
+// their datasets.
+func cachedUsers(t *testing.T, env *goairbyte.Environment, caches ...*cache.Cache) []*cache.Dataset {
+	t.Helper()
+	ctx := context.Background()
+	var users []*cache.Dataset
+	for _, c := range caches {
+		res, err := leakFaker(t, env, 5000).Read(ctx, source.UseCache(c), source.NoProgress())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := res.Stream(ctx, "users")
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, ds)
+	}
+	return users
+}
+
 func leakFaker(t *testing.T, env *goairbyte.Environment, count int, opts ...connector.Option) *goairbyte.Source {
 	t.Helper()
 	src, err := goairbyte.GetSource(context.Background(), "source-faker",
@@ -87,11 +130,7 @@ func cancelOnFirstRecord(cancel context.CancelFunc) source.ReadOption {
 func TestLeakReadIntoDuckDB(t *testing.T) {
 	w := watchLeaks(t)
 	env := leakEnv(t)
-	c, err := goairbyte.NewLocalCache(context.Background(), "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	repeat(t, w, "a read of faker into DuckDB", leakRuns, func(int) {
 		if _, err := leakFaker(t, env, 200).Read(context.Background(), source.UseCache(c), source.NoProgress()); err != nil {
 			t.Fatal(err)
@@ -155,11 +194,7 @@ func TestLeakOpenCloseCaches(t *testing.T) {
 func TestLeakCancelledReadInProcess(t *testing.T) {
 	w := watchLeaks(t)
 	env := leakEnv(t)
-	c, err := goairbyte.NewLocalCache(context.Background(), "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	repeat(t, w, "a cancelled in-process read", 20, func(int) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -221,11 +256,7 @@ func TestLeakWrite(t *testing.T) {
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	read, err := leakFaker(t, env, 2_000).Read(ctx, source.UseCache(c), source.NoProgress())
 	if err != nil {
 		t.Fatal(err)
@@ -272,11 +303,7 @@ spec:
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	repeat(t, w, "check and read of a manifest-only source", leakRuns, func(int) {
 		src, err := goairbyte.GetSource(ctx, "source-leaky-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
 			connector.WithConfig(map[string]any{}))
@@ -318,12 +345,7 @@ func TestLeakLocalExecutable(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
 	w := watchLeaks(t)
 	env := leakEnv(t)
-	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	repeat(t, w, "reads by a local executable: whole, cancelled, broken out of", 15, func(int) {
 		wholeCancelledBroken(t, env, c, connector.WithLocalExecutable(bin))
 	})
@@ -365,12 +387,7 @@ func TestLeakDocker(t *testing.T) {
 	image := testenv.FakerImage(t, cli)
 	w := watchLeaks(t).withDocker()
 	env := leakEnv(t)
-	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	repeat(t, w, "reads by Docker: whole, cancelled, broken out of", 3, func(int) {
 		wholeCancelledBroken(t, env, c, connector.WithDockerImage(image))
 	})
@@ -440,11 +457,7 @@ func TestLeakCancelledWrite(t *testing.T) {
 	var cancelWrite atomic.Pointer[context.CancelFunc]
 	env.RegisterConnector("destination-cancelling", func() any { return cancellingDest{&cancelWrite} })
 	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	read, err := leakFaker(t, env, 200_000).Read(ctx, source.UseCache(c), source.NoProgress())
 	if err != nil {
 		t.Fatal(err)
@@ -580,11 +593,7 @@ spec:
 	w := watchLeaks(t).withPostgres(dsn)
 	env := leakEnv(t)
 	ctx := context.Background()
-	pc, err := goairbyte.NewPostgresCache(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
+	pc := leakPostgres(t, dsn)
 	repeat(t, w, "cancelled reads: manifest-only, into PostgreSQL", 20, func(int) {
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -614,28 +623,9 @@ func TestLeakDatasetIterationBroken(t *testing.T) {
 	w := watchLeaks(t).withPostgres(dsn)
 	env := leakEnv(t)
 	ctx := context.Background()
-	dc, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	pc, err := goairbyte.NewPostgresCache(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	var users []*cache.Dataset
-	for _, c := range []*cache.Cache{dc, pc} {
-		res, err := leakFaker(t, env, 5000).Read(ctx, source.UseCache(c), source.NoProgress())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds, err := res.Stream(ctx, "users")
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, ds)
-	}
+	dc := leakDuckDB(t)
+	pc := leakPostgres(t, dsn)
+	users := cachedUsers(t, env, dc, pc)
 	repeat(t, w, "Records and RecordLines of DuckDB and PostgreSQL broken out of", leakRuns, func(int) {
 		for _, ds := range users {
 			n := 0
@@ -703,11 +693,7 @@ func TestLeakReadRefusedInUse(t *testing.T) {
 	started, hold := make(chan struct{}), make(chan struct{})
 	env.RegisterConnector("source-held", func() any { return heldSource{started: started, hold: hold} })
 	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	holder, err := goairbyte.GetSource(ctx, "source-held", connector.WithEnvironment(env), connector.WithConfig(map[string]any{}))
 	if err != nil {
 		t.Fatal(err)
@@ -743,11 +729,7 @@ func TestLeakTwowayFailures(t *testing.T) {
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	ways := map[string]connector.Option{
 		"in process": connector.WithGoConnector(twoway.Connector{}),
 		"process":    connector.WithLocalExecutable(bin),
@@ -839,11 +821,7 @@ func cancelledHang(t *testing.T, way connector.Option, logs *testenv.Buffer, doc
 	env := leakEnv(t)
 	env.SetLogger(slog.New(slog.NewTextHandler(logs, nil)))
 	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	repeat(t, w, "cancelled reads of hang", 2, func(int) {
 		src, err := goairbyte.GetSource(ctx, "source-hang", connector.WithEnvironment(env), way, connector.WithConfig(map[string]any{}))
 		if err != nil {
@@ -919,28 +897,9 @@ func TestLeakIterationPanicking(t *testing.T) {
 	w := watchLeaks(t).withPostgres(dsn).withDocker()
 	env := leakEnv(t)
 	ctx := context.Background()
-	dc, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	pc, err := goairbyte.NewPostgresCache(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	var users []*cache.Dataset
-	for _, c := range []*cache.Cache{dc, pc} {
-		res, err := leakFaker(t, env, 5000).Read(ctx, source.UseCache(c), source.NoProgress())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds, err := res.Stream(ctx, "users")
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, ds)
-	}
+	dc := leakDuckDB(t)
+	pc := leakPostgres(t, dsn)
+	users := cachedUsers(t, env, dc, pc)
 	repeat(t, w, "dataset and Docker loops that panic", 3, func(int) {
 		for range 10 {
 			for _, ds := range users {
@@ -1086,11 +1045,7 @@ func TestLeakPython(t *testing.T) {
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
-	c, err := goairbyte.NewLocalCache(ctx, "leak", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := leakDuckDB(t)
 	pytest := func(config map[string]any) *goairbyte.Source {
 		src, err := goairbyte.GetSource(ctx, "source-pytest", connector.WithEnvironment(env), connector.WithPipURL(pkg),
 			connector.WithPython(testenv.SystemPython), connector.WithInstallRoot(root), connector.WithConfig(config))
