@@ -642,9 +642,11 @@ func parseSize(s string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("the size %q is not a number of bytes", s)
 	}
-	mult := map[string]float64{"": 1, "bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
-		"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
-	if mult == 0 {
+	mult, ok := memoryUnits[strings.ToLower(unit)]
+	if unit == "" {
+		mult, ok = 1, true
+	}
+	if !ok {
 		return 0, fmt.Errorf("the size %q has an unknown unit", s)
 	}
 	return int64(f * mult), nil
