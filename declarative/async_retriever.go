@@ -18,7 +18,9 @@ import (
 // stream becomes a job on the API. The creation requester starts it, the
 // polling requester asks for its status every 5 seconds until the status
 // extractor's value maps to completed, failed or timeout, and the urls
-// extractor lists what to download from the last poll; each url is then
+// extractor lists what to download from the last poll (or from the
+// url_requester's response, given stream_slice['polling_job_response']);
+// each url is then
 // read with the download requester and extractor, and the records go
 // through the download selector's transformations, then through the
 // stream's record selector (filter, transformations, normalisation: the
@@ -33,12 +35,21 @@ import (
 // handler) ends the stream at once. The creation response is the
 // stream_slice['create_job_response'] the polling requester sees (a
 // requests.Response: .json(), .status_code, .text, .url), and the download
-// requester sees stream_slice.extra_fields['url'].
+// requester sees stream_slice.extra_fields['url']. The abort_requester is
+// sent for a job the API timed out (a failure only logged), the
+// delete_requester once a job's downloads are read (a failure fails the
+// stream).
 //
-// Not kept: a status that status_mapping does not list is, in the CDK, an
-// error the orchestrator collects before polling again at once, without
-// the 5 s wait, until the job times out after 60 minutes, three times
-// over; here it ends the stream with the CDK's message.
+// Not kept, where the CDK loops without end or without waiting: a status
+// that status_mapping does not list, or a poll that fails with an error
+// other than a config error, is in the CDK an error the orchestrator
+// collects before polling again at once, without the 5 s wait, until the
+// job times out after 60 minutes, three times over; here it ends the
+// stream (the running job aborted), with the CDK's message for the status.
+// A job whose 60 minutes run out during the wait at its last attempt makes
+// the CDK raise on every later round; here it fails as one found after the
+// polls. Not built, and refused: download_paginator, a partition_router,
+// an incremental_sync, and an AsyncRetriever stream read as a parent.
 
 // Defaults of the CDK's orchestrator and job.
 const (
@@ -72,7 +83,10 @@ func (s asyncStatus) String() string {
 
 // asyncRetriever is the AsyncRetriever component.
 type asyncRetriever struct {
-	creation, polling, download    *httpRequester
+	creation, polling, download *httpRequester
+	// url, abort and del are the optional url_requester,
+	// abort_requester and delete_requester (nil when absent).
+	url, abort, del                *httpRequester
 	statusExtractor, urlsExtractor extractor
 	// statusMap maps an API status (str() of the extracted value) to the
 	// job's status.
@@ -90,7 +104,7 @@ type asyncRetriever struct {
 
 // asyncUnbuiltFields are the AsyncRetriever's fields whose behaviour is not
 // built here; a manifest setting one is refused.
-var asyncUnbuiltFields = []string{"url_requester", "abort_requester", "delete_requester", "download_paginator", "partition_router"}
+var asyncUnbuiltFields = []string{"download_paginator", "partition_router"}
 
 // asyncUnbuilt lists what of an AsyncRetriever stream the engine refuses:
 // the fields above, and an incremental_sync (the CDK's concurrent cursor
@@ -125,9 +139,14 @@ func (b *builder) asyncRetriever(n *manifest.Map, streamName string, streamNode 
 		}
 	}
 	for _, rq := range []struct {
-		field string
-		dst   **httpRequester
-	}{{"creation_requester", &r.creation}, {"polling_requester", &r.polling}, {"download_requester", &r.download}} {
+		field    string
+		dst      **httpRequester
+		optional bool
+	}{{"creation_requester", &r.creation, false}, {"polling_requester", &r.polling, false}, {"download_requester", &r.download, false},
+		{"url_requester", &r.url, true}, {"abort_requester", &r.abort, true}, {"delete_requester", &r.del, true}} {
+		if rq.optional && n.Map(rq.field) == nil {
+			continue
+		}
 		if *rq.dst, err = b.requester(n.Map(rq.field), streamName); err != nil {
 			return nil, fmt.Errorf("%s: %w", rq.field, err)
 		}
@@ -307,11 +326,17 @@ func (r *asyncRetriever) partitions(ctx context.Context, rc *readContext, stream
 			break
 		}
 		if err := o.poll(ctx, running); err != nil {
+			if ctx.Err() == nil {
+				o.abortJob(ctx, running)
+			}
 			return err
 		}
 		switch s := running.current(rc.src.opts.now()); {
 		case o.exhausted(running):
 			running = nil
+		case s == asyncTimedOut:
+			// Started again at the next round, after the API is told.
+			o.abortJob(ctx, running)
 		case s == asyncCompleted:
 			job := running
 			running = nil
@@ -342,10 +367,27 @@ func (o *asyncRun) exhausted(job *asyncJob) bool {
 	if (s != asyncFailed && s != asyncTimedOut) || job.attempt < asyncMaxAttempts {
 		return false
 	}
+	if s == asyncTimedOut {
+		o.abortJob(context.Background(), job)
+	}
 	o.errs = append(o.errs, fmt.Sprintf("AirbyteTracedException(%s)", interpolation.Repr(fmt.Sprintf(
 		"At least one job could not be completed for slice %s. Job statuses were: {%s: %s}. See warning logs for more information.",
 		interpolation.Repr(job.slice.value), interpolation.Repr(job.id), s))))
 	return true
+}
+
+// abortJob tells the API to stop a job with the abort_requester, if any
+// (AsyncHttpJobRepository.abort); as the CDK, a failure is only logged.
+func (o *asyncRun) abortJob(ctx context.Context, job *asyncJob) {
+	if o.r.abort == nil || job.created == nil {
+		return
+	}
+	v := o.rc.vars()
+	v.set(interpolation.VarStreamSlice, jobSlice("create_job_response", job.created))
+	v.set(interpolation.VarStreamState, interpolation.NewDict(0))
+	if _, err := o.send(ctx, o.r.abort, v); err != nil {
+		o.rc.logf("could not abort job %s: %s", job.id, o.rc.mask.text(err.Error()))
+	}
 }
 
 // breaking is the orchestrator's test for an error that ends the stream
@@ -480,7 +522,23 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 	v := rc.vars()
 	v.set(interpolation.VarStreamSlice, slice.value)
 	v.set(interpolation.VarStreamState, interpolation.NewDict(0))
-	polled, err := decodeBody(job.polled)
+	urlResp := job.polled
+	if r.url != nil {
+		// The urls come from one more request, given the last poll.
+		uv := rc.vars()
+		uv.set(interpolation.VarStreamSlice, jobSlice("polling_job_response", job.polled))
+		uv.set(interpolation.VarStreamState, interpolation.NewDict(0))
+		o := &asyncRun{r: r, rc: rc}
+		resp, err := o.send(ctx, r.url, uv)
+		if err != nil {
+			return err
+		}
+		if !resp.ok() {
+			return errors.New("Always expect a response or an exception from url_requester")
+		}
+		urlResp = resp
+	}
+	polled, err := decodeBody(urlResp)
 	if err != nil {
 		return err
 	}
@@ -548,6 +606,17 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 					}
 				}
 			}
+		}
+	}
+	if r.del != nil {
+		// The job's records are read: the API may drop it
+		// (AsyncHttpJobRepository.delete); a failure fails the stream.
+		dv := rc.vars()
+		dv.set(interpolation.VarStreamSlice, jobSlice("create_job_response", job.created))
+		dv.set(interpolation.VarStreamState, interpolation.NewDict(0))
+		o := &asyncRun{r: r, rc: rc}
+		if _, err := o.send(ctx, r.del, dv); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -32,6 +32,8 @@ type exportAPI struct {
 	files    map[string][]byte // by url path
 	// createStatus, when set, is the status of every creation.
 	createStatus int
+	// urlsApart serves the urls at .../{id}/urls, not in the poll.
+	urlsApart bool
 
 	mu       sync.Mutex
 	requests []string // method, original URL, Authorization
@@ -54,11 +56,15 @@ func (a *exportAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a.exports++
 		fmt.Fprintf(w, `{"id":"exp-%d","_metadata":{}}`, a.exports)
+	case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/urls"):
+		json.NewEncoder(w).Encode(map[string]any{"urls": a.urls})
+	case strings.HasSuffix(r.URL.Path, "/delete") || strings.HasSuffix(r.URL.Path, "/cancel"):
+		fmt.Fprint(w, `{}`)
 	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v3/marketing/contacts/exports/"):
 		s := a.statuses[min(a.polls, len(a.statuses)-1)]
 		a.polls++
 		body := map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/v3/marketing/contacts/exports/"), "status": s}
-		if s == "ready" {
+		if s == "ready" && !a.urlsApart {
 			body["urls"] = a.urls
 		}
 		json.NewEncoder(w).Encode(body)
@@ -128,12 +134,17 @@ const sendgridConfig = `{"api_key":"sg-key","start_date":"2020-01-01T00:00:00Z"}
 // clock that the polling waits move on.
 func readContacts(t *testing.T, api *exportAPI) *asyncRead {
 	t.Helper()
+	return readContactsWith(t, sendgridManifest(t), api)
+}
+
+func readContactsWith(t *testing.T, manifest string, api *exportAPI) *asyncRead {
+	t.Helper()
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	run := &asyncRead{}
 	var mu sync.Mutex
 	now := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	src, err := New([]byte(sendgridManifest(t)),
+	src, err := New([]byte(manifest),
 		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}),
 		WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }),
 		withSleep(func(ctx context.Context, d time.Duration) error {
@@ -410,9 +421,6 @@ func TestAsyncRetrieverCheck(t *testing.T) {
 func TestAsyncRetrieverRefusals(t *testing.T) {
 	base := sendgridManifest(t)
 	for field, insert := range map[string]string{
-		"AsyncRetriever delete_requester":      "        delete_requester:\n          type: HttpRequester\n          url_base: https://api.sendgrid.com\n          path: /x\n",
-		"AsyncRetriever abort_requester":       "        abort_requester:\n          type: HttpRequester\n          url_base: https://api.sendgrid.com\n          path: /x\n",
-		"AsyncRetriever url_requester":         "        url_requester:\n          type: HttpRequester\n          url_base: https://api.sendgrid.com\n          path: /x\n",
 		"AsyncRetriever download_paginator":    "        download_paginator:\n          type: DefaultPaginator\n          pagination_strategy:\n            type: PageIncrement\n            page_size: 10\n",
 		"AsyncRetriever partition_router":      "        partition_router:\n          type: ListPartitionRouter\n          values: [a, b]\n          cursor_field: x\n",
 		"AsyncRetriever with incremental_sync": "",
@@ -436,5 +444,36 @@ func TestAsyncRetrieverRefusals(t *testing.T) {
 		if !errors.As(err, &ue) || len(ue.Components) != 1 || ue.Components[0].Type != field {
 			t.Errorf("%s: Read gave %v", field, err)
 		}
+	}
+}
+
+// The optional requesters: the urls from a url_requester given the last
+// poll, the job deleted once read, and aborted when the API times it out.
+func TestAsyncRetrieverOptionalRequesters(t *testing.T) {
+	requester := func(field, method, path string) string {
+		return "        " + field + ":\n          type: HttpRequester\n          url_base: https://api.sendgrid.com\n          http_method: " + method +
+			"\n          path: \"" + path + "\"\n          authenticator:\n            type: BearerAuthenticator\n            api_token: \"{{ config['api_key'] }}\"\n"
+	}
+	text := strings.Replace(sendgridManifest(t), "        type: AsyncRetriever\n", "        type: AsyncRetriever\n"+
+		requester("url_requester", "GET", "/v3/marketing/contacts/exports/{{ stream_slice['polling_job_response'].json()['id'] }}/urls")+
+		requester("delete_requester", "POST", "/v3/marketing/contacts/exports/{{ stream_slice['create_job_response'].json()['id'] }}/delete")+
+		requester("abort_requester", "POST", "/v3/marketing/contacts/exports/{{ stream_slice['create_job_response'].json()['id'] }}/cancel"), 1)
+	api := &exportAPI{statuses: []string{"ready"}, urlsApart: true, urls: []string{"https://x.example/c.gz"},
+		files: map[string][]byte{"/c.gz": gzipped(t, "contact_id\n1\n")}}
+	run := readContactsWith(t, text, api)
+	if run.err != nil {
+		t.Fatalf("Read: %v", run.err)
+	}
+	want := []string{exportCreate, exportPoll, "GET https://api.sendgrid.com/v3/marketing/contacts/exports/exp-1/urls Bearer sg-key", "GET https://x.example/c.gz",
+		"POST https://api.sendgrid.com/v3/marketing/contacts/exports/exp-1/delete Bearer sg-key"}
+	if got := strings.Join(run.requests, "\n"); got != strings.Join(want, "\n") || len(run.records) != 1 {
+		t.Errorf("requests:\n%s\nwant:\n%s\nrecords %v", got, strings.Join(want, "\n"), run.records)
+	}
+	run = readContactsWith(t, text, &exportAPI{statuses: []string{"timeout"}})
+	if run.err == nil {
+		t.Fatal("Read succeeded")
+	}
+	if n := strings.Count(strings.Join(run.requests, "\n"), "/cancel "); n != 3 {
+		t.Errorf("%d aborts, want 3 (one per timed-out attempt): %v", n, run.requests)
 	}
 }
