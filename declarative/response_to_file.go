@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -32,10 +31,11 @@ import (
 //   - blank lines are skipped; an empty body, or one with only a header,
 //     has no records.
 //
+// Rows are tokenized as pandas' C tokenizer does (csv_tokenizer.go).
 // Differences: a row with more fields than the header is an error here
 // (pandas fails on it too, unless every row has one field more, which it
 // then reads as an index); a truncated compressed body is an error here
-// (zlib hands the CDK the part before the cut); a lone CR ends no line.
+// (zlib hands the CDK the part before the cut).
 func csvRecords(body []byte, yield func(*dict) error) error {
 	text, err := decompressed(body)
 	if err != nil {
@@ -45,11 +45,8 @@ func csvRecords(body []byte, yield func(*dict) error) error {
 	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
 		br.Discard(3)
 	}
-	rd := csv.NewReader(br)
-	rd.FieldsPerRecord = -1
-	rd.LazyQuotes = true
-	rd.ReuseRecord = true
-	header, err := rd.Read()
+	rd := &pandasCSV{r: br}
+	header, err := rd.next()
 	if err == io.EOF {
 		return nil
 	}
@@ -60,8 +57,8 @@ func csvRecords(body []byte, yield func(*dict) error) error {
 		return err
 	}
 	cols := csvColumns(header)
-	for line := 2; ; line++ {
-		row, err := rd.Read()
+	for {
+		row, err := rd.next()
 		if err == io.EOF {
 			return nil
 		}
@@ -72,7 +69,7 @@ func csvRecords(body []byte, yield func(*dict) error) error {
 			return err
 		}
 		if len(row) > len(cols) {
-			return fmt.Errorf("Error tokenizing data. C error: Expected %d fields in line %d, saw %d", len(cols), line, len(row))
+			return fmt.Errorf("Error tokenizing data. C error: Expected %d fields in line %d, saw %d", len(cols), rd.line, len(row))
 		}
 		rec := interpolation.NewDict(len(cols))
 		for i, c := range cols {
@@ -90,19 +87,20 @@ func csvRecords(body []byte, yield func(*dict) error) error {
 
 // csvError words a failure to read the download.
 func csvError(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("reading the downloaded CSV: %w", err)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, zlib.ErrChecksum) {
+		return fmt.Errorf("decompressing the download: %w", err)
 	}
-	return fmt.Errorf("decompressing the download: %w", err)
+	return fmt.Errorf("reading the downloaded CSV: %w", err)
 }
+
+var errCSVNotUTF8 = errors.New("the downloaded CSV is not UTF-8")
 
 // validUTF8 fails a row that is not UTF-8, as the CDK's reading of the
 // file as text does.
 func validUTF8(row []string) error {
 	for _, f := range row {
 		if !utf8.ValidString(f) {
-			return errors.New("the downloaded CSV is not UTF-8")
+			return errCSVNotUTF8
 		}
 	}
 	return nil
