@@ -211,6 +211,15 @@ func (b *builder) stream(n *manifest.Map, path string, unsupported []manifest.Co
 		return st, nil
 	}
 	ret := n.Map("retriever")
+	if ret.String("type") == "AsyncRetriever" {
+		if level > 0 {
+			return nil, fmt.Errorf("retriever: an AsyncRetriever stream read as a parent is not built")
+		}
+		if st.async, err = b.asyncRetriever(ret, st.name, n); err != nil {
+			return nil, fmt.Errorf("retriever: %w", err)
+		}
+		return st, nil
+	}
 	if st.retriever, err = b.retriever(ret, st.name, n, level); err != nil {
 		return nil, fmt.Errorf("retriever: %w", err)
 	}

@@ -108,6 +108,9 @@ func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit fun
 // made by the synchronous cursor as the CDK's availability check makes
 // them.
 func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) error {
+	if st.async != nil {
+		return s.checkAsync(ctx, rc, st)
+	}
 	var first *streamSlice
 	var lc *legacyCursor
 	if st.cursor != nil {

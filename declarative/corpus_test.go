@@ -241,11 +241,9 @@ func jsonDiff(path string, got, want any) string {
 // that need no Python: a refusal of any other type in the corpus is a
 // regression.
 var stillRefused = map[string]string{
-	"AsyncRetriever":          "asynchronous report jobs (creation, polling, download) are not built",
-	"ResponseToFileExtractor": "part of an AsyncRetriever",
-	"ZipfileDecoder":          "part of an AsyncRetriever's download",
-	"GzipParser":              "part of an AsyncRetriever's download",
-	"JsonLineParser":          "part of an AsyncRetriever's download",
+	"ZipfileDecoder": "zipped downloads are not built",
+	"GzipParser":     "part of a ZipfileDecoder",
+	"JsonLineParser": "part of a ZipfileDecoder",
 }
 
 // TestCorpusRefusals counts the corpus manifests the engine builds with no

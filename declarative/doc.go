@@ -36,10 +36,12 @@
 // is_data_feed, is_client_side_incremental; per partition on substreams);
 // DefaultErrorHandler and CompositeErrorHandler with every action and the
 // four backoff strategies; AddFields, RemoveFields, KeysToLower,
-// KeysReplace, FlattenFields and DpathFlattenFields.
-// Anything else (components.py, Custom* components, AsyncRetriever and its
-// decoders) is listed by New and refused with an *UnsupportedError before
-// the first request, naming each component and its path.
+// KeysReplace, FlattenFields and DpathFlattenFields; AsyncRetriever
+// (export jobs created, polled and downloaded, with ResponseToFileExtractor's
+// CSV; async_retriever.go says what of it is built).
+// Anything else (components.py, Custom* components, other decoders) is
+// listed by New and refused with an *UnsupportedError before the first
+// request, naming each component and its path.
 //
 // # Two engines, as in the CDK
 //

@@ -34,6 +34,8 @@ type streamSlice struct {
 	// value is the mapping templates see as stream_slice: partition
 	// values then cursor values.
 	value *dict
+	// async is the completed job of an AsyncRetriever's slice.
+	async *asyncPartition
 }
 
 // windowKeys are the keys of a window's bounds in a slice.

@@ -407,6 +407,10 @@ func failureOf(err error) (string, string, protocol.FailureType) {
 	if errors.As(err, &he) {
 		return he.Message, he.Internal, he.FailureType
 	}
+	var ae *asyncJobsError
+	if errors.As(err, &ae) {
+		return "", ae.internal, protocol.FailureConfig
+	}
 	var ie *interpolation.Error
 	if errors.As(err, &ie) {
 		return "", err.Error(), protocol.FailureSystem
@@ -683,7 +687,9 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 	}
 	var err error
 	if !run.failed {
-		if st.router == nil {
+		if st.async != nil {
+			err = st.async.partitions(r.rc.labelled(ctx, st.name, nil), r.rc, st.name, func(s *streamSlice) error { return submit(s, nil, nil) })
+		} else if st.router == nil {
 			err = perPartition(nil)
 		} else {
 			err = st.router.partitions(r.rc.labelled(ctx, st.name, nil), r.rc, r.rc.vars(), run.parents, perPartition)
@@ -720,6 +726,10 @@ func (r *reader) work(ctx context.Context) {
 
 func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 	run, st := job.run, job.run.st
+	if st.async != nil {
+		r.readAsyncPartition(r.rc.labelled(ctx, st.name, job.slice), job)
+		return
+	}
 	cr := run.cursor
 	if job.pc != nil {
 		cr = job.pc.run

@@ -122,6 +122,7 @@ func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
 		case c.ClassName != "" || !supportedTypes[c.Type]:
 			out = append(out, c)
 		default:
+			out = append(out, asyncUnbuilt(c)...)
 			// Fields of built components whose behaviour is not built.
 			for _, f := range unbuiltFields[c.Type] {
 				if truthyField(c.Node, f) {
@@ -153,6 +154,7 @@ var supportedTypes = map[string]bool{
 	"KeysReplace": true, "FlattenFields": true, "DpathFlattenFields": true,
 	"OAuthAuthenticator": true, "SessionTokenAuthenticator": true,
 	"SessionTokenRequestApiKeyAuthenticator": true, "SessionTokenRequestBearerAuthenticator": true,
+	"AsyncRetriever": true, "ResponseToFileExtractor": true,
 }
 
 // unbuiltFields are the fields of built component types whose behaviour

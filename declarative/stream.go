@@ -15,6 +15,7 @@ type stream struct {
 	primaryKey  [][]string
 	schema      json.RawMessage
 	retriever   *simpleRetriever
+	async       *asyncRetriever // replaces retriever for an AsyncRetriever stream
 	router      partitionRouter // nil: a single partition
 	cursor      *datetimeCursor // nil: full refresh only
 	unsupported []manifest.Component

@@ -880,6 +880,9 @@ func getattr(obj Value, name string) (Value, error) {
 			return m(f, obj, args, kws)
 		}}, nil
 	}
+	if o, ok := obj.(*Object); ok && o.Items != nil {
+		obj = o.Items
+	}
 	switch obj.(type) {
 	case *Dict, []Value, Tuple, string:
 		v, err := getitem(obj, name)
@@ -925,6 +928,8 @@ func pyGetitem(obj Value, key Value) (Value, error) {
 	switch o := obj.(type) {
 	case *undefined:
 		return nil, o.fail()
+	case *Object:
+		return objectGetitem(o, key)
 	case *Dict:
 		if _, isSlice := key.(pySlice); isSlice {
 			return nil, typeErrorf("unhashable type: 'slice'")

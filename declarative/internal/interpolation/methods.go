@@ -251,6 +251,8 @@ func findMethod(obj Value, name string) method {
 // attribute returns a data attribute of obj (datetime.year, timedelta.days, ...).
 func attribute(obj Value, name string) (Value, bool) {
 	switch o := obj.(type) {
+	case *Object:
+		return objectAttribute(o, name)
 	case bool, int64, *big.Int, float64:
 		switch name {
 		case "real":

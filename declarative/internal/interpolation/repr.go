@@ -123,6 +123,8 @@ func reprInto(b []byte, v Value, quote bool, path []*Dict) []byte {
 		b = append(b, "dict_"+v.kind+"("...)
 		b = appendRepr(b, v.items(), true)
 		return append(b, ')')
+	case *Object:
+		return objectRepr(b, v)
 	case *namespace:
 		b = append(b, "<Namespace "...)
 		b = appendRepr(b, v.attrs, true)

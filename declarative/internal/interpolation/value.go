@@ -277,6 +277,8 @@ func Truthy(v Value) bool {
 		return v.Len() > 0
 	case *undefined:
 		return false
+	case *Object:
+		return v.Items == nil || v.Items.Len() > 0
 	case dictView:
 		return v.d.Len() > 0
 	case timeDelta:
@@ -466,6 +468,8 @@ func typeName(v Value) string {
 		return "function"
 	case *namespace:
 		return "Namespace"
+	case *Object:
+		return v.(*Object).Class
 	case *generator:
 		return "generator"
 	case templateRef:
