@@ -686,3 +686,20 @@ func TestRetryAfterWhereNoStrategyAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultURLWithoutScheme follows requests' PreparedRequest.prepare_url,
+// which the CDK 6.31.1 calls in HttpClient._create_prepared_request, before
+// and outside its retry loop: a URL without a scheme (a config's "domain"
+// given where the manifest wants a URL) raises MissingSchema at once. The
+// engine retried it as a transport error, 5 times over 10 minutes of
+// backoff, before failing.
+func TestFaultURLWithoutScheme(t *testing.T) {
+	text := []byte(strings.Replace(string(faultManifest("", "", "")), "url_base: https://api.example.com", "url_base: api.example.com", 1))
+	run := runFault(t, text, func(w http.ResponseWriter, r *http.Request) { okPage(w) }, 5*time.Second)
+	if run.err == nil || !strings.Contains(run.err.Error(), "Invalid URL 'api.example.com/items': No scheme supplied. Perhaps you meant https://api.example.com/items?") {
+		t.Errorf("err %v, want MissingSchema's message", run.err)
+	}
+	if len(run.sleeps) != 0 {
+		t.Errorf("waits %v before failing, want none", run.sleeps)
+	}
+}

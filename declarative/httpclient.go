@@ -226,6 +226,9 @@ func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *
 }
 
 func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
+	if err := missingSchema(req.url); err != nil {
+		return nil, false, errString(rc.mask.text(err.Error()))
+	}
 	started := s.now()
 	// waited is the time slept so far: the clock may be stopped
 	// (WithClock, GOAIRBYTE_NOW), and the retry time must stay bounded.
@@ -461,6 +464,18 @@ func readBody(resp *http.Response, hint *atomic.Int64, limit int64) ([]byte, err
 			return nil, err
 		}
 	}
+}
+
+// missingSchema is requests' MissingSchema, which PreparedRequest.
+// prepare_url raises for a URL with no scheme (and no colon): the CDK
+// prepares its request before and outside its retry loop, so the request
+// fails at once, never sent and never retried. Called with the URL before
+// the request's parameters are added, it says what requests says.
+func missingSchema(url string) error {
+	if strings.Contains(url, ":") {
+		return nil
+	}
+	return errString(fmt.Sprintf("Invalid URL %s: No scheme supplied. Perhaps you meant https://%s?", interpolation.Repr(url), url))
 }
 
 // buildHTTPRequest makes the net/http request, keeping the URL's bytes and
