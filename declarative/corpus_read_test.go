@@ -31,10 +31,22 @@ import (
 // stream's record selector looks; a path asked for more than twice gets
 // no records, which ends every paginator that stops on an empty page.
 //
+// A second pass ("odd") reads every connector again from an API that
+// misbehaves: the first request of each path is a 429 (Retry-After 0),
+// record lists hold numbers, strings, nulls and lists beside the records,
+// and later pages are null, a JSON string, {} or an empty body.
+//
 // The test fails on a panic, and on a read that hits its deadline or its
 // request cap unless knownLoops explains it. Errors are counted, not
 // failed on: most are the synthetic answers not fitting the manifest.
+// GOAIRBYTE_CORPUS_READ_ONLY=source-x reads one connector and prints its
+// requests; -short reads a sample of 40.
 func TestCorpusRead(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { corpusRead(t, false) })
+	t.Run("odd", func(t *testing.T) { corpusRead(t, true) })
+}
+
+func corpusRead(t *testing.T, odd bool) {
 	var targets []corpusEntry
 	for _, c := range corpus(t) {
 		if needsPython(c.dir) || !fileExists(filepath.Join(c.dir, "config.json")) || !fileExists(filepath.Join(c.dir, "expected", "catalog.json")) {
@@ -45,7 +57,7 @@ func TestCorpusRead(t *testing.T) {
 		}
 		targets = append(targets, c)
 	}
-	if os.Getenv("GOAIRBYTE_CORPUS_READ") == "" && testing.Short() {
+	if testing.Short() {
 		targets = sampleEvery(targets, 40)
 		t.Logf("-short: a sample of %d connectors", len(targets))
 	}
@@ -63,7 +75,7 @@ func TestCorpusRead(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			outcomes[i] = readCorpusConnector(t, api, srv.Listener.Addr().String(), c)
+			outcomes[i] = readCorpusConnector(t, api, srv.Listener.Addr().String(), c, odd)
 		}()
 	}
 	wg.Wait()
@@ -157,7 +169,7 @@ func sampleEvery(in []corpusEntry, n int) []corpusEntry {
 	return out
 }
 
-func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry) (out corpusReadOutcome) {
+func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry, odd bool) (out corpusReadOutcome) {
 	out.name = c.name
 	text, err := os.ReadFile(filepath.Join(c.dir, "manifest.yaml"))
 	if err != nil {
@@ -167,7 +179,7 @@ func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry
 	config, _ := os.ReadFile(filepath.Join(c.dir, "config.json"))
 	ctx, cancel := context.WithTimeout(context.Background(), corpusReadDeadline)
 	defer cancel()
-	conn := &synthConnector{name: c.name, cancel: cancel, perPath: map[string]int{}}
+	conn := &synthConnector{name: c.name, cancel: cancel, perPath: map[string]int{}, odd: odd}
 	client := &http.Client{Transport: &loopbackTransport{addr: addr, conn: conn, base: &http.Transport{
 		DialContext: (&net.Dialer{}).DialContext, MaxIdleConnsPerHost: 4,
 	}}}
@@ -279,7 +291,7 @@ func (a *synthAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(r.Body)
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(c.answer(r, body))
+	w.Write(c.answer(w, r, body))
 }
 
 // synthConnector is what the synthetic API knows of one connector: its
@@ -299,7 +311,11 @@ type synthConnector struct {
 	requests int
 	capHit   bool
 	perPath  map[string]int
-	last     []string
+	ids      int
+	// odd makes the API misbehave: a 429 first, then records that are
+	// not objects, bodies that are null, a string or empty.
+	odd  bool
+	last []string
 }
 
 // synthRoute is one stream as the API serves it.
@@ -609,7 +625,7 @@ func hasSynthPath(m map[string]any, path []string) bool {
 }
 
 // answer is the API's response to one request.
-func (c *synthConnector) answer(r *http.Request, body []byte) []byte {
+func (c *synthConnector) answer(w http.ResponseWriter, r *http.Request, body []byte) []byte {
 	origin := r.Header.Get("X-Synth-Origin")
 	full := origin + r.URL.RequestURI()
 	if strings.Contains(string(body), "grant_type") || strings.Contains(r.URL.RawQuery, "grant_type") {
@@ -620,6 +636,22 @@ func (c *synthConnector) answer(r *http.Request, body []byte) []byte {
 	c.perPath[key]++
 	n := c.perPath[key]
 	c.mu.Unlock()
+	if c.odd {
+		switch n {
+		case 1:
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return nil
+		case 3:
+			return []byte("null")
+		case 4:
+			return []byte(`"a string"`)
+		case 5:
+			return []byte(`{}`)
+		case 6:
+			return []byte(``)
+		}
+	}
 	recs := 2
 	if n > 2 {
 		recs = 0
@@ -642,8 +674,14 @@ func (c *synthConnector) answer(r *http.Request, body []byte) []byte {
 		list := make([]any, recs)
 		for i := range list {
 			rec := cloneJSON(rt.template)
-			bump(rec, i)
+			c.mu.Lock()
+			c.ids++
+			bump(rec, c.ids)
+			c.mu.Unlock()
 			list[i] = rec
+		}
+		if c.odd && recs > 0 {
+			list = append(list, 1, "x", nil, []any{}, map[string]any{}, []any{1})
 		}
 		for _, p := range rt.paths {
 			out = place(out, p, list)
@@ -653,14 +691,15 @@ func (c *synthConnector) answer(r *http.Request, body []byte) []byte {
 	return data
 }
 
-// bump makes the i-th record differ from the others in its ids.
-func bump(rec map[string]any, i int) {
+// bump gives a record its id (the connector's n-th): every key field the
+// template holds as "1".
+func bump(rec map[string]any, id int) {
 	for k, v := range rec {
 		if s, ok := v.(string); ok && s == "1" {
-			rec[k] = fmt.Sprint(i + 1)
+			rec[k] = fmt.Sprint(id)
 		}
 		if sub, ok := v.(map[string]any); ok {
-			bump(sub, i)
+			bump(sub, id)
 		}
 	}
 }
