@@ -98,6 +98,8 @@ func corpusRead(t *testing.T, odd bool) {
 			}
 		case classStreamErrors, classReadError, classRefused:
 			errorsSeen[o.class] = append(errorsSeen[o.class], o.name+": "+o.detail)
+		case classNoRecords:
+			errorsSeen[o.class] = append(errorsSeen[o.class], o.name)
 		}
 	}
 	var b strings.Builder
@@ -110,7 +112,7 @@ func corpusRead(t *testing.T, odd bool) {
 		fmt.Fprintf(&b, "\n  %4d %s", byClass[k], k)
 	}
 	t.Logf("corpus read of %d connectors:%s", len(targets), b.String())
-	for _, k := range []string{classRefused, classReadError, classStreamErrors} {
+	for _, k := range []string{classRefused, classReadError, classStreamErrors, classNoRecords} {
 		for _, e := range errorsSeen[k] {
 			t.Logf("%s: %s", k, trim(e))
 		}
@@ -563,7 +565,7 @@ var paginatorLineRe = regexp.MustCompile(`(?m)^\s*-?\s*(cursor_value|stop_condit
 
 // learnResponses fills extras and the token answer from the manifest.
 func (c *synthConnector) learnResponses(src *Source, text string) {
-	c.extras = map[string]any{"access_token": "tok", "token": "tok", "expires_in": 3600}
+	c.extras = map[string]any{"access_token": "synthetic-access-token", "token": "synthetic-access-token", "expires_in": 3600}
 	for _, line := range paginatorLineRe.FindAllString(text, -1) {
 		for _, m := range responseRe.FindAllStringSubmatch(line, -1) {
 			var path []string
@@ -579,7 +581,7 @@ func (c *synthConnector) learnResponses(src *Source, text string) {
 			}
 		}
 	}
-	token := map[string]any{"access_token": "tok", "token_type": "bearer", "expires_in": 3600, "refresh_token": "rtok"}
+	token := map[string]any{"access_token": "synthetic-access-token", "token_type": "bearer", "expires_in": 3600, "refresh_token": "rtok"}
 	for _, comp := range src.manifest.Components() {
 		switch comp.Type {
 		case "SessionTokenAuthenticator":
@@ -588,11 +590,11 @@ func (c *synthConnector) learnResponses(src *Source, text string) {
 				path = append(path, fmt.Sprint(k))
 			}
 			if len(path) > 0 {
-				setSynthPath(c.extras, path, "tok")
+				setSynthPath(c.extras, path, "synthetic-session-token")
 			}
 		case "OAuthAuthenticator":
 			if n := comp.Node.String("access_token_name"); n != "" && !strings.Contains(n, "{") {
-				token[n] = "tok"
+				token[n] = "synthetic-access-token"
 			}
 			exp := comp.Node.String("expires_in_name")
 			if exp == "" || strings.Contains(exp, "{") {
@@ -692,11 +694,15 @@ func (c *synthConnector) answer(w http.ResponseWriter, r *http.Request, body []b
 }
 
 // bump gives a record its id (the connector's n-th): every key field the
-// template holds as "1".
+// template holds as "1", and a suffix to every other string ("x"), so
+// that no two records repeat a value a paginator may read.
 func bump(rec map[string]any, id int) {
 	for k, v := range rec {
 		if s, ok := v.(string); ok && s == "1" {
 			rec[k] = fmt.Sprint(id)
+		}
+		if s, ok := v.(string); ok && s == "x" {
+			rec[k] = fmt.Sprintf("x%d", id)
 		}
 		if sub, ok := v.(map[string]any); ok {
 			bump(sub, id)
@@ -711,8 +717,24 @@ func cloneJSON(m map[string]any) map[string]any {
 	return out
 }
 
+// placeOne puts one value at path in body, a "*" making a list of one.
+func placeOne(body any, path []string, v any) any {
+	if len(path) == 0 {
+		return v
+	}
+	if path[0] == "*" {
+		return []any{placeOne(map[string]any{}, path[1:], v)}
+	}
+	m, ok := body.(map[string]any)
+	if !ok {
+		m = map[string]any{}
+	}
+	m[path[0]] = placeOne(m[path[0]], path[1:], v)
+	return m
+}
+
 // place puts list at path in body: an empty path makes the body the list,
-// a "*" a list of one object (or the list itself when last).
+// a "*" a list with one element per record (or the list itself when last).
 func place(body any, path []string, list []any) any {
 	if len(path) == 0 {
 		return list
@@ -721,7 +743,12 @@ func place(body any, path []string, list []any) any {
 		if len(path) == 1 {
 			return list
 		}
-		return []any{place(map[string]any{}, path[1:], list)}
+		// Each element holds one record at the rest of the path.
+		out := make([]any, len(list))
+		for i, rec := range list {
+			out[i] = placeOne(map[string]any{}, path[1:], rec)
+		}
+		return out
 	}
 	if body == nil {
 		body = map[string]any{}
