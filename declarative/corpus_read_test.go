@@ -452,7 +452,10 @@ func (c *synthConnector) route(rc *readContext, st *stream, now time.Time) *synt
 			path = req.path.src
 		}
 	}
-	full := strings.TrimRight(base, "/") + "/" + strings.TrimLeft(path, "/")
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	full := urljoin(base, strings.TrimLeft(path, "/")) // as the requester joins them
 	var pat strings.Builder
 	literal := 0
 	last := 0
@@ -469,6 +472,11 @@ func (c *synthConnector) route(rc *readContext, st *stream, now time.Time) *synt
 		re = regexp.MustCompile("^$")
 	}
 	r := &synthRoute{stream: st.name, pattern: re, literal: literal, template: recordTemplate(st.schema)}
+	if len(r.template) == 0 {
+		// An empty record at the root of a response is dropped (the
+		// CDK's DpathExtractor yields only a truthy body).
+		r.template["id"] = "1"
+	}
 	if sel := st.retriever.selector; sel != nil {
 		if de, ok := sel.extractor.(*dpathExtractor); ok {
 			var p []string
@@ -629,7 +637,10 @@ func hasSynthPath(m map[string]any, path []string) bool {
 // answer is the API's response to one request.
 func (c *synthConnector) answer(w http.ResponseWriter, r *http.Request, body []byte) []byte {
 	origin := r.Header.Get("X-Synth-Origin")
-	full := origin + r.URL.RequestURI()
+	full, decoded := origin+r.URL.RequestURI(), origin+r.URL.Path
+	if r.URL.RawQuery != "" {
+		decoded += "?" + r.URL.RawQuery
+	}
 	if strings.Contains(string(body), "grant_type") || strings.Contains(r.URL.RawQuery, "grant_type") {
 		return c.token
 	}
@@ -661,7 +672,7 @@ func (c *synthConnector) answer(w http.ResponseWriter, r *http.Request, body []b
 	best := -1
 	var routes []*synthRoute
 	for _, rt := range c.routes {
-		if !rt.pattern.MatchString(full) {
+		if !rt.pattern.MatchString(full) && !rt.pattern.MatchString(decoded) {
 			continue
 		}
 		switch {
@@ -690,6 +701,9 @@ func (c *synthConnector) answer(w http.ResponseWriter, r *http.Request, body []b
 		}
 	}
 	data, _ := json.Marshal(out)
+	if os.Getenv("GOAIRBYTE_CORPUS_READ_ONLY") != "" {
+		fmt.Printf("  -> %.300s\n", data)
+	}
 	return data
 }
 
