@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,7 +35,10 @@ import (
 // A second pass ("odd") reads every connector again from an API that
 // misbehaves: the first request of each path is a 429 (Retry-After 0),
 // record lists hold numbers, strings, nulls and lists beside the records,
-// and later pages are null, a JSON string, {} or an empty body.
+// and later pages are null, a JSON string, {} or an empty body. A third
+// ("incremental") reads each stream incrementally where it can, then again
+// from the last states of that read; it reads a sample of 40 connectors
+// unless GOAIRBYTE_CORPUS_READ_INCR=1.
 //
 // The test fails on a panic, and on a read that hits its deadline or its
 // request cap unless knownLoops explains it. Errors are counted, not
@@ -42,11 +46,12 @@ import (
 // GOAIRBYTE_CORPUS_READ_ONLY=source-x reads one connector and prints its
 // requests; -short reads a sample of 40.
 func TestCorpusRead(t *testing.T) {
-	t.Run("plain", func(t *testing.T) { corpusRead(t, false) })
-	t.Run("odd", func(t *testing.T) { corpusRead(t, true) })
+	t.Run("plain", func(t *testing.T) { corpusRead(t, false, false) })
+	t.Run("odd", func(t *testing.T) { corpusRead(t, true, false) })
+	t.Run("incremental", func(t *testing.T) { corpusRead(t, false, true) })
 }
 
-func corpusRead(t *testing.T, odd bool) {
+func corpusRead(t *testing.T, odd, incremental bool) {
 	var targets []corpusEntry
 	for _, c := range corpus(t) {
 		if needsPython(c.dir) || !fileExists(filepath.Join(c.dir, "config.json")) || !fileExists(filepath.Join(c.dir, "expected", "catalog.json")) {
@@ -57,9 +62,9 @@ func corpusRead(t *testing.T, odd bool) {
 		}
 		targets = append(targets, c)
 	}
-	if testing.Short() {
+	if testing.Short() || incremental && os.Getenv("GOAIRBYTE_CORPUS_READ_INCR") == "" {
 		targets = sampleEvery(targets, 40)
-		t.Logf("-short: a sample of %d connectors", len(targets))
+		t.Logf("a sample of %d connectors (-short, or the incremental pass without GOAIRBYTE_CORPUS_READ_INCR=1)", len(targets))
 	}
 
 	api := newSynthAPI()
@@ -75,7 +80,7 @@ func corpusRead(t *testing.T, odd bool) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			outcomes[i] = readCorpusConnector(t, api, srv.Listener.Addr().String(), c, odd)
+			outcomes[i] = readCorpusConnector(t, api, srv.Listener.Addr().String(), c, odd, incremental)
 		}()
 	}
 	wg.Wait()
@@ -124,7 +129,7 @@ func corpusRead(t *testing.T, odd bool) {
 				found = true
 			}
 		}
-		if !found && len(targets) > 40 {
+		if !found && len(targets) > 40 && !incremental {
 			t.Errorf("knownLoops lists %s, which no longer loops", name)
 		}
 	}
@@ -171,7 +176,7 @@ func sampleEvery(in []corpusEntry, n int) []corpusEntry {
 	return out
 }
 
-func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry, odd bool) (out corpusReadOutcome) {
+func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry, odd, incremental bool) (out corpusReadOutcome) {
 	out.name = c.name
 	text, err := os.ReadFile(filepath.Join(c.dir, "manifest.yaml"))
 	if err != nil {
@@ -210,15 +215,55 @@ func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry
 			out.class, out.detail, out.stack = classPanic, fmt.Sprint(r), string(debug.Stack())
 		}
 	}()
-	err = src.Read(ctx, config, allStreams(src), nil, func(m *protocol.Message) error {
+	catalog := allStreams(src)
+	if incremental {
+		cat, err := src.Discover(ctx, config)
+		if err != nil {
+			out.class, out.detail = classReadError, "discover: "+err.Error()
+			return out
+		}
+		catalog = &protocol.ConfiguredCatalog{}
+		for _, st := range cat.Streams {
+			mode := protocol.SyncFullRefresh
+			if slices.Contains(st.SupportedSyncModes, protocol.SyncIncremental) {
+				mode = protocol.SyncIncremental
+			}
+			catalog.Streams = append(catalog.Streams, protocol.ConfiguredStream{Stream: st, SyncMode: mode})
+		}
+	}
+	lastStates := map[string]json.RawMessage{}
+	err = src.Read(ctx, config, catalog, nil, func(m *protocol.Message) error {
 		switch {
 		case m.Type == protocol.TypeRecord:
 			records++
 		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Error != nil:
 			traces = append(traces, m.Trace.Error.Message)
+		case m.Type == protocol.TypeState && m.State != nil && m.State.Stream != nil:
+			b, _ := json.Marshal(m.State)
+			lastStates[m.State.Stream.StreamDescriptor.Name] = b
 		}
 		return nil
 	})
+	if incremental && err == nil && ctx.Err() == nil {
+		// The second read has its own request cap.
+		conn.mu.Lock()
+		conn.requests = 0
+		conn.mu.Unlock()
+		var states []json.RawMessage
+		for _, b := range lastStates {
+			states = append(states, b)
+		}
+		state, _ := json.Marshal(states)
+		err = src.Read(ctx, config, catalog, state, func(m *protocol.Message) error {
+			switch {
+			case m.Type == protocol.TypeRecord:
+				records++
+			case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.Error != nil:
+				traces = append(traces, m.Trace.Error.Message)
+			}
+			return nil
+		})
+	}
 	conn.mu.Lock()
 	capHit, reqs := conn.capHit, conn.requests
 	conn.mu.Unlock()
