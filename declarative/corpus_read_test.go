@@ -272,7 +272,10 @@ func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry
 	case capHit:
 		out.class, out.detail = classRequestCap, fmt.Sprintf("%d requests; last: %s", reqs, conn.lastRequests())
 	case ctx.Err() != nil:
-		out.class, out.detail = classDeadline, fmt.Sprintf("%d requests; last: %s", reqs, conn.lastRequests())
+		conn.mu.Lock()
+		idle := time.Since(conn.lastAt).Round(time.Millisecond)
+		conn.mu.Unlock()
+		out.class, out.detail = classDeadline, fmt.Sprintf("%d requests, none in the last %v; last: %s", reqs, idle, conn.lastRequests())
 	case errors.As(err, &ue):
 		out.class, out.detail = classRefused, err.Error()
 	case err != nil && len(traces) > 0:
@@ -359,6 +362,7 @@ type synthConnector struct {
 	capHit   bool
 	perPath  map[string]int
 	ids      int
+	lastAt   time.Time // when the last request was sent
 	// odd makes the API misbehave: a 429 first, then records that are
 	// not objects, bodies that are null, a string or empty.
 	odd  bool
@@ -378,6 +382,7 @@ func (c *synthConnector) count(req *http.Request) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.requests++
+	c.lastAt = time.Now()
 	c.last = append(c.last, req.Method+" "+req.URL.String())
 	if os.Getenv("GOAIRBYTE_CORPUS_READ_ONLY") != "" {
 		fmt.Println(req.Method, req.URL.String())
@@ -770,10 +775,25 @@ func bump(rec map[string]any, id int) {
 }
 
 func cloneJSON(m map[string]any) map[string]any {
-	data, _ := json.Marshal(m)
-	var out map[string]any
-	_ = json.Unmarshal(data, &out)
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
 	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneJSON(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // placeOne puts one value at path in body, a "*" making a list of one.
