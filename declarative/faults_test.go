@@ -686,3 +686,72 @@ func TestRetryAfterWhereNoStrategyAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultURLWithoutScheme follows requests' PreparedRequest.prepare_url,
+// which the CDK 6.31.1 calls in HttpClient._create_prepared_request, before
+// and outside its retry loop: a URL without a scheme (a config's "domain"
+// given where the manifest wants a URL) raises MissingSchema at once. The
+// engine retried it as a transport error, 5 times over 10 minutes of
+// backoff, before failing.
+func TestFaultURLWithoutScheme(t *testing.T) {
+	text := []byte(strings.Replace(string(faultManifest("", "", "")), "url_base: https://api.example.com", "url_base: api.example.com", 1))
+	run := runFault(t, text, func(w http.ResponseWriter, r *http.Request) { okPage(w) }, 5*time.Second)
+	if run.err == nil || !strings.Contains(run.err.Error(), "Invalid URL 'api.example.com/items': No scheme supplied. Perhaps you meant https://api.example.com/items?") {
+		t.Errorf("err %v, want MissingSchema's message", run.err)
+	}
+	if len(run.sleeps) != 0 {
+		t.Errorf("waits %v before failing, want none", run.sleeps)
+	}
+}
+
+// A backoff strategy's wait is waited in full, however long, while the
+// request has been retried for less than the ten minutes of max_time: the
+// CDK's user_defined_backoff_handler (backoff.on_exception with max_time)
+// gives up only when the time elapsed before an attempt reaches max_time,
+// and sleeps the strategy's wait in its on_backoff handler, never cut
+// short. source-zoho-campaign waits 30 minutes (ConstantBackoffStrategy
+// 1800) on an error: the engine failed its stream at the first 429
+// instead of waiting and asking again. A 429 every time: two requests,
+// one wait; with 250 s waits, four requests (0, 250, 500 s < 600 s).
+func TestFaultStrategyWaitLongerThanMaxTime(t *testing.T) {
+	for _, c := range []struct {
+		wait     int
+		requests int
+	}{{1800, 2}, {250, 4}} {
+		handler := fmt.Sprintf(`error_handler:
+  type: DefaultErrorHandler
+  backoff_strategies:
+    - {type: ConstantBackoffStrategy, backoff_time_in_seconds: %d}`, c.wait)
+		requests := 0
+		run := runFault(t, faultManifest("", handler, ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+			requests = n
+			w.WriteHeader(http.StatusTooManyRequests)
+		}), 5*time.Second)
+		var he *httpError
+		if !errors.As(run.err, &he) || he.Status != http.StatusTooManyRequests {
+			t.Errorf("wait %d: err = %v, want an *httpError for the 429", c.wait, run.err)
+		}
+		if requests != c.requests {
+			t.Errorf("wait %d: %d requests (waits %v), want %d", c.wait, requests, run.sleeps, c.requests)
+		}
+		for _, d := range run.sleeps {
+			if d != time.Duration(c.wait)*time.Second {
+				t.Errorf("wait %d: waited %v", c.wait, d)
+			}
+		}
+	}
+	// Once the wait is over, the answer is read.
+	run := runFault(t, faultManifest("", `error_handler:
+  type: DefaultErrorHandler
+  backoff_strategies:
+    - {type: ConstantBackoffStrategy, backoff_time_in_seconds: 1800}`, ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		okPage(w)
+	}), 5*time.Second)
+	if run.err != nil || run.records() != 2 {
+		t.Errorf("a 429 then records, after a 30-minute wait: err %v, %d records", run.err, run.records())
+	}
+}

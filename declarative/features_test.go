@@ -1327,3 +1327,39 @@ func TestMissingStreamIncomplete(t *testing.T) {
 		t.Errorf("first message %+v, want gone's INCOMPLETE", first)
 	}
 }
+
+// TestOAuthExpiryDateFormat follows AbstractOauth2Authenticator.
+// _parse_token_expiration_date of the CDK 6.31.1: with a
+// token_expiry_date_format, the token's expires_in field is the time of
+// expiration, read with ab_datetime_parse (the format itself is not used,
+// so source-square's "YYYY-MM-DDTHH:mm:ss[Z]" works), and a value it
+// cannot parse fails the read ("Invalid token expiry date format").
+func TestOAuthExpiryDateFormat(t *testing.T) {
+	manifest := strings.Replace(feedManifest("", ""), `http_method: GET}`, `http_method: GET, authenticator: {type: OAuthAuthenticator, client_id: c, client_secret: s, refresh_token: r, expires_in_name: expires_at, token_expiry_date_format: "YYYY-MM-DDTHH:mm:ss[Z]", token_refresh_endpoint: "https://api.example.com/token"}}`, 1)
+	api := func(expiresAt string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/token" {
+				fmt.Fprintf(w, `{"access_token": "fresh"%s}`, expiresAt)
+				return
+			}
+			fmt.Fprintf(w, `{"data": [{"id": %q, "updated": "2024-06-01"}]}`, r.Header.Get("Authorization"))
+		}
+	}
+	tokenRequests := func(run *featureRun) int {
+		n := 0
+		for _, r := range run.requests {
+			if strings.HasPrefix(r, "POST /token") {
+				n++
+			}
+		}
+		return n
+	}
+	run := runFeature(t, manifest, `{"start": "2024-10-01"}`, "", api(`, "expires_at": "2025-02-01T00:00:00Z"`))
+	if run.err != nil || len(run.recordIDs("events")) == 0 || tokenRequests(run) != 1 {
+		t.Errorf("a token expiring in the future: %d token requests, %d records, %v; want 1 request and records", tokenRequests(run), len(run.recordIDs("events")), run.err)
+	}
+	run = runFeature(t, manifest, `{"start": "2024-10-01"}`, "", api(``))
+	if run.err == nil || !strings.Contains(fmt.Sprint(run.err), "Invalid token expiry date format") {
+		t.Errorf("a token response without its expiry: %v (%d token requests); want the read to fail with Invalid token expiry date format", run.err, tokenRequests(run))
+	}
+}

@@ -226,11 +226,17 @@ func (s *sender) send(ctx context.Context, rc *readContext, req *outRequest, v *
 }
 
 func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, bool, error) {
+	if err := missingSchema(req.url); err != nil {
+		return nil, false, errString(rc.mask.text(err.Error()))
+	}
 	started := s.now()
 	// waited is the time slept so far: the clock may be stopped
 	// (WithClock, GOAIRBYTE_NOW), and the retry time must stay bounded.
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
+		// The time spent before this attempt, as backoff.on_exception
+		// measures it for its max_time.
+		before := max(s.now().Sub(started), waited)
 		resp, terr := s.do(ctx, rc, req, v)
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
@@ -270,7 +276,16 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 		if berr != nil {
 			return nil, false, berr
 		}
-		if !ok {
+		fromStrategy := ok
+		if fromStrategy {
+			// A strategy's wait: the CDK's user_defined_backoff_handler
+			// gives up once the time before an attempt reaches max_time,
+			// and sleeps the wait in full, however long (a manifest's
+			// 30-minute ConstantBackoffStrategy is waited).
+			if before >= maxRetryTime {
+				return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
+			}
+		} else {
 			// No strategy answered: the CDK waits backoff.expo and never
 			// reads Retry-After; the engine honours it (doc.go).
 			if resp != nil {
@@ -280,7 +295,7 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 				wait = seconds(defaultBackoffFactor * float64(int64(1)<<min(attempt-1, 20)))
 			}
 		}
-		if wait > maxRetryTime-max(s.now().Sub(started), waited) {
+		if !fromStrategy && wait > maxRetryTime-max(s.now().Sub(started), waited) {
 			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 		}
 		waited += max(wait, 0)
@@ -461,6 +476,18 @@ func readBody(resp *http.Response, hint *atomic.Int64, limit int64) ([]byte, err
 			return nil, err
 		}
 	}
+}
+
+// missingSchema is requests' MissingSchema, which PreparedRequest.
+// prepare_url raises for a URL with no scheme (and no colon): the CDK
+// prepares its request before and outside its retry loop, so the request
+// fails at once, never sent and never retried. Called with the URL before
+// the request's parameters are added, it says what requests says.
+func missingSchema(url string) error {
+	if strings.Contains(url, ":") {
+		return nil
+	}
+	return errString(fmt.Sprintf("Invalid URL %s: No scheme supplied. Perhaps you meant https://%s?", interpolation.Repr(url), url))
 }
 
 // buildHTTPRequest makes the net/http request, keeping the URL's bytes and

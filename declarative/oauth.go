@@ -213,11 +213,17 @@ func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint
 }
 
 // expiry reads expires_in (seconds) or, with a token_expiry_date_format,
-// the time of expiration.
+// the time of expiration. The CDK 6.31.1 reads that time with
+// ab_datetime_parse(str(value)), not with the format (which manifests
+// write in pendulum's tokens, as source-square's "YYYY-MM-DDTHH:mm:ss[Z]").
 func (a *oauthAuth) expiry(v value, now time.Time) (time.Time, error) {
 	s := interpolation.Str(v)
 	if a.expiryDateFormat != "" {
-		return parseDatetime(s, a.expiryDateFormat)
+		t, err := parseAirbyteDatetime(s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("Invalid token expiry date format: %w", err)
+		}
+		return t, nil
 	}
 	// int(float(str(value))): Python's float strips blanks, and int of a
 	// NaN fails as a string that is no number does.

@@ -116,6 +116,29 @@ func BenchmarkPartitionLimitFromLargeState(b *testing.B) {
 	}
 }
 
+// BenchmarkPartitionLimitSteadyState is a cursor at its limit of 10,000
+// partitions, every one read to the end, taking one new partition at a
+// time (a substream of more than 10,000 parents): each drops the oldest.
+func BenchmarkPartitionLimitSteadyState(b *testing.B) {
+	p := &perPartitionRun{max: defaultMaxPartitions, entries: map[string]*partitionCursor{}}
+	add := func(j int) {
+		key := fmt.Sprintf(`{"parent":"p%d"}`, j)
+		p.order = append(p.order, key)
+		p.entries[key] = &partitionCursor{generated: true}
+	}
+	for j := 0; j < defaultMaxPartitions-1; j++ {
+		add(j)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.ensureLimitLocked()
+		add(defaultMaxPartitions + i)
+	}
+	if len(p.entries) != defaultMaxPartitions {
+		b.Fatalf("%d partitions kept", len(p.entries))
+	}
+}
+
 // BenchmarkCursorStateWithLegacyKeys is the state a cursor writes after a
 // window when the state it was read from has other keys than its cursor
 // field (kept and written back, as the CDK's "legacy" mapping): here

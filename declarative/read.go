@@ -650,6 +650,12 @@ func (r *reader) generate(ctx context.Context, run *streamRun) {
 	// Windows are made one at a time as workers take them: there may be
 	// hundreds of millions (windowGen).
 	perPartition := func(p *dict) error {
+		// Partitions of list routers and cartesian products are made in
+		// memory, and one with no window to read submits nothing: without
+		// this look, a cancelled read went through all of them.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if run.pp != nil {
 			pc, g, err := run.pp.windows(p)
 			if err != nil {

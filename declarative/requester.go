@@ -45,6 +45,9 @@ func (r *httpRequester) build(ctx context.Context, rc *readContext, v *vars, pat
 		path = strings.TrimLeft(path, "/")
 	}
 	u := urljoin(base, path)
+	if err := missingSchema(u); err != nil {
+		return nil, err
+	}
 
 	own, err := r.opts.options(v)
 	if err != nil {

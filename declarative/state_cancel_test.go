@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/protocol"
@@ -99,5 +100,69 @@ func TestLargeStateLoadSeesContext(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || len(msgs) > 0 {
 		t.Errorf("a cancelled read: error %v, messages %v; want %v and none", err, msgs, context.Canceled)
+	}
+}
+
+// TestPartitionsWithoutWindowsSeeContext checks that a read whose
+// partitions have no date window to read (every cursor already at its
+// end, here a start after now) stops going through them once its context
+// is done: the partitions of a ListPartitionRouter, or of a cartesian
+// product, are made in memory, and only handing a window to a worker
+// looked at the context. This product of 90,000 partitions ran on for
+// 26 s after its read was cancelled; the corpus read saw a read of
+// source-nylas run 2 s past its deadline.
+func TestPartitionsWithoutWindowsSeeContext(t *testing.T) {
+	values := make([]string, 300)
+	for i := range values {
+		values[i] = fmt.Sprintf("v%d", i)
+	}
+	list := "[" + strings.Join(values, ", ") + "]"
+	text := `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      partition_router:
+        - {type: ListPartitionRouter, cursor_field: a, values: ` + list + `}
+        - {type: ListPartitionRouter, cursor_field: b, values: ` + list + `}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "2099-01-01T00:00:00Z"
+      end_datetime: "{{ now_utc().strftime('%Y-%m-%dT%H:%M:%SZ') }}"
+spec:
+  type: Spec
+  connection_specification: {type: object}
+`
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	clock := func() time.Time {
+		calls++
+		if calls == 100 {
+			cancel()
+		}
+		return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
+	}
+	src, err := New([]byte(text), WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = src.Read(ctx, json.RawMessage(`{}`), allStreams(src), nil, func(*protocol.Message) error { return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	// A clock call or a few for each partition gone through.
+	if calls > 1000 {
+		t.Errorf("%d clock calls: the read went on through the partitions after it was cancelled at the 100th", calls)
 	}
 }

@@ -177,13 +177,12 @@ func urljoin(base, ref string) string {
 		return ref
 	}
 	schemeEnd := strings.Index(base, "://")
+	origin, basePath := base, ""
 	if schemeEnd < 0 {
-		return ref
-	}
-	authEnd := strings.IndexByte(base[schemeEnd+3:], '/')
-	origin := base
-	basePath := ""
-	if authEnd >= 0 {
+		// No scheme and no host: the whole base is a path (a url_base
+		// that is a config's domain, which requests then refuses).
+		origin, basePath = "", base
+	} else if authEnd := strings.IndexByte(base[schemeEnd+3:], '/'); authEnd >= 0 {
 		origin = base[:schemeEnd+3+authEnd]
 		basePath = base[schemeEnd+3+authEnd:]
 	}
@@ -202,7 +201,7 @@ func urljoin(base, ref string) string {
 		return origin + basePath + ref
 	}
 	dir := basePath[:strings.LastIndexByte(basePath, '/')+1]
-	if dir == "" {
+	if dir == "" && origin != "" {
 		dir = "/"
 	}
 	return origin + removeDotSegments(dir+ref)

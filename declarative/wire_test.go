@@ -20,6 +20,13 @@ func TestURLJoin(t *testing.T) {
 		{"https://api.x.com/v1/?q=1", "users", "https://api.x.com/v1/users"},
 		{"https://api.x.com", "users", "https://api.x.com/users"},
 		{"https://api.x.com/v1/", "./a/./b", "https://api.x.com/v1/a/b"},
+		// A url_base without a scheme (a config's domain where the
+		// manifest wants a URL) is a path: the request then fails with
+		// requests' MissingSchema, naming this URL.
+		{"api.x.com/", "items", "api.x.com/items"},
+		{"x/", "features?per_page=5", "x/features?per_page=5"},
+		{"api.x.com/v1/", "/users", "/users"},
+		{"api.x.com/v1/", "a/../b", "api.x.com/v1/b"},
 	} {
 		if got := urljoin(c.base, c.ref); got != c.want {
 			t.Errorf("urljoin(%q, %q) = %q, want %q", c.base, c.ref, got, c.want)
