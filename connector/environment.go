@@ -32,7 +32,7 @@ import (
 // after them. The zero Environment is not usable; call [NewEnvironment].
 //
 // Masking is the one thing not kept per Environment, on purpose: every
-// secret any connector resolved is masked in every text the process writes
+// secret of a live connector is masked in every text the process writes
 // (package secrets), since hiding a value in one tenant's logs that belongs
 // to another never leaks anything.
 type Environment struct {
@@ -226,7 +226,10 @@ func (e *Environment) setDefaultCache(open cacheOpener) {
 }
 
 // SetCacheDir sets the directory of the default cache (./.cache by
-// default).
+// default). The default cache of the directory left is no longer kept
+// open for the next Read: it closes once no ReadResult, Dataset or other
+// user of it is left, and a later return to the directory finds it again
+// while it is in use, or opens it again.
 func (e *Environment) SetCacheDir(dir string) {
 	e.mu.Lock()
 	e.cacheDir = dir
