@@ -145,9 +145,9 @@
 // next call, so a rotated secret is seen, and never stored: Source.Config
 // returns the reference.
 // Every resolved value, every config field that a connector's spec marks
-// airbyte_secret and every SecretString is masked as **** in errors, log
-// lines and the per-connector log files, even when a connector echoes its
-// config; the secrets package's Mask, MaskError and NewMaskingHandler (a
+// airbyte_secret (while its Source or Destination lives) and every
+// SecretString is masked as **** in errors, log lines and the
+// per-connector log files, even when a connector echoes its config; the secrets package's Mask, MaskError and NewMaskingHandler (a
 // log/slog handler) do the same for your own output.
 //
 // # Errors

@@ -28,6 +28,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/connectors/noop"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/testconnectors/base"
 	"github.com/x/goairbyte/internal/testconnectors/twoway"
 	"github.com/x/goairbyte/internal/testenv"
@@ -552,6 +553,66 @@ func TestDefaultCacheOutlivesItsEnvironmentInUse(t *testing.T) {
 	}
 	if n, err := users.Count(ctx); err != nil || n != 100 {
 		t.Fatalf("the users of a read whose Environment was dropped: %d, %v", n, err)
+	}
+}
+
+// A server that points one Environment's default cache at a directory per
+// tenant or job (SetCacheDir) and drops each read's result: the caches of
+// the directories it moved away from close once nothing uses them.
+func TestLeakSetCacheDir(t *testing.T) {
+	w := watchLeaks(t)
+	env := goairbyte.NewEnvironment()
+	repeat(t, w, "SetCacheDir to a new directory and a read into its default cache", 20, func(int) {
+		env.SetCacheDir(t.TempDir())
+		if _, err := leakFaker(t, env, 100).Read(context.Background(), source.NoProgress()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	runtime.KeepAlive(env) // the server's Environment lives on
+}
+
+// The default cache of a directory SetCacheDir moved away from stays open
+// while a read's result still uses it, and a return to the directory
+// finds the records there.
+func TestDefaultCacheOfAnotherDirectoryInUse(t *testing.T) {
+	ctx := context.Background()
+	env := goairbyte.NewEnvironment()
+	first := t.TempDir()
+	env.SetCacheDir(first)
+	res, err := leakFaker(t, env, 100).Read(ctx, source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.SetCacheDir(t.TempDir())
+	if _, err := leakFaker(t, env, 10).Read(ctx, source.NoProgress()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		runtime.GC()
+	}
+	time.Sleep(10 * time.Millisecond) // let cleanups that should not run have their chance
+	users, err := res.Stream(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := users.Count(ctx); err != nil || n != 100 {
+		t.Fatalf("the users of a read into a directory moved away from: %d, %v", n, err)
+	}
+	env.SetCacheDir(first)
+	res = nil
+	for range 3 {
+		runtime.GC()
+	}
+	c, err := core.EnvOf(env).DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Dataset(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ds.Count(ctx); err != nil || n != 100 {
+		t.Fatalf("the users back in the first directory: %d, %v", n, err)
 	}
 }
 

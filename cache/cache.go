@@ -39,8 +39,22 @@ type Cache struct {
 	// backend that is no TableIdentifier (see tableID).
 	swaps map[string]*swapCount
 	// cleanup closes b once the Cache is unreachable, when set by
-	// closeWhenUnreachable; Close stops it.
+	// closeWhenUnreachable; Close stops it. closed says that b is closed,
+	// by either.
 	cleanup runtime.Cleanup
+	closed  *closedSignal
+}
+
+// closedSignal is a channel closed once a database is closed.
+type closedSignal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (s *closedSignal) signal() {
+	if s != nil {
+		s.once.Do(func() { close(s.ch) })
+	}
 }
 
 // swapCount counts the swaps of one table: begun, and ended (committed
@@ -505,8 +519,11 @@ func (c *Cache) DB() *sql.DB { return c.b.DB() }
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	c.cleanup.Stop()
+	closed := c.closed
 	c.mu.Unlock()
-	return c.b.Close()
+	err := c.b.Close()
+	closed.signal()
+	return err
 }
 
 // closeWhenUnreachable has c's database closed once c is unreachable,
@@ -514,11 +531,22 @@ func (c *Cache) Close() error {
 // which nobody has to close, so that one dropped with its Sources, their
 // results and datasets does not keep its database open (a DuckDB file: a
 // goroutine, two open files and DuckDB's memory) for as long as the
-// process runs.
-func (c *Cache) closeWhenUnreachable() {
+// process runs. The channel returned is closed once the database is closed,
+// by Close or once unreachable: whoever opens its file again waits for it,
+// since two handles of one DuckDB file in one process are not safe.
+func (c *Cache) closeWhenUnreachable() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cleanup = runtime.AddCleanup(c, func(b backend.Backend) { b.Close() }, c.b)
+	type closing struct {
+		b      backend.Backend
+		closed *closedSignal
+	}
+	c.closed = &closedSignal{ch: make(chan struct{})}
+	c.cleanup = runtime.AddCleanup(c, func(cl closing) {
+		cl.b.Close()
+		cl.closed.signal()
+	}, closing{c.b, c.closed})
+	return c.closed.ch
 }
 
 // qual is the quoted, schema-qualified name of a table.

@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/x/goairbyte/internal/masklease"
 	"github.com/x/goairbyte/internal/secretref"
 	"github.com/x/goairbyte/internal/specsecret"
 	"github.com/x/goairbyte/secrets"
@@ -24,12 +27,16 @@ import (
 //     execution time, for every command: references are resolved through
 //     secrets.ResolveReferences (nested objects and arrays too, every value
 //     registered for masking), once per operation (see operation.go), and
-//     the values of the fields the spec marks airbyte_secret are
-//     registered with specsecret.Register — before the connector sees the
-//     config, so that nothing it prints escapes.
+//     the values of the fields the spec marks airbyte_secret (found by
+//     specsecret.Values) and those resolved from references are held for
+//     masking (see heldSecrets) — before the connector sees the config,
+//     so that nothing it prints escapes.
 //   - secrets.Mask is process-wide; the executor applies it to every
 //     stderr line, LOG message, log file line and error text, and the
-//     Connector to the errors and messages it makes itself.
+//     Connector to the errors and messages it makes itself, when they are
+//     made: a config's secrets are masked while its Connector lives (and
+//     while a run of it does), not for good, so what is printed later
+//     must have been masked before.
 //   - rereference puts the references back into a config the connector
 //     sends in a CONTROL message, so that Config and the config-change
 //     callback never hold a resolved secret either.
@@ -109,21 +116,28 @@ func decodeJSON(raw []byte, v any) error {
 // put back (see rereference). Every command gets its config here. It
 // fetches the spec first (once), resolves the secret references of the
 // stored config (those the operation of ctx has not resolved yet) and
-// registers every secret value for masking before the connector runs.
-func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs map[string]string, err error) {
+// holds every secret value for masking, for the Connector's life, before
+// the connector runs; held are those values, for a run to hold as well
+// (a SetConfig meanwhile releases the Connector's hold).
+func (c *Connector) prepare(ctx context.Context) (resolved json.RawMessage, refs map[string]string, held []string, err error) {
 	stored, err := c.storedConfig()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	spec, err := c.Spec(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if resolved, err = c.resolve(ctx, stored); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	c.registerSecrets(spec.ConnectionSpecification, resolved)
-	return resolved, referencedValues(stored, resolved), nil
+	refs = referencedValues(stored, resolved)
+	held = c.secretValues(spec.ConnectionSpecification, resolved)
+	for v := range refs {
+		held = append(held, v)
+	}
+	c.held.hold(held)
+	return resolved, refs, held, nil
 }
 
 // resolve resolves the secret references of a stored config: the config's
@@ -189,19 +203,82 @@ func maskErr(err error) error {
 	return err
 }
 
-// registerSecrets registers for masking the values of the config fields
-// the spec marks airbyte_secret. Values are never forgotten, since a
-// replaced secret (an old OAuth token) is still a secret in the connector's
-// output. config must be resolved: a field holding a reference would
-// register the reference's text instead of the secret.
-func (c *Connector) registerSecrets(spec, config json.RawMessage) {
+// secretValues returns the values of the config fields the spec marks
+// airbyte_secret. config must be resolved: a field holding a reference
+// would give the reference's text instead of the secret.
+func (c *Connector) secretValues(spec, config json.RawMessage) []string {
 	if len(spec) == 0 || len(config) == 0 {
-		return
+		return nil
 	}
-	if err := specsecret.Register(config, spec); err != nil {
+	values, err := specsecret.Values(config, spec)
+	if err != nil {
 		// Both came through encoding/json already; say so and go on, since
 		// the connector would reject them too.
 		c.logger.Warn("cannot find the secret fields of the config", "connector", c.name, "error", secrets.MaskError(err))
+	}
+	return values
+}
+
+// heldSecrets masks the secret values of a Connector's configs while the
+// Connector may print them, rather than for good (secrets.Register): a
+// server that makes a Connector per tenant or job would otherwise mask
+// every secret it was ever given, and every masked line and every new
+// secret would pay for all of them. The values are held (see package
+// internal/masklease) from the first run of a config until SetConfig
+// replaces it or the Connector becomes unreachable; a value another
+// Connector, a run or secrets.Register holds stays masked. A config the
+// connector changed (CONTROL) keeps the old values held too: an old OAuth
+// token is still a secret in what the connector prints.
+//
+// What is printed after its Connector is gone (an error kept, a summary)
+// was masked when it was made: secrets.MaskError masks when it wraps.
+type heldSecrets struct {
+	mu       sync.Mutex
+	values   map[string]struct{}
+	releases []func()
+}
+
+// newHeldSecrets returns the holder of c's secrets, released once c is
+// unreachable.
+func newHeldSecrets(c *Connector) *heldSecrets {
+	h := &heldSecrets{}
+	runtime.AddCleanup(c, (*heldSecrets).releaseAll, h)
+	return h
+}
+
+// hold masks values until releaseAll; a value held already is not held
+// twice.
+func (h *heldSecrets) hold(values []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var fresh []string
+	for _, v := range values {
+		if _, ok := h.values[v]; ok {
+			continue
+		}
+		if h.values == nil {
+			h.values = map[string]struct{}{}
+		}
+		h.values[v] = struct{}{}
+		fresh = append(fresh, v)
+	}
+	if len(fresh) > 0 {
+		h.releases = append(h.releases, masklease.Hold(fresh...))
+	}
+}
+
+// releaseAll stops holding every value held so far. A nil h (a Connector
+// not made by newConnector) holds nothing.
+func (h *heldSecrets) releaseAll() {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	releases := h.releases
+	h.values, h.releases = nil, nil
+	h.mu.Unlock()
+	for _, release := range releases {
+		release()
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/kitcore"
 	"github.com/x/goairbyte/internal/loopback"
+	"github.com/x/goairbyte/internal/masklease"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
@@ -47,6 +48,9 @@ type Connector struct {
 	// vault keeps the SecretStrings of a config given as a Go value (see
 	// secretstrings.go).
 	vault vault
+	// held masks the secret values of the config while the Connector
+	// lives (see heldSecrets).
+	held *heldSecrets
 
 	// pinned is set for a Python connector pinned to a version: the first
 	// command installs it (Install replaces another installed version).
@@ -82,6 +86,7 @@ func newConnector(ctx context.Context, kind core.Kind, name string, opts ...Opti
 	}
 	c := &Connector{kind: kind, name: name, env: env, logger: st.logger, onConfigChange: st.onConfigChange,
 		streams: st.streams}
+	c.held = newHeldSecrets(c)
 	if c.logger == nil {
 		c.logger = env.Logger()
 	}
@@ -201,6 +206,9 @@ func (c *Connector) SetConfig(config any) error {
 	c.mu.Lock()
 	c.config = cfg
 	c.mu.Unlock()
+	// The old config's secrets are masked no longer on its account; the
+	// new one's are held when a command first resolves it.
+	c.held.releaseAll()
 	return nil
 }
 
@@ -253,7 +261,7 @@ func (c *Connector) runCommand(ctx context.Context, inv executor.Invocation, val
 	return func(yield func(*protocol.Message, error) bool) {
 		var refs map[string]string
 		if inv.Verb != executor.VerbSpec {
-			cfg, r, err := c.prepare(ctx)
+			cfg, r, held, err := c.prepare(ctx)
 			if err == nil && validate {
 				err = c.validate(ctx, cfg)
 			}
@@ -262,6 +270,9 @@ func (c *Connector) runCommand(ctx context.Context, inv executor.Invocation, val
 				return
 			}
 			inv.Config, refs = cfg, r
+			// The run holds the secrets of its config too: a SetConfig
+			// while it runs releases the Connector's hold of them.
+			defer masklease.Hold(held...)()
 		}
 		for m, err := range c.run(ctx, inv, refs) {
 			if !yield(m, err) {
@@ -338,7 +349,7 @@ func (c *Connector) applyConfigChange(raw json.RawMessage, refs map[string]strin
 	spec := c.spec
 	c.mu.Unlock()
 	if spec != nil {
-		c.registerSecrets(spec.ConnectionSpecification, sent)
+		c.held.hold(c.secretValues(spec.ConnectionSpecification, sent))
 	}
 	cfg := rereference(sent, refs)
 	c.mu.Lock()

@@ -43,9 +43,11 @@
 // Write, however many runs it makes) resolves each of them once, through
 // the Environment's secret managers (package secrets), and the next call
 // resolves them again, so that a rotated secret is seen. Each run
-// registers every secret value — resolved references, the fields the spec
-// marks airbyte_secret — for masking before the connector sees the
-// config, so nothing it prints escapes. A
+// masks every secret value — resolved references, the fields the spec
+// marks airbyte_secret — before the connector sees the config, so nothing
+// it prints escapes; they stay masked while the Connector lives, until
+// SetConfig replaces the config or the Connector is unreachable, and the
+// errors it returned were masked when made. A
 // CONTROL CONNECTOR_CONFIG message from the connector (a refreshed OAuth
 // token) replaces the stored config, references put back, and calls the
 // WithConfigChangeCallback function; one that names a secret itself

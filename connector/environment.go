@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"weak"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cachelink"
@@ -31,7 +32,7 @@ import (
 // after them. The zero Environment is not usable; call [NewEnvironment].
 //
 // Masking is the one thing not kept per Environment, on purpose: every
-// secret any connector resolved is masked in every text the process writes
+// secret of a live connector is masked in every text the process writes
 // (package secrets), since hiding a value in one tenant's logs that belongs
 // to another never leaks anything.
 type Environment struct {
@@ -47,9 +48,26 @@ type Environment struct {
 
 	// cacheMu serialises DefaultCache, so that a cache is opened once; it
 	// is not mu, so that an opener may use the Environment, and the rest
-	// of the program may, while a cache opens.
+	// of the program may, while a cache opens. It is taken before mu when
+	// both are.
 	cacheMu sync.Mutex
-	caches  map[string]*cache.Cache // open default caches by absolute directory
+	// current is the default cache of currentDir, the absolute directory
+	// of the last use, held while cacheDir is that directory: reopening
+	// it for each Read costs 50–100 ms. caches has every default cache
+	// opened, by absolute directory, held weakly: that of a directory
+	// SetCacheDir moved away from closes once nothing (a ReadResult, a
+	// Dataset, the program) uses it, and a return to the directory
+	// finds it while it is still in use.
+	current    *cache.Cache
+	currentDir string
+	caches     map[string]defaultCacheRef
+}
+
+// defaultCacheRef is a default cache as its Environment refers to it:
+// weakly, and closed once closed.
+type defaultCacheRef struct {
+	cache  weak.Pointer[cache.Cache]
+	closed <-chan struct{}
 }
 
 // cacheOpener opens the default cache that lives in dir (the Environment's
@@ -95,7 +113,7 @@ func NewEnvironment() *Environment {
 		logger:     slog.New(slog.DiscardHandler),
 		connectors: map[string]func() any{},
 		cacheDir:   DefaultCacheDir,
-		caches:     map[string]*cache.Cache{},
+		caches:     map[string]defaultCacheRef{},
 	}
 }
 
@@ -208,11 +226,31 @@ func (e *Environment) setDefaultCache(open cacheOpener) {
 }
 
 // SetCacheDir sets the directory of the default cache (./.cache by
-// default).
+// default). The default cache of the directory left is no longer kept
+// open for the next Read: it closes once no ReadResult, Dataset or other
+// user of it is left, and a later return to the directory finds it again
+// while it is in use, or opens it again.
 func (e *Environment) SetCacheDir(dir string) {
 	e.mu.Lock()
 	e.cacheDir = dir
 	e.mu.Unlock()
+	// The cache of the directory left is no longer held for the next
+	// Read: it closes once nothing uses it (see defaultCache).
+	e.cacheMu.Lock()
+	if e.current != nil && !e.isCacheDir(e.currentDir) {
+		e.current, e.currentDir = nil, ""
+	}
+	e.cacheMu.Unlock()
+}
+
+// isCacheDir reports whether dir, an absolute directory, is where the
+// default cache is now.
+func (e *Environment) isCacheDir(dir string) bool {
+	e.mu.Lock()
+	cacheDir := e.cacheDir
+	e.mu.Unlock()
+	abs, err := filepath.Abs(cacheDir)
+	return err == nil && abs == dir
 }
 
 // errNoDefaultCache says that a Read or Write had no cache to use: an
@@ -243,11 +281,22 @@ func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 	}
 	e.cacheMu.Lock()
 	defer e.cacheMu.Unlock()
-	if c, ok := e.caches[dir]; ok {
-		if c.DB().PingContext(ctx) == nil {
+	if ref, ok := e.caches[dir]; ok {
+		c := ref.cache.Value()
+		if c != nil && c.DB().PingContext(ctx) == nil {
+			e.hold(c, dir)
 			return c, nil
 		}
-		delete(e.caches, dir) // closed by its user: open it again
+		if c == nil {
+			// Unreachable: the cache closes it. Two handles of one
+			// DuckDB file are not safe: open it again once it is closed.
+			select {
+			case <-ref.closed:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		delete(e.caches, dir) // closed: open it again
 	}
 	c, err := open(ctx, dir)
 	if err != nil {
@@ -259,11 +308,29 @@ func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 		}
 		return nil, err
 	}
-	// Nobody has to close it: once this Environment is dropped, and with
-	// it whatever used the cache, the cache closes.
-	cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]().CloseWhenUnreachable(c)
-	e.caches[dir] = c
+	// Nobody has to close it: once this Environment is dropped or has
+	// moved to another directory, and whatever used the cache is gone,
+	// the cache closes.
+	closed := cachelink.Get[*cache.Cache, *cache.Dataset, cache.StateKey]().CloseWhenUnreachable(c)
+	for d, ref := range e.caches {
+		select {
+		case <-ref.closed:
+			delete(e.caches, d) // closed: its directory is forgotten too
+		default:
+		}
+	}
+	e.caches[dir] = defaultCacheRef{cache: weak.Make(c), closed: closed}
+	e.hold(c, dir)
 	return c, nil
+}
+
+// hold keeps c, the default cache of dir, for the next uses while dir is
+// the cache directory (SetCacheDir may have moved on while c was found);
+// e.cacheMu is held.
+func (e *Environment) hold(c *cache.Cache, dir string) {
+	if e.isCacheDir(dir) {
+		e.current, e.currentDir = c, dir
+	}
 }
 
 // progressOptions returns the options of a progress tracker for one Read or

@@ -15,7 +15,7 @@ import (
 // (see Check). A failing field the spec marks airbyte_secret is
 // named with the rule it breaks, never with its value.
 func (c *Connector) ValidateConfig(ctx context.Context) error {
-	cfg, _, err := c.prepare(withOperation(ctx))
+	cfg, _, _, err := c.prepare(withOperation(ctx))
 	if err != nil {
 		return err
 	}

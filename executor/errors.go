@@ -179,13 +179,14 @@ func (e *ConnectorError) Unwrap() error { return e.err }
 
 // maskedCause is the Go error of an in-process connector as a
 // *ConnectorError unwraps to it: its text through the executor's mask,
-// its chain the connector's.
+// masked when the run failed (a secret masked while its connector lived
+// stays masked in an error kept longer), its chain the connector's.
 type maskedCause struct {
-	err  error
-	mask func(string) string
+	err error
+	msg string
 }
 
-func (e *maskedCause) Error() string { return e.mask(e.err.Error()) }
+func (e *maskedCause) Error() string { return e.msg }
 func (e *maskedCause) Unwrap() error { return e.err }
 
 // Is matches ErrNotInstalled.

@@ -317,7 +317,7 @@ func (r *inProcessRun) caused(failure, cause error) error {
 	if ce, ok := failure.(*ConnectorError); ok {
 		ce.inProcess = true
 		if cause != nil {
-			ce.err = &maskedCause{err: cause, mask: r.p.o.mask}
+			ce.err = &maskedCause{err: cause, msg: r.p.o.mask(cause.Error())}
 		}
 	}
 	return failure

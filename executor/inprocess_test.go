@@ -200,7 +200,14 @@ func (e *apiError) Error() string {
 func TestInProcessFailureUnwraps(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mask := func(s string) string { return strings.ReplaceAll(s, "secret-value-1234", "****") }
+	var held atomic.Bool
+	held.Store(true)
+	mask := func(s string) string {
+		if !held.Load() {
+			return s
+		}
+		return strings.ReplaceAll(s, "secret-value-1234", "****")
+	}
 	ex := inProcess(t, &goSource{count: 1, mode: "typed"}, executor.Runtime{Mask: mask})
 	_, err := collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))
 	ce := asConnectorError(t, err)
@@ -217,6 +224,13 @@ func TestInProcessFailureUnwraps(t *testing.T) {
 		strings.Contains(ce.Error(), "secret-value-1234") || !strings.Contains(inner.Error(), "refused **** with 403") {
 		t.Errorf("the error or what it unwraps to is not masked: %v; %v", ce, inner)
 	}
+	// The value is no longer masked once the run is over (its
+	// Connector's lease released): the error, kept, still masks it.
+	held.Store(false)
+	if inner := errors.Unwrap(ce); strings.Contains(inner.Error(), "secret-value-1234") || strings.Contains(ce.Error(), "secret-value-1234") {
+		t.Errorf("masked only while the value was held: %v; %v", ce, inner)
+	}
+	held.Store(true)
 
 	ex = inProcess(t, &goSource{count: 1, mode: "trace"}, executor.Runtime{Mask: mask})
 	_, err = collect(ex.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalogInProcess}))

@@ -32,9 +32,13 @@
 // in the forms connectors print them too (JSON-escaped as Go and Python
 // write it, in a Python repr, URL-encoded, base64). Values enter the set through [Register], through every
 // SecretString, through [ResolveReferences] (config values of the form
-// secret_reference::NAME) and, when package connector runs a connector,
-// through the config fields that its spec marks airbyte_secret. [MaskError]
-// and [NewMaskingHandler] apply the same masking to errors and slog output.
+// secret_reference::NAME) for good and, when package connector runs a
+// connector, through the config fields that its spec marks airbyte_secret,
+// while its Connector lives: a server making Connectors for many tenants
+// over months does not mask, and pay for, every secret it was ever given.
+// [MaskError] and [NewMaskingHandler] apply the same masking to errors and
+// slog output; MaskError masks when it wraps, so an error kept after its
+// Connector is gone still hides what was secret when it was made.
 // A value shorter than 4 bytes is never masked (it would hide every "id" or
 // "1" in the text): such a secret shows as it is.
 package secrets

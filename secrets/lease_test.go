@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -121,5 +122,34 @@ func TestLeaseConcurrent(t *testing.T) {
 	}
 	if strings.Contains(Mask("lease-concurrent-kept-0"), "kept") {
 		t.Fatal("a value registered for good was lost")
+	}
+}
+
+// TestMaskErrorMasksWhileHeld: an error wrapped while a value was held
+// stays masked once the lease is released (a server keeps the errors of
+// runs whose connectors are gone), and still unwraps to the original.
+func TestMaskErrorMasksWhileHeld(t *testing.T) {
+	tok := "lease-test-error-token-1"
+	base := errors.New("refused " + tok)
+	release := masklease.Hold(tok)
+	err := MaskError(fmt.Errorf("check: %w", base))
+	release()
+	if got := err.Error(); got != "check: refused ****" {
+		t.Fatalf("after the release: %q", got)
+	}
+	if !errors.Is(err, base) {
+		t.Fatal("the masked error lost its chain")
+	}
+	// Wrapped again after the release, it is the same error.
+	if MaskError(err) != err {
+		t.Fatal("MaskError of a masked error made another one")
+	}
+	// A value held after the first wrap is masked by a second one.
+	later := "lease-test-error-later-2"
+	err = MaskError(errors.New("a " + later))
+	release = masklease.Hold(later)
+	defer release()
+	if got := MaskError(err).Error(); got != "a ****" {
+		t.Fatalf("wrapped again while held: %q", got)
 	}
 }

@@ -301,17 +301,29 @@ func maskBytes(b []byte) []byte {
 // MaskError returns err with its message masked. The result still unwraps
 // to err, so errors.Is and errors.As see the original chain; only the text
 // changes. A nil error stays nil.
+//
+// The message is masked now, once: it is what was secret while err was
+// made. A value masked only while its connector lived (its config's
+// secrets, released once the Connector is gone) stays masked in an error
+// kept longer. An error MaskError returned is returned as it is, unless a
+// value masked since appears in its message.
 func MaskError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := err.(*maskedError); ok {
+	if m, ok := err.(*maskedError); ok {
+		if msg := Mask(m.msg); msg != m.msg {
+			return &maskedError{err: m.err, msg: msg}
+		}
 		return err
 	}
-	return &maskedError{err: err}
+	return &maskedError{err: err, msg: Mask(err.Error())}
 }
 
-type maskedError struct{ err error }
+type maskedError struct {
+	err error
+	msg string // err's message, masked when the error was wrapped
+}
 
-func (e *maskedError) Error() string { return Mask(e.err.Error()) }
+func (e *maskedError) Error() string { return e.msg }
 func (e *maskedError) Unwrap() error { return e.err }

@@ -68,6 +68,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/masklease"
 	"github.com/x/goairbyte/internal/spelling"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
@@ -208,16 +209,27 @@ func (c *connector) dsnSchema(params map[string]string) (string, error) {
 }
 
 // Connect connects to the database and creates the schema if needed.
-func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
+func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) {
 	// The connection string's mistakes, found before anything connects,
 	// are *cacheerr.ArgumentErrors.
 	pc, err := pgxpool.ParseConfig(c.dsn)
 	if err != nil {
 		return nil, &cacheerr.ArgumentError{Err: fmt.Errorf("postgres: the connection string is not valid: %w", err)}
 	}
-	// From here on the password is masked wherever goairbyte writes text:
-	// errors, logs, progress lines.
-	secrets.Register(pc.ConnConfig.Password)
+	// From here on the password is masked wherever goairbyte writes text
+	// (errors, logs, progress lines) while the cache is open: the database
+	// holds it until it is closed (by Close; an Environment's default
+	// cache also once unreachable), not for good, or a server opening caches for many
+	// tenants would mask every password it was ever given. One that fails
+	// to connect stays masked for good: its error, and the DSN, are what
+	// the program prints next, at any time.
+	release := masklease.Hold(pc.ConnConfig.Password)
+	defer func() {
+		if err != nil {
+			secrets.Register(pc.ConnConfig.Password)
+			release()
+		}
+	}()
 	// An @ in a URL's password that is not percent-encoded ends the
 	// password there: the rest of it becomes part of the host, which every
 	// connection error would print. No host name holds an @.
@@ -264,7 +276,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		}
 		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w%s", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err, hint)
 	}
-	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema}
+	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema, releasePassword: release}
 	if schema != "public" {
 		if err := createSchema(ctx, pool, schema); err != nil {
 			b.Close()
@@ -294,12 +306,16 @@ type database struct {
 	pool   *pgxpool.Pool
 	db     *sql.DB
 	schema string
+	// releasePassword stops masking the password on the database's
+	// account; calling it again does nothing.
+	releasePassword func()
 }
 
 func (b *database) DB() *sql.DB { return b.db }
 func (b *database) Close() error {
 	err := b.db.Close()
 	b.pool.Close()
+	b.releasePassword()
 	return err
 }
 func (b *database) Schema() string { return b.schema }

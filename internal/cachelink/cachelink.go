@@ -34,8 +34,9 @@ type Ops[C, D any, K comparable] struct {
 	// error matching ErrInUse.
 	LockWrite func(c C, ctx context.Context, source, destination string) (unlock func(), err error)
 	// CloseWhenUnreachable has the cache's database closed once nothing
-	// refers to the cache any more, unless it was closed first.
-	CloseWhenUnreachable func(c C)
+	// refers to the cache any more, unless it was closed first. The
+	// channel is closed once the database is closed, either way.
+	CloseWhenUnreachable func(c C) <-chan struct{}
 }
 
 var ops any
