@@ -183,6 +183,10 @@ func (b *builder) asyncRetriever(n *manifest.Map, streamName string, streamNode 
 			r.statusMap[api] = k.status
 		}
 	}
+	// One list for both steps, as the CDK's create_async_retriever hands
+	// the same transformations to the download selector and the stream's:
+	// a transformation keeps no state between records, so the same
+	// instances serve both.
 	for _, e := range streamNode.List("transformations") {
 		t, err := b.transformation(e.(*manifest.Map))
 		if err != nil {
@@ -190,15 +194,7 @@ func (b *builder) asyncRetriever(n *manifest.Map, streamName string, streamNode 
 		}
 		r.downloadTransform = append(r.downloadTransform, t)
 	}
-	var ts []transformation
-	for _, e := range streamNode.List("transformations") {
-		t, err := b.transformation(e.(*manifest.Map))
-		if err != nil {
-			return nil, fmt.Errorf("transformations: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	if r.selector, err = b.selector(n.Map("record_selector"), ts, streamNode); err != nil {
+	if r.selector, err = b.selector(n.Map("record_selector"), r.downloadTransform, streamNode); err != nil {
 		return nil, fmt.Errorf("record_selector: %w", err)
 	}
 	r.selector.extractor = asIs{}
