@@ -542,6 +542,11 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 	if err != nil {
 		return err
 	}
+	// One file for the job's downloads, each written over the last: a CSV
+	// download is on disk whole before its first record is read
+	// (downloadSpool says why).
+	spool := &downloadSpool{}
+	defer spool.close()
 	for _, u := range urls {
 		extra := interpolation.NewDict(1)
 		extra.Set("url", u)
@@ -552,6 +557,9 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 		req, err := r.download.build(ctx, rc, dv, nil, requestOptions{})
 		if err != nil {
 			return err
+		}
+		if r.csv {
+			req.spool = spool
 		}
 		resp, _, err := r.download.send.send(ctx, rc, req, dv)
 		if err != nil {
@@ -581,7 +589,7 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 			return nil
 		}
 		if r.csv {
-			if err := csvRecords(resp.body, each); err != nil {
+			if err := spool.records(each); err != nil {
 				return err
 			}
 			continue
