@@ -37,9 +37,11 @@ import (
 // error.
 //
 // What is not the connection's fault is kept in err and fails the stream
-// without a retry, as a body read whole then failed to parse did before:
-// a compressed body that is cut short or corrupt (the server ended the
-// response cleanly), or a file that cannot be written.
+// without a retry (the server sent the response whole: a retry would bring
+// the same bytes), and before any record is read: a compressed body that
+// is cut short or corrupt, or a file that cannot be written. (A plain body
+// whose server closes the connection early without a Content-Length or
+// chunked framing cannot be told from a whole one, here or in the CDK.)
 //
 // The response cache is never in the way: only a SimpleRetriever's
 // requester uses it, not an AsyncRetriever's.
