@@ -183,6 +183,10 @@ func (b *builder) asyncRetriever(n *manifest.Map, streamName string, streamNode 
 			r.statusMap[api] = k.status
 		}
 	}
+	// One list for both steps, as the CDK's create_async_retriever hands
+	// the same transformations to the download selector and the stream's:
+	// a transformation keeps no state between records, so the same
+	// instances serve both.
 	for _, e := range streamNode.List("transformations") {
 		t, err := b.transformation(e.(*manifest.Map))
 		if err != nil {
@@ -190,15 +194,7 @@ func (b *builder) asyncRetriever(n *manifest.Map, streamName string, streamNode 
 		}
 		r.downloadTransform = append(r.downloadTransform, t)
 	}
-	var ts []transformation
-	for _, e := range streamNode.List("transformations") {
-		t, err := b.transformation(e.(*manifest.Map))
-		if err != nil {
-			return nil, fmt.Errorf("transformations: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	if r.selector, err = b.selector(n.Map("record_selector"), ts, streamNode); err != nil {
+	if r.selector, err = b.selector(n.Map("record_selector"), r.downloadTransform, streamNode); err != nil {
 		return nil, fmt.Errorf("record_selector: %w", err)
 	}
 	r.selector.extractor = asIs{}
@@ -546,6 +542,11 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 	if err != nil {
 		return err
 	}
+	// One file for the job's downloads, each written over the last: a CSV
+	// download is on disk whole before its first record is read
+	// (downloadSpool says why).
+	spool := &downloadSpool{}
+	defer spool.close()
 	for _, u := range urls {
 		extra := interpolation.NewDict(1)
 		extra.Set("url", u)
@@ -556,6 +557,9 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 		req, err := r.download.build(ctx, rc, dv, nil, requestOptions{})
 		if err != nil {
 			return err
+		}
+		if r.csv {
+			req.spool = spool
 		}
 		resp, _, err := r.download.send.send(ctx, rc, req, dv)
 		if err != nil {
@@ -585,7 +589,7 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 			return nil
 		}
 		if r.csv {
-			if err := csvRecords(resp.body, each); err != nil {
+			if err := spool.records(each); err != nil {
 				return err
 			}
 			continue

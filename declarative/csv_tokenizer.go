@@ -15,7 +15,11 @@ import (
 type pandasCSV struct {
 	r    *bufio.Reader
 	line int // lines read, for errors
+	// buf holds the row's fields one after the other, ends where each
+	// ends: the row becomes one string, its fields slices of it (one
+	// allocation a row, not one a field).
 	buf  []byte
+	ends []int
 	row  []string
 }
 
@@ -33,12 +37,10 @@ const (
 func (p *pandasCSV) next() ([]string, error) {
 	p.row = p.row[:0]
 	p.buf = p.buf[:0]
+	p.ends = p.ends[:0]
 	state := csvStartRecord
 	var pending []byte // a whitespace line's bytes, in case it is not one
-	endField := func() {
-		p.row = append(p.row, string(p.buf))
-		p.buf = p.buf[:0]
-	}
+	endField := func() { p.ends = append(p.ends, len(p.buf)) }
 	for {
 		c, err := p.r.ReadByte()
 		if err == io.EOF {
@@ -50,7 +52,7 @@ func (p *pandasCSV) next() ([]string, error) {
 			}
 			endField()
 			p.line++
-			return p.row, nil
+			return p.fields(), nil
 		}
 		if err != nil {
 			return nil, err
@@ -95,7 +97,7 @@ func (p *pandasCSV) next() ([]string, error) {
 			case '\n':
 				endField()
 				p.line++
-				return p.row, nil
+				return p.fields(), nil
 			case '"':
 				state = csvInQuoted
 			case ',':
@@ -109,7 +111,7 @@ func (p *pandasCSV) next() ([]string, error) {
 			case '\n':
 				endField()
 				p.line++
-				return p.row, nil
+				return p.fields(), nil
 			case ',':
 				endField()
 				state = csvStartField
@@ -133,11 +135,22 @@ func (p *pandasCSV) next() ([]string, error) {
 			case '\n':
 				endField()
 				p.line++
-				return p.row, nil
+				return p.fields(), nil
 			default:
 				p.buf = append(p.buf, c)
 				state = csvInField
 			}
 		}
 	}
+}
+
+// fields makes the row of the fields in buf.
+func (p *pandasCSV) fields() []string {
+	text := string(p.buf)
+	start := 0
+	for _, end := range p.ends {
+		p.row = append(p.row, text[start:end])
+		start = end
+	}
+	return p.row
 }

@@ -21,7 +21,7 @@ func TestPandasCSV(t *testing.T) {
 		{"a BOM before the header", "\ufeffa\n1\n", `[{"a":"1"}]`},
 	} {
 		var got []json.RawMessage
-		err := csvRecords([]byte(tc.csv), func(d *dict) error {
+		err := csvRecords(strings.NewReader(tc.csv), func(d *dict) error {
 			b, err := encodeRecord(d)
 			got = append(got, b)
 			return err
@@ -36,7 +36,7 @@ func TestPandasCSV(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"a\n\"open\n", "a\n1,2\n", "a\n\xff\n"} {
-		if err := csvRecords([]byte(bad), func(*dict) error { return nil }); err == nil {
+		if err := csvRecords(strings.NewReader(bad), func(*dict) error { return nil }); err == nil {
 			t.Errorf("%q read without error", bad)
 		} else if !strings.Contains(err.Error(), "CSV") && !strings.Contains(err.Error(), "C error") {
 			t.Errorf("%q: %v", bad, err)

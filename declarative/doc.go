@@ -160,7 +160,9 @@
 // it. A response that sends nothing for 10 minutes, before its headers or
 // within its body, is given up on and retried like a dropped connection
 // (the CDK sets no timeout and would wait for ever); one larger than
-// 512 MiB once decompressed fails its request. The config's airbyte_secret
+// 512 MiB once decompressed fails its request, except an AsyncRetriever's
+// CSV download, written to a temporary file whole and then parsed from it
+// in bounded memory, as the CDK does. The config's airbyte_secret
 // values and the tokens the connector obtains never appear in an error, a
 // log line or a TRACE message.
 package declarative

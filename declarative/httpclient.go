@@ -18,7 +18,8 @@ import (
 )
 
 // maxResponseBody bounds how much of one response the engine reads, after
-// any Content-Encoding is undone (a gzip bomb is measured expanded).
+// any Content-Encoding is undone (a gzip bomb is measured expanded). An
+// AsyncRetriever's download is exempt: it goes to a file (downloadSpool).
 const maxResponseBody = 512 << 20
 
 // defaultStallTimeout is how long a response may send nothing, before its
@@ -59,6 +60,10 @@ type outRequest struct {
 	headers []entry // header name → string value, in order
 	body    []byte
 	ctype   string
+	// spool, when set, takes the body of a response whose status is
+	// below 400 instead of its being read into memory (an AsyncRetriever's
+	// CSV download, downloadSpool); the response's body is then empty.
+	spool *downloadSpool
 }
 
 // response is a received response with its body read.
@@ -409,6 +414,12 @@ func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *va
 	}
 	defer hresp.Body.Close()
 	hresp.Body = &heardReader{ReadCloser: hresp.Body, silence: silence, after: s.stallTimeout}
+	if req.spool != nil && hresp.StatusCode < 400 {
+		if err := req.spool.fill(hresp.Body); err != nil {
+			return nil, s.transportError(ctx, rc, err)
+		}
+		return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header}, nil
+	}
 	body, err := readBody(hresp, &s.sizeHint, s.maxBody)
 	if errors.Is(err, errBodyTooLarge) {
 		return nil, fmt.Errorf("%w: status %d with a body larger than %d MiB, the most the engine reads of one response", err, hresp.StatusCode, s.maxBody>>20)

@@ -8,18 +8,219 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
 
-// csvRecords is the ResponseToFileExtractor of the CDK 6.31.1: the body,
-// gzip- or zlib-compressed or not, read as CSV the way its
+// downloadSpool is where a ResponseToFileExtractor download goes before a
+// record is read from it, as the CDK 6.31.1 does: its _save_to_file writes
+// the body, decompressed, to a temporary file, and _read_with_chunks then
+// reads that file with pandas 100 rows at a time. Memory stays bounded
+// whatever the export's size (buffers of a few tens of KiB, the
+// decompressor's window, one row); the disk holds the decompressed export,
+// as the CDK's working directory does. The engine's response size bound
+// (maxResponseBody) does not apply: the CDK has none, and an export of
+// several GB is what this extractor is for.
+//
+// The whole download is on disk before the first record is read, and that
+// is what makes a retried download safe. The download request runs in the
+// sender's retry loop (sender.do calls fill), as the CDK's send_request
+// reads the whole body (stream=False, the JsonDecoder's default) within
+// its retries: a connection that drops or goes silent in the middle of the
+// body is a transport error, and the request is sent again, its file
+// emptied first. Had records been handed on as the body arrived, those
+// read before the cut would be handed on again by the retry, duplicated.
+// So a download is all or nothing: every record once, or none and the
+// error.
+//
+// What is not the connection's fault is kept in err and fails the stream
+// without a retry (the server sent the response whole: a retry would bring
+// the same bytes), and before any record is read: a compressed body that
+// is cut short or corrupt, or a file that cannot be written. (A plain body
+// whose server closes the connection early without a Content-Length or
+// chunked framing cannot be told from a whole one, here or in the CDK.)
+//
+// The response cache is never in the way: only a SimpleRetriever's
+// requester uses it, not an AsyncRetriever's.
+//
+// A successful download's body is on disk, not in the response: an error
+// handler's predicate or error_message_contains sees it as a body that is
+// not JSON ({} and no message). The CDK's sees the CSV text; no manifest
+// of the corpus sets an error handler on a download_requester.
+type downloadSpool struct {
+	f *os.File
+	// unlinked is set when the file's name was removed as soon as it was
+	// created (it lives on while open): where the system allows it, a
+	// process that is killed leaves no file behind.
+	unlinked bool
+	// err is why the last body could not be spooled, other than the
+	// connection (see above).
+	err error
+}
+
+// spoolBuffer is the size of the spool's read and write buffers.
+const spoolBuffer = 64 << 10
+
+// fill writes body to the spool, decompressed when it starts with a gzip
+// or zlib header (zlib's MAX_WBITS|32 detection: the CDK tries it on the
+// first chunk and falls back to the raw bytes), else without its NUL bytes
+// (the CDK's _filter_null_bytes). Only the first gzip member is read: zlib
+// leaves the rest as unused data. The spool is emptied first: fill is
+// called once per attempt of the request. It returns only an error of
+// body's own reads (a transport error, to retry); any other is kept in
+// s.err.
+func (s *downloadSpool) fill(body io.Reader) error {
+	s.err = nil
+	if err := s.reset(); err != nil {
+		s.err = err
+		return nil
+	}
+	src := &sourceReader{r: body}
+	dst := &sinkWriter{w: s.f}
+	w := bufio.NewWriterSize(dst, spoolBuffer)
+	err := inflate(w, bufio.NewReaderSize(src, spoolBuffer))
+	if err == nil {
+		err = w.Flush()
+	}
+	switch {
+	case src.err != nil:
+		return src.err
+	case dst.err != nil:
+		s.err = fmt.Errorf("writing the download to a temporary file: %w", dst.err)
+	case err != nil:
+		s.err = fmt.Errorf("decompressing the download: %w", err)
+	}
+	return nil
+}
+
+// inflate copies the body from br to w, decompressed or without NUL bytes.
+func inflate(w io.Writer, br *bufio.Reader) error {
+	head, _ := br.Peek(2) // a read error is found again by the copy
+	var zr io.Reader
+	switch {
+	case len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b:
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return err
+		}
+		gz.Multistream(false)
+		zr = gz
+	case len(head) == 2 && head[0]&0x0f == 8 && head[0]>>4 <= 7 && (uint(head[0])<<8|uint(head[1]))%31 == 0:
+		z, err := zlib.NewReader(br)
+		if err != nil {
+			return err
+		}
+		zr = z
+	default:
+		return copyWithoutNUL(w, br)
+	}
+	_, err := io.Copy(w, zr)
+	return err
+}
+
+// copyWithoutNUL copies r to w with its NUL bytes removed.
+func copyWithoutNUL(w io.Writer, r io.Reader) error {
+	buf := make([]byte, spoolBuffer)
+	for {
+		n, err := r.Read(buf)
+		chunk := buf[:n]
+		if bytes.IndexByte(chunk, 0) >= 0 {
+			chunk = bytes.ReplaceAll(chunk, []byte{0}, nil)
+		}
+		if _, werr := w.Write(chunk); werr != nil {
+			return werr
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// sourceReader keeps the first error other than io.EOF of its reader, to
+// tell the connection's failures from the decompressor's.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// sinkWriter keeps the first error of its writer, to tell a file that
+// cannot be written from a body that cannot be read.
+type sinkWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *sinkWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// reset empties the spool, creating its file the first time.
+func (s *downloadSpool) reset() error {
+	if s.f == nil {
+		f, err := os.CreateTemp("", "goairbyte-download-*.csv")
+		if err != nil {
+			return fmt.Errorf("creating the download's temporary file: %w", err)
+		}
+		s.f = f
+		s.unlinked = os.Remove(f.Name()) == nil
+		return nil
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("emptying the download's temporary file: %w", err)
+	}
+	if err := s.f.Truncate(0); err != nil {
+		return fmt.Errorf("emptying the download's temporary file: %w", err)
+	}
+	return nil
+}
+
+// records reads the spooled download as CSV (csvRecords).
+func (s *downloadSpool) records(yield func(*dict) error) error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.f == nil {
+		return nil
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return csvError(err)
+	}
+	return csvRecords(s.f, yield)
+}
+
+// close removes the spool's file.
+func (s *downloadSpool) close() {
+	if s.f == nil {
+		return
+	}
+	s.f.Close()
+	if !s.unlinked {
+		os.Remove(s.f.Name())
+	}
+	s.f = nil
+}
+
+// csvRecords is the ResponseToFileExtractor's reading of a spooled
+// download (downloadSpool), read as CSV the way the CDK 6.31.1's
 // pandas.read_csv(dialect="unix", dtype=object) call reads it:
-//   - a body whose start is not a gzip or zlib header is taken as it is,
-//     with its NUL bytes removed (the CDK tries zlib's automatic header
-//     detection on the first chunk and falls back to the raw bytes);
 //   - the text is UTF-8 (the CDK's default: the charset lookup reads a
 //     lower-case "content-type" key of a dict requests fills with the
 //     server's spelling, Content-Type for HTTP/1.1 servers);
@@ -31,17 +232,14 @@ import (
 //   - blank lines are skipped; an empty body, or one with only a header,
 //     has no records.
 //
-// Rows are tokenized as pandas' C tokenizer does (csv_tokenizer.go).
-// Differences: a row with more fields than the header is an error here
-// (pandas fails on it too, unless every row has one field more, which it
-// then reads as an index); a truncated compressed body is an error here
-// (zlib hands the CDK the part before the cut).
-func csvRecords(body []byte, yield func(*dict) error) error {
-	text, err := decompressed(body)
-	if err != nil {
-		return err
-	}
-	br := bufio.NewReader(text)
+// Rows are tokenized as pandas' C tokenizer does (csv_tokenizer.go), one
+// at a time from a buffered reader: memory holds one row, whatever the
+// file's size. Differences: a row with more fields than the header is an
+// error here (pandas fails on it too, unless every row has one field more,
+// which it then reads as an index); a truncated compressed body is an
+// error here (zlib hands the CDK the part before the cut).
+func csvRecords(text io.Reader, yield func(*dict) error) error {
+	br := bufio.NewReaderSize(text, spoolBuffer)
 	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
 		br.Discard(3)
 	}
@@ -85,11 +283,8 @@ func csvRecords(body []byte, yield func(*dict) error) error {
 	}
 }
 
-// csvError words a failure to read the download.
+// csvError words a failure to read the spooled download.
 func csvError(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, zlib.ErrChecksum) {
-		return fmt.Errorf("decompressing the download: %w", err)
-	}
 	return fmt.Errorf("reading the downloaded CSV: %w", err)
 }
 
@@ -104,24 +299,6 @@ func validUTF8(row []string) error {
 		}
 	}
 	return nil
-}
-
-// decompressed is the body inflated when it starts with a gzip or zlib
-// header (zlib's MAX_WBITS|32 detection), else the body without NUL bytes.
-func decompressed(body []byte) (io.Reader, error) {
-	switch {
-	case len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b:
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		// Only the first member: zlib leaves the rest as unused data.
-		zr.Multistream(false)
-		return zr, nil
-	case len(body) >= 2 && body[0]&0x0f == 8 && body[0]>>4 <= 7 && (uint(body[0])<<8|uint(body[1]))%31 == 0:
-		return zlib.NewReader(bytes.NewReader(body))
-	}
-	return bytes.NewReader(bytes.ReplaceAll(body, []byte{0}, nil)), nil
 }
 
 // csvColumns names the columns as pandas does from a header row.
