@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +46,7 @@ type Environment struct {
 	connectors map[string]func() any
 	opener     cacheOpener
 	cacheDir   string
+	client     *http.Client
 
 	// cacheMu serialises DefaultCache, so that a cache is opened once; it
 	// is not mu, so that an opener may use the Environment, and the rest
@@ -156,6 +158,25 @@ func (e *Environment) progressOptions() []progress.Option {
 		return []progress.Option{progress.WithRenderer(nil)}
 	}
 	return slices.Clone(e.progress)
+}
+
+// SetHTTPClient sets the client that the Environment's connectors run from
+// a declarative manifest make their requests with, where WithHTTPClient
+// does not give one: a tenant's egress proxy, or a client whose dialer
+// refuses the server's own network. Other connectors are not affected,
+// so one list of options still serves them all; nil restores the engine's
+// own client.
+func (e *Environment) SetHTTPClient(c *http.Client) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.client = c
+}
+
+// httpClient is the client set by SetHTTPClient, or nil.
+func (e *Environment) httpClient() *http.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.client
 }
 
 // SetRegistry makes the Environment look connectors up with l instead of a
