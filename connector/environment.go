@@ -200,6 +200,14 @@ func (e *Environment) Registry() *registry.Loader {
 // AddSecretManager makes the Environment ask m for secrets, after the
 // managers added before it and before the built-in sources (environment
 // variables, the .env file, the prompt).
+//
+// Those built-in sources are the process's, shared by every Environment:
+// a tenant's config that says secret_reference::DATABASE_PASSWORD gets the
+// server's variable, sent wherever that config sends its values, when no
+// manager of the tenant has the name. A manager that answers a name it
+// does not have with an error (wrapping secrets.ErrSecretNotFound, so that
+// errors.Is still matches) ends the search there: the tenant's references
+// then resolve from its own secrets only.
 func (e *Environment) AddSecretManager(m secrets.SecretManager) {
 	e.mu.Lock()
 	e.managers = append(e.managers, m)
