@@ -32,10 +32,10 @@ import (
 // Its setters are safe for concurrent use and take effect for what starts
 // after them. The zero Environment is not usable; call [NewEnvironment].
 //
-// Masking is the one thing not kept per Environment, on purpose: every
-// secret of a live connector is masked in every text the process writes
-// (package secrets), since hiding a value in one tenant's logs that belongs
-// to another never leaks anything.
+// Masking is the one thing not kept per Environment: every secret of a
+// live connector is masked in every text the process writes, the logs and
+// errors of every tenant (package secrets says what a tenant who reads its
+// own can learn from that).
 type Environment struct {
 	mu         sync.Mutex
 	logger     *slog.Logger
