@@ -22,7 +22,10 @@ import (
 // with the errors a user handles (the root sentinels and types) and no
 // secret in any error or log line; and PyAirbyte's quickstart ported (the
 // faker into the default cache, incremental and full refresh, a secret from
-// .env). The program checks the docs' promises itself and says
+// .env); and a sync server's tenants, an Environment each (default cache,
+// logger, secrets that stop at the tenant's vault, a manifest directory, an
+// HTTP client), reading at once, one read refused as in use, one
+// cancelled. The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -77,6 +80,14 @@ func TestOutsider(t *testing.T) {
 		got := run(t, "pyairbyte")
 		want := "source-faker (in process): read 1 map[products:50 purchases:50 users:50], read 2 map[products:50 purchases:50 users:50], " +
 			"full refresh 300 records, 100 users in \"main\".\"users\"\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("tenants", func(t *testing.T) {
+		t.Parallel()
+		got := run(t, "tenants")
+		want := "acme map[items:3] (acme,acme,acme), globex map[items:2] (globex,globex), a second read at once in use true, cancelled with a ReadResult true\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"log/slog"
@@ -802,5 +803,51 @@ func TestExecutableOfTheOtherKind(t *testing.T) {
 				t.Errorf("%s as a %s: %s: got %v, want an *OptionError saying %q", c.path, c.kind, verb, err, c.want)
 			}
 		}
+	}
+}
+
+// tenantVault is a tenant's only source of secrets: a name it does not
+// have is an error, which ends the search before the process's own.
+type tenantVault map[string]string
+
+func (tenantVault) Name() string { return "tenant vault" }
+func (v tenantVault) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
+	s, ok := v[name]
+	if !ok {
+		return secrets.SecretString{}, false, fmt.Errorf("the tenant has no secret %q: %w", name, secrets.ErrSecretNotFound)
+	}
+	return secrets.NewSecretString(s), true, nil
+}
+
+// TestTenantSecretsFallThroughToTheProcess: as AddSecretManager says, a
+// reference in a tenant's config that its managers do not answer resolves
+// from the server's environment variables; a manager that answers an
+// unknown name with an error keeps them out, and the error still matches
+// ErrSecretNotFound.
+func TestTenantSecretsFallThroughToTheProcess(t *testing.T) {
+	t.Setenv("CONNECTOR_TEST_SERVER_TOKEN", "goodtoken-of-the-server")
+	ctx := context.Background()
+	cfg := connector.WithConfig(map[string]any{"token": "secret_reference::CONNECTOR_TEST_SERVER_TOKEN"})
+	open := vault{"OTHER": "goodtoken-of-the-tenant"}
+	env := offline(t)
+	env.AddSecretManager(open)
+	d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
+		connector.WithGoConnector(echoDest{}), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check(ctx); err != nil {
+		t.Fatalf("the server's variable did not reach the connector: %v", err)
+	}
+
+	env = offline(t)
+	env.AddSecretManager(tenantVault(open))
+	d, err = core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
+		connector.WithGoConnector(echoDest{}), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check(ctx); !errors.Is(err, secrets.ErrSecretNotFound) || strings.Contains(err.Error(), "environment variables") {
+		t.Fatalf("a tenant vault that ends the search: %v", err)
 	}
 }

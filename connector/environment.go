@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,10 +32,10 @@ import (
 // Its setters are safe for concurrent use and take effect for what starts
 // after them. The zero Environment is not usable; call [NewEnvironment].
 //
-// Masking is the one thing not kept per Environment, on purpose: every
-// secret of a live connector is masked in every text the process writes
-// (package secrets), since hiding a value in one tenant's logs that belongs
-// to another never leaks anything.
+// Masking is the one thing not kept per Environment: every secret of a
+// live connector is masked in every text the process writes, the logs and
+// errors of every tenant (package secrets says what a tenant who reads its
+// own can learn from that).
 type Environment struct {
 	mu         sync.Mutex
 	logger     *slog.Logger
@@ -45,6 +46,7 @@ type Environment struct {
 	connectors map[string]func() any
 	opener     cacheOpener
 	cacheDir   string
+	client     *http.Client
 
 	// cacheMu serialises DefaultCache, so that a cache is opened once; it
 	// is not mu, so that an opener may use the Environment, and the rest
@@ -158,6 +160,25 @@ func (e *Environment) progressOptions() []progress.Option {
 	return slices.Clone(e.progress)
 }
 
+// SetHTTPClient sets the client that the Environment's connectors run from
+// a declarative manifest make their requests with, where WithHTTPClient
+// does not give one: a tenant's egress proxy, or a client whose dialer
+// refuses the server's own network. Other connectors are not affected,
+// so one list of options still serves them all; nil restores the engine's
+// own client.
+func (e *Environment) SetHTTPClient(c *http.Client) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.client = c
+}
+
+// httpClient is the client set by SetHTTPClient, or nil.
+func (e *Environment) httpClient() *http.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.client
+}
+
 // SetRegistry makes the Environment look connectors up with l instead of a
 // loader configured from the process environment.
 func (e *Environment) SetRegistry(l *registry.Loader) {
@@ -179,6 +200,14 @@ func (e *Environment) Registry() *registry.Loader {
 // AddSecretManager makes the Environment ask m for secrets, after the
 // managers added before it and before the built-in sources (environment
 // variables, the .env file, the prompt).
+//
+// Those built-in sources are the process's, shared by every Environment:
+// a tenant's config that says secret_reference::DATABASE_PASSWORD gets the
+// server's variable, sent wherever that config sends its values, when no
+// manager of the tenant has the name. A manager that answers a name it
+// does not have with an error (wrapping secrets.ErrSecretNotFound, so that
+// errors.Is still matches) ends the search there: the tenant's references
+// then resolve from its own secrets only.
 func (e *Environment) AddSecretManager(m secrets.SecretManager) {
 	e.mu.Lock()
 	e.managers = append(e.managers, m)

@@ -101,16 +101,17 @@ func (s *settings) download(ctx context.Context, u string) ([]byte, error) {
 }
 
 // engineOptions are the declarative engine's options for the connector:
-// its HTTP client, clock and logger.
-func (s *settings) engineOptions(name string, rt executor.Runtime) []declarative.Option {
+// its HTTP client (WithHTTPClient, else its Environment's), clock and
+// logger.
+func (s *settings) engineOptions(name string, rt executor.Runtime, env *Environment) []declarative.Option {
 	// The engine logs its requests itself, not through LOG messages the
 	// executor masks, and knows as secrets only the fields its spec marks:
 	// a resolved reference elsewhere in the config (a query parameter) would
 	// reach the program's handler as it is.
 	// Its lines name the connector, as the executor's do.
 	opts := []declarative.Option{declarative.WithLogger(slog.New(secrets.NewMaskingHandler(rt.Logger.Handler())).With("connector", name))}
-	if s.httpClient != nil {
-		opts = append(opts, declarative.WithHTTPClient(s.httpClient))
+	if c := s.engineClient(env); c != nil {
+		opts = append(opts, declarative.WithHTTPClient(c))
 	}
 	if s.clock != nil {
 		opts = append(opts, declarative.WithClock(s.clock))
@@ -118,10 +119,19 @@ func (s *settings) engineOptions(name string, rt executor.Runtime) []declarative
 	return opts
 }
 
+// engineClient is the HTTP client of the connector's engine: WithHTTPClient's,
+// else its Environment's (SetHTTPClient), else nil for the engine's own.
+func (s *settings) engineClient(env *Environment) *http.Client {
+	if s.httpClient != nil {
+		return s.httpClient
+	}
+	return env.httpClient()
+}
+
 // native builds the in-process executor of the manifest text: the engine
 // with the connector's HTTP client, clock and logger.
-func (s *settings) native(name string, text []byte, from string, rt executor.Runtime) (resolved, error) {
-	src, err := declarative.New(text, s.engineOptions(name, rt)...)
+func (s *settings) native(name string, text []byte, from string, rt executor.Runtime, env *Environment) (resolved, error) {
+	src, err := declarative.New(text, s.engineOptions(name, rt, env)...)
 	if err != nil {
 		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", name, from, err)
 	}
@@ -153,7 +163,7 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 			return resolved{}, err
 		}
 		env.Logger().Debug("manifest-only connector runs natively", "connector", entry.Name, "manifest", m.From)
-		return s.native(entry.Name, m.YAML, m.From, rt)
+		return s.native(entry.Name, m.YAML, m.From, rt, env)
 	}
 	image := runmethod.DockerImage(entry, s.version)
 	perr := runmethod.PingDocker(ctx)

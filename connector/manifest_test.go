@@ -417,3 +417,74 @@ func TestRegistryManifestPinned(t *testing.T) {
 		t.Fatalf("WithEnv: %v", err)
 	}
 }
+
+// countingTransport counts the requests it carries to srv.
+type countingTransport struct {
+	redirect
+	n atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.redirect.RoundTrip(req)
+}
+
+// TestEnvironmentHTTPClient: a server gives each tenant's Environment the
+// client its manifest connectors make requests with, found in a manifest
+// directory with no option given, and still builds its other connectors
+// with the same options; WithHTTPClient, given, wins.
+func TestEnvironmentHTTPClient(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, _ := itemsServer(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "source-items"), 0o755)
+	os.WriteFile(filepath.Join(dir, "source-items", "manifest.yaml"), []byte(itemsManifest("https://api.example.invalid")), 0o644)
+	env := connector.NewEnvironment()
+	env.SetRegistry(registry.NewLoader(registry.WithOffline(true), registry.WithCacheDir(""), registry.WithManifestDir(dir)))
+	env.RegisterConnector("destination-echo", func() any { return echoDest{} })
+	env.RegisterConnector("source-declarative-manifest", func() any { return manifestsource.New() })
+	tenant := &countingTransport{redirect: redirect{to: srv.URL}}
+	env.SetHTTPClient(&http.Client{Transport: tenant})
+	cfg := connector.WithConfig(map[string]any{"token": "t0ken"})
+
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(env), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(ctx); err != nil || tenant.n.Load() == 0 {
+		t.Fatalf("check: %v after %d requests through the Environment's client", err, tenant.n.Load())
+	}
+	if got := readItems(t, c); len(got) != 2 {
+		t.Fatalf("records %v, want 2", got)
+	}
+
+	var asMap map[string]any
+	json.Unmarshal(mustJSON(t, itemsManifest("https://api.example.invalid")), &asMap)
+	before := tenant.n.Load()
+	c, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-declarative-manifest", connector.WithEnvironment(env),
+		connector.WithConfig(map[string]any{"token": "t0ken", "__injected_declarative_manifest": asMap}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(ctx); err != nil || tenant.n.Load() == before {
+		t.Fatalf("source-declarative-manifest: check: %v, no request through the Environment's client", err)
+	}
+
+	// Connectors that make no HTTP requests of the engine's are not
+	// affected: the Environment's client is no option of theirs.
+	if _, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env)); err != nil {
+		t.Fatalf("an in-process destination of the Environment: %v", err)
+	}
+
+	given := &countingTransport{redirect: redirect{to: srv.URL}}
+	before = tenant.n.Load()
+	c, err = core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(env), cfg,
+		connector.WithHTTPClient(&http.Client{Transport: given}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(ctx); err != nil || given.n.Load() == 0 || tenant.n.Load() != before {
+		t.Fatalf("check: %v; %d requests through the client given, %d through the Environment's", err, given.n.Load(), tenant.n.Load()-before)
+	}
+}

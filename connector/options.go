@@ -234,7 +234,9 @@ func WithManifest(m any) Option {
 // test server. It applies only to connectors run from a manifest, and to
 // source-declarative-manifest in process, whose engine is then made anew
 // with it (and WithClock, and the connector's logger) in place of the
-// registered one's options.
+// registered one's options. Given to any other connector it is an
+// *OptionError; Environment.SetHTTPClient sets a client for every manifest
+// connector of an Environment (a tenant's) and is no option of the others.
 func WithHTTPClient(c *http.Client) Option {
 	return func(s *settings) { s.note("WithHTTPClient"); s.httpClient = c }
 }

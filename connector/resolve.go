@@ -330,7 +330,7 @@ func (rv *resolver) chosen(ctx context.Context) (r resolved, chosen bool, err er
 		if err != nil {
 			return resolved{}, true, err
 		}
-		r, err := s.native(name, text, from, rv.rt)
+		r, err := s.native(name, text, from, rv.rt, rv.env)
 		return r, true, err
 	case s.custom != nil:
 		r = resolved{exec: s.custom, version: s.version}
@@ -375,8 +375,8 @@ func (rv *resolver) inProcess(c any) (resolved, error) {
 	// carry on the engine a manifest given runs on: it takes the
 	// engine's knobs the same way, in an engine made with them.
 	_, engine := c.(*manifestsource.Source)
-	if engine && (s.httpClient != nil || s.clock != nil) {
-		c = manifestsource.New(s.engineOptions(name, rv.rt)...)
+	if engine && (s.engineClient(rv.env) != nil || s.clock != nil) {
+		c = manifestsource.New(s.engineOptions(name, rv.rt, rv.env)...)
 	}
 	rv.env.Logger().Debug("connector runs in process", "connector", name)
 	r, err := rv.build(executor.Method{Kind: executor.KindInProcess, Connector: c}, ownVersion(name, c))

@@ -27,8 +27,14 @@
 //
 // The package keeps one process-wide set of known secret values, its only
 // mutable state, on purpose: a secret is masked in every text the process
-// writes, whichever tenant or Environment resolved it, since masking more
-// never leaks anything. [Mask] replaces each of them in a string by ****,
+// writes, whichever tenant or Environment resolved it. That hides no
+// secret, but it tells: a tenant who sees its own errors or logs, and can
+// put text in them (a URL in its config, an API of its own), sees **** where
+// that text is a secret of another tenant, so it can confirm guesses of
+// others' secrets, and an airbyte_secret value it chooses ("Unauthorized")
+// blanks that word in everyone's output while its connector lives. Show
+// tenants such text only where their secrets are long and random.
+// [Mask] replaces each of them in a string by ****,
 // in the forms connectors print them too (JSON-escaped as Go and Python
 // write it, in a Python repr, URL-encoded, base64). Values enter the set through [Register], through every
 // SecretString, through [ResolveReferences] (config values of the form

@@ -147,7 +147,10 @@ func (r *ReadResult) Streams(ctx context.Context) (map[string]*cache.Dataset, er
 //
 // A connector failure is returned after what arrived before it has been
 // kept; a stream the connector started and never reported complete is an
-// *IncompleteStreamError.
+// *IncompleteStreamError. Once the load has begun, an error (a failure, a
+// cancellation, a cache in use) comes with the ReadResult, whose counts say
+// what the cache kept, for a server's status of a failed read; an error
+// before it (the config, the catalog, the streams) comes with nil.
 //
 // Reads of one source (by name) into one cache under one table prefix run
 // one at a time: a Read that finds another one loading returns an error

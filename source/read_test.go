@@ -174,12 +174,14 @@ func TestReadWithoutDefaultCache(t *testing.T) {
 // A Read cancelled while records flow into the cache says so, naming the
 // source, with context.Canceled in its chain; not the pipe or socket error
 // the cancellation caused on the way (item 28 of the hardening round).
+// Its ReadResult comes with the error and counts what the cache kept, for
+// a server's status of the read.
 func TestReadCancelledSaysSo(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := fakerSource(t, map[string]any{"count": 1_000_000, "seed": 1}, connector.WithStreams("users"))
-	_, err := src.Read(ctx, source.UseCache(openDuckDB(t)), source.WithProgress(progress.WithRenderer(nil),
+	res, err := src.Read(ctx, source.UseCache(openDuckDB(t)), source.WithProgress(progress.WithRenderer(nil),
 		progress.WithListener(func(s progress.Snapshot) {
 			if s.Total.RecordsRead > 0 {
 				cancel()
@@ -187,6 +189,12 @@ func TestReadCancelledSaysSo(t *testing.T) {
 		})))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if res == nil {
+		t.Fatal("no ReadResult with the error")
+	}
+	if kept := count(t, context.Background(), res, "users"); res.StreamRecords()["users"] != kept {
+		t.Errorf("StreamRecords %v, the cache kept %d users", res.StreamRecords(), kept)
 	}
 	msg := err.Error()
 	for _, want := range []string{"source-faker", "cancelled"} {

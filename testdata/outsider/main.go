@@ -4,6 +4,7 @@
 //	outsider kit SOURCE-DEMO-BINARY   a kit connector, in process and as a program, into DuckDB
 //	outsider manifest POSTGRES-DSN    a manifest connector into PostgreSQL, then a local-JSON destination
 //	outsider pyairbyte                PyAirbyte's quickstart ported: the faker into the default cache, secrets from .env
+//	outsider tenants                  a sync server's tenants: an Environment each, a manifest connector at once, cancelled, kept apart
 //
 // It prints what it saw and checks what the docs promise: incremental
 // reads, the root sentinels and error types, and no secret in any error or
@@ -72,8 +73,10 @@ func main() {
 		err = manifestJourney(ctx, os.Args[2])
 	case len(os.Args) == 2 && os.Args[1] == "pyairbyte":
 		err = pyairbyteJourney(ctx)
+	case len(os.Args) == 2 && os.Args[1] == "tenants":
+		err = tenantsJourney(ctx)
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
