@@ -851,3 +851,23 @@ func TestTenantSecretsFallThroughToTheProcess(t *testing.T) {
 		t.Fatalf("a tenant vault that ends the search: %v", err)
 	}
 }
+
+// TestRegistryWarnsToTheLoggerOfTheMoment: the registry loader is made on
+// the Environment's first use of it, but its warnings go to the logger set
+// after that (a server that sets a tenant's logger once its Environment is
+// in use), with that logger's attributes.
+func TestRegistryWarnsToTheLoggerOfTheMoment(t *testing.T) {
+	t.Setenv("AIRBYTE_OFFLINE_MODE", "1")
+	t.Setenv("AIRBYTE_LOCAL_REGISTRY", "")
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // no cached registry
+	env := connector.NewEnvironment()
+	loader := env.Registry()
+	var out strings.Builder
+	env.SetLogger(slog.New(slog.NewTextHandler(&out, nil)).With("tenant", "acme"))
+	if _, err := loader.Available(context.Background(), registry.InstallAny); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "offline mode and no cached connector registry") || !strings.Contains(got, "tenant=acme") {
+		t.Fatalf("the registry's warning did not reach the logger set after its first use: %q", got)
+	}
+}

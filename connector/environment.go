@@ -187,12 +187,16 @@ func (e *Environment) SetRegistry(l *registry.Loader) {
 	e.mu.Unlock()
 }
 
-// Registry returns the Environment's connector registry.
+// Registry returns the Environment's connector registry. The loader it
+// makes on first use writes its warnings to the Environment's logger of the
+// moment (SetLogger), not to the one set when it was made.
 func (e *Environment) Registry() *registry.Loader {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.loader == nil {
-		e.loader = registry.NewLoader(registry.WithLogger(e.logger))
+		// Its warnings go to the logger of the moment, not to the one
+		// set when it was first used.
+		e.loader = registry.NewLoader(registry.WithLogger(slog.New(&followingHandler{env: e})))
 	}
 	return e.loader
 }
