@@ -139,6 +139,31 @@ func BenchmarkPartitionLimitSteadyState(b *testing.B) {
 	}
 }
 
+// BenchmarkPartitionLimitNoneFinished is a cursor at its limit of 10,000
+// partitions, none read to the end (their windows all handed out, none
+// closed: partitions generated faster than they are read, as
+// source-nylas's cartesian product of 27,000), taking one new partition at
+// a time: each drops the oldest of the unfinished ones.
+func BenchmarkPartitionLimitNoneFinished(b *testing.B) {
+	p := &perPartitionRun{max: defaultMaxPartitions, entries: map[string]*partitionCursor{}}
+	add := func(j int) {
+		key := fmt.Sprintf(`{"parent":"p%d"}`, j)
+		p.order = append(p.order, key)
+		p.entries[key] = &partitionCursor{generated: true, pending: 1}
+	}
+	for j := 0; j < defaultMaxPartitions-1; j++ {
+		add(j)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.ensureLimitLocked()
+		add(defaultMaxPartitions + i)
+	}
+	if len(p.entries) != defaultMaxPartitions {
+		b.Fatalf("%d partitions kept", len(p.entries))
+	}
+}
+
 // BenchmarkCursorStateWithLegacyKeys is the state a cursor writes after a
 // window when the state it was read from has other keys than its cursor
 // field (kept and written back, as the CDK's "legacy" mapping): here
