@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func TestPandasCSV(t *testing.T) {
 		{"a BOM before the header", "\ufeffa\n1\n", `[{"a":"1"}]`},
 	} {
 		var got []json.RawMessage
-		err := csvRecords(strings.NewReader(tc.csv), func(d *dict) error {
+		err := csvRecords(context.Background(), strings.NewReader(tc.csv), func(d *dict) error {
 			b, err := encodeRecord(d)
 			got = append(got, b)
 			return err
@@ -36,7 +37,7 @@ func TestPandasCSV(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"a\n\"open\n", "a\n1,2\n", "a\n\xff\n"} {
-		if err := csvRecords(strings.NewReader(bad), func(*dict) error { return nil }); err == nil {
+		if err := csvRecords(context.Background(), strings.NewReader(bad), func(*dict) error { return nil }); err == nil {
 			t.Errorf("%q read without error", bad)
 		} else if !strings.Contains(err.Error(), "CSV") && !strings.Contains(err.Error(), "C error") {
 			t.Errorf("%q: %v", bad, err)
