@@ -3,6 +3,7 @@ package declarative
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,29 @@ func TestPandasCSV(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "CSV") && !strings.Contains(err.Error(), "C error") {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// TestCSVRecordsSeesContext checks that csvRecords returns the context's
+// error within csvContextCheck rows of its cancellation, though yield
+// (here taking every row, as a record filter dropping them all would)
+// never looks at it.
+func TestCSVRecordsSeesContext(t *testing.T) {
+	const rows, cancelAt = 100000, 1000
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	err := csvRecords(ctx, strings.NewReader(contactsCSV(rows)), func(*dict) error {
+		n++
+		if n == cancelAt {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if after := n - cancelAt; after > csvContextCheck {
+		t.Errorf("%d rows of %d read after the context was cancelled", after, rows)
 	}
 }
