@@ -286,3 +286,59 @@ func TestLargePageEmitSeesContext(t *testing.T) {
 		t.Errorf("%d records of %d emitted after the read was cancelled", after, rows)
 	}
 }
+
+// TestLegacyWindowsSeeContext checks that the synchronous cursor's
+// windows, made in memory (for parents of substreams, synchronous streams
+// and check), stop being made once the context is done: a step of a
+// second over three days is 259,201 windows, over years hundreds of
+// millions.
+func TestLegacyWindowsSeeContext(t *testing.T) {
+	text := `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "2024-01-01T00:00:00Z"
+      end_datetime: "2024-01-04T00:00:00Z"
+      step: PT1S
+      cursor_granularity: PT1S
+spec:
+  type: Spec
+  connection_specification: {type: object}
+`
+	now := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
+	src, err := New([]byte(text), WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := decodeJSON([]byte(`{}`))
+	v := &vars{config: cfg}
+	v.Now = now
+	v.Set(interpolation.VarConfig, cfg)
+	lc, err := src.streamByName("items").cursor.legacy(v, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A window a second, and the end's own (the end is within the range).
+	ws, err := lc.slices(context.Background())
+	if want := 3*86400 + 1; err != nil || len(ws) != want {
+		t.Fatalf("%d windows, %v; want %d", len(ws), err, want)
+	}
+	// Done after its first look.
+	ws, err = lc.slices(&errAfter{Context: context.Background(), n: 1})
+	if !errors.Is(err, context.Canceled) || ws != nil {
+		t.Errorf("%d windows, %v; want none and context.Canceled", len(ws), err)
+	}
+}
