@@ -577,7 +577,7 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 					return err
 				}
 			}
-			out, err := r.selector.selectRecords([]value{d}, v, nil, nil)
+			out, err := r.selector.selectRecords(ctx, []value{d}, v, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -589,7 +589,7 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 			return nil
 		}
 		if r.csv {
-			if err := spool.records(each); err != nil {
+			if err := spool.records(ctx, each); err != nil {
 				return err
 			}
 			continue

@@ -155,6 +155,12 @@ func readContactsWith(t *testing.T, manifest string, api *exportAPI) *asyncRead 
 // onRecord rather than keeping it, the Source built with opts too.
 func readContactsFunc(t *testing.T, manifest string, api *exportAPI, onRecord func([]byte), opts ...Option) *asyncRead {
 	t.Helper()
+	return readContactsCtx(context.Background(), t, manifest, api, onRecord, opts...)
+}
+
+// readContactsCtx is readContactsFunc with the read's context.
+func readContactsCtx(ctx context.Context, t *testing.T, manifest string, api *exportAPI, onRecord func([]byte), opts ...Option) *asyncRead {
+	t.Helper()
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	run := &asyncRead{}
@@ -190,7 +196,7 @@ func readContactsFunc(t *testing.T, manifest string, api *exportAPI, onRecord fu
 	if len(cc.Streams) != 1 {
 		t.Fatalf("no contacts stream in the catalog")
 	}
-	run.err = src.Read(context.Background(), json.RawMessage(sendgridConfig), cc, nil, func(m *protocol.Message) error {
+	run.err = src.Read(ctx, json.RawMessage(sendgridConfig), cc, nil, func(m *protocol.Message) error {
 		if m.Record != nil {
 			onRecord(m.Record.Data)
 			return nil
@@ -523,7 +529,7 @@ func BenchmarkResponseToFileCSV(b *testing.B) {
 		if err := spool.fill(bytes.NewReader(body)); err != nil {
 			b.Fatal(err)
 		}
-		if err := spool.records(func(*dict) error { n++; return nil }); err != nil || n != rows {
+		if err := spool.records(context.Background(), func(*dict) error { n++; return nil }); err != nil || n != rows {
 			b.Fatalf("%d records, %v", n, err)
 		}
 	}

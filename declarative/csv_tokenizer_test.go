@@ -1,7 +1,9 @@
 package declarative
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -21,7 +23,7 @@ func TestPandasCSV(t *testing.T) {
 		{"a BOM before the header", "\ufeffa\n1\n", `[{"a":"1"}]`},
 	} {
 		var got []json.RawMessage
-		err := csvRecords(strings.NewReader(tc.csv), func(d *dict) error {
+		err := csvRecords(context.Background(), strings.NewReader(tc.csv), func(d *dict) error {
 			b, err := encodeRecord(d)
 			got = append(got, b)
 			return err
@@ -36,10 +38,34 @@ func TestPandasCSV(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"a\n\"open\n", "a\n1,2\n", "a\n\xff\n"} {
-		if err := csvRecords(strings.NewReader(bad), func(*dict) error { return nil }); err == nil {
+		if err := csvRecords(context.Background(), strings.NewReader(bad), func(*dict) error { return nil }); err == nil {
 			t.Errorf("%q read without error", bad)
 		} else if !strings.Contains(err.Error(), "CSV") && !strings.Contains(err.Error(), "C error") {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// TestCSVRecordsSeesContext checks that csvRecords returns the context's
+// error within csvContextCheck rows of its cancellation, though yield
+// (here taking every row, as a record filter dropping them all would)
+// never looks at it.
+func TestCSVRecordsSeesContext(t *testing.T) {
+	const rows, cancelAt = 100000, 1000
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	err := csvRecords(ctx, strings.NewReader(contactsCSV(rows)), func(*dict) error {
+		n++
+		if n == cancelAt {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if after := n - cancelAt; after > csvContextCheck {
+		t.Errorf("%d rows of %d read after the context was cancelled", after, rows)
 	}
 }

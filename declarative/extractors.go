@@ -2,6 +2,7 @@ package declarative
 
 import (
 	"bytes"
+	"context"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 )
@@ -123,18 +124,33 @@ type recordSelector struct {
 	normalize       *schemaNormalizer
 }
 
+// recordContextCheck is how many records selectRecords and emitAll go
+// through between two looks at their context: a millisecond's work or
+// less (a trivial record filter takes a third of a microsecond a record).
+const recordContextCheck = 1024
+
 // selectRecords extracts, filters, transforms and normalises the records
 // of one response. keep, when set, is the client-side incremental filter,
-// applied before the record filter's condition.
-func (s *recordSelector) selectRecords(bodies []value, v *vars, keep func(*dict) (bool, error), selected func()) ([]*dict, error) {
+// applied before the record filter's condition. Every recordContextCheck
+// records, from the first, it returns ctx.Err() once ctx is done: a page
+// of millions of records (the response bound is 512 MiB) takes seconds to
+// go through, and nothing else looks at ctx when the filter drops them.
+func (s *recordSelector) selectRecords(ctx context.Context, bodies []value, v *vars, keep func(*dict) (bool, error), selected func()) ([]*dict, error) {
 	var out []*dict
 	rv := *v
+	n := 0
 	for _, body := range bodies {
 		recs, err := s.extractor.extract(body, v)
 		if err != nil {
 			return nil, err
 		}
 		for _, rec := range recs {
+			if n%recordContextCheck == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			n++
 			d, ok := rec.(*dict)
 			if !ok {
 				// The CDK only emits mappings as records.

@@ -143,8 +143,11 @@ func (l *legacyCursor) earliest(end time.Time) (time.Time, error) {
 }
 
 // slices is stream_slices: the windows from the earliest possible start
-// to the best end, step by step (_partition_daterange).
-func (l *legacyCursor) slices() ([]window, error) {
+// to the best end, step by step (_partition_daterange). They are made in
+// memory, as the CDK makes them: a small step over years makes millions,
+// seconds of work, so every windowContextCheck windows, from the first,
+// it returns ctx.Err() once ctx is done.
+func (l *legacyCursor) slices(ctx context.Context) ([]window, error) {
 	end, err := l.bestEnd()
 	if err != nil {
 		return nil, err
@@ -155,6 +158,11 @@ func (l *legacyCursor) slices() ([]window, error) {
 	}
 	var out []window
 	for l.within(start, end) {
+		if len(out)%windowContextCheck == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		next := farFuture
 		if l.step != nil {
 			if n, err := l.step.AddTo(start); err == nil {
@@ -182,6 +190,10 @@ func (l *legacyCursor) slices() ([]window, error) {
 	}
 	return out, nil
 }
+
+// windowContextCheck is how many windows slices makes between two looks at
+// its context: a millisecond's work or so (each formats two datetimes).
+const windowContextCheck = 1024
 
 // farFuture stands for datetime.max, where a slice without step ends.
 var farFuture = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)

@@ -51,6 +51,10 @@ type perPartitionRun struct {
 	mu      sync.Mutex
 	order   []string
 	entries map[string]*partitionCursor
+	// finished counts the partitions of entries read to the end
+	// (generated, no window pending), so that ensureLimitLocked knows
+	// when its scan has all it needs.
+	finished int
 	// pending counts the windows handed out and not closed, of every
 	// partition, dropped ones too.
 	pending     int
@@ -77,6 +81,10 @@ type partitionCursor struct {
 	run       *cursorRun
 	pending   int
 	generated bool
+	// kept is whether the cursor is the partition's entry in
+	// perPartitionRun.entries (false once dropped or replaced: its
+	// windows still close, uncounted in perPartitionRun.finished).
+	kept bool
 	// enc is the partition's entry of the state's "states" list as JSON,
 	// {"partition": ..., "cursor": ...}; nil until encoded, and again
 	// when a window of the partition closes (its cursor's state changes
@@ -182,12 +190,42 @@ func (p *perPartitionRun) setGlobal(state *dict) error {
 
 func (p *perPartitionRun) add(partition *dict, run *cursorRun) *partitionCursor {
 	key := partitionKey(partition)
-	e := &partitionCursor{partition: partition, run: run}
-	if _, ok := p.entries[key]; !ok {
+	e := &partitionCursor{partition: partition, run: run, kept: true}
+	if old, ok := p.entries[key]; !ok {
 		p.order = append(p.order, key)
+	} else {
+		p.unkeep(old)
 	}
 	p.entries[key] = e
 	return e
+}
+
+// isFinished is whether the partition was read to the end: its windows
+// all handed out, and closed.
+func (e *partitionCursor) isFinished() bool {
+	return e.generated && e.pending == 0
+}
+
+// recount updates p.finished after a change to a partition that was
+// finished or not (was) before it.
+func (p *perPartitionRun) recount(e *partitionCursor, was bool) {
+	if !e.kept {
+		return
+	}
+	switch now := e.isFinished(); {
+	case now && !was:
+		p.finished++
+	case was && !now:
+		p.finished--
+	}
+}
+
+// unkeep notes that a partition's cursor left p.entries.
+func (p *perPartitionRun) unkeep(e *partitionCursor) {
+	if e.kept && e.isFinished() {
+		p.finished--
+	}
+	e.kept = false
 }
 
 // partitionKey is the CDK's PerPartitionKeySerializer key: the partition
@@ -267,37 +305,43 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	}
 	k = min(k, len(p.order))
 	p.overLimit.Add(int64(k))
-	// One pass from the oldest, which stops at the k-th finished
-	// partition: a cursor at its limit taking one partition at a time
-	// finds the oldest finished one near the front, as the CDK's loop
-	// breaks there (scanning all 10,000 for each new partition cost half
-	// a millisecond each). Up to k unfinished ones are noted on the way,
-	// for when fewer than k are finished.
-	var finished, others []int // indexes into p.order
+	// One pass from the oldest, which stops once it holds the oldest
+	// wantFinished finished partitions (p.finished says how many there
+	// are) and the oldest k-wantFinished others: a cursor at its limit
+	// taking one partition at a time finds the oldest finished one near
+	// the front, as the CDK's loop breaks there, or, when none is
+	// finished (partitions generated faster than they are read, as
+	// source-nylas's 27,000), the oldest of the others at the front
+	// (scanning all 10,000 for each new partition cost a quarter of a
+	// millisecond each: BenchmarkPartitionLimitNoneFinished). Only when
+	// fewer than k are finished, some of them late in the order, does it
+	// go on to the last of them.
+	wantFinished := min(k, p.finished)
+	// indexes into p.order, and the entries
+	finished, others := make([]int, 0, wantFinished), make([]int, 0, k-wantFinished)
+	finishedE, othersE := make([]*partitionCursor, 0, wantFinished), make([]*partitionCursor, 0, k-wantFinished)
 	for i, key := range p.order {
-		if e := p.entries[key]; e.generated && e.pending == 0 {
+		if len(finished) == wantFinished && len(others) == k-wantFinished {
+			break
+		}
+		if e := p.entries[key]; e.isFinished() {
 			finished = append(finished, i)
-			if len(finished) == k {
-				break
-			}
-		} else if len(others) < k {
+			finishedE = append(finishedE, e)
+		} else if len(others) < k-wantFinished {
 			others = append(others, i)
+			othersE = append(othersE, e)
 		}
 	}
-	others = others[:k-len(finished)]
 	drop := append(slices.Clone(finished), others...)
 	slices.Sort(drop)
-	var droppedFinished, droppedOthers []*dict
-	if p.warn != nil {
-		for _, i := range finished {
-			droppedFinished = append(droppedFinished, p.entries[p.order[i]].partition)
-		}
-		for _, i := range others {
-			droppedOthers = append(droppedOthers, p.entries[p.order[i]].partition)
-		}
-	}
 	for _, i := range drop {
 		delete(p.entries, p.order[i])
+	}
+	for _, e := range finishedE {
+		p.unkeep(e)
+	}
+	for _, e := range othersE {
+		p.unkeep(e)
 	}
 	// Remove the dropped keys, keeping the order of the others: only the
 	// keys after the first dropped one move.
@@ -315,14 +359,17 @@ func (p *perPartitionRun) ensureLimitLocked() {
 	// them: the finished ones, then the others. It names the partition's
 	// cursor object (its repr, with a memory address); the engine names
 	// the partition as the CDK's PerPartitionCursor does, by its key.
-	over := p.overLimit.Load() - int64(k)
-	for _, part := range droppedFinished {
-		over++
-		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest finished partition: %s. Over limit: %d.", warnKey(part), over))
+	if p.warn == nil {
+		return
 	}
-	for _, part := range droppedOthers {
+	over := p.overLimit.Load() - int64(k)
+	for _, e := range finishedE {
 		over++
-		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", warnKey(part), over))
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest finished partition: %s. Over limit: %d.", warnKey(e.partition), over))
+	}
+	for _, e := range othersE {
+		over++
+		p.warn(fmt.Sprintf("The maximum number of partitions has been reached. Dropping the oldest partition: %s. Over limit: %d.", warnKey(e.partition), over))
 	}
 }
 
@@ -422,11 +469,13 @@ const maxLookbackSeconds = 10000 * 366 * 86400
 // _finished_partitions).
 func (p *perPartitionRun) handOut(e *partitionCursor, last bool) {
 	p.mu.Lock()
+	was := e.isFinished()
 	e.pending++
 	p.pending++
 	if last {
 		e.generated = true
 	}
+	p.recount(e, was)
 	p.mu.Unlock()
 }
 
@@ -443,9 +492,11 @@ func (p *perPartitionRun) closeWindow(e *partitionCursor, w window, n newest) ([
 		return nil, err
 	}
 	e.enc = nil
+	was := e.isFinished()
 	e.pending--
 	p.pending--
-	if e.generated && e.pending == 0 {
+	p.recount(e, was)
+	if e.isFinished() {
 		st := e.run.state()
 		cur, _ := st.Get(p.field)
 		var best value

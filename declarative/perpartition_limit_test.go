@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand"
 	"net/http"
 	"slices"
@@ -49,7 +50,7 @@ func limitRun(rng *rand.Rand, n, max int) *perPartitionRun {
 		key := fmt.Sprintf("p%d", i)
 		part := interpolation.NewDict(1)
 		part.Set("p", int64(i))
-		e := &partitionCursor{partition: part}
+		e := &partitionCursor{partition: part, kept: true}
 		switch rng.Intn(3) {
 		case 0:
 			e.generated = true
@@ -59,7 +60,20 @@ func limitRun(rng *rand.Rand, n, max int) *perPartitionRun {
 		p.order = append(p.order, key)
 		p.entries[key] = e
 	}
+	p.finished = countFinished(p)
 	return p
+}
+
+// countFinished counts the partitions of a cursor read to the end, as
+// perPartitionRun.finished should.
+func countFinished(p *perPartitionRun) int {
+	n := 0
+	for _, e := range p.entries {
+		if e.generated && e.pending == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // TestPartitionLimitDropsAsTheCDK checks that the one-pass
@@ -94,6 +108,102 @@ func TestPartitionLimitDropsAsTheCDK(t *testing.T) {
 				t.Fatalf("n=%d max=%d: %s kept in order, not in entries", n, max, k)
 			}
 		}
+		if want := countFinished(got); got.finished != want {
+			t.Fatalf("n=%d max=%d: %d partitions counted finished, %d are", n, max, got.finished, want)
+		}
+	}
+}
+
+// TestPartitionLimitOverAReadAsTheCDK drives a per-partition cursor with
+// a small limit as the reader does (partitions seen once, again, and again
+// after they were dropped; windows closed at once or later, in a random
+// order), and checks before each partition that ensureLimitLocked drops
+// what the CDK's loop drops from the same partitions, with its warnings,
+// and after each step that the count of finished partitions it relies on
+// is right.
+func TestPartitionLimitOverAReadAsTheCDK(t *testing.T) {
+	src, err := New([]byte(cachedStateManifest), WithClock(func() time.Time { return featureNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := src.streamByName("items").cursor
+	for seed := int64(0); seed < 20; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		// A clock a day on at each look, so that a partition read to the
+		// end has a window more to read when seen again.
+		day := 0
+		now := func() time.Time { day++; return time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day) }
+		cfg, _ := decodeJSON([]byte(`{"start": "2024-01-01"}`))
+		v := &vars{config: cfg}
+		v.Now = now
+		v.Set(interpolation.VarConfig, cfg)
+		max := 2 + rng.Intn(6)
+		p, err := newPerPartitionRun(context.Background(), c, nil, nil, v, now, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var warnings []string
+		p.warn = func(msg string) { warnings = append(warnings, msg) }
+		type job struct {
+			e *partitionCursor
+			w window
+		}
+		var open []job
+		checkCount := func(step string) {
+			t.Helper()
+			if want := countFinished(p); p.finished != want {
+				t.Fatalf("seed %d, %s: %d partitions counted finished, %d are", seed, step, p.finished, want)
+			}
+		}
+		closeOne := func(i int) {
+			j := open[i]
+			open = append(open[:i], open[i+1:]...)
+			if _, err := p.closeWindow(j.e, j.w, newest{}); err != nil {
+				t.Fatal(err)
+			}
+			checkCount("after a window")
+		}
+		for i := 0; i < 300; i++ {
+			part := interpolation.NewDict(1)
+			part.Set("id", int64(rng.Intn(3*max)))
+			cdk := &perPartitionRun{max: p.max, entries: maps.Clone(p.entries), order: slices.Clone(p.order)}
+			cdk.overLimit.Store(p.overLimit.Load())
+			var cdkWarnings []string
+			cdk.warn = func(msg string) { cdkWarnings = append(cdkWarnings, msg) }
+			cdkEnsurePartitionLimit(cdk)
+			warnings = nil
+			e, g, err := p.windows(part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(p.order[:min(len(p.order), len(cdk.order))], cdk.order) || p.overLimit.Load() != cdk.overLimit.Load() {
+				t.Fatalf("seed %d, partition %d: kept %v (%d over the limit), the CDK keeps %v (%d)", seed, i,
+					p.order, p.overLimit.Load(), cdk.order, cdk.overLimit.Load())
+			}
+			if !slices.Equal(warnings, cdkWarnings) {
+				t.Fatalf("seed %d, partition %d: warnings\n%s\nthe CDK's\n%s", seed, i, strings.Join(warnings, "\n"), strings.Join(cdkWarnings, "\n"))
+			}
+			checkCount("after a new partition")
+			next, more := g.next()
+			for more {
+				w := next
+				next, more = g.next()
+				p.handOut(e, !more)
+				checkCount("after a window handed out")
+				open = append(open, job{e, w})
+			}
+			// Half the partitions are read at once, the others later.
+			if rng.Intn(2) == 0 {
+				for k := len(open) - 1; k >= 0; k-- {
+					if open[k].e == e {
+						closeOne(k)
+					}
+				}
+			}
+			for len(open) > 0 && rng.Intn(3) > 0 {
+				closeOne(rng.Intn(len(open)))
+			}
+		}
 	}
 }
 
@@ -124,7 +234,33 @@ func BenchmarkPartitionLimitSteadyState(b *testing.B) {
 	add := func(j int) {
 		key := fmt.Sprintf(`{"parent":"p%d"}`, j)
 		p.order = append(p.order, key)
-		p.entries[key] = &partitionCursor{generated: true}
+		p.entries[key] = &partitionCursor{generated: true, kept: true}
+		p.finished++
+	}
+	for j := 0; j < defaultMaxPartitions-1; j++ {
+		add(j)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.ensureLimitLocked()
+		add(defaultMaxPartitions + i)
+	}
+	if len(p.entries) != defaultMaxPartitions {
+		b.Fatalf("%d partitions kept", len(p.entries))
+	}
+}
+
+// BenchmarkPartitionLimitNoneFinished is a cursor at its limit of 10,000
+// partitions, none read to the end (their windows all handed out, none
+// closed: partitions generated faster than they are read, as
+// source-nylas's cartesian product of 27,000), taking one new partition at
+// a time: each drops the oldest of the unfinished ones.
+func BenchmarkPartitionLimitNoneFinished(b *testing.B) {
+	p := &perPartitionRun{max: defaultMaxPartitions, entries: map[string]*partitionCursor{}}
+	add := func(j int) {
+		key := fmt.Sprintf(`{"parent":"p%d"}`, j)
+		p.order = append(p.order, key)
+		p.entries[key] = &partitionCursor{generated: true, pending: 1, kept: true}
 	}
 	for j := 0; j < defaultMaxPartitions-1; j++ {
 		add(j)

@@ -298,6 +298,9 @@ func TestCachedPartitionStateIsTheDictState(t *testing.T) {
 					t.Fatalf("state after window %d\n got  %s\n want %s", checked, got, want)
 				}
 				checked++
+				if want := countFinished(p); p.finished != want {
+					t.Fatalf("after window %d: %d partitions counted finished, %d are", checked, p.finished, want)
+				}
 			}
 			for i := 0; i < 300; i++ {
 				// Partitions 0 to 99 are in the state; some are seen twice.
@@ -320,6 +323,9 @@ func TestCachedPartitionStateIsTheDictState(t *testing.T) {
 					next, more = g.next()
 					p.handOut(e, !more)
 					open = append(open, job{e, w})
+				}
+				if want := countFinished(p); p.finished != want {
+					t.Fatalf("after partition %d: %d partitions counted finished, %d are", i, p.finished, want)
 				}
 				if rng.Intn(5) == 0 {
 					p.observe()

@@ -1017,7 +1017,7 @@ func (pr *parentRead) readWindows(ctx context.Context, p *dict, lc *legacyCursor
 	if lc == nil {
 		return pr.readSlice(ctx, newSlice(p, nil), nil, nil)
 	}
-	ws, err := lc.slices()
+	ws, err := lc.slices(ctx)
 	if err != nil {
 		return err
 	}

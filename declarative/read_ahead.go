@@ -58,7 +58,7 @@ func (p *pager) readAhead(ctx context.Context, emit recordFunc) error {
 		if !ok {
 			return ctx.Err()
 		}
-		if err := pg.emitAll(emit); err != nil {
+		if err := pg.emitAll(ctx, emit); err != nil {
 			return err
 		}
 		if pg.done() {

@@ -81,7 +81,7 @@ func (s *Source) readOneSynchronous(ctx context.Context, rc *readContext, st *st
 	if st.cursor.dataFeed {
 		feed = lc
 	}
-	windows, err := lc.slices()
+	windows, err := lc.slices(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package declarative
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -246,5 +248,83 @@ func TestAsyncDownloadLarge(t *testing.T) {
 	// records between two collections; the export is hundreds.
 	if limit := int64(64 << 20); grew > limit {
 		t.Errorf("the heap in use grew by %d MiB during the read, more than %d MiB", grew>>20, limit>>20)
+	}
+}
+
+// A download whose rows the record filter all drops emits no record, so
+// nothing but the parsing of the CSV (or the record selector, for a JSON
+// download) can notice that the read was cancelled: it stops within
+// csvContextCheck rows, not at the file's end. The filter asks the clock
+// once a row (now_utc()), and the clock cancels the read at its
+// cancelAt-th call, after the download was served (the calls before are
+// the requests', a few).
+func TestAsyncDownloadCancelledWhileFiltering(t *testing.T) {
+	const rows, cancelAt = 100000, 1000
+	selector := "        record_selector:\n          type: RecordSelector\n          extractor:\n            type: DpathExtractor\n            field_path: []\n        status_extractor:\n"
+	filtered := strings.Replace(sendgridManifest(t), selector, strings.Replace(selector, "        status_extractor:\n",
+		"          record_filter:\n            type: RecordFilter\n            condition: \"{{ now_utc().year == 1900 }}\"\n        status_extractor:\n", 1), 1)
+	if !strings.Contains(filtered, "now_utc().year == 1900") {
+		t.Fatal("no contacts selector to give a filter")
+	}
+	const toFile = "        download_extractor:\n          type: ResponseToFileExtractor\n"
+	jsonManifest := strings.Replace(filtered, toFile, "        download_extractor:\n          type: DpathExtractor\n          field_path: []\n", 1)
+	if jsonManifest == filtered {
+		t.Fatal("no ResponseToFileExtractor to replace")
+	}
+	jsonBody := []byte("[")
+	for i := range rows {
+		if i > 0 {
+			jsonBody = append(jsonBody, ',')
+		}
+		jsonBody = fmt.Appendf(jsonBody, `{"contact_id":"c-%d","email":"user%d@example.com"}`, i, i)
+	}
+	jsonBody = append(jsonBody, ']')
+	for _, c := range []struct {
+		name     string
+		manifest string
+		body     []byte
+	}{
+		{"CSV", filtered, []byte(contactsCSV(rows))},
+		{"JSON", jsonManifest, jsonBody},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var mu sync.Mutex
+			calls, callsAtDownload := 0, -1
+			api := &exportAPI{statuses: []string{"ready"}, urls: []string{"https://x.example/export"},
+				handlers: map[string]http.HandlerFunc{"/export": func(w http.ResponseWriter, r *http.Request) {
+					mu.Lock()
+					callsAtDownload = calls
+					mu.Unlock()
+					w.Write(c.body)
+				}}}
+			clock := WithClock(func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls == cancelAt {
+					cancel()
+				}
+				return time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+			})
+			records := 0
+			run := readContactsCtx(ctx, t, c.manifest, api, func([]byte) { records++ }, clock)
+			mu.Lock()
+			defer mu.Unlock()
+			if callsAtDownload < 0 || callsAtDownload >= cancelAt {
+				t.Fatalf("the clock was called %d times before the download (-1: none), not fewer than %d", callsAtDownload, cancelAt)
+			}
+			if !errors.Is(run.err, context.Canceled) {
+				t.Errorf("Read: %v, want the context's error", run.err)
+			}
+			if records != 0 {
+				t.Errorf("%d records, want none (all filtered out)", records)
+			}
+			if after := calls - cancelAt; after > csvContextCheck {
+				t.Errorf("%d rows of %d filtered after the read was cancelled, more than %d", after, rows, csvContextCheck)
+			}
+			t.Logf("%d clock calls before the download, %d in all, of %d rows", callsAtDownload, calls, rows)
+		})
 	}
 }

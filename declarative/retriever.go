@@ -72,7 +72,7 @@ func (r *simpleRetriever) readSlice(ctx context.Context, rc *readContext, sr *sl
 	}
 	for {
 		pg := p.fetch(ctx, false)
-		if err := pg.emitAll(emit); err != nil {
+		if err := pg.emitAll(ctx, emit); err != nil {
 			return err
 		}
 		if pg.done() {
@@ -122,9 +122,16 @@ type fetchedPage struct {
 func (pg *fetchedPage) done() bool { return pg.err != nil || pg.last }
 
 // emitAll emits the page's records in order, with their JSON when the
-// fetch encoded them.
-func (pg *fetchedPage) emitAll(emit recordFunc) error {
+// fetch encoded them. Every recordContextCheck records, from the first, it
+// returns ctx.Err() once ctx is done: emit need not look at it, and a page
+// may hold millions of records.
+func (pg *fetchedPage) emitAll(ctx context.Context, emit recordFunc) error {
 	for i, rec := range pg.recs {
+		if i%recordContextCheck == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		var data []byte
 		if pg.data != nil {
 			data = pg.data[i]
@@ -200,7 +207,7 @@ func (p *pager) fetch(ctx context.Context, encode bool) *fetchedPage {
 			selected = w.selected
 		}
 	}
-	if pg.recs, err = r.selector.selectRecords(bodies, v, keep, selected); err != nil {
+	if pg.recs, err = r.selector.selectRecords(ctx, bodies, v, keep, selected); err != nil {
 		return fail(err)
 	}
 	pg.resp, pg.body = resp, bodies[0]

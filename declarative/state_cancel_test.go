@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/internal/replaytest"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -164,5 +168,177 @@ spec:
 	// A clock call or a few for each partition gone through.
 	if calls > 1000 {
 		t.Errorf("%d clock calls: the read went on through the partitions after it was cancelled at the 100th", calls)
+	}
+}
+
+// bigPageSource is a source of one stream that reads one page of n
+// records ({"id": i}), with condition as its record filter when not
+// empty, and clock as its clock.
+func bigPageSource(t *testing.T, n int, condition string, clock func() time.Time) *Source {
+	t.Helper()
+	body := []byte(`{"data": [`)
+	for i := range n {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = fmt.Appendf(body, `{"id": %d}`, i)
+	}
+	body = append(body, "]}"...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	filter := ""
+	if condition != "" {
+		filter = `, record_filter: {type: RecordFilter, condition: "` + condition + `"}`
+	}
+	text := `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}` + filter + `}
+spec:
+  type: Spec
+  connection_specification: {type: object}
+`
+	src, err := New([]byte(text), WithClock(clock),
+		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// TestFilteredPageSeesContext checks that a read cancelled while its
+// record filter goes through a page stops within recordContextCheck
+// records: the filter drops every record, so no record is emitted, and
+// nothing else looked at the context until the page's end (a page within
+// the 512 MiB bound may hold millions of records: seconds of filtering).
+// The filter asks the clock once a record; the clock cancels the read at
+// its cancelAt-th call (the calls before the page are a few).
+func TestFilteredPageSeesContext(t *testing.T) {
+	const rows, cancelAt = 200000, 1000
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	calls := 0
+	src := bigPageSource(t, rows, "{{ now_utc().year == 1900 }}", func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == cancelAt {
+			cancel()
+		}
+		return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
+	})
+	records := 0
+	err := src.Read(ctx, json.RawMessage(`{}`), allStreams(src), nil, func(m *protocol.Message) error {
+		if m.Record != nil {
+			records++
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if records != 0 {
+		t.Errorf("%d records, want none (all filtered out)", records)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if after := calls - cancelAt; after > 2*recordContextCheck {
+		t.Errorf("%d records of %d filtered after the read was cancelled", after, rows)
+	}
+}
+
+// TestLargePageEmitSeesContext checks that a read cancelled while the
+// records of a page are emitted stops within recordContextCheck records,
+// though its emit function goes on accepting them: it is cancelled at the
+// cancelAt-th record of a page of many.
+func TestLargePageEmitSeesContext(t *testing.T) {
+	const rows, cancelAt = 200000, 1000
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := bigPageSource(t, rows, "", func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) })
+	records := 0
+	err := src.Read(ctx, json.RawMessage(`{}`), allStreams(src), nil, func(m *protocol.Message) error {
+		if m.Record != nil {
+			records++
+			if records == cancelAt {
+				cancel()
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if after := records - cancelAt; after > recordContextCheck {
+		t.Errorf("%d records of %d emitted after the read was cancelled", after, rows)
+	}
+}
+
+// TestLegacyWindowsSeeContext checks that the synchronous cursor's
+// windows, made in memory (for parents of substreams, synchronous streams
+// and check), stop being made once the context is done: a step of a
+// second over three days is 259,201 windows, over years hundreds of
+// millions.
+func TestLegacyWindowsSeeContext(t *testing.T) {
+	text := `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "2024-01-01T00:00:00Z"
+      end_datetime: "2024-01-04T00:00:00Z"
+      step: PT1S
+      cursor_granularity: PT1S
+spec:
+  type: Spec
+  connection_specification: {type: object}
+`
+	now := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
+	src, err := New([]byte(text), WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := decodeJSON([]byte(`{}`))
+	v := &vars{config: cfg}
+	v.Now = now
+	v.Set(interpolation.VarConfig, cfg)
+	lc, err := src.streamByName("items").cursor.legacy(v, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A window a second, and the end's own (the end is within the range).
+	ws, err := lc.slices(context.Background())
+	if want := 3*86400 + 1; err != nil || len(ws) != want {
+		t.Fatalf("%d windows, %v; want %d", len(ws), err, want)
+	}
+	// Done after its first look.
+	ws, err = lc.slices(&errAfter{Context: context.Background(), n: 1})
+	if !errors.Is(err, context.Canceled) || ws != nil {
+		t.Errorf("%d windows, %v; want none and context.Canceled", len(ws), err)
 	}
 }
