@@ -105,15 +105,7 @@ type asyncRead struct {
 	err      error
 }
 
-func (r *asyncRead) traces() []*protocol.ErrorTrace {
-	var out []*protocol.ErrorTrace
-	for _, m := range r.messages {
-		if m.Trace != nil && m.Trace.Error != nil {
-			out = append(out, m.Trace.Error)
-		}
-	}
-	return out
-}
+func (r *asyncRead) traces() []*protocol.ErrorTrace { return traceErrors(r.messages) }
 
 func (r *asyncRead) count(prefix string) int {
 	n := 0

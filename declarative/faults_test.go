@@ -149,9 +149,12 @@ func (r *faultRun) records() int {
 	return n
 }
 
-func (r *faultRun) traceErrors() []*protocol.ErrorTrace {
+func (r *faultRun) traceErrors() []*protocol.ErrorTrace { return traceErrors(r.messages) }
+
+// traceErrors are the TRACE ERROR messages among msgs.
+func traceErrors(msgs []*protocol.Message) []*protocol.ErrorTrace {
 	var out []*protocol.ErrorTrace
-	for _, m := range r.messages {
+	for _, m := range msgs {
 		if m.Trace != nil && m.Trace.Error != nil {
 			out = append(out, m.Trace.Error)
 		}
