@@ -55,6 +55,20 @@
 // error matching cache.ErrOutOfMemory that names the options raising the
 // limit.
 //
+// Outside the limit, a process that keeps a cache open sees DuckDB's own
+// memory rise over its first few thousand loads and then level off.
+// DuckDB's buffer pool queues every temporary buffer a query makes (a hash
+// join makes 16) for eviction, and keeps 100 to 200 bytes of each after
+// the buffer is freed, until its queues are long enough to purge: tens of
+// thousands of entries. It is DuckDB's doing, whatever the statement (a
+// join loop in plain SQL grows alike on 1.5.5 and 2.0): the cache cannot
+// avoid it, and closing the cache gives that memory back. Measured on
+// DuckDB 2.0, 100 faker users merged by each load into a cache kept open:
+// what DuckDB had allocated outside its buffers went from 6 MB to 30 MB
+// after 1,000 loads, 42 MB after 4,000, and stayed at 41–44 MB from 5,000
+// loads to 10,000. A join in plain SQL, run 60,000 times, levels off at
+// 43–48 MB from the 20,000th run.
+//
 // A DuckDB file has one writer process: a second process opening a file in
 // use gets an error matching cache.ErrInUse. A full disk under the file or
 // the spool files is an error matching cache.ErrDiskFull.
