@@ -30,7 +30,8 @@ var benchmarkCommand = &command{
 		sc := addSourceFlags(fs)
 		df := addDestinationFlags(fs)
 		cf := addCacheFlags(fs, "benchmark a read into this cache: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN")
-		count := fs.Int("count", 100_000, "the faker's count, used when --config is not given")
+		count := recordCount(100_000)
+		fs.Var(&count, "count", "the faker's count (100000, or 1e5), used when --config is not given")
 		pf := addProgressFlag(fs)
 		pos, err := parse(c, e, fs, args)
 		if err != nil {
@@ -43,10 +44,10 @@ var benchmarkCommand = &command{
 			return usagef(c.name, "--manifest needs the source's --config (--count is the faker's)")
 		}
 		if sc.conn.config == "" {
-			if *count < 1 {
+			if count < 1 {
 				return usagef(c.name, "--count must be at least 1")
 			}
-			sc.conn.config = fmt.Sprintf(`{"count": %d}`, *count)
+			sc.conn.config = fmt.Sprintf(`{"count": %d}`, count)
 		}
 		toDestination := df.given(fs)
 		if toDestination && cf.target != "" {

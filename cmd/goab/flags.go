@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -664,4 +666,24 @@ func sourceFromFlags(ctx context.Context, c *command, e *env, fs *flag.FlagSet, 
 		return nil, err
 	}
 	return src, nil
+}
+
+// recordCount is a count of records given as a whole number or, as
+// PyAirbyte's benchmark takes its --num-records, in scientific notation
+// (5e5 is 500,000); a fraction or a count beyond an int64 is refused.
+type recordCount int64
+
+func (n *recordCount) String() string { return strconv.FormatInt(int64(*n), 10) }
+
+func (n *recordCount) Set(s string) error {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*n = recordCount(v)
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
+		return errors.New("not a whole number of records (100000, or 1e5)")
+	}
+	*n = recordCount(f)
+	return nil
 }

@@ -230,6 +230,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"connectors", "--install-type", "rpm"}, "rpm"},
 		{[]string{"validate", "source-faker", "--local-executable", "/bin/true", "--limit", "0"}, "--limit must be at least 1"},
 		{[]string{"benchmark", "--count", "0"}, "--count must be at least 1"},
+		{[]string{"benchmark", "--count", "2.5"}, "not a whole number of records (100000, or 1e5)"},
+		{[]string{"benchmark", "--count", "1e30"}, "not a whole number of records"},
+		{[]string{"benchmark", "--count", "many"}, "not a whole number of records"},
 		{[]string{"benchmark", "--cache", "x.duckdb", "--destination", "destination-local-json"}, "choose --cache or --destination"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--destination", "no-such-destination-anywhere", "--destination-config", "{}"}, "no executable named no-such-destination-anywhere"},
 		// A missing config names goab's flag, not the library's option; a
@@ -771,7 +774,8 @@ func TestBenchmark(t *testing.T) {
 	}
 	for name, extra := range cases {
 		t.Run(name, func(t *testing.T) {
-			args := append([]string{"benchmark", "--local-executable", fk, "--count", "500"}, extra...)
+			// The count as PyAirbyte's --num-records takes it too: 5e2 is 500.
+			args := append([]string{"benchmark", "--local-executable", fk, "--count", "5e2"}, extra...)
 			r := goab(t, nil, args...)
 			r.want(t, 0)
 			rows := tableRows(r.stdout)
