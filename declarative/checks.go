@@ -124,7 +124,7 @@ func (s *Source) checkOne(ctx context.Context, rc *readContext, st *stream) erro
 			first = newSlice(p, nil)
 			return errStop
 		}
-		ws, err := lc.slices(ctx)
+		ws, err := lc.firstSlice(ctx)
 		if err != nil {
 			return err
 		}

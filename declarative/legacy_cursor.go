@@ -148,6 +148,17 @@ func (l *legacyCursor) earliest(end time.Time) (time.Time, error) {
 // seconds of work, so every windowContextCheck windows, from the first,
 // it returns ctx.Err() once ctx is done.
 func (l *legacyCursor) slices(ctx context.Context) ([]window, error) {
+	return l.slicesUpTo(ctx, 0)
+}
+
+// firstSlice is the first of slices, or none: a check reads one window
+// and makes only that one, not the millions a small step makes.
+func (l *legacyCursor) firstSlice(ctx context.Context) ([]window, error) {
+	return l.slicesUpTo(ctx, 1)
+}
+
+// slicesUpTo is slices stopped after limit windows (0: all of them).
+func (l *legacyCursor) slicesUpTo(ctx context.Context, limit int) ([]window, error) {
 	end, err := l.bestEnd()
 	if err != nil {
 		return nil, err
@@ -183,7 +194,7 @@ func (l *legacyCursor) slices(ctx context.Context) ([]window, error) {
 			e = end
 		}
 		out = append(out, window{formatDatetime(start, l.c.datetimeFormat), formatDatetime(e, l.c.datetimeFormat)})
-		if next == farFuture {
+		if next == farFuture || len(out) == limit {
 			break
 		}
 		start = next

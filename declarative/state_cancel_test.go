@@ -342,3 +342,62 @@ spec:
 		t.Errorf("%d windows, %v; want none and context.Canceled", len(ws), err)
 	}
 }
+
+// TestCheckMakesOneWindow checks that a check, which reads the first window
+// of an incremental stream, makes only that window: a step of a second from
+// 1990 is more than a billion windows, which a check that made them all
+// (the CDK does) would take many minutes and all the memory to make. The
+// deadline only bounds the test when it regresses.
+func TestCheckMakesOneWindow(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		queries = append(queries, r.URL.RawQuery)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"data": [{"id": 1, "updated": "1990-01-01T00:00:00Z"}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	text := `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+      start_datetime: "1990-01-01T00:00:00Z"
+      step: PT1S
+      cursor_granularity: PT1S
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}
+spec:
+  type: Spec
+  connection_specification: {type: object}
+`
+	now := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
+	src, err := New([]byte(text), WithClock(now),
+		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := src.Check(ctx, json.RawMessage(`{}`)); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(queries) != 1 || queries[0] != "since=1990-01-01T00%3A00%3A00Z" {
+		t.Fatalf("the check asked %q, want the first window's one request", queries)
+	}
+}
