@@ -293,31 +293,9 @@ func TestLargePageEmitSeesContext(t *testing.T) {
 // second over three days is 259,201 windows, over years hundreds of
 // millions.
 func TestLegacyWindowsSeeContext(t *testing.T) {
-	text := `
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    primary_key: [id]
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
-    retriever:
-      type: SimpleRetriever
-      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
-    incremental_sync:
-      type: DatetimeBasedCursor
-      cursor_field: updated
-      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+	text := secondStepManifest(`
       start_datetime: "2024-01-01T00:00:00Z"
-      end_datetime: "2024-01-04T00:00:00Z"
-      step: PT1S
-      cursor_granularity: PT1S
-spec:
-  type: Spec
-  connection_specification: {type: object}
-`
+      end_datetime: "2024-01-04T00:00:00Z"`)
 	now := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
 	src, err := New([]byte(text), WithClock(now))
 	if err != nil {
@@ -359,31 +337,9 @@ func TestCheckMakesOneWindow(t *testing.T) {
 		w.Write([]byte(`{"data": [{"id": 1, "updated": "1990-01-01T00:00:00Z"}]}`))
 	}))
 	t.Cleanup(srv.Close)
-	text := `
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    primary_key: [id]
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
-    retriever:
-      type: SimpleRetriever
-      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
-    incremental_sync:
-      type: DatetimeBasedCursor
-      cursor_field: updated
-      datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+	text := secondStepManifest(`
       start_datetime: "1990-01-01T00:00:00Z"
-      step: PT1S
-      cursor_granularity: PT1S
-      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}
-spec:
-  type: Spec
-  connection_specification: {type: object}
-`
+      start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}`)
 	now := func() time.Time { return time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC) }
 	src, err := New([]byte(text), WithClock(now),
 		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}))
@@ -400,4 +356,33 @@ spec:
 	if len(queries) != 1 || queries[0] != "since=1990-01-01T00%3A00%3A00Z" {
 		t.Fatalf("the check asked %q, want the first window's one request", queries)
 	}
+}
+
+// secondStepManifest is a manifest whose items stream has a date cursor
+// stepping by a second, bounded by the DatetimeBasedCursor fields given
+// (YAML lines indented as its other fields).
+func secondStepManifest(bounds string) string {
+	return `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"` + bounds + `
+      step: PT1S
+      cursor_granularity: PT1S
+spec:
+  type: Spec
+  connection_specification: {type: object}
+`
 }
