@@ -378,10 +378,8 @@ func (o *asyncRun) abortJob(ctx context.Context, job *asyncJob) {
 	if o.r.abort == nil || job.created == nil {
 		return
 	}
-	v := o.rc.vars()
-	v.set(interpolation.VarStreamSlice, jobSlice("create_job_response", job.created))
-	v.set(interpolation.VarStreamState, interpolation.NewDict(0))
-	if _, err := o.send(ctx, o.r.abort, v); err != nil {
+	v := jobVars(o.rc, jobSlice("create_job_response", job.created))
+	if _, err := sendJobRequest(ctx, o.rc, o.r.abort, v); err != nil {
 		o.rc.logf("could not abort job %s: %s", job.id, o.rc.mask.text(err.Error()))
 	}
 }
@@ -400,10 +398,8 @@ func (o *asyncRun) start(ctx context.Context, slice *streamSlice, attempt int) (
 	o.seq++
 	now := o.rc.src.opts.now()
 	job := &asyncJob{id: "job-" + strconv.Itoa(o.seq), slice: slice, started: now, timeout: asyncJobTimeout, attempt: attempt}
-	v := o.rc.vars()
-	v.set(interpolation.VarStreamSlice, slice.value)
-	v.set(interpolation.VarStreamState, interpolation.NewDict(0))
-	resp, err := o.send(ctx, o.r.creation, v)
+	v := jobVars(o.rc, slice.value)
+	resp, err := sendJobRequest(ctx, o.rc, o.r.creation, v)
 	if err == nil && !resp.ok() {
 		err = errors.New("Always expect a response or an exception from creation_requester")
 	}
@@ -427,13 +423,23 @@ func (o *asyncRun) start(ctx context.Context, slice *streamSlice, attempt int) (
 	return job, nil
 }
 
-// send builds and sends one request of requester rq.
-func (o *asyncRun) send(ctx context.Context, rq *httpRequester, v *vars) (*response, error) {
-	req, err := rq.build(ctx, o.rc, v, nil, requestOptions{})
+// jobVars are the variables of a request about a job: stream_slice the
+// slice given, and an empty stream_state (the CDK's job requests see no
+// state).
+func jobVars(rc *readContext, slice value) *vars {
+	v := rc.vars()
+	v.set(interpolation.VarStreamSlice, slice)
+	v.set(interpolation.VarStreamState, interpolation.NewDict(0))
+	return v
+}
+
+// sendJobRequest builds and sends one request of requester rq.
+func sendJobRequest(ctx context.Context, rc *readContext, rq *httpRequester, v *vars) (*response, error) {
+	req, err := rq.build(ctx, rc, v, nil, requestOptions{})
 	if err != nil {
 		return nil, err
 	}
-	resp, _, err := rq.send.send(ctx, o.rc, req, v)
+	resp, _, err := rq.send.send(ctx, rc, req, v)
 	return resp, err
 }
 
@@ -443,10 +449,8 @@ func (o *asyncRun) poll(ctx context.Context, job *asyncJob) error {
 	if job.current(o.rc.src.opts.now()) != asyncRunning {
 		return nil
 	}
-	v := o.rc.vars()
-	v.set(interpolation.VarStreamSlice, jobSlice("create_job_response", job.created))
-	v.set(interpolation.VarStreamState, interpolation.NewDict(0))
-	resp, err := o.send(ctx, o.r.polling, v)
+	v := jobVars(o.rc, jobSlice("create_job_response", job.created))
+	resp, err := sendJobRequest(ctx, o.rc, o.r.polling, v)
 	if err != nil {
 		return err
 	}
@@ -515,17 +519,12 @@ func (r *reader) readAsyncPartition(ctx context.Context, job partitionJob) {
 // readJob downloads the records of the completed job of slice.
 func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *streamSlice, emit func(*dict) error) error {
 	job := slice.async.job
-	v := rc.vars()
-	v.set(interpolation.VarStreamSlice, slice.value)
-	v.set(interpolation.VarStreamState, interpolation.NewDict(0))
+	v := jobVars(rc, slice.value)
 	urlResp := job.polled
 	if r.url != nil {
 		// The urls come from one more request, given the last poll.
-		uv := rc.vars()
-		uv.set(interpolation.VarStreamSlice, jobSlice("polling_job_response", job.polled))
-		uv.set(interpolation.VarStreamState, interpolation.NewDict(0))
-		o := &asyncRun{r: r, rc: rc}
-		resp, err := o.send(ctx, r.url, uv)
+		uv := jobVars(rc, jobSlice("polling_job_response", job.polled))
+		resp, err := sendJobRequest(ctx, rc, r.url, uv)
 		if err != nil {
 			return err
 		}
@@ -550,9 +549,7 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 	for _, u := range urls {
 		extra := interpolation.NewDict(1)
 		extra.Set("url", u)
-		dv := rc.vars()
-		dv.set(interpolation.VarStreamSlice, sliceObject(job.slice.value, job.slice.partition, job.slice.cursor, extra))
-		dv.set(interpolation.VarStreamState, interpolation.NewDict(0))
+		dv := jobVars(rc, sliceObject(job.slice.value, job.slice.partition, job.slice.cursor, extra))
 		dv.set(interpolation.VarNextPageToken, nil)
 		req, err := r.download.build(ctx, rc, dv, nil, requestOptions{})
 		if err != nil {
@@ -615,11 +612,8 @@ func (r *asyncRetriever) readJob(ctx context.Context, rc *readContext, slice *st
 	if r.del != nil {
 		// The job's records are read: the API may drop it
 		// (AsyncHttpJobRepository.delete); a failure fails the stream.
-		dv := rc.vars()
-		dv.set(interpolation.VarStreamSlice, jobSlice("create_job_response", job.created))
-		dv.set(interpolation.VarStreamState, interpolation.NewDict(0))
-		o := &asyncRun{r: r, rc: rc}
-		if _, err := o.send(ctx, r.del, dv); err != nil {
+		dv := jobVars(rc, jobSlice("create_job_response", job.created))
+		if _, err := sendJobRequest(ctx, rc, r.del, dv); err != nil {
 			return err
 		}
 	}
