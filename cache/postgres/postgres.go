@@ -219,10 +219,10 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	// From here on the password is masked wherever goairbyte writes text
 	// (errors, logs, progress lines) while the cache is open: the database
 	// holds it until it is closed (by Close; an Environment's default
-	// cache also once unreachable), not for good, or a server opening caches for many
-	// tenants would mask every password it was ever given. One that fails
-	// to connect stays masked for good: its error, and the DSN, are what
-	// the program prints next, at any time.
+	// cache also once unreachable), not for good, or a server opening
+	// caches for many tenants would mask every password it was ever given.
+	// One that fails to connect stays masked for good: its error, and the
+	// DSN, are what the program prints next, at any time.
 	release := masklease.Hold(pc.ConnConfig.Password)
 	defer func() {
 		if err != nil {
