@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,12 +125,7 @@ func TestDefaultEnvironmentReadsAirbyteDirs(t *testing.T) {
 	}
 	t.Parallel()
 	work, home := t.TempDir(), t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDefaultEnvironmentReadsAirbyteDirs$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), airbyteDirsChildEnv+"="+work, "HOME="+home, cacheRootVar+"=~/airbyte-cache", projectDirVar+"=")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	passInChild(t, airbyteDirsChildEnv+"="+work, "HOME="+home, cacheRootVar+"=~/airbyte-cache", projectDirVar+"=")
 	if _, err := os.Stat(filepath.Join(home, "airbyte-cache", "default_cache", "default_cache.duckdb")); err != nil {
 		t.Fatalf("the child left no default cache in AIRBYTE_CACHE_ROOT: %v", err)
 	}
@@ -141,17 +135,7 @@ func TestDefaultEnvironmentReadsAirbyteDirs(t *testing.T) {
 }
 
 func defaultEnvironmentReadsAirbyteDirs(t *testing.T, work string) {
-	ctx := context.Background()
-	if err := os.Chdir(work); err != nil {
-		t.Fatal(err)
-	}
-	c, err := goairbyte.DefaultCache(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := filepath.Join(os.Getenv("HOME"), "airbyte-cache", "default_cache", "default_cache.duckdb"); cacheFile(t, c) != want {
-		t.Fatalf("the default cache is %s, want %s", cacheFile(t, c), want)
-	}
+	c := defaultCacheFrom(t, work, filepath.Join(os.Getenv("HOME"), "airbyte-cache", "default_cache", "default_cache.duckdb"))
 	if got := readFaker(t, goairbyte.DefaultEnvironment()); got != cacheFile(t, c) {
 		t.Fatalf("a Read with no cache went into %s, not the default cache %s", got, cacheFile(t, c))
 	}
