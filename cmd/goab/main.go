@@ -321,7 +321,7 @@ func printMainUsage(w io.Writer) {
 		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (see Connector logs)\n"+
 		"  TMPDIR                  the temp directory, of the default log directory and of each run's files\n"+
-		"  AIRBYTE_TEMP_DIR        the directory of each run's files and of the cache's spool files, instead of TMPDIR's\n"+
+		"  AIRBYTE_TEMP_DIR        the directory of temporary files (each run's, DuckDB spools, downloads) instead of TMPDIR\n"+
 		"  AIRBYTE_CACHE_ROOT      the directory of the default cache (default: $AIRBYTE_PROJECT_DIR/.cache)\n"+
 		"  AIRBYTE_INSTALL_DIR     where Python connectors' virtualenvs go (default: $AIRBYTE_PROJECT_DIR)\n"+
 		"  AIRBYTE_PROJECT_DIR     the default parent of the two above (default: the working directory)\n"+
