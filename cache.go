@@ -8,17 +8,20 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cachename"
 	"github.com/x/goairbyte/internal/core"
 )
 
 // DefaultCache returns the default Environment's default cache, the DuckDB
-// file ./.cache/default_cache/default_cache.duckdb under the working
-// directory, as PyAirbyte's get_default_cache. It is opened once per
-// process and shared by every Read and Write that is given no cache.
-// Nobody has to close it; closing it releases the file, and the next use
-// opens it again. A program may exit with it open: its loads remove their
-// spool files from the temp directory as they end.
+// file default_cache/default_cache.duckdb in $AIRBYTE_CACHE_ROOT, else in
+// $AIRBYTE_PROJECT_DIR/.cache, else in ./.cache under the working
+// directory, as PyAirbyte's get_default_cache (Environment.SetCacheDir
+// moves it). It is opened once per process and shared by every Read and
+// Write that is given no cache. Nobody has to close it; closing it
+// releases the file, and the next use opens it again. A program may exit
+// with it open: its loads remove their spool files from the temp directory
+// as they end.
 func DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return core.EnvOf(connector.DefaultEnvironment()).DefaultCache(ctx)
 }
@@ -26,7 +29,9 @@ func DefaultCache(ctx context.Context) (*cache.Cache, error) {
 // NewLocalCache opens (creating it if needed) a DuckDB cache called name in
 // dir: the file dir/name/name.duckdb. The name may hold only letters,
 // digits and underscores; an empty name gets a fresh unique one (a ULID).
-// An empty dir means ./.cache. The caller closes the cache.
+// An empty dir means the cache root, as PyAirbyte's new_local_cache has
+// it: $AIRBYTE_CACHE_ROOT, else $AIRBYTE_PROJECT_DIR/.cache, else ./.cache.
+// The caller closes the cache.
 func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option) (*cache.Cache, error) {
 	if err := cachename.Validate(name); err != nil {
 		return nil, err
@@ -35,7 +40,7 @@ func NewLocalCache(ctx context.Context, name, dir string, opts ...duckdb.Option)
 		name = cachename.New()
 	}
 	if dir == "" {
-		dir = connector.DefaultCacheDir
+		dir = airbytedirs.CacheRoot()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

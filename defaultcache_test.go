@@ -27,8 +27,16 @@ func TestDefaultCacheWhereItCannotBe(t *testing.T) {
 		return
 	}
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDefaultCacheWhereItCannotBe$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "GOAIRBYTE_DEFAULTCACHE_CHILD=1", "TMPDIR="+t.TempDir())
+	passInChild(t, "GOAIRBYTE_DEFAULTCACHE_CHILD=1", "TMPDIR="+t.TempDir())
+}
+
+// passInChild runs the test t in a child process of this test binary, with
+// env added to this process's environment, and fails t unless it passes
+// there.
+func passInChild(t *testing.T, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS") {
 		t.Fatalf("child: %v\n%s", err, out)
@@ -89,13 +97,7 @@ func TestDefaultCacheInTheWorkingDirectory(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDefaultCacheInTheWorkingDirectory$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), defaultCacheWorkEnv+"="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	t.Logf("child:\n%s", out)
+	passInChild(t, defaultCacheWorkEnv+"="+dir)
 	if _, err := os.Stat(filepath.Join(dir, ".cache", "default_cache", "default_cache.duckdb")); err != nil {
 		t.Fatalf("the child left no default cache file: %v", err)
 	}
@@ -103,21 +105,8 @@ func TestDefaultCacheInTheWorkingDirectory(t *testing.T) {
 
 func defaultCacheInTheWorkingDirectory(t *testing.T, dir string) {
 	ctx := context.Background()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	c, err := goairbyte.DefaultCache(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The file DuckDB has open is the one under the working directory.
-	var file string
-	if err := c.DB().QueryRowContext(ctx, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").Scan(&file); err != nil {
-		t.Fatal(err)
-	}
-	if want := filepath.Join(dir, ".cache", "default_cache", "default_cache.duckdb"); file != want {
-		t.Fatalf("the default cache is %s, want %s", file, want)
-	}
+	c := defaultCacheFrom(t, dir, filepath.Join(dir, ".cache", "default_cache", "default_cache.duckdb"))
 	if again, err := goairbyte.DefaultCache(ctx); err != nil || again != c {
 		t.Fatalf("a second DefaultCache is another handle (%p, %p) or fails: %v", again, c, err)
 	}
@@ -154,6 +143,24 @@ func defaultCacheInTheWorkingDirectory(t *testing.T, dir string) {
 	if st, err := c.State(ctx, cache.StateKey{Source: wr.SourceName, Destination: wr.DestinationKey, Stream: "products"}); err != nil || st == nil {
 		t.Fatalf("a Write with no cache kept no state in the default cache: %v, %v", st, err)
 	}
+}
+
+// defaultCacheFrom changes the working directory to dir, opens
+// goairbyte.DefaultCache there and fails the test unless its file is want.
+// Only a child process may call it, as it changes the working directory.
+func defaultCacheFrom(t *testing.T, dir, want string) *cache.Cache {
+	t.Helper()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	c, err := goairbyte.DefaultCache(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file := cacheFile(t, c); file != want {
+		t.Fatalf("the default cache is %s, want %s", file, want)
+	}
+	return c
 }
 
 // countIn is the number of rows of stream in c.

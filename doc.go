@@ -104,7 +104,8 @@
 //
 // [DefaultCache] is the DuckDB file ./.cache/default_cache/default_cache.duckdb,
 // opened once per process and used by every Read and Write given no cache
-// (Environment.SetCacheDir moves it). [NewLocalCache] opens a named DuckDB
+// (Environment.SetCacheDir moves it, and so do PyAirbyte's AIRBYTE_CACHE_ROOT
+// and AIRBYTE_PROJECT_DIR: see connector.NewEnvironment). [NewLocalCache] opens a named DuckDB
 // cache elsewhere, [NewPostgresCache] a PostgreSQL one, and cache.Open any
 // cache by URL ("duckdb:///path/file.duckdb", "postgres://…"); pass it with
 // source.UseCache. Each stream is a table named after it (lower case,

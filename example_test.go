@@ -34,8 +34,9 @@ func testMain(m *testing.M) int {
 	// The default cache is ./.cache/default_cache/default_cache.duckdb
 	// under the working directory; the other tests of this package need
 	// the working directory to stay the repository's, so the default moves.
-	// A child of TestDefaultCacheInTheWorkingDirectory keeps the default.
-	if os.Getenv(defaultCacheWorkEnv) == "" {
+	// A child of TestDefaultCacheInTheWorkingDirectory or of
+	// TestDefaultEnvironmentReadsAirbyteDirs keeps the default.
+	if os.Getenv(defaultCacheWorkEnv) == "" && os.Getenv(airbyteDirsChildEnv) == "" {
 		goairbyte.DefaultEnvironment().SetCacheDir(work)
 	}
 	return m.Run()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -296,11 +295,5 @@ func TestCacheInUseThroughTheFacade(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCacheInUseThroughTheFacade$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "GOAIRBYTE_INUSE_DIR="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	t.Logf("child:\n%s", out)
+	passInChild(t, "GOAIRBYTE_INUSE_DIR="+dir)
 }

@@ -63,6 +63,17 @@
 // library is silent: an Environment logs nowhere and draws no progress
 // until SetLogger and SetProgress say otherwise.
 //
+// Its directories follow the variables PyAirbyte reads, when the
+// Environment is made (the default one: on first use): the default cache
+// is in $AIRBYTE_CACHE_ROOT, else $AIRBYTE_PROJECT_DIR/.cache, else ./.cache
+// (SetCacheDir moves it); Python connectors' virtualenvs are made under
+// $AIRBYTE_INSTALL_DIR, else $AIRBYTE_PROJECT_DIR, else the working
+// directory (WithInstallRoot moves one connector's). The temporary files of
+// a run (its config, catalog and state), of a DuckDB cache's loads and of a
+// manifest's downloads go to $AIRBYTE_TEMP_DIR, else the system's temp
+// directory; one that is not a writable directory fails the run with an
+// error naming the variable.
+//
 // # Errors
 //
 // Every error type matches a sentinel with errors.Is: *CheckFailedError

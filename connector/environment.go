@@ -14,6 +14,7 @@ import (
 	"weak"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
@@ -47,6 +48,11 @@ type Environment struct {
 	opener     cacheOpener
 	cacheDir   string
 	client     *http.Client
+	// installRoot is where Python connectors given no WithInstallRoot
+	// get their virtualenvs, set once by NewEnvironment:
+	// $AIRBYTE_INSTALL_DIR, else $AIRBYTE_PROJECT_DIR, else "" (the
+	// working directory).
+	installRoot string
 
 	// cacheMu serialises DefaultCache, so that a cache is opened once; it
 	// is not mu, so that an opener may use the Environment, and the rest
@@ -73,14 +79,10 @@ type defaultCacheRef struct {
 }
 
 // cacheOpener opens the default cache that lives in dir (the Environment's
-// cache directory, ./.cache unless SetCacheDir says otherwise). The root
-// package goairbyte registers one that opens the DuckDB file
+// cache directory: see NewEnvironment and SetCacheDir). The root package
+// goairbyte registers one that opens the DuckDB file
 // dir/default_cache/default_cache.duckdb.
 type cacheOpener func(ctx context.Context, dir string) (*cache.Cache, error)
-
-// DefaultCacheDir is the default cache directory, relative to the working
-// directory, as in PyAirbyte.
-const DefaultCacheDir = ".cache"
 
 var (
 	defaultEnvOnce sync.Once
@@ -88,7 +90,9 @@ var (
 )
 
 // DefaultEnvironment returns the process-wide Environment, used by every
-// Source and Destination not given another one with WithEnvironment.
+// Source and Destination not given another one with WithEnvironment. It is
+// made by NewEnvironment on first use (the import of package goairbyte is
+// one), and so reads PyAirbyte's directory variables then.
 func DefaultEnvironment() *Environment {
 	defaultEnvOnce.Do(func() { defaultEnv = NewEnvironment() })
 	return defaultEnv
@@ -103,6 +107,16 @@ func DefaultEnvironment() *Environment {
 // (progress.WithASCII) when the process's locale (LC_ALL, LC_CTYPE, LANG)
 // is not UTF-8 or TERM is dumb.
 //
+// Its directories are PyAirbyte's, read from the process environment now,
+// once, as PyAirbyte reads them at import (a value is ~-expanded and made
+// absolute; an empty one is unset): the default cache's directory is
+// $AIRBYTE_CACHE_ROOT, else $AIRBYTE_PROJECT_DIR/.cache, else .cache under
+// the working directory of each use (SetCacheDir moves it); Python
+// connectors' virtualenvs go under $AIRBYTE_INSTALL_DIR, else
+// $AIRBYTE_PROJECT_DIR, else the working directory (WithInstallRoot moves
+// one connector's). The library's temporary files go to $AIRBYTE_TEMP_DIR,
+// else the system's temp directory, as each is made.
+//
 // For a tenant of a program that imports the root package goairbyte, call
 // goairbyte.NewEnvironment instead: it returns an Environment like this one,
 // wired as the default one is, with the DuckDB default cache and goairbyte's
@@ -111,11 +125,12 @@ func DefaultEnvironment() *Environment {
 // destination.UseCache.
 func NewEnvironment() *Environment {
 	return &Environment{
-		ascii:      !termsafe.Unicode(os.Getenv),
-		logger:     slog.New(slog.DiscardHandler),
-		connectors: map[string]func() any{},
-		cacheDir:   DefaultCacheDir,
-		caches:     map[string]defaultCacheRef{},
+		ascii:       !termsafe.Unicode(os.Getenv),
+		logger:      slog.New(slog.DiscardHandler),
+		connectors:  map[string]func() any{},
+		cacheDir:    airbytedirs.CacheRoot(),
+		installRoot: airbytedirs.InstallRoot(),
+		caches:      map[string]defaultCacheRef{},
 	}
 }
 
@@ -258,8 +273,9 @@ func (e *Environment) setDefaultCache(open cacheOpener) {
 	e.mu.Unlock()
 }
 
-// SetCacheDir sets the directory of the default cache (./.cache by
-// default). The default cache of the directory left is no longer kept
+// SetCacheDir sets the directory of the default cache, in place of the one
+// NewEnvironment found: $AIRBYTE_CACHE_ROOT, else $AIRBYTE_PROJECT_DIR/.cache,
+// else ./.cache. The default cache of the directory left is no longer kept
 // open for the next Read: it closes once no ReadResult, Dataset or other
 // user of it is left, and a later return to the directory finds it again
 // while it is in use, or opens it again.

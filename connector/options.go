@@ -178,10 +178,12 @@ func WithPython(interpreter string) Option {
 }
 
 // WithInstallRoot sets the directory under which Python virtualenvs are
-// created (.venv-<name>); the working directory by default. Given to a
-// connector that runs otherwise (chosen by another option, or with none
-// found on PATH, in the registry's image or in process) it is an
-// *OptionError at construction.
+// created (.venv-<name>), in place of the Environment's ($AIRBYTE_INSTALL_DIR,
+// else $AIRBYTE_PROJECT_DIR, else the working directory; see
+// NewEnvironment). Given to a connector that runs otherwise (chosen by
+// another option, or with none found on PATH, in the registry's image or
+// in process) it is an *OptionError at construction; the variables, which
+// are the process's, apply to the Python connectors only.
 func WithInstallRoot(dir string) Option {
 	return func(s *settings) { s.note("WithInstallRoot"); s.installRoot = dir }
 }

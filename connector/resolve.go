@@ -345,7 +345,7 @@ func (rv *resolver) chosen(ctx context.Context) (r resolved, chosen bool, err er
 	case s.useLocal:
 		r, err = rv.build(s.local(s.localPath), s.version)
 	case s.usePython:
-		r, err = rv.build(s.pythonMethod(s.pipURL, s.python), s.version)
+		r, err = rv.build(rv.python(s.pipURL, s.python), s.version)
 	case s.useDocker || s.hostNetwork || len(s.mounts) > 0:
 		image := s.dockerImage
 		if image == "" {
@@ -422,7 +422,7 @@ func (rv *resolver) fromRegistry(ctx context.Context) (resolved, error) {
 		r, err = rv.build(s.local(m.Executable), s.version)
 		r.way = wayOnPath
 	case runmethod.Python:
-		r, err = rv.build(s.pythonMethod(m.PipRequirement, m.Python), s.version)
+		r, err = rv.build(rv.python(m.PipRequirement, m.Python), s.version)
 		r.way = wayRegistryPython
 	default: // runmethod.Docker
 		r, err = rv.build(rv.docker(m.DockerImage), imageref.Tag(m.DockerImage))
@@ -456,9 +456,18 @@ func (s *settings) local(path string) executor.Method {
 	return executor.Method{Kind: executor.KindLocal, Path: path, Version: s.version, Env: s.procEnv}
 }
 
-func (s *settings) pythonMethod(requirement, interpreter string) executor.Method {
+// python is the method of running requirement in a virtualenv made with
+// interpreter, under the install root WithInstallRoot gives, else the
+// Environment's ($AIRBYTE_INSTALL_DIR, else $AIRBYTE_PROJECT_DIR, else the
+// working directory).
+func (rv *resolver) python(requirement, interpreter string) executor.Method {
+	s := rv.s
+	root := s.installRoot
+	if root == "" {
+		root = rv.env.installRoot
+	}
 	m := executor.Method{Kind: executor.KindPython, Requirement: requirement, Interpreter: interpreter,
-		InstallRoot: s.installRoot, Env: s.procEnv}
+		InstallRoot: root, Env: s.procEnv}
 	if s.version != "latest" {
 		m.Version = s.version
 	}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/internal/airbytedirs"
 )
 
 // downloadSpool is where a ResponseToFileExtractor download goes before a
@@ -176,7 +177,7 @@ func (s *sinkWriter) Write(p []byte) (int, error) {
 // reset empties the spool, creating its file the first time.
 func (s *downloadSpool) reset() error {
 	if s.f == nil {
-		f, err := os.CreateTemp("", "goairbyte-download-*.csv")
+		f, err := airbytedirs.CreateTemp("goairbyte-download-*.csv")
 		if err != nil {
 			return fmt.Errorf("creating the download's temporary file: %w", err)
 		}

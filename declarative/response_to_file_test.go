@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -136,6 +137,26 @@ func TestAsyncDownloadBadCompression(t *testing.T) {
 func TestAsyncDownloadFileRemoved(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
+	t.Setenv("AIRBYTE_TEMP_DIR", "")
+	asyncDownloadLeavesNothing(t, dir)
+}
+
+// With PyAirbyte's AIRBYTE_TEMP_DIR set, the download's temporary file is
+// made there, not in TMPDIR (here a path under a file, where nothing can be
+// made), and is gone once the read ends.
+func TestAsyncDownloadInAirbyteTempDir(t *testing.T) {
+	dir, file := t.TempDir(), filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(file, "tmp"))
+	t.Setenv("AIRBYTE_TEMP_DIR", dir)
+	asyncDownloadLeavesNothing(t, dir)
+}
+
+// asyncDownloadLeavesNothing reads a download in full and one cut short,
+// and fails the test when either leaves a file in dir, the temp directory.
+func asyncDownloadLeavesNothing(t *testing.T, dir string) {
 	full := gzipped(t, contactsCSV(10))
 	for _, body := range [][]byte{full, full[:len(full)-4]} {
 		api := &exportAPI{statuses: []string{"ready"}, urls: []string{"https://x.example/c.gz"}, files: map[string][]byte{"/c.gz": body}}
@@ -144,7 +165,7 @@ func TestAsyncDownloadFileRemoved(t *testing.T) {
 			t.Errorf("%d bytes: Read %v", len(body), run.err)
 		}
 		if left, err := os.ReadDir(dir); err != nil || len(left) != 0 {
-			t.Errorf("%d bytes: left in TMPDIR: %v %v", len(body), left, err)
+			t.Errorf("%d bytes: left in the temp directory: %v %v", len(body), left, err)
 		}
 	}
 }

@@ -106,7 +106,8 @@ func UseCache(c *cache.Cache) WriteOption {
 // without a cache for the records. The destination's state (the source's
 // states it echoed, passed back to the source by the next Write) is still
 // kept in a cache: StateCache's, else the Environment's default cache (the
-// DuckDB file ./.cache/default_cache/default_cache.duckdb, made if missing);
+// DuckDB file ./.cache/default_cache/default_cache.duckdb, or under
+// $AIRBYTE_CACHE_ROOT, made if missing);
 // with NoStateCache it is kept nowhere and every Write sends everything.
 // It has no effect on a ReadResult, whose records are already in its
 // cache.

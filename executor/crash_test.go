@@ -36,21 +36,46 @@ func TestKilledOwnerLeavesNothing(t *testing.T) {
 		crashNext(t)
 		return
 	}
-	t.Run("local", func(t *testing.T) { crashScenario(t, "", nil) })
+	t.Run("local", func(t *testing.T) { crashScenario(t, "", nil, "") })
 	t.Run("docker", func(t *testing.T) {
 		cli := testenv.Docker(t)
 		image := "goairbyte-test/hang:0.1.0"
 		testenv.BuildImage(t, cli, "./internal/testconnectors/hang", image)
-		crashScenario(t, image, cli)
+		crashScenario(t, image, cli, "")
+	})
+	// With AIRBYTE_TEMP_DIR set, PyAirbyte's temp directory, the run dirs
+	// are made there and swept from there, and from the system's temp
+	// directory too: a run made before the variable was set left its dir
+	// there.
+	t.Run("AIRBYTE_TEMP_DIR", func(t *testing.T) {
+		sys := t.TempDir()
+		dead := exec.Command("true")
+		if err := dead.Run(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(fmt.Sprintf("%s/goairbyte-%d-source-old-1", sys, dead.Process.Pid), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		crashScenario(t, "", nil, sys)
+		if left := leftovers(t, sys); len(left) > 0 {
+			t.Fatalf("run temp dirs left behind in the system's temp dir: %v", left)
+		}
 	})
 }
 
-func crashScenario(t *testing.T, image string, cli *client.Client) {
+// crashScenario kills an owner in the middle of its runs and has the next
+// process sweep what it left. With sysTemp, the processes have their temp
+// directory in AIRBYTE_TEMP_DIR and TMPDIR is sysTemp.
+func crashScenario(t *testing.T, image string, cli *client.Client, sysTemp string) {
 	hang := testenv.BuildBinary(t, "./internal/testconnectors/hang")
 	tmp := t.TempDir()
+	temp := []string{"TMPDIR=" + tmp, "AIRBYTE_TEMP_DIR="}
+	if sysTemp != "" {
+		temp = []string{"TMPDIR=" + sysTemp, "AIRBYTE_TEMP_DIR=" + tmp}
+	}
 
 	owner := exec.Command(os.Args[0], "-test.run=^TestKilledOwnerLeavesNothing$", "-test.count=1")
-	owner.Env = append(os.Environ(), "GOAIRBYTE_CRASH_CHILD=owner", "TMPDIR="+tmp, "CRASH_HANG="+hang, "CRASH_IMAGE="+image)
+	owner.Env = append(os.Environ(), append(temp, "GOAIRBYTE_CRASH_CHILD=owner", "CRASH_HANG="+hang, "CRASH_IMAGE="+image)...)
 	out, err := owner.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +116,7 @@ func crashScenario(t *testing.T, image string, cli *client.Client) {
 	}
 
 	next := exec.Command(os.Args[0], "-test.run=^TestKilledOwnerLeavesNothing$", "-test.count=1")
-	next.Env = append(os.Environ(), "GOAIRBYTE_CRASH_CHILD=next", "TMPDIR="+tmp, "CRASH_IMAGE="+image)
+	next.Env = append(os.Environ(), append(temp, "GOAIRBYTE_CRASH_CHILD=next", "CRASH_IMAGE="+image)...)
 	if b, err := next.CombinedOutput(); err != nil {
 		t.Fatalf("the next process failed: %v\n%s", err, b)
 	}

@@ -531,7 +531,7 @@ func (p *pythonExecutor) lock(ctx context.Context) (unlock func(), err error) {
 	root := filepath.Dir(p.venv)
 	notWritable := func(err error) error {
 		return fmt.Errorf("executor: connector %s: the install root %s is not writable here (%w): "+
-			"install or uninstall as a user who may write it, or choose another install root (connector.WithInstallRoot)", p.name, root, err)
+			"install or uninstall as a user who may write it, or choose another install root (connector.WithInstallRoot, or AIRBYTE_INSTALL_DIR for every Python connector)", p.name, root, err)
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		if cannotWrite(err) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/loopback"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/protocol"
@@ -256,8 +257,8 @@ func (p *procRun) prepare() ([]runFile, error) {
 	// Whatever a killed process left behind goes first (see reaper.go).
 	sweepTempDirs()
 	// os.MkdirTemp creates the directory 0700: only we can read the secrets.
-	if p.dir, err = os.MkdirTemp("", runDirPattern(p.r.name)); err != nil {
-		return nil, fmt.Errorf("connector %s: creating the temp directory for its files in %s (set TMPDIR to a writable directory): %w", p.r.name, os.TempDir(), err)
+	if p.dir, err = airbytedirs.MkdirTemp(runDirPattern(p.r.name)); err != nil {
+		return nil, fmt.Errorf("connector %s: creating the temp directory for its files: %w", p.r.name, err)
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(p.dir, f.name), f.data, 0o600); err != nil {

@@ -35,8 +35,8 @@ type readSettings struct {
 }
 
 // UseCache makes Read load into c instead of the Environment's default
-// cache (the DuckDB file ./.cache/default_cache/default_cache.duckdb when
-// the root package goairbyte is imported). A nil c is an error of Read, not
+// cache (the DuckDB file ./.cache/default_cache/default_cache.duckdb, or
+// under $AIRBYTE_CACHE_ROOT, when the root package goairbyte is imported). A nil c is an error of Read, not
 // the default cache.
 func UseCache(c *cache.Cache) ReadOption {
 	return func(r *readSettings) { r.cache, r.nilCache = c, c == nil }

@@ -98,6 +98,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/internal/backend"
+	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/internal/owner"
@@ -564,11 +565,12 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	return b, nil
 }
 
-// makeSpoolDir makes a spool directory in the temp directory.
+// makeSpoolDir makes a spool directory in the temp directory
+// ($AIRBYTE_TEMP_DIR, else the system's).
 func makeSpoolDir() (string, error) {
-	dir, err := os.MkdirTemp("", owner.Prefix(spoolPrefix)+"*")
+	dir, err := airbytedirs.MkdirTemp(owner.Prefix(spoolPrefix) + "*")
 	if err != nil {
-		return "", fmt.Errorf("duckdb: creating the spool directory in %s (the temp directory: set TMPDIR to a writable one): %w", os.TempDir(), err)
+		return "", fmt.Errorf("duckdb: creating the spool directory: %w", err)
 	}
 	return dir, nil
 }

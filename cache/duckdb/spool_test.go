@@ -2,9 +2,11 @@ package duckdb_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -67,4 +69,45 @@ func TestSpoolGoneAfterLoad(t *testing.T) {
 		t.Fatal("a load whose source failed succeeded")
 	}
 	left("after a failed load")
+}
+
+// TestSpoolInAirbyteTempDir: with PyAirbyte's AIRBYTE_TEMP_DIR set, the
+// spool goes there, not to TMPDIR (here a path under a file, where nothing
+// can be made), and is gone after the load; one that does not exist fails
+// the open with an error naming the variable. Not parallel: it sets both.
+func TestSpoolInAirbyteTempDir(t *testing.T) {
+	ctx := context.Background()
+	own, file := t.TempDir(), filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(file, "tmp"))
+	t.Setenv("AIRBYTE_TEMP_DIR", own)
+	c, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb"), duckdb.WithBatchSize(7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
+	var msgs []*protocol.Message
+	for i := range 40 {
+		msgs = append(msgs, cachetest.Rec("users", fmt.Sprintf(`{"id":%d}`, i)))
+	}
+	if res := cachetest.MustLoad(t, c, cat, cache.StrategyAppend, msgs...); res.Total != 40 {
+		t.Fatalf("%d records loaded, want 40", res.Total)
+	}
+	if left, err := os.ReadDir(own); err != nil || len(left) != 0 {
+		t.Fatalf("left in AIRBYTE_TEMP_DIR: %v %v", left, err)
+	}
+
+	missing := filepath.Join(own, "missing")
+	t.Setenv("AIRBYTE_TEMP_DIR", missing)
+	c2, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "c2.duckdb")))
+	if err == nil {
+		c2.Close()
+		t.Fatal("opened a cache with no temp directory for its spool")
+	}
+	if !strings.Contains(err.Error(), "AIRBYTE_TEMP_DIR") || !strings.Contains(err.Error(), missing) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("want an error naming AIRBYTE_TEMP_DIR and %s, wrapping ErrNotExist, got %v", missing, err)
+	}
 }

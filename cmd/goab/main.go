@@ -321,6 +321,10 @@ func printMainUsage(w io.Writer) {
 		"  GOAB_LOG_LEVEL          what goab prints on stderr: debug, info, warn (default) or error\n"+
 		"  GOAIRBYTE_LOG_DIR       where connector log files go (see Connector logs)\n"+
 		"  TMPDIR                  the temp directory, of the default log directory and of each run's files\n"+
+		"  AIRBYTE_TEMP_DIR        the directory of temporary files (each run's, DuckDB spools, downloads) instead of TMPDIR\n"+
+		"  AIRBYTE_CACHE_ROOT      the directory of the default cache (default: $AIRBYTE_PROJECT_DIR/.cache)\n"+
+		"  AIRBYTE_INSTALL_DIR     where Python connectors' virtualenvs go (default: $AIRBYTE_PROJECT_DIR)\n"+
+		"  AIRBYTE_PROJECT_DIR     the default parent of the two above (default: the working directory)\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
 		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads for the registry's manifest-only connectors (a --version must match the metadata.yaml beside the manifest), and for a source the registry does not list whose manifest is there (your own)\n"+

@@ -15,7 +15,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
-	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
@@ -149,22 +149,23 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 	return cache.Open(ctx, u.String(), opts...)
 }
 
-// What to do when the default cache, under the working directory, cannot
-// be opened: goab's words for the library's, which name Go calls (see
-// cliAdvice).
+// What to do when the default cache, under the working directory or in
+// AIRBYTE_CACHE_ROOT, cannot be opened: goab's words for the library's,
+// which name Go calls (see cliAdvice).
 const (
 	cacheDirGone       = "run goab from a directory that exists, or name the cache with --cache: an absolute DuckDB file path or a postgres:// DSN"
-	cacheDirUnwritable = "run goab from a directory it can write, or name the cache with --cache: a DuckDB file path elsewhere or a postgres:// DSN"
+	cacheDirUnwritable = "run goab from a directory it can write (or set AIRBYTE_CACHE_ROOT to one), or name the cache with --cache: a DuckDB file path elsewhere or a postgres:// DSN"
 )
 
 // defaultCacheError says, of err from opening the default cache with
 // --memory-limit, where the cache was to be and what to do, as the
 // library's Environment.DefaultCache does when goab opens it without.
 func defaultCacheError(err error) error {
-	dir, aerr := filepath.Abs(connector.DefaultCacheDir)
+	root := airbytedirs.CacheRoot()
+	dir, aerr := filepath.Abs(root)
 	switch {
 	case aerr != nil:
-		return fmt.Errorf("the default cache is in %s under the working directory, which cannot be found (%w): %s", connector.DefaultCacheDir, aerr, cacheDirGone)
+		return fmt.Errorf("the default cache is in %s under the working directory, which cannot be found (%w): %s", root, aerr, cacheDirGone)
 	case errors.As(err, new(*fs.PathError)):
 		return fmt.Errorf("%w; the default cache is in %s: %s", err, dir, cacheDirUnwritable)
 	}
@@ -208,7 +209,7 @@ var readCommand = &command{
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
-		cf := addCacheFlags(fs, "the cache: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: ./.cache/default_cache/default_cache.duckdb)")
+		cf := addCacheFlags(fs, "the cache: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: default_cache/default_cache.duckdb in $AIRBYTE_CACHE_ROOT, else in ./.cache)")
 		rf := addReadFlags(fs)
 		pf := addProgressFlag(fs)
 		src, err := newSource(ctx, c, e, fs, sc, args, nil)

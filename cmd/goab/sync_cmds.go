@@ -110,7 +110,7 @@ var syncCommand = &command{
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
 		df := addDestinationFlags(fs)
-		cf := addCacheFlags(fs, "the cache the source is read into and the destination's state is kept in: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: ./.cache/default_cache/default_cache.duckdb)")
+		cf := addCacheFlags(fs, "the cache the source is read into and the destination's state is kept in: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: default_cache/default_cache.duckdb in $AIRBYTE_CACHE_ROOT, else in ./.cache)")
 		rf := addReadFlags(fs)
 		noCache := fs.Bool("no-cache", false, "pipe the source's records straight into the destination (the state is still kept in the cache)")
 		pf := addProgressFlag(fs)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/x/goairbyte/internal/airbytedirs"
 )
 
 // Prefix is the start of a temporary name owned by this process: prefix,
@@ -35,18 +37,21 @@ func PID(name, prefix string) (int, bool) {
 func Alive(pid int) bool { return pid > 0 && alive(pid) }
 
 // Sweep calls remove with the path of every directory in the temporary
-// directory whose name was made with Prefix(prefix) by a process that no
-// longer runs, and returns how many there were.
+// directories (airbytedirs.TempDirs: $AIRBYTE_TEMP_DIR and the system's)
+// whose name was made with Prefix(prefix) by a process that no longer
+// runs, and returns how many there were.
 func Sweep(prefix string, remove func(path string)) int {
-	entries, err := os.ReadDir(os.TempDir())
-	if err != nil {
-		return 0
-	}
 	n := 0
-	for _, e := range entries {
-		if pid, ok := PID(e.Name(), prefix); ok && e.IsDir() && pid != os.Getpid() && !Alive(pid) {
-			remove(filepath.Join(os.TempDir(), e.Name()))
-			n++
+	for _, dir := range airbytedirs.TempDirs() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if pid, ok := PID(e.Name(), prefix); ok && e.IsDir() && pid != os.Getpid() && !Alive(pid) {
+				remove(filepath.Join(dir, e.Name()))
+				n++
+			}
 		}
 	}
 	return n
