@@ -75,15 +75,23 @@ var cacheLimits = map[string]map[string]string{
 	},
 }
 
-func conformanceIntoCache(t *testing.T, c replaytest.Connector, into *cache.Cache) {
-	ctx := context.Background()
+// replayedSource runs a conformance connector from its manifest, in
+// process, its recorded traffic replayed at the recording's frozen clock.
+func replayedSource(t *testing.T, c replaytest.Connector) (*goairbyte.Source, *replaytest.Server) {
+	t.Helper()
 	srv := c.Replay(t)
-	src, err := goairbyte.GetSource(ctx, c.Name, connector.WithManifest(c.Manifest),
+	src, err := goairbyte.GetSource(context.Background(), c.Name, connector.WithManifest(c.Manifest),
 		connector.WithHTTPClient(srv.Client()), connector.WithClock(c.Clock()),
 		connector.WithConfig(c.Config), connector.WithEnvironment(goairbyte.NewEnvironment()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return src, srv
+}
+
+func conformanceIntoCache(t *testing.T, c replaytest.Connector, into *cache.Cache) {
+	ctx := context.Background()
+	src, srv := replayedSource(t, c)
 	srv.Phase("check")
 	if err := src.Check(ctx); err != nil {
 		t.Fatalf("check: %v", err)
@@ -522,13 +530,7 @@ func TestOpenStreamRecords(t *testing.T) {
 		if c.Name != "source-agilecrm" {
 			continue
 		}
-		srv := c.Replay(t)
-		src, err := goairbyte.GetSource(ctx, c.Name, connector.WithManifest(c.Manifest),
-			connector.WithHTTPClient(srv.Client()), connector.WithClock(c.Clock()),
-			connector.WithConfig(c.Config), connector.WithEnvironment(goairbyte.NewEnvironment()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src, srv := replayedSource(t, c)
 		srv.Phase("read")
 		var got, want []string
 		for rec, err := range src.Records(ctx, "events") {
