@@ -173,7 +173,7 @@ func equalRows(t *testing.T, c *cache.Cache, cat *protocol.ConfiguredCatalog, st
 	t.Helper()
 	ctx := context.Background()
 	types := columnTypes(t, c, stream)
-	open := hasTable(t, c, stream) && slices.Contains(columnNames(t, c, stream), "_airbyte_data")
+	open := slices.ContainsFunc(tableColumns(t, c, stream), func(col cache.ColumnInfo) bool { return col.Name == "_airbyte_data" })
 	rowKey := func(t *testing.T, m map[string]any, types map[string]colKind) string {
 		if open {
 			b, _ := json.Marshal(m)
@@ -225,8 +225,12 @@ func hasTable(t *testing.T, c *cache.Cache, stream string) bool {
 	return slices.Contains(names, stream)
 }
 
-// columnNames lists the columns of a stream's table.
-func columnNames(t *testing.T, c *cache.Cache, stream string) []string {
+// tableColumns lists the columns of a stream's table, none when there is
+// no table.
+func tableColumns(t *testing.T, c *cache.Cache, stream string) []cache.ColumnInfo {
+	if !hasTable(t, c, stream) {
+		return nil
+	}
 	ds, err := c.Dataset(context.Background(), stream)
 	if err != nil {
 		t.Fatal(err)
@@ -235,11 +239,7 @@ func columnNames(t *testing.T, c *cache.Cache, stream string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, col := range cols {
-		names = append(names, col.Name)
-	}
-	return names
+	return cols
 }
 
 // colKind is what a cache column holds, as far as comparing values goes.
@@ -258,18 +258,7 @@ const (
 // from the types the database gives them (none when there is no table).
 func columnTypes(t *testing.T, c *cache.Cache, stream string) map[string]colKind {
 	out := map[string]colKind{}
-	if !hasTable(t, c, stream) {
-		return out
-	}
-	ds, err := c.Dataset(context.Background(), stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, err := ds.Columns(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, col := range cols {
+	for _, col := range tableColumns(t, c, stream) {
 		if strings.HasPrefix(col.Name, "_airbyte_") {
 			continue
 		}
