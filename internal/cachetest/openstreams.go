@@ -282,3 +282,13 @@ func testOpenDataThatIsNotAJSONObject(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// testOpenDeepRecords: an open stream's records nested thousands of
+// levels deep are kept whole, one level deeper than the source sent them.
+func testOpenDeepRecords(t *testing.T, open Opener) {
+	c := open(t)
+	nest := func(n int) string { return strings.Repeat("[", n) + `"x"` + strings.Repeat("]", n) }
+	data := []string{`{"id":1,"j":` + nest(400) + `,"o":{"k":` + nest(9000) + `}}`, `{"id":2,"s":` + nest(350) + `}`}
+	MustLoad(t, c, Catalog(OpenStream("deep", full, [][]string{{"id"}})), cache.StrategyAppend, recs("deep", data...)...)
+	sameData(t, "rows", openLines(t, c, "deep"), data)
+}

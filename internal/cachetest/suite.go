@@ -158,6 +158,7 @@ func Run(t *testing.T, open Opener) {
 		{"open stream: open, then declared, and back", testOpenToDeclared},
 		{"open stream: _airbyte_data is reserved", testOpenReservedName},
 		{"open stream: data that is not a JSON object", testOpenDataThatIsNotAJSONObject},
+		{"open stream: deep records", testOpenDeepRecords},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
