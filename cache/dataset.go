@@ -201,7 +201,11 @@ func numbersAsFloats(v any) any {
 // on every backend (but a number beyond a double's range, 1e400, is a
 // json.Number), and time columns are a time.Time on 0001-01-01 (in
 // UTC, or for a time with a time zone in a zone of its offset), as DuckDB's
-// driver gives them, so a row reads alike on DuckDB and PostgreSQL. Each
+// driver gives them, so a row reads alike on DuckDB and PostgreSQL. A row
+// of an open stream (see the package doc) whose _airbyte_data is not NULL
+// is that object's fields, decoded as a JSON column is, and the cache's
+// three columns (which win over a field of their name); not its key and
+// cursor columns, which copy fields of it. Each
 // call reads the table's columns afresh (one more query: 0.6-1.1 ms on
 // DuckDB), so it sees a column a later load added and a table a replace
 // made anew, whoever loaded them.
@@ -220,38 +224,35 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 		}
 		vals := make([]any, len(names))
 		ptrs := make([]any, len(names))
+		data := -1 // the column _airbyte_data of an open stream's table
 		for i := range vals {
 			ptrs[i] = &vals[i]
+			if names[i] == backend.ColumnData && kinds[i] == backend.TypeJSON {
+				data = i
+			}
 		}
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
 				yield(nil, err)
 				return
 			}
-			m := make(map[string]any, len(names))
+			m, err := openRow(names, kinds, vals, data)
+			if err != nil {
+				yield(nil, fmt.Errorf("cache: stream %s: %w", d.stream, err))
+				return
+			}
+			if m != nil {
+				if !yield(m, nil) {
+					return
+				}
+				continue
+			}
+			m = make(map[string]any, len(names))
 			for i, n := range names {
-				v := vals[i]
-				isJSON := kinds[i] == backend.TypeJSON
-				if b, ok := v.([]byte); ok && isJSON {
-					v = string(b)
+				if m[n], err = columnValue(vals[i], kinds[i]); err != nil {
+					yield(nil, fmt.Errorf("cache: column %s of stream %s: %w", n, d.stream, err))
+					return
 				}
-				if text, ok := v.(string); ok && isJSON {
-					if v, err = decodeJSON(text); err != nil {
-						yield(nil, fmt.Errorf("cache: column %s of stream %s: decoding its JSON: %w", n, d.stream, err))
-						return
-					}
-				}
-				// pgx gives a time column as its text; DuckDB's driver a
-				// time.Time on 0001-01-01. Give that on both.
-				if text, ok := v.(string); ok && (kinds[i] == backend.TypeTime || kinds[i] == backend.TypeTimeTZ) {
-					tm, ok := parseClock(text)
-					if !ok {
-						yield(nil, fmt.Errorf("cache: column %s of stream %s: reading the time %q", n, d.stream, text))
-						return
-					}
-					v = tm
-				}
-				m[n] = v
 			}
 			if !yield(m, nil) {
 				return
@@ -261,6 +262,59 @@ func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] 
 			yield(nil, err)
 		}
 	}
+}
+
+// openRow is the row of an open stream's table whose _airbyte_data (the
+// column data, -1 if none) is not NULL, as Records gives it: the fields of
+// that object, decoded as a JSON column is, and the cache's own columns,
+// which win over a field of their name; nil for any other row. The
+// columns that copy its key and cursor fields are not added again.
+func openRow(names []string, kinds []backend.Type, vals []any, data int) (map[string]any, error) {
+	if data < 0 || vals[data] == nil {
+		return nil, nil
+	}
+	v, err := columnValue(vals[data], backend.TypeJSON)
+	if err != nil {
+		return nil, fmt.Errorf("column %s: %w", backend.ColumnData, err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil // not an object: not the cache's; read the columns
+	}
+	for i, n := range names {
+		if n == backend.ColumnRawID || n == backend.ColumnExtractedAt || n == backend.ColumnMeta {
+			if m[n], err = columnValue(vals[i], kinds[i]); err != nil {
+				return nil, fmt.Errorf("column %s: %w", n, err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// columnValue is a value scanned from a column of type kind as Records
+// gives it: JSON decoded, a time of day as a time.Time.
+func columnValue(v any, kind backend.Type) (any, error) {
+	isJSON := kind == backend.TypeJSON
+	if b, ok := v.([]byte); ok && isJSON {
+		v = string(b)
+	}
+	if text, ok := v.(string); ok && isJSON {
+		dec, err := decodeJSON(text)
+		if err != nil {
+			return nil, fmt.Errorf("decoding its JSON: %w", err)
+		}
+		return dec, nil
+	}
+	// pgx gives a time column as its text; DuckDB's driver a time.Time
+	// on 0001-01-01. Give that on both.
+	if text, ok := v.(string); ok && (kind == backend.TypeTime || kind == backend.TypeTimeTZ) {
+		tm, ok := parseClock(text)
+		if !ok {
+			return nil, fmt.Errorf("reading the time %q", text)
+		}
+		return tm, nil
+	}
+	return v, nil
 }
 
 // datasetsMax is how many tables one statement of datasets reads, as

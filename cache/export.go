@@ -45,7 +45,10 @@ type RecordLine struct {
 
 // RecordLines yields the dataset's rows in _airbyte_raw_id order, each as a
 // RECORD message of the dataset's stream whose data holds the row's
-// non-NULL user columns (internal columns are left out) and whose meta
+// non-NULL user columns (internal columns are left out) — for a row of an
+// open stream whose _airbyte_data is not NULL, that object as the backend
+// stores it (its key and cursor columns are copies, not added again) —
+// and whose meta
 // lists the changes of its _airbyte_meta: what the source reported and the
 // fields the cache nulled, so that the destination learns of them as it
 // does from a Write without a cache. keys maps a column
@@ -416,7 +419,10 @@ type lineEncoder struct {
 	// dataEnd is where the data of the line just appended ends in dst.
 	dataEnd int
 	cols    []exportColumn
-	types   []backend.Type // of every selected column, for a RowReader
+	// data is the index in cols of an open stream's _airbyte_data, -1
+	// if none: a row where it is an object gives it as the data.
+	data  int
+	types []backend.Type // of every selected column, for a RowReader
 
 	// noRowReader: the backend's RowReader cannot read this query, so
 	// pages go through database/sql and the scan targets below.
@@ -434,7 +440,7 @@ type exportColumn struct {
 }
 
 func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *lineEncoder {
-	e := &lineEncoder{head: []byte(`{"type":"RECORD","record":{"stream":` + jsonString(d.stream) + `,"data":{`)}
+	e := &lineEncoder{head: []byte(`{"type":"RECORD","record":{"stream":` + jsonString(d.stream) + `,"data":{`), data: -1}
 	// _airbyte_meta as text: a table whose meta column was dropped by
 	// hand reads as one whose rows have no changes.
 	meta := "CAST(NULL AS VARCHAR)"
@@ -473,6 +479,9 @@ func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *line
 			// Its text, not the driver's decoded value: it is JSON already.
 			expr = "CAST(" + expr + " AS VARCHAR)"
 		}
+		if c.name == backend.ColumnData && t == backend.TypeJSON {
+			e.data = len(e.cols)
+		}
 		sel = append(sel, expr)
 		e.types = append(e.types, t)
 		e.cols = append(e.cols, exportColumn{key: []byte(jsonString(key) + ":"), kind: t})
@@ -491,10 +500,19 @@ func newLineEncoder(d *Dataset, cols []columnInfo, keys map[string]string) *line
 // has no value for.
 func (e *lineEncoder) appendLine(dst []byte) []byte {
 	dst = append(dst, e.head...)
+	var open bool
+	if e.data >= 0 {
+		switch v := e.vals[e.data].(type) {
+		case string:
+			dst, open = appendMembers(dst, v)
+		case []byte:
+			dst, open = appendMembers(dst, string(v))
+		}
+	}
 	first := true
 	for i, c := range e.cols {
 		v := e.vals[i]
-		if v == nil {
+		if v == nil || open {
 			continue
 		}
 		dst = appendKey(dst, c.key, first)
@@ -513,10 +531,14 @@ func (e *lineEncoder) appendLine(dst []byte) []byte {
 // appendLine makes of it.
 func (e *lineEncoder) appendRow(dst []byte, r backend.Row) []byte {
 	dst = append(dst, e.head...)
+	var open bool
+	if e.data >= 0 && !r.Null(e.data+3) {
+		dst, open = appendMembers(dst, r.Text(e.data+3))
+	}
 	first := true
 	for i, c := range e.cols {
 		col := i + 3 // after the raw id, the extraction time and the meta
-		if r.Null(col) {
+		if open || r.Null(col) {
 			continue
 		}
 		dst = appendKey(dst, c.key, first)
@@ -544,6 +566,18 @@ func (e *lineEncoder) appendRow(dst []byte, r backend.Row) []byte {
 	}
 	e.dataEnd = len(dst) + 1 // the tail begins with data's closing brace
 	return appendTail(dst, ms, meta)
+}
+
+// appendMembers appends the members of an open stream's _airbyte_data,
+// the text of a JSON object, without its braces (the line has its own),
+// and reports whether it was one; it appends nothing when it was not (a
+// value written by hand), and the row is read from its columns.
+func appendMembers(dst []byte, object string) ([]byte, bool) {
+	object = strings.TrimSpace(object)
+	if len(object) < 2 || object[0] != '{' || object[len(object)-1] != '}' {
+		return dst, false
+	}
+	return append(dst, object[1:len(object)-1]...), true
 }
 
 func appendKey(dst, key []byte, first bool) []byte {

@@ -263,6 +263,9 @@ func (l *load) record(rec *protocol.Record) error {
 		fixed.Data = d
 		rec = &fixed
 	}
+	if p.open {
+		rec = l.openRecord(p, rec)
+	}
 	if rec.EmittedAt == 0 {
 		// Unknown (a connector that does not set it): extracted now, not
 		// on 1 January 1970.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -37,6 +39,9 @@ type streamPlan struct {
 	strategy Strategy
 	target   string // the table records go into: the stream's, or a staging table
 	records  int64  // records received
+	// open: the stream's schema declares no property, and its records
+	// are loaded whole into _airbyte_data (see openRecord).
+	open bool
 
 	// What the messages said of the stream: its last STREAM_STATUS and
 	// whether a STATE of its own arrived. A replace stream is swapped in
@@ -140,7 +145,7 @@ func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 		if err := cacheerr.MissingKeyField(t.Stream, string(st), t.PrimaryKey, t.Cursor, func(f string) bool { return columnOf(&t, f) != nil }); err != nil {
 			return nil, err
 		}
-		plans = append(plans, &streamPlan{table: t, strategy: st, target: t.Name})
+		plans = append(plans, &streamPlan{table: t, strategy: st, target: t.Name, open: isOpen(&t)})
 	}
 	return plans, nil
 }
@@ -162,9 +167,23 @@ func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) 
 		return backend.Table{}, fmt.Errorf("cache: the JSON schema of stream %q is not valid: %w", name, err)
 	}
 	t := backend.Table{Stream: name, Name: tn}
-	seen := map[string]string{}
+	t.PrimaryKey = cs.PrimaryKey
+	if len(t.PrimaryKey) == 0 {
+		t.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
+	}
+	t.Cursor = cs.CursorField
+	if len(t.Cursor) == 0 {
+		t.Cursor = cs.Stream.DefaultCursorField
+	}
+	seen := map[string]string{backend.ColumnData: backend.ColumnData}
 	for col := range internalColumns {
 		seen[col] = col
+	}
+	open := catalogs.OpenSchema(cs.Stream.JSONSchema)
+	if open {
+		// Its key and cursor fields, typed as a field of an empty schema
+		// is, then the data: see openRecord.
+		order, props = openFields(&t), nil
 	}
 	for _, f := range order {
 		cn, err := NormalizeName(f)
@@ -174,7 +193,7 @@ func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) 
 		cn = fitName(cn, c.b.MaxIdentifierLength())
 		if prev, ok := seen[cn]; ok {
 			kind := "field"
-			if internalColumns[cn] {
+			if internalColumns[cn] || cn == backend.ColumnData {
 				kind = "reserved"
 			}
 			return backend.Table{}, &cacheerr.CollisionError{Kind: kind, First: prev, Second: f, Identifier: cn}
@@ -182,15 +201,30 @@ func (c *Cache) planTable(cs *protocol.ConfiguredStream) (backend.Table, error) 
 		seen[cn] = f
 		t.Columns = append(t.Columns, backend.Column{Name: cn, Field: f, Type: columnType(props[f])})
 	}
-	t.PrimaryKey = cs.PrimaryKey
-	if len(t.PrimaryKey) == 0 {
-		t.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
-	}
-	t.Cursor = cs.CursorField
-	if len(t.Cursor) == 0 {
-		t.Cursor = cs.Stream.DefaultCursorField
+	if open {
+		t.Columns = append(t.Columns, backend.Column{Name: backend.ColumnData, Field: backend.ColumnData, Type: backend.TypeJSON})
 	}
 	return t, nil
+}
+
+// openFields are the top-level fields of an open stream's primary key and
+// cursor, each once, in that order: the fields its table has columns of
+// besides _airbyte_data.
+func openFields(t *backend.Table) []string {
+	var fields []string
+	for _, path := range append(slices.Clone(t.PrimaryKey), t.Cursor) {
+		if len(path) > 0 && !slices.Contains(fields, path[0]) {
+			fields = append(fields, path[0])
+		}
+	}
+	return fields
+}
+
+// isOpen reports whether t is an open stream's table: its last column is
+// _airbyte_data, which no declared field can be.
+func isOpen(t *backend.Table) bool {
+	n := len(t.Columns)
+	return n > 0 && t.Columns[n-1].Field == backend.ColumnData
 }
 
 // chooseStrategy resolves auto for one stream and refuses a strategy that

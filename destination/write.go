@@ -14,6 +14,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/progress"
@@ -447,10 +448,9 @@ func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.Destin
 // given to override the source's that names a field the stream's schema
 // lacks is refused as the cache refuses it: a Write without the cache sent
 // it on, to a destination that would deduplicate or order on a field no
-// record has. The source's own key and cursor go as they are: the cache
-// needs them among the schema's properties to make columns of them, a
-// destination does not (a stream whose schema lists no properties, with
-// a primary key id).
+// record has. The source's own key and cursor go as they are, and so do
+// an open stream's (its schema declares no property: any field may be
+// there), as the cache takes them.
 func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*protocol.ConfiguredCatalog, error) {
 	out := &protocol.ConfiguredCatalog{}
 	for i := range streams {
@@ -473,8 +473,8 @@ func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*proto
 
 // checkOverrides refuses, as the cache does, a primary key or cursor that
 // is not the source's and names a top-level field the properties of the
-// stream's schema lack. A schema that lists no properties, or does not
-// parse, says nothing of the fields the records have.
+// stream's schema lack. An open schema (catalogs.OpenSchema) lets records
+// hold any field, and a schema that does not parse says nothing of them.
 func checkOverrides(cs *protocol.ConfiguredStream, strategy string) error {
 	var pk [][]string
 	if !slices.EqualFunc(cs.PrimaryKey, cs.Stream.SourceDefinedPrimaryKey, slices.Equal) {
@@ -490,7 +490,7 @@ func checkOverrides(cs *protocol.ConfiguredStream, strategy string) error {
 	var schema struct {
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
-	if json.Unmarshal(cs.Stream.JSONSchema, &schema) != nil || len(schema.Properties) == 0 {
+	if catalogs.OpenSchema(cs.Stream.JSONSchema) || json.Unmarshal(cs.Stream.JSONSchema, &schema) != nil {
 		return nil
 	}
 	return cacheerr.MissingKeyField(cs.Stream.Name, strategy, pk, cursor, func(f string) bool { _, ok := schema.Properties[f]; return ok })

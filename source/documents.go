@@ -103,10 +103,12 @@ func (s *Source) Documents(ctx context.Context, stream string, opts ...DocumentO
 // as documents, as PyAirbyte's CachedDataset.to_documents: what
 // [Source.Documents] makes of the stream's records, from the cache instead
 // of a new read. The fields are the table's columns (named as the cache
-// names them; a date-time is RFC 3339 in UTC), without the cache's own
-// _airbyte_raw_id, _airbyte_extracted_at and _airbyte_meta; the ID and
-// LastModified come from the primary key and cursor the read used. A stream
-// the read did not get is a *protocol.StreamNotFoundError.
+// names them; a date-time is RFC 3339 in UTC), or for a stream whose
+// schema declares no property the record's own, without the cache's
+// _airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta and
+// _airbyte_data; the ID and LastModified come from the primary key and
+// cursor the read used. A stream the read did not get is a
+// *protocol.StreamNotFoundError.
 func (r *ReadResult) Documents(ctx context.Context, stream string, opts ...DocumentOption) iter.Seq2[Document, error] {
 	var ds documentSettings
 	for _, o := range opts {
@@ -133,7 +135,7 @@ func (r *ReadResult) Documents(ctx context.Context, stream string, opts ...Docum
 				yield(Document{}, err)
 				return
 			}
-			for _, col := range []string{"_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta"} {
+			for _, col := range []string{"_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", "_airbyte_data"} {
 				delete(row, col)
 			}
 			rec := Record{rec: &protocol.Record{Stream: stream}, shape: &recordShape{}, m: row}

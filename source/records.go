@@ -31,7 +31,9 @@ type recordSettings struct {
 func NormaliseNames() RecordOption { return func(r *recordSettings) { r.normalise = true } }
 
 // KeepUndeclaredFields keeps fields the stream's JSON schema does not
-// declare; by default Map and Get leave them out, as caches do.
+// declare; by default Map and Get leave them out, as caches do. A stream
+// whose schema declares no property keeps every field either way, as
+// caches keep such a stream's records whole.
 func KeepUndeclaredFields() RecordOption { return func(r *recordSettings) { r.keepAll = true } }
 
 // Limit stops after n records (n <= 0: no limit). The connector is stopped

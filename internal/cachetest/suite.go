@@ -152,6 +152,13 @@ func Run(t *testing.T, open Opener) {
 		{"tables changed by hand", testTablesChangedByHand},
 		{"record lines stop when cancelled", testRecordLinesStopWhenCancelled},
 		{"record lines of a stream replaced during the export", testRecordLinesOfAStreamReplaced},
+		{"open stream: append", testOpenAppend},
+		{"open stream: merge", testOpenMerge},
+		{"open stream: replace", testOpenReplace},
+		{"open stream: open, then declared, and back", testOpenToDeclared},
+		{"open stream: _airbyte_data is reserved", testOpenReservedName},
+		{"open stream: data that is not a JSON object", testOpenDataThatIsNotAJSONObject},
+		{"open stream: deep records", testOpenDeepRecords},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,6 +1,7 @@
 package catalogs
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -28,5 +29,22 @@ func TestFindStreamNamesSupports(t *testing.T) {
 	if !errors.As(err, &nf) || !errors.Is(err, protocol.ErrStreamNotFound) || nf.Where != "source-x" || nf.Stream != "orders" ||
 		!slices.Equal(nf.Available, []string{"users", "products"}) {
 		t.Fatalf("Find(orders) = %v", err)
+	}
+}
+
+func TestOpenSchema(t *testing.T) {
+	for schema, want := range map[string]bool{
+		``: true,
+		`{"type":"object","additionalProperties":true,"properties":{}}`: true,
+		`{"type":"object"}`:                                              true,
+		`{"type":"object","properties":null}`:                            true,
+		`{"type":"object","properties":{},"additionalProperties":false}`: false,
+		`{"type":"object","properties":{"id":{"type":"integer"}}}`:       false,
+		`{"type":"object","properties":[]}`:                              false,
+		`not json`:                                                       false,
+	} {
+		if got := OpenSchema(json.RawMessage(schema)); got != want {
+			t.Errorf("OpenSchema(%s) = %v, want %v", schema, got, want)
+		}
 	}
 }

@@ -11,6 +11,10 @@ const (
 	ColumnRawID       = "_airbyte_raw_id"       // ULID, increasing in arrival order
 	ColumnExtractedAt = "_airbyte_extracted_at" // timestamptz, from the record's emitted_at
 	ColumnMeta        = "_airbyte_meta"         // JSON {"changes":[...]}: fields nulled and why
+	// ColumnData is a user column of an open stream's table (one whose
+	// schema declares no property): the record's whole data object. No
+	// declared field may take its name.
+	ColumnData = "_airbyte_data"
 )
 
 // Column is one user column of a stream table.
