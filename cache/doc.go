@@ -52,7 +52,9 @@
 // cursor and replaces the others. [StrategyMerge] keeps one row per primary
 // key (composite and nested keys work) — the newest by cursor (a text
 // cursor compared by its bytes, whatever the database's collation, as
-// DuckDB compares text), then by arrival (_airbyte_raw_id), duplicates
+// DuckDB compares text; one held as JSON — nested, undeclared, or of
+// several types — a number by its value, above any other value, which
+// compares by its text's bytes), then by arrival (_airbyte_raw_id), duplicates
 // within one sync included; rows
 // whose key is NULL are kept as they are. The older rows of a key are
 // removed when the load ends, not batch by batch (that would cost a
@@ -106,9 +108,8 @@
 // cursor (JSON/JSONB, as a field of an empty schema) and _airbyte_data
 // (JSON on DuckDB, JSONB on PostgreSQL), the record's whole data; key and
 // cursor columns are copies, so merge, replace and the export's
-// watermark work on them as on any stream (a JSON cursor orders as the
-// database orders JSON: DuckDB by its text, 9 after 10; PostgreSQL
-// numbers by value). Dataset.Records and
+// watermark work on them as on any stream (a JSON cursor orders as
+// Strategies says, alike on both backends). Dataset.Records and
 // RecordLines give a row whose _airbyte_data is not NULL as that object
 // (with the cache's own columns, in Records), other rows from their
 // columns: a stream that turns from open to declared, or back, keeps what

@@ -226,13 +226,21 @@ func (c *Cache) dedupeSQL(t *backend.Table, scoped bool) string {
 	from, keys := c.dedupeScope(t, scoped, 1)
 	order := ""
 	if len(t.Cursor) > 0 {
-		cur := c.keyExpr(t, "o", t.Cursor)
-		// A text cursor (a nested one is text too) by its bytes, on
-		// every backend.
-		if len(t.Cursor) > 1 || columnOf(t, t.Cursor[0]).Type == backend.TypeString {
-			cur = c.byBytes(cur)
+		col := columnOf(t, t.Cursor[0])
+		switch {
+		case len(t.Cursor) > 1 || col.Type == backend.TypeJSON:
+			// A cursor held as JSON (nested, undeclared, or of several
+			// types) alike on every backend: a number by its value, above
+			// any other value, which orders by its text's bytes. DuckDB
+			// orders JSON by its text (9 after 10), PostgreSQL its own way.
+			number, text := c.b.JSONOrder("o."+backend.Quote(col.Name), t.Cursor[1:])
+			order = number + " DESC NULLS LAST, " + c.byBytes(text) + " DESC NULLS LAST, "
+		case col.Type == backend.TypeString:
+			// A text cursor by its bytes, on every backend.
+			order = c.byBytes(c.keyExpr(t, "o", t.Cursor)) + " DESC NULLS LAST, "
+		default:
+			order = c.keyExpr(t, "o", t.Cursor) + " DESC NULLS LAST, "
 		}
-		order = cur + " DESC NULLS LAST, "
 	}
 	raw := backend.Quote(backend.ColumnRawID)
 	return `DELETE FROM ` + c.qual(t.Name) + ` WHERE ` + raw + ` IN (SELECT rid FROM (SELECT o.` + raw + ` AS rid, row_number() OVER (PARTITION BY ` +

@@ -822,11 +822,27 @@ func (b *database) ParseSQLType(dt string) backend.Type {
 }
 
 func (b *database) JSONText(expr string, path []string) string {
+	return "json_extract_string(" + expr + ", " + literal(jsonPath(path)) + ")"
+}
+
+// JSONOrder orders numbers as doubles: json_type names DuckDB's type for
+// the number (true would cast to 1, so only a number is cast).
+func (b *database) JSONOrder(expr string, path []string) (number, text string) {
+	v := expr
+	if len(path) > 0 {
+		v = "json_extract(" + expr + ", " + literal(jsonPath(path)) + ")"
+	}
+	number = "CASE WHEN json_type(" + v + ") IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBLE') THEN TRY_CAST(" + v + " AS DOUBLE) END"
+	return number, "json_extract_string(" + v + ", '$')"
+}
+
+// jsonPath is DuckDB's JSON path of the members named path.
+func jsonPath(path []string) string {
 	p := "$"
 	for _, k := range path {
 		p += "." + strconv.Quote(k)
 	}
-	return "json_extract_string(" + expr + ", " + literal(p) + ")"
+	return p
 }
 
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

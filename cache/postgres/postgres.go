@@ -426,11 +426,25 @@ func (b *database) ParseSQLType(dt string) backend.Type {
 }
 
 func (b *database) JSONText(expr string, path []string) string {
+	return "(" + expr + " #>> " + textArray(path) + ")"
+}
+
+// JSONOrder orders numbers as numeric, exactly.
+func (b *database) JSONOrder(expr string, path []string) (number, text string) {
+	v := expr
+	if len(path) > 0 {
+		v = "(" + expr + " #> " + textArray(path) + ")"
+	}
+	return "CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + v + " #>> '{}')::numeric END", "(" + v + " #>> '{}')"
+}
+
+// textArray is a text[] literal of path.
+func textArray(path []string) string {
 	parts := make([]string, len(path))
 	for i, p := range path {
 		parts[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
 	}
-	return "(" + expr + " #>> ARRAY[" + strings.Join(parts, ", ") + "]::text[])"
+	return "ARRAY[" + strings.Join(parts, ", ") + "]::text[]"
 }
 
 // ByBytes compares text by the "C" collation: by its bytes, whatever

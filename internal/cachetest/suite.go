@@ -159,6 +159,7 @@ func Run(t *testing.T, open Opener) {
 		{"open stream: _airbyte_data is reserved", testOpenReservedName},
 		{"open stream: data that is not a JSON object", testOpenDataThatIsNotAJSONObject},
 		{"open stream: deep records", testOpenDeepRecords},
+		{"merge orders JSON cursors alike", testMergeOrdersJSONCursorsAlike},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -902,6 +903,52 @@ func testMergeOrdersTextCursorsByBytes(t *testing.T, open Opener) {
 	}
 	slices.Sort(got)
 	Equal(t, "nested", got, want)
+}
+
+// testMergeOrdersJSONCursorsAlike: a cursor held as JSON — an open
+// stream's, a nested one, one of several types — orders alike on every
+// backend: numbers by value (10 after 9, which DuckDB's JSON text order
+// had before it), above any other value; the others by their text's
+// bytes.
+func testMergeOrdersJSONCursorsAlike(t *testing.T, open Opener) {
+	c := open(t)
+	cat := Catalog(OpenStream("open", inc, [][]string{{"id"}}, "c"),
+		Stream("nested", `{"id":{"type":"integer"},"o":{"type":"object"}}`, inc, [][]string{{"id"}}, "o", "c"),
+		Stream("mixed", `{"id":{"type":"integer"},"c":{"type":["integer","string"]}}`, inc, [][]string{{"id"}}, "c"))
+	var msgs []*protocol.Message
+	for _, r := range [][2]string{
+		{"1", "10"}, {"1", "9"}, {"1", "-20"}, // numbers by value
+		{"2", `"b"`}, {"2", "1.5"}, {"2", `"a"`}, // a number above text
+		{"3", `"B"`}, {"3", `"a"`}, {"3", "null"}, // text by its bytes, null last
+		{"4", "12345678901234567890"}, {"4", "9223372036854775807"}, {"4", "1e3"}, // beyond 64 bits, and exponents
+	} {
+		msgs = append(msgs, Rec("open", fmt.Sprintf(`{"id":%s,"c":%s}`, r[0], r[1])),
+			Rec("nested", fmt.Sprintf(`{"id":%s,"o":{"c":%s}}`, r[0], r[1])),
+			Rec("mixed", fmt.Sprintf(`{"id":%s,"c":%s}`, r[0], r[1])))
+	}
+	MustLoad(t, c, cat, cache.StrategyMerge, msgs...)
+	want := []string{"1|10", "2|1.5", `3|"a"`, "4|12345678901234567890"}
+	for _, stream := range []string{"open", "nested", "mixed"} {
+		var got []string
+		for _, line := range openLines(t, c, stream) {
+			var r struct {
+				ID int             `json:"id"`
+				C  json.RawMessage `json:"c"`
+				O  struct {
+					C json.RawMessage `json:"c"`
+				} `json:"o"`
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.C == nil {
+				r.C = r.O.C
+			}
+			got = append(got, fmt.Sprintf("%d|%s", r.ID, r.C))
+		}
+		slices.Sort(got)
+		Equal(t, stream, got, want)
+	}
 }
 
 // Cache.Streams (and so a StreamNotFoundError's list) and SourceState's

@@ -279,6 +279,12 @@ type dialect interface {
 	// JSONText is an expression extracting the text at path inside the
 	// JSON expression expr (for nested primary keys and cursors).
 	JSONText(expr string, path []string) string
+	// JSONOrder returns two expressions of the JSON value at path inside
+	// the JSON expression expr (expr itself for an empty path), which
+	// order such values alike on every backend: number is the value when
+	// it is a JSON number, else NULL; text is its text (a string's
+	// characters, unquoted), to be compared by its bytes.
+	JSONOrder(expr string, path []string) (number, text string)
 	// DDLLock is a statement run first in every transaction that changes
 	// tables, so that concurrent loads into one database serialise their
 	// DDL; "" when the database has a single writer anyway. It may also
