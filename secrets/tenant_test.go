@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/ptytest"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -22,22 +21,15 @@ import (
 func TestTenantIsNeverPrompted(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv("CI", "")
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	if _, err := ptmx.Write([]byte("typed-for-the-program-only\n")); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	term := ptytest.Open(t, 80)
+	term.Type(t, "typed-for-the-program-only\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a guard against a hang
 	defer cancel()
 	var question bytes.Buffer
-	prompt := secrets.WithPromptTerminal(tty, &question)
+	prompt := secrets.WithPromptTerminal(term.TTY, &question)
 
 	tenant := connector.NewEnvironment()
-	_, err = secrets.GetSecret(ctx, "TENANT_PROMPTED_SECRET", append(tenant.SecretOptions(), prompt)...)
+	_, err := secrets.GetSecret(ctx, "TENANT_PROMPTED_SECRET", append(tenant.SecretOptions(), prompt)...)
 	var nf *secrets.SecretNotFoundError
 	if !errors.As(err, &nf) || strings.Contains(err.Error(), "interactive prompt") {
 		t.Fatalf("a tenant's secret on a terminal: %v, want a *SecretNotFoundError naming no prompt", err)
