@@ -141,7 +141,7 @@
 // environment, a .env file, then (on a terminal, never when CI is set) a
 // prompt, and returns a [secrets.SecretString] that prints as ****. A
 // config value "secret_reference::NAME", at any depth, is resolved the same
-// way once per call (a Read that discovers and then reads, a Write that
+// way (by an Environment of NewEnvironment, from its managers only) once per call (a Read that discovers and then reads, a Write that
 // reads a source into a destination: the prompt asks once), again by the
 // next call, so a rotated secret is seen, and never stored: Source.Config
 // returns the reference.
@@ -180,7 +180,8 @@
 // managers, the in-process connectors, the default cache, the logger and
 // the progress output. [DefaultEnvironment] is the process's;
 // [NewEnvironment] makes one of its own (a tenant of a server), passed with
-// connector.WithEnvironment. The library is silent: it writes nothing on
+// connector.WithEnvironment, whose secrets come from its own managers only,
+// never from the process's environment, .env file or prompt. The library is silent: it writes nothing on
 // stderr unless asked — Environment.SetProgress (or source.WithProgress,
 // destination.WithProgress for one call) draws a live line and a summary,
 // Environment.SetLogger receives the connectors' LOG messages. Each

@@ -31,12 +31,18 @@ func init() { wire(connector.DefaultEnvironment()) }
 // wires into it what needs cgo or our own connectors: the DuckDB default
 // cache and the connectors that run in process (source-faker,
 // destination-local-json, destination-noop, source-declarative-manifest).
+// A secret its managers do not have is looked up in the process's
+// environment variables, ./.env and an interactive prompt, as PyAirbyte
+// looks it up.
 func DefaultEnvironment() *Environment { return connector.DefaultEnvironment() }
 
 // NewEnvironment returns an Environment of its own, wired as the default
 // one is (DuckDB default cache, in-process connectors) but sharing nothing
 // with it: its own registry, secret managers, default cache handle, a
 // silent logger and no progress output until its setters say otherwise.
+// Its secrets come from its own managers (AddSecretManager) only, never
+// from the process's environment variables, .env file or prompt: a
+// tenant's secret_reference::NAME cannot read the server's.
 func NewEnvironment() *Environment {
 	env := connector.NewEnvironment()
 	wire(env)

@@ -23,9 +23,9 @@ import (
 // secret in any error or log line; and PyAirbyte's quickstart ported (the
 // faker into the default cache, incremental and full refresh, a secret from
 // .env); and a sync server's tenants, an Environment each (default cache,
-// logger, secrets that stop at the tenant's vault, a manifest directory, an
-// HTTP client), reading at once, one read refused as in use, one
-// cancelled. The program checks the docs' promises itself and says
+// logger, secrets from the tenant's vault only, never the server's
+// environment or .env, a manifest directory, an HTTP client), reading at
+// once, one read refused as in use, one cancelled. The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"iter"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/connector"
@@ -806,49 +806,103 @@ func TestExecutableOfTheOtherKind(t *testing.T) {
 	}
 }
 
-// tenantVault is a tenant's only source of secrets: a name it does not
-// have is an error, which ends the search before the process's own.
-type tenantVault map[string]string
-
-func (tenantVault) Name() string { return "tenant vault" }
-func (v tenantVault) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
-	s, ok := v[name]
-	if !ok {
-		return secrets.SecretString{}, false, fmt.Errorf("the tenant has no secret %q: %w", name, secrets.ErrSecretNotFound)
-	}
-	return secrets.NewSecretString(s), true, nil
+// configSeen is a destination written in Go, echoDest's spec, whose check
+// passes any token and keeps every config it is given, as the connector
+// received it.
+type configSeen struct {
+	echoDest
+	mu      *sync.Mutex
+	configs *[]string
 }
 
-// TestTenantSecretsFallThroughToTheProcess: as AddSecretManager says, a
-// reference in a tenant's config that its managers do not answer resolves
-// from the server's environment variables; a manager that answers an
-// unknown name with an error keeps them out, and the error still matches
-// ErrSecretNotFound.
-func TestTenantSecretsFallThroughToTheProcess(t *testing.T) {
-	t.Setenv("CONNECTOR_TEST_SERVER_TOKEN", "goodtoken-of-the-server")
-	ctx := context.Background()
-	cfg := connector.WithConfig(map[string]any{"token": "secret_reference::CONNECTOR_TEST_SERVER_TOKEN"})
-	open := vault{"OTHER": "goodtoken-of-the-tenant"}
-	env := offline(t)
-	env.AddSecretManager(open)
-	d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
-		connector.WithGoConnector(echoDest{}), cfg)
-	if err != nil {
+func (d configSeen) Check(_ context.Context, config json.RawMessage) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	*d.configs = append(*d.configs, string(config))
+	return nil
+}
+
+// TestTenantSecretsAreItsOwn: an Environment made by NewEnvironment, a
+// tenant's, resolves the references of its configs from its own managers
+// only: the server's environment variables and ./.env are not found (the
+// connector never runs, nor sees them), while the tenant's vault still
+// answers and the DefaultEnvironment, the program's own, still finds both.
+func TestTenantSecretsAreItsOwn(t *testing.T) {
+	const server, dotenv, tenant = "goodtoken-of-the-server-4b1d", "goodtoken-of-the-dotenv-8e2a", "goodtoken-of-the-tenant-c93f"
+	t.Chdir(t.TempDir())
+	t.Setenv("CI", "true") // were a prompt asked, it would not hang the test
+	t.Setenv("CONNECTOR_TEST_SERVER_TOKEN", server)
+	if err := os.WriteFile(".env", []byte("CONNECTOR_TEST_DOTENV_TOKEN="+dotenv+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Check(ctx); err != nil {
-		t.Fatalf("the server's variable did not reach the connector: %v", err)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var configs []string
+	check := func(env *connector.Environment, name string) error {
+		t.Helper()
+		d, err := core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-seen", connector.WithEnvironment(env),
+			connector.WithGoConnector(configSeen{mu: &mu, configs: &configs}),
+			connector.WithConfig(map[string]any{"token": secrets.ReferencePrefix + name}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Check(ctx)
+	}
+	seen := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		s := strings.Join(configs, "\n")
+		configs = nil
+		return s
 	}
 
-	env = offline(t)
-	env.AddSecretManager(tenantVault(open))
-	d, err = core.New[*connector.Connector, connector.Option](ctx, core.KindDestination, "destination-echo", connector.WithEnvironment(env),
-		connector.WithGoConnector(echoDest{}), cfg)
-	if err != nil {
-		t.Fatal(err)
+	env := offline(t)
+	env.AddSecretManager(vault{"TENANT_TOKEN": tenant})
+	for _, name := range []string{"CONNECTOR_TEST_SERVER_TOKEN", "CONNECTOR_TEST_DOTENV_TOKEN"} {
+		err := check(env, name)
+		var nf *secrets.SecretNotFoundError
+		if !errors.As(err, &nf) || !errors.Is(err, secrets.ErrSecretNotFound) || nf.Name != name {
+			t.Fatalf("a tenant's reference to the server's %s: %v, want a *SecretNotFoundError", name, err)
+		}
+		for _, want := range []string{"tried: test vault.", "does not read the process's environment variables or .env file", "AddSecretManager", "os.Getenv"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("the error does not say %q: %v", want, err)
+			}
+		}
+		if strings.Contains(err.Error(), "Set the environment variable") {
+			t.Errorf("the error advises what this Environment does not read: %v", err)
+		}
+		if got := seen(); got != "" {
+			t.Fatalf("the connector ran with the config %s", got)
+		}
+		// GetSecret with the Environment's options finds nothing either.
+		if _, err := secrets.GetSecret(ctx, name, env.SecretOptions()...); !errors.As(err, &nf) {
+			t.Fatalf("GetSecret(%s) with a tenant's SecretOptions: %v, want a *SecretNotFoundError", name, err)
+		}
 	}
-	if err := d.Check(ctx); !errors.Is(err, secrets.ErrSecretNotFound) || strings.Contains(err.Error(), "environment variables") {
-		t.Fatalf("a tenant vault that ends the search: %v", err)
+	if err := check(env, "TENANT_TOKEN"); err != nil {
+		t.Fatalf("the tenant's own secret: %v", err)
+	}
+	if got := seen(); got != `{"token":"`+tenant+`"}` {
+		t.Fatalf("the connector saw %s, want the tenant's token", got)
+	}
+	// An Environment with no manager says that it has none.
+	if err := check(offline(t), "CONNECTOR_TEST_SERVER_TOKEN"); !errors.Is(err, secrets.ErrSecretNotFound) ||
+		!strings.Contains(err.Error(), "tried: no manager (none was added)") {
+		t.Fatalf("an Environment with no manager: %v", err)
+	}
+
+	// The program's own Environment reads its variables and .env.
+	for name, want := range map[string]string{"CONNECTOR_TEST_SERVER_TOKEN": server, "CONNECTOR_TEST_DOTENV_TOKEN": dotenv} {
+		if err := check(connector.DefaultEnvironment(), name); err != nil {
+			t.Fatalf("the default Environment's %s: %v", name, err)
+		}
+		if got := seen(); got != `{"token":"`+want+`"}` {
+			t.Fatalf("the connector saw %s, want the value of %s", got, name)
+		}
+		if s, err := secrets.GetSecret(ctx, name, connector.DefaultEnvironment().SecretOptions()...); err != nil || s.Reveal() != want {
+			t.Fatalf("GetSecret(%s) with the default SecretOptions: %v", name, err)
+		}
 	}
 }
 

@@ -75,3 +75,5 @@ func (m coreEnv) SetDefaultCache(open func(ctx context.Context, dir string) (*ca
 func (m coreEnv) DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return m.e.defaultCache(ctx)
 }
+
+func (m coreEnv) UseProcessSecrets() { m.e.useProcessSecrets() }

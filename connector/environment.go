@@ -16,6 +16,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cachelink"
+	"github.com/x/goairbyte/internal/secretchain"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/registry"
@@ -53,6 +54,11 @@ type Environment struct {
 	// $AIRBYTE_INSTALL_DIR, else $AIRBYTE_PROJECT_DIR, else "" (the
 	// working directory).
 	installRoot string
+	// processSecrets: a secret the managers do not have is looked up in
+	// the process's environment variables, .env file and prompt (set for
+	// the default Environment and goab's); otherwise the managers are the
+	// only source, as a tenant's must be.
+	processSecrets bool
 
 	// cacheMu serialises DefaultCache, so that a cache is opened once; it
 	// is not mu, so that an opener may use the Environment, and the rest
@@ -91,21 +97,34 @@ var (
 
 // DefaultEnvironment returns the process-wide Environment, used by every
 // Source and Destination not given another one with WithEnvironment. It is
-// made by NewEnvironment on first use (the import of package goairbyte is
-// one), and so reads PyAirbyte's directory variables then.
+// made as NewEnvironment makes one, on first use (the import of package
+// goairbyte is one), and so reads PyAirbyte's directory variables then.
+// Unlike one of NewEnvironment, it is the program's own: a secret its
+// managers do not have is looked up, as PyAirbyte does, in the process's
+// environment variables, then ./.env, then an interactive prompt (see
+// package secrets).
 func DefaultEnvironment() *Environment {
-	defaultEnvOnce.Do(func() { defaultEnv = NewEnvironment() })
+	defaultEnvOnce.Do(func() {
+		defaultEnv = NewEnvironment()
+		defaultEnv.processSecrets = true // before anyone else sees it
+	})
 	return defaultEnv
 }
 
 // NewEnvironment returns an Environment of its own: the registry as the
 // process environment configures it (AIRBYTE_LOCAL_REGISTRY,
-// AIRBYTE_OFFLINE_MODE), no custom secret manager, no in-process connector,
+// AIRBYTE_OFFLINE_MODE), no secret manager, no in-process connector,
 // no default cache, a logger that discards everything and no progress
 // output. A library is silent until the program asks: SetLogger and
 // SetProgress do. The progress it then draws is in ASCII
 // (progress.WithASCII) when the process's locale (LC_ALL, LC_CTYPE, LANG)
 // is not UTF-8 or TERM is dumb.
+//
+// Its secrets come from its own managers only (AddSecretManager), never
+// from the process's environment variables, .env file or prompt, which are
+// the server's, not a tenant's: a reference none of its managers has is a
+// *secrets.SecretNotFoundError that says so. A program whose Environment
+// should read the variables adds a manager of its own that reads os.Getenv.
 //
 // Its directories are PyAirbyte's, read from the process environment now,
 // once, as PyAirbyte reads them at import (a value is ~-expanded and made
@@ -217,32 +236,42 @@ func (e *Environment) Registry() *registry.Loader {
 }
 
 // AddSecretManager makes the Environment ask m for secrets, after the
-// managers added before it and before the built-in sources (environment
-// variables, the .env file, the prompt).
-//
-// Those built-in sources are the process's, shared by every Environment:
-// a tenant's config that says secret_reference::DATABASE_PASSWORD gets the
-// server's variable, sent wherever that config sends its values, when no
-// manager of the tenant has the name. A manager that answers a name it
-// does not have with an error (wrapping secrets.ErrSecretNotFound, so that
-// errors.Is still matches) ends the search there: the tenant's references
-// then resolve from its own secrets only.
+// managers added before it. An Environment made by NewEnvironment asks its
+// managers and nothing else: a tenant's config that says
+// secret_reference::DATABASE_PASSWORD never gets the server's variable.
+// The DefaultEnvironment asks the process's built-in sources (environment
+// variables, the .env file, the prompt) after them.
 func (e *Environment) AddSecretManager(m secrets.SecretManager) {
 	e.mu.Lock()
 	e.managers = append(e.managers, m)
 	e.mu.Unlock()
 }
 
-// SecretOptions returns the options that make package secrets ask the
-// Environment's managers, for GetSecret and reference resolution.
+// SecretOptions returns the options that make package secrets look a
+// secret up as the Environment does, for GetSecret and reference
+// resolution: its managers, then, for the DefaultEnvironment only, the
+// built-in sources. With those of an Environment made by NewEnvironment, a
+// call asks the managers it is given with secrets.WithManager too, but no
+// built-in source (secrets.WithDotenvFile and WithPrompt do nothing).
 func (e *Environment) SecretOptions() []secrets.Option {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	opts := make([]secrets.Option, 0, len(e.managers))
+	opts := make([]secrets.Option, 0, len(e.managers)+1)
 	for _, m := range e.managers {
 		opts = append(opts, secrets.WithManager(m))
 	}
+	if !e.processSecrets {
+		opts = append(opts, secretchain.ManagersOnly[secrets.Option]())
+	}
 	return opts
+}
+
+// useProcessSecrets makes the Environment look a secret its managers do
+// not have up in the process's built-in sources, as the default one does.
+func (e *Environment) useProcessSecrets() {
+	e.mu.Lock()
+	e.processSecrets = true
+	e.mu.Unlock()
 }
 
 // RegisterConnector makes the connector called name run in process, with

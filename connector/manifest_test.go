@@ -325,10 +325,10 @@ func mustJSON(t *testing.T, yamlText string) []byte {
 // there as in every other output, even when the program's handler does not
 // mask.
 func TestManifestDebugLogsMasked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv, _ := itemsServer(t)
 	account := "acct-" + strings.ReplaceAll(t.Name(), "/", "") + "-5e0c9a"
-	t.Setenv("MANIFEST_ACCOUNT", account)
 	manifest := strings.Replace(itemsManifest(srv.URL),
 		`request_parameters: {until: "{{ now_utc().strftime('%Y-%m-%d') }}"}`,
 		`request_parameters: {until: "{{ now_utc().strftime('%Y-%m-%d') }}", account: "{{ config['account'] }}"}`, 1)
@@ -339,7 +339,9 @@ func TestManifestDebugLogsMasked(t *testing.T) {
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(offline(t)),
+	env := offline(t)
+	env.AddSecretManager(vault{"MANIFEST_ACCOUNT": account})
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(env),
 		connector.WithManifest([]byte(manifest)), connector.WithLogger(logger),
 		connector.WithConfig(map[string]any{"token": "t0ken", "account": "secret_reference::MANIFEST_ACCOUNT"}))
 	if err != nil {

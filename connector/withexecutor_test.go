@@ -97,14 +97,16 @@ func (l leakyExec) Run(ctx context.Context, inv executor.Invocation) iter.Seq2[*
 // library's own executors mask theirs: the secret a reference resolved to
 // does not come out.
 func TestWithExecutorErrorsAreMasked(t *testing.T) {
+	t.Parallel()
 	const secret = "withexec-secret-4d2c"
-	t.Setenv("GOAIRBYTE_WITHEXEC_SECRET", secret)
 	ctx := context.Background()
 	inner, err := executor.New("source-mine", executor.Method{Kind: executor.KindInProcess, Connector: faker.New()}, executor.Runtime{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-mine", connector.WithEnvironment(offline(t)),
+	env := offline(t)
+	env.AddSecretManager(vault{"GOAIRBYTE_WITHEXEC_SECRET": secret})
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-mine", connector.WithEnvironment(env),
 		connector.WithExecutor(leakyExec{inner}),
 		connector.WithConfig(map[string]any{"count": 3, "token": "secret_reference::GOAIRBYTE_WITHEXEC_SECRET"}))
 	if err != nil {

@@ -189,7 +189,7 @@ func TestSecretsResolvedOncePerWrite(t *testing.T) {
 
 // TestSecretPromptedOncePerWrite: a secret only the user can give, named
 // by the source's config and the destination's, is asked for once in a
-// Write, on the terminal.
+// Write of the program's Environment, on the terminal.
 func TestSecretPromptedOncePerWrite(t *testing.T) {
 	t.Setenv("CI", "")   // the prompt is never shown in CI
 	t.Chdir(t.TempDir()) // and no .env file has the secret
@@ -203,7 +203,7 @@ func TestSecretPromptedOncePerWrite(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard against a hang
 	defer cancel()
-	env := connector.NewEnvironment()
+	env := connector.DefaultEnvironment() // the program's own: one of NewEnvironment, a tenant's, never prompts
 	srcRuns, dstRuns := &configNoter{key: "token"}, &configNoter{key: "password"}
 	src, err := source.New(ctx, "source-token", connector.WithEnvironment(env), connector.WithGoConnector(tokenSource{srcRuns}),
 		connector.WithConfig(map[string]any{"token": "secret_reference::GOAIRBYTE_PROMPTED_TOKEN"}))

@@ -17,6 +17,13 @@
 // When no source has the secret, the error is a *[SecretNotFoundError] that
 // lists every source tried.
 //
+// Sources 2–4 are the process's: connector.DefaultEnvironment, the
+// program's own, asks them after its managers, but an Environment made by
+// connector.NewEnvironment — a tenant's, in a server — asks its managers
+// only, so that a tenant's secret_reference::NAME never reads the server's
+// variables, .env or terminal: with its SecretOptions, a secret none of the
+// managers has is a SecretNotFoundError that says so.
+//
 // # Holding a secret
 //
 // A [SecretString] prints as **** whichever way it is printed: fmt verbs,

@@ -11,3 +11,7 @@ func MaskedForms() int {
 	}
 	return len(st.values)
 }
+
+// WithPromptTerminal prompts on in, a terminal, writing the question to
+// out: the prompt of an external test, with an Environment's options.
+var WithPromptTerminal = withPromptTerminal

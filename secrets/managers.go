@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/x/goairbyte/internal/secretchain"
 )
 
 // SecretManager is one source of secrets.
@@ -26,16 +28,21 @@ type SecretManager interface {
 type Option func(*options)
 
 type options struct {
-	managers   []SecretManager
-	dotenvPath string
-	prompt     bool
-	promptIn   *os.File
-	promptOut  io.Writer
+	managers []SecretManager
+	// managersOnly leaves the built-in sources out of the chain: the
+	// option an Environment made by connector.NewEnvironment passes
+	// (internal/secretchain is its door).
+	managersOnly bool
+	dotenvPath   string
+	prompt       bool
+	promptIn     *os.File
+	promptOut    io.Writer
 }
 
 // WithManager asks m before the built-in sources (environment variables,
 // the .env file, the prompt), after the managers given before it. A
-// connector.Environment passes its managers this way.
+// connector.Environment passes its managers this way (and one made by
+// connector.NewEnvironment leaves the built-in sources out).
 func WithManager(m SecretManager) Option {
 	return func(o *options) { o.managers = append(o.managers, m) }
 }
@@ -57,6 +64,12 @@ func withPromptTerminal(in *os.File, out io.Writer) Option {
 	return func(o *options) { o.promptIn, o.promptOut = in, out }
 }
 
+// The managers-only option is for package connector only:
+// internal/secretchain is its door.
+func init() {
+	secretchain.Provide(Option(func(o *options) { o.managersOnly = true }))
+}
+
 func buildOptions(opts []Option) *options {
 	o := &options{dotenvPath: ".env", prompt: true, promptIn: os.Stdin, promptOut: os.Stderr}
 	for _, opt := range opts {
@@ -67,6 +80,9 @@ func buildOptions(opts []Option) *options {
 
 // chain is the ordered list of sources one call asks.
 func (o *options) chain() []SecretManager {
+	if o.managersOnly {
+		return o.managers
+	}
 	chain := append(append([]SecretManager(nil), o.managers...), envManager{}, dotenvManager{Path: o.dotenvPath})
 	if o.prompt {
 		chain = append(chain, promptManager{In: o.promptIn, Out: o.promptOut})
@@ -76,7 +92,9 @@ func (o *options) chain() []SecretManager {
 
 // GetSecret returns the secret called name from the first source that has
 // it: custom managers, environment variables, the .env file, then an
-// interactive prompt (see the package documentation). When none has it, the
+// interactive prompt (see the package documentation; with the
+// SecretOptions of an Environment made by connector.NewEnvironment, the
+// managers only). When none has it, the
 // error is a *[SecretNotFoundError]. A config's reference, "secret_reference::NAME",
 // names the secret NAME, as in a config (and in PyAirbyte's get_secret).
 func GetSecret(ctx context.Context, name string, opts ...Option) (SecretString, error) {
@@ -104,7 +122,7 @@ func (o *options) get(ctx context.Context, name string) (SecretString, error) {
 		}
 		tried = append(tried, m.Name())
 	}
-	return SecretString{}, &SecretNotFoundError{Name: name, Tried: tried}
+	return SecretString{}, &SecretNotFoundError{Name: name, Tried: tried, managersOnly: o.managersOnly}
 }
 
 // ErrSecretNotFound is the sentinel [SecretNotFoundError] matches.
@@ -114,6 +132,9 @@ var ErrSecretNotFound = errors.New("secret not found")
 type SecretNotFoundError struct {
 	Name  string   // the secret asked for, also the environment variable looked up
 	Tried []string // the sources asked, in order, with why a source was skipped
+	// managersOnly: the chain was an Environment's own managers, with no
+	// built-in source (see connector.NewEnvironment).
+	managersOnly bool
 }
 
 // Is matches ErrSecretNotFound.
@@ -121,6 +142,16 @@ func (e *SecretNotFoundError) Is(target error) bool { return target == ErrSecret
 
 // Error lists the sources tried and how to provide the secret.
 func (e *SecretNotFoundError) Error() string {
+	if e.managersOnly {
+		tried := "no manager (none was added)"
+		if len(e.Tried) > 0 {
+			tried = strings.Join(e.Tried, "; ")
+		}
+		return fmt.Sprintf("secret %q not found; tried: %s. This Environment (made by NewEnvironment) asks its own secret managers only: "+
+			"it does not read the process's environment variables or .env file, nor prompt. Give it a SecretManager that has %s with "+
+			"AddSecretManager (one of your own that reads os.Getenv gives it the environment variables back)",
+			e.Name, tried, e.Name)
+	}
 	return fmt.Sprintf("secret %q not found; tried: %s. Set the environment variable %s, add %s=... to a .env file in the working directory, or register a SecretManager that has it",
 		e.Name, strings.Join(e.Tried, "; "), e.Name, e.Name)
 }

@@ -156,7 +156,10 @@ type env struct {
 
 // newEnv makes the Environment of one goab run: the library's logger writes
 // masked records to stderr at GOAB_LOG_LEVEL, erasing the live progress
-// line first (progress.LogWriter) so that a warning never runs on from it.
+// line first (progress.LogWriter) so that a warning never runs on from it;
+// secret references are looked up in the environment, .env and the prompt,
+// as the default Environment looks them up (goab is a program of its own,
+// not a tenant), though each run has an Environment of its own.
 func newEnv(stdout, stderr io.Writer) *env {
 	ascii := !termsafe.Unicode(os.Getenv)
 	logs := progress.LogWriter(stderr)
@@ -164,6 +167,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 		logs = termsafe.ASCIIWriter(logs)
 	}
 	conns := goairbyte.NewEnvironment()
+	core.EnvOf(conns).UseProcessSecrets()
 	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(logs,
 		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
 	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: ascii, specArgs: map[string]string{}}

@@ -1,9 +1,10 @@
-// Package core is what package connector gives sources, destinations and
-// the root package but not its users: building a connector of a kind,
-// running its commands, and the Environment's default cache. Package
-// connector fills it in when it is initialised (Register), so that these
-// stay out of connector's API without an import cycle; source, destination
-// and the root package, which import connector, call it.
+// Package core is what package connector gives sources, destinations, the
+// root package and goab but not its users: building a connector of a kind,
+// running its commands, and the Environment's default cache and secret
+// sources. Package connector fills it in when it is initialised
+// (Register), so that these stay out of connector's API without an import
+// cycle; source, destination and the root package, which import
+// connector, call it.
 package core
 
 import (
@@ -73,6 +74,11 @@ type Env interface {
 	SetDefaultCache(open func(ctx context.Context, dir string) (*cache.Cache, error))
 	// DefaultCache returns the default cache, opening it on first use.
 	DefaultCache(ctx context.Context) (*cache.Cache, error)
+	// UseProcessSecrets makes the Environment look a secret its managers
+	// do not have up in the process's environment variables, .env file
+	// and prompt, as the default Environment does: for goab, a program
+	// of its own that makes an Environment per run.
+	UseProcessSecrets()
 }
 
 // Hooks are package connector's side of this package.

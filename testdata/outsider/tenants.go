@@ -47,18 +47,15 @@ spec:
       api_key: {type: string, airbyte_secret: true}
 `
 
-// tenantVault holds one tenant's secrets and is its last word: a name it
-// does not have is an error, so the server's own variables stay out of
-// reach (README, Environments).
+// tenantVault holds one tenant's secrets, the only ones its Environment
+// resolves (README, Environments): a name it does not have is simply not
+// there.
 type tenantVault map[string]string
 
 func (tenantVault) Name() string { return "tenant vault" }
 func (v tenantVault) Get(_ context.Context, name string) (secrets.SecretString, bool, error) {
 	s, ok := v[name]
-	if !ok {
-		return secrets.SecretString{}, false, fmt.Errorf("no secret %q for this tenant: %w", name, secrets.ErrSecretNotFound)
-	}
-	return secrets.NewSecretString(s), true, nil
+	return secrets.NewSecretString(s), ok, nil
 }
 
 // toServer sends every request, whatever its host, to a test server.
@@ -187,16 +184,29 @@ func tenantsJourney(ctx context.Context) error {
 		return strings.Join(got, ",")
 	}
 
-	// A tenant's reference to the server's own secret finds nothing.
+	// A tenant's reference to the server's own secrets, in its environment
+	// and its .env, finds nothing, and the error says why.
 	os.Setenv("SERVER_DB_PASSWORD", secret)
-	src, err := goairbyte.GetSource(ctx, "source-items", connector.WithEnvironment(tenants["acme"]),
-		connector.WithConfig(map[string]any{"api_key": "secret_reference::SERVER_DB_PASSWORD"}))
-	if err != nil {
+	if err := os.WriteFile(".env", []byte("SERVER_API_TOKEN="+secret+"\n"), 0o600); err != nil {
 		return err
 	}
-	_, err = src.Read(ctx)
-	seen(err)
-	want(errors.Is(err, goairbyte.ErrSecretNotFound), "a tenant's reference to the server's variable: %v, want ErrSecretNotFound", err)
+	defer os.Remove(".env")
+	for _, name := range []string{"SERVER_DB_PASSWORD", "SERVER_API_TOKEN"} {
+		src, err := goairbyte.GetSource(ctx, "source-items", connector.WithEnvironment(tenants["acme"]),
+			connector.WithConfig(map[string]any{"api_key": "secret_reference::" + name}))
+		if err != nil {
+			return err
+		}
+		_, err = src.Read(ctx)
+		seen(err)
+		var nf *goairbyte.SecretNotFoundError
+		want(errors.As(err, &nf) && nf.Name == name && strings.Contains(err.Error(), "tenant vault") &&
+			strings.Contains(err.Error(), "does not read the process's environment variables or .env"),
+			"a tenant's reference to the server's %s: %v, want a SecretNotFoundError naming the tenant vault and saying why", name, err)
+		// The program's own Environment finds both.
+		s, err := goairbyte.GetSecret(ctx, name)
+		want(err == nil && s.Reveal() == secret, "GetSecret(%s) of the program: %v", name, err)
+	}
 	fmt.Printf("acme %v (%s), globex %v (%s), a second read at once in use %v, cancelled with a ReadResult %v\n",
 		acme.StreamRecords(), owner(acme), globex.StreamRecords(), owner(globex), inUse, o.res != nil)
 	return nil
