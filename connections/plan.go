@@ -320,105 +320,147 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	if err := r.declaredDuplicates(all); err != nil {
 		return nil, err
 	}
-	// The ids by name Apply resolves a connection's source and
-	// destination with: those of the names that have one object.
-	p := &Plan{st: st, ids: map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}}
-	for kind, byName := range all {
-		for n, ids := range byName {
-			if len(ids) == 1 {
-				p.ids[kind][n] = ids[0]
-			}
-		}
-	}
-
-	var dels, adds, changes []*Change
+	pl := &planner{r: r, rm: rm, st: st, replaced: map[Kind]map[string]bool{KindSource: {}, KindDestination: {}},
+		cat:   &catalog{r: r, defs: map[Kind][]api.Definition{}, specs: map[string]json.RawMessage{}},
+		known: map[string]string{}}
 	if r.deleteUnmentioned {
-		for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
-			dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: o.which, id: o.id})
-		}
-		for _, o := range undeclared(rm.destinations, r.decl.Destinations, KindDestination, func(d api.Destination) string { return d.ID }) {
-			dels = append(dels, &Change{Action: Delete, Kind: KindDestination, Name: o.name, Reason: o.which, id: o.id})
-		}
-		for _, o := range undeclared(rm.sources, r.decl.Sources, KindSource, func(s api.Source) string { return s.ID }) {
-			dels = append(dels, &Change{Action: Delete, Kind: KindSource, Name: o.name, Reason: o.which, id: o.id})
-		}
+		pl.deleteUndeclared()
 	}
-	replaced := map[Kind]map[string]bool{KindSource: {}, KindDestination: {}}
-	cat := &catalog{r: r, defs: map[Kind][]api.Definition{}, specs: map[string]json.RawMessage{}}
-	known := map[string]string{} // the secrets this Plan resolved: see resolveConfig
-	for _, kind := range []Kind{KindSource, KindDestination} {
-		decls := r.decl.Sources
-		if kind == KindDestination {
-			decls = r.decl.Destinations
-		}
-		for _, n := range sortedKeys(decls) {
-			var have *actorState
-			if kind == KindSource {
-				if s, ok := only(rm.sources, n); ok {
-					have = &actorState{id: s.ID, defID: s.DefinitionID, config: s.Configuration}
-				}
-			} else if d, ok := only(rm.destinations, n); ok {
-				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
-			}
-			c, err := r.planActor(ctx, cat, known, st, kind, n, decls[n], have)
-			if err != nil {
-				return nil, err
-			}
-			switch {
-			case c == nil:
-			case c.Action == Create:
-				adds = append(adds, c)
-			default:
-				if c.Action == Replace {
-					replaced[kind][n] = true
-				}
-				changes = append(changes, c)
-			}
-		}
+	if err := pl.planActors(ctx); err != nil {
+		return nil, err
 	}
 	if !r.deleteUnmentioned {
-		// Airbyte deletes a source's or destination's connections with
-		// it: those the Config does not declare go with a replaced one,
-		// and the plan says so.
-		// Every one of them: several of one name, which the Config
-		// does not declare, go all the same.
-		for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
-			x := o.obj
-			reason := ""
-			// A replaced source or destination is declared, so its name
-			// is that of one object: the one x uses, if x uses that name.
-			if src := rm.nameOf[x.SourceID]; replaced[KindSource][src] {
-				reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
-			} else if dst := rm.nameOf[x.DestinationID]; replaced[KindDestination][dst] {
-				reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
-			}
-			if reason != "" {
-				if o.which != "" {
-					reason += "; " + o.which
-				}
-				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: reason, id: o.id})
-			}
-		}
+		pl.deleteConnectionsOfReplaced()
 	}
-	for _, n := range sortedKeys(r.decl.Connections) {
-		var have *api.Connection
-		if c, ok := only(rm.connections, n); ok {
-			have = &c
-		}
-		c := r.planConnection(n, r.decl.Connections[n], have, rm, replaced)
-		switch {
-		case c == nil:
-		case c.Action == Create:
-			adds = append(adds, c)
-		default:
-			changes = append(changes, c)
-		}
-	}
-	p.Changes = slices.Concat(dels, adds, changes)
+	pl.planConnections()
+	p := &Plan{st: st, ids: uniqueIDs(all), Changes: slices.Concat(pl.dels, pl.adds, pl.changes)}
 	for _, c := range p.Changes {
 		c.Diff.sort()
 	}
 	return p, nil
+}
+
+// uniqueIDs returns the ids by name Apply resolves a connection's source
+// and destination with: those of the names that have one object.
+func uniqueIDs(all map[Kind]map[string][]string) map[Kind]map[string]string {
+	ids := map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}
+	for kind, byName := range all {
+		for n, have := range byName {
+			if len(have) == 1 {
+				ids[kind][n] = have[0]
+			}
+		}
+	}
+	return ids
+}
+
+// planner is one Plan being made: what it compares, what it learned on
+// the way, and the changes so far, in the three groups a Plan lists them
+// in. Sources and destinations are planned before connections, which
+// depend on which of them are replaced.
+type planner struct {
+	r        *Reconciler
+	rm       *remote
+	st       *state
+	cat      *catalog
+	known    map[string]string        // the secrets this Plan resolved: see resolveConfig
+	replaced map[Kind]map[string]bool // sources and destinations replaced, by name
+	dels     []*Change
+	adds     []*Change
+	changes  []*Change
+}
+
+// add files a change (nil: nothing to do) under creations or under
+// updates and replacements.
+func (pl *planner) add(c *Change) {
+	switch {
+	case c == nil:
+	case c.Action == Create:
+		pl.adds = append(pl.adds, c)
+	default:
+		pl.changes = append(pl.changes, c)
+	}
+}
+
+// deleteUndeclared deletes every object the Config does not declare
+// (DeleteUnmentioned): connections first, then what they use.
+func (pl *planner) deleteUndeclared() {
+	r, rm := pl.r, pl.rm
+	for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: o.which, id: o.id})
+	}
+	for _, o := range undeclared(rm.destinations, r.decl.Destinations, KindDestination, func(d api.Destination) string { return d.ID }) {
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindDestination, Name: o.name, Reason: o.which, id: o.id})
+	}
+	for _, o := range undeclared(rm.sources, r.decl.Sources, KindSource, func(s api.Source) string { return s.ID }) {
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindSource, Name: o.name, Reason: o.which, id: o.id})
+	}
+}
+
+// planActors plans the declared sources, then the declared destinations,
+// each by name, and notes which are replaced.
+func (pl *planner) planActors(ctx context.Context) error {
+	for _, kind := range []Kind{KindSource, KindDestination} {
+		decls := pl.r.decl.Sources
+		if kind == KindDestination {
+			decls = pl.r.decl.Destinations
+		}
+		for _, n := range sortedKeys(decls) {
+			var have *actorState
+			if kind == KindSource {
+				if s, ok := only(pl.rm.sources, n); ok {
+					have = &actorState{id: s.ID, defID: s.DefinitionID, config: s.Configuration}
+				}
+			} else if d, ok := only(pl.rm.destinations, n); ok {
+				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
+			}
+			c, err := pl.r.planActor(ctx, pl.cat, pl.known, pl.st, kind, n, decls[n], have)
+			if err != nil {
+				return err
+			}
+			if c != nil && c.Action == Replace {
+				pl.replaced[kind][n] = true
+			}
+			pl.add(c)
+		}
+	}
+	return nil
+}
+
+// deleteConnectionsOfReplaced says, without DeleteUnmentioned, what
+// Airbyte does anyway: it deletes a source's or destination's connections
+// with it, so those the Config does not declare go with a replaced one.
+// Every one of them: several of one name, which the Config does not
+// declare, go all the same.
+func (pl *planner) deleteConnectionsOfReplaced() {
+	for _, o := range undeclared(pl.rm.connections, pl.r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
+		x := o.obj
+		reason := ""
+		// A replaced source or destination is declared, so its name
+		// is that of one object: the one x uses, if x uses that name.
+		if src := pl.rm.nameOf[x.SourceID]; pl.replaced[KindSource][src] {
+			reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
+		} else if dst := pl.rm.nameOf[x.DestinationID]; pl.replaced[KindDestination][dst] {
+			reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
+		}
+		if reason != "" {
+			if o.which != "" {
+				reason += "; " + o.which
+			}
+			pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: reason, id: o.id})
+		}
+	}
+}
+
+// planConnections plans the declared connections, by name.
+func (pl *planner) planConnections() {
+	for _, n := range sortedKeys(pl.r.decl.Connections) {
+		var have *api.Connection
+		if c, ok := only(pl.rm.connections, n); ok {
+			have = &c
+		}
+		pl.add(pl.r.planConnection(n, pl.r.decl.Connections[n], have, pl.rm, pl.replaced))
+	}
 }
 
 // actorState is a remote source or destination.
