@@ -482,26 +482,59 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[stri
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: reading the spec of %s, which says which fields are secret: %w", kind, name, decl.Type, err)
 	}
-	refs := stringPaths(decl.Config, nil, isReference)
-	cfg, err := r.resolveConfig(ctx, decl.Config, known)
-	if err != nil {
+	a := &actorPlan{kind: kind, name: name, have: have, st: st}
+	if err := a.resolve(ctx, r, known, decl.Config, spec); err != nil {
 		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
+	}
+	a.c = &Change{Kind: kind, Name: name, defID: def.ID, send: a.payload()}
+	if have == nil || have.defID != def.ID {
+		return a.creation(ctx, cat, decl.Type), nil
+	}
+	return a.update(), nil
+}
+
+// actorPlan is the comparison of one declared source or destination with
+// the remote one: the declared config, resolved, which of its fields are
+// secret, and the Change being made. Its judges decide how a secret field
+// shows in the Change's diff.
+type actorPlan struct {
+	kind      Kind
+	name      string
+	have      *actorState // nil when there is no remote object
+	st        *state
+	cfg       map[string]any // the declared config, its references resolved
+	remoteCfg map[string]any // have's config; nil when there is no remote object
+	isSecret  pathSet
+	c         *Change
+}
+
+// resolve resolves the secret references of the declared config and
+// finds its secret fields: by the spec, and by what holds a reference.
+func (a *actorPlan) resolve(ctx context.Context, r *Reconciler, known map[string]string, config map[string]any, spec json.RawMessage) error {
+	refs := stringPaths(config, nil, isReference)
+	cfg, err := r.resolveConfig(ctx, config, known)
+	if err != nil {
+		return err
 	}
 	cfg = specsecret.Clone(cfg)
 	if cfg == nil {
 		cfg = map[string]any{}
 	}
-	var remoteCfg map[string]any
-	if have != nil {
-		remoteCfg = have.config
+	if a.have != nil {
+		a.remoteCfg = a.have.config
 	}
-	isSecret := secretSet(spec, cfg, remoteCfg, refs)
+	a.cfg, a.isSecret = cfg, secretSet(spec, cfg, a.remoteCfg, refs)
+	return nil
+}
 
-	c := &Change{Kind: kind, Name: name, defID: def.ID, send: &payload{config: specsecret.Clone(cfg), secrets: map[string]any{}}}
+// payload is what the Change sends: the config, and its secrets by state
+// key for the state Apply writes.
+func (a *actorPlan) payload() *payload {
+	send := &payload{config: specsecret.Clone(a.cfg), secrets: map[string]any{}}
 	var leaves []string
-	for _, p := range isSecret.paths {
-		if v, ok := specsecret.Get(cfg, p); ok {
-			c.send.secrets[secretKey(kind, name, p)] = v
+	for _, p := range a.isSecret.paths {
+		if v, ok := specsecret.Get(a.cfg, p); ok {
+			send.secrets[secretKey(a.kind, a.name, p)] = v
 			leaves = specsecret.Leaves(v, leaves)
 		}
 	}
@@ -509,73 +542,86 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[stri
 	// resolved, so nothing registered it: a server's error quoting the
 	// request would show it.
 	secrets.Register(leaves...)
-	d := &Diff{}
-	if have == nil || have.defID != def.ID {
+	return send
+}
+
+// creation makes the Change a creation, or, when a remote object of
+// another type has the name, its replacement.
+func (a *actorPlan) creation(ctx context.Context, cat *catalog, typ string) *Change {
+	c, d := a.c, &Diff{}
+	if a.have != nil {
+		c.Action, c.id = Replace, a.have.id
+		c.Reason = "its type changed, and Airbyte cannot change a " + string(a.kind) + "'s type"
+		d.change("type", cat.name(ctx, a.kind, a.have.defID), typ)
+		d.group('~', "config", objectDiff(a.remoteCfg, a.cfg, nil, a.judgeNew))
+	} else {
 		c.Action = Create
-		if have != nil {
-			c.Action, c.id = Replace, have.id
-			c.Reason = "its type changed, and Airbyte cannot change a " + string(kind) + "'s type"
-			d.change("type", cat.name(ctx, kind, have.defID), decl.Type)
-		} else {
-			d.add("type", decl.Type)
-		}
-		// A new object: its secrets are all sent, and shown as such.
-		judge := func(p []string, ov, nv any) (bool, byte, string) {
-			switch {
-			case !isSecret.has(p) || (ov == nil && nv == nil):
-				return isSecret.has(p), 0, ""
-			case nv == nil:
-				return true, '-', "(secret)"
-			case ov == nil:
-				return true, '+', "(secret)"
-			}
-			return true, '~', "(secret)"
-		}
-		if have == nil {
-			d.group('+', "config", objectDiff(nil, cfg, nil, judge))
-		} else {
-			d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
-		}
-		c.Diff = d
-		return c, nil
-	}
-	c.Action, c.id = Update, have.id
-	judge := func(p []string, ov, nv any) (bool, byte, string) {
-		if !isSecret.has(p) {
-			return false, 0, ""
-		}
-		switch {
-		case nv == nil && ov == nil:
-			return true, 0, ""
-		case nv == nil:
-			return true, '-', "(secret)"
-		case ov == nil:
-			return true, '+', "(secret)"
-		}
-		fp, known := st.Fingerprints[secretKey(kind, name, p)]
-		// Fingerprints of another object of this name (deleted since,
-		// or from a state written before ids were kept) say nothing.
-		known = known && st.IDs[objectKey(kind, name)] == have.id
-		switch {
-		case !known:
-			return true, '~', "(secret: not comparable)"
-		case fp != st.fingerprint(nv):
-			return true, '~', "(secret: changed)"
-		}
-		// Unchanged: send the mask so that the server keeps it. The server
-		// keeps only a string field that way; an array holding secrets is
-		// sent as declared, which stores the same values.
-		if _, isString := nv.(string); isString {
-			setPath(c.send.config, p, specsecret.Mask)
-		}
-		return true, 0, ""
-	}
-	d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
-	if d.empty() {
-		return nil, nil
+		d.add("type", typ)
+		d.group('+', "config", objectDiff(nil, a.cfg, nil, a.judgeNew))
 	}
 	c.Diff = d
-	return c, nil
+	return c
+}
+
+// judgeNew shows the secrets of a new object: they are all sent, and
+// shown as such.
+func (a *actorPlan) judgeNew(p []string, ov, nv any) (bool, byte, string) {
+	switch {
+	case !a.isSecret.has(p) || (ov == nil && nv == nil):
+		return a.isSecret.has(p), 0, ""
+	case nv == nil:
+		return true, '-', "(secret)"
+	case ov == nil:
+		return true, '+', "(secret)"
+	}
+	return true, '~', "(secret)"
+}
+
+// update makes the Change an update of the remote object, or nil when
+// nothing differs.
+func (a *actorPlan) update() *Change {
+	a.c.Action, a.c.id = Update, a.have.id
+	d := &Diff{}
+	d.group('~', "config", objectDiff(a.remoteCfg, a.cfg, nil, a.judgeUpdate))
+	if d.empty() {
+		return nil
+	}
+	a.c.Diff = d
+	return a.c
+}
+
+// judgeUpdate compares a secret with the remote one by the fingerprint
+// the state kept of what was applied, and sends the mask for one that is
+// unchanged.
+func (a *actorPlan) judgeUpdate(p []string, ov, nv any) (bool, byte, string) {
+	if !a.isSecret.has(p) {
+		return false, 0, ""
+	}
+	switch {
+	case nv == nil && ov == nil:
+		return true, 0, ""
+	case nv == nil:
+		return true, '-', "(secret)"
+	case ov == nil:
+		return true, '+', "(secret)"
+	}
+	fp, known := a.st.Fingerprints[secretKey(a.kind, a.name, p)]
+	// Fingerprints of another object of this name (deleted since,
+	// or from a state written before ids were kept) say nothing.
+	known = known && a.st.IDs[objectKey(a.kind, a.name)] == a.have.id
+	switch {
+	case !known:
+		return true, '~', "(secret: not comparable)"
+	case fp != a.st.fingerprint(nv):
+		return true, '~', "(secret: changed)"
+	}
+	// Unchanged: send the mask so that the server keeps it. The server
+	// keeps only a string field that way; an array holding secrets is
+	// sent as declared, which stores the same values.
+	if _, isString := nv.(string); isString {
+		setPath(a.c.send.config, p, specsecret.Mask)
+	}
+	return true, 0, ""
 }
 
 // catalog is what one Plan learns about connector types: each kind's
