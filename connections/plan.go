@@ -320,105 +320,147 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	if err := r.declaredDuplicates(all); err != nil {
 		return nil, err
 	}
-	// The ids by name Apply resolves a connection's source and
-	// destination with: those of the names that have one object.
-	p := &Plan{st: st, ids: map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}}
-	for kind, byName := range all {
-		for n, ids := range byName {
-			if len(ids) == 1 {
-				p.ids[kind][n] = ids[0]
-			}
-		}
-	}
-
-	var dels, adds, changes []*Change
+	pl := &planner{r: r, rm: rm, st: st, replaced: map[Kind]map[string]bool{KindSource: {}, KindDestination: {}},
+		cat:   &catalog{r: r, defs: map[Kind][]api.Definition{}, specs: map[string]json.RawMessage{}},
+		known: map[string]string{}}
 	if r.deleteUnmentioned {
-		for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
-			dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: o.which, id: o.id})
-		}
-		for _, o := range undeclared(rm.destinations, r.decl.Destinations, KindDestination, func(d api.Destination) string { return d.ID }) {
-			dels = append(dels, &Change{Action: Delete, Kind: KindDestination, Name: o.name, Reason: o.which, id: o.id})
-		}
-		for _, o := range undeclared(rm.sources, r.decl.Sources, KindSource, func(s api.Source) string { return s.ID }) {
-			dels = append(dels, &Change{Action: Delete, Kind: KindSource, Name: o.name, Reason: o.which, id: o.id})
-		}
+		pl.deleteUndeclared()
 	}
-	replaced := map[Kind]map[string]bool{KindSource: {}, KindDestination: {}}
-	cat := &catalog{r: r, defs: map[Kind][]api.Definition{}, specs: map[string]json.RawMessage{}}
-	known := map[string]string{} // the secrets this Plan resolved: see resolveConfig
-	for _, kind := range []Kind{KindSource, KindDestination} {
-		decls := r.decl.Sources
-		if kind == KindDestination {
-			decls = r.decl.Destinations
-		}
-		for _, n := range sortedKeys(decls) {
-			var have *actorState
-			if kind == KindSource {
-				if s, ok := only(rm.sources, n); ok {
-					have = &actorState{id: s.ID, defID: s.DefinitionID, config: s.Configuration}
-				}
-			} else if d, ok := only(rm.destinations, n); ok {
-				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
-			}
-			c, err := r.planActor(ctx, cat, known, st, kind, n, decls[n], have)
-			if err != nil {
-				return nil, err
-			}
-			switch {
-			case c == nil:
-			case c.Action == Create:
-				adds = append(adds, c)
-			default:
-				if c.Action == Replace {
-					replaced[kind][n] = true
-				}
-				changes = append(changes, c)
-			}
-		}
+	if err := pl.planActors(ctx); err != nil {
+		return nil, err
 	}
 	if !r.deleteUnmentioned {
-		// Airbyte deletes a source's or destination's connections with
-		// it: those the Config does not declare go with a replaced one,
-		// and the plan says so.
-		// Every one of them: several of one name, which the Config
-		// does not declare, go all the same.
-		for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
-			x := o.obj
-			reason := ""
-			// A replaced source or destination is declared, so its name
-			// is that of one object: the one x uses, if x uses that name.
-			if src := rm.nameOf[x.SourceID]; replaced[KindSource][src] {
-				reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
-			} else if dst := rm.nameOf[x.DestinationID]; replaced[KindDestination][dst] {
-				reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
-			}
-			if reason != "" {
-				if o.which != "" {
-					reason += "; " + o.which
-				}
-				dels = append(dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: reason, id: o.id})
-			}
-		}
+		pl.deleteConnectionsOfReplaced()
 	}
-	for _, n := range sortedKeys(r.decl.Connections) {
-		var have *api.Connection
-		if c, ok := only(rm.connections, n); ok {
-			have = &c
-		}
-		c := r.planConnection(n, r.decl.Connections[n], have, rm, replaced)
-		switch {
-		case c == nil:
-		case c.Action == Create:
-			adds = append(adds, c)
-		default:
-			changes = append(changes, c)
-		}
-	}
-	p.Changes = slices.Concat(dels, adds, changes)
+	pl.planConnections()
+	p := &Plan{st: st, ids: uniqueIDs(all), Changes: slices.Concat(pl.dels, pl.adds, pl.changes)}
 	for _, c := range p.Changes {
 		c.Diff.sort()
 	}
 	return p, nil
+}
+
+// uniqueIDs returns the ids by name Apply resolves a connection's source
+// and destination with: those of the names that have one object.
+func uniqueIDs(all map[Kind]map[string][]string) map[Kind]map[string]string {
+	ids := map[Kind]map[string]string{KindSource: {}, KindDestination: {}, KindConnection: {}}
+	for kind, byName := range all {
+		for n, have := range byName {
+			if len(have) == 1 {
+				ids[kind][n] = have[0]
+			}
+		}
+	}
+	return ids
+}
+
+// planner is one Plan being made: what it compares, what it learned on
+// the way, and the changes so far, in the three groups a Plan lists them
+// in. Sources and destinations are planned before connections, which
+// depend on which of them are replaced.
+type planner struct {
+	r        *Reconciler
+	rm       *remote
+	st       *state
+	cat      *catalog
+	known    map[string]string        // the secrets this Plan resolved: see resolveConfig
+	replaced map[Kind]map[string]bool // sources and destinations replaced, by name
+	dels     []*Change
+	adds     []*Change
+	changes  []*Change
+}
+
+// add files a change (nil: nothing to do) under creations or under
+// updates and replacements.
+func (pl *planner) add(c *Change) {
+	switch {
+	case c == nil:
+	case c.Action == Create:
+		pl.adds = append(pl.adds, c)
+	default:
+		pl.changes = append(pl.changes, c)
+	}
+}
+
+// deleteUndeclared deletes every object the Config does not declare
+// (DeleteUnmentioned): connections first, then what they use.
+func (pl *planner) deleteUndeclared() {
+	r, rm := pl.r, pl.rm
+	for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: o.which, id: o.id})
+	}
+	for _, o := range undeclared(rm.destinations, r.decl.Destinations, KindDestination, func(d api.Destination) string { return d.ID }) {
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindDestination, Name: o.name, Reason: o.which, id: o.id})
+	}
+	for _, o := range undeclared(rm.sources, r.decl.Sources, KindSource, func(s api.Source) string { return s.ID }) {
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindSource, Name: o.name, Reason: o.which, id: o.id})
+	}
+}
+
+// planActors plans the declared sources, then the declared destinations,
+// each by name, and notes which are replaced.
+func (pl *planner) planActors(ctx context.Context) error {
+	for _, kind := range []Kind{KindSource, KindDestination} {
+		decls := pl.r.decl.Sources
+		if kind == KindDestination {
+			decls = pl.r.decl.Destinations
+		}
+		for _, n := range sortedKeys(decls) {
+			var have *actorState
+			if kind == KindSource {
+				if s, ok := only(pl.rm.sources, n); ok {
+					have = &actorState{id: s.ID, defID: s.DefinitionID, config: s.Configuration}
+				}
+			} else if d, ok := only(pl.rm.destinations, n); ok {
+				have = &actorState{id: d.ID, defID: d.DefinitionID, config: d.Configuration}
+			}
+			c, err := pl.r.planActor(ctx, pl.cat, pl.known, pl.st, kind, n, decls[n], have)
+			if err != nil {
+				return err
+			}
+			if c != nil && c.Action == Replace {
+				pl.replaced[kind][n] = true
+			}
+			pl.add(c)
+		}
+	}
+	return nil
+}
+
+// deleteConnectionsOfReplaced says, without DeleteUnmentioned, what
+// Airbyte does anyway: it deletes a source's or destination's connections
+// with it, so those the Config does not declare go with a replaced one.
+// Every one of them: several of one name, which the Config does not
+// declare, go all the same.
+func (pl *planner) deleteConnectionsOfReplaced() {
+	for _, o := range undeclared(pl.rm.connections, pl.r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
+		x := o.obj
+		reason := ""
+		// A replaced source or destination is declared, so its name
+		// is that of one object: the one x uses, if x uses that name.
+		if src := pl.rm.nameOf[x.SourceID]; pl.replaced[KindSource][src] {
+			reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
+		} else if dst := pl.rm.nameOf[x.DestinationID]; pl.replaced[KindDestination][dst] {
+			reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
+		}
+		if reason != "" {
+			if o.which != "" {
+				reason += "; " + o.which
+			}
+			pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: reason, id: o.id})
+		}
+	}
+}
+
+// planConnections plans the declared connections, by name.
+func (pl *planner) planConnections() {
+	for _, n := range sortedKeys(pl.r.decl.Connections) {
+		var have *api.Connection
+		if c, ok := only(pl.rm.connections, n); ok {
+			have = &c
+		}
+		pl.add(pl.r.planConnection(n, pl.r.decl.Connections[n], have, pl.rm, pl.replaced))
+	}
 }
 
 // actorState is a remote source or destination.
@@ -440,26 +482,59 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[stri
 	if err != nil {
 		return nil, fmt.Errorf("connections: %s %q: reading the spec of %s, which says which fields are secret: %w", kind, name, decl.Type, err)
 	}
-	refs := stringPaths(decl.Config, nil, isReference)
-	cfg, err := r.resolveConfig(ctx, decl.Config, known)
-	if err != nil {
+	a := &actorPlan{kind: kind, name: name, have: have, st: st}
+	if err := a.resolve(ctx, r, known, decl.Config, spec); err != nil {
 		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
+	}
+	a.c = &Change{Kind: kind, Name: name, defID: def.ID, send: a.payload()}
+	if have == nil || have.defID != def.ID {
+		return a.creation(ctx, cat, decl.Type), nil
+	}
+	return a.update(), nil
+}
+
+// actorPlan is the comparison of one declared source or destination with
+// the remote one: the declared config, resolved, which of its fields are
+// secret, and the Change being made. Its judges decide how a secret field
+// shows in the Change's diff.
+type actorPlan struct {
+	kind      Kind
+	name      string
+	have      *actorState // nil when there is no remote object
+	st        *state
+	cfg       map[string]any // the declared config, its references resolved
+	remoteCfg map[string]any // have's config; nil when there is no remote object
+	isSecret  pathSet
+	c         *Change
+}
+
+// resolve resolves the secret references of the declared config and
+// finds its secret fields: by the spec, and by what holds a reference.
+func (a *actorPlan) resolve(ctx context.Context, r *Reconciler, known map[string]string, config map[string]any, spec json.RawMessage) error {
+	refs := stringPaths(config, nil, isReference)
+	cfg, err := r.resolveConfig(ctx, config, known)
+	if err != nil {
+		return err
 	}
 	cfg = specsecret.Clone(cfg)
 	if cfg == nil {
 		cfg = map[string]any{}
 	}
-	var remoteCfg map[string]any
-	if have != nil {
-		remoteCfg = have.config
+	if a.have != nil {
+		a.remoteCfg = a.have.config
 	}
-	isSecret := secretSet(spec, cfg, remoteCfg, refs)
+	a.cfg, a.isSecret = cfg, secretSet(spec, cfg, a.remoteCfg, refs)
+	return nil
+}
 
-	c := &Change{Kind: kind, Name: name, defID: def.ID, send: &payload{config: specsecret.Clone(cfg), secrets: map[string]any{}}}
+// payload is what the Change sends: the config, and its secrets by state
+// key for the state Apply writes.
+func (a *actorPlan) payload() *payload {
+	send := &payload{config: specsecret.Clone(a.cfg), secrets: map[string]any{}}
 	var leaves []string
-	for _, p := range isSecret.paths {
-		if v, ok := specsecret.Get(cfg, p); ok {
-			c.send.secrets[secretKey(kind, name, p)] = v
+	for _, p := range a.isSecret.paths {
+		if v, ok := specsecret.Get(a.cfg, p); ok {
+			send.secrets[secretKey(a.kind, a.name, p)] = v
 			leaves = specsecret.Leaves(v, leaves)
 		}
 	}
@@ -467,73 +542,86 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[stri
 	// resolved, so nothing registered it: a server's error quoting the
 	// request would show it.
 	secrets.Register(leaves...)
-	d := &Diff{}
-	if have == nil || have.defID != def.ID {
+	return send
+}
+
+// creation makes the Change a creation, or, when a remote object of
+// another type has the name, its replacement.
+func (a *actorPlan) creation(ctx context.Context, cat *catalog, typ string) *Change {
+	c, d := a.c, &Diff{}
+	if a.have != nil {
+		c.Action, c.id = Replace, a.have.id
+		c.Reason = "its type changed, and Airbyte cannot change a " + string(a.kind) + "'s type"
+		d.change("type", cat.name(ctx, a.kind, a.have.defID), typ)
+		d.group('~', "config", objectDiff(a.remoteCfg, a.cfg, nil, a.judgeNew))
+	} else {
 		c.Action = Create
-		if have != nil {
-			c.Action, c.id = Replace, have.id
-			c.Reason = "its type changed, and Airbyte cannot change a " + string(kind) + "'s type"
-			d.change("type", cat.name(ctx, kind, have.defID), decl.Type)
-		} else {
-			d.add("type", decl.Type)
-		}
-		// A new object: its secrets are all sent, and shown as such.
-		judge := func(p []string, ov, nv any) (bool, byte, string) {
-			switch {
-			case !isSecret.has(p) || (ov == nil && nv == nil):
-				return isSecret.has(p), 0, ""
-			case nv == nil:
-				return true, '-', "(secret)"
-			case ov == nil:
-				return true, '+', "(secret)"
-			}
-			return true, '~', "(secret)"
-		}
-		if have == nil {
-			d.group('+', "config", objectDiff(nil, cfg, nil, judge))
-		} else {
-			d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
-		}
-		c.Diff = d
-		return c, nil
-	}
-	c.Action, c.id = Update, have.id
-	judge := func(p []string, ov, nv any) (bool, byte, string) {
-		if !isSecret.has(p) {
-			return false, 0, ""
-		}
-		switch {
-		case nv == nil && ov == nil:
-			return true, 0, ""
-		case nv == nil:
-			return true, '-', "(secret)"
-		case ov == nil:
-			return true, '+', "(secret)"
-		}
-		fp, known := st.Fingerprints[secretKey(kind, name, p)]
-		// Fingerprints of another object of this name (deleted since,
-		// or from a state written before ids were kept) say nothing.
-		known = known && st.IDs[objectKey(kind, name)] == have.id
-		switch {
-		case !known:
-			return true, '~', "(secret: not comparable)"
-		case fp != st.fingerprint(nv):
-			return true, '~', "(secret: changed)"
-		}
-		// Unchanged: send the mask so that the server keeps it. The server
-		// keeps only a string field that way; an array holding secrets is
-		// sent as declared, which stores the same values.
-		if _, isString := nv.(string); isString {
-			setPath(c.send.config, p, specsecret.Mask)
-		}
-		return true, 0, ""
-	}
-	d.group('~', "config", objectDiff(remoteCfg, cfg, nil, judge))
-	if d.empty() {
-		return nil, nil
+		d.add("type", typ)
+		d.group('+', "config", objectDiff(nil, a.cfg, nil, a.judgeNew))
 	}
 	c.Diff = d
-	return c, nil
+	return c
+}
+
+// judgeNew shows the secrets of a new object: they are all sent, and
+// shown as such.
+func (a *actorPlan) judgeNew(p []string, ov, nv any) (bool, byte, string) {
+	switch {
+	case !a.isSecret.has(p) || (ov == nil && nv == nil):
+		return a.isSecret.has(p), 0, ""
+	case nv == nil:
+		return true, '-', "(secret)"
+	case ov == nil:
+		return true, '+', "(secret)"
+	}
+	return true, '~', "(secret)"
+}
+
+// update makes the Change an update of the remote object, or nil when
+// nothing differs.
+func (a *actorPlan) update() *Change {
+	a.c.Action, a.c.id = Update, a.have.id
+	d := &Diff{}
+	d.group('~', "config", objectDiff(a.remoteCfg, a.cfg, nil, a.judgeUpdate))
+	if d.empty() {
+		return nil
+	}
+	a.c.Diff = d
+	return a.c
+}
+
+// judgeUpdate compares a secret with the remote one by the fingerprint
+// the state kept of what was applied, and sends the mask for one that is
+// unchanged.
+func (a *actorPlan) judgeUpdate(p []string, ov, nv any) (bool, byte, string) {
+	if !a.isSecret.has(p) {
+		return false, 0, ""
+	}
+	switch {
+	case nv == nil && ov == nil:
+		return true, 0, ""
+	case nv == nil:
+		return true, '-', "(secret)"
+	case ov == nil:
+		return true, '+', "(secret)"
+	}
+	fp, known := a.st.Fingerprints[secretKey(a.kind, a.name, p)]
+	// Fingerprints of another object of this name (deleted since,
+	// or from a state written before ids were kept) say nothing.
+	known = known && a.st.IDs[objectKey(a.kind, a.name)] == a.have.id
+	switch {
+	case !known:
+		return true, '~', "(secret: not comparable)"
+	case fp != a.st.fingerprint(nv):
+		return true, '~', "(secret: changed)"
+	}
+	// Unchanged: send the mask so that the server keeps it. The server
+	// keeps only a string field that way; an array holding secrets is
+	// sent as declared, which stores the same values.
+	if _, isString := nv.(string); isString {
+		setPath(a.c.send.config, p, specsecret.Mask)
+	}
+	return true, 0, ""
 }
 
 // catalog is what one Plan learns about connector types: each kind's

@@ -185,6 +185,35 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 		tr = progress.New(progress.OpRead, s.Name(), s.core.ProgressOptions(rs.progress)...)
 		defer func() { tr.Finish(err) }()
 	}
+	r, err := s.prepareRead(ctx, &rs, tr)
+	if err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+// read is one Read whose streams, catalog, cache and state are known:
+// what the connector is run with, and what follows its messages into the
+// cache. Its steps are run, loadError and result.
+type read struct {
+	s       *Source
+	rs      *readSettings
+	streams []string
+	catalog *protocol.ConfiguredCatalog
+	catJSON []byte
+	state   json.RawMessage // nil for a full refresh, or when the cache holds none
+	track   *streamTracker
+	prog    *readProgress
+	// reportsWritten is false for a write's tracker: the rows landing in
+	// the cache are not what it counts as written (see WithTracker), so
+	// they are reported only for a read.
+	reportsWritten bool
+	log            *slog.Logger
+}
+
+// prepareRead resolves everything a read needs before the connector
+// starts; an error here comes without a ReadResult, as nothing was loaded.
+func (s *Source) prepareRead(ctx context.Context, rs *readSettings, tr *progress.Tracker) (*read, error) {
 	streams, err := s.readStreams(ctx, rs.streams)
 	if err != nil {
 		return nil, err
@@ -217,67 +246,88 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 			return nil, fmt.Errorf("%s: reading the cache's state: %w", s.Name(), err)
 		}
 	}
-	track := newStreamTracker(s.Name(), streams)
-	track.tolerate = rs.tolerateMalformed
-	prog := newReadProgress(tr, streams)
-	// For a write, the rows landing in the cache are not what the tracker
-	// counts as written (see WithTracker): they are reported only for a read.
-	reportsWritten := rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead
+	r := &read{s: s, rs: rs, streams: streams, catalog: catalog, catJSON: catJSON, state: state,
+		track: newStreamTracker(s.Name(), streams), prog: newReadProgress(tr, streams),
+		reportsWritten: rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead, log: s.core.Logger()}
+	r.track.tolerate = rs.tolerateMalformed
+	return r, nil
+}
+
+// run runs the connector, loads its messages into the cache and says how
+// the read ended: the load's error first, then a stream the connector left
+// incomplete.
+func (r *read) run(ctx context.Context) (*ReadResult, error) {
 	var committed func(map[string]int64, []cache.StateKey)
-	if reportsWritten {
-		committed = prog.committed
+	if r.reportsWritten {
+		committed = r.prog.committed
 	}
 	start := time.Now()
-	log := s.core.Logger()
-	log.Debug("read started", "connector", s.Name(), slog.Any("streams", streams), "incremental", state != nil)
-	run := s.core.RunValidated
-	if rs.skipValidation {
-		run = s.core.Run
+	r.log.Debug("read started", "connector", r.s.Name(), slog.Any("streams", r.streams), "incremental", r.state != nil)
+	run := r.s.core.RunValidated
+	if r.rs.skipValidation {
+		run = r.s.core.Run
 	}
-	msgs := run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: state})
-	lr, err := rs.cache.Load(ctx, cache.LoadRequest{
-		SourceName:  s.Name(),
-		Catalog:     catalog,
-		Strategy:    rs.strategy,
-		FullRefresh: rs.fullRefresh,
-		Messages:    prog.observe(track.guard(msgs, log)),
+	msgs := run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: r.catJSON, State: r.state})
+	lr, err := r.rs.cache.Load(ctx, cache.LoadRequest{
+		SourceName:  r.s.Name(),
+		Catalog:     r.catalog,
+		Strategy:    r.rs.strategy,
+		FullRefresh: r.rs.fullRefresh,
+		Messages:    r.prog.observe(r.track.guard(msgs, r.log)),
 		Committed:   committed,
 	})
-	if err != nil && ctx.Err() != nil {
-		// The cache saw the cancellation first, as a wrapped context error
-		// or as the database's own "interrupted": say what was cancelled,
-		// with the context's cause, not the database's words for it.
-		how, cause := "cancelled", context.Cause(ctx)
-		if errors.Is(cause, context.DeadlineExceeded) {
-			how = "timed out"
-		}
-		err = fmt.Errorf("%s: read into the cache %s; what was committed before stays, and the next read resumes from it: %w", s.Name(), how, cause)
-	}
-	res = &ReadResult{source: s, catalog: catalog, cache: rs.cache, streams: streams, records: map[string]int64{}, read: map[string]int64{},
-		malformed: maps.Clone(track.malformed)}
-	if lr != nil {
-		res.records, res.read, res.total = lr.Records, lr.RecordsRead, lr.Total
-		if lr.UnknownStreamRecords > 0 || lr.UnknownStreamStates > 0 {
-			log.Warn("the connector sent records or states of streams that were not asked for; they were skipped",
-				"connector", s.Name(), "records", lr.UnknownStreamRecords, "states", lr.UnknownStreamStates)
-		}
-		if reportsWritten {
-			prog.finish(lr, err == nil)
-		}
-		log.Debug("states committed", "connector", s.Name(), "states", lr.States)
-	}
+	err = r.loadError(ctx, err)
+	res := r.result(lr, err == nil)
 	if err != nil {
 		return res, err
 	}
-	if err := track.finish(log); err != nil {
+	if err := r.track.finish(r.log); err != nil {
 		return res, err
 	}
 	if len(lr.Unfinished) > 0 {
-		return res, &IncompleteStreamError{Connector: s.Name(), Stream: lr.Unfinished[0]}
+		return res, &IncompleteStreamError{Connector: r.s.Name(), Stream: lr.Unfinished[0]}
 	}
-	log.Debug("read finished", "connector", s.Name(), "records", res.total, slog.Any("streams", res.records),
+	r.log.Debug("read finished", "connector", r.s.Name(), "records", res.total, slog.Any("streams", res.records),
 		"duration", time.Since(start).Round(time.Millisecond))
 	return res, nil
+}
+
+// loadError is the load's error, said as a cancellation when the context
+// was done: the cache saw the cancellation first, as a wrapped context
+// error or as the database's own "interrupted", and the caller should hear
+// what was cancelled, with the context's cause, not the database's words
+// for it.
+func (r *read) loadError(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	how, cause := "cancelled", context.Cause(ctx)
+	if errors.Is(cause, context.DeadlineExceeded) {
+		how = "timed out"
+	}
+	return fmt.Errorf("%s: read into the cache %s; what was committed before stays, and the next read resumes from it: %w", r.s.Name(), how, cause)
+}
+
+// result is the ReadResult of a load that returned lr (nil when it failed
+// before counting anything), ok when it succeeded. It logs what the load
+// skipped and the states it committed, and gives the progress the rows
+// that landed.
+func (r *read) result(lr *cache.LoadResult, ok bool) *ReadResult {
+	res := &ReadResult{source: r.s, catalog: r.catalog, cache: r.rs.cache, streams: r.streams, records: map[string]int64{}, read: map[string]int64{},
+		malformed: maps.Clone(r.track.malformed)}
+	if lr == nil {
+		return res
+	}
+	res.records, res.read, res.total = lr.Records, lr.RecordsRead, lr.Total
+	if lr.UnknownStreamRecords > 0 || lr.UnknownStreamStates > 0 {
+		r.log.Warn("the connector sent records or states of streams that were not asked for; they were skipped",
+			"connector", r.s.Name(), "records", lr.UnknownStreamRecords, "states", lr.UnknownStreamStates)
+	}
+	if r.reportsWritten {
+		r.prog.finish(lr, ok)
+	}
+	r.log.Debug("states committed", "connector", r.s.Name(), "states", lr.States)
+	return res
 }
 
 // readStreams resolves which streams a read covers: the names given, else

@@ -1450,83 +1450,121 @@ var dateRange = map[backend.Type][2]string{
 
 // insertSQL is INSERT INTO table SELECT … FROM read_json(spool file).
 func (bt *batch) insertSQL(table string) string {
-	var cols, reads, inner, outer, notes, failed []string
-	cols = append(cols, backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt), backend.Quote(backend.ColumnMeta))
-	reads = append(reads, literal(keyID)+": 'VARCHAR'", literal(keyAt)+": 'BIGINT'", literal(bt.metaKey)+": 'VARCHAR'") // the array's JSON text
-	inner = append(inner, backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(bt.metaKey))
-	for i, c := range bt.t.Columns {
-		cols = append(cols, backend.Quote(c.Name))
-		key := bt.readKeys[i]
-		src := backend.Quote(key)
-		conv := fmt.Sprintf("c%d", i)
-		// A column of a type the cache would not make (a table someone
-		// else made: INTEGER, DECIMAL(10,2), UUID) takes the value
-		// converted to the cache's type and then to its own, and one its
-		// type does not take is NULL with a note, as any value that does
-		// not fit: assigned as it is, it failed the whole batch.
-		foreign := c.SQLType != "" && !ownTypes[strings.ToUpper(c.SQLType)]
-		switch {
-		case c.Type == backend.TypeJSON && !foreign:
-			reads = append(reads, literal(key)+": 'JSON'")
-			inner = append(inner, src+" AS "+conv)
-		case c.Type == backend.TypeString && !foreign:
-			reads = append(reads, literal(key)+": 'VARCHAR'")
-			inner = append(inner, src+" AS "+conv)
-		case c.Type == backend.TypeJSON || c.Type == backend.TypeString:
-			read := "VARCHAR"
-			if c.Type == backend.TypeJSON {
-				read = "JSON"
-			}
-			reads = append(reads, literal(key)+": '"+read+"'")
-			inner = append(inner, src+" AS r"+strconv.Itoa(i), "TRY_CAST("+src+" AS "+c.SQLType+") AS "+conv)
-			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)
-			failed = append(failed, fail)
-			notes = append(notes, "CASE WHEN "+fail+" THEN "+literal(string(appendJSONText([]byte(`{"field":`), noNUL(c.Field)))+`,"change":"NULLED","reason":"DESTINATION_TYPECAST_ERROR"}`)+" END")
-		default:
-			reads = append(reads, literal(key)+": 'VARCHAR'")
-			cast := "TRY_CAST(" + src + " AS " + sqlTypes[c.Type] + ")"
-			switch c.Type {
-			case backend.TypeInteger:
-				// The cache's rule (see package cache): a whole number
-				// written as one. A cast to BIGINT also reads 6.5 (as 7),
-				// 1e3, 0x10, "007" and " 5"; only the text it turns back
-				// into is the value as written. (read_json gives a JSON
-				// integer as its digits, and -0 as 0.)
-				cast = "CASE WHEN CAST(" + cast + " AS VARCHAR) = " + src + " THEN " + cast + " END"
-			case backend.TypeNumber:
-				// 1e400 casts to infinity, "NaN" to NaN: neither is a number.
-				cast = "CASE WHEN isfinite(" + cast + ") THEN " + cast + " END"
-			case backend.TypeTime, backend.TypeTimeTZ:
-				// A bare 24:00:00 is 00:00:00 (see package cache): DuckDB
-				// holds 24:00:00, which its driver and export give as
-				// 00:00:00 (a date-time's 24:00 is already the next day's
-				// midnight).
-				clock := "regexp_replace(" + src + `, '^(\s*)24:00(:00(\.(0{6}[0-9]*|0{0,5}))?)?($|[^0-9.:])', '\100:00\2\5')`
-				cast = "TRY_CAST(" + clock + " AS " + sqlTypes[c.Type] + ")"
-				if c.Type == backend.TypeTimeTZ {
-					// DuckDB's cast reads a Z after a date-time and after
-					// a bare time for a time column, but not after a bare
-					// time for a timetz one ("12:00:00Z"): read it as +00
-					// there.
-					cast = "COALESCE(" + cast + ", TRY_CAST(regexp_replace(" + clock + `, '^\s*([0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2}(\.[0-9]*)?)?)[Zz]\s*$', '\1+00')` + " AS TIMETZ))"
-				}
-			case backend.TypeDate, backend.TypeTimestamp, backend.TypeTimestampTZ:
-				// The years 0000 to 9999 (see package cache): DuckDB also
-				// reads infinity, -infinity and years of five digits or
-				// with a minus sign.
-				lo, hi := dateRange[c.Type][0], dateRange[c.Type][1]
-				cast = "CASE WHEN " + cast + " >= " + lo + " AND " + cast + " < " + hi + " THEN " + cast + " END"
-			}
-			if foreign {
-				cast = "TRY_CAST(" + cast + " AS " + c.SQLType + ")"
-			}
-			inner = append(inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
-			fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)
-			failed = append(failed, fail)
-			notes = append(notes, "CASE WHEN "+fail+" THEN "+literal(string(appendJSONText([]byte(`{"field":`), noNUL(c.Field)))+`,"change":"NULLED","reason":"DESTINATION_TYPECAST_ERROR"}`)+" END")
-		}
-		outer = append(outer, conv)
+	s := insertStatement{
+		cols:  []string{backend.Quote(backend.ColumnRawID), backend.Quote(backend.ColumnExtractedAt), backend.Quote(backend.ColumnMeta)},
+		reads: []string{literal(keyID) + ": 'VARCHAR'", literal(keyAt) + ": 'BIGINT'", literal(bt.metaKey) + ": 'VARCHAR'"}, // the array's JSON text
+		inner: []string{backend.Quote(keyID), backend.Quote(keyAt), backend.Quote(bt.metaKey)},
 	}
+	for i, c := range bt.t.Columns {
+		s.column(i, c, bt.readKeys[i])
+	}
+	q := "INSERT INTO " + bt.b.Qualify(table) + " (" + strings.Join(s.cols, ", ") + ") SELECT " +
+		backend.Quote(keyID) + ", to_timestamp(" + backend.Quote(keyAt) + " / 1000), " + s.meta(bt.metaKey)
+	for _, o := range s.outer {
+		q += ", " + o
+	}
+	// ignore_errors lets a record whose data gives a field twice load with
+	// the first value, which would otherwise fail the whole batch; the
+	// spool holds only valid JSON objects, so it hides nothing else (a line
+	// DuckDB could not read would break the NOT NULL raw id).
+	q += " FROM (SELECT " + strings.Join(s.inner, ", ") + " FROM read_json(" + literal(bt.f.Name()) +
+		", format = 'newline_delimited', ignore_errors = true, maximum_object_size = " + strconv.Itoa(max(1<<20, bt.max+1<<16)) + ", columns = {" + strings.Join(s.reads, ", ") + "}))"
+	return q
+}
+
+// insertStatement holds the parts of an insertSQL as they are built, one
+// column at a time: the table's columns, the keys read_json reads with
+// their types, the inner SELECT's values (as read, r<i>, and converted,
+// c<i>), the outer SELECT's, and, for each conversion that can fail, the
+// condition of its failure and the note it adds to _airbyte_meta.
+type insertStatement struct {
+	cols, reads, inner, outer, notes, failed []string
+}
+
+// column adds column i, read under key.
+func (s *insertStatement) column(i int, c backend.Column, key string) {
+	s.cols = append(s.cols, backend.Quote(c.Name))
+	read := "VARCHAR"
+	if c.Type == backend.TypeJSON {
+		read = "JSON"
+	}
+	s.reads = append(s.reads, literal(key)+": '"+read+"'")
+	src := backend.Quote(key)
+	conv := fmt.Sprintf("c%d", i)
+	// A column of a type the cache would not make (a table someone
+	// else made: INTEGER, DECIMAL(10,2), UUID) takes the value
+	// converted to the cache's type and then to its own, and one its
+	// type does not take is NULL with a note, as any value that does
+	// not fit: assigned as it is, it failed the whole batch.
+	foreign := c.SQLType != "" && !ownTypes[strings.ToUpper(c.SQLType)]
+	switch {
+	case (c.Type == backend.TypeJSON || c.Type == backend.TypeString) && !foreign:
+		s.inner = append(s.inner, src+" AS "+conv)
+	case c.Type == backend.TypeJSON || c.Type == backend.TypeString:
+		s.checked(i, conv, c.Field, src, "TRY_CAST("+src+" AS "+c.SQLType+")")
+	default:
+		cast := typedCast(c.Type, src)
+		if foreign {
+			cast = "TRY_CAST(" + cast + " AS " + c.SQLType + ")"
+		}
+		s.checked(i, conv, c.Field, src, cast)
+	}
+	s.outer = append(s.outer, conv)
+}
+
+// checked adds the value of column i as read (r<i>) and as cast (conv),
+// and a DESTINATION_TYPECAST_ERROR note on field for a row where the
+// first is there and the second is NULL.
+func (s *insertStatement) checked(i int, conv, field, src, cast string) {
+	s.inner = append(s.inner, src+" AS r"+strconv.Itoa(i), cast+" AS "+conv)
+	fail := fmt.Sprintf("(r%d IS NOT NULL AND %s IS NULL)", i, conv)
+	s.failed = append(s.failed, fail)
+	s.notes = append(s.notes, "CASE WHEN "+fail+" THEN "+literal(string(appendJSONText([]byte(`{"field":`), noNUL(field)))+`,"change":"NULLED","reason":"DESTINATION_TYPECAST_ERROR"}`)+" END")
+}
+
+// typedCast converts src, read as text, to a column of type t (neither
+// JSON nor string), or NULL when it is not a value of the type by the
+// cache's rules.
+func typedCast(t backend.Type, src string) string {
+	cast := "TRY_CAST(" + src + " AS " + sqlTypes[t] + ")"
+	switch t {
+	case backend.TypeInteger:
+		// The cache's rule (see package cache): a whole number
+		// written as one. A cast to BIGINT also reads 6.5 (as 7),
+		// 1e3, 0x10, "007" and " 5"; only the text it turns back
+		// into is the value as written. (read_json gives a JSON
+		// integer as its digits, and -0 as 0.)
+		cast = "CASE WHEN CAST(" + cast + " AS VARCHAR) = " + src + " THEN " + cast + " END"
+	case backend.TypeNumber:
+		// 1e400 casts to infinity, "NaN" to NaN: neither is a number.
+		cast = "CASE WHEN isfinite(" + cast + ") THEN " + cast + " END"
+	case backend.TypeTime, backend.TypeTimeTZ:
+		// A bare 24:00:00 is 00:00:00 (see package cache): DuckDB
+		// holds 24:00:00, which its driver and export give as
+		// 00:00:00 (a date-time's 24:00 is already the next day's
+		// midnight).
+		clock := "regexp_replace(" + src + `, '^(\s*)24:00(:00(\.(0{6}[0-9]*|0{0,5}))?)?($|[^0-9.:])', '\100:00\2\5')`
+		cast = "TRY_CAST(" + clock + " AS " + sqlTypes[t] + ")"
+		if t == backend.TypeTimeTZ {
+			// DuckDB's cast reads a Z after a date-time and after
+			// a bare time for a time column, but not after a bare
+			// time for a timetz one ("12:00:00Z"): read it as +00
+			// there.
+			cast = "COALESCE(" + cast + ", TRY_CAST(regexp_replace(" + clock + `, '^\s*([0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2}(\.[0-9]*)?)?)[Zz]\s*$', '\1+00')` + " AS TIMETZ))"
+		}
+	case backend.TypeDate, backend.TypeTimestamp, backend.TypeTimestampTZ:
+		// The years 0000 to 9999 (see package cache): DuckDB also
+		// reads infinity, -infinity and years of five digits or
+		// with a minus sign.
+		lo, hi := dateRange[t][0], dateRange[t][1]
+		cast = "CASE WHEN " + cast + " >= " + lo + " AND " + cast + " < " + hi + " THEN " + cast + " END"
+	}
+	return cast
+}
+
+// meta is the _airbyte_meta value: the source's changes, read under
+// metaKey, and the notes of the casts that failed.
+func (s *insertStatement) meta(metaKey string) string {
 	// Nearly every row has no change to note: those get a constant, and
 	// only the others build their list (CASE evaluates a branch for the
 	// rows that take it only). The list is built as text: the source's
@@ -1541,23 +1579,11 @@ func (bt *batch) insertSQL(table string) string {
 	// 6.83 (means of 13 pairs), one INSERT of 300,000 rows 387 ms and 376
 	// (10 pairs, 4 faster). TestMetaAndColumnsExactly holds the text to
 	// what to_json wrote.
-	meta := `CAST('{"changes":' || ` + backend.Quote(bt.metaKey) + ` || '}' AS JSON)`
-	clean := backend.Quote(bt.metaKey) + " IS NULL"
-	if len(notes) > 0 {
-		meta = `CAST('{"changes":[' || concat_ws(',', ` + backend.Quote(bt.metaKey) + "[2:-2], " + strings.Join(notes, ", ") + `) || ']}' AS JSON)`
-		clean += " AND NOT (" + strings.Join(failed, " OR ") + ")"
+	meta := `CAST('{"changes":' || ` + backend.Quote(metaKey) + ` || '}' AS JSON)`
+	clean := backend.Quote(metaKey) + " IS NULL"
+	if len(s.notes) > 0 {
+		meta = `CAST('{"changes":[' || concat_ws(',', ` + backend.Quote(metaKey) + "[2:-2], " + strings.Join(s.notes, ", ") + `) || ']}' AS JSON)`
+		clean += " AND NOT (" + strings.Join(s.failed, " OR ") + ")"
 	}
-	meta = "CASE WHEN " + clean + ` THEN '{"changes":[]}'::JSON ELSE ` + meta + " END"
-	q := "INSERT INTO " + bt.b.Qualify(table) + " (" + strings.Join(cols, ", ") + ") SELECT " +
-		backend.Quote(keyID) + ", to_timestamp(" + backend.Quote(keyAt) + " / 1000), " + meta
-	for _, o := range outer {
-		q += ", " + o
-	}
-	// ignore_errors lets a record whose data gives a field twice load with
-	// the first value, which would otherwise fail the whole batch; the
-	// spool holds only valid JSON objects, so it hides nothing else (a line
-	// DuckDB could not read would break the NOT NULL raw id).
-	q += " FROM (SELECT " + strings.Join(inner, ", ") + " FROM read_json(" + literal(bt.f.Name()) +
-		", format = 'newline_delimited', ignore_errors = true, maximum_object_size = " + strconv.Itoa(max(1<<20, bt.max+1<<16)) + ", columns = {" + strings.Join(reads, ", ") + "}))"
-	return q
+	return "CASE WHEN " + clean + ` THEN '{"changes":[]}'::JSON ELSE ` + meta + " END"
 }
