@@ -222,3 +222,23 @@ func TestFailedReadMakesNoDefaultCache(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultCacheTempDirUnwritable: a default cache that cannot be opened
+// because AIRBYTE_TEMP_DIR is not a directory says so, and does not send
+// the program to move the cache, whose directory is fine (a nightly job
+// ported from PyAirbyte, with AIRBYTE_TEMP_DIR set to a directory not yet
+// made, got "choose another directory with Environment.SetCacheDir").
+func TestDefaultCacheTempDirUnwritable(t *testing.T) {
+	unsetAirbyteDirs(t)
+	missing := filepath.Join(t.TempDir(), "missing")
+	t.Setenv(tempDirVar, missing)
+	env := goairbyte.NewEnvironment()
+	env.SetCacheDir(t.TempDir())
+	_, err := core.EnvOf(env).DefaultCache(context.Background())
+	if err == nil || !strings.Contains(err.Error(), tempDirVar) || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("want an error naming %s and %s, got %v", tempDirVar, missing, err)
+	}
+	if strings.Contains(err.Error(), "SetCacheDir") {
+		t.Fatalf("the error sends the program to move the cache, which is not what failed: %v", err)
+	}
+}

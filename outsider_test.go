@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
 )
 
@@ -25,7 +26,10 @@ import (
 // .env); and a sync server's tenants, an Environment each (default cache,
 // logger, secrets from the tenant's vault only, never the server's
 // environment or .env, a manifest directory, an HTTP client), reading at
-// once, one read refused as in use, one cancelled. The program checks the docs' promises itself and says
+// once, one read refused as in use, one cancelled; and a PyAirbyte nightly
+// job (Airbyte's source-buzzsprout manifest from GOAIRBYTE_MANIFEST_DIR, its
+// open streams kept whole under AIRBYTE_CACHE_ROOT, an AIRBYTE_TEMP_DIR
+// not made named as what to fix). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -53,11 +57,11 @@ func TestOutsider(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the outside program: %v\n%s", err, out)
 	}
-	run := func(t *testing.T, args ...string) string {
+	runWith := func(t *testing.T, env []string, args ...string) string {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = t.TempDir() // the DuckDB cache lands in ./.cache
-		cmd.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir(),
-			"DOCKER_HOST=unix:///nonexistent.sock", "AIRBYTE_OFFLINE_MODE=1"}
+		cmd.Env = append([]string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir(),
+			"DOCKER_HOST=unix:///nonexistent.sock", "AIRBYTE_OFFLINE_MODE=1"}, env...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil {
@@ -65,6 +69,7 @@ func TestOutsider(t *testing.T) {
 		}
 		return out.String()
 	}
+	run := func(t *testing.T, args ...string) string { return runWith(t, nil, args...) }
 
 	t.Run("kit", func(t *testing.T) {
 		t.Parallel()
@@ -88,6 +93,16 @@ func TestOutsider(t *testing.T) {
 		t.Parallel()
 		got := run(t, "tenants")
 		want := "acme map[items:3] (acme,acme,acme), globex map[items:2] (globex,globex), a second read at once in use true, cancelled with a ReadResult true\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("nightly", func(t *testing.T) {
+		t.Parallel()
+		corpus := shareddata.Need(t, "manifests/corpus")
+		got := runWith(t, []string{"GOAIRBYTE_MANIFEST_DIR=" + corpus, "AIRBYTE_CACHE_ROOT=" + t.TempDir(), "AIRBYTE_TEMP_DIR=" + t.TempDir()}, "nightly")
+		want := "source-buzzsprout: map[episodes:2 podcasts:1] then map[episodes:2 podcasts:1], " +
+			"episodes 1:one tags [a] extra <nil>, 2:two tags <nil> extra map[x:1], SQL extra.x 1\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

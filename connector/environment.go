@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"weak"
 
@@ -380,7 +381,9 @@ func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 	if err != nil {
 		// A directory the program may not write (a read-only working
 		// directory, another user's): say how to put the cache elsewhere.
-		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		// Not when the path is elsewhere (an AIRBYTE_TEMP_DIR not made),
+		// whose error says what to do.
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && onPath(dir, pe.Path) {
 			return nil, fmt.Errorf("%w; the default cache is in %s: choose another directory with Environment.SetCacheDir, "+
 				"or give the read a cache (source.UseCache)", err, dir)
 		}
@@ -400,6 +403,19 @@ func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 	e.caches[dir] = defaultCacheRef{cache: weak.Make(c), closed: closed}
 	e.hold(c, dir)
 	return c, nil
+}
+
+// onPath reports whether p is dir, one of its parents or a path in it.
+func onPath(dir, p string) bool {
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return true
+	}
+	within := func(base, target string) bool {
+		rel, err := filepath.Rel(base, target)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	return within(p, dir) || within(dir, p)
 }
 
 // hold keeps c, the default cache of dir, for the next uses while dir is

@@ -203,8 +203,13 @@ func (l *Loader) load(ctx context.Context) (*index, error) {
 			l.logger.Info("offline mode: using the cached connector registry", "file", cache)
 			return reg, nil
 		}
-		l.logger.Warn("offline mode and no cached connector registry: only built-in connectors are available",
-			"variable", envOfflineMode)
+		if l.manifestDir != "" {
+			l.logger.Warn("offline mode and no cached connector registry: only built-in connectors and the manifest directory's sources are available",
+				"variable", envOfflineMode, "dir", l.manifestDir)
+		} else {
+			l.logger.Warn("offline mode and no cached connector registry: only built-in connectors are available",
+				"variable", envOfflineMode)
+		}
 		return &index{Source: builtinSource}, nil
 	}
 	data, err := l.fetch(ctx, l.url)

@@ -438,6 +438,26 @@ func TestOfflineMode(t *testing.T) {
 		}
 	}
 
+	// With a manifest directory, the warning counts its sources among
+	// those available: it said "only built-in connectors", and a nightly
+	// job that then read source-buzzsprout from the directory was told
+	// the opposite of what happened.
+	manifests := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(manifests, "source-mything"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(manifests, "source-mything", "manifest.yaml"), []byte("version: 6.0.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(t.TempDir()), WithManifestDir(manifests), WithLogger(logTo(&logs))).
+		Lookup(ctx, "source-mything"); err != nil {
+		t.Fatal(err)
+	}
+	if got := logs.String(); !strings.Contains(got, envOfflineMode) || !strings.Contains(got, manifests) || strings.Contains(got, "only built-in connectors are") {
+		t.Errorf("offline with a manifest directory: the warning does not name the directory as a source of connectors: %s", got)
+	}
+
 	// A stale disk cache is used offline.
 	dir := t.TempDir()
 	if _, err := NewLoader(withURL(srv.registryURL()), WithCacheDir(dir), WithOffline(false)).current(ctx); err != nil {

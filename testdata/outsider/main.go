@@ -5,6 +5,7 @@
 //	outsider manifest POSTGRES-DSN    a manifest connector into PostgreSQL, then a local-JSON destination
 //	outsider pyairbyte                PyAirbyte's quickstart ported: the faker into the default cache, secrets from .env
 //	outsider tenants                  a sync server's tenants: an Environment each, a manifest connector at once, cancelled, kept apart
+//	outsider nightly                  a PyAirbyte nightly job: a corpus manifest with open streams into AIRBYTE_CACHE_ROOT, AIRBYTE_TEMP_DIR
 //
 // It prints what it saw and checks what the docs promise: incremental
 // reads, the root sentinels and error types, and no secret in any error or
@@ -75,8 +76,10 @@ func main() {
 		err = pyairbyteJourney(ctx)
 	case len(os.Args) == 2 && os.Args[1] == "tenants":
 		err = tenantsJourney(ctx)
+	case len(os.Args) == 2 && os.Args[1] == "nightly":
+		err = nightlyJourney(ctx)
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider nightly")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
