@@ -48,7 +48,12 @@
 // secret_reference::NAME) for good and, when package connector runs a
 // connector, through the config fields that its spec marks airbyte_secret,
 // while its Connector lives: a server making Connectors for many tenants
-// over months does not mask, and pay for, every secret it was ever given.
+// over months does not mask, and pay for, every such value it was ever
+// given. What a secret manager returns is a SecretString, held for good:
+// a server resolving many distinct secrets (rotated tokens from tenants'
+// vaults) pays for every one it ever resolved — a new one cost about
+// 0.3 ms with 1,000 held and 4 ms with 10,000, and Mask 1.4 µs a line
+// with none held against 12 µs with 15,000.
 // [MaskError] and [NewMaskingHandler] apply the same masking to errors and
 // slog output; MaskError masks when it wraps, so an error kept after its
 // Connector is gone still hides what was secret when it was made.
