@@ -47,7 +47,7 @@ func TestPandasCSV(t *testing.T) {
 }
 
 // TestCSVRecordsSeesContext checks that csvRecords returns the context's
-// error within csvContextCheck rows of its cancellation, though yield
+// error within contextEvery rows of its cancellation, though yield
 // (here taking every row, as a record filter dropping them all would)
 // never looks at it.
 func TestCSVRecordsSeesContext(t *testing.T) {
@@ -65,7 +65,7 @@ func TestCSVRecordsSeesContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
-	if after := n - cancelAt; after > csvContextCheck {
+	if after := n - cancelAt; after > contextEvery {
 		t.Errorf("%d rows of %d read after the context was cancelled", after, rows)
 	}
 }

@@ -169,10 +169,8 @@ func (l *legacyCursor) slicesUpTo(ctx context.Context, limit int) ([]window, err
 	}
 	var out []window
 	for l.within(start, end) {
-		if len(out)%windowContextCheck == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if err := contextDone(ctx, len(out)); err != nil {
+			return nil, err
 		}
 		next := farFuture
 		if l.step != nil {
@@ -201,10 +199,6 @@ func (l *legacyCursor) slicesUpTo(ctx context.Context, limit int) ([]window, err
 	}
 	return out, nil
 }
-
-// windowContextCheck is how many windows slices makes between two looks at
-// its context: a millisecond's work or so (each formats two datetimes).
-const windowContextCheck = 1024
 
 // farFuture stands for datetime.max, where a slice without step ends.
 var farFuture = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)

@@ -261,10 +261,8 @@ func csvRecords(ctx context.Context, text io.Reader, yield func(*dict) error) er
 	}
 	cols := csvColumns(header)
 	for n := 0; ; n++ {
-		if n%csvContextCheck == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := contextDone(ctx, n); err != nil {
+			return err
 		}
 		row, err := rd.next()
 		if err == io.EOF {
@@ -292,14 +290,6 @@ func csvRecords(ctx context.Context, text io.Reader, yield func(*dict) error) er
 		}
 	}
 }
-
-// csvContextCheck is how many rows csvRecords parses between two looks at
-// its context: a download whose rows a record filter all drops emits no
-// record, and nothing else would notice a cancelled read until the file's
-// end (millions of rows). 1,024 rows are a few milliseconds of work
-// (BenchmarkResponseToFileCSV reads about 200,000 rows of ten fields a
-// second, spooling included); a look at the context, nanoseconds.
-const csvContextCheck = 1024
 
 // csvError words a failure to read the spooled download.
 func csvError(err error) error {

@@ -275,7 +275,7 @@ func TestAsyncDownloadLarge(t *testing.T) {
 // A download whose rows the record filter all drops emits no record, so
 // nothing but the parsing of the CSV (or the record selector, for a JSON
 // download) can notice that the read was cancelled: it stops within
-// csvContextCheck rows, not at the file's end. The filter asks the clock
+// contextEvery rows, not at the file's end. The filter asks the clock
 // once a row (now_utc()), and the clock cancels the read at its
 // cancelAt-th call, after the download was served (the calls before are
 // the requests', a few).
@@ -342,8 +342,8 @@ func TestAsyncDownloadCancelledWhileFiltering(t *testing.T) {
 			if records != 0 {
 				t.Errorf("%d records, want none (all filtered out)", records)
 			}
-			if after := calls - cancelAt; after > csvContextCheck {
-				t.Errorf("%d rows of %d filtered after the read was cancelled, more than %d", after, rows, csvContextCheck)
+			if after := calls - cancelAt; after > contextEvery {
+				t.Errorf("%d rows of %d filtered after the read was cancelled, more than %d", after, rows, contextEvery)
 			}
 			t.Logf("%d clock calls before the download, %d in all, of %d rows", callsAtDownload, calls, rows)
 		})

@@ -127,10 +127,8 @@ func (pg *fetchedPage) done() bool { return pg.err != nil || pg.last }
 // may hold millions of records.
 func (pg *fetchedPage) emitAll(ctx context.Context, emit recordFunc) error {
 	for i, rec := range pg.recs {
-		if i%recordContextCheck == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := contextDone(ctx, i); err != nil {
+			return err
 		}
 		var data []byte
 		if pg.data != nil {

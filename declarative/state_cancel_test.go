@@ -219,7 +219,7 @@ spec:
 }
 
 // TestFilteredPageSeesContext checks that a read cancelled while its
-// record filter goes through a page stops within recordContextCheck
+// record filter goes through a page stops within contextEvery
 // records: the filter drops every record, so no record is emitted, and
 // nothing else looked at the context until the page's end (a page within
 // the 512 MiB bound may hold millions of records: seconds of filtering).
@@ -255,13 +255,13 @@ func TestFilteredPageSeesContext(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if after := calls - cancelAt; after > 2*recordContextCheck {
+	if after := calls - cancelAt; after > 2*contextEvery {
 		t.Errorf("%d records of %d filtered after the read was cancelled", after, rows)
 	}
 }
 
 // TestLargePageEmitSeesContext checks that a read cancelled while the
-// records of a page are emitted stops within recordContextCheck records,
+// records of a page are emitted stops within contextEvery records,
 // though its emit function goes on accepting them: it is cancelled at the
 // cancelAt-th record of a page of many.
 func TestLargePageEmitSeesContext(t *testing.T) {
@@ -282,7 +282,7 @@ func TestLargePageEmitSeesContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
-	if after := records - cancelAt; after > recordContextCheck {
+	if after := records - cancelAt; after > contextEvery {
 		t.Errorf("%d records of %d emitted after the read was cancelled", after, rows)
 	}
 }
