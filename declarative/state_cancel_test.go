@@ -121,32 +121,16 @@ func TestPartitionsWithoutWindowsSeeContext(t *testing.T) {
 		values[i] = fmt.Sprintf("v%d", i)
 	}
 	list := "[" + strings.Join(values, ", ") + "]"
-	text := `
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    primary_key: [id]
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
-    retriever:
-      type: SimpleRetriever
-      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+	text := itemsManifest("", `
       partition_router:
-        - {type: ListPartitionRouter, cursor_field: a, values: ` + list + `}
-        - {type: ListPartitionRouter, cursor_field: b, values: ` + list + `}
+        - {type: ListPartitionRouter, cursor_field: a, values: `+list+`}
+        - {type: ListPartitionRouter, cursor_field: b, values: `+list+`}
     incremental_sync:
       type: DatetimeBasedCursor
       cursor_field: updated
       datetime_format: "%Y-%m-%dT%H:%M:%SZ"
       start_datetime: "2099-01-01T00:00:00Z"
-      end_datetime: "{{ now_utc().strftime('%Y-%m-%dT%H:%M:%SZ') }}"
-spec:
-  type: Spec
-  connection_specification: {type: object}
-`
+      end_datetime: "{{ now_utc().strftime('%Y-%m-%dT%H:%M:%SZ') }}"`)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	calls := 0
@@ -193,23 +177,7 @@ func bigPageSource(t *testing.T, n int, condition string, clock func() time.Time
 	if condition != "" {
 		filter = `, record_filter: {type: RecordFilter, condition: "` + condition + `"}`
 	}
-	text := `
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    primary_key: [id]
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
-    retriever:
-      type: SimpleRetriever
-      requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}` + filter + `}
-spec:
-  type: Spec
-  connection_specification: {type: object}
-`
+	text := itemsManifest(filter, "")
 	src, err := New([]byte(text), WithClock(clock),
 		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}, Timeout: 10 * time.Second}))
 	if err != nil {
@@ -362,6 +330,21 @@ func TestCheckMakesOneWindow(t *testing.T) {
 // stepping by a second, bounded by the DatetimeBasedCursor fields given
 // (YAML lines indented as its other fields).
 func secondStepManifest(bounds string) string {
+	return itemsManifest("", `
+    incremental_sync:
+      type: DatetimeBasedCursor
+      cursor_field: updated
+      datetime_format: "%Y-%m-%dT%H:%M:%SZ"`+bounds+`
+      step: PT1S
+      cursor_granularity: PT1S`)
+}
+
+// itemsManifest is a manifest of one stream, items, read from GET /items
+// under "data": selector is added inside its record selector (a record
+// filter, with a leading comma), rest after it (YAML lines indented as the
+// retriever's fields, then the stream's: a partition router, an
+// incremental sync).
+func itemsManifest(selector, rest string) string {
 	return `
 version: 6.7.0
 type: DeclarativeSource
@@ -374,13 +357,7 @@ streams:
     retriever:
       type: SimpleRetriever
       requester: {type: HttpRequester, url_base: "https://api.example.com", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
-    incremental_sync:
-      type: DatetimeBasedCursor
-      cursor_field: updated
-      datetime_format: "%Y-%m-%dT%H:%M:%SZ"` + bounds + `
-      step: PT1S
-      cursor_granularity: PT1S
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}` + selector + `}` + rest + `
 spec:
   type: Spec
   connection_specification: {type: object}
