@@ -107,7 +107,7 @@ var (
 func DefaultEnvironment() *Environment {
 	defaultEnvOnce.Do(func() {
 		defaultEnv = NewEnvironment()
-		defaultEnv.processSecrets = true // before anyone else sees it
+		defaultEnv.useProcessSecrets() // before anyone else sees it
 	})
 	return defaultEnv
 }
