@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/humanize"
 	"github.com/x/goairbyte/protocol"
@@ -33,7 +34,8 @@ func NormaliseNames() RecordOption { return func(r *recordSettings) { r.normalis
 // KeepUndeclaredFields keeps fields the stream's JSON schema does not
 // declare; by default Map and Get leave them out, as caches do. A stream
 // whose schema declares no property keeps every field either way, as
-// caches keep such a stream's records whole.
+// caches keep such a stream's records whole, unless the schema also says
+// additionalProperties: false: then, as in the caches, it keeps none.
 func KeepUndeclaredFields() RecordOption { return func(r *recordSettings) { r.keepAll = true } }
 
 // Limit stops after n records (n <= 0: no limit). The connector is stopped
@@ -62,15 +64,18 @@ type recordShape struct {
 
 func newRecordShape(schema json.RawMessage, rs recordSettings) *recordShape {
 	sh := &recordShape{normalise: rs.normalise}
-	if rs.keepAll {
+	if rs.keepAll || catalogs.OpenSchema(schema) {
 		return sh
 	}
 	var sc struct {
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
-	if json.Unmarshal(schema, &sc) != nil || len(sc.Properties) == 0 {
-		return sh // nothing declared: nothing to prune against
+	if json.Unmarshal(schema, &sc) != nil {
+		return sh // no schema to prune against
 	}
+	// A schema that declares no property and allows none
+	// (additionalProperties: false) leaves nothing: declared is empty,
+	// not nil.
 	sh.declared = make(map[string]bool, len(sc.Properties))
 	for k := range sc.Properties {
 		sh.declared[normaliseName(k)] = true
