@@ -362,7 +362,7 @@ func buildWriter(root string, v compatVersion) (string, error) {
 		return "", err
 	}
 	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
-	build := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./cmd/compatwriter")
+	build := exec.Command(testenv.GoTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./cmd/compatwriter")
 	build.Dir = tree
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -380,13 +380,4 @@ func buildWriter(root string, v compatVersion) (string, error) {
 		}
 	}
 	return bin, nil
-}
-
-// goTool is the go command of the toolchain running the tests.
-func goTool() string {
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return "go"
 }

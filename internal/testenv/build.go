@@ -136,7 +136,7 @@ func buildBinary(pkg string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, path.Base(pkg))
-	cmd := exec.Command(goTool(), "build", "-trimpath", "-o", out, pkg)
+	cmd := exec.Command(GoTool(), "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -154,7 +154,7 @@ func buildBinary(pkg string) (string, error) {
 // built by a child `go build` is invisible to it. Statting the sources from
 // the test process records them, so editing the connector reruns the test.
 func touchSources(root, pkg string) error {
-	cmd := exec.Command(goTool(), "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", pkg)
+	cmd := exec.Command(GoTool(), "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.Output()
@@ -180,8 +180,8 @@ func touchSources(root, pkg string) error {
 	return nil
 }
 
-// goTool finds the go command: the toolchain running these tests first.
-func goTool() string {
+// GoTool finds the go command: the toolchain running these tests first.
+func GoTool() string {
 	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); runtime.GOROOT() != "" {
 		if _, err := os.Stat(p); err == nil {
 			return p
