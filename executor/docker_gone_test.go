@@ -63,7 +63,7 @@ func TestDockerEngineGoneMidRead(t *testing.T) {
 	image := "goairbyte-test/echo:0.1.0"
 	testenv.BuildImage(t, engine, "./internal/testconnectors/echo", image)
 	u := &unplugged{host: engine.DaemonHost()}
-	cli, err := client.New(client.WithHost(engine.DaemonHost()), client.WithDialContext(u.dial), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.WithHost(engine.DaemonHost()), client.WithDialContext(u.dial))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -238,7 +238,7 @@ func TestDockerEnvBindMountHostNetwork(t *testing.T) {
 func TestDockerStopLeavesNoGoroutine(t *testing.T) {
 	testenv.Docker(t)
 	var cancelRun atomic.Pointer[context.CancelFunc]
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation(),
+	cli, err := client.New(client.FromEnv,
 		client.WithHTTPRequestHook(func(r *http.Request) error {
 			if cancel := cancelRun.Load(); cancel != nil && strings.HasSuffix(r.URL.Path, "/start") {
 				(*cancel)()
