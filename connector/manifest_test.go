@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -488,5 +489,50 @@ func TestEnvironmentHTTPClient(t *testing.T) {
 	}
 	if err := c.Check(ctx); err != nil || given.n.Load() == 0 || tenant.n.Load() != before {
 		t.Fatalf("check: %v; %d requests through the client given, %d through the Environment's", err, given.n.Load(), tenant.n.Load()-before)
+	}
+}
+
+// refusingTransport answers every request with 403 Forbidden itself, as a
+// tenant's client refusing an address should: the engine then fails the
+// request at once, as the CDK fails a 403, where an error from the client
+// is a network failure to it, retried for half a minute.
+type refusingTransport struct{ n atomic.Int64 }
+
+func (r *refusingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.n.Add(1)
+	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("refused by the tenant's client")), Request: req}, nil
+}
+
+// TestEnvironmentHTTPClientRefuses: a request the Environment's client
+// refuses with a 403 of its own fails the read on the first try as a
+// config error, the README's advice for a tenant's client.
+func TestEnvironmentHTTPClientRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := connector.NewEnvironment()
+	refuse := &refusingTransport{}
+	env.SetHTTPClient(&http.Client{Transport: refuse})
+	c, err := core.New[*connector.Connector, connector.Option](ctx, core.KindSource, "source-items", connector.WithEnvironment(env),
+		connector.WithManifest([]byte(itemsManifest("http://169.254.169.254"))), connector.WithConfig(map[string]any{"token": "t0ken"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{
+		Stream:   protocol.Stream{Name: "items", JSONSchema: json.RawMessage(`{"type":"object"}`), SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh}},
+		SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationOverwrite}}}
+	cc, _ := json.Marshal(cat)
+	var runErr error
+	for _, err := range core.ConnOf(c).Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: cc}) {
+		if err != nil {
+			runErr = err
+		}
+	}
+	var ce *executor.ConnectorError
+	if !errors.As(runErr, &ce) || ce.FailureType != protocol.FailureConfig || !strings.Contains(ce.Message, "Forbidden") {
+		t.Fatalf("read: %v, want a config error saying Forbidden", runErr)
+	}
+	if n := refuse.n.Load(); n != 1 {
+		t.Fatalf("%d requests, want 1: a 403 is not retried", n)
 	}
 }
