@@ -317,6 +317,39 @@ func TestFivetranEventsOnceEach(t *testing.T) {
 	}
 }
 
+// A Fivetran id of no connection (a typo) failed every poll with a 404 and
+// was watched for ever, a warning a round, where an Airbyte one ends the
+// watch: it ends the watch as well, before any event.
+func TestUnknownFivetranIDEndsTheWatch(t *testing.T) {
+	srv := fivetrantest.Start(t)
+	client, _ := fivetran.New(fivetrantest.APIKey, fivetrantest.APISecret, fivetran.WithBaseURL(srv.URL))
+	ok := srv.AddConnection(fivetrantest.Connection{Schema: "ok", FakerConfig: map[string]any{"count": 5}, Streams: []string{"users"},
+		Destination: fakersync.Destination{DuckDBPath: filepath.Join(t.TempDir(), "f.duckdb")}})
+	if _, err := client.SyncAndPoll(context.Background(), ok, fivetran.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	const bad = "dominion_lamp_typo"
+	w, err := watch.New(watch.Fivetran(client, ok, bad), watch.Interval(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// The cursor predates the sync above: a watch that polled ok before
+	// checking bad would report it.
+	cur := &watch.Cursor{Fivetran: map[string]time.Time{ok: {}}}
+	var errs []error
+	for ev, err := range w.Events(ctx, cur) {
+		if err == nil {
+			t.Fatalf("event %+v before the watch ended on the connection not there", ev)
+		}
+		errs = append(errs, err)
+	}
+	if ctx.Err() != nil || len(errs) != 1 || !errors.Is(errs[0], fivetran.ErrNotFound) || !strings.Contains(errs[0].Error(), "no Fivetran connection "+bad) {
+		t.Fatalf("errors %v (timed out: %v), want the watch to end with one not-found error naming %s", errs, ctx.Err() != nil, bad)
+	}
+}
+
 func TestNeedsSomethingToWatch(t *testing.T) {
 	if _, err := watch.New(); err == nil {
 		t.Fatal("no error")

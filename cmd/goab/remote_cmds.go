@@ -513,8 +513,8 @@ var watchCommand = &command{
 			// A name is looked up in the workspace. A connection that is
 			// not there would be watched in silence for ever (its job
 			// list is empty): the watcher's first poll reads each
-			// connection before it lists any jobs, and ends on one not
-			// there (see below).
+			// connection, Airbyte's and Fivetran's, before it polls any,
+			// and ends on one not there (see below).
 			for i, id := range ids {
 				if ids[i], err = af.connectionID(ctx, c.name, client, id); err != nil {
 					return err
@@ -557,7 +557,7 @@ var watchCommand = &command{
 				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", gone)
 				gone = nil
 			}
-			if errors.Is(err, airbyteapi.ErrNotFound) {
+			if errors.Is(err, airbyteapi.ErrNotFound) || errors.Is(err, fivetran.ErrNotFound) {
 				gone = err
 				continue
 			}
@@ -579,6 +579,9 @@ var watchCommand = &command{
 		if gone != nil && ctx.Err() == nil {
 			// The watcher ended on a connection not there: its first poll
 			// checks them all before it watches any.
+			if errors.Is(gone, fivetran.ErrNotFound) {
+				return usagef(c.name, "--fivetran: %v", gone)
+			}
 			for id, arg := range given {
 				if strings.Contains(gone.Error(), id) {
 					return usagef(c.name, "--airbyte: no connection %s (give a connection's id, or its name in the --workspace)", arg)
