@@ -166,7 +166,9 @@ func planOrApply(ctx context.Context, c *command, e *env, args []string, apply b
 		return err
 	}
 	if p.Empty() {
-		fmt.Fprintln(e.text, "No changes: the workspace matches the file.")
+		// Objects the file does not declare, one removed from it too,
+		// are left alone and not in the plan.
+		fmt.Fprintln(e.text, "No changes: what the file declares matches the workspace (objects it does not declare are left alone).")
 		return nil
 	}
 	fmt.Fprint(e.text, p)
