@@ -54,6 +54,11 @@
 //     changed in the workspace behind the file's back is not seen (the
 //     plan compares the file with what it last applied, and the server
 //     shows neither), and is kept: change it in the file to send it again.
+//   - Each declared config, its references resolved, is checked against
+//     the spec of its connector as the workspace has it, as Airbyte checks
+//     one it is sent: a config that does not match fails the Plan with a
+//     *kit.InvalidConfigError naming each field and the rule it breaks
+//     (never a value), where Apply would fail midway.
 //   - A change of a source's or destination's type replaces it (delete,
 //     then create), and with it every connection that uses it.
 //   - Objects the Config does not declare are left alone unless
