@@ -20,8 +20,9 @@
 // reported twice, whoever started it — this library, a schedule or a user
 // — and a connection the cursor does not know yet starts at its latest
 // finished sync, which is not reported. An id of no connection, Airbyte's
-// or Fivetran's, ends Events with an error naming it, on the first poll,
-// before any event (see [Airbyte] and [Fivetran]).
+// or Fivetran's, or credentials the service refuses, end Events with an
+// error naming it, on the first poll, before any event (see [Airbyte] and
+// [Fivetran]).
 package watch
 
 import (
@@ -195,8 +196,9 @@ func New(opts ...Option) (*Watcher, error) {
 // Events polls until ctx ends or the loop stops, yielding each finished
 // sync once, oldest first per connection, and advancing cur before it
 // yields. A failed poll yields an error; the next round tries again. An
-// id of no connection ends Events with an error (see Airbyte and
-// Fivetran).
+// id of no connection, or credentials refused (airbyteapi.ErrUnauthorized,
+// fivetran.ErrUnauthorized), at the first poll end Events with an error
+// (see Airbyte and Fivetran).
 func (w *Watcher) Events(ctx context.Context, cur *Cursor) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if cur.Airbyte == nil {
@@ -234,7 +236,7 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 	unchecked := map[string]bool{}
 	for _, c := range w.checks() {
 		if err := w.check(ctx, c); err != nil {
-			if ctx.Err() != nil || !yield(Event{}, err) || errors.Is(err, c.notFound) {
+			if ctx.Err() != nil || !yield(Event{}, err) || c.ends(err) {
 				return false
 			}
 			unchecked[c.key()] = true // the next round tries again
@@ -303,7 +305,14 @@ type connCheck struct {
 	service, id string
 	read        func(context.Context, string) error
 	notFound    error  // the sentinel of a connection not there
+	refused     error  // the sentinel of credentials refused
 	hint        string // what to give instead, for an id not found
+}
+
+// ends says whether err, a check's, ends the watch: the connection is not
+// there, or the credentials are refused, which no later poll would change.
+func (c connCheck) ends(err error) bool {
+	return errors.Is(err, c.notFound) || errors.Is(err, c.refused)
 }
 
 func (c connCheck) key() string { return c.service + "/" + c.id }
@@ -313,12 +322,12 @@ func (c connCheck) key() string { return c.service + "/" + c.id }
 func (w *Watcher) checks() []connCheck {
 	var out []connCheck
 	for _, id := range w.abConns {
-		out = append(out, connCheck{service: "Airbyte", id: id, notFound: airbyteapi.ErrNotFound,
+		out = append(out, connCheck{service: "Airbyte", id: id, notFound: airbyteapi.ErrNotFound, refused: airbyteapi.ErrUnauthorized,
 			hint: "give a connection's id, not its name: cloud.Workspace.Connections lists them",
 			read: func(ctx context.Context, id string) error { _, err := w.ab.Connection(ctx, id); return err }})
 	}
 	for _, id := range w.ftConns {
-		out = append(out, connCheck{service: "Fivetran", id: id, notFound: fivetran.ErrNotFound,
+		out = append(out, connCheck{service: "Fivetran", id: id, notFound: fivetran.ErrNotFound, refused: fivetran.ErrUnauthorized,
 			hint: "give the connection's id, as Fivetran's API and its setup page show it",
 			read: func(ctx context.Context, id string) error { _, err := w.ft.Connection(ctx, id); return err }})
 	}
@@ -326,9 +335,9 @@ func (w *Watcher) checks() []connCheck {
 }
 
 // check reads a connection the first time it is polled, so that an id of
-// no connection ends the watch instead of failing or listing nothing for
-// ever. A connection found is not read again; after another error (the
-// network, the credentials) the next round tries again.
+// no connection, or credentials refused, end the watch instead of failing
+// or listing nothing for ever. A connection found is not read again; after
+// another error (the network, the server) the next round tries again.
 func (w *Watcher) check(ctx context.Context, c connCheck) error {
 	w.mu.Lock()
 	found := w.found[c.key()]

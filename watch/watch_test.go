@@ -350,6 +350,49 @@ func TestUnknownFivetranIDEndsTheWatch(t *testing.T) {
 	}
 }
 
+// Credentials the service refuses failed every poll for ever, a warning a
+// round (goab watch --for exiting 0 from cron); the first poll's check
+// ends the watch on them instead, before any event, for either service.
+func TestRefusedCredentialsEndTheWatch(t *testing.T) {
+	wd := newWatched(t)
+	srv := fivetrantest.Start(t)
+	ft, _ := fivetran.New(fivetrantest.APIKey, fivetrantest.APISecret, fivetran.WithBaseURL(srv.URL))
+	ok := srv.AddConnection(fivetrantest.Connection{Schema: "ok", FakerConfig: map[string]any{"count": 5}, Streams: []string{"users"},
+		Destination: fakersync.Destination{DuckDBPath: filepath.Join(t.TempDir(), "f.duckdb")}})
+	badAB, err := airbyteapi.New(wd.srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, "wrong"),
+		airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 1, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	badFT, _ := fivetran.New(fivetrantest.APIKey, "wrong", fivetran.WithBaseURL(srv.URL))
+	for _, c := range []struct {
+		name string
+		opts []watch.Option
+		is   error
+	}{
+		{"airbyte", []watch.Option{watch.Airbyte(badAB, wd.conn.ID()), watch.Fivetran(ft, ok)}, airbyteapi.ErrUnauthorized},
+		{"fivetran", []watch.Option{watch.Airbyte(wd.client, wd.conn.ID()), watch.Fivetran(badFT, ok)}, fivetran.ErrUnauthorized},
+	} {
+		w, err := watch.New(append(c.opts, watch.Interval(10*time.Millisecond))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var errs []error
+		for ev, err := range w.Events(ctx, &watch.Cursor{}) {
+			if err == nil {
+				t.Fatalf("%s: event %+v", c.name, ev)
+			}
+			errs = append(errs, err)
+		}
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut || len(errs) != 1 || !errors.Is(errs[0], c.is) {
+			t.Fatalf("%s credentials refused: errors %v (timed out: %v), want the watch to end with one matching %v", c.name, errs, timedOut, c.is)
+		}
+	}
+}
+
 func TestNeedsSomethingToWatch(t *testing.T) {
 	if _, err := watch.New(); err == nil {
 		t.Fatal("no error")

@@ -551,15 +551,17 @@ var watchCommand = &command{
 			defer cancel()
 		}
 		n := 0
-		// gone is a connection not found: the watch ends on it, unless
-		// more comes after it (a poll that lost a connection mid-watch).
+		// gone is a connection not found, or credentials refused: the
+		// watch ends on it, unless more comes after it (a poll that lost
+		// a connection mid-watch).
 		var gone error
 		for ev, err := range w.Events(ctx, cur) {
 			if gone != nil {
 				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", gone)
 				gone = nil
 			}
-			if errors.Is(err, airbyteapi.ErrNotFound) || errors.Is(err, fivetran.ErrNotFound) {
+			if errors.Is(err, airbyteapi.ErrNotFound) || errors.Is(err, fivetran.ErrNotFound) ||
+				errors.Is(err, airbyteapi.ErrUnauthorized) || errors.Is(err, fivetran.ErrUnauthorized) {
 				gone = err
 				continue
 			}
@@ -579,8 +581,12 @@ var watchCommand = &command{
 			}
 		}
 		if gone != nil && ctx.Err() == nil {
-			// The watcher ended on a connection not there: its first poll
-			// checks them all before it watches any.
+			// The watcher ended on a connection not there, or on
+			// credentials refused: its first poll checks them all before
+			// it watches any.
+			if errors.Is(gone, airbyteapi.ErrUnauthorized) || errors.Is(gone, fivetran.ErrUnauthorized) {
+				return gone
+			}
 			if errors.Is(gone, fivetran.ErrNotFound) {
 				return usagef(c.name, "--fivetran: %v", gone)
 			}

@@ -298,6 +298,13 @@ func TestFivetranAndWatch(t *testing.T) {
 	if p := errorParagraph(t, r); !strings.Contains(p, "--fivetran: watch: no Fivetran connection dominion_lamp_typo") || r.stdout != "" {
 		t.Errorf("watch of a Fivetran connection not there printed %q and said: %s", r.stdout, p)
 	}
+	// Refused credentials end it with status 1, where every poll failed
+	// with a warning and --for ended it with 0.
+	r = goab(t, append(env, "FT_SECRET=wrong"), "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--for", "5s")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "401 Unauthorized") || r.stdout != "" {
+		t.Errorf("watch with refused credentials printed %q and said: %s", r.stdout, p)
+	}
 	r = goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--count", "1")
 	r.want(t, 0)
 	var ev struct{ Service, Connection, Status string }
