@@ -63,9 +63,9 @@
 //     then create), and with it every connection that uses it.
 //   - Objects the Config does not declare are left alone unless
 //     [DeleteUnmentioned] is given; their deletions come first in the plan.
-//     So is an object whose declaration was removed from the Config: the
-//     plan does not list it, and DeleteUnmentioned deletes it with every
-//     other undeclared object of the workspace.
+//     An object whose declaration was removed from the Config is one of
+//     them: the plan does not list it, and DeleteUnmentioned deletes it
+//     with every other undeclared object of the workspace.
 //     The connections of a source or destination that is replaced go with
 //     it all the same (Airbyte deletes them), and the plan lists them.
 //   - Schedules are managed: an undeclared schedule means manual.
