@@ -112,8 +112,12 @@ type Option func(*Watcher) error
 // id's connection (one request per id, once per Watcher) before it lists
 // any jobs: an id of no connection (a name, a typo), whose job list is
 // empty, would be watched in silence for ever, so Events ends with an
-// error naming it that matches airbyteapi.ErrNotFound, before any event. Give ids, not names:
-// cloud.Workspace.Connections lists them, and goab watch looks names up.
+// error naming it that matches airbyteapi.ErrNotFound, before any event.
+// Give ids, not names: cloud.Workspace.Connections lists them with their
+// names, and goab watch looks names up. A connection deleted after that
+// first read (or replaced: a connections Apply that changes its source's
+// or destination's type makes it again under a new id) is watched in
+// silence; a new Watcher, as each goab watch run makes, finds it gone.
 func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
 	return func(w *Watcher) error {
 		if c == nil || len(connectionIDs) == 0 {
