@@ -53,6 +53,21 @@ func collect(t *testing.T, w *watch.Watcher, cur *watch.Cursor, n int, timeout t
 	return out
 }
 
+// ending runs Events from cur until it ends, for at most 5 s, and returns
+// the errors it yielded and whether it ran out of time; an event fails t.
+func ending(t *testing.T, w *watch.Watcher, cur *watch.Cursor) (errs []error, timedOut bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for ev, err := range w.Events(ctx, cur) {
+		if err == nil {
+			t.Fatalf("event %+v before the watch ended", ev)
+		}
+		errs = append(errs, err)
+	}
+	return errs, ctx.Err() != nil
+}
+
 // watched is an Airbyte test server with one connection, a faker source
 // into a DuckDB destination, for the watch to watch.
 type watched struct {
@@ -233,16 +248,7 @@ func TestUnknownAirbyteIDEndsTheWatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var errs []error
-		for ev, err := range w.Events(ctx, &watch.Cursor{}) {
-			if err == nil {
-				t.Fatalf("event %+v", ev)
-			}
-			errs = append(errs, err)
-		}
-		timedOut := ctx.Err() != nil
-		cancel()
+		errs, timedOut := ending(t, w, &watch.Cursor{})
 		if timedOut || len(errs) != 1 || !errors.Is(errs[0], airbyteapi.ErrNotFound) || !strings.Contains(errs[0].Error(), "no Airbyte connection "+bad) {
 			t.Fatalf("watching %q: errors %v (timed out: %v), want the watch to end with one not-found error naming it", bad, errs, timedOut)
 		}
@@ -333,20 +339,11 @@ func TestUnknownFivetranIDEndsTheWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	// The cursor predates the sync above: a watch that polled ok before
 	// checking bad would report it.
-	cur := &watch.Cursor{Fivetran: map[string]time.Time{ok: {}}}
-	var errs []error
-	for ev, err := range w.Events(ctx, cur) {
-		if err == nil {
-			t.Fatalf("event %+v before the watch ended on the connection not there", ev)
-		}
-		errs = append(errs, err)
-	}
-	if ctx.Err() != nil || len(errs) != 1 || !errors.Is(errs[0], fivetran.ErrNotFound) || !strings.Contains(errs[0].Error(), "no Fivetran connection "+bad) {
-		t.Fatalf("errors %v (timed out: %v), want the watch to end with one not-found error naming %s", errs, ctx.Err() != nil, bad)
+	errs, timedOut := ending(t, w, &watch.Cursor{Fivetran: map[string]time.Time{ok: {}}})
+	if timedOut || len(errs) != 1 || !errors.Is(errs[0], fivetran.ErrNotFound) || !strings.Contains(errs[0].Error(), "no Fivetran connection "+bad) {
+		t.Fatalf("errors %v (timed out: %v), want the watch to end with one not-found error naming %s", errs, timedOut, bad)
 	}
 }
 
@@ -377,16 +374,7 @@ func TestRefusedCredentialsEndTheWatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var errs []error
-		for ev, err := range w.Events(ctx, &watch.Cursor{}) {
-			if err == nil {
-				t.Fatalf("%s: event %+v", c.name, ev)
-			}
-			errs = append(errs, err)
-		}
-		timedOut := ctx.Err() != nil
-		cancel()
+		errs, timedOut := ending(t, w, &watch.Cursor{})
 		if timedOut || len(errs) != 1 || !errors.Is(errs[0], c.is) {
 			t.Fatalf("%s credentials refused: errors %v (timed out: %v), want the watch to end with one matching %v", c.name, errs, timedOut, c.is)
 		}
