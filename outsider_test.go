@@ -9,7 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/x/goairbyte/internal/airbytetest"
+	"github.com/x/goairbyte/internal/fakersync"
+	"github.com/x/goairbyte/internal/fivetrantest"
 	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
 )
@@ -29,7 +33,13 @@ import (
 // once, one read refused as in use, one cancelled; and a PyAirbyte nightly
 // job (Airbyte's source-buzzsprout manifest from GOAIRBYTE_MANIFEST_DIR, its
 // open streams kept whole under AIRBYTE_CACHE_ROOT, an AIRBYTE_TEMP_DIR
-// not made named as what to fix). The program checks the docs' promises itself and says
+// not made named as what to fix); and a platform team's sync service on the
+// Airbyte and Fivetran test servers (a connections file with a secret from
+// its own vault planned, applied, drifted through the API and put back, a
+// port in words refused by the plan, a sync found by its connection's name
+// and read back, a Fivetran resync through a quota reschedule, a watcher
+// ended by a Fivetran id typo and, restarted from its cursor, telling each
+// sync once). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -103,6 +113,23 @@ func TestOutsider(t *testing.T) {
 		got := runWith(t, []string{"GOAIRBYTE_MANIFEST_DIR=" + corpus, "AIRBYTE_CACHE_ROOT=" + t.TempDir(), "AIRBYTE_TEMP_DIR=" + t.TempDir()}, "nightly")
 		want := "source-buzzsprout: map[episodes:2 podcasts:1] then map[episodes:2 podcasts:1], " +
 			"episodes 1:one tags [a] extra <nil>, 2:two tags <nil> extra map[x:1], SQL extra.x 1\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("remote", func(t *testing.T) {
+		t.Parallel()
+		ab := airbytetest.Start(t)
+		ft := fivetrantest.Start(t)
+		dir := t.TempDir()
+		manual := ft.AddConnection(fivetrantest.Connection{Schema: "crm", ScheduleType: "manual", Streams: []string{"users"},
+			FakerConfig: map[string]any{"count": 10}, Destination: fakersync.Destination{DuckDBPath: filepath.Join(dir, "fivetran.duckdb")}})
+		ft.Quota(manual, 200*time.Millisecond)
+		got := runWith(t, []string{"AIRBYTE_CLOUD_CLIENT_ID=" + airbytetest.ClientID, "AIRBYTE_CLOUD_CLIENT_SECRET=" + airbytetest.ClientSecret,
+			"FIVETRAN_API_KEY=" + fivetrantest.APIKey, "FIVETRAN_API_SECRET=" + fivetrantest.APISecret},
+			"remote", ab.URL, ab.WorkspaceID, ft.URL, manual, dir)
+		want := "first plan 5 changes; drift \"~ connection: crm-to-lake\\n  ~ prefix: ui_ -> crm_\"; job succeeded, 30 users in \"main\".\"crm_users\"; " +
+			"fivetran resync 2 triggers; watch told 2 syncs, 0 twice\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

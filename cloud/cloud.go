@@ -253,6 +253,11 @@ type Connection struct {
 // ID returns the connection id.
 func (c *Connection) ID() string { return c.info.ID }
 
+// Name returns the connection's name in the workspace, the one a
+// connections file declares it by: Workspace.Connections finds a
+// connection's id by it, for watch.Airbyte.
+func (c *Connection) Name() string { return c.info.Name }
+
 // RunSync starts a sync of the connection and returns without waiting;
 // call Wait on the result. When the connection is already syncing, the
 // result follows that sync (Attached reports it).

@@ -370,6 +370,9 @@ func TestListAndDelete(t *testing.T) {
 		}
 		if c.ID() == conn.ID() {
 			n++
+			if c.Name() != "faker to duckdb" {
+				t.Fatalf("connection listed with name %q, want the one deployed", c.Name())
+			}
 		}
 	}
 	if n != 1 {

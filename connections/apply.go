@@ -32,9 +32,11 @@ func (e *applyError) Unwrap() error { return e.err }
 // updated. It saves the secrets' fingerprints to the state file as it
 // goes, so that a failure midway leaves a state that matches what was
 // applied. It first lists the workspace again and refuses a plan that no
-// longer fits it (another apply ran meanwhile, or this plan was applied
-// already, or a name the plan changes now has a second object), which
-// would otherwise create every object a second time.
+// longer fits it (another apply ran meanwhile, or this plan's creations or
+// deletions were made already, or a name the plan changes now has a second
+// object), which would otherwise create every object a second time; a plan
+// of updates only fits as long as its objects are there, and applying it
+// again sends the same values again.
 // A change that fails ends Apply with an error that names the change and
 // wraps the API's (errors.Is matches airbyteapi.ErrNotFound,
 // airbyteapi.ErrUnauthorized, ...); the changes before it were made, the

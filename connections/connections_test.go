@@ -17,6 +17,7 @@ import (
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/shareddata"
 	"github.com/x/goairbyte/internal/testenv"
+	"github.com/x/goairbyte/kit"
 )
 
 func TestMain(m *testing.M) {
@@ -275,19 +276,27 @@ sources:
 	}
 }
 
-func TestTypeChangeReplacesAndDependents(t *testing.T) {
-	e := setup(t)
-	r := e.reconciler(t, declared)
-	e.apply(t, r, e.plan(t, r))
-	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)
-	swapped = strings.Replace(swapped, `      destination_path: /tmp/goairbyte-connections-test.duckdb
-      motherduck_api_key: secret_reference::MOTHERDUCK_KEY`, `      host: 127.0.0.1
+// toPostgres makes the declared DuckDB warehouse a PostgreSQL one, with a
+// config its spec takes: a change of type, which replaces it.
+func toPostgres(decl string) string {
+	return strings.Replace(decl, `    type: destination-duckdb
+    config:
+      destination_path: /tmp/goairbyte-connections-test.duckdb
+      motherduck_api_key: secret_reference::MOTHERDUCK_KEY`, `    type: destination-postgres
+    config:
+      host: 127.0.0.1
       port: 5432
       database: analytics
       schema: raw
       username: airbyte
       password: secret_reference::MOTHERDUCK_KEY`, 1)
-	r = e.reconciler(t, swapped)
+}
+
+func TestTypeChangeReplacesAndDependents(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	r = e.reconciler(t, toPostgres(declared))
 	p := e.plan(t, r)
 	golden(t, "replace", p.String())
 	e.apply(t, r, p)
@@ -465,9 +474,7 @@ func TestReplacementListsEveryConnectionItTakes(t *testing.T) {
 	r := e.reconciler(t, declared)
 	e.apply(t, r, e.plan(t, r))
 	e.sameName(t)
-	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)
-	swapped = strings.Replace(swapped, "motherduck_api_key:", "password:", 1)
-	r = e.reconciler(t, swapped)
+	r = e.reconciler(t, toPostgres(declared))
 	p := e.plan(t, r)
 	n := 0
 	for _, c := range p.Changes {
@@ -613,9 +620,7 @@ func TestReplacementShowsTheConnectionsItTakes(t *testing.T) {
 	if _, err := e.client.CreateConnection(context.Background(), api.ConnectionCreate{Name: "made-in-the-ui", SourceID: ids["faker"], DestinationID: ids["warehouse"]}); err != nil {
 		t.Fatal(err)
 	}
-	swapped := strings.Replace(declared, "destination-duckdb", "destination-postgres", 1)
-	swapped = strings.Replace(swapped, "motherduck_api_key:", "password:", 1)
-	r = e.reconciler(t, swapped)
+	r = e.reconciler(t, toPostgres(declared))
 	p := e.plan(t, r)
 	if !strings.Contains(p.String(), "- connection: made-in-the-ui (its destination warehouse is replaced") {
 		t.Fatalf("the plan does not show that the replacement deletes made-in-the-ui:\n%s", p)
@@ -750,4 +755,45 @@ func TestStateFromANewerVersion(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "version 2") {
 		t.Fatalf("a state file of version 2 was read: %v", err)
 	}
+}
+
+// A declared config its connector's spec refuses (a port in words, a
+// required field left out) was planned and applied: the test server took
+// it, but Airbyte validates a config against the spec when it is sent, so
+// apply failed midway, after the changes before it, where the plan that CI
+// ran had passed. The plan refuses it, naming the fields and not the
+// values, the secret's least of all.
+func TestPlanRefusesAConfigTheSpecRefuses(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, `
+destinations:
+  warehouse:
+    type: destination-duckdb
+    config:
+      destination_path: 7
+      motherduck_api_key: secret_reference::MOTHERDUCK_KEY
+`)
+	_, err := r.Plan(context.Background())
+	var ic *kit.InvalidConfigError
+	if !errors.As(err, &ic) || !strings.Contains(err.Error(), `destination "warehouse"`) || !strings.Contains(err.Error(), "destination_path") {
+		t.Fatalf("a destination_path of 7: %v, want an *kit.InvalidConfigError naming the destination and the field", err)
+	}
+	if strings.Contains(err.Error(), motherduckKey) {
+		t.Fatalf("the error shows the secret: %v", err)
+	}
+	if n := e.srv.Calls("POST /destinations"); n != 0 {
+		t.Fatalf("%d destinations created", n)
+	}
+	// The secret itself breaking a rule is named by its field only.
+	r = e.reconciler(t, `
+sources:
+  faker:
+    type: source-faker
+    config: {count: secret_reference::MOTHERDUCK_KEY}
+`)
+	_, err = r.Plan(context.Background())
+	if !errors.As(err, &ic) || !strings.Contains(err.Error(), "count") || strings.Contains(err.Error(), motherduckKey) {
+		t.Fatalf("a count from a secret: %v, want an *kit.InvalidConfigError naming count, not its value", err)
+	}
+	t.Log(err)
 }

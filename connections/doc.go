@@ -50,11 +50,22 @@
 //     the state file (WithStateFile) holds an HMAC of the value last
 //     applied to that object (by its id: not to another of its name made
 //     since), which tells "(secret: changed)" from unchanged. An unchanged
-//     secret is sent as the mask, so that the server keeps it.
+//     secret is sent as the mask, so that the server keeps it. A secret
+//     changed in the workspace behind the file's back is not seen (the
+//     plan compares the file with what it last applied, and the server
+//     shows neither), and is kept: change it in the file to send it again.
+//   - Each declared config, its references resolved, is checked against
+//     the spec of its connector as the workspace has it, as Airbyte checks
+//     one it is sent: a config that does not match fails the Plan with a
+//     *kit.InvalidConfigError naming each field and the rule it breaks
+//     (never a value), where Apply would fail midway.
 //   - A change of a source's or destination's type replaces it (delete,
 //     then create), and with it every connection that uses it.
 //   - Objects the Config does not declare are left alone unless
 //     [DeleteUnmentioned] is given; their deletions come first in the plan.
+//     An object whose declaration was removed from the Config is one of
+//     them: the plan does not list it, and DeleteUnmentioned deletes it
+//     with every other undeclared object of the workspace.
 //     The connections of a source or destination that is replaced go with
 //     it all the same (Airbyte deletes them), and the plan lists them.
 //   - Schedules are managed: an undeclared schedule means manual.

@@ -14,6 +14,8 @@ import (
 	"github.com/x/goairbyte/internal/secretref"
 	"github.com/x/goairbyte/internal/specsecret"
 	"github.com/x/goairbyte/internal/termsafe"
+	"github.com/x/goairbyte/kit"
+	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/secrets"
 )
 
@@ -306,7 +308,9 @@ type undeclaredObject[T any] struct {
 	obj             T
 }
 
-// Plan compares the declared config with the workspace.
+// Plan compares the declared config with the workspace. A declared
+// source's or destination's config that its connector's spec refuses fails
+// it with a *kit.InvalidConfigError (see the package doc).
 func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	st, err := loadState(r.statePath)
 	if err != nil {
@@ -486,11 +490,38 @@ func (r *Reconciler) planActor(ctx context.Context, cat *catalog, known map[stri
 	if err := a.resolve(ctx, r, known, decl.Config, spec); err != nil {
 		return nil, fmt.Errorf("connections: %s %q: %w", kind, name, err)
 	}
+	if err := validateDeclared(spec, a.cfg); err != nil {
+		return nil, fmt.Errorf("connections: %s %q: the config does not match the spec of %s, and Airbyte would refuse it: %w", kind, name, decl.Type, err)
+	}
 	a.c = &Change{Kind: kind, Name: name, defID: def.ID, send: a.payload()}
 	if have == nil || have.defID != def.ID {
 		return a.creation(ctx, cat, decl.Type), nil
 	}
 	return a.update(), nil
+}
+
+// validateDeclared checks a declared config, its references resolved,
+// against the connector's spec, as Airbyte does when the config is sent:
+// a plan that passed in CI would otherwise fail at apply, after the changes
+// before it were made. The error is a *kit.InvalidConfigError naming each
+// field with the rule it breaks, never a value, masked all the same. A
+// spec that is not a usable JSON schema is the connector's to fix: it
+// checks nothing.
+func validateDeclared(spec json.RawMessage, cfg map[string]any) error {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	err = kit.ValidateConfig(&protocol.ConnectorSpecification{ConnectionSpecification: spec}, raw)
+	var ic *kit.InvalidConfigError
+	if !errors.As(err, &ic) {
+		return nil
+	}
+	masked := &kit.InvalidConfigError{Problems: make([]kit.ConfigProblem, len(ic.Problems))}
+	for i, p := range ic.Problems {
+		masked.Problems[i] = kit.ConfigProblem{Field: p.Field, Reason: secrets.Mask(p.Reason)}
+	}
+	return masked
 }
 
 // actorPlan is the comparison of one declared source or destination with

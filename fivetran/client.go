@@ -22,7 +22,9 @@
 // longest poll interval, not on every poll.
 //
 // Requests are retried on 429 (honouring Retry-After), 5xx and network
-// errors with backoff and jitter; triggering a sync is safe to repeat.
+// errors with backoff and jitter; triggering a sync is safe to repeat. The
+// API's refusals match ErrNotFound (404) and ErrUnauthorized (401, 403)
+// with errors.Is.
 package fivetran
 
 import (
@@ -132,13 +134,24 @@ func (e *apiError) Error() string {
 	return s
 }
 
-// Is matches ErrNotFound for 404.
+// Is matches ErrNotFound for 404 and ErrUnauthorized for 401 and 403.
 func (e *apiError) Is(target error) bool {
-	return target == ErrNotFound && e.Status == http.StatusNotFound
+	switch target {
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	}
+	return false
 }
 
-// ErrNotFound: the connection (or schema, table) does not exist.
-var ErrNotFound = errors.New("not found")
+var (
+	// ErrNotFound: the connection (or schema, table) does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnauthorized: the API key and secret were refused (HTTP 401 or
+	// 403), as airbyteapi.ErrUnauthorized is for Airbyte.
+	ErrUnauthorized = errors.New("unauthorized")
+)
 
 // envelope is Fivetran's answer: {code, message, data}.
 type envelope struct {

@@ -232,8 +232,8 @@ func TestRetriesAndPaging(t *testing.T) {
 	}
 	bad, _ := New("key", "wrong", WithBaseURL(srv.URL))
 	var ae *apiError
-	if _, err := bad.Connection(context.Background(), "x"); !errors.As(err, &ae) || ae.Status != 401 {
-		t.Fatalf("bad credentials: %v", err)
+	if _, err := bad.Connection(context.Background(), "x"); !errors.As(err, &ae) || ae.Status != 401 || !errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("bad credentials: %v, want an error matching ErrUnauthorized", err)
 	}
 }
 

@@ -91,7 +91,9 @@ type SyncResult struct {
 
 // SyncAndPoll triggers a sync and polls until it is over; it returns the
 // synced tables, a *SyncFailedError, a *RescheduledError (under
-// FailOnReschedule), ErrPaused, or the context's error.
+// FailOnReschedule), ErrPaused, or the context's error. When ctx ends
+// first, the sync goes on in Fivetran, whose API has no call that cancels
+// one (unlike cloud's Wait, which cancels its Airbyte job).
 func (c *Client) SyncAndPoll(ctx context.Context, id string, opts ...PollOption) (*SyncResult, error) {
 	return c.run(ctx, id, func(ctx context.Context) error { return c.sync(ctx, id, false) }, opts)
 }

@@ -19,9 +19,10 @@
 // both end between two polls are seen as one. Either way no sync is
 // reported twice, whoever started it — this library, a schedule or a user
 // — and a connection the cursor does not know yet starts at its latest
-// finished sync, which is not reported. An Airbyte id of no connection
-// ends Events with an error naming it, on the first poll, before any event
-// (see [Airbyte]).
+// finished sync, which is not reported. An id of no connection, Airbyte's
+// or Fivetran's, or credentials the service refuses, end Events with an
+// error naming it, on the first poll, before any event (see [Airbyte] and
+// [Fivetran]).
 package watch
 
 import (
@@ -111,8 +112,12 @@ type Option func(*Watcher) error
 // id's connection (one request per id, once per Watcher) before it lists
 // any jobs: an id of no connection (a name, a typo), whose job list is
 // empty, would be watched in silence for ever, so Events ends with an
-// error naming it that matches airbyteapi.ErrNotFound, before any event. Give ids, not names:
-// cloud.Workspace.Connections lists them, and goab watch looks names up.
+// error naming it that matches airbyteapi.ErrNotFound, before any event.
+// Give ids, not names: cloud.Workspace.Connections lists them with their
+// names, and goab watch looks names up. A connection deleted after that
+// first read (or replaced: a connections Apply that changes its source's
+// or destination's type makes it again under a new id) is watched in
+// silence; a new Watcher, as each goab watch run makes, finds it gone.
 func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
 	return func(w *Watcher) error {
 		if c == nil || len(connectionIDs) == 0 {
@@ -123,7 +128,11 @@ func Airbyte(c *airbyteapi.Client, connectionIDs ...string) Option {
 	}
 }
 
-// Fivetran watches Fivetran connections by id.
+// Fivetran watches Fivetran connections by id. As for Airbyte, the first
+// poll reads each id's connection before it polls any: an id of no
+// connection (a typo), which would fail every poll for ever, ends Events
+// with an error naming it that matches fivetran.ErrNotFound, before any
+// event.
 func Fivetran(c *fivetran.Client, connectionIDs ...string) Option {
 	return func(w *Watcher) error {
 		if c == nil || len(connectionIDs) == 0 {
@@ -191,7 +200,9 @@ func New(opts ...Option) (*Watcher, error) {
 // Events polls until ctx ends or the loop stops, yielding each finished
 // sync once, oldest first per connection, and advancing cur before it
 // yields. A failed poll yields an error; the next round tries again. An
-// Airbyte id of no connection ends Events with an error (see Airbyte).
+// id of no connection, or credentials refused (airbyteapi.ErrUnauthorized,
+// fivetran.ErrUnauthorized), at the first poll end Events with an error
+// (see Airbyte and Fivetran).
 func (w *Watcher) Events(ctx context.Context, cur *Cursor) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if cur.Airbyte == nil {
@@ -224,22 +235,19 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 		}
 		return more
 	}
-	// Every Airbyte connection is checked before any is polled, so that
-	// an id of no connection ends the watch before it reports anything.
-	var unchecked map[string]bool
-	for _, id := range w.abConns {
-		if err := w.check(ctx, id); err != nil {
-			if ctx.Err() != nil || !yield(Event{}, err) || errors.Is(err, airbyteapi.ErrNotFound) {
+	// Every connection is checked before any is polled, so that an id of
+	// no connection ends the watch before it reports anything.
+	unchecked := map[string]bool{}
+	for _, c := range w.checks() {
+		if err := w.check(ctx, c); err != nil {
+			if ctx.Err() != nil || !yield(Event{}, err) || c.ends(err) {
 				return false
 			}
-			if unchecked == nil {
-				unchecked = map[string]bool{}
-			}
-			unchecked[id] = true // the next round tries again
+			unchecked[c.key()] = true // the next round tries again
 		}
 	}
 	for _, id := range w.abConns {
-		if unchecked[id] {
+		if unchecked["Airbyte/"+id] {
 			continue
 		}
 		before, known := cur.Airbyte[id]
@@ -261,6 +269,9 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 		}
 	}
 	for _, id := range w.ftConns {
+		if unchecked["Fivetran/"+id] {
+			continue
+		}
 		conn, err := w.ft.Connection(ctx, id)
 		if err != nil {
 			if ctx.Err() != nil || !yield(Event{}, err) {
@@ -293,29 +304,63 @@ func (w *Watcher) round(ctx context.Context, cur *Cursor, yield func(Event, erro
 	return ctx.Err() == nil
 }
 
-// check reads the Airbyte connection id the first time it is polled, so
-// that an id of no connection ends the watch instead of listing no job for
-// ever. A connection found is not read again; after another error (the
-// network, the credentials) the next round tries again.
-func (w *Watcher) check(ctx context.Context, id string) error {
+// connCheck is a connection a watch reads before it first polls it.
+type connCheck struct {
+	service, id string
+	read        func(context.Context, string) error
+	notFound    error  // the sentinel of a connection not there
+	refused     error  // the sentinel of credentials refused
+	hint        string // what to give instead, for an id not found
+}
+
+// ends says whether err, a check's, ends the watch: the connection is not
+// there, or the credentials are refused, which no later poll would change.
+func (c connCheck) ends(err error) bool {
+	return errors.Is(err, c.notFound) || errors.Is(err, c.refused)
+}
+
+func (c connCheck) key() string { return c.service + "/" + c.id }
+
+// checks lists the connections to read before polling: every Airbyte one,
+// then every Fivetran one.
+func (w *Watcher) checks() []connCheck {
+	var out []connCheck
+	for _, id := range w.abConns {
+		out = append(out, connCheck{service: "Airbyte", id: id, notFound: airbyteapi.ErrNotFound, refused: airbyteapi.ErrUnauthorized,
+			hint: "give a connection's id, not its name: cloud.Workspace.Connections lists them",
+			read: func(ctx context.Context, id string) error { _, err := w.ab.Connection(ctx, id); return err }})
+	}
+	for _, id := range w.ftConns {
+		out = append(out, connCheck{service: "Fivetran", id: id, notFound: fivetran.ErrNotFound, refused: fivetran.ErrUnauthorized,
+			hint: "give the connection's id, as Fivetran's API and its setup page show it",
+			read: func(ctx context.Context, id string) error { _, err := w.ft.Connection(ctx, id); return err }})
+	}
+	return out
+}
+
+// check reads a connection the first time it is polled, so that an id of
+// no connection, or credentials refused, end the watch instead of failing
+// or listing nothing for ever. A connection found is not read again; after
+// another error (the network, the server) the next round tries again.
+func (w *Watcher) check(ctx context.Context, c connCheck) error {
 	w.mu.Lock()
-	found := w.found[id]
+	found := w.found[c.key()]
 	w.mu.Unlock()
 	if found {
 		return nil
 	}
-	_, err := w.ab.Connection(ctx, id)
-	if errors.Is(err, airbyteapi.ErrNotFound) {
-		return fmt.Errorf("watch: no Airbyte connection %s (give a connection's id, not its name: cloud.Workspace.Connections lists them): %w", id, err)
+	err := c.read(ctx, c.id)
+	if errors.Is(err, c.notFound) {
+		return fmt.Errorf("watch: no %s connection %s (%s): %w", c.service, c.id, c.hint, err)
 	}
 	if err != nil {
-		return fmt.Errorf("watch: reading Airbyte connection %s: %w", id, err)
+		return fmt.Errorf("watch: reading %s connection %s: %w", c.service, c.id, err)
 	}
 	w.mu.Lock()
 	if w.found == nil {
 		w.found = map[string]bool{}
 	}
-	w.found[id] = true
+	w.found[c.key()] = true
 	w.mu.Unlock()
 	return nil
 }

@@ -53,6 +53,21 @@ func collect(t *testing.T, w *watch.Watcher, cur *watch.Cursor, n int, timeout t
 	return out
 }
 
+// ending runs Events from cur until it ends, for at most 5 s, and returns
+// the errors it yielded and whether it ran out of time; an event fails t.
+func ending(t *testing.T, w *watch.Watcher, cur *watch.Cursor) (errs []error, timedOut bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for ev, err := range w.Events(ctx, cur) {
+		if err == nil {
+			t.Fatalf("event %+v before the watch ended", ev)
+		}
+		errs = append(errs, err)
+	}
+	return errs, ctx.Err() != nil
+}
+
 // watched is an Airbyte test server with one connection, a faker source
 // into a DuckDB destination, for the watch to watch.
 type watched struct {
@@ -233,16 +248,7 @@ func TestUnknownAirbyteIDEndsTheWatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var errs []error
-		for ev, err := range w.Events(ctx, &watch.Cursor{}) {
-			if err == nil {
-				t.Fatalf("event %+v", ev)
-			}
-			errs = append(errs, err)
-		}
-		timedOut := ctx.Err() != nil
-		cancel()
+		errs, timedOut := ending(t, w, &watch.Cursor{})
 		if timedOut || len(errs) != 1 || !errors.Is(errs[0], airbyteapi.ErrNotFound) || !strings.Contains(errs[0].Error(), "no Airbyte connection "+bad) {
 			t.Fatalf("watching %q: errors %v (timed out: %v), want the watch to end with one not-found error naming it", bad, errs, timedOut)
 		}
@@ -314,6 +320,64 @@ func TestFivetranEventsOnceEach(t *testing.T) {
 	}
 	if evs := collect(t, w, cur, 0, 200*time.Millisecond); len(evs) != 0 {
 		t.Fatalf("reported twice: %+v", evs)
+	}
+}
+
+// A Fivetran id of no connection (a typo) failed every poll with a 404 and
+// was watched for ever, a warning a round, where an Airbyte one ends the
+// watch: it ends the watch as well, before any event.
+func TestUnknownFivetranIDEndsTheWatch(t *testing.T) {
+	srv := fivetrantest.Start(t)
+	client, _ := fivetran.New(fivetrantest.APIKey, fivetrantest.APISecret, fivetran.WithBaseURL(srv.URL))
+	ok := srv.AddConnection(fivetrantest.Connection{Schema: "ok", FakerConfig: map[string]any{"count": 5}, Streams: []string{"users"},
+		Destination: fakersync.Destination{DuckDBPath: filepath.Join(t.TempDir(), "f.duckdb")}})
+	if _, err := client.SyncAndPoll(context.Background(), ok, fivetran.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	const bad = "dominion_lamp_typo"
+	w, err := watch.New(watch.Fivetran(client, ok, bad), watch.Interval(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cursor predates the sync above: a watch that polled ok before
+	// checking bad would report it.
+	errs, timedOut := ending(t, w, &watch.Cursor{Fivetran: map[string]time.Time{ok: {}}})
+	if timedOut || len(errs) != 1 || !errors.Is(errs[0], fivetran.ErrNotFound) || !strings.Contains(errs[0].Error(), "no Fivetran connection "+bad) {
+		t.Fatalf("errors %v (timed out: %v), want the watch to end with one not-found error naming %s", errs, timedOut, bad)
+	}
+}
+
+// Credentials the service refuses failed every poll for ever, a warning a
+// round (goab watch --for exiting 0 from cron); the first poll's check
+// ends the watch on them instead, before any event, for either service.
+func TestRefusedCredentialsEndTheWatch(t *testing.T) {
+	wd := newWatched(t)
+	srv := fivetrantest.Start(t)
+	ft, _ := fivetran.New(fivetrantest.APIKey, fivetrantest.APISecret, fivetran.WithBaseURL(srv.URL))
+	ok := srv.AddConnection(fivetrantest.Connection{Schema: "ok", FakerConfig: map[string]any{"count": 5}, Streams: []string{"users"},
+		Destination: fakersync.Destination{DuckDBPath: filepath.Join(t.TempDir(), "f.duckdb")}})
+	badAB, err := airbyteapi.New(wd.srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, "wrong"),
+		airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 1, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	badFT, _ := fivetran.New(fivetrantest.APIKey, "wrong", fivetran.WithBaseURL(srv.URL))
+	for _, c := range []struct {
+		name string
+		opts []watch.Option
+		is   error
+	}{
+		{"airbyte", []watch.Option{watch.Airbyte(badAB, wd.conn.ID()), watch.Fivetran(ft, ok)}, airbyteapi.ErrUnauthorized},
+		{"fivetran", []watch.Option{watch.Airbyte(wd.client, wd.conn.ID()), watch.Fivetran(badFT, ok)}, fivetran.ErrUnauthorized},
+	} {
+		w, err := watch.New(append(c.opts, watch.Interval(10*time.Millisecond))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs, timedOut := ending(t, w, &watch.Cursor{})
+		if timedOut || len(errs) != 1 || !errors.Is(errs[0], c.is) {
+			t.Fatalf("%s credentials refused: errors %v (timed out: %v), want the watch to end with one matching %v", c.name, errs, timedOut, c.is)
+		}
 	}
 }
 

@@ -166,7 +166,9 @@ func planOrApply(ctx context.Context, c *command, e *env, args []string, apply b
 		return err
 	}
 	if p.Empty() {
-		fmt.Fprintln(e.text, "No changes: the workspace matches the file.")
+		// Objects the file does not declare, one removed from it too,
+		// are left alone and not in the plan.
+		fmt.Fprintln(e.text, "No changes: what the file declares matches the workspace (objects it does not declare are left alone).")
 		return nil
 	}
 	fmt.Fprint(e.text, p)
@@ -513,8 +515,8 @@ var watchCommand = &command{
 			// A name is looked up in the workspace. A connection that is
 			// not there would be watched in silence for ever (its job
 			// list is empty): the watcher's first poll reads each
-			// connection before it lists any jobs, and ends on one not
-			// there (see below).
+			// connection, Airbyte's and Fivetran's, before it polls any,
+			// and ends on one not there (see below).
 			for i, id := range ids {
 				if ids[i], err = af.connectionID(ctx, c.name, client, id); err != nil {
 					return err
@@ -549,15 +551,17 @@ var watchCommand = &command{
 			defer cancel()
 		}
 		n := 0
-		// gone is a connection not found: the watch ends on it, unless
-		// more comes after it (a poll that lost a connection mid-watch).
+		// gone is a connection not found, or credentials refused: the
+		// watch ends on it, unless more comes after it (a poll that lost
+		// a connection mid-watch).
 		var gone error
 		for ev, err := range w.Events(ctx, cur) {
 			if gone != nil {
 				e.conns.Logger().Warn("watch: a poll failed; the next one retries", "err", gone)
 				gone = nil
 			}
-			if errors.Is(err, airbyteapi.ErrNotFound) {
+			if errors.Is(err, airbyteapi.ErrNotFound) || errors.Is(err, fivetran.ErrNotFound) ||
+				errors.Is(err, airbyteapi.ErrUnauthorized) || errors.Is(err, fivetran.ErrUnauthorized) {
 				gone = err
 				continue
 			}
@@ -577,8 +581,15 @@ var watchCommand = &command{
 			}
 		}
 		if gone != nil && ctx.Err() == nil {
-			// The watcher ended on a connection not there: its first poll
-			// checks them all before it watches any.
+			// The watcher ended on a connection not there, or on
+			// credentials refused: its first poll checks them all before
+			// it watches any.
+			if errors.Is(gone, airbyteapi.ErrUnauthorized) || errors.Is(gone, fivetran.ErrUnauthorized) {
+				return gone
+			}
+			if errors.Is(gone, fivetran.ErrNotFound) {
+				return usagef(c.name, "--fivetran: %v", gone)
+			}
 			for id, arg := range given {
 				if strings.Contains(gone.Error(), id) {
 					return usagef(c.name, "--airbyte: no connection %s (give a connection's id, or its name in the --workspace)", arg)

@@ -290,6 +290,21 @@ func TestFivetranAndWatch(t *testing.T) {
 	if p := errorParagraph(t, r); !strings.Contains(p, "the sync of "+id+" did not end within --timeout 300ms") {
 		t.Errorf("a sync past its --timeout: %s", p)
 	}
+	// A Fivetran id of no connection is refused at the start, before
+	// anything is printed, as an Airbyte one is: it was watched for ever,
+	// a warning a poll, and --for ended it with status 0.
+	r = goab(t, env, "watch", "--fivetran", id+",dominion_lamp_typo", "--cursor", cursor, "--interval", "50ms", "--for", "5s")
+	r.want(t, 2)
+	if p := errorParagraph(t, r); !strings.Contains(p, "--fivetran: watch: no Fivetran connection dominion_lamp_typo") || r.stdout != "" {
+		t.Errorf("watch of a Fivetran connection not there printed %q and said: %s", r.stdout, p)
+	}
+	// Refused credentials end it with status 1, where every poll failed
+	// with a warning and --for ended it with 0.
+	r = goab(t, append(env, "FT_SECRET=wrong"), "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--for", "5s")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "401 Unauthorized") || r.stdout != "" {
+		t.Errorf("watch with refused credentials printed %q and said: %s", r.stdout, p)
+	}
 	r = goab(t, env, "watch", "--fivetran", id, "--cursor", cursor, "--interval", "50ms", "--count", "1")
 	r.want(t, 0)
 	var ev struct{ Service, Connection, Status string }
