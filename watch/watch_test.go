@@ -23,21 +23,42 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const fakerDef = "dfd88b22-b603-4c3d-aad7-3701784586b1"
 
+// quiet runs Events from cur until the server has had n more polls (polls
+// counts them), and returns what it yielded. n is chosen so that the last
+// poll counted belongs to a round after the one to wait for: rounds run one
+// after the other, so that round is over, its cursor moved (and saved). A
+// window of time proved nothing on a slow machine, where a poll could take
+// longer than the window.
+func quiet(t *testing.T, w *watch.Watcher, cur *watch.Cursor, polls func() int, n int) []watch.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	want := polls() + n
+	go func() {
+		for ctx.Err() == nil && polls() < want {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	var out []watch.Event
+	for ev, err := range w.Events(ctx, cur) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	if got := polls(); got < want {
+		t.Fatalf("%d polls in 10 s, want %d", n-(want-got), n)
+	}
+	return out
+}
+
 // collect reads events until n have come or the timeout passes.
 func collect(t *testing.T, w *watch.Watcher, cur *watch.Cursor, n int, timeout time.Duration) []watch.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out []watch.Event
-	if n == 0 {
-		for ev, err := range w.Events(ctx, cur) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, ev)
-		}
-		return out
-	}
 	for ev, err := range w.Events(ctx, cur) {
 		if err != nil {
 			t.Fatal(err)
@@ -97,6 +118,10 @@ func newWatched(t *testing.T, opts ...airbytetest.Option) *watched {
 	return &watched{srv: srv, client: client, conn: conn}
 }
 
+// listings counts the server's answers to job listings: an Airbyte watch
+// of one connection lists its jobs once a round.
+func (wd *watched) listings() int { return wd.srv.Calls("GET /jobs") }
+
 // sync runs a sync of the connection from this library, waits for it to
 // end and returns its job id.
 func (wd *watched) sync(t *testing.T) int64 {
@@ -123,7 +148,7 @@ func TestAirbyteEventsOnceEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur := &watch.Cursor{}
-	if evs := collect(t, w, cur, 0, 200*time.Millisecond); len(evs) != 0 || cur.Airbyte[conn.ID()] != history {
+	if evs := quiet(t, w, cur, wd.listings, 2); len(evs) != 0 || cur.Airbyte[conn.ID()] != history {
 		t.Fatalf("history reported: %+v, cursor %+v", evs, cur)
 	}
 	mine := run() // triggered by this library
@@ -141,7 +166,7 @@ func TestAirbyteEventsOnceEach(t *testing.T) {
 	if err := json.Unmarshal(b, &resumed); err != nil {
 		t.Fatal(err)
 	}
-	if evs := collect(t, w, &resumed, 0, 200*time.Millisecond); len(evs) != 0 {
+	if evs := quiet(t, w, &resumed, wd.listings, 2); len(evs) != 0 {
 		t.Fatalf("reported again after resuming: %+v", evs)
 	}
 	next := run()
@@ -165,7 +190,7 @@ func TestKilledWatchLosesNoSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if evs := collect(t, w, cur, 0, 200*time.Millisecond); len(evs) != 0 {
+	if evs := quiet(t, w, cur, wd.listings, 2); len(evs) != 0 {
 		t.Fatalf("history reported: %+v", evs)
 	}
 	// Killed here: the caller never saved. A sync finishes meanwhile.
@@ -182,7 +207,7 @@ func TestKilledWatchLosesNoSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if evs := collect(t, w, again, 0, 200*time.Millisecond); len(evs) != 0 {
+	if evs := quiet(t, w, again, wd.listings, 2); len(evs) != 0 {
 		t.Fatalf("reported again: %+v", evs)
 	}
 }
@@ -261,8 +286,8 @@ func TestUnknownAirbyteIDEndsTheWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur := &watch.Cursor{}
-	collect(t, w, cur, 0, 100*time.Millisecond)
-	collect(t, w, cur, 0, 100*time.Millisecond)
+	quiet(t, w, cur, wd.listings, 2)
+	quiet(t, w, cur, wd.listings, 2)
 	if n := wd.srv.Calls("GET /connections/{id}") - before; n != 1 {
 		t.Fatalf("the connection was read %d times by a Watcher's polls, want once", n)
 	}
@@ -304,7 +329,10 @@ func TestFivetranEventsOnceEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur := &watch.Cursor{}
-	collect(t, w, cur, 0, 100*time.Millisecond)
+	// A round reads each of the two connections; the first reads each
+	// once more to check it: the fifth read is the second round's.
+	reads := func() int { return srv.Calls("GET /v1/connections/{id}") }
+	quiet(t, w, cur, reads, 5)
 	ctx := context.Background()
 	if _, err := client.SyncAndPoll(ctx, ok, fivetran.PollInterval(10*time.Millisecond, 50*time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -318,7 +346,7 @@ func TestFivetranEventsOnceEach(t *testing.T) {
 	if got[ok] != "succeeded" || got[bad] != "failed" {
 		t.Fatalf("events %+v", evs)
 	}
-	if evs := collect(t, w, cur, 0, 200*time.Millisecond); len(evs) != 0 {
+	if evs := quiet(t, w, cur, reads, 3); len(evs) != 0 {
 		t.Fatalf("reported twice: %+v", evs)
 	}
 }
