@@ -797,3 +797,15 @@ sources:
 	}
 	t.Log(err)
 }
+
+// A secret's value inside another field's literal (a path that names the
+// key, say) is masked in the plan as everywhere else: the plan printed the
+// literal as declared.
+func TestSecretInsideALiteralMasked(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, strings.Replace(declared, "/tmp/goairbyte-connections-test.duckdb", "/tmp/"+motherduckKey+"-copy.duckdb", 1))
+	p := e.plan(t, r) // fails on a secret in the plan's text or a change
+	if !strings.Contains(p.String(), "/tmp/****-copy.duckdb") {
+		t.Fatalf("the path is not in the plan, masked:\n%s", p)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/internal/termsafe"
+	"github.com/x/goairbyte/secrets"
 )
 
 // Diff is what differs in one group of fields, in the shape of Dagster's
@@ -26,7 +27,8 @@ type Entry struct {
 	// Key is the field at this level, such as "type", "config", a config
 	// key or a stream's name.
 	Key string
-	// Old and New are the values as printed; secrets never get here.
+	// Old and New are the values as printed; secrets never get here, and
+	// a secret's value within another value is masked (****).
 	Old, New string
 	// Note replaces the values of a secret: "(secret)", "(secret:
 	// changed)", "(secret: not comparable)".
@@ -40,10 +42,16 @@ func (d *Diff) empty() bool {
 	return d == nil || len(d.Additions)+len(d.Deletions)+len(d.Changes) == 0
 }
 
-func (d *Diff) add(key, v string) { d.Additions = append(d.Additions, Entry{Key: key, New: v}) }
-func (d *Diff) del(key, v string) { d.Deletions = append(d.Deletions, Entry{Key: key, Old: v}) }
+// add, del and change record values masked (secrets.Mask): a field that
+// is no secret may still hold one's value, such as a path naming a key.
+func (d *Diff) add(key, v string) {
+	d.Additions = append(d.Additions, Entry{Key: key, New: secrets.Mask(v)})
+}
+func (d *Diff) del(key, v string) {
+	d.Deletions = append(d.Deletions, Entry{Key: key, Old: secrets.Mask(v)})
+}
 func (d *Diff) change(key, old, v string) {
-	d.Changes = append(d.Changes, Entry{Key: key, Old: old, New: v})
+	d.Changes = append(d.Changes, Entry{Key: key, Old: secrets.Mask(old), New: secrets.Mask(v)})
 }
 
 // group adds a nested diff under key when it is not empty; kind says
