@@ -276,6 +276,11 @@ func readCorpusConnector(t *testing.T, api *synthAPI, addr string, c corpusEntry
 		idle := time.Since(conn.lastAt).Round(time.Millisecond)
 		conn.mu.Unlock()
 		out.class, out.detail = classDeadline, fmt.Sprintf("%d requests, none in the last %v; last: %s", reqs, idle, conn.lastRequests())
+		if reqs == 0 {
+			// Stopped before its first request (building, a slow
+			// machine): there is no last one to time.
+			out.detail = "no request"
+		}
 	case errors.As(err, &ue):
 		out.class, out.detail = classRefused, err.Error()
 	case err != nil && len(traces) > 0:
