@@ -679,6 +679,24 @@ func TestConfigErrorNamesTheSpecCommand(t *testing.T) {
 // takes them: a duckdb: URL is the file it names (not a file called
 // "duckdb:…"), and table_prefix applies on both backends (PostgreSQL's
 // connector refused it).
+// A --cache that is a directory (as if goab made its file in it) is a usage
+// error that says a DuckDB cache is a file and names one, for a path and a
+// duckdb: URL alike; DuckDB's own words were "Could not read from file: Is
+// a directory".
+func TestCacheThatIsADirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, target := range []string{dir, "duckdb:" + dir, "sub"} {
+		if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", target, "--no-progress")
+		r.want(t, 2)
+		if p := errorParagraph(t, r); !strings.Contains(p, "is a directory") || !strings.Contains(p, "goab.duckdb") {
+			t.Errorf("--cache %s: %s", target, p)
+		}
+	}
+}
+
 func TestReadIntoCacheURLs(t *testing.T) {
 	dir := t.TempDir()
 	r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--streams", "users",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -99,6 +100,9 @@ func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, 
 		}
 		return cache.New(ctx, postgres.NewConnector(cf.target, opts...))
 	default:
+		if err := notADirectory(cmd, cf.target); err != nil {
+			return nil, err
+		}
 		if cf.schema != "" {
 			dopts = append(dopts, duckdb.WithSchema(cf.schema))
 		}
@@ -131,6 +135,13 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 	}
 	switch u.Scheme {
 	case "duckdb":
+		path := u.Path
+		if p, err := url.PathUnescape(u.Opaque); err == nil && p != "" {
+			path = p
+		}
+		if err := notADirectory(cmd, path); err != nil {
+			return nil, err
+		}
 		if cf.memoryLimit != "" {
 			q := u.Query()
 			if l := q.Get("memory_limit"); l != "" && l != cf.memoryLimit {
@@ -147,6 +158,16 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 		return nil, usagef(cmd, "--cache %s: no cache has URLs of scheme %q; give a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN", u.Redacted(), u.Scheme)
 	}
 	return cache.Open(ctx, u.String(), opts...)
+}
+
+// notADirectory refuses a DuckDB --cache that names a directory, as if goab
+// made its file in it, with the file to name instead: DuckDB's own error
+// says only that it could not read the directory.
+func notADirectory(cmd, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usagef(cmd, "--cache %s is a directory; a DuckDB cache is a file: name one, such as %s", path, filepath.Join(path, "goab.duckdb"))
+	}
+	return nil
 }
 
 // What to do when the default cache, under the working directory or in
