@@ -165,6 +165,22 @@ func TestMainHelpListsExitStatuses(t *testing.T) {
 	}
 }
 
+// A GOAB_LOG_LEVEL goab does not know (verbose, trace) is said on stderr,
+// with the levels it knows, rather than read silently as warn: the user who
+// asked for more would otherwise see nothing and not know why.
+func TestUnknownLogLevelIsSaid(t *testing.T) {
+	r := goab(t, []string{"GOAB_LOG_LEVEL=verbose"}, "check", "source-faker", "--config", `{"count": 1}`)
+	r.want(t, 0)
+	if !strings.Contains(r.stderr, "GOAB_LOG_LEVEL") || !strings.Contains(r.stderr, "GOAB_LOG_LEVEL=verbose") || !strings.Contains(r.stderr, "debug, info, warn") {
+		t.Errorf("GOAB_LOG_LEVEL=verbose is not said on stderr:\n%s", r.stderr)
+	}
+	r = goab(t, []string{"GOAB_LOG_LEVEL=DEBUG"}, "check", "source-faker", "--config", `{"count": 1}`)
+	r.want(t, 0)
+	if strings.Contains(r.stderr, "GOAB_LOG_LEVEL") {
+		t.Errorf("GOAB_LOG_LEVEL=DEBUG is a level:\n%s", r.stderr)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	cases := []struct {
 		args []string
