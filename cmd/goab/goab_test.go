@@ -396,6 +396,22 @@ func TestSpecCheckDestination(t *testing.T) {
 
 // spec and check read no stream: --streams is not theirs, for a source
 // either, where it used to be taken and do nothing. validate reads streams.
+// discover --streams prints those streams of the catalog, and refuses a
+// name the catalog lacks as read does; it printed the whole catalog and
+// succeeded whatever the flag said.
+func TestDiscoverStreams(t *testing.T) {
+	r := goab(t, nil, "discover", "source-faker", "--config", "{}", "--streams", "purchases,users", "--format", "table")
+	r.want(t, 0)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], "users ") || !strings.HasPrefix(lines[2], "purchases ") {
+		t.Errorf("discover --streams purchases,users: want the users and purchases rows, in the catalog's order:\n%s", r.stdout)
+	}
+	r = goab(t, nil, "discover", "source-faker", "--config", "{}", "--streams", "user")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, `no stream "user"`) || !strings.Contains(p, "users") {
+		t.Errorf("discover --streams user: %s", p)
+	}
+}
+
 func TestStreamsOnlyWhereStreamsAreRead(t *testing.T) {
 	for _, cmd := range []string{"spec", "check"} {
 		r := goab(t, nil, cmd, "source-faker", "--config", `{"count": 1}`, "--streams", "users")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -131,7 +132,7 @@ var checkCommand = &command{
 var discoverCommand = &command{
 	name:     "discover",
 	synopsis: "discover <connector> --config CONFIG [connector flags] [--format json|table]",
-	summary:  "Print a connector's catalog: its streams, sync modes, cursors and primary keys.",
+	summary:  "Print a connector's catalog: its streams (or those --streams names), sync modes, cursors and primary keys.",
 	example:  "goab discover source-faker --local-executable ./source-faker --config config.yaml --format table",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
@@ -144,6 +145,16 @@ var discoverCommand = &command{
 		cat, err := src.Discover(ctx)
 		if err != nil {
 			return err
+		}
+		if sc.streams != "" {
+			// Those streams only; a name the catalog lacks fails as in read.
+			names, err := src.SelectedStreams(ctx)
+			if err != nil {
+				return err
+			}
+			some := *cat
+			some.Streams = slices.DeleteFunc(slices.Clone(cat.Streams), func(s protocol.Stream) bool { return !slices.Contains(names, s.Name) })
+			cat = &some
 		}
 		if format.value == "table" {
 			return printCatalogTable(e, cat)
