@@ -202,6 +202,8 @@ func TestUsageErrors(t *testing.T) {
 		// The stream given as an argument, as "goab records source-faker users"
 		// reads: the argument is named, not "--stream is required".
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "users"}, `unexpected arguments "users" after the connector name "source-faker"`},
+		// A negative limit printed every record, as 0 does.
+		{[]string{"records", "source-faker", "--config", "{}", "--stream", "users", "--limit", "-1"}, "--limit must be 0 (all) or more"},
 		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
 		// A --manifest file that is not there is the command line's
 		// mistake, as a --config file is, not a connector failure (1).

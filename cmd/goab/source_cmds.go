@@ -202,6 +202,9 @@ var recordsCommand = &command{
 		limit := fs.Int("limit", 0, "stop after this many records (0: all)")
 		var name string
 		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
+			if *limit < 0 {
+				return usagef(c.name, "--limit must be 0 (all) or more")
+			}
 			if name = *stream; name != "" {
 				return nil
 			}
