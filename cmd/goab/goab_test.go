@@ -366,6 +366,17 @@ func TestSpecCheckDiscover(t *testing.T) {
 // goab spec and goab check take a destination as they take a source (its
 // help says "a connector"), as goab validate does: a newcomer looks up a
 // destination's config with goab spec before writing a sync.
+// spec --output to a file that cannot be made names the flag, where it said
+// only "open PATH: no such file or directory".
+func TestSpecOutputCannotBeWritten(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "no-such-dir", "spec.json")
+	r := goab(t, nil, "spec", "source-faker", "--output", out)
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "cannot write the spec to --output "+out+": no such file or directory") {
+		t.Errorf("spec --output %s: %s", out, p)
+	}
+}
+
 func TestSpecCheckDestination(t *testing.T) {
 	lj := localJSON(t)
 	r := goab(t, nil, "spec", "destination-local-json", "--local-executable", lj, "--format", "json")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"slices"
 	"strings"
 	"syscall"
@@ -49,7 +50,13 @@ var specCommand = &command{
 			if flagGiven(fs, "format") {
 				f = format.value
 			}
-			return src.WriteConfigSpecFile(ctx, *output, f)
+			// A file that cannot be written is named as the flag's.
+			if err := src.WriteConfigSpecFile(ctx, *output, f); errors.As(err, new(*iofs.PathError)) {
+				return fmt.Errorf("cannot write the spec to --output %s: %w", *output, errors.Unwrap(err))
+			} else if err != nil {
+				return err
+			}
+			return nil
 		}
 		if format.value == "json" {
 			var buf bytes.Buffer
