@@ -87,7 +87,7 @@ var benchmarkCommand = &command{
 			}
 			counts, target = res.RecordsSent, dst.Name()
 		case cf.target != "":
-			cc, err := cf.open(ctx, c.name)
+			cc, err := cf.open(ctx, e, c.name)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/x/goairbyte/cache"
+	_ "github.com/x/goairbyte/cache/duckdb" // duckdb: URLs
 	"github.com/x/goairbyte/internal/testenv"
 )
 
@@ -653,6 +655,50 @@ func wantCount(t *testing.T, rows map[string][]string, stream string, col int, w
 // read into a DuckDB file, twice: the faker with always_updated off emits
 // nothing new the second time, because the state in the cache is passed
 // back to it.
+// The default cache that read and sync use with no --cache is closed
+// when goab ends, as a --cache file is: its file is whole on its own, with
+// no write-ahead log left beside it, so that a copy of default_cache.duckdb
+// (a CI artifact, a file sent to a colleague) holds what was read. It was
+// left open, its data in the .wal alone, and a copy of the file was empty.
+func TestDefaultCacheIsWholeWhenGoabEnds(t *testing.T) {
+	out := []string{"--destination", "destination-local-json", "--destination-config", `{"destination_path": "` + t.TempDir() + `"}`}
+	for _, args := range [][]string{
+		{"read", "source-faker", "--config", `{"count": 5}`, "--streams", "users"},
+		{"sync", "source-faker", "--config", `{"count": 5}`, "--streams", "users"},
+		{"sync", "source-faker", "--config", `{"count": 5}`, "--streams", "users", "--no-cache"},
+	} {
+		if args[0] == "sync" {
+			args = append(args, out...)
+		}
+		dir := t.TempDir()
+		goabIn(t, dir, nil, append(args, "--no-progress")...).want(t, 0)
+		file := filepath.Join(dir, ".cache", "default_cache", "default_cache.duckdb")
+		if _, err := os.Stat(file + ".wal"); err == nil {
+			t.Errorf("goab %s left %s.wal: the default cache was not closed", strings.Join(args[:2], " "), file)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone := filepath.Join(t.TempDir(), "copy.duckdb")
+		if err := os.WriteFile(alone, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := cache.Open(t.Context(), "duckdb:"+alone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"users"}
+		if args[0] == "sync" && slices.Contains(args, "--no-cache") {
+			want = nil // the records went straight to the destination
+		}
+		if streams, err := c.Streams(t.Context()); err != nil || !slices.Equal(streams, want) {
+			t.Errorf("goab %s: a copy of the default cache's file has the streams %v (%v), want %v", strings.Join(args, " "), streams, err, want)
+		}
+		c.Close()
+	}
+}
+
 func TestReadIntoDuckDB(t *testing.T) {
 	fk := faker(t)
 	db := filepath.Join(t.TempDir(), "sub", "faker.duckdb")

@@ -18,6 +18,7 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -44,14 +45,16 @@ func isPostgres(target string) bool {
 		strings.Contains(target, "dbname=") || strings.Contains(target, "host=")
 }
 
-// open opens the cache the flags name; nil with no --cache (the library's
-// default cache then applies). The caller closes a non-nil cache. A
+// open opens the cache the flags name, with no --cache the default cache
+// of e's Environment. The caller closes it: a DuckDB file left open ends
+// the process with its last commits in the write-ahead log beside it, so
+// that a copy of the file alone lacks them. A
 // --cache or --schema the cache refuses before connecting (a URL
 // parameter it does not know or whose value is not valid, a connection
 // string that does not parse, a table prefix that is no name) is a usage
 // error, as the flags' other mistakes are.
-func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error) {
-	c, err := cf.openCache(ctx, cmd)
+func (cf *cacheFlags) open(ctx context.Context, e *env, cmd string) (*cache.Cache, error) {
+	c, err := cf.openCache(ctx, e, cmd)
 	if ae := (*cacheerr.ArgumentError)(nil); errors.As(err, &ae) || errors.Is(err, cache.ErrInvalidName) {
 		// A memory limit DuckDB would not parse came from --memory-limit
 		// (which goab puts in a duckdb: URL too) or the URL's memory_limit.
@@ -69,7 +72,7 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error
 // names, with the limit.
 var memoryLimitOption = regexp.MustCompile(`WithMemoryLimit\("((?:[^"\\]|\\.)*)"\)`)
 
-func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, error) {
+func (cf *cacheFlags) openCache(ctx context.Context, e *env, cmd string) (*cache.Cache, error) {
 	var dopts []duckdb.Option
 	if cf.memoryLimit != "" {
 		dopts = append(dopts, duckdb.WithMemoryLimit(cf.memoryLimit))
@@ -87,7 +90,7 @@ func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, 
 			}
 			return c, nil
 		}
-		return nil, nil
+		return core.EnvOf(e.conns).DefaultCache(ctx)
 	case cacheURL(cf.target) != nil:
 		return cf.openURL(ctx, cmd, cacheURL(cf.target))
 	case isPostgres(cf.target):
@@ -207,17 +210,13 @@ func addReadFlags(fs *flag.FlagSet) *readFlags {
 	return rf
 }
 
-// options turns the read flags into read options, with the cache c
-// unless it is nil.
+// options turns the read flags into read options into the cache c.
 func (rf *readFlags) options(c *cache.Cache) []source.ReadOption {
 	opts := []source.ReadOption{source.Strategy(cache.Strategy(rf.strategy.value))}
 	if rf.fullRefresh {
 		opts = append(opts, source.ForceFullRefresh())
 	}
-	if c != nil {
-		opts = append(opts, source.UseCache(c))
-	}
-	return opts
+	return append(opts, source.UseCache(c))
 }
 
 var readCommand = &command{
@@ -237,13 +236,11 @@ var readCommand = &command{
 		if err != nil {
 			return err
 		}
-		cc, err := cf.open(ctx, c.name)
+		cc, err := cf.open(ctx, e, c.name)
 		if err != nil {
 			return err
 		}
-		if cc != nil {
-			defer cc.Close()
-		}
+		defer cc.Close()
 		opts := append(rf.options(cc), source.WithProgress(pf.options(e)...))
 		res, err := src.Read(ctx, opts...)
 		if err != nil {
