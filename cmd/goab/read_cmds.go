@@ -204,7 +204,7 @@ type readFlags struct {
 
 func addReadFlags(fs *flag.FlagSet) *readFlags {
 	rf := &readFlags{}
-	fs.BoolVar(&rf.fullRefresh, "full-refresh", false, "read every stream in full, ignoring the state the cache keeps")
+	fs.BoolVar(&rf.fullRefresh, "full-refresh", false, "read every stream in full, ignoring the state the cache keeps; a stream with a cursor and no primary key is appended to, so its table gets every record again: add --strategy replace to start it afresh")
 	rf.strategy = choiceFlag(fs, "strategy", string(cache.StrategyAuto), "how streams are written into their tables",
 		string(cache.StrategyAuto), string(cache.StrategyAppend), string(cache.StrategyMerge), string(cache.StrategyReplace))
 	return rf
