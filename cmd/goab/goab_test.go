@@ -156,6 +156,16 @@ func TestHelpForEveryCommand(t *testing.T) {
 // goab --help lists every exit status a command has: plan's 2 for
 // changes too, which a script reading only the main help would take for a
 // usage error.
+// "goab read help", as "goab help read" and git's "git commit -h" go,
+// shows read's help: it looked for a connector called help.
+func TestCommandThenHelp(t *testing.T) {
+	r := goab(t, nil, "read", "help")
+	r.want(t, 0)
+	if !strings.HasPrefix(r.stdout, "Usage: goab read ") {
+		t.Errorf("goab read help:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
 func TestMainHelpListsExitStatuses(t *testing.T) {
 	r := goab(t, nil, "--help")
 	r.want(t, 0)

@@ -242,6 +242,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return report(e.reports(), "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
+	if len(args) == 2 && args[1] == "help" {
+		args = []string{name, "--help"} // goab read help, as goab help read
+	}
 	// A command is one operation of the library, however many it calls (a
 	// validate checks, discovers and reads): each secret its configs name
 	// is asked for once (see askSecrets).
