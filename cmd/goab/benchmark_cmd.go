@@ -40,6 +40,9 @@ var benchmarkCommand = &command{
 		if len(pos) == 0 && sc.conn.local == "" && sc.conn.dockerImage == "" && sc.manifest == "" {
 			pos = []string{"source-faker"}
 		}
+		if flagGiven(fs, "count") && sc.conn.config != "" {
+			return usagef(c.name, "--count is the faker's count when there is no --config; with a --config, set the count there (such as '{\"count\": %d}')", count)
+		}
 		if sc.conn.config == "" && sc.manifest != "" {
 			return usagef(c.name, "--manifest needs the source's --config (--count is the faker's)")
 		}

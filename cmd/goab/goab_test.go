@@ -208,6 +208,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"validate", "--connector", "source-faker"}, "unknown flag --connector (goab takes the connector as its first argument: goab validate source-faker)"},
 		{[]string{"benchmark", "--source=source-faker"}, "unknown flag --source (goab takes the source as its first argument: goab benchmark source-faker)"},
 		{[]string{"benchmark", "--num-records", "5e5"}, "unknown flag --num-records (goab benchmark's is --count)"},
+		// --count was ignored beside a --config, which the run used.
+		{[]string{"benchmark", "--count", "1e3", "--config", `{"count": 5}`}, "--count is the faker's count when there is no --config"},
+		// Go's flag package names a flag with one dash; goab's take two.
+		{[]string{"benchmark", "--count", "abc"}, `invalid value "abc" for --count: not a whole number`},
 		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
 		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
