@@ -802,6 +802,37 @@ func TestCacheThatIsADirectory(t *testing.T) {
 	}
 }
 
+// A --cache that is a file of another kind is refused before a read: DuckDB
+// opened an existing .json, .csv or .parquet file as data in a database in
+// memory, so the read succeeded and kept nothing.
+func TestCacheThatIsNotADuckDBFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"records.json", "out.csv", "empty.json", "t.parquet"} {
+		content := []byte(`{"a": 1}` + "\n")
+		if name == "empty.json" {
+			content = nil
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, target := range []string{path, "duckdb:" + path} {
+			r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", target, "--no-progress")
+			r.want(t, 2)
+			if p := errorParagraph(t, r); !strings.Contains(p, "is not a DuckDB database file") {
+				t.Errorf("--cache %s: %s", target, p)
+			}
+		}
+		if b, _ := os.ReadFile(path); string(b) != string(content) {
+			t.Errorf("%s was changed: %q", name, b)
+		}
+	}
+	// A DuckDB file is one still.
+	db := filepath.Join(dir, "c.duckdb")
+	goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", db, "--no-progress").want(t, 0)
+	goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", db, "--no-progress").want(t, 0)
+}
+
 func TestReadIntoCacheURLs(t *testing.T) {
 	dir := t.TempDir()
 	r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--streams", "users",

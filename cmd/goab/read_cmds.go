@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -103,7 +104,7 @@ func (cf *cacheFlags) openCache(ctx context.Context, e *env, cmd string) (*cache
 		}
 		return cache.New(ctx, postgres.NewConnector(cf.target, opts...))
 	default:
-		if err := notADirectory(cmd, cf.target); err != nil {
+		if err := duckDBFile(cmd, cf.target); err != nil {
 			return nil, err
 		}
 		if cf.schema != "" {
@@ -142,7 +143,7 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 		if p, err := url.PathUnescape(u.Opaque); err == nil && p != "" {
 			path = p
 		}
-		if err := notADirectory(cmd, path); err != nil {
+		if err := duckDBFile(cmd, path); err != nil {
 			return nil, err
 		}
 		if cf.memoryLimit != "" {
@@ -163,12 +164,31 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 	return cache.Open(ctx, u.String(), opts...)
 }
 
-// notADirectory refuses a DuckDB --cache that names a directory, as if goab
-// made its file in it, with the file to name instead: DuckDB's own error
-// says only that it could not read the directory.
-func notADirectory(cmd, path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+// duckDBFile refuses a DuckDB --cache that names a directory, as if goab
+// made its file in it, with the file to name instead (DuckDB's own error
+// says only that it could not read the directory); and one that names a
+// file of another kind: DuckDB opens an existing .json, .csv or .parquet
+// file as data in a database in memory, where a read succeeds and keeps
+// nothing.
+func duckDBFile(cmd, path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil // a new file, or DuckDB's to explain
+	case fi.IsDir():
 		return usagef(cmd, "--cache %s is a directory; a DuckDB cache is a file: name one, such as %s", path, filepath.Join(path, "goab.duckdb"))
+	case !fi.Mode().IsRegular():
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // DuckDB's to explain
+	}
+	defer f.Close()
+	// A DuckDB file's header has the magic bytes DUCK at offset 8.
+	header := make([]byte, 12)
+	if n, _ := io.ReadFull(f, header); n < len(header) || string(header[8:]) != "DUCK" {
+		return usagef(cmd, "--cache %s is not a DuckDB database file; name a DuckDB file, or a new one such as %s", path, strings.TrimSuffix(path, filepath.Ext(path))+".duckdb")
 	}
 	return nil
 }
