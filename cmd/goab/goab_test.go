@@ -235,6 +235,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"discover", "source-faker", "--format", "xml"}, "--format must be json or table"},
 		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
+		// A cache URL's parameters on a plain path: the remedy is the URL form.
+		{[]string{"read", "source-faker", "--config", "{}", "--cache", "c.duckdb?table_prefix=x"}, "write it as a duckdb: URL: duckdb:c.duckdb?table_prefix=x"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--cache", "postgres://h/db", "--memory-limit", "1GB"}, "--memory-limit applies to DuckDB caches"},
 		// A cache URL whose scheme no cache has (a typo) is refused, where
 		// it named a DuckDB file "postgress:/h/db" under the working

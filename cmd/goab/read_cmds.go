@@ -104,6 +104,9 @@ func (cf *cacheFlags) openCache(ctx context.Context, e *env, cmd string) (*cache
 		}
 		return cache.New(ctx, postgres.NewConnector(cf.target, opts...))
 	default:
+		if _, query, ok := strings.Cut(cf.target, "?"); ok && cacheParams(query) {
+			return nil, usagef(cmd, "--cache %s: a file path takes no parameters; to give them, write it as a duckdb: URL: duckdb:%s", cf.target, cf.target)
+		}
 		if err := duckDBFile(cmd, cf.target); err != nil {
 			return nil, err
 		}
@@ -162,6 +165,13 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 		return nil, usagef(cmd, "--cache %s: no cache has URLs of scheme %q; give a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN", u.Redacted(), u.Scheme)
 	}
 	return cache.Open(ctx, u.String(), opts...)
+}
+
+// cacheParams reports whether query is a cache URL's parameters (schema=,
+// table_prefix=, memory_limit=), given on a DuckDB file path.
+func cacheParams(query string) bool {
+	q, err := url.ParseQuery(query)
+	return err == nil && (q.Has("schema") || q.Has("table_prefix") || q.Has("memory_limit"))
 }
 
 // duckDBFile refuses a DuckDB --cache that names a directory, as if goab
