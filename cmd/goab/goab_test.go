@@ -275,6 +275,9 @@ func TestUsageErrors(t *testing.T) {
 		// destination's is refused before the source is read.
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "--stream", "users"}, "source-faker needs a config: pass --config"},
 		{[]string{"check", "source-faker", "--local-executable", "/bin/true"}, "source-faker needs a config: pass --config"},
+		// Another connector is not shown the faker's count as its example,
+		// but where its fields are listed.
+		{[]string{"check", "source-other", "--local-executable", "/bin/true"}, "source-other needs a config: pass --config, a JSON or YAML file or inline JSON; goab spec source-other lists its fields"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--destination", "d"}, "--destination-config is required"},
 		{[]string{"benchmark", "--destination-local-executable", "/bin/true"}, "--destination-config is required"},
 	}

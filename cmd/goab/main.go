@@ -278,7 +278,10 @@ func needsConfig(cmd string, err error) error {
 	if !errors.As(err, &nc) {
 		return err
 	}
-	return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON such as '{\"count\": 100}'", nc.Connector)
+	if nc.Connector == "source-faker" {
+		return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON such as '{\"count\": 100}'", nc.Connector)
+	}
+	return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON; goab spec %s lists its fields", nc.Connector, nc.Connector)
 }
 
 // readerGoneWriter is goab's stdout; it remembers that its reader went
