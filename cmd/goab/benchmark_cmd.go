@@ -99,7 +99,7 @@ var benchmarkCommand = &command{
 			if err != nil {
 				return err
 			}
-			counts, target = res.StreamRecords(), "cache "+cf.target
+			counts, target = res.StreamRecords(), "cache "+cacheName(cf.target)
 		default:
 			noop, err := goairbyte.NoopDestination(ctx, connector.WithEnvironment(e.conns))
 			if err != nil {

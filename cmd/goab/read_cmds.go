@@ -167,6 +167,18 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 	return cache.Open(ctx, u.String(), opts...)
 }
 
+// cacheName is a --cache value as goab may print it: a DSN's password is
+// xxxxx, in a URL (as url.URL.Redacted has it) or a key=value DSN.
+func cacheName(target string) string {
+	if u := cacheURL(target); u != nil {
+		return u.Redacted()
+	}
+	return dsnPassword.ReplaceAllString(target, "${1}xxxxx")
+}
+
+// dsnPassword is the password of a key=value DSN, bare or quoted.
+var dsnPassword = regexp.MustCompile(`(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
 // cacheParams reports whether query is a cache URL's parameters (schema=,
 // table_prefix=, memory_limit=), given on a DuckDB file path.
 func cacheParams(query string) bool {
