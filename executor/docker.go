@@ -134,12 +134,7 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	case err == nil:
 	case cerrdefs.IsNotFound(err) && pull:
 		if err := d.pull(ctx); err != nil {
-			hint := "pull it with docker pull " + d.image
-			if registryUnreachable(err) {
-				hint = "the Docker engine cannot reach the image's registry (offline, or a proxy missing): on a machine that has the image, " +
-					"docker save " + d.image + " -o image.tar, then docker load -i image.tar here"
-			}
-			return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image, Hint: hint, Err: err}
+			return &NotInstalledError{Connector: d.name, Missing: "Docker image " + d.image, Hint: pullHint(d.image, err), Err: err}
 		}
 		if img, err = d.cli.ImageInspect(ctx, d.image); err != nil {
 			return d.engineErr(err)
@@ -208,6 +203,25 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pullHint says what to do about the failed pull of image: bring it over
+// when its registry cannot be reached, check its name and tag when the
+// registry has no such image (a docker pull would fail the same way), log
+// in when the registry refuses it; else pull it by hand, to see why.
+func pullHint(image string, err error) string {
+	host, rest := imageref.Registry(image)
+	msg := err.Error()
+	switch {
+	case registryUnreachable(err):
+		return "the Docker engine cannot reach the image's registry (offline, or a proxy missing): on a machine that has the image, " +
+			"docker save " + image + " -o image.tar, then docker load -i image.tar here"
+	case cerrdefs.IsNotFound(err) || strings.Contains(msg, "manifest unknown"):
+		return "the registry " + host + " has no image " + rest + ": check the image's name and tag"
+	case strings.Contains(msg, "pull access denied") || cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err):
+		return "the registry " + host + " refused it: it has no image " + rest + ", or it needs a login (docker login " + host + ")"
+	}
+	return "pull it with docker pull " + image
 }
 
 // registryFailures are what the engine says when a pull cannot reach the

@@ -140,6 +140,31 @@ func TestDockerRegistryUnreachable(t *testing.T) {
 	}
 }
 
+// An image its registry does not have (a typo in the name, a tag never
+// pushed) failed with the advice to docker pull it, which fails the same
+// way. The error now names the registry and says it has no such image,
+// and to check the name and the tag.
+func TestDockerImageNotInRegistry(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	reg := testenv.Registry(t)
+	image := reg + "/goairbyte/no-such-image:1.0"
+	d := build[executor.Executor](t, "source-no-such-image", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir()})
+	err := d.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("want ErrNotInstalled, got %v", err)
+	}
+	for _, w := range []string{image, "registry " + reg + " has no image goairbyte/no-such-image:1.0", "check the image's name and tag"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "docker pull") {
+		t.Errorf("the error advises a docker pull, which fails the same way: %v", err)
+	}
+}
+
 // Mounts were passed to the engine as "host:container" binds: a host
 // directory with a colon in its name could not be mounted, and one that did
 // not exist (a typo) was made, as root, by the engine, and the connector

@@ -16,7 +16,7 @@ import (
 // goAPIs matches the remedies meant for Go callers that the library's
 // messages give: an option, a function, a type to implement.
 var goAPIs = regexp.MustCompile(`connector\.With|\bWith[A-Z]\w+|goairbyte\.|SecretManager|AvailableConnectors|call [A-Z]\w+|<nil>|` +
-	`Environment\.|\b(source|destination|cache)\.[A-Z]`)
+	`Environment\.|\b(source|destination|cache)\.[A-Z]|\b(Source|Destination|Cache)\.[A-Z]|LoadRequest`)
 
 // goab's errors name its flags and variables as remedies, not the library's
 // Go options: each case is a library error that used to reach the terminal
@@ -32,6 +32,11 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 	os.WriteFile(empty, []byte("#!/bin/sh\ncase \"$1\" in\n"+
 		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
 		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[]}}';;\nesac\n"), 0o755)
+	nokey := filepath.Join(t.TempDir(), "source-nokey") // a stream with no primary key
+	os.WriteFile(nokey, []byte("#!/bin/sh\ncase \"$1\" in\n"+
+		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
+		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[{\"name\":\"s\",\"json_schema\":{},\"supported_sync_modes\":[\"full_refresh\"]}]}}';;\n"+
+		"read) echo '{\"type\":\"RECORD\",\"record\":{\"stream\":\"s\",\"data\":{\"a\":1},\"emitted_at\":1}}';;\nesac\n"), 0o755)
 	notAPackage := t.TempDir() // a directory pip cannot install
 	noDocker := []string{"AIRBYTE_LOCAL_REGISTRY=" + reg, "DOCKER_HOST=tcp://127.0.0.1:1", "XDG_CACHE_HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
 	cases := []struct {
@@ -60,6 +65,11 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 			1, []string{"(--pip-url)", "(--use-python)"}},
 		{"no streams", nil, []string{"read", "--local-executable", empty, "--config", "{}", "--no-progress"},
 			1, []string{"source-empty: no streams to read"}},
+		// goab gives --full-refresh and --strategy, and cannot set a primary key.
+		{"replace on an incremental read", nil, []string{"read", "source-faker", "--config", `{"count": 10}`, "--strategy", "replace", "--no-progress"},
+			1, []string{"--full-refresh", "--strategy merge or append"}},
+		{"merge with no primary key", nil, []string{"read", "--local-executable", nokey, "--config", "{}", "--strategy", "merge", "--no-progress"},
+			1, []string{"--strategy append or replace"}},
 		{"nothing can run it", noDocker, []string{"spec", "source-javaonly"},
 			2, []string{"Docker", "--local-executable", "--manifest MANIFEST"}},
 		{"manifest not cached offline", noDocker, []string{"spec", "source-yamlonly"},

@@ -40,6 +40,9 @@ var benchmarkCommand = &command{
 		if len(pos) == 0 && sc.conn.local == "" && sc.conn.dockerImage == "" && sc.manifest == "" {
 			pos = []string{"source-faker"}
 		}
+		if flagGiven(fs, "count") && sc.conn.config != "" {
+			return usagef(c.name, "--count is the faker's count when there is no --config; with a --config, set the count there (such as '{\"count\": %d}')", count)
+		}
 		if sc.conn.config == "" && sc.manifest != "" {
 			return usagef(c.name, "--manifest needs the source's --config (--count is the faker's)")
 		}
@@ -87,7 +90,7 @@ var benchmarkCommand = &command{
 			}
 			counts, target = res.RecordsSent, dst.Name()
 		case cf.target != "":
-			cc, err := cf.open(ctx, c.name)
+			cc, err := cf.open(ctx, e, c.name)
 			if err != nil {
 				return err
 			}
@@ -96,7 +99,7 @@ var benchmarkCommand = &command{
 			if err != nil {
 				return err
 			}
-			counts, target = res.StreamRecords(), "cache "+cf.target
+			counts, target = res.StreamRecords(), "cache "+cacheName(cf.target)
 		default:
 			noop, err := goairbyte.NoopDestination(ctx, connector.WithEnvironment(e.conns))
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/executor"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/loopback"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/registry"
@@ -162,6 +163,18 @@ func cliAdvice(prefix string, err error) error {
 		"or, if the table is shared on purpose, load with Cache.Load and LoadRequest.ShareTables (source.Read does not share tables)",
 		"Give one of the sources a table prefix (table_prefix= in the --cache URL, such as duckdb:FILE?table_prefix=pfx or postgres://…?table_prefix=pfx) " +
 			"or a cache of its own (another --cache, or --schema)"})
+	// A write strategy that cannot apply: goab reads in full with
+	// --full-refresh, chooses with --strategy, and sets no primary key.
+	var se *cacheerr.StrategyError
+	if errors.As(err, &se) {
+		cli := *se
+		cli.Reason = strings.NewReplacer(
+			"read in full (source.ForceFullRefresh or destination.ForceFullRefresh; LoadRequest.FullRefresh for Cache.Load) or use merge or append",
+			"read in full (--full-refresh) or use --strategy merge or append",
+			"set one (Source.SetPrimaryKey of package source, or the configured catalog's primary_key) or use append or replace",
+			"goab cannot set one: use --strategy append or replace").Replace(se.Reason)
+		told = append(told, [2]string{se.Error(), cli.Error()})
+	}
 	// A connector in a container that its config sends to localhost.
 	told = append(told, [2]string{loopback.Advice, flags.Replace(loopback.Advice)})
 	// A failed Write is the failed goab sync.

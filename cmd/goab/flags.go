@@ -48,6 +48,7 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 				return nil, errHelpShown
 			}
 			msg := strings.Replace(err.Error(), "flag provided but not defined: -", "unknown flag --", 1)
+			msg = strings.Replace(msg, " for flag -", " for --", 1) // invalid value "x" for flag -count
 			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
 				if near := nearFlag(fs, name); near != "" {
 					msg += " (did you mean --" + near + "?)"

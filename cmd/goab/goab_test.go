@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/x/goairbyte/cache"
+	_ "github.com/x/goairbyte/cache/duckdb" // duckdb: URLs
 	"github.com/x/goairbyte/internal/testenv"
 )
 
@@ -154,6 +156,16 @@ func TestHelpForEveryCommand(t *testing.T) {
 // goab --help lists every exit status a command has: plan's 2 for
 // changes too, which a script reading only the main help would take for a
 // usage error.
+// "goab read help", as "goab help read" and git's "git commit -h" go,
+// shows read's help: it looked for a connector called help.
+func TestCommandThenHelp(t *testing.T) {
+	r := goab(t, nil, "read", "help")
+	r.want(t, 0)
+	if !strings.HasPrefix(r.stdout, "Usage: goab read ") {
+		t.Errorf("goab read help:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
 func TestMainHelpListsExitStatuses(t *testing.T) {
 	r := goab(t, nil, "--help")
 	r.want(t, 0)
@@ -162,6 +174,22 @@ func TestMainHelpListsExitStatuses(t *testing.T) {
 		if !strings.Contains(line, w) {
 			t.Errorf("the exit status line %q lacks %q", line, w)
 		}
+	}
+}
+
+// A GOAB_LOG_LEVEL goab does not know (verbose, trace) is said on stderr,
+// with the levels it knows, rather than read silently as warn: the user who
+// asked for more would otherwise see nothing and not know why.
+func TestUnknownLogLevelIsSaid(t *testing.T) {
+	r := goab(t, []string{"GOAB_LOG_LEVEL=verbose"}, "check", "source-faker", "--config", `{"count": 1}`)
+	r.want(t, 0)
+	if !strings.Contains(r.stderr, "GOAB_LOG_LEVEL") || !strings.Contains(r.stderr, "GOAB_LOG_LEVEL=verbose") || !strings.Contains(r.stderr, "debug, info, warn") {
+		t.Errorf("GOAB_LOG_LEVEL=verbose is not said on stderr:\n%s", r.stderr)
+	}
+	r = goab(t, []string{"GOAB_LOG_LEVEL=DEBUG"}, "check", "source-faker", "--config", `{"count": 1}`)
+	r.want(t, 0)
+	if strings.Contains(r.stderr, "GOAB_LOG_LEVEL") {
+		t.Errorf("GOAB_LOG_LEVEL=DEBUG is a level:\n%s", r.stderr)
 	}
 }
 
@@ -180,12 +208,18 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"validate", "--connector", "source-faker"}, "unknown flag --connector (goab takes the connector as its first argument: goab validate source-faker)"},
 		{[]string{"benchmark", "--source=source-faker"}, "unknown flag --source (goab takes the source as its first argument: goab benchmark source-faker)"},
 		{[]string{"benchmark", "--num-records", "5e5"}, "unknown flag --num-records (goab benchmark's is --count)"},
+		// --count was ignored beside a --config, which the run used.
+		{[]string{"benchmark", "--count", "1e3", "--config", `{"count": 5}`}, "--count is the faker's count when there is no --config"},
+		// Go's flag package names a flag with one dash; goab's take two.
+		{[]string{"benchmark", "--count", "abc"}, `invalid value "abc" for --count: not a whole number`},
 		{[]string{"check", "--config", "{}"}, "a connector name (such as source-faker) is required"},
 		{[]string{"check", "a", "b"}, `unexpected arguments "b"`},
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true"}, "--stream is required"},
 		// The stream given as an argument, as "goab records source-faker users"
 		// reads: the argument is named, not "--stream is required".
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "users"}, `unexpected arguments "users" after the connector name "source-faker"`},
+		// A negative limit printed every record, as 0 does.
+		{[]string{"records", "source-faker", "--config", "{}", "--stream", "users", "--limit", "-1"}, "--limit must be 0 (all) or more"},
 		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
 		// A --manifest file that is not there is the command line's
 		// mistake, as a --config file is, not a connector failure (1).
@@ -201,6 +235,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"discover", "source-faker", "--format", "xml"}, "--format must be json or table"},
 		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
+		// A cache URL's parameters on a plain path: the remedy is the URL form.
+		{[]string{"read", "source-faker", "--config", "{}", "--cache", "c.duckdb?table_prefix=x"}, "write it as a duckdb: URL: duckdb:c.duckdb?table_prefix=x"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--cache", "postgres://h/db", "--memory-limit", "1GB"}, "--memory-limit applies to DuckDB caches"},
 		// A cache URL whose scheme no cache has (a typo) is refused, where
 		// it named a DuckDB file "postgress:/h/db" under the working
@@ -239,6 +275,9 @@ func TestUsageErrors(t *testing.T) {
 		// destination's is refused before the source is read.
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "--stream", "users"}, "source-faker needs a config: pass --config"},
 		{[]string{"check", "source-faker", "--local-executable", "/bin/true"}, "source-faker needs a config: pass --config"},
+		// Another connector is not shown the faker's count as its example,
+		// but where its fields are listed.
+		{[]string{"check", "source-other", "--local-executable", "/bin/true"}, "source-other needs a config: pass --config, a JSON or YAML file or inline JSON; goab spec source-other lists its fields"},
 		{[]string{"sync", "source-faker", "--local-executable", "/bin/true", "--config", "{}", "--destination", "d"}, "--destination-config is required"},
 		{[]string{"benchmark", "--destination-local-executable", "/bin/true"}, "--destination-config is required"},
 	}
@@ -348,6 +387,17 @@ func TestSpecCheckDiscover(t *testing.T) {
 // goab spec and goab check take a destination as they take a source (its
 // help says "a connector"), as goab validate does: a newcomer looks up a
 // destination's config with goab spec before writing a sync.
+// spec --output to a file that cannot be made names the flag, where it said
+// only "open PATH: no such file or directory".
+func TestSpecOutputCannotBeWritten(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "no-such-dir", "spec.json")
+	r := goab(t, nil, "spec", "source-faker", "--output", out)
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "cannot write the spec to --output "+out+": no such file or directory") {
+		t.Errorf("spec --output %s: %s", out, p)
+	}
+}
+
 func TestSpecCheckDestination(t *testing.T) {
 	lj := localJSON(t)
 	r := goab(t, nil, "spec", "destination-local-json", "--local-executable", lj, "--format", "json")
@@ -380,6 +430,22 @@ func TestSpecCheckDestination(t *testing.T) {
 
 // spec and check read no stream: --streams is not theirs, for a source
 // either, where it used to be taken and do nothing. validate reads streams.
+// discover --streams prints those streams of the catalog, and refuses a
+// name the catalog lacks as read does; it printed the whole catalog and
+// succeeded whatever the flag said.
+func TestDiscoverStreams(t *testing.T) {
+	r := goab(t, nil, "discover", "source-faker", "--config", "{}", "--streams", "purchases,users", "--format", "table")
+	r.want(t, 0)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], "users ") || !strings.HasPrefix(lines[2], "purchases ") {
+		t.Errorf("discover --streams purchases,users: want the users and purchases rows, in the catalog's order:\n%s", r.stdout)
+	}
+	r = goab(t, nil, "discover", "source-faker", "--config", "{}", "--streams", "user")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, `no stream "user"`) || !strings.Contains(p, "users") {
+		t.Errorf("discover --streams user: %s", p)
+	}
+}
+
 func TestStreamsOnlyWhereStreamsAreRead(t *testing.T) {
 	for _, cmd := range []string{"spec", "check"} {
 		r := goab(t, nil, cmd, "source-faker", "--config", `{"count": 1}`, "--streams", "users")
@@ -608,6 +674,50 @@ func wantCount(t *testing.T, rows map[string][]string, stream string, col int, w
 // read into a DuckDB file, twice: the faker with always_updated off emits
 // nothing new the second time, because the state in the cache is passed
 // back to it.
+// The default cache that read and sync use with no --cache is closed
+// when goab ends, as a --cache file is: its file is whole on its own, with
+// no write-ahead log left beside it, so that a copy of default_cache.duckdb
+// (a CI artifact, a file sent to a colleague) holds what was read. It was
+// left open, its data in the .wal alone, and a copy of the file was empty.
+func TestDefaultCacheIsWholeWhenGoabEnds(t *testing.T) {
+	out := []string{"--destination", "destination-local-json", "--destination-config", `{"destination_path": "` + t.TempDir() + `"}`}
+	for _, args := range [][]string{
+		{"read", "source-faker", "--config", `{"count": 5}`, "--streams", "users"},
+		{"sync", "source-faker", "--config", `{"count": 5}`, "--streams", "users"},
+		{"sync", "source-faker", "--config", `{"count": 5}`, "--streams", "users", "--no-cache"},
+	} {
+		if args[0] == "sync" {
+			args = append(args, out...)
+		}
+		dir := t.TempDir()
+		goabIn(t, dir, nil, append(args, "--no-progress")...).want(t, 0)
+		file := filepath.Join(dir, ".cache", "default_cache", "default_cache.duckdb")
+		if _, err := os.Stat(file + ".wal"); err == nil {
+			t.Errorf("goab %s left %s.wal: the default cache was not closed", strings.Join(args[:2], " "), file)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone := filepath.Join(t.TempDir(), "copy.duckdb")
+		if err := os.WriteFile(alone, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := cache.Open(t.Context(), "duckdb:"+alone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"users"}
+		if args[0] == "sync" && slices.Contains(args, "--no-cache") {
+			want = nil // the records went straight to the destination
+		}
+		if streams, err := c.Streams(t.Context()); err != nil || !slices.Equal(streams, want) {
+			t.Errorf("goab %s: a copy of the default cache's file has the streams %v (%v), want %v", strings.Join(args, " "), streams, err, want)
+		}
+		c.Close()
+	}
+}
+
 func TestReadIntoDuckDB(t *testing.T) {
 	fk := faker(t)
 	db := filepath.Join(t.TempDir(), "sub", "faker.duckdb")
@@ -679,6 +789,55 @@ func TestConfigErrorNamesTheSpecCommand(t *testing.T) {
 // takes them: a duckdb: URL is the file it names (not a file called
 // "duckdb:…"), and table_prefix applies on both backends (PostgreSQL's
 // connector refused it).
+// A --cache that is a directory (as if goab made its file in it) is a usage
+// error that says a DuckDB cache is a file and names one, for a path and a
+// duckdb: URL alike; DuckDB's own words were "Could not read from file: Is
+// a directory".
+func TestCacheThatIsADirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, target := range []string{dir, "duckdb:" + dir, "sub"} {
+		if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", target, "--no-progress")
+		r.want(t, 2)
+		if p := errorParagraph(t, r); !strings.Contains(p, "is a directory") || !strings.Contains(p, "goab.duckdb") {
+			t.Errorf("--cache %s: %s", target, p)
+		}
+	}
+}
+
+// A --cache that is a file of another kind is refused before a read: DuckDB
+// opened an existing .json, .csv or .parquet file as data in a database in
+// memory, so the read succeeded and kept nothing.
+func TestCacheThatIsNotADuckDBFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"records.json", "out.csv", "empty.json", "t.parquet"} {
+		content := []byte(`{"a": 1}` + "\n")
+		if name == "empty.json" {
+			content = nil
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, target := range []string{path, "duckdb:" + path} {
+			r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", target, "--no-progress")
+			r.want(t, 2)
+			if p := errorParagraph(t, r); !strings.Contains(p, "is not a DuckDB database file") {
+				t.Errorf("--cache %s: %s", target, p)
+			}
+		}
+		if b, _ := os.ReadFile(path); string(b) != string(content) {
+			t.Errorf("%s was changed: %q", name, b)
+		}
+	}
+	// A DuckDB file is one still.
+	db := filepath.Join(dir, "c.duckdb")
+	goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", db, "--no-progress").want(t, 0)
+	goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", db, "--no-progress").want(t, 0)
+}
+
 func TestReadIntoCacheURLs(t *testing.T) {
 	dir := t.TempDir()
 	r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--streams", "users",

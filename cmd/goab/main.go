@@ -125,12 +125,16 @@ func dieOf(s os.Signal) {
 // logLevel is the level of the messages goab shows on stderr: warnings and
 // errors unless GOAB_LOG_LEVEL says debug or info. Connectors' own LOG
 // messages are all kept in their log files whatever the level.
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelWarn
+// An unset GOAB_LOG_LEVEL is warn; one that is no level is warn too, and
+// ok is false, so that goab says so rather than show less than was asked.
+func logLevel(s string) (l slog.Level, ok bool) {
+	if s == "" {
+		return slog.LevelWarn, true
 	}
-	return l
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelWarn, false
+	}
+	return l, true
 }
 
 // env is what a command writes to, and the goairbyte Environment its
@@ -168,8 +172,12 @@ func newEnv(stdout, stderr io.Writer) *env {
 	}
 	conns := goairbyte.NewEnvironment()
 	core.EnvOf(conns).UseProcessSecrets()
-	conns.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(logs,
-		&slog.HandlerOptions{Level: logLevel(os.Getenv("GOAB_LOG_LEVEL"))}))))
+	level, ok := logLevel(os.Getenv("GOAB_LOG_LEVEL"))
+	logger := slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})))
+	if !ok {
+		logger.Warn("GOAB_LOG_LEVEL is not a level: showing warnings and errors; use debug, info, warn or error", "GOAB_LOG_LEVEL", os.Getenv("GOAB_LOG_LEVEL"))
+	}
+	conns.SetLogger(logger)
 	return &env{stdout: stdout, text: termsafe.NewWriter(stdout), stderr: stderr, conns: conns, ascii: ascii, specArgs: map[string]string{}}
 }
 
@@ -234,6 +242,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return report(e.reports(), "goab", &usageError{msg: fmt.Sprintf("unknown command %q; the commands are %s (goab help lists them)", name, commandList())})
 	}
+	if len(args) == 2 && args[1] == "help" {
+		args = []string{name, "--help"} // goab read help, as goab help read
+	}
 	// A command is one operation of the library, however many it calls (a
 	// validate checks, discovers and reads): each secret its configs name
 	// is asked for once (see askSecrets).
@@ -267,7 +278,10 @@ func needsConfig(cmd string, err error) error {
 	if !errors.As(err, &nc) {
 		return err
 	}
-	return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON such as '{\"count\": 100}'", nc.Connector)
+	if nc.Connector == "source-faker" {
+		return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON such as '{\"count\": 100}'", nc.Connector)
+	}
+	return usagef(cmd, "%s needs a config: pass --config, a JSON or YAML file or inline JSON; goab spec %s lists its fields", nc.Connector, nc.Connector)
 }
 
 // readerGoneWriter is goab's stdout; it remembers that its reader went

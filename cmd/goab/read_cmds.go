@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -43,14 +46,16 @@ func isPostgres(target string) bool {
 		strings.Contains(target, "dbname=") || strings.Contains(target, "host=")
 }
 
-// open opens the cache the flags name; nil with no --cache (the library's
-// default cache then applies). The caller closes a non-nil cache. A
+// open opens the cache the flags name, with no --cache the default cache
+// of e's Environment. The caller closes it: a DuckDB file left open ends
+// the process with its last commits in the write-ahead log beside it, so
+// that a copy of the file alone lacks them. A
 // --cache or --schema the cache refuses before connecting (a URL
 // parameter it does not know or whose value is not valid, a connection
 // string that does not parse, a table prefix that is no name) is a usage
 // error, as the flags' other mistakes are.
-func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error) {
-	c, err := cf.openCache(ctx, cmd)
+func (cf *cacheFlags) open(ctx context.Context, e *env, cmd string) (*cache.Cache, error) {
+	c, err := cf.openCache(ctx, e, cmd)
 	if ae := (*cacheerr.ArgumentError)(nil); errors.As(err, &ae) || errors.Is(err, cache.ErrInvalidName) {
 		// A memory limit DuckDB would not parse came from --memory-limit
 		// (which goab puts in a duckdb: URL too) or the URL's memory_limit.
@@ -68,7 +73,7 @@ func (cf *cacheFlags) open(ctx context.Context, cmd string) (*cache.Cache, error
 // names, with the limit.
 var memoryLimitOption = regexp.MustCompile(`WithMemoryLimit\("((?:[^"\\]|\\.)*)"\)`)
 
-func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, error) {
+func (cf *cacheFlags) openCache(ctx context.Context, e *env, cmd string) (*cache.Cache, error) {
 	var dopts []duckdb.Option
 	if cf.memoryLimit != "" {
 		dopts = append(dopts, duckdb.WithMemoryLimit(cf.memoryLimit))
@@ -86,7 +91,7 @@ func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, 
 			}
 			return c, nil
 		}
-		return nil, nil
+		return core.EnvOf(e.conns).DefaultCache(ctx)
 	case cacheURL(cf.target) != nil:
 		return cf.openURL(ctx, cmd, cacheURL(cf.target))
 	case isPostgres(cf.target):
@@ -99,6 +104,12 @@ func (cf *cacheFlags) openCache(ctx context.Context, cmd string) (*cache.Cache, 
 		}
 		return cache.New(ctx, postgres.NewConnector(cf.target, opts...))
 	default:
+		if _, query, ok := strings.Cut(cf.target, "?"); ok && cacheParams(query) {
+			return nil, usagef(cmd, "--cache %s: a file path takes no parameters; to give them, write it as a duckdb: URL: duckdb:%s", cf.target, cf.target)
+		}
+		if err := duckDBFile(cmd, cf.target); err != nil {
+			return nil, err
+		}
 		if cf.schema != "" {
 			dopts = append(dopts, duckdb.WithSchema(cf.schema))
 		}
@@ -131,6 +142,13 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 	}
 	switch u.Scheme {
 	case "duckdb":
+		path := u.Path
+		if p, err := url.PathUnescape(u.Opaque); err == nil && p != "" {
+			path = p
+		}
+		if err := duckDBFile(cmd, path); err != nil {
+			return nil, err
+		}
 		if cf.memoryLimit != "" {
 			q := u.Query()
 			if l := q.Get("memory_limit"); l != "" && l != cf.memoryLimit {
@@ -147,6 +165,54 @@ func (cf *cacheFlags) openURL(ctx context.Context, cmd string, u *url.URL) (*cac
 		return nil, usagef(cmd, "--cache %s: no cache has URLs of scheme %q; give a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN", u.Redacted(), u.Scheme)
 	}
 	return cache.Open(ctx, u.String(), opts...)
+}
+
+// cacheName is a --cache value as goab may print it: a DSN's password is
+// xxxxx, in a URL (as url.URL.Redacted has it) or a key=value DSN.
+func cacheName(target string) string {
+	if u := cacheURL(target); u != nil {
+		return u.Redacted()
+	}
+	return dsnPassword.ReplaceAllString(target, "${1}xxxxx")
+}
+
+// dsnPassword is the password of a key=value DSN, bare or quoted.
+var dsnPassword = regexp.MustCompile(`(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// cacheParams reports whether query is a cache URL's parameters (schema=,
+// table_prefix=, memory_limit=), given on a DuckDB file path.
+func cacheParams(query string) bool {
+	q, err := url.ParseQuery(query)
+	return err == nil && (q.Has("schema") || q.Has("table_prefix") || q.Has("memory_limit"))
+}
+
+// duckDBFile refuses a DuckDB --cache that names a directory, as if goab
+// made its file in it, with the file to name instead (DuckDB's own error
+// says only that it could not read the directory); and one that names a
+// file of another kind: DuckDB opens an existing .json, .csv or .parquet
+// file as data in a database in memory, where a read succeeds and keeps
+// nothing.
+func duckDBFile(cmd, path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil // a new file, or DuckDB's to explain
+	case fi.IsDir():
+		return usagef(cmd, "--cache %s is a directory; a DuckDB cache is a file: name one, such as %s", path, filepath.Join(path, "goab.duckdb"))
+	case !fi.Mode().IsRegular():
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // DuckDB's to explain
+	}
+	defer f.Close()
+	// A DuckDB file's header has the magic bytes DUCK at offset 8.
+	header := make([]byte, 12)
+	if n, _ := io.ReadFull(f, header); n < len(header) || string(header[8:]) != "DUCK" {
+		return usagef(cmd, "--cache %s is not a DuckDB database file; name a DuckDB file, or a new one such as %s", path, strings.TrimSuffix(path, filepath.Ext(path))+".duckdb")
+	}
+	return nil
 }
 
 // What to do when the default cache, under the working directory or in
@@ -180,23 +246,19 @@ type readFlags struct {
 
 func addReadFlags(fs *flag.FlagSet) *readFlags {
 	rf := &readFlags{}
-	fs.BoolVar(&rf.fullRefresh, "full-refresh", false, "read every stream in full, ignoring the state the cache keeps")
+	fs.BoolVar(&rf.fullRefresh, "full-refresh", false, "read every stream in full, ignoring the state the cache keeps; a stream with a cursor and no primary key is appended to, so its table gets every record again: add --strategy replace to start it afresh")
 	rf.strategy = choiceFlag(fs, "strategy", string(cache.StrategyAuto), "how streams are written into their tables",
 		string(cache.StrategyAuto), string(cache.StrategyAppend), string(cache.StrategyMerge), string(cache.StrategyReplace))
 	return rf
 }
 
-// options turns the read flags into read options, with the cache c
-// unless it is nil.
+// options turns the read flags into read options into the cache c.
 func (rf *readFlags) options(c *cache.Cache) []source.ReadOption {
 	opts := []source.ReadOption{source.Strategy(cache.Strategy(rf.strategy.value))}
 	if rf.fullRefresh {
 		opts = append(opts, source.ForceFullRefresh())
 	}
-	if c != nil {
-		opts = append(opts, source.UseCache(c))
-	}
-	return opts
+	return append(opts, source.UseCache(c))
 }
 
 var readCommand = &command{
@@ -216,13 +278,11 @@ var readCommand = &command{
 		if err != nil {
 			return err
 		}
-		cc, err := cf.open(ctx, c.name)
+		cc, err := cf.open(ctx, e, c.name)
 		if err != nil {
 			return err
 		}
-		if cc != nil {
-			defer cc.Close()
-		}
+		defer cc.Close()
 		opts := append(rf.options(cc), source.WithProgress(pf.options(e)...))
 		res, err := src.Read(ctx, opts...)
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -48,7 +50,13 @@ var specCommand = &command{
 			if flagGiven(fs, "format") {
 				f = format.value
 			}
-			return src.WriteConfigSpecFile(ctx, *output, f)
+			// A file that cannot be written is named as the flag's.
+			if err := src.WriteConfigSpecFile(ctx, *output, f); errors.As(err, new(*iofs.PathError)) {
+				return fmt.Errorf("cannot write the spec to --output %s: %w", *output, errors.Unwrap(err))
+			} else if err != nil {
+				return err
+			}
+			return nil
 		}
 		if format.value == "json" {
 			var buf bytes.Buffer
@@ -131,7 +139,7 @@ var checkCommand = &command{
 var discoverCommand = &command{
 	name:     "discover",
 	synopsis: "discover <connector> --config CONFIG [connector flags] [--format json|table]",
-	summary:  "Print a connector's catalog: its streams, sync modes, cursors and primary keys.",
+	summary:  "Print a connector's catalog: its streams (or those --streams names), sync modes, cursors and primary keys.",
 	example:  "goab discover source-faker --local-executable ./source-faker --config config.yaml --format table",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
@@ -144,6 +152,16 @@ var discoverCommand = &command{
 		cat, err := src.Discover(ctx)
 		if err != nil {
 			return err
+		}
+		if sc.streams != "" {
+			// Those streams only; a name the catalog lacks fails as in read.
+			names, err := src.SelectedStreams(ctx)
+			if err != nil {
+				return err
+			}
+			some := *cat
+			some.Streams = slices.DeleteFunc(slices.Clone(cat.Streams), func(s protocol.Stream) bool { return !slices.Contains(names, s.Name) })
+			cat = &some
 		}
 		if format.value == "table" {
 			return printCatalogTable(e, cat)
@@ -191,6 +209,9 @@ var recordsCommand = &command{
 		limit := fs.Int("limit", 0, "stop after this many records (0: all)")
 		var name string
 		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
+			if *limit < 0 {
+				return usagef(c.name, "--limit must be 0 (all) or more")
+			}
 			if name = *stream; name != "" {
 				return nil
 			}

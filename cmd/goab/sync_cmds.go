@@ -127,20 +127,15 @@ var syncCommand = &command{
 		if err != nil {
 			return err
 		}
-		cc, err := cf.open(ctx, c.name)
+		cc, err := cf.open(ctx, e, c.name)
 		if err != nil {
 			return err
 		}
-		if cc != nil {
-			defer cc.Close()
-		}
+		defer cc.Close()
 		opts := rf.writeOptions()
-		switch {
-		case *noCache && cc != nil:
+		if *noCache {
 			opts = append(opts, destination.NoCache(), destination.StateCache(cc))
-		case *noCache:
-			opts = append(opts, destination.NoCache())
-		case cc != nil:
+		} else {
 			opts = append(opts, destination.UseCache(cc))
 		}
 		opts = append(opts, destination.WithProgress(pf.options(e)...))

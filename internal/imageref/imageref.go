@@ -18,3 +18,15 @@ func Tag(image string) string {
 	}
 	return ""
 }
+
+// Registry splits an image reference into its registry host and the
+// reference within it, as Docker reads it: the first component is a host
+// when it has a dot or a colon or is localhost, else the image is on
+// Docker Hub (docker.io).
+func Registry(image string) (host, rest string) {
+	first, after, ok := strings.Cut(image, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first, after
+	}
+	return "docker.io", image
+}
