@@ -15,7 +15,9 @@
 // duckdb:///abs/path/file.duckdb names a file by absolute path,
 // duckdb:rel/path/file.duckdb one relative to the working directory, and
 // duckdb::memory: an in-memory database, gone when the cache is closed.
-// The file and its directories are created if needed. Query parameters:
+// The file and its directories are created if needed; an existing file
+// that is not a DuckDB database (empty, or JSON, CSV or Parquet data, which
+// DuckDB would read into a database in memory) is refused. Query parameters:
 // schema and table_prefix (see cache.Open), and memory_limit (such as
 // 1GB), write_threads, batch_size and string_compression (true or false),
 // as the options of the same names below.
@@ -100,6 +102,7 @@ import (
 	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/duckfile"
 	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
@@ -494,6 +497,9 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		path = abs
 	}
 	if path != memoryPath {
+		if err := duckfile.Check(path); err != nil {
+			return nil, fmt.Errorf("duckdb: %w", err)
+		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("duckdb: creating the cache directory: %w", err)
 		}

@@ -824,7 +824,7 @@ func TestCacheThatIsNotADuckDBFile(t *testing.T) {
 		for _, target := range []string{path, "duckdb:" + path} {
 			r := goabIn(t, dir, nil, "read", "source-faker", "--config", `{"count": 5}`, "--cache", target, "--no-progress")
 			r.want(t, 2)
-			if p := errorParagraph(t, r); !strings.Contains(p, "is not a DuckDB database file") {
+			if p := errorParagraph(t, r); !strings.Contains(p, "not a DuckDB database file") {
 				t.Errorf("--cache %s: %s", target, p)
 			}
 		}

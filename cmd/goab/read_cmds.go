@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/duckfile"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -189,28 +189,13 @@ func cacheParams(query string) bool {
 // duckDBFile refuses a DuckDB --cache that names a directory, as if goab
 // made its file in it, with the file to name instead (DuckDB's own error
 // says only that it could not read the directory); and one that names a
-// file of another kind: DuckDB opens an existing .json, .csv or .parquet
-// file as data in a database in memory, where a read succeeds and keeps
-// nothing.
+// file of another kind (see internal/duckfile), as a usage error.
 func duckDBFile(cmd, path string) error {
-	fi, err := os.Stat(path)
-	switch {
-	case err != nil:
-		return nil // a new file, or DuckDB's to explain
-	case fi.IsDir():
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return usagef(cmd, "--cache %s is a directory; a DuckDB cache is a file: name one, such as %s", path, filepath.Join(path, "goab.duckdb"))
-	case !fi.Mode().IsRegular():
-		return nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil // DuckDB's to explain
-	}
-	defer f.Close()
-	// A DuckDB file's header has the magic bytes DUCK at offset 8.
-	header := make([]byte, 12)
-	if n, _ := io.ReadFull(f, header); n < len(header) || string(header[8:]) != "DUCK" {
-		return usagef(cmd, "--cache %s is not a DuckDB database file; name a DuckDB file, or a new one such as %s", path, strings.TrimSuffix(path, filepath.Ext(path))+".duckdb")
+	if err := duckfile.Check(path); err != nil {
+		return usagef(cmd, "--cache %v", err)
 	}
 	return nil
 }
