@@ -21,7 +21,9 @@ import (
 // Write that is given no cache. Nobody has to close it; closing it
 // releases the file, and the next use opens it again. A program may exit
 // with it open: its loads remove their spool files from the temp directory
-// as they end.
+// as they end, and what they committed since the last checkpoint is in the
+// write-ahead log beside the file (default_cache.duckdb.wal), which the
+// next open replays. To copy the file alone, close the cache first.
 func DefaultCache(ctx context.Context) (*cache.Cache, error) {
 	return core.EnvOf(connector.DefaultEnvironment()).DefaultCache(ctx)
 }
