@@ -150,7 +150,11 @@ func WithHostNetwork(on bool) Option {
 // container (PyAirbyte's convention), so that a destination_path under
 // /local lands in dir. It implies Docker. The directory must exist (on the
 // Docker engine's machine): the run fails naming it otherwise; "" is an
-// *OptionError.
+// *OptionError. Without it, a Docker connector whose config names a path
+// under /local gets the directory <project dir>/<name> mounted there, made
+// if needed, as PyAirbyte mounts it for every Docker connector (the project
+// dir is $AIRBYTE_PROJECT_DIR, else the working directory); a config that
+// names none mounts nothing.
 func WithLocalMount(dir string) Option {
 	return func(s *settings) {
 		s.note("WithLocalMount")

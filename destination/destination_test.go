@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -364,6 +365,44 @@ func TestWriteDocker(t *testing.T) {
 		t.Fatalf("%d lines, want 80", n)
 	}
 	wantOnce(t, ids, 80)
+}
+
+// TestWriteDockerLocalByDefault: with no mount given, a Docker
+// destination whose config writes under /local gets the project
+// directory's destination-local-json mounted there, as PyAirbyte mounts
+// it: its files were left in the container, removed with it, while every
+// record was confirmed. A config that names no /local path mounts nothing.
+// Not parallel: it sets AIRBYTE_PROJECT_DIR.
+func TestWriteDockerLocalByDefault(t *testing.T) {
+	cli := testenv.Docker(t)
+	image := testenv.LocalJSONImage(t, cli)
+	ctx := context.Background()
+	project := t.TempDir()
+	t.Setenv("AIRBYTE_PROJECT_DIR", project)
+	dst, err := destination.New(ctx, "destination-local-json", connector.WithDockerImage(image),
+		connector.WithConfig(map[string]any{"destination_path": "/tmp/json"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(project, "destination-local-json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a config with no /local path made the mount's directory: %v", err)
+	}
+	dst.SetConfig(map[string]any{"destination_path": "/local/json"})
+	res, err := dst.Write(ctx, newFaker(t, 40, "users"), destination.UseCache(openCache(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RecordsConfirmed["users"] != 40 {
+		t.Fatalf("confirmed %v", res.RecordsConfirmed)
+	}
+	n, ids := fileIDs(t, filepath.Join(project, "destination-local-json", "json"), "users")
+	if n != 40 {
+		t.Fatalf("%d lines in the project's directory, want 40", n)
+	}
+	wantOnce(t, ids, 40)
 }
 
 // noop is the in-process no-op destination, registered in an Environment

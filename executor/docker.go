@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,9 +24,11 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/imageref"
 	"github.com/x/goairbyte/protocol"
 )
@@ -367,11 +371,15 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		AttachStderr: true,
 		Labels:       map[string]string{labelConnector: d.name, labelRun: ulid.Make().String(), labelOwner: ownerLabel()},
 	}
+	mounts, err := d.mountsFor(ln)
+	if err != nil {
+		return started{}, err
+	}
 	host := &container.HostConfig{
 		// The default json-file driver copies every line to disk and caps
 		// throughput at a third; we read the output ourselves.
 		LogConfig: container.LogConfig{Type: "none"},
-		Mounts:    d.o.mounts,
+		Mounts:    mounts,
 	}
 	if d.o.hostNetwork {
 		host.NetworkMode = "host"
@@ -655,4 +663,68 @@ func (d *demux) end(err error) {
 	if d.ended != nil {
 		d.ended()
 	}
+}
+
+// localDir is where PyAirbyte's convention has a Docker connector read and
+// write the host's files.
+const localDir = "/local"
+
+// mountsFor returns the container's mounts for a run: those given and,
+// when none is at /local and the run's config names a path under /local
+// (a destination_path of /local/out.jsonl), the directory name under the
+// project directory ($AIRBYTE_PROJECT_DIR, else the working directory),
+// made if needed, as PyAirbyte mounts it for every Docker connector.
+// Without it the connector's files would stay in the container, removed
+// when the run ends, while the run succeeded.
+func (d *dockerExecutor) mountsFor(ln launch) ([]mount.Mount, error) {
+	for _, m := range d.o.mounts {
+		if path.Clean(m.Target) == localDir {
+			return d.o.mounts, nil
+		}
+	}
+	i := slices.IndexFunc(ln.files, func(f runFile) bool { return f.name == "config.json" })
+	if i < 0 || !namesLocalPath(ln.files[i].data) {
+		return d.o.mounts, nil
+	}
+	dir, err := filepath.Abs(filepath.Join(airbytedirs.ProjectDir(), d.name))
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the config names a path under %s, which is mounted from %s: %w; "+
+			"set AIRBYTE_PROJECT_DIR, or mount a directory of your own (connector.WithLocalMount)", localDir, dir, err)
+	}
+	d.o.logger.Info("the config names a path under /local: mounting the project's directory of the connector there, as PyAirbyte does",
+		"connector", d.name, "dir", dir)
+	return append(slices.Clip(d.o.mounts), mount.Mount{Type: mount.TypeBind, Source: dir, Target: localDir}), nil
+}
+
+// namesLocalPath reports whether a JSON config holds a string that is
+// /local or a path under it.
+func namesLocalPath(config []byte) bool {
+	var v any
+	if json.Unmarshal(config, &v) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return v == localDir || strings.HasPrefix(v, localDir+"/")
+		case map[string]any:
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
 }

@@ -2,8 +2,9 @@
 // things go (its airbyte/constants.py), so that a program ported from
 // PyAirbyte keeps its environment:
 //
-//   - AIRBYTE_PROJECT_DIR: the default parent of the cache root and of the
-//     install root (else the working directory);
+//   - AIRBYTE_PROJECT_DIR: the default parent of the cache root, of the
+//     install root and of Docker connectors' /local directories (else the
+//     working directory);
 //   - AIRBYTE_CACHE_ROOT: the cache root (else $AIRBYTE_PROJECT_DIR/.cache);
 //   - AIRBYTE_INSTALL_DIR: where Python connectors' virtualenvs are made
 //     (else $AIRBYTE_PROJECT_DIR);
@@ -47,6 +48,14 @@ func CacheRoot() string {
 		return filepath.Join(dir, cacheDirName)
 	}
 	return cacheDirName
+}
+
+// ProjectDir is $AIRBYTE_PROJECT_DIR, else "", the working directory:
+// PyAirbyte's project directory, under which a Docker connector's /local
+// directory is (see package executor).
+func ProjectDir() string {
+	dir, _ := lookup(projectDirVar)
+	return dir
 }
 
 // InstallRoot is the directory under which Python connectors' virtualenvs
