@@ -11,6 +11,7 @@ import (
 
 	"github.com/x/goairbyte/airbyteapi"
 	api "github.com/x/goairbyte/internal/airbyteapi"
+	"github.com/x/goairbyte/internal/jsonwalk"
 	"github.com/x/goairbyte/internal/secretref"
 	"github.com/x/goairbyte/internal/specsecret"
 	"github.com/x/goairbyte/internal/termsafe"
@@ -784,7 +785,7 @@ func stringPaths(v any, path []string, match func(string) bool) [][]string {
 			out = append(out, stringPaths(x[k], append(slices.Clone(path), k), match)...)
 		}
 	case []any:
-		if len(path) > 0 && containsString(x, match) {
+		if len(path) > 0 && jsonwalk.AnyString(x, match) {
 			out = append(out, path)
 		}
 	case string:
@@ -793,27 +794,6 @@ func stringPaths(v any, path []string, match func(string) bool) [][]string {
 		}
 	}
 	return out
-}
-
-// containsString reports whether a string inside v, at any depth, matches.
-func containsString(v any, match func(string) bool) bool {
-	switch x := v.(type) {
-	case map[string]any:
-		for _, e := range x {
-			if containsString(e, match) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range x {
-			if containsString(e, match) {
-				return true
-			}
-		}
-	case string:
-		return match(x)
-	}
-	return false
 }
 
 func isMasked(s string) bool { return s == specsecret.Mask }

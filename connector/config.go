@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/x/goairbyte/internal/jsonwalk"
 	"github.com/x/goairbyte/internal/masklease"
 	"github.com/x/goairbyte/internal/secretref"
 	"github.com/x/goairbyte/internal/specsecret"
@@ -314,27 +315,7 @@ func holdsReference(config json.RawMessage) bool {
 	if decodeJSON(config, &v) != nil {
 		return true // cannot tell: as unsafe as a reference
 	}
-	var walk func(v any) bool
-	walk = func(v any) bool {
-		switch x := v.(type) {
-		case string:
-			return strings.HasPrefix(x, secrets.ReferencePrefix)
-		case map[string]any:
-			for _, e := range x {
-				if walk(e) {
-					return true
-				}
-			}
-		case []any:
-			for _, e := range x {
-				if walk(e) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return walk(v)
+	return jsonwalk.AnyString(v, func(s string) bool { return strings.HasPrefix(s, secrets.ReferencePrefix) })
 }
 
 // rereference returns config with every string that equals a value resolved

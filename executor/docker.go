@@ -30,6 +30,7 @@ import (
 
 	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/imageref"
+	"github.com/x/goairbyte/internal/jsonwalk"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -706,25 +707,5 @@ func namesLocalPath(config []byte) bool {
 	if json.Unmarshal(config, &v) != nil {
 		return false
 	}
-	var walk func(any) bool
-	walk = func(v any) bool {
-		switch v := v.(type) {
-		case string:
-			return v == localDir || strings.HasPrefix(v, localDir+"/")
-		case map[string]any:
-			for _, e := range v {
-				if walk(e) {
-					return true
-				}
-			}
-		case []any:
-			for _, e := range v {
-				if walk(e) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return walk(v)
+	return jsonwalk.AnyString(v, func(s string) bool { return s == localDir || strings.HasPrefix(s, localDir+"/") })
 }
