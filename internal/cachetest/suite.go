@@ -301,6 +301,17 @@ func testMergeCompositeAndNestedKeys(t *testing.T, open Opener) {
 		Rec("nested", `{"k":{"id":"p"},"v":1}`), Rec("nested", `{"k":{"id":"q"},"v":2}`), Rec("nested", `{"k":{"id":"p"},"v":3}`))
 	Equal(t, "composite", Strings(t, c, `SELECT CAST(a AS VARCHAR), b, CAST(v AS VARCHAR) FROM pairs ORDER BY a, b`), []string{"1|x|3", "1|y|2"})
 	Equal(t, "nested", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM nested ORDER BY v`), []string{"2", "3"})
+	// Fields named as the aliases of the merge's statements once were (o,
+	// n), keys in them and beside them, merged across loads.
+	cat = Catalog(
+		Stream("alias_o", `{"o":{"type":"object"},"n":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"o", "id"}}, "v"),
+		Stream("alias_n", `{"o":{"type":"string"},"n":{"type":"integer"},"v":{"type":"integer"}}`, inc, [][]string{{"n"}}, "v"),
+	)
+	MustLoad(t, c, cat, cache.StrategyMerge, Rec("alias_o", `{"o":{"id":"p"},"n":"x","v":1}`), Rec("alias_o", `{"o":{"id":"q"},"v":2}`),
+		Rec("alias_n", `{"o":"x","n":1,"v":1}`), Rec("alias_n", `{"n":2,"v":2}`))
+	MustLoad(t, c, cat, cache.StrategyMerge, Rec("alias_o", `{"o":{"id":"p"},"n":"y","v":3}`), Rec("alias_n", `{"o":"y","n":1,"v":3}`))
+	Equal(t, "a field named o", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM alias_o ORDER BY v`), []string{"2", "3"})
+	Equal(t, "a field named n", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM alias_n ORDER BY v`), []string{"2", "3"})
 }
 
 // testReplace: replace swaps in the new rows and leaves no staging table.
