@@ -245,8 +245,11 @@ func (c *Cache) dedupeSQL(t *backend.Table, scoped bool) string {
 			// types) alike on every backend: a number by its value, above
 			// any other value, which orders by its text's bytes. DuckDB
 			// orders JSON by its text (9 after 10), PostgreSQL its own way.
-			number, text := c.b.JSONOrder(rowsAlias+"."+backend.Quote(col.Name), t.Cursor[1:])
-			order = number + " DESC NULLS LAST, " + c.byBytes(text) + " DESC NULLS LAST, "
+			numbers, text := c.b.JSONOrder(rowsAlias+"."+backend.Quote(col.Name), t.Cursor[1:])
+			for _, n := range numbers {
+				order += n + " DESC NULLS LAST, "
+			}
+			order += c.byBytes(text) + " DESC NULLS LAST, "
 		case col.Type == backend.TypeString:
 			// A text cursor by its bytes, on every backend.
 			order = c.byBytes(c.keyExpr(t, rowsAlias, t.Cursor)) + " DESC NULLS LAST, "

@@ -821,19 +821,53 @@ func (b *database) ParseSQLType(dt string) backend.Type {
 	return backend.TypeString
 }
 
-func (b *database) JSONText(expr string, path []string) string {
-	return "json_extract_string(" + expr + ", " + literal(jsonPath(path)) + ")"
+// jsonAt is the JSON value at path inside expr.
+func jsonAt(expr string, path []string) string {
+	if len(path) == 0 {
+		return expr
+	}
+	return "json_extract(" + expr + ", " + literal(jsonPath(path)) + ")"
 }
 
-// JSONOrder orders numbers as doubles: json_type names DuckDB's type for
-// the number (true would cast to 1, so only a number is cast).
-func (b *database) JSONOrder(expr string, path []string) (number, text string) {
-	v := expr
-	if len(path) > 0 {
-		v = "json_extract(" + expr + ", " + literal(jsonPath(path)) + ")"
-	}
-	number = "CASE WHEN json_type(" + v + ") IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBLE') THEN TRY_CAST(" + v + " AS DOUBLE) END"
-	return number, "json_extract_string(" + v + ", '$')"
+// jsonIsNumber says whether the JSON value v is a number: json_type names
+// the type DuckDB reads it as (a fraction, an exponent or an integer beyond
+// 64 bits is a DOUBLE; true is a BOOLEAN, which would cast to 1).
+func jsonIsNumber(v string) string {
+	return "json_type(" + v + ") IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBLE')"
+}
+
+// jsonDouble and jsonWhole are the JSON number v as a double (NULL if v is
+// no number), and, if it is whole, as the exact integer it writes, read
+// from its text (1.0, 1e0 and 1 are 1; 2^53+1 and 10^30 exact), NULL beyond
+// 128 bits.
+func jsonDouble(v string) string {
+	return "CASE WHEN " + jsonIsNumber(v) + " THEN TRY_CAST(" + v + " AS DOUBLE) END"
+}
+
+func jsonWhole(v string) string {
+	d := jsonDouble(v)
+	return "CASE WHEN " + d + " = trunc(" + d + ") THEN TRY_CAST(json_extract_string(" + v + ", '$') AS HUGEINT) END"
+}
+
+// JSONKey writes a number as its value, after n: a whole one as its
+// integer's digits (1, 1.0 and 1e0 are all n1), any other as DuckDB writes
+// the double; a string as its characters, after s; any other value as its
+// JSON text. DuckDB compares JSON as text, where 1 and 1.0 differ and "é"
+// written \u00e9 is not "é".
+func (b *database) JSONKey(expr string, path []string) string {
+	v := jsonAt(expr, path)
+	return "CASE WHEN json_type(" + v + ") = 'NULL' THEN NULL" +
+		" WHEN json_type(" + v + ") = 'VARCHAR' THEN 's' || json_extract_string(" + v + ", '$')" +
+		" WHEN " + jsonIsNumber(v) + " THEN 'n' || coalesce(CAST(" + jsonWhole(v) + " AS VARCHAR), CAST(" + jsonDouble(v) + " AS VARCHAR))" +
+		" ELSE CAST(" + v + " AS VARCHAR) END"
+}
+
+// JSONOrder orders numbers as doubles, then, among equal doubles, a whole
+// one by its exact value, so that integers beyond 2^53 order as on
+// PostgreSQL.
+func (b *database) JSONOrder(expr string, path []string) (numbers []string, text string) {
+	v := jsonAt(expr, path)
+	return []string{jsonDouble(v), jsonWhole(v)}, "CASE WHEN NOT " + jsonIsNumber(v) + " THEN json_extract_string(" + v + ", '$') END"
 }
 
 // jsonPath is DuckDB's JSON path of the members named path.
