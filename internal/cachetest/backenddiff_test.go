@@ -668,31 +668,14 @@ func (g *gen) evolve(rng *rand.Rand) *gen {
 // value the record seq (as canon writes it) of loads gave it; the record's
 // data for the column "".
 func (g *gen) describe(loads [][]*protocol.Message) func(seq, col string) (string, json.RawMessage) {
-	inputs := map[string]map[string]json.RawMessage{}
-	data := map[string]json.RawMessage{}
-	for _, msgs := range loads {
-		for _, m := range msgs {
-			if m.Record == nil {
-				continue
-			}
-			var fields map[string]json.RawMessage
-			if err := json.Unmarshal(m.Record.Data, &fields); err != nil {
-				continue
-			}
-			seq := "int64:" + string(fields["seq"])
-			inputs[seq], data[seq] = fields, m.Record.Data
-		}
-	}
+	values := describeRecords(loads)
 	return func(seq, col string) (string, json.RawMessage) {
-		seq = strings.Replace(seq, "float64:", "int64:", 1)
-		if col == "" {
-			return "", data[seq]
-		}
+		_, in := values(seq, col)
 		for _, p := range g.props {
-			if p.name == col {
-				return p.schema, inputs[seq][col]
+			if col != "" && p.name == col {
+				return p.schema, in
 			}
 		}
-		return "", inputs[seq][col]
+		return "", in
 	}
 }
