@@ -212,8 +212,8 @@ const (
 // parameter, the n-th of the statement). It also returns the keys, columns
 // of alias rowsAlias. Each key is computed in a derived table, as a column
 // named key-1, key-2, … (names no column can have), and the rows a load
-// wrote are matched by those columns: DuckDB joins a condition on two
-// expressions (a key held as JSON, see keyExpr) row by row, so that 5,000
+// wrote are matched by those columns: DuckDB joined the expressions of a
+// key held as JSON (see keyExpr) on both sides row by row, so that 5,000
 // rows of an open stream loaded again took 8 s to match, a time that grows
 // with the square of the rows.
 func (c *Cache) dedupeScope(t *backend.Table, scoped bool, n int) (from string, keys []string) {

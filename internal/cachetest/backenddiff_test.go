@@ -61,17 +61,7 @@ func TestBackendsAgree(t *testing.T) {
 		}
 		rounds = v
 	}
-	ctx := context.Background()
-	dc, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "d.duckdb")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	pc, err := cache.New(ctx, postgres.NewConnector(collatedDatabase(t, testenv.Postgres(t))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
+	dc, pc := openBoth(t)
 	t.Logf("seed %d, %d rounds (%s, %s)", seed, rounds, diffSeedEnv, diffRoundsEnv)
 	cases, diffs, loadsRun, unfinished := 0, 0, 0, 0
 	seq := 0
@@ -110,6 +100,25 @@ func TestBackendsAgree(t *testing.T) {
 		}
 	}
 	t.Logf("%d loads (%d with a stream left unfinished), %d rows and record lines compared, %d differences", loadsRun, unfinished, cases, diffs)
+}
+
+// openBoth opens the caches the backends' outputs are compared in: a
+// DuckDB file, and a PostgreSQL database of collatedDatabase. They are
+// closed when t ends.
+func openBoth(t *testing.T) (dc, pc *cache.Cache) {
+	ctx := context.Background()
+	var err error
+	dc, err = cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "d.duckdb")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	pc, err = cache.New(ctx, postgres.NewConnector(collatedDatabase(t, testenv.Postgres(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return dc, pc
 }
 
 // collatedDatabase returns the DSN of a new database on dsn's server whose

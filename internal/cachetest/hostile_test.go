@@ -15,13 +15,10 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/duckdb"
-	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/connectors/localjson"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/cachetest"
-	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -205,17 +202,7 @@ func (l cachedLoad) ProcessedStreams() []string           { return []string{l.ca
 // gives ("JSON columns keep values, not text", "Text"), as
 // TestBackendsAgree does.
 func TestBackendsAgreeOnHostileRecords(t *testing.T) {
-	ctx := context.Background()
-	dc, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "d.duckdb")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	pc, err := cache.New(ctx, postgres.NewConnector(collatedDatabase(t, testenv.Postgres(t))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
+	dc, pc := openBoth(t)
 	for _, hc := range hostileCases() {
 		t.Run(hc.name, func(t *testing.T) {
 			var loads [][]*protocol.Message
