@@ -54,9 +54,14 @@
 // cursor compared by its bytes, whatever the database's collation, as
 // DuckDB compares text; one held as JSON — nested, undeclared, or of
 // several types — a number by its value, above any other value, which
-// compares by its text's bytes), then by arrival (_airbyte_raw_id), duplicates
-// within one sync included; rows
-// whose key is NULL are kept as they are. The older rows of a key are
+// compares by its text's bytes: 1, 1.0 and 1e0 tie), then by arrival
+// (_airbyte_raw_id), duplicates within one sync included; rows whose key
+// is NULL (or JSON null) are kept as they are. A key held as JSON (an
+// open stream's, an undeclared field's, one inside an object) is compared
+// as a JSON value on both backends: 1, 1.0 and 1e0 are one key, the
+// string "1" another. On DuckDB an object or array key is compared by its
+// text, and a number beyond 2^53 written with a fraction or an exponent
+// as a double (PostgreSQL's jsonb compares both by value). The older rows of a key are
 // removed when the load ends, not batch by batch (that would cost a
 // delete per batch): while a merge load runs, readers of its table see
 // the batches it committed beside the older rows of the same keys.

@@ -193,24 +193,46 @@ func (c *Cache) hasDuplicates(ctx context.Context, p *streamPlan) (bool, error) 
 	return true, nil
 }
 
+// The aliases of a merge table in the statements that deduplicate it: of
+// its rows (o) and, in the subquery that finds the keys a load wrote, of
+// those rows (n), each a derived table of the table's columns and keys.
+// They are quoted names no column can have (NormalizeName makes only a-z,
+// 0-9 and _): DuckDB binds o."id" inside a subquery over
+// a table with a column o to that column's member id, not to the outer
+// alias, so that a stream with a field named o (or n) was not deduplicated
+// across loads (a JSON o) or failed to be (any other).
+const (
+	rowsAlias   = `"o-"`
+	loadedAlias = `"n-"`
+)
+
 // dedupeScope is the FROM … WHERE of the rows a merge deduplicates: rows
 // with a non-NULL key (rows whose key is NULL are kept as they are) and,
 // when scoped, only keys loaded since the watermark (its one bind
-// parameter, the n-th of the statement). It also returns the key
-// expressions on alias o.
+// parameter, the n-th of the statement). It also returns the keys, columns
+// of alias rowsAlias. Each key is computed in a derived table, as a column
+// named key-1, key-2, … (names no column can have), and the rows a load
+// wrote are matched by those columns: DuckDB joined the expressions of a
+// key held as JSON (see keyExpr) on both sides row by row, so that 5,000
+// rows of an open stream loaded again took 8 s to match, a time that grows
+// with the square of the rows.
 func (c *Cache) dedupeScope(t *backend.Table, scoped bool, n int) (from string, keys []string) {
-	var match, notNull []string
-	for _, k := range t.PrimaryKey {
-		keys = append(keys, c.keyExpr(t, "o", k))
-		notNull = append(notNull, c.keyExpr(t, "o", k)+" IS NOT NULL")
-		match = append(match, c.keyExpr(t, "n", k)+" = "+c.keyExpr(t, "o", k))
+	var exprs, match, notNull []string
+	for i, k := range t.PrimaryKey {
+		key := backend.Quote("key-" + strconv.Itoa(i+1))
+		exprs = append(exprs, c.keyExpr(t, rowsAlias, k)+" AS "+key)
+		keys = append(keys, rowsAlias+"."+key)
+		notNull = append(notNull, rowsAlias+"."+key+" IS NOT NULL")
+		match = append(match, loadedAlias+"."+key+" = "+rowsAlias+"."+key)
 	}
+	keyed := `(SELECT ` + rowsAlias + `.*, ` + strings.Join(exprs, ", ") + ` FROM ` + c.qual(t.Name) + ` ` + rowsAlias
 	// The watermark is always bound so that both forms take one argument.
 	where := ` WHERE CAST(` + c.b.Placeholder(n) + ` AS VARCHAR) IS NOT NULL`
 	if scoped {
-		where = ` WHERE EXISTS (SELECT 1 FROM ` + c.qual(t.Name) + ` n WHERE n.` + backend.Quote(backend.ColumnRawID) + ` >= ` + c.b.Placeholder(n) + ` AND ` + strings.Join(match, " AND ") + `)`
+		where = ` WHERE EXISTS (SELECT 1 FROM ` + keyed + ` WHERE ` + rowsAlias + `.` + backend.Quote(backend.ColumnRawID) + ` >= ` + c.b.Placeholder(n) + `) ` +
+			loadedAlias + ` WHERE ` + strings.Join(match, " AND ") + `)`
 	}
-	return ` FROM ` + c.qual(t.Name) + ` o` + where + ` AND ` + strings.Join(notNull, " AND "), keys
+	return ` FROM ` + keyed + `) ` + rowsAlias + where + ` AND ` + strings.Join(notNull, " AND "), keys
 }
 
 // dupCheckSQL selects a row if the rows in the dedupe scope hold a key
@@ -233,16 +255,19 @@ func (c *Cache) dedupeSQL(t *backend.Table, scoped bool) string {
 			// types) alike on every backend: a number by its value, above
 			// any other value, which orders by its text's bytes. DuckDB
 			// orders JSON by its text (9 after 10), PostgreSQL its own way.
-			number, text := c.b.JSONOrder("o."+backend.Quote(col.Name), t.Cursor[1:])
-			order = number + " DESC NULLS LAST, " + c.byBytes(text) + " DESC NULLS LAST, "
+			numbers, text := c.b.JSONOrder(rowsAlias+"."+backend.Quote(col.Name), t.Cursor[1:])
+			for _, n := range numbers {
+				order += n + " DESC NULLS LAST, "
+			}
+			order += c.byBytes(text) + " DESC NULLS LAST, "
 		case col.Type == backend.TypeString:
 			// A text cursor by its bytes, on every backend.
-			order = c.byBytes(c.keyExpr(t, "o", t.Cursor)) + " DESC NULLS LAST, "
+			order = c.byBytes(c.keyExpr(t, rowsAlias, t.Cursor)) + " DESC NULLS LAST, "
 		default:
-			order = c.keyExpr(t, "o", t.Cursor) + " DESC NULLS LAST, "
+			order = c.keyExpr(t, rowsAlias, t.Cursor) + " DESC NULLS LAST, "
 		}
 	}
 	raw := backend.Quote(backend.ColumnRawID)
-	return `DELETE FROM ` + c.qual(t.Name) + ` WHERE ` + raw + ` IN (SELECT rid FROM (SELECT o.` + raw + ` AS rid, row_number() OVER (PARTITION BY ` +
-		strings.Join(keys, ", ") + ` ORDER BY ` + order + `o.` + raw + ` DESC) AS rn` + from + `) x WHERE rn > 1)`
+	return `DELETE FROM ` + c.qual(t.Name) + ` WHERE ` + raw + ` IN (SELECT rid FROM (SELECT ` + rowsAlias + `.` + raw + ` AS rid, row_number() OVER (PARTITION BY ` +
+		strings.Join(keys, ", ") + ` ORDER BY ` + order + rowsAlias + `.` + raw + ` DESC) AS rn` + from + `) x WHERE rn > 1)`
 }

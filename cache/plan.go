@@ -267,12 +267,14 @@ func columnOf(t *backend.Table, field string) *backend.Column {
 	return nil
 }
 
-// keyExpr is the SQL expression of a field path on table alias a.
+// keyExpr is the SQL expression of a field path on table alias a: the
+// column, or for a value held as JSON (a column of JSON, or a path inside
+// one), its backend.JSONKey, equal for equal JSON values on every backend.
 func (c *Cache) keyExpr(t *backend.Table, alias string, path []string) string {
 	col := columnOf(t, path[0])
 	e := alias + "." + backend.Quote(col.Name)
-	if len(path) > 1 {
-		return c.b.JSONText(e, path[1:])
+	if col.Type == backend.TypeJSON {
+		return c.b.JSONKey(e, path[1:])
 	}
 	return e
 }

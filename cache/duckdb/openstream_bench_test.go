@@ -49,3 +49,41 @@ func BenchmarkLoadOpenStream(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMergeOpenStreamAgain loads 200,000 records into an open stream
+// keyed by id, then times a second load of the same records: a merge that
+// deletes every older row, comparing keys held as JSON by value (its cost
+// against a declared integer key, "declared").
+func BenchmarkMergeOpenStreamAgain(b *testing.B) {
+	const n = 200_000
+	msgs := make([]*protocol.Message, n)
+	for i := range msgs {
+		msgs[i] = cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"name":"user %d","updated_at":"2024-01-%02dT10:00:00Z"}`, i, i, 1+i%28))
+	}
+	props := `{"id":{"type":"integer"},"name":{"type":"string"},"updated_at":{"type":"string","format":"date-time"}}`
+	for _, s := range []struct {
+		name   string
+		stream protocol.ConfiguredStream
+	}{
+		{"declared", cachetest.Stream("users", props, protocol.SyncIncremental, [][]string{{"id"}}, "updated_at")},
+		{"open", cachetest.OpenStream("users", protocol.SyncIncremental, [][]string{{"id"}}, "updated_at")},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			cat := cachetest.Catalog(s.stream)
+			for b.Loop() {
+				b.StopTimer()
+				c, err := openPath(context.Background(), filepath.Join(b.TempDir(), "bench.duckdb"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				cachetest.MustLoad(b, c, cat, cache.StrategyMerge, msgs...)
+				b.StartTimer()
+				cachetest.MustLoad(b, c, cat, cache.StrategyMerge, msgs...)
+				b.StopTimer()
+				c.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

@@ -425,17 +425,24 @@ func (b *database) ParseSQLType(dt string) backend.Type {
 	return backend.TypeString
 }
 
-func (b *database) JSONText(expr string, path []string) string {
-	return "(" + expr + " #>> " + textArray(path) + ")"
+// JSONKey is the jsonb value, whose equality is JSON's (1 = 1.0, an
+// object's members in any order), and not its text, in which 1 and 1.0
+// differ and 1 and "1" do not.
+func (b *database) JSONKey(expr string, path []string) string {
+	if len(path) == 0 {
+		return expr
+	}
+	return "NULLIF(" + expr + " #> " + textArray(path) + ", 'null'::jsonb)"
 }
 
 // JSONOrder orders numbers as numeric, exactly.
-func (b *database) JSONOrder(expr string, path []string) (number, text string) {
+func (b *database) JSONOrder(expr string, path []string) (numbers []string, text string) {
 	v := expr
 	if len(path) > 0 {
 		v = "(" + expr + " #> " + textArray(path) + ")"
 	}
-	return "CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + v + " #>> '{}')::numeric END", "(" + v + " #>> '{}')"
+	isNumber := "jsonb_typeof(" + v + ") = 'number'"
+	return []string{"CASE WHEN " + isNumber + " THEN (" + v + " #>> '{}')::numeric END"}, "CASE WHEN NOT " + isNumber + " THEN " + v + " #>> '{}' END"
 }
 
 // textArray is a text[] literal of path.

@@ -61,17 +61,7 @@ func TestBackendsAgree(t *testing.T) {
 		}
 		rounds = v
 	}
-	ctx := context.Background()
-	dc, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "d.duckdb")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dc.Close() })
-	pc, err := cache.New(ctx, postgres.NewConnector(collatedDatabase(t, testenv.Postgres(t))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
+	dc, pc := openBoth(t)
 	t.Logf("seed %d, %d rounds (%s, %s)", seed, rounds, diffSeedEnv, diffRoundsEnv)
 	cases, diffs, loadsRun, unfinished := 0, 0, 0, 0
 	seq := 0
@@ -110,6 +100,25 @@ func TestBackendsAgree(t *testing.T) {
 		}
 	}
 	t.Logf("%d loads (%d with a stream left unfinished), %d rows and record lines compared, %d differences", loadsRun, unfinished, cases, diffs)
+}
+
+// openBoth opens the caches the backends' outputs are compared in: a
+// DuckDB file, and a PostgreSQL database of collatedDatabase. They are
+// closed when t ends.
+func openBoth(t *testing.T) (dc, pc *cache.Cache) {
+	ctx := context.Background()
+	var err error
+	dc, err = cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "d.duckdb")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	pc, err = cache.New(ctx, postgres.NewConnector(collatedDatabase(t, testenv.Postgres(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return dc, pc
 }
 
 // collatedDatabase returns the DSN of a new database on dsn's server whose
@@ -668,31 +677,14 @@ func (g *gen) evolve(rng *rand.Rand) *gen {
 // value the record seq (as canon writes it) of loads gave it; the record's
 // data for the column "".
 func (g *gen) describe(loads [][]*protocol.Message) func(seq, col string) (string, json.RawMessage) {
-	inputs := map[string]map[string]json.RawMessage{}
-	data := map[string]json.RawMessage{}
-	for _, msgs := range loads {
-		for _, m := range msgs {
-			if m.Record == nil {
-				continue
-			}
-			var fields map[string]json.RawMessage
-			if err := json.Unmarshal(m.Record.Data, &fields); err != nil {
-				continue
-			}
-			seq := "int64:" + string(fields["seq"])
-			inputs[seq], data[seq] = fields, m.Record.Data
-		}
-	}
+	values := describeRecords(loads)
 	return func(seq, col string) (string, json.RawMessage) {
-		seq = strings.Replace(seq, "float64:", "int64:", 1)
-		if col == "" {
-			return "", data[seq]
-		}
+		_, in := values(seq, col)
 		for _, p := range g.props {
-			if p.name == col {
-				return p.schema, inputs[seq][col]
+			if col != "" && p.name == col {
+				return p.schema, in
 			}
 		}
-		return "", inputs[seq][col]
+		return "", in
 	}
 }

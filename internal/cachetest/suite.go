@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -109,6 +110,7 @@ func Run(t *testing.T, open Opener) {
 		{"merge across batches", testMergeAcrossBatches},
 		{"merge composite and nested keys", testMergeCompositeAndNestedKeys},
 		{"merge orders text cursors by their bytes", testMergeOrdersTextCursorsByBytes},
+		{"merge compares keys and cursors held as JSON by value", testMergeJSONKeysByValue},
 		{"streams and states in the order of their names' bytes", testStreamsInByteOrder},
 		{"replace", testReplace},
 		{"replace incremental refused", testReplaceIncrementalRefused},
@@ -301,6 +303,47 @@ func testMergeCompositeAndNestedKeys(t *testing.T, open Opener) {
 		Rec("nested", `{"k":{"id":"p"},"v":1}`), Rec("nested", `{"k":{"id":"q"},"v":2}`), Rec("nested", `{"k":{"id":"p"},"v":3}`))
 	Equal(t, "composite", Strings(t, c, `SELECT CAST(a AS VARCHAR), b, CAST(v AS VARCHAR) FROM pairs ORDER BY a, b`), []string{"1|x|3", "1|y|2"})
 	Equal(t, "nested", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM nested ORDER BY v`), []string{"2", "3"})
+	// Fields named as the aliases of the merge's statements once were (o,
+	// n), keys in them and beside them, merged across loads.
+	cat = Catalog(
+		Stream("alias_o", `{"o":{"type":"object"},"n":{"type":"string"},"v":{"type":"integer"}}`, inc, [][]string{{"o", "id"}}, "v"),
+		Stream("alias_n", `{"o":{"type":"string"},"n":{"type":"integer"},"v":{"type":"integer"}}`, inc, [][]string{{"n"}}, "v"),
+	)
+	MustLoad(t, c, cat, cache.StrategyMerge, Rec("alias_o", `{"o":{"id":"p"},"n":"x","v":1}`), Rec("alias_o", `{"o":{"id":"q"},"v":2}`),
+		Rec("alias_n", `{"o":"x","n":1,"v":1}`), Rec("alias_n", `{"n":2,"v":2}`))
+	MustLoad(t, c, cat, cache.StrategyMerge, Rec("alias_o", `{"o":{"id":"p"},"n":"y","v":3}`), Rec("alias_n", `{"o":"y","n":1,"v":3}`))
+	Equal(t, "a field named o", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM alias_o ORDER BY v`), []string{"2", "3"})
+	Equal(t, "a field named n", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM alias_n ORDER BY v`), []string{"2", "3"})
+}
+
+// testMergeJSONKeysByValue: a key held as JSON (undeclared, in an open
+// stream, inside an object) is one key however a number is written (1,
+// 1.0, 1e0), and not the string of its digits; a cursor held as JSON ties
+// for equal numbers, so the last to arrive is kept.
+func testMergeJSONKeysByValue(t *testing.T, open Opener) {
+	c := open(t)
+	cat := Catalog(
+		Stream("undeclared", `{"id":{},"v":{"type":"integer"}}`, inc, [][]string{{"id"}}),
+		Stream("inside", `{"o":{"type":"object"},"v":{"type":"integer"}}`, inc, [][]string{{"o", "id"}}),
+		Stream("tied", `{"id":{"type":"integer"},"c":{},"v":{"type":"integer"}}`, inc, [][]string{{"id"}}, "c"),
+	)
+	cat.Streams = append(cat.Streams, protocol.ConfiguredStream{
+		Stream:   protocol.Stream{Name: "whole", JSONSchema: json.RawMessage(`{"type":"object"}`), SupportedSyncModes: []protocol.SyncMode{inc}},
+		SyncMode: inc, PrimaryKey: [][]string{{"id"}}, DestinationSyncMode: protocol.DestinationAppend,
+	})
+	var msgs []*protocol.Message
+	for i, id := range []string{`1`, `1.0`, `"1"`, `1e0`, `"1"`} {
+		v := strconv.Itoa(i + 1)
+		msgs = append(msgs, Rec("undeclared", `{"id":`+id+`,"v":`+v+`}`), Rec("whole", `{"id":`+id+`,"v":`+v+`}`),
+			Rec("inside", `{"o":{"id":`+id+`},"v":`+v+`}`), Rec("tied", `{"id":1,"c":`+strings.Replace(id, `"1"`, `0.5`, 1)+`,"v":`+v+`}`))
+	}
+	MustLoad(t, c, cat, cache.StrategyMerge, msgs[:8]...)
+	MustLoad(t, c, cat, cache.StrategyMerge, msgs[8:]...)
+	for _, table := range []string{"undeclared", "inside"} {
+		Equal(t, table, Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM `+table+` ORDER BY v`), []string{"4", "5"})
+	}
+	Equal(t, "whole", Strings(t, c, `SELECT CAST(count(*) AS VARCHAR) FROM whole`), []string{"2"})
+	Equal(t, "tied", Strings(t, c, `SELECT CAST(v AS VARCHAR) FROM tied`), []string{"4"})
 }
 
 // testReplace: replace swaps in the new rows and leaves no staging table.

@@ -276,15 +276,20 @@ type dialect interface {
 	ParseSQLType(dataType string) Type
 	// Placeholder is the n-th (1-based) bind parameter: "?" or "$n".
 	Placeholder(n int) string
-	// JSONText is an expression extracting the text at path inside the
-	// JSON expression expr (for nested primary keys and cursors).
-	JSONText(expr string, path []string) string
-	// JSONOrder returns two expressions of the JSON value at path inside
-	// the JSON expression expr (expr itself for an empty path), which
-	// order such values alike on every backend: number is the value when
-	// it is a JSON number, else NULL; text is its text (a string's
-	// characters, unquoted), to be compared by its bytes.
-	JSONOrder(expr string, path []string) (number, text string)
+	// JSONKey is an expression of the JSON value at path inside the JSON
+	// expression expr (expr itself for an empty path) that is equal for
+	// two values when they are the same JSON value, as JSON Schema's
+	// equality says (1, 1.0 and 1e0 are one number, "1" is not it), and
+	// NULL for a value missing or null: a primary key held as JSON.
+	JSONKey(expr string, path []string) string
+	// JSONOrder returns expressions of the JSON value at path inside the
+	// JSON expression expr (expr itself for an empty path), which order
+	// such values alike on every backend, each descending with NULLs
+	// last, in turn: numbers, the value when it is a JSON number (else
+	// NULL), by its value (equal numbers, however written, tie); then
+	// text, the text of any other value (a string's characters,
+	// unquoted), to be compared by its bytes.
+	JSONOrder(expr string, path []string) (numbers []string, text string)
 	// DDLLock is a statement run first in every transaction that changes
 	// tables, so that concurrent loads into one database serialise their
 	// DDL; "" when the database has a single writer anyway. It may also
