@@ -49,31 +49,6 @@ func (e *env) stateIDs(t *testing.T) map[string]string {
 	return st.IDs
 }
 
-// idsOf returns the ids of the workspace's sources and connections by name.
-func (e *env) idsOf(t *testing.T) map[string]string {
-	t.Helper()
-	ids := map[string]string{}
-	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[s.Name] = s.ID
-	}
-	for d, err := range e.client.Destinations(context.Background(), e.srv.WorkspaceID) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[d.Name] = d.ID
-	}
-	for c, err := range e.client.Connections(context.Background(), e.srv.WorkspaceID) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[c.Name] = c.ID
-	}
-	return ids
-}
-
 // DeleteRemoved deletes what the file applied and no longer declares, the
 // connection before the source it uses, and the connection made in the UI
 // that Airbyte deletes with that source is listed; what the file never
@@ -213,20 +188,10 @@ func TestDeleteRemovedOlderStateAndSecondFile(t *testing.T) {
 	e := setup(t)
 	r := e.reconciler(t, declared)
 	e.apply(t, r, e.plan(t, r))
-	b, err := os.ReadFile(e.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st map[string]any
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
-	delete(st, "ids")
-	delete(st, "version")
-	b, _ = json.Marshal(st)
-	if err := os.WriteFile(e.state, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.editState(t, func(st map[string]any) {
+		delete(st, "ids")
+		delete(st, "version")
+	})
 	if p := e.plan(t, e.reconciler(t, withoutFaker(t), DeleteRemoved())); deletes(p) {
 		t.Fatalf("a state without ids deletes:\n%s", p)
 	}
