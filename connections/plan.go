@@ -94,8 +94,9 @@ func DeleteUnmentioned() Option {
 // DeleteRemoved makes the plan delete what the Config no longer declares
 // and this state file (WithStateFile) records as applied: the object of
 // that kind and name whose id the state holds, if the workspace still has
-// it under that name. The name says what it deletes: what was removed from
-// the Config, where DeleteUnmentioned deletes whatever it does not mention.
+// it under that name; New fails without WithStateFile. The name says what
+// it deletes: what was removed from the Config, where DeleteUnmentioned
+// deletes whatever it does not mention.
 // Objects the state does not record are left alone, those another team or
 // the UI made, and one deleted or made again behind the Config's back (its
 // id is gone: there is nothing to delete, and Apply forgets it).
@@ -126,6 +127,9 @@ func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Op
 		if err := o(r); err != nil {
 			return nil, err
 		}
+	}
+	if r.deleteRemoved && r.statePath == "" {
+		return nil, errors.New("connections: DeleteRemoved needs WithStateFile: the state file records what this Config applied, which is all it deletes")
 	}
 	return r, nil
 }

@@ -87,6 +87,18 @@ func TestDeleteRemoved(t *testing.T) {
 	}
 }
 
+// Without a state file DeleteRemoved would delete nothing, silently: New
+// refuses it.
+func TestDeleteRemovedNeedsAStateFile(t *testing.T) {
+	cfg, err := parse([]byte(declared))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(nil, "5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6", cfg, DeleteRemoved()); err == nil || !strings.Contains(err.Error(), "WithStateFile") {
+		t.Fatalf("New with DeleteRemoved and no state file: %v", err)
+	}
+}
+
 // With DeleteUnmentioned too, what the file applied says it was removed.
 func TestDeleteUnmentionedSaysWhatWasRemoved(t *testing.T) {
 	e := setup(t)
