@@ -28,22 +28,22 @@ func (e *applyError) Error() string {
 func (e *applyError) Unwrap() error { return e.err }
 
 // Apply makes the changes of a plan from Plan, in a safe order: deletions
-// and the deleting half of replacements first (connections before what
-// they use), then sources, destinations and connections are created or
-// updated. It saves the secrets' fingerprints and the objects' ids to the
-// state file as it goes, and forgets those of what it deletes, so that a
-// failure midway leaves a state that matches what was applied; once every
-// change is made, it records the ids of the declared objects it did not
-// change and forgets those DeleteRemoved found gone. A plan without
-// changes is worth applying for that: a state file written before ids were
-// kept, or one of a file declaring objects made elsewhere, learns them. It first lists the workspace again and refuses a plan that no
-// longer fits it (another apply ran meanwhile, or this plan's creations or
-// deletions were made already, or a name the plan changes now has a second
-// object), which would otherwise create every object a second time; a plan
-// of updates only fits as long as its objects are there, and applying it
-// again sends the same values again.
-// A change that fails ends Apply with an error that names the change and
-// wraps the API's (errors.Is matches airbyteapi.ErrNotFound,
+// and the deleting half of replacements first (connections before what they
+// use), then sources, destinations and connections are created or updated.
+// It saves the secrets' fingerprints and the objects' ids to the state file
+// as it goes, and forgets those of what it deletes, so that a failure
+// midway leaves a state that matches what was applied; once every change is
+// made, it records the ids of the declared objects it did not change and
+// forgets those DeleteRemoved found gone. A plan without changes is worth
+// applying for that: a state file written before ids were kept, or one of a
+// file declaring objects made elsewhere, learns them. It first lists the
+// workspace again and refuses a plan that no longer fits it (another apply
+// ran meanwhile, or this plan's creations or deletions were made already,
+// or a name the plan changes now has a second object), which would
+// otherwise create every object a second time; a plan of updates only fits
+// as long as its objects are there, and applying it again sends the same
+// values again. A change that fails ends Apply with an error that names the
+// change and wraps the API's (errors.Is matches airbyteapi.ErrNotFound,
 // airbyteapi.ErrUnauthorized, ...); the changes before it were made, the
 // ones after it were not.
 //

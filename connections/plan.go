@@ -61,8 +61,8 @@ type Option func(*Reconciler) error
 // on the first Apply), and the ids of the objects applied, which
 // DeleteRemoved needs. Without it, every declared secret is "not
 // comparable" and is sent on every Apply, and DeleteRemoved deletes
-// nothing. Applies that share the file run
-// one at a time, locking path + ".lock" (an empty file left beside it).
+// nothing. Applies that share the file run one at a time, locking path +
+// ".lock" (an empty file left beside it).
 func WithStateFile(path string) Option {
 	return func(r *Reconciler) error {
 		if path == "" {
@@ -82,11 +82,10 @@ func WithLogger(logger *slog.Logger) Option {
 
 // DeleteUnmentioned makes the plan delete the workspace's sources,
 // destinations and connections that the Config does not declare: all of
-// them, those other teams or the UI made too, several of one name too
-// (each listed with its id); DeleteRemoved deletes only what the Config
-// applied. Several of a
-// name the Config declares are an error all the same: which one to keep
-// is for a person to say.
+// them, those other teams or the UI made too, several of one name too (each
+// listed with its id); DeleteRemoved deletes only what the Config applied.
+// Several of a name the Config declares are an error all the same: which
+// one to keep is for a person to say.
 func DeleteUnmentioned() Option {
 	return func(r *Reconciler) error { r.deleteUnmentioned = true; return nil }
 }
@@ -96,10 +95,10 @@ func DeleteUnmentioned() Option {
 // that kind and name whose id the state holds, if the workspace still has
 // it under that name; New fails without WithStateFile. The name says what
 // it deletes: what was removed from the Config, where DeleteUnmentioned
-// deletes whatever it does not mention.
-// Objects the state does not record are left alone, those another team or
-// the UI made, and one deleted or made again behind the Config's back (its
-// id is gone: there is nothing to delete, and Apply forgets it).
+// deletes whatever it does not mention. Objects the state does not record
+// are left alone, those another team or the UI made, and one deleted or
+// made again behind the Config's back (its id is gone: there is nothing to
+// delete, and Apply forgets it).
 func DeleteRemoved() Option {
 	return func(r *Reconciler) error { r.deleteRemoved = true; return nil }
 }
