@@ -99,6 +99,26 @@ func TestDeleteRemovedNeedsAStateFile(t *testing.T) {
 	}
 }
 
+// Of two objects of a removed name, only the one the file applied goes, the
+// plan saying which by its id; the other, made since by someone else, stays.
+func TestDeleteRemovedOneOfTwo(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	mine := e.idsOf(t)["faker"]
+	other := e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
+	r = e.reconciler(t, withoutFaker(t), DeleteRemoved())
+	p := e.plan(t, r)
+	want := "- connection: faker-to-warehouse (" + removedReason + ")\n- source: faker (" + removedReason + "; one of 2 sources of this name: id " + mine + ")\n"
+	if p.String() != want {
+		t.Fatalf("plan:\n%s\nwant:\n%s", p, want)
+	}
+	e.apply(t, r, p)
+	if got := e.idsOf(t)["faker"]; got != other {
+		t.Fatalf("faker %q left, want the other one, %s", got, other)
+	}
+}
+
 // With DeleteUnmentioned too, what the file applied says it was removed.
 func TestDeleteUnmentionedSaysWhatWasRemoved(t *testing.T) {
 	e := setup(t)
