@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	api "github.com/x/goairbyte/internal/airbyteapi"
@@ -27,18 +28,22 @@ func (e *applyError) Error() string {
 func (e *applyError) Unwrap() error { return e.err }
 
 // Apply makes the changes of a plan from Plan, in a safe order: deletions
-// and the deleting half of replacements first (connections before what
-// they use), then sources, destinations and connections are created or
-// updated. It saves the secrets' fingerprints to the state file as it
-// goes, so that a failure midway leaves a state that matches what was
-// applied. It first lists the workspace again and refuses a plan that no
-// longer fits it (another apply ran meanwhile, or this plan's creations or
-// deletions were made already, or a name the plan changes now has a second
-// object), which would otherwise create every object a second time; a plan
-// of updates only fits as long as its objects are there, and applying it
-// again sends the same values again.
-// A change that fails ends Apply with an error that names the change and
-// wraps the API's (errors.Is matches airbyteapi.ErrNotFound,
+// and the deleting half of replacements first (connections before what they
+// use), then sources, destinations and connections are created or updated.
+// It saves the secrets' fingerprints and the objects' ids to the state file
+// as it goes, and forgets those of what it deletes, so that a failure
+// midway leaves a state that matches what was applied; once every change is
+// made, it records the ids of the declared objects it did not change and
+// forgets those DeleteRemoved found gone. A plan without changes is worth
+// applying for that: a state file written before ids were kept, or one of a
+// file declaring objects made elsewhere, learns them. It first lists the
+// workspace again and refuses a plan that no longer fits it (another apply
+// ran meanwhile, or this plan's creations or deletions were made already,
+// or a name the plan changes now has a second object), which would
+// otherwise create every object a second time; a plan of updates only fits
+// as long as its objects are there, and applying it again sends the same
+// values again. A change that fails ends Apply with an error that names the
+// change and wraps the API's (errors.Is matches airbyteapi.ErrNotFound,
 // airbyteapi.ErrUnauthorized, ...); the changes before it were made, the
 // ones after it were not.
 //
@@ -54,7 +59,8 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 		return err
 	}
 	defer unlock()
-	if err := r.checkUnchanged(ctx, p); err != nil {
+	fresh, err := r.checkUnchanged(ctx, p)
+	if err != nil {
 		return err
 	}
 	// Deletions go from connections to what they use, creations the
@@ -97,7 +103,37 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 			return err
 		}
 	}
-	return nil
+	return p.record(fresh)
+}
+
+// record completes the state once every change is made: it forgets the
+// objects the plan found gone (DeleteRemoved), and records the id of every
+// declared object the plan did not change, as the workspace has it, so
+// that the objects this Config declares are known to DeleteRemoved once it
+// is applied, those it found made (by hand, by a state file of an older
+// version that kept no ids) too.
+func (p *Plan) record(fresh map[Kind]map[string][]string) error {
+	before := maps.Clone(p.st.IDs)
+	for _, g := range p.gone {
+		if p.st.IDs[objectKey(g.kind, g.name)] == g.id {
+			p.st.forget(g.kind, g.name)
+		}
+	}
+	changed := map[string]bool{}
+	for _, c := range p.Changes {
+		changed[objectKey(c.Kind, c.Name)] = true
+	}
+	for kind, names := range p.declared {
+		for _, n := range names {
+			if have := fresh[kind][n]; len(have) == 1 && !changed[objectKey(kind, n)] {
+				p.st.IDs[objectKey(kind, n)] = have[0]
+			}
+		}
+	}
+	if maps.Equal(before, p.st.IDs) {
+		return nil
+	}
+	return p.st.save()
 }
 
 func (p *Plan) fail(c *Change, err error) error {
@@ -189,10 +225,10 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 // checkUnchanged lists the workspace and fails unless every object the plan
 // creates is still absent and every one it changes still has the id the
 // plan saw.
-func (r *Reconciler) checkUnchanged(ctx context.Context, p *Plan) error {
+func (r *Reconciler) checkUnchanged(ctx context.Context, p *Plan) (map[Kind]map[string][]string, error) {
 	rm, err := r.listRemote(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ids := rm.ids()
 	for _, c := range p.Changes {
@@ -211,7 +247,7 @@ func (r *Reconciler) checkUnchanged(ctx context.Context, p *Plan) error {
 		default:
 			continue
 		}
-		return fmt.Errorf("connections: the workspace changed since the plan (%s %q %s: another apply ran meanwhile, or this plan was applied already); nothing was changed: plan again", c.Kind, c.Name, what)
+		return nil, fmt.Errorf("connections: the workspace changed since the plan (%s %q %s: another apply ran meanwhile, or this plan was applied already); nothing was changed: plan again", c.Kind, c.Name, what)
 	}
-	return nil
+	return ids, nil
 }

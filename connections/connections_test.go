@@ -163,6 +163,32 @@ func TestCreateThenNothingToDo(t *testing.T) {
 	}
 }
 
+// idsOf returns the ids of the workspace's sources, destinations and
+// connections by name (one of them, for a name of several).
+func (e *env) idsOf(t *testing.T) map[string]string {
+	t.Helper()
+	ids := map[string]string{}
+	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[s.Name] = s.ID
+	}
+	for d, err := range e.client.Destinations(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[d.Name] = d.ID
+	}
+	for c, err := range e.client.Connections(context.Background(), e.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[c.Name] = c.ID
+	}
+	return ids
+}
+
 func storedByName(t *testing.T, e *env, name string) map[string]any {
 	t.Helper()
 	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
@@ -373,19 +399,7 @@ func (e *env) sameName(t *testing.T) {
 	ctx := context.Background()
 	e.srv.AddSource("made-in-the-ui", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
 	e.srv.AddSource("made-in-the-ui", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 2})
-	ids := map[string]string{}
-	for s, err := range e.client.Sources(ctx, e.srv.WorkspaceID) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[s.Name] = s.ID
-	}
-	for d, err := range e.client.Destinations(ctx, e.srv.WorkspaceID) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[d.Name] = d.ID
-	}
+	ids := e.idsOf(t)
 	for range 2 {
 		// As the UI makes them: CreateConnection would find the first
 		// again after an ambiguous failure, but no request fails here.
@@ -604,19 +618,7 @@ func TestReplacementShowsTheConnectionsItTakes(t *testing.T) {
 	e := setup(t)
 	r := e.reconciler(t, declared)
 	e.apply(t, r, e.plan(t, r))
-	ids := map[string]string{}
-	for s, err := range e.client.Sources(context.Background(), e.srv.WorkspaceID) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[s.Name] = s.ID
-	}
-	for d, err := range e.client.Destinations(context.Background(), e.srv.WorkspaceID) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[d.Name] = d.ID
-	}
+	ids := e.idsOf(t)
 	if _, err := e.client.CreateConnection(context.Background(), api.ConnectionCreate{Name: "made-in-the-ui", SourceID: ids["faker"], DestinationID: ids["warehouse"]}); err != nil {
 		t.Fatal(err)
 	}
@@ -731,6 +733,24 @@ sources:
 	}
 }
 
+// editState rewrites the state file as edit changes it.
+func (e *env) editState(t *testing.T, edit func(st map[string]any)) {
+	t.Helper()
+	b, err := os.ReadFile(e.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	edit(st)
+	b, _ = json.Marshal(st)
+	if err := os.WriteFile(e.state, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A state file written by a later version may hold what this one does not
 // know; reading it and saving it back would lose that. It is refused, and
 // this version's files say which version they are.
@@ -738,20 +758,13 @@ func TestStateFromANewerVersion(t *testing.T) {
 	e := setup(t)
 	r := e.reconciler(t, declared)
 	e.apply(t, r, e.plan(t, r))
-	b, err := os.ReadFile(e.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st map[string]any
-	if err := json.Unmarshal(b, &st); err != nil || st["version"] != float64(1) {
-		t.Fatalf("the state file does not say its version: %s", b)
-	}
-	st["version"], st["grants"] = 2, map[string]any{"x": 1}
-	b, _ = json.Marshal(st)
-	if err := os.WriteFile(e.state, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.reconciler(t, declared).Plan(context.Background())
+	e.editState(t, func(st map[string]any) {
+		if st["version"] != float64(1) {
+			t.Fatalf("the state file does not say its version: %v", st)
+		}
+		st["version"], st["grants"] = 2, map[string]any{"x": 1}
+	})
+	_, err := e.reconciler(t, declared).Plan(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "version 2") {
 		t.Fatalf("a state file of version 2 was read: %v", err)
 	}

@@ -62,12 +62,36 @@
 //   - A change of a source's or destination's type replaces it (delete,
 //     then create), and with it every connection that uses it.
 //   - Objects the Config does not declare are left alone unless
-//     [DeleteUnmentioned] is given; their deletions come first in the plan.
-//     An object whose declaration was removed from the Config is one of
-//     them: the plan does not list it, and DeleteUnmentioned deletes it
-//     with every other undeclared object of the workspace.
-//     The connections of a source or destination that is replaced go with
-//     it all the same (Airbyte deletes them), and the plan lists them.
+//     [DeleteRemoved] or [DeleteUnmentioned] is given; their deletions come
+//     first in the plan, connections before what they use. An object whose
+//     declaration was removed from the Config is one of them.
+//     DeleteRemoved deletes only such an object: one the state file
+//     (WithStateFile) records as declared at an Apply, by kind, name and
+//     id, that the workspace still has under that name and id; the plan
+//     says "(removed from the file that applied it)". Terraform does the
+//     same by default; here it is asked for, since removing a declaration
+//     used to leave the object alone, and files were trimmed so.
+//     DeleteUnmentioned deletes every undeclared object of the workspace,
+//     other teams' too. The connections of a source or destination that is
+//     replaced or deleted go with it all the same (Airbyte deletes them),
+//     and the plan lists them.
+//   - What DeleteRemoved does not delete: an object deleted, made again
+//     or renamed behind the Config's back (its id is no longer under that
+//     name: there is nothing of the Config's to delete, so the plan, which
+//     lists only what Apply changes, says nothing, and Apply forgets it);
+//     objects the state does not record (another team's; all of them with
+//     a state file of an older version, which kept no ids, until an Apply
+//     records the declared ones: a plan without changes is worth applying).
+//     Renaming an object in the Config alone is a removal and an addition:
+//     the plan deletes it and creates the new name, and a connection
+//     made again loses its jobs' history and its state. To keep it, rename
+//     it in Airbyte first. Moving a declaration to another file (another
+//     state file) is a removal for the first file: apply the other file,
+//     then delete the object's "kind/name" key from the first state file's
+//     "ids" before applying the first with DeleteRemoved.
+//   - Apply saves the state file after each change, and forgets what it
+//     deleted, so that after a failure midway the next plan lists what is
+//     left to do.
 //   - Schedules are managed: an undeclared schedule means manual.
 //   - Stream fields left empty (a cursor, a primary key) are the server's to
 //     choose and are not compared.

@@ -49,6 +49,7 @@ type Reconciler struct {
 	decl              *Config
 	statePath         string
 	deleteUnmentioned bool
+	deleteRemoved     bool
 	secretOpts        []secrets.Option
 	logger            *slog.Logger
 }
@@ -57,9 +58,11 @@ type Reconciler struct {
 type Option func(*Reconciler) error
 
 // WithStateFile keeps the fingerprints of applied secrets in path (created
-// on the first Apply). Without it, every declared secret is "not
-// comparable" and is sent on every Apply. Applies that share the file run
-// one at a time, locking path + ".lock" (an empty file left beside it).
+// on the first Apply), and the ids of the objects applied, which
+// DeleteRemoved needs. Without it, every declared secret is "not
+// comparable" and is sent on every Apply, and DeleteRemoved deletes
+// nothing. Applies that share the file run one at a time, locking path +
+// ".lock" (an empty file left beside it).
 func WithStateFile(path string) Option {
 	return func(r *Reconciler) error {
 		if path == "" {
@@ -79,11 +82,25 @@ func WithLogger(logger *slog.Logger) Option {
 
 // DeleteUnmentioned makes the plan delete the workspace's sources,
 // destinations and connections that the Config does not declare: all of
-// them, several of one name too (each listed with its id). Several of a
-// name the Config declares are an error all the same: which one to keep
-// is for a person to say.
+// them, those other teams or the UI made too, several of one name too (each
+// listed with its id); DeleteRemoved deletes only what the Config applied.
+// Several of a name the Config declares are an error all the same: which
+// one to keep is for a person to say.
 func DeleteUnmentioned() Option {
 	return func(r *Reconciler) error { r.deleteUnmentioned = true; return nil }
+}
+
+// DeleteRemoved makes the plan delete what the Config no longer declares
+// and this state file (WithStateFile) records as applied: the object of
+// that kind and name whose id the state holds, if the workspace still has
+// it under that name; New fails without WithStateFile. The name says what
+// it deletes: what was removed from the Config, where DeleteUnmentioned
+// deletes whatever it does not mention. Objects the state does not record
+// are left alone, those another team or the UI made, and one deleted or
+// made again behind the Config's back (its id is gone: there is nothing to
+// delete, and Apply forgets it).
+func DeleteRemoved() Option {
+	return func(r *Reconciler) error { r.deleteRemoved = true; return nil }
 }
 
 // WithSecretOptions passes options to the secret lookups of
@@ -110,6 +127,9 @@ func New(client *airbyteapi.Client, workspaceID string, decl *Config, opts ...Op
 			return nil, err
 		}
 	}
+	if r.deleteRemoved && r.statePath == "" {
+		return nil, errors.New("connections: DeleteRemoved needs WithStateFile: the state file records what this Config applied, which is all it deletes")
+	}
 	return r, nil
 }
 
@@ -125,6 +145,18 @@ type Plan struct {
 	st      *state
 	// ids of the remote objects by kind and name.
 	ids map[Kind]map[string]string
+	// gone are the objects the state records that the Config no longer
+	// declares and the workspace no longer has under that id and name,
+	// for Apply to forget (DeleteRemoved).
+	gone []recorded
+	// declared are the names the Config declares, by kind.
+	declared map[Kind][]string
+}
+
+// recorded is an object the state file records by kind, name and id.
+type recorded struct {
+	kind     Kind
+	name, id string
 }
 
 // Change is one object Apply creates, updates, replaces or deletes.
@@ -136,8 +168,9 @@ type Change struct {
 	// Name is the object's name in the workspace and in the Config.
 	Name string
 	// Reason says why an object is replaced, or why one the Config does
-	// not declare is deleted without DeleteUnmentioned; for one of several
-	// undeclared objects of its name, it says which one by its id.
+	// not declare is deleted: removed from the Config (DeleteRemoved), or
+	// taken with a source or destination; for one of several undeclared
+	// objects of its name, it says which one by its id.
 	Reason string
 	// Diff is what differs (all of it for a creation).
 	Diff *Diff
@@ -327,18 +360,23 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	}
 	pl := &planner{r: r, rm: rm, st: st, replaced: map[Kind]map[string]bool{KindSource: {}, KindDestination: {}},
 		cat:   &catalog{r: r, defs: map[Kind][]api.Definition{}, specs: map[string]json.RawMessage{}},
-		known: map[string]string{}}
-	if r.deleteUnmentioned {
-		pl.deleteUndeclared()
+		known: map[string]string{}, deleted: map[string]bool{}}
+	if r.deleteUnmentioned || r.deleteRemoved {
+		pl.deleteUndeclared(!r.deleteUnmentioned)
 	}
 	if err := pl.planActors(ctx); err != nil {
 		return nil, err
 	}
-	if !r.deleteUnmentioned {
-		pl.deleteConnectionsOfReplaced()
-	}
+	pl.deleteConnectionsOfGone()
 	pl.planConnections()
-	p := &Plan{st: st, ids: uniqueIDs(all), Changes: slices.Concat(pl.dels, pl.adds, pl.changes)}
+	// Connections go before what they use, in the plan as in Apply.
+	order := map[Kind]int{KindConnection: 0, KindDestination: 1, KindSource: 2}
+	slices.SortStableFunc(pl.dels, func(a, b *Change) int { return order[a.Kind] - order[b.Kind] })
+	p := &Plan{st: st, ids: uniqueIDs(all), Changes: slices.Concat(pl.dels, pl.adds, pl.changes), declared: map[Kind][]string{
+		KindSource: sortedKeys(r.decl.Sources), KindDestination: sortedKeys(r.decl.Destinations), KindConnection: sortedKeys(r.decl.Connections)}}
+	if r.deleteRemoved {
+		p.gone = pl.goneFromState(all)
+	}
 	for _, c := range p.Changes {
 		c.Diff.sort()
 	}
@@ -370,6 +408,7 @@ type planner struct {
 	cat      *catalog
 	known    map[string]string        // the secrets this Plan resolved: see resolveConfig
 	replaced map[Kind]map[string]bool // sources and destinations replaced, by name
+	deleted  map[string]bool          // ids of the objects the plan deletes
 	dels     []*Change
 	adds     []*Change
 	changes  []*Change
@@ -387,19 +426,57 @@ func (pl *planner) add(c *Change) {
 	}
 }
 
-// deleteUndeclared deletes every object the Config does not declare
-// (DeleteUnmentioned): connections first, then what they use.
-func (pl *planner) deleteUndeclared() {
+// removedReason is the Reason of the deletion of an object the Config no
+// longer declares and the state file records as applied.
+const removedReason = "removed from the file that applied it"
+
+// deleteUndeclared deletes the objects the Config does not declare,
+// connections first, then what they use: every one (DeleteUnmentioned), or
+// when onlyRemoved those the state records by that name and id
+// (DeleteRemoved).
+func (pl *planner) deleteUndeclared(onlyRemoved bool) {
 	r, rm := pl.r, pl.rm
+	del := func(kind Kind, name, id, which string) {
+		reason := which
+		if pl.st.IDs[objectKey(kind, name)] == id {
+			reason = strings.Join(slices.DeleteFunc([]string{removedReason, which}, func(s string) bool { return s == "" }), "; ")
+		} else if onlyRemoved {
+			return
+		}
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: kind, Name: name, Reason: reason, id: id})
+		pl.deleted[id] = true
+	}
 	for _, o := range undeclared(rm.connections, r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
-		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: o.which, id: o.id})
+		del(KindConnection, o.name, o.id, o.which)
 	}
 	for _, o := range undeclared(rm.destinations, r.decl.Destinations, KindDestination, func(d api.Destination) string { return d.ID }) {
-		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindDestination, Name: o.name, Reason: o.which, id: o.id})
+		del(KindDestination, o.name, o.id, o.which)
 	}
 	for _, o := range undeclared(rm.sources, r.decl.Sources, KindSource, func(s api.Source) string { return s.ID }) {
-		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindSource, Name: o.name, Reason: o.which, id: o.id})
+		del(KindSource, o.name, o.id, o.which)
 	}
+}
+
+// goneFromState lists, sorted, the objects the state records whose names
+// the Config no longer declares and which the workspace no longer has
+// under that name and id: deleted or renamed behind the Config's back,
+// they are not deleted, and Apply forgets them.
+func (pl *planner) goneFromState(all map[Kind]map[string][]string) []recorded {
+	decl := map[Kind]func(string) bool{
+		KindSource:      func(n string) bool { _, ok := pl.r.decl.Sources[n]; return ok },
+		KindDestination: func(n string) bool { _, ok := pl.r.decl.Destinations[n]; return ok },
+		KindConnection:  func(n string) bool { _, ok := pl.r.decl.Connections[n]; return ok },
+	}
+	var out []recorded
+	for _, key := range sortedKeys(pl.st.IDs) {
+		kind, name, ok := strings.Cut(key, "/")
+		declared, known := decl[Kind(kind)]
+		if !ok || !known || declared(name) || slices.Contains(all[Kind(kind)][name], pl.st.IDs[key]) {
+			continue
+		}
+		out = append(out, recorded{kind: Kind(kind), name: name, id: pl.st.IDs[key]})
+	}
+	return out
 }
 
 // planActors plans the declared sources, then the declared destinations,
@@ -432,28 +509,38 @@ func (pl *planner) planActors(ctx context.Context) error {
 	return nil
 }
 
-// deleteConnectionsOfReplaced says, without DeleteUnmentioned, what
-// Airbyte does anyway: it deletes a source's or destination's connections
-// with it, so those the Config does not declare go with a replaced one.
-// Every one of them: several of one name, which the Config does not
-// declare, go all the same.
-func (pl *planner) deleteConnectionsOfReplaced() {
+// deleteConnectionsOfGone says what Airbyte does anyway: it deletes a
+// source's or destination's connections with it, so those the Config does
+// not declare go with a replaced one, or with one the plan deletes. Every
+// one of them: several of one name, which the Config does not declare, go
+// all the same.
+func (pl *planner) deleteConnectionsOfGone() {
 	for _, o := range undeclared(pl.rm.connections, pl.r.decl.Connections, KindConnection, func(c api.Connection) string { return c.ID }) {
 		x := o.obj
-		reason := ""
+		if pl.deleted[x.ID] {
+			continue
+		}
 		// A replaced source or destination is declared, so its name
 		// is that of one object: the one x uses, if x uses that name.
-		if src := pl.rm.nameOf[x.SourceID]; pl.replaced[KindSource][src] {
+		src, dst := pl.rm.nameOf[x.SourceID], pl.rm.nameOf[x.DestinationID]
+		var reason string
+		switch {
+		case pl.replaced[KindSource][src]:
 			reason = "its source " + src + " is replaced, and Airbyte deletes a source's connections with it"
-		} else if dst := pl.rm.nameOf[x.DestinationID]; pl.replaced[KindDestination][dst] {
+		case pl.deleted[x.SourceID]:
+			reason = "its source " + src + " is deleted, and Airbyte deletes a source's connections with it"
+		case pl.replaced[KindDestination][dst]:
 			reason = "its destination " + dst + " is replaced, and Airbyte deletes a destination's connections with it"
+		case pl.deleted[x.DestinationID]:
+			reason = "its destination " + dst + " is deleted, and Airbyte deletes a destination's connections with it"
+		default:
+			continue
 		}
-		if reason != "" {
-			if o.which != "" {
-				reason += "; " + o.which
-			}
-			pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: reason, id: o.id})
+		if o.which != "" {
+			reason += "; " + o.which
 		}
+		pl.dels = append(pl.dels, &Change{Action: Delete, Kind: KindConnection, Name: o.name, Reason: reason, id: o.id})
+		pl.deleted[x.ID] = true
 	}
 }
 

@@ -33,7 +33,10 @@ type state struct {
 	Version      int               `json:"version"`
 	Key          string            `json:"key"`
 	Fingerprints map[string]string `json:"fingerprints"`
-	// IDs are the remote ids of the objects applied, by kind/name.
+	// IDs are the remote ids of the objects the Config declared at an
+	// Apply, by kind/name: those it made or changed, and those it found
+	// as declared. DeleteRemoved deletes what they hold and the Config no
+	// longer declares; Apply forgets an object it deletes, or finds gone.
 	IDs map[string]string `json:"ids,omitempty"`
 }
 
@@ -55,8 +58,9 @@ func loadState(path string) (*state, error) {
 		return nil, err
 	}
 	// What to do about a state file that cannot be read: it holds no
-	// more than what lets the plan compare secrets.
-	const remedy = "; it only lets plans compare secrets: remove it, and the next plan shows them as not comparable and apply sends them again"
+	// more than what lets the plan compare secrets and what
+	// DeleteRemoved deletes.
+	const remedy = "; it only lets plans compare secrets and tells DeleteRemoved what this file applied: remove it, and the next plan shows secrets as not comparable and apply sends them again and records what the file declares (not what was removed from it before)"
 	if err := json.Unmarshal(b, st); err != nil {
 		return nil, fmt.Errorf("connections: state file %s is not valid (%w)%s", path, err, remedy)
 	}

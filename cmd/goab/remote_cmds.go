@@ -135,7 +135,7 @@ const exitChanges = 2
 
 var planCommand = &command{
 	name:     "plan",
-	synopsis: "plan -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
+	synopsis: "plan -f connections.yaml [--state FILE] [--delete-removed] [--delete-unmentioned] [credentials]",
 	summary:  "Show how an Airbyte workspace differs from a connections file (exit 2 when it does).",
 	example: "goab plan -f connections.yaml --workspace 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6\n" +
 		"# credentials from AIRBYTE_CLOUD_CLIENT_ID and AIRBYTE_CLOUD_CLIENT_SECRET (a secret_reference::NAME works too)",
@@ -146,7 +146,7 @@ var planCommand = &command{
 
 var applyCommand = &command{
 	name:     "apply",
-	synopsis: "apply -f connections.yaml [--state FILE] [--delete-unmentioned] [credentials]",
+	synopsis: "apply -f connections.yaml [--state FILE] [--delete-removed] [--delete-unmentioned] [credentials]",
 	summary:  "Make an Airbyte workspace match a connections file, printing what it changes.",
 	example:  "goab apply -f connections.yaml --api-url http://localhost:8000/api/public/v1 --state .goab-state.json",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
@@ -166,8 +166,15 @@ func planOrApply(ctx context.Context, c *command, e *env, args []string, apply b
 		return err
 	}
 	if p.Empty() {
-		// Objects the file does not declare, one removed from it too,
-		// are left alone and not in the plan.
+		// Apply records the ids of what the file declares, which
+		// --delete-removed needs once a declaration is removed.
+		if apply {
+			if err := r.Apply(ctx, p); err != nil {
+				return err
+			}
+		}
+		// Objects the file does not declare are left alone and not in
+		// the plan, one removed from it too without --delete-removed.
 		fmt.Fprintln(e.text, "No changes: what the file declares matches the workspace (objects it does not declare are left alone).")
 		return nil
 	}
@@ -186,7 +193,8 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 	fs := newFlagSet(c)
 	file := fs.String("f", "", "the connections YAML file")
 	state := fs.String("state", "", "the state file that keeps the fingerprints of applied secrets (default: the file's path with .yaml or .yml replaced by .state.json)")
-	del := fs.Bool("delete-unmentioned", false, "also delete the workspace's sources, destinations and connections the file does not declare")
+	removed := fs.Bool("delete-removed", false, "also delete the sources, destinations and connections the state file records as applied by this file and the file no longer declares")
+	del := fs.Bool("delete-unmentioned", false, "also delete the workspace's sources, destinations and connections the file does not declare, those others made too")
 	af := addAirbyteFlags(fs, true)
 	pos, err := parse(c, e, fs, args)
 	if err != nil {
@@ -217,6 +225,9 @@ func reconcilerFromFlags(ctx context.Context, c *command, e *env, args []string)
 		*state = defaultStateFile(*file)
 	}
 	opts := []connections.Option{connections.WithStateFile(*state), connections.WithLogger(e.conns.Logger())}
+	if *removed {
+		opts = append(opts, connections.DeleteRemoved())
+	}
 	if *del {
 		opts = append(opts, connections.DeleteUnmentioned())
 	}

@@ -156,6 +156,92 @@ connections:
 	}
 }
 
+// TestPlanApplyDeleteRemoved: --delete-removed deletes what the file applied
+// and no longer declares; without it, the plan says there is nothing to
+// do. An apply with nothing to change records what the file declares, so
+// that a state file without ids (an older goab's) learns them.
+func TestPlanApplyDeleteRemoved(t *testing.T) {
+	srv := airbytetest.Start(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "connections.yaml")
+	state := filepath.Join(dir, "connections.state.json")
+	actors := `sources:
+  faker: {type: source-faker, config: {count: 25, seed: 2}}
+destinations:
+  warehouse: {type: destination-duckdb, config: {destination_path: ` + filepath.Join(dir, "warehouse.duckdb") + `}}
+`
+	conn := `connections:
+  faker-to-warehouse: {source: faker, destination: warehouse}
+`
+	if err := os.WriteFile(file, []byte(actors+conn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := airbyteEnv(srv)
+	goab(t, env, "apply", "-f", file).want(t, 0)
+	// The state file of an older goab: no ids.
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil || st["ids"] == nil {
+		t.Fatalf("state %s: %v", b, err)
+	}
+	delete(st, "ids")
+	b, _ = json.Marshal(st)
+	if err := os.WriteFile(state, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := goab(t, env, "apply", "-f", file)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "No changes") {
+		t.Fatalf("apply with nothing to change:\n%s", r.stdout)
+	}
+	if b, err := os.ReadFile(state); err != nil || !strings.Contains(string(b), `"connection/faker-to-warehouse"`) {
+		t.Fatalf("apply with nothing to change recorded no ids: %s %v", b, err)
+	}
+
+	if err := os.WriteFile(file, []byte(actors), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Another team's source: --delete-removed leaves it alone.
+	srv.AddSource("made-in-the-ui", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
+	r = goab(t, env, "plan", "-f", file)
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "No changes") {
+		t.Fatalf("plan without --delete-removed:\n%s", r.stdout)
+	}
+	const want = "- connection: faker-to-warehouse (removed from the file that applied it)\n"
+	r = goab(t, env, "plan", "-f", file, "--delete-removed")
+	r.want(t, 2)
+	if r.stdout != want {
+		t.Fatalf("plan --delete-removed printed:\n%s", r.stdout)
+	}
+	r = goab(t, env, "apply", "-f", file, "--delete-removed")
+	r.want(t, 0)
+	if !strings.HasPrefix(r.stdout, want) {
+		t.Fatalf("apply --delete-removed printed:\n%s", r.stdout)
+	}
+	goab(t, env, "plan", "-f", file, "--delete-removed").want(t, 0)
+	client, _ := api.New(srv.URL, api.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
+	for c, err := range client.Connections(context.Background(), srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("connection %q left after apply --delete-removed", c.Name)
+	}
+	n := 0
+	for _, err := range client.Sources(context.Background(), srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("%d sources after apply --delete-removed, want faker and made-in-the-ui", n)
+	}
+}
+
 // TestConfigAPIURL: behind a proxy that serves the public API under a root
 // the client cannot derive the Configuration API's from, plan says to pass
 // --config-api-url (it said "use WithConfigAPIURL", an option of the Go
