@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -166,11 +165,7 @@ var discoverCommand = &command{
 		if format.value == "table" {
 			return printCatalogTable(e, cat)
 		}
-		out, err := json.MarshalIndent(cat, "", "  ")
-		if err != nil {
-			return err
-		}
-		return e.printJSON(append(out, '\n'))
+		return e.printDoc(cat)
 	},
 }
 
