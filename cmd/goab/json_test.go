@@ -1,15 +1,16 @@
 package main_test
 
-// The --format json of read, sync and benchmark: each
+// The --format json of read, sync, benchmark and connectors: each
 // document is parsed into a struct of the fields the README lists, and
 // checked against what the command did (the cache's rows, the destination's
-// files).
+// files, the table the same command prints).
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -344,6 +345,105 @@ func TestBenchmarkJSON(t *testing.T) {
 					doc.Records, total, doc.Seconds, doc.RecordsPerSecond, doc.BytesPerSecond, doc.FirstRecordSeconds)
 			}
 		})
+	}
+}
+
+type jsonConnector struct {
+	Name             string   `json:"name"`
+	Kind             string   `json:"kind"`
+	DisplayName      string   `json:"display_name"`
+	Version          string   `json:"version"`
+	Language         string   `json:"language"`
+	BuiltIn          bool     `json:"built_in"`
+	InstallTypes     []string `json:"install_types"`
+	DockerRepository string   `json:"docker_repository"`
+	PyPIPackage      string   `json:"pypi_package"`
+	DocumentationURL string   `json:"documentation_url"`
+	ReleaseStage     string   `json:"release_stage"`
+	SupportLevel     string   `json:"support_level"`
+	DefinitionID     string   `json:"definition_id"`
+}
+
+type jsonConnectors struct {
+	Connectors []jsonConnector `json:"connectors"`
+}
+
+// connectors --format json lists what the table lists, with the table's
+// kind, version and Docker repository, and each entry's install types are
+// those --install-type lists it under.
+func TestConnectorsJSON(t *testing.T) {
+	// A registry of a few entries, as AIRBYTE_LOCAL_REGISTRY takes one.
+	reg := filepath.Join(t.TempDir(), "registry.json")
+	if err := os.WriteFile(reg, []byte(`{
+  "sources": [
+    {"sourceDefinitionId": "d1", "name": "Py", "dockerRepository": "airbyte/source-py", "dockerImageTag": "1.2.3", "language": "python",
+     "remoteRegistries": {"pypi": {"enabled": true, "packageName": "airbyte-source-py"}}, "documentationUrl": "https://docs/py", "releaseStage": "beta", "supportLevel": "community"},
+    {"sourceDefinitionId": "d2", "name": "Man", "dockerRepository": "airbyte/source-man", "dockerImageTag": "0.1.0", "language": "manifest-only"}
+  ],
+  "destinations": [
+    {"destinationDefinitionId": "d3", "name": "Jv", "dockerRepository": "airbyte/destination-jv", "dockerImageTag": "2.0.0", "language": "java"}
+  ]
+}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"AIRBYTE_LOCAL_REGISTRY=" + reg}
+	listed := func(args ...string) map[string][]string {
+		r := goab(t, env, append([]string{"connectors", "--long"}, args...)...)
+		r.want(t, 0)
+		return tableRows(r.stdout)
+	}
+	r := goab(t, env, "connectors", "--format", "json")
+	r.want(t, 0)
+	var doc jsonConnectors
+	decodeDoc(t, r.stdout, &doc)
+	table := listed()
+	var names []string
+	for _, c := range doc.Connectors {
+		names = append(names, c.Name)
+		row := table[c.Name]
+		if len(row) < 3 || row[0] != c.Kind || row[1] != c.Version {
+			t.Errorf("%s: kind %q, version %q; the table says %v", c.Name, c.Kind, c.Version, row)
+		}
+		if c.DockerRepository != "" && !slices.Contains(row, c.DockerRepository) {
+			t.Errorf("%s: Docker repository %q; the table says %v", c.Name, c.DockerRepository, row)
+		}
+	}
+	for _, want := range []string{"source-py", "source-man", "destination-jv", "source-faker", "destination-local-json"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("connectors --format json lacks %s: %v", want, names)
+		}
+	}
+	if len(names) != len(table)-1 { // the table has a header row
+		t.Errorf("%d entries; the table has %d rows", len(names), len(table)-1)
+	}
+	for _, typ := range []string{"docker", "python", "yaml", "java"} {
+		byType := listed("--install-type", typ)
+		for _, c := range doc.Connectors {
+			if _, ok := byType[c.Name]; ok != slices.Contains(c.InstallTypes, typ) {
+				t.Errorf("%s: install types %v, listed by --install-type %s: %v", c.Name, c.InstallTypes, typ, ok)
+			}
+		}
+	}
+	for _, c := range doc.Connectors {
+		if c.Name == "source-py" && (c.PyPIPackage != "airbyte-source-py" || c.DefinitionID != "d1" || c.DocumentationURL != "https://docs/py" || c.ReleaseStage != "beta" || c.BuiltIn) {
+			t.Errorf("source-py: %+v", c)
+		}
+		if c.Name == "source-faker" && !c.BuiltIn {
+			t.Errorf("source-faker is not said to be built in: %+v", c)
+		}
+	}
+	// --kind as in the table.
+	r = goab(t, env, "connectors", "--kind", "destination", "--format", "json")
+	r.want(t, 0)
+	var dests jsonConnectors
+	decodeDoc(t, r.stdout, &dests)
+	for _, c := range dests.Connectors {
+		if c.Kind != "destination" {
+			t.Errorf("--kind destination listed %s", c.Name)
+		}
+	}
+	if len(dests.Connectors) != len(listed("--kind", "destination"))-1 {
+		t.Errorf("--kind destination: %d entries, the table has others", len(dests.Connectors))
 	}
 }
 
