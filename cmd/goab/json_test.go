@@ -1,6 +1,6 @@
 package main_test
 
-// The --format json of read, sync, benchmark and connectors: each
+// The --format json of read, sync, benchmark, connectors and validate: each
 // document is parsed into a struct of the fields the README lists, and
 // checked against what the command did (the cache's rows, the destination's
 // files, the table the same command prints).
@@ -13,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -447,6 +449,130 @@ func TestConnectorsJSON(t *testing.T) {
 	}
 }
 
+type jsonValidatedStream struct {
+	Stream  string `json:"stream"`
+	Records *int   `json:"records"`
+}
+
+type jsonValidateStep struct {
+	Step             string                 `json:"step"`
+	Outcome          string                 `json:"outcome"`
+	DocumentationURL *string                `json:"documentation_url"`
+	Streams          *[]jsonValidatedStream `json:"streams"`
+	RecordsSent      *int64                 `json:"records_sent"`
+	RecordsConfirmed *int64                 `json:"records_confirmed"`
+}
+
+type jsonValidate struct {
+	Connector string             `json:"connector"`
+	Kind      string             `json:"kind"`
+	Valid     bool               `json:"valid"`
+	Steps     []jsonValidateStep `json:"steps"`
+}
+
+func stepNames(doc jsonValidate) (names, outcomes []string) {
+	for _, s := range doc.Steps {
+		names = append(names, s.Step)
+		outcomes = append(outcomes, s.Outcome)
+	}
+	return names, outcomes
+}
+
+// validate --format json: each step and its outcome, the streams the
+// catalog has and the records the table says the read step read; a failed
+// step and the steps skipped after it, with the error on stderr.
+func TestValidateJSON(t *testing.T) {
+	args := []string{"validate", "source-faker", "--config", `{"count": 7}`, "--limit", "3", "--streams", "users,products"}
+	r := goab(t, nil, append(args, "--format", "json")...)
+	r.want(t, 0)
+	var doc jsonValidate
+	decodeDoc(t, r.stdout, &doc)
+	names, outcomes := stepNames(doc)
+	if doc.Connector != "source-faker" || doc.Kind != "source" || !doc.Valid ||
+		!slices.Equal(names, []string{"spec", "config", "check", "discover", "read"}) || slices.ContainsFunc(outcomes, func(o string) bool { return o != "ok" }) {
+		t.Fatalf("validate: %+v", doc)
+	}
+	if u := doc.Steps[0].DocumentationURL; u == nil || !strings.HasPrefix(*u, "https://") {
+		t.Errorf("spec step: documentation URL %v", u)
+	}
+	// The catalog's streams, as discover prints them.
+	d := goab(t, nil, "discover", "source-faker", "--config", `{"count": 7}`)
+	d.want(t, 0)
+	var cat struct {
+		Streams []struct{ Name string } `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(d.stdout), &cat); err != nil {
+		t.Fatal(err)
+	}
+	var catalog, discovered []string
+	for _, s := range cat.Streams {
+		catalog = append(catalog, s.Name)
+	}
+	for _, s := range *doc.Steps[3].Streams {
+		discovered = append(discovered, s.Stream)
+	}
+	if !slices.Equal(discovered, catalog) {
+		t.Errorf("discover step: streams %v, the catalog has %v", discovered, catalog)
+	}
+	// The records the table's read line counts.
+	table := goab(t, nil, args...)
+	table.want(t, 0)
+	line := regexp.MustCompile(`(?m)^ok  read +records: (.*)$`).FindStringSubmatch(table.stdout)
+	if line == nil {
+		t.Fatalf("no read line in:\n%s", table.stdout)
+	}
+	var read []string
+	for _, s := range *doc.Steps[4].Streams {
+		if s.Records == nil {
+			t.Fatalf("read step: stream %s has no records count", s.Stream)
+		}
+		read = append(read, s.Stream+" "+strconv.Itoa(*s.Records))
+	}
+	if strings.Join(read, ", ") != line[1] {
+		t.Errorf("read step: %v; the table says %s", read, line[1])
+	}
+
+	// A config that breaks the spec: the document says so, and the error
+	// is on stderr.
+	r = goab(t, nil, "validate", "source-faker", "--config", `{"count": "x"}`, "--format", "json")
+	r.want(t, 1)
+	decodeDoc(t, r.stdout, &doc)
+	names, outcomes = stepNames(doc)
+	if doc.Valid || !slices.Equal(names, []string{"spec", "config", "check", "discover", "read"}) ||
+		!slices.Equal(outcomes, []string{"ok", "failed", "skipped", "skipped", "skipped"}) {
+		t.Errorf("a config that breaks the spec: %+v", doc)
+	}
+	if p := errorParagraph(t, r); !strings.Contains(p, `validation step "config"`) {
+		t.Errorf("paragraph %q", p)
+	}
+}
+
+// validate --format json of a destination with --write-sample: the write
+// step's records are those the destination wrote.
+func TestValidateDestinationJSON(t *testing.T) {
+	out := t.TempDir()
+	r := goab(t, nil, "validate", "destination-local-json", "--config", fmt.Sprintf(`{"destination_path": %q}`, out), "--write-sample", "--limit", "4", "--format", "json")
+	r.want(t, 0)
+	var doc jsonValidate
+	decodeDoc(t, r.stdout, &doc)
+	names, _ := stepNames(doc)
+	if doc.Connector != "destination-local-json" || doc.Kind != "destination" || !doc.Valid || !slices.Equal(names, []string{"spec", "config", "check", "write"}) {
+		t.Fatalf("validate: %+v", doc)
+	}
+	files, err := filepath.Glob(filepath.Join(out, "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the destination wrote no file (%v)", err)
+	}
+	var lines int64
+	for _, f := range files {
+		lines += int64(countLines(t, f))
+	}
+	w := doc.Steps[3]
+	if w.RecordsSent == nil || w.RecordsConfirmed == nil || *w.RecordsSent != lines || *w.RecordsConfirmed != lines {
+		t.Errorf("write step: %v sent, %v confirmed; the destination wrote %d", w.RecordsSent, w.RecordsConfirmed, lines)
+	}
+}
+
 // A command that fails prints nothing on stdout, whatever its --format:
 // the error is on stderr, with its exit status.
 func TestFailedJSONCommandPrintsNothing(t *testing.T) {
@@ -459,6 +585,7 @@ func TestFailedJSONCommandPrintsNothing(t *testing.T) {
 		{1, []string{"sync", "source-faker", "--config", `{"count": 5}`, "--no-cache",
 			"--destination", "destination-local-json", "--destination-config", `{"destination_path": "/proc/goab-cannot-write-here"}`}},
 		{1, []string{"benchmark", "--count", "5", "--destination", "destination-local-json", "--destination-config", `{"destination_path": "/proc/goab-cannot-write-here"}`}},
+		{2, []string{"validate", "destination-local-json"}}, // no --config: a usage error
 	} {
 		r := goab(t, nil, append(c.args, "--format", "json", "--no-progress")...)
 		r.want(t, c.code)
