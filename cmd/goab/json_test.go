@@ -85,16 +85,9 @@ func checkRead(t *testing.T, doc jsonRead, cacheURL string, streams []string) ma
 	got := map[string]int64{}
 	for _, s := range doc.Streams {
 		names = append(names, s.Stream)
-		ds, err := c.Dataset(t.Context(), s.Stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := ds.Count(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Rows != n || s.Table != ds.QualifiedTableName() {
-			t.Errorf("stream %s: rows %d in %s, the cache has %d in %s", s.Stream, s.Rows, s.Table, n, ds.QualifiedTableName())
+		n, table := cachedRows(t, c, s.Stream)
+		if s.Rows != n || s.Table != table {
+			t.Errorf("stream %s: rows %d in %s, the cache has %d in %s", s.Stream, s.Rows, s.Table, n, table)
 		}
 		if s.RecordsLoaded < 0 || s.RecordsLoaded > n {
 			t.Errorf("stream %s: %d records loaded into a table of %d rows", s.Stream, s.RecordsLoaded, n)
@@ -113,6 +106,20 @@ func checkRead(t *testing.T, doc jsonRead, cacheURL string, streams []string) ma
 		t.Errorf("%d records loaded in %v s at %v records/s", loaded, doc.Seconds, doc.RecordsPerSecond)
 	}
 	return got
+}
+
+// cachedRows returns the rows the cache c holds for stream, and its table.
+func cachedRows(t *testing.T, c *cache.Cache, stream string) (int64, string) {
+	t.Helper()
+	ds, err := c.Dataset(t.Context(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ds.Count(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, ds.QualifiedTableName()
 }
 
 // read --format json into DuckDB, twice: the first read loads every row
@@ -299,14 +306,7 @@ func TestBenchmarkJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			ds, err := c.Dataset(t.Context(), stream)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := ds.Count(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
+			n, _ := cachedRows(t, c, stream)
 			return n
 		}},
 		{"destination", "destination-local-json", []string{"--destination", "destination-local-json", "--destination-config", fmt.Sprintf(`{"destination_path": %q}`, out)},
