@@ -233,6 +233,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "source-faker", "--config", "[1,2]"}, "must be an object of config fields, such as '{\"count\": 100}', not a list"},
 		{[]string{"spec", "source-faker", "--format", "xml"}, "--format must be yaml or json"},
 		{[]string{"discover", "source-faker", "--format", "xml"}, "--format must be json or table"},
+		{[]string{"read", "source-faker", "--format", "xml"}, "--format must be table or json"},
+		{[]string{"connectors", "--format", "yaml"}, "--format must be table or json"},
 		{[]string{"check", "no-such-connector-anywhere"}, "no executable named no-such-connector-anywhere on PATH"},
 		{[]string{"read", "source-faker", "--local-executable", "/bin/true", "--schema", "x"}, "--schema needs --cache"},
 		// A cache URL's parameters on a plain path: the remedy is the URL form.

@@ -6,6 +6,7 @@
 //	goab discover  source-faker --config config.yaml
 //	goab records   source-faker --config '{"count": 10}' --stream users
 //	goab read      source-faker --config '{"count": 1000}' --cache ./faker.duckdb
+//	goab read      source-faker --config '{"count": 1000}' --cache ./faker.duckdb --format json --no-progress
 //	goab sync      source-faker --config '{"count": 1000}' --destination destination-local-json --destination-config '{"destination_path": "/tmp/out"}'
 //	goab validate  source-faker --config '{"count": 10}'
 //	goab benchmark source-faker --config '{"count": 100000}'
@@ -30,10 +31,14 @@
 // summary line there (records, time, rate); --no-progress turns all of it off
 // and NO_LIVE_PROGRESS keeps only the summary line. Where the locale
 // (LC_ALL, LC_CTYPE, LANG) is not UTF-8 these lines, goab's errors and its
-// warnings are ASCII, and a terminal whose TERM is dumb gets plain lines. stdout is for scripts:
-// read prints only a table there, one row per stream read (STREAM, RECORDS
-// LOADED, ROWS IN TABLE, TABLE), and sync one per stream written (STREAM,
-// RECORDS SENT, CONFIRMED).
+// warnings are ASCII, and a terminal whose TERM is dumb gets plain lines. stdout is for the result
+// alone: read prints only a table there, one row per stream read (STREAM,
+// RECORDS LOADED, ROWS IN TABLE, TABLE), and sync one per stream written
+// (STREAM, RECORDS SENT, CONFIRMED). With --format json, read, sync,
+// benchmark, connectors and validate print instead one JSON document, whose
+// fields (snake_case, the same name for the same thing in every command)
+// the README's goab section lists; a command that fails prints nothing
+// there, except validate, whose document says which step failed.
 //
 // goab prints warnings and errors of the library and the connectors on
 // stderr; GOAB_LOG_LEVEL=info (or debug) shows more. Each connector's

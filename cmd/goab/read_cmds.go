@@ -18,8 +18,10 @@ import (
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
+	"github.com/x/goairbyte/internal/cachename"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/duckfile"
+	"github.com/x/goairbyte/progress"
 	"github.com/x/goairbyte/secrets"
 	"github.com/x/goairbyte/source"
 )
@@ -176,6 +178,15 @@ func cacheName(target string) string {
 	return dsnPassword.ReplaceAllString(target, "${1}xxxxx")
 }
 
+// name is the cache as goab may print it: the --cache value named by
+// cacheName, or the default cache's file.
+func (cf *cacheFlags) name() string {
+	if cf.target == "" {
+		return cachename.Path(airbytedirs.CacheRoot(), "default_cache")
+	}
+	return cacheName(cf.target)
+}
+
 // dsnPassword is the password of a key=value DSN, bare or quoted.
 var dsnPassword = regexp.MustCompile(`(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
@@ -248,16 +259,18 @@ func (rf *readFlags) options(c *cache.Cache) []source.ReadOption {
 
 var readCommand = &command{
 	name:     "read",
-	synopsis: "read <connector> --config CONFIG [--cache PATH|DSN] [--streams a,b] [--full-refresh] [--strategy S] [--no-progress] [connector flags]",
+	synopsis: "read <connector> --config CONFIG [--cache PATH|DSN] [--streams a,b] [--full-refresh] [--strategy S] [--format table|json] [--no-progress] [connector flags]",
 	summary: "Read a source into a cache (a DuckDB file or a Postgres database) and print what each stream loaded: a table on stdout " +
-		"(STREAM, RECORDS LOADED, ROWS IN TABLE, TABLE), the totals, time and rate in the summary line on stderr. Streams that support it are read incrementally.",
+		"(STREAM, RECORDS LOADED, ROWS IN TABLE, TABLE), the totals, time and rate in the summary line on stderr; with --format json, " +
+		"one JSON document on stdout with the streams, the totals, the time and the cache. Streams that support it are read incrementally.",
 	example: "goab read source-faker --local-executable ./source-faker --config '{\"count\": 1000}' --cache ./faker.duckdb\n" +
-		"goab read source-faker --config config.yaml --cache postgres://user:pw@localhost:5432/db --schema airbyte",
+		"goab read source-faker --config config.yaml --cache postgres://user:pw@localhost:5432/db --schema airbyte --format json",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		sc := addSourceFlags(fs)
 		cf := addCacheFlags(fs, "the cache: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: default_cache/default_cache.duckdb in $AIRBYTE_CACHE_ROOT, else in ./.cache)")
 		rf := addReadFlags(fs)
+		format := formatFlag(fs)
 		pf := addProgressFlag(fs)
 		src, err := newSource(ctx, c, e, fs, sc, args, nil)
 		if err != nil {
@@ -268,37 +281,77 @@ var readCommand = &command{
 			return err
 		}
 		defer cc.Close()
-		opts := append(rf.options(cc), source.WithProgress(pf.options(e)...))
+		var final progress.Snapshot
+		opts := append(rf.options(cc), source.WithProgress(pf.options(e, keepFinal(&final))...))
 		res, err := src.Read(ctx, opts...)
 		if err != nil {
 			return err
 		}
-		return printReadTable(ctx, e, res)
+		streams, err := readStreams(ctx, res)
+		if err != nil {
+			return err
+		}
+		if format.value == "json" {
+			doc := readDoc{Source: src.Name(), Cache: cf.name(), Streams: streams, Seconds: seconds(final.Elapsed)}
+			for _, s := range streams {
+				doc.RecordsLoaded += s.RecordsLoaded
+				doc.Rows += s.Rows
+			}
+			doc.RecordsPerSecond = perSecond(float64(doc.RecordsLoaded), final.Elapsed)
+			return e.printDoc(doc)
+		}
+		// The total, the time and the rate are in the progress summary
+		// line on stderr, which a terminal shows next to this table (a
+		// second summary here would only repeat it).
+		tw := newTable(e.text, "STREAM", "RECORDS LOADED", "ROWS IN TABLE", "TABLE")
+		for _, s := range streams {
+			tw.row(s.Stream, s.RecordsLoaded, s.Rows, s.Table)
+		}
+		return tw.flush()
 	},
 }
 
-// printReadTable prints one line per stream read: records loaded now,
-// rows in its table, and the table. That is read's stdout, for scripts:
-// the total, the time and the rate are in the progress summary line on
-// stderr, which a terminal shows next to this table (a second summary here
-// would only repeat it).
-func printReadTable(ctx context.Context, e *env, res *source.ReadResult) error {
+// readDoc is read's --format json: the streams read, their totals, the
+// read's time (the progress summary's) and the cache, named as goab may
+// print it.
+type readDoc struct {
+	Source           string       `json:"source"`
+	Cache            string       `json:"cache"`
+	Streams          []readStream `json:"streams"`
+	RecordsLoaded    int64        `json:"records_loaded"`
+	Rows             int64        `json:"rows"`
+	Seconds          float64      `json:"seconds"`
+	RecordsPerSecond float64      `json:"records_per_second"`
+}
+
+// readStream is one stream read: records loaded now, rows in its table
+// (this read's and earlier ones), and the table.
+type readStream struct {
+	Stream        string `json:"stream"`
+	RecordsLoaded int64  `json:"records_loaded"`
+	Rows          int64  `json:"rows"`
+	Table         string `json:"table"`
+}
+
+// readStreams counts, for each stream read in catalog order, the records
+// loaded and the rows its table holds.
+func readStreams(ctx context.Context, res *source.ReadResult) ([]readStream, error) {
 	counts := res.StreamRecords()
 	// All at once: res.Stream looks each name up in the processed streams.
 	datasets, err := res.Streams(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tw := newTable(e.text, "STREAM", "RECORDS LOADED", "ROWS IN TABLE", "TABLE")
+	streams := []readStream{}
 	for _, name := range res.ProcessedStreams() {
 		ds := datasets[name]
 		rows, err := ds.Count(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		tw.row(name, counts[name], rows, ds.QualifiedTableName())
+		streams = append(streams, readStream{Stream: name, RecordsLoaded: counts[name], Rows: rows, Table: ds.QualifiedTableName()})
 	}
-	return tw.flush()
+	return streams, nil
 }
 
 // records says how many records: "1 record", "2 records".

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -166,11 +165,7 @@ var discoverCommand = &command{
 		if format.value == "table" {
 			return printCatalogTable(e, cat)
 		}
-		out, err := json.MarshalIndent(cat, "", "  ")
-		if err != nil {
-			return err
-		}
-		return e.printJSON(append(out, '\n'))
+		return e.printDoc(cat)
 	},
 }
 
@@ -251,14 +246,16 @@ func quietEPIPE(err error) error {
 
 var validateCommand = &command{
 	name:     "validate",
-	synopsis: "validate <connector> --config CONFIG [--limit N] [--write-sample] [connector flags]",
-	summary:  "Validate a connector as pyab validate does: spec, config against the spec, check, then for a source discover and a small read of every selected stream, for a destination (a name starting with destination-) a write of a few faker records when --write-sample says so.",
-	example:  "goab validate source-faker --local-executable ./source-faker --config '{\"count\": 10}' --limit 5",
+	synopsis: "validate <connector> --config CONFIG [--limit N] [--write-sample] [--format table|json] [connector flags]",
+	summary: "Validate a connector as pyab validate does: spec, config against the spec, check, then for a source discover and a small read of every selected stream, for a destination (a name starting with destination-) a write of a few faker records when --write-sample says so. " +
+		"It prints a line per step passed; with --format json, one JSON document with each step and its outcome (ok, failed, skipped), also when a step fails.",
+	example: "goab validate source-faker --local-executable ./source-faker --config '{\"count\": 10}' --limit 5",
 	run: func(ctx context.Context, c *command, e *env, args []string) error {
 		fs := newFlagSet(c)
 		sc := addAnyConnectorFlags(fs, true)
 		limit := fs.Int("limit", 10, "records to read from each stream of a source, or to write into a destination")
 		sample := fs.Bool("write-sample", false, "for a destination: write --limit records of each stream of the built-in faker into it")
+		format := formatFlag(fs)
 		pos, err := parse(c, e, fs, args)
 		if err != nil {
 			return err
@@ -274,7 +271,7 @@ var validateCommand = &command{
 			if err != nil {
 				return err
 			}
-			return validateDestination(ctx, e, dst, *limit, *sample)
+			return runValidation(e, format.value, dst.Name(), "destination", destinationSteps(ctx, e, dst, *limit, *sample))
 		}
 		if *sample {
 			return usagef(c.name, "--write-sample is for destinations (names starting with destination-)")
@@ -283,17 +280,78 @@ var validateCommand = &command{
 		if err != nil {
 			return err
 		}
-		return validateSource(ctx, e, src, *limit)
+		return runValidation(e, format.value, src.Name(), "source", sourceSteps(ctx, src, *limit))
 	},
 }
 
-// validationStep runs one step of validate and prints its line.
-func validationStep(e *env, name string, f func() (string, error)) error {
-	detail, err := f()
-	if err != nil {
-		return fmt.Errorf("validation step %q: %w", name, err)
+// validation is one step of validate: f runs it, sets the fields of its
+// JSON step beside step and outcome, and returns the words of its table
+// line.
+type validation struct {
+	name string
+	f    func(*validateStep) (string, error)
+}
+
+// validateDoc is validate's --format json.
+type validateDoc struct {
+	Connector string         `json:"connector"`
+	Kind      string         `json:"kind"`
+	Valid     bool           `json:"valid"`
+	Steps     []validateStep `json:"steps"`
+}
+
+// validateStep is one step of validate and its outcome: ok, failed or
+// skipped (after a failed one). A step that passed adds what it found.
+type validateStep struct {
+	Step             string             `json:"step"`
+	Outcome          string             `json:"outcome"`
+	DocumentationURL *string            `json:"documentation_url,omitempty"` // spec
+	Streams          *[]validatedStream `json:"streams,omitempty"`           // discover, read
+	RecordsSent      *int64             `json:"records_sent,omitempty"`      // write
+	RecordsConfirmed *int64             `json:"records_confirmed,omitempty"` // write
+}
+
+// validatedStream is a stream of the discover and read steps.
+type validatedStream struct {
+	Stream  string `json:"stream"`
+	Records *int   `json:"records,omitempty"` // the read step's
+}
+
+// runValidation runs the steps of the connector called name, of kind
+// source or destination, until one fails. As a table it prints each
+// step's line as the step passes and the verdict; as JSON (format json)
+// one document at the end, whose steps after a failed one are skipped,
+// unless the step failed for want of a --config: a usage error. The error
+// of a failed step is goab's error either way.
+func runValidation(e *env, format, name, kind string, steps []validation) error {
+	doc := validateDoc{Connector: name, Kind: kind, Valid: true}
+	var failed error
+	for _, s := range steps {
+		step := validateStep{Step: s.name, Outcome: "skipped"}
+		if failed == nil {
+			text, err := s.f(&step)
+			if err != nil {
+				step = validateStep{Step: s.name, Outcome: "failed"}
+				doc.Valid, failed = false, needsConfig("validate", fmt.Errorf("validation step %q: %w", s.name, err))
+				if format != "json" || errors.As(failed, new(*usageError)) {
+					return failed // a usage error prints nothing on stdout
+				}
+			} else {
+				step.Outcome = "ok"
+				if format != "json" {
+					fmt.Fprintf(e.text, "ok  %-9s %s\n", s.name, text)
+				}
+			}
+		}
+		doc.Steps = append(doc.Steps, step)
 	}
-	fmt.Fprintf(e.text, "ok  %-9s %s\n", name, detail)
+	if format == "json" {
+		if err := e.printDoc(doc); err != nil {
+			return err
+		}
+		return failed
+	}
+	fmt.Fprintf(e.text, "%s is valid.\n", name)
 	return nil
 }
 
@@ -301,57 +359,51 @@ func validationStep(e *env, name string, f func() (string, error)) error {
 // config, check.
 func connectorSteps(ctx context.Context, c *connector.Connector) []validation {
 	return []validation{
-		{"spec", func() (string, error) {
+		{"spec", func(step *validateStep) (string, error) {
 			spec, err := c.Spec(ctx)
 			if err != nil {
 				return "", err
 			}
+			step.DocumentationURL = &spec.DocumentationURL
 			return "documentation: " + orDash(spec.DocumentationURL), nil
 		}},
-		{"config", func() (string, error) { return "matches the spec", c.ValidateConfig(ctx) }},
-		{"check", func() (string, error) { return "connection succeeded", c.Check(ctx) }},
+		{"config", func(*validateStep) (string, error) { return "matches the spec", c.ValidateConfig(ctx) }},
+		{"check", func(*validateStep) (string, error) { return "connection succeeded", c.Check(ctx) }},
 	}
 }
 
-type validation struct {
-	name string
-	f    func() (string, error)
-}
-
-func runValidation(e *env, name string, steps []validation) error {
-	for _, s := range steps {
-		if err := validationStep(e, s.name, s.f); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(e.text, "%s is valid.\n", name)
-	return nil
-}
-
-func validateSource(ctx context.Context, e *env, src *source.Source, limit int) error {
-	steps := append(connectorSteps(ctx, src.Connector),
-		validation{"discover", func() (string, error) {
+// sourceSteps validate a source: the shared steps, discover, and a read of
+// at most limit records of each selected stream.
+func sourceSteps(ctx context.Context, src *source.Source, limit int) []validation {
+	return append(connectorSteps(ctx, src.Connector),
+		validation{"discover", func(step *validateStep) (string, error) {
 			cat, err := src.Discover(ctx)
 			if err != nil {
 				return "", err
 			}
+			streams := []validatedStream{}
+			for _, s := range cat.Streams {
+				streams = append(streams, validatedStream{Stream: s.Name})
+			}
+			step.Streams = &streams
 			if len(cat.Streams) == 1 {
 				return "1 stream", nil
 			}
 			return fmt.Sprintf("%d streams", len(cat.Streams)), nil
 		}},
-		validation{"read", func() (string, error) {
-			streams, err := src.SelectedStreams(ctx)
+		validation{"read", func(step *validateStep) (string, error) {
+			names, err := src.SelectedStreams(ctx)
 			if err != nil {
 				return "", err
 			}
-			if len(streams) == 0 {
-				if streams, err = src.AvailableStreams(ctx); err != nil {
+			if len(names) == 0 {
+				if names, err = src.AvailableStreams(ctx); err != nil {
 					return "", err
 				}
 			}
 			var parts []string
-			for _, s := range streams {
+			streams := []validatedStream{}
+			for _, s := range names {
 				n := 0
 				for _, err := range src.Records(ctx, s, source.Limit(limit)) {
 					if err != nil {
@@ -360,19 +412,21 @@ func validateSource(ctx context.Context, e *env, src *source.Source, limit int) 
 					n++
 				}
 				parts = append(parts, fmt.Sprintf("%s %d", s, n))
+				streams = append(streams, validatedStream{Stream: s, Records: &n})
 			}
+			step.Streams = &streams
 			return "records: " + strings.Join(parts, ", "), nil
 		}})
-	return runValidation(e, src.Name(), steps)
 }
 
-// validateDestination checks a destination as pyab validate does: spec,
-// config and check, then, when asked, a write of a few records of the
-// built-in faker, streamed with no cache and no state kept.
-func validateDestination(ctx context.Context, e *env, dst *destination.Destination, limit int, sample bool) error {
+// destinationSteps validate a destination as pyab validate does: the
+// shared steps, then, when sample says so, a write of limit records of
+// each stream of the built-in faker, streamed with no cache and no state
+// kept.
+func destinationSteps(ctx context.Context, e *env, dst *destination.Destination, limit int, sample bool) []validation {
 	steps := connectorSteps(ctx, dst.Connector)
 	if sample {
-		steps = append(steps, validation{"write", func() (string, error) {
+		steps = append(steps, validation{"write", func(step *validateStep) (string, error) {
 			faker, err := source.New(ctx, "source-faker", connector.WithEnvironment(e.conns),
 				connector.WithConfig(map[string]any{"count": limit, "seed": 1}))
 			if err != nil {
@@ -382,8 +436,9 @@ func validateDestination(ctx context.Context, e *env, dst *destination.Destinati
 			if err != nil {
 				return "", err
 			}
+			step.RecordsSent, step.RecordsConfirmed = ptr(res.TotalSent()), ptr(res.TotalConfirmed())
 			return fmt.Sprintf("%d faker records sent, %d confirmed", res.TotalSent(), res.TotalConfirmed()), nil
 		}})
 	}
-	return runValidation(e, dst.Name(), steps)
+	return steps
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
+	"github.com/x/goairbyte/progress"
 )
 
 // destinationFlags choose the destination of sync and benchmark: the
@@ -100,9 +101,10 @@ func (rf *readFlags) writeOptions() []destination.WriteOption {
 var syncCommand = &command{
 	name: "sync",
 	synopsis: "sync <source> --config CONFIG [source flags] --destination NAME --destination-config CONFIG [destination flags]\n" +
-		"                 [--cache PATH|DSN | --no-cache] [--streams a,b] [--full-refresh] [--strategy S] [--no-progress]",
+		"                 [--cache PATH|DSN | --no-cache] [--streams a,b] [--full-refresh] [--strategy S] [--format table|json] [--no-progress]",
 	summary: "Sync a source into a destination connector: read into a cache first (incrementally, so a failed write resumes) or, with --no-cache, " +
-		"piped straight through. Only what the destination has not confirmed is sent.",
+		"piped straight through. Only what the destination has not confirmed is sent. It prints, per stream, the records sent and confirmed; " +
+		"with --format json, one JSON document with the totals, the states confirmed, the time, the destination and the cache.",
 	example: "goab sync source-faker --local-executable ./source-faker --config '{\"count\": 1000}' \\\n" +
 		"    --destination destination-local-json --destination-local-executable ./destination-local-json \\\n" +
 		"    --destination-config '{\"destination_path\": \"/tmp/out\"}' --cache ./sync.duckdb",
@@ -113,6 +115,7 @@ var syncCommand = &command{
 		cf := addCacheFlags(fs, "the cache the source is read into and the destination's state is kept in: a DuckDB file path, a duckdb:PATH URL or a postgres:// DSN; a URL may set schema= and table_prefix= (default: default_cache/default_cache.duckdb in $AIRBYTE_CACHE_ROOT, else in ./.cache)")
 		rf := addReadFlags(fs)
 		noCache := fs.Bool("no-cache", false, "pipe the source's records straight into the destination (the state is still kept in the cache)")
+		format := formatFlag(fs)
 		pf := addProgressFlag(fs)
 		src, err := newSource(ctx, c, e, fs, sc, args, func() error {
 			if !df.given(fs) {
@@ -138,23 +141,67 @@ var syncCommand = &command{
 		} else {
 			opts = append(opts, destination.UseCache(cc))
 		}
-		opts = append(opts, destination.WithProgress(pf.options(e)...))
+		var final progress.Snapshot
+		opts = append(opts, destination.WithProgress(pf.options(e, keepFinal(&final))...))
 		res, err := dst.Write(ctx, src, opts...)
 		if err != nil {
 			return err
 		}
-		return printWriteSummary(e, res)
+		doc := newSyncDoc(res, cf.name(), final)
+		if format.value == "json" {
+			return e.printDoc(doc)
+		}
+		return printWriteSummary(e, doc)
 	},
+}
+
+// syncDoc is sync's --format json: per stream the records sent and
+// confirmed, the totals, the STATE messages sent and confirmed, the
+// write's time (the progress summary's), the destination and the cache
+// (of the records, or with --no-cache of the state only).
+type syncDoc struct {
+	Source           string       `json:"source"`
+	Destination      string       `json:"destination"`
+	Cache            string       `json:"cache"`
+	Streams          []syncStream `json:"streams"`
+	RecordsSent      int64        `json:"records_sent"`
+	RecordsConfirmed int64        `json:"records_confirmed"`
+	StatesSent       int          `json:"states_sent"`
+	StatesConfirmed  int          `json:"states_confirmed"`
+	Seconds          float64      `json:"seconds"`
+	RecordsPerSecond float64      `json:"records_per_second"`
+}
+
+// syncStream is one stream written.
+type syncStream struct {
+	Stream           string `json:"stream"`
+	RecordsSent      int64  `json:"records_sent"`
+	RecordsConfirmed int64  `json:"records_confirmed"`
+}
+
+// newSyncDoc describes the write res into the cache named cacheName,
+// whose final progress snapshot is final; its streams are sorted by name.
+func newSyncDoc(res *destination.WriteResult, cacheName string, final progress.Snapshot) syncDoc {
+	doc := syncDoc{
+		Source: res.SourceName, Destination: res.DestinationName, Cache: cacheName, Streams: []syncStream{},
+		RecordsSent: res.TotalSent(), RecordsConfirmed: res.TotalConfirmed(),
+		StatesSent: res.StatesSent, StatesConfirmed: res.StatesConfirmed,
+		Seconds: seconds(final.Elapsed), RecordsPerSecond: perSecond(float64(res.TotalSent()), final.Elapsed),
+	}
+	for _, name := range sortedKeys(res.RecordsSent, res.RecordsConfirmed) {
+		doc.Streams = append(doc.Streams, syncStream{Stream: name, RecordsSent: res.RecordsSent[name], RecordsConfirmed: res.RecordsConfirmed[name]})
+	}
+	return doc
 }
 
 // printWriteSummary prints one line per stream written: records sent and
 // confirmed by the destination. The totals, the time and the rate are the
 // progress summary's, on stderr, as for read: a second summary on stdout
 // showed the same line twice at the terminal.
-func printWriteSummary(e *env, res *destination.WriteResult) error {
+func printWriteSummary(e *env, doc syncDoc) error {
 	tw := newTable(e.text, "STREAM", "RECORDS SENT", "CONFIRMED")
-	for _, name := range sortedKeys(res.RecordsSent, res.RecordsConfirmed) {
-		tw.row(name, res.RecordsSent[name], res.RecordsConfirmed[name])
+	for _, s := range doc.Streams {
+		tw.row(s.Stream, s.RecordsSent, s.RecordsConfirmed)
 	}
 	return tw.flush()
 }
