@@ -1,10 +1,13 @@
 package kit
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +51,81 @@ type output struct {
 	// (kitcore.Ends). Tracked here, in the encoder, not by a wrapper
 	// around emit, which would hide the encoder from EmitCopies.
 	ends kitcore.Ends
+	// mask replaces the config's secret values (setSecrets) in the text
+	// of LOG, TRACE and CONNECTION_STATUS messages and stderr lines; nil
+	// until the config is read.
+	mask *strings.Replacer
+}
+
+// minMaskLength is the shortest secret value masked, as package secrets
+// masks: shorter ones ("1", "yes") are everywhere in ordinary text.
+const minMaskLength = 4
+
+// setSecrets masks values, the config's airbyte_secret values, in what
+// the connector says from now on (not in its data: RECORD, STATE, CONTROL
+// pass as emitted), as the Python CDK masks them: the runner of a program
+// may be no goairbyte runner masking them for it.
+func (o *output) setSecrets(values []string) {
+	var forms []string
+	for _, v := range values {
+		forms = append(forms, v)
+		if b, err := json.Marshal(v); err == nil {
+			forms = append(forms, string(b[1:len(b)-1])) // as it reads inside a JSON text the connector quotes
+		}
+	}
+	// Longest first: a secret that holds another is masked whole.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	var pairs []string
+	for i, f := range forms {
+		if len(f) >= minMaskLength && !slices.Contains(forms[:i], f) {
+			pairs = append(pairs, f, "****")
+		}
+	}
+	if len(pairs) == 0 {
+		return
+	}
+	o.mu.Lock()
+	o.mask = strings.NewReplacer(pairs...)
+	o.mu.Unlock()
+}
+
+// masked is text with the secret values masked.
+func (o *output) masked(text string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.mask == nil {
+		return text
+	}
+	return o.mask.Replace(text)
+}
+
+// maskedMessage is m, or a copy of it whose text fields have the secret
+// values masked when they hold any.
+func (o *output) maskedMessage(m *protocol.Message) *protocol.Message {
+	r := o.mask.Replace
+	switch {
+	case m.Log != nil && (r(m.Log.Message) != m.Log.Message || r(m.Log.StackTrace) != m.Log.StackTrace):
+		c, l := *m, *m.Log
+		l.Message, l.StackTrace = r(l.Message), r(l.StackTrace)
+		c.Log = &l
+		return &c
+	case m.Trace != nil && m.Trace.Error != nil:
+		e := m.Trace.Error
+		if r(e.Message) == e.Message && r(e.InternalMessage) == e.InternalMessage && r(e.StackTrace) == e.StackTrace {
+			return m
+		}
+		c, t, ce := *m, *m.Trace, *e
+		ce.Message, ce.InternalMessage, ce.StackTrace = r(e.Message), r(e.InternalMessage), r(e.StackTrace)
+		t.Error = &ce
+		c.Trace = &t
+		return &c
+	case m.ConnectionStatus != nil && r(m.ConnectionStatus.Message) != m.ConnectionStatus.Message:
+		c, cs := *m, *m.ConnectionStatus
+		cs.Message = r(cs.Message)
+		c.ConnectionStatus = &cs
+		return &c
+	}
+	return m
 }
 
 func newOutput(w io.Writer) *output {
@@ -76,6 +154,9 @@ func (o *output) emit(m *protocol.Message) error {
 		rec.EmittedAt = time.Now().UnixMilli()
 		stamped.Record = &rec
 		m = &stamped
+	}
+	if o.mask != nil && m.Type != protocol.TypeRecord {
+		m = o.maskedMessage(m)
 	}
 	if m.Type == protocol.TypeRecord && m.Record != nil && onlyRecord(m) {
 		o.buf = o.records.append(o.buf, m.Record)
