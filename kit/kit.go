@@ -54,7 +54,13 @@ type Destination interface {
 	// that is no protocol message comes as a Message with Unparsed set
 	// (and Malformed, when it began like a RECORD or a STATE): a connector
 	// that skips a Malformed line and echoes the STATE after it confirms a
-	// record it never wrote.
+	// record it never wrote. Each configured stream's DestinationSyncMode
+	// says what to keep: append adds the records; overwrite replaces the
+	// stream's data with this write's records, only once the input has
+	// ended: a write that fails or is cancelled leaves the old data, and
+	// the stream's states are echoed only once the replacement is
+	// durable, as goairbyte's local-JSON destination does; append_dedup
+	// keeps one record per PrimaryKey, the newest.
 	Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 		input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
 }
