@@ -238,6 +238,7 @@ func (s *server) run(ctx context.Context, args []string) int {
 		s.report(err)
 		code = 1
 	}
+	defer s.out.endMasking()
 	if err := s.out.close(); err != nil && code == 0 {
 		fmt.Fprintf(s.stderr, "%s: writing to stdout: %v\n", s.program, err)
 		code = 1

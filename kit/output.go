@@ -1,19 +1,18 @@
 package kit
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/internal/kitcore"
+	"github.com/x/goairbyte/internal/masklease"
 	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/secrets"
 )
 
 // Output buffering. A connector's stdout is a pipe read by the runner:
@@ -51,58 +50,55 @@ type output struct {
 	// (kitcore.Ends). Tracked here, in the encoder, not by a wrapper
 	// around emit, which would hide the encoder from EmitCopies.
 	ends kitcore.Ends
-	// mask replaces the config's secret values (setSecrets) in the text
-	// of LOG, TRACE and CONNECTION_STATUS messages and stderr lines; nil
-	// until the config is read.
-	mask *strings.Replacer
+	// unmask ends the masking of the config's secret values (setSecrets)
+	// in the text of LOG, TRACE and CONNECTION_STATUS messages and stderr
+	// lines; nil until the config is read.
+	unmask func()
 }
-
-// minMaskLength is the shortest secret value masked, as package secrets
-// masks: shorter ones ("1", "yes") are everywhere in ordinary text.
-const minMaskLength = 4
 
 // setSecrets masks values, the config's airbyte_secret values, in what
 // the connector says from now on (not in its data: RECORD, STATE, CONTROL
 // pass as emitted), as the Python CDK masks them: the runner of a program
-// may be no goairbyte runner masking them for it.
+// may be no goairbyte runner masking them for it. They are package
+// secrets' to mask, in every form it knows, while the command runs
+// (endMasking).
 func (o *output) setSecrets(values []string) {
-	var forms []string
-	for _, v := range values {
-		forms = append(forms, v)
-		if b, err := json.Marshal(v); err == nil {
-			forms = append(forms, string(b[1:len(b)-1])) // as it reads inside a JSON text the connector quotes
-		}
-	}
-	// Longest first: a secret that holds another is masked whole.
-	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	var pairs []string
-	for i, f := range forms {
-		if len(f) >= minMaskLength && !slices.Contains(forms[:i], f) {
-			pairs = append(pairs, f, "****")
-		}
-	}
-	if len(pairs) == 0 {
+	if len(values) == 0 {
 		return
 	}
 	o.mu.Lock()
-	o.mask = strings.NewReplacer(pairs...)
-	o.mu.Unlock()
+	defer o.mu.Unlock()
+	if o.unmask != nil {
+		o.unmask()
+	}
+	o.unmask = masklease.Hold(values...)
+}
+
+// endMasking stops masking the config's secret values.
+func (o *output) endMasking() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.unmask != nil {
+		o.unmask()
+		o.unmask = nil
+	}
 }
 
 // masked is text with the secret values masked.
 func (o *output) masked(text string) string {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.mask == nil {
+	on := o.unmask != nil
+	o.mu.Unlock()
+	if !on {
 		return text
 	}
-	return o.mask.Replace(text)
+	return secrets.Mask(text)
 }
 
 // maskedMessage is m, or a copy of it whose text fields have the secret
 // values masked when they hold any.
 func (o *output) maskedMessage(m *protocol.Message) *protocol.Message {
-	r := o.mask.Replace
+	r := secrets.Mask
 	switch {
 	case m.Log != nil && (r(m.Log.Message) != m.Log.Message || r(m.Log.StackTrace) != m.Log.StackTrace):
 		c, l := *m, *m.Log
@@ -155,7 +151,7 @@ func (o *output) emit(m *protocol.Message) error {
 		stamped.Record = &rec
 		m = &stamped
 	}
-	if o.mask != nil && m.Type != protocol.TypeRecord {
+	if o.unmask != nil && m.Type != protocol.TypeRecord {
 		m = o.maskedMessage(m)
 	}
 	if m.Type == protocol.TypeRecord && m.Record != nil && onlyRecord(m) {
