@@ -39,7 +39,11 @@ import (
 // port in words refused by the plan, a sync found by its connection's name
 // and read back, a Fivetran resync through a quota reschedule, a watcher
 // ended by a Fivetran id typo and, restarted from its cursor, telling each
-// sync once). The program checks the docs' promises itself and says
+// sync once); and a destination written with kit posting to an HTTP event
+// store, in process and as a program (a check with a wrong key that the
+// program's own output does not show, a write the store fails midway
+// confirming the first 10,000 rows, the next sending only the 15,000 after
+// them, none stored twice). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -61,8 +65,8 @@ func TestOutsider(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := outsideModule(t, "example.com/outsider", files)
-	bin, connectorBin := filepath.Join(dir, "outsider"), filepath.Join(dir, "source-demo")
-	build := exec.Command("go", "build", "-mod=mod", "-o", dir, ".", "./cmd/source-demo")
+	bin, connectorBin, destinationBin := filepath.Join(dir, "outsider"), filepath.Join(dir, "source-demo"), filepath.Join(dir, "destination-events")
+	build := exec.Command("go", "build", "-mod=mod", "-o", dir, ".", "./cmd/source-demo", "./cmd/destination-events")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the outside program: %v\n%s", err, out)
@@ -86,6 +90,15 @@ func TestOutsider(t *testing.T) {
 		got := run(t, "kit", connectorBin)
 		want := "source-demo (in process): read 1 map[events:5 teams:2], read 2 map[events:3 teams:2], 8 events in \"main\".\"events\"\n" +
 			"source-demo (local executable " + connectorBin + "): read 1 map[events:5 teams:2], read 2 map[events:3 teams:2], 8 events in \"main\".\"events\"\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("destination", func(t *testing.T) {
+		t.Parallel()
+		got := run(t, "destination", destinationBin)
+		want := "destination-events (in process): failed write confirmed map[users:10000] with 14900 stored, next write sent map[users:15000], 25000 stored, 0 twice\n" +
+			"destination-events (local executable " + destinationBin + "): failed write confirmed map[users:10000] with 14900 stored, next write sent map[users:15000], 25000 stored, 0 twice\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

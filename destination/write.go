@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/x/goairbyte/cache"
@@ -144,6 +145,9 @@ func NoStateCache() WriteOption {
 // replace otherwise. It also applies to the read into the cache. Replace
 // on a stream read incrementally needs ForceFullRefresh, with NoCache as in
 // a cache: else the destination's table would keep only the new records.
+// A strategy whose sync mode the destination's spec does not list among
+// its supported_destination_sync_modes (when it lists any) is refused with
+// a *connector.OptionError before anything is read; auto is not checked.
 func Strategy(s cache.Strategy) WriteOption { return func(w *writeSettings) { w.strategy = s } }
 
 // ForceFullRefresh reads the source in full and sends every record,
@@ -335,6 +339,9 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	if err := d.ValidateConfig(ctx); err != nil {
 		return nil, err
 	}
+	if err := d.supports(ctx, ws.strategy); err != nil {
+		return nil, err
+	}
 	tr := ws.tracker
 	if tr == nil {
 		tr = progress.New(progress.OpWrite, d.Name(), d.core.ProgressOptions(ws.progress)...)
@@ -407,6 +414,48 @@ func (d *Destination) stateKey(ctx context.Context, given string) (string, error
 		return d.Name(), err
 	}
 	return d.Name() + "@" + fp, nil
+}
+
+// supports refuses a strategy given by Strategy whose sync mode the
+// destination's spec does not list among those it supports (when it lists
+// any), before anything is read or sent: a destination that knows only
+// append takes append_dedup or overwrite for append, and merge or replace
+// would store every record again. Auto is left to pick per stream.
+func (d *Destination) supports(ctx context.Context, st cache.Strategy) error {
+	i := slices.IndexFunc(strategyModes, func(m strategyMode) bool { return m.strategy == st })
+	if i < 0 {
+		return nil // auto, or an unknown strategy that destCatalog refuses
+	}
+	spec, err := d.Spec(ctx)
+	if err != nil {
+		return err
+	}
+	modes := spec.SupportedDestinationSyncModes
+	if len(modes) == 0 || slices.Contains(modes, strategyModes[i].mode) {
+		return nil
+	}
+	var use []string
+	for _, m := range strategyModes {
+		if slices.Contains(modes, m.mode) {
+			use = append(use, m.name)
+		}
+	}
+	return &connector.OptionError{Connector: d.Name(), Option: "destination.Strategy",
+		Reason: fmt.Sprintf("strategy %s writes with sync mode %s, which the destination's spec does not list among those it supports (%v); use %s",
+			st, strategyModes[i].mode, modes, strings.Join(use, " or "))}
+}
+
+// strategyMode is the sync mode a strategy given by Strategy writes with.
+type strategyMode struct {
+	strategy cache.Strategy
+	mode     protocol.DestinationSyncMode
+	name     string
+}
+
+var strategyModes = []strategyMode{
+	{cache.StrategyAppend, protocol.DestinationAppend, "cache.StrategyAppend"},
+	{cache.StrategyMerge, protocol.DestinationAppendDedup, "cache.StrategyMerge"},
+	{cache.StrategyReplace, protocol.DestinationOverwrite, "cache.StrategyReplace"},
 }
 
 // syncMode maps a write strategy onto a stream's destination sync mode,

@@ -29,6 +29,11 @@
 //     (unless the connector emitted one itself) with exit code 1; a failed
 //     check is a CONNECTION_STATUS FAILED with exit code 0, as real
 //     connectors do (one stopped by its cancelled context is a failure);
+//   - secrets: the values of the config's fields the spec marks
+//     airbyte_secret are masked (****) in the text of the LOG, TRACE and
+//     CONNECTION_STATUS messages and the stderr lines Serve writes, as the
+//     Python CDK masks them, whatever the connector's errors quote; data
+//     (RECORD, STATE, CONTROL) is written as emitted;
 //   - signals: SIGINT and SIGTERM cancel the context the connector was
 //     given; what it emitted is flushed and it exits; one that does not
 //     return within a grace period (blocked on a silent stdin, say) is
@@ -61,8 +66,9 @@
 // many records fast may set EmittedAt itself, one value for a whole page.
 //
 // A connector tells what it does in LOG messages (protocol.TypeLog), which a
-// runner passes to its logger with every secret masked. Run by Serve as a
-// program, its stderr is kept too (goairbyte's runner logs each line and
+// runner passes to its logger with every secret masked (Serve masks the
+// config's secret fields itself too). Run by Serve as a program, what it
+// writes on its stderr itself is kept too (goairbyte's runner logs each line and
 // keeps it in the run's log file, masked). In process, though, os.Stderr is
 // the program's own: what a connector writes there is neither captured nor
 // masked, so a config or a token printed to it reaches the program's stderr

@@ -48,6 +48,19 @@ type Destination interface {
 	Check(ctx context.Context, config json.RawMessage) error
 	// Write consumes the messages on input (decoded from stdin by Serve)
 	// and emits what it confirms (STATE echoes, LOG, TRACE) through emit.
+	// A STATE is echoed once every record before it is durable: the
+	// runner stores the echo as the commit point and sends again, on its
+	// next write, the records after the last state echoed. A line of input
+	// that is no protocol message comes as a Message with Unparsed set
+	// (and Malformed, when it began like a RECORD or a STATE): a connector
+	// that skips a Malformed line and echoes the STATE after it confirms a
+	// record it never wrote. Each configured stream's DestinationSyncMode
+	// says what to keep: append adds the records; overwrite replaces the
+	// stream's data with this write's records, only once the input has
+	// ended: a write that fails or is cancelled leaves the old data, and
+	// the stream's states are echoed only once the replacement is
+	// durable, as goairbyte's local-JSON destination does; append_dedup
+	// keeps one record per PrimaryKey, the newest.
 	Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 		input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
 }
@@ -225,6 +238,7 @@ func (s *server) run(ctx context.Context, args []string) int {
 		s.report(err)
 		code = 1
 	}
+	defer s.out.endMasking()
 	if err := s.out.close(); err != nil && code == 0 {
 		fmt.Fprintf(s.stderr, "%s: writing to stdout: %v\n", s.program, err)
 		code = 1
@@ -235,12 +249,12 @@ func (s *server) run(ctx context.Context, args []string) int {
 // report says why the command failed: a line on stderr and, unless the
 // connector already said it or stdout is gone, a TRACE ERROR.
 func (s *server) report(err error) {
-	fmt.Fprintf(s.stderr, "%s: %v\n", s.program, err)
+	fmt.Fprintf(s.stderr, "%s: %s\n", s.program, s.out.masked(err.Error()))
 	if s.out.failed() != nil || s.out.sawTraceError() {
 		return
 	}
 	if stack := kitcore.Stack(err); stack != "" {
-		fmt.Fprintf(s.stderr, "%s\n", stack)
+		fmt.Fprintf(s.stderr, "%s\n", s.out.masked(stack))
 	}
 	_ = s.out.emit(kitcore.Trace(err))
 }
@@ -265,8 +279,9 @@ func (s *server) command(ctx context.Context, inv invocation) error {
 			}
 			return raw, nil
 		},
-		Stdin: s.stdin,
-		Ends:  &s.out.ends,
+		Stdin:   s.stdin,
+		Ends:    &s.out.ends,
+		Secrets: s.out.setSecrets,
 	}
 	if inv.state != "" {
 		cmd.State = func() ([]byte, error) {

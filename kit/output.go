@@ -10,7 +10,9 @@ import (
 
 	"github.com/x/goairbyte/internal/jsonscan"
 	"github.com/x/goairbyte/internal/kitcore"
+	"github.com/x/goairbyte/internal/masklease"
 	"github.com/x/goairbyte/protocol"
+	"github.com/x/goairbyte/secrets"
 )
 
 // Output buffering. A connector's stdout is a pipe read by the runner:
@@ -48,6 +50,78 @@ type output struct {
 	// (kitcore.Ends). Tracked here, in the encoder, not by a wrapper
 	// around emit, which would hide the encoder from EmitCopies.
 	ends kitcore.Ends
+	// unmask ends the masking of the config's secret values (setSecrets)
+	// in the text of LOG, TRACE and CONNECTION_STATUS messages and stderr
+	// lines; nil until the config is read.
+	unmask func()
+}
+
+// setSecrets masks values, the config's airbyte_secret values, in what
+// the connector says from now on (not in its data: RECORD, STATE, CONTROL
+// pass as emitted), as the Python CDK masks them: the runner of a program
+// may be no goairbyte runner masking them for it. They are package
+// secrets' to mask, in every form it knows, while the command runs
+// (endMasking).
+func (o *output) setSecrets(values []string) {
+	if len(values) == 0 {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.unmask != nil {
+		o.unmask()
+	}
+	o.unmask = masklease.Hold(values...)
+}
+
+// endMasking stops masking the config's secret values.
+func (o *output) endMasking() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.unmask != nil {
+		o.unmask()
+		o.unmask = nil
+	}
+}
+
+// masked is text with the secret values masked.
+func (o *output) masked(text string) string {
+	o.mu.Lock()
+	on := o.unmask != nil
+	o.mu.Unlock()
+	if !on {
+		return text
+	}
+	return secrets.Mask(text)
+}
+
+// maskedMessage is m, or a copy of it whose text fields have the secret
+// values masked when they hold any.
+func (o *output) maskedMessage(m *protocol.Message) *protocol.Message {
+	r := secrets.Mask
+	switch {
+	case m.Log != nil && (r(m.Log.Message) != m.Log.Message || r(m.Log.StackTrace) != m.Log.StackTrace):
+		c, l := *m, *m.Log
+		l.Message, l.StackTrace = r(l.Message), r(l.StackTrace)
+		c.Log = &l
+		return &c
+	case m.Trace != nil && m.Trace.Error != nil:
+		e := m.Trace.Error
+		if r(e.Message) == e.Message && r(e.InternalMessage) == e.InternalMessage && r(e.StackTrace) == e.StackTrace {
+			return m
+		}
+		c, t, ce := *m, *m.Trace, *e
+		ce.Message, ce.InternalMessage, ce.StackTrace = r(e.Message), r(e.InternalMessage), r(e.StackTrace)
+		t.Error = &ce
+		c.Trace = &t
+		return &c
+	case m.ConnectionStatus != nil && r(m.ConnectionStatus.Message) != m.ConnectionStatus.Message:
+		c, cs := *m, *m.ConnectionStatus
+		cs.Message = r(cs.Message)
+		c.ConnectionStatus = &cs
+		return &c
+	}
+	return m
 }
 
 func newOutput(w io.Writer) *output {
@@ -76,6 +150,9 @@ func (o *output) emit(m *protocol.Message) error {
 		rec.EmittedAt = time.Now().UnixMilli()
 		stamped.Record = &rec
 		m = &stamped
+	}
+	if o.unmask != nil && m.Type != protocol.TypeRecord {
+		m = o.maskedMessage(m)
 	}
 	if m.Type == protocol.TypeRecord && m.Record != nil && onlyRecord(m) {
 		o.buf = o.records.append(o.buf, m.Record)

@@ -37,6 +37,10 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"}}}';;\n"+
 		"discover) echo '{\"type\":\"CATALOG\",\"catalog\":{\"streams\":[{\"name\":\"s\",\"json_schema\":{},\"supported_sync_modes\":[\"full_refresh\"]}]}}';;\n"+
 		"read) echo '{\"type\":\"RECORD\",\"record\":{\"stream\":\"s\",\"data\":{\"a\":1},\"emitted_at\":1}}';;\nesac\n"), 0o755)
+	appendOnly := filepath.Join(t.TempDir(), "destination-appendonly") // a destination that can only append
+	os.WriteFile(appendOnly, []byte("#!/bin/sh\ncase \"$1\" in\n"+
+		"spec) echo '{\"type\":\"SPEC\",\"spec\":{\"connectionSpecification\":{\"type\":\"object\"},\"supported_destination_sync_modes\":[\"append\"]}}';;\n"+
+		"write) cat >/dev/null;;\nesac\n"), 0o755)
 	notAPackage := t.TempDir() // a directory pip cannot install
 	noDocker := []string{"AIRBYTE_LOCAL_REGISTRY=" + reg, "DOCKER_HOST=tcp://127.0.0.1:1", "XDG_CACHE_HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
 	cases := []struct {
@@ -70,6 +74,9 @@ func TestErrorsGiveCLIRemedies(t *testing.T) {
 			1, []string{"--full-refresh", "--strategy merge or append"}},
 		{"merge with no primary key", nil, []string{"read", "--local-executable", nokey, "--config", "{}", "--strategy", "merge", "--no-progress"},
 			1, []string{"--strategy append or replace"}},
+		{"a strategy the destination lacks", nil, []string{"sync", "source-faker", "--local-executable", fk, "--config", `{"count": 1}`, "--destination", "destination-appendonly",
+			"--destination-local-executable", appendOnly, "--destination-config", "{}", "--strategy", "merge", "--no-cache", "--no-progress"},
+			1, []string{"--strategy append", "append_dedup"}},
 		{"nothing can run it", noDocker, []string{"spec", "source-javaonly"},
 			2, []string{"Docker", "--local-executable", "--manifest MANIFEST"}},
 		{"manifest not cached offline", noDocker, []string{"spec", "source-yamlonly"},

@@ -140,6 +140,11 @@ func cliAdvice(prefix string, err error) error {
 	if errors.As(err, &oe) {
 		cli := *oe
 		cli.Option, cli.Reason = flags.Replace(oe.Option), flags.Replace(oe.Reason)
+		if oe.Option == "destination.Strategy" {
+			// A strategy the destination does not support: goab's --strategy.
+			words := strings.NewReplacer("cache.StrategyAppend", "--strategy append", "cache.StrategyMerge", "--strategy merge", "cache.StrategyReplace", "--strategy replace")
+			cli.Option, cli.Reason = "--strategy", words.Replace(cli.Reason)
+		}
 		told = append(told, [2]string{oe.Error(), cli.Error()})
 	}
 	var ns *source.NoStreamsSelectedError

@@ -87,6 +87,9 @@
 // Airbyte's Python destination-local-json does; the first one of each such
 // stream is reported with a LOG WARN and the totals at the end of the sync.
 // Lines on stdin that are not protocol messages are reported with LOG WARN
-// (the first ten, then a count) and never end the sync. LOG, TRACE and other
-// messages on stdin are ignored.
+// (the first ten, then a count) and never end the sync, except a line that
+// claims to be a RECORD or a STATE and does not parse (cut short, longer than
+// 256 MiB): the write fails there, as after a kill, rather than echo a later
+// STATE that would confirm the record it held. LOG, TRACE and other messages
+// on stdin are ignored.
 package localjson

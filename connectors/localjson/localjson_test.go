@@ -406,3 +406,28 @@ func TestWriteInProcess(t *testing.T) {
 		t.Errorf("failing input: %v", err)
 	}
 }
+
+// TestMalformedRecordStopsTheWrite: a line that claims to be a RECORD and
+// does not parse (cut short, or longer than the decoder takes) is a record
+// lost, not chatter: the write fails there, so that no STATE after it
+// confirms it, and the runner sends it again from the last state echoed.
+// Before, it was logged as "not an Airbyte message" and the next STATE was
+// echoed, confirming a record never written.
+func TestMalformedRecordStopsTheWrite(t *testing.T) {
+	tmp := t.TempDir()
+	dest := filepath.Join(tmp, "dest")
+	cat := catalogFile(t, tmp, configured("a", protocol.DestinationAppend))
+	in := recordMsg("a", `{"id":1}`) + stateMsg("a", 1) +
+		`{"type":"RECORD","record":{"stream":"a","data":{"id":2}` + "\n" + stateMsg("a", 2)
+	r := run(t, in, "write", "--config", configFile(t, tmp, dest), "--catalog", cat)
+	st := r.states()
+	if r.code != 1 || len(st) != 1 || string(st[0].Stream.StreamState) != `{"n":1}` {
+		t.Fatalf("write with a malformed RECORD: exit %d, stdout:\n%s", r.code, bytes.Join(r.lines, []byte("\n")))
+	}
+	if !strings.Contains(r.stderr, "line 3") || !strings.Contains(r.stderr, `RECORD of stream "a"`) {
+		t.Errorf("the failure does not name the line: %s", r.stderr)
+	}
+	if lines, _ := readStream(t, dest, "a"); len(lines) != 1 {
+		t.Errorf("stream a has %d lines, want the 1 confirmed", len(lines))
+	}
+}

@@ -302,6 +302,8 @@ func (w *writer) consume(ctx context.Context, input iter.Seq2[*protocol.Message,
 			err = w.record(m.Record)
 		case m.State != nil && m.Type == protocol.TypeState:
 			err = w.state(m)
+		case m.Malformed != nil:
+			err = malformedLine(m.Malformed)
 		case m.Unparsed != nil:
 			err = w.unparsedLine(m.Unparsed)
 		}
@@ -403,6 +405,19 @@ func (w *writer) log(level protocol.Level, format string, a ...any) error {
 
 func logMessage(level protocol.Level, format string, a ...any) *protocol.Message {
 	return &protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: level, Message: fmt.Sprintf(format, a...)}}
+}
+
+// malformedLine is the failure of a write at a line that claims to be a
+// RECORD or a STATE and does not parse: a record lost (or a state that
+// cannot be echoed), not chatter. The write stops there, so that no STATE
+// after it confirms that record; the runner sends again what follows the
+// last state echoed.
+func malformedLine(m *protocol.MalformedLine) error {
+	what := string(m.Type)
+	if m.Stream != "" {
+		what += fmt.Sprintf(" of stream %q", m.Stream)
+	}
+	return fmt.Errorf("input line %d claims to be a %s and does not parse (%v): stopping, so that no state after it confirms what it held", m.Line, what, m.Err)
 }
 
 // unparsedLine reports a line of input that is not a protocol message.

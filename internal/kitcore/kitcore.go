@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/x/goairbyte/internal/specsecret"
 	"io"
 	"iter"
 	"runtime/debug"
@@ -100,6 +101,10 @@ type Command struct {
 	// Ends follows the stream statuses of a read as the caller's emit
 	// passes them on; nil adds no ends (every caller of a read sets it).
 	Ends *Ends
+	// Secrets, when set, is given the values of the config's fields the
+	// spec marks airbyte_secret once the config is read, before the
+	// connector sees it, so that the caller masks them in what it prints.
+	Secrets func(values []string)
 }
 
 // ErrNilMessage is what emit returns for a nil message, whichever way the
@@ -139,6 +144,10 @@ func Run(ctx context.Context, c any, cmd Command, emit func(*protocol.Message) e
 		return emit(&protocol.Message{Type: protocol.TypeSpec, Spec: spec})
 	}
 	config, err := cmd.Config()
+	if err == nil && cmd.Secrets != nil {
+		values, _ := specsecret.Values(config, spec.ConnectionSpecification) // a config that is no JSON object holds none; validation says so
+		cmd.Secrets(values)
+	}
 	if err == nil {
 		err = rules.ValidateConfig(spec, config)
 	}
