@@ -1441,3 +1441,53 @@ func TestDocLinks(t *testing.T) {
 		t.Fatalf("found %d links and %d mentions of a README section: the extraction is broken", links, mentions)
 	}
 }
+
+// TestDocEnvVars checks that each environment variable of goairbyte's,
+// Airbyte's or Fivetran's that the README and the guides name is one the
+// module's code reads, as "NAME" in a Go file (its tests' included, for the
+// variables of the tests).
+func TestDocEnvVars(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code strings.Builder
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != root {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") {
+			b, err := os.ReadFile(path)
+			code.Write(b)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	variable := regexp.MustCompile(`\b(?:GOAIRBYTE|GOAB|AIRBYTE|FIVETRAN|NO_LIVE)_[A-Z0-9_]*[A-Z0-9]\b`)
+	named := 0
+	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, file)
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, name := range variable.FindAllString(line, -1) {
+				named++
+				if !strings.Contains(code.String(), `"`+name+`"`) {
+					t.Errorf("%s:%d: %s: no Go file of the module reads it", rel, i+1, name)
+				}
+			}
+		}
+	}
+	if named < 20 {
+		t.Fatalf("found %d environment variables in the docs: the extraction is broken", named)
+	}
+}
