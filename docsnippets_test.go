@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"iter"
 	"maps"
 	"os"
 	"os/exec"
@@ -108,14 +109,7 @@ func inlineCalls(t *testing.T, root string) []docSnippet {
 		}
 		rel, _ := filepath.Rel(root, file)
 		rel = filepath.ToSlash(rel)
-		fenced := false
-		for i, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "```") {
-				fenced = !fenced
-			}
-			if fenced {
-				continue
-			}
+		for i, line := range proseLines(string(b)) {
 			for _, m := range span.FindAllStringSubmatch(line, -1) {
 				e, err := parser.ParseExpr(m[1])
 				if err != nil {
@@ -140,6 +134,22 @@ func inlineCalls(t *testing.T, root string) []docSnippet {
 		}
 	}
 	return out
+}
+
+// proseLines yields the lines of a markdown text outside its ``` blocks,
+// with their index (0 for the first line).
+func proseLines(text string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		fenced := false
+		for i, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "```") {
+				fenced = !fenced
+			}
+			if !fenced && !yield(i, line) {
+				return
+			}
+		}
+	}
 }
 
 // A fencedBlock is the text of a ``` block of a markdown file and the line
@@ -1334,12 +1344,8 @@ func headingAnchors(t *testing.T, file string) map[string]bool {
 		t.Fatal(err)
 	}
 	anchors := map[string]bool{}
-	fenced := false
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "```") {
-			fenced = !fenced
-		}
-		if !fenced && strings.HasPrefix(line, "#") {
+	for _, line := range proseLines(string(b)) {
+		if strings.HasPrefix(line, "#") {
 			anchors[githubAnchor(strings.TrimLeft(line, "#"))] = true
 		}
 	}
@@ -1370,14 +1376,7 @@ func TestDocLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fenced := false
-		for i, line := range strings.Split(string(text), "\n") {
-			if strings.HasPrefix(line, "```") {
-				fenced = !fenced
-			}
-			if fenced {
-				continue
-			}
+		for i, line := range proseLines(string(text)) {
 			for _, m := range link.FindAllStringSubmatch(line, -1) {
 				target := m[1]
 				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
@@ -1402,7 +1401,7 @@ func TestDocLinks(t *testing.T) {
 	}
 	// A mention names a heading as it reads, its code spans' backquotes aside.
 	readme := map[string]bool{}
-	for _, line := range strings.Split(readmeText, "\n") {
+	for _, line := range proseLines(readmeText) {
 		if strings.HasPrefix(line, "#") {
 			readme[strings.ReplaceAll(strings.TrimSpace(strings.TrimLeft(line, "#")), "`", "")] = true
 		}
