@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"iter"
 	"maps"
 	"os"
 	"os/exec"
@@ -108,14 +109,7 @@ func inlineCalls(t *testing.T, root string) []docSnippet {
 		}
 		rel, _ := filepath.Rel(root, file)
 		rel = filepath.ToSlash(rel)
-		fenced := false
-		for i, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "```") {
-				fenced = !fenced
-			}
-			if fenced {
-				continue
-			}
+		for i, line := range proseLines(string(b)) {
 			for _, m := range span.FindAllStringSubmatch(line, -1) {
 				e, err := parser.ParseExpr(m[1])
 				if err != nil {
@@ -140,6 +134,22 @@ func inlineCalls(t *testing.T, root string) []docSnippet {
 		}
 	}
 	return out
+}
+
+// proseLines yields the lines of a markdown text outside its ``` blocks,
+// with their index (0 for the first line).
+func proseLines(text string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		fenced := false
+		for i, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "```") {
+				fenced = !fenced
+			}
+			if !fenced && !yield(i, line) {
+				return
+			}
+		}
+	}
 }
 
 // A fencedBlock is the text of a ``` block of a markdown file and the line
@@ -1308,4 +1318,175 @@ func checkOptionTables(t *testing.T, root string, idx apiIndex) int {
 		t.Fatalf("checked only %d options of the README's tables", checked)
 	}
 	return checked
+}
+
+// githubAnchor is the anchor GitHub makes of a heading's title: lower
+// case, spaces as hyphens, other punctuation dropped ("7. Errors" is
+// 7-errors).
+func githubAnchor(title string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == ' ':
+			return '-'
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			return r
+		}
+		return -1
+	}, strings.ToLower(strings.TrimSpace(title)))
+}
+
+// headingAnchors returns the anchors of the markdown file's headings,
+// outside ``` blocks.
+func headingAnchors(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, line := range proseLines(string(b)) {
+		if strings.HasPrefix(line, "#") {
+			anchors[githubAnchor(strings.TrimLeft(line, "#"))] = true
+		}
+	}
+	return anchors
+}
+
+// TestDocLinks checks the references of the README, the guides and the
+// package docs: a markdown link to a file of the checkout names one that
+// exists, a #section one a heading of the file it points at, and a doc
+// comment's `the README's "Title"` or `the README's section "Title"` a heading of
+// the README.
+func TestDocLinks(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readmeText := string(b)
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	links := 0
+	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		rel, _ := filepath.Rel(root, file)
+		text, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range proseLines(string(text)) {
+			for _, m := range link.FindAllStringSubmatch(line, -1) {
+				target := m[1]
+				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+					continue
+				}
+				links++
+				where := rel + ":" + strconv.Itoa(i+1)
+				path, anchor, _ := strings.Cut(target, "#")
+				to := file
+				if path != "" {
+					to = filepath.Join(filepath.Dir(file), filepath.FromSlash(path))
+					if _, err := os.Stat(to); err != nil {
+						t.Errorf("%s: the link %s names no file of the checkout", where, target)
+						continue
+					}
+				}
+				if anchor != "" && !headingAnchors(t, to)[anchor] {
+					t.Errorf("%s: the link %s names no heading of %s", where, target, filepath.Base(to))
+				}
+			}
+		}
+	}
+	// A mention names a heading as it reads, its code spans' backquotes aside.
+	readme := map[string]bool{}
+	for _, line := range proseLines(readmeText) {
+		if strings.HasPrefix(line, "#") {
+			readme[strings.ReplaceAll(strings.TrimSpace(strings.TrimLeft(line, "#")), "`", "")] = true
+		}
+	}
+	named := regexp.MustCompile(`README's (?:section )?"([^"]+)"`)
+	mentions := 0
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		// A doc comment's sentence may wrap: read its lines as one text.
+		text := regexp.MustCompile(`\n\s*// ?`).ReplaceAllString(string(b), " ")
+		for _, m := range named.FindAllStringSubmatch(text, -1) {
+			mentions++
+			if !readme[m[1]] {
+				rel, _ := filepath.Rel(root, path)
+				t.Errorf("%s: the README has no section %q", rel, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if links < 5 || mentions < 2 {
+		t.Fatalf("found %d links and %d mentions of a README section: the extraction is broken", links, mentions)
+	}
+}
+
+// TestDocEnvVars checks that each environment variable of goairbyte's,
+// Airbyte's or Fivetran's that the README and the guides name is one the
+// module's code reads, as "NAME" in a Go file (its tests' included, for the
+// variables of the tests).
+func TestDocEnvVars(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code strings.Builder
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != root {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") {
+			b, err := os.ReadFile(path)
+			code.Write(b)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	variable := regexp.MustCompile(`\b(?:GOAIRBYTE|GOAB|AIRBYTE|FIVETRAN|NO_LIVE)_[A-Z0-9_]*[A-Z0-9]\b`)
+	named := 0
+	for _, file := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, file)
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, name := range variable.FindAllString(line, -1) {
+				named++
+				if !strings.Contains(code.String(), `"`+name+`"`) {
+					t.Errorf("%s:%d: %s: no Go file of the module reads it", rel, i+1, name)
+				}
+			}
+		}
+	}
+	if named < 20 {
+		t.Fatalf("found %d environment variables in the docs: the extraction is broken", named)
+	}
 }
