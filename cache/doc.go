@@ -124,14 +124,15 @@
 // stream that would need more is refused, naming it, before any table is
 // made or changed (DuckDB has no such limit).
 //
-// "integer" is BIGINT and "number" DOUBLE (PyAirbyte: DECIMAL), decided on
+// "integer" is BIGINT and "number" DOUBLE (PyAirbyte: DECIMAL(38,9)), decided on
 // what real sources send. The catalogs of 353 of Airbyte's manifest-only
 // connectors (3,275 streams) declare 7,375 "number" properties against
 // 1,633 "integer", and the "number" ones are ids (692; 818 of the 2,914
 // primary keys), amounts, exchange rates, coordinates and epoch times,
 // whose recorded reads carry integers and fractions alike. PyAirbyte's
-// DECIMAL is DECIMAL(18,3) on DuckDB: three decimals (an exchange rate of
-// 1.23456 becomes 1.235) and integers below 10^15 only. DOUBLE keeps 15
+// DECIMAL(38,9) (since 0.10.4; a bare DECIMAL, DECIMAL(18,3) on DuckDB,
+// before) keeps nine decimals (1.0123456789 becomes 1.012345679) and
+// integers below 10^29 only, a larger one failing its load. DOUBLE keeps 15
 // to 17 significant digits at any scale and integers exact up to 2^53; an
 // integer above that in a "number" field loses its last digits, so declare
 // such a field "integer". A field with airbyte_type big_integer (none of
