@@ -1081,3 +1081,50 @@ func TestPasswordMaskedWhileOpen(t *testing.T) {
 		t.Fatalf("after Close: %q, want it no longer masked", got)
 	}
 }
+
+// A load whose lock's session ends while it runs (pg_terminate_backend,
+// idle_session_timeout, a cut connection) has lost the lock, which the
+// next load takes: it stops with an error that says so, rather than go on
+// writing beside that load the records after the same state (outsider12:
+// two workers appending one source doubled 301,000 of 400,000 rows).
+func TestLoadStopsWhenItsLockIsLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	catalog := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
+	terminated := false
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for i := range 60000 {
+			if !yield(cachetest.Rec("users", fmt.Sprintf(`{"id":%d}`, i)), nil) || !yield(cachetest.StreamState("users", fmt.Sprintf(`{"id":%d}`, i)), nil) {
+				return
+			}
+			if i == 10 {
+				// The load's lock is the database's only advisory lock.
+				if _, err := c.ExecSQL(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+					AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
+					t.Error(err)
+					return
+				}
+				terminated = true
+			}
+			if i > 10 {
+				time.Sleep(time.Millisecond) // a connector's pace
+			}
+		}
+	}
+	res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-lost-lock", Catalog: catalog, Messages: msgs})
+	if !terminated {
+		t.Fatal("the lock's session was not terminated")
+	}
+	if err == nil || !strings.Contains(err.Error(), "was lost") || !strings.Contains(err.Error(), "load again") {
+		t.Fatalf("a load that lost its lock returned %v (%d records), want an error saying the lock was lost", err, res.Total)
+	}
+	if res.Total == 60000 {
+		t.Errorf("the load went on to its end after it lost its lock")
+	}
+	// The lock is free: the next load runs, from the state committed.
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-lost-lock", Catalog: catalog,
+		Messages: cachetest.Messages(cachetest.Rec("users", `{"id":1}`))}); err != nil {
+		t.Fatalf("the next load: %v", err)
+	}
+}
