@@ -1128,3 +1128,36 @@ func TestLoadStopsWhenItsLockIsLost(t *testing.T) {
 		t.Fatalf("the next load: %v", err)
 	}
 }
+
+// A load whose writing session the server ends (a restart,
+// pg_terminate_backend) fails with an error that says what to do: run it
+// again, it resumes from the last committed state (outsider12: the error
+// was the server's FATAL alone).
+func TestLoadWhoseSessionEndsSaysToRunAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	catalog := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
+	load := func() error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-session-ended", Catalog: catalog,
+			Messages: cachetest.Messages(cachetest.Rec("users", `{"id":1}`), cachetest.StreamState("users", `{"id":1}`))})
+		return err
+	}
+	if err := load(); err != nil {
+		t.Fatal(err)
+	}
+	// The session writing into users is ended as the server ends it on a
+	// restart.
+	for _, q := range []string{
+		`CREATE FUNCTION end_session() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$`,
+		`CREATE TRIGGER end_session BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION end_session()`,
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := load()
+	if err == nil || !strings.Contains(err.Error(), "57P01") || !strings.Contains(err.Error(), "run it again") {
+		t.Fatalf("a load whose session the server ended returned %v, want the server's error and what to do", err)
+	}
+}
