@@ -1091,7 +1091,7 @@ func TestLoadStopsWhenItsLockIsLost(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := open(t)
-	catalog := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
+	catalog := usersByID()
 	terminated := false
 	msgs := func(yield func(*protocol.Message, error) bool) {
 		for i := range 60000 {
@@ -1137,7 +1137,7 @@ func TestLoadWhoseSessionEndsSaysToRunAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := open(t)
-	catalog := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
+	catalog := usersByID()
 	load := func() error {
 		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-session-ended", Catalog: catalog,
 			Messages: cachetest.Messages(cachetest.Rec("users", `{"id":1}`), cachetest.StreamState("users", `{"id":1}`))})
@@ -1160,4 +1160,10 @@ func TestLoadWhoseSessionEndsSaysToRunAgain(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "57P01") || !strings.Contains(err.Error(), "run it again") {
 		t.Fatalf("a load whose session the server ended returned %v, want the server's error and what to do", err)
 	}
+}
+
+// usersByID is the catalog of one incremental stream, users, whose
+// cursor is its only field, id.
+func usersByID() *protocol.ConfiguredCatalog {
+	return cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
 }
