@@ -71,6 +71,9 @@ func (b *database) LockWatched(ctx context.Context, key string, lost func(error)
 			conn.Close(context.WithoutCancel(ctx))
 			holder := "another session"
 			if found {
+				if len(name) >= maxApplicationName {
+					name += "…" // cut by the server
+				}
 				holder = name + " since " + since
 			}
 			return nil, fmt.Errorf("%w: held by %s", cacheerr.ErrInUse, holder)
@@ -140,8 +143,13 @@ const (
 	lockCheckTimeout = 30 * time.Second
 )
 
+// maxApplicationName is how many bytes of an application_name the server
+// keeps (NAMEDATALEN - 1).
+const maxApplicationName = 63
+
 // holderName is the application_name of a lock's session: the process
-// and host first, as the server keeps only its first 63 bytes.
+// and host first, as the server keeps only its first maxApplicationName
+// bytes.
 func holderName(key string, pid int, host string) string {
 	return fmt.Sprintf("goairbyte pid %d on %s: %s", pid, host, key)
 }

@@ -1167,3 +1167,32 @@ func TestLoadWhoseSessionEndsSaysToRunAgain(t *testing.T) {
 func usersByID() *protocol.ConfiguredCatalog {
 	return cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
 }
+
+// The load refused names its holder by the holder session's
+// application_name, which the server cuts at 63 bytes: a cut name ends in
+// "…", not in mid-phrase (outsider12 read "load source-faker under table
+// prefix since …" and looked for the missing prefix).
+func TestInUseHolderCutNameSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	source := "source-with-a-name-longer-than-the-server-keeps"
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: func(yield func(*protocol.Message, error) bool) {
+			close(started)
+			<-release
+		}})
+		done <- err
+	}()
+	<-started
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: cachetest.Messages()})
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(err, cache.ErrInUse) || !strings.Contains(err.Error(), "… since ") {
+		t.Fatalf("got %v, want an ErrInUse whose holder's cut name ends in …", err)
+	}
+}
