@@ -446,9 +446,10 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 // the state prefix prefix (its own, but for a claim's; see
 // takeOverClaims), or returns a *cacheerr.InUseError at once when another
 // load holds it. Loads of one source under two prefixes keep their states
-// apart, and run at once.
-func (c *Cache) lockSource(ctx context.Context, prefix, source string) (unlock func(), err error) {
-	return c.lock(ctx, lockName(prefix, "load "+source), &cacheerr.InUseError{Source: source, Prefix: prefix})
+// apart, and run at once. lost, if not nil, is called when the lock is
+// lost while held (see Cache.lock).
+func (c *Cache) lockSource(ctx context.Context, prefix, source string, lost func(error)) (unlock func(), err error) {
+	return c.lock(ctx, lockName(prefix, "load "+source), &cacheerr.InUseError{Source: source, Prefix: prefix}, lost)
 }
 
 // lockWrite takes the lock of the Writes of a source into a destination
@@ -456,7 +457,7 @@ func (c *Cache) lockSource(ctx context.Context, prefix, source string) (unlock f
 // returns a *cacheerr.InUseError at once when another Write holds it: two
 // such Writes at once would each send every row not confirmed yet.
 func (c *Cache) lockWrite(ctx context.Context, source, destination string) (unlock func(), err error) {
-	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination, Prefix: c.statePrefix})
+	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination, Prefix: c.statePrefix}, nil)
 }
 
 // lockName names the lock of what (a load or a Write) under a state
@@ -472,8 +473,17 @@ func lockName(prefix, what string) string {
 
 // lock takes the lock named key: across processes when the backend is a
 // Locker, else within this one. When it is held, the error is inUse with
-// the cause as its Err.
-func (c *Cache) lock(ctx context.Context, key string, inUse *cacheerr.InUseError) (unlock func(), err error) {
+// the cause as its Err. With lost, a backend that can lose a lock it holds
+// (a backend.LossWatcher) calls lost when it does.
+func (c *Cache) lock(ctx context.Context, key string, inUse *cacheerr.InUseError, lost func(error)) (unlock func(), err error) {
+	if l, ok := c.b.(backend.LossWatcher); ok && lost != nil {
+		unlock, err := l.LockWatched(ctx, key, lost)
+		if errors.Is(err, cacheerr.ErrInUse) {
+			inUse.Err = err
+			return nil, inUse
+		}
+		return unlock, err
+	}
 	if l, ok := c.b.(backend.Locker); ok {
 		unlock, err := l.Lock(ctx, key)
 		if errors.Is(err, cacheerr.ErrInUse) {

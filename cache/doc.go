@@ -249,7 +249,9 @@
 // (unless LoadRequest.ShareTables), and takes over a claim only. Loads of
 // one source into one cache under one table prefix run one at a time:
 // another is an [ErrInUse] (on PostgreSQL across processes, through an
-// advisory lock). Loads of different sources, or of one source under two
+// advisory lock, whose session is checked every 0.2 s: a load whose lock
+// session ended stops with an error that says the lock was lost). Loads of
+// different sources, or of one source under two
 // prefixes, run at once; on PostgreSQL, a replace's swap waits
 // for the readers of its table, and a new column for the open writes into
 // it, by trying again until they are done (or the load's context ends),

@@ -99,7 +99,9 @@ type LoadResult struct {
 // Loads of one source into one cache under one table prefix run one at a
 // time: a Load that finds another running (in this process or, on
 // PostgreSQL, in any) returns an error matching ErrInUse at once. Under
-// two prefixes, each with its own state, they run at once.
+// two prefixes, each with its own state, they run at once. On PostgreSQL
+// a load whose lock is lost while it runs (the session holding it ended)
+// stops with an error that says so, keeping what it committed.
 //
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
@@ -116,7 +118,16 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 	if req.SourceName == "" || req.Catalog == nil || req.Messages == nil {
 		return nil, errors.New("cache: Load needs a source name, a configured catalog and messages")
 	}
-	unlock, err := c.lockSource(ctx, c.statePrefix, req.SourceName)
+	// A lock lost while the load runs (its PostgreSQL session ended)
+	// stops the load: another may have taken it, and both would write the
+	// records after the same state.
+	parent := ctx
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	lost := func(err error) {
+		stop(fmt.Errorf("cache: the lock of the loads of source %q into this cache under table prefix %q was lost while this one ran (%w), so another load may have started: this one stopped, keeping what it committed; load again once no other load runs: it resumes from the last committed state", req.SourceName, c.statePrefix, err))
+	}
+	unlock, err := c.lockSource(ctx, c.statePrefix, req.SourceName, lost)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +153,11 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 		l.cur.close()
 	}
 	writeErr := l.w.wait()
-	return l.finish(ctx, writeErr, cmp.Or(bufErr, srcErr))
+	res, err := l.finish(ctx, writeErr, cmp.Or(bufErr, srcErr))
+	if err != nil && ctx.Err() != nil && parent.Err() == nil {
+		err = context.Cause(ctx) // the lock was lost
+	}
+	return res, err
 }
 
 // load is one Load in progress: the plan, and the chunk being filled

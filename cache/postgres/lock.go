@@ -29,6 +29,16 @@ import (
 // live holder, or one the role may not see twice, refuses the lock at
 // once.
 func (b *database) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	return b.LockWatched(ctx, key, nil)
+}
+
+// LockWatched makes the backend a backend.LossWatcher: Lock, and while the
+// lock is held its session is asked every lockCheckEvery whether it still
+// runs. A session that ended (pg_terminate_backend, idle_session_timeout,
+// a cut connection, a restart of the server) has lost the lock, which
+// another load may then take: lost is called with the reason, so that the
+// load stops rather than write beside the other.
+func (b *database) LockWatched(ctx context.Context, key string, lost func(error)) (unlock func(), err error) {
 	cfg := b.pool.Config().ConnConfig.Copy()
 	host, _ := os.Hostname()
 	// The holder names itself, for the error of the load it refuses.
@@ -61,6 +71,9 @@ func (b *database) Lock(ctx context.Context, key string) (unlock func(), err err
 			conn.Close(context.WithoutCancel(ctx))
 			holder := "another session"
 			if found {
+				if len(name) >= maxApplicationName {
+					name += "…" // cut by the server
+				}
 				holder = name + " since " + since
 			}
 			return nil, fmt.Errorf("%w: held by %s", cacheerr.ErrInUse, holder)
@@ -74,7 +87,33 @@ func (b *database) Lock(ctx context.Context, key string) (unlock func(), err err
 		case <-t.C:
 		}
 	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	if lost != nil {
+		go func() {
+			defer close(stopped)
+			t := time.NewTicker(lockCheckEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				pctx, cancel := context.WithTimeout(context.Background(), lockCheckTimeout)
+				_, err := conn.Exec(pctx, "SELECT 1")
+				cancel()
+				if err != nil {
+					lost(fmt.Errorf("postgres: the session holding the lock of %s ended: %w", key, err))
+					return
+				}
+			}
+		}()
+	} else {
+		close(stopped)
+	}
 	return func() {
+		close(stop)
+		<-stopped
 		// Unlocked first: the server ends a closed session, and releases
 		// its locks, only after the client has gone on (a next load of the
 		// source found it held). Closing releases it anyway if that fails.
@@ -94,8 +133,23 @@ const (
 	deadHolderPause = 10 * time.Millisecond
 )
 
+// lockCheckEvery is how often a held lock's session is asked whether it
+// still runs (see LockWatched): a load that lost its lock goes on writing
+// for up to this long.
+// A session that does not answer within lockCheckTimeout is closed, which
+// lets go of the lock, and the lock is lost.
+const (
+	lockCheckEvery   = 200 * time.Millisecond
+	lockCheckTimeout = 30 * time.Second
+)
+
+// maxApplicationName is how many bytes of an application_name the server
+// keeps (NAMEDATALEN - 1).
+const maxApplicationName = 63
+
 // holderName is the application_name of a lock's session: the process
-// and host first, as the server keeps only its first 63 bytes.
+// and host first, as the server keeps only its first maxApplicationName
+// bytes.
 func holderName(key string, pid int, host string) string {
 	return fmt.Sprintf("goairbyte pid %d on %s: %s", pid, host, key)
 }

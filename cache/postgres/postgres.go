@@ -338,9 +338,18 @@ func (b *database) Classify(err error) error {
 			remedy = lockTableRemedy
 		}
 		return &cacheerr.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
+	case strings.HasPrefix(pe.Code, "57P") && !strings.Contains(err.Error(), sessionEndedRemedy):
+		// admin_shutdown (a restart, pg_terminate_backend), crash_shutdown,
+		// cannot_connect_now, idle_session_timeout: nothing is wrong with
+		// the load, which is to be run again.
+		return fmt.Errorf("%w (%s)", err, sessionEndedRemedy)
 	}
 	return err
 }
+
+// sessionEndedRemedy is what to do when the server ended the session of
+// a load (or of an Open).
+const sessionEndedRemedy = "the PostgreSQL server ended the session, restarting or told to: what a load committed before is kept; run it again once the server accepts connections: it resumes from the last committed state"
 
 // lockTableRemedy is what a server whose lock table is full needs ("out of
 // shared memory", hinting at max_locks_per_transaction). A load creates the

@@ -1081,3 +1081,118 @@ func TestPasswordMaskedWhileOpen(t *testing.T) {
 		t.Fatalf("after Close: %q, want it no longer masked", got)
 	}
 }
+
+// A load whose lock's session ends while it runs (pg_terminate_backend,
+// idle_session_timeout, a cut connection) has lost the lock, which the
+// next load takes: it stops with an error that says so, rather than go on
+// writing beside that load the records after the same state (outsider12:
+// two workers appending one source doubled 301,000 of 400,000 rows).
+func TestLoadStopsWhenItsLockIsLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	catalog := usersByID()
+	terminated := false
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for i := range 60000 {
+			if !yield(cachetest.Rec("users", fmt.Sprintf(`{"id":%d}`, i)), nil) || !yield(cachetest.StreamState("users", fmt.Sprintf(`{"id":%d}`, i)), nil) {
+				return
+			}
+			if i == 10 {
+				// The load's lock is the database's only advisory lock.
+				if _, err := c.ExecSQL(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+					AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
+					t.Error(err)
+					return
+				}
+				terminated = true
+			}
+			if i > 10 {
+				time.Sleep(time.Millisecond) // a connector's pace
+			}
+		}
+	}
+	res, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-lost-lock", Catalog: catalog, Messages: msgs})
+	if !terminated {
+		t.Fatal("the lock's session was not terminated")
+	}
+	if err == nil || !strings.Contains(err.Error(), "was lost") || !strings.Contains(err.Error(), "load again") {
+		t.Fatalf("a load that lost its lock returned %v (%d records), want an error saying the lock was lost", err, res.Total)
+	}
+	if res.Total == 60000 {
+		t.Errorf("the load went on to its end after it lost its lock")
+	}
+	// The lock is free: the next load runs, from the state committed.
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-lost-lock", Catalog: catalog,
+		Messages: cachetest.Messages(cachetest.Rec("users", `{"id":1}`))}); err != nil {
+		t.Fatalf("the next load: %v", err)
+	}
+}
+
+// A load whose writing session the server ends (a restart,
+// pg_terminate_backend) fails with an error that says what to do: run it
+// again, it resumes from the last committed state (outsider12: the error
+// was the server's FATAL alone).
+func TestLoadWhoseSessionEndsSaysToRunAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	catalog := usersByID()
+	load := func() error {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "source-session-ended", Catalog: catalog,
+			Messages: cachetest.Messages(cachetest.Rec("users", `{"id":1}`), cachetest.StreamState("users", `{"id":1}`))})
+		return err
+	}
+	if err := load(); err != nil {
+		t.Fatal(err)
+	}
+	// The session writing into users is ended as the server ends it on a
+	// restart.
+	for _, q := range []string{
+		`CREATE FUNCTION end_session() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$`,
+		`CREATE TRIGGER end_session BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION end_session()`,
+	} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := load()
+	if err == nil || !strings.Contains(err.Error(), "57P01") || !strings.Contains(err.Error(), "run it again") {
+		t.Fatalf("a load whose session the server ended returned %v, want the server's error and what to do", err)
+	}
+}
+
+// usersByID is the catalog of one incremental stream, users, whose
+// cursor is its only field, id.
+func usersByID() *protocol.ConfiguredCatalog {
+	return cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, protocol.SyncIncremental, nil, "id"))
+}
+
+// The load refused names its holder by the holder session's
+// application_name, which the server cuts at 63 bytes: a cut name ends in
+// "…", not in mid-phrase (outsider12 read "load source-faker under table
+// prefix since …" and looked for the missing prefix).
+func TestInUseHolderCutNameSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := open(t)
+	source := "source-with-a-name-longer-than-the-server-keeps"
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: func(yield func(*protocol.Message, error) bool) {
+			close(started)
+			<-release
+		}})
+		done <- err
+	}()
+	<-started
+	_, err := c.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: cachetest.Messages()})
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(err, cache.ErrInUse) || !strings.Contains(err.Error(), "… since ") {
+		t.Fatalf("got %v, want an ErrInUse whose holder's cut name ends in …", err)
+	}
+}

@@ -141,6 +141,15 @@ type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
+// LossWatcher is implemented by a Locker whose lock can be lost while it
+// is held (PostgreSQL: the session holding it ended, terminated by an
+// administrator, a timeout or a cut connection, and another load may take
+// it). LockWatched is Lock, and calls lost, once, with the reason, when it
+// finds the lock lost before unlock is called.
+type LossWatcher interface {
+	LockWatched(ctx context.Context, key string, lost func(error)) (unlock func(), err error)
+}
+
 // ByteOrderer is implemented by a Backend whose text compares by a
 // collation that may not be bytewise (PostgreSQL's database default, such
 // as en_US.UTF-8). Merge orders text cursors through it, and the cache
