@@ -197,6 +197,59 @@ func TestPythonInstallerKilled(t *testing.T) {
 	}
 }
 
+// What an installation step started is killed too when its process is
+// killed with -9: venv runs ensurepip, and pip a build, as children of
+// their own, which Pdeathsig does not reach. Before, the next process
+// installed while such an orphan went on writing into the venv, and failed
+// ("directory not empty", "invalid command 'bdist_wheel'").
+func TestPythonInstallerKilledOrphan(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	dir, root, tmp := t.TempDir(), t.TempDir(), t.TempDir()
+	// An interpreter whose venv step starts a child that says it started,
+	// then waits, as venv waits for ensurepip.
+	py := filepath.Join(dir, "python-slow-ensurepip")
+	script := "#!/bin/bash\nif [[ \" $* \" == *\" venv \"* ]]; then ( echo $BASHPID > " + dir + "/child.pid; while [ ! -e " + dir +
+		"/go ]; do sleep 0.05; done ); fi\nexec " + testenv.SystemPython + " \"$@\"\n"
+	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(filepath.Join(dir, "go"), nil, 0o644) })
+	pkg := testenv.PythonPackage(t, "0.1.0")
+	child := func(interpreter string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
+		// Both processes share a temp dir: the second finds there what
+		// the first, killed, left.
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "AIRBYTE_TEMP_DIR=", "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+pkg,
+			"PYTHON_CHILD_INTERPRETER="+interpreter)
+		return cmd
+	}
+	cmd := child(py)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "go\n")
+	var orphan int
+	waitFor(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "child.pid"))
+		orphan, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && orphan > 0
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	next := child(testenv.SystemPython)
+	next.Stdin = strings.NewReader("go\n")
+	if out, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("install after a killed one: %v\n%s", err, out)
+	}
+	waitDead(t, orphan)
+}
+
 // waitFor waits until cond holds; it fails the test after a generous limit.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
