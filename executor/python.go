@@ -439,8 +439,6 @@ func isPythonProject(path string) bool {
 // holding the install lock then, is making.
 func (p *pythonExecutor) command(ctx context.Context, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), p.o.env...)
-	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1")
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	cmd.SysProcAttr = procAttr()
@@ -456,6 +454,10 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// The step's temporary files (pip's build and unpack dirs) go into
+	// that dir too, so that they go with it, even when the step was killed.
+	cmd.Env = append(os.Environ(), p.o.env...)
+	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1", "TMPDIR="+dir)
 	err = startCommand(cmd)
 	if err == nil {
 		_ = os.WriteFile(filepath.Join(dir, pgidFile), []byte(pgidRecord(cmd.Process.Pid)), 0o600)

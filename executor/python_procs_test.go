@@ -201,7 +201,8 @@ func TestPythonInstallerKilled(t *testing.T) {
 // killed with -9: venv runs ensurepip, and pip a build, as children of
 // their own, which Pdeathsig does not reach. Before, the next process
 // installed while such an orphan went on writing into the venv, and failed
-// ("directory not empty", "invalid command 'bdist_wheel'").
+// ("directory not empty", "invalid command 'bdist_wheel'"). Their
+// temporary files (pip's pip-install-*, pip-unpack-*) go with them.
 func TestPythonInstallerKilledOrphan(t *testing.T) {
 	t.Parallel()
 	testenv.NeedPython(t)
@@ -209,7 +210,7 @@ func TestPythonInstallerKilledOrphan(t *testing.T) {
 	// An interpreter whose venv step starts a child that says it started,
 	// then waits, as venv waits for ensurepip.
 	py := filepath.Join(dir, "python-slow-ensurepip")
-	script := "#!/bin/bash\nif [[ \" $* \" == *\" venv \"* ]]; then ( echo $BASHPID > " + dir + "/child.pid; while [ ! -e " + dir +
+	script := "#!/bin/bash\nif [[ \" $* \" == *\" venv \"* ]]; then ( mktemp > /dev/null; echo $BASHPID > " + dir + "/child.pid; while [ ! -e " + dir +
 		"/go ]; do sleep 0.05; done ); fi\nexec " + testenv.SystemPython + " \"$@\"\n"
 	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
@@ -248,6 +249,14 @@ func TestPythonInstallerKilledOrphan(t *testing.T) {
 		t.Fatalf("install after a killed one: %v\n%s", err, out)
 	}
 	waitDead(t, orphan)
+	// Nor is what it wrote into its temp dir left behind (the killed
+	// test process's own temp dir is, as nothing removes it).
+	left, _ := os.ReadDir(tmp)
+	for _, e := range left {
+		if !strings.HasPrefix(e.Name(), "TestPythonInstallChild") {
+			t.Errorf("left in the temp dir: %s", e.Name())
+		}
+	}
 }
 
 // waitFor waits until cond holds; it fails the test after a generous limit.
