@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/filelock"
 	"github.com/x/goairbyte/protocol"
 )
@@ -438,13 +439,28 @@ func isPythonProject(path string) bool {
 // holding the install lock then, is making.
 func (p *pythonExecutor) command(ctx context.Context, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), p.o.env...)
-	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1")
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	cmd.SysProcAttr = procAttr()
-	err := startCommand(cmd)
+	// venv runs ensurepip, and pip a build backend, in children of their
+	// own: a cancel kills the whole group, and a group left by a process
+	// killed with -9 (Pdeathsig reaches only the step itself) is killed by
+	// the next process's sweep, from the group recorded here, before that
+	// one touches the venv the orphans would go on writing into.
+	cmd.Cancel = func() error { signalGroup(cmd.Process, syscall.SIGKILL); return nil }
+	sweepTempDirs()
+	dir, err := airbytedirs.MkdirTemp(runDirPattern(p.name))
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	// The step's temporary files (pip's build and unpack dirs) go into
+	// that dir too, so that they go with it, even when the step was killed.
+	cmd.Env = append(os.Environ(), p.o.env...)
+	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1", "TMPDIR="+dir)
+	err = startCommand(cmd)
 	if err == nil {
+		_ = os.WriteFile(filepath.Join(dir, pgidFile), []byte(pgidRecord(cmd.Process.Pid)), 0o600)
 		err = cmd.Wait()
 	}
 	out := buf.Bytes()

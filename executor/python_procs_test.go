@@ -158,35 +158,9 @@ func TestPythonUninstallWhileRunning(t *testing.T) {
 func TestPythonInstallerKilled(t *testing.T) {
 	t.Parallel()
 	testenv.NeedPython(t)
-	dir, root := t.TempDir(), t.TempDir()
-	// An interpreter whose venv step says it started, then waits.
-	py := filepath.Join(dir, "python-slow-venv")
-	script := "#!/bin/bash\nif [[ \" $* \" == *\" venv \"* ]]; then echo $$ > " + dir + "/venv.pid; while [ ! -e " + dir +
-		"/go ]; do sleep 0.05; done; fi\nexec " + testenv.SystemPython + " \"$@\"\n"
-	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.WriteFile(filepath.Join(dir, "go"), nil, 0o644) })
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
+	root := t.TempDir()
 	// Killed, the child cannot remove its temp dirs: they go into ours.
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+testenv.PythonPackage(t, "0.1.0"),
-		"PYTHON_CHILD_INTERPRETER="+py)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(stdin, "go\n")
-	var venvStep int
-	waitFor(t, func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, "venv.pid"))
-		venvStep, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil && venvStep > 0
-	})
-	cmd.Process.Kill()
-	cmd.Wait()
+	venvStep := killInstaller(t, "%s", "TMPDIR="+t.TempDir(), "PYTHON_CHILD_ROOT="+root, "PYTHON_CHILD_PACKAGE="+testenv.PythonPackage(t, "0.1.0"))
 	waitDead(t, venvStep)
 
 	// The killed process's lock is gone with it: another installs.
@@ -195,6 +169,77 @@ func TestPythonInstallerKilled(t *testing.T) {
 	if err := p.Install(context.Background()); err != nil {
 		t.Fatalf("install after a killed one: %v", err)
 	}
+}
+
+// What an installation step started is killed too when its process is
+// killed with -9: venv runs ensurepip, and pip a build, as children of
+// their own, which Pdeathsig does not reach. Before, the next process
+// installed while such an orphan went on writing into the venv, and failed
+// ("directory not empty", "invalid command 'bdist_wheel'"). Their
+// temporary files (pip's pip-install-*, pip-unpack-*) go with them.
+func TestPythonInstallerKilledOrphan(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	// Both processes share a temp dir: the second finds there what the
+	// first, killed, left.
+	env := []string{"TMPDIR=" + t.TempDir(), "AIRBYTE_TEMP_DIR=", "PYTHON_CHILD_ROOT=" + t.TempDir(),
+		"PYTHON_CHILD_PACKAGE=" + testenv.PythonPackage(t, "0.1.0")}
+	// The venv step starts a child that makes a temp file, says it
+	// started, then waits, as venv waits for ensurepip.
+	orphan := killInstaller(t, "( mktemp > /dev/null; %s )", env...)
+
+	next := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
+	next.Env = append(os.Environ(), env...)
+	next.Stdin = strings.NewReader("go\n")
+	if out, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("install after a killed one: %v\n%s", err, out)
+	}
+	waitDead(t, orphan)
+	// Nor is what it wrote into its temp dir left behind (the killed
+	// test process's own temp dir is, as nothing removes it).
+	tmp, _ := strings.CutPrefix(env[0], "TMPDIR=")
+	left, _ := os.ReadDir(tmp)
+	for _, e := range left {
+		if !strings.HasPrefix(e.Name(), "TestPythonInstallChild") {
+			t.Errorf("left in the temp dir: %s", e.Name())
+		}
+	}
+}
+
+// killInstaller starts TestPythonInstallChild with env and an interpreter
+// whose venv step runs venvStep, a bash command in which %s says the pid
+// of the shell running it and waits until the test ends; once it has
+// said so, it kills the child with -9 and returns that pid.
+func killInstaller(t *testing.T, venvStep string, env ...string) int {
+	t.Helper()
+	dir := t.TempDir()
+	wait := "echo $BASHPID > " + dir + "/step.pid; while [ ! -e " + dir + "/go ]; do sleep 0.05; done"
+	py := filepath.Join(dir, "python-slow-venv")
+	script := "#!/bin/bash\nif [[ \" $* \" == *\" venv \"* ]]; then " + fmt.Sprintf(venvStep, wait) + "; fi\nexec " +
+		testenv.SystemPython + " \"$@\"\n"
+	if err := os.WriteFile(py, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(filepath.Join(dir, "go"), nil, 0o644) })
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
+	cmd.Env = append(append(os.Environ(), env...), "PYTHON_CHILD_INTERPRETER="+py)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "go\n")
+	var pid int
+	waitFor(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "step.pid"))
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	return pid
 }
 
 // waitFor waits until cond holds; it fails the test after a generous limit.

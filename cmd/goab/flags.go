@@ -61,9 +61,33 @@ func parse(c *command, e *env, fs *flag.FlagSet, args []string) ([]string, error
 		if fs.NArg() == 0 {
 			return positional, checkChoices(c, fs)
 		}
+		if err := pythonValueApart(c, fs, args); err != nil {
+			return nil, err
+		}
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// pythonValueApart refuses an interpreter given to --use-python after a
+// space (--use-python /usr/bin/python3): the flag stands alone too, so the
+// interpreter would be taken for a positional argument, and the error
+// would not say that it needs "=". args are those fs just parsed.
+func pythonValueApart(c *command, fs *flag.FlagSet, args []string) error {
+	i := len(args) - fs.NArg() - 1
+	if i < 0 {
+		return nil
+	}
+	name := strings.TrimLeft(args[i], "-")
+	if f := fs.Lookup(name); f == nil || !strings.HasPrefix(args[i], "-") {
+		return nil
+	} else if _, ok := f.Value.(*pythonFlag); !ok {
+		return nil
+	}
+	if v := fs.Arg(0); strings.Contains(filepath.Base(v), "python") {
+		return usagef(c.name, "--%s takes its interpreter after \"=\": --%s=%s", name, name, v)
+	}
+	return nil
 }
 
 // pyabFlag says what goab takes for one of pyab's flags that command c

@@ -218,6 +218,8 @@ func TestUsageErrors(t *testing.T) {
 		// The stream given as an argument, as "goab records source-faker users"
 		// reads: the argument is named, not "--stream is required".
 		{[]string{"records", "source-faker", "--local-executable", "/bin/true", "users"}, `unexpected arguments "users" after the connector name "source-faker"`},
+		{[]string{"read", "source-x", "--pip-url", "/tmp/x", "--use-python", "/usr/bin/python3"}, `--use-python takes its interpreter after "=": --use-python=/usr/bin/python3`},
+		{[]string{"sync", "source-x", "--destination", "destination-y", "--destination-use-python", "python3.11"}, `--destination-use-python takes its interpreter after "=": --destination-use-python=python3.11`},
 		// A negative limit printed every record, as 0 does.
 		{[]string{"records", "source-faker", "--config", "{}", "--stream", "users", "--limit", "-1"}, "--limit must be 0 (all) or more"},
 		{[]string{"check", "source-faker", "--config", "no-such-file.json"}, "cannot read the --config file no-such-file.json"},
