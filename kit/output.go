@@ -98,28 +98,32 @@ func (o *output) masked(text string) string {
 // maskedMessage is m, or a copy of it whose text fields have the secret
 // values masked when they hold any.
 func (o *output) maskedMessage(m *protocol.Message) *protocol.Message {
-	r := secrets.Mask
 	switch {
-	case m.Log != nil && (r(m.Log.Message) != m.Log.Message || r(m.Log.StackTrace) != m.Log.StackTrace):
-		c, l := *m, *m.Log
-		l.Message, l.StackTrace = r(l.Message), r(l.StackTrace)
-		c.Log = &l
-		return &c
-	case m.Trace != nil && m.Trace.Error != nil:
-		e := m.Trace.Error
-		if r(e.Message) == e.Message && r(e.InternalMessage) == e.InternalMessage && r(e.StackTrace) == e.StackTrace {
-			return m
+	case m.Log != nil:
+		l := *m.Log
+		l.Message, l.StackTrace = secrets.Mask(l.Message), secrets.Mask(l.StackTrace)
+		if l != *m.Log {
+			c := *m
+			c.Log = &l
+			return &c
 		}
-		c, t, ce := *m, *m.Trace, *e
-		ce.Message, ce.InternalMessage, ce.StackTrace = r(e.Message), r(e.InternalMessage), r(e.StackTrace)
-		t.Error = &ce
-		c.Trace = &t
-		return &c
-	case m.ConnectionStatus != nil && r(m.ConnectionStatus.Message) != m.ConnectionStatus.Message:
-		c, cs := *m, *m.ConnectionStatus
-		cs.Message = r(cs.Message)
-		c.ConnectionStatus = &cs
-		return &c
+	case m.Trace != nil && m.Trace.Error != nil:
+		e := *m.Trace.Error
+		e.Message, e.InternalMessage, e.StackTrace = secrets.Mask(e.Message), secrets.Mask(e.InternalMessage), secrets.Mask(e.StackTrace)
+		if e != *m.Trace.Error {
+			c, t := *m, *m.Trace
+			t.Error = &e
+			c.Trace = &t
+			return &c
+		}
+	case m.ConnectionStatus != nil:
+		cs := *m.ConnectionStatus
+		cs.Message = secrets.Mask(cs.Message)
+		if cs != *m.ConnectionStatus {
+			c := *m
+			c.ConnectionStatus = &cs
+			return &c
+		}
 	}
 	return m
 }
