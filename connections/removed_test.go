@@ -256,3 +256,38 @@ func TestDeleteRemovedOlderStateAndSecondFile(t *testing.T) {
 func deletes(p *Plan) bool {
 	return slices.ContainsFunc(p.Changes, func(c *Change) bool { return c.Action == Delete || c.Action == Replace })
 }
+
+// A name may hold a "/": deleting source "harvest" forgets its secrets'
+// fingerprints, not those of "harvest/eu", which the state keeps under
+// the same prefix. Forgotten, they would make every later plan doubt
+// harvest/eu's secrets and apply send them again.
+func TestDeleteRemovedKeepsTheSecretsOfALongerName(t *testing.T) {
+	e := setup(t)
+	eu := `
+  harvest/eu:
+    type: source-harvest
+    config:
+      account_id: secret_reference::HARVEST_ACCOUNT
+      replication_start_date: "2024-01-01T00:00:00Z"
+      credentials: {auth_type: Token, api_token: secret_reference::HARVEST_TOKEN}
+`
+	both := strings.Replace(declared, "\ndestinations:", eu+"destinations:", 1)
+	if both == declared {
+		t.Fatal("the test is void: no destinations section in declared")
+	}
+	r := e.reconciler(t, both)
+	e.apply(t, r, e.plan(t, r))
+	// harvest removed from the file (it is a top-level source no
+	// connection uses), harvest/eu kept.
+	start := strings.Index(both, "  harvest:\n")
+	end := strings.Index(both, "  harvest/eu:\n")
+	if start < 0 || end < start {
+		t.Fatal("the test is void: harvest is not declared as it expects")
+	}
+	r = e.reconciler(t, both[:start]+both[end:], DeleteRemoved())
+	p := e.plan(t, r)
+	if !strings.Contains(p.String(), "harvest") || len(p.Changes) != 1 {
+		t.Fatalf("the plan should delete harvest alone:\n%s", p)
+	}
+	e.apply(t, r, p) // fails when the next plan doubts harvest/eu's secrets
+}

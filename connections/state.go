@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/x/goairbyte/internal/atomicfile"
@@ -107,12 +108,22 @@ func secretKey(kind Kind, name string, path []string) string {
 // objectKey names an object in the state: kind/name.
 func objectKey(kind Kind, name string) string { return string(kind) + "/" + name }
 
-// forget drops the fingerprints and the id of an object.
+// forget drops the fingerprints and the id of an object. A name may hold
+// a "/": the fingerprints of another object whose name begins with this
+// one's and a "/" (harvest/eu beside harvest) share their prefix, and are
+// kept. Every object with fingerprints has its id recorded (Apply records
+// both), which is how they are told apart.
 func (st *state) forget(kind Kind, name string) {
 	delete(st.IDs, objectKey(kind, name))
 	prefix := objectKey(kind, name) + "/"
-	for k := range st.Fingerprints {
+	var longer []string
+	for k := range st.IDs {
 		if strings.HasPrefix(k, prefix) {
+			longer = append(longer, k+"/")
+		}
+	}
+	for k := range st.Fingerprints {
+		if strings.HasPrefix(k, prefix) && !slices.ContainsFunc(longer, func(o string) bool { return strings.HasPrefix(k, o) }) {
 			delete(st.Fingerprints, k)
 		}
 	}
