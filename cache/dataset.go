@@ -134,13 +134,19 @@ func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
 // text (DuckDB's driver decodes JSON itself, and fails on a number beyond
 // a double's range); the caller closes the rows. kinds are the columns'
 // types, as the cache reads them from the database's catalogue.
-func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, kinds []backend.Type, err error) {
+func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, kinds []backend.Type, release func(), err error) {
 	cols, err := d.c.columns(ctx, d.table)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(cols) == 0 {
-		return nil, nil, d.c.streamNotFound(ctx, d.stream)
+		return nil, nil, nil, d.c.streamNotFound(ctx, d.stream)
+	}
+	release = func() {}
+	if wr, ok := d.c.b.(backend.WideReader); ok {
+		if release, err = wr.RaiseForColumns(ctx, len(cols)); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	sel := make([]string, len(cols))
 	kinds = make([]backend.Type, len(cols))
@@ -156,7 +162,11 @@ func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, kinds []backend.Typ
 		q += " ORDER BY " + d.order
 	}
 	rows, err = d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
-	return rows, kinds, err
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	return rows, kinds, release, nil
 }
 
 // decodeJSON decodes a JSON column's text as encoding/json decodes into
@@ -211,11 +221,12 @@ func numbersAsFloats(v any) any {
 // made anew, whoever loaded them.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		rows, kinds, err := d.rows(ctx)
+		rows, kinds, release, err := d.rows(ctx)
 		if err != nil {
 			yield(nil, d.gone(ctx, err))
 			return
 		}
+		defer release()
 		defer rows.Close()
 		names, err := rows.Columns()
 		if err != nil {

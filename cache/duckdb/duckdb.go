@@ -45,11 +45,13 @@
 // DuckDB's memory_limit ([WithMemoryLimit], 128MB by default) bounds
 // its buffers. Three kinds of load need more than a limit's share, and get
 // it: a record needs about five times its size while it is loaded and
-// committed, and a table of more than 250 columns about 256 KB per
+// committed, and a table of more than 100 columns about 768 KB per
 // column, so the transaction of a chunk holding a record too large for
 // the limit, or bound for a table too wide, runs with the limit raised to
-// what it needs (a 100 MB record: 532 MB; 1,500 columns: 439 MB) and
-// restored after; and a transaction holds memory for every table it
+// what it needs (a 100 MB record: 532 MB; 1,500 columns: 1.2 GB) and
+// restored after, and so do the cache's reads of such a table (Records,
+// and the export a destination's Write takes, whose pages then hold fewer
+// rows); and a transaction holds memory for every table it
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
@@ -1151,25 +1153,34 @@ func (t *txn) Insert(ctx context.Context, table string, cb backend.Batch) error 
 // not at 192 MB (DuckDB 1.5 needed about three times the record).
 func recordMemory(n int) int64 { return 5*int64(n) + 32<<20 }
 
-// tableMemory is the memory an INSERT needs for a table of n user
-// columns: read_json and the conversions hold vectors of every column,
-// and the transaction a buffer for each. Sources send streams of hundreds
-// or thousands of fields (Salesforce objects, HubSpot's flattened
-// properties); measured on DuckDB 2.0 with 5,000 records of text fields:
-// 500 columns load at 192MB and not at 128MB, 1,000 at 256MB and not at
-// 192MB, 1,500 at 384MB and not at 256MB. This errs above that. Up to
-// wideTable columns the default limit holds, and a limit set lower is
-// the user's to keep: 0.
+// tableMemory is the memory a statement on a table of n user columns
+// needs: an INSERT's read_json and conversions hold vectors of every
+// column, the transaction an append buffer for each, the checkpoint after
+// the commit a block for each, and a query's chunks a vector of every
+// column it reads. Sources send streams of hundreds or thousands of fields
+// (Salesforce objects, HubSpot's flattened properties). Measured on DuckDB
+// 2.0, records with a third of their fields set, at the default limit:
+// with 256 KB a column above 64 MB, and no raise up to 250 columns,
+// 130,000 records of 180 columns, 20,000 of 300 and 130,000 of 500 failed
+// their INSERT out of memory (or their commit's checkpoint, which leaves
+// the database invalidated until it is opened again, when the transaction
+// was cut short), and 3 records of 3,000 columns loaded but could not be
+// read. With 384 KB a column 240 columns failed; with 512 KB 240, 500 and
+// 1,500 columns loaded 130,000 records (peak RSS 270, 370 and 800 MB), and
+// with 768 KB they did with values of 60 bytes too. Up to wideTable
+// columns the default limit holds, and a limit set lower is the user's to
+// keep: 0.
 func tableMemory(n int) int64 {
 	if n <= wideTable {
 		return 0
 	}
-	return 64<<20 + int64(n)*256<<10
+	return 64<<20 + int64(n)*768<<10
 }
 
 // wideTable is the most user columns a table has for tableMemory to be
-// 0: 250 columns load at the default limit.
-const wideTable = 250
+// 0: 130,000 records of 100 columns (and of 150) load at the default
+// limit, of 180 do not.
+const wideTable = 100
 
 // raiseMemory raises DuckDB's memory limit to need bytes, if it is lower,
 // until restore is called: a record larger than the limit allows, or a

@@ -153,6 +153,11 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 	if err := bind(stmt, args); err != nil {
 		return err
 	}
+	restore, err := b.RaiseForColumns(ctx, len(types))
+	if err != nil {
+		return err
+	}
+	defer restore()
 
 	// A canceled ctx interrupts the query, as the driver does. An interrupt
 	// that has started is waited for before the connection is released:
@@ -200,6 +205,12 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 		}
 		mapping.DestroyDataChunk(&chunk)
 	}
+}
+
+// RaiseForColumns makes the backend a backend.WideReader: a query of a
+// wide table needs the memory its INSERTs do (see tableMemory).
+func (b *database) RaiseForColumns(ctx context.Context, n int) (restore func(), err error) {
+	return b.raiseMemory(ctx, tableMemory(n))
 }
 
 func canRead(t backend.Type, dt mapping.Type) bool {

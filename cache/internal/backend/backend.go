@@ -125,6 +125,16 @@ type TxMemory interface {
 	ReleaseTxMemory(ctx context.Context) error
 }
 
+// WideReader is implemented by a Backend whose memory limit a query of a
+// wide table needs raised (DuckDB: every chunk of the query holds a vector
+// of every column; at the default limit, 3 records of 3,000 columns could
+// not be read).
+type WideReader interface {
+	// RaiseForColumns raises the limit for a query of n columns, if it
+	// needs it, until restore is called.
+	RaiseForColumns(ctx context.Context, n int) (restore func(), err error)
+}
+
 // Locker is implemented by a Backend that can hold a named lock for as long
 // as a load runs, across processes (PostgreSQL: a session advisory lock,
 // released by the server when the process dies). Package cache takes one
