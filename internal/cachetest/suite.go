@@ -1310,7 +1310,9 @@ func testHostileNames(t *testing.T, open Opener) {
 	east, west := Stream("users", `{}`, full, nil), Stream("users", `{}`, full, nil)
 	east.Stream.Namespace, west.Stream.Namespace = "east", "west"
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(east, west), Messages: Messages()})
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `two streams named "users"`) {
+	// The error names both namespaces and what to do instead.
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `two streams named "users", in namespaces "east" and "west"`) ||
+		!strings.Contains(err.Error(), "source.Streams") {
 		t.Fatalf("same name in two namespaces: %v", err)
 	}
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("x", `{"Name":{},"name":{}}`, full, nil)), Messages: Messages()})
