@@ -212,7 +212,11 @@
 // property's type, read the stream again in full with replace
 // (source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)) to
 // give its column the new type and the values noted NULL back; a full refresh
-// under merge or append keeps the old type. (A source.Source remembers the
+// under merge or append keeps the old type. The replaced table holds every
+// record the read sent, as PyAirbyte's replace does: for a keyed stream whose
+// full read sends a key twice (a source that replays changes), read it once
+// more in full under merge (source.ForceFullRefresh alone), which keeps one
+// row per key again. (A source.Source remembers the
 // catalog it discovered until SetConfig or Discover: a long-running program
 // calls Discover to see a changed schema.)
 //
