@@ -207,7 +207,14 @@
 // An existing column keeps its type when the schema changes it; values are
 // converted to the existing type, and those that do not convert are kept
 // as NULL with a note, as above. Properties that disappear keep their
-// column, NULL for new rows. Replace streams always get the current
+// column, NULL for new rows. A merge stream's primary key and cursor are
+// the exception: a declared type their column cannot hold (a cursor turned
+// from integer to date-time, a key from integer to string or number) is an
+// ErrStrategy before the load writes anything, since a NULL key is never
+// deduplicated and a NULL cursor orders below the older rows, which the
+// merge would keep in place of the records read; a type the column holds
+// (integer into a number column, a date into a date-time one, anything
+// into text or JSON) loads. Replace streams always get the current
 // schema, since their table is rebuilt. So, after a source changed a
 // property's type, read the stream again in full with replace
 // (source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)) to
