@@ -19,8 +19,8 @@ import (
 // seasons is a source whose catalog changes with its config's "season",
 // as a source changes over a year of nightly syncs: in season 1, stream
 // "users" (keyed by id, its cursor updated) has an integer score; in
-// season 2 score is a number and users gained an email; in season 3 a
-// stream "tags" appeared in two namespaces. Its state is how many of the
+// season 2 score is a number and users gained an email; in season 3 the
+// cursor is a date-time and a stream "tags" appeared in two namespaces. Its state is how many of the
 // season's records it has sent.
 type seasons struct{}
 
@@ -39,13 +39,21 @@ func season(raw json.RawMessage) int {
 	return c.Season
 }
 
-var seasonUsers = []string{`{"id":1,"score":10,"updated":1}`, `{"id":2,"score":20,"updated":1}`, `{"id":1,"score":7.5,"email":"a@x","updated":2}`}
+var (
+	seasonUsers = []string{`{"id":1,"score":10,"updated":1}`, `{"id":2,"score":20,"updated":1}`, `{"id":1,"score":7.5,"email":"a@x","updated":2}`}
+	// In season 3 the cursor is a date-time, and user 2 changed.
+	season3Users = []string{`{"id":1,"score":7.5,"email":"a@x","updated":"2026-02-01T00:00:00Z"}`, `{"id":2,"score":20,"updated":"2026-01-01T00:00:00Z"}`,
+		`{"id":2,"score":21,"updated":"2026-03-01T00:00:00Z"}`}
+)
 
 func (seasons) Discover(_ context.Context, raw json.RawMessage) (*protocol.Catalog, error) {
 	yes, n := true, season(raw)
 	props := `{"id":{"type":"integer"},"score":{"type":"integer"},"updated":{"type":"integer"}}`
 	if n >= 2 {
 		props = `{"id":{"type":"integer"},"score":{"type":"number"},"email":{"type":"string"},"updated":{"type":"integer"}}`
+	}
+	if n >= 3 {
+		props = `{"id":{"type":"integer"},"score":{"type":"number"},"email":{"type":"string"},"updated":{"type":"string","format":"date-time"}}`
 	}
 	cat := &protocol.Catalog{Streams: []protocol.Stream{{Name: "users", JSONSchema: json.RawMessage(`{"type":"object","properties":` + props + `}`),
 		SupportedSyncModes: []protocol.SyncMode{protocol.SyncFullRefresh, protocol.SyncIncremental}, SourceDefinedCursor: &yes,
@@ -69,8 +77,11 @@ func (seasons) Read(_ context.Context, raw json.RawMessage, catalog *protocol.Co
 		return err
 	}
 	users := seasonUsers[:2]
-	if season(raw) >= 2 {
+	switch season(raw) {
+	case 2:
 		users = seasonUsers
+	case 3:
+		users = season3Users
 	}
 	if err := emit(&protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelInfo, Message: fmt.Sprintf("season %d", season(raw))}}); err != nil {
 		return err
@@ -105,8 +116,8 @@ func (seasons) Read(_ context.Context, raw json.RawMessage, catalog *protocol.Co
 // read alike: a changed type keeps its column's type (a value that does
 // not fit is NULL with a note), the cure the docs give (a full refresh with
 // replace, then one with merge) gives the column its new type and keeps
-// one row per key, and a stream name in two namespaces is refused naming
-// both.
+// one row per key, a stream name in two namespaces is refused naming
+// both, and so is a merge whose cursor turned date-time, until a replace.
 func seasonsJourney(ctx context.Context, dsn string) error {
 	duck, err := goairbyte.NewLocalCache(ctx, "seasons", "")
 	if err != nil {
@@ -196,7 +207,17 @@ func playSeasons(ctx context.Context, c *cache.Cache) (string, error) {
 	_, err = src.Read(ctx, source.UseCache(c))
 	want(errors.Is(seen(err), goairbyte.ErrNameCollision) && strings.Contains(fmt.Sprint(err), `"east" and "west"`),
 		"a stream name in two namespaces: %v, want an ErrNameCollision naming both", err)
-	if err := read(source.Streams("users")); err != nil {
+	// The cursor turned date-time: a merge is refused, a replace is the cure.
+	_, err = src.Read(ctx, source.UseCache(c), source.Streams("users"))
+	want(errors.Is(seen(err), goairbyte.ErrStrategy) && strings.Contains(fmt.Sprint(err), `cursor field "updated"`),
+		"a merge whose cursor turned date-time: %v, want an ErrStrategy naming the field", err)
+	if err := read(source.Streams("users"), source.ForceFullRefresh(), source.Strategy(cache.StrategyReplace)); err != nil {
+		return "", err
+	}
+	if err := read(source.Streams("users"), source.ForceFullRefresh()); err != nil {
+		return "", err
+	}
+	if err := rows("season 3"); err != nil {
 		return "", err
 	}
 	return strings.Join(out, ", "), nil
