@@ -56,7 +56,9 @@
 // several types — a number by its value, above any other value, which
 // compares by its text's bytes: 1, 1.0 and 1e0 tie), then by arrival
 // (_airbyte_raw_id), duplicates within one sync included; rows whose key
-// is NULL (or JSON null) are kept as they are. A key held as JSON (an
+// is NULL (or JSON null) are kept as they are. Only the keys a load wrote
+// are deduplicated: rows that an append or a replace left with a key twice
+// stay until a merge loads that key. A key held as JSON (an
 // open stream's, an undeclared field's, one inside an object) is compared
 // as a JSON value on both backends: 1, 1.0 and 1e0 are one key, the
 // string "1" another. On DuckDB an object or array key is compared by its
