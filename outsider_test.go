@@ -43,7 +43,12 @@ import (
 // store, in process and as a program (a check with a wrong key that the
 // program's own output does not show, a write the store fails midway
 // confirming the first 10,000 rows, the next sending only the 15,000 after
-// them, none stored twice). The program checks the docs' promises itself and says
+// them, none stored twice); and a source whose catalog changes over a year
+// (a field's type, a field gained, a stream name in two namespaces, the
+// cursor's type) into DuckDB and PostgreSQL alike (a value that no longer
+// fits its column NULL with a note, the docs' cure of a full refresh with
+// replace then merge, an error naming both namespaces, a merge refused
+// until the cure gives the cursor's column its new type). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -144,6 +149,16 @@ func TestOutsider(t *testing.T) {
 		want := "first plan 5 changes; drift \"~ connection: crm-to-lake\\n  ~ prefix: ui_ -> crm_\"; job succeeded, 30 users in \"main\".\"crm_users\"; " +
 			"fivetran resync 2 triggers; watch told 2 syncs, 0 twice\n"
 		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("seasons", func(t *testing.T) {
+		t.Parallel()
+		got := run(t, "seasons", testenv.Postgres(t))
+		line := "map[users:2], map[users:1], merged 1/2/<nil>/a@x[score] 2/1/20/<nil>[], map[users:3], replaced 1/1/10/<nil>[] 1/2/7.5/a@x[] 2/1/20/<nil>[], " +
+			"map[users:3], merged in full 1/2/7.5/a@x[] 2/1/20/<nil>[], " +
+			"map[users:3], map[users:3], season 3 1/2026-02-01 00:00:00 +0000 UTC/7.5/a@x[] 2/2026-03-01 00:00:00 +0000 UTC/21/<nil>[]"
+		if want := "duckdb: " + line + "\npostgres: " + line + "\n"; got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}
 	})

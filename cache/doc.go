@@ -56,7 +56,9 @@
 // several types — a number by its value, above any other value, which
 // compares by its text's bytes: 1, 1.0 and 1e0 tie), then by arrival
 // (_airbyte_raw_id), duplicates within one sync included; rows whose key
-// is NULL (or JSON null) are kept as they are. A key held as JSON (an
+// is NULL (or JSON null) are kept as they are. Only the keys a load wrote
+// are deduplicated: rows that an append or a replace left with a key twice
+// stay until a merge loads that key. A key held as JSON (an
 // open stream's, an undeclared field's, one inside an object) is compared
 // as a JSON value on both backends: 1, 1.0 and 1e0 are one key, the
 // string "1" another. On DuckDB an object or array key is compared by its
@@ -207,12 +209,23 @@
 // An existing column keeps its type when the schema changes it; values are
 // converted to the existing type, and those that do not convert are kept
 // as NULL with a note, as above. Properties that disappear keep their
-// column, NULL for new rows. Replace streams always get the current
+// column, NULL for new rows. A merge stream's primary key and cursor are
+// the exception: a declared type their column cannot hold (a cursor turned
+// from integer to date-time, a key from integer to string or number) is an
+// ErrStrategy before the load writes anything, since a NULL key is never
+// deduplicated and a NULL cursor orders below the older rows, which the
+// merge would keep in place of the records read; a type the column holds
+// (integer into a number column, a date into a date-time one, anything
+// into text or JSON) loads. Replace streams always get the current
 // schema, since their table is rebuilt. So, after a source changed a
 // property's type, read the stream again in full with replace
 // (source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)) to
 // give its column the new type and the values noted NULL back; a full refresh
-// under merge or append keeps the old type. (A source.Source remembers the
+// under merge or append keeps the old type. The replaced table holds every
+// record the read sent, as PyAirbyte's replace does: for a keyed stream whose
+// full read sends a key twice (a source that replays changes), read it once
+// more in full under merge (source.ForceFullRefresh alone), which keeps one
+// row per key again. (A source.Source remembers the
 // catalog it discovered until SetConfig or Discover: a long-running program
 // calls Discover to see a changed schema.)
 //

@@ -127,7 +127,7 @@ func orderedProperties(schema json.RawMessage) ([]string, map[string]json.RawMes
 // refusing name collisions and strategies that cannot apply.
 func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 	var plans []*streamPlan
-	tables := map[string]string{}
+	tables := map[string]*protocol.Stream{}
 	for i := range req.Catalog.Streams {
 		cs := &req.Catalog.Streams[i]
 		t, err := c.planTable(cs)
@@ -135,9 +135,10 @@ func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 			return nil, err
 		}
 		if prev, ok := tables[t.Name]; ok {
-			return nil, &cacheerr.CollisionError{Kind: "stream", First: prev, Second: t.Stream, Identifier: t.Name}
+			return nil, &cacheerr.CollisionError{Kind: "stream", First: prev.Name, Second: t.Stream, Identifier: t.Name,
+				Namespaces: [2]string{prev.Namespace, cs.Stream.Namespace}}
 		}
-		tables[t.Name] = t.Stream
+		tables[t.Name] = &cs.Stream
 		st, err := chooseStrategy(req, cs, &t)
 		if err != nil {
 			return nil, err

@@ -42,6 +42,9 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err := c.checkWidths(plans, existing); err != nil {
 		return "", err
 	}
+	if err := c.checkMergeTypes(plans, existing); err != nil {
+		return "", err
+	}
 	watermarks, err := c.watermarks(ctx)
 	if err != nil {
 		return "", err
@@ -214,6 +217,81 @@ func (c *Cache) checkWidths(plans []*streamPlan, existing map[string][]columnInf
 		}
 	}
 	return nil
+}
+
+// checkMergeTypes refuses a merge into an existing table whose primary key
+// or cursor column cannot hold the type the stream's schema now gives the
+// field (an integer column for a cursor turned date-time, say), before any
+// DDL. A value that does not fit a column is NULL with a note: a NULL key
+// is never deduplicated, and a NULL cursor orders below every other, so the
+// merge would delete the record that arrived, keep the older row of its
+// key, and commit the state past it. Replace rebuilds the table with the
+// new types.
+func (c *Cache) checkMergeTypes(plans []*streamPlan, existing map[string][]columnInfo) error {
+	for _, p := range plans {
+		have := existing[p.table.Name]
+		if p.strategy != StrategyMerge || len(have) == 0 {
+			continue
+		}
+		check := func(what string, path []string) error {
+			col := columnOf(&p.table, path[0])
+			if col == nil {
+				return nil
+			}
+			for _, ci := range have {
+				if ci.name != col.Name {
+					continue
+				}
+				if held := c.b.ParseSQLType(ci.dataType); !holds(held, col.Type) {
+					return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyMerge), Reason: fmt.Sprintf(
+						"its %s field %q is %s in the stream's schema now, and its column %q holds %s, which the new values may not fit: "+
+							"they would be NULL, and the merge would keep older rows in place of the records read; read the stream in full with replace "+
+							"(source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)) to give the column the new type",
+						what, path[0], col.Type, col.Name, held)}
+				}
+			}
+			return nil
+		}
+		for _, path := range p.table.PrimaryKey {
+			if err := check("primary key", path); err != nil {
+				return err
+			}
+		}
+		if len(p.table.Cursor) > 0 {
+			if err := check("cursor", p.table.Cursor); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// holds reports whether a column of type held takes every value of a field
+// of type declared without a NULL: its own type; any type into JSON or text;
+// a field of no one type (JSON: open, or a union), whose values may be;
+// integers into a number; a date or date-time into a date or date-time
+// column (a date column keeps a date-time's date); a time into a time.
+func holds(held, declared backend.Type) bool {
+	family := func(t backend.Type) int {
+		switch t {
+		case backend.TypeDate, backend.TypeTimestamp, backend.TypeTimestampTZ:
+			return 1
+		case backend.TypeTime, backend.TypeTimeTZ:
+			return 2
+		}
+		return 0
+	}
+	switch {
+	case held == declared, held == backend.TypeJSON, held == backend.TypeString:
+		return true
+	case declared == backend.TypeJSON:
+		// No one type (an open stream's field, a union): its values
+		// may well be what the column holds, as they were.
+		return true
+	case held == backend.TypeNumber:
+		return declared == backend.TypeInteger
+	}
+	return family(held) != 0 && family(held) == family(declared)
 }
 
 // watermarks are the dedupe_from watermarks killed merge loads left, by

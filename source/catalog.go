@@ -102,11 +102,16 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		return nil, &NoStreamsSelectedError{Connector: s.Name()}
 	}
 	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}
+	// The n-th mention of a name is the n-th stream of that name: every
+	// stream, listed by name, configures a name in two namespaces once
+	// each, not the first twice.
+	mentions := map[string]int{}
 	for _, name := range streams {
-		st, err := index.find(name)
+		st, err := index.find(name, mentions[name])
 		if err != nil {
 			return nil, err
 		}
+		mentions[name]++
 		cfg := protocol.ConfiguredStream{
 			Stream:              *st,
 			SyncMode:            protocol.SyncFullRefresh,
@@ -161,23 +166,26 @@ func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawM
 type streamIndex struct {
 	where  string
 	c      *protocol.Catalog
-	byName map[string]*protocol.Stream
+	byName map[string][]*protocol.Stream // in catalog order: a name in several namespaces
 }
 
 func newStreamIndex(where string, c *protocol.Catalog) *streamIndex {
-	x := &streamIndex{where: where, c: c, byName: make(map[string]*protocol.Stream, len(c.Streams))}
+	x := &streamIndex{where: where, c: c, byName: make(map[string][]*protocol.Stream, len(c.Streams))}
 	for i := range c.Streams {
-		if _, dup := x.byName[c.Streams[i].Name]; !dup { // the first, as Find
-			x.byName[c.Streams[i].Name] = &c.Streams[i]
-		}
+		x.byName[c.Streams[i].Name] = append(x.byName[c.Streams[i].Name], &c.Streams[i])
 	}
 	return x
 }
 
-// find returns the stream called name, or catalogs.Find's *StreamNotFoundError.
-func (x *streamIndex) find(name string) (*protocol.Stream, error) {
-	if st := x.byName[name]; st != nil {
-		return st, nil
+// find returns the n-th stream called name (in catalog order), the first
+// when there are not that many (as catalogs.Find), or catalogs.Find's
+// *StreamNotFoundError.
+func (x *streamIndex) find(name string, n int) (*protocol.Stream, error) {
+	if sts := x.byName[name]; len(sts) > 0 {
+		if n < len(sts) {
+			return sts[n], nil
+		}
+		return sts[0], nil
 	}
 	return catalogs.Find(x.c, x.where, name)
 }
@@ -186,7 +194,7 @@ func (x *streamIndex) find(name string) (*protocol.Stream, error) {
 // catalog lacks, nil if it has them all.
 func (x *streamIndex) check(names []string) error {
 	for _, n := range names {
-		if _, err := x.find(n); err != nil {
+		if _, err := x.find(n, 0); err != nil {
 			return err
 		}
 	}

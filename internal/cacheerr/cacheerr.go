@@ -10,6 +10,7 @@ package cacheerr
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // The sentinels: each error type matches its own with errors.Is, whichever
@@ -213,6 +214,8 @@ type CollisionError struct {
 	First, Second string
 	// Identifier is the SQL identifier both normalise to.
 	Identifier string
+	// Namespaces are the two streams' namespaces, of Kind "stream".
+	Namespaces [2]string
 }
 
 // Error names both colliding names and their identifier.
@@ -220,7 +223,10 @@ func (e *CollisionError) Error() string {
 	if e.Kind == "stream" && e.First == e.Second {
 		// Only namespaces tell such streams apart, and neither stream
 		// selection nor the cache's tables look at namespaces.
-		return fmt.Sprintf("cache: the catalog has two streams named %q (in different namespaces); a cache keeps one table per stream name and cannot hold both", e.First)
+		return fmt.Sprintf("cache: the catalog has two streams named %q, in namespaces %s and %s; a cache keeps one table per stream name, "+
+			"as PyAirbyte's caches do, and cannot hold both: leave the stream out of the read (source.Streams naming the others), "+
+			"or write the source into a destination with destination.NoCache, which keeps namespaces",
+			e.First, namespaceName(e.Namespaces[0]), namespaceName(e.Namespaces[1]))
 	}
 	if e.Kind == "reserved" {
 		what := fmt.Sprintf("field name %q is", e.Second)
@@ -235,6 +241,14 @@ func (e *CollisionError) Error() string {
 			"give one of the two loads another table prefix, or a cache of its own", e.Second, e.Identifier, e.First)
 	}
 	return fmt.Sprintf("cache: %s names %q and %q both normalise to the identifier %q; deselect one of them or use a table prefix/another cache", e.Kind, e.First, e.Second, e.Identifier)
+}
+
+// namespaceName quotes a stream's namespace, or says it has none.
+func namespaceName(ns string) string {
+	if ns == "" {
+		return "(none)"
+	}
+	return strconv.Quote(ns)
 }
 
 // Is matches ErrNameCollision.

@@ -126,6 +126,7 @@ func Run(t *testing.T, open Opener) {
 		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"many states at once", testManyStatesAtOnce},
 		{"schema evolution", testSchemaEvolution},
+		{"a merge whose key or cursor changed type", testMergeWhoseKeyOrCursorChangedType},
 		{"a member given twice", testAMemberGivenTwice},
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
@@ -746,6 +747,60 @@ func testSchemaEvolution(t *testing.T, open Opener) {
 	}
 }
 
+// A merge stream whose cursor turned from an integer into a date-time
+// would have NULL cursors in its integer column, and the merge would keep
+// the older row of each key in place of the record read, committing the
+// state past it: the load is refused before anything is written, naming
+// the field and the replace that gives the column its new type. So is a
+// key whose type its column cannot hold; a change the column holds (a
+// date-time cursor declared a date) loads.
+func testMergeWhoseKeyOrCursorChangedType(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	load := func(props string, full bool, st cache.Strategy, msgs ...*protocol.Message) error {
+		cat := Catalog(Stream("accounts", props, inc, [][]string{{"id"}}, "updated"))
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: st, FullRefresh: full, Messages: Messages(msgs...)})
+		return err
+	}
+	rows := func() []string {
+		return Strings(t, c, `SELECT CAST(id AS VARCHAR), plan, CAST(updated AS VARCHAR) FROM accounts ORDER BY id, plan`)
+	}
+	v1 := `{"id":{"type":"integer"},"plan":{"type":"string"},"updated":{"type":"integer"}}`
+	if err := load(v1, false, cache.StrategyMerge, Rec("accounts", `{"id":1,"plan":"free","updated":1700000000}`), StreamState("accounts", `{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	paid := Rec("accounts", `{"id":1,"plan":"paid","updated":"2026-05-01T00:00:00Z"}`)
+	v2 := `{"id":{"type":"integer"},"plan":{"type":"string"},"updated":{"type":"string","format":"date-time"}}`
+	err := load(v2, false, cache.StrategyMerge, paid, StreamState("accounts", `{"n":2}`))
+	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), `cursor field "updated" is timestamptz`) || !strings.Contains(err.Error(), "holds integer") ||
+		!strings.Contains(err.Error(), "source.Strategy(cache.StrategyReplace)") {
+		t.Fatalf("a merge whose cursor turned date-time: %v", err)
+	}
+	Equal(t, "rows kept", rows(), []string{"1|free|1700000000"})
+	st, err := c.State(ctx, cache.StateKey{Source: "src", Stream: "accounts"})
+	if err != nil || st == nil || string(st.Stream.StreamState) != `{"n":1}` {
+		t.Fatalf("the state moved past the refused load: %v %v", st, err)
+	}
+	// What the error says to do, then the next merge.
+	if err := load(v2, true, cache.StrategyReplace, paid, StreamState("accounts", `{"n":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(v2, false, cache.StrategyMerge, Rec("accounts", `{"id":1,"plan":"team","updated":"2026-06-01T00:00:00Z"}`)); err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "rows after replace and merge", Strings(t, c, `SELECT CAST(id AS VARCHAR), plan FROM accounts ORDER BY id`), []string{"1|team"})
+	// A key turned text does not fit an integer column either.
+	err = load(`{"id":{"type":"string"},"plan":{"type":"string"},"updated":{"type":"string","format":"date-time"}}`, false, cache.StrategyMerge)
+	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), `primary key field "id" is string`) {
+		t.Fatalf("a merge whose key turned text: %v", err)
+	}
+	// A cursor declared a date fits its date-time column: it loads.
+	if err := load(`{"id":{"type":"integer"},"plan":{"type":"string"},"updated":{"type":"string","format":"date"}}`, false, cache.StrategyMerge,
+		Rec("accounts", `{"id":2,"plan":"free","updated":"2026-06-01"}`)); err != nil {
+		t.Fatalf("a date-time cursor declared a date: %v", err)
+	}
+}
+
 // JSON leaves repeated member names to the reader: every backend keeps
 // the first, and the sync goes on.
 func testAMemberGivenTwice(t *testing.T, open Opener) {
@@ -1310,7 +1365,9 @@ func testHostileNames(t *testing.T, open Opener) {
 	east, west := Stream("users", `{}`, full, nil), Stream("users", `{}`, full, nil)
 	east.Stream.Namespace, west.Stream.Namespace = "east", "west"
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(east, west), Messages: Messages()})
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `two streams named "users"`) {
+	// The error names both namespaces and what to do instead.
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `two streams named "users", in namespaces "east" and "west"`) ||
+		!strings.Contains(err.Error(), "source.Streams") {
 		t.Fatalf("same name in two namespaces: %v", err)
 	}
 	_, err = c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: Catalog(Stream("x", `{"Name":{},"name":{}}`, full, nil)), Messages: Messages()})

@@ -8,6 +8,7 @@
 //	outsider nightly                  a PyAirbyte nightly job: a corpus manifest with open streams into AIRBYTE_CACHE_ROOT, AIRBYTE_TEMP_DIR
 //	outsider destination DEST-EVENTS-BINARY
 //	                                  a destination written with kit, into an HTTP event store that fails midway, in process and as a program
+//	outsider seasons POSTGRES-DSN     a source whose catalog changes over a year, into DuckDB and PostgreSQL alike
 //	outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FT-CONNECTION DIR
 //	                                  a platform team's sync service: connections as code, syncs on Airbyte and Fivetran, a watcher
 //
@@ -84,10 +85,12 @@ func main() {
 		err = nightlyJourney(ctx)
 	case len(os.Args) == 3 && os.Args[1] == "destination":
 		err = destinationJourney(ctx, os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "seasons":
+		err = seasonsJourney(ctx, os.Args[2])
 	case len(os.Args) == 7 && os.Args[1] == "remote":
 		err = remoteJourney(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider nightly | outsider destination BINARY | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider nightly | outsider destination BINARY | outsider seasons DSN | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
