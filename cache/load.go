@@ -61,7 +61,8 @@ type LoadRequest struct {
 // LoadResult counts what a load wrote.
 type LoadResult struct {
 	// Records is the number of records loaded per stream: committed, and
-	// for a replace stream swapped in. Streams that got none are absent.
+	// for a replace stream swapped in; for a merge stream, written before
+	// its keys' older rows were deleted. Streams that got none are absent.
 	Records map[string]int64
 	// Total is the number of records loaded.
 	Total int64

@@ -99,7 +99,8 @@ func (r *ReadResult) RecordsProcessed() int64 { return r.total }
 // StreamRecords returns the number of records loaded into the cache per
 // stream (streams that got none are absent). After a failed or cancelled
 // read, records that were read but rolled back are not counted: see
-// StreamRecordsRead.
+// StreamRecordsRead. A merge stream's count is of the records written, not
+// of the rows the table keeps once a key's older rows are deleted.
 func (r *ReadResult) StreamRecords() map[string]int64 { return maps.Clone(r.records) }
 
 // StreamRecordsRead returns the number of records the connector sent per
