@@ -383,10 +383,15 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 		// One Write of a source into a destination at a time: two would
 		// each send every row not confirmed yet (the cache's lock holds
 		// across processes on PostgreSQL, where workers share a cache).
-		unlock, err := cacheOps.LockWrite(stateCache, ctx, out.SourceName, key)
+		// Its states are stored with the lock's context, which fails them
+		// once the lock is lost: one landing after the next Write read
+		// the states would take the destination back to records it was
+		// sent since.
+		locked, unlock, err := cacheOps.LockWrite(stateCache, ctx, out.SourceName, key)
 		if err != nil {
 			return nil, fmt.Errorf("destination %s: %w", d.Name(), err)
 		}
+		ctx = locked
 		defer unlock()
 		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
