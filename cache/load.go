@@ -101,7 +101,8 @@ type LoadResult struct {
 // PostgreSQL, in any) returns an error matching ErrInUse at once. Under
 // two prefixes, each with its own state, they run at once. On PostgreSQL
 // a load whose lock is lost while it runs (the session holding it ended)
-// stops with an error that says so, keeping what it committed.
+// stops with an error that says so, keeping what it committed: none of its
+// transactions commits once another load has taken the lock.
 //
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
