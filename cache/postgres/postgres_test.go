@@ -562,8 +562,6 @@ func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
 	}
 }
 
-// waitForLockWaits returns once n sessions of the database wait for a
-// lock, or fails the test if done delivers first (the waits never came).
 // twoWorkers opens the cache at dsn twice, as two workers do: two pools,
 // two sets of sessions. Both are closed when the test ends.
 func twoWorkers(t *testing.T, dsn string) (a, b *cache.Cache) {
@@ -605,6 +603,8 @@ func holdInTx(t *testing.T, conn *pgx.Conn, stmt string) pgx.Tx {
 	return tx
 }
 
+// waitForLockWaits returns once n sessions of the database wait for a
+// lock, or fails the test if done delivers first (the waits never came).
 func waitForLockWaits(t *testing.T, conn *pgx.Conn, n int, done chan error) {
 	t.Helper()
 	if err := awaitCount(conn, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`, n, done); err != nil {
