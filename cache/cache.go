@@ -429,7 +429,7 @@ func (c *Cache) inDDL(ctx context.Context, ddl func() error) error {
 // A transaction that may wait for another session's table lock runs in
 // inDDL.
 func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
-	tx, err := c.b.Begin(ctx)
+	tx, err := c.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -442,22 +442,61 @@ func (c *Cache) beginDDL(ctx context.Context) (backend.Tx, error) {
 	return tx, nil
 }
 
+// begin begins a write transaction. One begun with the context of a lock
+// this Cache holds (see lock) runs the lock's fence first, and fails,
+// rolled back, when the lock is lost.
+func (c *Cache) begin(ctx context.Context) (backend.Tx, error) {
+	tx, err := c.b.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f, _ := ctx.Value(fenceKey{}).(*fence); f != nil && f.c == c {
+		lost, err := f.check(ctx, tx)
+		if err == nil && lost != nil {
+			err = f.lost(lost)
+		}
+		if err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return tx, nil
+}
+
+// fence is what the context of a held lock carries (see lock): the
+// backend's fence of the lock, and the error of what runs under it when
+// the lock is lost.
+type fence struct {
+	c     *Cache
+	check func(context.Context, backend.Tx) (lost, err error)
+	lost  func(reason error) error
+}
+
+// fenceKey is the context key of a *fence.
+type fenceKey struct{}
+
 // lockSource takes the lock of a source's loads into this cache under
 // the state prefix prefix (its own, but for a claim's; see
 // takeOverClaims), or returns a *cacheerr.InUseError at once when another
 // load holds it. Loads of one source under two prefixes keep their states
-// apart, and run at once. lost, if not nil, is called when the lock is
-// lost while held (see Cache.lock).
-func (c *Cache) lockSource(ctx context.Context, prefix, source string, lost func(error)) (unlock func(), err error) {
-	return c.lock(ctx, lockName(prefix, "load "+source), &cacheerr.InUseError{Source: source, Prefix: prefix}, lost)
+// apart, and run at once. With lost, the lock is watched and fenced (see
+// Cache.lock).
+func (c *Cache) lockSource(ctx context.Context, prefix, source string, lost func(reason error) error) (locked context.Context, unlock func(), err error) {
+	return c.lock(ctx, lockName(prefix, "load "+source), &cacheerr.InUseError{Source: source, Prefix: prefix}, lost, lost != nil)
 }
 
 // lockWrite takes the lock of the Writes of a source into a destination
 // (its state key) whose state this cache keeps, under its prefix, or
 // returns a *cacheerr.InUseError at once when another Write holds it: two
-// such Writes at once would each send every row not confirmed yet.
-func (c *Cache) lockWrite(ctx context.Context, source, destination string) (unlock func(), err error) {
-	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination, Prefix: c.statePrefix}, nil)
+// such Writes at once would each send every row not confirmed yet. The
+// Write stores its states with locked, which fences them (see Cache.lock):
+// once the lock is lost, storing fails, so that a state of this Write
+// never lands after the next Write read the states.
+func (c *Cache) lockWrite(ctx context.Context, source, destination string) (locked context.Context, unlock func(), err error) {
+	lost := func(reason error) error {
+		return fmt.Errorf("cache: the lock of the Writes of source %q into destination %q under table prefix %q was lost while this one ran (%w), so another Write may have started: this one stopped storing states, keeping those it stored; write again once no other Write runs: it resumes from the last stored state", source, destination, c.statePrefix, reason)
+	}
+	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination, Prefix: c.statePrefix}, lost, false)
 }
 
 // lockName names the lock of what (a load or a Write) under a state
@@ -473,33 +512,61 @@ func lockName(prefix, what string) string {
 
 // lock takes the lock named key: across processes when the backend is a
 // Locker, else within this one. When it is held, the error is inUse with
-// the cause as its Err. With lost, a backend that can lose a lock it holds
-// (a backend.LossWatcher) calls lost when it does.
-func (c *Cache) lock(ctx context.Context, key string, inUse *cacheerr.InUseError, lost func(error)) (unlock func(), err error) {
+// the cause as its Err.
+//
+// With lost, on a backend that can lose a lock it holds (a
+// backend.LossWatcher), locked carries the lock's fence: a write
+// transaction of this Cache begun with it (see begin) fails with lost's
+// error for the reason once the lock is lost, so that none commits after
+// another process took the lock. With watch, locked is also cancelled,
+// with lost's error as its cause, as soon as the backend finds the lock
+// lost. Otherwise locked is ctx.
+func (c *Cache) lock(ctx context.Context, key string, inUse *cacheerr.InUseError, lost func(reason error) error, watch bool) (locked context.Context, unlock func(), err error) {
 	if l, ok := c.b.(backend.LossWatcher); ok && lost != nil {
-		unlock, err := l.LockWatched(ctx, key, lost)
-		if errors.Is(err, cacheerr.ErrInUse) {
-			inUse.Err = err
-			return nil, inUse
+		locked, cancel := ctx, context.CancelCauseFunc(func(error) {})
+		if watch {
+			locked, cancel = context.WithCancelCause(ctx)
 		}
-		return unlock, err
+		f := &fence{c: c, lost: func(reason error) error {
+			err := lost(reason)
+			cancel(err)
+			return err
+		}}
+		var watcher func(error)
+		if watch {
+			watcher = func(reason error) { f.lost(reason) }
+		}
+		unlock, check, err := l.LockWatched(ctx, key, watcher)
+		if err != nil {
+			cancel(nil)
+			if errors.Is(err, cacheerr.ErrInUse) {
+				inUse.Err = err
+				return nil, nil, inUse
+			}
+			return nil, nil, err
+		}
+		f.check = check
+		return context.WithValue(locked, fenceKey{}, f), func() {
+			unlock()
+			cancel(nil)
+		}, nil
 	}
 	if l, ok := c.b.(backend.Locker); ok {
 		unlock, err := l.Lock(ctx, key)
 		if errors.Is(err, cacheerr.ErrInUse) {
 			inUse.Err = err
-			return nil, inUse
+			return nil, nil, inUse
 		}
-		return unlock, err
+		return ctx, unlock, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.loading[key] {
 		inUse.Err = fmt.Errorf("%w: by this process", cacheerr.ErrInUse)
-		return nil, inUse
+		return nil, nil, inUse
 	}
 	c.loading[key] = true
-	return func() {
+	return ctx, func() {
 		c.mu.Lock()
 		delete(c.loading, key)
 		c.mu.Unlock()
@@ -955,7 +1022,7 @@ func (c *Cache) commitStates(ctx context.Context, states map[StateKey]*protocol.
 		}
 		whole[sd] = k.Stream == ""
 	}
-	tx, err := c.b.Begin(ctx)
+	tx, err := c.begin(ctx)
 	if err != nil {
 		return err
 	}

@@ -261,9 +261,12 @@
 // records under two states: the second load is an [ErrNameCollision]
 // (unless LoadRequest.ShareTables), and takes over a claim only. Loads of
 // one source into one cache under one table prefix run one at a time:
-// another is an [ErrInUse] (on PostgreSQL across processes, through an
-// advisory lock, whose session is checked every 0.2 s: a load whose lock
-// session ended stops with an error that says the lock was lost). Loads of
+// another is an [ErrInUse] (on PostgreSQL across processes, through a
+// session advisory lock: a load whose lock's session ended stops with an
+// error that says the lock was lost, within 0.2 s, and none of its
+// transactions commits once another load has taken the lock, as each
+// checks first that the lock is still held, and a load that takes the lock
+// waits for those that checked before the loss). Loads of
 // different sources, or of one source under two
 // prefixes, run at once; on PostgreSQL, a replace's swap waits
 // for the readers of its table, and a new column for the open writes into

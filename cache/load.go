@@ -102,7 +102,8 @@ type LoadResult struct {
 // PostgreSQL, in any) returns an error matching ErrInUse at once. Under
 // two prefixes, each with its own state, they run at once. On PostgreSQL
 // a load whose lock is lost while it runs (the session holding it ended)
-// stops with an error that says so, keeping what it committed.
+// stops with an error that says so, keeping what it committed: none of its
+// transactions commits once another load has taken the lock.
 //
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
@@ -121,14 +122,13 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 	}
 	// A lock lost while the load runs (its PostgreSQL session ended)
 	// stops the load: another may have taken it, and both would write the
-	// records after the same state.
+	// records after the same state. The lock's fence fails each
+	// transaction begun after the loss, and its watcher stops the load
+	// within lockCheckEvery (cache/postgres) of it.
 	parent := ctx
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	lost := func(err error) {
-		stop(fmt.Errorf("cache: the lock of the loads of source %q into this cache under table prefix %q was lost while this one ran (%w), so another load may have started: this one stopped, keeping what it committed; load again once no other load runs: it resumes from the last committed state", req.SourceName, c.statePrefix, err))
-	}
-	unlock, err := c.lockSource(ctx, c.statePrefix, req.SourceName, lost)
+	ctx, unlock, err := c.lockSource(ctx, c.statePrefix, req.SourceName, func(reason error) error {
+		return fmt.Errorf("cache: the lock of the loads of source %q into this cache under table prefix %q was lost while this one ran (%w), so another load may have started: this one stopped, keeping what it committed; load again once no other load runs: it resumes from the last committed state", req.SourceName, c.statePrefix, reason)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -578,7 +578,7 @@ func (w *writer) wait() error {
 
 func (w *writer) write(ctx context.Context, ch *chunk) error {
 	if w.tx == nil {
-		tx, err := w.c.b.Begin(ctx)
+		tx, err := w.c.begin(ctx)
 		if err != nil {
 			return err
 		}

@@ -438,7 +438,7 @@ func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*stre
 	}
 	for k, ps := range claimed {
 		other := k.source
-		unlock, err := c.lockSource(ctx, k.prefix, other, nil)
+		_, unlock, err := c.lockSource(ctx, k.prefix, other, nil)
 		if errors.Is(err, cacheerr.ErrInUse) {
 			continue
 		}

@@ -287,7 +287,7 @@ func (c *Cache) sourcePrefixes(ctx context.Context) (map[string][]string, error)
 func (c *Cache) waitLock(ctx context.Context, key string) (unlock func(), err error) {
 	pause := ddlRetryFirst
 	for {
-		unlock, err := c.lock(ctx, key, &cacheerr.InUseError{}, nil)
+		_, unlock, err := c.lock(ctx, key, &cacheerr.InUseError{}, nil, false)
 		if !errors.Is(err, cacheerr.ErrInUse) {
 			return unlock, err
 		}

@@ -11,10 +11,12 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/secretstest"
+	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -196,6 +198,101 @@ func TestConcurrentWritesToOneDestination(t *testing.T) {
 	if res, err := d.Write(ctx, rr, destination.Strategy(cache.StrategyAppend)); err != nil || res.TotalSent() != 0 {
 		t.Fatalf("a Write after the first: sent %v, %v; want nothing and no error", res, err)
 	}
+}
+
+// A Write whose lock's session ended (pg_terminate_backend, a cut
+// connection), while its destination had yet to echo a state, cannot
+// store that state once the next Write took the lock: before, it landed
+// after the next Write's last state and took the destination's state
+// back, so that a third Write sent again what the second had confirmed.
+// The workers keep the destination's state in one PostgreSQL database.
+func TestWriteFencedOnceItsLockIsLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const users = destination.StateInterval + 1 // states after 10,000 and at the end
+	rr, err := newFaker(t, users, "users").Read(ctx, source.UseCache(openCache(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := testenv.Postgres(t)
+	var states [2]*cache.Cache // the two workers'
+	for i := range states {
+		if states[i], err = cache.New(ctx, postgres.NewConnector(dsn)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { states[i].Close() })
+	}
+	fd := &fenceDest{held: make(chan struct{}), release: make(chan struct{})}
+	d, err := destination.New(ctx, "destination-fence", connector.WithGoConnector(fd), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(c *cache.Cache) (*destination.WriteResult, error) {
+		return d.Write(ctx, rr, destination.StateCache(c), destination.StateKey("k"), destination.Strategy(cache.StrategyAppend))
+	}
+	var errA error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, errA = write(states[0])
+	}()
+	<-fd.held
+	if !testenv.EndLockSessions(t, dsn) {
+		close(fd.release)
+		<-done
+		t.FailNow()
+	}
+	second, err := write(states[1])
+	close(fd.release)
+	<-done
+	if err != nil || second.TotalConfirmed() != users {
+		t.Fatalf("the second worker's Write: confirmed %d records, %v; want %d", second.TotalConfirmed(), err, users)
+	}
+	if errA == nil || !strings.Contains(errA.Error(), "was lost") || !strings.Contains(errA.Error(), "write again") {
+		t.Errorf("the Write that lost its lock returned %v, want an error saying the lock was lost and to write again", errA)
+	}
+	if third, err := write(states[1]); err != nil || third.TotalSent() != 0 {
+		t.Errorf("a third Write after the second: sent %v, %v; want nothing and no error", third.RecordsSent, err)
+	}
+}
+
+// fenceDest is a destination that echoes every state, except in its first
+// Write: there it holds its first echo until release is closed (held is
+// closed meanwhile), and stops after it, as a worker stopped once it lost
+// its lock.
+type fenceDest struct {
+	held, release chan struct{}
+	calls         atomic.Int32
+}
+
+func (f *fenceDest) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+
+func (f *fenceDest) Check(context.Context, json.RawMessage) error { return nil }
+
+func (f *fenceDest) Write(ctx context.Context, _ json.RawMessage, _ *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	first := f.calls.Add(1) == 1
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		if m.Type != protocol.TypeState {
+			continue
+		}
+		if first {
+			close(f.held)
+			<-f.release
+		}
+		if err := emit(m); err != nil {
+			return err
+		}
+		if first {
+			return errors.New("stopped after its first echo")
+		}
+	}
+	return nil
 }
 
 // Two tenants' Environments used at once from many goroutines, as a

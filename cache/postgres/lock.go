@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/x/goairbyte/cache/internal/backend"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/owner"
 )
@@ -27,9 +29,13 @@ import (
 // waited for, up to deadHolderWait, and one that let go while Lock looked
 // for it tried again, so that the load started right after a kill runs. A
 // live holder, or one the role may not see twice, refuses the lock at
-// once.
+// once. Once it has the lock, Lock waits for the write transactions that
+// the fence of its last holder let in before that holder lost it (see
+// fence): they end, committed or not, before the new holder reads
+// anything.
 func (b *database) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	return b.LockWatched(ctx, key, nil)
+	unlock, _, err = b.LockWatched(ctx, key, nil)
+	return unlock, err
 }
 
 // LockWatched makes the backend a backend.LossWatcher: Lock, and while the
@@ -37,15 +43,16 @@ func (b *database) Lock(ctx context.Context, key string) (unlock func(), err err
 // runs. A session that ended (pg_terminate_backend, idle_session_timeout,
 // a cut connection, a restart of the server) has lost the lock, which
 // another load may then take: lost is called with the reason, so that the
-// load stops rather than write beside the other.
-func (b *database) LockWatched(ctx context.Context, key string, lost func(error)) (unlock func(), err error) {
+// load stops rather than write beside the other. The fence makes that
+// exact (see fence).
+func (b *database) LockWatched(ctx context.Context, key string, lost func(error)) (unlock func(), fence func(context.Context, backend.Tx) (lost, err error), err error) {
 	cfg := b.pool.Config().ConnConfig.Copy()
 	host, _ := os.Hostname()
 	// The holder names itself, for the error of the load it refuses.
 	cfg.RuntimeParams["application_name"] = holderName(key, os.Getpid(), host)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connecting for the lock of %s: %w", key, err)
+		return nil, nil, fmt.Errorf("postgres: connecting for the lock of %s: %w", key, err)
 	}
 	id := lockID(b.schema, key)
 	giveUp, unseen := time.Now().Add(deadHolderWait), 0
@@ -53,7 +60,7 @@ func (b *database) LockWatched(ctx context.Context, key string, lost func(error)
 		var ok bool
 		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", id).Scan(&ok); err != nil {
 			conn.Close(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("postgres: taking the lock of %s: %w", key, err)
+			return nil, nil, fmt.Errorf("postgres: taking the lock of %s: %w", key, err)
 		}
 		if ok {
 			break
@@ -76,15 +83,29 @@ func (b *database) LockWatched(ctx context.Context, key string, lost func(error)
 				}
 				holder = name + " since " + since
 			}
-			return nil, fmt.Errorf("%w: held by %s", cacheerr.ErrInUse, holder)
+			return nil, nil, fmt.Errorf("%w: held by %s", cacheerr.ErrInUse, holder)
 		}
 		t := time.NewTimer(deadHolderPause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			conn.Close(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("postgres: taking the lock of %s: %w", key, context.Cause(ctx))
+			return nil, nil, fmt.Errorf("postgres: taking the lock of %s: %w", key, context.Cause(ctx))
 		case <-t.C:
+		}
+	}
+	// The session marks itself with a key of its own (see fence), and
+	// waits for the transactions that an earlier holder's fence let in:
+	// the fence's key taken exclusively, and released with the statement.
+	for ok := false; !ok; {
+		token := rand.Int64()
+		if err := conn.QueryRow(ctx, `WITH barrier AS MATERIALIZED (SELECT pg_advisory_xact_lock($2, $3)) SELECT pg_try_advisory_lock($1) FROM barrier`,
+			token, int32(id>>32), int32(id)).Scan(&ok); err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, nil, fmt.Errorf("postgres: waiting for the writes of the last holder of the lock of %s: %w", key, err)
+		}
+		if ok {
+			fence = b.fence(key, id, token)
 		}
 	}
 	stop, stopped := make(chan struct{}), make(chan struct{})
@@ -120,7 +141,51 @@ func (b *database) LockWatched(ctx context.Context, key string, lost func(error)
 		ctx := context.Background()
 		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", id)
 		conn.Close(ctx)
-	}, nil
+	}, fence, nil
+}
+
+// fence returns the fence of the lock of key (advisory key id) that the
+// session marked by also holding the advisory key token took. Run first
+// in a write transaction, it takes the fence's key, the pair of int4
+// halves of id (another key than id itself: the server keeps the two
+// forms apart), shared until the transaction ends, and then reports the
+// lock lost unless the lock's session still runs: the transaction's try
+// for token, shared, fails while that session holds it, and only that
+// session ever takes it exclusively (two transactions of the holder that
+// try at once do not hold each other off). While it runs, the session
+// holds the lock: it lets go only in unlock, after the holder's last
+// transaction.
+//
+// Why that is exact: a transaction T of the holder A and the lock's next
+// holder B, which took the lock only once A's session had ended or let
+// go, and then the fence's key exclusively (see LockWatched) before it
+// read anything:
+//   - T found A's session running: A held the lock then, so B took it
+//     later, and asked for the fence's key after that; T held the key
+//     shared since before it looked, so B waited for T to end. The server
+//     releases a transaction's locks only once its commit is visible: B
+//     reads what T wrote, as if T had committed before A lost the lock.
+//   - T looked after B took the lock: A's session had ended (the server
+//     grants the lock to one session at a time), and T fails before it
+//     wrote anything.
+//
+// The fence is one statement, a round trip more per transaction: an
+// empty transaction took 0.15–0.23 ms fenced and 0.055–0.09 ms not
+// (BenchmarkFence, three runs of 2,000, on a 2-core machine shared with
+// other work); 0.38–0.39 ms fenced when the check read pg_locks, which
+// copies the server's whole lock table, instead of trying for token.
+func (b *database) fence(key string, id, token int64) func(context.Context, backend.Tx) (lost, err error) {
+	return func(ctx context.Context, tx backend.Tx) (lost, err error) {
+		var ended bool
+		if err := tx.(*txn).tx.QueryRow(ctx, `WITH fence AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1, $2)) SELECT pg_try_advisory_xact_lock_shared($3) FROM fence`,
+			int32(id>>32), int32(id), token).Scan(&ended); err != nil {
+			return nil, fmt.Errorf("postgres: checking that the lock of %s is still held: %w", key, err)
+		}
+		if ended {
+			return fmt.Errorf("postgres: the session holding the lock of %s ended, and the lock with it", key), nil
+		}
+		return nil, nil
+	}
 }
 
 // How long Lock waits for the server to end the session of a dead holder,
@@ -134,14 +199,14 @@ const (
 )
 
 // lockCheckEvery is how often a held lock's session is asked whether it
-// still runs (see LockWatched): a load that lost its lock goes on writing
-// for up to this long.
+// still runs (see LockWatched): a load that lost its lock is stopped
+// within this long, and its fence fails any transaction it begins
+// meanwhile. A variable only so that a test can see the fence alone.
+var lockCheckEvery = 200 * time.Millisecond
+
 // A session that does not answer within lockCheckTimeout is closed, which
 // lets go of the lock, and the lock is lost.
-const (
-	lockCheckEvery   = 200 * time.Millisecond
-	lockCheckTimeout = 30 * time.Second
-)
+const lockCheckTimeout = 30 * time.Second
 
 // maxApplicationName is how many bytes of an application_name the server
 // keeps (NAMEDATALEN - 1).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/url"
 	"os"
 	"os/exec"
@@ -561,8 +562,6 @@ func TestFirstOpenOfASchemaByTwoWorkers(t *testing.T) {
 	}
 }
 
-// waitForLockWaits returns once n sessions of the database wait for a
-// lock, or fails the test if done delivers first (the waits never came).
 // twoWorkers opens the cache at dsn twice, as two workers do: two pools,
 // two sets of sessions. Both are closed when the test ends.
 func twoWorkers(t *testing.T, dsn string) (a, b *cache.Cache) {
@@ -604,26 +603,37 @@ func holdInTx(t *testing.T, conn *pgx.Conn, stmt string) pgx.Tx {
 	return tx
 }
 
+// waitForLockWaits returns once n sessions of the database wait for a
+// lock, or fails the test if done delivers first (the waits never came).
 func waitForLockWaits(t *testing.T, conn *pgx.Conn, n int, done chan error) {
 	t.Helper()
+	if err := awaitCount(conn, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`, n, done); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// awaitCount polls query, a count, on conn until it is n or more. It
+// fails if done delivers first (a worker finished without waiting for a
+// lock), or the query fails.
+func awaitCount(conn *pgx.Conn, query string, n int, done chan error) error {
 	for {
 		// Inside a transaction (TestFirstOpenOfASchemaByTwoWorkers polls
 		// on the session that holds one), pg_stat_activity is the snapshot
 		// its first read took: a session that connected after it is not
 		// there, and the poll waited for it until the test timed out.
 		if _, err := conn.Exec(context.Background(), `SELECT pg_stat_clear_snapshot()`); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		var waiting int
-		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&waiting); err != nil {
-			t.Fatal(err)
+		var got int
+		if err := conn.QueryRow(context.Background(), query).Scan(&got); err != nil {
+			return err
 		}
-		if waiting >= n {
-			return
+		if got >= n {
+			return nil
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("a worker finished without waiting for a lock: %v", err)
+			return fmt.Errorf("a worker finished without waiting for a lock: %v", err)
 		default:
 		}
 		time.Sleep(5 * time.Millisecond) // a poll, not a deadline
@@ -1159,6 +1169,135 @@ func TestLoadWhoseSessionEndsSaysToRunAgain(t *testing.T) {
 	err := load()
 	if err == nil || !strings.Contains(err.Error(), "57P01") || !strings.Contains(err.Error(), "run it again") {
 		t.Fatalf("a load whose session the server ended returned %v, want the server's error and what to do", err)
+	}
+}
+
+// A load that lost its lock, and begins a transaction once the next load
+// has taken the lock and committed, fails that transaction with an error
+// that says so: before, it committed, and the records after the state
+// both loads started from were there twice (the watcher, which asks every
+// 0.2 s, let a load commit for that long after the loss: a run of two
+// workers doubled 900 rows). The watcher is off, so that the fence alone
+// stands between the two loads. Not parallel: it sets how often locks are
+// watched.
+func TestLoadFencedOnceItsLockIsLost(t *testing.T) {
+	defer postgres.WatchLocksEvery(time.Hour)()
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	a, b := twoWorkers(t, dsn)
+	const source = "source-fenced"
+	committed := make(chan struct{}, 1)
+	var errB error
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for m := range numbered(1, 5) {
+			if !yield(m, nil) {
+				return
+			}
+		}
+		<-committed // records 1 to 5, with the fifth
+		if !testenv.EndLockSessions(t, dsn) {
+			return
+		}
+		_, errB = b.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: numbered(6, 10)})
+		for m := range numbered(6, 10) {
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+	res, err := a.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: msgs, BatchSize: 5,
+		Committed: func(map[string]int64, []cache.StateKey) {
+			select {
+			case committed <- struct{}{}:
+			default:
+			}
+		}})
+	if errB != nil {
+		t.Fatalf("the second worker's load: %v", errB)
+	}
+	if err == nil || !strings.Contains(err.Error(), "was lost") || !strings.Contains(err.Error(), "resumes from the last committed state") {
+		t.Errorf("the load that lost its lock returned %v, want an error saying the lock was lost and that a next load resumes", err)
+	}
+	if res.Total != 5 {
+		t.Errorf("the load that lost its lock committed %d records, want the 5 before the loss", res.Total)
+	}
+	wantIDsOnce(t, a, 10)
+}
+
+// A transaction of a load that began before the load lost its lock, and
+// is still open when the next load takes it, ends before that load goes
+// on: committed, it is read by the next load as if it had committed
+// before the loss. The next load's Lock waits for it.
+func TestNextLoadWaitsForAFencedTransaction(t *testing.T) {
+	defer postgres.WatchLocksEvery(time.Hour)()
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	a, b := twoWorkers(t, dsn)
+	watch := session(t, dsn)
+	const source = "source-fenced"
+	doneB := make(chan error, 1)
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		var rest []*protocol.Message
+		for m := range numbered(1, 5) {
+			rest = append(rest, m)
+		}
+		// The first chunk is one record: the writer begins its
+		// transaction with it, and holds the fence's key until it ends.
+		// (The iterator fails the test with Error, not Fatal: the load
+		// must end for the test's caches to close.)
+		if !yield(rest[0], nil) {
+			return
+		}
+		if err := awaitCount(watch, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND mode = 'ShareLock'`, 1, nil); err != nil {
+			t.Error(err)
+			return
+		}
+		if !testenv.EndLockSessions(t, dsn) {
+			return
+		}
+		go func() {
+			_, err := b.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: numbered(6, 10)})
+			doneB <- err
+		}()
+		if err := awaitCount(watch, `SELECT count(*) FROM pg_locks WHERE NOT granted`, 1, doneB); err != nil {
+			t.Error(err)
+			doneB <- nil // for the wait below
+		}
+		for _, m := range rest[1:] {
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+	res, err := a.Load(ctx, cache.LoadRequest{SourceName: source, Catalog: usersByID(), Messages: msgs, BatchSize: 5})
+	if err := <-doneB; err != nil {
+		t.Fatalf("the second worker's load: %v", err)
+	}
+	if res.Total != 5 || err == nil || !strings.Contains(err.Error(), "was lost") {
+		t.Errorf("the load that lost its lock committed %d records and returned %v; want the 5 of the transaction open at the loss, and an error saying the lock was lost", res.Total, err)
+	}
+	wantIDsOnce(t, a, 10)
+}
+
+// numbered is records of users with ids from to to, each followed by the
+// state of its id.
+func numbered(from, to int) iter.Seq2[*protocol.Message, error] {
+	var msgs []*protocol.Message
+	for i := from; i <= to; i++ {
+		msgs = append(msgs, cachetest.Rec("users", fmt.Sprintf(`{"id":%d}`, i)), cachetest.StreamState("users", fmt.Sprintf(`{"id":%d}`, i)))
+	}
+	return cachetest.Messages(msgs...)
+}
+
+// wantIDsOnce checks that users holds ids 1 to n, each once.
+func wantIDsOnce(t *testing.T, c *cache.Cache, n int) {
+	t.Helper()
+	var rows, ids, top int
+	if err := c.DB().QueryRow(`SELECT count(*), count(DISTINCT id), coalesce(max(id), 0) FROM users`).Scan(&rows, &ids, &top); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || ids != n || top != n {
+		t.Errorf("users holds %d rows, %d distinct ids up to %d; want ids 1 to %d once each", rows, ids, top, n)
 	}
 }
 

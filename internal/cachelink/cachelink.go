@@ -31,8 +31,9 @@ type Ops[C, D any, K comparable] struct {
 	PutStates func(c C, ctx context.Context, states map[K]*protocol.State) error
 	// LockWrite takes the lock of the Writes of a source into a
 	// destination whose state the cache keeps, or fails at once with an
-	// error matching ErrInUse.
-	LockWrite func(c C, ctx context.Context, source, destination string) (unlock func(), err error)
+	// error matching ErrInUse. The Write stores its states with locked,
+	// which fails them once the lock is lost.
+	LockWrite func(c C, ctx context.Context, source, destination string) (locked context.Context, unlock func(), err error)
 	// CloseWhenUnreachable has the cache's database closed once nothing
 	// refers to the cache any more, unless it was closed first. The
 	// channel is closed once the database is closed, either way.

@@ -252,17 +252,17 @@ func testLocksPerPrefix(t *testing.T, open func(prefix string) *cache.Cache) {
 	if !errors.Is(errA2, cache.ErrInUse) || !strings.Contains(errA2.Error(), `under table prefix "a_"`) {
 		t.Errorf("a load of the source under the same prefix (another Cache), while one runs: %v, want an error matching ErrInUse that names the prefix", errA2)
 	}
-	unlock, err := cacheOps.LockWrite(a, ctx, "src", "dst")
+	_, unlock, err := cacheOps.LockWrite(a, ctx, "src", "dst")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	if unlockB, err := cacheOps.LockWrite(b, ctx, "src", "dst"); err != nil {
+	if _, unlockB, err := cacheOps.LockWrite(b, ctx, "src", "dst"); err != nil {
 		t.Errorf("a Write of the source under another prefix, while one runs: %v", err)
 	} else {
 		unlockB()
 	}
-	if _, err := cacheOps.LockWrite(a2, ctx, "src", "dst"); !errors.Is(err, cache.ErrInUse) || !strings.Contains(err.Error(), `under table prefix "a_"`) {
+	if _, _, err := cacheOps.LockWrite(a2, ctx, "src", "dst"); !errors.Is(err, cache.ErrInUse) || !strings.Contains(err.Error(), `under table prefix "a_"`) {
 		t.Errorf("a Write of the source under the same prefix (another Cache), while one runs: %v, want an error matching ErrInUse that names the prefix", err)
 	}
 }

@@ -315,3 +315,28 @@ func PostgresTransactions(t *testing.T, dsn string) int64 {
 	}
 	return n
 }
+
+// EndLockSessions ends the sessions that hold session advisory locks in
+// dsn's database, as an administrator or a cut connection ends them, and
+// waits until they are gone: the sessions of the cache's locks of loads
+// and Writes, when no DDL runs. It reports whether it ended any, failing
+// t with Error, not Fatal, as it may run inside a load's iterator, which
+// must return for the load to end.
+func EndLockSessions(t testing.TB, dsn string) bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	defer conn.Close(ctx)
+	var asked, ended int
+	err = conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE pg_terminate_backend(pid, 60000)) FROM (SELECT DISTINCT pid FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS holders`).Scan(&asked, &ended)
+	if err != nil || asked == 0 || ended != asked {
+		t.Errorf("ending the sessions that hold locks: %v; %d of %d ended", err, ended, asked)
+		return false
+	}
+	return true
+}

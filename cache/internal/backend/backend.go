@@ -147,7 +147,8 @@ type Locker interface {
 	// is called. When another load holds it, Lock returns at once with an
 	// error that matches ErrInUse and says, when it can, who holds it; a
 	// holder known to be dead, whose lock the database has yet to
-	// release, is waited for.
+	// release, is waited for, and so are the transactions that the fence
+	// of a holder that lost it let in (see LossWatcher).
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
@@ -155,9 +156,15 @@ type Locker interface {
 // is held (PostgreSQL: the session holding it ended, terminated by an
 // administrator, a timeout or a cut connection, and another load may take
 // it). LockWatched is Lock, and calls lost, once, with the reason, when it
-// finds the lock lost before unlock is called.
+// finds the lock lost before unlock is called; lost may be nil.
+//
+// fence, run first in a write transaction of the holder, makes the lock
+// exact where watching cannot be: it returns a reason in lost when the
+// lock is lost, and the transaction must then roll back; otherwise no
+// later holder reads anything before the transaction has ended, committed
+// or not. err is an error of the check itself.
 type LossWatcher interface {
-	LockWatched(ctx context.Context, key string, lost func(error)) (unlock func(), err error)
+	LockWatched(ctx context.Context, key string, lost func(error)) (unlock func(), fence func(ctx context.Context, tx Tx) (lost, err error), err error)
 }
 
 // ByteOrderer is implemented by a Backend whose text compares by a
