@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -322,3 +323,61 @@ func TestReadInProcessFromGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// A Read passes its connector the state the cache holds once the read
+// holds the source's lock: a state read before could be overtaken by a
+// read of the source that ended meanwhile, whose records the connector
+// would then send again. Here the other read runs, to its end, between the
+// start of this one and its load (in this Read's own log handler, on its
+// "read started"): the state it committed is the one this read passes,
+// and under append the users are in the table once, not twice.
+func TestReadTakesTheStateUnderTheLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := openDuckDB(t)
+	config := map[string]any{"count": 50, "seed": 7, "always_updated": false}
+	other := fakerSource(t, config)
+	var otherErr error
+	var once sync.Once
+	hook := &onMessage{msg: "read started", fn: func() {
+		once.Do(func() {
+			_, otherErr = other.Read(ctx, source.UseCache(c), source.Streams("users"), source.Strategy(cache.StrategyAppend))
+		})
+	}}
+	src := fakerSource(t, config, connector.WithLogger(slog.New(hook)))
+	if _, err := src.Read(ctx, source.UseCache(c), source.Streams("users"), source.Strategy(cache.StrategyAppend)); err != nil {
+		t.Fatal(err)
+	}
+	if otherErr != nil {
+		t.Fatalf("the read run in between: %v", otherErr)
+	}
+	ran := false
+	once.Do(func() { ran = true })
+	if ran {
+		t.Fatal("the test is void: the read in between never ran")
+	}
+	ds, err := c.Dataset(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ds.Count(ctx); err != nil || n != 50 {
+		t.Fatalf("users: %d rows (%v), want 50: the second read loaded the first one's records again", n, err)
+	}
+}
+
+// onMessage is a slog handler that calls fn for each record whose message
+// is msg, before the record is dropped.
+type onMessage struct {
+	msg string
+	fn  func()
+}
+
+func (h *onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.fn()
+	}
+	return nil
+}
+func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *onMessage) WithGroup(string) slog.Handler      { return h }

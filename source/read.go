@@ -193,16 +193,16 @@ func (s *Source) Read(ctx context.Context, opts ...ReadOption) (res *ReadResult,
 	return r.run(ctx)
 }
 
-// read is one Read whose streams, catalog, cache and state are known:
-// what the connector is run with, and what follows its messages into the
-// cache. Its steps are run, loadError and result.
+// read is one Read whose streams, catalog and cache are known: what the
+// connector is run with (and the cache's state, read once the load holds
+// the source's lock), and what follows its messages into the cache. Its
+// steps are run, loadError and result.
 type read struct {
 	s       *Source
 	rs      *readSettings
 	streams []string
 	catalog *protocol.ConfiguredCatalog
 	catJSON []byte
-	state   json.RawMessage // nil for a full refresh, or when the cache holds none
 	track   *streamTracker
 	prog    *readProgress
 	// reportsWritten is false for a write's tracker: the rows landing in
@@ -241,13 +241,7 @@ func (s *Source) prepareRead(ctx context.Context, rs *readSettings, tr *progress
 	if err != nil {
 		return nil, err
 	}
-	var state json.RawMessage
-	if !rs.fullRefresh {
-		if state, err = rs.cache.SourceState(ctx, s.Name(), streams); err != nil {
-			return nil, fmt.Errorf("%s: reading the cache's state: %w", s.Name(), err)
-		}
-	}
-	r := &read{s: s, rs: rs, streams: streams, catalog: catalog, catJSON: catJSON, state: state,
+	r := &read{s: s, rs: rs, streams: streams, catalog: catalog, catJSON: catJSON,
 		track: newStreamTracker(s.Name(), streams), prog: newReadProgress(tr, streams),
 		reportsWritten: rs.tracker == nil || tr.Snapshot().Operation == progress.OpRead, log: s.core.Logger()}
 	r.track.tolerate = rs.tolerateMalformed
@@ -263,12 +257,32 @@ func (r *read) run(ctx context.Context) (*ReadResult, error) {
 		committed = r.prog.committed
 	}
 	start := time.Now()
-	r.log.Debug("read started", "connector", r.s.Name(), slog.Any("streams", r.streams), "incremental", r.state != nil)
+	r.log.Debug("read started", "connector", r.s.Name(), slog.Any("streams", r.streams), "full_refresh", r.rs.fullRefresh)
 	run := r.s.core.RunValidated
 	if r.rs.skipValidation {
 		run = r.s.core.Run
 	}
-	msgs := run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: r.catJSON, State: r.state})
+	// The state is read, and the connector started with it, once Load
+	// holds the source's lock and asks for the first message: a state read
+	// before could be overtaken by a load of the source that another
+	// process or goroutine ended meanwhile, whose records this read would
+	// then load again.
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		var state json.RawMessage
+		if !r.rs.fullRefresh {
+			var err error
+			if state, err = r.rs.cache.SourceState(ctx, r.s.Name(), r.streams); err != nil {
+				yield(nil, fmt.Errorf("%s: reading the cache's state: %w", r.s.Name(), err))
+				return
+			}
+		}
+		r.log.Debug("connector started", "connector", r.s.Name(), "incremental", state != nil)
+		for m, err := range run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: r.catJSON, State: state}) {
+			if !yield(m, err) {
+				return
+			}
+		}
+	}
 	lr, err := r.rs.cache.Load(ctx, cache.LoadRequest{
 		SourceName:  r.s.Name(),
 		Catalog:     r.catalog,
