@@ -107,7 +107,8 @@ type LoadResult struct {
 //
 // If Messages yields an error, what arrived before it is still written and
 // its states committed, replace streams are left as they were, and the
-// error is returned with the partial result. A load killed at any moment
+// error is returned with the partial result. A panic in Messages goes up
+// through Load, which first rolls back what was not committed. A load killed at any moment
 // leaves the cache consistent: the next load resumes from the last
 // committed state.
 func (c *Cache) Load(ctx context.Context, req LoadRequest) (*LoadResult, error) {
@@ -144,7 +145,20 @@ func (c *Cache) loadUnclassified(ctx context.Context, req LoadRequest) (*LoadRes
 		// load is closed by then.
 		defer le.LoadEnded()
 	}
+	// A panic in the messages' iterator (the caller's code) goes up
+	// through here: the writer is told that no chunk follows and waited
+	// for, so that it ends, committing what was sent to be committed and
+	// rolling back the rest, rather than wait for chunks for ever with its
+	// transaction open (Close would wait for it too).
+	consumed := false
+	defer func() {
+		if !consumed {
+			l.cur.close()
+			l.w.wait()
+		}
+	}()
 	srcErr, bufErr := l.consume(ctx)
+	consumed = true
 	if ctx.Err() == nil && bufErr == nil {
 		l.send(true)
 	} else {

@@ -148,6 +148,7 @@ func Run(t *testing.T, open Opener) {
 		{"datasets", testDatasets},
 		{"placeholders outside quoted text and comments", testPlaceholders},
 		{"source error", testSourceError},
+		{"messages that panic", testMessagesThatPanic},
 		{"record lines", testRecordLines},
 		{"record lines carry the changes", testRecordLinesCarryChanges},
 		{"record lines keep the names of long fields", testRecordLinesKeysOfLongFields},
@@ -1597,6 +1598,47 @@ func testSourceError(t *testing.T, open Opener) {
 	Equal(t, "append keeps what arrived", Strings(t, c, usersQuery), []string{"1|kept", "2|two", "3|three"})
 	if st, _ := c.SourceState(ctx, "src", nil); !strings.Contains(string(st), `{"c":2}`) {
 		t.Fatalf("state = %s", st)
+	}
+}
+
+// testMessagesThatPanic: a panic in the messages' iterator (the caller's
+// code) goes up through Load; the transaction its writer had open is
+// rolled back, and the cache still loads and closes. The writer waited
+// for chunks for ever, with its transaction open, and Close waited for it.
+func testMessagesThatPanic(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for i := 1; i <= 20; i++ {
+			if !yield(u(i, "before", "2024-01-01T00:00:00Z"), nil) {
+				return
+			}
+			if i == 16 && !yield(StreamState("users", `{"c":16}`), nil) {
+				return
+			}
+		}
+		panic("the caller's iterator")
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "the caller's iterator" {
+				t.Fatalf("recovered %v, want the iterator's panic", r)
+			}
+		}()
+		c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: users(inc), Strategy: cache.StrategyAppend, BatchSize: 16, Messages: msgs})
+	}()
+	MustLoad(t, c, users(inc), cache.StrategyAppend, u(99, "after", "2024-01-01T00:00:00Z"))
+	got := Strings(t, c, `SELECT name, CAST(count(*) AS VARCHAR) FROM users GROUP BY name ORDER BY name`)
+	Equal(t, "the rows committed before the panic, none after it, and the next load's", got, []string{"after|1", "before|16"})
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // a guard against a hang, not a timing
+		t.Fatal("Close still waits 30 s after a load whose messages panicked")
 	}
 }
 
