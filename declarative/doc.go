@@ -78,7 +78,10 @@
 // of one partition keep their order. A partition of the concurrent read
 // fetches its next page while the records of the page before are emitted
 // (read_ahead.go): the requests, their order and the messages stay those
-// of a read page by page.
+// of a read page by page. A request to retry waits what the first backoff
+// strategy that answers says and, as the CDK's user_defined_backoff_handler
+// does, one second more; each retry is logged at INFO (URL masked), as the
+// CDK's backoff handlers log theirs.
 //
 // # Where the engine differs from the CDK
 //

@@ -286,10 +286,14 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 			// A strategy's wait: the CDK's user_defined_backoff_handler
 			// gives up once the time before an attempt reaches max_time,
 			// and sleeps the wait in full, however long (a manifest's
-			// 30-minute ConstantBackoffStrategy is waited).
+			// 30-minute ConstantBackoffStrategy is waited), and a second
+			// more: its sleep_on_ratelimit sleeps retry_after + 1 "to cover
+			// any fractions of second" (a Retry-After of 1 waited 1 s, and
+			// the retry came back 429 where the window had not yet turned).
 			if before >= maxRetryTime {
 				return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 			}
+			wait += time.Second
 		} else {
 			// No strategy answered: the CDK waits backoff.expo and never
 			// reads Retry-After; the engine honours it (doc.go).
@@ -304,6 +308,7 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 		}
 		waited += max(wait, 0)
+		rc.logRetry(req, resp, terr, attempt, wait)
 		if err := s.sleep(ctx, wait); err != nil {
 			return nil, false, err
 		}

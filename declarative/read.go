@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/declarative/internal/manifest"
@@ -197,6 +198,21 @@ func (rc *readContext) logRequest(req *outRequest) {
 		return
 	}
 	rc.log.Debug("request", "method", req.method, "url", rc.mask.text(req.url))
+}
+
+// logRetry logs, at INFO as the CDK's backoff handlers do, a request that
+// failed and is sent again after wait: a read slowed down by an API's
+// 429s or 5xx says why. The URL and the reason are masked.
+func (rc *readContext) logRetry(req *outRequest, resp *response, terr error, attempt int, wait time.Duration) {
+	if rc == nil || !rc.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	why := fmt.Sprintf("status code %d", statusOf(resp))
+	if resp == nil {
+		why = fmt.Sprintf("%v", terr)
+	}
+	rc.log.Info(rc.mask.text(fmt.Sprintf("Retrying '%s' request to '%s' after %s (attempt %d). Sleeping for %v",
+		req.method, req.url, why, attempt, wait)))
 }
 
 // emit sends one message to the caller, serialised; after the caller
