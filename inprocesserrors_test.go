@@ -219,18 +219,7 @@ func TestRuntimeConfigErrorSameBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := goairbyte.NewLocalCache(ctx, "closed", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, readErr := src.Read(ctx, source.UseCache(c), source.NoProgress())
-	var recordsErr error
-	for _, e := range src.Records(ctx, "items") {
-		if e != nil {
-			recordsErr = e
-		}
-	}
+	readErr, recordsErr := readAndRecordsErrors(t, src, "items")
 	dst, err := goairbyte.GetDestination(ctx, "destination-closed", connector.WithEnvironment(env), connector.WithGoConnector(conn),
 		connector.WithConfig(map[string]any{}))
 	if err != nil {
@@ -289,18 +278,7 @@ func TestInProcessGenericFailureSaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := goairbyte.NewLocalCache(ctx, "repeating", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, readErr := src.Read(ctx, source.UseCache(c), source.NoProgress())
-	var recordsErr error
-	for _, e := range src.Records(ctx, "customers") {
-		if e != nil {
-			recordsErr = e
-		}
-	}
+	readErr, recordsErr := readAndRecordsErrors(t, src, "customers")
 	for what, err := range map[string]error{"Read": readErr, "Records": recordsErr} {
 		var ce *goairbyte.ConnectorError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), `the paginator returned the page token "page-2" again`) ||
@@ -308,4 +286,23 @@ func TestInProcessGenericFailureSaysWhy(t *testing.T) {
 			t.Errorf("%s: got %v, want a *ConnectorError naming the repeated page token, not sending to logs there are none of", what, err)
 		}
 	}
+}
+
+// readAndRecordsErrors reads src into a DuckDB cache of its own and then
+// its stream with Records, and returns the error of each.
+func readAndRecordsErrors(t *testing.T, src *goairbyte.Source, stream string) (readErr, recordsErr error) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "errors", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, readErr = src.Read(ctx, source.UseCache(c), source.NoProgress())
+	for _, e := range src.Records(ctx, stream) {
+		if e != nil {
+			recordsErr = e
+		}
+	}
+	return readErr, recordsErr
 }
