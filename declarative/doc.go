@@ -81,7 +81,9 @@
 // of a read page by page. A request to retry waits what the first backoff
 // strategy that answers says and, as the CDK's user_defined_backoff_handler
 // does, one second more; each retry is logged at INFO (URL masked), as the
-// CDK's backoff handlers log theirs.
+// CDK's backoff handlers log theirs. An OAuth token request is retried as
+// the CDK retries it: an answer 429 or 5xx for up to five minutes, a
+// connection error or another status not at all.
 //
 // # Where the engine differs from the CDK
 //

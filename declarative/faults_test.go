@@ -402,6 +402,55 @@ func TestFaultOAuthRefreshFails(t *testing.T) {
 	}
 }
 
+// A token request is retried as the CDK 6.31.1's _make_handled_request
+// is, under backoff.expo with max_time=300 and no max_tries: an answer 429
+// or 5xx again and again for up to five minutes (waits of 1 s, 2 s ... 128
+// s, before the next 256 s would pass them), a connection error or a 408
+// not at all (nor any other error status: TestFaultOAuthRefreshFails). The engine gave up after a requester's five retries (31 s),
+// and retried a refused connection and a 408 five times.
+func TestFaultOAuthRefreshRetries(t *testing.T) {
+	auth := `{type: OAuthAuthenticator, token_refresh_endpoint: "https://api.example.com/oauth/token", grant_type: client_credentials, client_id: my-client, client_secret: "{{ config['client_secret'] }}"}`
+	for _, c := range []struct {
+		name     string
+		answer   func(w http.ResponseWriter)
+		requests int
+	}{
+		{"503", func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) }, 9},
+		{"429", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTooManyRequests) }, 9},
+		{"408", func(w http.ResponseWriter) { w.WriteHeader(http.StatusRequestTimeout) }, 1},
+		{"connection closed", func(w http.ResponseWriter) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, 1},
+	} {
+		var mu sync.Mutex
+		tokenRequests := 0
+		run := runFault(t, faultManifest("", "", auth), func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth/token" {
+				mu.Lock()
+				tokenRequests++
+				mu.Unlock()
+				c.answer(w)
+				return
+			}
+			okPage(w)
+		}, 5*time.Second)
+		var oe *oauthError
+		if !errors.As(run.err, &oe) {
+			t.Errorf("%s: err = %v, want an *oauthError", c.name, run.err)
+		}
+		var want []time.Duration
+		for i := range c.requests - 1 {
+			want = append(want, time.Duration(1<<i)*time.Second)
+		}
+		if tokenRequests != c.requests || !slices.Equal(run.sleeps, want) {
+			t.Errorf("%s: %d token requests, waits %v; want %d, %v", c.name, tokenRequests, run.sleeps, c.requests, want)
+		}
+	}
+}
+
 // A Retry-After too long to wait is a reason to give up, however large:
 // seconds beyond a Duration's range once converted to the most negative
 // Duration, and the request went out again at once, a thousand times.

@@ -200,6 +200,9 @@ type sender struct {
 	// stallTimeout is how long a response may send nothing
 	// (defaultStallTimeout).
 	stallTimeout time.Duration
+	// retryTime bounds the time spent retrying one request (0:
+	// maxRetryTime).
+	retryTime time.Duration
 }
 
 // sender makes the sender of a requester or an authenticator, with the
@@ -238,6 +241,10 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 	// waited is the time slept so far: the clock may be stopped
 	// (WithClock, GOAIRBYTE_NOW), and the retry time must stay bounded.
 	var waited time.Duration
+	retryTime := s.retryTime
+	if retryTime == 0 {
+		retryTime = maxRetryTime
+	}
 	for attempt := 1; ; attempt++ {
 		// The time spent before this attempt, as backoff.on_exception
 		// measures it for its max_time.
@@ -290,7 +297,7 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 			// more: its sleep_on_ratelimit sleeps retry_after + 1 "to cover
 			// any fractions of second" (a Retry-After of 1 waited 1 s, and
 			// the retry came back 429 where the window had not yet turned).
-			if before >= maxRetryTime {
+			if before >= retryTime {
 				return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 			}
 			wait += time.Second
@@ -304,7 +311,7 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 				wait = seconds(defaultBackoffFactor * float64(int64(1)<<min(attempt-1, 20)))
 			}
 		}
-		if !fromStrategy && wait > maxRetryTime-max(s.now().Sub(started), waited) {
+		if !fromStrategy && wait > retryTime-max(s.now().Sub(started), waited) {
 			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 		}
 		waited += max(wait, 0)
