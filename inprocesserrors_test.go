@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -216,18 +219,7 @@ func TestRuntimeConfigErrorSameBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := goairbyte.NewLocalCache(ctx, "closed", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, readErr := src.Read(ctx, source.UseCache(c), source.NoProgress())
-	var recordsErr error
-	for _, e := range src.Records(ctx, "items") {
-		if e != nil {
-			recordsErr = e
-		}
-	}
+	readErr, recordsErr := readAndRecordsErrors(t, src, "items")
 	dst, err := goairbyte.GetDestination(ctx, "destination-closed", connector.WithEnvironment(env), connector.WithGoConnector(conn),
 		connector.WithConfig(map[string]any{}))
 	if err != nil {
@@ -245,4 +237,72 @@ func TestRuntimeConfigErrorSameBothWays(t *testing.T) {
 		}
 		t.Logf("%s: %v", what, err)
 	}
+}
+
+// repeatingManifest reads an API whose cursor pagination sends one next
+// page token for ever.
+const repeatingManifest = `
+version: 6.31.1
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [customers]}
+streams:
+  - type: DeclarativeStream
+    name: customers
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "{{ config['base_url'] }}", path: /customers, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: cursor}
+        pagination_strategy: {type: CursorPagination, cursor_value: "{{ response.next }}"}
+spec: {type: Spec, connection_specification: {type: object}}
+`
+
+// An in-process manifest that fails with an error the CDK does not word
+// (a paginator repeating its page token) sends the CDK's "Something went
+// wrong in the connector. See the logs for more details.", and the reason
+// in its internal message; an in-process run has no log to see, and its
+// logger had nothing, so the *ConnectorError says the reason instead.
+func TestInProcessGenericFailureSaysWhy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"data": [{"id": 1}], "next": "page-2"}`)
+	}))
+	defer api.Close()
+	src, err := goairbyte.GetSource(ctx, "source-repeating", connector.WithEnvironment(goairbyte.NewEnvironment()),
+		connector.WithManifest([]byte(repeatingManifest)), connector.WithConfig(map[string]any{"base_url": api.URL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readErr, recordsErr := readAndRecordsErrors(t, src, "customers")
+	for what, err := range map[string]error{"Read": readErr, "Records": recordsErr} {
+		var ce *goairbyte.ConnectorError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), `the paginator returned the page token "page-2" again`) ||
+			strings.Contains(err.Error(), "See the logs") {
+			t.Errorf("%s: got %v, want a *ConnectorError naming the repeated page token, not sending to logs there are none of", what, err)
+		}
+	}
+}
+
+// readAndRecordsErrors reads src into a DuckDB cache of its own and then
+// its stream with Records, and returns the error of each.
+func readAndRecordsErrors(t *testing.T, src *goairbyte.Source, stream string) (readErr, recordsErr error) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := goairbyte.NewLocalCache(ctx, "errors", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, readErr = src.Read(ctx, source.UseCache(c), source.NoProgress())
+	for _, e := range src.Records(ctx, stream) {
+		if e != nil {
+			recordsErr = e
+		}
+	}
+	return readErr, recordsErr
 }

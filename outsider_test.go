@@ -33,7 +33,12 @@ import (
 // once, one read refused as in use, one cancelled; and a PyAirbyte nightly
 // job (Airbyte's source-buzzsprout manifest from GOAIRBYTE_MANIFEST_DIR, its
 // open streams kept whole under AIRBYTE_CACHE_ROOT, an AIRBYTE_TEMP_DIR
-// not made named as what to fix); and a platform team's sync service on the
+// not made named as what to fix); and a Connector Builder manifest of a
+// private API into DuckDB (an OAuth token refreshed mid-read, a 429 with
+// Retry-After and a 200 holding an error retried, the retry logged, a full
+// last page then an empty one, a date cursor in several zones, a filtered
+// substream with an added field, the second read asking from the state, a
+// repeating page token named in the error); and a platform team's sync service on the
 // Airbyte and Fivetran test servers (a connections file with a secret from
 // its own vault planned, applied, drifted through the API and put back, a
 // port in words refused by the plan, a sync found by its connection's name
@@ -131,6 +136,22 @@ func TestOutsider(t *testing.T) {
 		got := runWith(t, []string{"GOAIRBYTE_MANIFEST_DIR=" + corpus, "AIRBYTE_CACHE_ROOT=" + t.TempDir(), "AIRBYTE_TEMP_DIR=" + t.TempDir()}, "nightly")
 		want := "source-buzzsprout: map[episodes:2 podcasts:1] then map[episodes:2 podcasts:1], " +
 			"episodes 1:one tags [a] extra <nil>, 2:two tags <nil> extra map[x:1], SQL extra.x 1\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("internal", func(t *testing.T) {
+		t.Parallel()
+		got := run(t, "internal")
+		// Read 2 asks from the state read 1 committed, and gets customer 6
+		// (at that instant: the API's filter is inclusive) again and the
+		// changed 1. Orders page 2 is asked again after its 429, page 3
+		// after its 200 holding an error; page 3 comes back empty after a
+		// full page 2, which ends the pages; the parent read of the
+		// order items shares these responses.
+		want := "internal: read 1 map[customers:5 order_items:4 orders:4], read 2 map[customers:2 order_items:4 orders:4] from updated_since [2024-01-06T10:00:00Z], " +
+			"customers [2@01-02T10 3@01-03T10 5@01-05T10 1@03-01T08 6@01-06T10], items [1/12 2/22 3/32 4/42], token refreshed mid-read true, " +
+			"orders page 2 asked 3 times, page 3 (empty) 3, page 4 0\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

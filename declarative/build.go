@@ -529,7 +529,8 @@ func (b *builder) oauth(n *manifest.Map) (authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.send = b.sender(handler)
+	a.send = b.sender(refreshErrorHandler{handler})
+	a.send.retryTime = refreshRetryTime
 	if u := n.Map("refresh_token_updater"); u != nil {
 		return &bearerAuth{provider: b.rotatingOAuth(a, u), fetches: 2}, nil
 	}

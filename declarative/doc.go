@@ -78,7 +78,12 @@
 // of one partition keep their order. A partition of the concurrent read
 // fetches its next page while the records of the page before are emitted
 // (read_ahead.go): the requests, their order and the messages stay those
-// of a read page by page.
+// of a read page by page. A request to retry waits what the first backoff
+// strategy that answers says and, as the CDK's user_defined_backoff_handler
+// does, one second more; each retry is logged at INFO (URL masked), as the
+// CDK's backoff handlers log theirs. An OAuth token request is retried as
+// the CDK retries it: an answer 429 or 5xx for up to five minutes, a
+// connection error or another status not at all.
 //
 // # Where the engine differs from the CDK
 //
@@ -126,12 +131,13 @@
 //     timedelta does; one that moves the cursor out of the years 1 to
 //     9999 fails the stream, as the CDK's OverflowError does.
 //   - A record whose cursor value the cursor's formats refuse with
-//     another error than ValueError (int() of null, a list or an object
-//     under "%s" or "%ms", a timestamp out of range: the errors the CDK's
+//     another error than ValueError (int() of a list or an object under
+//     "%s" or "%ms", a timestamp out of range: the errors the CDK's
 //     parse_timestamp lets through) fails its stream. The CDK's
-//     ConcurrentCursor.observe, which passes over a ValueError, raises
-//     these in the main thread of its concurrent read, which ends the
-//     whole read.
+//     ConcurrentCursor.observe, which passes over a ValueError (a value no
+//     format reads; a null or missing one, which never reaches the
+//     formats) with a warning, once, raises these in the main thread of
+//     its concurrent read, which ends the whole read.
 //   - A cursor logs its first 10 warnings of the CDK's (one for each
 //     partition its limit drops), then one line saying it leaves the
 //     others out. The CDK logs them all: for a parent of 100,000

@@ -84,6 +84,42 @@ var defaultMapping = map[int]resolution{
 var transportErrorResolution = resolution{actRetry, protocol.FailureTransient,
 	"An exception occurred when making the request. Exception: requests.exceptions.RequestException"}
 
+// refreshErrorHandler is how the CDK 6.31.1 retries a token request
+// (AbstractOauth2Authenticator._make_handled_request, under backoff.expo
+// with max_time=300 and no max_tries): an answer 429 or 5xx is asked
+// again, for up to five minutes (refreshRetryTime: waits of 1 s, 2 s ...
+// 128 s; where backoff would cut the next to the 45 s left and ask once
+// more, the engine stops, as for any request); a connection error or
+// another error status ends the refresh at once, as the CDK re-raises it.
+// The CDK's waits have backoff's full jitter; the engine's do not.
+// The default handler it wraps words the verdicts. The engine gave a
+// refresh a requester's five retries (31 s of waits), so a token endpoint
+// down for a minute failed the read, and retried a refused connection.
+type refreshErrorHandler struct{ errorHandler }
+
+// refreshRetryTime is the CDK's max_time for a token request.
+const refreshRetryTime = 5 * time.Minute
+
+func (refreshErrorHandler) maxRetries() int { return 1000 } // the time bounds it
+
+func (h refreshErrorHandler) interpret(r *response, err error, v *vars) (resolution, error) {
+	res, ierr := h.errorHandler.interpret(r, err, v)
+	if ierr != nil {
+		return res, ierr
+	}
+	switch {
+	case r == nil:
+		res.action = actFail
+	case r.status == 429 || r.status >= 500:
+		if res.action != actRateLimited {
+			res.action = actRetry
+		}
+	case res.action == actRetry || res.action == actRateLimited:
+		res.action = actFail
+	}
+	return res, nil
+}
+
 // fallbackResolution is create_fallback_error_resolution: retry.
 func fallbackResolution(r *response, err error) resolution {
 	if r == nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -401,6 +402,55 @@ func TestFaultOAuthRefreshFails(t *testing.T) {
 	}
 }
 
+// A token request is retried as the CDK 6.31.1's _make_handled_request
+// is, under backoff.expo with max_time=300 and no max_tries: an answer 429
+// or 5xx again and again for up to five minutes (waits of 1 s, 2 s ... 128
+// s, before the next 256 s would pass them), a connection error or a 408
+// not at all (nor any other error status: TestFaultOAuthRefreshFails). The engine gave up after a requester's five retries (31 s),
+// and retried a refused connection and a 408 five times.
+func TestFaultOAuthRefreshRetries(t *testing.T) {
+	auth := `{type: OAuthAuthenticator, token_refresh_endpoint: "https://api.example.com/oauth/token", grant_type: client_credentials, client_id: my-client, client_secret: "{{ config['client_secret'] }}"}`
+	for _, c := range []struct {
+		name     string
+		answer   func(w http.ResponseWriter)
+		requests int
+	}{
+		{"503", func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) }, 9},
+		{"429", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTooManyRequests) }, 9},
+		{"408", func(w http.ResponseWriter) { w.WriteHeader(http.StatusRequestTimeout) }, 1},
+		{"connection closed", func(w http.ResponseWriter) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, 1},
+	} {
+		var mu sync.Mutex
+		tokenRequests := 0
+		run := runFault(t, faultManifest("", "", auth), func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth/token" {
+				mu.Lock()
+				tokenRequests++
+				mu.Unlock()
+				c.answer(w)
+				return
+			}
+			okPage(w)
+		}, 5*time.Second)
+		var oe *oauthError
+		if !errors.As(run.err, &oe) {
+			t.Errorf("%s: err = %v, want an *oauthError", c.name, run.err)
+		}
+		var want []time.Duration
+		for i := range c.requests - 1 {
+			want = append(want, time.Duration(1<<i)*time.Second)
+		}
+		if tokenRequests != c.requests || !slices.Equal(run.sleeps, want) {
+			t.Errorf("%s: %d token requests, waits %v; want %d, %v", c.name, tokenRequests, run.sleeps, c.requests, want)
+		}
+	}
+}
+
 // A Retry-After too long to wait is a reason to give up, however large:
 // seconds beyond a Duration's range once converted to the most negative
 // Duration, and the request went out again at once, a thousand times.
@@ -667,7 +717,8 @@ func TestRetryAfterWhereNoStrategyAnswers(t *testing.T) {
 		{"no strategy, 429", "", http.StatusTooManyRequests, "7", 7 * time.Second},
 		{"no strategy, no header", "", http.StatusServiceUnavailable, "", time.Second},
 		{"strategy without an answer", missingHeader, http.StatusServiceUnavailable, "7", 7 * time.Second},
-		{"strategy with an answer", constant, http.StatusServiceUnavailable, "7", 2 * time.Second},
+		// The strategy's 2 s and the second the CDK's sleep_on_ratelimit adds.
+		{"strategy with an answer", constant, http.StatusServiceUnavailable, "7", 3 * time.Second},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			run := runFault(t, faultManifest("", c.handler, ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
@@ -687,6 +738,47 @@ func TestRetryAfterWhereNoStrategyAnswers(t *testing.T) {
 				t.Errorf("waits %v, want [%v]", run.sleeps, c.want)
 			}
 		})
+	}
+}
+
+// A backoff strategy's answer is waited a second longer: the CDK 6.31.1's
+// user_defined_backoff_handler sleeps retry_after + 1 ("to cover any
+// fractions of second"; streams/http/rate_limiting.py). The engine waited
+// the answer alone, so an API's Retry-After: 1 was asked again a second
+// early, where its window had not turned. Each retry is logged at INFO, as
+// the CDK's handlers log "Retrying. Sleeping for …": a nightly read that
+// an API slowed down said nothing of it.
+func TestFaultStrategyWaitOneSecondMore(t *testing.T) {
+	const handler = `error_handler:
+  type: DefaultErrorHandler
+  backoff_strategies:
+    - {type: WaitTimeFromHeader, header: Retry-After}
+    - {type: ConstantBackoffStrategy, backoff_time_in_seconds: 0.5}`
+	run := runFault(t, faultManifest("", handler, ""), counter(func(n int, w http.ResponseWriter, r *http.Request) {
+		switch n {
+		case 1:
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 2:
+			w.WriteHeader(http.StatusInternalServerError)
+		default:
+			okPage(w)
+		}
+	}), 5*time.Second)
+	if run.err != nil || run.records() != 2 {
+		t.Fatalf("err %v, %d records", run.err, run.records())
+	}
+	if want := []time.Duration{2 * time.Second, 1500 * time.Millisecond}; !slices.Equal(run.sleeps, want) {
+		t.Errorf("waits %v, want %v", run.sleeps, want)
+	}
+	logs := run.logs.String()
+	for _, want := range []string{
+		`level=INFO msg="Retrying 'GET' request to 'https://api.example.com/items?key=****' after status code 429 (attempt 1). Sleeping for 2s"`,
+		`level=INFO msg="Retrying 'GET' request to 'https://api.example.com/items?key=****' after status code 500 (attempt 2). Sleeping for 1.5s"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs)
+		}
 	}
 }
 
@@ -738,8 +830,8 @@ func TestFaultStrategyWaitLongerThanMaxTime(t *testing.T) {
 			t.Errorf("wait %d: %d requests (waits %v), want %d", c.wait, requests, run.sleeps, c.requests)
 		}
 		for _, d := range run.sleeps {
-			if d != time.Duration(c.wait)*time.Second {
-				t.Errorf("wait %d: waited %v", c.wait, d)
+			if d != time.Duration(c.wait+1)*time.Second {
+				t.Errorf("wait %d: waited %v, want the wait and the CDK's second more", c.wait, d)
 			}
 		}
 	}

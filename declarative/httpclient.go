@@ -200,6 +200,9 @@ type sender struct {
 	// stallTimeout is how long a response may send nothing
 	// (defaultStallTimeout).
 	stallTimeout time.Duration
+	// retryTime bounds the time spent retrying one request (0:
+	// maxRetryTime).
+	retryTime time.Duration
 }
 
 // sender makes the sender of a requester or an authenticator, with the
@@ -238,6 +241,10 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 	// waited is the time slept so far: the clock may be stopped
 	// (WithClock, GOAIRBYTE_NOW), and the retry time must stay bounded.
 	var waited time.Duration
+	retryTime := s.retryTime
+	if retryTime == 0 {
+		retryTime = maxRetryTime
+	}
 	for attempt := 1; ; attempt++ {
 		// The time spent before this attempt, as backoff.on_exception
 		// measures it for its max_time.
@@ -286,10 +293,14 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 			// A strategy's wait: the CDK's user_defined_backoff_handler
 			// gives up once the time before an attempt reaches max_time,
 			// and sleeps the wait in full, however long (a manifest's
-			// 30-minute ConstantBackoffStrategy is waited).
-			if before >= maxRetryTime {
+			// 30-minute ConstantBackoffStrategy is waited), and a second
+			// more: its sleep_on_ratelimit sleeps retry_after + 1 "to cover
+			// any fractions of second" (a Retry-After of 1 waited 1 s, and
+			// the retry came back 429 where the window had not yet turned).
+			if before >= retryTime {
 				return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 			}
+			wait += time.Second
 		} else {
 			// No strategy answered: the CDK waits backoff.expo and never
 			// reads Retry-After; the engine honours it (doc.go).
@@ -300,10 +311,11 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 				wait = seconds(defaultBackoffFactor * float64(int64(1)<<min(attempt-1, 20)))
 			}
 		}
-		if !fromStrategy && wait > maxRetryTime-max(s.now().Sub(started), waited) {
+		if !fromStrategy && wait > retryTime-max(s.now().Sub(started), waited) {
 			return nil, false, s.giveUp(rc.mask, req, resp, terr, res, attempt-1)
 		}
 		waited += max(wait, 0)
+		rc.logRetry(req, resp, terr, attempt, wait)
 		if err := s.sleep(ctx, wait); err != nil {
 			return nil, false, err
 		}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
@@ -118,6 +119,9 @@ type cursorRun struct {
 	legacy  *dict // the stream state's other keys, kept in the output
 	mu      sync.Mutex
 	slices  []interval
+	// warned is set once the cursor has warned of a record without a
+	// cursor value it reads.
+	warned atomic.Bool
 }
 
 // cursorParams are the cursor's templates evaluated for one read.
@@ -539,20 +543,28 @@ type newest struct {
 	ok bool
 }
 
-// observe notes a record's cursor value. A value no format fits is
-// passed over, as the CDK logs and skips the ValueError; any other error
-// of the parse is returned (ConcurrentCursor.observe lets it through).
-func (r *cursorRun) observe(n *newest, rec *dict) error {
+// observe notes a record's cursor value. A record without one (the field
+// missing or null: CursorField.extract_value raises ValueError) or whose
+// value no format fits is passed over, as ConcurrentCursor.observe logs
+// and skips the ValueError, warning once through warn (nil: no warning);
+// any other error of the parse is returned (observe lets it through).
+func (r *cursorRun) observe(n *newest, rec *dict, warn func(field string)) error {
 	val, ok := rec.Get(r.field)
-	if !ok {
-		return nil
+	if ok && val != nil {
+		var err error
+		var t time.Time
+		if t, ok, err = parseFirst(val, r.formats); err != nil {
+			return err
+		}
+		if ok {
+			if !n.ok || n.t.Before(t) {
+				n.t, n.ok = t, true
+			}
+			return nil
+		}
 	}
-	t, ok, err := parseFirst(val, r.formats)
-	if err != nil || !ok {
-		return err
-	}
-	if !n.ok || n.t.Before(t) {
-		n.t, n.ok = t, true
+	if warn != nil && r.warned.CompareAndSwap(false, true) {
+		warn(r.field)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package declarative
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -61,25 +63,45 @@ func TestCursorParseLetsNonValueErrorsThrough(t *testing.T) {
 // TestConcurrentObserveCursorValueErrors follows ConcurrentCursor.observe,
 // which passes over a record whose cursor value parse_timestamp refuses
 // with a ValueError and lets any other error through: a record whose
-// cursor value is an object (int() raises TypeError) fails the stream.
+// cursor value is an object (int() raises TypeError) fails the stream. A
+// null or missing value never reaches int(): CursorField.extract_value
+// raises ValueError for it, so the record is passed over too (the engine
+// failed the stream with int()'s TypeError). Each pass-over is the CDK's
+// warning, logged once per cursor.
 func TestConcurrentObserveCursorValueErrors(t *testing.T) {
 	for _, c := range []struct{ value, err string }{
 		{`"soon"`, ""},
+		{`null`, ""},
 		{`{"at": 1704067300}`, "int() argument must be a string, a bytes-like object or a real number, not 'dict'"},
 	} {
 		api := func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/events" {
-				fmt.Fprintf(w, `{"data": [{"id": 1, "updated": 1704067300}, {"id": 2, "updated": %s}]}`, c.value)
+				fmt.Fprintf(w, `{"data": [{"id": 1, "updated": 1704067300}, {"id": 2, "updated": %s}, {"id": 3, "updated": %[1]s}, {"id": 4}]}`, c.value)
 				return
 			}
 			fmt.Fprint(w, `{"data": []}`)
 		}
-		run := runFeature(t, epochManifest("%s"), `{"start": "1704067200"}`, "", api)
+		var logs bytes.Buffer
+		run := runFeature(t, epochManifest("%s"), `{"start": "1704067200"}`, "", api,
+			WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 		switch {
 		case c.err == "" && run.err != nil:
 			t.Errorf("cursor value %s: %v", c.value, run.err)
 		case c.err != "" && (run.err == nil || !strings.Contains(run.err.Error(), c.err)):
 			t.Errorf("cursor value %s: error %v, want one saying %s", c.value, run.err, c.err)
+		}
+		if c.err != "" {
+			continue
+		}
+		if got := run.states("events"); len(got) == 0 || got[len(got)-1] != `{"updated":"1704067300"}` {
+			t.Errorf("cursor value %s: states %v, want the one value read last", c.value, got)
+		}
+		if got := run.recordIDs("events"); len(got) != 4 {
+			t.Errorf("cursor value %s: records %v, want all four", c.value, got)
+		}
+		const warning = "Could not find cursor field `updated` in record for stream events. The incremental sync will assume it needs to be synced"
+		if n := strings.Count(logs.String(), warning); n != 1 {
+			t.Errorf("cursor value %s: the CDK's warning logged %d times, want once:\n%s", c.value, n, logs.String())
 		}
 	}
 }

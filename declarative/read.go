@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
 	"github.com/x/goairbyte/declarative/internal/manifest"
@@ -197,6 +198,35 @@ func (rc *readContext) logRequest(req *outRequest) {
 		return
 	}
 	rc.log.Debug("request", "method", req.method, "url", rc.mask.text(req.url))
+}
+
+// noCursorValueWarner returns the function a cursor of stream calls, once,
+// for a record without a cursor value it reads: it logs the CDK's warning
+// (ConcurrentCursor._log_for_record_without_cursor_value). It is nil when
+// the logger drops warnings.
+func (rc *readContext) noCursorValueWarner(stream string) func(field string) {
+	warn := rc.warner()
+	if warn == nil {
+		return nil
+	}
+	return func(field string) {
+		warn(fmt.Sprintf("Could not find cursor field `%s` in record for stream %s. The incremental sync will assume it needs to be synced", field, stream))
+	}
+}
+
+// logRetry logs, at INFO as the CDK's backoff handlers do, a request that
+// failed and is sent again after wait: a read slowed down by an API's
+// 429s or 5xx says why. The URL and the reason are masked.
+func (rc *readContext) logRetry(req *outRequest, resp *response, terr error, attempt int, wait time.Duration) {
+	if rc == nil || !rc.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	why := fmt.Sprintf("status code %d", statusOf(resp))
+	if resp == nil {
+		why = fmt.Sprintf("%v", terr)
+	}
+	rc.log.Info(rc.mask.text(fmt.Sprintf("Retrying '%s' request to '%s' after %s (attempt %d). Sleeping for %v",
+		req.method, req.url, why, attempt, wait)))
 }
 
 // emit sends one message to the caller, serialised; after the caller
@@ -440,6 +470,9 @@ type streamRun struct {
 	// is_client_side_incremental windows (nil: not asked).
 	feed, keep syncWindow
 	state      value // the stream_state templates see
+	// noCursorValue warns of a record without a cursor value the cursor
+	// reads (nil: warnings are not logged).
+	noCursorValue func(field string)
 
 	mu         sync.Mutex
 	pending    int
@@ -624,6 +657,7 @@ func (s *Source) newStreamRun(ctx context.Context, rc *readContext, st *stream, 
 	} else if run.cursor, err = st.cursor.run(sst, rc.vars(), s.opts.now); err != nil {
 		return nil, err
 	}
+	run.noCursorValue = rc.noCursorValueWarner(st.name)
 	if run.feed, run.keep, err = st.cursor.syncWindows(ctx, st.router != nil, sst, rc.vars(), s.opts.now); err != nil {
 		return nil, err
 	}
@@ -756,7 +790,7 @@ func (r *reader) readPartition(ctx context.Context, job partitionJob) {
 			run.pp.observe()
 		}
 		if cr != nil && job.window != nil {
-			if err := cr.observe(&latest, rec); err != nil {
+			if err := cr.observe(&latest, rec, run.noCursorValue); err != nil {
 				return err
 			}
 		}

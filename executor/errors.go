@@ -88,9 +88,13 @@ func (e *ConnectorError) Error() string {
 
 // Reason is the best explanation the connector gave: its TRACE ERROR
 // message, else its last ERROR log message, else its last stderr line; ""
-// when it gave none.
+// when it gave none. The Python CDK's message for an error it did not word
+// sends the reader to the logs, which a run with no log file (in process)
+// does not have: there the TRACE ERROR's internal message takes their place.
 func (e *ConnectorError) Reason() string {
 	switch {
+	case e.Message != "" && e.LogFile == "" && e.InternalMessage != "" && strings.HasSuffix(e.Message, seeTheLogs):
+		return strings.TrimSuffix(strings.TrimSuffix(e.Message, seeTheLogs), ".") + ": " + e.InternalMessage
 	case e.Message != "":
 		return e.Message
 	case e.ErrorLog != "":
@@ -100,6 +104,11 @@ func (e *ConnectorError) Reason() string {
 	}
 	return ""
 }
+
+// seeTheLogs ends the Python CDK's message for an error it did not word
+// ("Something went wrong in the connector. See the logs for more
+// details."), which the declarative engine sends as the CDK does.
+const seeTheLogs = ". See the logs for more details."
 
 // NotInstalledError is a connector that cannot run because something is
 // missing: an executable, a Docker image or a venv.

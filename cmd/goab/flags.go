@@ -233,7 +233,7 @@ func addConnectorFlags(fs *flag.FlagSet, prefix, what string) *connectorFlags {
 	fs.Var(&f.python, prefix+"use-python", "run the "+what+" from a Python virtualenv made with python3, or with --"+prefix+"use-python=INTERPRETER with that one (installs airbyte-<name>, or the --"+prefix+"pip-url)")
 	fs.StringVar(&f.version, prefix+"version", "", "the "+what+"'s version: the Docker tag, the Python package version, or a manifest-only connector's published manifest version")
 	fs.BoolVar(&f.hostNetwork, prefix+"use-host-network", false, "run the "+what+"'s container on the host network (to reach services on localhost)")
-	fs.StringVar(&f.config, prefix+"config", "", "the "+what+"'s config: a JSON or YAML file, or inline JSON or YAML; values \"secret_reference::NAME\" (or pyab's \"SECRET:NAME\") are looked up as secrets")
+	fs.StringVar(&f.config, prefix+"config", "", "the "+what+"'s config: a JSON or YAML file, or inline JSON or YAML; values \"secret_reference::NAME\" (or pyab's \"SECRET:NAME\") are looked up as secrets; a config the connector updates (a rotated OAuth token) is written back over the file, as JSON")
 	return f
 }
 
@@ -322,14 +322,76 @@ func connectorOptions(ctx context.Context, e *env, cmd string, f *connectorFlags
 	if f.hostNetwork {
 		opts = append(opts, connector.WithHostNetwork(true))
 	}
-	cfg, err := loadConfig(cmd, f.prefix+"config", f.config)
+	cfg, file, err := loadConfig(cmd, f.prefix+"config", f.config)
 	if err != nil {
 		return nil, err
 	}
 	if cfg != nil {
-		opts = append(opts, connector.WithConfig(cfg))
+		opts = append(opts, connector.WithConfig(cfg), connector.WithConfigChangeCallback(keepConfig(e, f.prefix+"config", file)))
 	}
 	return opts, nil
+}
+
+// keepConfig returns the WithConfigChangeCallback of a connector whose
+// --config came from file ("" for an inline one). A connector that updates
+// its config (a rotated OAuth refresh token, which the API takes once) has
+// the new one written over the file, as JSON, since the next run needs it;
+// goab said nothing, the file kept the spent token, and the next nightly
+// run failed with invalid_grant. An inline config cannot keep it: that is
+// said. The config written names secrets by reference, as given.
+func keepConfig(e *env, flagName, file string) func(map[string]any) {
+	return func(cfg map[string]any) {
+		log := e.conns.Logger()
+		if file == "" {
+			log.Warn("the connector updated its config (such as a rotated OAuth token), which an inline --" + flagName +
+				" cannot keep: the next run gets the old one; pass the config as a file, which goab then updates")
+			return
+		}
+		if err := writeConfig(file, cfg); err != nil {
+			log.Warn("the connector updated its config (such as a rotated OAuth token) and goab could not save it: the next run gets the old one",
+				"file", file, "err", err)
+			return
+		}
+		log.Warn("the connector updated its config (such as a rotated OAuth token): saved over the --"+flagName+" file, as JSON, for the next run", "file", file)
+	}
+}
+
+// writeConfig replaces the config file with cfg as indented JSON, through
+// a file beside it renamed over it, keeping its permissions (a symbolic
+// link is followed).
+func writeConfig(file string, cfg map[string]any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(cfg); err != nil {
+		return err
+	}
+	target, err := filepath.EvalSymlinks(file)
+	if err != nil {
+		return err
+	}
+	info, err := os.Stat(target)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails, harmlessly, once renamed
+	if _, err := tmp.Write(b.Bytes()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), target)
 }
 
 // manifestWay is the way of running a source from its manifest, for a
@@ -364,12 +426,13 @@ func connectorError(cmd, name, prefix string, err error) error {
 }
 
 // loadConfig reads a --config value: a file holding JSON or YAML, or the
-// JSON or YAML itself. A value that is neither an existing file nor an
-// inline mapping is a usage error. secret_reference::NAME values stay
-// references: askSecrets resolves them once the connector is built.
-func loadConfig(cmd, flagName, value string) (map[string]any, error) {
+// JSON or YAML itself; file is the file's path, "" for an inline value. A
+// value that is neither an existing file nor an inline mapping is a usage
+// error. secret_reference::NAME values stay references: askSecrets
+// resolves them once the connector is built.
+func loadConfig(cmd, flagName, value string) (cfg map[string]any, file string, err error) {
 	if strings.TrimSpace(value) == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	text, origin := []byte(value), "inline --"+flagName
 	trimmed := strings.TrimSpace(value)
@@ -377,14 +440,12 @@ func loadConfig(cmd, flagName, value string) (map[string]any, error) {
 		b, err := os.ReadFile(value)
 		switch {
 		case err == nil:
-			text, origin = b, "config file "+value
+			text, origin, file = b, "config file "+value, value
 		case !strings.Contains(trimmed, ": "):
 			// Not a file, and not "key: value" YAML either.
-			return nil, usagef(cmd, "cannot read the --%s file %s: %v; pass a JSON or YAML file or inline JSON such as '{\"count\": 100}'", flagName, value, errors.Unwrap(err))
+			return nil, "", usagef(cmd, "cannot read the --%s file %s: %v; pass a JSON or YAML file or inline JSON such as '{\"count\": 100}'", flagName, value, errors.Unwrap(err))
 		}
 	}
-	var cfg map[string]any
-	var err error
 	if t := bytes.TrimSpace(text); len(t) > 0 && t[0] == '{' {
 		// JSON first, keeping numbers exact; YAML would also parse it, but
 		// JSON's error messages are clearer for JSON.
@@ -404,15 +465,15 @@ func loadConfig(cmd, flagName, value string) (map[string]any, error) {
 		var any any
 		if yaml.Unmarshal(text, &any) == nil && any != nil && !isMapping(any) {
 			// Valid, but a list or a plain value.
-			return nil, usagef(cmd, "the %s must be an object of config fields, such as '{\"count\": 100}', not %s", origin, kindOf(any))
+			return nil, "", usagef(cmd, "the %s must be an object of config fields, such as '{\"count\": 100}', not %s", origin, kindOf(any))
 		}
-		return nil, usagef(cmd, "the %s is not a JSON or YAML object: %v", origin, err)
+		return nil, "", usagef(cmd, "the %s is not a JSON or YAML object: %v", origin, err)
 	}
 	if cfg == nil {
-		return nil, usagef(cmd, "the %s is empty; it must be a JSON or YAML object", origin)
+		return nil, "", usagef(cmd, "the %s is empty; it must be a JSON or YAML object", origin)
 	}
 	pyabSecrets(cfg)
-	return cfg, nil
+	return cfg, file, nil
 }
 
 // pyabPrefix is how pyab's --config names a secret: "SECRET:NAME".

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/internal/replaytest"
@@ -137,5 +138,114 @@ func TestConnectorsYAML(t *testing.T) {
 	r.want(t, 0)
 	if got := strings.Fields(r.stdout); !slices.Equal(got, []string{"source-gnews", "source-pokeapi"}) {
 		t.Fatalf("connectors --install-type yaml: %q", got)
+	}
+}
+
+// rotatingManifest reads an API whose OAuth refresh tokens work once: each
+// refresh answers a new one, which refresh_token_updater writes into the
+// config.
+const rotatingManifest = `
+version: 6.31.1
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [things]}
+streams:
+  - type: DeclarativeStream
+    name: things
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: "{{ config['base_url'] }}"
+        path: /things
+        authenticator:
+          type: OAuthAuthenticator
+          token_refresh_endpoint: "{{ config['base_url'] }}/oauth/token"
+          client_id: "{{ config['credentials']['client_id'] }}"
+          client_secret: "{{ config['credentials']['client_secret'] }}"
+          refresh_token: "{{ config['credentials']['refresh_token'] }}"
+          refresh_token_updater:
+            access_token_config_path: [credentials, access_token]
+            refresh_token_config_path: [credentials, refresh_token]
+            token_expiry_date_config_path: [credentials, token_expiry_date]
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+spec:
+  type: Spec
+  connection_specification:
+    type: object
+    properties:
+      base_url: {type: string}
+      credentials:
+        type: object
+        properties:
+          client_id: {type: string}
+          client_secret: {type: string, airbyte_secret: true}
+          refresh_token: {type: string, airbyte_secret: true}
+`
+
+// TestRotatedTokenKept: a source that rotates its OAuth refresh token
+// (single-use, as the API takes it once) reports its new config; goab
+// writes it over the --config file, so a nightly read works the next
+// night. goab said nothing and kept the spent token in the file, and the
+// second read failed with invalid_grant. An inline --config cannot keep
+// it: goab says so.
+func TestRotatedTokenKept(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	refresh, access, refreshes := "rt-0", "", 0
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/oauth/token" {
+			if r.FormValue("refresh_token") != refresh {
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprint(w, `{"error": "invalid_grant"}`)
+				return
+			}
+			refreshes++
+			refresh, access = fmt.Sprintf("rt-%d", refreshes), fmt.Sprintf("at-%d", refreshes)
+			fmt.Fprintf(w, `{"access_token": %q, "refresh_token": %q, "expires_in": 3600}`, access, refresh)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+access {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, `{"data": [{"id": 1}, {"id": 2}]}`)
+	}))
+	defer api.Close()
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "source-rotating.yaml")
+	os.WriteFile(manifest, []byte(rotatingManifest), 0o644)
+	config := filepath.Join(dir, "config.yaml")
+	os.WriteFile(config, []byte("# the nightly job's config\nbase_url: "+api.URL+"\ncredentials:\n  client_id: me\n  client_secret: cs\n  refresh_token: rt-0\n"), 0o600)
+	cache := filepath.Join(dir, "cache.duckdb")
+	// Night 1 refreshes: rt-0 is spent, rt-1 and at-1 (valid an hour) are
+	// the config's. Night 2 uses at-1 and refreshes nothing.
+	for night := 1; night <= 2; night++ {
+		r := goab(t, nil, "read", "--manifest", manifest, "--config", config, "--cache", cache, "--no-progress")
+		r.want(t, 0)
+		saved := strings.Contains(r.stderr, "the connector updated its config (such as a rotated OAuth token): saved over the --config file")
+		if saved != (night == 1) {
+			t.Errorf("night %d: goab says it saved the config: %v\n%s", night, saved, r.stderr)
+		}
+	}
+	b, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"refresh_token": "rt-1"`) || !strings.Contains(string(b), `"access_token": "at-1"`) || !strings.Contains(string(b), `"client_secret": "cs"`) {
+		t.Errorf("the config file holds\n%s\nwant the tokens of the first night and the rest as it was", b)
+	}
+	if info, err := os.Stat(config); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("the config file's mode: %v, %v; want 0600 as it was", info.Mode(), err)
+	}
+
+	inline := fmt.Sprintf(`{"base_url": %q, "credentials": {"client_id": "me", "client_secret": "cs", "refresh_token": "rt-1"}}`, api.URL)
+	r := goab(t, nil, "records", "--manifest", manifest, "--config", inline, "--stream", "things")
+	r.want(t, 0)
+	if !strings.Contains(r.stderr, "which an inline --config cannot keep") {
+		t.Errorf("an inline config: goab does not say the new one is lost:\n%s", r.stderr)
 	}
 }

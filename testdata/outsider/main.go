@@ -6,6 +6,7 @@
 //	outsider pyairbyte                PyAirbyte's quickstart ported: the faker into the default cache, secrets from .env
 //	outsider tenants                  a sync server's tenants: an Environment each, a manifest connector at once, cancelled, kept apart
 //	outsider nightly                  a PyAirbyte nightly job: a corpus manifest with open streams into AIRBYTE_CACHE_ROOT, AIRBYTE_TEMP_DIR
+//	outsider internal                 a Connector Builder manifest of a private API (OAuth, retries, a substream, a repeating cursor) into DuckDB
 //	outsider destination DEST-EVENTS-BINARY
 //	                                  a destination written with kit, into an HTTP event store that fails midway, in process and as a program
 //	outsider seasons POSTGRES-DSN     a source whose catalog changes over a year, into DuckDB and PostgreSQL alike
@@ -83,6 +84,8 @@ func main() {
 		err = tenantsJourney(ctx)
 	case len(os.Args) == 2 && os.Args[1] == "nightly":
 		err = nightlyJourney(ctx)
+	case len(os.Args) == 2 && os.Args[1] == "internal":
+		err = internalJourney(ctx)
 	case len(os.Args) == 3 && os.Args[1] == "destination":
 		err = destinationJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "seasons":
@@ -90,7 +93,7 @@ func main() {
 	case len(os.Args) == 7 && os.Args[1] == "remote":
 		err = remoteJourney(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider nightly | outsider destination BINARY | outsider seasons DSN | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
