@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/atomicfile"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/spelling"
 	"github.com/x/goairbyte/secrets"
@@ -356,9 +357,9 @@ func keepConfig(e *env, flagName, file string) func(map[string]any) {
 	}
 }
 
-// writeConfig replaces the config file with cfg as indented JSON, through
-// a file beside it renamed over it, keeping its permissions (a symbolic
-// link is followed).
+// writeConfig replaces the config file with cfg as indented JSON, keeping
+// its permissions (a symbolic link is followed), so that a crash leaves the
+// old file or the new one.
 func writeConfig(file string, cfg map[string]any) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -375,23 +376,7 @@ func writeConfig(file string, cfg map[string]any) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails, harmlessly, once renamed
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), target)
+	return atomicfile.Write(target, b.Bytes(), info.Mode().Perm())
 }
 
 // manifestWay is the way of running a source from its manifest, for a
