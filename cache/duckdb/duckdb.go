@@ -51,7 +51,10 @@
 // what it needs (a 100 MB record: 532 MB; 1,500 columns: 1.2 GB) and
 // restored after, and so do the cache's reads of such a table (Records,
 // and the export a destination's Write takes, whose pages then hold fewer
-// rows); and a transaction holds memory for every table it
+// rows); a read cannot know how large a table's records are, so one
+// that runs out of memory runs again at twice the limit, up to four times
+// the configured one (a 100 MB record, loaded at 532 MB, is read at 256
+// MB); and a transaction holds memory for every table it
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
@@ -337,11 +340,17 @@ func (b *database) Classify(err error) error {
 	case err == nil || errors.Is(err, cacheerr.ErrOutOfMemory) || errors.Is(err, cacheerr.ErrDiskFull):
 		return err
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
-		return &cacheerr.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
+		return b.outOfMemory(err)
 	case backend.IsNoSpace(err):
 		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
 	}
 	return err
+}
+
+// outOfMemory is err, DuckDB's out of memory, as the cache's error that
+// names the options raising the limit.
+func (b *database) outOfMemory(err error) error {
+	return &cacheerr.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
 }
 
 // TableColumns makes the backend a backend.ColumnLister: pragma_table_info
