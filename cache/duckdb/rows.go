@@ -225,9 +225,10 @@ func (b *database) RaiseForColumns(ctx context.Context, n int) (restore func(), 
 // failed Records and the export alike; Records read it at 256 MB.
 func (b *database) RaiseAgain(ctx context.Context) (restore func(), ok bool, err error) {
 	b.mu.Lock()
-	need := 2 * max(b.memoryLimit, b.raisedTo)
+	now := max(b.memoryLimit, b.raisedTo)
+	need := b.capped(2 * now)
 	b.mu.Unlock()
-	if need > readRaises*b.memoryLimit {
+	if need <= now || need > readRaises*b.memoryLimit {
 		return nil, false, nil
 	}
 	if restore, err = b.raiseMemory(ctx, need); err != nil {
