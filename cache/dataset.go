@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -221,57 +222,92 @@ func numbersAsFloats(v any) any {
 // made anew, whoever loaded them.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		rows, kinds, release, err := d.rows(ctx)
-		if err != nil {
-			yield(nil, d.gone(ctx, err))
-			return
-		}
-		defer release()
-		defer rows.Close()
-		names, err := rows.Columns()
-		if err != nil {
+		// A read that runs out of memory before its first record runs
+		// again with the limit raised (see raisedRetry); one that ran out
+		// after has given records, and fails.
+		if err := d.c.raisedRetry(ctx, func() error { return d.records(ctx, yield) }); err != nil {
 			yield(nil, err)
-			return
 		}
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		data := -1 // the column _airbyte_data of an open stream's table
-		for i := range vals {
-			ptrs[i] = &vals[i]
-			if names[i] == backend.ColumnData && kinds[i] == backend.TypeJSON {
-				data = i
-			}
+	}
+}
+
+// records gives the dataset's records to yield. An error before the first
+// one is returned, any other given to yield.
+func (d *Dataset) records(ctx context.Context, yield func(map[string]any, error) bool) error {
+	rows, kinds, release, err := d.rows(ctx)
+	if err != nil {
+		return d.gone(ctx, err)
+	}
+	defer release()
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	data := -1 // the column _airbyte_data of an open stream's table
+	for i := range vals {
+		ptrs[i] = &vals[i]
+		if names[i] == backend.ColumnData && kinds[i] == backend.TypeJSON {
+			data = i
 		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				yield(nil, err)
-				return
-			}
-			m, err := openRow(names, kinds, vals, data)
-			if err != nil {
-				yield(nil, fmt.Errorf("cache: stream %s: %w", d.stream, err))
-				return
-			}
-			if m != nil {
-				if !yield(m, nil) {
-					return
-				}
-				continue
-			}
+	}
+	given := false
+	fail := func(err error) error {
+		if err == nil || !given {
+			return err
+		}
+		yield(nil, d.c.classify(err))
+		return nil
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fail(err)
+		}
+		m, err := openRow(names, kinds, vals, data)
+		if err != nil {
+			return fail(fmt.Errorf("cache: stream %s: %w", d.stream, err))
+		}
+		if m == nil {
 			m = make(map[string]any, len(names))
 			for i, n := range names {
 				if m[n], err = columnValue(vals[i], kinds[i]); err != nil {
-					yield(nil, fmt.Errorf("cache: column %s of stream %s: %w", n, d.stream, err))
-					return
+					return fail(fmt.Errorf("cache: column %s of stream %s: %w", n, d.stream, err))
 				}
 			}
-			if !yield(m, nil) {
-				return
-			}
 		}
-		if err := rows.Err(); err != nil {
-			yield(nil, err)
+		given = true
+		if !yield(m, nil) {
+			return nil
 		}
+	}
+	return fail(rows.Err())
+}
+
+// raisedRetry runs read, and when it runs out of memory runs it again with
+// the backend's limit raised (see backend.WideReader), until it fits or the
+// limit goes no higher; read must start over each time. The error is
+// classified, so that running out of memory names the options raising the
+// limit.
+func (c *Cache) raisedRetry(ctx context.Context, read func() error) error {
+	wr, _ := c.b.(backend.WideReader)
+	var restores []func()
+	defer func() {
+		for _, restore := range slices.Backward(restores) {
+			restore()
+		}
+	}()
+	for {
+		err := c.classify(read())
+		if wr == nil || !errors.Is(err, ErrOutOfMemory) {
+			return err
+		}
+		restore, ok, rerr := wr.RaiseAgain(ctx)
+		if rerr != nil || !ok {
+			return err
+		}
+		restores = append(restores, restore)
 	}
 }
 

@@ -178,7 +178,7 @@ func (x *export) read(r int, enc *lineEncoder) {
 		default:
 			p = &linePage{}
 		}
-		err := x.d.readPage(x.ctx, p, enc, x.bounds[i], x.bounds[i+1])
+		err := x.d.c.raisedRetry(x.ctx, func() error { return x.d.readPage(x.ctx, p, enc, x.bounds[i], x.bounds[i+1]) })
 		if err == nil {
 			err = x.sameTable()
 		}

@@ -51,13 +51,20 @@
 // what it needs (a 100 MB record: 532 MB; 1,500 columns: 1.2 GB) and
 // restored after, and so do the cache's reads of such a table (Records,
 // and the export a destination's Write takes, whose pages then hold fewer
-// rows); and a transaction holds memory for every table it
+// rows); a read cannot know how large a table's records are, so one
+// that runs out of memory runs again at twice the limit, up to four times
+// the configured one (a 100 MB record, loaded at 532 MB, is read at 256
+// MB); and a transaction holds memory for every table it
 // writes into until a checkpoint, so a load into many streams commits
 // and checkpoints whenever the tables of its transaction would hold more
 // than a quarter of the limit; the deletes that deduplicate merge streams
 // are committed in groups the same way. What still does not fit is a
 // error matching cache.ErrOutOfMemory that names the options raising the
-// limit.
+// limit. No raise goes past DuckDB's own default limit, 80% of the memory
+// the process may use (a container's limit counted: 819 MB in 1 GiB),
+// unless the configured limit is higher: a load of 1,500 columns, raised
+// to 1.2 GB, was killed in a container of 1 GiB, and loads at 819 MB
+// (50,000 records, peak RSS 1,017 MB).
 //
 // Outside the limit, a process that keeps a cache open sees DuckDB's own
 // memory rise over its first few thousand loads and then level off.
@@ -337,11 +344,17 @@ func (b *database) Classify(err error) error {
 	case err == nil || errors.Is(err, cacheerr.ErrOutOfMemory) || errors.Is(err, cacheerr.ErrDiskFull):
 		return err
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
-		return &cacheerr.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
+		return b.outOfMemory(err)
 	case backend.IsNoSpace(err):
 		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
 	}
 	return err
+}
+
+// outOfMemory is err, DuckDB's out of memory, as the cache's error that
+// names the options raising the limit.
+func (b *database) outOfMemory(err error) error {
+	return &cacheerr.OutOfMemoryError{Where: "the DuckDB cache " + b.path, Limit: b.limitSetting, Remedy: outOfMemoryRemedy, Err: err}
 }
 
 // TableColumns makes the backend a backend.ColumnLister: pragma_table_info
@@ -560,6 +573,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		b.Close()
 		return nil, fmt.Errorf("duckdb: reading the memory limit: %w", err)
 	}
+	b.ceiling = processMemory()
 	b.qualifier = backend.Quote(o.schema) + "."
 	if ambiguous {
 		b.qualifier = backend.Quote(catalog) + "." + b.qualifier
@@ -614,6 +628,9 @@ type database struct {
 	// limit raised to raisedTo for a large record (see raiseMemory).
 	raisers  int
 	raisedTo int64
+	// ceiling bounds every raise: DuckDB's own default limit, 80% of the
+	// memory the process may use (see processMemory); 0: no bound.
+	ceiling int64
 
 	// DuckDB's threads setting is global: the first open write
 	// transaction lowers it to writeThreads, the last one restores
@@ -1190,6 +1207,7 @@ const wideTable = 100
 func (b *database) raiseMemory(ctx context.Context, need int64) (restore func(), err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	need = b.capped(need)
 	if need <= max(b.memoryLimit, b.raisedTo) {
 		if b.raisers == 0 {
 			return func() {}, nil
@@ -1214,6 +1232,39 @@ func (b *database) raiseMemory(ctx context.Context, need int64) (restore func(),
 		}
 	}, nil
 }
+
+// capped is need, or b.ceiling when that is lower (but never below the
+// configured limit): a raise past the memory the process may use gets it
+// killed, as a load of 1,500 columns (raised to 1.2 GB) was in a container
+// of 1 GiB, where at the ceiling of 819 MB it loads or fails with an
+// error. b.mu is held.
+func (b *database) capped(need int64) int64 {
+	if b.ceiling > 0 {
+		return min(need, max(b.ceiling, b.memoryLimit))
+	}
+	return need
+}
+
+// processMemory is the memory limit DuckDB sets when none is given: 80%
+// of the memory the process may use, the machine's or, in a container,
+// its cgroup's (v1 and v2; 819 MB in a container of 1 GiB); 0 when it
+// cannot be read. Read once, from an in-memory database.
+var processMemory = sync.OnceValue(func() int64 {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	var limit string
+	if err := db.QueryRow("SELECT current_setting('memory_limit')").Scan(&limit); err != nil {
+		return 0
+	}
+	n, err := parseSize(limit)
+	if err != nil {
+		return 0
+	}
+	return n
+})
 
 // firstInvalidLine finds, after a failed insert, the first spooled line
 // that is not valid JSON: record data that never went through the protocol

@@ -317,6 +317,68 @@ func TestHundredMegabyteRecord(t *testing.T) {
 	cachetest.Equal(t, "the limit is restored", cachetest.Strings(t, c, `SELECT current_setting('memory_limit')`), []string{"122.0 MiB"})
 }
 
+// A load raises the limit for its largest record, but a read cannot know
+// how large the records are: at the default limit a 100 MB record loaded
+// and then failed Records and the export a destination's Write takes,
+// with DuckDB's own error, which names no option of the cache. A read
+// that runs out of memory runs again at a raised limit (up to 4 times the
+// configured one), and one that still does not fit is a typed error that
+// names the options. At a limit of 8MB: a 12 MB record and a 30 MB one.
+func TestLargeRecordRead(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		mb   int
+		fits bool
+	}{{12, true}, {30, false}} {
+		t.Run(fmt.Sprint(tc.mb), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			c, err := cache.New(ctx, duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb"), duckdb.WithMemoryLimit("8MB")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			big := strings.Repeat("x", tc.mb<<20)
+			cachetest.MustLoad(t, c, cachetest.Catalog(cachetest.Stream("blobs", `{"id":{"type":"integer"},"s":{"type":"string"}}`, protocol.SyncFullRefresh, nil)), cache.StrategyAppend,
+				cachetest.Rec("blobs", `{"id":1,"s":"small"}`), cachetest.Rec("blobs", `{"id":2,"s":"`+big+`"}`))
+			ds, err := c.Dataset(ctx, "blobs")
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(what string, n, size int, err error) {
+				t.Helper()
+				if !tc.fits {
+					if !errors.Is(err, cache.ErrOutOfMemory) || !strings.Contains(fmt.Sprint(err), "duckdb.WithMemoryLimit") {
+						t.Fatalf("%s: got %v after %d records, want an error matching ErrOutOfMemory that names duckdb.WithMemoryLimit", what, err, n)
+					}
+					return
+				}
+				if err != nil || n != 2 || size < len(big) {
+					t.Fatalf("%s: %d records, the largest of %d bytes, error %v; want 2, the largest of %d", what, n, size, err, len(big))
+				}
+			}
+			n, size := 0, 0
+			var rerr error
+			for r, err := range ds.Records(ctx) {
+				if rerr = err; err != nil {
+					break
+				}
+				n, size = n+1, max(size, len(fmt.Sprint(r["s"])))
+			}
+			check("Records", n, size, rerr)
+			n, size, rerr = 0, 0, nil
+			for l, err := range ds.RecordLines(ctx, nil) {
+				if rerr = err; err != nil {
+					break
+				}
+				n, size = n+1, max(size, len(l.Data))
+			}
+			check("RecordLines", n, size, rerr)
+			cachetest.Equal(t, "the limit is restored", cachetest.Strings(t, c, `SELECT current_setting('memory_limit')`), []string{"7.6 MiB"})
+		})
+	}
+}
+
 // Salesforce objects and HubSpot's flattened properties make streams of
 // hundreds or thousands of fields. At the default limit of 128MB, an
 // INSERT into a table of 600 columns failed at every retry, and so did

@@ -179,7 +179,11 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 		if err := context.Cause(ctx); err != nil {
 			return err
 		}
-		return fmt.Errorf("duckdb: %s", mapping.ResultError(&res))
+		err := fmt.Errorf("duckdb: %s", mapping.ResultError(&res))
+		if mapping.ResultErrorType(&res) == mapping.ErrorTypeOutOfMemory {
+			return b.outOfMemory(err)
+		}
+		return err
 	}
 	row.data = make([]unsafe.Pointer, len(types))
 	row.valid = make([]unsafe.Pointer, len(types))
@@ -212,6 +216,32 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 func (b *database) RaiseForColumns(ctx context.Context, n int) (restore func(), err error) {
 	return b.raiseMemory(ctx, tableMemory(n))
 }
+
+// RaiseAgain makes the backend a backend.WideReader: a read that ran out
+// of memory runs again at twice the limit, up to readRaises times the
+// configured one. The cache does not know how large the records of a
+// table are, and a load raised the limit for its largest (see
+// recordMemory): at the default limit, a 100 MB record loaded and then
+// failed Records and the export alike; Records read it at 256 MB.
+func (b *database) RaiseAgain(ctx context.Context) (restore func(), ok bool, err error) {
+	b.mu.Lock()
+	now := max(b.memoryLimit, b.raisedTo)
+	need := b.capped(2 * now)
+	b.mu.Unlock()
+	if need <= now || need > readRaises*b.memoryLimit {
+		return nil, false, nil
+	}
+	if restore, err = b.raiseMemory(ctx, need); err != nil {
+		return nil, false, err
+	}
+	return restore, true, nil
+}
+
+// readRaises bounds RaiseAgain: 512 MB at the default limit, which holds a
+// 100 MB record's read, and leaves a container of 1 GiB room for the rest
+// of the process. A read that needs more fails with the error that names
+// the option raising the limit.
+const readRaises = 4
 
 func canRead(t backend.Type, dt mapping.Type) bool {
 	for _, ok := range readable[t] {

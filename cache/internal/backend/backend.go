@@ -133,6 +133,11 @@ type WideReader interface {
 	// RaiseForColumns raises the limit for a query of n columns, if it
 	// needs it, until restore is called.
 	RaiseForColumns(ctx context.Context, n int) (restore func(), err error)
+	// RaiseAgain raises the limit above the one a query just ran out of
+	// memory at, so that it can run again (a record as large as the load
+	// raised the limit for is read at a lower one); ok is false when the
+	// limit will go no higher.
+	RaiseAgain(ctx context.Context) (restore func(), ok bool, err error)
 }
 
 // Locker is implemented by a Backend that can hold a named lock for as long
