@@ -40,7 +40,7 @@ func TestRaiseCeiling(t *testing.T) {
 	for _, tc := range []struct {
 		ceiling, want int64
 	}{{300 << 20, 300 << 20}, {64 << 20, configured}} {
-		b.ceiling = tc.ceiling
+		b.ceiling = func() int64 { return tc.ceiling }
 		restore, err := b.raiseMemory(ctx, tableMemory(1500))
 		if err != nil {
 			t.Fatal(err)
