@@ -93,7 +93,8 @@ type OutOfMemoryError struct {
 	// Where is what ran out, such as "the DuckDB cache".
 	Where string
 	// Limit is the memory limit the cache was opened with, when the
-	// backend has one of its own (DuckDB); empty otherwise.
+	// backend has one of its own (DuckDB); empty otherwise. A statement
+	// on a large record or a wide table may have run with it raised.
 	Limit string
 	// Remedy says how to give it more memory or need less.
 	Remedy string
@@ -105,9 +106,10 @@ type OutOfMemoryError struct {
 func (e *OutOfMemoryError) Error() string {
 	at := ""
 	if e.Limit != "" {
-		at = " at its limit of " + e.Limit
+		at = " (its memory limit is " + e.Limit + ", raised for large records and wide tables)"
 	}
-	return fmt.Sprintf("%s ran out of memory%s (%v); %s, and load again: what was committed stays", e.Where, at, e.Err, e.Remedy)
+	// "Run again", not "load again": reads run out of memory too.
+	return fmt.Sprintf("%s ran out of memory%s (%v); %s, and run it again: what a load committed stays", e.Where, at, e.Err, e.Remedy)
 }
 
 // Is matches ErrOutOfMemory.
