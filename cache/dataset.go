@@ -143,11 +143,8 @@ func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, kinds []backend.Typ
 	if len(cols) == 0 {
 		return nil, nil, nil, d.c.streamNotFound(ctx, d.stream)
 	}
-	release = func() {}
-	if wr, ok := d.c.b.(backend.WideReader); ok {
-		if release, err = wr.RaiseForColumns(ctx, len(cols)); err != nil {
-			return nil, nil, nil, err
-		}
+	if release, err = d.c.raiseForColumns(ctx, len(cols)); err != nil {
+		return nil, nil, nil, err
 	}
 	sel := make([]string, len(cols))
 	kinds = make([]backend.Type, len(cols))
@@ -283,6 +280,16 @@ func (d *Dataset) records(ctx context.Context, yield func(map[string]any, error)
 		}
 	}
 	return fail(rows.Err())
+}
+
+// raiseForColumns raises the backend's memory limit, if it needs it, for
+// a read of a table of n columns (see backend.WideReader), until release is
+// called: once for a whole read, whichever way its rows come.
+func (c *Cache) raiseForColumns(ctx context.Context, n int) (release func(), err error) {
+	if wr, ok := c.b.(backend.WideReader); ok {
+		return wr.RaiseForColumns(ctx, n)
+	}
+	return func() {}, nil
 }
 
 // raisedRetry runs read, and when it runs out of memory runs it again with

@@ -111,6 +111,9 @@ type export struct {
 	// free takes pages back once consumed: their buffers, grown to a
 	// page's size once, are reused rather than grown again.
 	free chan *linePage
+	// release ends the raise of the backend's memory limit for the
+	// table's width (see Cache.raiseForColumns), once the readers are done.
+	release func()
 }
 
 // pageResult is one page a reader read, or why it could not.
@@ -152,7 +155,11 @@ func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageS
 	case d.last != "":
 		more = []string{d.last}
 	}
-	x := &export{d: d, table: table, bounds: append([]string{""}, more...)}
+	release, err := d.c.raiseForColumns(ctx, len(cols))
+	if err != nil {
+		return nil, err
+	}
+	x := &export{d: d, table: table, bounds: append([]string{""}, more...), release: release}
 	x.ctx, x.cancel = context.WithCancel(ctx)
 	x.outs = make([]chan pageResult, min(exportReaders, x.pages()))
 	x.free = make(chan *linePage, len(x.outs))
@@ -254,6 +261,7 @@ func (x *export) stop() {
 		for range out {
 		}
 	}
+	x.release()
 }
 
 // pageBounds returns the raw id of every size-th row of the dataset and

@@ -628,9 +628,9 @@ type database struct {
 	// limit raised to raisedTo for a large record (see raiseMemory).
 	raisers  int
 	raisedTo int64
-	// ceiling bounds every raise: DuckDB's own default limit, 80% of the
-	// memory the process may use (see processMemory); 0: no bound. It is
-	// asked only when a raise is needed: reading it opens a database in
+	// ceiling returns the bound of every raise: DuckDB's own default
+	// limit, 80% of the memory the process may use (see processMemory); 0
+	// is no bound. It is asked only when a raise is needed: reading it opens a database in
 	// memory, which a small Read would pay for (measured: a Read of 20,000
 	// faker records 6 % slower when every cache asked at its opening).
 	ceiling func() int64

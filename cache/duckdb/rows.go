@@ -153,11 +153,6 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 	if err := bind(stmt, args); err != nil {
 		return err
 	}
-	restore, err := b.RaiseForColumns(ctx, len(types))
-	if err != nil {
-		return err
-	}
-	defer restore()
 
 	// A canceled ctx interrupts the query, as the driver does. An interrupt
 	// that has started is waited for before the connection is released:
