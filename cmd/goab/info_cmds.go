@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 
 	"github.com/x/goairbyte/registry"
 )
@@ -37,12 +38,13 @@ var connectorsCommand = &command{
 		if err != nil {
 			return err
 		}
+		if kind.value != "" {
+			cs = slices.DeleteFunc(cs, func(c *registry.Connector) bool { return string(c.Kind) != kind.value })
+		}
 		if format.value == "json" {
 			doc := connectorsDoc{Connectors: []connectorEntry{}}
 			for _, c := range cs {
-				if kind.value == "" || string(c.Kind) == kind.value {
-					doc.Connectors = append(doc.Connectors, newConnectorEntry(c))
-				}
+				doc.Connectors = append(doc.Connectors, newConnectorEntry(c))
 			}
 			return e.printDoc(doc)
 		}
@@ -51,9 +53,6 @@ var connectorsCommand = &command{
 			tw.row("NAME", "KIND", "VERSION", "LANGUAGE", "DOCKER IMAGE", "PYPI PACKAGE")
 		}
 		for _, c := range cs {
-			if kind.value != "" && string(c.Kind) != kind.value {
-				continue
-			}
 			if !*long {
 				tw.row(c.Name)
 				continue
