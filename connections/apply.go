@@ -65,11 +65,10 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 	}
 	// Deletions go from connections to what they use, creations the
 	// other way.
-	kinds := map[Kind]int{KindConnection: 0, KindDestination: 1, KindSource: 2}
 	deletions := slices.Clone(p.Changes)
-	slices.SortStableFunc(deletions, func(a, b *Change) int { return kinds[a.Kind] - kinds[b.Kind] })
+	slices.SortStableFunc(deletions, func(a, b *Change) int { return usersFirst[a.Kind] - usersFirst[b.Kind] })
 	puts := slices.Clone(p.Changes)
-	slices.SortStableFunc(puts, func(a, b *Change) int { return kinds[b.Kind] - kinds[a.Kind] })
+	slices.SortStableFunc(puts, func(a, b *Change) int { return usersFirst[b.Kind] - usersFirst[a.Kind] })
 
 	for _, c := range deletions {
 		if c.Action != Delete && c.Action != Replace {
@@ -105,6 +104,10 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) error {
 	}
 	return p.record(fresh)
 }
+
+// usersFirst orders the kinds from what uses to what is used: a
+// connection uses a source and a destination.
+var usersFirst = map[Kind]int{KindConnection: 0, KindDestination: 1, KindSource: 2}
 
 // record completes the state once every change is made: it forgets the
 // objects the plan found gone (DeleteRemoved), and records the id of every

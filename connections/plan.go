@@ -370,8 +370,7 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 	pl.deleteConnectionsOfGone()
 	pl.planConnections()
 	// Connections go before what they use, in the plan as in Apply.
-	order := map[Kind]int{KindConnection: 0, KindDestination: 1, KindSource: 2}
-	slices.SortStableFunc(pl.dels, func(a, b *Change) int { return order[a.Kind] - order[b.Kind] })
+	slices.SortStableFunc(pl.dels, func(a, b *Change) int { return usersFirst[a.Kind] - usersFirst[b.Kind] })
 	p := &Plan{st: st, ids: uniqueIDs(all), Changes: slices.Concat(pl.dels, pl.adds, pl.changes), declared: map[Kind][]string{
 		KindSource: sortedKeys(r.decl.Sources), KindDestination: sortedKeys(r.decl.Destinations), KindConnection: sortedKeys(r.decl.Connections)}}
 	if r.deleteRemoved {
