@@ -79,7 +79,7 @@ var cacheLimits = map[string]map[string]string{
 // process, its recorded traffic replayed at the recording's frozen clock.
 func replayedSource(t *testing.T, c replaytest.Connector) (*goairbyte.Source, *replaytest.Server) {
 	t.Helper()
-	srv := c.Replay(t)
+	srv := c.Replay(t, replaytest.SkipRetried())
 	src, err := goairbyte.GetSource(context.Background(), c.Name, connector.WithManifest(c.Manifest),
 		connector.WithHTTPClient(srv.Client()), connector.WithClock(c.Clock()),
 		connector.WithConfig(c.Config), connector.WithEnvironment(goairbyte.NewEnvironment()))
@@ -417,7 +417,7 @@ func TestManifestOnlyResolution(t *testing.T) {
 			registry.WithManifestURL(site.URL), registry.WithCacheDir(cacheDir)}, opts...)...))
 		return env
 	}
-	replay := sendinblue.Replay(t)
+	replay := sendinblue.Replay(t, replaytest.SkipRetried())
 	replay.Phase("check")
 	check := func(env *goairbyte.Environment) error {
 		src, err := goairbyte.GetSource(ctx, "source-sendinblue", connector.WithEnvironment(env),

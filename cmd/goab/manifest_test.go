@@ -21,7 +21,7 @@ import (
 func TestManifestCommands(t *testing.T) {
 	conns := replaytest.Connectors(t)
 	c := conns[slices.IndexFunc(conns, func(c replaytest.Connector) bool { return c.Name == "source-sendinblue" })]
-	srv := c.Replay(t)
+	srv := c.Replay(t, replaytest.SkipRetried())
 	dir := t.TempDir()
 	env := srv.ProxyEnv(dir, dir)
 	config := filepath.Join(dir, "config.json")

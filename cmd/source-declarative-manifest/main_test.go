@@ -33,7 +33,7 @@ func TestBinaryConformance(t *testing.T) {
 	for _, c := range replaytest.Connectors(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
-			srv := c.Replay(t)
+			srv := c.Replay(t, replaytest.SkipRetried())
 			dir := t.TempDir()
 			conformance(t, c, srv, connector.WithLocalExecutable(bin), connector.WithEnv(append(srv.ProxyEnv(dir, dir), frozen(c))...))
 		})
@@ -48,7 +48,7 @@ func TestImageConformance(t *testing.T) {
 	for _, c := range replaytest.Connectors(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
-			srv := c.Replay(t)
+			srv := c.Replay(t, replaytest.SkipRetried())
 			dir := t.TempDir()
 			os.Chmod(dir, 0o755)
 			conformance(t, c, srv, connector.WithDockerImage(image), connector.WithHostNetwork(true),

@@ -65,8 +65,8 @@ func Connectors(t testing.TB) []Connector {
 func (c Connector) Clock() func() time.Time { return func() time.Time { return c.Now } }
 
 // Replay starts a replay server of the connector's exchanges.
-func (c Connector) Replay(t testing.TB) *Server {
-	return Start(t, filepath.Join(c.Dir, "exchanges.json"))
+func (c Connector) Replay(t testing.TB, opts ...Option) *Server {
+	return Start(t, filepath.Join(c.Dir, "exchanges.json"), opts...)
 }
 
 // HasIncremental reports whether the connector has an incremental read

@@ -98,8 +98,11 @@ type Server struct {
 	t          testing.TB
 	exchanges  []Exchange
 	missStatus int
-	srv        *httptest.Server
-	ca         *authority
+	// skipRetried leaves out the error responses a later response of the
+	// same request followed (see SkipRetried).
+	skipRetried bool
+	srv         *httptest.Server
+	ca          *authority
 
 	mu       sync.Mutex
 	queues   map[string][]Response
@@ -117,6 +120,13 @@ type Option func(*Server)
 // what a connector does after a miss must stay what those tests have
 // always seen.
 func MissStatus(status int) Option { return func(s *Server) { s.missStatus = status } }
+
+// SkipRetried makes Phase leave out each error response (status 400 or
+// above) that a later response of the same request followed: a 429 the
+// CDK retried, whose wait (5 s of exponential backoff, skipped when it was
+// recorded) the connector would sit out in real time. The records and
+// states are the same; a test of retries leaves this option out.
+func SkipRetried() Option { return func(s *Server) { s.skipRetried = true } }
 
 // Start reads exchangesFile and starts the server; it stops when t ends.
 // No phase is loaded: call Phase.
@@ -153,6 +163,17 @@ func (s *Server) Phase(phase string) {
 		if e.Phase == phase {
 			k := key(e.Request.Method, e.Request.URL, e.Request.Body)
 			s.queues[k] = append(s.queues[k], e.Response)
+		}
+	}
+	if s.skipRetried {
+		for k, q := range s.queues {
+			kept := q[:0:0]
+			for i, r := range q {
+				if r.Status < 400 || i == len(q)-1 {
+					kept = append(kept, r)
+				}
+			}
+			s.queues[k] = kept
 		}
 	}
 }
