@@ -40,7 +40,10 @@
 // chunk size, so that the database starts on the first chunk at once. A
 // STATE is written in the same transaction as every record that arrived
 // before it, so a committed state never covers a record that is not
-// durable; for a replace stream the state waits for the final swap. If the
+// durable; for a replace stream the state waits for the final swap. A
+// STATE that comes 30 s or more after its transaction began commits it,
+// however few records it holds, so a slow source's load cancelled or
+// killed midway keeps what it read up to a recent state. If the
 // process is killed, the next load passes the last committed state and
 // loses nothing before it; append streams may then hold the records after
 // it again, once more for each killed load that committed them (merge

@@ -19,7 +19,8 @@ type idGen struct {
 	text    [ulid.EncodedSize]byte
 }
 
-// now is the clock the ids' time part comes from; tests step it back.
+// now is the cache's clock: of the ids' time part and of a load's
+// stateCommitInterval. Tests step it.
 var now = time.Now
 
 func newIDGen() *idGen {

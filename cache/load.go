@@ -39,7 +39,9 @@ type LoadRequest struct {
 	// BatchSize is how many records a load writes per transaction; 0 means
 	// the backend's own size (500,000 on DuckDB), else 100,000. States are
 	// committed with the records they cover, so smaller batches commit
-	// states more often.
+	// states more often; a state that arrives 30 s or more after its
+	// transaction began commits it at once, so that a slow source's read
+	// cancelled or killed midway keeps what it read up to a recent state.
 	BatchSize int
 	// Committed, when set, is called after each transaction of the load
 	// commits, with the records it committed per stream and the keys of
@@ -197,6 +199,7 @@ type load struct {
 	txMem      int64
 	txMemory   backend.TxMemory // nil: the backend does not say
 	open       bool             // a chunk of that transaction was sent
+	txSince    time.Time        // when the transaction being filled began
 	unknown    int64            // records of streams not in the catalog
 	unknownSt  int64            // their states
 	wholeState bool             // a GLOBAL or LEGACY state arrived
@@ -213,7 +216,7 @@ func (c *Cache) newLoad(ctx context.Context, req *LoadRequest) (*load, error) {
 		return nil, err
 	}
 	l := &load{c: c, req: req, plans: plans, byName: map[string]*streamPlan{}, ids: newIDGen(),
-		cur: newChunk(), deferred: map[StateKey]*protocol.State{}, txTables: map[*streamPlan]bool{}}
+		cur: newChunk(), deferred: map[StateKey]*protocol.State{}, txTables: map[*streamPlan]bool{}, txSince: now()}
 	l.txMemory, _ = c.b.(backend.TxMemory)
 	if _, err := c.prepare(ctx, req.SourceName, plans, req.ShareTables, l.ids); err != nil {
 		return nil, err
@@ -336,7 +339,7 @@ func (l *load) enterTable(p *streamPlan) {
 // commit sends the current chunk to be committed with its transaction.
 func (l *load) commit() {
 	l.send(true)
-	l.inTx, l.txMem = 0, 0
+	l.inTx, l.txMem, l.txSince = 0, 0, now()
 	clear(l.txTables)
 }
 
@@ -368,10 +371,21 @@ func (l *load) state(st *protocol.State) {
 	}
 	if deferred {
 		l.deferred[key] = st
-	} else {
-		l.cur.states[key] = st
+		return
+	}
+	l.cur.states[key] = st
+	if now().Sub(l.txSince) >= stateCommitInterval {
+		l.commit()
 	}
 }
+
+// stateCommitInterval is how long a load's transaction may stay open
+// before a STATE message commits it, whatever BatchSize says: a slow source
+// (an API giving a few hundred records a second takes half an hour to fill
+// DuckDB's 500,000) keeps what it read up to its last state when the read
+// is cancelled or killed, instead of losing it all. Fast loads fill their
+// transactions first and never see it.
+const stateCommitInterval = 30 * time.Second
 
 // catalogPart is a GLOBAL state without the stream states of streams that
 // are not in the catalog (st itself when there are none).
