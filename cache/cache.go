@@ -489,14 +489,17 @@ func (c *Cache) lockSource(ctx context.Context, prefix, source string, lost func
 // (its state key) whose state this cache keeps, under its prefix, or
 // returns a *cacheerr.InUseError at once when another Write holds it: two
 // such Writes at once would each send every row not confirmed yet. The
-// Write stores its states with locked, which fences them (see Cache.lock):
-// once the lock is lost, storing fails, so that a state of this Write
-// never lands after the next Write read the states.
+// Write runs with locked, which fences its states (see Cache.lock): once
+// the lock is lost, storing fails, so that a state of this Write never
+// lands after the next Write read the states. locked is also cancelled,
+// with the error saying so as its cause, as soon as the backend finds the
+// lock lost, so that the Write stops sending the records the next one
+// sends too.
 func (c *Cache) lockWrite(ctx context.Context, source, destination string) (locked context.Context, unlock func(), err error) {
 	lost := func(reason error) error {
 		return fmt.Errorf("cache: the lock of the Writes of source %q into destination %q under table prefix %q was lost while this one ran (%w), so another Write may have started: this one stopped storing states, keeping those it stored; write again once no other Write runs: it resumes from the last stored state", source, destination, c.statePrefix, reason)
 	}
-	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination, Prefix: c.statePrefix}, lost, false)
+	return c.lock(ctx, lockName(c.statePrefix, "write "+source+" to "+destination), &cacheerr.InUseError{Source: source, Destination: destination, Prefix: c.statePrefix}, lost, true)
 }
 
 // lockName names the lock of what (a load or a Write) under a state

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
@@ -360,4 +361,89 @@ func TestTwoEnvironmentsAtOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A Write whose lock's session ended (pg_terminate_backend, a cut
+// connection) stops at once, with an error saying the lock was lost:
+// before, it went on sending records until its destination echoed a
+// state, which it then failed to store, while the next Write, which the
+// lost lock let in, sent those records too.
+func TestWriteStopsOnceItsLockIsLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const users = 50
+	rr, err := newFaker(t, users, "users").Read(ctx, source.UseCache(openCache(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := testenv.Postgres(t)
+	states, err := cache.New(ctx, postgres.NewConnector(dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { states.Close() })
+	sd := &stallDest{stalled: make(chan struct{}), release: make(chan struct{})}
+	d, err := destination.New(ctx, "destination-stall", connector.WithGoConnector(sd), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errA error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, errA = d.Write(ctx, rr, destination.StateCache(states), destination.StateKey("k"), destination.Strategy(cache.StrategyAppend))
+	}()
+	<-sd.stalled
+	if !testenv.EndLockSessions(t, dsn) {
+		close(sd.release)
+		<-done
+		t.FailNow()
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		close(sd.release)
+		<-done
+		t.Fatalf("the Write went on after its lock was lost, its destination given %d records of %d, and returned %v", sd.records.Load(), users, errA)
+	}
+	if errA == nil || !strings.Contains(errA.Error(), "was lost") || !strings.Contains(errA.Error(), "write again") {
+		t.Errorf("the Write that lost its lock returned %v, want an error saying the lock was lost and to write again", errA)
+	}
+}
+
+// stallDest is a destination that, in its first Write, stops after the
+// first record (stalled is closed then) until it is cancelled or release
+// is closed, then takes the rest; it counts the records it was given.
+type stallDest struct {
+	stalled, release chan struct{}
+	calls            atomic.Int32
+	records          atomic.Int64
+}
+
+func (s *stallDest) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
+	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
+}
+
+func (s *stallDest) Check(context.Context, json.RawMessage) error { return nil }
+
+func (s *stallDest) Write(ctx context.Context, _ json.RawMessage, _ *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	first := s.calls.Add(1) == 1
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		if m.Type != protocol.TypeRecord {
+			continue
+		}
+		if s.records.Add(1) == 1 && first {
+			close(s.stalled)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-s.release:
+			}
+		}
+	}
+	return nil
 }

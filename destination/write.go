@@ -280,10 +280,12 @@ func (e *writeError) Unwrap() error { return e.Err }
 // cache.ErrInUse; each would otherwise send what is not confirmed yet, and
 // under the append strategy the destination would get those records twice.
 // On PostgreSQL the lock is a session's: a Write whose lock's session ends
-// while it runs (pg_terminate_backend, a cut connection, a restart) stores
-// none of its destination's states once another Write has taken the lock,
-// and fails with an error that says so, rather than take the state back
-// to before what the other Write's destination confirmed.
+// while it runs (pg_terminate_backend, a cut connection, a restart) is
+// cancelled within 0.2 s, rather than go on sending what the next Write
+// sends too, stores none of its destination's states once another Write
+// has taken the lock, rather than take the state back to before what the
+// other Write's destination confirmed, and fails with an error that says
+// so.
 // With NoStateCache nothing is kept, and nothing is locked. Writes into
 // different destinations may run at once; from a *source.Source, its reads
 // into one cache run one at a time, as Source.Read's do.
@@ -388,16 +390,23 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 		// One Write of a source into a destination at a time: two would
 		// each send every row not confirmed yet (the cache's lock holds
 		// across processes on PostgreSQL, where workers share a cache).
-		// Its states are stored with the lock's context, which fails them
-		// once the lock is lost: one landing after the next Write read
-		// the states would take the destination back to records it was
-		// sent since.
+		// It runs with the lock's context, which fails its states once
+		// the lock is lost (one landing after the next Write read the
+		// states would take the destination back to records it was sent
+		// since) and is cancelled as soon as the loss is seen, so that this
+		// Write stops sending what the next one sends too.
 		locked, unlock, err := cacheOps.LockWrite(stateCache, ctx, out.SourceName, key)
 		if err != nil {
 			return nil, fmt.Errorf("destination %s: %w", d.Name(), err)
 		}
-		ctx = locked
 		defer unlock()
+		parent := ctx
+		ctx = locked
+		defer func() {
+			if err != nil && locked.Err() != nil && parent.Err() == nil {
+				err = context.Cause(locked) // the lock was lost
+			}
+		}()
 		out.State = &StateProvider{c: stateCache, source: out.SourceName, destination: key}
 	}
 	d.core.Logger().Debug("write started", "destination", d.Name(), "source", out.SourceName, "cached", cached != nil)
