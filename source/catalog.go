@@ -74,20 +74,19 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 	if err != nil {
 		return nil, err
 	}
-	index := newStreamIndex(s.Name(), c)
+	index := catalogs.NewIndex(c, s.Name())
 	// An override of a stream the catalog lacks is a typo that would read
 	// the stream meant without its key or cursor: say so. One of a stream
 	// of the catalog that this read leaves out is kept for later reads.
-	for _, o := range []struct {
-		what    string
-		streams []string
-	}{
-		{"primary key override (SetPrimaryKey, PrimaryKey)", slices.Sorted(maps.Keys(cs.primaryKey))},
-		{"cursor override (SetCursorField, CursorField)", slices.Sorted(maps.Keys(cs.cursor))},
-	} {
-		if err := index.check(o.streams); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.what, err)
-		}
+	// Overrides are kept by the stream they select, whichever name (name
+	// or namespace.name) they and the selection use.
+	pkOf, err := overridesByStream(index, "primary key override (SetPrimaryKey, PrimaryKey)", cs.primaryKey)
+	if err != nil {
+		return nil, err
+	}
+	cursorOf, err := overridesByStream(index, "cursor override (SetCursorField, CursorField)", cs.cursor)
+	if err != nil {
+		return nil, err
 	}
 	if len(streams) == 0 {
 		if streams, err = s.SelectedStreams(ctx); err != nil {
@@ -102,16 +101,16 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		return nil, &NoStreamsSelectedError{Connector: s.Name()}
 	}
 	out := &protocol.ConfiguredCatalog{Streams: make([]protocol.ConfiguredStream, 0, len(streams))}
-	// The n-th mention of a name is the n-th stream of that name: every
-	// stream, listed by name, configures a name in two namespaces once
-	// each, not the first twice.
-	mentions := map[string]int{}
+	configured := make(map[*protocol.Stream]bool, len(streams))
 	for _, name := range streams {
-		st, err := index.find(name, mentions[name])
+		st, err := index.Find(name)
 		if err != nil {
 			return nil, err
 		}
-		mentions[name]++
+		if configured[st] {
+			continue // named twice (as name and as namespace.name)
+		}
+		configured[st] = true
 		cfg := protocol.ConfiguredStream{
 			Stream:              *st,
 			SyncMode:            protocol.SyncFullRefresh,
@@ -122,8 +121,8 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		// or at least a primary key to merge on. One that offers incremental
 		// reads with neither is read in full (a cache could neither append
 		// its records once nor replace them for an incremental read).
-		_, pkOverride := cs.primaryKey[name]
-		_, curOverride := cs.cursor[name]
+		pk, pkOverride := pkOf[st]
+		cur, curOverride := cursorOf[st]
 		tracked := len(st.DefaultCursorField) > 0 || (st.SourceDefinedCursor != nil && *st.SourceDefinedCursor) ||
 			len(st.SourceDefinedPrimaryKey) > 0 || pkOverride || curOverride
 		if !cs.fullRefresh && catalogs.Supports(st, protocol.SyncIncremental) && tracked || !catalogs.Supports(st, protocol.SyncFullRefresh) {
@@ -131,16 +130,43 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 			cfg.DestinationSyncMode = protocol.DestinationAppend
 			cfg.CursorField = st.DefaultCursorField
 		}
-		if cur, ok := cs.cursor[name]; ok {
+		if curOverride {
 			cfg.CursorField = cur
 		}
-		if pk, ok := cs.primaryKey[name]; ok {
+		if pkOverride {
 			cfg.PrimaryKey = pk
 		}
 		if cfg.SyncMode == protocol.SyncIncremental && len(cfg.PrimaryKey) > 0 {
 			cfg.DestinationSyncMode = protocol.DestinationAppendDedup
 		}
 		out.Streams = append(out.Streams, cfg)
+	}
+	return out, nil
+}
+
+// configuredNames lists the names of c's streams: those a read's records,
+// states and cache tables go by, whichever name (or namespace.name)
+// selected them.
+func configuredNames(c *protocol.ConfiguredCatalog) []string {
+	names := make([]string, len(c.Streams))
+	for i := range c.Streams {
+		names[i] = c.Streams[i].Stream.Name
+	}
+	return names
+}
+
+// overridesByStream keys overrides (what they are, for the error) by the
+// stream each name selects in index. The names go in sorted order, so that
+// of two naming one stream (its name and its namespace.name), the one that
+// wins does not depend on the map's order.
+func overridesByStream[V any](index *catalogs.Index, what string, byName map[string]V) (map[*protocol.Stream]V, error) {
+	out := make(map[*protocol.Stream]V, len(byName))
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		st, err := index.Find(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out[st] = byName[name]
 	}
 	return out, nil
 }
@@ -156,47 +182,4 @@ func (s *Source) StreamJSONSchema(ctx context.Context, stream string) (json.RawM
 		return nil, err
 	}
 	return st.JSONSchema, nil
-}
-
-// streamIndex finds the streams of a catalog by name, for the calls that
-// look up every selected stream: catalogs.Find scans the catalog,
-// which for each of thousands of selected streams (a database source's
-// tables) costs their number squared. Measured on 50,000 streams:
-// selecting them all by name took 36 s.
-type streamIndex struct {
-	where  string
-	c      *protocol.Catalog
-	byName map[string][]*protocol.Stream // in catalog order: a name in several namespaces
-}
-
-func newStreamIndex(where string, c *protocol.Catalog) *streamIndex {
-	x := &streamIndex{where: where, c: c, byName: make(map[string][]*protocol.Stream, len(c.Streams))}
-	for i := range c.Streams {
-		x.byName[c.Streams[i].Name] = append(x.byName[c.Streams[i].Name], &c.Streams[i])
-	}
-	return x
-}
-
-// find returns the n-th stream called name (in catalog order), the first
-// when there are not that many (as catalogs.Find), or catalogs.Find's
-// *StreamNotFoundError.
-func (x *streamIndex) find(name string, n int) (*protocol.Stream, error) {
-	if sts := x.byName[name]; len(sts) > 0 {
-		if n < len(sts) {
-			return sts[n], nil
-		}
-		return sts[0], nil
-	}
-	return catalogs.Find(x.c, x.where, name)
-}
-
-// check returns the *StreamNotFoundError of the first of names that the
-// catalog lacks, nil if it has them all.
-func (x *streamIndex) check(names []string) error {
-	for _, n := range names {
-		if _, err := x.find(n, 0); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -32,6 +32,13 @@
 // the next read asks again. Overrides of the catalog's keys
 // ([Source.SetPrimaryKey], [Source.SetCursorField]) apply to every read.
 //
+// A stream is named by its name. A name that streams of several namespaces
+// share (a database source's table in two schemas) names none of them, and
+// the error says so: each is named namespace.name, as
+// [Source.AvailableStreams] lists it, in every call that takes a stream
+// name. Its records and its cache table still go by its name alone, so a
+// cache holds one of them at a time (see the cache package).
+//
 // Errors match the root package's sentinels: *connector.CheckFailedError,
 // *connector.ConfigValidationError, *protocol.StreamNotFoundError,
 // [*IncompleteStreamError], [*NoStreamsSelectedError],

@@ -105,6 +105,7 @@ func (s *Source) streamMessages(ctx context.Context, streams []string, fullRefre
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	names = configuredNames(catalog)
 	catJSON, err := json.Marshal(catalog)
 	if err != nil {
 		return nil, nil, nil, err

@@ -71,7 +71,8 @@ func TestAStreamNameInTwoNamespaces(t *testing.T) {
 	}
 	c := openDuckDB(t)
 	_, err = src.Read(ctx, source.UseCache(c), source.NoProgress())
-	if !errors.Is(err, cache.ErrNameCollision) || !strings.Contains(err.Error(), `in namespaces "east" and "west"`) || !strings.Contains(err.Error(), "source.Streams") {
+	if !errors.Is(err, cache.ErrNameCollision) || !strings.Contains(err.Error(), `in namespaces "east" and "west"`) ||
+		!strings.Contains(err.Error(), `source.Streams with "east.tags" or "west.tags"`) {
 		t.Fatalf("reading both: %v", err)
 	}
 	res, err := src.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams("other"))
@@ -80,5 +81,78 @@ func TestAStreamNameInTwoNamespaces(t *testing.T) {
 	}
 	if n := res.StreamRecords()["other"]; n != 1 {
 		t.Errorf("other: %d records, want 1", n)
+	}
+}
+
+// A stream name in two namespaces selects neither: the error names each
+// as namespace.name, which selects it for every call that takes a stream
+// (AvailableStreams lists them so), and the records and the cache's table
+// go by the stream's name. Before, the name selected the first namespace's
+// silently, and the second could not be read into a cache at all.
+func TestSelectAStreamByNamespace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, err := source.New(ctx, "source-namespaces", connector.WithGoConnector(twoNamespaces{}), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := src.AvailableStreams(ctx)
+	if err != nil || strings.Join(names, " ") != "east.tags west.tags other" {
+		t.Fatalf("AvailableStreams = %q, %v; want east.tags west.tags other", names, err)
+	}
+	ambiguous := func(what string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), `2 streams are called "tags"`) || !strings.Contains(err.Error(), `"east.tags", "west.tags"`) {
+			t.Errorf("%s: %v, want an error naming east.tags and west.tags", what, err)
+		}
+	}
+	ambiguous("SelectStreams(tags)", src.SelectStreams(ctx, "tags"))
+	_, err = src.Read(ctx, source.UseCache(openDuckDB(t)), source.NoProgress(), source.Streams("tags"))
+	ambiguous("Read of tags", err)
+	for _, err := range src.Records(ctx, "tags") {
+		ambiguous("Records(tags)", err)
+		break
+	}
+
+	var got []string
+	for rec, err := range src.Records(ctx, "west.tags") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec.Stream()+" "+string(rec.Raw()))
+	}
+	if want := `tags {"tag":"west/tags"}`; strings.Join(got, "|") != want {
+		t.Errorf("Records(west.tags) = %q, want %q", got, want)
+	}
+
+	src.SetPrimaryKey("east.tags", []string{"tag"})
+	cat, err := src.ConfiguredCatalog(ctx, []string{"east.tags", "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Streams) != 2 || cat.Streams[0].Stream.Namespace != "east" || fmt.Sprint(cat.Streams[0].PrimaryKey) != "[[tag]]" {
+		t.Errorf("the catalog of east.tags and other: %+v", cat.Streams)
+	}
+
+	for _, ns := range []string{"east", "west"} {
+		c := openDuckDB(t)
+		res, err := src.Read(ctx, source.UseCache(c), source.NoProgress(), source.Streams(ns+".tags"))
+		if err != nil {
+			t.Fatalf("reading %s.tags: %v", ns, err)
+		}
+		if fmt.Sprint(res.ProcessedStreams()) != "[tags]" || res.StreamRecords()["tags"] != 1 {
+			t.Errorf("reading %s.tags: streams %v, records %v", ns, res.ProcessedStreams(), res.StreamRecords())
+		}
+		for _, name := range []string{"tags", ns + ".tags"} {
+			ds, err := res.Stream(ctx, name)
+			if err != nil {
+				t.Fatalf("the read's stream %s: %v", name, err)
+			}
+			for row, err := range ds.Records(ctx) {
+				if err != nil || row["tag"] != ns+"/tags" {
+					t.Errorf("the table of %s.tags holds %v (%v)", ns, row["tag"], err)
+				}
+			}
+		}
 	}
 }

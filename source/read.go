@@ -112,10 +112,16 @@ func (r *ReadResult) StreamRecordsRead() map[string]int64 { return maps.Clone(r.
 // Cache is the cache the records were loaded into.
 func (r *ReadResult) Cache() *cache.Cache { return r.cache }
 
-// Stream returns the dataset of a processed stream: everything its table
-// holds, this read's records and earlier ones. A stream that was not part
-// of the read is a *protocol.StreamNotFoundError.
+// Stream returns the dataset of a processed stream, by its name or the
+// namespace.name that selected it: everything its table holds, this read's
+// records and earlier ones. A stream that was not part of the read is a
+// *protocol.StreamNotFoundError.
 func (r *ReadResult) Stream(ctx context.Context, name string) (*cache.Dataset, error) {
+	if i := slices.IndexFunc(r.catalog.Streams, func(cs protocol.ConfiguredStream) bool {
+		return cs.Stream.Namespace != "" && catalogs.Qualified(&cs.Stream) == name
+	}); i >= 0 && !slices.Contains(r.streams, name) {
+		name = r.catalog.Streams[i].Stream.Name
+	}
 	if !slices.Contains(r.streams, name) {
 		return nil, &protocol.StreamNotFoundError{Where: "the read of " + r.source.Name(), Stream: name, Available: r.ProcessedStreams()}
 	}
@@ -227,6 +233,7 @@ func (s *Source) prepareRead(ctx context.Context, rs *readSettings, tr *progress
 	if err != nil {
 		return nil, err
 	}
+	streams = configuredNames(catalog)
 	// The default cache is opened (made, the first time) only once the
 	// config and the streams are known to be right: a read that fails on
 	// them leaves no .cache directory behind.
@@ -361,7 +368,7 @@ func (s *Source) readStreams(ctx context.Context, names []string) ([]string, err
 		return catalogs.StreamNames(c), nil
 	}
 	names = distinct(names)
-	if err := newStreamIndex(s.Name(), c).check(names); err != nil {
+	if err := catalogs.NewIndex(c, s.Name()).Check(names); err != nil {
 		return nil, err
 	}
 	return names, nil

@@ -232,8 +232,11 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 			yield(Record{}, err)
 			return
 		}
+		// The records go by the stream's name, whether stream is that or
+		// its namespace.name.
+		name := catalog.Streams[0].Stream.Name
 		shape := newRecordShape(catalog.Streams[0].Stream.JSONSchema, rs)
-		track := newStreamTracker(s.Name(), []string{stream})
+		track := newStreamTracker(s.Name(), []string{name})
 		n := 0
 		for msg, err := range s.core.RunValidated(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON}) {
 			if err != nil {
@@ -241,7 +244,7 @@ func (s *Source) Records(ctx context.Context, stream string, opts ...RecordOptio
 				return
 			}
 			if msg.Type == protocol.TypeRecord {
-				if msg.Record.Stream != stream {
+				if msg.Record.Stream != name {
 					continue
 				}
 				if !yield(Record{rec: msg.Record, shape: shape}, nil) {

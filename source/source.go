@@ -165,7 +165,7 @@ func (s *Source) SelectStreams(ctx context.Context, names ...string) error {
 			return err
 		}
 		if !slices.Contains(names, "*") {
-			if err := newStreamIndex(s.Name(), c).check(names); err != nil {
+			if err := catalogs.NewIndex(c, s.Name()).Check(names); err != nil {
 				return err
 			}
 		}
@@ -218,7 +218,7 @@ func (s *Source) SelectedStreams(ctx context.Context) ([]string, error) {
 	if all {
 		return catalogs.StreamNames(c), nil
 	}
-	if err := newStreamIndex(s.Name(), c).check(names); err != nil {
+	if err := catalogs.NewIndex(c, s.Name()).Check(names); err != nil {
 		return nil, err
 	}
 	return names, nil

@@ -223,12 +223,13 @@ type CollisionError struct {
 // Error names both colliding names and their identifier.
 func (e *CollisionError) Error() string {
 	if e.Kind == "stream" && e.First == e.Second {
-		// Only namespaces tell such streams apart, and neither stream
-		// selection nor the cache's tables look at namespaces.
+		// Only namespaces tell such streams apart, and the cache's tables
+		// do not look at namespaces.
 		return fmt.Sprintf("cache: the catalog has two streams named %q, in namespaces %s and %s; a cache keeps one table per stream name, "+
-			"as PyAirbyte's caches do, and cannot hold both: leave the stream out of the read (source.Streams naming the others), "+
-			"or write the source into a destination with destination.NoCache, which keeps namespaces",
-			e.First, namespaceName(e.Namespaces[0]), namespaceName(e.Namespaces[1]))
+			"as PyAirbyte's caches do, and cannot hold both: read one of them at a time (source.Streams with %s), each into a cache "+
+			"or table prefix of its own, or write the source into a destination with destination.NoCache, which keeps namespaces",
+			e.First, namespaceName(e.Namespaces[0]), namespaceName(e.Namespaces[1]),
+			qualifiedChoice(e.Namespaces, e.First))
 	}
 	if e.Kind == "reserved" {
 		what := fmt.Sprintf("field name %q is", e.Second)
@@ -251,6 +252,20 @@ func namespaceName(ns string) string {
 		return "(none)"
 	}
 	return strconv.Quote(ns)
+}
+
+// qualifiedChoice names the two streams called name in namespaces as a
+// read selects them: namespace.name, or name for the one without a
+// namespace.
+func qualifiedChoice(namespaces [2]string, name string) string {
+	var each [2]string
+	for i, ns := range namespaces {
+		each[i] = strconv.Quote(name)
+		if ns != "" {
+			each[i] = strconv.Quote(ns + "." + name)
+		}
+	}
+	return each[0] + " or " + each[1]
 }
 
 // Is matches ErrNameCollision.

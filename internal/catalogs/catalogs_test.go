@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/protocol"
@@ -29,6 +30,38 @@ func TestFindStreamNamesSupports(t *testing.T) {
 	if !errors.As(err, &nf) || !errors.Is(err, protocol.ErrStreamNotFound) || nf.Where != "source-x" || nf.Stream != "orders" ||
 		!slices.Equal(nf.Available, []string{"users", "products"}) {
 		t.Fatalf("Find(orders) = %v", err)
+	}
+}
+
+// A name that streams of several namespaces share selects none of them:
+// each is selected by namespace.name, as StreamNames lists it, but for the
+// one without a namespace, which its name selects.
+func TestFindByNamespace(t *testing.T) {
+	c := &protocol.Catalog{Streams: []protocol.Stream{
+		{Name: "tags", Namespace: "east"}, {Name: "tags", Namespace: "west"}, {Name: "users", Namespace: "east"},
+		{Name: "a.b"}, {Name: "b", Namespace: "a"}, {Name: "logs", Namespace: "x"}, {Name: "logs"},
+	}}
+	want := []string{"east.tags", "west.tags", "users", "a.b", "b", "x.logs", "logs"}
+	if got := StreamNames(c); !slices.Equal(got, want) {
+		t.Fatalf("StreamNames = %q, want %q", got, want)
+	}
+	for i, name := range want {
+		if st, err := Find(c, "source-x", name); err != nil || st != &c.Streams[i] {
+			t.Errorf("Find(%q) = %v, %v; want stream %d", name, st, err, i)
+		}
+	}
+	for name, i := range map[string]int{"east.users": 2, "a.b": 3} { // a name first, then namespace.name
+		if st, err := Find(c, "source-x", name); err != nil || st != &c.Streams[i] {
+			t.Errorf("Find(%q) = %v, %v; want stream %d", name, st, err, i)
+		}
+	}
+	_, err := Find(c, "source-x", "tags")
+	if err == nil || errors.Is(err, protocol.ErrStreamNotFound) || !strings.Contains(err.Error(), `2 streams are called "tags"`) ||
+		!strings.Contains(err.Error(), `"east.tags", "west.tags"`) {
+		t.Errorf("Find(tags) = %v, want an error naming east.tags and west.tags", err)
+	}
+	if _, err := Find(c, "source-x", "north.tags"); !errors.Is(err, protocol.ErrStreamNotFound) {
+		t.Errorf("Find(north.tags) = %v, want ErrStreamNotFound", err)
 	}
 }
 
