@@ -196,7 +196,11 @@ func (w *Workspace) DeployConnection(ctx context.Context, name string, src *Depl
 	if len(src.Streams) > 0 {
 		req.Configurations = &api.StreamConfigurations{}
 		for _, s := range src.Streams {
-			req.Configurations.Streams = append(req.Configurations.Streams, api.StreamConfiguration{Name: s})
+			sc, ok := src.streams[s]
+			if !ok {
+				sc = api.StreamConfiguration{Name: s}
+			}
+			req.Configurations.Streams = append(req.Configurations.Streams, sc)
 		}
 	}
 	for _, o := range opts {
@@ -240,8 +244,13 @@ func refuseTaken[T any](w *Workspace, kind, name, lister, deleter string, object
 type DeployedSource struct {
 	Source
 	// Streams names the streams selected on the source when it was
-	// deployed; when empty, DeployConnection leaves the choice to Airbyte.
+	// deployed (a name that streams of several namespaces share as
+	// namespace.name); when empty, DeployConnection leaves the choice to
+	// Airbyte.
 	Streams []string
+	// streams are the catalog's name and namespace of each of Streams, as
+	// DeploySource found them, for DeployConnection to send.
+	streams map[string]api.StreamConfiguration
 }
 
 // Connection is a connection of a workspace.

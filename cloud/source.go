@@ -7,6 +7,7 @@ import (
 	"context"
 
 	api "github.com/x/goairbyte/internal/airbyteapi"
+	"github.com/x/goairbyte/internal/catalogs"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/source"
 )
@@ -37,6 +38,21 @@ func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.S
 	if err != nil {
 		return nil, err
 	}
+	// The connection names each stream by its name and namespace, not by
+	// the namespace.name that selects one of a name several share.
+	catalog, err := src.DiscoveredCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	index := catalogs.NewIndex(catalog, src.Name())
+	byName := make(map[string]api.StreamConfiguration, len(streams))
+	for _, name := range streams {
+		st, err := index.Find(name)
+		if err != nil {
+			return nil, err
+		}
+		byName[name] = api.StreamConfiguration{Name: st.Name, Namespace: st.Namespace}
+	}
 	m, err := core.ConnOf(src.Connector).ResolvedConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -45,5 +61,5 @@ func (w *Workspace) DeploySource(ctx context.Context, name string, src *source.S
 	if err != nil {
 		return nil, err
 	}
-	return &DeployedSource{Source: Source(*s), Streams: streams}, nil
+	return &DeployedSource{Source: Source(*s), Streams: streams, streams: byName}, nil
 }
