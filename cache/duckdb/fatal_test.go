@@ -47,7 +47,7 @@ func TestFatalErrorReopensTheFile(t *testing.T) {
 		}
 	}
 	count("before")
-	filler := testenv.FillDisk(t, dir, 2<<20)
+	filler := testenv.LeaveFree(t, dir, 2<<20)
 	// Committed to the write-ahead log; the checkpoint then cannot write
 	// it into the file.
 	if _, err := db.ExecContext(ctx, "CREATE TABLE logged AS SELECT range AS id, md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS s FROM range(20000)"); err != nil {
