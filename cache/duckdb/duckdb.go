@@ -357,7 +357,7 @@ func (b *database) Classify(err error) error {
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
 		return b.outOfMemory(err)
 	case backend.IsNoSpace(err):
-		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
+		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Remedy: "free space on it, or move the cache file to a larger one", Err: err}
 	}
 	return err
 }
@@ -1452,7 +1452,8 @@ func (bt *batch) flush() error {
 	_, err := bt.f.Write(bt.buf)
 	bt.buf = bt.buf[:0]
 	if backend.IsNoSpace(err) {
-		return &cacheerr.DiskFullError{Where: "the load's spool files in " + filepath.Dir(bt.f.Name()), Err: err}
+		return &cacheerr.DiskFullError{Where: "the load's spool files in " + filepath.Dir(bt.f.Name()),
+			Remedy: "free space there, or point AIRBYTE_TEMP_DIR (else TMPDIR) at a directory on a larger disk", Err: err}
 	}
 	return err
 }

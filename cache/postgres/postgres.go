@@ -331,7 +331,7 @@ func (b *database) Classify(err error) error {
 	}
 	switch {
 	case pe.Code == "53100" && !errors.Is(err, cacheerr.ErrDiskFull):
-		return &cacheerr.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
+		return &cacheerr.DiskFullError{Where: "the PostgreSQL server's database", Remedy: "free space on the server's disk (its data directory or the tablespace the error names), or have its administrator enlarge it", Err: err}
 	case pe.Code == "53200" && !errors.Is(err, cacheerr.ErrOutOfMemory):
 		remedy := "give it more (work_mem, or the host's memory) or load fewer streams at once"
 		if strings.Contains(pe.Hint, "max_locks_per_transaction") {
