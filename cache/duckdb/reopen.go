@@ -220,8 +220,26 @@ func (c *conn) check(err error) error {
 	return err
 }
 
+// committed notes a fatal error that came after a commit made its
+// transaction durable, and says whether err is one: DuckDB then fails the
+// checkpoint that follows a commit (on a full disk, or out of memory), but
+// the transaction is in the write-ahead log, which opening the file again
+// replays. Reported as a failure, a load's batch would count as lost while
+// its records and states were there.
+func (c *conn) committed(err error) bool {
+	fatal, _ := isFatal(err)
+	if !fatal || !strings.Contains(err.Error(), "COMMIT succeeded and is durable") {
+		return false
+	}
+	c.r.invalidated(c.gen, err)
+	return true
+}
+
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	res, err := c.Conn.ExecContext(ctx, query, args)
+	if !c.inTx && c.committed(err) {
+		return driver.RowsAffected(0), nil
+	}
 	return res, c.check(err)
 }
 
@@ -273,7 +291,11 @@ type tx struct {
 }
 
 func (t *tx) Commit() error {
-	err := t.c.check(t.Tx.Commit())
+	err := t.Tx.Commit()
+	if t.c.committed(err) {
+		err = nil
+	}
+	err = t.c.check(err)
 	t.c.inTx = false
 	return err
 }
