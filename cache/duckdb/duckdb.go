@@ -92,8 +92,10 @@
 // queries and transactions still open on the invalidated database have
 // ended (until then they fail, saying so), so the next operation — on the
 // same Cache and the same *sql.DB — runs on the file as DuckDB last
-// committed it, its write-ahead log replayed. An in-memory cache is not
-// opened again: its data went with the database.
+// committed it, its write-ahead log replayed. A commit whose checkpoint
+// failed so ("COMMIT succeeded and is durable, but the autocheckpoint
+// failed") succeeds: its transaction is in the log. An in-memory cache is
+// not opened again: its data went with the database.
 package duckdb
 
 import (
