@@ -20,14 +20,8 @@ import (
 // committed before, through the same *sql.DB and the export's direct
 // reads alike.
 func TestFatalErrorReopensTheFile(t *testing.T) {
-	dir := testenv.SmallDisk(t, "8m")
 	ctx := context.Background()
-	bk, err := newConnector(filepath.Join(dir, "c.duckdb")).Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bk.Close()
-	b := bk.(*database)
+	b, dir := onSmallDisk(t)
 	db := b.DB()
 	for _, q := range []string{"CREATE TABLE kept AS SELECT range AS id FROM range(1000)", "CHECKPOINT"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -53,9 +47,9 @@ func TestFatalErrorReopensTheFile(t *testing.T) {
 	if _, err := db.ExecContext(ctx, "CREATE TABLE logged AS SELECT range AS id, md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS s FROM range(20000)"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.ExecContext(ctx, "CHECKPOINT")
+	_, err := db.ExecContext(ctx, "CHECKPOINT")
 	if fatal, stale := isFatal(err); !fatal || stale || !strings.Contains(err.Error(), "No space left on device") {
-		t.Fatalf("a write beyond a full disk: %v, want DuckDB's fatal error saying the disk is full", err)
+		t.Fatalf("a checkpoint on a full disk: %v, want DuckDB's fatal error saying the disk is full", err)
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
@@ -77,14 +71,9 @@ func TestFatalErrorReopensTheFile(t *testing.T) {
 // its records and states were there). It succeeds, and the next statement
 // runs on the file opened again, which holds it.
 func TestDurableCommitBeforeFatalCheckpoint(t *testing.T) {
-	dir := testenv.SmallDisk(t, "8m")
 	ctx := context.Background()
-	bk, err := newConnector(filepath.Join(dir, "c.duckdb")).Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bk.Close()
-	db := bk.(*database).DB()
+	b, dir := onSmallDisk(t)
+	db := b.DB()
 	// Every commit checkpoints, as one past DuckDB's 16 MB of log does
 	// (set again on the file opened again).
 	everyCommit := func() {
@@ -128,4 +117,16 @@ func TestDurableCommitBeforeFatalCheckpoint(t *testing.T) {
 	if n := rows("alone"); n != 20000 {
 		t.Fatalf("the statement committed before the checkpoint failed: %d rows, want 20000", n)
 	}
+}
+
+// onSmallDisk opens a database on a small disk of its own, closed when t
+// ends, and returns it with the disk's directory.
+func onSmallDisk(t *testing.T) (*database, string) {
+	dir := testenv.SmallDisk(t, "8m")
+	b, err := newConnector(filepath.Join(dir, "c.duckdb")).Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b.(*database), dir
 }
