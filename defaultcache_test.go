@@ -13,6 +13,7 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/core"
+	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )
 
@@ -240,5 +241,52 @@ func TestDefaultCacheTempDirUnwritable(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "SetCacheDir") {
 		t.Fatalf("the error sends the program to move the cache, which is not what failed: %v", err)
+	}
+}
+
+// A DuckDB fatal error (a checkpoint on a full disk) invalidates the
+// database, and the default cache, which an Environment keeps open for the
+// process, stayed dead: every later Read failed with "database has been
+// invalidated" until the program restarted. The operation that met the
+// error fails with it; once space is freed, the next Read of a Source
+// runs on the file opened again, and resumes from what was committed.
+func TestDefaultCacheAfterFatalError(t *testing.T) {
+	disk := testenv.SmallDisk(t, "16m")
+	ctx := context.Background()
+	env := goairbyte.NewEnvironment()
+	env.SetCacheDir(disk)
+	read := func(count int) (*source.ReadResult, error) {
+		src, err := goairbyte.GetSource(ctx, "source-faker", connector.WithEnvironment(env),
+			connector.WithConfig(map[string]any{"count": count, "seed": 1, "always_updated": false}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src.Read(ctx, source.Streams("users"))
+	}
+	if _, err := read(5000); err != nil {
+		t.Fatal(err)
+	}
+	c, err := core.EnvOf(env).DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The load is in the write-ahead log; its checkpoint cannot write it
+	// into the file.
+	filler := testenv.LeaveFree(t, disk, 64<<10)
+	if _, err := c.ExecSQL(ctx, "CHECKPOINT"); err == nil || !strings.Contains(err.Error(), "No space left on device") {
+		t.Fatalf("a checkpoint on a full disk: %v, want DuckDB's fatal error", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	res, err := read(6000)
+	if err != nil {
+		t.Fatalf("the next Read, into the default cache: %v", err)
+	}
+	if got := res.StreamRecords()["users"]; got != 1000 {
+		t.Errorf("the next Read loaded %d users, want the 1,000 after the committed state", got)
+	}
+	if n := countIn(t, c, "users"); n != 6000 {
+		t.Errorf("%d users in the default cache, want 6,000", n)
 	}
 }

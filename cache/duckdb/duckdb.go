@@ -83,6 +83,19 @@
 // A DuckDB file has one writer process: a second process opening a file in
 // use gets an error matching cache.ErrInUse. A full disk under the file or
 // the spool files is an error matching cache.ErrDiskFull.
+//
+// A fatal error — a checkpoint that cannot write the file on a full disk,
+// or that runs out of memory — makes DuckDB invalidate the database:
+// every later statement on it fails until the file is opened again. The
+// statement that met the error returns it; the cache then opens the file
+// again by itself, with a warning on slog's default logger, as soon as the
+// queries and transactions still open on the invalidated database have
+// ended (until then they fail, saying so), so the next operation — on the
+// same Cache and the same *sql.DB — runs on the file as DuckDB last
+// committed it, its write-ahead log replayed. A commit whose checkpoint
+// failed so ("COMMIT succeeded and is durable, but the autocheckpoint
+// failed") succeeds: its transaction is in the log. An in-memory cache is
+// not opened again: its data went with the database.
 package duckdb
 
 import (
@@ -346,7 +359,7 @@ func (b *database) Classify(err error) error {
 	case errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeOutOfMemory:
 		return b.outOfMemory(err)
 	case backend.IsNoSpace(err):
-		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Err: err}
+		return &cacheerr.DiskFullError{Where: "the DuckDB file " + b.path, Remedy: "free space on it, or move the cache file to a larger one", Err: err}
 	}
 	return err
 }
@@ -526,7 +539,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	if !o.compress {
 		init += "; SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'"
 	}
-	conn, err := duckdbdriver.NewConnector(path, func(ex driver.ExecerContext) error {
+	conn, err := newReopener(path, func(ex driver.ExecerContext) error {
 		_, err := ex.ExecContext(context.Background(), init, nil)
 		return err
 	})
@@ -558,7 +571,8 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	swaps.Unlock()
 	// Without it the export reads through database/sql: slower, the same
 	// lines.
-	b.rows, _ = openRowReader(path)
+	b.rows, _ = openRowReader(path, conn)
+	conn.dropIdle = b.dropIdle
 	// DuckDB reads a two-part name as catalog.schema when it can: a schema
 	// with the name of a catalog (the file's stem, temp, system) needs the
 	// catalog too. Names the user sees stay two-part otherwise.
@@ -586,6 +600,19 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	}
 	return b, nil
 }
+
+// dropIdle closes the idle connections of the database, once a fatal
+// error invalidated it, so that it can be opened again (see reopener).
+func (b *database) dropIdle() {
+	b.db.SetMaxIdleConns(-1)
+	b.db.SetMaxIdleConns(idleConns)
+	if b.rows != nil {
+		b.rows.dropIdle()
+	}
+}
+
+// idleConns is database/sql's default of idle connections kept.
+const idleConns = 2
 
 // makeSpoolDir makes a spool directory in the temp directory
 // ($AIRBYTE_TEMP_DIR, else the system's).
@@ -1427,7 +1454,8 @@ func (bt *batch) flush() error {
 	_, err := bt.f.Write(bt.buf)
 	bt.buf = bt.buf[:0]
 	if backend.IsNoSpace(err) {
-		return &cacheerr.DiskFullError{Where: "the load's spool files in " + filepath.Dir(bt.f.Name()), Err: err}
+		return &cacheerr.DiskFullError{Where: "the load's spool files in " + filepath.Dir(bt.f.Name()),
+			Remedy: "free space there, or point AIRBYTE_TEMP_DIR (else TMPDIR) at a directory on a larger disk", Err: err}
 	}
 	return err
 }

@@ -471,7 +471,7 @@ func TestOutOfMemory(t *testing.T) {
 // is a typed error that says which.
 func TestDiskFull(t *testing.T) {
 	tiny := cachetest.SmallDisk(t)
-	load := func(path, where string) {
+	load := func(path, where, remedy string) {
 		t.Helper()
 		c, err := openPath(context.Background(), path)
 		if err != nil {
@@ -483,12 +483,16 @@ func TestDiskFull(t *testing.T) {
 		if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) || !strings.Contains(df.Where, where) {
 			t.Fatalf("got %v, want a *DiskFullError for %s", err, where)
 		}
+		// What to free or move is the disk that is full, not the other.
+		if !strings.Contains(err.Error(), remedy) {
+			t.Fatalf("the error does not say %q: %v", remedy, err)
+		}
 	}
-	load(filepath.Join(tiny, "full.duckdb"), "the DuckDB file")
+	load(filepath.Join(tiny, "full.duckdb"), "the DuckDB file", "move the cache file to a larger one")
 	os.Remove(filepath.Join(tiny, "full.duckdb"))
 	os.Remove(filepath.Join(tiny, "full.duckdb.wal"))
-	t.Setenv("TMPDIR", tiny)
-	load(filepath.Join(t.TempDir(), "roomy.duckdb"), "spool files")
+	t.Setenv("AIRBYTE_TEMP_DIR", tiny)
+	load(filepath.Join(t.TempDir(), "roomy.duckdb"), "spool files", "AIRBYTE_TEMP_DIR (else TMPDIR)")
 }
 
 // Two processes cannot load one DuckDB file at once: the second is

@@ -27,47 +27,83 @@ import (
 // asking that cache for the same path with the same configuration returns
 // the very database the cache's *sql.DB uses.
 type rowReader struct {
+	path string
+	// r counts the connections in use, and opens the file again after a
+	// fatal error (see reopener); idle ones are closed then.
+	r      *reopener
 	mu     sync.Mutex
 	db     mapping.Database
+	gen    uint64 // r's generation of db; 0 when there is no handle
 	idle   []mapping.Connection
 	closed bool
 }
 
 // openRowReader opens a database handle on the file at path, which the
-// driver has open. It refuses in-memory databases, which the instance
-// cache does not hold (asking for one would make a new, empty database),
-// and paths with options, which the driver strips; it fails if the driver
-// ever opens files with another configuration. The export then goes
-// through database/sql.
-func openRowReader(path string) (*rowReader, error) {
+// driver has open through r. It refuses in-memory databases, which the
+// instance cache does not hold (asking for one would make a new, empty
+// database), and paths with options, which the driver strips; it fails if
+// the driver ever opens files with another configuration. The export then
+// goes through database/sql.
+func openRowReader(path string, r *reopener) (*rowReader, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "?") {
 		return nil, fmt.Errorf("duckdb: no direct reads on %q: %w", path, errors.ErrUnsupported)
 	}
+	rr := &rowReader{path: path, r: r}
+	if err := rr.openHandle(1); err != nil {
+		return nil, err
+	}
+	return rr, nil
+}
+
+// openHandle asks the driver's instance cache for the database it has
+// open; rr.mu is held, or rr is not shared yet.
+func (rr *rowReader) openHandle(gen uint64) error {
 	var cfg mapping.Config
 	if mapping.CreateConfig(&cfg) == mapping.StateError {
-		return nil, errors.New("duckdb: creating a configuration")
+		return errors.New("duckdb: creating a configuration")
 	}
 	defer mapping.DestroyConfig(&cfg)
 	// The one option the driver sets on every database it opens: the
 	// instance cache refuses a handle whose configuration differs.
 	if mapping.SetConfig(cfg, "duckdb_api", "go") == mapping.StateError {
-		return nil, errors.New("duckdb: configuring duckdb_api")
+		return errors.New("duckdb: configuring duckdb_api")
 	}
 	var db mapping.Database
 	var msg string
-	if mapping.GetOrCreateFromCache(duckdbdriver.GetInstanceCache(), path, &db, cfg, &msg) == mapping.StateError {
+	if mapping.GetOrCreateFromCache(duckdbdriver.GetInstanceCache(), rr.path, &db, cfg, &msg) == mapping.StateError {
 		mapping.Close(&db)
-		return nil, fmt.Errorf("duckdb: a second handle on %s: %s", path, msg)
+		return fmt.Errorf("duckdb: a second handle on %s: %s", rr.path, msg)
 	}
-	return &rowReader{db: db}, nil
+	rr.db, rr.gen = db, gen
+	return nil
 }
 
 // conn returns an idle connection or a new one: one per concurrent query.
-func (rr *rowReader) conn() (mapping.Connection, error) {
+func (rr *rowReader) conn() (mapping.Connection, uint64, error) {
+	_, gen, err := rr.r.acquire()
+	if err != nil {
+		return mapping.Connection{}, 0, err
+	}
+	c, err := rr.connOf(gen)
+	if err != nil {
+		rr.r.release(gen)
+	}
+	return c, gen, err
+}
+
+func (rr *rowReader) connOf(gen uint64) (mapping.Connection, error) {
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	if rr.closed {
 		return mapping.Connection{}, errors.New("duckdb: the cache is closed")
+	}
+	if rr.gen != gen {
+		// The file was opened again (see reopener): the handle of the
+		// invalidated database went with its idle connections.
+		rr.dropLocked()
+		if err := rr.openHandle(gen); err != nil {
+			return mapping.Connection{}, err
+		}
 	}
 	if n := len(rr.idle); n > 0 {
 		c := rr.idle[n-1]
@@ -81,14 +117,38 @@ func (rr *rowReader) conn() (mapping.Connection, error) {
 	return c, nil
 }
 
-func (rr *rowReader) release(c mapping.Connection) {
+// release puts a connection of generation gen back, or disconnects it
+// when the cache is closed or its database invalidated.
+func (rr *rowReader) release(c mapping.Connection, gen uint64) {
+	defer rr.r.release(gen)
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
-	if rr.closed {
+	if rr.closed || gen != rr.gen || !rr.r.valid(gen) {
 		mapping.Disconnect(&c)
 		return
 	}
 	rr.idle = append(rr.idle, c)
+}
+
+// dropIdle disconnects the idle connections and releases the database
+// handle, so that nothing idle keeps an invalidated database; the next
+// query asks for a handle again.
+func (rr *rowReader) dropIdle() {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.dropLocked()
+}
+
+// dropLocked is dropIdle with rr.mu held.
+func (rr *rowReader) dropLocked() {
+	for i := range rr.idle {
+		mapping.Disconnect(&rr.idle[i])
+	}
+	rr.idle = nil
+	if rr.gen != 0 {
+		mapping.Close(&rr.db)
+		rr.gen = 0
+	}
 }
 
 // close disconnects the idle connections and releases the database
@@ -100,11 +160,7 @@ func (rr *rowReader) close() {
 		return
 	}
 	rr.closed = true
-	for i := range rr.idle {
-		mapping.Disconnect(&rr.idle[i])
-	}
-	rr.idle = nil
-	mapping.Close(&rr.db)
+	rr.dropLocked()
 }
 
 // readable says which DuckDB types a column of each backend.Type may have
@@ -129,11 +185,11 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
-	conn, err := b.rows.conn()
+	conn, gen, err := b.rows.conn()
 	if err != nil {
 		return err
 	}
-	defer b.rows.release(conn)
+	defer b.rows.release(conn, gen)
 
 	var stmt mapping.PreparedStatement
 	defer mapping.DestroyPrepare(&stmt)
@@ -175,10 +231,13 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 			return err
 		}
 		err := fmt.Errorf("duckdb: %s", mapping.ResultError(&res))
-		if mapping.ResultErrorType(&res) == mapping.ErrorTypeOutOfMemory {
+		switch mapping.ResultErrorType(&res) {
+		case mapping.ErrorTypeOutOfMemory:
 			return b.outOfMemory(err)
+		case mapping.ErrorTypeFatal:
+			b.rows.r.invalidated(gen, err)
 		}
-		return err
+		return b.Classify(err)
 	}
 	row.data = make([]unsafe.Pointer, len(types))
 	row.valid = make([]unsafe.Pointer, len(types))

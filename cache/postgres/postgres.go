@@ -47,6 +47,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"maps"
 	"math"
 	"net"
@@ -55,6 +56,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -323,15 +325,20 @@ func (b *database) Schema() string { return b.schema }
 // Classify makes the backend a backend.ErrorClassifier: the server's
 // disk_full error (SQLSTATE 53100) becomes a *cacheerr.DiskFullError, and
 // its out_of_memory (53200) a *cacheerr.OutOfMemoryError, so that a program tells
-// them from bad data the same way on both backends.
+// them from bad data the same way on both backends. A session the server
+// ended, or a connection lost with no word from it (a crash), says that
+// what was committed is kept and to run again.
 func (b *database) Classify(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
+		if connectionLost(err) && !strings.Contains(err.Error(), connectionLostRemedy) {
+			return fmt.Errorf("%w (%s)", err, connectionLostRemedy)
+		}
 		return err
 	}
 	switch {
 	case pe.Code == "53100" && !errors.Is(err, cacheerr.ErrDiskFull):
-		return &cacheerr.DiskFullError{Where: "the PostgreSQL database (on the server)", Err: err}
+		return &cacheerr.DiskFullError{Where: "the PostgreSQL server's database", Remedy: "free space on the server's disk (its data directory or the tablespace the error names), or have its administrator enlarge it", Err: err}
 	case pe.Code == "53200" && !errors.Is(err, cacheerr.ErrOutOfMemory):
 		remedy := "give it more (work_mem, or the host's memory) or load fewer streams at once"
 		if strings.Contains(pe.Hint, "max_locks_per_transaction") {
@@ -346,6 +353,20 @@ func (b *database) Classify(err error) error {
 	}
 	return err
 }
+
+// connectionLost says whether err is a connection that ended under a
+// statement with no word from the server: it crashed (a server whose
+// write-ahead log cannot grow on a full disk PANICs and restarts), was
+// killed, or the network between failed.
+func connectionLost(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// connectionLostRemedy is what to do when the connection of a load ended
+// with no word from the server.
+const connectionLostRemedy = "the connection to the PostgreSQL server was lost: the server crashed or restarted (its log says why; one whose disk is full under its write-ahead log, pg_wal, stops), " +
+	"or the network failed; what a load committed before is kept: run it again once the server accepts connections, and it resumes from the last committed state"
 
 // sessionEndedRemedy is what to do when the server ended the session of
 // a load (or of an Open).

@@ -380,6 +380,11 @@ func TestDiskFull(t *testing.T) {
 	if !errors.As(err, &df) || !errors.Is(err, cache.ErrDiskFull) {
 		t.Fatalf("got %v, want a *DiskFullError", err)
 	}
+	// The server's disk is full: neither the cache nor the temp directory
+	// is the program's to move.
+	if msg := err.Error(); !strings.Contains(msg, "the server's disk") || strings.Contains(msg, "TMPDIR") || strings.Contains(msg, "move the cache") {
+		t.Fatalf("the error does not send the program to the server's disk: %v", err)
+	}
 	// The tables must go before the tablespace can (at cleanup).
 	c.ExecSQL(ctx, "DROP TABLE IF EXISTS users, _airbyte_state, _airbyte_streams")
 	c.Close()

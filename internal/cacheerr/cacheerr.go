@@ -123,14 +123,15 @@ type DiskFullError struct {
 	// Where is what was being written: the database, or the load's spool
 	// files (with their directory).
 	Where string
+	// Remedy says where to free space or what to move, for Where.
+	Remedy string
 	// Err is the error of the write.
 	Err error
 }
 
 // Error says which disk is full and what to do.
 func (e *DiskFullError) Error() string {
-	return fmt.Sprintf("the disk of %s is full (%v); free space there, or move the cache (or TMPDIR, for temporary files) to a larger disk, and load again: what was committed stays",
-		e.Where, e.Err)
+	return fmt.Sprintf("the disk of %s is full (%v); %s, and load again: what was committed stays", e.Where, e.Err, e.Remedy)
 }
 
 // Is matches ErrDiskFull.
