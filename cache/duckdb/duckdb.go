@@ -88,11 +88,11 @@
 // or that runs out of memory — makes DuckDB invalidate the database:
 // every later statement on it fails until the file is opened again. The
 // statement that met the error returns it; the cache then opens the file
-// again by itself, with a warning on slog's default logger, as soon as the
-// queries and transactions still open on the invalidated database have
-// ended (until then they fail, saying so), so the next operation — on the
-// same Cache and the same *sql.DB — runs on the file as DuckDB last
-// committed it, its write-ahead log replayed. A commit whose checkpoint
+// again by itself, with no log line (the program learnt of the error from
+// that statement), as soon as the queries and transactions still open on
+// the invalidated database have ended (until then they fail, saying so),
+// so the next operation — on the same Cache and the same *sql.DB — runs
+// on the file as DuckDB last committed it, its write-ahead log replayed. A commit whose checkpoint
 // failed so ("COMMIT succeeded and is durable, but the autocheckpoint
 // failed") succeeds: its transaction is in the log. An in-memory cache is
 // not opened again: its data went with the database.

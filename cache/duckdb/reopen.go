@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 
@@ -125,8 +124,6 @@ func (r *reopener) reopen() error {
 	if err != nil {
 		return fmt.Errorf("duckdb: opening %s again after a fatal error (%v): %w", r.path, r.fatal, err)
 	}
-	slog.Warn("duckdb: the cache file was invalidated by a fatal error and is opened again; what was committed before the error is kept",
-		"path", r.path, "error", r.fatal.Error())
 	r.cur, r.fatal = cur, nil
 	r.gen++
 	return nil
