@@ -37,13 +37,7 @@ type fixture struct {
 // a DuckDB destination.
 func setup(t *testing.T, fakerConfig map[string]any) *fixture {
 	t.Helper()
-	srv := airbytetest.Start(t)
-	client, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret),
-		airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := NewWorkspace(client, srv.WorkspaceID)
+	srv, ws := testWorkspace(t, airbyteapi.WithRetry(airbyteapi.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}))
 	ctx := context.Background()
 	faker, err := source.New(ctx, "source-faker", connector.WithLocalExecutable(testenv.BuildBinary(t, "./cmd/source-faker")),
 		connector.WithConfig(fakerConfig), connector.WithStreams("users", "products"))
@@ -55,6 +49,18 @@ func setup(t *testing.T, fakerConfig map[string]any) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{srv: srv, ws: ws, src: src, path: filepath.Join(t.TempDir(), "warehouse.duckdb")}
+}
+
+// testWorkspace starts a test server and returns it with its workspace,
+// reached with the client credentials and opts.
+func testWorkspace(t *testing.T, opts ...airbyteapi.Option) (*airbytetest.Server, *Workspace) {
+	t.Helper()
+	srv := airbytetest.Start(t)
+	client, err := airbyteapi.New(srv.URL, append([]airbyteapi.Option{airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, NewWorkspace(client, srv.WorkspaceID)
 }
 
 // syncOK runs a sync of conn and waits for it to succeed.
@@ -444,12 +450,7 @@ func (v tenantVault) Get(_ context.Context, name string) (secrets.SecretString, 
 // resolve, reach the workspace resolved, as they reach the connector when
 // the source runs locally.
 func TestDeploySourceResolvesSecretsAsTheSourceDoes(t *testing.T) {
-	srv := airbytetest.Start(t)
-	client, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := NewWorkspace(client, srv.WorkspaceID)
+	_, ws := testWorkspace(t)
 	ctx := context.Background()
 	env := connector.NewEnvironment()
 	env.AddSecretManager(tenantVault{"TENANT_NOTE": "tenant-note-4f1c"})

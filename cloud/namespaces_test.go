@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/connector"
-	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
 )
@@ -38,12 +36,7 @@ func (usersInTwoSchemas) Read(context.Context, json.RawMessage, *protocol.Config
 // A stream selected as namespace.name reaches the connection as its name
 // and namespace: Airbyte's catalog has no stream called "west.users".
 func TestDeployedStreamsKeepTheirNamespace(t *testing.T) {
-	srv := airbytetest.Start(t)
-	client, err := airbyteapi.New(srv.URL, airbyteapi.WithClientCredentials(airbytetest.ClientID, airbytetest.ClientSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := NewWorkspace(client, srv.WorkspaceID)
+	srv, ws := testWorkspace(t)
 	ctx := context.Background()
 	src, err := source.New(ctx, "source-faker", connector.WithGoConnector(usersInTwoSchemas{}),
 		connector.WithConfig(map[string]any{}), connector.WithStreams("west.users", "products"))
