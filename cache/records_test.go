@@ -3,15 +3,11 @@ package cache_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/duckdb"
-	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/cachetest"
-	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -22,22 +18,7 @@ import (
 // pages stops the read with an error rather than mix the two loads.
 func TestRecordsInPages(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(t *testing.T) *cache.Cache{
-		"duckdb": func(t *testing.T) *cache.Cache {
-			c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		},
-		"postgres": func(t *testing.T) *cache.Cache {
-			c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		},
-	} {
+	for name, open := range backends() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
