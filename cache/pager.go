@@ -174,7 +174,7 @@ func (x *pager[P]) each(take func(p P, err error) bool) {
 	for i := range x.pages() {
 		r, ok := <-x.outs[i%len(x.outs)]
 		if !ok { // the reader stopped: ctx is done
-			take(r.p, x.cancelled())
+			take(r.p, x.stopped())
 			return
 		}
 		if r.err != nil {
@@ -197,10 +197,15 @@ func (x *pager[P]) each(take func(p P, err error) bool) {
 func (x *pager[P]) cancelled() error {
 	select {
 	case <-x.ctx.Done():
-		return fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx))
+		return x.stopped()
 	default:
 		return nil
 	}
+}
+
+// stopped is the error of a read whose ctx is done.
+func (x *pager[P]) stopped() error {
+	return fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx))
 }
 
 // stop ends the readers and waits for them: their queries end before the
