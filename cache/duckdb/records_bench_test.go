@@ -16,8 +16,9 @@ import (
 
 // BenchmarkRecords reads a DuckDB table with Dataset.Records: "users",
 // faker-like rows of ten fields (200,000 unless
-// GOAIRBYTE_BENCH_RECORDS_ROWS says), and "wide", rows of 1,500 integer
-// columns (2,000 unless GOAIRBYTE_BENCH_WIDE_ROWS says). The files are
+// GOAIRBYTE_BENCH_RECORDS_ROWS says), "small", ten of them (what a read
+// costs beside its rows), and "wide", rows of 1,500 integer columns (2,000
+// unless GOAIRBYTE_BENCH_WIDE_ROWS says). The files are
 // loaded once, in GOAIRBYTE_BENCH_DIR when it is set, and kept there for
 // the next run, so that a run of -benchtime 1x under /usr/bin/time -v
 // measures the read's peak memory alone.
@@ -46,17 +47,19 @@ func BenchmarkRecords(b *testing.B) {
 		fmt.Fprintf(&wideProps, `"c%d":{"type":"integer"}`, i)
 	}
 	wideProps.WriteString(`}`)
+	user := func(i int) string {
+		return fmt.Sprintf(`{"id":%d,"name":"user %d","email":"user%d@example.com","age":%d,"height":1.%d,"ok":%v,`+
+			`"created_at":"2024-01-%02dT10:00:00Z","city":"Zürich","tags":["a","b"],"address":{"street":"Main %d","zip":"80%03d"}}`,
+			i, i, i, 20+i%60, i%100, i%2 == 0, 1+i%28, i, i%1000)
+	}
 	for _, s := range []struct {
 		name  string
 		rows  int
 		props string
 		data  func(i int) string
 	}{
-		{"users", users, userProps, func(i int) string {
-			return fmt.Sprintf(`{"id":%d,"name":"user %d","email":"user%d@example.com","age":%d,"height":1.%d,"ok":%v,`+
-				`"created_at":"2024-01-%02dT10:00:00Z","city":"Zürich","tags":["a","b"],"address":{"street":"Main %d","zip":"80%03d"}}`,
-				i, i, i, 20+i%60, i%100, i%2 == 0, 1+i%28, i, i%1000)
-		}},
+		{"users", users, userProps, user},
+		{"small", 10, userProps, user},
 		{"wide", wide, wideProps.String(), func(i int) string {
 			var d strings.Builder
 			d.WriteString(`{`)
