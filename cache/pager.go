@@ -82,6 +82,18 @@ func startPager[P any](ctx context.Context, d *Dataset, pageSize, values int, ne
 		return nil, d.c.streamNotFound(ctx, d.stream)
 	}
 	pageSize = min(pageSize, max(1, values/len(cols)))
+	if !d.lastKnown {
+		// A dataset of Cache.Dataset: the statement of Cache.datasets
+		// tells a table of one page (0.9 ms on DuckDB) where the
+		// bounds' query takes 1.9 ms, however small the table.
+		fresh, err := d.c.datasets(ctx, []string{d.stream})
+		if err != nil {
+			return nil, err
+		}
+		n := *d
+		n.last, n.lastKnown, n.ids, n.tableAt = fresh[0].last, true, fresh[0].ids, fresh[0].tableAt
+		d = &n
+	}
 	known := d.lastKnown && d.tableAt != "" && d.ids <= int64(pageSize)
 	table := d.tableAt
 	if !known {
