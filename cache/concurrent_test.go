@@ -21,22 +21,7 @@ import (
 // several goroutines, see whole batches, never part of one.
 func TestDatasetReadWhileAMergeLoads(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(t *testing.T) *cache.Cache{
-		"duckdb": func(t *testing.T) *cache.Cache {
-			c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		},
-		"postgres": func(t *testing.T) *cache.Cache {
-			c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		},
-	} {
+	for name, open := range backends() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -114,5 +99,26 @@ func TestDatasetReadWhileAMergeLoads(t *testing.T) {
 				t.Errorf("after the load: %d rows (%v), want %d", got, err, n)
 			}
 		})
+	}
+}
+
+// backends opens a new cache of each backend, in the test's own file or
+// database; the caller closes it.
+func backends() map[string]func(t *testing.T) *cache.Cache {
+	return map[string]func(t *testing.T) *cache.Cache{
+		"duckdb": func(t *testing.T) *cache.Cache {
+			c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+		"postgres": func(t *testing.T) *cache.Cache {
+			c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
 	}
 }

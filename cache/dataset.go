@@ -23,7 +23,6 @@ type Dataset struct {
 	table  string
 	where  []string
 	args   []any
-	order  string
 	// last is the greatest raw id of the table when Cache.datasets made
 	// the dataset ("" for none); lastKnown says whether it did. ids is
 	// how many raw ids the table then had, or any number above
@@ -64,18 +63,14 @@ func (d *Dataset) Where(cond string, args ...any) *Dataset {
 }
 
 // After returns the rows loaded after the one whose _airbyte_raw_id is
-// rawID, in arrival order: what a destination has not confirmed yet. An
-// empty rawID means every row.
+// rawID (Records and RecordLines give them in arrival order): what a
+// destination has not confirmed yet. An empty rawID means every row.
 func (d *Dataset) After(rawID string) *Dataset {
-	n := d
-	if rawID != "" {
-		n = d.Where(backend.Quote(backend.ColumnRawID)+" > ?", rawID)
-	} else {
-		c := *d
-		n = &c
+	if rawID == "" {
+		n := *d
+		return &n
 	}
-	n.order = backend.Quote(backend.ColumnRawID)
-	return n
+	return d.Where(backend.Quote(backend.ColumnRawID)+" > ?", rawID)
 }
 
 func (d *Dataset) whereSQL() string {
@@ -131,42 +126,6 @@ func (d *Dataset) Columns(ctx context.Context) ([]ColumnInfo, error) {
 	return out, nil
 }
 
-// rows runs SELECT * over the dataset, with its JSON columns as their
-// text (DuckDB's driver decodes JSON itself, and fails on a number beyond
-// a double's range); the caller closes the rows. kinds are the columns'
-// types, as the cache reads them from the database's catalogue.
-func (d *Dataset) rows(ctx context.Context) (rows *sql.Rows, kinds []backend.Type, release func(), err error) {
-	cols, err := d.c.columns(ctx, d.table)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if len(cols) == 0 {
-		return nil, nil, nil, d.c.streamNotFound(ctx, d.stream)
-	}
-	if release, err = d.c.raiseForColumns(ctx, len(cols)); err != nil {
-		return nil, nil, nil, err
-	}
-	sel := make([]string, len(cols))
-	kinds = make([]backend.Type, len(cols))
-	for i, c := range cols {
-		q := backend.Quote(c.name)
-		sel[i] = q
-		if kinds[i] = d.c.b.ParseSQLType(c.dataType); kinds[i] == backend.TypeJSON {
-			sel[i] = "CAST(" + q + " AS VARCHAR) AS " + q
-		}
-	}
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + d.c.qual(d.table) + d.whereSQL()
-	if d.order != "" {
-		q += " ORDER BY " + d.order
-	}
-	rows, err = d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
-	if err != nil {
-		release()
-		return nil, nil, nil, err
-	}
-	return rows, kinds, release, nil
-}
-
 // decodeJSON decodes a JSON column's text as encoding/json decodes into
 // an any, except that a number beyond a double's range (1e400) is a
 // json.Number rather than an error.
@@ -201,85 +160,212 @@ func numbersAsFloats(v any) any {
 }
 
 // Records yields each row as a map from column name to value, internal
-// columns included; After orders the rows by arrival. Breaking out of the
-// loop closes the rows. Values are Go's as the database driver returns
-// them (int64, float64, string, bool, time.Time, nil for NULL), except
-// that JSON columns (objects, arrays, unions, _airbyte_meta) are decoded as
-// encoding/json decodes into an any — map[string]any, []any, float64 … —
-// on every backend (but a number beyond a double's range, 1e400, is a
-// json.Number), and time columns are a time.Time on 0001-01-01 (in
-// UTC, or for a time with a time zone in a zone of its offset), as DuckDB's
-// driver gives them, so a row reads alike on DuckDB and PostgreSQL. A row
-// of an open stream (see the package doc) whose _airbyte_data is not NULL
-// is that object's fields, decoded as a JSON column is, and the cache's
-// three columns (which win over a field of their name); not its key and
-// cursor columns, which copy fields of it. Each
-// call reads the table's columns afresh (one more query: 0.6-1.1 ms on
-// DuckDB), so it sees a column a later load added and a table a replace
+// columns included, in arrival (_airbyte_raw_id) order; rows without a raw
+// id (written by hand) come first. Values are Go's as the database driver
+// returns them (int64, float64, string, bool, time.Time, nil for NULL),
+// except that JSON columns (objects, arrays, unions, _airbyte_meta) are
+// decoded as encoding/json decodes into an any — map[string]any, []any,
+// float64 … — on every backend (but a number beyond a double's range,
+// 1e400, is a json.Number), and time columns are a time.Time on 0001-01-01
+// (in UTC, or for a time with a time zone in a zone of its offset), as
+// DuckDB's driver gives them, so a row reads alike on DuckDB and
+// PostgreSQL. A row of an open stream (see the package doc) whose
+// _airbyte_data is not NULL is that object's fields, decoded as a JSON
+// column is, and the cache's three columns (which win over a field of
+// their name); not its key and cursor columns, which copy fields of it.
+// Each call reads the table's columns afresh (one more query: 0.6-1.1 ms
+// on DuckDB), so it sees a column a later load added and a table a replace
 // made anew, whoever loaded them.
+//
+// Rows are read as [Dataset.RecordLines] reads them, in pages by ranges of
+// raw ids, the next pages while the current one is consumed, so memory
+// stays bounded (DuckDB's driver holds a whole query result in memory): a
+// page holds up to 500,000 values (38,461 rows of faker's users, 333 of a
+// table of 1,500 columns), which a read that runs out of memory reads
+// again with the limit raised. PostgreSQL's driver streams a result, and
+// reads in the same pages (1M users: 34-62 k records/s against 58-133 k in
+// one query), which keep no statement open while the consumer works: a
+// replace's swap never waits for the read. Breaking out of
+// the loop releases the queries. The rows are those up to the last raw id
+// present when the read started; a replace of the stream that commits
+// during the read stops it with an error before it gives a row of the new
+// table, and rows a merge deletes meanwhile are left out if their page was
+// not read yet.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
+	return d.records(ctx, exportPageSize)
+}
+
+// records is Records in pages of at most pageSize rows.
+func (d *Dataset) records(ctx context.Context, pageSize int) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		// A read that runs out of memory before its first record runs
-		// again with the limit raised (see raisedRetry); one that ran out
-		// after has given records, and fails.
-		if err := d.c.raisedRetry(ctx, func() error { return d.records(ctx, yield) }); err != nil {
-			yield(nil, err)
+		x, err := d.startRecords(ctx, pageSize)
+		if err != nil {
+			yield(nil, d.gone(ctx, err))
+			return
 		}
+		defer x.stop()
+		x.each(func(p *recordPage, err error) bool {
+			if err != nil {
+				yield(nil, err)
+				return false
+			}
+			for j := range p.ids {
+				if err := x.cancelled(); err != nil {
+					yield(nil, err)
+					return false
+				}
+				m, err := p.row(j)
+				if err != nil {
+					yield(nil, d.c.classify(err))
+					return false
+				}
+				if !yield(m, nil) {
+					return false
+				}
+			}
+			return true
+		})
 	}
 }
 
-// records gives the dataset's records to yield. An error before the first
-// one is returned, any other given to yield.
-func (d *Dataset) records(ctx context.Context, yield func(map[string]any, error) bool) error {
-	rows, kinds, release, err := d.rows(ctx)
-	if err != nil {
-		return d.gone(ctx, err)
+// startRecords starts the paged read of Records, in pages of at most
+// pageSize rows.
+func (d *Dataset) startRecords(ctx context.Context, pageSize int) (*pager[*recordPage], error) {
+	return startPager(ctx, d, pageSize, recordPageValues, func(cols []columnInfo) pageReader[*recordPage] { return newRecordReader(d, cols) })
+}
+
+// recordPageValues bounds the values of one page of Records, as
+// exportPageValues bounds the export's: a value scanned through
+// database/sql takes some 40 bytes in Go (its interface and what it
+// boxes), against a few in DuckDB's result or the export's lines. 500,000
+// is 38,461 rows of faker-like users (13 columns) or 333 rows of 1,500
+// columns. Measured with BenchmarkRecords (cache/duckdb), peak RSS: 1M
+// users 392-411 MB (pages of 50,000 rows: 460-470 MB; of maps rather than
+// scanned values, 682 MB), 50,000 rows of 1,500 columns 305-314 MB
+// (1,000,000 values: 406 MB; 2,500,000: 709 MB). Each page of 1,500
+// columns costs DuckDB about 0.17 s, so a wide table reads at half the
+// speed of one query (1.5-2.1 k records/s against 3.7-6.7 k).
+const recordPageValues = 500_000
+
+// recordPage is one page of Records: the values of its rows as
+// database/sql scanned them, row after row, in the order the query
+// returned them; when that was not raw id order (unsorted), order lists
+// the rows in raw id order. A row becomes a map only when it is given:
+// a map of 13 entries takes several times its values' memory.
+type recordPage struct {
+	cols     *recordColumns
+	ids      []string
+	vals     []any
+	unsorted bool
+	order    []int
+}
+
+// recordColumns are the columns of the table as Records reads them.
+type recordColumns struct {
+	stream string
+	names  []string
+	kinds  []backend.Type
+	rawID  int // the column _airbyte_raw_id, -1 if none
+	data   int // the column _airbyte_data of an open stream's table, -1 if none
+}
+
+// row returns the i-th row in raw id order as Records gives it.
+func (p *recordPage) row(i int) (map[string]any, error) {
+	if p.unsorted {
+		i = p.order[i]
 	}
-	defer release()
+	c := p.cols
+	n := len(c.names)
+	vals := p.vals[i*n : (i+1)*n : (i+1)*n]
+	m, err := openRow(c.names, c.kinds, vals, c.data)
+	if err != nil {
+		return nil, fmt.Errorf("cache: stream %s: %w", c.stream, err)
+	}
+	if m != nil {
+		return m, nil
+	}
+	m = make(map[string]any, n)
+	for j, name := range c.names {
+		if m[name], err = columnValue(vals[j], c.kinds[j]); err != nil {
+			return nil, fmt.Errorf("cache: column %s of stream %s: %w", name, c.stream, err)
+		}
+	}
+	return m, nil
+}
+
+// recordReader reads the pages of Records through database/sql, whose
+// values Records gives.
+type recordReader struct {
+	d    *Dataset
+	sel  string
+	cols *recordColumns
+	vals []any
+	ptrs []any
+}
+
+// newRecordReader selects every column of cols, JSON columns as their text
+// (DuckDB's driver decodes JSON itself, and fails on a number beyond a
+// double's range).
+func newRecordReader(d *Dataset, cols []columnInfo) *recordReader {
+	rc := &recordColumns{stream: d.stream, names: make([]string, len(cols)), kinds: make([]backend.Type, len(cols)), rawID: -1, data: -1}
+	r := &recordReader{d: d, cols: rc, vals: make([]any, len(cols)), ptrs: make([]any, len(cols))}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		q := backend.Quote(c.name)
+		sel[i] = q
+		rc.names[i] = c.name
+		if rc.kinds[i] = d.c.b.ParseSQLType(c.dataType); rc.kinds[i] == backend.TypeJSON {
+			sel[i] = "CAST(" + q + " AS VARCHAR) AS " + q
+		}
+		switch {
+		case c.name == backend.ColumnRawID:
+			rc.rawID = i
+		case c.name == backend.ColumnData && rc.kinds[i] == backend.TypeJSON:
+			rc.data = i
+		}
+		r.ptrs[i] = &r.vals[i]
+	}
+	r.sel = "SELECT " + strings.Join(sel, ", ")
+	return r
+}
+
+func (r *recordReader) newPage() *recordPage { return &recordPage{cols: r.cols} }
+
+// readPage reads the rows whose raw id is after lo ("": no bound) and up
+// to hi into p.
+func (r *recordReader) readPage(ctx context.Context, p *recordPage, lo, hi string) error {
+	clear(p.vals) // let the last page's values go
+	p.ids, p.vals, p.unsorted, p.order = p.ids[:0], p.vals[:0], false, p.order[:0]
+	q, args := r.d.pageQuery(r.sel, lo, hi)
+	rows, err := r.d.c.DB().QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("cache: reading stream %q: %w", r.d.stream, err)
+	}
 	defer rows.Close()
-	names, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	vals := make([]any, len(names))
-	ptrs := make([]any, len(names))
-	data := -1 // the column _airbyte_data of an open stream's table
-	for i := range vals {
-		ptrs[i] = &vals[i]
-		if names[i] == backend.ColumnData && kinds[i] == backend.TypeJSON {
-			data = i
-		}
-	}
-	given := false
-	fail := func(err error) error {
-		if err == nil || !given {
-			return err
-		}
-		yield(nil, d.c.classify(err))
-		return nil
-	}
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return fail(err)
+		if err := rows.Scan(r.ptrs...); err != nil {
+			return fmt.Errorf("cache: reading stream %q: %w", r.d.stream, err)
 		}
-		m, err := openRow(names, kinds, vals, data)
-		if err != nil {
-			return fail(fmt.Errorf("cache: stream %s: %w", d.stream, err))
+		id := "" // a NULL raw id sorts first, as "" does
+		if r.cols.rawID >= 0 {
+			id, _ = r.vals[r.cols.rawID].(string)
 		}
-		if m == nil {
-			m = make(map[string]any, len(names))
-			for i, n := range names {
-				if m[n], err = columnValue(vals[i], kinds[i]); err != nil {
-					return fail(fmt.Errorf("cache: column %s of stream %s: %w", n, d.stream, err))
-				}
-			}
+		if n := len(p.ids); n > 0 && id < p.ids[n-1] {
+			p.unsorted = true
 		}
-		given = true
-		if !yield(m, nil) {
-			return nil
-		}
+		p.ids = append(p.ids, id)
+		p.vals = append(p.vals, r.vals...)
 	}
-	return fail(rows.Err())
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cache: reading stream %q: %w", r.d.stream, err)
+	}
+	if p.unsorted {
+		for i := range p.ids {
+			p.order = append(p.order, i)
+		}
+		slices.SortStableFunc(p.order, func(a, b int) int { return strings.Compare(p.ids[a], p.ids[b]) })
+	}
+	return nil
 }
 
 // raiseForColumns raises the backend's memory limit, if it needs it, for

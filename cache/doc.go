@@ -306,8 +306,11 @@
 //
 // [Cache.Dataset] gives a [Dataset] per stream: Records, Count, Columns,
 // chainable Where("age > ?", 30) and After(rawID), which yields the rows
-// after a watermark in arrival order — what a destination has not yet
-// confirmed — and RecordLines, the rows as RECORD messages. A stream the
+// after a watermark — what a destination has not yet confirmed — and
+// RecordLines, the rows as RECORD messages. Records and RecordLines give
+// the rows in arrival order, read in pages by ranges of raw ids, so that
+// memory stays bounded whatever the table's size (DuckDB's driver holds a
+// whole query result in memory). A stream the
 // cache does not hold is a *protocol.StreamNotFoundError, which matches
 // protocol.ErrStreamNotFound (goairbyte.ErrStreamNotFound) as every
 // not-found error of the library does. DB, ExecSQL and Query give plain SQL access ("?"

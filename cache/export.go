@@ -17,26 +17,6 @@ import (
 	"github.com/x/goairbyte/internal/jsonscan"
 )
 
-// exportPageSize is how many rows one query of [Dataset.RecordLines]
-// reads. The export pages through the table by ranges of raw ids because
-// DuckDB's driver holds a whole query result in memory: memory stays
-// bounded by a few pages whatever the table's size and however slow the
-// consumer.
-const exportPageSize = 50_000
-
-// exportPageValues bounds the values of one page, so that a wide table's
-// pages hold no more than a narrow one's: a page of 50,000 rows of 1,500
-// columns took 1.2 GB in DuckDB's result and as much again in its lines.
-// 2,500,000 is 50,000 rows of 50 columns (faker's users have 15).
-const exportPageValues = 2_500_000
-
-// exportPageRows is how many rows a page of a table of n columns holds.
-func exportPageRows(n int) int { return min(exportPageSize, max(1, exportPageValues/max(n, 1))) }
-
-// exportReaders is how many pages of a RecordLines export are read at
-// once.
-const exportReaders = 2
-
 // RecordLine is one row of a dataset as an Airbyte RECORD message.
 type RecordLine struct {
 	// RawID is the row's _airbyte_raw_id.
@@ -88,210 +68,40 @@ func (d *Dataset) RecordLines(ctx context.Context, keys map[string]string) iter.
 			return
 		}
 		defer x.stop()
-		x.yieldLines(yield)
-	}
-}
-
-// export is one RecordLines in progress. Its readers (goroutines) read
-// pages i, i+n, i+2n… each on its own connection, while the consumer takes
-// the page before: the database's work and the encoding overlap the
-// consumer's. A reader hands a page over unbuffered, so at most one page
-// per reader and the one being consumed exist.
-type export struct {
-	d      *Dataset
-	ctx    context.Context // cancelled when the consumer stops
-	cancel context.CancelFunc
-	// table identifies the table the export began on (Cache.tableID).
-	table string
-	// bounds[0] is "": page i holds the rows whose raw id is in
-	// (bounds[i], bounds[i+1]]; the last bound is the greatest raw id
-	// when the export began.
-	bounds []string
-	outs   []chan pageResult
-	// free takes pages back once consumed: their buffers, grown to a
-	// page's size once, are reused rather than grown again.
-	free chan *linePage
-	// release ends the raise of the backend's memory limit for the
-	// table's width (see Cache.raiseForColumns), once the readers are done.
-	release func()
-}
-
-// pageResult is one page a reader read, or why it could not.
-type pageResult struct {
-	p   *linePage
-	err error
-}
-
-// startExport finds the pages of the dataset and starts the readers.
-func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageSize int) (*export, error) {
-	// Cache.datasets read the table's greatest raw id, and that it has no
-	// more than a page of them, after it took the table's identifier: one
-	// page up to that raw id then holds the rows, and a table swapped in
-	// since is found out with it. Otherwise the bounds are read here. A
-	// count above exportPageSize may have stopped short of the table's.
-	cols, err := d.c.columns(ctx, d.table)
-	if err != nil {
-		return nil, err
-	}
-	if len(cols) == 0 {
-		return nil, d.c.streamNotFound(ctx, d.stream)
-	}
-	pageSize = min(pageSize, exportPageRows(len(cols)))
-	known := d.lastKnown && d.tableAt != "" && d.ids <= int64(pageSize)
-	table := d.tableAt
-	if !known {
-		// Before the bounds: bounds found in a table swapped in since
-		// are then found out with the first page.
-		if table, err = d.c.tableID(ctx, d.table); err != nil {
-			return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
-		}
-	}
-	var more []string
-	switch {
-	case !known:
-		if more, err = d.pageBounds(ctx, pageSize); err != nil {
-			return nil, err
-		}
-	case d.last != "":
-		more = []string{d.last}
-	}
-	release, err := d.c.raiseForColumns(ctx, len(cols))
-	if err != nil {
-		return nil, err
-	}
-	x := &export{d: d, table: table, bounds: append([]string{""}, more...), release: release}
-	x.ctx, x.cancel = context.WithCancel(ctx)
-	x.outs = make([]chan pageResult, min(exportReaders, x.pages()))
-	x.free = make(chan *linePage, len(x.outs))
-	for r := range x.outs {
-		x.outs[r] = make(chan pageResult)
-		go x.read(r, newLineEncoder(d, cols, keys))
-	}
-	return x, nil
-}
-
-// pages is the number of pages.
-func (x *export) pages() int { return len(x.bounds) - 1 }
-
-// read is reader r: it reads its pages in order until they are done, one
-// fails, or the consumer stops.
-func (x *export) read(r int, enc *lineEncoder) {
-	out := x.outs[r]
-	defer close(out)
-	for i := r; i < x.pages(); i += len(x.outs) {
-		var p *linePage
-		select {
-		case p = <-x.free:
-		default:
-			p = &linePage{}
-		}
-		err := x.d.c.raisedRetry(x.ctx, func() error { return x.d.readPage(x.ctx, p, enc, x.bounds[i], x.bounds[i+1]) })
-		if err == nil {
-			err = x.sameTable()
-		}
-		select {
-		case out <- pageResult{p, err}:
-		case <-x.ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// sameTable checks, after a page was read, that the table the export
-// began on is still the stream's: a page read from a table that a replace
-// swapped in since would be the new load's rows, and the pages before it
-// the old one's. The check follows the read, so it sees any swap that the
-// read saw.
-func (x *export) sameTable() error {
-	id, err := x.d.c.tableID(x.ctx, x.d.table)
-	if err != nil {
-		return fmt.Errorf("cache: reading stream %q: %w", x.d.stream, err)
-	}
-	if id == "" || id != x.table {
-		return fmt.Errorf("cache: stream %q was replaced while it was being read: a load swapped in a new table for it, and reading on would mix the rows of two loads; "+
-			"the rows given so far are the old load's. Read it again: a destination's next Write sends the new load's rows", x.d.stream)
-	}
-	return nil
-}
-
-// yieldLines yields the pages' lines in order. A cancelled ctx ends it
-// with ctx's error at the next line, as database/sql's rows end, although
-// the page in hand was read already.
-func (x *export) yieldLines(yield func(RecordLine, error) bool) {
-	done := x.ctx.Done()
-	cancelled := func() {
-		yield(RecordLine{}, fmt.Errorf("cache: reading stream %q: %w", x.d.stream, context.Cause(x.ctx)))
-	}
-	for i := range x.pages() {
-		r, ok := <-x.outs[i%len(x.outs)]
-		if !ok { // the reader stopped: ctx is done
-			cancelled()
-			return
-		}
-		if r.err != nil {
-			yield(RecordLine{}, r.err)
-			return
-		}
-		for j := range r.p.ids {
-			select {
-			case <-done:
-				cancelled()
-				return
-			default:
+		x.each(func(p *linePage, err error) bool {
+			if err != nil {
+				yield(RecordLine{}, err)
+				return false
 			}
-			if !yield(r.p.row(j), nil) {
-				return
+			for j := range p.ids {
+				if err := x.cancelled(); err != nil {
+					yield(RecordLine{}, err)
+					return false
+				}
+				if !yield(p.row(j), nil) {
+					return false
+				}
 			}
-		}
-		select {
-		case x.free <- r.p:
-		default: // the readers have enough; let this one go
-		}
+			return true
+		})
 	}
 }
 
-// stop ends the readers and waits for them: their queries end before
-// RecordLines returns.
-func (x *export) stop() {
-	x.cancel()
-	for _, out := range x.outs {
-		for range out {
-		}
-	}
-	x.release()
+// startExport starts the paged read of RecordLines, in pages of at most
+// pageSize rows.
+func (d *Dataset) startExport(ctx context.Context, keys map[string]string, pageSize int) (*pager[*linePage], error) {
+	return startPager(ctx, d, pageSize, exportPageValues, func(cols []columnInfo) pageReader[*linePage] {
+		return &lineReader{d: d, enc: newLineEncoder(d, cols, keys)}
+	})
 }
 
-// pageBounds returns the raw id of every size-th row of the dataset and
-// of its last row, in order: the upper bounds of the pages; none for an
-// empty dataset. Only the ids are sorted; the lines are built page by
-// page.
-func (d *Dataset) pageBounds(ctx context.Context, size int) ([]string, error) {
-	raw := backend.Quote(backend.ColumnRawID)
-	// Ascending order puts NULLs last on both backends: the ids are
-	// numbered 1 to n.
-	q := "SELECT id FROM (SELECT " + raw + " AS id, row_number() OVER (ORDER BY " + raw + ") AS rn, count(" + raw + ") OVER () AS n FROM " +
-		d.c.qual(d.table) + d.whereSQL() + fmt.Sprintf(") AS numbered WHERE id IS NOT NULL AND (rn %% %d = 0 OR rn = n) ORDER BY id", size)
-	rows, err := d.c.DB().QueryContext(ctx, d.c.rebind(q), d.args...)
-	if err != nil {
-		return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)
-	}
-	return out, nil
+// lineReader reads the pages of RecordLines, as RECORD lines.
+type lineReader struct {
+	d   *Dataset
+	enc *lineEncoder
 }
+
+func (r *lineReader) newPage() *linePage { return &linePage{} }
 
 // linePage is one query's rows: every line back to back in buf, in the
 // order the query returned them; when that was not raw id order
@@ -335,30 +145,9 @@ func (p *linePage) sort() {
 
 // readPage reads the rows whose raw id is after lo ("": no bound) and up
 // to hi into p, through the backend's RowReader when it has one.
-func (d *Dataset) readPage(ctx context.Context, p *linePage, enc *lineEncoder, lo, hi string) error {
-	where := d.where[:len(d.where):len(d.where)]
-	args := d.args[:len(d.args):len(d.args)]
-	raw := backend.Quote(backend.ColumnRawID)
-	if lo != "" {
-		where = append(where, "("+raw+" > ? AND "+raw+" <= ?)")
-		args = append(args, lo, hi)
-	} else {
-		// The first page also takes the rows without a raw id (a table
-		// written by hand): no bound holds them, and they come first in
-		// raw id order, as "".
-		where = append(where, "("+raw+" IS NULL OR "+raw+" <= ?)")
-		args = append(args, hi)
-	}
-	// No ORDER BY: the page's rows are the right ones whatever their
-	// order, and a table's rows usually come back in the raw id order
-	// they were loaded in. Sorting in the database cost a third of the
-	// export's CPU (DuckDB, 1M users); checking the order here costs
-	// nothing, and the rare page out of order is sorted below.
-	q := enc.sel + " FROM " + d.c.qual(d.table)
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q = d.c.rebind(q)
+func (r *lineReader) readPage(ctx context.Context, p *linePage, lo, hi string) error {
+	d, enc := r.d, r.enc
+	q, args := d.pageQuery(enc.sel, lo, hi)
 	p.reset()
 	p.dataFrom = len(enc.head) - 1 // the head ends with data's opening brace
 	if rr, ok := d.c.b.(backend.RowReader); ok && !enc.noRowReader {
