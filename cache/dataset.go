@@ -177,26 +177,70 @@ func numbersAsFloats(v any) any {
 // on DuckDB), so it sees a column a later load added and a table a replace
 // made anew, whoever loaded them.
 //
-// Rows are read as [Dataset.RecordLines] reads them, in pages by ranges of
-// raw ids, the next pages while the current one is consumed, so memory
-// stays bounded (DuckDB's driver holds a whole query result in memory): a
-// page holds up to 500,000 values (38,461 rows of faker's users, 333 of a
-// table of 1,500 columns), which a read that runs out of memory reads
-// again with the limit raised. PostgreSQL's driver streams a result, and
-// reads in the same pages (1M users: 34-62 k records/s against 58-133 k in
-// one query), which keep no statement open while the consumer works: a
-// replace's swap never waits for the read. Breaking out of
-// the loop releases the queries. The rows are those up to the last raw id
-// present when the read started; a replace of the stream that commits
+// On DuckDB, whose driver holds a whole query result in memory, rows are
+// read as [Dataset.RecordLines] reads them, in pages by ranges of raw ids,
+// the next pages while the current one is consumed, so memory stays
+// bounded: a page holds up to 500,000 values (38,461 rows of faker's users,
+// 333 of a table of 1,500 columns), which a read that runs out of memory
+// reads again with the limit raised. The rows are those up to the last raw
+// id present when the read started; a replace of the stream that commits
 // during the read stops it with an error before it gives a row of the new
 // table, and rows a merge deletes meanwhile are left out if their page was
-// not read yet.
+// not read yet. On PostgreSQL, whose driver streams a result, they come
+// from one query (its tables have no index on the raw id, so each page
+// would scan the whole table: 300,000 users paged took 201-207 MB against
+// 52-58 MB in one query): one snapshot, whose table a replace's swap waits
+// for until the loop ends. Breaking out of the loop releases the queries.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
-	return d.records(ctx, exportPageSize)
+	if _, paged := d.c.b.(backend.Materializer); !paged {
+		return d.streamedRecords(ctx)
+	}
+	return d.pagedRecords(ctx, exportPageSize)
 }
 
-// records is Records in pages of at most pageSize rows.
-func (d *Dataset) records(ctx context.Context, pageSize int) iter.Seq2[map[string]any, error] {
+// streamedRecords is Records in one query, for a backend whose driver
+// streams a result: memory stays bounded without pages, and the query's
+// snapshot keeps a replace's swap waiting until the loop ends.
+func (d *Dataset) streamedRecords(ctx context.Context) iter.Seq2[map[string]any, error] {
+	return func(yield func(map[string]any, error) bool) {
+		cols, err := d.c.columns(ctx, d.table)
+		if err == nil && len(cols) == 0 {
+			err = d.c.streamNotFound(ctx, d.stream)
+		}
+		if err != nil {
+			yield(nil, d.gone(ctx, err))
+			return
+		}
+		r := newRecordReader(d, cols)
+		raw := backend.Quote(backend.ColumnRawID)
+		rows, err := d.c.DB().QueryContext(ctx, d.c.rebind(r.sel+" FROM "+d.c.qual(d.table)+d.whereSQL()+" ORDER BY "+raw+" NULLS FIRST"), d.args...)
+		if err != nil {
+			yield(nil, d.gone(ctx, fmt.Errorf("cache: reading stream %q: %w", d.stream, err)))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(r.ptrs...); err != nil {
+				yield(nil, d.c.classify(fmt.Errorf("cache: reading stream %q: %w", d.stream, err)))
+				return
+			}
+			m, err := r.cols.row(r.vals)
+			if err != nil {
+				yield(nil, d.c.classify(err))
+				return
+			}
+			if !yield(m, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, d.c.classify(fmt.Errorf("cache: reading stream %q: %w", d.stream, err)))
+		}
+	}
+}
+
+// pagedRecords is Records in pages of at most pageSize rows.
+func (d *Dataset) pagedRecords(ctx context.Context, pageSize int) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
 		x, err := d.startRecords(ctx, pageSize)
 		if err != nil {
@@ -274,9 +318,13 @@ func (p *recordPage) row(i int) (map[string]any, error) {
 	if p.unsorted {
 		i = p.order[i]
 	}
-	c := p.cols
+	n := len(p.cols.names)
+	return p.cols.row(p.vals[i*n : (i+1)*n : (i+1)*n])
+}
+
+// row is the row of vals, one per column, as Records gives it.
+func (c *recordColumns) row(vals []any) (map[string]any, error) {
 	n := len(c.names)
-	vals := p.vals[i*n : (i+1)*n : (i+1)*n]
 	m, err := openRow(c.names, c.kinds, vals, c.data)
 	if err != nil {
 		return nil, fmt.Errorf("cache: stream %s: %w", c.stream, err)

@@ -310,7 +310,8 @@
 // RecordLines, the rows as RECORD messages. Records and RecordLines give
 // the rows in arrival order, read in pages by ranges of raw ids, so that
 // memory stays bounded whatever the table's size (DuckDB's driver holds a
-// whole query result in memory). A stream the
+// whole query result in memory); Records on PostgreSQL, whose driver
+// streams, reads in one query. A stream the
 // cache does not hold is a *protocol.StreamNotFoundError, which matches
 // protocol.ErrStreamNotFound (goairbyte.ErrStreamNotFound) as every
 // not-found error of the library does. DB, ExecSQL and Query give plain SQL access ("?"

@@ -2,117 +2,29 @@ package duckdb_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/cachetest"
-	"github.com/x/goairbyte/protocol"
 )
 
-// BenchmarkRecords reads a DuckDB table with Dataset.Records: "users",
-// faker-like rows of ten fields (200,000 unless
-// GOAIRBYTE_BENCH_RECORDS_ROWS says), "small", ten of them (what a read
-// costs beside its rows), and "wide", rows of 1,500 integer columns (2,000
-// unless GOAIRBYTE_BENCH_WIDE_ROWS says). The files are
-// loaded once, in GOAIRBYTE_BENCH_DIR when it is set, and kept there for
-// the next run, so that a run of -benchtime 1x under /usr/bin/time -v
-// measures the read's peak memory alone.
+// BenchmarkRecords reads DuckDB tables with Dataset.Records, in pages (see
+// cachetest.BenchmarkRecords). The files are loaded once, in
+// GOAIRBYTE_BENCH_DIR when it is set, and kept there for the next run.
 func BenchmarkRecords(b *testing.B) {
 	dir := os.Getenv("GOAIRBYTE_BENCH_DIR")
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	rowsOf := func(env string, def int) int {
-		if n, err := strconv.Atoi(os.Getenv(env)); err == nil && n > 0 {
-			return n
+	cachetest.BenchmarkRecords(b, func(b *testing.B, table string) (*cache.Cache, bool) {
+		path := filepath.Join(dir, table+".duckdb")
+		_, statErr := os.Stat(path)
+		c, err := openPath(context.Background(), path)
+		if err != nil {
+			b.Fatal(err)
 		}
-		return def
-	}
-	users := rowsOf("GOAIRBYTE_BENCH_RECORDS_ROWS", 200_000)
-	wide := rowsOf("GOAIRBYTE_BENCH_WIDE_ROWS", 2_000)
-	const wideCols = 1_500
-	userProps := `{"id":{"type":"integer"},"name":{"type":"string"},"email":{"type":"string"},"age":{"type":"integer"},"height":{"type":"number"},` +
-		`"ok":{"type":"boolean"},"created_at":{"type":"string","format":"date-time"},"city":{"type":"string"},"tags":{"type":"array"},"address":{"type":"object"}}`
-	var wideProps strings.Builder
-	wideProps.WriteString(`{`)
-	for i := range wideCols {
-		if i > 0 {
-			wideProps.WriteString(",")
-		}
-		fmt.Fprintf(&wideProps, `"c%d":{"type":"integer"}`, i)
-	}
-	wideProps.WriteString(`}`)
-	user := func(i int) string {
-		return fmt.Sprintf(`{"id":%d,"name":"user %d","email":"user%d@example.com","age":%d,"height":1.%d,"ok":%v,`+
-			`"created_at":"2024-01-%02dT10:00:00Z","city":"Zürich","tags":["a","b"],"address":{"street":"Main %d","zip":"80%03d"}}`,
-			i, i, i, 20+i%60, i%100, i%2 == 0, 1+i%28, i, i%1000)
-	}
-	for _, s := range []struct {
-		name  string
-		rows  int
-		props string
-		data  func(i int) string
-	}{
-		{"users", users, userProps, user},
-		{"small", 10, userProps, user},
-		{"wide", wide, wideProps.String(), func(i int) string {
-			var d strings.Builder
-			d.WriteString(`{`)
-			for c := range wideCols {
-				if c > 0 {
-					d.WriteString(",")
-				}
-				fmt.Fprintf(&d, `"c%d":%d`, c, i+c)
-			}
-			d.WriteString(`}`)
-			return d.String()
-		}},
-	} {
-		b.Run(s.name, func(b *testing.B) {
-			ctx := context.Background()
-			path := filepath.Join(dir, fmt.Sprintf("records-%s-%d.duckdb", s.name, s.rows))
-			_, statErr := os.Stat(path)
-			c, err := openPath(ctx, path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			if statErr != nil {
-				msgs := func(yield func(*protocol.Message, error) bool) {
-					for i := range s.rows {
-						if !yield(cachetest.Rec(s.name, s.data(i)), nil) {
-							return
-						}
-					}
-				}
-				cat := cachetest.Catalog(cachetest.Stream(s.name, s.props, protocol.SyncFullRefresh, nil))
-				if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "bench", Catalog: cat, Strategy: cache.StrategyAppend, Messages: msgs}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			ds, err := c.Dataset(ctx, s.name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			for b.Loop() {
-				n := 0
-				for _, err := range ds.Records(ctx) {
-					if err != nil {
-						b.Fatal(err)
-					}
-					n++
-				}
-				if n != s.rows {
-					b.Fatalf("%d records, want %d", n, s.rows)
-				}
-			}
-			b.ReportMetric(float64(s.rows*b.N)/b.Elapsed().Seconds(), "records/s")
-		})
-	}
+		return c, statErr == nil
+	})
 }

@@ -265,6 +265,10 @@ func (b *database) ReadRows(ctx context.Context, query string, args []any, types
 	}
 }
 
+// MaterializesResults makes the backend a backend.Materializer: DuckDB's
+// driver holds a whole query result in memory.
+func (b *database) MaterializesResults() {}
+
 // RaiseForColumns makes the backend a backend.WideReader: a query of a
 // wide table needs the memory its INSERTs do (see tableMemory).
 func (b *database) RaiseForColumns(ctx context.Context, n int) (restore func(), err error) {

@@ -1340,3 +1340,16 @@ func TestInUseHolderCutNameSaysSo(t *testing.T) {
 		t.Fatalf("got %v, want an ErrInUse whose holder's cut name ends in …", err)
 	}
 }
+
+// BenchmarkRecords reads PostgreSQL tables with Dataset.Records, in one
+// streamed query (see cachetest.BenchmarkRecords); each case loads its
+// table into a database of its own first.
+func BenchmarkRecords(b *testing.B) {
+	cachetest.BenchmarkRecords(b, func(b *testing.B, _ string) (*cache.Cache, bool) {
+		c, err := openDSN(context.Background(), testenv.Postgres(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c, false
+	})
+}

@@ -140,6 +140,17 @@ type WideReader interface {
 	RaiseAgain(ctx context.Context) (restore func(), ok bool, err error)
 }
 
+// Materializer is implemented by a Backend whose driver holds a query's
+// whole result in memory before it gives the first row (DuckDB's):
+// Dataset.Records reads its tables in pages of raw ids, so that memory
+// stays bounded. A backend whose driver streams a result (PostgreSQL's)
+// is read in one query: paging its tables, which have no index on the raw
+// id, would scan the whole table for each page.
+type Materializer interface {
+	// MaterializesResults marks the backend; it does nothing.
+	MaterializesResults()
+}
+
 // Locker is implemented by a Backend that can hold a named lock for as long
 // as a load runs, across processes (PostgreSQL: a session advisory lock,
 // released by the server when the process dies). Package cache takes one
