@@ -386,6 +386,16 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		host.NetworkMode = "host"
 	}
 	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+	if cerrdefs.IsNotFound(err) {
+		// The image was found before and has gone since (docker rmi, a
+		// prune): find it again, pulling it as on first use.
+		d.ready.Store(false)
+		if err := d.ensureImage(ctx, d.o.installIfMissing); err != nil {
+			return started{}, err
+		}
+		cfg.Entrypoint = *d.entrypoint.Load()
+		created, err = d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+	}
 	if err != nil {
 		return started{}, d.engineErr(err)
 	}

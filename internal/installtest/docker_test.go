@@ -173,3 +173,52 @@ func TestNoMethod(t *testing.T) {
 		t.Fatalf("want a *connector.NoMethodError and a *registry.NotFoundError, got %v", err)
 	}
 }
+
+// TestDockerImageRemovedBetweenRuns: an image removed after a Source first
+// used it (docker rmi, docker image prune -a by a cleanup job, between the
+// commands of one read or between two reads of a service) is pulled again
+// by the next command, as it was on first use, where that command failed
+// with the engine's "No such image" (outsider16).
+func TestDockerImageRemovedBetweenRuns(t *testing.T) {
+	cli := testenv.Docker(t)
+	reg := testenv.Registry(t)
+	remote := pushed(t, cli, testenv.FakerImage(t, cli), reg, "goairbyte/source-prunedfaker", "0.1.0")
+
+	var logs testenv.Buffer
+	src, err := source.New(context.Background(), "source-faker", connector.WithDockerImage(remote),
+		connector.WithConfig(fakerConfig), connector.WithLogger(debugLogger(&logs)), connector.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRecords(t, src, "users"); n != 7 {
+		t.Fatalf("read %d users, want 7", n)
+	}
+	removeLocal(t, cli, remote)
+	logs.Reset()
+	if n := countRecords(t, src, "users"); n != 7 {
+		t.Fatalf("after the image was removed: read %d users, want 7", n)
+	}
+	if !present(t, cli, remote) || !strings.Contains(logs.String(), "pulling Docker image") {
+		t.Errorf("the removed image was not pulled again:\n%s", logs.String())
+	}
+
+	// Without installing, the removal is a missing image, with what to do.
+	noPull, err := source.New(context.Background(), "source-faker", connector.WithDockerImage(remote), connector.WithInstallIfMissing(false),
+		connector.WithConfig(fakerConfig), connector.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRecords(t, noPull, "users"); n != 7 {
+		t.Fatalf("read %d users, want 7", n)
+	}
+	removeLocal(t, cli, remote)
+	for _, err = range noPull.Records(context.Background(), "users") {
+		if err != nil {
+			break
+		}
+	}
+	var ni *executor.NotInstalledError
+	if !errors.As(err, &ni) || !strings.Contains(err.Error(), "docker pull "+remote) {
+		t.Fatalf("without installing: want a *NotInstalledError saying to docker pull %s, got %v", remote, err)
+	}
+}
