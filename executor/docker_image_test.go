@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,5 +195,47 @@ func TestDockerMountHostDir(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the missing host directory was made: %v", err)
+	}
+}
+
+// cancelOn is a slog handler that cancels a context when a record with
+// this message is logged.
+type cancelOn struct {
+	slog.Handler
+	msg    string
+	cancel context.CancelFunc
+}
+
+func (h cancelOn) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h cancelOn) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.cancel()
+	}
+	return nil
+}
+
+// A run cancelled while its container was being set up (the image pulled,
+// the container made, its files copied) failed with the engine call's
+// error: a missing image to docker pull for a cancelled pull, or "Docker
+// engine: Put \"http://%2Fvar%2Frun%2Fdocker.sock/…/archive?…\": context
+// canceled". It says now that the command was cancelled, as a run
+// cancelled later does (outsider16).
+func TestDockerCancelledWhileStarting(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	const image = "127.0.0.1:1/goairbyte/cancelled-pull:1.0"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logger := slog.New(cancelOn{Handler: slog.DiscardHandler, msg: "pulling Docker image", cancel: cancel})
+	d := build[executor.Executor](t, "source-cancelled-pull", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), Logger: logger})
+	_, err := collect(d.Run(ctx, executor.Invocation{Verb: executor.VerbSpec}))
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "connector source-cancelled-pull: spec cancelled") {
+		t.Fatalf("want the spec cancelled, got %v", err)
+	}
+	var ni *executor.NotInstalledError
+	if errors.As(err, &ni) || strings.Contains(err.Error(), "docker pull") {
+		t.Errorf("a cancelled pull is reported as a missing image: %v", err)
 	}
 }

@@ -278,6 +278,12 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 		args:    func(d string) []string { return commandArgs(p.inv, d) },
 		stdin:   p.inv.Stdin != nil,
 	})
+	if err != nil && ctx.Err() != nil {
+		// Cancelled while it started (an image pulled, a container made):
+		// the call that failed said only "context canceled", after a
+		// request's URL, or that the image was missing.
+		return stoppedErr(p.r.name, p.inv.Verb, ctx)
+	}
 	if err != nil {
 		return err
 	}
