@@ -29,6 +29,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/x/goairbyte/internal/airbytedirs"
+	"github.com/x/goairbyte/internal/dockerauth"
 	"github.com/x/goairbyte/internal/imageref"
 	"github.com/x/goairbyte/internal/jsonwalk"
 	"github.com/x/goairbyte/protocol"
@@ -192,7 +193,14 @@ func (d *dockerExecutor) entrypointOf(img client.ImageInspectResult) ([]string, 
 
 func (d *dockerExecutor) pull(ctx context.Context) error {
 	d.o.logger.Info("pulling Docker image", "connector", d.name, "image", d.image)
-	resp, err := d.cli.ImagePull(ctx, d.image, client.ImagePullOptions{})
+	// The engine reads no credentials: a pull sends those docker login
+	// keeps for the registry, as docker pull does.
+	host, _ := imageref.Registry(d.image)
+	auth, err := dockerauth.Header(ctx, host)
+	if err != nil {
+		d.o.logger.Warn("pulling without the Docker CLI's credentials for the registry", "connector", d.name, "image", d.image, "error", err)
+	}
+	resp, err := d.cli.ImagePull(ctx, d.image, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
 		return d.engineErr(err)
 	}
@@ -223,8 +231,10 @@ func pullHint(image string, err error) string {
 			"docker save " + image + " -o image.tar, then docker load -i image.tar here"
 	case cerrdefs.IsNotFound(err) || strings.Contains(msg, "manifest unknown"):
 		return "the registry " + host + " has no image " + rest + ": check the image's name and tag"
-	case strings.Contains(msg, "pull access denied") || cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err):
-		return "the registry " + host + " refused it: it has no image " + rest + ", or it needs a login (docker login " + host + ")"
+	case strings.Contains(msg, "pull access denied") || strings.Contains(msg, "no basic auth credentials") ||
+		strings.Contains(msg, "unauthorized") || cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err):
+		return "the registry " + host + " refused it: it has no image " + rest + ", or it needs a login (docker login " + host +
+			": the pull sends the credentials the Docker command line keeps)"
 	}
 	return "pull it with docker pull " + image
 }

@@ -2,12 +2,17 @@ package installtest
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	mobyregistry "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
 	"github.com/x/goairbyte/connector"
@@ -220,5 +225,91 @@ func TestDockerImageRemovedBetweenRuns(t *testing.T) {
 	var ni *executor.NotInstalledError
 	if !errors.As(err, &ni) || !strings.Contains(err.Error(), "docker pull "+remote) {
 		t.Fatalf("without installing: want a *NotInstalledError saying to docker pull %s, got %v", remote, err)
+	}
+}
+
+// TestDockerPullWithLogin: an image in a private registry that needs a
+// login is pulled with the credentials docker login keeps — in the Docker
+// CLI's config file, or behind its credential helper — as docker pull does.
+// The engine reads no credentials itself: goairbyte sent none, so after a
+// docker login that docker pull honoured, its pull still failed ("no basic
+// auth credentials"), with the advice to docker pull (outsider16).
+func TestDockerPullWithLogin(t *testing.T) {
+	cli := testenv.Docker(t)
+	reg := testenv.LoginRegistry(t)
+	login := registryAuth(t, mobyregistry.AuthConfig{Username: testenv.RegistryUser, Password: testenv.RegistryPassword, ServerAddress: reg})
+	remote := reg + "/goairbyte/source-loginfaker:0.1.0"
+	ctx := context.Background()
+	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: testenv.FakerImage(t, cli), Target: remote}); err != nil {
+		t.Fatal(err)
+	}
+	push, err := cli.ImagePush(ctx, remote, client.ImagePushOptions{RegistryAuth: login})
+	if err == nil {
+		err = push.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatalf("push %s: %v", remote, err)
+	}
+	removeLocal(t, cli, remote)
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), remote, client.ImageRemoveOptions{Force: true}) })
+	install := func() error {
+		src, err := source.New(ctx, "source-faker", connector.WithDockerImage(remote), connector.WithConfig(fakerConfig),
+			connector.WithLogDir(t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src.Install(ctx)
+	}
+
+	// Not logged in: the error says to log in.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	err = install()
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), "docker login "+reg) {
+		t.Fatalf("not logged in: want ErrNotInstalled saying to docker login %s, got %v", reg, err)
+	}
+
+	// Logged in, as docker login writes it with no credential helper.
+	dir := t.TempDir()
+	userPass := base64.StdEncoding.EncodeToString([]byte(testenv.RegistryUser + ":" + testenv.RegistryPassword))
+	writeFile(t, filepath.Join(dir, "config.json"), `{"auths": {"`+reg+`": {"auth": "`+userPass+`"}}}`, 0o600)
+	t.Setenv("DOCKER_CONFIG", dir)
+	if err := install(); err != nil {
+		t.Fatalf("logged in (auths): %v", err)
+	}
+	removeLocal(t, cli, remote)
+
+	// Logged in through a credential helper (docker-credential-<name>).
+	dir = t.TempDir()
+	writeFile(t, filepath.Join(dir, "config.json"), `{"credHelpers": {"`+reg+`": "goairbytetest"}}`, 0o600)
+	writeFile(t, filepath.Join(dir, "docker-credential-goairbytetest"), `#!/bin/sh
+read -r server
+if [ "$1" = get ] && [ "$server" = "`+reg+`" ]; then
+  printf '{"ServerURL":"%s","Username":"`+testenv.RegistryUser+`","Secret":"`+testenv.RegistryPassword+`"}' "$server"
+  exit 0
+fi
+echo "credentials not found in native keychain"
+exit 1
+`, 0o755)
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if err := install(); err != nil {
+		t.Fatalf("logged in (credential helper): %v", err)
+	}
+}
+
+// registryAuth encodes ac as the X-Registry-Auth header of a push or pull.
+func registryAuth(t *testing.T, ac mobyregistry.AuthConfig) string {
+	t.Helper()
+	b, err := json.Marshal(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.URLEncoding.EncodeToString(b)
+}
+
+func writeFile(t *testing.T, path, text string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		t.Fatal(err)
 	}
 }

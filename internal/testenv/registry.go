@@ -28,6 +28,29 @@ const RegistryBinary = "/usr/bin/docker-registry"
 // .ci/run installs).
 func Registry(t testing.TB) string {
 	t.Helper()
+	return startRegistry(t, "")
+}
+
+// Registry users: LoginRegistry's registry admits RegistryUser with
+// RegistryPassword (whose bcrypt hash, at the lowest cost, it keeps).
+const (
+	RegistryUser     = "goairbyte"
+	RegistryPassword = "goairbyte-test-pw"
+	registryHash     = "$2b$04$pOHb65hUDKq74gUiluDr6e08czsuIycgpqW1.NVi8G9J39yZpAvD."
+)
+
+// LoginRegistry is Registry with a login: pushes and pulls need
+// RegistryUser and RegistryPassword (htpasswd basic auth, over plain HTTP
+// on 127.0.0.1), as a company's private registry does.
+func LoginRegistry(t testing.TB) string {
+	t.Helper()
+	return startRegistry(t, RegistryUser+":"+registryHash+"\n")
+}
+
+// startRegistry starts the registry, with htpasswd's users when it is not
+// empty.
+func startRegistry(t testing.TB, htpasswd string) string {
+	t.Helper()
 	bin := RegistryBinary
 	if _, err := os.Stat(bin); err != nil {
 		p, lerr := exec.LookPath("docker-registry")
@@ -55,6 +78,13 @@ storage:
 http:
   addr: %s
 `, filepath.Join(dir, "storage"), addr)
+	if htpasswd != "" {
+		users := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(users, []byte(htpasswd), 0o600); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		config += fmt.Sprintf("auth:\n  htpasswd:\n    realm: goairbyte-test\n    path: %s\n", users)
+	}
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -83,7 +113,7 @@ http:
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || htpasswd != "" && resp.StatusCode == http.StatusUnauthorized {
 				return addr
 			}
 		}
