@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,8 @@ type dockerExecutor struct {
 	entrypoint atomic.Pointer[[]string]
 	// platform is the image's, such as linux/arm64; stored before ready.
 	platform atomic.Pointer[string]
+	// user is the image's USER ("" for root); stored before ready.
+	user atomic.Pointer[string]
 }
 
 var _ Executor = (*dockerExecutor)(nil)
@@ -158,6 +161,11 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	d.entrypoint.Store(&entrypoint)
 	platform := path.Join(img.Os, img.Architecture, img.Variant)
 	d.platform.Store(&platform)
+	var user string
+	if img.Config != nil {
+		user = img.Config.User
+	}
+	d.user.Store(&user)
 	d.ready.Store(true)
 	return nil
 }
@@ -417,11 +425,14 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		}
 	}()
 	if len(ln.files) > 0 {
+		// The files belong to the container's user, who may not be root.
+		// A numeric one is set in the archive: the engine would look it up
+		// in the image's /etc/passwd, which a FROM scratch image has not.
+		uid, gid, numeric := numericUser(*d.user.Load())
 		if _, err := d.cli.CopyToContainer(ctx, p.id, client.CopyToContainerOptions{
 			DestinationPath: "/",
-			Content:         runFilesTar(ln.files),
-			// The files belong to the container's user, who may not be root.
-			CopyUIDGID: true,
+			Content:         runFilesTar(ln.files, uid, gid),
+			CopyUIDGID:      !numeric,
 		}); err != nil {
 			return started{}, d.engineErr(err)
 		}
@@ -468,16 +479,38 @@ func buffered(w client.ContainerWaitResult) client.ContainerWaitResult {
 	return client.ContainerWaitResult{Result: res, Error: errc}
 }
 
+// numericUser reads an image's USER: root when it is empty, else a uid
+// and an optional gid (0, as the engine makes it, when the image has no
+// /etc/passwd to say the user's group); numeric is false for a user named
+// (its ids are in the image's /etc/passwd).
+func numericUser(user string) (uid, gid int, numeric bool) {
+	if user == "" {
+		return 0, 0, true
+	}
+	u, g, hasGroup := strings.Cut(user, ":")
+	uid, err := strconv.Atoi(u)
+	if err != nil || uid < 0 {
+		return 0, 0, false
+	}
+	if hasGroup {
+		if gid, err = strconv.Atoi(g); err != nil || gid < 0 {
+			return 0, 0, false
+		}
+	}
+	return uid, gid, true
+}
+
 // runFilesTar packs the run files into a tar of containerRunDir, private
-// as on the host.
-func runFilesTar(files []runFile) io.Reader {
+// as on the host and owned by uid and gid.
+func runFilesTar(files []runFile, uid, gid int) io.Reader {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	dir := strings.TrimPrefix(containerRunDir, "/")
 	now := time.Now()
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o700, ModTime: now})
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o700, Uid: uid, Gid: gid, ModTime: now})
 	for _, f := range files {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: path.Join(dir, f.name), Mode: 0o600, Size: int64(len(f.data)), ModTime: now})
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: path.Join(dir, f.name), Mode: 0o600, Uid: uid, Gid: gid,
+			Size: int64(len(f.data)), ModTime: now})
 		tw.Write(f.data)
 	}
 	tw.Close()

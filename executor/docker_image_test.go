@@ -239,3 +239,26 @@ func TestDockerCancelledWhileStarting(t *testing.T) {
 		t.Errorf("a cancelled pull is reported as a missing image: %v", err)
 	}
 }
+
+// A FROM scratch image that runs as a numeric user (USER 65534, the usual
+// hardening of a static binary's image) has no /etc/passwd: the engine's
+// copy of the run files as the container's user failed ("getent unable to
+// find entry \"65534\" in passwd database"), so no such image could run a
+// command. The files now go in owned by that user, private as before
+// (outsider16).
+func TestDockerImageWithNumericUser(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	for _, user := range []string{"65534:65534", "65534"} {
+		image := "goairbyte-test/jsononly-user-" + strings.ReplaceAll(user, ":", "-") + ":0.1.0"
+		buildImageWith(t, cli, "./internal/testconnectors/jsononly", image,
+			"FROM scratch\nCOPY connector /connector\nUSER "+user+"\nENTRYPOINT [\"/connector\"]\n", nil)
+		d := build[executor.Executor](t, "source-numeric-user", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+			executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+		msgs, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"password":"x"}`),
+			Catalog: itemsCatalog}))
+		if err != nil || len(msgs) == 0 || msgs[0].Record == nil {
+			t.Fatalf("USER %s: want the run files read back, got %+v, %v", user, msgs, err)
+		}
+	}
+}
