@@ -7,11 +7,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/moby/moby/client"
@@ -260,5 +263,61 @@ func TestDockerImageWithNumericUser(t *testing.T) {
 		if err != nil || len(msgs) == 0 || msgs[0].Record == nil {
 			t.Fatalf("USER %s: want the run files read back, got %+v, %v", user, msgs, err)
 		}
+	}
+}
+
+// A user who may not use the engine's socket (not in the docker group) was
+// told to start Docker, which runs. The error says now to give the user
+// access to the socket. The test runs itself again as nobody (uid 65534),
+// which it can only do as root (outsider16).
+func TestDockerSocketRefusesUser(t *testing.T) {
+	if os.Getenv("GOAIRBYTE_TEST_AS_NOBODY") == "1" {
+		d := build[executor.Executor](t, "source-refused", executor.Method{Kind: executor.KindDocker, Image: "goairbyte-test/refused:1.0"},
+			executor.Runtime{LogDir: t.TempDir()})
+		_, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+		fmt.Println("ERROR:", err)
+		return
+	}
+	t.Parallel()
+	testenv.Docker(t)
+	if os.Getuid() != 0 {
+		t.Skip("runs itself as another user, which needs root")
+	}
+	if fi, err := os.Stat("/var/run/docker.sock"); err != nil || fi.Mode().Perm()&0o006 != 0 {
+		t.Skip("the engine's socket is not at /var/run/docker.sock, or anyone may use it")
+	}
+	// A copy of the test binary that nobody may run, in a directory it may enter.
+	dir, err := os.MkdirTemp("", "goairbyte-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "executor.test")
+	if err := os.WriteFile(bin, exe, 0o755); err != nil || os.Chmod(dir, 0o755) != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil || os.Chown(home, 65534, 65534) != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestDockerSocketRefusesUser$", "-test.count=1")
+	cmd.Dir = home
+	cmd.Env = append(os.Environ(), "GOAIRBYTE_TEST_AS_NOBODY=1", "DOCKER_HOST=unix:///var/run/docker.sock", "HOME="+home, "TMPDIR="+home)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("running the test as nobody: %v\n%s", err, out)
+	}
+	for _, w := range []string{"refuses this user", "docker group"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("the error does not say %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(string(out), "start Docker") {
+		t.Errorf("the error says to start Docker, which runs:\n%s", out)
 	}
 }

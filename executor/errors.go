@@ -183,6 +183,12 @@ func (e *dockerUnavailableError) Error() string {
 			"once the engine answers again, remove it with docker rm -f %s (a later goairbyte process removes it once this one has ended) and run again",
 			e.Host, e.Err, id, id)
 	}
+	if strings.Contains(e.Err.Error(), "permission denied") {
+		// The engine runs; this user may not use its socket.
+		return fmt.Sprintf("the Docker engine at %s refuses this user (%v); give the user access to its socket "+
+			"(on Linux, add it to the docker group: sudo usermod -aG docker $USER, then log in again), set DOCKER_HOST "+
+			"to an engine it may use, or run the connector as a local executable or Python package instead", e.Host, e.Err)
+	}
 	return fmt.Sprintf("the Docker engine at %s is not reachable (%v); start Docker, set DOCKER_HOST, or run the connector as a local executable or Python package instead", e.Host, e.Err)
 }
 
