@@ -280,6 +280,7 @@ func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 		for m, err := range d.run(ctx, inv, start) {
 			if err != nil {
 				err = d.explainPlatform(err)
+				err = explainInterpreter(err)
 				err = explainKilled(err, proc)
 				err = d.explainGone(ctx, err, proc)
 			}
@@ -369,6 +370,26 @@ func (d *dockerExecutor) explainPlatform(err error) error {
 	return fmt.Errorf("%w; the image %s is built for %s and the Docker engine runs %s programs: "+
 		"pull the image's %s build (docker pull --platform %s %s), or register an emulator for %s with the engine's kernel (binfmt_misc)",
 		err, d.image, *image, engine, engine, engine, d.image, *image)
+}
+
+// explainInterpreter adds to the error of a connector whose program the
+// kernel would not start for a missing file ("exec /connector: no such
+// file or directory", all it wrote) what is missing: not the program,
+// which the engine found, but its interpreter.
+func explainInterpreter(err error) error {
+	var ce *ConnectorError
+	if !errors.As(err, &ce) || ce.ExitCode == 0 || len(ce.StderrTail) != 1 {
+		return err
+	}
+	prog, isExec := strings.CutPrefix(ce.StderrTail[0], "exec ")
+	prog, notFound := strings.CutSuffix(prog, ": no such file or directory")
+	if !isExec || !notFound || !strings.HasPrefix(prog, "/") {
+		return err
+	}
+	return fmt.Errorf("%w; the image has %s, so what is missing is the program's interpreter: a dynamically linked program "+
+		"(a Go program built with cgo) in an image with no C library (FROM scratch), or a script whose #! line names a program "+
+		"the image has not (or ends in a carriage return): build the program static (CGO_ENABLED=0 for Go), or base the image "+
+		"on one that has what it needs", err, prog)
 }
 
 func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) {

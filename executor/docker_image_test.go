@@ -27,15 +27,15 @@ import (
 
 // buildImageWith builds image from a Dockerfile given as text whose build
 // context holds the static binary of the test connector pkg as ./connector,
-// after edit when it is not nil.
-func buildImageWith(t *testing.T, cli *client.Client, pkg, image, dockerfile string, edit func([]byte), platforms ...ocispec.Platform) {
+// as edit returns it when edit is not nil.
+func buildImageWith(t *testing.T, cli *client.Client, pkg, image, dockerfile string, edit func([]byte) []byte, platforms ...ocispec.Platform) {
 	t.Helper()
 	exe, err := os.ReadFile(testenv.BuildBinary(t, pkg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if edit != nil {
-		edit(exe)
+		exe = edit(exe)
 	}
 	buf, err := testenv.ImageContext([]byte(dockerfile), "connector", exe)
 	if err != nil {
@@ -107,7 +107,7 @@ func TestDockerImageOfAnotherPlatform(t *testing.T) {
 	// the other one: the kernel refuses it as it would a real build for it.
 	buildImageWith(t, cli, "./internal/testconnectors/echo", image,
 		"FROM scratch\nCOPY connector /connector\nENTRYPOINT [\"/connector\"]\n",
-		func(exe []byte) { binary.LittleEndian.PutUint16(exe[18:], uint16(machine)) },
+		func(exe []byte) []byte { binary.LittleEndian.PutUint16(exe[18:], uint16(machine)); return exe },
 		ocispec.Platform{OS: "linux", Architecture: other})
 	d := build[executor.Executor](t, "source-other-platform", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
 		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
@@ -319,5 +319,29 @@ func TestDockerSocketRefusesUser(t *testing.T) {
 	}
 	if strings.Contains(string(out), "start Docker") {
 		t.Errorf("the error says to start Docker, which runs:\n%s", out)
+	}
+}
+
+// A program whose interpreter the image lacks — a Go program built with
+// cgo (dynamically linked) in a FROM scratch image, a script whose #! line
+// names a shell the image has not — fails with the kernel's "exec
+// /connector: no such file or directory", which names a file the image
+// has. The error now says what is missing and how to build the image
+// (outsider16).
+func TestDockerImageWithoutInterpreter(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	const image = "goairbyte-test/echo-no-interpreter:0.1.0"
+	buildImageWith(t, cli, "./internal/testconnectors/echo", image,
+		"FROM scratch\nCOPY connector /connector\nENTRYPOINT [\"/connector\"]\n",
+		func([]byte) []byte { return []byte("#!/bin/sh\nexec /connector-real \"$@\"\n") })
+	d := build[executor.Executor](t, "source-no-interpreter", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+	_, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbSpec}))
+	asConnectorError(t, err)
+	for _, w := range []string{"/connector", "the program's interpreter", "CGO_ENABLED=0", "#!"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
 	}
 }
