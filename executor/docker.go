@@ -212,6 +212,7 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 	if err != nil {
 		return d.engineErr(err)
 	}
+	digest := ""
 	for m, err := range resp.JSONMessages(ctx) {
 		if err != nil {
 			return err
@@ -220,9 +221,13 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 			return errors.New(m.Error.Message)
 		}
 		if m.Status != "" {
-			d.o.logger.Info("pull: "+m.Status, "connector", d.name, "image", d.image, "layer", m.ID)
+			d.o.logger.Debug("pull: "+m.Status, "connector", d.name, "image", d.image, "layer", m.ID)
+		}
+		if v, ok := strings.CutPrefix(m.Status, "Digest: "); ok {
+			digest = v
 		}
 	}
+	d.o.logger.Info("pulled Docker image", "connector", d.name, "image", d.image, "digest", digest)
 	return nil
 }
 

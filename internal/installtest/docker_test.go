@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	mobyregistry "github.com/moby/moby/api/types/registry"
@@ -28,21 +27,11 @@ import (
 // under its own name), and returns the remote reference.
 func pushed(t *testing.T, cli *client.Client, image, reg, repo, tag string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	remote := reg + "/" + repo + ":" + tag
-	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: image, Target: remote}); err != nil {
-		t.Fatal(err)
+	testenv.PushImage(t, cli, image, remote, "")
+	if present(t, cli, remote) {
+		t.Fatalf("%s is still present locally", remote)
 	}
-	push, err := cli.ImagePush(ctx, remote, client.ImagePushOptions{RegistryAuth: "e30="})
-	if err != nil {
-		t.Fatalf("push %s: %v", remote, err)
-	}
-	if err := push.Wait(ctx); err != nil {
-		t.Fatalf("push %s: %v", remote, err)
-	}
-	removeLocal(t, cli, remote)
-	t.Cleanup(func() { cli.ImageRemove(context.Background(), remote, client.ImageRemoveOptions{Force: true}) })
 	return remote
 }
 
@@ -240,18 +229,7 @@ func TestDockerPullWithLogin(t *testing.T) {
 	login := registryAuth(t, mobyregistry.AuthConfig{Username: testenv.RegistryUser, Password: testenv.RegistryPassword, ServerAddress: reg})
 	remote := reg + "/goairbyte/source-loginfaker:0.1.0"
 	ctx := context.Background()
-	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: testenv.FakerImage(t, cli), Target: remote}); err != nil {
-		t.Fatal(err)
-	}
-	push, err := cli.ImagePush(ctx, remote, client.ImagePushOptions{RegistryAuth: login})
-	if err == nil {
-		err = push.Wait(ctx)
-	}
-	if err != nil {
-		t.Fatalf("push %s: %v", remote, err)
-	}
-	removeLocal(t, cli, remote)
-	t.Cleanup(func() { cli.ImageRemove(context.Background(), remote, client.ImageRemoveOptions{Force: true}) })
+	testenv.PushImage(t, cli, testenv.FakerImage(t, cli), remote, login)
 	install := func() error {
 		src, err := source.New(ctx, "source-faker", connector.WithDockerImage(remote), connector.WithConfig(fakerConfig),
 			connector.WithLogDir(t.TempDir()))
@@ -263,7 +241,7 @@ func TestDockerPullWithLogin(t *testing.T) {
 
 	// Not logged in: the error says to log in.
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	err = install()
+	err := install()
 	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), "docker login "+reg) {
 		t.Fatalf("not logged in: want ErrNotInstalled saying to docker login %s, got %v", reg, err)
 	}

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 )
 
 // RegistryBinary is where Debian's docker-registry package (the CNCF
@@ -124,5 +127,30 @@ http:
 			t.Fatalf("testenv: the registry at %s did not answer within 30s\n%s", addr, logs.String())
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// PushImage tags the local image as remote (registry/repo:tag), pushes it
+// with the X-Registry-Auth value auth ("" for none) and removes the remote
+// reference locally (the image stays under its own name), so that a
+// connector using remote must pull it. The reference is removed again
+// when t ends.
+func PushImage(t testing.TB, cli *client.Client, image, remote, auth string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: image, Target: remote}); err != nil {
+		t.Fatal(err)
+	}
+	push, err := cli.ImagePush(ctx, remote, client.ImagePushOptions{RegistryAuth: cmp.Or(auth, "e30=")})
+	if err == nil {
+		err = push.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatalf("testenv: pushing %s: %v", remote, err)
+	}
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), remote, client.ImageRemoveOptions{Force: true}) })
+	if _, err := cli.ImageRemove(ctx, remote, client.ImageRemoveOptions{Force: true}); err != nil {
+		t.Fatalf("testenv: removing %s locally: %v", remote, err)
 	}
 }
