@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/x/goairbyte/internal/testconnectors/base"
 	"github.com/x/goairbyte/kit"
@@ -15,11 +13,7 @@ import (
 )
 
 func read(ctx context.Context, c base.Config, emit func(*protocol.Message) error) error {
-	var out []byte
-	for i := range 3 {
-		out = protocol.AppendRecord(out, base.Record(fmt.Sprintf(`{"id":%d}`, i)).Record)
-	}
-	os.Stdout.Write(out)
+	base.WriteRecords(3)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
