@@ -242,6 +242,10 @@ func pullHint(image string, err error) string {
 	case registryUnreachable(err):
 		return "the Docker engine cannot reach the image's registry (offline, or a proxy missing): on a machine that has the image, " +
 			"docker save " + image + " -o image.tar, then docker load -i image.tar here"
+	case strings.Contains(msg, "no matching manifest for"):
+		// The engine names its platform in the message.
+		return "the registry " + host + " has " + rest + " only for other platforms than the Docker engine's: " +
+			"build and push it for the engine's platform too (docker buildx build --platform linux/amd64,linux/arm64 --push)"
 	case cerrdefs.IsNotFound(err) || strings.Contains(msg, "manifest unknown"):
 		return "the registry " + host + " has no image " + rest + ": check the image's name and tag"
 	case strings.Contains(msg, "pull access denied") || strings.Contains(msg, "no basic auth credentials") ||

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -343,5 +344,63 @@ func TestDockerImageWithoutInterpreter(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("the error does not say %q: %v", w, err)
 		}
+	}
+}
+
+// An image its registry has only for other platforms (a manifest list
+// with arm64 builds alone, pulled on amd64) failed to pull with the advice
+// to docker pull it, which fails the same way ("no matching manifest for
+// linux/amd64 in the manifest list entries"). The error says now to build
+// and push the image for the engine's platform (outsider16).
+func TestDockerImageNotForThisPlatform(t *testing.T) {
+	t.Parallel()
+	cli := testenv.Docker(t)
+	reg := testenv.Registry(t)
+	server, err := cli.ServerVersion(context.Background(), client.ServerVersionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "arm64"
+	if server.Arch == "arm64" {
+		other = "amd64"
+	}
+	testenv.BuildImage(t, cli, "./internal/testconnectors/echo", "goairbyte-test/echo:0.1.0")
+	testenv.PushImage(t, cli, "goairbyte-test/echo:0.1.0", reg+"/goairbyte/echo:one", "")
+	// A manifest list of the tag's manifest, said to be for the other platform.
+	const single, list = "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json"
+	req, _ := http.NewRequest(http.MethodGet, "http://"+reg+"/v2/goairbyte/echo/manifests/one", nil)
+	req.Header.Set("Accept", single)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != single {
+		t.Fatalf("the manifest: %s %v %s", resp.Status, err, manifest)
+	}
+	body := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":%q,"size":%d,"platform":{"architecture":%q,"os":"linux"}}]}`,
+		list, single, resp.Header.Get("Docker-Content-Digest"), len(manifest), other)
+	req, _ = http.NewRequest(http.MethodPut, "http://"+reg+"/v2/goairbyte/echo/manifests/elsewhere", strings.NewReader(body))
+	req.Header.Set("Content-Type", list)
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("pushing the manifest list: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	image := reg + "/goairbyte/echo:elsewhere"
+	d := build[executor.Executor](t, "source-elsewhere", executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir()})
+	err = d.Install(context.Background())
+	if !errors.Is(err, executor.ErrNotInstalled) {
+		t.Fatalf("want ErrNotInstalled, got %v", err)
+	}
+	for _, w := range []string{image, "only for other platforms", "--platform"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not say %q: %v", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "docker pull "+image) {
+		t.Errorf("the error advises a docker pull, which fails the same way: %v", err)
 	}
 }
