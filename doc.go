@@ -37,7 +37,9 @@
 //   - connector.WithDockerImage(image): a container per command, removed
 //     when it ends; "" means the registry's image and tag (else
 //     airbyte/<name>:latest), the tag replaced by connector.WithVersion
-//     when given. WithHostNetwork lets it
+//     when given; pulled when missing, with the credentials docker login
+//     keeps, and otherwise used as present (name a digest to run one
+//     build). WithHostNetwork lets it
 //     reach services on localhost, WithLocalMount(dir) mounts dir at /local.
 //   - connector.WithLocalExecutable(path): an executable, by path or name on
 //     PATH.

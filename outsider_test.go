@@ -21,7 +21,8 @@ import (
 // TestOutsider runs testdata/outsider, a new user's program written from
 // the docs alone (go doc, the README, examples/), built in a module of its
 // own outside the checkout: a connector written with kit, read in process
-// and served as a program into DuckDB, and a manifest connector read into
+// and served as a program into DuckDB (the program crashing in a goroutine
+// fails with its panic as the reason), and a manifest connector read into
 // PostgreSQL (its rows read back as on DuckDB, a stream the read did not
 // get reported as such) and written to the local-JSON destination; each
 // with the errors a user handles (the root sentinels and types) and no

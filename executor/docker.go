@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/x/goairbyte/internal/airbytedirs"
+	"github.com/x/goairbyte/internal/dockerauth"
 	"github.com/x/goairbyte/internal/imageref"
 	"github.com/x/goairbyte/internal/jsonwalk"
 	"github.com/x/goairbyte/protocol"
@@ -63,6 +65,8 @@ type dockerExecutor struct {
 	entrypoint atomic.Pointer[[]string]
 	// platform is the image's, such as linux/arm64; stored before ready.
 	platform atomic.Pointer[string]
+	// user is the image's USER ("" for root); stored before ready.
+	user atomic.Pointer[string]
 }
 
 var _ Executor = (*dockerExecutor)(nil)
@@ -157,6 +161,11 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 	d.entrypoint.Store(&entrypoint)
 	platform := path.Join(img.Os, img.Architecture, img.Variant)
 	d.platform.Store(&platform)
+	var user string
+	if img.Config != nil {
+		user = img.Config.User
+	}
+	d.user.Store(&user)
 	d.ready.Store(true)
 	return nil
 }
@@ -192,10 +201,18 @@ func (d *dockerExecutor) entrypointOf(img client.ImageInspectResult) ([]string, 
 
 func (d *dockerExecutor) pull(ctx context.Context) error {
 	d.o.logger.Info("pulling Docker image", "connector", d.name, "image", d.image)
-	resp, err := d.cli.ImagePull(ctx, d.image, client.ImagePullOptions{})
+	// The engine reads no credentials: a pull sends those docker login
+	// keeps for the registry, as docker pull does.
+	host, _ := imageref.Registry(d.image)
+	auth, err := dockerauth.Header(ctx, host)
+	if err != nil {
+		d.o.logger.Warn("pulling without the Docker CLI's credentials for the registry", "connector", d.name, "image", d.image, "error", err)
+	}
+	resp, err := d.cli.ImagePull(ctx, d.image, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
 		return d.engineErr(err)
 	}
+	digest := ""
 	for m, err := range resp.JSONMessages(ctx) {
 		if err != nil {
 			return err
@@ -204,9 +221,13 @@ func (d *dockerExecutor) pull(ctx context.Context) error {
 			return errors.New(m.Error.Message)
 		}
 		if m.Status != "" {
-			d.o.logger.Info("pull: "+m.Status, "connector", d.name, "image", d.image, "layer", m.ID)
+			d.o.logger.Debug("pull: "+m.Status, "connector", d.name, "image", d.image, "layer", m.ID)
+		}
+		if v, ok := strings.CutPrefix(m.Status, "Digest: "); ok {
+			digest = v
 		}
 	}
+	d.o.logger.Info("pulled Docker image", "connector", d.name, "image", d.image, "digest", digest)
 	return nil
 }
 
@@ -221,10 +242,16 @@ func pullHint(image string, err error) string {
 	case registryUnreachable(err):
 		return "the Docker engine cannot reach the image's registry (offline, or a proxy missing): on a machine that has the image, " +
 			"docker save " + image + " -o image.tar, then docker load -i image.tar here"
+	case strings.Contains(msg, "no matching manifest for"):
+		// The engine names its platform in the message.
+		return "the registry " + host + " has " + rest + " only for other platforms than the Docker engine's: " +
+			"build and push it for the engine's platform too (docker buildx build --platform linux/amd64,linux/arm64 --push)"
 	case cerrdefs.IsNotFound(err) || strings.Contains(msg, "manifest unknown"):
 		return "the registry " + host + " has no image " + rest + ": check the image's name and tag"
-	case strings.Contains(msg, "pull access denied") || cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err):
-		return "the registry " + host + " refused it: it has no image " + rest + ", or it needs a login (docker login " + host + ")"
+	case strings.Contains(msg, "pull access denied") || strings.Contains(msg, "no basic auth credentials") ||
+		strings.Contains(msg, "unauthorized") || cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err):
+		return "the registry " + host + " refused it: it has no image " + rest + ", or it needs a login (docker login " + host +
+			": the pull sends the credentials the Docker command line keeps)"
 	}
 	return "pull it with docker pull " + image
 }
@@ -262,6 +289,7 @@ func (d *dockerExecutor) Run(ctx context.Context, inv Invocation) iter.Seq2[*pro
 		for m, err := range d.run(ctx, inv, start) {
 			if err != nil {
 				err = d.explainPlatform(err)
+				err = explainInterpreter(err)
 				err = explainKilled(err, proc)
 				err = d.explainGone(ctx, err, proc)
 			}
@@ -353,6 +381,26 @@ func (d *dockerExecutor) explainPlatform(err error) error {
 		err, d.image, *image, engine, engine, engine, d.image, *image)
 }
 
+// explainInterpreter adds to the error of a connector whose program the
+// kernel would not start for a missing file ("exec /connector: no such
+// file or directory", all it wrote) what is missing: not the program,
+// which the engine found, but its interpreter.
+func explainInterpreter(err error) error {
+	var ce *ConnectorError
+	if !errors.As(err, &ce) || ce.ExitCode == 0 || len(ce.StderrTail) != 1 {
+		return err
+	}
+	prog, isExec := strings.CutPrefix(ce.StderrTail[0], "exec ")
+	prog, notFound := strings.CutSuffix(prog, ": no such file or directory")
+	if !isExec || !notFound || !strings.HasPrefix(prog, "/") {
+		return err
+	}
+	return fmt.Errorf("%w; the image has %s, so what is missing is the program's interpreter: a dynamically linked program "+
+		"(a Go program built with cgo) in an image with no C library (FROM scratch), or a script whose #! line names a program "+
+		"the image has not (or ends in a carriage return): build the program static (CGO_ENABLED=0 for Go), or base the image "+
+		"on one that has what it needs", err, prog)
+}
+
 func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) {
 	if err := d.ensureImage(ctx, d.o.installIfMissing); err != nil {
 		return started{}, err
@@ -386,6 +434,16 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		host.NetworkMode = "host"
 	}
 	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+	if cerrdefs.IsNotFound(err) {
+		// The image was found before and has gone since (docker rmi, a
+		// prune): find it again, pulling it as on first use.
+		d.ready.Store(false)
+		if err := d.ensureImage(ctx, d.o.installIfMissing); err != nil {
+			return started{}, err
+		}
+		cfg.Entrypoint = *d.entrypoint.Load()
+		created, err = d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+	}
 	if err != nil {
 		return started{}, d.engineErr(err)
 	}
@@ -397,11 +455,14 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		}
 	}()
 	if len(ln.files) > 0 {
+		// The files belong to the container's user, who may not be root.
+		// A numeric one is set in the archive: the engine would look it up
+		// in the image's /etc/passwd, which a FROM scratch image has not.
+		uid, gid, numeric := numericUser(*d.user.Load())
 		if _, err := d.cli.CopyToContainer(ctx, p.id, client.CopyToContainerOptions{
 			DestinationPath: "/",
-			Content:         runFilesTar(ln.files),
-			// The files belong to the container's user, who may not be root.
-			CopyUIDGID: true,
+			Content:         runFilesTar(ln.files, uid, gid),
+			CopyUIDGID:      !numeric,
 		}); err != nil {
 			return started{}, d.engineErr(err)
 		}
@@ -448,16 +509,38 @@ func buffered(w client.ContainerWaitResult) client.ContainerWaitResult {
 	return client.ContainerWaitResult{Result: res, Error: errc}
 }
 
+// numericUser reads an image's USER: root when it is empty, else a uid
+// and an optional gid (0, as the engine makes it, when the image has no
+// /etc/passwd to say the user's group); numeric is false for a user named
+// (its ids are in the image's /etc/passwd).
+func numericUser(user string) (uid, gid int, numeric bool) {
+	if user == "" {
+		return 0, 0, true
+	}
+	u, g, hasGroup := strings.Cut(user, ":")
+	uid, err := strconv.Atoi(u)
+	if err != nil || uid < 0 {
+		return 0, 0, false
+	}
+	if hasGroup {
+		if gid, err = strconv.Atoi(g); err != nil || gid < 0 {
+			return 0, 0, false
+		}
+	}
+	return uid, gid, true
+}
+
 // runFilesTar packs the run files into a tar of containerRunDir, private
-// as on the host.
-func runFilesTar(files []runFile) io.Reader {
+// as on the host and owned by uid and gid.
+func runFilesTar(files []runFile, uid, gid int) io.Reader {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	dir := strings.TrimPrefix(containerRunDir, "/")
 	now := time.Now()
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o700, ModTime: now})
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o700, Uid: uid, Gid: gid, ModTime: now})
 	for _, f := range files {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: path.Join(dir, f.name), Mode: 0o600, Size: int64(len(f.data)), ModTime: now})
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: path.Join(dir, f.name), Mode: 0o600, Uid: uid, Gid: gid,
+			Size: int64(len(f.data)), ModTime: now})
 		tw.Write(f.data)
 	}
 	tw.Close()

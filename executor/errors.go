@@ -3,6 +3,7 @@ package executor
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/x/goairbyte/internal/termsafe"
@@ -59,7 +60,7 @@ type ConnectorError struct {
 
 // Error says what failed and the best reason there is — the connector's
 // own message (TRACE ERROR), else its last ERROR log message, else its last
-// stderr line, its first 8 KiB (the fields keep all of it) — and where the
+// stderr line (a Go program's panic line, when it crashed), its first 8 KiB (the fields keep all of it) — and where the
 // full log is.
 func (e *ConnectorError) Error() string {
 	var b strings.Builder
@@ -87,7 +88,9 @@ func (e *ConnectorError) Error() string {
 }
 
 // Reason is the best explanation the connector gave: its TRACE ERROR
-// message, else its last ERROR log message, else its last stderr line; ""
+// message, else its last ERROR log message, else its last stderr line (the
+// line of a Go program's crash that says what it was, "panic: …" or
+// "fatal error: …", rather than the last line of its stack); ""
 // when it gave none. The Python CDK's message for an error it did not word
 // sends the reader to the logs, which a run with no log file (in process)
 // does not have: there the TRACE ERROR's internal message takes their place.
@@ -100,9 +103,32 @@ func (e *ConnectorError) Reason() string {
 	case e.ErrorLog != "":
 		return e.ErrorLog
 	case len(e.StderrTail) > 0:
-		return e.StderrTail[len(e.StderrTail)-1]
+		return stderrReason(e.StderrTail)
 	}
 	return ""
+}
+
+// stderrReason is the line of a stderr tail that says why the connector
+// ended: the last one (a Python traceback's exception), except after a Go
+// program's crash, whose last lines are goroutine stacks: then the line
+// that begins the crash ("panic: …", "fatal error: …").
+func stderrReason(tail []string) string {
+	for i := len(tail) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(tail[i], "panic: ") && !strings.HasPrefix(tail[i], "fatal error: ") {
+			continue
+		}
+		if slices.ContainsFunc(tail[i+1:], isGoroutineHeader) {
+			return tail[i]
+		}
+		break
+	}
+	return tail[len(tail)-1]
+}
+
+// isGoroutineHeader reports whether l begins a goroutine's stack in a Go
+// crash: "goroutine 1 [running]:".
+func isGoroutineHeader(l string) bool {
+	return strings.HasPrefix(l, "goroutine ") && strings.HasSuffix(l, "]:")
 }
 
 // seeTheLogs ends the Python CDK's message for an error it did not word
@@ -156,6 +182,12 @@ func (e *dockerUnavailableError) Error() string {
 		return fmt.Sprintf("the Docker engine at %s stopped answering during the run (%v); its container %s may be left behind: "+
 			"once the engine answers again, remove it with docker rm -f %s (a later goairbyte process removes it once this one has ended) and run again",
 			e.Host, e.Err, id, id)
+	}
+	if strings.Contains(e.Err.Error(), "permission denied") {
+		// The engine runs; this user may not use its socket.
+		return fmt.Sprintf("the Docker engine at %s refuses this user (%v); give the user access to its socket "+
+			"(on Linux, add it to the docker group: sudo usermod -aG docker $USER, then log in again), set DOCKER_HOST "+
+			"to an engine it may use, or run the connector as a local executable or Python package instead", e.Host, e.Err)
 	}
 	return fmt.Sprintf("the Docker engine at %s is not reachable (%v); start Docker, set DOCKER_HOST, or run the connector as a local executable or Python package instead", e.Host, e.Err)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -633,5 +634,23 @@ func TestLocalMalformedLinesWarnBounded(t *testing.T) {
 	text := rec.text()
 	if n := strings.Count(text, "does not parse; it is left out"); n != 10 || strings.Count(text, "further lines") != 1 {
 		t.Errorf("%d warnings of lines that do not parse, want 10 and one for the rest:\n%s", n, text)
+	}
+}
+
+// A connector written in Go that crashes (a panic in a goroutine, a fatal
+// error of the runtime) ends its stderr with a goroutine's stack: the
+// error quoted its last frame ("\t/src/main.go:27 +0x2a5") as the reason.
+// It quotes the panic's message now (outsider16).
+func TestLocalGoCrash(t *testing.T) {
+	t.Parallel()
+	l := newLocal(t, "gocrash")
+	_, err := collect(l.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
+	ce := asConnectorError(t, err)
+	if ce.ExitCode != 2 || !slices.ContainsFunc(ce.StderrTail, func(l string) bool { return strings.HasPrefix(l, "goroutine ") }) {
+		t.Fatalf("want a Go crash (exit status 2, a stack on stderr), got %+v", ce)
+	}
+	const want = "panic: assignment to entry in nil map"
+	if ce.Reason() != want || !strings.Contains(err.Error(), ": "+want+";") {
+		t.Errorf("want the reason %q, got %q in %v", want, ce.Reason(), err)
 	}
 }

@@ -210,6 +210,7 @@ type procRun struct {
 	finished   bool
 	lingered   bool        // stopped because it outlived its output
 	killed     atomic.Bool // it outlived the grace period after SIGTERM
+	answered   atomic.Bool // it has sent a protocol message
 	out        outcome
 	malformed  int    // lines that claimed to be a message and did not parse
 	unparsed   int    // lines that are not protocol messages
@@ -242,6 +243,9 @@ func (p *procRun) run(ctx context.Context, start launcher, yield func(*protocol.
 		return err
 	}
 	defer p.finish(ctx, true) // also when yield panics
+	if p.inv.Verb == VerbSpec {
+		defer time.AfterFunc(silentSpecWarning, p.warnSilent).Stop()
+	}
 	if !p.stream(ctx, yield) {
 		return nil // the caller stopped; the deferred finish stops the connector
 	}
@@ -278,6 +282,12 @@ func (p *procRun) start(ctx context.Context, start launcher, files []runFile) er
 		args:    func(d string) []string { return commandArgs(p.inv, d) },
 		stdin:   p.inv.Stdin != nil,
 	})
+	if err != nil && ctx.Err() != nil {
+		// Cancelled while it started (an image pulled, a container made):
+		// the call that failed said only "context canceled", after a
+		// request's URL, or that the image was missing.
+		return stoppedErr(p.r.name, p.inv.Verb, ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -391,9 +401,29 @@ func (p *procRun) stream(ctx context.Context, yield func(*protocol.Message, erro
 	return true
 }
 
+// silentSpecWarning is how long a spec may send no protocol message before
+// a warning says that the program may be no connector. Connectors answer
+// spec without the network, in seconds (a Java one's JVM start
+// included); a program that is no connector (a server's image given as
+// the connector's) never does, and the run waited in silence for ever.
+var silentSpecWarning = time.Minute
+
+// warnSilent warns of a spec that has sent no protocol message yet.
+func (p *procRun) warnSilent() {
+	if p.answered.Load() {
+		return
+	}
+	p.r.o.logger.Warn(fmt.Sprintf("the connector has answered nothing to spec for %s: a program that is no Airbyte connector (a server, "+
+		"a shell) never does; check the image or executable it runs (its output is in its log file), or stop the command", silentSpecWarning),
+		"connector", p.r.name, "file", p.lg.path)
+}
+
 // observe masks what the connector says and logs it.
 func (p *procRun) observe(ctx context.Context, m *protocol.Message) {
 	o := p.r.o
+	if m.Unparsed == nil && !p.answered.Load() {
+		p.answered.Store(true)
+	}
 	switch {
 	case m.Unparsed != nil:
 		line := o.mask(string(m.Unparsed))

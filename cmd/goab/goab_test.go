@@ -986,6 +986,27 @@ func TestCheckWithDockerImage(t *testing.T) {
 	}
 }
 
+// A first run that pulls its image says so, and which build it pulled, at
+// the default GOAB_LOG_LEVEL: it printed nothing while it pulled (minutes,
+// for a large image: a progress line of 0 records that seemed to hang), and
+// nothing of the digest (outsider16). The pull's per-layer lines stay out.
+func TestReadSaysWhatItPulls(t *testing.T) {
+	cli := testenv.Docker(t)
+	remote := testenv.Registry(t) + "/goairbyte/source-faker:0.1.0"
+	testenv.PushImage(t, cli, testenv.FakerImage(t, cli), remote, "")
+	r := goab(t, []string{"GOAB_LOG_LEVEL="}, "read", "source-faker", "--docker-image", remote, "--config", `{"count": 5}`,
+		"--cache", "faker.duckdb", "--no-progress")
+	r.want(t, 0)
+	for _, w := range []string{`msg="pulling Docker image"`, `msg="pulled Docker image"`, "image=" + remote, "digest=sha256:"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr does not say %q:\n%s", w, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "pull: ") {
+		t.Errorf("stderr has the pull's progress lines at the default level:\n%s", r.stderr)
+	}
+}
+
 // goab records | head: a reader that goes away ends goab cleanly (status 0)
 // and stops the connector, instead of killing goab with SIGPIPE.
 func TestRecordsReaderGoesAway(t *testing.T) {

@@ -66,6 +66,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -142,6 +143,42 @@ func logLevel(s string) (l slog.Level, ok bool) {
 	return l, true
 }
 
+// installMessages are the library's log messages that say a connector is
+// being installed, and what was: an image pulled (and its digest), a
+// virtualenv made, pip run.
+var installMessages = []string{"pulling Docker image", "pulled Docker image", "creating virtualenv", "pip install"}
+
+// installNotices passes on the records at level and above, and the
+// installMessages unless the level is error: a first run of a large image
+// spends minutes pulling it, which showed as a read of 0 records that
+// seemed to hang, and nothing said which build was pulled.
+type installNotices struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h installNotices) Enabled(_ context.Context, l slog.Level) bool {
+	if h.level > slog.LevelWarn {
+		return l >= h.level
+	}
+	return l >= min(h.level, slog.LevelInfo)
+}
+
+func (h installNotices) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < h.level && (r.Level < slog.LevelInfo || h.level > slog.LevelWarn || !slices.Contains(installMessages, r.Message)) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h installNotices) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return installNotices{h.Handler.WithAttrs(attrs), h.level}
+}
+
+func (h installNotices) WithGroup(name string) slog.Handler {
+	return installNotices{h.Handler.WithGroup(name), h.level}
+}
+
 // env is what a command writes to, and the goairbyte Environment its
 // connectors belong to.
 type env struct {
@@ -178,7 +215,7 @@ func newEnv(stdout, stderr io.Writer) *env {
 	conns := goairbyte.NewEnvironment()
 	core.EnvOf(conns).UseProcessSecrets()
 	level, ok := logLevel(os.Getenv("GOAB_LOG_LEVEL"))
-	logger := slog.New(secrets.NewMaskingHandler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})))
+	logger := slog.New(installNotices{secrets.NewMaskingHandler(slog.NewTextHandler(logs, nil)), level})
 	if !ok {
 		logger.Warn("GOAB_LOG_LEVEL is not a level: showing warnings and errors; use debug, info, warn or error", "GOAB_LOG_LEVEL", os.Getenv("GOAB_LOG_LEVEL"))
 	}

@@ -2,12 +2,16 @@ package installtest
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	mobyregistry "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
 	"github.com/x/goairbyte/connector"
@@ -23,21 +27,11 @@ import (
 // under its own name), and returns the remote reference.
 func pushed(t *testing.T, cli *client.Client, image, reg, repo, tag string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	remote := reg + "/" + repo + ":" + tag
-	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: image, Target: remote}); err != nil {
-		t.Fatal(err)
+	testenv.PushImage(t, cli, image, remote, "")
+	if present(t, cli, remote) {
+		t.Fatalf("%s is still present locally", remote)
 	}
-	push, err := cli.ImagePush(ctx, remote, client.ImagePushOptions{RegistryAuth: "e30="})
-	if err != nil {
-		t.Fatalf("push %s: %v", remote, err)
-	}
-	if err := push.Wait(ctx); err != nil {
-		t.Fatalf("push %s: %v", remote, err)
-	}
-	removeLocal(t, cli, remote)
-	t.Cleanup(func() { cli.ImageRemove(context.Background(), remote, client.ImageRemoveOptions{Force: true}) })
 	return remote
 }
 
@@ -171,5 +165,129 @@ func TestNoMethod(t *testing.T) {
 	var nf *registry.NotFoundError
 	if !errors.As(err, &cnm) || !errors.As(err, &nf) {
 		t.Fatalf("want a *connector.NoMethodError and a *registry.NotFoundError, got %v", err)
+	}
+}
+
+// TestDockerImageRemovedBetweenRuns: an image removed after a Source first
+// used it (docker rmi, docker image prune -a by a cleanup job, between the
+// commands of one read or between two reads of a service) is pulled again
+// by the next command, as it was on first use, where that command failed
+// with the engine's "No such image" (outsider16).
+func TestDockerImageRemovedBetweenRuns(t *testing.T) {
+	cli := testenv.Docker(t)
+	reg := testenv.Registry(t)
+	remote := pushed(t, cli, testenv.FakerImage(t, cli), reg, "goairbyte/source-prunedfaker", "0.1.0")
+
+	var logs testenv.Buffer
+	src, err := source.New(context.Background(), "source-faker", connector.WithDockerImage(remote),
+		connector.WithConfig(fakerConfig), connector.WithLogger(debugLogger(&logs)), connector.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRecords(t, src, "users"); n != 7 {
+		t.Fatalf("read %d users, want 7", n)
+	}
+	removeLocal(t, cli, remote)
+	logs.Reset()
+	if n := countRecords(t, src, "users"); n != 7 {
+		t.Fatalf("after the image was removed: read %d users, want 7", n)
+	}
+	if !present(t, cli, remote) || !strings.Contains(logs.String(), "pulling Docker image") {
+		t.Errorf("the removed image was not pulled again:\n%s", logs.String())
+	}
+
+	// Without installing, the removal is a missing image, with what to do.
+	noPull, err := source.New(context.Background(), "source-faker", connector.WithDockerImage(remote), connector.WithInstallIfMissing(false),
+		connector.WithConfig(fakerConfig), connector.WithLogDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRecords(t, noPull, "users"); n != 7 {
+		t.Fatalf("read %d users, want 7", n)
+	}
+	removeLocal(t, cli, remote)
+	for _, err = range noPull.Records(context.Background(), "users") {
+		if err != nil {
+			break
+		}
+	}
+	var ni *executor.NotInstalledError
+	if !errors.As(err, &ni) || !strings.Contains(err.Error(), "docker pull "+remote) {
+		t.Fatalf("without installing: want a *NotInstalledError saying to docker pull %s, got %v", remote, err)
+	}
+}
+
+// TestDockerPullWithLogin: an image in a private registry that needs a
+// login is pulled with the credentials docker login keeps — in the Docker
+// CLI's config file, or behind its credential helper — as docker pull does.
+// The engine reads no credentials itself: goairbyte sent none, so after a
+// docker login that docker pull honoured, its pull still failed ("no basic
+// auth credentials"), with the advice to docker pull (outsider16).
+func TestDockerPullWithLogin(t *testing.T) {
+	cli := testenv.Docker(t)
+	reg := testenv.LoginRegistry(t)
+	login := registryAuth(t, mobyregistry.AuthConfig{Username: testenv.RegistryUser, Password: testenv.RegistryPassword, ServerAddress: reg})
+	remote := reg + "/goairbyte/source-loginfaker:0.1.0"
+	ctx := context.Background()
+	testenv.PushImage(t, cli, testenv.FakerImage(t, cli), remote, login)
+	install := func() error {
+		src, err := source.New(ctx, "source-faker", connector.WithDockerImage(remote), connector.WithConfig(fakerConfig),
+			connector.WithLogDir(t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src.Install(ctx)
+	}
+
+	// Not logged in: the error says to log in.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	err := install()
+	if !errors.Is(err, executor.ErrNotInstalled) || !strings.Contains(err.Error(), "docker login "+reg) {
+		t.Fatalf("not logged in: want ErrNotInstalled saying to docker login %s, got %v", reg, err)
+	}
+
+	// Logged in, as docker login writes it with no credential helper.
+	dir := t.TempDir()
+	userPass := base64.StdEncoding.EncodeToString([]byte(testenv.RegistryUser + ":" + testenv.RegistryPassword))
+	writeFile(t, filepath.Join(dir, "config.json"), `{"auths": {"`+reg+`": {"auth": "`+userPass+`"}}}`, 0o600)
+	t.Setenv("DOCKER_CONFIG", dir)
+	if err := install(); err != nil {
+		t.Fatalf("logged in (auths): %v", err)
+	}
+	removeLocal(t, cli, remote)
+
+	// Logged in through a credential helper (docker-credential-<name>).
+	dir = t.TempDir()
+	writeFile(t, filepath.Join(dir, "config.json"), `{"credHelpers": {"`+reg+`": "goairbytetest"}}`, 0o600)
+	writeFile(t, filepath.Join(dir, "docker-credential-goairbytetest"), `#!/bin/sh
+read -r server
+if [ "$1" = get ] && [ "$server" = "`+reg+`" ]; then
+  printf '{"ServerURL":"%s","Username":"`+testenv.RegistryUser+`","Secret":"`+testenv.RegistryPassword+`"}' "$server"
+  exit 0
+fi
+echo "credentials not found in native keychain"
+exit 1
+`, 0o755)
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if err := install(); err != nil {
+		t.Fatalf("logged in (credential helper): %v", err)
+	}
+}
+
+// registryAuth encodes ac as the X-Registry-Auth header of a push or pull.
+func registryAuth(t *testing.T, ac mobyregistry.AuthConfig) string {
+	t.Helper()
+	b, err := json.Marshal(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.URLEncoding.EncodeToString(b)
+}
+
+func writeFile(t *testing.T, path, text string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		t.Fatal(err)
 	}
 }

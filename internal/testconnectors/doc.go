@@ -7,6 +7,8 @@
 //     records; echoes the config's "password" to stderr and a LOG message
 //     (masking tests)
 //   - stderrexit: exits 1 mid-stream with only plain text on stderr
+//   - gocrash: a panic in a goroutine mid-stream: the Go runtime's panic
+//     message and stack on stderr, exit 2
 //   - checkfailed: check reports FAILED and exits 0
 //   - traceerror: read reports a TRACE ERROR and exits 0
 //   - seconds: emitted_at in seconds instead of milliseconds

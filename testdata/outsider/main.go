@@ -186,6 +186,18 @@ func kitJourney(ctx context.Context, exe string) error {
 		want(errors.Is(seen(err), goairbyte.ErrStreamNotFound), "%s: ReadResult.Stream(nope): %v", src, err)
 	}
 
+	// The program crashes (a goroutine's panic): the error says why, not
+	// where in its stack.
+	src, err := goairbyte.GetSource(ctx, "source-demo", connector.WithLocalExecutable(exe), connector.WithLogger(logger),
+		connector.WithConfig(map[string]any{"api_token": demo.Token, "count": 3, "pages": 0}))
+	if err != nil {
+		return err
+	}
+	var ce *goairbyte.ConnectorError
+	_, err = src.Read(ctx, source.UseCache(c))
+	want(errors.Is(seen(err), goairbyte.ErrConnectorFailed) && errors.As(err, &ce) && ce.Reason() == "panic: runtime error: integer divide by zero",
+		"a crashed connector program: %v", err)
+
 	// Ways of running that cannot work.
 	var ni *goairbyte.NotInstalledError
 	_, err = goairbyte.GetSource(ctx, "source-demo", connector.WithLocalExecutable(filepath.Join(os.TempDir(), "no-such-connector")))

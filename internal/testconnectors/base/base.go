@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/x/goairbyte/kit"
@@ -65,6 +66,17 @@ func (Items) Read(context.Context, json.RawMessage, *protocol.ConfiguredCatalog,
 // emitted_at now in milliseconds.
 func Record(data string) *protocol.Message {
 	return &protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: "items", Data: json.RawMessage(data), EmittedAt: time.Now().UnixMilli()}}
+}
+
+// WriteRecords writes n records of "items" ({"id": 0} on) straight to
+// stdout, past the kit, for a connector that then fails in a way the kit
+// would report for it.
+func WriteRecords(n int) {
+	var out []byte
+	for i := range n {
+		out = protocol.AppendRecord(out, Record(fmt.Sprintf(`{"id":%d}`, i)).Record)
+	}
+	os.Stdout.Write(out)
 }
 
 // State is a STREAM state of "items": {"cursor": cursor}.

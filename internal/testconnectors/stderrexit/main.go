@@ -15,11 +15,7 @@ import (
 )
 
 func read(ctx context.Context, c base.Config, emit func(*protocol.Message) error) error {
-	var out []byte
-	for i := range 3 {
-		out = protocol.AppendRecord(out, base.Record(fmt.Sprintf(`{"id":%d}`, i)).Record)
-	}
-	os.Stdout.Write(out)
+	base.WriteRecords(3)
 	fmt.Fprintln(os.Stderr, "Traceback (most recent call last):")
 	fmt.Fprintln(os.Stderr, `  File "source.py", line 42, in read`)
 	fmt.Fprintln(os.Stderr, "requests.exceptions.ConnectionError: connection refused by api.example.com")

@@ -23,6 +23,9 @@ type Source struct{}
 type config struct {
 	APIToken string `json:"api_token"`
 	Count    int    `json:"count"`
+	// Pages is how many pages the events come in, each fetched by a
+	// goroutine of its own: a bug a worker hits with 0 pages.
+	Pages *int `json:"pages"`
 }
 
 type cursor struct {
@@ -35,7 +38,8 @@ func (Source) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
 		"type": "object", "required": ["api_token", "count"],
 		"properties": {
 			"api_token": {"type": "string", "airbyte_secret": true, "minLength": 8},
-			"count": {"type": "integer", "minimum": 1}}}`)}, nil
+			"count": {"type": "integer", "minimum": 1},
+			"pages": {"type": "integer"}}}`)}, nil
 }
 
 func parse(raw json.RawMessage) (config, error) {
@@ -108,6 +112,11 @@ func (Source) Read(ctx context.Context, raw json.RawMessage, catalog *protocol.C
 				if err := json.Unmarshal(s, &from); err != nil {
 					return kit.ConfigError(fmt.Errorf("the state of stream events: %w", err))
 				}
+			}
+			if c.Pages != nil {
+				fetched := make(chan int)
+				go func() { fetched <- c.Count / *c.Pages }() // the bug: a panic no recover of the kit's reaches
+				<-fetched
 			}
 			for i := from.ID + 1; i <= c.Count; i++ {
 				if err := record("events", fmt.Appendf(nil, `{"id": %d, "name": "event %d"}`, i, i)); err != nil {
