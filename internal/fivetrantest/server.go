@@ -454,7 +454,17 @@ func (s *Server) trigger(c *conn, force bool, tables []string) {
 	case c.syncState == "rescheduled" && s.Clock.Now().Before(*c.rescheduledFor):
 		return // too early: the quota has not come back
 	}
-	c.resyncTables = tables
+	// A resync is pending until it completes, whatever starts the next
+	// attempt: the tables asked for are re-imported "and their incremental
+	// progress paused until the re-sync completes", and "after the
+	// historical sync completes, all subsequent syncs are incremental"
+	// (fivetran.com/docs, "Are Incremental Syncs Blocked During a Table
+	// Re-Sync?" and "How to Do a Historical Sync Using the REST API"). So a
+	// sync triggered after a quota reschedule runs the rescheduled resync,
+	// of its tables, rather than an incremental sync of the connection.
+	if tables != nil || !(c.syncState == "rescheduled" && c.historical) {
+		c.resyncTables = tables
+	}
 	s.start(c)
 }
 
