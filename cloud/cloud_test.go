@@ -471,3 +471,28 @@ func TestDeploySourceResolvesSecretsAsTheSourceDoes(t *testing.T) {
 		t.Fatalf("the workspace holds %v", got.Configuration)
 	}
 }
+
+// TestRunSyncOfAnInactiveConnection: Airbyte refuses to sync a connection
+// that is not active with a 409 whose message says only "Could not fulfill
+// request", the status of a connection already syncing. RunSync must say
+// the connection is inactive and how to start it, not that it is busy.
+func TestRunSyncOfAnInactiveConnection(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	ctx := context.Background()
+	inactive := api.StatusInactive
+	if _, err := f.ws.client.PatchConnection(ctx, conn.ID(), api.ConnectionPatch{Status: &inactive}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := conn.RunSync(ctx)
+	if err == nil {
+		t.Fatal("RunSync of an inactive connection started a sync")
+	}
+	if !errors.Is(err, airbyteapi.ErrConflict) || !strings.Contains(err.Error(), "inactive") || strings.Contains(err.Error(), "busy") {
+		t.Fatalf("err = %v; want a conflict saying the connection is inactive", err)
+	}
+	if n := f.srv.Calls("GET /jobs"); n != 0 {
+		t.Errorf("%d job listings for a connection that is inactive, not busy", n)
+	}
+	t.Log(err)
+}

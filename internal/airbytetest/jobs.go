@@ -102,11 +102,24 @@ func (s *Server) StartSync(connectionID string) (int64, error) {
 
 var errBusy = errors.New("a sync or reset is already running for this connection")
 
+// errInactive is Airbyte's refusal to sync a connection that is not
+// active: SchedulerHandler's submitManualSyncToWorker throws
+// IllegalStateException("Can only sync an active connection"), which the
+// public API's ConfigClientErrorHandler answers as a 409 state conflict
+// whose message is only "Could not fulfill request" (airbyte-platform,
+// airbyte-commons-server SchedulerHandler.java and airbyte-server
+// publicapi/errorHandlers/ConfigClientErrorHandler.kt). Resets and clears
+// of an inactive connection are not refused.
+var errInactive = errors.New("Could not fulfill request")
+
 // startJob creates a job and its worker; s.mu is held.
 func (s *Server) startJob(connectionID, typ string) (*jobRec, error) {
 	c := s.findConn(connectionID)
 	if c == nil {
 		return nil, fmt.Errorf("no connection %s", connectionID)
+	}
+	if typ == "sync" && c.Status != "active" {
+		return nil, errInactive
 	}
 	for _, j := range s.jobs {
 		if j.ConnectionID == connectionID && !j.terminal() {
@@ -240,10 +253,17 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	if req.JobType == "refresh" {
+		// JobsController.publicCreateJob refuses it.
+		writeProblem(w, http.StatusUnprocessableEntity, "unprocessable-entity", "Refreshes are not supported in the public API")
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, err := s.startJob(req.ConnectionID, req.JobType)
 	switch {
+	case errors.Is(err, errInactive):
+		writeProblem(w, http.StatusConflict, "state-conflict", err.Error())
 	case errors.Is(err, errBusy):
 		writeError(w, http.StatusConflict, "%v", err)
 	case err != nil:

@@ -144,8 +144,11 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 		case http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusInternalServerError,
 			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true // auth refusals and injected faults
-		case http.StatusConflict:
-			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/jobs")
+		case http.StatusConflict, http.StatusUnprocessableEntity:
+			// A sync refused (busy, inactive), a job type refused, a
+			// configuration its spec refuses: Airbyte's answers, which
+			// the description leaves out.
+			return r.Method != http.MethodGet && r.Method != http.MethodDelete
 		case http.StatusBadRequest, http.StatusNotFound:
 			return true // the server refuses what it cannot do, as Airbyte does
 		}
@@ -232,6 +235,18 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 }
 
 var writeJSON = servertest.WriteJSON
+
+// writeProblem answers as the public API's problems do (RFC 9457, the
+// shape of airbyte-platform's AbstractThrowableProblem): a type under
+// Airbyte's error reference, a title, the status and the message as
+// detail.
+func writeProblem(w http.ResponseWriter, status int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "https://reference.airbyte.com/reference/errors#" + title, "title": title, "status": status, "detail": detail,
+	})
+}
 
 // Fault is a failure to inject; see Inject.
 type Fault = servertest.Fault
