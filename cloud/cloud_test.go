@@ -496,3 +496,31 @@ func TestRunSyncOfAnInactiveConnection(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestDeployRefusesAConfigTheSpecRefuses: Airbyte checks a destination's
+// config against its connector's spec and answers 422 naming each field
+// at fault, never a secret's value; the destination is not made.
+func TestDeployRefusesAConfigTheSpecRefuses(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	ctx := context.Background()
+	const key = "md-key-0b7d41"
+	_, err := f.ws.DeployDestination(ctx, "warehouse", "destination-duckdb", map[string]any{"motherduck_api_key": key, "schema": 7})
+	var ae *api.APIError
+	if !errors.As(err, &ae) || ae.Status != 422 {
+		t.Fatalf("err = %v, want Airbyte's 422", err)
+	}
+	for _, want := range []string{"destination_path", "schema"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), key) {
+		t.Fatalf("the error shows the secret: %v", err)
+	}
+	for d, err := range f.ws.client.Destinations(ctx, f.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("destination %q was made", d.Name)
+	}
+}

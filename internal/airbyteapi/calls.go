@@ -84,6 +84,11 @@ func (c *Client) patch(ctx context.Context, path string, body, out any) error {
 	return c.do(ctx, call{method: http.MethodPatch, url: c.base + path, body: body, idempotent: true}, out)
 }
 
+func (c *Client) put(ctx context.Context, path string, body, out any) error {
+	// A PUT replaces the object with what it sends: twice is harmless.
+	return c.do(ctx, call{method: http.MethodPut, url: c.base + path, body: body, idempotent: true}, out)
+}
+
 func (c *Client) delete(ctx context.Context, path string) error {
 	err := c.do(ctx, call{method: http.MethodDelete, url: c.base + path, idempotent: true}, nil)
 	return err
@@ -154,6 +159,15 @@ func (c *Client) PatchSource(ctx context.Context, id string, req ActorPatch) (*S
 	return &s, c.patch(ctx, "/sources/"+url.PathEscape(id), req, &s)
 }
 
+// PutSource replaces a source's name and configuration. Unlike
+// PatchSource, whose configuration Airbyte merges into the stored one
+// (a field it leaves out keeps its value), a field it leaves out is gone;
+// a secret sent as Mask keeps its stored value.
+func (c *Client) PutSource(ctx context.Context, id string, req ActorPut) (*Source, error) {
+	var s Source
+	return &s, c.put(ctx, "/sources/"+url.PathEscape(id), req, &s)
+}
+
 // DeleteSource deletes a source, permanently; a source already gone is not
 // an error.
 func (c *Client) DeleteSource(ctx context.Context, id string) error {
@@ -186,6 +200,13 @@ func (c *Client) CreateDestination(ctx context.Context, req ActorCreate) (*Desti
 func (c *Client) PatchDestination(ctx context.Context, id string, req ActorPatch) (*Destination, error) {
 	var d Destination
 	return &d, c.patch(ctx, "/destinations/"+url.PathEscape(id), req, &d)
+}
+
+// PutDestination replaces a destination's name and configuration, as
+// PutSource does a source's.
+func (c *Client) PutDestination(ctx context.Context, id string, req ActorPut) (*Destination, error) {
+	var d Destination
+	return &d, c.put(ctx, "/destinations/"+url.PathEscape(id), req, &d)
 }
 
 // DeleteDestination deletes a destination, permanently; one already gone is

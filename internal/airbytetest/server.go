@@ -9,9 +9,14 @@
 // minutes of its Clock; secret config fields — those the connector's spec
 // marks airbyte_secret, inside oneOf branches too — come back as
 // "**********", and an update that sends the mask back keeps the stored
-// value. Jobs follow Airbyte's state machine (pending, queued, running,
-// incomplete between attempts, then succeeded, failed or cancelled; a
-// second sync of a busy connection answers 409), and a sync really runs
+// value. A source's or destination's configuration is checked against its
+// connector's spec on create, PATCH and PUT (422 naming each field at
+// fault); a PATCH merges its configuration into the stored one, a PUT
+// replaces it; a sourceType or destinationType in it names the definition
+// and is never stored. Jobs follow Airbyte's state machine (pending,
+// queued, running, incomplete between attempts, then succeeded, failed or
+// cancelled; a second sync of a busy connection answers 409, and so does a
+// sync of one that is not active), and a sync really runs
 // goairbyte's faker source into the destination's DuckDB file or
 // PostgreSQL schema. Faults can be injected: error statuses, 429 with
 // Retry-After, dropped connections, slow answers, before or after the
