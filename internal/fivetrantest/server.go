@@ -398,6 +398,8 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, c *conn) {
 			c.cancel()
 		case c.Paused:
 			c.syncState = "paused"
+		case c.historical:
+			s.start(c) // the resync asked for while paused
 		default:
 			c.syncState = "scheduled"
 		}
@@ -445,8 +447,14 @@ func (s *Server) resync(w http.ResponseWriter, r *http.Request, c *conn) {
 // trigger asks for a sync (a resync when tables is set); s.mu is held.
 func (s *Server) trigger(c *conn, force bool, tables []string) {
 	switch {
+	case c.Paused && tables != nil:
+		// "If the connection is paused, the table sync will be
+		// scheduled to be performed when the connection is re-enabled"
+		// (the resync's description in Fivetran's API): patch starts it.
+		c.resyncTables = tables
+		return
 	case c.Paused:
-		return // runs when resumed, as Fivetran says
+		return
 	case c.syncState == "syncing" && !force:
 		return
 	case c.syncState == "syncing":
