@@ -103,3 +103,15 @@ func TestConfigsTheSpecRefuses(t *testing.T) {
 		t.Fatalf("refused updates changed the destination: %v, %v", out["name"], got)
 	}
 }
+
+// TestConnectionOfAMissingSource: Airbyte answers a connection whose
+// source or destination does not exist with 404.
+func TestConnectionOfAMissingSource(t *testing.T) {
+	s := Start(t)
+	dst := newDuckDB(t, s, map[string]any{"destination_path": "/tmp/a.duckdb"})
+	const gone = "00000000-0000-4000-8000-000000000000"
+	status, out := call(t, s, http.MethodPost, "/connections", map[string]any{"sourceId": gone, "destinationId": dst})
+	if msg, _ := out["message"].(string); status != http.StatusNotFound || !strings.Contains(msg, gone) {
+		t.Fatalf("a connection of a missing source: %d %v", status, out)
+	}
+}

@@ -559,7 +559,13 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	src, dst := s.findActor("source", req.SourceID), s.findActor("destination", req.DestinationID)
 	if src == nil || dst == nil {
-		writeError(w, http.StatusBadRequest, "no source %s or no destination %s", req.SourceID, req.DestinationID)
+		// ConfigClientErrorHandler.handleCreateConnectionError answers
+		// a missing source or destination with a 404 naming it.
+		missing := req.SourceID
+		if src != nil {
+			missing = req.DestinationID
+		}
+		writeError(w, http.StatusNotFound, "resource %s not found", missing)
 		return
 	}
 	var in []map[string]any
