@@ -524,3 +524,28 @@ func TestDeployRefusesAConfigTheSpecRefuses(t *testing.T) {
 		t.Errorf("destination %q was made", d.Name)
 	}
 }
+
+// TestRunSyncWhileAClearRuns: a clear job blocks a sync (409), and Airbyte
+// lists a clear job only when asked for its type: RunSync must still find
+// the job that runs and follow it, not say the connection runs none.
+func TestRunSyncWhileAClearRuns(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	ctx := context.Background()
+	f.srv.HoldJobs()
+	clear, err := f.ws.client.CreateJob(ctx, conn.ID(), api.JobTypeClear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Attached || res.JobID != clear.ID {
+		t.Fatalf("RunSync started job %d (attached %v), want to follow the clear job %d", res.JobID, res.Attached, clear.ID)
+	}
+	f.srv.ReleaseJobs()
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+}

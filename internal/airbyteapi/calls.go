@@ -301,15 +301,26 @@ func (c *Client) RunningJob(ctx context.Context, connectionID string, t JobType)
 }
 
 // newestJob returns the connection's newest job of type t ("" for any),
-// nil when it has none.
+// nil when it has none. Airbyte lists only sync and reset jobs when no
+// type is given, so "any" asks for each type.
 func (c *Client) newestJob(ctx context.Context, connectionID string, t JobType) (*Job, error) {
-	for j, err := range c.Jobs(ctx, JobFilter{ConnectionID: connectionID, JobType: t, OrderBy: "createdAt|DESC"}) {
-		if err != nil {
-			return nil, err
-		}
-		return &j, nil
+	types := []JobType{t}
+	if t == "" {
+		types = []JobType{JobTypeSync, JobTypeReset, JobTypeRefresh, JobTypeClear}
 	}
-	return nil, nil
+	var newest *Job
+	for _, typ := range types {
+		for j, err := range c.Jobs(ctx, JobFilter{ConnectionID: connectionID, JobType: typ, OrderBy: "createdAt|DESC"}) {
+			if err != nil {
+				return nil, err
+			}
+			if newest == nil || j.ID > newest.ID {
+				newest = &j
+			}
+			break
+		}
+	}
+	return newest, nil
 }
 
 // Job returns one job.

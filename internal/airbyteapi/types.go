@@ -327,7 +327,8 @@ func (s JobStatus) Terminal() bool {
 type JobFilter struct {
 	// ConnectionID keeps the jobs of this connection (a UUID).
 	ConnectionID string
-	// JobType keeps the jobs of this kind, one of the JobType* values.
+	// JobType keeps the jobs of this kind, one of the JobType* values;
+	// without it Airbyte lists sync and reset jobs only.
 	JobType JobType
 	// Status keeps the jobs in this state, one of the Job* statuses.
 	Status JobStatus

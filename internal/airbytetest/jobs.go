@@ -322,11 +322,19 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	// Without a jobType Airbyte lists sync and reset jobs only
+	// (JobServiceImpl.getJobConfigTypes: SYNC and RESET_CONNECTION):
+	// refresh and clear jobs are listed when asked for by type.
+	typeOK := func(typ string) bool {
+		if want := q.Get("jobType"); want != "" {
+			return typ == want
+		}
+		return typ == "sync" || typ == "reset"
+	}
 	s.mu.Lock()
 	var sel []*jobRec
 	for _, j := range s.jobs {
-		if (q.Get("connectionId") == "" || j.ConnectionID == q.Get("connectionId")) &&
-			(q.Get("jobType") == "" || j.Type == q.Get("jobType")) &&
+		if (q.Get("connectionId") == "" || j.ConnectionID == q.Get("connectionId")) && typeOK(j.Type) &&
 			(q.Get("status") == "" || j.Status == q.Get("status")) {
 			sel = append(sel, j)
 		}
