@@ -398,3 +398,29 @@ func TestFivetranAndWatch(t *testing.T) {
 		t.Fatalf("watch printed %q (%v)", r.stdout, err)
 	}
 }
+
+// TestSyncOfAnInactiveConnection: a connection a file applied as inactive
+// is not synced by Airbyte (409 "Could not fulfill request"); goab says it
+// is inactive and how to activate it.
+func TestSyncOfAnInactiveConnection(t *testing.T) {
+	srv := airbytetest.Start(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "connections.yaml")
+	yaml := `sources:
+  faker: {type: source-faker, config: {count: 5}}
+destinations:
+  warehouse: {type: destination-duckdb, config: {destination_path: ` + filepath.Join(dir, "w.duckdb") + `}}
+connections:
+  faker-to-warehouse: {source: faker, destination: warehouse, status: inactive}
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := airbyteEnv(srv)
+	goab(t, env, "apply", "-f", file).want(t, 0)
+	r := goab(t, env, "airbyte", "sync", "faker-to-warehouse", "--wait", "--poll", "50ms")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "is inactive") || !strings.Contains(p, "status: active") || strings.Contains(p, "busy") {
+		t.Errorf("a sync of an inactive connection: %s", p)
+	}
+}
