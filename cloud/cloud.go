@@ -377,8 +377,13 @@ func (r *SyncResult) stop(ctx context.Context, keep bool) error {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, err := r.conn.w.client.CancelJob(cctx, r.JobID); err != nil {
+	j, err := r.conn.w.client.CancelJob(cctx, r.JobID)
+	if err != nil {
 		return fmt.Errorf("cloud: %w; cancelling job %d failed too: %v", ctx.Err(), r.JobID, err)
+	}
+	if j.Status.Terminal() && j.Status != api.JobCancelled {
+		// It ended before the cancellation reached it.
+		return fmt.Errorf("cloud: job %d had %s when the wait was given up: %w", r.JobID, j.Status, ctx.Err())
 	}
 	return fmt.Errorf("cloud: job %d cancelled: %w", r.JobID, ctx.Err())
 }

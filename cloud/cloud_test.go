@@ -549,3 +549,42 @@ func TestRunSyncWhileAClearRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWaitGivenUpAfterTheJobEnded: Airbyte refuses to cancel a job that
+// has ended (409 "Job is not currently running"). A Wait whose context
+// ends as the job ends says how the job ended, not that the cancellation
+// failed.
+func TestWaitGivenUpAfterTheJobEnded(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	res := syncOK(t, f.connection(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := res.Wait(ctx, fast)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "succeeded") || strings.Contains(err.Error(), "failed too") {
+		t.Fatalf("err = %v; want the context's error saying the job had succeeded", err)
+	}
+	t.Log(err)
+}
+
+// TestWaitCancelsOnceWhenTheAnswerIsLost: the answer to the cancellation
+// is lost after Airbyte acted on it; the client's second try is refused
+// (the job is no longer running), and the job was cancelled all the same.
+func TestWaitCancelsOnceWhenTheAnswerIsLost(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	f.srv.HoldJobs()
+	res, err := conn.RunSync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Inject(airbytetest.Fault{Method: "DELETE", Path: "/jobs", Drop: true, After: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = res.Wait(ctx, fast)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "cancelled") || strings.Contains(err.Error(), "failed too") {
+		t.Fatalf("err = %v; want the job cancelled", err)
+	}
+	if j, err := f.ws.client.Job(context.Background(), res.JobID); err != nil || j.Status != api.JobCancelled {
+		t.Fatalf("job after Wait: %+v %v", j, err)
+	}
+}

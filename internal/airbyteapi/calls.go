@@ -329,11 +329,19 @@ func (c *Client) Job(ctx context.Context, id int64) (*Job, error) {
 	return &j, c.get(ctx, "/jobs/"+strconv.FormatInt(id, 10), nil, &j)
 }
 
-// CancelJob cancels a job and returns it as the server left it.
+// CancelJob cancels a job and returns it as the server left it. A job that
+// has ended is returned as it ended, with no error: Airbyte refuses to
+// cancel it (409 "Job is not currently running"), which is also its answer
+// to a second try after the answer to the first, which cancelled the job,
+// was lost.
 func (c *Client) CancelJob(ctx context.Context, id int64) (*Job, error) {
 	var j Job
-	// Cancelling twice is harmless.
 	err := c.do(ctx, call{method: http.MethodDelete, url: c.base + "/jobs/" + strconv.FormatInt(id, 10), idempotent: true}, &j)
+	if errors.Is(err, ErrConflict) {
+		if now, gerr := c.Job(ctx, id); gerr == nil && now.Status.Terminal() {
+			return now, nil
+		}
+	}
 	return &j, err
 }
 

@@ -300,10 +300,16 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no job %s", r.PathValue("id"))
 		return
 	}
-	if !j.terminal() {
-		j.cancelled = true
-		j.cancel()
+	if j.terminal() {
+		// Airbyte cannot cancel a job that has ended: the cancellation
+		// fails ("Failed to cancel ..."), which ConfigClientErrorHandler
+		// answers as a 409 state conflict "Job is not currently running".
+		s.mu.Unlock()
+		writeProblem(w, http.StatusConflict, "state-conflict", "Job is not currently running")
+		return
 	}
+	j.cancelled = true
+	j.cancel()
 	s.mu.Unlock()
 	// Airbyte answers once the cancellation took: wait for the worker.
 	for range 200 {

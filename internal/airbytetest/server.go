@@ -151,9 +151,10 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 			return true // auth refusals and injected faults
 		case http.StatusConflict, http.StatusUnprocessableEntity:
 			// A sync refused (busy, inactive), a job type refused, a
-			// configuration its spec refuses: Airbyte's answers, which
-			// the description leaves out.
-			return r.Method != http.MethodGet && r.Method != http.MethodDelete
+			// configuration its spec refuses, a job that has ended
+			// cancelled: Airbyte's answers, which the description leaves
+			// out.
+			return r.Method != http.MethodGet && (r.Method != http.MethodDelete || strings.Contains(r.URL.Path, "/jobs/"))
 		case http.StatusBadRequest, http.StatusNotFound:
 			return true // the server refuses what it cannot do, as Airbyte does
 		}
