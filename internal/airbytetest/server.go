@@ -15,10 +15,11 @@
 // replaces it; a sourceType or destinationType in it names the definition
 // and is never stored. Jobs follow Airbyte's state machine (pending,
 // queued, running, incomplete between attempts, then succeeded, failed or
-// cancelled; a second sync of a busy connection answers 409, and so does a
-// sync of one that is not active), and a sync really runs
-// goairbyte's faker source into the destination's DuckDB file or
-// PostgreSQL schema. Faults can be injected: error statuses, 429 with
+// cancelled; a second sync of a busy connection answers 409, and so do a
+// sync of one that is not active and the cancellation of a job that has
+// ended; a listing without a jobType holds sync and reset jobs only), and
+// a sync really runs goairbyte's faker source into the destination's DuckDB
+// file or PostgreSQL schema. Faults can be injected: error statuses, 429 with
 // Retry-After, dropped connections, slow answers, before or after the
 // request has been acted on.
 package airbytetest

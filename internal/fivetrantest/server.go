@@ -9,7 +9,9 @@
 // with rescheduled_for when the source's quota runs out (Quota). On the
 // auto schedule a rescheduled connection resumes by itself once the server's
 // Clock passes rescheduled_for; on the manual schedule it stays rescheduled
-// until a sync is triggered after that time. Syncs are real: goairbyte's
+// until a sync is triggered after that time. A resync keeps its tables
+// across a reschedule, and one asked for while paused runs when the
+// connection is resumed. Syncs are real: goairbyte's
 // faker source runs into the connection's DuckDB file or PostgreSQL schema.
 package fivetrantest
 
