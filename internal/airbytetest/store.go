@@ -66,8 +66,8 @@ func (s *Server) register() {
 		handle("GET /"+kind+"s", s.listActors(kind))
 		handle("POST /"+kind+"s", s.createActor(kind))
 		handle("GET /"+kind+"s/{id}", s.getActor(kind))
-		handle("PATCH /"+kind+"s/{id}", s.patchActor(kind))
-		handle("PUT /"+kind+"s/{id}", s.putActor(kind))
+		handle("PATCH /"+kind+"s/{id}", s.updateActor(kind, false))
+		handle("PUT /"+kind+"s/{id}", s.updateActor(kind, true))
 		handle("DELETE /"+kind+"s/{id}", s.deleteActor(kind))
 	}
 	handle("GET /connections", s.listConnections)
@@ -342,7 +342,16 @@ func (s *Server) createActor(kind string) http.HandlerFunc {
 	}
 }
 
-func (s *Server) patchActor(kind string) http.HandlerFunc {
+// updateActor answers a PATCH (put false) or a PUT of a source or
+// destination. A PATCH merges: ConfigurationUpdate.partialSource and
+// partialDestination merge the configuration sent into the stored one
+// (SecretsHelpers.mergeNodesExceptForSecrets), so a field the PATCH leaves
+// out keeps its stored value. A PUT replaces: ConfigurationUpdate.source
+// and destination keep nothing of the stored configuration. In both a
+// secret sent back as the mask keeps its stored value
+// (JsonSecretsProcessor.copySecrets), and the result is validated before
+// it is stored.
+func (s *Server) updateActor(kind string, put bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Name          *string        `json:"name"`
@@ -359,16 +368,13 @@ func (s *Server) patchActor(kind string) http.HandlerFunc {
 			writeError(w, http.StatusNotFound, "no %s %s", kind, r.PathValue("id"))
 			return
 		}
-		if req.Configuration != nil {
+		if req.Configuration != nil || put {
 			delete(req.Configuration, typeKey(kind))
-			// A PATCH merges: ConfigurationUpdate.partialSource and
-			// partialDestination merge the configuration sent into the
-			// stored one (SecretsHelpers.mergeNodesExceptForSecrets:
-			// objects field by field, any other value replaced), so a
-			// field the PATCH leaves out keeps its stored value; a secret
-			// sent back as the mask keeps its stored value too. The
-			// result is validated before it is stored.
-			cfg := specsecret.KeepMasked(a.Def.Spec, mergeConfig(specsecret.Clone(a.Config), req.Configuration), a.Config)
+			cfg := req.Configuration
+			if !put {
+				cfg = mergeConfig(specsecret.Clone(a.Config), cfg)
+			}
+			cfg = specsecret.KeepMasked(a.Def.Spec, cfg, a.Config)
 			if refuseConfig(w, a.Def, cfg) {
 				return
 			}
@@ -395,37 +401,6 @@ func mergeConfig(stored, update map[string]any) map[string]any {
 		stored[k] = specsecret.Clone(map[string]any{k: v})[k]
 	}
 	return stored
-}
-
-// putActor replaces a source's or destination's name and configuration:
-// ConfigurationUpdate.source and destination keep nothing of the stored
-// configuration but the secrets sent back as the mask
-// (JsonSecretsProcessor.copySecrets), then validate it.
-func (s *Server) putActor(kind string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Name          string         `json:"name"`
-			Configuration map[string]any `json:"configuration"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		a := s.findActor(kind, r.PathValue("id"))
-		if a == nil {
-			writeError(w, http.StatusNotFound, "no %s %s", kind, r.PathValue("id"))
-			return
-		}
-		delete(req.Configuration, typeKey(kind))
-		cfg := specsecret.KeepMasked(a.Def.Spec, req.Configuration, a.Config)
-		if refuseConfig(w, a.Def, cfg) {
-			return
-		}
-		a.Name, a.Config = req.Name, cfg
-		writeJSON(w, http.StatusOK, actorJSON(kind, a))
-	}
 }
 
 func (s *Server) deleteActor(kind string) http.HandlerFunc {
