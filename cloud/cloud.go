@@ -269,11 +269,19 @@ func (c *Connection) Name() string { return c.info.Name }
 
 // RunSync starts a sync of the connection and returns without waiting;
 // call Wait on the result. When the connection is already syncing, the
-// result follows that sync (Attached reports it).
+// result follows that sync (Attached reports it). A connection that is not
+// active (inactive, deprecated) is not synced: the error says so and
+// matches airbyteapi.ErrConflict, Airbyte's answer.
 func (c *Connection) RunSync(ctx context.Context) (*SyncResult, error) {
 	j, err := c.w.client.CreateJob(ctx, c.info.ID, api.JobTypeSync)
 	attached := false
 	if errors.Is(err, api.ErrConflict) {
+		// Airbyte answers 409 to a sync of a connection that is not
+		// active too, saying only "Could not fulfill request".
+		if info, gerr := c.w.client.Connection(ctx, c.info.ID); gerr == nil && info.Status != "" && info.Status != api.StatusActive {
+			return nil, fmt.Errorf("cloud: connection %s is %s, and Airbyte syncs only an active connection: set its status to active (status: active in a connections file, then apply): %w",
+				c.info.ID, info.Status, err)
+		}
 		var running *api.Job
 		running, err = c.w.client.RunningJob(ctx, c.info.ID, "")
 		if err == nil && running == nil {
@@ -369,8 +377,13 @@ func (r *SyncResult) stop(ctx context.Context, keep bool) error {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, err := r.conn.w.client.CancelJob(cctx, r.JobID); err != nil {
+	j, err := r.conn.w.client.CancelJob(cctx, r.JobID)
+	if err != nil {
 		return fmt.Errorf("cloud: %w; cancelling job %d failed too: %v", ctx.Err(), r.JobID, err)
+	}
+	if j.Status.Terminal() && j.Status != api.JobCancelled {
+		// It ended before the cancellation reached it.
+		return fmt.Errorf("cloud: job %d had %s when the wait was given up: %w", r.JobID, j.Status, ctx.Err())
 	}
 	return fmt.Errorf("cloud: job %d cancelled: %w", r.JobID, ctx.Err())
 }

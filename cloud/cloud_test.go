@@ -472,3 +472,120 @@ func TestDeploySourceResolvesSecretsAsTheSourceDoes(t *testing.T) {
 		t.Fatalf("the workspace holds %v", got.Configuration)
 	}
 }
+
+// TestRunSyncOfAnInactiveConnection: Airbyte refuses to sync a connection
+// that is not active with a 409 whose message says only "Could not fulfill
+// request", the status of a connection already syncing. RunSync must say
+// the connection is inactive and how to start it, not that it is busy.
+func TestRunSyncOfAnInactiveConnection(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	ctx := context.Background()
+	inactive := api.StatusInactive
+	if _, err := f.ws.client.PatchConnection(ctx, conn.ID(), api.ConnectionPatch{Status: &inactive}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := conn.RunSync(ctx)
+	if err == nil {
+		t.Fatal("RunSync of an inactive connection started a sync")
+	}
+	if !errors.Is(err, airbyteapi.ErrConflict) || !strings.Contains(err.Error(), "inactive") || strings.Contains(err.Error(), "busy") {
+		t.Fatalf("err = %v; want a conflict saying the connection is inactive", err)
+	}
+	if n := f.srv.Calls("GET /jobs"); n != 0 {
+		t.Errorf("%d job listings for a connection that is inactive, not busy", n)
+	}
+	t.Log(err)
+}
+
+// TestDeployRefusesAConfigTheSpecRefuses: Airbyte checks a destination's
+// config against its connector's spec and answers 422 naming each field
+// at fault, never a secret's value; the destination is not made.
+func TestDeployRefusesAConfigTheSpecRefuses(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	ctx := context.Background()
+	const key = "md-key-0b7d41"
+	_, err := f.ws.DeployDestination(ctx, "warehouse", "destination-duckdb", map[string]any{"motherduck_api_key": key, "schema": 7})
+	var ae *api.APIError
+	if !errors.As(err, &ae) || ae.Status != 422 {
+		t.Fatalf("err = %v, want Airbyte's 422", err)
+	}
+	for _, want := range []string{"destination_path", "schema"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), key) {
+		t.Fatalf("the error shows the secret: %v", err)
+	}
+	for d, err := range f.ws.client.Destinations(ctx, f.srv.WorkspaceID) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("destination %q was made", d.Name)
+	}
+}
+
+// TestRunSyncWhileAClearRuns: a clear job blocks a sync (409), and Airbyte
+// lists a clear job only when asked for its type: RunSync must still find
+// the job that runs and follow it, not say the connection runs none.
+func TestRunSyncWhileAClearRuns(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	ctx := context.Background()
+	f.srv.HoldJobs()
+	clear, err := f.ws.client.CreateJob(ctx, conn.ID(), api.JobTypeClear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.RunSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Attached || res.JobID != clear.ID {
+		t.Fatalf("RunSync started job %d (attached %v), want to follow the clear job %d", res.JobID, res.Attached, clear.ID)
+	}
+	f.srv.ReleaseJobs()
+	if _, err := res.Wait(ctx, fast); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWaitGivenUpAfterTheJobEnded: Airbyte refuses to cancel a job that
+// has ended (409 "Job is not currently running"). A Wait whose context
+// ends as the job ends says how the job ended, not that the cancellation
+// failed.
+func TestWaitGivenUpAfterTheJobEnded(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	res := syncOK(t, f.connection(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := res.Wait(ctx, fast)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "succeeded") || strings.Contains(err.Error(), "failed too") {
+		t.Fatalf("err = %v; want the context's error saying the job had succeeded", err)
+	}
+	t.Log(err)
+}
+
+// TestWaitCancelsOnceWhenTheAnswerIsLost: the answer to the cancellation
+// is lost after Airbyte acted on it; the client's second try is refused
+// (the job is no longer running), and the job was cancelled all the same.
+func TestWaitCancelsOnceWhenTheAnswerIsLost(t *testing.T) {
+	f := setup(t, map[string]any{"count": 5})
+	conn := f.connection(t)
+	f.srv.HoldJobs()
+	res, err := conn.RunSync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Inject(airbytetest.Fault{Method: "DELETE", Path: "/jobs", Drop: true, After: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = res.Wait(ctx, fast)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "cancelled") || strings.Contains(err.Error(), "failed too") {
+		t.Fatalf("err = %v; want the job cancelled", err)
+	}
+	if j, err := f.ws.client.Job(context.Background(), res.JobID); err != nil || j.Status != api.JobCancelled {
+		t.Fatalf("job after Wait: %+v %v", j, err)
+	}
+}

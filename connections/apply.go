@@ -167,7 +167,9 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 			p.ids[KindSource][c.Name] = s.ID
 			return nil
 		}
-		_, err := r.client.PatchSource(ctx, c.id, api.ActorPatch{Configuration: c.send.config})
+		// A PUT: Airbyte merges a PATCH's configuration into the stored
+		// one, which would keep the fields the file no longer has.
+		_, err := r.client.PutSource(ctx, c.id, api.ActorPut{Name: c.Name, Configuration: c.send.config})
 		return err
 	case KindDestination:
 		if create {
@@ -178,7 +180,7 @@ func (r *Reconciler) put(ctx context.Context, p *Plan, c *Change) error {
 			p.ids[KindDestination][c.Name] = d.ID
 			return nil
 		}
-		_, err := r.client.PatchDestination(ctx, c.id, api.ActorPatch{Configuration: c.send.config})
+		_, err := r.client.PutDestination(ctx, c.id, api.ActorPut{Name: c.Name, Configuration: c.send.config})
 		return err
 	}
 	decl := c.conn

@@ -234,7 +234,7 @@ func TestChanges(t *testing.T) {
 		t.Fatalf("after rotating one secret the source holds %v", got)
 	}
 	// The unchanged secret went as the mask; the rotated one in clear.
-	bodies := e.srv.Bodies("PATCH /sources/{id}")
+	bodies := e.srv.Bodies("PUT /sources/{id}")
 	last := string(bodies[len(bodies)-1])
 	if !strings.Contains(last, `"account_id":"**********"`) || !strings.Contains(last, `"api_token":"tok-rotated"`) {
 		t.Fatalf("the update sent %s", last)
@@ -515,12 +515,12 @@ func TestApplyRefusesADeclaredNameMadeTwice(t *testing.T) {
 	r = e.reconciler(t, strings.Replace(declared, "seed: 5", "seed: 6", 1))
 	p := e.plan(t, r)
 	e.srv.AddSource("faker", "dfd88b22-b603-4c3d-aad7-3701784586b1", map[string]any{"count": 1})
-	before := e.srv.Calls("PATCH /sources/{id}")
+	before := e.srv.Calls("PUT /sources/{id}")
 	err := r.Apply(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), `source "faker" now has another of its name`) || !strings.Contains(err.Error(), "plan again") {
 		t.Fatalf("Apply: %v", err)
 	}
-	if e.srv.Calls("PATCH /sources/{id}") != before {
+	if e.srv.Calls("PUT /sources/{id}") != before {
 		t.Fatal("the source was changed all the same")
 	}
 }
@@ -820,5 +820,24 @@ func TestSecretInsideALiteralMasked(t *testing.T) {
 	p := e.plan(t, r) // fails on a secret in the plan's text or a change
 	if !strings.Contains(p.String(), "/tmp/****-copy.duckdb") {
 		t.Fatalf("the path is not in the plan, masked:\n%s", p)
+	}
+}
+
+// TestRemovedFieldLeavesTheWorkspace: a config field removed from the
+// file is removed from the object in Airbyte. Airbyte's PATCH merges the
+// configuration it is sent into the stored one, so a field left out of it
+// stays: the update must replace the configuration.
+func TestRemovedFieldLeavesTheWorkspace(t *testing.T) {
+	e := setup(t)
+	r := e.reconciler(t, declared)
+	e.apply(t, r, e.plan(t, r))
+	r = e.reconciler(t, strings.Replace(declared, "{count: 100, seed: 5}", "{count: 100}", 1))
+	p := e.plan(t, r)
+	if !strings.Contains(p.String(), "seed") {
+		t.Fatalf("the plan does not remove the seed:\n%s", p)
+	}
+	e.apply(t, r, p)
+	if got := storedByName(t, e, "faker"); got["seed"] != nil {
+		t.Fatalf("after the seed was removed from the file the source holds %v", got)
 	}
 }

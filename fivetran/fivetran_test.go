@@ -406,3 +406,45 @@ func TestPastAutoRescheduleBacksOff(t *testing.T) {
 		t.Errorf("%d triggers on the auto schedule, want 1", n)
 	}
 }
+
+// TestRescheduledResyncKeepsItsTables: a table resync that runs out of
+// quota on a manual connection is triggered again by ResyncAndPoll once
+// rescheduled_for has passed; Fivetran resumes the resync that was
+// rescheduled (is_historical_sync stays true), so only the tables asked
+// for are synced again. The products table, emptied behind Fivetran's
+// back, shows it: a resync of users leaves it empty, a sync of the whole
+// connection would fill it.
+func TestRescheduledResyncKeepsItsTables(t *testing.T) {
+	srv, c := setup(t)
+	id, path := add(t, srv, "manual", map[string]any{"count": 20})
+	ctx := context.Background()
+	if _, err := c.SyncAndPoll(ctx, id, fast); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := fakersync.Open(ctx, fakersync.Destination{DuckDBPath: path, Schema: "faker_data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	products, err := cc.Dataset(ctx, "products")
+	if err == nil {
+		_, err = cc.ExecSQL(ctx, "DELETE FROM "+products.QualifiedTableName())
+	}
+	cc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Quota(id, 300*time.Millisecond)
+	res, err := c.ResyncAndPoll(ctx, id, map[string][]string{"faker_data": {"users"}}, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Triggers != 2 {
+		t.Fatalf("%d triggers, want 2 (the resync, then again after the reschedule)", res.Triggers)
+	}
+	if n := rows(t, path, "users"); n != 20 {
+		t.Errorf("%d users after the resync, want 20", n)
+	}
+	if n := rows(t, path, "products"); n != 0 {
+		t.Errorf("%d products after a resync of users alone: the trigger after the reschedule synced the whole connection", n)
+	}
+}

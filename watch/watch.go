@@ -49,7 +49,7 @@ type Event struct {
 	Service     string    `json:"service"`            // "airbyte" or "fivetran"
 	Connection  string    `json:"connection"`         // the connection id given to Airbyte or Fivetran
 	JobID       int64     `json:"job_id,omitempty"`   // Airbyte's
-	JobType     string    `json:"job_type,omitempty"` // Airbyte's: sync, reset, refresh, clear
+	JobType     string    `json:"job_type,omitempty"` // Airbyte's: sync or reset (its job listing leaves refresh and clear jobs out unless asked for by type)
 	Status      string    `json:"status"`             // succeeded, failed or cancelled
 	CompletedAt time.Time `json:"completed_at"`       // Airbyte's job last update; Fivetran's succeeded_at or failed_at
 	Rows        int64     `json:"rows,omitempty"`     // rows the Airbyte job synced; 0 for Fivetran

@@ -259,18 +259,7 @@ func TestConfigAPIURL(t *testing.T) {
 		r.Out.URL.RawPath = ""
 	}})
 	t.Cleanup(proxy.Close)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "connections.yaml")
-	yaml := `sources:
-  faker: {type: source-faker, config: {count: 5}}
-destinations:
-  warehouse: {type: destination-duckdb, config: {destination_path: ` + filepath.Join(dir, "w.duckdb") + `}}
-connections:
-  faker-to-warehouse: {source: faker, destination: warehouse, streams: {users: {sync_mode: full_refresh_overwrite}}}
-`
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := fakerFile(t, "streams: {users: {sync_mode: full_refresh_overwrite}}")
 	env := append(airbyteEnv(srv), "AIRBYTE_CLOUD_API_URL="+proxy.URL+"/airbyte")
 	saysFlag := func(what string, r result) {
 		t.Helper()
@@ -397,4 +386,39 @@ func TestFivetranAndWatch(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil || ev.Connection != id || ev.Status != "succeeded" {
 		t.Fatalf("watch printed %q (%v)", r.stdout, err)
 	}
+}
+
+// TestSyncOfAnInactiveConnection: a connection a file applied as inactive
+// is not synced by Airbyte (409 "Could not fulfill request"); goab says it
+// is inactive and how to activate it.
+func TestSyncOfAnInactiveConnection(t *testing.T) {
+	srv := airbytetest.Start(t)
+	file := fakerFile(t, "status: inactive")
+	env := airbyteEnv(srv)
+	goab(t, env, "apply", "-f", file).want(t, 0)
+	r := goab(t, env, "airbyte", "sync", "faker-to-warehouse", "--wait", "--poll", "50ms")
+	r.want(t, 1)
+	if p := errorParagraph(t, r); !strings.Contains(p, "is inactive") || !strings.Contains(p, "status: active") || strings.Contains(p, "busy") {
+		t.Errorf("a sync of an inactive connection: %s", p)
+	}
+}
+
+// fakerFile writes a connections file of a faker source, a DuckDB
+// destination and a connection faker-to-warehouse between them with the
+// given fields, and returns its path.
+func fakerFile(t *testing.T, fields string) string {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "connections.yaml")
+	yaml := `sources:
+  faker: {type: source-faker, config: {count: 5}}
+destinations:
+  warehouse: {type: destination-duckdb, config: {destination_path: ` + filepath.Join(dir, "w.duckdb") + `}}
+connections:
+  faker-to-warehouse: {source: faker, destination: warehouse, ` + fields + `}
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -84,6 +84,11 @@ func (c *Client) patch(ctx context.Context, path string, body, out any) error {
 	return c.do(ctx, call{method: http.MethodPatch, url: c.base + path, body: body, idempotent: true}, out)
 }
 
+func (c *Client) put(ctx context.Context, path string, body, out any) error {
+	// A PUT replaces the object with what it sends: twice is harmless.
+	return c.do(ctx, call{method: http.MethodPut, url: c.base + path, body: body, idempotent: true}, out)
+}
+
 func (c *Client) delete(ctx context.Context, path string) error {
 	err := c.do(ctx, call{method: http.MethodDelete, url: c.base + path, idempotent: true}, nil)
 	return err
@@ -154,6 +159,15 @@ func (c *Client) PatchSource(ctx context.Context, id string, req ActorPatch) (*S
 	return &s, c.patch(ctx, "/sources/"+url.PathEscape(id), req, &s)
 }
 
+// PutSource replaces a source's name and configuration. Unlike
+// PatchSource, whose configuration Airbyte merges into the stored one
+// (a field it leaves out keeps its value), a field it leaves out is gone;
+// a secret sent as Mask keeps its stored value.
+func (c *Client) PutSource(ctx context.Context, id string, req ActorPut) (*Source, error) {
+	var s Source
+	return &s, c.put(ctx, "/sources/"+url.PathEscape(id), req, &s)
+}
+
 // DeleteSource deletes a source, permanently; a source already gone is not
 // an error.
 func (c *Client) DeleteSource(ctx context.Context, id string) error {
@@ -186,6 +200,13 @@ func (c *Client) CreateDestination(ctx context.Context, req ActorCreate) (*Desti
 func (c *Client) PatchDestination(ctx context.Context, id string, req ActorPatch) (*Destination, error) {
 	var d Destination
 	return &d, c.patch(ctx, "/destinations/"+url.PathEscape(id), req, &d)
+}
+
+// PutDestination replaces a destination's name and configuration, as
+// PutSource does a source's.
+func (c *Client) PutDestination(ctx context.Context, id string, req ActorPut) (*Destination, error) {
+	var d Destination
+	return &d, c.put(ctx, "/destinations/"+url.PathEscape(id), req, &d)
 }
 
 // DeleteDestination deletes a destination, permanently; one already gone is
@@ -280,15 +301,26 @@ func (c *Client) RunningJob(ctx context.Context, connectionID string, t JobType)
 }
 
 // newestJob returns the connection's newest job of type t ("" for any),
-// nil when it has none.
+// nil when it has none. Airbyte lists only sync and reset jobs when no
+// type is given, so "any" asks for each type.
 func (c *Client) newestJob(ctx context.Context, connectionID string, t JobType) (*Job, error) {
-	for j, err := range c.Jobs(ctx, JobFilter{ConnectionID: connectionID, JobType: t, OrderBy: "createdAt|DESC"}) {
-		if err != nil {
-			return nil, err
-		}
-		return &j, nil
+	types := []JobType{t}
+	if t == "" {
+		types = []JobType{JobTypeSync, JobTypeReset, JobTypeRefresh, JobTypeClear}
 	}
-	return nil, nil
+	var newest *Job
+	for _, typ := range types {
+		for j, err := range c.Jobs(ctx, JobFilter{ConnectionID: connectionID, JobType: typ, OrderBy: "createdAt|DESC"}) {
+			if err != nil {
+				return nil, err
+			}
+			if newest == nil || j.ID > newest.ID {
+				newest = &j
+			}
+			break
+		}
+	}
+	return newest, nil
 }
 
 // Job returns one job.
@@ -297,11 +329,19 @@ func (c *Client) Job(ctx context.Context, id int64) (*Job, error) {
 	return &j, c.get(ctx, "/jobs/"+strconv.FormatInt(id, 10), nil, &j)
 }
 
-// CancelJob cancels a job and returns it as the server left it.
+// CancelJob cancels a job and returns it as the server left it. A job that
+// has ended is returned as it ended, with no error: Airbyte refuses to
+// cancel it (409 "Job is not currently running"), which is also its answer
+// to a second try after the answer to the first, which cancelled the job,
+// was lost.
 func (c *Client) CancelJob(ctx context.Context, id int64) (*Job, error) {
 	var j Job
-	// Cancelling twice is harmless.
 	err := c.do(ctx, call{method: http.MethodDelete, url: c.base + "/jobs/" + strconv.FormatInt(id, 10), idempotent: true}, &j)
+	if errors.Is(err, ErrConflict) {
+		if now, gerr := c.Job(ctx, id); gerr == nil && now.Status.Terminal() {
+			return now, nil
+		}
+	}
 	return &j, err
 }
 

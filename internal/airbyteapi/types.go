@@ -100,9 +100,21 @@ type ActorCreate struct {
 type ActorPatch struct {
 	// Name is the new name; nil keeps the current one.
 	Name *string `json:"name,omitempty"`
-	// Configuration is the new connector config; nil keeps the current
-	// one. Send it whole: a secret given as Mask keeps its stored value.
+	// Configuration, when not nil, is merged into the stored config: its
+	// fields replace the stored ones (objects field by field), fields it
+	// leaves out keep their values, and a secret given as Mask keeps its
+	// stored value. To remove a field, use ActorPut.
 	Configuration map[string]any `json:"configuration,omitempty"`
+}
+
+// ActorPut is the body that replaces a source's or destination's name and
+// config; both are required.
+type ActorPut struct {
+	// Name is the name, the current one to keep it.
+	Name string `json:"name"`
+	// Configuration is the whole connector config; a secret given as Mask
+	// keeps its stored value.
+	Configuration map[string]any `json:"configuration"`
 }
 
 // Connection is a connection between a source and a destination.
@@ -315,7 +327,8 @@ func (s JobStatus) Terminal() bool {
 type JobFilter struct {
 	// ConnectionID keeps the jobs of this connection (a UUID).
 	ConnectionID string
-	// JobType keeps the jobs of this kind, one of the JobType* values.
+	// JobType keeps the jobs of this kind, one of the JobType* values;
+	// without it Airbyte lists sync and reset jobs only.
 	JobType JobType
 	// Status keeps the jobs in this state, one of the Job* statuses.
 	Status JobStatus

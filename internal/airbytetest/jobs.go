@@ -102,11 +102,24 @@ func (s *Server) StartSync(connectionID string) (int64, error) {
 
 var errBusy = errors.New("a sync or reset is already running for this connection")
 
+// errInactive is Airbyte's refusal to sync a connection that is not
+// active: SchedulerHandler's submitManualSyncToWorker throws
+// IllegalStateException("Can only sync an active connection"), which the
+// public API's ConfigClientErrorHandler answers as a 409 state conflict
+// whose message is only "Could not fulfill request" (airbyte-platform,
+// airbyte-commons-server SchedulerHandler.java and airbyte-server
+// publicapi/errorHandlers/ConfigClientErrorHandler.kt). Resets and clears
+// of an inactive connection are not refused.
+var errInactive = errors.New("Could not fulfill request")
+
 // startJob creates a job and its worker; s.mu is held.
 func (s *Server) startJob(connectionID, typ string) (*jobRec, error) {
 	c := s.findConn(connectionID)
 	if c == nil {
 		return nil, fmt.Errorf("no connection %s", connectionID)
+	}
+	if typ == "sync" && c.Status != "active" {
+		return nil, errInactive
 	}
 	for _, j := range s.jobs {
 		if j.ConnectionID == connectionID && !j.terminal() {
@@ -240,10 +253,17 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	if req.JobType == "refresh" {
+		// JobsController.publicCreateJob refuses it.
+		writeProblem(w, http.StatusUnprocessableEntity, "unprocessable-entity", "Refreshes are not supported in the public API")
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, err := s.startJob(req.ConnectionID, req.JobType)
 	switch {
+	case errors.Is(err, errInactive):
+		writeProblem(w, http.StatusConflict, "state-conflict", err.Error())
 	case errors.Is(err, errBusy):
 		writeError(w, http.StatusConflict, "%v", err)
 	case err != nil:
@@ -280,10 +300,16 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no job %s", r.PathValue("id"))
 		return
 	}
-	if !j.terminal() {
-		j.cancelled = true
-		j.cancel()
+	if j.terminal() {
+		// Airbyte cannot cancel a job that has ended: the cancellation
+		// fails ("Failed to cancel ..."), which ConfigClientErrorHandler
+		// answers as a 409 state conflict "Job is not currently running".
+		s.mu.Unlock()
+		writeProblem(w, http.StatusConflict, "state-conflict", "Job is not currently running")
+		return
 	}
+	j.cancelled = true
+	j.cancel()
 	s.mu.Unlock()
 	// Airbyte answers once the cancellation took: wait for the worker.
 	for range 200 {
@@ -302,11 +328,19 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	// Without a jobType Airbyte lists sync and reset jobs only
+	// (JobServiceImpl.getJobConfigTypes: SYNC and RESET_CONNECTION):
+	// refresh and clear jobs are listed when asked for by type.
+	typeOK := func(typ string) bool {
+		if want := q.Get("jobType"); want != "" {
+			return typ == want
+		}
+		return typ == "sync" || typ == "reset"
+	}
 	s.mu.Lock()
 	var sel []*jobRec
 	for _, j := range s.jobs {
-		if (q.Get("connectionId") == "" || j.ConnectionID == q.Get("connectionId")) &&
-			(q.Get("jobType") == "" || j.Type == q.Get("jobType")) &&
+		if (q.Get("connectionId") == "" || j.ConnectionID == q.Get("connectionId")) && typeOK(j.Type) &&
 			(q.Get("status") == "" || j.Status == q.Get("status")) {
 			sel = append(sel, j)
 		}

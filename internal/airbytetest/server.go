@@ -9,11 +9,17 @@
 // minutes of its Clock; secret config fields — those the connector's spec
 // marks airbyte_secret, inside oneOf branches too — come back as
 // "**********", and an update that sends the mask back keeps the stored
-// value. Jobs follow Airbyte's state machine (pending, queued, running,
-// incomplete between attempts, then succeeded, failed or cancelled; a
-// second sync of a busy connection answers 409), and a sync really runs
-// goairbyte's faker source into the destination's DuckDB file or
-// PostgreSQL schema. Faults can be injected: error statuses, 429 with
+// value. A source's or destination's configuration is checked against its
+// connector's spec on create, PATCH and PUT (422 naming each field at
+// fault); a PATCH merges its configuration into the stored one, a PUT
+// replaces it; a sourceType or destinationType in it names the definition
+// and is never stored. Jobs follow Airbyte's state machine (pending,
+// queued, running, incomplete between attempts, then succeeded, failed or
+// cancelled; a second sync of a busy connection answers 409, and so do a
+// sync of one that is not active and the cancellation of a job that has
+// ended; a listing without a jobType holds sync and reset jobs only), and
+// a sync really runs goairbyte's faker source into the destination's DuckDB
+// file or PostgreSQL schema. Faults can be injected: error statuses, 429 with
 // Retry-After, dropped connections, slow answers, before or after the
 // request has been acted on.
 package airbytetest
@@ -144,8 +150,12 @@ func New(rep openapitest.Reporter, fakerPath string, opts ...Option) (*Server, e
 		case http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusInternalServerError,
 			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true // auth refusals and injected faults
-		case http.StatusConflict:
-			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/jobs")
+		case http.StatusConflict, http.StatusUnprocessableEntity:
+			// A sync refused (busy, inactive), a job type refused, a
+			// configuration its spec refuses, a job that has ended
+			// cancelled: Airbyte's answers, which the description leaves
+			// out.
+			return r.Method != http.MethodGet && (r.Method != http.MethodDelete || strings.Contains(r.URL.Path, "/jobs/"))
 		case http.StatusBadRequest, http.StatusNotFound:
 			return true // the server refuses what it cannot do, as Airbyte does
 		}
@@ -232,6 +242,18 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 }
 
 var writeJSON = servertest.WriteJSON
+
+// writeProblem answers as the public API's problems do (RFC 9457, the
+// shape of airbyte-platform's AbstractThrowableProblem): a type under
+// Airbyte's error reference, a title, the status and the message as
+// detail.
+func writeProblem(w http.ResponseWriter, status int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "https://reference.airbyte.com/reference/errors#" + title, "title": title, "status": status, "detail": detail,
+	})
+}
 
 // Fault is a failure to inject; see Inject.
 type Fault = servertest.Fault

@@ -3,6 +3,7 @@ package airbytetest
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/x/goairbyte/internal/specsecret"
+	"github.com/x/goairbyte/kit"
+	"github.com/x/goairbyte/protocol"
 )
 
 type workspaceRec struct {
@@ -63,7 +66,8 @@ func (s *Server) register() {
 		handle("GET /"+kind+"s", s.listActors(kind))
 		handle("POST /"+kind+"s", s.createActor(kind))
 		handle("GET /"+kind+"s/{id}", s.getActor(kind))
-		handle("PATCH /"+kind+"s/{id}", s.patchActor(kind))
+		handle("PATCH /"+kind+"s/{id}", s.updateActor(kind, false))
+		handle("PUT /"+kind+"s/{id}", s.updateActor(kind, true))
 		handle("DELETE /"+kind+"s/{id}", s.deleteActor(kind))
 	}
 	handle("GET /connections", s.listConnections)
@@ -194,9 +198,8 @@ func (s *Server) actors(kind string) *[]*actor {
 // actorJSON is a source or destination as the API shows it: secrets
 // masked.
 func actorJSON(kind string, a *actor) map[string]any {
-	typ := strings.TrimPrefix(a.Def.Repository[strings.LastIndex(a.Def.Repository, "/")+1:], kind+"-")
 	return map[string]any{
-		kind + "Id": a.ID, "name": a.Name, kind + "Type": typ, "definitionId": a.Def.ID,
+		kind + "Id": a.ID, "name": a.Name, typeKey(kind): typeName(kind, a.Def), "definitionId": a.Def.ID,
 		"workspaceId": a.WorkspaceID, "configuration": specsecret.Masked(a.Def.Spec, a.Config), "createdAt": a.CreatedAt,
 	}
 }
@@ -230,6 +233,59 @@ func (s *Server) getActor(kind string) http.HandlerFunc {
 	}
 }
 
+// typeKey is the configuration field that names a source's or
+// destination's type ("sourceType": "faker"). The public API's controllers
+// take the definition from it when the request gives no definitionId, and
+// remove it from the configuration of every create, PATCH and PUT
+// (airbyte-server publicapi/controllers/SourcesController.kt and
+// DestinationsController.kt, removeSourceTypeNode and
+// removeDestinationType): it is never stored as a config field.
+func typeKey(kind string) string { return kind + "Type" }
+
+// typeName is a definition's type as sourceType or destinationType name
+// it: its repository without "airbyte/" and the kind's prefix.
+func typeName(kind string, d *definition) string {
+	return strings.TrimPrefix(d.Repository[strings.LastIndex(d.Repository, "/")+1:], kind+"-")
+}
+
+// configProblems checks a configuration against its connector's spec as
+// Airbyte does on create and update, and returns what Airbyte says of one
+// that breaks it, "" when it holds. Airbyte validates with
+// JsonSchemaValidator.ensure, whose JsonValidationException the public
+// API answers 422 with the message up to "\nSchema:"
+// (ConfigClientErrorHandler.handleError); a recorded answer reads
+// "The provided configuration does not fulfill the specification. Errors:
+// json schema validation failed when comparing the data to the json
+// schema. \nErrors: $.loading_method.method: must be a constant value
+// Standard ". The errors here are the project's validator's, one per
+// field, never quoting a secret.
+func configProblems(d *definition, cfg map[string]any) string {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return err.Error()
+	}
+	err = kit.ValidateConfig(&protocol.ConnectorSpecification{ConnectionSpecification: d.Spec}, raw)
+	var ic *kit.InvalidConfigError
+	if !errors.As(err, &ic) {
+		return ""
+	}
+	var errs []string
+	for _, p := range ic.Problems {
+		errs = append(errs, "$."+p.Field+": "+p.Reason)
+	}
+	return "The provided configuration does not fulfill the specification. Errors: json schema validation failed when comparing the data to the json schema. \nErrors: " + strings.Join(errs, ", ") + " "
+}
+
+// refuseConfig answers 422 and returns true when cfg breaks d's spec.
+func refuseConfig(w http.ResponseWriter, d *definition, cfg map[string]any) bool {
+	msg := configProblems(d, cfg)
+	if msg == "" {
+		return false
+	}
+	writeProblem(w, http.StatusUnprocessableEntity, "unprocessable-entity", msg)
+	return true
+}
+
 func (s *Server) createActor(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -244,6 +300,23 @@ func (s *Server) createActor(kind string) http.HandlerFunc {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if req.DefinitionID == "" {
+			typ, ok := req.Configuration[typeKey(kind)].(string)
+			if !ok {
+				writeProblem(w, http.StatusUnprocessableEntity, "unprocessable-entity", "The body of the request was not understood")
+				return
+			}
+			for _, d := range s.defs {
+				if d.Kind == kind && typeName(kind, d) == typ {
+					req.DefinitionID = d.ID
+				}
+			}
+			if req.DefinitionID == "" {
+				writeProblem(w, http.StatusBadRequest, "unknown-value", fmt.Sprintf("no %s definition of type %q", kind, typ))
+				return
+			}
+		}
+		delete(req.Configuration, typeKey(kind))
 		d := s.definition(req.DefinitionID)
 		if d == nil || d.Kind != kind {
 			writeError(w, http.StatusBadRequest, "no %s definition %q", kind, req.DefinitionID)
@@ -260,13 +333,25 @@ func (s *Server) createActor(kind string) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, "a new %s cannot keep a masked secret: there is no stored value", kind)
 			return
 		}
+		if refuseConfig(w, d, req.Configuration) {
+			return
+		}
 		a := &actor{ID: newUUID(), Name: req.Name, Def: d, WorkspaceID: req.WorkspaceID, Config: specsecret.Clone(req.Configuration), CreatedAt: s.Clock.Now().Unix()}
 		*s.actors(kind) = append(*s.actors(kind), a)
 		writeJSON(w, http.StatusOK, actorJSON(kind, a))
 	}
 }
 
-func (s *Server) patchActor(kind string) http.HandlerFunc {
+// updateActor answers a PATCH (put false) or a PUT of a source or
+// destination. A PATCH merges: ConfigurationUpdate.partialSource and
+// partialDestination merge the configuration sent into the stored one
+// (SecretsHelpers.mergeNodesExceptForSecrets), so a field the PATCH leaves
+// out keeps its stored value. A PUT replaces: ConfigurationUpdate.source
+// and destination keep nothing of the stored configuration. In both a
+// secret sent back as the mask keeps its stored value
+// (JsonSecretsProcessor.copySecrets), and the result is validated before
+// it is stored.
+func (s *Server) updateActor(kind string, put bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Name          *string        `json:"name"`
@@ -283,16 +368,39 @@ func (s *Server) patchActor(kind string) http.HandlerFunc {
 			writeError(w, http.StatusNotFound, "no %s %s", kind, r.PathValue("id"))
 			return
 		}
+		if req.Configuration != nil || put {
+			delete(req.Configuration, typeKey(kind))
+			cfg := req.Configuration
+			if !put {
+				cfg = mergeConfig(specsecret.Clone(a.Config), cfg)
+			}
+			cfg = specsecret.KeepMasked(a.Def.Spec, cfg, a.Config)
+			if refuseConfig(w, a.Def, cfg) {
+				return
+			}
+			a.Config = cfg
+		}
 		if req.Name != nil {
 			a.Name = *req.Name
 		}
-		if req.Configuration != nil {
-			// Copy-on-mask: a secret sent back as the mask keeps its
-			// stored value.
-			a.Config = specsecret.KeepMasked(a.Def.Spec, req.Configuration, a.Config)
-		}
 		writeJSON(w, http.StatusOK, actorJSON(kind, a))
 	}
+}
+
+// mergeConfig merges update into stored as Airbyte's
+// mergeNodesExceptForSecrets does: a field that is an object in both is
+// merged, any other field of update replaces stored's.
+func mergeConfig(stored, update map[string]any) map[string]any {
+	for k, v := range update {
+		old, isObj := stored[k].(map[string]any)
+		upd, updObj := v.(map[string]any)
+		if isObj && updObj {
+			stored[k] = mergeConfig(old, upd)
+			continue
+		}
+		stored[k] = specsecret.Clone(map[string]any{k: v})[k]
+	}
+	return stored
 }
 
 func (s *Server) deleteActor(kind string) http.HandlerFunc {
@@ -426,7 +534,13 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	src, dst := s.findActor("source", req.SourceID), s.findActor("destination", req.DestinationID)
 	if src == nil || dst == nil {
-		writeError(w, http.StatusBadRequest, "no source %s or no destination %s", req.SourceID, req.DestinationID)
+		// ConfigClientErrorHandler.handleCreateConnectionError answers
+		// a missing source or destination with a 404 naming it.
+		missing := req.SourceID
+		if src != nil {
+			missing = req.DestinationID
+		}
+		writeError(w, http.StatusNotFound, "resource %s not found", missing)
 		return
 	}
 	var in []map[string]any

@@ -9,7 +9,9 @@
 // with rescheduled_for when the source's quota runs out (Quota). On the
 // auto schedule a rescheduled connection resumes by itself once the server's
 // Clock passes rescheduled_for; on the manual schedule it stays rescheduled
-// until a sync is triggered after that time. Syncs are real: goairbyte's
+// until a sync is triggered after that time. A resync keeps its tables
+// across a reschedule, and one asked for while paused runs when the
+// connection is resumed. Syncs are real: goairbyte's
 // faker source runs into the connection's DuckDB file or PostgreSQL schema.
 package fivetrantest
 
@@ -398,6 +400,8 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, c *conn) {
 			c.cancel()
 		case c.Paused:
 			c.syncState = "paused"
+		case c.historical:
+			s.start(c) // the resync asked for while paused
 		default:
 			c.syncState = "scheduled"
 		}
@@ -445,8 +449,14 @@ func (s *Server) resync(w http.ResponseWriter, r *http.Request, c *conn) {
 // trigger asks for a sync (a resync when tables is set); s.mu is held.
 func (s *Server) trigger(c *conn, force bool, tables []string) {
 	switch {
+	case c.Paused && tables != nil:
+		// "If the connection is paused, the table sync will be
+		// scheduled to be performed when the connection is re-enabled"
+		// (the resync's description in Fivetran's API): patch starts it.
+		c.resyncTables = tables
+		return
 	case c.Paused:
-		return // runs when resumed, as Fivetran says
+		return
 	case c.syncState == "syncing" && !force:
 		return
 	case c.syncState == "syncing":
@@ -454,7 +464,17 @@ func (s *Server) trigger(c *conn, force bool, tables []string) {
 	case c.syncState == "rescheduled" && s.Clock.Now().Before(*c.rescheduledFor):
 		return // too early: the quota has not come back
 	}
-	c.resyncTables = tables
+	// A resync is pending until it completes, whatever starts the next
+	// attempt: the tables asked for are re-imported "and their incremental
+	// progress paused until the re-sync completes", and "after the
+	// historical sync completes, all subsequent syncs are incremental"
+	// (fivetran.com/docs, "Are Incremental Syncs Blocked During a Table
+	// Re-Sync?" and "How to Do a Historical Sync Using the REST API"). So a
+	// sync triggered after a quota reschedule runs the rescheduled resync,
+	// of its tables, rather than an incremental sync of the connection.
+	if tables != nil || !(c.syncState == "rescheduled" && c.historical) {
+		c.resyncTables = tables
+	}
 	s.start(c)
 }
 
