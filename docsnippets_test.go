@@ -1179,6 +1179,7 @@ func TestDocCommandsExist(t *testing.T) {
 	goRun := regexp.MustCompile("\\bgo run (\\./[\\w/.-]+)([^`\\n#]*)")
 	makeTarget := regexp.MustCompile("(?:^|`)make ([a-z]+)")
 	goTest := regexp.MustCompile("`((?:[A-Z_]+=\\S+ )*)go test [^`]*-bench ('[^']*'|\\S+)[^`]* (\\.|\\./[\\w/]+)`")
+	internalImport := regexp.MustCompile(`"github\.com/x/goairbyte/(internal/[\w/]+)"`)
 	var runs, targets, benches int
 	examples, err := filepath.Glob(filepath.Join(root, "examples", "*", "main.go"))
 	if err != nil {
@@ -1237,14 +1238,33 @@ func TestDocCommandsExist(t *testing.T) {
 				t.Errorf("%s: -bench %s: %v", where(m[0]), pattern, err)
 				continue
 			}
+			// The package's tests, and the internal test helpers they
+			// import, which may run the benchmark and read its variables.
 			files, _ := filepath.Glob(filepath.Join(root, pkg, "*_test.go"))
 			var tests strings.Builder
+			helpers := map[string]bool{}
 			for _, f := range files {
 				b, err := os.ReadFile(f)
 				if err != nil {
 					t.Fatal(err)
 				}
 				tests.Write(b)
+				for _, imp := range internalImport.FindAllSubmatch(b, -1) {
+					helpers[string(imp[1])] = true
+				}
+			}
+			for dir := range helpers {
+				hf, _ := filepath.Glob(filepath.Join(root, dir, "*.go"))
+				for _, f := range hf {
+					if strings.HasSuffix(f, "_test.go") {
+						continue
+					}
+					b, err := os.ReadFile(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					tests.Write(b)
+				}
 			}
 			found := false
 			for _, name := range regexp.MustCompile(`(?m)^func (Benchmark\w*)\(`).FindAllStringSubmatch(tests.String(), -1) {
