@@ -86,24 +86,53 @@ func (b *database) SwapRawIDIndex(ctx context.Context, tx backend.Tx, staging, t
 	return tx.Exec(ctx, `ALTER INDEX IF EXISTS `+b.Qualify(rawIDIndex(staging))+` RENAME TO `+backend.Quote(rawIDIndex(table)))
 }
 
-// RawIDsLoaded makes the backend a backend.RawIDIndexer: it summarises the
-// blocks loads appended to table since the last summary (a BRIN index
-// leaves new blocks unsummarised, and a scan of it reads them all), and
-// analyzes the raw id when the table has no statistics of it (a new
+// rawIDAnalyzeBlocks is the size of a table, in blocks of 8 kB, from
+// which RawIDsLoaded analyzes its raw id: a smaller table is read whole
+// as fast as through any index, and a load of many small streams would
+// pay some 3 ms per new table for nothing.
+const rawIDAnalyzeBlocks = 128
+
+// RawIDsLoaded makes the backend a backend.RawIDIndexer, in one statement
+// for all the tables: it summarises the blocks loads appended to each
+// since its last summary (a BRIN index leaves new blocks unsummarised,
+// and a scan of it reads them all), and then analyzes the raw id of those
+// of rawIDAnalyzeBlocks or more that have no statistics of it (a new
 // table, or one a replace swapped in): without them the planner reads
 // every page of an export with a scan of the whole table. Statistics of
 // fewer rows than the table has are enough: ids beyond them are estimated
 // few, which the index serves best.
-func (b *database) RawIDsLoaded(ctx context.Context, table string) error {
-	var summarised sql.NullInt64 // NULL: no index
-	var known bool
-	err := b.db.QueryRowContext(ctx, `SELECT brin_summarize_new_values(to_regclass($1)), EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = $2 AND tablename = $3 AND attname = $4)`,
-		b.Qualify(rawIDIndex(table)), b.schema, table, backend.ColumnRawID).Scan(&summarised, &known)
-	if err != nil || known {
+func (b *database) RawIDsLoaded(ctx context.Context, tables []string) error {
+	quals, indexes := make([]string, len(tables)), make([]string, len(tables))
+	for i, t := range tables {
+		quals[i], indexes[i] = b.Qualify(t), b.Qualify(rawIDIndex(t))
+	}
+	rows, err := b.db.QueryContext(ctx, `SELECT t.name, brin_summarize_new_values(to_regclass(t.idx)), `+
+		`pg_relation_size(to_regclass(t.qual)) >= $4 * current_setting('block_size')::bigint AND NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = $5 AND s.tablename = t.name AND s.attname = $6) `+
+		`FROM unnest($1::text[], $2::text[], $3::text[]) AS t(name, qual, idx)`,
+		tables, quals, indexes, rawIDAnalyzeBlocks, b.schema, backend.ColumnRawID)
+	if err != nil {
 		return err
 	}
-	if _, err := b.db.ExecContext(ctx, `ANALYZE `+b.Qualify(table)+` (`+backend.Quote(backend.ColumnRawID)+`)`); err != nil {
-		return fmt.Errorf("analyzing %s: %w", table, err)
+	defer rows.Close()
+	var analyze []string
+	for rows.Next() {
+		var name string
+		var summarised sql.NullInt64 // NULL: no index
+		var unknown bool
+		if err := rows.Scan(&name, &summarised, &unknown); err != nil {
+			return err
+		}
+		if unknown {
+			analyze = append(analyze, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range analyze {
+		if _, err := b.db.ExecContext(ctx, `ANALYZE `+b.Qualify(t)+` (`+backend.Quote(backend.ColumnRawID)+`)`); err != nil {
+			return fmt.Errorf("analyzing %s: %w", t, err)
+		}
 	}
 	return nil
 }

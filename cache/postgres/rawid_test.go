@@ -32,12 +32,15 @@ func TestPagesReadTheirRange(t *testing.T) {
 		}
 		msgs := func(yield func(*protocol.Message, error) bool) {
 			for i := from; i < loaded+batch; i++ {
-				if !yield(cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"name":"user %d","email":"user%d@example.com","city":"Zürich"}`, i, i, i)), nil) {
+				data := fmt.Sprintf(`{"id":%d,"name":"user %d","email":"user%d@example.com","city":"Zürich"}`, i, i, i)
+				if !yield(cachetest.Rec("users", data), nil) || (i == from && !yield(cachetest.Rec("small", `{"id":1}`), nil)) {
 					return
 				}
 			}
 		}
-		cat := cachetest.Catalog(cachetest.Stream("users", props, protocol.SyncFullRefresh, nil))
+		// Another stream beside, whose table stays small: the load
+		// brings both up to date in one statement.
+		cat := cachetest.Catalog(cachetest.Stream("users", props, protocol.SyncFullRefresh, nil), cachetest.Stream("small", props, protocol.SyncFullRefresh, nil))
 		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: cat, Strategy: st, FullRefresh: true, Messages: msgs}); err != nil {
 			t.Fatal(err)
 		}

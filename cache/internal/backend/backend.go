@@ -300,8 +300,7 @@ type CountCapper interface {
 // RawIDIndexer is implemented by a Backend on which a range of raw ids (a
 // page of cache's Dataset.RecordLines, the rows after a watermark) is read
 // by a scan of the whole table unless the table has an index for it
-// (PostgreSQL; DuckDB skips the row groups outside the range by their
-// minimum and maximum). Package cache has the index made with every
+// (PostgreSQL). Package cache has the index made with every
 // stream table and staging table, and with an existing table at its next
 // load, and brought up to date once a load committed rows into a table.
 type RawIDIndexer interface {
@@ -313,11 +312,11 @@ type RawIDIndexer interface {
 	// just renamed to table, to the name IndexRawIDs gives the index of
 	// table, so that the next load finds it.
 	SwapRawIDIndex(ctx context.Context, tx Tx, staging, table string) error
-	// RawIDsLoaded brings the index of table, and what the database's
-	// planner knows of its raw ids, up to date with the rows loads
-	// committed into it, so that a range of them is read through the
-	// index. It runs after the load's transactions, outside them.
-	RawIDsLoaded(ctx context.Context, table string) error
+	// RawIDsLoaded brings the index of each of tables, and what the
+	// database's planner knows of its raw ids, up to date with the rows
+	// loads committed into it, so that a range of them is read through
+	// the index. It runs after the load's transactions, outside them.
+	RawIDsLoaded(ctx context.Context, tables []string) error
 }
 
 // dialect is the small part of SQL that differs between backends.
