@@ -88,8 +88,8 @@ func (b *database) SwapRawIDIndex(ctx context.Context, tx backend.Tx, staging, t
 
 // rawIDAnalyzeBlocks is the size of a table, in blocks of 8 kB, from
 // which RawIDsLoaded analyzes its raw id: a smaller table is read whole
-// as fast as through any index, and a load of many small streams would
-// pay some 3 ms per new table for nothing.
+// about as fast as through any index, and a load of many small streams
+// would pay an ANALYZE for each new table for nothing.
 const rawIDAnalyzeBlocks = 128
 
 // RawIDsLoaded makes the backend a backend.RawIDIndexer, in one statement
