@@ -315,8 +315,9 @@
 // every staging table of a replace, has a BRIN index on _airbyte_raw_id
 // (named after the table, with "-raw-id"), so that a page reads the
 // blocks of its range rather than the whole table; a load summarises the
-// blocks it appended, and analyzes the raw id of a table that has no
-// statistics of it (without them the planner scans the table). A table
+// blocks it appended, and analyzes the raw id of a table of 1 MB or more
+// that has no statistics of it (without them the planner scans the
+// table). A table
 // an earlier version made gets the index at its next load, which builds
 // it in its DDL transaction (a read of the table); until then, and in a
 // table the loading role does not own, a page scans the table. Earlier
