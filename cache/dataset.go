@@ -187,10 +187,9 @@ func numbersAsFloats(v any) any {
 // during the read stops it with an error before it gives a row of the new
 // table, and rows a merge deletes meanwhile are left out if their page was
 // not read yet. On PostgreSQL, whose driver streams a result, they come
-// from one query (its tables have no index on the raw id, so each page
-// would scan the whole table: 300,000 users paged took 201-207 MB against
-// 52-58 MB in one query): one snapshot, whose table a replace's swap waits
-// for until the loop ends. Breaking out of the loop releases the queries.
+// from one query (300,000 users paged took 201-207 MB against 52-58 MB in
+// one query): one snapshot, whose table a replace's swap waits for until
+// the loop ends. Breaking out of the loop releases the queries.
 func (d *Dataset) Records(ctx context.Context) iter.Seq2[map[string]any, error] {
 	if _, paged := d.c.b.(backend.Materializer); !paged {
 		return d.streamedRecords(ctx)

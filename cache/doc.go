@@ -311,7 +311,19 @@
 // the rows in arrival order, read in pages by ranges of raw ids, so that
 // memory stays bounded whatever the table's size (DuckDB's driver holds a
 // whole query result in memory); Records on PostgreSQL, whose driver
-// streams, reads in one query. A stream the
+// streams, reads in one query. On PostgreSQL every stream table, and
+// every staging table of a replace, has a BRIN index on _airbyte_raw_id
+// (named after the table, with "-raw-id"), so that a page reads the
+// blocks of its range rather than the whole table; a load summarises the
+// blocks it appended, and analyzes the raw id of a table of 1 MB or more
+// that has no statistics of it (without them the planner scans the
+// table). A table
+// an earlier version made gets the index at its next load, which builds
+// it in its DDL transaction (a read of the table); until then, and in a
+// table the loading role does not own, a page scans the table. Earlier
+// versions read and write the indexed tables as before (a replace of
+// theirs swaps in a table without it, indexed at the next load of this
+// version), so the cache's format stays 2. A stream the
 // cache does not hold is a *protocol.StreamNotFoundError, which matches
 // protocol.ErrStreamNotFound (goairbyte.ErrStreamNotFound) as every
 // not-found error of the library does. DB, ExecSQL and Query give plain SQL access ("?"

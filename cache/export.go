@@ -49,8 +49,10 @@ type RecordLine struct {
 // Rows are read in pages of 50,000 by ranges of raw ids, the next pages
 // while the current one is consumed, so memory stays bounded (DuckDB's
 // driver holds a whole query result in memory) and the database works while
-// the consumer does. Breaking out of the loop releases the queries. Each
-// page is its own query, not one snapshot, which would hold a replace's
+// the consumer does. On PostgreSQL a page reads the blocks of its range
+// through the table's BRIN index on the raw id (see the package doc).
+// Breaking out of the loop releases the queries. Each page is its own
+// query, not one snapshot, which would hold a replace's
 // swap back for as long as the consumer takes. The export gives the rows
 // up to the last raw id present when it started: rows a load appends
 // meanwhile are left to the next export (a destination's next Write), and

@@ -83,6 +83,11 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 				if err := tx.Exec(ctx, `ALTER TABLE `+c.qual(p.target)+` RENAME TO `+backend.Quote(t.Name)); err != nil {
 					return fmt.Errorf("swapping in stream %q: %w", t.Stream, err)
 				}
+				if ix, ok := c.b.(backend.RawIDIndexer); ok {
+					if err := ix.SwapRawIDIndex(ctx, tx, p.target, t.Name); err != nil {
+						return fmt.Errorf("swapping in stream %q: %w", t.Stream, err)
+					}
+				}
 			} else if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(p.target)); err != nil {
 				return err
 			}

@@ -1353,3 +1353,30 @@ func BenchmarkRecords(b *testing.B) {
 		return c, false
 	})
 }
+
+// BenchmarkRecordLines exports faker-like users with Dataset.RecordLines
+// (see cachetest.BenchmarkRecordLines), and logs the plan of a page of
+// the export in the middle of the table, as the server ran it: run with
+// -v to see it.
+func BenchmarkRecordLines(b *testing.B) {
+	open := func(b *testing.B) *cache.Cache {
+		c, err := openDSN(context.Background(), testenv.Postgres(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	cachetest.BenchmarkRecordLines(b, open, func(b *testing.B, c *cache.Cache, rows int) {
+		ctx := context.Background()
+		bound := func(n int) string {
+			var id string
+			if err := c.DB().QueryRowContext(ctx, `SELECT _airbyte_raw_id FROM users ORDER BY 1 OFFSET $1 LIMIT 1`, min(n, rows-1)).Scan(&id); err != nil {
+				b.Fatal(err)
+			}
+			return id
+		}
+		lo, hi := bound(rows/2), bound(rows/2+50_000)
+		plan := cachetest.Strings(b, c, `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM users WHERE (_airbyte_raw_id > '`+lo+`' AND _airbyte_raw_id <= '`+hi+`')`)
+		b.Logf("a page of 50,000 rows of %d:\n%s", rows, strings.Join(plan, "\n"))
+	})
+}

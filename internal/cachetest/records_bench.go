@@ -30,8 +30,6 @@ func BenchmarkRecords(b *testing.B, open func(b *testing.B, table string) (c *ca
 	users := rowsOf("GOAIRBYTE_BENCH_RECORDS_ROWS", 200_000)
 	wide := rowsOf("GOAIRBYTE_BENCH_WIDE_ROWS", 2_000)
 	const wideCols = 1_500
-	userProps := `{"id":{"type":"integer"},"name":{"type":"string"},"email":{"type":"string"},"age":{"type":"integer"},"height":{"type":"number"},` +
-		`"ok":{"type":"boolean"},"created_at":{"type":"string","format":"date-time"},"city":{"type":"string"},"tags":{"type":"array"},"address":{"type":"object"}}`
 	var wideProps strings.Builder
 	wideProps.WriteString(`{`)
 	for i := range wideCols {
@@ -41,19 +39,14 @@ func BenchmarkRecords(b *testing.B, open func(b *testing.B, table string) (c *ca
 		fmt.Fprintf(&wideProps, `"c%d":{"type":"integer"}`, i)
 	}
 	wideProps.WriteString(`}`)
-	user := func(i int) string {
-		return fmt.Sprintf(`{"id":%d,"name":"user %d","email":"user%d@example.com","age":%d,"height":1.%d,"ok":%v,`+
-			`"created_at":"2024-01-%02dT10:00:00Z","city":"Zürich","tags":["a","b"],"address":{"street":"Main %d","zip":"80%03d"}}`,
-			i, i, i, 20+i%60, i%100, i%2 == 0, 1+i%28, i, i%1000)
-	}
 	for _, s := range []struct {
 		name  string
 		rows  int
 		props string
 		data  func(i int) string
 	}{
-		{"users", users, userProps, user},
-		{"small", 10, userProps, user},
+		{"users", users, benchUserProps, benchUser},
+		{"small", 10, benchUserProps, benchUser},
 		{"wide", wide, wideProps.String(), func(i int) string {
 			var d strings.Builder
 			d.WriteString(`{`)
@@ -104,4 +97,63 @@ func BenchmarkRecords(b *testing.B, open func(b *testing.B, table string) (c *ca
 			b.ReportMetric(float64(s.rows*b.N)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
+}
+
+// benchUserProps are the properties of the benchmarks' faker-like users,
+// ten fields, and benchUser the data of the i-th.
+const benchUserProps = `{"id":{"type":"integer"},"name":{"type":"string"},"email":{"type":"string"},"age":{"type":"integer"},"height":{"type":"number"},` +
+	`"ok":{"type":"boolean"},"created_at":{"type":"string","format":"date-time"},"city":{"type":"string"},"tags":{"type":"array"},"address":{"type":"object"}}`
+
+func benchUser(i int) string {
+	return fmt.Sprintf(`{"id":%d,"name":"user %d","email":"user%d@example.com","age":%d,"height":1.%d,"ok":%v,`+
+		`"created_at":"2024-01-%02dT10:00:00Z","city":"Zürich","tags":["a","b"],"address":{"street":"Main %d","zip":"80%03d"}}`,
+		i, i, i, 20+i%60, i%100, i%2 == 0, 1+i%28, i, i%1000)
+}
+
+// BenchmarkRecordLines exports a table of faker-like users (1,000,000
+// unless GOAIRBYTE_BENCH_LINES_ROWS says) with Dataset.RecordLines, as a
+// destination's Write from the cache does, and reports records/s. open
+// gives an empty cache; inspect, when not nil, is called once the table
+// "users" is loaded, before the timer starts (a backend's benchmark shows
+// the plan of a page query there).
+func BenchmarkRecordLines(b *testing.B, open func(b *testing.B) *cache.Cache, inspect func(b *testing.B, c *cache.Cache, rows int)) {
+	rows := 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("GOAIRBYTE_BENCH_LINES_ROWS")); err == nil && n > 0 {
+		rows = n
+	}
+	ctx := context.Background()
+	c := open(b)
+	defer c.Close()
+	msgs := func(yield func(*protocol.Message, error) bool) {
+		for i := range rows {
+			if !yield(Rec("users", benchUser(i)), nil) {
+				return
+			}
+		}
+	}
+	cat := Catalog(Stream("users", benchUserProps, protocol.SyncFullRefresh, nil))
+	if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "bench", Catalog: cat, Strategy: cache.StrategyAppend, Messages: msgs}); err != nil {
+		b.Fatal(err)
+	}
+	if inspect != nil {
+		inspect(b, c, rows)
+	}
+	ds, err := c.Dataset(ctx, "users")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		for _, err := range ds.RecordLines(ctx, nil) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != rows {
+			b.Fatalf("%d lines, want %d", n, rows)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "records/s")
 }

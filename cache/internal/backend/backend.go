@@ -36,6 +36,8 @@
 //     SQL expression, in one statement for many tables;
 //   - [CountCapper]: a count that only tells a table of at most n rows
 //     from a larger one stops at n+1 rows;
+//   - [RawIDIndexer]: a range of raw ids read through an index rather
+//     than a scan of the whole table;
 //   - [KeyOrderer] (on a Batch): the batch's primary keys were increasing,
 //     so a merge may skip its duplicate check. [KeyTracker] does the
 //     bookkeeping.
@@ -144,8 +146,7 @@ type WideReader interface {
 // whole result in memory before it gives the first row (DuckDB's):
 // Dataset.Records reads its tables in pages of raw ids, so that memory
 // stays bounded. A backend whose driver streams a result (PostgreSQL's)
-// is read in one query: paging its tables, which have no index on the raw
-// id, would scan the whole table for each page.
+// is read in one query.
 type Materializer interface {
 	// MaterializesResults marks the backend; it does nothing.
 	MaterializesResults()
@@ -294,6 +295,28 @@ type TableIDQuerier interface {
 type CountCapper interface {
 	// CapCounts reports whether counts are to be capped.
 	CapCounts() bool
+}
+
+// RawIDIndexer is implemented by a Backend on which a range of raw ids (a
+// page of cache's Dataset.RecordLines, the rows after a watermark) is read
+// by a scan of the whole table unless the table has an index for it
+// (PostgreSQL). Package cache has the index made with every
+// stream table and staging table, and with an existing table at its next
+// load, and brought up to date once a load committed rows into a table.
+type RawIDIndexer interface {
+	// IndexRawIDs gives table an index on _airbyte_raw_id in tx, a DDL
+	// transaction, if it has none and the session may make one (it owns
+	// the table): a table it may not index is read as before.
+	IndexRawIDs(ctx context.Context, tx Tx, table string) error
+	// SwapRawIDIndex renames, in tx, the index of staging, which tx has
+	// just renamed to table, to the name IndexRawIDs gives the index of
+	// table, so that the next load finds it.
+	SwapRawIDIndex(ctx context.Context, tx Tx, staging, table string) error
+	// RawIDsLoaded brings the index of each of tables, and what the
+	// database's planner knows of its raw ids, up to date with the rows
+	// loads committed into it, so that a range of them is read through
+	// the index. It runs after the load's transactions, outside them.
+	RawIDsLoaded(ctx context.Context, tables []string) error
 }
 
 // dialect is the small part of SQL that differs between backends.
