@@ -30,7 +30,8 @@ func DefaultCache(ctx context.Context) (*cache.Cache, error) {
 
 // NewLocalCache opens (creating it if needed) a DuckDB cache called name in
 // dir: the file dir/name/name.duckdb. The name may hold only letters,
-// digits and underscores; an empty name gets a fresh unique one (a ULID).
+// digits and underscores; an empty name gets a fresh unique one, "cache_"
+// and a lower-case ULID (PyAirbyte's is the ULID alone).
 // An empty dir means the cache root, as PyAirbyte's new_local_cache has
 // it: $AIRBYTE_CACHE_ROOT, else $AIRBYTE_PROJECT_DIR/.cache, else ./.cache.
 // The caller closes the cache.

@@ -184,6 +184,18 @@ func TestOutsider(t *testing.T) {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}
 	})
+	t.Run("pyexamples", func(t *testing.T) {
+		t.Parallel()
+		// Rick and Morty's 404 after page 3 ends the pages (it failed the
+		// read before outsider17): one request for each check, four for
+		// each read.
+		got := run(t, "pyexamples", testenv.Postgres(t))
+		want := "rick-and-morty: duckdb Stream characters: 60 records, postgres Stream characters: 60 records, 10 requests\n" +
+			"perf: cached sent map[purchases:500], piped sent map[purchases:500]\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
 	t.Run("manifest", func(t *testing.T) {
 		t.Parallel()
 		// The DSN as cache.Open takes it, schema included.

@@ -43,8 +43,11 @@ func (s *settings) checkManifestArg(name string) error {
 	case []byte, json.RawMessage, map[string]any:
 		return nil
 	}
-	return &OptionError{Connector: name, Option: wayManifest, Reason: fmt.Sprintf(
-		"it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not %T", s.manifest)}
+	reason := fmt.Sprintf("it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not %T", s.manifest)
+	if b, ok := s.manifest.(bool); ok && b {
+		reason += "; for PyAirbyte's source_manifest=True give no WithManifest: a source the registry marks manifest-only runs from its published manifest"
+	}
+	return &OptionError{Connector: name, Option: wayManifest, Reason: reason}
 }
 
 // manifestText returns the text of the WithManifest argument and where it

@@ -279,6 +279,11 @@ func TestManifestOptionsThatDoNotFit(t *testing.T) {
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(42)},
 			"WithManifest: it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not int"},
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(" ")}, "WithManifest: an empty path"},
+		// PyAirbyte's source_manifest=True (run_pokeapi.py), ported as it
+		// reads: the error says what does the same here.
+		{"source-x", core.KindSource, []connector.Option{connector.WithManifest(true)},
+			"WithManifest: it takes a path or URL (string), the manifest's text ([]byte) or a map[string]any, not bool; " +
+				"for PyAirbyte's source_manifest=True give no WithManifest: a source the registry marks manifest-only runs from its published manifest"},
 		// A manifest's text in a string, not a []byte: a newcomer's first try.
 		// It was read as a file name, and the error quoted the whole manifest.
 		{"source-x", core.KindSource, []connector.Option{connector.WithManifest("version: 6.7.0\ntype: DeclarativeSource\n")},

@@ -214,8 +214,11 @@ func (s *settings) checkWay(name, way string) error {
 		if !set || slices.Contains(fits, fitsAs) {
 			return nil
 		}
-		return &OptionError{Connector: name, Option: option,
-			Reason: "it does not apply to a connector run " + wayPhrase(way)}
+		reason := "it does not apply to a connector run " + wayPhrase(way)
+		if ways := waysTaking(fits); way == wayInProcess && ways != "" {
+			reason += ": drop it, or run Airbyte's build of the connector with " + ways
+		}
+		return &OptionError{Connector: name, Option: option, Reason: reason}
 	}
 	for _, err := range []error{
 		misfit("WithHostNetwork", s.hostNetwork, docker),
@@ -235,6 +238,25 @@ func (s *settings) checkWay(name, way string) error {
 		}
 	}
 	return nil
+}
+
+// waysTaking names the options that choose the ways fits lists, those a
+// knob of checkWay applies to, for an error that says what to use instead
+// of a connector registered in process: `WithDockerImage(""), WithPipURL or
+// WithLocalExecutable`.
+func waysTaking(fits []string) string {
+	var ways []string
+	for _, w := range []struct{ fit, option string }{
+		{"WithDockerImage", `WithDockerImage("")`}, {"WithPipURL/WithPython", "WithPipURL"}, {"WithLocalExecutable", "WithLocalExecutable"},
+	} {
+		if slices.Contains(fits, w.fit) {
+			ways = append(ways, w.option)
+		}
+	}
+	if len(ways) < 2 {
+		return strings.Join(ways, "")
+	}
+	return strings.Join(ways[:len(ways)-1], ", ") + " or " + ways[len(ways)-1]
 }
 
 // checkResolved reports the knobs given to a connector that, with no way

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -848,5 +849,59 @@ func TestFaultStrategyWaitLongerThanMaxTime(t *testing.T) {
 	}), 5*time.Second)
 	if run.err != nil || run.records() != 2 {
 		t.Errorf("a 429 then records, after a 30-minute wait: err %v, %d records", run.err, run.records())
+	}
+}
+
+// TestFaultSuccessOnErrorStatus: a filter whose action is SUCCESS makes an
+// error status end the pages without records and without failing the read,
+// as the CDK's HttpClient and SimpleRetriever do (a requests.Response of an
+// error status is false: `elif response: response.raise_for_status()` does
+// not raise, `if not response:` ends the pages). PyAirbyte's
+// examples/run_declarative_manifest_source.py pages Rick and Morty's API
+// until its 404 "There is nothing here"; source-openaq takes a 500 so.
+func TestFaultSuccessOnErrorStatus(t *testing.T) {
+	paginator := `paginator:
+  type: DefaultPaginator
+  page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+  pagination_strategy: {type: PageIncrement, start_from_page: 1}`
+	eh := `error_handler:
+  type: CompositeErrorHandler
+  error_handlers:
+    - type: DefaultErrorHandler
+      response_filters:
+        - {type: HttpResponseFilter, action: SUCCESS, error_message_contains: There is nothing here}
+        - {type: HttpResponseFilter, action: SUCCESS, http_codes: [500]}`
+	for _, c := range []struct {
+		name, lastStatus, lastBody string
+		last                       int
+	}{
+		{"404 nothing here", "404", `{"error": "There is nothing here"}`, 3},
+		{"500 with records", "500", `{"data": [{"id": 9}]}`, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var pages []string
+			var mu sync.Mutex
+			run := runFault(t, faultManifest(paginator, eh, ""), func(w http.ResponseWriter, r *http.Request) {
+				page := r.URL.Query().Get("page")
+				mu.Lock()
+				pages = append(pages, page)
+				mu.Unlock()
+				n, _ := strconv.Atoi(page)
+				if n < c.last {
+					okPage(w)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				code, _ := strconv.Atoi(c.lastStatus)
+				w.WriteHeader(code)
+				fmt.Fprint(w, c.lastBody)
+			}, 5*time.Second)
+			if want := 2 * (c.last - 1); run.err != nil || run.records() != want || !run.status(protocol.StatusComplete, "") {
+				t.Fatalf("err %v, %d records (want %d), pages asked %q", run.err, run.records(), want, pages)
+			}
+			if want := []string{"", "2", "3"}[:c.last]; !slices.Equal(pages, want) {
+				t.Errorf("pages asked %q, want %q", pages, want)
+			}
+		})
 	}
 }

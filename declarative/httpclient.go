@@ -262,7 +262,11 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 		}
 		switch res.action {
 		case actSuccess:
-			if resp.ok() {
+			// A filter's SUCCESS on an error status is no failure, as in
+			// the CDK's HttpClient, whose `elif response:
+			// response.raise_for_status()` is false for such a response;
+			// the retriever ends the pages there with no records.
+			if resp != nil {
 				return resp, false, nil
 			}
 			return nil, false, s.failure(rc.mask, req, resp, terr, res)

@@ -26,7 +26,7 @@ func Validate(name string) error {
 	return nil
 }
 
-// New returns a fresh cache name (a lower-case ULID) for callers that
+// New returns a fresh cache name ("cache_" and a lower-case ULID) for callers that
 // were given none.
 func New() string { return "cache_" + strings.ToLower(ulid.Make().String()) }
 
