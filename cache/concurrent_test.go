@@ -3,15 +3,11 @@ package cache_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/duckdb"
-	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/cachetest"
-	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -21,104 +17,78 @@ import (
 // several goroutines, see whole batches, never part of one.
 func TestDatasetReadWhileAMergeLoads(t *testing.T) {
 	t.Parallel()
-	for name, open := range backends() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			c := open(t)
-			defer c.Close()
-			const n, batch = 40, 10
-			cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"v":{"type":"integer"}}`,
-				protocol.SyncIncremental, [][]string{{"id"}}, "v"))
-			version := func(v int) []*protocol.Message {
-				var msgs []*protocol.Message
-				for id := 1; id <= n; id++ {
-					msgs = append(msgs, cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"v":%d}`, id, v)))
-				}
-				return msgs
+	eachBackend(t, func(t *testing.T, c *cache.Cache) {
+		ctx := context.Background()
+		const n, batch = 40, 10
+		cat := cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"},"v":{"type":"integer"}}`,
+			protocol.SyncIncremental, [][]string{{"id"}}, "v"))
+		version := func(v int) []*protocol.Message {
+			var msgs []*protocol.Message
+			for id := 1; id <= n; id++ {
+				msgs = append(msgs, cachetest.Rec("users", fmt.Sprintf(`{"id":%d,"v":%d}`, id, v)))
 			}
-			cachetest.MustLoad(t, c, cat, cache.StrategyMerge, version(1)...)
+			return msgs
+		}
+		cachetest.MustLoad(t, c, cat, cache.StrategyMerge, version(1)...)
 
-			committed, looked := make(chan struct{}), make(chan struct{})
-			msgs := func(yield func(*protocol.Message, error) bool) {
-				for i, m := range version(2) {
-					if i == 2*batch {
-						<-looked // two batches are committed: let the readers look
-					}
-					if !yield(m, nil) {
-						return
-					}
+		committed, looked := make(chan struct{}), make(chan struct{})
+		msgs := func(yield func(*protocol.Message, error) bool) {
+			for i, m := range version(2) {
+				if i == 2*batch {
+					<-looked // two batches are committed: let the readers look
+				}
+				if !yield(m, nil) {
+					return
 				}
 			}
-			var once sync.Once
-			seen := make([][2]int64, 4)
-			var readers sync.WaitGroup
-			for r := range seen {
-				readers.Go(func() {
-					<-committed
-					ds, err := c.Dataset(ctx, "users")
+		}
+		var once sync.Once
+		seen := make([][2]int64, 4)
+		var readers sync.WaitGroup
+		for r := range seen {
+			readers.Go(func() {
+				<-committed
+				ds, err := c.Dataset(ctx, "users")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for rec, err := range ds.Records(ctx) {
 					if err != nil {
 						t.Error(err)
 						return
 					}
-					for rec, err := range ds.Records(ctx) {
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						seen[r][0]++
-						if fmt.Sprint(rec["v"]) == "2" {
-							seen[r][1]++
-						}
+					seen[r][0]++
+					if fmt.Sprint(rec["v"]) == "2" {
+						seen[r][1]++
 					}
-				})
-			}
-			done := make(chan struct{})
-			go func() {
-				readers.Wait()
-				close(looked)
-				close(done)
-			}()
-			res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyMerge, BatchSize: batch,
-				Messages: msgs, Committed: func(records map[string]int64, _ []cache.StateKey) {
-					if records["users"] > 0 {
-						once.Do(func() { close(committed) })
-					}
-				}})
-			<-done
-			if err != nil || res.Records["users"] != n {
-				t.Fatalf("load: %v, %v", res, err)
-			}
-			for r, s := range seen {
-				if s[1] == 0 || s[1]%batch != 0 || s[0] != n+s[1] {
-					t.Errorf("reader %d saw %d rows, %d of them new: want %d old rows and whole batches of %d new ones", r, s[0], s[1], n, batch)
 				}
+			})
+		}
+		done := make(chan struct{})
+		go func() {
+			readers.Wait()
+			close(looked)
+			close(done)
+		}()
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: cache.StrategyMerge, BatchSize: batch,
+			Messages: msgs, Committed: func(records map[string]int64, _ []cache.StateKey) {
+				if records["users"] > 0 {
+					once.Do(func() { close(committed) })
+				}
+			}})
+		<-done
+		if err != nil || res.Records["users"] != n {
+			t.Fatalf("load: %v, %v", res, err)
+		}
+		for r, s := range seen {
+			if s[1] == 0 || s[1]%batch != 0 || s[0] != n+s[1] {
+				t.Errorf("reader %d saw %d rows, %d of them new: want %d old rows and whole batches of %d new ones", r, s[0], s[1], n, batch)
 			}
-			ds, _ := c.Dataset(ctx, "users")
-			if got, err := ds.Count(ctx); err != nil || got != n {
-				t.Errorf("after the load: %d rows (%v), want %d", got, err, n)
-			}
-		})
-	}
-}
-
-// backends opens a new cache of each backend, in the test's own file or
-// database; the caller closes it.
-func backends() map[string]func(t *testing.T) *cache.Cache {
-	return map[string]func(t *testing.T) *cache.Cache{
-		"duckdb": func(t *testing.T) *cache.Cache {
-			c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "c.duckdb")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		},
-		"postgres": func(t *testing.T) *cache.Cache {
-			c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		},
-	}
+		}
+		ds, _ := c.Dataset(ctx, "users")
+		if got, err := ds.Count(ctx); err != nil || got != n {
+			t.Errorf("after the load: %d rows (%v), want %d", got, err, n)
+		}
+	})
 }
