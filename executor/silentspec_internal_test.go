@@ -1,35 +1,17 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/x/goairbyte/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A program that is no connector (a server's image given as a connector's)
 // answers nothing to spec and runs on: the run waited in silence for ever.
@@ -48,7 +30,7 @@ func TestSilentSpecWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(path string) string {
-		var logs syncBuffer
+		var logs testenv.Buffer
 		e, err := New("source-acme", Method{Kind: KindLocal, Path: path},
 			Runtime{LogDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {

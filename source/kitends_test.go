@@ -1,11 +1,9 @@
 package source_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/connector"
@@ -13,24 +11,6 @@ import (
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )
-
-// syncBuffer is a log destination safe for the connector's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestKitSourceWithAnEmptyStream: a kit source that says nothing of how
 // its streams end (no STATE, no status), one of them empty, is read into
@@ -48,7 +28,7 @@ func TestKitSourceWithAnEmptyStream(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			c := openDuckDB(t)
-			var log syncBuffer
+			var log testenv.Buffer
 			read := func(mode string) (*source.ReadResult, error) {
 				src, err := source.New(ctx, "source-twoway", append([]connector.Option{connector.WithConfig(map[string]any{"mode": mode}),
 					connector.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn})))}, how...)...)
