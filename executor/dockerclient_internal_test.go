@@ -10,7 +10,7 @@ import (
 // server) share one per Docker environment: each client keeps its own
 // idle connections to the engine, with two goroutines each, so a client
 // per executor left two connections per dropped Source open for the
-// transport's 30 s idle timeout (TestLeakDocker in the root package: +4
+// transport's 30 s idle timeout (TestLeakDocker in internal/leaktest: +4
 // goroutines and +2 sockets per Source).
 func TestDockerExecutorsShareAClient(t *testing.T) {
 	t.Setenv(client.EnvOverrideHost, "unix:///var/run/docker.sock")

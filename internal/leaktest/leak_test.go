@@ -1,4 +1,4 @@
-package goairbyte_test
+package leaktest_test
 
 import (
 	"bytes"
