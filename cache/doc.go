@@ -314,13 +314,16 @@
 // streams, reads in one query. On PostgreSQL every stream table, and
 // every staging table of a replace, has a BRIN index on _airbyte_raw_id
 // (named after the table, with "-raw-id"), so that a page reads the
-// blocks of its range rather than the whole table; a load summarises the
-// blocks it appended, and analyzes the raw id of a table of 1 MB or more
-// that has no statistics of it (without them the planner scans the
-// table). A table
+// blocks of its range rather than the whole table; an export first
+// summarises the blocks loads appended, and analyzes the raw id of a table
+// of 1 MB or more that has no statistics of it (without them the planner
+// scans the table), so that loads do not pay for an export that may never
+// come. A table
 // an earlier version made gets the index at its next load, which builds
 // it in its DDL transaction (a read of the table); until then, and in a
-// table the loading role does not own, a page scans the table. Earlier
+// table the loading role does not own, a page scans the table (and an
+// export by a role that does not own it reads the blocks appended since
+// the owner's last export). Earlier
 // versions read and write the indexed tables as before (a replace of
 // theirs swaps in a table without it, indexed at the next load of this
 // version), so the cache's format stays 2. A stream the

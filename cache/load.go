@@ -432,7 +432,6 @@ func (l *load) finish(ctx context.Context, writeErr, srcErr error) (*LoadResult,
 	res := &LoadResult{Records: map[string]int64{}, RecordsRead: map[string]int64{},
 		UnknownStreamRecords: l.unknown, UnknownStreamStates: l.unknownSt, States: l.w.states}
 	err := l.finalize(ctx, res, writeErr, srcErr)
-	var loaded []string // the tables that hold rows committed by this load
 	for _, p := range l.plans {
 		n := l.w.committed[p]
 		if p.strategy == StrategyReplace && !p.swapped {
@@ -440,19 +439,12 @@ func (l *load) finish(ctx context.Context, writeErr, srcErr error) (*LoadResult,
 		}
 		if n > 0 {
 			res.Records[p.table.Stream] = n
-			loaded = append(loaded, p.table.Name)
 		}
 		if p.records > 0 {
 			res.RecordsRead[p.table.Stream] = p.records
 		}
 		res.Total += n
 		res.TotalRead += p.records
-	}
-	if ix, ok := l.c.b.(backend.RawIDIndexer); ok && len(loaded) > 0 && ctx.Err() == nil {
-		// The rows are committed whatever this gives: an index not
-		// brought up to date (the session may not own the table) makes
-		// exports slower, not wrong, and the next load catches up.
-		_ = ix.RawIDsLoaded(ctx, loaded)
 	}
 	return res, err
 }

@@ -106,6 +106,14 @@ func startPager[P any](ctx context.Context, d *Dataset, pageSize, values int, ne
 	var more []string
 	switch {
 	case !known:
+		if ix, ok := d.c.b.(backend.RawIDIndexer); ok {
+			// The pages read their ranges through the index once it
+			// covers the rows loads appended (PostgreSQL: a load leaves
+			// that to a read of more than one page, which may never
+			// come). Failing it (the session may not own the table)
+			// makes the pages slower, not wrong.
+			_ = ix.RawIDsToRead(ctx, []string{d.table})
+		}
 		if more, err = d.pageBounds(ctx, pageSize); err != nil {
 			return nil, err
 		}

@@ -17,9 +17,8 @@ import (
 // of its own per table. Each such read outside a transaction is a
 // transaction of the server's, so the test counts the transactions that
 // pg_stat_database records for a later load of 16 and of 48 streams: 3.00
-// more a stream before (71 and 167), 0.09 after (25 and 28; 26 and 29 with
-// the one statement that brings the raw-id indexes up to date). What is
-// left per stream (its CREATE TABLE IF NOT EXISTS, the check of its raw-id
+// more a stream before (71 and 167), 0.09 after (25 and 28). What is left
+// per stream (its CREATE TABLE IF NOT EXISTS, the check of its raw-id
 // index, COPY and DELETE of duplicates) runs inside the load's few
 // transactions.
 func TestLaterLoadTransactionsPerStream(t *testing.T) {

@@ -18,9 +18,12 @@ import (
 // them, so each range of blocks holds a narrow range of ids. A BRIN index
 // keeps the least and greatest id of each range of blocks: 88 kB for 1M
 // faker users (244 MB), where a btree takes 47 MB and is maintained row by
-// row. Its cost is summarising the blocks a load appended (RawIDsLoaded),
-// which reads them once: 0.4-1.1 s for those 1M users, 1.1-1.5 s of a
-// load of 1M users and 1M purchases that took 11-14 s.
+// row. Its cost is summarising the blocks loads appended (RawIDsToRead),
+// which reads them once: 0.4-1.1 s for those 1M users. The first paged
+// read after loads pays it, not the loads: summarised after each load,
+// it cost the load of 1M users and 1M purchases 1.1-1.5 s of 11-14 s
+// (BenchmarkLoadFakerPostgres: 227-239 k records/s against 248-283 k in
+// three pairs on a quiet machine), for an export that may never come.
 //
 // Rows a merge writes after its deletes were vacuumed may go into the
 // freed space of older blocks: their ranges then span old and new ids and
@@ -87,12 +90,12 @@ func (b *database) SwapRawIDIndex(ctx context.Context, tx backend.Tx, staging, t
 }
 
 // rawIDAnalyzeBlocks is the size of a table, in blocks of 8 kB, from
-// which RawIDsLoaded analyzes its raw id: a smaller table is read whole
-// about as fast as through any index, and a load of many small streams
-// would pay an ANALYZE for each new table for nothing.
+// which RawIDsToRead analyzes its raw id: a smaller table is read whole
+// about as fast as through any index, and an export of many small
+// streams would pay an ANALYZE for each table for nothing.
 const rawIDAnalyzeBlocks = 128
 
-// RawIDsLoaded makes the backend a backend.RawIDIndexer, in one statement
+// RawIDsToRead makes the backend a backend.RawIDIndexer, in one statement
 // for all the tables: it summarises the blocks loads appended to each
 // since its last summary (a BRIN index leaves new blocks unsummarised,
 // and a scan of it reads them all), and then analyzes the raw id of those
@@ -101,7 +104,7 @@ const rawIDAnalyzeBlocks = 128
 // every page of an export with a scan of the whole table. Statistics of
 // fewer rows than the table has are enough: ids beyond them are estimated
 // few, which the index serves best.
-func (b *database) RawIDsLoaded(ctx context.Context, tables []string) error {
+func (b *database) RawIDsToRead(ctx context.Context, tables []string) error {
 	quals, indexes := make([]string, len(tables)), make([]string, len(tables))
 	for i, t := range tables {
 		quals[i], indexes[i] = b.Qualify(t), b.Qualify(rawIDIndex(t))

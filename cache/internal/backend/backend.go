@@ -302,7 +302,7 @@ type CountCapper interface {
 // by a scan of the whole table unless the table has an index for it
 // (PostgreSQL). Package cache has the index made with every
 // stream table and staging table, and with an existing table at its next
-// load, and brought up to date once a load committed rows into a table.
+// load, and brought up to date when a paged read of a table begins.
 type RawIDIndexer interface {
 	// IndexRawIDs gives table an index on _airbyte_raw_id in tx, a DDL
 	// transaction, if it has none and the session may make one (it owns
@@ -312,11 +312,13 @@ type RawIDIndexer interface {
 	// just renamed to table, to the name IndexRawIDs gives the index of
 	// table, so that the next load finds it.
 	SwapRawIDIndex(ctx context.Context, tx Tx, staging, table string) error
-	// RawIDsLoaded brings the index of each of tables, and what the
+	// RawIDsToRead brings the index of each of tables, and what the
 	// database's planner knows of its raw ids, up to date with the rows
 	// loads committed into it, so that a range of them is read through
-	// the index. It runs after the load's transactions, outside them.
-	RawIDsLoaded(ctx context.Context, tables []string) error
+	// the index. A paged read calls it before it reads its pages, outside
+	// any transaction: a load does not pay for an export that may never
+	// come.
+	RawIDsToRead(ctx context.Context, tables []string) error
 }
 
 // dialect is the small part of SQL that differs between backends.
