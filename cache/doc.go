@@ -314,11 +314,11 @@
 // streams, reads in one query. On PostgreSQL every stream table, and
 // every staging table of a replace, has a BRIN index on _airbyte_raw_id
 // (named after the table, with "-raw-id"), so that a page reads the
-// blocks of its range rather than the whole table; an export first
-// summarises the blocks loads appended, and analyzes the raw id of a table
-// of 1 MB or more that has no statistics of it (without them the planner
-// scans the table), so that loads do not pay for an export that may never
-// come. A table
+// blocks of its range rather than the whole table; an export of more
+// than one page first summarises the blocks loads appended, and analyzes
+// the raw id of a table of 1 MB or more that has no statistics of it
+// (without them the planner scans the table), so that loads do not pay
+// for an export that may never come. A table
 // an earlier version made gets the index at its next load, which builds
 // it in its DDL transaction (a read of the table); until then, and in a
 // table the loading role does not own, a page scans the table (and an
