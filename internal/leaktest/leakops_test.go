@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"log/slog"
 	"net/http"
@@ -284,23 +285,7 @@ func TestLeakManifestSource(t *testing.T) {
 		rw.Write([]byte(`{"items":[{"id":1},{"id":2},{"id":3}]}`))
 	}))
 	t.Cleanup(srv.Close)
-	manifest := []byte(`
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    primary_key: [id]
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
-    retriever:
-      type: SimpleRetriever
-      requester: {type: HttpRequester, url_base: "` + srv.URL + `", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}
-spec:
-  type: Spec
-  connection_specification: {type: object, properties: {}}
-`)
+	manifest := itemsManifest(srv.URL, 0)
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
@@ -630,26 +615,7 @@ func TestLeakCancelledManifestAndPostgresReads(t *testing.T) {
 		rw.Write([]byte(`{"items":[{"id":1},{"id":2},{"id":3}]}`))
 	}))
 	t.Cleanup(srv.Close)
-	manifest := []byte(`
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
-    retriever:
-      type: SimpleRetriever
-      requester: {type: HttpRequester, url_base: "` + srv.URL + `", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}
-      paginator:
-        type: DefaultPaginator
-        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
-        pagination_strategy: {type: PageIncrement, page_size: 3, start_from_page: 1}
-spec:
-  type: Spec
-  connection_specification: {type: object, properties: {}}
-`)
+	manifest := itemsManifest(srv.URL, 3)
 	dsn := testenv.Postgres(t)
 	w := watchLeaks(t).withPostgres(dsn)
 	env := leakEnv(t)
@@ -1051,26 +1017,7 @@ func TestLeakManifestRecordsBroken(t *testing.T) {
 		rw.Write([]byte(`{"items":[` + strings.Repeat(`{"id":1},`, 99) + `{"id":2}]}`))
 	}))
 	t.Cleanup(srv.Close)
-	manifest := []byte(`
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
-    retriever:
-      type: SimpleRetriever
-      requester: {type: HttpRequester, url_base: "` + srv.URL + `", path: /items, http_method: GET}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}
-      paginator:
-        type: DefaultPaginator
-        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
-        pagination_strategy: {type: PageIncrement, page_size: 100, start_from_page: 1}
-spec:
-  type: Spec
-  connection_specification: {type: object, properties: {}}
-`)
+	manifest := itemsManifest(srv.URL, 100)
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
@@ -1134,4 +1081,35 @@ func TestLeakPython(t *testing.T) {
 			t.Fatal("a check told to fail succeeded")
 		}
 	})
+}
+
+// itemsManifest is a manifest-only source of one stream, items, read from
+// GET <base>/items (the records under "items"); with pageSize, it asks for
+// pages of that size (?page=1, 2 …) until one comes back short.
+func itemsManifest(base string, pageSize int) []byte {
+	paginator := ""
+	if pageSize > 0 {
+		paginator = fmt.Sprintf(`
+      paginator:
+        type: DefaultPaginator
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+        pagination_strategy: {type: PageIncrement, page_size: %d, start_from_page: 1}`, pageSize)
+	}
+	return []byte(`
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "` + base + `", path: /items, http_method: GET}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}` + paginator + `
+spec:
+  type: Spec
+  connection_specification: {type: object, properties: {}}
+`)
 }
