@@ -344,25 +344,33 @@ func TestLeakLocalExecutableFailures(t *testing.T) {
 	stderrexit := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
 	w := watchLeaks(t)
 	env := leakEnv(t)
-	ctx := context.Background()
 	repeat(t, w, "failing local executables", 20, func(int) {
-		src, err := goairbyte.GetSource(ctx, "source-checkfailed", connector.WithEnvironment(env), connector.WithLocalExecutable(checkfailed),
-			connector.WithConfig(map[string]any{"count": 1}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := src.Check(ctx); err == nil {
-			t.Fatal("checkfailed's check succeeded")
-		}
-		src, err = goairbyte.GetSource(ctx, "source-stderrexit", connector.WithEnvironment(env), connector.WithLocalExecutable(stderrexit),
-			connector.WithConfig(map[string]any{"count": 1}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := src.Read(ctx, source.NoProgress()); err == nil {
-			t.Fatal("stderrexit's read succeeded")
-		}
+		checkAndReadFail(t, env, connector.WithLocalExecutable(checkfailed), connector.WithLocalExecutable(stderrexit))
 	})
+}
+
+// checkAndReadFail runs the test connector checkfailed's check and
+// stderrexit's read, each the way its option says, and fails t unless both
+// fail.
+func checkAndReadFail(t *testing.T, env *goairbyte.Environment, checkfailed, stderrexit connector.Option) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := goairbyte.GetSource(ctx, "source-checkfailed", connector.WithEnvironment(env), checkfailed,
+		connector.WithConfig(map[string]any{"count": 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Check(ctx); err == nil {
+		t.Fatal("checkfailed's check succeeded")
+	}
+	src, err = goairbyte.GetSource(ctx, "source-stderrexit", connector.WithEnvironment(env), stderrexit,
+		connector.WithConfig(map[string]any{"count": 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Read(ctx, source.NoProgress()); err == nil {
+		t.Fatal("stderrexit's read succeeded")
+	}
 }
 
 // Reads by Docker containers: whole, cancelled mid-stream, and Records
@@ -486,24 +494,8 @@ func TestLeakDockerFailures(t *testing.T) {
 	testenv.BuildImage(t, cli, "./internal/testconnectors/stderrexit", "goairbyte-test/stderrexit:0.1.0")
 	w := watchLeaks(t).withDocker()
 	env := leakEnv(t)
-	ctx := context.Background()
 	repeat(t, w, "failing Docker connectors", 3, func(int) {
-		src, err := goairbyte.GetSource(ctx, "source-checkfailed", connector.WithEnvironment(env), connector.WithDockerImage("goairbyte-test/checkfailed:0.1.0"),
-			connector.WithConfig(map[string]any{"count": 1}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := src.Check(ctx); err == nil {
-			t.Fatal("checkfailed's check succeeded")
-		}
-		src, err = goairbyte.GetSource(ctx, "source-stderrexit", connector.WithEnvironment(env), connector.WithDockerImage("goairbyte-test/stderrexit:0.1.0"),
-			connector.WithConfig(map[string]any{"count": 1}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := src.Read(ctx, source.NoProgress()); err == nil {
-			t.Fatal("stderrexit's read succeeded")
-		}
+		checkAndReadFail(t, env, connector.WithDockerImage("goairbyte-test/checkfailed:0.1.0"), connector.WithDockerImage("goairbyte-test/stderrexit:0.1.0"))
 	})
 }
 
