@@ -520,16 +520,25 @@ func TestDefaultCacheOutlivesItsEnvironmentInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	usersAfterGC(t, res, "the users of a read whose Environment was dropped")
+}
+
+// usersAfterGC collects garbage, gives cleanups that should not run their
+// chance, and checks that res still reads its 100 users (what they are is
+// for the failure's message).
+func usersAfterGC(t *testing.T, res *source.ReadResult, what string) {
+	t.Helper()
+	ctx := context.Background()
 	for range 3 {
 		runtime.GC()
 	}
-	time.Sleep(10 * time.Millisecond) // let cleanups that should not run have their chance
+	time.Sleep(10 * time.Millisecond)
 	users, err := res.Stream(ctx, "users")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, err := users.Count(ctx); err != nil || n != 100 {
-		t.Fatalf("the users of a read whose Environment was dropped: %d, %v", n, err)
+		t.Fatalf("%s: %d, %v", what, n, err)
 	}
 }
 
@@ -564,17 +573,7 @@ func TestDefaultCacheOfAnotherDirectoryInUse(t *testing.T) {
 	if _, err := leakFaker(t, env, 10).Read(ctx, source.NoProgress()); err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		runtime.GC()
-	}
-	time.Sleep(10 * time.Millisecond) // let cleanups that should not run have their chance
-	users, err := res.Stream(ctx, "users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, err := users.Count(ctx); err != nil || n != 100 {
-		t.Fatalf("the users of a read into a directory moved away from: %d, %v", n, err)
-	}
+	usersAfterGC(t, res, "the users of a read into a directory moved away from")
 	env.SetCacheDir(first)
 	res = nil
 	for range 3 {
