@@ -66,6 +66,16 @@ func unavailable(t testing.TB, env, format string, args ...any) {
 	t.Skipf("%s (skipping; set %s=1 to make this a failure)", msg, env)
 }
 
+// NeedRoot skips t unless the test runs as root, or fails it under
+// GOAIRBYTE_REQUIRE_DOCKER=1, as CI runs as root; why says what the test
+// does that needs it.
+func NeedRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		unavailable(t, RequireDockerEnv, "testenv: %s, which needs root", why)
+	}
+}
+
 // NoHistory skips t, or fails it under GOAIRBYTE_REQUIRE_HISTORY=1, for a
 // test that needs a commit or the git command this checkout lacks; why
 // says what is missing.
