@@ -445,8 +445,9 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 	// venv runs ensurepip, and pip a build backend, in children of their
 	// own: a cancel kills the whole group, and a group left by a process
 	// killed with -9 (Pdeathsig reaches only the step itself) is killed by
-	// the next process's sweep, from the group recorded here, before that
-	// one touches the venv the orphans would go on writing into.
+	// the next process's sweep, from the group recorded here and the
+	// marker in their environment, before that one touches the venv the
+	// orphans would go on writing into.
 	cmd.Cancel = func() error { signalGroup(cmd.Process, syscall.SIGKILL); return nil }
 	sweepTempDirs()
 	dir, err := airbytedirs.MkdirTemp(runDirPattern(p.name))
@@ -457,7 +458,9 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 	// The step's temporary files (pip's build and unpack dirs) go into
 	// that dir too, so that they go with it, even when the step was killed.
 	cmd.Env = append(os.Environ(), p.o.env...)
-	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1", "TMPDIR="+dir)
+	// runMarker finds what the step started even where the group was not
+	// recorded: a kill -9 between the start and the record below.
+	cmd.Env = append(cmd.Env, "PIP_DISABLE_PIP_VERSION_CHECK=1", "TMPDIR="+dir, runMarker+"="+filepath.Base(dir))
 	err = startCommand(cmd)
 	if err == nil {
 		_ = os.WriteFile(filepath.Join(dir, pgidFile), []byte(pgidRecord(cmd.Process.Pid)), 0o600)

@@ -206,6 +206,33 @@ func TestPythonInstallerKilledOrphan(t *testing.T) {
 	}
 }
 
+// An install killed in the instant between starting a step and recording
+// its process group (the record is missing here, as such a kill leaves it)
+// leaves nothing running either: the next install's sweep finds what the
+// step started by the marker in its environment.
+func TestPythonInstallerKilledBeforeRecordingGroup(t *testing.T) {
+	t.Parallel()
+	testenv.NeedPython(t)
+	tmp := t.TempDir()
+	env := []string{"TMPDIR=" + tmp, "AIRBYTE_TEMP_DIR=", "PYTHON_CHILD_ROOT=" + t.TempDir(),
+		"PYTHON_CHILD_PACKAGE=" + testenv.PythonPackage(t, "0.1.0")}
+	orphan := killInstaller(t, "( %s )", env...)
+	records, _ := filepath.Glob(filepath.Join(tmp, "goairbyte-*", ".pgid"))
+	for _, r := range records {
+		if err := os.Remove(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	next := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
+	next.Env = append(os.Environ(), env...)
+	next.Stdin = strings.NewReader("go\n")
+	if out, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("install after a killed one: %v\n%s", err, out)
+	}
+	waitDead(t, orphan)
+}
+
 // killInstaller starts TestPythonInstallChild with env and an interpreter
 // whose venv step runs venvStep, a bash command in which %s says the pid
 // of the shell running it and waits until the test ends; once it has

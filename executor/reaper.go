@@ -31,8 +31,9 @@ import (
 //     their process group is killed by the sweep of their temp dir, which
 //     records the group (pgidFile);
 //   - the steps of a Python connector's install (venv, pip) are recorded
-//     the same way, so that what they started (ensurepip, a build) stops
-//     writing into the venv before the next process installs it;
+//     and marked the same way, so that what they started (ensurepip, a
+//     build) stops writing into the venv before the next process installs
+//     it;
 //   - what a local connector moved out of its process group (setsid) is
 //     found by runMarker in its environment: killed when the run ends, or
 //     by the sweep of the run's temp dir when the owner died first.
