@@ -45,6 +45,9 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err := c.checkMergeTypes(plans, existing); err != nil {
 		return "", err
 	}
+	if err := c.checkViewsOver(ctx, plans, existing); err != nil {
+		return "", err
+	}
 	watermarks, err := c.watermarks(ctx)
 	if err != nil {
 		return "", err
@@ -264,6 +267,35 @@ func (c *Cache) checkMergeTypes(plans []*streamPlan, existing map[string][]colum
 			if err := check("cursor", p.table.Cursor); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// checkViewsOver refuses a replace of a table that views read, on a
+// backend that will not drop such a table (PostgreSQL), before anything
+// is loaded, rather than fail at the swap once every record is in: the
+// error names the views and says what to do. existing is nil at the swap
+// (finalize), which asks of every table swapped in: a view made while the
+// load ran stops it too.
+func (c *Cache) checkViewsOver(ctx context.Context, plans []*streamPlan, existing map[string][]columnInfo) error {
+	sk, ok := c.b.(backend.SwapKeeper)
+	if !ok {
+		return nil
+	}
+	for _, p := range plans {
+		if p.strategy != StrategyReplace || (existing != nil && len(existing[p.table.Name]) == 0) || (existing == nil && !p.swap) {
+			continue
+		}
+		views, err := sk.ViewsOver(ctx, p.table.Name)
+		if err != nil {
+			return err
+		}
+		if len(views) > 0 {
+			return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyReplace), Reason: fmt.Sprintf(
+				"view(s) %s read its table %s, and a replace drops the table to swap a new one in, which PostgreSQL refuses while a view reads it; "+
+					"drop the views (DROP VIEW %s) and create them again after the read, or read with merge or append",
+				strings.Join(views, ", "), c.qual(p.table.Name), strings.Join(views, ", "))}
 		}
 	}
 	return nil

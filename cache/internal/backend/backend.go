@@ -321,6 +321,21 @@ type RawIDIndexer interface {
 	RawIDsToRead(ctx context.Context, tables []string) error
 }
 
+// SwapKeeper is implemented by a Backend whose tables hold what a
+// replace's swap (the table dropped, its staging table renamed to its
+// name) would lose with the table (PostgreSQL: the privileges granted on
+// it, which the staging table lacks, and the views that read it, which
+// stop the drop).
+type SwapKeeper interface {
+	// ViewsOver names the views that read table (unqualified, in the
+	// cache's schema), qualified, sorted: none when nothing reads it or
+	// there is no such table.
+	ViewsOver(ctx context.Context, table string) ([]string, error)
+	// KeepGrants grants on staging, in tx, before table is dropped, the
+	// privileges granted on table to roles other than its owner.
+	KeepGrants(ctx context.Context, tx Tx, table, staging string) error
+}
+
 // dialect is the small part of SQL that differs between backends.
 type dialect interface {
 	// Schema is the schema (DuckDB, Postgres) that holds every table.

@@ -1,0 +1,73 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/x/goairbyte/cache/internal/backend"
+)
+
+// ViewsOver makes the backend a backend.SwapKeeper: the views and
+// materialized views whose rules read table, which PostgreSQL will not
+// let a replace's swap drop.
+func (b *database) ViewsOver(ctx context.Context, table string) ([]string, error) {
+	rows, err := b.db.QueryContext(ctx, `SELECT DISTINCT format('%I.%I', n.nspname, v.relname)
+FROM pg_depend d
+JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+JOIN pg_class v ON v.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = v.relnamespace
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1) AND v.oid <> d.refobjid
+ORDER BY 1`, b.Qualify(table))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var views []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		views = append(views, v)
+	}
+	return views, rows.Err()
+}
+
+// KeepGrants makes the backend a backend.SwapKeeper: each privilege
+// granted on table to a role other than its owner (or to PUBLIC) is
+// granted on staging, with its grant option, so that a role granted to
+// read a stream's table still may after a replace. Column privileges are
+// not carried over.
+func (b *database) KeepGrants(ctx context.Context, tx backend.Tx, table, staging string) error {
+	t := tx.(*txn)
+	rows, err := t.tx.Query(ctx, `SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, a.is_grantable
+FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+WHERE c.oid = to_regclass($1) AND a.grantee <> c.relowner
+ORDER BY 2, 1`, b.Qualify(table))
+	if err != nil {
+		return err
+	}
+	var grants []string
+	for rows.Next() {
+		var privilege, grantee string
+		var grantable bool
+		if err := rows.Scan(&privilege, &grantee, &grantable); err != nil {
+			rows.Close()
+			return err
+		}
+		g := "GRANT " + privilege + " ON " + b.Qualify(staging) + " TO " + grantee
+		if grantable {
+			g += " WITH GRANT OPTION"
+		}
+		grants = append(grants, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if err := t.Exec(ctx, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
