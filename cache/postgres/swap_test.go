@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -56,24 +55,7 @@ func TestReplaceUnderGrantsAndViews(t *testing.T) {
 	if err := load(2, nil); err != nil {
 		t.Fatal(err)
 	}
-	var db string
-	if err := c.DB().QueryRowContext(ctx, `SELECT current_database()`).Scan(&db); err != nil {
-		t.Fatal(err)
-	}
-	role := db + "_analyst" // roles are the server's, shared by the tests' databases
-	for _, q := range []string{`CREATE ROLE ` + role + ` LOGIN`, `GRANT USAGE ON SCHEMA public TO ` + role, `GRANT SELECT ON items TO ` + role,
-		`GRANT UPDATE ON items TO ` + role + ` WITH GRANT OPTION`, `GRANT INSERT ON items TO PUBLIC`} {
-		if _, err := c.ExecSQL(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() {
-		if c, err := openDSN(context.Background(), dsn); err == nil {
-			c.ExecSQL(context.Background(), `DROP OWNED BY `+role)
-			c.ExecSQL(context.Background(), `DROP ROLE `+role)
-			c.Close()
-		}
-	})
+	_, reader := loginRole(t, c, dsn, "analyst", `GRANT SELECT ON items TO %s`, `GRANT UPDATE ON items TO %s WITH GRANT OPTION`, `GRANT INSERT ON items TO PUBLIC`)
 	acl := func() string {
 		var s string
 		if err := c.DB().QueryRowContext(ctx, `SELECT array_to_string(array(SELECT a.privilege_type || ' ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE r.rolname END || CASE WHEN a.is_grantable THEN ' grantable' ELSE '' END
@@ -90,12 +72,7 @@ WHERE c.oid = 'public.items'::regclass AND a.grantee <> c.relowner ORDER BY 1), 
 	if got := acl(); got != before {
 		t.Fatalf("grants on items after a replace: %q, want those before it: %q", got, before)
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	r, err := pgx.Connect(ctx, u.String())
+	r, err := pgx.Connect(ctx, reader)
 	if err != nil {
 		t.Fatal(err)
 	}
