@@ -75,19 +75,7 @@ func (evolving) Read(_ context.Context, raw json.RawMessage, catalog *protocol.C
 				recs = s.Records
 			}
 		}
-		var from struct{ Sent int }
-		if b, ok := byStream[sd]; ok && cs.SyncMode == protocol.SyncIncremental {
-			if err := json.Unmarshal(b, &from); err != nil {
-				return err
-			}
-		}
-		for _, d := range recs[min(from.Sent, len(recs)):] {
-			if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: sd.Name, Data: d}}); err != nil {
-				return err
-			}
-		}
-		if err := emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
-			Stream: &protocol.StreamState{StreamDescriptor: sd, StreamState: fmt.Appendf(nil, `{"sent":%d}`, len(recs))}}}); err != nil {
+		if err := sendSince(emit, cs, byStream[sd], recs); err != nil {
 			return err
 		}
 	}
@@ -99,27 +87,7 @@ func (evolving) Read(_ context.Context, raw json.RawMessage, catalog *protocol.C
 // the tables: a view, and on PostgreSQL a read-only role. It prints a line
 // for each backend.
 func evolveJourney(ctx context.Context, dsn string) error {
-	duck, err := goairbyte.NewLocalCache(ctx, "evolve", "")
-	if err != nil {
-		return err
-	}
-	defer duck.Close()
-	pg, err := goairbyte.NewPostgresCache(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer pg.Close()
-	for _, c := range []struct {
-		name string
-		c    *cache.Cache
-	}{{"duckdb", duck}, {"postgres", pg}} {
-		line, err := playEvolve(ctx, c.c, c.name == "postgres")
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.name, err)
-		}
-		fmt.Printf("%s: %s\n", c.name, line)
-	}
-	return nil
+	return onBoth(ctx, "evolve", dsn, func(c *cache.Cache, pg bool) (string, error) { return playEvolve(ctx, c, pg) })
 }
 
 func playEvolve(ctx context.Context, c *cache.Cache, pg bool) (string, error) {
