@@ -292,10 +292,18 @@ func (c *Cache) checkViewsOver(ctx context.Context, plans []*streamPlan, existin
 			return err
 		}
 		if len(views) > 0 {
+			names, drops := make([]string, len(views)), make([]string, len(views))
+			for i, v := range views {
+				kind := "view"
+				if v.Materialized {
+					kind = "materialized view"
+				}
+				names[i], drops[i] = kind+" "+v.Name, "DROP "+strings.ToUpper(kind)+" "+v.Name
+			}
 			return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyReplace), Reason: fmt.Sprintf(
-				"view(s) %s read its table %s, and a replace drops the table to swap a new one in, which PostgreSQL refuses while a view reads it; "+
-					"drop the views (DROP VIEW %s) and create them again after the read, or read with merge or append",
-				strings.Join(views, ", "), c.qual(p.table.Name), strings.Join(views, ", "))}
+				"%s read its table %s, and a replace drops the table to swap a new one in, which PostgreSQL refuses while a view reads it; "+
+					"drop them (%s) and create them again after the read, or read with merge or append",
+				strings.Join(names, ", "), c.qual(p.table.Name), strings.Join(drops, "; "))}
 		}
 	}
 	return nil

@@ -9,8 +9,8 @@ import (
 // ViewsOver makes the backend a backend.SwapKeeper: the views and
 // materialized views whose rules read table, which PostgreSQL will not
 // let a replace's swap drop.
-func (b *database) ViewsOver(ctx context.Context, table string) ([]string, error) {
-	rows, err := b.db.QueryContext(ctx, `SELECT DISTINCT format('%I.%I', n.nspname, v.relname)
+func (b *database) ViewsOver(ctx context.Context, table string) ([]backend.View, error) {
+	rows, err := b.db.QueryContext(ctx, `SELECT DISTINCT format('%I.%I', n.nspname, v.relname), v.relkind = 'm'
 FROM pg_depend d
 JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
 JOIN pg_class v ON v.oid = r.ev_class
@@ -21,10 +21,10 @@ ORDER BY 1`, b.Qualify(table))
 		return nil, err
 	}
 	defer rows.Close()
-	var views []string
+	var views []backend.View
 	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
+		var v backend.View
+		if err := rows.Scan(&v.Name, &v.Materialized); err != nil {
 			return nil, err
 		}
 		views = append(views, v)

@@ -16,13 +16,13 @@ import (
 )
 
 // TestReplaceUnderGrantsAndViews follows an analytics team that reads a
-// stream's table as a role of its own and through a view: a replace (the
+// stream's table as a role of its own and through views: a replace (the
 // auto strategy of a stream with neither key nor cursor, every sync) keeps
-// the role's grants on the new table, and one whose table a view reads is
-// refused before it loads, naming the view and what to do, where
-// PostgreSQL's refusal to drop the table came once every record was in; a
-// view made while the load runs refuses its swap alike. The table keeps
-// its rows each time.
+// the role's grants on the new table, and one whose table a view or a
+// materialized view reads is refused before it loads, naming them and
+// what to do, where PostgreSQL's refusal to drop the table came once every
+// record was in; a view made while the load runs refuses its swap alike.
+// The table keeps its rows each time.
 func TestReplaceUnderGrantsAndViews(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -88,19 +88,22 @@ WHERE c.oid = 'public.items'::regclass AND a.grantee <> c.relowner ORDER BY 1), 
 		t.Fatalf("the analyst counts %d rows, want 3", n)
 	}
 
-	if _, err := c.ExecSQL(ctx, `CREATE VIEW items_v AS SELECT id FROM items`); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{`CREATE VIEW items_v AS SELECT id FROM items`, `CREATE MATERIALIZED VIEW items_mv AS SELECT id FROM items`} {
+		if _, err := c.ExecSQL(ctx, q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	err = load(4, nil)
-	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), "public.items_v") || !strings.Contains(err.Error(), "DROP VIEW") {
-		t.Fatalf("a replace of a table a view reads: %v; want an ErrStrategy naming the view and what to do", err)
+	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), "materialized view public.items_mv, view public.items_v read its table") ||
+		!strings.Contains(err.Error(), "(DROP MATERIALIZED VIEW public.items_mv; DROP VIEW public.items_v)") {
+		t.Fatalf("a replace of a table a view and a materialized view read: %v; want an ErrStrategy naming them and what to do", err)
 	}
 	t.Logf("a replace of a table a view reads: %v", err)
 	if n := rows(r); n != 3 {
 		t.Fatalf("%d rows after the refused replace, want the 3 before it", n)
 	}
 
-	if _, err := c.ExecSQL(ctx, `DROP VIEW items_v`); err != nil {
+	if _, err := c.ExecSQL(ctx, `DROP VIEW items_v; DROP MATERIALIZED VIEW items_mv`); err != nil {
 		t.Fatal(err)
 	}
 	err = load(5, func() {

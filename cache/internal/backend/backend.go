@@ -327,13 +327,21 @@ type RawIDIndexer interface {
 // it, which the staging table lacks, and the views that read it, which
 // stop the drop).
 type SwapKeeper interface {
-	// ViewsOver names the views that read table (unqualified, in the
-	// cache's schema), qualified, sorted: none when nothing reads it or
+	// ViewsOver returns the views that read table (unqualified, in the
+	// cache's schema), sorted by name: none when nothing reads it or
 	// there is no such table.
-	ViewsOver(ctx context.Context, table string) ([]string, error)
+	ViewsOver(ctx context.Context, table string) ([]View, error)
 	// KeepGrants grants on staging, in tx, before table is dropped, the
 	// privileges granted on table to roles other than its owner.
 	KeepGrants(ctx context.Context, tx Tx, table, staging string) error
+}
+
+// View is a view or a materialized view that reads a table.
+type View struct {
+	// Name is the view's qualified name, quoted where it needs to be.
+	Name string
+	// Materialized says it is a materialized view.
+	Materialized bool
 }
 
 // dialect is the small part of SQL that differs between backends.
