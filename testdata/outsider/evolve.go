@@ -248,5 +248,26 @@ func playEvolve(ctx context.Context, c *cache.Cache, pg bool) (string, error) {
 	if err := query(`SELECT count(*), count(id) FROM events`); err != nil {
 		return "", err
 	}
+
+	// Hour 4: product 2 deleted at the source. Merge (auto's choice for a
+	// keyed stream) keeps its row; replace mirrors the deletion.
+	products := evolvingStream{Name: "products", Props: `{"id":{"type":"integer"}}`, PK: [][]string{{"id"}},
+		Records: []json.RawMessage{json.RawMessage(`{"id":1}`), json.RawMessage(`{"id":2}`)}}
+	for _, step := range []struct {
+		sent     int
+		strategy cache.Strategy
+	}{{2, cache.StrategyAuto}, {1, cache.StrategyAuto}, {1, cache.StrategyReplace}} {
+		p := products
+		p.Records = p.Records[:step.sent]
+		if err := set(p); err != nil {
+			return "", err
+		}
+		if err := read(source.ForceFullRefresh(), source.Strategy(step.strategy)); err != nil {
+			return "", err
+		}
+		if err := query(`SELECT id FROM products ORDER BY id`); err != nil {
+			return "", err
+		}
+	}
 	return strings.Join(out, ", "), nil
 }
