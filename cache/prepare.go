@@ -283,28 +283,37 @@ func (c *Cache) checkViewsOver(ctx context.Context, plans []*streamPlan, existin
 	if !ok {
 		return nil
 	}
+	var replaced []*streamPlan
+	var tables []string
 	for _, p := range plans {
-		if p.strategy != StrategyReplace || (existing != nil && len(existing[p.table.Name]) == 0) || (existing == nil && !p.swap) {
+		if p.strategy == StrategyReplace && ((existing != nil && len(existing[p.table.Name]) > 0) || (existing == nil && p.swap)) {
+			replaced, tables = append(replaced, p), append(tables, p.table.Name)
+		}
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	views, err := sk.ViewsOver(ctx, tables)
+	if err != nil {
+		return err
+	}
+	for _, p := range replaced {
+		vs := views[p.table.Name]
+		if len(vs) == 0 {
 			continue
 		}
-		views, err := sk.ViewsOver(ctx, p.table.Name)
-		if err != nil {
-			return err
-		}
-		if len(views) > 0 {
-			names, drops := make([]string, len(views)), make([]string, len(views))
-			for i, v := range views {
-				kind := "view"
-				if v.Materialized {
-					kind = "materialized view"
-				}
-				names[i], drops[i] = kind+" "+v.Name, "DROP "+strings.ToUpper(kind)+" "+v.Name
+		names, drops := make([]string, len(vs)), make([]string, len(vs))
+		for i, v := range vs {
+			kind := "view"
+			if v.Materialized {
+				kind = "materialized view"
 			}
-			return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyReplace), Reason: fmt.Sprintf(
-				"%s read its table %s, and a replace drops the table to swap a new one in, which PostgreSQL refuses while a view reads it; "+
-					"drop them (%s) and create them again after the read, or read with merge or append",
-				strings.Join(names, ", "), c.qual(p.table.Name), strings.Join(drops, "; "))}
+			names[i], drops[i] = kind+" "+v.Name, "DROP "+strings.ToUpper(kind)+" "+v.Name
 		}
+		return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyReplace), Reason: fmt.Sprintf(
+			"%s read its table %s, and a replace drops the table to swap a new one in, which PostgreSQL refuses while a view reads it; "+
+				"drop them (%s) and create them again after the read, or read with merge or append",
+			strings.Join(names, ", "), c.qual(p.table.Name), strings.Join(drops, "; "))}
 	}
 	return nil
 }

@@ -7,27 +7,34 @@ import (
 )
 
 // ViewsOver makes the backend a backend.SwapKeeper: the views and
-// materialized views whose rules read table, which PostgreSQL will not
-// let a replace's swap drop.
-func (b *database) ViewsOver(ctx context.Context, table string) ([]backend.View, error) {
-	rows, err := b.db.QueryContext(ctx, `SELECT DISTINCT format('%I.%I', n.nspname, v.relname), v.relkind = 'm'
-FROM pg_depend d
+// materialized views whose rules read each table, which PostgreSQL will
+// not let a replace's swap drop. One query for all the tables: 0.5 ms a
+// query here, which a load of a thousand replace streams would pay twice
+// each.
+func (b *database) ViewsOver(ctx context.Context, tables []string) (map[string][]backend.View, error) {
+	qualified := make([]string, len(tables))
+	for i, t := range tables {
+		qualified[i] = b.Qualify(t)
+	}
+	rows, err := b.db.QueryContext(ctx, `SELECT DISTINCT t.name, format('%I.%I', n.nspname, v.relname), v.relkind = 'm'
+FROM unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS t(name, qualified)
+JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(t.qualified)
 JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
-JOIN pg_class v ON v.oid = r.ev_class
+JOIN pg_class v ON v.oid = r.ev_class AND v.oid <> d.refobjid
 JOIN pg_namespace n ON n.oid = v.relnamespace
-WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1) AND v.oid <> d.refobjid
-ORDER BY 1`, b.Qualify(table))
+ORDER BY 1, 2`, tables, qualified)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var views []backend.View
+	views := map[string][]backend.View{}
 	for rows.Next() {
+		var table string
 		var v backend.View
-		if err := rows.Scan(&v.Name, &v.Materialized); err != nil {
+		if err := rows.Scan(&table, &v.Name, &v.Materialized); err != nil {
 			return nil, err
 		}
-		views = append(views, v)
+		views[table] = append(views[table], v)
 	}
 	return views, rows.Err()
 }

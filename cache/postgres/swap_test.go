@@ -32,11 +32,17 @@ func TestReplaceUnderGrantsAndViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { c.Close() }()
-	cat := cachetest.Catalog(cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
+	// Streams before and after items that no view reads: the views are
+	// looked up for all three at once.
+	cat := cachetest.Catalog(cachetest.Stream("aisles", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil),
+		cachetest.Stream("items", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil),
+		cachetest.Stream("shelves", `{"id":{"type":"integer"}}`, protocol.SyncFullRefresh, nil))
 	load := func(n int, during func()) error {
 		var msgs []*protocol.Message
 		for i := 1; i <= n; i++ {
-			msgs = append(msgs, cachetest.Rec("items", fmt.Sprintf(`{"id":%d}`, i)))
+			for _, s := range []string{"aisles", "items", "shelves"} {
+				msgs = append(msgs, cachetest.Rec(s, fmt.Sprintf(`{"id":%d}`, i)))
+			}
 		}
 		seq := cachetest.Messages(msgs...)
 		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Messages: func(yield func(*protocol.Message, error) bool) {
@@ -94,7 +100,8 @@ WHERE c.oid = 'public.items'::regclass AND a.grantee <> c.relowner ORDER BY 1), 
 		}
 	}
 	err = load(4, nil)
-	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), "materialized view public.items_mv, view public.items_v read its table") ||
+	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), `stream "items"`) ||
+		!strings.Contains(err.Error(), "materialized view public.items_mv, view public.items_v read its table") ||
 		!strings.Contains(err.Error(), "(DROP MATERIALIZED VIEW public.items_mv; DROP VIEW public.items_v)") {
 		t.Fatalf("a replace of a table a view and a materialized view read: %v; want an ErrStrategy naming them and what to do", err)
 	}

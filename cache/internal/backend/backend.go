@@ -327,10 +327,10 @@ type RawIDIndexer interface {
 // it, which the staging table lacks, and the views that read it, which
 // stop the drop).
 type SwapKeeper interface {
-	// ViewsOver returns the views that read table (unqualified, in the
-	// cache's schema), sorted by name: none when nothing reads it or
-	// there is no such table.
-	ViewsOver(ctx context.Context, table string) ([]View, error)
+	// ViewsOver returns, in one query, the views that read each of tables
+	// (unqualified, in the cache's schema), sorted by name: a table that
+	// nothing reads, or that does not exist, is absent.
+	ViewsOver(ctx context.Context, tables []string) (map[string][]View, error)
 	// KeepGrants grants on staging, in tx, before table is dropped, the
 	// privileges granted on table to roles other than its owner.
 	KeepGrants(ctx context.Context, tx Tx, table, staging string) error
