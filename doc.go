@@ -122,7 +122,10 @@
 // (one row per key, the newest by cursor), appends streams that have only a
 // cursor and replaces the others. StrategyAppend, StrategyMerge and
 // StrategyReplace force one; replace builds a new table and swaps it in
-// atomically. See package cache.
+// atomically (on PostgreSQL with the table's grants, and refused, naming
+// them, while views read the table). Merge keeps the rows of records the
+// source no longer sends, and of NULL keys, which each read adds again. See
+// package cache.
 //
 // # Destinations
 //

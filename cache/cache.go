@@ -285,7 +285,7 @@ func (c *Cache) createFresh(ctx context.Context) error {
 				`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
 			} {
 				if err := tx.Exec(ctx, q); err != nil {
-					return fmt.Errorf("cache: creating internal tables: %w", err)
+					return fmt.Errorf("cache: creating internal tables: %w%s", err, c.mayNotCreate(err))
 				}
 			}
 			if err := c.markFormat(ctx, tx); err != nil {
@@ -294,6 +294,23 @@ func (c *Cache) createFresh(ctx context.Context) error {
 			return nil
 		})
 	})
+}
+
+// mayNotCreate is what to do when err, of creating the internal tables,
+// is the database's refusal (SQLSTATE 42501): the role may not create
+// tables in the schema, and may not read the internal tables of a cache
+// that is there either, which it would not have tried to create
+// otherwise (PostgreSQL's information_schema lists only the tables a role
+// has a privilege on).
+func (c *Cache) mayNotCreate(err error) string {
+	var pe interface{ SQLState() string }
+	if !errors.As(err, &pe) || pe.SQLState() != "42501" {
+		return ""
+	}
+	return fmt.Sprintf(" (the role may not create tables in schema %q, and may not read the internal tables of a cache there: "+
+		"a role that reads a cache another loads needs SELECT on %s, %s and %s besides the stream tables, "+
+		"as GRANT SELECT ON ALL TABLES IN SCHEMA gives; or open it as a role that may create tables there)",
+		c.b.Schema(), c.qual(stateTable), c.qual(streamsTable), c.qual(formatTable))
 }
 
 // checkInternalTables says whether the state and streams tables exist and

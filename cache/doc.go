@@ -59,7 +59,8 @@
 // several types — a number by its value, above any other value, which
 // compares by its text's bytes: 1, 1.0 and 1e0 tie), then by arrival
 // (_airbyte_raw_id), duplicates within one sync included; rows whose key
-// is NULL (or JSON null) are kept as they are. Only the keys a load wrote
+// (or a part of it) is NULL (or JSON null) are kept as they are, so each
+// load that sends such a row adds it once more, a full refresh too. Only the keys a load wrote
 // are deduplicated: rows that an append or a replace left with a key twice
 // stay until a merge loads that key. A key held as JSON (an
 // open stream's, an undeclared field's, one inside an object) is compared
@@ -89,7 +90,15 @@
 // COMPLETE, or reported no status at all and sent a record or a state of
 // it. Otherwise — a connector that exits 0 having sent nothing, or one
 // that reported the stream started and never complete — the table is
-// kept as it was and the stream is listed in LoadResult.Unfinished.
+// kept as it was and the stream is listed in LoadResult.Unfinished. The
+// swap drops the table and renames the staging table to its name: on
+// PostgreSQL the privileges granted on the table (to roles other than its
+// owner, or PUBLIC; not column privileges) are granted on the new one in
+// the same transaction, and a replace of a table that a view or a
+// materialized view reads, which PostgreSQL will not drop, is refused with
+// ErrStrategy naming the views, before anything is loaded (and at the
+// swap, of a view made meanwhile). DuckDB's views name the table and read
+// the new one.
 //
 // LoadResult counts the records the cache holds now (committed, and
 // swapped in) apart from the records read: a cancelled or failed load

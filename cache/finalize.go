@@ -28,6 +28,9 @@ func (c *Cache) finalize(ctx context.Context, source string, plans []*streamPlan
 	if err != nil {
 		return err
 	}
+	if err := c.checkViewsOver(ctx, plans, nil); err != nil {
+		return err
+	}
 	return c.inDDL(ctx, func() error { return c.finalizeTx(ctx, plans, states, dups) })
 }
 
@@ -77,6 +80,11 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 				// Counted before the swap can commit and after it has:
 				// an export of the table meanwhile learns of it (tableID).
 				defer c.swapping(t.Name)()
+				if sk, ok := c.b.(backend.SwapKeeper); ok {
+					if err := sk.KeepGrants(ctx, tx, t.Name, p.target); err != nil {
+						return fmt.Errorf("swapping in stream %q: %w", t.Stream, err)
+					}
+				}
 				if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(t.Name)); err != nil {
 					return err
 				}

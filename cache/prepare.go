@@ -45,6 +45,9 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err := c.checkMergeTypes(plans, existing); err != nil {
 		return "", err
 	}
+	if err := c.checkViewsOver(ctx, plans, existing); err != nil {
+		return "", err
+	}
 	watermarks, err := c.watermarks(ctx)
 	if err != nil {
 		return "", err
@@ -265,6 +268,52 @@ func (c *Cache) checkMergeTypes(plans []*streamPlan, existing map[string][]colum
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkViewsOver refuses a replace of a table that views read, on a
+// backend that will not drop such a table (PostgreSQL), before anything
+// is loaded, rather than fail at the swap once every record is in: the
+// error names the views and says what to do. existing is nil at the swap
+// (finalize), which asks of every table swapped in: a view made while the
+// load ran stops it too.
+func (c *Cache) checkViewsOver(ctx context.Context, plans []*streamPlan, existing map[string][]columnInfo) error {
+	sk, ok := c.b.(backend.SwapKeeper)
+	if !ok {
+		return nil
+	}
+	var replaced []*streamPlan
+	var tables []string
+	for _, p := range plans {
+		if p.strategy == StrategyReplace && ((existing != nil && len(existing[p.table.Name]) > 0) || (existing == nil && p.swap)) {
+			replaced, tables = append(replaced, p), append(tables, p.table.Name)
+		}
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	views, err := sk.ViewsOver(ctx, tables)
+	if err != nil {
+		return err
+	}
+	for _, p := range replaced {
+		vs := views[p.table.Name]
+		if len(vs) == 0 {
+			continue
+		}
+		names, drops := make([]string, len(vs)), make([]string, len(vs))
+		for i, v := range vs {
+			kind := "view"
+			if v.Materialized {
+				kind = "materialized view"
+			}
+			names[i], drops[i] = kind+" "+v.Name, "DROP "+strings.ToUpper(kind)+" "+v.Name
+		}
+		return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyReplace), Reason: fmt.Sprintf(
+			"%s read its table %s, and a replace drops the table to swap a new one in, which PostgreSQL refuses while a view reads it; "+
+				"drop them (%s) and create them again after the read, or read with merge or append",
+			strings.Join(names, ", "), c.qual(p.table.Name), strings.Join(drops, "; "))}
 	}
 	return nil
 }

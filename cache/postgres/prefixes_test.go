@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -47,36 +46,10 @@ func TestUpgradeNeedsARoleThatMayWrite(t *testing.T) {
 		Messages: cachetest.Messages(cachetest.Rec("users", `{"id":1}`), cachetest.StreamState("users", `{"id":1}`))}); err != nil {
 		t.Fatal(err)
 	}
-	var db string
-	if err := w.DB().QueryRowContext(ctx, `SELECT current_database()`).Scan(&db); err != nil {
-		t.Fatal(err)
-	}
-	role := db + "_reader" // roles are the server's, shared by the tests' databases
-	for _, q := range []string{
-		`CREATE ROLE ` + role + ` LOGIN`, `GRANT USAGE ON SCHEMA public TO ` + role, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ` + role,
+	_, reader := loginRole(t, w, dsn, "reader", `GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s`,
 		// Format 1, as a version before states were kept per prefix left it.
 		`ALTER TABLE _airbyte_state DROP CONSTRAINT _airbyte_state_pkey`, `ALTER TABLE _airbyte_state DROP COLUMN table_prefix`,
-		`ALTER TABLE _airbyte_state ADD PRIMARY KEY (source_name, destination_name, stream_name)`, `UPDATE _airbyte_cache_format SET format = 1`,
-	} {
-		if _, err := w.ExecSQL(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() {
-		// Before testenv drops the database: the role's grants in it
-		// go first, then the role.
-		if c, err := openDSN(context.Background(), dsn); err == nil {
-			c.ExecSQL(context.Background(), `DROP OWNED BY `+role)
-			c.ExecSQL(context.Background(), `DROP ROLE `+role)
-			c.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	reader := u.String()
+		`ALTER TABLE _airbyte_state ADD PRIMARY KEY (source_name, destination_name, stream_name)`, `UPDATE _airbyte_cache_format SET format = 1`)
 	_, err = openDSN(ctx, reader)
 	if err == nil || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "right to alter the cache's tables, on PostgreSQL as their owner") {
 		t.Fatalf("a reader's open of a cache of format 1: %v; want the database's refusal, and that the first open of this version needs the right to alter its tables", err)

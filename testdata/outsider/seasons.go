@@ -92,23 +92,30 @@ func (seasons) Read(_ context.Context, raw json.RawMessage, catalog *protocol.Co
 		if cs.Stream.Name == "users" {
 			data = users
 		}
-		var from struct{ Sent int }
-		if b, ok := byStream[sd]; ok && cs.SyncMode == protocol.SyncIncremental {
-			if err := json.Unmarshal(b, &from); err != nil {
-				return err
-			}
-		}
-		for _, d := range data[min(from.Sent, len(data)):] {
-			if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: sd.Name, Namespace: sd.Namespace, Data: []byte(d)}}); err != nil {
-				return err
-			}
-		}
-		if err := emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
-			Stream: &protocol.StreamState{StreamDescriptor: sd, StreamState: fmt.Appendf(nil, `{"sent":%d}`, len(data))}}}); err != nil {
+		if err := sendSince(emit, cs, byStream[sd], data); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sendSince emits the records of stream cs, but for an incremental read
+// the first ones its state counts as sent, then a state counting them all.
+func sendSince[T ~string | ~[]byte](emit func(*protocol.Message) error, cs protocol.ConfiguredStream, state json.RawMessage, data []T) error {
+	sd := protocol.StreamDescriptor{Name: cs.Stream.Name, Namespace: cs.Stream.Namespace}
+	var from struct{ Sent int }
+	if state != nil && cs.SyncMode == protocol.SyncIncremental {
+		if err := json.Unmarshal(state, &from); err != nil {
+			return err
+		}
+	}
+	for _, d := range data[min(from.Sent, len(data)):] {
+		if err := emit(&protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: sd.Name, Namespace: sd.Namespace, Data: []byte(d)}}); err != nil {
+			return err
+		}
+	}
+	return emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+		Stream: &protocol.StreamState{StreamDescriptor: sd, StreamState: fmt.Appendf(nil, `{"sent":%d}`, len(data))}}})
 }
 
 // seasonsJourney plays the source's seasons into a DuckDB cache and into
@@ -119,7 +126,13 @@ func (seasons) Read(_ context.Context, raw json.RawMessage, catalog *protocol.Co
 // one row per key, a stream name in two namespaces is refused naming
 // both, and so is a merge whose cursor turned date-time, until a replace.
 func seasonsJourney(ctx context.Context, dsn string) error {
-	duck, err := goairbyte.NewLocalCache(ctx, "seasons", "")
+	return onBoth(ctx, "seasons", dsn, func(c *cache.Cache, _ bool) (string, error) { return playSeasons(ctx, c) })
+}
+
+// onBoth plays play into a DuckDB cache called name and into the
+// PostgreSQL database dsn (pg true), and prints the line it gives for each.
+func onBoth(ctx context.Context, name, dsn string, play func(c *cache.Cache, pg bool) (string, error)) error {
+	duck, err := goairbyte.NewLocalCache(ctx, name, "")
 	if err != nil {
 		return err
 	}
@@ -133,7 +146,7 @@ func seasonsJourney(ctx context.Context, dsn string) error {
 		name string
 		c    *cache.Cache
 	}{{"duckdb", duck}, {"postgres", pg}} {
-		line, err := playSeasons(ctx, c.c)
+		line, err := play(c.c, c.c == pg)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}

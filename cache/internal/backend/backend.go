@@ -321,6 +321,29 @@ type RawIDIndexer interface {
 	RawIDsToRead(ctx context.Context, tables []string) error
 }
 
+// SwapKeeper is implemented by a Backend whose tables hold what a
+// replace's swap (the table dropped, its staging table renamed to its
+// name) would lose with the table (PostgreSQL: the privileges granted on
+// it, which the staging table lacks, and the views that read it, which
+// stop the drop).
+type SwapKeeper interface {
+	// ViewsOver returns, in one query, the views that read each of tables
+	// (unqualified, in the cache's schema), sorted by name: a table that
+	// nothing reads, or that does not exist, is absent.
+	ViewsOver(ctx context.Context, tables []string) (map[string][]View, error)
+	// KeepGrants grants on staging, in tx, before table is dropped, the
+	// privileges granted on table to roles other than its owner.
+	KeepGrants(ctx context.Context, tx Tx, table, staging string) error
+}
+
+// View is a view or a materialized view that reads a table.
+type View struct {
+	// Name is the view's qualified name, quoted where it needs to be.
+	Name string
+	// Materialized says it is a materialized view.
+	Materialized bool
+}
+
 // dialect is the small part of SQL that differs between backends.
 type dialect interface {
 	// Schema is the schema (DuckDB, Postgres) that holds every table.
