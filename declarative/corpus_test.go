@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -135,6 +136,12 @@ func TestCorpusDiscoverAndRefusals(t *testing.T) {
 		config, _ := os.ReadFile(filepath.Join(c.dir, "config.json"))
 		if needsPython(c.dir) {
 			python++
+			// The Source lists the Python components the function finds
+			// in the text, which a GetSource no longer calls.
+			want, perr := PythonComponents(text)
+			if got := src.PythonComponents(); perr != nil || len(got) == 0 || !slices.Equal(got, want) {
+				t.Errorf("%s: Source.PythonComponents() = %v, PythonComponents(text) = %v, %v", c.name, got, want, perr)
+			}
 			// Refused before any request: the client has no transport.
 			err := src.Read(context.Background(), config, allStreams(src), nil, func(*protocol.Message) error { return nil })
 			var ue *UnsupportedError

@@ -518,7 +518,8 @@ func missingSchema(url string) error {
 }
 
 // buildHTTPRequest makes the net/http request, keeping the URL's bytes and
-// the header names' case exactly as encoded.
+// the header names' case exactly as encoded. The request line is the
+// origin form ("GET /path?query"), as requests sends it.
 func buildHTTPRequest(ctx context.Context, req *outRequest) (*http.Request, error) {
 	schemeEnd := strings.Index(req.url, "://")
 	if schemeEnd < 0 {
@@ -537,7 +538,10 @@ func buildHTTPRequest(ctx context.Context, req *outRequest) (*http.Request, erro
 		pathQuery = pathQuery[:i]
 	}
 	path, query, _ := strings.Cut(pathQuery, "?")
-	u := &url.URL{Scheme: req.url[:schemeEnd], Host: host, Opaque: "//" + host + path, RawQuery: query}
+	u := &url.URL{Scheme: req.url[:schemeEnd], Host: host, RawQuery: query}
+	if err := setEscapedPath(u, path); err != nil {
+		return nil, fmt.Errorf("invalid URL %q: %w", req.url, err)
+	}
 	var body io.Reader
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
@@ -554,6 +558,27 @@ func buildHTTPRequest(ctx context.Context, req *outRequest) (*http.Request, erro
 		hreq.Header["Content-Type"] = []string{req.ctype}
 	}
 	return hreq, nil
+}
+
+// setEscapedPath sets u's path to escaped, the path's bytes as encoded,
+// which the request sends unchanged: Path holds it decoded, for a
+// RoundTripper that routes or signs on it, and RawPath holds the bytes when
+// Go would encode the decoded path otherwise (an encoded slash, a
+// parenthesis, a lower-case escape). Every path requoteURI writes can be
+// held so.
+func setEscapedPath(u *url.URL, escaped string) error {
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		return err
+	}
+	u.Path = p
+	if u.EscapedPath() != escaped {
+		u.RawPath = escaped
+		if u.EscapedPath() != escaped {
+			return fmt.Errorf("the path %q cannot be sent as encoded", escaped)
+		}
+	}
+	return nil
 }
 
 func hasHeader(hs []entry, name string) bool {

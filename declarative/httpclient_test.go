@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -65,4 +66,143 @@ func TestSourcesShareConnections(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestRequestURLs sends requests of paths the corpus holds, and odd ones,
+// through a user's RoundTripper to a loopback server. The request line
+// must be what Python's requests (2.34.2, urllib3 2.7.0: the CDK's) sent
+// for the same url_base, path and parameter, as printed by a socket server
+// (the CDK strips the path's leading slash and joins it to the url_base):
+// encoded slashes kept, %7E decoded, spaces %20, '+' and sub-delimiters as
+// written. The RoundTripper must see the decoded path in URL.Path, and
+// URL.EscapedPath and URL.String give the bytes sent, so that it can route
+// or sign on them.
+func TestRequestURLs(t *testing.T) {
+	for _, c := range []struct{ path, wire string }{
+		{"/Active Worker Download", "/v1/Active%20Worker%20Download?page_size=5"},                                                                    // source-sap-fieldglass
+		{"/announcements/v1/announcement:ListHeadsUpManage", "/v1/announcements/v1/announcement:ListHeadsUpManage?page_size=5"},                      // source-safetyculture
+		{"reports/getTeamsDeviceUsageUserDetail(period='D7')?$top=20", "/v1/reports/getTeamsDeviceUsageUserDetail(period='D7')?$top=20&page_size=5"}, // source-microsoft-teams
+		{"index.php?/api/v2/get_runs/1&suite_id=2", "/v1/index.php?/api/v2/get_runs/1&suite_id=2&page_size=5"},                                       // source-testrail
+		{"/analytics?", "/v1/analytics?page_size=5"},                                                                                                 // source-simplecast
+		{"files/a%2Fb", "/v1/files/a%2Fb?page_size=5"},
+		{"users/x%7Ey", "/v1/users/x~y?page_size=5"},
+		{"tags/c++", "/v1/tags/c++?page_size=5"},
+		{"names/é", "/v1/names/%C3%A9?page_size=5"},
+		{"items/!*$,;=@&", "/v1/items/!*$,;=@&?page_size=5"},
+		{"search/a b?q=x y", "/v1/search/a%20b?q=x%20y&page_size=5"},
+		{"a|b", "/v1/a%7Cb?page_size=5"},
+	} {
+		t.Run(c.path, func(t *testing.T) {
+			var mu sync.Mutex
+			var lines []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				lines = append(lines, r.RequestURI)
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"data": []}`))
+			}))
+			defer srv.Close()
+			seen := &seenURLs{to: mustURL(t, srv.URL)}
+			text := strings.ReplaceAll(requestURLManifest, "PATH", strings.ReplaceAll(c.path, "'", "''"))
+			src, err := New([]byte(text), WithHTTPClient(&http.Client{Transport: seen}), withSleep(noSleep))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := src.Check(context.Background(), faultConfig); err != nil {
+				t.Fatal(err)
+			}
+			if len(lines) != 1 || len(seen.urls) != 1 {
+				t.Fatalf("%d requests reached the server, %d the RoundTripper; want 1", len(lines), len(seen.urls))
+			}
+			if lines[0] != c.wire {
+				t.Errorf("request line %q, the CDK sends %q", lines[0], c.wire)
+			}
+			wirePath, _, _ := strings.Cut(c.wire, "?")
+			decoded, err := url.PathUnescape(wirePath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := seen.urls[0]
+			if u.Path != decoded || u.EscapedPath() != wirePath || u.String() != "https://api.example.com"+c.wire || u.Opaque != "" {
+				t.Errorf("the RoundTripper saw Path %q, EscapedPath %q, String %q, Opaque %q; want %q, %q, %q, \"\"",
+					u.Path, u.EscapedPath(), u.String(), u.Opaque, decoded, wirePath, "https://api.example.com"+c.wire)
+			}
+		})
+	}
+}
+
+// requestURLManifest is a one-stream manifest whose path is PATH.
+const requestURLManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester:
+        type: HttpRequester
+        url_base: https://api.example.com/v1/
+        path: 'PATH'
+        http_method: GET
+        request_parameters: {page_size: "5"}
+      record_selector:
+        type: RecordSelector
+        extractor: {type: DpathExtractor, field_path: [data]}
+spec:
+  type: Spec
+  connection_specification: {type: object}
+`
+
+// seenURLs is a user's RoundTripper that routes on the URL: it records
+// each request's URL as the engine gave it and sends the request to the
+// loopback server to.
+type seenURLs struct {
+	to   *url.URL
+	urls []*url.URL
+}
+
+func (s *seenURLs) RoundTrip(r *http.Request) (*http.Response, error) {
+	u := *r.URL
+	s.urls = append(s.urls, &u)
+	out := r.Clone(r.Context())
+	out.URL.Scheme, out.URL.Host, out.Host = s.to.Scheme, s.to.Host, s.to.Host
+	return http.DefaultTransport.RoundTrip(out)
+}
+
+// FuzzRequestPath: whatever path a manifest builds, the request sends the
+// bytes requoteURI encoded, in the origin form, with the decoded path in
+// URL.Path; a path that cannot be sent so (an escape that is none, which
+// requoteURI keeps) fails to build, and fails before the fix too.
+func FuzzRequestPath(f *testing.F) {
+	for _, s := range []string{"a%2Fb", "a%2fb/%c3%a9", "x%7Ey", "(p='D7')", "a[0]", "c++", "a b?q=x y", "é|^`{}", "a?", "%41%2F%zz", "100%", "a#frag", ";x=1/y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		raw := requoteURI("https://api.example.com/v1/" + path)
+		hreq, err := buildHTTPRequest(context.Background(), &outRequest{method: "GET", url: raw})
+		target := strings.TrimPrefix(raw, "https://api.example.com")
+		target, _, _ = strings.Cut(target, "#")
+		escaped, query, _ := strings.Cut(target, "?")
+		decoded, uerr := url.PathUnescape(escaped)
+		if err != nil {
+			if uerr == nil {
+				t.Fatalf("%q: %v", raw, err)
+			}
+			return
+		}
+		if uerr != nil {
+			t.Fatalf("%q built, but its path does not decode: %v", raw, uerr)
+		}
+		want := escaped
+		if query != "" {
+			want += "?" + query
+		}
+		if got := hreq.URL.RequestURI(); got != want || hreq.URL.Path != decoded || hreq.URL.Opaque != "" {
+			t.Fatalf("%q: request line %q, Path %q, Opaque %q; want %q, %q, none", raw, got, hreq.URL.Path, hreq.URL.Opaque, want, decoded)
+		}
+	})
 }

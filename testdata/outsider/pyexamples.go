@@ -116,9 +116,7 @@ func (a *rickAndMortyAPI) RoundTrip(r *http.Request) (*http.Response, error) {
 	if p := r.URL.Query().Get("page"); p != "" {
 		page, _ = strconv.Atoi(p)
 	}
-	// The engine keeps the URL's bytes as the CDK encoded them in
-	// r.URL.Opaque; r.URL.Path is empty.
-	if !strings.HasPrefix(r.URL.Opaque, "//rickandmortyapi.com/api/character/") || page > 3 {
+	if r.URL.Host != "rickandmortyapi.com" || !strings.HasPrefix(r.URL.Path, "/api/character/") || page > 3 {
 		rec.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(rec, `{"error": "There is nothing here"}`)
 		return rec.Result(), nil
