@@ -21,6 +21,14 @@ func TestPrefixes(t *testing.T) {
 	cachetest.Prefixes(t, testenv.Postgres, openPrefixed, testenv.BuildBinary(t, "./cmd/source-faker"))
 }
 
+// TestNamespaces: a PostgreSQL cache never mixes two namespaces' streams
+// of one name in one table, and a cache of format 2 is upgraded (see
+// cachetest.Namespaces).
+func TestNamespaces(t *testing.T) {
+	t.Parallel()
+	cachetest.Namespaces(t, testenv.Postgres, openPrefixed)
+}
+
 // openPrefixed opens the PostgreSQL cache at dsn with a table prefix.
 func openPrefixed(ctx context.Context, dsn, prefix string) (*cache.Cache, error) {
 	return cache.New(ctx, postgres.NewConnector(dsn), cache.WithTablePrefix(prefix))

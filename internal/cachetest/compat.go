@@ -151,7 +151,7 @@ func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*c
 		t.Fatal(err)
 	}
 	Equal(t, "streams", streams, []string{"products", "purchases", "users"})
-	Equal(t, "the format today's code upgraded the old cache to", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "the format today's code upgraded the old cache to", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 	Equal(t, "the table prefixes of the old states", Strings(t, c, `SELECT DISTINCT '[' || table_prefix || ']' FROM _airbyte_state`), []string{"[]"})
 	from, err := committedUser(ctx, c)
 	if err != nil || from < compatCount {

@@ -80,7 +80,7 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 			target := fresh(t)
 			makeFormat1(t, open, target, marked, 0)
 			c := opener(t, target)("q")
-			Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+			Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 			checkUpgraded(t, opener(t, target), "q_")
 		})
 	}
@@ -458,7 +458,8 @@ const (
 var longStream = "events_" + strings.Repeat("long", 16)
 
 // makeFormat1 makes the cache that open opens a cache as a version before
-// states were kept per prefix left it: the tables of src-x (users under no
+// states were kept per prefix left it (_airbyte_streams as in format 2,
+// which kept it as format 1 had): the tables of src-x (users under no
 // prefix, a and b_; a long stream under c) and of src-y (orders under b),
 // then the state table of format 1, as those versions created it, with
 // src-x's state and a destination's, src-y's LEGACY state, the state of
@@ -491,7 +492,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 	load("b", "src-y", "orders")
 	c := opn("")
 	defer c.Close()
-	for _, q := range append([]string{
+	for _, q := range slices.Concat(format2Statements, []string{
 		`DROP TABLE _airbyte_state`,
 		`CREATE TABLE IF NOT EXISTS _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
 		`INSERT INTO _airbyte_state VALUES ('src-x', '', 'users', 'STREAM', '` + format1Users + `', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`,
@@ -500,7 +501,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 		`INSERT INTO _airbyte_state VALUES ('src-z', '', 'users', 'STREAM', '` + format1Z + `', CAST('2026-01-04 00:00:00+00' AS TIMESTAMPTZ))`,
 		map[bool]string{true: `UPDATE _airbyte_cache_format SET format = 1`, false: `DROP TABLE _airbyte_cache_format`}[marked],
 		`INSERT INTO _airbyte_state SELECT 'src-bulk', '', 's' || CAST(i AS VARCHAR), 'STREAM', '{}', CAST('2026-01-05 00:00:00+00' AS TIMESTAMPTZ) FROM generate_series(1, ` + strconv.Itoa(bulk) + `) AS g(i)`,
-	}, then...) {
+	}, then) {
 		if _, err := c.ExecSQL(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
