@@ -333,9 +333,9 @@ func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
 
 // claimTables refuses a load into a table that another source loaded
 // (owners, read by prepare), and records the tables that no source has
-// yet as source's. Looking alone is not enough: two sources whose first loads of a stream run at once
-// (two workers) would both find the table nobody's and both write into
-// it. Claims are made under the DDL lock, one worker after the other, and
+// yet as source's. Looking alone is not enough: two sources whose first
+// loads of a stream run at once (two workers) would both find the table
+// nobody's and both write into it. Claims are made under the DDL lock, one worker after the other, and
 // never take a table another source has; so looking again after claiming
 // refuses all but the first. A refused load gives back what it claimed.
 //

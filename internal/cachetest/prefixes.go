@@ -589,12 +589,12 @@ func testUpgradeLongPrefix(t *testing.T, target string, open PrefixOpener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
+	for _, q := range slices.Concat(format2Statements, []string{
 		`DROP TABLE _airbyte_state`,
 		`CREATE TABLE _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
 		`INSERT INTO _airbyte_state VALUES ('src', '', 'users', 'STREAM', '` + format1Users + `', CURRENT_TIMESTAMP)`,
 		`UPDATE _airbyte_cache_format SET format = 1`,
-	} {
+	}) {
 		if _, err := c.ExecSQL(ctx, q); err != nil {
 			c.Close()
 			t.Fatalf("%s: %v", q, err)
@@ -656,7 +656,7 @@ func testUpgradeByProcesses(t *testing.T, target string, open PrefixOpener) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 	got := Strings(t, c, `SELECT table_prefix || ' ' || source_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY table_prefix, source_name`)
 	want := []string{" src-x 2", " src-z 1", " src-bulk " + strconv.Itoa(bulk), "a_ src-x 2", "b_ src-x 2", "b_ src-y 1", "c_ src-x 2"}
 	slices.Sort(got)
@@ -675,7 +675,7 @@ func testUpgradeKeepsView(t *testing.T, target string, open PrefixOpener) {
 		t.Fatalf("opening a cache of format 1 with a view over its states: %v", err)
 	}
 	defer c.Close()
-	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 	Equal(t, "the view's states", Strings(t, c, `SELECT source_name || ' ' || CAST(count(*) AS VARCHAR) FROM watched_states GROUP BY source_name ORDER BY source_name`),
 		[]string{"src-x 8", "src-y 1", "src-z 1"})
 }
@@ -746,7 +746,7 @@ func testKilledUpgrade(t *testing.T, fresh func(t testing.TB) string, open Prefi
 			t.Fatalf("opening after the kill: %v", err)
 		}
 		defer c.Close()
-		Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+		Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 		got := Strings(t, c, `SELECT table_prefix || ' ' || source_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY table_prefix, source_name`)
 		want := []string{" src-x 2", " src-z 1", " src-bulk " + strconv.Itoa(killBulk), "a_ src-x 2", "b_ src-x 2", "b_ src-y 1", "c_ src-x 2"}
 		slices.Sort(got)
