@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/x/goairbyte/cache"
@@ -57,29 +56,7 @@ func Namespaces(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener
 		t.Parallel()
 		target := fresh(t)
 		makeFormat2(t, open, target)
-		const n = 4
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				c, err := open(context.Background(), target, fmt.Sprintf("p%d", i))
-				if err == nil {
-					err = c.Close()
-				}
-				errs[i] = err
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("open %d of %d: %v", i, n, err)
-			}
-		}
+		openAtOnce(t, open, target, 4)
 		checkFormat2Upgraded(t, opener(t, target))
 	})
 }

@@ -130,28 +130,7 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		opn := opener(t, target)
 		makeFormat1(t, open, target, true, 0)
 		const n = 4
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		caches := make([]*cache.Cache, n)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				caches[i], errs[i] = open(context.Background(), target, fmt.Sprintf("p%d", i))
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for i, c := range caches {
-			if c != nil {
-				defer c.Close()
-			}
-			if errs[i] != nil {
-				t.Fatalf("open %d of %d: %v", i, n, errs[i])
-			}
-		}
+		caches := openAtOnce(t, open, target, n)
 		// The source without tables is kept under the prefix of the one
 		// open that upgraded.
 		var upgraders []string
@@ -165,6 +144,38 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		}
 		checkUpgraded(t, opn, upgraders[0])
 	})
+}
+
+// openAtOnce opens the cache at target n times at once, under the
+// prefixes p0, p1, …, and fails the test unless every open succeeds. The
+// Caches are closed when the test ends.
+func openAtOnce(t *testing.T, open PrefixOpener, target string, n int) []*cache.Cache {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	caches := make([]*cache.Cache, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			caches[i], errs[i] = open(context.Background(), target, fmt.Sprintf("p%d", i))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, c := range caches {
+		if c != nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d of %d: %v", i, n, err)
+		}
+	}
+	return caches
 }
 
 // accountConfig is the faker's config of one account: its own seed.
