@@ -45,6 +45,10 @@ type streamPlan struct {
 	// of another namespace, which this replace takes it over from (see
 	// checkNamespaces); nil otherwise.
 	takeover *tableOwner
+	// otherState says that the source's state for the stream, kept for a
+	// table whose namespace is unknown, names another namespace (see
+	// unknownNamespaces): it is dropped rather than given to this one.
+	otherState bool
 	// open: the stream's schema declares no property, and its records
 	// are loaded whole into _airbyte_data (see openRecord).
 	open bool

@@ -28,6 +28,9 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err := checkNamespaces(owners, source, plans, share); err != nil {
 		return "", err
 	}
+	if err := c.unknownNamespaces(ctx, owners, source, plans); err != nil {
+		return "", err
+	}
 	if !share {
 		if err := c.claimTables(ctx, source, plans, owners); err != nil {
 			return "", err
@@ -79,9 +82,10 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 // createTables is prepare's DDL, in one transaction: it drops the staging
 // tables a killed load left (leftovers, recorded with the tables staged), forgets the gone tables, creates the staging
 // tables of the replace streams and creates or evolves the tables of the
-// others; and it drops the source state of the stream of another
-// namespace whose table a replace takes over (see checkNamespaces), so
-// that it is never passed to this stream's connector.
+// others; and it drops the source state of another namespace's stream
+// kept for a table this load writes (see checkNamespaces and
+// unknownNamespaces), so that it is never passed to this stream's
+// connector.
 func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, staged, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
@@ -105,8 +109,13 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 	}
 	dropState := c.rebind(`DELETE FROM ` + c.qual(stateTable) + ` WHERE table_prefix = ? AND source_name = ? AND destination_name = '' AND stream_name IN (?, ?)`)
 	for i, p := range plans {
-		if o := p.takeover; o != nil {
+		switch o := p.takeover; {
+		case o != nil:
 			if err := tx.Exec(ctx, dropState, c.statePrefix, o.source, o.stream, p.table.Stream); err != nil {
+				return err
+			}
+		case p.otherState:
+			if err := tx.Exec(ctx, dropState, c.statePrefix, source, p.table.Stream, p.table.Stream); err != nil {
 				return err
 			}
 		}
@@ -564,6 +573,39 @@ func checkNamespaces(owners map[string]tableOwner, source string, plans []*strea
 		}
 		return &cacheerr.CollisionError{Kind: "namespace", First: o.stream, Second: p.table.Stream, Identifier: p.table.Name,
 			Namespaces: [2]string{o.namespace.String, p.namespace}}
+	}
+	return nil
+}
+
+// unknownNamespaces marks the plans (otherState) whose table's namespace
+// is unknown (recorded before the cache had format 3), and adopted by
+// this load, while the source's state for the stream, kept under this
+// Cache's prefix, names another namespace in its stream descriptor: that
+// state is another namespace's, and dropped rather than given to this
+// stream's connector (which would skip the records below its cursor). A
+// state that names no namespace is kept: connectors that leave the
+// namespace out of their states are common, and cannot be told from a
+// stream that has none.
+// The states are read only when a plan's table has an unknown namespace.
+func (c *Cache) unknownNamespaces(ctx context.Context, owners map[string]tableOwner, source string, plans []*streamPlan) error {
+	var unknown []*streamPlan
+	for _, p := range plans {
+		if o, ok := owners[p.table.Name]; ok && !o.claim && !o.namespace.Valid {
+			unknown = append(unknown, p)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	states, err := c.states(ctx, source, "", nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range unknown {
+		st := states[p.table.Stream]
+		if st != nil && st.Stream != nil && st.Stream.StreamDescriptor.Namespace != "" && st.Stream.StreamDescriptor.Namespace != p.namespace {
+			p.otherState = true
+		}
 	}
 	return nil
 }

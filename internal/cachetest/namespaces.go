@@ -50,7 +50,7 @@ func Namespaces(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener
 	}
 	t.Run("a cache of format 2 is upgraded", func(t *testing.T) {
 		t.Parallel()
-		testUpgradeFormat2(t, fresh(t), open)
+		testUpgradeFormat2(t, fresh, open)
 	})
 	t.Run("concurrent opens of a cache of format 2 upgrade it once", func(t *testing.T) {
 		t.Parallel()
@@ -290,24 +290,42 @@ func makeFormat2(t *testing.T, open PrefixOpener, target string) {
 }
 
 // testUpgradeFormat2: a cache of format 2 opened is of format 3, its
-// table's namespace unknown (any namespace's next load takes it), and its
-// state kept; once a load of west has recorded west, east is refused.
-func testUpgradeFormat2(t *testing.T, target string, open PrefixOpener) {
-	makeFormat2(t, open, target)
-	c, err := open(context.Background(), target, "")
-	if err != nil {
-		t.Fatal(err)
+// table's namespace unknown and its state kept; the next load records its
+// namespace, whichever it is, and is given the state only when it is of
+// that namespace (the state names east: west's connector would skip the
+// records below east's cursor); the other namespace is refused then.
+func testUpgradeFormat2(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener) {
+	ctx := context.Background()
+	for _, tc := range []struct{ ns, given, other string }{{"east", `east:{"id":11}`, "west"}, {"west", "", "east"}} {
+		target := fresh(t)
+		makeFormat2(t, open, target)
+		c, err := open(ctx, target, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		checkFormat2Upgraded(t, c)
+		// The state is read as source.Read reads it: once the load has
+		// begun, when it asks for the first message.
+		var given string
+		msgs := func(yield func(*protocol.Message, error) bool) {
+			given = tagsState(t, c, "src")
+			for _, m := range tagsRead(tc.ns, 12) {
+				if !yield(m, nil) {
+					return
+				}
+			}
+		}
+		if _, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: tagsCatalog(tc.ns), Messages: msgs}); err != nil {
+			t.Fatal(err)
+		}
+		if given != tc.given {
+			t.Fatalf("the state given to the first load of %s.tags after the upgrade: %q, want %q", tc.ns, given, tc.given)
+		}
+		checkTags(t, c, "src", []string{"10|east", "11|east", "12|" + tc.ns}, tc.ns, tc.ns+`:{"id":12}`)
+		_, err = loadTags(c, "src", tc.other, cache.StrategyAuto, false, tagsRead(tc.other, 13)...)
+		refusedForNamespace(t, err, tc.other, tc.ns)
 	}
-	defer c.Close()
-	checkFormat2Upgraded(t, c)
-	// What the source was given, west took (its table's namespace was
-	// not known): this is the load the upgrade cannot refuse.
-	if _, err := loadTags(c, "src", "west", cache.StrategyAuto, false, tagsRead("west", 12)...); err != nil {
-		t.Fatal(err)
-	}
-	checkTags(t, c, "src", []string{"10|east", "11|east", "12|west"}, "west", `west:{"id":12}`)
-	_, err = loadTags(c, "src", "east", cache.StrategyAuto, false, tagsRead("east", 13)...)
-	refusedForNamespace(t, err, "east", "west")
 }
 
 // checkFormat2Upgraded checks the cache makeFormat2 made once upgraded:
