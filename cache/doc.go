@@ -103,7 +103,12 @@
 // suffix to the backend's identifier limit (63 bytes on PostgreSQL). Two
 // streams or two fields that normalise alike are an [ErrNameCollision], and
 // so are two streams of the same name in different namespaces (tables are
-// keyed by stream name, as in PyAirbyte); identifiers are always quoted.
+// keyed by stream name, as in PyAirbyte), in one load or across loads: a
+// table is recorded with the namespace of the stream that loads it ("" for
+// none, a namespace of its own), and a load of its name in another
+// namespace (west.tags into the table of east.tags) is refused before it
+// writes, with an error that names both streams, unless its strategy is
+// replace (see State and metadata); identifiers are always quoted.
 // Columns follow the JSON schema's top-level properties (date-time is a
 // timestamp with time zone, objects and arrays JSON/JSONB, unions and
 // unknown types JSON), plus _airbyte_raw_id (a ULID, increasing in arrival
@@ -248,8 +253,24 @@
 // a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
 // switches kinds (upgraded off LEGACY state, moved off CDC) is given what
 // it sent last.
-// _airbyte_streams records each stream table's source and stream and the
-// merge and staging bookkeeping that makes a killed load recoverable. A
+// _airbyte_streams records each stream table's source, stream and
+// namespace, and the merge and staging bookkeeping that makes a killed
+// load recoverable. A table keeps one state per stream name, the state of
+// the namespace recorded for it: a load of another namespace's stream of
+// that name would mix two namespaces' records in it, and be given the
+// other's state (a connector that finds its state by name alone would
+// skip the records below the other's cursor), so it is an
+// [ErrNameCollision] before anything is written; read it under a table
+// prefix of its own. A replace takes the table over instead (its
+// namespace renamed, say): the other namespace's state for the stream is
+// dropped in the load's first transaction, before any state is read for
+// the connector, and the table is recorded for the new namespace in the
+// swap's (a replace not swapped in leaves the table to the other
+// namespace, without its state: its next load reads from the start). A
+// table recorded before the cache had format 3 has an unknown namespace
+// (NULL), which its next load records, whatever it is; that load is not
+// given the source's state for the stream when the state's stream
+// descriptor names another namespace (one that names none is given). A
 // table belongs to the source that loaded it first (a load killed or
 // failed before it created the table leaves a claim that the next load of
 // another source takes over, and a source's load forgets the tables
