@@ -263,8 +263,8 @@
 // [ErrNameCollision] before anything is written; read it under a table
 // prefix of its own. A replace takes the table over instead (its
 // namespace renamed, say): the other namespace's state for the stream is
-// dropped in the load's first transaction, before any state is read for
-// the connector, and the table is recorded for the new namespace in the
+// dropped in the transaction that readies the load's tables, before any
+// state is read for the connector, and the table is recorded for the new namespace in the
 // swap's (a replace not swapped in leaves the table to the other
 // namespace, without its state: its next load reads from the start). A
 // table recorded before the cache had format 3 has an unknown namespace
