@@ -45,7 +45,8 @@ var (
 	// primary key or cursor that names a field the stream's schema lacks.
 	ErrStrategy = cache.ErrStrategy
 	// ErrNameCollision: two stream or field names that become one table or
-	// column, or a field named like the cache's own columns.
+	// column (streams of one name in two namespaces, in one read or in
+	// two), or a field named like the cache's own columns.
 	ErrNameCollision = cache.ErrNameCollision
 	// ErrInvalidName: a stream or field name that cannot become a SQL
 	// identifier.

@@ -137,10 +137,15 @@ const (
 // introduced the mark wrote format 1, and their caches have no
 // _airbyte_cache_format. Format 2 keys the states by table prefix too
 // (_airbyte_state.table_prefix): opening a format-1 cache, marked or not,
-// upgrades it (see upgradeStates); the versions that know format 1 only
+// upgrades it (see upgradeFormat); the versions that know format 1 only
 // refuse a cache of format 2 at open, and those before the mark fail at
-// their first commit of a state (table_prefix is NOT NULL).
-const cacheFormat = 2
+// their first commit of a state (table_prefix is NOT NULL). Format 3
+// records each stream table's namespace (_airbyte_streams.namespace: NULL
+// for a table recorded before, unknown until its next load), so that a
+// load of a stream of another namespace is refused rather than mixed into
+// the table; opening a cache of format 1 or 2 upgrades it, and the
+// versions that know format 2 refuse format 3 at open.
+const cacheFormat = 3
 
 // settings are what the options set.
 type settings struct {
@@ -176,7 +181,7 @@ type Option func(*settings)
 // names the backend cut within the prefix (on PostgreSQL, a prefix of 54
 // bytes or more with a name over 63) is found only when it is the
 // upgrading Cache's. A cache so upgraded, or written by this version
-// (format 2), is refused by those earlier versions.
+// (format 3), is refused by those earlier versions.
 func WithTablePrefix(prefix string) Option {
 	return func(s *settings) { s.prefix, s.prefixSet = prefix, true }
 }
@@ -243,6 +248,10 @@ func newCache(ctx context.Context, conn backend.Connector, prefix string) (*Cach
 // format 1, which kept states by source name only.
 var stateColumnsFormat1 = []string{"source_name", "destination_name", "stream_name", "state_type", "state_json", "updated_at"}
 
+// streamsColumnsFormat2 are the columns of the streams table in a cache of
+// format 1 or 2, which did not record namespaces.
+var streamsColumnsFormat2 = []string{"table_name", "stream_name", "source_name", "dedupe_from", "staging_table", "updated_at"}
+
 // internalTableColumns are the columns of the internal tables, as the
 // cache reads and writes them.
 var internalTableColumns = []struct {
@@ -252,13 +261,13 @@ var internalTableColumns = []struct {
 }{
 	{stateTable, append([]string{"table_prefix"}, stateColumnsFormat1...),
 		"its states, and every load would read its streams again from the start"},
-	{streamsTable, []string{"table_name", "stream_name", "source_name", "dedupe_from", "staging_table", "updated_at"},
+	{streamsTable, append(slices.Clone(streamsColumnsFormat2), "namespace"),
 		"which source owns each table, and any source could load into another's tables"},
 	{formatTable, []string{"format"}, ""}, // missing in the caches of earlier versions
 }
 
 // createInternalTables creates the internal tables if they are missing,
-// upgrades a cache of an earlier format (see upgradeStates), and refuses
+// upgrades a cache of an earlier format (see upgradeFormat), and refuses
 // a cache whose internal tables this version cannot use (see
 // checkInternalTables).
 func (c *Cache) createInternalTables(ctx context.Context) error {
@@ -267,11 +276,11 @@ func (c *Cache) createInternalTables(ctx context.Context) error {
 	}
 	// A new cache, or an earlier format; or what looked damaged, which
 	// may be an upgrade by another process or Cache that committed while
-	// the check read the tables one by one: upgradeStates checks again
+	// the check read the tables one by one: upgradeFormat checks again
 	// under the lock that every upgrade (and creation) holds. Caches that
 	// create one DuckDB file's tables at once, unlocked, failed with a
 	// write-write conflict on the catalog.
-	return c.upgradeStates(ctx)
+	return c.upgradeFormat(ctx)
 }
 
 // createFresh creates the internal tables of a new cache, if they are
@@ -282,7 +291,7 @@ func (c *Cache) createFresh(ctx context.Context) error {
 			tz := c.b.SQLType(backend.TypeTimestampTZ)
 			for _, q := range []string{
 				c.createStateTable(`CREATE TABLE IF NOT EXISTS `, tz),
-				`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `)`,
+				`CREATE TABLE IF NOT EXISTS ` + c.qual(streamsTable) + ` (table_name VARCHAR NOT NULL PRIMARY KEY, stream_name VARCHAR NOT NULL, source_name VARCHAR NOT NULL, dedupe_from VARCHAR, staging_table VARCHAR, updated_at ` + tz + `, namespace VARCHAR)`,
 			} {
 				if err := tx.Exec(ctx, q); err != nil {
 					return fmt.Errorf("cache: creating internal tables: %w%s", err, c.mayNotCreate(err))
@@ -365,6 +374,9 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, format int
 		columns := it.columns
 		if it.table == stateTable && format < 2 {
 			columns = stateColumnsFormat1
+		}
+		if it.table == streamsTable && format < 3 {
+			columns = streamsColumnsFormat2
 		}
 		for _, col := range columns {
 			if !have[it.table][col] {

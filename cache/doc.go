@@ -112,7 +112,12 @@
 // suffix to the backend's identifier limit (63 bytes on PostgreSQL). Two
 // streams or two fields that normalise alike are an [ErrNameCollision], and
 // so are two streams of the same name in different namespaces (tables are
-// keyed by stream name, as in PyAirbyte); identifiers are always quoted.
+// keyed by stream name, as in PyAirbyte), in one load or across loads: a
+// table is recorded with the namespace of the stream that loads it ("" for
+// none, a namespace of its own), and a load of its name in another
+// namespace (west.tags into the table of east.tags) is refused before it
+// writes, with an error that names both streams, unless its strategy is
+// replace (see State and metadata); identifiers are always quoted.
 // Columns follow the JSON schema's top-level properties (date-time is a
 // timestamp with time zone, objects and arrays JSON/JSONB, unions and
 // unknown types JSON), plus _airbyte_raw_id (a ULID, increasing in arrival
@@ -257,8 +262,24 @@
 // a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
 // switches kinds (upgraded off LEGACY state, moved off CDC) is given what
 // it sent last.
-// _airbyte_streams records each stream table's source and stream and the
-// merge and staging bookkeeping that makes a killed load recoverable. A
+// _airbyte_streams records each stream table's source, stream and
+// namespace, and the merge and staging bookkeeping that makes a killed
+// load recoverable. A table keeps one state per stream name, the state of
+// the namespace recorded for it: a load of another namespace's stream of
+// that name would mix two namespaces' records in it, and be given the
+// other's state (a connector that finds its state by name alone would
+// skip the records below the other's cursor), so it is an
+// [ErrNameCollision] before anything is written; read it under a table
+// prefix of its own. A replace takes the table over instead (its
+// namespace renamed, say): the other namespace's state for the stream is
+// dropped in the transaction that readies the load's tables, before any
+// state is read for the connector, and the table is recorded for the new namespace in the
+// swap's (a replace not swapped in leaves the table to the other
+// namespace, without its state: its next load reads from the start). A
+// table recorded before the cache had format 3 has an unknown namespace
+// (NULL), which its next load records, whatever it is; that load is not
+// given the source's state for the stream when the state's stream
+// descriptor names another namespace (one that names none is given). A
 // table belongs to the source that loaded it first (a load killed or
 // failed before it created the table leaves a claim that the next load of
 // another source takes over, and a source's load forgets the tables
@@ -267,8 +288,9 @@
 // another prefix may be running): another source's load into
 // it (two sources with a stream "users" in one cache) is a
 // [ErrTableOwned] error that suggests a table prefix, unless
-// LoadRequest.ShareTables says the table is shared on purpose. Two
-// prefixes and streams of one source that make one table name ("pfx" and
+// LoadRequest.ShareTables says the table is shared on purpose (between
+// sources: a stream of another namespace is refused with or without it).
+// Two prefixes and streams of one source that make one table name ("pfx" and
 // "a_users", "pfx_a" and "users": pfx_a_users) would mix two accounts'
 // records under two states: the second load is an [ErrNameCollision]
 // (unless LoadRequest.ShareTables), and takes over a claim only. Loads of
@@ -285,27 +307,31 @@
 // it, by trying again until they are done (or the load's context ends),
 // so that meanwhile the other loads change their own tables.
 //
-// _airbyte_cache_format holds the format of these tables: 2 since states
-// are kept per table prefix; 1 before, in every cache earlier versions
-// wrote, the first ones without the mark. Opening a cache of format 1
+// _airbyte_cache_format holds the format of these tables: 3 since
+// _airbyte_streams records the tables' namespaces; 2 since states are
+// kept per table prefix; 1 before, in every cache earlier versions wrote,
+// the first ones without the mark. Opening a cache of format 1 or 2
 // upgrades it, once however many processes open it at once, in one
-// transaction (a process killed in it leaves format 1, and the next open
-// upgrades), which alters _airbyte_state (on PostgreSQL in place, so that
-// the roles granted to read it still may, and views over it still stand:
+// transaction (a process killed in it leaves the cache as it was, and the
+// next open upgrades), which adds the namespace column to
+// _airbyte_streams (NULL, unknown, in the rows there) and, from format 1,
+// alters _airbyte_state (on PostgreSQL both in place, so that
+// the roles granted to read them still may, and views over them still stand:
 // that first open needs the tables' owner, and a role that may only read
-// is refused until then). Every prefix keeps the states it used, as each
+// is refused until then). From format 1, every prefix keeps the states it used, as each
 // state, shared by all prefixes until then, is kept under every prefix
 // under which its source has a table in _airbyte_streams (the prefix read
 // back from the table's name; one that the backend cut within the prefix,
 // only if the upgrading Cache's prefix gives it); the states of a source
 // that has no table go to the prefix of the Cache that upgrades. The earlier
-// versions that check the mark refuse a cache of format 2, which they
-// would misread, when they open it; those before the mark fail at their
-// first commit of a state (the records it covers are not committed). A
-// process of an earlier version that has the cache open when another
-// upgrades it (workers sharing a PostgreSQL cache) fails at its next
-// commit of a state in the same way: stop them before the first process
-// of this version opens the cache, and upgrade them together.
+// versions that check the mark refuse a cache of a newer format than
+// theirs, which they would misread, when they open it; those before the
+// mark fail at their first commit of a state (the records it covers are
+// not committed). A process of format 1 that has the cache open when
+// another upgrades it (workers sharing a PostgreSQL cache) fails at its
+// next commit of a state in the same way, and one of format 2 loads on
+// without recording or checking namespaces: stop them before the first
+// process of this version opens the cache, and upgrade them together.
 // Opening a cache checks the tables: a newer format, a missing internal
 // table or column, or a column the cache cannot fill is refused with an
 // error that says what to do, before any load could read its streams from
@@ -335,7 +361,7 @@
 // the owner's last export). Earlier
 // versions read and write the indexed tables as before (a replace of
 // theirs swaps in a table without it, indexed at the next load of this
-// version), so the cache's format stays 2. A stream the
+// version), so the index did not change the cache's format. A stream the
 // cache does not hold is a *protocol.StreamNotFoundError, which matches
 // protocol.ErrStreamNotFound (goairbyte.ErrStreamNotFound) as every
 // not-found error of the library does. DB, ExecSQL and Query give plain SQL access ("?"

@@ -10,8 +10,10 @@ var (
 	// ErrStrategy: a write strategy that cannot apply to a stream, or a
 	// primary key or cursor that names a field the stream's schema lacks.
 	ErrStrategy = cacheerr.ErrStrategy
-	// ErrNameCollision: two names that become the same table or column, or
-	// a field named like one of the cache's own columns.
+	// ErrNameCollision: two names that become the same table or column
+	// (a stream loaded into the table of a stream of its name in another
+	// namespace among them), or a field named like one of the cache's own
+	// columns.
 	ErrNameCollision = cacheerr.ErrNameCollision
 	// ErrInvalidName: a name that cannot become a SQL identifier.
 	ErrInvalidName = cacheerr.ErrInvalidName

@@ -99,13 +99,19 @@ func (c *Cache) finalizeTx(ctx context.Context, plans []*streamPlan, states map[
 			} else if err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+c.qual(p.target)); err != nil {
 				return err
 			}
-			done := `UPDATE ` + c.qual(streamsTable) + ` SET staging_table = NULL WHERE table_name = ?`
-			if !p.swap && p.unmade {
+			// Swapped in, the table is the stream's, of its namespace
+			// (a table taken over from another namespace becomes so
+			// only now: see checkNamespaces).
+			done, args := `UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL, namespace = ? WHERE table_name = ?`, []any{p.namespace, t.Name}
+			switch {
+			case !p.swap && p.unmade:
 				// No table was made: recorded, it would belong to this
 				// source, and refuse other sources, for nothing.
-				done = `DELETE FROM ` + c.qual(streamsTable) + ` WHERE table_name = ?`
+				done, args = `DELETE FROM `+c.qual(streamsTable)+` WHERE table_name = ?`, args[1:]
+			case !p.swap:
+				done, args = `UPDATE `+c.qual(streamsTable)+` SET staging_table = NULL WHERE table_name = ?`, args[1:]
 			}
-			if err := tx.Exec(ctx, c.rebind(done), t.Name); err != nil {
+			if err := tx.Exec(ctx, c.rebind(done), args...); err != nil {
 				return err
 			}
 		}

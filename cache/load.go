@@ -56,7 +56,10 @@ type LoadRequest struct {
 	// the tables are shared on purpose. Without it such a load is refused
 	// with an error matching ErrTableOwned. A shared table is recorded as
 	// the last loader's; do not run loads of two sources into it at the
-	// same time.
+	// same time. It shares tables between sources, not namespaces: a
+	// stream whose table is recorded for a stream of another namespace is
+	// refused with an error matching ErrNameCollision, with or without it,
+	// unless its strategy is replace.
 	ShareTables bool
 }
 

@@ -29,18 +29,19 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// insertStreams records the tables of plans in _airbyte_streams as source's
-// unless they are recorded already (by any source): a claim (updated_at
-// NULL), or the row recordStreams then completes.
+// insertStreams records the tables of plans in _airbyte_streams as source's,
+// with their streams' namespaces, unless they are recorded already (by any
+// source): a claim (updated_at NULL), or the row recordStreams then
+// completes.
 func (c *Cache) insertStreams(ctx context.Context, tx backend.Tx, source string, plans []*streamPlan) error {
 	for part := range slices.Chunk(plans, metaRows) {
-		args := make([]any, 0, 1+2*len(part))
+		args := make([]any, 0, 1+3*len(part))
 		args = append(args, source)
 		for _, p := range part {
-			args = append(args, p.table.Name, p.table.Stream)
+			args = append(args, p.table.Name, p.table.Stream, p.namespace)
 		}
-		q := `INSERT INTO ` + c.qual(streamsTable) + ` (table_name, stream_name, source_name) SELECT v.t, v.s, CAST(? AS VARCHAR) FROM (VALUES ` +
-			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(t, s) WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(streamsTable) + ` x WHERE x.table_name = v.t)`
+		q := `INSERT INTO ` + c.qual(streamsTable) + ` (table_name, stream_name, source_name, namespace) SELECT v.t, v.s, CAST(? AS VARCHAR), v.ns FROM (VALUES ` +
+			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(t, s, ns) WHERE NOT EXISTS (SELECT 1 FROM ` + c.qual(streamsTable) + ` x WHERE x.table_name = v.t)`
 		if err := tx.Exec(ctx, c.rebind(q), args...); err != nil {
 			return err
 		}
@@ -49,27 +50,32 @@ func (c *Cache) insertStreams(ctx context.Context, tx backend.Tx, source string,
 }
 
 // recordStreams notes the tables of plans in _airbyte_streams as source's
-// with the bookkeeping a killed load needs: the staging table of a
+// with their streams' namespaces (a replace that takes a table over from
+// another namespace leaves it to finalize, which records it at the swap)
+// and the bookkeeping a killed load needs: the staging table of a
 // replace, the watermark of a merge (kept when the plan has none).
 func (c *Cache) recordStreams(ctx context.Context, tx backend.Tx, source string, plans []*streamPlan) error {
 	if err := c.insertStreams(ctx, tx, source, plans); err != nil {
 		return err
 	}
 	for part := range slices.Chunk(plans, metaRows) {
-		args := make([]any, 0, 1+4*len(part))
+		args := make([]any, 0, 1+5*len(part))
 		args = append(args, source)
 		for _, p := range part {
-			var staging, dedupe any // NULL: dedupe_from is kept
+			var staging, dedupe, ns any // NULL: dedupe_from, namespace are kept
 			if p.strategy == StrategyReplace {
 				staging = p.target
 			}
 			if p.strategy == StrategyMerge {
 				dedupe = p.dedupeFrom
 			}
-			args = append(args, p.table.Name, p.table.Stream, dedupe, staging)
+			if p.takeover == nil {
+				ns = p.namespace
+			}
+			args = append(args, p.table.Name, p.table.Stream, dedupe, staging, ns)
 		}
-		q := `UPDATE ` + c.qual(streamsTable) + ` SET stream_name = v.s, source_name = CAST(? AS VARCHAR), dedupe_from = COALESCE(v.d, dedupe_from), staging_table = v.st, updated_at = CURRENT_TIMESTAMP FROM (VALUES ` +
-			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(t, s, d, st) WHERE table_name = v.t`
+		q := `UPDATE ` + c.qual(streamsTable) + ` SET stream_name = v.s, source_name = CAST(? AS VARCHAR), dedupe_from = COALESCE(v.d, dedupe_from), staging_table = v.st, namespace = COALESCE(v.ns, namespace), updated_at = CURRENT_TIMESTAMP FROM (VALUES ` +
+			rowsOf(`CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS VARCHAR)`, len(part)) + `) AS v(t, s, d, st, ns) WHERE table_name = v.t`
 		if err := tx.Exec(ctx, c.rebind(q), args...); err != nil {
 			return err
 		}

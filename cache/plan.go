@@ -39,6 +39,16 @@ type streamPlan struct {
 	strategy Strategy
 	target   string // the table records go into: the stream's, or a staging table
 	records  int64  // records received
+	// namespace is the stream's ("" for none), recorded for its table.
+	namespace string
+	// takeover is what the table is recorded for when that is a stream
+	// of another namespace, which this replace takes it over from (see
+	// checkNamespaces); nil otherwise.
+	takeover *tableOwner
+	// otherState says that the source's state for the stream, kept for a
+	// table whose namespace is unknown, names another namespace (see
+	// unknownNamespaces): it is dropped rather than given to this one.
+	otherState bool
 	// open: the stream's schema declares no property, and its records
 	// are loaded whole into _airbyte_data (see openRecord).
 	open bool
@@ -146,7 +156,7 @@ func (c *Cache) planStreams(req *LoadRequest) ([]*streamPlan, error) {
 		if err := cacheerr.MissingKeyField(t.Stream, string(st), t.PrimaryKey, t.Cursor, func(f string) bool { return columnOf(&t, f) != nil }); err != nil {
 			return nil, err
 		}
-		plans = append(plans, &streamPlan{table: t, strategy: st, target: t.Name, open: isOpen(&t)})
+		plans = append(plans, &streamPlan{table: t, strategy: st, target: t.Name, open: isOpen(&t), namespace: cs.Stream.Namespace})
 	}
 	return plans, nil
 }

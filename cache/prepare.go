@@ -21,8 +21,18 @@ import (
 // returns the load's first raw id, syncStart, from ids once they are
 // raised above the tables' (see raiseIDFloor).
 func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan, share bool, ids *idGen) (syncStart string, err error) {
+	owners, err := c.tableOwners(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := checkNamespaces(owners, source, plans, share); err != nil {
+		return "", err
+	}
+	if err := c.unknownNamespaces(ctx, owners, source, plans); err != nil {
+		return "", err
+	}
 	if !share {
-		if err := c.claimTables(ctx, source, plans); err != nil {
+		if err := c.claimTables(ctx, source, plans, owners); err != nil {
 			return "", err
 		}
 	}
@@ -75,7 +85,10 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 // createTables is prepare's DDL, in one transaction: it drops the staging
 // tables a killed load left (leftovers, recorded with the tables staged), forgets the gone tables, creates the staging
 // tables of the replace streams and creates or evolves the tables of the
-// others.
+// others; and it drops the source state of another namespace's stream
+// kept for a table this load writes (see checkNamespaces and
+// unknownNamespaces), so that it is never passed to this stream's
+// connector.
 func (c *Cache) createTables(ctx context.Context, source string, plans []*streamPlan, staged, leftovers, gone []string, existing map[string][]columnInfo, syncStart string) error {
 	tx, err := c.beginDDL(ctx)
 	if err != nil {
@@ -97,7 +110,18 @@ func (c *Cache) createTables(ctx context.Context, source string, plans []*stream
 			return err
 		}
 	}
+	dropState := c.rebind(`DELETE FROM ` + c.qual(stateTable) + ` WHERE table_prefix = ? AND source_name = ? AND destination_name = '' AND stream_name IN (?, ?)`)
 	for i, p := range plans {
+		switch o := p.takeover; {
+		case o != nil:
+			if err := tx.Exec(ctx, dropState, c.statePrefix, o.source, o.stream, p.table.Stream); err != nil {
+				return err
+			}
+		case p.otherState:
+			if err := tx.Exec(ctx, dropState, c.statePrefix, source, p.table.Stream, p.table.Stream); err != nil {
+				return err
+			}
+		}
 		if p.strategy == StrategyReplace {
 			p.unmade = len(existing[p.table.Name]) == 0
 			p.target = fmt.Sprintf("%s%s_%d", stagingPrefix, strings.ToLower(syncStart), i)
@@ -365,11 +389,11 @@ func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
 	return out, rows.Err()
 }
 
-// claimTables refuses a load into a table that another source loaded,
-// and records the tables that no source has yet as source's. Looking alone
-// is not enough: two sources whose first loads of a stream run at once
-// (two workers) would both find the table nobody's and both write into
-// it. Claims are made under the DDL lock, one worker after the other, and
+// claimTables refuses a load into a table that another source loaded
+// (owners, read by prepare), and records the tables that no source has
+// yet as source's. Looking alone is not enough: two sources whose first
+// loads of a stream run at once (two workers) would both find the table
+// nobody's and both write into it. Claims are made under the DDL lock, one worker after the other, and
 // never take a table another source has; so looking again after claiming
 // refuses all but the first. A refused load gives back what it claimed.
 //
@@ -379,11 +403,7 @@ func (c *Cache) watermarks(ctx context.Context) (map[string]string, error) {
 // table that does not exist; the next load of its source clears it (see
 // goneTables), and meanwhile another source takes it over rather than be
 // refused for good for a table that holds no one's records.
-func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamPlan) error {
-	owners, err := c.tableOwners(ctx)
-	if err != nil {
-		return err
-	}
+func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamPlan, owners map[string]tableOwner) error {
 	if err := c.takeOverClaims(ctx, source, plans, owners); err != nil {
 		return err
 	}
@@ -443,7 +463,8 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 		}
 		pause *= 2
 	}
-	if owners, err = c.tableOwners(ctx); err != nil {
+	owners, err := c.tableOwners(ctx)
+	if err != nil {
 		return err
 	}
 	refused := ownerError(owners, source, plans)
@@ -451,8 +472,8 @@ func (c *Cache) claimTables(ctx context.Context, source string, plans []*streamP
 		// Only a claim can have recorded source for a table that had no
 		// owner a moment ago (loads of a source run one at a time).
 		unclaim := c.rebind(`DELETE FROM ` + c.qual(streamsTable) + ` WHERE table_name = ? AND source_name = ?`)
-		if err := c.eachInDDL(ctx, fresh, func(tx backend.Tx, t *backend.Table) error {
-			return tx.Exec(ctx, unclaim, t.Name, source)
+		if err := c.eachInDDL(ctx, fresh, func(tx backend.Tx, p *streamPlan) error {
+			return tx.Exec(ctx, unclaim, p.table.Name, source)
 		}); err != nil {
 			return fmt.Errorf("%w (and giving back the tables claimed: %v)", refused, err)
 		}
@@ -497,23 +518,23 @@ func (c *Cache) takeOverClaims(ctx context.Context, source string, plans []*stre
 		if err != nil {
 			return err
 		}
-		take := c.rebind(`UPDATE ` + c.qual(streamsTable) + ` SET source_name = ?, stream_name = ? WHERE table_name = ? AND source_name = ? AND updated_at IS NULL`)
-		err = c.eachInDDL(ctx, ps, func(tx backend.Tx, t *backend.Table) error {
-			return tx.Exec(ctx, take, source, t.Stream, t.Name, other)
+		take := c.rebind(`UPDATE ` + c.qual(streamsTable) + ` SET source_name = ?, stream_name = ?, namespace = ? WHERE table_name = ? AND source_name = ? AND updated_at IS NULL`)
+		err = c.eachInDDL(ctx, ps, func(tx backend.Tx, p *streamPlan) error {
+			return tx.Exec(ctx, take, source, p.table.Stream, p.namespace, p.table.Name, other)
 		})
 		unlock()
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
-			owners[p.table.Name] = tableOwner{source: source, stream: p.table.Stream, claim: true}
+			owners[p.table.Name] = tableOwner{source: source, stream: p.table.Stream, claim: true, namespace: sql.NullString{String: p.namespace, Valid: true}}
 		}
 	}
 	return nil
 }
 
-// eachInDDL runs fn for the table of each plan in one DDL transaction.
-func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(backend.Tx, *backend.Table) error) error {
+// eachInDDL runs fn for each plan in one DDL transaction.
+func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(backend.Tx, *streamPlan) error) error {
 	return c.inDDL(ctx, func() error {
 		tx, err := c.beginDDL(ctx)
 		if err != nil {
@@ -521,7 +542,7 @@ func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(back
 		}
 		defer tx.Rollback(ctx)
 		for _, p := range plans {
-			if err := fn(tx, &p.table); err != nil {
+			if err := fn(tx, p); err != nil {
 				return err
 			}
 		}
@@ -530,15 +551,18 @@ func (c *Cache) eachInDDL(ctx context.Context, plans []*streamPlan, fn func(back
 }
 
 // tableOwner is the source that loaded a table, or only claimed it (see
-// claimTables), and the stream it recorded for it.
+// claimTables), and the stream it recorded for it: its name and namespace
+// ("" for none; NULL, unknown, for a table recorded before the cache had
+// format 3, until its next load).
 type tableOwner struct {
 	source, stream string
+	namespace      sql.NullString
 	claim          bool
 }
 
 // tableOwners maps each table recorded in the cache to its owner.
 func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) {
-	rows, err := c.Query(ctx, `SELECT table_name, source_name, stream_name, updated_at IS NULL FROM `+c.qual(streamsTable))
+	rows, err := c.Query(ctx, `SELECT table_name, source_name, stream_name, namespace, updated_at IS NULL FROM `+c.qual(streamsTable))
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +571,7 @@ func (c *Cache) tableOwners(ctx context.Context) (map[string]tableOwner, error) 
 	for rows.Next() {
 		var table string
 		var o tableOwner
-		if err := rows.Scan(&table, &o.source, &o.stream, &o.claim); err != nil {
+		if err := rows.Scan(&table, &o.source, &o.stream, &o.namespace, &o.claim); err != nil {
 			return nil, err
 		}
 		owners[table] = o
@@ -567,6 +591,69 @@ func ownerError(owners map[string]tableOwner, source string, plans []*streamPlan
 			return &cacheerr.TableOwnerError{Table: p.table.Name, Stream: p.table.Stream, Owner: o.source, Source: source}
 		case otherPrefixStream(o, p):
 			return &cacheerr.CollisionError{Kind: "table", First: o.stream, Second: p.table.Stream, Identifier: p.table.Name}
+		}
+	}
+	return nil
+}
+
+// checkNamespaces refuses, before anything is written, a load of a stream
+// into a table recorded (in owners) for a stream of the same name in
+// another namespace — east.tags into the table of west.tags — with an
+// error matching ErrNameCollision: the two streams' records would mix in
+// the table, and one namespace's state would be passed to the other's
+// connector, which may skip the other's older records. A replace takes
+// such a table over instead (its plan's takeover is set): its swap
+// records the table for its stream (see finalizeTx), and the other
+// namespace's state is dropped before the load reads (see createTables).
+// A table whose namespace is unknown (recorded before the cache had
+// format 3), or only claimed, is any stream's. LoadRequest.ShareTables
+// shares tables between sources, not namespaces: with it, the tables of
+// every source are checked; without it, those of other sources are left
+// to claimTables, which refuses them.
+func checkNamespaces(owners map[string]tableOwner, source string, plans []*streamPlan, share bool) error {
+	for _, p := range plans {
+		o, ok := owners[p.table.Name]
+		if !ok || o.claim || !o.namespace.Valid || o.namespace.String == p.namespace || (!share && o.source != source) || otherPrefixStream(o, p) {
+			continue
+		}
+		if p.strategy == StrategyReplace {
+			p.takeover = &o
+			continue
+		}
+		return &cacheerr.CollisionError{Kind: "namespace", First: o.stream, Second: p.table.Stream, Identifier: p.table.Name,
+			Namespaces: [2]string{o.namespace.String, p.namespace}}
+	}
+	return nil
+}
+
+// unknownNamespaces marks the plans (otherState) whose table's namespace
+// is unknown (recorded before the cache had format 3), and adopted by
+// this load, while the source's state for the stream, kept under this
+// Cache's prefix, names another namespace in its stream descriptor: that
+// state is another namespace's, and dropped rather than given to this
+// stream's connector (which would skip the records below its cursor). A
+// state that names no namespace is kept: connectors that leave the
+// namespace out of their states are common, and cannot be told from a
+// stream that has none.
+// The states are read only when a plan's table has an unknown namespace.
+func (c *Cache) unknownNamespaces(ctx context.Context, owners map[string]tableOwner, source string, plans []*streamPlan) error {
+	var unknown []*streamPlan
+	for _, p := range plans {
+		if o, ok := owners[p.table.Name]; ok && !o.claim && !o.namespace.Valid {
+			unknown = append(unknown, p)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	states, err := c.states(ctx, source, "", nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range unknown {
+		st := states[p.table.Stream]
+		if st != nil && st.Stream != nil && st.Stream.StreamDescriptor.Namespace != "" && st.Stream.StreamDescriptor.Namespace != p.namespace {
+			p.otherState = true
 		}
 	}
 	return nil

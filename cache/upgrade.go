@@ -65,42 +65,68 @@ func validPrefix(p string) bool {
 // others find it done.
 const formatUpgradeLock = "upgrade the cache's format"
 
-// upgradeStates upgrades a cache of format 1 (marked so, or not marked at
-// all) to format 2, whose states are kept per table prefix, in one DDL
-// transaction: a process killed in it leaves format 1 as it was, and the
-// next open upgrades again. No prefix loses the states it used when they
-// were shared: each state is copied to every prefix under which its source
-// has a table in _airbyte_streams, and the states of a source that has
-// none go to this Cache's prefix. The upgrade holds a lock of its own
-// meanwhile, and checks the internal tables again once it holds it:
-// another process may have upgraded the cache since this one looked; it
-// creates the internal tables of a cache that has none. The
-// state table is altered where the database can (convertInPlace), and
-// created anew where not (convertStates).
-func (c *Cache) upgradeStates(ctx context.Context) error {
+// upgradeFormat upgrades a cache of an earlier format to this one, in one
+// DDL transaction: a process killed in it leaves the cache as it was, and
+// the next open upgrades again. Format 1 (marked so, or not marked at
+// all) becomes format 2, whose states are kept per table prefix: no
+// prefix loses the states it used when they were shared, as each state is
+// copied to every prefix under which its source has a table in
+// _airbyte_streams, and the states of a source that has none go to this
+// Cache's prefix (see convertInPlace, convertStates). Format 2 becomes
+// format 3, whose _airbyte_streams records each table's namespace: the
+// column is added, NULL (unknown) in the rows there, and the next load of
+// each table records its stream's.
+// The upgrade holds a lock of its own meanwhile, and checks the internal
+// tables again once it holds it: another process may have upgraded the
+// cache since this one looked; it creates the internal tables of a cache
+// that has none.
+func (c *Cache) upgradeFormat(ctx context.Context) error {
 	unlock, err := c.waitLock(ctx, formatUpgradeLock)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	switch exist, format, err := c.checkInternalTables(ctx); {
+	exist, format, err := c.checkInternalTables(ctx)
+	switch {
 	case err != nil || format == cacheFormat:
 		return err
 	case !exist:
 		return c.createFresh(ctx)
 	}
 	return c.inDDL(ctx, func() error {
-		prefixes, err := c.sourcePrefixes(ctx)
-		if err != nil {
-			return err
+		var prefixes map[string][]string
+		if format < 2 {
+			if prefixes, err = c.sourcePrefixes(ctx); err != nil {
+				return err
+			}
 		}
-		err = c.inDDLTx(ctx, func(tx backend.Tx) error { return c.convertInPlace(ctx, tx, prefixes) })
+		// upgrade is the transaction; states says how it converts the
+		// states of format 1.
+		upgrade := func(states func(context.Context, backend.Tx, map[string][]string) error) error {
+			return c.inDDLTx(ctx, func(tx backend.Tx) error {
+				if format < 2 {
+					if err := states(ctx, tx, prefixes); err != nil {
+						return err
+					}
+				}
+				if err := tx.Exec(ctx, `ALTER TABLE `+c.qual(streamsTable)+` ADD COLUMN namespace VARCHAR`); err != nil {
+					return err
+				}
+				return c.markFormat(ctx, tx)
+			})
+		}
+		err := upgrade(c.convertInPlace)
 		if errors.Is(err, errNoInPlace) {
-			err = c.inDDLTx(ctx, func(tx backend.Tx) error { return c.convertStates(ctx, tx, prefixes) })
+			err = upgrade(c.convertStates)
 		}
 		if err != nil && !errors.Is(err, cacheerr.ErrInUse) {
-			return fmt.Errorf("cache: upgrading the cache to format %d (states kept per table prefix), which this version does when it first opens a cache an earlier version wrote: %w "+
-				"(the upgrade changes %s, so that first open needs the right to alter the cache's tables, on PostgreSQL as their owner; once upgraded, a role that may only read opens it)", cacheFormat, err, c.qual(stateTable))
+			what, tables := "each table's namespace recorded", c.qual(streamsTable)
+			if format < 2 {
+				what, tables = "states kept per table prefix, and each table's namespace recorded", c.qual(stateTable)+" and "+tables
+			}
+			return fmt.Errorf("cache: upgrading the cache from format %d to format %d (%s), which this version does when it first opens a cache an earlier version wrote: %w "+
+				"(the upgrade changes %s, so that first open needs the right to alter the cache's tables, on PostgreSQL as their owner; once upgraded, a role that may only read opens it)",
+				max(format, 1), cacheFormat, what, err, tables)
 		}
 		return err
 	})
@@ -123,7 +149,8 @@ func (c *Cache) inDDLTx(ctx context.Context, fn func(backend.Tx) error) error {
 // primary key (DuckDB), so convertInPlace changed nothing.
 var errNoInPlace = errors.New("the state table's primary key cannot be altered")
 
-// convertInPlace is the transaction of upgradeStates where the database
+// convertInPlace converts the states of format 1, in upgradeFormat's
+// transaction, where the database
 // can change a table's primary key (PostgreSQL): the state table is
 // altered, not created anew, so that it keeps what the database keeps of
 // a table beyond its rows, the grants of the roles that read the cache
@@ -154,7 +181,7 @@ func (c *Cache) convertInPlace(ctx context.Context, tx backend.Tx, prefixes map[
 			return err
 		}
 	}
-	return c.markFormat(ctx, tx)
+	return nil
 }
 
 // The columns of format 1's state table, in SQL: as they are, and of the
@@ -208,11 +235,12 @@ func (c *Cache) markFormat(ctx context.Context, tx backend.Tx) error {
 	return nil
 }
 
-// upgradeTable holds the states of format 1 while upgradeStates converts
+// upgradeTable holds the states of format 1 while upgradeFormat converts
 // them: a staging table's name, which no stream's table can have.
 const upgradeTable = stagingPrefix + "state_format1"
 
-// convertStates is the transaction of upgradeStates where the database
+// convertStates converts the states of format 1, in upgradeFormat's
+// transaction, where the database
 // cannot change a table's primary key (DuckDB, which has no grants to
 // keep either): the states of format 1 are moved to a staging table and
 // the state table is created anew, given the table prefixes of each
@@ -230,10 +258,7 @@ func (c *Cache) convertStates(ctx context.Context, tx backend.Tx, prefixes map[s
 	if err := c.copyStates(ctx, tx, prefixes, c.qual(upgradeTable), `TRUE`); err != nil {
 		return err
 	}
-	if err := tx.Exec(ctx, `DROP TABLE `+c.qual(upgradeTable)); err != nil {
-		return err
-	}
-	return c.markFormat(ctx, tx)
+	return tx.Exec(ctx, `DROP TABLE `+c.qual(upgradeTable))
 }
 
 // createStateTable is the statement (create: "CREATE TABLE " or "CREATE

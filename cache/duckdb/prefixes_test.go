@@ -23,3 +23,11 @@ func TestPrefixes(t *testing.T) {
 func openPrefixed(ctx context.Context, path, prefix string) (*cache.Cache, error) {
 	return cache.New(ctx, duckdb.NewConnector(path), cache.WithTablePrefix(prefix))
 }
+
+// TestNamespaces: a DuckDB file never mixes two namespaces' streams of one
+// name in one table, and a file of format 2 is upgraded (see
+// cachetest.Namespaces).
+func TestNamespaces(t *testing.T) {
+	t.Parallel()
+	cachetest.Namespaces(t, func(t testing.TB) string { return filepath.Join(t.TempDir(), "n.duckdb") }, openPrefixed)
+}

@@ -19,8 +19,9 @@ var (
 	// ErrStrategy: a write strategy that cannot apply to a stream
 	// (*StrategyError).
 	ErrStrategy = errors.New("write strategy cannot apply")
-	// ErrNameCollision: two names that become the same table or column, or
-	// a field named like one of the cache's own columns (*CollisionError).
+	// ErrNameCollision: two names that become the same table or column
+	// (two namespaces' streams of one name, in one load or two), or a
+	// field named like one of the cache's own columns (*CollisionError).
 	ErrNameCollision = errors.New("names collide")
 	// ErrInvalidName: a name that cannot become a SQL identifier
 	// (*NameError).
@@ -211,13 +212,17 @@ type CollisionError struct {
 	// _airbyte_extracted_at, _airbyte_meta), whose name is First; or
 	// "table": a stream (Second) whose table, with the cache's table
 	// prefix, has the name (Identifier) of the table another stream of
-	// the source (First) has under another prefix.
+	// the source (First) has under another prefix; or "namespace": a
+	// stream (Second, in the second namespace) whose table (Identifier)
+	// an earlier load recorded for the stream First of the first
+	// namespace.
 	Kind string
 	// First and Second are the two names as the connector spells them.
 	First, Second string
 	// Identifier is the SQL identifier both normalise to.
 	Identifier string
-	// Namespaces are the two streams' namespaces, of Kind "stream".
+	// Namespaces are the two streams' namespaces, of Kind "stream" and
+	// "namespace".
 	Namespaces [2]string
 }
 
@@ -239,6 +244,14 @@ func (e *CollisionError) Error() string {
 		}
 		return "cache: the " + what + " reserved for the cache's own column; exclude the field or rename it in the connector"
 	}
+	if e.Kind == "namespace" {
+		return fmt.Sprintf("cache: stream %q of namespace %s would load into table %q, which holds the records of stream %q of namespace %s, loaded earlier; "+
+			"a cache keeps one table, and one state, per stream name and would mix the two: read %s under a table prefix of its own "+
+			"(cache.WithTablePrefix, or table_prefix= in the cache URL) or into a cache of its own, or, to take the table over "+
+			"(its namespace was renamed, say), read it once with the replace strategy (source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)), "+
+			"which swaps in its records for the other namespace's and drops that namespace's state",
+			e.Second, namespaceName(e.Namespaces[1]), e.Identifier, e.First, namespaceName(e.Namespaces[0]), qualified(e.Namespaces[1], e.Second))
+	}
 	if e.Kind == "table" {
 		return fmt.Sprintf("cache: stream %q would load into table %q, which holds the source's stream %q, loaded under another table prefix "+
 			"(two prefixes and stream names that make one table name: \"pfx\" and \"a_users\", \"pfx_a\" and \"users\"); "+
@@ -259,14 +272,16 @@ func namespaceName(ns string) string {
 // read selects them: namespace.name, or name for the one without a
 // namespace.
 func qualifiedChoice(namespaces [2]string, name string) string {
-	var each [2]string
-	for i, ns := range namespaces {
-		each[i] = strconv.Quote(name)
-		if ns != "" {
-			each[i] = strconv.Quote(ns + "." + name)
-		}
+	return qualified(namespaces[0], name) + " or " + qualified(namespaces[1], name)
+}
+
+// qualified names the stream called name in namespace ns as a read
+// selects it, quoted: namespace.name, or name without a namespace.
+func qualified(ns, name string) string {
+	if ns == "" {
+		return strconv.Quote(name)
 	}
-	return each[0] + " or " + each[1]
+	return strconv.Quote(ns + "." + name)
 }
 
 // Is matches ErrNameCollision.

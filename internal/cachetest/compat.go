@@ -29,23 +29,29 @@ type compatVersion struct {
 	commit, writer string
 	// ci says that the test runs it by default; the others run when
 	// CompatAllEnv is set. The internal tables' DDL is the same in all
-	// six; what differs is around it. The default set is one version per
-	// layout: 70fd107 wrote with DuckDB 1.5.5; 2aa88ac with DuckDB 2.0 and
-	// no claims; 3849e7a, the last before today, leaves claims (rows of
-	// _airbyte_streams with no updated_at). 18c7631, f2dafb1 and a424875
+	// six of format 1; what differs is around it. The default set is one
+	// version per layout: 70fd107 wrote with DuckDB 1.5.5; 2aa88ac with
+	// DuckDB 2.0 and no claims; 3849e7a, the last of format 1, leaves
+	// claims (rows of _airbyte_streams with no updated_at); 26aef8e, the
+	// last of format 2, keeps states per table prefix and records no
+	// namespaces. 18c7631, f2dafb1 and a424875
 	// store what 2aa88ac stores for this test's loads (a424875's raw-id
 	// floor is computed from the rows, not stored; the two before it may
 	// keep a source's states of both kinds, which the faker never sends).
 	ci bool
+	// marked says that the version checks the format mark, and refuses
+	// at open a cache that today's code upgraded.
+	marked bool
 }
 
 var compatVersions = []compatVersion{
-	{"70fd107", "v1", true},
-	{"18c7631", "v2", false},
-	{"f2dafb1", "v2", false},
-	{"2aa88ac", "v2", true},
-	{"a424875", "v2", false},
-	{"3849e7a", "v2", true},
+	{"70fd107", "v1", true, false},
+	{"18c7631", "v2", false, false},
+	{"f2dafb1", "v2", false, false},
+	{"2aa88ac", "v2", true, false},
+	{"a424875", "v2", false, false},
+	{"3849e7a", "v2", true, false},
+	{"26aef8e", "v3", true, true},
 }
 
 // CompatAllEnv, set to 1, makes Compat open the caches of every landed
@@ -118,6 +124,13 @@ func Compat(t *testing.T, backendName string, fresh func(t testing.TB) string, o
 						}
 					}
 					checkCompat(t, func(ctx context.Context, target string) (*cache.Cache, error) { return open(ctx, target, "") }, target, &Faker{Bin: fakerBin, Dir: t.TempDir()})
+					if v.marked {
+						writer := exec.Command(bin, backendName, target, fakerBin, strconv.Itoa(compatCount))
+						writer.Env = append(os.Environ(), tmp)
+						if out, err := writer.CombinedOutput(); err == nil || !strings.Contains(string(out), "newer than the") {
+							t.Fatalf("the writer of %s on the cache today's code upgraded: %v\n%s; want its refusal of a newer format", v.commit, err, out)
+						}
+					}
 				})
 			}
 			if v.writer == "v1" {
@@ -151,8 +164,9 @@ func checkCompat(t *testing.T, open func(ctx context.Context, target string) (*c
 		t.Fatal(err)
 	}
 	Equal(t, "streams", streams, []string{"products", "purchases", "users"})
-	Equal(t, "the format today's code upgraded the old cache to", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "the format today's code upgraded the old cache to", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 	Equal(t, "the table prefixes of the old states", Strings(t, c, `SELECT DISTINCT '[' || table_prefix || ']' FROM _airbyte_state`), []string{"[]"})
+	Equal(t, "the namespaces of the old tables (unknown)", Strings(t, c, `SELECT DISTINCT COALESCE(namespace, 'NULL') FROM _airbyte_streams`), []string{"NULL"})
 	from, err := committedUser(ctx, c)
 	if err != nil || from < compatCount {
 		t.Fatalf("the old users state: id %d, %v; want %d or more", from, err, compatCount)

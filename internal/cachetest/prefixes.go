@@ -80,7 +80,7 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 			target := fresh(t)
 			makeFormat1(t, open, target, marked, 0)
 			c := opener(t, target)("q")
-			Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+			Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 			checkUpgraded(t, opener(t, target), "q_")
 		})
 	}
@@ -130,28 +130,7 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		opn := opener(t, target)
 		makeFormat1(t, open, target, true, 0)
 		const n = 4
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		caches := make([]*cache.Cache, n)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				caches[i], errs[i] = open(context.Background(), target, fmt.Sprintf("p%d", i))
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for i, c := range caches {
-			if c != nil {
-				defer c.Close()
-			}
-			if errs[i] != nil {
-				t.Fatalf("open %d of %d: %v", i, n, errs[i])
-			}
-		}
+		caches := openAtOnce(t, open, target, n)
 		// The source without tables is kept under the prefix of the one
 		// open that upgraded.
 		var upgraders []string
@@ -165,6 +144,38 @@ func Prefixes(t *testing.T, fresh func(t testing.TB) string, open PrefixOpener, 
 		}
 		checkUpgraded(t, opn, upgraders[0])
 	})
+}
+
+// openAtOnce opens the cache at target n times at once, under the
+// prefixes p0, p1, …, and fails the test unless every open succeeds. The
+// Caches are closed when the test ends.
+func openAtOnce(t *testing.T, open PrefixOpener, target string, n int) []*cache.Cache {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	caches := make([]*cache.Cache, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			caches[i], errs[i] = open(context.Background(), target, fmt.Sprintf("p%d", i))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, c := range caches {
+		if c != nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d of %d: %v", i, n, err)
+		}
+	}
+	return caches
 }
 
 // accountConfig is the faker's config of one account: its own seed.
@@ -458,7 +469,8 @@ const (
 var longStream = "events_" + strings.Repeat("long", 16)
 
 // makeFormat1 makes the cache that open opens a cache as a version before
-// states were kept per prefix left it: the tables of src-x (users under no
+// states were kept per prefix left it (_airbyte_streams as in format 2,
+// which kept it as format 1 had): the tables of src-x (users under no
 // prefix, a and b_; a long stream under c) and of src-y (orders under b),
 // then the state table of format 1, as those versions created it, with
 // src-x's state and a destination's, src-y's LEGACY state, the state of
@@ -491,7 +503,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 	load("b", "src-y", "orders")
 	c := opn("")
 	defer c.Close()
-	for _, q := range append([]string{
+	for _, q := range slices.Concat(format2Statements, []string{
 		`DROP TABLE _airbyte_state`,
 		`CREATE TABLE IF NOT EXISTS _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
 		`INSERT INTO _airbyte_state VALUES ('src-x', '', 'users', 'STREAM', '` + format1Users + `', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`,
@@ -500,7 +512,7 @@ func makeFormat1(t *testing.T, open PrefixOpener, target string, marked bool, bu
 		`INSERT INTO _airbyte_state VALUES ('src-z', '', 'users', 'STREAM', '` + format1Z + `', CAST('2026-01-04 00:00:00+00' AS TIMESTAMPTZ))`,
 		map[bool]string{true: `UPDATE _airbyte_cache_format SET format = 1`, false: `DROP TABLE _airbyte_cache_format`}[marked],
 		`INSERT INTO _airbyte_state SELECT 'src-bulk', '', 's' || CAST(i AS VARCHAR), 'STREAM', '{}', CAST('2026-01-05 00:00:00+00' AS TIMESTAMPTZ) FROM generate_series(1, ` + strconv.Itoa(bulk) + `) AS g(i)`,
-	}, then...) {
+	}, then) {
 		if _, err := c.ExecSQL(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -588,12 +600,12 @@ func testUpgradeLongPrefix(t *testing.T, target string, open PrefixOpener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
+	for _, q := range slices.Concat(format2Statements, []string{
 		`DROP TABLE _airbyte_state`,
 		`CREATE TABLE _airbyte_state (source_name VARCHAR NOT NULL, destination_name VARCHAR NOT NULL, stream_name VARCHAR NOT NULL, state_type VARCHAR NOT NULL, state_json VARCHAR NOT NULL, updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, destination_name, stream_name))`,
 		`INSERT INTO _airbyte_state VALUES ('src', '', 'users', 'STREAM', '` + format1Users + `', CURRENT_TIMESTAMP)`,
 		`UPDATE _airbyte_cache_format SET format = 1`,
-	} {
+	}) {
 		if _, err := c.ExecSQL(ctx, q); err != nil {
 			c.Close()
 			t.Fatalf("%s: %v", q, err)
@@ -655,7 +667,7 @@ func testUpgradeByProcesses(t *testing.T, target string, open PrefixOpener) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 	got := Strings(t, c, `SELECT table_prefix || ' ' || source_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY table_prefix, source_name`)
 	want := []string{" src-x 2", " src-z 1", " src-bulk " + strconv.Itoa(bulk), "a_ src-x 2", "b_ src-x 2", "b_ src-y 1", "c_ src-x 2"}
 	slices.Sort(got)
@@ -674,7 +686,7 @@ func testUpgradeKeepsView(t *testing.T, target string, open PrefixOpener) {
 		t.Fatalf("opening a cache of format 1 with a view over its states: %v", err)
 	}
 	defer c.Close()
-	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+	Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 	Equal(t, "the view's states", Strings(t, c, `SELECT source_name || ' ' || CAST(count(*) AS VARCHAR) FROM watched_states GROUP BY source_name ORDER BY source_name`),
 		[]string{"src-x 8", "src-y 1", "src-z 1"})
 }
@@ -745,7 +757,7 @@ func testKilledUpgrade(t *testing.T, fresh func(t testing.TB) string, open Prefi
 			t.Fatalf("opening after the kill: %v", err)
 		}
 		defer c.Close()
-		Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"2"})
+		Equal(t, "format", Strings(t, c, `SELECT CAST(format AS VARCHAR) FROM _airbyte_cache_format`), []string{"3"})
 		got := Strings(t, c, `SELECT table_prefix || ' ' || source_name || ' ' || CAST(count(*) AS VARCHAR) FROM _airbyte_state GROUP BY table_prefix, source_name`)
 		want := []string{" src-x 2", " src-z 1", " src-bulk " + strconv.Itoa(killBulk), "a_ src-x 2", "b_ src-x 2", "b_ src-y 1", "c_ src-x 2"}
 		slices.Sort(got)
