@@ -188,12 +188,7 @@ func TestPythonInstallerKilledOrphan(t *testing.T) {
 	// started, then waits, as venv waits for ensurepip.
 	orphan := killInstaller(t, "( mktemp > /dev/null; %s )", env...)
 
-	next := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
-	next.Env = append(os.Environ(), env...)
-	next.Stdin = strings.NewReader("go\n")
-	if out, err := next.CombinedOutput(); err != nil {
-		t.Fatalf("install after a killed one: %v\n%s", err, out)
-	}
+	installAfterKilled(t, env)
 	waitDead(t, orphan)
 	// Nor is what it wrote into its temp dir left behind (the killed
 	// test process's own temp dir is, as nothing removes it).
@@ -224,13 +219,20 @@ func TestPythonInstallerKilledBeforeRecordingGroup(t *testing.T) {
 		}
 	}
 
+	installAfterKilled(t, env)
+	waitDead(t, orphan)
+}
+
+// installAfterKilled runs TestPythonInstallChild with env to its end: the
+// install after a killed one.
+func installAfterKilled(t *testing.T, env []string) {
+	t.Helper()
 	next := exec.Command(os.Args[0], "-test.run=^TestPythonInstallChild$")
 	next.Env = append(os.Environ(), env...)
 	next.Stdin = strings.NewReader("go\n")
 	if out, err := next.CombinedOutput(); err != nil {
 		t.Fatalf("install after a killed one: %v\n%s", err, out)
 	}
-	waitDead(t, orphan)
 }
 
 // killInstaller starts TestPythonInstallChild with env and an interpreter
