@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -227,3 +228,88 @@ func FuzzRequestPath(f *testing.F) {
 		}
 	})
 }
+
+// TestURLUserinfo: a url_base with user information connects to its host
+// alone (the engine dialled "user:pw@host" before) and sends no Basic auth,
+// as the CDK, whose session always has an authenticator (NoAuth at least),
+// so that requests' prepare_auth never reads the URL's. The OAuth token
+// request, which the CDK makes with requests.request and no authenticator,
+// sends the URL's user and password as Basic auth, percent-decoded and in
+// Latin-1 ("cli ent:s\xe9cret"), in place of an Authorization header of
+// refresh_request_headers. A default port is not named in the Host header,
+// as http.client does. Derived from requests 2.34.2's prepare_auth and
+// get_auth_from_url and the CDK 6.31.1's HttpClient and
+// _make_handled_request; requests printed the same Authorization.
+func TestURLUserinfo(t *testing.T) {
+	type seen struct{ host, urlHost, auth, line string }
+	var mu sync.Mutex
+	var reqs []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/token" {
+			w.Write([]byte(`{"access_token": "tok", "expires_in": 3600}`))
+			return
+		}
+		w.Write([]byte(`{"data": []}`))
+	}))
+	defer srv.Close()
+	to := mustURL(t, srv.URL)
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		reqs = append(reqs, seen{r.Host, r.URL.Host, r.Header.Get("Authorization"), r.URL.RequestURI()})
+		mu.Unlock()
+		if r.URL.User != nil {
+			t.Errorf("the URL carries user information %q", r.URL.User)
+		}
+		out := r.Clone(r.Context())
+		out.URL.Scheme, out.URL.Host, out.Host = to.Scheme, to.Host, to.Host
+		return http.DefaultTransport.RoundTrip(out)
+	})
+	oauth := `authenticator: {type: OAuthAuthenticator, client_id: c, client_secret: s, grant_type: client_credentials, token_refresh_endpoint: "https://cli ent:s%c3%a9cret@auth.example.com/token", refresh_request_headers: {Authorization: old, X-A: "1"}}
+        http_method: GET`
+	for _, c := range []struct {
+		name, auth string
+		want       []seen
+	}{
+		{"requester", "http_method: GET", []seen{{"api.example.com", "api.example.com:443", "", "/v1/items?page_size=5"}}},
+		{"oauth", oauth, []seen{
+			{"auth.example.com", "auth.example.com", "Basic Y2xpIGVudDpz6WNyZXQ=", "/token"},
+			{"api.example.com", "api.example.com:443", "Bearer tok", "/v1/items?page_size=5"},
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reqs = nil
+			text := strings.ReplaceAll(requestURLManifest, "PATH", "items")
+			text = strings.Replace(text, "url_base: https://api.example.com/v1/", "url_base: 'https://us er:p%40ss@API.example.com:443/v1/'", 1)
+			text = strings.Replace(text, "http_method: GET", c.auth, 1)
+			src, err := New([]byte(text), WithHTTPClient(&http.Client{Transport: rt}), withSleep(noSleep))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := src.Check(context.Background(), faultConfig); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(reqs, c.want) {
+				t.Errorf("requests (Host, URL.Host, Authorization, request line)\n got %q\nwant %q", reqs, c.want)
+			}
+		})
+	}
+}
+
+// TestURLUserinfoNotLatin1: a token endpoint whose password is no Latin-1
+// fails before it is sent, as requests' _basic_auth_str raises
+// UnicodeEncodeError.
+func TestURLUserinfoNotLatin1(t *testing.T) {
+	_, err := urlBasicAuth("https://c:%E2%82%AC@auth.example.com/token", nil)
+	if want := `'latin-1' codec can't encode character '\u20ac' in position 0: ordinal not in range(256)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	if hs, err := urlBasicAuth("https://c@auth.example.com/token", []entry{{"authorization", "x"}}); err != nil || len(hs) != 1 || hs[0].val != "x" {
+		t.Errorf("a user with no password gave %v, %v; want the headers as they were", hs, err)
+	}
+}
+
+// roundTripFunc is a RoundTripper written as a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -200,6 +200,9 @@ func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint
 		return nil, err
 	}
 	u, err := prepareURL(endpoint, "")
+	if err == nil {
+		headers, err = urlBasicAuth(u, headers)
+	}
 	if err != nil {
 		return nil, &oauthError{Endpoint: rc.mask.text(endpoint), Err: errString(rc.mask.text(err.Error()))}
 	}
