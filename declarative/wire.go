@@ -453,7 +453,29 @@ func urljoin(base, ref string) string {
 	if dir == "" && origin != "" {
 		dir = "/"
 	}
-	return origin + removeDotSegments(dir+ref)
+	return origin + removeDotSegments(dropEmptySegments(dir+ref))
+}
+
+// dropEmptySegments removes the empty segments between the first and the
+// last of the path part of p, as urljoin does for a relative reference
+// ("filter out elements that would cause redundant slashes"): "/v1/" and
+// "a//b" join to "/v1/a/b", a base "/v1//x/" and "y" to "/v1/x/y".
+func dropEmptySegments(p string) string {
+	rest := ""
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p, rest = p[:i], p[i:]
+	}
+	if !strings.Contains(p, "//") {
+		return p + rest
+	}
+	segs := strings.Split(p, "/")
+	out := append(make([]string, 0, len(segs)), segs[0])
+	for _, s := range segs[1 : len(segs)-1] {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(append(out, segs[len(segs)-1]), "/") + rest
 }
 
 // removeDotSegments resolves "." and ".." in the path part of p.

@@ -20,6 +20,16 @@ func TestURLJoin(t *testing.T) {
 		{"https://api.x.com/v1/?q=1", "users", "https://api.x.com/v1/users"},
 		{"https://api.x.com", "users", "https://api.x.com/users"},
 		{"https://api.x.com/v1/", "./a/./b", "https://api.x.com/v1/a/b"},
+		// A relative reference loses the empty segments in the middle of
+		// its joined path, not those of its query; an absolute path keeps
+		// them (Python 3.11.7's urljoin).
+		{"https://api.x.com/v1/", "a//b", "https://api.x.com/v1/a/b"},
+		{"https://api.x.com/v1//x/", "y", "https://api.x.com/v1/x/y"},
+		{"https://api.x.com/v1/", "a//b/?q=//", "https://api.x.com/v1/a/b/?q=//"},
+		{"https://api.x.com/v1/", "/a//b", "https://api.x.com/a//b"},
+		{"https://api.x.com/v1/", "a/../../../b", "https://api.x.com/b"},
+		{"https://api.paperform.co//v1/", "forms", "https://api.paperform.co/v1/forms"},                             // source-paperform
+		{"https://api-ssl.bitly.com/", "v4/groups//G1/bitlinks", "https://api-ssl.bitly.com/v4/groups/G1/bitlinks"}, // source-bitly
 		// A url_base without a scheme (a config's domain where the
 		// manifest wants a URL) is a path: the request then fails with
 		// requests' MissingSchema, naming this URL.
