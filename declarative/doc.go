@@ -67,7 +67,12 @@
 // # The CDK's behaviour, kept
 //
 // Requests are encoded as Python's requests library encodes them (query
-// strings, JSON bodies, URL joining); templates are evaluated by package
+// strings, JSON bodies, URL joining, and each part of a URL escaped and
+// normalised as urllib3's parse_url does, so that "a[0]", "%c3%a9" and
+// "100%" go out as "a%5B0%5D", "%C3%A9" and "100%25"); a URL's user
+// information is not sent, but becomes the Basic auth of an OAuth token
+// request, as in the CDK; a host name that is not ASCII is refused, where
+// the CDK would IDNA-encode it; templates are evaluated by package
 // interpolation with the CDK's literal_eval rules; states are the CDK's
 // (per stream, per partition where it keeps them,
 // {"__ab_no_cursor_state_message": true} for full refresh), emitted after

@@ -3,6 +3,7 @@ package declarative
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -534,6 +535,13 @@ func buildHTTPRequest(ctx context.Context, req *outRequest) (*http.Request, erro
 			pathQuery = "/" + pathQuery
 		}
 	}
+	// The user information stays in the URL (requests keeps and logs it)
+	// but is not sent: urllib3 connects to the host alone, and the CDK's
+	// session has an authenticator, so requests makes no Basic auth of it
+	// (the OAuth token request has none: urlBasicAuth).
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
 	if i := strings.IndexByte(pathQuery, '#'); i >= 0 {
 		pathQuery = pathQuery[:i]
 	}
@@ -551,6 +559,11 @@ func buildHTTPRequest(ctx context.Context, req *outRequest) (*http.Request, erro
 		return nil, err
 	}
 	hreq.URL = u
+	// http.client names the port in the Host header only when it is not
+	// the scheme's (Go sends "host:443" as written).
+	if p := u.Port(); p == "443" && u.Scheme == "https" || p == "80" && u.Scheme == "http" {
+		hreq.Host = strings.TrimSuffix(u.Host, ":"+p)
+	}
 	for _, h := range req.headers {
 		hreq.Header[h.key] = []string{interpolation.Str(h.val)}
 	}
@@ -564,8 +577,7 @@ func buildHTTPRequest(ctx context.Context, req *outRequest) (*http.Request, erro
 // which the request sends unchanged: Path holds it decoded, for a
 // RoundTripper that routes or signs on it, and RawPath holds the bytes when
 // Go would encode the decoded path otherwise (an encoded slash, a
-// parenthesis, a lower-case escape). Every path requoteURI writes can be
-// held so.
+// parenthesis). Every path prepareURL writes can be held so.
 func setEscapedPath(u *url.URL, escaped string) error {
 	p, err := url.PathUnescape(escaped)
 	if err != nil {
@@ -579,6 +591,60 @@ func setEscapedPath(u *url.URL, escaped string) error {
 		}
 	}
 	return nil
+}
+
+// urlBasicAuth sets the Authorization header requests makes of a URL's
+// user information when the request has no authenticator of its own, as
+// the CDK's OAuth token request (requests.request) has not: prepare_auth
+// with get_auth_from_url, whose user and password are percent-decoded and
+// sent as Latin-1 bytes, replacing any Authorization header. A URL with no
+// ':' in its user information gives none.
+func urlBasicAuth(u string, headers []entry) ([]entry, error) {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return headers, nil
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return headers, nil
+	}
+	user, password, ok := strings.Cut(rest[:at], ":")
+	if !ok || user == "" && password == "" {
+		return headers, nil
+	}
+	var cred []byte
+	for i, s := range []string{user, password} {
+		if i > 0 {
+			cred = append(cred, ':')
+		}
+		if d, err := url.PathUnescape(s); err == nil {
+			s = d
+		}
+		pos := 0
+		for _, r := range strings.ToValidUTF8(s, "\ufffd") {
+			if r > 0xff {
+				esc := fmt.Sprintf(`\u%04x`, r)
+				if r > 0xffff {
+					esc = fmt.Sprintf(`\U%08x`, r)
+				}
+				return nil, fmt.Errorf("'latin-1' codec can't encode character '%s' in position %d: ordinal not in range(256)", esc, pos)
+			}
+			cred = append(cred, byte(r))
+			pos++
+		}
+	}
+	auth := entry{"Authorization", "Basic " + base64.StdEncoding.EncodeToString(cred)}
+	out := append([]entry(nil), headers...)
+	for i := range out {
+		if strings.EqualFold(out[i].key, auth.key) {
+			out[i] = auth
+			return out, nil
+		}
+	}
+	return append(out, auth), nil
 }
 
 func hasHeader(hs []entry, name string) bool {

@@ -12,7 +12,8 @@ import (
 // masker replaces secrets in text before it reaches an error, a log line or
 // a TRACE message: the config values the spec marks airbyte_secret and the
 // tokens the connector obtains (OAuth, session logins), in their plain,
-// URL-encoded and JSON-escaped spellings.
+// URL-encoded (as quote and as a prepared URL's parts) and JSON-escaped
+// spellings.
 type masker struct {
 	mu       sync.RWMutex
 	secrets  []string
@@ -27,7 +28,11 @@ func (m *masker) add(s string) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, form := range []string{s, quote(s, "", true), quote(s, "", false), strings.Trim(string(pyJSONString(nil, s)), `"`)} {
+	// A prepared URL spells a secret in its user information, path or
+	// query as urllib3 escapes those parts (prepareURL).
+	forms := []string{s, quote(s, "", true), quote(s, "", false), strings.Trim(string(pyJSONString(nil, s)), `"`),
+		encodeInvalidChars(s, userinfoChars), encodeInvalidChars(s, queryChars)}
+	for _, form := range forms {
 		found := false
 		for _, have := range m.secrets {
 			if have == form {

@@ -107,3 +107,36 @@ spec:
 		t.Errorf("the error names %q, want every secret masked", de.URL)
 	}
 }
+
+// TestMaskSecretsInPreparedURL: a secret in a URL's user information or
+// path is spelt there as urllib3 escapes those parts, which keeps
+// sub-delimiters, ':' and '/' that quote escapes ("p%40ss!w:rd" for
+// "p@ss!w:rd"); it is masked in that spelling too.
+func TestMaskSecretsInPreparedURL(t *testing.T) {
+	const password, key = "p@ss!w:rd", "k!y/[x]"
+	text := strings.NewReplacer("url_base: https://api.example.com/v1/", `url_base: "https://user:{{ config['password'] }}@api.example.com/v1/"`,
+		"PATH", `{{ config["key"] }}/items`,
+		"connection_specification: {type: object}", "connection_specification: {type: object, properties: {password: {type: string, airbyte_secret: true}, key: {type: string, airbyte_secret: true}}}").
+		Replace(requestURLManifest)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data": [`) // malformed: the error names the URL
+	}))
+	defer srv.Close()
+	var logs bytes.Buffer
+	src, err := New([]byte(text),
+		WithHTTPClient(&http.Client{Transport: &replaytest.Transport{Target: mustURL(t, srv.URL)}}),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = src.Check(context.Background(), json.RawMessage(fmt.Sprintf(`{"password": %q, "key": %q}`, password, key)))
+	if err == nil || !strings.Contains(err.Error(), "https://user:****@api.example.com/v1/****/items") {
+		t.Fatalf("err = %v, want one naming the URL with its secrets masked", err)
+	}
+	all := err.Error() + logs.String()
+	for _, s := range []string{password, key, "p%40ss!w:rd", "k!y/%5Bx%5D"} {
+		if strings.Contains(all, s) {
+			t.Errorf("secret %q leaked into errors or logs: %s", s, all)
+		}
+	}
+}

@@ -199,7 +199,14 @@ func (a *oauthAuth) post(ctx context.Context, rc *readContext, v *vars, endpoint
 	if err != nil {
 		return nil, err
 	}
-	req := &outRequest{method: "POST", url: requoteURI(endpoint), headers: headers,
+	u, err := prepareURL(endpoint, "")
+	if err == nil {
+		headers, err = urlBasicAuth(u, headers)
+	}
+	if err != nil {
+		return nil, &oauthError{Endpoint: rc.mask.text(endpoint), Err: errString(rc.mask.text(err.Error()))}
+	}
+	req := &outRequest{method: "POST", url: u, headers: headers,
 		body: []byte(urlencode(form)), ctype: "application/x-www-form-urlencoded"}
 	resp, _, err := a.send.send(ctx, rc, req, v)
 	if err != nil {

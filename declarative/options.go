@@ -37,7 +37,7 @@ type options struct {
 // makes, OAuth token refreshes and session logins included. The default is
 // a client over a transport like http.DefaultTransport (HTTPS_PROXY and the
 // system's CAs honoured), one that every Source built without this option
-// shares. Its transport sees each URL as the engine encoded it, with the path
+// shares. Its transport sees each URL as the CDK encodes it, with the path
 // decoded in URL.Path (URL.EscapedPath and URL.String give the bytes sent),
 // and sends it in origin form ("GET /path?query"), as requests does.
 func WithHTTPClient(c *http.Client) Option {

@@ -67,7 +67,9 @@ func (r *httpRequester) build(ctx context.Context, rc *readContext, v *vars, pat
 		}
 	}
 	params := dedupeQuery(u, all.params)
-	u = requoteURI(addQuery(u, urlencode(params)))
+	if u, err = prepareURL(u, urlencode(params)); err != nil {
+		return nil, err
+	}
 
 	req := &outRequest{method: r.method, url: u}
 	for _, h := range all.headers {

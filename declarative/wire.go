@@ -1,9 +1,12 @@
 package declarative
 
 import (
+	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
@@ -11,8 +14,8 @@ import (
 
 // This file encodes requests byte for byte as Python's requests library
 // does for the CDK: query strings and form bodies with urlencode/quote_plus,
-// the final URL with requote_uri, JSON bodies with json.dumps, and URLs
-// joined with urllib's urljoin.
+// the final URL with prepare_url (urllib3's parse_url, then requote_uri),
+// JSON bodies with json.dumps, and URLs joined with urllib's urljoin.
 
 const upperHex = "0123456789ABCDEF"
 
@@ -90,8 +93,14 @@ func urlencode(es []entry) string {
 
 // requoteURI is requests.utils.requote_uri: percent-escapes of unreserved
 // characters are decoded, then every character outside the safe set is
-// escaped (existing escapes are kept).
+// escaped (existing escapes are kept). A '%' followed by two letters or
+// digits that are no hex escape ("%zz") makes unquote_unreserved raise
+// InvalidURL, and requote_uri then escapes every '%' of the URL, those of
+// valid escapes too.
 func requoteURI(u string) string {
+	if invalidEscape(u) {
+		return quote(u, "!#$&'()*+,/:;=?@[]~", false)
+	}
 	const safe = "!#$%&'()*+,/:;=?@[]~"
 	var b strings.Builder
 	for i := 0; i < len(u); i++ {
@@ -115,6 +124,264 @@ func requoteURI(u string) string {
 	return b.String()
 }
 
+// URL preparation as requests 2.34.2 does it (PreparedRequest.prepare_url
+// over urllib3 2.7.0's parse_url): the URL is split into its parts; for
+// http and https the user information, path, query and fragment are each
+// percent-encoded where a character is not allowed there
+// (_encode_invalid_chars), the path's dot segments are removed
+// (_remove_path_dot_segments) and the host is lower-cased; the query
+// parameters are added and the whole goes through requote_uri.
+var (
+	uriRE    = regexp.MustCompile(`(?s)^(?:([a-zA-Z][a-zA-Z0-9+.-]*):)?(?://([^\\/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$`)
+	schemeRE = regexp.MustCompile(`^(?:[a-zA-Z][a-zA-Z0-9+-]*:|/)`)
+
+	ipv4Pat      = `(?:[0-9]{1,3}\.){3}[0-9]{1,3}`
+	ipv6Pat      = ipv6Pattern()
+	zoneIDPat    = `(?:%25|%)(?:[A-Za-z0-9._\-~]|%[a-fA-F0-9]{2})+`
+	ipv6AddrzPat = `\[` + ipv6Pat + `(?:` + zoneIDPat + `)?\]`
+	hostPortRE   = regexp.MustCompile(`(?s)^((?:[^\[\]%:/?#]|%[a-fA-F0-9]{2})*|` + ipv4Pat + `|` + ipv6AddrzPat + `)(?::0*?(|0|[1-9][0-9]{0,4}))?\n?$`)
+	ipv4RE       = regexp.MustCompile(`^` + ipv4Pat + `$`)
+	ipv6AddrzRE  = regexp.MustCompile(`^` + ipv6AddrzPat + `$`)
+	zoneIDRE     = regexp.MustCompile(`(` + zoneIDPat + `)\]$`)
+)
+
+// ipv6Pattern is urllib3's _IPV6_PAT, the nine forms of RFC 3986's
+// IPv6address.
+func ipv6Pattern() string {
+	const hex = `[0-9A-Fa-f]{1,4}`
+	ls32 := `(?:` + hex + `:` + hex + `|` + ipv4Pat + `)`
+	forms := []string{
+		`(?:H:){6}L`, `::(?:H:){5}L`, `(?:H)?::(?:H:){4}L`, `(?:(?:H:)?H)?::(?:H:){3}L`,
+		`(?:(?:H:){0,2}H)?::(?:H:){2}L`, `(?:(?:H:){0,3}H)?::H:L`, `(?:(?:H:){0,4}H)?::L`,
+		`(?:(?:H:){0,5}H)?::H`, `(?:(?:H:){0,6}H)?::`,
+	}
+	for i, f := range forms {
+		forms[i] = strings.NewReplacer("H", hex, "L", ls32).Replace(f)
+	}
+	return `(?:` + strings.Join(forms, "|") + `)`
+}
+
+// The characters _encode_invalid_chars keeps in each part of a URL.
+const (
+	unreservedChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-~"
+	userinfoChars   = unreservedChars + "!$&'()*+,;=:"
+	pathChars       = userinfoChars + "@/"
+	queryChars      = pathChars + "?"
+)
+
+// prepareURL is the URL requests sends for raw with query (urlencoded
+// parameters) added: PreparedRequest.prepare_url. Its errors are requests'
+// MissingSchema and InvalidURL, which the CDK raises before sending.
+func prepareURL(raw, query string) (string, error) {
+	u := strings.TrimLeftFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f })
+	// Not http: requests leaves the URL alone (and then finds no adapter).
+	if strings.Contains(u, ":") && !strings.HasPrefix(strings.ToLower(u), "http") {
+		return u, nil
+	}
+	src, parsed := u, u
+	if !schemeRE.MatchString(parsed) {
+		parsed = "//" + parsed
+	}
+	m := uriRE.FindStringSubmatch(parsed)
+	scheme, authority, path, q, fragment := strings.ToLower(m[1]), m[2], m[3], m[4], m[5]
+	normalize := scheme == "" || scheme == "http" || scheme == "https"
+	failed := errString("Failed to parse: " + src)
+	var auth, host, port string
+	if authority != "" {
+		hostPort := authority
+		if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+			auth, hostPort = authority[:i], authority[i+1:]
+		}
+		hp := hostPortRE.FindStringSubmatch(hostPort)
+		if hp == nil {
+			return "", failed
+		}
+		host, port = hp[1], hp[2]
+		if auth != "" && normalize {
+			auth = encodeInvalidChars(auth, userinfoChars)
+		}
+		if n, err := strconv.Atoi(port); port != "" && (err != nil || n > 65535) {
+			return "", failed
+		}
+	}
+	if host != "" && normalize {
+		var err error
+		if host, err = normalizeHost(host); err != nil {
+			return "", err
+		}
+	}
+	if normalize {
+		if path != "" {
+			path = encodeInvalidChars(removePathDotSegments(path), pathChars)
+		}
+		if q != "" {
+			q = encodeInvalidChars(q, queryChars)
+		}
+		if fragment != "" {
+			fragment = encodeInvalidChars(fragment, queryChars)
+		}
+	}
+	if path != "" && path[0] != '/' {
+		path = "/" + path
+	}
+	switch {
+	case scheme == "":
+		return "", errString(fmt.Sprintf("Invalid URL %s: No scheme supplied. Perhaps you meant https://%s?", interpolation.Repr(src), src))
+	case host == "":
+		return "", errString(fmt.Sprintf("Invalid URL %s: No host supplied", interpolation.Repr(src)))
+	case host[0] == '*' || host[0] == '.':
+		return "", errString("URL has an invalid label.")
+	}
+	var b strings.Builder
+	b.WriteString(scheme)
+	b.WriteString("://")
+	if auth != "" {
+		b.WriteString(auth)
+		b.WriteByte('@')
+	}
+	b.WriteString(host)
+	if port != "" && port != "0" {
+		b.WriteByte(':')
+		b.WriteString(port)
+	}
+	if path == "" {
+		path = "/"
+	}
+	b.WriteString(path)
+	if q != "" && query != "" {
+		q += "&" + query
+	} else if q == "" {
+		q = query
+	}
+	if q != "" {
+		b.WriteByte('?')
+		b.WriteString(q)
+	}
+	if fragment != "" {
+		b.WriteByte('#')
+		b.WriteString(fragment)
+	}
+	return requoteURI(b.String()), nil
+}
+
+// normalizeHost is urllib3's _normalize_host for http(s): an IPv6 address
+// lower-cased with its zone's "%25" made "%", a name lower-cased label by
+// label, an IPv4 address kept.
+func normalizeHost(host string) (string, error) {
+	if ipv6AddrzRE.MatchString(host) {
+		loc := zoneIDRE.FindStringSubmatchIndex(host)
+		if loc == nil {
+			return strings.ToLower(host), nil
+		}
+		start, end := loc[2], loc[3]
+		zone := host[start:end]
+		if strings.HasPrefix(zone, "%25") && zone != "%25" {
+			zone = zone[3:]
+		} else {
+			zone = zone[1:]
+		}
+		return strings.ToLower(host[:start]) + "%" + encodeInvalidChars(zone, unreservedChars) + host[end:], nil
+	}
+	if ipv4RE.MatchString(host) {
+		return host, nil
+	}
+	for i := 0; i < len(host); i++ {
+		if host[i] >= utf8.RuneSelf {
+			// urllib3 encodes such a label with IDNA 2008, which the
+			// engine does not carry: refuse it rather than send it
+			// percent-encoded to a host that does not exist.
+			return "", errString(fmt.Sprintf("the host name %s is not ASCII: the engine does not IDNA-encode host names; write it in its xn-- form", interpolation.Repr(host)))
+		}
+	}
+	return strings.ToLower(host), nil
+}
+
+// encodeInvalidChars is urllib3's _encode_invalid_chars: escapes are
+// upper-cased; when every '%' starts one, they are kept, otherwise every '%'
+// is escaped too; any other byte outside allowed is escaped.
+func encodeInvalidChars(s, allowed string) string {
+	escapes, percents := 0, strings.Count(s, "%")
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && isHex(s[i+1]) && isHex(s[i+2]) {
+			escapes++
+			i += 2
+		}
+	}
+	encoded := escapes == percents
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			if encoded {
+				b.WriteByte('%')
+			} else {
+				b.WriteString("%25")
+			}
+			b.WriteByte(upperHex[unhex(s[i+1])])
+			b.WriteByte(upperHex[unhex(s[i+2])])
+			i += 2
+			continue
+		}
+		if c < utf8.RuneSelf && strings.IndexByte(allowed, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			pct(&b, c)
+		}
+	}
+	return b.String()
+}
+
+// removePathDotSegments is urllib3's _remove_path_dot_segments (RFC 3986
+// 5.2.4 as urllib3 writes it): "." segments go, ".." removes the segment
+// before it.
+func removePathDotSegments(path string) string {
+	if !strings.Contains(path, ".") {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	out := make([]string, 0, len(segs))
+	for _, s := range segs {
+		switch s {
+		case ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	if strings.HasPrefix(path, "/") && (len(out) == 0 || out[0] != "") {
+		out = append([]string{""}, out...)
+	}
+	if strings.HasSuffix(path, "/.") || strings.HasSuffix(path, "/..") {
+		out = append(out, "")
+	}
+	return strings.Join(out, "/")
+}
+
+// invalidEscape reports whether unquote_unreserved raises InvalidURL on u:
+// a '%' is followed by two characters that are letters or digits (Python's
+// isalnum) but not two hex digits.
+func invalidEscape(u string) bool {
+	for i := strings.IndexByte(u, '%'); i >= 0; {
+		r1, n1 := utf8.DecodeRuneInString(u[i+1:])
+		r2, n2 := utf8.DecodeRuneInString(u[i+1+n1:])
+		if n1 > 0 && n2 > 0 && isAlnum(r1) && isAlnum(r2) && !(r1 < utf8.RuneSelf && isHex(byte(r1)) && r2 < utf8.RuneSelf && isHex(byte(r2))) {
+			return true
+		}
+		j := strings.IndexByte(u[i+1:], '%')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
+
 func isUnreserved(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
@@ -131,24 +398,6 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
-}
-
-// addQuery appends an encoded query to a URL as requests' prepare_url does.
-func addQuery(u, query string) string {
-	if query == "" {
-		return u
-	}
-	frag := ""
-	if i := strings.IndexByte(u, '#'); i >= 0 {
-		u, frag = u[:i], u[i:]
-	}
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		if i == len(u)-1 {
-			return u + query + frag
-		}
-		return u + "&" + query + frag
-	}
-	return u + "?" + query + frag
 }
 
 // hasScheme reports whether ref starts with a URL scheme ("https:").
@@ -204,7 +453,29 @@ func urljoin(base, ref string) string {
 	if dir == "" && origin != "" {
 		dir = "/"
 	}
-	return origin + removeDotSegments(dir+ref)
+	return origin + removeDotSegments(dropEmptySegments(dir+ref))
+}
+
+// dropEmptySegments removes the empty segments between the first and the
+// last of the path part of p, as urljoin does for a relative reference
+// ("filter out elements that would cause redundant slashes"): "/v1/" and
+// "a//b" join to "/v1/a/b", a base "/v1//x/" and "y" to "/v1/x/y".
+func dropEmptySegments(p string) string {
+	rest := ""
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p, rest = p[:i], p[i:]
+	}
+	if !strings.Contains(p, "//") {
+		return p + rest
+	}
+	segs := strings.Split(p, "/")
+	out := append(make([]string, 0, len(segs)), segs[0])
+	for _, s := range segs[1 : len(segs)-1] {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(append(out, segs[len(segs)-1]), "/") + rest
 }
 
 // removeDotSegments resolves "." and ".." in the path part of p.

@@ -20,6 +20,16 @@ func TestURLJoin(t *testing.T) {
 		{"https://api.x.com/v1/?q=1", "users", "https://api.x.com/v1/users"},
 		{"https://api.x.com", "users", "https://api.x.com/users"},
 		{"https://api.x.com/v1/", "./a/./b", "https://api.x.com/v1/a/b"},
+		// A relative reference loses the empty segments in the middle of
+		// its joined path, not those of its query; an absolute path keeps
+		// them (Python 3.11.7's urljoin).
+		{"https://api.x.com/v1/", "a//b", "https://api.x.com/v1/a/b"},
+		{"https://api.x.com/v1//x/", "y", "https://api.x.com/v1/x/y"},
+		{"https://api.x.com/v1/", "a//b/?q=//", "https://api.x.com/v1/a/b/?q=//"},
+		{"https://api.x.com/v1/", "/a//b", "https://api.x.com/a//b"},
+		{"https://api.x.com/v1/", "a/../../../b", "https://api.x.com/b"},
+		{"https://api.paperform.co//v1/", "forms", "https://api.paperform.co/v1/forms"},                             // source-paperform
+		{"https://api-ssl.bitly.com/", "v4/groups//G1/bitlinks", "https://api-ssl.bitly.com/v4/groups/G1/bitlinks"}, // source-bitly
 		// A url_base without a scheme (a config's domain where the
 		// manifest wants a URL) is a path: the request then fails with
 		// requests' MissingSchema, naming this URL.
@@ -42,8 +52,8 @@ func TestURLEncodeAndRequote(t *testing.T) {
 	if got, want := requoteURI("https://x.com/a b/%41%2F|é?q=a%20b&r=~"), "https://x.com/a%20b/A%2F%7C%C3%A9?q=a%20b&r=~"; got != want {
 		t.Errorf("requoteURI = %q, want %q", got, want)
 	}
-	if got, want := addQuery("https://x.com/a?b=1", "c=2"), "https://x.com/a?b=1&c=2"; got != want {
-		t.Errorf("addQuery = %q, want %q", got, want)
+	if got, err := prepareURL("https://x.com/a?b=1", "c=2"); err != nil || got != "https://x.com/a?b=1&c=2" {
+		t.Errorf("prepareURL = %q, %v, want %q", got, err, "https://x.com/a?b=1&c=2")
 	}
 }
 
@@ -72,5 +82,51 @@ func TestParseLinks(t *testing.T) {
 	}
 	if l.Len() != 2 {
 		t.Errorf("%d links, want 2", l.Len())
+	}
+}
+
+// TestPrepareURL: the URL requests keeps (and the CDK logs) for a URL and
+// an encoded query, or the error requests raises. Derived by hand from
+// requests 2.34.2's prepare_url and urllib3 2.7.0's parse_url; running them
+// (Python 3.11.7) printed the same.
+func TestPrepareURL(t *testing.T) {
+	for _, c := range []struct{ raw, query, want, err string }{
+		// User information escaped as a userinfo (an '@' kept escaped),
+		// the host lower-cased.
+		{"https://us er:p%40ss é@API.Example.com/v1/items", "page_size=5", "https://us%20er:p%40ss%20%C3%A9@api.example.com/v1/items?page_size=5", ""},
+		// The scheme lower-cased, the port's zeros dropped (a default
+		// port kept), the dot segments of the whole path removed.
+		{"HTTPS://api.example.com:0443/v1/../x/./y", "a=1", "https://api.example.com:443/x/y?a=1", ""},
+		{"https://h:0/a", "", "https://h/a", ""},
+		{"https://h:/a", "", "https://h/a", ""},
+		// The parameters go before the fragment, which is escaped as a
+		// query; an empty query or fragment is dropped.
+		{"https://h/a#frag[1] %", "page_size=5", "https://h/a?page_size=5#frag%5B1%5D%20%25", ""},
+		{"https://h/a?#f", "", "https://h/a#f", ""},
+		{"  https://h/a", "", "https://h/a", ""},
+		{"https://h", "", "https://h/", ""},
+		{"https://h\\x/y", "", "https://h/%5Cx/y", ""},
+		{"https://h/a\nb", "", "https://h/a%0Ab", ""},
+		// An IPv6 zone's "%25" becomes "%", which requote_uri cannot
+		// unquote ("%et"): it escapes every '%' of the URL.
+		{"https://[FE80::1%25eth0]/%c3%a9", "", "https://[fe80::1%25eth0]/%25C3%25A9", ""},
+		{"https://h/a", "q=%zz", "https://h/a?q=%25zz", ""},
+		// Not http: left as it is, parameters and all.
+		{"ftp://h/a b", "q=1", "ftp://h/a b", ""},
+		{"https://h:70000/a", "", "", "Failed to parse: https://h:70000/a"},
+		{"https://*.h/a", "", "", "URL has an invalid label."},
+		{"https:///a", "", "", "Invalid URL 'https:///a': No host supplied"},
+		{"http.example.com:80/x", "", "", "Invalid URL 'http.example.com:80/x': No scheme supplied. Perhaps you meant https://http.example.com:80/x?"},
+	} {
+		got, err := prepareURL(c.raw, c.query)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("prepareURL(%q, %q) = %q, %v; want the error %q", c.raw, c.query, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("prepareURL(%q, %q) = %q, %v; want %q", c.raw, c.query, got, err, c.want)
+		}
 	}
 }
