@@ -302,11 +302,11 @@ func (e *writeError) Unwrap() error { return e.Err }
 // no states gives it nothing to echo: that Write succeeds, with a warning
 // and StatesSent 0.)
 //
-// When ctx is cancelled, the destination is stopped (SIGTERM, the
-// connector's grace period, then SIGKILL) and Write returns the
-// cancellation once it is gone. Meanwhile its output is still read: the
-// states it echoed until it exited, those it wrote while stopping
-// included, are stored (for up to five seconds after the cancellation),
+// When ctx is cancelled, the destination is stopped (SIGTERM, a grace
+// period of 6 s, then SIGKILL) and Write returns the cancellation once it
+// is gone. Meanwhile its output is still read: the states it echoed until
+// it exited, those it wrote while stopping included, are stored (for up
+// to eight seconds after the cancellation),
 // so the next Write sends again none of the records it confirmed.
 //
 // One progress tracker follows the whole Write, the read into the cache

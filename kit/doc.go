@@ -36,8 +36,11 @@
 //     (RECORD, STATE, CONTROL) is written as emitted;
 //   - signals: SIGINT and SIGTERM cancel the context the connector was
 //     given; what it emitted is flushed and it exits; one that does not
-//     return within a grace period (blocked on a silent stdin, say) is
-//     ended anyway.
+//     return within 5 s (blocked on a silent stdin, say) is ended anyway.
+//     A destination has those 5 s to flush what it holds and echo the
+//     states that covers (with a context of its own for the flush:
+//     context.WithoutCancel); goairbyte waits 6 s before it kills a
+//     cancelled write, in process as in a program.
 //
 // [Run] is the same without the process (arguments, stdin, stdout and
 // stderr passed in, the exit code returned): what tests and wrappers call.

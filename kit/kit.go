@@ -104,8 +104,10 @@ type connector interface {
 // cancelGrace is how long Serve lets a connector run on after SIGINT or
 // SIGTERM cancelled its context. A connector notices between two messages;
 // one blocked on a silent stdin or a hung call never does, and is ended
-// after this (with what it emitted flushed). Runners wait longer than this
-// before they kill.
+// after this (with what it emitted flushed). A destination stopped this way
+// flushes what it holds and echoes the states that covers within it:
+// goairbyte's runner waits 6 s before it kills a write (2 s for the other
+// commands, whose output after a cancellation it does not read).
 const cancelGrace = 5 * time.Second
 
 // Serve runs c, a [Source] or a [Destination] (or both), as the program:
