@@ -28,7 +28,10 @@
 //     method, with its stack) becomes a line on stderr and a TRACE ERROR
 //     (unless the connector emitted one itself) with exit code 1; a failed
 //     check is a CONNECTION_STATUS FAILED with exit code 0, as real
-//     connectors do (one stopped by its cancelled context is a failure);
+//     connectors do (one stopped by its cancelled context is a failure).
+//     So a connector returns its errors and never calls os.Exit or
+//     log.Fatal: run in process (connector.WithGoConnector), that ends
+//     the program that runs it, with its own writes half done;
 //   - secrets: the values of the config's fields the spec marks
 //     airbyte_secret are masked (****) in the text of the LOG, TRACE and
 //     CONNECTION_STATUS messages and the stderr lines Serve writes, as the
