@@ -168,14 +168,23 @@ func TestCancelledWriteFlushes(t *testing.T) {
 // every state the connector emitted while it stopped.
 func checkFlushed(t *testing.T, e executor.Executor, config, catalog json.RawMessage) {
 	t.Helper()
+	states, last := cancelledWrite(e, executor.Invocation{Verb: executor.VerbWrite, Config: config, Catalog: catalog, Stdin: strings.NewReader("")})
+	if !errors.Is(last, context.Canceled) || strings.Contains(last.Error(), "killed") {
+		t.Fatalf("the cancelled write ended with %v, want the cancellation alone", last)
+	}
+	if states != 1+lastWordsCount {
+		t.Errorf("%d states came, want the first and the %d it echoed once its flush was done", states, lastWordsCount)
+	}
+}
+
+// cancelledWrite runs inv on e, cancelled once its first state has come,
+// and returns how many states came and the error it ended with.
+func cancelledWrite(e executor.Executor, inv executor.Invocation) (states int, last error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	states := 0
-	var last error
-	for m, err := range e.Run(ctx, executor.Invocation{Verb: executor.VerbWrite, Config: config, Catalog: catalog, Stdin: strings.NewReader("")}) {
+	for m, err := range e.Run(ctx, inv) {
 		if err != nil {
-			last = err
-			break
+			return states, err
 		}
 		if m.State != nil {
 			if states++; states == 1 {
@@ -183,12 +192,7 @@ func checkFlushed(t *testing.T, e executor.Executor, config, catalog json.RawMes
 			}
 		}
 	}
-	if !errors.Is(last, context.Canceled) || strings.Contains(last.Error(), "killed") {
-		t.Fatalf("the cancelled write ended with %v, want the cancellation alone", last)
-	}
-	if states != 1+lastWordsCount {
-		t.Errorf("%d states came, want the first and the %d it echoed once its flush was done", states, lastWordsCount)
-	}
+	return states, nil
 }
 
 // TestCancelledWriteDrainIsBounded cancels a write of a lastwords that
@@ -226,26 +230,12 @@ func TestCancelledWriteDrainIsBounded(t *testing.T) {
 
 func checkDrainKilled(t *testing.T, e executor.Executor, logs *logRecorder) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	inv := executor.Invocation{Verb: executor.VerbWrite, Config: json.RawMessage(`{"count":-1}`), Catalog: itemsCatalog,
 		Stdin: strings.NewReader("")}
 	if logs == nil { // in process
 		inv.Catalog = itemsCatalogInProcess
 	}
-	states := 0
-	var last error
-	for m, err := range e.Run(ctx, inv) {
-		if err != nil {
-			last = err
-			break
-		}
-		if m.State != nil {
-			if states++; states == 1 {
-				cancel()
-			}
-		}
-	}
+	states, last := cancelledWrite(e, inv)
 	if !errors.Is(last, context.Canceled) {
 		t.Fatalf("the cancelled write ended with %v after %d states, want the cancellation", last, states)
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
-	"github.com/x/goairbyte/source"
 )
 
 // slowAPI plays the ingest API: it stores rows per table, counting those
@@ -76,14 +75,7 @@ func stopJourney(ctx context.Context, exe string) error {
 		return err
 	}
 	defer c.Close()
-	src, err := goairbyte.GetSource(ctx, "source-faker", connector.WithConfig(map[string]any{"count": 25000}))
-	if err != nil {
-		return err
-	}
-	if err := src.SelectStreams(ctx, "users"); err != nil {
-		return err
-	}
-	res, err := src.Read(ctx, source.UseCache(c))
+	res, err := fakerUsers(ctx, c, 25000)
 	if err != nil {
 		return err
 	}
