@@ -50,7 +50,11 @@ type Destination interface {
 	// and emits what it confirms (STATE echoes, LOG, TRACE) through emit.
 	// A STATE is echoed once every record before it is durable: the
 	// runner stores the echo as the commit point and sends again, on its
-	// next write, the records after the last state echoed. A line of input
+	// next write, the records after the last state echoed. A STREAM state
+	// confirms only its own stream's records: a destination that echoes
+	// fewer states than it gets echoes the last of each stream, or
+	// goairbyte's Write warns of the records left unconfirmed and sends
+	// them again next time. A line of input
 	// that is no protocol message comes as a Message with Unparsed set
 	// (and Malformed, when it began like a RECORD or a STATE): a connector
 	// that skips a Malformed line and echoes the STATE after it confirms a
