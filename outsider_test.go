@@ -49,7 +49,11 @@ import (
 // store, in process and as a program (a check with a wrong key that the
 // program's own output does not show, a write the store fails midway
 // confirming the first 10,000 rows, the next sending only the 15,000 after
-// them, none stored twice); and a source whose catalog changes over a year
+// them, none stored twice); and a kit destination stopped while a slow
+// ingest API takes 3 s over its second batch, in process and as a program
+// (the batch finished and its state echoed within the 5 s the kit gives,
+// and kept: the next write sends only the rows after it, none stored
+// twice); and a source whose catalog changes over a year
 // (a field's type, a field gained, a stream name in two namespaces, the
 // cursor's type) into DuckDB and PostgreSQL alike (a value that no longer
 // fits its column NULL with a note, the docs' cure of a full refresh with
@@ -82,7 +86,8 @@ func TestOutsider(t *testing.T) {
 	}
 	dir := outsideModule(t, "example.com/outsider", files)
 	bin, connectorBin, destinationBin := filepath.Join(dir, "outsider"), filepath.Join(dir, "source-demo"), filepath.Join(dir, "destination-events")
-	build := exec.Command("go", "build", "-mod=mod", "-o", dir, ".", "./cmd/source-demo", "./cmd/destination-events")
+	ingestBin := filepath.Join(dir, "destination-ingest")
+	build := exec.Command("go", "build", "-mod=mod", "-o", dir, ".", "./cmd/source-demo", "./cmd/destination-events", "./cmd/destination-ingest")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the outside program: %v\n%s", err, out)
@@ -115,6 +120,18 @@ func TestOutsider(t *testing.T) {
 		got := run(t, "destination", destinationBin)
 		want := "destination-events (in process): failed write confirmed map[users:10000] with 14900 stored, next write sent map[users:15000], 25000 stored, 0 twice\n" +
 			"destination-events (local executable " + destinationBin + "): failed write confirmed map[users:10000] with 14900 stored, next write sent map[users:15000], 25000 stored, 0 twice\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("stop", func(t *testing.T) {
+		t.Parallel()
+		// Before goairbyte gave a cancelled write 6 s, it killed the
+		// program (in process, stopped listening) 2 s after SIGTERM, before
+		// the echo of the batch the API had stored: 10,000 twice.
+		got := run(t, "stop", ingestBin)
+		want := "destination-ingest (in process): stopped write confirmed map[users:20000] with 20000 stored, next write sent map[users:5000], 25000 stored, 0 twice\n" +
+			"destination-ingest (local executable " + ingestBin + "): stopped write confirmed map[users:20000] with 20000 stored, next write sent map[users:5000], 25000 stored, 0 twice\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

@@ -34,10 +34,11 @@
 // runs are committed together, the latest per stream, so a destination
 // that echoes a state after every record costs no transaction per record.
 // When the Write's context is cancelled, the destination is stopped
-// (SIGTERM, the grace period, then SIGKILL) and its output is read to the
-// end meanwhile: every state it echoed before it exited, those still in
-// the pipe and those it wrote while stopping, is stored, for up to five
-// seconds after the cancellation; a commit still waiting then (for a state
+// (SIGTERM, a grace period of 6 s, then SIGKILL; a kit destination has 5 s
+// of it to flush what it holds and echo the states that covers) and its
+// output is read to the end meanwhile: every state it echoed before it
+// exited, those still in the pipe and those it wrote while stopping, is
+// stored, for up to eight seconds after the cancellation; a commit still waiting then (for a state
 // table another session holds locked) is cancelled too, and the Write says
 // so. The next Write sends none of the records the destination confirmed
 // (TestWriteCancelledKeepsEchoes). A kill -9 of this process drops the

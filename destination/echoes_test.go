@@ -200,3 +200,33 @@ func TestIgnoredEchoesWarnOnce(t *testing.T) {
 		}
 	}
 }
+
+// A destination that ends well without echoing the state after its last
+// records (every_other leaves the third of three unechoed) makes a Write
+// that succeeds with 5,000 of 25,000 users unconfirmed: it warns, naming
+// how many, as nothing else but RecordsConfirmed says so.
+func TestWriteUnconfirmedTailWarns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var logs testenv.Buffer
+	d, err := destination.New(ctx, "destination-misecho",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./destination/internal/misecho")),
+		connector.WithConfig(map[string]any{"mode": "every_other"}), connector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := newFaker(t, 25_000, "users").Read(ctx, source.UseCache(openCache(t)), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Write(ctx, rr, destination.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TotalConfirmed() != 20_000 {
+		t.Fatalf("the test is void: %d of %d confirmed, want 20,000", res.TotalConfirmed(), res.TotalSent())
+	}
+	if text := logs.String(); strings.Count(text, "level=WARN") != 1 || !strings.Contains(text, "records=5000") {
+		t.Errorf("want one warning of the 5000 records not confirmed; the log says:\n%s", text)
+	}
+}

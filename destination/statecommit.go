@@ -18,13 +18,14 @@ const maxPendingEchoes = 10_000
 
 // cancelGrace is how long commits go on once the Write's context is
 // cancelled: long enough for the destination to stop within the default
-// grace period (2 s) while the echoes it writes meanwhile are read and
+// grace period of a write (6 s, more than the 5 s the kit gives a
+// destination to flush) while the echoes it writes meanwhile are read and
 // committed (milliseconds, even for thousands of states), short enough
 // that a cancelled Write does not hang behind a state table another
 // session holds locked. An echo that comes later (a destination given a
 // longer grace period) is not stored: its commit fails, and the Write ends
 // with that error.
-const cancelGrace = 5 * time.Second
+const cancelGrace = 8 * time.Second
 
 // stateCommitter stores the states a destination echoes into the state
 // cache by group commit. Storing each echo in a transaction of its own

@@ -300,13 +300,16 @@ func (e *writeError) Unwrap() error { return e.Err }
 // the same way, with a ConnectorError whose Missing is STATE: an echo is
 // the protocol's only word that records are written. (A source that sends
 // no states gives it nothing to echo: that Write succeeds, with a warning
-// and StatesSent 0.)
+// and StatesSent 0.) One that echoes some but ends without echoing a state
+// after its last records (a final batch never flushed) succeeds with
+// RecordsConfirmed short of RecordsSent, and a warning saying how many
+// records are not confirmed; the next Write sends them again.
 //
-// When ctx is cancelled, the destination is stopped (SIGTERM, the
-// connector's grace period, then SIGKILL) and Write returns the
-// cancellation once it is gone. Meanwhile its output is still read: the
-// states it echoed until it exited, those it wrote while stopping
-// included, are stored (for up to five seconds after the cancellation),
+// When ctx is cancelled, the destination is stopped (SIGTERM, a grace
+// period of 6 s, then SIGKILL) and Write returns the cancellation once it
+// is gone. Meanwhile its output is still read: the states it echoed until
+// it exited, those it wrote while stopping included, are stored (for up
+// to eight seconds after the cancellation),
 // so the next Write sends again none of the records it confirmed.
 //
 // One progress tracker follows the whole Write, the read into the cache
@@ -700,7 +703,16 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 		return &writeError{Destination: d.Name(), Result: out, Err: runErr}
 	}
 	switch {
-	case out.StatesConfirmed > 0 || out.TotalSent() == 0:
+	case out.TotalSent() == 0:
+	case out.StatesConfirmed > 0:
+		// A destination that ended well without echoing its last states
+		// (its final batch never flushed, say) leaves a Write that
+		// succeeds: say so, or a caller checking only the error takes
+		// every record for written.
+		if sent, confirmed := out.TotalSent(), out.TotalConfirmed(); confirmed < sent {
+			d.core.Logger().Warn("the destination ended without echoing a state after some of the records it was sent; they are not known to be written, and the next Write sends them again",
+				"destination", d.Name(), "records", sent-confirmed, "sent", sent)
+		}
 	case out.StatesSent == 0:
 		d.core.Logger().Warn("the source sent no states, so the destination could confirm none of the records sent, and the next Write sends them again",
 			"destination", d.Name(), "records", out.TotalSent())

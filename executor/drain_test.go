@@ -92,11 +92,12 @@ func checkDrains(t *testing.T, e executor.Executor, catalog json.RawMessage) {
 }
 
 // goLastWords is the lastwords connector in process: read and write emit
-// a state, then lastWordsCount more once their context is cancelled, or
-// with forever more until emit fails.
+// a state, then lastWordsCount more once their context is cancelled (flush
+// later), or with forever more until emit fails.
 type goLastWords struct {
 	goDestination
 	forever bool
+	flush   time.Duration
 }
 
 func (*goLastWords) Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error) {
@@ -122,12 +123,76 @@ func (c *goLastWords) say(ctx context.Context, emit func(*protocol.Message) erro
 		return err
 	}
 	<-ctx.Done()
+	time.Sleep(c.flush)
 	for i := 1; i <= lastWordsCount || c.forever; i++ {
 		if err := emit(state(i)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// TestCancelledWriteFlushes cancels a write of a lastwords that takes 3 s
+// to flush once told to stop, less than the 5 s the kit gives a connector
+// (kit's cancelGrace), before it echoes its last states: with the default
+// grace period they all come, locally, in Docker and in process. With the
+// 2 s of a read, it was killed (or, in process, no longer listened to)
+// before its echoes, and the next Write sent the records they confirm
+// again.
+func TestCancelledWriteFlushes(t *testing.T) {
+	t.Parallel()
+	const flush = 3 * time.Second
+	config := json.RawMessage(`{"flush_ms":3000}`)
+	t.Run("local", func(t *testing.T) {
+		t.Parallel()
+		bin := testenv.BuildBinary(t, "./internal/testconnectors/lastwords")
+		e := build[executor.Executor](t, "destination-lastwords", executor.Method{Kind: executor.KindLocal, Path: bin},
+			executor.Runtime{LogDir: t.TempDir()})
+		checkFlushed(t, e, config, itemsCatalog)
+	})
+	t.Run("docker", func(t *testing.T) {
+		t.Parallel()
+		e, cli := newDocker(t, "lastwords")
+		checkFlushed(t, e, config, itemsCatalog)
+		if n := containers(t, cli, e); n != 0 {
+			t.Fatalf("%d containers left behind", n)
+		}
+	})
+	t.Run("inprocess", func(t *testing.T) {
+		t.Parallel()
+		checkFlushed(t, inProcess(t, &goLastWords{flush: flush}, executor.Runtime{}), nil, itemsCatalogInProcess)
+	})
+}
+
+// checkFlushed runs e's write, cancelled after its first state, and wants
+// every state the connector emitted while it stopped.
+func checkFlushed(t *testing.T, e executor.Executor, config, catalog json.RawMessage) {
+	t.Helper()
+	states, last := cancelledWrite(e, executor.Invocation{Verb: executor.VerbWrite, Config: config, Catalog: catalog, Stdin: strings.NewReader("")})
+	if !errors.Is(last, context.Canceled) || strings.Contains(last.Error(), "killed") {
+		t.Fatalf("the cancelled write ended with %v, want the cancellation alone", last)
+	}
+	if states != 1+lastWordsCount {
+		t.Errorf("%d states came, want the first and the %d it echoed once its flush was done", states, lastWordsCount)
+	}
+}
+
+// cancelledWrite runs inv on e, cancelled once its first state has come,
+// and returns how many states came and the error it ended with.
+func cancelledWrite(e executor.Executor, inv executor.Invocation) (states int, last error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for m, err := range e.Run(ctx, inv) {
+		if err != nil {
+			return states, err
+		}
+		if m.State != nil {
+			if states++; states == 1 {
+				cancel()
+			}
+		}
+	}
+	return states, nil
 }
 
 // TestCancelledWriteDrainIsBounded cancels a write of a lastwords that
@@ -165,26 +230,12 @@ func TestCancelledWriteDrainIsBounded(t *testing.T) {
 
 func checkDrainKilled(t *testing.T, e executor.Executor, logs *logRecorder) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	inv := executor.Invocation{Verb: executor.VerbWrite, Config: json.RawMessage(`{"count":-1}`), Catalog: itemsCatalog,
 		Stdin: strings.NewReader("")}
 	if logs == nil { // in process
 		inv.Catalog = itemsCatalogInProcess
 	}
-	states := 0
-	var last error
-	for m, err := range e.Run(ctx, inv) {
-		if err != nil {
-			last = err
-			break
-		}
-		if m.State != nil {
-			if states++; states == 1 {
-				cancel()
-			}
-		}
-	}
+	states, last := cancelledWrite(e, inv)
 	if !errors.Is(last, context.Canceled) {
 		t.Fatalf("the cancelled write ended with %v after %d states, want the cancellation", last, states)
 	}

@@ -6,8 +6,8 @@
 // private temp directory with config.json, catalog.json and state.json, the
 // canonical argument order (read --config C --catalog K [--state S]), stdin
 // feeding, decoding stdout as it arrives, keeping stderr for errors and the
-// per-connector log file, masking secrets, cancellation (SIGTERM, a short
-// grace period, then SIGKILL; containers removed), clean-up, and what a
+// per-connector log file, masking secrets, cancellation (SIGTERM, a grace
+// period of 2 s, 6 s for a write, then SIGKILL; containers removed), clean-up, and what a
 // process killed with kill -9 left behind (see reaper.go). A local or
 // Python connector runs in a process group of its own and with
 // GOAIRBYTE_RUN=<run> in its environment: when the run ends, whatever it
@@ -187,7 +187,8 @@ type Executor interface {
 	// carries a *ConnectorError. Breaking out of the loop or cancelling ctx
 	// stops the connector and removes everything it left behind. A
 	// cancelled write still yields what the destination writes while it
-	// stops (SIGTERM, then SIGKILL after the grace period), its last STATE
+	// stops (SIGTERM, then SIGKILL after the grace period: 6 s by default,
+	// more than the 5 s a kit destination is given to flush), its last STATE
 	// echoes, until its output ends, and then the cancellation; the output
 	// of any other command is not read on once the cancellation is seen.
 	Run(ctx context.Context, inv Invocation) iter.Seq2[*protocol.Message, error]

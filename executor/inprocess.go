@@ -222,7 +222,7 @@ func (r *inProcessRun) deliver(ctx context.Context, yield func(*protocol.Message
 			select {
 			case batch, open = <-r.batches:
 			case <-g.ctxDone:
-				g.start(r.p.o.grace)
+				g.start(r.p.o.graceFor(r.verb))
 				continue
 			case <-g.expired:
 				quit()
@@ -240,7 +240,7 @@ func (r *inProcessRun) deliver(ctx context.Context, yield func(*protocol.Message
 			}
 		}
 		if ctx.Err() != nil {
-			g.start(r.p.o.grace)
+			g.start(r.p.o.graceFor(r.verb))
 			select {
 			case <-g.expired:
 			default:
@@ -351,13 +351,13 @@ func (r *inProcessRun) wait() {
 		for range r.batches {
 		}
 	}()
-	t := time.NewTimer(r.p.o.grace)
+	t := time.NewTimer(r.p.o.graceFor(r.verb))
 	defer t.Stop()
 	select {
 	case <-r.done:
 	case <-t.C:
 		r.p.o.logger.Warn("in-process connector ignored its cancelled context; leaving it to finish on its own",
-			"connector", r.p.name, "grace", r.p.o.grace)
+			"connector", r.p.name, "grace", r.p.o.graceFor(r.verb))
 	}
 }
 

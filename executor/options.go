@@ -22,6 +22,14 @@ const logDirEnv = "GOAIRBYTE_LOG_DIR"
 // it is killed.
 const defaultGracePeriod = 2 * time.Second
 
+// defaultWriteGracePeriod is defaultGracePeriod for a write: a destination
+// told to stop flushes what it holds and echoes the states it covers, and
+// a kit destination is promised 5 s for that (kit's cancelGrace, after
+// which Serve ends it itself). With 2 s, a destination whose last flush
+// took 3 s was killed before its echo, and the next Write sent the
+// flushed records again.
+const defaultWriteGracePeriod = 6 * time.Second
+
 // Kind is a way of running a connector.
 type Kind int
 
@@ -197,7 +205,8 @@ type Runtime struct {
 	// it leaves the executor, so that secrets never do; nil masks nothing.
 	Mask func(string) string
 	// Grace is how long a stopped connector has between SIGTERM and
-	// SIGKILL; 0 means defaultGracePeriod.
+	// SIGKILL; 0 means defaultGracePeriod, and defaultWriteGracePeriod
+	// for a write.
 	Grace time.Duration
 	// NoInstall makes a missing image or virtualenv a *NotInstalledError
 	// instead of installing it on first use (the default, as in PyAirbyte).
@@ -285,9 +294,6 @@ func buildOptions(m Method, rt Runtime) *options {
 	if o.installRoot == "" {
 		o.installRoot = "."
 	}
-	if o.grace <= 0 {
-		o.grace = defaultGracePeriod
-	}
 	if o.linger <= 0 {
 		o.linger = defaultLingerGrace
 	}
@@ -322,4 +328,16 @@ func New(name string, m Method, rt Runtime) (Executor, error) {
 	default: // KindInProcess
 		return newInProcess(name, m.Connector, o)
 	}
+}
+
+// graceFor is how long a connector stopped in a run of verb has between
+// SIGTERM and SIGKILL (in process, how long the caller waits for it).
+func (o *options) graceFor(verb Verb) time.Duration {
+	switch {
+	case o.grace > 0:
+		return o.grace
+	case verb == VerbWrite:
+		return defaultWriteGracePeriod
+	}
+	return defaultGracePeriod
 }

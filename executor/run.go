@@ -348,7 +348,8 @@ func (p *procRun) stop() {
 			p.discard()
 		}
 		p.st.proc.terminate()
-		t := time.NewTimer(p.r.o.grace)
+		grace := p.r.o.graceFor(p.inv.Verb)
+		t := time.NewTimer(grace)
 		defer t.Stop()
 		exited, ended := p.exited, p.dec.done
 		if !p.drain {
@@ -361,7 +362,7 @@ func (p *procRun) stop() {
 			case <-ended:
 				ended = nil
 			case <-t.C:
-				p.r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", p.r.name, "grace", p.r.o.grace)
+				p.r.o.logger.Warn("connector ignored SIGTERM; killing it", "connector", p.r.name, "grace", grace)
 				p.killed.Store(true)
 				exited, ended = nil, nil
 			}
@@ -629,7 +630,7 @@ func (o *exitedOutput) Read(b []byte) (int, error) {
 func (p *procRun) stoppedErr(ctx context.Context) error {
 	err := stoppedErr(p.r.name, p.inv.Verb, ctx)
 	if p.killed.Load() {
-		return fmt.Errorf("%w; it ignored SIGTERM for the grace period (%s) and was killed", err, p.r.o.grace)
+		return fmt.Errorf("%w; it ignored SIGTERM for the grace period (%s) and was killed", err, p.r.o.graceFor(p.inv.Verb))
 	}
 	return err
 }

@@ -28,7 +28,10 @@
 //     method, with its stack) becomes a line on stderr and a TRACE ERROR
 //     (unless the connector emitted one itself) with exit code 1; a failed
 //     check is a CONNECTION_STATUS FAILED with exit code 0, as real
-//     connectors do (one stopped by its cancelled context is a failure);
+//     connectors do (one stopped by its cancelled context is a failure).
+//     So a connector returns its errors and never calls os.Exit or
+//     log.Fatal: run in process (connector.WithGoConnector), that ends
+//     the program that runs it, with its own writes half done;
 //   - secrets: the values of the config's fields the spec marks
 //     airbyte_secret are masked (****) in the text of the LOG, TRACE and
 //     CONNECTION_STATUS messages and the stderr lines Serve writes, as the
@@ -36,8 +39,11 @@
 //     (RECORD, STATE, CONTROL) is written as emitted;
 //   - signals: SIGINT and SIGTERM cancel the context the connector was
 //     given; what it emitted is flushed and it exits; one that does not
-//     return within a grace period (blocked on a silent stdin, say) is
-//     ended anyway.
+//     return within 5 s (blocked on a silent stdin, say) is ended anyway.
+//     A destination has those 5 s to flush what it holds and echo the
+//     states that covers (with a context of its own for the flush:
+//     context.WithoutCancel); goairbyte waits 6 s before it kills a
+//     cancelled write, in process as in a program.
 //
 // [Run] is the same without the process (arguments, stdin, stdout and
 // stderr passed in, the exit code returned): what tests and wrappers call.

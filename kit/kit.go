@@ -50,7 +50,11 @@ type Destination interface {
 	// and emits what it confirms (STATE echoes, LOG, TRACE) through emit.
 	// A STATE is echoed once every record before it is durable: the
 	// runner stores the echo as the commit point and sends again, on its
-	// next write, the records after the last state echoed. A line of input
+	// next write, the records after the last state echoed. A STREAM state
+	// confirms only its own stream's records: a destination that echoes
+	// fewer states than it gets echoes the last of each stream, or
+	// goairbyte's Write warns of the records left unconfirmed and sends
+	// them again next time. A line of input
 	// that is no protocol message comes as a Message with Unparsed set
 	// (and Malformed, when it began like a RECORD or a STATE): a connector
 	// that skips a Malformed line and echoes the STATE after it confirms a
@@ -104,8 +108,10 @@ type connector interface {
 // cancelGrace is how long Serve lets a connector run on after SIGINT or
 // SIGTERM cancelled its context. A connector notices between two messages;
 // one blocked on a silent stdin or a hung call never does, and is ended
-// after this (with what it emitted flushed). Runners wait longer than this
-// before they kill.
+// after this (with what it emitted flushed). A destination stopped this way
+// flushes what it holds and echoes the states that covers within it:
+// goairbyte's runner waits 6 s before it kills a write (2 s for the other
+// commands, whose output after a cancellation it does not read).
 const cancelGrace = 5 * time.Second
 
 // Serve runs c, a [Source] or a [Destination] (or both), as the program:

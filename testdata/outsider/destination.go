@@ -89,14 +89,7 @@ func destinationJourney(ctx context.Context, exe string) error {
 		return err
 	}
 	defer c.Close()
-	src, err := goairbyte.GetSource(ctx, "source-faker", connector.WithConfig(map[string]any{"count": 25000}))
-	if err != nil {
-		return err
-	}
-	if err := src.SelectStreams(ctx, "users"); err != nil {
-		return err
-	}
-	res, err := src.Read(ctx, source.UseCache(c))
+	res, err := fakerUsers(ctx, c, 25000)
 	if err != nil {
 		return err
 	}
@@ -160,4 +153,16 @@ func destinationJourney(ctx context.Context, exe string) error {
 			dst, w1.RecordsConfirmed, storedBefore, w2.RecordsSent, stored, twice)
 	}
 	return nil
+}
+
+// fakerUsers reads count of the faker's users into c.
+func fakerUsers(ctx context.Context, c *cache.Cache, count int) (*source.ReadResult, error) {
+	src, err := goairbyte.GetSource(ctx, "source-faker", connector.WithConfig(map[string]any{"count": count}))
+	if err != nil {
+		return nil, err
+	}
+	if err := src.SelectStreams(ctx, "users"); err != nil {
+		return nil, err
+	}
+	return src.Read(ctx, source.UseCache(c))
 }

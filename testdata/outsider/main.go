@@ -9,6 +9,7 @@
 //	outsider internal                 a Connector Builder manifest of a private API (OAuth, retries, a substream, a repeating cursor) into DuckDB
 //	outsider destination DEST-EVENTS-BINARY
 //	                                  a destination written with kit, into an HTTP event store that fails midway, in process and as a program
+//	outsider stop DEST-INGEST-BINARY  a kit destination stopped while a slow ingest API takes 3 s over a batch, in process and as a program
 //	outsider seasons POSTGRES-DSN     a source whose catalog changes over a year, into DuckDB and PostgreSQL alike
 //	outsider evolve POSTGRES-DSN      a source changing under a team's SQL (a view, a read-only role), into DuckDB and PostgreSQL
 //	outsider pyexamples POSTGRES-DSN  PyAirbyte's examples/ ported: a manifest paged to its 404, the faker into the no-op destination
@@ -90,6 +91,8 @@ func main() {
 		err = internalJourney(ctx)
 	case len(os.Args) == 3 && os.Args[1] == "destination":
 		err = destinationJourney(ctx, os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "stop":
+		err = stopJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "seasons":
 		err = seasonsJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "evolve":

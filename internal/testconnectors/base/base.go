@@ -23,6 +23,9 @@ type Config struct {
 	// DropStates makes echo's write swallow STATE messages: a destination
 	// that never confirms anything.
 	DropStates bool `json:"drop_states"`
+	// FlushMillis is how long lastwords takes, once told to stop, before
+	// its last words: a destination flushing a batch to a slow store.
+	FlushMillis int `json:"flush_ms"`
 }
 
 // ParseConfig decodes a config (kit has validated it against Items' spec).

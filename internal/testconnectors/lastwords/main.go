@@ -4,13 +4,16 @@
 // 1 to count, 1,000 when count is 0) and exit, as a destination that
 // echoes the states it committed while it shuts down; with a negative
 // count it goes on emitting them until it is killed (the kit ends it after
-// its own grace period). Its write ignores its input.
+// its own grace period); with flush_ms it waits that long first, as a
+// destination flushing a batch to a slow store. Its write ignores its
+// input.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"iter"
+	"time"
 
 	"github.com/x/goairbyte/internal/testconnectors/base"
 	"github.com/x/goairbyte/kit"
@@ -33,6 +36,7 @@ func say(ctx context.Context, config json.RawMessage, emit func(*protocol.Messag
 		return err
 	}
 	<-ctx.Done()
+	time.Sleep(time.Duration(c.FlushMillis) * time.Millisecond)
 	for i := 1; i <= n || n < 0; i++ {
 		if err := emit(base.State(i)); err != nil {
 			return err
