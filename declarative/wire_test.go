@@ -1,6 +1,8 @@
 package declarative
 
 import (
+	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
@@ -129,4 +131,22 @@ func TestPrepareURL(t *testing.T) {
 			t.Errorf("prepareURL(%q, %q) = %q, %v; want %q", c.raw, c.query, got, err, c.want)
 		}
 	}
+}
+
+// uriRE is urllib3's _URI_RE, which splitURI writes out.
+var uriRE = regexp.MustCompile(`(?s)^(?:([a-zA-Z][a-zA-Z0-9+.-]*):)?(?://([^\\/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$`)
+
+// FuzzSplitURI holds splitURI to the regular expression it writes out.
+func FuzzSplitURI(f *testing.F) {
+	for _, s := range []string{"", "https://api.example.com/v1/a?b=c#d", "//host:80/p", "a:b", "1a:b", "+a:b", ":x", "a+b.c-d://h",
+		"http:\\\\host/p", "/x?y?z#w#v", "mailto:me@x", "h://a\\b/c", "x:", "#?", "?#", "//", "http://[::1]:8/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		m := uriRE.FindStringSubmatch(u)
+		scheme, authority, path, query, fragment := splitURI(u)
+		if got := []string{scheme, authority, path, query, fragment}; !slices.Equal(got, m[1:]) {
+			t.Fatalf("splitURI(%q) = %q, the expression gives %q", u, got, m[1:])
+		}
+	})
 }
