@@ -126,3 +126,26 @@ func rawStrings(ms []json.RawMessage) []string {
 	}
 	return out
 }
+
+// TestSchemeNoAdapterSendsFailsAtOnce gives a url_base whose scheme net/http does not send
+// (file://, gopher://): as the CDK maps requests' InvalidSchema, the read fails at once as a
+// config_error, where it was retried as a dropped connection for 30 seconds.
+func TestSchemeNoAdapterSendsFailsAtOnce(t *testing.T) {
+	for _, base := range []string{"file:///etc/passwd", "gopher://127.0.0.1:70"} {
+		config, _ := json.Marshal(map[string]string{"base_url": base, "api_key": "k"})
+		src, err := New([]byte(redirectManifest), withSleep(noSleep))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat, err := src.Discover(context.Background(), config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{Stream: cat.Streams[0], SyncMode: protocol.SyncFullRefresh}}}
+		msgs, err := readAll(context.Background(), src, config, cc, nil)
+		all := strings.Join(rawStrings(msgs), "\n")
+		if err == nil || !strings.Contains(all, `"failure_type":"config_error"`) || !strings.Contains(all, "InvalidSchema") || strings.Contains(all, "retrying") {
+			t.Errorf("%s: got %v\n%s\nwant a config_error naming InvalidSchema, with no retry", base, err, all)
+		}
+	}
+}
