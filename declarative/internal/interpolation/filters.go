@@ -174,6 +174,9 @@ func hashFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if printsTooLong(v) { // its text would be cut (reprInto), and so the hash wrong
+		return nil, errTextTooLong
+	}
 	hashType := "md5"
 	if a[0] != nil {
 		s, ok := a[0].(string)

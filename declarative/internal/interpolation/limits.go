@@ -77,6 +77,9 @@ func (f *frame) made(v Value, err error) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s, ok := v.(string); ok && len(s) > maxText {
+		return nil, errTextTooLong // text of a value whose print reprInto cut
+	}
 	if f.madeBytes += sizeOf(v); f.madeBytes > maxMade {
 		return nil, errTooMuchMade
 	}

@@ -35,6 +35,8 @@ func TestHostileTemplatesFailBounded(t *testing.T) {
 		{"replace method", "{{ ('a'*1048576).replace('a', 'a'*100)|length }}"},
 		{"sum of lists", "{{ ([[0]*1048576]*1048576)|sum(start=[])|length }}"},
 		{"copies in a loop", x32 + "{% for a in [0]*1048576 %}{% set y = x ~ x %}{% endfor %}"},
+		{"shared lists hashed", "{{ ([[0]*1048576]*1048576)|hash }}"},
+		{"shared lists lower-cased", "{{ ([[0]*1048576]*1048576)|lower|length }}"},
 		{"hashes in a loop", x32 + "{% for a in [0]*1048576 %}{% set y = x|hash('md5') %}{% endfor %}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +56,9 @@ func TestHostileTemplatesFailBounded(t *testing.T) {
 }
 
 // TestLargeTemplatesWithinBounds checks that what real templates do with large values still
-// works: a loop over a million items, a 16 MiB text rendered, joined and printed.
+// works: a loop over a million items, a 16 MiB text rendered, joined and printed; and that
+// lists holding one list a million times over compare and sort in a moment, as in Python
+// (they compared their items by content: 10^12 steps, for hours).
 func TestLargeTemplatesWithinBounds(t *testing.T) {
 	for _, tc := range []struct {
 		src  string
@@ -63,6 +67,9 @@ func TestLargeTemplatesWithinBounds(t *testing.T) {
 		{"{% set n = namespace(c=0) %}{% for a in [1]*1048576 %}{% set n.c = n.c + a %}{% endfor %}{{ n.c }}", int64(1 << 20)},
 		{"{% set x = 'a'*1048576 %}{{ (x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x)|length }}", int64(16 << 20)},
 		{"{{ (['a'*1048576]*16)|join|length }}", int64(16 << 20)},
+		{"{% set a = [[0]*1048576]*1048576 %}{{ a == a[:] }}", true},
+		{"{% set a = [[0]*1048576]*1048576 %}{{ a in [a[:]] }}", true},
+		{"{{ ([[0]*1048576]*1048576)|sort|length }}", int64(1 << 20)},
 		{"{{ ([[0]*1048576]*4)|string|length }}", int64(6 + 2 + 3*2 + 4*(3*(1<<20)-2+2))}, // """[[0, …], …]"""
 	} {
 		tm, err := Compile(tc.src)

@@ -613,6 +613,9 @@ func cmpFloat(a, b float64) int {
 }
 
 func seqOrder(op string, a, b []Value) (int, error) {
+	if len(a) == len(b) && len(a) > 0 && &a[0] == &b[0] {
+		return 0, nil // the same items, which Python's loop finds equal one by one
+	}
 	for i := 0; i < len(a) && i < len(b); i++ {
 		if Equal(a[i], b[i]) {
 			continue
