@@ -187,7 +187,9 @@
 // MemoryError, within seconds, where Jinja would fill the memory or run for
 // days (nested loops over [0]*1000 rendered 1 GB; a list holding another
 // a million times over printed as terabytes). YAML aliases and references
-// that repeat each other stop at 2,000,000 values. Egress (which hosts and
-// addresses a request may reach, file:// and other schemes) is the
-// client's to decide: give one with WithHTTPClient.
+// that repeat each other stop at 2,000,000 values. A URL of a scheme
+// net/http does not send (file://) fails its request at once as a
+// config_error, as the CDK fails requests' InvalidSchema. Egress (which
+// hosts and addresses a request may reach) is the client's to decide: give
+// one with WithHTTPClient.
 package declarative
