@@ -77,18 +77,7 @@ func TestRedirectToAnotherHostDropsManifestHeaders(t *testing.T) {
 	}))
 	defer api.Close()
 	config, _ := json.Marshal(map[string]string{"base_url": api.URL, "api_key": key})
-	read := func(opts ...Option) ([]json.RawMessage, error) {
-		src, err := New([]byte(redirectManifest), opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cat, err := src.Discover(context.Background(), config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cc := &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{Stream: cat.Streams[0], SyncMode: protocol.SyncFullRefresh}}}
-		return readAll(context.Background(), src, config, cc, nil)
-	}
+	read := func(opts ...Option) ([]json.RawMessage, error) { return readRedirectManifest(t, config, opts...) }
 	msgs, err := read()
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +108,21 @@ func TestRedirectToAnotherHostDropsManifestHeaders(t *testing.T) {
 	}
 }
 
+// readRedirectManifest reads redirectManifest's stream in full with config.
+func readRedirectManifest(t *testing.T, config json.RawMessage, opts ...Option) ([]json.RawMessage, error) {
+	t.Helper()
+	src, err := New([]byte(redirectManifest), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := src.Discover(context.Background(), config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{Stream: cat.Streams[0], SyncMode: protocol.SyncFullRefresh}}}
+	return readAll(context.Background(), src, config, cc, nil)
+}
+
 func rawStrings(ms []json.RawMessage) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
@@ -133,16 +137,7 @@ func rawStrings(ms []json.RawMessage) []string {
 func TestSchemeNoAdapterSendsFailsAtOnce(t *testing.T) {
 	for _, base := range []string{"file:///etc/passwd", "gopher://127.0.0.1:70"} {
 		config, _ := json.Marshal(map[string]string{"base_url": base, "api_key": "k"})
-		src, err := New([]byte(redirectManifest), withSleep(noSleep))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cat, err := src.Discover(context.Background(), config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cc := &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{{Stream: cat.Streams[0], SyncMode: protocol.SyncFullRefresh}}}
-		msgs, err := readAll(context.Background(), src, config, cc, nil)
+		msgs, err := readRedirectManifest(t, config, withSleep(noSleep))
 		all := strings.Join(rawStrings(msgs), "\n")
 		if err == nil || !strings.Contains(all, `"failure_type":"config_error"`) || !strings.Contains(all, "InvalidSchema") || strings.Contains(all, "retrying") {
 			t.Errorf("%s: got %v\n%s\nwant a config_error naming InvalidSchema, with no retry", base, err, all)
