@@ -153,6 +153,17 @@ func TestOutsider(t *testing.T) {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}
 	})
+	t.Run("hostile", func(t *testing.T) {
+		t.Parallel()
+		// A tenant's manifest against its own API: a redirect to another host gets no API
+		// key, fields named like SQL are values, and a template of loops within loops fails
+		// the read with a MemoryError (it filled the memory) without taking the program down.
+		got := run(t, "hostile")
+		want := "items [x'); DROP TABLE items; -- it's], keys sent elsewhere [\"\"], bomb failed true\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
 	t.Run("nightly", func(t *testing.T) {
 		t.Parallel()
 		corpus := shareddata.Need(t, "manifests/corpus")

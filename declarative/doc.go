@@ -176,4 +176,25 @@
 // in bounded memory, as the CDK does. The config's airbyte_secret
 // values and the tokens the connector obtains never appear in an error, a
 // log line or a TRACE message.
+//
+// # Hostile manifests
+//
+// A manifest is code: run one you did not write as you would run a
+// program. The engine bounds what it can without changing what real
+// manifests do. A redirect follows the client's CheckRedirect (else ten at
+// most) through its transport; one to another origin (scheme, host or
+// port) drops every header the manifest set but Accept, Accept-Encoding,
+// Accept-Language, Content-Type and User-Agent, so that an API's 302 to
+// another host receives no X-Api-Key, where the CDK (and net/http) drop
+// only Authorization and cookies. A template's evaluation makes at most
+// 64 MiB of text, runs at most 1,048,576 iterations of its for loops, and
+// makes or reads at most 1 GiB in all; past that it fails with a
+// MemoryError, within seconds, where Jinja would fill the memory or run for
+// days (nested loops over [0]*1000 rendered 1 GB; a list holding another
+// a million times over printed as terabytes). YAML aliases and references
+// that repeat each other stop at 2,000,000 values. A URL of a scheme
+// net/http does not send (file://) fails its request at once as a
+// config_error, as the CDK fails requests' InvalidSchema. Egress (which
+// hosts and addresses a request may reach) is the client's to decide: give
+// one with WithHTTPClient.
 package declarative

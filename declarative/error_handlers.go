@@ -84,6 +84,21 @@ var defaultMapping = map[int]resolution{
 var transportErrorResolution = resolution{actRetry, protocol.FailureTransient,
 	"An exception occurred when making the request. Exception: requests.exceptions.RequestException"}
 
+// invalidSchemaResolution is the CDK's mapping of requests' InvalidSchema, a URL whose
+// scheme no adapter sends (file://, gopher://): fail at once as a config error, where
+// retrying it as a transport error took 30 seconds to fail the same way.
+var invalidSchemaResolution = resolution{actFail, protocol.FailureConfig,
+	"Invalid Protocol Schema: The endpoint that data is being requested from is using an invalid or insecure. Exception: requests.exceptions.InvalidSchema"}
+
+// transportResolution is the CDK's mapping of the exception a request raised: net/http's
+// "unsupported protocol scheme" is requests' InvalidSchema, the rest its RequestException.
+func transportResolution(err error) resolution {
+	if err != nil && strings.Contains(err.Error(), "unsupported protocol scheme") {
+		return invalidSchemaResolution
+	}
+	return transportErrorResolution
+}
+
 // refreshErrorHandler is how the CDK 6.31.1 retries a token request
 // (AbstractOauth2Authenticator._make_handled_request, under backoff.expo
 // with max_time=300 and no max_tries): an answer 429 or 5xx is asked
@@ -151,7 +166,7 @@ func (h *defaultErrorHandler) interpret(r *response, err error, v *vars) (resolu
 		return resolution{action: actSuccess}, nil
 	}
 	if r == nil {
-		return transportErrorResolution, nil
+		return transportResolution(err), nil
 	}
 	if res, ok := defaultMapping[r.status]; ok {
 		return res, nil
@@ -226,7 +241,7 @@ func (f *responseFilter) matches(r *response, err error, v *vars) (resolution, b
 			def = &d
 		}
 	} else if err != nil {
-		d := transportErrorResolution
+		d := transportResolution(err)
 		def = &d
 	}
 	hit := false

@@ -34,7 +34,9 @@ type options struct {
 }
 
 // WithHTTPClient sets the client used for every request the connector
-// makes, OAuth token refreshes and session logins included. The default is
+// makes, OAuth token refreshes and session logins included; its transport,
+// jar, timeout and CheckRedirect are honoured, while a redirect to another
+// origin drops the headers the manifest set (see the package doc). The default is
 // a client over a transport like http.DefaultTransport (HTTPS_PROXY and the
 // system's CAs honoured), one that every Source built without this option
 // shares. Its transport sees each URL as the CDK encodes it, with the path
@@ -93,6 +95,7 @@ func buildOptions(opts []Option) (options, error) {
 	if o.client == nil {
 		o.client = &http.Client{Transport: sharedTransport()}
 	}
+	o.client = guardRedirects(o.client)
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}

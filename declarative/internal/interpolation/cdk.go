@@ -160,7 +160,11 @@ func finishValue(v Value, valid Types) (Value, bool, error) {
 		}
 		return Str(v), true, nil
 	}
-	r, err := finishLiteral(Str(v), valid)
+	s := Str(v)
+	if err := checkText(len(s)); err != nil {
+		return nil, true, err
+	}
+	r, err := finishLiteral(s, valid)
 	return r, true, err
 }
 

@@ -69,12 +69,14 @@ func (n *outputNode) render(f *frame, b []byte) ([]byte, error) {
 		return nil, err
 	}
 	if s, ok := v.(string); ok {
-		return append(b, s...), nil
+		b = append(b, s...)
+		return b, checkText(len(b))
 	}
 	if _, ok := v.(*undefined); ok {
 		return b, nil
 	}
-	return appendRepr(b, v, false), nil
+	b = appendRepr(b, v, false)
+	return b, checkText(len(b))
 }
 
 func (n *ifNode) render(f *frame, b []byte) ([]byte, error) {
@@ -174,6 +176,9 @@ func (n *forNode) render(f *frame, b []byte) ([]byte, error) {
 	if n.filter != nil {
 		var kept []Value
 		for _, item := range items {
+			if err := f.iterate(); err != nil {
+				return nil, err
+			}
 			if err := assign(item); err != nil {
 				return nil, err
 			}
@@ -191,6 +196,9 @@ func (n *forNode) render(f *frame, b []byte) ([]byte, error) {
 		return renderAll(f, n.els, b)
 	}
 	for i, item := range items {
+		if err := f.iterate(); err != nil {
+			return nil, err
+		}
 		if err := assign(item); err != nil {
 			return nil, err
 		}
@@ -213,6 +221,9 @@ func (n *forNode) render(f *frame, b []byte) ([]byte, error) {
 		loop.Set("nextitem", next)
 		f.setLocal("loop", loop)
 		if b, err = renderAll(f, n.body, b); err != nil {
+			return nil, err
+		}
+		if err := checkText(len(b)); err != nil {
 			return nil, err
 		}
 	}
@@ -629,7 +640,7 @@ func (e *binExpr) eval(f *frame) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return binop(e.op, l, r)
+	return f.made(binop(e.op, l, r))
 }
 
 func (e *andExpr) eval(f *frame) (Value, error) {
@@ -655,9 +666,11 @@ func (e *concatExpr) eval(f *frame) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		b = appendRepr(b, v, false)
+		if b = appendRepr(b, v, false); len(b) > maxText {
+			return nil, errTextTooLong
+		}
 	}
-	return string(b), nil
+	return f.made(string(b), nil)
 }
 
 func (e *compareExpr) eval(f *frame) (Value, error) {
@@ -798,7 +811,10 @@ func (e *callExpr) eval(f *frame) (Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			return m(f, obj, args, kws)
+			if _, err := f.made(obj, nil); err != nil { // the method reads its receiver
+				return nil, err
+			}
+			return f.made(m(f, obj, args, kws))
 		}
 		fn, err := getattr(obj, ga.attr)
 		if err != nil {
@@ -827,7 +843,7 @@ func (e *callExpr) callValue(f *frame, fn Value) (Value, error) {
 	if !ok {
 		return nil, typeErrorf("'%s' object is not callable", typeName(fn))
 	}
-	return c.fn(f, args, kws)
+	return f.made(c.fn(f, args, kws))
 }
 
 func (e *filterExpr) eval(f *frame) (Value, error) {
@@ -839,7 +855,10 @@ func (e *filterExpr) eval(f *frame) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.fn(f, v, args, kws)
+	if _, err := f.made(v, nil); err != nil { // the filter reads its input
+		return nil, err
+	}
+	return f.made(e.fn(f, v, args, kws))
 }
 
 func (e *testExpr) eval(f *frame) (Value, error) {

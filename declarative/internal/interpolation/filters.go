@@ -174,6 +174,9 @@ func hashFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if printsTooLong(v) { // its text would be cut (reprInto), and so the hash wrong
+		return nil, errTextTooLong
+	}
 	hashType := "md5"
 	if a[0] != nil {
 		s, ok := a[0].(string)
@@ -728,6 +731,7 @@ func joinFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 		return nil, err
 	}
 	parts := make([]string, len(items))
+	size := 0
 	for i, it := range items {
 		if attr != nil {
 			if it, err = attrGetter(attr)(it); err != nil {
@@ -735,6 +739,9 @@ func joinFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			}
 		}
 		parts[i] = soft(it)
+		if size += len(parts[i]) + len(sep); size > maxText {
+			return nil, errTextTooLong
+		}
 	}
 	return strings.Join(parts, sep), nil
 }
@@ -898,6 +905,7 @@ func init() {
 		"sum": func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			attr := param(args, kws, 0, "attribute", nil)
 			total := param(args, kws, 1, "start", int64(0))
+			copied := 0
 			items, err := iterItems(v)
 			if err != nil {
 				return nil, err
@@ -910,6 +918,11 @@ func init() {
 				}
 				if total, err = binop("+", total, it); err != nil {
 					return nil, err
+				}
+				// Each + copies the sequence so far: sum(start=[]) of a
+				// million lists copies them a million times over.
+				if copied += sizeOf(total); copied > maxText {
+					return nil, errTextTooLong
 				}
 			}
 			return total, nil
@@ -968,7 +981,11 @@ func init() {
 				}
 				n = int(c)
 			}
-			return strings.Replace(soft(v), soft(a[0]), soft(a[1]), n), nil
+			s, old, repl := soft(v), soft(a[0]), soft(a[1])
+			if err := checkReplace(s, old, repl, n); err != nil {
+				return nil, err
+			}
+			return strings.Replace(s, old, repl, n), nil
 		},
 		"trim": func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 			chars := param(args, kws, 0, "chars", nil)

@@ -437,6 +437,9 @@ func AppendJSON(dst []byte, v Value) ([]byte, error) {
 // appendPyJSON writes what Python's json.dumps(v) writes: ", " and ": " separators, non-ASCII
 // escaped, optionally sorted keys.
 func appendPyJSON(dst []byte, v Value, sortKeys, _ bool) ([]byte, error) {
+	if printsTooLong(v) {
+		return nil, errTextTooLong
+	}
 	return appendJSON(dst, v, true, sortKeys, true, 0, nil)
 }
 

@@ -537,6 +537,9 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
+			if err := checkReplace(recv.(string), old, repl, n); err != nil {
+				return nil, err
+			}
 			return strings.Replace(recv.(string), old, repl, n), nil
 		},
 		"join": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
@@ -548,12 +551,16 @@ func init() {
 				return nil, typeErrorf("can only join an iterable")
 			}
 			parts := make([]string, len(items))
+			size := 0
 			for i, it := range items {
 				s, ok := it.(string)
 				if !ok {
 					return nil, typeErrorf("sequence item %d: expected str instance, %s found", i, typeName(it))
 				}
 				parts[i] = s
+				if size += len(s) + len(recv.(string)); size > maxText {
+					return nil, errTextTooLong
+				}
 			}
 			return strings.Join(parts, recv.(string)), nil
 		},

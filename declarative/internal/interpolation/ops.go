@@ -49,16 +49,25 @@ func binop(op string, a, b Value) (Value, error) {
 		switch x := a.(type) {
 		case string:
 			if y, ok := b.(string); ok {
+				if err := checkText(len(x) + len(y)); err != nil {
+					return nil, err
+				}
 				return x + y, nil
 			}
 			return nil, typeErrorf("can only concatenate str (not \"%s\") to str", typeName(b))
 		case []Value:
 			if y, ok := b.([]Value); ok {
+				if len(x)+len(y) > maxRepeat {
+					return nil, errListTooLong
+				}
 				return append(append(make([]Value, 0, len(x)+len(y)), x...), y...), nil
 			}
 			return nil, typeErrorf("can only concatenate list (not \"%s\") to list", typeName(b))
 		case Tuple:
 			if y, ok := b.(Tuple); ok {
+				if len(x)+len(y) > maxRepeat {
+					return nil, errListTooLong
+				}
 				return append(append(make(Tuple, 0, len(x)+len(y)), x...), y...), nil
 			}
 			return nil, typeErrorf("can only concatenate tuple (not \"%s\") to tuple", typeName(b))
@@ -604,6 +613,9 @@ func cmpFloat(a, b float64) int {
 }
 
 func seqOrder(op string, a, b []Value) (int, error) {
+	if len(a) == len(b) && len(a) > 0 && &a[0] == &b[0] {
+		return 0, nil // the same items, which Python's loop finds equal one by one
+	}
 	for i := 0; i < len(a) && i < len(b); i++ {
 		if Equal(a[i], b[i]) {
 			continue

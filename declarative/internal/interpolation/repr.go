@@ -53,6 +53,9 @@ func reprInto(b []byte, v Value, quote bool, path []*Dict) []byte {
 	case []Value:
 		b = append(b, '[')
 		for i, e := range v {
+			if len(b) > maxText {
+				return b // cut: the evaluator fails a text this long (checkText)
+			}
 			if i > 0 {
 				b = append(b, ", "...)
 			}
@@ -62,6 +65,9 @@ func reprInto(b []byte, v Value, quote bool, path []*Dict) []byte {
 	case Tuple:
 		b = append(b, '(')
 		for i, e := range v {
+			if len(b) > maxText {
+				return b
+			}
 			if i > 0 {
 				b = append(b, ", "...)
 			}
@@ -80,6 +86,9 @@ func reprInto(b []byte, v Value, quote bool, path []*Dict) []byte {
 		path = append(path, v)
 		b = append(b, '{')
 		for i := range v.Len() {
+			if len(b) > maxText {
+				return b
+			}
 			if i > 0 {
 				b = append(b, ", "...)
 			}

@@ -86,6 +86,10 @@ type frame struct {
 	vars    Vars
 	locals  []namedValue
 	folding bool // evaluating a constant at compile time, as Jinja's optimizer does
+	// iterations counts the for loops' iterations of this evaluation (maxIterations).
+	iterations int
+	// madeBytes counts the text and list items its operations made (maxMade).
+	madeBytes int
 }
 
 var framePool = sync.Pool{New: func() any { return new(frame) }}
@@ -100,6 +104,7 @@ func newFrame(vs *Vars) *frame {
 func (f *frame) release() {
 	f.vars = Vars{}
 	f.folding = false
+	f.iterations, f.madeBytes = 0, 0
 	clear(f.locals)
 	f.locals = f.locals[:0]
 	framePool.Put(f)
