@@ -1,11 +1,13 @@
 package declarative
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -185,29 +187,11 @@ func prepareURL(raw, query string) (string, error) {
 	scheme = strings.ToLower(scheme)
 	normalize := scheme == "" || scheme == "http" || scheme == "https"
 	failed := errString("Failed to parse: " + src)
-	var auth, host, port string
-	if authority != "" {
-		hostPort := authority
-		if i := strings.LastIndexByte(authority, '@'); i >= 0 {
-			auth, hostPort = authority[:i], authority[i+1:]
-		}
-		hp := hostPortRE.FindStringSubmatch(hostPort)
-		if hp == nil {
-			return "", failed
-		}
-		host, port = hp[1], hp[2]
-		if auth != "" && normalize {
-			auth = encodeInvalidChars(auth, userinfoChars)
-		}
-		if n, err := strconv.Atoi(port); port != "" && (err != nil || n > 65535) {
-			return "", failed
-		}
-	}
-	if host != "" && normalize {
-		var err error
-		if host, err = normalizeHost(host); err != nil {
-			return "", err
-		}
+	auth, host, port, err := parseAuthority(authority, normalize)
+	if errors.Is(err, errNoAuthority) {
+		return "", failed
+	} else if err != nil {
+		return "", err
 	}
 	if normalize {
 		if path != "" {
@@ -261,6 +245,57 @@ func prepareURL(raw, query string) (string, error) {
 		b.WriteString(fragment)
 	}
 	return requoteURI(b.String()), nil
+}
+
+// authorityParts is an authority split into its user information, host and
+// port, as prepareURL takes them.
+type authorityParts struct {
+	authority        string
+	normalize        bool
+	auth, host, port string
+}
+
+// lastAuthority is the authority prepareURL split last: a read's requests
+// go to one host, and splitting it with hostPortRE took a third of
+// prepareURL's time.
+var lastAuthority atomic.Pointer[authorityParts]
+
+// errNoAuthority is parseAuthority's error for an authority urllib3 does
+// not parse, or whose port is out of range.
+var errNoAuthority = errors.New("no authority")
+
+// parseAuthority splits authority into its user information and host
+// (both normalised where normalize says so) and port; errNoAuthority when
+// urllib3 would not parse it, normalizeHost's error for a host it refuses.
+func parseAuthority(authority string, normalize bool) (auth, host, port string, err error) {
+	if authority == "" {
+		return "", "", "", nil
+	}
+	if last := lastAuthority.Load(); last != nil && last.authority == authority && last.normalize == normalize {
+		return last.auth, last.host, last.port, nil
+	}
+	hostPort := authority
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		auth, hostPort = authority[:i], authority[i+1:]
+	}
+	hp := hostPortRE.FindStringSubmatch(hostPort)
+	if hp == nil {
+		return "", "", "", errNoAuthority
+	}
+	host, port = hp[1], hp[2]
+	if auth != "" && normalize {
+		auth = encodeInvalidChars(auth, userinfoChars)
+	}
+	if n, err := strconv.Atoi(port); port != "" && (err != nil || n > 65535) {
+		return "", "", "", errNoAuthority
+	}
+	if host != "" && normalize {
+		if host, err = normalizeHost(host); err != nil {
+			return "", "", "", err
+		}
+	}
+	lastAuthority.Store(&authorityParts{authority, normalize, auth, host, port})
+	return auth, host, port, nil
 }
 
 // splitURI splits u into its parts as urllib3's _URI_RE does,

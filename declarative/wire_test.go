@@ -120,15 +120,15 @@ func TestPrepareURL(t *testing.T) {
 		{"https:///a", "", "", "Invalid URL 'https:///a': No host supplied"},
 		{"http.example.com:80/x", "", "", "Invalid URL 'http.example.com:80/x': No scheme supplied. Perhaps you meant https://http.example.com:80/x?"},
 	} {
-		got, err := prepareURL(c.raw, c.query)
-		if c.err != "" {
-			if err == nil || err.Error() != c.err {
-				t.Errorf("prepareURL(%q, %q) = %q, %v; want the error %q", c.raw, c.query, got, err, c.err)
+		// Twice: the second from the authority the first split (lastAuthority).
+		for pass := range 2 {
+			got, err := prepareURL(c.raw, c.query)
+			switch {
+			case c.err != "" && (err == nil || err.Error() != c.err):
+				t.Errorf("pass %d: prepareURL(%q, %q) = %q, %v; want the error %q", pass, c.raw, c.query, got, err, c.err)
+			case c.err == "" && (err != nil || got != c.want):
+				t.Errorf("pass %d: prepareURL(%q, %q) = %q, %v; want %q", pass, c.raw, c.query, got, err, c.want)
 			}
-			continue
-		}
-		if err != nil || got != c.want {
-			t.Errorf("prepareURL(%q, %q) = %q, %v; want %q", c.raw, c.query, got, err, c.want)
 		}
 	}
 }
