@@ -176,7 +176,7 @@ const (
 func prepareURL(raw, query string) (string, error) {
 	u := strings.TrimLeftFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f })
 	// Not http: requests leaves the URL alone (and then finds no adapter).
-	if strings.Contains(u, ":") && !strings.HasPrefix(strings.ToLower(u), "http") {
+	if strings.Contains(u, ":") && !(len(u) >= 4 && strings.EqualFold(u[:4], "http")) {
 		return u, nil
 	}
 	src, parsed := u, u
@@ -186,10 +186,9 @@ func prepareURL(raw, query string) (string, error) {
 	scheme, authority, path, q, fragment := splitURI(parsed)
 	scheme = strings.ToLower(scheme)
 	normalize := scheme == "" || scheme == "http" || scheme == "https"
-	failed := errString("Failed to parse: " + src)
 	auth, host, port, err := parseAuthority(authority, normalize)
 	if errors.Is(err, errNoAuthority) {
-		return "", failed
+		return "", errString("Failed to parse: " + src)
 	} else if err != nil {
 		return "", err
 	}
