@@ -13,7 +13,8 @@
 //
 // An Airbyte sync is identified by its job id: job ids grow, and a
 // connection runs one job at a time, so the cursor keeps per connection the
-// highest job id reported. Fivetran has no job ids: the cursor keeps per
+// highest job id reported. Every job type that ends a sync is reported:
+// sync, reset, refresh and clear. Fivetran has no job ids: the cursor keeps per
 // connection the completion time (max of succeeded_at and failed_at)
 // reported last, and Fivetran shows only the latest, so two syncs that
 // both end between two polls are seen as one. Either way no sync is
@@ -26,6 +27,7 @@
 package watch
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,7 +51,7 @@ type Event struct {
 	Service     string    `json:"service"`            // "airbyte" or "fivetran"
 	Connection  string    `json:"connection"`         // the connection id given to Airbyte or Fivetran
 	JobID       int64     `json:"job_id,omitempty"`   // Airbyte's
-	JobType     string    `json:"job_type,omitempty"` // Airbyte's: sync or reset (its job listing leaves refresh and clear jobs out unless asked for by type)
+	JobType     string    `json:"job_type,omitempty"` // Airbyte's: sync, reset, refresh or clear
 	Status      string    `json:"status"`             // succeeded, failed or cancelled
 	CompletedAt time.Time `json:"completed_at"`       // Airbyte's job last update; Fivetran's succeeded_at or failed_at
 	Rows        int64     `json:"rows,omitempty"`     // rows the Airbyte job synced; 0 for Fivetran
@@ -372,44 +374,55 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// airbyteEvents lists the jobs of a connection that ended after the
-// cursor's, oldest first, stopping before the first still running. A
-// connection new to the cursor starts at its newest finished job.
+// airbyteListings are the job listings that together hold every job of a
+// connection: without a type Airbyte lists sync and reset jobs only, so
+// refresh and clear jobs, which also end a sync, are asked for by type.
+var airbyteListings = []api.JobType{"", api.JobTypeRefresh, api.JobTypeClear}
+
+// airbyteEvents lists the jobs of a connection, of every type, that ended
+// after the cursor's, oldest first, stopping before the first still
+// running. A connection new to the cursor starts at its newest finished
+// job. A connection runs one job at a time, so job ids order its jobs
+// across types as they order them within one.
 func (w *Watcher) airbyteEvents(ctx context.Context, id string, cur *Cursor) ([]Event, error) {
 	last, known := cur.Airbyte[id]
 	var jobs []api.Job
-	first := true
-	for j, err := range w.ab.Jobs(ctx, api.JobFilter{ConnectionID: id, OrderBy: "createdAt|DESC"}) {
-		if err != nil {
-			return nil, err
-		}
-		if first && known && j.ID < last {
-			// Job ids only grow, and the cursor's job was this
-			// connection's: a newest job older than it means the cursor
-			// is not this server's, and every job up to the cursor's id
-			// would be passed over in silence.
-			return nil, fmt.Errorf("watch: Airbyte connection %s's newest job is %d, older than job %d the cursor has reported: the cursor comes from another Airbyte instance or the jobs were deleted; remove the connection from the cursor file to start again from its newest job", id, j.ID, last)
-		}
-		first = false
-		if j.ID <= last || (!known && j.Status.Terminal()) {
-			if !known {
-				cur.Airbyte[id] = j.ID
+	newest, start := int64(-1), last // start: for a new connection, its newest finished job
+	for _, typ := range airbyteListings {
+		first := true
+		for j, err := range w.ab.Jobs(ctx, api.JobFilter{ConnectionID: id, JobType: typ, OrderBy: "createdAt|DESC"}) {
+			if err != nil {
+				return nil, err
 			}
-			break
+			if first {
+				newest, first = max(newest, j.ID), false
+			}
+			if j.ID <= last {
+				break
+			}
+			if !known && j.Status.Terminal() {
+				start = max(start, j.ID)
+				break
+			}
+			jobs = append(jobs, j)
 		}
-		jobs = append(jobs, j)
+	}
+	if known && newest >= 0 && newest < last {
+		// Job ids only grow, and the cursor's job was this connection's:
+		// a newest job older than it means the cursor is not this
+		// server's, and every job up to the cursor's id would be passed
+		// over in silence.
+		return nil, fmt.Errorf("watch: Airbyte connection %s's newest job is %d, older than job %d the cursor has reported: the cursor comes from another Airbyte instance or the jobs were deleted; remove the connection from the cursor file to start again from its newest job", id, newest, last)
 	}
 	if !known {
-		if _, set := cur.Airbyte[id]; !set {
-			cur.Airbyte[id] = 0
-		}
-		if len(jobs) == 0 {
-			return nil, nil
-		}
+		cur.Airbyte[id] = start
 	}
-	slices.Reverse(jobs)
+	slices.SortFunc(jobs, func(a, b api.Job) int { return cmp.Compare(a.ID, b.ID) })
 	var out []Event
-	for _, j := range jobs {
+	for i, j := range jobs {
+		if j.ID <= start || (i > 0 && j.ID == jobs[i-1].ID) {
+			continue // older than a new connection's start; or listed twice
+		}
 		if !j.Status.Terminal() {
 			break
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/x/goairbyte/airbyteapi"
 	"github.com/x/goairbyte/cloud"
 	"github.com/x/goairbyte/fivetran"
+	api "github.com/x/goairbyte/internal/airbyteapi"
 	"github.com/x/goairbyte/internal/airbytetest"
 	"github.com/x/goairbyte/internal/fakersync"
 	"github.com/x/goairbyte/internal/fivetrantest"
@@ -118,9 +119,32 @@ func newWatched(t *testing.T, opts ...airbytetest.Option) *watched {
 	return &watched{srv: srv, client: client, conn: conn}
 }
 
-// listings counts the server's answers to job listings: an Airbyte watch
-// of one connection lists its jobs once a round.
-func (wd *watched) listings() int { return wd.srv.Calls("GET /jobs") }
+// listings counts the rounds of job listings the server has answered: an
+// Airbyte watch of one connection lists its jobs three times a round (sync
+// and reset jobs, refresh jobs, clear jobs).
+func (wd *watched) listings() int { return wd.srv.Calls("GET /jobs") / 3 }
+
+// finish starts a job of a type as the scheduler or the UI would, waits
+// for it to end and returns its id.
+func (wd *watched) finish(t *testing.T, jobType string) int64 {
+	t.Helper()
+	id, err := wd.srv.StartJob(wd.conn.ID(), jobType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		j, err := (*api.Client)(wd.client).Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status.Terminal() {
+			return id
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // sync runs a sync of the connection from this library, waits for it to
 // end and returns its job id.
@@ -172,6 +196,34 @@ func TestAirbyteEventsOnceEach(t *testing.T) {
 	next := run()
 	if evs := collect(t, w, &resumed, 1, 10*time.Second); evs[0].JobID != next {
 		t.Fatalf("after resuming: %+v", evs)
+	}
+}
+
+// TestEveryJobType: Airbyte lists sync and reset jobs unless asked for
+// another type, and a watch saw no refresh or clear job, which end a sync
+// too; a new connection whose newest finished job was a refresh started
+// at an older sync, and reported the refresh.
+func TestEveryJobType(t *testing.T) {
+	wd := newWatched(t)
+	wd.sync(t)
+	history := wd.finish(t, "refresh")
+	w, err := watch.New(watch.Airbyte(wd.client, wd.conn.ID()), watch.Interval(30*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := &watch.Cursor{}
+	if evs := quiet(t, w, cur, wd.listings, 2); len(evs) != 0 || cur.Airbyte[wd.conn.ID()] != history {
+		t.Fatalf("history reported: %+v, cursor %+v, want it at job %d", evs, cur, history)
+	}
+	want := []struct {
+		id  int64
+		typ string
+	}{{wd.finish(t, "clear"), "clear"}, {wd.finish(t, "refresh"), "refresh"}, {wd.sync(t), "sync"}, {wd.finish(t, "reset"), "reset"}}
+	evs := collect(t, w, cur, len(want), 10*time.Second)
+	for i, ev := range evs {
+		if ev.JobID != want[i].id || ev.JobType != want[i].typ || ev.Status != "succeeded" {
+			t.Fatalf("event %d: %+v, want job %d of type %s", i, ev, want[i].id, want[i].typ)
+		}
 	}
 }
 

@@ -91,9 +91,16 @@ func (s *Server) FailAttempts(connectionID string, n int) {
 // StartSync starts a sync as the scheduler or the UI would, not through the
 // API, and returns its job id.
 func (s *Server) StartSync(connectionID string) (int64, error) {
+	return s.StartJob(connectionID, "sync")
+}
+
+// StartJob starts a job of a type (sync, reset, refresh or clear) as the
+// scheduler or the UI would, not through the API, which refuses refreshes,
+// and returns its job id.
+func (s *Server) StartJob(connectionID, jobType string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, err := s.startJob(connectionID, "sync")
+	j, err := s.startJob(connectionID, jobType)
 	if err != nil {
 		return 0, err
 	}
