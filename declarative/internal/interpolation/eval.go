@@ -683,7 +683,7 @@ func (e *compareExpr) eval(f *frame) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		ok, err := compare(o.op, l, r)
+		ok, err := f.compare(o.op, l, r)
 		if err != nil {
 			return nil, err
 		}

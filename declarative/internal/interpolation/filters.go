@@ -632,7 +632,7 @@ func sortKey(v Value, caseSensitive bool) Value {
 	return v
 }
 
-func sortFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
+func sortFilter(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 	reverse := Truthy(param(args, kws, 0, "reverse", false))
 	cs := Truthy(param(args, kws, 1, "case_sensitive", false))
 	attr := param(args, kws, 2, "attribute", nil)
@@ -660,7 +660,7 @@ func sortFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 		if reverse {
 			a, b = b, a
 		}
-		less, err := compare("<", a, b)
+		less, err := f.compare("<", a, b)
 		if err != nil {
 			sortErr = err
 		}
@@ -679,7 +679,7 @@ func firstErr(errs ...error) error {
 }
 
 func minMaxFilter(sign int) filterFunc {
-	return func(_ *frame, v Value, args []Value, kws []kwValue) (Value, error) {
+	return func(f *frame, v Value, args []Value, kws []kwValue) (Value, error) {
 		cs := Truthy(param(args, kws, 0, "case_sensitive", false))
 		attr := param(args, kws, 1, "attribute", nil)
 		items, err := iterItems(v)
@@ -711,7 +711,7 @@ func minMaxFilter(sign int) filterFunc {
 			if err != nil {
 				return nil, err
 			}
-			better, err := compare(op, k, bk)
+			better, err := f.compare(op, k, bk)
 			if err != nil {
 				return nil, err
 			}
@@ -867,14 +867,18 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			var out, seen []Value
+			// Jinja keeps the keys it has seen in a set: a dict here, whose
+			// lookups hash, where a list of them made unique quadratic.
+			var out []Value
+			seen := NewDict(0)
 			for _, it := range items {
 				k := sortKey(it, cs)
-				if _, err := NewDict(0).lookup(k); err != nil {
-					return nil, err // Jinja keeps the keys it has seen in a set
+				i, err := seen.lookup(k)
+				if err != nil {
+					return nil, err
 				}
-				if !seqContains(seen, k) {
-					seen = append(seen, k)
+				if i < 0 {
+					seen.appendEntry(k, nil)
 					out = append(out, it)
 				}
 			}
@@ -1045,7 +1049,7 @@ func init() {
 				if reverse {
 					a, b = b, a
 				}
-				less, err := compare("<", a, b)
+				less, err := f.compare("<", a, b)
 				if err != nil {
 					sortErr = err
 				}
@@ -1122,11 +1126,11 @@ func init() {
 			return hasCased(s) && strings.ToUpper(s) == s, nil
 		},
 		"escaped": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) { return false, nil },
-		"in": func(_ *frame, v Value, args []Value, _ []kwValue) (bool, error) {
+		"in": func(f *frame, v Value, args []Value, _ []kwValue) (bool, error) {
 			if len(args) != 1 {
 				return false, typeErrorf("test_in() missing 1 required positional argument: 'seq'")
 			}
-			return contains(args[0], v)
+			return f.compare("in", v, args[0])
 		},
 		"filter": func(_ *frame, v Value, _ []Value, _ []kwValue) (bool, error) {
 			s, _ := v.(string)
@@ -1161,11 +1165,11 @@ func defaultFilter(_ *frame, v Value, args []Value, kws []kwValue) (Value, error
 }
 
 func compareTest(op string) testFunc {
-	return func(_ *frame, v Value, args []Value, _ []kwValue) (bool, error) {
+	return func(f *frame, v Value, args []Value, _ []kwValue) (bool, error) {
 		if len(args) != 1 {
 			return false, typeErrorf("test takes exactly one argument")
 		}
-		return compare(op, v, args[0])
+		return f.compare(op, v, args[0])
 	}
 }
 

@@ -38,6 +38,17 @@ func TestHostileTemplatesFailBounded(t *testing.T) {
 		{"shared lists hashed", "{{ ([[0]*1048576]*1048576)|hash }}"},
 		{"shared lists lower-cased", "{{ ([[0]*1048576]*1048576)|lower|length }}"},
 		{"hashes in a loop", x32 + "{% for a in [0]*1048576 %}{% set y = x|hash('md5') %}{% endfor %}"},
+		// Lists built apart share nothing with each other, so Python compares them item by item:
+		// 10^12 steps. So does this evaluator, until its comparisons' budget is spent.
+		{"lists built apart compared", "{% set a = [[0]*1048576]*1048576 %}{% set b = [[0]*1048576]*1048576 %}{{ a == b }}"},
+		{"lists built apart ordered", "{% set a = [[0]*1048576]*1048576 %}{% set b = [[0]*1048576]*1048576 %}{{ a < b }}"},
+		{"lists built apart sorted", "{{ ([[0]*1048576, [0]*1048576]*524288)|sort|length }}"},
+		{"lists built apart searched", "{% set a = [[0]*1048576]*1048576 %}{{ [0]*1048575 + [1] in a }}"},
+		{"lists built apart tested", "{% set a = [[0]*1048576]*1048576 %}{{ a is eq([[0]*1048576]*1048576) }}"},
+		{"lists built apart counted", "{% set a = [[0]*1048576]*1048576 %}{{ a.count([0]*1048576) }}"},
+		{"counts in a loop", "{% set l = [0]*1048576 %}{% for i in l %}{% set _ = l.count(1) %}{% endfor %}"},
+		{"searches in a loop", "{% set l = [0]*1048576 %}{% for i in l %}{% set _ = 1 in l %}{% endfor %}"},
+		{"max of lists built apart", "{{ max([[0]*1048576, [0]*1048576]*524288) }}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -71,6 +82,10 @@ func TestLargeTemplatesWithinBounds(t *testing.T) {
 		{"{% set a = [[0]*1048576]*1048576 %}{{ a in [a[:]] }}", true},
 		{"{{ ([[0]*1048576]*1048576)|sort|length }}", int64(1 << 20)},
 		{"{{ ([[0]*1048576]*4)|string|length }}", int64(6 + 2 + 3*2 + 4*(3*(1<<20)-2+2))}, // """[[0, …], …]"""
+		{"{% set a = [[0]*1048576]*1048576 %}{{ [0]*1048576 in a }}", true},               // one list built apart: a million items
+		{"{% set a = [[0]*1048576]*1048576 %}{{ a.index([0]*1048576) }}", int64(0)},
+		{"{% set a = [[0]*1048576]*1048576 %}{{ a.count(a[0]) }}", int64(1 << 20)}, // the same list each time: nothing visited
+		{"{% set l = [0]*1048576 %}{% for i in l %}{% set _ = i in [1, 2, 3] %}{% endfor %}{{ l|sort|length }}", int64(1 << 20)},
 	} {
 		tm, err := Compile(tc.src)
 		if err != nil {

@@ -24,8 +24,8 @@ func init() {
 		"today_utc":           macroTodayUTC,
 		"today_with_timezone": macroTodayWithTimezone,
 		"timestamp":           macroTimestamp,
-		"max":                 func(f *frame, args []Value, kws []kwValue) (Value, error) { return minMax("max", args, kws, 1) },
-		"min":                 func(f *frame, args []Value, kws []kwValue) (Value, error) { return minMax("min", args, kws, -1) },
+		"max":                 func(f *frame, args []Value, kws []kwValue) (Value, error) { return minMax(f, "max", args, kws, 1) },
+		"min":                 func(f *frame, args []Value, kws []kwValue) (Value, error) { return minMax(f, "min", args, kws, -1) },
 		"day_delta":           macroDayDelta,
 		"duration":            macroDuration,
 		"format_datetime":     macroFormatDatetime,
@@ -244,7 +244,7 @@ func strToDatetime(v Value) (dateTime, error) {
 	return newAware(u), nil
 }
 
-func minMax(name string, args []Value, kws []kwValue, sign int) (Value, error) {
+func minMax(f *frame, name string, args []Value, kws []kwValue, sign int) (Value, error) {
 	if len(kws) > 0 {
 		return nil, typeErrorf("%s() got an unexpected keyword argument '%s'", name, kws[0].name)
 	}
@@ -270,7 +270,7 @@ func minMax(name string, args []Value, kws []kwValue, sign int) (Value, error) {
 		op = "<"
 	}
 	for _, it := range items[1:] {
-		better, err := compare(op, it, best)
+		better, err := f.compare(op, it, best)
 		if err != nil {
 			return nil, err
 		}

@@ -150,7 +150,7 @@ var dictMethods = map[string]method{
 	},
 	"clear": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
 		d := recv.(*Dict)
-		d.keys, d.vals, d.idx = d.keys[:0], d.vals[:0], nil
+		d.keys, d.vals, d.idx, d.others = d.keys[:0], d.vals[:0], nil, nil
 		return nil, nil
 	},
 }
@@ -165,26 +165,45 @@ func viewMethod(kind string) method {
 }
 
 var seqMethods = map[string]method{
-	"index": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
+	"index": func(f *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
 		if err := checkArgs("index", args, kws, 1, 1); err != nil {
 			return nil, err
 		}
-		for i, e := range seqOf(recv) {
-			if Equal(e, args[0]) {
-				return int64(i), nil
+		at := -1
+		if _, err := f.bounded(func(bg *budget) (bool, error) {
+			for i, e := range seqOf(recv) {
+				if bg.spend(1) && bg.equal(e, args[0], 0) {
+					at = i
+					break
+				}
 			}
+			return false, nil
+		}); err != nil {
+			return nil, err
+		}
+		if at >= 0 {
+			return int64(at), nil
 		}
 		return nil, valueErrorf("%s is not in %s", Repr(args[0]), typeName(recv))
 	},
-	"count": func(_ *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
+	"count": func(f *frame, recv Value, args []Value, kws []kwValue) (Value, error) {
 		if err := checkArgs("count", args, kws, 1, 1); err != nil {
 			return nil, err
 		}
 		n := int64(0)
-		for _, e := range seqOf(recv) {
-			if Equal(e, args[0]) {
-				n++
+		_, err := f.bounded(func(bg *budget) (bool, error) {
+			for _, e := range seqOf(recv) {
+				if !bg.spend(1) {
+					break
+				}
+				if bg.equal(e, args[0], 0) {
+					n++
+				}
 			}
+			return false, nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		return n, nil
 	},

@@ -482,21 +482,25 @@ func dateArith(op string, a, b Value) (Value, error) {
 	return nil, unsupported(op, a, b)
 }
 
-// compare is Python's a <op> b for == != < <= > >= in notin.
-func compare(op string, a, b Value) (bool, error) {
+// compare is Python's a <op> b for == != < <= > >= in notin, with no bound on the items it
+// visits: for constants only (Jinja's folding), whose size the template's text bounds. An
+// evaluation compares with frame.compare.
+func compare(op string, a, b Value) (bool, error) { return (*budget)(nil).compare(op, a, b) }
+
+func (bg *budget) compare(op string, a, b Value) (bool, error) {
 	switch op {
 	case "==":
-		return Equal(a, b), nil
+		return bg.equal(a, b, 0), nil
 	case "!=":
-		return !Equal(a, b), nil
+		return !bg.equal(a, b, 0), nil
 	case "in", "notin":
-		ok, err := contains(b, a)
+		ok, err := bg.contains(b, a)
 		if op == "notin" {
 			ok = !ok
 		}
 		return ok, err
 	}
-	c, err := order(op, a, b)
+	c, err := bg.order(op, a, b)
 	if err != nil {
 		return false, err
 	}
@@ -512,7 +516,7 @@ func compare(op string, a, b Value) (bool, error) {
 }
 
 // order compares two values for <, <=, >, >= (a NaN compares false both ways: result 2).
-func order(op string, a, b Value) (int, error) {
+func (bg *budget) order(op string, a, b Value) (int, error) {
 	if u, ok := a.(*undefined); ok {
 		return 0, u.fail()
 	}
@@ -552,11 +556,11 @@ func order(op string, a, b Value) (int, error) {
 		}
 	case []Value:
 		if y, ok := b.([]Value); ok {
-			return seqOrder(op, x, y)
+			return bg.seqOrder(op, x, y)
 		}
 	case Tuple:
 		if y, ok := b.(Tuple); ok {
-			return seqOrder(op, x, y)
+			return bg.seqOrder(op, x, y)
 		}
 	case dateTime:
 		if y, ok := b.(dateTime); ok {
@@ -612,21 +616,24 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-func seqOrder(op string, a, b []Value) (int, error) {
+func (bg *budget) seqOrder(op string, a, b []Value) (int, error) {
 	if len(a) == len(b) && len(a) > 0 && &a[0] == &b[0] {
 		return 0, nil // the same items, which Python's loop finds equal one by one
 	}
 	for i := 0; i < len(a) && i < len(b); i++ {
-		if Equal(a[i], b[i]) {
+		if !bg.spend(1) {
+			return 0, nil // over budget: the caller fails
+		}
+		if bg.equal(a[i], b[i], 0) {
 			continue
 		}
-		return order(op, a[i], b[i])
+		return bg.order(op, a[i], b[i])
 	}
 	return cmpInt(int64(len(a)), int64(len(b))), nil
 }
 
 // contains is Python's item in container.
-func contains(container, item Value) (bool, error) {
+func (bg *budget) contains(container, item Value) (bool, error) {
 	switch c := container.(type) {
 	case string:
 		s, ok := item.(string)
@@ -635,9 +642,9 @@ func contains(container, item Value) (bool, error) {
 		}
 		return strings.Contains(c, s), nil
 	case []Value:
-		return seqContains(c, item), nil
+		return bg.seqContains(c, item), nil
 	case Tuple:
-		return seqContains(c, item), nil
+		return bg.seqContains(c, item), nil
 	case *Dict:
 		_, found, err := c.getAny(item)
 		return found, err
@@ -645,16 +652,19 @@ func contains(container, item Value) (bool, error) {
 		return false, nil
 	case *generator, dictView:
 		items, _ := iterate(c)
-		return seqContains(items, item), nil
+		return bg.seqContains(items, item), nil
 	case *namespace:
 		return false, typeErrorf("argument of type 'Namespace' is not iterable")
 	}
 	return false, typeErrorf("argument of type '%s' is not iterable", typeName(container))
 }
 
-func seqContains(s []Value, item Value) bool {
+func (bg *budget) seqContains(s []Value, item Value) bool {
 	for _, e := range s {
-		if Equal(e, item) {
+		if !bg.spend(1) {
+			return false
+		}
+		if bg.equal(e, item, 0) {
 			return true
 		}
 	}

@@ -90,6 +90,8 @@ type frame struct {
 	iterations int
 	// madeBytes counts the text and list items its operations made (maxMade).
 	madeBytes int
+	// compared counts the items its comparisons visited (maxCompared).
+	compared int
 }
 
 var framePool = sync.Pool{New: func() any { return new(frame) }}
@@ -104,7 +106,7 @@ func newFrame(vs *Vars) *frame {
 func (f *frame) release() {
 	f.vars = Vars{}
 	f.folding = false
-	f.iterations, f.madeBytes = 0, 0
+	f.iterations, f.madeBytes, f.compared = 0, 0, 0
 	clear(f.locals)
 	f.locals = f.locals[:0]
 	framePool.Put(f)

@@ -25,6 +25,10 @@ type Dict struct {
 	keys []Value
 	vals []Value
 	idx  map[string]int // string key → position, built once the dict grows past indexFrom
+	// others maps the other keys that have a hashKey to their position, kept
+	// with idx: without it a dict of a million int keys, built a key at a
+	// time, took 10^12 steps.
+	others map[any]int
 }
 
 // indexFrom is the size from which a dict keeps a hash index for its string keys; below it a
@@ -116,20 +120,66 @@ func (d *Dict) find(k string) int {
 func (d *Dict) appendEntry(k Value, v Value) {
 	d.keys = append(d.keys, k)
 	d.vals = append(d.vals, v)
-	if s, ok := k.(string); ok && d.idx != nil {
-		d.idx[s] = len(d.keys) - 1
-	} else if d.idx == nil && len(d.keys) > indexFrom {
-		d.buildIndex()
+	switch {
+	case d.idx == nil:
+		if len(d.keys) > indexFrom {
+			d.buildIndex()
+		}
+	default:
+		d.index(k, len(d.keys)-1)
 	}
 }
 
 func (d *Dict) buildIndex() {
-	d.idx = make(map[string]int, len(d.keys)*2)
+	d.idx, d.others = make(map[string]int, len(d.keys)*2), nil
 	for i, key := range d.keys {
-		if s, ok := key.(string); ok {
-			d.idx[s] = i
-		}
+		d.index(key, i)
 	}
+}
+
+// index records key's position i in the dict's index.
+func (d *Dict) index(key Value, i int) {
+	if s, ok := key.(string); ok {
+		d.idx[s] = i
+	} else if hk, ok := hashKey(key); ok {
+		if d.others == nil {
+			d.others = map[any]int{}
+		}
+		d.others[hk] = i
+	}
+}
+
+// noneKey is None's hashKey.
+type noneKey struct{}
+
+// hashKey is the Go map key of a hashable value other than a string whose
+// Python equality a Go key can say: ints, bools and floats, which compare
+// by value across the three types (1, 1.0 and True are one dict key), and
+// None. Values that have none (a tuple, an int past int64, a float whole
+// but past int64 — equal to such an int —, a NaN, a date) can equal no
+// value that has one, so a lookup of a value with a key needs no scan, and
+// one of a value without a key scans the keys as before.
+func hashKey(v Value) (any, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case bool:
+		if x {
+			return int64(1), true
+		}
+		return int64(0), true
+	case float64:
+		if x != math.Trunc(x) {
+			return x, !math.IsNaN(x) // a fraction, or a NaN, which equals nothing
+		}
+		if x >= -(1<<63) && x < 1<<63 {
+			return int64(x), true
+		}
+		return nil, false // whole past int64 (or infinite): may equal a big int
+	case nil:
+		return noneKey{}, true
+	}
+	return nil, false
 }
 
 func (d *Dict) removeAt(i int) {
@@ -164,6 +214,15 @@ func (d *Dict) lookupHashable(k Value) (int, error) {
 		return -1, typeErrorf("unhashable type: '%s'", typeName(k))
 	}
 	if d == nil {
+		return -1, nil
+	}
+	if s, ok := k.(string); ok {
+		return d.find(s), nil
+	}
+	if hk, ok := hashKey(k); ok && d.idx != nil {
+		if i, found := d.others[hk]; found {
+			return i, nil
+		}
 		return -1, nil
 	}
 	for i, key := range d.keys {
@@ -329,10 +388,11 @@ func normInt(b *big.Int) Value {
 }
 
 // Equal reports Python's a == b (1 == 1.0 == True, lists and dicts by content, dict order
-// ignored).
-func Equal(a, b Value) bool { return equalDepth(a, b, 0) }
+// ignored). It has no bound; an evaluation compares through its frame (frame.compare), whose
+// comparisons visit at most maxCompared items in all.
+func Equal(a, b Value) bool { return (*budget)(nil).equal(a, b, 0) }
 
-func equalDepth(a, b Value, depth int) bool {
+func (bg *budget) equal(a, b Value, depth int) bool {
 	if depth > maxDepth {
 		return false
 	}
@@ -361,21 +421,21 @@ func equalDepth(a, b Value, depth int) bool {
 		return ok && s == a
 	case []Value:
 		l, ok := b.([]Value)
-		return ok && seqEqual(a, l, depth)
+		return ok && bg.seqEqual(a, l, depth)
 	case Tuple:
 		l, ok := b.(Tuple)
-		return ok && seqEqual(a, l, depth)
+		return ok && bg.seqEqual(a, l, depth)
 	case *Dict:
 		o, ok := b.(*Dict)
 		if ok && a == o {
 			return true
 		}
-		if !ok || a.Len() != o.Len() {
+		if !ok || a.Len() != o.Len() || !bg.spend(a.Len()) {
 			return false
 		}
 		for i, k := range a.keys {
 			v, found, err := o.getAny(k)
-			if err != nil || !found || !equalDepth(a.vals[i], v, depth+1) {
+			if err != nil || !found || !bg.equal(a.vals[i], v, depth+1) {
 				return false
 			}
 		}
@@ -402,7 +462,7 @@ func equalDepth(a, b Value, depth int) bool {
 	return a == b
 }
 
-func seqEqual(a, b []Value, depth int) bool {
+func (bg *budget) seqEqual(a, b []Value, depth int) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -413,8 +473,11 @@ func seqEqual(a, b []Value, depth int) bool {
 		// took 10^12 steps.
 		return true
 	}
+	if !bg.spend(len(a)) {
+		return false
+	}
 	for i := range a {
-		if !equalDepth(a[i], b[i], depth+1) {
+		if !bg.equal(a[i], b[i], depth+1) {
 			return false
 		}
 	}

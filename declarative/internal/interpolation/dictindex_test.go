@@ -1,0 +1,62 @@
+package interpolation
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fortyInts is a template that builds a dict of the keys 1 to 40, a key at a time: past
+// indexFrom, so its lookups go through the index.
+const fortyInts = "{% set d = {} %}{% for i in [0]*40 %}{% set _ = d.update({loop.index: loop.index}) %}{% endfor %}"
+
+// TestDictIndexKeepsPythonEquality: a dict's index of keys other than strings finds a key by
+// Python's equality, across ints, floats and bools (1, 1.0 and True are one key), and still
+// finds by a scan what has no Go key (an int past int64 equal to a whole float).
+func TestDictIndexKeepsPythonEquality(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{fortyInts + "{{ [d[1.0], d[true], d[40.0], d.get(41), d.get(0.5), d|length] }}", "[1, 1, 40, None, None, 40]"},
+		{fortyInts + "{% set _ = d.update({2.5: 'f', none: 'n', 2**70: 'big', (1, 2): 't'}) %}{{ [d[2.5], d[none], d[2.0**70], d[(1.0, 2)], d|length] }}", "['f', 'n', 'big', 't', 44]"},
+		{fortyInts + "{% set _ = d.update({1.0: 'x', true: 'y'}) %}{{ [d[1], d|length, (d|list)[0]] }}", "['y', 40, 1]"},
+		{fortyInts + "{% set _ = d.pop(1) %}{{ [d.get(1.0), d[2.0], d|length] }}", "[None, 2, 39]"},
+		{fortyInts + "{% set _ = d.clear() %}{% set _ = d.update({1: 'a'}) %}{{ [d[1.0], d|length] }}", "['a', 1]"},
+		{"{{ ([1, 1.0, true, 2, 'a', 'A', none, none, 2**70, 2.0**70] + [0.5]*20)|unique|list }}", "[1, 2, 'a', None, 1180591620717411303424, 0.5]"},
+	} {
+		tm, err := Compile(tc.src)
+		if err != nil {
+			t.Fatalf("compile %q: %v", tc.src, err)
+		}
+		vs := Vars{Now: time.Now}
+		v, err := tm.Eval(&vs)
+		if err != nil || Repr(v) != tc.want {
+			t.Errorf("%s\ngot  %s, %v\nwant %s", strings.TrimPrefix(tc.src, fortyInts), Repr(v), err, tc.want)
+		}
+	}
+}
+
+// BenchmarkDictIntKeys builds a dict of n int keys a key at a time, and takes the unique
+// values of a list of n strings: both were quadratic, the keys other than strings and the
+// values unique had seen being found by a scan.
+func BenchmarkDictIntKeys(b *testing.B) {
+	for _, n := range []int{1000, 20000} {
+		for name, src := range map[string]string{
+			"update": "{% set d = {} %}{% for i in [0]*N %}{% set _ = d.update({loop.index: i}) %}{% endfor %}{{ d|length }}",
+			"unique": "{% set d = {} %}{% for i in [0]*N %}{% set _ = d.update({loop.index|string: i}) %}{% endfor %}{{ d|list|unique|list|length }}",
+		} {
+			src = strings.ReplaceAll(src, "N", fmt.Sprint(n))
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				tm, err := Compile(src)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					vs := Vars{Now: time.Now}
+					if v, err := tm.Eval(&vs); err != nil || v != int64(n) {
+						b.Fatal(v, err)
+					}
+				}
+			})
+		}
+	}
+}
