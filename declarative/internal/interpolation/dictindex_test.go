@@ -22,6 +22,9 @@ func TestDictIndexKeepsPythonEquality(t *testing.T) {
 		{fortyInts + "{% set _ = d.pop(1) %}{{ [d.get(1.0), d[2.0], d|length] }}", "[None, 2, 39]"},
 		{fortyInts + "{% set _ = d.clear() %}{% set _ = d.update({1: 'a'}) %}{{ [d[1.0], d|length] }}", "['a', 1]"},
 		{"{{ ([1, 1.0, true, 2, 'a', 'A', none, none, 2**70, 2.0**70] + [0.5]*20)|unique|list }}", "[1, 2, 'a', None, 1180591620717411303424, 0.5]"},
+		{fortyInts + "{% set _ = d.update({(1, 'a', (2.5, none)): 't', (2**70, 1): 'big', ('a', 1): 's'}) %}" +
+			"{{ [d[(true, 'a', (2.5, none))], d[(2.0**70, 1.0)], d.get(('a', 2)), d[('a', true)], d.get((1, 'a', (2.5,))), d|length] }}", "['t', 'big', None, 's', None, 43]"},
+		{"{{ [(1, 2), (1.0, 2.0), ('a',), ('A',), (1, (2,)), (1, (2.0,))]|unique|list }}", "[(1, 2), ('a',), ('A',), (1, (2,))]"}, // unique lower-cases strings, not tuples' items
 	} {
 		tm, err := Compile(tc.src)
 		if err != nil {
@@ -35,13 +38,14 @@ func TestDictIndexKeepsPythonEquality(t *testing.T) {
 	}
 }
 
-// BenchmarkDictIntKeys builds a dict of n int keys a key at a time, and takes the unique
-// values of a list of n strings: both were quadratic, the keys other than strings and the
-// values unique had seen being found by a scan.
+// BenchmarkDictIntKeys builds a dict of n int keys, or of n tuple keys, a key at a time,
+// and takes the unique values of a list of n strings: all were quadratic, the keys other
+// than strings and the values unique had seen being found by a scan.
 func BenchmarkDictIntKeys(b *testing.B) {
 	for _, n := range []int{1000, 20000} {
 		for name, src := range map[string]string{
 			"update": "{% set d = {} %}{% for i in [0]*N %}{% set _ = d.update({loop.index: i}) %}{% endfor %}{{ d|length }}",
+			"tuples": "{% set d = {} %}{% for i in [0]*N %}{% set _ = d.update({(loop.index, 'x'): i}) %}{% endfor %}{{ d|length }}",
 			"unique": "{% set d = {} %}{% for i in [0]*N %}{% set _ = d.update({loop.index|string: i}) %}{% endfor %}{{ d|list|unique|list|length }}",
 		} {
 			src = strings.ReplaceAll(src, "N", fmt.Sprint(n))

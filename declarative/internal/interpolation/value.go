@@ -1,6 +1,7 @@
 package interpolation
 
 import (
+	"encoding/binary"
 	"iter"
 	"math"
 	"math/big"
@@ -154,11 +155,13 @@ type noneKey struct{}
 
 // hashKey is the Go map key of a hashable value other than a string whose
 // Python equality a Go key can say: ints, bools and floats, which compare
-// by value across the three types (1, 1.0 and True are one dict key), and
-// None. Values that have none (a tuple, an int past int64, a float whole
-// but past int64 — equal to such an int —, a NaN, a date) can equal no
-// value that has one, so a lookup of a value with a key needs no scan, and
-// one of a value without a key scans the keys as before.
+// by value across the three types (1, 1.0 and True are one dict key),
+// None, and a tuple of at most maxTupleKey items in all (nested ones
+// counted) each of which has a key or is a string. Values that have none
+// (an int past int64, a float whole but past int64 — equal to such an
+// int —, a NaN, a date, a tuple holding one of them or too many items) can
+// equal no value that has one, so a lookup of a value with a key needs no
+// scan, and one of a value without a key scans the keys as before.
 func hashKey(v Value) (any, bool) {
 	switch x := v.(type) {
 	case int64:
@@ -178,8 +181,57 @@ func hashKey(v Value) (any, bool) {
 		return nil, false // whole past int64 (or infinite): may equal a big int
 	case nil:
 		return noneKey{}, true
+	case Tuple:
+		b, ok := appendTupleKey(nil, x, maxTupleKey)
+		return tupleKey(b), ok
 	}
 	return nil, false
+}
+
+// tupleKey is a tuple's hashKey: its items' keys written out, each after
+// a byte that says its kind.
+type tupleKey string
+
+// maxTupleKey bounds the items, nested ones counted, of a tuple given a
+// hashKey: a tuple that holds another many times over would take as long
+// to write out as to compare.
+const maxTupleKey = 64
+
+// appendTupleKey writes t's key after b, and reports false when an item
+// has no key or t holds more than n items in all.
+func appendTupleKey(b []byte, t Tuple, n int) ([]byte, bool) {
+	if len(t) > n {
+		return nil, false
+	}
+	b = binary.AppendUvarint(append(b, '('), uint64(len(t)))
+	n -= len(t)
+	for _, e := range t {
+		switch e := e.(type) {
+		case string:
+			b = append(binary.AppendUvarint(append(b, 's'), uint64(len(e))), e...)
+			continue
+		case Tuple:
+			var ok bool
+			if b, ok = appendTupleKey(b, e, n); !ok {
+				return nil, false
+			}
+			n -= len(e)
+			continue
+		}
+		k, ok := hashKey(e)
+		if !ok {
+			return nil, false
+		}
+		switch k := k.(type) {
+		case int64:
+			b = binary.BigEndian.AppendUint64(append(b, 'i'), uint64(k))
+		case float64:
+			b = binary.BigEndian.AppendUint64(append(b, 'f'), math.Float64bits(k))
+		case noneKey:
+			b = append(b, 'n')
+		}
+	}
+	return b, true
 }
 
 func (d *Dict) removeAt(i int) {
