@@ -2,6 +2,9 @@ package interpolation
 
 import (
 	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +65,75 @@ func BenchmarkDictIntKeys(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestDictIndexAgreesWithScan puts random hashable values of every kind as keys into a dict
+// past indexFrom and looks up random values: the index must find what a scan of the keys
+// with Equal finds, and nothing else.
+func TestDictIndexAgreesWithScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var value func(depth int) Value
+	value = func(depth int) Value {
+		switch rng.IntN(9) {
+		case 0:
+			return int64(rng.IntN(7) - 3)
+		case 1:
+			return float64(rng.IntN(7)-3) / 2 // halves: some whole, some not
+		case 2:
+			return rng.IntN(2) == 0
+		case 3:
+			return nil
+		case 4:
+			return []string{"a", "b", "1", ""}[rng.IntN(4)]
+		case 5:
+			return new(big.Int).Lsh(big.NewInt(int64(rng.IntN(3)+1)), 70)
+		case 6:
+			return math.Ldexp(float64(rng.IntN(3)+1), 70) // equal to case 5's
+		case 7:
+			return []float64{math.NaN(), math.Inf(1), math.Copysign(0, -1)}[rng.IntN(3)]
+		}
+		if depth > 2 {
+			return int64(0)
+		}
+		tu := make(Tuple, rng.IntN(3))
+		for i := range tu {
+			tu[i] = value(depth + 1)
+		}
+		return tu
+	}
+	indexed := 0
+	for round := range 200 {
+		d := NewDict(0)
+		var keys []Value
+		for range 40 {
+			k := value(0)
+			if i, err := d.lookup(k); err != nil {
+				t.Fatal(err)
+			} else if i < 0 {
+				d.appendEntry(k, nil)
+				keys = append(keys, k)
+			}
+		}
+		if d.idx != nil {
+			indexed++
+		}
+		for range 100 {
+			probe := value(0)
+			want := -1
+			for i, k := range keys {
+				if Equal(k, probe) {
+					want = i
+					break
+				}
+			}
+			got, err := d.lookup(probe)
+			if err != nil || got != want {
+				t.Fatalf("round %d: looking up %s in %s: index at %d (%v), scan at %d", round, Repr(probe), Repr(Tuple(keys)), got, err, want)
+			}
+		}
+	}
+	if indexed < 150 {
+		t.Fatalf("%d rounds of 200 made a dict large enough to be indexed", indexed)
 	}
 }
