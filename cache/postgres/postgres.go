@@ -37,6 +37,22 @@
 // and general queries run in pgx's "exec" mode, nothing depends on pgx's
 // cache of statement and table descriptions, which goes stale when a
 // replace drops and re-creates a table of the same name.
+//
+// # Poolers
+//
+// A load holds a session advisory lock for as long as it runs, so the
+// cache needs its sessions to itself: straight to the server, or through
+// a pooler in session mode (PgBouncer's pool_mode = session), through
+// which it loads as it does straight. A pooler that hands server sessions
+// out per transaction or statement (pool_mode = transaction or statement)
+// would leave the lock on a session it then gives other clients: opening
+// the cache through one fails, naming the pool mode and what to do, before
+// it takes any lock. To tell, each open asks two connections of its own
+// which server sessions they get: an open took 31–36 ms against 22–23 ms
+// without (medians of 40 opens, three runs, on a loaded 2-core machine). PgBouncer refuses server settings in the startup packet,
+// where pgx sends a connection string's (?work_mem=16MB): the cache sets
+// its own default work_mem once connected, and a setting of yours must go
+// (or into PgBouncer's ignore_startup_parameters).
 package postgres
 
 import (
@@ -255,14 +271,20 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	// The end-of-load duplicate check of a merge groups the whole table
 	// by key; at PostgreSQL's default 4MB it spills to disk (a million
 	// keys take ~40MB). A work_mem in the DSN wins.
-	if _, ok := pc.ConnConfig.RuntimeParams["work_mem"]; !ok {
-		pc.ConnConfig.RuntimeParams["work_mem"] = defaultWorkMem
-	}
+	_, setWorkMem := pc.ConnConfig.RuntimeParams["work_mem"]
+	setWorkMem = !setWorkMem
 	// pgx reads a timestamptz in the program's local zone; the cache's
 	// times are in UTC, as DuckDB's are.
-	pc.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		if setWorkMem {
+			_, err := conn.Exec(ctx, "SET work_mem = '"+defaultWorkMem+"'")
+			return err
+		}
 		return nil
+	}
+	if err := sessionPooled(ctx, pc.ConnConfig); err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -270,13 +292,7 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		hint := ""
-		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42704" {
-			// pgx sends a parameter of the connection string it does not
-			// know to the server as a setting; a misspelt one ends here.
-			hint = " (a parameter of the connection string that is neither a connection option nor a server setting: check its spelling)"
-		}
-		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w%s", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err, hint)
+		return nil, connectError(pc.ConnConfig, err)
 	}
 	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema, releasePassword: release}
 	if schema != "public" {
@@ -287,6 +303,91 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	}
 	return b, nil
 }
+
+// sessionPooled refuses a connection string whose connections reach the
+// server through a pooler that shares server sessions between clients
+// (PgBouncer's pool_mode transaction or statement): a load's lock is a
+// session advisory lock, which such a pooler leaves on a server session
+// that it then hands to other clients, with the lock still held, so that
+// the load sees its own lock as lost and the next finds the source in use
+// for as long as the pooler keeps that session. It asks two connections
+// of its own (not the pool's, whose settings such a pooler would pass on
+// to other clients): the first's server session, then the second's inside
+// a transaction, then the first's again. Direct, or through a pooler in
+// session mode, the two sessions differ and the first keeps its own; a
+// pooler that hands out sessions per transaction gives the second the
+// session the first just let go (PgBouncer reuses the last released one),
+// or the first another while the second holds its own. A server where
+// BEGIN is refused is a statement pooler.
+func sessionPooled(ctx context.Context, cfg *pgx.ConnConfig) error {
+	cfg = cfg.Copy()
+	delete(cfg.RuntimeParams, "work_mem")
+	var conns [2]*pgx.Conn
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close(context.WithoutCancel(ctx))
+			}
+		}
+	}()
+	// Connected at once: the check costs an open one connection's time.
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() { conns[i], errs[i] = pgx.ConnectConfig(ctx, cfg) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return connectError(cfg, err)
+		}
+	}
+	var first, second, again uint32
+	if err := conns[0].QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&first); err != nil {
+		return fmt.Errorf("postgres: asking the server for its session: %w", err)
+	}
+	tx, err := conns[1].Begin(ctx)
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "08P01" {
+		return fmt.Errorf("postgres: the connection to %s:%d refused a transaction (%w), as a pooler in statement mode does (PgBouncer's pool_mode = statement), and "+poolerRemedy,
+			cfg.Host, cfg.Port, err)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: beginning a transaction: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&second); err != nil {
+		return fmt.Errorf("postgres: asking the server for its session: %w", err)
+	}
+	if err := conns[0].QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&again); err != nil {
+		return fmt.Errorf("postgres: asking the server for its session: %w", err)
+	}
+	if second == first || again != first {
+		return fmt.Errorf("postgres: two connections to %s:%d share the server's sessions (one ran in session %d, then %d; the other in %d): "+
+			"a pooler in transaction or statement mode (PgBouncer's pool_mode = transaction) stands between, and "+poolerRemedy,
+			cfg.Host, cfg.Port, first, again, second)
+	}
+	return nil
+}
+
+// connectError is the error of a connection to cfg's server that failed.
+func connectError(cfg *pgx.ConnConfig, err error) error {
+	hint := ""
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42704" {
+		// pgx sends a parameter of the connection string it does not
+		// know to the server as a setting; a misspelt one ends here.
+		hint = " (a parameter of the connection string that is neither a connection option nor a server setting: check its spelling)"
+	} else if strings.Contains(err.Error(), "unsupported startup parameter") {
+		// PgBouncer takes only a few settings in the startup packet,
+		// where pgx sends the connection string's.
+		hint = " (a pooler, such as PgBouncer, refuses that server setting in the connection string: remove it, or list it in the pooler's ignore_startup_parameters)"
+	}
+	return fmt.Errorf("postgres: connecting to %s@%s/%s: %w%s", cfg.User, cfg.Host, cfg.Database, err, hint)
+}
+
+// poolerRemedy is what to do about a pooler that shares server sessions
+// between clients.
+const poolerRemedy = "the cache cannot work through it: each load holds a session advisory lock, which such a pooler leaves on a server session it hands to other clients; " +
+	"connect the cache to the server directly, or through a pool in session mode (in PgBouncer's [databases] section, pool_mode=session on the cache's database entry)"
 
 // createSchema creates schema if it is missing. IF NOT EXISTS does not see
 // a create that another session has not committed yet: when two workers
