@@ -376,6 +376,8 @@ func connectError(cfg *pgx.ConnConfig, err error) error {
 		// pgx sends a parameter of the connection string it does not
 		// know to the server as a setting; a misspelt one ends here.
 		hint = " (a parameter of the connection string that is neither a connection option nor a server setting: check its spelling)"
+	} else if errors.As(err, &pe) && pe.Code == "53300" {
+		hint = " (" + settingRemedies[pe.Code] + ")"
 	} else if strings.Contains(err.Error(), "unsupported startup parameter") {
 		// PgBouncer takes only a few settings in the startup packet,
 		// where pgx sends the connection string's.
@@ -389,16 +391,28 @@ func connectError(cfg *pgx.ConnConfig, err error) error {
 const poolerRemedy = "the cache cannot work through it: each load holds a session advisory lock, which such a pooler leaves on a server session it hands to other clients; " +
 	"connect the cache to the server directly, or through a pool in session mode (in PgBouncer's [databases] section, pool_mode=session on the cache's database entry)"
 
-// createSchema creates schema if it is missing. IF NOT EXISTS does not see
-// a create that another session has not committed yet: when two workers
-// open a new cache at once, the later one waits for the earlier one and
-// then fails on the catalog's unique index (SQLSTATE 23505). The schema
-// exists by then, so the statement is run once more.
+// createSchema creates schema if it is missing. It looks first, because
+// CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the
+// schema exists, which a DBA who created the schema ahead for a role
+// without it does not grant. IF NOT EXISTS does not see a create that
+// another session has not committed yet: when two workers open a new
+// cache at once, the later one waits for the earlier one and then fails on
+// the catalog's unique index (SQLSTATE 23505). The schema exists by then,
+// so the statement is run once more.
 func createSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil || exists {
+		return err
+	}
 	q := "CREATE SCHEMA IF NOT EXISTS " + backend.Quote(schema)
 	_, err := pool.Exec(ctx, q)
-	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+	pe := (*pgconn.PgError)(nil)
+	if errors.As(err, &pe) && pe.Code == "23505" {
 		_, err = pool.Exec(ctx, q)
+	}
+	if errors.As(err, &pe) && pe.Code == "42501" {
+		return fmt.Errorf("%w: the role may not create schemas in this database; have its administrator create the schema for it "+
+			"(CREATE SCHEMA %s AUTHORIZATION <role>), or grant it CREATE on the database", err, backend.Quote(schema))
 	}
 	return err
 }
@@ -446,6 +460,8 @@ func (b *database) Classify(err error) error {
 			remedy = lockTableRemedy
 		}
 		return &cacheerr.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
+	case settingRemedies[pe.Code] != "" && (pe.Code != "57014" || strings.Contains(pe.Message, "statement timeout")) && !strings.Contains(err.Error(), settingRemedies[pe.Code]):
+		return fmt.Errorf("%w (%s)", err, settingRemedies[pe.Code])
 	case strings.HasPrefix(pe.Code, "57P") && !strings.Contains(err.Error(), sessionEndedRemedy):
 		// admin_shutdown (a restart, pg_terminate_backend), crash_shutdown,
 		// cannot_connect_now, idle_session_timeout: nothing is wrong with
@@ -468,6 +484,28 @@ func connectionLost(err error) bool {
 // with no word from the server.
 const connectionLostRemedy = "the connection to the PostgreSQL server was lost: the server crashed or restarted (its log says why; one whose disk is full under its write-ahead log, pg_wal, stops), " +
 	"or the network failed; what a load committed before is kept: run it again once the server accepts connections, and it resumes from the last committed state"
+
+// settingRemedies are what to do, by SQLSTATE, when a limit that a DBA
+// sets on the cache's role or database (ALTER ROLE … SET, ALTER DATABASE
+// … SET) stops a load: statement_timeout (57014, as a statement cancelled
+// by the program's context is, whose message does not name the timeout),
+// idle_in_transaction_session_timeout (25P03), temp_file_limit (53400),
+// the role's or database's connection limit (53300), and
+// default_transaction_read_only or a standby (25006).
+var settingRemedies = map[string]string{
+	"57014": "the statement_timeout of the cache's role or database ended one of its statements: a batch's COPY, or the merge, duplicate check or swap " +
+		"at the end of a load, which grow with the batch and the table; what a load committed before is kept; raise it for the role the cache logs in as " +
+		"(ALTER ROLE … SET statement_timeout = '15min'), or load smaller batches, and run again",
+	"25P03": "the server ended the session because a transaction of the cache stayed idle longer than the idle_in_transaction_session_timeout of its role or database: " +
+		"a load keeps its transaction open, idle, while the source sends the records of its next batch (until a state comes 30 s or more after the transaction began, or the batch is full); " +
+		"what a load committed before is kept; raise the timeout for the role the cache logs in as (ALTER ROLE … SET idle_in_transaction_session_timeout = '10min') and run again",
+	"53400": "the server's temp_file_limit stopped a statement of the cache that sorts or groups a whole table (a merge's duplicate check, the pages of an export); " +
+		"raise it for the role the cache logs in as (ALTER ROLE … SET temp_file_limit), or give it more work_mem so that less spills to disk",
+	"53300": "the role or database has no connection left: the cache holds up to its pool's connections (pool_max_conns, 4 by default or the number of CPUs if more), " +
+		"one more for each load running, and two more briefly while it opens; raise the limit (ALTER ROLE … CONNECTION LIMIT), or lower pool_max_conns in the connection string",
+	"25006": "the session is read-only: the role or database has default_transaction_read_only on, or the server is a standby (a replica, or a former primary after a failover); " +
+		"the cache writes: connect it to the primary, and have the role's default_transaction_read_only turned off (ALTER ROLE … SET default_transaction_read_only = off)",
+}
 
 // sessionEndedRemedy is what to do when the server ended the session of
 // a load (or of an Open).
