@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"strings"
@@ -94,19 +95,36 @@ func TestLockedDownRole(t *testing.T) {
 	if _, err := openDSN(ctx, withSchema("team_b")); err == nil || !strings.Contains(err.Error(), `CREATE SCHEMA "team_b" AUTHORIZATION`) {
 		t.Fatalf("opening in a schema the role may not create: %v; want the DBA's way out", err)
 	}
-	steps := []struct{ setting, reset, want string }{
-		{`SET default_transaction_read_only = on`, `RESET default_transaction_read_only`, "default_transaction_read_only = off"},
-		{`SET statement_timeout = '1ms'`, `RESET statement_timeout`, "SET statement_timeout"},
+	steps := []struct {
+		setting, reset, want string
+		hold                 bool // the DBA holds the table meanwhile
+	}{
+		{`SET default_transaction_read_only = on`, `RESET default_transaction_read_only`, "default_transaction_read_only = off", false},
+		{`SET statement_timeout = '1ms'`, `RESET statement_timeout`, "SET statement_timeout", false},
 		// The transaction stays open, idle, while the source takes a
 		// second over the records after its first COPY of 25,000 (its
 		// states came at once, and do not commit until 100,000 records).
-		{`SET idle_in_transaction_session_timeout = '100ms'`, `RESET idle_in_transaction_session_timeout`, "SET idle_in_transaction_session_timeout"},
+		{`SET idle_in_transaction_session_timeout = '100ms'`, `RESET idle_in_transaction_session_timeout`, "SET idle_in_transaction_session_timeout", false},
+		// A VACUUM FULL's lock, held until the load has failed.
+		{`SET lock_timeout = '50ms'`, `RESET lock_timeout`, "SET lock_timeout", true},
 	}
 	to := 2000
 	for _, s := range steps {
 		alter(s.setting)
+		var holder *sql.Tx
+		if s.hold {
+			if holder, err = admin.DB().BeginTx(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := holder.ExecContext(ctx, `LOCK TABLE team_a.users IN ACCESS EXCLUSIVE MODE`); err != nil {
+				t.Fatal(err)
+			}
+		}
 		to += 60_000
 		err := load(to, to-30_000)
+		if holder != nil {
+			holder.Rollback()
+		}
 		if err == nil || !strings.Contains(err.Error(), s.want) {
 			t.Errorf("a load with the role's %s: %v; want the setting and how to change it", s.setting, err)
 		}

@@ -490,8 +490,8 @@ const connectionLostRemedy = "the connection to the PostgreSQL server was lost: 
 // … SET) stops a load: statement_timeout (57014, as a statement cancelled
 // by the program's context is, whose message does not name the timeout),
 // idle_in_transaction_session_timeout (25P03), temp_file_limit (53400),
-// the role's or database's connection limit (53300), and
-// default_transaction_read_only or a standby (25006).
+// the role's or database's connection limit (53300), lock_timeout (55P03)
+// and default_transaction_read_only or a standby (25006).
 var settingRemedies = map[string]string{
 	"57014": "the statement_timeout of the cache's role or database ended one of its statements: a batch's COPY, or the merge, duplicate check or swap " +
 		"at the end of a load, which grow with the batch and the table; what a load committed before is kept; raise it for the role the cache logs in as " +
@@ -503,6 +503,9 @@ var settingRemedies = map[string]string{
 		"raise it for the role the cache logs in as (ALTER ROLE … SET temp_file_limit), or give it more work_mem so that less spills to disk",
 	"53300": "the role or database has no connection left: the cache holds up to its pool's connections (pool_max_conns, 4 by default or the number of CPUs if more), " +
 		"one more for each load running, and two more briefly while it opens; raise the limit (ALTER ROLE … CONNECTION LIMIT), or lower pool_max_conns in the connection string",
+	"55P03": "a statement of the cache waited longer than the lock_timeout of its role or database (or its own 200 ms for DDL) for a table that another session holds: " +
+		"a VACUUM FULL, REINDEX, CLUSTER, ALTER TABLE, LOCK TABLE or a long transaction; what a load committed before is kept; run again once that session is done, " +
+		"or raise the lock_timeout of the role the cache logs in as (ALTER ROLE … SET lock_timeout = '1min')",
 	"25006": "the session is read-only: the role or database has default_transaction_read_only on, or the server is a standby (a replica, or a former primary after a failover); " +
 		"the cache writes: connect it to the primary, and have the role's default_transaction_read_only turned off (ALTER ROLE … SET default_transaction_read_only = off)",
 }
