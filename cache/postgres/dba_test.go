@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -145,4 +146,89 @@ func TestLockedDownRole(t *testing.T) {
 	if _, err := openDSN(ctx, withSchema("team_a")); err == nil || !strings.Contains(err.Error(), "CONNECTION LIMIT") {
 		t.Errorf("opening with a connection limit of 1: %v; want how to raise it", err)
 	}
+}
+
+// TestPublishedTables runs the cache's loads on tables that a DBA's
+// publications (logical replication) name. A replace dropped the table
+// from a publication naming it, silently: the new table was in none, and
+// replication of the stream stopped. Now a replace keeps the new table in
+// a publication the role owns, and is refused before it loads anything
+// when the role does not own it, naming the publication. A merge of keys
+// the table held, under a publication of all tables, failed on the delete
+// of the older rows with the server's "does not have a replica identity"
+// only; now the error says how to give the table one.
+func TestPublishedTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := testenv.Postgres(t)
+	admin, err := openDSN(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	cat := func(s protocol.SyncMode) *protocol.ConfiguredCatalog {
+		return cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, s, [][]string{{"id"}}, "id"))
+	}
+	// load loads users 1 and 2; a load that ends well must have written
+	// both (a replace swapped in).
+	load := func(c *cache.Cache, strategy cache.Strategy) error {
+		users := cachetest.Messages(cachetest.Rec("users", `{"id":1}`), cachetest.Rec("users", `{"id":2}`), cachetest.StreamState("users", `{"id":2}`))
+		res, err := c.Load(ctx, cache.LoadRequest{SourceName: "s", Catalog: cat(protocol.SyncFullRefresh), Messages: users, Strategy: strategy})
+		if err == nil && res.Records["users"] != 2 {
+			t.Fatalf("the load wrote %v", res.Records)
+		}
+		return err
+	}
+	published := func(c *cache.Cache, table string) []string {
+		return cachetest.Strings(t, c, `SELECT pubname FROM pg_publication_tables WHERE tablename = ? ORDER BY 1`, table)
+	}
+	// The admin's own publication: the replace keeps the new table in it.
+	if err := load(admin, cache.StrategyReplace); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecSQL(ctx, `CREATE PUBLICATION users_out FOR TABLE users`); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(admin, cache.StrategyReplace); err != nil {
+		t.Fatalf("a replace of a table in the role's own publication: %v", err)
+	}
+	cachetest.Equal(t, "publications of users after the replace", published(admin, "users"), []string{"users_out"})
+	// A loader's table in the DBA's publication: refused, nothing loaded.
+	_, loaderDSN := loginRole(t, admin, dsn, "loader", `CREATE SCHEMA team_a AUTHORIZATION %s`)
+	u, err := url.Parse(loaderDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.RawQuery = url.Values{"schema": {"team_a"}}.Encode()
+	loader, err := openDSN(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loader.Close()
+	if err := load(loader, cache.StrategyReplace); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecSQL(ctx, `CREATE PUBLICATION team_a_out FOR TABLE team_a.users`); err != nil {
+		t.Fatal(err)
+	}
+	err = load(loader, cache.StrategyReplace)
+	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), "publication team_a_out") || !strings.Contains(err.Error(), "DROP TABLE") {
+		t.Errorf("a replace of a table in another role's publication: %v; want ErrStrategy naming the publication and what to do", err)
+	}
+	cachetest.Equal(t, "publications of team_a.users after the refused replace", published(admin, "users"), []string{"team_a_out", "users_out"})
+	// Every table published, deletes too: a merge of keys the table
+	// holds says how to give the table a replica identity.
+	if _, err := admin.ExecSQL(ctx, `CREATE PUBLICATION everything FOR ALL TABLES`); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(loader, cache.StrategyMerge); err == nil || !strings.Contains(err.Error(), "REPLICA IDENTITY FULL") {
+		t.Errorf("a merge under a publication of deletes: %v; want how to give the table a replica identity", err)
+	}
+	if _, err := admin.ExecSQL(ctx, `ALTER TABLE team_a.users REPLICA IDENTITY FULL`); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(loader, cache.StrategyMerge); err != nil {
+		t.Fatalf("the merge once the table has a replica identity: %v", err)
+	}
+	cachetest.Equal(t, "rows and distinct ids", cachetest.Strings(t, loader, `SELECT count(*) || ' ' || count(DISTINCT id) FROM team_a.users`), []string{"2 2"})
 }

@@ -460,6 +460,8 @@ func (b *database) Classify(err error) error {
 			remedy = lockTableRemedy
 		}
 		return &cacheerr.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
+	case pe.Code == "55000" && strings.Contains(pe.Message, "replica identity") && !strings.Contains(err.Error(), replicaIdentityRemedy):
+		return fmt.Errorf("%w (%s)", err, replicaIdentityRemedy)
 	case settingRemedies[pe.Code] != "" && (pe.Code != "57014" || strings.Contains(pe.Message, "statement timeout")) && !strings.Contains(err.Error(), settingRemedies[pe.Code]):
 		return fmt.Errorf("%w (%s)", err, settingRemedies[pe.Code])
 	case strings.HasPrefix(pe.Code, "57P") && !strings.Contains(err.Error(), sessionEndedRemedy):
@@ -509,6 +511,15 @@ var settingRemedies = map[string]string{
 	"25006": "the session is read-only: the role or database has default_transaction_read_only on, or the server is a standby (a replica, or a former primary after a failover); " +
 		"the cache writes: connect it to the primary, and have the role's default_transaction_read_only turned off (ALTER ROLE … SET default_transaction_read_only = off)",
 }
+
+// replicaIdentityRemedy is what to do when a publication that publishes
+// updates or deletes names a table of the cache: the tables have no
+// primary key (a merge keeps the rows whose key is NULL), so no replica
+// identity, and the server refuses a merge's delete of the older rows of
+// the keys it loaded.
+const replicaIdentityRemedy = "a publication (logical replication) that publishes deletes names the table, which has no primary key and so no replica identity, " +
+	"and a merge removes the older rows of the keys it loaded once its records are in; until it can, the table holds them beside the new (the next merge that ends removes them): " +
+	"give the table a replica identity (ALTER TABLE … REPLICA IDENTITY FULL), or have the publication publish inserts only (WITH (publish = 'insert'))"
 
 // sessionEndedRemedy is what to do when the server ended the session of
 // a load (or of an Open).
