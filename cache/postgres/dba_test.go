@@ -49,7 +49,11 @@ func TestLockedDownRole(t *testing.T) {
 	// afresh for each step.
 	alter := func(setting string) {
 		t.Helper()
-		if _, err := admin.ExecSQL(ctx, `ALTER ROLE `+role+` `+setting); err != nil {
+		q := `ALTER ROLE ` + role + ` ` + setting
+		if strings.HasPrefix(setting, "ALTER ") {
+			q = setting
+		}
+		if _, err := admin.ExecSQL(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,6 +96,11 @@ func TestLockedDownRole(t *testing.T) {
 	if err := load(2000, -1); err != nil {
 		t.Fatalf("opening the cache in the schema the DBA made, and loading: %v", err)
 	}
+	for _, q := range []string{`ALTER TABLE team_a.users ENABLE ROW LEVEL SECURITY`, `CREATE POLICY evens ON team_a.users USING (id % 2 = 0) WITH CHECK (true)`} {
+		if _, err := admin.ExecSQL(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A schema the DBA did not make: the role may not.
 	if _, err := openDSN(ctx, withSchema("team_b")); err == nil || !strings.Contains(err.Error(), `CREATE SCHEMA "team_b" AUTHORIZATION`) {
 		t.Fatalf("opening in a schema the role may not create: %v; want the DBA's way out", err)
@@ -108,6 +117,9 @@ func TestLockedDownRole(t *testing.T) {
 		{`SET idle_in_transaction_session_timeout = '100ms'`, `RESET idle_in_transaction_session_timeout`, "SET idle_in_transaction_session_timeout", false},
 		// A VACUUM FULL's lock, held until the load has failed.
 		{`SET lock_timeout = '50ms'`, `RESET lock_timeout`, "SET lock_timeout", true},
+		// Not a setting of the role: the DBA's row-level security on the
+		// table, forced on its owner.
+		{`ALTER TABLE team_a.users FORCE ROW LEVEL SECURITY`, `ALTER TABLE team_a.users NO FORCE ROW LEVEL SECURITY`, "NO FORCE ROW LEVEL SECURITY", false},
 	}
 	to := 2000
 	for _, s := range steps {

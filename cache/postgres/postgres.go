@@ -228,6 +228,13 @@ func (c *connector) dsnSchema(params map[string]string) (string, error) {
 
 // Connect connects to the database and creates the schema if needed.
 func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) {
+	// What the server says while the cache opens says what to do as a
+	// load's error does (a statement_timeout, a session ended).
+	defer func() {
+		if err != nil {
+			err = (*database)(nil).Classify(err)
+		}
+	}()
 	// The connection string's mistakes, found before anything connects,
 	// are *cacheerr.ArgumentErrors.
 	pc, err := pgxpool.ParseConfig(c.dsn)
@@ -376,8 +383,6 @@ func connectError(cfg *pgx.ConnConfig, err error) error {
 		// pgx sends a parameter of the connection string it does not
 		// know to the server as a setting; a misspelt one ends here.
 		hint = " (a parameter of the connection string that is neither a connection option nor a server setting: check its spelling)"
-	} else if errors.As(err, &pe) && pe.Code == "53300" {
-		hint = " (" + settingRemedies[pe.Code] + ")"
 	} else if strings.Contains(err.Error(), "unsupported startup parameter") {
 		// PgBouncer takes only a few settings in the startup packet,
 		// where pgx sends the connection string's.
@@ -462,6 +467,8 @@ func (b *database) Classify(err error) error {
 		return &cacheerr.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
 	case pe.Code == "55000" && strings.Contains(pe.Message, "replica identity") && !strings.Contains(err.Error(), replicaIdentityRemedy):
 		return fmt.Errorf("%w (%s)", err, replicaIdentityRemedy)
+	case pe.Code == "0A000" && strings.Contains(pe.Message, "row-level security") && !strings.Contains(err.Error(), forcedRLSRemedy):
+		return fmt.Errorf("%w (%s)", err, forcedRLSRemedy)
 	case settingRemedies[pe.Code] != "" && (pe.Code != "57014" || strings.Contains(pe.Message, "statement timeout")) && !strings.Contains(err.Error(), settingRemedies[pe.Code]):
 		return fmt.Errorf("%w (%s)", err, settingRemedies[pe.Code])
 	case strings.HasPrefix(pe.Code, "57P") && !strings.Contains(err.Error(), sessionEndedRemedy):
@@ -520,6 +527,12 @@ var settingRemedies = map[string]string{
 const replicaIdentityRemedy = "a publication (logical replication) that publishes deletes names the table, which has no primary key and so no replica identity, " +
 	"and a merge removes the older rows of the keys it loaded once its records are in; until it can, the table holds them beside the new (the next merge that ends removes them): " +
 	"give the table a replica identity (ALTER TABLE … REPLICA IDENTITY FULL), or have the publication publish inserts only (WITH (publish = 'insert'))"
+
+// forcedRLSRemedy is what to do when a table of the cache has row-level
+// security forced on its owner, the role that loads it: PostgreSQL
+// refuses COPY into it.
+const forcedRLSRemedy = "the table has row-level security forced on its owner (ALTER TABLE … FORCE ROW LEVEL SECURITY), the role that loads it, and PostgreSQL refuses COPY into such a table; " +
+	"what a load committed before is kept: lift it (ALTER TABLE … NO FORCE ROW LEVEL SECURITY: policies still apply to the other roles), or give the loading role BYPASSRLS, and run again"
 
 // sessionEndedRemedy is what to do when the server ended the session of
 // a load (or of an Open).
