@@ -28,23 +28,9 @@ import (
 func TestLockedDownRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	admin, err := openDSN(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	dsn, admin := openAdmin(t)
 	role, roleDSN := loginRole(t, admin, dsn, "loader", `CREATE SCHEMA team_a AUTHORIZATION %s`, `ALTER ROLE %s SET search_path = public`)
-	withSchema := func(schema string) string {
-		u, err := url.Parse(roleDSN)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("schema", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
+	withSchema := func(schema string) string { return inSchema(t, roleDSN, schema) }
 	// Each setting applies from the role's next session: a cache opened
 	// afresh for each step.
 	alter := func(setting string) {
@@ -126,6 +112,7 @@ func TestLockedDownRole(t *testing.T) {
 		alter(s.setting)
 		var holder *sql.Tx
 		if s.hold {
+			var err error
 			if holder, err = admin.DB().BeginTx(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -172,12 +159,7 @@ func TestLockedDownRole(t *testing.T) {
 func TestPublishedTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	admin, err := openDSN(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	dsn, admin := openAdmin(t)
 	cat := func(s protocol.SyncMode) *protocol.ConfiguredCatalog {
 		return cachetest.Catalog(cachetest.Stream("users", `{"id":{"type":"integer"}}`, s, [][]string{{"id"}}, "id"))
 	}
@@ -207,12 +189,7 @@ func TestPublishedTables(t *testing.T) {
 	cachetest.Equal(t, "publications of users after the replace", published(admin, "users"), []string{"users_out"})
 	// A loader's table in the DBA's publication: refused, nothing loaded.
 	_, loaderDSN := loginRole(t, admin, dsn, "loader", `CREATE SCHEMA team_a AUTHORIZATION %s`)
-	u, err := url.Parse(loaderDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.RawQuery = url.Values{"schema": {"team_a"}}.Encode()
-	loader, err := openDSN(ctx, u.String())
+	loader, err := openDSN(ctx, inSchema(t, loaderDSN, "team_a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,4 +220,30 @@ func TestPublishedTables(t *testing.T) {
 		t.Fatalf("the merge once the table has a replica identity: %v", err)
 	}
 	cachetest.Equal(t, "rows and distinct ids", cachetest.Strings(t, loader, `SELECT count(*) || ' ' || count(DISTINCT id) FROM team_a.users`), []string{"2 2"})
+}
+
+// openAdmin returns a fresh database of t's and a cache on it as the test
+// server's user, closed when t ends.
+func openAdmin(t *testing.T) (dsn string, admin *cache.Cache) {
+	t.Helper()
+	dsn = testenv.Postgres(t)
+	admin, err := openDSN(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return dsn, admin
+}
+
+// inSchema is the postgres:// URL dsn with its schema parameter set.
+func inSchema(t *testing.T, dsn, schema string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("schema", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
