@@ -277,7 +277,9 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	}
 	// The end-of-load duplicate check of a merge groups the whole table
 	// by key; at PostgreSQL's default 4MB it spills to disk (a million
-	// keys take ~40MB). A work_mem in the DSN wins.
+	// keys take ~40MB). A work_mem in the DSN wins. It is set once
+	// connected, not in the startup packet, which PgBouncer refuses
+	// ("unsupported startup parameter").
 	_, setWorkMem := pc.ConnConfig.RuntimeParams["work_mem"]
 	setWorkMem = !setWorkMem
 	// pgx reads a timestamptz in the program's local zone; the cache's
@@ -327,8 +329,6 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 // or the first another while the second holds its own. A server where
 // BEGIN is refused is a statement pooler.
 func sessionPooled(ctx context.Context, cfg *pgx.ConnConfig) error {
-	cfg = cfg.Copy()
-	delete(cfg.RuntimeParams, "work_mem")
 	var conns [2]*pgx.Conn
 	defer func() {
 		for _, c := range conns {
