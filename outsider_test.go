@@ -63,7 +63,10 @@ import (
 // type widened, one renamed, a view and a read-only role over the table,
 // a key that may be NULL, a record deleted at the source) on DuckDB and PostgreSQL: the replace the docs
 // give as the cure refused on PostgreSQL while the view stands, naming it,
-// and keeping the role's grant once it runs. The program checks the docs' promises itself and says
+// and keeping the role's grant once it runs; and a service's cache in a DBA's shared PostgreSQL (through
+// PgBouncer in session mode, refused in transaction mode; a role without CREATE on the database in
+// the schema made for it; publications kept or a replace refused; a statement_timeout named with its
+// ALTER ROLE, the read after resuming). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -244,6 +247,24 @@ func TestOutsider(t *testing.T) {
 		got := run(t, "pyexamples", testenv.Postgres(t))
 		want := "rick-and-morty: duckdb Stream characters: 60 records, postgres Stream characters: 60 records, 10 requests\n" +
 			"perf: cached sent map[purchases:500], piped sent map[purchases:500]\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("dba", func(t *testing.T) {
+		t.Parallel()
+		// A DBA's PostgreSQL: through PgBouncer, whose session mode
+		// refused every open (the cache's work_mem in the startup
+		// packet) and whose transaction mode left the loads' locks on
+		// pooled sessions; a role without CREATE on the database, whose
+		// own schema the open tried to create; a publication a replace
+		// silently left; a statement_timeout that said only that.
+		dsn := testenv.Postgres(t)
+		got := run(t, "dba", dsn, testenv.PgBouncer(t, dsn, "session"), testenv.PgBouncer(t, dsn, "transaction"))
+		want := "session pooling: map[products:100 purchases:100 users:100] then map[purchases:200 users:200], users 300/300\n" +
+			"transaction pooling refused: true, says pool_mode=session: true\n" +
+			"replace in the DBA's publication refused: true; in our own, the new table kept in it: true\n" +
+			"statement_timeout names the ALTER ROLE: true; then users 5200/5200\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

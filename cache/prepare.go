@@ -322,9 +322,24 @@ func (c *Cache) checkViewsOver(ctx context.Context, plans []*streamPlan, existin
 		return err
 	}
 	for _, p := range replaced {
-		vs := views[p.table.Name]
-		if len(vs) == 0 {
+		var vs []backend.View
+		var pubs []string
+		for _, v := range views[p.table.Name] {
+			if v.Publication {
+				pubs = append(pubs, v.Name)
+			} else {
+				vs = append(vs, v)
+			}
+		}
+		if len(vs) == 0 && len(pubs) == 0 {
 			continue
+		}
+		if len(vs) == 0 {
+			return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyReplace), Reason: fmt.Sprintf(
+				"publication %s names its table %s, and a replace drops the table to swap a new one in, which would leave the publication without it; "+
+					"the role may not add the new table (it does not own the publication, or the table is published with a column list or row filter): "+
+					"have the publication's owner drop the table from it (ALTER PUBLICATION … DROP TABLE %s) and add it again after the read, or read with merge or append",
+				strings.Join(pubs, ", "), c.qual(p.table.Name), c.qual(p.table.Name))}
 		}
 		names, drops := make([]string, len(vs)), make([]string, len(vs))
 		for i, v := range vs {

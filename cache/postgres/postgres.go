@@ -37,6 +37,22 @@
 // and general queries run in pgx's "exec" mode, nothing depends on pgx's
 // cache of statement and table descriptions, which goes stale when a
 // replace drops and re-creates a table of the same name.
+//
+// # Poolers
+//
+// A load holds a session advisory lock for as long as it runs, so the
+// cache needs its sessions to itself: straight to the server, or through
+// a pooler in session mode (PgBouncer's pool_mode = session), through
+// which it loads as it does straight. A pooler that hands server sessions
+// out per transaction or statement (pool_mode = transaction or statement)
+// would leave the lock on a session it then gives other clients: opening
+// the cache through one fails, naming the pool mode and what to do, before
+// it takes any lock. To tell, each open asks two connections of its own
+// which server sessions they get: an open took 31–36 ms against 22–23 ms
+// without (medians of 40 opens, three runs, on a loaded 2-core machine). PgBouncer refuses server settings in the startup packet,
+// where pgx sends a connection string's (?work_mem=16MB): the cache sets
+// its own default work_mem once connected, and a setting of yours must go
+// (or into PgBouncer's ignore_startup_parameters).
 package postgres
 
 import (
@@ -212,6 +228,13 @@ func (c *connector) dsnSchema(params map[string]string) (string, error) {
 
 // Connect connects to the database and creates the schema if needed.
 func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) {
+	// What the server says while the cache opens says what to do as a
+	// load's error does (a statement_timeout, a session ended).
+	defer func() {
+		if err != nil {
+			err = (*database)(nil).Classify(err)
+		}
+	}()
 	// The connection string's mistakes, found before anything connects,
 	// are *cacheerr.ArgumentErrors.
 	pc, err := pgxpool.ParseConfig(c.dsn)
@@ -254,15 +277,23 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	}
 	// The end-of-load duplicate check of a merge groups the whole table
 	// by key; at PostgreSQL's default 4MB it spills to disk (a million
-	// keys take ~40MB). A work_mem in the DSN wins.
-	if _, ok := pc.ConnConfig.RuntimeParams["work_mem"]; !ok {
-		pc.ConnConfig.RuntimeParams["work_mem"] = defaultWorkMem
-	}
+	// keys take ~40MB). A work_mem in the DSN wins. It is set once
+	// connected, not in the startup packet, which PgBouncer refuses
+	// ("unsupported startup parameter").
+	_, setWorkMem := pc.ConnConfig.RuntimeParams["work_mem"]
+	setWorkMem = !setWorkMem
 	// pgx reads a timestamptz in the program's local zone; the cache's
 	// times are in UTC, as DuckDB's are.
-	pc.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		if setWorkMem {
+			_, err := conn.Exec(ctx, "SET work_mem = '"+defaultWorkMem+"'")
+			return err
+		}
 		return nil
+	}
+	if err := sessionPooled(ctx, pc.ConnConfig); err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -270,13 +301,7 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		hint := ""
-		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42704" {
-			// pgx sends a parameter of the connection string it does not
-			// know to the server as a setting; a misspelt one ends here.
-			hint = " (a parameter of the connection string that is neither a connection option nor a server setting: check its spelling)"
-		}
-		return nil, fmt.Errorf("postgres: connecting to %s@%s/%s: %w%s", pc.ConnConfig.User, pc.ConnConfig.Host, pc.ConnConfig.Database, err, hint)
+		return nil, connectError(pc.ConnConfig, err)
 	}
 	b := &database{pool: pool, db: stdlib.OpenDBFromPool(pool), schema: schema, releasePassword: release}
 	if schema != "public" {
@@ -288,16 +313,111 @@ func (c *connector) Connect(ctx context.Context) (_ backend.Backend, err error) 
 	return b, nil
 }
 
-// createSchema creates schema if it is missing. IF NOT EXISTS does not see
-// a create that another session has not committed yet: when two workers
-// open a new cache at once, the later one waits for the earlier one and
-// then fails on the catalog's unique index (SQLSTATE 23505). The schema
-// exists by then, so the statement is run once more.
+// sessionPooled refuses a connection string whose connections reach the
+// server through a pooler that shares server sessions between clients
+// (PgBouncer's pool_mode transaction or statement): a load's lock is a
+// session advisory lock, which such a pooler leaves on a server session
+// that it then hands to other clients, with the lock still held, so that
+// the load sees its own lock as lost and the next finds the source in use
+// for as long as the pooler keeps that session. It asks two connections
+// of its own (not the pool's, whose settings such a pooler would pass on
+// to other clients): the first's server session, then the second's inside
+// a transaction, then the first's again. Direct, or through a pooler in
+// session mode, the two sessions differ and the first keeps its own; a
+// pooler that hands out sessions per transaction gives the second the
+// session the first just let go (PgBouncer reuses the last released one),
+// or the first another while the second holds its own. A server where
+// BEGIN is refused is a statement pooler.
+func sessionPooled(ctx context.Context, cfg *pgx.ConnConfig) error {
+	var conns [2]*pgx.Conn
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close(context.WithoutCancel(ctx))
+			}
+		}
+	}()
+	// Connected at once: the check costs an open one connection's time.
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() { conns[i], errs[i] = pgx.ConnectConfig(ctx, cfg) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return connectError(cfg, err)
+		}
+	}
+	var first, second, again uint32
+	if err := conns[0].QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&first); err != nil {
+		return fmt.Errorf("postgres: asking the server for its session: %w", err)
+	}
+	tx, err := conns[1].Begin(ctx)
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "08P01" {
+		return fmt.Errorf("postgres: the connection to %s:%d refused a transaction (%w), as a pooler in statement mode does (PgBouncer's pool_mode = statement), and "+poolerRemedy,
+			cfg.Host, cfg.Port, err)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: beginning a transaction: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&second); err != nil {
+		return fmt.Errorf("postgres: asking the server for its session: %w", err)
+	}
+	if err := conns[0].QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&again); err != nil {
+		return fmt.Errorf("postgres: asking the server for its session: %w", err)
+	}
+	if second == first || again != first {
+		return fmt.Errorf("postgres: two connections to %s:%d share the server's sessions (one ran in session %d, then %d; the other in %d): "+
+			"a pooler in transaction or statement mode (PgBouncer's pool_mode = transaction) stands between, and "+poolerRemedy,
+			cfg.Host, cfg.Port, first, again, second)
+	}
+	return nil
+}
+
+// connectError is the error of a connection to cfg's server that failed.
+func connectError(cfg *pgx.ConnConfig, err error) error {
+	hint := ""
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42704" {
+		// pgx sends a parameter of the connection string it does not
+		// know to the server as a setting; a misspelt one ends here.
+		hint = " (a parameter of the connection string that is neither a connection option nor a server setting: check its spelling)"
+	} else if strings.Contains(err.Error(), "unsupported startup parameter") {
+		// PgBouncer takes only a few settings in the startup packet,
+		// where pgx sends the connection string's.
+		hint = " (a pooler, such as PgBouncer, refuses that server setting in the connection string: remove it, or list it in the pooler's ignore_startup_parameters)"
+	}
+	return fmt.Errorf("postgres: connecting to %s@%s/%s: %w%s", cfg.User, cfg.Host, cfg.Database, err, hint)
+}
+
+// poolerRemedy is what to do about a pooler that shares server sessions
+// between clients.
+const poolerRemedy = "the cache cannot work through it: each load holds a session advisory lock, which such a pooler leaves on a server session it hands to other clients; " +
+	"connect the cache to the server directly, or through a pool in session mode (in PgBouncer's [databases] section, pool_mode=session on the cache's database entry)"
+
+// createSchema creates schema if it is missing. It looks first, because
+// CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the
+// schema exists, which a DBA who created the schema ahead for a role
+// without it does not grant. IF NOT EXISTS does not see a create that
+// another session has not committed yet: when two workers open a new
+// cache at once, the later one waits for the earlier one and then fails on
+// the catalog's unique index (SQLSTATE 23505). The schema exists by then,
+// so the statement is run once more.
 func createSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil || exists {
+		return err
+	}
 	q := "CREATE SCHEMA IF NOT EXISTS " + backend.Quote(schema)
 	_, err := pool.Exec(ctx, q)
-	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+	pe := (*pgconn.PgError)(nil)
+	if errors.As(err, &pe) && pe.Code == "23505" {
 		_, err = pool.Exec(ctx, q)
+	}
+	if errors.As(err, &pe) && pe.Code == "42501" {
+		return fmt.Errorf("%w: the role may not create schemas in this database; have its administrator create the schema for it "+
+			"(CREATE SCHEMA %s AUTHORIZATION <role>), or grant it CREATE on the database", err, backend.Quote(schema))
 	}
 	return err
 }
@@ -345,6 +465,12 @@ func (b *database) Classify(err error) error {
 			remedy = lockTableRemedy
 		}
 		return &cacheerr.OutOfMemoryError{Where: "the PostgreSQL server", Err: err, Remedy: remedy}
+	case pe.Code == "55000" && strings.Contains(pe.Message, "replica identity") && !strings.Contains(err.Error(), replicaIdentityRemedy):
+		return fmt.Errorf("%w (%s)", err, replicaIdentityRemedy)
+	case pe.Code == "0A000" && strings.Contains(pe.Message, "row-level security") && !strings.Contains(err.Error(), forcedRLSRemedy):
+		return fmt.Errorf("%w (%s)", err, forcedRLSRemedy)
+	case settingRemedies[pe.Code] != "" && (pe.Code != "57014" || strings.Contains(pe.Message, "statement timeout")) && !strings.Contains(err.Error(), settingRemedies[pe.Code]):
+		return fmt.Errorf("%w (%s)", err, settingRemedies[pe.Code])
 	case strings.HasPrefix(pe.Code, "57P") && !strings.Contains(err.Error(), sessionEndedRemedy):
 		// admin_shutdown (a restart, pg_terminate_backend), crash_shutdown,
 		// cannot_connect_now, idle_session_timeout: nothing is wrong with
@@ -367,6 +493,46 @@ func connectionLost(err error) bool {
 // with no word from the server.
 const connectionLostRemedy = "the connection to the PostgreSQL server was lost: the server crashed or restarted (its log says why; one whose disk is full under its write-ahead log, pg_wal, stops), " +
 	"or the network failed; what a load committed before is kept: run it again once the server accepts connections, and it resumes from the last committed state"
+
+// settingRemedies are what to do, by SQLSTATE, when a limit that a DBA
+// sets on the cache's role or database (ALTER ROLE … SET, ALTER DATABASE
+// … SET) stops a load: statement_timeout (57014, as a statement cancelled
+// by the program's context is, whose message does not name the timeout),
+// idle_in_transaction_session_timeout (25P03), temp_file_limit (53400),
+// the role's or database's connection limit (53300), lock_timeout (55P03)
+// and default_transaction_read_only or a standby (25006).
+var settingRemedies = map[string]string{
+	"57014": "the statement_timeout of the cache's role or database ended one of its statements: a batch's COPY, or the merge, duplicate check or swap " +
+		"at the end of a load, which grow with the batch and the table; what a load committed before is kept; raise it for the role the cache logs in as " +
+		"(ALTER ROLE … SET statement_timeout = '15min'), or load smaller batches, and run again",
+	"25P03": "the server ended the session because a transaction of the cache stayed idle longer than the idle_in_transaction_session_timeout of its role or database: " +
+		"a load keeps its transaction open, idle, while the source sends the records of its next batch (until a state comes 30 s or more after the transaction began, or the batch is full); " +
+		"what a load committed before is kept; raise the timeout for the role the cache logs in as (ALTER ROLE … SET idle_in_transaction_session_timeout = '10min') and run again",
+	"53400": "the server's temp_file_limit stopped a statement of the cache that sorts or groups a whole table (a merge's duplicate check, the pages of an export); " +
+		"raise it for the role the cache logs in as (ALTER ROLE … SET temp_file_limit), or give it more work_mem so that less spills to disk",
+	"53300": "the role or database has no connection left: the cache holds up to its pool's connections (pool_max_conns, 4 by default or the number of CPUs if more), " +
+		"one more for each load running, and two more briefly while it opens; raise the limit (ALTER ROLE … CONNECTION LIMIT), or lower pool_max_conns in the connection string",
+	"55P03": "a statement of the cache waited longer than the lock_timeout of its role or database (or its own 200 ms for DDL) for a table that another session holds: " +
+		"a VACUUM FULL, REINDEX, CLUSTER, ALTER TABLE, LOCK TABLE or a long transaction; what a load committed before is kept; run again once that session is done, " +
+		"or raise the lock_timeout of the role the cache logs in as (ALTER ROLE … SET lock_timeout = '1min')",
+	"25006": "the session is read-only: the role or database has default_transaction_read_only on, or the server is a standby (a replica, or a former primary after a failover); " +
+		"the cache writes: connect it to the primary, and have the role's default_transaction_read_only turned off (ALTER ROLE … SET default_transaction_read_only = off)",
+}
+
+// replicaIdentityRemedy is what to do when a publication that publishes
+// updates or deletes names a table of the cache: the tables have no
+// primary key (a merge keeps the rows whose key is NULL), so no replica
+// identity, and the server refuses a merge's delete of the older rows of
+// the keys it loaded.
+const replicaIdentityRemedy = "a publication (logical replication) that publishes deletes names the table, which has no primary key and so no replica identity, " +
+	"and a merge removes the older rows of the keys it loaded once its records are in; until it can, the table holds them beside the new (the next merge that ends removes them): " +
+	"give the table a replica identity (ALTER TABLE … REPLICA IDENTITY FULL), or have the publication publish inserts only (WITH (publish = 'insert'))"
+
+// forcedRLSRemedy is what to do when a table of the cache has row-level
+// security forced on its owner, the role that loads it: PostgreSQL
+// refuses COPY into it.
+const forcedRLSRemedy = "the table has row-level security forced on its owner (ALTER TABLE … FORCE ROW LEVEL SECURITY), the role that loads it, and PostgreSQL refuses COPY into such a table; " +
+	"what a load committed before is kept: lift it (ALTER TABLE … NO FORCE ROW LEVEL SECURITY: policies still apply to the other roles), or give the loading role BYPASSRLS, and run again"
 
 // sessionEndedRemedy is what to do when the server ended the session of
 // a load (or of an Open).

@@ -328,20 +328,27 @@ type RawIDIndexer interface {
 // stop the drop).
 type SwapKeeper interface {
 	// ViewsOver returns, in one query, the views that read each of tables
-	// (unqualified, in the cache's schema), sorted by name: a table that
-	// nothing reads, or that does not exist, is absent.
+	// (unqualified, in the cache's schema), and the publications naming
+	// it that KeepGrants cannot name staging in, sorted by name: a table
+	// that nothing reads or names, or that does not exist, is absent.
 	ViewsOver(ctx context.Context, tables []string) (map[string][]View, error)
 	// KeepGrants grants on staging, in tx, before table is dropped, the
-	// privileges granted on table to roles other than its owner.
+	// privileges granted on table to roles other than its owner, and
+	// adds staging to the publications that name table.
 	KeepGrants(ctx context.Context, tx Tx, table, staging string) error
 }
 
-// View is a view or a materialized view that reads a table.
+// View is a view or a materialized view that reads a table, or a
+// publication that names it and that the swap cannot name the new table
+// in.
 type View struct {
-	// Name is the view's qualified name, quoted where it needs to be.
+	// Name is the view's qualified name, or the publication's name,
+	// quoted where it needs to be.
 	Name string
 	// Materialized says it is a materialized view.
 	Materialized bool
+	// Publication says it is a publication (logical replication).
+	Publication bool
 }
 
 // dialect is the small part of SQL that differs between backends.
