@@ -489,10 +489,10 @@ func connectionLost(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-// connectionLostRemedy is what to do when the connection of a load ended
-// with no word from the server.
+// connectionLostRemedy is what to do when the connection of a load, or
+// of a read of the cache, ended with no word from the server.
 const connectionLostRemedy = "the connection to the PostgreSQL server was lost: the server crashed or restarted (its log says why; one whose disk is full under its write-ahead log, pg_wal, stops), " +
-	"or the network failed; what a load committed before is kept: run it again once the server accepts connections, and it resumes from the last committed state"
+	"or the network failed; what a load committed before is kept: run it again once the server accepts connections, and a load resumes from the last committed state"
 
 // settingRemedies are what to do, by SQLSTATE, when a limit that a DBA
 // sets on the cache's role or database (ALTER ROLE … SET, ALTER DATABASE
@@ -535,8 +535,8 @@ const forcedRLSRemedy = "the table has row-level security forced on its owner (A
 	"what a load committed before is kept: lift it (ALTER TABLE … NO FORCE ROW LEVEL SECURITY: policies still apply to the other roles), or give the loading role BYPASSRLS, and run again"
 
 // sessionEndedRemedy is what to do when the server ended the session of
-// a load (or of an Open).
-const sessionEndedRemedy = "the PostgreSQL server ended the session, restarting or told to: what a load committed before is kept; run it again once the server accepts connections: it resumes from the last committed state"
+// a load (or of an Open, or of a read of the cache).
+const sessionEndedRemedy = "the PostgreSQL server ended the session, restarting or told to: what a load committed before is kept; run it again once the server accepts connections: a load resumes from the last committed state"
 
 // lockTableRemedy is what a server whose lock table is full needs ("out of
 // shared memory", hinting at max_locks_per_transaction). A load creates the
