@@ -67,7 +67,9 @@
 // and states of streams not asked for are left out, a state after a line
 // that claimed to be a RECORD or STATE and did not parse is not passed on,
 // and a stream the source left incomplete makes the Write fail (an
-// *source.IncompleteStreamError) once the destination has ended. A source
+// *source.IncompleteStreamError) once the destination has ended; an
+// incremental stream whose records came with no state is warned of, as Read
+// warns of it: the next Write reads it from the start. A source
 // that fails midway stops the destination as a cancelled Write does, before
 // its input ends, so that a destination replacing a table never takes part
 // of the records for all of them: the states it echoes while it stops are
