@@ -63,10 +63,15 @@ import (
 // type widened, one renamed, a view and a read-only role over the table,
 // a key that may be NULL, a record deleted at the source) on DuckDB and PostgreSQL: the replace the docs
 // give as the cure refused on PostgreSQL while the view stands, naming it,
-// and keeping the role's grant once it runs; and a service's cache in a DBA's shared PostgreSQL (through
+// and keeping the role's grant once it runs; a service's cache in a DBA's shared PostgreSQL (through
 // PgBouncer in session mode, refused in transaction mode; a role without CREATE on the database in
 // the schema made for it; publications kept or a replace refused; a statement_timeout named with its
-// ALTER ROLE, the read after resuming). The program checks the docs' promises itself and says
+// ALTER ROLE, the read after resuming); and a data engineer's reconciliation of a
+// ledger source's incremental syncs (a read failed in process or killed as a program,
+// resumed, ties at a state's cursor, a stream with no state, a key that gained a field,
+// the cache written on into the local-JSON destination) on DuckDB and PostgreSQL: every
+// order once at its latest version, every event at least once, the extra copies only
+// those the protocol's at-least-once sends again. The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -89,8 +94,8 @@ func TestOutsider(t *testing.T) {
 	}
 	dir := outsideModule(t, "example.com/outsider", files)
 	bin, connectorBin, destinationBin := filepath.Join(dir, "outsider"), filepath.Join(dir, "source-demo"), filepath.Join(dir, "destination-events")
-	ingestBin := filepath.Join(dir, "destination-ingest")
-	build := exec.Command("go", "build", "-mod=mod", "-o", dir, ".", "./cmd/source-demo", "./cmd/destination-events", "./cmd/destination-ingest")
+	ingestBin, ledgerBin := filepath.Join(dir, "destination-ingest"), filepath.Join(dir, "source-ledger")
+	build := exec.Command("go", "build", "-mod=mod", "-o", dir, ".", "./cmd/source-demo", "./cmd/destination-events", "./cmd/destination-ingest", "./cmd/source-ledger")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the outside program: %v\n%s", err, out)
@@ -265,6 +270,26 @@ func TestOutsider(t *testing.T) {
 			"transaction pooling refused: true, says pool_mode=session: true\n" +
 			"replace in the DBA's publication refused: true; in our own, the new table kept in it: true\n" +
 			"statement_timeout names the ALTER ROLE: true; then users 5200/5200\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("reconcile", func(t *testing.T) {
+		t.Parallel()
+		// A failed read (an error in process, a kill -9 of the program)
+		// keeps its 4 orders and the event after their last state; the
+		// next read resumes from the orders' state and reads the events
+		// from the start, so event 1 is there twice, and event 4 (a tie
+		// at the state's cursor) and event 5 (sent with no state) are
+		// sent again on the following days. The orders' key gaining a
+		// field is refused (it kept every old order beside its new row
+		// before outsider23), and a read whose events came with no state
+		// warns of it (it said nothing).
+		got := run(t, "reconcile", ledgerBin, testenv.Postgres(t))
+		line := "failed read kept map[events:1 orders:4], day 1 from [orders:{\"u\":3}] loaded map[events:4 orders:1], " +
+			"day 2 from [events:{\"u\":3} orders:{\"u\":3}] loaded map[events:2 orders:3], sent map[events:7 orders:5], sent map[], " +
+			"sent map[events:2 orders:2], no state warned true, key gained a field refused true, events twice [1/2 4/2 5/2]\n"
+		want := "duckdb: in process: " + line + "postgres: in process: " + line + "duckdb: program: " + line + "postgres: program: " + line
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

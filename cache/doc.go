@@ -233,8 +233,11 @@
 // deduplicated and a NULL cursor orders below the older rows, which the
 // merge would keep in place of the records read; a type the column holds
 // (integer into a number column, a date into a date-time one, anything
-// into text or JSON) loads. Replace streams always get the current
-// schema, since their table is rebuilt. So, after a source changed a
+// into text or JSON) loads. A primary key that gained a field with no
+// column in a table holding rows is an ErrStrategy too: the column, added
+// NULL in those rows, would keep each of them beside the new row of its
+// key. Replace streams always get the current schema, since their table is
+// rebuilt. So, after a source changed a
 // property's type, read the stream again in full with replace
 // (source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)) to
 // give its column the new type and the values noted NULL back; a full refresh

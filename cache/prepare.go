@@ -66,6 +66,9 @@ func (c *Cache) prepare(ctx context.Context, source string, plans []*streamPlan,
 	if err != nil {
 		return "", err
 	}
+	if err := checkMergeKeys(plans, existing, facts); err != nil {
+		return "", err
+	}
 	raiseIDFloor(ids, facts)
 	syncStart = string(ids.next())
 	for _, p := range plans {
@@ -291,6 +294,32 @@ func (c *Cache) checkMergeTypes(plans []*streamPlan, existing map[string][]colum
 			if err := check("cursor", p.table.Cursor); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// checkMergeKeys refuses a merge into a table holding rows when a field of
+// the primary key has no column there yet (a key that gained a field, a
+// key set on a field the table never had), before any DDL: the column
+// would be added NULL in every row there, a row with a NULL key part is
+// never deduplicated, so each key the load writes would be there twice,
+// its older row beside the new one, while the read succeeds.
+func checkMergeKeys(plans []*streamPlan, existing map[string][]columnInfo, facts map[*streamPlan]tableFacts) error {
+	for _, p := range plans {
+		if p.strategy != StrategyMerge || !facts[p].rows {
+			continue
+		}
+		for _, path := range p.table.PrimaryKey {
+			col := columnOf(&p.table, path[0])
+			if col == nil || slices.ContainsFunc(existing[p.table.Name], func(ci columnInfo) bool { return ci.name == col.Name }) {
+				continue
+			}
+			return &cacheerr.StrategyError{Stream: p.table.Stream, Strategy: string(StrategyMerge), Reason: fmt.Sprintf(
+				"its primary key field %q has no column in the table, whose rows were loaded under another key: added, the column would be NULL in them, "+
+					"and the merge, which never removes a row whose key is NULL, would keep every one of them beside the new row of its key; "+
+					"read the stream in full with replace (source.ForceFullRefresh with source.Strategy(cache.StrategyReplace)) to rebuild the table under the new key, or append",
+				path[0])}
 		}
 	}
 	return nil

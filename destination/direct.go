@@ -62,7 +62,7 @@ func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *wr
 	// A stream the source left incomplete is said after the destination
 	// ended its input cleanly: it confirmed what came with a state, and
 	// the next Write reads the rest again from there, as a Read would.
-	if err := finish(); err != nil {
+	if err := finish(out.RecordsSent); err != nil {
 		return &writeError{Destination: d.Name(), Result: out, Err: err}
 	}
 	return nil

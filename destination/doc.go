@@ -67,7 +67,17 @@
 // and states of streams not asked for are left out, a state after a line
 // that claimed to be a RECORD or STATE and did not parse is not passed on,
 // and a stream the source left incomplete makes the Write fail (an
-// *source.IncompleteStreamError) once the destination has ended.
+// *source.IncompleteStreamError) once the destination has ended; an
+// incremental stream whose records came with no state is warned of, as Read
+// warns of it: the next Write reads it from the start. A source
+// that fails midway stops the destination as a cancelled Write does, before
+// its input ends, so that a destination replacing a table never takes part
+// of the records for all of them: the states it echoes while it stops are
+// stored, and the records of those it was sent and did not echo are read
+// and sent again by the next Write (in a run where the source failed after
+// two states, the local-JSON destination had echoed one). From a cache, a read
+// that fails ends the Write before the destination starts; what the read
+// committed stays in the cache, and the next Write sends it.
 //
 // # Docker and local paths
 //

@@ -29,8 +29,11 @@
 // cache committed last time goes back to the connector. A stream the
 // connector did not report complete, or whose lines did not parse, is an
 // [*IncompleteStreamError]; states after such lines are not committed, so
-// the next read asks again. Overrides of the catalog's keys
-// ([Source.SetPrimaryKey], [Source.SetCursorField]) apply to every read.
+// the next read asks again. An incremental stream whose records came with no
+// state is warned of (the logger's Warn): the next read asks for it from the
+// start, and an append table gets its records again. Overrides of the
+// catalog's keys ([Source.SetPrimaryKey], [Source.SetCursorField]) apply to
+// every read.
 //
 // A stream is named by its name. A name that streams of several namespaces
 // share (a database source's table in two schemas) names none of them, and

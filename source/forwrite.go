@@ -39,7 +39,7 @@ func (r readable) LoadIntoCache(ctx context.Context, c *cache.Cache, streams []s
 
 func (r readable) StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
 	state func(streams []string) (json.RawMessage, error)) (
-	*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], func() error, error) {
+	*protocol.ConfiguredCatalog, iter.Seq2[*protocol.Message, error], func(map[string]int64) error, error) {
 	return r.s.streamMessages(ctx, streams, fullRefresh, state)
 }
 
@@ -84,12 +84,13 @@ func (s *Source) loadIntoCache(ctx context.Context, c *cache.Cache, streams []st
 // returns the configured catalog, the connector's messages and finish,
 // which, once the messages ended without an error, says whether every
 // stream was complete: an *IncompleteStreamError when one was not, as Read
-// returns. As Read commits none, the messages leave out the STATEs that
+// returns; given the records sent per stream, it warns as Read does of the
+// incremental streams whose records came with no state. As Read commits none, the messages leave out the STATEs that
 // follow a line that claimed to be a RECORD or STATE and did not parse.
 // Package destination calls it to write with no cache.
 func (s *Source) streamMessages(ctx context.Context, streams []string, fullRefresh bool,
 	state func(streams []string) (json.RawMessage, error)) (
-	catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error) {
+	catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func(sent map[string]int64) error, err error) {
 	if err := s.ValidateConfig(ctx); err != nil {
 		return nil, nil, nil, err
 	}
@@ -122,5 +123,11 @@ func (s *Source) streamMessages(ctx context.Context, streams []string, fullRefre
 	track := newStreamTracker(s.Name(), names)
 	log := s.core.Logger()
 	msgs = track.guard(s.core.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Catalog: catJSON, State: st}), log)
-	return catalog, msgs, func() error { return track.finish(log) }, nil
+	return catalog, msgs, func(sent map[string]int64) error {
+		if err := track.finish(log); err != nil {
+			return err
+		}
+		track.warnUnstated(log, catalog, sent)
+		return nil
+	}, nil
 }

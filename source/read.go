@@ -53,7 +53,9 @@ func Streams(names ...string) ReadOption {
 func Strategy(s cache.Strategy) ReadOption { return func(r *readSettings) { r.strategy = s } }
 
 // ForceFullRefresh reads every stream in full and passes no state to the
-// connector, whatever the cache remembers.
+// connector, whatever the cache remembers. Under StrategyAuto a stream with
+// a cursor and no primary key is appended to, so its table gets every
+// record again: add Strategy(cache.StrategyReplace) to start it afresh.
 func ForceFullRefresh() ReadOption { return func(r *readSettings) { r.fullRefresh = true } }
 
 // SkipValidation does not validate the config against the spec before the
@@ -306,6 +308,7 @@ func (r *read) run(ctx context.Context) (*ReadResult, error) {
 	if err := r.track.finish(r.log); err != nil {
 		return res, err
 	}
+	r.track.warnUnstated(r.log, r.catalog, lr.RecordsRead)
 	if len(lr.Unfinished) > 0 {
 		return res, &IncompleteStreamError{Connector: r.s.Name(), Stream: lr.Unfinished[0]}
 	}

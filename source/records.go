@@ -405,11 +405,42 @@ func warnSilent(logger interface {
 		logger.Warn("the connector reported neither a status nor a state for the stream; it cannot be told complete"+markDone,
 			"connector", connector, "stream", streams[0])
 	default:
-		named := strings.Join(streams[:min(len(streams), maxWarnedStreams)], ", ")
-		if more := len(streams) - maxWarnedStreams; more > 0 {
-			named += " and " + humanize.Int(int64(more)) + " more"
-		}
 		logger.Warn("the connector reported neither a status nor a state for "+humanize.Int(int64(len(streams)))+" streams; they cannot be told complete"+markDone,
-			"connector", connector, "streams", named)
+			"connector", connector, "streams", namedStreams(streams))
+	}
+}
+
+// namedStreams lists streams for a warning: the first maxWarnedStreams,
+// then how many more.
+func namedStreams(streams []string) string {
+	named := strings.Join(streams[:min(len(streams), maxWarnedStreams)], ", ")
+	if more := len(streams) - maxWarnedStreams; more > 0 {
+		named += " and " + humanize.Int(int64(more)) + " more"
+	}
+	return named
+}
+
+// warnUnstated warns, once, of the incremental streams of a read that
+// succeeded whose records came with no state of them (nor a GLOBAL or
+// LEGACY one): the cache keeps no position for them, so the next read
+// asks for each from the start, and an append table gets its records
+// again, silently. read counts the records read per stream.
+func (t *streamTracker) warnUnstated(logger interface {
+	Warn(msg string, args ...any)
+}, catalog *protocol.ConfiguredCatalog, read map[string]int64) {
+	var unstated []string
+	for _, cs := range catalog.Streams {
+		if s := cs.Stream.Name; cs.SyncMode == protocol.SyncIncremental && read[s] > 0 && !t.streamStated(s) {
+			unstated = append(unstated, s)
+		}
+	}
+	switch len(unstated) {
+	case 0:
+	case 1:
+		logger.Warn("the connector sent records of an incremental stream and no state for it, so the next read asks for the stream from the start again, and an append table gets those records once more",
+			"connector", t.connector, "stream", unstated[0])
+	default:
+		logger.Warn("the connector sent records of "+humanize.Int(int64(len(unstated)))+" incremental streams and no state for them, so the next read asks for them from the start again, and an append table gets those records once more",
+			"connector", t.connector, "streams", namedStreams(unstated))
 	}
 }

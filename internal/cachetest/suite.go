@@ -127,6 +127,7 @@ func Run(t *testing.T, open Opener) {
 		{"many states at once", testManyStatesAtOnce},
 		{"schema evolution", testSchemaEvolution},
 		{"a merge whose key or cursor changed type", testMergeWhoseKeyOrCursorChangedType},
+		{"a merge whose key gained a field", testMergeWhoseKeyGainedAField},
 		{"a member given twice", testAMemberGivenTwice},
 		{"data that is not a JSON object", testDataThatIsNotAJSONObject},
 		{"values that do not fit are kept as notes", testValuesThatDoNotFitAreKeptAsNotes},
@@ -799,6 +800,62 @@ func testMergeWhoseKeyOrCursorChangedType(t *testing.T, open Opener) {
 	if err := load(`{"id":{"type":"integer"},"plan":{"type":"string"},"updated":{"type":"string","format":"date"}}`, false, cache.StrategyMerge,
 		Rec("accounts", `{"id":2,"plan":"free","updated":"2026-06-01"}`)); err != nil {
 		t.Fatalf("a date-time cursor declared a date: %v", err)
+	}
+}
+
+// A merge stream whose key gained a field the table has no column for
+// (orders keyed by id, then by id and region) would add the column NULL in
+// every row there, and a row whose key is NULL in part is never removed:
+// each key the load wrote would be in the table twice, its older row
+// beside the new, the state committed past it and the load a success. The
+// load is refused before anything is written, naming the field and the
+// replace that rebuilds the table; into an empty table, or with that
+// replace, the new key loads, and merges from then on.
+func testMergeWhoseKeyGainedAField(t *testing.T, open Opener) {
+	ctx := context.Background()
+	c := open(t)
+	v1 := `{"id":{"type":"integer"},"amount":{"type":"integer"},"updated":{"type":"integer"}}`
+	v2 := `{"id":{"type":"integer"},"region":{"type":"string"},"amount":{"type":"integer"},"updated":{"type":"integer"}}`
+	load := func(stream, props string, pk [][]string, full bool, st cache.Strategy, msgs ...*protocol.Message) error {
+		cat := Catalog(Stream(stream, props, inc, pk, "updated"))
+		_, err := c.Load(ctx, cache.LoadRequest{SourceName: "src", Catalog: cat, Strategy: st, FullRefresh: full, Messages: Messages(msgs...)})
+		return err
+	}
+	byID, byRegion := [][]string{{"id"}}, [][]string{{"id"}, {"region"}}
+	if err := load("orders", v1, byID, false, cache.StrategyMerge, Rec("orders", `{"id":1,"amount":10,"updated":1}`), Rec("orders", `{"id":2,"amount":20,"updated":1}`),
+		StreamState("orders", `{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	eu := Rec("orders", `{"id":1,"region":"eu","amount":11,"updated":2}`)
+	err := load("orders", v2, byRegion, false, cache.StrategyMerge, eu, StreamState("orders", `{"n":2}`))
+	if !errors.Is(err, cache.ErrStrategy) || !strings.Contains(err.Error(), `primary key field "region" has no column`) ||
+		!strings.Contains(err.Error(), "source.Strategy(cache.StrategyReplace)") {
+		t.Fatalf("a merge whose key gained a field: %v", err)
+	}
+	rows := func() []string {
+		return Strings(t, c, `SELECT CAST(id AS VARCHAR), CAST(amount AS VARCHAR) FROM orders ORDER BY id, _airbyte_raw_id`)
+	}
+	Equal(t, "rows kept", rows(), []string{"1|10", "2|20"})
+	st, err := c.State(ctx, cache.StateKey{Source: "src", Stream: "orders"})
+	if err != nil || st == nil || string(st.Stream.StreamState) != `{"n":1}` {
+		t.Fatalf("the state moved past the refused load: %v %v", st, err)
+	}
+	// What the error says to do, then the next merge under the new key.
+	if err := load("orders", v2, byRegion, true, cache.StrategyReplace, Rec("orders", `{"id":1,"region":"eu","amount":11,"updated":2}`),
+		Rec("orders", `{"id":2,"region":"us","amount":20,"updated":1}`), StreamState("orders", `{"n":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := load("orders", v2, byRegion, false, cache.StrategyMerge, Rec("orders", `{"id":1,"region":"eu","amount":12,"updated":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	Equal(t, "rows after replace and merge", Strings(t, c, `SELECT CAST(id AS VARCHAR), region, CAST(amount AS VARCHAR) FROM orders ORDER BY id`),
+		[]string{"1|eu|12", "2|us|20"})
+	// A table with no rows takes the new key at once.
+	if err := load("refunds", v1, byID, false, cache.StrategyMerge); err != nil {
+		t.Fatal(err)
+	}
+	if err := load("refunds", v2, byRegion, false, cache.StrategyMerge, Rec("refunds", `{"id":1,"region":"eu","amount":1,"updated":1}`)); err != nil {
+		t.Fatalf("a key that gained a field, into an empty table: %v", err)
 	}
 }
 

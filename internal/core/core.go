@@ -137,10 +137,11 @@ type Readable interface {
 	// everything) and starts the read: it returns the configured catalog,
 	// the connector's messages (without the states a cache would not
 	// commit) and finish, which says, after messages that ended without an
-	// error, whether a stream was left incomplete.
+	// error, whether a stream was left incomplete, and, given the records
+	// sent per stream, warns of incremental streams that got no state.
 	StreamMessages(ctx context.Context, streams []string, fullRefresh bool,
 		state func(streams []string) (json.RawMessage, error)) (
-		catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func() error, err error)
+		catalog *protocol.ConfiguredCatalog, msgs iter.Seq2[*protocol.Message, error], finish func(sent map[string]int64) error, err error)
 }
 
 // Cached is what package destination asks of a *source.ReadResult it

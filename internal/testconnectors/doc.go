@@ -27,6 +27,8 @@
 //     read or write (a destination echoing while it shuts down)
 //   - leaky: prints its whole config to stderr and in LOG messages, then
 //     fails with an error that quotes a secret (end-to-end masking tests)
+//   - unstated (a package, run in process): two incremental streams, some
+//     of which get no STATE after their records
 //
 // They are written on package kit like our real connectors, so they answer
 // the command line, validate their config and report failures the same

@@ -118,36 +118,9 @@ func playEvolve(ctx context.Context, c *cache.Cache, pg bool) (string, error) {
 	}
 	// query prints the rows of q, its columns joined by "/".
 	query := func(q string) error {
-		rows, err := c.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			return err
-		}
-		var got []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			var parts []string
-			for _, v := range vals {
-				if b, ok := v.([]byte); ok {
-					v = string(b)
-				}
-				parts = append(parts, fmt.Sprint(v))
-			}
-			got = append(got, strings.Join(parts, "/"))
-		}
+		got, err := queryRows(ctx, c, q)
 		out = append(out, "["+strings.Join(got, " ")+"]")
-		return rows.Err()
+		return err
 	}
 	typeOf := func(col string) error {
 		return query(`SELECT lower(data_type) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = '` + col + `'`)

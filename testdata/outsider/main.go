@@ -16,6 +16,8 @@
 //	outsider pyexamples POSTGRES-DSN  PyAirbyte's examples/ ported: a manifest paged to its 404, the faker into the no-op destination
 //	outsider dba DSN SESSION-DSN TRANSACTION-DSN
 //	                                  a cache in a DBA's shared, locked-down database: PgBouncer, a role without CREATE, publications, limits
+//	outsider reconcile SOURCE-LEDGER-BINARY POSTGRES-DSN
+//	                                  a reconciliation of incremental syncs (failed, killed, resumed) into DuckDB and PostgreSQL
 //	outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FT-CONNECTION DIR
 //	                                  a platform team's sync service: connections as code, syncs on Airbyte and Fivetran, a watcher
 //
@@ -106,10 +108,12 @@ func main() {
 		err = pyExamplesJourney(ctx, os.Args[2])
 	case len(os.Args) == 5 && os.Args[1] == "dba":
 		err = dbaJourney(ctx, os.Args[2], os.Args[3], os.Args[4])
+	case len(os.Args) == 4 && os.Args[1] == "reconcile":
+		err = reconcileJourney(ctx, os.Args[2], os.Args[3])
 	case len(os.Args) == 7 && os.Args[1] == "remote":
 		err = remoteJourney(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider reconcile BINARY DSN | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)

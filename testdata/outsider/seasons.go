@@ -10,6 +10,7 @@ import (
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
@@ -130,14 +131,15 @@ func seasonsJourney(ctx context.Context, dsn string) error {
 }
 
 // onBoth plays play into a DuckDB cache called name and into the
-// PostgreSQL database dsn (pg true), and prints the line it gives for each.
-func onBoth(ctx context.Context, name, dsn string, play func(c *cache.Cache, pg bool) (string, error)) error {
+// PostgreSQL database dsn (pg true), opened with pgOpts, and prints the
+// line it gives for each.
+func onBoth(ctx context.Context, name, dsn string, play func(c *cache.Cache, pg bool) (string, error), pgOpts ...postgres.Option) error {
 	duck, err := goairbyte.NewLocalCache(ctx, name, "")
 	if err != nil {
 		return err
 	}
 	defer duck.Close()
-	pg, err := goairbyte.NewPostgresCache(ctx, dsn)
+	pg, err := goairbyte.NewPostgresCache(ctx, dsn, pgOpts...)
 	if err != nil {
 		return err
 	}
