@@ -39,7 +39,7 @@ func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *wr
 	for _, cs := range scat.Streams {
 		w.handles[cs.Stream.Name] = tr.Stream(cs.Stream.Name)
 	}
-	catalog, err := destCatalog(scat.Streams, ws.strategy)
+	catalog, err := destCatalog(scat.Streams, ws.strategy, ws.syncID)
 	if err != nil {
 		return err
 	}

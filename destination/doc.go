@@ -59,6 +59,16 @@
 // confirmed: the next Write sends that again, and under merge
 // (append_dedup) nothing ends up lost or duplicated.
 //
+// The configured catalog a destination gets carries, on each stream, what
+// the Airbyte platform has sent since its refreshes came, and Airbyte's own
+// destinations refuse a catalog without ("You must upgrade your platform
+// version to use this connector version"): sync_id, the Write's start in
+// milliseconds since 1970 (one more than the Write before, in the same
+// process and millisecond), and the generations: an overwrite stream has
+// generation_id and minimum_generation_id both the sync id, a new
+// generation that alone is kept, as a full refresh is on the platform; the
+// other modes generation 0 and minimum 0, every generation kept.
+//
 // With NoCache the source's messages are piped into the destination as they
 // come; the echoed states are the source's own, and the next Write passes
 // them back to the source as --state. Here too only an echo of a state the

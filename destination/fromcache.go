@@ -43,7 +43,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	if err != nil {
 		return err
 	}
-	catalog, err := destCatalog(picked, ws.strategy)
+	catalog, err := destCatalog(picked, ws.strategy, ws.syncID)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/connector"
@@ -81,6 +83,24 @@ type writeSettings struct {
 	stateKey     string
 	progress     []progress.Option
 	tracker      *progress.Tracker
+	// syncID is the Write's sync_id (see destCatalog): newSyncID's.
+	syncID int64
+}
+
+// lastSyncID is the sync id newSyncID gave last.
+var lastSyncID atomic.Int64
+
+// newSyncID returns a Write's sync_id: its start in milliseconds since
+// 1970, or one more than the id before it in the process, so that the
+// ids grow from one Write to the next even within a millisecond.
+func newSyncID() int64 {
+	for {
+		last := lastSyncID.Load()
+		id := max(time.Now().UnixMilli(), last+1)
+		if lastSyncID.CompareAndSwap(last, id) {
+			return id
+		}
+	}
 }
 
 // Streams writes these streams; the default is the source's selection (or
@@ -319,7 +339,7 @@ func (d *Destination) Write(ctx context.Context, from Input, opts ...WriteOption
 	// source and running the destination resolve each secret reference of
 	// the two configs once.
 	ctx = core.WithOperation(ctx)
-	var ws writeSettings
+	ws := writeSettings{syncID: newSyncID()}
 	for _, o := range opts {
 		o(&ws)
 	}
@@ -515,14 +535,23 @@ func syncMode(st cache.Strategy, cs *protocol.ConfiguredStream) (protocol.Destin
 	return "", st, &cacheerr.StrategyError{Stream: cs.Stream.Name, Strategy: string(st), Reason: "unknown strategy; use auto, append, merge or replace"}
 }
 
-// destCatalog configures the streams for the destination. A key or cursor
+// destCatalog configures the streams for the destination, with the sync id
+// and the generations that the Airbyte platform gives each stream since
+// refreshes came (protocol 0.5): Airbyte's own destinations refuse a
+// catalog without them ("You must upgrade your platform version to use
+// this connector version"). An overwrite stream gets a new generation,
+// the sync id, and keeps only it (minimum_generation_id is it): the
+// destination replaces its data with the Write's records once they are
+// in, as a full refresh does on the platform. The other modes keep every
+// generation (minimum 0) and write generation 0, a stream the platform
+// never refreshed. A key or cursor
 // given to override the source's that names a field the stream's schema
 // lacks is refused as the cache refuses it: a Write without the cache sent
 // it on, to a destination that would deduplicate or order on a field no
 // record has. The source's own key and cursor go as they are, and so do
 // an open stream's (its schema declares no property: any field may be
 // there), as the cache takes them.
-func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*protocol.ConfiguredCatalog, error) {
+func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy, syncID int64) (*protocol.ConfiguredCatalog, error) {
 	out := &protocol.ConfiguredCatalog{}
 	for i := range streams {
 		cs := streams[i]
@@ -531,6 +560,11 @@ func destCatalog(streams []protocol.ConfiguredStream, st cache.Strategy) (*proto
 			return nil, err
 		}
 		cs.DestinationSyncMode = mode
+		generation, keep := int64(0), int64(0)
+		if mode == protocol.DestinationOverwrite {
+			generation, keep = syncID, syncID
+		}
+		cs.SyncID, cs.GenerationID, cs.MinimumGenerationID = &syncID, &generation, &keep
 		if len(cs.PrimaryKey) == 0 {
 			cs.PrimaryKey = cs.Stream.SourceDefinedPrimaryKey
 		}
