@@ -115,11 +115,17 @@ func main() {
 // script or loop that ran it, as it does for any command interrupted;
 // an exit with status 1 would tell it goab handled the interrupt and
 // failed, and the loop would go on to its next command. Where a process
-// cannot signal itself, the status is the shell's 128+n.
+// cannot signal itself, the status is the shell's 128+n. So it is for
+// PID 1 of a container, which the kernel does not kill with a signal it
+// has not asked for: there Go's runtime, finding itself alive after
+// raising the signal, exits with status 2 (a usage error, to goab's
+// caller) where docker stop and Kubernetes expect 143.
 func dieOf(s os.Signal) {
-	signal.Reset(s)
-	if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
-		time.Sleep(time.Second) // the signal's default action ends the process
+	if os.Getpid() != 1 {
+		signal.Reset(s)
+		if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
+			time.Sleep(time.Second) // the signal's default action ends the process
+		}
 	}
 	n := 2 // SIGINT
 	if ss, ok := s.(syscall.Signal); ok {
