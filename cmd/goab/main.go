@@ -393,6 +393,7 @@ func printMainUsage(w io.Writer) {
 		"  AIRBYTE_PROJECT_DIR     the default parent of the two above (default: the working directory)\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
+		"  XDG_CACHE_HOME          where the registry and downloaded manifests are cached (default: $HOME/.cache; with neither set, nothing is, and each run downloads them again)\n"+
 		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads for the registry's manifest-only connectors (a --version must match the metadata.yaml beside the manifest), and for a source the registry does not list whose manifest is there (your own)\n"+
 		"  NO_LIVE_PROGRESS        set: no live progress line\n"+
 		"  LC_ALL, LC_CTYPE, LANG  the first set decides the charset: not UTF-8 (or TERM=dumb) makes the progress line and errors ASCII\n"+
