@@ -122,7 +122,6 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/internal/backend"
-	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/duckfile"
 	"github.com/x/goairbyte/internal/jsonscan"
@@ -554,12 +553,13 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// The spool directory is made by the first batch of each load and
 	// removed at its end; a temp directory where it cannot be made fails
 	// the open, not the first load.
-	spool, err := makeSpoolDir()
+	spool, release, err := makeSpoolDir()
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	os.Remove(spool)
+	os.RemoveAll(spool)
+	release()
 	b := &database{db: db, schema: o.schema, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: o.memoryLimit}
 	if path == memoryPath {
 		b.file = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
@@ -616,12 +616,15 @@ const idleConns = 2
 
 // makeSpoolDir makes a spool directory in the temp directory
 // ($AIRBYTE_TEMP_DIR, else the system's).
-func makeSpoolDir() (string, error) {
-	dir, err := airbytedirs.MkdirTemp(owner.Prefix(spoolPrefix) + "*")
+// It holds its owner's lock until release (see internal/owner), so that
+// the sweep of another process, in a container restarted on the same
+// volume too, leaves it while this one lives and removes it once killed.
+func makeSpoolDir() (dir string, release func(), err error) {
+	dir, release, err = owner.MkdirTemp(owner.Prefix(spoolPrefix) + "*")
 	if err != nil {
-		return "", fmt.Errorf("duckdb: creating the spool directory: %w", err)
+		return "", nil, fmt.Errorf("duckdb: creating the spool directory: %w", err)
 	}
-	return dir, nil
+	return dir, release, nil
 }
 
 // spoolPrefix begins the name of every cache's spool directory, in the
@@ -671,10 +674,12 @@ type database struct {
 	writers      int
 	// The spool directory ("" when there is none: no load is running)
 	// and the files and line buffers kept in it for reuse until the
-	// load ends (see spoolFile and LoadEnded).
-	spool string
-	seq   int
-	spare []spool
+	// load ends (see spoolFile and LoadEnded); spoolRelease lets go of
+	// the directory's owner lock once it is removed.
+	spool        string
+	spoolRelease func()
+	seq          int
+	spare        []spool
 
 	isClosed atomic.Bool // Close was called
 }
@@ -750,11 +755,11 @@ func (b *database) spoolFile() (spool, error) {
 	// Under the lock: LoadEnded removes the directory when it is empty.
 	defer b.mu.Unlock()
 	if b.spool == "" {
-		dir, err := makeSpoolDir()
+		dir, release, err := makeSpoolDir()
 		if err != nil {
 			return spool{}, err
 		}
-		b.spool = dir
+		b.spool, b.spoolRelease = dir, release
 	}
 	b.seq++
 	f, err := os.OpenFile(filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", b.seq)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -800,8 +805,9 @@ func (b *database) LoadEnded() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropSpare()
-	if b.spool != "" && os.Remove(b.spool) == nil {
-		b.spool = ""
+	if b.spool != "" && owner.RemoveEmpty(b.spool) {
+		b.spoolRelease()
+		b.spool, b.spoolRelease = "", nil
 	}
 }
 
@@ -826,7 +832,8 @@ func (b *database) Close() error {
 	b.dropSpare()
 	if b.spool != "" {
 		os.RemoveAll(b.spool)
-		b.spool = ""
+		b.spoolRelease()
+		b.spool, b.spoolRelease = "", nil
 	}
 	b.mu.Unlock()
 	return err
