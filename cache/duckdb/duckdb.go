@@ -42,8 +42,9 @@
 //
 // # Memory
 //
-// DuckDB's memory_limit ([WithMemoryLimit], 128MB by default) bounds
-// its buffers. Three kinds of load need more than a limit's share, and get
+// DuckDB's memory_limit ([WithMemoryLimit], 128MB by default, or half
+// the memory the process may use where that is less, as in a container of
+// 128 MiB, where 128MB got goab killed) bounds its buffers. Three kinds of load need more than a limit's share, and get
 // it: a record needs about five times its size while it is loaded and
 // committed, and a table of more than 100 columns about 768 KB per
 // column, so the transaction of a chunk holding a record too large for
@@ -224,6 +225,24 @@ func WithWriteThreads(n int) Option { return func(o *options) { o.writeThreads =
 // row-group buffering).
 const defaultMemoryLimit = "128MB"
 
+// defaultLimit is the memory limit of a cache given none: defaultMemoryLimit,
+// or half the memory the process may use where that is less (a container's
+// limit below 256 MB). The rest of a load's footprint is its own (goab's
+// peak RSS was 245 MB for 2M faker records at 128MB, 191 MB at 64MB): in a
+// container of 128 MiB a goab read of 1M faker users and purchases at
+// 128MB, 96MB or 80MB was killed by the kernel (exit 137, no word said),
+// at 60MB to 67MB it loaded, and at 53MB it failed with DuckDB's out of
+// memory error, which names the option that raises the limit.
+func defaultLimit() string {
+	if pm := processMemory(); pm > 0 {
+		// processMemory is DuckDB's default: 80% of what the process may use.
+		if half := pm * 5 / 8; half < 128_000_000 {
+			return strconv.FormatInt(half/1_000_000, 10) + "MB"
+		}
+	}
+	return defaultMemoryLimit
+}
+
 // neverSkipWAL is DuckDB's auto_checkpoint_skip_wal_threshold as the
 // cache sets it: the largest, so that a commit always writes the
 // write-ahead log. A commit that takes the log beyond DuckDB's checkpoint
@@ -238,7 +257,8 @@ const defaultMemoryLimit = "128MB"
 const neverSkipWAL = "18446744073709551615"
 
 // WithMemoryLimit sets DuckDB's memory_limit, such as "1GB" (default
-// 128MB). A limit DuckDB would not parse fails the cache before the file
+// 128MB, or half the memory the process may use where that is less: a
+// container's limit below 256 MB). A limit DuckDB would not parse fails the cache before the file
 // is opened.
 func WithMemoryLimit(limit string) Option {
 	return func(o *options) {
@@ -409,7 +429,7 @@ func NewConnector(path string, opts ...Option) cache.Connector {
 
 // newConnector is NewConnector's connector, as the backend sees it.
 func newConnector(path string, opts ...Option) *connector {
-	c := &connector{path: path, o: options{schema: "main", memoryLimit: defaultMemoryLimit, writeThreads: defaultWriteThreads,
+	c := &connector{path: path, o: options{schema: "main", writeThreads: defaultWriteThreads,
 		batchSize: defaultBatchSize, compress: defaultStringCompression}}
 	for _, f := range opts {
 		f(&c.o)
@@ -534,7 +554,11 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// TimeZone: DuckDB takes the process's local zone by default, and reads
 	// a date-time or time without a zone in it; the cache's rule (and
 	// PostgreSQL's loader) read it as UTC, whatever TZ the program has.
-	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1; SET TimeZone = 'UTC'; SET auto_checkpoint_skip_wal_threshold = " + neverSkipWAL
+	limitSetting := o.memoryLimit
+	if limitSetting == "" {
+		limitSetting = defaultLimit()
+	}
+	init := "SET memory_limit = " + literal(limitSetting) + "; SET write_buffer_row_group_count = 1; SET TimeZone = 'UTC'; SET auto_checkpoint_skip_wal_threshold = " + neverSkipWAL
 	if !o.compress {
 		init += "; SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'"
 	}
@@ -560,7 +584,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	}
 	os.RemoveAll(spool)
 	release()
-	b := &database{db: db, schema: o.schema, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: o.memoryLimit}
+	b := &database{db: db, schema: o.schema, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: limitSetting}
 	if path == memoryPath {
 		b.file = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
 	} else if real, err := filepath.EvalSymlinks(path); err == nil {
