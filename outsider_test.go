@@ -248,6 +248,21 @@ func TestOutsider(t *testing.T) {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}
 	})
+	t.Run("container", func(t *testing.T) {
+		t.Parallel()
+		// As in a container: no HOME or XDG_CACHE_HOME (no disk cache for
+		// the registry), TMPDIR and the cache on the volume.
+		volume := t.TempDir()
+		tmp := filepath.Join(volume, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		got := runWith(t, []string{"HOME=", "XDG_CACHE_HOME=", "TMPDIR=" + tmp}, "container", volume)
+		want := "container: items map[items:2], users 20, cache on the volume true, left in TMPDIR [], 2 log lines all JSON true, registry names XDG_CACHE_HOME true\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
 	t.Run("manifest", func(t *testing.T) {
 		t.Parallel()
 		// The DSN as cache.Open takes it, schema included.

@@ -14,6 +14,7 @@
 //	outsider seasons POSTGRES-DSN     a source whose catalog changes over a year, into DuckDB and PostgreSQL alike
 //	outsider evolve POSTGRES-DSN      a source changing under a team's SQL (a view, a read-only role), into DuckDB and PostgreSQL
 //	outsider pyexamples POSTGRES-DSN  PyAirbyte's examples/ ported: a manifest paged to its 404, the faker into the no-op destination
+//	outsider container VOLUME        an SRE's service in a locked-down container: no HOME, JSON logs masked, nothing left in TMPDIR
 //	outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FT-CONNECTION DIR
 //	                                  a platform team's sync service: connections as code, syncs on Airbyte and Fivetran, a watcher
 //
@@ -102,10 +103,12 @@ func main() {
 		err = evolveJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "pyexamples":
 		err = pyExamplesJourney(ctx, os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "container":
+		err = containerJourney(ctx, os.Args[2])
 	case len(os.Args) == 7 && os.Args[1] == "remote":
 		err = remoteJourney(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider container VOLUME | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
