@@ -63,7 +63,10 @@ import (
 // type widened, one renamed, a view and a read-only role over the table,
 // a key that may be NULL, a record deleted at the source) on DuckDB and PostgreSQL: the replace the docs
 // give as the cure refused on PostgreSQL while the view stands, naming it,
-// and keeping the role's grant once it runs. The program checks the docs' promises itself and says
+// and keeping the role's grant once it runs; and an SRE's service as in a
+// locked-down container (no HOME, TMPDIR and the default cache on the
+// volume, JSON logs masked, the registry saying it has no disk cache and
+// which variable gives it one, nothing left in TMPDIR). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
