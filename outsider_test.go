@@ -261,7 +261,7 @@ func TestOutsider(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := runWith(t, []string{"HOME=", "XDG_CACHE_HOME=", "TMPDIR=" + tmp}, "container", volume)
-		want := "container: items map[items:2], users 20, cache on the volume true, left in TMPDIR [], 2 log lines all JSON true, registry names XDG_CACHE_HOME true\n"
+		want := "container: items map[widgets:25], users 20, cache on the volume true, left in TMPDIR [], 2 log lines all JSON true, registry names XDG_CACHE_HOME true\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

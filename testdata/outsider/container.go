@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,34 +16,6 @@ import (
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/secrets"
 )
-
-// containerManifest is a private API's connector whose key is a secret.
-const containerManifest = `
-version: 6.7.0
-type: DeclarativeSource
-check: {type: CheckStream, stream_names: [items]}
-streams:
-  - type: DeclarativeStream
-    name: items
-    primary_key: [id]
-    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
-    retriever:
-      type: SimpleRetriever
-      requester:
-        type: HttpRequester
-        url_base: "{{ config['base_url'] }}"
-        path: /items
-        authenticator: {type: BearerAuthenticator, api_token: "{{ config['api_key'] }}"}
-      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [items]}}
-spec:
-  type: Spec
-  connection_specification:
-    type: object
-    required: [base_url, api_key]
-    properties:
-      base_url: {type: string}
-      api_key: {type: string, airbyte_secret: true}
-`
 
 // containerJourney is an SRE's sync service in a locked-down container (the
 // test runs it with HOME and XDG_CACHE_HOME empty, TMPDIR on the
@@ -60,22 +30,16 @@ func containerJourney(ctx context.Context, volume string) error {
 	env.SetLogger(slog.New(secrets.NewMaskingHandler(slog.NewJSONHandler(io.MultiWriter(&jsonLogs, &logs), nil))))
 	env.SetCacheDir(filepath.Join(volume, "cache"))
 
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer right-key" {
-			http.Error(w, `{"error": "bad key"}`, http.StatusUnauthorized)
-			return
-		}
-		fmt.Fprint(w, `{"items": [{"id": 1}, {"id": 2}]}`)
-	}))
+	api := widgetsAPI()
 	defer api.Close()
-	src, err := goairbyte.GetSource(ctx, "source-items", connector.WithManifest([]byte(containerManifest)),
-		connector.WithConfig(map[string]any{"base_url": api.URL, "api_key": secret}))
+	src, err := goairbyte.GetSource(ctx, "source-widgets", connector.WithManifest([]byte(manifest)),
+		connector.WithConfig(map[string]any{"base_url": api.URL, "api_key": "wrong-key"}))
 	if err != nil {
 		return err
 	}
 	checkErr := seen(src.Check(ctx))
 	want(errors.Is(checkErr, goairbyte.ErrCheckFailed), "a refused key: %v, want ErrCheckFailed", checkErr)
-	if err := src.SetConfig(map[string]any{"base_url": api.URL, "api_key": "right-key"}); err != nil {
+	if err := src.SetConfig(map[string]any{"base_url": api.URL, "api_key": secret}); err != nil {
 		return err
 	}
 	items, err := src.Read(ctx)

@@ -270,11 +270,10 @@ spec:
       api_key: {type: string, airbyte_secret: true}
 `
 
-// manifestJourney reads the manifest's API into the PostgreSQL cache at
-// dsn, writes the cache to the local-JSON destination twice, then
-// provokes the errors of a wrong key.
-func manifestJourney(ctx context.Context, dsn string) error {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// widgetsAPI serves the manifest's API: 25 widgets, 10 a page, to the key
+// secret only.
+func widgetsAPI() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Api-Key") != secret {
 			http.Error(w, `{"error": "unknown key `+r.Header.Get("X-Api-Key")+`"}`, http.StatusUnauthorized)
 			return
@@ -287,6 +286,13 @@ func manifestJourney(ctx context.Context, dsn string) error {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"result": map[string]any{"items": items}})
 	}))
+}
+
+// manifestJourney reads the manifest's API into the PostgreSQL cache at
+// dsn, writes the cache to the local-JSON destination twice, then
+// provokes the errors of a wrong key.
+func manifestJourney(ctx context.Context, dsn string) error {
+	api := widgetsAPI()
 	defer api.Close()
 	c, err := goairbyte.NewPostgresCache(ctx, dsn)
 	if err != nil {
