@@ -66,12 +66,15 @@ import (
 // and keeping the role's grant once it runs; a service's cache in a DBA's shared PostgreSQL (through
 // PgBouncer in session mode, refused in transaction mode; a role without CREATE on the database in
 // the schema made for it; publications kept or a replace refused; a statement_timeout named with its
-// ALTER ROLE, the read after resuming); and a data engineer's reconciliation of a
+// ALTER ROLE, the read after resuming); a data engineer's reconciliation of a
 // ledger source's incremental syncs (a read failed in process or killed as a program,
 // resumed, ties at a state's cursor, a stream with no state, a key that gained a field,
 // the cache written on into the local-JSON destination) on DuckDB and PostgreSQL: every
 // order once at its latest version, every event at least once, the extra copies only
-// those the protocol's at-least-once sends again. The program checks the docs' promises itself and says
+// those the protocol's at-least-once sends again; and an SRE's service as in a
+// locked-down container (no HOME, TMPDIR and the default cache on the
+// volume, JSON logs masked, the registry saying it has no disk cache and
+// which variable gives it one, nothing left in TMPDIR). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -290,6 +293,21 @@ func TestOutsider(t *testing.T) {
 			"day 2 from [events:{\"u\":3} orders:{\"u\":3}] loaded map[events:2 orders:3], sent map[events:7 orders:5], sent map[], " +
 			"sent map[events:2 orders:2], no state warned true, key gained a field refused true, events twice [1/2 4/2 5/2]\n"
 		want := "duckdb: in process: " + line + "postgres: in process: " + line + "duckdb: program: " + line + "postgres: program: " + line
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("container", func(t *testing.T) {
+		t.Parallel()
+		// As in a container: no HOME or XDG_CACHE_HOME (no disk cache for
+		// the registry), TMPDIR and the cache on the volume.
+		volume := t.TempDir()
+		tmp := filepath.Join(volume, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		got := runWith(t, []string{"HOME=", "XDG_CACHE_HOME=", "TMPDIR=" + tmp}, "container", volume)
+		want := "container: items map[widgets:25], users 20, cache on the volume true, left in TMPDIR [], 2 log lines all JSON true, registry names XDG_CACHE_HOME true\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

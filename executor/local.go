@@ -191,7 +191,7 @@ func (p *localProcess) wait() (int, error) {
 	// Whatever the connector started and left behind dies with it (and
 	// releases the pipes it inherited), in its group or out of it.
 	p.signal(syscall.SIGKILL)
-	killMarked(p.run)
+	reapAdopted(p.cmd.Process.Pid, killMarked(p.run))
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
 		return -1, err

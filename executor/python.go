@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/filelock"
+	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -450,10 +450,11 @@ func (p *pythonExecutor) command(ctx context.Context, name string, args ...strin
 	// orphans would go on writing into.
 	cmd.Cancel = func() error { signalGroup(cmd.Process, syscall.SIGKILL); return nil }
 	sweepTempDirs()
-	dir, err := airbytedirs.MkdirTemp(runDirPattern(p.name))
+	dir, release, err := owner.MkdirTemp(runDirPattern(p.name))
 	if err != nil {
 		return err
 	}
+	defer release()
 	defer os.RemoveAll(dir)
 	// The step's temporary files (pip's build and unpack dirs) go into
 	// that dir too, so that they go with it, even when the step was killed.

@@ -22,8 +22,8 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/loopback"
+	"github.com/x/goairbyte/internal/owner"
 	"github.com/x/goairbyte/internal/termsafe"
 	"github.com/x/goairbyte/protocol"
 )
@@ -181,10 +181,12 @@ type procRun struct {
 	r   *runner
 	inv Invocation
 
-	dir string  // the private temp dir with the run files
-	lg  *runLog // this run's share of the log file
-	st  started // the process and its pipes
-	dec *decoding
+	dir string // the private temp dir with the run files
+	// release lets go of dir's owner lock, once dir is removed.
+	release func()
+	lg      *runLog // this run's share of the log file
+	st      started // the process and its pipes
+	dec     *decoding
 
 	exited   chan struct{} // closed when the process has exited
 	exitCode int
@@ -232,6 +234,7 @@ func (p *procRun) run(ctx context.Context, start launcher, yield func(*protocol.
 	}
 	files, err := p.prepare()
 	if p.dir != "" {
+		defer p.release()
 		defer os.RemoveAll(p.dir)
 	}
 	if err != nil {
@@ -261,7 +264,8 @@ func (p *procRun) prepare() ([]runFile, error) {
 	// Whatever a killed process left behind goes first (see reaper.go).
 	sweepTempDirs()
 	// os.MkdirTemp creates the directory 0700: only we can read the secrets.
-	if p.dir, err = airbytedirs.MkdirTemp(runDirPattern(p.r.name)); err != nil {
+	// Its owner lock tells the sweeps of other processes that it is ours.
+	if p.dir, p.release, err = owner.MkdirTemp(runDirPattern(p.r.name)); err != nil {
 		return nil, fmt.Errorf("connector %s: creating the temp directory for its files: %w", p.r.name, err)
 	}
 	for _, f := range files {

@@ -11,7 +11,9 @@
 // (airbyte/source-faker → source-faker).
 //
 // A [Loader] fetches the registry with a timeout and keeps a copy on disk
-// (under os.UserCacheDir()/goairbyte/registry) for a TTL of 24 hours. When
+// (under os.UserCacheDir()/goairbyte/registry: $XDG_CACHE_HOME, else
+// $HOME/.cache; with neither set, no copy, and each download warns so)
+// for a TTL of 24 hours. When
 // the network fails, a stale copy is used and a warning logged. Two
 // environment variables, the same as PyAirbyte's, change where it comes
 // from:

@@ -29,10 +29,13 @@ const (
 	defaultTTL     = 24 * time.Hour
 )
 
-// The environment variables a Loader reads (PyAirbyte's names).
+// The environment variables a Loader reads (PyAirbyte's names), and the
+// one that moves its disk cache (os.UserCacheDir's, which falls back on
+// $HOME/.cache on Linux).
 const (
 	envLocalRegistry = "AIRBYTE_LOCAL_REGISTRY"
 	envOfflineMode   = "AIRBYTE_OFFLINE_MODE"
+	envCacheHome     = "XDG_CACHE_HOME"
 )
 
 // Loader loads the registry and keeps it: in memory and on disk, each for
@@ -41,12 +44,16 @@ type Loader struct {
 	url      string
 	local    string
 	cacheDir string
-	client   *http.Client
-	timeout  time.Duration
-	ttl      time.Duration
-	offline  bool
-	logger   *slog.Logger
-	now      func() time.Time
+	// noCacheDir is why there is no disk cache when none was chosen: no
+	// user cache directory (XDG_CACHE_HOME and HOME unset, as in a
+	// container); nil otherwise.
+	noCacheDir error
+	client     *http.Client
+	timeout    time.Duration
+	ttl        time.Duration
+	offline    bool
+	logger     *slog.Logger
+	now        func() time.Time
 
 	manifestURL string // where manifests are downloaded from
 	manifestDir string // where they are read from instead, when set
@@ -68,7 +75,9 @@ func WithLocalRegistry(pathOrURL string) Option { return func(l *Loader) { l.loc
 
 // WithCacheDir keeps the disk cache in dir. An empty dir disables the disk
 // cache.
-func WithCacheDir(dir string) Option { return func(l *Loader) { l.cacheDir = dir } }
+func WithCacheDir(dir string) Option {
+	return func(l *Loader) { l.cacheDir, l.noCacheDir = dir, nil }
+}
 
 // WithHTTPClient fetches with c instead of http.DefaultClient.
 func WithHTTPClient(c *http.Client) Option { return func(l *Loader) { l.client = c } }
@@ -120,6 +129,8 @@ func NewLoader(opts ...Option) *Loader {
 	}
 	if dir, err := os.UserCacheDir(); err == nil {
 		l.cacheDir = filepath.Join(dir, "goairbyte", "registry")
+	} else {
+		l.noCacheDir = fmt.Errorf("no disk cache (%w): set %s to a writable directory", err, envCacheHome)
 	}
 	for _, opt := range opts {
 		opt(l)
@@ -128,6 +139,17 @@ func NewLoader(opts ...Option) *Loader {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
 	return l
+}
+
+// cacheWhere says where the disk cache is, or why there is none.
+func (l *Loader) cacheWhere() string {
+	switch {
+	case l.noCacheDir != nil:
+		return l.noCacheDir.Error()
+	case l.cacheDir == "":
+		return "none"
+	}
+	return l.cacheDir
 }
 
 func truthy(s string) bool {
@@ -205,12 +227,15 @@ func (l *Loader) load(ctx context.Context) (*index, error) {
 		}
 		if l.manifestDir != "" {
 			l.logger.Warn("offline mode and no cached connector registry: only built-in connectors and the manifest directory's sources are available",
-				"variable", envOfflineMode, "dir", l.manifestDir)
+				"variable", envOfflineMode, "dir", l.manifestDir, "cache", l.cacheWhere())
 		} else {
 			l.logger.Warn("offline mode and no cached connector registry: only built-in connectors are available",
-				"variable", envOfflineMode)
+				"variable", envOfflineMode, "cache", l.cacheWhere())
 		}
 		return &index{Source: builtinSource}, nil
+	}
+	if l.noCacheDir != nil {
+		l.logger.Warn("the connector registry is downloaded on every run", "url", l.url, "cache", l.noCacheDir.Error())
 	}
 	data, err := l.fetch(ctx, l.url)
 	if err == nil {
@@ -325,6 +350,6 @@ func (l *Loader) writeCache(path string, data []byte) {
 		return atomicfile.Write(path, data, 0o600)
 	}()
 	if err != nil {
-		l.logger.Warn("could not cache the connector registry", "file", path, "error", err)
+		l.logger.Warn("could not cache the connector registry", "file", path, "error", err, "fix", "set "+envCacheHome+" to a writable directory")
 	}
 }

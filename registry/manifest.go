@@ -124,7 +124,16 @@ func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest,
 			l.logger.Info("offline mode: using the cached manifest", "connector", name, "version", version, "file", cached.From)
 			return cached, nil
 		}
-		return nil, &ManifestError{Connector: name, Version: version, Offline: true, Err: errNotCached}
+		err := errNotCached
+		if l.noCacheDir != nil {
+			err = fmt.Errorf("%w: %w", errNotCached, l.noCacheDir)
+		} else if dir != "" {
+			err = fmt.Errorf("%w in %s", errNotCached, dir)
+		}
+		return nil, &ManifestError{Connector: name, Version: version, Offline: true, Err: err}
+	}
+	if l.noCacheDir != nil {
+		l.logger.Warn("the manifest is downloaded on every run", "connector", name, "url", u, "cache", l.noCacheDir.Error())
 	}
 	m, err := l.downloadManifest(ctx, name, version, u)
 	if err != nil {
@@ -141,7 +150,7 @@ func (l *Loader) Manifest(ctx context.Context, name, version string) (*Manifest,
 		err := writeManifestCache(wctx, dir, m, l.logger)
 		cancel()
 		if err != nil {
-			l.logger.Warn("could not cache the manifest", "connector", name, "dir", dir, "error", err)
+			l.logger.Warn("could not cache the manifest", "connector", name, "dir", dir, "error", err, "fix", "set "+envCacheHome+" to a writable directory")
 		}
 	}
 	return m, nil

@@ -631,3 +631,44 @@ func TestAvailableWithTheRegistryUnreachable(t *testing.T) {
 		t.Error("an unreachable local registry: no error")
 	}
 }
+
+// In a container HOME is often unset (or an unwritable directory) and so
+// is XDG_CACHE_HOME: there is no disk cache. Before, nothing said so: the
+// registry and manifests were downloaded again by every run (goab from
+// cron every few seconds), and offline mode said only "no cached copy",
+// not where it looked nor which variable gives it a place.
+func TestNoUserCacheDirIsSaid(t *testing.T) {
+	isolate(t)
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	srv := newRegistryServer(t, readFixture(t))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+
+	if _, err := NewLoader(withURL(srv.registryURL()), WithLogger(logger)).current(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "downloaded on every run") || !strings.Contains(logs.String(), envCacheHome) {
+		t.Errorf("a registry fetched with no disk cache is not said, nor the variable that gives one:\n%s", logs.String())
+	}
+	logs.Reset()
+	if _, err := NewLoader(withURL(srv.registryURL()), WithLogger(logger), WithOffline(true)).current(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), envCacheHome) {
+		t.Errorf("offline mode with no disk cache does not name %s:\n%s", envCacheHome, logs.String())
+	}
+	_, err := NewLoader(WithManifestURL(srv.URL), WithOffline(true)).Manifest(ctx, "source-x", "")
+	if err == nil || !strings.Contains(err.Error(), envCacheHome) {
+		t.Errorf("an offline manifest with no disk cache: %v", err)
+	}
+	// A cache disabled on purpose is not warned of.
+	logs.Reset()
+	if _, err := NewLoader(withURL(srv.registryURL()), WithLogger(logger), WithCacheDir("")).current(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("WithCacheDir(\"\") logged:\n%s", logs.String())
+	}
+}

@@ -42,8 +42,9 @@
 //
 // # Memory
 //
-// DuckDB's memory_limit ([WithMemoryLimit], 128MB by default) bounds
-// its buffers. Three kinds of load need more than a limit's share, and get
+// DuckDB's memory_limit ([WithMemoryLimit], 128MB by default, or half
+// the memory the process may use where that is less, as in a container of
+// 128 MiB, where 128MB got goab killed) bounds its buffers. Three kinds of load need more than a limit's share, and get
 // it: a record needs about five times its size while it is loaded and
 // committed, and a table of more than 100 columns about 768 KB per
 // column, so the transaction of a chunk holding a record too large for
@@ -122,7 +123,6 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/internal/backend"
-	"github.com/x/goairbyte/internal/airbytedirs"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/duckfile"
 	"github.com/x/goairbyte/internal/jsonscan"
@@ -225,6 +225,24 @@ func WithWriteThreads(n int) Option { return func(o *options) { o.writeThreads =
 // row-group buffering).
 const defaultMemoryLimit = "128MB"
 
+// defaultLimit is the memory limit of a cache given none: defaultMemoryLimit,
+// or half the memory the process may use where that is less (a container's
+// limit below 256 MB). The rest of a load's footprint is its own (goab's
+// peak RSS was 245 MB for 2M faker records at 128MB, 191 MB at 64MB): in a
+// container of 128 MiB a goab read of 1M faker users and purchases at
+// 128MB, 96MB or 80MB was killed by the kernel (exit 137, no word said),
+// at 60MB to 67MB it loaded, and at 53MB it failed with DuckDB's out of
+// memory error, which names the option that raises the limit.
+func defaultLimit() string {
+	if pm := processMemory(); pm > 0 {
+		// processMemory is DuckDB's default: 80% of what the process may use.
+		if half := pm * 5 / 8; half < 128_000_000 {
+			return strconv.FormatInt(half/1_000_000, 10) + "MB"
+		}
+	}
+	return defaultMemoryLimit
+}
+
 // neverSkipWAL is DuckDB's auto_checkpoint_skip_wal_threshold as the
 // cache sets it: the largest, so that a commit always writes the
 // write-ahead log. A commit that takes the log beyond DuckDB's checkpoint
@@ -239,7 +257,8 @@ const defaultMemoryLimit = "128MB"
 const neverSkipWAL = "18446744073709551615"
 
 // WithMemoryLimit sets DuckDB's memory_limit, such as "1GB" (default
-// 128MB). A limit DuckDB would not parse fails the cache before the file
+// 128MB, or half the memory the process may use where that is less: a
+// container's limit below 256 MB). A limit DuckDB would not parse fails the cache before the file
 // is opened.
 func WithMemoryLimit(limit string) Option {
 	return func(o *options) {
@@ -410,7 +429,7 @@ func NewConnector(path string, opts ...Option) cache.Connector {
 
 // newConnector is NewConnector's connector, as the backend sees it.
 func newConnector(path string, opts ...Option) *connector {
-	c := &connector{path: path, o: options{schema: "main", memoryLimit: defaultMemoryLimit, writeThreads: defaultWriteThreads,
+	c := &connector{path: path, o: options{schema: "main", writeThreads: defaultWriteThreads,
 		batchSize: defaultBatchSize, compress: defaultStringCompression}}
 	for _, f := range opts {
 		f(&c.o)
@@ -535,7 +554,11 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// TimeZone: DuckDB takes the process's local zone by default, and reads
 	// a date-time or time without a zone in it; the cache's rule (and
 	// PostgreSQL's loader) read it as UTC, whatever TZ the program has.
-	init := "SET memory_limit = " + literal(o.memoryLimit) + "; SET write_buffer_row_group_count = 1; SET TimeZone = 'UTC'; SET auto_checkpoint_skip_wal_threshold = " + neverSkipWAL
+	limitSetting := o.memoryLimit
+	if limitSetting == "" {
+		limitSetting = defaultLimit()
+	}
+	init := "SET memory_limit = " + literal(limitSetting) + "; SET write_buffer_row_group_count = 1; SET TimeZone = 'UTC'; SET auto_checkpoint_skip_wal_threshold = " + neverSkipWAL
 	if !o.compress {
 		init += "; SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'"
 	}
@@ -554,13 +577,14 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 	// The spool directory is made by the first batch of each load and
 	// removed at its end; a temp directory where it cannot be made fails
 	// the open, not the first load.
-	spool, err := makeSpoolDir()
+	spool, release, err := makeSpoolDir()
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	os.Remove(spool)
-	b := &database{db: db, schema: o.schema, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: o.memoryLimit}
+	os.RemoveAll(spool)
+	release()
+	b := &database{db: db, schema: o.schema, writeThreads: o.writeThreads, batchSize: o.batchSize, path: path, file: path, limitSetting: limitSetting}
 	if path == memoryPath {
 		b.file = fmt.Sprintf("%s %p", memoryPath, b) // each in-memory cache is a database of its own
 	} else if real, err := filepath.EvalSymlinks(path); err == nil {
@@ -616,12 +640,15 @@ const idleConns = 2
 
 // makeSpoolDir makes a spool directory in the temp directory
 // ($AIRBYTE_TEMP_DIR, else the system's).
-func makeSpoolDir() (string, error) {
-	dir, err := airbytedirs.MkdirTemp(owner.Prefix(spoolPrefix) + "*")
+// It holds its owner's lock until release (see internal/owner), so that
+// the sweep of another process, in a container restarted on the same
+// volume too, leaves it while this one lives and removes it once killed.
+func makeSpoolDir() (dir string, release func(), err error) {
+	dir, release, err = owner.MkdirTemp(owner.Prefix(spoolPrefix) + "*")
 	if err != nil {
-		return "", fmt.Errorf("duckdb: creating the spool directory: %w", err)
+		return "", nil, fmt.Errorf("duckdb: creating the spool directory: %w", err)
 	}
-	return dir, nil
+	return dir, release, nil
 }
 
 // spoolPrefix begins the name of every cache's spool directory, in the
@@ -671,10 +698,12 @@ type database struct {
 	writers      int
 	// The spool directory ("" when there is none: no load is running)
 	// and the files and line buffers kept in it for reuse until the
-	// load ends (see spoolFile and LoadEnded).
-	spool string
-	seq   int
-	spare []spool
+	// load ends (see spoolFile and LoadEnded); spoolRelease lets go of
+	// the directory's owner lock once it is removed.
+	spool        string
+	spoolRelease func()
+	seq          int
+	spare        []spool
 
 	isClosed atomic.Bool // Close was called
 }
@@ -750,11 +779,11 @@ func (b *database) spoolFile() (spool, error) {
 	// Under the lock: LoadEnded removes the directory when it is empty.
 	defer b.mu.Unlock()
 	if b.spool == "" {
-		dir, err := makeSpoolDir()
+		dir, release, err := makeSpoolDir()
 		if err != nil {
 			return spool{}, err
 		}
-		b.spool = dir
+		b.spool, b.spoolRelease = dir, release
 	}
 	b.seq++
 	f, err := os.OpenFile(filepath.Join(b.spool, fmt.Sprintf("batch-%d.jsonl", b.seq)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -800,8 +829,9 @@ func (b *database) LoadEnded() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropSpare()
-	if b.spool != "" && os.Remove(b.spool) == nil {
-		b.spool = ""
+	if b.spool != "" && owner.RemoveEmpty(b.spool) {
+		b.spoolRelease()
+		b.spool, b.spoolRelease = "", nil
 	}
 }
 
@@ -826,7 +856,8 @@ func (b *database) Close() error {
 	b.dropSpare()
 	if b.spool != "" {
 		os.RemoveAll(b.spool)
-		b.spool = ""
+		b.spoolRelease()
+		b.spool, b.spoolRelease = "", nil
 	}
 	b.mu.Unlock()
 	return err

@@ -1053,9 +1053,26 @@ func TestInterruptedDiesOfTheSignal(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGINT to send on Windows")
 	}
+	cmd, stderr := interruptRecords(t, os.Interrupt, nil)
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Fatalf("goab interrupted ended with %v, not by SIGINT\n%s", cmd.ProcessState, stderr)
+	}
+	if !strings.Contains(stderr, "interrupt") {
+		t.Errorf("stderr does not say goab was interrupted:\n%s", stderr)
+	}
+}
+
+// interruptRecords runs goab records of the faker's users (with attr as
+// its SysProcAttr), sends it sig once its first record is out, reads its
+// output to the end and waits for it; it returns the command, ended, and
+// what it wrote on stderr.
+func interruptRecords(t *testing.T, sig os.Signal, attr *syscall.SysProcAttr) (*exec.Cmd, string) {
+	t.Helper()
 	cmd := exec.Command(goabBin, "records", "source-faker", "--config", `{"count": 100000000}`, "--stream", "users")
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "GOAIRBYTE_LOG_DIR="+t.TempDir())
+	cmd.SysProcAttr = attr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -1067,22 +1084,16 @@ func TestInterruptedDiesOfTheSignal(t *testing.T) {
 	}
 	r := bufio.NewReader(out)
 	if line, err := r.ReadString('\n'); err != nil {
-		t.Fatalf("first line %q: %v", line, err) // goab handles signals by now
+		t.Fatalf("first line %q: %v\n%s", line, err, errb.String()) // goab handles signals by now
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
-		t.Fatalf("goab interrupted ended with %v, not by SIGINT\n%s", err, errb.String())
-	}
-	if !strings.Contains(errb.String(), "interrupt") {
-		t.Errorf("stderr does not say goab was interrupted:\n%s", errb.String())
-	}
+	_ = cmd.Wait()
+	return cmd, errb.String()
 }
 
 // Any command's reader may go away (goab connectors | head): goab ends

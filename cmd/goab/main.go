@@ -115,11 +115,17 @@ func main() {
 // script or loop that ran it, as it does for any command interrupted;
 // an exit with status 1 would tell it goab handled the interrupt and
 // failed, and the loop would go on to its next command. Where a process
-// cannot signal itself, the status is the shell's 128+n.
+// cannot signal itself, the status is the shell's 128+n. So it is for
+// PID 1 of a container, which the kernel does not kill with a signal it
+// has not asked for: there Go's runtime, finding itself alive after
+// raising the signal, exits with status 2 (a usage error, to goab's
+// caller) where docker stop and Kubernetes expect 143.
 func dieOf(s os.Signal) {
-	signal.Reset(s)
-	if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
-		time.Sleep(time.Second) // the signal's default action ends the process
+	if os.Getpid() != 1 {
+		signal.Reset(s)
+		if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(s) == nil {
+			time.Sleep(time.Second) // the signal's default action ends the process
+		}
 	}
 	n := 2 // SIGINT
 	if ss, ok := s.(syscall.Signal); ok {
@@ -387,6 +393,7 @@ func printMainUsage(w io.Writer) {
 		"  AIRBYTE_PROJECT_DIR     the default parent of the two above (default: the working directory)\n"+
 		"  AIRBYTE_OFFLINE_MODE    1: no network for the registry (built-ins and the disk cache only)\n"+
 		"  AIRBYTE_LOCAL_REGISTRY  a registry file or URL to use instead of Airbyte's\n"+
+		"  XDG_CACHE_HOME          where the registry and downloaded manifests are cached (default: $HOME/.cache; with neither set, nothing is, and each run downloads them again)\n"+
 		"  GOAIRBYTE_MANIFEST_DIR  a directory of manifests (<dir>/<name>/manifest.yaml) used instead of downloads for the registry's manifest-only connectors (a --version must match the metadata.yaml beside the manifest), and for a source the registry does not list whose manifest is there (your own)\n"+
 		"  NO_LIVE_PROGRESS        set: no live progress line\n"+
 		"  LC_ALL, LC_CTYPE, LANG  the first set decides the charset: not UTF-8 (or TERM=dumb) makes the progress line and errors ASCII\n"+

@@ -37,7 +37,7 @@ func addCacheFlags(fs *flag.FlagSet, help string) *cacheFlags {
 	cf := &cacheFlags{}
 	fs.StringVar(&cf.target, "cache", "", help)
 	fs.StringVar(&cf.schema, "schema", "", "the cache's schema (default: main for DuckDB, public for Postgres)")
-	fs.StringVar(&cf.memoryLimit, "memory-limit", "", "the memory limit of a DuckDB cache, such as 1GB (default 128MB)")
+	fs.StringVar(&cf.memoryLimit, "memory-limit", "", "the memory limit of a DuckDB cache, such as 1GB (default 128MB, or half a container's memory limit below 256 MB)")
 	return cf
 }
 

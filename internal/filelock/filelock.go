@@ -83,3 +83,23 @@ func lock(ctx context.Context, path string, exclusive bool, logger *slog.Logger,
 	// Closing the file releases the lock.
 	return func() { f.Close() }, nil
 }
+
+// TryLock takes the exclusive lock of the file at path, which must exist,
+// without waiting: ok is false when another holder has it. The returned
+// function releases it.
+func TryLock(path string) (unlock func(), ok bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	switch err := tryLock(f, true); {
+	case err == nil:
+		return func() { f.Close() }, true, nil
+	case errors.Is(err, errBusy):
+		f.Close()
+		return nil, false, nil
+	default:
+		f.Close()
+		return nil, false, fmt.Errorf("locking %s: %w", path, err)
+	}
+}

@@ -18,6 +18,7 @@
 //	                                  a cache in a DBA's shared, locked-down database: PgBouncer, a role without CREATE, publications, limits
 //	outsider reconcile SOURCE-LEDGER-BINARY POSTGRES-DSN
 //	                                  a reconciliation of incremental syncs (failed, killed, resumed) into DuckDB and PostgreSQL
+//	outsider container VOLUME        an SRE's service in a locked-down container: no HOME, JSON logs masked, nothing left in TMPDIR
 //	outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FT-CONNECTION DIR
 //	                                  a platform team's sync service: connections as code, syncs on Airbyte and Fivetran, a watcher
 //
@@ -110,10 +111,12 @@ func main() {
 		err = dbaJourney(ctx, os.Args[2], os.Args[3], os.Args[4])
 	case len(os.Args) == 4 && os.Args[1] == "reconcile":
 		err = reconcileJourney(ctx, os.Args[2], os.Args[3])
+	case len(os.Args) == 3 && os.Args[1] == "container":
+		err = containerJourney(ctx, os.Args[2])
 	case len(os.Args) == 7 && os.Args[1] == "remote":
 		err = remoteJourney(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider reconcile BINARY DSN | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider reconcile BINARY DSN | outsider container VOLUME | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
@@ -275,11 +278,10 @@ spec:
       api_key: {type: string, airbyte_secret: true}
 `
 
-// manifestJourney reads the manifest's API into the PostgreSQL cache at
-// dsn, writes the cache to the local-JSON destination twice, then
-// provokes the errors of a wrong key.
-func manifestJourney(ctx context.Context, dsn string) error {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// widgetsAPI serves the manifest's API: 25 widgets, 10 a page, to the key
+// secret only.
+func widgetsAPI() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Api-Key") != secret {
 			http.Error(w, `{"error": "unknown key `+r.Header.Get("X-Api-Key")+`"}`, http.StatusUnauthorized)
 			return
@@ -292,6 +294,13 @@ func manifestJourney(ctx context.Context, dsn string) error {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"result": map[string]any{"items": items}})
 	}))
+}
+
+// manifestJourney reads the manifest's API into the PostgreSQL cache at
+// dsn, writes the cache to the local-JSON destination twice, then
+// provokes the errors of a wrong key.
+func manifestJourney(ctx context.Context, dsn string) error {
+	api := widgetsAPI()
 	defer api.Close()
 	c, err := goairbyte.NewPostgresCache(ctx, dsn)
 	if err != nil {
