@@ -69,6 +69,18 @@
 // generation that alone is kept, as a full refresh is on the platform; the
 // other modes generation 0 and minimum 0, every generation kept.
 //
+// Once every record and state is sent, each configured stream ends with a
+// TRACE STREAM_STATUS COMPLETE, as the platform ends the streams of a sync
+// whose source succeeded, before the destination's input ends: Airbyte's
+// bulk-CDK destinations fail a sync without one per stream ("some streams
+// did not receive a terminal stream status message"), and its
+// typing-deduping ones replace an overwrite stream's table with the new
+// generation only for a COMPLETE stream. With NoCache, a source that left
+// a stream incomplete has every stream ended INCOMPLETE instead: the
+// destination keeps its tables as they were and confirms what it wrote, and
+// the Write fails. A Write that fails before its end sends no status, as
+// the platform sends none after a failed source.
+//
 // With NoCache the source's messages are piped into the destination as they
 // come; the echoed states are the source's own, and the next Write passes
 // them back to the source as --state. Here too only an echo of a state the

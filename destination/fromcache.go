@@ -51,7 +51,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	if err != nil {
 		return err
 	}
-	cw := &cacheWrite{d: d, feeds: feeds, out: out, tr: tr, sentAt: map[string]map[string]int64{}, ignored: ignoredEchoes{d: d}}
+	cw := &cacheWrite{d: d, feeds: feeds, streams: catalog.Streams, out: out, tr: tr, sentAt: map[string]map[string]int64{}, ignored: ignoredEchoes{d: d}}
 	err = d.pipeline(ctx, catalog, out, cw.produce, cw.onEcho)
 	cw.ignored.report()
 	return err
@@ -107,8 +107,10 @@ func (d *Destination) cachedStreams(ctx context.Context, res cachedSource, catal
 type cacheWrite struct {
 	d     *Destination
 	feeds []cachedStream
-	out   *WriteResult
-	tr    *progress.Tracker
+	// streams are the configured streams, ended by a status each.
+	streams []protocol.ConfiguredStream
+	out     *WriteResult
+	tr      *progress.Tracker
 
 	mu sync.Mutex
 	// sentAt[stream][id] is how many rows of the stream had been sent when
@@ -119,7 +121,8 @@ type cacheWrite struct {
 }
 
 // produce writes every stream's rows and states to the destination's
-// input, one stream after the other.
+// input, one stream after the other, and then a COMPLETE status for each
+// (see endStreams).
 func (cw *cacheWrite) produce(ctx context.Context, w *bufio.Writer) error {
 	for _, f := range cw.feeds {
 		name := f.cs.Stream.Name
@@ -135,7 +138,7 @@ func (cw *cacheWrite) produce(ctx context.Context, w *bufio.Writer) error {
 			return err
 		}
 	}
-	return nil
+	return endStreams(w, cw.streams, nil)
 }
 
 // stated notes that the state carrying id was sent after sent rows of
