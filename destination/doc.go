@@ -48,7 +48,10 @@
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in
 // arrival order), a STATE carrying the last row's id follows every
-// 10,000 rows, and the echoed id is the stream's watermark. Only an
+// 10,000 rows, and the echoed id is the stream's watermark. The records and
+// states of a stream of a namespace carry it, as the source's did and as
+// the catalog and the statuses do: Airbyte's destinations find a record's
+// stream by namespace and name. Only an
 // echo of a state the Write sent, after the last one echoed of its stream,
 // moves it: a state the destination made up, one of a stream not written or
 // one echoed out of order is ignored, with a warning. The next

@@ -2,6 +2,7 @@ package destination
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -199,6 +200,19 @@ func (cw *cacheWrite) onEcho(st *protocol.State, sc *stateCommitter) (bool, erro
 // copied, not decoded and re-encoded.
 func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated func(id string, sent int64)) (int64, error) {
 	stream := jsonscan.AppendString(nil, f.cs.Stream.Name)
+	// A stream of a namespace has it on its records and states, as on its
+	// statuses and in the catalog: the cache's lines name the stream only,
+	// and Airbyte's destinations find a record's stream by namespace and
+	// name (the bulk CDK fails on a stream its catalog lacks;
+	// airbytehq/airbyte, airbyte-cdk/bulk/core/load DestinationCatalog.kt
+	// getStream), as the platform sends them (its namespace mapper sets
+	// both; airbyte-platform, workers/internal/NamespacingMapper.kt).
+	var recordHead []byte
+	if ns := f.cs.Stream.Namespace; ns != "" {
+		recordHead = jsonscan.AppendString([]byte(`{"type":"RECORD","record":{"namespace":`), ns)
+		recordHead = append(recordHead, ',')
+		stream = jsonscan.AppendString(append(stream, `,"namespace":`...), ns)
+	}
 	var line []byte
 	var n int64
 	var id string
@@ -220,7 +234,14 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		if err != nil {
 			return n, fmt.Errorf("reading stream %q from the cache: %w", f.cs.Stream.Name, err)
 		}
-		if _, err := w.Write(r.Line); err != nil {
+		rec := r.Line
+		if recordHead != nil && bytes.HasPrefix(rec, cacheRecordHead) {
+			if _, err := w.Write(recordHead); err != nil {
+				return n, err
+			}
+			rec = rec[len(cacheRecordHead):]
+		}
+		if _, err := w.Write(rec); err != nil {
 			return n, err
 		}
 		if f.countReads {
@@ -246,6 +267,10 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 	}
 	return n, nil
 }
+
+// cacheRecordHead is how each line of Dataset.RecordLines begins, the
+// stream's name next.
+var cacheRecordHead = []byte(`{"type":"RECORD","record":{`)
 
 // fieldNames maps the column names of a stream's table back to the field
 // names of its JSON schema, so records leave with the source's spelling.
