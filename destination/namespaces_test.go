@@ -61,11 +61,7 @@ func TestWriteFromCacheKeepsNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest := &cdkDest{}
-	d, err := destination.New(ctx, "destination-cdk", connector.WithGoConnector(dest), connector.WithConfig(map[string]any{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := d.Write(ctx, rr, destination.NoProgress())
+	res, err := goDestination(t, "destination-cdk", dest).Write(ctx, rr, destination.NoProgress())
 	if err != nil {
 		t.Fatal(err)
 	}

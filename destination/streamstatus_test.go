@@ -120,15 +120,9 @@ func TestWriteEndsStreamsWithStatus(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := openCache(t)
-	rr, err := newFaker(t, 30, "users", "purchases").Read(ctx, source.UseCache(c), source.NoProgress())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rr := cachedUsersAndPurchases(t, c)
 	dest := &cdkDest{}
-	d, err := destination.New(ctx, "destination-cdk", connector.WithGoConnector(dest), connector.WithConfig(map[string]any{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := goDestination(t, "destination-cdk", dest)
 	writes := []struct {
 		name string
 		from destination.Input
@@ -159,22 +153,47 @@ func TestWriteEndsStreamsWithStatus(t *testing.T) {
 func TestNoCacheIncompleteStreamEndsIncomplete(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, err := source.New(ctx, "source-reticent",
-		connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/reticent")),
-		connector.WithConfig(map[string]any{"mode": "read-malformed"}), connector.WithStreams("items"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dest := &cdkDest{}
-	d, err := destination.New(ctx, "destination-cdk", connector.WithGoConnector(dest), connector.WithConfig(map[string]any{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = d.Write(ctx, src, destination.NoCache(), destination.StateCache(openCache(t)), destination.NoProgress())
+	_, err := goDestination(t, "destination-cdk", dest).Write(ctx, malformedSource(t), destination.NoCache(), destination.StateCache(openCache(t)), destination.NoProgress())
 	if !errors.Is(err, source.ErrIncompleteStream) {
 		t.Fatalf("got %v, want the stream incomplete", err)
 	}
 	if got := dest.statusesOf()[".items"]; !slices.Equal(got, []protocol.StreamStatus{protocol.StatusIncomplete}) {
 		t.Fatalf("stream items got statuses %v, want one INCOMPLETE", got)
 	}
+}
+
+// goDestination runs impl in process as the destination name, with an
+// empty config.
+func goDestination(t *testing.T, name string, impl any) *destination.Destination {
+	t.Helper()
+	d, err := destination.New(context.Background(), name, connector.WithGoConnector(impl), connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// malformedSource is source-reticent reading stream "items", some of whose
+// RECORD lines do not parse: the stream ends incomplete.
+func malformedSource(t *testing.T) *source.Source {
+	t.Helper()
+	src, err := source.New(context.Background(), "source-reticent",
+		connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/reticent")),
+		connector.WithConfig(map[string]any{"mode": "read-malformed"}), connector.WithStreams("items"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// cachedUsersAndPurchases reads 30 records of the faker's users and
+// purchases into c.
+func cachedUsersAndPurchases(t *testing.T, c *cache.Cache) *source.ReadResult {
+	t.Helper()
+	rr, err := newFaker(t, 30, "users", "purchases").Read(context.Background(), source.UseCache(c), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rr
 }
