@@ -53,7 +53,7 @@ func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *wr
 				Reason: "with no cache, replacing the destination's table with an incremental read would keep only the new records; add ForceFullRefresh or use merge or append"}
 		}
 	}
-	w.msgs = msgs
+	w.msgs, w.finish, w.streams = msgs, finish, catalog.Streams
 	err = d.pipeline(ctx, catalog, out, w.produce, w.echoed)
 	w.ignored.report()
 	if err != nil {
@@ -62,8 +62,8 @@ func (d *Destination) writeDirect(ctx context.Context, src core.Readable, ws *wr
 	// A stream the source left incomplete is said after the destination
 	// ended its input cleanly: it confirmed what came with a state, and
 	// the next Write reads the rest again from there, as a Read would.
-	if err := finish(out.RecordsSent); err != nil {
-		return &writeError{Destination: d.Name(), Result: out, Err: err}
+	if w.incomplete != nil {
+		return &writeError{Destination: d.Name(), Result: out, Err: w.incomplete}
 	}
 	return nil
 }
@@ -88,6 +88,14 @@ type directWrite struct {
 	tr      *progress.Tracker
 	msgs    iter.Seq2[*protocol.Message, error]
 	handles map[string]*progress.Stream
+	// streams are the configured streams, ended by a status each once the
+	// source's messages ended well.
+	streams []protocol.ConfiguredStream
+	// finish says, once the source's messages ended well, whether it left
+	// a stream incomplete; the producer calls it and keeps its error in
+	// incomplete, which the Write returns once the destination ended.
+	finish     func(sent map[string]int64) error
+	incomplete error
 
 	// sent counts the records sent per stream; the producer owns it and
 	// publishes it into out when it ends.
@@ -253,7 +261,15 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 			}
 		}
 	}
-	return nil
+	// The source ended well: each stream ends with a status, as the
+	// platform sends them (see endStreams). A stream the source left
+	// incomplete (or whose lines did not all parse) makes every stream
+	// INCOMPLETE: the destination keeps what it had, a refresh is not
+	// swapped in, and the Write fails once the destination ended.
+	if w.finish != nil {
+		w.incomplete = w.finish(w.sent)
+	}
+	return endStreams(bw, w.streams, func(string) bool { return w.incomplete == nil })
 }
 
 // warnUnasked says how many messages of streams not asked for were left

@@ -48,7 +48,10 @@
 // From a cache, Write sends the rows the destination has not confirmed yet:
 // each stream's rows come in _airbyte_raw_id order (ULIDs, increasing in
 // arrival order), a STATE carrying the last row's id follows every
-// 10,000 rows, and the echoed id is the stream's watermark. Only an
+// 10,000 rows, and the echoed id is the stream's watermark. The records and
+// states of a stream of a namespace carry it, as the source's did and as
+// the catalog and the statuses do: Airbyte's destinations find a record's
+// stream by namespace and name. Only an
 // echo of a state the Write sent, after the last one echoed of its stream,
 // moves it: a state the destination made up, one of a stream not written or
 // one echoed out of order is ignored, with a warning. The next
@@ -68,6 +71,18 @@
 // generation_id and minimum_generation_id both the sync id, a new
 // generation that alone is kept, as a full refresh is on the platform; the
 // other modes generation 0 and minimum 0, every generation kept.
+//
+// Once every record and state is sent, each configured stream ends with a
+// TRACE STREAM_STATUS COMPLETE, as the platform ends the streams of a sync
+// whose source succeeded, before the destination's input ends: Airbyte's
+// bulk-CDK destinations fail a sync without one per stream ("some streams
+// did not receive a terminal stream status message"), and its
+// typing-deduping ones replace an overwrite stream's table with the new
+// generation only for a COMPLETE stream. With NoCache, a source that left
+// a stream incomplete has every stream ended INCOMPLETE instead: the
+// destination keeps its tables as they were and confirms what it wrote, and
+// the Write fails. A Write that fails before its end sends no status, as
+// the platform sends none after a failed source.
 //
 // With NoCache the source's messages are piped into the destination as they
 // come; the echoed states are the source's own, and the next Write passes

@@ -2,6 +2,7 @@ package destination
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,7 +52,7 @@ func (d *Destination) writeFromCache(ctx context.Context, res cachedSource, ws *
 	if err != nil {
 		return err
 	}
-	cw := &cacheWrite{d: d, feeds: feeds, out: out, tr: tr, sentAt: map[string]map[string]int64{}, ignored: ignoredEchoes{d: d}}
+	cw := &cacheWrite{d: d, feeds: feeds, streams: catalog.Streams, out: out, tr: tr, sentAt: map[string]map[string]int64{}, ignored: ignoredEchoes{d: d}}
 	err = d.pipeline(ctx, catalog, out, cw.produce, cw.onEcho)
 	cw.ignored.report()
 	return err
@@ -107,8 +108,10 @@ func (d *Destination) cachedStreams(ctx context.Context, res cachedSource, catal
 type cacheWrite struct {
 	d     *Destination
 	feeds []cachedStream
-	out   *WriteResult
-	tr    *progress.Tracker
+	// streams are the configured streams, ended by a status each.
+	streams []protocol.ConfiguredStream
+	out     *WriteResult
+	tr      *progress.Tracker
 
 	mu sync.Mutex
 	// sentAt[stream][id] is how many rows of the stream had been sent when
@@ -119,7 +122,8 @@ type cacheWrite struct {
 }
 
 // produce writes every stream's rows and states to the destination's
-// input, one stream after the other.
+// input, one stream after the other, and then a COMPLETE status for each
+// (see endStreams).
 func (cw *cacheWrite) produce(ctx context.Context, w *bufio.Writer) error {
 	for _, f := range cw.feeds {
 		name := f.cs.Stream.Name
@@ -135,7 +139,7 @@ func (cw *cacheWrite) produce(ctx context.Context, w *bufio.Writer) error {
 			return err
 		}
 	}
-	return nil
+	return endStreams(w, cw.streams, nil)
 }
 
 // stated notes that the state carrying id was sent after sent rows of
@@ -196,6 +200,19 @@ func (cw *cacheWrite) onEcho(st *protocol.State, sc *stateCommitter) (bool, erro
 // copied, not decoded and re-encoded.
 func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated func(id string, sent int64)) (int64, error) {
 	stream := jsonscan.AppendString(nil, f.cs.Stream.Name)
+	// A stream of a namespace has it on its records and states, as on its
+	// statuses and in the catalog: the cache's lines name the stream only,
+	// and Airbyte's destinations find a record's stream by namespace and
+	// name (the bulk CDK fails on a stream its catalog lacks;
+	// airbytehq/airbyte, airbyte-cdk/bulk/core/load DestinationCatalog.kt
+	// getStream), as the platform sends them (its namespace mapper sets
+	// both; airbyte-platform, workers/internal/NamespacingMapper.kt).
+	var recordHead []byte
+	if ns := f.cs.Stream.Namespace; ns != "" {
+		recordHead = jsonscan.AppendString([]byte(`{"type":"RECORD","record":{"namespace":`), ns)
+		recordHead = append(recordHead, ',')
+		stream = jsonscan.AppendString(append(stream, `,"namespace":`...), ns)
+	}
 	var line []byte
 	var n int64
 	var id string
@@ -217,7 +234,14 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 		if err != nil {
 			return n, fmt.Errorf("reading stream %q from the cache: %w", f.cs.Stream.Name, err)
 		}
-		if _, err := w.Write(r.Line); err != nil {
+		rec := r.Line
+		if recordHead != nil && bytes.HasPrefix(rec, cacheRecordHead) {
+			if _, err := w.Write(recordHead); err != nil {
+				return n, err
+			}
+			rec = rec[len(cacheRecordHead):]
+		}
+		if _, err := w.Write(rec); err != nil {
 			return n, err
 		}
 		if f.countReads {
@@ -243,6 +267,10 @@ func feedStream(ctx context.Context, f cachedStream, w *bufio.Writer, stated fun
 	}
 	return n, nil
 }
+
+// cacheRecordHead is how each line of Dataset.RecordLines begins, the
+// stream's name next.
+var cacheRecordHead = []byte(`{"type":"RECORD","record":{`)
 
 // fieldNames maps the column names of a stream's table back to the field
 // names of its JSON schema, so records leave with the source's spelling.

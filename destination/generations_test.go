@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/protocol"
-	"github.com/x/goairbyte/source"
 )
 
 // catalogDest is a destination that keeps the configured catalog of each
@@ -56,15 +54,9 @@ func TestCatalogCarriesGenerations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := openCache(t)
-	rr, err := newFaker(t, 30, "users", "purchases").Read(ctx, source.UseCache(c), source.NoProgress())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rr := cachedUsersAndPurchases(t, c)
 	rec := &catalogDest{}
-	d, err := destination.New(ctx, "destination-catalog", connector.WithGoConnector(rec), connector.WithConfig(map[string]any{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := goDestination(t, "destination-catalog", rec)
 	before := time.Now().UnixMilli()
 	writes := []struct {
 		name      string

@@ -145,18 +145,8 @@ func TestDestinationIdentity(t *testing.T) {
 func TestNoCacheHoldsBackStatesAfterMalformedLines(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, err := source.New(ctx, "source-reticent",
-		connector.WithLocalExecutable(testenv.BuildBinary(t, "./internal/testconnectors/reticent")),
-		connector.WithConfig(map[string]any{"mode": "read-malformed"}), connector.WithStreams("items"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &capture{}
-	dst, err := destination.New(ctx, "destination-capture", connector.WithGoConnector(c), connector.WithConfig(map[string]any{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := dst.Write(ctx, src, destination.NoCache(), destination.StateCache(openCache(t)))
+	res, err := goDestination(t, "destination-capture", c).Write(ctx, malformedSource(t), destination.NoCache(), destination.StateCache(openCache(t)))
 	if !errors.Is(err, source.ErrIncompleteStream) {
 		t.Fatalf("got %v, want the stream incomplete", err)
 	}

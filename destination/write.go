@@ -762,6 +762,45 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 
 var errDestinationGone = errors.New("the destination stopped reading its input")
 
+// endStreams writes a TRACE STREAM_STATUS for each configured stream once
+// the Write has sent everything it had: COMPLETE, or INCOMPLETE where
+// complete says false. The Airbyte platform does the same once the source
+// ended well (COMPLETE for every stream of the catalog, after the last
+// record and before the destination's input ends;
+// airbytehq/airbyte-platform, workers/helper/StreamStatusCompletionTracker.kt
+// and its DestinationWriter), and Airbyte's destinations act on it: the
+// typing-deduping CDK replaces an overwrite stream's table with the new
+// generation only for a COMPLETE stream (airbytehq/airbyte,
+// airbyte-cdk/java/.../AbstractStreamOperation.kt finalizeTable), and the
+// bulk CDK fails a sync whose input ended without a status for every
+// stream ("Input was fully read, but some streams did not receive a
+// terminal stream status message", airbyte-cdk/bulk/core/load
+// SyncManager.kt). A Write that fails before its end sends none, as the
+// platform sends none after a failed source.
+func endStreams(w *bufio.Writer, streams []protocol.ConfiguredStream, complete func(name string) bool) error {
+	now := float64(time.Now().UnixMilli())
+	var line []byte
+	for i := range streams {
+		s := &streams[i].Stream
+		status := protocol.StatusComplete
+		if complete != nil && !complete(s.Name) {
+			status = protocol.StatusIncomplete
+		}
+		var err error
+		line, err = protocol.AppendMessage(line[:0], &protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+			Type: protocol.TraceStreamStatus, EmittedAt: now,
+			StreamStatus: &protocol.StreamStatusTrace{
+				StreamDescriptor: protocol.StreamDescriptor{Name: s.Name, Namespace: s.Namespace}, Status: status}}})
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ignoredEchoes warns of the echoes a Write ignores: the first for each
 // reason as it comes, and at the end how many there were in all, so that a
 // destination that echoes a state it was not sent after every record

@@ -64,7 +64,11 @@ type Destination interface {
 	// ended: a write that fails or is cancelled leaves the old data, and
 	// the stream's states are echoed only once the replacement is
 	// durable, as goairbyte's local-JSON destination does; append_dedup
-	// keeps one record per PrimaryKey, the newest.
+	// keeps one record per PrimaryKey, the newest. Once everything is sent,
+	// goairbyte's Write, as the Airbyte platform, ends each configured
+	// stream with a TRACE STREAM_STATUS, COMPLETE (INCOMPLETE when the
+	// source left a stream incomplete), before the input ends: a
+	// destination may wait for COMPLETE before it replaces a stream's data.
 	Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 		input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error
 }
