@@ -40,7 +40,10 @@
 //   - append: records are appended to the stream's file.
 //   - overwrite: records go to the .tmp file, which is renamed over the
 //     stream's file only when the input ends (a successful sync). If the
-//     process dies first, the old file is untouched.
+//     process dies first, the old file is untouched; so it is when the input
+//     ended the stream with a TRACE STREAM_STATUS INCOMPLETE (goairbyte's
+//     Write sends one when its source left the stream incomplete), whose
+//     records are then dropped and whose states are not echoed.
 //   - append_dedup: records are appended to a durable .staging file. When the
 //     input ends, the stream's file and the staging file are merged into one
 //     line per primary key (the latest line wins; composite and nested keys

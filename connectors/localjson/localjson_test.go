@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -429,5 +430,54 @@ func TestMalformedRecordStopsTheWrite(t *testing.T) {
 	}
 	if lines, _ := readStream(t, dest, "a"); len(lines) != 1 {
 		t.Errorf("stream a has %d lines, want the 1 confirmed", len(lines))
+	}
+}
+
+// TestIncompleteOverwriteKeepsTheFile: goairbyte's Write ends each stream
+// with a STREAM_STATUS, INCOMPLETE when its source left the stream
+// incomplete; an overwrite stream replaced its file with the part it got
+// all the same, and echoed the state that confirmed it. The old file now
+// stays, and so does the other streams' commit.
+func TestIncompleteOverwriteKeepsTheFile(t *testing.T) {
+	tmp, dest := t.TempDir(), filepath.Join(t.TempDir(), "dest")
+	cfg := configFile(t, tmp, dest)
+	cat := catalogFile(t, tmp, configured("ow", protocol.DestinationOverwrite), configured("app", protocol.DestinationAppend))
+	status := func(stream, st string) string {
+		return fmt.Sprintf(`{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":%q},"status":%q}}}`+"\n", stream, st)
+	}
+	sync := func(input string) result {
+		t.Helper()
+		r := run(t, input, "write", "--catalog", cat, "--config="+cfg)
+		if r.code != 0 {
+			t.Fatalf("write: code %d, stderr %s, stdout %q", r.code, r.stderr, r.lines)
+		}
+		return r
+	}
+	sync(recordMsg("ow", `{"v":1}`) + recordMsg("ow", `{"v":2}`) + stateMsg("ow", 1) + status("ow", "COMPLETE"))
+	r := sync(recordMsg("ow", `{"v":3}`) + stateMsg("ow", 2) + recordMsg("app", `{"v":1}`) + stateMsg("app", 1) +
+		status("ow", "INCOMPLETE") + status("app", "COMPLETE"))
+	lines, _ := readStream(t, dest, "ow")
+	if got := field(t, lines, "v"); !slices.Equal(got, []string{"1", "2"}) {
+		t.Errorf("an overwrite stream ended INCOMPLETE replaced its file: %v", got)
+	}
+	lines, _ = readStream(t, dest, "app")
+	if got := field(t, lines, "v"); !slices.Equal(got, []string{"1"}) {
+		t.Errorf("the append stream beside it: %v", got)
+	}
+	var echoed []string
+	for _, st := range r.states() {
+		echoed = append(echoed, st.Stream.StreamDescriptor.Name)
+	}
+	if !slices.Equal(echoed, []string{"app"}) {
+		t.Errorf("states echoed for %v, want app's only", echoed)
+	}
+	if warns := r.logs(protocol.LevelWarn); len(warns) != 1 || !strings.Contains(warns[0], "INCOMPLETE") {
+		t.Errorf("warnings %q, want one about the stream kept", warns)
+	}
+	entries, _ := os.ReadDir(dest)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("work file %s left", e.Name())
+		}
 	}
 }

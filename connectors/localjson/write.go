@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,6 +66,10 @@ type stream struct {
 
 	since int64 // records since this stream's last STREAM state
 	total int64 // records this sync
+	// incomplete: the input ended the stream with a STREAM_STATUS
+	// INCOMPLETE (goairbyte's Write, as the Airbyte platform, ends each
+	// stream with a status): an overwrite stream's file is then kept.
+	incomplete bool
 }
 
 // descriptor identifies a stream by namespace and name.
@@ -302,6 +307,8 @@ func (w *writer) consume(ctx context.Context, input iter.Seq2[*protocol.Message,
 			err = w.record(m.Record)
 		case m.State != nil && m.Type == protocol.TypeState:
 			err = w.state(m)
+		case m.Type == protocol.TypeTrace && m.Trace != nil && m.Trace.StreamStatus != nil:
+			w.streamStatus(m.Trace.StreamStatus)
 		case m.Malformed != nil:
 			err = malformedLine(m.Malformed)
 		case m.Unparsed != nil:
@@ -316,6 +323,20 @@ func (w *writer) consume(ctx context.Context, input iter.Seq2[*protocol.Message,
 	}
 	return nil
 }
+
+// streamStatus notes a stream the input ended INCOMPLETE. A stream with no
+// status, or COMPLETE, commits as before: a runner that sends no statuses
+// (goairbyte before them, a hand-fed input) ends its input only once all is
+// sent.
+func (w *writer) streamStatus(st *protocol.StreamStatusTrace) {
+	if s := w.lookup(st.StreamDescriptor.Namespace, st.StreamDescriptor.Name); s != nil {
+		s.incomplete = st.Status == protocol.StatusIncomplete
+	}
+}
+
+// keeps reports whether s is an overwrite stream the input ended
+// INCOMPLETE: its file stays as it was and this sync's records go.
+func (s *stream) keeps() bool { return s.incomplete && s.mode == protocol.DestinationOverwrite }
 
 // cancelled is the error of a write whose context ended first.
 func cancelled(ctx context.Context) error {
@@ -505,12 +526,20 @@ func (w *writer) commit() error {
 			return err
 		}
 		s.file = nil
-		switch s.mode {
-		case protocol.DestinationOverwrite:
+		switch {
+		case s.keeps():
+			// Part of the stream's records must not replace all of them.
+			if err := os.Remove(s.tmp); err != nil {
+				return err
+			}
+			if err := w.log(protocol.LevelWarn, "stream %q ended INCOMPLETE: its file is kept as it was, and the %d records of this sync are dropped", s.name, s.total); err != nil {
+				return err
+			}
+		case s.mode == protocol.DestinationOverwrite:
 			if err := os.Rename(s.tmp, s.final); err != nil {
 				return fmt.Errorf("stream %q: replacing %s: %w", s.name, s.final, err)
 			}
-		case protocol.DestinationAppendDedup:
+		case s.mode == protocol.DestinationAppendDedup:
 			kept, dropped, err := dedup(s.final, s.staging, s.merge, s.primaryKey)
 			if err != nil {
 				return fmt.Errorf("stream %q: deduplicating: %w", s.name, err)
@@ -532,13 +561,16 @@ func (w *writer) commit() error {
 	// supersedes what a killed append_dedup sync had staged). Removing them
 	// late is safe: merging a staging file twice gives the same result.
 	for _, s := range w.streams {
-		if s.mode != protocol.DestinationAppend {
+		if s.mode != protocol.DestinationAppend && !s.keeps() {
 			if err := os.Remove(s.staging); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
 		}
 	}
 	for _, m := range w.pending {
+		if w.dropsState(m.State) {
+			continue // its records were not kept: the runner sends them again
+		}
 		if err := w.emit(m); err != nil {
 			return err
 		}
@@ -555,6 +587,18 @@ func (w *writer) commit() error {
 		}
 	}
 	return nil
+}
+
+// dropsState reports whether a held-back state covers an overwrite stream
+// whose records were dropped (see keeps): a STREAM state of one, or a
+// GLOBAL or LEGACY state while any is.
+func (w *writer) dropsState(st *protocol.State) bool {
+	if st.EffectiveType() == protocol.StateStream {
+		d := st.Stream.StreamDescriptor
+		s := w.lookup(d.Namespace, d.Name)
+		return s != nil && s.keeps()
+	}
+	return slices.ContainsFunc(w.streams, (*stream).keeps)
 }
 
 // closeFiles closes what is still open after a failed or cancelled sync,
