@@ -26,7 +26,10 @@
 //
 // [Source.Read] loads the selected streams into a cache (the Environment's
 // default cache unless [UseCache] names one), incrementally: the state the
-// cache committed last time goes back to the connector. A stream the
+// cache committed last time goes back to the connector, for the streams
+// read incrementally only (the Airbyte platform gives a stream read in full
+// no state, and the Python CDK's resumable full-refresh streams read
+// nothing when given their last one). A stream the
 // connector did not report complete, or whose lines did not parse, is an
 // [*IncompleteStreamError]; states after such lines are not committed, so
 // the next read asks again. An incremental stream whose records came with no
