@@ -29,6 +29,12 @@
 //     fails with an error that quotes a secret (end-to-end masking tests)
 //   - unstated (a package, run in process): two incremental streams, some
 //     of which get no STATE after their records
+//   - resumable (a package, run in process): a resumable full-refresh
+//     stream that reads nothing when given its complete state, as the
+//     Python CDK's, beside an incremental one; per-stream or GLOBAL states
+//   - usercursor (a package, run in process): a keyed stream with no cursor
+//     of its own that fails an incremental read without one, as the Java
+//     CDK's database sources in standard mode
 //
 // They are written on package kit like our real connectors, so they answer
 // the command line, validate their config and report failures the same
