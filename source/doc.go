@@ -36,7 +36,10 @@
 // state is warned of (the logger's Warn): the next read asks for it from the
 // start, and an append table gets its records again. Overrides of the
 // catalog's keys ([Source.SetPrimaryKey], [Source.SetCursorField]) apply to
-// every read.
+// every read. A stream is read incrementally only with a cursor, its own or
+// one set: a keyed stream without (a database source's table in standard
+// mode) is read in full and merged by its key, as Airbyte's Java sources
+// fail an incremental read without a cursor.
 //
 // A stream is named by its name. A name that streams of several namespaces
 // share (a database source's table in two schemas) names none of them, and
