@@ -13,7 +13,8 @@
 //   - traceerror: read reports a TRACE ERROR and exits 0
 //   - seconds: emitted_at in seconds instead of milliseconds
 //   - jsononly: refuses files not ending in .json, flags out of canonical
-//     order, run files that are not private; echoes config and state back
+//     order, run files that are not private; echoes config and state back,
+//     and TEST_ECHO_ENV and USE_STREAM_CAPABLE_STATE from its environment
 //   - hang: starts a child, then both ignore SIGTERM and hang forever
 //   - daemon: starts a child in a session of its own that holds stdout and
 //     stderr open, then exits 0
