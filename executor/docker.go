@@ -175,6 +175,29 @@ func (d *dockerExecutor) ensureImage(ctx context.Context, pull bool) error {
 // command it holds.
 const airbyteEntrypointEnv = "AIRBYTE_ENTRYPOINT"
 
+// platformEnv is what the Airbyte platform sets in every connector's
+// container that connectors act on (airbyte-platform, the workload
+// launcher's RuntimeEnvVarFactory.getConfigurationEnvVars):
+// USE_STREAM_CAPABLE_STATE=true, without which the sources of the Java
+// CDK's versions that read it (EnvVariableFeatureFlags, default false)
+// take a STREAM or GLOBAL --state for a LEGACY one
+// (StateMessageHelper.getTypedState: the last message's data, none) and
+// send LEGACY states themselves. Newer CDKs ignore it.
+var platformEnv = []string{"USE_STREAM_CAPABLE_STATE=true"}
+
+// containerEnv is a container's environment: the platform's variables
+// that env does not set itself, then env.
+func containerEnv(env []string) []string {
+	out := make([]string, 0, len(platformEnv)+len(env))
+	for _, kv := range platformEnv {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") || e == name }) {
+			out = append(out, kv)
+		}
+	}
+	return append(out, env...)
+}
+
 // entrypointOf is the entrypoint a container of img needs set: nil when
 // the image has one, the command of AIRBYTE_ENTRYPOINT when it has only
 // that. An image with neither cannot run the connector's commands.
@@ -412,7 +435,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		Image:        d.image,
 		Entrypoint:   *d.entrypoint.Load(),
 		Cmd:          ln.args(containerRunDir),
-		Env:          d.o.env,
+		Env:          containerEnv(d.o.env),
 		AttachStdin:  ln.stdin,
 		OpenStdin:    ln.stdin,
 		StdinOnce:    ln.stdin,

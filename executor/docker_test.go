@@ -61,12 +61,18 @@ func TestDockerReadAndFiles(t *testing.T) {
 		t.Fatalf("want the echo record, then the stream's end, got %+v", msgs)
 	}
 	var got struct {
-		Args          []string
-		Config, State json.RawMessage
+		Args               []string
+		Config, State      json.RawMessage
+		StreamCapableState string `json:"stream_capable_state"`
 	}
 	json.Unmarshal(msgs[0].Record.Data, &got)
 	if string(got.Config) != config || string(got.State) != state || len(got.Args) != 7 {
 		t.Fatalf("the container did not get the files: %s", msgs[0].Record.Data)
+	}
+	// As the Airbyte platform sets it in every connector's container: the
+	// Java CDK's sources read STREAM and GLOBAL states only with it.
+	if got.StreamCapableState != "true" {
+		t.Fatalf("USE_STREAM_CAPABLE_STATE is %q in the container, want true", got.StreamCapableState)
 	}
 	if n := containers(t, cli, d); n != 0 {
 		t.Fatalf("%d containers left behind", n)
@@ -216,17 +222,21 @@ func TestDockerEnvBindMountHostNetwork(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "probe.txt"), []byte("from the host"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := newDocker(t, "jsononly", withEnv("TEST_ECHO_ENV=hello"), withMount(dir, "/local"), withHostNetwork())
+	d, _ := newDocker(t, "jsononly", withEnv("TEST_ECHO_ENV=hello", "USE_STREAM_CAPABLE_STATE=false"), withMount(dir, "/local"), withHostNetwork())
 	msgs, err := collect(d.Run(context.Background(), executor.Invocation{Verb: executor.VerbRead, Catalog: itemsCatalog}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got struct{ Env, Probe string }
+	var got struct {
+		Env, Probe         string
+		StreamCapableState string `json:"stream_capable_state"`
+	}
 	if len(msgs) != 2 || msgs[0].Record == nil || !streamEnd(msgs[1]) || json.Unmarshal(msgs[0].Record.Data, &got) != nil {
 		t.Fatalf("want the echo record, then the stream's end, got %+v", msgs)
 	}
-	if got.Env != "hello" || got.Probe != "from the host" {
-		t.Fatalf("env %q, probe %q", got.Env, got.Probe)
+	// A variable the caller sets wins over goairbyte's default.
+	if got.Env != "hello" || got.Probe != "from the host" || got.StreamCapableState != "false" {
+		t.Fatalf("env %q, USE_STREAM_CAPABLE_STATE %q, probe %q", got.Env, got.StreamCapableState, got.Probe)
 	}
 }
 

@@ -12,7 +12,10 @@
 // Python connector runs in a process group of its own and with
 // GOAIRBYTE_RUN=<run> in its environment: when the run ends, whatever it
 // started and left running dies with it, in the group or out of it (on
-// Linux; a helper that cleared its environment escapes).
+// Linux; a helper that cleared its environment escapes). A container gets
+// USE_STREAM_CAPABLE_STATE=true, as the Airbyte platform gives every
+// connector, unless Method.Env sets it: the Java CDK's older sources read a
+// STREAM or GLOBAL state only with it (see docker.go).
 // Windows has neither process groups nor SIGTERM: there a stop closes the
 // connector's output and kills the connector itself after the grace period,
 // and what it started keeps running (process_windows.go).

@@ -51,8 +51,10 @@ func PrimaryKey(stream string, key ...[]string) CatalogOption {
 // ConfiguredCatalog builds the catalog a read passes to the connector for
 // the given streams, or the selected ones when streams is empty, or every
 // stream when none is selected or streams holds "*" (as Read). A stream is
-// read incrementally when it supports that, has a cursor or a primary key,
-// and FullRefresh is not given; in full otherwise. Cursor and primary key
+// read incrementally when it supports that, has a cursor (its own or one
+// set), and FullRefresh is not given; in full otherwise. A keyed stream
+// read in full for want of a cursor is deduplicated (append_dedup) rather
+// than overwritten. Cursor and primary key
 // are the source's defaults unless overridden, by SetPrimaryKey and
 // SetCursorField or by the options; an override of a stream the catalog
 // does not have is a *protocol.StreamNotFoundError, as an unknown stream
@@ -117,15 +119,21 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 			DestinationSyncMode: protocol.DestinationOverwrite,
 			PrimaryKey:          st.SourceDefinedPrimaryKey,
 		}
-		// A stream read incrementally needs something to go by: a cursor,
-		// or at least a primary key to merge on. One that offers incremental
-		// reads with neither is read in full (a cache could neither append
-		// its records once nor replace them for an incremental read).
+		// A stream read incrementally needs a cursor: the source's own (a
+		// default cursor field, or one it says it defines) or one set. One
+		// that offers incremental reads without is read in full, a primary
+		// key or not: the Java CDK fails such a read ("No cursor field
+		// specified for stream attempting to do incremental.",
+		// airbytehq/airbyte IncrementalUtils.getCursorField), the bulk CDK
+		// refuses it or reads it in full (InvalidIncrementalSyncMode,
+		// airbyte-cdk/bulk CatalogValidationFailure), and the platform does
+		// not configure it ("No default cursor field for stream",
+		// airbyte-platform ConnectionConfigurationProblem.missingCursorField).
+		// Its database tables are such streams, in a source's standard mode.
 		pk, pkOverride := pkOf[st]
 		cur, curOverride := cursorOf[st]
-		tracked := len(st.DefaultCursorField) > 0 || (st.SourceDefinedCursor != nil && *st.SourceDefinedCursor) ||
-			len(st.SourceDefinedPrimaryKey) > 0 || pkOverride || curOverride
-		if !cs.fullRefresh && catalogs.Supports(st, protocol.SyncIncremental) && tracked || !catalogs.Supports(st, protocol.SyncFullRefresh) {
+		hasCursor := len(st.DefaultCursorField) > 0 || (st.SourceDefinedCursor != nil && *st.SourceDefinedCursor) || curOverride
+		if !cs.fullRefresh && catalogs.Supports(st, protocol.SyncIncremental) && hasCursor || !catalogs.Supports(st, protocol.SyncFullRefresh) {
 			cfg.SyncMode = protocol.SyncIncremental
 			cfg.DestinationSyncMode = protocol.DestinationAppend
 			cfg.CursorField = st.DefaultCursorField
@@ -136,7 +144,9 @@ func (s *Source) ConfiguredCatalog(ctx context.Context, streams []string, opts .
 		if pkOverride {
 			cfg.PrimaryKey = pk
 		}
-		if cfg.SyncMode == protocol.SyncIncremental && len(cfg.PrimaryKey) > 0 {
+		// A keyed stream is deduplicated by its key, read in full only for
+		// want of a cursor too: a destination keeps one row per key.
+		if len(cfg.PrimaryKey) > 0 && (cfg.SyncMode == protocol.SyncIncremental || !cs.fullRefresh && !hasCursor) {
 			cfg.DestinationSyncMode = protocol.DestinationAppendDedup
 		}
 		out.Streams = append(out.Streams, cfg)

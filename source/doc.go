@@ -26,14 +26,20 @@
 //
 // [Source.Read] loads the selected streams into a cache (the Environment's
 // default cache unless [UseCache] names one), incrementally: the state the
-// cache committed last time goes back to the connector. A stream the
+// cache committed last time goes back to the connector, for the streams
+// read incrementally only (the Airbyte platform gives a stream read in full
+// no state, and the Python CDK's resumable full-refresh streams read
+// nothing when given their last one). A stream the
 // connector did not report complete, or whose lines did not parse, is an
 // [*IncompleteStreamError]; states after such lines are not committed, so
 // the next read asks again. An incremental stream whose records came with no
 // state is warned of (the logger's Warn): the next read asks for it from the
 // start, and an append table gets its records again. Overrides of the
 // catalog's keys ([Source.SetPrimaryKey], [Source.SetCursorField]) apply to
-// every read.
+// every read. A stream is read incrementally only with a cursor, its own or
+// one set: a keyed stream without (a database source's table in standard
+// mode) is read in full and merged by its key, as Airbyte's Java sources
+// fail an incremental read without a cursor.
 //
 // A stream is named by its name. A name that streams of several namespaces
 // share (a database source's table in two schemas) names none of them, and

@@ -80,7 +80,8 @@ func (s *Source) loadIntoCache(ctx context.Context, c *cache.Cache, streams []st
 
 // streamMessages validates the config, configures streams (the selected
 // ones when empty, every stream when none is selected), asks state for the
-// --state of those streams unless fullRefresh, and starts the read: it
+// --state of those read incrementally unless fullRefresh (none of a stream
+// read in full, see incrementalState), and starts the read: it
 // returns the configured catalog, the connector's messages and finish,
 // which, once the messages ended without an error, says whether every
 // stream was complete: an *IncompleteStreamError when one was not, as Read
@@ -113,7 +114,7 @@ func (s *Source) streamMessages(ctx context.Context, streams []string, fullRefre
 	}
 	var st json.RawMessage
 	if state != nil && !fullRefresh {
-		if st, err = state(names); err != nil {
+		if st, err = incrementalState(catalog, state); err != nil {
 			return nil, nil, nil, err
 		}
 	}

@@ -280,7 +280,10 @@ func (r *read) run(ctx context.Context) (*ReadResult, error) {
 		var state json.RawMessage
 		if !r.rs.fullRefresh {
 			var err error
-			if state, err = r.rs.cache.SourceState(ctx, r.s.Name(), r.streams); err != nil {
+			state, err = incrementalState(r.catalog, func(streams []string) (json.RawMessage, error) {
+				return r.rs.cache.SourceState(ctx, r.s.Name(), streams)
+			})
+			if err != nil {
 				yield(nil, fmt.Errorf("%s: reading the cache's state: %w", r.s.Name(), err))
 				return
 			}

@@ -69,9 +69,10 @@ func TestIncrementalWithoutCursorOrKey(t *testing.T) {
 	if err != nil || res.StreamRecords()["events"] != 1 {
 		t.Fatalf("read: %v %v", res, err)
 	}
-	// With a primary key given, it is read incrementally (and merged).
+	// With a primary key given, it is still read in full, as a source has
+	// no cursor to read it by, and merged (TestReadKeyedStreamWithoutCursor).
 	cat, err = src.ConfiguredCatalog(ctx, []string{"events"}, source.PrimaryKey("events", []string{"id"}))
-	if err != nil || cat.Streams[0].SyncMode != "incremental" || cat.Streams[0].DestinationSyncMode != "append_dedup" {
+	if err != nil || cat.Streams[0].SyncMode != "full_refresh" || cat.Streams[0].DestinationSyncMode != "append_dedup" {
 		t.Fatalf("with a key: %+v, %v", cat, err)
 	}
 }

@@ -13,7 +13,8 @@
 //   - traceerror: read reports a TRACE ERROR and exits 0
 //   - seconds: emitted_at in seconds instead of milliseconds
 //   - jsononly: refuses files not ending in .json, flags out of canonical
-//     order, run files that are not private; echoes config and state back
+//     order, run files that are not private; echoes config and state back,
+//     and TEST_ECHO_ENV and USE_STREAM_CAPABLE_STATE from its environment
 //   - hang: starts a child, then both ignore SIGTERM and hang forever
 //   - daemon: starts a child in a session of its own that holds stdout and
 //     stderr open, then exits 0
@@ -29,6 +30,12 @@
 //     fails with an error that quotes a secret (end-to-end masking tests)
 //   - unstated (a package, run in process): two incremental streams, some
 //     of which get no STATE after their records
+//   - resumable (a package, run in process): a resumable full-refresh
+//     stream that reads nothing when given its complete state, as the
+//     Python CDK's, beside an incremental one; per-stream or GLOBAL states
+//   - usercursor (a package, run in process): a keyed stream with no cursor
+//     of its own that fails an incremental read without one, as the Java
+//     CDK's database sources in standard mode
 //
 // They are written on package kit like our real connectors, so they answer
 // the command line, validate their config and report failures the same

@@ -78,7 +78,8 @@ type jsonOnly struct {
 
 func (j jsonOnly) Read(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog, state json.RawMessage,
 	emit func(*protocol.Message) error) error {
-	data := map[string]any{"args": os.Args[1:], "env": os.Getenv("TEST_ECHO_ENV"), "config": config}
+	data := map[string]any{"args": os.Args[1:], "env": os.Getenv("TEST_ECHO_ENV"), "config": config,
+		"stream_capable_state": os.Getenv("USE_STREAM_CAPABLE_STATE")}
 	if b, err := os.ReadFile("/local/probe.txt"); err == nil {
 		data["probe"] = string(b) // a bind mount at /local, in Docker
 	}
