@@ -31,9 +31,18 @@ func (c *catalogDest) Write(_ context.Context, _ json.RawMessage, catalog *proto
 	c.mu.Lock()
 	c.catalogs = append(c.catalogs, catalog)
 	c.mu.Unlock()
+	return echoStates(input, emit, nil)
+}
+
+// echoStates is the Write of a test destination that echoes every state
+// at once, seeing each message first with see (when not nil).
+func echoStates(input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error, see func(*protocol.Message)) error {
 	for m, err := range input {
 		if err != nil {
 			return err
+		}
+		if see != nil {
+			see(m)
 		}
 		if m.Type == protocol.TypeState {
 			if err := emit(m); err != nil {

@@ -49,18 +49,7 @@ func (c *capture) Spec(ctx context.Context) (*protocol.ConnectorSpecification, e
 func (c *capture) Check(ctx context.Context, config json.RawMessage) error { return nil }
 func (c *capture) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
 	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
-	for m, err := range input {
-		if err != nil {
-			return err
-		}
-		c.got = append(c.got, m)
-		if m.Type == protocol.TypeState {
-			if err := emit(m); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return echoStates(input, emit, func(m *protocol.Message) { c.got = append(c.got, m) })
 }
 
 // TestNoCacheForwardsAsSent: with no cache, messages reach the destination

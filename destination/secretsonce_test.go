@@ -97,17 +97,7 @@ func (d passwordDestination) Check(_ context.Context, config json.RawMessage) er
 func (d passwordDestination) Write(_ context.Context, config json.RawMessage, _ *protocol.ConfiguredCatalog,
 	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
 	d.note(config)
-	for m, err := range input {
-		if err != nil {
-			return err
-		}
-		if m.Type == protocol.TypeState {
-			if err := emit(m); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return echoStates(input, emit, nil)
 }
 
 // TestSecretsResolvedOncePerWrite: one Write asks the secret managers for
