@@ -111,14 +111,7 @@ func TestWriteModes(t *testing.T) {
 		configured("dd", protocol.DestinationAppendDedup, []string{"id"}),
 		configured("comp", protocol.DestinationAppendDedup, []string{"k1"}, []string{"nested", "k2"}),
 	)
-	sync := func(input string) result {
-		t.Helper()
-		r := run(t, input, "write", "--catalog", cat, "--config="+cfg)
-		if r.code != 0 {
-			t.Fatalf("write: code %d, stderr %s, stdout %q", r.code, r.stderr, r.lines)
-		}
-		return r
-	}
+	sync := func(input string) result { return mustWrite(t, input, cat, cfg) }
 
 	sync(recordMsg("ow", `{"v":1}`) + recordMsg("ow", `{"v":2}`) +
 		recordMsg("app", `{"v":1}`) +
@@ -445,14 +438,7 @@ func TestIncompleteOverwriteKeepsTheFile(t *testing.T) {
 	status := func(stream, st string) string {
 		return fmt.Sprintf(`{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":%q},"status":%q}}}`+"\n", stream, st)
 	}
-	sync := func(input string) result {
-		t.Helper()
-		r := run(t, input, "write", "--catalog", cat, "--config="+cfg)
-		if r.code != 0 {
-			t.Fatalf("write: code %d, stderr %s, stdout %q", r.code, r.stderr, r.lines)
-		}
-		return r
-	}
+	sync := func(input string) result { return mustWrite(t, input, cat, cfg) }
 	sync(recordMsg("ow", `{"v":1}`) + recordMsg("ow", `{"v":2}`) + stateMsg("ow", 1) + status("ow", "COMPLETE"))
 	r := sync(recordMsg("ow", `{"v":3}`) + stateMsg("ow", 2) + recordMsg("app", `{"v":1}`) + stateMsg("app", 1) +
 		status("ow", "INCOMPLETE") + status("app", "COMPLETE"))
@@ -480,4 +466,15 @@ func TestIncompleteOverwriteKeepsTheFile(t *testing.T) {
 			t.Errorf("work file %s left", e.Name())
 		}
 	}
+}
+
+// mustWrite runs a write of input with the catalog and config files, which
+// must succeed.
+func mustWrite(t *testing.T, input, cat, cfg string) result {
+	t.Helper()
+	r := run(t, input, "write", "--catalog", cat, "--config="+cfg)
+	if r.code != 0 {
+		t.Fatalf("write: code %d, stderr %s, stdout %q", r.code, r.stderr, r.lines)
+	}
+	return r
 }
