@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,4 +166,98 @@ func TestReadsWithSeveralConfigsAtOnce(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// Sources built without a client, read at once against one API as a
+// service reading for many customers does, reuse the connections of the
+// shared transport rather than dialling one for most requests: with
+// http.DefaultTransport's two idle connections a host, 50 reads of 10
+// pages opened a connection for every other request.
+func TestConcurrentReadsReuseConnections(t *testing.T) {
+	t.Parallel()
+	const reads, pages = 50, 10
+	var dialled, requests atomic.Int64
+	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		n := 2
+		if page >= pages {
+			n = 1
+		}
+		items := make([]map[string]int, n)
+		for i := range items {
+			items[i] = map[string]int{"id": page*10 + i}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"data": items})
+	}))
+	api.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dialled.Add(1)
+		}
+	}
+	api.Start()
+	t.Cleanup(api.Close)
+	text := strings.Replace(string(pagedManifest()), "https://api.example.com", api.URL, 1)
+	var wg sync.WaitGroup
+	for i := range reads {
+		wg.Go(func() {
+			src, err := declarative.New([]byte(text))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			records := 0
+			err = src.Read(t.Context(), json.RawMessage(`{"api_key": "k"}`), fullRefresh(t, src), nil, func(m *protocol.Message) error {
+				if m.Type == protocol.TypeRecord {
+					records++
+				}
+				return nil
+			})
+			if err != nil || records != 2*pages-1 {
+				t.Errorf("read %d: %d records, want %d (%v)", i, records, 2*pages-1, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, d := requests.Load(), dialled.Load(); n != reads*pages || d > n/4 {
+		t.Errorf("%d requests opened %d connections, want %d requests over at most %d", n, d, reads*pages, n/4)
+	}
+}
+
+// pagedManifest is a one-stream manifest of pages of two items
+// under "data", numbered from 1, against https://api.example.com.
+func pagedManifest() []byte {
+	return []byte(`
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+streams:
+  - type: DeclarativeStream
+    name: items
+    primary_key: [id]
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: https://api.example.com, path: /items}
+      record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: [data]}}
+      paginator:
+        type: DefaultPaginator
+        pagination_strategy: {type: PageIncrement, page_size: 2, start_from_page: 1}
+        page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page}
+spec: {type: Spec, connection_specification: {type: object}}
+`)
+}
+
+// fullRefresh is src's catalog, every stream in full refresh.
+func fullRefresh(t *testing.T, src *declarative.Source) *protocol.ConfiguredCatalog {
+	t.Helper()
+	catalog, err := src.Discover(t.Context(), json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &protocol.ConfiguredCatalog{}
+	for _, s := range catalog.Streams {
+		cc.Streams = append(cc.Streams, protocol.ConfiguredStream{Stream: s, SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestinationAppend})
+	}
+	return cc
 }
