@@ -39,7 +39,7 @@ type options struct {
 // origin drops the headers the manifest set (see the package doc). The default is
 // a client over a transport like http.DefaultTransport (HTTPS_PROXY and the
 // system's CAs honoured), one that every Source built without this option
-// shares. Its transport sees each URL as the CDK encodes it, with the path
+// shares, keeping up to 256 idle connections to a host. Its transport sees each URL as the CDK encodes it, with the path
 // decoded in URL.Path (URL.EscapedPath and URL.String give the bytes sent),
 // and sends it in origin form ("GET /path?query"), as requests does.
 func WithHTTPClient(c *http.Client) Option {
