@@ -31,7 +31,10 @@ import (
 // .env); and a sync server's tenants, an Environment each (default cache,
 // logger, secrets from the tenant's vault only, never the server's
 // environment or .env, a manifest directory, an HTTP client), reading at
-// once, one read refused as in use, one cancelled; and a PyAirbyte nightly
+// once, one read refused as in use, one cancelled; and a service reading one
+// API for 100 customers at once (records, retries and logs kept apart, no key
+// logged, keep-alive connections reused, 50 reads cancelled mid-page leaving
+// no goroutine of goairbyte's); and a PyAirbyte nightly
 // job (Airbyte's source-buzzsprout manifest from GOAIRBYTE_MANIFEST_DIR, its
 // open streams kept whole under AIRBYTE_CACHE_ROOT, an AIRBYTE_TEMP_DIR
 // not made named as what to fix); and a Connector Builder manifest of a
@@ -171,6 +174,18 @@ func TestOutsider(t *testing.T) {
 		// the read with a MemoryError (it filled the memory) without taking the program down.
 		got := run(t, "hostile")
 		want := "items [x'); DROP TABLE items; -- it's], keys sent elsewhere [\"\"], bomb failed true\n"
+		if got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("saas", func(t *testing.T) {
+		t.Parallel()
+		// One manifest read for 100 customers at once through the engine's own client: each
+		// its own records, its 429 waited and logged in its own log, no key in any log, the
+		// connections reused; then 50 reads stuck on a page cancelled, nothing of them left.
+		got := run(t, "saas")
+		want := "100 customers at once: 100 read their own records, 100 logged their retry, 0 logs show a key; connections reused true\n" +
+			"50 reads cancelled mid-page: 50 failed as cancelled, goairbyte frames left in goroutines: 0\n"
 		if got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

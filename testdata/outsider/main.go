@@ -6,6 +6,7 @@
 //	outsider pyairbyte                PyAirbyte's quickstart ported: the faker into the default cache, secrets from .env
 //	outsider tenants                  a sync server's tenants: an Environment each, a manifest connector at once, cancelled, kept apart
 //	outsider hostile                  a tenant's hostile manifest: a redirect to another host, fields named like SQL, a template bomb
+//	outsider saas                     a service reading one API for 100 customers at once: records kept apart, retries, logs, connections, a cancel
 //	outsider nightly                  a PyAirbyte nightly job: a corpus manifest with open streams into AIRBYTE_CACHE_ROOT, AIRBYTE_TEMP_DIR
 //	outsider internal                 a Connector Builder manifest of a private API (OAuth, retries, a substream, a repeating cursor) into DuckDB
 //	outsider destination DEST-EVENTS-BINARY
@@ -93,6 +94,8 @@ func main() {
 		err = tenantsJourney(ctx)
 	case len(os.Args) == 2 && os.Args[1] == "hostile":
 		err = hostileJourney(ctx)
+	case len(os.Args) == 2 && os.Args[1] == "saas":
+		err = saasJourney(ctx)
 	case len(os.Args) == 2 && os.Args[1] == "nightly":
 		err = nightlyJourney(ctx)
 	case len(os.Args) == 2 && os.Args[1] == "internal":
@@ -116,7 +119,7 @@ func main() {
 	case len(os.Args) == 7 && os.Args[1] == "remote":
 		err = remoteJourney(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider reconcile BINARY DSN | outsider container VOLUME | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider saas | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider reconcile BINARY DSN | outsider container VOLUME | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
