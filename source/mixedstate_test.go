@@ -6,9 +6,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/internal/testconnectors/mixedstate"
-	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/source"
 )
 
@@ -27,14 +25,7 @@ func TestReadKeepsAGlobalStateBesideStreamStates(t *testing.T) {
 		open func(t *testing.T) *cache.Cache
 	}{
 		{"duckdb", func(t *testing.T) *cache.Cache { return openDuckDB(t) }},
-		{"postgres", func(t *testing.T) *cache.Cache {
-			c, err := cache.New(ctx, postgres.NewConnector(testenv.Postgres(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			return c
-		}},
+		{"postgres", func(t *testing.T) *cache.Cache { return openPostgres(t) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/internal/testconnectors/base"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 	"github.com/x/goairbyte/source"
@@ -21,18 +22,10 @@ import (
 // cursor and no key: a cache appends it), and "pages", read in full. A
 // read sends the users after the position its GLOBAL state gives (all
 // of 1 and 2 without one), then that state, at position 2; then pages 1
-// and 2 and a STREAM state of pages.
-type Connector struct{}
+// and 2 and a STREAM state of pages. Its spec and check are base.Items'.
+type Connector struct{ base.Items }
 
 var _ kit.Source = Connector{}
-
-// Spec takes no config.
-func (Connector) Spec(context.Context) (*protocol.ConnectorSpecification, error) {
-	return &protocol.ConnectorSpecification{ConnectionSpecification: json.RawMessage(`{"type":"object"}`)}, nil
-}
-
-// Check accepts every config.
-func (Connector) Check(context.Context, json.RawMessage) error { return nil }
 
 // Discover returns "users", incremental with the cursor id, and "pages",
 // full refresh only.
