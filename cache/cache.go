@@ -1036,12 +1036,11 @@ func (c *Cache) states(ctx context.Context, source, destination string, streams 
 }
 
 // commitStates stores several states in one transaction, each under its key,
-// replacing what was there and, as a load does, the states of the other
-// kind for the same source and destination: a STREAM state replaces a
-// GLOBAL or LEGACY one (key with no Stream), and that one replaces every
-// STREAM state. A destination's Write keeps the states its destination
+// replacing what was there and, as a load does (putState), the states of
+// the other kind for the same source and destination and the streams
+// both cover. A destination's Write keeps the states its destination
 // echoed this way, in groups, and its source may switch kinds. As each
-// replaces the states of the other kind, a whole-source state and STREAM
+// may replace states of the other kind, a whole-source state and STREAM
 // states of one source and destination are refused together, with nothing
 // stored: which one should survive depends on the order they came in,
 // which a map does not keep. Store them in separate calls, in that order.
@@ -1066,18 +1065,71 @@ func (c *Cache) commitStates(ctx context.Context, states map[StateKey]*protocol.
 }
 
 // putState stores a state, a load's or commitStates', and removes the
-// source's states of the other kind: STREAM states go with a
-// GLOBAL or LEGACY one, and that one with a STREAM state. A source
-// switches kinds for real — a connector upgraded off LEGACY state, a
-// database source moved off CDC — and SourceState gives a whole-source
-// state precedence, so the one left behind would be passed to every
-// later read, and the states the source sends now never would.
+// states it replaces: the one stored under its key and the source's
+// states of the other kind for the streams both cover. A STREAM state
+// goes with the LEGACY state, which covers every stream, and with a
+// GLOBAL state that holds a part of its stream; a LEGACY state goes with
+// every STREAM state, a GLOBAL one with the STREAM states of the streams
+// it holds parts of. A source switches kinds for real — a connector
+// upgraded off LEGACY state, a database source moved off CDC — and
+// SourceState gives a whole-source state precedence for the streams it
+// covers, so the one left behind would be passed to every later read,
+// and the states the source sends now never would. A source may also
+// send both kinds in one read, for streams apart: a version of Airbyte's
+// bulk CDK sends a GLOBAL state (the CDC position, with the parts of the
+// incremental streams) and STREAM states of the full-refresh streams
+// (airbytehq/airbyte, bulk CDK StateManager.checkpoint). Neither covers
+// the other's streams, so both are kept: replacing by kind alone dropped
+// the CDC position whenever a STREAM state came after it.
 func (c *Cache) putState(ctx context.Context, tx backend.Tx, key StateKey, st *protocol.State) error {
 	del := `DELETE FROM ` + c.qual(stateTable) + ` WHERE table_prefix = ? AND source_name = ? AND destination_name = ?`
-	if key.Stream == "" {
-		return c.storeState(ctx, tx, key, st, del, c.statePrefix, key.Source, key.Destination)
+	if key.Stream != "" {
+		cond, args := replacedByStreams([]string{key.Stream})
+		return c.storeState(ctx, tx, key, st, del+` AND `+cond, append([]any{c.statePrefix, key.Source, key.Destination}, args...)...)
 	}
-	return c.storeState(ctx, tx, key, st, del+` AND stream_name IN (?, '')`, c.statePrefix, key.Source, key.Destination, key.Stream)
+	if st.EffectiveType() == protocol.StateGlobal {
+		var names []any
+		if st.Global != nil {
+			for _, ss := range st.Global.StreamStates {
+				names = append(names, ss.StreamDescriptor.Name)
+			}
+		}
+		for part := range slices.Chunk(names, metaRows) {
+			args := append([]any{c.statePrefix, key.Source, key.Destination}, part...)
+			if err := tx.Exec(ctx, c.rebind(del+` AND stream_name IN (`+placeholders(len(part))+`)`), args...); err != nil {
+				return err
+			}
+		}
+		del += ` AND stream_name = ''`
+	}
+	return c.storeState(ctx, tx, key, st, del, c.statePrefix, key.Source, key.Destination)
+}
+
+// replacedByStreams is the condition, on the rows of a source and
+// destination in the state table, of the states that STREAM states of
+// streams replace (see putState), with its arguments: theirs, the LEGACY
+// state, and a GLOBAL state that holds a part of one of them, found in
+// its stored JSON by the descriptor json.Marshal writes (partPattern).
+func replacedByStreams(streams []string) (string, []any) {
+	args := make([]any, 0, 3*len(streams))
+	var like strings.Builder
+	for _, s := range streams {
+		args = append(args, s)
+		like.WriteString(` OR state_json LIKE ? ESCAPE '!' OR state_json LIKE ? ESCAPE '!'`)
+	}
+	for _, s := range streams {
+		args = append(args, partPattern(s, "}"), partPattern(s, ","))
+	}
+	return `(stream_name IN (` + placeholders(len(streams)) + `) OR (stream_name = '' AND (state_type <> 'GLOBAL'` + like.String() + `)))`, args
+}
+
+// partPattern is the LIKE pattern of a stored GLOBAL state that holds a
+// part of stream: its descriptor's name, followed by next ("}" when the
+// descriptor has no namespace, "," when one follows).
+func partPattern(stream, next string) string {
+	name, _ := json.Marshal(stream) // a string always marshals
+	esc := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(`"stream_descriptor":{"name":` + string(name) + next)
+	return "%" + esc + "%"
 }
 
 // storeState runs the delete that clears st's place, then inserts st.
@@ -1095,10 +1147,14 @@ func (c *Cache) storeState(ctx context.Context, tx backend.Tx, key StateKey, st 
 
 // SourceState is what to pass to a source as --state, from the states
 // stored under this cache's table prefix: nil when nothing is stored;
-// else the stored GLOBAL message, the LEGACY data blob, or a JSON
-// array of the STREAM state messages of the named streams (all streams
-// when none are named). Loads keep one kind per source; a cache written
-// before they did (versions before 2aa88ac) may hold both, from a source
+// else the stored LEGACY data blob, or a JSON array of the stored GLOBAL
+// message, first, and the STREAM state messages of the named streams (all
+// streams when none are named) that it does not hold a part of. A source
+// whose reads send both kinds, for streams apart (see putState), gets both
+// back, as Airbyte's bulk CDK reads them (InputStateFactory: a GLOBAL
+// state and "non-global" STREAM states); a source that sends one kind gets
+// that kind. A cache written before loads replaced the other kind
+// (versions before 2aa88ac) may hold both for one stream, from a source
 // that switched kinds: the kind stored last is the one it sends now.
 func (c *Cache) SourceState(ctx context.Context, source string, streams []string) (json.RawMessage, error) {
 	rows, err := c.Query(ctx, `SELECT stream_name, state_json, updated_at FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = '' ORDER BY `+c.byBytes("stream_name"), c.statePrefix, source)
@@ -1110,9 +1166,14 @@ func (c *Cache) SourceState(ctx context.Context, source string, streams []string
 	for _, n := range streams {
 		want[n] = true
 	}
-	var msgs []*protocol.State
+	type stored struct {
+		name string
+		st   *protocol.State
+		at   time.Time
+	}
+	var msgs []stored
 	var whole *protocol.State
-	var wholeAt, streamsAt time.Time // when the whole-source state, and the last STREAM state, were stored
+	var wholeAt time.Time
 	for rows.Next() {
 		var name, raw string
 		var at sql.NullTime
@@ -1127,28 +1188,34 @@ func (c *Cache) SourceState(ctx context.Context, source string, streams []string
 			whole, wholeAt = st, at.Time
 			continue
 		}
-		if at.Time.After(streamsAt) {
-			streamsAt = at.Time
-		}
-		if len(want) == 0 || want[name] {
-			msgs = append(msgs, st)
-		}
+		msgs = append(msgs, stored{name, st, at.Time})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if whole != nil && streamsAt.After(wholeAt) {
-		whole = nil // left by an earlier version: the source has sent STREAM states since
+	// Left by an earlier version: the source has sent STREAM states of
+	// streams the whole-source state covers since.
+	for _, m := range msgs {
+		if whole != nil && m.at.After(wholeAt) && covers(whole, m.name) {
+			whole = nil
+		}
 	}
-	switch {
-	case whole != nil && whole.EffectiveType() == protocol.StateLegacy:
+	if whole != nil && whole.EffectiveType() == protocol.StateLegacy {
 		return whole.Data, nil
-	case whole != nil:
-		return json.Marshal([]*protocol.State{whole})
-	case len(msgs) > 0:
-		return json.Marshal(msgs)
 	}
-	return nil, nil
+	var out []*protocol.State
+	if whole != nil {
+		out = append(out, whole)
+	}
+	for _, m := range msgs {
+		if (len(want) == 0 || want[m.name]) && (whole == nil || !covers(whole, m.name)) {
+			out = append(out, m.st)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(out)
 }
 
 // init gives package destination, through internal/cachelink, what a

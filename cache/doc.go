@@ -261,10 +261,13 @@
 // prefixes of one cache keeps a state for each, in the prefix's key, the
 // text before the stream name in its tables' names ("" without a prefix;
 // "pfx_" for "pfx" and "pfx_"), and so is a destination's watermark. A
-// load's GLOBAL or LEGACY state replaces the source's STREAM states, and
-// a STREAM state replaces its GLOBAL or LEGACY one, so that a source that
-// switches kinds (upgraded off LEGACY state, moved off CDC) is given what
-// it sent last.
+// load's state replaces the source's states of the other kind for the
+// streams both cover (a LEGACY state covers every stream, a GLOBAL one the
+// streams it holds parts of), so that a source that switches kinds
+// (upgraded off LEGACY state, moved off CDC) is given what it sent last,
+// and one that sends both in a read (a GLOBAL state for its CDC streams,
+// STREAM states for the others, as a version of Airbyte's bulk CDK does)
+// keeps both and is given both: [Cache.SourceState].
 // _airbyte_streams records each stream table's source, stream and
 // namespace, and the merge and staging bookkeeping that makes a killed
 // load recoverable. A table keeps one state per stream name, the state of

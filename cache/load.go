@@ -372,6 +372,10 @@ func (l *load) state(st *protocol.State) {
 	default:
 		l.wholeState = true
 	}
+	// The states kept until the final swap and those committed sooner
+	// lose what this later one replaces, whichever way it goes.
+	dropReplaced(l.deferred, key, st)
+	dropReplaced(l.cur.states, key, st)
 	if deferred {
 		l.deferred[key] = st
 		return
@@ -380,6 +384,37 @@ func (l *load) state(st *protocol.State) {
 	if now().Sub(l.txSince) >= stateCommitInterval {
 		l.commit()
 	}
+}
+
+// dropReplaced removes from states, which came before st, those st
+// replaces as putState replaces stored ones: under its key, and of the
+// other kind for the streams both cover. A source that sends both kinds
+// in one read (see putState) then has the later of a whole-source state
+// and a STREAM state it covers committed, whatever the order in which
+// putStates stores a map's states.
+func dropReplaced(states map[StateKey]*protocol.State, key StateKey, st *protocol.State) {
+	delete(states, key)
+	whole := StateKey{Source: key.Source, Destination: key.Destination}
+	if key.Stream != "" {
+		if w := states[whole]; w != nil && covers(w, key.Stream) {
+			delete(states, whole)
+		}
+		return
+	}
+	for k := range states {
+		if k.Source == key.Source && k.Destination == key.Destination && covers(st, k.Stream) {
+			delete(states, k)
+		}
+	}
+}
+
+// covers reports whether a whole-source state covers stream: a LEGACY
+// state covers every stream, a GLOBAL one those it holds a part of.
+func covers(whole *protocol.State, stream string) bool {
+	if whole.EffectiveType() != protocol.StateGlobal {
+		return true
+	}
+	return whole.Global != nil && slices.ContainsFunc(whole.Global.StreamStates, func(ss protocol.StreamState) bool { return ss.StreamDescriptor.Name == stream })
 }
 
 // stateCommitInterval is how long a load's transaction may stay open
@@ -622,6 +657,7 @@ func (w *writer) write(ctx context.Context, ch *chunk) error {
 		w.inserted[p] += int64(ch.batches[p].Len())
 	}
 	for k, st := range ch.states {
+		dropReplaced(w.pending, k, st)
 		w.pending[k] = st
 	}
 	if !ch.commit {

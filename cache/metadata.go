@@ -97,43 +97,41 @@ func (c *Cache) clearWatermarks(ctx context.Context, tx backend.Tx, tables []str
 	return nil
 }
 
-// putStates stores states as putState stores each: the STREAM states of a
-// source and destination replace theirs and its whole-source state in one
-// DELETE, and all are inserted in one INSERT (per metaRows). The keys of
-// a source and destination that has a whole-source state among states go
-// one at a time through putState, in map order, as a load's always went
-// (commitStates refuses that mix).
+// putStates stores states as putState stores each: the whole-source
+// states first, one at a time, then the STREAM states of each source and
+// destination, which replace theirs and the whole-source state that
+// covers them in one DELETE (per metaRows), all inserted in one INSERT
+// (per metaRows). A whole-source state and a STREAM state it covers do
+// not come together: a load keeps the later of the two (mergeState), and
+// commitStates refuses the mix.
 func (c *Cache) putStates(ctx context.Context, tx backend.Tx, states map[StateKey]*protocol.State) error {
 	type place struct{ source, destination string }
-	whole := map[place]bool{}
-	for k := range states {
-		if k.Stream == "" {
-			whole[place{k.Source, k.Destination}] = true
-		}
-	}
 	byPlace := map[place][]StateKey{}
 	for k, st := range states {
-		pl := place{k.Source, k.Destination}
-		if whole[pl] {
+		if k.Stream == "" {
 			if err := c.putState(ctx, tx, k, st); err != nil {
 				return err
 			}
 			continue
 		}
+		pl := place{k.Source, k.Destination}
 		byPlace[pl] = append(byPlace[pl], k)
 	}
-	var keys []StateKey
 	for pl, ks := range byPlace {
 		for part := range slices.Chunk(ks, metaRows) {
-			args := make([]any, 0, 3+len(part))
-			args = append(args, c.statePrefix, pl.source, pl.destination)
-			for _, k := range part {
-				args = append(args, k.Stream)
+			names := make([]string, len(part))
+			for i, k := range part {
+				names[i] = k.Stream
 			}
-			if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = ? AND stream_name IN ('', `+placeholders(len(part))+`)`), args...); err != nil {
+			cond, args := replacedByStreams(names)
+			if err := tx.Exec(ctx, c.rebind(`DELETE FROM `+c.qual(stateTable)+` WHERE table_prefix = ? AND source_name = ? AND destination_name = ? AND `+cond),
+				append([]any{c.statePrefix, pl.source, pl.destination}, args...)...); err != nil {
 				return err
 			}
 		}
+	}
+	var keys []StateKey
+	for _, ks := range byPlace {
 		keys = append(keys, ks...)
 	}
 	for part := range slices.Chunk(keys, metaRows) {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/x/goairbyte/cache"
-	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/testenv"
@@ -32,11 +31,7 @@ func TestConcurrentReadsOfOneSource(t *testing.T) {
 	if err := src.SelectStreams(ctx, "users", "products"); err != nil {
 		t.Fatal(err)
 	}
-	pg, err := cache.New(ctx, postgres.NewConnector(testenv.Postgres(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Close() })
+	pg := openPostgres(t)
 	duck := openDuckDB(t)
 	caches := []*cache.Cache{duck, duck, duck, pg, pg, pg}
 	for range 4 {
@@ -170,14 +165,7 @@ func TestConcurrentReadsOfTwoSourcesIntoOneCache(t *testing.T) {
 		open func(t *testing.T) *cache.Cache
 	}{
 		{"duckdb", func(t *testing.T) *cache.Cache { return openDuckDB(t) }},
-		{"postgres", func(t *testing.T) *cache.Cache {
-			c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			return c
-		}},
+		{"postgres", func(t *testing.T) *cache.Cache { return openPostgres(t) }},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
 			t.Parallel()

@@ -29,7 +29,13 @@
 // cache committed last time goes back to the connector, for the streams
 // read incrementally only (the Airbyte platform gives a stream read in full
 // no state, and the Python CDK's resumable full-refresh streams read
-// nothing when given their last one). A stream the
+// nothing when given their last one). A connector may send both kinds of
+// state in one read, a GLOBAL state for its CDC streams and STREAM states
+// for the others, as a version of Airbyte's bulk CDK does (the Airbyte
+// platform fails such a sync): the cache keeps each for the streams it
+// covers, and the next read is given the GLOBAL state first and the
+// STREAM states of the other incremental streams, as the bulk CDK reads
+// them ([cache.Cache.SourceState]). A stream the
 // connector did not report complete, or whose lines did not parse, is an
 // [*IncompleteStreamError]; states after such lines are not committed, so
 // the next read asks again. An incremental stream whose records came with no

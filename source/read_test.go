@@ -9,6 +9,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
+	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/envtest"
@@ -21,6 +22,17 @@ import (
 func openDuckDB(t testing.TB) *cache.Cache {
 	t.Helper()
 	c, err := cache.New(context.Background(), duckdb.NewConnector(filepath.Join(t.TempDir(), "read.duckdb")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// openPostgres opens a cache in a database of the test's own.
+func openPostgres(t testing.TB) *cache.Cache {
+	t.Helper()
+	c, err := cache.New(context.Background(), postgres.NewConnector(testenv.Postgres(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,6 +123,7 @@ func Run(t *testing.T, open Opener) {
 		{"global and legacy state", testGlobalAndLegacyState},
 		{"a source that changes its kind of state", testStateKindChanges},
 		{"states of both kinds that an earlier version left", testStatesOfBothKindsLeft},
+		{"a read that sends both kinds of state", testBothKindsInOneRead},
 		{"states of streams not in the catalog", testStatesOfStreamsNotInTheCatalog},
 		{"many states at once", testManyStatesAtOnce},
 		{"schema evolution", testSchemaEvolution},
@@ -665,7 +666,8 @@ func testGlobalAndLegacyState(t *testing.T, open Opener) {
 
 // A source may switch between a whole-source state and STREAM states (a
 // connector upgraded off LEGACY state, a database source moved off CDC):
-// what it sent last is what the next read gets, never the kind it left.
+// what it sent last for a stream is what the next read gets, never the
+// kind it left.
 func testStateKindChanges(t *testing.T, open Opener) {
 	ctx := context.Background()
 	c := open(t)
@@ -681,9 +683,11 @@ func testStateKindChanges(t *testing.T, open Opener) {
 	MustLoad(t, c, cat, cache.StrategyAuto, u(2, "b", "2024-01-02T00:00:00Z"), StreamState("users", `{"c":2}`), Rec("other", `{"id":1}`), StreamState("other", `{"o":1}`))
 	want("legacy, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"other"},"stream_state":{"o":1}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":2}}}]`)
 	MustLoad(t, c, cat, cache.StrategyAuto, u(3, "c", "2024-01-03T00:00:00Z"), GlobalState(`{"lsn":3}`, "users", `{"c":3}`))
-	want("stream, then global", `[{"type":"GLOBAL","global":{"shared_state":{"lsn":3},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":3}}]}}]`)
+	// The GLOBAL state replaces the STREAM states of the streams it holds
+	// parts of, not that of "other" (see testBothKindsInOneRead).
+	want("stream, then global", `[{"type":"GLOBAL","global":{"shared_state":{"lsn":3},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":3}}]}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"other"},"stream_state":{"o":1}}}]`)
 	MustLoad(t, c, cat, cache.StrategyAuto, u(4, "d", "2024-01-04T00:00:00Z"), StreamState("users", `{"c":4}`))
-	want("global, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
+	want("global, then stream", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"other"},"stream_state":{"o":1}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
 
 	// PutStates, with which a destination keeps the states it confirmed,
 	// replaces the other kind the same way.
@@ -705,7 +709,7 @@ func testStateKindChanges(t *testing.T, open Opener) {
 	if st, err := c.State(ctx, key("users")); err != nil || st != nil {
 		t.Fatalf("a destination's STREAM state outlived its GLOBAL state: %+v (%v)", st, err)
 	}
-	want("after the destination's states", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
+	want("after the destination's states", `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"other"},"stream_state":{"o":1}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"c":4}}}]`)
 }
 
 // Some connectors ignore the configured catalog. Their records of other
@@ -1738,6 +1742,70 @@ func testStatesOfBothKindsLeft(t *testing.T, open Opener) {
 	put("users", "STREAM", stream, "2026-02-01 00:00:00+00")
 	put("", "GLOBAL", global, "2026-03-01 00:00:00+00")
 	want("STREAM, then GLOBAL", "["+global+"]")
+}
+
+// testBothKindsInOneRead: a source may send, in one read, a GLOBAL state
+// for its CDC streams and STREAM states for the others, as a version of
+// Airbyte's bulk CDK did (StateManager.checkpoint). The cache keeps both,
+// each for the streams it covers, in whichever order they come and
+// whether a read sends both or one: the GLOBAL state, the CDC position,
+// was lost when a STREAM state came after it, and the next read started
+// the CDC streams over. Of a GLOBAL state and a STREAM state of a stream
+// it holds a part of, the later one is kept, in one transaction or two.
+func testBothKindsInOneRead(t *testing.T, open Opener) {
+	ctx := context.Background()
+	// "users" is read by CDC, "pages" in full (a replace, whose states
+	// wait for the swap), "tags" incrementally by its own cursor.
+	cat := Catalog(Stream("users", usersProps, inc, [][]string{{"id"}}, "updated_at"),
+		Stream("pages", `{"id":{"type":"integer"}}`, full, nil), Stream("tags", `{"id":{"type":"integer"}}`, inc, nil, "id"))
+	global := func(lsn int) string {
+		return fmt.Sprintf(`{"type":"GLOBAL","global":{"shared_state":{"lsn":%d},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":%d}}]}}`, lsn, lsn)
+	}
+	stream := func(name string, n int) string {
+		return fmt.Sprintf(`{"type":"STREAM","stream":{"stream_descriptor":{"name":%q},"stream_state":{"n":%d}}}`, name, n)
+	}
+	g := func(lsn int) *protocol.Message {
+		return GlobalState(fmt.Sprintf(`{"lsn":%d}`, lsn), "users", fmt.Sprintf(`{"c":%d}`, lsn))
+	}
+	s := func(name string, n int) *protocol.Message { return StreamState(name, fmt.Sprintf(`{"n":%d}`, n)) }
+	for _, tc := range []struct {
+		name  string
+		loads [][]*protocol.Message
+		want  string // SourceState of every stream
+		users string // SourceState of "users" alone
+	}{
+		{name: "global, then streams", loads: [][]*protocol.Message{{u(1, "a", "2024-01-01T00:00:00Z"), g(1), Rec("pages", `{"id":1}`), s("pages", 1), Rec("tags", `{"id":1}`), s("tags", 1)}},
+			want: "[" + global(1) + "," + stream("pages", 1) + "," + stream("tags", 1) + "]", users: "[" + global(1) + "]"},
+		{name: "streams, then global", loads: [][]*protocol.Message{{Rec("pages", `{"id":1}`), s("pages", 1), Rec("tags", `{"id":1}`), s("tags", 1), u(1, "a", "2024-01-01T00:00:00Z"), g(1)}},
+			want: "[" + global(1) + "," + stream("pages", 1) + "," + stream("tags", 1) + "]", users: "[" + global(1) + "]"},
+		{name: "a later read of the other streams alone", loads: [][]*protocol.Message{
+			{u(1, "a", "2024-01-01T00:00:00Z"), g(1), s("tags", 1)},
+			{Rec("tags", `{"id":2}`), s("tags", 2), Rec("pages", `{"id":1}`), s("pages", 2)},
+		}, want: "[" + global(1) + "," + stream("pages", 2) + "," + stream("tags", 2) + "]", users: "[" + global(1) + "]"},
+		{name: "a later read of the CDC streams alone", loads: [][]*protocol.Message{
+			{Rec("tags", `{"id":1}`), s("tags", 1), u(1, "a", "2024-01-01T00:00:00Z"), g(1)},
+			{u(2, "b", "2024-01-02T00:00:00Z"), g(2), Status("pages", protocol.StatusComplete)},
+		}, want: "[" + global(2) + "," + stream("tags", 1) + "]", users: "[" + global(2) + "]"},
+		{name: "a stream of the global moved off it, in one read", loads: [][]*protocol.Message{{g(1), s("tags", 1), s("users", 5)}},
+			want: "[" + stream("tags", 1) + "," + stream("users", 5) + "]", users: "[" + stream("users", 5) + "]"},
+		{name: "a stream of the global moved off it, in the next read", loads: [][]*protocol.Message{{g(1), s("tags", 1)}, {s("users", 5)}},
+			want: "[" + stream("tags", 1) + "," + stream("users", 5) + "]", users: "[" + stream("users", 5) + "]"},
+		{name: "a stream moved onto the global, in one read", loads: [][]*protocol.Message{{s("users", 5), s("tags", 1), g(1)}},
+			want: "[" + global(1) + "," + stream("tags", 1) + "]", users: "[" + global(1) + "]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := open(t)
+			for _, msgs := range tc.loads {
+				MustLoad(t, c, cat, cache.StrategyAuto, msgs...)
+			}
+			if got, err := c.SourceState(ctx, "src", nil); err != nil || string(got) != tc.want {
+				t.Errorf("state = %s (%v),\nwant %s", got, err, tc.want)
+			}
+			if got, err := c.SourceState(ctx, "src", []string{"users"}); err != nil || string(got) != tc.users {
+				t.Errorf("state of users = %s (%v),\nwant %s", got, err, tc.users)
+			}
+		})
+	}
 }
 
 // testManyStatesAtOnce: PutStates of more STREAM states than one

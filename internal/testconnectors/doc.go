@@ -33,6 +33,9 @@
 //   - resumable (a package, run in process): a resumable full-refresh
 //     stream that reads nothing when given its complete state, as the
 //     Python CDK's, beside an incremental one; per-stream or GLOBAL states
+//   - mixedstate (a package, run in process): a GLOBAL state for its CDC
+//     stream and a STREAM state for its full-refresh stream in one read,
+//     as a version of Airbyte's bulk CDK
 //   - usercursor (a package, run in process): a keyed stream with no cursor
 //     of its own that fails an incremental read without one, as the Java
 //     CDK's database sources in standard mode
