@@ -102,7 +102,7 @@ func (c *Cache) clearWatermarks(ctx context.Context, tx backend.Tx, tables []str
 // destination, which replace theirs and the whole-source state that
 // covers them in one DELETE (per metaRows), all inserted in one INSERT
 // (per metaRows). A whole-source state and a STREAM state it covers do
-// not come together: a load keeps the later of the two (mergeState), and
+// not come together: a load keeps the later of the two (dropReplaced), and
 // commitStates refuses the mix.
 func (c *Cache) putStates(ctx context.Context, tx backend.Tx, states map[StateKey]*protocol.State) error {
 	type place struct{ source, destination string }

@@ -251,9 +251,11 @@ func (d *Dict) lookup(k Value) (int, error) {
 	case []Value, *Dict:
 		return -1, typeErrorf("unhashable type: '%s'", typeName(k))
 	case Tuple:
+		// Its items must be hashable too: checked, not looked up.
 		for _, e := range k {
-			if _, err := d.lookupHashable(e); err != nil {
-				return -1, err
+			switch e.(type) {
+			case []Value, *Dict:
+				return -1, typeErrorf("unhashable type: '%s'", typeName(e))
 			}
 		}
 	}
@@ -279,10 +281,7 @@ func (d *Dict) lookupHashable(k Value) (int, error) {
 	}
 	for i, key := range d.keys {
 		if _, isStr := key.(string); isStr {
-			if s, ok := k.(string); !ok || s != key {
-				continue
-			}
-			return i, nil
+			continue // k is no string: those went to find
 		}
 		if Equal(key, k) {
 			return i, nil
