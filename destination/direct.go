@@ -269,7 +269,11 @@ func (w *directWrite) produce(ctx context.Context, bw *bufio.Writer) error {
 	if w.finish != nil {
 		w.incomplete = w.finish(w.sent)
 	}
-	return endStreams(bw, w.streams, func(string) bool { return w.incomplete == nil })
+	status := protocol.StatusComplete
+	if w.incomplete != nil {
+		status = protocol.StatusIncomplete
+	}
+	return endStreams(bw, w.streams, status)
 }
 
 // warnUnasked says how many messages of streams not asked for were left

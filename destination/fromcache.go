@@ -139,7 +139,7 @@ func (cw *cacheWrite) produce(ctx context.Context, w *bufio.Writer) error {
 			return err
 		}
 	}
-	return endStreams(w, cw.streams, nil)
+	return endStreams(w, cw.streams, protocol.StatusComplete)
 }
 
 // stated notes that the state carrying id was sent after sent rows of

@@ -763,8 +763,8 @@ func (d *Destination) pipeline(ctx context.Context, catalog *protocol.Configured
 var errDestinationGone = errors.New("the destination stopped reading its input")
 
 // endStreams writes a TRACE STREAM_STATUS for each configured stream once
-// the Write has sent everything it had: COMPLETE, or INCOMPLETE where
-// complete says false. The Airbyte platform does the same once the source
+// the Write has sent everything it had, each with status: COMPLETE, or
+// INCOMPLETE for all when the source left one incomplete. The Airbyte platform does the same once the source
 // ended well (COMPLETE for every stream of the catalog, after the last
 // record and before the destination's input ends;
 // airbytehq/airbyte-platform, workers/helper/StreamStatusCompletionTracker.kt
@@ -777,15 +777,11 @@ var errDestinationGone = errors.New("the destination stopped reading its input")
 // terminal stream status message", airbyte-cdk/bulk/core/load
 // SyncManager.kt). A Write that fails before its end sends none, as the
 // platform sends none after a failed source.
-func endStreams(w *bufio.Writer, streams []protocol.ConfiguredStream, complete func(name string) bool) error {
+func endStreams(w *bufio.Writer, streams []protocol.ConfiguredStream, status protocol.StreamStatus) error {
 	now := float64(time.Now().UnixMilli())
 	var line []byte
 	for i := range streams {
 		s := &streams[i].Stream
-		status := protocol.StatusComplete
-		if complete != nil && !complete(s.Name) {
-			status = protocol.StatusIncomplete
-		}
 		var err error
 		line, err = protocol.AppendMessage(line[:0], &protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
 			Type: protocol.TraceStreamStatus, EmittedAt: now,
