@@ -188,7 +188,9 @@
 // no hour 24). Both backends read what DuckDB's cast reads: fields of one
 // digit (2024-1-5, 1:2:3), "/" between the parts of a date, an offset with
 // seconds (+05:30:15) and " UTC" after a date-time; a zone by another name
-// (" Europe/Paris") DuckDB alone reads. Date, timestamp and date-time columns take the years 0000 to
+// (" Europe/Paris") DuckDB alone reads; a word after the time that names
+// no zone (" PM", " BC") does not fit, where DuckDB's cast dropped it
+// unread (01:30:00 PM was 01:30). Date, timestamp and date-time columns take the years 0000 to
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of

@@ -1266,6 +1266,15 @@ func testDateTimeSpellings(t *testing.T, open Opener) {
 		{"12:00:00z", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+00"},
 		{"12:00:00Z", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+00"},
 		{"12:00:00+05:30", "NULL", "NULL", "NULL", "12:00:00", "12:00:00+05:30"},
+		// A word after the time that is no zone: DuckDB's casts to
+		// date, timestamp and time dropped it unread, so PM and BC
+		// named another instant.
+		{"2024-03-10 01:30:00 PM", "NULL", "NULL", "NULL", "NULL", "NULL"},
+		{"2024-03-10 01:30:00 BC", "NULL", "NULL", "NULL", "NULL", "NULL"},
+		{"2024-03-10T01:30:00.5 later", "NULL", "NULL", "NULL", "NULL", "NULL"},
+		{"2024-03-10 01:30 12", "NULL", "NULL", "NULL", "NULL", "NULL"},
+		{"12:00:00 PM", "NULL", "NULL", "NULL", "NULL", "NULL"},
+		{"2024-01-05 10:00:00 Z", "NULL", "2024-01-05 10:00:00", "2024-01-05", "10:00:00", "NULL"},
 	}
 	var msgs []*protocol.Message
 	for id, k := range cases {
