@@ -32,7 +32,9 @@
 // value that does not fit becomes NULL with a note in _airbyte_meta instead
 // of failing the load. Its sessions' TimeZone is UTC, the zone of a
 // date-time or time written without one (DuckDB's default is the
-// program's local zone). Write transactions run with one DuckDB thread (see
+// program's local zone); a user may SET another on a connection for their
+// own queries, and a write transaction sets UTC for its time and then
+// gives theirs back. Write transactions run with one DuckDB thread (see
 // [WithWriteThreads]) while the Go side spools the next chunk, and
 // DuckDB's memory is bounded ([WithMemoryLimit]), so a load's footprint
 // does not grow with the data. A destination fed from the cache reads the
@@ -1000,7 +1002,42 @@ func (b *database) Begin(ctx context.Context) (backend.Tx, error) {
 		b.leaveWrite()
 		return nil, err
 	}
-	return &txn{tx: tx, b: b}, nil
+	t := &txn{tx: tx, b: b}
+	if err := t.inUTC(ctx); err != nil {
+		_ = tx.Rollback()
+		b.leaveWrite()
+		return nil, fmt.Errorf("duckdb: setting the TimeZone of a write to UTC: %w", err)
+	}
+	return t, nil
+}
+
+// inUTC sets the session's TimeZone to UTC for the transaction, where a
+// user's SET TimeZone on the connection (for their own queries) would
+// have the loads read a date-time or time without a zone in theirs: with
+// Asia/Kolkata, 2024-03-10T01:30:00 loaded as 20:00 UTC the day before.
+// restoreZone gives the user's zone back. A SET is not undone by a
+// rollback in DuckDB; it costs one query a transaction when the zone is
+// UTC already.
+func (t *txn) inUTC(ctx context.Context) error {
+	var zone string
+	if err := t.tx.QueryRowContext(ctx, "SELECT current_setting('TimeZone')").Scan(&zone); err != nil || zone == "UTC" {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, "SET TimeZone = 'UTC'"); err != nil {
+		return err
+	}
+	t.zone = zone
+	return nil
+}
+
+// restoreZone sets the session's TimeZone back to the one inUTC found,
+// before the transaction lets its connection go. Best effort: a
+// connection whose transaction failed may refuse it, and keeps UTC.
+func (t *txn) restoreZone() {
+	if t.zone != "" && !t.done {
+		_, _ = t.tx.ExecContext(context.Background(), "SET TimeZone = "+literal(t.zone))
+		t.zone = ""
+	}
 }
 
 // enterWrite lowers DuckDB's threads for the first open write transaction.
@@ -1041,6 +1078,8 @@ type txn struct {
 	// restores undo the memory limits raised for the transaction's large
 	// records (see raiseMemory).
 	restores []func()
+	// zone is the session's TimeZone before inUTC, when it was not UTC.
+	zone string
 }
 
 // end releases the transaction's hold on the write threads and on any
@@ -1061,6 +1100,7 @@ func (t *txn) Exec(ctx context.Context, q string, args ...any) error {
 	return t.b.Classify(err)
 }
 func (t *txn) Commit(context.Context) error {
+	t.restoreZone()
 	defer t.end()
 	return t.b.Classify(t.tx.Commit())
 }
@@ -1176,6 +1216,7 @@ func (b *database) ReleaseTxMemory(ctx context.Context) error {
 	return nil
 }
 func (t *txn) Rollback(context.Context) error {
+	t.restoreZone()
 	defer t.end()
 	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return err
