@@ -199,7 +199,10 @@
 // keeps the offset a date-time was written with: a date-time column holds
 // its instant (10:00+02:00 reads back as 08:00 UTC), and a
 // timestamp_without_timezone column the wall-clock time as written, the
-// offset dropped (10:00+02:00 is 10:00).
+// offset dropped (10:00+02:00 is 10:00). A date-time or time written
+// without a zone is in UTC, whatever the program's TZ, PostgreSQL's
+// TimeZone (the server's, the database's or the role's) or a SET TimeZone
+// of the user's on a connection of the cache.
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps
