@@ -167,9 +167,9 @@ func numbersAsFloats(v any) any {
 // decoded as encoding/json decodes into an any — map[string]any, []any,
 // float64 … — on every backend (but a number beyond a double's range,
 // 1e400, is a json.Number), and time columns are a time.Time on 0001-01-01
-// (in UTC, or for a time with a time zone in a zone of its offset), as
-// DuckDB's driver gives them, so a row reads alike on DuckDB and
-// PostgreSQL. A row of an open stream (see the package doc) whose
+// (in UTC, or for a time with a time zone whose offset is not 0 in a zone
+// of its offset), as DuckDB's driver gives them, so a row reads alike on
+// DuckDB and PostgreSQL. A row of an open stream (see the package doc) whose
 // _airbyte_data is not NULL is that object's fields, decoded as a JSON
 // column is, and the cache's three columns (which win over a field of
 // their name); not its key and cursor columns, which copy fields of it.
