@@ -185,7 +185,8 @@
 // too; a time with a time zone keeps a bare time's offset (Z is +00) and
 // takes a date-time's time of day in UTC. 24:00:00 is the next day's
 // midnight in a date-time, and 00:00:00 in a time column (RFC 3339 has
-// no hour 24). Both backends read what DuckDB's cast reads: fields of one
+// no hour 24); a leap second (23:59:60, which RFC 3339 has) does not fit,
+// as DuckDB's cast takes none. Both backends read what DuckDB's cast reads: fields of one
 // digit (2024-1-5, 1:2:3), "/" between the parts of a date, an offset with
 // seconds (+05:30:15) and " UTC" after a date-time; a zone by another name
 // (" Europe/Paris") DuckDB alone reads; a word after the time that names
