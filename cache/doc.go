@@ -189,7 +189,10 @@
 // as DuckDB's cast takes none. Both backends read what DuckDB's cast reads: fields of one
 // digit (2024-1-5, 1:2:3), "/" between the parts of a date, an offset with
 // seconds (+05:30:15) and " UTC" after a date-time; a zone by another name
-// (" Europe/Paris") DuckDB alone reads; a word after the time that names
+// (" Europe/Paris") DuckDB alone reads (in a date-time column as ICU
+// does: New York's 01:30 on the night its clocks go back is the second,
+// 06:30 UTC, and 02:30 on the night they go forward, which no clock
+// showed, 07:30 UTC); a word after the time that names
 // no zone (" PM", " BC") does not fit, where DuckDB's cast dropped it
 // unread (01:30:00 PM was 01:30). Date, timestamp and date-time columns take the years 0000 to
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
