@@ -77,7 +77,11 @@ import (
 // those the protocol's at-least-once sends again; and an SRE's service as in a
 // locked-down container (no HOME, TMPDIR and the default cache on the
 // volume, JSON logs masked, the registry saying it has no disk cache and
-// which variable gives it one, nothing left in TMPDIR). The program checks the docs' promises itself and says
+// which variable gives it one, nothing left in TMPDIR); and a company across
+// time zones (a process in Asia/Kolkata, a database in America/New_York, a
+// user's own SET TimeZone) merging shifts written in several offsets into
+// DuckDB and PostgreSQL alike (New York's 01:30 twice, one instant in three
+// offsets one row, no zone UTC, a PM and a leap second NULL with a note). The program checks the docs' promises itself and says
 // FAIL for each one broken; this test checks what it printed besides.
 func TestOutsider(t *testing.T) {
 	if testing.Short() {
@@ -239,6 +243,22 @@ func TestOutsider(t *testing.T) {
 		line := "map[users:2], map[users:1], merged 1/2/<nil>/a@x[score] 2/1/20/<nil>[], map[users:3], replaced 1/1/10/<nil>[] 1/2/7.5/a@x[] 2/1/20/<nil>[], " +
 			"map[users:3], merged in full 1/2/7.5/a@x[] 2/1/20/<nil>[], " +
 			"map[users:3], map[users:3], season 3 1/2026-02-01 00:00:00 +0000 UTC/7.5/a@x[] 2/2026-03-01 00:00:00 +0000 UTC/21/<nil>[]"
+		if want := "duckdb: " + line + "\npostgres: " + line + "\n"; got != want {
+			t.Fatalf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("zones", func(t *testing.T) {
+		t.Parallel()
+		// In Kolkata's zone, the database's America/New_York and the
+		// user's SET TimeZone: each shift its instant (no zone is UTC),
+		// Kathmandu's merged with the same instant in two other offsets,
+		// a PM and a leap second NULL with a note, the user's zone kept.
+		got := runWith(t, []string{"TZ=Asia/Kolkata"}, "zones", testenv.Postgres(t))
+		line := "map[shifts:6], map[shifts:2], [leap second <nil>/<nil>/<nil>[start local clock]; " +
+			"new york, first 01:30 2024-11-03T05:30:00Z/2024-11-03T01:30:00Z/01:30:00-04:00[]; " +
+			"new york, second 01:30 2024-11-03T06:30:00Z/2024-11-03T01:30:00Z/01:30:00-05:00[]; " +
+			"no zone 2024-03-10T01:30:00Z/2024-03-10T01:30:00Z/01:30:00Z[]; pm <nil>/<nil>/<nil>[start local clock]; " +
+			"utc, kathmandu's shift 2024-03-09T19:45:00Z/2024-03-09T19:45:00Z/19:45:00Z[]], user's zone Asia/Kolkata"
 		if want := "duckdb: " + line + "\npostgres: " + line + "\n"; got != want {
 			t.Fatalf("printed\n%s\nwant\n%s", got, want)
 		}

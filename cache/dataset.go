@@ -167,9 +167,9 @@ func numbersAsFloats(v any) any {
 // decoded as encoding/json decodes into an any — map[string]any, []any,
 // float64 … — on every backend (but a number beyond a double's range,
 // 1e400, is a json.Number), and time columns are a time.Time on 0001-01-01
-// (in UTC, or for a time with a time zone in a zone of its offset), as
-// DuckDB's driver gives them, so a row reads alike on DuckDB and
-// PostgreSQL. A row of an open stream (see the package doc) whose
+// (in UTC, or for a time with a time zone whose offset is not 0 in a zone
+// of its offset), as DuckDB's driver gives them, so a row reads alike on
+// DuckDB and PostgreSQL. A row of an open stream (see the package doc) whose
 // _airbyte_data is not NULL is that object's fields, decoded as a JSON
 // column is, and the cache's three columns (which win over a field of
 // their name); not its key and cursor columns, which copy fields of it.
@@ -603,8 +603,8 @@ func (d *Dataset) readLastRawID(ctx context.Context) error {
 
 // parseClock reads a time as PostgreSQL writes it (15:04:05.999999, with
 // an offset such as -07, +05:30 or +05:30:15 for a timetz) as the
-// time.Time on 0001-01-01 that DuckDB's driver gives for one: in UTC, or
-// in a zone of its offset. 24:00:00 is the midnight of 0001-01-02.
+// time.Time on 0001-01-01 that DuckDB's driver gives for one: in UTC (an
+// offset of 0 too), or in a zone of its offset. 24:00:00 is the midnight of 0001-01-02.
 func parseClock(s string) (time.Time, bool) {
 	end := strings.IndexAny(s, "+-")
 	clock, zone := s, ""
@@ -643,7 +643,9 @@ func parseClock(s string) (time.Time, bool) {
 		if zone[0] == '-' {
 			off = -off
 		}
-		loc = time.FixedZone("", off)
+		if off != 0 {
+			loc = time.FixedZone("", off)
+		}
 	}
 	return time.Date(1, 1, 1, h, m, sc, ns, loc), true
 }

@@ -185,10 +185,16 @@
 // too; a time with a time zone keeps a bare time's offset (Z is +00) and
 // takes a date-time's time of day in UTC. 24:00:00 is the next day's
 // midnight in a date-time, and 00:00:00 in a time column (RFC 3339 has
-// no hour 24). Both backends read what DuckDB's cast reads: fields of one
+// no hour 24); a leap second (23:59:60, which RFC 3339 has) does not fit,
+// as DuckDB's cast takes none. Both backends read what DuckDB's cast reads: fields of one
 // digit (2024-1-5, 1:2:3), "/" between the parts of a date, an offset with
 // seconds (+05:30:15) and " UTC" after a date-time; a zone by another name
-// (" Europe/Paris") DuckDB alone reads. Date, timestamp and date-time columns take the years 0000 to
+// (" Europe/Paris") DuckDB alone reads (in a date-time column as ICU
+// does: New York's 01:30 on the night its clocks go back is the second,
+// 06:30 UTC, and 02:30 on the night they go forward, which no clock
+// showed, 07:30 UTC); a word after the time that names
+// no zone (" PM", " BC") does not fit, where DuckDB's cast dropped it
+// unread (01:30:00 PM was 01:30). Date, timestamp and date-time columns take the years 0000 to
 // 9999 (a date-time's instant in UTC), the years RFC 3339 writes and the
 // export writes back; infinity, -infinity and years of five digits or
 // with a minus sign do not fit, although both databases hold some of
@@ -197,7 +203,10 @@
 // keeps the offset a date-time was written with: a date-time column holds
 // its instant (10:00+02:00 reads back as 08:00 UTC), and a
 // timestamp_without_timezone column the wall-clock time as written, the
-// offset dropped (10:00+02:00 is 10:00).
+// offset dropped (10:00+02:00 is 10:00). A date-time or time written
+// without a zone is in UTC, whatever the program's TZ, PostgreSQL's
+// TimeZone (the server's, the database's or the role's) or a SET TimeZone
+// of the user's on a connection of the cache.
 // A field given twice in one record's data keeps its first value. Text is
 // valid UTF-8: invalid bytes (replaced by the protocol decoder) and the
 // escape of a lone UTF-16 surrogate ("\udcff", which Python's json.dumps

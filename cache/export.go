@@ -40,7 +40,12 @@ type RecordLine struct {
 // and whose meta
 // lists the changes of its _airbyte_meta: what the source reported and the
 // fields the cache nulled, so that the destination learns of them as it
-// does from a Write without a cache. keys maps a column
+// does from a Write without a cache. A date, date-time or time value is
+// written as RFC 3339 writes its column's type, not as the source spelled
+// it: a date-time as its instant in UTC (2024-03-10T01:30:00+05:30 as
+// 2024-03-09T20:00:00Z), a timestamp_without_timezone one as its wall-clock
+// time with no zone, a time with a time zone with its offset (Z for 0).
+// keys maps a column
 // name to the key it gets in data; columns not in keys keep their name. A
 // column name may be given as [NormalizeName] spells it: the cache
 // shortens it to the backend's identifier limit as it shortened the

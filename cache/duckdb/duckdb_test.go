@@ -668,3 +668,38 @@ func TestSeenCommitIsDurable(t *testing.T) {
 		}
 	}
 }
+
+// A user's SET TimeZone on the cache's connection (for their own SQL, in
+// their zone) neither changes how a load reads a date-time or time
+// without a zone (UTC, as package cache says) nor is lost by the load.
+// The load read 01:30 as 01:30 in Kolkata, 20:00 UTC the day before.
+func TestLoadKeepsUTCUnderAUsersTimeZone(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	ctx := context.Background()
+	c.DB().SetMaxOpenConns(1) // the user's SET and the load share the connection
+	if _, err := c.ExecSQL(ctx, "SET TimeZone = 'Asia/Kolkata'"); err != nil {
+		t.Fatal(err)
+	}
+	props := `{"id":{"type":"integer"},"tz":{"type":"string","format":"date-time"},"ttz":{"type":"string","format":"time","airbyte_type":"time_with_timezone"}}`
+	cat := cachetest.Catalog(cachetest.Stream("zoneless", props, protocol.SyncFullRefresh, nil))
+	cachetest.MustLoad(t, c, cat, cache.StrategyAppend, cachetest.Rec("zoneless", `{"id":1,"tz":"2024-03-10T01:30:00","ttz":"2024-03-10T01:30:00"}`))
+	ds, err := c.Dataset(ctx, "zoneless")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, err := range ds.Records(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := time.Date(2024, 3, 10, 1, 30, 0, 0, time.UTC); !r["tz"].(time.Time).Equal(want) {
+			t.Errorf("tz is %v, want %v", r["tz"], want)
+		}
+		if _, off := r["ttz"].(time.Time).Zone(); off != 0 || r["ttz"].(time.Time).Hour() != 1 {
+			t.Errorf("ttz is %v, want 01:30:00+00", r["ttz"])
+		}
+	}
+	if got := cachetest.Strings(t, c, "SELECT current_setting('TimeZone')"); len(got) != 1 || got[0] != "Asia/Kolkata" {
+		t.Errorf("after the load the TimeZone is %q, want the user's Asia/Kolkata", got)
+	}
+}

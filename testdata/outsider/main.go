@@ -13,6 +13,7 @@
 //	                                  a destination written with kit, into an HTTP event store that fails midway, in process and as a program
 //	outsider stop DEST-INGEST-BINARY  a kit destination stopped while a slow ingest API takes 3 s over a batch, in process and as a program
 //	outsider seasons POSTGRES-DSN     a source whose catalog changes over a year, into DuckDB and PostgreSQL alike
+//	outsider zones POSTGRES-DSN       a company across time zones: offsets, a DST night, a user's TimeZone, into DuckDB and PostgreSQL
 //	outsider evolve POSTGRES-DSN      a source changing under a team's SQL (a view, a read-only role), into DuckDB and PostgreSQL
 //	outsider pyexamples POSTGRES-DSN  PyAirbyte's examples/ ported: a manifest paged to its 404, the faker into the no-op destination
 //	outsider dba DSN SESSION-DSN TRANSACTION-DSN
@@ -106,6 +107,8 @@ func main() {
 		err = stopJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "seasons":
 		err = seasonsJourney(ctx, os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "zones":
+		err = zonesJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "evolve":
 		err = evolveJourney(ctx, os.Args[2])
 	case len(os.Args) == 3 && os.Args[1] == "pyexamples":
@@ -119,7 +122,7 @@ func main() {
 	case len(os.Args) == 7 && os.Args[1] == "remote":
 		err = remoteJourney(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
 	default:
-		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider saas | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider reconcile BINARY DSN | outsider container VOLUME | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
+		err = errors.New("usage: outsider kit BINARY | outsider manifest DSN | outsider pyairbyte | outsider tenants | outsider hostile | outsider saas | outsider nightly | outsider internal | outsider destination BINARY | outsider seasons DSN | outsider zones DSN | outsider evolve DSN | outsider pyexamples DSN | outsider dba DSN SESSION-DSN TRANSACTION-DSN | outsider reconcile BINARY DSN | outsider container VOLUME | outsider remote AIRBYTE-URL WORKSPACE FIVETRAN-URL FIVETRAN-CONNECTION DIR")
 	}
 	if err != nil {
 		fmt.Println("FAIL", err)
