@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,5 +107,109 @@ func TestDockerEngineGoneMidRead(t *testing.T) {
 	}
 	if id := res.Items[0].ID[:12]; !strings.Contains(last.Error(), id) {
 		t.Errorf("the error does not name the container %s: %v", id, last)
+	}
+}
+
+// heldCreate dials the Docker engine and holds the answer to a container
+// create: it tells created once the engine has answered, and passes the
+// answer on once release is closed.
+type heldCreate struct {
+	host             string
+	created, release chan struct{}
+	once             sync.Once
+}
+
+func (h *heldCreate) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", strings.TrimPrefix(h.host, "unix://"))
+	if err != nil {
+		return nil, err
+	}
+	return &heldConn{Conn: conn, h: h}, nil
+}
+
+// heldConn is one connection to the engine; a create request sent on it
+// makes its next read wait for release.
+type heldConn struct {
+	net.Conn
+	h        *heldCreate
+	creating bool
+}
+
+func (c *heldConn) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("POST ")) && bytes.Contains(b[:bytes.IndexByte(b, '\n')+1], []byte("/containers/create")) {
+		c.creating = true
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *heldConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.creating && n > 0 {
+		c.creating = false
+		c.h.once.Do(func() { close(c.h.created) })
+		<-c.h.release
+	}
+	return n, err
+}
+
+// A run cancelled while the engine created its container: the engine
+// creates it all the same, and the client, cancelled, had no id to remove;
+// the container stayed, in state Created, one per cancelled run. The
+// engine's answer is held here until the run's context has ended.
+func TestDockerCancelledDuringCreate(t *testing.T) {
+	t.Parallel()
+	engine := testenv.Docker(t)
+	if !strings.HasPrefix(engine.DaemonHost(), "unix://") {
+		t.Skipf("the engine is at %s; this test dials a Unix socket", engine.DaemonHost())
+	}
+	image := "goairbyte-test/echo:0.1.0"
+	testenv.BuildImage(t, engine, "./internal/testconnectors/echo", image)
+	h := &heldCreate{host: engine.DaemonHost(), created: make(chan struct{}), release: make(chan struct{})}
+	cli, err := client.New(client.WithHost(engine.DaemonHost()), client.WithDialContext(h.dial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	const name = "source-cancelled-create"
+	left := func() []string {
+		res, err := engine.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+			Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range res.Items {
+			out = append(out, c.ID[:12]+" "+string(c.State))
+		}
+		return out
+	}
+	t.Cleanup(func() {
+		res, _ := engine.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+			Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+name)})
+		for _, c := range res.Items {
+			engine.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		}
+	})
+	d := build[executor.Executor](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-h.created
+		cancel()
+		close(h.release)
+	}()
+	var last error
+	for _, err := range d.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":10}`), Catalog: itemsCatalog}) {
+		if err != nil {
+			last = err
+		}
+	}
+	if !errors.Is(last, context.Canceled) {
+		t.Fatalf("a run cancelled during its create: %v", last)
+	}
+	if c := left(); len(c) > 0 {
+		t.Fatalf("containers left behind by a run cancelled during their create: %v", c)
 	}
 }
