@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -330,4 +333,55 @@ func TestLeakCacheFailures(t *testing.T) {
 	}
 	c.Close()
 	reopens(t, full)
+}
+
+// A paged manifest-only source whose API fails on page 2 — an error status,
+// a body that is not JSON — and reads of it
+// cancelled before they began, and its Records never ranged: the engine's
+// requests, pages and workers must all end.
+func TestLeakManifestEndings(t *testing.T) {
+	var mode atomic.Value // how page 2 answers
+	mode.Store("")
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("page") == "2" {
+			switch mode.Load() {
+			case "404":
+				rw.WriteHeader(http.StatusNotFound)
+			case "garbage":
+				rw.Write([]byte("<html>not JSON</html>"))
+				return
+			}
+		}
+		rw.Write([]byte(`{"items":[{"id":1},{"id":2},{"id":3}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	manifest := itemsManifest(srv.URL, 3)
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	ctx := context.Background()
+	c := leakDuckDB(t)
+	src := func() *goairbyte.Source {
+		s, err := goairbyte.GetSource(ctx, "source-failing-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
+			connector.WithConfig(map[string]any{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	repeat(t, w, "manifest reads failing on page 2, cancelled before they began, Records never ranged", 10, func(int) {
+		for _, m := range []string{"404", "garbage"} {
+			mode.Store(m)
+			if _, err := src().Read(ctx, source.UseCache(c), source.NoProgress()); err == nil {
+				t.Fatalf("a read whose page 2 is %s succeeded", m)
+			}
+		}
+		mode.Store("")
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := src().Read(cctx, source.UseCache(c), source.NoProgress()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a read cancelled before it began: %v", err)
+		}
+		_ = src().Records(ctx, "items")
+	})
 }
