@@ -385,3 +385,32 @@ func TestLeakManifestEndings(t *testing.T) {
 		_ = src().Records(ctx, "items")
 	})
 }
+
+// sweepEnv, set to 1, runs TestLeakCancelSweep: reads cancelled every
+// 10 ms from their start to a second in, by a local executable and a Docker
+// container, each of the hundred points twice (the warm-up and the run):
+// 400 reads, 281 s on a 2-core machine shared with other work.
+const sweepEnv = "GOAIRBYTE_LEAK_SWEEP"
+
+// The wide sweep of TestLeakEndingsLocalPostgres's and
+// TestLeakEndingsDocker's cancellations: every 10 ms of a read's first
+// second, where a container is created, attached, started and first read.
+func TestLeakCancelSweep(t *testing.T) {
+	if os.Getenv(sweepEnv) != "1" {
+		t.Skipf("set %s=1 to cancel reads every 10 ms of their first second (about five minutes)", sweepEnv)
+	}
+	bin := testenv.BuildBinary(t, "./cmd/source-faker")
+	cli := testenv.Docker(t)
+	image := testenv.FakerImage(t, cli)
+	w := watchLeaks(t).withDocker()
+	env := leakEnv(t)
+	c := leakDuckDB(t)
+	for _, way := range []connector.Option{connector.WithLocalExecutable(bin), connector.WithDockerImage(image)} {
+		src := func(count int) *goairbyte.Source { return leakFaker(t, env, count, way) }
+		repeat(t, w, "reads cancelled every 10 ms of their first second", 1, func(int) {
+			for d := time.Duration(0); d < time.Second; d += 10 * time.Millisecond {
+				cancelledAfter(d).run(t, src, c)
+			}
+		})
+	}
+}
