@@ -2,8 +2,10 @@ package leaktest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +21,8 @@ import (
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/connectors/noop"
+	"github.com/x/goairbyte/destination"
 	"github.com/x/goairbyte/internal/testconnectors/base"
 	"github.com/x/goairbyte/internal/testenv"
 	"github.com/x/goairbyte/protocol"
@@ -413,4 +417,83 @@ func TestLeakCancelSweep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingDest is an in-process destination that fails at the first record
+// it is given. (It does not embed noop.Destination, whose WriteLines the
+// executor would call instead of Write.)
+type failingDest struct{}
+
+func (failingDest) Spec(ctx context.Context) (*protocol.ConnectorSpecification, error) {
+	return noop.Destination{}.Spec(ctx)
+}
+
+func (failingDest) Check(context.Context, json.RawMessage) error { return nil }
+
+func (failingDest) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	for m, err := range input {
+		if err != nil {
+			return err
+		}
+		if m.Type == protocol.TypeRecord {
+			return errors.New("the warehouse refused the record")
+		}
+	}
+	return nil
+}
+
+// Writes that fail: a destination that fails at its first record, in
+// process and as a local executable whose output path is a file, from a
+// cache and streamed from a source; and streamed writes whose source fails
+// (a TRACE ERROR, an exit with an error) while the destination runs.
+func TestLeakWriteFailures(t *testing.T) {
+	jsonBin := testenv.BuildBinary(t, "./cmd/destination-local-json")
+	twowayBin := testenv.BuildBinary(t, "./internal/testconnectors/twoway/source-twoway")
+	w := watchLeaks(t)
+	env := leakEnv(t)
+	env.RegisterConnector("destination-failing", func() any { return failingDest{} })
+	ctx := context.Background()
+	c := leakDuckDB(t)
+	read, err := leakFaker(t, env, 1_000).Read(ctx, source.UseCache(c), source.NoProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := func(name string, opts ...connector.Option) *goairbyte.Destination {
+		d, err := goairbyte.GetDestination(ctx, name, append([]connector.Option{connector.WithEnvironment(env)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	failing := []*goairbyte.Destination{
+		dest("destination-failing", connector.WithConfig(map[string]any{})),
+		dest("destination-local-json", connector.WithLocalExecutable(jsonBin), connector.WithConfig(map[string]any{"destination_path": filepath.Join(notADir, "out")})),
+	}
+	out := t.TempDir()
+	good := dest("destination-local-json", connector.WithLocalExecutable(jsonBin), connector.WithConfig(map[string]any{"destination_path": out}))
+	repeat(t, w, "failing writes: the destination, the source", 5, func(int) {
+		for _, d := range failing {
+			if _, err := d.Write(ctx, read, destination.NoProgress(), destination.ForceFullRefresh()); err == nil {
+				t.Fatalf("%v: a failing write from a cache succeeded", d)
+			}
+			if _, err := d.Write(ctx, leakFaker(t, env, 1_000), destination.NoCache(), destination.NoStateCache(), destination.NoProgress()); err == nil {
+				t.Fatalf("%v: a failing streamed write succeeded", d)
+			}
+		}
+		for _, mode := range []string{"trace-error", "fail"} {
+			src, err := goairbyte.GetSource(ctx, "source-twoway", connector.WithEnvironment(env), connector.WithLocalExecutable(twowayBin),
+				connector.WithConfig(map[string]any{"mode": mode}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := good.Write(ctx, src, destination.NoCache(), destination.NoStateCache(), destination.NoProgress()); err == nil {
+				t.Fatalf("a streamed write whose source fails (%s) succeeded", mode)
+			}
+		}
+	})
 }
