@@ -365,14 +365,7 @@ func TestLeakManifestEndings(t *testing.T) {
 	env := leakEnv(t)
 	ctx := context.Background()
 	c := leakDuckDB(t)
-	src := func() *goairbyte.Source {
-		s, err := goairbyte.GetSource(ctx, "source-failing-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
-			connector.WithConfig(map[string]any{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	src := func() *goairbyte.Source { return manifestSource(t, env, "source-failing-api", manifest) }
 	repeat(t, w, "manifest reads failing on page 2, cancelled before they began, Records never ranged", 10, func(int) {
 		for _, m := range []string{"404", "garbage"} {
 			mode.Store(m)
