@@ -150,7 +150,7 @@ func TestLeakRemote(t *testing.T) {
 	for _, e := range endings {
 		t.Run(e.name, func(t *testing.T) {
 			w.t = t
-			repeat(t, w, e.name, 5, func(int) { e.run(t) })
+			repeat(t, w, e.name, 3, func(int) { e.run(t) })
 		})
 	}
 	reopens(t, duck)
