@@ -176,7 +176,7 @@ func TestLeakEndingsLocalPostgres(t *testing.T) {
 }
 
 // The reads cancelled during a Docker container's start and its first
-// records.
+// records, and a read whose image cannot be pulled.
 func TestLeakEndingsDocker(t *testing.T) {
 	cli := testenv.Docker(t)
 	image := testenv.FakerImage(t, cli)
@@ -184,9 +184,14 @@ func TestLeakEndingsDocker(t *testing.T) {
 	env := leakEnv(t)
 	c := leakDuckDB(t)
 	src := func(count int) *goairbyte.Source { return leakFaker(t, env, count, connector.WithDockerImage(image)) }
-	repeat(t, w, "Docker reads cancelled before they began and 5 ms to 1 s after", 1, func(int) {
+	repeat(t, w, "Docker reads cancelled before they began and 5 ms to 1 s after, and of an image no registry has", 1, func(int) {
 		for _, d := range []time.Duration{0, 5 * time.Millisecond, 80 * time.Millisecond, 300 * time.Millisecond, time.Second} {
 			cancelledAfter(d).run(t, src, c)
+		}
+		// Its pull fails: the registry's port refuses.
+		unpulled := leakFaker(t, env, 10, connector.WithDockerImage("127.0.0.1:1/goairbyte-test/unpulled:0.1.0"))
+		if _, err := unpulled.Read(context.Background(), source.UseCache(c), source.NoProgress()); err == nil {
+			t.Fatal("a read of an image that cannot be pulled succeeded")
 		}
 	})
 }
