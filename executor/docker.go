@@ -456,7 +456,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 	if d.o.hostNetwork {
 		host.NetworkMode = "host"
 	}
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+	created, err := d.create(ctx, cfg, host)
 	if cerrdefs.IsNotFound(err) {
 		// The image was found before and has gone since (docker rmi, a
 		// prune): find it again, pulling it as on first use.
@@ -465,7 +465,7 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 			return started{}, err
 		}
 		cfg.Entrypoint = *d.entrypoint.Load()
-		created, err = d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+		created, err = d.create(ctx, cfg, host)
 	}
 	if err != nil {
 		return started{}, d.engineErr(err)
@@ -477,6 +477,9 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 			p.release()
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		return started{}, err // cancelled while the engine created it
+	}
 	if len(ln.files) > 0 {
 		// The files belong to the container's user, who may not be root.
 		// A numeric one is set in the archive: the engine would look it up
@@ -511,6 +514,16 @@ func (d *dockerExecutor) start(ctx context.Context, ln launch) (started, error) 
 		st.stdin = attachedStdin{p.att}
 	}
 	return st, nil
+}
+
+// create creates a container, whether or not ctx ends meanwhile, and
+// returns it for the caller to remove: the engine goes on creating a
+// container whose request was cancelled, and the client, which then has no
+// id, left it behind, in state Created (TestDockerCancelledDuringCreate).
+func (d *dockerExecutor) create(ctx context.Context, cfg *container.Config, host *container.HostConfig) (client.ContainerCreateResult, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dockerTimeout)
+	defer cancel()
+	return d.cli.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
 }
 
 // buffered returns the wait w with channels that hold its answer. The

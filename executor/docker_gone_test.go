@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/x/goairbyte/executor"
@@ -50,18 +52,53 @@ func (u *unplugged) unplug() {
 	}
 }
 
+// echoOnSocket returns the engine, which must be on a Unix socket (else t
+// is skipped), and the echo test connector's image.
+func echoOnSocket(t *testing.T) (engine *client.Client, image string) {
+	t.Helper()
+	engine = testenv.Docker(t)
+	if !strings.HasPrefix(engine.DaemonHost(), "unix://") {
+		t.Skipf("the engine is at %s; this test dials a Unix socket", engine.DaemonHost())
+	}
+	image = "goairbyte-test/echo:0.1.0"
+	testenv.BuildImage(t, engine, "./internal/testconnectors/echo", image)
+	return engine, image
+}
+
+// removedAtEnd removes the containers of connector name when t ends, and
+// returns a function that lists them.
+func removedAtEnd(t *testing.T, engine *client.Client, name string) func() []container.Summary {
+	list := func() ([]container.Summary, error) {
+		res, err := engine.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+			Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+name)})
+		return res.Items, err
+	}
+	t.Cleanup(func() {
+		left, err := list()
+		if err != nil {
+			t.Error(err)
+		}
+		for _, c := range left {
+			engine.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		}
+	})
+	return func() []container.Summary {
+		t.Helper()
+		left, err := list()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return left
+	}
+}
+
 // An engine that goes away in the middle of a read ended it with "reading
 // its output: use of closed network connection". The error now says that
 // the engine stopped answering, matches ErrDockerUnavailable, and names
 // the container it could not remove.
 func TestDockerEngineGoneMidRead(t *testing.T) {
 	t.Parallel()
-	engine := testenv.Docker(t)
-	if !strings.HasPrefix(engine.DaemonHost(), "unix://") {
-		t.Skipf("the engine is at %s; this test dials a Unix socket", engine.DaemonHost())
-	}
-	image := "goairbyte-test/echo:0.1.0"
-	testenv.BuildImage(t, engine, "./internal/testconnectors/echo", image)
+	engine, image := echoOnSocket(t)
 	u := &unplugged{host: engine.DaemonHost()}
 	cli, err := client.New(client.WithHost(engine.DaemonHost()), client.WithDialContext(u.dial))
 	if err != nil {
@@ -69,18 +106,7 @@ func TestDockerEngineGoneMidRead(t *testing.T) {
 	}
 	defer cli.Close()
 	const name = "source-engine-gone"
-	t.Cleanup(func() {
-		// The engine never went: remove through it what the run could not.
-		res, err := engine.ContainerList(context.Background(), client.ContainerListOptions{All: true,
-			Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+name)})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		for _, c := range res.Items {
-			engine.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
-		}
-	})
+	containersOf := removedAtEnd(t, engine, name) // the engine never went: it removes what the run could not
 	d := build[executor.Executor](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
 		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
 	records := 0
@@ -99,12 +125,92 @@ func TestDockerEngineGoneMidRead(t *testing.T) {
 	if !errors.Is(last, executor.ErrDockerUnavailable) {
 		t.Fatalf("want ErrDockerUnavailable, got %v", last)
 	}
-	res, err := engine.ContainerList(context.Background(), client.ContainerListOptions{All: true,
-		Filters: make(client.Filters).Add("label", "io.goairbyte.connector="+name)})
-	if err != nil || len(res.Items) != 1 {
-		t.Fatalf("want the one container the run could not remove: %v, %v", res.Items, err)
+	left := containersOf()
+	if len(left) != 1 {
+		t.Fatalf("want the one container the run could not remove: %v", left)
 	}
-	if id := res.Items[0].ID[:12]; !strings.Contains(last.Error(), id) {
+	if id := left[0].ID[:12]; !strings.Contains(last.Error(), id) {
 		t.Errorf("the error does not name the container %s: %v", id, last)
+	}
+}
+
+// heldCreate dials the Docker engine and holds the answer to a container
+// create: it tells created once the engine has answered, and passes the
+// answer on once release is closed.
+type heldCreate struct {
+	host             string
+	created, release chan struct{}
+	once             sync.Once
+}
+
+func (h *heldCreate) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", strings.TrimPrefix(h.host, "unix://"))
+	if err != nil {
+		return nil, err
+	}
+	return &heldConn{Conn: conn, h: h}, nil
+}
+
+// heldConn is one connection to the engine; a create request sent on it
+// makes its next read wait for release.
+type heldConn struct {
+	net.Conn
+	h        *heldCreate
+	creating bool
+}
+
+func (c *heldConn) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("POST ")) && bytes.Contains(b[:bytes.IndexByte(b, '\n')+1], []byte("/containers/create")) {
+		c.creating = true
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *heldConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.creating && n > 0 {
+		c.creating = false
+		c.h.once.Do(func() { close(c.h.created) })
+		<-c.h.release
+	}
+	return n, err
+}
+
+// A run cancelled while the engine created its container: the engine
+// creates it all the same, and the client, cancelled, had no id to remove;
+// the container stayed, in state Created, one per cancelled run. The
+// engine's answer is held here until the run's context has ended.
+func TestDockerCancelledDuringCreate(t *testing.T) {
+	t.Parallel()
+	engine, image := echoOnSocket(t)
+	h := &heldCreate{host: engine.DaemonHost(), created: make(chan struct{}), release: make(chan struct{})}
+	cli, err := client.New(client.WithHost(engine.DaemonHost()), client.WithDialContext(h.dial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	const name = "source-cancelled-create"
+	containersOf := removedAtEnd(t, engine, name)
+	d := build[executor.Executor](t, name, executor.Method{Kind: executor.KindDocker, Image: image, DockerClient: cli},
+		executor.Runtime{LogDir: t.TempDir(), NoInstall: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-h.created
+		cancel()
+		close(h.release)
+	}()
+	var last error
+	for _, err := range d.Run(ctx, executor.Invocation{Verb: executor.VerbRead, Config: json.RawMessage(`{"count":10}`), Catalog: itemsCatalog}) {
+		if err != nil {
+			last = err
+		}
+	}
+	if !errors.Is(last, context.Canceled) {
+		t.Fatalf("a run cancelled during its create: %v", last)
+	}
+	for _, c := range containersOf() {
+		t.Errorf("container %s (%s) left behind by a run cancelled during its create", c.ID[:12], c.State)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +36,7 @@ type resources struct {
 	tmpFiles   int
 	containers int    // with our label; -1 when not counted
 	pgSessions int    // of the watched database; -1 when not counted
+	pgLocks    int    // advisory locks held in the watched database; -1 when not counted
 	heap       uint64 // bytes of live heap after a collection: reported, not checked
 }
 
@@ -44,6 +46,7 @@ type leakWatch struct {
 	tmp    string
 	docker bool
 	pgDSN  string
+	idle   []*http.Transport // their idle connections are closed before each measure
 	before resources
 }
 
@@ -66,16 +69,25 @@ func (w *leakWatch) withDocker() *leakWatch { w.docker = true; return w }
 // withPostgres also counts the sessions of dsn's database.
 func (w *leakWatch) withPostgres(dsn string) *leakWatch { w.pgDSN = dsn; return w }
 
+// closingIdle also closes tr's idle connections before each measure: a
+// transport keeps some on purpose, up to its bounds, and how many depends
+// on timing. A connection whose response was not closed is not idle, and
+// stays counted.
+func (w *leakWatch) closingIdle(tr *http.Transport) *leakWatch { w.idle = append(w.idle, tr); return w }
+
 // start takes the baseline.
 func (w *leakWatch) start() {
 	w.t.Helper()
-	w.before = w.settled(resources{goroutines: 1 << 30, fds: 1 << 30, children: 1 << 30, tmpFiles: 1 << 30, containers: 1 << 30, pgSessions: 1 << 30}, 2*time.Second)
+	w.before = w.settled(resources{goroutines: 1 << 30, fds: 1 << 30, children: 1 << 30, tmpFiles: 1 << 30, containers: 1 << 30, pgSessions: 1 << 30, pgLocks: 1 << 30}, 2*time.Second)
 }
 
 // measure counts what the process holds now.
 func (w *leakWatch) measure() resources {
 	w.t.Helper()
-	r := resources{goroutines: runtime.NumGoroutine(), fds: countFDs(w.t), children: len(childPids(w.t)), containers: -1, pgSessions: -1}
+	for _, tr := range w.idle {
+		tr.CloseIdleConnections()
+	}
+	r := resources{goroutines: runtime.NumGoroutine(), fds: countFDs(w.t), children: len(childPids(w.t)), containers: -1, pgSessions: -1, pgLocks: -1}
 	filepath.WalkDir(w.tmp, func(p string, _ os.DirEntry, err error) error {
 		if err == nil && p != w.tmp {
 			r.tmpFiles++
@@ -86,7 +98,7 @@ func (w *leakWatch) measure() resources {
 		r.containers = ourContainers(w.t)
 	}
 	if w.pgDSN != "" {
-		r.pgSessions = pgSessions(w.t, w.pgDSN)
+		r.pgSessions, r.pgLocks = pgSessions(w.t, w.pgDSN)
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -113,7 +125,7 @@ func (w *leakWatch) settled(limit resources, within time.Duration) resources {
 func (r resources) within(limit resources) bool {
 	return r.goroutines <= limit.goroutines+leakSlack && r.fds <= limit.fds+leakSlack &&
 		r.children <= limit.children && r.tmpFiles <= limit.tmpFiles &&
-		r.containers <= limit.containers && r.pgSessions <= limit.pgSessions+leakSlack
+		r.containers <= limit.containers && r.pgSessions <= limit.pgSessions+leakSlack && r.pgLocks <= limit.pgLocks
 }
 
 // check fails the test when, after n repetitions, anything grew beyond the
@@ -121,9 +133,9 @@ func (r resources) within(limit resources) bool {
 func (w *leakWatch) check(what string, n int) {
 	w.t.Helper()
 	after := w.settled(w.before, 10*time.Second)
-	w.t.Logf("%s ×%d: goroutines %d → %d, fds %d → %d, children %d → %d, temp files %d → %d, containers %d → %d, PostgreSQL sessions %d → %d, heap %.1f → %.1f MB",
+	w.t.Logf("%s ×%d: goroutines %d → %d, fds %d → %d, children %d → %d, temp files %d → %d, containers %d → %d, PostgreSQL sessions %d → %d, advisory locks %d → %d, heap %.1f → %.1f MB",
 		what, n, w.before.goroutines, after.goroutines, w.before.fds, after.fds, w.before.children, after.children,
-		w.before.tmpFiles, after.tmpFiles, w.before.containers, after.containers, w.before.pgSessions, after.pgSessions,
+		w.before.tmpFiles, after.tmpFiles, w.before.containers, after.containers, w.before.pgSessions, after.pgSessions, w.before.pgLocks, after.pgLocks,
 		float64(w.before.heap)/1e6, float64(after.heap)/1e6)
 	if after.children > 0 {
 		w.t.Logf("child processes: %s", childCommands(w.t))
@@ -143,6 +155,7 @@ func (w *leakWatch) check(what string, n int) {
 	per("files in the temp directory", w.before.tmpFiles, after.tmpFiles)
 	per("Docker containers", w.before.containers, after.containers)
 	per("PostgreSQL sessions", w.before.pgSessions, after.pgSessions)
+	per("PostgreSQL advisory locks", w.before.pgLocks, after.pgLocks)
 	detail := ""
 	if after.goroutines > w.before.goroutines+leakSlack {
 		detail += "\n" + goroutineSummary()
@@ -292,17 +305,19 @@ func ourContainers(t *testing.T) int {
 }
 
 // pgSessions counts the client sessions of dsn's database, but for the
-// one that counts them.
-func pgSessions(t *testing.T, dsn string) int {
+// one that counts them, and the advisory locks held in it (a cache's
+// lock of a source being loaded).
+func pgSessions(t *testing.T, dsn string) (sessions, locks int) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'),
+		(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&sessions, &locks); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return sessions, locks
 }

@@ -291,11 +291,7 @@ func TestLeakManifestSource(t *testing.T) {
 	ctx := context.Background()
 	c := leakDuckDB(t)
 	repeat(t, w, "check and read of a manifest-only source", leakRuns, func(int) {
-		src, err := goairbyte.GetSource(ctx, "source-leaky-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
-			connector.WithConfig(map[string]any{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src := manifestSource(t, env, "source-leaky-api", manifest)
 		if err := src.Check(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -616,11 +612,7 @@ func TestLeakCancelledManifestAndPostgresReads(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		cancelRead.Store(&cancel)
-		src, err := goairbyte.GetSource(ctx, "source-leaky-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
-			connector.WithConfig(map[string]any{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src := manifestSource(t, env, "source-leaky-api", manifest)
 		if _, err := src.Read(cctx, source.UseCache(pc), source.NoProgress()); !errors.Is(err, context.Canceled) {
 			t.Fatalf("a manifest read cancelled at its second page: %v", err)
 		}
@@ -1013,11 +1005,7 @@ func TestLeakManifestRecordsBroken(t *testing.T) {
 	env := leakEnv(t)
 	ctx := context.Background()
 	repeat(t, w, "manifest Records broken out of and panicking", leakRuns, func(int) {
-		src, err := goairbyte.GetSource(ctx, "source-paged-api", connector.WithEnvironment(env), connector.WithManifest(manifest),
-			connector.WithConfig(map[string]any{}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src := manifestSource(t, env, "source-paged-api", manifest)
 		for _, err := range src.Records(ctx, "items") {
 			if err != nil {
 				t.Fatal(err)
@@ -1072,6 +1060,18 @@ func TestLeakPython(t *testing.T) {
 			t.Fatal("a check told to fail succeeded")
 		}
 	})
+}
+
+// manifestSource is the manifest-only source name that manifest describes,
+// with an empty config.
+func manifestSource(t *testing.T, env *goairbyte.Environment, name string, manifest []byte) *goairbyte.Source {
+	t.Helper()
+	src, err := goairbyte.GetSource(context.Background(), name, connector.WithEnvironment(env), connector.WithManifest(manifest),
+		connector.WithConfig(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 // itemsManifest is a manifest-only source of one stream, items, read from

@@ -17,6 +17,13 @@ import (
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
+	if path := os.Getenv(openDuckDBEnv); path != "" { // see reopens
+		if err := openDuckDB(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
+	}
 	defer testenv.Teardown()
 	// A test that reads into the default Environment's default cache
 	// writes under a directory of its own, not the package's.
