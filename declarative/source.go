@@ -3,6 +3,7 @@ package declarative
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -45,6 +46,9 @@ func New(manifestText []byte, opts ...Option) (*Source, error) {
 		return nil, err
 	}
 	m, err := manifest.Load(manifestText)
+	if ne := (*manifest.NewerError)(nil); errors.As(err, &ne) {
+		return nil, unsupported(ne.Components)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +135,9 @@ func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
 			}
 		}
 	}
-	return out
+	// What only newer CDKs know: run without it, the manifest would be read
+	// as it was not written to be.
+	return append(out, m.Newer...)
 }
 
 // supportedTypes are the component types the engine builds. A manifest
