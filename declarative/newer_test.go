@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,5 +118,24 @@ func TestNewerFieldRefused(t *testing.T) {
 	}
 	if requests != 0 {
 		t.Errorf("%d requests were sent", requests)
+	}
+}
+
+// TestNewerPartsBesidePythonComponents: a manifest that uses newer parts
+// and Python components still lists its Python components, from the
+// function PythonComponents (which GetSource calls to pick the connector's
+// Docker image, whose CDK runs both) and in New's *UnsupportedError.
+func TestNewerPartsBesidePythonComponents(t *testing.T) {
+	text := strings.Replace(urlManifest(`url_base: "https://api.example.com", path: /items`),
+		"type: InlineSchemaLoader", "type: InlineSchemaLoader}\n    transformations: [{type: CustomTransformation, class_name: source_x.components.Fix}]\n    incremental_sync: {type: IncrementingCountCursor, cursor_field: id", 1)
+	got, err := PythonComponents([]byte(text))
+	if want := []string{"source_x.components.Fix at $.streams[0].transformations[0]"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("PythonComponents = %v, %v; want %v", got, err, want)
+	}
+	_, err = New([]byte(text))
+	for _, want := range []string{"CustomTransformation (Python class source_x.components.Fix) at $.streams[0].transformations[0]", "IncrementingCountCursor (added to the CDK after 6.31.1) at $.streams[0].incremental_sync"} {
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("New: %v, want an *UnsupportedError saying %s", err, want)
+		}
 	}
 }

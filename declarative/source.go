@@ -47,7 +47,8 @@ func New(manifestText []byte, opts ...Option) (*Source, error) {
 	}
 	m, err := manifest.Load(manifestText)
 	if ne := (*manifest.NewerError)(nil); errors.As(err, &ne) {
-		return nil, unsupported(ne.Components)
+		// Its Python components too, which a Docker image would run.
+		return nil, unsupported(unsupportedComponents(ne.Manifest))
 	}
 	if err != nil {
 		return nil, err

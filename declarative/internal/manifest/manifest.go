@@ -30,6 +30,9 @@ type NewerError struct {
 	Components []Component
 	// Validation is what the 6.31.1 schema found.
 	Validation error
+	// Manifest is the manifest prepared but not validated, to list its
+	// other components (Python classes) from.
+	Manifest *Manifest
 }
 
 // Error names the newer components and fields.
@@ -86,7 +89,7 @@ func fromMap(root *Map) (*Manifest, error) {
 			// The newer CDK's schema is what the manifest was written for:
 			// what it uses that 6.31.1 lacks is the answer, not the
 			// problems that lack makes the 6.31.1 schema find.
-			return nil, &NewerError{Components: newer, Validation: err}
+			return nil, &NewerError{Components: newer, Validation: err, Manifest: &Manifest{Root: prepared, Newer: newer}}
 		}
 		return nil, err
 	}
