@@ -51,10 +51,10 @@
 // (in February 2026, 490 of its 497 manifest-only connectors, 391 of them
 // on CDK 7). New loads a manifest of any version from 0.29 on and runs it
 // with CDK 6.31.1's behaviour for all that CDK 6.31.1 knows. What only
-// newer CDKs know (CDK 7.28.2 has 45 component types and 44 fields that
-// 6.31.1 lacks, listed in internal/manifest/newer.go; each changes what is
-// requested, read or emitted, none is a description) is refused, named with
-// its path: a field the 6.31.1 schema still validates
+// newer CDKs know (45 component types and 43 fields CDK 7.28.2 added,
+// listed in internal/manifest/newer.go; each changes what is requested,
+// read or emitted: the one field left out only names a stream) is refused,
+// named with its path: a field the 6.31.1 schema still validates
 // (transform_before_filtering, config_normalization_rules) leaves Spec
 // working and makes the calls that would use it return an
 // *UnsupportedError; a component type (HTTPAPIBudget under api_budget,
@@ -83,7 +83,9 @@
 // with use_cache: false, a RequestOption with field_name and field_path
 // injects the field_name (CDK 7 refuses the pair), and body_json options
 // of two components under one key fail the request (CDK 7 merges them
-// when their values are equal).
+// when their values are equal), and an is_data_feed stream emits the
+// records of its last page that are older than the window (CDK 7.28.2
+// filters them out).
 //
 // # Two engines, as in the CDK
 //

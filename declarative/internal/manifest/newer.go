@@ -9,9 +9,10 @@ import (
 // to 7.28.2 (airbytehq/airbyte-python-cdk, tag v7.28.2, commit 9cc7b80:
 // airbyte_cdk/sources/declarative/declarative_component_schema.yaml,
 // compared definition by definition with the 6.31.1 schema embedded here).
-// Each one changes what a connector requests, reads or emits (none is a
-// title or a description), so a manifest that uses one is refused rather
-// than run as CDK 6.31.1 would run it, without it. A field that no CDK
+// Each one listed changes what a connector requests, reads or emits (the
+// one field left out, DynamicDeclarativeStream's name, only names it), so
+// a manifest that uses one is refused rather than run as CDK 6.31.1 would
+// run it, without it. A field that no CDK
 // knows is ignored, as both CDKs ignore it.
 
 // newerTypes are the component types of CDK 7.28.2 that CDK 6.31.1 lacks.
@@ -48,7 +49,7 @@ var newerFields = map[string][]string{
 	"DeclarativeStream":                      {"file_uploader"},
 	"DpathExtractor":                         {"record_expander"},
 	"DpathFlattenFields":                     {"key_transformation", "replace_record"},
-	"DynamicDeclarativeStream":               {"name", "use_parent_parameters"},
+	"DynamicDeclarativeStream":               {"use_parent_parameters"}, // and name, which only names it
 	"DynamicSchemaLoader":                    {"schema_filter"},
 	"ExponentialBackoffStrategy":             {"jitter_range_in_seconds"},
 	"HttpRequester":                          {"fetch_properties_from_endpoint", "query_properties", "request_body", "url"},
