@@ -301,7 +301,13 @@ func (b *builder) retriever(n *manifest.Map, streamName string, streamNode *mani
 	if v, _ := n.Map("requester").Get("use_cache"); v == true || (level == 0 && b.parents[streamName]) || level == 1 {
 		r.requester.send.useCache = true
 	}
-	if r.paginator, err = b.paginator(n.Map("paginator"), r.requester.urlBase); err != nil {
+	// The paginator strips from a next-page URL the requester's url, else
+	// its url_base (CDK 7.28.2's create_simple_retriever: _url or _url_base).
+	urlBase := r.requester.urlBase
+	if r.requester.url != nil {
+		urlBase = r.requester.url
+	}
+	if r.paginator, err = b.paginator(n.Map("paginator"), urlBase); err != nil {
 		return nil, fmt.Errorf("paginator: %w", err)
 	}
 	var ts []transformation
@@ -327,8 +333,16 @@ func (b *builder) requester(n *manifest.Map, streamName string) (*httpRequester,
 		r.method = strings.ToUpper(m)
 	}
 	var err error
-	if r.urlBase, err = b.requireTemplate(n, "url_base"); err != nil {
+	// A requester without url_base or path is one only newer CDKs accept
+	// (the manifest package lets its url through only without url_base).
+	r.joinsAsCDK7 = !n.Has("url_base") || !n.Has("path")
+	if r.url, err = b.template(n, "url"); err != nil {
 		return nil, err
+	}
+	if r.url == nil || n.Has("url_base") {
+		if r.urlBase, err = b.requireTemplate(n, "url_base"); err != nil {
+			return nil, err
+		}
 	}
 	if r.path, err = b.template(n, "path"); err != nil {
 		return nil, err

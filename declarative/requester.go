@@ -13,12 +13,72 @@ import (
 // its templates, the authenticator's options and the options of the
 // paginator and stream slicer, and sends it through its sender.
 type httpRequester struct {
-	urlBase *tmpl
-	path    *tmpl
-	method  string
-	opts    *optionsProvider
-	auth    authenticator
-	send    *sender
+	urlBase *tmpl // nil: none, only with url
+	url     *tmpl // nil: none
+	path    *tmpl // nil: none
+	// joinsAsCDK7: the requester has url or lacks url_base or path, as
+	// only CDKs newer than 6.31.1 accept, and its URL is built as they
+	// build it (target).
+	joinsAsCDK7 bool
+	method      string
+	opts        *optionsProvider
+	auth        authenticator
+	send        *sender
+}
+
+// target is the URL of a request before its query. With url_base and
+// path, as CDK 6.31.1 has them, it is url_base with a slash added (its
+// get_url_base: os.path.join(url_base, "")) joined to the path. Otherwise
+// it is built as CDK 7.28.2's HttpRequester._get_url builds it
+// (airbyte_cdk/sources/declarative/requesters/http_requester.py): url_base
+// joined to the path if url_base is not empty, else url joined to the
+// path if the path is not empty, else url, where joining (_join_url)
+// keeps the base as it is for an empty path and otherwise adds a slash to
+// it before urljoin. In both the path loses its leading slashes, and a
+// RequestPath page token replaces it.
+func (r *httpRequester) target(v *vars, pathOverride *string) (string, error) {
+	eval := func(t *tmpl) (string, error) {
+		if t == nil {
+			return "", nil
+		}
+		return t.evalStr(v)
+	}
+	// Evaluated in the CDK's order: url (7.28.2 only), url_base, path.
+	var url string
+	var err error
+	if r.joinsAsCDK7 {
+		if url, err = eval(r.url); err != nil {
+			return "", err
+		}
+	}
+	base, err := eval(r.urlBase)
+	if err != nil {
+		return "", err
+	}
+	path := ""
+	if pathOverride != nil && *pathOverride != "" {
+		path = *pathOverride
+	} else if path, err = eval(r.path); err != nil {
+		return "", err
+	} else {
+		path = strings.TrimLeft(path, "/")
+	}
+	if !r.joinsAsCDK7 {
+		if !strings.HasSuffix(base, "/") {
+			base += "/"
+		}
+		return urljoin(base, path), nil
+	}
+	if base == "" {
+		base = url
+	}
+	if path == "" {
+		return base, nil
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return urljoin(base, path), nil
 }
 
 // bodyMethods are the methods requests sends a body with.
@@ -28,23 +88,10 @@ var bodyMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH
 // the requester's path (a RequestPath page token); extra are the options
 // of the paginator and stream slicer.
 func (r *httpRequester) build(ctx context.Context, rc *readContext, v *vars, pathOverride *string, extra requestOptions) (*outRequest, error) {
-	base, err := r.urlBase.evalStr(v)
+	u, err := r.target(v, pathOverride)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.HasSuffix(base, "/") {
-		base += "/"
-	}
-	var path string
-	if pathOverride != nil && *pathOverride != "" {
-		path = *pathOverride
-	} else if r.path != nil {
-		if path, err = r.path.evalStr(v); err != nil {
-			return nil, err
-		}
-		path = strings.TrimLeft(path, "/")
-	}
-	u := urljoin(base, path)
 	if err := missingSchema(u); err != nil {
 		return nil, err
 	}

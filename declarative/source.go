@@ -3,6 +3,7 @@ package declarative
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -45,6 +46,10 @@ func New(manifestText []byte, opts ...Option) (*Source, error) {
 		return nil, err
 	}
 	m, err := manifest.Load(manifestText)
+	if ne := (*manifest.NewerError)(nil); errors.As(err, &ne) {
+		// Its Python components too, which a Docker image would run.
+		return nil, unsupported(unsupportedComponents(ne.Manifest))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +136,9 @@ func unsupportedComponents(m *manifest.Manifest) []manifest.Component {
 			}
 		}
 	}
-	return out
+	// What only newer CDKs know: run without it, the manifest would be read
+	// as it was not written to be.
+	return append(out, m.Newer...)
 }
 
 // supportedTypes are the component types the engine builds. A manifest

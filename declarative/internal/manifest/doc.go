@@ -14,9 +14,15 @@
 //     selector's extractor a DpathExtractor, ...);
 //   - pushes $parameters down into every nested component, where they fill
 //     fields that are absent or falsy (the CDK's ManifestComponentTransformer);
-//   - validates the result against the CDK's component schema (embedded,
-//     declarative_component_schema.yaml of CDK 6.31.1) and checks the
-//     manifest version, with errors naming the JSON path at fault.
+//   - lists what only CDKs newer than 6.31.1 know ([Manifest].Newer: the
+//     component types and fields CDK 7.28.2 added), validates the result
+//     against the CDK's component schema (embedded,
+//     declarative_component_schema.yaml of CDK 6.31.1, with an
+//     HttpRequester's url added and its url_base and path made optional, as
+//     in CDK 7.28.2) and checks that the manifest version is 0.29 or later,
+//     with errors naming the JSON path at fault. A manifest the 6.31.1
+//     schema fails because it uses newer parts is a [NewerError] naming
+//     them.
 //
 // The result, [Manifest].Root, is what the engine in package declarative
 // builds its components from. [Manifest.Components] lists every component

@@ -12,16 +12,40 @@ import (
 
 var printer = message.NewPrinter(language.English)
 
-// cdkVersion is the version of the Python CDK whose behaviour this package
-// reproduces; a manifest newer than it is refused as the CDK refuses it.
-const cdkMajor, cdkMinor = 6, 31
-
 // Manifest is a loaded manifest: references resolved, default component
 // types filled in, $parameters pushed down into every component, and
 // validated against the component schema. Root must not be modified.
 type Manifest struct {
 	// Root is the resolved manifest, the document the CDK builds from.
 	Root *Map
+	// Newer lists the components and fields of Root that only CDKs newer
+	// than 6.31.1 know (see NewerError).
+	Newer []Component
+}
+
+// NewerError is a manifest that does not validate against the 6.31.1
+// schema because it uses components or fields only newer CDKs know.
+type NewerError struct {
+	// Components lists them, as newerComponents does.
+	Components []Component
+	// Validation is what the 6.31.1 schema found.
+	Validation error
+	// Manifest is the manifest prepared but not validated, to list its
+	// other components (Python classes) from.
+	Manifest *Manifest
+}
+
+// Error names the newer components and fields.
+func (e *NewerError) Error() string {
+	var b strings.Builder
+	b.WriteString("manifest: uses what only CDKs newer than 6.31.1 know: ")
+	for i, c := range e.Components {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.Type + " at " + c.Path)
+	}
+	return b.String()
 }
 
 // Load parses a manifest (YAML or JSON) and prepares it as the Python CDK's
@@ -59,13 +83,20 @@ func fromMap(root *Map) (*Manifest, error) {
 	if !truthy(mustGet(prepared, "streams")) && !truthy(mustGet(prepared, "dynamic_streams")) {
 		return nil, &ValidationError{Problems: []Problem{{Path: "$", Message: "a valid manifest should have at least one stream defined"}}}
 	}
+	newer := newerComponents(prepared)
 	if err := validate(prepared); err != nil {
+		if len(newer) > 0 {
+			// The newer CDK's schema is what the manifest was written for:
+			// what it uses that 6.31.1 lacks is the answer, not the
+			// problems that lack makes the 6.31.1 schema find.
+			return nil, &NewerError{Components: newer, Validation: err, Manifest: &Manifest{Root: prepared, Newer: newer}}
+		}
 		return nil, err
 	}
 	if err := checkVersion(prepared); err != nil {
 		return nil, err
 	}
-	return &Manifest{Root: prepared}, nil
+	return &Manifest{Root: prepared, Newer: newer}, nil
 }
 
 func mustGet(m *Map, k string) any {
@@ -82,9 +113,6 @@ func checkVersion(root *Map) error {
 	major, minor, ok := parseVersion(s)
 	if !ok {
 		return &Error{Message: fmt.Sprintf("the manifest version %q is not a valid version", s)}
-	}
-	if major > cdkMajor || (major == cdkMajor && minor > cdkMinor) {
-		return &Error{Message: fmt.Sprintf("the manifest version %s is greater than the CDK version this engine follows (%d.%d): the manifest may use features that are not supported", s, cdkMajor, cdkMinor)}
 	}
 	if major == 0 && minor < 29 {
 		return &Error{Message: fmt.Sprintf("the manifest version %s predates the low-code framework's beta (0.29.0) and is incompatible", s)}

@@ -180,7 +180,7 @@ func TestLoadErrors(t *testing.T) {
 		"circular":   "version: 6.0.0\na: '#/b'\nb: '#/a'\nstreams: [{$ref: '#/a'}]\ncheck: {stream_names: []}",
 		"undefined":  "version: 6.0.0\nstreams: ['#/nope']\ncheck: {stream_names: []}",
 		"no streams": "version: 6.0.0\ncheck: {stream_names: []}\nstreams: []",
-		"too new":    "version: 7.0.0\ncheck: {stream_names: [a]}\nstreams: [{type: DeclarativeStream, name: a, retriever: {type: SimpleRetriever, requester: {type: HttpRequester, url_base: x}, record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: []}}}}]",
+		"too old":    "version: 0.28.0\ncheck: {stream_names: [a]}\nstreams: [{type: DeclarativeStream, name: a, retriever: {type: SimpleRetriever, requester: {type: HttpRequester, url_base: x, path: y}, record_selector: {type: RecordSelector, extractor: {type: DpathExtractor, field_path: []}}}}]",
 		"not yaml":   "a: [",
 	} {
 		if _, err := Load([]byte(src)); err == nil {

@@ -30,6 +30,9 @@ var componentSchema = sync.OnceValues(func() (*componentSchemaSet, error) {
 	if !ok {
 		return nil, errors.New("manifest: the embedded component schema is not a mapping")
 	}
+	if err := withImplementedNewer(root); err != nil {
+		return nil, err
+	}
 	c := jsonschema.NewCompiler()
 	const url = "declarative_component_schema.json"
 	if err := c.AddResource(url, plain(root)); err != nil {
@@ -51,6 +54,22 @@ var componentSchema = sync.OnceValues(func() (*componentSchemaSet, error) {
 type componentSchemaSet struct {
 	schema *jsonschema.Schema
 	types  map[string]bool
+}
+
+// withImplementedNewer changes the 6.31.1 schema as CDK 7.28.2's schema
+// changed it where the engine runs what the change allows: an
+// HttpRequester has a url (a string, as url_base) and needs neither
+// url_base nor path.
+func withImplementedNewer(root *Map) error {
+	hr := root.Map("definitions").Map("HttpRequester")
+	if hr == nil || hr.Map("properties") == nil {
+		return errors.New("manifest: the embedded component schema has no HttpRequester")
+	}
+	url := NewMap()
+	url.Set("type", "string")
+	hr.Map("properties").Set("url", url)
+	hr.Set("required", []any{"type"})
+	return nil
 }
 
 // isComponentType reports whether name is a component type of the schema
