@@ -73,8 +73,9 @@
 // the engine its HTTP client and clock. With no way given, a source the registry marks
 // manifest-only runs the same way from its published manifest (downloaded
 // and kept in the disk cache; GOAIRBYTE_MANIFEST_DIR reads local ones
-// instead), or from its Docker image when the manifest needs Python
-// components. See package registry and, in the repository, the README's
+// instead), or from its Docker image when the manifest uses what the
+// engine does not run (Python components, parts of newer CDKs) and a
+// Docker engine answers. See package registry and, in the repository, the README's
 // section "Manifest-only connectors without Python or Docker" and
 // examples/manifest.
 //

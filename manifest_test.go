@@ -23,6 +23,7 @@ import (
 	"github.com/x/goairbyte/cache/duckdb"
 	"github.com/x/goairbyte/cache/postgres"
 	"github.com/x/goairbyte/connector"
+	"github.com/x/goairbyte/declarative"
 	"github.com/x/goairbyte/executor"
 	"github.com/x/goairbyte/internal/core"
 	"github.com/x/goairbyte/internal/replaytest"
@@ -378,7 +379,8 @@ func firstDiff(got, want []string) string {
 // file marks manifest-only, their manifests served by a local server laid
 // out as Airbyte's: one without Python code runs natively (and offline
 // from the cache once downloaded), one with components.py runs in Docker
-// or fails saying why.
+// or fails saying why, one with a part only newer CDKs know runs in Docker
+// or natively with that part refused.
 func TestManifestOnlyResolution(t *testing.T) {
 	ctx := context.Background()
 	var sendinblue replaytest.Connector
@@ -393,6 +395,12 @@ func TestManifestOnlyResolution(t *testing.T) {
 		"/source-sendinblue/latest/manifest.yaml": readFile(t, sendinblue.Manifest),
 		"/source-gnews/latest/manifest.yaml":      readFile(t, filepath.Join(gnews, "manifest.yaml")),
 		"/source-gnews/latest/components.zip":     zipped(t, "components.py", readFile(t, filepath.Join(gnews, "components.py"))),
+		// Fields only CDKs newer than 6.31.1 know, which the engine does
+		// not run, as Airbyte publishes manifests for its image's CDK: one
+		// of the manifest's root, one of the campaigns stream (the check's).
+		"/source-brevo-newer/latest/manifest.yaml": append(readFile(t, sendinblue.Manifest), "\nmax_concurrent_async_job_count: 2\n"...),
+		"/source-brevo-stream/latest/manifest.yaml": bytes.Replace(readFile(t, sendinblue.Manifest),
+			[]byte("          type: RecordSelector\n"), []byte("          type: RecordSelector\n          transform_before_filtering: true\n"), 1),
 	}
 	var hits atomic.Int64
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -408,7 +416,9 @@ func TestManifestOnlyResolution(t *testing.T) {
 	regFile := filepath.Join(dir, "registry.json")
 	os.WriteFile(regFile, []byte(`{"sources": [
 		{"dockerRepository": "airbyte/source-sendinblue", "dockerImageTag": "0.2.3", "language": "manifest-only", "name": "Brevo"},
-		{"dockerRepository": "airbyte/source-gnews", "dockerImageTag": "0.2.5", "tags": ["language:manifest-only"], "name": "GNews"}],
+		{"dockerRepository": "airbyte/source-gnews", "dockerImageTag": "0.2.5", "tags": ["language:manifest-only"], "name": "GNews"},
+		{"dockerRepository": "airbyte/source-brevo-newer", "dockerImageTag": "0.3.0", "language": "manifest-only", "name": "Brevo, newer"},
+		{"dockerRepository": "airbyte/source-brevo-stream", "dockerImageTag": "0.3.1", "language": "manifest-only", "name": "Brevo, newer stream"}],
 		"destinations": []}`), 0o644)
 	cacheDir := filepath.Join(dir, "cache")
 	envWith := func(opts ...registry.Option) *goairbyte.Environment {
@@ -468,6 +478,27 @@ func TestManifestOnlyResolution(t *testing.T) {
 		!strings.Contains(err.Error(), "airbyte/source-gnews:0.2.5") {
 		t.Fatalf("components with no Docker engine: %v", err)
 	}
+	// Newer parts with no Docker engine: a field of the manifest's root
+	// fails the engine's build, which says so and names the image...
+	_, err = goairbyte.GetSource(ctx, "source-brevo-newer", connector.WithEnvironment(envWith()))
+	if !errors.Is(err, declarative.ErrUnsupported) || !strings.Contains(err.Error(), "$.max_concurrent_async_job_count") ||
+		!strings.Contains(err.Error(), "airbyte/source-brevo-newer:0.3.0") {
+		t.Fatalf("a newer root field with no Docker engine: %v", err)
+	}
+	// ...and one of a stream runs natively, that stream refused by name
+	// before any request.
+	src, err := goairbyte.GetSource(ctx, "source-brevo-stream", connector.WithEnvironment(envWith()),
+		connector.WithConfig(sendinblue.Config))
+	if err != nil {
+		t.Fatalf("a newer stream field with no Docker engine: %v", err)
+	}
+	if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindInProcess {
+		t.Fatalf("a newer stream field with no Docker engine: runs as %s, want natively in process", src)
+	}
+	if err := src.Check(ctx); !errors.Is(err, declarative.ErrUnsupported) ||
+		!strings.Contains(err.Error(), "$.streams[0].retriever.record_selector.transform_before_filtering") {
+		t.Fatalf("a newer stream field natively: Check gave %v, want the field refused by name", err)
+	}
 	// With an engine, its Docker image.
 	if hadDockerHost {
 		os.Setenv("DOCKER_HOST", dockerHost)
@@ -475,12 +506,15 @@ func TestManifestOnlyResolution(t *testing.T) {
 		os.Unsetenv("DOCKER_HOST")
 	}
 	testenv.Docker(t)
-	src, err := goairbyte.GetSource(ctx, "source-gnews", connector.WithEnvironment(envWith()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindDocker || m.Image != "airbyte/source-gnews:0.2.5" {
-		t.Fatalf("components with a Docker engine: runs as %s, want the image airbyte/source-gnews:0.2.5", src)
+	for name, image := range map[string]string{"source-gnews": "airbyte/source-gnews:0.2.5",
+		"source-brevo-newer": "airbyte/source-brevo-newer:0.3.0", "source-brevo-stream": "airbyte/source-brevo-stream:0.3.1"} {
+		src, err := goairbyte.GetSource(ctx, name, connector.WithEnvironment(envWith()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindDocker || m.Image != image {
+			t.Fatalf("%s with a Docker engine: runs as %s, want the image %s", name, src, image)
+		}
 	}
 }
 

@@ -30,9 +30,11 @@
 // installed), else an executable
 // named like the connector on PATH, else what the connector registry
 // offers: for a manifest-only source its published manifest, run natively
-// (or its Docker image when the manifest needs Python components, which
-// only the Python CDK runs; with no Docker engine that is an error
-// matching executor.ErrNotInstalled naming them); for the others their PyPI package
+// (or its Docker image when a Docker engine answers and the manifest uses
+// what the engine does not run: Python components, which only the Python
+// CDK runs — with no Docker engine an error matching
+// executor.ErrNotInstalled naming them —, or parts only CDKs newer than
+// 6.31.1 know); for the others their PyPI package
 // when Python is available, their Docker image when a Docker engine
 // answers.
 //

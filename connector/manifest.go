@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,9 +21,9 @@ import (
 
 // This file runs sources from declarative manifests: one given with
 // WithManifest, or the published manifest of a connector the registry
-// says is manifest-only. Either runs in process on the declarative engine,
-// unless it needs Python code, which only the connector's Docker image
-// runs.
+// says is manifest-only. Either runs in process on the declarative engine;
+// the registry's, from the connector's Docker image instead when its
+// manifest uses what the engine does not run and a Docker engine answers.
 
 // wayManifest is how check names the manifest way of running a connector.
 const wayManifest = "WithManifest"
@@ -161,33 +162,44 @@ func (s *settings) inProcess(name string, src *declarative.Source, rt executor.R
 }
 
 // fromRegistryManifest runs a connector the registry says is manifest-only:
-// natively from its published manifest, or, when the manifest needs Python
-// components, from its Docker image when a Docker engine answers.
+// natively from its published manifest, or from its Docker image when the
+// manifest uses what the engine does not run — custom components in
+// Python, parts only CDKs newer than 6.31.1 know (Airbyte publishes
+// manifests for the CDK its image holds) — and a Docker engine answers.
+// Without one, a manifest with Python components, or one whose other such
+// parts the engine cannot build around (a newer field of the manifest's
+// root), is an error naming them; one whose streams alone use such parts
+// runs natively: those streams are refused by name, the others read.
 func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Connector, env *Environment,
 	rt executor.Runtime, docker func(image string) (resolved, error)) (resolved, error) {
 	m, err := env.Registry().Manifest(ctx, entry.Name, s.version)
 	if err != nil {
 		return resolved{}, err
 	}
-	// The manifest is loaded once, by the engine, which lists its Python
-	// components too: loading is most of what a GetSource costs, and a
+	// The manifest is loaded once, by the engine, which lists what it does
+	// not run too: loading is most of what a GetSource costs, and a
 	// second load for the list doubled it (BenchmarkGetSourceManifest: the
 	// corpus's largest manifest 0.49-0.67 s and 310 MB allocated against
 	// 0.23-0.29 s and 157 MB, the median one 7.5-11.5 ms against 3.6-3.9
-	// ms). Only a manifest the engine cannot build is loaded again, to
-	// tell whether its image runs it. Nothing is kept across GetSource
-	// calls: a built engine of the largest holds 23 MB, for 0.23 s saved.
+	// ms). Only a manifest the engine cannot build otherwise is loaded
+	// again, to tell whether its image runs it. Nothing is kept across
+	// GetSource calls: a built engine of the largest holds 23 MB, for
+	// 0.23 s saved.
 	src, berr := s.engine(entry.Name, m.YAML, m.From, rt, env)
-	var custom []string
-	if berr == nil {
-		custom = src.PythonComponents()
-	} else if custom, err = declarative.PythonComponents(m.YAML); err != nil {
-		return resolved{}, fmt.Errorf("%s: the manifest %s: %w", entry.Name, m.From, err)
+	var parts, custom []string
+	var ue *declarative.UnsupportedError
+	switch {
+	case berr == nil:
+		parts, custom = unrun(src.Unsupported())
+	case errors.As(berr, &ue):
+		parts, custom = unrun(ue.Components)
+	default:
+		if custom, err = declarative.PythonComponents(m.YAML); err != nil {
+			return resolved{}, fmt.Errorf("%s: the manifest %s: %w", entry.Name, m.From, err)
+		}
+		parts = custom
 	}
-	// A source only the manifest directory holds has no image: the engine
-	// runs it, and refuses the streams of components it does not run, as
-	// for a manifest given with WithManifest.
-	if len(custom) == 0 || entry.DockerRepository == "" {
+	native := func() (resolved, error) {
 		if err := s.checkWay(entry.Name, wayRegistryManifest); err != nil {
 			return resolved{}, err
 		}
@@ -197,16 +209,45 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 		}
 		return s.inProcess(entry.Name, src, rt)
 	}
+	// A source only the manifest directory holds has no image: the engine
+	// runs it, and refuses the streams of components it does not run, as
+	// for a manifest given with WithManifest.
+	if len(parts) == 0 || entry.DockerRepository == "" {
+		return native()
+	}
 	image := runmethod.DockerImage(entry, s.version)
-	perr := runmethod.PingDocker(ctx)
-	if perr != nil {
-		return resolved{}, &pythonComponentsError{Connector: entry.Name, Components: custom,
-			HasComponentsPy: m.ComponentsPy != nil, Image: image, DockerErr: perr}
+	if perr := runmethod.PingDocker(ctx); perr != nil {
+		if len(custom) > 0 {
+			return resolved{}, &pythonComponentsError{Connector: entry.Name, Components: custom,
+				HasComponentsPy: m.ComponentsPy != nil, Image: image, DockerErr: perr}
+		}
+		if berr != nil {
+			return resolved{}, fmt.Errorf("%w; a Docker engine would run its image %s, but none answers (%v)", berr, image, perr)
+		}
+		env.Logger().Warn("manifest-only connector runs natively without what its manifest uses and the engine does not run; "+
+			"the streams that use it are refused; a Docker engine would run its image", "connector", entry.Name,
+			"unsupported", strings.Join(parts, ", "), "image", image, "docker", perr.Error())
+		return native()
 	}
 	if err := s.checkWay(entry.Name, wayRegistryDocker); err != nil {
 		return resolved{}, err
 	}
-	env.Logger().Debug("manifest-only connector needs Python components: running its Docker image",
-		"connector", entry.Name, "image", image, "components", strings.Join(custom, ", "))
+	env.Logger().Debug("manifest-only connector uses what the engine does not run: running its Docker image",
+		"connector", entry.Name, "image", image, "unsupported", strings.Join(parts, ", "))
 	return docker(image)
+}
+
+// unrun names the parts of a manifest the engine does not run, each as
+// "type at path", and apart from them its Python components, each as
+// "class at path" (as declarative.PythonComponents names them).
+func unrun(comps []declarative.UnsupportedComponent) (parts, custom []string) {
+	for _, c := range comps {
+		if c.ClassName != "" {
+			custom = append(custom, c.ClassName+" at "+c.Path)
+			parts = append(parts, c.ClassName+" at "+c.Path)
+		} else {
+			parts = append(parts, c.Type+" at "+c.Path)
+		}
+	}
+	return parts, custom
 }

@@ -12,8 +12,8 @@ import (
 // unless New refuses what only newer CDKs know. A manifest that does not
 // load is an error; one that the 6.31.1 schema fails because it uses
 // such newer parts has its Python components listed all the same. A Source
-// built from the text already knows them: its PythonComponents method
-// loads nothing again.
+// built from the text already knows them, and what else it does not run:
+// its Unsupported method loads nothing again.
 func PythonComponents(manifestText []byte) ([]string, error) {
 	m, err := manifest.Load(manifestText)
 	if ne := (*manifest.NewerError)(nil); errors.As(err, &ne) {
@@ -25,10 +25,15 @@ func PythonComponents(manifestText []byte) ([]string, error) {
 	return pythonComponents(m.Components()), nil
 }
 
-// PythonComponents lists the manifest's custom components as the function
-// PythonComponents does, from the manifest New loaded.
-func (s *Source) PythonComponents() []string {
-	return pythonComponents(s.unsupported)
+// Unsupported lists every component and field of the manifest New loaded
+// that the engine does not run — custom components naming a Python class
+// (ClassName set), parts only CDKs newer than 6.31.1 know, components of
+// 6.31.1 the engine does not build — or none when it runs them all. Check,
+// Discover and Read refuse the streams (or the whole connector) that use
+// them with an *UnsupportedError; an Airbyte image of the connector runs
+// them.
+func (s *Source) Unsupported() []UnsupportedComponent {
+	return unsupported(s.unsupported).Components
 }
 
 // pythonComponents are the components of comps that name a Python class.

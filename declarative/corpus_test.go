@@ -136,11 +136,18 @@ func TestCorpusDiscoverAndRefusals(t *testing.T) {
 		config, _ := os.ReadFile(filepath.Join(c.dir, "config.json"))
 		if needsPython(c.dir) {
 			python++
-			// The Source lists the Python components the function finds
-			// in the text, which a GetSource no longer calls.
+			// The Source lists, among what it does not run, the Python
+			// components the function finds in the text, which a
+			// GetSource no longer calls.
 			want, perr := PythonComponents(text)
-			if got := src.PythonComponents(); perr != nil || len(got) == 0 || !slices.Equal(got, want) {
-				t.Errorf("%s: Source.PythonComponents() = %v, PythonComponents(text) = %v, %v", c.name, got, want, perr)
+			var got []string
+			for _, u := range src.Unsupported() {
+				if u.ClassName != "" {
+					got = append(got, u.ClassName+" at "+u.Path)
+				}
+			}
+			if perr != nil || len(got) == 0 || !slices.Equal(got, want) {
+				t.Errorf("%s: Source.Unsupported()'s classes = %v, PythonComponents(text) = %v, %v", c.name, got, want, perr)
 			}
 			// Refused before any request: the client has no transport.
 			err := src.Read(context.Background(), config, allStreams(src), nil, func(*protocol.Message) error { return nil })
