@@ -117,6 +117,30 @@
 // do [InvalidConfigError] and the errors of [ParseCatalog] and
 // [ParseState]. Everything else is a system_error.
 //
+// # As a Docker image
+//
+// The Airbyte platform does not run a connector image's ENTRYPOINT: it
+// replaces it with sh -c and a script that runs eval "$AIRBYTE_ENTRYPOINT
+// read --config ...", with sleep and kill beside it, as a user that is not
+// root (airbyte-platform, airbyte-workload-launcher's
+// ContainerCommandFactory.kt and ConnectorPodFactory.kt). So an image for
+// the platform needs a /bin/sh with those commands and the variable, or the
+// job fails at once (no sh; exit 127 without AIRBYTE_ENTRYPOINT); Airbyte's
+// connector images also carry the labels io.airbyte.name and
+// io.airbyte.version. goairbyte, PyAirbyte and docker run use ENTRYPOINT.
+// Built static (CGO_ENABLED=0), a kit connector needs nothing else:
+//
+//	FROM scratch
+//	COPY busybox /bin/sh
+//	COPY myconnector /myconnector
+//	ENV AIRBYTE_ENTRYPOINT=/myconnector
+//	LABEL io.airbyte.name=me/source-mine io.airbyte.version=0.1.0
+//	ENTRYPOINT ["/myconnector"]
+//
+// with a statically linked busybox (Debian's busybox-static) in the build
+// context, as goairbyte's own images in docker/ are built; FROM busybox or
+// alpine with the binary copied in does as well.
+//
 // # Helpers
 //
 // [ParseCatalog] and [ParseState] read the catalog and state arguments the
