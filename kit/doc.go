@@ -71,6 +71,14 @@
 // otherwise take it for a record of 1 January 1970. A connector that emits
 // many records fast may set EmittedAt itself, one value for a whole page.
 //
+// A read's STREAM and GLOBAL STATE messages without sourceStats get
+// sourceStats.recordCount from Serve, as the Python CDK sets it: the
+// records since the last state, counted as the Airbyte platform counts
+// them to check it (a STREAM state, its stream's records since that
+// stream's last state; a GLOBAL state, every stream's, the streams it
+// lists counted again from 0); a mismatch can fail a platform sync. A
+// connector that sets sourceStats itself keeps its own.
+//
 // A connector tells what it does in LOG messages (protocol.TypeLog), which a
 // runner passes to its logger with every secret masked (Serve masks the
 // config's secret fields itself too). Run by Serve as a program, what it

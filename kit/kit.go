@@ -243,6 +243,7 @@ func (s *server) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(s.stderr, "%s%s: %v\n", usage(s.program, s.commands), s.program, err)
 		return 2
 	}
+	s.out.counts.on = inv.command == cmdRead
 	code := 0
 	if err := s.command(ctx, inv); err != nil {
 		s.report(err)

@@ -50,6 +50,8 @@ type output struct {
 	// (kitcore.Ends). Tracked here, in the encoder, not by a wrapper
 	// around emit, which would hide the encoder from EmitCopies.
 	ends kitcore.Ends
+	// counts stamps sourceStats on a read's states (recordCounts).
+	counts recordCounts
 	// unmask ends the masking of the config's secret values (setSecrets)
 	// in the text of LOG, TRACE and CONNECTION_STATUS messages and stderr
 	// lines; nil until the config is read.
@@ -154,6 +156,14 @@ func (o *output) emit(m *protocol.Message) error {
 		rec.EmittedAt = time.Now().UnixMilli()
 		stamped.Record = &rec
 		m = &stamped
+	}
+	if o.counts.on {
+		switch {
+		case m.Type == protocol.TypeRecord && m.Record != nil:
+			o.counts.record(m.Record)
+		case m.Type == protocol.TypeState && m.State != nil:
+			m = o.counts.state(m)
+		}
 	}
 	if o.unmask != nil && m.Type != protocol.TypeRecord {
 		m = o.maskedMessage(m)
