@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,8 @@ func runAsPlatform(ctx context.Context, t *testing.T, cli *client.Client, image,
 // the binary fails there at once (no /bin/sh), as does one without
 // AIRBYTE_ENTRYPOINT (exit 127). The images also carry the
 // io.airbyte.name and io.airbyte.version labels of Airbyte's connector
-// images, the version their tag's.
+// images, the version their tag's, and AIRBYTE_ENTRYPOINT is their
+// entrypoint, as Airbyte's acceptance tests require.
 func TestImagesRunAsThePlatformRunsThem(t *testing.T) {
 	cli := testenv.Docker(t)
 	faker := testenv.FakerImage(t, cli)
@@ -116,6 +118,13 @@ func TestImagesRunAsThePlatformRunsThem(t *testing.T) {
 		name, version, _ := strings.Cut(image, ":")
 		if l := inspect.Config.Labels; l["io.airbyte.name"] != name || l["io.airbyte.version"] != version {
 			t.Errorf("%s: labels %v, want io.airbyte.name=%s and io.airbyte.version=%s", image, l, name, version)
+		}
+		// Airbyte's connector acceptance tests hold AIRBYTE_ENTRYPOINT to the
+		// entrypoint, joined by spaces (airbyte, connector_acceptance_test
+		// tests/test_core.py, test_image_environment_variables).
+		entry := strings.Join(inspect.Config.Entrypoint, " ")
+		if !slices.Contains(inspect.Config.Env, "AIRBYTE_ENTRYPOINT="+entry) {
+			t.Errorf("%s: environment %v, want AIRBYTE_ENTRYPOINT=%s, its entrypoint", image, inspect.Config.Env, entry)
 		}
 	}
 	out := runAsPlatform(ctx, t, cli, faker, inputs, "read --config config.json --catalog catalog.json", "")
