@@ -10,6 +10,10 @@
 FROM scratch
 ARG VERSION=dev
 COPY busybox /bin/sh
+# The engine spools an AsyncRetriever's downloads to $TMPDIR, else /tmp,
+# which FROM scratch lacks and the platform does not mount (its connector
+# runs as uid 1000): made here, writable by all, as in Airbyte's images.
+RUN ["/bin/sh", "-c", "mkdir -m 1777 /tmp"]
 COPY source-declarative-manifest /source-declarative-manifest
 ENV AIRBYTE_ENTRYPOINT=/source-declarative-manifest
 LABEL io.airbyte.name=goairbyte/source-declarative-manifest io.airbyte.version=$VERSION

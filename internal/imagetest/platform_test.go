@@ -127,6 +127,13 @@ func TestImagesRunAsThePlatformRunsThem(t *testing.T) {
 			t.Errorf("%s: environment %v, want AIRBYTE_ENTRYPOINT=%s, its entrypoint", image, inspect.Config.Env, entry)
 		}
 	}
+	// The engine spools an AsyncRetriever's downloads in /tmp, which a
+	// FROM scratch image has not: the manifest image makes it, for anyone.
+	res := testenv.RunContainer(ctx, t, cli, testenv.ContainerRun{Image: manifest, User: "1000:1000",
+		Entrypoint: []string{"sh", "-c", "echo spooled > /tmp/spool && cat /tmp/spool"}})
+	if res.ExitCode != 0 || strings.TrimSpace(string(res.Stdout)) != "spooled" {
+		t.Errorf("%s: a file in /tmp as uid 1000: exit %d, %s%s", manifest, res.ExitCode, res.Stdout, res.Stderr)
+	}
 	out := runAsPlatform(ctx, t, cli, faker, inputs, "read --config config.json --catalog catalog.json", "")
 	records := 0
 	for _, m := range messages(t, out) {
