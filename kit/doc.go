@@ -102,6 +102,10 @@
 // of a read that succeeds. Serve and goairbyte's in-process runner do it
 // alike, each following the statuses that pass through its emit. A status
 // without a namespace ends the streams of its name in every namespace.
+// Serve writes a status that leaves out the namespace of the one
+// configured stream of its name with that namespace: the Airbyte platform
+// fails a sync on a COMPLETE for a stream its catalog does not have, by
+// name and namespace.
 //
 // So a connector sends statuses only to say more: STARTED and RUNNING as a
 // stream begins (progress), COMPLETE as each one ends when it reads

@@ -254,7 +254,10 @@ func (s *server) run(ctx context.Context, args []string) int {
 		// The Python CDK never ends such a read with 0: its entrypoint
 		// raises once the streams are done (airbyte-python-cdk,
 		// AbstractSource.read), and a runner that goes by the exit code
-		// alone would take the read for a success.
+		// takes the read for a success: the Airbyte platform, on a source's
+		// exit 0, tells the destination that every stream is COMPLETE
+		// (StreamStatusCompletionTracker.finalize), and a destination then
+		// replaces tables with what came.
 		fmt.Fprintf(s.stderr, "%s: the read reported an error (a TRACE ERROR on stdout)\n", s.program)
 		code = 1
 	}

@@ -171,6 +171,9 @@ func (o *output) emit(m *protocol.Message) error {
 	if m.Type == protocol.TypeRecord && m.Record != nil && onlyRecord(m) {
 		o.buf = o.records.append(o.buf, m.Record)
 	} else {
+		if m.Type == protocol.TypeTrace {
+			m = o.ends.Resolve(m)
+		}
 		b, err := protocol.AppendMessage(o.buf, m)
 		if err != nil {
 			return fmt.Errorf("kit: emitting a %s message: %w", m.Type, err)
