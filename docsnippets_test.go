@@ -279,12 +279,13 @@ func packageDocSnippets(t *testing.T, root, dir string) []docSnippet {
 // notGo are the code blocks that are not Go, by where they come from and
 // their first line, with the reason. No other block is skipped.
 var notGo = map[[2]string]string{
-	{"connections", "workspace_id: 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"}:                                                                              "a connections YAML file: TestDocSnippetsConnectionsYAML parses it",
-	{"cache", "duckdb:///abs/path/file.duckdb    a DuckDB file, by absolute path"}:                                                                     "a table of URLs",
-	{"declarative", `{"use_global_cursor": false, "states": [{"partition": {...}, "cursor": {...}}],`}:                                                 "the JSON form of a state",
-	{"declarative", `{"use_global_cursor": false, "state": {...}, "lookback_window": 1,`}:                                                              "the JSON form of a state",
-	{"README.md inline", "source.check()"}:                                                                                                             "PyAirbyte's call, in the table of the README's Coming from PyAirbyte",
-	{"README.md inline", `cache.get_records("users")`}:                                                                                                 "PyAirbyte's call, in the table of the README's Coming from PyAirbyte",
+	{"connections", "workspace_id: 5ae6b09b-fdec-41af-aaf7-7d94cfc33ef6"}:                              "a connections YAML file: TestDocSnippetsConnectionsYAML parses it",
+	{"cache", "duckdb:///abs/path/file.duckdb    a DuckDB file, by absolute path"}:                     "a table of URLs",
+	{"declarative", `{"use_global_cursor": false, "states": [{"partition": {...}, "cursor": {...}}],`}: "the JSON form of a state",
+	{"declarative", `{"use_global_cursor": false, "state": {...}, "lookback_window": 1,`}:              "the JSON form of a state",
+	{"README.md inline", "source.check()"}:                                                             "PyAirbyte's call, in the table of the README's Coming from PyAirbyte",
+	{"README.md inline", `cache.get_records("users")`}:                                                 "PyAirbyte's call, in the table of the README's Coming from PyAirbyte",
+	{"kit", "FROM scratch"}: "a Dockerfile: TestImagesRunAsThePlatformRunsThem (internal/imagetest) runs images built as it says",
 	{"progress", "Read 2,000,100 records from source-faker in 4.21 s (475,083 rec/s, 152.3 MB/s): products 100, users 1,000,000, purchases 1,000,000"}: "a sample of the summary line progress prints",
 }
 

@@ -92,12 +92,21 @@ var invalidSchemaResolution = resolution{actFail, protocol.FailureConfig,
 
 // transportResolution is the CDK's mapping of the exception a request raised: net/http's
 // "unsupported protocol scheme" is requests' InvalidSchema, the rest its RequestException.
+// In cloud mode (publicEndpoints) a private endpoint is the CDK's
+// AirbyteTracedException, a config_error failing at once.
 func transportResolution(err error) resolution {
 	if err != nil && strings.Contains(err.Error(), "unsupported protocol scheme") {
 		return invalidSchemaResolution
 	}
+	if err != nil && strings.Contains(err.Error(), privateNetworkReason) {
+		return privateNetworkResolution
+	}
 	return transportErrorResolution
 }
+
+// privateNetworkResolution is the CDK's refusal of a private endpoint in
+// cloud mode (publicEndpoints).
+var privateNetworkResolution = resolution{actFail, protocol.FailureConfig, privateNetworkMsg}
 
 // refreshErrorHandler is how the CDK 6.31.1 retries a token request
 // (AbstractOauth2Authenticator._make_handled_request, under backoff.expo

@@ -26,7 +26,9 @@
 //     costs no system call; nothing waits in the buffer more than 10 ms);
 //   - failure: an error returned by the connector (or a panic of the
 //     method, with its stack) becomes a line on stderr and a TRACE ERROR
-//     (unless the connector emitted one itself) with exit code 1; a failed
+//     (unless the connector emitted one itself) with exit code 1, and a
+//     read whose connector emitted a TRACE ERROR exits 1 even when Read
+//     returns nil, as the Python CDK's reads do; a failed
 //     check is a CONNECTION_STATUS FAILED with exit code 0, as real
 //     connectors do (one stopped by its cancelled context is a failure).
 //     So a connector returns its errors and never calls os.Exit or
@@ -71,6 +73,14 @@
 // otherwise take it for a record of 1 January 1970. A connector that emits
 // many records fast may set EmittedAt itself, one value for a whole page.
 //
+// A read's STREAM and GLOBAL STATE messages without sourceStats get
+// sourceStats.recordCount from Serve, as the Python CDK sets it: the
+// records since the last state, counted as the Airbyte platform counts
+// them to check it (a STREAM state, its stream's records since that
+// stream's last state; a GLOBAL state, every stream's, the streams it
+// lists counted again from 0); a mismatch can fail a platform sync. A
+// connector that sets sourceStats itself keeps its own.
+//
 // A connector tells what it does in LOG messages (protocol.TypeLog), which a
 // runner passes to its logger with every secret masked (Serve masks the
 // config's secret fields itself too). Run by Serve as a program, what it
@@ -92,6 +102,10 @@
 // of a read that succeeds. Serve and goairbyte's in-process runner do it
 // alike, each following the statuses that pass through its emit. A status
 // without a namespace ends the streams of its name in every namespace.
+// Serve writes a status that leaves out the namespace of the one
+// configured stream of its name with that namespace: the Airbyte platform
+// fails a sync on a COMPLETE for a stream its catalog does not have, by
+// name and namespace.
 //
 // So a connector sends statuses only to say more: STARTED and RUNNING as a
 // stream begins (progress), COMPLETE as each one ends when it reads
@@ -116,6 +130,30 @@
 // [ConfigError] marks an error as the user's to fix (config_error), and so
 // do [InvalidConfigError] and the errors of [ParseCatalog] and
 // [ParseState]. Everything else is a system_error.
+//
+// # As a Docker image
+//
+// The Airbyte platform does not run a connector image's ENTRYPOINT: it
+// replaces it with sh -c and a script that runs eval "$AIRBYTE_ENTRYPOINT
+// read --config ...", with sleep and kill beside it, as a user that is not
+// root (airbyte-platform, airbyte-workload-launcher's
+// ContainerCommandFactory.kt and ConnectorPodFactory.kt). So an image for
+// the platform needs a /bin/sh with those commands and the variable, or the
+// job fails at once (no sh; exit 127 without AIRBYTE_ENTRYPOINT); Airbyte's
+// connector images also carry the labels io.airbyte.name and
+// io.airbyte.version. goairbyte, PyAirbyte and docker run use ENTRYPOINT.
+// Built static (CGO_ENABLED=0), a kit connector needs nothing else:
+//
+//	FROM scratch
+//	COPY busybox /bin/sh
+//	COPY myconnector /myconnector
+//	ENV AIRBYTE_ENTRYPOINT=/myconnector
+//	LABEL io.airbyte.name=me/source-mine io.airbyte.version=0.1.0
+//	ENTRYPOINT ["/myconnector"]
+//
+// with a statically linked busybox (Debian's busybox-static) in the build
+// context, as goairbyte's own images in docker/ are built; FROM busybox or
+// alpine with the binary copied in does as well.
 //
 // # Helpers
 //

@@ -417,6 +417,9 @@ func TestFailures(t *testing.T) {
 		{"config error", &source{readErr: kit.ConfigError(errors.New("the start date is in the future"))}, read, 2, protocol.FailureConfig, "start date", 1},
 		{"wrapped failure type", &source{readErr: fmt.Errorf("fetching: %w", transientError{})}, read, 2, protocol.FailureTransient, "maintenance", 1},
 		{"connector's own trace", &source{emitTrace: true, readErr: errors.New("boom")}, read, 2, protocol.FailureTransient, "told by the connector", 1},
+		// A read whose connector reported an error and returned nil exits
+		// 1, as the Python CDK's does.
+		{"connector's own trace, Read returns nil", &source{emitTrace: true}, read, 2, protocol.FailureTransient, "told by the connector", 1},
 		{"invalid config on discover", &source{}, []string{"discover", "--config", file(t, "bad.json", `{"count":0}`)}, 0, protocol.FailureConfig, `field "count"`, 1},
 		{"invalid config on read", &source{}, []string{"read", "--config", file(t, "bad.json", `{}`), "--catalog", cat}, 0, protocol.FailureConfig, `field "count"`, 1},
 		{"catalog not an object", &source{}, []string{"read", "--config", good, "--catalog", file(t, "k.json", `[]`)}, 0, protocol.FailureConfig, "invalid configured catalog", 1},
@@ -797,8 +800,8 @@ func TestStreamsEnd(t *testing.T) {
 		{"failed", &ender{err: errors.New("the API broke")}, 1, nil},
 		// A TRACE ERROR is a failure to every runner (goairbyte's
 		// executors report one whatever the exit code), even when Read
-		// returns nil after it.
-		{"its own error", &ender{traceErr: true}, 0, nil},
+		// returns nil after it: no COMPLETE, and exit 1.
+		{"its own error", &ender{traceErr: true}, 1, nil},
 		{"failed after its own", &ender{own: []protocol.StreamStatusTrace{status("", "items", protocol.StatusStarted)},
 			err: errors.New("the API broke")}, 1, nil},
 	} {

@@ -50,6 +50,8 @@ type output struct {
 	// (kitcore.Ends). Tracked here, in the encoder, not by a wrapper
 	// around emit, which would hide the encoder from EmitCopies.
 	ends kitcore.Ends
+	// counts stamps sourceStats on a read's states (recordCounts).
+	counts recordCounts
 	// unmask ends the masking of the config's secret values (setSecrets)
 	// in the text of LOG, TRACE and CONNECTION_STATUS messages and stderr
 	// lines; nil until the config is read.
@@ -155,12 +157,23 @@ func (o *output) emit(m *protocol.Message) error {
 		stamped.Record = &rec
 		m = &stamped
 	}
+	if o.counts.on {
+		switch {
+		case m.Type == protocol.TypeRecord && m.Record != nil:
+			o.counts.record(m.Record)
+		case m.Type == protocol.TypeState && m.State != nil:
+			m = o.counts.state(m)
+		}
+	}
 	if o.unmask != nil && m.Type != protocol.TypeRecord {
 		m = o.maskedMessage(m)
 	}
 	if m.Type == protocol.TypeRecord && m.Record != nil && onlyRecord(m) {
 		o.buf = o.records.append(o.buf, m.Record)
 	} else {
+		if m.Type == protocol.TypeTrace {
+			m = o.ends.Resolve(m)
+		}
 		b, err := protocol.AppendMessage(o.buf, m)
 		if err != nil {
 			return fmt.Errorf("kit: emitting a %s message: %w", m.Type, err)

@@ -20,7 +20,9 @@
 // which has no system certificates, the Mozilla roots built into the
 // binary are used. GOAIRBYTE_NOW, an RFC 3339 instant, stops the clock
 // there (now_utc(), today_utc(), date windows, token expiry), to replay
-// traffic recorded at that time.
+// traffic recorded at that time. DEPLOYMENT_MODE=cloud, which the Airbyte
+// platform sets on Airbyte Cloud, limits requests to public HTTPS
+// endpoints, as Airbyte's image does (see package declarative).
 package main
 
 import (

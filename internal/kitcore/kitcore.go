@@ -178,6 +178,9 @@ func Run(ctx context.Context, c any, cmd Command, emit func(*protocol.Message) e
 				return err
 			}
 		}
+		if cmd.Ends != nil {
+			cmd.Ends.start(cat)
+		}
 		if err := src.Read(ctx, config, cat, state, emit); err != nil {
 			return err
 		}
@@ -379,6 +382,46 @@ type Ends struct {
 	ended map[protocol.StreamDescriptor]bool
 	// failed: a TRACE ERROR went out.
 	failed bool
+	// namespaces are the namespaces of each stream name of the read's
+	// catalog, for Resolve.
+	namespaces map[string][]string
+}
+
+// start takes the read's catalog.
+func (e *Ends) start(cat *protocol.ConfiguredCatalog) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.namespaces = map[string][]string{}
+	for _, cs := range cat.Streams {
+		e.namespaces[cs.Stream.Name] = append(e.namespaces[cs.Stream.Name], cs.Stream.Namespace)
+	}
+}
+
+// Resolve returns m, or, when m is a STREAM_STATUS that leaves out the
+// namespace of the one configured stream of its name, a copy naming that
+// namespace. The Airbyte platform fails
+// a sync on a COMPLETE for a stream not in its catalog, matched by name and
+// namespace (airbyte-platform, StreamStatusCompletionTracker.track: "A
+// stream status has been detected for a stream not present in the
+// catalog"), and connectors often leave the namespace out of their
+// statuses. A caller whose statuses go to such a runner (kit's encoder)
+// calls it before it encodes m.
+func (e *Ends) Resolve(m *protocol.Message) *protocol.Message {
+	if m.Type != protocol.TypeTrace || m.Trace == nil || m.Trace.StreamStatus == nil {
+		return m
+	}
+	d := m.Trace.StreamStatus.StreamDescriptor
+	e.mu.Lock()
+	nss, ok := e.namespaces[d.Name]
+	e.mu.Unlock()
+	if d.Namespace != "" || !ok || len(nss) != 1 || nss[0] == "" {
+		return m
+	}
+	c, t, st := *m, *m.Trace, *m.Trace.StreamStatus
+	st.StreamDescriptor.Namespace = nss[0]
+	t.StreamStatus = &st
+	c.Trace = &t
+	return &c
 }
 
 // Observe notes m if it is a STREAM_STATUS COMPLETE or INCOMPLETE, as

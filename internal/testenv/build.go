@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,9 +196,11 @@ func GoTool() string {
 // image holding the static binary as its entrypoint. It uses the engine's
 // build API with an in-memory context, so no docker CLI is needed. When the
 // module has docker/<name>.Dockerfile (name = the package's last element),
-// that Dockerfile is used, so tests cover the files `make images` uses;
-// otherwise an equivalent one is generated. Each tag is built once per test
-// binary.
+// that Dockerfile is used, so tests cover the files `make images` uses, with
+// the build argument VERSION set to the image's tag and, when it copies
+// busybox, the host's static busybox in the context as `make images` puts
+// it (see [StaticBusybox]); otherwise an equivalent one is generated. Each
+// tag is built once per test binary.
 func BuildImage(t testing.TB, cli *client.Client, pkg, image string) {
 	t.Helper()
 	bin := BuildBinary(t, pkg)
@@ -247,21 +250,67 @@ func dockerfileFor(name string) ([]byte, error) {
 // ImageContext is the build context of an image of one program: the
 // Dockerfile and the executable exe as name, in a tar archive.
 func ImageContext(dockerfile []byte, name string, exe []byte) (*bytes.Buffer, error) {
+	return imageContext(dockerfile, []contextFile{{name, exe}})
+}
+
+// contextFile is an executable of a build context.
+type contextFile struct {
+	name string
+	body []byte
+}
+
+// appendFile adds the file at path to files as name.
+func appendFile(files []contextFile, name, path string) ([]contextFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return append(files, contextFile{name, b}), nil
+}
+
+// imageContext is a build context of the Dockerfile and executables.
+func imageContext(dockerfile []byte, files []contextFile) (*bytes.Buffer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body []byte
-	}{{"Dockerfile", 0o644, dockerfile}, {name, 0o755, exe}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}); err != nil {
-			return nil, err
+	add := func(name string, mode int64, body []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(body)), ModTime: time.Unix(0, 0)}); err != nil {
+			return err
 		}
-		if _, err := tw.Write(f.body); err != nil {
+		_, err := tw.Write(body)
+		return err
+	}
+	if err := add("Dockerfile", 0o644, dockerfile); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := add(f.name, 0o755, f.body); err != nil {
 			return nil, err
 		}
 	}
 	return &buf, tw.Close()
+}
+
+// StaticBusybox is the path of a statically linked busybox on this machine
+// (Debian's busybox-static), which `make images` and BuildImage copy into
+// our connectors' images as /bin/sh: the Airbyte platform starts every
+// connector container with sh -c. A dynamically linked one would not run
+// in a FROM scratch image, so it is refused.
+func StaticBusybox() (string, error) {
+	p, err := exec.LookPath("busybox")
+	if err != nil {
+		return "", fmt.Errorf("no busybox on PATH: our connector images need a static one as /bin/sh (apt-get install busybox-static)")
+	}
+	f, err := elf.Open(p)
+	if err != nil {
+		return "", fmt.Errorf("busybox %s: %w", p, err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return "", fmt.Errorf("busybox %s is dynamically linked: our connector images need a static one as /bin/sh (apt-get install busybox-static)", p)
+		}
+	}
+	return p, nil
 }
 
 func buildImage(cli *client.Client, bin, image string) error {
@@ -274,15 +323,27 @@ func buildImage(cli *client.Client, bin, image string) error {
 	if err != nil {
 		return err
 	}
-	buf, err := ImageContext(dockerfile, name, exe)
+	files := []contextFile{{name, exe}}
+	if bytes.Contains(dockerfile, []byte("COPY busybox ")) {
+		bb, err := StaticBusybox()
+		if err != nil {
+			return err
+		}
+		if files, err = appendFile(files, "busybox", bb); err != nil {
+			return err
+		}
+	}
+	buf, err := imageContext(dockerfile, files)
 	if err != nil {
 		return err
 	}
+	version := image[strings.LastIndex(image, ":")+1:]
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	res, err := cli.ImageBuild(ctx, buf, client.ImageBuildOptions{
 		Tags:        []string{image},
 		Dockerfile:  "Dockerfile",
+		BuildArgs:   map[string]*string{"VERSION": &version},
 		Remove:      true,
 		ForceRemove: true,
 	})

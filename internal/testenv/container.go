@@ -20,6 +20,10 @@ type ContainerRun struct {
 	Stdin []byte   // fed to the container's stdin, then closed
 	Binds []string // bind mounts, "host:container[:ro]"
 	User  string   // optional user[:group] inside the container
+	// Entrypoint, when set, replaces the image's (as the Airbyte
+	// platform's sh -c does); WorkingDir likewise.
+	Entrypoint []string
+	WorkingDir string
 }
 
 // ContainerResult is what a finished container left behind.
@@ -48,6 +52,8 @@ func runContainer(ctx context.Context, cli *client.Client, r ContainerRun) (res 
 		Config: &container.Config{
 			Image:        r.Image,
 			Cmd:          r.Args,
+			Entrypoint:   r.Entrypoint,
+			WorkingDir:   r.WorkingDir,
 			User:         r.User,
 			AttachStdin:  true,
 			AttachStdout: true,
