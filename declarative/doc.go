@@ -240,13 +240,10 @@
 // net/http does not send (file://) fails its request at once as a
 // config_error, as the CDK fails requests' InvalidSchema. Egress (which
 // hosts and addresses a request may reach) is the client's to decide: give
-// one with WithHTTPClient. Where DEPLOYMENT_MODE is cloud (any case), as
-// the Airbyte platform sets it on Airbyte Cloud, the engine also does what
-// the CDK's entrypoint does there, whatever the client: a request (token
-// requests and redirects included) goes only to https and to a host none
-// of whose addresses is private (Python's ipaddress is_private: loopback,
-// RFC 1918, link-local such as 169.254.169.254, fc00::/7, ...); another
-// fails the read at once, a config_error, before anything is sent. The
-// host is resolved for the check, as the CDK resolves it, so a name whose
-// answer changes before the connection is made is not caught.
+// one with WithHTTPClient. The library reads no DEPLOYMENT_MODE: the
+// command cmd/source-declarative-manifest, which the Airbyte platform
+// runs, does, and with cloud gives the engine a client that keeps to
+// public HTTPS endpoints as the CDK's entrypoint does on Airbyte Cloud;
+// a request such a client refuses fails the read at once as the CDK's
+// config_error.
 package declarative

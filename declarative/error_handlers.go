@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/internal/publicnet"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -92,21 +94,24 @@ var invalidSchemaResolution = resolution{actFail, protocol.FailureConfig,
 
 // transportResolution is the CDK's mapping of the exception a request raised: net/http's
 // "unsupported protocol scheme" is requests' InvalidSchema, the rest its RequestException.
-// In cloud mode (publicEndpoints) a private endpoint is the CDK's
-// AirbyteTracedException, a config_error failing at once.
+// A private endpoint refused by a client of package publicnet (cloud mode,
+// cmd/source-declarative-manifest) is the CDK's AirbyteTracedException, a
+// config_error failing at once.
 func transportResolution(err error) resolution {
 	if err != nil && strings.Contains(err.Error(), "unsupported protocol scheme") {
 		return invalidSchemaResolution
 	}
-	if err != nil && strings.Contains(err.Error(), privateNetworkReason) {
+	if errors.Is(err, publicnet.ErrPrivateEndpoint) {
 		return privateNetworkResolution
 	}
 	return transportErrorResolution
 }
 
 // privateNetworkResolution is the CDK's refusal of a private endpoint in
-// cloud mode (publicEndpoints).
+// cloud mode, in its words.
 var privateNetworkResolution = resolution{actFail, protocol.FailureConfig, privateNetworkMsg}
+
+const privateNetworkMsg = "Invalid URL endpoint: The endpoint that data is being requested from belongs to a private network. Source connectors only support requesting data from public API endpoints."
 
 // refreshErrorHandler is how the CDK 6.31.1 retries a token request
 // (AbstractOauth2Authenticator._make_handled_request, under backoff.expo

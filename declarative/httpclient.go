@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/x/goairbyte/declarative/internal/interpolation"
+	"github.com/x/goairbyte/internal/publicnet"
 	"github.com/x/goairbyte/protocol"
 )
 
@@ -454,7 +455,13 @@ func (s *sender) transportError(ctx context.Context, rc *readContext, err error)
 	if errors.Is(context.Cause(ctx), errStalled) {
 		return fmt.Errorf("%w: it sent nothing for %v", errStalled, s.stallTimeout)
 	}
-	return errors.New(rc.mask.text(err.Error()))
+	masked := rc.mask.text(err.Error())
+	if errors.Is(err, publicnet.ErrPrivateEndpoint) {
+		// The text masked, and of the chain, which holds it unmasked, the
+		// sentinel alone, which transportResolution looks for.
+		return &maskedError{msg: masked, err: publicnet.ErrPrivateEndpoint}
+	}
+	return errors.New(masked)
 }
 
 // heardReader restarts the silence timer whenever the body yields bytes.

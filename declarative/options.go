@@ -115,9 +115,6 @@ func buildOptions(opts []Option) (options, error) {
 	if o.client == nil {
 		o.client = &http.Client{Transport: sharedTransport()}
 	}
-	if inCloud() {
-		o.client = publicOnly(o.client)
-	}
 	o.client = guardRedirects(o.client)
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)

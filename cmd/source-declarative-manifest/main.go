@@ -22,7 +22,11 @@
 // there (now_utc(), today_utc(), date windows, token expiry), to replay
 // traffic recorded at that time. DEPLOYMENT_MODE=cloud, which the Airbyte
 // platform sets on Airbyte Cloud, limits requests to public HTTPS
-// endpoints, as Airbyte's image does (see package declarative).
+// endpoints, as Airbyte's image does: a request to plain http fails the
+// read as the CDK's InvalidSchema, one to a host with a private address
+// (the loopback, RFC 1918, 169.254.169.254) as its "Invalid URL endpoint",
+// both config errors, before anything is sent. Only this command reads the
+// variable; the library does not.
 package main
 
 import (
@@ -30,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,6 +45,7 @@ import (
 
 	"github.com/x/goairbyte/connectors/manifestsource"
 	"github.com/x/goairbyte/declarative"
+	"github.com/x/goairbyte/internal/publicnet"
 	"github.com/x/goairbyte/kit"
 	"github.com/x/goairbyte/protocol"
 )
@@ -76,6 +82,11 @@ const envNow = "GOAIRBYTE_NOW"
 // when now is set.
 func connectorFor(path, now string) any {
 	var opts []declarative.Option
+	if publicnet.InCloud() {
+		// Airbyte Cloud's platform says so; its tenants' manifests may
+		// reach public HTTPS endpoints only, as in Airbyte's image.
+		opts = append(opts, declarative.WithHTTPClient(publicnet.Client(&http.Client{})))
+	}
 	if now != "" {
 		at, err := time.Parse(time.RFC3339Nano, now)
 		if err != nil {

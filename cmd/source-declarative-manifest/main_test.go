@@ -6,11 +6,14 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -317,4 +320,76 @@ func TestCommandLine(t *testing.T) {
 	withCode["__injected_components_py_checksums"] = map[string]string{"md5": strings.Repeat("0", 32)}
 	cfg = writeConfig(withCode)
 	checkSays([]string{"AIRBYTE_ALLOW_CUSTOM_CODE=true"}, "md5 checksum")
+}
+
+// cloudManifest reads the items of the API at config's base_url.
+const cloudManifest = `
+version: 6.7.0
+type: DeclarativeSource
+check: {type: CheckStream, stream_names: [items]}
+spec:
+  type: Spec
+  connection_specification:
+    type: object
+    properties:
+      base_url: {type: string}
+streams:
+  - type: DeclarativeStream
+    name: items
+    schema_loader: {type: InlineSchemaLoader, schema: {type: object, properties: {id: {type: integer}}}}
+    retriever:
+      type: SimpleRetriever
+      requester: {type: HttpRequester, url_base: "{{ config['base_url'] }}", path: /items}
+      record_selector:
+        type: RecordSelector
+        extractor: {type: DpathExtractor, field_path: [items]}
+`
+
+// TestCloudMode: with DEPLOYMENT_MODE=cloud, as the Airbyte platform
+// starts connectors on Airbyte Cloud, the command reads public HTTPS
+// endpoints only, as Airbyte's image does: an API on the loopback over
+// http fails the read as a config_error (the CDK's InvalidSchema), over
+// https as one naming the private network, and the API gets no request;
+// without the variable the same read gets the records.
+func TestCloudMode(t *testing.T) {
+	bin := testenv.BuildBinary(t, "./cmd/source-declarative-manifest")
+	var requests atomic.Int64
+	serve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Write([]byte(`{"items": [{"id": 1}]}`))
+	})
+	plainAPI := httptest.NewServer(serve)
+	defer plainAPI.Close()
+	tlsAPI := httptest.NewTLSServer(serve)
+	defer tlsAPI.Close()
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "manifest.yaml")
+	os.WriteFile(manifest, []byte(cloudManifest), 0o600)
+	catalog := filepath.Join(dir, "catalog.json")
+	os.WriteFile(catalog, []byte(`{"streams": [{"stream": {"name": "items", "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+		"sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}]}`), 0o600)
+	read := func(base string, env ...string) (string, int) {
+		config := filepath.Join(dir, "config.json")
+		os.WriteFile(config, []byte(`{"base_url": "`+base+`"}`), 0o600)
+		cmd := exec.Command(bin, "read", "--manifest", manifest, "--config", config, "--catalog", catalog)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	if out, code := read(plainAPI.URL); code != 0 || !strings.Contains(out, `"type":"RECORD"`) || requests.Load() != 1 {
+		t.Fatalf("not in cloud mode: exit %d, %d requests:\n%s", code, requests.Load(), out)
+	}
+	requests.Store(0)
+	for base, want := range map[string]string{plainAPI.URL: "InvalidSchema", tlsAPI.URL: "belongs to a private network"} {
+		out, code := read(base, "DEPLOYMENT_MODE=cloud")
+		if code != 1 || !strings.Contains(out, `"failure_type":"config_error"`) || !strings.Contains(out, want) ||
+			strings.Contains(out, `"type":"RECORD"`) || requests.Load() != 0 {
+			t.Errorf("cloud mode, %s: exit %d, %d requests:\n%s\nwant a config_error saying %q and no request", base, code, requests.Load(), out, want)
+		}
+	}
 }
