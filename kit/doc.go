@@ -27,8 +27,9 @@
 //   - failure: an error returned by the connector (or a panic of the
 //     method, with its stack) becomes a line on stderr and a TRACE ERROR
 //     (unless the connector emitted one itself) with exit code 1, and a
-//     read whose connector emitted a TRACE ERROR exits 1 even when Read
-//     returns nil, as the Python CDK's reads do; a failed
+//     read or write whose connector emitted a TRACE ERROR exits 1 even
+//     when Read or Write returns nil, as the Python CDK's reads and
+//     Airbyte's destinations do; a failed
 //     check is a CONNECTION_STATUS FAILED with exit code 0, as real
 //     connectors do (one stopped by its cancelled context is a failure).
 //     So a connector returns its errors and never calls os.Exit or

@@ -182,8 +182,9 @@ func (s *server) stopOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseF
 // those of real connectors: 0 on success and on a failed check (a
 // CONNECTION_STATUS FAILED says why), 1 when the command failed (a TRACE
 // ERROR says why, with failure_type from [FailureType], unless the
-// connector emitted one itself) and when a read's connector emitted a
-// TRACE ERROR, even if Read returned nil, 2 for a bad command line. stdout gets
+// connector emitted one itself) and when a read's or a write's connector
+// emitted a TRACE ERROR, even if Read or Write returned nil, 2 for a bad
+// command line. stdout gets
 // protocol messages only, buffered (see emit's rules in the package doc);
 // stderr gets one line per failure.
 func Run(ctx context.Context, c any, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -249,7 +250,7 @@ func (s *server) run(ctx context.Context, args []string) int {
 	if err := s.command(ctx, inv); err != nil {
 		s.report(err)
 		code = 1
-	} else if inv.command == cmdRead && s.out.sawTraceError() {
+	} else if (inv.command == cmdRead || inv.command == cmdWrite) && s.out.sawTraceError() {
 		// The connector said it failed (a TRACE ERROR) and returned nil.
 		// The Python CDK never ends such a read with 0: its entrypoint
 		// raises once the streams are done (airbyte-python-cdk,
@@ -257,8 +258,9 @@ func (s *server) run(ctx context.Context, args []string) int {
 		// takes the read for a success: the Airbyte platform, on a source's
 		// exit 0, tells the destination that every stream is COMPLETE
 		// (StreamStatusCompletionTracker.finalize), and a destination then
-		// replaces tables with what came.
-		fmt.Fprintf(s.stderr, "%s: the read reported an error (a TRACE ERROR on stdout)\n", s.program)
+		// replaces tables with what came. Airbyte's destination CDKs end a
+		// write that reported an error with 1 too.
+		fmt.Fprintf(s.stderr, "%s: the %s reported an error (a TRACE ERROR on stdout)\n", s.program, inv.command)
 		code = 1
 	}
 	defer s.out.endMasking()

@@ -136,6 +136,18 @@ func (destination) Write(ctx context.Context, config json.RawMessage, catalog *p
 	return emit(&protocol.Message{Type: protocol.TypeLog, Log: &protocol.Log{Level: protocol.LevelInfo, Message: fmt.Sprintf("%d records", n)}})
 }
 
+// tracingDestination reports a failure with a TRACE ERROR of its own and
+// returns nil.
+type tracingDestination struct{ destination }
+
+func (tracingDestination) Write(ctx context.Context, config json.RawMessage, catalog *protocol.ConfiguredCatalog,
+	input iter.Seq2[*protocol.Message, error], emit func(*protocol.Message) error) error {
+	for range input {
+	}
+	return emit(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{Type: protocol.TraceError,
+		Error: &protocol.ErrorTrace{Message: "the warehouse refused the load", FailureType: protocol.FailureSystem}}})
+}
+
 // both is a source and a destination.
 type both struct {
 	source
@@ -502,6 +514,13 @@ func TestWrite(t *testing.T) {
 	}
 	if r.code != 0 || !slices.Equal(r.lines, want) {
 		t.Errorf("exit %d, stdout:\n%s\nwant:\n%s", r.code, strings.Join(r.lines, "\n"), strings.Join(want, "\n"))
+	}
+	// A destination that reports its own error and returns nil exits 1,
+	// as Airbyte's destination CDKs do: a runner going by the exit code
+	// would take the write for a success.
+	r = run(t, tracingDestination{}, in, args...)
+	if r.code != 1 || len(r.of(protocol.TypeTrace)) != 1 || !strings.Contains(r.stderr, "the write reported an error") {
+		t.Errorf("a destination's own TRACE ERROR: exit %d, stderr %q, stdout:\n%s\nwant exit 1 and its one trace", r.code, r.stderr, strings.Join(r.lines, "\n"))
 	}
 	// A cancelled write: the input ends with the cancellation.
 	ctx, cancel := context.WithCancel(context.Background())
