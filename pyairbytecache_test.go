@@ -19,9 +19,9 @@ import (
 
 // TestPyAirbyteDefaultCache: the first read of a PyAirbyte user after the
 // switch, into the default cache, whose path is PyAirbyte's default
-// cache's. The read fails naming PyAirbyte,
-// SetCacheDir and UseCache, and leaves PyAirbyte's file as it was; given
-// another directory, the read goes there; and a cache given PyAirbyte's
+// cache's. The read fails naming PyAirbyte, SetCacheDir and UseCache, and
+// leaves PyAirbyte's file as it was; given another directory, the read
+// goes there; and a cache given PyAirbyte's
 // stored states (read with SQL, loaded as STATE messages) continues the
 // incremental read from PyAirbyte's position: source-faker (always_updated
 // false), which PyAirbyte read to its 5th user, reads users 6 to 8 of 8,
@@ -34,13 +34,7 @@ func TestPyAirbyteDefaultCache(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	raw := func() *sql.DB {
-		db, err := sql.Open("duckdb", file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
+	raw := func() *sql.DB { return cachetest.RawDB("duckdb")(t, file) }
 	db := raw()
 	cachetest.WritePyAirbyteCache(t, db, "main", true)
 	// Airbyte's source-faker's state after a read of 5 users, as

@@ -2,7 +2,6 @@ package duckdb_test
 
 import (
 	"context"
-	"database/sql"
 	"github.com/x/goairbyte/cache"
 	"path/filepath"
 	"testing"
@@ -33,14 +32,8 @@ func TestDamaged(t *testing.T) {
 func TestPyAirbyte(t *testing.T) {
 	t.Parallel()
 	cachetest.PyAirbyte(t, cachetest.PyAirbyteTarget{
-		Fresh: func(t testing.TB) string { return filepath.Join(t.TempDir(), "default_cache.duckdb") },
-		Raw: func(t testing.TB, path string) *sql.DB {
-			db, err := sql.Open("duckdb", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
+		Fresh:  func(t testing.TB) string { return filepath.Join(t.TempDir(), "default_cache.duckdb") },
+		Raw:    cachetest.RawDB("duckdb"),
 		Schema: "main",
 		Open:   openPath,
 		Beside: func(ctx context.Context, path string) (*cache.Cache, error) {

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/cache/postgres"
 	"testing"
@@ -33,14 +32,8 @@ func TestDamaged(t *testing.T) {
 func TestPyAirbyte(t *testing.T) {
 	t.Parallel()
 	cachetest.PyAirbyte(t, cachetest.PyAirbyteTarget{
-		Fresh: testenv.Postgres,
-		Raw: func(t testing.TB, dsn string) *sql.DB {
-			db, err := sql.Open("pgx", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
+		Fresh:  testenv.Postgres,
+		Raw:    cachetest.RawDB("pgx"),
 		Schema: "airbyte_raw",
 		Open: func(ctx context.Context, dsn string) (*cache.Cache, error) {
 			return cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema("airbyte_raw")))

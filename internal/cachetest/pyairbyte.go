@@ -37,6 +37,20 @@ type PyAirbyteTarget struct {
 	Reach func(target string) (stmts []string, qualifier string)
 }
 
+// RawDB is a PyAirbyteTarget.Raw that opens a target with the
+// database/sql driver named driver ("duckdb", "pgx"), failing the test when
+// it cannot.
+func RawDB(driver string) func(t testing.TB, target string) *sql.DB {
+	return func(t testing.TB, target string) *sql.DB {
+		t.Helper()
+		db, err := sql.Open(driver, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+}
+
 // PyAirbyte opens, with goairbyte, a cache that PyAirbyte filled. The
 // tables and rows are PyAirbyte's, written here as its source writes them
 // (see WritePyAirbyteCache); PyAirbyte itself cannot be installed here.
