@@ -325,7 +325,7 @@ func (c *Cache) mayNotCreate(err error) string {
 // checkInternalTables says whether the state and streams tables exist and
 // the format the cache is marked with (0: none, an earlier version's
 // cache of format 1), and refuses a cache that this version cannot use:
-// one marked with a newer format; one whose
+// PyAirbyte's (see pyAirbyteCache); one marked with a newer format; one whose
 // state or streams table is missing while the other internal tables are
 // there (dropped by hand: created anew, it would lose states or table
 // owners without a word); one with a column missing (damaged, or made by
@@ -352,6 +352,9 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, format int
 	}
 	if len(have) == 0 {
 		return false, 0, nil
+	}
+	if err := c.pyAirbyteCache(have); err != nil {
+		return false, 0, err
 	}
 	if have[formatTable]["format"] {
 		var marked sql.NullInt64
@@ -389,6 +392,28 @@ func (c *Cache) checkInternalTables(ctx context.Context) (exist bool, format int
 		}
 	}
 	return true, format, nil
+}
+
+// pyAirbyteCache is the error of opening a schema where PyAirbyte keeps
+// its cache, found by the columns have lists of the internal tables:
+// PyAirbyte's _airbyte_streams has catalog_metadata, its _airbyte_state
+// (keyed by table_name) last_updated. Using the schema would mean
+// altering them, after which PyAirbyte could not open its cache (it
+// selects those columns when it does), or misreading them. It returns nil
+// when neither table is PyAirbyte's. Nothing is changed: the error comes
+// before any statement that writes.
+func (c *Cache) pyAirbyteCache(have map[string]map[string]bool) error {
+	var tables []string
+	if have[streamsTable]["catalog_metadata"] {
+		tables = append(tables, c.qual(streamsTable))
+	}
+	if have[stateTable]["last_updated"] {
+		tables = append(tables, c.qual(stateTable))
+	}
+	if tables == nil {
+		return nil
+	}
+	return &cacheerr.PyAirbyteError{Schema: c.b.Schema(), Tables: tables}
 }
 
 // checkExtraColumns refuses the columns of an internal table that the

@@ -352,6 +352,34 @@
 // error that says what to do, before any load could read its streams from
 // the start or write into another source's table.
 //
+// # PyAirbyte's caches
+//
+// PyAirbyte keeps two internal tables named like this package's in the
+// schema of its cache (DuckDBCache's main, PostgresCache's airbyte_raw):
+// _airbyte_streams (stream_name, source_name, table_name,
+// catalog_metadata: each stream's JSON schema) and _airbyte_state
+// (source_name, stream_name, table_name, state_json, last_updated: the
+// last STREAM state message of each table, keyed by the table's name, so
+// that two sources with a stream of one name keep one state), beside
+// _airbyte_destination_state. Opening a schema that holds them is refused
+// with an error that names PyAirbyte and what to do, before any statement
+// that writes: using it would mean altering PyAirbyte's tables, after
+// which PyAirbyte could not open its cache. Open this package's cache in
+// another DuckDB file or PostgreSQL schema. PyAirbyte's stream tables are
+// plain tables there for SQL (a DuckDB file attached READ_ONLY; a schema
+// named): a column per property, number DECIMAL(38,9), objects and arrays
+// JSON (json, not jsonb, on PostgreSQL), _airbyte_meta {} and
+// _airbyte_raw_id a UUIDv7 (a ULID before July 2024), which orders
+// against this package's ULIDs by the date it was made, not by arrival:
+// one made since 14 August 2026 ("01a…") sorts after them ("01K…"), so
+// copy PyAirbyte's rows without their raw ids. Its states are Airbyte STATE
+// messages: each state_json, decoded into a protocol.State and given to
+// [Cache.Load] with the connector's name and configured catalog, is what
+// the source's next read is given, which continues where PyAirbyte
+// stopped. PyAirbyte cannot open a cache of this package: its cache,
+// when made, selects _airbyte_streams.catalog_metadata, which this
+// package's table lacks, and fails; SQL reads the stream tables.
+//
 // # Reading
 //
 // [Cache.Dataset] gives a [Dataset] per stream: Records, Count, Columns,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/x/goairbyte/cache"
 	"github.com/x/goairbyte/internal/airbytedirs"
+	"github.com/x/goairbyte/internal/cacheerr"
 	"github.com/x/goairbyte/internal/cachelink"
 	"github.com/x/goairbyte/internal/secretchain"
 	"github.com/x/goairbyte/internal/termsafe"
@@ -386,6 +387,12 @@ func (e *Environment) defaultCache(ctx context.Context) (*cache.Cache, error) {
 		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && onPath(dir, pe.Path) {
 			return nil, fmt.Errorf("%w; the default cache is in %s: choose another directory with Environment.SetCacheDir, "+
 				"or give the read a cache (source.UseCache)", err, dir)
+		}
+		// PyAirbyte's default cache is at the same path: its user's first
+		// read after the switch comes here.
+		if pe := (*cacheerr.PyAirbyteError)(nil); errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w; the default cache's file, in %s, is PyAirbyte's default cache: give goairbyte's another directory with Environment.SetCacheDir "+
+				"(AIRBYTE_CACHE_ROOT would move PyAirbyte's too), or give the read a cache (source.UseCache)", err, dir)
 		}
 		return nil, err
 	}

@@ -1,6 +1,9 @@
 package postgres_test
 
 import (
+	"context"
+	"github.com/x/goairbyte/cache"
+	"github.com/x/goairbyte/cache/postgres"
 	"testing"
 
 	"github.com/x/goairbyte/internal/cachetest"
@@ -21,4 +24,21 @@ func TestCompat(t *testing.T) {
 func TestDamaged(t *testing.T) {
 	t.Parallel()
 	cachetest.Damaged(t, testenv.Postgres, openDSN)
+}
+
+// TestPyAirbyte opens a PostgreSQL schema that PyAirbyte's PostgresCache
+// filled (airbyte_raw; see cachetest.PyAirbyte): refused, unchanged; a
+// cache in the database's public schema continues.
+func TestPyAirbyte(t *testing.T) {
+	t.Parallel()
+	cachetest.PyAirbyte(t, cachetest.PyAirbyteTarget{
+		Fresh:  testenv.Postgres,
+		Raw:    cachetest.RawDB("pgx"),
+		Schema: "airbyte_raw",
+		Open: func(ctx context.Context, dsn string) (*cache.Cache, error) {
+			return cache.New(ctx, postgres.NewConnector(dsn, postgres.WithSchema("airbyte_raw")))
+		},
+		Beside: openDSN,
+		Reach:  func(string) ([]string, string) { return nil, "airbyte_raw." },
+	})
 }

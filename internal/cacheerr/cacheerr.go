@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // The sentinels: each error type matches its own with errors.Is, whichever
@@ -317,4 +318,26 @@ func MissingKeyField(stream, strategy string, pk [][]string, cursor []string, ha
 			"give it a field the stream has (Source.SetCursorField of package source, or the configured catalog's cursor_field)", cursor[0])}
 	}
 	return nil
+}
+
+// PyAirbyteError reports a schema that holds PyAirbyte's cache: its
+// internal tables have the names of the cache's own (_airbyte_streams,
+// _airbyte_state) and other columns, so the cache cannot use the schema
+// without altering them, and changes nothing. Tables names the internal
+// tables found with PyAirbyte's columns, qualified.
+type PyAirbyteError struct {
+	Schema string
+	Tables []string
+}
+
+func (e *PyAirbyteError) Error() string {
+	have := "has"
+	if len(e.Tables) > 1 {
+		have = "have"
+	}
+	return fmt.Sprintf("cache: schema %q holds a PyAirbyte cache: %s %s PyAirbyte's columns, and goairbyte keeps its own internal tables under those names, "+
+		"so it would have to alter PyAirbyte's to use this cache; it changed nothing. Open goairbyte's cache in another DuckDB file or PostgreSQL schema: "+
+		"PyAirbyte's stream tables stay readable from there with SQL (on DuckDB, ATTACH this file READ_ONLY), and a Load of the STATE messages "+
+		"in PyAirbyte's _airbyte_state.state_json, under its source name, makes the source's next read continue from PyAirbyte's position",
+		e.Schema, strings.Join(e.Tables, " and "), have)
 }
