@@ -3,6 +3,7 @@ package declarative
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/x/goairbyte/declarative/internal/manifest"
 	"github.com/x/goairbyte/protocol"
@@ -24,7 +25,7 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 		}
 	}
 	for _, c := range s.unsupported {
-		if len(c.Path) >= 17 && c.Path[:17] == "$.dynamic_streams" {
+		if strings.HasPrefix(c.Path, "$.dynamic_streams") || strings.HasPrefix(c.Path, "$.spec.config_normalization_rules") {
 			blocking = append(blocking, c)
 		}
 	}
@@ -33,6 +34,12 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 	}
 	rc, err := s.newReadContext(config)
 	if err != nil {
+		return nil, err
+	}
+	// The config's migrations, transformations and validations, as the
+	// CDK runs them before it lists the streams. Discover has no emit
+	// function: a migrated config is used, not reported.
+	if err := s.normalizeConfig(ctx, rc); err != nil {
 		return nil, err
 	}
 	cat := &protocol.Catalog{Streams: []protocol.Stream{}}

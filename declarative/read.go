@@ -540,6 +540,9 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 		return err
 	}
 	rc.emitFn = emit
+	if err := s.normalizeConfig(ctx, rc); err != nil {
+		return err
+	}
 	states, err := parseState(state)
 	if err != nil {
 		return err

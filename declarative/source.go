@@ -24,6 +24,7 @@ type Source struct {
 	streams     []*stream
 	check       *checkStream
 	level       *concurrencyLevel
+	rules       *configRules
 }
 
 // New loads a manifest (the text of a manifest.yaml) and builds the
@@ -75,6 +76,9 @@ func build(m *manifest.Manifest, o options) (*Source, error) {
 	}
 	if s.level, err = b.concurrencyLevel(m.Root.Map("concurrency_level")); err != nil {
 		return nil, fmt.Errorf("declarative: concurrency_level: %w", err)
+	}
+	if s.rules, err = b.configRules(m.Root.Map("spec").Map("config_normalization_rules")); err != nil {
+		return nil, fmt.Errorf("declarative: spec.config_normalization_rules: %w", err)
 	}
 	return s, nil
 }
@@ -162,6 +166,10 @@ var supportedTypes = map[string]bool{
 	"OAuthAuthenticator": true, "SessionTokenAuthenticator": true,
 	"SessionTokenRequestApiKeyAuthenticator": true, "SessionTokenRequestBearerAuthenticator": true,
 	"AsyncRetriever": true, "ResponseToFileExtractor": true,
+	// CDK 7.28.2's config normalization rules (config_normalization.go).
+	"ConfigNormalizationRules": true, "ConfigMigration": true, "ConfigAddFields": true,
+	"ConfigRemoveFields": true, "ConfigRemapField": true, "DpathValidator": true,
+	"PredicateValidator": true, "ValidateAdheresToSchema": true,
 }
 
 // unbuiltFields are the fields of built component types whose behaviour

@@ -15,23 +15,23 @@ import (
 // run it, without it. A field that no CDK
 // knows is ignored, as both CDKs ignore it.
 
-// newerTypes are the component types of CDK 7.28.2 that CDK 6.31.1 lacks.
+// newerTypes are the component types of CDK 7.28.2 that CDK 6.31.1 lacks,
+// but for those the engine runs: the config normalization rules' (see
+// newer_schema.yaml).
 var newerTypes = map[string]bool{
-	"BlockSimultaneousSyncsAction": true, "ConditionalStreams": true, "ConfigAddFields": true,
-	"ConfigMigration": true, "ConfigRemapField": true, "ConfigRemoveFields": true,
-	"CsvDecoder": true, "CustomConfigTransformation": true, "CustomValidationStrategy": true,
-	"DpathValidator": true, "DynamicStreamCheckConfig": true, "FixedWindowCallRatePolicy": true,
+	"BlockSimultaneousSyncsAction": true, "ConditionalStreams": true, "CsvDecoder": true,
+	"DynamicStreamCheckConfig": true, "FixedWindowCallRatePolicy": true,
 	"GroupByKeyMergeStrategy": true, "GroupingPartitionRouter": true, "GzipDecoder": true,
 	"HTTPAPIBudget": true, "HttpRequestRegexMatcher": true, "IncrementingCountCursor": true,
 	"JsonItemsDecoder": true, "JsonSchemaPropertySelector": true, "KeyTransformation": true,
 	"MovingWindowCallRatePolicy": true, "PaginationReset": true, "PaginationResetLimits": true,
-	"ParametrizedComponentsResolver": true, "PredicateValidator": true, "PropertiesFromEndpoint": true,
+	"ParametrizedComponentsResolver": true, "PropertiesFromEndpoint": true,
 	"PropertyChunking": true, "QueryProperties": true, "QuotaStatusSource": true, "Rate": true,
 	"RateLimitedMultipleTokenAuthenticator": true, "RecordExpander": true, "RequestBodyGraphQL": true,
 	"RequestBodyGraphQlQuery": true, "RequestBodyJsonObject": true, "RequestBodyPlainText": true,
 	"RequestBodyUrlEncodedForm": true, "StateDelegatingStream": true, "StreamGroup": true,
 	"StreamParametersDefinition": true, "TokenQuota": true, "UnionPartitionRouter": true,
-	"UnlimitedCallRatePolicy": true, "ValidateAdheresToSchema": true,
+	"UnlimitedCallRatePolicy": true,
 }
 
 // newerFields are the fields CDK 7.28.2 added to component types CDK
@@ -61,7 +61,6 @@ var newerFields = map[string][]string{
 	"ResponseToFileExtractor":                {"preserve_na_values"},
 	"SessionTokenRequestApiKeyAuthenticator": {"api_token"},
 	"SimpleRetriever":                        {"pagination_reset"},
-	"Spec":                                   {"config_normalization_rules"},
 	"StreamConfig":                           {"default_values"},
 	"WaitUntilTimeFromHeader":                {"max_waiting_time_in_seconds"},
 	"ZipfileDecoder":                         {"decoder"},
