@@ -199,6 +199,7 @@ func TestConfigValidations(t *testing.T) {
 func TestConfigRulesPython(t *testing.T) {
 	for _, rule := range []string{
 		"transformations: [{type: CustomConfigTransformation, class_name: source_declarative_manifest.components.Fix}]",
+		"config_migrations: [{type: ConfigMigration, transformations: [{type: CustomConfigTransformation, class_name: source_declarative_manifest.components.Fix}]}]",
 		"validations: [{type: DpathValidator, field_path: [a], validation_strategy: {type: CustomValidationStrategy, class_name: source_declarative_manifest.components.Url}}]",
 	} {
 		text := rulesManifest[:strings.Index(rulesManifest, "    config_migrations:")] + "    " + rule + "\n"
