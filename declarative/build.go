@@ -164,7 +164,13 @@ func (b *builder) buildStreams(root *manifest.Map, unsupported []manifest.Compon
 				own = append(own, c)
 			}
 		}
-		st, err := b.stream(n, path, own, 0)
+		var st *stream
+		var err error
+		if n.String("type") == "StateDelegatingStream" {
+			st, err = b.stateDelegatingStream(n, path, own)
+		} else {
+			st, err = b.stream(n, path, own, 0)
+		}
 		if err != nil {
 			// The CDK builds streams only for check, discover and read; so
 			// does the error.

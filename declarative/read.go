@@ -505,11 +505,15 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	if catalog == nil {
 		return errors.New("declarative: Read needs a configured catalog")
 	}
+	states, err := parseState(state)
+	if err != nil {
+		return err
+	}
 	var selected []*stream
 	var missing []string
 	for _, cs := range catalog.Streams {
 		if st := s.streamByName(cs.Stream.Name); st != nil {
-			selected = append(selected, st)
+			selected = append(selected, delegated(st, states))
 		} else {
 			missing = append(missing, cs.Stream.Name)
 		}
@@ -541,10 +545,6 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	}
 	rc.emitFn = emit
 	if err := s.normalizeConfig(ctx, rc); err != nil {
-		return err
-	}
-	states, err := parseState(state)
-	if err != nil {
 		return err
 	}
 	// A configured stream the manifest lacks is no failure: the CDK

@@ -170,6 +170,8 @@ var supportedTypes = map[string]bool{
 	"ConfigNormalizationRules": true, "ConfigMigration": true, "ConfigAddFields": true,
 	"ConfigRemoveFields": true, "ConfigRemapField": true, "DpathValidator": true,
 	"PredicateValidator": true, "ValidateAdheresToSchema": true,
+	// One of the manifest's streams (state_delegating.go).
+	"StateDelegatingStream": true,
 }
 
 // unbuiltFields are the fields of built component types whose behaviour
@@ -185,6 +187,9 @@ var unbuiltFields = map[string][]string{
 	// stream_slice.extra_fields needs a slice value with an attribute
 	// that is not a key, which package interpolation does not have.
 	"ParentStreamConfig": {"extra_fields"},
+	// The fallback to a full refresh when the state's cursor is older
+	// than the API keeps data (CDK 7.28.2).
+	"StateDelegatingStream": {"api_retention_period"},
 }
 
 // truthyField reports whether field k of n is set to a value Python

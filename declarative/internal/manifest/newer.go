@@ -16,8 +16,9 @@ import (
 // knows is ignored, as both CDKs ignore it.
 
 // newerTypes are the component types of CDK 7.28.2 that CDK 6.31.1 lacks,
-// but for those the engine runs: the config normalization rules' (see
-// newer_schema.yaml).
+// but for those the engine runs: the config normalization rules' and a
+// StateDelegatingStream among the manifest's streams (see
+// newer_schema.yaml; as a parent stream it is listed, by newerComponents).
 var newerTypes = map[string]bool{
 	"BlockSimultaneousSyncsAction": true, "ConditionalStreams": true, "CsvDecoder": true,
 	"DynamicStreamCheckConfig": true, "FixedWindowCallRatePolicy": true,
@@ -29,7 +30,7 @@ var newerTypes = map[string]bool{
 	"PropertyChunking": true, "QueryProperties": true, "QuotaStatusSource": true, "Rate": true,
 	"RateLimitedMultipleTokenAuthenticator": true, "RecordExpander": true, "RequestBodyGraphQL": true,
 	"RequestBodyGraphQlQuery": true, "RequestBodyJsonObject": true, "RequestBodyPlainText": true,
-	"RequestBodyUrlEncodedForm": true, "StateDelegatingStream": true, "StreamGroup": true,
+	"RequestBodyUrlEncodedForm": true, "StreamGroup": true,
 	"StreamParametersDefinition": true, "TokenQuota": true, "UnionPartitionRouter": true,
 	"UnlimitedCallRatePolicy": true,
 }
@@ -110,7 +111,7 @@ func newerComponents(root *Map) []Component {
 			ts, _ := v.vals["type"].(string)
 			var noted map[string]bool
 			switch {
-			case newerTypes[ts]:
+			case newerTypes[ts] || (ts == "StateDelegatingStream" && (len(path) != 2 || path[0] != "streams")):
 				note(path, ts, "", v)
 				return
 			case ts != "" && isComponentType(ts):

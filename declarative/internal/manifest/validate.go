@@ -66,7 +66,8 @@ type componentSchemaSet struct {
 // changed it where the engine runs what the change allows: an
 // HttpRequester has a url (a string, as url_base) and needs neither
 // url_base nor path; a Spec has config_normalization_rules, whose
-// components (newer_schema.yaml) are defined as CDK 7.28.2 defines them.
+// components (newer_schema.yaml) are defined as CDK 7.28.2 defines them;
+// a stream of the manifest may be a StateDelegatingStream.
 func withImplementedNewer(root *Map) error {
 	defs := root.Map("definitions")
 	hr := defs.Map("HttpRequester")
@@ -81,6 +82,9 @@ func withImplementedNewer(root *Map) error {
 	newer, ok := doc.(*Map)
 	if err != nil || !ok {
 		return fmt.Errorf("manifest: the embedded newer schema does not parse: %v", err)
+	}
+	if streams := root.Map("properties").Map("streams"); streams != nil {
+		streams.Set("items", mustGet(newer, "stream_items"))
 	}
 	for _, k := range newer.Map("spec_properties").Keys() {
 		defs.Map("Spec").Map("properties").Set(k, mustGet(newer.Map("spec_properties"), k))
