@@ -51,31 +51,72 @@
 // (in February 2026, 490 of its 497 manifest-only connectors, 391 of them
 // on CDK 7). New loads a manifest of any version from 0.29 on and runs it
 // with CDK 6.31.1's behaviour for all that CDK 6.31.1 knows. What only
-// newer CDKs know (45 component types and 43 fields CDK 7.28.2 added,
+// newer CDKs know (35 component types and 42 fields CDK 7.28.2 added,
 // listed in internal/manifest/newer.go; each changes what is requested,
 // read or emitted: the one field left out only names a stream) is refused,
 // named with its path: a field the 6.31.1 schema still validates
-// (transform_before_filtering, config_normalization_rules) leaves Spec
-// working and makes the calls that would use it return an
-// *UnsupportedError; a component type (HTTPAPIBudget under api_budget,
-// QueryProperties, StateDelegatingStream, ...) or a field the 6.31.1 schema
+// (transform_before_filtering) leaves Spec working and makes the calls that
+// would use it return an *UnsupportedError; a component type (HTTPAPIBudget
+// under api_budget, QueryProperties, ...) or a field the 6.31.1 schema
 // cannot do without makes New return one. A field no CDK knows is ignored,
 // as both CDKs ignore it, and so is a newer field that a $parameters entry
 // filled, as CDK 6.31.1 ignores it. Of CDK 7.28.2's additions the engine
-// runs an HttpRequester's url (where it has no url_base) and a requester
-// without path, built as CDK 7.28.2's HttpRequester._get_url builds them:
-// url_base, else url, kept as it is when the path is empty, else given a
-// slash and joined to the path.
+// runs, as CDK 7.28.2 does (validated against its schema's definitions):
 //
-// Of those 497 manifests (the monorepo of 28 February 2026), 425 build,
-// discover with a config made from their spec and refuse nothing (CDK
-// 6.31.1 itself fails 38 on its schema and refuses the 75 others whose
-// version is above 6.31); 36 need Python components (4 of them newer parts
-// too), 30 are refused for newer parts alone, and 6 for components of
-// 6.31.1 the engine does not build. The newer parts most used, in
-// connectors: api_budget 17, config_normalization_rules 10, AsyncRetriever's
-// download_target_extractor 5, StateDelegatingStream 4, a RequestOption's
-// field_path without field_name 4, then 19 others in 1 to 3 each.
+//   - an HttpRequester's url (where it has no url_base) and a requester
+//     without path, built as HttpRequester._get_url builds them: url_base,
+//     else url, kept as it is when the path is empty, else given a slash
+//     and joined to the path;
+//   - a spec's config_normalization_rules (spec/spec.py), when a config is
+//     given (Check, Discover, Read; never Spec): the config_migrations'
+//     ConfigAddFields, ConfigRemapField and ConfigRemoveFields change a
+//     shallow copy of the config, which is reported in a CONTROL
+//     CONNECTOR_CONFIG message (Read's and CheckEmit's emit; Discover has
+//     none) when it then differs from the config, compared as Python
+//     compares them: a field added inside an object the config already has
+//     changes both, and is not reported; the transformations change what
+//     every component sees, unreported; the validations (a DpathValidator
+//     with ValidateAdheresToSchema, messages worded as jsonschema 4.25
+//     words them for type, required, enum, const, lengths, bounds and
+//     pattern) run on the transformed config before any request: a failure
+//     fails Check with "Encountered an error while discovering streams.
+//     Error: ..." and is Discover's and Read's error (in the CDK an
+//     uncaught exception, a system_error TRACE). A PredicateValidator there
+//     fails every call, as in CDK 7.28.2, whose Spec passes it an argument
+//     it does not take. Custom (Python) transformations and strategies are
+//     refused by every call that takes a config. Package kit and the
+//     connector core check a config against the spec before the engine
+//     gets it, so before its migrations (CDK 7.28.2 checks the migrated,
+//     transformed config);
+//   - a StateDelegatingStream among the manifest's streams
+//     (create_state_delegating_stream): Check and Discover see its
+//     full_refresh_stream; Read reads its incremental_stream when the state
+//     given has a non-empty state for the stream, whatever its sync mode,
+//     else its full_refresh_stream. Its api_retention_period, and a
+//     StateDelegatingStream read as a parent, are refused.
+//
+// Of those 497 manifests (the monorepo of 28 February 2026), 426 build,
+// discover with a config made from their spec and refuse nothing (425
+// before config_normalization_rules and StateDelegatingStream ran, 352
+// when every manifest above version 6.31 was refused; CDK 6.31.1 itself
+// fails 38 on its schema and refuses the 75 others whose version is above
+// 6.31). Of the 71 others, 55 need Python components, 9 components or
+// fields of 6.31.1 the engine does not build (4 with newer parts too), and
+// 7 newer parts alone: api_budget alone (source-cin7, source-ticktick) or
+// with CheckStream's dynamic_streams_check_configs and HttpRequester's
+// request_body (source-criteo-marketing), those two without it
+// (source-feishu), a RequestOption's field_path without field_name
+// (source-gong, source-stigg), AsyncRetriever's download_target_extractor
+// with GzipDecoder (source-sendgrid). The newer
+// parts most used, in connectors: api_budget 17, AsyncRetriever's
+// download_target_extractor 5, a RequestOption's field_path 4, AddFields'
+// condition 4, then others in 1 to 3 each. Of the 10 connectors with
+// config_normalization_rules, source-youtube-data now builds clean; 6
+// need Python components, source-airtable and source-stripe components of
+// 6.31.1 the engine does not build, source-gong a field_path. Of the 4 with a
+// StateDelegatingStream, source-hubspot, source-monday and
+// source-zendesk-support need Python components, and source-stripe reads
+// one as a parent and sets its api_retention_period.
 //
 // Where CDK 7 does otherwise than 6.31.1 with what both know, the engine
 // does as 6.31.1 does: a url_base with an empty path gets a slash (CDK 7
