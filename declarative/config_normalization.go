@@ -86,12 +86,9 @@ func (b *builder) configRules(n *manifest.Map) (*configRules, error) {
 		switch vn.String("type") {
 		case "DpathValidator":
 			d := &dpathValidator{}
-			for _, p := range vn.List("field_path") {
-				t, err := b.compileValue(p, interpolation.NewDict(0), "field_path")
-				if err != nil {
-					return nil, err
-				}
-				d.path = append(d.path, t)
+			var err error
+			if d.path, err = b.fieldPath(vn); err != nil {
+				return nil, err
 			}
 			sn, _ := vn.Get("validation_strategy")
 			sm, _ := sn.(*manifest.Map)
@@ -134,12 +131,9 @@ func (b *builder) configTransformation(n *manifest.Map) (configTransformation, e
 		return &configRemoveFields{pointers: rf.pointers, condition: rf.condition}, nil
 	case "ConfigRemapField":
 		m := &configRemapField{}
-		for _, p := range n.List("field_path") {
-			t, err := b.compileValue(p, interpolation.NewDict(0), "field_path")
-			if err != nil {
-				return nil, err
-			}
-			m.path = append(m.path, t)
+		var err error
+		if m.path, err = b.fieldPath(n); err != nil {
+			return nil, err
 		}
 		if len(m.path) == 0 {
 			return nil, errors.New("field_path cannot be empty.")
@@ -149,13 +143,26 @@ func (b *builder) configTransformation(n *manifest.Map) (configTransformation, e
 			m.mapErr = errors.New("'str' object has no attribute 'items'")
 			return m, nil
 		}
-		var err error
 		if m.mapping, err = b.mapping(n, "map"); err != nil {
 			return nil, err
 		}
 		return m, nil
 	}
 	return nil, fmt.Errorf("%s: not a config transformation", n.String("type"))
+}
+
+// fieldPath compiles the field_path of n, each part a template without
+// $parameters (InterpolatedString.create(path, parameters={})).
+func (b *builder) fieldPath(n *manifest.Map) ([]*tmpl, error) {
+	var out []*tmpl
+	for _, p := range n.List("field_path") {
+		t, err := b.compileValue(p, interpolation.NewDict(0), "field_path")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // withType is a copy of the component n with another type, to build a
