@@ -551,6 +551,7 @@ func (b *builder) oauth(n *manifest.Map) (authenticator, error) {
 	}
 	a.send = b.sender(refreshErrorHandler{handler})
 	a.send.retryTime = refreshRetryTime
+	a.send.outsideBudget = true
 	if u := n.Map("refresh_token_updater"); u != nil {
 		return &bearerAuth{provider: b.rotatingOAuth(a, u), fetches: 2}, nil
 	}

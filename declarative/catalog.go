@@ -39,7 +39,7 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 	// The config's migrations, transformations and validations, as the
 	// CDK runs them before it lists the streams. Discover has no emit
 	// function: a migrated config is used, not reported.
-	if err := s.normalizeConfig(ctx, rc); err != nil {
+	if err := s.prepareCall(ctx, rc); err != nil {
 		return nil, err
 	}
 	cat := &protocol.Catalog{Streams: []protocol.Stream{}}

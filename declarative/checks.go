@@ -90,7 +90,7 @@ func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit fun
 	rc.emitFn = emit
 	// The CDK's CheckStream builds the streams (and runs the config's
 	// validations) before it looks for the check's streams among them.
-	if err := s.normalizeConfig(ctx, rc); err != nil {
+	if err := s.prepareCall(ctx, rc); err != nil {
 		var ce *configInvalidError
 		if errors.As(err, &ce) {
 			return &checkError{Message: interpolation.Repr("Encountered an error while discovering streams. Error: " + ce.msg), Err: err}

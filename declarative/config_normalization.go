@@ -587,6 +587,18 @@ func (s *Source) normalizeConfig(ctx context.Context, rc *readContext) error {
 	return nil
 }
 
+// prepareCall is what the CDK does with a call's config before it builds
+// the streams: the config normalization rules, then the api_budget, built
+// with the transformed config.
+func (s *Source) prepareCall(ctx context.Context, rc *readContext) error {
+	if err := s.normalizeConfig(ctx, rc); err != nil {
+		return err
+	}
+	var err error
+	rc.budget, err = s.newBudget(rc)
+	return err
+}
+
 // configInvalidError is a config a validation of the rules refused; its
 // message is the CDK's exception's.
 type configInvalidError struct{ msg string }

@@ -24,6 +24,8 @@ type readContext struct {
 	src  *Source
 	mask *masker
 	log  *slog.Logger
+	// budget is the call's api_budget (nil without one).
+	budget *budget
 
 	// config is the call's config; a refresh_token_updater replaces it
 	// with an updated copy (rotationMu serialises the rotations).
@@ -544,7 +546,7 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 		return err
 	}
 	rc.emitFn = emit
-	if err := s.normalizeConfig(ctx, rc); err != nil {
+	if err := s.prepareCall(ctx, rc); err != nil {
 		return err
 	}
 	// A configured stream the manifest lacks is no failure: the CDK

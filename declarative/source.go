@@ -25,6 +25,7 @@ type Source struct {
 	check       *checkStream
 	level       *concurrencyLevel
 	rules       *configRules
+	budget      *budgetSpec
 }
 
 // New loads a manifest (the text of a manifest.yaml) and builds the
@@ -76,6 +77,9 @@ func build(m *manifest.Manifest, o options) (*Source, error) {
 	}
 	if s.level, err = b.concurrencyLevel(m.Root.Map("concurrency_level")); err != nil {
 		return nil, fmt.Errorf("declarative: concurrency_level: %w", err)
+	}
+	if s.budget, err = b.apiBudget(m.Root.Map("api_budget")); err != nil {
+		return nil, fmt.Errorf("declarative: api_budget: %w", err)
 	}
 	if s.rules, err = b.configRules(m.Root.Map("spec").Map("config_normalization_rules")); err != nil {
 		return nil, fmt.Errorf("declarative: spec.config_normalization_rules: %w", err)
@@ -172,6 +176,9 @@ var supportedTypes = map[string]bool{
 	"PredicateValidator": true, "ValidateAdheresToSchema": true,
 	// One of the manifest's streams (state_delegating.go).
 	"StateDelegatingStream": true,
+	// The manifest's api_budget (api_budget.go).
+	"HTTPAPIBudget": true, "MovingWindowCallRatePolicy": true, "FixedWindowCallRatePolicy": true,
+	"UnlimitedCallRatePolicy": true, "Rate": true, "HttpRequestRegexMatcher": true,
 }
 
 // unbuiltFields are the fields of built component types whose behaviour

@@ -16,29 +16,27 @@ import (
 // knows is ignored, as both CDKs ignore it.
 
 // newerTypes are the component types of CDK 7.28.2 that CDK 6.31.1 lacks,
-// but for those the engine runs: the config normalization rules' and a
-// StateDelegatingStream among the manifest's streams (see
+// but for those the engine runs: the config normalization rules', the
+// api_budget's and a StateDelegatingStream among the manifest's streams (see
 // newer_schema.yaml; as a parent stream it is listed, by newerComponents).
 var newerTypes = map[string]bool{
 	"BlockSimultaneousSyncsAction": true, "ConditionalStreams": true, "CsvDecoder": true,
-	"DynamicStreamCheckConfig": true, "FixedWindowCallRatePolicy": true,
-	"GroupByKeyMergeStrategy": true, "GroupingPartitionRouter": true, "GzipDecoder": true,
-	"HTTPAPIBudget": true, "HttpRequestRegexMatcher": true, "IncrementingCountCursor": true,
-	"JsonItemsDecoder": true, "JsonSchemaPropertySelector": true, "KeyTransformation": true,
-	"MovingWindowCallRatePolicy": true, "PaginationReset": true, "PaginationResetLimits": true,
+	"DynamicStreamCheckConfig": true, "GroupByKeyMergeStrategy": true, "GroupingPartitionRouter": true,
+	"GzipDecoder": true, "IncrementingCountCursor": true, "JsonItemsDecoder": true,
+	"JsonSchemaPropertySelector": true, "KeyTransformation": true,
+	"PaginationReset": true, "PaginationResetLimits": true,
 	"ParametrizedComponentsResolver": true, "PropertiesFromEndpoint": true,
-	"PropertyChunking": true, "QueryProperties": true, "QuotaStatusSource": true, "Rate": true,
+	"PropertyChunking": true, "QueryProperties": true, "QuotaStatusSource": true,
 	"RateLimitedMultipleTokenAuthenticator": true, "RecordExpander": true, "RequestBodyGraphQL": true,
 	"RequestBodyGraphQlQuery": true, "RequestBodyJsonObject": true, "RequestBodyPlainText": true,
 	"RequestBodyUrlEncodedForm": true, "StreamGroup": true,
 	"StreamParametersDefinition": true, "TokenQuota": true, "UnionPartitionRouter": true,
-	"UnlimitedCallRatePolicy": true,
 }
 
 // newerFields are the fields CDK 7.28.2 added to component types CDK
 // 6.31.1 has; "DeclarativeSource" is the manifest's top level.
 var newerFields = map[string][]string{
-	"DeclarativeSource":                      {"api_budget", "max_concurrent_async_job_count", "stream_groups"},
+	"DeclarativeSource":                      {"max_concurrent_async_job_count", "stream_groups"},
 	"AddFields":                              {"condition"},
 	"AsyncJobStatusMap":                      {"skipped"},
 	"AsyncRetriever":                         {"download_target_extractor", "download_target_requester", "failed_retry_wait_time_in_seconds", "polling_job_timeout"},

@@ -67,7 +67,8 @@ type componentSchemaSet struct {
 // HttpRequester has a url (a string, as url_base) and needs neither
 // url_base nor path; a Spec has config_normalization_rules, whose
 // components (newer_schema.yaml) are defined as CDK 7.28.2 defines them;
-// a stream of the manifest may be a StateDelegatingStream.
+// a stream of the manifest may be a StateDelegatingStream; the manifest may
+// have an api_budget.
 func withImplementedNewer(root *Map) error {
 	defs := root.Map("definitions")
 	hr := defs.Map("HttpRequester")
@@ -85,6 +86,9 @@ func withImplementedNewer(root *Map) error {
 	}
 	if streams := root.Map("properties").Map("streams"); streams != nil {
 		streams.Set("items", mustGet(newer, "stream_items"))
+	}
+	for _, k := range newer.Map("source_properties").Keys() {
+		root.Map("properties").Set(k, mustGet(newer.Map("source_properties"), k))
 	}
 	for _, k := range newer.Map("spec_properties").Keys() {
 		defs.Map("Spec").Map("properties").Set(k, mustGet(newer.Map("spec_properties"), k))
