@@ -51,13 +51,13 @@
 // (in February 2026, 490 of its 497 manifest-only connectors, 391 of them
 // on CDK 7). New loads a manifest of any version from 0.29 on and runs it
 // with CDK 6.31.1's behaviour for all that CDK 6.31.1 knows. What only
-// newer CDKs know (35 component types and 42 fields CDK 7.28.2 added,
+// newer CDKs know (29 component types and 41 fields CDK 7.28.2 added,
 // listed in internal/manifest/newer.go; each changes what is requested,
 // read or emitted: the one field left out only names a stream) is refused,
 // named with its path: a field the 6.31.1 schema still validates
 // (transform_before_filtering) leaves Spec working and makes the calls that
-// would use it return an *UnsupportedError; a component type (HTTPAPIBudget
-// under api_budget, QueryProperties, ...) or a field the 6.31.1 schema
+// would use it return an *UnsupportedError; a component type
+// (QueryProperties, ...) or a field the 6.31.1 schema
 // cannot do without makes New return one. A field no CDK knows is ignored,
 // as both CDKs ignore it, and so is a newer field that a $parameters entry
 // filled, as CDK 6.31.1 ignores it. Of CDK 7.28.2's additions the engine
@@ -93,27 +93,55 @@
 //     full_refresh_stream; Read reads its incremental_stream when the state
 //     given has a non-empty state for the stream, whatever its sync mode,
 //     else its full_refresh_stream. Its api_retention_period, and a
-//     StateDelegatingStream read as a parent, are refused.
+//     StateDelegatingStream read as a parent, are refused;
+//   - the manifest's api_budget (streams/call_rate.py, HttpAPIBudget over
+//     pyrate-limiter 3.1.1's in-memory bucket), a fresh one for each Check,
+//     Discover and Read, its limits and weights evaluated over the
+//     transformed config: before each request a requester sends (each
+//     attempt, parents and session logins included; not a response from
+//     the parent cache, nor an OAuth refresh) the first policy matching it
+//     (HttpRequestRegexMatcher: method, url_base, url_path_pattern searched
+//     in the path, params, headers; a policy without matchers matches all)
+//     takes a call of the request's weight. A MovingWindowCallRatePolicy
+//     counts, for each rate, the calls from now less the interval to now,
+//     both ends included; with none left it sleeps until the oldest call of
+//     the full window leaves it and tries again (up to 99,999 times), so a
+//     request that finds 2 calls a second spent at t waits 1 s, then 0 s,
+//     then goes. A FixedWindowCallRatePolicy allows call_limit calls until
+//     its reset time (10 days after the call starts, until a response
+//     says otherwise), then opens the next window one period after it;
+//     with none left it sleeps until the reset. An
+//     UnlimitedCallRatePolicy never waits. After each response the
+//     ratelimit_remaining_header (or a status among
+//     status_codes_for_ratelimit_hit, default 429, as none left) and the
+//     ratelimit_reset_header (epoch seconds) update the matching policy: a
+//     fixed window takes a lower count of calls left and any other reset
+//     time; a moving window told that none is left, without a reset, counts
+//     one call more when it holds fewer than its shortest rate's limit. A
+//     weight above the lowest limit, or a header int() cannot read, fails
+//     the request. The waits use WithClock's clock and sleep as long as
+//     they say: a read that spends its budget takes as long as the API
+//     allows.
 //
-// Of those 497 manifests (the monorepo of 28 February 2026), 426 build,
+// Of those 497 manifests (the monorepo of 28 February 2026), 427 build,
 // discover with a config made from their spec and refuse nothing (425
-// before config_normalization_rules and StateDelegatingStream ran, 352
-// when every manifest above version 6.31 was refused; CDK 6.31.1 itself
-// fails 38 on its schema and refuses the 75 others whose version is above
-// 6.31). Of the 71 others, 55 need Python components, 9 components or
-// fields of 6.31.1 the engine does not build (4 with newer parts too), and
-// 7 newer parts alone: api_budget alone (source-cin7, source-ticktick) or
-// with CheckStream's dynamic_streams_check_configs and HttpRequester's
-// request_body (source-criteo-marketing), those two without it
-// (source-feishu), a RequestOption's field_path without field_name
-// (source-gong, source-stigg), AsyncRetriever's download_target_extractor
-// with GzipDecoder (source-sendgrid). The newer
-// parts most used, in connectors: api_budget 17, AsyncRetriever's
-// download_target_extractor 5, a RequestOption's field_path 4, AddFields'
-// condition 4, then others in 1 to 3 each. Of the 10 connectors with
-// config_normalization_rules, source-youtube-data now builds clean; 6
-// need Python components, source-airtable and source-stripe components of
-// 6.31.1 the engine does not build, source-gong a field_path. Of the 4 with a
+// before config_normalization_rules, StateDelegatingStream and api_budget
+// ran, 352 when every manifest above version 6.31 was refused; CDK 6.31.1
+// itself fails 38 on its schema and refuses the 75 others whose version is
+// above 6.31). Of the 70 others, 55 need Python components, 9 components
+// or fields of 6.31.1 the engine does not build (4 with newer parts too),
+// 5 newer parts alone (CheckStream's dynamic_streams_check_configs with
+// HttpRequester's request_body: source-criteo-marketing, source-feishu; a
+// RequestOption's field_path without field_name: source-gong,
+// source-stigg; AsyncRetriever's download_target_extractor with
+// GzipDecoder: source-sendgrid), and source-ticktick has a template that
+// does not parse ("{{ config.authorization.client_secret) }}", which CDK
+// 7.28.2 fails on too). The newer parts most used, in connectors:
+// AsyncRetriever's download_target_extractor 5, a RequestOption's
+// field_path 4, AddFields' condition 4, then others in 1 to 3 each. Of the
+// 17 connectors with an api_budget, source-cin7 now builds clean; of the 10
+// with config_normalization_rules, source-youtube-data; the others need
+// Python components or parts the engine does not build. Of the 4 with a
 // StateDelegatingStream, source-hubspot, source-monday and
 // source-zendesk-support need Python components, and source-stripe reads
 // one as a parent and sets its api_retention_period.
