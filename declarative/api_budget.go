@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -298,23 +297,11 @@ func evalInt(t *tmpl, v *vars) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	switch x := val.(type) {
-	case int64:
-		return int(x), nil
-	case float64:
-		return int(x), nil
-	case bool:
-		if x {
-			return 1, nil
-		}
-		return 0, nil
-	}
-	s := strings.TrimSpace(interpolation.Str(val))
-	i, err := strconv.Atoi(strings.TrimPrefix(s, "+"))
-	if err != nil {
+	i, ok := pyInt(val)
+	if !ok {
 		return 0, fmt.Errorf("invalid literal for int() with base 10: %s", interpolation.Repr(interpolation.Str(val)))
 	}
-	return i, nil
+	return int(i), nil
 }
 
 // maxAcquireAttempts is APIBudget's maximum_attempts_to_acquire: range(1,
@@ -400,11 +387,11 @@ func (bg *budget) update(req *outRequest, status int, header http.Header) error 
 
 // headerInt is Python's int() of a header's value.
 func headerInt(s string) (int, error) {
-	t := strings.ReplaceAll(strings.TrimSpace(s), "_", "")
-	if i, err := strconv.Atoi(strings.TrimPrefix(t, "+")); err == nil && t != "" && !strings.HasPrefix(s, "_") {
-		return i, nil
+	i, ok := pyInt(s)
+	if !ok {
+		return 0, fmt.Errorf("invalid literal for int() with base 10: %s", interpolation.Repr(s))
 	}
-	return 0, fmt.Errorf("invalid literal for int() with base 10: %s", interpolation.Repr(s))
+	return int(i), nil
 }
 
 // callRateLimitHit is the CDK's CallRateLimitHit, raised once the
