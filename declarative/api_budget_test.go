@@ -141,6 +141,28 @@ policies:
 	}
 }
 
+// TestAPIBudgetOAuthRefresh: an OAuth refresh is not counted (the CDK
+// sends it with requests.request, outside its requesters' session): five
+// pages fit a budget of five calls an hour.
+func TestAPIBudgetOAuthRefresh(t *testing.T) {
+	text := strings.Replace(budgetManifest(`{type: HTTPAPIBudget, policies: [{type: MovingWindowCallRatePolicy, rates: [{limit: 5, interval: PT1H}], matchers: []}]}`),
+		"path: /items}", `path: /items, authenticator: {type: OAuthAuthenticator, client_id: c, client_secret: s, grant_type: client_credentials, token_refresh_endpoint: "https://api.example.com/token"}}`, 1)
+	pages := budgetPages(nil)
+	tokens := 0
+	sleeps, _ := budgetRun(t, text, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			tokens++
+			fmt.Fprint(w, `{"access_token": "fresh", "expires_in": 3600}`)
+			return
+		}
+		pages(w, r)
+	})
+	if tokens != 1 {
+		t.Errorf("%d token requests, want 1", tokens)
+	}
+	sameStrings(t, "sleeps", durations(sleeps), nil)
+}
+
 // TestAPIBudgetHeaders pins HttpAPIBudget.update_from_response: a
 // response's ratelimit-remaining header (or a status of
 // status_codes_for_ratelimit_hit, as none left) and ratelimit-reset header
