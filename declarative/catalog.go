@@ -12,7 +12,9 @@ import (
 // Discover returns the catalog as the CDK's concurrent source does: each
 // stream with its inline schema, full_refresh (and incremental with its
 // cursor field when it has a DatetimeBasedCursor), its primary key, and
-// is_resumable set for incremental streams. It makes no request. Streams
+// is_resumable set for incremental streams. It makes no request. A config
+// the spec's config_migrations change is used, not reported (Discover has
+// no emit function); a config its validations refuse is its error. Streams
 // whose schema loader or cursor the engine does not run make it return an
 // *UnsupportedError.
 func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error) {

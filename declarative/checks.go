@@ -64,8 +64,8 @@ func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
 // CheckEmit is Check that also emits what the CDK prints during a check
 // besides its verdict: the CONTROL CONNECTOR_CONFIG message of a rotated
 // OAuth refresh token, which the caller must store (the old token is
-// invalid). It makes a Source a kit.CheckEmitter. With a nil emit it is
-// Check.
+// invalid), or of a config the spec's config_migrations changed. It makes
+// a Source a kit.CheckEmitter. With a nil emit it is Check.
 func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error {
 	if s.check == nil {
 		return s.unsupportedFor(nil)

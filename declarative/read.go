@@ -499,7 +499,8 @@ type reader struct {
 
 // Read reads the configured streams, emitting what the CDK prints: stream
 // statuses, records, states (per stream, after each slice or partition and
-// at the end of each stream) and TRACE ERRORs. state is the --state file's
+// at the end of each stream), TRACE ERRORs, and a CONTROL CONNECTOR_CONFIG
+// message first when the spec's config_migrations changed the config. state is the --state file's
 // content (an array of STREAM states, or nil). The returned error says
 // which streams failed when some did (their TRACE ERRORs were emitted), is
 // an *UnsupportedError before any request, or is the error emit returned.
