@@ -164,7 +164,13 @@ func (b *builder) buildStreams(root *manifest.Map, unsupported []manifest.Compon
 				own = append(own, c)
 			}
 		}
-		st, err := b.stream(n, path, own, 0)
+		var st *stream
+		var err error
+		if n.String("type") == "StateDelegatingStream" {
+			st, err = b.stateDelegatingStream(n, path, own)
+		} else {
+			st, err = b.stream(n, path, own, 0)
+		}
 		if err != nil {
 			// The CDK builds streams only for check, discover and read; so
 			// does the error.
@@ -545,6 +551,7 @@ func (b *builder) oauth(n *manifest.Map) (authenticator, error) {
 	}
 	a.send = b.sender(refreshErrorHandler{handler})
 	a.send.retryTime = refreshRetryTime
+	a.send.outsideBudget = true
 	if u := n.Map("refresh_token_updater"); u != nil {
 		return &bearerAuth{provider: b.rotatingOAuth(a, u), fetches: 2}, nil
 	}

@@ -3,6 +3,7 @@ package declarative
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/x/goairbyte/declarative/internal/manifest"
 	"github.com/x/goairbyte/protocol"
@@ -11,7 +12,9 @@ import (
 // Discover returns the catalog as the CDK's concurrent source does: each
 // stream with its inline schema, full_refresh (and incremental with its
 // cursor field when it has a DatetimeBasedCursor), its primary key, and
-// is_resumable set for incremental streams. It makes no request. Streams
+// is_resumable set for incremental streams. It makes no request. A config
+// the spec's config_migrations change is used, not reported (Discover has
+// no emit function); a config its validations refuse is its error. Streams
 // whose schema loader or cursor the engine does not run make it return an
 // *UnsupportedError.
 func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protocol.Catalog, error) {
@@ -24,7 +27,7 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 		}
 	}
 	for _, c := range s.unsupported {
-		if len(c.Path) >= 17 && c.Path[:17] == "$.dynamic_streams" {
+		if strings.HasPrefix(c.Path, "$.dynamic_streams") || strings.HasPrefix(c.Path, "$.spec.config_normalization_rules") {
 			blocking = append(blocking, c)
 		}
 	}
@@ -33,6 +36,12 @@ func (s *Source) Discover(ctx context.Context, config json.RawMessage) (*protoco
 	}
 	rc, err := s.newReadContext(config)
 	if err != nil {
+		return nil, err
+	}
+	// The config's migrations, transformations and validations, as the
+	// CDK runs them before it lists the streams. Discover has no emit
+	// function: a migrated config is used, not reported.
+	if err := s.prepareCall(ctx, rc); err != nil {
 		return nil, err
 	}
 	cat := &protocol.Catalog{Streams: []protocol.Stream{}}

@@ -64,21 +64,19 @@ func (s *Source) Check(ctx context.Context, config json.RawMessage) error {
 // CheckEmit is Check that also emits what the CDK prints during a check
 // besides its verdict: the CONTROL CONNECTOR_CONFIG message of a rotated
 // OAuth refresh token, which the caller must store (the old token is
-// invalid). It makes a Source a kit.CheckEmitter. With a nil emit it is
-// Check.
+// invalid), or of a config the spec's config_migrations changed. It makes
+// a Source a kit.CheckEmitter. With a nil emit it is Check.
 func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit func(*protocol.Message) error) error {
 	if s.check == nil {
 		return s.unsupportedFor(nil)
 	}
 	var streams []*stream
+	missing := ""
 	for _, name := range s.check.names {
 		st := s.streamByName(name)
 		if st == nil {
-			var names []string
-			for _, x := range s.streams {
-				names = append(names, "'"+x.name+"'")
-			}
-			return &checkError{Message: fmt.Sprintf("%s is not part of the catalog. Expected one of dict_keys([%s]).", name, strings.Join(names, ", "))}
+			missing = name
+			break
 		}
 		streams = append(streams, st)
 	}
@@ -90,6 +88,22 @@ func (s *Source) CheckEmit(ctx context.Context, config json.RawMessage, emit fun
 		return err
 	}
 	rc.emitFn = emit
+	// The CDK's CheckStream builds the streams (and runs the config's
+	// validations) before it looks for the check's streams among them.
+	if err := s.prepareCall(ctx, rc); err != nil {
+		var ce *configInvalidError
+		if errors.As(err, &ce) {
+			return &checkError{Message: interpolation.Repr("Encountered an error while discovering streams. Error: " + ce.msg), Err: err}
+		}
+		return err
+	}
+	if missing != "" {
+		var names []string
+		for _, x := range s.streams {
+			names = append(names, "'"+x.name+"'")
+		}
+		return &checkError{Message: fmt.Sprintf("%s is not part of the catalog. Expected one of dict_keys([%s]).", missing, strings.Join(names, ", "))}
+	}
 	if len(s.streams) == 0 {
 		return &checkError{Message: interpolation.Repr("No streams to connect to from source")}
 	}

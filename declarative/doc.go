@@ -51,31 +51,100 @@
 // (in February 2026, 490 of its 497 manifest-only connectors, 391 of them
 // on CDK 7). New loads a manifest of any version from 0.29 on and runs it
 // with CDK 6.31.1's behaviour for all that CDK 6.31.1 knows. What only
-// newer CDKs know (45 component types and 43 fields CDK 7.28.2 added,
+// newer CDKs know (29 component types and 41 fields CDK 7.28.2 added,
 // listed in internal/manifest/newer.go; each changes what is requested,
 // read or emitted: the one field left out only names a stream) is refused,
 // named with its path: a field the 6.31.1 schema still validates
-// (transform_before_filtering, config_normalization_rules) leaves Spec
-// working and makes the calls that would use it return an
-// *UnsupportedError; a component type (HTTPAPIBudget under api_budget,
-// QueryProperties, StateDelegatingStream, ...) or a field the 6.31.1 schema
+// (transform_before_filtering) leaves Spec working and makes the calls that
+// would use it return an *UnsupportedError; a component type
+// (QueryProperties, ...) or a field the 6.31.1 schema
 // cannot do without makes New return one. A field no CDK knows is ignored,
 // as both CDKs ignore it, and so is a newer field that a $parameters entry
 // filled, as CDK 6.31.1 ignores it. Of CDK 7.28.2's additions the engine
-// runs an HttpRequester's url (where it has no url_base) and a requester
-// without path, built as CDK 7.28.2's HttpRequester._get_url builds them:
-// url_base, else url, kept as it is when the path is empty, else given a
-// slash and joined to the path.
+// runs, as CDK 7.28.2 does (validated against its schema's definitions):
 //
-// Of those 497 manifests (the monorepo of 28 February 2026), 425 build,
-// discover with a config made from their spec and refuse nothing (CDK
-// 6.31.1 itself fails 38 on its schema and refuses the 75 others whose
-// version is above 6.31); 36 need Python components (4 of them newer parts
-// too), 30 are refused for newer parts alone, and 6 for components of
-// 6.31.1 the engine does not build. The newer parts most used, in
-// connectors: api_budget 17, config_normalization_rules 10, AsyncRetriever's
-// download_target_extractor 5, StateDelegatingStream 4, a RequestOption's
-// field_path without field_name 4, then 19 others in 1 to 3 each.
+//   - an HttpRequester's url (where it has no url_base) and a requester
+//     without path, built as HttpRequester._get_url builds them: url_base,
+//     else url, kept as it is when the path is empty, else given a slash
+//     and joined to the path;
+//   - a spec's config_normalization_rules (spec/spec.py), when a config is
+//     given (Check, Discover, Read; never Spec): the config_migrations'
+//     ConfigAddFields, ConfigRemapField and ConfigRemoveFields change a
+//     shallow copy of the config, which is reported in a CONTROL
+//     CONNECTOR_CONFIG message (Read's and CheckEmit's emit; Discover has
+//     none) when it then differs from the config, compared as Python
+//     compares them: a field added inside an object the config already has
+//     changes both, and is not reported; the transformations change what
+//     every component sees, unreported; the validations (a DpathValidator
+//     with ValidateAdheresToSchema, messages worded as jsonschema 4.25
+//     words them for type, required, enum, const, lengths, bounds and
+//     pattern) run on the transformed config before any request: a failure
+//     fails Check with "Encountered an error while discovering streams.
+//     Error: ..." and is Discover's and Read's error (in the CDK an
+//     uncaught exception, a system_error TRACE). A PredicateValidator there
+//     fails every call, as in CDK 7.28.2, whose Spec passes it an argument
+//     it does not take. Custom (Python) transformations and strategies are
+//     refused by every call that takes a config. Package kit and the
+//     connector core check a config against the spec before the engine
+//     gets it, so before its migrations (CDK 7.28.2 checks the migrated,
+//     transformed config);
+//   - a StateDelegatingStream among the manifest's streams
+//     (create_state_delegating_stream): Check and Discover see its
+//     full_refresh_stream; Read reads its incremental_stream when the state
+//     given has a non-empty state for the stream, whatever its sync mode,
+//     else its full_refresh_stream. Its api_retention_period, and a
+//     StateDelegatingStream read as a parent, are refused;
+//   - the manifest's api_budget (streams/call_rate.py, HttpAPIBudget over
+//     pyrate-limiter 3.1.1's in-memory bucket), a fresh one for each Check,
+//     Discover and Read, its limits and weights evaluated over the
+//     transformed config: before each request a requester sends (each
+//     attempt, parents and session logins included; not a response from
+//     the parent cache, nor an OAuth refresh) the first policy matching it
+//     (HttpRequestRegexMatcher: method, url_base, url_path_pattern searched
+//     in the path, params, headers; a policy without matchers matches all)
+//     takes a call of the request's weight. A MovingWindowCallRatePolicy
+//     counts, for each rate, the calls from now less the interval to now,
+//     both ends included; with none left it sleeps until the oldest call of
+//     the full window leaves it and tries again (up to 99,999 times), so a
+//     request that finds 2 calls a second spent at t waits 1 s, then 0 s,
+//     then goes. A FixedWindowCallRatePolicy allows call_limit calls until
+//     its reset time (10 days after the call starts, until a response
+//     says otherwise), then opens the next window one period after it;
+//     with none left it sleeps until the reset. An
+//     UnlimitedCallRatePolicy never waits. After each response the
+//     ratelimit_remaining_header (or a status among
+//     status_codes_for_ratelimit_hit, default 429, as none left) and the
+//     ratelimit_reset_header (epoch seconds) update the matching policy: a
+//     fixed window takes a lower count of calls left and any other reset
+//     time; a moving window told that none is left, without a reset, counts
+//     one call more when it holds fewer than its shortest rate's limit. A
+//     weight above the lowest limit, or a header int() cannot read, fails
+//     the request. The waits use WithClock's clock and sleep as long as
+//     they say: a read that spends its budget takes as long as the API
+//     allows.
+//
+// Of those 497 manifests (the monorepo of 28 February 2026), 427 build,
+// discover with a config made from their spec and refuse nothing (425
+// before config_normalization_rules, StateDelegatingStream and api_budget
+// ran, 352 when every manifest above version 6.31 was refused; CDK 6.31.1
+// itself fails 38 on its schema and refuses the 75 others whose version is
+// above 6.31). Of the 70 others, 55 need Python components, 9 components
+// or fields of 6.31.1 the engine does not build (4 with newer parts too),
+// 5 newer parts alone (CheckStream's dynamic_streams_check_configs with
+// HttpRequester's request_body: source-criteo-marketing, source-feishu; a
+// RequestOption's field_path without field_name: source-gong,
+// source-stigg; AsyncRetriever's download_target_extractor with
+// GzipDecoder: source-sendgrid), and source-ticktick has a template that
+// does not parse ("{{ config.authorization.client_secret) }}", which CDK
+// 7.28.2 fails on too). The newer parts most used, in connectors:
+// AsyncRetriever's download_target_extractor 5, a RequestOption's
+// field_path 4, AddFields' condition 4, then others in 1 to 3 each. Of the
+// 17 connectors with an api_budget, source-cin7 now builds clean; of the 10
+// with config_normalization_rules, source-youtube-data; the others need
+// Python components or parts the engine does not build. Of the 4 with a
+// StateDelegatingStream, source-hubspot, source-monday and
+// source-zendesk-support need Python components, and source-stripe reads
+// one as a parent and sets its api_retention_period.
 //
 // Where CDK 7 does otherwise than 6.31.1 with what both know, the engine
 // does as 6.31.1 does: a url_base with an empty path gets a slash (CDK 7

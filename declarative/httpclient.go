@@ -195,6 +195,10 @@ type sender struct {
 	// useCache serves repeated GETs from the call's response cache, as the
 	// CDK's requests-cache session does for parent streams.
 	useCache bool
+	// outsideBudget is set for an OAuth refresh, which the CDK sends with
+	// requests.request rather than its requesters' session, so that the
+	// api_budget does not count it.
+	outsideBudget bool
 	// sizeHint is the size of the last body read, to size the next.
 	sizeHint atomic.Int64
 	// maxBody is the most read of one response (maxResponseBody).
@@ -254,6 +258,11 @@ func (s *sender) sendUncached(ctx context.Context, rc *readContext, req *outRequ
 		resp, terr := s.do(ctx, rc, req, v)
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
+		}
+		if be := (*budgetError)(nil); errors.As(terr, &be) {
+			// Raised by the CDK's session, outside what HttpClient
+			// handles: the request fails.
+			return nil, false, be
 		}
 		if errors.Is(terr, errBodyTooLarge) {
 			return nil, false, s.failure(rc.mask, req, nil, terr, resolution{action: actFail, failureType: protocol.FailureSystem})
@@ -417,6 +426,14 @@ func quoteBody(mask *masker, body []byte) string {
 
 // do sends one attempt.
 func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *vars) (*response, error) {
+	// The api_budget's call, before the stall timer runs.
+	bg := rc.budget
+	if s.outsideBudget {
+		bg = nil
+	}
+	if err := bg.acquire(ctx, req); err != nil {
+		return nil, budgetFailure(err)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	silence := time.AfterFunc(s.stallTimeout, func() { cancel(errStalled) })
@@ -436,6 +453,9 @@ func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *va
 		if err := req.spool.fill(hresp.Body); err != nil {
 			return nil, s.transportError(ctx, rc, err)
 		}
+		if err := bg.update(req, hresp.StatusCode, hresp.Header); err != nil {
+			return nil, budgetFailure(err)
+		}
 		return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header}, nil
 	}
 	body, err := readBody(hresp, &s.sizeHint, s.maxBody)
@@ -444,6 +464,9 @@ func (s *sender) do(ctx context.Context, rc *readContext, req *outRequest, v *va
 	}
 	if err != nil {
 		return nil, s.transportError(ctx, rc, err)
+	}
+	if err := bg.update(req, hresp.StatusCode, hresp.Header); err != nil {
+		return nil, budgetFailure(err)
 	}
 	return &response{method: req.method, url: req.url, maskedURL: rc.mask.text(req.url), status: hresp.StatusCode, header: hresp.Header, body: body}, nil
 }

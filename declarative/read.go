@@ -24,6 +24,8 @@ type readContext struct {
 	src  *Source
 	mask *masker
 	log  *slog.Logger
+	// budget is the call's api_budget (nil without one).
+	budget *budget
 
 	// config is the call's config; a refresh_token_updater replaces it
 	// with an updated copy (rotationMu serialises the rotations).
@@ -497,7 +499,8 @@ type reader struct {
 
 // Read reads the configured streams, emitting what the CDK prints: stream
 // statuses, records, states (per stream, after each slice or partition and
-// at the end of each stream) and TRACE ERRORs. state is the --state file's
+// at the end of each stream), TRACE ERRORs, and a CONTROL CONNECTOR_CONFIG
+// message first when the spec's config_migrations changed the config. state is the --state file's
 // content (an array of STREAM states, or nil). The returned error says
 // which streams failed when some did (their TRACE ERRORs were emitted), is
 // an *UnsupportedError before any request, or is the error emit returned.
@@ -505,11 +508,15 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 	if catalog == nil {
 		return errors.New("declarative: Read needs a configured catalog")
 	}
+	states, err := parseState(state)
+	if err != nil {
+		return err
+	}
 	var selected []*stream
 	var missing []string
 	for _, cs := range catalog.Streams {
 		if st := s.streamByName(cs.Stream.Name); st != nil {
-			selected = append(selected, st)
+			selected = append(selected, delegated(st, states))
 		} else {
 			missing = append(missing, cs.Stream.Name)
 		}
@@ -540,8 +547,7 @@ func (s *Source) Read(ctx context.Context, config json.RawMessage, catalog *prot
 		return err
 	}
 	rc.emitFn = emit
-	states, err := parseState(state)
-	if err != nil {
+	if err := s.prepareCall(ctx, rc); err != nil {
 		return err
 	}
 	// A configured stream the manifest lacks is no failure: the CDK

@@ -24,6 +24,8 @@ type Source struct {
 	streams     []*stream
 	check       *checkStream
 	level       *concurrencyLevel
+	rules       *configRules
+	budget      *budgetSpec
 }
 
 // New loads a manifest (the text of a manifest.yaml) and builds the
@@ -75,6 +77,12 @@ func build(m *manifest.Manifest, o options) (*Source, error) {
 	}
 	if s.level, err = b.concurrencyLevel(m.Root.Map("concurrency_level")); err != nil {
 		return nil, fmt.Errorf("declarative: concurrency_level: %w", err)
+	}
+	if s.budget, err = b.apiBudget(m.Root.Map("api_budget")); err != nil {
+		return nil, fmt.Errorf("declarative: api_budget: %w", err)
+	}
+	if s.rules, err = b.configRules(m.Root.Map("spec").Map("config_normalization_rules")); err != nil {
+		return nil, fmt.Errorf("declarative: spec.config_normalization_rules: %w", err)
 	}
 	return s, nil
 }
@@ -162,6 +170,15 @@ var supportedTypes = map[string]bool{
 	"OAuthAuthenticator": true, "SessionTokenAuthenticator": true,
 	"SessionTokenRequestApiKeyAuthenticator": true, "SessionTokenRequestBearerAuthenticator": true,
 	"AsyncRetriever": true, "ResponseToFileExtractor": true,
+	// CDK 7.28.2's config normalization rules (config_normalization.go).
+	"ConfigNormalizationRules": true, "ConfigMigration": true, "ConfigAddFields": true,
+	"ConfigRemoveFields": true, "ConfigRemapField": true, "DpathValidator": true,
+	"PredicateValidator": true, "ValidateAdheresToSchema": true,
+	// One of the manifest's streams (state_delegating.go).
+	"StateDelegatingStream": true,
+	// The manifest's api_budget (api_budget.go).
+	"HTTPAPIBudget": true, "MovingWindowCallRatePolicy": true, "FixedWindowCallRatePolicy": true,
+	"UnlimitedCallRatePolicy": true, "Rate": true, "HttpRequestRegexMatcher": true,
 }
 
 // unbuiltFields are the fields of built component types whose behaviour
@@ -177,6 +194,9 @@ var unbuiltFields = map[string][]string{
 	// stream_slice.extra_fields needs a slice value with an attribute
 	// that is not a key, which package interpolation does not have.
 	"ParentStreamConfig": {"extra_fields"},
+	// The fallback to a full refresh when the state's cursor is older
+	// than the API keeps data (CDK 7.28.2).
+	"StateDelegatingStream": {"api_retention_period"},
 }
 
 // truthyField reports whether field k of n is set to a value Python

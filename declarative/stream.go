@@ -30,6 +30,10 @@ type stream struct {
 	// the CDK's test): a parent's state is built for its templates only
 	// then.
 	templatesReadState bool
+	// incremental is, for a StateDelegatingStream, the stream read in its
+	// place when it has a state (the stream itself is its
+	// full_refresh_stream).
+	incremental *stream
 }
 
 // cursorFieldName is the cursor field for the catalog.

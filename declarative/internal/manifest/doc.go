@@ -15,11 +15,14 @@
 //   - pushes $parameters down into every nested component, where they fill
 //     fields that are absent or falsy (the CDK's ManifestComponentTransformer);
 //   - lists what only CDKs newer than 6.31.1 know ([Manifest].Newer: the
-//     component types and fields CDK 7.28.2 added), validates the result
-//     against the CDK's component schema (embedded,
-//     declarative_component_schema.yaml of CDK 6.31.1, with an
-//     HttpRequester's url added and its url_base and path made optional, as
-//     in CDK 7.28.2) and checks that the manifest version is 0.29 or later,
+//     component types and fields CDK 7.28.2 added, but for those the engine
+//     runs), validates the result against the CDK's component schema
+//     (embedded, declarative_component_schema.yaml of CDK 6.31.1, with an
+//     HttpRequester's url added and its url_base and path made optional,
+//     and CDK 7.28.2's definitions of config_normalization_rules,
+//     StateDelegatingStream among the streams and api_budget added from
+//     newer_schema.yaml, as in CDK 7.28.2) and checks that the manifest
+//     version is 0.29 or later,
 //     with errors naming the JSON path at fault. A manifest the 6.31.1
 //     schema fails because it uses newer parts is a [NewerError] naming
 //     them.

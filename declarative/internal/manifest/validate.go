@@ -21,6 +21,12 @@ import (
 //go:embed declarative_component_schema.yaml
 var componentSchemaYAML []byte
 
+// newerSchemaYAML holds the definitions of CDK 7.28.2 that the engine runs
+// (config_normalization_rules and its components).
+//
+//go:embed newer_schema.yaml
+var newerSchemaYAML []byte
+
 var componentSchema = sync.OnceValues(func() (*componentSchemaSet, error) {
 	doc, err := parseYAML(componentSchemaYAML)
 	if err != nil {
@@ -59,16 +65,37 @@ type componentSchemaSet struct {
 // withImplementedNewer changes the 6.31.1 schema as CDK 7.28.2's schema
 // changed it where the engine runs what the change allows: an
 // HttpRequester has a url (a string, as url_base) and needs neither
-// url_base nor path.
+// url_base nor path; a Spec has config_normalization_rules, whose
+// components (newer_schema.yaml) are defined as CDK 7.28.2 defines them;
+// a stream of the manifest may be a StateDelegatingStream; the manifest may
+// have an api_budget.
 func withImplementedNewer(root *Map) error {
-	hr := root.Map("definitions").Map("HttpRequester")
-	if hr == nil || hr.Map("properties") == nil {
-		return errors.New("manifest: the embedded component schema has no HttpRequester")
+	defs := root.Map("definitions")
+	hr := defs.Map("HttpRequester")
+	if hr == nil || hr.Map("properties") == nil || defs.Map("Spec").Map("properties") == nil {
+		return errors.New("manifest: the embedded component schema has no HttpRequester or Spec")
 	}
 	url := NewMap()
 	url.Set("type", "string")
 	hr.Map("properties").Set("url", url)
 	hr.Set("required", []any{"type"})
+	doc, err := parseYAML(newerSchemaYAML)
+	newer, ok := doc.(*Map)
+	if err != nil || !ok {
+		return fmt.Errorf("manifest: the embedded newer schema does not parse: %v", err)
+	}
+	if streams := root.Map("properties").Map("streams"); streams != nil {
+		streams.Set("items", mustGet(newer, "stream_items"))
+	}
+	for _, k := range newer.Map("source_properties").Keys() {
+		root.Map("properties").Set(k, mustGet(newer.Map("source_properties"), k))
+	}
+	for _, k := range newer.Map("spec_properties").Keys() {
+		defs.Map("Spec").Map("properties").Set(k, mustGet(newer.Map("spec_properties"), k))
+	}
+	for _, k := range newer.Map("definitions").Keys() {
+		defs.Set(k, mustGet(newer.Map("definitions"), k))
+	}
 	return nil
 }
 
