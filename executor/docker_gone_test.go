@@ -8,8 +8,10 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -136,11 +138,13 @@ func TestDockerEngineGoneMidRead(t *testing.T) {
 
 // heldCreate dials the Docker engine and holds the answer to a container
 // create: it tells created once the engine has answered, and passes the
-// answer on once release is closed.
+// answer on once release is closed. It tells dropped when the client
+// closes the connection that waits for that answer, as it does when the
+// request is cancelled.
 type heldCreate struct {
-	host             string
-	created, release chan struct{}
-	once             sync.Once
+	host                      string
+	created, release, dropped chan struct{}
+	once, dropOnce            sync.Once
 }
 
 func (h *heldCreate) dial(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -158,6 +162,14 @@ type heldConn struct {
 	net.Conn
 	h        *heldCreate
 	creating bool
+	holding  atomic.Bool // its read holds the create's answer
+}
+
+func (c *heldConn) Close() error {
+	if c.holding.Load() {
+		c.h.dropOnce.Do(func() { close(c.h.dropped) })
+	}
+	return c.Conn.Close()
 }
 
 func (c *heldConn) Write(b []byte) (int, error) {
@@ -171,8 +183,10 @@ func (c *heldConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if c.creating && n > 0 {
 		c.creating = false
+		c.holding.Store(true)
 		c.h.once.Do(func() { close(c.h.created) })
 		<-c.h.release
+		c.holding.Store(false)
 	}
 	return n, err
 }
@@ -184,7 +198,7 @@ func (c *heldConn) Read(b []byte) (int, error) {
 func TestDockerCancelledDuringCreate(t *testing.T) {
 	t.Parallel()
 	engine, image := echoOnSocket(t)
-	h := &heldCreate{host: engine.DaemonHost(), created: make(chan struct{}), release: make(chan struct{})}
+	h := &heldCreate{host: engine.DaemonHost(), created: make(chan struct{}), release: make(chan struct{}), dropped: make(chan struct{})}
 	cli, err := client.New(client.WithHost(engine.DaemonHost()), client.WithDialContext(h.dial))
 	if err != nil {
 		t.Fatal(err)
@@ -199,6 +213,16 @@ func TestDockerCancelledDuringCreate(t *testing.T) {
 	go func() {
 		<-h.created
 		cancel()
+		// A client that gives up on the create closes its connection:
+		// only then is the answer passed on, so that it cannot take the
+		// answer before it sees the cancellation (without the fix the
+		// test then failed about one run in four). A client that waits
+		// for the create (the fix) closes nothing: the answer goes after
+		// a second.
+		select {
+		case <-h.dropped:
+		case <-time.After(time.Second):
+		}
 		close(h.release)
 	}()
 	var last error
