@@ -516,6 +516,23 @@ func TestManifestOnlyResolution(t *testing.T) {
 			t.Fatalf("%s with a Docker engine: runs as %s, want the image %s", name, src, image)
 		}
 	}
+	// Given an option only the engine takes (WithHTTPClient, WithClock),
+	// a manifest whose streams alone use such parts runs natively, as it
+	// did before its image was preferred, rather than failing: the image
+	// would not use the caller's client. Python components still fail.
+	src, err = goairbyte.GetSource(ctx, "source-brevo-stream", connector.WithEnvironment(envWith()),
+		connector.WithHTTPClient(replay.Client()), connector.WithConfig(sendinblue.Config))
+	if err != nil {
+		t.Fatalf("a newer stream field with a Docker engine and WithHTTPClient: %v", err)
+	}
+	if m := core.ConnOf(src.Connector).Executor().Method(); m.Kind != executor.KindInProcess {
+		t.Fatalf("a newer stream field with a Docker engine and WithHTTPClient: runs as %s, want natively in process", src)
+	}
+	var oe *connector.OptionError
+	if _, err := goairbyte.GetSource(ctx, "source-gnews", connector.WithEnvironment(envWith()),
+		connector.WithHTTPClient(replay.Client())); !errors.As(err, &oe) {
+		t.Fatalf("Python components with WithHTTPClient: %v, want an OptionError", err)
+	}
 }
 
 func readFile(t *testing.T, path string) []byte {

@@ -169,7 +169,9 @@ func (s *settings) inProcess(name string, src *declarative.Source, rt executor.R
 // Without one, a manifest with Python components, or one whose other such
 // parts the engine cannot build around (a newer field of the manifest's
 // root), is an error naming them; one whose streams alone use such parts
-// runs natively: those streams are refused by name, the others read.
+// runs natively: those streams are refused by name, the others read. So
+// does such a one given an option only the engine takes (WithHTTPClient,
+// WithClock), which the image would not honour.
 func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Connector, env *Environment,
 	rt executor.Runtime, docker func(image string) (resolved, error)) (resolved, error) {
 	m, err := env.Registry().Manifest(ctx, entry.Name, s.version)
@@ -216,6 +218,14 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 		return native()
 	}
 	image := runmethod.DockerImage(entry, s.version)
+	// partly runs the manifest natively, the streams that use such parts
+	// refused, when its image cannot be run (why).
+	partly := func(why string) (resolved, error) {
+		env.Logger().Warn("manifest-only connector runs natively without what its manifest uses and the engine does not run; "+
+			"the streams that use it are refused; its Docker image would run them", "connector", entry.Name,
+			"unsupported", strings.Join(parts, ", "), "image", image, "why", why)
+		return native()
+	}
 	if perr := runmethod.PingDocker(ctx); perr != nil {
 		if len(custom) > 0 {
 			return resolved{}, &pythonComponentsError{Connector: entry.Name, Components: custom,
@@ -224,12 +234,14 @@ func (s *settings) fromRegistryManifest(ctx context.Context, entry *registry.Con
 		if berr != nil {
 			return resolved{}, fmt.Errorf("%w; a Docker engine would run its image %s, but none answers (%v)", berr, image, perr)
 		}
-		env.Logger().Warn("manifest-only connector runs natively without what its manifest uses and the engine does not run; "+
-			"the streams that use it are refused; a Docker engine would run its image", "connector", entry.Name,
-			"unsupported", strings.Join(parts, ", "), "image", image, "docker", perr.Error())
-		return native()
+		return partly(perr.Error())
 	}
 	if err := s.checkWay(entry.Name, wayRegistryDocker); err != nil {
+		// An option only the engine takes (WithHTTPClient, WithClock):
+		// such a connector ran natively before its image was preferred.
+		if berr == nil && len(custom) == 0 {
+			return partly(err.Error())
+		}
 		return resolved{}, err
 	}
 	env.Logger().Debug("manifest-only connector uses what the engine does not run: running its Docker image",
