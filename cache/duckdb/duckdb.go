@@ -546,6 +546,7 @@ func (c *connector) Connect(ctx context.Context) (backend.Backend, error) {
 		path = abs
 	}
 	if path != memoryPath {
+		defer openingFile(path)()
 		if err := duckfile.Check(path); err != nil {
 			return nil, fmt.Errorf("duckdb: %w", err)
 		}
@@ -660,6 +661,45 @@ const spoolPrefix = "goairbyte-duckdb-"
 // sweepSpools removes, once per process, the spool directories of
 // processes that no longer run: a load killed with -9 leaves its spool
 // files (as large as a chunk of records) behind.
+// opening holds a lock per file being opened in the process, from the
+// check that it is a DuckDB file to the end of Connect: DuckDB writes a
+// new file's header while it opens it, and two opens of one new file at
+// once (a service's goroutines, each opening its tenant's cache) failed
+// one in eight times, 5 of 320 opens: the second found the file empty
+// ("is empty, not a DuckDB database file") or DuckDB refused it ("Unique
+// file handle conflict: ... is already attached"). Opens of different
+// files do not wait for each other.
+var opening = struct {
+	sync.Mutex
+	files map[string]*openingLock
+}{files: map[string]*openingLock{}}
+
+type openingLock struct {
+	sync.Mutex
+	waiters int
+}
+
+// openingFile takes the opening lock of path and returns its release.
+func openingFile(path string) (release func()) {
+	opening.Lock()
+	l := opening.files[path]
+	if l == nil {
+		l = &openingLock{}
+		opening.files[path] = l
+	}
+	l.waiters++
+	opening.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		opening.Lock()
+		if l.waiters--; l.waiters == 0 {
+			delete(opening.files, path)
+		}
+		opening.Unlock()
+	}
+}
+
 var sweepSpools sync.Once
 
 // database is a DuckDB database holding a cache; it implements
