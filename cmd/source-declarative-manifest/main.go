@@ -85,7 +85,13 @@ func connectorFor(path, now string) any {
 	if publicnet.InCloud() {
 		// Airbyte Cloud's platform says so; its tenants' manifests may
 		// reach public HTTPS endpoints only, as in Airbyte's image.
-		opts = append(opts, declarative.WithHTTPClient(publicnet.Client(&http.Client{})))
+		// A transport that keeps as many idle connections to a host as a
+		// manifest's concurrent requests need: http.DefaultTransport's 2
+		// would have each round of a concurrency_level above 2 dial (and
+		// handshake) again.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		opts = append(opts, declarative.WithHTTPClient(publicnet.Client(&http.Client{Transport: t})))
 	}
 	if now != "" {
 		at, err := time.Parse(time.RFC3339Nano, now)
