@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -241,6 +242,7 @@ type budget struct {
 	policies []*ratePolicy
 	now      func() time.Time
 	sleep    func(ctx context.Context, d time.Duration) error
+	log      *slog.Logger
 }
 
 // newBudget fills the spec with the config (create_rate's int(limit),
@@ -250,7 +252,7 @@ func (s *Source) newBudget(rc *readContext) (*budget, error) {
 	if spec == nil {
 		return nil, nil
 	}
-	bg := &budget{spec: spec, now: s.opts.now, sleep: s.opts.sleep}
+	bg := &budget{spec: spec, now: s.opts.now, sleep: s.opts.sleep, log: s.opts.logger}
 	v := rc.vars()
 	now := bg.now()
 	for _, ps := range spec.policies {
@@ -340,6 +342,12 @@ func (bg *budget) acquire(ctx context.Context, req *outRequest) error {
 			return nil
 		}
 		last = &callRateLimitHit{wait: wait}
+		if wait >= time.Second {
+			// A budget may wait long (a fixed window with no rate-limit
+			// headers, until its first reset ten days on): say so, as
+			// each retry's wait is said, rather than go silent.
+			bg.log.Info("the manifest's api_budget has no call left: waiting", "policy", p.kind, "wait", wait.Round(time.Millisecond))
+		}
 		if err := bg.sleep(ctx, max(wait, 0)); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func budgetPages(header func(page string) http.Header) http.HandlerFunc {
 // the real clock moves while the CDK sleeps for nothing and tries again),
 // and returns what the engine slept, in order, and when each page was
 // asked for ("page@ms" since the start).
-func budgetRun(t *testing.T, text string, handler http.HandlerFunc) ([]time.Duration, []string) {
+func budgetRun(t *testing.T, text string, handler http.HandlerFunc, opts ...Option) ([]time.Duration, []string) {
 	t.Helper()
 	var mu sync.Mutex
 	now := featureNow
@@ -84,7 +85,7 @@ func budgetRun(t *testing.T, text string, handler http.HandlerFunc) ([]time.Dura
 		now = now.Add(max(d, time.Millisecond))
 		return ctx.Err()
 	}
-	src, err := New([]byte(text), append(loopback(t, api), WithClock(clock), withSleep(sleep))...)
+	src, err := New([]byte(text), append(append(loopback(t, api), WithClock(clock), withSleep(sleep)), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +126,13 @@ policies:
   - type: MovingWindowCallRatePolicy
     rates: [{limit: 2, interval: PT1S}, {limit: "{{ 1 + 2 }}", interval: PT1M}]
     matchers: [{method: GET, url_path_pattern: "^/it"}]`
-	sleeps, asked := budgetRun(t, budgetManifest(budget), budgetPages(nil))
+	var logs strings.Builder
+	sleeps, asked := budgetRun(t, budgetManifest(budget), budgetPages(nil), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	sameStrings(t, "sleeps", durations(sleeps), []string{"1s", "0s", "58.999s", "0s"})
+	// Each wait of a second or more is logged, as each retry's is.
+	if n := strings.Count(logs.String(), "api_budget has no call left"); n != 2 || !strings.Contains(logs.String(), "wait=58.999s") {
+		t.Errorf("%d waits logged, want 2 (1s and 58.999s):\n%s", n, logs.String())
+	}
 	sameStrings(t, "pages", asked, []string{"@0", "2@0", "3@1001", "4@60001", "5@60001"})
 	// A policy matches when one of its matchers does; the first policy
 	// matching a request takes it (an UnlimitedCallRatePolicy never

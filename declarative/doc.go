@@ -121,7 +121,8 @@
 //     weight above the lowest limit, or a header int() cannot read, fails
 //     the request. The waits use WithClock's clock and sleep as long as
 //     they say: a read that spends its budget takes as long as the API
-//     allows.
+//     allows. Each wait of a second or more is logged at INFO (WithLogger)
+//     with its policy and length, as each retry is.
 //
 // Of those 497 manifests (the monorepo of 28 February 2026), 427 build,
 // discover with a config made from their spec and refuse nothing (425
