@@ -152,6 +152,9 @@ func runEndings(t *testing.T, w *leakWatch, env *goairbyte.Environment, c *cache
 // Every ending, in process, into DuckDB; then the DuckDB file, closed,
 // opens again in this process and in another.
 func TestLeakEndingsInProcess(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	path := filepath.Join(t.TempDir(), "endings.duckdb")
@@ -169,6 +172,9 @@ func TestLeakEndingsInProcess(t *testing.T) {
 // Every ending, by a local executable, into PostgreSQL: no session and no
 // advisory lock stays.
 func TestLeakEndingsLocalPostgres(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
 	dsn := testenv.Postgres(t)
 	w := watchLeaks(t).withPostgres(dsn)
@@ -178,6 +184,9 @@ func TestLeakEndingsLocalPostgres(t *testing.T) {
 // The reads cancelled during a Docker container's start and its first
 // records, and a read whose image cannot be pulled.
 func TestLeakEndingsDocker(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	cli := testenv.Docker(t)
 	image := testenv.FakerImage(t, cli)
 	w := watchLeaks(t).withDocker()
@@ -258,6 +267,9 @@ func itemsSource(t *testing.T, env *goairbyte.Environment, n int, at func(i int)
 // disk that fills, a PostgreSQL cache whose sessions the server ends
 // mid-load. Then the DuckDB file opens again, here and in another process.
 func TestLeakCacheFailures(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	dsn := testenv.Postgres(t)
 	w := watchLeaks(t).withPostgres(dsn)
 	env := leakEnv(t)
@@ -349,6 +361,9 @@ func TestLeakCacheFailures(t *testing.T) {
 // cancelled before they began, and its Records never ranged: the engine's
 // requests, pages and workers must all end.
 func TestLeakManifestEndings(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	var mode atomic.Value // how page 2 answers
 	mode.Store("")
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -398,6 +413,9 @@ const sweepEnv = "GOAIRBYTE_LEAK_SWEEP"
 // TestLeakEndingsDocker's cancellations: every 10 ms of a read's first
 // second, where a container is created, attached, started and first read.
 func TestLeakCancelSweep(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	if os.Getenv(sweepEnv) != "1" {
 		t.Skipf("set %s=1 to cancel reads every 10 ms of their first second (about five minutes)", sweepEnv)
 	}
@@ -446,6 +464,9 @@ func (failingDest) Write(ctx context.Context, config json.RawMessage, catalog *p
 // cache and streamed from a source; and streamed writes whose source fails
 // (a TRACE ERROR, an exit with an error) while the destination runs.
 func TestLeakWriteFailures(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	jsonBin := testenv.BuildBinary(t, "./cmd/destination-local-json")
 	twowayBin := testenv.BuildBinary(t, "./internal/testconnectors/twoway/source-twoway")
 	w := watchLeaks(t)

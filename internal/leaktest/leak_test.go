@@ -20,8 +20,9 @@ import (
 // The leak tests repeat what a server that embeds goairbyte does all day,
 // and compare what the process holds before and after: goroutines, open
 // files, child processes, files in its temp directory, Docker containers
-// and PostgreSQL sessions. None of them is parallel: they count
-// process-wide resources.
+// and PostgreSQL sessions. They count process-wide resources, so none
+// shares its process with another test: each runs in one of its own (see
+// isolate), beside the others.
 
 // leakSlack is how much a count may grow over all the repetitions: a
 // lazily started singleton (a pool's first connection, a client's

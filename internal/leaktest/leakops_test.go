@@ -130,6 +130,9 @@ func cancelOnFirstRecord(cancel context.CancelFunc) source.ReadOption {
 
 // A server that reads into one DuckDB cache it never closes.
 func TestLeakReadIntoDuckDB(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	c := leakDuckDB(t)
@@ -142,6 +145,9 @@ func TestLeakReadIntoDuckDB(t *testing.T) {
 
 // The same into the default cache of an Environment.
 func TestLeakReadIntoDefaultCache(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	repeat(t, w, "a read of faker into the default cache", leakRuns, func(int) {
@@ -153,6 +159,9 @@ func TestLeakReadIntoDefaultCache(t *testing.T) {
 
 // A server whose workers share one PostgreSQL cache.
 func TestLeakReadIntoPostgres(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	dsn := testenv.Postgres(t)
 	w := watchLeaks(t).withPostgres(dsn)
 	env := leakEnv(t)
@@ -171,6 +180,9 @@ func TestLeakReadIntoPostgres(t *testing.T) {
 // Caches opened and closed over and over: DuckDB files, in-memory DuckDB,
 // PostgreSQL.
 func TestLeakOpenCloseCaches(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	dsn := testenv.Postgres(t)
 	w := watchLeaks(t).withPostgres(dsn)
 	dir := t.TempDir()
@@ -194,6 +206,9 @@ func TestLeakOpenCloseCaches(t *testing.T) {
 
 // Reads cancelled mid-stream, in process.
 func TestLeakCancelledReadInProcess(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	c := leakDuckDB(t)
@@ -208,6 +223,9 @@ func TestLeakCancelledReadInProcess(t *testing.T) {
 
 // Records streams, broken out of after a few records.
 func TestLeakRecordsBroken(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	repeat(t, w, "Records broken out of", leakRuns, func(int) {
@@ -226,6 +244,9 @@ func TestLeakRecordsBroken(t *testing.T) {
 // Check, Discover and Spec that fail, in process: a config the spec
 // refuses.
 func TestLeakFailures(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
@@ -255,6 +276,9 @@ func TestLeakFailures(t *testing.T) {
 // from a cache, these two destinations take 20,000 records before a
 // progress listener sees the first.)
 func TestLeakWrite(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := leakEnv(t)
 	ctx := context.Background()
@@ -280,6 +304,9 @@ func TestLeakWrite(t *testing.T) {
 
 // A manifest-only source against a local server, a new Source per read.
 func TestLeakManifestSource(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Type", "application/json")
 		rw.Write([]byte(`{"items":[{"id":1},{"id":2},{"id":3}]}`))
@@ -304,6 +331,9 @@ func TestLeakManifestSource(t *testing.T) {
 // Two Environments in one process, each with its own default cache,
 // reading by turns.
 func TestLeakTwoEnvironments(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	envs := []*goairbyte.Environment{leakEnv(t), leakEnv(t)}
 	read := func(env *goairbyte.Environment) {
@@ -324,6 +354,9 @@ func TestLeakTwoEnvironments(t *testing.T) {
 // Reads by a local executable (the faker's binary): whole, cancelled
 // mid-stream, and Records broken out of.
 func TestLeakLocalExecutable(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
 	w := watchLeaks(t)
 	env := leakEnv(t)
@@ -336,6 +369,9 @@ func TestLeakLocalExecutable(t *testing.T) {
 // Local executables that fail: a check that reports FAILED, a read that
 // exits 1 with only text on stderr.
 func TestLeakLocalExecutableFailures(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	checkfailed := testenv.BuildBinary(t, "./internal/testconnectors/checkfailed")
 	stderrexit := testenv.BuildBinary(t, "./internal/testconnectors/stderrexit")
 	w := watchLeaks(t)
@@ -373,6 +409,9 @@ func checkAndReadFail(t *testing.T, env *goairbyte.Environment, checkfailed, std
 // broken out of; the Source built anew each time, as a server builds one
 // per sync.
 func TestLeakDocker(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	cli := testenv.Docker(t)
 	image := testenv.FakerImage(t, cli)
 	w := watchLeaks(t).withDocker()
@@ -439,6 +478,9 @@ func (d cancellingDest) Write(ctx context.Context, config json.RawMessage, catal
 // Writes cancelled mid-stream: in process at the first record, and by a
 // local executable and a Docker container once progress has seen records.
 func TestLeakCancelledWrite(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	cli := testenv.Docker(t)
 	image := testenv.LocalJSONImage(t, cli)
 	bin := testenv.BuildBinary(t, "./cmd/destination-local-json")
@@ -485,6 +527,9 @@ func TestLeakCancelledWrite(t *testing.T) {
 // Docker connectors that fail: a check that reports FAILED, a read that
 // exits 1 with only text on stderr.
 func TestLeakDockerFailures(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	cli := testenv.Docker(t)
 	testenv.BuildImage(t, cli, "./internal/testconnectors/checkfailed", "goairbyte-test/checkfailed:0.1.0")
 	testenv.BuildImage(t, cli, "./internal/testconnectors/stderrexit", "goairbyte-test/stderrexit:0.1.0")
@@ -500,6 +545,9 @@ func TestLeakDockerFailures(t *testing.T) {
 // not stay open once the Environment and everything that uses the cache
 // are gone.
 func TestLeakEnvironmentDropped(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	repeat(t, w, "an Environment per read, dropped", 20, func(int) {
 		if _, err := leakFaker(t, leakEnv(t), 100).Read(context.Background(), source.NoProgress()); err != nil {
@@ -511,6 +559,9 @@ func TestLeakEnvironmentDropped(t *testing.T) {
 // The default cache of a dropped Environment stays open while a read's
 // result still uses it.
 func TestDefaultCacheOutlivesItsEnvironmentInUse(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	ctx := context.Background()
 	res, err := leakFaker(t, leakEnv(t), 100).Read(ctx, source.NoProgress())
 	if err != nil {
@@ -542,6 +593,9 @@ func usersAfterGC(t *testing.T, res *source.ReadResult, what string) {
 // tenant or job (SetCacheDir) and drops each read's result: the caches of
 // the directories it moved away from close once nothing uses them.
 func TestLeakSetCacheDir(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	w := watchLeaks(t)
 	env := goairbyte.NewEnvironment()
 	repeat(t, w, "SetCacheDir to a new directory and a read into its default cache", 20, func(int) {
@@ -557,6 +611,9 @@ func TestLeakSetCacheDir(t *testing.T) {
 // while a read's result still uses it, and a return to the directory
 // finds the records there.
 func TestDefaultCacheOfAnotherDirectoryInUse(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	ctx := context.Background()
 	env := goairbyte.NewEnvironment()
 	first := t.TempDir()
@@ -591,6 +648,9 @@ func TestDefaultCacheOfAnotherDirectoryInUse(t *testing.T) {
 // Reads cancelled mid-stream: a manifest-only source at its second page,
 // and a read into PostgreSQL, whose sessions must come back to the pool.
 func TestLeakCancelledManifestAndPostgresReads(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	var cancelRead atomic.Pointer[context.CancelFunc]
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("page") == "2" {
@@ -629,6 +689,9 @@ func TestLeakCancelledManifestAndPostgresReads(t *testing.T) {
 // PostgreSQL: each Records and RecordLines loop that stops early must
 // give back its rows, connection and reader.
 func TestLeakDatasetIterationBroken(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	dsn := testenv.Postgres(t)
 	w := watchLeaks(t).withPostgres(dsn)
 	env := leakEnv(t)
@@ -697,6 +760,9 @@ func (s heldSource) Read(ctx context.Context, config json.RawMessage, catalog *p
 // cache is under way (ErrInUse), by a local executable: the refused
 // read's connector must not be left running.
 func TestLeakReadRefusedInUse(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
 	w := watchLeaks(t)
 	env := leakEnv(t)
@@ -735,6 +801,9 @@ func TestLeakReadRefusedInUse(t *testing.T) {
 // included) and as a local executable: check, discover and read; and
 // specs that fail, in process.
 func TestLeakTwowayFailures(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/twoway/source-twoway")
 	w := watchLeaks(t)
 	env := leakEnv(t)
@@ -783,6 +852,9 @@ func TestLeakTwowayFailures(t *testing.T) {
 // SIGTERM, so only the kill after the grace period stops them; neither
 // may outlive the read.
 func TestLeakCancelledHangLocal(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	bin := testenv.BuildBinary(t, "./internal/testconnectors/hang")
 	logs := &testenv.Buffer{}
 	cancelledHang(t, connector.WithLocalExecutable(bin), logs, false)
@@ -815,6 +887,9 @@ func TestLeakCancelledHangLocal(t *testing.T) {
 
 // The same in Docker: the container must go.
 func TestLeakCancelledHangDocker(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	cli := testenv.Docker(t)
 	image := "goairbyte-test/hang:0.1.0"
 	testenv.BuildImage(t, cli, "./internal/testconnectors/hang", image)
@@ -850,6 +925,9 @@ func cancelledHang(t *testing.T, way connector.Option, logs *testenv.Buffer, doc
 // iterator, whose clean-up must still stop the connector, in process and
 // as a local executable.
 func TestLeakRecordsPanicking(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
 	w := watchLeaks(t)
 	env := leakEnv(t)
@@ -901,6 +979,9 @@ func panicAt10[T any](t *testing.T, seq iter.Seq2[T, error]) {
 // Records and RecordLines of DuckDB and PostgreSQL datasets whose loop
 // body panics, and Records of a Docker connector likewise.
 func TestLeakIterationPanicking(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	dsn := testenv.Postgres(t)
 	cli := testenv.Docker(t)
 	image := testenv.FakerImage(t, cli)
@@ -924,6 +1005,9 @@ func TestLeakIterationPanicking(t *testing.T) {
 // Caches that fail to open: a directory where the DuckDB file should be,
 // a file that is no database, a PostgreSQL database that does not exist.
 func TestLeakFailedOpens(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	dsn := testenv.Postgres(t)
 	w := watchLeaks(t).withPostgres(dsn)
 	dir := t.TempDir()
@@ -955,6 +1039,9 @@ func TestLeakFailedOpens(t *testing.T) {
 // whole and cancelled mid-stream: in process, and with both connectors as
 // local executables.
 func TestLeakStreamedWrite(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	fakerBin := testenv.BuildBinary(t, "./cmd/source-faker")
 	jsonBin := testenv.BuildBinary(t, "./cmd/destination-local-json")
 	w := watchLeaks(t)
@@ -995,6 +1082,9 @@ func TestLeakStreamedWrite(t *testing.T) {
 // page and with its loop body panicking: the engine's HTTP responses must
 // be closed and its connections come back.
 func TestLeakManifestRecordsBroken(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Type", "application/json")
 		rw.Write([]byte(`{"items":[` + strings.Repeat(`{"id":1},`, 99) + `{"id":2}]}`))
@@ -1026,6 +1116,9 @@ func TestLeakManifestRecordsBroken(t *testing.T) {
 // A Python connector in its virtualenv: Records broken out of, a read
 // cancelled mid-stream and a check that fails.
 func TestLeakPython(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	testenv.NeedPython(t)
 	pkg := testenv.PythonPackage(t, "0.1.0")
 	root := t.TempDir()

@@ -2,13 +2,17 @@
 // leave no goroutine, file descriptor, process, container or memory behind:
 // a sync server runs them for weeks. The tests count what their own process
 // holds, so they run in a test binary of their own, apart from the root
-// package's tests and their children.
+// package's tests and their children, and each test runs in a process of
+// its own (see isolate).
 package leaktest_test
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/x/goairbyte"
 	"github.com/x/goairbyte/internal/testenv"
@@ -35,4 +39,45 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(work)
 	goairbyte.DefaultEnvironment().SetCacheDir(work)
 	return m.Run()
+}
+
+// isolatedEnv, set, says that this process runs one test for isolate.
+const isolatedEnv = "GOAIRBYTE_LEAKTEST_ISOLATED"
+
+// isolate runs t's test alone in a new process of this test binary, in
+// parallel with the other tests (as many at once as -test.parallel lets),
+// and passes on its outcome and output: it then returns true, and the
+// test returns. In that process it returns false, and the test runs.
+//
+// A leak test counts what its process holds, so two may not run in one
+// process at once; each in a process of its own, they can. Most of a leak
+// test is waiting (for a process or container to start or stop, a grace
+// period, the progress ticker that cancels a read), so two at a time take
+// about half the time of one after the other. Every test calls it first.
+func isolate(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(isolatedEnv) != "" {
+		return false
+	}
+	t.Parallel()
+	args := []string{"-test.run=^" + t.Name() + "$", "-test.v", "-test.count=1"}
+	if deadline, ok := t.Deadline(); ok {
+		args = append(args, "-test.timeout="+time.Until(deadline).Round(time.Second).String())
+	}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	switch {
+	case err != nil:
+		t.Fatalf("%s, in a process of its own: %v\n%s", t.Name(), err, out)
+	case strings.Contains(string(out), "--- SKIP: "+t.Name()+" "):
+		t.Skipf("%s", out)
+	case !strings.Contains(string(out), "--- PASS: "+t.Name()+" "):
+		t.Fatalf("%s did not run in its process:\n%s", t.Name(), out)
+	}
+	t.Logf("%s", out)
+	return true
 }

@@ -27,6 +27,9 @@ const fakerDefinition = "dfd88b22-b603-4c3d-aad7-3701784586b1"
 // error, and ended by an id of no connection. The servers run in this
 // process: what a sync of theirs starts ends with the job.
 func TestLeakRemote(t *testing.T) {
+	if isolate(t) {
+		return
+	}
 	// The clients' own transport: its idle connections, kept on purpose,
 	// are closed before each measure.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
