@@ -16,6 +16,7 @@ func TestCompat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds earlier versions of goairbyte")
 	}
+	t.Parallel()
 	cachetest.Compat(t, "duckdb", func(t testing.TB) string { return filepath.Join(t.TempDir(), "old.duckdb") },
 		openPrefixed, testenv.BuildBinary(t, "./cmd/source-faker"))
 }

@@ -17,7 +17,9 @@ import (
 // so every later open of any file hung too (a cloud test hung for 10
 // minutes). DuckDB 2.0 does not leak it. Each round cancels a query on an
 // open cache at a random moment, closes the cache and opens the file again.
+// Beside the other tests: a stuck open panics the binary after 30 s.
 func TestReopenAfterCancelledQuery(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "reopen.duckdb")
 	cancelled := 0
 	for i := range 400 {
