@@ -5,8 +5,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
+
+// pythonCheck runs NeedPython's check of SystemPython once.
+var pythonCheck = sync.OnceValue(func() error {
+	return exec.Command(SystemPython, "-c", "import venv, ensurepip, setuptools").Run()
+})
 
 // SystemPython is Debian's interpreter. With venv, ensurepip and
 // setuptools it builds the test connector's venv offline (pip install
@@ -14,10 +20,12 @@ import (
 const SystemPython = "/usr/bin/python3"
 
 // NeedPython skips the test when SystemPython cannot build venvs offline
-// (fails it under GOAIRBYTE_REQUIRE_PYTHON=1).
+// (fails it under GOAIRBYTE_REQUIRE_PYTHON=1). It asks the interpreter once
+// per test binary: importing setuptools takes a quarter of a second of CPU,
+// and a package's Python tests call it a score of times.
 func NeedPython(t testing.TB) {
 	t.Helper()
-	if err := exec.Command(SystemPython, "-c", "import venv, ensurepip, setuptools").Run(); err != nil {
+	if err := pythonCheck(); err != nil {
 		unavailable(t, RequirePythonEnv, "%s with venv, ensurepip and setuptools is needed (apt-get install python3-venv python3-setuptools)", SystemPython)
 	}
 }
