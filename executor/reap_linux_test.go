@@ -54,6 +54,7 @@ func TestReapChild(t *testing.T) {
 // --pids-limit 64) refused every new process. Measured with a service
 // reading the hang connector five times: 1, 2, 3, 4, 5 zombies.
 func TestAdoptedChildrenReaped(t *testing.T) {
+	t.Parallel() // its child counts the zombies of a pid namespace of its own
 	testenv.NeedRoot(t, "running a process as PID 1 of a new pid namespace")
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("needs unshare")
