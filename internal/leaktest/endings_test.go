@@ -172,7 +172,7 @@ func TestLeakEndingsInProcess(t *testing.T) {
 // Every ending, by a local executable, into PostgreSQL: no session and no
 // advisory lock stays.
 func TestLeakEndingsLocalPostgres(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	bin := testenv.BuildBinary(t, "./cmd/source-faker")
@@ -267,7 +267,7 @@ func itemsSource(t *testing.T, env *goairbyte.Environment, n int, at func(i int)
 // disk that fills, a PostgreSQL cache whose sessions the server ends
 // mid-load. Then the DuckDB file opens again, here and in another process.
 func TestLeakCacheFailures(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	dsn := testenv.Postgres(t)

@@ -159,7 +159,7 @@ func TestLeakReadIntoDefaultCache(t *testing.T) {
 
 // A server whose workers share one PostgreSQL cache.
 func TestLeakReadIntoPostgres(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	dsn := testenv.Postgres(t)
@@ -180,7 +180,7 @@ func TestLeakReadIntoPostgres(t *testing.T) {
 // Caches opened and closed over and over: DuckDB files, in-memory DuckDB,
 // PostgreSQL.
 func TestLeakOpenCloseCaches(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	dsn := testenv.Postgres(t)
@@ -648,7 +648,7 @@ func TestDefaultCacheOfAnotherDirectoryInUse(t *testing.T) {
 // Reads cancelled mid-stream: a manifest-only source at its second page,
 // and a read into PostgreSQL, whose sessions must come back to the pool.
 func TestLeakCancelledManifestAndPostgresReads(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	var cancelRead atomic.Pointer[context.CancelFunc]
@@ -689,7 +689,7 @@ func TestLeakCancelledManifestAndPostgresReads(t *testing.T) {
 // PostgreSQL: each Records and RecordLines loop that stops early must
 // give back its rows, connection and reader.
 func TestLeakDatasetIterationBroken(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	dsn := testenv.Postgres(t)
@@ -979,7 +979,7 @@ func panicAt10[T any](t *testing.T, seq iter.Seq2[T, error]) {
 // Records and RecordLines of DuckDB and PostgreSQL datasets whose loop
 // body panics, and Records of a Docker connector likewise.
 func TestLeakIterationPanicking(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	dsn := testenv.Postgres(t)
@@ -1005,7 +1005,7 @@ func TestLeakIterationPanicking(t *testing.T) {
 // Caches that fail to open: a directory where the DuckDB file should be,
 // a file that is no database, a PostgreSQL database that does not exist.
 func TestLeakFailedOpens(t *testing.T) {
-	if isolate(t) {
+	if isolate(t, sharedPostgres(t)) {
 		return
 	}
 	dsn := testenv.Postgres(t)

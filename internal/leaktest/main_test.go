@@ -53,8 +53,9 @@ const isolatedEnv = "GOAIRBYTE_LEAKTEST_ISOLATED"
 // process at once; each in a process of its own, they can. Most of a leak
 // test is waiting (for a process or container to start or stop, a grace
 // period, the progress ticker that cancels a read), so two at a time take
-// about half the time of one after the other. Every test calls it first.
-func isolate(t *testing.T) bool {
+// about half the time of one after the other. Every test calls it first;
+// env is added to the process's environment.
+func isolate(t *testing.T, env ...string) bool {
 	t.Helper()
 	if os.Getenv(isolatedEnv) != "" {
 		return false
@@ -68,7 +69,7 @@ func isolate(t *testing.T) bool {
 		args = append(args, "-test.short")
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
+	cmd.Env = append(append(os.Environ(), env...), isolatedEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	switch {
 	case err != nil:
@@ -80,4 +81,11 @@ func isolate(t *testing.T) bool {
 	}
 	t.Logf("%s", out)
 	return true
+}
+
+// sharedPostgres is isolate's env for a test that uses PostgreSQL: its
+// process makes its databases on this binary's server, started once,
+// rather than starting a server of its own.
+func sharedPostgres(t *testing.T) string {
+	return testenv.PostgresDSNEnv + "=" + testenv.PostgresServer(t)
 }

@@ -39,10 +39,7 @@ import (
 // GOAIRBYTE_REQUIRE_POSTGRES=1.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	admin, err := postgresServer()
-	if err != nil {
-		unavailable(t, RequirePostgresEnv, "testenv: no PostgreSQL: %v", err)
-	}
+	admin := PostgresServer(t)
 	name := databaseName(t.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -63,6 +60,19 @@ func Postgres(t testing.TB) string {
 		t.Fatalf("testenv: %v", err)
 	}
 	return dsn
+}
+
+// PostgresServer returns the admin DSN (its "postgres" database) of the
+// server Postgres makes databases on, starting it as Postgres does. Given
+// to a child process of the test binary as PostgresDSNEnv, it makes the
+// child's Postgres use the same server instead of starting one of its own.
+func PostgresServer(t testing.TB) string {
+	t.Helper()
+	admin, err := postgresServer()
+	if err != nil {
+		unavailable(t, RequirePostgresEnv, "testenv: no PostgreSQL: %v", err)
+	}
+	return admin
 }
 
 var dbSeq atomic.Int64
