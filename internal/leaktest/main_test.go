@@ -7,6 +7,7 @@
 package leaktest_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,7 +62,13 @@ func isolate(t *testing.T, env ...string) bool {
 		return false
 	}
 	t.Parallel()
-	args := []string{"-test.run=^" + t.Name() + "$", "-test.v", "-test.count=1"}
+	run := "^" + t.Name() + "$"
+	if f := flag.Lookup("test.run"); f != nil {
+		if _, sub, ok := strings.Cut(f.Value.String(), "/"); ok {
+			run += "/" + sub // -run's pattern of subtests
+		}
+	}
+	args := []string{"-test.run=" + run, "-test.v", "-test.count=1"}
 	if deadline, ok := t.Deadline(); ok {
 		args = append(args, "-test.timeout="+time.Until(deadline).Round(time.Second).String())
 	}
